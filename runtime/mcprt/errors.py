@@ -1,0 +1,65 @@
+"""Error types shared by every room of the pipeline.
+
+A manifest problem is a list of `Diagnostic`s (file:line:col: message) so that all of them are
+reported at once; a call problem is a `ToolCallError` the model can read and act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    """One finding about a manifest (or a file it references), pointing at a place in a file."""
+
+    file: str
+    line: int  # 1-based
+    col: int  # 1-based
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else "warning: "
+        return f"{self.file}:{self.line}:{self.col}: {prefix}{self.message}"
+
+
+class McprtError(Exception):
+    """Base of every error mcprt raises on purpose (as opposed to a bug)."""
+
+
+@dataclass
+class ManifestError(McprtError):
+    """A manifest (or something it names) is invalid; carries every diagnostic found."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return "\n".join(str(d) for d in sorted(self.diagnostics))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+class SpecError(McprtError):
+    """An API description (OpenAPI/Swagger) cannot be used; names the document and JSON pointer."""
+
+    def __init__(self, document: str, pointer: str, message: str) -> None:
+        self.document = document
+        self.pointer = pointer
+        self.message = message
+        super().__init__(f"{document}#{pointer}: {message}" if pointer else f"{document}: {message}")
+
+
+class ToolCallError(McprtError):
+    """A call that cannot proceed; its message is returned to the model as an isError result.
+
+    Messages must be actionable for a model and must never contain secrets.
+    """

@@ -1,0 +1,85 @@
+"""Human units in manifests: durations (`30s`, `500ms`, `2m`) and sizes (`200kb`, `1.5mb`).
+
+Both are parsed to plain numbers (seconds as float, bytes as int) so the rest of the code never
+sees strings; the JSON Schema documents the accepted spellings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, WithJsonSchema
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3,
+}
+
+
+def parse_duration(value: Any) -> float:
+    """`30s` → 30.0; a bare number means seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '30s', '500ms', '2m'")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        unit = match.group(2).lower() if match.group(2) else None
+        seconds = float(match.group(1)) * _DURATION_UNITS[unit]
+    else:
+        raise ValueError(f"invalid duration {value!r}: use a number of seconds or '30s', '500ms', '2m', '1h'")
+    if seconds <= 0:
+        raise ValueError(f"invalid duration {value!r}: must be greater than zero")
+    return seconds
+
+
+def parse_size(value: Any) -> int:
+    """`200kb` → 200000; a bare number means bytes. kb/mb are decimal, kib/mib binary."""
+    if isinstance(value, bool):
+        raise ValueError("a size is a number of bytes or a string like '200kb', '1mb'")
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, float) and value.is_integer():
+        size = int(value)
+    elif isinstance(value, str) and (match := _SIZE.match(value)):
+        unit = match.group(2).lower() if match.group(2) else None
+        size = int(float(match.group(1)) * _SIZE_UNITS[unit])
+    else:
+        raise ValueError(f"invalid size {value!r}: use a number of bytes or '200kb', '1mb', '64kib'")
+    if size <= 0:
+        raise ValueError(f"invalid size {value!r}: must be greater than zero")
+    return size
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"},
+            ],
+            "examples": ["30s", "500ms", "2m"],
+        }
+    ),
+    Field(description="A duration: seconds as a number, or a string such as '30s', '500ms', '2m', '1h'."),
+]
+
+ByteSize = Annotated[
+    int,
+    BeforeValidator(parse_size),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": r"(?i)^\s*\d+(\.\d+)?\s*(b|kb|kib|mb|mib|gb|gib)?\s*$"},
+            ],
+            "examples": ["200kb", "1mb", 65536],
+        }
+    ),
+    Field(description="A size: bytes as a number, or a string such as '200kb', '1.5mb', '64kib'."),
+]

@@ -1,0 +1,20 @@
+"""An HTTP request fully built from a tool's arguments, before auth and sending.
+
+The OpenAPI request plan produces it (pure, testable without a network); the HTTP executor adds
+credentials, sends it with the shared pooled client and turns the response into an UpstreamResult.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class BuiltRequest:
+    method: str  # upper case
+    url: str  # absolute, path already percent-encoded; query string included
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    cookies: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | None = None
+    content_type: str | None = None  # set for a body (multipart includes its boundary)
+    idempotent: bool = False  # GET/HEAD/OPTIONS/PUT/DELETE: may be retried

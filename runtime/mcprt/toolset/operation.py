@@ -1,0 +1,96 @@
+"""The contract between sources and the compiled tool set.
+
+A source (OpenAPI document, Python entry point, MCP server) turns its input into `Operation`s:
+callable things with a proposed name and an input schema. The tool set applies the manifest's
+overrides (rename, describe, hide/fix args, prune, output) on top, identically for every source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ResultKind = Literal["json", "text", "binary", "content"]
+
+
+@dataclass(slots=True)
+class CallContext:
+    """What an invoker may know about the call it serves."""
+
+    tool: str  # exposed tool name
+    timeout: float  # seconds for the whole upstream exchange
+    max_response_bytes: int  # upstream bodies larger than this are cut while streaming
+    request_id: str | None = None
+    progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
+
+
+@dataclass(slots=True)
+class UpstreamResult:
+    """What came back from upstream, before any shaping.
+
+    kind:
+      - "json": `body` is a parsed JSON value
+      - "text": `body` is a str
+      - "binary": `body` is bytes (`media_type` says what)
+      - "content": `content` holds ready MCP content blocks (dicts, wire format) from a proxied
+        MCP server; `structured` its structuredContent, if any
+    """
+
+    kind: ResultKind
+    body: Any = None
+    raw_bytes: int = 0  # bytes received from upstream (the "before" of the token figures)
+    status: int | None = None  # HTTP status where there is one
+    is_error: bool = False
+    media_type: str | None = None
+    truncated: bool = False  # the body was cut at max_response_bytes while streaming
+    content: list[dict[str, Any]] | None = None
+    structured: dict[str, Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
+
+
+Invoker = Callable[[dict[str, Any], CallContext], Awaitable[UpstreamResult]]
+
+
+@dataclass(slots=True)
+class Operation:
+    """One callable thing a source offers, before the manifest's per-tool overrides.
+
+    `key` is what a manifest's `tools:` override is keyed by (operationId, function name,
+    upstream tool name); `aliases` are other accepted keys (e.g. "GET /repos/{owner}/{repo}").
+    `input_schema` is a JSON Schema object (`"type": "object"`), possibly with `$defs`.
+    `search` carries words for discovery mode (summary, tags, method, path).
+    `invoke` is bound late by the source (it may hold pooled clients), so an Operation built from a
+    compile cache gets its invoker when the source starts.
+    """
+
+    key: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    invoke: Invoker | None = None
+    aliases: tuple[str, ...] = ()
+    title: str | None = None
+    output_schema: dict[str, Any] | None = None
+    annotations: dict[str, Any] = field(default_factory=dict)
+    search: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """The shaped result of one call: what the model receives (MCP `tools/call` result)."""
+
+    content: list[dict[str, Any]]  # MCP content blocks, wire format (camelCase)
+    structured_content: dict[str, Any] | None = None
+    is_error: bool = False
+    raw_bytes: int = 0  # bytes received from upstream
+    sent_bytes: int = 0  # bytes of the content sent to the model
+
+    def to_wire(self) -> dict[str, Any]:
+        """The exact MCP `tools/call` result object."""
+        wire: dict[str, Any] = {"content": self.content}
+        if self.structured_content is not None:
+            wire["structuredContent"] = self.structured_content
+        if self.is_error:
+            wire["isError"] = True
+        return wire
