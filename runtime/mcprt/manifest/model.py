@@ -23,7 +23,7 @@ from pydantic import (
 from .units import ByteSize, Duration
 
 SOURCE_KINDS = ("openapi", "python", "command", "url")
-TOOL_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SOURCE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 
 

@@ -1,0 +1,68 @@
+"""One place that turns errors into exit codes and messages, so no traceback reaches a user.
+
+Exit codes: 0 ok, 1 a failed check (tests/diff/budgets), 2 bad input (manifest, spec, arguments).
+`--debug` (or MCPRT_DEBUG=1) shows the traceback of unexpected errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from ..errors import Diagnostic, ManifestError, McprtError
+
+EXIT_OK, EXIT_FAILED_CHECK, EXIT_BAD_INPUT = 0, 1, 2
+_debug = False
+
+
+def set_debug(value: bool) -> None:
+    global _debug
+    _debug = value or os.environ.get("MCPRT_DEBUG", "").lower() in ("1", "true", "yes")
+
+
+def debug_enabled() -> bool:
+    return _debug
+
+
+def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    """file:line:col: message lines on stderr, errors and warnings sorted together."""
+    for diagnostic in sorted(diagnostics):
+        print(str(diagnostic), file=sys.stderr)
+
+
+class NotYet(McprtError):
+    """A command or feature that is planned but not built yet."""
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Run a command body; map known errors to messages and exit codes."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except ManifestError as exc:
+        print_diagnostics(exc.diagnostics)
+        errors = len(exc.errors)
+        print(f"{errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except NotYet as exc:
+        print(f"not yet: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except McprtError as exc:
+        if _debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: say so plainly
+        if _debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        raise typer.Exit(1) from None

@@ -1,0 +1,80 @@
+"""`${VAR}` and `${VAR:-default}` in manifest strings, from the environment and `.env`.
+
+Interpolation happens once, at load, on the plain data (before validation), so a missing variable
+is an error at the line that uses it — never an empty string sent upstream. `$${` writes a literal
+`${`. The process environment wins over `.env` (as in pydantic-settings and docker compose).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path as FsPath
+from typing import Any
+
+from dotenv import dotenv_values
+
+from ..errors import Diagnostic
+from .positions import Path, PositionIndex
+
+_REFERENCE = re.compile(r"\$(\$)?\{([^}]*)\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def environment_for(manifest_dir: FsPath) -> dict[str, str]:
+    """The variables a manifest may reference: `.env` beside it, overridden by the process environment."""
+    values: dict[str, str] = {}
+    env_file = manifest_dir / ".env"
+    if env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def interpolate(
+    data: Any, env: Mapping[str, str], index: PositionIndex
+) -> tuple[Any, set[Path], list[Diagnostic]]:
+    """Replace references in every string; return the data, the paths that used a variable, errors."""
+    used: set[Path] = set()
+    errors: list[Diagnostic] = []
+
+    def walk(node: Any, path: Path) -> Any:
+        if isinstance(node, dict):
+            return {key: walk(value, (*path, key)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value, (*path, i)) for i, value in enumerate(node)]
+        if isinstance(node, str) and "${" in node:
+            return substitute(node, path)
+        return node
+
+    def substitute(text: str, path: Path) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if match.group(1):  # `$${...}` escapes
+                return "${" + match.group(2) + "}"
+            body = match.group(2)
+            name, has_default, default = body.partition(":-")
+            if not _NAME.match(name):
+                where = index.locate(path)
+                errors.append(Diagnostic(where.file, where.line, where.col, f"invalid variable reference ${{{body}}}"))
+                return match.group(0)
+            used.add(path)
+            if name in env and (env[name] != "" or not has_default):
+                return env[name]
+            if has_default:
+                return default
+            where = index.locate(path)
+            errors.append(
+                Diagnostic(
+                    where.file,
+                    where.line,
+                    where.col,
+                    f"environment variable {name} is not set (set it, add it to .env beside the manifest, "
+                    f"or write ${{{name}:-default}})",
+                )
+            )
+            return ""
+
+        return _REFERENCE.sub(replace, text)
+
+    return walk(data, ()), used, errors

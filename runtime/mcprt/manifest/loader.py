@@ -1,0 +1,174 @@
+"""Loads a manifest file into a validated `Manifest`, collecting every problem at once.
+
+Pipeline: read text → parse YAML/TOML with positions → merge included manifests → interpolate
+`${VAR}` → validate with the pydantic models → check expressions and templates. Each step adds
+diagnostics instead of stopping, as far as the next step can still run, so a user sees all the
+mistakes of a file in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import Diagnostic, ManifestError
+from . import envvars
+from .checks import check_expressions
+from .model import Manifest
+from .positions import Path as NodePath
+from .positions import Position, PositionIndex
+from .pydantic_errors import diagnostics_from
+from .toml_reader import read_toml
+from .yaml_reader import read_yaml
+
+DEFAULT_NAMES = ("mcp.yaml", "mcp.yml", "mcp.toml")
+
+
+@dataclass
+class LoadedManifest:
+    """A validated manifest and what is needed to report on it and to watch it."""
+
+    path: Path
+    manifest: Manifest
+    index: PositionIndex
+    source_dirs: dict[str, Path]  # where each source's relative paths resolve (its manifest's folder)
+    files: list[Path]  # the manifest, the manifests it includes, and the `.env` files read
+    env_paths: set[NodePath] = field(default_factory=set)  # nodes whose value came from a variable
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def locate(self, path: NodePath, prefer: str = "value") -> Position:
+        return self.index.locate(path, prefer)  # type: ignore[arg-type]
+
+    def diagnostic(self, path: NodePath, message: str, *, severity: str = "error", prefer: str = "value") -> Diagnostic:
+        where = self.locate(path, prefer)
+        return Diagnostic(where.file, where.line, where.col, message, severity)  # type: ignore[arg-type]
+
+
+def find_manifest(explicit: str | Path | None, cwd: Path | None = None) -> Path:
+    """The file to load: the given one, else ./mcp.yaml, then ./mcp.toml."""
+    if explicit is not None:
+        path = Path(explicit)
+        if path.is_dir():
+            for name in DEFAULT_NAMES:
+                if (path / name).is_file():
+                    return path / name
+            raise ManifestError([Diagnostic(str(path), 1, 1, f"no {' or '.join(DEFAULT_NAMES)} in this folder")])
+        return path
+    base = cwd or Path.cwd()
+    for name in DEFAULT_NAMES:
+        if (base / name).is_file():
+            return base / name
+    raise ManifestError([Diagnostic("mcp.yaml", 1, 1, "no manifest given and no ./mcp.yaml or ./mcp.toml here")])
+
+
+def read_manifest_file(path: Path) -> tuple[Any, PositionIndex, list[Diagnostic]]:
+    """Parse one manifest file (YAML or TOML by its suffix) into plain data with positions."""
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "file not found")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, f"cannot read the file: {exc}")]
+    reader = read_toml if path.suffix.lower() == ".toml" else read_yaml
+    data, index, errors = reader(text, shown)
+    if errors:
+        return None, index, errors
+    if data is None or data == {}:
+        return None, index, [Diagnostic(shown, 1, 1, "the manifest is empty: it needs at least `version: 1` and `sources`")]
+    if not isinstance(data, dict):
+        return None, index, [Diagnostic(shown, index.root.line, index.root.col, "the manifest must be a mapping of keys")]
+    return data, index, []
+
+
+def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> LoadedManifest:
+    """Load and validate; raise ManifestError with every diagnostic when anything is wrong."""
+    manifest_path = find_manifest(path)
+    data, index, errors = read_manifest_file(manifest_path)
+    if errors:
+        raise ManifestError(errors)
+    files = [manifest_path]
+    source_dirs = {name: manifest_path.parent for name in (data.get("sources") or {})} if isinstance(
+        data.get("sources"), dict
+    ) else {}
+    warnings: list[Diagnostic] = []
+    errors += _merge_includes(manifest_path, data, index, source_dirs, files, warnings, seen={manifest_path.resolve()})
+
+    environment = env if env is not None else envvars.environment_for(manifest_path.parent)
+    if (manifest_path.parent / ".env").is_file():
+        files.append(manifest_path.parent / ".env")
+    data, env_paths, env_errors = envvars.interpolate(data, environment, index)
+    errors += env_errors
+
+    errors += check_expressions(data, index)
+    manifest: Manifest | None = None
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        errors += diagnostics_from(exc, data, index)
+    if manifest is None:
+        raise ManifestError(sorted(errors) + warnings)
+    loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
+    if [d for d in errors if d.severity == "error"]:
+        raise ManifestError(sorted(errors) + warnings)
+    loaded.warnings += [d for d in errors if d.severity == "warning"]
+    return loaded
+
+
+def _merge_includes(
+    manifest_path: Path,
+    data: dict[str, Any],
+    index: PositionIndex,
+    source_dirs: dict[str, Path],
+    files: list[Path],
+    warnings: list[Diagnostic],
+    seen: set[Path],
+) -> list[Diagnostic]:
+    """Add the sources of included manifests (recursively) into `data`; an include adds sources only."""
+    includes = data.get("include")
+    if not isinstance(includes, list):
+        return []  # a wrong type is reported by validation
+    errors: list[Diagnostic] = []
+    sources = data.setdefault("sources", {})
+    if not isinstance(sources, dict):
+        return []
+    for i, entry in enumerate(includes):
+        if not isinstance(entry, str):
+            continue
+        where = index.locate(("include", i))
+        child_path = (manifest_path.parent / entry).resolve()
+        if child_path in seen:
+            errors.append(Diagnostic(where.file, where.line, where.col, f"include cycle: {entry} is already included"))
+            continue
+        child, child_index, child_errors = read_manifest_file(child_path)
+        if child_errors:
+            errors += child_errors if child_path.is_file() else [
+                Diagnostic(where.file, where.line, where.col, f"included manifest not found: {entry}")
+            ]
+            continue
+        files.append(child_path)
+        child_dirs = {name: child_path.parent for name in (child.get("sources") or {})}
+        errors += _merge_includes(child_path, child, child_index, child_dirs, files, warnings, seen | {child_path})
+        for key in child:
+            if key not in ("version", "sources", "include"):
+                at = child_index.locate((key,), "key")
+                warnings.append(Diagnostic(at.file, at.line, at.col, f"`{key}` in an included manifest is ignored "
+                                           "(an include contributes its sources only)", "warning"))
+        for name, source in (child.get("sources") or {}).items():
+            at = child_index.locate(("sources", name), "key")
+            if name in sources:
+                errors.append(Diagnostic(at.file, at.line, at.col, f"source '{name}' is already defined"))
+                continue
+            sources[name] = source
+            source_dirs[name] = child_dirs[name]
+        for node_path, span in child_index.nodes.items():
+            if node_path[:1] == ("sources",) and len(node_path) >= 2 and node_path[1] in child.get("sources", {}):
+                index.nodes.setdefault(node_path, span)
+    return errors

@@ -1,0 +1,62 @@
+"""Where each node of a manifest stands in its file, so every error can say file:line:col.
+
+The loaders record, for every path (tuple of keys and indexes), the position of its key and of its
+value. A path that is not recorded (a missing key) resolves to its nearest recorded ancestor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    file: str
+    line: int  # 1-based
+    col: int  # 1-based
+
+
+@dataclass(slots=True)
+class NodeSpan:
+    """Positions of one node: of its key (None for the root and list items) and of its value."""
+
+    value: Position
+    key: Position | None = None
+    block: bool = False  # the value is a YAML block scalar (`|` or `>`): its text starts on the next line
+
+
+@dataclass
+class PositionIndex:
+    """Positions of every node of a manifest (and of the manifests it includes)."""
+
+    root: Position
+    nodes: dict[Path, NodeSpan] = field(default_factory=dict)
+
+    def add(self, path: Path, value: Position, key: Position | None = None, *, block: bool = False) -> None:
+        self.nodes[path] = NodeSpan(value, key, block)
+
+    def span(self, path: Path) -> NodeSpan | None:
+        return self.nodes.get(tuple(path))
+
+    def locate(self, path: Path, prefer: Literal["key", "value"] = "value") -> Position:
+        """Position of `path`, or of its nearest recorded ancestor's key when the path is absent."""
+        path = tuple(path)
+        span = self.nodes.get(path)
+        if span is not None:
+            if prefer == "key" and span.key is not None:
+                return span.key
+            return span.value
+        while path:
+            path = path[:-1]
+            span = self.nodes.get(path)
+            if span is not None:
+                return span.key or span.value
+        return self.root
+
+    def merge(self, other: PositionIndex, under: Path = ()) -> None:
+        """Add another index's nodes (an included manifest), optionally re-rooted under `under`."""
+        for path, span in other.nodes.items():
+            self.nodes[tuple(under) + path] = span

@@ -1,0 +1,170 @@
+"""Turns pydantic's validation errors into `file:line:col: message` diagnostics.
+
+pydantic reports locations as tuples through the *models* (including union tags), while positions
+are recorded through the *data*; this module walks both so each error lands on the right node,
+and rewrites the messages into the manifest's vocabulary (with "did you mean …?" for typos).
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Diagnostic
+from .model import SOURCE_KINDS, SOURCE_MODELS, Manifest, OpenAPISource, source_kind
+from .positions import Path, PositionIndex
+
+_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number",
+               bool: "a boolean", type(None): "null"}
+_EXPECTED = {
+    "string_type": "expected a string",
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "dict_type": "expected a mapping (key: value)",
+    "model_type": "expected a mapping (key: value)",
+    "model_attributes_type": "expected a mapping (key: value)",
+    "list_type": "expected a list",
+}
+
+
+def diagnostics_from(error: ValidationError, data: Any, index: PositionIndex) -> list[Diagnostic]:
+    merged: dict[tuple[str, int, int, str], list[str]] = {}
+    for err in error.errors(include_url=False):
+        loc = tuple(err["loc"])
+        path, label = _data_path(loc, data, err["type"])
+        where = index.locate(path, prefer="key" if err["type"] in ("extra_forbidden", "missing") else "value")
+        key = (where.file, where.line, where.col, label)
+        message = _message(err, path, data)
+        if message not in merged.setdefault(key, []):
+            merged[key].append(message)
+    result = []
+    for (file, line, col, label), messages in merged.items():
+        text = _join(messages)
+        result.append(Diagnostic(file, line, col, f"{label}: {text}" if label else text))
+    return result
+
+
+def _join(messages: list[str]) -> str:
+    """Union members fail separately: 'expected a string, got 5' + 'expected a list, got 5' → one line."""
+    if len(messages) == 1:
+        return messages[0]
+    got = {m.partition(", got ")[2] for m in messages}
+    if len(got) == 1 and all(m.startswith("expected ") and ", got " in m for m in messages):
+        wanted = [m.partition(", got ")[0].removeprefix("expected ") for m in messages]
+        return f"expected {' or '.join(wanted)}, got {got.pop()}"
+    return " or ".join(messages)
+
+
+def _data_path(loc: tuple[Any, ...], data: Any, kind: str) -> tuple[Path, str]:
+    """Map a pydantic loc onto the data, dropping union tags and member labels."""
+    path: list[str | int] = []
+    node = data
+    for i, element in enumerate(loc):
+        if i == 2 and loc[0] == "sources" and element in SOURCE_KINDS:
+            continue  # the tagged-union tag pydantic inserts after a source's name
+        if element == "[key]":
+            continue
+        if isinstance(node, dict) and element in node:
+            path.append(element)
+            node = node[element]
+        elif isinstance(node, list) and isinstance(element, int) and element < len(node):
+            path.append(element)
+            node = node[element]
+        elif i == len(loc) - 1 and kind in ("missing", "extra_forbidden"):
+            path.append(element)
+        # else: a union member label ("str", "list[str]", function-after[...]) — not in the data
+    label = ".".join(str(p) for p in (path[:-1] if kind in ("missing", "extra_forbidden") else path))
+    return tuple(path), label
+
+
+def _message(err: dict[str, Any], path: Path, data: Any) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        allowed = allowed_keys(path[:-1], data)
+        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        suffix = f" (did you mean '{hint[0]}'?)" if hint else (f" (allowed: {', '.join(allowed)})" if allowed else "")
+        return f"unknown key '{key}'{suffix}"
+    if kind == "missing":
+        return f"missing required key '{path[-1]}'"
+    if kind == "literal_error" and path == ("version",):
+        return f"unsupported manifest version {err.get('input')!r}: this mcprt reads version 1"
+    if kind == "source_kind":
+        return err["msg"]
+    if kind in _EXPECTED:
+        return f"{_EXPECTED[kind]}, got {_describe(err.get('input'))}"
+    if kind == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern", "")
+        return f"{err.get('input')!r} is not allowed here (must match {pattern})"
+    message = str(err["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _describe(value: Any) -> str:
+    name = _TYPE_NAMES.get(type(value), type(value).__name__)
+    if isinstance(value, (dict, list)) or value is None:
+        return name
+    return f"{name} {value!r}"
+
+
+def allowed_keys(path: Path, data: Any) -> list[str]:
+    """The keys the model accepts at `path` (empty when the node is not a model)."""
+    tp: Any = Manifest
+    node = data
+    for element in path:
+        tp = _narrow(tp, node)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = _field(tp, str(element))
+            if field is None:
+                return []
+            tp = field.annotation
+        elif get_origin(tp) in (dict, list):
+            tp = get_args(tp)[-1]
+        else:
+            return []
+        node = node.get(element) if isinstance(node, dict) else (
+            node[element] if isinstance(node, list) and isinstance(element, int) and element < len(node) else None
+        )
+    tp = _narrow(tp, node)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or name for name, f in tp.model_fields.items()]
+    return []
+
+
+def _field(model: type[BaseModel], key: str) -> Any:
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias):
+            return field
+    return None
+
+
+def _narrow(tp: Any, node: Any) -> Any:
+    """Strip Annotated/Optional and pick the union member that fits the data."""
+    while True:
+        origin = get_origin(tp)
+        if origin is typing.Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in get_args(tp) if a is not type(None)]
+            if any(_is_model(m, OpenAPISource) for m in members):
+                kind = source_kind(node)
+                return SOURCE_MODELS.get(kind) if kind else None
+            models = [m for m in members if _is_model(m)]
+            containers = [m for m in members if get_origin(m) in (dict, list)]
+            tp = (models or containers or members or [None])[0]
+        else:
+            return tp
+
+
+def _is_model(tp: Any, cls: type = BaseModel) -> bool:
+    tp = get_args(tp)[0] if get_origin(tp) is typing.Annotated else tp
+    return isinstance(tp, type) and issubclass(tp, cls)

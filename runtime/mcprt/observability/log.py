@@ -1,0 +1,74 @@
+"""Logging setup and the one structured line every call writes.
+
+Logs go to stderr (stdout belongs to the stdio transport and to `--json` output). Text or JSON
+lines per `MCPRT_LOG_FORMAT`. Nothing here ever formats a secret: call lines carry names, sizes,
+status and latency only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+LOGGER_NAME = "mcprt"
+logger = logging.getLogger(LOGGER_NAME)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        base = super().format(record)
+        fields = getattr(record, "fields", None)
+        if fields:
+            base += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+        return base
+
+
+def setup_logging(level: str = "info", fmt: str = "text") -> None:
+    """Configure the `mcprt` logger once (idempotent), on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger(LOGGER_NAME)
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:
+    """One structured log line: a message plus key=value fields."""
+    logger.log(level, message, extra={"fields": fields})
+
+
+def log_call(*, tool: str, source: str, status: Any, latency_ms: float, raw_bytes: int, sent_bytes: int,
+             is_error: bool) -> None:
+    """The line every tool call writes: tool, status, latency, bytes raw → sent."""
+    log_event(
+        "call",
+        logging.WARNING if is_error else logging.INFO,
+        tool=tool,
+        source=source,
+        status=status,
+        latency_ms=round(latency_ms, 1),
+        raw_bytes=raw_bytes,
+        sent_bytes=sent_bytes,
+        error=is_error,
+    )

@@ -1,0 +1,39 @@
+"""Runtime settings from `MCPRT_*` environment variables and `.env` (pydantic-settings).
+
+Precedence for anything that exists in several places: a CLI flag beats the environment, which
+beats the manifest, which beats the built-in default. Settings therefore default to None where the
+manifest may also speak (host, port), and `effective()` resolves the chain in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mcprt"
+
+
+class Settings(BaseSettings):
+    """Process-level settings. Every field can be set as `MCPRT_<NAME>` (e.g. `MCPRT_LOG_LEVEL=debug`)."""
+
+    model_config = SettingsConfigDict(env_prefix="MCPRT_", env_file=".env", extra="ignore")
+
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log verbosity.")
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON objects.")
+    transport: Literal["stdio", "http"] = Field("stdio", description="Default transport of `mcprt up`.")
+    host: str | None = Field(None, description="HTTP bind address (else the manifest's `server.http.host`).")
+    port: int | None = Field(None, description="HTTP port (else the manifest's `server.http.port`).")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Spec and compile caches.")
+    reload: bool = Field(True, description="Watch the manifest and reload on change.")
+    debug: bool = Field(False, description="Show tracebacks for errors.")
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,46 @@
+"""What every kind of source is at run time: operations plus a lifecycle.
+
+A source is opened once (fetch/compile/import/connect), serves calls, and is closed. On reload a
+source whose configuration did not change is kept as it is — same subprocess, same HTTP pool —
+so its `fingerprint` must change exactly when its behaviour would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import Diagnostic
+from ..manifest.model import SourceBase
+from ..settings import Settings
+from ..toolset.operation import Operation
+
+
+@dataclass
+class SourceContext:
+    """What a source needs from its surroundings to open."""
+
+    name: str
+    config: SourceBase
+    base_dir: Path  # where its relative paths resolve
+    settings: Settings
+    defaults: Any  # manifest.defaults
+    on_tools_changed: Callable[[str], None] | None = None  # e.g. an upstream MCP server's list_changed
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+class RunningSource(Protocol):
+    name: str
+    kind: str
+    fingerprint: str
+
+    @property
+    def operations(self) -> list[Operation]: ...
+
+    def local_files(self) -> list[Path]:
+        """Local files this source reads (for the reload watcher)."""
+        ...
+
+    async def aclose(self) -> None: ...

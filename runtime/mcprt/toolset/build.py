@@ -1,0 +1,240 @@
+"""Compile a manifest plus its sources' operations into a ToolSet.
+
+This is where the per-tool overrides meet the operations, identically for every kind of source:
+rename, describe (sandboxed Jinja2), hide/fix/default arguments, prune, output template, timeout,
+enable/disable, exposure. Mistakes become diagnostics at the manifest line that caused them.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Diagnostic
+from ..manifest.loader import LoadedManifest
+from ..manifest.model import OpenAPISource, OperationFilter, SourceBase, ToolOverride
+from ..shaping.autoprune import compile_autoprune
+from ..shaping.prune import compile_prune
+from ..shaping.result import Shaping
+from ..shaping.templates import TemplateError, TemplateRenderError, compile_template
+from .naming import fit_tool_name
+from .operation import Operation
+from .tool import ArgPlan, Tool
+from .toolset import ToolSet
+
+
+@dataclass
+class BuildResult:
+    toolset: ToolSet
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]]) -> BuildResult:
+    """Apply every override of the manifest to the sources' operations.
+
+    `operations` maps source name → its operations (already filtered by the source for OpenAPI).
+    Returns the tool set and every diagnostic (errors make the result unusable for serving).
+    """
+    manifest = loaded.manifest
+    diagnostics: list[Diagnostic] = []
+    tools: list[Tool] = []
+    for source_name, source in manifest.sources.items():
+        ops = list(operations.get(source_name, ()))
+        if not isinstance(source, OpenAPISource):
+            ops = [op for op in ops if _selected(op, source)]
+        tools += _source_tools(loaded, source_name, source, ops, diagnostics)
+    _check_collisions(loaded, tools, diagnostics)
+    _check_pinned(loaded, tools, diagnostics)
+    return BuildResult(ToolSet(tools), diagnostics)
+
+
+def _selected(op: Operation, source: SourceBase) -> bool:
+    """include/exclude by name globs for sources without OpenAPI's richer metadata."""
+    def matches(flt: OperationFilter) -> bool:
+        return flt.operations is None or any(
+            fnmatch.fnmatchcase(op.key, g) or fnmatch.fnmatchcase(op.name, g) for g in flt.operations
+        )
+    if source.include is not None and not matches(source.include):
+        return False
+    return not (source.exclude is not None and source.exclude.operations is not None and matches(source.exclude))
+
+
+def _source_tools(
+    loaded: LoadedManifest, source_name: str, source: SourceBase, ops: list[Operation], out: list[Diagnostic]
+) -> list[Tool]:
+    by_key: dict[str, Operation] = {}
+    for op in ops:
+        for key in (op.key, *op.aliases, op.name):
+            by_key.setdefault(key, op)
+    overrides: dict[int, tuple[str, ToolOverride]] = {}
+    for key, override in source.tools.items():
+        op = by_key.get(key)
+        if op is None:
+            hint = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
+            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+            out.append(loaded.diagnostic(("sources", source_name, "tools", key),
+                                         f"source '{source_name}' has no operation '{key}'{suffix}", prefer="key"))
+            continue
+        if id(op) in overrides:
+            out.append(loaded.diagnostic(("sources", source_name, "tools", key),
+                                         f"operation '{op.key}' is already overridden as '{overrides[id(op)][0]}'",
+                                         prefer="key"))
+            continue
+        overrides[id(op)] = (key, override)
+
+    defaults = loaded.manifest.defaults
+    autoprune = compile_autoprune(defaults.prune)
+    tools = []
+    for op in ops:
+        key, override = overrides.get(id(op), (None, ToolOverride()))
+        if not override.enabled:
+            continue
+        base = ("sources", source_name, "tools", key) if key else ("sources", source_name)
+        name = override.name or fit_tool_name(f"{source.prefix or ''}{op.name}")
+        schema, plan = _shape_arguments(loaded, base, op, override, out)
+        description = _describe(loaded, base, op, override, plan, out)
+        pruner = compile_prune(override.prune) if override.prune else None
+        output = compile_template(override.output, kind="output") if override.output else None
+        shaping = Shaping(
+            pruner=pruner,
+            autoprune=autoprune,
+            output=output,
+            max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
+            tool=name,
+        )
+        identity = pruner is None and output is None and autoprune is None
+        max_response = getattr(source, "max_response_bytes", None) or defaults.max_response_bytes
+        tools.append(
+            Tool(
+                name=name,
+                source=source_name,
+                operation=op,
+                description=description,
+                input_schema=schema,
+                args=plan,
+                shaping=shaping,
+                timeout=override.timeout or source.timeout or defaults.timeout,
+                max_response_bytes=max_response,
+                title=override.title or op.title,
+                output_schema=op.output_schema if identity else None,
+                annotations=dict(op.annotations),
+                expose=source.expose or loaded.manifest.server.expose,
+                pinned=override.pinned,
+                override_key=key,
+            )
+        )
+    return tools
+
+
+def _shape_arguments(
+    loaded: LoadedManifest, base: tuple[Any, ...], op: Operation, override: ToolOverride, out: list[Diagnostic]
+) -> tuple[dict[str, Any], ArgPlan]:
+    """The input schema the model sees, and how its arguments are completed before the upstream call."""
+    if not override.args:
+        return op.input_schema, ArgPlan()
+    schema = copy.deepcopy(op.input_schema)
+    properties: dict[str, Any] = schema.setdefault("properties", {})
+    required: list[str] = list(schema.get("required", []))
+    fixed: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    hidden: set[str] = set()
+    for arg, spec in override.args.items():
+        where = (*base, "args", arg)
+        if arg not in properties:
+            hint = difflib.get_close_matches(arg, list(properties), n=1, cutoff=0.6)
+            suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (it has: {', '.join(properties) or 'none'})"
+            out.append(loaded.diagnostic(where, f"tool '{op.key}' has no argument '{arg}'{suffix}", prefer="key"))
+            continue
+        if spec.has_fixed:
+            fixed[arg] = spec.fixed
+            hidden.add(arg)
+        elif spec.hidden:
+            if arg in required and not spec.has_default:
+                out.append(loaded.diagnostic(where, f"argument '{arg}' is required: give it a `default` or make it "
+                                                    "`fixed` to hide it", prefer="key"))
+                continue
+            hidden.add(arg)
+            if spec.has_default:
+                fixed[arg] = spec.default  # hidden with a default: always sent, like fixed
+        elif spec.has_default:
+            defaults[arg] = spec.default
+            properties[arg] = {**properties[arg], "default": spec.default}
+        if spec.description is not None and arg not in hidden:
+            properties[arg] = {**properties[arg], "description": spec.description}
+    for arg in hidden:
+        properties.pop(arg, None)
+    schema["required"] = [r for r in required if r not in hidden and r not in defaults]
+    if not schema["required"]:
+        schema.pop("required")
+    return schema, ArgPlan(fixed=fixed, defaults=defaults, hidden=frozenset(hidden))
+
+
+def _describe(
+    loaded: LoadedManifest,
+    base: tuple[Any, ...],
+    op: Operation,
+    override: ToolOverride,
+    plan: ArgPlan,
+    out: list[Diagnostic],
+) -> str:
+    """The tool description: the source's, or the override rendered once with the operation's facts."""
+    if override.description is None:
+        return op.description
+    context: dict[str, Any] = {name: f"<{name}>" for name in op.input_schema.get("properties", {})}
+    context.update(plan.defaults)
+    context.update(plan.fixed)
+    context.update(
+        description=op.description,
+        summary=op.search.get("summary") or op.title or "",
+        method=op.search.get("method", ""),
+        path=op.search.get("path", ""),
+        tags=list(op.search.get("tags", ())),
+        name=op.name,
+    )
+    try:
+        return compile_template(override.description, kind="description").render(**context).strip()
+    except (TemplateError, TemplateRenderError) as exc:
+        out.append(loaded.diagnostic((*base, "description"), f"description template: {exc}"))
+        return op.description
+
+
+def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:
+    """Two tools with one name: ask for a prefix (different sources) or a distinct `name` override."""
+    seen: dict[str, Tool] = {}
+    for tool in tools:
+        other = seen.get(tool.name)
+        if other is None:
+            seen[tool.name] = tool
+            continue
+        if tool.override_key and loaded.manifest.sources[tool.source].tools[tool.override_key].name:
+            path: tuple[Any, ...] = ("sources", tool.source, "tools", tool.override_key, "name")
+            out.append(loaded.diagnostic(path, f"duplicate tool name '{tool.name}' (also from source "
+                                               f"'{other.source}', operation '{other.operation.key}')"))
+        elif other.source != tool.source:
+            out.append(loaded.diagnostic(("sources", tool.source), f"tool name '{tool.name}' from source "
+                                         f"'{tool.source}' collides with source '{other.source}': give one of them "
+                                         "a `prefix`", prefer="key"))
+        else:
+            out.append(loaded.diagnostic(("sources", tool.source), f"duplicate tool name '{tool.name}' in source "
+                                         f"'{tool.source}': rename one with a `name` override", prefer="key"))
+
+
+def _check_pinned(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:
+    names = {tool.name for tool in tools}
+    for i, name in enumerate(loaded.manifest.server.pinned):
+        if name not in names:
+            hint = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+            out.append(loaded.diagnostic(("server", "pinned", i), f"pinned tool '{name}' does not exist{suffix}"))
+    pinned = set(loaded.manifest.server.pinned)
+    for tool in tools:
+        if tool.name in pinned:
+            tool.pinned = True

@@ -1,0 +1,100 @@
+"""The call pipeline shared by every transport, the CLI and discovery mode.
+
+validate arguments → complete them (defaults, fixed) → upstream → shape → log. Every failure
+becomes an `isError` result a model can act on; nothing raised here reaches the protocol layer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import time
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+
+from ..errors import ToolCallError
+from ..observability.log import log_call, logger
+from ..shaping.result import shape_result
+from .operation import CallContext, ToolResult
+from .tool import Tool
+
+
+def error_result(message: str) -> ToolResult:
+    return ToolResult(content=[{"type": "text", "text": message}], is_error=True, sent_bytes=len(message.encode()))
+
+
+def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate the model's arguments against the exposed schema; list every problem at once."""
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise ToolCallError(f"arguments for {tool.name} must be a JSON object")
+    arguments = {k: v for k, v in arguments.items() if k not in tool.args.hidden}
+    problems: list[str] = []
+    schema = tool.input_schema
+    properties = schema.get("properties") or {}
+    if not schema.get("additionalProperties", False):
+        for name in arguments:
+            if name not in properties:
+                hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
+                problems.append(f"unknown argument '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+    if tool._validator is None:
+        tool._validator = Draft202012Validator(schema)
+    for error in sorted(tool._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path)):
+        problems.append(_describe(error))
+    if problems:
+        allowed = ", ".join(
+            f"{n}{'*' if n in schema.get('required', ()) else ''}" for n in properties
+        ) or "none"
+        raise ToolCallError(
+            f"invalid arguments for {tool.name}: " + "; ".join(problems) + f". Arguments (* required): {allowed}."
+        )
+    completed = {**tool.args.defaults, **arguments, **tool.args.fixed}
+    return completed
+
+
+def _describe(error: SchemaError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required")
+    return f"{where}: {error.message}" if where else error.message
+
+
+async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
+                    progress: Any = None) -> ToolResult:
+    """Run one call end to end and log it; never raises for upstream or argument problems."""
+    started = time.perf_counter()
+    status: Any = "-"
+    try:
+        completed = check_arguments(tool, arguments)
+        if tool.operation.invoke is None:
+            raise ToolCallError(f"tool {tool.name} is not available: source '{tool.source}' is not running")
+        context = CallContext(
+            tool=tool.name,
+            timeout=tool.timeout,
+            max_response_bytes=tool.max_response_bytes,
+            request_id=request_id,
+            progress=progress,
+        )
+        upstream = await tool.operation.invoke(completed, context)
+        status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
+        result = shape_result(upstream, tool.shaping)
+    except ToolCallError as exc:
+        status = "rejected"
+        result = error_result(str(exc))
+    except Exception as exc:  # a bug in mcprt or a source: keep serving, tell the model plainly
+        status = "internal"
+        logger.log(logging.ERROR, "tool %s failed unexpectedly", tool.name, exc_info=exc)
+        result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
+    log_call(
+        tool=tool.name,
+        source=tool.source,
+        status=status,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        raw_bytes=result.raw_bytes,
+        sent_bytes=result.sent_bytes,
+        is_error=result.is_error,
+    )
+    return result

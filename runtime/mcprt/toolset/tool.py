@@ -1,0 +1,67 @@
+"""A compiled tool: an upstream Operation with the manifest's overrides applied, ready to list and call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from .operation import Operation
+
+if TYPE_CHECKING:
+    from ..shaping.result import Shaping
+
+
+@dataclass(frozen=True, slots=True)
+class ArgPlan:
+    """How the model's arguments become the upstream's: fixed values win, defaults fill gaps."""
+
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    hidden: frozenset[str] = frozenset()  # names the model cannot see (fixed or hidden)
+
+
+@dataclass(slots=True)
+class Tool:
+    name: str
+    source: str
+    operation: Operation
+    description: str
+    input_schema: dict[str, Any]
+    args: ArgPlan
+    shaping: Shaping
+    timeout: float
+    max_response_bytes: int
+    title: str | None = None
+    output_schema: dict[str, Any] | None = None
+    annotations: dict[str, Any] = field(default_factory=dict)
+    expose: Literal["tools", "discovery"] = "tools"
+    pinned: bool = False
+    override_key: str | None = None  # the manifest key that overrides this tool, if any
+    _definition: dict[str, Any] | None = None
+    _validator: Any = None
+
+    @property
+    def listed(self) -> bool:
+        """Directly visible in tools/list (else reachable through discovery only)."""
+        return self.expose == "tools" or self.pinned
+
+    def definition(self) -> dict[str, Any]:
+        """The MCP `Tool` object (wire format), built once."""
+        if self._definition is None:
+            wire: dict[str, Any] = {"name": self.name}
+            if self.title:
+                wire["title"] = self.title
+            wire["description"] = self.description
+            wire["inputSchema"] = self.input_schema
+            if self.output_schema is not None:
+                wire["outputSchema"] = self.output_schema
+            if self.annotations:
+                wire["annotations"] = self.annotations
+            self._definition = wire
+        return self._definition
+
+    def definition_size(self) -> int:
+        """Bytes of the compact JSON definition: what this tool costs a model's context."""
+        return len(json.dumps(self.definition(), separators=(",", ":"), ensure_ascii=False).encode())

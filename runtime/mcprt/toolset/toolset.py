@@ -1,0 +1,77 @@
+"""The tool set served at one moment, and the holder that swaps it atomically on reload.
+
+A ToolSet is immutable once built; a call keeps a reference to the set it started on, so a swap
+never disturbs calls in flight. Listing results are computed once per set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from .tool import Tool
+
+
+class ToolSet:
+    """Every callable tool by exposed name, plus extra tools (e.g. discovery meta-tools) in front."""
+
+    def __init__(self, tools: Iterable[Tool], *, extra: Iterable[Tool] = ()) -> None:
+        self.tools: dict[str, Tool] = {tool.name: tool for tool in tools}
+        self.extra: dict[str, Tool] = {tool.name: tool for tool in extra}
+        self._listing: list[dict[str, Any]] | None = None
+        self._fingerprint: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.tools)
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self.tools.values())
+
+    def get(self, name: str) -> Tool | None:
+        """A tool by exposed name: meta-tools first, then every tool (listed or reachable by discovery)."""
+        return self.extra.get(name) or self.tools.get(name)
+
+    @property
+    def listed(self) -> list[Tool]:
+        return [*self.extra.values(), *(t for t in self.tools.values() if t.listed)]
+
+    def list_tools(self) -> list[dict[str, Any]]:
+        """The `tools` array of the MCP tools/list result."""
+        if self._listing is None:
+            self._listing = [tool.definition() for tool in self.listed]
+        return self._listing
+
+    def list_result_json(self) -> str:
+        return json.dumps({"tools": self.list_tools()}, separators=(",", ":"), ensure_ascii=False)
+
+    def fingerprint(self) -> str:
+        """Changes exactly when what a client sees in tools/list changes (names, descriptions, schemas)."""
+        if self._fingerprint is None:
+            self._fingerprint = hashlib.sha256(self.list_result_json().encode()).hexdigest()
+        return self._fingerprint
+
+
+class ToolSetHolder:
+    """The one swappable reference the server reads; swapping is a single assignment."""
+
+    def __init__(self, initial: ToolSet) -> None:
+        self._current = initial
+        self._listeners: list[Callable[[ToolSet, ToolSet], Any]] = []
+
+    @property
+    def current(self) -> ToolSet:
+        return self._current
+
+    def on_swap(self, listener: Callable[[ToolSet, ToolSet], Any]) -> None:
+        """Called as listener(old, new) after every swap (e.g. to send list_changed)."""
+        self._listeners.append(listener)
+
+    def swap(self, new: ToolSet) -> bool:
+        """Install `new`; return True when the listing changed (clients should be notified)."""
+        old, self._current = self._current, new
+        changed = old.fingerprint() != new.fingerprint()
+        for listener in list(self._listeners):
+            listener(old, new)
+        return changed
