@@ -1,0 +1,54 @@
+"""`mcprt call`: compile, call one tool through the real pipeline, print the tools/call result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import McprtError
+from .common import compile_once, run_async
+from .errors import EXIT_FAILED_CHECK, EXIT_OK
+
+
+def split_targets(targets: list[str]) -> tuple[Path | None, str]:
+    """`[MANIFEST] TOOL`: one word is the tool; two are the manifest and the tool."""
+    if len(targets) == 1:
+        return None, targets[0]
+    if len(targets) == 2:
+        return Path(targets[0]), targets[1]
+    raise McprtError("expected [MANIFEST] TOOL")
+
+
+def parse_args(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise McprtError(f"--args is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise McprtError("--args must be a JSON object, e.g. '{\"id\": 1}'")
+    return value
+
+
+def run_call(targets: list[str], args_text: str) -> int:
+    manifest, tool_name = split_targets(targets)
+    arguments = parse_args(args_text)
+
+    async def work() -> int:
+        from ..toolset.invoke import call_tool
+
+        runtime, compiled = await compile_once(manifest)
+        try:
+            tool = compiled.toolset.get(tool_name)
+            if tool is None:
+                import difflib
+
+                hint = difflib.get_close_matches(tool_name, list(compiled.toolset.tools), n=1)
+                raise McprtError(f"no tool '{tool_name}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+            result = await call_tool(tool, arguments)
+            sys.stdout.write(json.dumps(result.to_wire(), indent=2, ensure_ascii=False) + "\n")
+            return EXIT_FAILED_CHECK if result.is_error else EXIT_OK
+        finally:
+            await runtime.aclose()
+
+    return run_async(work)

@@ -1,0 +1,11 @@
+"""`mcprt catalog` — not built yet; a clear "not yet" beats a broken command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import NotYet
+
+
+def run_catalog(*args: Any, **kwargs: Any) -> int:
+    raise NotYet("`mcprt catalog` is not built yet")

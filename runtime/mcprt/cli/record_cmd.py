@@ -1,0 +1,11 @@
+"""`mcprt record` — not built yet; a clear "not yet" beats a broken command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import NotYet
+
+
+def run_record(*args: Any, **kwargs: Any) -> int:
+    raise NotYet("`mcprt record` is not built yet")

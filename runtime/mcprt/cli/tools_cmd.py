@@ -1,0 +1,41 @@
+"""`mcprt tools`: the tools the server would list, as a table or the exact tools/list JSON."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .common import compile_once, run_async
+from .errors import EXIT_OK
+
+
+def run_tools(manifest: Path | None, as_json: bool) -> int:
+    async def work() -> int:
+        runtime, compiled = await compile_once(manifest)
+        try:
+            toolset = compiled.toolset
+            if as_json:
+                sys.stdout.write(toolset.list_result_json() + "\n")
+                return EXIT_OK
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title=f"{compiled.loaded.path} — tools", show_lines=False)
+            for column in ("tool", "source", "bytes", "description"):
+                table.add_column(column, justify="right" if column == "bytes" else "left", overflow="fold")
+            total = 0
+            for tool in toolset.listed:
+                size = tool.definition_size()
+                total += size
+                first_line = tool.description.split("\n", 1)[0]
+                table.add_row(tool.name, getattr(tool, "source", "-"), f"{size:,}", first_line[:90])
+            console = Console()
+            console.print(table)
+            hidden = len(toolset) - len([t for t in toolset.listed if t.name in toolset.tools])
+            console.print(f"{len(toolset.listed)} listed tools, {total:,} bytes of definitions"
+                          + (f"; {hidden} more reachable through discovery" if hidden else ""))
+            return EXIT_OK
+        finally:
+            await runtime.aclose()
+
+    return run_async(work)

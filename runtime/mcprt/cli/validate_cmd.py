@@ -1,0 +1,30 @@
+"""`mcprt validate`: load, open every source, build the tool set; report every problem."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .common import compile_once, run_async
+from .errors import EXIT_OK, print_diagnostics
+
+
+def run_validate(manifest: Path | None) -> int:
+    async def work() -> int:
+        runtime, compiled = await compile_once(manifest)
+        try:
+            print_diagnostics(compiled.warnings)
+            toolset = compiled.toolset
+            sources = len(compiled.loaded.manifest.sources)
+            listed = len(toolset.listed)
+            print(
+                f"{compiled.loaded.path}: ok — {len(toolset)} tools from {sources} source"
+                f"{'s' if sources != 1 else ''}, {listed} listed, "
+                f"{len(toolset.list_result_json().encode()):,} bytes of tools/list",
+                file=sys.stderr,
+            )
+            return EXIT_OK
+        finally:
+            await runtime.aclose()
+
+    return run_async(work)

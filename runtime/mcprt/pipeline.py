@@ -1,0 +1,96 @@
+"""manifest → sources → compiled tool set: the one path every command and the server take.
+
+`Runtime` owns the source pool and the swappable tool set. `compile()` is used at start, by
+`validate`/`tools`/`call`, and by hot reload; the holder swap is the only moment clients see a change.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Diagnostic, ManifestError
+from .manifest.loader import LoadedManifest, load_manifest
+from .settings import Settings
+from .sources.pool import SourcePool, SyncResult, close_retired
+from .toolset.build import build_toolset
+from .toolset.toolset import ToolSet, ToolSetHolder
+
+
+@dataclass
+class Compiled:
+    loaded: LoadedManifest
+    toolset: ToolSet
+    diagnostics: list[Diagnostic]
+    sync: SyncResult
+    seconds: float = 0.0
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+class Runtime:
+    def __init__(self, manifest_path: str | Path | None, settings: Settings) -> None:
+        self.manifest_path = manifest_path
+        self.settings = settings
+        self.pool = SourcePool(settings, on_tools_changed=self._source_tools_changed)
+        self.holder: ToolSetHolder | None = None
+        self.loaded: LoadedManifest | None = None
+        self._upstream_changed_callbacks: list = []
+
+    async def compile(self, loaded: LoadedManifest | None = None) -> Compiled:
+        """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
+
+        On error the pool keeps the sources of the previous successful compile.
+        """
+        started = time.perf_counter()
+        loaded = loaded or load_manifest(self.manifest_path)
+        sync = await self.pool.sync(loaded)
+        diagnostics = list(sync.diagnostics)
+        toolset = ToolSet([])
+        if not any(d.severity == "error" for d in diagnostics):
+            build = build_toolset(loaded, sync.operations)
+            diagnostics += build.diagnostics
+            toolset = _with_discovery(loaded, build.toolset)
+        errors = [d for d in diagnostics if d.severity == "error"]
+        if errors:
+            raise ManifestError(sorted(diagnostics + loaded.warnings))
+        warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
+        return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
+
+    async def start(self) -> Compiled:
+        compiled = await self.compile()
+        self.loaded = compiled.loaded
+        self.holder = ToolSetHolder(compiled.toolset)
+        return compiled
+
+    async def apply(self, compiled: Compiled) -> bool:
+        """Install a compiled set (reload); close sources it no longer uses. Returns True if the listing changed."""
+        assert self.holder is not None
+        self.loaded = compiled.loaded
+        changed = self.holder.swap(compiled.toolset)
+        await close_retired(compiled.sync.retired)
+        return changed
+
+    def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
+        """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""
+        self._upstream_changed_callbacks.append(callback)
+
+    def _source_tools_changed(self, source: str) -> None:
+        for callback in list(self._upstream_changed_callbacks):
+            callback(source)
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+
+
+def _with_discovery(loaded: LoadedManifest, toolset: ToolSet) -> ToolSet:
+    """Add discovery meta-tools when any tool is exposed through discovery."""
+    if all(tool.expose == "tools" for tool in toolset):
+        return toolset
+    try:
+        from .discovery import attach_discovery
+    except ImportError as exc:
+        raise ManifestError(
+            [loaded.diagnostic(("server", "expose"), f"discovery mode is not available yet ({exc})")]
+        ) from None
+    return attach_discovery(loaded, toolset)
