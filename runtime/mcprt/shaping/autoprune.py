@@ -1,0 +1,113 @@
+"""`defaults.prune`: generic pruning of every JSON result (nulls, empties, noisy keys like `*_url`).
+
+It runs after the tool's own `prune` expression, on every JSON value, so it has to be cheap: the
+key globs are compiled into one regex, each key's verdict is remembered (APIs repeat the same few
+dozen keys thousands of times), and an unchanged subtree is returned as is instead of copied.
+The input is never mutated.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any
+
+from mcprt.manifest.model import AutoPrune
+
+_MAX_REMEMBERED_KEYS = 4096
+
+
+class AutoPruner:
+    """Drops nulls, empty values and keys matching globs, at any depth, bottom-up.
+
+    Bottom-up means an object that becomes empty because all its keys were dropped is itself
+    dropped when `drop_empty` is on. List items are never removed (that would shift positions);
+    only object keys are.
+    """
+
+    __slots__ = ("drop_nulls", "drop_empty", "drop_keys", "_key_regex", "_verdicts")
+
+    def __init__(self, drop_nulls: bool = False, drop_empty: bool = False, drop_keys: tuple[str, ...] = ()) -> None:
+        self.drop_nulls = drop_nulls
+        self.drop_empty = drop_empty
+        self.drop_keys = tuple(drop_keys)
+        self._key_regex = (
+            re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in self.drop_keys)) if self.drop_keys else None
+        )
+        self._verdicts: dict[str, bool] = {}
+
+    def apply(self, data: Any) -> Any:
+        """A pruned copy of `data` (sharing unchanged subtrees). The top-level value is always kept."""
+        return self._walk(data)
+
+    def drops_key(self, key: str) -> bool:
+        """Whether a key matches one of the `drop_keys` globs (case-sensitive, like fnmatchcase)."""
+        if self._key_regex is None:
+            return False
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._key_regex.match(key) is not None
+            if len(self._verdicts) < _MAX_REMEMBERED_KEYS:
+                self._verdicts[key] = verdict
+        return verdict
+
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return self._walk_object(value)
+        if isinstance(value, list):
+            return self._walk_list(value)
+        return value
+
+    def _walk_object(self, value: dict[str, Any]) -> dict[str, Any]:
+        kept: dict[str, Any] = {}
+        changed = False
+        drop_nulls, drop_empty, has_globs = self.drop_nulls, self.drop_empty, self._key_regex is not None
+        for key, child in value.items():
+            if has_globs and isinstance(key, str) and self.drops_key(key):
+                changed = True
+                continue
+            if child is None:
+                if drop_nulls:
+                    changed = True
+                    continue
+            elif isinstance(child, (dict, list)):
+                pruned = self._walk_object(child) if isinstance(child, dict) else self._walk_list(child)
+                if pruned is not child:
+                    changed = True
+                if drop_empty and not pruned:
+                    changed = True
+                    continue
+                child = pruned
+            elif drop_empty and child == "":
+                changed = True
+                continue
+            kept[key] = child
+        return kept if changed else value
+
+    def _walk_list(self, value: list[Any]) -> list[Any]:
+        result: list[Any] | None = None
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                pruned = self._walk_object(item)
+            elif isinstance(item, list):
+                pruned = self._walk_list(item)
+            else:
+                pruned = item
+            if result is None:
+                if pruned is item:
+                    continue
+                result = value[:index]
+            result.append(pruned)
+        return value if result is None else result
+
+    def __repr__(self) -> str:
+        return (
+            f"AutoPruner(drop_nulls={self.drop_nulls}, drop_empty={self.drop_empty}, drop_keys={list(self.drop_keys)})"
+        )
+
+
+def compile_autoprune(config: AutoPrune | None) -> AutoPruner | None:
+    """An AutoPruner for a manifest's `prune:` settings, or None when they do nothing (the fast path)."""
+    if config is None or not (config.drop_nulls or config.drop_empty or config.drop_keys):
+        return None
+    return AutoPruner(config.drop_nulls, config.drop_empty, tuple(config.drop_keys))

@@ -1,0 +1,252 @@
+"""Size limits that shorten by structure, never by cutting text mid-way.
+
+A model shown JSON cut at byte N invents what the cut hid. So a value over its limit loses whole
+array items from the end (replaced by one marker string, `"… 970 more items omitted"`), and long
+strings end at a word boundary with `"… (1234 more chars)"`. Every omission is visible in the
+value itself and described in the returned notes.
+
+How the budget is spent, top-down:
+  - array: keep the first items that fit whole; if a large share of the budget is left, the next
+    item is kept shortened; the rest become the marker string (a string, not an object, so it is
+    never mistaken for an item of a list of objects).
+  - object: keys are kept; the budget left after keys and small values is shared among the large
+    values smallest-first ("water filling"), so the longest values are shortened most. An object
+    with too many keys to show keeps its first keys and gets a `"…": "N more keys omitted"` entry.
+  - string: cut at a word boundary, marker appended.
+  - number, boolean, null: kept as they are.
+
+Sizes are the compact JSON encoding in UTF-8 bytes (`separators=(",", ":")`,
+`ensure_ascii=False`), measured with the C encoder, each node at most once, and only on the path
+that is being shortened; kept parts are summed, not re-serialized. A 10 MB value costs about one
+`json.dumps` of it plus work proportional to what is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str).encode
+
+_SMALL = 48  # values at most this big are not worth shortening inside an object
+_MIN_TEXT = 16  # fewer kept characters than this and a string becomes its marker alone
+_MAX_NOTES = 12
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MORE_KEYS = "…"
+
+
+def json_size(value: Any) -> int:
+    """Bytes of the compact UTF-8 JSON encoding of `value`."""
+    return len(_ENCODE(value).encode("utf-8"))
+
+
+def shorten_to_fit(value: Any, max_bytes: int, *, item_markers: bool = True) -> tuple[Any, list[str]]:
+    """`value` shortened by structure until its compact JSON fits `max_bytes`, plus notes.
+
+    The input is never mutated; unchanged subtrees are shared with it. When even the markers do
+    not fit (a tiny limit, a huge number), the result is as small as the rules allow and may
+    still be over: callers check `json_size` if they need a hard bound.
+
+    `item_markers=False` leaves no marker string in shortened arrays (the notes still count what
+    was dropped): for values a template iterates over, where a stray string among objects would
+    break `{{ item.field }}`.
+    """
+    shortener = _Shortener(item_markers)
+    if shortener.size(value) <= max_bytes:
+        return value, []
+    shortened = shortener.fit(value, max(max_bytes, 0), "$")
+    return shortened, shortener.summary()
+
+
+def shorten_text(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` UTF-8 bytes at a line (else word) boundary, with a marker.
+
+    The marker says how many characters (and lines) were omitted, so a reader knows text is missing.
+    """
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    marker = _text_marker(len(text), text.count("\n") + 1)
+    room = max_bytes - len(marker.encode("utf-8"))
+    if room <= 0:
+        return _text_marker(len(text), text.count("\n") + 1, all_of_it=True)
+    kept = data[:room].decode("utf-8", errors="ignore")
+    newline = kept.rfind("\n")
+    if newline >= len(kept) // 2:
+        kept = kept[:newline]
+    else:
+        space = _last_space(kept)
+        if space >= len(kept) * 7 // 10:
+            kept = kept[:space]
+    kept = kept.rstrip()
+    omitted_chars = len(text) - len(kept)
+    omitted_lines = text.count("\n", len(kept))
+    return kept + _text_marker(omitted_chars, omitted_lines)
+
+
+def _text_marker(chars: int, lines: int, all_of_it: bool = False) -> str:
+    if all_of_it:
+        return f"… ({chars} characters omitted)"
+    if lines:
+        return f"\n… ({chars} more characters, {lines} more lines omitted)"
+    return f" … ({chars} more characters omitted)"
+
+
+def _last_space(text: str) -> int:
+    match = re.search(r"\s\S*$", text)
+    return match.start() if match else -1
+
+
+def _child_path(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if isinstance(key, str) and _IDENTIFIER.match(key):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+class _Shortener:
+    """One shortening pass: remembers sizes (by identity, holding each node so ids stay unique)."""
+
+    def __init__(self, item_markers: bool = True) -> None:
+        self._item_markers = item_markers
+        self._sizes: dict[int, tuple[Any, int]] = {}
+        self._notes: list[str] = []
+        self._more_notes = 0
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def size(self, node: Any) -> int:
+        if node is None or isinstance(node, bool):
+            return 4 if node is not False else 5
+        entry = self._sizes.get(id(node))
+        if entry is not None:
+            return entry[1]
+        measured = len(_ENCODE(node).encode("utf-8"))
+        self._sizes[id(node)] = (node, measured)
+        return measured
+
+    def _known(self, node: Any, size: int) -> Any:
+        self._sizes[id(node)] = (node, size)
+        return node
+
+    def _note(self, text: str) -> None:
+        if len(self._notes) < _MAX_NOTES:
+            self._notes.append(text)
+        else:
+            self._more_notes += 1
+
+    def summary(self) -> list[str]:
+        if self._more_notes:
+            return [*self._notes, f"… and {self._more_notes} more places shortened"]
+        return list(self._notes)
+
+    # -- shortening ----------------------------------------------------------------------------
+
+    def fit(self, node: Any, budget: int, path: str) -> Any:
+        if self.size(node) <= budget:
+            return node
+        if isinstance(node, str):
+            return self._fit_string(node, budget, path)
+        if isinstance(node, list):
+            return self._fit_list(node, budget, path)
+        if isinstance(node, dict):
+            return self._fit_object(node, budget, path)
+        return node  # numbers, booleans, null: nothing sensible to cut
+
+    def _fit_string(self, text: str, budget: int, path: str) -> str:
+        size = self.size(text)
+        bytes_per_char = max(size - 2, 1) / max(len(text), 1)
+        marker_bytes = len(f" … ({len(text)} more chars)".encode("utf-8"))
+        keep = int((budget - 2 - marker_bytes) / bytes_per_char)
+        for _ in range(8):
+            if keep < _MIN_TEXT:
+                break
+            cut = text[:keep]
+            space = _last_space(cut)
+            if space >= keep * 7 // 10:
+                cut = cut[:space]
+            cut = cut.rstrip()
+            shortened = f"{cut} … ({len(text) - len(cut)} more chars)"
+            shortened_size = len(_ENCODE(shortened).encode("utf-8"))
+            if shortened_size <= budget:
+                self._note(f"{path}: text shortened from {len(text)} to {len(cut)} characters")
+                return self._known(shortened, shortened_size)
+            keep = min(keep - 1, int(keep * budget / shortened_size))
+        marker = f"… ({len(text)} chars omitted)"
+        self._note(f"{path}: text of {len(text)} characters omitted")
+        return self._known(marker, len(_ENCODE(marker).encode("utf-8")))
+
+    def _fit_list(self, items: list[Any], budget: int, path: str) -> list[Any]:
+        total = len(items)
+        reserve = len(_ENCODE(f"… {total} more items omitted").encode("utf-8")) + 1 if self._item_markers else 0
+        room = budget - 2 - reserve
+        kept: list[Any] = []
+        used = 0
+        for item in items:
+            cost = self.size(item) + (1 if kept else 0)
+            if used + cost > room:
+                break
+            kept.append(item)
+            used += cost
+        if len(kept) < total:
+            left = room - used - (1 if kept else 0)
+            if left >= _SMALL and (not kept or left >= max(256, budget // 4)):
+                partial = self.fit(items[len(kept)], left, _child_path(path, len(kept)))
+                partial_size = self.size(partial)
+                if partial_size <= left:
+                    kept.append(partial)
+                    used += partial_size + (1 if len(kept) > 1 else 0)
+        dropped = total - len(kept)
+        if not dropped:
+            return self._known(kept, used + 2)
+        marker = f"… {dropped} more items omitted"
+        marker_size = len(_ENCODE(marker).encode("utf-8"))
+        self._note(f"{path}: {dropped} of {total} items omitted")
+        if not self._item_markers:
+            return self._known(kept, used + 2)
+        kept.append(marker)
+        return self._known(kept, used + marker_size + (1 if len(kept) > 1 else 0) + 2)
+
+    def _fit_object(self, obj: dict[str, Any], budget: int, path: str) -> dict[str, Any]:
+        keys = list(obj)
+        key_costs = {key: self.size(key) + 1 for key in keys}
+        overhead = 2 + max(len(keys) - 1, 0) + sum(key_costs.values())
+        large = [key for key in keys if isinstance(obj[key], (str, list, dict)) and self.size(obj[key]) > _SMALL]
+        large_keys = set(large)
+        fixed = overhead + sum(self.size(obj[key]) for key in keys if key not in large_keys)
+        if fixed + _SMALL * len(large) > budget:
+            return self._fit_object_prefix(obj, budget, path)
+        remaining = budget - fixed
+        replaced: dict[str, Any] = {}
+        large.sort(key=lambda key: self.size(obj[key]))
+        for index, key in enumerate(large):
+            share = remaining // (len(large) - index)
+            child = self.fit(obj[key], share, _child_path(path, key))
+            replaced[key] = child
+            remaining -= self.size(child)
+        result = {key: replaced.get(key, obj[key]) for key in keys}
+        size = overhead + sum(self.size(value) for value in result.values())
+        return self._known(result, size)
+
+    def _fit_object_prefix(self, obj: dict[str, Any], budget: int, path: str) -> dict[str, Any]:
+        """An object too wide for its budget: its first keys, then a marker entry."""
+        total = len(obj)
+        marker_key = _MORE_KEYS if _MORE_KEYS not in obj else f"{_MORE_KEYS}(mcprt)"
+        reserve = self.size(marker_key) + 1 + len(_ENCODE(f"{total} more keys omitted").encode("utf-8")) + 1
+        room = budget - 2 - reserve
+        kept: dict[str, Any] = {}
+        used = 0
+        for key, value in obj.items():
+            cost = self.size(key) + 1 + self.size(value) + (1 if kept else 0)
+            if used + cost > room:
+                break
+            kept[key] = value
+            used += cost
+        dropped = total - len(kept)
+        marker = f"{dropped} more keys omitted"
+        kept[marker_key] = marker
+        self._note(f"{path}: {dropped} of {total} keys omitted")
+        size = used + (1 if len(kept) > 1 else 0) + self.size(marker_key) + 1 + len(_ENCODE(marker).encode("utf-8")) + 2
+        return self._known(kept, size)

@@ -1,0 +1,122 @@
+"""A tool's `prune:` expression: JMESPath, compiled once when the manifest loads.
+
+Compiling at load time means a typo is a manifest error with a position (not a failed call), and
+a call only pays for walking the data. jmespath resolves function names only while searching, so
+unknown functions and wrong argument counts are checked here too, up front.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jmespath
+from jmespath import exceptions as jmespath_errors
+from jmespath.functions import Functions
+
+_FUNCTIONS = Functions().FUNCTION_TABLE
+
+
+class PruneSyntaxError(ValueError):
+    """A prune expression that cannot compile; `position` is a 0-based offset into the expression."""
+
+    def __init__(self, message: str, position: int | None = None, expression: str = "") -> None:
+        self.message = message
+        self.position = position
+        self.expression = expression
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"invalid prune expression{where}: {message}")
+
+
+class PruneRuntimeError(ValueError):
+    """A prune expression that failed on the data it was given (e.g. `length()` of a number)."""
+
+    def __init__(self, expression: str, message: str) -> None:
+        self.expression = expression
+        self.message = message
+        super().__init__(f"prune expression {expression!r} failed on this result: {message}")
+
+
+class Pruner:
+    """A compiled prune expression; `apply` never mutates its input."""
+
+    __slots__ = ("expression", "_parsed")
+
+    def __init__(self, expression: str, parsed: Any) -> None:
+        self.expression = expression
+        self._parsed = parsed
+
+    def apply(self, data: Any) -> Any:
+        """The expression's result; `None` when nothing matched. Raises `PruneRuntimeError`."""
+        try:
+            return self._parsed.search(data)
+        except jmespath_errors.JMESPathError as exc:
+            raise PruneRuntimeError(self.expression, _runtime_message(exc)) from None
+        except (TypeError, ValueError, RecursionError) as exc:  # jmespath's own edge cases
+            raise PruneRuntimeError(self.expression, str(exc) or type(exc).__name__) from None
+
+    def __repr__(self) -> str:
+        return f"Pruner({self.expression!r})"
+
+
+def compile_prune(expression: str) -> Pruner:
+    """Compile a JMESPath expression once; raises `PruneSyntaxError` with a position."""
+    if not isinstance(expression, str) or not expression.strip():
+        raise PruneSyntaxError("the expression is empty", 0, expression if isinstance(expression, str) else "")
+    try:
+        parsed = jmespath.compile(expression)
+    except jmespath_errors.LexerError as exc:
+        raise PruneSyntaxError(_lexer_message(exc), exc.lexer_position, expression) from None
+    except jmespath_errors.IncompleteExpressionError as exc:
+        raise PruneSyntaxError("the expression ends too early", exc.lex_position, expression) from None
+    except jmespath_errors.ParseError as exc:
+        raise PruneSyntaxError(_parse_message(exc), exc.lex_position, expression) from None
+    except jmespath_errors.JMESPathError as exc:
+        raise PruneSyntaxError(str(exc), None, expression) from None
+    _check_functions(parsed.parsed, expression)
+    return Pruner(expression, parsed)
+
+
+def _lexer_message(exc: jmespath_errors.LexerError) -> str:
+    message = getattr(exc, "message", "") or "invalid token"
+    return f"{message} (near {exc.lexer_value!r})" if exc.lexer_value else message
+
+
+def _parse_message(exc: jmespath_errors.ParseError) -> str:
+    if exc.token_value not in (None, ""):
+        return f"unexpected {exc.token_value!r}"
+    return exc.msg or "invalid syntax"
+
+
+def _check_functions(node: Any, expression: str) -> None:
+    """Unknown functions and wrong argument counts, found now instead of at the first call."""
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "function_expression":
+        name = node.get("value")
+        position = _function_position(expression, name)
+        spec = _FUNCTIONS.get(name)
+        if spec is None:
+            known = ", ".join(sorted(_FUNCTIONS))
+            raise PruneSyntaxError(f"unknown function {name}() (known: {known})", position, expression)
+        signature = spec["signature"]
+        given = len(node.get("children", ()))
+        variadic = bool(signature) and signature[-1].get("variadic", False)
+        if (given < len(signature)) if variadic else (given != len(signature)):
+            wanted = f"at least {len(signature)}" if variadic else str(len(signature))
+            raise PruneSyntaxError(
+                f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {given}", position, expression
+            )
+    for child in node.get("children", ()):
+        _check_functions(child, expression)
+
+
+def _function_position(expression: str, name: str | None) -> int | None:
+    if not name:
+        return None
+    match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}\s*\(", expression)
+    return match.start() if match else None
+
+
+def _runtime_message(exc: jmespath_errors.JMESPathError) -> str:
+    return str(exc).strip() or type(exc).__name__

@@ -1,0 +1,392 @@
+"""From what upstream sent to what the model sees: one `UpstreamResult` → one `ToolResult`.
+
+These rules are user-visible behaviour (the README's "Results" section describes them):
+
+JSON (`kind="json"`)
+  1. The tool's `prune` (JMESPath) runs on the parsed body, then `defaults.prune` (auto-prune).
+     If the expression matches nothing, or fails on an unexpected shape, the result is `null`
+     and a note says so.
+  2. With an `output` template: it renders with `result` (the pruned value), `status`,
+     `raw_bytes` and `tool`, giving one text block (trailing whitespace removed) and no
+     structuredContent.
+     Without one: one text block of compact JSON, and, when the pruned value is a JSON object,
+     the same value as `structuredContent` (MCP requires structuredContent to be an object, so
+     arrays and scalars are sent as text only; they are never wrapped in a made-up key).
+  3. Size limit (`max_result_bytes`, on that text): a larger value is shortened by structure
+     (whole array items dropped from the end and replaced by one `"… N more items omitted"`
+     string, long strings cut at a word with a marker, see `limits.py`) and serialized again;
+     JSON text is never cut mid-way. A rendered template over the limit is re-rendered from a
+     structurally shortened value whose arrays carry no marker item (a template iterating over
+     objects would trip on a string; the note counts what was dropped); only if that cannot get
+     under the limit is the rendered text itself shortened at a line boundary.
+Errors (`is_error`, e.g. HTTP status ≥ 400)
+  `isError: true` and one text block `HTTP 404 Not Found: <body>`. The body is auto-pruned but
+  never passed through the tool's `prune` (that targets the success shape, and would usually
+  erase the error's `message`/`errors`), and shortened by structure to about 2 KB. An HTML error
+  page is reduced to its text. No template is applied.
+Text (`kind="text"`)
+  One text block (`output` renders with `result` = the text), shortened at a line or word
+  boundary with a marker when over the limit.
+Binary (`kind="binary"`)
+  PNG, JPEG, GIF and WebP become an MCP image block; anything else an embedded resource
+  (`mcprt://result/<tool>`, base64 `blob`). The limit applies to the base64 text; over it, or
+  when the body was cut, a short text says what was not shown.
+Proxied MCP content (`kind="content"`)
+  Blocks pass through. With a `prune` or auto-prune, structuredContent is pruned, and text
+  blocks holding JSON are parsed, pruned and re-serialized compactly; structuredContent that
+  stops being an object is dropped (the text blocks carry it). `output` renders with `result` =
+  the pruned structuredContent, else the JSON (or text) of the text blocks, replacing them with
+  one text block. Over-limit text blocks are shortened as above. Error results pass through.
+Notes
+  Anything omitted or odd (shortened, prune matched nothing, the upstream body was cut at the
+  response limit) is said in one trailing text block of `Note: …` lines, so the JSON block stays
+  valid JSON. Notes are not counted against `max_result_bytes`.
+Template failures
+  A failing `output` template gives an isError result naming the tool, the template line and the
+  problem, and saying it is a server configuration problem (no traceback).
+`raw_bytes` is carried through; `sent_bytes` is the compact JSON size of `content` plus
+`structuredContent`, the "after" of the token figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from mcprt.toolset.operation import ToolResult, UpstreamResult
+
+from .autoprune import AutoPruner
+from .limits import json_size, shorten_text, shorten_to_fit
+from .prune import Pruner, PruneRuntimeError
+from .templates import CompiledTemplate, TemplateRenderError
+
+ERROR_BODY_BYTES = 2_000
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str).encode
+_HTML_DROP = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]+>")
+_MAX_RERENDERS = 4
+
+
+@dataclass(frozen=True)
+class Shaping:
+    """Everything needed to shape one tool's results, compiled once when the manifest loads."""
+
+    pruner: Pruner | None = None
+    autoprune: AutoPruner | None = None
+    output: CompiledTemplate | None = None
+    max_result_bytes: int = 100_000
+    tool: str = "tool"
+
+
+class _TemplateFailed(Exception):
+    def __init__(self, error: TemplateRenderError) -> None:
+        self.error = error
+
+
+def shape_result(upstream: UpstreamResult, shaping: Shaping) -> ToolResult:
+    """Apply the shaping rules above; never raises for data-dependent problems."""
+    notes: list[str] = []
+    if upstream.truncated:
+        notes.append(
+            f"the upstream response was larger than the response size limit and was cut after "
+            f"{upstream.raw_bytes} bytes; this result is incomplete"
+        )
+    try:
+        if upstream.kind == "content":
+            content, structured = _shape_content(upstream, shaping, notes)
+            is_error = upstream.is_error
+        elif upstream.is_error:
+            content, structured, is_error = [_text_block(_error_text(upstream, shaping))], None, True
+        elif upstream.kind == "json":
+            content, structured = _shape_json(upstream, shaping, notes)
+            is_error = False
+        elif upstream.kind == "text":
+            content, structured = _shape_text(upstream, shaping, notes), None
+            is_error = False
+        elif upstream.kind == "binary":
+            content, structured = _shape_binary(upstream, shaping, notes), None
+            is_error = False
+        else:
+            content, structured = [_text_block(f"Tool '{shaping.tool}' returned an unknown result kind.")], None
+            is_error = True
+    except _TemplateFailed as failed:
+        content, structured, is_error = [_text_block(_template_failure(shaping, failed.error))], None, True
+        notes = []
+    if notes:
+        content = [*content, _text_block("\n".join(f"Note: {note}" for note in notes))]
+    return ToolResult(
+        content=content,
+        structured_content=structured,
+        is_error=is_error,
+        raw_bytes=upstream.raw_bytes,
+        sent_bytes=_sent_bytes(content, structured),
+    )
+
+
+# --- kinds ----------------------------------------------------------------------------------------
+
+
+def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> tuple[list[dict], dict | None]:
+    value = _prune(upstream.body, shaping, notes)
+    if shaping.output is not None:
+        text = _render_fitting(value, upstream, shaping, notes)
+        return [_text_block(text)], None
+    value, text = _json_fitting(value, shaping.max_result_bytes, notes)
+    return [_text_block(text)], value if isinstance(value, dict) else None
+
+
+def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> list[dict]:
+    text = _as_text(upstream.body)
+    if shaping.output is not None:
+        text = _render(shaping, text, upstream)
+    if len(text.encode("utf-8")) > shaping.max_result_bytes:
+        text = shorten_text(text, shaping.max_result_bytes)
+        notes.append(f"the text was shortened to fit the result limit of {shaping.max_result_bytes} bytes")
+    return [_text_block(text)]
+
+
+def _shape_binary(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> list[dict]:
+    data = bytes(upstream.body or b"")
+    media_type = _media_type(upstream.media_type) or "application/octet-stream"
+    encoded_size = (len(data) + 2) // 3 * 4
+    if upstream.truncated or encoded_size > shaping.max_result_bytes:
+        reason = (
+            "it was cut at the response size limit"
+            if upstream.truncated
+            else f"larger than the result limit of {shaping.max_result_bytes} bytes once base64-encoded"
+        )
+        return [_text_block(f"binary body of {len(data)} bytes ({media_type}) not shown: {reason}")]
+    encoded = base64.b64encode(data).decode("ascii")
+    if media_type in IMAGE_TYPES:
+        return [{"type": "image", "data": encoded, "mimeType": media_type}]
+    return [
+        {
+            "type": "resource",
+            "resource": {"uri": f"mcprt://result/{shaping.tool}", "mimeType": media_type, "blob": encoded},
+        }
+    ]
+
+
+def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> tuple[list[dict], dict | None]:
+    blocks = list(upstream.content or [])
+    structured: Any = upstream.structured
+    if upstream.is_error:
+        return blocks, structured
+    transforms = shaping.pruner is not None or shaping.autoprune is not None
+    if transforms and structured is not None:
+        structured = _prune(structured, shaping, notes)
+    parsed: list[Any] = []  # per text block: its pruned JSON value, or _NOT_JSON
+    for index, block in enumerate(blocks):
+        if block.get("type") != "text" or not isinstance(block.get("text"), str):
+            continue
+        value = _parse_json(block["text"]) if transforms or shaping.output is not None else _NOT_JSON
+        if value is not _NOT_JSON and transforms:
+            value = _prune(value, shaping, notes)
+            blocks[index] = {**block, "text": _ENCODE(value)}
+        parsed.append(value)
+    if shaping.output is not None:
+        blocks = _render_content(blocks, parsed, structured, upstream, shaping, notes)
+    else:
+        blocks = [_fit_text_block(block, shaping.max_result_bytes, notes) for block in blocks]
+    return blocks, structured if isinstance(structured, dict) else None
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+def _error_text(upstream: UpstreamResult, shaping: Shaping) -> str:
+    prefix = f"HTTP {upstream.status}{_reason(upstream.status)}" if upstream.status else ""
+    body = upstream.body
+    if upstream.kind == "json":
+        value = shaping.autoprune.apply(body) if shaping.autoprune is not None else body
+        value, _ = shorten_to_fit(value, ERROR_BODY_BYTES)
+        detail = _ENCODE(value)
+    elif upstream.kind == "binary":
+        media_type = _media_type(upstream.media_type) or "application/octet-stream"
+        detail = f"binary body of {len(body or b'')} bytes ({media_type}) not shown"
+    else:
+        text = _as_text(body)
+        if _looks_like_html(text, upstream.media_type):
+            text = _html_to_text(text)
+        detail = shorten_text(text.strip(), ERROR_BODY_BYTES)
+    if not prefix:
+        return detail or f"Tool '{shaping.tool}' failed without a message."
+    return f"{prefix}: {detail}" if detail else f"{prefix} (empty body)"
+
+
+def _reason(status: int) -> str:
+    try:
+        return f" {HTTPStatus(status).phrase}"
+    except ValueError:
+        return ""
+
+
+def _looks_like_html(text: str, media_type: str | None) -> bool:
+    if media_type and "html" in media_type.lower():
+        return True
+    head = text.lstrip()[:100].lower()
+    return head.startswith("<!doctype html") or head.startswith("<html")
+
+
+def _html_to_text(text: str) -> str:
+    text = _HTML_DROP.sub(" ", text)
+    text = _HTML_TAG.sub(" ", text)
+    return " ".join(html.unescape(text).split())
+
+
+def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:
+    where = f" at line {error.line}" if error.line else ""
+    return (
+        f"Tool '{shaping.tool}' could not format its result: its output template failed{where}: {error.message}. "
+        f"This is a problem in the server's configuration, not in the arguments."
+    )
+
+
+# --- pruning, rendering, limits ---------------------------------------------------------------------
+
+
+def _prune(value: Any, shaping: Shaping, notes: list[str]) -> Any:
+    if shaping.pruner is not None:
+        before = value
+        try:
+            value = shaping.pruner.apply(value)
+        except PruneRuntimeError as exc:
+            notes.append(f"{exc}; the result is shown as null")
+            value = None
+        else:
+            if value is None and before is not None:
+                notes.append(f"the prune expression {shaping.pruner.expression!r} matched nothing in this result")
+    if shaping.autoprune is not None:
+        value = shaping.autoprune.apply(value)
+    return value
+
+
+def _json_fitting(value: Any, max_bytes: int, notes: list[str]) -> tuple[Any, str]:
+    text = _ENCODE(value)
+    if len(text) <= max_bytes // 4 or len(text.encode("utf-8")) <= max_bytes:
+        return value, text
+    value, shortened = shorten_to_fit(value, max_bytes)
+    notes.append(_shortened_note(max_bytes, shortened))
+    return value, _ENCODE(value)
+
+
+def _shortened_note(max_bytes: int, details: list[str]) -> str:
+    listed = "; ".join(details) if details else "shortened"
+    return f"result shortened to fit {max_bytes} bytes: {listed}"
+
+
+def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
+    assert shaping.output is not None
+    try:
+        text = shaping.output.render(
+            result=result, status=upstream.status, raw_bytes=upstream.raw_bytes, tool=shaping.tool
+        )
+    except TemplateRenderError as exc:
+        raise _TemplateFailed(exc) from None
+    return text.rstrip()  # a loop's last newline is a token nobody needs
+
+
+def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> str:
+    """Render; if over the limit, re-render from a smaller value, scaling by how far over it is."""
+    limit = shaping.max_result_bytes
+    text = _render(shaping, value, upstream)
+    size = len(text.encode("utf-8"))
+    if size <= limit:
+        return text
+    budget = json_size(value)
+    for _ in range(_MAX_RERENDERS):
+        budget = int(budget * limit / max(size, 1) * 0.95)
+        if budget < 64:
+            break
+        smaller, shortened = shorten_to_fit(value, budget, item_markers=False)
+        text = _render(shaping, smaller, upstream)
+        size = len(text.encode("utf-8"))
+        if size <= limit:
+            notes.append(_shortened_note(limit, shortened))
+            return text
+    notes.append(f"the rendered text was shortened to fit the result limit of {limit} bytes")
+    return shorten_text(text, limit)
+
+
+def _render_content(
+    blocks: list[dict], parsed: list[Any], structured: Any, upstream: UpstreamResult, shaping: Shaping, notes: list[str]
+) -> list[dict]:
+    if structured is not None:
+        result = structured
+    elif len(parsed) == 1 and parsed[0] is not _NOT_JSON:
+        result = parsed[0]
+    else:
+        result = "\n".join(b["text"] for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str))
+    text = _render_fitting(result, upstream, shaping, notes)
+    rendered = _text_block(text)
+    out: list[dict] = []
+    for block in blocks:
+        if block.get("type") == "text":
+            if rendered is not None:
+                out.append(rendered)
+                rendered = None
+            continue
+        out.append(block)
+    if rendered is not None:
+        out.insert(0, rendered)
+    return out
+
+
+def _fit_text_block(block: dict, max_bytes: int, notes: list[str]) -> dict:
+    text = block.get("text")
+    if block.get("type") != "text" or not isinstance(text, str) or len(text.encode("utf-8")) <= max_bytes:
+        return block
+    value = _parse_json(text)
+    if value is not _NOT_JSON:
+        _, fitted = _json_fitting(value, max_bytes, notes)
+    else:
+        fitted = shorten_text(text, max_bytes)
+        notes.append(f"a text block was shortened to fit the result limit of {max_bytes} bytes")
+    return {**block, "text": fitted}
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+_NOT_JSON = object()
+
+
+def _parse_json(text: str) -> Any:
+    stripped = text.lstrip()
+    if not stripped or stripped[0] not in "{[":
+        return _NOT_JSON
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _NOT_JSON
+
+
+def _text_block(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+def _as_text(body: Any) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body).decode("utf-8", errors="replace")
+    return body if isinstance(body, str) else str(body)
+
+
+def _media_type(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value.split(";", 1)[0].strip().lower() or None
+
+
+def _sent_bytes(content: list[dict], structured: dict | None) -> int:
+    size = json_size(content)
+    if structured is not None:
+        size += json_size(structured)
+    return size

@@ -1,0 +1,246 @@
+"""Jinja2 templates in manifests (`description:` and `output:`), always sandboxed.
+
+Manifests arrive through pull requests, so a template is untrusted code: it runs in Jinja's
+immutable sandbox (no `__class__` walks, no mutating the data it renders), with big `*`/`**`
+results refused, and a missing variable is an error rather than silent emptiness
+(`StrictUndefined`). Output is text for a model, so there is no HTML escaping.
+
+Filters beyond Jinja's built-ins (`join`, `default`, `truncate`, `map`, `selectattr`, ...):
+  - `tojson`           compact JSON (`,`/`:` separators, UTF-8 kept), `tojson(2)` indents
+  - `shorten(width)`   cut at a word boundary to at most `width` characters, ending in `…`
+  - `firstline`        the first non-blank line of a text (e.g. a commit message's subject)
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections.abc import Collection
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from jinja2 import StrictUndefined, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+
+OUTPUT_VARIABLES = frozenset({"result", "status", "raw_bytes", "tool"})
+"""What an `output:` template may use: the pruned result, the HTTP status, upstream bytes, tool name."""
+
+_MAX_SEQUENCE_PRODUCT = 1_000_000  # longest str/list a template may build with `*`
+_MAX_POWER_EXPONENT = 1_000
+
+
+class TemplateError(ValueError):
+    """A template that does not compile; `line` is 1-based within the template, `col` best effort."""
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None, kind: str = "template") -> None:
+        self.message = message
+        self.line = line
+        self.col = col
+        self.kind = kind
+        where = f" (line {line}, column {col})" if line is not None and col is not None else (
+            f" (line {line})" if line is not None else ""
+        )
+        super().__init__(f"invalid {kind} template{where}: {message}")
+
+
+class TemplateRenderError(ValueError):
+    """A template that failed while rendering (missing key, blocked attribute, ...)."""
+
+    def __init__(self, message: str, line: int | None = None, kind: str = "template") -> None:
+        self.message = message
+        self.line = line
+        self.kind = kind
+        where = f" at line {line}" if line is not None else ""
+        super().__init__(f"the {kind} template failed{where}: {message}")
+
+
+class _ShapingEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus a cap on `'x' * n` and `n ** m` (cheap memory/CPU bombs)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+        if operator_name == "**":
+            if isinstance(right, (int, float)) and abs(right) > _MAX_POWER_EXPONENT:
+                raise SecurityError(f"exponent {right} is too large for a template")
+            return operator.pow(left, right)
+        for sequence, count in ((left, right), (right, left)):
+            if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
+                if len(sequence) * count > _MAX_SEQUENCE_PRODUCT:
+                    raise SecurityError("a template may not build a string or list that large with `*`")
+        return operator.mul(left, right)
+
+
+def _tojson(value: Any, indent: int | None = None) -> str:
+    if indent:
+        return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _shorten(value: Any, width: int = 80, end: str = "…") -> str:
+    text = " ".join(str(value).split())
+    if len(text) <= width:
+        return text
+    room = max(width - len(end), 0)
+    space = text.rfind(" ", 0, room + 1)  # a space right after the last kept char is a boundary too
+    cut = text[:space] if space > room // 2 else text[:room]
+    return cut.rstrip(" ,;:.-") + end
+
+
+def _firstline(value: Any) -> str:
+    for line in str(value).splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+@lru_cache(maxsize=1)
+def template_environment() -> SandboxedEnvironment:
+    """The one shared sandbox every manifest template is compiled in."""
+    env = _ShapingEnvironment(
+        autoescape=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=False,
+        cache_size=0,
+    )
+    env.filters["tojson"] = _tojson
+    env.filters["shorten"] = _shorten
+    env.filters["firstline"] = _firstline
+    return env
+
+
+class CompiledTemplate:
+    """A compiled template; `render` raises `TemplateRenderError`, never a raw Jinja traceback."""
+
+    __slots__ = ("source", "kind", "_template")
+
+    def __init__(self, source: str, kind: str, template: jinja2.Template) -> None:
+        self.source = source
+        self.kind = kind
+        self._template = template
+
+    def render(self, **context: Any) -> str:
+        try:
+            return self._template.render(**context)
+        except jinja2.TemplateError as exc:
+            raise TemplateRenderError(_render_message(exc), _template_line(exc), self.kind) from None
+        except RecursionError:
+            raise TemplateRenderError("recursion too deep", None, self.kind) from None
+        except Exception as exc:  # a filter or operator failing on unexpected data
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise TemplateRenderError(message, _template_line(exc), self.kind) from None
+
+    def __repr__(self) -> str:
+        return f"CompiledTemplate(kind={self.kind!r}, source={self.source[:40]!r})"
+
+
+def compile_template(source: str, *, kind: str, variables: Collection[str] | None = None) -> CompiledTemplate:
+    """Compile once; raises `TemplateError` with the line (and a best-effort column).
+
+    `variables` lists the names the template may use; an `output` template defaults to
+    `OUTPUT_VARIABLES`. Anything else it reads is reported at compile time, not at the first call.
+    """
+    env = template_environment()
+    if not isinstance(source, str):
+        raise TemplateError("a template must be a string", kind=kind)
+    try:
+        ast = env.parse(source)
+        template = env.from_string(ast)
+    except jinja2.TemplateSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise TemplateError(exc.message or str(exc), line, _guess_column(source, line, exc.message or ""), kind) from None
+    allowed = OUTPUT_VARIABLES if variables is None and kind == "output" else variables
+    if allowed is not None:
+        _check_variables(source, ast, set(allowed), kind)
+    return CompiledTemplate(source, kind, template)
+
+
+def template_variables(source: str) -> set[str]:
+    """Names a template reads without defining them (Jinja's globals such as `range` excluded)."""
+    env = template_environment()
+    try:
+        ast = env.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise TemplateError(exc.message or str(exc), line, _guess_column(source, line, exc.message or "")) from None
+    return set(meta.find_undeclared_variables(ast)) - set(env.globals)
+
+
+def _check_variables(source: str, ast: nodes.Template, allowed: set[str], kind: str) -> None:
+    env = template_environment()
+    unknown = set(meta.find_undeclared_variables(ast)) - set(env.globals) - allowed
+    if not unknown:
+        return
+    first = min(
+        (node for node in ast.find_all(nodes.Name) if node.name in unknown and node.ctx == "load"),
+        key=lambda node: node.lineno,
+    )
+    offered = ", ".join(sorted(allowed)) or "none"
+    raise TemplateError(
+        f"unknown variable {first.name!r} (available: {offered})",
+        first.lineno,
+        _name_column(_line(source, first.lineno) or "", first.name),
+        kind,
+    )
+
+
+_JINJA_SPAN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+def _name_column(line_text: str, name: str) -> int:
+    """Column of `name` used as a variable inside `{{ }}`/`{% %}` on this line (not in plain text)."""
+    pattern = re.compile(rf"(?<![\w.'\"]){re.escape(name)}(?![\w'\"])")
+    for span in _JINJA_SPAN.finditer(line_text):
+        match = pattern.search(line_text, span.start(), span.end())
+        if match:
+            return match.start() + 1
+    return 1
+
+
+_QUOTED_TOKEN = re.compile(r"(?:got|unexpected|unknown tag|named) '([^']+)'", re.IGNORECASE)
+
+
+def _guess_column(source: str, line: int | None, message: str) -> int | None:
+    """Jinja reports lines only: point at the offending token when the message names it."""
+    if line is None:
+        return None
+    text = _line(source, line)
+    if text is None:
+        return 1
+    match = _QUOTED_TOKEN.search(message)
+    if match:
+        token = match.group(1)
+        index = text.find(token)
+        if index >= 0:
+            return index + 1
+    opener = min((i for i in (text.find("{{"), text.find("{%")) if i >= 0), default=-1)
+    return opener + 1 if opener >= 0 else 1
+
+
+def _line(source: str, line: int) -> str | None:
+    lines = source.splitlines()
+    return lines[line - 1] if 1 <= line <= len(lines) else None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """Jinja rewrites tracebacks so template frames carry template line numbers; take the last."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _render_message(exc: jinja2.TemplateError) -> str:
+    message = exc.message or str(exc) or type(exc).__name__
+    if isinstance(exc, SecurityError):
+        return f"blocked by the sandbox: {message}"
+    return message

@@ -1,0 +1,179 @@
+"""Structural shortening: whole items, word-boundary strings, visible markers, never mid-value cuts."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import pytest
+
+from mcprt.shaping import json_size, shorten_text, shorten_to_fit
+
+ITEMS_MARKER = re.compile(r"^… (\d+) more items omitted$")
+CHARS_MARKER = re.compile(r" … \((\d+) more chars\)$")
+
+
+def _compact(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_json_size_is_compact_utf8():
+    value = {"a": [1, "é", None, True]}
+    assert json_size(value) == len(_compact(value).encode("utf-8"))
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [1, 2, 3], "short", 42, None, True, [], {}])
+def test_small_values_are_returned_as_they_are(value):
+    shortened, notes = shorten_to_fit(value, 1000)
+    assert shortened is value
+    assert notes == []
+
+
+@pytest.mark.parametrize("value", [10**200, 3.14159, True, None])
+def test_scalars_cannot_shrink_and_are_kept(value):
+    shortened, _ = shorten_to_fit(value, 1)
+    assert shortened == value
+
+
+def test_array_keeps_whole_items_from_the_start(issues):
+    shortened, notes = shorten_to_fit(issues, 20_000)
+    assert json_size(shortened) <= 20_000
+    *kept, marker = shortened
+    match = ITEMS_MARKER.match(marker)
+    assert match, marker
+    assert len(kept) + int(match.group(1)) == 30
+    assert kept == issues[: len(kept)]  # whole items, unchanged, in order
+    assert notes == [f"$: {match.group(1)} of 30 items omitted"]
+
+
+def test_input_is_never_mutated(issues):
+    before = copy.deepcopy(issues)
+    shorten_to_fit(issues, 3_000)
+    shorten_to_fit({"data": issues}, 5_000)
+    assert issues == before
+
+
+@pytest.mark.parametrize("limit", [300, 1_000, 4_000, 10_000, 50_000, 120_000])
+def test_github_issues_fit_every_limit(issues, limit):
+    shortened, notes = shorten_to_fit({"total_count": 30, "items": issues}, limit)
+    assert json_size(shortened) <= limit
+    assert shortened["total_count"] == 30
+    assert notes
+
+
+def test_nested_arrays_drop_items_at_each_level():
+    value = {"groups": [[f"item {g}-{i}" for i in range(200)] for g in range(3)]}
+    shortened, notes = shorten_to_fit(value, 1_500)
+    assert json_size(shortened) <= 1_500
+    groups = shortened["groups"]
+    inner = [group for group in groups if isinstance(group, list)]
+    assert inner, groups
+    for group in inner:
+        *items, marker = group
+        assert ITEMS_MARKER.match(marker)
+        assert items == [f"item {groups.index(group)}-{i}" for i in range(len(items))]
+    assert any("$.groups[0]" in note for note in notes)
+
+
+def test_long_string_is_cut_at_a_word_with_a_count():
+    words = " ".join(f"word{i}" for i in range(2_000))
+    shortened, notes = shorten_to_fit(words, 500)
+    assert json_size(shortened) <= 500
+    match = CHARS_MARKER.search(shortened)
+    assert match
+    kept = shortened[: match.start()]
+    assert words.startswith(kept) and words[len(kept)] == " "  # ended on a word boundary
+    assert len(kept) + int(match.group(1)) == len(words)
+    assert notes == [f"$: text shortened from {len(words)} to {len(kept)} characters"]
+
+
+def test_the_longest_fields_are_shortened_most():
+    value = {"id": 7, "title": "A short title", "summary": "s " * 300, "body": "b " * 5_000}
+    shortened, notes = shorten_to_fit(value, 2_000)
+    assert json_size(shortened) <= 2_000
+    assert shortened["id"] == 7 and shortened["title"] == "A short title"
+    assert shortened["summary"] == value["summary"]  # fits in its share, untouched
+    assert CHARS_MARKER.search(shortened["body"])
+    assert [note.split(":")[0] for note in notes] == ["$.body"]
+
+
+def test_strings_with_escapes_and_multibyte_characters_fit():
+    value = {"text": ('é"\\\n' * 3_000) + " end"}
+    shortened, _ = shorten_to_fit(value, 700)
+    assert json_size(shortened) <= 700
+    assert CHARS_MARKER.search(shortened["text"])
+
+
+def test_an_item_too_big_alone_is_kept_shortened():
+    value = [{"id": 1, "content": "x " * 10_000}, {"id": 2, "content": "y"}]
+    shortened, _ = shorten_to_fit(value, 1_000)
+    assert json_size(shortened) <= 1_000
+    assert shortened[0]["id"] == 1
+    assert CHARS_MARKER.search(shortened[0]["content"])
+    assert shortened[-1] == "… 1 more items omitted"
+
+
+def test_an_object_with_too_many_keys_keeps_the_first():
+    value = {f"key{i:04d}": i for i in range(2_000)}
+    shortened, notes = shorten_to_fit(value, 500)
+    assert json_size(shortened) <= 500
+    *kept, marker_key = shortened
+    assert kept == [f"key{i:04d}" for i in range(len(kept))]
+    assert shortened[marker_key] == f"{2_000 - len(kept)} more keys omitted"
+    assert notes == [f"$: {2_000 - len(kept)} of 2000 keys omitted"]
+
+
+def test_notes_are_capped():
+    value = {f"field{i}": "word " * 400 for i in range(40)}
+    shortened, notes = shorten_to_fit(value, 8_000)
+    assert json_size(shortened) <= 8_000
+    assert len(notes) == 13
+    assert notes[-1] == "… and 28 more places shortened"
+
+
+def test_a_ten_megabyte_value_fits_and_keeps_its_head(issues):
+    big = {"total_count": 3_000, "items": issues * 100}
+    assert json_size(big) > 10_000_000
+    shortened, notes = shorten_to_fit(big, 100_000)
+    assert json_size(shortened) <= 100_000
+    assert shortened["items"][0] == issues[0]
+    assert ITEMS_MARKER.match(shortened["items"][-1])
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def test_short_text_is_unchanged():
+    assert shorten_text("hello", 5) == "hello"
+
+
+def test_text_is_cut_at_a_line_boundary():
+    text = "".join(f"line {i}: some words here\n" for i in range(100))
+    shortened = shorten_text(text, 300)
+    assert len(shortened.encode()) <= 300
+    kept, marker = shortened.rsplit("\n", 1)
+    assert text.startswith(kept + "\n")
+    assert re.fullmatch(r"… \((\d+) more characters, (\d+) more lines omitted\)", marker)
+    omitted = int(re.search(r"\((\d+) more characters", marker).group(1))
+    assert len(kept) + omitted == len(text)
+
+
+def test_a_single_long_line_is_cut_at_a_word():
+    text = " ".join(["alpha"] * 500)
+    shortened = shorten_text(text, 200)
+    assert len(shortened.encode()) <= 200
+    kept, marker = shortened.split(" … (")
+    assert kept.endswith("alpha") and text.startswith(kept)
+    assert marker == f"{len(text) - len(kept)} more characters omitted)"
+
+
+def test_multibyte_text_is_never_split_inside_a_character():
+    text = "日本語のテキスト" * 500
+    shortened = shorten_text(text, 301)
+    assert len(shortened.encode("utf-8")) <= 301
+    assert shortened.split(" … (")[0] in text
+
+
+def test_a_tiny_limit_leaves_only_the_marker():
+    assert shorten_text("x" * 1000, 10) == "… (1000 characters omitted)"

@@ -1,0 +1,109 @@
+"""JMESPath prune expressions: compiled once, applied to realistic GitHub-shaped data."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from mcprt.shaping import Pruner, PruneRuntimeError, PruneSyntaxError, compile_prune
+
+LIST_VIEW = "[].{number: number, title: title, state: state, user: user.login, labels: labels[].name}"
+
+
+def test_projection_keeps_only_the_named_fields(issues):
+    pruned = compile_prune(LIST_VIEW).apply(issues)
+    assert len(pruned) == 30
+    assert pruned[0] == {
+        "number": 1347,
+        "title": "Found a bug in the pagination of search results",
+        "state": "open",
+        "user": "octocat",
+        "labels": ["bug"],
+    }
+    assert pruned[3]["labels"] == ["documentation", "good first issue"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("[?state=='open'] | length(@)", 16),
+        ("[?pull_request].number", [1345, 1339, 1337, 1333, 1330, 1327, 1323]),
+        ("[?contains(labels[].name, 'performance')].number", [1343, 1339, 1331, 1327, 1319]),
+        ("max_by(@, &comments).{n: number, c: comments}", {"n": 1343, "c": 27}),
+        ("sort_by(@, &comments)[-3:].number", [1338, 1324, 1343]),
+        ("[?user.type=='Bot'] | [0].user.login", "dependabot[bot]"),
+        ("[?milestone].milestone.title | [0]", "v2.4"),
+        ("length([?assignee != null])", 10),
+        ("[:2].reactions.\"+1\"", [4, 1]),
+    ],
+)
+def test_realistic_expressions(issues, expression, expected):
+    assert compile_prune(expression).apply(issues) == expected
+
+
+def test_apply_never_mutates_the_input(issues):
+    before = copy.deepcopy(issues)
+    compile_prune("sort_by(@, &title)[].{t: title}").apply(issues)
+    compile_prune("reverse(@)").apply(issues)
+    assert issues == before
+
+
+def test_a_compiled_pruner_is_reusable():
+    pruner = compile_prune("items[].id")
+    assert isinstance(pruner, Pruner)
+    assert pruner.expression == "items[].id"
+    assert pruner.apply({"items": [{"id": 1}, {"id": 2}]}) == [1, 2]
+    assert pruner.apply({"items": [{"id": 3}]}) == [3]
+
+
+def test_a_shape_mismatch_gives_none_not_an_error(issues):
+    assert compile_prune("items[].id").apply(issues) is None
+    assert compile_prune("[].number").apply({"number": 1}) is None
+
+
+@pytest.mark.parametrize(
+    ("expression", "data", "fragment"),
+    [
+        ("length(@)", 5, "length()"),
+        ("sort_by(@, &v)", [{"v": 1}, {"v": "x"}], "sort_by()"),
+        ("sum(@)", ["a", "b"], "sum()"),
+    ],
+)
+def test_runtime_type_errors_are_named(expression, data, fragment):
+    with pytest.raises(PruneRuntimeError) as caught:
+        compile_prune(expression).apply(data)
+    assert fragment in caught.value.message
+    assert expression in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("expression", "position", "fragment"),
+    [
+        ("[].{number: number", 18, "ends too early"),
+        ("foo bar", 4, "unexpected 'bar'"),
+        ("items[?state == ", 16, "ends too early"),
+        ("`{bad json", 0, "Unclosed ` delimiter"),
+        ("'unterminated", 0, "Unclosed ' delimiter"),
+        ("", 0, "empty"),
+        ("   ", 0, "empty"),
+        ("items[].nosuch(@)", 8, "unknown function nosuch()"),
+        ("[].{n: lenght(title)}", 7, "unknown function lenght()"),
+        ("length(a, b)", 0, "takes 1 argument, got 2"),
+        ("merge()", 0, "at least 1"),
+        ("sort_by(@)", 0, "takes 2 arguments, got 1"),
+    ],
+)
+def test_syntax_errors_carry_a_position(expression, position, fragment):
+    with pytest.raises(PruneSyntaxError) as caught:
+        compile_prune(expression)
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert error.position == position
+    assert fragment in error.message
+    assert f"position {position}" in str(error)
+
+
+def test_variadic_functions_accept_many_arguments():
+    assert compile_prune("merge(a, b, c)").apply({"a": {"x": 1}, "b": {"y": 2}, "c": {}}) == {"x": 1, "y": 2}
+    assert compile_prune("not_null(a, b, `3`)").apply({}) == 3

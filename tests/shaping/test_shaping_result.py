@@ -1,0 +1,401 @@
+"""`shape_result`: every rule of result.py's docstring, on realistic upstream results."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+import pytest
+from mcp.types import CallToolResult
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from mcprt.manifest.model import AutoPrune
+from mcprt.shaping import (
+    ERROR_BODY_BYTES,
+    Shaping,
+    compile_autoprune,
+    compile_prune,
+    compile_template,
+    shape_result,
+)
+from mcprt.toolset.operation import ToolResult, UpstreamResult
+
+LIST_VIEW = "[].{number: number, title: title, state: state, user: user.login, labels: labels[].name}"
+ISSUE_LINES = "{% for i in result %}\n#{{ i.number }} {{ i.title }} ({{ i.state }}, @{{ i.user }})\n{% endfor %}"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 20
+
+
+def compact(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def shape(upstream: UpstreamResult, **shaping) -> ToolResult:
+    """Shape, and check the result is a valid MCP tools/call result with honest byte counts."""
+    shaping.setdefault("tool", "list_issues")
+    result = shape_result(upstream, Shaping(**shaping))
+    wire = result.to_wire()
+    CallToolResult.model_validate(wire)  # the real SDK's model accepts it
+    expected_sent = len(compact(result.content).encode())
+    if result.structured_content is not None:
+        expected_sent += len(compact(result.structured_content).encode())
+    assert result.sent_bytes == expected_sent
+    assert result.raw_bytes == upstream.raw_bytes
+    return result
+
+
+def texts(result: ToolResult) -> list[str]:
+    return [block["text"] for block in result.content if block["type"] == "text"]
+
+
+def ok_json(body, raw_bytes: int = 1234, **extra) -> UpstreamResult:
+    return UpstreamResult(kind="json", body=body, raw_bytes=raw_bytes, status=200, **extra)
+
+
+DROP_NOISE = compile_autoprune(AutoPrune(drop_nulls=True, drop_empty=True, drop_keys=["*_url", "node_id"]))
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def test_json_list_is_pruned_then_autopruned_and_sent_as_compact_text(issues):
+    autoprune = compile_autoprune(AutoPrune(drop_empty=True))
+    result = shape(ok_json(issues, raw_bytes=121_701), pruner=compile_prune(LIST_VIEW), autoprune=autoprune)
+    [text] = texts(result)
+    value = json.loads(text)
+    assert text == compact(value)  # compact separators
+    assert len(value) == 30 and value[0]["user"] == "octocat"
+    assert "labels" not in value[-2] or value[-2]["labels"]  # empty label lists dropped by autoprune
+    assert result.structured_content is None  # an array is not structuredContent
+    assert not result.is_error
+    assert result.sent_bytes < 121_701 / 10
+
+
+def test_json_object_is_also_structured_content(issues):
+    body = {"total_count": 2, "incomplete_results": False, "items": issues[:2]}
+    result = shape(ok_json(body), pruner=compile_prune("{total: total_count, titles: items[].title}"))
+    assert result.structured_content == {"total": 2, "titles": [issues[0]["title"], issues[1]["title"]]}
+    assert texts(result) == [compact(result.structured_content)]
+
+
+def test_unicode_is_sent_as_is():
+    result = shape(ok_json({"name": "café ☕"}))
+    assert texts(result) == ['{"name":"café ☕"}']
+
+
+def test_scalars_are_text_only():
+    result = shape(ok_json(42))
+    assert texts(result) == ["42"] and result.structured_content is None
+
+
+def test_the_input_body_is_not_mutated(issues):
+    before = copy.deepcopy(issues)
+    shape(ok_json(issues), pruner=compile_prune("sort_by(@, &title)"), autoprune=DROP_NOISE, max_result_bytes=2_000)
+    assert issues == before
+
+
+def test_output_template_renders_the_pruned_result(issues):
+    template = compile_template(ISSUE_LINES + "\n{{ status }}/{{ raw_bytes }}", kind="output")
+    result = shape(ok_json(issues[:3], raw_bytes=9_999), pruner=compile_prune(LIST_VIEW), output=template)
+    assert texts(result) == [
+        "#1347 Found a bug in the pagination of search results (open, @octocat)\n"
+        "#1346 Add a --dry-run flag to the deploy command (open, @monalisa)\n"
+        "#1345 Bump urllib3 from 2.2.1 to 2.2.2 (open, @dependabot[bot])\n"
+        "200/9999"
+    ]
+    assert result.structured_content is None
+
+
+def test_over_the_limit_json_is_shortened_by_structure_with_a_note(issues):
+    body = {"total_count": 30, "items": issues}
+    result = shape(ok_json(body), autoprune=DROP_NOISE, max_result_bytes=5_000)
+    json_text, note = texts(result)
+    assert len(json_text.encode()) <= 5_000
+    value = json.loads(json_text)  # still valid JSON: never cut mid-way
+    assert value == result.structured_content
+    assert value["total_count"] == 30
+    assert value["items"][-1].endswith("more items omitted")
+    assert note.startswith("Note: result shortened to fit 5000 bytes: $.items: ")
+
+
+def test_over_the_limit_template_output_is_re_rendered_from_fewer_items(issues):
+    template = compile_template(ISSUE_LINES, kind="output")
+    result = shape(ok_json(issues), pruner=compile_prune(LIST_VIEW), output=template, max_result_bytes=400)
+    text, note = texts(result)
+    assert len(text.encode()) <= 400
+    lines = text.splitlines()
+    assert lines[0].startswith("#1347 ") and all(line.startswith("#") for line in lines)
+    assert note == f"Note: result shortened to fit 400 bytes: $: {30 - len(lines)} of 30 items omitted"
+
+
+def test_template_output_that_cannot_shrink_by_structure_is_cut_at_a_line():
+    template = compile_template("{% for n in range(200) %}\nline {{ n }} of a fixed report\n{% endfor %}", kind="output")
+    result = shape(ok_json({"a": 1}), output=template, max_result_bytes=300)
+    text, note = texts(result)
+    assert len(text.encode()) <= 300
+    assert text.startswith("line 0 of a fixed report\n")
+    assert "more lines omitted" in text.splitlines()[-1]
+    assert note == "Note: the rendered text was shortened to fit the result limit of 300 bytes"
+
+
+def test_a_prune_that_matches_nothing_gives_null_and_says_so(issues):
+    result = shape(ok_json({"items": issues}), pruner=compile_prune("data[].id"))
+    assert texts(result) == ["null", "Note: the prune expression 'data[].id' matched nothing in this result"]
+    assert not result.is_error
+
+
+def test_a_prune_that_fails_at_runtime_gives_null_and_says_why():
+    result = shape(ok_json({"count": 3}), pruner=compile_prune("length(count)"))
+    value, note = texts(result)
+    assert value == "null"
+    assert "length(count)" in note and "length()" in note and note.endswith("the result is shown as null")
+
+
+def test_a_failing_template_is_an_error_naming_the_tool_and_line(issues):
+    template = compile_template("{% for i in result %}\n{{ i.milestone.title }}\n{% endfor %}", kind="output")
+    result = shape(ok_json(issues), output=template, tool="list_issues")
+    assert result.is_error
+    [message] = texts(result)
+    assert message.startswith("Tool 'list_issues' could not format its result: its output template failed at line 2")
+    assert "Traceback" not in message and "server's configuration" in message
+
+
+def test_a_blocked_template_is_an_error_too():
+    template = compile_template("{{ result.__class__ }}", kind="output")
+    result = shape(ok_json({"a": 1}), output=template)
+    assert result.is_error and "sandbox" in texts(result)[0]
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def test_error_bodies_skip_the_prune_expression_but_not_autoprune(validation_error):
+    upstream = UpstreamResult(kind="json", body=validation_error, raw_bytes=180, status=422, is_error=True)
+    result = shape(upstream, pruner=compile_prune(LIST_VIEW), autoprune=DROP_NOISE, output=compile_template(
+        ISSUE_LINES, kind="output"))
+    assert result.is_error and result.structured_content is None
+    assert texts(result) == [
+        'HTTP 422 Unprocessable Entity: {"message":"Validation Failed",'
+        '"errors":[{"resource":"Issue","code":"invalid","field":"labels"}],"status":"422"}'
+    ]
+
+
+def test_large_error_bodies_are_shortened_to_about_two_kilobytes(issues):
+    body = {"message": "Server Error", "debug": issues}
+    result = shape(UpstreamResult(kind="json", body=body, raw_bytes=50_000, status=500, is_error=True))
+    [text] = texts(result)
+    assert text.startswith('HTTP 500 Internal Server Error: {"message":"Server Error","debug":[')
+    assert len(text.encode()) <= ERROR_BODY_BYTES + 100
+    json.loads(text.split(": ", 1)[1])  # shortened by structure, still JSON
+
+
+def test_html_error_pages_are_reduced_to_their_text():
+    page = (
+        "<html><head><title>502</title><style>body{color:red}</style></head>"
+        "<body><h1>502 Bad Gateway</h1><hr><center>nginx/1.25.3</center><script>track()</script></body></html>"
+    )
+    upstream = UpstreamResult(kind="text", body=page, status=502, is_error=True, media_type="text/html; charset=utf-8")
+    assert texts(shape(upstream)) == ["HTTP 502 Bad Gateway: 502 Bad Gateway nginx/1.25.3"]
+
+
+def test_long_text_errors_are_shortened_with_a_marker():
+    upstream = UpstreamResult(kind="text", body="stack frame\n" * 1_000, status=503, is_error=True)
+    [text] = texts(shape(upstream))
+    assert text.startswith("HTTP 503 Service Unavailable: stack frame\n")
+    assert len(text.encode()) <= ERROR_BODY_BYTES + 40
+    assert "more lines omitted" in text
+
+
+@pytest.mark.parametrize(
+    ("upstream", "expected"),
+    [
+        (UpstreamResult(kind="text", body="", status=404, is_error=True), "HTTP 404 Not Found (empty body)"),
+        (UpstreamResult(kind="json", body=None, status=599, is_error=True), "HTTP 599: null"),
+        (UpstreamResult(kind="text", body="ValueError: x must be > 0", is_error=True), "ValueError: x must be > 0"),
+        (
+            UpstreamResult(kind="binary", body=b"\x00" * 10, status=500, is_error=True, media_type="application/pdf"),
+            "HTTP 500 Internal Server Error: binary body of 10 bytes (application/pdf) not shown",
+        ),
+    ],
+)
+def test_error_variants(upstream, expected):
+    result = shape(upstream)
+    assert result.is_error
+    assert texts(result) == [expected]
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def test_text_passes_through():
+    upstream = UpstreamResult(kind="text", body="plain answer", raw_bytes=12, status=200)
+    result = shape(upstream)
+    assert result.content == [{"type": "text", "text": "plain answer"}] and result.structured_content is None
+
+
+def test_long_text_is_shortened_at_a_line_with_a_note():
+    upstream = UpstreamResult(kind="text", body="".join(f"row {i}\n" for i in range(1_000)), raw_bytes=7_890)
+    text, note = texts(shape(upstream, max_result_bytes=100))
+    assert len(text.encode()) <= 100 and text.startswith("row 0\nrow 1\n")
+    assert note == "Note: the text was shortened to fit the result limit of 100 bytes"
+
+
+def test_text_output_template_gets_the_text():
+    template = compile_template("First line: {{ result | firstline }}", kind="output")
+    upstream = UpstreamResult(kind="text", body="\nsubject\nbody", status=200)
+    assert texts(shape(upstream, output=template)) == ["First line: subject"]
+
+
+# --- binary ------------------------------------------------------------------------------------
+
+
+def test_images_become_image_blocks():
+    upstream = UpstreamResult(kind="binary", body=PNG, raw_bytes=len(PNG), media_type="Image/PNG", status=200)
+    result = shape(upstream)
+    assert result.content == [{"type": "image", "data": base64.b64encode(PNG).decode(), "mimeType": "image/png"}]
+
+
+def test_other_binary_becomes_an_embedded_resource():
+    pdf = b"%PDF-1.7\n" + bytes(range(256))
+    upstream = UpstreamResult(kind="binary", body=pdf, raw_bytes=len(pdf), media_type="application/pdf")
+    [block] = shape(upstream, tool="get_report").content
+    assert block == {
+        "type": "resource",
+        "resource": {"uri": "mcprt://result/get_report", "mimeType": "application/pdf", "blob": base64.b64encode(pdf).decode()},
+    }
+
+
+def test_binary_over_the_limit_is_described_not_sent():
+    upstream = UpstreamResult(kind="binary", body=b"\x01" * 3_000, raw_bytes=3_000, media_type="image/jpeg")
+    result = shape(upstream, max_result_bytes=1_000)
+    assert texts(result) == [
+        "binary body of 3000 bytes (image/jpeg) not shown: larger than the result limit of 1000 bytes once base64-encoded"
+    ]
+
+
+def test_binary_without_a_media_type_is_octet_stream():
+    upstream = UpstreamResult(kind="binary", body=b"\x00\x01", raw_bytes=2)
+    assert shape(upstream).content[0]["resource"]["mimeType"] == "application/octet-stream"
+
+
+# --- truncated upstream bodies -------------------------------------------------------------------
+
+
+def test_a_cut_upstream_body_is_announced():
+    upstream = UpstreamResult(kind="text", body="partial da", raw_bytes=10_000_000, truncated=True)
+    assert texts(shape(upstream)) == [
+        "partial da",
+        "Note: the upstream response was larger than the response size limit and was cut after 10000000 bytes; "
+        "this result is incomplete",
+    ]
+
+
+def test_a_cut_image_is_not_sent_as_an_image():
+    upstream = UpstreamResult(kind="binary", body=PNG[:20], raw_bytes=20, media_type="image/png", truncated=True)
+    text, note = texts(shape(upstream))
+    assert text == "binary body of 20 bytes (image/png) not shown: it was cut at the response size limit"
+    assert note.startswith("Note: the upstream response was larger")
+
+
+# --- proxied MCP content -------------------------------------------------------------------------
+
+
+def _proxied(structured=None, extra=(), is_error=False) -> UpstreamResult:
+    blocks = []
+    if structured is not None:
+        blocks.append({"type": "text", "text": json.dumps(structured, indent=2)})
+    blocks.extend(extra)
+    return UpstreamResult(kind="content", content=blocks, structured=structured, is_error=is_error, raw_bytes=500)
+
+
+def test_content_passes_through_without_shaping():
+    upstream = _proxied({"a": 1}, extra=[{"type": "image", "data": "aGk=", "mimeType": "image/png"}])
+    result = shape(upstream)
+    assert result.content == upstream.content
+    assert result.structured_content == {"a": 1}
+
+
+def test_content_prune_applies_to_structured_and_json_text(issues):
+    structured = {"items": issues[:2], "count": 2}
+    upstream = _proxied(structured, extra=[{"type": "text", "text": "not json"}, {"type": "text", "text": "[1, 2"}])
+    result = shape(upstream, pruner=compile_prune("{count: count, numbers: items[].number}"))
+    assert result.structured_content == {"count": 2, "numbers": [1347, 1346]}
+    assert texts(result) == ['{"count":2,"numbers":[1347,1346]}', "not json", "[1, 2"]
+
+
+def test_content_structured_that_stops_being_an_object_is_dropped(issues):
+    upstream = _proxied({"items": issues[:2]})
+    result = shape(upstream, pruner=compile_prune("items[].number"))
+    assert result.structured_content is None
+    assert texts(result) == ["[1347,1346]"]
+
+
+def test_content_autoprune_without_a_prune_expression():
+    upstream = _proxied({"a": None, "b": {"html_url": "x", "c": 1}})
+    result = shape(upstream, autoprune=DROP_NOISE)
+    assert result.structured_content == {"b": {"c": 1}}
+    assert texts(result) == ['{"b":{"c":1}}']
+
+
+def test_content_output_template_replaces_text_blocks_and_keeps_others(issues):
+    image = {"type": "image", "data": "aGk=", "mimeType": "image/png"}
+    upstream = _proxied({"items": issues[:2]}, extra=[image])
+    template = compile_template("{{ result['items'] | map(attribute='title') | join(' | ') }}", kind="output")
+    result = shape(upstream, output=template)
+    assert result.content == [
+        {"type": "text", "text": f"{issues[0]['title']} | {issues[1]['title']}"},
+        image,
+    ]
+
+
+def test_content_output_template_over_plain_text_gets_the_text():
+    upstream = UpstreamResult(kind="content", content=[{"type": "text", "text": "alpha"}, {"type": "text", "text": "beta"}])
+    template = compile_template("{{ result | upper }}", kind="output")
+    assert texts(shape(upstream, output=template)) == ["ALPHA\nBETA"]
+
+
+def test_content_errors_pass_through_untouched():
+    blocks = [{"type": "text", "text": '{"error": "boom", "detail": null}'}]
+    upstream = UpstreamResult(kind="content", content=blocks, is_error=True)
+    result = shape(upstream, pruner=compile_prune("items"), autoprune=DROP_NOISE)
+    assert result.is_error and result.content == blocks
+
+
+def test_content_text_over_the_limit_is_shortened(issues):
+    json_block = {"type": "text", "text": json.dumps(issues)}
+    text_block = {"type": "text", "text": "word " * 2_000}
+    upstream = UpstreamResult(kind="content", content=[json_block, text_block], raw_bytes=130_000)
+    result = shape(upstream, max_result_bytes=3_000)
+    first, second, note = texts(result)
+    assert len(first.encode()) <= 3_000 and json.loads(first)[-1].endswith("more items omitted")
+    assert len(second.encode()) <= 3_000 and second.endswith("more characters omitted)")
+    assert note.startswith("Note: result shortened to fit 3000 bytes")
+
+
+# --- snapshots of what a model sees ---------------------------------------------------------------
+
+
+@pytest.fixture
+def json_snapshot(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_snapshot_of_shaped_results(issues, validation_error, json_snapshot):
+    pruner = compile_prune(LIST_VIEW)
+    template = compile_template(ISSUE_LINES, kind="output")
+    cases = {
+        "issues_pruned_json": shape(ok_json(issues[:5], raw_bytes=20_000), pruner=pruner, autoprune=DROP_NOISE),
+        "issues_template": shape(ok_json(issues[:5], raw_bytes=20_000), pruner=pruner, output=template),
+        "issues_shortened": shape(ok_json(issues, raw_bytes=121_701), pruner=pruner, max_result_bytes=700),
+        "one_issue_autopruned": shape(ok_json(issues[3], raw_bytes=4_000), autoprune=DROP_NOISE),
+        "validation_error": shape(
+            UpstreamResult(kind="json", body=validation_error, raw_bytes=180, status=422, is_error=True),
+            pruner=pruner,
+            autoprune=DROP_NOISE,
+        ),
+    }
+    shaped = {
+        name: {**result.to_wire(), "raw_bytes": result.raw_bytes, "sent_bytes": result.sent_bytes}
+        for name, result in cases.items()
+    }
+    assert shaped == json_snapshot
