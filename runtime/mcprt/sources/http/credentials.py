@@ -1,0 +1,157 @@
+"""Outbound credentials: turn the manifest's `auth` into what each request carries.
+
+A `Credentials` object hands out a `Stamp` (one header, query parameter or cookie) per attempt; the
+transport applies it below httpx's client so that no httpx log line, event hook or exception ever
+holds a secret. Stamps are applied only to hops on the request's original origin, so credentials never
+follow a redirect to another host.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
+
+import httpx
+
+from ...manifest.model import OutboundAuth
+from .oauth2 import OAuth2TokenSource
+
+Placement = Literal["header", "query", "cookie"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """One credential to put on a request. `value` is secret: never log or return it."""
+
+    placement: Placement
+    name: str
+    value: str
+
+    def __repr__(self) -> str:  # a stray repr in a log must not leak the value
+        return f"Stamp({self.placement}, {self.name!r}, [redacted])"
+
+
+class Credentials:
+    """Static credentials (bearer, basic, api key): the same stamp on every request."""
+
+    renewable = False
+
+    def __init__(self, stamp: Stamp, secrets: list[str]) -> None:
+        self._stamp = stamp
+        self._secrets = secrets
+
+    @property
+    def sensitive_names(self) -> tuple[str, ...]:
+        """Names whose values must be redacted in logs (the api-key header/query/cookie name)."""
+        return (self._stamp.name,)
+
+    @property
+    def query_name(self) -> str | None:
+        """The query parameter carrying the credential, if it travels in the URL."""
+        return self._stamp.name if self._stamp.placement == "query" else None
+
+    def secrets(self) -> list[str]:
+        """Every secret string this object could put on the wire (for scrubbing messages)."""
+        return list(self._secrets)
+
+    async def stamp(self, send: TokenSender) -> Stamp:
+        return self._stamp
+
+    async def renew(self, used: Stamp, send: TokenSender) -> bool:
+        """After a 401: whether new credentials were obtained and a retry makes sense."""
+        return False
+
+
+class OAuth2Credentials(Credentials):
+    """Client-credentials grant: a cached bearer token, renewed once on a 401."""
+
+    renewable = True
+
+    def __init__(self, source: OAuth2TokenSource) -> None:
+        self._source = source
+
+    @property
+    def sensitive_names(self) -> tuple[str, ...]:
+        return ("Authorization",)
+
+    @property
+    def query_name(self) -> str | None:
+        return None
+
+    def secrets(self) -> list[str]:
+        return self._source.secrets()
+
+    async def stamp(self, send: TokenSender) -> Stamp:
+        token = await self._source.token(send)
+        return Stamp("header", "Authorization", f"Bearer {token}")
+
+    async def renew(self, used: Stamp, send: TokenSender) -> bool:
+        await self._source.renew(used.value.removeprefix("Bearer "), send)
+        return True
+
+
+TokenSender = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+
+def credentials_for(auth: OutboundAuth | None) -> Credentials | None:
+    """The credentials object for a source's `auth` (None: send none)."""
+    if auth is None:
+        return None
+    if auth.bearer is not None:
+        token = auth.bearer.get_secret_value()
+        return Credentials(Stamp("header", "Authorization", f"Bearer {token}"), [token])
+    if auth.basic is not None:
+        password = auth.basic.password.get_secret_value()
+        encoded = base64.b64encode(f"{auth.basic.username}:{password}".encode()).decode("ascii")
+        return Credentials(Stamp("header", "Authorization", f"Basic {encoded}"), [password, encoded])
+    if auth.api_key is not None:
+        key = auth.api_key.value.get_secret_value()
+        return Credentials(Stamp(auth.api_key.in_, auth.api_key.name, key), [key, quote(key, safe="")])
+    if auth.oauth2 is not None:
+        return OAuth2Credentials(OAuth2TokenSource(auth.oauth2))
+    return None
+
+
+def apply_stamp(request: httpx.Request, stamp: Stamp) -> httpx.Request:
+    """A copy of `request` carrying `stamp` (the original, which httpx may log, stays clean)."""
+    headers = request.headers.copy()
+    url = str(request.url)
+    if stamp.placement == "header":
+        headers[stamp.name] = stamp.value
+    elif stamp.placement == "query":
+        url = with_query_param(url, stamp.name, stamp.value)
+    else:
+        pair = f"{stamp.name}={cookie_safe(stamp.value)}"
+        existing = headers.get("Cookie")
+        headers["Cookie"] = f"{existing}; {pair}" if existing else pair
+    extensions = {k: v for k, v in request.extensions.items() if k != STAMP_EXTENSION}
+    return httpx.Request(request.method, url, headers=headers, stream=request.stream, extensions=extensions)
+
+
+STAMP_EXTENSION = "mcprt.stamp"
+
+
+def with_query_param(url: str, name: str, value: str) -> str:
+    """`url` with `name=value` (percent-encoded) replacing any parameter of that name."""
+    parts = urlsplit(url)
+    kept = [p for p in parts.query.split("&") if p and unquote_plus(p.partition("=")[0]) != name]
+    kept.append(f"{quote_plus(name)}={quote(value, safe='')}")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept), ""))
+
+
+def without_query_param(url: str, name: str) -> str:
+    """`url` without any parameter called `name` (a redirect elsewhere must not carry our key)."""
+    parts = urlsplit(url)
+    kept = [p for p in parts.query.split("&") if p and unquote_plus(p.partition("=")[0]) != name]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept), parts.fragment))
+
+
+_COOKIE_OCTETS = "!#$&'()*+-./:<=>?@[]^_`{|}~"
+
+
+def cookie_safe(value: str) -> str:
+    """Percent-encode what RFC 6265 forbids in a cookie value (space, quote, comma, semicolon, …)."""
+    return quote(value, safe=_COOKIE_OCTETS)

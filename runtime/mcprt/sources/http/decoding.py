@@ -1,0 +1,124 @@
+"""Turn an upstream HTTP body into an UpstreamResult by its Content-Type.
+
+JSON is parsed, text and XML decoded with their charset, anything else stays bytes. A body that was
+cut at `max_response_bytes` cannot be parsed as JSON, so it comes back as *text* with a marker at the
+end: the model still sees the beginning (often enough to act on, e.g. to narrow its request), and
+the marker says plainly that the rest is missing. The result is not an error for a 2xx status,
+because the upstream call itself succeeded; `truncated=True` tells shaping what happened.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from email.message import Message
+
+from ...toolset.operation import UpstreamResult
+
+INVALID_JSON_PREVIEW_CHARS = 200
+
+_TEXT_TYPES = frozenset(
+    {
+        "application/xml",
+        "application/javascript",
+        "application/ecmascript",
+        "application/yaml",
+        "application/x-yaml",
+        "application/x-ndjson",
+        "application/graphql",
+        "application/sql",
+        "application/x-www-form-urlencoded",
+    }
+)
+
+
+def truncation_marker(limit: int) -> str:
+    return (
+        f"\n\n[mcprt: the upstream response was larger than {limit:,} bytes and was cut there; "
+        "the text above is incomplete. Ask for less (filters, fields, pagination).]"
+    )
+
+
+def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
+    """(media type in lower case, charset) from a Content-Type header value."""
+    if not value or not value.strip():
+        return None, None
+    message = Message()
+    message["Content-Type"] = value
+    media_type = message.get_content_type().lower()
+    charset = message.get_param("charset")
+    return media_type, (charset if isinstance(charset, str) else None)
+
+
+def is_json_type(media_type: str) -> bool:
+    return media_type in ("application/json", "text/json") or media_type.endswith("+json")
+
+
+def is_text_type(media_type: str) -> bool:
+    return media_type.startswith("text/") or media_type.endswith("+xml") or media_type in _TEXT_TYPES
+
+
+def decode_body(
+    status: int, content_type: str | None, data: bytes, *, truncated: bool, limit: int
+) -> UpstreamResult:
+    """The UpstreamResult for one response body (`data` is at most `limit` bytes when truncated)."""
+    media_type, charset = parse_content_type(content_type)
+    failed = status >= 400
+    if not data:
+        return UpstreamResult(kind="text", body="", status=status, is_error=failed, media_type=media_type)
+    if media_type is None:
+        media_type = _sniff(data)
+    if is_json_type(media_type):
+        return _json_result(status, media_type, data, truncated=truncated, limit=limit)
+    if is_text_type(media_type):
+        text = _decode_text(data, charset, truncated=truncated)
+        if truncated:
+            text += truncation_marker(limit)
+        return UpstreamResult(
+            kind="text", body=text, status=status, is_error=failed, media_type=media_type, truncated=truncated
+        )
+    return UpstreamResult(
+        kind="binary", body=data, status=status, is_error=failed, media_type=media_type, truncated=truncated
+    )
+
+
+def _json_result(status: int, media_type: str, data: bytes, *, truncated: bool, limit: int) -> UpstreamResult:
+    failed = status >= 400
+    if truncated:
+        text = _decode_text(data, "utf-8", truncated=True) + truncation_marker(limit)
+        return UpstreamResult(
+            kind="text", body=text, status=status, is_error=failed, media_type=media_type, truncated=True
+        )
+    try:
+        value = json.loads(data)  # bytes: UTF-8/16/32 detected as RFC 8259 allows
+    except (ValueError, UnicodeDecodeError):
+        preview = data.decode("utf-8", errors="replace")[:INVALID_JSON_PREVIEW_CHARS]
+        message = f"upstream sent invalid JSON ({len(data)} bytes): {preview}"
+        return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
+    return UpstreamResult(kind="json", body=value, status=status, is_error=failed, media_type=media_type)
+
+
+def _decode_text(data: bytes, charset: str | None, *, truncated: bool) -> str:
+    try:
+        codec = codecs.lookup(charset or "utf-8")
+    except LookupError:
+        codec = codecs.lookup("utf-8")
+    decoder = codec.incrementaldecoder(errors="replace")
+    # A cut body may end inside a multi-byte character: leave that half character out.
+    return decoder.decode(data, final=not truncated)
+
+
+def _sniff(data: bytes) -> str:
+    """A media type for a body sent without Content-Type: JSON if it parses, text if it is UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            json.loads(stripped)
+        except ValueError:
+            return "text/plain"
+        return "application/json"
+    return "text/plain"

@@ -1,0 +1,80 @@
+"""Keep secrets out of logs, recorded cases, error messages and result metadata.
+
+Redaction is by *name*: a header or query parameter whose name says it carries a credential has its
+value replaced. The rule errs on the side of hiding (an `Idempotency-Key` is hidden too) because a
+leaked secret costs far more than a hidden harmless value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+REDACTED = "[redacted]"
+
+_SENSITIVE_EXACT = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey"}
+)
+_SENSITIVE_PARTS = ("token", "secret", "key", "password", "passwd", "auth", "session", "signature", "credential")
+# Schemes kept visible in a redacted Authorization value: "Bearer [redacted]" still helps debugging.
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "digest", "token", "negotiate", "aws4-hmac-sha256"})
+
+HeaderItems = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+def is_sensitive_name(name: str, extra: Iterable[str] = ()) -> bool:
+    """Whether a header/query/cookie name may carry a credential (`extra`: e.g. the api-key name)."""
+    lowered = name.strip().lower()
+    if lowered in _SENSITIVE_EXACT or lowered in {e.lower() for e in extra}:
+        return True
+    return any(part in lowered for part in _SENSITIVE_PARTS)
+
+
+def redact_headers(headers: HeaderItems, *, extra: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """Headers as (name, value) pairs with credential values replaced by ``[redacted]``.
+
+    Used for every log line and recorded case that shows request or response headers. `extra` names
+    more sensitive headers (the configured api-key header is one).
+    """
+    extra = tuple(extra)
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    redacted: list[tuple[str, str]] = []
+    for name, value in items:
+        if not is_sensitive_name(name, extra):
+            redacted.append((name, value))
+            continue
+        scheme, _, rest = value.partition(" ")
+        if rest and scheme.lower() in _AUTH_SCHEMES:
+            redacted.append((name, f"{scheme} {REDACTED}"))
+        else:
+            redacted.append((name, REDACTED))
+    return redacted
+
+
+def redact_url(url: str, *, extra: Iterable[str] = ()) -> str:
+    """The URL without user info and with sensitive query values replaced (the fragment dropped)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(_redact_pair(pair, tuple(extra)) for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _redact_pair(pair: str, extra: tuple[str, ...]) -> str:
+    name, sep, _ = pair.partition("=")
+    if sep and is_sensitive_name(unquote_plus(name), extra):
+        return f"{name}={REDACTED}"
+    return pair
+
+
+def describe_target(method: str, url: str) -> str:
+    """`GET api.example.com/v1/things`: how error messages name a request (never a query string)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{method} {host}{parts.path or '/'}"
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret in `text` (last line of defence for messages)."""
+    for secret in sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text

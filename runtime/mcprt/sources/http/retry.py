@@ -1,0 +1,51 @@
+"""When to try an upstream request again, and how long to wait first.
+
+Only idempotent requests are retried, on connect errors, 429 and 503. Waits grow exponentially with
+jitter (so many clients do not retry in step) unless the server says when in `Retry-After`; no wait
+ever reaches past the call's deadline.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+RETRYABLE_STATUSES = frozenset({429, 503})
+BASE_DELAY_S = 0.2
+MAX_DELAY_S = 10.0
+# A retry needs time left to actually run: never start one with less than this remaining.
+MIN_ATTEMPT_S = 0.05
+
+
+def backoff_delay(retry_index: int, *, rng: random.Random | None = None) -> float:
+    """Wait before retry number `retry_index` (0-based): exponential, "equal jitter" (half fixed)."""
+    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * (2**retry_index))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delay-seconds or HTTP-date); None if absent/bad."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN is not a delay
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def fits_before_deadline(wait: float, remaining: float) -> bool:
+    """Whether waiting `wait` seconds still leaves room for another attempt."""
+    return wait + MIN_ATTEMPT_S < remaining

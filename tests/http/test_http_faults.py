@@ -1,0 +1,200 @@
+"""Faults: timeouts, refused and reset connections, retries, Retry-After, redirects.
+
+Each fault gives a clear result or ToolCallError, and the same HttpUpstream serves the next call.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from conftest import Upstream
+
+from mcprt.errors import ToolCallError
+from mcprt.sources.http import BuiltRequest, HttpUpstream
+from mcprt.toolset.operation import CallContext
+from tests.support.upstream import free_port, read_request_head, reset, serve_tcp
+
+
+def ctx(timeout: float = 5.0, limit: int = 10_000_000) -> CallContext:
+    return CallContext(tool="t", timeout=timeout, max_response_bytes=limit)
+
+
+def get(url: str) -> BuiltRequest:
+    return BuiltRequest(method="GET", url=url, idempotent=True)
+
+
+def post(url: str, body: bytes = b"{}") -> BuiltRequest:
+    return BuiltRequest(method="POST", url=url, body=body, content_type="application/json")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[HttpUpstream]:
+    http = HttpUpstream(source="test", auth=None, headers={}, retries=2)
+    yield http
+    await http.aclose()
+
+
+async def still_serves(client: HttpUpstream, upstream: Upstream) -> None:
+    result = await client.send(get(upstream.url("/echo")), ctx())
+    assert result.status == 200 and result.kind == "json"
+
+
+# --- timeouts ---------------------------------------------------------------------------------------
+
+
+async def test_slow_answer_times_out_with_a_clear_message(upstream: Upstream, client: HttpUpstream) -> None:
+    started = time.monotonic()
+    with pytest.raises(ToolCallError) as caught:
+        await client.send(get(upstream.url("/slow?delay=2&q=1")), ctx(timeout=0.3))
+    assert time.monotonic() - started < 1.0
+    host = upstream.base.removeprefix("http://")
+    assert str(caught.value) == f"upstream did not answer within 0.3s (GET {host}/slow)"
+    await still_serves(client, upstream)
+
+
+async def test_timeout_covers_a_body_that_trickles_in(upstream: Upstream, client: HttpUpstream) -> None:
+    started = time.monotonic()
+    with pytest.raises(ToolCallError, match=r"did not answer within 0.4s \(GET .*/drip\)"):
+        await client.send(get(upstream.url("/drip")), ctx(timeout=0.4))
+    assert time.monotonic() - started < 1.0
+    await still_serves(client, upstream)
+
+
+# --- connection failures ----------------------------------------------------------------------------
+
+
+async def test_refused_connection_is_retried_then_reported(upstream: Upstream, client: HttpUpstream) -> None:
+    url = f"http://127.0.0.1:{free_port()}/things"
+    with pytest.raises(ToolCallError) as caught:
+        await client.send(get(url), ctx())
+    message = str(caught.value)
+    assert message.startswith("cannot connect to upstream: connection refused after 3 attempts")
+    assert message.endswith("/things)")
+    await still_serves(client, upstream)
+
+
+async def test_refused_post_is_not_retried(client: HttpUpstream) -> None:
+    with pytest.raises(ToolCallError, match=r"^cannot connect to upstream: connection refused \(POST"):
+        await client.send(post(f"http://127.0.0.1:{free_port()}/things"), ctx())
+
+
+async def test_connection_reset_before_answer(upstream: Upstream, client: HttpUpstream) -> None:
+    def handler(conn: socket.socket) -> None:
+        read_request_head(conn)
+        reset(conn)
+
+    with serve_tcp(handler) as (host, port):
+        with pytest.raises(ToolCallError) as caught:
+            await client.send(get(f"http://{host}:{port}/x"), ctx())
+    assert "upstream closed the connection" in str(caught.value)
+    assert str(caught.value).endswith(f"(GET {host}:{port}/x)")
+    await still_serves(client, upstream)
+
+
+async def test_connection_closed_mid_body(upstream: Upstream, client: HttpUpstream) -> None:
+    def handler(conn: socket.socket) -> None:
+        read_request_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":")
+        conn.close()
+
+    with serve_tcp(handler) as (host, port):
+        with pytest.raises(ToolCallError, match="upstream closed the connection before the response was complete"):
+            await client.send(get(f"http://{host}:{port}/x"), ctx())
+    await still_serves(client, upstream)
+
+
+async def test_garbage_instead_of_http(upstream: Upstream, client: HttpUpstream) -> None:
+    def handler(conn: socket.socket) -> None:
+        read_request_head(conn)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        conn.close()
+
+    with serve_tcp(handler) as (host, port):
+        with pytest.raises(ToolCallError, match="upstream sent a malformed HTTP response"):
+            await client.send(get(f"http://{host}:{port}/x"), ctx())
+    await still_serves(client, upstream)
+
+
+# --- retries ----------------------------------------------------------------------------------------
+
+
+async def test_503_is_retried_then_succeeds(upstream: Upstream, client: HttpUpstream) -> None:
+    result = await client.send(get(upstream.url("/flaky?key=a&fail=2")), ctx())
+    assert result.status == 200 and result.body == {"ok": True, "seen": 3}
+    assert result.meta["attempts"] == 3
+
+
+async def test_retries_are_bounded_by_the_count(upstream: Upstream) -> None:
+    http = HttpUpstream(source="s", auth=None, headers={}, retries=1)
+    try:
+        result = await http.send(get(upstream.url("/flaky?key=b&fail=5")), ctx())
+        assert result.is_error and result.status == 503 and result.meta["attempts"] == 2
+        assert result.kind == "json" and result.body["seen"] == 2
+    finally:
+        await http.aclose()
+
+
+async def test_post_is_not_retried_on_503(upstream: Upstream, client: HttpUpstream) -> None:
+    result = await client.send(post(upstream.url("/flaky?key=c&fail=1")), ctx())
+    assert result.status == 503 and result.is_error and result.meta["attempts"] == 1
+
+
+async def test_429_waits_for_retry_after(upstream: Upstream, client: HttpUpstream) -> None:
+    started = time.monotonic()
+    result = await client.send(get(upstream.url("/flaky?key=d&fail=1&code=429&retry_after=1")), ctx(timeout=3))
+    elapsed = time.monotonic() - started
+    assert result.status == 200 and result.meta["attempts"] == 2
+    assert 1.0 <= elapsed < 2.0
+
+
+async def test_retry_after_beyond_the_deadline_returns_at_once(upstream: Upstream, client: HttpUpstream) -> None:
+    started = time.monotonic()
+    result = await client.send(get(upstream.url("/flaky?key=e&fail=1&code=429&retry_after=1")), ctx(timeout=0.5))
+    assert time.monotonic() - started < 0.3
+    assert result.is_error and result.status == 429 and result.kind == "text"
+    assert result.body.startswith("upstream is rate limited (HTTP 429); retry after 1s.\n\n")
+    assert '"try later"' in result.body
+    assert result.meta["attempts"] == 1 and result.meta["retry_after_s"] == 1
+    await still_serves(client, upstream)
+
+
+async def test_backoff_never_waits_past_the_deadline(upstream: Upstream) -> None:
+    http = HttpUpstream(source="s", auth=None, headers={}, retries=10)
+    try:
+        started = time.monotonic()
+        result = await http.send(get(upstream.url("/flaky?key=f&fail=100")), ctx(timeout=1.0))
+        elapsed = time.monotonic() - started
+        assert result.status == 503 and 1 < result.meta["attempts"] < 11
+        assert elapsed < 1.0
+    finally:
+        await http.aclose()
+
+
+# --- redirects --------------------------------------------------------------------------------------
+
+
+async def test_303_after_post_becomes_get_without_body(upstream: Upstream, client: HttpUpstream) -> None:
+    request = post(upstream.url("/redirect?status=303&to=/echo"), body=b'{"secret": "payload"}')
+    result = await client.send(request, ctx())
+    assert result.body["method"] == "GET" and result.body["body"] == ""
+    assert "content-type" not in result.body["headers"]
+    assert result.meta["redirects"] == 1 and result.meta["url"] == upstream.url("/echo")
+
+
+async def test_307_repeats_the_post_with_its_body(upstream: Upstream, client: HttpUpstream) -> None:
+    result = await client.send(post(upstream.url("/redirect?status=307&to=/echo"), body=b"[1]"), ctx())
+    assert result.body["method"] == "POST" and result.body["body"] == "[1]"
+
+
+async def test_redirect_loop_stops_after_five(upstream: Upstream, client: HttpUpstream) -> None:
+    with pytest.raises(ToolCallError, match=r"upstream redirected more than 5 times; stopped at GET .*/loop"):
+        await client.send(get(upstream.url("/loop")), ctx())
+    await still_serves(client, upstream)
+
+
+async def test_redirect_to_a_non_http_scheme_is_refused(upstream: Upstream, client: HttpUpstream) -> None:
+    with pytest.raises(ToolCallError, match="non-HTTP URL"):
+        await client.send(get(upstream.url("/redirect?to=file:///etc/passwd")), ctx())
