@@ -177,3 +177,15 @@ def test_multibyte_text_is_never_split_inside_a_character():
 
 def test_a_tiny_limit_leaves_only_the_marker():
     assert shorten_text("x" * 1000, 10) == "… (1000 characters omitted)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{}, {"a": {}}, {1: "x", None: [1]}, {"k": {"n": {"m": ["é", 1.5, None, False]}}}, {f"k{i}": {} for i in range(100)}],
+)
+def test_sizes_summed_from_parts_match_the_encoder(value):
+    limit = json_size(value) - 1
+    shortened, _ = shorten_to_fit(value, json_size(value))
+    assert shortened is value  # exactly at the limit: measured right, nothing cut
+    if limit > 2:
+        assert shorten_to_fit(value, limit)[0] is not value

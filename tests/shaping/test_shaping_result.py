@@ -399,3 +399,11 @@ def test_snapshot_of_shaped_results(issues, validation_error, json_snapshot):
         for name, result in cases.items()
     }
     assert shaped == json_snapshot
+
+
+def test_absurdly_deep_results_are_an_error_not_a_crash():
+    deep: list = []
+    for _ in range(5_000):
+        deep = [deep]
+    result = shape(ok_json(deep), autoprune=DROP_NOISE)
+    assert result.is_error and "nested too deeply" in texts(result)[0]

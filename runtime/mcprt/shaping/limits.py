@@ -29,6 +29,8 @@ from typing import Any
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str).encode
 
+_SUMMED_KEYS = 64  # objects up to this wide are measured as the sum of their parts (a list, or a
+# wider object, in one C-encoder call: summing a million small parts in Python would cost more)
 _SMALL = 48  # values at most this big are not worth shortening inside an object
 _MIN_TEXT = 16  # fewer kept characters than this and a string becomes its marker alone
 _MAX_NOTES = 12
@@ -38,7 +40,11 @@ _MORE_KEYS = "…"
 
 def json_size(value: Any) -> int:
     """Bytes of the compact UTF-8 JSON encoding of `value`."""
-    return len(_ENCODE(value).encode("utf-8"))
+    return _utf8_length(_ENCODE(value))
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def shorten_to_fit(value: Any, max_bytes: int, *, item_markers: bool = True) -> tuple[Any, list[str]]:
@@ -63,6 +69,7 @@ def shorten_text(text: str, max_bytes: int) -> str:
     """`text` cut to at most `max_bytes` UTF-8 bytes at a line (else word) boundary, with a marker.
 
     The marker says how many characters (and lines) were omitted, so a reader knows text is missing.
+    A limit smaller than the marker itself gives the marker alone.
     """
     data = text.encode("utf-8")
     if len(data) <= max_bytes:
@@ -123,9 +130,19 @@ class _Shortener:
         entry = self._sizes.get(id(node))
         if entry is not None:
             return entry[1]
-        measured = len(_ENCODE(node).encode("utf-8"))
+        if isinstance(node, dict) and len(node) <= _SUMMED_KEYS:
+            # summing children measures them for the descent that follows, in the same pass
+            measured = 2 + max(len(node) - 1, 0) + sum(self._key_size(key) + self.size(child) for key, child in node.items())
+        else:
+            measured = _utf8_length(_ENCODE(node))
         self._sizes[id(node)] = (node, measured)
         return measured
+
+    def _key_size(self, key: Any) -> int:
+        """A key's encoded size plus its colon (non-string keys are written as strings by json)."""
+        if isinstance(key, str):
+            return self.size(key) + 1
+        return _utf8_length(_ENCODE({key: 0})) - 3
 
     def _known(self, node: Any, size: int) -> Any:
         self._sizes[id(node)] = (node, size)
@@ -169,14 +186,14 @@ class _Shortener:
                 cut = cut[:space]
             cut = cut.rstrip()
             shortened = f"{cut} … ({len(text) - len(cut)} more chars)"
-            shortened_size = len(_ENCODE(shortened).encode("utf-8"))
+            shortened_size = _utf8_length(_ENCODE(shortened))
             if shortened_size <= budget:
                 self._note(f"{path}: text shortened from {len(text)} to {len(cut)} characters")
                 return self._known(shortened, shortened_size)
             keep = min(keep - 1, int(keep * budget / shortened_size))
         marker = f"… ({len(text)} chars omitted)"
         self._note(f"{path}: text of {len(text)} characters omitted")
-        return self._known(marker, len(_ENCODE(marker).encode("utf-8")))
+        return self._known(marker, _utf8_length(_ENCODE(marker)))
 
     def _fit_list(self, items: list[Any], budget: int, path: str) -> list[Any]:
         total = len(items)
@@ -202,7 +219,7 @@ class _Shortener:
         if not dropped:
             return self._known(kept, used + 2)
         marker = f"… {dropped} more items omitted"
-        marker_size = len(_ENCODE(marker).encode("utf-8"))
+        marker_size = _utf8_length(_ENCODE(marker))
         self._note(f"{path}: {dropped} of {total} items omitted")
         if not self._item_markers:
             return self._known(kept, used + 2)
@@ -211,7 +228,7 @@ class _Shortener:
 
     def _fit_object(self, obj: dict[str, Any], budget: int, path: str) -> dict[str, Any]:
         keys = list(obj)
-        key_costs = {key: self.size(key) + 1 for key in keys}
+        key_costs = {key: self._key_size(key) for key in keys}
         overhead = 2 + max(len(keys) - 1, 0) + sum(key_costs.values())
         large = [key for key in keys if isinstance(obj[key], (str, list, dict)) and self.size(obj[key]) > _SMALL]
         large_keys = set(large)
@@ -239,7 +256,7 @@ class _Shortener:
         kept: dict[str, Any] = {}
         used = 0
         for key, value in obj.items():
-            cost = self.size(key) + 1 + self.size(value) + (1 if kept else 0)
+            cost = self._key_size(key) + self.size(value) + (1 if kept else 0)
             if used + cost > room:
                 break
             kept[key] = value
@@ -248,5 +265,5 @@ class _Shortener:
         marker = f"{dropped} more keys omitted"
         kept[marker_key] = marker
         self._note(f"{path}: {dropped} of {total} keys omitted")
-        size = used + (1 if len(kept) > 1 else 0) + self.size(marker_key) + 1 + len(_ENCODE(marker).encode("utf-8")) + 2
+        size = used + (1 if len(kept) > 1 else 0) + self.size(marker_key) + 1 + _utf8_length(_ENCODE(marker)) + 2
         return self._known(kept, size)

@@ -119,8 +119,12 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping) -> ToolResult:
     except _TemplateFailed as failed:
         content, structured, is_error = [_text_block(_template_failure(shaping, failed.error))], None, True
         notes = []
+    except RecursionError:
+        message = f"Tool '{shaping.tool}' returned a result nested too deeply to process."
+        content, structured, is_error, notes = [_text_block(message)], None, True, []
     if notes:
-        content = [*content, _text_block("\n".join(f"Note: {note}" for note in notes))]
+        unique = dict.fromkeys(notes)  # a mirrored text block and structuredContent may say the same
+        content = [*content, _text_block("\n".join(f"Note: {note}" for note in unique))]
     return ToolResult(
         content=content,
         structured_content=structured,
