@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import gzip
+import zlib
 import sys
 import threading
 from collections import Counter
@@ -73,6 +76,15 @@ class Upstream:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """50 MB of zeros, gzipped (about 50 kB), built without ever holding the 50 MB."""
+    squeezer = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+    block = b"0" * (1024 * 1024)
+    parts = [squeezer.compress(block) for _ in range(BIG_BODY_BYTES // len(block))]
+    return b"".join(parts) + squeezer.flush()
 
 
 def build_app(rec: Recorder) -> Starlette:
@@ -153,6 +165,25 @@ def build_app(rec: Recorder) -> Starlette:
 
         return StreamingResponse(chunks(), media_type=request.query_params.get("type", "application/json"))
 
+    async def compressed(request: Request) -> Response:
+        """`?enc=gzip|deflate|raw-deflate|br|broken`, a JSON body or (`bomb=1`) 50 MB of zeros as text."""
+        encoding = request.query_params.get("enc", "gzip")
+        if request.query_params.get("bomb"):
+            return Response(gzip_bomb(), media_type="text/plain", headers={"Content-Encoding": "gzip"})
+        else:
+            plain, media_type = b'{"compressed": true, "pad": "' + b"z" * 5000 + b'"}', "application/json"
+        if encoding == "gzip":
+            data = gzip.compress(plain)
+        elif encoding == "deflate":
+            data = zlib.compress(plain)
+        elif encoding == "raw-deflate":
+            squeezer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+            data, encoding = squeezer.compress(plain) + squeezer.flush(), "deflate"
+        else:
+            data = b"\x1f\x8b not really gzip at all"
+            encoding = "gzip" if encoding == "broken" else encoding
+        return Response(data, media_type=media_type, headers={"Content-Encoding": encoding})
+
     async def redirect(request: Request) -> Response:
         code = int(request.query_params.get("status", "302"))
         return RedirectResponse(request.query_params["to"], status_code=code)
@@ -212,6 +243,7 @@ def build_app(rec: Recorder) -> Starlette:
             Route("/drip", drip),
             Route("/flaky", flaky, methods=methods),
             Route("/big", big),
+            Route("/compressed", compressed),
             Route("/redirect", redirect, methods=methods),
             Route("/loop", loop),
             Route("/token", token, methods=["POST"]),

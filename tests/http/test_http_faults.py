@@ -122,9 +122,17 @@ async def test_garbage_instead_of_http(upstream: Upstream, client: HttpUpstream)
 
 
 async def test_503_is_retried_then_succeeds(upstream: Upstream, client: HttpUpstream) -> None:
-    result = await client.send(get(upstream.url("/flaky?key=a&fail=2")), ctx())
+    reported: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        reported.append((done, total, message))
+
+    context = CallContext(tool="t", timeout=5, max_response_bytes=1000, progress=progress)
+    result = await client.send(get(upstream.url("/flaky?key=a&fail=2")), context)
     assert result.status == 200 and result.body == {"ok": True, "seen": 3}
     assert result.meta["attempts"] == 3
+    assert [r[:2] for r in reported] == [(1.0, 3.0), (2.0, 3.0)]
+    assert all(r[2] and r[2].startswith("upstream answered 503; retrying in ") for r in reported)
 
 
 async def test_retries_are_bounded_by_the_count(upstream: Upstream) -> None:

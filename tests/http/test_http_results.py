@@ -8,8 +8,9 @@ import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import BIG_BODY_BYTES, PNG, Upstream
+from conftest import BIG_BODY_BYTES, PNG, Upstream, gzip_bomb
 
+from mcprt.errors import ToolCallError
 from mcprt.sources.http import BuiltRequest, HttpUpstream
 from mcprt.toolset.operation import CallContext
 
@@ -141,3 +142,41 @@ async def test_truncated_binary_is_cut_to_the_limit(upstream: Upstream, client: 
 async def test_body_exactly_at_the_limit_is_not_truncated(upstream: Upstream, client: HttpUpstream) -> None:
     result = await client.send(get(upstream.url("/binary")), ctx(limit=len(PNG)))
     assert not result.truncated and result.body == PNG
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+async def test_compressed_bodies_are_decoded(upstream: Upstream, client: HttpUpstream, encoding: str) -> None:
+    result = await client.send(get(upstream.url(f"/compressed?enc={encoding}")), ctx())
+    assert result.kind == "json" and result.body["compressed"] is True and len(result.body["pad"]) == 5000
+    assert result.raw_bytes > 5000  # decoded size: what the model would have to read
+
+
+async def test_we_ask_for_compression(upstream: Upstream, client: HttpUpstream) -> None:
+    seen = (await client.send(get(upstream.url("/echo")), ctx())).body["headers"]
+    assert seen["accept-encoding"] == "gzip, deflate"
+
+
+async def test_a_gzip_bomb_is_cut_without_inflating_it(upstream: Upstream, client: HttpUpstream) -> None:
+    limit = 1_000_000
+    gzip_bomb()  # built before measuring: the server shares this process
+    tracemalloc.start()
+    try:
+        result = await client.send(get(upstream.url("/compressed?enc=gzip&bomb=1")), ctx(limit=limit))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.truncated and result.kind == "text" and result.body.startswith("0" * limit + "\n\n[mcprt:")
+    assert result.raw_bytes <= limit + 1  # inflated no further than one byte past the limit
+    assert peak < 8 * limit, f"peak traced memory {peak:,} bytes"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "message"),
+    [("br", "encoded as br, which mcprt cannot decode"), ("broken", "could not be decompressed")],
+)
+async def test_undecodable_bodies_are_clear_errors(
+    upstream: Upstream, client: HttpUpstream, encoding: str, message: str
+) -> None:
+    with pytest.raises(ToolCallError, match=message):
+        await client.send(get(upstream.url(f"/compressed?enc={encoding}")), ctx())
+    assert (await client.send(get(upstream.url("/echo")), ctx())).status == 200

@@ -9,7 +9,6 @@ follow a redirect to another host.
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
@@ -17,7 +16,7 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 import httpx
 
 from ...manifest.model import OutboundAuth
-from .oauth2 import OAuth2TokenSource
+from .oauth2 import OAuth2TokenSource, TokenSender
 
 Placement = Literal["header", "query", "cookie"]
 
@@ -91,9 +90,6 @@ class OAuth2Credentials(Credentials):
     async def renew(self, used: Stamp, send: TokenSender) -> bool:
         await self._source.renew(used.value.removeprefix("Bearer "), send)
         return True
-
-
-TokenSender = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
 def credentials_for(auth: OutboundAuth | None) -> Credentials | None:

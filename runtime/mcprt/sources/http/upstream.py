@@ -20,6 +20,8 @@ from ...errors import ToolCallError
 from ...manifest.model import OutboundAuth
 from ...toolset.operation import CallContext, UpstreamResult
 from .credentials import STAMP_EXTENSION, Credentials, Stamp, credentials_for, without_query_param
+from .oauth2 import TokenSender
+from .body import ACCEPT_ENCODING, read_capped
 from .decoding import decode_body
 from .failures import describe_transport_error
 from .redaction import describe_target, is_sensitive_name, redact_headers, redact_url, scrub
@@ -56,6 +58,11 @@ class _Received:
     received: int
     truncated: bool
     url: str
+
+    @classmethod
+    async def read(cls, response: httpx.Response, limit: int, method: str, url: str) -> _Received:
+        body = await read_capped(response, limit, describe_target(method, url))
+        return cls(response.status_code, response.headers, body.data, body.received, body.truncated, url)
 
 
 class HttpUpstream:
@@ -215,7 +222,7 @@ class HttpUpstream:
                 method, body = redirected_method(response.status_code, method, body)
                 call.redirects += 1
                 continue
-            return await _read_capped(response, ctx.max_response_bytes, url)
+            return await _Received.read(response, ctx.max_response_bytes, method, url)
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _build(
@@ -229,7 +236,11 @@ class HttpUpstream:
         call: _Call,
     ) -> httpx.Request:
         """The httpx request of one hop. On another origin: no credentials, no cookies, no sensitive headers."""
-        merged: list[tuple[str, str]] = [("User-Agent", self._user_agent), ("Accept", DEFAULT_ACCEPT)]
+        merged: list[tuple[str, str]] = [
+            ("User-Agent", self._user_agent),
+            ("Accept", DEFAULT_ACCEPT),
+            ("Accept-Encoding", ACCEPT_ENCODING),
+        ]
         for layer in (self._default_headers, request.headers):
             kept = [(n, v) for n, v in layer if trusted or not is_sensitive_name(n, self._sensitive_names)]
             overridden = {n.lower() for n, _ in kept}  # a later layer replaces a name, it does not add to it
@@ -248,13 +259,13 @@ class HttpUpstream:
 
     # --- OAuth2 token requests --------------------------------------------------------------------
 
-    def _token_sender(self, call: _Call):  # type: ignore[no-untyped-def]
+    def _token_sender(self, call: _Call) -> TokenSender:
         async def send(token_request: httpx.Request) -> httpx.Response:
             token_request.extensions["timeout"] = httpx.Timeout(max(call.remaining(), 0.001)).as_dict()
             token_request.headers.setdefault("User-Agent", self._user_agent)
             try:
                 response = await self._http().send(token_request, stream=True)
-                got = await _read_capped(response, TOKEN_RESPONSE_LIMIT, str(token_request.url))
+                got = await _Received.read(response, TOKEN_RESPONSE_LIMIT, "POST", str(token_request.url))
             except httpx.TimeoutException:
                 raise
             except httpx.HTTPError as exc:
@@ -285,25 +296,6 @@ class HttpUpstream:
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._credentials.secrets() if self._credentials else ())
-
-
-async def _read_capped(response: httpx.Response, limit: int, url: str) -> _Received:
-    """Read the body as it streams in, stopping (and closing the connection) past `limit` bytes."""
-    buffer = bytearray()
-    received = 0
-    truncated = False
-    try:
-        async for chunk in response.aiter_bytes():
-            received += len(chunk)
-            room = limit - len(buffer)
-            if len(chunk) > room:
-                buffer += chunk[:room]
-                truncated = True
-                break
-            buffer += chunk
-    finally:
-        await response.aclose()
-    return _Received(response.status_code, response.headers, bytes(buffer), received, truncated, url)
 
 
 def _advise_retry(result: UpstreamResult, retry_after: str | None, meta: dict[str, object]) -> None:

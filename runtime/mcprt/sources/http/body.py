@@ -1,0 +1,107 @@
+"""Read a response body as it streams in, never holding more than the limit.
+
+Decompression is done here rather than by httpx because a compressed chunk can expand a thousand
+times: inflating with a bounded output size keeps memory at the limit even for a gzip bomb.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import httpx
+
+from ...errors import ToolCallError
+
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+@dataclass(slots=True)
+class Body:
+    data: bytes  # at most `limit` bytes, decoded
+    received: int  # decoded bytes seen (the cut chunk counts whole)
+    truncated: bool
+
+
+class _Inflater:
+    """gzip/deflate decoding whose output per call is bounded."""
+
+    def __init__(self, encoding: str) -> None:
+        self._raw_deflate_fallback = encoding == "deflate"
+        # 32 + MAX_WBITS detects a gzip or zlib header by itself.
+        self._z = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        self._started = False
+
+    def inflate(self, data: bytes, max_out: int) -> bytes:
+        try:
+            out = self._z.decompress(data, max_out)
+        except zlib.error:
+            if not (self._raw_deflate_fallback and not self._started):
+                raise
+            # Some servers send "deflate" without the zlib header (raw deflate).
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._z.decompress(data, max_out)
+        self._started = True
+        return out
+
+    def pending(self, max_out: int) -> bytes:
+        """Output still held back by an earlier bound."""
+        tail = self._z.unconsumed_tail
+        return self._z.decompress(tail, max_out) if tail else b""
+
+
+def _inflater_for(response: httpx.Response, target: str) -> _Inflater | None:
+    encodings = [e.strip().lower() for e in response.headers.get_list("content-encoding", split_commas=True)]
+    encodings = [e for e in encodings if e and e != "identity"]
+    if not encodings:
+        return None
+    if len(encodings) == 1 and encodings[0] in ("gzip", "x-gzip", "deflate"):
+        return _Inflater(encodings[0])
+    raise ToolCallError(f"upstream sent a body encoded as {', '.join(encodings)}, which mcprt cannot decode ({target})")
+
+
+class _Collector:
+    """Keeps the first `limit` bytes; says when it is full."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.buffer = bytearray()
+        self.received = 0
+        self.truncated = False
+
+    @property
+    def room(self) -> int:
+        return self.limit - len(self.buffer)
+
+    def add(self, chunk: bytes) -> bool:
+        """Append `chunk` (cut to the room left); True once the limit was passed."""
+        self.received += len(chunk)
+        if len(chunk) > self.room:
+            self.buffer += chunk[: self.room]
+            self.truncated = True
+        else:
+            self.buffer += chunk
+        return self.truncated
+
+
+async def read_capped(response: httpx.Response, limit: int, target: str) -> Body:
+    """Read up to `limit` decoded bytes, then stop and close the connection (the rest is never read)."""
+    collector = _Collector(limit)
+    try:
+        inflater = _inflater_for(response, target)
+        async for raw in response.aiter_raw():
+            if inflater is None:
+                if collector.add(raw):
+                    break
+                continue
+            # One byte more than the room: enough to know the body is longer than the limit.
+            chunk = inflater.inflate(raw, collector.room + 1)
+            while chunk and not collector.add(chunk):
+                chunk = inflater.pending(collector.room + 1)
+            if collector.truncated:
+                break
+    except zlib.error:
+        raise ToolCallError(f"upstream sent a compressed body that could not be decompressed ({target})") from None
+    finally:
+        await response.aclose()
+    return Body(bytes(collector.buffer), collector.received, collector.truncated)
