@@ -241,3 +241,10 @@ async def test_no_secret_in_errors_meta_or_logs(
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
     assert secret not in logged and API_KEY not in logged
     assert "HTTP Request: GET" in logged  # httpx's own log line is captured, and it is clean
+
+
+async def test_a_secret_that_breaks_http_is_not_quoted_back(upstream: Upstream, make: Any) -> None:
+    http = make(auth(bearer="line-one\r\nline-two"))
+    with pytest.raises(ToolCallError) as caught:
+        await http.send(get(upstream.url("/echo")), ctx())
+    assert "not valid HTTP" in str(caught.value) and "line-" not in str(caught.value)

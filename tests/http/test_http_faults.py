@@ -206,3 +206,37 @@ async def test_redirect_loop_stops_after_five(upstream: Upstream, client: HttpUp
 async def test_redirect_to_a_non_http_scheme_is_refused(upstream: Upstream, client: HttpUpstream) -> None:
     with pytest.raises(ToolCallError, match="non-HTTP URL"):
         await client.send(get(upstream.url("/redirect?to=file:///etc/passwd")), ctx())
+
+
+# --- requests that cannot be sent ------------------------------------------------------------------
+
+
+async def test_non_ascii_header_is_a_clear_error(upstream: Upstream, client: HttpUpstream) -> None:
+    request = BuiltRequest(method="GET", url=upstream.url("/echo"), headers=[("X-Name", "café")])
+    with pytest.raises(ToolCallError, match=r"a header of the request is not ASCII text .*\(GET .*/echo\)"):
+        await client.send(request, ctx())
+    await still_serves(client, upstream)
+
+
+async def test_header_with_a_newline_is_refused_without_echoing_it(upstream: Upstream, client: HttpUpstream) -> None:
+    request = BuiltRequest(method="GET", url=upstream.url("/echo"), headers=[("X-Name", "a\r\nX-Injected: 1")])
+    with pytest.raises(ToolCallError) as caught:
+        await client.send(request, ctx())
+    assert "not valid HTTP" in str(caught.value) and "Injected" not in str(caught.value)
+    await still_serves(client, upstream)
+
+
+async def test_invalid_url_is_a_clear_error(client: HttpUpstream) -> None:
+    with pytest.raises(ToolCallError, match="not a valid URL"):
+        await client.send(get("http://[::1/x"), ctx())
+
+
+async def test_invalid_redirect_location_is_a_clear_error(upstream: Upstream, client: HttpUpstream) -> None:
+    def handler(conn: socket.socket) -> None:
+        read_request_head(conn)
+        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: http://[::1/x\r\nContent-Length: 0\r\n\r\n")
+
+    with serve_tcp(handler) as (host, port):
+        with pytest.raises(ToolCallError, match="redirected to an invalid URL"):
+            await client.send(get(f"http://{host}:{port}/x"), ctx())
+    await still_serves(client, upstream)

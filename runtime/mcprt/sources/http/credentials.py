@@ -34,9 +34,33 @@ class Stamp:
 
 
 class Credentials:
-    """Static credentials (bearer, basic, api key): the same stamp on every request."""
+    """What a source authenticates with; hands out one `Stamp` per attempt."""
 
-    renewable = False
+    renewable = False  # whether a 401 is worth one more try with fresh credentials
+
+    @property
+    def sensitive_names(self) -> tuple[str, ...]:
+        """Header/query/cookie names whose values must be redacted in logs."""
+        raise NotImplementedError
+
+    @property
+    def query_name(self) -> str | None:
+        """The query parameter carrying the credential, if it travels in the URL."""
+        return None
+
+    def secrets(self) -> list[str]:
+        """Every secret string this object could put on the wire (for scrubbing messages)."""
+        raise NotImplementedError
+
+    async def stamp(self, send: TokenSender) -> Stamp:
+        raise NotImplementedError
+
+    async def renew(self, used: Stamp, send: TokenSender) -> None:
+        """After a 401 with `used`: obtain fresh credentials (only when `renewable`)."""
+
+
+class StaticCredentials(Credentials):
+    """Bearer, basic or api key: the same stamp on every request."""
 
     def __init__(self, stamp: Stamp, secrets: list[str]) -> None:
         self._stamp = stamp
@@ -44,24 +68,17 @@ class Credentials:
 
     @property
     def sensitive_names(self) -> tuple[str, ...]:
-        """Names whose values must be redacted in logs (the api-key header/query/cookie name)."""
         return (self._stamp.name,)
 
     @property
     def query_name(self) -> str | None:
-        """The query parameter carrying the credential, if it travels in the URL."""
         return self._stamp.name if self._stamp.placement == "query" else None
 
     def secrets(self) -> list[str]:
-        """Every secret string this object could put on the wire (for scrubbing messages)."""
         return list(self._secrets)
 
     async def stamp(self, send: TokenSender) -> Stamp:
         return self._stamp
-
-    async def renew(self, used: Stamp, send: TokenSender) -> bool:
-        """After a 401: whether new credentials were obtained and a retry makes sense."""
-        return False
 
 
 class OAuth2Credentials(Credentials):
@@ -76,10 +93,6 @@ class OAuth2Credentials(Credentials):
     def sensitive_names(self) -> tuple[str, ...]:
         return ("Authorization",)
 
-    @property
-    def query_name(self) -> str | None:
-        return None
-
     def secrets(self) -> list[str]:
         return self._source.secrets()
 
@@ -87,9 +100,8 @@ class OAuth2Credentials(Credentials):
         token = await self._source.token(send)
         return Stamp("header", "Authorization", f"Bearer {token}")
 
-    async def renew(self, used: Stamp, send: TokenSender) -> bool:
+    async def renew(self, used: Stamp, send: TokenSender) -> None:
         await self._source.renew(used.value.removeprefix("Bearer "), send)
-        return True
 
 
 def credentials_for(auth: OutboundAuth | None) -> Credentials | None:
@@ -98,14 +110,14 @@ def credentials_for(auth: OutboundAuth | None) -> Credentials | None:
         return None
     if auth.bearer is not None:
         token = auth.bearer.get_secret_value()
-        return Credentials(Stamp("header", "Authorization", f"Bearer {token}"), [token])
+        return StaticCredentials(Stamp("header", "Authorization", f"Bearer {token}"), [token])
     if auth.basic is not None:
         password = auth.basic.password.get_secret_value()
         encoded = base64.b64encode(f"{auth.basic.username}:{password}".encode()).decode("ascii")
-        return Credentials(Stamp("header", "Authorization", f"Basic {encoded}"), [password, encoded])
+        return StaticCredentials(Stamp("header", "Authorization", f"Basic {encoded}"), [password, encoded])
     if auth.api_key is not None:
         key = auth.api_key.value.get_secret_value()
-        return Credentials(Stamp(auth.api_key.in_, auth.api_key.name, key), [key, quote(key, safe="")])
+        return StaticCredentials(Stamp(auth.api_key.in_, auth.api_key.name, key), [key, quote(key, safe="")])
     if auth.oauth2 is not None:
         return OAuth2Credentials(OAuth2TokenSource(auth.oauth2))
     return None

@@ -37,6 +37,8 @@ def describe_transport_error(exc: httpx.HTTPError, target: str, attempts: int) -
         return f"the HTTP proxy refused or failed the request{tries} ({target})"
     if isinstance(exc, httpx.RemoteProtocolError):
         text = str(exc).lower()
+        if "location header" in text:
+            return f"upstream redirected to an invalid URL; not followed ({target})"
         if "disconnect" in text or "peer closed" in text or "incomplete" in text:
             return f"upstream closed the connection before the response was complete{tries} ({target})"
         return f"upstream sent a malformed HTTP response{tries} ({target})"

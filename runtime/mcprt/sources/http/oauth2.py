@@ -133,7 +133,7 @@ def _oauth_error(payload: object) -> str | None:
     if not isinstance(payload, dict) or not isinstance(payload.get("error"), str):
         return None
     description = payload.get("error_description")
-    text = payload["error"] + (f": {description}" if isinstance(description, str) else "")
+    text = str(payload["error"]) + (f": {description}" if isinstance(description, str) else "")
     return text[:200]
 
 

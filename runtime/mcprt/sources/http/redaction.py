@@ -68,7 +68,10 @@ def _redact_pair(pair: str, extra: tuple[str, ...]) -> str:
 
 def describe_target(method: str, url: str) -> str:
     """`GET api.example.com/v1/things`: how error messages name a request (never a query string)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{method} (invalid URL)"
     host = parts.netloc.rpartition("@")[2]
     return f"{method} {host}{parts.path or '/'}"
 

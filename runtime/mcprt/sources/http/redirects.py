@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urljoin, urlsplit
 
 from ...errors import ToolCallError
+from .redaction import describe_target
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -13,19 +14,21 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def origin_of(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) with the default port filled in: what "the same host" means here."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
     try:
-        port = parts.port
+        parts = urlsplit(url)
+        scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
     except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+        raise ToolCallError(f"not a valid URL: {describe_target('', url).strip()}") from None
+    return scheme, host, port or _DEFAULT_PORTS.get(scheme)
 
 
 def resolve_location(url: str, location: str) -> str:
     """The absolute URL a `Location` header points to; only http(s) targets are followed."""
-    target = urljoin(url, location.strip())
-    scheme = urlsplit(target).scheme.lower()
+    try:
+        target = urljoin(url, location.strip())
+        scheme = urlsplit(target).scheme.lower()
+    except ValueError:
+        raise ToolCallError("upstream redirected to an invalid URL; not followed") from None
     if scheme not in ("http", "https"):
         raise ToolCallError(f"upstream redirected to a non-HTTP URL (scheme {scheme!r}); not followed")
     return target

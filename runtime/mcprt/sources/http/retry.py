@@ -16,12 +16,14 @@ BASE_DELAY_S = 0.2
 MAX_DELAY_S = 10.0
 # A retry needs time left to actually run: never start one with less than this remaining.
 MIN_ATTEMPT_S = 0.05
+_RANDOM = random.Random()
 
 
 def backoff_delay(retry_index: int, *, rng: random.Random | None = None) -> float:
     """Wait before retry number `retry_index` (0-based): exponential, "equal jitter" (half fixed)."""
-    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * (2**retry_index))
-    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * (2 ** min(retry_index, 32)))
+    jitter = (rng or _RANDOM).uniform(0, ceiling / 2)
+    return ceiling / 2 + jitter
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

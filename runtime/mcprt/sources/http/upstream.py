@@ -19,11 +19,11 @@ from ... import __version__
 from ...errors import ToolCallError
 from ...manifest.model import OutboundAuth
 from ...toolset.operation import CallContext, UpstreamResult
-from .credentials import STAMP_EXTENSION, Credentials, Stamp, credentials_for, without_query_param
-from .oauth2 import TokenSender
 from .body import ACCEPT_ENCODING, read_capped
+from .credentials import STAMP_EXTENSION, Credentials, Stamp, credentials_for, without_query_param
 from .decoding import decode_body
 from .failures import describe_transport_error
+from .oauth2 import TokenSender
 from .redaction import describe_target, is_sensitive_name, redact_headers, redact_url, scrub
 from .redirects import MAX_REDIRECTS, REDIRECT_STATUSES, origin_of, redirected_method, resolve_location
 from .request import BuiltRequest
@@ -31,6 +31,8 @@ from .retry import RETRYABLE_STATUSES, backoff_delay, fits_before_deadline, pars
 from .transport import make_client
 
 DEFAULT_ACCEPT = "application/json, text/plain;q=0.9, */*;q=0.8"
+# Set here from the body and cookies of each hop, never taken from configuration or arguments.
+_COMPUTED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "cookie", "host"})
 TOKEN_RESPONSE_LIMIT = 1_000_000  # an OAuth2 token response is tiny; anything bigger is not one
 
 
@@ -116,6 +118,12 @@ class HttpUpstream:
         except httpx.HTTPError as exc:
             target = describe_target(call.method, call.url)
             raise ToolCallError(self._scrub(describe_transport_error(exc, target, call.attempts))) from None
+        except UnicodeEncodeError:
+            raise ToolCallError(
+                f"a header of the request is not ASCII text and cannot be sent ({self._target(call)})"
+            ) from None
+        except httpx.InvalidURL:
+            raise ToolCallError(f"the request URL is not valid ({self._target(call)})") from None
         result = decode_body(
             received.status,
             received.headers.get("content-type"),
@@ -245,7 +253,7 @@ class HttpUpstream:
             kept = [(n, v) for n, v in layer if trusted or not is_sensitive_name(n, self._sensitive_names)]
             overridden = {n.lower() for n, _ in kept}  # a later layer replaces a name, it does not add to it
             merged = [(n, v) for n, v in merged if n.lower() not in overridden] + kept
-        merged = [(n, v) for n, v in merged if n.lower() not in ("content-type", "cookie", "content-length", "host")]
+        merged = [(n, v) for n, v in merged if n.lower() not in _COMPUTED_HEADERS]
         if body is not None and request.content_type:
             merged.append(("Content-Type", request.content_type))
         if trusted and request.cookies:
