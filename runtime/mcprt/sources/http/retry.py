@@ -21,7 +21,7 @@ _RANDOM = random.Random()
 
 def backoff_delay(retry_index: int, *, rng: random.Random | None = None) -> float:
     """Wait before retry number `retry_index` (0-based): exponential, "equal jitter" (half fixed)."""
-    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * (2 ** min(retry_index, 32)))
+    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * 2.0 ** min(retry_index, 32))
     jitter = (rng or _RANDOM).uniform(0, ceiling / 2)
     return ceiling / 2 + jitter
 
