@@ -15,7 +15,7 @@ RETRYABLE_STATUSES = frozenset({429, 503})
 BASE_DELAY_S = 0.2
 MAX_DELAY_S = 10.0
 # A retry needs time left to actually run: never start one with less than this remaining.
-MIN_ATTEMPT_S = 0.05
+MIN_ATTEMPT_S = 0.1
 _RANDOM = random.Random()
 
 
