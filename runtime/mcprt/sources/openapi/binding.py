@@ -1,0 +1,89 @@
+"""An OpenAPI source at run time: the compiled operations bound to one pooled HTTP upstream.
+
+Compiling is CPU work (and maybe a download), so it runs in a worker thread; the compile cache
+makes a restart of an unchanged source cheap. Each operation's invoker builds the request from its
+plan (pure, percent-encoded) and sends it through the source's `HttpUpstream`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from ...errors import Diagnostic
+from ...manifest.model import OpenAPISource
+from ...toolset.operation import CallContext, Operation, UpstreamResult
+from ..base import SourceContext
+from ..http import HttpUpstream
+from . import compile_openapi, load_document, missing_auth
+
+
+class OpenAPIRunningSource:
+    kind = "openapi"
+
+    def __init__(self, name: str, operations: list[Operation], upstream: HttpUpstream, files: list[Path]) -> None:
+        self.name = name
+        self.fingerprint = ""
+        self._operations = operations
+        self._upstream = upstream
+        self._files = files
+
+    @property
+    def operations(self) -> list[Operation]:
+        return self._operations
+
+    def local_files(self) -> list[Path]:
+        return list(self._files)
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()
+
+
+def _compile(ctx: SourceContext) -> tuple[Any, Any]:
+    config = ctx.config
+    assert isinstance(config, OpenAPISource)
+    cache_dir = Path(ctx.settings.cache_dir)
+    document = load_document(config.openapi, ctx.base_dir, cache_dir)
+    compiled = compile_openapi(document, config, ctx.defaults, cache_dir=cache_dir)
+    return document, compiled
+
+
+async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
+    config = ctx.config
+    assert isinstance(config, OpenAPISource)
+    document, compiled = await asyncio.to_thread(_compile, ctx)
+    upstream = HttpUpstream(
+        source=ctx.name,
+        auth=config.auth,
+        headers=config.headers,
+        retries=config.retries if config.retries is not None else ctx.defaults.retries,
+    )
+    operations: list[Operation] = []
+    for item in compiled.operations:
+        item.operation.invoke = _invoker(item.plan, config.base_url, upstream)
+        operations.append(item.operation)
+    _warn(ctx, [f"{config.openapi}: {w}" for w in compiled.warnings])
+    _warn(ctx, missing_auth(compiled, config))
+    files = [] if "://" in config.openapi else [(ctx.base_dir / config.openapi).resolve()]
+    files += [Path(p) for p in getattr(document, "local_files", lambda: [])()]
+    return OpenAPIRunningSource(ctx.name, operations, upstream, files)
+
+
+def _invoker(plan: Any, base_url: str | None, upstream: HttpUpstream):  # type: ignore[no-untyped-def]
+    async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
+        request = plan.build(arguments, base_url)
+        return await upstream.send(request, ctx)
+
+    return invoke
+
+
+def _warn(ctx: SourceContext, messages: list[str]) -> None:
+    """Warnings point at the source's `openapi:` line; at most a handful, then a count."""
+    if not messages:
+        return
+    shown = messages[:5]
+    if len(messages) > 5:
+        shown.append(f"… and {len(messages) - 5} more warnings of this kind")
+    for message in shown:
+        ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", "warning"))

@@ -1,0 +1,166 @@
+"""Request bodies from tool arguments: JSON, form-urlencoded, multipart, text and raw bytes.
+
+Files: a model can only send text, so a file argument is either plain text (sent as UTF-8) or a
+`data:` URL (RFC 2397): `data:image/png;base64,iVBOR…` is decoded to bytes and its media type is
+used for the part. A `;name=photo.png` (or `filename=`) parameter in the data URL sets the file
+name; otherwise the property name is used.
+
+Multipart boundaries are derived from the content (a hash), so the same arguments always build the
+same bytes: requests are reproducible and testable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus, unquote_to_bytes
+
+from mcprt.errors import ToolCallError
+
+from .model import PropertyEncoding
+from .styles import atom
+
+
+@dataclass(slots=True)
+class FileValue:
+    data: bytes
+    media_type: str | None
+    filename: str | None
+
+
+def decode_file(arg: str, value: Any) -> FileValue:
+    """Text, or a `data:` URL, as bytes (ToolCallError for a malformed data URL)."""
+    if not isinstance(value, str):
+        return FileValue(json.dumps(value, ensure_ascii=False).encode(), "application/json", None)
+    if not value.startswith("data:") or "," not in value:
+        return FileValue(value.encode("utf-8"), None, None)
+    header, payload = value[5:].split(",", 1)
+    params = header.split(";")
+    media_type = params[0].strip() or None
+    is_base64 = False
+    filename = None
+    for param in params[1:]:
+        key, _, val = param.partition("=")
+        key = key.strip().lower()
+        if key == "base64" and not val:
+            is_base64 = True
+        elif key in ("name", "filename") and val:
+            filename = val.strip()
+    if is_base64:
+        try:
+            data = base64.b64decode("".join(payload.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ToolCallError(f"Argument `{arg}` is a data: URL whose base64 content is invalid.") from None
+    else:
+        data = unquote_to_bytes(payload)
+    return FileValue(data, media_type, filename)
+
+
+def json_body(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def form_body(fields: dict[str, Any], encoding: dict[str, PropertyEncoding]) -> bytes:
+    """application/x-www-form-urlencoded: arrays repeat (or join, per `explode`), objects use
+    `deepObject` brackets unless the property's encoding asks for JSON."""
+    pieces: list[str] = []
+    for name, value in fields.items():
+        if value is None:
+            continue
+        enc = encoding.get(name)
+        if enc is not None and enc.content_type and "json" in enc.content_type:
+            pieces.append(f"{quote_plus(name)}={quote_plus(json.dumps(value, separators=(',', ':')))}")
+            continue
+        style = enc.style if enc else "form"
+        explode = enc.explode if enc else True
+        if isinstance(value, dict) or (isinstance(value, list) and style == "deepObject"):
+            _deep(quote_plus(name), value, pieces)
+        elif isinstance(value, list):
+            if explode:
+                pieces.extend(f"{quote_plus(name)}={quote_plus(_scalar(v))}" for v in value)
+            else:
+                sep = {"spaceDelimited": " ", "pipeDelimited": "|"}.get(style, ",")
+                pieces.append(f"{quote_plus(name)}=" + quote_plus(sep.join(_scalar(v) for v in value)))
+        else:
+            pieces.append(f"{quote_plus(name)}={quote_plus(atom(value))}")
+    return "&".join(pieces).encode("ascii")
+
+
+def _scalar(value: Any) -> str:
+    return atom(value)
+
+
+def _deep(prefix: str, value: Any, pieces: list[str]) -> None:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _deep(f"{prefix}[{quote_plus(str(key))}]", sub, pieces)
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            _deep(f"{prefix}[{index}]", sub, pieces)
+    elif value is not None:
+        pieces.append(f"{prefix}={quote_plus(atom(value))}")
+
+
+def multipart_body(
+    fields: dict[str, Any], files: frozenset[str], encoding: dict[str, PropertyEncoding]
+) -> tuple[bytes, str]:
+    """multipart/form-data bytes and its Content-Type (with a content-derived boundary)."""
+    parts: list[tuple[bytes, bytes]] = []  # (headers, data)
+    for name, value in fields.items():
+        if value is None:
+            continue
+        enc = encoding.get(name)
+        values = value if isinstance(value, list) and not (enc and enc.content_type and "json" in enc.content_type) \
+            else [value]
+        for item in values:
+            parts.append(_part(name, item, name in files, enc))
+    digest = hashlib.sha256(b"".join(h + d for h, d in parts)).hexdigest()
+    n = 0
+    boundary = f"mcprt-{digest[:32]}"
+    while any(boundary.encode() in d for _, d in parts):
+        n += 1
+        boundary = f"mcprt-{hashlib.sha256(f'{digest}{n}'.encode()).hexdigest()[:32]}"
+    out = bytearray()
+    for headers, data in parts:
+        out += b"--" + boundary.encode() + b"\r\n" + headers + b"\r\n" + data + b"\r\n"
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def _quote_header(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _part(name: str, value: Any, is_file: bool, enc: PropertyEncoding | None) -> tuple[bytes, bytes]:
+    declared = enc.content_type if enc and enc.content_type else None
+    disposition = f'form-data; name="{_quote_header(name)}"'
+    content_type: str | None = None
+    is_data_url = isinstance(value, str) and value.startswith("data:")
+    if is_file or is_data_url:
+        file = decode_file(name, value)
+        filename = file.filename or name
+        disposition += f'; filename="{_quote_header(filename)}"'
+        content_type = file.media_type or (declared if declared and "*" not in declared else None)
+        content_type = content_type or ("text/plain; charset=utf-8" if not is_data_url else "application/octet-stream")
+        data = file.data
+    elif isinstance(value, (dict, list)) or (declared and "json" in declared):
+        data = json_body(value)
+        content_type = "application/json"
+    else:
+        data = atom(value).encode("utf-8")
+        if declared and "*" not in declared and declared != "text/plain":
+            content_type = declared
+    headers = f"Content-Disposition: {disposition}\r\n"
+    if content_type:
+        headers += f"Content-Type: {content_type}\r\n"
+    return headers.encode("utf-8"), data
+
+
+def text_body(value: Any) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return json_body(value)

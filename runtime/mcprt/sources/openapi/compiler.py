@@ -1,0 +1,168 @@
+"""Compiling a loaded API description into Operations and request plans.
+
+Tool names: the operationId passed through `sanitize_tool_name` (characters outside
+`[A-Za-z0-9_-]` become `_`, case kept: GitHub's `issues/list-for-repo` → `issues_list-for-repo`),
+or `<method>_<path>` without one (`GET /pets/{petId}` → `get_pets_petId`); fitted to 64 characters
+with a hash suffix when longer, and made unique in document order (`_2`, `_3`…). Names are given
+before filtering, so a tool keeps its name whatever `include`/`exclude` select.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
+from mcprt.toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from mcprt.toolset.operation import Operation
+
+from .filters import OperationFacts, selected
+from .inputs import build_inputs
+from .loader import LoadedDocument
+from .media import media_kind
+from .model import OperationSpec, ServerSpec
+from .plan import RequestPlan
+from .reader import read_document
+from .refs import Resolver
+from .schemas import SchemaConverter
+from .security import Requirement, SecurityScheme, api_key_locations, parse_schemes, requirement
+from .servers import pick_base_url
+from .text import clean, tool_description
+
+_READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+@dataclass(slots=True)
+class CompiledOperation:
+    operation: Operation  # invoke is None: the HTTP executor binds it
+    plan: RequestPlan
+    security: Requirement  # alternatives of required scheme names; () = none
+    base_url: str | None
+    method: str
+    path: str
+    tags: tuple[str, ...] = ()
+    deprecated: bool = False
+
+
+@dataclass(slots=True)
+class CompiledOpenAPI:
+    operations: list[CompiledOperation]
+    security_schemes: dict[str, SecurityScheme]
+    warnings: list[str] = field(default_factory=list)
+    title: str | None = None
+    spec_version: str = "3.0"
+    from_cache: bool = False
+
+
+def effective_policy(config: OpenAPISource, defaults: Defaults) -> DescriptionPolicy:
+    return config.descriptions or defaults.descriptions
+
+
+def compile_openapi(
+    doc: LoadedDocument, config: OpenAPISource, defaults: Defaults, *, cache_dir: Path | None = None
+) -> CompiledOpenAPI:
+    """Compile (or fetch from the compile cache under `cache_dir`) one OpenAPI source."""
+    from . import cache
+
+    policy = effective_policy(config, defaults)
+    if cache_dir is not None:
+        key = cache.cache_key(doc, config, policy)
+        hit = cache.load(cache_dir, key, doc)
+        if hit is not None:
+            return hit
+    compiled = compile_document(doc, config, policy)
+    if cache_dir is not None:
+        cache.store(cache_dir, key, doc, compiled)
+    return compiled
+
+
+def annotations_for(method: str) -> dict[str, Any]:
+    if method in _READ_ONLY:
+        return {"readOnlyHint": True}
+    if method == "DELETE":
+        return {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True}
+    if method == "PUT":
+        return {"readOnlyHint": False, "idempotentHint": True}
+    return {"readOnlyHint": False}
+
+
+def _accept(types: list[str]) -> str | None:
+    for mt in types:
+        if media_kind(mt) == "json" and "*" not in mt:
+            return mt
+    concrete = [t for t in types if "*" not in t]
+    return ", ".join(concrete[:3]) or None
+
+
+def _tool_names(ops: list[OperationSpec]) -> list[str]:
+    raw = [sanitize_tool_name(op.operation_id or f"{op.method.lower()} {op.path}") for op in ops]
+    return dedupe_names([fit_tool_name(n) for n in raw])
+
+
+def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> CompiledOpenAPI:
+    resolver = Resolver(doc)
+    model = read_document(resolver)
+    schemes = parse_schemes(model.schemes)
+    key_params = api_key_locations(schemes)
+    conv = SchemaConverter(resolver, model.version, policy)
+    warnings: list[str] = list(doc.warnings) + model.warnings
+    label = doc.location
+    doc_servers = model.servers or [ServerSpec("/", {}, doc.uri, "/servers")]
+    bases: dict[tuple[str, str], str | None] = {}
+
+    def base_for(servers: list[ServerSpec]) -> str | None:
+        if config.base_url:
+            return config.base_url.rstrip("/")
+        first = servers[0]
+        memo_key = (first.uri, first.pointer)
+        if memo_key not in bases:
+            bases[memo_key] = pick_base_url(servers, config.server_variables, doc.uri, label, warnings)
+        return bases[memo_key]
+
+    seen_ids: dict[str, str] = {}
+    compiled: list[CompiledOperation] = []
+    for op, name in zip(model.operations, _tool_names(model.operations)):
+        key = op.operation_id or f"{op.method} {op.path}"
+        if op.operation_id:
+            if op.operation_id in seen_ids:
+                warnings.append(f"{label}#{op.pointer}: operationId `{op.operation_id}` is used twice")
+            seen_ids[op.operation_id] = op.pointer
+        facts = OperationFacts(key, name, op.operation_id, op.method, op.path, op.tags, op.deprecated)
+        if not selected(config.include, config.exclude, facts):
+            continue
+        try:
+            inputs = build_inputs(op, conv, key_params)
+        except (RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            warnings.append(f"{label}#{op.pointer}: operation skipped, it could not be read ({type(exc).__name__})")
+            continue
+        base_url = base_for(op.servers or doc_servers)
+        plan = RequestPlan(op.method, op.path, base_url, inputs.params, inputs.body, _accept(op.response_types))
+        description = tool_description(op.summary, op.description, policy) or f"{op.method} {op.path}"
+        if op.deprecated:
+            description = f"Deprecated. {description}"
+        aliases = tuple(dict.fromkeys(a for a in (f"{op.method} {op.path}", name) if a != key))
+        operation = Operation(
+            key=key,
+            name=name,
+            description=description,
+            input_schema=inputs.schema,
+            aliases=aliases,
+            title=clean(op.summary) if op.summary else None,
+            annotations=annotations_for(op.method),
+            search={
+                "summary": op.summary or "",
+                "tags": list(op.tags),
+                "method": op.method,
+                "path": op.path,
+                "operation_id": op.operation_id or "",
+            },
+        )
+        security = requirement(op.security if op.security is not None else model.security)
+        compiled.append(
+            CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated)
+        )
+    warnings.extend(conv.warnings)
+    if not compiled and model.operations:
+        warnings.append(f"{label}: the include/exclude filters select no operation")
+    return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version)

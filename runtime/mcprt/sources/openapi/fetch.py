@@ -1,0 +1,113 @@
+"""Fetching a document over HTTP with a revalidating on-disk cache.
+
+The cache (keyed by URL) keeps the body and its ETag/Last-Modified, so an unchanged document costs a
+304, and a restart without network still works from the last copy (with a warning saying so).
+httpx is imported only here and only when a URL is actually fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcprt.errors import SpecError
+
+MAX_DOCUMENT_BYTES = 64_000_000
+FETCH_TIMEOUT = 30.0
+
+
+@dataclass(slots=True)
+class Fetched:
+    body: bytes
+    warning: str | None = None
+    from_cache: bool = False
+
+
+def _paths(cache_dir: Path, url: str) -> tuple[Path, Path]:
+    digest = hashlib.sha256(url.encode()).hexdigest()
+    folder = cache_dir / "http"
+    return folder / f"{digest}.body", folder / f"{digest}.meta.json"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _read_cache(cache_dir: Path | None, url: str) -> tuple[bytes | None, dict[str, str]]:
+    if cache_dir is None:
+        return None, {}
+    body_path, meta_path = _paths(cache_dir, url)
+    try:
+        meta = json.loads(meta_path.read_text())
+        body = body_path.read_bytes()
+    except (OSError, ValueError):
+        return None, {}
+    if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(body).hexdigest():
+        return None, {}
+    return body, meta
+
+
+def _write_cache(cache_dir: Path | None, url: str, body: bytes, etag: str | None, modified: str | None) -> None:
+    if cache_dir is None:
+        return
+    body_path, meta_path = _paths(cache_dir, url)
+    meta = {"url": url, "etag": etag, "last_modified": modified, "sha256": hashlib.sha256(body).hexdigest()}
+    try:
+        write_atomic(body_path, body)
+        write_atomic(meta_path, json.dumps(meta).encode())
+    except OSError:
+        pass  # a cache that cannot be written is only slower next time
+
+
+def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -> Fetched:
+    """GET `url`, revalidating a cached copy; fall back to the copy when the network fails."""
+    import httpx
+
+    cached, meta = _read_cache(cache_dir, url)
+    headers = {"Accept": "application/json, application/yaml;q=0.9, */*;q=0.5"}
+    if cached is not None:
+        if meta.get("etag"):
+            headers["If-None-Match"] = meta["etag"]
+        if meta.get("last_modified"):
+            headers["If-Modified-Since"] = meta["last_modified"]
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+            with client.stream("GET", url, headers=headers) as response:
+                if response.status_code == 304 and cached is not None:
+                    return Fetched(cached, from_cache=True)
+                if response.status_code >= 400:
+                    problem = f"HTTP {response.status_code}"
+                else:
+                    chunks: list[bytes] = []
+                    size = 0
+                    for chunk in response.iter_bytes():
+                        size += len(chunk)
+                        if size > MAX_DOCUMENT_BYTES:
+                            raise SpecError(url, "", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+                        chunks.append(chunk)
+                    body = b"".join(chunks)
+                    _write_cache(
+                        cache_dir, url, body, response.headers.get("etag"), response.headers.get("last-modified")
+                    )
+                    return Fetched(body)
+    except httpx.HTTPError as exc:
+        problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if cached is not None:
+        return Fetched(cached, warning=f"{url}: could not refresh ({problem}); using the cached copy", from_cache=True)
+    raise SpecError(url, "", f"cannot fetch the document ({problem}) and no cached copy exists")

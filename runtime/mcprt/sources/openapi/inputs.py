@@ -1,0 +1,177 @@
+"""One operation's tool arguments: the input schema and how each argument maps onto the request.
+
+Argument names (the rule, in order):
+1. Names are the wire names made safe for every client: characters outside `[A-Za-z0-9_.-]`
+   become `_` (so `filter[name]` → `filter_name`), at most 64 characters.
+2. Parameters are named in the order path, query, header, cookie. A name already taken gets its
+   location as a prefix: a query `id` next to a path `id` becomes `query_id` (then `_2`, `_3`…).
+3. An object request body (JSON, form or multipart) is flattened: its properties become top-level
+   arguments, required when the body is required and they are. If any property name collides with
+   a parameter's (or the body is not a plain object: arrays, unions, free-form maps), the whole body
+   is one argument `body` instead (`request_body` if a parameter is already called `body`).
+4. Text and binary bodies are one argument `body` (files: see `bodies`).
+Header parameters named Accept, Content-Type or Authorization are ignored (as OpenAPI says), and
+parameters that carry an API key of a security scheme are left to the source's `auth`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .media import media_kind, wire_content_type
+from .model import BodySpec, OperationSpec, ParamSpec
+from .plan import BodyPlan, ParamPlan
+from .schemas import FILE_HINT, SchemaConverter
+from .text import arg_description
+
+_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_STRUCTURAL_OK = frozenset({"type", "properties", "required", "description", "title", "additionalProperties"})
+_STRING = {"type": "string"}
+
+
+def arg_name(raw: str) -> str:
+    name = _UNSAFE.sub("_", raw).strip("_")
+    return re.sub(r"_{2,}", "_", name)[:64] or "arg"
+
+
+@dataclass(slots=True)
+class OperationInputs:
+    schema: dict[str, Any]
+    params: tuple[ParamPlan, ...]
+    body: BodyPlan | None
+
+
+class _Names:
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def claim(self, base: str, prefix: str | None = None) -> str:
+        name = base
+        if name in self.taken and prefix:
+            name = arg_name(f"{prefix}_{base}")
+        candidate, n = name, 1
+        while candidate in self.taken:
+            n += 1
+            candidate = f"{name[:60]}_{n}"
+        self.taken.add(candidate)
+        return candidate
+
+
+def build_inputs(
+    op: OperationSpec, conv: SchemaConverter, key_params: set[tuple[str, str]]
+) -> OperationInputs:
+    names = _Names()
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    plans: list[ParamPlan] = []
+    for spec in sorted(op.params, key=lambda p: _ORDER[p.location]):
+        wire_key = spec.name.lower() if spec.location == "header" else spec.name
+        if (spec.location, wire_key) in key_params:
+            continue
+        arg = names.claim(arg_name(spec.name), spec.location)
+        properties[arg] = _param_schema(spec, conv)
+        if spec.required:
+            required.append(arg)
+        plans.append(
+            ParamPlan(
+                arg=arg,
+                name=spec.name,
+                location=spec.location,
+                style=spec.style,
+                explode=spec.explode,
+                required=spec.required,
+                allow_reserved=spec.allow_reserved,
+                json_content=bool(spec.content_type and "json" in spec.content_type),
+                delimiter=spec.delimiter,
+            )
+        )
+    body_plan = None
+    if op.body is not None:
+        body_plan = _body(op.body, conv, names, properties, required)
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return OperationInputs(conv.finish(schema), tuple(plans), body_plan)
+
+
+def _param_schema(spec: ParamSpec, conv: SchemaConverter) -> Any:
+    schema = conv.convert(spec.schema, spec.name) if spec.schema is not None else _STRING
+    description = arg_description(spec.description, conv.policy)
+    if spec.deprecated:
+        description = f"Deprecated. {description}" if description else "Deprecated."
+    return conv.with_description(schema, description)
+
+
+def _object_view(schema: Any, conv: SchemaConverter, depth: int = 0) -> tuple[dict[str, Any], list[str]] | None:
+    """(properties, required) when a converted schema is a plain object that can be flattened."""
+    schema = conv.definition(schema)
+    if not isinstance(schema, dict) or depth > 8:
+        return None
+    if isinstance(schema.get("allOf"), list) and set(schema) <= {"allOf", "type", "description", "title"}:
+        props: dict[str, Any] = {}
+        req: list[str] = []
+        for part in schema["allOf"]:
+            view = _object_view(part, conv, depth + 1)
+            if view is None:
+                return None
+            for name, sub in view[0].items():
+                if name in props and props[name] is not sub:
+                    return None
+                props[name] = sub
+            req += [r for r in view[1] if r not in req]
+        return (props, req) if props else None
+    if not set(schema) <= _STRUCTURAL_OK:
+        return None
+    if schema.get("type", "object") != "object":
+        return None
+    if schema.get("additionalProperties", False) not in (False, None):
+        return None
+    props = schema.get("properties")
+    if not isinstance(props, dict) or not props:
+        return None
+    return props, list(schema.get("required", []))
+
+
+def _body(
+    body: BodySpec, conv: SchemaConverter, names: _Names, properties: dict[str, Any], required: list[str]
+) -> BodyPlan:
+    kind = media_kind(body.media_type)
+    content_type = wire_content_type(body.media_type)
+    description = arg_description(body.description, conv.policy)
+    if kind in ("text", "binary"):
+        arg = names.claim("body") if "body" not in names.taken else names.claim("request_body")
+        is_file = kind == "binary"
+        schema: Any = conv.convert(body.schema) if body.schema is not None and not is_file else _STRING
+        if is_file:
+            text = f"{description.rstrip('.')}. {FILE_HINT}" if description else FILE_HINT
+            schema = {"type": "string", "description": text}
+        else:
+            schema = conv.with_description(schema, description)
+        properties[arg] = schema
+        if body.required:
+            required.append(arg)
+        return BodyPlan(kind, content_type, body.required, whole_arg=arg,
+                        files=frozenset({arg}) if is_file else frozenset())
+    converted = conv.convert(body.schema) if body.schema is not None else {}
+    files = conv.file_properties(body.schema) if body.schema is not None and kind == "multipart" else frozenset()
+    view = _object_view(converted, conv)
+    if view is not None:
+        props, req = view
+        planned = [(arg_name(p), p) for p in props]
+        arg_names = [a for a, _ in planned]
+        if len(set(arg_names)) == len(arg_names) and not (set(arg_names) & names.taken):
+            for arg, prop in planned:
+                names.taken.add(arg)
+                properties[arg] = props[prop]
+                if body.required and prop in req:
+                    required.append(arg)
+            return BodyPlan(kind, content_type, body.required, fields=tuple(planned),
+                            encoding=body.encoding, files=files)
+    arg = names.claim("body") if "body" not in names.taken else names.claim("request_body")
+    properties[arg] = conv.with_description(converted, description)
+    if body.required:
+        required.append(arg)
+    return BodyPlan(kind, content_type, body.required, whole_arg=arg, encoding=body.encoding, files=files)

@@ -1,0 +1,217 @@
+"""Loading API descriptions: from a file or URL, JSON or YAML, plus the documents they `$ref`.
+
+Parsing is lazy: `LoadedDocument.data` parses on first use, so a compile-cache hit (keyed by the raw
+bytes) never pays for parsing a 13 MB document. External documents named by relative `$ref`s are
+loaded on demand and remembered with a digest, so a cached compile can check they did not change.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from mcprt.errors import SpecError
+
+from . import fetch as fetching
+
+_UNSET: Any = object()
+
+
+def is_url(location: str) -> bool:
+    return urlparse(location).scheme in ("http", "https")
+
+
+def _decode(raw: bytes, label: str, warnings: list[str]) -> str:
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            return raw.decode(codec)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        warnings.append(f"{label}: not UTF-8; read as Latin-1")
+        return raw.decode("latin-1")
+
+
+def _plain(value: Any) -> Any:
+    """YAML gives dates and non-string keys; the rest of the pipeline wants JSON values."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _key(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    return str(key)
+
+
+def parse(raw: bytes, label: str, warnings: list[str] | None = None) -> Any:
+    """Parse JSON (tried first: fast) or YAML; SpecError with the line and column otherwise."""
+    warnings = warnings if warnings is not None else []
+    text = _decode(raw, label, warnings)
+    stripped = text.lstrip()
+    if label.lower().endswith(".json") or stripped.startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            if label.lower().endswith(".json"):
+                raise SpecError(label, "", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+            # YAML flow style also starts with `{`: let the YAML parser judge
+        except RecursionError:
+            raise SpecError(label, "", "the document is nested too deeply") from None
+    return _parse_yaml(text, label)
+
+
+def _parse_yaml(text: str, label: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        return _plain(yaml.load(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "syntax error"
+        raise SpecError(label, "", f"invalid YAML{where}: {problem}") from None
+    except (YAMLError, ValueError, TypeError) as exc:
+        raise SpecError(label, "", f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise SpecError(label, "", "the document is nested too deeply") from None
+
+
+@dataclass(slots=True)
+class _External:
+    label: str
+    digest: str
+    data: Any
+
+
+@dataclass
+class LoadedDocument:
+    """One API description as loaded: where from, its bytes, and (lazily) its parsed tree."""
+
+    location: str  # as the user wrote it (URL or path)
+    uri: str  # absolute: file:///… or http(s)://…
+    raw_bytes: bytes
+    cache_dir: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    _data: Any = field(default=_UNSET, repr=False)
+    _externals: dict[str, _External] = field(default_factory=dict, repr=False)
+
+    @property
+    def data(self) -> Any:
+        if self._data is _UNSET:
+            self._data = parse(self.raw_bytes, self.location, self.warnings)
+        return self._data
+
+    def release(self) -> None:
+        """Forget the parsed tree (and external documents) once compiled; keeps memory flat."""
+        self._data = _UNSET
+        for ext in self._externals.values():
+            ext.data = _UNSET
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.raw_bytes).hexdigest()
+
+    def label_for(self, uri: str) -> str:
+        if uri == self.uri:
+            return self.location
+        ext = self._externals.get(uri)
+        return ext.label if ext else uri
+
+    def externals(self) -> dict[str, str]:
+        """URI → sha256 of every external document loaded so far."""
+        return {uri: ext.digest for uri, ext in self._externals.items()}
+
+    def document_at(self, uri: str, referrer: tuple[str, str] | None = None) -> Any:
+        """The parsed document at `uri` (this one, or an external one loaded on first use)."""
+        if uri == self.uri:
+            return self.data
+        ext = self._externals.get(uri)
+        if ext is None or ext.data is _UNSET:
+            raw, label = read_external(uri, self.cache_dir, self.warnings, referrer, self.label_for)
+            ext = _External(label, hashlib.sha256(raw).hexdigest(), parse(raw, label, self.warnings))
+            self._externals[uri] = ext
+        return ext.data
+
+
+def read_external(
+    uri: str,
+    cache_dir: Path | None,
+    warnings: list[str],
+    referrer: tuple[str, str] | None = None,
+    label_for: Any = None,
+) -> tuple[bytes, str]:
+    """Bytes of an external document and how to name it; SpecError (at the referrer) if missing."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        try:
+            fetched = fetching.fetch(uri, cache_dir)
+        except SpecError as exc:
+            if referrer is not None and label_for is not None:
+                raise SpecError(label_for(referrer[0]), referrer[1], exc.message) from None
+            raise
+        if fetched.warning:
+            warnings.append(fetched.warning)
+        return fetched.body, uri
+    if parsed.scheme == "file":
+        path = Path(url2pathname(parsed.path))
+        try:
+            return path.read_bytes(), str(path)
+        except OSError as exc:
+            message = f"cannot read referenced document {path}: {exc.strerror or exc}"
+            if referrer is not None and label_for is not None:
+                raise SpecError(label_for(referrer[0]), referrer[1], message) from None
+            raise SpecError(str(path), "", message) from None
+    message = f"unsupported reference target {uri!r}"
+    if referrer is not None and label_for is not None:
+        raise SpecError(label_for(referrer[0]), referrer[1], message)
+    raise SpecError(uri, "", message)
+
+
+def load_document(location: str, base_dir: Path, cache_dir: Path | None) -> LoadedDocument:
+    """Load an API description from a URL (cached, revalidated) or a path relative to `base_dir`."""
+    warnings: list[str] = []
+    if is_url(location):
+        fetched = fetching.fetch(location, cache_dir)
+        if fetched.warning:
+            warnings.append(fetched.warning)
+        return LoadedDocument(location, location, fetched.body, cache_dir, warnings)
+    if location.startswith("file:"):
+        path = Path(url2pathname(urlparse(location).path))
+    else:
+        path = Path(location).expanduser()
+        if not path.is_absolute():
+            path = Path(base_dir) / path
+    path = path.resolve()
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise SpecError(location, "", f"{path} is a directory, not an API description") from None
+    except OSError as exc:
+        raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
+    return LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings)
+
+
+def document_from_bytes(raw: bytes, location: str = "<memory>", base_uri: str | None = None) -> LoadedDocument:
+    """A document already in memory (tests, or a source handing bytes over)."""
+    uri = base_uri or (Path.cwd() / "__memory__.json").as_uri()
+    return LoadedDocument(location, uri, raw, None, [])

@@ -1,0 +1,81 @@
+"""The one internal model both OpenAPI 3.x and Swagger 2.0 are read into.
+
+Schemas stay where they are in the document (a node plus its URI and pointer) and are converted
+lazily and memoized, so reading all operations of a large document is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Location = str  # "path" | "query" | "header" | "cookie"
+
+
+@dataclass(slots=True)
+class SchemaRef:
+    """A schema node in place: the node, the document it lives in and its JSON pointer."""
+
+    node: Any
+    uri: str
+    pointer: str
+
+
+@dataclass(slots=True)
+class ParamSpec:
+    name: str
+    location: Location
+    required: bool
+    schema: SchemaRef | None
+    description: str | None = None
+    style: str = "form"
+    explode: bool = True
+    allow_reserved: bool = False
+    content_type: str | None = None  # parameter given with `content` instead of `schema`
+    deprecated: bool = False
+    delimiter: str | None = None  # Swagger 2 `tsv` and friends
+
+
+@dataclass(slots=True)
+class PropertyEncoding:
+    """How one property of a form or multipart body is written (OpenAPI `encoding`)."""
+
+    content_type: str | None = None
+    style: str = "form"
+    explode: bool = True
+    allow_reserved: bool = False
+
+
+@dataclass(slots=True)
+class BodySpec:
+    media_type: str  # as declared (may be a wildcard)
+    required: bool
+    schema: SchemaRef | None
+    description: str | None = None
+    encoding: dict[str, PropertyEncoding] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ServerSpec:
+    url: str
+    variables: dict[str, Any]
+    uri: str  # document the server object is in (relative server URLs resolve against it)
+    pointer: str
+
+
+@dataclass(slots=True)
+class OperationSpec:
+    method: str  # upper case
+    path: str
+    pointer: str
+    uri: str
+    operation_id: str | None
+    summary: str | None
+    description: str | None
+    tags: list[str]
+    deprecated: bool
+    params: list[ParamSpec]
+    body: BodySpec | None
+    servers: list[ServerSpec] | None  # None: the document's
+    security: list[dict[str, Any]] | None  # None: the document's
+    response_types: list[str] = field(default_factory=list)

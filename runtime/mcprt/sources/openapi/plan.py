@@ -1,0 +1,179 @@
+"""The request plan of one operation: tool arguments → BuiltRequest, pure and network-free.
+
+Built at compile time (and pickled in the compile cache), so a call does no spec work: it fills the
+path template, serializes parameters by style, encodes the body and returns the request. Arguments
+are validated against the input schema before this runs; build() is still safe on its own: missing
+path values and header injection are refused with a ToolCallError a model can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from mcprt.errors import ToolCallError
+from mcprt.sources.http.request import BuiltRequest
+
+from . import bodies, styles
+from .media import MediaKind
+from .model import PropertyEncoding
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_TEMPLATE = re.compile(r"{([^{}]+)}")
+_LITERAL_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+@dataclass(slots=True)
+class ParamPlan:
+    arg: str  # tool argument name
+    name: str  # wire name
+    location: str  # path | query | header | cookie
+    style: str
+    explode: bool
+    required: bool = False
+    allow_reserved: bool = False
+    json_content: bool = False  # `content: application/json` parameter: the value is sent as JSON text
+    delimiter: str | None = None
+
+
+@dataclass(slots=True)
+class BodyPlan:
+    kind: MediaKind
+    content_type: str  # what is sent (wildcards made concrete)
+    required: bool
+    whole_arg: str | None = None  # the body is this one argument …
+    fields: tuple[tuple[str, str], ...] = ()  # … or these (argument, property) pairs, flattened
+    encoding: dict[str, PropertyEncoding] = field(default_factory=dict)
+    files: frozenset[str] = frozenset()  # file properties (multipart), or the whole body is a file
+
+
+@dataclass(slots=True)
+class RequestPlan:
+    method: str
+    path: str  # the template as in the document, e.g. /repos/{owner}/{repo}
+    base_url: str | None
+    params: tuple[ParamPlan, ...] = ()
+    body: BodyPlan | None = None
+    accept: str | None = None
+    _pieces: tuple[str | int, ...] = ()  # literal text and indexes into params, from the template
+    _fixed_query: str = ""
+
+    def __post_init__(self) -> None:
+        # A `#…` in a documented path is a fragment (some documents use it to tell variants
+        # apart); fragments are never sent, so it is dropped.
+        template, _, query = self.path.split("#", 1)[0].partition("?")
+        self._fixed_query = query
+        by_name = {p.name: i for i, p in enumerate(self.params) if p.location == "path"}
+        pieces: list[str | int] = []
+        last = 0
+        for match in _TEMPLATE.finditer(template):
+            if match.start() > last:
+                pieces.append(quote(template[last : match.start()], safe=_LITERAL_SAFE))
+            index = by_name.get(match.group(1))
+            pieces.append(index if index is not None else quote(match.group(0), safe=_LITERAL_SAFE))
+            last = match.end()
+        if last < len(template):
+            pieces.append(quote(template[last:], safe=_LITERAL_SAFE))
+        self._pieces = tuple(pieces)
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in IDEMPOTENT
+
+    def build(self, arguments: dict[str, Any], base_url: str | None = None) -> BuiltRequest:
+        """The HTTP request for these arguments (ToolCallError when they cannot make one)."""
+        if not isinstance(arguments, dict):
+            raise ToolCallError("Arguments must be a JSON object.")
+        base = base_url or self.base_url
+        if not base:
+            raise ToolCallError(
+                "This tool has no base URL: the API description names no usable server; set `base_url` "
+                "for this source in the manifest."
+            )
+        url = base.rstrip("/") + self._build_path(arguments)
+        query: list[str] = [self._fixed_query] if self._fixed_query else []
+        headers: list[tuple[str, str]] = []
+        cookies: list[tuple[str, str]] = []
+        for p in self.params:
+            if p.location == "path":
+                continue
+            value = arguments.get(p.arg)
+            if value is None:
+                if p.required and p.arg not in arguments:
+                    raise ToolCallError(f"Missing required argument `{p.arg}` ({p.location} parameter `{p.name}`).")
+                continue
+            if p.json_content:
+                value = styles.atom(value) if isinstance(value, str) else bodies.json_body(value).decode()
+            if p.location == "query":
+                query.extend(styles.query_pieces(p.name, value, p.style, p.explode, p.allow_reserved, p.delimiter))
+            elif p.location == "header":
+                headers.append((p.name, styles.header_value(p.arg, value, p.explode)))
+            elif p.location == "cookie":
+                cookies.extend(styles.cookie_pairs(p.name, value, p.explode))
+        if query:
+            url += ("&" if "?" in url else "?") + "&".join(q for q in query if q)
+        if self.accept:
+            headers.append(("Accept", self.accept))
+        body, content_type = self._build_body(arguments)
+        return BuiltRequest(
+            method=self.method,
+            url=url,
+            headers=headers,
+            cookies=cookies,
+            body=body,
+            content_type=content_type,
+            idempotent=self.idempotent,
+        )
+
+    def _build_path(self, arguments: dict[str, Any]) -> str:
+        out: list[str] = []
+        for piece in self._pieces:
+            if isinstance(piece, str):
+                out.append(piece)
+                continue
+            p = self.params[piece]
+            value = arguments.get(p.arg)
+            if value is None:
+                raise ToolCallError(f"Missing required argument `{p.arg}` (it is part of the URL path).")
+            if p.json_content:
+                value = styles.atom(value) if isinstance(value, str) else bodies.json_body(value).decode()
+            if isinstance(value, str) and not value and p.style == "simple":
+                raise ToolCallError(f"Argument `{p.arg}` must not be empty (it is part of the URL path).")
+            out.append(styles.path_value(p.name, value, p.style, p.explode))
+        path = "".join(out)
+        if "/./" in path + "/" or "/../" in path + "/" or path in (".", ".."):
+            path = "/".join(seg.replace(".", "%2E") if seg in (".", "..") else seg for seg in path.split("/"))
+        return path
+
+    def _build_body(self, arguments: dict[str, Any]) -> tuple[bytes | None, str | None]:
+        plan = self.body
+        if plan is None:
+            return None, None
+        if plan.whole_arg is not None:
+            value = arguments.get(plan.whole_arg)
+            if value is None:
+                if plan.required:
+                    raise ToolCallError(f"Missing required argument `{plan.whole_arg}` (the request body).")
+                return None, None
+        else:
+            value = {prop: arguments[arg] for arg, prop in plan.fields if arguments.get(arg) is not None}
+            if not value and not plan.required:
+                return None, None
+        if plan.kind == "json":
+            return bodies.json_body(value), plan.content_type
+        if plan.kind == "form":
+            if isinstance(value, str):
+                return value.encode("utf-8"), plan.content_type
+            if not isinstance(value, dict):
+                raise ToolCallError("The request body must be an object of form fields.")
+            return bodies.form_body(value, plan.encoding), plan.content_type
+        if plan.kind == "multipart":
+            if not isinstance(value, dict):
+                raise ToolCallError("The request body must be an object of form fields.")
+            return bodies.multipart_body(value, plan.files, plan.encoding)
+        if plan.kind == "text":
+            return bodies.text_body(value), plan.content_type
+        file = bodies.decode_file(plan.whole_arg or "body", value)
+        return file.data, file.media_type or plan.content_type

@@ -1,0 +1,516 @@
+"""OpenAPI/Swagger schemas → compact JSON Schema 2020-12 for tool input schemas.
+
+- Every `$ref` target is converted once and memoized; the converted object is shared (not copied)
+  wherever it is used, so treat converted schemas as immutable.
+- Recursion is detected while converting: a target met again while it is still being converted
+  becomes a `$defs` entry and every use of it a `{"$ref": "#/$defs/Name"}`. `finish()` adds to a
+  tool's schema exactly the `$defs` it reaches, and hoists shared sub-schemas used several times in
+  one tool into `$defs` when that is smaller.
+- 3.0 `nullable` → a `null` type (or option); boolean `exclusiveMinimum` → numeric; Swagger
+  `type: file` and `format: binary` → a string carrying a file (see FILE_HINT).
+- Left out for compactness: examples, `x-*` extensions, `xml`, `externalDocs`, `discriminator`,
+  `readOnly` properties (request side), titles that repeat the name or sit next to a description.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from mcprt.manifest.model import DescriptionPolicy
+
+from .model import SchemaRef
+from .refs import Resolver, join, split
+from .text import arg_description
+
+FILE_HINT = "File: text, or a data: URL (data:<type>;base64,<data>) for binary."
+TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
+_NONNEG_INT = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties",
+               "minContains", "maxContains")
+_NUMBERS = ("minimum", "maximum", "multipleOf")
+_SUBSCHEMA = ("not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems",
+              "unevaluatedProperties")
+_LISTS = ("allOf", "anyOf", "oneOf")
+_ANNOTATION_ONLY = frozenset({"description", "title", "nullable", "x-nullable", "readOnly", "writeOnly",
+                              "deprecated", "example", "examples", "default", "externalDocs", "xml"})
+_DEF_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_REF_PREFIX = "#/$defs/"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SchemaConverter:
+    """Converts schema nodes of one document set; memoizes by location, tracks recursive `$defs`."""
+
+    def __init__(self, resolver: Resolver, version: str, policy: DescriptionPolicy) -> None:
+        self.resolver = resolver
+        self.version = version
+        self.policy = policy
+        self.warnings: list[str] = []
+        self._warned: set[str] = set()
+        self._memo: dict[str, Any] = {}
+        self._in_progress: set[str] = set()
+        self._recursive: set[str] = set()
+        self.defs: dict[str, Any] = {}  # recursive definitions by $defs name
+        self._def_names: dict[str, str] = {}  # ref key → $defs name
+        self._taken_names: set[str] = set()
+        self._shared: dict[int, tuple[str, Any]] = {}  # id(converted ref target) → (ref key, object)
+        self._sizes: dict[int, int] = {}
+        self._flags: dict[str, tuple[bool, bool]] = {}  # ref key → (readOnly, file)
+        self._described: dict[tuple[int, str], dict[str, Any]] = {}
+
+    # --- public -------------------------------------------------------------------------------
+
+    def convert(self, ref: SchemaRef, name: str | None = None) -> Any:
+        """The converted schema of a node in place (memoized by its location)."""
+        key = f"@{ref.uri}#{ref.pointer}"
+        found = self._memo.get(key)
+        if found is None:
+            found = self._node(ref.node, ref.uri, ref.pointer, name)
+            self._memo[key] = found
+        return found
+
+    def with_description(self, schema: Any, description: str | None) -> Any:
+        """`schema` with its description replaced (shared: one copy per schema and text)."""
+        if not description or not isinstance(schema, dict) or schema.get("description") == description:
+            return schema
+        key = (id(schema), description)
+        found = self._described.get(key)
+        if found is None:
+            found = {**schema, "description": description}
+            self._described[key] = found
+        return found
+
+    def definition(self, schema: Any) -> Any:
+        """The body behind a `{"$ref": "#/$defs/X"}` produced here (or the schema itself)."""
+        seen = 0
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 32:
+            ref = schema["$ref"]
+            if not ref.startswith(_REF_PREFIX) or ref[len(_REF_PREFIX):] not in self.defs:
+                break
+            schema = self.defs[ref[len(_REF_PREFIX):]]
+            seen += 1
+        return schema
+
+    def is_file(self, ref: SchemaRef) -> bool:
+        """Whether a node (following `$ref`s) describes binary file content."""
+        return self._flags_of(ref.node, ref.uri, ref.pointer)[1]
+
+    def file_properties(self, ref: SchemaRef) -> frozenset[str]:
+        """Names of the properties of an object schema that carry files (multipart parts)."""
+        node, uri, ptr = self._deref(ref.node, ref.uri, ref.pointer)
+        found: set[str] = set()
+        parts = [(node, uri, ptr)]
+        if isinstance(node, dict) and isinstance(node.get("allOf"), list):
+            parts += [self._deref(p, uri, join(ptr, "allOf", i)) for i, p in enumerate(node["allOf"])]
+        for part, p_uri, p_ptr in parts:
+            props = part.get("properties") if isinstance(part, dict) else None
+            if isinstance(props, dict):
+                for name, prop in props.items():
+                    flags = self._flags_of(prop, p_uri, join(p_ptr, "properties", name))
+                    items = prop.get("items") if isinstance(prop, dict) else None
+                    if flags[1] or (isinstance(items, dict)
+                                    and self._flags_of(items, p_uri, join(p_ptr, "properties", name, "items"))[1]):
+                        found.add(name)
+        return frozenset(found)
+
+    def finish(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """A tool's schema with shared parts hoisted where smaller and the `$defs` it reaches."""
+        counts: dict[int, int] = {}
+        self._count(schema, counts)
+        hoist: dict[int, str] = {}
+        for ident, count in counts.items():
+            if count < 2:
+                continue
+            name = self._def_name(self._shared[ident][0])
+            size = self._size(ident)
+            ref_cost = len(name) + 20
+            if (count - 1) * size > count * ref_cost + len(name) + 4:
+                hoist[ident] = name
+        bodies: dict[str, Any] = {}
+        if hoist:
+            schema = self._rewrite(schema, hoist, bodies)
+        names: set[str] = set()
+        self._collect(schema, names)
+        pending = sorted(names)
+        defs: dict[str, Any] = {}
+        while pending:
+            name = pending.pop()
+            if name in defs:
+                continue
+            body = bodies.get(name, self.defs.get(name))
+            if body is None:
+                continue
+            defs[name] = body
+            found: set[str] = set()
+            self._collect(body, found)
+            pending.extend(n for n in found if n not in defs)
+        if defs:
+            schema = {**schema, "$defs": {k: defs[k] for k in sorted(defs)}}
+        return schema
+
+    # --- conversion -----------------------------------------------------------------------------
+
+    def warn(self, uri: str, pointer: str, message: str) -> None:
+        text = f"{self.resolver.label(uri)}#{pointer}: {message}"
+        if text not in self._warned:
+            self._warned.add(text)
+            self.warnings.append(text)
+
+    def _def_name(self, key: str) -> str:
+        name = self._def_names.get(key)
+        if name is None:
+            pointer = key.split("#", 1)[1]
+            tokens = split(pointer) if pointer.startswith("/") else []
+            base = _DEF_NAME.sub("_", tokens[-1] if tokens else "Schema").strip("_") or "Schema"
+            name, n = base, 1
+            while name in self._taken_names:
+                n += 1
+                name = f"{base}_{n}"
+            self._taken_names.add(name)
+            self._def_names[key] = name
+        return name
+
+    def _deref(self, node: Any, uri: str, ptr: str) -> tuple[Any, str, str]:
+        seen = 0
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 32:
+            ref = node["$ref"]
+            if "#" in ref and not ref.split("#", 1)[1].startswith("/") and ref.split("#", 1)[1]:
+                break
+            uri, ptr, node = self.resolver.resolve(ref, uri, ptr)
+            seen += 1
+        return node, uri, ptr
+
+    def _flags_of(self, node: Any, uri: str, ptr: str, depth: int = 0) -> tuple[bool, bool]:
+        """(readOnly, file) of a node, looking through `$ref`s and single-entry `allOf`s."""
+        if not isinstance(node, dict) or depth > 16:
+            return False, False
+        read_only = node.get("readOnly") is True
+        file = _is_file_node(node)
+        if "$ref" in node and isinstance(node["$ref"], str) and not (read_only and file):
+            ref = node["$ref"]
+            fragment = ref.split("#", 1)[1] if "#" in ref else ""
+            if fragment and not fragment.startswith("/"):
+                return read_only, file
+            t_uri, t_ptr, target = self.resolver.resolve(ref, uri, ptr)
+            key = f"{t_uri}#{t_ptr}"
+            flags = self._flags.get(key)
+            if flags is None:
+                self._flags[key] = (False, False)  # cycle guard
+                flags = self._flags_of(target, t_uri, t_ptr, depth + 1)
+                self._flags[key] = flags
+            return read_only or flags[0], file or flags[1]
+        all_of = node.get("allOf")
+        if isinstance(all_of, list) and len(all_of) == 1:
+            inner = self._flags_of(all_of[0], uri, join(ptr, "allOf", 0), depth + 1)
+            return read_only or inner[0], file or inner[1]
+        return read_only, file
+
+    def _node(self, node: Any, uri: str, ptr: str, name: str | None) -> Any:
+        if isinstance(node, bool):
+            return {} if node else {"not": {}}
+        if not isinstance(node, dict):
+            if node is not None:
+                self.warn(uri, ptr, "a schema must be an object; treated as any value")
+            return {}
+        if "$ref" in node:
+            return self._ref(node, uri, ptr, name)
+        return self._object(node, uri, ptr, name)
+
+    def _ref(self, node: dict[str, Any], uri: str, ptr: str, name: str | None) -> Any:
+        ref = node["$ref"]
+        if isinstance(ref, str) and "#" in ref:
+            fragment = ref.split("#", 1)[1]
+            if fragment and not fragment.startswith("/"):
+                self.warn(uri, ptr, f"$ref '{ref}' (an anchor) is not supported; treated as any value")
+                return {}
+        t_uri, t_ptr, target = self.resolver.resolve(ref, uri, join(ptr, "$ref"))
+        key = f"{t_uri}#{t_ptr}"
+        result = self._memo.get(key)
+        if result is None:
+            if key in self._in_progress:
+                self._recursive.add(key)
+                return {"$ref": _REF_PREFIX + self._def_name(key)}
+            self._in_progress.add(key)
+            try:
+                hint = split(t_ptr)[-1] if t_ptr.startswith("/") else name
+                converted = self._node(target, t_uri, t_ptr, hint)
+            finally:
+                self._in_progress.discard(key)
+            if key in self._recursive:
+                def_name = self._def_name(key)
+                if converted == {"$ref": _REF_PREFIX + def_name}:
+                    self.warn(t_uri, t_ptr, "schema refers only to itself; treated as any value")
+                    converted = {}
+                self.defs[def_name] = converted
+                result = {"$ref": _REF_PREFIX + def_name}
+            else:
+                result = converted
+                if isinstance(result, dict) and len(result) > 1:
+                    self._shared[id(result)] = (key, result)
+            self._memo[key] = result
+        siblings = [k for k in node if k != "$ref" and not k.startswith("x-")]
+        if not siblings:
+            return result
+        extra = {k: node[k] for k in siblings if k not in _ANNOTATION_ONLY}
+        if extra and self.version == "3.1":
+            converted_extra = self._object(extra, uri, ptr, name)
+            if converted_extra:
+                result = {"allOf": [result, converted_extra]}
+        desc = arg_description(node.get("description"), self.policy)
+        if desc:
+            result = self.with_description(result, desc)
+        if node.get("nullable") is True or node.get("x-nullable") is True:
+            result = _nullable(result)
+        return result
+
+    def _object(self, node: dict[str, Any], uri: str, ptr: str, name: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        file = _is_file_node(node)
+        raw_type = node.get("type")
+        if isinstance(raw_type, str):
+            if raw_type in TYPES:
+                out["type"] = raw_type
+            elif raw_type == "file":
+                out["type"] = "string"
+            else:
+                self.warn(uri, ptr, f"unknown type {raw_type!r}; ignored")
+        elif isinstance(raw_type, list):
+            types = []
+            for t in raw_type:
+                t = "string" if t == "file" else t
+                if isinstance(t, str) and t in TYPES and t not in types:
+                    types.append(t)
+            if types:
+                out["type"] = types[0] if len(types) == 1 else types
+        if "const" in node and self.version == "3.1":
+            out["const"] = node["const"]
+        enum = node.get("enum")
+        if isinstance(enum, list) and enum:
+            unique: list[Any] = []
+            for value in enum:
+                if value not in unique:
+                    unique.append(value)
+            out["enum"] = unique
+        fmt = node.get("format")
+        if isinstance(fmt, str) and fmt and not file:
+            out["format"] = fmt
+        for key in _NUMBERS:
+            if _is_number(node.get(key)):
+                out[key] = node[key]
+        if "multipleOf" in out and out["multipleOf"] <= 0:
+            del out["multipleOf"]
+        for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            value = node.get(key)
+            if value is True and bound in out:
+                out[key] = out.pop(bound)
+            elif _is_number(value):
+                out[key] = value
+        for key in _NONNEG_INT:
+            value = node.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                out[key] = value
+        if isinstance(node.get("pattern"), str):
+            out["pattern"] = node["pattern"]
+        if isinstance(node.get("uniqueItems"), bool) and node["uniqueItems"]:
+            out["uniqueItems"] = True
+        if isinstance(node.get("contentEncoding"), str):
+            out["contentEncoding"] = node["contentEncoding"]
+        if isinstance(node.get("contentMediaType"), str) and not file:
+            out["contentMediaType"] = node["contentMediaType"]
+        # arrays
+        items = node.get("items")
+        if isinstance(items, (dict, bool)):
+            out["items"] = self._node(items, uri, join(ptr, "items"), None)
+        elif isinstance(items, list):
+            out["prefixItems"] = [self._node(s, uri, join(ptr, "items", i), None) for i, s in enumerate(items)]
+        if isinstance(node.get("prefixItems"), list):
+            out["prefixItems"] = [
+                self._node(s, uri, join(ptr, "prefixItems", i), None) for i, s in enumerate(node["prefixItems"])
+            ]
+        # objects
+        props = node.get("properties")
+        dropped: set[str] = set()
+        if isinstance(props, dict):
+            converted: dict[str, Any] = {}
+            for prop, sub in props.items():
+                sub_ptr = join(ptr, "properties", prop)
+                if self._flags_of(sub, uri, sub_ptr)[0]:
+                    dropped.add(prop)
+                    continue
+                converted[str(prop)] = self._node(sub, uri, sub_ptr, str(prop))
+            out["properties"] = converted
+        required = node.get("required")
+        if isinstance(required, list):
+            req = []
+            for r in required:
+                if isinstance(r, str) and r not in dropped and r not in req:
+                    req.append(r)
+            if req:
+                out["required"] = req
+        additional = node.get("additionalProperties")
+        if isinstance(additional, (dict, bool)):
+            out["additionalProperties"] = self._node(additional, uri, join(ptr, "additionalProperties"), None)
+        for key in ("patternProperties", "dependentSchemas"):
+            value = node.get(key)
+            if isinstance(value, dict):
+                out[key] = {str(k): self._node(v, uri, join(ptr, key, k), None) for k, v in value.items()}
+        dep_req = node.get("dependentRequired")
+        if isinstance(dep_req, dict):
+            out["dependentRequired"] = {
+                str(k): [x for x in v if isinstance(x, str)] for k, v in dep_req.items() if isinstance(v, list)
+            }
+        for key in _SUBSCHEMA:
+            if isinstance(node.get(key), (dict, bool)):
+                out[key] = self._node(node[key], uri, join(ptr, key), None)
+        for key in _LISTS:
+            value = node.get(key)
+            if isinstance(value, list) and value:
+                out[key] = [self._node(s, uri, join(ptr, key, i), None) for i, s in enumerate(value)]
+        if "default" in node and node["default"] is not None:
+            out["default"] = node["default"]
+        # annotations
+        desc = arg_description(node.get("description"), self.policy)
+        if file:
+            desc = f"{_sentence(desc)} {FILE_HINT}" if desc else FILE_HINT
+        title = node.get("title")
+        if isinstance(title, str) and title.strip() and not desc:
+            if not (name and _norm(title) == _norm(name)):
+                out["title"] = title.strip()
+        if desc:
+            out["description"] = desc
+        if for_dynamic := node.get("$dynamicRef"):
+            self.warn(uri, ptr, f"$dynamicRef {for_dynamic!r} is not supported; treated as any value")
+        out = _simplify_all_of(out)
+        if node.get("nullable") is True or node.get("x-nullable") is True:
+            out = _nullable(out)
+        return out
+
+    # --- per-tool assembly ----------------------------------------------------------------------
+
+    def _size(self, ident: int) -> int:
+        size = self._sizes.get(ident)
+        if size is None:
+            size = len(compact_json(self._shared[ident][1]))
+            self._sizes[ident] = size
+        return size
+
+    def _count(self, obj: Any, counts: dict[int, int]) -> None:
+        if isinstance(obj, dict):
+            ident = id(obj)
+            if ident in self._shared:
+                counts[ident] = counts.get(ident, 0) + 1
+                if counts[ident] > 1:
+                    return
+            for value in obj.values():
+                if isinstance(value, (dict, list)):
+                    self._count(value, counts)
+        elif isinstance(obj, list):
+            for value in obj:
+                if isinstance(value, (dict, list)):
+                    self._count(value, counts)
+
+    def _rewrite(self, obj: Any, hoist: dict[int, str], bodies: dict[str, Any], root: bool = True) -> Any:
+        if isinstance(obj, dict):
+            name = hoist.get(id(obj))
+            if name is not None and not root:
+                if name not in bodies:
+                    bodies[name] = obj  # placeholder against cycles, replaced below
+                    bodies[name] = self._rewrite(obj, hoist, bodies, root=True)
+                return {"$ref": _REF_PREFIX + name}
+            changed = False
+            out = {}
+            for key, value in obj.items():
+                new = self._rewrite(value, hoist, bodies, False) if isinstance(value, (dict, list)) else value
+                changed = changed or new is not value
+                out[key] = new
+            return out if changed else obj
+        if isinstance(obj, list):
+            new_list = [self._rewrite(v, hoist, bodies, False) if isinstance(v, (dict, list)) else v for v in obj]
+            return new_list if any(a is not b for a, b in zip(new_list, obj)) else obj
+        return obj
+
+    def _collect(self, obj: Any, names: set[str]) -> None:
+        if isinstance(obj, dict):
+            ref = obj.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
+                names.add(ref[len(_REF_PREFIX):])
+            for value in obj.values():
+                if isinstance(value, (dict, list)):
+                    self._collect(value, names)
+        elif isinstance(obj, list):
+            for value in obj:
+                if isinstance(value, (dict, list)):
+                    self._collect(value, names)
+
+
+def _is_file_node(node: dict[str, Any]) -> bool:
+    t = node.get("type")
+    if t == "file" or (isinstance(t, list) and "file" in t):
+        return True
+    if node.get("format") == "binary" and (t == "string" or t is None or (isinstance(t, list) and "string" in t)):
+        return True
+    return (
+        isinstance(node.get("contentMediaType"), str)
+        and "contentEncoding" not in node
+        and not node["contentMediaType"].startswith(("text/", "application/json"))
+        and t in ("string", None)
+    )
+
+
+def _nullable(schema: Any) -> Any:
+    if not isinstance(schema, dict) or not schema:
+        return schema
+    if "type" in schema:
+        t = schema["type"]
+        types = list(t) if isinstance(t, list) else [t]
+        if "null" in types:
+            return schema
+        out = {**schema, "type": types + ["null"]}
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+        return out
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            if any(isinstance(s, dict) and s.get("type") == "null" for s in schema[key]):
+                return schema
+            return {**schema, key: [*schema[key], {"type": "null"}]}
+    if "$ref" in schema or "allOf" in schema:
+        wrapped = {k: v for k, v in schema.items() if k != "description"}
+        out: dict[str, Any] = {"anyOf": [wrapped, {"type": "null"}]}
+        if "description" in schema:
+            out["description"] = schema["description"]
+        return out
+    return schema
+
+
+def _simplify_all_of(out: dict[str, Any]) -> dict[str, Any]:
+    """`{allOf: [X], description}` → X with that description (a common generator pattern)."""
+    all_of = out.get("allOf")
+    if not (isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict)):
+        return out
+    others = {k for k in out if k != "allOf"}
+    if not others <= {"description", "title", "default"}:
+        return out
+    inner = all_of[0]
+    if not others:
+        return inner
+    merged = dict(inner)
+    for key in others:
+        merged[key] = out[key]
+    return merged
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?", ":")) else text + "."

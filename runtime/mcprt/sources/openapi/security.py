@@ -1,0 +1,134 @@
+"""Security schemes: what each operation's upstream auth must provide, and what is missing.
+
+`missing_auth()` is what `mcprt validate` warns with: operations whose every security alternative
+needs a credential the source's `auth` (or a fixed `headers` entry) does not configure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mcprt.manifest.model import OpenAPISource
+
+if TYPE_CHECKING:
+    from .compiler import CompiledOpenAPI
+
+Requirement = tuple[tuple[str, ...], ...]  # alternatives, each a set of scheme names; () = none needed
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityScheme:
+    name: str
+    type: str  # apiKey | http | oauth2 | openIdConnect | mutualTLS | other
+    scheme: str | None = None  # http: bearer, basic, …
+    location: str | None = None  # apiKey: header | query | cookie
+    param_name: str | None = None  # apiKey: header/query/cookie name
+    flows: tuple[str, ...] = ()  # oauth2 flow names
+    token_url: str | None = None  # oauth2 clientCredentials token endpoint
+
+    def describe(self) -> str:
+        if self.type == "apiKey":
+            return f"`{self.name}` (API key in {self.location} `{self.param_name}`)"
+        if self.type == "http":
+            return f"`{self.name}` (HTTP {self.scheme or 'auth'})"
+        if self.type == "oauth2":
+            return f"`{self.name}` (OAuth2 {', '.join(self.flows) or 'token'})"
+        return f"`{self.name}` ({self.type})"
+
+
+def parse_schemes(raw: dict[str, dict[str, Any]]) -> dict[str, SecurityScheme]:
+    schemes: dict[str, SecurityScheme] = {}
+    for name, obj in raw.items():
+        kind = obj.get("type") if isinstance(obj.get("type"), str) else "other"
+        if kind == "apiKey":
+            schemes[name] = SecurityScheme(
+                name, kind, location=_str(obj.get("in")), param_name=_str(obj.get("name"))
+            )
+        elif kind == "http":
+            scheme = _str(obj.get("scheme"))
+            schemes[name] = SecurityScheme(name, kind, scheme=scheme.lower() if scheme else None)
+        elif kind == "oauth2":
+            flows = obj.get("flows") if isinstance(obj.get("flows"), dict) else {}
+            cc = flows.get("clientCredentials")
+            token_url = _str(cc.get("tokenUrl")) if isinstance(cc, dict) else None
+            schemes[name] = SecurityScheme(name, kind, flows=tuple(str(f) for f in flows), token_url=token_url)
+        else:
+            schemes[name] = SecurityScheme(name, kind)
+    return schemes
+
+
+def requirement(security: list[dict[str, Any]] | None) -> Requirement:
+    """Alternatives of an operation's `security` ([] or an empty alternative: no auth needed)."""
+    if not security:
+        return ()
+    alternatives = tuple(tuple(str(k) for k in alt) for alt in security)
+    if any(not alt for alt in alternatives):
+        return ()
+    return alternatives
+
+
+def api_key_locations(schemes: dict[str, SecurityScheme]) -> set[tuple[str, str]]:
+    """(location, name) of API-key schemes: such parameters are credentials, not model arguments."""
+    found = set()
+    for s in schemes.values():
+        if s.type == "apiKey" and s.location and s.param_name:
+            name = s.param_name.lower() if s.location == "header" else s.param_name
+            found.add((s.location, name))
+    return found
+
+
+def _satisfies(scheme: SecurityScheme, config: OpenAPISource) -> bool:
+    auth = config.auth
+    headers = {k.lower() for k in config.headers}
+    if scheme.type == "apiKey":
+        if scheme.location == "header" and scheme.param_name and scheme.param_name.lower() in headers:
+            return True
+        if auth is not None and auth.api_key is not None:
+            key = auth.api_key
+            same_name = (key.name.lower() == (scheme.param_name or "").lower()) if key.in_ == "header" \
+                else key.name == scheme.param_name
+            return key.in_ == scheme.location and same_name
+        if auth is not None and auth.bearer is not None and (scheme.param_name or "").lower() == "authorization":
+            return True
+        return False
+    if "authorization" in headers and scheme.type in ("http", "oauth2", "openIdConnect"):
+        return True
+    if auth is None:
+        return False
+    if scheme.type == "http":
+        if scheme.scheme == "basic":
+            return auth.basic is not None
+        return auth.bearer is not None or auth.oauth2 is not None
+    if scheme.type in ("oauth2", "openIdConnect"):
+        return auth.bearer is not None or auth.oauth2 is not None
+    return False
+
+
+def missing_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[str]:
+    """One message per operation that needs auth the source does not configure."""
+    problems: list[str] = []
+    for op in compiled.operations:
+        if not op.security:
+            continue
+        ok = False
+        for alternative in op.security:
+            schemes = [compiled.security_schemes.get(n) for n in alternative]
+            # A scheme the document does not define cannot be checked: do not warn about it.
+            if all(s is None or _satisfies(s, config) for s in schemes):
+                ok = True
+                break
+        if not ok:
+            needs = " or ".join(
+                " + ".join(
+                    compiled.security_schemes[n].describe() if n in compiled.security_schemes else f"`{n}`"
+                    for n in alt
+                )
+                for alt in op.security
+            )
+            problems.append(f"operation `{op.operation.key}` needs auth {needs}, which the source does not configure")
+    return problems
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,154 @@
+"""Parameter serialization: OpenAPI `style`/`explode` for path, query, header and cookie values.
+
+Every value is percent-encoded here, including path values with nothing reserved left unencoded:
+`../admin`, `a/b` or `http://x` stay inside their one path segment, and a segment made only of
+dots is written `%2E`, so no argument can change the host or add path segments.
+
+deepObject: nested objects as `name[a][b]=v`, arrays as indexed `name[a][0]=v` (what qs, PHP and
+Stripe-style APIs read). `allowReserved` keeps RFC 3986 reserved characters except `#`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from mcprt.errors import ToolCallError
+
+_RESERVED_SAFE = ":/?[]@!$&'()*+,;="
+_COOKIE_SAFE = "!#$&'()*+-./:<=>?@[]^_`{|}~"
+_DELIMITERS = {"spaceDelimited": "%20", "pipeDelimited": "|"}
+
+
+def atom(value: Any) -> str:
+    """One scalar as text: JSON spelling for booleans/null/numbers, JSON for nested structures."""
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def enc(value: Any, allow_reserved: bool = False) -> str:
+    return quote(atom(value), safe=_RESERVED_SAFE if allow_reserved else "")
+
+
+def _pairs(value: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(str(k), v) for k, v in value.items() if v is not None]
+
+
+# --- path --------------------------------------------------------------------------------------------
+
+
+def path_value(name: str, value: Any, style: str, explode: bool) -> str:
+    """An encoded path piece for `simple`, `label` or `matrix` style."""
+    if style == "label":
+        sep = "." if explode else ","
+        return "." + _joined(value, sep, explode, kv_sep="=" if explode else ",")
+    if style == "matrix":
+        n = enc(name)
+        if isinstance(value, list):
+            if explode:
+                return "".join(f";{n}={enc(v)}" for v in value)
+            return f";{n}=" + ",".join(enc(v) for v in value)
+        if isinstance(value, dict):
+            if explode:
+                return "".join(f";{enc(k)}={enc(v)}" for k, v in _pairs(value))
+            return f";{n}=" + ",".join(f"{enc(k)},{enc(v)}" for k, v in _pairs(value))
+        text = enc(value)
+        return f";{n}={text}" if text else f";{n}"
+    return _joined(value, ",", explode, kv_sep="=" if explode else ",")
+
+
+def _joined(value: Any, sep: str, explode: bool, kv_sep: str) -> str:
+    if isinstance(value, list):
+        return sep.join(enc(v) for v in value)
+    if isinstance(value, dict):
+        return sep.join(f"{enc(k)}{kv_sep}{enc(v)}" for k, v in _pairs(value))
+    return enc(value)
+
+
+# --- query -------------------------------------------------------------------------------------------
+
+
+def query_pieces(
+    name: str, value: Any, style: str, explode: bool, allow_reserved: bool = False, delimiter: str | None = None
+) -> list[str]:
+    """Encoded `k=v` pieces of a query parameter (joined with `&` by the caller)."""
+    n = enc(name)
+
+    def e(v: Any) -> str:
+        return enc(v, allow_reserved)
+
+    if style == "deepObject":
+        return deep_object(name, value, allow_reserved)
+    if isinstance(value, list):
+        if explode and delimiter is None:
+            return [f"{n}={e(v)}" for v in value]
+        sep = quote(delimiter, safe="") if delimiter is not None else _DELIMITERS.get(style, ",")
+        return [f"{n}=" + sep.join(e(v) for v in value)]
+    if isinstance(value, dict):
+        if explode and style == "form":
+            return [f"{enc(k)}={e(v)}" for k, v in _pairs(value)]
+        sep = _DELIMITERS.get(style, ",")
+        return [f"{n}=" + sep.join(f"{e(k)}{sep}{e(v)}" for k, v in _pairs(value))]
+    return [f"{n}={e(value)}"]
+
+
+def deep_object(name: str, value: Any, allow_reserved: bool = False) -> list[str]:
+    """`name[key]=value` pieces, nesting objects and indexing arrays."""
+    pieces: list[str] = []
+
+    def walk(prefix: str, v: Any) -> None:
+        if isinstance(v, dict):
+            for k, sub in _pairs(v):
+                walk(f"{prefix}[{enc(k)}]", sub)
+        elif isinstance(v, list):
+            for i, sub in enumerate(v):
+                walk(f"{prefix}[{i}]", sub)
+        elif v is not None:
+            pieces.append(f"{prefix}={enc(v, allow_reserved)}")
+
+    walk(enc(name), value)
+    return pieces
+
+
+# --- header and cookie -----------------------------------------------------------------------------
+
+
+def header_value(arg: str, value: Any, explode: bool) -> str:
+    """A header value in `simple` style; control characters are refused (no header injection)."""
+    if isinstance(value, list):
+        text = ",".join(atom(v) for v in value)
+    elif isinstance(value, dict):
+        kv = "=" if explode else ","
+        text = ",".join(f"{k}{kv}{atom(v)}" for k, v in _pairs(value))
+    else:
+        text = atom(value)
+    if any(c in text for c in "\r\n\0"):
+        raise ToolCallError(f"Argument `{arg}` must not contain line breaks (it is sent as an HTTP header).")
+    return text
+
+
+def cookie_pairs(name: str, value: Any, explode: bool) -> list[tuple[str, str]]:
+    """(name, value) cookies in `form` style, values percent-encoded where cookies forbid them."""
+
+    def c(v: Any) -> str:
+        return quote(atom(v), safe=_COOKIE_SAFE)
+
+    if isinstance(value, list):
+        if explode:
+            return [(name, c(v)) for v in value]
+        return [(name, ",".join(c(v) for v in value))]
+    if isinstance(value, dict):
+        if explode:
+            return [(quote(k, safe=_COOKIE_SAFE), c(v)) for k, v in _pairs(value)]
+        return [(name, ",".join(f"{c(k)},{c(v)}" for k, v in _pairs(value)))]
+    return [(name, c(value))]
