@@ -95,8 +95,12 @@ class SourcePool:
             return None, [loaded.diagnostic(("sources", name, kind), f"source '{name}': {kind} sources cannot be "
                                                                     f"opened: {exc}")]
         source.fingerprint = fp
-        context.warnings and logger.debug("source %s: %d warnings", name, len(context.warnings))
-        return source, [*context.warnings]
+        # Sources may report findings without a place; they belong at the line that names the source.
+        placed = [
+            d if d.file else loaded.diagnostic(("sources", name, kind), d.message, severity=d.severity)
+            for d in context.warnings
+        ]
+        return source, placed
 
     async def aclose(self) -> None:
         await asyncio.gather(*(_close_quietly(s) for s in self.running.values()))
