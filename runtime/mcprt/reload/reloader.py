@@ -1,0 +1,278 @@
+"""One reload at a time: load → compile → swap, or keep the old set serving and say why.
+
+Requests (a saved file, an upstream server's new tool list, SIGHUP) only raise a flag; one worker
+runs reloads one after another, so a burst that arrives during a reload becomes exactly one more.
+The manifest is parsed and validated in a worker thread (CPU-bound: YAML, pydantic), sources open
+asynchronously through the pool, and `Runtime.apply` swaps the tool set in one assignment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import Diagnostic, ManifestError
+from ..manifest.loader import LoadedManifest, load_manifest
+from ..observability.log import log_event
+from .changes import ToolChanges, diff_toolsets
+from .drain import Drainer, drain_seconds
+from .files import (
+    declared_includes,
+    force_reopen,
+    manifest_files,
+    source_signatures,
+    sources_with_changed_files,
+    watched_files,
+)
+from .restart import restart_needed
+from .status import ReloadStatus
+
+if TYPE_CHECKING:
+    from ..pipeline import Compiled, Runtime
+    from ..sources.base import RunningSource
+
+Trigger = Literal["files", "upstream", "signal"]
+
+MISSING_GRACE_SECONDS = 0.5  # an editor's delete-then-recreate save, a `git checkout`
+MISSING_POLL_SECONDS = 0.02
+SETTLE_SECONDS = 0.05
+
+
+@dataclass
+class ReloadOutcome:
+    """What one reload attempt did (returned to callers such as `reload_now` and tests)."""
+
+    ok: bool
+    trigger: Trigger
+    seconds: float
+    changes: ToolChanges = field(default_factory=ToolChanges)
+    list_changed: bool = False  # the listing's fingerprint changed: clients were told
+    errors: list[str] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+
+
+class Reloader:
+    """Serialises reloads of one Runtime and keeps its `ReloadStatus`."""
+
+    def __init__(self, runtime: Runtime, notifier: Any | None = None, *, baseline: bool = True,
+                 missing_grace: float = MISSING_GRACE_SECONDS) -> None:
+        """`baseline`: the sources' files are as they were opened now (true right after `start()`);
+        when false, the first reload reopens every source that reads local files."""
+        if runtime.holder is None:
+            raise RuntimeError("hot reload needs a started Runtime (await runtime.start() first)")
+        self.runtime = runtime
+        self.notifier = notifier
+        self.missing_grace = missing_grace
+        self.status = ReloadStatus()
+        self.drainer = Drainer()
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._wanted: Trigger | None = None
+        self._changed_paths: set[Path] = set()
+        self._signatures = source_signatures(runtime) if baseline else {}
+        self._failed_files: set[Path] = set()  # files named by the last failed load (e.g. a new include)
+        self._orphans: list[RunningSource] = []  # serving the old set, no longer in the pool
+        self._attempt_listeners: list[Callable[[], None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # requests ------------------------------------------------------------------------------------
+
+    def request(self, trigger: Trigger, paths: set[Path] | None = None) -> None:
+        """Ask for a reload soon (coalesced with any other pending request). Safe from any thread."""
+        loop = self._loop
+        if loop is not None and _running_loop() is not loop:
+            loop.call_soon_threadsafe(self.request, trigger, paths)
+            return
+        # a file change needs a re-read; an upstream change only a rebuild, which a re-read includes
+        if self._wanted is None or (self._wanted == "upstream" and trigger != "upstream"):
+            self._wanted = trigger
+        self._changed_paths |= paths or set()
+        self._wake.set()
+
+    def on_upstream_tools_changed(self, source: str) -> None:
+        log_event("upstream tool list changed; rebuilding", source=source)
+        self.request("upstream")
+
+    def after_attempt(self, listener: Callable[[], None]) -> None:
+        """Run `listener()` after each reload attempt (the watcher refreshes its file set)."""
+        self._attempt_listeners.append(listener)
+
+    def forget_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._attempt_listeners:
+            self._attempt_listeners.remove(listener)
+
+    @property
+    def failing(self) -> bool:
+        return self.status.ok is False
+
+    def watch_set(self) -> set[Path]:
+        """The files whose change should trigger a reload now."""
+        return watched_files(self.runtime) | self._failed_files
+
+    def watch_folders(self) -> set[Path]:
+        """Folders where any new or changed file should trigger a reload now (only while failing)."""
+        if not self.failing:
+            return set()
+        return {path.parent for path in manifest_files(self.runtime) | self._failed_files}
+
+    async def serve(self) -> None:
+        """Run requested reloads one after another, until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            trigger, self._wanted = self._wanted or "files", None
+            paths, self._changed_paths = self._changed_paths, set()
+            try:
+                await self.reload(trigger, paths)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never let one bad reload end hot reloading
+                log_event("reload crashed; the previous tools keep serving", logging.ERROR, error=repr(exc))
+
+    # one reload ----------------------------------------------------------------------------------
+
+    async def reload(self, trigger: Trigger = "signal", paths: set[Path] | None = None) -> ReloadOutcome:
+        """Reload now (after any reload in progress); never raises for a bad manifest."""
+        async with self._lock:
+            started = time.perf_counter()
+            old = self.runtime.holder.current  # type: ignore[union-attr]
+            in_pool_before = dict(self.runtime.pool.running)
+            try:
+                compiled = await self._compile_with_grace(trigger)
+            except ManifestError as exc:
+                return self._failed(trigger, started, exc.diagnostics, in_pool_before)
+            except Exception as exc:  # a source's bug: report it like a manifest problem
+                where = str(self.runtime.loaded.path if self.runtime.loaded else self.runtime.manifest_path)
+                diagnostic = Diagnostic(where, 1, 1, f"reload failed: {type(exc).__name__}: {exc}")
+                return self._failed(trigger, started, [diagnostic], in_pool_before)
+            return await self._apply(compiled, trigger, started, old, paths or set())
+
+    async def _compile_with_grace(self, trigger: Trigger) -> Compiled:
+        """Compile; if it failed while a file is missing, give the file a moment to come back, once."""
+        try:
+            return await self._compile(trigger)
+        except (ManifestError, FileNotFoundError) as exc:
+            missing = self._missing_files(exc)
+            if not missing:
+                raise
+            await _wait_until_present(missing, self.missing_grace)
+            return await self._compile(trigger)
+
+    async def _compile(self, trigger: Trigger) -> Compiled:
+        loaded: LoadedManifest | None = self.runtime.loaded if trigger == "upstream" else None
+        if loaded is None:
+            loaded = await asyncio.to_thread(load_manifest, self.runtime.manifest_path)
+        force_reopen(self.runtime, sources_with_changed_files(self.runtime, self._signatures))
+        return await self.runtime.compile(loaded)
+
+    def _missing_files(self, exc: BaseException) -> set[Path]:
+        candidates = set(self.watch_set())
+        if isinstance(exc, FileNotFoundError) and exc.filename:
+            candidates.add(Path(exc.filename))
+        if isinstance(exc, ManifestError):
+            candidates |= _local_files_named(exc.diagnostics)
+        return {path for path in candidates if not path.exists()}
+
+    async def _apply(self, compiled: Compiled, trigger: Trigger, started: float, old: Any,
+                     paths: set[Path]) -> ReloadOutcome:
+        restart_keys = restart_needed(self.runtime.loaded.manifest, compiled.loaded.manifest) \
+            if self.runtime.loaded is not None else []
+        retired, compiled.sync.retired = list(compiled.sync.retired), []
+        list_changed = await self.runtime.apply(compiled)
+        new = self.runtime.holder.current  # type: ignore[union-attr]
+        running = {id(s) for s in self.runtime.pool.running.values()}
+        orphans = [s for s in self._orphans if id(s) not in running]
+        self._orphans = []
+        self.drainer.close_later(retired + orphans, drain_seconds(old, retired + orphans))
+        self._signatures = source_signatures(self.runtime)
+        self._failed_files = set()
+        changes = diff_toolsets(old, new)
+        seconds = time.perf_counter() - started
+        self.status.succeeded(trigger, seconds)
+        log_event(
+            "reload applied",
+            trigger=trigger,
+            files=",".join(sorted(p.name for p in paths)) or "-",
+            changes=changes.summary(),
+            tools=len(new.tools),
+            list_changed=list_changed,
+            clients_notified=list_changed,
+            sources_opened=",".join(compiled.sync.opened) or "-",
+            sources_reused=len(compiled.sync.reused),
+            ms=round(seconds * 1000, 1),
+        )
+        for warning in compiled.warnings:
+            log_event(str(warning), logging.WARNING)
+        if restart_keys:
+            log_event("these server settings changed but apply only after a restart of `mcprt up`",
+                      logging.WARNING, keys=",".join(restart_keys))
+        self._tell_notifier("ok")
+        for listener in list(self._attempt_listeners):
+            listener()
+        return ReloadOutcome(True, trigger, seconds, changes, list_changed, [], list(compiled.sync.opened),
+                             list(compiled.sync.reused))
+
+    def _failed(self, trigger: Trigger, started: float, diagnostics: list[Diagnostic],
+                in_pool_before: dict[str, RunningSource]) -> ReloadOutcome:
+        # A compile that failed after the pool synced leaves the old set's sources outside the pool;
+        # they still serve the old set, and are closed once a later reload replaces it.
+        running = {id(s) for s in self.runtime.pool.running.values()}
+        self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
+        errors = [str(d) for d in sorted(diagnostics) if d.severity == "error"] or [str(d) for d in diagnostics]
+        manifest = self.runtime.loaded.path if self.runtime.loaded else self.runtime.manifest_path
+        named = _local_files_named(diagnostics) | (declared_includes(Path(manifest)) if manifest else set())
+        self._failed_files = named - manifest_files(self.runtime)
+        seconds = time.perf_counter() - started
+        repeated = self.status.ok is False and self.status.errors == errors  # e.g. an unrelated file saved
+        self.status.failed(trigger, seconds, errors)
+        log_event("reload failed; the previous tools keep serving", logging.INFO if repeated else logging.WARNING,
+                  trigger=trigger, errors=len(errors), ms=round(seconds * 1000, 1))
+        for line in errors:
+            log_event(line, logging.DEBUG if repeated else logging.WARNING)
+        # /healthz is unauthenticated: counts only, the error text (paths, values) stays in the log
+        self._tell_notifier(f"error: {len(errors)} problem(s) on reload; serving the previous tools")
+        for listener in list(self._attempt_listeners):
+            listener()  # watch the files the failed load named, so creating them is noticed
+        return ReloadOutcome(False, trigger, seconds, errors=errors)
+
+    def _tell_notifier(self, manifest_status: str) -> None:
+        """The server's notifier shows this on /healthz (`manifest`)."""
+        if self.notifier is not None and hasattr(self.notifier, "manifest_status"):
+            self.notifier.manifest_status = manifest_status
+
+    async def aclose(self) -> None:
+        """Close replaced sources now (shutdown)."""
+        await self.drainer.close_now()
+
+
+def _local_files_named(diagnostics: list[Diagnostic]) -> set[Path]:
+    """Local files that diagnostics point at (URLs and placeholders excluded)."""
+    files = set()
+    for diagnostic in diagnostics:
+        name = diagnostic.file
+        if not name or "://" in name or name.startswith("<"):
+            continue
+        path = Path(name)
+        files.add(path if path.is_absolute() else Path.cwd() / path)
+    return files
+
+
+async def _wait_until_present(paths: set[Path], grace: float) -> None:
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and not all(p.exists() for p in paths):
+        await asyncio.sleep(MISSING_POLL_SECONDS)
+    await asyncio.sleep(SETTLE_SECONDS)  # a recreated file is often written just after it appears
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -1,0 +1,53 @@
+"""What the last reload did, kept for `/healthz` and for people reading why their edit did not apply.
+
+A failed reload leaves the previous tool set serving; without this record the only trace would be a
+log line that scrolled away, so the server can show it next to its health.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ReloadStatus:
+    """The outcome of the most recent reload attempt (and a few running totals)."""
+
+    ok: bool | None = None  # None: no reload attempted since start
+    at: float | None = None  # epoch seconds of the last attempt's end
+    seconds: float | None = None  # how long the last attempt took
+    trigger: str | None = None  # "files", "upstream" or "signal"
+    errors: list[str] = field(default_factory=list)  # `file:line:col: message` lines of a failed attempt
+    reloads: int = 0  # attempts that applied
+    failures: int = 0  # attempts that kept the previous set
+    last_ok_at: float | None = None
+
+    def succeeded(self, trigger: str, seconds: float) -> None:
+        self.ok, self.at, self.seconds, self.trigger, self.errors = True, time.time(), seconds, trigger, []
+        self.reloads += 1
+        self.last_ok_at = self.at
+
+    def failed(self, trigger: str, seconds: float, errors: list[str]) -> None:
+        self.ok, self.at, self.seconds, self.trigger, self.errors = False, time.time(), seconds, trigger, list(errors)
+        self.failures += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (timestamps as ISO 8601 UTC)."""
+        return {
+            "ok": self.ok,
+            "at": _iso(self.at),
+            "seconds": None if self.seconds is None else round(self.seconds, 3),
+            "trigger": self.trigger,
+            "errors": list(self.errors),
+            "reloads": self.reloads,
+            "failures": self.failures,
+            "last_ok_at": _iso(self.last_ok_at),
+        }
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"

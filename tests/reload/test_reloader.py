@@ -1,0 +1,195 @@
+"""Reloads driven directly (no file watcher): what changes, what is reused, what a bad edit does."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from conftest import Project, wait_for
+
+from mcprt.pipeline import Runtime
+from mcprt.reload import Reloader, reload_now, reload_status
+from mcprt.toolset.invoke import call_tool
+
+DIAGNOSTIC_LINE = re.compile(r"^(?P<file>.+):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
+
+
+async def call_text(runtime: Runtime, name: str, arguments: dict | None = None) -> str:
+    tool = runtime.holder.current.get(name)
+    assert tool is not None, f"no tool {name}"
+    result = await call_tool(tool, arguments or {})
+    assert not result.is_error, result.content
+    return result.content[0]["text"]
+
+
+async def test_prune_change_reuses_the_source_and_changes_the_output(
+    project: Project, runtime: Runtime, reloader: Reloader,
+) -> None:
+    source_before = runtime.pool.running["notes"]
+    assert "long text" in await call_text(runtime, "search", {"query": "x"})
+
+    project.write("mcp.yaml", project.manifest_text(tools='search: {prune: "items[].title"}'))
+    outcome = await reloader.reload()
+
+    assert outcome.ok and not outcome.list_changed, outcome
+    assert outcome.reused == ["notes"] and outcome.opened == []
+    assert runtime.pool.running["notes"] is source_before  # not re-imported, not reopened
+    assert await call_text(runtime, "search", {"query": "x"}) == '["note about x"]'
+
+
+async def test_editing_the_module_reopens_its_source_and_adds_the_tool(
+    project: Project, runtime: Runtime, reloader: Reloader,
+) -> None:
+    source_before = runtime.pool.running["notes"]
+    tag = 'def tag(name: str) -> str:\n    """Tag a note."""\n    return "#" + name\n'
+    module = project.module_file.read_text() + "\n\n" + tag
+    project.write(project.module_file.name, module)
+
+    outcome = await reloader.reload()
+
+    assert outcome.ok and outcome.list_changed
+    assert outcome.changes.added == ["tag"] and not outcome.changes.removed
+    assert outcome.opened == ["notes"]
+    assert runtime.pool.running["notes"] is not source_before
+    assert await call_text(runtime, "tag", {"name": "x"}) == "#x"
+
+
+async def test_rename_and_remove_are_reported_by_name(
+    project: Project, runtime: Runtime, reloader: Reloader, log_lines,
+) -> None:
+    project.write("mcp.yaml", project.manifest_text(extra="    exclude: {operations: [count]}\n",
+                                                    tools="search: {name: find_notes}"))
+    outcome = await reloader.reload()
+
+    assert outcome.ok and outcome.list_changed
+    assert outcome.changes.added == ["find_notes"]
+    assert outcome.changes.removed == ["count", "search"]
+    assert [t["name"] for t in runtime.holder.current.list_tools()] == ["find_notes"]
+    (applied,) = log_lines.fields("reload applied")
+    assert applied["changes"] == "+find_notes -count -search"
+    assert applied["list_changed"] is True and applied["trigger"] == "signal" and applied["clients_notified"] is True
+
+
+async def test_a_description_change_is_a_changed_tool(project: Project, runtime: Runtime, reloader: Reloader) -> None:
+    project.write("mcp.yaml", project.manifest_text(tools="count: {description: Count every note.}"))
+    outcome = await reloader.reload()
+    assert outcome.ok and outcome.list_changed
+    assert outcome.changes.changed == ["count"] and not outcome.changes.added
+
+
+async def test_a_broken_manifest_keeps_the_old_tools_serving(
+    project: Project, runtime: Runtime, reloader: Reloader, log_lines,
+) -> None:
+    serving = runtime.holder.current
+    project.write("mcp.yaml", project.manifest_text() + "    tools: {search: {prune: [unclosed}\n")
+
+    outcome = await reloader.reload()
+
+    assert not outcome.ok
+    assert runtime.holder.current is serving
+    assert "note about y" in await call_text(runtime, "search", {"query": "y"})
+    match = DIAGNOSTIC_LINE.match(outcome.errors[0])
+    assert match and match["file"].endswith("mcp.yaml") and match["line"] == "5", outcome.errors
+    assert outcome.errors[0] in log_lines.messages  # each error is its own file:line:col log line
+    status = reload_status(runtime)
+    assert status["ok"] is False and status["errors"] == outcome.errors and status["failures"] == 1
+
+    project.write("mcp.yaml", project.manifest_text(tools='search: {prune: "total"}'))
+    fixed = await reloader.reload()
+    assert fixed.ok
+    assert await call_text(runtime, "search", {"query": "y"}) == "1"
+    assert reload_status(runtime)["ok"] is True and reload_status(runtime)["errors"] == []
+
+
+async def test_a_schema_error_points_at_the_offending_key(
+    project: Project, runtime: Runtime, reloader: Reloader,
+) -> None:
+    project.write("mcp.yaml", project.manifest_text(tools="search:\n  prnue: total"))
+    outcome = await reloader.reload()
+    assert not outcome.ok
+    line = next(e for e in outcome.errors if "prnue" in e)
+    match = DIAGNOSTIC_LINE.match(line)
+    assert match and (match["line"], match["col"]) == ("7", "9"), line
+
+
+async def test_a_broken_module_keeps_the_old_tools_serving(
+    project: Project, runtime: Runtime, reloader: Reloader,
+) -> None:
+    project.write(project.module_file.name, "def search(query: str) -> dict:\n    return {\n")
+    outcome = await reloader.reload()
+    assert not outcome.ok and "cannot import" in outcome.errors[0], outcome.errors
+    assert DIAGNOSTIC_LINE.match(outcome.errors[0])
+    assert "note about z" in await call_text(runtime, "search", {"query": "z"})
+
+
+async def test_a_file_briefly_missing_is_waited_for(project: Project, runtime: Runtime, reloader: Reloader) -> None:
+    text = project.manifest_text(tools='search: {prune: "total"}')
+    project.manifest.unlink()
+    asyncio.get_running_loop().call_later(0.15, project.write, "mcp.yaml", text)
+
+    outcome = await reloader.reload()
+
+    assert outcome.ok, outcome.errors
+    assert reload_status(runtime)["failures"] == 0
+    assert await call_text(runtime, "search", {"query": "z"}) == "1"
+
+
+async def test_a_file_that_stays_missing_is_reported_after_the_grace_period(
+    project: Project, runtime: Runtime, reloader: Reloader,
+) -> None:
+    project.manifest.unlink()
+    started = time.perf_counter()
+    outcome = await reloader.reload()
+    assert not outcome.ok and "file not found" in outcome.errors[0]
+    assert time.perf_counter() - started >= reloader.missing_grace
+    assert await call_text(runtime, "count") == "3"
+
+
+async def test_an_upstream_change_rebuilds_without_rereading_the_files(
+    project: Project, runtime: Runtime, reloader: Reloader,
+) -> None:
+    serving = asyncio.create_task(reloader.serve())
+    try:
+        project.write("mcp.yaml", "version: 1\nsources: {broken\n")  # on disk, but not what a rebuild reads
+        runtime.pool.on_tools_changed("notes")  # what a proxied MCP source calls on its list_changed
+        await wait_for(lambda: reloader.status.reloads + reloader.status.failures == 1, what="the rebuild")
+        assert reloader.status.ok is True and reloader.status.trigger == "upstream"
+    finally:
+        serving.cancel()
+
+
+async def test_requests_during_a_reload_coalesce_into_one_more(
+    project: Project, runtime: Runtime, reloader: Reloader,
+) -> None:
+    slow = "import time\ntime.sleep(0.3)\n" + project.module_file.read_text()
+    project.write(project.module_file.name, slow)  # the next reload re-imports it: 0.3 s in a thread
+    serving = asyncio.create_task(reloader.serve())
+    try:
+        reloader.request("files")
+        await asyncio.sleep(0.1)  # the first reload is importing now
+        for _ in range(10):
+            reloader.request("files")
+            await asyncio.sleep(0.005)
+        await wait_for(lambda: reloader.status.reloads >= 2, what="two reloads")
+        await asyncio.sleep(0.4)
+        assert reloader.status.reloads == 2 and reloader.status.failures == 0
+    finally:
+        serving.cancel()
+
+
+async def test_server_settings_changes_are_flagged_as_needing_a_restart(project: Project, runtime: Runtime,
+                                                                       reloader: Reloader, log_lines) -> None:
+    project.write("mcp.yaml", project.manifest_text() + "server: {name: renamed}\n")
+    outcome = await reloader.reload()
+    assert outcome.ok
+    assert any("restart" in m and "server" in m for m in log_lines.messages), log_lines.messages
+
+
+async def test_reload_now_without_a_watcher_rereads_module_files(project: Project, runtime: Runtime) -> None:
+    """SIGHUP under --no-reload: nobody saw the sources open, so their files are read again."""
+    project.write(project.module_file.name, project.module_file.read_text().replace("return 3", "return 4"))
+    outcome = await reload_now(runtime)
+    assert outcome.ok and outcome.opened == ["notes"]
+    assert await call_text(runtime, "count") == "4"
+    assert reload_status(runtime)["trigger"] == "signal" and reload_status(runtime)["reloads"] == 1

@@ -1,0 +1,125 @@
+"""The file watcher end to end in one process: real files, real inotify, real reloads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from conftest import Project, wait_for
+
+from mcprt.pipeline import Runtime
+from mcprt.reload import Reloader, reload_status, watch
+
+
+@pytest.fixture
+async def watching(runtime: Runtime, reloader: Reloader) -> AsyncIterator[Reloader]:
+    task = asyncio.create_task(watch(runtime))
+    await asyncio.sleep(0.15)  # the folder watchers are up
+    try:
+        yield reloader
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+def listed(runtime: Runtime) -> list[str]:
+    return [tool["name"] for tool in runtime.holder.current.list_tools()]
+
+
+async def test_an_in_place_save_is_applied(project: Project, runtime: Runtime, watching: Reloader) -> None:
+    project.write("mcp.yaml", project.manifest_text(tools="search: {name: find}"))
+    await wait_for(lambda: "find" in listed(runtime), what="the renamed tool")
+    assert watching.status.failures == 0
+
+
+async def test_an_atomic_rename_save_is_applied(project: Project, runtime: Runtime, watching: Reloader) -> None:
+    project.save_atomically("mcp.yaml", project.manifest_text(tools="count: {name: how_many}"))
+    await wait_for(lambda: "how_many" in listed(runtime), what="the renamed tool")
+    project.save_atomically("mcp.yaml", project.manifest_text(tools="count: {name: total}"))
+    await wait_for(lambda: "total" in listed(runtime), what="the second rename (same file, new inode)")
+    assert watching.status.failures == 0
+
+
+async def test_delete_then_recreate_is_not_a_failure(project: Project, runtime: Runtime, watching: Reloader) -> None:
+    project.manifest.unlink()
+    await asyncio.sleep(0.12)  # longer than the quiet period: the deletion alone triggers a reload
+    project.write("mcp.yaml", project.manifest_text(tools="search: {name: lookup}"))
+    await wait_for(lambda: "lookup" in listed(runtime), what="the recreated manifest")
+    assert watching.status.failures == 0 and reload_status(runtime)["ok"] is True
+
+
+async def test_a_burst_of_saves_is_one_reload(project: Project, runtime: Runtime, watching: Reloader) -> None:
+    for n in range(10):
+        project.write("mcp.yaml", project.manifest_text(tools=f"search: {{name: s{n}}}"))
+    await wait_for(lambda: "s9" in listed(runtime), what="the last save")
+    await asyncio.sleep(0.2)
+    assert watching.status.reloads == 1
+
+
+async def test_other_files_in_the_folder_are_ignored(project: Project, runtime: Runtime,
+                                                     watching: Reloader) -> None:
+    for n in range(3):
+        project.write(f"notes-{n}.txt", "unrelated")
+    await asyncio.sleep(0.3)
+    assert watching.status.reloads == 0
+
+
+async def test_editing_the_python_module_reloads_it(project: Project, runtime: Runtime, watching: Reloader) -> None:
+    pin = 'def pin(n: int) -> int:\n    """Pin."""\n    return n\n'
+    project.save_atomically(project.module_file.name, project.module_file.read_text() + "\n\n" + pin)
+    await wait_for(lambda: "pin" in listed(runtime), what="the new function")
+
+
+async def test_a_new_include_is_watched_after_it_is_applied(project: Project, runtime: Runtime,
+                                                            watching: Reloader) -> None:
+    (project.root / "more").mkdir()
+    project.write("more/extra.yaml", f"sources:\n  extra:\n    python: {project.module}:count\n    prefix: x_\n")
+    project.write("mcp.yaml", project.manifest_text(extra="include: [more/extra.yaml]\n"))
+    await wait_for(lambda: "x_count" in listed(runtime), what="the included source")
+
+    project.write("more/extra.yaml", f"sources:\n  extra:\n    python: {project.module}:count\n    prefix: y_\n")
+    await wait_for(lambda: "y_count" in listed(runtime), what="the edit of the included file")
+
+
+async def test_an_include_created_after_the_manifest_is_picked_up(project: Project, runtime: Runtime,
+                                                                  watching: Reloader) -> None:
+    (project.root / "parts").mkdir()  # a folder the manifest never used before: the include names it
+    project.write("mcp.yaml", project.manifest_text(extra="include: [parts/later.yaml]\n"))
+    await wait_for(lambda: watching.status.failures >= 1, what="the failed reload")
+    assert "later.yaml" in watching.status.errors[0] and "count" in listed(runtime)
+
+    project.write("parts/later.yaml", f"sources:\n  later:\n    python: {project.module}:count\n    prefix: l_\n")
+    await wait_for(lambda: "l_count" in listed(runtime), what="the include, once it exists")
+    assert watching.status.ok is True
+
+
+async def test_a_dotenv_change_is_applied(project: Project, runtime: Runtime, watching: Reloader) -> None:
+    project.write(".env", "NOTES_TOOL=first_name\n")
+    project.write("mcp.yaml", project.manifest_text(tools="search: {name: '${NOTES_TOOL}'}"))
+    await wait_for(lambda: "first_name" in listed(runtime), what="the variable from .env")
+
+    project.write(".env", "NOTES_TOOL=second_name\n")
+    await wait_for(lambda: "second_name" in listed(runtime), what="the edited .env")
+
+
+async def test_a_broken_save_then_a_fix(project: Project, runtime: Runtime, watching: Reloader) -> None:
+    project.write("mcp.yaml", "version: 1\nsources:\n  notes: {python: [\n")
+    await wait_for(lambda: watching.status.failures == 1, what="the failed reload")
+    assert "search" in listed(runtime)
+    assert reload_status(runtime)["errors"][0].split(":")[1:3] == ["4", "1"], reload_status(runtime)["errors"]
+
+    project.write("mcp.yaml", project.manifest_text(tools="search: {name: fixed}"))
+    await wait_for(lambda: "fixed" in listed(runtime), what="the fix")
+
+
+async def test_a_module_created_after_the_manifest_names_it_is_picked_up(project: Project, runtime: Runtime,
+                                                                        watching: Reloader) -> None:
+    module = f"{project.module}_more"
+    project.write("mcp.yaml", project.manifest_text() + f"  more:\n    python: {module}\n")
+    await wait_for(lambda: watching.status.failures >= 1, what="the failed reload")
+
+    project.write(f"{module}.py", 'def ping() -> str:\n    """Ping."""\n    return "pong"\n')
+    await wait_for(lambda: "ping" in listed(runtime), what="the module, once it exists")
+    assert watching.status.ok is True
