@@ -360,7 +360,9 @@ class SchemaConverter:
             if req:
                 out["required"] = req
         additional = node.get("additionalProperties")
-        if isinstance(additional, (dict, bool)):
+        if isinstance(additional, bool):
+            out["additionalProperties"] = additional
+        elif isinstance(additional, dict):
             out["additionalProperties"] = self._node(additional, uri, join(ptr, "additionalProperties"), None)
         for key in ("patternProperties", "dependentSchemas"):
             value = node.get(key)

@@ -61,7 +61,7 @@ def fit(text: str, limit: int) -> str:
         return text
     head = text[:limit]
     ends = [m.end() for m in _SENTENCE_END.finditer(head)]
-    if ends and ends[-1] >= limit // 3:
+    if ends and ends[-1] >= min(10, limit // 3):
         return head[: ends[-1]]
     cut = head[: limit - 1].rsplit(" ", 1)[0] if " " in head else head[: limit - 1]
     return cut.rstrip(",;:-— ") + "…"

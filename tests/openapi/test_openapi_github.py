@@ -1,0 +1,62 @@
+"""GitHub's full REST description (1,223 operations), when the file is present.
+
+Located via MCPRT_GITHUB_SPEC or bench/.cache/api.github.com.json (gitignored; `npm pack
+@octokit/openapi` gives it as generated/api.github.com.json). Speed is measured by
+tests/openapi/bench_github.py, never here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from mcprt.manifest.model import Defaults, OpenAPISource
+from mcprt.sources.openapi import CompiledOpenAPI, compile_openapi, load_document
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = Path(os.environ.get("MCPRT_GITHUB_SPEC", REPO / "bench" / ".cache" / "api.github.com.json"))
+TOOLS_LIST_LIMIT = 1_200_000
+
+pytestmark = pytest.mark.skipif(not SPEC.is_file(), reason=f"GitHub's description is not at {SPEC}")
+
+
+@pytest.fixture(scope="module")
+def github(tmp_path_factory: pytest.TempPathFactory) -> CompiledOpenAPI:
+    cache = tmp_path_factory.mktemp("gh-cache")
+    doc = load_document(str(SPEC), REPO, cache)
+    return compile_openapi(doc, OpenAPISource(openapi=str(SPEC)), Defaults(), cache_dir=cache)
+
+
+def tools_list_bytes(compiled: CompiledOpenAPI) -> int:
+    tools = [
+        {"name": t.name, "description": t.description, "inputSchema": t.input_schema, "annotations": t.annotations}
+        for t in (op.operation for op in compiled.operations)
+    ]
+    return len(json.dumps({"tools": tools}, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def test_github_tools_list_fits_the_budget(github: CompiledOpenAPI) -> None:
+    assert len(github.operations) == 1223
+    size = tools_list_bytes(github)
+    assert size <= TOOLS_LIST_LIMIT, f"tools/list is {size} bytes"
+    names = [op.operation.name for op in github.operations]
+    assert len(set(names)) == len(names)
+    assert github.warnings == []
+
+
+def test_github_schemas_are_valid(github: CompiledOpenAPI) -> None:
+    for op in github.operations:
+        Draft202012Validator.check_schema(op.operation.input_schema)
+
+
+def test_github_warm_cache_gives_the_same_tools(github: CompiledOpenAPI, tmp_path: Path) -> None:
+    doc = load_document(str(SPEC), REPO, tmp_path)
+    config = OpenAPISource(openapi=str(SPEC))
+    compile_openapi(doc, config, Defaults(), cache_dir=tmp_path)
+    warm = compile_openapi(load_document(str(SPEC), REPO, tmp_path), config, Defaults(), cache_dir=tmp_path)
+    assert warm.from_cache
+    assert tools_list_bytes(warm) == tools_list_bytes(github)

@@ -1,0 +1,165 @@
+"""Loading over HTTP (revalidating cache, offline restart) and the compile cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openapi_support import SPECS
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mcprt.errors import SpecError
+from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource, OperationFilter
+from mcprt.sources.openapi import compile_openapi, load_document
+from tests.support.upstream import serve_app
+
+PETSTORE = (SPECS / "readme" / "2.0" / "petstore.json").read_bytes()
+COMMON = json.dumps({"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}}).encode()
+MAIN = json.dumps({
+    "openapi": "3.0.3",
+    "info": {"title": "remote", "version": "1"},
+    "paths": {"/pets": {"post": {"operationId": "addPet", "requestBody": {"content": {"application/json": {
+        "schema": {"$ref": "schemas/common.json#/Pet"}}}}}}},
+}).encode()
+
+
+class Upstream:
+    """A document server that counts requests and answers conditional GETs with 304."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, bytes] = {"/petstore.json": PETSTORE, "/api/main.json": MAIN,
+                                       "/api/schemas/common.json": COMMON}
+        self.requests: list[tuple[str, str | None]] = []
+
+    async def handle(self, request: Request) -> Response:
+        path = request.url.path
+        self.requests.append((path, request.headers.get("if-none-match")))
+        body = self.docs.get(path)
+        if body is None:
+            return Response("not found", status_code=404)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(body, media_type="application/json", headers={"ETag": etag})
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/{path:path}", self.handle)])
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[Upstream, str]]:
+    server = Upstream()
+    with serve_app(server.app()) as url:
+        yield server, url
+
+
+def test_url_document_is_cached_revalidated_and_works_offline(upstream: tuple[Upstream, str], tmp_path: Path) -> None:
+    server, url = upstream
+    location = f"{url}/petstore.json"
+    first = load_document(location, tmp_path, tmp_path)
+    assert first.raw_bytes == PETSTORE and first.warnings == []
+    second = load_document(location, tmp_path, tmp_path)
+    assert second.raw_bytes == PETSTORE
+    assert server.requests[0] == ("/petstore.json", None)
+    assert server.requests[1][1] is not None  # revalidated with If-None-Match, answered 304
+    compiled = compile_openapi(second, OpenAPISource(openapi=location), Defaults(), cache_dir=None)
+    assert len(compiled.operations) == 20
+
+
+def test_offline_restart_uses_the_cached_copy_with_a_warning(tmp_path: Path) -> None:
+    server = Upstream()
+    with serve_app(server.app()) as url:
+        location = f"{url}/petstore.json"
+        load_document(location, tmp_path, tmp_path)
+    # The server is gone now: connection refused.
+    doc = load_document(location, tmp_path, tmp_path)
+    assert doc.raw_bytes == PETSTORE
+    assert len(doc.warnings) == 1 and "using the cached copy" in doc.warnings[0]
+    with pytest.raises(SpecError, match="no cached copy"):
+        load_document(location, tmp_path, tmp_path / "empty-cache")
+
+
+def test_http_errors_without_cache_are_spec_errors(upstream: tuple[Upstream, str], tmp_path: Path) -> None:
+    _, url = upstream
+    with pytest.raises(SpecError, match="HTTP 404") as info:
+        load_document(f"{url}/missing.json", tmp_path, tmp_path)
+    assert info.value.document == f"{url}/missing.json"
+
+
+def test_remote_document_with_relative_external_ref(upstream: tuple[Upstream, str], tmp_path: Path) -> None:
+    server, url = upstream
+    location = f"{url}/api/main.json"
+    doc = load_document(location, tmp_path, tmp_path)
+    compiled = compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=None)
+    op = compiled.operations[0]
+    assert op.operation.input_schema["properties"] == {"name": {"type": "string"}}
+    assert op.base_url == url  # no servers: "/" relative to the document's URL
+    assert "/api/schemas/common.json" in [p for p, _ in server.requests]
+
+
+# --- compile cache --------------------------------------------------------------------------------------
+
+
+def _compile(spec_dir: Path, cache: Path, **config: object):
+    doc = load_document("spec/swagger.json", spec_dir, cache)
+    return compile_openapi(doc, OpenAPISource(openapi="spec/swagger.json", **config), Defaults(), cache_dir=cache)
+
+
+@pytest.fixture
+def separate(tmp_path: Path) -> Path:
+    target = tmp_path / "petstore"
+    shutil.copytree(SPECS / "oai" / "petstore-separate", target)
+    return target
+
+
+def test_compile_cache_hit_miss_and_keys(separate: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cold = _compile(separate, cache)
+    assert cold.from_cache is False
+    entries = list((cache / "openapi").glob("*.pickle"))
+    assert len(entries) == 1
+    warm = _compile(separate, cache)
+    assert warm.from_cache is True
+    assert [op.operation for op in warm.operations] == [op.operation for op in cold.operations]
+    assert warm.operations[1].plan.build({"name": "n", "id": 1}).body == b'{"id":1,"name":"n"}'
+    # A config part that changes the result is part of the key…
+    assert _compile(separate, cache, include=OperationFilter(methods=["GET"])).from_cache is False
+    assert _compile(separate, cache, base_url="http://127.0.0.1:1").from_cache is False
+    # …per-tool overrides and auth are applied later, so they are not.
+    assert _compile(separate, cache, tools={"addPet": {"name": "add"}}).from_cache is True
+    policy = Defaults(descriptions=DescriptionPolicy(style="full"))
+    doc = load_document("spec/swagger.json", separate, cache)
+    assert compile_openapi(doc, OpenAPISource(openapi="x"), policy, cache_dir=cache).from_cache is False
+
+
+def test_changed_external_document_invalidates_the_cache(separate: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _compile(separate, cache)
+    assert _compile(separate, cache).from_cache is True
+    pet = separate / "spec" / "Pet.json"
+    pet.write_text(pet.read_text().replace('"tag"', '"label"'))
+    fresh = _compile(separate, cache)
+    assert fresh.from_cache is False
+    assert "label" in fresh.operations[1].operation.input_schema["properties"]
+
+
+def test_corrupt_cache_entry_is_ignored_and_rewritten(separate: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _compile(separate, cache)
+    (entry,) = (cache / "openapi").glob("*.pickle")
+    entry.write_bytes(b"\x80\x05garbage")
+    again = _compile(separate, cache)
+    assert again.from_cache is False and len(again.operations) == 4
+    assert pickle.loads(entry.read_bytes())["compiled"].operations[0].operation.key == "findPets"
+    entry.write_bytes(pickle.dumps({"something": "else"}))
+    assert _compile(separate, cache).from_cache is False
+    assert _compile(separate, cache).from_cache is True
+    assert not list((cache / "openapi").glob("*.tmp"))
