@@ -20,7 +20,7 @@ from ..errors import Diagnostic, ManifestError
 from ..manifest.loader import LoadedManifest, load_manifest
 from ..observability.log import log_event
 from .changes import ToolChanges, diff_toolsets
-from .drain import Drainer, drain_seconds
+from .drain import Drainer
 from .files import (
     declared_includes,
     force_reopen,
@@ -190,7 +190,7 @@ class Reloader:
         running = {id(s) for s in self.runtime.pool.running.values()}
         orphans = [s for s in self._orphans if id(s) not in running]
         self._orphans = []
-        self.drainer.close_later(retired + orphans, drain_seconds(old, retired + orphans))
+        self.drainer.close_when_unused(retired + orphans, old)
         self._signatures = source_signatures(self.runtime)
         self._failed_files = set()
         changes = diff_toolsets(old, new)

@@ -1,0 +1,153 @@
+"""Hot reload through a real `mcprt up` subprocess and the SDK client: saves, notifications, no lost calls."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import anyio
+from conftest import Project
+from mcp import Client, StdioServerParameters
+from served import ListChanged, child_env, eventually, http_client, mcprt_up_http, text_of, tool_names
+
+DIAGNOSTIC_IN_LOG = re.compile(r"mcp\.yaml:\d+:\d+: ")
+TAG = 'def tag(name: str) -> str:\n    """Tag a note."""\n    return "#" + name\n'
+
+
+async def prime(project: Project, client: Client, catcher: ListChanged) -> str:
+    """Rename `search` until a notification arrives: the client opens its GET stream in the background
+    after initialize, so the first change can come before anyone listens. Returns the new name."""
+    for attempt in range(20):
+        name = f"find_{attempt}"
+        project.write("mcp.yaml", project.manifest_text(tools=f"search: {{name: {name}}}"))
+        if await catcher.wait_beyond(0, timeout=1.0):
+            await eventually(lambda: _listed(client, name), what=f"{name} listed")
+            return name
+    raise AssertionError("no notifications/tools/list_changed after 20 renames")
+
+
+async def _listed(client: Client, name: str) -> bool:
+    return name in await tool_names(client)
+
+
+async def test_add_remove_rename_notify_and_prune_does_not(project: Project) -> None:
+    catcher = ListChanged()
+    with mcprt_up_http(project.manifest) as up:
+        async with http_client(up.url, message_handler=catcher) as client:
+            assert sorted(await tool_names(client)) == ["count", "search"]
+            name = await prime(project, client, catcher)  # rename
+            assert sorted(await tool_names(client)) == ["count", name]
+
+            seen = catcher.count
+            project.write("mcp.yaml", project.manifest_text(tools=f"search: {{name: {name}}}",
+                                                            extra="    exclude: {operations: [count]}\n"))
+            assert await catcher.wait_beyond(seen, timeout=10), "no list_changed after a removal"
+            assert await tool_names(client) == [name]
+
+            seen = catcher.count
+            project.save_atomically(project.module_file.name, project.module_file.read_text() + "\n\n" + TAG)
+            project.write("mcp.yaml", project.manifest_text(tools=f"search: {{name: {name}}}"))
+            assert await catcher.wait_beyond(seen, timeout=10), "no list_changed after an addition"
+            await eventually(lambda: _listed(client, "tag"), what="tag listed")
+            assert sorted(await tool_names(client)) == ["count", name, "tag"]
+
+            seen = catcher.count
+            before = text_of(await client.call_tool(name, {"query": "q"}))
+            assert "long text" in before
+            project.write("mcp.yaml", project.manifest_text(tools=f'search: {{name: {name}, prune: "total"}}'))
+
+            async def pruned() -> bool:
+                return text_of(await client.call_tool(name, {"query": "q"})) == "1"
+
+            await eventually(pruned, what="the pruned output")
+            await anyio.sleep(0.5)  # a notification would have arrived by now
+            assert catcher.count == seen, "a prune-only change must not send list_changed"
+    log = up.log()
+    assert re.search(r"reload applied .*changes=\+count \+tag .*list_changed=True", log), log
+    assert re.search(r"reload applied .*changes=no tool changes .*clients_notified=False", log), log
+
+
+async def test_a_broken_save_keeps_serving_and_a_fix_applies(project: Project) -> None:
+    with mcprt_up_http(project.manifest) as up:
+        async with http_client(up.url) as client:
+            project.write("mcp.yaml", project.manifest_text(tools="search: {prune: [unclosed}"))
+
+            async def reported() -> bool:
+                return up.health()["manifest"]["status"] == "error"
+
+            await eventually(reported, what="/healthz to report the failed reload")
+            result = await client.call_tool("search", {"query": "still"})
+            assert not result.is_error and "note about still" in text_of(result)
+            assert DIAGNOSTIC_IN_LOG.search(up.log()), up.log()
+
+            project.write("mcp.yaml", project.manifest_text(tools="search: {name: repaired}"))
+            await eventually(lambda: _listed(client, "repaired"), what="the fixed manifest")
+            health = up.health()["manifest"]
+            assert health["status"] == "ok" and health["failures"] == 1
+
+
+async def test_atomic_saves_and_a_delete_then_recreate(project: Project) -> None:
+    with mcprt_up_http(project.manifest) as up:
+        async with http_client(up.url) as client:
+            project.save_atomically("mcp.yaml", project.manifest_text(tools="count: {name: how_many}"))
+            await eventually(lambda: _listed(client, "how_many"), what="the atomically saved manifest")
+
+            project.manifest.unlink()
+            await anyio.sleep(0.15)  # the deletion alone is seen and waited out
+            project.write("mcp.yaml", project.manifest_text(tools="count: {name: tally}"))
+            await eventually(lambda: _listed(client, "tally"), what="the recreated manifest")
+            assert up.health()["manifest"]["failures"] == 0, up.log()
+
+
+async def test_twenty_reloads_under_continuous_calls_lose_nothing(project: Project) -> None:
+    """Three clients call without pause while the manifest (and every 4th time the module) changes."""
+    calls = failures = 0
+    problems: list[str] = []
+    done = anyio.Event()
+
+    async def caller(url: str, tool: str, arguments: dict) -> None:
+        nonlocal calls, failures
+        async with http_client(url) as client:
+            while not done.is_set():
+                try:
+                    result = await client.call_tool(tool, arguments)
+                    if result.is_error:
+                        failures += 1
+                        problems.append(text_of(result))
+                except Exception as exc:  # a transport or protocol error is a lost call too
+                    failures += 1
+                    problems.append(repr(exc))
+                calls += 1
+
+    with mcprt_up_http(project.manifest) as up:
+        async with anyio.create_task_group() as group:
+            group.start_soon(caller, up.url, "search", {"query": "a"})
+            group.start_soon(caller, up.url, "search", {"query": "b"})
+            group.start_soon(caller, up.url, "count", {})
+            async with http_client(up.url) as watcher:
+                for n in range(20):
+                    if n % 4 == 3:
+                        extra = f'\n\ndef extra_{n}() -> int:\n    """Extra {n}."""\n    return {n}\n'
+                        project.save_atomically(project.module_file.name, project.module_file.read_text() + extra)
+                    project.write("mcp.yaml", project.manifest_text(tools=f"search: {{description: Version {n}.}}"))
+
+                    async def visible(n: int = n) -> bool:
+                        tools = (await watcher.list_tools()).tools
+                        return any(t.name == "search" and t.description == f"Version {n}." for t in tools)
+
+                    await eventually(visible, what=f"version {n}")
+            done.set()
+    assert failures == 0, problems[:5]
+    assert calls >= 100, f"only {calls} calls: the test did not exercise anything"
+    assert up.log().count("reload applied") >= 20
+
+
+async def test_stdio_client_hears_list_changed_on_save(project: Project) -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(project.manifest)],
+                                   env=child_env(), cwd=str(project.root))
+    catcher = ListChanged()
+    async with Client(params, mode="legacy", message_handler=catcher) as client:  # type: ignore[arg-type]
+        assert "search" in await tool_names(client)
+        project.save_atomically("mcp.yaml", project.manifest_text(tools="search: {name: lookup}"))
+        assert await catcher.wait_beyond(0, timeout=10), "no list_changed over stdio"
+        assert "lookup" in await tool_names(client)
