@@ -11,8 +11,10 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import typer
+from pydantic import ValidationError
 
 from ..errors import Diagnostic, ManifestError, McprtError
 
@@ -54,15 +56,26 @@ def guarded() -> Iterator[None]:
     except NotYet as exc:
         print(f"not yet: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except McprtError as exc:
-        if _debug:
-            traceback.print_exc()
+    except ValidationError as exc:
+        if exc.title != "Settings":  # only settings reach here as pydantic errors; anything else is a bug
+            _internal_error(exc)
+        for error in exc.errors(include_url=False):
+            name = "MCPRT_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"error: invalid setting {name}: {error['msg']}", file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except McprtError as exc:  # deliberate and self-explaining: no traceback, even with --debug
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except Exception as exc:  # a bug: say so plainly
-        if _debug:
-            traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
-        raise typer.Exit(1) from None
+        _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    """A bug: one plain line (exit 1); the traceback only with --debug."""
+    if _debug:
+        traceback.print_exception(exc)
+    hint = "" if _debug else " (run with --debug for the traceback)"
+    print(f"internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+    raise typer.Exit(1) from None

@@ -14,6 +14,7 @@ from .errors import guarded, set_debug
 app = typer.Typer(
     name="mcprt",
     help="Compile a reviewed mcp.yaml into a live MCP server.\n\nExit codes: 0 ok, 1 a failed check, 2 bad input.",
+    epilog="Examples: `mcprt validate`, `mcprt tools mcp.yaml --json`, `mcprt up --transport http --port 8765`",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",

@@ -6,8 +6,8 @@ line and column in the manifest — not a failure at the first call.
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Iterator
+from pathlib import Path as FsPath
 from typing import Any
 
 from ..errors import Diagnostic
@@ -57,11 +57,29 @@ def _at(index: PositionIndex, path: Path, line: int, col: int, message: str) -> 
         where = index.locate(path)
         return Diagnostic(where.file, where.line, where.col, message)
     where = span.value
-    if span.block:  # YAML `|`/`>`: the text starts on the next line, indented
-        file_line = where.line + line
-        text = linecache.getline(where.file, file_line)
-        indent = len(text) - len(text.lstrip(" ")) if text else 0
-        return Diagnostic(where.file, file_line, indent + col, message)
-    text = linecache.getline(where.file, where.line)
-    quoted = 1 if text[where.col - 1 : where.col] in ("'", '"') else 0
-    return Diagnostic(where.file, where.line + line - 1, where.col + quoted + col - 1 if line == 1 else col, message)
+    lines = _file_lines(where.file)
+    if span.block:  # the text starts on the line after `|`, `>` or `"""`
+        indent = 0 if span.verbatim else _block_indent(lines, where.line)
+        return Diagnostic(where.file, where.line + line, indent + col, message)
+    if line > 1:  # a quoted string over several lines: its later lines start at column 1
+        return Diagnostic(where.file, where.line + line - 1, col, message)
+    opening = lines[where.line - 1][where.col - 1 :] if where.line <= len(lines) else ""
+    quote = 3 if opening.startswith(('"""', "'''")) else 1 if opening[:1] in ("'", '"') else 0
+    return Diagnostic(where.file, where.line, where.col + quote + col - 1, message)
+
+
+def _block_indent(lines: list[str], indicator_line: int) -> int:
+    """Indentation YAML strips from a block scalar: that of its first non-blank line."""
+    for text in lines[indicator_line:]:
+        if text.strip():
+            return len(text) - len(text.lstrip(" "))
+    return 0
+
+
+def _file_lines(file: str) -> list[str]:
+    """The file's lines as they are now (read afresh: only errors get here, and the file may have
+    changed since an earlier load during hot reload)."""
+    try:
+        return FsPath(file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []

@@ -8,6 +8,7 @@ mistakes of a file in one go.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,12 @@ def find_manifest(explicit: str | Path | None, cwd: Path | None = None) -> Path:
     raise ManifestError([Diagnostic("mcp.yaml", 1, 1, "no manifest given and no ./mcp.yaml or ./mcp.toml here")])
 
 
-def read_manifest_file(path: Path) -> tuple[Any, PositionIndex, list[Diagnostic]]:
-    """Parse one manifest file (YAML or TOML by its suffix) into plain data with positions."""
-    shown = str(path)
+def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, PositionIndex, list[Diagnostic]]:
+    """Parse one manifest file (YAML or TOML by its suffix) into plain data with positions.
+
+    `shown` is how diagnostics name the file (default: the path as given).
+    """
+    shown = shown or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -112,7 +116,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
-        errors += diagnostics_from(exc, data, index)
+        errors += diagnostics_from(exc, data, index, env_paths)
     if manifest is None:
         raise ManifestError(sorted(errors) + warnings)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
@@ -147,7 +151,9 @@ def _merge_includes(
         if child_path in seen:
             errors.append(Diagnostic(where.file, where.line, where.col, f"include cycle: {entry} is already included"))
             continue
-        child, child_index, child_errors = read_manifest_file(child_path)
+        # Named relative to the including manifest as the user wrote it, like the main manifest.
+        shown = os.path.normpath(manifest_path.parent / entry)
+        child, child_index, child_errors = read_manifest_file(child_path, shown)
         if child_errors:
             errors += child_errors if child_path.is_file() else [
                 Diagnostic(where.file, where.line, where.col, f"included manifest not found: {entry}")
@@ -155,7 +161,7 @@ def _merge_includes(
             continue
         files.append(child_path)
         child_dirs = {name: child_path.parent for name in (child.get("sources") or {})}
-        errors += _merge_includes(child_path, child, child_index, child_dirs, files, warnings, seen | {child_path})
+        errors += _merge_includes(Path(shown), child, child_index, child_dirs, files, warnings, seen | {child_path})
         for key in child:
             if key not in ("version", "sources", "include"):
                 at = child_index.locate((key,), "key")

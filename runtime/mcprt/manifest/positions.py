@@ -25,7 +25,8 @@ class NodeSpan:
 
     value: Position
     key: Position | None = None
-    block: bool = False  # the value is a YAML block scalar (`|` or `>`): its text starts on the next line
+    block: bool = False  # a YAML block scalar (`|`/`>`) or TOML multi-line string: its text starts on the next line
+    verbatim: bool = False  # the block's lines are the file's lines as they are (TOML), not de-indented (YAML)
 
 
 @dataclass
@@ -35,8 +36,10 @@ class PositionIndex:
     root: Position
     nodes: dict[Path, NodeSpan] = field(default_factory=dict)
 
-    def add(self, path: Path, value: Position, key: Position | None = None, *, block: bool = False) -> None:
-        self.nodes[path] = NodeSpan(value, key, block)
+    def add(
+        self, path: Path, value: Position, key: Position | None = None, *, block: bool = False, verbatim: bool = False
+    ) -> None:
+        self.nodes[path] = NodeSpan(value, key, block, verbatim)
 
     def span(self, path: Path) -> NodeSpan | None:
         return self.nodes.get(tuple(path))

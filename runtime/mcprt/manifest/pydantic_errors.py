@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Collection
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -36,14 +37,21 @@ _EXPECTED = {
 }
 
 
-def diagnostics_from(error: ValidationError, data: Any, index: PositionIndex) -> list[Diagnostic]:
+def diagnostics_from(
+    error: ValidationError, data: Any, index: PositionIndex, from_env: Collection[Path] = ()
+) -> list[Diagnostic]:
+    """One diagnostic per place; `from_env` are the nodes whose text came from `${VAR}`: their value
+    may be a secret, so it is never echoed in a message."""
     merged: dict[tuple[str, int, int, str], list[str]] = {}
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
         path, label = _data_path(loc, data, err["type"])
-        where = index.locate(path, prefer="key" if err["type"] in ("extra_forbidden", "missing") else "value")
+        about_key = err["type"] in ("extra_forbidden", "missing") or "[key]" in loc  # `[key]`: a mapping key is wrong
+        where = index.locate(path, prefer="key" if about_key else "value")
         key = (where.file, where.line, where.col, label)
         message = _message(err, path, data)
+        if path in from_env:
+            message = _without_value(message, err.get("input"))
         if message not in merged.setdefault(key, []):
             merged[key].append(message)
     result = []
@@ -51,6 +59,16 @@ def diagnostics_from(error: ValidationError, data: Any, index: PositionIndex) ->
         text = _join(messages)
         result.append(Diagnostic(file, line, col, f"{label}: {text}" if label else text))
     return result
+
+
+def _without_value(message: str, value: Any) -> str:
+    """The message with a value that came from the environment taken out."""
+    if not isinstance(value, str) or not value:
+        return message
+    message = message.replace(repr(value), "(the value from the environment)")
+    if value in message:
+        return "invalid value (it comes from an environment variable, so it is not shown)"
+    return message
 
 
 def _join(messages: list[str]) -> str:

@@ -30,9 +30,23 @@ def read_toml(text: str, file: str) -> tuple[Any, PositionIndex, list[Diagnostic
             message = match["msg"]
         else:
             line, col, message = 1, 1, str(exc)
+        if message.startswith(("Cannot overwrite", "Cannot declare")):
+            line, col, message = _at_duplicate(text, line, message)
         return None, index, [Diagnostic(file, line, col, f"TOML syntax error: {message}")]
     _TomlScanner(text, file, index).scan()
     return data, index, []
+
+
+def _at_duplicate(text: str, line: int, message: str) -> tuple[int, int, str]:
+    """tomllib reports a repeated key or table at the end of its line; point at the key instead."""
+    lines = text.splitlines()
+    source = lines[line - 1] if 1 <= line <= len(lines) else ""
+    col = len(source) - len(source.lstrip()) + 1
+    key = re.match(r"\s*(\[*[^=\]]*?\]*)\s*(=|$)", source)
+    name = key.group(1).strip() if key else ""
+    if not name:
+        return line, col, message
+    return line, col, f"duplicate {'table' if name.startswith('[') else 'key'} {name} ({message})"
 
 
 class _TomlScanner:
@@ -161,8 +175,10 @@ class _TomlScanner:
         self.pos += 1  # '='
         self._skip_ws()
         value_at = self._position(self.pos)
-        block = self.text.startswith('"""', self.pos) or self.text.startswith("'''", self.pos)
-        self.index.add(path, value_at, self._position(offset), block=block)
+        # A multi-line string whose text starts on the next line (TOML drops that first newline);
+        # its lines are the file's lines verbatim, indentation included.
+        block = re.match(r"(\"\"\"|''')\r?\n", self.text[self.pos : self.pos + 5]) is not None
+        self.index.add(path, value_at, self._position(offset), block=block, verbatim=block)
         self._value(path)
 
     def _value(self, path: Path) -> None:

@@ -26,17 +26,38 @@ def read_yaml(text: str, file: str) -> tuple[Any, PositionIndex, list[Diagnostic
     try:
         node = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        if "found duplicate key" in str(problem) or "duplicate key" in str(exc):
-            problem = f"duplicate key {_duplicate_key(str(exc))}".rstrip()
-        return None, index, [Diagnostic(file, line, col, f"YAML syntax error: {problem}")]
+        return None, index, [_syntax_error(exc, file)]
     except YAMLError as exc:  # errors without a mark
         return None, index, [Diagnostic(file, 1, 1, f"YAML syntax error: {exc}")]
     if isinstance(node, (CommentedMap, CommentedSeq)):
         index.root = Position(file, node.lc.line + 1, node.lc.col + 1)
     return _plain(node, (), index, file), index, []
+
+
+# An opener that is never closed is reported where the parser gave up (often the end of the file);
+# the useful place is the opener itself.
+_UNCLOSED = {
+    "while scanning a quoted scalar": "this quoted string is never closed",
+    "while parsing a flow mapping": "this `{` is never closed",
+    "while parsing a flow sequence": "this `[` is never closed",
+}
+
+
+def _syntax_error(exc: MarkedYAMLError, file: str) -> Diagnostic:
+    """One diagnostic for a YAML syntax error, at the most useful of the parser's two marks."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = str(exc.problem or exc.context or "invalid YAML")
+    context = str(exc.context or "")
+    unclosed = _UNCLOSED.get(context)
+    if unclosed and exc.context_mark and exc.problem_mark and exc.problem_mark.line > exc.context_mark.line:
+        mark = exc.context_mark
+        problem = f"{unclosed} ({problem})"
+    elif "duplicate key" in problem or "duplicate key" in str(exc):
+        problem = f"duplicate key {_duplicate_key(str(exc))}".rstrip()
+    elif "'\\t'" in problem:
+        problem = f"{problem} (indent with spaces, not tabs)"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Diagnostic(file, line, col, f"YAML syntax error: {problem}")
 
 
 def _duplicate_key(message: str) -> str:
@@ -46,13 +67,26 @@ def _duplicate_key(message: str) -> str:
     return ""
 
 
+def _key_value_marks(node: CommentedMap, key: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """0-based (line, col) of a key and its value; a key merged in with `<<: *anchor` is found in
+    the anchored mapping, where its text actually is."""
+    try:
+        return node.lc.key(key), node.lc.value(key)
+    except KeyError:
+        for merged in getattr(node, "merge", None) or ():
+            source = merged[1] if isinstance(merged, tuple) else merged  # (index, map) before ruamel 0.19
+            if isinstance(source, CommentedMap) and key in source:
+                return _key_value_marks(source, key)
+        mark = (node.lc.line, node.lc.col)
+        return mark, mark
+
+
 def _plain(node: Any, path: Path, index: PositionIndex, file: str) -> Any:
     """Convert round-trip nodes to plain data, recording each child's key and value positions."""
     if isinstance(node, CommentedMap):
         result: dict[str, Any] = {}
         for key, value in node.items():
-            key_line, key_col = node.lc.key(key)
-            value_line, value_col = node.lc.value(key)
+            (key_line, key_col), (value_line, value_col) = _key_value_marks(node, key)
             child = (*path, str(key))
             index.add(
                 child,

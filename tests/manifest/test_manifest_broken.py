@@ -1,0 +1,234 @@
+"""Every broken manifest in `broken/` gives exactly the diagnostics its header promises.
+
+Each case file starts with one or more comment lines
+
+    # expect: [FILE:]LINE:COL MESSAGE FRAGMENT
+    # requires: python|openapi      (optional: the case needs a source kind to compile)
+
+FILE (for diagnostics in an included manifest) is relative to the case's folder. Cases without
+`requires` run through `load_manifest`; the others through the full compile (`Runtime.compile`),
+because a duplicate tool name only exists once a source has produced its tools. A sample also
+runs through the real CLI in a subprocess: exit 2, `FILE:LINE:COL:` on stderr, no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mcprt.errors import ManifestError
+from mcprt.manifest.loader import load_manifest
+from mcprt.pipeline import Runtime
+from mcprt.settings import Settings
+
+BROKEN = Path(__file__).parent / "broken"
+UNSET_VARIABLE = "MCPRT_TEST_UNSET_TOKEN"  # used by missing_env_var.yaml; must never be set
+_EXPECT = re.compile(r"^# expect: (?:(?P<file>[^\s:]+):)?(?P<line>\d+):(?P<col>\d+) (?P<fragment>.+)$")
+_REQUIRES = re.compile(r"^# requires: (?P<kind>\w+)\s*$")
+_OPENERS = {"python": ("mcprt.sources.python", "open_python_source"),
+            "openapi": ("mcprt.sources.openapi.binding", "open_openapi_source")}
+
+
+@dataclass(frozen=True)
+class Expected:
+    file: Path  # absolute, normalised
+    line: int
+    col: int
+    fragment: str
+
+    def __str__(self) -> str:
+        return f"{self.file.name}:{self.line}:{self.col} …{self.fragment}…"
+
+
+@dataclass(frozen=True)
+class Case:
+    path: Path
+    expected: tuple[Expected, ...]
+    requires: str | None
+
+
+def read_case(path: Path) -> Case:
+    """The expectations in the leading comment lines of a case file."""
+    expected: list[Expected] = []
+    requires = None
+    for text in path.read_text(encoding="utf-8").splitlines():
+        if not text.startswith("#"):
+            break
+        if match := _EXPECT.match(text):
+            where = path.parent / match["file"] if match["file"] else path
+            expected.append(Expected(Path(os.path.normpath(where)), int(match["line"]), int(match["col"]),
+                                     match["fragment"]))
+        elif match := _REQUIRES.match(text):
+            requires = match["kind"]
+    return Case(path, tuple(expected), requires)
+
+
+def case_files() -> list[Path]:
+    return sorted(p for p in BROKEN.iterdir() if p.suffix in (".yaml", ".yml", ".toml"))
+
+
+CASES = [read_case(p) for p in case_files()]
+
+
+def source_kind_built(kind: str) -> bool:
+    module_name, attr = _OPENERS[kind]
+    try:
+        return hasattr(importlib.import_module(module_name), attr)
+    except ImportError:
+        return False
+
+
+def case_param(case: Case) -> object:
+    marks = []
+    if case.requires:
+        marks.append(pytest.mark.xfail(not source_kind_built(case.requires), reason="source kind not built yet",
+                                       strict=True))
+    return pytest.param(case, id=case.path.name, marks=marks)
+
+
+@pytest.fixture(autouse=True)
+def _no_unset_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(UNSET_VARIABLE, raising=False)
+
+
+def assert_matches(case: Case, diagnostics: list) -> None:
+    """Every expectation is met by its own error diagnostic, and there is no other error."""
+    errors = [d for d in diagnostics if d.severity == "error"]
+    shown = "\n".join(str(d) for d in errors)
+    assert len(errors) == len(case.expected), f"expected {len(case.expected)} error(s), got:\n{shown}"
+    unmatched = list(errors)
+    for want in case.expected:
+        found = [d for d in unmatched if Path(os.path.normpath(d.file)) == want.file and (d.line, d.col)
+                 == (want.line, want.col) and want.fragment in d.message]
+        assert found, f"no diagnostic {want} among:\n{shown}"
+        unmatched.remove(found[0])
+        assert str(found[0]).startswith(f"{found[0].file}:{want.line}:{want.col}: ")
+
+
+def test_the_cases_are_well_formed() -> None:
+    assert len(CASES) >= 25
+    for case in CASES:
+        first = case.path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# expect: "), f"{case.path.name}: the first line must state the expectation"
+        assert case.expected, f"{case.path.name}: no parsable `# expect:` line"
+
+
+@pytest.mark.parametrize("case", [case_param(c) for c in CASES])
+async def test_broken_manifest_gives_its_diagnostics(case: Case) -> None:
+    with pytest.raises(ManifestError) as caught:
+        if case.requires is None:
+            load_manifest(case.path)
+        else:
+            runtime = Runtime(case.path, Settings())
+            try:
+                await runtime.compile()
+            finally:
+                await runtime.aclose()
+    assert_matches(case, caught.value.diagnostics)
+
+
+# One of each family: parse errors, schema errors, expressions, includes, variables, positions.
+CLI_SAMPLE = [
+    "yaml_syntax_error.yaml",
+    "toml_syntax_error.toml",
+    "toml_unknown_key.toml",
+    "bad_jinja_output_block.yaml",
+    "unknown_key_did_you_mean.yaml",
+    "missing_env_var.yaml",
+    "empty.yaml",
+    "include_cycle.yaml",
+    "multiple_errors.yaml",
+]
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != UNSET_VARIABLE and not k.startswith("MCPRT_")}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, env=environment, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.parametrize("name", CLI_SAMPLE)
+def test_cli_validate_reports_broken_manifest(name: str) -> None:
+    case = read_case(BROKEN / name)
+    result = run_cli("validate", name, cwd=BROKEN)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""  # diagnostics go to stderr; stdout stays clean for pipes
+    lines = result.stderr.splitlines()
+    for want in case.expected:
+        shown = os.path.relpath(want.file, BROKEN)
+        prefix = f"{shown}:{want.line}:{want.col}: "
+        assert any(line.startswith(prefix) and want.fragment in line for line in lines), result.stderr
+    errors = len(case.expected)
+    assert lines[-1] == f"{errors} error{'s' if errors != 1 else ''}"
+
+
+def test_cli_sample_names_exist() -> None:
+    assert set(CLI_SAMPLE) <= {c.path.name for c in CASES}
+
+
+def test_a_file_that_does_not_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(missing)
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.file, diagnostic.line, diagnostic.col) == (str(missing), 1, 1)
+    assert "file not found" in diagnostic.message
+
+    result = run_cli("validate", "nowhere.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("nowhere.yaml:1:1: file not found")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_directory_without_a_manifest(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(tmp_path / "empty")
+    [diagnostic] = caught.value.diagnostics
+    assert "no mcp.yaml or mcp.yml or mcp.toml in this folder" in diagnostic.message
+
+    result = run_cli("validate", "empty", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("empty:1:1: no mcp.yaml")
+    # and with no argument at all, in a folder without a manifest
+    result = run_cli("validate", cwd=tmp_path / "empty")
+    assert result.returncode == 2
+    assert "no manifest given and no ./mcp.yaml or ./mcp.toml here" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_directory_with_a_manifest_loads_it(tmp_path: Path) -> None:
+    (tmp_path / "mcp.toml").write_text('version = 1\n[sources.api]\nopenapi = "spec.json"\n')
+    assert load_manifest(tmp_path).path == tmp_path / "mcp.toml"
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources: {}\n")
+    assert load_manifest(tmp_path).path == tmp_path / "mcp.yaml"  # YAML first, then TOML
+
+
+def test_included_manifest_errors_are_named_relative_to_the_including_one() -> None:
+    """The main manifest is named as given, so an included one is named the same way (not absolute)."""
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(Path(os.path.relpath(BROKEN / "include_broken_child.yaml")))
+    [diagnostic] = caught.value.errors
+    assert diagnostic.file == os.path.relpath(BROKEN / "_support" / "broken_child.yaml")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".toml"])
+@pytest.mark.parametrize("text", ["", "\n\n", "   \n", "# only a comment\n"], ids=["nothing", "newlines", "spaces",
+                                                                                "comment"])
+def test_every_kind_of_empty_file(tmp_path: Path, suffix: str, text: str) -> None:
+    path = tmp_path / f"mcp{suffix}"
+    path.write_text(text)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.line, diagnostic.col) == (1, 1)
+    assert diagnostic.message.startswith("the manifest is empty")

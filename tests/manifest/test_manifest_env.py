@@ -1,0 +1,136 @@
+"""`${VAR}` interpolation: from `.env` beside the manifest and from the process (which wins)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcprt.errors import ManifestError
+from mcprt.manifest.loader import load_manifest
+
+VAR = "MCPRT_TEST_ENV_BASE_URL"
+OTHER = "MCPRT_TEST_ENV_OTHER"
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (VAR, OTHER):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write_manifest(folder: Path, base_url: str, **extra: str) -> Path:
+    lines = ["version: 1", "sources:", "  api:", "    openapi: spec.json", f'    base_url: "{base_url}"']
+    lines += [f'    {key}: "{value}"' for key, value in extra.items()]
+    path = folder / "mcp.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def base_url(path: Path) -> str | None:
+    return load_manifest(path).manifest.sources["api"].base_url  # type: ignore[union-attr]
+
+
+def test_a_variable_from_dotenv_beside_the_manifest(tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, f"${{{VAR}}}/v1")
+    (tmp_path / ".env").write_text(f"{VAR}=http://127.0.0.1:9001\n")
+    loaded = load_manifest(path)
+    assert loaded.manifest.sources["api"].base_url == "http://127.0.0.1:9001/v1"  # type: ignore[union-attr]
+    assert tmp_path / ".env" in loaded.files  # watched for reload
+    assert ("sources", "api", "base_url") in loaded.env_paths
+
+
+def test_the_process_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_manifest(tmp_path, f"${{{VAR}}}")
+    (tmp_path / ".env").write_text(f"{VAR}=http://127.0.0.1:9001\n")
+    monkeypatch.setenv(VAR, "http://127.0.0.1:9002")
+    assert base_url(path) == "http://127.0.0.1:9002"
+
+
+def test_dotenv_is_read_beside_the_manifest_not_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest_dir = tmp_path / "project"
+    manifest_dir.mkdir()
+    path = write_manifest(manifest_dir, f"${{{VAR}}}")
+    (tmp_path / ".env").write_text(f"{VAR}=http://from-the-cwd\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ManifestError, match=f"environment variable {VAR} is not set"):
+        load_manifest(path)
+
+
+def test_a_default_applies_when_the_variable_is_unset_or_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_manifest(tmp_path, f"${{{VAR}:-http://127.0.0.1:9003}}")
+    assert base_url(path) == "http://127.0.0.1:9003"
+    monkeypatch.setenv(VAR, "")
+    assert base_url(path) == "http://127.0.0.1:9003"  # `:-` as in the shell: empty counts as unset
+    monkeypatch.setenv(VAR, "http://127.0.0.1:9004")
+    assert base_url(path) == "http://127.0.0.1:9004"
+
+
+def test_an_empty_variable_without_a_default_is_used_as_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_manifest(tmp_path, f"x${{{VAR}}}y")
+    monkeypatch.setenv(VAR, "")
+    assert base_url(path) == "xy"
+
+
+def test_double_dollar_escapes_a_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VAR, "substituted")
+    path = write_manifest(tmp_path, f"$${{{VAR}}} and ${{{VAR}}}")
+    assert base_url(path) == f"${{{VAR}}} and substituted"
+
+
+def test_several_references_in_one_string(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VAR, "127.0.0.1")
+    monkeypatch.setenv(OTHER, "9005")
+    path = write_manifest(tmp_path, f"http://${{{VAR}}}:${{{OTHER}}}/api")
+    assert base_url(path) == "http://127.0.0.1:9005/api"
+
+
+def test_every_missing_variable_is_reported_at_its_line(tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, f"${{{VAR}}}", prefix=f"${{{OTHER}}}")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    found = {(d.line, d.col, d.message.split(" is not set")[0]) for d in caught.value.errors}
+    assert found == {(5, 15, f"environment variable {VAR}"), (6, 13, f"environment variable {OTHER}")}
+    assert all(f"${{{VAR}:-default}}" in d.message or f"${{{OTHER}:-default}}" in d.message
+               for d in caught.value.errors)
+
+
+def test_variables_work_in_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VAR, "http://127.0.0.1:9006")
+    path = tmp_path / "mcp.toml"
+    path.write_text(f'version = 1\n[sources.api]\nopenapi = "spec.json"\nbase_url = "${{{VAR}}}"\n')
+    assert base_url(path) == "http://127.0.0.1:9006"
+    path.write_text(f'version = 1\n[sources.api]\nopenapi = "spec.json"\nbase_url = "${{{OTHER}}}"\n')
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    [diagnostic] = caught.value.errors
+    assert (diagnostic.line, diagnostic.col) == (4, 12)
+    assert OTHER in diagnostic.message
+
+
+def test_a_value_from_the_environment_is_never_echoed_in_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A variable may hold a secret: when its value is invalid the message says so without showing it."""
+    secret = "sk-live-0123456789abcdef"
+    monkeypatch.setenv(VAR, secret)
+    path = tmp_path / "mcp.yaml"
+    path.write_text(
+        "version: 1\n"
+        f'server: {{http: {{port: "${{{VAR}}}"}}}}\n'
+        "sources:\n"
+        "  api:\n"
+        "    openapi: spec.json\n"
+        f'    timeout: "${{{VAR}}}"\n'
+        "    tools:\n"
+        f'      t: {{name: "bad name ${{{VAR}}}"}}\n'
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    text = str(caught.value)
+    assert secret not in text
+    assert {(d.line, d.col) for d in caught.value.errors} == {(2, 23), (6, 14), (8, 17)}
+    assert "server.http.port: expected an integer, got a string (the value from the environment)" in text
+    assert "sources.api.timeout: invalid duration (the value from the environment)" in text
