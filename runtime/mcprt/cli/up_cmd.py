@@ -1,11 +1,49 @@
-"""`mcprt up` — not built yet; a clear "not yet" beats a broken command."""
+"""`mcprt up`: compile the manifest, then serve it over stdio or streamable HTTP until stopped."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from pathlib import Path
 
-from .errors import NotYet
+from .errors import EXIT_OK, print_diagnostics
 
 
-def run_up(*args: Any, **kwargs: Any) -> int:
-    raise NotYet("`mcprt up` is not built yet")
+def run_up(
+    manifest: Path | str | None,
+    *,
+    transport: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    stateless: bool = False,
+    reload: bool = True,
+) -> int:
+    """Serve until SIGINT/SIGTERM (or stdin closes, for stdio). Bad input raises for `guarded()`:
+    manifest errors print as `file:line:col: message` and exit 2, as do a refused bind or port."""
+    return asyncio.run(_up(manifest, transport=transport, host=host, port=port, stateless=stateless, reload=reload))
+
+
+async def _up(manifest: Path | str | None, *, transport: str | None, host: str | None, port: int | None,
+              stateless: bool, reload: bool) -> int:
+    from ..manifest.loader import load_manifest
+    from ..observability.log import log_event, setup_logging
+    from ..pipeline import Runtime
+    from ..server import check_exposure, resolve_options, serve
+    from ..settings import load_settings
+
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.log_format)
+    # Decide where to serve (and refuse an unauthenticated public bind) before opening any source.
+    loaded = load_manifest(manifest)
+    options = resolve_options(loaded.manifest, settings, transport=transport, host=host, port=port,
+                              stateless=stateless)
+    check_exposure(options, loaded.manifest)
+    runtime = Runtime(manifest, settings)
+    try:
+        compiled = await runtime.start()
+        if compiled.warnings:
+            print_diagnostics(compiled.warnings)
+        await serve(runtime, options, reload=reload and settings.reload)
+    finally:
+        log_event("closing sources")
+        await runtime.aclose()
+    return EXIT_OK

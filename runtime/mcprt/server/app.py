@@ -1,0 +1,129 @@
+"""The MCP server: the SDK's low-level `Server` reading the live tool set on every request.
+
+Handlers read `holder.current` each time, so a reload's swap is visible to the very next request;
+a call keeps the ToolSet (and Tool) it started with, so a swap never disturbs a call in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.caching import CacheHint
+from mcp.server.lowlevel.server import NotificationOptions
+from mcp.server.models import InitializationOptions
+from mcp.server.subscriptions import ListenHandler
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from .. import __version__
+from ..manifest.model import ServerConfig
+from ..toolset.invoke import call_tool, error_result
+from ..toolset.toolset import ToolSetHolder
+from .notify import Notifier, SessionTracker
+from .results import to_call_result, unknown_tool_result
+
+
+class McprtServer(Server[Any]):
+    """A low-level Server that always advertises `tools.listChanged` (unless it cannot deliver it).
+
+    The streamable HTTP session manager calls `create_initialization_options()` without arguments,
+    which would advertise `listChanged: false`; overriding the default keeps stdio and HTTP alike.
+    """
+
+    def __init__(self, *args: Any, tools_changed: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tools_changed = tools_changed
+        self.listen_handler: ListenHandler | None = None  # 2026-07-28 subscription streams
+
+    def close_listen_streams(self) -> None:
+        """End every `subscriptions/listen` stream gracefully (at shutdown)."""
+        if self.listen_handler is not None:
+            self.listen_handler.close()
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        options = notification_options or NotificationOptions(tools_changed=self.tools_changed)
+        return super().create_initialization_options(options, experimental_capabilities, extensions)
+
+
+def build_server(
+    holder: ToolSetHolder,
+    config: ServerConfig,
+    notifier: Notifier,
+    *,
+    tools_changed: bool = True,
+) -> McprtServer:
+    """An MCP server for `holder`'s tools, named and instructed by the manifest's `server:` block.
+
+    `tools_changed=False` for stateless HTTP, where handshake-era clients cannot be notified.
+    """
+
+    async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> dict[str, Any]:
+        # One page: the listing is built once per tool set and shared by every request.
+        result: dict[str, Any] = {"tools": holder.current.list_tools()}
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            result["resultType"] = "complete"  # required from 2026-07-28 on
+        return result
+
+    async def call(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+        toolset = holder.current
+        tool = toolset.get(params.name)
+        if tool is None:
+            return unknown_tool_result(params.name, toolset)
+        try:
+            result = await call_tool(
+                tool,
+                params.arguments,
+                request_id=None if ctx.request_id is None else str(ctx.request_id),
+                progress=_progress_reporter(ctx),
+            )
+        except Exception as exc:  # call_tool never raises for tool problems; this is a last fence
+            result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
+        return to_call_result(result, tool.name)
+
+    async def set_logging_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:
+        # mcprt sends no log notifications to clients (its logs go to stderr); accepting the level
+        # keeps clients that always send setLevel working.
+        return types.EmptyResult()
+
+    def input_schema(name: str) -> Mapping[str, Any] | None:
+        tool = holder.current.get(name)
+        return None if tool is None else tool.input_schema
+
+    listen_handler = ListenHandler(notifier.bus)
+    server = McprtServer(
+        config.name,
+        version=__version__,
+        instructions=config.instructions,
+        # 2026-07-28 clients may cache tools/list; a reload can change it at any moment, and the
+        # listing is the same for every caller.
+        cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="public")},
+        on_list_tools=list_tools,
+        on_call_tool=call,
+        on_subscriptions_listen=listen_handler,
+        get_tool_input_schema=input_schema,
+        tools_changed=tools_changed,
+    )
+    server.listen_handler = listen_handler
+    server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
+    server.middleware.append(SessionTracker(notifier))
+    return server
+
+
+def _progress_reporter(ctx: ServerRequestContext[Any]) -> Any:
+    """A progress callable for the call pipeline, only when the client asked (sent a progressToken)."""
+    meta = ctx.meta or {}
+    if meta.get("progress_token") is None and meta.get("progressToken") is None:  # type: ignore[typeddict-item]
+        return None
+    session = ctx.session
+
+    async def report(progress: float, total: float | None = None, message: str | None = None) -> None:
+        await session.report_progress(progress, total, message)
+
+    return report

@@ -1,0 +1,194 @@
+"""The HTTP transport's front door: Host and Origin checks, bearer tokens, request size.
+
+Checked in that order, before the MCP layer sees anything:
+
+1. Host (421): DNS rebinding makes a hostile web page talk to a loopback server under the
+   attacker's name; only loopback names, the bound address and `server.http.allowed_hosts` pass.
+2. Origin (403): browsers send it on cross-origin requests; loopback origins and
+   `server.http.allowed_origins` pass, a request without Origin (any non-browser client) passes.
+3. Bearer token (401 with `WWW-Authenticate: Bearer`): compared in constant time.
+4. Declared body size (413) against `server.http.max_request_bytes`; the SDK enforces the same
+   limit on bodies without Content-Length while reading them.
+
+`*` in either allow-list disables that check. `/healthz` skips the Host check and the token (it
+says only how many tools are served), so load balancers and probes can reach it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..observability.log import log_event
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    tokens: tuple[bytes, ...] = ()
+    allowed_hosts: frozenset[str] = frozenset()  # lower-case "name" or "name:port"
+    allowed_origins: frozenset[str] = frozenset()  # lower-case "scheme://name[:port]"
+    max_request_bytes: int = 1_000_000
+    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz"}))
+
+    @property
+    def any_host(self) -> bool:
+        return "*" in self.allowed_hosts
+
+    @property
+    def any_origin(self) -> bool:
+        return "*" in self.allowed_origins
+
+
+def make_policy(
+    *,
+    tokens: Iterable[str],
+    bind_host: str,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
+    max_request_bytes: int,
+) -> GuardPolicy:
+    hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
+    if bind_host.lower() not in WILDCARD_BINDS:
+        hosts.add(_bracketed(bind_host.lower()))
+    return GuardPolicy(
+        tokens=tuple(t.encode() for t in tokens if t),
+        allowed_hosts=frozenset(hosts),
+        allowed_origins=frozenset(o.strip().lower().rstrip("/") for o in allowed_origins if o.strip()),
+        max_request_bytes=max_request_bytes,
+    )
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _split_host(value: str) -> tuple[str, str | None]:
+    """'name:port' → (name, port); IPv6 in brackets keeps its colons; names are lower-cased."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        if end == -1:
+            return value, None
+        name, rest = value[1:end], value[end + 1 :]
+        return name, rest[1:] if rest.startswith(":") else None
+    name, sep, port = value.rpartition(":")
+    return (name, port) if sep and port.isdigit() else (value, None)
+
+
+def _is_loopback_name(name: str) -> bool:
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(policy: GuardPolicy, host_header: str | None) -> bool:
+    if policy.any_host:
+        return True
+    if not host_header:
+        return False
+    name, port = _split_host(host_header)
+    if _is_loopback_name(name):
+        return True
+    bare = _bracketed(name)
+    return bare in policy.allowed_hosts or (port is not None and f"{bare}:{port}" in policy.allowed_hosts)
+
+
+def origin_allowed(policy: GuardPolicy, origin: str | None) -> bool:
+    if origin is None or policy.any_origin:
+        return True
+    normalized = origin.strip().lower().rstrip("/")
+    if normalized in policy.allowed_origins:
+        return True
+    parts = urlsplit(normalized)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    return _is_loopback_name(parts.hostname)
+
+
+def token_accepted(policy: GuardPolicy, authorization: str | None) -> bool:
+    """Constant-time comparison against every configured token (no early exit on a match)."""
+    if not policy.tokens:
+        return True
+    if not authorization:
+        return False
+    scheme, _, presented = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    candidate = presented.strip().encode()
+    matched = False
+    for token in policy.tokens:
+        matched |= hmac.compare_digest(candidate, token)
+    return matched
+
+
+class HttpGuard:
+    """ASGI middleware applying a `GuardPolicy` to every HTTP request."""
+
+    def __init__(self, app: ASGIApp, policy: GuardPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        open_path = scope.get("path", "") in self.policy.open_paths
+        rejection = self._check(headers, open_path)
+        if rejection is not None:
+            status, message, extra = rejection
+            await _send_error(send, status, message, extra)
+            return
+        await self.app(scope, receive, send)
+
+    def _check(self, headers: Headers, open_path: bool) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
+        policy = self.policy
+        host = headers.get("host")
+        if not open_path and not host_allowed(policy, host):
+            log_event("rejected request: Host not allowed", logging.WARNING, host=(host or "")[:100],
+                      hint="add it to server.http.allowed_hosts")
+            return 421, "Invalid Host header", []
+        origin = headers.get("origin")
+        if not origin_allowed(policy, origin):
+            log_event("rejected request: Origin not allowed", logging.WARNING, origin=(origin or "")[:100],
+                      hint="add it to server.http.allowed_origins")
+            return 403, "Origin not allowed", []
+        if not open_path and not token_accepted(policy, headers.get("authorization")):
+            given = headers.get("authorization") is not None
+            challenge = b'Bearer realm="mcprt"' + (b', error="invalid_token"' if given else b"")
+            log_event("rejected request: bearer token", logging.WARNING, reason="wrong" if given else "missing")
+            return 401, "a valid bearer token is required", [(b"www-authenticate", challenge)]
+        declared = headers.get("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > policy.max_request_bytes:
+            return 413, f"request body larger than {policy.max_request_bytes} bytes", []
+        return None
+
+
+async def _send_error(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

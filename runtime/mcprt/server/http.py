@@ -1,0 +1,163 @@
+"""Streamable HTTP: the SDK's app behind mcprt's guard, plus `/healthz`, served by uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from ..errors import McprtError
+from ..manifest.model import ServerConfig
+from ..toolset.toolset import ToolSetHolder
+from .app import McprtServer
+from .guard import HttpGuard, make_policy
+from .notify import Notifier
+from .options import ServeOptions
+
+HEALTH_PATH = "/healthz"
+
+
+def build_http_app(
+    server: McprtServer,
+    holder: ToolSetHolder,
+    config: ServerConfig,
+    notifier: Notifier,
+    options: ServeOptions,
+    *,
+    manifest_health: Callable[[], dict[str, Any]] | None = None,
+) -> ASGIApp:
+    """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
+
+    `/healthz` needs no token, so it says only counts and whether the manifest on disk is the one
+    being served (`manifest_health()`), never file contents or error text.
+    """
+    http = config.http
+
+    async def healthz(request: Request) -> JSONResponse:
+        toolset = holder.current
+        manifest = manifest_health() if manifest_health is not None else {"status": notifier.manifest_status}
+        return JSONResponse(
+            {
+                "status": "ok",
+                "server": config.name,
+                "tools": len(toolset.listed),
+                "callable": len(toolset.tools) + len(toolset.extra),
+                "manifest": manifest,
+                "sessions": len(notifier.sessions),
+            }
+        )
+
+    app = server.streamable_http_app(
+        streamable_http_path=options.path,
+        json_response=options.json_response,
+        stateless_http=options.stateless,
+        # Host/Origin are checked by HttpGuard (loopback + manifest allow-lists), not by the SDK,
+        # whose automatic localhost-only lists would refuse the manifest's extra hosts.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        max_request_body_size=int(http.max_request_bytes),
+        host=options.host,
+        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"])],
+    )
+    tokens = [t.get_secret_value() for t in config.auth.bearer_tokens] if config.auth else []
+    policy = make_policy(
+        tokens=tokens,
+        bind_host=options.host,
+        allowed_hosts=http.allowed_hosts,
+        allowed_origins=http.allowed_origins,
+        max_request_bytes=int(http.max_request_bytes),
+    )
+    return HttpGuard(app, policy)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves: port 0 resolves before the banner, errors are clear."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise McprtError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(512)
+    except OSError as exc:
+        sock.close()
+        raise McprtError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: `mcprt up` owns SIGINT/SIGTERM/SIGHUP."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def end_sse_streams() -> None:
+    """Ask every open SSE response (GET streams, streaming POSTs) to finish so shutdown is prompt.
+
+    The SDK streams with sse-starlette, which ends its streams when uvicorn's signal handler runs;
+    `mcprt up` owns the signals, so it raises the library's documented exit flag itself.
+    """
+    try:
+        from sse_starlette.sse import AppStatus
+    except ImportError:  # pragma: no cover - comes with the SDK
+        return
+    AppStatus.should_exit = True
+
+
+async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
+                     on_started: Callable[[], Any] | None = None,
+                     on_stopping: Callable[[], Any] | None = None) -> None:
+    """Serve until `stop` is set; open streams are asked to end, and cut after a short grace."""
+    config = uvicorn.Config(
+        app,
+        log_config=None,  # never touch logging; uvicorn's own access log would go to stdout
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=5,
+        ws="none",
+    )
+    server = _QuietServer(config)
+
+    async def stop_when_asked() -> None:
+        await stop.wait()
+        # Streams ended this way close without a final chunk; uvicorn logs each as an error,
+        # which at shutdown is noise, not news.
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+        end_sse_streams()
+        if on_stopping is not None:
+            on_stopping()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(stop_when_asked())
+    started = asyncio.create_task(_announce_when_started(server, on_started))
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        watcher.cancel()
+        started.cancel()
+    if not server.started and not stop.is_set():
+        raise McprtError("the HTTP server did not start (see the messages above)")
+
+
+async def _announce_when_started(server: uvicorn.Server, on_started: Callable[[], Any] | None) -> None:
+    while not server.started:
+        await asyncio.sleep(0.01)
+    if on_started is not None:
+        on_started()

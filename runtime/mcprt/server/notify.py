@@ -1,0 +1,147 @@
+"""Telling connected clients that the tool list changed (hot reload, upstream changes).
+
+Two protocol eras need two routes:
+
+- handshake-era clients (2024-11-05 … 2025-11-25) get `notifications/tools/list_changed` on their
+  connection's standalone channel (stdio's one pipe; an HTTP session's GET stream). The SDK builds
+  a fresh session proxy per request and keeps no list of connections, so `SessionTracker` (a
+  server middleware) records each connection by `mcp-session-id` the first time it is seen and
+  forgets it when the connection closes (its `exit_stack` unwinds).
+- 2026-07-28 clients hold `subscriptions/listen` streams instead; they are reached by publishing
+  `ToolsListChanged` on the subscription bus that the listen handler reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from mcp.server.connection import Connection
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.subscriptions import InMemorySubscriptionBus, SubscriptionBus, ToolsListChanged
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from ..observability.log import log_event
+from ..toolset.toolset import ToolSet, ToolSetHolder
+
+STDIO_KEY = "stdio"
+
+
+class Notifier:
+    """Fan-out of `tools/list_changed` to every connected client, whatever its protocol era.
+
+    `manifest_status` is what `/healthz` reports about the manifest: "ok", or a short message that
+    hot reload sets when the file on disk has errors and the previous tools are still served.
+    """
+
+    def __init__(self, bus: SubscriptionBus | None = None) -> None:
+        self.bus: SubscriptionBus = bus or InMemorySubscriptionBus()
+        self.manifest_status = "ok"
+        self._connections: dict[str, Connection] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    # --- connections ------------------------------------------------------------------------
+
+    @property
+    def sessions(self) -> list[str]:
+        """Keys of the handshake-era connections currently tracked (session ids, or "stdio")."""
+        return list(self._connections)
+
+    def track(self, connection: Connection) -> None:
+        """Remember a handshake-era connection until it closes; idempotent per connection."""
+        if connection.protocol_version in MODERN_PROTOCOL_VERSIONS or not connection.has_standalone_channel:
+            return  # 2026 clients listen on the bus; stateless HTTP has no channel to push on
+        key = connection.session_id or STDIO_KEY
+        if self._connections.get(key) is connection:
+            return
+        self._connections[key] = connection
+        connection.exit_stack.callback(self._forget, key, connection)
+
+    def _forget(self, key: str, connection: Connection) -> None:
+        if self._connections.get(key) is connection:
+            del self._connections[key]
+
+    # --- notifying --------------------------------------------------------------------------
+
+    def attach(self, holder: ToolSetHolder) -> None:
+        """Notify clients whenever a swap changes what tools/list returns."""
+        holder.on_swap(self._on_swap)
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """The event loop that owns the connections (swaps from other threads are handed to it)."""
+        self._loop = loop or asyncio.get_running_loop()
+
+    def _on_swap(self, old: ToolSet, new: ToolSet) -> None:
+        if old.fingerprint() == new.fingerprint():
+            return
+        self.schedule()
+
+    def schedule(self) -> None:
+        """Send the notification soon, from sync code on any thread (never blocks the caller)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        loop = self._loop or running
+        if loop is None:
+            return  # nothing is being served: nobody to tell
+        if running is loop:
+            self._spawn()
+        else:
+            loop.call_soon_threadsafe(self._spawn)
+
+    def _spawn(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.notify_tools_changed())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def notify_tools_changed(self) -> int:
+        """Tell every client now; returns how many handshake-era connections were sent to.
+
+        A swap through `ToolSetHolder.swap` already calls this when the listing changed; call it
+        directly only for changes the holder cannot see.
+        """
+        sent = 0
+        for key, connection in list(self._connections.items()):
+            try:
+                await connection.send_tool_list_changed()  # best-effort; a closed stream is dropped
+                sent += 1
+            except Exception as exc:  # one broken connection must not stop the others
+                log_event("list_changed not delivered", logging.DEBUG, session=key, error=type(exc).__name__)
+        try:
+            await self.bus.publish(ToolsListChanged())
+        except Exception as exc:
+            log_event("list_changed not published", logging.WARNING, error=type(exc).__name__)
+        log_event("tools/list_changed sent", logging.INFO, sessions=sent)
+        return sent
+
+    async def drain(self) -> None:
+        """Wait for notifications already scheduled (used at shutdown and by tests)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+
+class SessionTracker:
+    """Server middleware that hands each inbound message's connection to the notifier."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        connection = _connection_of(ctx)
+        if connection is not None:
+            self._notifier.track(connection)
+        return result
+
+
+def _connection_of(ctx: ServerRequestContext[Any, Any]) -> Connection | None:
+    # The SDK (2.3.0) keeps the per-client Connection on the session proxy without a public
+    # accessor yet (its `Context` rework, TODO L54); the Connection itself is public API.
+    connection = getattr(ctx.session, "_connection", None)
+    return connection if isinstance(connection, Connection) else None
+
+
+__all__ = ["Notifier", "SessionTracker", "STDIO_KEY"]

@@ -1,0 +1,98 @@
+"""Where and how `mcprt up` serves: one resolved set of options from flags, environment and manifest.
+
+Precedence for every setting that exists in several places: a CLI flag beats the environment
+(`MCPRT_*`, `.env`), which beats the manifest's `server.http`, which beats the built-in default.
+Resolving it in one place keeps the banner, the listener and the security checks in agreement.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import McprtError
+from ..manifest.model import Manifest
+from ..settings import Settings
+
+Transport = Literal["stdio", "http"]
+TRANSPORTS: tuple[Transport, ...] = ("stdio", "http")
+ALLOW_UNAUTHENTICATED_ENV = "MCPRT_ALLOW_UNAUTHENTICATED"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Everything the transports need to know, already resolved."""
+
+    transport: Transport
+    host: str
+    port: int
+    path: str
+    stateless: bool
+    json_response: bool
+
+    def url(self, port: int | None = None) -> str:
+        """The endpoint URL clients use (IPv6 hosts in brackets; `port` overrides for port 0)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port if port is None else port}{self.path}"
+
+
+def resolve_options(
+    manifest: Manifest,
+    settings: Settings,
+    *,
+    transport: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    stateless: bool = False,
+) -> ServeOptions:
+    """Apply flag > environment > manifest > default; raise McprtError for a value that cannot work."""
+    http = manifest.server.http
+    chosen = (transport or settings.transport or "stdio").lower()
+    if chosen not in TRANSPORTS:
+        raise McprtError(f"unknown transport '{chosen}': use one of {', '.join(TRANSPORTS)}")
+    chosen_port = port if port is not None else settings.port if settings.port is not None else http.port
+    if not 0 <= chosen_port <= 65535:
+        raise McprtError(f"port {chosen_port} is out of range (0-65535; 0 picks a free port)")
+    chosen_host = (host or settings.host or http.host).strip()
+    if chosen_host.startswith("[") and chosen_host.endswith("]"):
+        chosen_host = chosen_host[1:-1]
+    if not chosen_host:
+        raise McprtError("the HTTP host is empty: give an address such as 127.0.0.1")
+    return ServeOptions(
+        transport=chosen,  # type: ignore[arg-type]
+        host=chosen_host,
+        port=chosen_port,
+        path=http.path,
+        stateless=stateless or http.stateless,
+        json_response=http.json_response,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (`localhost`, 127.0.0.0/8, ::1)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere: treat as exposed
+
+
+def has_inbound_auth(manifest: Manifest) -> bool:
+    auth = manifest.server.auth
+    return auth is not None and any(token.get_secret_value() for token in auth.bearer_tokens)
+
+
+def check_exposure(options: ServeOptions, manifest: Manifest) -> None:
+    """Refuse to serve an unauthenticated endpoint beyond loopback unless explicitly allowed."""
+    if options.transport != "http" or is_loopback(options.host) or has_inbound_auth(manifest):
+        return
+    if os.environ.get(ALLOW_UNAUTHENTICATED_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return
+    raise McprtError(
+        f"refusing to serve on {options.host} without authentication: anyone who can reach this address "
+        "could call every tool. Add `server.auth.bearer_tokens: [\"${MCPRT_TOKEN}\"]` to the manifest, "
+        f"bind to 127.0.0.1, or set {ALLOW_UNAUTHENTICATED_ENV}=1 if a proxy in front does the authentication."
+    )

@@ -1,0 +1,185 @@
+"""`mcprt up` after the manifest compiled: build the server, pick the transport, serve until told to
+stop, then close the sources. Signals: SIGINT/SIGTERM stop (a second one forces), SIGHUP reloads."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..errors import ManifestError
+from ..observability.log import log_event
+from .app import build_server
+from .http import build_http_app, listen, serve_http
+from .notify import Notifier
+from .options import ServeOptions, has_inbound_auth
+from .stdio import serve_stdio
+
+if TYPE_CHECKING:
+    from ..pipeline import Runtime
+
+ReloadFn = Callable[["Runtime", Notifier], Awaitable[None]]
+
+
+async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True) -> None:
+    """Serve `runtime`'s tool set (it must be started) until SIGINT/SIGTERM or the client leaves.
+
+    The caller closes the runtime's sources afterwards (`runtime.aclose()`).
+    """
+    assert runtime.holder is not None and runtime.loaded is not None, "start the runtime first"
+    config = runtime.loaded.manifest.server
+    http = options.transport == "http"
+    notifier = Notifier()
+    notifier.bind_loop()
+    notifier.attach(runtime.holder)
+    server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless))
+    stop = asyncio.Event()
+    tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(coro: Awaitable[Any], what: str) -> None:
+        task = asyncio.ensure_future(coro)
+        tasks.add(task)
+        task.add_done_callback(lambda t: (tasks.discard(t), _log_failure(t, what)))
+
+    restore_signals = _install_signals(stop, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
+    watch = _reload_entry("watch") if reload else None
+    if watch is not None:
+        spawn(watch(runtime, notifier), "hot reload")
+    try:
+        if http:
+            sock = listen(options.host, options.port)
+            port = sock.getsockname()[1]
+            app = build_http_app(server, runtime.holder, config, notifier, options,
+                                 manifest_health=lambda: manifest_health(runtime, notifier))
+            await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
+                             on_stopping=server.close_listen_streams)
+        else:
+            _banner(runtime, options, None)
+            await serve_stdio(server, stop)
+    finally:
+        restore_signals()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await notifier.drain()
+
+
+async def reload_now(runtime: Runtime, notifier: Notifier) -> None:
+    """Reload once (SIGHUP): the hot-reload module's `reload_now` when present, else a plain
+    recompile and swap that keeps the current tools if the manifest has errors."""
+    entry = _reload_entry("reload_now")
+    if entry is not None:
+        await entry(runtime, notifier)
+        return
+    try:
+        compiled = await runtime.compile()
+    except ManifestError as exc:
+        notifier.manifest_status = f"error: {len(exc.errors)} problem(s) on reload; serving the previous tools"
+        for diagnostic in sorted(exc.diagnostics):
+            print(str(diagnostic), file=sys.stderr)
+        log_event("reload failed; still serving the previous tools", logging.WARNING, errors=len(exc.errors))
+        return
+    changed = await runtime.apply(compiled)
+    notifier.manifest_status = "ok"
+    log_event("reloaded", logging.INFO, tools=len(compiled.toolset.listed), changed=changed)
+
+
+def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
+    """Whether the served tools match the manifest on disk, for `/healthz` (counts, no error text)."""
+    status = _reload_attr("reload_status")
+    if status is None:
+        return {"status": "error" if notifier.manifest_status != "ok" else "ok"}
+    last = status(runtime)
+    return {
+        "status": "error" if last.get("ok") is False else "ok",
+        "last_reload": last.get("at"),
+        "reloads": last.get("reloads", 0),
+        "failures": last.get("failures", 0),
+        "errors": len(last.get("errors") or ()),
+    }
+
+
+def _reload_attr(name: str) -> Any:
+    try:
+        module = importlib.import_module("mcprt.reload")
+    except ImportError as exc:
+        log_event("hot reload not available yet", logging.DEBUG, reason=str(exc))
+        return None
+    except Exception as exc:  # a broken reload module must not stop serving
+        log_event("hot reload unavailable", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+        return None
+    return getattr(module, name, None)
+
+
+def _reload_entry(name: str) -> ReloadFn | None:
+    """`mcprt.reload.<name>` if hot reload provides it (it is built separately and may lag)."""
+    entry = _reload_attr(name)
+    if entry is None or not inspect.iscoroutinefunction(entry):
+        log_event("hot reload not available yet", logging.DEBUG, missing=f"mcprt.reload.{name}")
+        return None
+    return entry  # type: ignore[no-any-return]
+
+
+def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Callable[[], None]:
+    """Stop gracefully on the first SIGINT/SIGTERM, force on the second; SIGHUP reloads."""
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+
+    def request_stop(signum: int) -> None:
+        if stop.is_set():
+            print("mcprt: forced exit", file=sys.stderr, flush=True)
+            os._exit(130 if signum == signal.SIGINT else 143)
+        log_event("stopping", logging.INFO, signal=signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, request_stop, signum)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+            pass
+    if hasattr(signal, "SIGHUP"):
+        try:
+            loop.add_signal_handler(signal.SIGHUP, on_hup)
+            installed.append(signal.SIGHUP)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    def restore() -> None:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+    return restore
+
+
+def _log_failure(task: asyncio.Task[Any], what: str) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        logging.getLogger("mcprt").error("%s failed: %s: %s", what, type(exc).__name__, exc, exc_info=exc)
+
+
+def _banner(runtime: Runtime, options: ServeOptions, port: int | None) -> None:
+    """One short line on stderr: what is served, where, how."""
+    assert runtime.holder is not None and runtime.loaded is not None
+    manifest = runtime.loaded.manifest
+    toolset = runtime.holder.current
+    count = len(toolset.listed)
+    head = f"mcprt {__version__}: serving '{manifest.server.name}' ({count} tool{'s' if count != 1 else ''})"
+    if options.transport == "stdio":
+        print(f"{head} over stdio", file=sys.stderr, flush=True)
+        return
+    traits = [
+        "stateless" if options.stateless else "stateful",
+        "JSON responses" if options.json_response else "SSE responses",
+        "bearer auth" if has_inbound_auth(manifest) else "no auth",
+    ]
+    print(f"{head} at {options.url(port)} ({', '.join(traits)})", file=sys.stderr, flush=True)

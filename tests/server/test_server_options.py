@@ -1,0 +1,106 @@
+"""Resolving where to serve (flag > env > manifest > default) and the HTTP front door's rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcprt.errors import McprtError
+from mcprt.manifest.model import Manifest
+from mcprt.server.guard import host_allowed, make_policy, origin_allowed, token_accepted
+from mcprt.server.options import check_exposure, is_loopback, resolve_options
+from mcprt.settings import Settings
+
+
+def manifest(**http: object) -> Manifest:
+    return Manifest.model_validate({"version": 1, "server": {"http": http}})
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+def test_defaults_are_stdio_and_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MCPRT_TRANSPORT", "MCPRT_HOST", "MCPRT_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    options = resolve_options(manifest(), settings())
+    assert (options.transport, options.host, options.port, options.path) == ("stdio", "127.0.0.1", 8765, "/mcp")
+    assert not options.stateless and not options.json_response
+
+
+def test_flag_beats_environment_beats_manifest() -> None:
+    m = manifest(host="127.0.0.2", port=9000, path="/tools", json_response=True)
+    assert resolve_options(m, settings()).port == 9000
+    from_env = resolve_options(m, settings(host="127.0.0.3", port=9100, transport="http"))
+    assert (from_env.transport, from_env.host, from_env.port) == ("http", "127.0.0.3", 9100)
+    from_flags = resolve_options(m, settings(host="127.0.0.3", port=9100, transport="http"),
+                                 transport="stdio", host="::1", port=9200, stateless=True)
+    assert (from_flags.transport, from_flags.host, from_flags.port) == ("stdio", "::1", 9200)
+    assert from_flags.stateless and from_flags.json_response and from_flags.path == "/tools"
+    assert from_flags.url() == "http://[::1]:9200/tools"
+    assert from_flags.url(port=1234) == "http://[::1]:1234/tools"
+
+
+def test_bad_transport_and_port_are_clear_errors() -> None:
+    with pytest.raises(McprtError, match="unknown transport 'websocket'"):
+        resolve_options(manifest(), settings(), transport="websocket")
+    with pytest.raises(McprtError, match="port 70000 is out of range"):
+        resolve_options(manifest(), settings(), port=70000)
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("127.9.9.9", True), ("::1", True), ("localhost", True), ("LOCALHOST", True),
+    ("0.0.0.0", False), ("::", False), ("192.168.1.4", False), ("myhost", False), ("localhost.evil", False),
+])
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_exposure_needs_auth_or_explicit_consent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MCPRT_ALLOW_UNAUTHENTICATED", raising=False)
+    public = resolve_options(manifest(), settings(), transport="http", host="0.0.0.0")
+    with pytest.raises(McprtError, match="refusing to serve on 0.0.0.0 without authentication"):
+        check_exposure(public, manifest())
+    check_exposure(resolve_options(manifest(), settings(), transport="stdio", host="0.0.0.0"), manifest())
+    authed = Manifest.model_validate({"version": 1, "server": {"auth": {"bearer_tokens": ["s3cret"]}}})
+    check_exposure(public, authed)
+    empty_token = Manifest.model_validate({"version": 1, "server": {"auth": {"bearer_tokens": [""]}}})
+    with pytest.raises(McprtError):
+        check_exposure(public, empty_token)
+    monkeypatch.setenv("MCPRT_ALLOW_UNAUTHENTICATED", "1")
+    check_exposure(public, manifest())
+
+
+def test_host_rules() -> None:
+    policy = make_policy(tokens=[], bind_host="127.0.0.1", allowed_hosts=["mcp.example.com", "api.example.com:8443"],
+                         max_request_bytes=1000)
+    for ok in ("127.0.0.1:8765", "localhost:1", "LOCALHOST", "[::1]:8765", "mcp.example.com",
+               "mcp.example.com:443", "api.example.com:8443"):
+        assert host_allowed(policy, ok), ok
+    for bad in ("evil.example", "api.example.com:9000", "localhost.evil.example:80", "", None,
+                "127.0.0.1.evil.example"):
+        assert not host_allowed(policy, bad), bad
+    assert host_allowed(make_policy(tokens=[], bind_host="127.0.0.1", allowed_hosts=["*"], max_request_bytes=1),
+                        "anything.example")
+    wide = make_policy(tokens=[], bind_host="10.1.2.3", max_request_bytes=1)
+    assert host_allowed(wide, "10.1.2.3:8765") and not host_allowed(wide, "10.1.2.4:8765")
+
+
+def test_origin_rules() -> None:
+    policy = make_policy(tokens=[], bind_host="127.0.0.1", allowed_origins=["https://app.example.com/"],
+                         max_request_bytes=1)
+    for ok in (None, "http://localhost:5173", "https://127.0.0.1", "http://[::1]:3000",
+               "https://app.example.com", "HTTPS://APP.EXAMPLE.COM"):
+        assert origin_allowed(policy, ok), ok
+    for bad in ("http://evil.example", "null", "http://localhost.evil.example", "https://app.example.com:444",
+                "file://localhost"):
+        assert not origin_allowed(policy, bad), bad
+    assert origin_allowed(make_policy(tokens=[], bind_host="127.0.0.1", allowed_origins=["*"], max_request_bytes=1),
+                          "http://evil.example")
+
+
+def test_token_rules() -> None:
+    policy = make_policy(tokens=["alpha", "beta"], bind_host="127.0.0.1", max_request_bytes=1)
+    assert token_accepted(policy, "Bearer alpha") and token_accepted(policy, "bearer beta")
+    for bad in (None, "", "Bearer", "Bearer alph", "Bearer alphaa", "Basic alpha", "alpha"):
+        assert not token_accepted(policy, bad), bad
+    assert token_accepted(make_policy(tokens=[], bind_host="127.0.0.1", max_request_bytes=1), None)
