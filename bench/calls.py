@@ -1,0 +1,295 @@
+"""Part 2: latency of tools/call → local upstream → result, mcprt vs the peer, above the floor.
+
+The floor is a direct httpx GET of the same upstream route from this process (parse included).
+mcprt runs as `mcprt up MANIFEST --no-reload` and the peer as FastMCP.from_openapi on the same
+OpenAPI description (bench/peer/serve.py, in its own venv); both in a subprocess, both with their
+default settings, logs to a file. The client is the MCP SDK's `Client` (the same for both).
+
+Patterns, each after a warm-up:
+  - sequential: one client, N calls one after another
+  - concurrent: 16 clients at once (HTTP: 16 sessions; stdio: 16 requests in flight on the one
+    session a stdio server has), each making N/16 calls
+Each call fetches `get_item` (~2 KB of JSON); one more sequential row uses `get_item_history`
+(~100 KB). Overhead = median (or p99) of the server minus the floor's for the same pattern.
+Goal: mcprt's overhead ≤ half the peer's.
+
+    /work/venv/bin/python bench/calls.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from common import (BENCH, CACHE, ensure_peer, free_port, log, mcprt_env, median, percentile, stop_process,
+                    wait_for_port)
+from compile import mcprt_command
+from report import Goal, Section
+from upstream_app import openapi_spec
+
+WORK = CACHE / "calls"
+CONCURRENCY = 16
+SMALL, LARGE = "get_item", "get_item_history"
+
+Call = Callable[[], Awaitable[object]]
+
+
+@dataclass
+class Pattern:
+    name: str
+    latencies: list[float]  # seconds per call
+    wall: float
+
+    @property
+    def med(self) -> float:
+        return median(self.latencies)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 0.99)
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.wall
+
+
+# --- the upstream and the servers -------------------------------------------------------------------
+
+
+@contextmanager
+def upstream() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(BENCH / "upstream_app.py"), str(port)],
+                               stderr=open(WORK / "upstream.log", "wb"))
+    try:
+        wait_for_port(port, process=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process)
+
+
+def write_inputs(base_url: str) -> tuple[Path, Path]:
+    spec = WORK / "items.openapi.json"
+    spec.write_text(json.dumps(openapi_spec(base_url)))
+    manifest = WORK / "mcp.yaml"
+    manifest.write_text(
+        "version: 1\n"
+        "server: {name: mcprt-bench}\n"
+        "sources:\n"
+        "  items:\n"
+        f"    openapi: {json.dumps(str(spec))}\n"
+        f"    base_url: {base_url}\n"
+    )
+    return spec, manifest
+
+
+def mcprt_server_env() -> dict[str, str]:
+    return mcprt_env(MCPRT_CACHE_DIR=str(WORK / "mcprt-cache"))
+
+
+@contextmanager
+def http_server(cmd: list[str], port: int, env: dict[str, str] | None, log_name: str) -> Iterator[str]:
+    process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=open(WORK / log_name, "wb"), env=env)
+    try:
+        wait_for_port(port, timeout=90, process=process)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop_process(process)
+
+
+def server_commands(system: str, spec: Path, manifest: Path, base_url: str, transport: str,
+                    port: int = 0) -> tuple[list[str], dict[str, str] | None]:
+    if system == "mcprt":
+        cmd = [*mcprt_command(), "up", str(manifest), "--transport", transport, "--no-reload"]
+        if transport == "http":
+            cmd += ["--port", str(port)]
+        return cmd, mcprt_server_env()
+    cmd = [str(ensure_peer()), str(BENCH / "peer" / "serve.py"), str(spec), base_url, transport]
+    if transport == "http":
+        cmd.append(str(port))
+    return cmd, None
+
+
+@asynccontextmanager
+async def stdio_client_for(cmd: list[str], env: dict[str, str] | None, log_name: str) -> AsyncIterator[Client]:
+    with open(WORK / log_name, "w") as errlog:
+        params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env)
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            yield client
+
+
+# --- measuring --------------------------------------------------------------------------------------
+
+
+async def timed(call: Call, latencies: list[float]) -> None:
+    start = time.perf_counter()
+    await call()
+    latencies.append(time.perf_counter() - start)
+
+
+async def sequential(name: str, call: Call, count: int) -> Pattern:
+    for _ in range(min(20, count)):
+        await call()
+    latencies: list[float] = []
+    start = time.perf_counter()
+    for _ in range(count):
+        await timed(call, latencies)
+    return Pattern(name, latencies, time.perf_counter() - start)
+
+
+async def concurrent(name: str, calls: list[Call], per_client: int) -> Pattern:
+    """Each of `calls` is one client's call; all clients run at once."""
+    async with anyio.create_task_group() as group:
+        for call in calls:
+            group.start_soon(call)
+    latencies: list[float] = []
+
+    async def client_loop(call: Call) -> None:
+        for _ in range(per_client):
+            await timed(call, latencies)
+
+    start = time.perf_counter()
+    async with anyio.create_task_group() as group:
+        for call in calls:
+            group.start_soon(client_loop, call)
+    return Pattern(name, latencies, time.perf_counter() - start)
+
+
+def tool_call(client: Client, tool: str) -> Call:
+    async def call() -> object:
+        result = await client.call_tool(tool, {"id": 1})
+        if result.is_error:
+            raise RuntimeError(f"{tool} returned an error: {result.content}")
+        return result
+
+    return call
+
+
+async def measure_floor(base_url: str, count: int, per_client: int) -> list[Pattern]:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        def get(path: str) -> Call:
+            async def call() -> object:
+                response = await client.get(path)
+                response.raise_for_status()
+                return response.json()
+            return call
+
+        return [
+            await sequential("sequential 2 KB", get("/items/1"), count),
+            await concurrent(f"{CONCURRENCY} concurrent 2 KB",
+                             [get("/items/1") for _ in range(CONCURRENCY)], per_client),
+            await sequential("sequential 100 KB", get("/items/1/history"), max(count // 3, 30)),
+        ]
+
+
+async def measure_http(url: str, count: int, per_client: int) -> list[Pattern]:
+    async with Client(url) as client:
+        patterns = [await sequential("sequential 2 KB", tool_call(client, SMALL), count)]
+        async with _many_clients(url, CONCURRENCY) as clients:
+            patterns.append(await concurrent(f"{CONCURRENCY} concurrent 2 KB",
+                                             [tool_call(c, SMALL) for c in clients], per_client))
+        patterns.append(await sequential("sequential 100 KB", tool_call(client, LARGE), max(count // 3, 30)))
+    return patterns
+
+
+@asynccontextmanager
+async def _many_clients(url: str, count: int) -> AsyncIterator[list[Client]]:
+    from contextlib import AsyncExitStack
+
+    async with AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(Client(url)) for _ in range(count)]
+
+
+async def measure_stdio(client: Client, count: int, per_client: int) -> list[Pattern]:
+    return [
+        await sequential("sequential 2 KB", tool_call(client, SMALL), count),
+        await concurrent(f"{CONCURRENCY} in flight on one session, 2 KB",
+                         [tool_call(client, SMALL) for _ in range(CONCURRENCY)], per_client),
+        await sequential("sequential 100 KB", tool_call(client, LARGE), max(count // 3, 30)),
+    ]
+
+
+async def check_tools(client: Client, system: str) -> None:
+    names = {tool.name for tool in (await client.list_tools()).tools}
+    missing = {SMALL, LARGE} - names
+    if missing:
+        raise RuntimeError(f"{system} does not list {sorted(missing)} (it lists {sorted(names)})")
+
+
+async def measure_all(quick: bool) -> dict[tuple[str, str], list[Pattern]]:
+    count = 100 if quick else 300
+    per_client = 5 if quick else 20
+    results: dict[tuple[str, str], list[Pattern]] = {}
+    with upstream() as base_url:
+        spec, manifest = write_inputs(base_url)
+        log("calls: floor (direct httpx)")
+        results[("floor", "direct httpx")] = await measure_floor(base_url, count, per_client)
+        for system in ("mcprt", "peer"):
+            port = free_port()
+            cmd, env = server_commands(system, spec, manifest, base_url, "http", port)
+            log(f"calls: {system} over streamable HTTP")
+            with http_server(cmd, port, env, f"{system}-http.log") as url:
+                async with Client(url) as probe:
+                    await check_tools(probe, system)
+                results[(system, "http")] = await measure_http(url, count, per_client)
+            cmd, env = server_commands(system, spec, manifest, base_url, "stdio")
+            log(f"calls: {system} over stdio")
+            async with stdio_client_for(cmd, env, f"{system}-stdio.log") as client:
+                await check_tools(client, system)
+                results[(system, "stdio")] = await measure_stdio(client, count, per_client)
+    return results
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def run(quick: bool = False) -> Section:
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = anyio.run(measure_all, quick)
+    floor = results[("floor", "direct httpx")]
+    section = Section(
+        title="2. tools/call latency through a local upstream (ms)",
+        headers=["system", "transport", "pattern", "calls", "median", "p99", "median overhead", "p99 overhead",
+                 "calls/s"],
+    )
+    for (system, transport), patterns in results.items():
+        for index, pattern in enumerate(patterns):
+            base = floor[index]
+            section.rows.append([
+                system, transport, pattern.name, len(pattern.latencies), ms(pattern.med), ms(pattern.p99),
+                "—" if system == "floor" else ms(pattern.med - base.med),
+                "—" if system == "floor" else ms(pattern.p99 - base.p99),
+                f"{pattern.throughput:.0f}",
+            ])
+    for transport in ("http", "stdio"):
+        mine, peer = results[("mcprt", transport)], results[("peer", transport)]
+        for index in range(len(floor)):
+            m_over = mine[index].med - floor[index].med
+            p_over = peer[index].med - floor[index].med
+            ratio = m_over / p_over if p_over > 0 else float("inf")
+            section.goals.append(Goal(
+                f"{transport} {mine[index].name}: median overhead vs peer",
+                f"{ms(m_over)} vs {ms(p_over)} ms = {ratio:.2f}", "≤ 0.5", ratio <= 0.5))
+    section.notes.append("overhead = the server's figure minus the floor's for the same pattern; the floor's "
+                         "concurrent row is 16 tasks sharing one httpx client")
+    return section
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Call latency benchmark (part 2).")
+    parser.add_argument("--quick", action="store_true")
+    print(run(parser.parse_args().quick).markdown())
