@@ -1,0 +1,262 @@
+"""The three meta-tools of discovery mode: search_tools, describe_tools, call_tool.
+
+They are ordinary `Tool`s whose operation runs in-process, so the server lists, validates, logs
+and calls them like any other tool. `call_tool` hands the target to the same call pipeline a
+direct call uses (`mcprt.toolset.invoke.call_tool`), so overrides, fixed/hidden arguments,
+pruning, templates, auth and logs apply unchanged. Their descriptions say *when* to use them,
+with the number of operations and their areas: models skip a search step they don't understand.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ToolCallError
+from ..manifest.model import Defaults
+from ..shaping.result import Shaping
+from ..toolset.invoke import call_tool
+from ..toolset.operation import CallContext, Invoker, Operation, UpstreamResult
+from ..toolset.tool import ArgPlan, Tool
+from .catalog import Catalog, SourceSummary
+from .text import terms
+
+SEARCH, DESCRIBE, CALL = "search_tools", "describe_tools", "call_tool"
+FALLBACK_PREFIX = "mcprt_"  # used when a real tool already has a meta-tool's name
+META_SOURCE = "mcprt"  # the `source` of meta-tools in logs
+DEFAULT_LIMIT, MAX_LIMIT = 8, 25
+MAX_DESCRIBE = 10
+UNLIMITED = 1 << 40  # meta-tools never shorten: the target's own limits already applied
+
+
+@dataclass(frozen=True)
+class MetaNames:
+    search: str = SEARCH
+    describe: str = DESCRIBE
+    call: str = CALL
+
+
+def choose_names(taken: set[str]) -> MetaNames:
+    """The meta-tools' names: the plain ones unless a real tool has them, then `mcprt_…` (then `_2`…)."""
+    def pick(base: str) -> str:
+        if base not in taken:
+            return base
+        name, n = FALLBACK_PREFIX + base, 2
+        while name in taken:
+            name, n = f"{FALLBACK_PREFIX}{base}_{n}", n + 1
+        return name
+
+    return MetaNames(pick(SEARCH), pick(DESCRIBE), pick(CALL))
+
+
+def build_meta_tools(catalog: Catalog, names: MetaNames, defaults: Defaults) -> list[Tool]:
+    """The three meta-tools over `catalog`, in the order a model should use them."""
+    reader = {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": False}
+    return [
+        _meta_tool(names.search, _search_description(catalog, names), _search_schema(catalog),
+                   _search_invoker(catalog, names), defaults, reader),
+        _meta_tool(names.describe, _describe_description(names), _describe_schema(),
+                   _describe_invoker(catalog, names, defaults.max_result_bytes), defaults, reader),
+        _meta_tool(names.call, _call_description(names), _call_schema(),
+                   _call_invoker(catalog, names), defaults, {"openWorldHint": True}),
+    ]
+
+
+def _meta_tool(name: str, description: str, schema: dict[str, Any], invoke: Invoker, defaults: Defaults,
+               annotations: dict[str, Any]) -> Tool:
+    operation = Operation(key=name, name=name, description=description, input_schema=schema, invoke=invoke,
+                          annotations=annotations)
+    return Tool(
+        name=name,
+        source=META_SOURCE,
+        operation=operation,
+        description=description,
+        input_schema=schema,
+        args=ArgPlan(),
+        shaping=Shaping(max_result_bytes=UNLIMITED, tool=name),
+        timeout=defaults.timeout,
+        max_response_bytes=defaults.max_response_bytes,
+        annotations=annotations,
+    )
+
+
+# --- descriptions ------------------------------------------------------------------------------
+
+
+def _areas(summary: SourceSummary) -> str:
+    if not summary.areas:
+        return ""
+    return f" (areas: {', '.join(summary.areas)}{', …' if summary.more_areas else ''})"
+
+
+def _search_description(catalog: Catalog, names: MetaNames) -> str:
+    summaries = catalog.summaries()
+    total = sum(s.count for s in summaries)
+    if len(summaries) == 1:
+        only = summaries[0]
+        what = f"{total:,} {only.name} operations{_areas(only)}"
+        subject = only.name
+    else:
+        parts = [f"{s.count:,} from {s.name}{_areas(s)}" for s in summaries]
+        what = f"{total:,} operations: " + "; ".join(parts)
+        subject = " or ".join(s.name for s in summaries)
+    hidden = "that are not listed as tools" if catalog.unlisted == total else \
+        f"({catalog.unlisted:,} of them not listed as tools)"
+    return (
+        f"This server has {what} {hidden}. To do anything with {subject}: "
+        f"1) call {names.search} with a few words saying what you want to do, e.g. \"{catalog.example_query()}\"; "
+        f"2) call {names.describe} with the names you picked, to get their arguments; "
+        f"3) call {names.call} with a name and its arguments. "
+        f"Returns the best matches, best first, one per line as `name: summary`."
+    )
+
+
+def _describe_description(names: MetaNames) -> str:
+    return (
+        f"Get the full definitions (description and input schema) of operations found with {names.search}, "
+        f"before calling them with {names.call}. Give one or several exact names (up to {MAX_DESCRIBE})."
+    )
+
+
+def _call_description(names: MetaNames) -> str:
+    return (
+        f"Call an operation found with {names.search} by its exact name, with `arguments` following the input "
+        f"schema that {names.describe} returned. Arguments are checked exactly as for a listed tool; an error "
+        f"says what to fix. Returns the operation's result."
+    )
+
+
+# --- input schemas ------------------------------------------------------------------------------
+
+
+def _search_schema(catalog: Catalog) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "query": {"type": "string", "minLength": 1,
+                  "description": "What you want to do, in a few words, e.g. \"list open issues\"."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT,
+                  "description": "Most results to return."},
+    }
+    if len(catalog.sources) > 1:
+        properties["source"] = {"type": "string", "enum": list(catalog.sources),
+                                "description": "Only operations of this source."}
+    return {"type": "object", "properties": properties, "required": ["query"], "additionalProperties": False}
+
+
+def _describe_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "names": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                      "maxItems": MAX_DESCRIBE, "description": "Exact operation names from search results."},
+        },
+        "required": ["names"],
+        "additionalProperties": False,
+    }
+
+
+def _call_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "description": "Exact operation name."},
+            "arguments": {"type": "object", "default": {},
+                          "description": "The operation's arguments, as its input schema describes."},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    }
+
+
+# --- behaviour ------------------------------------------------------------------------------------
+
+
+def _text(text: str) -> UpstreamResult:
+    return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode()))
+
+
+def _unknown(catalog: Catalog, name: str, names: MetaNames) -> str:
+    """An actionable message for a name that is not an operation."""
+    if name in (names.search, names.describe, names.call):
+        return f"'{name}' is a discovery tool itself: call it directly, not through {names.call}"
+    hint = difflib.get_close_matches(name, catalog.names(), n=3, cutoff=0.7)
+    suggestion = f" Did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
+    return f"no operation named '{name}'.{suggestion} Use {names.search} to find operation names."
+
+
+def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
+    async def search(arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
+        query = str(arguments.get("query", "")).strip()
+        limit = int(arguments.get("limit", DEFAULT_LIMIT))
+        source = arguments.get("source")
+        index = catalog.index
+        if not terms(query):
+            raise ToolCallError(
+                f"the query '{query}' has no searchable words: say what you want to do, e.g. "
+                f"\"{catalog.example_query()}\""
+            )
+        hits = index.search(query, limit=limit, sources=[source] if source else None)
+        scope = f" of {source}" if source else ""
+        if not hits:
+            areas = ", ".join(a for s in catalog.summaries() for a in s.areas[:5])
+            tip = f" (areas: {areas})" if areas else ""
+            return _text(f"No operation{scope} matches \"{query}\". Try other words{tip}.")
+        many = len(catalog.sources) > 1 and not source
+        lines = [f"Best {len(hits)} of {len(index):,} operations{scope} for \"{query}\":"]
+        for hit in hits:
+            origin = f" [{hit.tool.source}]" if many else ""
+            listed = " (also listed as a tool)" if hit.tool.listed else ""
+            lines.append(f"{hit.tool.name}{origin}: {hit.summary}{listed}")
+        lines.append(f"Next: {names.describe} with the names you want, then {names.call}.")
+        return _text("\n".join(lines))
+
+    return search
+
+
+def _describe_invoker(catalog: Catalog, names: MetaNames, max_bytes: int) -> Invoker:
+    async def describe(arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
+        wanted = list(dict.fromkeys(str(n) for n in arguments.get("names", [])))
+        found, unknown, not_shown = [], [], []
+        used = 0
+        for name in wanted:
+            tool = catalog.get(name)
+            if tool is None:
+                unknown.append(_unknown(catalog, name, names))
+                continue
+            size = tool.definition_size()
+            if found and used + size > max_bytes:
+                not_shown.append(name)
+                continue
+            found.append(tool.definition())
+            used += size
+        if not found:
+            raise ToolCallError("; ".join(unknown))
+        body: dict[str, Any] = {"tools": found}
+        if unknown:
+            body["unknown"] = unknown
+        if not_shown:
+            body["not_shown"] = not_shown
+            body["note"] = f"too large to show together; call {names.describe} again with the names not shown"
+        return _text(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+
+    return describe
+
+
+def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
+    async def call(arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
+        name = str(arguments.get("name", ""))
+        target = catalog.get(name)
+        if target is None:
+            raise ToolCallError(_unknown(catalog, name, names))
+        result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
+                                 progress=context.progress)
+        return UpstreamResult(
+            kind="content",
+            content=result.content,
+            structured=result.structured_content,
+            is_error=result.is_error,
+            raw_bytes=result.raw_bytes,
+        )
+
+    return call

@@ -1,0 +1,142 @@
+"""Words for tool search: split identifiers, stem lightly, and fold synonyms onto one term.
+
+Documents (tool names, summaries, tags, paths) and queries go through the same `terms()`, so a
+synonym or stemming choice can never match one side and miss the other. The rules are small on
+purpose: API vocabularies are narrow, and a model's query is a short imperative ("merge a pull
+request", "list my repos"), so folding the few ways people name the same action or object
+(`remove`/`delete`, `PR`/`pull request`, `repo`/`repository`) matters more than linguistics.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2,})")  # HTTPServer → HTTP Server; PRs stays
+_WORD = re.compile(r"[a-z0-9]+")
+_VOWEL = re.compile(r"[aeiouy]")
+_PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+STOPWORDS = frozenset(
+    """a an the to for of in on at by with from into onto and or is are be been this that these those it its as
+    via using use please i want need how do does can could would should some any all every which what who whose
+    there their them they you your we our us per about detail details info information specific
+    given particular certain single""".split()
+)
+
+# Multi-word phrases (after stemming) folded into one term; checked before single words.
+_PHRASES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("pull", "request"): ("pull",),
+    ("merg", "request"): ("pull",),
+    ("get", "all"): ("list",),
+    ("open", "a"): ("creat",),
+    ("open", "an"): ("creat",),
+    ("show", "all"): ("list",),
+    ("current", "user"): ("authenticat", "user"),
+    ("log", "in"): ("authenticat",),
+    ("sign", "in"): ("authenticat",),
+}
+
+# Single (stemmed) words and what they fold into (one or several terms).
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    # objects
+    "pr": ("pull",),
+    "prs": ("pull",),
+    "repository": ("repo",),
+    "repositori": ("repo",),
+    "organization": ("org",),
+    "organisation": ("org",),
+    "webhook": ("hook",),
+    "protection": ("protect",),
+    "invit": ("invitation",),
+    "assign": ("assigne",),
+    "snippet": ("gist",),
+    "favorit": ("star",),
+    "favourit": ("star",),
+    "ci": ("workflow",),
+    "my": ("authenticat",),
+    "me": ("authenticat",),
+    "mine": ("authenticat",),
+    "myself": ("authenticat",),
+    # actions
+    "remov": ("delet",),
+    "destroy": ("delet",),
+    "eras": ("delet",),
+    "add": ("creat",),
+    "new": ("creat",),
+    "mak": ("creat",),
+    "fetch": ("get",),
+    "retriev": ("get",),
+    "read": ("get",),
+    "show": ("get",),
+    "view": ("get",),
+    "look": ("get",),
+    "find": ("search",),
+    "query": ("search",),
+    "edit": ("updat",),
+    "set": ("updat",),
+    "modify": ("updat",),
+    "modifi": ("updat",),
+    "chang": ("updat",),
+    "renam": ("updat",),
+    "enumerat": ("list",),
+    "trigger": ("dispatch",),
+    "unstar": ("delet", "star"),
+    "unfollow": ("delet", "follow"),
+    "unblock": ("delet", "block"),
+    "unassign": ("delet", "assigne"),
+    "rerun": ("re", "run"),
+}
+
+_DOUBLE_KEEP = frozenset("lsz")
+
+
+def split_identifier(text: str) -> list[str]:
+    """Lower-case words of any text or identifier: snake_case, kebab-case, camelCase, /paths/{x}."""
+    return _WORD.findall(_CAMEL.sub(" ", text).lower())
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light suffix stripper (plurals, -ing, -ed, final -e): enough to meet 'starred' with 'star'."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ment") and len(word) >= 9:  # deployment → deploy (not comment)
+        return word[:-4]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and _VOWEL.search(word[: -len(suffix)]):
+            word = word[: -len(suffix)]
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in _DOUBLE_KEEP and not _VOWEL.match(word[-1]):
+                word = word[:-1]
+            break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def terms(text: str, *, drop_placeholders: bool = False) -> list[str]:
+    """The search terms of a text, in order: split, stemmed, phrases and synonyms folded, stopwords out."""
+    if drop_placeholders:
+        text = _PLACEHOLDER.sub(" ", text)
+    words = split_identifier(text)
+    stems = [stem(word) for word in words]
+    out: list[str] = []
+    i = 0
+    while i < len(stems):
+        pair = tuple(stems[i : i + 2])
+        if len(pair) == 2 and pair in _PHRASES:
+            out.extend(_PHRASES[pair])
+            i += 2
+            continue
+        raw, word = words[i], stems[i]
+        i += 1
+        if raw in STOPWORDS:
+            continue
+        out.extend(_SYNONYMS.get(word, (word,)))
+    return out

@@ -1,0 +1,214 @@
+"""Tool-list budgets: what listing the tools costs a model's context, checked against `server.budget`.
+
+A tool definition is read by the model on every turn, so its size is a running cost. `mcprt
+validate` fails (exit 1) when a budget is exceeded, and the report names the biggest offenders at
+the manifest line that produced each of them (the tool's override, else its source), with what
+to change: a shorter description, hidden arguments, fewer tools, or `expose: discovery`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..errors import Diagnostic
+from ..manifest.loader import LoadedManifest
+from ..manifest.model import Budget
+from .tool import Tool
+from .toolset import ToolSet
+
+BudgetKey = Literal["max_tools", "max_tools_bytes", "max_tool_bytes"]
+SHOWN_OFFENDERS = 10
+
+
+@dataclass(frozen=True)
+class ToolCost:
+    """One listed tool and the bytes of its definition."""
+
+    name: str
+    source: str
+    bytes: int
+    meta: bool = False  # a discovery meta-tool (not from a source)
+
+
+@dataclass(frozen=True)
+class Offender:
+    """Something that makes a budget overflow, at the manifest place where it comes from."""
+
+    label: str  # e.g. "tool 'repos_get' (source 'github'): 45,231 bytes"
+    amount: int  # bytes, or tools for max_tools
+    location: Diagnostic  # file:line:col of the override or source (message = label)
+
+
+@dataclass(frozen=True)
+class Violation:
+    key: BudgetKey
+    limit: int
+    actual: int
+    location: Diagnostic  # the limit in the manifest, with the headline message
+    offenders: list[Offender]
+    more: int = 0  # offenders not shown
+    hint: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.location.message
+
+
+@dataclass
+class BudgetReport:
+    """Sizes of everything listed, totals, and the budgets they break."""
+
+    tools: list[ToolCost]  # every listed tool, in listing order
+    total_bytes: int  # the whole tools/list result (compact JSON)
+    reachable: int  # tools callable in all (listed or through discovery)
+    budget: Budget | None
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def listed(self) -> int:
+        return len(self.tools)
+
+    @property
+    def definitions_bytes(self) -> int:
+        return sum(cost.bytes for cost in self.tools)
+
+    @property
+    def largest(self) -> ToolCost | None:
+        return max(self.tools, key=lambda c: c.bytes, default=None)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """One error per violation (at the limit) and one per offender shown (at its source or override)."""
+        out: list[Diagnostic] = []
+        for violation in self.violations:
+            out.append(violation.location)
+            out.extend(offender.location for offender in violation.offenders)
+        return out
+
+    def format(self) -> str:
+        """The human report: each broken budget, then its biggest offenders, indented under it."""
+        lines: list[str] = []
+        for violation in self.violations:
+            lines.append(str(violation.location))
+            lines.extend(f"  {offender.location}" for offender in violation.offenders)
+            if violation.more:
+                lines.append(f"  … and {violation.more:,} more")
+            if violation.hint:
+                lines.append(f"  hint: {violation.hint}")
+        count = len(self.violations)
+        lines.append(f"{count} budget{'s' if count != 1 else ''} exceeded")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """One line for `mcprt tools`/`validate`: the figures, against their limits when set."""
+        def against(value: int, limit: int | None, unit: str) -> str:
+            text = f"{value:,}{unit}"
+            return f"{text} (budget {limit:,})" if limit is not None else text
+
+        budget = self.budget or Budget()
+        largest = self.largest
+        parts = [
+            f"{against(self.listed, budget.max_tools, ' listed tools')}",
+            f"{against(self.total_bytes, budget.max_tools_bytes, ' bytes of tools/list')}",
+        ]
+        if largest is not None:
+            parts.append(f"largest {largest.name} {against(largest.bytes, budget.max_tool_bytes, ' bytes')}")
+        return ", ".join(parts)
+
+
+def check_budget(loaded: LoadedManifest, toolset: ToolSet) -> BudgetReport:
+    """Measure the listing of `toolset` and compare it with the manifest's `server.budget`."""
+    meta = set(toolset.extra)
+    costs = [ToolCost(t.name, t.source, t.definition_size(), t.name in meta) for t in toolset.listed]
+    report = BudgetReport(
+        tools=costs,
+        total_bytes=len(toolset.list_result_json().encode("utf-8")),
+        reachable=len(toolset),
+        budget=loaded.manifest.server.budget,
+    )
+    budget = report.budget
+    if budget is None:
+        return report
+    by_name = {tool.name: tool for tool in toolset.listed}
+    if budget.max_tools is not None and report.listed > budget.max_tools:
+        report.violations.append(_too_many(loaded, report, budget.max_tools))
+    if budget.max_tools_bytes is not None and report.total_bytes > budget.max_tools_bytes:
+        biggest = sorted(costs, key=lambda c: -c.bytes)
+        report.violations.append(_violation(
+            loaded, "max_tools_bytes", budget.max_tools_bytes, report.total_bytes,
+            f"tools/list is {report.total_bytes:,} bytes, over the budget of {budget.max_tools_bytes:,} "
+            f"({report.listed:,} listed tools); biggest tools:",
+            [_tool_offender(loaded, by_name[c.name], c) for c in biggest[:SHOWN_OFFENDERS]],
+            more=max(0, len(biggest) - SHOWN_OFFENDERS),
+            hint="list fewer tools (`include`/`exclude`, `enabled: false`), or set `expose: discovery` on big "
+                 "sources; shorten descriptions (`defaults.descriptions`, a tool's `description`)",
+        ))
+    if budget.max_tool_bytes is not None:
+        over = sorted((c for c in costs if c.bytes > budget.max_tool_bytes), key=lambda c: -c.bytes)
+        if over:
+            report.violations.append(_violation(
+                loaded, "max_tool_bytes", budget.max_tool_bytes, over[0].bytes,
+                f"{len(over):,} tool definition{'s are' if len(over) != 1 else ' is'} over the budget of "
+                f"{budget.max_tool_bytes:,} bytes each:",
+                [_tool_offender(loaded, by_name[c.name], c) for c in over[:SHOWN_OFFENDERS]],
+                more=max(0, len(over) - SHOWN_OFFENDERS),
+                hint="give these tools a shorter `description`, hide or fix arguments they do not need "
+                     "(`args: {name: {hidden: true}}`), or reach them through `expose: discovery`",
+            ))
+    return report
+
+
+def _too_many(loaded: LoadedManifest, report: BudgetReport, limit: int) -> Violation:
+    per_source: dict[str, int] = {}
+    for cost in report.tools:
+        per_source[cost.source] = per_source.get(cost.source, 0) + 1
+    meta = {c.source for c in report.tools if c.meta}
+    offenders = []
+    for source, count in sorted(per_source.items(), key=lambda item: -item[1])[:SHOWN_OFFENDERS]:
+        if source in meta:
+            label = f"discovery meta-tools: {count}"
+            where: tuple[Any, ...] = _discovery_path(loaded)
+        else:
+            label = f"source '{source}' lists {count:,} tool{'s' if count != 1 else ''}"
+            where = ("sources", source)
+        offenders.append(Offender(label, count, loaded.diagnostic(where, label, prefer="key")))
+    return _violation(
+        loaded, "max_tools", limit, report.listed,
+        f"{report.listed:,} tools are listed, over the budget of {limit:,}; by source:",
+        offenders,
+        hint="narrow sources with `include`/`exclude`, disable tools with `enabled: false`, or set "
+             "`expose: discovery` so a big source is searched instead of listed",
+    )
+
+
+def _violation(loaded: LoadedManifest, key: BudgetKey, limit: int, actual: int, message: str,
+               offenders: list[Offender], *, more: int = 0, hint: str = "") -> Violation:
+    location = loaded.diagnostic(("server", "budget", key), f"budget exceeded: {message}")
+    return Violation(key, limit, actual, location, offenders, more, hint)
+
+
+def _tool_offender(loaded: LoadedManifest, tool: Tool, cost: ToolCost) -> Offender:
+    """A tool at the manifest place that produced it: its override if it has one, else its source."""
+    if cost.meta:
+        label = f"discovery meta-tool '{tool.name}': {cost.bytes:,} bytes"
+        return Offender(label, cost.bytes, loaded.diagnostic(_discovery_path(loaded), label, prefer="key"))
+    label = f"tool '{tool.name}' (source '{tool.source}'): {cost.bytes:,} bytes"
+    if tool.override_key is not None:
+        where: tuple[Any, ...] = ("sources", tool.source, "tools", tool.override_key)
+    else:
+        where = ("sources", tool.source)
+    return Offender(label, cost.bytes, loaded.diagnostic(where, label, prefer="key"))
+
+
+def _discovery_path(loaded: LoadedManifest) -> tuple[Any, ...]:
+    """Where discovery mode is switched on: `server.expose`, else the first source that sets it."""
+    if ("server", "expose") in loaded.index.nodes:
+        return ("server", "expose")
+    for name, source in loaded.manifest.sources.items():
+        if source.expose == "discovery":
+            return ("sources", name, "expose")
+    return ("server",)

@@ -1,0 +1,152 @@
+"""Tool-list budgets: measured on the real listing, reported at the manifest lines responsible."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mcprt.cli import validate_cmd
+from mcprt.toolset.budget import check_budget
+from tests.discovery.discovery_support import compile_manifest, github_manifest
+
+GITHUB_BUDGET = "  budget: {max_tools: 100, max_tools_bytes: 20kb, max_tool_bytes: 8kb}\n"
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_github_listed_in_full_breaks_every_budget_with_a_clear_report(github_spec: Path, github_cache: Path,
+                                                                       tmp_path: Path) -> None:
+    manifest = github_manifest(tmp_path, github_spec, server=GITHUB_BUDGET,
+                               tools="      repos/update-org-ruleset: {title: Update an org ruleset}\n")
+    compiled = compile_manifest(manifest, github_cache)
+    report = check_budget(compiled.loaded, compiled.toolset)
+
+    assert not report.ok
+    assert report.listed == 1223 and report.reachable == 1223
+    assert report.total_bytes == len(compiled.toolset.list_result_json().encode())
+    assert [v.key for v in report.violations] == ["max_tools", "max_tools_bytes", "max_tool_bytes"]
+
+    too_big = report.violations[1]
+    assert too_big.limit == 20_000 and too_big.actual == report.total_bytes
+    assert too_big.location.line == line_of(manifest, "budget:")
+    assert too_big.message.startswith(f"budget exceeded: tools/list is {report.total_bytes:,} bytes, over the "
+                                      "budget of 20,000 (1,223 listed tools); biggest tools:")
+    sizes = [o.amount for o in too_big.offenders]
+    assert len(sizes) == 10 and sizes == sorted(sizes, reverse=True)
+    assert sizes[0] == max(tool.definition_size() for tool in compiled.toolset)
+    assert too_big.more == 1213
+    first = too_big.offenders[0]
+    assert "repos_update-org-ruleset" in first.label
+    assert first.location.line == line_of(manifest, "repos/update-org-ruleset")  # its override
+    assert too_big.offenders[1].location.line == line_of(manifest, "  github:")  # no override: its source
+
+    per_tool = report.violations[2]
+    assert all(o.amount > 8_000 for o in per_tool.offenders)
+    assert per_tool.message.startswith(f"budget exceeded: {len(per_tool.offenders) + per_tool.more} tool "
+                                       "definitions are over the budget of 8,000 bytes each:")
+
+    text = report.format()
+    assert text.splitlines()[0] == (f"{manifest}:{line_of(manifest, 'budget:')}:{report.violations[0].location.col}"
+                                    ": budget exceeded: 1,223 tools are listed, over the budget of 100; by source:")
+    assert f"  {manifest}:{line_of(manifest, '  github:')}:3: source 'github' lists 1,223 tools" in text
+    assert "  … and 1,213 more" in text
+    assert "expose: discovery" in text  # the hint names the way out
+    assert text.endswith("3 budgets exceeded")
+
+
+def test_the_same_api_in_discovery_mode_fits_the_budget(github_spec: Path, github_cache: Path,
+                                                        tmp_path: Path) -> None:
+    manifest = github_manifest(tmp_path, github_spec, server=GITHUB_BUDGET + "  expose: discovery\n")
+    report = check_budget(*_compiled(manifest, github_cache))
+    assert report.ok, report.format()
+    assert report.listed == 3 and report.reachable == 1223
+    assert report.total_bytes < 20_000
+    assert report.summary() == (f"3 listed tools (budget 100), {report.total_bytes:,} bytes of tools/list (budget "
+                                f"20,000), largest search_tools {report.largest.bytes:,} bytes (budget 8,000)")
+
+
+def test_meta_tools_over_a_budget_point_at_the_expose_setting(github_spec: Path, github_cache: Path,
+                                                              tmp_path: Path) -> None:
+    manifest = github_manifest(tmp_path, github_spec,
+                               server="  budget: {max_tool_bytes: 200, max_tools: 2}\n  expose: discovery\n")
+    report = check_budget(*_compiled(manifest, github_cache))
+    assert [v.key for v in report.violations] == ["max_tools", "max_tool_bytes"]
+    where = line_of(manifest, "expose: discovery")
+    assert report.violations[0].offenders[0].label == "discovery meta-tools: 3"
+    assert report.violations[0].offenders[0].location.line == where
+    assert {o.location.line for o in report.violations[1].offenders} == {where}
+
+
+def test_no_budget_means_no_violation_but_the_figures(github_discovery) -> None:  # type: ignore[no-untyped-def]
+    report = check_budget(github_discovery.loaded, github_discovery.toolset)
+    assert report.ok and report.budget is None
+    assert [c.name for c in report.tools] == ["search_tools", "describe_tools", "call_tool"]
+    assert all(c.meta for c in report.tools)
+    assert report.definitions_bytes < report.total_bytes
+    assert report.summary().startswith("3 listed tools, ")
+
+
+def _compiled(manifest: Path, cache: Path):  # type: ignore[no-untyped-def]
+    compiled = compile_manifest(manifest, cache)
+    return compiled.loaded, compiled.toolset
+
+
+TOOLS = '''
+"""Four small tools."""
+
+__all__ = ["one", "two", "three", "four"]
+
+
+def one(x: int) -> int:
+    """The first tool."""
+    return x
+
+
+def two(x: int) -> int:
+    """The second tool."""
+    return x
+
+
+def three(x: int) -> int:
+    """The third tool."""
+    return x
+
+
+def four(x: int) -> int:
+    """The fourth tool, whose description is much longer than the others so that it breaks the budget."""
+    return x
+'''
+
+_HOOKED = "check_budget" in Path(validate_cmd.__file__).read_text()
+
+
+@pytest.mark.xfail(not _HOOKED, strict=True, reason="`mcprt validate` does not call check_budget yet")
+def test_validate_exits_1_with_the_report(tmp_path: Path) -> None:
+    (tmp_path / "small_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(
+        "version: 1\n"
+        "server:\n"
+        "  budget: {max_tools: 3, max_tool_bytes: 150}\n"
+        "sources:\n"
+        "  small:\n"
+        "    python: small_tools\n"
+    )
+    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    budget_line = manifest.read_text().splitlines()[2]
+    tools_col, bytes_col = budget_line.index(" 3,") + 2, budget_line.index("150") + 1
+    assert f"{manifest}:3:{tools_col}: budget exceeded: 4 tools are listed, over the budget of 3; by source:" in lines
+    assert f"  {manifest}:5:3: source 'small' lists 4 tools" in lines
+    assert any(line.startswith(f"{manifest}:3:{bytes_col}: budget exceeded: 1 tool definition is over the budget of 150 "
+                               "bytes each:") for line in lines)
+    assert any(line.startswith(f"  {manifest}:5:3: tool 'four' (source 'small'): ") for line in lines)
+    assert lines[-1] == "2 budgets exceeded"
+    assert "Traceback" not in done.stderr
