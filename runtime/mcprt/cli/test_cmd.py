@@ -1,11 +1,49 @@
-"""`mcprt test` — not built yet; a clear "not yet" beats a broken command."""
+"""`mcprt test`: replay the manifest's recorded cases through the real pipeline; compare with snapshots."""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from pathlib import Path
 
-from .errors import NotYet
+from .errors import EXIT_FAILED_CHECK, EXIT_OK
 
 
-def run_test(*args: Any, **kwargs: Any) -> int:
-    raise NotYet("`mcprt test` is not built yet")
+def run_test(manifest: Path | None, update: bool) -> int:
+    from ..manifest.loader import find_manifest
+    from ..observability.log import setup_logging
+    from ..testing.cases import cases_dir
+    from ..testing.report import bytes_by_tool, bytes_table
+    from ..testing.runner import run_manifest_cases
+
+    setup_logging("warning", "text")
+    path = find_manifest(manifest)
+    report = run_manifest_cases(path, update=update)
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
+    if not report.outcomes:
+        print(f"{path}: no cases in {cases_dir(path)}/ — record one with "
+              f"`mcprt record {path} TOOL --args '{{...}}'`", file=sys.stderr)
+    for outcome in report.outcomes:
+        mark = "ok  " if outcome.passed else "FAIL"
+        figures = ""
+        if outcome.run is not None:
+            figures = f"  {outcome.run.raw_bytes:,} -> {outcome.run.sent_bytes:,} bytes"
+        print(f"{mark} {outcome.case.id}{figures}  [{outcome.status}]")
+        for note in outcome.run.notes if outcome.run else []:
+            print(f"     note: {note}")
+    for outcome in report.failed:
+        print()
+        print(outcome.explain())
+    for stale in report.stale_snapshots:
+        print(f"stale snapshot (no case): {stale} — `mcprt test --update` removes it", file=sys.stderr)
+    for removed in report.removed_snapshots:
+        print(f"removed stale snapshot: {removed}", file=sys.stderr)
+    ran = [(o.run.tool, o.run.raw_bytes, o.run.sent_bytes) for o in report.outcomes if o.run is not None]
+    if ran:
+        rows, total = bytes_by_tool(ran)
+        print()
+        print(bytes_table(rows, total))
+    failed = len(report.failed)
+    passed = len(report.outcomes) - failed
+    print(f"\n{passed} passed, {failed} failed")
+    return EXIT_FAILED_CHECK if failed else EXIT_OK

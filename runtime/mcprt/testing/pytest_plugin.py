@@ -1,4 +1,166 @@
-"""pytest plugin: runs the recorded cases of a repository's manifests as ordinary tests.
+"""pytest plugin: a repository's recorded cases run as ordinary pytest tests, one test per case.
 
-Not yet implemented (see the snapshot-testing issue); registering it is harmless.
+Registered as the `mcprt` pytest11 entry point, so it is active wherever mcprt is installed. What it
+collects (nothing else is touched, so it cannot disturb a project's own tests):
+
+- a manifest file (`mcp.yaml`, `mcp.yml`, `mcp.toml`) that pytest reaches while collecting and that
+  has a `cases/` folder beside it: one test per case, e.g. `api/mcp.yaml::list_issues/open-issues`.
+  `pytest api/mcp.yaml` runs one manifest's cases; `pytest` runs those under `testpaths`.
+- manifests named by `--mcprt-manifest PATH` (repeatable) or the `mcprt_manifests` ini setting
+  (one path per line, relative to the ini file), added to what pytest collects.
+- `mcprt_collect = false` in the ini file turns off the automatic collection (named manifests are
+  still collected).
+
+`--mcprt-update` (or syrupy's `--snapshot-update`) rewrites snapshots, like `mcprt test --update`.
+The replay machinery is `mcprt test`'s own (`mcprt.testing.runner.check_case`); each manifest is
+compiled once per session. Imports are lazy: a suite without cases pays nothing.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .cases import Case
+    from .harness import ReplaySession
+    from .runner import CaseOutcome
+
+MANIFEST_NAMES = ("mcp.yaml", "mcp.yml", "mcp.toml")
+_STATE = pytest.StashKey["_Sessions"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mcprt", "mcprt recorded cases")
+    group.addoption("--mcprt-manifest", action="append", default=[], metavar="PATH",
+                    help="Also collect the recorded cases of this manifest (repeatable).")
+    group.addoption("--mcprt-update", action="store_true", default=False,
+                    help="Rewrite the snapshots of mcprt cases from the current output.")
+    parser.addini("mcprt_manifests", type="paths", default=[],
+                  help="Manifests whose recorded cases are collected (one per line).")
+    parser.addini("mcprt_collect", type="bool", default=True,
+                  help="Collect cases beside every mcp.yaml/mcp.toml pytest reaches (default true).")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    named = [Path(p) for p in config.getoption("mcprt_manifest") or []]
+    named += [Path(p) for p in config.getini("mcprt_manifests") or []]
+    config.stash[_STATE] = _Sessions({p.resolve() for p in named})
+    if named:
+        # Collected like any path given on the command line.
+        config.args = [*config.args, *(str(p) for p in named if str(p) not in config.args)]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    state = parent.config.stash.get(_STATE, None)
+    if state is None:
+        return None
+    named = file_path.resolve() in state.named
+    automatic = file_path.name in MANIFEST_NAMES and bool(parent.config.getini("mcprt_collect"))
+    if not (named or automatic):
+        return None
+    if not (file_path.parent / "cases").is_dir():
+        return None
+    return ManifestCases.from_parent(parent, path=file_path)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is not None:
+        state.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None or not state.figures:
+        return
+    from .report import bytes_by_tool, bytes_table
+
+    terminalreporter.section("mcprt: bytes to the model")
+    for manifest, figures in state.figures.items():
+        rows, total = bytes_by_tool(figures)
+        terminalreporter.write_line(str(manifest))
+        terminalreporter.write_line(bytes_table(rows, total))
+
+
+class _Sessions:
+    """Per pytest session: one replay session per manifest, opened on first use."""
+
+    def __init__(self, named: set[Path]) -> None:
+        self.named = named
+        self.sessions: dict[Path, ReplaySession | BaseException] = {}
+        self.figures: dict[Path, list[tuple[str, int, int]]] = {}
+
+    def session_for(self, manifest: Path) -> ReplaySession:
+        from .harness import ReplaySession
+
+        known = self.sessions.get(manifest)
+        if known is None:
+            session = ReplaySession(manifest)
+            try:
+                session.open()
+                known = session
+            except BaseException as exc:  # remembered: every case of this manifest reports it
+                session.close()
+                known = exc
+            self.sessions[manifest] = known
+        if isinstance(known, BaseException):
+            raise known
+        return known
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            if not isinstance(session, BaseException):
+                session.close()
+        self.sessions.clear()
+
+
+class CaseFailed(Exception):
+    """A case whose request or output differs; the message is the readable report."""
+
+
+class ManifestCases(pytest.File):
+    """A manifest file: its children are its recorded cases."""
+
+    def collect(self) -> Any:
+        from .cases import find_cases
+
+        for case in find_cases(self.path):
+            yield CaseItem.from_parent(self, name=case.id, case=case)
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.outcome: CaseOutcome | None = None
+
+    def runtest(self) -> None:
+        from ..errors import McprtError
+        from .cases import cases_dir
+        from .runner import check_case
+        from .snapshots import SnapshotStore
+
+        state: _Sessions = self.config.stash[_STATE]
+        manifest = Path(self.path)
+        try:
+            session = state.session_for(manifest)
+        except McprtError as exc:
+            raise CaseFailed(f"{manifest}: cannot compile the manifest for replay:\n{exc}") from None
+        update = bool(self.config.getoption("mcprt_update") or getattr(self.config.option, "update_snapshots", False))
+        self.outcome = check_case(session, SnapshotStore(cases_dir(manifest)), self.case, update=update)
+        if self.outcome.run is not None:
+            run = self.outcome.run
+            state.figures.setdefault(manifest, []).append((run.tool, run.raw_bytes, run.sent_bytes))
+        if not self.outcome.passed:
+            raise CaseFailed(self.outcome.explain())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, CaseFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.case.path, None, f"mcprt case {self.case.id}"

@@ -20,6 +20,7 @@ from ...errors import ToolCallError
 from ...manifest.model import OutboundAuth
 from ...toolset.operation import CallContext, UpstreamResult
 from .body import ACCEPT_ENCODING, read_capped
+from .capture import Exchange, capture_sink
 from .credentials import STAMP_EXTENSION, Credentials, Stamp, credentials_for, without_query_param
 from .decoding import decode_body
 from .failures import describe_transport_error
@@ -60,11 +61,13 @@ class _Received:
     received: int
     truncated: bool
     url: str
+    request: httpx.Request  # the last hop as sent (credentials are stamped below it, never in it)
 
     @classmethod
     async def read(cls, response: httpx.Response, limit: int, method: str, url: str) -> _Received:
         body = await read_capped(response, limit, describe_target(method, url))
-        return cls(response.status_code, response.headers, body.data, body.received, body.truncated, url)
+        return cls(response.status_code, response.headers, body.data, body.received, body.truncated, url,
+                   response.request)
 
 
 class HttpUpstream:
@@ -124,6 +127,9 @@ class HttpUpstream:
             ) from None
         except httpx.InvalidURL:
             raise ToolCallError(f"the request URL is not valid ({self._target(call)})") from None
+        sink = capture_sink()
+        if sink is not None:  # `mcprt record` only; see capture.py
+            sink.append(self._exchange(received))
         result = decode_body(
             received.status,
             received.headers.get("content-type"),
@@ -284,6 +290,19 @@ class HttpUpstream:
         return send
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    def _exchange(self, received: _Received) -> Exchange:
+        sent = received.request
+        return Exchange(
+            method=sent.method,
+            url=self.redact_url(str(sent.url)),
+            request_headers=self.redact_headers(sent.headers.multi_items()),
+            request_body=sent.content or None,
+            status=received.status,
+            response_headers=self.redact_headers(received.headers.multi_items()),
+            response_body=received.data,
+            truncated=received.truncated,
+        )
 
     def _http(self) -> httpx.AsyncClient:
         """The pooled client, created inside the running loop (a pool belongs to one event loop)."""

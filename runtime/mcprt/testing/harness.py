@@ -1,0 +1,192 @@
+"""Replaying cases through the real pipeline: compile → call_tool → HTTP executor → replay upstream.
+
+`ReplayHarness` is the async core (one compiled manifest, one replay upstream). `ReplaySession`
+runs a harness on a private event-loop thread behind a synchronous API, so pytest items (which
+must not own a loop: the user's suite may run pytest-asyncio), `mcprt test`, `mcprt record` and
+`mcprt diff` all drive the very same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import ManifestError, McprtError
+from ..manifest.loader import LoadedManifest, find_manifest
+from ..settings import Settings, load_settings
+from ..toolset.invoke import call_tool
+from ..toolset.operation import ToolResult
+from ..toolset.tool import Tool
+from ..toolset.toolset import ToolSet
+from .cases import Case
+from .overrides import load_for_replay
+from .replay_server import ReceivedRequest, ReplayUpstream
+from .wire import WireRequest, compare_requests
+
+T = TypeVar("T")
+CALL_TIMEOUT = 60.0
+
+
+@dataclass
+class CaseRun:
+    """What one replay of a case produced."""
+
+    case: Case
+    tool: str  # the exposed name the case ran as
+    result: ToolResult
+    received: list[ReceivedRequest] = field(default_factory=list)
+    request_problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def raw_bytes(self) -> int:
+        return self.result.raw_bytes
+
+    @property
+    def sent_bytes(self) -> int:
+        return self.result.sent_bytes
+
+
+class ReplayHarness:
+    """One manifest compiled against one replay upstream; replays cases one at a time."""
+
+    def __init__(self, manifest: str | Path | None, settings: Settings | None = None) -> None:
+        self.manifest = find_manifest(manifest)
+        self.settings = settings or load_settings()
+        self.upstream = ReplayUpstream()
+        self.loaded: LoadedManifest | None = None
+        self.toolset: ToolSet | None = None
+        self.warnings: list[str] = []
+        self._runtime: Any = None
+
+    async def open(self) -> None:
+        from ..pipeline import Runtime
+
+        origin = await self.upstream.start()
+        try:
+            self.loaded = await asyncio.to_thread(load_for_replay, self.manifest, origin, self.settings)
+            self._runtime = Runtime(self.manifest, self.settings)
+            compiled = await self._runtime.compile(self.loaded)
+        except BaseException:
+            await self.close()
+            raise
+        self.toolset = compiled.toolset
+        self.warnings = [str(w) for w in compiled.warnings]
+
+    async def close(self) -> None:
+        if self._runtime is not None:
+            await self._runtime.aclose()
+            self._runtime = None
+        await self.upstream.stop()
+
+    def find_tool(self, case: Case) -> tuple[Tool, list[str]]:
+        """The tool a case targets: by name, else by its operation key (the tool was renamed)."""
+        assert self.toolset is not None
+        tool = self.toolset.get(case.tool)
+        if tool is not None:
+            return tool, []
+        if case.operation:
+            for candidate in self.toolset:
+                if case.operation in (candidate.operation.key, *candidate.operation.aliases):
+                    return candidate, [f"tool {case.tool!r} is now named {candidate.name!r} (same operation "
+                                       f"{case.operation}); rename the case folder to follow it"]
+        names = ", ".join(sorted(t.name for t in self.toolset)) or "none"
+        raise McprtError(f"{case.path}: the manifest has no tool {case.tool!r}"
+                         + (f" (nor one for operation {case.operation})" if case.operation else "")
+                         + f"; its tools: {names}")
+
+    async def run(self, case: Case) -> CaseRun:
+        tool, notes = self.find_tool(case)
+        replayed = case.response is not None
+        self.upstream.expect(case.response if replayed else None)
+        result = await asyncio.wait_for(call_tool(tool, dict(case.args)), CALL_TIMEOUT)
+        received = list(self.upstream.received)
+        run = CaseRun(case, tool.name, result, received, notes=notes)
+        if replayed:
+            run.request_problems = self._check_request(case, received, result)
+        elif received:
+            run.request_problems = [
+                "the tool called an HTTP upstream, but the case has no `response:` to replay; record the case "
+                "with `mcprt record` or add the response"
+            ]
+        return run
+
+    @staticmethod
+    def _check_request(case: Case, received: list[ReceivedRequest], result: ToolResult) -> list[str]:
+        if not received:
+            text = " ".join(b.get("text", "") for b in result.content if b.get("type") == "text")[:500]
+            return [f"no request reached upstream; the tool answered: {text}"]
+        if len(received) > 1:
+            return [f"the tool sent {len(received)} requests; a case replays exactly one"]
+        if case.request is None:
+            return []
+        got = received[0]
+        actual = WireRequest.build(got.method, got.raw_path, got.raw_query, got.headers, got.body)
+        expected = WireRequest.from_recorded(case.request)
+        return compare_requests(expected, actual, check_headers=case.request.headers is not None)
+
+
+class ReplaySession:
+    """A `ReplayHarness` on its own event-loop thread, with blocking methods.
+
+    Open once per manifest and reuse for all its cases (compiling is the slow part). Always
+    `close()` (or use it as a context manager): it stops the thread and the replay upstream.
+    """
+
+    def __init__(self, manifest: str | Path | None, settings: Settings | None = None) -> None:
+        self.harness = ReplayHarness(manifest, settings)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="mcprt-replay", daemon=True)
+        self._thread.start()
+        self._opened = False
+
+    @property
+    def manifest(self) -> Path:
+        return self.harness.manifest
+
+    def _call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return future.result(timeout)
+
+    def open(self) -> ReplaySession:
+        """Compile the manifest against the replay upstream; ManifestError/McprtError on problems."""
+        if not self._opened:
+            self._call(self.harness.open())
+            self._opened = True
+        return self
+
+    def run(self, case: Case) -> CaseRun:
+        self.open()
+        return self._call(self.harness.run(case), CALL_TIMEOUT + 10)
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            if self._opened or self.harness.upstream.origin:
+                self._call(self.harness.close(), 15)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+
+    def __enter__(self) -> ReplaySession:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_session(manifest: str | Path | None, settings: Settings | None = None) -> ReplaySession:
+    """A ready session; the thread is cleaned up when opening fails."""
+    session = ReplaySession(manifest, settings)
+    try:
+        return session.open()
+    except (ManifestError, McprtError, Exception):
+        session.close()
+        raise

@@ -1,0 +1,125 @@
+"""`mcprt record`: call the live upstream once through the real pipeline and store the exchange as a case.
+
+The request and response come from the HTTP executor's capture hook (`mcprt.sources.http.capture`):
+the request exactly as the runtime built it, credentials never included and sensitive values
+redacted, the response body decoded. The new case is then replayed once to write its snapshot, so
+`mcprt test` passes right after recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import McprtError
+from ..manifest.loader import find_manifest
+from ..sources.http.capture import Exchange, capturing
+from ..toolset.operation import ToolResult
+from .cases import (
+    Body,
+    Case,
+    CaseError,
+    RecordedRequest,
+    RecordedResponse,
+    case_name_for,
+    cases_dir,
+    check_case_name,
+    write_case,
+)
+from .harness import ReplaySession
+from .runner import CaseOutcome, check_case
+from .snapshots import SnapshotStore
+from .wire import VOLATILE_HEADERS
+
+# Response headers kept in a case: the ones that change what the runtime makes of a response.
+KEPT_RESPONSE_HEADERS = frozenset({"content-type", "retry-after", "content-disposition", "location"})
+_REQUEST_HEADERS_DROPPED = VOLATILE_HEADERS - {"content-type"}
+
+
+@dataclass
+class Recorded:
+    case: Case
+    live_raw: int
+    live_sent: int
+    replay: CaseOutcome
+    warnings: list[str] = field(default_factory=list)
+
+
+def record_case(manifest: str | Path | None, tool_name: str, arguments: dict[str, Any], name: str | None) -> Recorded:
+    path = find_manifest(manifest)
+    case_name = check_case_name(name) if name else case_name_for(arguments)
+    live = asyncio.run(_call_live(path, tool_name, arguments))
+    tool, result, exchanges = live.tool, live.result, live.exchanges
+    target = cases_dir(path) / tool / f"{case_name}.yaml"
+    if target.exists():
+        raise CaseError(f"{target} already exists: delete it to record it again, or pass --name for another case")
+    warnings: list[str] = []
+    if not exchanges and result.is_error:
+        text = " ".join(b.get("text", "") for b in result.content if b.get("type") == "text")
+        raise McprtError(f"nothing recorded: the call failed before reaching upstream: {text}")
+    request = response = None
+    if exchanges:
+        if len(exchanges) > 1:
+            warnings.append(f"the call made {len(exchanges)} HTTP exchanges; the last one is recorded")
+        exchange = exchanges[-1]
+        request, response = _request_of(exchange), _response_of(exchange)
+        if exchange.truncated:
+            warnings.append("the response was cut at the response size limit; the case holds the cut body")
+        if exchange.status >= 400:
+            warnings.append(f"upstream answered HTTP {exchange.status}; the case records that error")
+    case = Case(target, case_name, tool, dict(arguments), operation=live.operation,
+                request=request, response=response)
+    source = f" from {request.method} {request.url}" if request else ""
+    write_case(case, f"Recorded by `mcprt record`{source} on {dt.date.today().isoformat()}.\n"
+                     "Edit freely: `mcprt test` replays it and compares the result with its snapshot.")
+    replay = _write_snapshot(path, case)
+    return Recorded(case, result.raw_bytes, result.sent_bytes, replay, warnings)
+
+
+@dataclass
+class _LiveCall:
+    tool: str
+    operation: str
+    result: ToolResult
+    exchanges: list[Exchange]
+
+
+async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any]) -> _LiveCall:
+    from ..cli.common import compile_once
+    from ..toolset.invoke import call_tool
+
+    runtime, compiled = await compile_once(manifest)
+    try:
+        tool = compiled.toolset.get(tool_name)
+        if tool is None:
+            hint = difflib.get_close_matches(tool_name, list(compiled.toolset.tools), n=1)
+            raise McprtError(f"no tool '{tool_name}' in {manifest}" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+        with capturing() as exchanges:
+            result = await call_tool(tool, arguments)
+        return _LiveCall(tool.name, tool.operation.key, result, list(exchanges))
+    finally:
+        await runtime.aclose()
+
+
+def _request_of(exchange: Exchange) -> RecordedRequest:
+    headers = [(n, v) for n, v in exchange.request_headers if n.lower() not in _REQUEST_HEADERS_DROPPED]
+    content_type = next((v for n, v in exchange.request_headers if n.lower() == "content-type"), None)
+    body = Body.from_bytes(exchange.request_body, content_type) if exchange.request_body else None
+    return RecordedRequest(exchange.method.upper(), exchange.url, headers, body)
+
+
+def _response_of(exchange: Exchange) -> RecordedResponse:
+    headers = [(n.lower(), v) for n, v in exchange.response_headers if n.lower() in KEPT_RESPONSE_HEADERS]
+    content_type = next((v for n, v in headers if n == "content-type"), None)
+    body = Body.from_bytes(exchange.response_body, content_type) if exchange.response_body else None
+    return RecordedResponse(exchange.status, headers, body)
+
+
+def _write_snapshot(manifest: Path, case: Case) -> CaseOutcome:
+    store = SnapshotStore(cases_dir(manifest))
+    with ReplaySession(manifest) as session:
+        return check_case(session, store, case, update=True)

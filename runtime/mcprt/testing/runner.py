@@ -1,0 +1,115 @@
+"""Checking cases: replay, compare the request, compare the snapshot. Shared by `mcprt test` and pytest.
+
+A case passes when the request the runtime sent matches the recorded one and the result matches its
+snapshot. `update=True` rewrites snapshots (never the recorded requests: those are the upstream's
+truth; re-record or edit the case when an argument mapping changes on purpose).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import McprtError
+from .cases import Case, cases_dir, find_cases
+from .harness import CaseRun, ReplaySession
+from .snapshots import SnapshotCheck, SnapshotStore
+
+
+@dataclass
+class CaseOutcome:
+    case: Case
+    run: CaseRun | None = None
+    snapshot: SnapshotCheck | None = None
+    error: str | None = None  # the case could not run at all
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.error is None
+            and self.run is not None
+            and not self.run.request_problems
+            and self.snapshot is not None
+            and self.snapshot.ok
+        )
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "error"
+        if self.run is not None and self.run.request_problems:
+            return "request differs"
+        assert self.snapshot is not None
+        return {"matched": "passed", "created": "snapshot written", "updated": "snapshot updated",
+                "missing": "no snapshot", "differs": "output differs"}[self.snapshot.status]
+
+    def explain(self) -> str:
+        """The readable failure report of this case (empty when it passed)."""
+        if self.passed:
+            return ""
+        where = f"{self.case.id} ({self.case.path})"
+        if self.error is not None:
+            return f"{where}: {self.error}"
+        assert self.run is not None
+        lines: list[str] = []
+        if self.run.request_problems:
+            lines.append(f"{where}: the request differs from the recorded one:")
+            lines += [f"  {p}" for p in self.run.request_problems]
+            lines.append("  (if the change is intended, record the case again or edit its `request:`)")
+        snapshot = self.snapshot
+        if snapshot is not None and snapshot.status == "differs":
+            lines.append(f"{where}: what the model receives changed ({snapshot.path}):")
+            lines += [f"  {line}" for line in snapshot.diff.splitlines()]
+            lines.append("  (if the change is intended, run `mcprt test --update` and commit the snapshot)")
+        elif snapshot is not None and snapshot.status == "missing":
+            lines.append(f"{where}: no snapshot yet at {snapshot.path}; run `mcprt test --update` to write it. "
+                         "It would be:")
+            lines += [f"  {line}" for line in snapshot.received.splitlines()]
+        return "\n".join(lines)
+
+
+def check_case(session: ReplaySession, store: SnapshotStore, case: Case, *, update: bool) -> CaseOutcome:
+    """Replay one case and compare; never raises for a problem of the case itself."""
+    try:
+        run = session.run(case)
+    except McprtError as exc:
+        return CaseOutcome(case, error=str(exc))
+    outcome = CaseOutcome(case, run)
+    if not run.request_problems:
+        outcome.snapshot = store.check(case, run.result, update=update)
+    return outcome
+
+
+@dataclass
+class ManifestRun:
+    manifest: Path
+    outcomes: list[CaseOutcome] = field(default_factory=list)
+    stale_snapshots: list[Path] = field(default_factory=list)
+    removed_snapshots: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CaseOutcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+
+def run_manifest_cases(manifest: Path, *, update: bool = False) -> ManifestRun:
+    """Every case beside `manifest`, replayed with one session. Raises ManifestError/CaseError on bad input."""
+    cases = find_cases(manifest)
+    report = ManifestRun(manifest)
+    store = SnapshotStore(cases_dir(manifest))
+    if cases:
+        session = ReplaySession(manifest)
+        try:
+            session.open()
+            report.warnings = list(session.harness.warnings)
+            report.outcomes = [check_case(session, store, case, update=update) for case in cases]
+        finally:
+            session.close()
+    report.stale_snapshots = store.stale(cases)
+    if update:
+        for path in report.stale_snapshots:
+            path.unlink()
+            report.removed_snapshots.append(path)
+        report.stale_snapshots = []
+    return report
