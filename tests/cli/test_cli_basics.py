@@ -87,7 +87,7 @@ def test_validate_a_good_manifest_exits_0(tmp_path: Path) -> None:
     result = mcprt_cli("validate", cwd=tmp_path)  # ./mcp.yaml by default
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    assert "mcp.yaml: ok — 1 tools from 1 source" in result.stderr
+    assert "mcp.yaml: ok — 1 tool from 1 source," in result.stderr
 
 
 def test_validate_an_empty_source_list_is_fine(tmp_path: Path) -> None:

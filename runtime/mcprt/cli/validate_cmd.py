@@ -18,7 +18,8 @@ def run_validate(manifest: Path | None) -> int:
             sources = len(compiled.loaded.manifest.sources)
             listed = len(toolset.listed)
             print(
-                f"{compiled.loaded.path}: ok — {len(toolset)} tools from {sources} source"
+                f"{compiled.loaded.path}: ok — {len(toolset)} tool{'s' if len(toolset) != 1 else ''} "
+                f"from {sources} source"
                 f"{'s' if sources != 1 else ''}, {listed} listed, "
                 f"{len(toolset.list_result_json().encode()):,} bytes of tools/list",
                 file=sys.stderr,
