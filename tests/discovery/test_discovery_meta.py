@@ -123,7 +123,7 @@ async def test_one_set_of_meta_tools_covers_every_discovery_source(tmp_path: Pat
         assert listed_names(toolset) == ["search_tools", "describe_tools", "call_tool"]
         search = toolset.get("search_tools")
         assert search.input_schema["properties"]["source"]["enum"] == ["inventory", "notes"]
-        assert "7 operations: 4 from inventory; 3 from notes" in search.description
+        assert "7 operations that are not listed as tools: 4 from inventory; 3 from notes." in search.description
 
         text, error = await call(toolset, "search_tools", {"query": "delete"})
         assert not error
@@ -260,7 +260,7 @@ async def test_a_reload_rebuilds_the_meta_tools(tmp_path: Path) -> None:
         path.write_text(BOTH.replace("      search_tools: {enabled: false}\n",
                                      "      search_tools: {enabled: false}\n      remove_item: {enabled: false}\n"))
         second = await runtime.compile()
-        assert "6 operations: 3 from inventory" in second.toolset.get("search_tools").description
+        assert "6 operations that are not listed as tools: 3 from inventory" in second.toolset.get("search_tools").description
         assert first.toolset.fingerprint() != second.toolset.fingerprint()  # clients get list_changed
         text, _ = await call(second.toolset, "search_tools", {"query": "remove"})
         assert "remove_item" not in text

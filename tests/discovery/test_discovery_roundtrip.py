@@ -1,6 +1,7 @@
 """search → describe → call through discovery, end to end: `mcprt up` as a real subprocess on stdio,
 the official SDK client, an OpenAPI source, and a real HTTP upstream on 127.0.0.1 that records what
-it received. A fixed argument and a prune are applied to the call made through `call_tool`.
+it received. A fixed argument, a prune and the source's credentials apply to the call made through
+`call_tool` exactly as to a direct call.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ SPEC = {
     },
 }
 
+TOKEN = "tracker-secret-0123456789"
+
 ISSUES = [
     {"number": 7, "title": "Crash on start", "state": "open", "url": "http://x/7", "user": {"login": "ana"},
      "body": "It crashes. " * 50},
@@ -81,6 +84,7 @@ def upstream() -> Iterator[tuple[str, list[str]]]:
 
     async def issues(request: Request) -> JSONResponse:
         seen.append(f"{request.method} {request.url.path}?{request.url.query}")
+        seen.append(request.headers.get("authorization", "-"))
         return JSONResponse(ISSUES)
 
     app = Starlette(routes=[Route("/repos/{owner}/{repo}/issues", issues, methods=["GET"])])
@@ -100,6 +104,7 @@ def write_manifest(folder: Path, base_url: str) -> Path:
         "  tracker:\n"
         "    openapi: tracker.json\n"
         f"    base_url: {base_url}\n"
+        "    auth: {bearer: '${TRACKER_TOKEN}'}\n"
         "    tools:\n"
         "      issues/list-for-repo:\n"
         "        args: {owner: {fixed: octo}}\n"
@@ -112,6 +117,7 @@ def write_manifest(folder: Path, base_url: str) -> Path:
 def stdio(manifest: Path) -> StdioServerParameters:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
     env["MCPRT_CACHE_DIR"] = str(manifest.parent / ".cache")
+    env["TRACKER_TOKEN"] = TOKEN
     return StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(manifest)], env=env,
                                  cwd=str(manifest.parent))
 
@@ -149,14 +155,17 @@ async def test_search_describe_call_round_trip(tmp_path: Path, upstream: tuple[s
         assert not called.is_error, text_of(called)
         assert json.loads(text_of(called)) == [{"number": 7, "title": "Crash on start"},
                                                {"number": 9, "title": "Typo in docs"}]  # pruned
-        assert seen == ["GET /repos/octo/hello/issues?state=open"]  # the fixed owner was sent
+        assert seen == ["GET /repos/octo/hello/issues?state=open",  # the fixed owner was sent
+                        f"Bearer {TOKEN}"]  # with the source's credentials
 
         wrong = await client.call_tool("call_tool", {"name": "issues_list-for-repo",
                                                      "arguments": {"repo": "hello", "state": "shut"}})
         assert wrong.is_error
         assert "state" in text_of(wrong) and "'shut' is not one of" in text_of(wrong)
-        assert len(seen) == 1  # rejected before reaching upstream
+        assert len(seen) == 2  # rejected before reaching upstream
 
         direct = await client.call_tool("gists_create", {})  # pinned: listed and callable directly
         assert direct.is_error  # the upstream has no /gists route: a 404 the model can read
         assert "404" in text_of(direct)
+        for result in (found, described, called, wrong, direct):
+            assert TOKEN not in text_of(result)

@@ -94,18 +94,18 @@ def _areas(summary: SourceSummary) -> str:
 def _search_description(catalog: Catalog, names: MetaNames) -> str:
     summaries = catalog.summaries()
     total = sum(s.count for s in summaries)
-    if len(summaries) == 1:
-        only = summaries[0]
-        what = f"{total:,} {only.name} operations{_areas(only)}"
-        subject = only.name
-    else:
-        parts = [f"{s.count:,} from {s.name}{_areas(s)}" for s in summaries]
-        what = f"{total:,} operations: " + "; ".join(parts)
-        subject = " or ".join(s.name for s in summaries)
     hidden = "that are not listed as tools" if catalog.unlisted == total else \
         f"({catalog.unlisted:,} of them not listed as tools)"
+    if len(summaries) == 1:
+        only = summaries[0]
+        what = f"{total:,} {only.name} operations{_areas(only)} {hidden}"
+        subject = only.name
+    else:
+        parts = "; ".join(f"{s.count:,} from {s.name}{_areas(s)}" for s in summaries)
+        what = f"{total:,} operations {hidden}: {parts}"
+        subject = " or ".join(s.name for s in summaries)
     return (
-        f"This server has {what} {hidden}. To do anything with {subject}: "
+        f"This server has {what}. To do anything with {subject}: "
         f"1) call {names.search} with a few words saying what you want to do, e.g. \"{catalog.example_query()}\"; "
         f"2) call {names.describe} with the names you picked, to get their arguments; "
         f"3) call {names.call} with a name and its arguments. "
