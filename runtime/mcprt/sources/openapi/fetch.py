@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,27 @@ def _write_cache(cache_dir: Path | None, url: str, body: bytes, etag: str | None
         write_atomic(meta_path, json.dumps(meta).encode())
     except OSError:
         pass  # a cache that cannot be written is only slower next time
+
+
+def cached_reader(cache_dir: Path | None, url: str, body: bytes) -> Callable[[], bytes] | None:
+    """A way to read `body` again from the cache (None when it is not there to read)."""
+    if cache_dir is None:
+        return None
+    body_path, _ = _paths(cache_dir, url)
+    digest = hashlib.sha256(body).hexdigest()
+
+    def reread() -> bytes:
+        again = body_path.read_bytes()
+        if hashlib.sha256(again).hexdigest() != digest:
+            raise SpecError(url, "", "the cached document changed while it was being compiled")
+        return again
+
+    try:
+        if body_path.stat().st_size != len(body):
+            return None
+    except OSError:
+        return None
+    return reread
 
 
 def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -> Fetched:

@@ -11,7 +11,8 @@ import codecs
 import datetime
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,6 +21,7 @@ from urllib.request import url2pathname
 from mcprt.errors import SpecError
 
 from . import fetch as fetching
+from .jsonlean import SKIPPED_COMPONENTS, SKIPPED_TOP, latin1_text, loads_lean
 
 _UNSET: Any = object()
 
@@ -63,19 +65,31 @@ def _key(key: Any) -> str:
 
 def parse(raw: bytes, label: str, warnings: list[str] | None = None) -> Any:
     """Parse JSON (tried first: fast) or YAML; SpecError with the line and column otherwise."""
-    warnings = warnings if warnings is not None else []
-    text = _decode(raw, label, warnings)
+    return parse_text(_decode(raw, label, warnings if warnings is not None else []), label)[0]
+
+
+def parse_text(text: str, label: str, lean: bool = False) -> tuple[Any, bool]:
+    """(parsed, trimmed): `lean` leaves out JSON sections no tool uses (see jsonlean)."""
     stripped = text.lstrip()
     if label.lower().endswith(".json") or stripped.startswith(("{", "[")):
         try:
-            return json.loads(text)
+            if lean:
+                return loads_lean(text) or (json.loads(text), False)
+            return json.loads(text), False
         except json.JSONDecodeError as exc:
             if label.lower().endswith(".json"):
                 raise SpecError(label, "", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
             # YAML flow style also starts with `{`: let the YAML parser judge
         except RecursionError:
             raise SpecError(label, "", "the document is nested too deeply") from None
-    return _parse_yaml(text, label)
+    return _parse_yaml(text, label), False
+
+
+def _lean_latin1(text: str) -> tuple[Any, bool] | None:
+    try:
+        return loads_lean(text, latin1=True)
+    except (UnicodeError, RecursionError):
+        return None
 
 
 def _parse_yaml(text: str, label: str) -> Any:
@@ -103,33 +117,86 @@ class _External:
     data: Any
 
 
-@dataclass
 class LoadedDocument:
-    """One API description as loaded: where from, its bytes, and (lazily) its parsed tree."""
+    """One API description as loaded: where from, its bytes, and (lazily) its parsed tree.
 
-    location: str  # as the user wrote it (URL or path)
-    uri: str  # absolute: file:///… or http(s)://…
-    raw_bytes: bytes
-    cache_dir: Path | None = None
-    warnings: list[str] = field(default_factory=list)
-    _data: Any = field(default=_UNSET, repr=False)
-    _externals: dict[str, _External] = field(default_factory=dict, repr=False)
+    To keep peak memory low on large documents, the raw bytes are let go while parsing when they
+    can be read again (a local file, or a URL's cached copy); `raw_bytes` then re-reads them.
+    """
+
+    def __init__(
+        self,
+        location: str,
+        uri: str,
+        raw_bytes: bytes | None,
+        cache_dir: Path | None = None,
+        warnings: list[str] | None = None,
+        reread: Callable[[], bytes] | None = None,
+        digest: str | None = None,
+    ) -> None:
+        self.location = location  # as the user wrote it (URL or path)
+        self.uri = uri  # absolute: file:///… or http(s)://…
+        self.cache_dir = cache_dir
+        self.warnings: list[str] = warnings if warnings is not None else []
+        if raw_bytes is None and (reread is None or digest is None):
+            raise ValueError("a document needs its bytes, or a way to read them and their digest")
+        self.digest = digest or hashlib.sha256(raw_bytes or b"").hexdigest()
+        self._raw: bytes | None = raw_bytes
+        self._reread = reread
+        self._data: Any = _UNSET
+        self._trimmed = False
+        self._externals: dict[str, _External] = {}
+
+    def __repr__(self) -> str:
+        return f"LoadedDocument({self.location!r})"
+
+    @property
+    def raw_bytes(self) -> bytes:
+        if self._raw is not None:
+            return self._raw
+        assert self._reread is not None
+        return self._reread()
 
     @property
     def data(self) -> Any:
         if self._data is _UNSET:
-            self._data = parse(self.raw_bytes, self.location, self.warnings)
+            raw = self.raw_bytes
+            if self.location.lower().endswith(".json") or raw.lstrip()[:1] == b"{":
+                narrow = latin1_text(raw)
+                if narrow is not None:
+                    if self._reread is not None:
+                        self._raw = None
+                    del raw
+                    parsed = _lean_latin1(narrow)
+                    del narrow
+                    if parsed is not None:
+                        self._data, self._trimmed = parsed
+                        return self._data
+                    raw = self.raw_bytes
+            text = _decode(raw, self.location, self.warnings)
+            if self._reread is not None:
+                self._raw = None
+            del raw
+            self._data, self._trimmed = parse_text(text, self.location, lean=True)
         return self._data
+
+    def untrim(self, pointer: str) -> bool:
+        """Parse again in full when a `$ref` points into a section the lean parse left out."""
+        tokens = pointer.split("/")
+        skipped = (len(tokens) > 1 and tokens[1] in SKIPPED_TOP) or (
+            len(tokens) > 2 and tokens[1] == "components" and tokens[2] in SKIPPED_COMPONENTS
+        )
+        if not (self._trimmed and skipped):
+            return False
+        self._data = parse_text(_decode(self.raw_bytes, self.location, []), self.location)[0]
+        self._trimmed = False
+        return True
 
     def release(self) -> None:
         """Forget the parsed tree (and external documents) once compiled; keeps memory flat."""
         self._data = _UNSET
         for ext in self._externals.values():
             ext.data = _UNSET
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.raw_bytes).hexdigest()
 
     def label_for(self, uri: str) -> str:
         if uri == self.uri:
@@ -194,7 +261,8 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None) -> Load
         fetched = fetching.fetch(location, cache_dir)
         if fetched.warning:
             warnings.append(fetched.warning)
-        return LoadedDocument(location, location, fetched.body, cache_dir, warnings)
+        reread = fetching.cached_reader(cache_dir, location, fetched.body)
+        return LoadedDocument(location, location, fetched.body, cache_dir, warnings, reread)
     if location.startswith("file:"):
         path = Path(url2pathname(urlparse(location).path))
     else:
@@ -202,16 +270,36 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None) -> Load
         if not path.is_absolute():
             path = Path(base_dir) / path
     path = path.resolve()
+    digest = _file_digest(path, location)
+
+    def reread() -> bytes:
+        try:
+            again = path.read_bytes()
+        except OSError as exc:
+            raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
+        if hashlib.sha256(again).hexdigest() != digest:
+            raise SpecError(location, "", "the document changed while it was being compiled")
+        return again
+
+    # The bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
+    return LoadedDocument(location, path.as_uri(), None, cache_dir, warnings, reread, digest)
+
+
+def _file_digest(path: Path, location: str) -> str:
+    """sha256 of a file, read in chunks (so a cache hit never holds the whole document)."""
+    digest = hashlib.sha256()
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
     except IsADirectoryError:
         raise SpecError(location, "", f"{path} is a directory, not an API description") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-    return LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings)
+    return digest.hexdigest()
 
 
 def document_from_bytes(raw: bytes, location: str = "<memory>", base_uri: str | None = None) -> LoadedDocument:
     """A document already in memory (tests, or a source handing bytes over)."""
     uri = base_uri or (Path.cwd() / "__memory__.json").as_uri()
-    return LoadedDocument(location, uri, raw, None, [])
+    return LoadedDocument(location, uri, raw)

@@ -71,6 +71,8 @@ class Resolver:
         try:
             return target, pointer, walk(data, pointer)
         except (KeyError, IndexError, ValueError):
+            if target == self.doc.uri and self.doc.untrim(pointer):
+                return self.resolve(ref, base_uri, where)
             raise SpecError(self.label(base_uri), where, f"$ref '{ref}' does not resolve") from None
 
     def deref(self, node: Any, base_uri: str, where: str, limit: int = 64) -> tuple[Any, str, str]:

@@ -1,0 +1,191 @@
+"""Parse a JSON API description without keeping the parts no tool needs.
+
+Large descriptions carry big sections that never reach a tool (GitHub: 1.5 MB of
+`components/examples`, 0.6 MB of `x-webhooks`). `json.loads` builds all of it and only then could
+we drop it, so peak memory includes it. Here the top level (and `components`) is walked member by
+member with the stdlib's C scanner, and a skipped member is parsed and discarded at once, before
+the rest is built. Any irregularity falls back to `json.loads`, which also gives the usual errors.
+
+Text: a UTF-8 document with a single character above U+FFFF decodes to a str of 4 bytes per
+character (GitHub: 52 MB for 13 MB of JSON). When the document has no `\\u` escapes above ASCII,
+it is decoded as Latin-1 (1 byte per character) and each parsed string with non-ASCII characters
+is re-decoded as UTF-8 (`latin1_text`, `_fix`): same result, a quarter of the memory.
+
+`components/schemas` is the other big part (GitHub: 2.9 MB, mostly response models no tool input
+uses): each schema is kept as its JSON text and parsed on first access (`LazySchemas`), so only
+the schemas that `$ref`s actually reach become Python objects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from json.decoder import scanstring  # type: ignore[attr-defined]
+from typing import Any
+
+SKIPPED_TOP = frozenset({"x-webhooks", "webhooks"})
+SKIPPED_COMPONENTS = frozenset({"examples"})
+_WS = re.compile(r"[ \t\n\r]*")
+_NON_ASCII_ESCAPE = re.compile(rb"\\u(?!00[0-7])")
+
+
+def latin1_text(raw: bytes) -> str | None:
+    """The document as Latin-1 text when that parse can be repaired exactly (else None)."""
+    if raw.isascii() or raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None
+    if _NON_ASCII_ESCAPE.search(raw):
+        return None
+    return raw.decode("latin-1")
+
+
+def _fix(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("latin-1").decode("utf-8")
+    if isinstance(value, list):
+        return [_fix(v) for v in value]
+    return value
+
+
+def _fix_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {_fix(k): _fix(v) for k, v in pairs}
+
+
+class LazySchemas(dict):  # type: ignore[type-arg]
+    """A mapping of schema name → schema, each parsed from its JSON text on first access."""
+
+    def __init__(self, spans: dict[str, tuple[int, int]], text: str, latin1: bool) -> None:
+        super().__init__(dict.fromkeys(spans))
+        self._spans = spans
+        self._latin1 = latin1
+        self._text = text  # the `schemas` object's own text only, not the whole document
+
+    def __getitem__(self, key: str) -> Any:
+        value = dict.__getitem__(self, key)
+        if value is None and key in self._spans:
+            start, end = self._spans.pop(key)
+            if self._latin1:
+                value = json.loads(self._text[start:end], object_pairs_hook=_fix_pairs)
+            else:
+                value = json.loads(self._text[start:end])
+            dict.__setitem__(self, key, value)
+            if not self._spans:
+                self._text = ""
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[key] if key in self else default
+
+    def values(self) -> Any:  # type: ignore[override]
+        return [self[k] for k in self]
+
+    def items(self) -> Any:  # type: ignore[override]
+        return [(k, self[k]) for k in self]
+
+    def __iter__(self) -> Any:
+        return iter(list(dict.keys(self)))
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self.items()),))
+
+
+def _lazy_schemas(
+    text: str, index: int, scan: Callable[[str, int], tuple[Any, int]], latin1: bool
+) -> tuple[Any, int]:
+    """Walk `components/schemas`, recording where each schema's text is; parse none of them."""
+    if text[index] != "{":
+        raise _Irregular
+    start = index
+    spans: dict[str, tuple[int, int]] = {}
+    index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+    if text[index] == "}":
+        return {}, index + 1
+    while True:
+        if text[index] != '"':
+            raise _Irregular
+        key, index = scanstring(text, index + 1)
+        index = _WS.match(text, index).end()  # type: ignore[union-attr]
+        if text[index] != ":":
+            raise _Irregular
+        index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+        try:
+            _, end = scan(text, index)  # parsed only to find its end, and dropped at once
+        except StopIteration:
+            raise _Irregular from None
+        spans[_fix(key) if latin1 else key] = (index - start, end - start)
+        index = _WS.match(text, end).end()  # type: ignore[union-attr]
+        if text[index] == ",":
+            index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+            continue
+        if text[index] == "}":
+            return LazySchemas(spans, text[start : index + 1], latin1), index + 1
+        raise _Irregular
+
+
+class _Irregular(Exception):
+    """The lean walk met something it does not handle; parse the plain way."""
+
+
+def _members(
+    text: str, index: int, scan: Callable[[str, int], tuple[Any, int]],
+    skip: frozenset[str], nested: dict[str, Callable[[str, int], tuple[Any, int]]], latin1: bool,
+) -> tuple[dict[str, Any], int]:
+    if text[index] != "{":
+        raise _Irregular
+    result: dict[str, Any] = {}
+    index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+    if text[index] == "}":
+        return result, index + 1
+    while True:
+        if text[index] != '"':
+            raise _Irregular
+        key, index = scanstring(text, index + 1)
+        if latin1:
+            key = _fix(key)
+        index = _WS.match(text, index).end()  # type: ignore[union-attr]
+        if text[index] != ":":
+            raise _Irregular
+        index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+        parse = nested.get(key)
+        if parse is not None and text[index] == "{":
+            value, index = parse(text, index)
+        else:
+            try:
+                value, index = scan(text, index)
+            except StopIteration:
+                raise _Irregular from None
+        if key not in skip:
+            result[key] = _fix(value) if latin1 else value
+        del value
+        index = _WS.match(text, index).end()  # type: ignore[union-attr]
+        if text[index] == ",":
+            index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+            continue
+        if text[index] == "}":
+            return result, index + 1
+        raise _Irregular
+
+
+def loads_lean(text: str, latin1: bool = False) -> tuple[Any, bool] | None:
+    """(parsed document, whether sections were left out); None when Latin-1 text needs a real decode."""
+    decoder = json.JSONDecoder(object_pairs_hook=_fix_pairs) if latin1 else json.JSONDecoder()
+    scan = decoder.scan_once
+    start = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("{", start):
+        return None if latin1 else (json.loads(text), False)
+
+    def schemas(t: str, i: int) -> tuple[Any, int]:
+        return _lazy_schemas(t, i, scan, latin1)
+
+    def components(t: str, i: int) -> tuple[Any, int]:
+        return _members(t, i, scan, SKIPPED_COMPONENTS, {"schemas": schemas}, latin1)
+
+    try:
+        value, end = _members(text, start, scan, SKIPPED_TOP, {"components": components}, latin1)
+        if _WS.match(text, end).end() != len(text):  # type: ignore[union-attr]
+            raise _Irregular
+    except (_Irregular, IndexError, ValueError, RecursionError):
+        if latin1:
+            return None
+        return json.loads(text), False
+    return value, True
