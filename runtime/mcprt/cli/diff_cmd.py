@@ -1,11 +1,31 @@
-"""`mcprt diff` — not built yet; a clear "not yet" beats a broken command."""
+"""`mcprt diff OLD NEW`: what the model would see change between two manifests (paths or REV:path)."""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
 
-from .errors import NotYet
+from ..errors import McprtError
+from .errors import EXIT_FAILED_CHECK, EXIT_OK
+
+FORMATS = ("text", "markdown", "json")
+FAIL_ON = ("breaking", "any")
 
 
-def run_diff(*args: Any, **kwargs: Any) -> int:
-    raise NotYet("`mcprt diff` is not built yet")
+def run_diff(old: str, new: str, format: str, fail_on: str | None) -> int:
+    if format not in FORMATS:
+        raise McprtError(f"--format must be one of {', '.join(FORMATS)} (got {format!r})")
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise McprtError(f"--fail-on must be one of {', '.join(FAIL_ON)} (got {fail_on!r})")
+    from ..gitops import diff_manifests, render
+    from ..observability.log import setup_logging
+
+    setup_logging("warning", "text")
+    diff = diff_manifests(old, new)
+    sys.stdout.write(render(diff, format))
+    if fail_on == "breaking" and diff.breaking:
+        print("mcprt diff: breaking changes found (--fail-on breaking)", file=sys.stderr)
+        return EXIT_FAILED_CHECK
+    if fail_on == "any" and diff.any_change:
+        print("mcprt diff: changes found (--fail-on any)", file=sys.stderr)
+        return EXIT_FAILED_CHECK
+    return EXIT_OK

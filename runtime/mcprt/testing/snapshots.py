@@ -80,13 +80,13 @@ def _json_or_none(text: str) -> Any:
         return None
 
 
-def text_diff(old: str, new: str, label: str, context: int = 2) -> str:
-    """A unified diff, the form reviewers read in pull requests (`-` snapshot, `+` now)."""
+def text_diff(old: str, new: str, label: str, context: int = 2, sides: tuple[str, str] = ("snapshot", "now")) -> str:
+    """A unified diff, the form reviewers read in pull requests (`-` before, `+` after)."""
     return "".join(
         line if line.endswith("\n") else line + "\n"
         for line in difflib.unified_diff(
             old.splitlines(keepends=True), new.splitlines(keepends=True),
-            fromfile=f"{label} (snapshot)", tofile=f"{label} (now)", n=context,
+            fromfile=f"{label} ({sides[0]})", tofile=f"{label} ({sides[1]})", n=context,
         )
     ).rstrip("\n")
 

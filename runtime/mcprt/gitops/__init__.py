@@ -1,0 +1,65 @@
+"""GitOps review: `mcprt diff` — what a change to a manifest changes for the model.
+
+    diff = diff_manifests("HEAD~1:mcp.yaml", "mcp.yaml")
+    print(render(diff, "markdown"))        # ready to post as a pull-request comment
+    diff.breaking                          # for `--fail-on breaking`
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..testing.cases import find_cases
+from ..testing.harness import ReplaySession, open_session
+from .compare import Change, ToolDiff, ToolsetDiff, compare_toolsets
+from .outputs import CaseDiff, compare_case_outputs
+from .revisions import ManifestRef, resolve_manifest_ref
+
+__all__ = ["Change", "CaseDiff", "ManifestDiff", "ManifestRef", "ToolDiff", "diff_manifests", "render",
+           "resolve_manifest_ref"]
+
+
+@dataclass
+class ManifestDiff:
+    old: str
+    new: str
+    toolset: ToolsetDiff
+    cases: list[CaseDiff] = field(default_factory=list)
+
+    @property
+    def breaking(self) -> bool:
+        return self.toolset.breaking
+
+    @property
+    def any_change(self) -> bool:
+        return bool(self.toolset.tools or self.toolset.manifest_changes or any(c.changed for c in self.cases))
+
+
+def diff_manifests(old: str, new: str) -> ManifestDiff:
+    """Compile both manifests (offline: pinned specs, replay upstream) and compare; replay the new cases."""
+    workdir = Path(tempfile.mkdtemp(prefix="mcprt-diff-"))
+    sessions: list[ReplaySession] = []
+    try:
+        old_ref, new_ref = resolve_manifest_ref(old, workdir), resolve_manifest_ref(new, workdir)
+        sessions.append(open_session(old_ref.path))
+        sessions.append(open_session(new_ref.path))
+        before, after = sessions
+        assert before.harness.toolset is not None and after.harness.toolset is not None
+        assert before.harness.loaded is not None and after.harness.loaded is not None
+        toolset = compare_toolsets(before.harness.toolset, after.harness.toolset,
+                                   before.harness.loaded, after.harness.loaded)
+        cases = compare_case_outputs(before, after, find_cases(new_ref.path))
+        return ManifestDiff(old_ref.label, new_ref.label, toolset, cases)
+    finally:
+        for session in sessions:
+            session.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def render(diff: ManifestDiff, fmt: str) -> str:
+    from .render import render_json, render_markdown, render_text
+
+    return {"text": render_text, "markdown": render_markdown, "json": render_json}[fmt](diff)

@@ -1,0 +1,239 @@
+"""What the model would see change between two compiled manifests, tool by tool.
+
+Tools are matched by name; a tool whose name disappeared but whose operation (source and operation
+key) is still exposed under another name is a rename. Breaking changes are those that make a call
+that worked before fail now: a tool removed or renamed, an argument removed (unless it is now fixed
+or hidden, whose values are silently ignored), an argument newly required, an argument's type
+changed or enum values removed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..manifest.loader import LoadedManifest
+from ..manifest.model import SourceBase
+from ..toolset.tool import Tool
+from ..toolset.toolset import ToolSet
+
+
+@dataclass
+class Change:
+    kind: str  # e.g. "argument added", "description changed", "prune changed"
+    detail: str
+    breaking: bool = False
+
+
+@dataclass
+class ToolDiff:
+    status: str  # "added", "removed", "renamed", "changed"
+    name: str  # the new name (the old one for a removed tool)
+    old_name: str | None = None
+    operation: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    old_bytes: int | None = None  # definition sizes
+    new_bytes: int | None = None
+
+    @property
+    def breaking(self) -> bool:
+        return self.status in ("removed", "renamed") or any(c.breaking for c in self.changes)
+
+
+@dataclass
+class ToolsetDiff:
+    tools: list[ToolDiff]
+    manifest_changes: list[Change]
+    old_list_bytes: int
+    new_list_bytes: int
+    old_count: int
+    new_count: int
+
+    @property
+    def breaking(self) -> bool:
+        return any(t.breaking for t in self.tools) or any(c.breaking for c in self.manifest_changes)
+
+
+def _identity(tool: Tool) -> tuple[str, str]:
+    return tool.source, tool.operation.key
+
+
+def compare_toolsets(old: ToolSet, new: ToolSet, old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> ToolsetDiff:
+    old_by_name = {t.name: t for t in old}
+    new_by_name = {t.name: t for t in new}
+    diffs: list[ToolDiff] = []
+    gone = [t for name, t in old_by_name.items() if name not in new_by_name]
+    fresh = [t for name, t in new_by_name.items() if name not in old_by_name]
+    fresh_by_op = {_identity(t): t for t in fresh}
+    fresh_by_key: dict[str, list[Tool]] = {}
+    for tool in fresh:
+        fresh_by_key.setdefault(tool.operation.key, []).append(tool)
+    renamed: dict[str, Tool] = {}
+    for tool in gone:
+        match = fresh_by_op.get(_identity(tool))
+        if match is None and len(fresh_by_key.get(tool.operation.key, [])) == 1:
+            match = fresh_by_key[tool.operation.key][0]  # the source was renamed too
+        if match is not None and match.name not in {m.name for m in renamed.values()}:
+            renamed[tool.name] = match
+    for name in sorted(old_by_name):
+        if name in new_by_name:
+            diff = _tool_changes(old_by_name[name], new_by_name[name], old_loaded, new_loaded)
+            if diff.changes:
+                diffs.append(diff)
+        elif name in renamed:
+            diff = _tool_changes(old_by_name[name], renamed[name], old_loaded, new_loaded)
+            diff.status, diff.old_name = "renamed", name
+            diffs.append(diff)
+        else:
+            tool = old_by_name[name]
+            diffs.append(ToolDiff("removed", name, operation=tool.operation.key, old_bytes=tool.definition_size()))
+    taken = {t.name for t in renamed.values()}
+    for name in sorted(new_by_name):
+        if name not in old_by_name and name not in taken:
+            tool = new_by_name[name]
+            diffs.append(ToolDiff("added", name, operation=tool.operation.key, new_bytes=tool.definition_size(),
+                                  changes=_added_tool_notes(tool)))
+    order = {"removed": 0, "renamed": 1, "changed": 2, "added": 3}
+    diffs.sort(key=lambda d: (not d.breaking, order[d.status], d.name))
+    return ToolsetDiff(
+        tools=diffs,
+        manifest_changes=_manifest_changes(old_loaded, new_loaded),
+        old_list_bytes=len(old.list_result_json().encode()),
+        new_list_bytes=len(new.list_result_json().encode()),
+        old_count=len(old.listed),
+        new_count=len(new.listed),
+    )
+
+
+def _added_tool_notes(tool: Tool) -> list[Change]:
+    required = tool.input_schema.get("required") or []
+    args = ", ".join(f"`{a}`{'*' if a in required else ''}" for a in (tool.input_schema.get("properties") or {}))
+    return [Change("arguments", args or "none")]
+
+
+def _tool_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> ToolDiff:
+    diff = ToolDiff("changed", new.name, operation=new.operation.key, old_bytes=old.definition_size(),
+                    new_bytes=new.definition_size())
+    diff.changes += _argument_changes(old, new)
+    if old.description != new.description:
+        diff.changes.append(Change("description changed", _before_after(old.description, new.description)))
+    if (old.title or "") != (new.title or ""):
+        diff.changes.append(Change("title changed", _before_after(old.title or "", new.title or "")))
+    old_override, new_override = _override(old, old_loaded), _override(new, new_loaded)
+    for key, label in (("prune", "prune"), ("output", "output template")):
+        was, now = old_override.get(key), new_override.get(key)
+        if (was or "") != (now or ""):
+            verb = "added" if not was else "removed" if not now else "changed"
+            diff.changes.append(Change(f"{label} {verb}", _before_after(was or "", now or "")))
+    if old.annotations != new.annotations:
+        diff.changes.append(Change("annotations changed", _before_after(_compact(old.annotations),
+                                                                        _compact(new.annotations))))
+    if old.listed != new.listed:
+        diff.changes.append(Change("exposure changed", "now listed directly" if new.listed
+                                   else "now reachable through discovery only"))
+    return diff
+
+
+def _override(tool: Tool, loaded: LoadedManifest) -> dict[str, Any]:
+    source = loaded.manifest.sources.get(tool.source)
+    if not isinstance(source, SourceBase) or tool.override_key is None:
+        return {}
+    override = source.tools.get(tool.override_key)
+    return override.model_dump() if override is not None else {}
+
+
+def _argument_changes(old: Tool, new: Tool) -> list[Change]:
+    changes: list[Change] = []
+    old_props = old.input_schema.get("properties") or {}
+    new_props = new.input_schema.get("properties") or {}
+    old_required = set(old.input_schema.get("required") or [])
+    new_required = set(new.input_schema.get("required") or [])
+    for name in old_props:
+        if name in new_props:
+            continue
+        if name in new.args.hidden:
+            how = "fixed" if name in new.args.fixed else "hidden"
+            changes.append(Change("argument now " + how, f"`{name}` is no longer shown; a value the model sends is "
+                                  "ignored"))
+        else:
+            changes.append(Change("argument removed", f"`{name}`: calls that pass it now fail", breaking=True))
+    for name, schema in new_props.items():
+        if name not in old_props:
+            if name in new_required:
+                changes.append(Change("argument added", f"`{name}` (required): calls without it now fail",
+                                      breaking=True))
+            else:
+                changes.append(Change("argument added", f"`{name}` (optional)"))
+            continue
+        before = old_props[name]
+        if name in new_required and name not in old_required:
+            changes.append(Change("argument now required", f"`{name}`: calls without it now fail", breaking=True))
+        elif name in old_required and name not in new_required:
+            changes.append(Change("argument now optional", f"`{name}`"))
+        changes += _schema_changes(name, before, schema)
+    return changes
+
+
+def _schema_changes(name: str, before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    changes: list[Change] = []
+    if _types(before) != _types(after):
+        changes.append(Change("argument type changed", f"`{name}`: {_types(before) or 'any'} → "
+                              f"{_types(after) or 'any'}", breaking=True))
+    was_enum, now_enum = before.get("enum"), after.get("enum")
+    if was_enum != now_enum:
+        if isinstance(was_enum, list) and isinstance(now_enum, list):
+            dropped = [v for v in was_enum if v not in now_enum]
+            added = [v for v in now_enum if v not in was_enum]
+            detail = "; ".join(p for p in (f"removed {_compact(dropped)}" if dropped else "",
+                                           f"added {_compact(added)}" if added else "") if p)
+            changes.append(Change("argument values changed", f"`{name}`: {detail}", breaking=bool(dropped)))
+        elif now_enum is not None:
+            changes.append(Change("argument values changed", f"`{name}`: now one of {_compact(now_enum)}",
+                                  breaking=True))
+        else:
+            changes.append(Change("argument values changed", f"`{name}`: any value now"))
+    if before.get("default") != after.get("default"):
+        was = _compact(before["default"]) if "default" in before else "none"
+        now = _compact(after["default"]) if "default" in after else "none"
+        changes.append(Change("argument default changed", f"`{name}`: {was} → {now}"))
+    if (before.get("description") or "") != (after.get("description") or ""):
+        changes.append(Change("argument description changed",
+                              f"`{name}`: " + _before_after(before.get("description") or "",
+                                                            after.get("description") or "")))
+    return changes
+
+
+def _types(schema: dict[str, Any]) -> str:
+    value = schema.get("type")
+    if isinstance(value, list):
+        return "|".join(sorted(str(v) for v in value))
+    if value is None and isinstance(schema.get("anyOf"), list):
+        return "|".join(sorted(_types(s) for s in schema["anyOf"] if isinstance(s, dict)))
+    return str(value) if value is not None else ""
+
+
+def _manifest_changes(old: LoadedManifest, new: LoadedManifest) -> list[Change]:
+    changes: list[Change] = []
+    was, now = old.manifest.defaults.prune.model_dump(), new.manifest.defaults.prune.model_dump()
+    if was != now:
+        changes.append(Change("automatic pruning changed", _before_after(_compact(was), _compact(now))))
+    if old.manifest.server.instructions != new.manifest.server.instructions:
+        changes.append(Change("server instructions changed", _before_after(old.manifest.server.instructions or "",
+                                                                          new.manifest.server.instructions or "")))
+    if old.manifest.server.name != new.manifest.server.name:
+        changes.append(Change("server name changed", f"{old.manifest.server.name} → {new.manifest.server.name}"))
+    return changes
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _before_after(before: str, after: str) -> str:
+    return f"{_clip(before) or '(none)'} → {_clip(after) or '(none)'}"
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

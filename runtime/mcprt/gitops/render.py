@@ -1,0 +1,171 @@
+"""`mcprt diff` output: plain text for a terminal, markdown for a pull-request comment, JSON for tools."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import ManifestDiff
+    from .compare import ToolDiff
+    from .outputs import CaseDiff
+
+MAX_DIFF_LINES = 80  # per case in markdown: a PR comment has to stay readable (and under GitHub's limit)
+
+
+def _percent_change(before: int | None, after: int | None) -> str:
+    if not before or after is None:
+        return ""
+    change = (after - before) / before
+    return f" ({change:+.1%})"
+
+
+def _summary(diff: ManifestDiff) -> str:
+    tools = diff.toolset.tools
+    counts = {status: sum(1 for t in tools if t.status == status) for status in ("added", "removed", "renamed",
+                                                                               "changed")}
+    parts = [f"{n} {status}" for status, n in counts.items() if n]
+    breaking = sum(1 for t in tools if t.breaking) + sum(1 for c in diff.toolset.manifest_changes if c.breaking)
+    head = f"{breaking} breaking" if breaking else "no breaking changes"
+    listing = (f"tools/list: {diff.toolset.old_count} → {diff.toolset.new_count} tools, "
+               f"{diff.toolset.old_list_bytes:,} → {diff.toolset.new_list_bytes:,} bytes"
+               f"{_percent_change(diff.toolset.old_list_bytes, diff.toolset.new_list_bytes)}")
+    return f"{head}; " + (", ".join(parts) if parts else "no tool changes") + f"; {listing}"
+
+
+def _tool_title(tool: ToolDiff) -> str:
+    if tool.status == "renamed":
+        return f"{tool.old_name} → {tool.name}"
+    return tool.name
+
+
+def _tool_headline(tool: ToolDiff) -> str:
+    if tool.status == "renamed":
+        return f"renamed (operation {tool.operation}): calls by the old name fail"
+    if tool.status == "removed":
+        return "removed: calls to it fail"
+    if tool.status == "added":
+        return "added"
+    return "changed"
+
+
+def _bytes(tool: ToolDiff) -> str:
+    if tool.old_bytes is not None and tool.new_bytes is not None and tool.old_bytes != tool.new_bytes:
+        return f"{tool.old_bytes:,} → {tool.new_bytes:,} bytes"
+    if tool.new_bytes is not None and tool.old_bytes is None:
+        return f"{tool.new_bytes:,} bytes"
+    return ""
+
+
+# --- text -------------------------------------------------------------------------------------------
+
+
+def render_text(diff: ManifestDiff) -> str:
+    lines = [f"mcprt diff {diff.old} → {diff.new}", _summary(diff)]
+    for change in diff.toolset.manifest_changes:
+        lines.append(f"  {'BREAKING ' if change.breaking else ''}{change.kind}: {change.detail}")
+    for tool in diff.toolset.tools:
+        mark = "!" if tool.breaking else {"added": "+", "removed": "-", "renamed": "~", "changed": "*"}[tool.status]
+        size = _bytes(tool)
+        lines.append("")
+        lines.append(f"{mark} {_tool_title(tool)}: {_tool_headline(tool)}" + (f" [{size}]" if size else ""))
+        for change in tool.changes:
+            lines.append(f"    {'BREAKING ' if change.breaking else ''}{change.kind}: {change.detail}")
+    changed = [c for c in diff.cases if c.changed or c.note]
+    if diff.cases:
+        lines.append("")
+        lines.append(f"recorded cases: {len(changed)} of {len(diff.cases)} change what the model receives")
+        for case in changed:
+            lines.append(f"  {case.case}: {_case_bytes(case)}" + (f" — {case.note}" if case.note else ""))
+            lines += [f"    {line}" for line in case.diff.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def _case_bytes(case: CaseDiff) -> str:
+    before = "-" if case.old_sent is None else f"{case.old_sent:,}"
+    after = "-" if case.new_sent is None else f"{case.new_sent:,}"
+    return f"sent {before} → {after} bytes{_percent_change(case.old_sent, case.new_sent)} (raw {case.raw_bytes:,})"
+
+
+# --- markdown ---------------------------------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(diff: ManifestDiff) -> str:
+    out = [f"### mcprt diff: `{diff.old}` → `{diff.new}`", ""]
+    breaking = diff.breaking
+    out.append(f"{'⚠️ **Breaking changes.** ' if breaking else ''}{_summary(diff)}")
+    out.append("")
+    if diff.toolset.manifest_changes:
+        for change in diff.toolset.manifest_changes:
+            out.append(f"- **{change.kind}**: {_md(change.detail)}")
+        out.append("")
+    if diff.toolset.tools:
+        out += ["| | tool | change | details |", "| --- | --- | --- | --- |"]
+        icons = {"added": "➕", "removed": "➖", "renamed": "🔀", "changed": "✏️"}
+        for tool in diff.toolset.tools:
+            icon = "⚠️" if tool.breaking else icons[tool.status]
+            details = "<br>".join(
+                f"{'**breaking** ' if c.breaking else ''}{_md(c.kind)}: {_md(c.detail)}" for c in tool.changes
+            )
+            size = _bytes(tool)
+            if size:
+                details = f"{details}<br>definition {size}" if details else f"definition {size}"
+            name = _tool_title(tool).replace(" → ", "` → `")
+            out.append(f"| {icon} | `{name}` | {_md(_tool_headline(tool))} | {details} |")
+        out.append("")
+    else:
+        out += ["No tool changes.", ""]
+    if diff.cases:
+        changed = [c for c in diff.cases if c.changed or c.note]
+        out.append(f"#### Recorded cases: {len(changed)} of {len(diff.cases)} change what the model receives")
+        out.append("")
+        if changed:
+            out += ["| case | raw bytes | sent before | sent after | change |", "| --- | ---: | ---: | ---: | ---: |"]
+            for case in changed:
+                before = "-" if case.old_sent is None else f"{case.old_sent:,}"
+                after = "-" if case.new_sent is None else f"{case.new_sent:,}"
+                change = _percent_change(case.old_sent, case.new_sent).strip(" ()") or "-"
+                out.append(f"| `{case.case}` | {case.raw_bytes:,} | {before} | {after} | {change} |")
+            out.append("")
+            for case in changed:
+                if case.note:
+                    out.append(f"- `{case.case}`: {_md(case.note)}")
+                if not case.diff:
+                    continue
+                lines = case.diff.splitlines()
+                shown = lines[:MAX_DIFF_LINES]
+                if len(lines) > MAX_DIFF_LINES:
+                    shown.append(f"… {len(lines) - MAX_DIFF_LINES} more lines (run `mcprt diff` locally)")
+                out += ["", f"<details><summary><code>{case.case}</code> output diff</summary>", "", "```diff",
+                        *(line.replace("```", "`\u200b``") for line in shown), "```", "", "</details>"]
+            out.append("")
+    out.append("<sub>Generated by `mcprt diff`.</sub>")
+    return "\n".join(out) + "\n"
+
+
+# --- json -------------------------------------------------------------------------------------------
+
+
+def render_json(diff: ManifestDiff) -> str:
+    data: dict[str, Any] = {
+        "old": diff.old,
+        "new": diff.new,
+        "breaking": diff.breaking,
+        "changed": diff.any_change,
+        "tools_list": {
+            "old_tools": diff.toolset.old_count,
+            "new_tools": diff.toolset.new_count,
+            "old_bytes": diff.toolset.old_list_bytes,
+            "new_bytes": diff.toolset.new_list_bytes,
+        },
+        "manifest_changes": [dataclasses.asdict(c) for c in diff.toolset.manifest_changes],
+        "tools": [{**dataclasses.asdict(t), "breaking": t.breaking} for t in diff.toolset.tools],
+        "cases": [{**dataclasses.asdict(c), "changed": c.changed} for c in diff.cases],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,114 @@
+"""Manifests named as a path or as `REV:path` (read from git), for `mcprt diff`.
+
+`REV:path` follows `git show`: the path is relative to the repository's top level, or to the current
+folder when it starts with `./` or `../`. The manifest's whole folder at REV is extracted (with
+`git archive`) into a temporary tree that mirrors the repository, so its relative spec files, pinned
+specs, cases and snapshots are those of REV too; spec files and included manifests outside that
+folder are fetched one by one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from ..errors import McprtError
+
+
+@dataclass(frozen=True)
+class ManifestRef:
+    label: str  # as the user wrote it
+    path: Path  # a readable file (inside `workdir` for a revision)
+
+
+def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
+    """A path that exists, else `REV:path` materialized under `workdir`."""
+    if Path(spec).exists():
+        return ManifestRef(spec, Path(spec))
+    rev, sep, path = spec.partition(":")
+    if not sep or not rev or not path:
+        raise McprtError(f"{spec}: no such file (to read a manifest from git, write REV:path, e.g. HEAD~1:mcp.yaml)")
+    top = _toplevel()
+    relative = _repo_relative(path, top)
+    _git(top, "cat-file", "-e", f"{rev}:{relative}", what=f"{spec}: no such file at revision {rev}")
+    target = workdir / f"rev-{abs(hash(spec))}"
+    folder = PurePosixPath(relative).parent
+    _extract(top, rev, str(folder) if str(folder) != "." else ".", target)
+    manifest = target / relative
+    _fetch_outside_files(top, rev, manifest, target)
+    return ManifestRef(spec, manifest)
+
+
+def _toplevel() -> Path:
+    out = _git(Path.cwd(), "rev-parse", "--show-toplevel", what="REV:path needs a git repository here")
+    return Path(out.decode().strip())
+
+
+def _repo_relative(path: str, top: Path) -> str:
+    if path.startswith(("./", "../")):
+        absolute = (Path.cwd() / path).resolve()
+        try:
+            return absolute.relative_to(top.resolve()).as_posix()
+        except ValueError:
+            raise McprtError(f"{path} is outside the repository at {top}") from None
+    return PurePosixPath(path).as_posix()
+
+
+def _git(cwd: Path, *args: str, what: str) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=60, check=False)
+    except FileNotFoundError:
+        raise McprtError("git is not installed (needed for REV:path)") from None
+    except subprocess.TimeoutExpired:
+        raise McprtError(f"{what} (git {args[0]} timed out)") from None
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        raise McprtError(f"{what}" + (f" ({detail[-1]})" if detail else ""))
+    return done.stdout
+
+
+def _extract(top: Path, rev: str, folder: str, target: Path) -> None:
+    data = _git(top, "archive", "--format=tar", rev, "--", folder, what=f"cannot read {folder} at {rev}")
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        archive.extractall(target, filter="data")
+
+
+def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, depth: int = 0) -> None:
+    """Spec files and included manifests that live outside the extracted folder."""
+    if depth > 8:
+        return
+    try:
+        data: Any = YAML(typ="safe", pure=True).load(manifest.read_text(encoding="utf-8"))
+    except (OSError, YAMLError, UnicodeDecodeError):
+        return  # the loader reports what is wrong with it
+    if not isinstance(data, dict):
+        return
+    wanted: list[str] = [i for i in data.get("include") or [] if isinstance(i, str)]
+    for source in (data.get("sources") or {}).values():
+        if isinstance(source, dict) and isinstance(source.get("openapi"), str) and "://" not in source["openapi"]:
+            wanted.append(source["openapi"])
+    for entry in wanted:
+        local = Path(os.path.normpath(manifest.parent / entry))
+        if local.exists():
+            continue
+        try:
+            relative = local.relative_to(target).as_posix()
+        except ValueError:
+            continue  # outside the repository: nothing git can give
+        try:
+            body = _git(top, "show", f"{rev}:{relative}", what="")
+        except McprtError:
+            continue  # missing at REV: the compile names it
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(body)
+        if entry in data.get("include", []):
+            _fetch_outside_files(top, rev, local, target, depth + 1)
