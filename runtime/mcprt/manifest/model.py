@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     SecretStr,
     Tag,
-    field_validator,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -30,7 +31,7 @@ SOURCE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 class StrictModel(BaseModel):
     """Base of every manifest model: unknown keys are errors, values are immutable after load."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- inbound (clients → mcprt) --------------------------------------------------------------
@@ -172,40 +173,54 @@ class ToolOverride(StrictModel):
     pinned: bool = Field(False, description="In discovery mode, keep this tool directly listed.")
 
 
+HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
+
+
+def _http_method(value: str) -> str:
+    if value.upper() not in HTTP_METHODS:
+        raise ValueError(f"unknown HTTP method {value!r} (use {', '.join(HTTP_METHODS)})")
+    return value.upper()
+
+
+HttpMethod = Annotated[
+    str,
+    AfterValidator(_http_method),
+    WithJsonSchema({"type": "string", "pattern": "(?i)^(" + "|".join(HTTP_METHODS) + ")$"}),
+]
+
+
 class OperationFilter(StrictModel):
     """Selects operations. Within a filter every given criterion must match; lists match any item."""
 
     tags: list[str] | None = Field(None, description="OpenAPI tags (exact, case-insensitive).")
     operations: list[str] | None = Field(None, description="Globs over operation keys (operationId, tool name).")
     paths: list[str] | None = Field(None, description="Globs over OpenAPI paths, e.g. `/repos/*/issues*`.")
-    methods: list[Literal["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"]] | None = Field(
-        None, description="HTTP methods."
-    )
+    methods: list[HttpMethod] | None = Field(None, description="HTTP methods (any case).")
     deprecated: bool | None = Field(None, description="Match deprecated (true) or non-deprecated (false) operations.")
 
-    @field_validator("methods", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [v.upper() if isinstance(v, str) else v for v in value]
-        return value
 
 
 # --- outbound auth (mcprt → upstream) ------------------------------------------------------------
 
 
 class BasicAuth(StrictModel):
+    """HTTP basic credentials sent upstream."""
+
     username: str = Field(description="User name.")
     password: SecretStr = Field(description="Password; write `${VAR}`.")
 
 
 class ApiKeyAuth(StrictModel):
+    """An API key sent upstream in a header, query parameter or cookie."""
+
     name: str = Field(description="Header, query parameter or cookie name.")
     in_: Literal["header", "query", "cookie"] = Field("header", alias="in", description="Where the key goes.")
     value: SecretStr = Field(description="The key; write `${VAR}`.")
 
 
 class OAuth2ClientCredentials(StrictModel):
+    """OAuth2 client-credentials grant: mcprt fetches, caches and refreshes the token."""
+
     token_url: str = Field(description="Token endpoint.")
     client_id: str = Field(description="Client id.")
     client_secret: SecretStr = Field(description="Client secret; write `${VAR}`.")

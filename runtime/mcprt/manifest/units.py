@@ -61,7 +61,7 @@ Duration = Annotated[
         {
             "anyOf": [
                 {"type": "number", "exclusiveMinimum": 0},
-                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"},
+                {"type": "string", "pattern": r"(?i)^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"},
             ],
             "examples": ["30s", "500ms", "2m"],
         }

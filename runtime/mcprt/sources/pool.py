@@ -91,7 +91,7 @@ class SourcePool:
             return None, [loaded.diagnostic(("sources", name, kind), str(exc))]
         except McprtError as exc:
             return None, [loaded.diagnostic(("sources", name, kind), f"source '{name}': {exc}")]
-        except (ImportError, KeyError) as exc:
+        except (ImportError, KeyError, AttributeError) as exc:
             return None, [loaded.diagnostic(("sources", name, kind), f"source '{name}': {kind} sources cannot be "
                                                                     f"opened: {exc}")]
         source.fingerprint = fp
