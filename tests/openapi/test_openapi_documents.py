@@ -353,3 +353,15 @@ def test_odd_but_legal_documents_degrade_with_warnings() -> None:
     for fragment in ("unknown location `matrix`", "`gone` is not in the path", "`undeclared` has no parameter",
                      "unknown type 'strange'", "anchor"):
         assert fragment in text
+
+
+def test_path_level_parameters_merge_and_operation_wins() -> None:
+    ops = by_name(compile_spec("readme/3.0/parameters-common.json"))
+    post = ops["post_anything_id"]
+    assert list(post.operation.input_schema["properties"]) == ["id", "limit", "x-extra-id"]
+    built = post.plan.build({"id": 7, "limit": 5, "x-extra-id": "e"})
+    assert (built.url, built.headers) == ("https://httpbin.org/anything/7?limit=5", [("x-extra-id", "e")])
+    override = ops["get_anything_id_override"].operation.input_schema["properties"]["id"]
+    assert override == {"type": "string", "description": "A comma-separated list of IDs"}
+    twice = ops["get_anything_id_action_id"].plan.build({"id": 1.5, "action": "lists"})
+    assert twice.url == "https://httpbin.org/anything/1.5/lists/1.5"

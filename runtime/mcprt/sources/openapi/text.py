@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from mcprt.manifest.model import DescriptionPolicy
 
@@ -105,11 +106,16 @@ def arg_description(description: object, policy: DescriptionPolicy) -> str | Non
     """
     if not isinstance(description, str) or not description.strip():
         return None
+    return _arg_description(description, policy.style, policy.max_chars)
+
+
+@lru_cache(maxsize=8192)
+def _arg_description(description: str, style: str, max_chars: int) -> str | None:
     text = clean(description)
-    if policy.style == "full":
+    if style == "full":
         return text or None
     text = first_sentence(first_paragraph(text))
-    return fit(text, min(policy.max_chars, _ARG_LIMIT[policy.style])) or None
+    return fit(text, min(max_chars, _ARG_LIMIT[style])) or None
 
 
 def _same_text(a: str, b: str) -> bool:
