@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 from openapi_support import by_key, by_name, compile_inline, compile_spec

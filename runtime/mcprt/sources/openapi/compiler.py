@@ -122,7 +122,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
 
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
-    for op, name in zip(model.operations, _tool_names(model.operations)):
+    for op, name in zip(model.operations, _tool_names(model.operations), strict=True):
         key = op.operation_id or f"{op.method} {op.path}"
         if op.operation_id:
             if op.operation_id in seen_ids:

@@ -440,7 +440,7 @@ class SchemaConverter:
             return out if changed else obj
         if isinstance(obj, list):
             new_list = [self._rewrite(v, hoist, bodies, False) if isinstance(v, (dict, list)) else v for v in obj]
-            return new_list if any(a is not b for a, b in zip(new_list, obj)) else obj
+            return new_list if any(a is not b for a, b in zip(new_list, obj, strict=True)) else obj
         return obj
 
     def _collect(self, obj: Any, names: set[str]) -> None:
