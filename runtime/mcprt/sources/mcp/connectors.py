@@ -1,0 +1,196 @@
+"""How to reach a proxied MCP server: start a subprocess (`command:`) or connect over HTTP (`url:`).
+
+A connector opens one connection (an entered SDK `Client`) at a time; the source's supervisor
+calls it again after a crash. It also turns a failed connection into one sentence a user can act
+on (command not found, exited with code 1 and what it printed, connection refused, 401…).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+from http import HTTPStatus
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+import httpx2
+import mcp_types as types
+from mcp import Client
+from mcp.client.session import MessageHandlerFnT
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from ... import __version__
+from ...errors import McprtError
+from ...manifest.model import CommandSource, UrlSource
+from ..http.redaction import redact_url
+from .http import HttpStatus, make_http_client
+from .stdio import ProcessSpec, ServerProcess, stdio_transport
+
+CLIENT_INFO = types.Implementation(name="mcprt", version=__version__)
+
+
+class Connector(Protocol):
+    target: str  # what the server is, for messages (program or URL, never a secret)
+
+    def connect(self, message_handler: MessageHandlerFnT) -> Any: ...  # async context manager → Client
+
+    async def wait_gone(self) -> None: ...
+
+    def explain(self, exc: BaseException) -> str: ...
+
+
+def _client(transport: Any, message_handler: MessageHandlerFnT) -> Client:
+    # No response cache: a proxy must see the upstream's listing as it is now, every time.
+    return Client(transport, mode="auto", cache=None, message_handler=message_handler, client_info=CLIENT_INFO)
+
+
+class StdioConnector:
+    """Starts the server as a subprocess in its own process group."""
+
+    def __init__(self, spec: ProcessSpec, log: Any) -> None:
+        self.spec = spec
+        self.log = log
+        self.target = Path(spec.argv[0]).name
+        self.files = spec.files
+        self.process: ServerProcess | None = None
+
+    def _started(self, process: ServerProcess) -> None:
+        self.process = process
+
+    @asynccontextmanager
+    async def connect(self, message_handler: MessageHandlerFnT) -> AsyncIterator[Client]:
+        self.process = None
+        async with _client(stdio_transport(self.spec, self.log, self._started), message_handler) as client:
+            yield client
+
+    async def wait_gone(self) -> None:
+        if self.process is not None:
+            await self.process.gone.wait()
+        else:
+            await anyio.sleep_forever()
+
+    def explain(self, exc: BaseException) -> str:
+        leaf = _leaf(exc)
+        if self.process is not None and self.process.exited_by_itself:
+            return self.process.describe_exit()
+        if isinstance(leaf, OSError) and self.process is None:
+            return f"cannot start '{self.target}': {leaf.strerror or leaf}"
+        tail = ""
+        if self.process is not None and self.process.stderr_tail:
+            tail = "; its last stderr lines: " + " | ".join(list(self.process.stderr_tail)[-5:])
+        return _describe(leaf) + tail
+
+
+class HttpConnector:
+    """Connects to a remote server over streamable HTTP with the source's headers and credentials."""
+
+    def __init__(self, config: UrlSource) -> None:
+        self.config = config
+        self.target = redact_url(config.url)
+        self.status = HttpStatus()
+
+    @asynccontextmanager
+    async def connect(self, message_handler: MessageHandlerFnT) -> AsyncIterator[Client]:
+        self.status.last_error = None
+        async with make_http_client(self.config, self.status) as http:
+            transport = streamable_http_client(self.config.url, http_client=http)
+            async with _client(transport, message_handler) as client:
+                yield client
+
+    async def wait_gone(self) -> None:
+        await anyio.sleep_forever()  # an HTTP server's absence shows on the next call instead
+
+    def explain(self, exc: BaseException) -> str:
+        leaf = _leaf(exc)
+        if isinstance(leaf, httpx2.ConnectError):
+            return f"cannot connect to {self.target}: {_reason(leaf)}"
+        if isinstance(leaf, httpx2.TimeoutException):
+            return f"{self.target} did not answer in time"
+        status = leaf.response.status_code if isinstance(leaf, httpx2.HTTPStatusError) else self.status.last_error
+        if status is not None:
+            return f"{self.target} answered HTTP {status} {_phrase(status)}{_status_hint(status)}".replace("  ", " ")
+        return f"{self.target}: {_describe(leaf)}"
+
+
+def process_spec(config: CommandSource, base_dir: Path) -> ProcessSpec:
+    """Resolve program, arguments, environment and folder; raise McprtError for what cannot work."""
+    argv = shlex.split(config.command) if isinstance(config.command, str) else list(config.command)
+    if not argv or not argv[0]:
+        raise McprtError("`command` is empty")
+    argv += list(config.args)
+    cwd = (base_dir / config.cwd).resolve() if config.cwd else base_dir.resolve()
+    if not cwd.is_dir():
+        raise McprtError(f"cwd '{config.cwd}' is not a folder ({cwd})")
+    env = {**os.environ, **config.env}
+    program = argv[0]
+    if os.sep in program or (os.altsep and os.altsep in program):
+        path = (cwd / program) if not Path(program).is_absolute() else Path(program)
+        if not path.is_file():
+            raise McprtError(f"command '{program}' does not exist (looked in {cwd})")
+        if not os.access(path, os.X_OK):
+            raise McprtError(f"command '{program}' is not executable")
+        argv[0] = str(path)
+    else:
+        found = shutil.which(program, path=env.get("PATH"))
+        if found is None:
+            raise McprtError(f"command '{program}' was not found on PATH")
+        argv[0] = found
+    return ProcessSpec(argv=argv, env=env, cwd=cwd, files=_files_among(argv[1:], cwd))
+
+
+def _files_among(arguments: list[str], cwd: Path) -> tuple[Path, ...]:
+    files: list[Path] = []
+    for argument in arguments:
+        if argument.startswith("-") or "\0" in argument:
+            continue
+        path = cwd / argument
+        try:
+            if path.is_file():
+                files.append(path.resolve())
+        except OSError:
+            continue
+    return tuple(files)
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real cause inside (nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "the server did not finish starting (initialize and tools/list) in time"
+    if isinstance(exc, MCPError):
+        return f"the server answered with an error: {exc.message}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _reason(exc: httpx2.ConnectError) -> str:
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused (is the server running?)"
+    if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
+        return "unknown host"
+    return str(exc) or "connection failed"
+
+
+def _status_hint(status: int) -> str:
+    if status in (401, 403):
+        return " (check the source's `auth` and `headers`)"
+    if status == 404:
+        return " (check the URL's path, e.g. /mcp)"
+    return ""

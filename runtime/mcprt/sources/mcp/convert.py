@@ -1,0 +1,62 @@
+"""Upstream MCP objects in mcprt's terms: a listed tool → an Operation, a call result → an UpstreamResult."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types as types
+
+from ...toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from ...toolset.operation import Invoker, Operation, UpstreamResult
+
+
+def tool_operations(tools: list[types.Tool], invoker_for: Any) -> list[Operation]:
+    """One Operation per upstream tool; names made client-safe and unique, keys kept as upstream spells them."""
+    names = dedupe_names([fit_tool_name(sanitize_tool_name(tool.name)) for tool in tools])
+    operations = []
+    for tool, name in zip(tools, names, strict=True):
+        invoke: Invoker = invoker_for(tool.name)
+        annotations = tool.annotations.model_dump(by_alias=True, mode="json", exclude_none=True) if tool.annotations else {}
+        title = tool.title or annotations.get("title")
+        operations.append(
+            Operation(
+                key=tool.name,
+                name=name,
+                description=tool.description or title or f"Tool {tool.name} of an MCP server.",
+                input_schema=_object_schema(tool.input_schema),
+                invoke=invoke,
+                title=title,
+                output_schema=dict(tool.output_schema) if tool.output_schema else None,
+                annotations=annotations,
+                search={"summary": title or "", "upstream": tool.name},
+            )
+        )
+    return operations
+
+
+def listing_signature(tools: list[types.Tool]) -> str:
+    """Identity of a listing: changes exactly when what we would expose changes."""
+    return json.dumps(
+        [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in tools], sort_keys=True, default=str
+    )
+
+
+def to_upstream(result: types.CallToolResult) -> UpstreamResult:
+    """Pass the content blocks through as wire dicts; count the upstream result's JSON size."""
+    content = [block.model_dump(by_alias=True, mode="json", exclude_none=True) for block in result.content]
+    raw = result.model_dump_json(by_alias=True, exclude_none=True)
+    structured = result.structured_content if isinstance(result.structured_content, dict) else None
+    return UpstreamResult(
+        kind="content",
+        content=content,
+        structured=structured,
+        is_error=bool(result.is_error),
+        raw_bytes=len(raw.encode("utf-8")),
+    )
+
+
+def _object_schema(schema: Any) -> dict[str, Any]:
+    plain = dict(schema) if isinstance(schema, dict) else {}
+    plain["type"] = "object"
+    return plain

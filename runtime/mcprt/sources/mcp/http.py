@@ -1,0 +1,89 @@
+"""The HTTP client of a `url:` source: its headers, and its credentials applied below the client.
+
+The SDK's streamable HTTP transport takes an `httpx2.AsyncClient`. Credentials (the manifest's
+`auth`, shared with OpenAPI sources through `credentials_for`) are stamped in a wrapping transport,
+so the request objects httpx2 logs or attaches to errors never hold a secret; an OAuth2 token is
+renewed once when the server answers 401.
+"""
+
+from __future__ import annotations
+
+import httpx
+import httpx2
+
+from ...manifest.model import UrlSource
+from ..http.credentials import Credentials, Stamp, cookie_safe, credentials_for, with_query_param
+
+CONNECT_TIMEOUT = 30.0
+STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long time
+
+
+class HttpStatus:
+    """The last HTTP error status the server answered (the SDK reports it only as a generic error)."""
+
+    def __init__(self) -> None:
+        self.last_error: int | None = None
+
+
+class _UpstreamTransport(httpx2.AsyncBaseTransport):
+    """Stamps credentials (if any) on a copy of each request and notes error statuses."""
+
+    def __init__(
+        self, inner: httpx2.AsyncBaseTransport, credentials: Credentials | None, status: HttpStatus
+    ) -> None:
+        self._inner = inner
+        self._credentials = credentials
+        self._status = status
+        self._token_client: httpx.AsyncClient | None = None
+
+    async def _send_token_request(self, request: httpx.Request) -> httpx.Response:
+        if self._token_client is None:
+            self._token_client = httpx.AsyncClient(timeout=CONNECT_TIMEOUT, follow_redirects=False, trust_env=False)
+        return await self._token_client.send(request)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        credentials = self._credentials
+        if credentials is None:
+            response = await self._inner.handle_async_request(request)
+        else:
+            stamp = await credentials.stamp(self._send_token_request)
+            response = await self._inner.handle_async_request(_stamped(request, stamp))
+            if response.status_code == 401 and credentials.renewable:
+                await response.aclose()
+                await credentials.renew(stamp, self._send_token_request)
+                stamp = await credentials.stamp(self._send_token_request)
+                response = await self._inner.handle_async_request(_stamped(request, stamp))
+        if response.status_code >= 400 and request.method != "DELETE":
+            self._status.last_error = response.status_code
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+        if self._token_client is not None:
+            await self._token_client.aclose()
+
+
+def _stamped(request: httpx2.Request, stamp: Stamp) -> httpx2.Request:
+    headers = request.headers.copy()
+    url = str(request.url)
+    if stamp.placement == "header":
+        headers[stamp.name] = stamp.value
+    elif stamp.placement == "query":
+        url = with_query_param(url, stamp.name, stamp.value)
+    else:
+        pair = f"{stamp.name}={cookie_safe(stamp.value)}"
+        existing = headers.get("Cookie")
+        headers["Cookie"] = f"{existing}; {pair}" if existing else pair
+    return httpx2.Request(request.method, url, headers=headers, stream=request.stream, extensions=request.extensions)
+
+
+def make_http_client(config: UrlSource, status: HttpStatus) -> httpx2.AsyncClient:
+    """A client for one remote MCP server: fixed headers, credentials, MCP-friendly timeouts."""
+    inner = httpx2.AsyncHTTPTransport(retries=0)
+    return httpx2.AsyncClient(
+        transport=_UpstreamTransport(inner, credentials_for(config.auth), status),
+        headers=dict(config.headers),
+        timeout=httpx2.Timeout(CONNECT_TIMEOUT, read=STREAM_READ_TIMEOUT),
+        follow_redirects=False,
+        trust_env=False,
+    )

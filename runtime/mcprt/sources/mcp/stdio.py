@@ -1,0 +1,185 @@
+"""A stdio transport for the SDK's `Client` that we own end to end.
+
+The SDK has one, but a proxy needs more from it: the server's stderr goes to our log line by line
+(and its last lines into the error when it fails to start), we must know the moment the process
+dies (to restart it), and closing must end the whole process group — stdin closed first, then
+SIGTERM, then SIGKILL after a grace period — so no grandchild outlives mcprt.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import anyio.abc
+import mcp_types as types
+from mcp.shared.message import SessionMessage
+
+from .process import end_group
+
+STDIN_CLOSE_GRACE = 1.0  # a well-behaved server exits by itself once its stdin closes
+TERM_GRACE = 2.0  # then SIGTERM, and SIGKILL after this long
+_TAIL_LINES = 20
+_MAX_LOGGED_LINE = 2000
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """What to start: resolved program and arguments, full environment, working directory."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    files: tuple[Path, ...] = ()  # local files among the arguments (a script the server runs)
+
+
+@dataclass
+class ServerProcess:
+    """What the source knows about the running server process."""
+
+    pid: int
+    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=_TAIL_LINES))
+    returncode: int | None = None
+    gone: anyio.Event = field(default_factory=anyio.Event)  # exited, or closed its stdout
+    stopping: bool = False  # we are ending it (so its exit says nothing about why it failed)
+
+    @property
+    def exited_by_itself(self) -> bool:
+        return self.gone.is_set() and not self.stopping
+
+    def describe_exit(self) -> str:
+        code = self.returncode
+        how = f"exited with code {code}" if code is not None and code >= 0 else (
+            f"was killed by signal {-code}" if code is not None else "closed its output"
+        )
+        tail = " | ".join(list(self.stderr_tail)[-5:])
+        return f"the server {how}" + (f"; its last stderr lines: {tail}" if tail else "")
+
+
+@asynccontextmanager
+async def stdio_transport(
+    spec: ProcessSpec, log: logging.Logger, started: Callable[[ServerProcess], None]
+) -> AsyncIterator[tuple[anyio.abc.ObjectReceiveStream, anyio.abc.ObjectSendStream]]:
+    """Start the server; yield (read, write) message streams; end its process group on exit."""
+    process = await anyio.open_process(
+        spec.argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=spec.cwd,
+        env=spec.env,
+        start_new_session=True,
+    )
+    server = ServerProcess(pid=process.pid)
+    started(server)
+    incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](16)
+    outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](16)
+
+    async def read_stdout() -> None:
+        assert process.stdout is not None
+        buffer = b""
+        try:
+            async with incoming_send:
+                async for chunk in process.stdout:
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        message = _parse(line, log)
+                        if message is not None:
+                            await incoming_send.send(message)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+            pass
+        server.gone.set()  # end of output (not set when cancelled: that is our own shutdown)
+
+    async def write_stdin() -> None:
+        assert process.stdin is not None
+        try:
+            async with outgoing_receive:
+                async for message in outgoing_receive:
+                    text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                    await process.stdin.send(text.encode("utf-8") + b"\n")
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+            server.gone.set()
+
+    async def read_stderr() -> None:
+        assert process.stderr is not None
+        buffer = b""
+        try:
+            async for chunk in process.stderr:
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for raw in lines:
+                    _log_stderr(raw, server, log)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+            pass
+        if buffer:
+            _log_stderr(buffer, server, log)
+
+    async def watch_exit() -> None:
+        while process.returncode is None:  # not process.wait(): a grandchild may hold the pipes open
+            await anyio.sleep(0.05)
+        server.returncode = process.returncode
+        server.gone.set()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(read_stdout)
+        tasks.start_soon(write_stdin)
+        tasks.start_soon(read_stderr)
+        tasks.start_soon(watch_exit)
+        try:
+            yield incoming, outgoing
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _stop(process, server)
+                outgoing.close()
+                incoming.close()
+            tasks.cancel_scope.cancel()
+
+
+async def _stop(process: anyio.abc.Process, server: ServerProcess) -> None:
+    """stdin closed → wait → SIGTERM the group → wait → SIGKILL; then the group's stragglers."""
+    server.stopping = not server.gone.is_set()
+    if process.stdin is not None:
+        try:
+            await process.stdin.aclose()
+        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
+    with anyio.move_on_after(STDIN_CLOSE_GRACE):
+        while process.returncode is None:
+            await anyio.sleep(0.02)
+    await end_group(server.pid, TERM_GRACE)  # the leader's pid is the group id
+    with anyio.move_on_after(2.0):
+        while process.returncode is None:
+            await anyio.sleep(0.02)
+    server.returncode = process.returncode
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            try:
+                await stream.aclose()
+            except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+
+
+def _parse(line: bytes, log: logging.Logger) -> SessionMessage | None:
+    text = line.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None
+    try:
+        return SessionMessage(types.jsonrpc_message_adapter.validate_json(text, by_name=False))
+    except ValueError:
+        log.warning("ignored a line on the server's stdout that is not a JSON-RPC message: %s", text[:200])
+        return None
+
+
+def _log_stderr(raw: bytes, server: ServerProcess, log: logging.Logger) -> None:
+    line = raw.decode("utf-8", errors="replace").rstrip()
+    if not line:
+        return
+    server.stderr_tail.append(line[:300])
+    log.info("%s", line[:_MAX_LOGGED_LINE])

@@ -1,0 +1,182 @@
+"""Find the functions a `python:` entry names: parse the entry, import the module, pick the callables.
+
+The manifest's folder is made importable so that `python: mytools.notes:search` finds
+`./mytools/notes.py` next to `mcp.yaml`. A module already imported from somewhere else (another
+manifest's folder with a module of the same name) or changed on disk since it was imported is
+imported again, so what runs is always the file next to the manifest as it is now.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ...errors import McprtError
+
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_lock = threading.Lock()  # sys.path and sys.modules are process-wide
+_imported_stats: dict[str, tuple[str, int, int]] = {}  # module name → (file, mtime_ns, size) when we imported it
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One `python:` entry: `module` or `module:function`."""
+
+    text: str
+    module: str
+    attr: str | None
+    position: int | None  # index in a list of entries (for messages), None for a single entry
+
+    def label(self) -> str:
+        where = f"entry {self.position + 1} " if self.position is not None else ""
+        return f"{where}'{self.text}'"
+
+
+def parse_entries(spec: str | list[str]) -> list[Entry]:
+    """Check the shape of every entry; raise one error naming each malformed one."""
+    texts = [spec] if isinstance(spec, str) else list(spec)
+    if not texts:
+        raise McprtError("`python` lists no entry; give `package.module:function` or `package.module`")
+    entries: list[Entry] = []
+    problems: list[str] = []
+    for index, text in enumerate(texts):
+        position = index if isinstance(spec, list) else None
+        module, sep, attr = text.strip().partition(":")
+        entry = Entry(text, module, attr if sep else None, position)
+        if not _DOTTED.match(module) or (sep and not _IDENTIFIER.match(attr)):
+            problems.append(f"{entry.label()} is not `package.module:function` or `package.module`")
+            continue
+        entries.append(entry)
+    if problems:
+        raise McprtError("; ".join(problems))
+    return entries
+
+
+def make_importable(base_dir: Path) -> None:
+    """Put `base_dir` first on sys.path, exactly once (moved to the front if already there)."""
+    folder = str(base_dir.resolve())
+    with _lock:
+        while folder in sys.path:
+            sys.path.remove(folder)
+        sys.path.insert(0, folder)
+        importlib.invalidate_caches()
+
+
+def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
+    """Import `entry.module`, re-importing it when the copy in sys.modules is not the current file."""
+    name = entry.module
+    with _lock:
+        local = _local_file(name, base_dir)
+        loaded = sys.modules.get(name)
+        top = name.partition(".")[0]
+        if local is not None and top in sys.stdlib_module_names:
+            raise McprtError(f"{entry.label()}: the module name '{top}' is taken by Python's standard library; "
+                             "rename the file")
+        if loaded is not None and local is not None and _is_stale(name, loaded, local):
+            _forget(top)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            raise McprtError(f"{entry.label()}: cannot import '{name}': {exc}") from None
+        except SyntaxError as exc:
+            where = f" ({Path(exc.filename).name}, line {exc.lineno})" if exc.filename else ""
+            raise McprtError(f"{entry.label()}: cannot import '{name}': {exc.msg}{where}") from None
+        except Exception as exc:  # the module's own code failed while importing
+            raise McprtError(f"{entry.label()}: importing '{name}' failed: {type(exc).__name__}: {exc}") from None
+        file = getattr(module, "__file__", None)
+        if file:
+            _imported_stats[name] = _stat(Path(file))
+        return module
+
+
+def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:
+    """The (name, callable) pairs an entry names: one function, `__all__`, or the public functions."""
+    if entry.attr is not None:
+        if not hasattr(module, entry.attr):
+            public = [n for n, _ in _public_functions(module)]
+            hint = f" (it has: {', '.join(public[:10])})" if public else ""
+            raise McprtError(f"{entry.label()}: module '{entry.module}' has no attribute '{entry.attr}'{hint}")
+        value = getattr(module, entry.attr)
+        problem = _not_a_function(value)
+        if problem:
+            raise McprtError(f"{entry.label()}: '{entry.attr}' is {problem}, not a function")
+        return [(entry.attr, value)]
+    exported = getattr(module, "__all__", None)
+    if exported is not None:
+        found = [(str(n), getattr(module, n)) for n in exported if hasattr(module, n)]
+        found = [(n, f) for n, f in found if _not_a_function(f) is None]
+    else:
+        found = _public_functions(module)
+    if not found:
+        raise McprtError(f"{entry.label()}: module '{entry.module}' has no public functions")
+    return found
+
+
+def module_files(modules: list[ModuleType]) -> list[Path]:
+    files: list[Path] = []
+    for module in modules:
+        file = getattr(module, "__file__", None)
+        if file and Path(file) not in files:
+            files.append(Path(file))
+    return files
+
+
+def _public_functions(module: ModuleType) -> list[tuple[str, Any]]:
+    """Functions defined in the module itself (not imported into it), not starting with `_`."""
+    return [
+        (name, value)
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and inspect.isfunction(value)
+        and getattr(value, "__module__", None) == module.__name__
+    ]
+
+
+def _not_a_function(value: Any) -> str | None:
+    if inspect.isclass(value):
+        return "a class"
+    if inspect.ismodule(value):
+        return "a module"
+    if not callable(value):
+        return f"a {type(value).__name__} value"
+    return None
+
+
+def _local_file(name: str, base_dir: Path) -> Path | None:
+    """Where `name` would be found in `base_dir`, if it is there."""
+    stem = base_dir.resolve().joinpath(*name.split("."))
+    for candidate in (stem.with_suffix(".py"), stem / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _is_stale(name: str, loaded: ModuleType, local: Path) -> bool:
+    file = getattr(loaded, "__file__", None)
+    if not file or Path(file).resolve() != local:
+        return True
+    return _imported_stats.get(name) != _stat(local)
+
+
+def _stat(path: Path) -> tuple[str, int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (str(path), 0, 0)
+    return (str(path.resolve()), info.st_mtime_ns, info.st_size)
+
+
+def _forget(top: str) -> None:
+    """Drop a top-level module and its submodules so the next import reads the files again."""
+    for key in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
+        del sys.modules[key]
+        _imported_stats.pop(key, None)
+    importlib.invalidate_caches()

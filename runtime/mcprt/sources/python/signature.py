@@ -1,0 +1,203 @@
+"""A typed Python function as a tool: its input schema from type hints, and argument checking.
+
+One pydantic model per function does both jobs, so the schema the model sees and the coercion
+applied at call time can never disagree: a parameter typed as a pydantic model receives a model
+instance, an enum parameter an enum member, a `datetime` a datetime.
+
+Fields get internal names (`p0`, `p1`…) and the parameter name as alias, so parameters called
+`json`, `schema` or `_private` — which would clash with pydantic's own attributes — work too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic.fields import FieldInfo
+from typing_extensions import is_typeddict
+
+from ...errors import McprtError, ToolCallError
+from ...toolset.operation import CallContext
+from .docstrings import Docstring
+
+_INFERABLE_DEFAULTS = (bool, int, float, str)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    field: str  # the model's field name
+    positional_only: bool
+
+
+@dataclass(frozen=True)
+class FunctionSignature:
+    """How to describe a function to a model and how to call it with the model's arguments."""
+
+    model: type[BaseModel]
+    input_schema: dict[str, Any]
+    params: tuple[Param, ...]
+    context_param: str | None  # a parameter typed `CallContext` receives the call's context
+    output_schema: dict[str, Any] | None
+
+
+def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
+    """Build the argument model and schemas; raise McprtError naming what cannot be described."""
+    try:
+        signature = inspect.signature(fn, eval_str=True)
+    except (NameError, TypeError, SyntaxError) as exc:
+        raise McprtError(f"{label}: cannot read its type hints: {exc}") from None
+    except ValueError as exc:
+        raise McprtError(f"{label}: has no readable signature: {exc}") from None
+    fields: dict[str, Any] = {}
+    params: list[Param] = []
+    context_param: str | None = None
+    problems: list[str] = []
+    for index, parameter in enumerate(signature.parameters.values()):
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            stars = "*" if parameter.kind == parameter.VAR_POSITIONAL else "**"
+            problems.append(f"parameter '{stars}{parameter.name}' cannot be described as a tool argument")
+            continue
+        if _is_context(parameter.annotation):
+            context_param = parameter.name
+            continue
+        annotation = _annotation_of(parameter)
+        if annotation is None:
+            problems.append(f"parameter '{parameter.name}' has no type hint; annotate it (e.g. `{parameter.name}: str`)")
+            continue
+        field_name = f"p{index}"
+        fields[field_name] = (annotation, _field_info(parameter, annotation, doc))
+        params.append(Param(parameter.name, field_name, parameter.kind == parameter.POSITIONAL_ONLY))
+    if problems:
+        raise McprtError(f"{label}: " + "; ".join(problems))
+    try:
+        model = create_model(  # type: ignore[call-overload]
+            f"{getattr(fn, '__name__', 'function')}_arguments",
+            __config__=ConfigDict(populate_by_name=False, arbitrary_types_allowed=False),
+            **fields,
+        )
+        schema = model.model_json_schema(by_alias=True)
+    except Exception as exc:  # pydantic's schema errors name the type that cannot be described
+        raise McprtError(f"{label}: its parameters cannot be described as JSON Schema: {_first_line(exc)}") from None
+    output_schema = _output_schema(signature.return_annotation)
+    return FunctionSignature(
+        model=model,
+        input_schema=_tidy(schema),
+        params=tuple(params),
+        context_param=context_param,
+        output_schema=output_schema,
+    )
+
+
+def bind_arguments(
+    signature: FunctionSignature, tool: str, arguments: dict[str, Any], context: CallContext
+) -> tuple[list[Any], dict[str, Any]]:
+    """Validate and coerce the model's arguments into (args, kwargs) for the function."""
+    try:
+        validated = signature.model.model_validate(arguments)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in error.get("loc", ()))
+            problems.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        raise ToolCallError(f"invalid arguments for {tool}: " + "; ".join(problems)) from None
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for param in signature.params:
+        value = getattr(validated, param.field)  # given, or the function's own default
+        if param.positional_only:
+            args.append(value)
+        else:
+            kwargs[param.name] = value
+    if signature.context_param is not None:
+        kwargs[signature.context_param] = context
+    return args, kwargs
+
+
+def _is_context(annotation: Any) -> bool:
+    if annotation is CallContext:
+        return True
+    return any(arg is CallContext for arg in get_args(annotation))
+
+
+def _annotation_of(parameter: inspect.Parameter) -> Any:
+    if parameter.annotation is not inspect.Parameter.empty:
+        return parameter.annotation
+    default = parameter.default
+    if default is not inspect.Parameter.empty and type(default) in _INFERABLE_DEFAULTS:
+        return type(default)
+    return None
+
+
+def _field_info(parameter: inspect.Parameter, annotation: Any, doc: Docstring) -> FieldInfo:
+    described = _annotated_description(annotation)
+    kwargs: dict[str, Any] = {"alias": parameter.name}
+    if described is None and parameter.name in doc.params and doc.params[parameter.name]:
+        kwargs["description"] = doc.params[parameter.name]
+    elif isinstance(described, str):
+        kwargs["description"] = described
+    if parameter.default is not inspect.Parameter.empty:
+        kwargs["default"] = parameter.default
+    return Field(**kwargs)  # type: ignore[no-any-return]
+
+
+def _annotated_description(annotation: Any) -> str | bool | None:
+    """The description an `Annotated[...]` carries: a plain string, or True if a Field already has one."""
+    if get_origin(annotation) is not Annotated:
+        return None
+    for meta in reversed(annotation.__metadata__):
+        if isinstance(meta, str):
+            return meta
+        if isinstance(meta, FieldInfo) and meta.description:
+            return True
+    return None
+
+
+def _output_schema(annotation: Any) -> dict[str, Any] | None:
+    """An output schema only for return types that always serialize to a JSON object."""
+    if annotation is inspect.Signature.empty:
+        return None
+    target = get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+    is_object = (
+        (inspect.isclass(target) and issubclass(target, BaseModel))
+        or (inspect.isclass(target) and dataclasses.is_dataclass(target))
+        or is_typeddict(target)
+    )
+    if not is_object:
+        return None
+    try:
+        return _tidy(TypeAdapter(annotation).json_schema(mode="serialization"))
+    except Exception:  # an undescribable return type just goes without an output schema
+        return None
+
+
+def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop pydantic's generated titles (tokens for nothing) and make sure it is an object schema."""
+    schema.pop("title", None)
+    _drop_property_titles(schema)
+    schema["type"] = "object"
+    schema.setdefault("properties", {})
+    return schema
+
+
+def _drop_property_titles(node: Any) -> None:
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            for prop in properties.values():
+                if isinstance(prop, dict) and isinstance(prop.get("title"), str):
+                    prop.pop("title")
+        for value in node.values():
+            _drop_property_titles(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_property_titles(value)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+

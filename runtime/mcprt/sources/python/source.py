@@ -1,0 +1,136 @@
+"""Python entry points as a source: each typed function becomes one Operation.
+
+Calls: the arguments are validated and coerced by the function's pydantic model; a sync function
+runs in a worker thread (so a slow one never blocks the server), an async one is awaited, both
+within the tool's timeout. An exception raised by the function is the tool's answer, not a crash:
+an `isError` result whose text is `<ExceptionType>: <message>` (plus the traceback with
+`MCPRT_DEBUG=1`), which a model can read and act on. A function that wants to refuse a call with
+a message of its own may raise `mcprt.errors.ToolCallError`; its message is passed on verbatim.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import traceback
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from ...errors import McprtError, ToolCallError
+from ...manifest.model import PythonSource
+from ...toolset.naming import fit_tool_name, sanitize_tool_name
+from ...toolset.operation import CallContext, Operation, UpstreamResult
+from ..base import SourceContext
+from .docstrings import parse_docstring
+from .importing import functions_of, import_fresh, make_importable, module_files, parse_entries
+from .results import to_upstream
+from .signature import FunctionSignature, bind_arguments, describe_function
+
+
+class PythonFunctionsSource:
+    """The running form of a `python:` source. Holds no reference to the manifest."""
+
+    kind = "python"
+
+    def __init__(self, name: str, operations: list[Operation], files: list[Path]) -> None:
+        self.name = name
+        self.fingerprint = ""
+        self._operations = operations
+        self._files = files
+
+    @property
+    def operations(self) -> list[Operation]:
+        return list(self._operations)
+
+    def local_files(self) -> list[Path]:
+        return list(self._files)
+
+    async def aclose(self) -> None:
+        """Nothing to release: imported modules stay in sys.modules (Python cannot unload them)."""
+
+
+class FunctionInvoker:
+    """Calls one function with a tool call's arguments and turns the outcome into an UpstreamResult."""
+
+    def __init__(self, fn: Any, signature: FunctionSignature, source: str, debug: bool) -> None:
+        self.fn = fn
+        self.signature = signature
+        self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+        self.log = logging.getLogger(f"mcprt.source.{source}")
+        self.debug = debug
+
+    async def __call__(self, arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
+        args, kwargs = bind_arguments(self.signature, context.tool, arguments, context)
+        try:
+            with anyio.fail_after(context.timeout):
+                if self.is_async:
+                    value = await self.fn(*args, **kwargs)
+                else:
+                    call = functools.partial(self.fn, *args, **kwargs)
+                    value = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+                if inspect.isawaitable(value):  # a sync wrapper returning a coroutine
+                    value = await value
+        except TimeoutError:
+            raise ToolCallError(f"{context.tool} did not finish within {context.timeout:g}s") from None
+        except ToolCallError:
+            raise
+        except (Exception, SystemExit) as exc:  # the function's own failure is the tool's answer
+            self.log.debug("%s raised %s", context.tool, type(exc).__name__, exc_info=exc)
+            text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            if self.debug:
+                text += "\n" + "".join(traceback.format_exception(exc))
+            return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
+        return to_upstream(value)
+
+
+async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:
+    """Import the entries (in a worker thread: imports run user code) and describe every function."""
+    config = ctx.config
+    if not isinstance(config, PythonSource):
+        raise McprtError(f"source '{ctx.name}' is not a python source")
+    return await anyio.to_thread.run_sync(_load, ctx, config)
+
+
+def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
+    entries = parse_entries(config.python)
+    make_importable(ctx.base_dir)
+    operations: list[Operation] = []
+    modules = []
+    problems: list[str] = []
+    for entry in entries:
+        try:
+            module = import_fresh(entry, ctx.base_dir)
+            modules.append(module)
+            functions = functions_of(entry, module)
+        except McprtError as exc:
+            problems.append(str(exc))
+            continue
+        for fn_name, fn in functions:
+            label = f"{entry.label()}: '{entry.module}:{fn_name}'" if entry.attr is None else entry.label()
+            try:
+                operations.append(_operation(ctx, entry.module, fn_name, fn, label))
+            except McprtError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise McprtError("; ".join(problems))
+    return PythonFunctionsSource(ctx.name, operations, module_files(modules))
+
+
+def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: str) -> Operation:
+    doc = parse_docstring(inspect.getdoc(fn))
+    signature = describe_function(fn, label, doc)
+    summary = doc.summary or f"Calls the Python function {fn_name}."
+    return Operation(
+        key=fn_name,
+        name=fit_tool_name(sanitize_tool_name(fn_name)),
+        description=summary,
+        input_schema=signature.input_schema,
+        invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug),
+        aliases=(f"{module}:{fn_name}",),
+        output_schema=signature.output_schema,
+        search={"summary": doc.summary, "module": module},
+    )

@@ -1,0 +1,129 @@
+"""A remote MCP server over streamable HTTP (the fixture server as a subprocess on 127.0.0.1) as a
+`url:` source: credentials (bearer, OAuth2), headers, calls, shaping, list changes, and reconnecting
+after the server restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sources_support import call, eventually, http_server, json_of, running, text_of, write_manifest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mcprt.errors import ManifestError
+from tests.support.upstream import serve_app
+
+
+def remote_manifest(folder: Path, port: int, token: str = "${FIXTURE_TOKEN}", path: str = "/mcp") -> Path:
+    return write_manifest(folder, f"""
+        version: 1
+        sources:
+          remote:
+            url: http://127.0.0.1:{port}{path}
+            auth: {{bearer: "{token}"}}
+            headers: {{X-Client: mcprt-tests}}
+            tools:
+              echo: {{name: say}}
+              items.list:
+                prune: "[].name"
+    """)
+
+
+async def test_a_remote_server_is_listed_called_pruned_and_renamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIXTURE_TOKEN", "t0ken-for-tests")
+    seen: list[float] = []
+
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        seen.append(value)
+
+    with http_server("--token", "t0ken-for-tests") as (_, port):
+        async with running(remote_manifest(tmp_path, port)) as (runtime, compiled):
+            names = {tool["name"] for tool in compiled.toolset.list_tools()}
+            assert {"say", "add", "items_list", "count", "add_tool"} <= names
+            assert text_of(await call(compiled, "say", {"text": "over http"})) == "over http"
+            assert text_of(await call(compiled, "client_header")) == "mcprt-tests"
+            assert json_of(await call(compiled, "items_list", {"count": 3})) == ["item 0", "item 1", "item 2"]
+            assert text_of(await call(compiled, "count", {"n": 2}, progress=progress)) == "counted to 2"
+            assert seen == [1, 2]
+
+            changed: list[str] = []
+            runtime.on_upstream_tools_changed(changed.append)
+            await call(compiled, "add_tool", {"name": "remote_extra"})
+            await eventually(lambda: changed)
+            rebuilt = await runtime.compile()
+            assert text_of(await call(rebuilt, "remote_extra")) == "I am remote_extra"
+
+
+@pytest.mark.parametrize(
+    ("token", "path", "expected"),
+    [
+        ("wrong", "/mcp", "answered HTTP 401 Unauthorized (check the source's `auth` and `headers`)"),
+        ("t0ken-for-tests", "/elsewhere", "answered HTTP 404 Not Found (check the URL's path, e.g. /mcp)"),
+    ],
+)
+async def test_a_refused_connection_is_a_diagnostic_saying_why(tmp_path: Path, token: str, path: str,
+                                                               expected: str) -> None:
+    with http_server("--token", "t0ken-for-tests") as (_, port):
+        manifest = remote_manifest(tmp_path, port, token=token, path=path)
+        with pytest.raises(ManifestError) as caught:
+            async with running(manifest):
+                pass
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.line, diagnostic.col) == (4, 10)
+    assert diagnostic.message == f"source 'remote': http://127.0.0.1:{port}{path} {expected}"
+    assert "t0ken" not in diagnostic.message and "wrong" not in diagnostic.message
+
+
+async def test_nothing_listening_is_a_diagnostic(tmp_path: Path) -> None:
+    with http_server() as (process, port):
+        pass  # started and stopped: the port is free now
+    with pytest.raises(ManifestError) as caught:
+        async with running(remote_manifest(tmp_path, port, token="x")):
+            pass
+    assert caught.value.diagnostics[0].message.startswith(
+        f"source 'remote': cannot connect to http://127.0.0.1:{port}/mcp: "
+    )
+
+
+async def test_the_source_reconnects_when_the_server_comes_back(tmp_path: Path) -> None:
+    with http_server() as (first, port):
+        manifest = remote_manifest(tmp_path, port, token="unused")
+        async with running(manifest) as (_, compiled):
+            assert text_of(await call(compiled, "say", {"text": "one"})) == "one"
+            first.kill()
+            first.wait()
+            down = await call(compiled, "say", {"text": "two"})
+            assert text_of(down) == "source 'remote' is restarting (attempt 1); try again in a few seconds"
+            with http_server(port=port):
+
+                async def served() -> bool:
+                    return not (await call(compiled, "say", {"text": "three"})).get("isError")
+
+                await eventually(served, timeout=15, interval=0.2)
+
+
+async def test_oauth2_client_credentials_reach_the_remote_server(tmp_path: Path) -> None:
+    grants: list[str] = []
+
+    async def token(request: Request) -> JSONResponse:
+        grants.append((await request.form())["grant_type"])  # type: ignore[arg-type]
+        return JSONResponse({"access_token": "issued-t0ken", "token_type": "bearer", "expires_in": 3600})
+
+    with serve_app(Starlette(routes=[Route("/token", token, methods=["POST"])])) as issuer, \
+            http_server("--token", "issued-t0ken") as (_, port):
+        manifest = write_manifest(tmp_path, f"""
+            version: 1
+            sources:
+              remote:
+                url: http://127.0.0.1:{port}/mcp
+                auth:
+                  oauth2: {{token_url: "{issuer}/token", client_id: mcprt, client_secret: s3cret}}
+        """)
+        async with running(manifest) as (_, compiled):
+            assert text_of(await call(compiled, "echo", {"text": "with a token"})) == "with a token"
+    assert grants == ["client_credentials"]  # fetched once, reused for every request

@@ -1,0 +1,237 @@
+"""Python entry points as tools: schemas from type hints and docstrings, calls through the Runtime,
+errors as tool results, import problems as manifest diagnostics at the `python:` line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mcprt.errors import ManifestError
+
+from sources_support import FIXTURES, call, json_of, running, text_of, write_manifest
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A folder with typed_tools.py next to where the manifest goes."""
+    shutil.copy(FIXTURES / "typed_tools.py", tmp_path / "typed_tools.py")
+    return tmp_path
+
+
+def tools_by_name(compiled) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    return {tool["name"]: tool for tool in compiled.toolset.list_tools()}
+
+
+async def test_module_source_lists_its_all_with_schemas_from_hints_and_docstrings(project: Path) -> None:
+    manifest = write_manifest(project, """
+        version: 1
+        sources:
+          notes:
+            python: typed_tools
+    """)
+    async with running(manifest) as (_, compiled):
+        tools = tools_by_name(compiled)
+
+    assert sorted(tools) == sorted(
+        ["add", "search_notes", "create_ticket", "fail", "slow", "stats", "pixel", "nothing", "tag_counts",
+         "exposed_as"]
+    )  # __all__ only: no `shout`, no `_private_helper`, and the constant VERSION is skipped
+
+    add = tools["add"]
+    assert add["description"] == "Add two integers."
+    assert add["inputSchema"] == {
+        "type": "object",
+        "properties": {
+            "a": {"type": "integer", "description": "The first addend."},
+            "b": {"type": "integer", "default": 2, "description": "The second addend, two when omitted."},
+        },
+        "required": ["a"],
+    }
+
+    search = tools["search_notes"]["inputSchema"]
+    assert search["required"] == ["query"]
+    assert search["properties"]["query"] == {"type": "string", "description": "Words to look for."}
+    assert search["properties"]["scope"] == {"type": "string", "enum": ["title", "body"], "default": "title"}
+    assert search["properties"]["limit"] == {
+        "type": "integer", "minimum": 1, "maximum": 50, "default": 10, "description": "Most notes to return."
+    }
+    assert search["properties"]["since"] == {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "null"}], "default": None
+    }
+    assert tools["search_notes"]["description"] == "Search the notes."  # first paragraph only
+
+    ticket = tools["create_ticket"]
+    schema = ticket["inputSchema"]
+    assert schema["properties"]["ticket"] == {"$ref": "#/$defs/Ticket", "description": "The ticket to file."}
+    assert schema["properties"]["notify"]["description"] == "Whether to tell the team."  # NumPy style
+    assert schema["$defs"]["Priority"]["enum"] == ["low", "high"]
+    assert schema["$defs"]["Ticket"]["properties"]["title"] == {"type": "string", "description": "One-line summary."}
+    assert ticket["outputSchema"]["required"] == ["id", "title", "priority", "when"]
+
+    assert tools["stats"]["outputSchema"]["properties"] == {"count": {"type": "integer"}, "mean": {"type": "number"}}
+    assert tools["tag_counts"]["inputSchema"]["properties"]["tags"] == {
+        "type": "object", "additionalProperties": {"type": "integer"}
+    }
+    assert tools["pixel"]["inputSchema"] == {"type": "object", "properties": {}}
+    assert tools["exposed_as"]["inputSchema"]["properties"] == {"loud": {"type": "boolean", "default": False}}
+    assert all("title" not in prop for tool in tools.values() for prop in tool["inputSchema"]["properties"].values())
+
+
+async def test_calls_run_sync_and_async_functions_and_serialize_what_they_return(project: Path) -> None:
+    manifest = write_manifest(project, """
+        version: 1
+        sources:
+          notes:
+            python: typed_tools
+    """)
+    async with running(manifest) as (_, compiled):
+        assert await call(compiled, "add", {"a": 40}) == {"content": [{"type": "text", "text": "42"}]}
+        found = json_of(await call(compiled, "search_notes", {"query": "milk", "scope": "body", "limit": 1}))
+        assert found == [{"title": "groceries", "body": "milk and eggs", "meta": None}]
+
+        filed = await call(compiled, "create_ticket", {"ticket": {"title": "Broken", "priority": "high"}})
+        assert filed.get("isError") is None, filed  # the function asserts it received a Ticket instance
+        assert filed["structuredContent"] == {"id": 7, "title": "Broken", "priority": "high", "when": "2026-01-02"}
+
+        assert (await call(compiled, "stats", {"values": [1, 2, 6]}))["structuredContent"] == {"count": 3, "mean": 3.0}
+        image = (await call(compiled, "pixel"))["content"][0]
+        assert image["type"] == "image" and image["mimeType"] == "image/png"
+        assert await call(compiled, "nothing") == {"content": [{"type": "text", "text": ""}]}
+        assert json_of(await call(compiled, "tag_counts", {"tags": {"b": 2, "a": 1}})) == [
+            {"tag": "a", "n": 1}, {"tag": "b", "n": 2}
+        ]
+        assert text_of(await call(compiled, "slow", {"seconds": 0.01})) == "woke"
+        assert text_of(await call(compiled, "exposed_as", {"loud": True})) == "EXPOSED_AS"
+
+
+async def test_a_raising_function_gives_an_error_result_naming_the_exception(project: Path) -> None:
+    manifest = write_manifest(project, """
+        version: 1
+        sources:
+          notes:
+            python: typed_tools:fail
+    """)
+    async with running(manifest) as (_, compiled):
+        result = await call(compiled, "fail", {"reason": "the disk is full"})
+    assert result == {
+        "content": [{"type": "text", "text": "ValueError: cannot do that: the disk is full"}],
+        "isError": True,
+    }
+    assert "Traceback" not in text_of(result)
+
+
+async def test_bad_arguments_and_timeouts_are_tool_errors(project: Path) -> None:
+    manifest = write_manifest(project, """
+        version: 1
+        sources:
+          notes:
+            python: [typed_tools:create_ticket, typed_tools:slow]
+            tools:
+              slow: {timeout: 200ms}
+    """)
+    async with running(manifest) as (_, compiled):
+        bad = await call(compiled, "create_ticket", {"ticket": {"title": "x", "priority": "urgent"}})
+        assert bad["isError"] is True
+        assert "urgent" in text_of(bad) and "create_ticket" in text_of(bad)
+        late = await call(compiled, "slow", {"seconds": 3})
+        assert late["isError"] is True
+        assert text_of(late) == "slow did not finish within 0.2s"
+
+
+async def test_overrides_apply_to_python_tools_by_name_or_full_path(project: Path) -> None:
+    manifest = write_manifest(project, """
+        version: 1
+        sources:
+          notes:
+            python: [typed_tools:add, typed_tools:search_notes]
+            prefix: py_
+            tools:
+              typed_tools:add:
+                name: plus_forty
+                args:
+                  b: {fixed: 40}
+              search_notes:
+                prune: "[].title"
+    """)
+    async with running(manifest) as (_, compiled):
+        tools = tools_by_name(compiled)
+        assert sorted(tools) == ["plus_forty", "py_search_notes"]
+        assert list(tools["plus_forty"]["inputSchema"]["properties"]) == ["a"]
+        assert text_of(await call(compiled, "plus_forty", {"a": 2})) == "42"
+        assert json_of(await call(compiled, "py_search_notes", {"query": "milk", "scope": "body"})) == [
+            "groceries", "meeting"
+        ]
+
+
+async def test_the_manifest_folder_is_importable_once_and_its_own_module_wins(tmp_path: Path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    for folder, answer in ((first, 1), (second, 2)):
+        folder.mkdir()
+        (folder / "samename_tools.py").write_text(f"def answer() -> int:\n    'The answer.'\n    return {answer}\n")
+        write_manifest(folder, "version: 1\nsources:\n  s:\n    python: samename_tools\n")
+    for folder, answer in ((first, "1"), (second, "2"), (first, "1")):
+        async with running(folder / "mcp.yaml") as (runtime, compiled):
+            assert text_of(await call(compiled, "answer")) == answer
+            assert runtime.pool.running["s"].local_files() == [folder / "samename_tools.py"]
+    assert sys.path.count(str(first.resolve())) == 1
+    assert sys.path.count(str(second.resolve())) == 1
+
+    (first / "samename_tools.py").write_text("def answer() -> int:\n    'Changed.'\n    return 11\n")
+    async with running(first / "mcp.yaml") as (_, compiled):  # a changed file is imported again
+        assert text_of(await call(compiled, "answer")) == "11"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("no_such_module:run", "source 'broken': 'no_such_module:run': cannot import 'no_such_module': "
+                               "No module named 'no_such_module'"),
+        ("typed_tools:missing", "source 'broken': 'typed_tools:missing': module 'typed_tools' has no attribute "
+                                "'missing'"),
+        ("typed_tools:VERSION", "source 'broken': 'typed_tools:VERSION': 'VERSION' is a str value, not a function"),
+        ("typed_tools:shout", "source 'broken': 'typed_tools:shout': parameter 'text' has no type hint; "
+                              "annotate it (e.g. `text: str`)"),
+        ("[typed_tools:add, 'bad entry']", "source 'broken': entry 2 'bad entry' is not "
+                                          "`package.module:function` or `package.module`"),
+    ],
+)
+def test_import_problems_are_diagnostics_at_the_python_line(project: Path, entry: str, message: str) -> None:
+    manifest = write_manifest(project, f"""
+        version: 1
+        sources:
+          broken:
+            python: {entry}
+    """)
+    result = subprocess.run(
+        [sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    first_line = result.stderr.splitlines()[0]
+    assert first_line == f"{manifest}:4:13: {message}" or first_line.startswith(f"{manifest}:4:13: {message}"), (
+        first_line
+    )
+
+
+async def test_a_module_failing_at_import_is_reported_with_its_error(tmp_path: Path) -> None:
+    (tmp_path / "explodes.py").write_text("raise RuntimeError('no config found')\n")
+    (tmp_path / "typo.py").write_text("def f(:\n    pass\n")
+    manifest = write_manifest(tmp_path, """
+        version: 1
+        sources:
+          a:
+            python: explodes
+          b:
+            python: typo:f
+    """)
+    with pytest.raises(ManifestError) as caught:
+        async with running(manifest):
+            pass
+    messages = [d.message for d in caught.value.diagnostics]
+    assert "source 'a': 'explodes': importing 'explodes' failed: RuntimeError: no config found" in messages
+    assert any(m.startswith("source 'b': 'typo:f': cannot import 'typo': ") and "typo.py, line 1" in m
+               for m in messages), messages
