@@ -71,6 +71,7 @@ def load(cache_dir: Path, key: str, doc: LoadedDocument) -> CompiledOpenAPI | No
             return None
         if hashlib.sha256(raw).hexdigest() != digest:
             return None
+    doc.remember_externals(list(externals))
     compiled.from_cache = True
     return compiled
 

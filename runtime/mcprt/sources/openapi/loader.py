@@ -146,6 +146,7 @@ class LoadedDocument:
         self._data: Any = _UNSET
         self._trimmed = False
         self._externals: dict[str, _External] = {}
+        self._known_externals: list[str] = []
 
     def __repr__(self) -> str:
         return f"LoadedDocument({self.location!r})"
@@ -203,6 +204,20 @@ class LoadedDocument:
             return self.location
         ext = self._externals.get(uri)
         return ext.label if ext else uri
+
+    def local_files(self) -> list[Path]:
+        """Files this document is made of (itself if local, and local `$ref` targets): to watch for reload."""
+        uris = [self.uri, *self._externals, *self._known_externals]
+        files = []
+        for uri in dict.fromkeys(uris):
+            parsed = urlparse(uri)
+            if parsed.scheme == "file":
+                files.append(Path(url2pathname(parsed.path)))
+        return files
+
+    def remember_externals(self, uris: list[str]) -> None:
+        """External documents a cached compile used (known without loading them)."""
+        self._known_externals.extend(u for u in uris if u not in self._known_externals)
 
     def externals(self) -> dict[str, str]:
         """URI → sha256 of every external document loaded so far."""
