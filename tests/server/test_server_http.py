@@ -204,7 +204,6 @@ def test_non_loopback_bind_without_auth_refuses_to_start(tmp_path: Path) -> None
     manifest = demo_manifest(tmp_path)
     for args, env in (
         (["--transport", "http", "--host", "0.0.0.0"], child_env()),
-        (["--transport", "http"], child_env(MCPRT_HOST="0.0.0.0")),
         ([], child_env(MCPRT_TRANSPORT="http", MCPRT_HOST="192.0.2.10")),
     ):
         done = subprocess.run(up_command(manifest, *args), env=env, capture_output=True, text=True, timeout=30,

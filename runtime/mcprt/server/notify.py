@@ -131,13 +131,13 @@ class SessionTracker:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
-        connection = _connection_of(ctx)
+        connection = connection_of(ctx)
         if connection is not None:
             self._notifier.track(connection)
         return result
 
 
-def _connection_of(ctx: ServerRequestContext[Any, Any]) -> Connection | None:
+def connection_of(ctx: ServerRequestContext[Any, Any]) -> Connection | None:
     # The SDK (2.3.0) keeps the per-client Connection on the session proxy without a public
     # accessor yet (its `Context` rework, TODO L54); the Connection itself is public API.
     connection = getattr(ctx.session, "_connection", None)

