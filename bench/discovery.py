@@ -1,6 +1,6 @@
 """Benchmark (not a test): discovery mode over GitHub's REST description (1,223 operations).
 
-    /work/venv/bin/python bench/discovery.py [--repeat N]
+    /work/venv/bin/python bench/discovery.py [--repeat N] [--quick]
 
 Measures, through the real pipeline (OpenAPI source → ToolSet → meta-tools):
 - search latency for the query tables of tests/discovery (median / p95 per query; goal ≤ 5 ms median),
@@ -75,7 +75,10 @@ async def first_call_bytes(discovery: Compiled, table: list[tuple[str, str]]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50, help="searches per query for the latency median")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (10 per query)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 10
     try:
         spec = github_spec_path()
     except SpecUnavailable as exc:
