@@ -5,10 +5,12 @@ mcprt runs as `mcprt up MANIFEST --no-reload` and the peer as FastMCP.from_opena
 OpenAPI description (bench/peer/serve.py, in its own venv); both in a subprocess, both with their
 default settings, logs to a file. The client is the MCP SDK's `Client` (the same for both).
 
-Patterns, each after a warm-up:
-  - sequential: one client, N calls one after another
+All five ways to call (floor, mcprt and peer over HTTP and stdio) run at the same time and take
+turns, so load from elsewhere on the machine hits them alike. Patterns, each after a warm-up:
+  - sequential: one client, N calls one after another (one call of each system per round, the
+    starting system rotating)
   - concurrent: 16 clients at once (HTTP: 16 sessions; stdio: 16 requests in flight on the one
-    session a stdio server has), each making N/16 calls
+    session a stdio server has), in 4 blocks per system, alternating between systems
 Each call fetches `get_item` (~2 KB of JSON); one more sequential row uses `get_item_history`
 (~100 KB). Overhead = median (or p99) of the server minus the floor's for the same pattern.
 Goal: mcprt's overhead ≤ half the peer's.
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,16 +142,6 @@ async def timed(call: Call, latencies: list[float]) -> None:
     latencies.append(time.perf_counter() - start)
 
 
-async def sequential(name: str, call: Call, count: int) -> Pattern:
-    for _ in range(min(20, count)):
-        await call()
-    latencies: list[float] = []
-    start = time.perf_counter()
-    for _ in range(count):
-        await timed(call, latencies)
-    return Pattern(name, latencies, time.perf_counter() - start)
-
-
 async def concurrent(name: str, calls: list[Call], per_client: int) -> Pattern:
     """Each of `calls` is one client's call; all clients run at once."""
     async with anyio.create_task_group() as group:
@@ -178,50 +170,6 @@ def tool_call(client: Client, tool: str) -> Call:
     return call
 
 
-async def measure_floor(base_url: str, count: int, per_client: int) -> list[Pattern]:
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        def get(path: str) -> Call:
-            async def call() -> object:
-                response = await client.get(path)
-                response.raise_for_status()
-                return response.json()
-            return call
-
-        return [
-            await sequential("sequential 2 KB", get("/items/1"), count),
-            await concurrent(f"{CONCURRENCY} concurrent 2 KB",
-                             [get("/items/1") for _ in range(CONCURRENCY)], per_client),
-            await sequential("sequential 100 KB", get("/items/1/history"), max(count // 3, 30)),
-        ]
-
-
-async def measure_http(url: str, count: int, per_client: int) -> list[Pattern]:
-    async with Client(url) as client:
-        patterns = [await sequential("sequential 2 KB", tool_call(client, SMALL), count)]
-        async with _many_clients(url, CONCURRENCY) as clients:
-            patterns.append(await concurrent(f"{CONCURRENCY} concurrent 2 KB",
-                                             [tool_call(c, SMALL) for c in clients], per_client))
-        patterns.append(await sequential("sequential 100 KB", tool_call(client, LARGE), max(count // 3, 30)))
-    return patterns
-
-
-@asynccontextmanager
-async def _many_clients(url: str, count: int) -> AsyncIterator[list[Client]]:
-    from contextlib import AsyncExitStack
-
-    async with AsyncExitStack() as stack:
-        yield [await stack.enter_async_context(Client(url)) for _ in range(count)]
-
-
-async def measure_stdio(client: Client, count: int, per_client: int) -> list[Pattern]:
-    return [
-        await sequential("sequential 2 KB", tool_call(client, SMALL), count),
-        await concurrent(f"{CONCURRENCY} in flight on one session, 2 KB",
-                         [tool_call(client, SMALL) for _ in range(CONCURRENCY)], per_client),
-        await sequential("sequential 100 KB", tool_call(client, LARGE), max(count // 3, 30)),
-    ]
-
-
 async def check_tools(client: Client, system: str) -> None:
     names = {tool.name for tool in (await client.list_tools()).tools}
     missing = {SMALL, LARGE} - names
@@ -229,27 +177,113 @@ async def check_tools(client: Client, system: str) -> None:
         raise RuntimeError(f"{system} does not list {sorted(missing)} (it lists {sorted(names)})")
 
 
+@dataclass
+class System:
+    """One way to make the call: its 2 KB call, its 100 KB call, and one 2 KB call per concurrent client."""
+
+    system: str
+    transport: str
+    small: Call
+    large: Call
+    clients: list[Call]
+    concurrent_name: str
+
+
+def rotated(items: list[System], index: int) -> list[System]:
+    """Each round starts with a different system, so none always runs first (or last)."""
+    shift = index % len(items)
+    return items[shift:] + items[:shift]
+
+
+def floor_system(client: httpx.AsyncClient) -> System:
+    def get(path: str) -> Call:
+        async def call() -> object:
+            response = await client.get(path)
+            response.raise_for_status()
+            return response.json()
+        return call
+
+    return System("floor", "direct httpx", get("/items/1"), get("/items/1/history"),
+                  [get("/items/1") for _ in range(CONCURRENCY)], f"{CONCURRENCY} concurrent 2 KB")
+
+
+async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifest: Path) -> list[System]:
+    floor = floor_system(await stack.enter_async_context(httpx.AsyncClient(base_url=base_url)))
+    systems = [floor]
+    for system in ("mcprt", "peer"):
+        port = free_port()
+        cmd, env = server_commands(system, spec, manifest, base_url, "http", port)
+        log(f"calls: starting {system} over streamable HTTP")
+        url = stack.enter_context(http_server(cmd, port, env, f"{system}-http.log"))
+        clients = [await stack.enter_async_context(Client(url)) for _ in range(CONCURRENCY)]
+        await check_tools(clients[0], system)
+        systems.append(System(system, "http", tool_call(clients[0], SMALL), tool_call(clients[0], LARGE),
+                              [tool_call(c, SMALL) for c in clients], f"{CONCURRENCY} concurrent 2 KB"))
+    for system in ("mcprt", "peer"):
+        cmd, env = server_commands(system, spec, manifest, base_url, "stdio")
+        log(f"calls: starting {system} over stdio")
+        client = await stack.enter_async_context(stdio_client_for(cmd, env, f"{system}-stdio.log"))
+        await check_tools(client, system)
+        systems.append(System(system, "stdio", tool_call(client, SMALL), tool_call(client, LARGE),
+                              [tool_call(client, SMALL) for _ in range(CONCURRENCY)],
+                              f"{CONCURRENCY} in flight on one session, 2 KB"))
+    return systems
+
+
+async def interleaved_sequential(systems: list[System], pick: Callable[[System], Call], count: int
+                                 ) -> dict[int, list[float]]:
+    """One call of each system per round, rounds in a row: load from elsewhere hits all alike."""
+    for _ in range(min(20, count)):
+        for system in systems:
+            await pick(system)()
+    latencies: dict[int, list[float]] = {id(s): [] for s in systems}
+    for index in range(count):
+        for system in rotated(systems, index):
+            await timed(pick(system), latencies[id(system)])
+    return latencies
+
+
+async def interleaved_concurrent(systems: list[System], per_client: int, blocks: int
+                                 ) -> dict[int, tuple[list[float], float]]:
+    """Blocks of concurrent calls, alternating between systems; wall time summed per system."""
+    out: dict[int, tuple[list[float], float]] = {id(s): ([], 0.0) for s in systems}
+    per_block = max(1, per_client // blocks)
+    for block in range(blocks):
+        for system in rotated(systems, block):
+            pattern = await concurrent(system.concurrent_name, system.clients, per_block)
+            latencies, wall = out[id(system)]
+            latencies.extend(pattern.latencies)
+            out[id(system)] = (latencies, wall + pattern.wall)
+    return out
+
+
 async def measure_all(quick: bool) -> dict[tuple[str, str], list[Pattern]]:
     count = 100 if quick else 300
-    per_client = 5 if quick else 20
+    per_client = 8 if quick else 20
     results: dict[tuple[str, str], list[Pattern]] = {}
     with upstream() as base_url:
         spec, manifest = write_inputs(base_url)
-        log("calls: floor (direct httpx)")
-        results[("floor", "direct httpx")] = await measure_floor(base_url, count, per_client)
-        for system in ("mcprt", "peer"):
-            port = free_port()
-            cmd, env = server_commands(system, spec, manifest, base_url, "http", port)
-            log(f"calls: {system} over streamable HTTP")
-            with http_server(cmd, port, env, f"{system}-http.log") as url:
-                async with Client(url) as probe:
-                    await check_tools(probe, system)
-                results[(system, "http")] = await measure_http(url, count, per_client)
-            cmd, env = server_commands(system, spec, manifest, base_url, "stdio")
-            log(f"calls: {system} over stdio")
-            async with stdio_client_for(cmd, env, f"{system}-stdio.log") as client:
-                await check_tools(client, system)
-                results[(system, "stdio")] = await measure_stdio(client, count, per_client)
+        async with AsyncExitStack() as stack:
+            systems = await open_systems(stack, base_url, spec, manifest)
+            log("calls: sequential 2 KB, interleaved")
+            start = time.perf_counter()
+            small = await interleaved_sequential(systems, lambda s: s.small, count)
+            small_wall = time.perf_counter() - start
+            log("calls: concurrent, interleaved blocks")
+            many = await interleaved_concurrent(systems, per_client, 4)
+            log("calls: sequential 100 KB, interleaved")
+            start = time.perf_counter()
+            large = await interleaved_sequential(systems, lambda s: s.large, max(count // 3, 30))
+            large_wall = time.perf_counter() - start
+            for system in systems:
+                key = id(system)
+                # sequential rows: calls/s from the system's own call time (the rounds interleave)
+                results[(system.system, system.transport)] = [
+                    Pattern("sequential 2 KB", small[key], sum(small[key])),
+                    Pattern(system.concurrent_name, many[key][0], many[key][1]),
+                    Pattern("sequential 100 KB", large[key], sum(large[key])),
+                ]
+            log(f"calls: sequential rounds took {small_wall:.0f} s and {large_wall:.0f} s")
     return results
 
 

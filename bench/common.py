@@ -203,6 +203,7 @@ def machine_summary() -> dict[str, str]:
         "mcprt": _dist_version("mcprt"),
         "mcp": _dist_version("mcp"),
         "fastmcp (peer)": peer_version(),
+        "load average at start (1/5/15 min)": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
 
 

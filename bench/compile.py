@@ -102,7 +102,7 @@ def run(quick: bool = False) -> Section:
             ["mcprt cold (`mcprt tools --json`, empty cache)", f"{c_wall:.2f}", f"{c_rss:.0f}", m_tools,
              f"{c_bytes:,}", len(cold)],
             ["mcprt warm (second run)", f"{w_wall:.2f}", f"{w_rss:.0f}", m_tools, f"{w_bytes:,}", len(warm)],
-            [f"peer (FastMCP.from_openapi + list)", f"{p_wall:.2f}", f"{p_rss:.0f}", p_tools, f"{p_bytes:,}",
+            ["peer (FastMCP.from_openapi + list)", f"{p_wall:.2f}", f"{p_rss:.0f}", p_tools, f"{p_bytes:,}",
              len(peer)],
         ],
     )

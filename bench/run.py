@@ -14,6 +14,7 @@ The report is also written to bench/.cache/latest.md (or --output).
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -95,6 +96,7 @@ def main() -> None:
     started = time.perf_counter()
     sections = [run_part(name, args.quick) for name in chosen]
     summary["total time"] = f"{time.perf_counter() - started:.0f} s"
+    summary["load average at end"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     header = table(["", ""], [[k, v] for k, v in summary.items()] + [["command", f"`{command}`"]])
     report = "\n\n".join([header, *(s.markdown() for s in sections)]) + "\n"
     print(report)
