@@ -63,7 +63,7 @@ async def test_add_remove_rename_notify_and_prune_does_not(project: Project) -> 
             await anyio.sleep(0.5)  # a notification would have arrived by now
             assert catcher.count == seen, "a prune-only change must not send list_changed"
     log = up.log()
-    assert re.search(r"reload applied .*changes=\+count \+tag .*list_changed=True", log), log
+    assert re.search(r"reload applied .*changes=\+count \+tag .*clients_notified=True", log), log
     assert re.search(r"reload applied .*changes=no tool changes .*clients_notified=False", log), log
 
 

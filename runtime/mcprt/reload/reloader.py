@@ -203,7 +203,7 @@ class Reloader:
             changes=changes.summary(),
             tools=len(new.tools),
             list_changed=list_changed,
-            clients_notified=list_changed,
+            clients_notified=list_changed and self.notifier is not None,  # the server's notifier sends
             sources_opened=",".join(compiled.sync.opened) or "-",
             sources_reused=len(compiled.sync.reused),
             ms=round(seconds * 1000, 1),

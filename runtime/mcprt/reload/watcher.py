@@ -20,7 +20,7 @@ from watchfiles import Change, DefaultFilter, awatch
 
 from ..observability.log import log_event
 
-QUIET_MS = 60
+QUIET_MS = 50
 MAX_WAIT_MS = 800
 
 
