@@ -34,6 +34,9 @@ def run_tools(manifest: Path | None, as_json: bool) -> int:
             hidden = len(toolset) - len([t for t in toolset.listed if t.name in toolset.tools])
             console.print(f"{len(toolset.listed)} listed tools, {total:,} bytes of definitions"
                           + (f"; {hidden} more reachable through discovery" if hidden else ""))
+            from ..toolset.budget import check_budget
+
+            console.print(check_budget(compiled.loaded, toolset).summary())
             return EXIT_OK
         finally:
             await runtime.aclose()

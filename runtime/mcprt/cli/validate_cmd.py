@@ -1,12 +1,13 @@
-"""`mcprt validate`: load, open every source, build the tool set; report every problem."""
+"""`mcprt validate`: load, open every source, build the tool set; report every problem and budget overrun."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from ..toolset.budget import check_budget
 from .common import compile_once, run_async
-from .errors import EXIT_OK, print_diagnostics
+from .errors import EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 
 
 def run_validate(manifest: Path | None) -> int:
@@ -15,6 +16,10 @@ def run_validate(manifest: Path | None) -> int:
         try:
             print_diagnostics(compiled.warnings)
             toolset = compiled.toolset
+            budget = check_budget(compiled.loaded, toolset)
+            if not budget.ok:
+                print(budget.format(), file=sys.stderr)
+                return EXIT_FAILED_CHECK
             sources = len(compiled.loaded.manifest.sources)
             listed = len(toolset.listed)
             print(
