@@ -60,6 +60,6 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
 
 
 def render(diff: ManifestDiff, fmt: str) -> str:
-    from .render import render_json, render_markdown, render_text
+    from .formats import render_json, render_markdown, render_text
 
     return {"text": render_text, "markdown": render_markdown, "json": render_json}[fmt](diff)

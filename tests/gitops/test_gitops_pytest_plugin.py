@@ -1,0 +1,60 @@
+"""The pytest plugin: a user's repository runs its manifest's cases as ordinary tests, next to its own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.gitops.pets_api import Workspace, make_workspace
+
+CASE = """\
+tool: get_pet
+args: {petId: 3}
+request: {method: GET, url: "https://pets.example.com/v1/pets/3"}
+response:
+  status: 200
+  json: {id: 3, name: Bella, status: available, category: {id: 1, name: Dogs}, photoUrls: [x]}
+"""
+
+
+def _pytest(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ws.root,
+                          env=ws.env, capture_output=True, text=True, timeout=120)
+
+
+def _user_repo(tmp_path: Path) -> Workspace:
+    ws = make_workspace(tmp_path / "repo", "http://127.0.0.1:9", tmp_path / "cache")
+    (ws.root / "cases" / "get_pet").mkdir(parents=True)
+    (ws.root / "cases" / "get_pet" / "bella.yaml").write_text(CASE)
+    snapshots = ws.root / "cases" / "__snapshots__" / "get_pet"
+    snapshots.mkdir(parents=True)
+    (snapshots / "bella.txt").write_text("an outdated snapshot\n")
+    (ws.root / "test_own.py").write_text("def test_own_suite_still_runs():\n    assert 1 + 1 == 2\n")
+    (ws.root / "pytest.ini").write_text("[pytest]\n")
+    return ws
+
+
+def test_cases_run_as_pytest_tests_beside_the_users_own(tmp_path: Path) -> None:
+    ws = _user_repo(tmp_path)
+    first = _pytest(ws, "-q")
+    assert first.returncode == 1, first.stdout
+    assert "1 failed, 1 passed" in first.stdout
+    assert "FAILED mcp.yaml::get_pet/bella" in first.stdout
+    assert "what the model receives changed" in first.stdout and "-an outdated snapshot" in first.stdout
+    assert "Traceback" not in first.stdout
+
+    updated = _pytest(ws, "-q", "--mcprt-update")
+    assert updated.returncode == 0, updated.stdout
+    assert "2 passed" in updated.stdout
+    assert '"name": "Bella"' in (ws.root / "cases" / "__snapshots__" / "get_pet" / "bella.txt").read_text()
+    assert "mcprt: bytes to the model" in updated.stdout and "get_pet" in updated.stdout
+
+
+def test_collection_can_be_switched_off_and_manifests_named(tmp_path: Path) -> None:
+    ws = _user_repo(tmp_path)
+    (ws.root / "pytest.ini").write_text("[pytest]\nmcprt_collect = false\n")
+    off = _pytest(ws, "--collect-only", "-q")
+    assert "test_own.py::test_own_suite_still_runs" in off.stdout and "get_pet/bella" not in off.stdout
+    named = _pytest(ws, "--collect-only", "-q", "--mcprt-manifest", "mcp.yaml", "test_own.py")
+    assert "mcp.yaml::get_pet/bella" in named.stdout and "test_own.py::test_own_suite_still_runs" in named.stdout

@@ -1,0 +1,142 @@
+"""record → test → change a prune → test fails with a readable diff → --update → passes.
+
+`mcprt record` calls a real pets API on 127.0.0.1; `mcprt test` replays against its own loopback
+upstream (the pets API is not needed then: the test proves it by stopping to use it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from ruamel.yaml import YAML
+
+from tests.gitops.pets_api import API_KEY, Workspace
+
+
+def _base(workspace: Workspace) -> str:
+    line = next(l for l in workspace.manifest.read_text().splitlines() if "base_url:" in l)
+    return line.split("base_url:", 1)[1].strip()
+
+
+def _load(path):  # type: ignore[no-untyped-def]
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def test_record_then_test_then_prune_change_then_update(workspace: Workspace) -> None:
+    recorded = workspace.mcprt("record", "mcp.yaml", "list_pets", "--args", '{"limit": 8}', "--name", "first-eight")
+    assert recorded.returncode == 0, recorded.stderr
+    assert "recorded list_pets/first-eight" in recorded.stdout
+    case_file = workspace.root / "cases" / "list_pets" / "first-eight.yaml"
+    snapshot = workspace.root / "cases" / "__snapshots__" / "list_pets" / "first-eight.txt"
+    case = _load(case_file)
+    assert case["tool"] == "list_pets" and case["operation"] == "listPets"
+    assert case["args"] == {"limit": 8}
+    assert case["request"]["method"] == "GET"
+    assert case["request"]["url"].endswith("/v1/pets?limit=8")
+    assert case["response"]["status"] == 200 and len(case["response"]["json"]) == 8
+    # The credential never reaches the case file; response noise (cookies, request ids) is not kept.
+    text = case_file.read_text()
+    assert API_KEY not in text and "session=abc" not in text and "r-1" not in text
+    assert "#1 pet-1 (dog)" in snapshot.read_text()
+
+    # The replay needs neither the live upstream (its base URL now points at a closed port) nor the secret.
+    workspace.edit(f"base_url: {_base(workspace)}", "base_url: http://127.0.0.1:9/v1")
+    passed = workspace.mcprt("test", "mcp.yaml", drop=("PETS_KEY",))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "ok   list_pets/first-eight" in passed.stdout
+    assert "1 passed, 0 failed" in passed.stdout
+    # The per-tool byte table: raw bytes → bytes sent, and the reduction.
+    table_row = next(line for line in passed.stdout.splitlines() if line.startswith("list_pets "))
+    raw, sent, reduction = table_row.split()[2:5]
+    assert int(raw.replace(",", "")) > 10 * int(sent.replace(",", "")) and reduction.endswith("%")
+
+    # A prune change alters what the model receives: the test fails with a readable diff.
+    workspace.edit("[].{id: id, name: name, tag: tag}", "[].{id: id, name: name, tag: status}")
+    failed = workspace.cli("test", "mcp.yaml")
+    assert failed.returncode == 1
+    assert "FAIL list_pets/first-eight" in failed.stdout
+    assert "what the model receives changed" in failed.stdout
+    assert "-#1 pet-1 (dog)" in failed.stdout and "+#1 pet-1 (available)" in failed.stdout
+    assert "mcprt test --update" in failed.stdout
+
+    updated = workspace.cli("test", "mcp.yaml", "--update")
+    assert updated.returncode == 0, updated.stdout
+    assert "snapshot updated" in updated.stdout
+    assert "#1 pet-1 (available)" in snapshot.read_text()
+    again = workspace.mcprt("test", "mcp.yaml")  # a real process again: exit code 0
+    assert again.returncode == 0 and "1 passed, 0 failed" in again.stdout
+
+
+def test_argument_mapping_regression_fails_on_the_request(workspace: Workspace) -> None:
+    recorded = workspace.cli("record", "list_pets", "--args", "{}")
+    assert recorded.returncode == 0, recorded.stderr
+    assert (workspace.root / "cases" / "list_pets" / "default.yaml").is_file()
+    # A changed default changes the request the runtime builds: caught before any output comparison.
+    workspace.edit("limit: {default: 5}", "limit: {default: 6}")
+    failed = workspace.cli("test")
+    assert failed.returncode == 1
+    assert "the request differs from the recorded one" in failed.stdout
+    assert 'query limit: recorded "5", sent "6"' in failed.stdout
+    # --update rewrites snapshots, never the recorded request.
+    assert workspace.cli("test", "--update").returncode == 1
+
+
+def test_record_post_body_and_replay_checks_it(workspace: Workspace) -> None:
+    recorded = workspace.cli("record", "mcp.yaml", "create_pet", "--args", '{"name": "Rex", "tag": "dog"}')
+    assert recorded.returncode == 0, recorded.stderr
+    case_file = workspace.root / "cases" / "create_pet" / "name-rex_tag-dog.yaml"
+    case = _load(case_file)
+    assert case["request"]["method"] == "POST"
+    assert case["request"]["json"] == {"name": "Rex", "tag": "dog"}
+    assert case["response"]["status"] == 201
+    # Hand-edit the recorded body as if the mapping had sent something else.
+    case_file.write_text(case_file.read_text().replace("tag: dog\nresponse", "tag: cat\nresponse"))
+    assert "tag: cat" in case_file.read_text()
+    failed = workspace.cli("test")
+    assert failed.returncode == 1
+    assert 'body $.tag: recorded "cat", sent "dog"' in failed.stdout
+
+
+def test_record_refuses_to_overwrite_and_rejects_bad_input(workspace: Workspace) -> None:
+    assert workspace.cli("record", "get_pet", "--args", '{"petId": 3}').returncode == 0
+    again = workspace.cli("record", "get_pet", "--args", '{"petId": 3}')
+    assert again.returncode == 2 and "already exists" in again.stderr
+    unknown = workspace.cli("record", "get_pets", "--args", "{}")
+    assert unknown.returncode == 2 and "did you mean 'get_pet'" in unknown.stderr
+    invalid = workspace.cli("record", "get_pet", "--args", '{"petId": "x"}')
+    assert invalid.returncode == 2 and "nothing recorded" in invalid.stderr
+    assert "Traceback" not in unknown.stderr + invalid.stderr + again.stderr
+
+
+def test_hand_written_case_from_documented_example(workspace: Workspace) -> None:
+    """A case written from an API's documentation: no headers, JSON in YAML, URL on the documented host."""
+    folder = workspace.root / "cases" / "get_pet"
+    folder.mkdir(parents=True)
+    documented = {"id": 4, "name": "Lassie", "status": "sold", "category": {"id": 1, "name": "Dogs"},
+                  "photoUrls": ["https://example.com/l.jpg"], "tags": [{"id": 1, "name": "tv"}]}
+    (folder / "documented.yaml").write_text(
+        "tool: get_pet\nargs: {petId: 4}\nrequest: {method: GET, url: 'https://pets.example.com/v1/pets/4'}\n"
+        f"response:\n  status: 200\n  json: {json.dumps(documented)}\n"
+    )
+    first = workspace.cli("test")
+    assert first.returncode == 1 and "no snapshot yet" in first.stdout and '"name": "Lassie"' in first.stdout
+    assert workspace.cli("test", "--update").returncode == 0
+    snapshot = (workspace.root / "cases" / "__snapshots__" / "get_pet" / "documented.txt").read_text()
+    assert '"category": "Dogs"' in snapshot and "photoUrls" not in snapshot
+    # A snapshot whose case is deleted is reported, and removed by --update.
+    shutil.copy(folder / "documented.yaml", folder / "second.yaml")
+    assert workspace.cli("test", "--update").returncode == 0
+    (folder / "second.yaml").unlink()
+    stale = workspace.cli("test")
+    assert stale.returncode == 0 and "stale snapshot" in stale.stderr
+    assert "removed stale snapshot" in workspace.cli("test", "--update").stderr
+
+
+def test_broken_case_file_is_a_clear_error(workspace: Workspace) -> None:
+    folder = workspace.root / "cases" / "get_pet"
+    folder.mkdir(parents=True)
+    (folder / "bad.yaml").write_text("tool: get_pet\nargs: [1]\n")
+    result = workspace.cli("test")
+    assert result.returncode == 2
+    assert "bad.yaml: `args` must be a mapping" in result.stderr and "Traceback" not in result.stderr
