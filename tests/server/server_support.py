@@ -10,11 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import anyio
 import httpx
@@ -114,7 +114,8 @@ class UpProcess:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            raise AssertionError("mcprt up did not stop within %ss of SIGTERM:\n%s" % (timeout, "".join(self.stderr)))
+            log = "".join(self.stderr)
+            raise AssertionError(f"mcprt up did not stop within {timeout}s of SIGTERM:\n{log}") from None
 
 
 @contextmanager

@@ -11,7 +11,6 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-
 from server_node_tools import INSTALL_HINT, node_at_least, package_version, tools_folder
 from server_support import UpProcess, demo_manifest, mcprt_http
 

@@ -15,7 +15,6 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
-
 from mcprt.pipeline import Runtime
 from mcprt.server import Notifier, build_http_app, build_server, resolve_options
 from mcprt.settings import Settings
@@ -23,6 +22,7 @@ from mcprt.toolset.build import build_toolset
 from mcprt.toolset.operation import CallContext, Operation, UpstreamResult
 from mcprt.toolset.toolset import ToolSet
 from server_support import ListChangedCatcher, demo_manifest, http_client, text_of
+
 from tests.support.upstream import serve_app
 
 EMPTY_OBJECT = {"type": "object", "properties": {}, "additionalProperties": False}

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from server_node_tools import INSTALL_HINT, node_at_least, package_version, tools_folder
 from server_support import TOKEN, UpProcess, child_env, demo_manifest, mcprt_http
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from server_support import UpProcess, http_client, mcprt_http, text_of
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from server_support import UpProcess, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
 SPEC = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mcprt.errors import McprtError
 from mcprt.manifest.model import Manifest
 from mcprt.server.guard import host_allowed, make_policy, origin_allowed, token_accepted

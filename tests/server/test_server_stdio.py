@@ -9,7 +9,6 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
-
 from server_support import ListChangedCatcher, demo_manifest, stdio_params, text_of
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
-from mcp.server.context import CallNext, HandlerResult
 from mcp.server.caching import CacheHint
+from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
 from mcp.server.subscriptions import ListenHandler
@@ -88,7 +88,8 @@ def build_server(
             result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
         return to_call_result(result, tool.name)
 
-    async def set_logging_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:
+    async def set_logging_level(ctx: ServerRequestContext[Any],
+                                params: types.SetLevelRequestParams) -> types.EmptyResult:
         # mcprt sends no log notifications to clients (its logs go to stderr); accepting the level
         # keeps clients that always send setLevel working.
         return types.EmptyResult()
@@ -141,11 +142,12 @@ class CachedToolListing:
         toolset = self._holder.current
         if toolset is not self._toolset:
             self._toolset, self._by_version = toolset, {}
-        result = self._by_version.get(ctx.protocol_version)
-        if result is None:
-            result = await call_next(ctx)
-            if isinstance(result, dict) and self._toolset is toolset:
-                self._by_version[ctx.protocol_version] = result
+        cached = self._by_version.get(ctx.protocol_version)
+        if cached is not None:
+            return cached
+        result = await call_next(ctx)
+        if isinstance(result, dict) and self._toolset is toolset:
+            self._by_version[ctx.protocol_version] = result
         return result
 
 

@@ -46,7 +46,12 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)
         tasks.add(task)
-        task.add_done_callback(lambda t: (tasks.discard(t), _log_failure(t, what)))
+
+        def finished(done: asyncio.Task[Any]) -> None:
+            tasks.discard(done)
+            _log_failure(done, what)
+
+        task.add_done_callback(finished)
 
     restore_signals = _install_signals(stop, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
     watch = _reload_entry("watch") if reload else None

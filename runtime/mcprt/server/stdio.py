@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Iterator
 
 from mcp.server.stdio import stdio_server
 
@@ -67,7 +68,7 @@ class StdinLines:
 
 
 @contextlib.contextmanager
-def _claim_stdin() -> int:  # type: ignore[misc]
+def _claim_stdin() -> Iterator[int]:
     """A private duplicate of fd 0 to read from; fd 0 itself reads /dev/null until restored."""
     try:
         if sys.stdin is None or sys.stdin.fileno() != 0:
@@ -103,7 +104,7 @@ async def serve_stdio(server: McprtServer, stop: asyncio.Event) -> None:
                 stdin.close()  # EOF: the session winds down by itself and closes the write side
                 try:
                     await asyncio.wait_for(asyncio.shield(session), timeout=2)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
+                except (TimeoutError, asyncio.CancelledError):
                     session.cancel()
                     await asyncio.gather(session, return_exceptions=True)
             if not session.cancelled() and session.exception() is not None:
