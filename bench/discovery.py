@@ -29,7 +29,7 @@ from mcprt.pipeline import Compiled  # noqa: E402
 from mcprt.toolset.invoke import call_tool  # noqa: E402
 from tests.discovery.discovery_support import compile_manifest, github_manifest  # noqa: E402
 from tests.discovery.github_queries import PARAPHRASES, TASKS  # noqa: E402
-from tests.discovery.github_spec import SpecUnavailable, github_spec_path  # noqa: E402
+from tests.support.github_spec import SpecUnavailable, github_spec_path  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -8,7 +8,7 @@ import pytest
 
 from mcprt.pipeline import Compiled
 from tests.discovery.discovery_support import compile_manifest, github_manifest
-from tests.discovery.github_spec import SpecUnavailable, github_spec_path
+from tests.support.github_spec import SpecUnavailable, github_spec_path
 
 
 @pytest.fixture(scope="session")

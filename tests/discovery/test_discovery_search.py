@@ -14,7 +14,7 @@ from mcprt.discovery import SearchIndex
 from mcprt.pipeline import Compiled
 from tests.discovery.discovery_support import toolset_of
 from tests.discovery.github_queries import PARAPHRASES, TASKS
-from tests.discovery.github_spec import github_operations, load_github_spec
+from tests.support.github_spec import github_operations, load_github_spec
 
 
 def rank_of(index: SearchIndex, query: str, operation_id: str, limit: int = 10) -> int | None:

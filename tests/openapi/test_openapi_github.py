@@ -1,7 +1,7 @@
-"""GitHub's full REST description (1,223 operations), when the file is present.
+"""GitHub's full REST description (1,223 operations).
 
-Located via MCPRT_GITHUB_SPEC or bench/.cache/api.github.com.json (gitignored; `npm pack
-@octokit/openapi` gives it as generated/api.github.com.json). Speed is measured by
+Taken from MCPRT_GITHUB_SPEC, else fetched once with npm into bench/.cache/ (gitignored) by
+tests.support.github_spec; skipped with the reason when neither works. Speed is measured by
 tests/openapi/bench_github.py, never here.
 """
 
@@ -14,21 +14,30 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.support.github_spec import SpecUnavailable, github_spec_path
+
 from mcprt.manifest.model import Defaults, OpenAPISource
 from mcprt.sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = Path(os.environ.get("MCPRT_GITHUB_SPEC", REPO / "bench" / ".cache" / "api.github.com.json"))
 TOOLS_LIST_LIMIT = 1_200_000
-
-pytestmark = pytest.mark.skipif(not SPEC.is_file(), reason=f"GitHub's description is not at {SPEC}")
 
 
 @pytest.fixture(scope="module")
-def github(tmp_path_factory: pytest.TempPathFactory) -> CompiledOpenAPI:
+def spec_path() -> Path:
+    if os.environ.get("MCPRT_GITHUB_SPEC"):
+        return Path(os.environ["MCPRT_GITHUB_SPEC"])
+    try:
+        return github_spec_path()
+    except SpecUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def github(spec_path: Path, tmp_path_factory: pytest.TempPathFactory) -> CompiledOpenAPI:
     cache = tmp_path_factory.mktemp("gh-cache")
-    doc = load_document(str(SPEC), REPO, cache)
-    return compile_openapi(doc, OpenAPISource(openapi=str(SPEC)), Defaults(), cache_dir=cache)
+    doc = load_document(str(spec_path), REPO, cache)
+    return compile_openapi(doc, OpenAPISource(openapi=str(spec_path)), Defaults(), cache_dir=cache)
 
 
 def tools_list_bytes(compiled: CompiledOpenAPI) -> int:
@@ -53,10 +62,10 @@ def test_github_schemas_are_valid(github: CompiledOpenAPI) -> None:
         Draft202012Validator.check_schema(op.operation.input_schema)
 
 
-def test_github_warm_cache_gives_the_same_tools(github: CompiledOpenAPI, tmp_path: Path) -> None:
-    doc = load_document(str(SPEC), REPO, tmp_path)
-    config = OpenAPISource(openapi=str(SPEC))
+def test_github_warm_cache_gives_the_same_tools(github: CompiledOpenAPI, spec_path: Path, tmp_path: Path) -> None:
+    doc = load_document(str(spec_path), REPO, tmp_path)
+    config = OpenAPISource(openapi=str(spec_path))
     compile_openapi(doc, config, Defaults(), cache_dir=tmp_path)
-    warm = compile_openapi(load_document(str(SPEC), REPO, tmp_path), config, Defaults(), cache_dir=tmp_path)
+    warm = compile_openapi(load_document(str(spec_path), REPO, tmp_path), config, Defaults(), cache_dir=tmp_path)
     assert warm.from_cache
     assert tools_list_bytes(warm) == tools_list_bytes(github)
