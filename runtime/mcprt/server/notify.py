@@ -56,6 +56,8 @@ class Notifier:
         key = connection.session_id or STDIO_KEY
         if self._connections.get(key) is connection:
             return
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()  # the loop that owns the connections
         self._connections[key] = connection
         connection.exit_stack.callback(self._forget, key, connection)
 
