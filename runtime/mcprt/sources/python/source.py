@@ -121,7 +121,8 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
 
 
 def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: str) -> Operation:
-    doc = parse_docstring(inspect.getdoc(fn))
+    documented = fn.func if isinstance(fn, functools.partial) else fn  # a partial's own doc is partial's
+    doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
     summary = doc.summary or f"Calls the Python function {fn_name}."
     return Operation(
