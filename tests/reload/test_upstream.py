@@ -1,0 +1,82 @@
+"""A proxied MCP server (`command:` source) under hot reload: its own list changes trigger a rebuild,
+a shaping edit keeps the same subprocess, an edit of its script restarts it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from conftest import wait_for
+
+from mcprt.pipeline import Runtime
+from mcprt.reload import Reloader, reloader_for, watch
+from mcprt.settings import Settings
+from mcprt.toolset.invoke import call_tool
+
+FIXTURE = Path(__file__).parent / "fixtures" / "changing_server.py"
+
+
+def manifest_text(script: Path, tools: dict | None = None) -> str:
+    source: dict = {"command": [sys.executable, str(script)]}
+    if tools:
+        source["tools"] = tools
+    return json.dumps({"version": 1, "sources": {"up": source}}, indent=2)  # JSON is YAML too
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[Path, Path, Runtime, Reloader]]:
+    script = tmp_path / "changing_server.py"
+    shutil.copy(FIXTURE, script)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(manifest_text(script))
+    runtime = Runtime(manifest, Settings(cache_dir=tmp_path / "cache"))
+    await runtime.start()
+    reloader = reloader_for(runtime)
+    task = asyncio.create_task(watch(runtime))
+    await asyncio.sleep(0.15)
+    try:
+        yield manifest, script, runtime, reloader
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await runtime.aclose()
+
+
+async def call_text(runtime: Runtime, name: str, arguments: dict | None = None) -> str:
+    tool = runtime.holder.current.get(name)
+    assert tool is not None, f"no tool {name}: {[t.name for t in runtime.holder.current]}"
+    result = await call_tool(tool, arguments or {})
+    assert not result.is_error, result.content
+    return result.content[0]["text"]
+
+
+async def test_an_upstream_list_change_rebuilds_the_tool_set(served) -> None:
+    _, _, runtime, reloader = served
+    source = runtime.pool.running["up"]
+    assert await call_text(runtime, "grow", {"name": "late"}) == "grown"
+
+    await wait_for(lambda: runtime.holder.current.get("late") is not None, what="the upstream's new tool")
+    assert reloader.status.trigger == "upstream" and reloader.status.ok
+    assert runtime.pool.running["up"] is source  # rebuilt, not reconnected
+    assert await call_text(runtime, "late") == "I am late"
+
+
+async def test_a_shaping_edit_keeps_the_subprocess_and_a_script_edit_restarts_it(served) -> None:
+    manifest, script, runtime, reloader = served
+    pid = await call_text(runtime, "whoami")
+
+    manifest.write_text(manifest_text(script, tools={"whoami": {"name": "pid_of_server"}}))
+    await wait_for(lambda: runtime.holder.current.get("pid_of_server") is not None, what="the rename")
+    assert await call_text(runtime, "pid_of_server") == pid  # same subprocess
+
+    script.write_text(script.read_text().replace('"""This server\'s process id."""', '"""The pid."""'))
+    await wait_for(lambda: runtime.holder.current.get("pid_of_server").description == "The pid.",
+                   timeout=15, what="the restarted server's new description")
+    assert await call_text(runtime, "pid_of_server") != pid
+    assert reloader.status.failures == 0
