@@ -84,9 +84,11 @@ def peer_version() -> str:
 
 @dataclass
 class ProcessRun:
-    """One child process: wall seconds, peak RSS in MB (its own, from wait4), exit code, stdout size."""
+    """One child process: wall seconds, CPU seconds (user + system), peak RSS in MB (its own, from
+    wait4), exit code, stdout size. CPU time barely moves with load from elsewhere; wall time does."""
 
     wall: float
+    cpu: float
     peak_rss_mb: float
     returncode: int
     stdout_bytes: int
@@ -119,7 +121,7 @@ def measure_process(cmd: list[str], *, env: dict[str, str] | None = None, cwd: P
     err_path.unlink()
     if stdout_path is None:
         out_path.unlink()
-    return ProcessRun(wall, usage.ru_maxrss / 1024, process.returncode, size, tail)
+    return ProcessRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode, size, tail)
 
 
 def mcprt_env(**extra: str) -> dict[str, str]:

@@ -1,0 +1,161 @@
+"""Profile mcprt's hot paths with py-spy (sampling, all threads) and print the top functions.
+
+    /work/venv/bin/python bench/profile.py [--part compile|calls|all] [--seconds 15] [--top 30]
+
+  - compile: `mcprt tools GITHUB_MANIFEST --json` with an empty compile cache (whole process)
+  - calls: `mcprt up` over streamable HTTP and over stdio, sampled while a client makes sequential
+    tools/call requests of the 2 KB item through the local upstream
+
+Samples are taken only while a thread holds the GIL (`py-spy --gil`), so idle waiting is left out
+and the shares are of the Python CPU time. Figures are inclusive
+(the function or anything it called) and self (the function's own code). py-spy must be installed
+(`/work/venv/bin/pip install py-spy`); it is a tool for this script, not a dependency of mcprt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import anyio  # noqa: E402
+from mcp import Client, StdioServerParameters  # noqa: E402
+from mcp.client.stdio import stdio_client  # noqa: E402
+
+from calls import LARGE, SMALL, WORK as CALLS_WORK, server_commands, upstream, write_inputs  # noqa: E402
+from common import CACHE, ensure_github_spec, free_port, log, mcprt_env, stop_process, wait_for_port  # noqa: E402
+from compile import mcprt_command, write_manifest  # noqa: E402
+
+WORK = CACHE / "profile"
+_SITE = re.compile(r" \(/[^)]*?(site-packages|runtime|lib/python3\.\d+)/")
+_LINE = re.compile(r":\d+\)$")
+
+
+def py_spy() -> str:
+    found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(found).exists():
+        raise SystemExit("py-spy is not installed: /work/venv/bin/pip install py-spy")
+    return found
+
+
+def summarize(raw: Path, top: int) -> str:
+    """Inclusive and self shares per function from py-spy's collapsed stacks."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        samples = int(count)
+        total += samples
+        frames = [_LINE.sub(")", _SITE.sub(" (", f)) for f in stack.split(";")]
+        for frame in dict.fromkeys(frames):
+            inclusive[frame] += samples
+        own[frames[-1]] += samples
+    if not total:
+        return "(no samples)"
+    lines = [f"{total} samples", "inclusive:"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in inclusive.most_common(top)
+              if not f.startswith(("<module> (", "_find_and_load", "_load_unlocked", "_call_with_frames",
+                                   "_LoaderBasics", "_gcd_import", "Thread.", "_WorkItem", "_worker ("))]
+    lines.append("self:")
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(top // 2)]
+    return "\n".join(lines)
+
+
+def profile_compile(top: int) -> str:
+    manifest = write_manifest(ensure_github_spec())
+    cache_dir = WORK / "compile-cache"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    raw = WORK / "compile.raw"
+    subprocess.run([py_spy(), "record", "--gil", "-r", "500", "-f", "raw", "-o", str(raw), "--",
+                    *mcprt_command(), "tools", str(manifest), "--json"],
+                   env=mcprt_env(MCPRT_CACHE_DIR=str(cache_dir)), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    return "## cold `mcprt tools --json` on GitHub's description\n" + summarize(raw, top)
+
+
+async def call_loop(client: Client, seconds: float) -> int:
+    calls = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = await client.call_tool(SMALL if calls % 10 else LARGE, {"id": 1})
+        if result.is_error:
+            raise RuntimeError(str(result.content))
+        calls += 1
+    return calls
+
+
+def record(pid: int, seconds: float, raw: Path) -> subprocess.Popen:
+    return subprocess.Popen([py_spy(), "record", "--gil", "-r", "500", "-f", "raw", "-o", str(raw), "--pid", str(pid),
+                             "-d", str(int(seconds))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def profile_calls_async(seconds: float, top: int) -> str:
+    out = []
+    CALLS_WORK.mkdir(parents=True, exist_ok=True)
+    with upstream() as base_url:
+        spec, manifest = write_inputs(base_url)
+        port = free_port()
+        cmd, env = server_commands("mcprt", spec, manifest, base_url, "http", port)
+        process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=open(WORK / "mcprt-http.log", "wb"))
+        try:
+            wait_for_port(port, process=process)
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                await call_loop(client, 1)
+                raw = WORK / "calls-http.raw"
+                spy = record(process.pid, seconds, raw)
+                calls = await call_loop(client, seconds)
+                spy.wait()
+            out.append(f"## `mcprt up` over streamable HTTP: {calls} sequential calls in {seconds:.0f} s "
+                       f"(every 10th the 100 KB one)\n" + summarize(raw, top))
+        finally:
+            stop_process(process)
+        cmd, env = server_commands("mcprt", spec, manifest, base_url, "stdio")
+        with open(WORK / "mcprt-stdio.log", "w") as errlog:
+            params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env)
+            async with Client(stdio_client(params, errlog=errlog)) as client:
+                await call_loop(client, 1)
+                pid = _child_pid(cmd)
+                raw = WORK / "calls-stdio.raw"
+                spy = record(pid, seconds, raw)
+                calls = await call_loop(client, seconds)
+                spy.wait()
+        out.append(f"## `mcprt up` over stdio: {calls} sequential calls in {seconds:.0f} s\n" + summarize(raw, top))
+    return "\n\n".join(out)
+
+
+def _child_pid(cmd: list[str]) -> int:
+    """The stdio server the SDK client started (the newest process running this exact command)."""
+    found = subprocess.run(["pgrep", "-n", "-f", re.escape(" ".join(cmd[1:]))], capture_output=True, text=True)
+    if not found.stdout.strip():
+        raise RuntimeError("could not find the stdio server's pid")
+    return int(found.stdout.split()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["compile", "calls", "all"], default="all")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    if args.part in ("compile", "all"):
+        log("profile: cold compile")
+        print(profile_compile(args.top), end="\n\n")
+    if args.part in ("calls", "all"):
+        log("profile: calls")
+        print(anyio.run(profile_calls_async, args.seconds, args.top))
+
+
+if __name__ == "__main__":
+    main()
