@@ -80,3 +80,27 @@ async def test_a_call_in_flight_on_a_replaced_source_completes(tmp_path: Path, u
     finally:
         await reloader.aclose()
         await runtime.aclose()
+
+
+async def test_a_spec_file_deleted_and_recreated_is_waited_for(tmp_path: Path, upstream: str) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    path = tmp_path / "mcp.yaml"
+    path.write_text(manifest(upstream, "1"))
+    runtime = Runtime(path, Settings(cache_dir=tmp_path / "cache"))
+    await runtime.start()
+    reloader = reloader_for(runtime)
+    try:
+        changed = json.loads(json.dumps(SPEC))
+        changed["paths"]["/slow"]["get"]["summary"] = "Answers eventually."
+        spec.unlink()
+        asyncio.get_running_loop().call_later(0.15, spec.write_text, json.dumps(changed))
+
+        outcome = await reloader.reload()
+
+        assert outcome.ok, outcome.errors
+        assert outcome.opened == ["api"] and outcome.changes.changed == ["slow"]
+        assert runtime.holder.current.get("slow").description.startswith("Answers eventually")
+    finally:
+        await reloader.aclose()
+        await runtime.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import sys
 
 import anyio
@@ -151,3 +152,15 @@ async def test_stdio_client_hears_list_changed_on_save(project: Project) -> None
         project.save_atomically("mcp.yaml", project.manifest_text(tools="search: {name: lookup}"))
         assert await catcher.wait_beyond(0, timeout=10), "no list_changed over stdio"
         assert "lookup" in await tool_names(client)
+
+
+async def test_sighup_without_the_watcher_rereads_an_edited_module(project: Project) -> None:
+    """`--no-reload` turns the watcher off; SIGHUP still reloads everything from disk."""
+    with mcprt_up_http(project.manifest, "--no-reload") as up:
+        async with http_client(up.url) as client:
+            project.write(project.module_file.name, project.module_file.read_text() + "\n\n" + TAG)
+            await anyio.sleep(0.3)
+            assert "tag" not in await tool_names(client)  # nobody watches
+            up.process.send_signal(signal.SIGHUP)
+            await eventually(lambda: _listed(client, "tag"), what="the module edit after SIGHUP")
+            assert up.health()["manifest"]["reloads"] == 1
