@@ -68,6 +68,7 @@ async def watch(runtime: Runtime, notifier: Any | None = None, *, quiet_ms: int 
     reloader = reloader_for(runtime, notifier)
     watcher = FileWatcher(lambda paths: reloader.request("files", paths),
                           quiet_ms=quiet_ms or QUIET_MS, force_polling=force_polling)
+
     def refresh() -> None:
         watcher.set_files(reloader.watch_set(), whole_folders=reloader.watch_folders())
 
