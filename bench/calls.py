@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -42,6 +43,7 @@ from report import Goal, Section
 from upstream_app import openapi_spec
 
 WORK = CACHE / "calls"
+SERVERS = ("sdk-bare", "mcprt", "peer")  # sdk-bare: bench/sdk_bare.py, the SDK's own per-call cost
 CONCURRENCY = 16
 SMALL, LARGE = "get_item", "get_item_history"
 
@@ -53,6 +55,7 @@ class Pattern:
     name: str
     latencies: list[float]  # seconds per call
     wall: float
+    server_cpu: float = 0.0  # CPU seconds the server process used for these calls
 
     @property
     def med(self) -> float:
@@ -102,18 +105,23 @@ def mcprt_server_env() -> dict[str, str]:
 
 
 @contextmanager
-def http_server(cmd: list[str], port: int, env: dict[str, str] | None, log_name: str) -> Iterator[str]:
+def http_server(cmd: list[str], port: int, env: dict[str, str] | None, log_name: str) -> Iterator[tuple[str, int]]:
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=open(WORK / log_name, "wb"), env=env)
     try:
         wait_for_port(port, timeout=90, process=process)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/mcp", process.pid
     finally:
         stop_process(process)
 
 
 def server_commands(system: str, spec: Path, manifest: Path, base_url: str, transport: str,
                     port: int = 0) -> tuple[list[str], dict[str, str] | None]:
+    if system == "sdk-bare":
+        cmd = [sys.executable, str(BENCH / "sdk_bare.py"), base_url, transport]
+        if transport == "http":
+            cmd.append(str(port))
+        return cmd, None
     if system == "mcprt":
         cmd = [*mcprt_command(), "up", str(manifest), "--transport", transport, "--no-reload"]
         if transport == "http":
@@ -187,6 +195,32 @@ class System:
     large: Call
     clients: list[Call]
     concurrent_name: str
+    pid: int | None = None  # the server process, for its CPU time
+
+
+def child_pids() -> list[int]:
+    """Processes whose parent is this one (the stdio servers the SDK client starts)."""
+    me = str(os.getpid())
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a live process (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rotated(items: list[System], index: int) -> list[System]:
@@ -210,23 +244,25 @@ def floor_system(client: httpx.AsyncClient) -> System:
 async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifest: Path) -> list[System]:
     floor = floor_system(await stack.enter_async_context(httpx.AsyncClient(base_url=base_url)))
     systems = [floor]
-    for system in ("mcprt", "peer"):
+    for system in SERVERS:
         port = free_port()
         cmd, env = server_commands(system, spec, manifest, base_url, "http", port)
         log(f"calls: starting {system} over streamable HTTP")
-        url = stack.enter_context(http_server(cmd, port, env, f"{system}-http.log"))
+        url, pid = stack.enter_context(http_server(cmd, port, env, f"{system}-http.log"))
         clients = [await stack.enter_async_context(Client(url)) for _ in range(CONCURRENCY)]
         await check_tools(clients[0], system)
         systems.append(System(system, "http", tool_call(clients[0], SMALL), tool_call(clients[0], LARGE),
-                              [tool_call(c, SMALL) for c in clients], f"{CONCURRENCY} concurrent 2 KB"))
-    for system in ("mcprt", "peer"):
+                              [tool_call(c, SMALL) for c in clients], f"{CONCURRENCY} concurrent 2 KB", pid))
+    for system in SERVERS:
         cmd, env = server_commands(system, spec, manifest, base_url, "stdio")
         log(f"calls: starting {system} over stdio")
+        before = set(child_pids())
         client = await stack.enter_async_context(stdio_client_for(cmd, env, f"{system}-stdio.log"))
+        started = [pid for pid in child_pids() if pid not in before]
         await check_tools(client, system)
         systems.append(System(system, "stdio", tool_call(client, SMALL), tool_call(client, LARGE),
                               [tool_call(client, SMALL) for _ in range(CONCURRENCY)],
-                              f"{CONCURRENCY} in flight on one session, 2 KB"))
+                              f"{CONCURRENCY} in flight on one session, 2 KB", started[0] if started else None))
     return systems
 
 
@@ -257,6 +293,20 @@ async def interleaved_concurrent(systems: list[System], per_client: int, blocks:
     return out
 
 
+class CpuMeter:
+    """CPU seconds each server process used since the last lap (warm-up calls included)."""
+
+    def __init__(self, systems: list[System]) -> None:
+        self.systems = systems
+        self.last = {id(s): cpu_seconds(s.pid) for s in systems}
+
+    def lap(self) -> dict[int, float]:
+        now = {id(s): cpu_seconds(s.pid) for s in self.systems}
+        spent = {key: now[key] - self.last[key] for key in now}
+        self.last = now
+        return spent
+
+
 async def measure_all(quick: bool) -> dict[tuple[str, str], list[Pattern]]:
     count = 100 if quick else 300
     per_client = 8 if quick else 20
@@ -265,23 +315,27 @@ async def measure_all(quick: bool) -> dict[tuple[str, str], list[Pattern]]:
         spec, manifest = write_inputs(base_url)
         async with AsyncExitStack() as stack:
             systems = await open_systems(stack, base_url, spec, manifest)
+            cpu = CpuMeter(systems)
             log("calls: sequential 2 KB, interleaved")
             start = time.perf_counter()
             small = await interleaved_sequential(systems, lambda s: s.small, count)
             small_wall = time.perf_counter() - start
+            small_cpu = cpu.lap()
             log("calls: concurrent, interleaved blocks")
             many = await interleaved_concurrent(systems, per_client, 4)
+            many_cpu = cpu.lap()
             log("calls: sequential 100 KB, interleaved")
             start = time.perf_counter()
             large = await interleaved_sequential(systems, lambda s: s.large, max(count // 3, 30))
             large_wall = time.perf_counter() - start
+            large_cpu = cpu.lap()
             for system in systems:
                 key = id(system)
                 # sequential rows: calls/s from the system's own call time (the rounds interleave)
                 results[(system.system, system.transport)] = [
-                    Pattern("sequential 2 KB", small[key], sum(small[key])),
-                    Pattern(system.concurrent_name, many[key][0], many[key][1]),
-                    Pattern("sequential 100 KB", large[key], sum(large[key])),
+                    Pattern("sequential 2 KB", small[key], sum(small[key]), small_cpu[key]),
+                    Pattern(system.concurrent_name, many[key][0], many[key][1], many_cpu[key]),
+                    Pattern("sequential 100 KB", large[key], sum(large[key]), large_cpu[key]),
                 ]
             log(f"calls: sequential rounds took {small_wall:.0f} s and {large_wall:.0f} s")
     return results
@@ -291,6 +345,12 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f}"
 
 
+def served(pattern: Pattern, index: int) -> int:
+    """Calls the server handled in the pattern's phase: measured ones plus the warm-up."""
+    warmup = 4 * CONCURRENCY if index == 1 else min(20, len(pattern.latencies))
+    return len(pattern.latencies) + warmup
+
+
 def run(quick: bool = False) -> Section:
     WORK.mkdir(parents=True, exist_ok=True)
     results = anyio.run(measure_all, quick)
@@ -298,7 +358,7 @@ def run(quick: bool = False) -> Section:
     section = Section(
         title="2. tools/call latency through a local upstream (ms)",
         headers=["system", "transport", "pattern", "calls", "median", "p99", "median overhead", "p99 overhead",
-                 "calls/s"],
+                 "calls/s", "server CPU per call"],
     )
     for (system, transport), patterns in results.items():
         for index, pattern in enumerate(patterns):
@@ -308,9 +368,12 @@ def run(quick: bool = False) -> Section:
                 "—" if system == "floor" else ms(pattern.med - base.med),
                 "—" if system == "floor" else ms(pattern.p99 - base.p99),
                 f"{pattern.throughput:.0f}",
+                "—" if system == "floor" else ms(pattern.server_cpu / served(pattern, index)),
             ])
+    own_rows: list[list[object]] = []
+    own_goals: list[Goal] = []
     for transport in ("http", "stdio"):
-        mine, peer = results[("mcprt", transport)], results[("peer", transport)]
+        mine, peer, bare = results[("mcprt", transport)], results[("peer", transport)], results[("sdk-bare", transport)]
         for index in range(len(floor)):
             m_over = mine[index].med - floor[index].med
             p_over = peer[index].med - floor[index].med
@@ -318,8 +381,33 @@ def run(quick: bool = False) -> Section:
             section.goals.append(Goal(
                 f"{transport} {mine[index].name}: median overhead vs peer",
                 f"{ms(m_over)} vs {ms(p_over)} ms = {ratio:.2f}", "≤ 0.5", ratio <= 0.5))
+            m_cpu = mine[index].server_cpu / served(mine[index], index)
+            p_cpu = peer[index].server_cpu / served(peer[index], index)
+            b_cpu = bare[index].server_cpu / served(bare[index], index)
+            m_own = mine[index].med - bare[index].med
+            p_own = peer[index].med - bare[index].med
+            own_ratio = m_own / p_own if p_own > 0 else float("nan")
+            own_goals.append(Goal(
+                f"{transport} {mine[index].name}: own median overhead (above the bare SDK server) vs peer",
+                f"{ms(m_own)} vs {ms(p_own)} ms = {own_ratio:.2f}", "≤ 0.5 (informative)",
+                None if p_own <= 0 else own_ratio <= 0.5))
+            own_rows.append([
+                transport, mine[index].name, ms(bare[index].med - floor[index].med),
+                ms(mine[index].med - bare[index].med), ms(peer[index].med - bare[index].med),
+                ms(b_cpu), ms(m_cpu - b_cpu), ms(p_cpu - b_cpu),
+            ])
+    section.extra_tables.append((
+        ["transport", "pattern", "bare SDK server above floor (median)", "mcprt above bare SDK (median)",
+         "peer above bare SDK (median)", "bare SDK server CPU/call", "mcprt CPU/call above bare",
+         "peer CPU/call above bare"], own_rows))
+    section.goals.extend(own_goals)
     section.notes.append("overhead = the server's figure minus the floor's for the same pattern; the floor's "
                          "concurrent row is 16 tasks sharing one httpx client")
+    section.notes.append("sdk-bare (bench/sdk_bare.py) is the SDK's low-level Server with one httpx GET per call "
+                         "and no validation, shaping or logging: the cost every SDK-based server pays; mcprt and "
+                         "the peer both run on this SDK (mcp 2.3.0), so only what is above it is their own")
+    section.notes.append("server CPU per call: CPU time of the server process over the phase (from /proc) divided "
+                         "by the calls it served, warm-up included; it moves little with load from elsewhere")
     return section
 
 
