@@ -6,7 +6,7 @@ import asyncio
 import re
 import time
 
-from conftest import Project, wait_for
+from reload_support import Project, wait_for
 
 from mcprt.pipeline import Runtime
 from mcprt.reload import Reloader, reload_now, reload_status

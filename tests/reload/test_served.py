@@ -7,9 +7,9 @@ import signal
 import sys
 
 import anyio
-from conftest import Project
+from reload_support import Project
 from mcp import Client, StdioServerParameters
-from served import ListChanged, child_env, eventually, http_client, mcprt_up_http, text_of, tool_names
+from reload_served import ListChanged, child_env, eventually, http_client, mcprt_up_http, text_of, tool_names
 
 DIAGNOSTIC_IN_LOG = re.compile(r"mcp\.yaml:\d+:\d+: ")
 TAG = 'def tag(name: str) -> str:\n    """Tag a note."""\n    return "#" + name\n'

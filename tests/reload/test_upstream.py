@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from reload_support import wait_for
 
 from mcprt.pipeline import Runtime
 from mcprt.reload import Reloader, reloader_for, watch

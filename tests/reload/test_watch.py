@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import Project, wait_for
+from reload_support import Project, wait_for
 
 from mcprt.pipeline import Runtime
 from mcprt.reload import Reloader, reload_status, watch
