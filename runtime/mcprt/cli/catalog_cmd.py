@@ -142,10 +142,11 @@ def run_catalog(action: str, name: str | None) -> int:
 
 def _init(entry: Entry, target: Path) -> int:
     files = _files(entry.folder)
-    existing = [p for p in files if (target / p).exists()]
+    existing = sorted((p for p in files if (target / p).exists()), key=lambda p: (p.name != "mcp.yaml", p.as_posix()))
     if existing:
-        raise McprtError("refusing to overwrite: " + ", ".join(p.as_posix() for p in existing)
-                         + f" already exist{'s' if len(existing) == 1 else ''} here")
+        shown = ", ".join(p.as_posix() for p in existing[:4])
+        more = f" and {len(existing) - 4} more files" if len(existing) > 4 else ""
+        raise McprtError(f"refusing to overwrite: {shown}{more} already exist{'s' if len(existing) == 1 else ''} here")
     for relative in files:
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)

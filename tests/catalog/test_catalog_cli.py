@@ -1,0 +1,41 @@
+"""`mcprt catalog list|show|init` as a user runs it (real subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _mcprt(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MCPRT_CACHE_DIR": str(cwd / ".cache")}
+    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_list_show_and_init(tmp_path: Path) -> None:
+    listed = _mcprt(tmp_path, "catalog", "list")
+    assert listed.returncode == 0
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    assert {"github", "petstore", "quickstart", "slack", "stripe"} <= set(names)
+    assert "[openapi]" in listed.stdout and "[python]" in listed.stdout
+
+    shown = _mcprt(tmp_path, "catalog", "show", "stripe")
+    assert shown.returncode == 0 and "STRIPE_SECRET_KEY" in shown.stdout and "spec/stripe.yaml" in shown.stdout
+    typo = _mcprt(tmp_path, "catalog", "show", "petstor")
+    assert typo.returncode == 2 and "did you mean 'petstore'" in typo.stderr
+
+    project = tmp_path / "project"
+    project.mkdir()
+    init = _mcprt(project, "catalog", "init", "petstore")
+    assert init.returncode == 0, init.stderr
+    manifest = (project / "mcp.yaml").read_text()
+    assert manifest.startswith("# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json\n")
+    assert (project / "spec" / "petstore.yaml").is_file() and (project / "cases").is_dir()
+    assert not (project / "README.md").exists()
+    # The copied entry is immediately testable offline, and init never overwrites.
+    tested = _mcprt(project, "test")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    again = _mcprt(project, "catalog", "init", "petstore")
+    assert again.returncode == 2 and "refusing to overwrite: mcp.yaml" in again.stderr

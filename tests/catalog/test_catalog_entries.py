@@ -1,0 +1,86 @@
+"""Every catalog entry compiles offline (pinned spec), its cases pass, its README tells the measured truth, and
+the catalog as a whole sends at least 90% fewer bytes to the model than upstream sent."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mcprt.testing.cases import find_cases
+from mcprt.testing.runner import ManifestRun, run_manifest_cases
+
+CATALOG = Path(__file__).resolve().parents[2] / "catalog"
+ENTRIES = sorted(p.name for p in CATALOG.iterdir() if (p / "mcp.yaml").is_file() and (p / "cases").is_dir())
+SCHEMA_LINE = "# yaml-language-server: $schema=../../schemas/mcprt.schema.json"
+_runs: dict[str, ManifestRun] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    previous = os.environ.get("MCPRT_CACHE_DIR")
+    os.environ["MCPRT_CACHE_DIR"] = str(tmp_path_factory.mktemp("mcprt-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("MCPRT_CACHE_DIR", None)
+    else:
+        os.environ["MCPRT_CACHE_DIR"] = previous
+
+
+def _run(entry: str) -> ManifestRun:
+    if entry not in _runs:
+        _runs[entry] = run_manifest_cases(CATALOG / entry / "mcp.yaml")
+    return _runs[entry]
+
+
+def test_the_catalog_has_the_promised_entries() -> None:
+    assert {"github", "petstore", "slack", "stripe"} <= set(ENTRIES)
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_entry_cases_pass(entry: str) -> None:
+    run = _run(entry)
+    assert run.outcomes, f"{entry} has no cases"
+    assert not run.failed, "\n\n".join(o.explain() for o in run.failed)
+    assert not run.stale_snapshots
+    # Every tool of the entry has at least one case.
+    assert len({o.case.tool for o in run.outcomes}) == len({o.run.tool for o in run.outcomes if o.run})
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_entry_manifest_and_readme(entry: str) -> None:
+    folder = CATALOG / entry
+    manifest = (folder / "mcp.yaml").read_text(encoding="utf-8")
+    assert manifest.splitlines()[0] == SCHEMA_LINE
+    assert re.search(r"^\s+openapi: https://", manifest, re.MULTILINE), "the manifest names the official document URL"
+    assert list((folder / "spec").glob("*.*")), "a pinned spec copy for offline tests"
+    assert all(p.stat().st_size < 300_000 for p in (folder / "spec").iterdir())
+    for secret in re.findall(r"\$\{([A-Z0-9_]+)(:-[^}]*)?\}", manifest):
+        assert secret[1] == "" or "PETSTORE" in secret[0], f"{secret[0]}: secrets get no default"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    run = _run(entry)
+    raw = sum(o.run.raw_bytes for o in run.outcomes if o.run)
+    sent = sum(o.run.sent_bytes for o in run.outcomes if o.run)
+    total = re.search(r"\| \*\*total\*\* \| \*\*([\d,]+)\*\* \| \*\*([\d,]+)\*\* \|", readme)
+    assert total, "the README has the measured totals"
+    assert (int(total.group(1).replace(",", "")), int(total.group(2).replace(",", ""))) == (raw, sent), (
+        f"README figures are stale: measured {raw:,} → {sent:,}")
+
+
+def test_catalog_wide_reduction_is_at_least_90_percent() -> None:
+    raw = sent = 0
+    for entry in ENTRIES:
+        for outcome in _run(entry).outcomes:
+            assert outcome.run is not None
+            raw += outcome.run.raw_bytes
+            sent += outcome.run.sent_bytes
+    assert raw > 0 and (raw - sent) / raw >= 0.90, f"{raw:,} → {sent:,}"
+
+
+def test_cases_name_their_operations() -> None:
+    for entry in ENTRIES:
+        for case in find_cases(CATALOG / entry / "mcp.yaml"):
+            assert case.operation and case.request is not None and case.response is not None, case.path
