@@ -97,31 +97,50 @@ class ProcessRun:
 
 def measure_process(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
                     stdout_path: Path | None = None, timeout: float = 180) -> ProcessRun:
-    """Run `cmd` to completion; peak RSS comes from wait4's rusage of that pid, so nothing else counts."""
+    """Run `cmd` to completion and measure that child alone.
+
+    Linux keeps a process's peak RSS across exec, so a child forked from this (large) Python process
+    would report at least our own size. The command is therefore started by `/usr/bin/time`, a small
+    process, which reports the command's own peak RSS and CPU time; without it, a small Python
+    launcher does the same with wait4 (its few MB can then show as a floor under small figures).
+    """
     CACHE.mkdir(parents=True, exist_ok=True)
     out_path = stdout_path or Path(tempfile.mkstemp(dir=CACHE, suffix=".out")[1])
     err_path = Path(tempfile.mkstemp(dir=CACHE, suffix=".err")[1])
+    usage_path = Path(tempfile.mkstemp(dir=CACHE, suffix=".usage")[1])
+    if Path(TIME).exists():
+        wrapped = [TIME, "-f", "%M %U %S %x", "-o", str(usage_path), *cmd]
+    else:
+        wrapped = [sys.executable, "-S", "-c", _LAUNCHER, str(usage_path), *cmd]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        process = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.005)
+        process = subprocess.Popen(wrapped, stdout=out, stderr=err, env=env, cwd=cwd)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
+    usage = usage_path.read_text().split()
+    usage_path.unlink()
+    peak_kb, user, system = int(usage[-4]), float(usage[-3]), float(usage[-2])
+    returncode = int(usage[-1]) if usage[-1].lstrip("-").isdigit() else process.returncode
     size = out_path.stat().st_size
     tail = err_path.read_text(errors="replace")[-2000:]
     err_path.unlink()
     if stdout_path is None:
         out_path.unlink()
-    return ProcessRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode, size, tail)
+    return ProcessRun(wall, user + system, peak_kb / 1024, returncode, size, tail)
+
+
+TIME = "/usr/bin/time"
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{usage.ru_maxrss} {usage.ru_utime} {usage.ru_stime} {os.waitstatus_to_exitcode(status)}")
+"""
 
 
 def mcprt_env(**extra: str) -> dict[str, str]:
