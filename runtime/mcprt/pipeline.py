@@ -53,6 +53,7 @@ class Runtime:
             toolset = _with_discovery(loaded, build.toolset)
         errors = [d for d in diagnostics if d.severity == "error"]
         if errors:
+            await self.pool.rollback(sync)  # the sources of the last good compile keep serving
             raise ManifestError(sorted(diagnostics + loaded.warnings))
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
@@ -63,12 +64,17 @@ class Runtime:
         self.holder = ToolSetHolder(compiled.toolset)
         return compiled
 
-    async def apply(self, compiled: Compiled) -> bool:
-        """Install a compiled set (reload); close sources it no longer uses. Returns True if the listing changed."""
+    async def apply(self, compiled: Compiled, *, close_retired_now: bool = True) -> bool:
+        """Install a compiled set (reload). Returns True if the listing changed.
+
+        With `close_retired_now=False` the caller closes the sources the new set no longer uses,
+        e.g. once calls in flight on the old set have finished (hot reload does that).
+        """
         assert self.holder is not None
         self.loaded = compiled.loaded
         changed = self.holder.swap(compiled.toolset)
-        await close_retired(compiled.sync.retired)
+        if close_retired_now:
+            await close_retired(compiled.sync.retired)
         return changed
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]

@@ -73,6 +73,8 @@ def build_server(
         return result
 
     async def call(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+        # Keep this reference for the whole call: hot reload closes a replaced source only once the
+        # tool set that used it is no longer referenced, so a call in flight is never cut off.
         toolset = holder.current
         tool = toolset.get(params.name)
         if tool is None:

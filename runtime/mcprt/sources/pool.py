@@ -28,6 +28,8 @@ class SyncResult:
     opened: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
     retired: list[RunningSource] = field(default_factory=list)  # close these once the new set is live
+    previous: dict[str, RunningSource] = field(default_factory=dict)  # the pool before this sync (for rollback)
+    fresh: list[RunningSource] = field(default_factory=list)  # opened by this sync
 
 
 class SourcePool:
@@ -66,9 +68,19 @@ class SourcePool:
                 next_running[name] = self.running[name]
                 result.reused.append(name)
         result.retired += [s for n, s in self.running.items() if n not in wanted]
+        result.previous, result.fresh = dict(self.running), list(fresh.values())
         self.running = next_running
         result.operations = {name: list(source.operations) for name, source in next_running.items()}
         return result
+
+    async def rollback(self, result: SyncResult) -> None:
+        """Undo a sync whose tool set could not be built: the previous sources serve on, new ones close."""
+        if not result.fresh and not result.previous:
+            return
+        self.running = result.previous
+        result.retired = []
+        fresh, result.fresh = result.fresh, []
+        await asyncio.gather(*(_close_quietly(s) for s in fresh))
 
     async def _open(
         self, loaded: LoadedManifest, name: str, fp: str
