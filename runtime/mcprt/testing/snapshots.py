@@ -1,7 +1,7 @@
 """Snapshots of what the model receives, as reviewable text files beside the cases.
 
 One file per case, `cases/__snapshots__/<tool>/<case>.txt`, written and read through a syrupy
-single-file extension (text mode) so the storage, the comparison and the diff are syrupy's. The
+single-file extension (text mode, `snapshot_extension.py`) so storage and comparison are syrupy's. The
 serializer renders a `ToolResult` for people reviewing a pull request: the byte figures first, then
 each content block; JSON text is shown indented (it is sent compact), and structuredContent that
 mirrors the text block is not repeated.
@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from syrupy.data import Snapshot, SnapshotCollection
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
-
 from ..toolset.operation import ToolResult
+from ..errors import McprtError
 from .cases import SNAPSHOTS_DIR, Case
 
 SNAPSHOT_SUFFIX = ".txt"
@@ -91,44 +89,6 @@ def text_diff(old: str, new: str, label: str, context: int = 2, sides: tuple[str
     ).rstrip("\n")
 
 
-@dataclass(frozen=True)
-class CaseLocation:
-    """Where a case's snapshot lives; stands in for syrupy's test location."""
-
-    snapshot_dir: Path  # cases/__snapshots__
-    tool: str
-    name: str
-
-    @classmethod
-    def of(cls, case: Case, cases_root: Path) -> CaseLocation:
-        return cls(cases_root / SNAPSHOTS_DIR, case.tool, case.name)
-
-
-class CaseSnapshotExtension(SingleFileSnapshotExtension):
-    """syrupy single-file text snapshots at `cases/__snapshots__/<tool>/<case>.txt`."""
-
-    _write_mode = WriteMode.TEXT
-    file_extension = SNAPSHOT_SUFFIX.lstrip(".")
-
-    def serialize(self, data: Any, **kwargs: Any) -> str:  # type: ignore[override]
-        if isinstance(data, str):
-            return data
-        result, case_id = data
-        return render_result(result, case_id)
-
-    @classmethod
-    def dirname(cls, *, test_location: Any) -> str:  # type: ignore[override]
-        return str(test_location.snapshot_dir / test_location.tool)
-
-    @classmethod
-    def get_snapshot_name(cls, *, test_location: Any, index: Any = 0) -> str:  # type: ignore[override]
-        return str(test_location.name)
-
-    @classmethod
-    def get_file_basename(cls, *, test_location: Any, index: Any) -> str:  # type: ignore[override]
-        return str(test_location.name)
-
-
 @dataclass
 class SnapshotCheck:
     status: str  # "matched", "created", "updated", "missing", "differs"
@@ -145,11 +105,18 @@ class SnapshotStore:
     """Read, compare and write case snapshots through the syrupy extension."""
 
     def __init__(self, cases_root: Path) -> None:
+        try:
+            from .snapshot_extension import CaseLocation, CaseSnapshotExtension
+        except ImportError as exc:  # syrupy (and pytest) come with the `dev` extra
+            raise McprtError(
+                f"snapshots need syrupy and pytest ({exc}); install them with: pip install 'mcprt[dev]'"
+            ) from None
         self.cases_root = cases_root
         self.extension = CaseSnapshotExtension()
+        self._location = CaseLocation.of
 
     def path_for(self, case: Case) -> Path:
-        location = CaseLocation.of(case, self.cases_root)
+        location = self._location(case, self.cases_root / SNAPSHOTS_DIR)
         return Path(self.extension.get_location(test_location=location, index=0))  # type: ignore[arg-type]
 
     def read(self, case: Case) -> str | None:
@@ -162,9 +129,7 @@ class SnapshotStore:
     def write(self, case: Case, serialized: str) -> Path:
         path = self.path_for(case)
         path.parent.mkdir(parents=True, exist_ok=True)
-        collection = SnapshotCollection(location=str(path))
-        collection.add(Snapshot(name=case.name, data=serialized))
-        self.extension.write_snapshot_collection(snapshot_collection=collection)
+        self.extension.write_text(path, case.name, serialized)
         return path
 
     def check(self, case: Case, result: ToolResult, *, update: bool) -> SnapshotCheck:
