@@ -121,7 +121,7 @@ def server_commands(system: str, spec: Path, manifest: Path, base_url: str, tran
         cmd = [sys.executable, str(BENCH / "sdk_bare.py"), base_url, transport]
         if transport == "http":
             cmd.append(str(port))
-        return cmd, None
+        return cmd, mcprt_env()
     if system == "mcprt":
         cmd = [*mcprt_command(), "up", str(manifest), "--transport", transport, "--no-reload"]
         if transport == "http":
@@ -130,7 +130,7 @@ def server_commands(system: str, spec: Path, manifest: Path, base_url: str, tran
     cmd = [str(ensure_peer()), str(BENCH / "peer" / "serve.py"), str(spec), base_url, transport]
     if transport == "http":
         cmd.append(str(port))
-    return cmd, None
+    return cmd, mcprt_env()
 
 
 @asynccontextmanager

@@ -144,8 +144,11 @@ with open(sys.argv[1], "w") as out:
 
 
 def mcprt_env(**extra: str) -> dict[str, str]:
-    """The environment for mcprt children: no inherited MCPRT_* settings, except those given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    """The environment for measured children: no inherited MCPRT_* settings (except those given),
+    and bytecode caching on, as users have it (a PYTHONDONTWRITEBYTECODE here would make every
+    run compile mcprt's modules from source, which no installed copy does)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MCPRT_") and k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
