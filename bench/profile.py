@@ -29,7 +29,7 @@ import anyio  # noqa: E402
 from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
-from calls import LARGE, SMALL, WORK as CALLS_WORK, server_commands, upstream, write_inputs  # noqa: E402
+from calls import LARGE, SMALL, WORK as CALLS_WORK, child_pids, server_commands, upstream, write_inputs  # noqa: E402
 from common import CACHE, ensure_github_spec, free_port, log, mcprt_env, stop_process, wait_for_port  # noqa: E402
 from compile import mcprt_command, write_manifest  # noqa: E402
 
@@ -123,23 +123,19 @@ async def profile_calls_async(seconds: float, top: int) -> str:
         cmd, env = server_commands("mcprt", spec, manifest, base_url, "stdio")
         with open(WORK / "mcprt-stdio.log", "w") as errlog:
             params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env)
+            before = set(child_pids())
             async with Client(stdio_client(params, errlog=errlog)) as client:
+                started = [pid for pid in child_pids() if pid not in before]
+                if not started:
+                    raise RuntimeError("could not find the stdio server's pid")
+                pid = started[0]
                 await call_loop(client, 1)
-                pid = _child_pid(cmd)
                 raw = WORK / "calls-stdio.raw"
                 spy = record(pid, seconds, raw)
                 calls = await call_loop(client, seconds)
                 spy.wait()
         out.append(f"## `mcprt up` over stdio: {calls} sequential calls in {seconds:.0f} s\n" + summarize(raw, top))
     return "\n\n".join(out)
-
-
-def _child_pid(cmd: list[str]) -> int:
-    """The stdio server the SDK client started (the newest process running this exact command)."""
-    found = subprocess.run(["pgrep", "-n", "-f", re.escape(" ".join(cmd[1:]))], capture_output=True, text=True)
-    if not found.stdout.strip():
-        raise RuntimeError("could not find the stdio server's pid")
-    return int(found.stdout.split()[0])
 
 
 def main() -> None:
