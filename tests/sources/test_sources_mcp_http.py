@@ -127,3 +127,22 @@ async def test_oauth2_client_credentials_reach_the_remote_server(tmp_path: Path)
         async with running(manifest) as (_, compiled):
             assert text_of(await call(compiled, "echo", {"text": "with a token"})) == "with a token"
     assert grants == ["client_credentials"]  # fetched once, reused for every request
+
+
+async def test_a_server_refusing_the_handshake_era_is_reached_in_the_2026_era(tmp_path: Path) -> None:
+    with http_server("--modern-only") as (_, port):
+        async with running(remote_manifest(tmp_path, port, token="unused")) as (runtime, compiled):
+            source = runtime.pool.running["remote"]
+            assert source._client.protocol_version == "2026-07-28"  # noqa: SLF001
+            assert text_of(await call(compiled, "say", {"text": "modern"})) == "modern"
+
+            changed: list[str] = []
+            runtime.on_upstream_tools_changed(changed.append)
+            await call(compiled, "add_tool", {"name": "modern_extra"})
+            await eventually(lambda: changed)  # through subscriptions/listen
+
+
+async def test_a_handshake_era_server_is_reached_in_the_handshake_era(tmp_path: Path) -> None:
+    with http_server() as (_, port):
+        async with running(remote_manifest(tmp_path, port, token="unused")) as (runtime, _):
+            assert runtime.pool.running["remote"]._client.protocol_version == "2025-11-25"  # noqa: SLF001

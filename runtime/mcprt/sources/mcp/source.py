@@ -153,6 +153,9 @@ class McpServerSource:
             raise ToolCallError(self.unavailable_message()) from None
         except RuntimeError as exc:  # the SDK's check of structuredContent against the tool's outputSchema
             raise ToolCallError(f"{context.tool}: server '{self.name}' returned an invalid result: {exc}") from None
+        except Exception as exc:  # e.g. the server asked for input (elicitation) that a proxy cannot give
+            self.log.debug("source %s: call to %s failed", self.name, upstream_name, exc_info=exc)
+            raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
         return to_upstream(result)
 
     def unavailable_message(self) -> str:
