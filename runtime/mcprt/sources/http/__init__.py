@@ -4,9 +4,23 @@
 `redact_url` are shared by everything that logs or records requests.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .redaction import REDACTED, describe_target, is_sensitive_name, redact_headers, redact_url
 from .request import BuiltRequest
-from .upstream import HttpUpstream
+
+if TYPE_CHECKING:
+    from .upstream import HttpUpstream
+
+
+def __getattr__(name: str) -> Any:
+    # `HttpUpstream` pulls in httpx (~70 ms, ~6 MB): load it only when a source really calls out,
+    # so `mcprt tools`/`validate` and the request plans (which need only BuiltRequest) stay light.
+    if name == "HttpUpstream":
+        from .upstream import HttpUpstream
+
+        return HttpUpstream
+    raise AttributeError(name)
 
 __all__ = [
     "REDACTED",

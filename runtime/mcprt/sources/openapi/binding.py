@@ -9,25 +9,39 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import Diagnostic
 from ...manifest.model import OpenAPISource
 from ...toolset.operation import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
-from ..http import HttpUpstream
 from . import compile_openapi, load_document, missing_auth
+
+if TYPE_CHECKING:
+    from ..http import HttpUpstream
 
 
 class OpenAPIRunningSource:
     kind = "openapi"
 
-    def __init__(self, name: str, operations: list[Operation], upstream: HttpUpstream, files: list[Path]) -> None:
+    def __init__(self, name: str, config: OpenAPISource, retries: int, files: list[Path]) -> None:
         self.name = name
         self.fingerprint = ""
-        self._operations = operations
-        self._upstream = upstream
+        self._operations: list[Operation] = []
+        self._config = config
+        self._retries = retries
+        self._upstream: HttpUpstream | None = None
         self._files = files
+
+    def upstream(self) -> HttpUpstream:
+        """The pooled HTTP upstream, made on the first call: listing tools never imports httpx."""
+        if self._upstream is None:
+            from ..http import HttpUpstream
+
+            self._upstream = HttpUpstream(
+                source=self.name, auth=self._config.auth, headers=self._config.headers, retries=self._retries
+            )
+        return self._upstream
 
     @property
     def operations(self) -> list[Operation]:
@@ -37,7 +51,8 @@ class OpenAPIRunningSource:
         return list(self._files)
 
     async def aclose(self) -> None:
-        await self._upstream.aclose()
+        if self._upstream is not None:
+            await self._upstream.aclose()
 
 
 def _compile(ctx: SourceContext) -> tuple[Any, Any]:
@@ -53,27 +68,22 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     config = ctx.config
     assert isinstance(config, OpenAPISource)
     document, compiled = await asyncio.to_thread(_compile, ctx)
-    upstream = HttpUpstream(
-        source=ctx.name,
-        auth=config.auth,
-        headers=config.headers,
-        retries=config.retries if config.retries is not None else ctx.defaults.retries,
-    )
-    operations: list[Operation] = []
+    retries = config.retries if config.retries is not None else ctx.defaults.retries
+    files = [] if "://" in config.openapi else [(ctx.base_dir / config.openapi).resolve()]
+    files += [Path(p) for p in document.local_files()]
+    source = OpenAPIRunningSource(ctx.name, config, retries, files)
     for item in compiled.operations:
-        item.operation.invoke = _invoker(item.plan, config.base_url, upstream)
-        operations.append(item.operation)
+        item.operation.invoke = _invoker(item.plan, config.base_url, source)
+        source.operations.append(item.operation)
     _warn(ctx, [f"{config.openapi}: {w}" for w in compiled.warnings])
     _warn(ctx, missing_auth(compiled, config))
-    files = [] if "://" in config.openapi else [(ctx.base_dir / config.openapi).resolve()]
-    files += [Path(p) for p in getattr(document, "local_files", lambda: [])()]
-    return OpenAPIRunningSource(ctx.name, operations, upstream, files)
+    return source
 
 
-def _invoker(plan: Any, base_url: str | None, upstream: HttpUpstream):  # type: ignore[no-untyped-def]
+def _invoker(plan: Any, base_url: str | None, source: OpenAPIRunningSource):  # type: ignore[no-untyped-def]
     async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
         request = plan.build(arguments, base_url)
-        return await upstream.send(request, ctx)
+        return await source.upstream().send(request, ctx)
 
     return invoke
 
