@@ -24,6 +24,9 @@ QUIET_MS = 50
 MAX_WAIT_MS = 800
 
 
+CATCH_UP_S = 0.3  # after arming a new folder's watch, how long until the one-off look at its files
+
+
 class FileWatcher:
     """Calls `on_change(paths)` from the event loop after a burst of changes to files of interest."""
 
@@ -93,10 +96,23 @@ class FileWatcher:
             if folder not in wanted:
                 task, stop = self._folders.pop(folder)
                 stop.set()
-        for folder in wanted - set(self._folders):
+        initial = not self._folders
+        added = wanted - set(self._folders)
+        for folder in added:
             stop = asyncio.Event()
             task = asyncio.create_task(self._watch_folder(folder, stop), name=f"mcprt-watch:{folder}")
             self._folders[folder] = (task, stop)
+        if added and not initial:
+            # A file may land in a newly watched folder before its watch is armed; look once more
+            # shortly after. A reload that finds nothing changed notifies no one, so this is safe.
+            asyncio.get_running_loop().call_later(CATCH_UP_S, self._catch_up, added)
+
+    def _catch_up(self, folders: set[Path]) -> None:
+        present = {
+            Path(name) for name in self._interesting if Path(name).parent in folders and Path(name).exists()
+        }
+        if present:
+            self.on_change(present)
 
     async def _stop_all(self) -> None:
         folders, self._folders = self._folders, {}
