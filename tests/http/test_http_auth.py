@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import CLIENT_ID, CLIENT_SECRET, Upstream
+from tests.http.http_support import CLIENT_ID, CLIENT_SECRET, Upstream
 
 from mcprt.errors import ToolCallError
 from mcprt.manifest.model import OutboundAuth

@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import Upstream
+from tests.http.http_support import Upstream
 
 from mcprt.errors import ToolCallError
 from mcprt.sources.http import BuiltRequest, HttpUpstream

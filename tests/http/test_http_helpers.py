@@ -9,7 +9,7 @@ import warnings
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-from conftest import Upstream
+from tests.http.http_support import Upstream
 
 from mcprt.sources.http import BuiltRequest, HttpUpstream, redact_headers, redact_url
 from mcprt.sources.http.decoding import decode_body, parse_content_type

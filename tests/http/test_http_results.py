@@ -8,7 +8,7 @@ import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import BIG_BODY_BYTES, PNG, Upstream, gzip_bomb
+from tests.http.http_support import BIG_BODY_BYTES, PNG, Upstream, gzip_bomb
 
 from mcprt.errors import ToolCallError
 from mcprt.sources.http import BuiltRequest, HttpUpstream

@@ -9,6 +9,7 @@ follow a redirect to another host.
 from __future__ import annotations
 
 import base64
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
@@ -123,10 +124,12 @@ def credentials_for(auth: OutboundAuth | None) -> Credentials | None:
     return None
 
 
-def apply_stamp(request: httpx.Request, stamp: Stamp) -> httpx.Request:
-    """A copy of `request` carrying `stamp` (the original, which httpx may log, stays clean)."""
-    headers = request.headers.copy()
-    url = str(request.url)
+def stamp_into(url: str, headers: MutableMapping[str, str], stamp: Stamp) -> str:
+    """Put `stamp` where it belongs — a header, the query or a cookie — and return the URL to use.
+
+    Works on any headers mapping, so both httpx (upstream APIs) and the SDK's httpx2 (remote MCP
+    servers) requests are stamped by this one rule.
+    """
     if stamp.placement == "header":
         headers[stamp.name] = stamp.value
     elif stamp.placement == "query":
@@ -135,6 +138,13 @@ def apply_stamp(request: httpx.Request, stamp: Stamp) -> httpx.Request:
         pair = f"{stamp.name}={cookie_safe(stamp.value)}"
         existing = headers.get("Cookie")
         headers["Cookie"] = f"{existing}; {pair}" if existing else pair
+    return url
+
+
+def apply_stamp(request: httpx.Request, stamp: Stamp) -> httpx.Request:
+    """A copy of `request` carrying `stamp` (the original, which httpx may log, stays clean)."""
+    headers = request.headers.copy()
+    url = stamp_into(str(request.url), headers, stamp)
     extensions = {k: v for k, v in request.extensions.items() if k != STAMP_EXTENSION}
     return httpx.Request(request.method, url, headers=headers, stream=request.stream, extensions=extensions)
 

@@ -12,7 +12,7 @@ import httpx
 import httpx2
 
 from ...manifest.model import UrlSource
-from ..http.credentials import Credentials, Stamp, cookie_safe, credentials_for, with_query_param
+from ..http.credentials import Credentials, Stamp, credentials_for, stamp_into
 
 CONNECT_TIMEOUT = 30.0
 STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long time
@@ -65,15 +65,7 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
 
 def _stamped(request: httpx2.Request, stamp: Stamp) -> httpx2.Request:
     headers = request.headers.copy()
-    url = str(request.url)
-    if stamp.placement == "header":
-        headers[stamp.name] = stamp.value
-    elif stamp.placement == "query":
-        url = with_query_param(url, stamp.name, stamp.value)
-    else:
-        pair = f"{stamp.name}={cookie_safe(stamp.value)}"
-        existing = headers.get("Cookie")
-        headers["Cookie"] = f"{existing}; {pair}" if existing else pair
+    url = stamp_into(str(request.url), headers, stamp)
     return httpx2.Request(request.method, url, headers=headers, stream=request.stream, extensions=request.extensions)
 
 
