@@ -132,6 +132,10 @@ async def test_search_describe_call_round_trip(tmp_path: Path, upstream: tuple[s
         listed = await client.list_tools()
         assert [tool.name for tool in listed.tools] == ["search_tools", "describe_tools", "call_tool",
                                                         "gists_create"]
+        assert client.instructions == (  # told once at initialize: models skip a step they don't know
+            "Most operations of this server are not listed as tools: find them with search_tools, "
+            "read their arguments with describe_tools, then run them with call_tool."
+        )
         search = next(tool for tool in listed.tools if tool.name == "search_tools")
         assert (search.description or "").startswith(
             "This server has 4 tracker operations (areas: issues, pulls, gists) (3 of them not listed as tools). "

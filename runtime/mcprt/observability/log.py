@@ -15,6 +15,9 @@ from typing import Any
 
 LOGGER_NAME = "mcprt"
 logger = logging.getLogger(LOGGER_NAME)
+# Until a command sets logging up, mcprt used as a library (tests, `mcprt.testing`) stays silent
+# instead of Python's last-resort handler printing bare messages.
+logger.addHandler(logging.NullHandler())
 
 
 class _JsonFormatter(logging.Formatter):

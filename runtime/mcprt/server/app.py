@@ -53,6 +53,20 @@ class McprtServer(Server[Any]):
         return super().create_initialization_options(options, experimental_capabilities, extensions)
 
 
+def server_instructions(configured: str | None, toolset: ToolSet) -> str | None:
+    """The manifest's instructions, plus how to reach unlisted operations when discovery is on.
+
+    Models often skip a search step they were not told about; saying it once at initialize helps.
+    """
+    meta = list(toolset.extra)
+    if len(meta) != 3:
+        return configured
+    search, describe, call = meta
+    hint = (f"Most operations of this server are not listed as tools: find them with {search}, "
+            f"read their arguments with {describe}, then run them with {call}.")
+    return f"{configured.rstrip()}\n\n{hint}" if configured else hint
+
+
 def build_server(
     holder: ToolSetHolder,
     config: ServerConfig,
@@ -104,7 +118,7 @@ def build_server(
     server = McprtServer(
         config.name,
         version=__version__,
-        instructions=config.instructions,
+        instructions=server_instructions(config.instructions, holder.current),
         # 2026-07-28 clients may cache tools/list; a reload can change it at any moment, and the
         # listing is the same for every caller.
         cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="public")},
