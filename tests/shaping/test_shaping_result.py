@@ -407,3 +407,14 @@ def test_absurdly_deep_results_are_an_error_not_a_crash():
         deep = [deep]
     result = shape(ok_json(deep), autoprune=DROP_NOISE)
     assert result.is_error and "nested too deeply" in texts(result)[0]
+
+
+def test_a_proxied_string_result_wrapped_as_structured_content_is_pruned_once_without_false_notes() -> None:
+    """SDK servers send a str return value as text plus `structuredContent: {"result": text}`."""
+    text = json.dumps({"id": 1, "name": "a", "noise": {"deep": True}})
+    upstream = UpstreamResult(kind="content", content=[{"type": "text", "text": text}],
+                              structured={"result": text}, raw_bytes=len(text))
+    shaping = Shaping(pruner=compile_prune("{id: id, name: name}"), tool="proxied")
+    result = shape_result(upstream, shaping)
+    assert [block["text"] for block in result.content] == ['{"id":1,"name":"a"}']  # no "matched nothing" note
+    assert result.structured_content == {"id": 1, "name": "a"}

@@ -184,7 +184,8 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
     if upstream.is_error:
         return blocks, structured
     transforms = shaping.pruner is not None or shaping.autoprune is not None
-    if transforms and structured is not None:
+    wrapped = _wraps_text(structured, blocks)
+    if transforms and structured is not None and not wrapped:
         structured = _prune(structured, shaping, notes)
     parsed: list[Any] = []  # per text block: its pruned JSON value, or _NOT_JSON
     for index, block in enumerate(blocks):
@@ -195,11 +196,22 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
             value = _prune(value, shaping, notes)
             blocks[index] = {**block, "text": _ENCODE(value)}
         parsed.append(value)
+    if wrapped and transforms:
+        # The wrapper only repeated the text; after pruning, the pruned object is the structured form.
+        first = parsed[0] if parsed else None
+        structured = first if isinstance(first, dict) else None
     if shaping.output is not None:
         blocks = _render_content(blocks, parsed, structured, upstream, shaping, notes)
     else:
         blocks = [_fit_text_block(block, shaping.max_result_bytes, notes) for block in blocks]
     return blocks, structured if isinstance(structured, dict) else None
+
+
+def _wraps_text(structured: Any, blocks: list[dict]) -> bool:
+    """SDK servers wrap a string return value as `{"result": "<the text>"}`: a copy, not data to prune."""
+    if not (isinstance(structured, dict) and len(structured) == 1 and isinstance(structured.get("result"), str)):
+        return False
+    return any(block.get("type") == "text" and block.get("text") == structured["result"] for block in blocks)
 
 
 # --- errors ---------------------------------------------------------------------------------------
