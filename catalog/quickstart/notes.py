@@ -55,7 +55,7 @@ def search_notes(
 def get_note(note_id: int) -> Note:
     """Read one note by its id."""
     if note_id not in _NOTES:
-        raise KeyError(f"no note with id {note_id}; search_notes finds ids")
+        raise LookupError(f"no note with id {note_id}; search_notes finds ids")
     return _NOTES[note_id]
 
 
