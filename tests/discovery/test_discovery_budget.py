@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from mcprt.toolset.budget import check_budget
 from tests.discovery.discovery_support import compile_manifest, github_manifest
