@@ -1,0 +1,168 @@
+"""`mcprt up` as a real subprocess, and the SDK client pieces the serving and reload tests share.
+
+The server is started with `--port 0`; its banner line (`… at http://127.0.0.1:PORT/mcp (…)`) says
+where it listens. Its stderr is collected line by line so tests can assert on the log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import mcp_types as types
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+BANNER_URL = re.compile(r" at (http://\S+) \(")
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This environment minus MCPRT_* settings (they would change what is served), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def up_command(manifest: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "mcprt", "up", str(manifest), *args]
+
+
+@dataclass
+class UpProcess:
+    """A running `mcprt up --transport http`; `stderr` collects its log lines as they arrive."""
+
+    process: subprocess.Popen[str]
+    url: str = ""
+    stderr: list[str] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return self.url.rsplit("/", 1)[0]
+
+    def health(self) -> dict[str, Any]:
+        return httpx.get(f"{self.base}/healthz", timeout=5).json()
+
+    def log(self) -> str:
+        return "".join(self.stderr)
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 10) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError(f"mcprt up did not stop within {timeout}s of SIGTERM:\n{self.log()}") from None
+
+
+@contextmanager
+def mcprt_http(manifest: Path, *args: str, env: dict[str, str] | None = None,
+               startup_timeout: float = 30) -> Iterator[UpProcess]:
+    """Start `mcprt up FILE --transport http --port 0`, wait for the banner and /healthz; SIGTERM on exit."""
+    process = subprocess.Popen(
+        up_command(manifest, "--transport", "http", "--port", "0", *args),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env or child_env(), cwd=manifest.parent,
+    )
+    up = UpProcess(process)
+    ready = threading.Event()
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            up.stderr.append(line)
+            match = BANNER_URL.search(line)
+            if match and not up.url:
+                up.url = match.group(1)
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    try:
+        ready.wait(startup_timeout)
+        if not up.url:
+            raise AssertionError("mcprt up did not start:\n" + up.log())
+        wait_healthy(up)
+        yield up
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+def wait_healthy(up: UpProcess, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{up.base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("/healthz never answered:\n" + up.log())
+        time.sleep(0.05)
+
+
+@asynccontextmanager
+async def http_client(url: str, *, token: str | None = None, mode: str = "legacy",
+                      message_handler: Callable[[Any], Awaitable[None]] | None = None) -> AsyncIterator[Client]:
+    """The SDK client on streamable HTTP (legacy mode: list_changed arrives as a notification),
+    sending `Authorization: Bearer <token>` when given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    async with create_mcp_http_client(headers=headers) as http:
+        transport = streamable_http_client(url, http_client=http)
+        async with Client(transport, mode=mode, message_handler=message_handler) as client:  # type: ignore[arg-type]
+            yield client
+
+
+class ListChanged:
+    """A message_handler counting `notifications/tools/list_changed`."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._event = anyio.Event()
+
+    async def __call__(self, message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            self.count += 1
+            self._event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """True when a notification arrived since the last wait (within `timeout` seconds)."""
+        with anyio.move_on_after(timeout):
+            await self._event.wait()
+        received = self._event.is_set()
+        self._event = anyio.Event()
+        return received
+
+    async def wait_beyond(self, count: int, timeout: float) -> bool:
+        """True once more than `count` notifications arrived (within `timeout` seconds)."""
+        with anyio.move_on_after(timeout):
+            while self.count <= count:
+                await anyio.sleep(0.01)
+        return self.count > count
+
+
+def text_of(result: types.CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
