@@ -7,6 +7,8 @@ unknown functions and wrong argument counts are checked here too, up front.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from typing import Any
 
@@ -60,9 +62,20 @@ class Pruner:
 
 
 def compile_prune(expression: str) -> Pruner:
-    """Compile a JMESPath expression once; raises `PruneSyntaxError` with a position."""
-    if not isinstance(expression, str) or not expression.strip():
-        raise PruneSyntaxError("the expression is empty", 0, expression if isinstance(expression, str) else "")
+    """Compile a JMESPath expression once; raises `PruneSyntaxError` with a position.
+
+    Memoized by text: the loader's check, the tool-set build and every reload of an unchanged
+    expression share one compiled Pruner (it is immutable).
+    """
+    if not isinstance(expression, str):
+        raise PruneSyntaxError("the expression is empty", 0, "")
+    return _compile_prune(expression)
+
+
+@functools.lru_cache(maxsize=2048)
+def _compile_prune(expression: str) -> Pruner:
+    if not expression.strip():
+        raise PruneSyntaxError("the expression is empty", 0, expression)
     try:
         parsed = jmespath.compile(expression)
     except jmespath_errors.LexerError as exc:

@@ -13,6 +13,8 @@ Filters beyond Jinja's built-ins (`join`, `default`, `truncate`, `map`, `selecta
 
 from __future__ import annotations
 
+import functools
+
 import json
 import operator
 import re
@@ -146,9 +148,16 @@ def compile_template(source: str, *, kind: str, variables: Collection[str] | Non
     `variables` lists the names the template may use; an `output` template defaults to
     `OUTPUT_VARIABLES`. Anything else it reads is reported at compile time, not at the first call.
     """
-    env = template_environment()
     if not isinstance(source, str):
         raise TemplateError("a template must be a string", kind=kind)
+    return _compile_template(source, kind, None if variables is None else frozenset(variables))
+
+
+@functools.lru_cache(maxsize=2048)
+def _compile_template(source: str, kind: str, variables: frozenset[str] | None) -> CompiledTemplate:
+    """Memoized by (text, kind, variables): a compiled template is immutable, so the loader's check,
+    the build and reloads of an unchanged template share one."""
+    env = template_environment()
     try:
         ast = env.parse(source)
         template = env.from_string(ast)
