@@ -73,7 +73,7 @@ async def test_a_refused_connection_is_a_diagnostic_saying_why(tmp_path: Path, t
         with pytest.raises(ManifestError) as caught:
             async with running(manifest):
                 pass
-    [diagnostic] = caught.value.diagnostics
+    [diagnostic] = caught.value.errors  # (the test token is literal: a warning rides along)
     assert (diagnostic.line, diagnostic.col) == (4, 10)
     assert diagnostic.message == f"source 'remote': http://127.0.0.1:{port}{path} {expected}"
     assert "t0ken" not in diagnostic.message and "wrong" not in diagnostic.message

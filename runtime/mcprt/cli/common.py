@@ -31,8 +31,12 @@ def progress(message: str) -> Iterator[None]:
         yield
 
 
-async def compile_once(manifest: Path | None, *, keep_open: bool = False) -> tuple[Runtime, Compiled]:
-    """Compile a manifest with fresh settings; the caller closes the runtime (sources) when done."""
+async def compile_once(manifest: Path | None, *, offline: bool = False) -> tuple[Runtime, Compiled]:
+    """Compile a manifest with fresh settings; the caller closes the runtime (sources) when done.
+
+    `offline`: as the replay harness compiles it — URL specs read their pinned `spec/<source>.*`
+    copy and unset `${VAR}`s get a placeholder — so CI can check a manifest without network or secrets.
+    """
     from ..observability.log import setup_logging
     from ..pipeline import Runtime
     from ..settings import load_settings
@@ -42,7 +46,12 @@ async def compile_once(manifest: Path | None, *, keep_open: bool = False) -> tup
     runtime = Runtime(manifest, settings)
     try:
         with progress("compiling the manifest…"):
-            compiled = await runtime.compile()
+            loaded = None
+            if offline:
+                from ..testing.overrides import load_for_replay
+
+                loaded = load_for_replay(manifest, None, settings)
+            compiled = await runtime.compile(loaded)
     except BaseException:
         await runtime.aclose()
         raise

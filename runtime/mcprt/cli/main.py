@@ -43,13 +43,21 @@ def main(
     set_debug(debug)
 
 
-@app.command(epilog="Example: `mcprt validate catalog/petstore/mcp.yaml`")
-def validate(manifest: ManifestArg = None) -> None:
+@app.command(epilog="Examples: `mcprt validate catalog/quickstart/mcp.yaml`, "
+                    "`mcprt validate catalog/github/mcp.yaml --offline` (CI without network or secrets)")
+def validate(
+    manifest: ManifestArg = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Use pinned spec/<source>.* copies for URL specs and placeholders for "
+                                       "unset ${VAR}s: checks a manifest in CI without network or secrets."),
+    ] = False,
+) -> None:
     """Check the manifest, its sources and templates; print `file:line:col: message` for each problem."""
     from .validate_cmd import run_validate
 
     with guarded():
-        raise typer.Exit(run_validate(manifest))
+        raise typer.Exit(run_validate(manifest, offline))
 
 
 @app.command(epilog="Example: `mcprt schema > schemas/mcprt.schema.json`")

@@ -10,9 +10,9 @@ from .common import compile_once, run_async
 from .errors import EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 
 
-def run_validate(manifest: Path | None) -> int:
+def run_validate(manifest: Path | None, offline: bool = False) -> int:
     async def work() -> int:
-        runtime, compiled = await compile_once(manifest)
+        runtime, compiled = await compile_once(manifest, offline=offline)
         try:
             print_diagnostics(compiled.warnings)
             toolset = compiled.toolset

@@ -119,11 +119,44 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         errors += diagnostics_from(exc, data, index, env_paths)
     if manifest is None:
         raise ManifestError(sorted(errors) + warnings)
+    warnings += _literal_secrets(manifest, env_paths, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
     if [d for d in errors if d.severity == "error"]:
         raise ManifestError(sorted(errors) + warnings)
     loaded.warnings += [d for d in errors if d.severity == "warning"]
     return loaded
+
+
+def _secret_paths(manifest: Manifest) -> list[NodePath]:
+    """Where the manifest holds secrets: inbound tokens and every source's credentials."""
+    paths: list[NodePath] = []
+    if manifest.server.auth is not None:
+        paths += [("server", "auth", "bearer_tokens", i) for i in range(len(manifest.server.auth.bearer_tokens))]
+    for name, source in manifest.sources.items():
+        auth = getattr(source, "auth", None)
+        if auth is None:
+            continue
+        base: NodePath = ("sources", name, "auth")
+        if auth.bearer is not None:
+            paths.append((*base, "bearer"))
+        if auth.basic is not None:
+            paths.append((*base, "basic", "password"))
+        if auth.api_key is not None:
+            paths.append((*base, "api_key", "value"))
+        if auth.oauth2 is not None:
+            paths.append((*base, "oauth2", "client_secret"))
+    return paths
+
+
+def _literal_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex) -> list[Diagnostic]:
+    """Warn about secrets written into the manifest itself: manifests are reviewed and committed."""
+    found = []
+    for path in _secret_paths(manifest):
+        if path not in env_paths:
+            where = index.locate(path)
+            found.append(Diagnostic(where.file, where.line, where.col, "a secret is written literally in the "
+                                    "manifest; use ${VAR} (from the environment or .env) instead", "warning"))
+    return found
 
 
 def _merge_includes(

@@ -1,0 +1,32 @@
+"""Every shipped manifest passes `mcprt validate --offline` (as in CI: no network, no secrets)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.served import child_env
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFESTS = sorted((REPO / "catalog").glob("*/mcp.yaml"))
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.parent.name)
+def test_shipped_manifest_validates_offline(manifest: Path, tmp_path: Path) -> None:
+    env = child_env(MCPRT_CACHE_DIR=str(tmp_path))  # an empty cache: nothing fetched earlier helps
+    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest), "--offline"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert ": ok — " in done.stderr and "written literally" not in done.stderr
+
+
+def test_without_offline_a_missing_secret_is_still_an_error(tmp_path: Path) -> None:
+    env = child_env(MCPRT_CACHE_DIR=str(tmp_path))
+    env.pop("GITHUB_TOKEN", None)
+    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(REPO / "catalog/github/mcp.yaml")],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2
+    assert "environment variable GITHUB_TOKEN is not set" in done.stderr
