@@ -39,9 +39,9 @@ def catalog_root() -> Path:
         return root
     import mcprt
 
-    root = Path(mcprt.__file__).resolve().parents[2] / "catalog"
+    root = Path(mcprt.__file__).parent / "catalog"  # installed with the package (a link in a checkout)
     if not root.is_dir():
-        raise McprtError("the catalog folder was not found next to this installation; set MCPRT_CATALOG to a "
+        raise McprtError("the catalog folder was not found in this installation; set MCPRT_CATALOG to a "
                          "checkout's catalog/ folder")
     return root
 
