@@ -276,8 +276,21 @@ class SchemaConverter:
         return result
 
     def _object(self, node: dict[str, Any], uri: str, ptr: str, name: str | None) -> dict[str, Any]:
+        """One schema object, keyword group by group (the order fixes the output's key order)."""
         out: dict[str, Any] = {}
         file = _is_file_node(node)
+        self._value_keywords(node, out, uri, ptr, file)
+        self._array_keywords(node, out, uri, ptr)
+        self._object_keywords(node, out, uri, ptr)
+        self._applicator_keywords(node, out, uri, ptr)
+        self._annotations(node, out, uri, ptr, name, file)
+        out = _simplify_all_of(out)
+        if node.get("nullable") is True or node.get("x-nullable") is True:
+            out = _nullable(out)
+        return out
+
+    def _value_keywords(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str, file: bool) -> None:
+        """type, const, enum, format and the numeric/string/content constraints."""
         raw_type = node.get("type")
         if isinstance(raw_type, str):
             if raw_type in TYPES:
@@ -329,7 +342,8 @@ class SchemaConverter:
             out["contentEncoding"] = node["contentEncoding"]
         if isinstance(node.get("contentMediaType"), str) and not file:
             out["contentMediaType"] = node["contentMediaType"]
-        # arrays
+
+    def _array_keywords(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str) -> None:
         items = node.get("items")
         if isinstance(items, (dict, bool)):
             out["items"] = self._node(items, uri, join(ptr, "items"), None)
@@ -339,7 +353,9 @@ class SchemaConverter:
             out["prefixItems"] = [
                 self._node(s, uri, join(ptr, "prefixItems", i), None) for i, s in enumerate(node["prefixItems"])
             ]
-        # objects
+
+    def _object_keywords(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str) -> None:
+        """properties (readOnly ones dropped, with their `required` entries), additional/pattern/dependent."""
         props = node.get("properties")
         dropped: set[str] = set()
         if isinstance(props, dict):
@@ -373,6 +389,9 @@ class SchemaConverter:
             out["dependentRequired"] = {
                 str(k): [x for x in v if isinstance(x, str)] for k, v in dep_req.items() if isinstance(v, list)
             }
+
+    def _applicator_keywords(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str) -> None:
+        """not/if/then/else-style sub-schemas, allOf/anyOf/oneOf lists, and the default."""
         for key in _SUBSCHEMA:
             if isinstance(node.get(key), (dict, bool)):
                 out[key] = self._node(node[key], uri, join(ptr, key), None)
@@ -382,7 +401,10 @@ class SchemaConverter:
                 out[key] = [self._node(s, uri, join(ptr, key, i), None) for i, s in enumerate(value)]
         if "default" in node and node["default"] is not None:
             out["default"] = node["default"]
-        # annotations
+
+    def _annotations(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str, name: str | None,
+                     file: bool) -> None:
+        """description (compacted), a title only where it adds something, unsupported-keyword warnings."""
         desc = arg_description(node.get("description"), self.policy)
         if file:
             desc = f"{_sentence(desc)} {FILE_HINT}" if desc else FILE_HINT
@@ -394,10 +416,6 @@ class SchemaConverter:
             out["description"] = desc
         if for_dynamic := node.get("$dynamicRef"):
             self.warn(uri, ptr, f"$dynamicRef {for_dynamic!r} is not supported; treated as any value")
-        out = _simplify_all_of(out)
-        if node.get("nullable") is True or node.get("x-nullable") is True:
-            out = _nullable(out)
-        return out
 
     # --- per-tool assembly ----------------------------------------------------------------------
 
