@@ -58,8 +58,8 @@ class Runtime:
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
 
-    async def start(self) -> Compiled:
-        compiled = await self.compile()
+    async def start(self, loaded: LoadedManifest | None = None) -> Compiled:
+        compiled = await self.compile(loaded)
         self.loaded = compiled.loaded
         self.holder = ToolSetHolder(compiled.toolset)
         return compiled

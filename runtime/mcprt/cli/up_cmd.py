@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from .common import progress
 from .errors import EXIT_OK, print_diagnostics
 
 
@@ -39,7 +40,8 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     check_exposure(options, loaded.manifest)
     runtime = Runtime(manifest, settings)
     try:
-        compiled = await runtime.start()
+        with progress("compiling the manifest…"):  # a spinner on a terminal's stderr only
+            compiled = await runtime.start(loaded)
         if compiled.warnings:
             print_diagnostics(compiled.warnings)
         await serve(runtime, options, reload=reload and settings.reload)
