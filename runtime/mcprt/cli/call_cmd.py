@@ -41,10 +41,7 @@ def run_call(targets: list[str], args_text: str) -> int:
         try:
             tool = compiled.toolset.get(tool_name)
             if tool is None:
-                import difflib
-
-                hint = difflib.get_close_matches(tool_name, list(compiled.toolset.tools), n=1)
-                raise McprtError(f"no tool '{tool_name}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+                raise McprtError(compiled.toolset.unknown_tool_message(tool_name))
             result = await call_tool(tool, arguments)
             sys.stdout.write(json.dumps(result.to_wire(), indent=2, ensure_ascii=False) + "\n")
             return EXIT_FAILED_CHECK if result.is_error else EXIT_OK

@@ -3,7 +3,6 @@ JSON-RPC error (a protocol error tells the model nothing it can act on)."""
 
 from __future__ import annotations
 
-import difflib
 import logging
 
 import mcp_types as types
@@ -27,13 +26,4 @@ def to_call_result(result: ToolResult, tool_name: str) -> types.CallToolResult:
 
 def unknown_tool_result(name: str, toolset: ToolSet) -> types.CallToolResult:
     """Name close matches so the model can correct itself (tools may have been renamed on reload)."""
-    names = [tool.name for tool in toolset.listed]
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-    if close:
-        hint = " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    elif names:
-        shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
-        hint = f" Available tools: {shown}."
-    else:
-        hint = " This server has no tools right now."
-    return to_call_result(error_result(f"unknown tool '{name}'.{hint}"), name)
+    return to_call_result(error_result(toolset.unknown_tool_message(name)), name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,8 +95,7 @@ async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any]) 
     try:
         tool = compiled.toolset.get(tool_name)
         if tool is None:
-            hint = difflib.get_close_matches(tool_name, list(compiled.toolset.tools), n=1)
-            raise McprtError(f"no tool '{tool_name}' in {manifest}" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+            raise McprtError(f"{manifest}: {compiled.toolset.unknown_tool_message(tool_name)}")
         with capturing() as exchanges:
             result = await call_tool(tool, arguments)
         return _LiveCall(tool.name, tool.operation.key, result, list(exchanges))

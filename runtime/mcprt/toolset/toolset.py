@@ -6,6 +6,7 @@ never disturbs calls in flight. Listing results are computed once per set.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,20 @@ class ToolSet:
     def get(self, name: str) -> Tool | None:
         """A tool by exposed name: meta-tools first, then every tool (listed or reachable by discovery)."""
         return self.extra.get(name) or self.tools.get(name)
+
+    def unknown_tool_message(self, name: str) -> str:
+        """What to say about a name that is not here: close matches, else what is listed.
+
+        One wording for the model (server), the CLI (`call`) and recording (`record`).
+        """
+        close = difflib.get_close_matches(name, [*self.extra, *self.tools], n=3, cutoff=0.5)
+        if close:
+            return f"unknown tool '{name}'; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+        names = [tool.name for tool in self.listed]
+        if not names:
+            return f"unknown tool '{name}'; this server has no tools right now"
+        shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+        return f"unknown tool '{name}'; available tools: {shown}"
 
     @property
     def listed(self) -> list[Tool]:
