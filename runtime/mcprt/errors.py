@@ -63,3 +63,12 @@ class ToolCallError(McprtError):
 
     Messages must be actionable for a model and must never contain secrets.
     """
+
+
+class UpstreamError(ToolCallError):
+    """The upstream gave no usable answer (timeout, connection failure, undecodable body): counted
+    as outcome `upstream_error`, where a plain ToolCallError (bad arguments) is `rejected`."""
+
+
+class PolicyDenied(ToolCallError):
+    """A policy refused the call (deny rule, rate limit, pause, approval): outcome `denied`."""

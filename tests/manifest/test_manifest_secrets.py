@@ -111,6 +111,7 @@ def test_the_schema_marks_secrets_write_only_and_contains_no_values(manifest_pat
         ("ApiKeyAuth", "value"),
         ("BasicAuth", "password"),
         ("InboundAuth", "bearer_tokens"),
+        ("InboundAuth", "tokens"),
         ("OAuth2ClientCredentials", "client_secret"),
         ("OutboundAuth", "bearer"),
     ]

@@ -250,7 +250,8 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
         if target is None:
             raise ToolCallError(_unknown(catalog, name, names))
         result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
-                                 progress=context.progress)
+                                 progress=context.progress, principal=context.principal,
+                                 session_id=context.session_id)
         return UpstreamResult(
             kind="content",
             content=result.content,

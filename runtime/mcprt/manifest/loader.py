@@ -132,6 +132,7 @@ def _secret_paths(manifest: Manifest) -> list[NodePath]:
     paths: list[NodePath] = []
     if manifest.server.auth is not None:
         paths += [("server", "auth", "bearer_tokens", i) for i in range(len(manifest.server.auth.bearer_tokens))]
+        paths += [("server", "auth", "tokens", name) for name in manifest.server.auth.tokens]
     for name, source in manifest.sources.items():
         auth = getattr(source, "auth", None)
         if auth is None:

@@ -62,7 +62,13 @@ class InboundAuth(StrictModel):
 
     bearer_tokens: list[SecretStr] = Field(
         default_factory=list,
-        description="Accepted `Authorization: Bearer` tokens. Write them as `${VAR}`, never literally.",
+        description="Accepted `Authorization: Bearer` tokens. Write them as `${VAR}`, never literally. "
+        "Callers presenting one are the principal `bearer`.",
+    )
+    tokens: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")], SecretStr] = Field(
+        default_factory=dict,
+        description="Named static bearer tokens: `{name: \"${VAR}\"}`. The name is the caller's principal "
+        "(used by policies, the audit log and metrics).",
     )
 
 

@@ -19,6 +19,7 @@ from mcp.server.subscriptions import ListenHandler
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .. import __version__
+from ..identity.principal import ANONYMOUS, STDIO, Principal, from_scope
 from ..manifest.model import ServerConfig
 from ..toolset.invoke import call_tool, error_result
 from ..toolset.toolset import ToolSet, ToolSetHolder
@@ -99,6 +100,8 @@ def build_server(
                 params.arguments,
                 request_id=None if ctx.request_id is None else str(ctx.request_id),
                 progress=_progress_reporter(ctx),
+                principal=principal_of(ctx),
+                session_id=session_id_of(ctx),
             )
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence
             result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
@@ -165,6 +168,21 @@ class CachedToolListing:
         if isinstance(result, dict) and self._toolset is toolset:
             self._by_version[ctx.protocol_version] = result
         return result
+
+
+def principal_of(ctx: ServerRequestContext[Any, Any]) -> Principal:
+    """Who sent this request: the principal the HTTP guard attached, or the stdio parent."""
+    request = ctx.request
+    scope = getattr(request, "scope", None)
+    if scope is None:  # stdio: the parent process is the trust boundary
+        return STDIO
+    return from_scope(scope) or ANONYMOUS
+
+
+def session_id_of(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    """The streamable HTTP session id (`Mcp-Session-Id`), or None (stdio, stateless HTTP)."""
+    headers = getattr(ctx.request, "headers", None)
+    return None if headers is None else headers.get("mcp-session-id")
 
 
 def _handshake_done(ctx: ServerRequestContext[Any, Any]) -> bool:

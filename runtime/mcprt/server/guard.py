@@ -20,13 +20,14 @@ import hmac
 import ipaddress
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..identity.principal import ANONYMOUS, Principal, attach
 from ..observability.log import log_event
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -35,7 +36,7 @@ WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 
 @dataclass(frozen=True)
 class GuardPolicy:
-    tokens: tuple[bytes, ...] = ()
+    tokens: tuple[tuple[bytes, str], ...] = ()  # (token, principal name)
     allowed_hosts: frozenset[str] = frozenset()  # lower-case "name" or "name:port"
     allowed_origins: frozenset[str] = frozenset()  # lower-case "scheme://name[:port]"
     max_request_bytes: int = 1_000_000
@@ -52,17 +53,18 @@ class GuardPolicy:
 
 def make_policy(
     *,
-    tokens: Iterable[str],
+    tokens: Mapping[str, str] | Iterable[str],
     bind_host: str,
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
     max_request_bytes: int,
 ) -> GuardPolicy:
+    named = dict(tokens) if isinstance(tokens, Mapping) else {t: "bearer" for t in tokens}
     hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
     if bind_host.lower() not in WILDCARD_BINDS:
         hosts.add(_bracketed(bind_host.lower()))
     return GuardPolicy(
-        tokens=tuple(t.encode() for t in tokens if t),
+        tokens=tuple((t.encode(), named.get(t, "bearer")) for t in named if t),
         allowed_hosts=frozenset(hosts),
         allowed_origins=frozenset(o.strip().lower().rstrip("/") for o in allowed_origins if o.strip()),
         max_request_bytes=max_request_bytes,
@@ -121,18 +123,25 @@ def origin_allowed(policy: GuardPolicy, origin: str | None) -> bool:
 
 def token_accepted(policy: GuardPolicy, authorization: str | None) -> bool:
     """Constant-time comparison against every configured token (no early exit on a match)."""
+    return token_principal(policy, authorization) is not None
+
+
+def token_principal(policy: GuardPolicy, authorization: str | None) -> Principal | None:
+    """The principal a presented bearer token identifies; ANONYMOUS when no token is configured;
+    None when the token is missing or wrong. Every configured token is compared in constant time."""
     if not policy.tokens:
-        return True
+        return ANONYMOUS
     if not authorization:
-        return False
+        return None
     scheme, _, presented = authorization.strip().partition(" ")
     if scheme.lower() != "bearer":
-        return False
+        return None
     candidate = presented.strip().encode()
-    matched = False
-    for token in policy.tokens:
-        matched |= hmac.compare_digest(candidate, token)
-    return matched
+    matched: str | None = None
+    for token, name in policy.tokens:
+        if hmac.compare_digest(candidate, token) and matched is None:
+            matched = name
+    return None if matched is None else Principal(matched, "token")
 
 
 class HttpGuard:
@@ -148,14 +157,15 @@ class HttpGuard:
             return
         headers = Headers(scope=scope)
         open_path = scope.get("path", "") in self.policy.open_paths
-        rejection = self._check(headers, open_path)
+        rejection = self._check(headers, open_path, scope)
         if rejection is not None:
             status, message, extra = rejection
             await _send_error(send, status, message, extra)
             return
         await self.app(scope, receive, send)
 
-    def _check(self, headers: Headers, open_path: bool) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
+    def _check(self, headers: Headers, open_path: bool,
+               scope: Scope) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
         policy = self.policy
         host = headers.get("host")
         if not open_path and not host_allowed(policy, host):
@@ -167,7 +177,10 @@ class HttpGuard:
             log_event("rejected request: Origin not allowed", logging.WARNING, origin=(origin or "")[:100],
                       hint="add it to server.http.allowed_origins")
             return 403, "Origin not allowed", []
-        if not open_path and not token_accepted(policy, headers.get("authorization")):
+        principal = None if open_path else token_principal(policy, headers.get("authorization"))
+        if principal is not None:
+            attach(scope, principal)
+        elif not open_path:
             given = headers.get("authorization") is not None
             challenge = b'Bearer realm="mcprt"' + (b', error="invalid_token"' if given else b"")
             log_event("rejected request: bearer token", logging.WARNING, reason="wrong" if given else "missing")

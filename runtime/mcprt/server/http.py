@@ -68,7 +68,7 @@ def build_http_app(
         host=options.host,
         custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"])],
     )
-    tokens = [t.get_secret_value() for t in config.auth.bearer_tokens] if config.auth else []
+    tokens = named_tokens(config)
     policy = make_policy(
         tokens=tokens,
         bind_host=options.host,
@@ -77,6 +77,15 @@ def build_http_app(
         max_request_bytes=int(http.max_request_bytes),
     )
     return HttpGuard(app, policy)
+
+
+def named_tokens(config: ServerConfig) -> dict[str, str]:
+    """Inbound static tokens → principal name (`bearer` for the unnamed `bearer_tokens`)."""
+    if config.auth is None:
+        return {}
+    tokens = {t.get_secret_value(): "bearer" for t in config.auth.bearer_tokens}
+    tokens.update({secret.get_secret_value(): name for name, secret in config.auth.tokens.items()})
+    return tokens
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -14,7 +14,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from ..errors import ToolCallError
+from ..errors import PolicyDenied, ToolCallError, UpstreamError
+from ..identity.principal import Principal
+from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
 from ..shaping.result import shape_result
 from .operation import CallContext, ToolResult
@@ -63,10 +65,14 @@ def _describe(error: SchemaError) -> str:
 
 
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
-                    progress: Any = None) -> ToolResult:
-    """Run one call end to end and log it; never raises for upstream or argument problems."""
+                    progress: Any = None, principal: Principal | None = None,
+                    session_id: str | None = None) -> ToolResult:
+    """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
+    argument problems."""
     started = time.perf_counter()
     status: Any = "-"
+    outcome: Outcome = "ok"
+    upstream_status: int | None = None
     try:
         completed = check_arguments(tool, arguments)
         if tool.operation.invoke is None:
@@ -77,24 +83,51 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             max_response_bytes=tool.max_response_bytes,
             request_id=request_id,
             progress=progress,
+            principal=principal,
+            session_id=session_id,
         )
         upstream = await tool.operation.invoke(completed, context)
+        upstream_status = upstream.status
         status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
         result = shape_result(upstream, tool.shaping)
+        if upstream.is_error or result.is_error:
+            # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
+            # function answered is the tool's.
+            outcome = "upstream_error" if upstream.status is not None else "tool_error"
     except ToolCallError as exc:
+        outcome = "denied" if isinstance(exc, PolicyDenied) else (
+            "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
         status = "rejected"
         result = error_result(str(exc))
     except Exception as exc:  # a bug in mcprt or a source: keep serving, tell the model plainly
         status = "internal"
+        outcome = "internal"
         logger.log(logging.ERROR, "tool %s failed unexpectedly", tool.name, exc_info=exc)
         result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
+    latency = time.perf_counter() - started
     log_call(
         tool=tool.name,
         source=tool.source,
         status=status,
-        latency_ms=(time.perf_counter() - started) * 1000,
+        latency_ms=latency * 1000,
         raw_bytes=result.raw_bytes,
         sent_bytes=result.sent_bytes,
         is_error=result.is_error,
     )
+    if BUS.active:
+        BUS.publish(CallEvent(
+            time=time.time() - latency,
+            tool=tool.name,
+            source=tool.source,
+            outcome=outcome,
+            latency=latency,
+            raw_bytes=result.raw_bytes,
+            sent_bytes=result.sent_bytes,
+            principal=principal,
+            session_id=session_id,
+            request_id=request_id,
+            arguments=arguments if isinstance(arguments, dict) else None,
+            upstream_status=upstream_status,
+            error=result.content[0].get("text") if result.is_error and result.content else None,
+        ))
     return result

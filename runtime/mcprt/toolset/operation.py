@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..identity.principal import Principal
+
 ResultKind = Literal["json", "text", "binary", "content"]
 
 
@@ -23,6 +25,8 @@ class CallContext:
     max_response_bytes: int  # upstream bodies larger than this are cut while streaming
     request_id: str | None = None
     progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
+    principal: Principal | None = None  # who calls (None: unknown, e.g. a CLI one-shot call)
+    session_id: str | None = None  # the MCP session (`Mcp-Session-Id`), where there is one
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from ... import __version__
-from ...errors import ToolCallError
+from ...errors import ToolCallError, UpstreamError
 from ...manifest.model import OutboundAuth
 from ...toolset.operation import CallContext, UpstreamResult
 from .body import ACCEPT_ENCODING, read_capped
@@ -115,18 +115,18 @@ class HttpUpstream:
             async with asyncio.timeout_at(call.deadline):
                 received = await self._send_with_retries(request, ctx, call)
         except (TimeoutError, httpx.TimeoutException):
-            raise ToolCallError(self._timeout_message(call)) from None
+            raise UpstreamError(self._timeout_message(call)) from None
         except ToolCallError as exc:
-            raise ToolCallError(self._scrub(str(exc))) from None
+            raise UpstreamError(self._scrub(str(exc))) from None
         except httpx.HTTPError as exc:
             target = describe_target(call.method, call.url)
-            raise ToolCallError(self._scrub(describe_transport_error(exc, target, call.attempts))) from None
+            raise UpstreamError(self._scrub(describe_transport_error(exc, target, call.attempts))) from None
         except UnicodeEncodeError:
-            raise ToolCallError(
+            raise UpstreamError(
                 f"a header of the request is not ASCII text and cannot be sent ({self._target(call)})"
             ) from None
         except httpx.InvalidURL:
-            raise ToolCallError(f"the request URL is not valid ({self._target(call)})") from None
+            raise UpstreamError(f"the request URL is not valid ({self._target(call)})") from None
         sink = capture_sink()
         if sink is not None:  # `mcprt record` only; see capture.py
             sink.append(self._exchange(received))

@@ -1,0 +1,68 @@
+"""The principal: the identity a request was authenticated as.
+
+Imports nothing from mcprt, so every layer (the call pipeline, policies, audit, templates) can read
+it. The HTTP guard authenticates a request and stores its principal in the ASGI scope under
+`SCOPE_KEY`; the MCP handlers read it back from the SDK's request context (`ctx.request.scope`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+PrincipalKind = Literal["token", "oauth", "stdio", "anonymous"]
+
+SCOPE_KEY = "mcprt.principal"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who made a request.
+
+    - `subject`: the static token's name (`server.auth.tokens` key), the OAuth `sub` claim,
+      `"stdio"` for the stdio parent process, or `"anonymous"` when inbound auth is off.
+    - `kind`: how the identity was established.
+    - `client_id`: the OAuth client (`client_id`/`azp` claim) where there is one.
+    - `scopes`: granted OAuth scopes (RFC 6749 §3.3); empty for static tokens.
+    - `claims`: selected token claims (never the token itself).
+    """
+
+    subject: str
+    kind: PrincipalKind
+    client_id: str | None = None
+    scopes: frozenset[str] = frozenset()
+    claims: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def name(self) -> str:
+        """The label used in audit records, policies (`principals:`) and metrics."""
+        return self.subject
+
+    def as_template_context(self) -> dict[str, Any]:
+        """`principal.*` in templates: sub, kind, client_id, scopes (sorted), claims."""
+        return {
+            "sub": self.subject,
+            "kind": self.kind,
+            "client_id": self.client_id,
+            "scopes": sorted(self.scopes),
+            "claims": dict(self.claims),
+        }
+
+
+ANONYMOUS = Principal("anonymous", "anonymous")
+STDIO = Principal("stdio", "stdio")
+
+
+def attach(scope: MutableMapping[str, Any], principal: Principal) -> None:
+    """Store the authenticated principal in an ASGI scope (done by the HTTP guard)."""
+    scope[SCOPE_KEY] = principal
+
+
+def from_scope(scope: Mapping[str, Any] | None) -> Principal | None:
+    """The principal stored in an ASGI scope, or None when none was attached."""
+    if scope is None:
+        return None
+    value = scope.get(SCOPE_KEY)
+    return value if isinstance(value, Principal) else None

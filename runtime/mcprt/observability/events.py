@@ -1,0 +1,105 @@
+"""Events of the call pipeline and of policy decisions, published to in-process subscribers.
+
+The pipeline publishes; sinks (metrics, the audit log, the status page's ring of recent calls)
+subscribe when a server starts. Publishing with no subscriber costs one empty-list check, so the
+CLI's one-shot commands pay nothing. A subscriber must be fast and must not block: it runs inline
+on the call path (hand slow work, such as file writes, to a queue). A subscriber that raises is
+logged and skipped; it never fails a call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..identity.principal import Principal
+
+Outcome = Literal["ok", "tool_error", "upstream_error", "rejected", "denied", "internal"]
+"""How a call ended (the `outcome` label of `mcprt_tool_calls_total`):
+
+- `ok`: a result the model can use;
+- `tool_error`: the tool itself answered with an error (a proxied tool's `isError`, a Python
+  function that raised);
+- `upstream_error`: the upstream failed (HTTP 4xx/5xx, timeout, connection error, oversized body);
+- `rejected`: mcprt refused the call before any upstream (invalid arguments, source not running);
+- `denied`: a policy refused it (deny rule, rate limit, pause, approval denied or pending);
+- `internal`: a bug in mcprt or a source.
+"""
+
+
+@dataclass(slots=True)
+class CallEvent:
+    """One finished tool call. Times in seconds; sizes in bytes."""
+
+    time: float  # wall clock (epoch seconds) when the call started
+    tool: str
+    source: str
+    outcome: Outcome
+    latency: float  # seconds, whole call including shaping
+    raw_bytes: int  # upstream body bytes
+    sent_bytes: int  # bytes of content sent to the model
+    principal: Principal | None = None
+    session_id: str | None = None
+    request_id: str | None = None
+    arguments: Mapping[str, Any] | None = None  # as the model gave them (sinks decide what to keep)
+    upstream_status: int | None = None
+    upstream_latency: float | None = None  # seconds of the upstream exchange, where measured
+    error: str | None = None  # the tool error text sent to the model, when the call failed
+    detail: dict[str, Any] = field(default_factory=dict)  # e.g. raw/pruned bodies for the inspector
+
+
+@dataclass(slots=True)
+class DecisionEvent:
+    """One policy decision (allow, deny, approval_requested/granted/denied/expired, rate_limited,
+    paused, hidden)."""
+
+    time: float
+    action: str
+    tool: str
+    source: str | None = None
+    principal: Principal | None = None
+    rule: str | None = None  # e.g. "rules[2]" or "rate_limits[0]"
+    reason: str | None = None
+    session_id: str | None = None
+    approval_id: str | None = None
+
+
+Event = CallEvent | DecisionEvent
+Subscriber = Callable[[Event], None]
+
+_log = logging.getLogger("mcprt")
+
+
+class EventBus:
+    """A list of subscribers called inline, in order, for every published event."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    @property
+    def active(self) -> bool:
+        """True when someone listens (callers may skip building costly event details)."""
+        return bool(self._subscribers)
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Add a subscriber; returns a function that removes it."""
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            if subscriber in self._subscribers:
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        for subscriber in self._subscribers:
+            try:
+                subscriber(event)
+            except Exception:  # a broken sink never fails a call
+                _log.exception("event subscriber %r failed", subscriber)
+
+
+BUS = EventBus()
+"""The process-wide bus (one server per process)."""
