@@ -1,0 +1,37 @@
+"""Sections other rooms contribute to the status page (`GET /status`).
+
+The status page (observability) renders its own parts, then each registered section in order. A
+section is a callable returning an HTML fragment that it has escaped itself; it runs on every page
+load, so it must be cheap and must not raise (a section that raises is shown as an error line).
+Policy registers pending approvals (with approve/deny forms posting to its own endpoints) here, so
+observability never imports policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Render = Callable[[], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    key: str  # stable id, used as the HTML element id
+    title: str
+    render: Render
+
+
+SECTIONS: list[Section] = []
+
+
+def add_section(key: str, title: str, render: Render) -> Callable[[], None]:
+    """Register a status page section; returns a function that removes it (at server shutdown)."""
+    section = Section(key, title, render)
+    SECTIONS.append(section)
+
+    def remove() -> None:
+        if section in SECTIONS:
+            SECTIONS.remove(section)
+
+    return remove
