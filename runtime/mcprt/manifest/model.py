@@ -55,6 +55,11 @@ class HttpConfig(StrictModel):
         default_factory=list, description="Extra Host header values accepted (DNS-rebinding protection)."
     )
     max_request_bytes: ByteSize = Field(1_000_000, description="Largest accepted request body.")
+    drain_timeout: Duration = Field(
+        20.0,
+        description="On SIGTERM: how long calls in flight may take to finish. `/readyz` turns false at once "
+        "and new requests get 503 while they drain.",
+    )
 
 
 class InboundAuth(StrictModel):
@@ -94,6 +99,13 @@ class ServerConfig(StrictModel):
     )
     pinned: list[str] = Field(
         default_factory=list, description="Tools that stay directly listed in discovery mode (exposed names)."
+    )
+    state: str | None = Field(
+        None,
+        pattern=r"^(redis|rediss|unix)://\S+$",
+        description="Shared state for replicas, e.g. `redis://redis:6379/0` (or `MCPRT_STATE_URL`): "
+        "handshake-era sessions (any replica serves any session), approvals, rate limits, pauses and upstream "
+        "OAuth tokens. Unset: everything lives in this process.",
     )
 
 
