@@ -84,3 +84,42 @@ async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Pat
             assert not result.is_error, result  # type: ignore[attr-defined]
         assert up.process.wait(20) == 0
         assert "draining" in up.log()
+
+
+def _configmap_swap(folder: Path, version: str, text: str) -> None:
+    """What the kubelet does when a ConfigMap changes: a new timestamped folder, `..data` re-pointed
+    at it by an atomic rename of a temporary link, the old folder removed. `mcp.yaml` itself is a
+    link to `..data/mcp.yaml` and is never touched."""
+    new = folder / f"..{version}"
+    new.mkdir()
+    (new / "mcp.yaml").write_text(text)
+    (new / "replica_tools.py").write_text(TOOLS)
+    (new / "replica_more.py").write_text('__all__ = ["extra"]\n\ndef extra() -> str:\n    return "more"\n')
+    old = (folder / "..data").resolve() if (folder / "..data").exists() else None
+    tmp_link = folder / "..data_tmp"
+    tmp_link.symlink_to(new.name)
+    tmp_link.replace(folder / "..data")
+    for name in ("mcp.yaml", "replica_tools.py", "replica_more.py"):
+        if not (folder / name).is_symlink():
+            (folder / name).symlink_to(f"..data/{name}")
+    if old is not None:
+        import shutil
+
+        shutil.rmtree(old)
+
+
+async def test_a_configmap_update_is_hot_reloaded(tmp_path: Path) -> None:
+    from tests.replicas.test_replicas import EXTRA_TOOL
+    from tests.support.served import ListChanged
+
+    folder = tmp_path / "config"
+    folder.mkdir()
+    _configmap_swap(folder, "2026_11_29_10_00_00.1", MANIFEST.format(extra=""))
+    with mcprt_http(folder / "mcp.yaml") as up:
+        seen = ListChanged()
+        async with http_client(up.url, mode="legacy", message_handler=seen) as client:
+            assert "extra" not in {t.name for t in (await client.list_tools()).tools}
+            await anyio.sleep(0.5)
+            _configmap_swap(folder, "2026_11_29_10_05_00.2", MANIFEST.format(extra=EXTRA_TOOL))
+            assert await seen.wait_beyond(0, 30), "the symlink swap was not noticed:\n" + up.log()
+            assert "extra" in {t.name for t in (await client.list_tools()).tools}

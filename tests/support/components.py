@@ -86,7 +86,7 @@ defaults
     timeout tunnel 1h
     retries 3
     option redispatch 1
-    retry-on conn-failure empty-response 503
+    retry-on conn-failure 503
 frontend mcp
     bind 127.0.0.1:{port}
     default_backend replicas
