@@ -8,8 +8,11 @@ runtime builds, never what someone guessed. Then the snapshot is written.
     python catalog/_tools/build_cases.py catalog/_tools/plans/github.yaml [--examples-from SPEC.json]
 
 A plan: `manifest:` (relative to the plan), `source:` (where the examples come from, for the case
-headers) and `cases:`, each with `tool`, `name`, `args`, `status` (200), and `json:` (inline) or
-`example:` (a JSON pointer into `--examples-from`, whose `value` is used).
+headers), optionally `spec:` (the entry's pinned description, relative to the plan) and `cases:`,
+each with `tool`, `name`, `args`, `status` (200), and `json:` (inline), `example:` (a JSON pointer
+into `--examples-from`, whose `value` is used) or `generate: true` (a schema-complete response
+built from the operation's 2xx schema in `spec:` by `schema_example.py`, with `list_length` items
+in a list page, default 30, and an optional `seed`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from mcprt.testing.snapshots import SnapshotStore
 from mcprt.testing.wire import VOLATILE_HEADERS
 from mcprt.sources.http import is_sensitive_name
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from schema_example import response_example  # noqa: E402
+
 
 def _pointer(doc: Any, pointer: str) -> Any:
     node = doc
@@ -48,11 +54,19 @@ def main() -> None:
     plan = YAML(typ="safe", pure=True).load(args.plan.read_text(encoding="utf-8"))
     manifest = (args.plan.parent / plan["manifest"]).resolve()
     examples = json.loads(args.examples_from.read_text(encoding="utf-8")) if args.examples_from else None
+    spec = json.loads((args.plan.parent / plan["spec"]).read_text(encoding="utf-8")) if "spec" in plan else None
     store = SnapshotStore(cases_dir(manifest))
     original = load_for_replay(manifest, None, load_settings())  # the real base URLs, for the cases' URLs
     with ReplaySession(manifest) as session:
         for item in plan["cases"]:
-            if "example" in item:
+            if item.get("generate"):
+                if spec is None:
+                    sys.exit(f"{item['name']}: `generate` needs the plan's `spec:`")
+                value = response_example(spec, item["operation"], list_length=item.get("list_length", 30),
+                                         seed=item.get("seed", item["name"]), page=item.get("page"))
+                origin = (f"the response schema of `{item['operation']}` in {plan['source']} (schema-complete: "
+                          f"every documented field, {item.get('list_length', 30)} items per list page)")
+            elif "example" in item:
                 if examples is None:
                     sys.exit(f"{item['name']}: needs --examples-from")
                 value = _pointer(examples, item["example"])["value"]
