@@ -71,21 +71,19 @@ class _Maker:
             return {}
         if "allOf" in schema:
             merged: dict[str, Any] = {"type": "object", "properties": {}}
-            for member in schema["allOf"]:
-                member = self._deref(member, refs)
-                merged["properties"].update(member.get("properties") or {})
-                for key in ("type", "items", "example", "enum"):
-                    if key in member and key not in merged.get("properties", {}):
-                        merged.setdefault(key, member[key])
-            if merged["properties"]:
-                merged["type"] = "object"
-            return self.make({**{k: v for k, v in schema.items() if k != "allOf"}, **merged}, name, path, refs)
+            self._merge_all_of(schema, merged, refs, 0)
+            rest = {k: v for k, v in schema.items() if k not in ("allOf", "properties")}
+            return self.make({**rest, **merged}, name, path, refs)
         for key in ("oneOf", "anyOf"):
             if key in schema:
                 options = [o for o in schema[key] if self._deref(o, refs).get("type") != "null"] or schema[key]
                 return self.make(options[0], name, path, refs)
         if "example" in schema and not isinstance(schema["example"], (dict, list)):
-            return schema["example"]
+            example = schema["example"]
+            index = next((p for p in reversed(path) if isinstance(p, int)), 0)
+            if index and isinstance(example, str) and (name == "gid" or name.lower().endswith("id")):
+                return f"{example}{index:02d}"  # items of a page are different objects
+            return example
         if schema.get("enum"):
             values = [v for v in schema["enum"] if v is not None]
             return values[self._n(path) % len(values)] if values else None
@@ -110,6 +108,18 @@ class _Maker:
         if kind in ("integer", "number"):
             return self._number(schema, name, path, kind)
         return self._string(schema, name, path)
+
+    def _merge_all_of(self, schema: Any, merged: dict[str, Any], refs: tuple[str, ...], depth: int) -> None:
+        """Every property of `schema`, its `allOf` members and theirs (bounded), into `merged`."""
+        schema = self._deref(schema, refs)
+        if depth > 10:
+            return
+        for member in schema.get("allOf") or ():
+            self._merge_all_of(member, merged, refs, depth + 1)
+        merged["properties"].update(schema.get("properties") or {})
+        for key in ("example",):
+            if key in schema and not isinstance(schema[key], (dict, list)):
+                merged.setdefault(key, schema[key])
 
     def _deref(self, schema: Any, refs: tuple[str, ...]) -> dict[str, Any]:
         seen = 0
