@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import unquote
 from typing import Any
 
 MAX_DEPTH = 6
@@ -54,10 +55,7 @@ class _Maker:
         return int.from_bytes(digest[:6], "big")
 
     def resolve(self, ref: str) -> Any:
-        node: Any = self.doc
-        for part in ref.lstrip("#/").split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node
+        return _resolve(self.doc, ref)
 
     def make(self, schema: Any, name: str, path: tuple[Any, ...], refs: tuple[str, ...]) -> Any:
         if not isinstance(schema, dict):
@@ -236,9 +234,11 @@ def success_schema(doc: dict[str, Any], operation_id: str) -> dict[str, Any]:
 
 
 def _resolve(doc: dict[str, Any], ref: str) -> Any:
+    """A local JSON pointer (`#/a/b~1c/0`): `~1`/`~0` unescaped, percent-decoded, list indices."""
     node: Any = doc
     for part in ref.lstrip("#/").split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
+        key = unquote(part).replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 
