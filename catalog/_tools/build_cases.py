@@ -10,7 +10,9 @@ runtime builds, never what someone guessed. Then the snapshot is written.
 A plan: `manifest:` (relative to the plan), `source:` (where the examples come from, for the case
 headers), optionally `spec:` (the entry's pinned description, relative to the plan) and `cases:`,
 each with `tool`, `name`, `args`, `status` (200), and `json:` (inline), `example:` (a JSON pointer
-into `--examples-from`, whose `value` is used) or `generate: true` (a schema-complete response
+into `--examples-from`, whose `value` is used), `documented: OPERATION` (the response example the
+description itself documents for that operation; with `page: KEY` its list is filled to
+`list_length` items by copying the documented item with distinct ids) or `generate: true` (a schema-complete response
 built from the operation's 2xx schema in `spec:` by `schema_example.py`, with `list_length` items
 in a list page, default 30, and an optional `seed`).
 """
@@ -36,7 +38,7 @@ from mcprt.testing.wire import VOLATILE_HEADERS
 from mcprt.sources.http import is_sensitive_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from schema_example import response_example  # noqa: E402
+from schema_example import documented_example, fill_page, response_example  # noqa: E402
 
 
 def _pointer(doc: Any, pointer: str) -> Any:
@@ -59,7 +61,16 @@ def main() -> None:
     original = load_for_replay(manifest, None, load_settings())  # the real base URLs, for the cases' URLs
     with ReplaySession(manifest) as session:
         for item in plan["cases"]:
-            if item.get("generate"):
+            if item.get("documented"):
+                if spec is None:
+                    sys.exit(f"{item['name']}: `documented` needs the plan's `spec:`")
+                value = documented_example(spec, item["documented"])
+                origin = f"the documented response example of `{item['documented']}` in {plan['source']}"
+                if item.get("page"):
+                    value = fill_page(value, item["page"], item.get("list_length", 30))
+                    origin += (f", its `{item['page']}` list filled to {item.get('list_length', 30)} items "
+                               "(copies of the documented item with distinct ids)")
+            elif item.get("generate"):
                 if spec is None:
                     sys.exit(f"{item['name']}: `generate` needs the plan's `spec:`")
                 value = response_example(spec, item["operation"], list_length=item.get("list_length", 30),

@@ -27,6 +27,7 @@ Rules, in order, for one schema node:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from urllib.parse import unquote
 from typing import Any
@@ -248,3 +249,46 @@ def response_example(doc: dict[str, Any], operation_id: str, *, list_length: int
     property holding the list page (default: the first top-level array of objects)."""
     return _Maker(doc, list_length, seed or operation_id, page).make(success_schema(doc, operation_id), "response",
                                                                     (), ())
+
+
+def documented_example(doc: dict[str, Any], operation_id: str) -> Any:
+    """The response example the description documents for the operation's first 2xx JSON response
+    (`example`, or the first of `examples`; a JSON string is parsed)."""
+    for item in doc["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                for status, response in sorted(operation.get("responses", {}).items()):
+                    if not str(status).startswith("2"):
+                        continue
+                    while "$ref" in response:
+                        response = _resolve(doc, response["$ref"])
+                    for media, content in (response.get("content") or {}).items():
+                        if "json" not in media:
+                            continue
+                        example = content.get("example")
+                        if example is None and content.get("examples"):
+                            example = next(iter(content["examples"].values())).get("value")
+                        if example is not None:
+                            return json.loads(example) if isinstance(example, str) else example
+                raise KeyError(f"{operation_id}: no documented JSON example")
+    raise KeyError(f"operation {operation_id} not found")
+
+
+def fill_page(value: Any, key: str, length: int) -> Any:
+    """Fill the list at `value[key]` to `length` items by copying its items round robin, giving each
+    copy distinct `id`/`key`/`gid`/`sid` values (a page of different objects, as an API sends)."""
+    items = value[key]
+    if not items:
+        return value
+    filled = []
+    for i in range(length):
+        copy = json.loads(json.dumps(items[i % len(items)]))
+        if i >= len(items) and isinstance(copy, dict):
+            for name in ("id", "key", "gid", "sid"):
+                if isinstance(copy.get(name), str):
+                    copy[name] = f"{copy[name]}{i + 1}" if not copy[name][-1:].isdigit() else \
+                        f"{copy[name].rstrip('0123456789')}{int(''.join(c for c in copy[name] if c.isdigit())[-6:] or 0) + i}"
+                elif isinstance(copy.get(name), int):
+                    copy[name] = copy[name] + i
+        filled.append(copy)
+    return {**value, key: filled}
