@@ -155,7 +155,8 @@ class _Maker:
     def _number(self, schema: dict[str, Any], name: str, path: tuple[Any, ...], kind: str) -> Any:
         lowered = name.lower()
         n = self._n(path)
-        if any(w in lowered for w in ("created", "updated", "time", "date", "expires", "_at", "timestamp")):
+        if name.endswith("At") or any(w in lowered for w in ("created", "updated", "time", "date", "expires", "_at",
+                                                              "timestamp", "since", "until")):
             value = 1_760_000_000 + n % 20_000_000
         elif any(w in lowered for w in ("amount", "price", "balance", "total", "cost")):
             value = (n % 500 + 1) * 100
@@ -176,7 +177,8 @@ class _Maker:
         n = self._n(path)
         person = f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[(n // 7) % len(LAST_NAMES)]}"
         word = WORDS[n % len(WORDS)]
-        if fmt == "date-time" or lowered.endswith(("_at", "_time", "date", "timestamp")) or lowered in ("created", "updated"):
+        if fmt.startswith("date-time") or name.endswith("At") or lowered.endswith(("_at", "_time", "date", "timestamp")) \
+                or lowered in ("created", "updated"):
             return f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:{(n // 60) % 60:02d}Z"
         if fmt == "date":
             return f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}"
