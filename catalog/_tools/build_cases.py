@@ -82,11 +82,19 @@ def main() -> None:
                     sys.exit(f"{item['name']}: needs --examples-from")
                 value = _pointer(examples, item["example"])["value"]
                 origin = f"the documented example `{item['example']}` of {plan['source']}"
+            elif "text_lines" in item:
+                value = None
+                origin = f"a plain-text response of {plan['source']}"
             else:
                 value = item["json"]
                 origin = f"the documented example of {plan['source']}"
-            response = RecordedResponse(item.get("status", 200), [("content-type", "application/json")],
-                                        Body("json", value))
+            if item.get("text_lines"):  # a plain-text response (logs): the lines joined
+                value = "\n".join(item["text_lines"]) + "\n"
+                origin = item.get("origin", origin)
+                response = RecordedResponse(item.get("status", 200), [("content-type", "text/plain")], Body("text", value))
+            else:
+                response = RecordedResponse(item.get("status", 200), [("content-type", "application/json")],
+                                            Body("json", value))
             path = cases_dir(manifest) / item["tool"] / f"{item['name']}.yaml"
             probe = Case(path, item["name"], item["tool"], item.get("args") or {}, response=response)
             run = session.run(probe)
