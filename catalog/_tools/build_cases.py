@@ -74,7 +74,8 @@ def main() -> None:
                 if spec is None:
                     sys.exit(f"{item['name']}: `generate` needs the plan's `spec:`")
                 value = response_example(spec, item["operation"], list_length=item.get("list_length", 30),
-                                         seed=item.get("seed", item["name"]), page=item.get("page"))
+                                         seed=item.get("seed", item["name"]), page=item.get("page"),
+                                         max_depth=item.get("max_depth", 6))
                 origin = (f"the response schema of `{item['operation']}` in {plan['source']} (schema-complete: "
                           f"every documented field, {item.get('list_length', 30)} items per list page)")
             elif "example" in item:

@@ -21,7 +21,8 @@ Rules, in order, for one schema node:
   `list_length` items for the list page (the `page` property, else the response itself when it
   is an array, else its first top-level array of objects) and 1 everywhere else;
 - a schema with `items` but no `type` is taken as its item schema (Slack wraps objects so);
-- below depth 6 objects become `{}` (keeps cases reviewable; the fields a job needs sit higher).
+- below depth 6 (or the plan's `max_depth`) objects become `{}` (keeps cases reviewable; the fields a job
+  needs sit higher).
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ WORDS = ["invoice", "quarterly", "review", "deploy", "checkout", "onboarding", "
 
 
 class _Maker:
-    def __init__(self, doc: dict[str, Any], list_length: int, seed: str, page: str | None = None) -> None:
+    def __init__(self, doc: dict[str, Any], list_length: int, seed: str, page: str | None = None,
+                 max_depth: int = MAX_DEPTH) -> None:
         self.doc = doc
+        self.max_depth = max_depth
         self.page = page
         self.list_length = list_length
         self.seed = seed
@@ -66,7 +69,7 @@ class _Maker:
             if refs.count(ref) >= 3:
                 return None
             return self.make(self.resolve(ref), name, path, refs + (ref,))
-        if len(path) > MAX_DEPTH:
+        if len(path) > self.max_depth:
             return {}
         if "allOf" in schema:
             merged: dict[str, Any] = {"type": "object", "properties": {}}
@@ -246,11 +249,12 @@ def _resolve(doc: dict[str, Any], ref: str) -> Any:
 
 
 def response_example(doc: dict[str, Any], operation_id: str, *, list_length: int = 30, seed: str = "",
-                     page: str | None = None) -> Any:
+                     page: str | None = None, max_depth: int = MAX_DEPTH) -> Any:
     """A schema-complete response of `operation_id` (see the module docstring); `page` names the
-    property holding the list page (default: the first top-level array of objects)."""
-    return _Maker(doc, list_length, seed or operation_id, page).make(success_schema(doc, operation_id), "response",
-                                                                    (), ())
+    property holding the list page (default: the first top-level array of objects); objects below
+    `max_depth` are `{}`."""
+    return _Maker(doc, list_length, seed or operation_id, page, max_depth).make(
+        success_schema(doc, operation_id), "response", (), ())
 
 
 def documented_example(doc: dict[str, Any], operation_id: str) -> Any:
