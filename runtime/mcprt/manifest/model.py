@@ -282,6 +282,11 @@ class OpenAPISource(SourceBase):
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
+    credential_parameters: list[str] = Field(
+        default_factory=list,
+        description="Parameters (query, header or cookie, by name) that carry a credential `auth` already sends, "
+        "e.g. Slack's `token`: never shown to the model nor sent, even where the description marks them required.",
+    )
     retries: int | None = Field(None, ge=0, le=10, description="Overrides `defaults.retries`.")
     max_response_bytes: ByteSize | None = Field(None, description="Overrides `defaults.max_response_bytes`.")
     descriptions: DescriptionPolicy | None = Field(None, description="Overrides `defaults.descriptions`.")
