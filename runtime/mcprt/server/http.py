@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from ..errors import McprtError
@@ -35,6 +35,7 @@ def build_http_app(
     options: ServeOptions,
     *,
     manifest_health: Callable[[], dict[str, Any]] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> ASGIApp:
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
@@ -66,7 +67,7 @@ def build_http_app(
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
-        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"])],
+        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"]), *extra_routes],
     )
     tokens = named_tokens(config)
     policy = make_policy(

@@ -53,6 +53,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
 
         task.add_done_callback(finished)
 
+    cleanups: list[Callable[[], Any]] = []
     restore_signals = _install_signals(stop, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
     watch = _reload_entry("watch") if reload else None
     if watch is not None:
@@ -61,8 +62,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
         if http:
             sock = listen(options.host, options.port)
             port = sock.getsockname()[1]
+            routes = _serve_policy(runtime, options, port, spawn, cleanups)
             app = build_http_app(server, runtime.holder, config, notifier, options,
-                                 manifest_health=lambda: manifest_health(runtime, notifier))
+                                 manifest_health=lambda: manifest_health(runtime, notifier), extra_routes=routes)
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams)
         else:
@@ -70,10 +72,30 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
             await serve_stdio(server, stop)
     finally:
         restore_signals()
+        for cleanup in cleanups:
+            cleanup()
         for task in list(tasks):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await notifier.drain()
+
+
+def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
+                  spawn: Callable[[Awaitable[Any], str], None], cleanups: list[Callable[[], Any]]) -> list[Any]:
+    """Policy admin endpoints (approvals, pauses) and the approvals section of /status.
+
+    Served even when the manifest has no `policy:` yet, so one added by a reload is administrable.
+    """
+    from ..observability.sections import add_section
+    from ..policy.http import policy_routes, render_section
+
+    service = runtime.policy_service()
+    service.reachable = True
+    host = options.host if options.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    service.base_url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    spawn(service.refresh_forever(), "policy state refresh")
+    cleanups.append(add_section("approvals", "Approvals", lambda: render_section(service)))
+    return policy_routes(service)
 
 
 async def reload_now(runtime: Runtime, notifier: Notifier) -> None:
