@@ -26,3 +26,13 @@ def showSecret() -> str:  # noqa: N802 - the issue's example name
 def write_note(text: str) -> str:
     """Write a note."""
     return f"wrote {text}"
+
+
+def transfer(to: str, amount: int) -> str:
+    """Move money to an account."""
+    return f"moved {amount} to {to}"
+
+
+def ping() -> str:
+    """Check the service answers."""
+    return "pong"

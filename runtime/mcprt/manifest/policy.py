@@ -101,6 +101,28 @@ class Match(StrictModel):
         return data
 
 
+def _wait_seconds(value: Any) -> Any:
+    if value in (0, "0", "0s"):
+        return 0.0
+    from .units import parse_duration
+
+    return parse_duration(value)
+
+
+Wait = Annotated[float, BeforeValidator(_wait_seconds),
+                 WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
+                                 "examples": ["60s", "2m", 0]})]
+
+
+class RuleApprovals(StrictModel):
+    """Per-rule overrides of `policy.approvals` for an `approve` rule."""
+
+    wait: Wait | None = Field(None, description="How long the call waits for a decision.")
+    approvers: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] | None = Field(
+        None, description="Principals who may decide calls this rule matched.")
+    required: int | None = Field(None, ge=1, le=10, description="Distinct approvals needed.")
+
+
 class Rule(StrictModel):
     """One policy rule: the first rule whose `match` fits a call decides it."""
 
@@ -110,20 +132,22 @@ class Rule(StrictModel):
     reason: str | None = Field(None, max_length=500, description="Shown to the model when the call is refused.")
     name: str | None = Field(None, max_length=80,
                              description="A label for audit records and metrics (default `rules[N]`).")
+    approvals: RuleApprovals | None = Field(None, description="For `approve`: overrides of `policy.approvals`.")
 
     @model_validator(mode="after")
-    def _hide_is_static(self) -> Rule:
+    def _consistent(self) -> Rule:
         if self.action == "hide" and self.match.when is not None:
             raise ValueError("a `hide` rule cannot use `when`: listing happens before there are arguments")
+        if self.approvals is not None and self.action != "approve":
+            raise ValueError("`approvals` applies only to a rule with `action: approve`")
         return self
 
 
 class Approvals(StrictModel):
     """Human approval of calls matched by an `approve` rule."""
 
-    wait: Annotated[float, WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
-                                           "examples": ["60s", "2m", 0]})] = Field(60.0, ge=0, description="How long a call waits for a decision (0: return at once); "
-                        "then the model is told it is pending and may repeat the call.")
+    wait: Wait = Field(60.0, ge=0, description="How long a call waits for a decision (0: return at once); "
+                       "then the model is told it is pending and may repeat the call.")
     valid_for: Duration = Field(600.0, description="How long a decision applies to identical calls (same principal, "
                                 "tool and arguments); also how long a request stays open.")
     approvers: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
@@ -133,19 +157,6 @@ class Approvals(StrictModel):
     required: int = Field(1, ge=1, le=10, description="Distinct approvals needed; one denial refuses.")
     webhook: SecretStr | None = Field(None, description="URL notified of each new request with a Slack-compatible "
                                       "JSON body. Write it as `${VAR}`: webhook URLs are secrets.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _durations(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "wait" in data:
-            from .units import parse_duration
-
-            value = data["wait"]
-            if value not in (0, "0", "0s"):
-                data = {**data, "wait": parse_duration(value)}
-            else:
-                data = {**data, "wait": 0.0}
-        return data
 
 
 class RateLimit(StrictModel):

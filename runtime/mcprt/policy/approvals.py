@@ -22,7 +22,7 @@ from .state import ApprovalRequest, new_approval_id
 if TYPE_CHECKING:
     from ..toolset.operation import CallContext
     from ..toolset.tool import Tool
-    from .gate import PolicyGate
+    from .gate import Decision, PolicyGate
 
 PROGRESS_EVERY = 5.0  # seconds between "waiting for approval" progress notifications
 
@@ -34,9 +34,13 @@ def request_key(principal: str, tool: str, arguments: Mapping[str, Any]) -> str:
 
 
 async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str, Any], context: CallContext,
-                           rule: str) -> None:
+                           decision: Decision) -> None:
     """Return when a human approved this call; raise PolicyDenied when denied or still pending."""
-    service, settings = gate.service, gate.approvals
+    service, settings, rule = gate.service, gate.approvals, decision.rule
+    override = decision.approvals
+    wait = override.wait if override is not None and override.wait is not None else settings.wait
+    approvers = override.approvers if override is not None and override.approvers is not None else settings.approvers
+    required = override.required if override is not None and override.required is not None else settings.required
     state = service.state
     principal = (context.principal or STDIO).subject
     key = request_key(principal, tool.name, arguments)
@@ -50,15 +54,15 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         now = time.time()
         fresh = ApprovalRequest(
             id=new_approval_id(), key=key, tool=tool.name, source=tool.source, principal=principal,
-            arguments=dict(arguments), created=now, expires=now + settings.valid_for, required=settings.required,
-            approvers=list(settings.approvers), rule=rule,
+            arguments=dict(arguments), created=now, expires=now + settings.valid_for, required=required,
+            approvers=list(approvers), rule=rule,
         )
         request = await state.approval_create(fresh)
         if request is fresh:
             gate.publish("approval_requested", tool, context, rule=rule, approval_id=request.id)
             await service.announce(request)
-    if request.status == "pending" and settings.wait > 0:
-        request = await _wait(state, request, settings.wait, context)
+    if request.status == "pending" and wait > 0:
+        request = await _wait(state, request, wait, context)
     if request.status == "approved":
         who = ", ".join(v.approver for v in request.votes if v.approve)
         gate.publish("allow", tool, context, rule=rule, reason=f"approved by {who}", approval_id=request.id)

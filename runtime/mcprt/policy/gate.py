@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO, Principal
-from ..manifest.policy import Policy
+from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
 from .rules import CompiledMatch, principal_key
 
@@ -30,6 +30,7 @@ class CompiledRule:
     match: CompiledMatch
     action: str
     reason: str | None
+    approvals: RuleApprovals | None = None
 
 
 @dataclass(slots=True)
@@ -57,6 +58,7 @@ class Decision:
     action: str  # allow | deny | approve | hide
     rule: str  # the rule's label, or `default`
     reason: str | None = None
+    approvals: RuleApprovals | None = None  # an `approve` rule's overrides of `policy.approvals`
 
 
 class RateLimited(PolicyDenied):
@@ -75,8 +77,8 @@ class PolicyGate:
         self.policy = policy
         self.service = service
         self.tools = tools
-        self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason)
-                      for i, r in enumerate(policy.rules)]
+        self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason,
+                                   r.approvals) for i, r in enumerate(policy.rules)]
         self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match), l.per,
                                      l.limit[0], l.limit[1]) for i, l in enumerate(policy.rate_limits)]
         self.approvals = policy.approvals
@@ -98,7 +100,7 @@ class PolicyGate:
         """The first matching rule's action, else the default (no state: no pauses, limits, approvals)."""
         for rule in self.rules_for(tool):
             if rule.match.fits_principal(principal) and rule.match.fits_arguments(arguments):
-                return Decision(rule.action, rule.label, rule.reason)
+                return Decision(rule.action, rule.label, rule.reason, rule.approvals)
         return Decision(self.policy.default, "default", self.policy.default_reason)
 
     def hidden(self, principal: Principal | None) -> frozenset[str]:
@@ -152,7 +154,7 @@ class PolicyGate:
         if decision.action == "approve":
             from .approvals import require_approval
 
-            await require_approval(self, tool, arguments, context, decision.rule)
+            await require_approval(self, tool, arguments, context, decision)
             return
         self.publish("allow", tool, context, rule=decision.rule)
 
