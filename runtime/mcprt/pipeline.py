@@ -57,7 +57,7 @@ class Runtime:
         if errors:
             await self.pool.rollback(sync)  # the sources of the last good compile keep serving
             raise ManifestError(sorted(diagnostics + loaded.warnings))
-        self._attach_policy(loaded, toolset)
+        diagnostics += self._attach_policy(loaded, toolset)
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
 
@@ -88,13 +88,16 @@ class Runtime:
             self.policy = PolicyService()
         return self.policy
 
-    def _attach_policy(self, loaded: LoadedManifest, toolset: ToolSet) -> None:
-        """Compile `policy:` for the new tool set (the policy layer is imported only when there is one)."""
+    def _attach_policy(self, loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
+        """Compile `policy:` for the new tool set (the policy layer is imported only when there is one);
+        returns its warnings (globs matching nothing, unreachable rules)."""
         if loaded.manifest.policy is None:
-            return
+            return []
         from .policy import attach_policy
+        from .policy.checks import check_policy
 
         attach_policy(loaded, toolset, self.policy_service())
+        return check_policy(loaded, toolset)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
         """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""
