@@ -85,6 +85,7 @@ class PolicyGate:
         self._rules_by_tool: dict[str, tuple[CompiledRule, ...]] = {}
         self._limits_by_tool: dict[str, tuple[CompiledLimit, ...]] = {}
         self._hidden: dict[Any, frozenset[str]] = {}
+        self._candidates: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
         self._has_hide = any(r.action == "hide" for r in self.rules)
 
     # --- pure decisions (also used by `mcprt test` and the benchmark) ---------------------------
@@ -96,10 +97,23 @@ class PolicyGate:
             found = self._rules_by_tool[tool.name] = tuple(r for r in self.rules if r.match.fits_tool(tool))
         return found
 
+    def candidates(self, tool: Tool, principal: Principal | None) -> tuple[CompiledRule, ...]:
+        """The rules matching (tool, principal), in order — all that is left per call is `when`.
+        Cached per tool and principal (bounded), so a call walks only the rules that can apply."""
+        key = (tool.name, principal_key(principal))
+        found = self._candidates.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules_for(tool) if r.match.fits_principal(principal))
+            if key[1] is not None:
+                if len(self._candidates) >= 8192:
+                    self._candidates.clear()
+                self._candidates[key] = found
+        return found
+
     def decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
         """The first matching rule's action, else the default (no state: no pauses, limits, approvals)."""
-        for rule in self.rules_for(tool):
-            if rule.match.fits_principal(principal) and rule.match.fits_arguments(arguments):
+        for rule in self.candidates(tool, principal):
+            if rule.match.when is None or rule.match.when(arguments):
                 return Decision(rule.action, rule.label, rule.reason, rule.approvals)
         return Decision(self.policy.default, "default", self.policy.default_reason)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import STDIO, Principal
 from ..manifest.policy import Match
+from .when import compile_when
 
 if TYPE_CHECKING:
     from ..toolset.tool import Tool
@@ -67,17 +68,13 @@ class CompiledMatch:
     claims: Mapping[str, Any]
     annotations: Mapping[str, bool]
     methods: frozenset[str]
-    when: Any  # a compiled jmespath expression, or None
+    when: Any  # a predicate over the arguments (when.py), or None
     when_text: str | None
     catch_all: bool  # matches every call (no key set)
 
     @classmethod
     def build(cls, match: Match) -> CompiledMatch:
-        when = None
-        if match.when is not None:
-            import jmespath
-
-            when = jmespath.compile(match.when)
+        when = compile_when(match.when) if match.when is not None else None
         static_all = not (match.tools and match.tools != ["*"]) and not (
             match.sources or match.principals or match.scopes or match.claims or match.annotations or match.methods)
         return cls(
@@ -123,19 +120,4 @@ class CompiledMatch:
         return self.principals is None and not self.scopes and not self.claims
 
     def fits_arguments(self, arguments: Mapping[str, Any]) -> bool:
-        if self.when is None:
-            return True
-        try:
-            value = self.when.search(dict(arguments))
-        except Exception:  # a type error inside the expression (e.g. comparing text to a number): no match
-            return False
-        return truthy(value)
-
-
-def truthy(value: Any) -> bool:
-    """JMESPath truthiness (spec: false, null, empty string/list/object are false; numbers are true)."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, (str, list, dict)) and not value:
-        return False
-    return True
+        return self.when is None or self.when(arguments)
