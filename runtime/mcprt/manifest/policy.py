@@ -42,7 +42,7 @@ def parse_rate(value: Any) -> tuple[int, float]:
 Rate = Annotated[
     tuple[int, float],
     BeforeValidator(parse_rate),
-    WithJsonSchema({"type": "string", "pattern": _RATE.pattern.replace("\\s", " ").replace(" *", "\\s*"),
+    WithJsonSchema({"type": "string", "pattern": _RATE.pattern,
                     "examples": ["60/min", "5/s", "1000/day"]}),
     Field(description="Calls per period: `60/min`, `5/s`, `10/5m`, `1000/day`."),
 ]
