@@ -164,6 +164,7 @@ async def test_timeout_pending_then_cli_approve_then_repeat_succeeds(served: UpP
         assert "is pending" in text and "same call again" in text
         request = pending(served, "write_note", arguments)
         assert request["principal"] == "ci-bot" and request["id"] in text
+        assert first.meta is not None and first.meta["mcprt/approval"]["id"] == request["id"]
         approved = cli(served, "approvals", "approve", request["id"], token=TOKENS["bob"])
         assert approved.returncode == 0, approved.stderr
         assert "approved" in approved.stdout
@@ -260,6 +261,7 @@ async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpPro
         assert "rate limit reached for add: 5 calls per minute" in text
         retry = int(text.split("Retry after ")[1].split(" s")[0])
         assert 1 <= retry <= 12
+        assert refused.meta is not None and refused.meta["mcprt/retryAfter"] == retry  # Retry-After-style data
     async with http_client(served.url, token=TOKENS["carol"]) as client:  # per principal: carol's own bucket
         assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
 

@@ -72,13 +72,14 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                      approval_id=request.id)
         denier = next((v.approver for v in request.votes if not v.approve), "an approver")
         raise PolicyDenied(f"{tool.name} was denied by {denier}" + (f": {request.reason}" if request.reason else "")
-                           + f" (approval {request.id}). Do not retry this call with the same arguments.")
+                           + f" (approval {request.id}). Do not retry this call with the same arguments.",
+                           {"mcprt/approval": {"id": request.id, "status": "denied"}})
     gate.publish("approval_expired", tool, context, rule=rule, approval_id=request.id)
     minutes = max(1, round((request.expires - time.time()) / 60))
     raise PolicyDenied(
         f"{tool.name} needs human approval and none was given in time: approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
-        f"{minutes} min.")
+        f"{minutes} min.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
 
 
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext) -> ApprovalRequest:

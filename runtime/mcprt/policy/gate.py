@@ -65,7 +65,7 @@ class RateLimited(PolicyDenied):
     """A rate limit refused the call; `retry_after` says in how many seconds a token is back."""
 
     def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
+        super().__init__(message, {"mcprt/retryAfter": max(1, round(retry_after + 0.499))})
         self.retry_after = retry_after
 
 

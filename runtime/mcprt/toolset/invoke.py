@@ -101,6 +101,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
         status = "rejected"
         result = error_result(str(exc))
+        if isinstance(exc, PolicyDenied) and exc.meta:
+            result.meta = dict(exc.meta)
     except Exception as exc:  # a bug in mcprt or a source: keep serving, tell the model plainly
         status = "internal"
         outcome = "internal"
