@@ -17,6 +17,8 @@ import pytest
 from mcprt.identity.principal import ANONYMOUS, Principal
 from mcprt.observability.events import BUS, DecisionEvent
 from mcprt.pipeline import Runtime
+from mcprt.policy import ApprovalRequest
+from mcprt.policy.service import Forbidden
 from mcprt.settings import Settings
 from mcprt.toolset.invoke import call_tool
 from tests.gitops.pets_api import API_KEY, SPEC, pets_app
@@ -101,6 +103,17 @@ async def call(runtime: Runtime, name: str, arguments: dict[str, Any], principal
     return result.is_error, result.content[0]["text"]
 
 
+async def first_pending(runtime: Runtime) -> ApprovalRequest:
+    """The one pending approval request, once the waiting call has created it (bounded wait)."""
+    service = runtime.policy_service()
+    for _ in range(1000):
+        if service.snapshot.pending:
+            [request] = service.snapshot.pending
+            return request
+        await asyncio.sleep(0.01)
+    raise AssertionError("no pending approval request appeared")
+
+
 def actions(decisions: list[DecisionEvent]) -> list[tuple[str, str, str | None]]:
     return [(d.action, d.tool, d.rule) for d in decisions]
 
@@ -150,11 +163,7 @@ async def test_approval_granted_on_a_waiting_call_then_reused(runtime: Runtime,
                                                              decisions: list[DecisionEvent]) -> None:
     service = runtime.policy_service()
     waiting = asyncio.create_task(call(runtime, "createPet", {"name": "tom"}, CI))
-    for _ in range(500):
-        if service.snapshot.pending:
-            break
-        await asyncio.sleep(0.01)
-    [request] = service.snapshot.pending
+    request = await first_pending(runtime)
     assert (request.tool, request.principal, request.arguments) == ("createPet", "ci-bot", {"name": "tom"})
     decided = await service.decide(request.id, ALICE, True)
     assert decided.status == "approved"
@@ -171,11 +180,7 @@ async def test_approval_granted_on_a_waiting_call_then_reused(runtime: Runtime,
 async def test_approval_denied(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
     service = runtime.policy_service()
     waiting = asyncio.create_task(call(runtime, "createPet", {"name": "bad"}, CI))
-    for _ in range(500):
-        if service.snapshot.pending:
-            break
-        await asyncio.sleep(0.01)
-    await service.decide(service.snapshot.pending[0].id, BOB, False, "no more pets")
+    await service.decide((await first_pending(runtime)).id, BOB, False, "no more pets")
     error, text = await waiting
     assert error and "denied by bob: no more pets" in text
     assert [d.action for d in decisions] == ["approval_requested", "approval_denied", "deny"]
@@ -199,13 +204,8 @@ async def test_rate_limited_and_paused(runtime: Runtime, decisions: list[Decisio
 async def test_anonymous_cannot_approve_anonymous(runtime: Runtime) -> None:
     service = runtime.policy_service()
     waiting = asyncio.create_task(call(runtime, "createPet", {"name": "anon"}, ANONYMOUS))
-    for _ in range(500):
-        if service.snapshot.pending:
-            break
-        await asyncio.sleep(0.01)
-    from mcprt.policy.service import Forbidden
-
+    request = await first_pending(runtime)
     with pytest.raises(Forbidden, match="no self-approval"):
-        await service.decide(service.snapshot.pending[0].id, ANONYMOUS, True)
-    await service.decide(service.snapshot.pending[0].id, ALICE, True)
+        await service.decide(request.id, ANONYMOUS, True)
+    await service.decide(request.id, ALICE, True)
     assert (await waiting)[0] is False
