@@ -209,3 +209,17 @@ async def test_anonymous_cannot_approve_anonymous(runtime: Runtime) -> None:
         await service.decide(request.id, ANONYMOUS, True)
     await service.decide(request.id, ALICE, True)
     assert (await waiting)[0] is False
+
+
+async def test_status_section_escapes_and_offers_forms(runtime: Runtime) -> None:
+    from mcprt.policy.http import render_section
+
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "<script>alert(1)</script>"}, CI))
+    request = await first_pending(runtime)
+    html = render_section(runtime.policy_service(), back="/status")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert f'action="/policy/approvals/{request.id}/approve"' in html
+    assert f'action="/policy/approvals/{request.id}/deny"' in html
+    assert 'name="back" value="/status"' in html
+    await runtime.policy_service().decide(request.id, ALICE, False)
+    assert (await waiting)[0] is True

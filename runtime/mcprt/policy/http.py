@@ -126,9 +126,10 @@ def pause_target(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def render_section(service: PolicyService) -> str:
+def render_section(service: PolicyService, back: str = PAGE_PATH) -> str:
     """Pending approvals (approve/deny forms) and pauses (resume forms, a pause form): an HTML
-    fragment, every value escaped. Synchronous: reads the service's snapshot."""
+    fragment, every value escaped. Synchronous: reads the service's snapshot. Forms return to `back`
+    (this page, or `/status` when the fragment is a section there)."""
     snapshot = service.snapshot
     rows = []
     for r in snapshot.pending:
@@ -140,28 +141,28 @@ def render_section(service: PolicyService) -> str:
             f"<td>{html.escape(r.principal)}</td><td><code>{args}</code></td>"
             f"<td>{time.strftime('%H:%M:%S', time.gmtime(r.created))} UTC</td>"
             f"<td>{len([v for v in r.votes if v.approve])}/{r.required}{f' ({votes})' if votes else ''}</td>"
-            f"<td>{_form(f'/policy/approvals/{rid}/approve', 'Approve', {})}"
-            f"{_form(f'/policy/approvals/{rid}/deny', 'Deny', {'reason': ''})}</td></tr>")
+            f"<td>{_form(f'/policy/approvals/{rid}/approve', 'Approve', {}, back)}"
+            f"{_form(f'/policy/approvals/{rid}/deny', 'Deny', {'reason': ''}, back)}</td></tr>")
     table = ("<table><thead><tr><th>id</th><th>tool</th><th>principal</th><th>arguments</th><th>created</th>"
              "<th>approvals</th><th></th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>") if rows \
         else "<p>No pending approvals.</p>"
     pauses = "".join(
         f"<li><code>{html.escape(t)}</code> by {html.escape(str(info.get('by')))} "
-        f"{_form('/policy/resume', 'Resume', {'target': t})}</li>" for t, info in snapshot.pauses.items())
+        f"{_form('/policy/resume', 'Resume', {'target': t}, back)}</li>" for t, info in snapshot.pauses.items())
     paused = f"<ul>{pauses}</ul>" if pauses else "<p>Nothing is paused.</p>"
-    pause_form = (f'<form method="post" action="/policy/pause"><input type="hidden" name="back" value="{PAGE_PATH}">'
+    pause_form = (f'<form method="post" action="/policy/pause"><input type="hidden" name="back" value="{html.escape(back)}">'
                   '<input name="target" placeholder="tool:NAME, source:KEY or all" aria-label="pause target">'
                   '<button type="submit">Pause</button></form>')
     return (f'<section id="approvals"><h2>Pending approvals</h2>{table}</section>'
             f'<section id="pauses"><h2>Paused</h2>{paused}{pause_form}</section>')
 
 
-def _form(action: str, label: str, hidden: dict[str, str]) -> str:
+def _form(action: str, label: str, hidden: dict[str, str], back: str) -> str:
     inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                      for k, v in hidden.items() if k != "reason")
     reason = '<input name="reason" placeholder="reason" aria-label="reason">' if "reason" in hidden else ""
     return (f'<form method="post" action="{html.escape(action)}" style="display:inline">'
-            f'<input type="hidden" name="back" value="{PAGE_PATH}">{inputs}{reason}'
+            f'<input type="hidden" name="back" value="{html.escape(back)}">{inputs}{reason}'
             f'<button type="submit">{html.escape(label)}</button></form>')
 
 
@@ -195,9 +196,9 @@ def _text(value: Any) -> str | None:
 
 
 def _back(request: Request, fields: dict[str, Any], note: str | None) -> Response:
-    """After a form post: back to the page it came from (only our own paths), with a note on failure."""
+    """After a form post: back to the page it came from (one of our two pages), with a note on failure."""
     back = fields.get("back")
-    target = back if isinstance(back, str) and back.startswith("/") and not back.startswith("//") else PAGE_PATH
+    target = back if back in ("/status", PAGE_PATH) else PAGE_PATH  # never an open redirect
     if note:
         from urllib.parse import urlencode
 

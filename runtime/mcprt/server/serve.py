@@ -94,7 +94,7 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
     host = options.host if options.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
     service.base_url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     spawn(service.refresh_forever(), "policy state refresh")
-    cleanups.append(add_section("approvals", "Approvals", lambda: render_section(service)))
+    cleanups.append(add_section("approvals", "Approvals", lambda: render_section(service, back="/status")))
     return policy_routes(service)
 
 
