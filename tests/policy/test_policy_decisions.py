@@ -223,3 +223,18 @@ async def test_status_section_escapes_and_offers_forms(runtime: Runtime) -> None
     assert 'name="back" value="/status"' in html
     await runtime.policy_service().decide(request.id, ALICE, False)
     assert (await waiting)[0] is True
+
+
+async def test_reload_applies_new_rules_and_keeps_state(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    service = runtime.policy_service()
+    await service.pause("tool:ping", ALICE, True)
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace(
+        "    - {match: {tools: [delete_item]}", "    - {match: {tools: [add]}, action: deny, reason: \"no sums\"}\n"
+        "    - {match: {tools: [delete_item]}"))
+    await runtime.apply(await runtime.compile())
+    assert runtime.policy_service() is service  # approvals, buckets and pauses outlive the reload
+    error, text = await call(runtime, "add", {"a": 1, "b": 2}, ALICE)
+    assert error and "no sums" in text
+    error, text = await call(runtime, "ping", {}, ALICE)
+    assert error and "paused" in text
