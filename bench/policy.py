@@ -8,7 +8,8 @@ Measured through the real pipeline (a manifest compiled by `mcprt.pipeline.Runti
              principal globs and 25 JMESPath `when` conditions before the last rule allows it.
 
 Figures per call (median of rounds): `PolicyGate.admit` alone (pause check, rules, rate limit,
-decision event with a subscriber on the bus), and the whole `call_tool` with and without the policy.
+decision event with a subscriber on the bus) — the decision overhead — and the whole in-process
+`call_tool` of a trivial Python tool with and without the policy, for scale.
 The peer, measured in the same run on the same rules, is a straightforward interpreter of them (fnmatch
 and `jmespath.search` per rule per call, as a first implementation would do); ratios are against it.
 
@@ -126,13 +127,14 @@ def main() -> None:
     options = parser.parse_args()
     calls, rounds = (300, 3) if options.quick else (3000, 7)
     print(f"policy decision overhead, 100 rules, {calls} calls × {rounds} rounds (median per call)")
-    print(f"{'shape':<8} {'admit µs':>9} {'call+policy µs':>15} {'call µs':>8} {'added µs':>9} "
-          f"{'peer µs':>8} {'peer/admit':>10} {'goal <50 µs':>12}")
+    print(f"{'shape':<8} {'admit µs':>9} {'peer µs':>8} {'peer/admit':>10} {'call+policy µs':>15} {'call µs':>8} "
+          f"{'admit/call':>10} {'goal <50 µs':>12}")
     for shape in ("typical", "worst"):
         f = asyncio.run(measure(shape, calls, rounds))
-        added = f["call_with"] - f["call_without"]
-        print(f"{shape:<8} {f['admit'] * 1e6:>9.1f} {f['call_with'] * 1e6:>15.1f} {f['call_without'] * 1e6:>8.1f} "
-              f"{added * 1e6:>9.1f} {f['peer'] * 1e6:>8.1f} {f['peer'] / f['admit']:>9.1f}× "
+        # The two whole-call figures come from separate loops on a shared machine: compare `admit`
+        # with `call`, not the two calls with each other (their difference is within the noise).
+        print(f"{shape:<8} {f['admit'] * 1e6:>9.1f} {f['peer'] * 1e6:>8.1f} {f['peer'] / f['admit']:>9.1f}× "
+              f"{f['call_with'] * 1e6:>15.1f} {f['call_without'] * 1e6:>8.1f} {f['admit'] / f['call_without']:>9.1%} "
               f"{'met' if f['admit'] < 50e-6 else 'MISSED':>12}")
 
 
