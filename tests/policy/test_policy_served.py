@@ -133,6 +133,9 @@ async def test_hide_unlisted_and_unknown_for_that_principal_only(served: UpProce
         result = await client.call_tool("showSecret", {})
         assert result.is_error and text_of(result).startswith("unknown tool 'showSecret'")
         assert "s3cr3t" not in text_of(result)
+    async with http_client(served.url, token=TOKENS["ci-bot"], mode="auto") as client:  # 2026-07-28 era too
+        assert "showSecret" not in [t.name for t in (await client.list_tools()).tools]
+        assert (await client.call_tool("showSecret", {})).is_error
     async with http_client(served.url, token=TOKENS["alice"]) as client:
         assert "showSecret" in [t.name for t in (await client.list_tools()).tools]
         assert text_of(await client.call_tool("showSecret", {})) == "s3cr3t"
