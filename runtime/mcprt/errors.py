@@ -71,4 +71,12 @@ class UpstreamError(ToolCallError):
 
 
 class PolicyDenied(ToolCallError):
-    """A policy refused the call (deny rule, rate limit, pause, approval): outcome `denied`."""
+    """A policy refused the call (deny rule, rate limit, pause, approval): outcome `denied`.
+
+    `meta` (optional) is machine-readable detail for the client, sent as the result's `_meta`
+    (e.g. `{"mcprt/retryAfter": 12}` for a rate limit, `{"mcprt/approval": {"id", "status"}}`).
+    """
+
+    def __init__(self, message: str, meta: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.meta = meta or {}

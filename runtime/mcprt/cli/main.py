@@ -164,5 +164,64 @@ def catalog(
         raise typer.Exit(run_catalog(action, name or []))
 
 
+UrlOpt = Annotated[str, typer.Option("--url", help="The running server, e.g. http://127.0.0.1:8765 (its MCP URL works too).")]
+TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="MCPRT_TOKEN", show_default=False,
+                                                 help="Bearer token (default: $MCPRT_TOKEN).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorded; a denial reason is shown to the model).")]
+
+
+@app.command(epilog="Examples: `mcprt approvals list --url http://127.0.0.1:8765 --json`, "
+                    "`mcprt approvals approve ap_x1y2 --url http://127.0.0.1:8765`")
+def approvals(
+    action: Annotated[str, typer.Argument(help="list, approve or deny")] = "list",
+    approval_id: Annotated[Optional[str], typer.Argument(metavar="ID", help="The request (approve/deny).")] = None,
+    url: UrlOpt = "http://127.0.0.1:8765",
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+    reason: ReasonOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="list: decided requests too.")] = False,
+) -> None:
+    """List pending approval requests of a running server, or approve/deny one."""
+    from .policy_cmd import run_approvals
+
+    with guarded():
+        raise typer.Exit(run_approvals(action, approval_id, url, token, as_json, reason, show_all))
+
+
+@app.command(epilog="Examples: `mcprt pause delete_repo --url URL`, `mcprt pause --source github --url URL`, "
+                    "`mcprt pause --all --url URL`")
+def pause(
+    tool: Annotated[Optional[str], typer.Argument(metavar="TOOL", help="A tool to pause.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Pause every tool of this source.")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Pause every tool.")] = False,
+    url: UrlOpt = "http://127.0.0.1:8765",
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+    reason: ReasonOpt = None,
+) -> None:
+    """Kill switch: refuse calls to a tool, a source or everything at once, until resumed (no reload)."""
+    from .policy_cmd import run_pause
+
+    with guarded():
+        raise typer.Exit(run_pause(True, tool, source, everything, url, token, as_json, reason))
+
+
+@app.command(epilog="Examples: `mcprt resume delete_repo --url URL`, `mcprt resume --all --url URL`")
+def resume(
+    tool: Annotated[Optional[str], typer.Argument(metavar="TOOL", help="A paused tool.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="A paused source.")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Lift the pause of everything.")] = False,
+    url: UrlOpt = "http://127.0.0.1:8765",
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Lift a pause set by `mcprt pause`."""
+    from .policy_cmd import run_pause
+
+    with guarded():
+        raise typer.Exit(run_pause(False, tool, source, everything, url, token, as_json, None))
+
+
 def run() -> None:
     app()

@@ -133,6 +133,8 @@ def _secret_paths(manifest: Manifest) -> list[NodePath]:
     if manifest.server.auth is not None:
         paths += [("server", "auth", "bearer_tokens", i) for i in range(len(manifest.server.auth.bearer_tokens))]
         paths += [("server", "auth", "tokens", name) for name in manifest.server.auth.tokens]
+    if manifest.policy is not None and manifest.policy.approvals.webhook is not None:
+        paths.append(("policy", "approvals", "webhook"))
     for name, source in manifest.sources.items():
         auth = getattr(source, "auth", None)
         if auth is None:

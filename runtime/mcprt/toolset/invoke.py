@@ -75,8 +75,6 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     upstream_status: int | None = None
     try:
         completed = check_arguments(tool, arguments)
-        if tool.operation.invoke is None:
-            raise ToolCallError(f"tool {tool.name} is not available: source '{tool.source}' is not running")
         context = CallContext(
             tool=tool.name,
             timeout=tool.timeout,
@@ -86,6 +84,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             principal=principal,
             session_id=session_id,
         )
+        if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
+            await tool.gate.admit(tool, arguments or {}, completed, context)
+        if tool.operation.invoke is None:
+            raise ToolCallError(f"tool {tool.name} is not available: source '{tool.source}' is not running")
         upstream = await tool.operation.invoke(completed, context)
         upstream_status = upstream.status
         status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
@@ -99,6 +101,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
         status = "rejected"
         result = error_result(str(exc))
+        if isinstance(exc, PolicyDenied) and exc.meta:
+            result.meta = dict(exc.meta)
     except Exception as exc:  # a bug in mcprt or a source: keep serving, tell the model plainly
         status = "internal"
         outcome = "internal"
