@@ -1,11 +1,11 @@
-"""The `PolicyState` contract, run against every implementation (the in-process one here; a shared
-backend adds itself to `STATES`): buckets, approvals with votes and waiting, pauses."""
+"""The `PolicyState` contract, run against every implementation — the in-process one and the Redis
+one (on a real `redis-server` started for the session): buckets, approvals with votes and waiting, pauses."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -14,8 +14,27 @@ from mcprt.policy.state import ApprovalRequest, MemoryPolicyState, PolicyState, 
 STATES: dict[str, Callable[[], PolicyState]] = {"memory": MemoryPolicyState}
 
 
-@pytest.fixture(params=sorted(STATES))
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.support.components import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as redis:
+        yield redis.url
+
+
+@pytest.fixture(params=[*sorted(STATES), "redis"])
 async def state(request: pytest.FixtureRequest) -> AsyncIterator[PolicyState]:
+    if request.param == "redis":
+        from mcprt.state.policy import RedisPolicyState
+        from mcprt.state.redis_client import make_client
+
+        client = make_client(request.getfixturevalue("redis_url"))
+        made: PolicyState = RedisPolicyState(client, prefix=f"test:{new_approval_id()}:")
+        await made.start()  # type: ignore[attr-defined]
+        yield made
+        await made.aclose()
+        await client.aclose()
+        return
     made = STATES[request.param]()
     yield made
     await made.aclose()

@@ -11,7 +11,17 @@ from pathlib import Path
 import anyio
 import httpx
 
-from tests.replicas.test_replicas import MANIFEST, TOOLS
+from tests.replicas.test_replicas import TOOLS
+
+MANIFEST = """\
+version: 1
+server:
+  name: lifecycle-test
+  http: {{drain_timeout: 15s}}
+sources:
+  tools:
+    python: replica_tools
+{extra}"""
 from tests.support.components import free_port, redis_server
 from tests.support.served import child_env, http_client, mcprt_http
 
