@@ -7,9 +7,6 @@ Help texts run in-process through Typer's runner (the real app, fast); what depe
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,18 +15,9 @@ from typer.testing import CliRunner
 
 import mcprt
 from mcprt.cli.main import app
+from tests.support.cli import mcprt_cli
 
 COMMANDS = sorted(command.name or command.callback.__name__ for command in app.registered_commands)
-
-
-def mcprt_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-              code: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m mcprt ARGS` (or `python -c CODE ARGS`) with MCPRT_* settings cleared."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
-    environment.update(env or {})
-    program = ["-c", code] if code else ["-m", "mcprt"]
-    return subprocess.run([sys.executable, *program, *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=60)
 
 
 def test_the_expected_commands_exist() -> None:
