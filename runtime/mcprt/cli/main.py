@@ -44,7 +44,8 @@ def main(
 
 
 @app.command(epilog="Examples: `mcprt validate catalog/quickstart/mcp.yaml`, "
-                    "`mcprt validate catalog/github/mcp.yaml --offline` (CI without network or secrets)")
+                    "`mcprt validate catalog/github/mcp.yaml --offline` (CI without network or secrets), "
+                    "`mcprt validate --strict` (warnings fail too)")
 def validate(
     manifest: ManifestArg = None,
     offline: Annotated[
@@ -52,12 +53,17 @@ def validate(
         typer.Option("--offline", help="Use pinned spec/<source>.* copies for URL specs and placeholders for "
                                        "unset ${VAR}s: checks a manifest in CI without network or secrets."),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Treat warnings as errors (exit 2), e.g. an API description element "
+                                      "that was skipped because it cannot be compiled."),
+    ] = False,
 ) -> None:
     """Check the manifest, its sources and templates; print `file:line:col: message` for each problem."""
     from .validate_cmd import run_validate
 
     with guarded():
-        raise typer.Exit(run_validate(manifest, offline))
+        raise typer.Exit(run_validate(manifest, offline, strict=strict))
 
 
 @app.command(epilog="Example: `mcprt schema > schemas/mcprt.schema.json`")

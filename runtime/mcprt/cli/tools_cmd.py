@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 from .common import compile_once, run_async
-from .errors import EXIT_OK
+from .errors import EXIT_OK, print_diagnostics
 
 
 def run_tools(manifest: Path | None, as_json: bool) -> int:
     async def work() -> int:
         runtime, compiled = await compile_once(manifest)
         try:
+            print_diagnostics(compiled.warnings)  # stderr: what was skipped or degraded, never in the JSON
             toolset = compiled.toolset
             if as_json:
                 sys.stdout.write(toolset.list_result_json() + "\n")
