@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -25,6 +26,20 @@ ManifestArg = Annotated[
     Optional[Path],
     typer.Argument(help="Manifest file (default: ./mcp.yaml, then ./mcp.toml).", show_default=False),
 ]
+
+
+OfflineOpt = Annotated[
+    bool,
+    typer.Option("--offline", help="Never fetch API descriptions: a URL `openapi:` reads the pinned "
+                                   "spec/<source>.* copy beside the manifest (else the cached copy)."),
+]
+
+
+def _go_offline(offline: bool) -> None:
+    """`--offline` is the MCPRT_OFFLINE setting (a flag beats the environment); set once, every
+    load of the settings in this process — reloads, the test harness — sees it."""
+    if offline:
+        os.environ["MCPRT_OFFLINE"] = "1"
 
 
 def _version(value: bool) -> None:
@@ -62,6 +77,7 @@ def validate(
     """Check the manifest, its sources and templates; print `file:line:col: message` for each problem."""
     from .validate_cmd import run_validate
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_validate(manifest, offline, strict=strict))
 
@@ -79,12 +95,18 @@ def schema() -> None:
 def tools(
     manifest: ManifestArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly the MCP tools/list result.")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Use pinned spec/<source>.* copies for URL specs and placeholders for "
+                                       "unset ${VAR}s (nothing is called): lists tools without network or secrets."),
+    ] = False,
 ) -> None:
     """The tool list the server would expose, with each definition's size."""
     from .tools_cmd import run_tools
 
+    _go_offline(offline)
     with guarded():
-        raise typer.Exit(run_tools(manifest, as_json))
+        raise typer.Exit(run_tools(manifest, as_json, offline))
 
 
 @app.command(epilog="Examples: `mcprt call list_issues --args '{\"repo\": \"mcprt\"}'`, "
@@ -92,10 +114,12 @@ def tools(
 def call(
     targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
     args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+    offline: OfflineOpt = False,
 ) -> None:
     """Compile, call one tool, print the MCP tools/call result (exit 1 when it is an error result)."""
     from .call_cmd import run_call
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_call(targets, args))
 
@@ -108,10 +132,12 @@ def up(
     port: Annotated[Optional[int], typer.Option(help="HTTP port (beats env and manifest).")] = None,
     stateless: Annotated[bool, typer.Option("--stateless", help="Stateless HTTP, for replicas behind a load balancer.")] = False,
     no_reload: Annotated[bool, typer.Option("--no-reload", help="Do not watch the manifest for changes.")] = False,
+    offline: OfflineOpt = False,
 ) -> None:
     """Serve the manifest's tools over stdio or streamable HTTP, reloading on change."""
     from .up_cmd import run_up
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
                                 reload=not no_reload))
@@ -121,10 +147,12 @@ def up(
 def test(
     manifest: ManifestArg = None,
     update: Annotated[bool, typer.Option("--update", help="Rewrite snapshots from the current output.")] = False,
+    offline: OfflineOpt = False,
 ) -> None:
     """Replay the manifest's recorded cases through pruning and templates; compare with snapshots."""
     from .test_cmd import run_test
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_test(manifest, update))
 
@@ -134,10 +162,12 @@ def record(
     targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
     args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
     name: Annotated[Optional[str], typer.Option(help="Case name (default: derived from the arguments).")] = None,
+    offline: OfflineOpt = False,
 ) -> None:
     """Call the live upstream once and store the case for `mcprt test`."""
     from .record_cmd import run_record
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_record(targets, args, name))
 
@@ -148,10 +178,12 @@ def diff(
     new: Annotated[str, typer.Argument(help="New manifest: a path or REV:path.")],
     format: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
     fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="`breaking` or `any`: exit 1 when found.")] = None,
+    offline: OfflineOpt = False,
 ) -> None:
     """What the model would see change between two manifests."""
     from .diff_cmd import run_diff
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_diff(old, new, format, fail_on))
 

@@ -9,9 +9,9 @@ from .common import compile_once, run_async
 from .errors import EXIT_OK, print_diagnostics
 
 
-def run_tools(manifest: Path | None, as_json: bool) -> int:
+def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> int:
     async def work() -> int:
-        runtime, compiled = await compile_once(manifest)
+        runtime, compiled = await compile_once(manifest, offline=offline)
         try:
             print_diagnostics(compiled.warnings)  # stderr: what was skipped or degraded, never in the JSON
             toolset = compiled.toolset
