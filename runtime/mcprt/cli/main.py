@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 
 from .. import __version__
 from .errors import guarded, set_debug
@@ -22,16 +23,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+_typer_type_label = typer.core.TyperOption.display_type_rich
+
+
+def _type_label(self: typer.core.TyperOption, ctx: typer.core._click.Context) -> str | None:
+    # Typer labels every option with its Python type (`<bool>`, `<str>`); a flag takes no value, so
+    # it gets none, and every option that takes one has a metavar (PORT, JSON, …) set above.
+    return "" if self.is_bool_flag else _typer_type_label(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _type_label  # type: ignore[method-assign]
+# An argument's metavar (MANIFEST, TOOL, NAME) says what it is; its Python type adds nothing.
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: ""  # type: ignore[method-assign]
+
 ManifestArg = Annotated[
     Optional[Path],
-    typer.Argument(help="Manifest file (default: ./mcp.yaml, then ./mcp.toml).", show_default=False),
+    typer.Argument(help="Manifest file (default: ./mcp.yaml, then ./mcp.toml).", show_default=False,
+                   metavar="MANIFEST"),
 ]
 
 
 OfflineOpt = Annotated[
     bool,
     typer.Option("--offline", help="Never fetch API descriptions: a URL `openapi:` reads the pinned "
-                                   "spec/<source>.* copy beside the manifest (else the cached copy)."),
+                                   "spec/SOURCE.json (or .yaml) copy beside the manifest (else the cached copy)."),
 ]
 
 
@@ -65,7 +80,7 @@ def validate(
     manifest: ManifestArg = None,
     offline: Annotated[
         bool,
-        typer.Option("--offline", help="Use pinned spec/<source>.* copies for URL specs and placeholders for "
+        typer.Option("--offline", help="Use pinned spec/SOURCE.json (or .yaml) copies for URL specs and placeholders for "
                                        "unset ${VAR}s: checks a manifest in CI without network or secrets."),
     ] = False,
     strict: Annotated[
@@ -97,7 +112,7 @@ def tools(
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly the MCP tools/list result.")] = False,
     offline: Annotated[
         bool,
-        typer.Option("--offline", help="Use pinned spec/<source>.* copies for URL specs and placeholders for "
+        typer.Option("--offline", help="Use pinned spec/SOURCE.json (or .yaml) copies for URL specs and placeholders for "
                                        "unset ${VAR}s (nothing is called): lists tools without network or secrets."),
     ] = False,
 ) -> None:
@@ -112,8 +127,9 @@ def tools(
 @app.command(epilog="Examples: `mcprt call list_issues --args '{\"repo\": \"mcprt\"}'`, "
                     "`mcprt call other.yaml get_pet --args '{\"petId\": 1}'`")
 def call(
-    targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
-    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+    targets: Annotated[list[str], typer.Argument(help="The manifest (optional) and the tool.", show_default=False,
+                                                         metavar="[MANIFEST] TOOL")],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.", metavar="JSON")] = "{}",
     offline: OfflineOpt = False,
 ) -> None:
     """Compile, call one tool, print the MCP tools/call result (exit 1 when it is an error result)."""
@@ -127,9 +143,10 @@ def call(
 @app.command(epilog="Examples: `mcprt up`, `mcprt up mcp.yaml --transport http --port 8765`")
 def up(
     manifest: ManifestArg = None,
-    transport: Annotated[Optional[str], typer.Option(help="stdio or http (default: MCPRT_TRANSPORT, else stdio).")] = None,
-    host: Annotated[Optional[str], typer.Option(help="HTTP bind address (beats env and manifest).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="HTTP port (beats env and manifest).")] = None,
+    transport: Annotated[Optional[str], typer.Option(help="stdio or http (default: MCPRT_TRANSPORT, else stdio).",
+                                                                metavar="stdio|http")] = None,
+    host: Annotated[Optional[str], typer.Option(help="HTTP bind address (beats env and manifest).", metavar="HOST")] = None,
+    port: Annotated[Optional[int], typer.Option(help="HTTP port (beats env and manifest).", metavar="PORT")] = None,
     stateless: Annotated[bool, typer.Option("--stateless", help="Stateless HTTP, for replicas behind a load balancer.")] = False,
     no_reload: Annotated[bool, typer.Option("--no-reload", help="Do not watch the manifest for changes.")] = False,
     offline: OfflineOpt = False,
@@ -159,9 +176,10 @@ def test(
 
 @app.command(epilog="Example: `mcprt record mcp.yaml list_issues --args '{\"repo\": \"mcprt\"}'`")
 def record(
-    targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
-    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
-    name: Annotated[Optional[str], typer.Option(help="Case name (default: derived from the arguments).")] = None,
+    targets: Annotated[list[str], typer.Argument(help="The manifest (optional) and the tool.", show_default=False,
+                                                         metavar="[MANIFEST] TOOL")],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.", metavar="JSON")] = "{}",
+    name: Annotated[Optional[str], typer.Option(help="Case name (default: derived from the arguments).", metavar="NAME")] = None,
     offline: OfflineOpt = False,
 ) -> None:
     """Call the live upstream once and store the case for `mcprt test`."""
@@ -174,10 +192,10 @@ def record(
 
 @app.command(epilog="Examples: `mcprt diff old.yaml mcp.yaml`, `mcprt diff HEAD~1:mcp.yaml mcp.yaml --format markdown`")
 def diff(
-    old: Annotated[str, typer.Argument(help="Old manifest: a path or REV:path.")],
-    new: Annotated[str, typer.Argument(help="New manifest: a path or REV:path.")],
-    format: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
-    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="`breaking` or `any`: exit 1 when found.")] = None,
+    old: Annotated[str, typer.Argument(help="Old manifest: a path or REV:path.", metavar="OLD")],
+    new: Annotated[str, typer.Argument(help="New manifest: a path or REV:path.", metavar="NEW")],
+    format: Annotated[str, typer.Option("--format", help="text, markdown or json.", metavar="FORMAT")] = "text",
+    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="`breaking` or `any`: exit 1 when found.", metavar="WHAT")] = None,
     offline: OfflineOpt = False,
 ) -> None:
     """What the model would see change between two manifests."""
@@ -190,8 +208,8 @@ def diff(
 
 @app.command(epilog="Examples: `mcprt catalog list`, `mcprt catalog show github`, `mcprt catalog init petstore`")
 def catalog(
-    action: Annotated[str, typer.Argument(help="list, show or init")] = "list",
-    name: Annotated[Optional[str], typer.Argument(help="Catalog entry name.")] = None,
+    action: Annotated[str, typer.Argument(help="list, show or init", metavar="ACTION")] = "list",
+    name: Annotated[Optional[str], typer.Argument(help="Catalog entry name.", metavar="NAME")] = None,
 ) -> None:
     """Browse the catalog of ready-made manifests; `init NAME` copies one here."""
     from .catalog_cmd import run_catalog
