@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     debug: bool = Field(False, description="Show tracebacks for errors.")
     offline: bool = Field(False, description="Never fetch API descriptions: use pinned spec/<source>.* copies "
                                              "(else the cached copy). Set by `--offline`.")
+    state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
 
 
 def load_settings() -> Settings:
