@@ -318,7 +318,6 @@ def build(features: set[str]) -> Server[Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = Server("everything-fixture", version="1.0.0", on_set_logging_level=set_level, **handlers)
-    server._request_handlers.pop("server/discover", None)  # noqa: SLF001  # a handshake-era server
     return server
 
 
@@ -333,8 +332,28 @@ def main() -> None:
         from mcp.server.stdio import stdio_server
 
         async def run() -> None:
+            # Answer `server/discover` with "method not found" before the SDK sees it: a
+            # handshake-era server, so "auto" clients fall back to initialize.
+            from mcp.shared.message import SessionMessage
+
             async with stdio_server() as (read, write):
-                await server.run(read, write, server.create_initialization_options())
+                forward, forwarded = anyio.create_memory_object_stream[Any](16)
+
+                async def pump() -> None:
+                    async with forward:
+                        async for item in read:
+                            message = getattr(item, "message", None)
+                            if isinstance(message, types.JSONRPCRequest) and message.method == "server/discover":
+                                error = types.ErrorData(code=types.METHOD_NOT_FOUND, message="Method not found")
+                                await write.send(SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=message.id,
+                                                                                   error=error)))
+                                continue
+                            await forward.send(item)
+
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(pump)
+                    await server.run(forwarded, write, server.create_initialization_options())
+                    tasks.cancel_scope.cancel()
 
         anyio.run(run)
         return

@@ -24,6 +24,7 @@ from ..manifest.model import ServerConfig
 from ..toolset.invoke import call_tool, error_result
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .notify import Notifier, SessionTracker, connection_of
+from .offers import LogLevels, SessionPeer, install_offer_handlers
 from .results import to_call_result, unknown_tool_result
 
 
@@ -34,10 +35,40 @@ class McprtServer(Server[Any]):
     which would advertise `listChanged: false`; overriding the default keeps stdio and HTTP alike.
     """
 
-    def __init__(self, *args: Any, tools_changed: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tools_changed: bool = True, holder: ToolSetHolder | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tools_changed = tools_changed
+        self.holder = holder
         self.listen_handler: ListenHandler | None = None  # 2026-07-28 subscription streams
+        self.subscriptions: Any = None  # offers.Subscriptions, set by build_server
+
+    def get_capabilities(self, notification_options: NotificationOptions | None = None,
+                         experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+                         extensions: dict[str, dict[str, Any]] | None = None, *,
+                         protocol_version: str | None = None) -> types.ServerCapabilities:
+        """Advertise resources, prompts and completions only when some source offers them now."""
+        capabilities = super().get_capabilities(notification_options, experimental_capabilities, extensions,
+                                                protocol_version=protocol_version)
+        if self.holder is None:
+            return capabilities
+        offers = self.holder.current.offers
+        update: dict[str, Any] = {}
+        if not offers.has_resources:
+            update["resources"] = None
+        elif capabilities.resources is not None:
+            modern = protocol_version in MODERN_PROTOCOL_VERSIONS
+            update["resources"] = capabilities.resources.model_copy(update={
+                "subscribe": (capabilities.resources.subscribe and offers.subscribe) if modern else offers.subscribe,
+                "list_changed": capabilities.resources.list_changed if modern else self.tools_changed,
+            })
+        if not offers.has_prompts:
+            update["prompts"] = None
+        elif capabilities.prompts is not None and protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            update["prompts"] = capabilities.prompts.model_copy(update={"list_changed": self.tools_changed})
+        if not offers.completions:
+            update["completions"] = None
+        return capabilities.model_copy(update=update) if update else capabilities
 
     def close_listen_streams(self) -> None:
         """End every `subscriptions/listen` stream gracefully (at shutdown)."""
@@ -74,11 +105,13 @@ def build_server(
     notifier: Notifier,
     *,
     tools_changed: bool = True,
+    levels: LogLevels | None = None,
 ) -> McprtServer:
     """An MCP server for `holder`'s tools, named and instructed by the manifest's `server:` block.
 
     `tools_changed=False` for stateless HTTP, where handshake-era clients cannot be notified.
     """
+    levels = levels or LogLevels()
 
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         # One page: the listing is built once per tool set and shared by every request.
@@ -102,16 +135,11 @@ def build_server(
                 progress=_progress_reporter(ctx),
                 principal=principal_of(ctx),
                 session_id=session_id_of(ctx),
+                peer=SessionPeer(ctx, levels),
             )
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence
             result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
         return to_call_result(result, tool.name)
-
-    async def set_logging_level(ctx: ServerRequestContext[Any],
-                                params: types.SetLevelRequestParams) -> types.EmptyResult:
-        # mcprt sends no log notifications to clients (its logs go to stderr); accepting the level
-        # keeps clients that always send setLevel working.
-        return types.EmptyResult()
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         tool = holder.current.get(name)
@@ -130,9 +158,11 @@ def build_server(
         on_subscriptions_listen=listen_handler,
         get_tool_input_schema=input_schema,
         tools_changed=tools_changed,
+        holder=holder,
     )
     server.listen_handler = listen_handler
-    server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
+    # resources/*, prompts/*, completion/complete, logging/setLevel (levels gate relayed log messages)
+    server.subscriptions = install_offer_handlers(server, holder, notifier, levels)
     server.middleware.append(SessionTracker(notifier))
     server.middleware.append(CachedToolListing(holder))
     return server

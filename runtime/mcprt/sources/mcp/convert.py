@@ -30,6 +30,7 @@ def tool_operations(tools: list[types.Tool], invoker_for: Any) -> list[Operation
                 output_schema=dict(tool.output_schema) if tool.output_schema else None,
                 annotations=annotations,
                 search={"summary": title or "", "upstream": tool.name},
+                extra=_unmodelled(tool),
             )
         )
     return operations
@@ -53,7 +54,17 @@ def to_upstream(result: types.CallToolResult) -> UpstreamResult:
         structured=structured,
         is_error=bool(result.is_error),
         raw_bytes=len(raw.encode("utf-8")),
+        result_meta=dict(result.meta) if result.meta else None,
     )
+
+
+# Tool fields mcprt builds itself (from overrides); every other field passes through unchanged.
+_MODELLED = {"name", "title", "description", "inputSchema", "outputSchema", "annotations"}
+
+
+def _unmodelled(tool: types.Tool) -> dict[str, Any]:
+    wire = tool.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return {key: value for key, value in wire.items() if key not in _MODELLED}
 
 
 def _object_schema(schema: Any) -> dict[str, Any]:
