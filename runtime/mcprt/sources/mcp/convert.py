@@ -54,8 +54,21 @@ def to_upstream(result: types.CallToolResult) -> UpstreamResult:
         structured=structured,
         is_error=bool(result.is_error),
         raw_bytes=len(raw.encode("utf-8")),
-        result_meta=dict(result.meta) if result.meta else None,
+        result_meta=_own_meta(result.meta),
     )
+
+
+# Keys under the spec's reserved prefix describe one protocol hop (e.g. 2026-07-28's
+# `io.modelcontextprotocol/serverInfo` envelope names the upstream server): they stay on that hop.
+_RESERVED = "io.modelcontextprotocol/"
+
+
+def _own_meta(meta: Any) -> dict[str, Any] | None:
+    """The result's own `_meta` (what the tool said), without the upstream hop's protocol envelope."""
+    if not meta:
+        return None
+    own = {key: value for key, value in dict(meta).items() if not key.startswith(_RESERVED)}
+    return own or None
 
 
 # Tool fields mcprt builds itself (from overrides); every other field passes through unchanged.
