@@ -393,7 +393,9 @@ class McpServerSource:
     async def _list_everything(self, client: Client) -> Listing:
         """Tools, and the resources, templates and prompts the server advertises and the manifest wants."""
         capabilities = client.server_capabilities
-        listing = Listing(await _list_all(client), [], [], [])
+        # A server may offer only resources or prompts: asking it for tools would be an error.
+        tools = await _list_all(client) if capabilities.tools is not None else []
+        listing = Listing(tools, [], [], [])
         if self.wants.resources and capabilities.resources is not None:
             listing.resources = await _pages(client.list_resources, "resources")
             listing.templates = await _pages(client.list_resource_templates, "resource_templates")
