@@ -64,7 +64,9 @@ def _switch(value: Any) -> dict[str, ItemOverride] | None:
     """None when the feature is off; else the per-item overrides (possibly none)."""
     if value is False:
         return None
-    return dict(value) if isinstance(value, dict) else {}
+    if isinstance(value, dict):  # a python source's `resources:` maps URIs to functions: no overrides
+        return {key: item for key, item in value.items() if isinstance(item, ItemOverride)}
+    return {}
 
 
 def _resource(key: str, wire: Mapping[str, Any], field: str, scheme: str,
