@@ -108,5 +108,10 @@ class OfferSet:
         return add_prefix(upstream_uri, offers.scheme) if offers else upstream_uri
 
 
+def definition_size(wire: dict[str, Any]) -> int:
+    """Bytes of an item's compact JSON definition (what listing it costs a model's context)."""
+    return len(json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
