@@ -8,8 +8,9 @@ Written for mcprt's tests from the scenario descriptions of `@modelcontextprotoc
 0.1.16 (`conformance list --server`): the `test_*` tools, `test://…` resources and `test_*` prompts,
 completion, logging, progress, sampling, elicitation, subscriptions. Beyond the suite it has
 `test_fields` (a tool with `icons`, `_meta`, `execution` and a result `_meta`), `test_roots`,
-`test_slow` (records its cancellation in the file named by `$FIXTURE_CANCEL_FILE`) and
-`touch_watched` (sends `notifications/resources/updated` to the subscribers).
+`test_slow` (records its cancellation in the file named by `$FIXTURE_CANCEL_FILE`),
+`touch_watched` (sends `notifications/resources/updated` to the subscribers) and `add_prompt`
+(adds a prompt and a resource, then sends both list_changed notifications).
 It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
 """
 
@@ -87,6 +88,8 @@ TOOLS: list[dict[str, Any]] = [
     {"name": "test_slow", "description": "Sleeps until cancelled.",
      "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}}},
     {"name": "touch_watched", "description": "Announces that test://watched-resource changed.", "inputSchema": NO_ARGS},
+    {"name": "add_prompt", "description": "Adds a prompt and a resource, and announces both lists changed.",
+     "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
 ]
 
 RESOURCES = [
@@ -210,6 +213,12 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
         for connection in list(subscribers.get("test://watched-resource", [])):
             await connection.send_resource_updated("test://watched-resource")
         return {"content": [_text(f"notified {len(subscribers.get('test://watched-resource', []))}")]}
+    if name == "add_prompt":
+        PROMPTS.append({"name": args["name"], "description": f"Added at runtime: {args['name']}."})
+        RESOURCES.append({"uri": f"test://added/{args['name']}", "name": args["name"], "mimeType": "text/plain"})
+        await ctx.session.send_prompt_list_changed()
+        await ctx.session.send_resource_list_changed()
+        return {"content": [_text("added")]}
     return {"content": [_text(f"unknown tool {name}")], "isError": True}
 
 
