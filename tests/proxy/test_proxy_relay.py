@@ -42,15 +42,15 @@ CALLBACKS = {"sampling_callback": sampling, "elicitation_callback": elicitation,
 
 
 @asynccontextmanager
-async def connected(transport: str, manifest: Path, *flags: str) -> AsyncIterator[Client]:
+async def connected(transport: str, manifest: Path, *flags: str, mode: str = "legacy") -> AsyncIterator[Client]:
     if transport == "stdio":
         command = up_command(manifest, *flags)
         params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(manifest.parent))
-        async with Client(params, mode="legacy", **CALLBACKS) as client:  # type: ignore[arg-type]
+        async with Client(params, mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
             yield client
         return
     with mcprt_http(manifest, *flags) as up:
-        async with Client(streamable_http_client(up.url), mode="legacy", **CALLBACKS) as client:  # type: ignore[arg-type]
+        async with Client(streamable_http_client(up.url), mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
             yield client
 
 
@@ -62,6 +62,15 @@ async def test_sampling_elicitation_and_roots_reach_the_calling_client(transport
         source = command_source("fx") if kind == "command" else url_source("fx", url)
         async with connected(transport, write_manifest(tmp_path, source), "--no-reload") as client:
             await exercise(client)
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_2026_client_answers_through_input_required_rounds(transport: str, tmp_path: Path) -> None:
+    """2026-07-28 clients cannot be sent requests mid-call: the questions come back as InputRequiredResult."""
+    async with connected(transport, write_manifest(tmp_path, command_source("fx")), "--no-reload",
+                         mode="auto") as client:
+        assert client.protocol_version == "2026-07-28"
+        await exercise(client)
 
 
 async def exercise(client: Client) -> None:

@@ -25,6 +25,7 @@ from ..toolset.invoke import call_tool, error_result
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .notify import Notifier, SessionTracker, connection_of
 from .offers import LogLevels, SessionPeer, install_offer_handlers
+from .roundtrip import RoundTrips
 from .results import to_call_result, unknown_tool_result
 
 
@@ -59,7 +60,9 @@ class McprtServer(Server[Any]):
         elif capabilities.resources is not None:
             modern = protocol_version in MODERN_PROTOCOL_VERSIONS
             update["resources"] = capabilities.resources.model_copy(update={
-                "subscribe": (capabilities.resources.subscribe and offers.subscribe) if modern else offers.subscribe,
+                # 2026-07-28 resource subscriptions ride `subscriptions/listen`, which mcprt does not
+                # forward upstream yet: say so rather than promise updates that never come.
+                "subscribe": False if modern else offers.subscribe,
                 "list_changed": capabilities.resources.list_changed if modern else self.tools_changed,
             })
         if not offers.has_prompts:
@@ -112,6 +115,7 @@ def build_server(
     `tools_changed=False` for stateless HTTP, where handshake-era clients cannot be notified.
     """
     levels = levels or LogLevels()
+    round_trips = RoundTrips()
 
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         # One page: the listing is built once per tool set and shared by every request.
@@ -120,23 +124,36 @@ def build_server(
             result["resultType"] = "complete"  # required from 2026-07-28 on
         return result
 
-    async def call(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call(ctx: ServerRequestContext[Any],
+                   params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
         # Keep this reference for the whole call: hot reload closes a replaced source only once the
         # tool set that used it is no longer referenced, so a call in flight is never cut off.
         toolset = holder.current
         tool = toolset.get(params.name)
         if tool is None:
             return unknown_tool_result(params.name, toolset)
-        try:
-            result = await call_tool(
+        principal = principal_of(ctx)
+
+        def run(peer: Any) -> Any:
+            return call_tool(
                 tool,
                 params.arguments,
                 request_id=None if ctx.request_id is None else str(ctx.request_id),
                 progress=_progress_reporter(ctx),
-                principal=principal_of(ctx),
+                principal=principal,
                 session_id=session_id_of(ctx),
-                peer=SessionPeer(ctx, levels),
+                peer=peer,
             )
+
+        try:
+            if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                # A proxied server's questions become InputRequiredResult rounds (roundtrip.py).
+                outcome = await round_trips.call(params, principal, ctx.session.check_client_capability, run)
+                if isinstance(outcome, types.InputRequiredResult):
+                    return outcome
+                result = outcome
+            else:
+                result = await run(SessionPeer(ctx, levels))
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence
             result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
         return to_call_result(result, tool.name)
@@ -152,7 +169,13 @@ def build_server(
         instructions=server_instructions(config.instructions, holder.current),
         # 2026-07-28 clients may cache tools/list; a reload can change it at any moment, and the
         # listing is the same for every caller.
-        cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="public")},
+        # Proxied listings change as upstreams change, so they are not cached either; a read may
+        # depend on who asks upstream, so it is private.
+        cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="public"),
+                     "prompts/list": CacheHint(ttl_ms=0, scope="public"),
+                     "resources/list": CacheHint(ttl_ms=0, scope="public"),
+                     "resources/templates/list": CacheHint(ttl_ms=0, scope="public"),
+                     "resources/read": CacheHint(ttl_ms=0, scope="private")},
         on_list_tools=list_tools,
         on_call_tool=call,
         on_subscriptions_listen=listen_handler,
