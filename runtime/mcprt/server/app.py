@@ -185,7 +185,7 @@ def build_server(
     )
     server.listen_handler = listen_handler
     # resources/*, prompts/*, completion/complete, logging/setLevel (levels gate relayed log messages)
-    server.subscriptions = install_offer_handlers(server, holder, notifier, levels)
+    server.subscriptions = install_offer_handlers(server, holder, levels)
     server.middleware.append(SessionTracker(notifier))
     server.middleware.append(CachedToolListing(holder))
     return server

@@ -162,7 +162,7 @@ async def _offer_call(awaitable: Any) -> Any:
         raise MCPError(code=exc.code, message=str(exc)) from None
 
 
-def install_offer_handlers(server: Any, holder: ToolSetHolder, notifier: Notifier, levels: LogLevels) -> Subscriptions:
+def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels) -> Subscriptions:
     """Register resources/*, prompts/*, completion/complete and logging/setLevel on `server`."""
     subscriptions = Subscriptions(holder)
 
