@@ -131,6 +131,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping) -> ToolResult:
         is_error=is_error,
         raw_bytes=upstream.raw_bytes,
         sent_bytes=_sent_bytes(content, structured),
+        meta=upstream.result_meta,
     )
 
 

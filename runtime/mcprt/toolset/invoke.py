@@ -19,7 +19,7 @@ from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
 from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
-from .operation import CallContext, ToolResult
+from .operation import CallContext, ClientPeer, ToolResult
 from .tool import Tool
 
 
@@ -70,7 +70,7 @@ def _describe(error: SchemaError) -> str:
 
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
                     progress: Any = None, principal: Principal | None = None,
-                    session_id: str | None = None) -> ToolResult:
+                    session_id: str | None = None, peer: ClientPeer | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
     argument problems."""
     started = time.perf_counter()
@@ -87,6 +87,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             progress=progress,
             principal=principal,
             session_id=session_id,
+            peer=peer,
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
             await tool.gate.admit(tool, arguments or {}, completed, context)
