@@ -22,6 +22,7 @@ from .model import Manifest
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
+from .secrets import empty_secrets, literal_secrets, register_secrets
 from .toml_reader import read_toml
 from .yaml_reader import read_yaml
 
@@ -119,45 +120,15 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         errors += diagnostics_from(exc, data, index, env_paths)
     if manifest is None:
         raise ManifestError(sorted(errors) + warnings)
-    warnings += _literal_secrets(manifest, env_paths, index)
+    warnings += literal_secrets(manifest, env_paths, index)
+    reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
+    errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
+    register_secrets(manifest)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
     if [d for d in errors if d.severity == "error"]:
         raise ManifestError(sorted(errors) + warnings)
     loaded.warnings += [d for d in errors if d.severity == "warning"]
     return loaded
-
-
-def _secret_paths(manifest: Manifest) -> list[NodePath]:
-    """Where the manifest holds secrets: inbound tokens and every source's credentials."""
-    paths: list[NodePath] = []
-    if manifest.server.auth is not None:
-        paths += [("server", "auth", "bearer_tokens", i) for i in range(len(manifest.server.auth.bearer_tokens))]
-        paths += [("server", "auth", "tokens", name) for name in manifest.server.auth.tokens]
-    for name, source in manifest.sources.items():
-        auth = getattr(source, "auth", None)
-        if auth is None:
-            continue
-        base: NodePath = ("sources", name, "auth")
-        if auth.bearer is not None:
-            paths.append((*base, "bearer"))
-        if auth.basic is not None:
-            paths.append((*base, "basic", "password"))
-        if auth.api_key is not None:
-            paths.append((*base, "api_key", "value"))
-        if auth.oauth2 is not None:
-            paths.append((*base, "oauth2", "client_secret"))
-    return paths
-
-
-def _literal_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex) -> list[Diagnostic]:
-    """Warn about secrets written into the manifest itself: manifests are reviewed and committed."""
-    found = []
-    for path in _secret_paths(manifest):
-        if path not in env_paths:
-            where = index.locate(path)
-            found.append(Diagnostic(where.file, where.line, where.col, "a secret is written literally in the "
-                                    "manifest; use ${VAR} (from the environment or .env) instead", "warning"))
-    return found
 
 
 def _merge_includes(

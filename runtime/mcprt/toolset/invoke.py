@@ -20,10 +20,12 @@ from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
 from ..shaping.result import shape_result
 from .operation import CallContext, ToolResult
+from .scrub import scrub_message, scrub_result, scrub_upstream
 from .tool import Tool
 
 
 def error_result(message: str) -> ToolResult:
+    message = scrub_message(message)
     return ToolResult(content=[{"type": "text", "text": message}], is_error=True, sent_bytes=len(message.encode()))
 
 
@@ -89,7 +91,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         upstream = await tool.operation.invoke(completed, context)
         upstream_status = upstream.status
         status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
-        result = shape_result(upstream, tool.shaping)
+        scrub_upstream(upstream)
+        result = scrub_result(shape_result(upstream, tool.shaping))
         if upstream.is_error or result.is_error:
             # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
             # function answered is the tool's.

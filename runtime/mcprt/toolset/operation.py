@@ -51,6 +51,7 @@ class UpstreamResult:
     content: list[dict[str, Any]] | None = None
     structured: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
+    scrubbed: bool = False  # configured secrets already removed from the body (the HTTP executor does)
 
 
 Invoker = Callable[[dict[str, Any], CallContext], Awaitable[UpstreamResult]]
