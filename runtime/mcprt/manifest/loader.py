@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from ..errors import Diagnostic, ManifestError
 from . import envvars
 from .checks import check_expressions
+from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
 from .model import Manifest
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
@@ -77,13 +78,20 @@ def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, Posit
     """
     shown = shown or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path, max_manifest_bytes(), "a manifest", "MAX_MANIFEST_BYTES").decode("utf-8")
     except FileNotFoundError:
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, f"cannot read the file: {exc}")]
+    except LimitExceeded as exc:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, str(exc))]
+    except UnicodeDecodeError:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "cannot read the file: it is not UTF-8 text")]
+    except OSError as exc:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
     reader = read_toml if path.suffix.lower() == ".toml" else read_yaml
-    data, index, errors = reader(text, shown)
+    try:
+        data, index, errors = reader(text, shown)
+    except RecursionError:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "the manifest nests too deeply")]
     if errors:
         return None, index, errors
     if data is None or data == {}:
@@ -156,11 +164,21 @@ def _merge_includes(
         if child_path in seen:
             errors.append(Diagnostic(where.file, where.line, where.col, f"include cycle: {entry} is already included"))
             continue
+        if not include_allowed(child_path, manifest_path.parent):
+            # A pull request's manifest must not read (and echo) files elsewhere on the machine.
+            errors.append(Diagnostic(where.file, where.line, where.col, f"include {entry} is outside this "
+                                     "manifest's folder; add its folder to MCPRT_INCLUDE_PATHS to allow it"))
+            continue
         # Named relative to the including manifest as the user wrote it, like the main manifest.
         shown = os.path.normpath(manifest_path.parent / entry)
         child, child_index, child_errors = read_manifest_file(child_path, shown)
+        if not child_errors and not ({"version", "sources"} & set(child)):
+            # Not a manifest: say so without quoting any of it (it may be any file of the tree).
+            errors.append(Diagnostic(where.file, where.line, where.col, f"include {entry} is not an mcprt "
+                                     "manifest (it has neither `version` nor `sources`)"))
+            continue
         if child_errors:
-            errors += child_errors if child_path.is_file() else [
+            errors += child_errors if child_path.exists() else [
                 Diagnostic(where.file, where.line, where.col, f"included manifest not found: {entry}")
             ]
             continue

@@ -20,6 +20,7 @@ from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
 from ..shaping.result import shape_result
 from .operation import CallContext, ToolResult
+from .nesting import check_depth
 from .scrub import scrub_message, scrub_result, scrub_upstream
 from .tool import Tool
 
@@ -91,6 +92,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         upstream = await tool.operation.invoke(completed, context)
         upstream_status = upstream.status
         status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
+        check_depth(upstream)
         scrub_upstream(upstream)
         result = scrub_result(shape_result(upstream, tool.shaping))
         if upstream.is_error or result.is_error:
@@ -102,6 +104,9 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
         status = "rejected"
         result = error_result(str(exc))
+    except RecursionError:  # a value nested deeper than shaping can walk: the result's fault, not ours
+        status, outcome = "rejected", "upstream_error"
+        result = error_result(f"the result of {tool.name} nests too deeply to process")
     except Exception as exc:  # a bug in mcprt or a source: keep serving, tell the model plainly
         status = "internal"
         outcome = "internal"
