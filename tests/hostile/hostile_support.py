@@ -13,13 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.served import child_env
@@ -90,21 +91,58 @@ async def _token(request: Request) -> JSONResponse:
                          "error_description": f"bad client credentials in {form} / {auth}"}, status_code=401)
 
 
+async def _deep(request: Request) -> Response:
+    """JSON nested `n` levels: arrays (`kind=list`) or objects (`kind=dict`)."""
+    n = int(request.query_params.get("n", "990"))
+    if request.query_params.get("kind") == "dict":
+        body = '{"a":' * n + "1" + "}" * n
+    else:
+        body = "[" * n + "1" + "]" * n
+    return Response(body, media_type="application/json")
+
+
+def gzip_bomb(size: int = 200_000_000) -> bytes:
+    """`size` NUL bytes gzipped (about 200 KB), built without holding them."""
+    squeezer = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+    block = bytes(1 << 20)
+    return b"".join(squeezer.compress(block) for _ in range(size >> 20)) + squeezer.flush()
+
+
+_BOMB: list[bytes] = []
+
+
+async def _bomb(request: Request) -> Response:
+    if not _BOMB:
+        _BOMB.append(gzip_bomb())
+    return Response(_BOMB[0], media_type="text/plain", headers={"Content-Encoding": "gzip"})
+
+
 def echo_app() -> Starlette:
     return Starlette(routes=[
         Route("/echo", _echo, methods=["GET", "POST"]),
         Route("/token", _token, methods=["POST"]),
+        Route("/deep", _deep),
+        Route("/bomb", _bomb),
     ])
 
 
 ECHO_SPEC = {
     "openapi": "3.0.3",
     "info": {"title": "echo", "version": "1"},
-    "paths": {"/echo": {"get": {
-        "operationId": "echo",
-        "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "what the request carried"}},
-    }}},
+    "paths": {
+        "/echo": {"get": {
+            "operationId": "echo",
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "what the request carried"}},
+        }},
+        "/deep": {"get": {
+            "operationId": "deep",
+            "parameters": [{"name": "n", "in": "query", "schema": {"type": "integer"}},
+                           {"name": "kind", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "deeply nested JSON"}},
+        }},
+        "/bomb": {"get": {"operationId": "bomb", "responses": {"200": {"description": "a gzip bomb"}}}},
+    },
 }
 
 
