@@ -44,7 +44,8 @@ def main(
 
 
 @app.command(epilog="Examples: `mcprt validate catalog/quickstart/mcp.yaml`, "
-                    "`mcprt validate catalog/github/mcp.yaml --offline` (CI without network or secrets)")
+                    "`mcprt validate catalog/github/mcp.yaml --offline` (CI without network or secrets), "
+                    "`mcprt validate --offline --no-exec` (an untrusted pull request: nothing is executed)")
 def validate(
     manifest: ManifestArg = None,
     offline: Annotated[
@@ -52,12 +53,18 @@ def validate(
         typer.Option("--offline", help="Use pinned spec/<source>.* copies for URL specs and placeholders for "
                                        "unset ${VAR}s: checks a manifest in CI without network or secrets."),
     ] = False,
+    no_exec: Annotated[
+        bool,
+        typer.Option("--no-exec", help="Execute nothing: static checks only; `python:` and `command:` sources "
+                                       "are not imported or started and are reported as unchecked. Use it for "
+                                       "untrusted pull requests."),
+    ] = False,
 ) -> None:
     """Check the manifest, its sources and templates; print `file:line:col: message` for each problem."""
     from .validate_cmd import run_validate
 
     with guarded():
-        raise typer.Exit(run_validate(manifest, offline))
+        raise typer.Exit(run_validate(manifest, offline, no_exec))
 
 
 @app.command(epilog="Example: `mcprt schema > schemas/mcprt.schema.json`")

@@ -1,4 +1,10 @@
-"""`mcprt validate`: load, open every source, build the tool set; report every problem and budget overrun."""
+"""`mcprt validate`: load, open every source, build the tool set; report every problem and budget overrun.
+
+`--no-exec` checks a manifest that nobody has reviewed yet (an untrusted pull request): everything
+static — the file, its schema, expressions, templates, includes, OpenAPI documents — but no source
+that runs code is started or imported (`python:` modules, `command:` servers); those are listed as
+unchecked.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,20 @@ from .common import compile_once, run_async
 from .errors import EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 
 
-def run_validate(manifest: Path | None, offline: bool = False) -> int:
+EXECUTED_KINDS = ("python", "command")
+
+
+def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = False) -> int:
     async def work() -> int:
-        runtime, compiled = await compile_once(manifest, offline=offline)
+        unchecked: list[str] = []
+        runtime, compiled = await compile_once(manifest, offline=offline,
+                                               without_kinds=EXECUTED_KINDS if no_exec else (),
+                                               skipped=unchecked)
         try:
             print_diagnostics(compiled.warnings)
+            if unchecked:
+                print(f"{compiled.loaded.path}: not checked (--no-exec; these run code): {', '.join(unchecked)}",
+                      file=sys.stderr)
             toolset = compiled.toolset
             budget = check_budget(compiled.loaded, toolset)
             if not budget.ok:
