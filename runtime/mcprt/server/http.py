@@ -21,6 +21,7 @@ from ..manifest.model import ServerConfig
 from ..toolset.toolset import ToolSetHolder
 from .app import McprtServer
 from .guard import HttpGuard, make_policy
+from .limits import connection_settings
 from .notify import Notifier
 from .options import ServeOptions
 
@@ -139,8 +140,8 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=2,
-        timeout_keep_alive=5,
         ws="none",
+        **connection_settings(),  # header deadline, connection cap, fd limit (see limits.py)
     )
     server = _QuietServer(config)
 
