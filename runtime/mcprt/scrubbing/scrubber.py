@@ -25,9 +25,8 @@ def secret_forms(secret: str) -> set[str]:
 
     Raw; percent-encoded (RFC 3986, upper- and lower-case hex) and form-encoded
     (application/x-www-form-urlencoded, `+` for space); JSON-string escaped (with and without
-    `\\uXXXX` for non-ASCII); base64 and base64url with and without padding, plus the stable middle
-    of its base64 at each of the three byte alignments, so it is found inside a longer base64 text
-    such as a basic-auth `user:password` value (RFC 4648 §4, §5).
+    `\\uXXXX` for non-ASCII); base64 and base64url with and without padding (RFC 4648 §4, §5) —
+    a basic-auth `user:password` is registered as a secret of its own, so its encoding is one too.
     """
     if len(secret) < MIN_SECRET_CHARS:
         return set()
@@ -39,7 +38,8 @@ def secret_forms(secret: str) -> set[str]:
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         full = encode(raw).decode("ascii")
         forms |= {full, full.rstrip("=")}
-        for shift in (0, 1, 2):
+        for shift in (0,):  # other alignments: their cost (a search each) outweighs a case the
+            # registered pairs (basic `user:password`, OAuth2 client basic) already cover
             # The secret preceded by `shift` bytes: keep only the base64 characters made of the
             # secret's bits alone, which are the same whatever surrounds it.
             encoded = encode(b"\0" * shift + raw).decode("ascii")
@@ -89,7 +89,13 @@ class Scrubber:
         forms: set[str] = set()
         for secret in (*self._static, *self._dynamic):
             forms |= secret_forms(secret)
-        ordered = tuple(sorted(forms, key=len, reverse=True))
+        # A form containing another is found through the shorter one (one search fewer per call):
+        # replacing the shorter leaves at most a partial base64 character of the longer.
+        kept: list[str] = []
+        for form in sorted(forms, key=len):
+            if not any(k in form for k in kept):
+                kept.append(form)
+        ordered = tuple(sorted(kept, key=len, reverse=True))
         self._text = ordered
         self._bytes = tuple(f.encode() for f in ordered)
 

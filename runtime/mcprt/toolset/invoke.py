@@ -21,7 +21,7 @@ from ..observability.log import log_call, logger
 from ..shaping.result import shape_result
 from .operation import CallContext, ToolResult
 from .nesting import check_depth
-from .scrub import scrub_message, scrub_result, scrub_upstream
+from .scrub import scrub_message, scrub_upstream
 from .tool import Tool
 
 
@@ -93,8 +93,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         upstream_status = upstream.status
         status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
         check_depth(upstream)
-        scrub_upstream(upstream)
-        result = scrub_result(shape_result(upstream, tool.shaping))
+        scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
+        result = shape_result(upstream, tool.shaping)
         if upstream.is_error or result.is_error:
             # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
             # function answered is the tool's.

@@ -2,8 +2,8 @@
 
 The HTTP executor already scrubs a body as bytes (cheapest, and before `mcprt record` captures it);
 results of proxied MCP servers and Python functions are scrubbed here, before shaping, so pruning and
-templates never see a secret. The shaped text blocks are checked once more (a substring search per
-form: no measurable cost) because they are what reaches the model.
+templates never see a secret (and their output, made only of what they were given, needs no second
+pass: each pass is one substring search per form over the whole result).
 """
 
 from __future__ import annotations
