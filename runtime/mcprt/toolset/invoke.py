@@ -6,6 +6,7 @@ becomes an `isError` result a model can act on; nothing raised here reaches the 
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import time
@@ -94,7 +95,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
         check_depth(upstream)
         scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
-        result = shape_result(upstream, tool.shaping)
+        if tool.shaping.output is not None:  # a template may take its whole time budget: not on the loop
+            result = await asyncio.to_thread(shape_result, upstream, tool.shaping)
+        else:
+            result = shape_result(upstream, tool.shaping)
         if upstream.is_error or result.is_error:
             # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
             # function answered is the tool's.
