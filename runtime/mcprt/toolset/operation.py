@@ -75,6 +75,7 @@ class UpstreamResult:
     structured: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
     result_meta: dict[str, Any] | None = None  # a proxied result's own `_meta`, passed on unchanged
+    scrubbed: bool = False  # configured secrets already removed from the body (the HTTP executor does)
 
 
 Invoker = Callable[[dict[str, Any], CallContext], Awaitable[UpstreamResult]]
