@@ -30,7 +30,7 @@ from mcprt.testing.overrides import load_for_replay
 from mcprt.testing.runner import check_case
 from mcprt.testing.snapshots import SnapshotStore
 from mcprt.testing.wire import VOLATILE_HEADERS
-from mcprt.sources.http import is_sensitive_name
+from mcprt.outbound import is_sensitive_name
 
 
 def _pointer(doc: Any, pointer: str) -> Any:

@@ -1,4 +1,8 @@
-"""The contract between sources and the compiled tool set.
+"""The contract between sources and the compiled tool set: the shared types at the bottom of mcprt.
+
+This module imports nothing from mcprt at run time (the `Principal` annotation is for type checkers
+only), so every layer — sources, the HTTP executor, shaping, the tool set, discovery, the server —
+can use these types without an upward import.
 
 A source (OpenAPI document, Python entry point, MCP server) turns its input into `Operation`s:
 callable things with a proposed name and an input schema. The tool set applies the manifest's
@@ -9,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..identity.principal import Principal
+if TYPE_CHECKING:  # identity.principal imports nothing from mcprt either; only type checkers read this
+    from .identity.principal import Principal
 
 ResultKind = Literal["json", "text", "binary", "content"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mcprt.toolset.naming import fit_tool_name, sanitize_tool_name
-from mcprt.toolset.operation import Operation
+from mcprt.contracts import Operation
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / "bench" / ".cache"

@@ -18,7 +18,7 @@ from ..errors import ToolCallError
 from ..manifest.model import Defaults
 from ..shaping.result import Shaping
 from ..toolset.invoke import call_tool
-from ..toolset.operation import CallContext, Invoker, Operation, UpstreamResult
+from ..contracts import CallContext, Invoker, Operation, UpstreamResult
 from ..toolset.tool import ArgPlan, Tool
 from .catalog import Catalog, SourceSummary
 from .text import terms

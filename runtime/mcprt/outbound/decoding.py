@@ -13,7 +13,7 @@ import codecs
 import json
 from email.message import Message
 
-from ...toolset.operation import UpstreamResult
+from ..contracts import UpstreamResult
 
 INVALID_JSON_PREVIEW_CHARS = 200
 

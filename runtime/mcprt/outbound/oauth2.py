@@ -16,8 +16,8 @@ from urllib.parse import quote_plus, urlencode
 
 import httpx
 
-from ...errors import ToolCallError
-from ...manifest.model import OAuth2ClientCredentials
+from ..errors import ToolCallError
+from ..manifest.model import OAuth2ClientCredentials
 from .redaction import describe_target, scrub
 
 TokenSender = Callable[[httpx.Request], Awaitable[httpx.Response]]

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from ... import __version__
-from ...errors import ToolCallError, UpstreamError
-from ...manifest.model import OutboundAuth
-from ...toolset.operation import CallContext, UpstreamResult
+from .. import __version__
+from ..errors import ToolCallError, UpstreamError
+from ..manifest.model import OutboundAuth
+from ..contracts import CallContext, UpstreamResult
 from .body import ACCEPT_ENCODING, read_capped
 from .capture import Exchange, capture_sink
 from .credentials import STAMP_EXTENSION, Credentials, Stamp, credentials_for, without_query_param

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from ..observability.log import logger
 from ..toolset.invoke import error_result
-from ..toolset.operation import ToolResult
+from ..contracts import ToolResult
 from ..toolset.toolset import ToolSet
 
 

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from mcprt.toolset.operation import ToolResult, UpstreamResult
+from mcprt.contracts import ToolResult, UpstreamResult
 
 from .autoprune import AutoPruner
 from .limits import json_size, shorten_text, shorten_to_fit

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..errors import Diagnostic
 from ..manifest.model import SourceBase
 from ..settings import Settings
-from ..toolset.operation import Operation
+from ..contracts import Operation
 
 
 @dataclass

@@ -16,7 +16,7 @@ from ..manifest.loader import LoadedManifest
 from ..manifest.model import source_kind
 from ..observability.log import logger
 from ..settings import Settings
-from ..toolset.operation import Operation
+from ..contracts import Operation
 from .base import RunningSource, SourceContext
 from .registry import fingerprint, opener_for
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..sources.http import is_sensitive_name
+from ..outbound import is_sensitive_name
 from .cases import Body, RecordedRequest
 
 # Headers that say how a request travelled, not what it asks for.

@@ -22,7 +22,7 @@ from ..shaping.prune import compile_prune
 from ..shaping.result import Shaping
 from ..shaping.templates import TemplateError, TemplateRenderError, compile_template
 from .naming import fit_tool_name
-from .operation import Operation
+from ..contracts import Operation
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
 

@@ -19,7 +19,7 @@ from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
 from ..shaping.result import shape_result
-from .operation import CallContext, ToolResult
+from ..contracts import CallContext, ToolResult
 from .tool import Tool
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import mcp_types as types
 
 from ...toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
-from ...toolset.operation import Invoker, Operation, UpstreamResult
+from ...contracts import Invoker, Operation, UpstreamResult
 
 
 def tool_operations(tools: list[types.Tool], invoker_for: Any) -> list[Operation]:

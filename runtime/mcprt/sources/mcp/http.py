@@ -12,7 +12,7 @@ import httpx
 import httpx2
 
 from ...manifest.model import UrlSource
-from ..http.credentials import Credentials, Stamp, credentials_for, stamp_into
+from ...outbound.credentials import Credentials, Stamp, credentials_for, stamp_into
 
 CONNECT_TIMEOUT = 30.0
 STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long time

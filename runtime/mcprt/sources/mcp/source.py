@@ -35,7 +35,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ...errors import McprtError, ToolCallError
-from ...toolset.operation import CallContext, Operation, UpstreamResult
+from ...contracts import CallContext, Operation, UpstreamResult
 from .connectors import Connector
 from .convert import listing_signature, to_upstream, tool_operations
 

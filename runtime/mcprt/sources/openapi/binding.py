@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import Diagnostic
 from ...manifest.model import OpenAPISource
-from ...toolset.operation import CallContext, Operation, UpstreamResult
+from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from . import compile_openapi, load_document, missing_auth
 
 if TYPE_CHECKING:
-    from ..http import HttpUpstream
+    from ...outbound import HttpUpstream
 
 
 class OpenAPIRunningSource:
@@ -36,7 +36,7 @@ class OpenAPIRunningSource:
     def upstream(self) -> HttpUpstream:
         """The pooled HTTP upstream, made on the first call: listing tools never imports httpx."""
         if self._upstream is None:
-            from ..http import HttpUpstream
+            from ...outbound import HttpUpstream
 
             self._upstream = HttpUpstream(
                 source=self.name, auth=self._config.auth, headers=self._config.headers, retries=self._retries

@@ -15,7 +15,7 @@ from typing import Any
 
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
 from mcprt.toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
-from mcprt.toolset.operation import Operation
+from mcprt.contracts import Operation
 
 from .filters import OperationFacts, selected
 from .inputs import build_inputs

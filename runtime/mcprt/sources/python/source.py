@@ -23,7 +23,7 @@ import anyio.to_thread
 from ...errors import McprtError, ToolCallError
 from ...manifest.model import PythonSource
 from ...toolset.naming import fit_tool_name, sanitize_tool_name
-from ...toolset.operation import CallContext, Operation, UpstreamResult
+from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from .docstrings import parse_docstring
 from .importing import functions_of, import_fresh, make_importable, module_files, parse_entries
