@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,14 +90,29 @@ class Runtime:
         await self.pool.aclose()
 
 
+async def compile_once(
+    manifest: str | Path | None,
+    settings: Settings,
+    load: Callable[[Settings], LoadedManifest] | None = None,
+) -> tuple[Runtime, Compiled]:
+    """Compile a manifest once (`mcprt tools`/`validate`/`call`/`record`); the caller closes the runtime.
+
+    `load(settings)` replaces the ordinary load (e.g. the offline load of `validate --offline`).
+    Raises ManifestError (every diagnostic) after closing whatever sources had opened.
+    """
+    runtime = Runtime(manifest, settings)
+    try:
+        compiled = await runtime.compile(load(settings) if load is not None else None)
+    except BaseException:
+        await runtime.aclose()
+        raise
+    return runtime, compiled
+
+
 def _with_discovery(loaded: LoadedManifest, toolset: ToolSet) -> ToolSet:
     """Add discovery meta-tools when any tool is exposed through discovery."""
     if all(tool.expose == "tools" for tool in toolset):
         return toolset
-    try:
-        from .discovery import attach_discovery
-    except ImportError as exc:
-        raise ManifestError(
-            [loaded.diagnostic(("server", "expose"), f"discovery mode is not available yet ({exc})")]
-        ) from None
+    from .discovery import attach_discovery  # only manifests that use discovery pay for its import
+
     return attach_discovery(loaded, toolset)

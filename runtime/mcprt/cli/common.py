@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from ..manifest.loader import LoadedManifest
     from ..pipeline import Compiled, Runtime
+    from ..settings import Settings
 
 T = TypeVar("T")
 
@@ -32,27 +34,23 @@ def progress(message: str) -> Iterator[None]:
 
 
 async def compile_once(manifest: Path | None, *, offline: bool = False) -> tuple[Runtime, Compiled]:
-    """Compile a manifest with fresh settings; the caller closes the runtime (sources) when done.
+    """`pipeline.compile_once` with the CLI's settings, logging and spinner; the caller closes the runtime.
 
     `offline`: as the replay harness compiles it — URL specs read their pinned `spec/<source>.*`
     copy and unset `${VAR}`s get a placeholder — so CI can check a manifest without network or secrets.
     """
     from ..observability.log import setup_logging
-    from ..pipeline import Runtime
+    from ..pipeline import compile_once as compile_manifest
     from ..settings import load_settings
 
     settings = load_settings()
     setup_logging(settings.log_level if settings.log_level != "info" else "warning", settings.log_format)
-    runtime = Runtime(manifest, settings)
-    try:
-        with progress("compiling the manifest…"):
-            loaded = None
-            if offline:
-                from ..testing.overrides import load_for_replay
+    load = None
+    if offline:
+        from ..testing.overrides import load_for_replay
 
-                loaded = load_for_replay(manifest, None, settings)
-            compiled = await runtime.compile(loaded)
-    except BaseException:
-        await runtime.aclose()
-        raise
-    return runtime, compiled
+        def load(settings: Settings) -> LoadedManifest:
+            return load_for_replay(manifest, None, settings)
+
+    with progress("compiling the manifest…"):
+        return await compile_manifest(manifest, settings, load)

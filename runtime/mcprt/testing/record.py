@@ -88,10 +88,14 @@ class _LiveCall:
 
 
 async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any]) -> _LiveCall:
-    from ..cli.common import compile_once
+    from ..observability.log import setup_logging
+    from ..pipeline import compile_once
+    from ..settings import load_settings
     from ..toolset.invoke import call_tool
 
-    runtime, compiled = await compile_once(manifest)
+    settings = load_settings()  # as the other one-shot commands: warnings and errors on stderr
+    setup_logging(settings.log_level if settings.log_level != "info" else "warning", settings.log_format)
+    runtime, compiled = await compile_once(manifest, settings)
     try:
         tool = compiled.toolset.get(tool_name)
         if tool is None:

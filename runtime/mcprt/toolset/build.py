@@ -18,9 +18,9 @@ from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import OpenAPISource, OperationFilter, SourceBase, ToolOverride
 from ..shaping.autoprune import compile_autoprune
-from ..shaping.prune import compile_prune
+from ..expressions.prune import compile_prune
 from ..shaping.result import Shaping
-from ..shaping.templates import TemplateError, TemplateRenderError, compile_template
+from ..expressions.templates import TemplateError, TemplateRenderError, compile_template
 from .naming import fit_tool_name
 from ..contracts import Operation
 from .tool import ArgPlan, Tool
