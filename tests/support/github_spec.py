@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcprt.toolset.naming import fit_tool_name, sanitize_tool_name
+from mcprt.sources.naming import fit_tool_name, sanitize_tool_name
 from mcprt.contracts import Operation
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

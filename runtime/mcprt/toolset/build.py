@@ -21,7 +21,7 @@ from ..shaping.autoprune import compile_autoprune
 from ..expressions.prune import compile_prune
 from ..shaping.result import Shaping
 from ..expressions.templates import TemplateError, TemplateRenderError, compile_template
-from .naming import fit_tool_name
+from ..sources.naming import fit_tool_name
 from ..contracts import Operation
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet

@@ -7,7 +7,7 @@ from typing import Any
 
 import mcp_types as types
 
-from ...toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from ..naming import dedupe_names, fit_tool_name, sanitize_tool_name
 from ...contracts import Invoker, Operation, UpstreamResult
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
-from mcprt.toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from mcprt.sources.naming import dedupe_names, fit_tool_name, sanitize_tool_name
 from mcprt.contracts import Operation
 
 from .filters import OperationFacts, selected

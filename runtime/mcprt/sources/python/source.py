@@ -22,7 +22,7 @@ import anyio.to_thread
 
 from ...errors import McprtError, ToolCallError
 from ...manifest.model import PythonSource
-from ...toolset.naming import fit_tool_name, sanitize_tool_name
+from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from .docstrings import parse_docstring
