@@ -193,10 +193,10 @@ def _describe(
     context.update(plan.fixed)
     context.update(
         description=op.description,
-        summary=op.search.get("summary") or op.title or "",
-        method=op.search.get("method", ""),
-        path=op.search.get("path", ""),
-        tags=list(op.search.get("tags", ())),
+        summary=op.meta.summary or op.title or "",
+        method=op.meta.method,
+        path=op.meta.path,
+        tags=list(op.meta.tags),
         name=op.name,
     )
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
 from mcprt.sources.naming import dedupe_names, fit_tool_name, sanitize_tool_name
-from mcprt.contracts import Operation
+from mcprt.contracts import Operation, OperationMeta
 
 from .filters import OperationFacts, selected
 from .inputs import build_inputs
@@ -150,13 +150,14 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             aliases=aliases,
             title=clean(op.summary) if op.summary else None,
             annotations=annotations_for(op.method),
-            search={
-                "summary": op.summary or "",
-                "tags": list(op.tags),
-                "method": op.method,
-                "path": op.path,
-                "operation_id": op.operation_id or "",
-            },
+            meta=OperationMeta(
+                summary=op.summary or "",
+                tags=tuple(op.tags),
+                method=op.method,
+                path=op.path,
+                operation_id=op.operation_id or "",
+                deprecated=op.deprecated,
+            ),
         )
         security = requirement(op.security if op.security is not None else model.security)
         compiled.append(

@@ -23,7 +23,7 @@ import anyio.to_thread
 from ...errors import McprtError, ToolCallError
 from ...manifest.model import PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
-from ...contracts import CallContext, Operation, UpstreamResult
+from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from .docstrings import parse_docstring
 from .importing import functions_of, import_fresh, make_importable, module_files, parse_entries
@@ -133,5 +133,5 @@ def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: st
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug),
         aliases=(f"{module}:{fn_name}",),
         output_schema=signature.output_schema,
-        search={"summary": doc.summary, "module": module},
+        meta=OperationMeta(summary=doc.summary or "", words=(module,)),
     )
