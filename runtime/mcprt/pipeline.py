@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,14 +38,15 @@ class Runtime:
         self.loaded: LoadedManifest | None = None
         self._upstream_changed_callbacks: list = []
 
-    async def compile(self, loaded: LoadedManifest | None = None) -> Compiled:
+    async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = ()) -> Compiled:
         """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
 
-        On error the pool keeps the sources of the previous successful compile.
+        `stale`: running sources to reopen although their configuration is unchanged (their local
+        files changed). On error the pool keeps the sources of the previous successful compile.
         """
         started = time.perf_counter()
         loaded = loaded or load_manifest(self.manifest_path)
-        sync = await self.pool.sync(loaded)
+        sync = await self.pool.sync(loaded, stale)
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
         if not any(d.severity == "error" for d in diagnostics):

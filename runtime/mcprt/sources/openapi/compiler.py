@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
+from mcprt.sources.filters import selected
 from mcprt.sources.naming import dedupe_names, fit_tool_name, sanitize_tool_name
 from mcprt.contracts import Operation, OperationMeta
 
-from .filters import OperationFacts, selected
 from .inputs import build_inputs
 from .loader import LoadedDocument
 from .media import media_kind
@@ -128,8 +128,15 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             if op.operation_id in seen_ids:
                 warnings.append(f"{label}#{op.pointer}: operationId `{op.operation_id}` is used twice")
             seen_ids[op.operation_id] = op.pointer
-        facts = OperationFacts(key, name, op.operation_id, op.method, op.path, op.tags, op.deprecated)
-        if not selected(config.include, config.exclude, facts):
+        meta = OperationMeta(
+            summary=op.summary or "",
+            tags=tuple(op.tags),
+            method=op.method,
+            path=op.path,
+            operation_id=op.operation_id or "",
+            deprecated=op.deprecated,
+        )
+        if not selected(config.include, config.exclude, key, name, meta):
             continue
         try:
             inputs = build_inputs(op, conv, key_params)
@@ -150,14 +157,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             aliases=aliases,
             title=clean(op.summary) if op.summary else None,
             annotations=annotations_for(op.method),
-            meta=OperationMeta(
-                summary=op.summary or "",
-                tags=tuple(op.tags),
-                method=op.method,
-                path=op.path,
-                operation_id=op.operation_id or "",
-                deprecated=op.deprecated,
-            ),
+            meta=meta,
         )
         security = requirement(op.security if op.security is not None else model.security)
         compiled.append(
