@@ -18,9 +18,12 @@ from .tool import Tool
 class ToolSet:
     """Every callable tool by exposed name, plus extra tools (e.g. discovery meta-tools) in front."""
 
-    def __init__(self, tools: Iterable[Tool], *, extra: Iterable[Tool] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool], *, extra: Iterable[Tool] = (), instructions: str | None = None) -> None:
+        """`instructions`: what whoever added `extra` tools wants the model told at initialize
+        (discovery mode: how to reach unlisted operations); appended to the server's instructions."""
         self.tools: dict[str, Tool] = {tool.name: tool for tool in tools}
         self.extra: dict[str, Tool] = {tool.name: tool for tool in extra}
+        self.instructions = instructions
         self._listing: list[dict[str, Any]] | None = None
         self._fingerprint: str | None = None
 
