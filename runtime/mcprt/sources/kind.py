@@ -92,6 +92,17 @@ class SourceKind:
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
         return digest[:32]
 
+    def for_replay(
+        self, config: SourceBase, folder: Path, origin: str | None, pinned: Path | None, settings: Any
+    ) -> SourceBase:
+        """The configuration a replay compiles (`mcprt test`/`diff`, `validate --offline`).
+
+        `pinned`: the local copy `spec/<source>.*` beside the manifest, if any; `origin`: the replay
+        upstream's `scheme://host:port` that requests must go to (None: only pinned copies apply).
+        Default: unchanged (the kind makes no outbound HTTP requests a replay could serve).
+        """
+        return config
+
     def unsupported_criteria(self, flt: OperationFilter | None) -> list[str]:
         """Criteria set in `flt` that this kind's operations carry no metadata for."""
         if flt is None:

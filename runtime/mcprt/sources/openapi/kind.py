@@ -31,6 +31,14 @@ class OpenAPIKind(SourceKind):
         assert isinstance(config, OpenAPISource)
         return [] if "://" in config.openapi else [base_dir / config.openapi]
 
+    def for_replay(
+        self, config: SourceBase, folder: Path, origin: str | None, pinned: Path | None, settings: Any
+    ) -> SourceBase:
+        from .replay import for_replay
+
+        assert isinstance(config, OpenAPISource)
+        return for_replay(config, folder, origin, pinned, settings)
+
     def max_response_bytes(self, config: SourceBase, defaults: Any) -> int:
         assert isinstance(config, OpenAPISource)
         return int(config.max_response_bytes or defaults.max_response_bytes)
