@@ -2,7 +2,7 @@
 
 The manifest, its includes and `.env` come from the loader; spec files and Python modules come from
 each running source. A source whose configuration is unchanged is reused by the pool, so when only
-one of *its* files changed (a Python module edited in place) it has to be marked for reopening here.
+one of *its* files changed (a Python module edited in place) the reloader names it `stale` to the pool.
 """
 
 from __future__ import annotations
