@@ -1,14 +1,15 @@
 """Lower layers never import higher ones (issue 14): every import in runtime/mcprt, lazy and
 `TYPE_CHECKING` ones included, goes down or sideways in this order:
 
-    base (contracts, errors, settings, identity.principal, expressions, observability.log/.events)
-      → manifest → outbound (the HTTP executor) → sources → toolset/shaping/discovery → pipeline
-      → reload/observability/policy/identity/state/testing/gitops → server → cli
+    base (contracts, errors, settings, identity.principal, expressions, schema, observability.log/.events)
+      → manifest → outbound (the HTTP executor) → sources → toolset/shaping/discovery/policy → pipeline
+      → reload/observability/identity/state/testing/gitops → server → cli
 
 `identity.principal` and `observability.events`/`.log` are the shared contracts every layer may use
-(they import nothing above base). Discovery sits with the tool set, not above the pipeline: its
-meta-tools are part of the compiled tool set every command gets (`tools`, `validate`, `call`, `up`),
-and it imports only the manifest, the tool set and shaping. A new top-level package lands in the concerns layer (beside
+(they import nothing above base); `schema` (JSON Schema helpers) imports nothing from mcprt. Discovery
+and policy sit with the tool set, not above the pipeline: the pipeline attaches their meta-tools and
+gates to the tool set every command gets (`tools`, `validate`, `call`, `up`), and they import only the
+manifest, the tool set and shaping. A new top-level package lands in the concerns layer (beside
 reload) unless it is listed here.
 """
 
@@ -21,15 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 BASE = ("mcprt", "mcprt.contracts", "mcprt.errors", "mcprt.settings", "mcprt.identity.principal",
-        "mcprt.expressions", "mcprt.observability.log", "mcprt.observability.events")
+        "mcprt.expressions", "mcprt.schema", "mcprt.observability.log", "mcprt.observability.events")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", BASE),
     ("manifest", ("mcprt.manifest",)),
     ("outbound", ("mcprt.outbound",)),
     ("sources", ("mcprt.sources",)),
-    ("toolset/shaping/discovery", ("mcprt.toolset", "mcprt.shaping", "mcprt.discovery")),
+    ("toolset/shaping/discovery/policy", ("mcprt.toolset", "mcprt.shaping", "mcprt.discovery", "mcprt.policy")),
     ("pipeline", ("mcprt.pipeline",)),
-    ("concerns", ("mcprt.reload", "mcprt.observability", "mcprt.policy", "mcprt.identity",
+    ("concerns", ("mcprt.reload", "mcprt.observability", "mcprt.identity",
                   "mcprt.state", "mcprt.testing", "mcprt.gitops")),
     ("server", ("mcprt.server",)),
     ("cli", ("mcprt.cli", "mcprt.__main__")),
