@@ -30,7 +30,7 @@ last = peak()
 print(f"{'interpreter':<44} {last:6.1f} MB")
 for mod in ["typer", "mcprt.cli.main", "pydantic", "pydantic_settings", "mcprt.manifest.model", "ruamel.yaml",
             "mcprt.manifest.loader", "jinja2", "jmespath", "mcprt.shaping", "mcprt.pipeline", "httpx",
-            "mcprt.sources.http", "mcprt.sources.openapi.compiler", "mcprt.sources.openapi.binding",
+            "mcprt.outbound", "mcprt.sources.openapi.compiler", "mcprt.sources.openapi.binding",
             "mcprt.cli.tools_cmd"]:
     start = time.perf_counter()
     __import__(mod)

@@ -76,7 +76,7 @@ async def measure(shape: str, calls: int, rounds: int) -> dict[str, float]:
     from mcprt.pipeline import Runtime
     from mcprt.settings import Settings
     from mcprt.toolset.invoke import call_tool
-    from mcprt.toolset.operation import CallContext
+    from mcprt.contracts import CallContext
 
     principal = Principal("ci-bot", "token")
     figures: dict[str, list[float]] = {"admit": [], "call_with": [], "call_without": [], "peer": []}

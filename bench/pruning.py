@@ -120,7 +120,7 @@ def _has_cases(find_cases: Callable[[Any], list], manifest: Any) -> bool:
 def run(quick: bool = False) -> Section:
     from mcprt.manifest.model import AutoPrune
     from mcprt.shaping import Shaping, compile_autoprune, compile_prune, compile_template, json_size, shape_result
-    from mcprt.toolset.operation import UpstreamResult
+    from mcprt.contracts import UpstreamResult
 
     section = Section(title="3. Pruning: bytes saved and time per call",
                       headers=["on a ~100 KB body", "per call (ms, median)", "sent bytes"])

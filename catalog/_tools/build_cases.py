@@ -35,7 +35,7 @@ from mcprt.testing.overrides import load_for_replay
 from mcprt.testing.runner import check_case
 from mcprt.testing.snapshots import SnapshotStore
 from mcprt.testing.wire import VOLATILE_HEADERS
-from mcprt.sources.http import is_sensitive_name
+from mcprt.outbound import is_sensitive_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from schema_example import documented_example, fill_page, response_example  # noqa: E402

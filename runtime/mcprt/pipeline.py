@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Collection
 from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +42,11 @@ class Runtime:
         self.policy: Any = None  # mcprt.policy.PolicyService, made at the first compile with `policy:`
         self._event_callbacks: list = []
 
-    async def compile(self, loaded: LoadedManifest | None = None) -> Compiled:
+    async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = ()) -> Compiled:
         """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
 
-        On error the pool keeps the sources of the previous successful compile.
+        `stale`: running sources to reopen although their configuration is unchanged (their local
+        files changed). On error the pool keeps the sources of the previous successful compile.
         """
         started = time.perf_counter()
         try:
@@ -54,7 +56,7 @@ class Runtime:
                 raise
             later = await self._later_stages(exc.partial)
             raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
-        sync = await self.pool.sync(loaded)
+        sync = await self.pool.sync(loaded, stale)
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
         if not any(d.severity == "error" for d in diagnostics):
@@ -141,14 +143,29 @@ class Runtime:
         await self.pool.aclose()
 
 
+async def compile_once(
+    manifest: str | Path | None,
+    settings: Settings,
+    load: Callable[[Settings], LoadedManifest] | None = None,
+) -> tuple[Runtime, Compiled]:
+    """Compile a manifest once (`mcprt tools`/`validate`/`call`/`record`); the caller closes the runtime.
+
+    `load(settings)` replaces the ordinary load (e.g. the offline load of `validate --offline`).
+    Raises ManifestError (every diagnostic) after closing whatever sources had opened.
+    """
+    runtime = Runtime(manifest, settings)
+    try:
+        compiled = await runtime.compile(load(settings) if load is not None else None)
+    except BaseException:
+        await runtime.aclose()
+        raise
+    return runtime, compiled
+
+
 def _with_discovery(loaded: LoadedManifest, toolset: ToolSet) -> ToolSet:
     """Add discovery meta-tools when any tool is exposed through discovery."""
     if all(tool.expose == "tools" for tool in toolset):
         return toolset
-    try:
-        from .discovery import attach_discovery
-    except ImportError as exc:
-        raise ManifestError(
-            [loaded.diagnostic(("server", "expose"), f"discovery mode is not available yet ({exc})")]
-        ) from None
+    from .discovery import attach_discovery  # only manifests that use discovery pay for its import
+
     return attach_discovery(loaded, toolset)

@@ -12,7 +12,7 @@ from mcprt.manifest.loader import LoadedManifest, load_manifest
 from mcprt.pipeline import Compiled, Runtime
 from mcprt.settings import Settings
 from mcprt.toolset.build import build_toolset
-from mcprt.toolset.operation import Operation
+from mcprt.contracts import Operation
 from mcprt.toolset.toolset import ToolSet
 
 

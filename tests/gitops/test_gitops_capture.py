@@ -8,9 +8,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mcprt.manifest.model import ApiKeyAuth, OutboundAuth
-from mcprt.sources.http import BuiltRequest, HttpUpstream
-from mcprt.sources.http.capture import capture_sink, capturing
-from mcprt.toolset.operation import CallContext
+from mcprt.outbound import BuiltRequest, HttpUpstream
+from mcprt.outbound.capture import capture_sink, capturing
+from mcprt.contracts import CallContext
 from tests.support.upstream import serve_app
 
 

@@ -17,8 +17,8 @@ from tests.http.http_support import CLIENT_ID, CLIENT_SECRET, Upstream
 
 from mcprt.errors import ToolCallError
 from mcprt.manifest.model import OutboundAuth
-from mcprt.sources.http import BuiltRequest, HttpUpstream
-from mcprt.toolset.operation import CallContext
+from mcprt.outbound import BuiltRequest, HttpUpstream
+from mcprt.contracts import CallContext
 
 BEARER = "bearer-Tok3n-value"
 PASSWORD = "pa ss:wörd"

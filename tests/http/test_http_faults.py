@@ -13,8 +13,8 @@ import pytest
 from tests.http.http_support import Upstream
 
 from mcprt.errors import ToolCallError
-from mcprt.sources.http import BuiltRequest, HttpUpstream
-from mcprt.toolset.operation import CallContext
+from mcprt.outbound import BuiltRequest, HttpUpstream
+from mcprt.contracts import CallContext
 from tests.support.upstream import free_port, read_request_head, reset, serve_tcp
 
 

@@ -11,10 +11,10 @@ from email.utils import format_datetime
 
 from tests.http.http_support import Upstream
 
-from mcprt.sources.http import BuiltRequest, HttpUpstream, redact_headers, redact_url
-from mcprt.sources.http.decoding import decode_body, parse_content_type
-from mcprt.sources.http.retry import backoff_delay, parse_retry_after
-from mcprt.toolset.operation import CallContext
+from mcprt.outbound import BuiltRequest, HttpUpstream, redact_headers, redact_url
+from mcprt.outbound.decoding import decode_body, parse_content_type
+from mcprt.outbound.retry import backoff_delay, parse_retry_after
+from mcprt.contracts import CallContext
 
 
 def test_redact_headers_hides_credentials_and_keeps_the_rest() -> None:

@@ -11,8 +11,8 @@ import pytest
 from tests.http.http_support import BIG_BODY_BYTES, PNG, Upstream, gzip_bomb
 
 from mcprt.errors import ToolCallError
-from mcprt.sources.http import BuiltRequest, HttpUpstream
-from mcprt.toolset.operation import CallContext
+from mcprt.outbound import BuiltRequest, HttpUpstream
+from mcprt.contracts import CallContext
 
 
 def ctx(timeout: float = 5.0, limit: int = 10_000_000) -> CallContext:

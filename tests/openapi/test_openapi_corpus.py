@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from openapi_support import CORPUS, SPECS, compile_spec
 
+from mcprt.contracts import OperationMeta
 from mcprt.schema.ecma_regex import ecma_error
 from mcprt.sources.openapi import CompiledOpenAPI
 
@@ -99,7 +100,7 @@ def test_document_compiles_to_valid_tools(location: str) -> None:
         assert tool.description and len(tool.description) <= 400
         assert op.plan.method == op.method
         assert f"{op.method} {op.path}" in (tool.key, *tool.aliases)
-        assert set(tool.search) == {"summary", "tags", "method", "path", "operation_id"}
+        assert (tool.meta.method, tool.meta.path) == (op.method, op.path)
         # Sample arguments validate against the schema and build a request without error.
         json.dumps(schema)
 
@@ -181,10 +182,10 @@ def test_github_subset_is_compact() -> None:
     assert {"type": "null"} in issue.input_schema["properties"]["milestone"]["oneOf"]
     assert issue.annotations == {"readOnlyHint": False}
     assert issue.title == "Create an issue"
-    assert issue.search == {
-        "summary": "Create an issue",
-        "tags": ["issues"],
-        "method": "POST",
-        "path": "/repos/{owner}/{repo}/issues",
-        "operation_id": "issues/create",
-    }
+    assert issue.meta == OperationMeta(
+        summary="Create an issue",
+        tags=("issues",),
+        method="POST",
+        path="/repos/{owner}/{repo}/issues",
+        operation_id="issues/create",
+    )

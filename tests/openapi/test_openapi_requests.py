@@ -8,7 +8,7 @@ import pytest
 from openapi_support import by_key, by_name, compile_inline, compile_spec
 
 from mcprt.errors import ToolCallError
-from mcprt.sources.http.request import BuiltRequest
+from mcprt.outbound.request import BuiltRequest
 
 ARGS = {"primitive": "blue", "array": ["blue", "black", "brown"], "object": {"R": 100, "G": 200, "B": 150}}
 HTTPBIN = "https://httpbin.org"

@@ -19,7 +19,7 @@ from mcprt.pipeline import Runtime
 from mcprt.server import Notifier, build_http_app, build_server, resolve_options
 from mcprt.settings import Settings
 from mcprt.toolset.build import build_toolset
-from mcprt.toolset.operation import CallContext, Operation, UpstreamResult
+from mcprt.contracts import CallContext, Operation, UpstreamResult
 from mcprt.toolset.toolset import ToolSet
 from server_support import ListChangedCatcher, demo_manifest, http_client, text_of
 

@@ -19,7 +19,7 @@ from mcprt.shaping import (
     compile_template,
     shape_result,
 )
-from mcprt.toolset.operation import ToolResult, UpstreamResult
+from mcprt.contracts import ToolResult, UpstreamResult
 
 LIST_VIEW = "[].{number: number, title: title, state: state, user: user.login, labels: labels[].name}"
 ISSUE_LINES = "{% for i in result %}\n#{{ i.number }} {{ i.title }} ({{ i.state }}, @{{ i.user }})\n{% endfor %}"

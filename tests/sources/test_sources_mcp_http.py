@@ -146,3 +146,50 @@ async def test_a_handshake_era_server_is_reached_in_the_handshake_era(tmp_path: 
     with http_server() as (_, port):
         async with running(remote_manifest(tmp_path, port, token="unused")) as (runtime, _):
             assert runtime.pool.running["remote"]._client.protocol_version == "2025-11-25"  # noqa: SLF001
+
+
+async def test_oauth2_a_refused_token_is_renewed_once_through_the_shared_flow(tmp_path: Path) -> None:
+    """The url: transport drives the executor's flow: stamp → 401 → renew → resend once."""
+    issued: list[str] = []
+
+    async def token(request: Request) -> JSONResponse:
+        issued.append(f"t0ken-{len(issued) + 1}")
+        return JSONResponse({"access_token": issued[-1], "token_type": "bearer", "expires_in": 3600})
+
+    with serve_app(Starlette(routes=[Route("/token", token, methods=["POST"])])) as issuer, \
+            http_server("--token", "t0ken-2") as (_, port):
+        manifest = write_manifest(tmp_path, f"""
+            version: 1
+            sources:
+              remote:
+                url: http://127.0.0.1:{port}/mcp
+                auth:
+                  oauth2: {{token_url: "{issuer}/token", client_id: mcprt, client_secret: s3cret}}
+        """)
+        async with running(manifest) as (_, compiled):
+            assert text_of(await call(compiled, "echo", {"text": "renewed"})) == "renewed"
+    assert issued == ["t0ken-1", "t0ken-2"]  # the refused token was replaced once, then reused
+
+
+async def test_oauth2_token_responses_are_capped_like_the_http_executor(tmp_path: Path) -> None:
+    """A token endpoint answering megabytes is not read whole (the executor's 1 MB token cap)."""
+    async def token(request: Request) -> JSONResponse:
+        return JSONResponse({"access_token": "issued-t0ken", "token_type": "bearer", "padding": "x" * 2_000_000})
+
+    with serve_app(Starlette(routes=[Route("/token", token, methods=["POST"])])) as issuer, \
+            http_server("--token", "issued-t0ken") as (_, port):
+        manifest = write_manifest(tmp_path, f"""
+            version: 1
+            sources:
+              remote:
+                url: http://127.0.0.1:{port}/mcp
+                startup_timeout: 20s
+                auth:
+                  oauth2: {{token_url: "{issuer}/token", client_id: mcprt, client_secret: s3cret}}
+        """)
+        with pytest.raises(ManifestError) as caught:
+            async with running(manifest):
+                pass
+    message = str(caught.value)
+    assert "source 'remote'" in message and "OAuth2 token endpoint" in message, message
+    assert "s3cret" not in message and "issued-t0ken" not in message

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcprt.toolset.naming import fit_tool_name, sanitize_tool_name
-from mcprt.toolset.operation import Operation
+from mcprt.sources.naming import fit_tool_name, sanitize_tool_name
+from mcprt.contracts import Operation, OperationMeta
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / "bench" / ".cache"
@@ -98,12 +98,12 @@ def github_operations(spec: dict[str, Any]) -> list[Operation]:
                     description=" ".join(filter(None, [op.get("summary"), op.get("description")])),
                     input_schema=schema,
                     aliases=(f"{method.upper()} {path}",),
-                    search={
-                        "summary": op.get("summary", ""),
-                        "tags": list(op.get("tags", [])),
-                        "method": method.upper(),
-                        "path": path,
-                    },
+                    meta=OperationMeta(
+                        summary=op.get("summary", ""),
+                        tags=tuple(op.get("tags", [])),
+                        method=method.upper(),
+                        path=path,
+                    ),
                 )
             )
     return operations

@@ -147,12 +147,14 @@ def _manifest_data(path: Path) -> dict[str, Any]:
 
 
 def _source_kinds(path: Path) -> list[str]:
+    from ..manifest.model import source_kind
+
     sources = _manifest_data(path).get("sources")
     kinds: list[str] = []
     for source in (sources or {}).values() if isinstance(sources, dict) else []:
-        for kind in ("openapi", "python", "command", "url"):
-            if isinstance(source, dict) and kind in source and kind not in kinds:
-                kinds.append(kind)
+        kind = source_kind(source)
+        if kind is not None and kind not in kinds:
+            kinds.append(kind)
     return kinds
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from ..manifest.loader import LoadedManifest
     from ..pipeline import Compiled, Runtime
+    from ..settings import Settings
 
 T = TypeVar("T")
 
@@ -34,7 +35,7 @@ def progress(message: str) -> Iterator[None]:
 
 async def compile_once(manifest: Path | None, *, offline: bool = False, without_kinds: tuple[str, ...] = (),
                        skipped: list[str] | None = None) -> tuple[Runtime, Compiled]:
-    """Compile a manifest with fresh settings; the caller closes the runtime (sources) when done.
+    """`pipeline.compile_once` with the CLI's settings, logging and spinner; the caller closes the runtime.
 
     `offline` (for commands that call nothing: validate, tools): as the replay harness compiles it —
     URL specs read their pinned `spec/<source>.*` copy and unset `${VAR}`s get a placeholder — so CI
@@ -44,26 +45,27 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
     """
     from ..observability.log import setup_logging
     from ..manifest.loader import load_manifest
-    from ..pipeline import Runtime
+    from ..pipeline import compile_once as compile_manifest
     from ..settings import load_settings
 
     settings = load_settings()
     setup_logging(settings.log_level if settings.log_level != "info" else "warning", settings.log_format)
-    runtime = Runtime(manifest, settings)
-    try:
-        with progress("compiling the manifest…"):
-            loaded = None
-            if offline:
-                from ..testing.overrides import load_for_replay
+    load = None
+    if offline:
+        from ..testing.overrides import load_for_replay
 
-                loaded = load_for_replay(manifest, None, settings)
-            if without_kinds:
-                loaded = _without_kinds(loaded or load_manifest(manifest), without_kinds, skipped)
-            compiled = await runtime.compile(loaded)
-    except BaseException:
-        await runtime.aclose()
-        raise
-    return runtime, compiled
+        def load(settings: Settings) -> LoadedManifest:
+            return load_for_replay(manifest, None, settings)
+
+    if without_kinds:
+        inner = load
+
+        def load(settings: Settings) -> LoadedManifest:  # noqa: F811 - the offline load, minus those kinds
+            loaded = inner(settings) if inner is not None else load_manifest(manifest)
+            return _without_kinds(loaded, without_kinds, skipped)
+
+    with progress("compiling the manifest…"):
+        return await compile_manifest(manifest, settings, load)
 
 
 def _without_kinds(loaded: LoadedManifest, kinds: tuple[str, ...], skipped: list[str] | None) -> LoadedManifest:

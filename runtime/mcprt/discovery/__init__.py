@@ -25,5 +25,9 @@ def attach_discovery(loaded: LoadedManifest, toolset: ToolSet) -> ToolSet:
     if not catalog.searchable:
         return toolset
     taken = set(toolset.tools) | set(toolset.extra)
-    meta = build_meta_tools(catalog, choose_names(taken), loaded.manifest.defaults)
-    return ToolSet(list(toolset), extra=[*toolset.extra.values(), *meta], offers=toolset.offers)
+    names = choose_names(taken)
+    meta = build_meta_tools(catalog, names, loaded.manifest.defaults)
+    # Models often skip a search step they were not told about; saying it once at initialize helps.
+    hint = (f"Most operations of this server are not listed as tools: find them with {names.search}, "
+            f"read their arguments with {names.describe}, then run them with {names.call}.")
+    return ToolSet(list(toolset), extra=[*toolset.extra.values(), *meta], instructions=hint, offers=toolset.offers)

@@ -56,8 +56,7 @@ class Catalog:
             tools = [tool for tool in self.searchable if tool.source == source]
             tags: Counter[str] = Counter()
             for tool in tools:
-                raw = tool.operation.search.get("tags") or ()
-                tags.update(str(tag) for tag in (raw if isinstance(raw, (list, tuple)) else (raw,)))
+                tags.update(tool.operation.meta.tags)
             common = [tag for tag, _ in tags.most_common(MAX_AREAS)]
             out.append(SourceSummary(source, len(tools), tuple(common), len(tags) > MAX_AREAS))
         return out
@@ -67,8 +66,7 @@ class Catalog:
         summaries = self.summaries()
         top_area = summaries[0].areas[0] if summaries and summaries[0].areas else None
         for tool in self.searchable:
-            tags = tool.operation.search.get("tags") or ()
-            if top_area is not None and top_area not in tags:
+            if top_area is not None and top_area not in tool.operation.meta.tags:
                 continue
             text = one_line_summary(tool)
             if 2 <= len(text.split()) <= 5 and text.isascii():

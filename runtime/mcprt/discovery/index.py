@@ -50,7 +50,6 @@ _KINDRED = (frozenset({"list", "get"}), frozenset({"creat", "updat"}))  # "set X
 ACTION_MISMATCH = 0.8  # "get the contents of a file" should not open with "Create or update file contents"
 _METHOD_TERMS = {"get": ("get",), "post": ("creat",), "put": ("updat",), "patch": ("updat",), "delete": ("delet",)}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
-_SKIP_SEARCH_KEYS = frozenset({"summary", "tags", "path", "method", "description", "operation_id", "operationId"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +61,7 @@ class Hit:
 
 def one_line_summary(tool: Tool, limit: int = 120) -> str:
     """The operation's summary, else the first sentence of its description, on one short line."""
-    search = tool.operation.search
-    text = str(search.get("summary") or tool.title or tool.operation.title or "").strip()
+    text = (tool.operation.meta.summary or tool.title or tool.operation.title or "").strip()
     if not text:
         text = _SENTENCE_END.split(tool.description.strip(), maxsplit=1)[0] if tool.description else ""
     text = " ".join(text.split())
@@ -74,29 +72,22 @@ def one_line_summary(tool: Tool, limit: int = 120) -> str:
 
 def tool_fields(tool: Tool) -> dict[str, str]:
     """The text of each searchable field of a tool."""
-    search: Mapping[str, Any] = tool.operation.search
-    tags = search.get("tags") or ()
-    method = str(search.get("method") or "").lower()
-    extra = " ".join(
-        " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-        for key, value in search.items()
-        if key not in _SKIP_SEARCH_KEYS and isinstance(value, (str, list, tuple))
-    )
+    meta = tool.operation.meta
     summary = one_line_summary(tool, limit=400)
     description = ""
-    if not search.get("summary"):  # a written summary says it better; a long description mostly adds noise
+    if not meta.summary:  # a written summary says it better; a long description mostly adds noise
         description = " ".join((tool.description or "").split())
         if summary and description.startswith(summary.rstrip("…")):
             description = description[len(summary) :]
     return {
         "name": tool.name,
-        "operation": str(search.get("operation_id") or tool.operation.key),
+        "operation": meta.operation_id or tool.operation.key,
         "summary": summary,
         "lead": summary,
-        "tags": " ".join(map(str, tags)) if isinstance(tags, (list, tuple)) else str(tags),
-        "path": str(search.get("path") or ""),
-        "method": method,
-        "extra": extra,
+        "tags": " ".join(meta.tags),
+        "path": meta.path,
+        "method": meta.method.lower(),
+        "extra": " ".join(meta.words),
         "description": description[:DESCRIPTION_CHARS],
     }
 

@@ -20,7 +20,7 @@ from ..shaping.result import Shaping
 from ..identity.principal import Principal
 from ..toolset.gate import visible_to
 from ..toolset.invoke import call_tool
-from ..toolset.operation import CallContext, Invoker, Operation, UpstreamResult
+from ..contracts import CallContext, Invoker, Operation, UpstreamResult
 from ..toolset.tool import ArgPlan, Tool
 from .catalog import Catalog, SourceSummary
 from .text import terms

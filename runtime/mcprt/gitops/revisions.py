@@ -82,6 +82,21 @@ def _extract(top: Path, rev: str, folder: str, target: Path) -> None:
         archive.extractall(target, filter="data")
 
 
+def _config_files(source: Any, folder: Path) -> list[Path]:
+    """The local files a raw source entry's kind names in its configuration (e.g. a spec document)."""
+    from ..manifest.model import SOURCE_MODELS, source_kind
+    from ..sources.kind import kind_of
+
+    kind = source_kind(source)
+    if kind is None:
+        return []
+    config = SOURCE_MODELS[kind].model_construct(**source)  # unvalidated: only its file keys are read
+    try:
+        return kind_of(config).config_files(config, folder)
+    except (TypeError, AttributeError, ValueError):
+        return []  # not a valid entry: the compile reports it
+
+
 def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, depth: int = 0) -> None:
     """Spec files and included manifests that live outside the extracted folder."""
     if depth > 8:
@@ -93,9 +108,8 @@ def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, dept
     if not isinstance(data, dict):
         return
     wanted: list[str] = [i for i in data.get("include") or [] if isinstance(i, str)]
-    for source in (data.get("sources") or {}).values():
-        if isinstance(source, dict) and isinstance(source.get("openapi"), str) and "://" not in source["openapi"]:
-            wanted.append(source["openapi"])
+    for source in (data.get("sources") or {}).values() if isinstance(data.get("sources"), dict) else ():
+        wanted += [os.path.relpath(path, manifest.parent) for path in _config_files(source, manifest.parent)]
     for entry in wanted:
         local = Path(os.path.normpath(manifest.parent / entry))
         if local.exists():

@@ -20,8 +20,8 @@ def check_expressions(data: Any, index: PositionIndex) -> list[Diagnostic]:
     Works on the plain data (not the models) so these errors are reported together with schema
     errors elsewhere in the file.
     """
-    from ..shaping.prune import PruneSyntaxError, compile_prune
-    from ..shaping.templates import TemplateError, compile_template
+    from ..expressions.prune import PruneSyntaxError, compile_prune
+    from ..expressions.templates import TemplateError, compile_template
 
     errors: list[Diagnostic] = []
     for path, field, text in _expressions(data):

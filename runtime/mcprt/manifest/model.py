@@ -7,7 +7,7 @@ Every model forbids unknown keys, so a typo is an error (with a "did you mean" f
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -23,7 +23,6 @@ from pydantic import (
 
 from .units import ByteSize, Duration
 
-SOURCE_KINDS = ("openapi", "python", "command", "url")
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SOURCE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 
@@ -281,6 +280,18 @@ class OutboundAuth(StrictModel):
 
 
 class SourceBase(StrictModel):
+    """What every source kind accepts. A kind's model adds the one key that selects it (`kind_key`).
+
+    `kind_key`: the manifest key naming the kind (a source has exactly one such key).
+    `kind_runtime`: `module:attribute` of the kind's `SourceKind` (`mcprt.sources.kind`), imported
+    only when a source of the kind is opened or built, so the manifest layer imports no source code.
+    `kind_note`: words after "a source with `key:`" in the README's manifest reference.
+    """
+
+    kind_key: ClassVar[str] = ""
+    kind_runtime: ClassVar[str] = ""
+    kind_note: ClassVar[str] = ""
+
     prefix: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{0,32}$", description="Prepended to tool names.")
     tools: dict[str, ToolOverride] = Field(default_factory=dict, description="Per-tool overrides.")
     include: OperationFilter | None = Field(None, description="Only operations matching this filter.")
@@ -291,6 +302,9 @@ class SourceBase(StrictModel):
 
 class OpenAPISource(SourceBase):
     """Tools from an OpenAPI 3.0/3.1 or Swagger 2.0 document."""
+
+    kind_key: ClassVar[str] = "openapi"
+    kind_runtime: ClassVar[str] = "mcprt.sources.openapi.kind:KIND"
 
     openapi: str = Field(description="URL, or a path relative to the manifest, of the JSON or YAML document.")
     base_url: str | None = Field(None, description="API base URL; else the document's first server.")
@@ -310,6 +324,9 @@ class OpenAPISource(SourceBase):
 class PythonSource(SourceBase):
     """Tools from typed Python functions (and, optionally, resources and prompts)."""
 
+    kind_key: ClassVar[str] = "python"
+    kind_runtime: ClassVar[str] = "mcprt.sources.python.kind:KIND"
+
     python: str | list[str] = Field(
         description="`package.module:function`, a list of them, or `package.module` (its public functions)."
     )
@@ -326,6 +343,10 @@ class PythonSource(SourceBase):
 class CommandSource(SourceBase):
     """Tools proxied from an MCP server started as a subprocess (stdio)."""
 
+    kind_key: ClassVar[str] = "command"
+    kind_runtime: ClassVar[str] = "mcprt.sources.mcp.kind:COMMAND"
+    kind_note: ClassVar[str] = " (MCP server over stdio)"
+
     command: str | list[str] = Field(description="Program (and arguments) to start.")
     args: list[str] = Field(default_factory=list, description="More arguments.")
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
@@ -338,6 +359,10 @@ class CommandSource(SourceBase):
 class UrlSource(SourceBase):
     """Tools proxied from a remote MCP server over streamable HTTP."""
 
+    kind_key: ClassVar[str] = "url"
+    kind_runtime: ClassVar[str] = "mcprt.sources.mcp.kind:URL"
+    kind_note: ClassVar[str] = " (MCP server over streamable HTTP)"
+
     url: str = Field(description="The server's MCP endpoint URL.")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
@@ -346,13 +371,19 @@ class UrlSource(SourceBase):
     prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 
 
+# The one registration of source kinds: each kind's model, in the order the reference lists them.
+# Everything else — the manifest's source union, the schema, the reference, the pool — derives from it.
+SOURCE_MODELS: dict[str, type[SourceBase]] = {
+    model.kind_key: model for model in (OpenAPISource, PythonSource, CommandSource, UrlSource)
+}
+SOURCE_KINDS = tuple(SOURCE_MODELS)
+
+
 def source_kind(value: Any) -> str | None:
-    """Which source model a raw mapping is: chosen by the key it has (openapi/python/command/url)."""
+    """Which source kind a raw mapping or a model is: chosen by the one kind key it has."""
     if isinstance(value, BaseModel):
-        for kind, model in SOURCE_MODELS.items():
-            if isinstance(value, model):
-                return kind
-        return None
+        key = getattr(type(value), "kind_key", "")
+        return key if SOURCE_MODELS.get(key) is type(value) else None
     if not isinstance(value, dict):
         return None
     present = [k for k in SOURCE_KINDS if k in value]
@@ -360,25 +391,13 @@ def source_kind(value: Any) -> str | None:
 
 
 Source = Annotated[
-    Union[
-        Annotated[OpenAPISource, Tag("openapi")],
-        Annotated[PythonSource, Tag("python")],
-        Annotated[CommandSource, Tag("command")],
-        Annotated[UrlSource, Tag("url")],
-    ],
+    Union[tuple(Annotated[model, Tag(key)] for key, model in SOURCE_MODELS.items())],  # type: ignore[valid-type]
     Discriminator(
         source_kind,
         custom_error_type="source_kind",
-        custom_error_message="a source needs exactly one of the keys `openapi`, `python`, `command`, `url`",
+        custom_error_message="a source needs exactly one of the keys " + ", ".join(f"`{k}`" for k in SOURCE_KINDS),
     ),
 ]
-
-SOURCE_MODELS: dict[str, type[SourceBase]] = {
-    "openapi": OpenAPISource,
-    "python": PythonSource,
-    "command": CommandSource,
-    "url": UrlSource,
-}
 
 
 from .policy import Policy  # noqa: E402  (policy.py builds on StrictModel above)

@@ -16,7 +16,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic
-from .model import SOURCE_KINDS, SOURCE_MODELS, Manifest, OpenAPISource, source_kind
+from .model import SOURCE_KINDS, SOURCE_MODELS, Manifest, SourceBase, source_kind
 from .positions import Path, PositionIndex
 
 _TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number",
@@ -173,7 +173,7 @@ def _narrow(tp: Any, node: Any) -> Any:
             tp = get_args(tp)[0]
         elif origin in (typing.Union, types.UnionType):
             members = [a for a in get_args(tp) if a is not type(None)]
-            if any(_is_model(m, OpenAPISource) for m in members):
+            if any(_is_model(m, SourceBase) for m in members):
                 kind = source_kind(node)
                 return SOURCE_MODELS.get(kind) if kind else None
             models = [m for m in members if _is_model(m)]

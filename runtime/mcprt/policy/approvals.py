@@ -20,7 +20,7 @@ from ..identity.principal import STDIO
 from .state import ApprovalRequest, new_approval_id
 
 if TYPE_CHECKING:
-    from ..toolset.operation import CallContext
+    from ..contracts import CallContext
     from ..toolset.tool import Tool
     from .gate import Decision, PolicyGate
 

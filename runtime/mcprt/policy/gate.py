@@ -19,7 +19,7 @@ from ..observability.events import BUS, DecisionEvent
 from .rules import CompiledMatch, principal_key
 
 if TYPE_CHECKING:
-    from ..toolset.operation import CallContext
+    from ..contracts import CallContext
     from ..toolset.tool import Tool
     from .service import PolicyService
 

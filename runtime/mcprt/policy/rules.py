@@ -43,9 +43,8 @@ def effective_annotations(tool: Tool) -> dict[str, bool]:
 
 
 def http_method(tool: Tool) -> str | None:
-    """The HTTP method of an OpenAPI tool (None for Python and proxied MCP tools)."""
-    method = tool.operation.search.get("method") if tool.operation.search else None
-    return method.upper() if isinstance(method, str) else None
+    """The HTTP method of a tool whose operation is an HTTP call (None for Python and proxied MCP tools)."""
+    return tool.operation.meta.method.upper() or None
 
 
 def principal_key(principal: Principal | None) -> Any:

@@ -2,14 +2,13 @@
 
 The manifest, its includes and `.env` come from the loader; spec files and Python modules come from
 each running source. A source whose configuration is unchanged is reused by the pool, so when only
-one of *its* files changed (a Python module edited in place) it has to be marked for reopening here.
+one of *its* files changed (a Python module edited in place) the reloader names it `stale` to the pool.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -135,14 +134,6 @@ def sources_with_changed_files(runtime: Runtime, taken: dict[str, dict[Path, Sig
         elif any(signature(path) != sig for path, sig in before.items()):
             stale.append(name)
     return stale
-
-
-def force_reopen(runtime: Runtime, names: Iterable[str]) -> None:
-    """Make the pool see these sources as changed on its next sync (their fingerprint can match no config)."""
-    for name in names:
-        source = runtime.pool.running.get(name)
-        if source is not None:
-            source.fingerprint = f"stale:{source.fingerprint}"
 
 
 def _absolute(path: Path) -> Path:

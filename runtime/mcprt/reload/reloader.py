@@ -27,7 +27,6 @@ from .drain import Drainer
 from .files import (
     content_digest,
     declared_dependencies,
-    force_reopen,
     manifest_files,
     source_signatures,
     sources_with_changed_files,
@@ -199,8 +198,8 @@ class Reloader:
         loaded: LoadedManifest | None = self.runtime.loaded if trigger == "upstream" else None
         if loaded is None:
             loaded = await asyncio.to_thread(load_manifest, self.runtime.manifest_path)
-        force_reopen(self.runtime, sources_with_changed_files(self.runtime, self._signatures))
-        return await self.runtime.compile(loaded)
+        stale = sources_with_changed_files(self.runtime, self._signatures)
+        return await self.runtime.compile(loaded, stale)
 
     def _missing_files(self, exc: BaseException) -> set[Path]:
         candidates = set(self.watch_set())

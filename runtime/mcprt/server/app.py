@@ -89,16 +89,10 @@ class McprtServer(Server[Any]):
 
 
 def server_instructions(configured: str | None, toolset: ToolSet) -> str | None:
-    """The manifest's instructions, plus how to reach unlisted operations when discovery is on.
-
-    Models often skip a search step they were not told about; saying it once at initialize helps.
-    """
-    meta = list(toolset.extra)
-    if len(meta) != 3:
+    """The manifest's instructions, then what the tool set asks to add (discovery mode's hint)."""
+    hint = toolset.instructions
+    if not hint:
         return configured
-    search, describe, call = meta
-    hint = (f"Most operations of this server are not listed as tools: find them with {search}, "
-            f"read their arguments with {describe}, then run them with {call}.")
     return f"{configured.rstrip()}\n\n{hint}" if configured else hint
 
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..observability.log import log_event
 from ..offerings.model import OfferError
-from ..toolset.operation import RelayError
+from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
 from .notify import Notifier, connection_of
 
@@ -70,7 +70,7 @@ class LogLevels:
 
 
 class SessionPeer:
-    """The client of one `tools/call`, as the relay sees it (toolset.operation.ClientPeer)."""
+    """The client of one `tools/call`, as the relay sees it (contracts.ClientPeer)."""
 
     def __init__(self, ctx: ServerRequestContext[Any], levels: LogLevels) -> None:
         self._ctx = ctx

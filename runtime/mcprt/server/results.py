@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from ..identity.principal import Principal
 from ..observability.log import logger
 from ..toolset.invoke import error_result
-from ..toolset.operation import ToolResult
+from ..contracts import ToolResult
 from ..toolset.toolset import ToolSet
 
 

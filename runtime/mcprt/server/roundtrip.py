@@ -23,7 +23,7 @@ from typing import Any
 import mcp_types as types
 
 from ..identity.principal import Principal
-from ..toolset.operation import RelayError, ToolResult
+from ..contracts import RelayError, ToolResult
 
 STATE_TTL = 600.0
 MAX_PENDING = 1000

@@ -4,8 +4,6 @@ stop, then close the sources. Signals: SIGINT/SIGTERM stop (a second one forces)
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import logging
 import os
 import signal
@@ -14,8 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import ManifestError
 from ..observability.log import log_event
+from ..reload import reload_now as reload_manifest
+from ..reload import reload_status
+from ..reload import watch as watch_manifest
 from .app import build_server
 from .http import build_http_app, listen, serve_http
 from .lifecycle import InFlight, Readiness
@@ -27,8 +27,6 @@ from .stdio import serve_stdio
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
-
-ReloadFn = Callable[["Runtime", Notifier], Awaitable[None]]
 
 
 async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True) -> None:
@@ -66,7 +64,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
     cleanups: list[Callable[[], Any]] = []
     restore_signals = _install_signals(stopping, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
     readiness = Readiness(shared.ping if shared is not None else None)
-    watch = _reload_entry("watch") if reload else None
+    watch = watch_manifest if reload else None
     if watch is not None:
         spawn(watch(runtime, notifier), "hot reload")
     try:
@@ -144,31 +142,13 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
 
 
 async def reload_now(runtime: Runtime, notifier: Notifier) -> None:
-    """Reload once (SIGHUP): the hot-reload module's `reload_now` when present, else a plain
-    recompile and swap that keeps the current tools if the manifest has errors."""
-    entry = _reload_entry("reload_now")
-    if entry is not None:
-        await entry(runtime, notifier)
-        return
-    try:
-        compiled = await runtime.compile()
-    except ManifestError as exc:
-        notifier.manifest_status = f"error: {len(exc.errors)} problem(s) on reload; serving the previous tools"
-        for diagnostic in sorted(exc.diagnostics):
-            print(str(diagnostic), file=sys.stderr)
-        log_event("reload failed; still serving the previous tools", logging.WARNING, errors=len(exc.errors))
-        return
-    changed = await runtime.apply(compiled)
-    notifier.manifest_status = "ok"
-    log_event("reloaded", logging.INFO, tools=len(compiled.toolset.listed), changed=changed)
+    """Reload once (SIGHUP); a bad manifest keeps the current tools serving (see `mcprt.reload`)."""
+    await reload_manifest(runtime, notifier)
 
 
 def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
     """Whether the served tools match the manifest on disk, for `/healthz` (counts, no error text)."""
-    status = _reload_attr("reload_status")
-    if status is None:
-        return {"status": "error" if notifier.manifest_status != "ok" else "ok"}
-    last = status(runtime)
+    last = reload_status(runtime)
     return {
         "status": "error" if last.get("ok") is False else "ok",
         "last_reload": last.get("at"),
@@ -176,27 +156,6 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
         "failures": last.get("failures", 0),
         "errors": len(last.get("errors") or ()),
     }
-
-
-def _reload_attr(name: str) -> Any:
-    try:
-        module = importlib.import_module("mcprt.reload")
-    except ImportError as exc:
-        log_event("hot reload not available yet", logging.DEBUG, reason=str(exc))
-        return None
-    except Exception as exc:  # a broken reload module must not stop serving
-        log_event("hot reload unavailable", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
-        return None
-    return getattr(module, name, None)
-
-
-def _reload_entry(name: str) -> ReloadFn | None:
-    """`mcprt.reload.<name>` if hot reload provides it (it is built separately and may lag)."""
-    entry = _reload_attr(name)
-    if entry is None or not inspect.iscoroutinefunction(entry):
-        log_event("hot reload not available yet", logging.DEBUG, missing=f"mcprt.reload.{name}")
-        return None
-    return entry  # type: ignore[no-any-return]
 
 
 def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Callable[[], None]:

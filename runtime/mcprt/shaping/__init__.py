@@ -6,9 +6,9 @@ Everything here is compiled once when a manifest loads (`compile_prune`, `compil
 
 from .autoprune import AutoPruner, compile_autoprune
 from .limits import json_size, shorten_text, shorten_to_fit
-from .prune import Pruner, PruneRuntimeError, PruneSyntaxError, compile_prune
+from ..expressions.prune import Pruner, PruneRuntimeError, PruneSyntaxError, compile_prune
 from .result import ERROR_BODY_BYTES, IMAGE_TYPES, Shaping, shape_result
-from .templates import (
+from ..expressions.templates import (
     OUTPUT_VARIABLES,
     CompiledTemplate,
     TemplateError,

@@ -58,12 +58,12 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from mcprt.toolset.operation import ToolResult, UpstreamResult
+from mcprt.contracts import ToolResult, UpstreamResult
 
 from .autoprune import AutoPruner
 from .limits import json_size, shorten_text, shorten_to_fit
-from .prune import Pruner, PruneRuntimeError
-from .templates import CompiledTemplate, TemplateRenderError
+from ..expressions.prune import Pruner, PruneRuntimeError
+from ..expressions.templates import CompiledTemplate, TemplateRenderError
 
 ERROR_BODY_BYTES = 2_000
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

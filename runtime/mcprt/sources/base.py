@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..errors import Diagnostic
 from ..manifest.model import SourceBase
 from ..settings import Settings
-from ..toolset.operation import Operation
+from ..contracts import Operation
 
 
 @dataclass
@@ -34,9 +34,20 @@ class SourceContext:
 
 
 class RunningSource(Protocol):
+    """An open source of some kind, as `SourceKind.open` returns it.
+
+    name:        the source's key in the manifest
+    kind:        its kind's key (`SourceKind.key`), for logs and diagnostics
+    operations:  what it offers now; may change while it runs (an MCP server's list_changed, after
+                 which it calls `SourceContext.on_tools_changed(name)` and a rebuild reads it again)
+    local_files: every local file it read (documents, modules, scripts); editing one makes hot
+                 reload reopen it. Must not raise (a failure counts as no files).
+    aclose:      release processes, connections and pools; called once, after the last tool set
+                 using it is gone. Must not raise for an already-broken upstream.
+    """
+
     name: str
     kind: str
-    fingerprint: str
 
     @property
     def operations(self) -> list[Operation]: ...

@@ -1,25 +1,56 @@
 """The running sources of a manifest, reused across reloads when their configuration is unchanged.
 
-`sync()` opens what is new or changed, keeps what is identical (no re-download, no subprocess
-restart, same HTTP pool) and closes what is gone — after the new tool set is installed, so calls in
-flight on the old set finish first.
+`diff()` compares the running sources with a loaded manifest and returns a `SourceDiff` (a value:
+what to open, keep, replace and retire); `sync()` applies one — opens what is new or changed, keeps
+what is identical (no re-download, no subprocess restart, same HTTP pool) — and hands back what to
+close, which the caller closes after the new tool set is installed, so calls in flight on the old set
+finish first. `rollback()` undoes a sync whose tool set could not be built.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
+from ..contracts import Operation
 from ..errors import Diagnostic, ManifestError, McprtError, SpecError
 from ..manifest.loader import LoadedManifest
-from ..manifest.model import source_kind
 from ..observability.log import logger
 from ..settings import Settings
-from ..toolset.operation import Operation
 from .base import RunningSource, SourceContext
-from .registry import fingerprint, opener_for
+from .kind import kind_of
+
+
+@dataclass(frozen=True)
+class SourceDiff:
+    """The difference between the running sources and a loaded manifest, by source name.
+
+    to_open:  in the manifest, not running
+    keep:     running with the same fingerprint and unchanged files: reused as they are
+    replace:  running, but their configuration changed (new fingerprint) or they are `stale`
+    retire:   running, no longer in the manifest
+    stale:    the part of `replace` whose configuration is unchanged but whose local files changed
+    fingerprints: the fingerprint each source of the manifest will run with
+    """
+
+    to_open: tuple[str, ...]
+    keep: tuple[str, ...]
+    replace: tuple[str, ...]
+    retire: tuple[str, ...]
+    stale: tuple[str, ...] = ()
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def opening(self) -> tuple[str, ...]:
+        """Every source this diff opens: the new ones and the replacements."""
+        return self.to_open + self.replace
+
+    @property
+    def empty(self) -> bool:
+        return not (self.to_open or self.replace or self.retire)
 
 
 @dataclass
@@ -31,27 +62,63 @@ class SyncResult:
     retired: list[RunningSource] = field(default_factory=list)  # close these once the new set is live
     previous: dict[str, RunningSource] = field(default_factory=dict)  # the pool before this sync (for rollback)
     fresh: list[RunningSource] = field(default_factory=list)  # opened by this sync
+    diff: SourceDiff | None = None
+    previous_fingerprints: dict[str, str] = field(default_factory=dict)
     offerings: dict[str, Any] = field(default_factory=dict)  # source → its Offerings (resources, prompts)
 
 
 class SourcePool:
+    """The running sources by name.
+
+    Read them through `running` (a read-only view); change them only through `sync()`,
+    `rollback()` and `aclose()`. `on_tools_changed(source_name)` is passed to every source opened
+    (e.g. an upstream MCP server announcing a new tool list), and `on_event(source, kind, payload)`
+    (resource updates, prompt list changes, log messages of proxied servers).
+    """
+
     def __init__(self, settings: Settings, on_tools_changed: Callable[[str], None] | None = None,
                  on_event: Callable[[str, str, Any], None] | None = None) -> None:
         self.settings = settings
         self.on_tools_changed = on_tools_changed
         self.on_event = on_event
-        self.running: dict[str, RunningSource] = {}
+        self._running: dict[str, RunningSource] = {}
+        self._fingerprints: dict[str, str] = {}
 
-    async def sync(self, loaded: LoadedManifest) -> SyncResult:
-        """Bring the pool in line with `loaded`; failed sources give diagnostics, the rest still open."""
+    @property
+    def running(self) -> Mapping[str, RunningSource]:
+        """The running sources by name (a read-only view of the pool now)."""
+        return MappingProxyType(self._running)
+
+    def diff(self, loaded: LoadedManifest, stale: Collection[str] = ()) -> SourceDiff:
+        """What `sync(loaded, stale)` would do. `stale`: running sources whose local files changed."""
         manifest = loaded.manifest
-        wanted: dict[str, str] = {
-            name: fingerprint(cfg, loaded.source_dirs.get(name, loaded.base_dir), manifest.defaults)
+        wanted = {
+            name: kind_of(cfg).fingerprint(cfg, loaded.source_dirs.get(name, loaded.base_dir), manifest.defaults)
             for name, cfg in manifest.sources.items()
         }
-        result = SyncResult({}, [])
-        to_open = [n for n, fp in wanted.items() if n not in self.running or self.running[n].fingerprint != fp]
-        opened = await asyncio.gather(*(self._open(loaded, n, wanted[n]) for n in to_open), return_exceptions=False)
+        running = self._running
+        return SourceDiff(
+            to_open=tuple(n for n in wanted if n not in running),
+            keep=tuple(n for n, fp in wanted.items()
+                       if n in running and self._fingerprints.get(n) == fp and n not in stale),
+            replace=tuple(n for n, fp in wanted.items()
+                          if n in running and (self._fingerprints.get(n) != fp or n in stale)),
+            retire=tuple(n for n in running if n not in wanted),
+            stale=tuple(n for n, fp in wanted.items() if n in running and n in stale
+                        and self._fingerprints.get(n) == fp),
+            fingerprints=MappingProxyType(wanted),
+        )
+
+    async def sync(self, loaded: LoadedManifest, stale: Collection[str] = ()) -> SyncResult:
+        """Bring the pool in line with `loaded`; failed sources give diagnostics, the rest still open.
+
+        All or nothing: when any source fails to open, the sources opened by this call are closed
+        and the pool is unchanged (`result.diagnostics` says why).
+        """
+        diff = self.diff(loaded, stale)
+        result = SyncResult({}, [], diff=diff)
+        to_open = diff.opening
+        opened = await asyncio.gather(*(self._open(loaded, n) for n in to_open), return_exceptions=False)
         fresh: dict[str, RunningSource] = {}
         for name, (source, diagnostics) in zip(to_open, opened, strict=True):
             result.diagnostics += diagnostics
@@ -62,18 +129,20 @@ class SourcePool:
                 await _close_quietly(source)
             return result
         next_running: dict[str, RunningSource] = {}
-        for name in wanted:
+        for name in diff.fingerprints:
             if name in fresh:
                 next_running[name] = fresh[name]
                 result.opened.append(name)
-                if name in self.running:
-                    result.retired.append(self.running[name])
+                if name in self._running:
+                    result.retired.append(self._running[name])
             else:
-                next_running[name] = self.running[name]
+                next_running[name] = self._running[name]
                 result.reused.append(name)
-        result.retired += [s for n, s in self.running.items() if n not in wanted]
-        result.previous, result.fresh = dict(self.running), list(fresh.values())
-        self.running = next_running
+        result.retired += [self._running[n] for n in diff.retire]
+        result.previous, result.fresh = dict(self._running), list(fresh.values())
+        result.previous_fingerprints = dict(self._fingerprints)
+        self._running = next_running
+        self._fingerprints = dict(diff.fingerprints)
         result.operations = {name: list(source.operations) for name, source in next_running.items()}
         result.offerings = {name: getattr(source, "offerings", None) for name, source in next_running.items()}
         return result
@@ -82,16 +151,15 @@ class SourcePool:
         """Undo a sync whose tool set could not be built: the previous sources serve on, new ones close."""
         if not result.fresh and not result.previous:
             return
-        self.running = result.previous
+        self._running = result.previous
+        self._fingerprints = result.previous_fingerprints
         result.retired = []
         fresh, result.fresh = result.fresh, []
         await asyncio.gather(*(_close_quietly(s) for s in fresh))
 
-    async def _open(
-        self, loaded: LoadedManifest, name: str, fp: str
-    ) -> tuple[RunningSource | None, list[Diagnostic]]:
+    async def _open(self, loaded: LoadedManifest, name: str) -> tuple[RunningSource | None, list[Diagnostic]]:
         config = loaded.manifest.sources[name]
-        kind = source_kind(config) or "openapi"
+        kind = kind_of(config)
         context = SourceContext(
             name=name,
             config=config,
@@ -101,28 +169,28 @@ class SourcePool:
             on_tools_changed=self.on_tools_changed,
             on_event=self.on_event,
         )
+        where = ("sources", name, kind.key)
         try:
-            source = await opener_for(kind)(context)
+            source = await kind.open(context)
         except ManifestError as exc:
             return None, exc.diagnostics
         except SpecError as exc:
-            return None, [loaded.diagnostic(("sources", name, kind), str(exc))]
+            return None, [loaded.diagnostic(where, str(exc))]
         except McprtError as exc:
-            return None, [loaded.diagnostic(("sources", name, kind), f"source '{name}': {exc}")]
+            return None, [loaded.diagnostic(where, f"source '{name}': {exc}")]
         except (ImportError, KeyError, AttributeError) as exc:
-            return None, [loaded.diagnostic(("sources", name, kind), f"source '{name}': {kind} sources cannot be "
-                                                                    f"opened: {exc}")]
-        source.fingerprint = fp
+            return None, [loaded.diagnostic(where, f"source '{name}': {kind.key} sources cannot be opened: {exc}")]
         # Sources may report findings without a place; they belong at the line that names the source.
         placed = [
-            d if d.file else loaded.diagnostic(("sources", name, kind), d.message, severity=d.severity)
+            d if d.file else loaded.diagnostic(where, d.message, severity=d.severity)
             for d in context.warnings
         ]
         return source, placed
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(_close_quietly(s) for s in self.running.values()))
-        self.running = {}
+        await asyncio.gather(*(_close_quietly(s) for s in self._running.values()))
+        self._running = {}
+        self._fingerprints = {}
 
 
 async def close_retired(retired: list[RunningSource]) -> None:

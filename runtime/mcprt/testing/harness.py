@@ -20,7 +20,7 @@ from ..errors import ManifestError, McprtError
 from ..manifest.loader import LoadedManifest, find_manifest
 from ..settings import Settings, load_settings
 from ..toolset.invoke import call_tool
-from ..toolset.operation import ToolResult
+from ..contracts import ToolResult
 from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
 from .cases import Case

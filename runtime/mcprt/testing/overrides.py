@@ -18,19 +18,17 @@ import dataclasses
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..manifest import envvars
 from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
-from ..manifest.model import OpenAPISource
 from ..settings import Settings
+from ..sources.kind import kind_of
 from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES, pinned_spec
 
 __all__ = ["PINNED_SPEC_DIR", "PINNED_SPEC_SUFFIXES", "load_for_replay", "pinned_spec", "redirect_sources"]
 
 PLACEHOLDER = "mcprt-replay-placeholder"
 _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SERVER_VARIABLE = re.compile(r"{([^{}]+)}")
 
 
 def replay_environment(manifest: Path) -> dict[str, str]:
@@ -53,53 +51,11 @@ def load_for_replay(manifest: str | Path | None, origin: str | None, settings: S
 
 
 def redirect_sources(loaded: LoadedManifest, origin: str | None, settings: Settings) -> LoadedManifest:
+    """Each source as its kind replays it (`SourceKind.for_replay`): pinned copy, requests to `origin`."""
     sources: dict[str, Any] = {}
     for name, source in loaded.manifest.sources.items():
-        if isinstance(source, OpenAPISource):
-            source = _redirect(name, source, loaded.source_dirs.get(name, loaded.base_dir), origin, settings)
-        sources[name] = source
+        folder = loaded.source_dirs.get(name, loaded.base_dir)
+        pinned = pinned_spec(folder, name)
+        sources[name] = kind_of(source).for_replay(source, folder, origin, pinned, settings)
     manifest = loaded.manifest.model_copy(update={"sources": sources})
     return dataclasses.replace(loaded, manifest=manifest)
-
-
-def _redirect(name: str, source: OpenAPISource, folder: Path, origin: str | None, settings: Settings) -> OpenAPISource:
-    update: dict[str, Any] = {}
-    if urlsplit(source.openapi).scheme in ("http", "https"):
-        pinned = pinned_spec(folder, name)
-        if pinned is not None:
-            update["openapi"] = str(pinned)
-    if origin is not None:
-        location = update.get("openapi", source.openapi)
-        base_path = _base_path(source, location, folder, settings)
-        update["base_url"] = origin + base_path
-        update["retries"] = 0
-    return source.model_copy(update=update) if update else source
-
-
-def _base_path(source: OpenAPISource, location: str, folder: Path, settings: Settings) -> str:
-    """The path part of the base URL the source really uses (manifest's, else the document's)."""
-    if source.base_url:
-        return urlsplit(source.base_url).path.rstrip("/")
-    from ..sources.openapi import load_document
-
-    document = load_document(location, folder, Path(settings.cache_dir))
-    data = document.data
-    if not isinstance(data, dict):
-        return ""
-    if isinstance(data.get("basePath"), str):  # Swagger 2.0
-        return data["basePath"].rstrip("/")
-    servers = data.get("servers")
-    if not (isinstance(servers, list) and servers and isinstance(servers[0], dict)):
-        return ""
-    first = servers[0]
-    url = str(first.get("url") or "")
-    variables = first.get("variables") if isinstance(first.get("variables"), dict) else {}
-
-    def value(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key in source.server_variables:
-            return source.server_variables[key]
-        spec = variables.get(key)
-        return str(spec.get("default", "")) if isinstance(spec, dict) else ""
-
-    return urlsplit(_SERVER_VARIABLE.sub(value, url)).path.rstrip("/")

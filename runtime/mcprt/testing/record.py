@@ -1,6 +1,6 @@
 """`mcprt record`: call the live upstream once through the real pipeline and store the exchange as a case.
 
-The request and response come from the HTTP executor's capture hook (`mcprt.sources.http.capture`):
+The request and response come from the HTTP executor's capture hook (`mcprt.outbound.capture`):
 the request exactly as the runtime built it, credentials never included and sensitive values
 redacted, the response body decoded. The new case is then replayed once to write its snapshot, so
 `mcprt test` passes right after recording.
@@ -16,8 +16,8 @@ from typing import Any
 
 from ..errors import McprtError
 from ..manifest.loader import find_manifest
-from ..sources.http.capture import Exchange, capturing
-from ..toolset.operation import ToolResult
+from ..outbound.capture import Exchange, capturing
+from ..contracts import ToolResult
 from .cases import (
     Body,
     Case,
@@ -88,10 +88,14 @@ class _LiveCall:
 
 
 async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any]) -> _LiveCall:
-    from ..cli.common import compile_once
+    from ..observability.log import setup_logging
+    from ..pipeline import compile_once
+    from ..settings import load_settings
     from ..toolset.invoke import call_tool
 
-    runtime, compiled = await compile_once(manifest)
+    settings = load_settings()  # as the other one-shot commands: warnings and errors on stderr
+    setup_logging(settings.log_level if settings.log_level != "info" else "warning", settings.log_format)
+    runtime, compiled = await compile_once(manifest, settings)
     try:
         tool = compiled.toolset.get(tool_name)
         if tool is None:

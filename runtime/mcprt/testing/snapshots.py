@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..toolset.operation import ToolResult
+from ..contracts import ToolResult
 from ..errors import McprtError
 from .cases import SNAPSHOTS_DIR, Case
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..outbound import is_sensitive_name
 from ..scrubbing import SECRETS
-from ..sources.http import is_sensitive_name
 from .cases import Body, RecordedRequest
 
 # Headers that say how a request travelled, not what it asks for.

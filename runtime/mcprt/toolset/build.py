@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import copy
 import difflib
-import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
-from ..manifest.model import OpenAPISource, OperationFilter, SourceBase, ToolOverride
+from ..manifest.model import SourceBase, ToolOverride
 from ..shaping.autoprune import compile_autoprune
-from ..shaping.prune import compile_prune
+from ..expressions.prune import compile_prune
 from ..shaping.result import Shaping
-from ..shaping.templates import TemplateError, TemplateRenderError, compile_template
-from .naming import fit_tool_name
-from .operation import Operation
+from ..expressions.templates import TemplateError, TemplateRenderError, compile_template
+from ..sources.filters import selected
+from ..sources.kind import SourceKind, kind_of
+from ..sources.naming import fit_tool_name
+from ..contracts import Operation
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
 
@@ -40,35 +41,49 @@ class BuildResult:
 def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]]) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
-    `operations` maps source name → its operations (already filtered by the source for OpenAPI).
+    `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
+    have applied them while opening; applying the same filter again keeps the same operations).
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
     """
     manifest = loaded.manifest
     diagnostics: list[Diagnostic] = []
     tools: list[Tool] = []
     for source_name, source in manifest.sources.items():
-        ops = list(operations.get(source_name, ()))
-        if not isinstance(source, OpenAPISource):
-            ops = [op for op in ops if _selected(op, source)]
-        tools += _source_tools(loaded, source_name, source, ops, diagnostics)
+        kind = kind_of(source)
+        if _check_criteria(loaded, source_name, source, kind, diagnostics):
+            continue
+        ops = [op for op in operations.get(source_name, ())
+               if selected(source.include, source.exclude, op.key, op.name, op.meta)]
+        tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
     _check_pinned(loaded, tools, diagnostics)
     return BuildResult(ToolSet(tools), diagnostics)
 
 
-def _selected(op: Operation, source: SourceBase) -> bool:
-    """include/exclude by name globs for sources without OpenAPI's richer metadata."""
-    def matches(flt: OperationFilter) -> bool:
-        return flt.operations is None or any(
-            fnmatch.fnmatchcase(op.key, g) or fnmatch.fnmatchcase(op.name, g) for g in flt.operations
-        )
-    if source.include is not None and not matches(source.include):
-        return False
-    return not (source.exclude is not None and source.exclude.operations is not None and matches(source.exclude))
+def _check_criteria(
+    loaded: LoadedManifest, source_name: str, source: SourceBase, kind: SourceKind, out: list[Diagnostic]
+) -> bool:
+    """A filter criterion the kind's operations carry no metadata for could only match all or nothing:
+    an error at its line (True when there was one)."""
+    found = False
+    for which in ("include", "exclude"):
+        for criterion in kind.unsupported_criteria(getattr(source, which)):
+            supported = ", ".join(f"`{c}`" for c in sorted(kind.criteria))
+            out.append(loaded.diagnostic(("sources", source_name, which, criterion),
+                                         f"`{which}.{criterion}` cannot select operations of a `{kind.key}:` source "
+                                         f"(its operations have no {criterion}); it supports {supported}",
+                                         prefer="key"))
+            found = True
+    return found
 
 
 def _source_tools(
-    loaded: LoadedManifest, source_name: str, source: SourceBase, ops: list[Operation], out: list[Diagnostic]
+    loaded: LoadedManifest,
+    source_name: str,
+    source: SourceBase,
+    kind: SourceKind,
+    ops: list[Operation],
+    out: list[Diagnostic],
 ) -> list[Tool]:
     by_key: dict[str, Operation] = {}
     for op in ops:
@@ -111,7 +126,7 @@ def _source_tools(
             tool=name,
         )
         identity = pruner is None and output is None and autoprune is None
-        max_response = getattr(source, "max_response_bytes", None) or defaults.max_response_bytes
+        max_response = kind.max_response_bytes(source, defaults)
         tools.append(
             Tool(
                 name=name,
@@ -193,10 +208,10 @@ def _describe(
     context.update(plan.fixed)
     context.update(
         description=op.description,
-        summary=op.search.get("summary") or op.title or "",
-        method=op.search.get("method", ""),
-        path=op.search.get("path", ""),
-        tags=list(op.search.get("tags", ())),
+        summary=op.meta.summary or op.title or "",
+        method=op.meta.method,
+        path=op.meta.path,
+        tags=list(op.meta.tags),
         name=op.name,
     )
     try:

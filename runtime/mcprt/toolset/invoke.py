@@ -20,8 +20,8 @@ from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
 from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
+from ..contracts import CallContext, ClientPeer, ToolResult
 from .nesting import check_depth
-from .operation import CallContext, ClientPeer, ToolResult
 from .scrub import scrub_message, scrub_upstream
 from .tool import Tool
 

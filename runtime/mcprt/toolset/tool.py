@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .operation import Operation
+from ..contracts import Operation
 
 if TYPE_CHECKING:
     from ..shaping.result import Shaping

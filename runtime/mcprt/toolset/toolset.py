@@ -20,10 +20,15 @@ from .tool import Tool
 class ToolSet:
     """Every callable tool by exposed name, plus extra tools (e.g. discovery meta-tools) in front."""
 
-    def __init__(self, tools: Iterable[Tool], *, extra: Iterable[Tool] = (), offers: OfferSet | None = None) -> None:
+    def __init__(self, tools: Iterable[Tool], *, extra: Iterable[Tool] = (), offers: OfferSet | None = None,
+                 instructions: str | None = None) -> None:
+        """`instructions`: what whoever added `extra` tools wants the model told at initialize
+        (discovery mode: how to reach unlisted operations); appended to the server's instructions.
+        `offers`: the resources, templates and prompts served with these tools."""
         self.tools: dict[str, Tool] = {tool.name: tool for tool in tools}
         self.extra: dict[str, Tool] = {tool.name: tool for tool in extra}
-        self.offers = offers or OfferSet()  # resources, templates and prompts served with these tools
+        self.offers = offers or OfferSet()
+        self.instructions = instructions
         self._listing: list[dict[str, Any]] | None = None
         self._fingerprint: str | None = None
         self.gate: Any = None  # a policy's CallGate (toolset/gate.py); None: everything visible

@@ -11,25 +11,39 @@ from ..base import SourceContext
 from .connectors import Connector, HttpConnector, StdioConnector, process_spec
 from .source import McpServerSource, Wants
 
-__all__ = ["McpServerSource", "open_mcp_source"]
+__all__ = ["McpServerSource", "open_command_source", "open_mcp_source", "open_url_source"]
+
+
+async def open_command_source(ctx: SourceContext) -> McpServerSource:
+    """Start the subprocess and list its tools; raise McprtError saying why it failed."""
+    config = ctx.config
+    if not isinstance(config, CommandSource):
+        raise McprtError(f"source '{ctx.name}' is not a command source")
+    log = logging.getLogger(f"mcprt.source.{ctx.name}")
+    return await _start(ctx, "command", StdioConnector(process_spec(config, ctx.base_dir), log))
+
+
+async def open_url_source(ctx: SourceContext) -> McpServerSource:
+    """Connect to the remote server and list its tools; raise McprtError saying why it failed."""
+    config = ctx.config
+    if not isinstance(config, UrlSource):
+        raise McprtError(f"source '{ctx.name}' is not a url source")
+    parts = urlsplit(config.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise McprtError("url must be an http:// or https:// URL of the server's MCP endpoint")
+    return await _start(ctx, "url", HttpConnector(config))
 
 
 async def open_mcp_source(ctx: SourceContext) -> McpServerSource:
-    """Start (or connect to) the server and list its tools; raise McprtError saying why it failed."""
+    """Either of the two, by the configuration's model."""
+    if isinstance(ctx.config, CommandSource):
+        return await open_command_source(ctx)
+    return await open_url_source(ctx)
+
+
+async def _start(ctx: SourceContext, kind: str, connector: Connector) -> McpServerSource:
     config = ctx.config
-    connector: Connector
-    if isinstance(config, CommandSource):
-        log = logging.getLogger(f"mcprt.source.{ctx.name}")
-        connector = StdioConnector(process_spec(config, ctx.base_dir), log)
-        kind = "command"
-    elif isinstance(config, UrlSource):
-        parts = urlsplit(config.url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise McprtError("url must be an http:// or https:// URL of the server's MCP endpoint")
-        connector = HttpConnector(config)
-        kind = "url"
-    else:
-        raise McprtError(f"source '{ctx.name}' is not an MCP server source")
+    assert isinstance(config, (CommandSource, UrlSource))
     source = McpServerSource(ctx.name, kind, connector, float(config.startup_timeout), ctx.on_tools_changed,
                              wants=Wants(resources=config.resources is not False, prompts=config.prompts is not False),
                              on_event=ctx.on_event)

@@ -27,7 +27,7 @@ from mcp.shared.exceptions import MCPError
 from ... import __version__
 from ...errors import McprtError
 from ...manifest.model import CommandSource, UrlSource
-from ..http.redaction import redact_url
+from ...outbound.redaction import redact_url
 from .http import HttpStatus, make_http_client
 from .stdio import ProcessSpec, ServerProcess, stdio_transport
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import mcp_types as types
 
-from ...toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
-from ...toolset.operation import Invoker, Operation, UpstreamResult
+from ..naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from ...contracts import Invoker, Operation, OperationMeta, UpstreamResult
 
 
 def tool_operations(tools: list[types.Tool], invoker_for: Any) -> list[Operation]:
@@ -29,7 +29,7 @@ def tool_operations(tools: list[types.Tool], invoker_for: Any) -> list[Operation
                 title=title,
                 output_schema=dict(tool.output_schema) if tool.output_schema else None,
                 annotations=annotations,
-                search={"summary": title or "", "upstream": tool.name},
+                meta=OperationMeta(summary=title or "", words=(tool.name,)),
                 extra=_unmodelled(tool),
             )
         )

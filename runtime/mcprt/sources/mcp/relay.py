@@ -24,7 +24,7 @@ from typing import Any
 
 import mcp_types as types
 
-from ...toolset.operation import ClientPeer, RelayError
+from ...contracts import ClientPeer, RelayError
 
 CALLER: contextvars.ContextVar[ClientPeer | None] = contextvars.ContextVar("mcprt_relay_caller", default=None)
 

@@ -42,8 +42,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ...errors import McprtError, ToolCallError
+from ...contracts import CallContext, Operation, UpstreamResult
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
-from ...toolset.operation import CallContext, Operation, UpstreamResult
 from .connectors import Connector
 from .convert import listing_signature, to_upstream, tool_operations
 from .relay import Relay

@@ -3,8 +3,8 @@
     doc = load_document("api.yaml", base_dir=manifest_dir, cache_dir=cache)
     compiled = compile_openapi(doc, source_config, defaults, cache_dir=cache)
     for op in compiled.operations:
-        op.operation            # mcprt.toolset.operation.Operation (invoke=None)
-        op.plan.build(args)     # mcprt.sources.http.request.BuiltRequest
+        op.operation            # mcprt.contracts.Operation (invoke=None)
+        op.plan.build(args)     # mcprt.outbound.request.BuiltRequest
     missing_auth(compiled, source_config)   # warnings for `mcprt validate`
 
 Rules a user sees (details in the modules named):

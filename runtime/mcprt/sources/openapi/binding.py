@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import Diagnostic
 from ...manifest.model import OpenAPISource
-from ...toolset.operation import CallContext, Operation, UpstreamResult
+from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from . import compile_openapi, missing_auth
 from .pinned import open_description
 
 if TYPE_CHECKING:
-    from ..http import HttpUpstream
+    from ...outbound import HttpUpstream
 
 
 class OpenAPIRunningSource:
@@ -37,7 +37,7 @@ class OpenAPIRunningSource:
     def upstream(self) -> HttpUpstream:
         """The pooled HTTP upstream, made on the first call: listing tools never imports httpx."""
         if self._upstream is None:
-            from ..http import HttpUpstream
+            from ...outbound import HttpUpstream
 
             self._upstream = HttpUpstream(
                 source=self.name, auth=self._config.auth, headers=self._config.headers, retries=self._retries

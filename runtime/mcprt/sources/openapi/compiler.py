@@ -15,10 +15,10 @@ from typing import Any
 
 from mcprt.errors import SpecError
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
-from mcprt.toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
-from mcprt.toolset.operation import Operation
+from mcprt.sources.filters import selected
+from mcprt.sources.naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from mcprt.contracts import Operation, OperationMeta
 
-from .filters import OperationFacts, selected
 from .inputs import build_inputs
 from .loader import LoadedDocument
 from .media import media_kind
@@ -134,8 +134,15 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             if op.operation_id in seen_ids:
                 warnings.append(f"{label}#{op.pointer}: operationId `{op.operation_id}` is used twice")
             seen_ids[op.operation_id] = op.pointer
-        facts = OperationFacts(key, name, op.operation_id, op.method, op.path, op.tags, op.deprecated)
-        if not selected(config.include, config.exclude, facts):
+        meta = OperationMeta(
+            summary=op.summary or "",
+            tags=tuple(op.tags),
+            method=op.method,
+            path=op.path,
+            operation_id=op.operation_id or "",
+            deprecated=op.deprecated,
+        )
+        if not selected(config.include, config.exclude, key, name, meta):
             continue
         try:
             inputs = build_inputs(op, conv, key_params)
@@ -160,13 +167,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             aliases=aliases,
             title=clean(op.summary) if op.summary else None,
             annotations=annotations_for(op.method),
-            search={
-                "summary": op.summary or "",
-                "tags": list(op.tags),
-                "method": op.method,
-                "path": op.path,
-                "operation_id": op.operation_id or "",
-            },
+            meta=meta,
         )
         security = requirement(op.security if op.security is not None else model.security)
         compiled.append(

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mcprt.errors import ToolCallError
-from mcprt.sources.http.request import BuiltRequest
+from mcprt.outbound.request import BuiltRequest
 
 from . import bodies, styles
 from .media import MediaKind

@@ -24,7 +24,7 @@ import anyio.to_thread
 from ...errors import McprtError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
-from ...toolset.operation import CallContext
+from ...contracts import CallContext
 from .docstrings import parse_docstring
 from .importing import Entry, functions_of, import_fresh
 from .signature import FunctionSignature, bind_arguments, describe_function

@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 from typing_extensions import is_typeddict
 
 from ...errors import McprtError, ToolCallError
-from ...toolset.operation import CallContext
+from ...contracts import CallContext
 from .docstrings import Docstring
 
 _INFERABLE_DEFAULTS = (bool, int, float, str)

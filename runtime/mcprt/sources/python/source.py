@@ -22,8 +22,8 @@ import anyio.to_thread
 
 from ...errors import McprtError, ToolCallError
 from ...manifest.model import PythonSource
-from ...toolset.naming import fit_tool_name, sanitize_tool_name
-from ...toolset.operation import CallContext, Operation, UpstreamResult
+from ..naming import fit_tool_name, sanitize_tool_name
+from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ...offerings.model import Offerings
 from .docstrings import parse_docstring
@@ -144,5 +144,5 @@ def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: st
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug),
         aliases=(f"{module}:{fn_name}",),
         output_schema=signature.output_schema,
-        search={"summary": doc.summary, "module": module},
+        meta=OperationMeta(summary=doc.summary or "", words=(module,)),
     )

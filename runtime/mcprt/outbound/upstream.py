@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from ... import __version__
-from ...errors import ToolCallError, UpstreamError
-from ...scrubbing import SECRETS
-from ...manifest.model import OutboundAuth
-from ...toolset.operation import CallContext, UpstreamResult
+from .. import __version__
+from ..contracts import CallContext, UpstreamResult
+from ..errors import ToolCallError, UpstreamError
+from ..manifest.model import OutboundAuth
+from ..scrubbing import SECRETS
+from .authorize import send_authorized, token_sender
 from .body import ACCEPT_ENCODING, read_capped
 from .capture import Exchange, capture_sink
 from .credentials import STAMP_EXTENSION, Credentials, Stamp, credentials_for, without_query_param
@@ -35,9 +36,6 @@ from .transport import make_client
 DEFAULT_ACCEPT = "application/json, text/plain;q=0.9, */*;q=0.8"
 # Set here from the body and cookies of each hop, never taken from configuration or arguments.
 _COMPUTED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "cookie", "host"})
-TOKEN_RESPONSE_LIMIT = 1_000_000  # an OAuth2 token response is tiny; anything bigger is not one
-
-
 @dataclass(slots=True)
 class _Call:
     """Bookkeeping of one `send`: what the error messages and `meta` report."""
@@ -168,12 +166,19 @@ class HttpUpstream:
 
     async def _send_with_retries(self, request: BuiltRequest, ctx: CallContext, call: _Call) -> _Received:
         retried = 0
-        renewed = False
         while True:
             call.attempts += 1
-            stamp = await self._stamp(call)
+
+            async def attempt(stamp: Stamp | None, resend: bool) -> _Received:
+                if resend:
+                    call.attempts += 1
+                return await self._follow_redirects(request, ctx, call, stamp)
+
             try:
-                received = await self._follow_redirects(request, ctx, call, stamp)
+                received = await send_authorized(
+                    self._credentials, self._token_sender(call), attempt, lambda got: got.status,
+                    waiting_for_token=lambda flag: setattr(call, "waiting_for_token", flag),
+                )
             except httpx.ConnectError:
                 # Nothing reached upstream, but only idempotent requests are retried, as promised.
                 if not (request.idempotent and retried < self._retries):
@@ -184,15 +189,6 @@ class HttpUpstream:
                 retried += 1
                 await self._pause(wait, ctx, call, "could not connect")
                 continue
-            if received.status == 401 and stamp is not None and self._credentials and self._credentials.renewable:
-                if not renewed:
-                    # A token revoked or expired early: get a new one and try once more (any method:
-                    # a 401 means upstream did not act on the request).
-                    renewed = True
-                    call.waiting_for_token = True
-                    await self._credentials.renew(stamp, self._token_sender(call))
-                    call.waiting_for_token = False
-                    continue
             if received.status in RETRYABLE_STATUSES and request.idempotent and retried < self._retries:
                 retry_after = parse_retry_after(received.headers.get("retry-after"))
                 wait = retry_after if retry_after is not None else backoff_delay(retried)
@@ -201,14 +197,6 @@ class HttpUpstream:
                     await self._pause(wait, ctx, call, f"upstream answered {received.status}")
                     continue
             return received
-
-    async def _stamp(self, call: _Call) -> Stamp | None:
-        if self._credentials is None:
-            return None
-        call.waiting_for_token = True
-        stamp = await self._credentials.stamp(self._token_sender(call))
-        call.waiting_for_token = False
-        return stamp
 
     async def _pause(self, wait: float, ctx: CallContext, call: _Call, why: str) -> None:
         if ctx.progress is not None:
@@ -280,20 +268,7 @@ class HttpUpstream:
     # --- OAuth2 token requests --------------------------------------------------------------------
 
     def _token_sender(self, call: _Call) -> TokenSender:
-        async def send(token_request: httpx.Request) -> httpx.Response:
-            token_request.extensions["timeout"] = httpx.Timeout(max(call.remaining(), 0.001)).as_dict()
-            token_request.headers.setdefault("User-Agent", self._user_agent)
-            try:
-                response = await self._http().send(token_request, stream=True)
-                got = await _Received.read(response, TOKEN_RESPONSE_LIMIT, "POST", str(token_request.url))
-            except httpx.TimeoutException:
-                raise
-            except httpx.HTTPError as exc:
-                target = describe_target("POST", str(token_request.url))
-                raise ToolCallError(f"OAuth2 token request failed: {describe_transport_error(exc, target, 1)}") from None
-            return httpx.Response(got.status, headers=got.headers, content=got.data)
-
-        return send
+        return token_sender(self._http, call.remaining, self._user_agent)
 
     # --- helpers ----------------------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ from urllib.parse import quote_plus, urlencode
 
 import httpx
 
-from ...errors import ToolCallError
-from ...scrubbing import SECRETS
-from ...manifest.model import OAuth2ClientCredentials
+from ..errors import ToolCallError
+from ..manifest.model import OAuth2ClientCredentials
+from ..scrubbing import SECRETS
 from .redaction import describe_target, scrub
 
 TokenSender = Callable[[httpx.Request], Awaitable[httpx.Response]]

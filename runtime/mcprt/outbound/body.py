@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from ...errors import ToolCallError
+from ..errors import ToolCallError
 
 ACCEPT_ENCODING = "gzip, deflate"
 

@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 import httpx
 
-from ...manifest.model import OutboundAuth
+from ..manifest.model import OutboundAuth
 from .oauth2 import OAuth2TokenSource, TokenSender
 
 Placement = Literal["header", "query", "cookie"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from ...errors import ToolCallError
+from ..errors import ToolCallError
 from .redaction import describe_target
 
 MAX_REDIRECTS = 5

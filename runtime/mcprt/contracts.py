@@ -1,4 +1,8 @@
-"""The contract between sources and the compiled tool set.
+"""The contract between sources and the compiled tool set: the shared types at the bottom of mcprt.
+
+This module imports nothing from mcprt at run time (the `Principal` annotation is for type checkers
+only), so every layer — sources, the HTTP executor, shaping, the tool set, discovery, the server —
+can use these types without an upward import.
 
 A source (OpenAPI document, Python entry point, MCP server) turns its input into `Operation`s:
 callable things with a proposed name and an input schema. The tool set applies the manifest's
@@ -7,11 +11,12 @@ overrides (rename, describe, hide/fix args, prune, output) on top, identically f
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ..identity.principal import Principal
+if TYPE_CHECKING:  # identity.principal imports nothing from mcprt either; only type checkers read this
+    from .identity.principal import Principal
 
 ResultKind = Literal["json", "text", "binary", "content"]
 
@@ -81,6 +86,32 @@ class UpstreamResult:
 Invoker = Callable[[dict[str, Any], CallContext], Awaitable[UpstreamResult]]
 
 
+@dataclass(frozen=True, slots=True)
+class OperationMeta:
+    """What a source knows about an operation beyond its schema: read by the `include`/`exclude`
+    filter, discovery search and catalog areas, and description templates (`summary`, `method`, …).
+
+    Every field is optional; which ones a kind fills is declared by its `SourceKind.criteria`
+    (a filter on a criterion the kind does not fill is a manifest error, not a silent match).
+
+    summary:      one-line summary as the source wrote it ("" when none)
+    tags:         grouping labels (OpenAPI tags); discovery's catalog areas
+    method:       HTTP method, upper case ("" for non-HTTP operations)
+    path:         URL path template ("/repos/{owner}/{repo}"), "" for non-HTTP operations
+    operation_id: the source's own identifier where it differs from `key` ("" when none)
+    deprecated:   the source marks the operation deprecated
+    words:        more searchable words (a Python module name, an upstream tool's name)
+    """
+
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    method: str = ""
+    path: str = ""
+    operation_id: str = ""
+    deprecated: bool = False
+    words: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class Operation:
     """One callable thing a source offers, before the manifest's per-tool overrides.
@@ -88,7 +119,7 @@ class Operation:
     `key` is what a manifest's `tools:` override is keyed by (operationId, function name,
     upstream tool name); `aliases` are other accepted keys (e.g. "GET /repos/{owner}/{repo}").
     `input_schema` is a JSON Schema object (`"type": "object"`), possibly with `$defs`.
-    `search` carries words for discovery mode (summary, tags, method, path).
+    `meta` carries the typed facts filters, discovery and description templates read.
     `invoke` is bound late by the source (it may hold pooled clients), so an Operation built from a
     compile cache gets its invoker when the source starts.
     """
@@ -102,7 +133,7 @@ class Operation:
     title: str | None = None
     output_schema: dict[str, Any] | None = None
     annotations: dict[str, Any] = field(default_factory=dict)
-    search: Mapping[str, Any] = field(default_factory=dict)
+    meta: OperationMeta = field(default_factory=OperationMeta)
     # Wire fields of the tool definition mcprt does not model (`icons`, `_meta`, `execution`, …):
     # listed unchanged, so a proxy never drops what an upstream says about its tools.
     extra: Mapping[str, Any] = field(default_factory=dict)

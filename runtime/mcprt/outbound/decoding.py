@@ -19,7 +19,7 @@ from email.message import Message
 
 from pydantic_core import from_json
 
-from ...toolset.operation import UpstreamResult
+from ..contracts import UpstreamResult
 
 INVALID_JSON_PREVIEW_CHARS = 200
 

@@ -1,0 +1,47 @@
+"""The `openapi:` source kind: operations compiled from an OpenAPI 3.x / Swagger 2.0 document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ...manifest.model import OpenAPISource, SourceBase
+from ..base import RunningSource, SourceContext
+from ..kind import SHARED_BUILD_ONLY, SourceKind
+
+
+class OpenAPIKind(SourceKind):
+    """Operations carry tags, method, path and deprecation, so every filter criterion applies.
+
+    `include`/`exclude` are applied while compiling (a filtered-out operation is never compiled),
+    so changing them reopens the source — from the compile cache, without a download.
+    """
+
+    key: ClassVar[str] = "openapi"
+    model: ClassVar[type[SourceBase]] = OpenAPISource
+    criteria: ClassVar[frozenset[str]] = frozenset({"tags", "operations", "paths", "methods", "deprecated"})
+    build_only: ClassVar[frozenset[str]] = SHARED_BUILD_ONLY
+
+    async def open(self, ctx: SourceContext) -> RunningSource:
+        from .binding import open_openapi_source
+
+        return await open_openapi_source(ctx)
+
+    def config_files(self, config: SourceBase, base_dir: Path) -> list[Path]:
+        assert isinstance(config, OpenAPISource)
+        return [] if "://" in config.openapi else [base_dir / config.openapi]
+
+    def for_replay(
+        self, config: SourceBase, folder: Path, origin: str | None, pinned: Path | None, settings: Any
+    ) -> SourceBase:
+        from .replay import for_replay
+
+        assert isinstance(config, OpenAPISource)
+        return for_replay(config, folder, origin, pinned, settings)
+
+    def max_response_bytes(self, config: SourceBase, defaults: Any) -> int:
+        assert isinstance(config, OpenAPISource)
+        return int(config.max_response_bytes or defaults.max_response_bytes)
+
+
+KIND = OpenAPIKind()
