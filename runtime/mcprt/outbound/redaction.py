@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from ...scrubbing import SECRETS, secret_forms
+from ..scrubbing import SECRETS, secret_forms
 
 REDACTED = "[redacted]"
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..identity.principal import Principal
 
 if TYPE_CHECKING:
-    from .operation import CallContext
+    from ..contracts import CallContext
     from .tool import Tool
 
 

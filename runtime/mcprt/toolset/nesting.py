@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import UpstreamError
-from .operation import UpstreamResult
+from ..contracts import UpstreamResult
 
 MAX_RESULT_DEPTH = 200
 

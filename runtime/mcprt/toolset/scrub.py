@@ -9,7 +9,7 @@ pass: each pass is one substring search per form over the whole result).
 from __future__ import annotations
 
 from ..scrubbing import SECRETS
-from .operation import ToolResult, UpstreamResult
+from ..contracts import ToolResult, UpstreamResult
 
 
 def scrub_upstream(upstream: UpstreamResult) -> None:
