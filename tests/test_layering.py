@@ -1,8 +1,8 @@
 """Lower layers never import higher ones (issue 14): every import in runtime/mcprt, lazy and
 `TYPE_CHECKING` ones included, goes down or sideways in this order:
 
-    base (contracts, errors, settings, identity.principal, expressions, schema, observability.log/.events)
-      → manifest → outbound (the HTTP executor) → sources → toolset/shaping/discovery/policy → pipeline
+    base (contracts, errors, settings, identity.principal, expressions, schema, observability.log/.events,
+    scrubbing) → manifest → offerings → outbound (the HTTP executor) → sources → toolset/shaping/discovery/policy → pipeline
       → reload/observability/identity/state/testing/gitops → server → cli
 
 `identity.principal` and `observability.events`/`.log` are the shared contracts every layer may use
@@ -22,10 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 BASE = ("mcprt", "mcprt.contracts", "mcprt.errors", "mcprt.settings", "mcprt.identity.principal",
-        "mcprt.expressions", "mcprt.schema", "mcprt.observability.log", "mcprt.observability.events")
+        "mcprt.expressions", "mcprt.schema", "mcprt.observability.log", "mcprt.observability.events",
+        "mcprt.scrubbing")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", BASE),
     ("manifest", ("mcprt.manifest",)),
+    ("offerings", ("mcprt.offerings",)),  # resources/prompts contract: sources fill it, the tool set serves it
     ("outbound", ("mcprt.outbound",)),
     ("sources", ("mcprt.sources",)),
     ("toolset/shaping/discovery/policy", ("mcprt.toolset", "mcprt.shaping", "mcprt.discovery", "mcprt.policy")),
