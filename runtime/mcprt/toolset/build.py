@@ -103,14 +103,16 @@ def _source_tools(
         description = _describe(loaded, base, op, override, plan, out)
         pruner = compile_prune(override.prune) if override.prune else None
         output = compile_template(override.output, kind="output") if override.output else None
+        identity = pruner is None and output is None and autoprune is None
+        declared = _declared_output_schema(loaded, base, op, override, source, out)
         shaping = Shaping(
             pruner=pruner,
             autoprune=autoprune,
             output=output,
             max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
             tool=name,
+            structured=declared is not None,
         )
-        identity = pruner is None and output is None and autoprune is None
         max_response = getattr(source, "max_response_bytes", None) or defaults.max_response_bytes
         tools.append(
             Tool(
@@ -124,7 +126,7 @@ def _source_tools(
                 timeout=override.timeout or source.timeout or defaults.timeout,
                 max_response_bytes=max_response,
                 title=override.title or op.title,
-                output_schema=op.output_schema if identity else None,
+                output_schema=declared if declared is not None else (op.output_schema if identity else None),
                 annotations=dict(op.annotations),
                 expose=source.expose or loaded.manifest.server.expose,
                 pinned=override.pinned,
@@ -132,6 +134,58 @@ def _source_tools(
             )
         )
     return tools
+
+
+def _declared_output_schema(
+    loaded: LoadedManifest,
+    base: tuple[Any, ...],
+    op: Operation,
+    override: ToolOverride,
+    source: SourceBase,
+    out: list[Diagnostic],
+) -> dict[str, Any] | None:
+    """Check `prune` and `output` against the response schema; the outputSchema to declare, if any.
+
+    Declared (by default) when the tool has a prune, no output template (a rendered result has no
+    structuredContent) and the prune provably gives an object; `output_schema: true` declares the
+    response shape itself for an unpruned tool, `false` (tool or source) never.
+    """
+    shape = op.response_schema
+    if shape is None:
+        return None
+    if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
+        shape = {"anyOf": [shape, op.default_response_schema]}
+    from ..manifest.checks import at_offset
+    from ..shaping.schema_paths import analyze, output_schema
+    from ..shaping.template_paths import check_template
+
+    if override.prune:
+        analysis = analyze(override.prune, shape)
+        for problem in analysis.problems:
+            out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset,
+                                 f"prune: {problem.message}"))
+        shape = analysis.shape
+    if override.output:
+        seen: set[tuple[int, int]] = set()
+        for t in check_template(override.output, shape):
+            if (t.line, t.col) in seen:
+                continue
+            seen.add((t.line, t.col))
+            offset = _offset_of(override.output, t.line, t.col)
+            message = f"output template, line {t.line}: {t.message}"
+            if t.guarded:
+                message += " (guarded by `is defined`/`default`, so the template still renders)"
+            out.append(at_offset(loaded.index, (*base, "output"), override.output, offset, message,
+                                 severity="warning" if t.guarded else "error"))
+    wanted = override.output_schema if override.output_schema is not None else source.output_schema
+    if wanted is False or override.output or not (override.prune or wanted):
+        return None
+    return output_schema(shape)
+
+
+def _offset_of(text: str, line: int, col: int) -> int:
+    lines = text.split("\n")
+    return sum(len(part) + 1 for part in lines[: line - 1]) + col - 1
 
 
 def _shape_arguments(

@@ -25,6 +25,7 @@ from .model import OperationSpec, ServerSpec
 from .plan import RequestPlan
 from .reader import read_document
 from .refs import Resolver
+from .responses import ResponseShapes
 from .schemas import SchemaConverter
 from .security import Requirement, SecurityScheme, api_key_locations, parse_schemes, requirement
 from .servers import pick_base_url
@@ -106,6 +107,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     schemes = parse_schemes(model.schemes)
     key_params = api_key_locations(schemes)
     conv = SchemaConverter(resolver, model.version, policy)
+    shapes = ResponseShapes(resolver, model.version)
     warnings: list[str] = list(doc.warnings) + model.warnings
     label = doc.location
     doc_servers = model.servers or [ServerSpec("/", {}, doc.uri, "/servers")]
@@ -150,6 +152,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             aliases=aliases,
             title=clean(op.summary) if op.summary else None,
             annotations=annotations_for(op.method),
+            response_schema=shapes.convert(op.response_schema),
+            default_response_schema=shapes.convert(op.default_schema) if op.response_schema else None,
             search={
                 "summary": op.summary or "",
                 "tags": list(op.tags),
