@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,26 @@ def test_the_fixed_manifest_validates(tmp_path: Path) -> None:
     manifest.write_text(BROKEN.replace("nmae", "login").replace("adress", "address").replace("topics.name", "topics"))
     run = validate(manifest)
     assert run.returncode == 0, run.stderr
+
+
+def test_recorded_cases_are_rendered_at_validate_time(tmp_path: Path) -> None:
+    entry = tmp_path / "github"
+    shutil.copytree(SPEC.parents[1], entry)
+    manifest = entry / "mcp.yaml"
+    text = manifest.read_text()
+    good = '      issues/create:\n        name: create_issue\n        description: Open a new issue in a repository.\n'
+    assert good in text
+    # statically fine (labels is a list), but the recorded issue has one label: [3] is undefined
+    text = text.replace('prune: "{number: number, title: title, state: state, url: html_url}"',
+                        'prune: "{number: number, labels: labels[].name}"')
+    manifest.write_text(text.replace(
+        'output: "created #{{ result.number }} {{ result.title }} [{{ result.state }}] {{ result.url }}"',
+        'output: "created #{{ result.number }} first labels: {{ result.labels[3] }}"'))
+    line = next(i for i, l in enumerate(manifest.read_text().splitlines(), 1) if "first labels" in l)
+    run = subprocess.run([sys.executable, "-m", "mcprt", "validate", "--offline", str(manifest)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert (f"{manifest}:{line}:17: the output template fails on the recorded case "
+            f"cases/create_issue/found-a-bug.yaml: Tool 'create_issue' could not format its result: its output "
+            f"template ({manifest}:{line}) failed at line 1:") in run.stderr
+    assert "Traceback" not in run.stderr

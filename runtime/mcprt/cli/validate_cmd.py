@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..toolset.budget import check_budget
 from .common import compile_once, run_async
-from .errors import EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 
 
 def run_validate(manifest: Path | None, offline: bool = False) -> int:
@@ -16,6 +16,12 @@ def run_validate(manifest: Path | None, offline: bool = False) -> int:
         try:
             print_diagnostics(compiled.warnings)
             toolset = compiled.toolset
+            from ..testing.rendering import render_recorded_cases
+
+            rendering = render_recorded_cases(compiled.loaded, toolset)
+            if rendering:
+                print_diagnostics(rendering)
+                return EXIT_BAD_INPUT
             budget = check_budget(compiled.loaded, toolset)
             if not budget.ok:
                 print(budget.format(), file=sys.stderr)

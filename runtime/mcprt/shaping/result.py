@@ -88,6 +88,7 @@ class Shaping:
     max_result_bytes: int = 100_000
     tool: str = "tool"
     structured: bool = False  # the tool declares an outputSchema: every success carries an object
+    template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
 
 
 class _TemplateFailed(Exception):
@@ -266,8 +267,10 @@ def _html_to_text(text: str) -> str:
 
 def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:
     where = f" at line {error.line}" if error.line else ""
+    origin = f" ({shaping.template_origin})" if shaping.template_origin else ""
     return (
-        f"Tool '{shaping.tool}' could not format its result: its output template failed{where}: {error.message}. "
+        f"Tool '{shaping.tool}' could not format its result: its output template{origin} failed{where}: "
+        f"{error.message}. "
         f"This is a problem in the server's configuration, not in the arguments."
     )
 

@@ -112,6 +112,7 @@ def _source_tools(
             max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
             tool=name,
             structured=declared is not None,
+            template_origin=_origin(loaded, (*base, "output")) if output is not None else None,
         )
         max_response = getattr(source, "max_response_bytes", None) or defaults.max_response_bytes
         tools.append(
@@ -181,6 +182,14 @@ def _declared_output_schema(
     if wanted is False or override.output or not (override.prune or wanted):
         return None
     return output_schema(shape)
+
+
+def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:
+    """`file:line` where a template's text starts (a block scalar's text starts on the next line)."""
+    span = loaded.index.span(path)
+    where = loaded.locate(path)
+    line = where.line + 1 if span is not None and span.block else where.line
+    return f"{where.file}:{line}"
 
 
 def _offset_of(text: str, line: int, col: int) -> int:

@@ -1,0 +1,43 @@
+"""Recorded cases rendered at validate time: an `output` template that fails on a real response
+fails `mcprt validate`, at the template's line, naming the case.
+
+Only the shaping runs (prune, auto-prune, template, limits) on the recorded body — no upstream,
+no network; `mcprt test` still replays the whole call and compares snapshots.
+"""
+
+from __future__ import annotations
+
+from ..errors import Diagnostic
+from ..manifest.loader import LoadedManifest
+from ..shaping.result import shape_result
+from ..toolset.operation import UpstreamResult
+from ..toolset.toolset import ToolSet
+from .cases import CaseError, find_cases
+
+
+def render_recorded_cases(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
+    """One error per recorded success response that a tool's `output` template cannot render."""
+    try:
+        cases = find_cases(loaded.path)
+    except CaseError as exc:
+        return [Diagnostic(str(loaded.path), 1, 1, f"recorded cases cannot be read: {exc}", "warning")]
+    found: list[Diagnostic] = []
+    for case in cases:
+        tool = toolset.get(case.tool)
+        response = case.response
+        if tool is None or tool.shaping.output is None or response is None or response.body is None:
+            continue
+        if response.status >= 400 or response.body.kind == "base64":
+            continue
+        data = response.body.to_bytes()
+        kind = "json" if response.body.kind == "json" else "text"
+        upstream = UpstreamResult(kind=kind, body=response.body.value, raw_bytes=len(data), status=response.status,
+                                  media_type=response.content_type())
+        result = shape_result(upstream, tool.shaping)
+        if not result.is_error:
+            continue
+        text = " ".join(block.get("text", "") for block in result.content if block.get("type") == "text")
+        path = ("sources", tool.source, "tools", tool.override_key or tool.operation.key, "output")
+        found.append(loaded.diagnostic(path, f"the output template fails on the recorded case "
+                                             f"{case.path.relative_to(loaded.base_dir)}: {text}"))
+    return found
