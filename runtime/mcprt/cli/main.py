@@ -82,16 +82,51 @@ def tools(
 
 
 @app.command(epilog="Examples: `mcprt call list_issues --args '{\"repo\": \"mcprt\"}'`, "
-                    "`mcprt call other.yaml get_pet --args '{\"petId\": 1}'`")
+                    "`mcprt call other.yaml get_pet --args '{\"petId\": 1}'`, "
+                    "`mcprt call --url http://127.0.0.1:8765/mcp search_notes --args '{\"query\": \"retry\"}'`")
 def call(
-    targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
+    targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL, or TOOL with --url", show_default=False)],
     args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+    url: Annotated[Optional[str], typer.Option("--url", help="Call a running MCP server (streamable HTTP) "
+                                                            "instead of compiling a manifest.")] = None,
+    header: Annotated[Optional[list[str]], typer.Option("--header", help="'Name: value' sent with --url "
+                                                                         "(repeatable).")] = None,
 ) -> None:
-    """Compile, call one tool, print the MCP tools/call result (exit 1 when it is an error result)."""
-    from .call_cmd import run_call
+    """Call one tool and print the MCP tools/call result (exit 1 when it is an error result).
+
+    Without `--url` the manifest is compiled and the tool called in-process; with `--url` the tool
+    of a running server is called over streamable HTTP with the MCP SDK's client.
+    """
+    with guarded():
+        if url is not None:
+            from ..errors import McprtError
+            from .call_cmd import parse_args
+            from .remote_call_cmd import parse_headers, run_remote_call
+
+            if len(targets) != 1:
+                raise McprtError("with --url, give only the tool name: mcprt call --url URL TOOL --args JSON")
+            raise typer.Exit(run_remote_call(url, targets[0], parse_args(args), parse_headers(header or [])))
+        if header:
+            from ..errors import McprtError
+
+            raise McprtError("--header is for --url (headers sent to a running server)")
+        from .call_cmd import run_call
+
+        raise typer.Exit(run_call(targets, args))
+
+
+@app.command(epilog="Example: `mcprt show catalog/github/mcp.yaml get_issue`")
+def show(
+    targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as one JSON object.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="As `validate --offline`: pinned specs, placeholder "
+                                                            "variables.")] = False,
+) -> None:
+    """One tool as the model sees it, where it comes from, the overrides applied and a sample rendering."""
+    from .show_cmd import run_show
 
     with guarded():
-        raise typer.Exit(run_call(targets, args))
+        raise typer.Exit(run_show(targets, as_json, offline))
 
 
 @app.command(epilog="Examples: `mcprt up`, `mcprt up mcp.yaml --transport http --port 8765`")
