@@ -25,7 +25,7 @@ from .loader import LoadedDocument, read_external
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI
 
-FORMAT = 3  # 3: operations carry their response shapes (`response_schema`, `default_response_schema`)
+FORMAT = 4  # 3: operations carry their response shapes (`response_schema`, `default_response_schema`)
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:

@@ -139,15 +139,26 @@ def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
     if "properties" in part:
         merged = dict(into.get("properties", {}))
         for name, shape in part["properties"].items():
-            merged.setdefault(name, shape)
+            merged[name] = _merged(merged[name], shape) if name in merged else shape
         into["properties"] = merged
-    if "items" in part and "items" not in into:
-        into["items"] = part["items"]
+    if "items" in part:
+        into["items"] = _merged(into["items"], part["items"]) if "items" in into else part["items"]
     extra = part.get("additionalProperties")
     if extra is not None and extra is not False and "additionalProperties" not in into:
         into["additionalProperties"] = extra
     if "anyOf" in part and "anyOf" not in into:
         into["anyOf"] = part["anyOf"]
+
+
+def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Both shapes hold for one value (allOf): the first, plus what the second adds."""
+    if first == ANY:
+        return second
+    if second == ANY or first is second:
+        return first
+    combined = dict(first)
+    _merge(combined, second)
+    return combined
 
 
 def _dedupe(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
