@@ -6,13 +6,14 @@ The rule (measured on the catalog by `catalog/_tools/measure_suggestions.py`):
   scalars are kept, except link fields — names ending in `_url` (but `html_url`, the page a person
   opens, and `repository_url`, the only repository reference some items carry), `url` (the API's
   own link to the object), `node_id`, `gravatar_id` and names containing `template`.
-- A result object of at most `PAGE_FIELDS` fields is a *page*: its lists of objects (`items`,
-  `data`, `channels`) are projected item by item with the same level-1 rule.
+- A result object of at most `PAGE_FIELDS` fields, none of them an `id` or a name, is a *page*:
+  its lists of objects (`items`, `data`, `channels`) are projected item by item with the same
+  level-1 rule.
 - A nested object is reduced to its name — the first of `NAMES` it has (`login`, `full_name`,
   `spdx_id`, `ref`, `name`, `title`, …) — plus any `DETAILS` (`value`, `message`, `date`, paging
   cursors); without either, its first link (`url`, `html_url`) or `id`. A nested object without a
   name (a commit) has its own nested objects followed the same way once (`commit.author.name`);
-  deeper objects are dropped. Names containing `token` are always dropped.
+  deeper objects are dropped. Names containing `token`, `password` or `secret` are always dropped.
 - A list of objects below level 1 becomes the list of one identifying field (`labels[].name`).
 
 Only operations whose success response is an object or a list of objects get a suggestion.
@@ -28,7 +29,7 @@ NAMES = ("login", "full_name", "spdx_id", "ref", "name", "title", "slug", "key")
 DETAILS = ("value", "message", "date", "next_cursor", "cursor", "next_page", "next")  # … and each of these
 _LINK_FALLBACK = ("url", "html_url", "id")  # a nested object with no identifying field keeps its first link
 _LIST_IDENTITY = ("login", "full_name", "name", "title", "key", "slug", "id")
-_DROP = ("*_url", "url", "node_id", "gravatar_id", "*template*", "*token*")
+_DROP = ("*_url", "url", "node_id", "gravatar_id", "*template*", "*token*", "*password*", "*secret*")
 _KEEP_LINKS = ("html_url", "repository_url")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_NESTED = 2  # levels of nested objects followed below level 1
@@ -56,7 +57,9 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     item = _object(shape)
     if item is None:
         return None
-    return _level1(item, top=len(_properties(item)) <= PAGE_FIELDS)
+    props = _properties(item)
+    page = len(props) <= PAGE_FIELDS and not any(n == "id" or n in NAMES for n in props)
+    return _level1(item, top=page)
 
 
 def dropped_link(name: str) -> bool:

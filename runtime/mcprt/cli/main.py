@@ -115,6 +115,31 @@ def call(
         raise typer.Exit(run_call(targets, args))
 
 
+@app.command(epilog="Examples: `mcprt init --openapi api.yaml`, "
+                    "`mcprt init --openapi https://example.com/openapi.json --tag pets --out pets/mcp.yaml`")
+def init(
+    openapi: Annotated[str, typer.Option("--openapi", help="The API description: a path or URL.")],
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Include the operations of this tag "
+                                                                   "(repeatable; default: all).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Manifest to write.")] = Path("mcp.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+) -> None:
+    """Write a commented manifest for an OpenAPI description: every operation, readable names, suggested prunes."""
+    from .init_cmd import run_init
+
+    with guarded():
+        raise typer.Exit(run_init(openapi, tag or [], out, force))
+
+
+@app.command(epilog="Example: `mcprt pin mcp.yaml` (then commit `spec/`)")
+def pin(manifest: ManifestArg = None) -> None:
+    """Write the pinned copy `spec/<source>.*` of every URL spec beside the manifest (for offline use and CI)."""
+    from .pin_cmd import run_pin
+
+    with guarded():
+        raise typer.Exit(run_pin(manifest))
+
+
 @app.command(epilog="Example: `mcprt show catalog/github/mcp.yaml get_issue`")
 def show(
     targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],

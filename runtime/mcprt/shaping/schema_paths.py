@@ -188,8 +188,20 @@ def suggestion(name: str, known: list[str]) -> str:
 def _options(shape: dict[str, Any]) -> list[dict[str, Any]]:
     if "anyOf" in shape and isinstance(shape["anyOf"], list):
         base = {k: v for k, v in shape.items() if k != "anyOf"}
-        return [{**base, **o} if base else o for o in shape["anyOf"] if isinstance(o, dict)] or [ANY]
+        return [_both(base, o) if base else o for o in shape["anyOf"] if isinstance(o, dict)] or [ANY]
     return [shape]
+
+
+def _both(base: dict[str, Any], option: dict[str, Any]) -> dict[str, Any]:
+    """A schema's own keywords and one `anyOf` option hold together: their properties add up."""
+    if option == ANY:
+        return base
+    merged = {**base, **option}
+    if "properties" in base and "properties" in option:
+        merged["properties"] = {**base["properties"], **option["properties"]}
+    if "type" in base:
+        merged["type"] = base["type"]
+    return merged
 
 
 def _type_set(shape: dict[str, Any]) -> set[str]:
