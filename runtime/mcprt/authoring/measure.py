@@ -84,14 +84,19 @@ def measure_manifest(manifest: Path) -> list[CaseFigure]:
     """Figures for every recorded JSON success case of a manifest whose tool has a hand-written prune."""
     import asyncio
 
-    from ..cli.common import compile_once
+    from ..pipeline import Runtime
+    from ..settings import load_settings
     from ..shaping.autoprune import compile_autoprune
     from ..testing.cases import find_cases
+    from ..testing.overrides import load_for_replay
 
     async def compiled() -> Any:
-        runtime, result = await compile_once(manifest, offline=True)
-        await runtime.aclose()
-        return result
+        settings = load_settings()
+        runtime = Runtime(manifest, settings)
+        try:
+            return await runtime.compile(load_for_replay(manifest, None, settings))
+        finally:
+            await runtime.aclose()
 
     result = asyncio.run(compiled())
     autoprune = compile_autoprune(result.loaded.manifest.defaults.prune)

@@ -68,20 +68,16 @@ def _sample(loaded: Any, tool: Any) -> dict[str, Any] | None:
     """The first recorded success case of this tool, shaped as the model would receive it."""
     from ..shaping.result import shape_result
     from ..testing.cases import CaseError, find_cases
-    from ..toolset.operation import UpstreamResult
+    from ..testing.rendering import recorded_upstream
 
     try:
         cases = find_cases(loaded.path)
     except CaseError:
         return None
     for case in cases:
-        response = case.response
-        if case.tool != tool.name or response is None or response.body is None or response.body.kind == "base64":
+        upstream = recorded_upstream(case) if case.tool == tool.name else None
+        if upstream is None:
             continue
-        data = response.body.to_bytes()
-        kind = "json" if response.body.kind == "json" else "text"
-        upstream = UpstreamResult(kind=kind, body=response.body.value, raw_bytes=len(data), status=response.status,
-                                  is_error=response.status >= 400, media_type=response.content_type())
         result = shape_result(upstream, tool.shaping)
         return {"case": str(case.path.relative_to(loaded.base_dir)), "raw_bytes": result.raw_bytes,
                 "sent_bytes": result.sent_bytes, "result": result.to_wire()}

@@ -12,7 +12,18 @@ from ..manifest.loader import LoadedManifest
 from ..shaping.result import shape_result
 from ..toolset.operation import UpstreamResult
 from ..toolset.toolset import ToolSet
-from .cases import CaseError, find_cases
+from .cases import Case, CaseError, find_cases
+
+
+def recorded_upstream(case: Case) -> UpstreamResult | None:
+    """A case's recorded response as the upstream result shaping receives (None: nothing to shape)."""
+    response = case.response
+    if response is None or response.body is None or response.body.kind == "base64":
+        return None
+    data = response.body.to_bytes()
+    kind = "json" if response.body.kind == "json" else "text"
+    return UpstreamResult(kind=kind, body=response.body.value, raw_bytes=len(data), status=response.status,
+                          is_error=response.status >= 400, media_type=response.content_type())
 
 
 def render_recorded_cases(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
@@ -24,15 +35,9 @@ def render_recorded_cases(loaded: LoadedManifest, toolset: ToolSet) -> list[Diag
     found: list[Diagnostic] = []
     for case in cases:
         tool = toolset.get(case.tool)
-        response = case.response
-        if tool is None or tool.shaping.output is None or response is None or response.body is None:
+        upstream = recorded_upstream(case)
+        if tool is None or tool.shaping.output is None or upstream is None or upstream.is_error:
             continue
-        if response.status >= 400 or response.body.kind == "base64":
-            continue
-        data = response.body.to_bytes()
-        kind = "json" if response.body.kind == "json" else "text"
-        upstream = UpstreamResult(kind=kind, body=response.body.value, raw_bytes=len(data), status=response.status,
-                                  media_type=response.content_type())
         result = shape_result(upstream, tool.shaping)
         if not result.is_error:
             continue
