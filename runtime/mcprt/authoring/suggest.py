@@ -8,7 +8,8 @@ The rule (measured on the catalog by `catalog/_tools/measure_suggestions.py`):
   own link to the object), `node_id`, `gravatar_id` and names containing `template`.
 - A result object of at most `PAGE_FIELDS` fields, none of them an `id` or a name, is a *page*:
   its lists of objects (`items`, `data`, `channels`) are projected item by item with the same
-  level-1 rule.
+  level-1 rule; when it holds one object and no list (an *envelope*: `{data: {…}}`,
+  `{droplet: {…}}`), that object is level 1.
 - A nested object is reduced to its name — the first of `NAMES` it has (`login`, `full_name`,
   `spdx_id`, `ref`, `name`, `title`, …) — plus any `DETAILS` (`value`, `message`, `date`, paging
   cursors); without either, its first link (`url`, `html_url`) or `id`. A nested object without a
@@ -59,6 +60,11 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
         return None
     props = _properties(item)
     page = len(props) <= PAGE_FIELDS and not any(n == "id" or n in NAMES for n in props)
+    envelope = [n for n, p in props.items() if _object(p) is not None and not _is(p, "array")] if page else []
+    if len(envelope) == 1 and not any(_is(p, "array") for p in props.values()):
+        inner = _level1(_object(props[envelope[0]]) or {}, top=False)  # `{data: {…}}`: the object inside
+        if inner:
+            return f"{{{_key(envelope[0])}: {_field(envelope[0])}.{inner}}}"
     return _level1(item, top=page)
 
 

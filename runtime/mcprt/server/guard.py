@@ -40,7 +40,7 @@ class GuardPolicy:
     allowed_hosts: frozenset[str] = frozenset()  # lower-case "name" or "name:port"
     allowed_origins: frozenset[str] = frozenset()  # lower-case "scheme://name[:port]"
     max_request_bytes: int = 1_000_000
-    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz"}))
+    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz", "/readyz"}))
 
     @property
     def any_host(self) -> bool:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
@@ -19,12 +19,18 @@ from starlette.types import ASGIApp
 from ..errors import McprtError
 from ..manifest.model import ServerConfig
 from ..toolset.toolset import ToolSetHolder
+
+if TYPE_CHECKING:
+    from ..state.sessions import SessionRecords
 from .app import McprtServer
 from .guard import HttpGuard, make_policy
 from .notify import Notifier
+from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
+from .shared_sessions import share_sessions
 
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 
 def build_http_app(
@@ -35,6 +41,8 @@ def build_http_app(
     options: ServeOptions,
     *,
     manifest_health: Callable[[], dict[str, Any]] | None = None,
+    readiness: Readiness | None = None,
+    session_records: SessionRecords | None = None,
 ) -> ASGIApp:
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
@@ -57,6 +65,12 @@ def build_http_app(
             }
         )
 
+    readiness = readiness or Readiness()
+
+    async def readyz(request: Request) -> JSONResponse:
+        ready, reason = await readiness.check()
+        return JSONResponse({"status": reason, "tools": len(holder.current.listed)}, status_code=200 if ready else 503)
+
     app = server.streamable_http_app(
         streamable_http_path=options.path,
         json_response=options.json_response,
@@ -66,8 +80,13 @@ def build_http_app(
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
-        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"])],
+        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"]),
+                                 Route(READY_PATH, readyz, methods=["GET"])],
     )
+    if not options.stateless:
+        # Sessions answer only to the principal that opened them and, with shared state, any
+        # replica serves any session.
+        share_sessions(server, session_records, notifier)
     tokens = named_tokens(config)
     policy = make_policy(
         tokens=tokens,
@@ -76,7 +95,7 @@ def build_http_app(
         allowed_origins=http.allowed_origins,
         max_request_bytes=int(http.max_request_bytes),
     )
-    return HttpGuard(app, policy)
+    return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 
 def named_tokens(config: ServerConfig) -> dict[str, str]:

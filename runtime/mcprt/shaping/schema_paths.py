@@ -5,7 +5,9 @@ Input: a JMESPath expression and the shape of the response (a JSON Schema subset
 Output: the shape of the pruned result (JMESPath semantics: a missing field, or a field of a
 non-object, gives `null`, so every looked-up field may be null) and the field look-ups that cannot
 match: a name an object shape does not declare (with "did you mean …?"), or a field looked up on
-a list (`items.name` where `items[].name` was meant).
+a list (`items.name` where `items[].name` was meant). A problem is `certain` for a look-up on a
+list and for a name within a small edit distance of a documented one (`nmae` → `name`: a typo);
+a name unlike any documented one, or one side of `a || b`, may be a field the document forgot.
 
 An object shape is *closed* when it declares `properties` and no `additionalProperties`
 (OpenAPI documents list the fields an API returns); `{}` (anything), an object without declared
@@ -52,6 +54,7 @@ class FieldProblem:
     offset: int
     name: str
     message: str
+    certain: bool = True  # a typo of a documented field, or a look-up on a list; else maybe just undocumented
 
 
 @dataclass(slots=True)
@@ -177,6 +180,31 @@ def _clean(shape: Any) -> Any:
     return out
 
 
+def is_typo(name: str, known: list[str]) -> bool:
+    """`name` is within a small edit distance (transpositions count once) of a documented name."""
+    limit = max(1, len(name) // 4)
+    return any(_distance(name, other, limit) <= limit for other in known)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance, giving up (limit + 1) once it must exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
 def suggestion(name: str, known: list[str]) -> str:
     hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f" (did you mean '{hint[0]}'?)" if hint else ""
@@ -225,6 +253,7 @@ def _may_be(shape: dict[str, Any], kind: str) -> bool:
 class _Walker:
     def __init__(self, problems: list[FieldProblem]) -> None:
         self.problems = problems
+        self.hedged = 0  # inside `a || b`: the author expects one side to be missing
 
     def visit(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
         method = getattr(self, f"_{node.get('type')}", None)
@@ -248,13 +277,14 @@ class _Walker:
             return ANY
         found, known = field_of(shape, name)
         if found is None:
+            certain = is_typo(name, known) and self.hedged == 0
             self._problem(node, f"field '{name}' cannot exist here: the response schema has no such field"
-                                f"{suggestion(name, known)}")
+                                f"{suggestion(name, known)}", certain)
             return ANY
         return nullable(found)
 
-    def _problem(self, node: dict[str, Any], message: str) -> None:
-        self.problems.append(FieldProblem(int(node.get("start", 0)), node["value"], message))
+    def _problem(self, node: dict[str, Any], message: str, certain: bool = True) -> None:
+        self.problems.append(FieldProblem(int(node.get("start", 0)), node["value"], message, certain))
 
     def _identity(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
         return shape

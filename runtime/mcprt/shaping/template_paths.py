@@ -18,7 +18,7 @@ from typing import Any
 
 from jinja2 import nodes
 
-from .schema_paths import ANY, field_of, is_list, items_of, suggestion
+from .schema_paths import ANY, field_of, is_list, is_typo, items_of, suggestion
 from .templates import template_environment
 
 
@@ -28,6 +28,7 @@ class TemplateProblem:
     col: int  # 1-based, best effort (where the name appears on that line)
     message: str
     guarded: bool = False  # inside `is defined` / `| default(…)`: the template handles absence
+    certain: bool = True  # a typo of a documented field or a look-up on a list (see schema_paths)
 
 
 def check_template(source: str, shape: dict[str, Any]) -> list[TemplateProblem]:
@@ -112,14 +113,14 @@ class _Walker:
             if not known:
                 return None
             self.report(node, name, f"result field '{name}' cannot exist: the result has no such field"
-                                    f"{suggestion(name, known)}")
+                                    f"{suggestion(name, known)}", is_typo(name, known))
             return None
         return found
 
-    def report(self, node: nodes.Node, name: str, message: str) -> None:
+    def report(self, node: nodes.Node, name: str, message: str, certain: bool = True) -> None:
         line = getattr(node, "lineno", 1) or 1
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         match = re.search(rf"(?:\.|\[\s*['\"]){re.escape(name)}\b", text)
         col = (match.start() + (1 if text[match.start()] == "." else len(match.group(0)) - len(name))) + 1 \
             if match else 1
-        self.problems.append(TemplateProblem(line, col, message, self.guarded > 0))
+        self.problems.append(TemplateProblem(line, col, message, self.guarded > 0, certain))

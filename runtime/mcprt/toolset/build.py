@@ -147,6 +147,8 @@ def _declared_output_schema(
 ) -> dict[str, Any] | None:
     """Check `prune` and `output` against the response schema; the outputSchema to declare, if any.
 
+    A field that cannot exist is an error when it is a typo of a documented one (or looked up on
+    a list), else a warning: documents often leave fields out (`opt_fields`, vendor extras).
     Declared (by default) when the tool has a prune, no output template (a rendered result has no
     structuredContent) and the prune provably gives an object; `output_schema: true` declares the
     response shape itself for an unpruned tool, `false` (tool or source) never.
@@ -163,8 +165,9 @@ def _declared_output_schema(
     if override.prune:
         analysis = analyze(override.prune, shape)
         for problem in analysis.problems:
-            out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset,
-                                 f"prune: {problem.message}"))
+            message = f"prune: {problem.message}" + ("" if problem.certain else _UNDOCUMENTED)
+            out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset, message,
+                                 severity="error" if problem.certain else "warning"))
         shape = analysis.shape
     if override.output:
         seen: set[tuple[int, int]] = set()
@@ -176,12 +179,17 @@ def _declared_output_schema(
             message = f"output template, line {t.line}: {t.message}"
             if t.guarded:
                 message += " (guarded by `is defined`/`default`, so the template still renders)"
+            elif not t.certain:
+                message += _UNDOCUMENTED
             out.append(at_offset(loaded.index, (*base, "output"), override.output, offset, message,
-                                 severity="warning" if t.guarded else "error"))
+                                 severity="error" if t.certain and not t.guarded else "warning"))
     wanted = override.output_schema if override.output_schema is not None else source.output_schema
     if wanted is False or override.output or not (override.prune or wanted):
         return None
     return output_schema(shape)
+
+
+_UNDOCUMENTED = " (if the API sends it anyway, the document is incomplete: a warning, not an error)"
 
 
 def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:

@@ -25,11 +25,12 @@ from .loader import LoadedDocument, read_external
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI
 
-FORMAT = 4  # 3: operations carry their response shapes (`response_schema`, `default_response_schema`)
+FORMAT = 4  # 2-4: operations carry their response shapes (`response_schema`, `default_response_schema`)
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:
-    relevant = config.model_dump(mode="json", include={"base_url", "server_variables", "include", "exclude"})
+    relevant = config.model_dump(mode="json", include={"base_url", "server_variables", "include", "exclude",
+                                                            "credential_parameters"})
     blob = json.dumps(
         {
             "format": FORMAT,
