@@ -164,16 +164,15 @@ def call(
 @app.command(epilog="Examples: `mcprt init --openapi api.yaml`, "
                     "`mcprt init --openapi https://example.com/openapi.json --tag pets --out pets/mcp.yaml`")
 def init(
-    openapi: Annotated[str, typer.Option("--openapi", help="The API description: a path or URL.")],
+    openapi: Annotated[str, typer.Option("--openapi", help="The API description: a path or URL.", metavar="SPEC")],
     tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Include the operations of this tag "
-                                                                   "(repeatable; default: all).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Manifest to write.")] = Path("mcp.yaml"),
+                                                                   "(repeatable; default: all).", metavar="TAG")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Manifest to write.", metavar="FILE")] = Path("mcp.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
 ) -> None:
     """Write a commented manifest for an OpenAPI description: every operation, readable names, suggested prunes."""
     from .init_cmd import run_init
 
-    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_init(openapi, tag or [], out, force))
 
@@ -189,14 +188,15 @@ def pin(manifest: ManifestArg = None) -> None:
 
 @app.command(epilog="Example: `mcprt show catalog/github/mcp.yaml get_issue`")
 def show(
-    targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
+    targets: Annotated[list[str], typer.Argument(help="The manifest (optional) and the tool.", show_default=False,
+                                                 metavar="[MANIFEST] TOOL")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the facts as one JSON object.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="As `validate --offline`: pinned specs, placeholder "
-                                                            "variables.")] = False,
+    offline: OfflineOpt = False,
 ) -> None:
     """One tool as the model sees it, where it comes from, the overrides applied and a sample rendering."""
     from .show_cmd import run_show
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_show(targets, as_json, offline))
 
