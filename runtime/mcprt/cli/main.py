@@ -28,8 +28,13 @@ _typer_type_label = typer.core.TyperOption.display_type_rich
 
 def _type_label(self: typer.core.TyperOption, ctx: typer.core._click.Context) -> str | None:
     # Typer labels every option with its Python type (`<bool>`, `<str>`); a flag takes no value, so
-    # it gets none, and every option that takes one has a metavar (PORT, JSON, …) set above.
-    return "" if self.is_bool_flag else _typer_type_label(self, ctx)
+    # it gets none; an option with a metavar (PORT, JSON, …) shows it; any other shows its own name
+    # in capitals (--url → URL), never a Python type.
+    if self.is_bool_flag:
+        return ""
+    if self.metavar:
+        return _typer_type_label(self, ctx)
+    return (self.name or "value").upper()
 
 
 typer.core.TyperOption.display_type_rich = _type_label  # type: ignore[method-assign]
