@@ -120,6 +120,9 @@ class Operation:
     upstream tool name); `aliases` are other accepted keys (e.g. "GET /repos/{owner}/{repo}").
     `input_schema` is a JSON Schema object (`"type": "object"`), possibly with `$defs`.
     `meta` carries the typed facts filters, discovery and description templates read.
+    `output_schema` is an upstream MCP tool's own outputSchema (passed on when nothing reshapes
+    the result); `response_schema` is an OpenAPI success response's *shape* (see
+    `sources/openapi/responses.py`), from which the tool's outputSchema is projected through its prune.
     `invoke` is bound late by the source (it may hold pooled clients), so an Operation built from a
     compile cache gets its invoker when the source starts.
     """
@@ -137,6 +140,8 @@ class Operation:
     # Wire fields of the tool definition mcprt does not model (`icons`, `_meta`, `execution`, …):
     # listed unchanged, so a proxy never drops what an upstream says about its tools.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    response_schema: dict[str, Any] | None = None
+    default_response_schema: dict[str, Any] | None = None  # OpenAPI `default` response (some APIs answer 200 with it)
 
 
 @dataclass(slots=True)

@@ -130,8 +130,8 @@ def test_compile_cache_hit_miss_and_keys(separate: Path, tmp_path: Path) -> None
     assert warm.from_cache is True
     doc = load_document("spec/swagger.json", separate, cache)
     compile_openapi(doc, OpenAPISource(openapi="spec/swagger.json"), Defaults(), cache_dir=cache)
-    # Error.json is only used by responses, which no tool reads.
-    assert sorted(p.name for p in doc.local_files()) == ["NewPet.json", "Pet.json", "parameters.json",
+    # Error.json is the `default` response's schema: read for prune checks, so it is watched too.
+    assert sorted(p.name for p in doc.local_files()) == ["Error.json", "NewPet.json", "Pet.json", "parameters.json",
                                                          "swagger.json"]
     assert [op.operation for op in warm.operations] == [op.operation for op in cold.operations]
     assert warm.operations[1].plan.build({"name": "n", "id": 1}).body == b'{"id":1,"name":"n"}'

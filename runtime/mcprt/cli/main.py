@@ -137,19 +137,80 @@ def tools(
 
 
 @app.command(epilog="Examples: `mcprt call list_issues --args '{\"repo\": \"mcprt\"}'`, "
-                    "`mcprt call other.yaml get_pet --args '{\"petId\": 1}'`")
+                    "`mcprt call other.yaml get_pet --args '{\"petId\": 1}'`, "
+                    "`mcprt call --url http://127.0.0.1:8765/mcp search_notes --args '{\"query\": \"retry\"}'`")
 def call(
-    targets: Annotated[list[str], typer.Argument(help="The manifest (optional) and the tool.", show_default=False,
-                                                         metavar="[MANIFEST] TOOL")],
+    targets: Annotated[list[str], typer.Argument(help="The manifest (optional) and the tool; only the tool with --url.",
+                                                 show_default=False, metavar="[MANIFEST] TOOL")],
     args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.", metavar="JSON")] = "{}",
     offline: OfflineOpt = False,
+    url: Annotated[Optional[str], typer.Option("--url", help="Call a running MCP server (streamable HTTP) "
+                                                            "instead of compiling a manifest.", metavar="URL")] = None,
+    header: Annotated[Optional[list[str]], typer.Option("--header", help="'Name: value' sent with --url "
+                                                                         "(repeatable).", metavar="HEADER")] = None,
 ) -> None:
-    """Compile, call one tool, print the MCP tools/call result (exit 1 when it is an error result)."""
-    from .call_cmd import run_call
+    """Call one tool and print the MCP tools/call result (exit 1 when it is an error result).
+
+    Without `--url` the manifest is compiled and the tool called in-process; with `--url` the tool
+    of a running server is called over streamable HTTP with the MCP SDK's client.
+    """
+    with guarded():
+        if url is not None:
+            from ..errors import McprtError
+            from .call_cmd import parse_args
+            from .remote_call_cmd import parse_headers, run_remote_call
+
+            if len(targets) != 1:
+                raise McprtError("with --url, give only the tool name: mcprt call --url URL TOOL --args JSON")
+            raise typer.Exit(run_remote_call(url, targets[0], parse_args(args), parse_headers(header or [])))
+        if header:
+            from ..errors import McprtError
+
+            raise McprtError("--header is for --url (headers sent to a running server)")
+        from .call_cmd import run_call
+
+        _go_offline(offline)
+        raise typer.Exit(run_call(targets, args))
+
+
+@app.command(epilog="Examples: `mcprt init --openapi api.yaml`, "
+                    "`mcprt init --openapi https://example.com/openapi.json --tag pets --out pets/mcp.yaml`")
+def init(
+    openapi: Annotated[str, typer.Option("--openapi", help="The API description: a path or URL.", metavar="SPEC")],
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Include the operations of this tag "
+                                                                   "(repeatable; default: all).", metavar="TAG")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Manifest to write.", metavar="FILE")] = Path("mcp.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+) -> None:
+    """Write a commented manifest for an OpenAPI description: every operation, readable names, suggested prunes."""
+    from .init_cmd import run_init
+
+    with guarded():
+        raise typer.Exit(run_init(openapi, tag or [], out, force))
+
+
+@app.command(epilog="Example: `mcprt pin mcp.yaml` (then commit `spec/`)")
+def pin(manifest: ManifestArg = None) -> None:
+    """Write the pinned copy `spec/<source>.*` of every URL spec beside the manifest (for offline use and CI)."""
+    from .pin_cmd import run_pin
+
+    with guarded():
+        raise typer.Exit(run_pin(manifest))
+
+
+@app.command(epilog="Example: `mcprt show catalog/github/mcp.yaml get_issue`")
+def show(
+    targets: Annotated[list[str], typer.Argument(help="The manifest (optional) and the tool.", show_default=False,
+                                                 metavar="[MANIFEST] TOOL")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as one JSON object.")] = False,
+    offline: OfflineOpt = False,
+) -> None:
+    """One tool as the model sees it, where it comes from, the overrides applied and a sample rendering."""
+    from .show_cmd import run_show
 
     _go_offline(offline)
     with guarded():
-        raise typer.Exit(run_call(targets, args))
+        raise typer.Exit(run_show(targets, as_json, offline))
 
 
 @app.command(epilog="Examples: `mcprt up`, `mcprt up mcp.yaml --transport http --port 8765`")

@@ -39,6 +39,12 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
                 print(f"{compiled.loaded.path}: not checked (--no-exec; these run code): {', '.join(unchecked)}",
                       file=sys.stderr)
             toolset = compiled.toolset
+            from ..testing.rendering import render_recorded_cases
+
+            rendering = render_recorded_cases(compiled.loaded, toolset)
+            if rendering:
+                print_diagnostics(rendering)
+                return EXIT_BAD_INPUT
             budget = check_budget(compiled.loaded, toolset)
             if not budget.ok:
                 print(budget.format(), file=sys.stderr)

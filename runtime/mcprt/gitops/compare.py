@@ -126,6 +126,7 @@ def _tool_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: 
         if (was or "") != (now or ""):
             verb = "added" if not was else "removed" if not now else "changed"
             diff.changes.append(Change(f"{label} {verb}", _before_after(was or "", now or "")))
+    diff.changes += _output_schema_changes(old.output_schema, new.output_schema)
     if old.annotations != new.annotations:
         diff.changes.append(Change("annotations changed", _before_after(_compact(old.annotations),
                                                                         _compact(new.annotations))))
@@ -133,6 +134,23 @@ def _tool_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: 
         diff.changes.append(Change("exposure changed", "now listed directly" if new.listed
                                    else "now reachable through discovery only"))
     return diff
+
+
+def _output_schema_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Change]:
+    """outputSchema: a client reading structuredContent breaks when it, or one of its fields, goes away."""
+    if before == after:
+        return []
+    if before is None:
+        return [Change("output schema added", _compact(after))]
+    if after is None:
+        return [Change("output schema removed", "structuredContent is no longer declared", breaking=True)]
+    old_props = set((before.get("properties") or {}))
+    new_props = set((after.get("properties") or {}))
+    removed, added = sorted(old_props - new_props), sorted(new_props - old_props)
+    parts = [f"removed {', '.join(f'`{p}`' for p in removed)}" if removed else "",
+             f"added {', '.join(f'`{p}`' for p in added)}" if added else ""]
+    detail = "; ".join(p for p in parts if p) or _before_after(_compact(before), _compact(after))
+    return [Change("output schema changed", detail, breaking=bool(removed))]
 
 
 def _override(tool: Tool, loaded: LoadedManifest) -> dict[str, Any]:

@@ -72,6 +72,51 @@ def _at(index: PositionIndex, path: Path, line: int, col: int, message: str) -> 
     return Diagnostic(where.file, where.line, where.col + quote + col - 1, message)
 
 
+def at_offset(index: PositionIndex, path: Path, text: str, offset: int, message: str,
+              severity: str = "error") -> Diagnostic:
+    """A diagnostic at character `offset` of the string `text` found at `path`, mapped to the file.
+
+    Block scalars are matched line by line against the file, so a folded (`>`) block, whose line
+    breaks became spaces, still points at the right line and column.
+    """
+    span = index.span(path)
+    if span is not None and span.block:
+        found = _block_position(span.value.file, span.value.line, text, offset, span.verbatim)
+        if found is not None:
+            return Diagnostic(span.value.file, found[0], found[1], message, severity)  # type: ignore[arg-type]
+    before = text[:offset]
+    line = before.count("\n") + 1
+    col = offset - (before.rfind("\n") + 1) + 1
+    found = _at(index, path, line, col, message)
+    return Diagnostic(found.file, found.line, found.col, message, severity)  # type: ignore[arg-type]
+
+
+def _block_position(file: str, indicator_line: int, text: str, offset: int, verbatim: bool) -> tuple[int, int] | None:
+    lines = _file_lines(file)
+    indent = 0 if verbatim else _block_indent(lines, indicator_line)
+    cursor = 0
+    best: tuple[int, int, int] | None = None  # (text start, file line, file col of that start)
+    for number in range(indicator_line + 1, len(lines) + 1):
+        raw = lines[number - 1]
+        if raw.strip() and len(raw) - len(raw.lstrip(" ")) < indent:
+            break
+        content = raw[indent:].rstrip()
+        if not content.strip():
+            continue
+        start = text.find(content.strip(), cursor)
+        if start < 0:
+            return None
+        lead = len(content) - len(content.lstrip())
+        if start > offset:
+            break
+        best = (start, number, indent + lead + 1)
+        cursor = start + len(content.strip())
+    if best is None:
+        return None
+    start, number, col = best
+    return number, col + (offset - start)
+
+
 def _block_indent(lines: list[str], indicator_line: int) -> int:
     """Indentation YAML strips from a block scalar: that of its first non-blank line."""
     for text in lines[indicator_line:]:

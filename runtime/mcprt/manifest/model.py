@@ -188,6 +188,11 @@ class ToolOverride(StrictModel):
     max_result_bytes: ByteSize | None = Field(None, description="Overrides the result size limit.")
     enabled: bool = Field(True, description="`false` removes the tool.")
     pinned: bool = Field(False, description="In discovery mode, keep this tool directly listed.")
+    output_schema: bool | None = Field(
+        None,
+        description="Declare an `outputSchema` from the response schema: by default when the tool has a `prune` "
+        "and no `output` template; `true` also without a prune, `false` never.",
+    )
 
 
 class ItemOverride(StrictModel):
@@ -298,6 +303,9 @@ class SourceBase(StrictModel):
     exclude: OperationFilter | None = Field(None, description="Minus operations matching this filter.")
     expose: Literal["tools", "discovery"] | None = Field(None, description="Overrides `server.expose` for this source.")
     timeout: Duration | None = Field(None, description="Overrides `defaults.timeout`.")
+    output_schema: bool | None = Field(
+        None, description="Default of the tools' `output_schema` (OpenAPI response schemas → `outputSchema`)."
+    )
 
 
 class OpenAPISource(SourceBase):

@@ -12,6 +12,10 @@ JSON (`kind="json"`)
      Without one: one text block of compact JSON, and, when the pruned value is a JSON object,
      the same value as `structuredContent` (MCP requires structuredContent to be an object, so
      arrays and scalars are sent as text only; they are never wrapped in a made-up key).
+     A tool that declares an `outputSchema` (`Shaping.structured`) must send structuredContent
+     with every success (MCP: "servers MUST provide structured results that conform"): when the
+     value is not an object (nothing matched, a non-JSON body) it is `{}`, which the schema
+     (no `required`) accepts, and arrays shortened for size carry no marker item.
   3. Size limit (`max_result_bytes`, on that text): a larger value is shortened by structure
      (whole array items dropped from the end and replaced by one `"… N more items omitted"`
      string, long strings cut at a word with a marker, see `limits.py`) and serialized again;
@@ -83,6 +87,8 @@ class Shaping:
     output: CompiledTemplate | None = None
     max_result_bytes: int = 100_000
     tool: str = "tool"
+    structured: bool = False  # the tool declares an outputSchema: every success carries an object
+    template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
 
 
 class _TemplateFailed(Exception):
@@ -108,10 +114,10 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping) -> ToolResult:
             content, structured = _shape_json(upstream, shaping, notes)
             is_error = False
         elif upstream.kind == "text":
-            content, structured = _shape_text(upstream, shaping, notes), None
+            content, structured = _shape_text(upstream, shaping, notes), {} if shaping.structured else None
             is_error = False
         elif upstream.kind == "binary":
-            content, structured = _shape_binary(upstream, shaping, notes), None
+            content, structured = _shape_binary(upstream, shaping, notes), {} if shaping.structured else None
             is_error = False
         else:
             content, structured = [_text_block(f"Tool '{shaping.tool}' returned an unknown result kind.")], None
@@ -143,8 +149,10 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     if shaping.output is not None:
         text = _render_fitting(value, upstream, shaping, notes)
         return [_text_block(text)], None
-    value, text = _json_fitting(value, shaping.max_result_bytes, notes)
-    return [_text_block(text)], value if isinstance(value, dict) else None
+    value, text = _json_fitting(value, shaping.max_result_bytes, notes, item_markers=not shaping.structured)
+    if isinstance(value, dict):
+        return [_text_block(text)], value
+    return [_text_block(text)], {} if shaping.structured else None
 
 
 def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> list[dict]:
@@ -265,8 +273,10 @@ def _html_to_text(text: str) -> str:
 
 def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:
     where = f" at line {error.line}" if error.line else ""
+    origin = f" ({shaping.template_origin})" if shaping.template_origin else ""
     return (
-        f"Tool '{shaping.tool}' could not format its result: its output template failed{where}: {error.message}. "
+        f"Tool '{shaping.tool}' could not format its result: its output template{origin} failed{where}: "
+        f"{error.message}. "
         f"This is a problem in the server's configuration, not in the arguments."
     )
 
@@ -290,11 +300,11 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> Any:
     return value
 
 
-def _json_fitting(value: Any, max_bytes: int, notes: list[str]) -> tuple[Any, str]:
+def _json_fitting(value: Any, max_bytes: int, notes: list[str], item_markers: bool = True) -> tuple[Any, str]:
     text = _ENCODE(value)
     if len(text) <= max_bytes // 4 or len(text.encode("utf-8")) <= max_bytes:
         return value, text
-    value, shortened = shorten_to_fit(value, max_bytes)
+    value, shortened = shorten_to_fit(value, max_bytes, item_markers=item_markers)
     notes.append(_shortened_note(max_bytes, shortened))
     return value, _ENCODE(value)
 

@@ -118,14 +118,17 @@ def _source_tools(
         description = _describe(loaded, base, op, override, plan, out)
         pruner = compile_prune(override.prune) if override.prune else None
         output = compile_template(override.output, kind="output") if override.output else None
+        identity = pruner is None and output is None and autoprune is None
+        declared = _declared_output_schema(loaded, base, op, override, source, out)
         shaping = Shaping(
             pruner=pruner,
             autoprune=autoprune,
             output=output,
             max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
             tool=name,
+            structured=declared is not None,
+            template_origin=_origin(loaded, (*base, "output")) if output is not None else None,
         )
-        identity = pruner is None and output is None and autoprune is None
         max_response = kind.max_response_bytes(source, defaults)
         tools.append(
             Tool(
@@ -139,7 +142,7 @@ def _source_tools(
                 timeout=override.timeout or source.timeout or defaults.timeout,
                 max_response_bytes=max_response,
                 title=override.title or op.title,
-                output_schema=op.output_schema if identity else None,
+                output_schema=declared if declared is not None else (op.output_schema if identity else None),
                 annotations=dict(op.annotations),
                 expose=source.expose or loaded.manifest.server.expose,
                 pinned=override.pinned,
@@ -147,6 +150,74 @@ def _source_tools(
             )
         )
     return tools
+
+
+def _declared_output_schema(
+    loaded: LoadedManifest,
+    base: tuple[Any, ...],
+    op: Operation,
+    override: ToolOverride,
+    source: SourceBase,
+    out: list[Diagnostic],
+) -> dict[str, Any] | None:
+    """Check `prune` and `output` against the response schema; the outputSchema to declare, if any.
+
+    A field that cannot exist is an error when it is a typo of a documented one (or looked up on
+    a list), else a warning: documents often leave fields out (`opt_fields`, vendor extras).
+    Declared (by default) when the tool has a prune, no output template (a rendered result has no
+    structuredContent) and the prune provably gives an object; `output_schema: true` declares the
+    response shape itself for an unpruned tool, `false` (tool or source) never.
+    """
+    shape = op.response_schema
+    if shape is None:
+        return None
+    if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
+        shape = {"anyOf": [shape, op.default_response_schema]}
+    from ..manifest.checks import at_offset
+    from ..shaping.schema_paths import analyze, output_schema
+    from ..shaping.template_paths import check_template
+
+    if override.prune:
+        analysis = analyze(override.prune, shape)
+        for problem in analysis.problems:
+            message = f"prune: {problem.message}" + ("" if problem.certain else _UNDOCUMENTED)
+            out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset, message,
+                                 severity="error" if problem.certain else "warning"))
+        shape = analysis.shape
+    if override.output:
+        seen: set[tuple[int, int]] = set()
+        for t in check_template(override.output, shape):
+            if (t.line, t.col) in seen:
+                continue
+            seen.add((t.line, t.col))
+            offset = _offset_of(override.output, t.line, t.col)
+            message = f"output template, line {t.line}: {t.message}"
+            if t.guarded:
+                message += " (guarded by `is defined`/`default`, so the template still renders)"
+            elif not t.certain:
+                message += _UNDOCUMENTED
+            out.append(at_offset(loaded.index, (*base, "output"), override.output, offset, message,
+                                 severity="error" if t.certain and not t.guarded else "warning"))
+    wanted = override.output_schema if override.output_schema is not None else source.output_schema
+    if wanted is False or override.output or not (override.prune or wanted):
+        return None
+    return output_schema(shape)
+
+
+_UNDOCUMENTED = " (if the API sends it anyway, the document is incomplete: a warning, not an error)"
+
+
+def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:
+    """`file:line` where a template's text starts (a block scalar's text starts on the next line)."""
+    span = loaded.index.span(path)
+    where = loaded.locate(path)
+    line = where.line + 1 if span is not None and span.block else where.line
+    return f"{where.file}:{line}"
+
+
+def _offset_of(text: str, line: int, col: int) -> int:
+    lines = text.split("\n")
+    return sum(len(part) + 1 for part in lines[: line - 1]) + col - 1
 
 
 def _shape_arguments(

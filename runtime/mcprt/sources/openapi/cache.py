@@ -25,7 +25,8 @@ from .loader import LoadedDocument, read_external
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI
 
-FORMAT = 2  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped
+FORMAT = 5  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
+#            5: and operations carry their response shapes (`response_schema`, `default_response_schema`)
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:

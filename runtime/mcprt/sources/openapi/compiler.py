@@ -26,6 +26,7 @@ from .model import OperationSpec, ServerSpec
 from .plan import RequestPlan
 from .reader import read_document
 from .refs import Resolver
+from .responses import ResponseShapes
 from .schemas import SchemaConverter
 from .security import Requirement, SecurityScheme, api_key_locations, parse_schemes, requirement
 from .servers import pick_base_url
@@ -111,6 +112,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     key_params |= {(where, name.lower() if where == "header" else name)
                    for name in config.credential_parameters for where in ("query", "header", "cookie")}
     conv = SchemaConverter(resolver, model.version, policy)
+    shapes = ResponseShapes(resolver, model.version)
     warnings: list[str] = list(doc.warnings) + model.warnings
     label = doc.location
     doc_servers = model.servers or [ServerSpec("/", {}, doc.uri, "/servers")]
@@ -168,6 +170,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             title=clean(op.summary) if op.summary else None,
             annotations=annotations_for(op.method),
             meta=meta,
+            response_schema=shapes.convert(op.response_schema),
+            default_response_schema=shapes.convert(op.default_schema) if op.response_schema else None,
         )
         security = requirement(op.security if op.security is not None else model.security)
         compiled.append(

@@ -79,3 +79,5 @@ class OperationSpec:
     servers: list[ServerSpec] | None  # None: the document's
     security: list[dict[str, Any]] | None  # None: the document's
     response_types: list[str] = field(default_factory=list)
+    response_schema: SchemaRef | None = None  # the JSON schema of the success response, if any
+    default_schema: SchemaRef | None = None  # the `default` response's JSON schema (usually errors)

@@ -58,6 +58,41 @@ class _Reader:
     def warn(self, pointer: str, message: str) -> None:
         self.warnings.append(f"{self.label}#{pointer}: {message}")
 
+    def success_schema(
+        self, raw: Any, uri: str, pointer: str, produces: list[str] | None, default: bool = False
+    ) -> SchemaRef | None:
+        """The schema of the success response in JSON: the lowest 2xx code (then `2XX`) that has one.
+
+        OpenAPI 3.x: `content` with a JSON media type; Swagger 2.0 (`produces` given): the
+        response's `schema` when the operation produces JSON (or declares nothing). `default` is
+        used (`default=True` gives its schema instead: some APIs send errors with status 200).
+        """
+        if not isinstance(raw, dict):
+            return None
+        if default:
+            codes = ["default"] if "default" in raw else []
+        else:
+            codes = sorted((str(c) for c in raw if re.fullmatch(r"2\d\d", str(c))), key=int)
+            codes += [c for c in raw if str(c).upper() == "2XX"]
+        for code in codes:
+            try:
+                response, r_uri, r_ptr = self.resolver.deref(raw[code], uri, join(pointer, code))
+            except SpecError:
+                continue  # response_types already warned
+            if not isinstance(response, dict):
+                continue
+            if produces is not None:
+                if "schema" in response and (not produces or any(media_kind(t) == "json" for t in produces)):
+                    return SchemaRef(response["schema"], r_uri, join(r_ptr, "schema"))
+                continue
+            content = response.get("content")
+            if not isinstance(content, dict):
+                continue
+            for media_type, media in content.items():
+                if isinstance(media, dict) and "schema" in media and media_kind(str(media_type)) == "json":
+                    return SchemaRef(media["schema"], r_uri, join(r_ptr, "content", str(media_type), "schema"))
+        return None
+
     def mapping(self, value: Any, pointer: str, what: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(pointer, f"{what} must be an object, got {_type_name(value)}")
@@ -260,6 +295,8 @@ class OpenAPI3Reader(_Reader):
             servers=op_servers or item_servers,
             security=self.security(op, op_ptr),
             response_types=self.response_types(op.get("responses"), uri, join(op_ptr, "responses")),
+            response_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"), None),
+            default_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"), None, True),
         )
 
     def parameter(self, param: dict[str, Any], uri: str, pointer: str) -> ParamSpec | None:
@@ -387,8 +424,11 @@ def swagger_item_schema(param: dict[str, Any]) -> dict[str, Any]:
 
 
 class Swagger2Reader(_Reader):
+    produces: list[str] = []  # the document's `produces`, operations inherit it
+
     def read(self, root: dict[str, Any]) -> DocumentModel:
         consumes = _str_list(root.get("consumes"))
+        self.produces = _str_list(root.get("produces"))
         ops: list[OperationSpec] = []
         for path, item, uri, item_ptr in self.path_items(root, required=True):
             for method in METHODS:
@@ -498,6 +538,10 @@ class Swagger2Reader(_Reader):
             servers=None,
             security=self.security(op, op_ptr),
             response_types=produces,
+            response_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"),
+                                                produces or self.produces),
+            default_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"),
+                                               produces or self.produces, True),
         )
 
     def parameter(self, param: dict[str, Any], name: str, location: str, uri: str, pointer: str) -> ParamSpec:

@@ -1,0 +1,1 @@
+"""Authoring: from an API description to a reviewed manifest (`mcprt init`, suggested prunes, names)."""

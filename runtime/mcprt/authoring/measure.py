@@ -1,0 +1,125 @@
+"""Measuring suggested prunes on recorded cases: bytes saved, and fields kept vs hand-written prunes.
+
+`source_paths` names the response fields a prune expression reads (`[].user.login`,
+`labels[].name`); a hand-written prune's field is *kept* by a suggestion that reads it or a field
+containing it. `measure_manifest` runs each recorded success case of a manifest through the
+suggestion for its operation (plus the manifest's `defaults.prune`), the way `mcprt init` would
+write it. Used by `catalog/_tools/measure_suggestions.py` and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jmespath
+
+from .suggest import suggest_prune
+
+
+def source_paths(expression: str) -> set[str]:
+    """The response fields an expression reads, as dotted paths with `[]` for list items."""
+    leaves: set[str] = set()
+    for path in _walk(jmespath.compile(expression).parsed, "", leaves):
+        if path:
+            leaves.add(path)
+    return leaves
+
+
+
+def _walk(node: dict[str, Any], prefix: str, leaves: set[str]) -> list[str]:
+    kind = node.get("type")
+    children = node.get("children", [])
+    if kind in ("identity", "current"):
+        return [prefix]
+    if kind == "field":
+        return [f"{prefix}.{node['value']}" if prefix else node["value"]]
+    if kind in ("subexpression", "pipe"):
+        current = [prefix]
+        for child in children:
+            current = [p for c in current for p in _walk(child, c, leaves)]
+        return current
+    if kind in ("projection", "filter_projection", "value_projection"):
+        lefts = _walk(children[0], prefix, leaves)
+        if kind == "filter_projection":
+            for left in lefts:
+                _collect(children[2], f"{left}[]", leaves)
+        return [p for left in lefts for p in _walk(children[1], f"{left}[]", leaves)]
+    if kind == "flatten":
+        return _walk(children[0], prefix, leaves)
+    if kind == "index_expression":
+        return [f"{p}[]" for p in _walk(children[0], prefix, leaves)]
+    if kind in ("multi_select_dict", "multi_select_list", "function_expression", "or_expression",
+                "and_expression", "not_expression", "comparator"):
+        for child in children:
+            _collect(child["children"][0] if child.get("type") == "key_val_pair" else child, prefix, leaves)
+        return []
+    return []
+
+
+def _collect(node: dict[str, Any], prefix: str, leaves: set[str]) -> None:
+    for path in _walk(node, prefix, leaves):
+        if path:
+            leaves.add(path)
+
+
+def kept(path: str, by: set[str]) -> bool:
+    """`path` is read by one of `by`, or lies inside a field one of them keeps whole."""
+    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]") for p in by)
+
+
+@dataclass
+class CaseFigure:
+    tool: str
+    case: str
+    raw_bytes: int
+    sent_bytes: int  # with the suggested prune (and the manifest's defaults.prune)
+    hand_bytes: int  # with the hand-written prune (and defaults.prune)
+    missing: list[str] = field(default_factory=list)  # fields the hand-written prune keeps and the suggestion not
+
+
+def measure_manifest(manifest: Path) -> list[CaseFigure]:
+    """Figures for every recorded JSON success case of a manifest whose tool has a hand-written prune."""
+    import asyncio
+
+    from ..pipeline import Runtime
+    from ..settings import load_settings
+    from ..shaping.autoprune import compile_autoprune
+    from ..testing.cases import find_cases
+    from ..testing.overrides import load_for_replay
+
+    async def compiled() -> Any:
+        settings = load_settings()
+        runtime = Runtime(manifest, settings)
+        try:
+            return await runtime.compile(load_for_replay(manifest, None, settings))
+        finally:
+            await runtime.aclose()
+
+    result = asyncio.run(compiled())
+    autoprune = compile_autoprune(result.loaded.manifest.defaults.prune)
+    figures: list[CaseFigure] = []
+    for case in find_cases(manifest):
+        tool = result.toolset.get(case.tool)
+        response = case.response
+        if tool is None or tool.shaping.pruner is None or response is None or response.body is None:
+            continue
+        if response.body.kind != "json" or response.status >= 400:
+            continue
+        suggestion = suggest_prune(tool.operation.response_schema, tool.operation.default_response_schema)
+        body = response.body.value
+        hand = tool.shaping.pruner.apply(body)
+        mine = jmespath.search(suggestion, body) if suggestion else body
+        if autoprune is not None:
+            hand, mine = autoprune.apply(hand), autoprune.apply(mine)
+        mine_paths = source_paths(suggestion) if suggestion else {""}
+        missing = sorted(p for p in source_paths(tool.shaping.pruner.expression)
+                         if not (suggestion is None or kept(p, mine_paths)))
+        figures.append(CaseFigure(case.tool, case.name, _size(body), _size(mine), _size(hand), missing))
+    return figures
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())

@@ -1,0 +1,61 @@
+"""`mcprt pin FILE`: the pinned copy `spec/<source>.<json|yaml>` of every URL spec of a manifest.
+
+What catalog entries ship, and what `validate --offline`, `mcprt test` and the offline fallback
+read when the URL cannot be fetched. The copy is the document's bytes as served (through the spec
+cache, so an unreachable URL with a cached copy still pins). Documents that a spec `$ref`s by URL
+are not copied: pinning such a spec says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ..manifest.loader import find_manifest, load_manifest
+from ..manifest.model import OpenAPISource
+from ..sources.openapi import fetch as fetching
+from ..sources.openapi.loader import is_url
+from ..testing.overrides import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES, replay_environment
+
+
+@dataclass
+class Pinned:
+    source: str
+    url: str
+    path: Path
+    size: int
+    changed: bool  # the copy is new or differs from the one that was there
+    note: str | None = None
+
+
+def pin_manifest(manifest: str | Path | None, cache_dir: Path | None) -> list[Pinned]:
+    """Fetch and write the pinned copy of each URL spec; SpecError when one cannot be fetched."""
+    path = find_manifest(manifest)
+    loaded = load_manifest(path, env=replay_environment(path))
+    pinned: list[Pinned] = []
+    for name, source in loaded.manifest.sources.items():
+        if not isinstance(source, OpenAPISource) or not is_url(source.openapi):
+            continue
+        fetched = fetching.fetch(source.openapi, cache_dir)
+        folder = loaded.source_dirs.get(name, path.parent) / PINNED_SPEC_DIR
+        target = folder / f"{name}{_suffix(source.openapi, fetched.body)}"
+        stale = [folder / f"{name}{s}" for s in PINNED_SPEC_SUFFIXES if (folder / f"{name}{s}") != target]
+        changed = not target.is_file() or target.read_bytes() != fetched.body
+        if changed:
+            fetching.write_atomic(target, fetched.body)
+        for old in stale:
+            old.unlink(missing_ok=True)  # one copy per source: the reader takes the first it finds
+        note = fetched.warning
+        if re.search(rb'"\$ref"\s*:\s*"https?://|\$ref:\s*["\']?https?://', fetched.body):
+            note = ((note + "; ") if note else "") + "it references other documents by URL, which are not pinned"
+        pinned.append(Pinned(name, source.openapi, target, len(fetched.body), changed, note))
+    return pinned
+
+
+def _suffix(url: str, body: bytes) -> str:
+    suffix = Path(urlparse(url).path).suffix.lower()
+    if suffix in PINNED_SPEC_SUFFIXES:
+        return suffix
+    return ".json" if body.lstrip()[:1] in (b"{", b"[") else ".yaml"

@@ -1,0 +1,137 @@
+"""`mcprt init --openapi SPEC`: a commented, reviewable manifest for an API description.
+
+What is written (in this order): the source (`openapi:` as given — a path relative to the new
+manifest — `include` by the chosen tags), a hint for the credentials the API declares, and every
+operation of the document as one block under `tools:`, keyed by its override key (operationId,
+else `METHOD /path`), with its method, path, tags and summary in a comment. Operations outside the
+chosen tags are written commented out, so adding one is deleting `# `. Each block sets a readable
+`name` where it differs from the default (`names.py`) and a suggested `prune` for GET operations
+whose response is documented (`suggest.py`). The header states the tool-list size of the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..manifest.model import Defaults, OpenAPISource
+from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
+from ..sources.openapi.loader import is_url
+from .names import readable_names
+from .suggest import suggest_prune
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class Scaffold:
+    text: str  # the manifest
+    operations: int
+    included: int
+    pruned: int  # operations given a suggested prune
+
+
+def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None) -> Scaffold:
+    """The manifest text for `spec` (URL or path), to be written at `out`; SpecError if unreadable."""
+    if is_url(spec):
+        location, doc = spec, load_document(spec, Path.cwd(), cache_dir)
+    else:
+        absolute = Path(spec).expanduser().resolve()
+        location = os.path.relpath(absolute, out.resolve().parent)
+        doc = load_document(str(absolute), Path.cwd(), cache_dir)
+    compiled = compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=cache_dir)
+    source = _slug(compiled.title or Path(spec).stem)
+    wanted = {t.lower() for t in tags}
+    lines = _header(spec, source, compiled)
+    lines += [f"    openapi: {_scalar(location)}"]
+    if any(op.base_url is None or not str(op.base_url).startswith(("http://", "https://"))
+           for op in compiled.operations):
+        lines += ["    base_url: http://127.0.0.1:8080          # the document names no absolute server: set yours"]
+    lines += _auth_hint(compiled)
+    if tags:
+        lines += [f"    include: {{tags: [{', '.join(_scalar(t) for t in tags)}]}}"]
+    lines += ["    tools:" + ("" if compiled.operations else " {}")]
+    names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path)
+                            for op in compiled.operations])
+    included = pruned = 0
+    for op, name in zip(compiled.operations, names, strict=True):
+        selected = not tags or any(t.lower() in wanted for t in op.tags)
+        block = _operation_block(op, name)
+        included += selected
+        pruned += any(line.lstrip().startswith("prune:") for line in block)
+        lines += block if selected else [_comment_out(line) for line in block]
+    return Scaffold("\n".join(lines) + "\n", len(compiled.operations), included, pruned)
+
+
+def _header(spec: str, source: str, compiled: CompiledOpenAPI) -> list[str]:
+    title = compiled.title or spec
+    return [
+        "# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json",
+        f"# Written by `mcprt init --openapi {spec}`: {len(compiled.operations)} operations of {title}.",
+        "# Review it: every operation is listed below with its override key; operations outside the chosen",
+        "# tags are commented out. `name` makes a name readable, `prune` (JMESPath) keeps what a model needs",
+        "# (suggested from the response schema: identifiers, names, states, times, page links; no *_url links).",
+        "# TOOLS_LIST_SIZE",
+        "version: 1",
+        "server:",
+        f"  name: {_scalar(source)}",
+        "defaults:",
+        "  prune: {drop_nulls: true, drop_empty: true}",
+        "sources:",
+        f"  {source}:",
+    ]
+
+
+def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
+    if not compiled.security_schemes:
+        return []
+    described = "; ".join(f"{name}: {scheme.describe()}" for name, scheme in compiled.security_schemes.items())
+    return [f"    # auth: {{bearer: \"${{API_TOKEN}}\"}}   # the API declares {_one_line(described)}"]
+
+
+def _operation_block(op: Any, name: str) -> list[str]:
+    operation = op.operation
+    key = operation.key
+    summary = operation.meta.summary or ""
+    tags = f" [{', '.join(op.tags)}]" if op.tags else ""
+    lines = [f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")]
+    body: list[str] = []
+    if name != operation.name:
+        body.append(f"        name: {name}")
+    if op.method == "GET":
+        prune = suggest_prune(operation.response_schema, operation.default_response_schema)
+        if prune:
+            body.append(f"        prune: {json.dumps(prune, ensure_ascii=False)}")
+    lines.append(f"      {_key(key)}:" + ("" if body else " {}"))
+    return lines + body
+
+
+def _comment_out(line: str) -> str:
+    return line if line.lstrip().startswith("#") else "      # " + line[6:]
+
+
+def _key(key: str) -> str:
+    return key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _scalar(text: str) -> str:
+    return text if _PLAIN_KEY.match(text) or re.match(r"^[A-Za-z0-9_./:-]+$", text) and ": " not in text \
+        and not text.startswith(("-", ":")) else json.dumps(text, ensure_ascii=False)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:160]
+
+
+def _slug(title: str) -> str:
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    return "_".join(words[:3])[:32] or "api"
+
+
+def with_size(text: str, tools: int, size: int) -> str:
+    """The scaffold with its header's size line filled in."""
+    return text.replace("# TOOLS_LIST_SIZE", f"# tools/list: {size:,} bytes for {tools} tools (`mcprt tools` shows each).")

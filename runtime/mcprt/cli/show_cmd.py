@@ -1,0 +1,127 @@
+"""`mcprt show FILE TOOL`: one tool as the model sees it, and how the manifest made it so."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..errors import McprtError
+from .call_cmd import split_targets
+from .common import compile_once, run_async
+from .errors import EXIT_OK
+
+
+def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
+    manifest, tool_name = split_targets(targets)
+
+    async def work() -> int:
+        runtime, compiled = await compile_once(manifest, offline=offline)
+        try:
+            tool = compiled.toolset.get(tool_name)
+            if tool is None:
+                raise McprtError(compiled.toolset.unknown_tool_message(tool_name))
+            facts = tool_facts(compiled.loaded, tool)
+        finally:
+            await runtime.aclose()
+        if as_json:
+            sys.stdout.write(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(format_facts(facts))
+        return EXIT_OK
+
+    return run_async(work)
+
+
+def tool_facts(loaded: Any, tool: Any) -> dict[str, Any]:
+    """The exposed definition, its origin, the overrides with their lines, shaping and a sample."""
+    op = tool.operation
+    source = loaded.manifest.sources[tool.source]
+    origin: dict[str, Any] = {"source": tool.source, "key": op.key}
+    if op.meta.method:
+        origin["method"], origin["path"] = op.meta.method, op.meta.path
+    if op.aliases:
+        origin["aliases"] = list(op.aliases)
+    facts: dict[str, Any] = {"definition": tool.definition(), "size_bytes": tool.definition_size(),
+                             "operation": origin, "overrides": {}}
+    if tool.override_key is not None:
+        base = ("sources", tool.source, "tools", tool.override_key)
+        at = loaded.locate(base, prefer="key")
+        override = source.tools[tool.override_key]
+        fields = {}
+        for name, value in override.model_dump(mode="json", exclude_unset=True).items():
+            where = loaded.locate((*base, name), prefer="key")
+            fields[name] = {"value": value, "at": f"{where.file}:{where.line}"}
+        facts["overrides"] = {"key": tool.override_key, "at": f"{at.file}:{at.line}", "fields": fields}
+    defaults_prune = loaded.manifest.defaults.prune.model_dump(mode="json", exclude_defaults=True)
+    facts["shaping"] = {
+        "prune": tool.shaping.pruner.expression if tool.shaping.pruner else None,
+        "defaults.prune": defaults_prune or None,
+        "output": tool.shaping.output.source if tool.shaping.output else None,
+        "max_result_bytes": tool.shaping.max_result_bytes,
+    }
+    facts["sample"] = _sample(loaded, tool)
+    return facts
+
+
+def _sample(loaded: Any, tool: Any) -> dict[str, Any] | None:
+    """The first recorded success case of this tool, shaped as the model would receive it."""
+    from ..shaping.result import shape_result
+    from ..testing.cases import CaseError, find_cases
+    from ..testing.rendering import recorded_upstream
+
+    try:
+        cases = find_cases(loaded.path)
+    except CaseError:
+        return None
+    for case in cases:
+        upstream = recorded_upstream(case) if case.tool == tool.name else None
+        if upstream is None:
+            continue
+        result = shape_result(upstream, tool.shaping)
+        return {"case": str(case.path.relative_to(loaded.base_dir)), "raw_bytes": result.raw_bytes,
+                "sent_bytes": result.sent_bytes, "result": result.to_wire()}
+    return None
+
+
+def format_facts(facts: dict[str, Any]) -> str:
+    definition = facts["definition"]
+    op = facts["operation"]
+    lines = [f"{definition['name']}  ({facts['size_bytes']:,} bytes of tools/list)"]
+    if definition.get("title"):
+        lines.append(f"title: {definition['title']}")
+    lines.append(f"description: {definition['description']}")
+    where = f"{op.get('method')} {op.get('path')}" if op.get("method") else op["key"]
+    lines.append(f"from: source '{op['source']}', operation {op['key']}" + (f" ({where})" if where != op["key"] else ""))
+    overrides = facts["overrides"]
+    if overrides:
+        lines.append(f"overrides: {overrides['key']} at {overrides['at']}")
+        for name, field in overrides["fields"].items():
+            lines.append(f"  {name}: {_short(field['value'])}  ({field['at']})")
+    else:
+        lines.append("overrides: none")
+    shaping = facts["shaping"]
+    lines.append(f"prune: {shaping['prune'] or '(none)'}")
+    if shaping["defaults.prune"]:
+        lines.append(f"defaults.prune: {json.dumps(shaping['defaults.prune'])}")
+    if shaping["output"]:
+        lines.append("output template:")
+        lines += [f"  {line}" for line in shaping["output"].rstrip().splitlines()]
+    lines.append("input schema: " + json.dumps(definition["inputSchema"], ensure_ascii=False))
+    if "outputSchema" in definition:
+        lines.append("output schema: " + json.dumps(definition["outputSchema"], ensure_ascii=False))
+    if definition.get("annotations"):
+        lines.append("annotations: " + json.dumps(definition["annotations"]))
+    sample = facts["sample"]
+    if sample:
+        lines.append(f"sample ({sample['case']}, {sample['raw_bytes']:,} → {sample['sent_bytes']:,} bytes):")
+        for block in sample["result"]["content"]:
+            text = block.get("text") if block.get("type") == "text" else f"[{block.get('type')} block]"
+            lines += [f"  {line}" for line in str(text).splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= 100 else text[:99] + "…"

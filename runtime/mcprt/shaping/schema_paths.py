@@ -1,0 +1,393 @@
+"""What a `prune` expression makes of a response *shape*, and which of its fields cannot exist.
+
+Input: a JMESPath expression and the shape of the response (a JSON Schema subset: `type`,
+`properties`, `items`, `additionalProperties`, `anyOf`; see `sources/openapi/responses.py`).
+Output: the shape of the pruned result (JMESPath semantics: a missing field, or a field of a
+non-object, gives `null`, so every looked-up field may be null) and the field look-ups that cannot
+match: a name an object shape does not declare (with "did you mean …?"), or a field looked up on
+a list (`items.name` where `items[].name` was meant). A problem is `certain` for a look-up on a
+list and for a name within a small edit distance of a documented one (`nmae` → `name`: a typo);
+a name unlike any documented one, or one side of `a || b`, may be a field the document forgot.
+
+An object shape is *closed* when it declares `properties` and no `additionalProperties`
+(OpenAPI documents list the fields an API returns); `{}` (anything), an object without declared
+properties, or explicit `additionalProperties` accept every name. Whatever this module does not
+understand projects to `{}`: less precise, never wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from jmespath import parser as jmespath_parser
+
+ANY: dict[str, Any] = {}
+_BOOLEAN: dict[str, Any] = {"type": "boolean"}
+_FUNCTION_TYPES: dict[str, dict[str, Any]] = {
+    "length": {"type": "integer"},
+    "join": {"type": "string"},
+    "to_string": {"type": "string"},
+    "type": {"type": "string"},
+    "contains": _BOOLEAN,
+    "starts_with": _BOOLEAN,
+    "ends_with": _BOOLEAN,
+    "keys": {"type": "array", "items": {"type": "string"}},
+    "values": {"type": "array"},
+    "abs": {"type": "number"},
+    "avg": {"type": ["number", "null"]},
+    "ceil": {"type": "number"},
+    "floor": {"type": "number"},
+    "sum": {"type": "number"},
+    "to_number": {"type": ["number", "null"]},
+    "to_array": {"type": "array"},
+    "not_null": ANY,
+}
+_SAME_AS_FIRST = frozenset({"sort", "sort_by", "reverse"})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """A field look-up that cannot match; `offset` is 0-based into the expression."""
+
+    offset: int
+    name: str
+    message: str
+    certain: bool = True  # a typo of a documented field, or a look-up on a list; else maybe just undocumented
+
+
+@dataclass(slots=True)
+class Analysis:
+    shape: dict[str, Any]
+    problems: list[FieldProblem] = field(default_factory=list)
+
+
+class _PositionParser(jmespath_parser.Parser):
+    """jmespath's parser, with each field node remembering where its name starts."""
+
+    _CACHE: dict[str, Any] = {}
+
+    def _token_nud_unquoted_identifier(self, token: dict[str, Any]) -> dict[str, Any]:
+        node = super()._token_nud_unquoted_identifier(token)
+        node["start"] = token["start"]
+        return node
+
+    def _token_nud_quoted_identifier(self, token: dict[str, Any]) -> dict[str, Any]:
+        node = super()._token_nud_quoted_identifier(token)
+        node["start"] = token["start"] + 1
+        return node
+
+
+def analyze(expression: str, shape: dict[str, Any]) -> Analysis:
+    """The result shape of `expression` over `shape`, and its impossible field look-ups.
+
+    Raises jmespath's errors for expressions that do not parse (the manifest check reports those).
+    """
+    parsed = _PositionParser().parse(expression).parsed
+    analysis = Analysis(ANY)
+    analysis.shape = _Walker(analysis.problems).visit(parsed, shape)
+    return analysis
+
+
+def field_of(shape: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """(shape of `name` in an object shape, or None if it cannot be there; the names it could be)."""
+    options = _options(shape)
+    known: list[str] = []
+    found: list[dict[str, Any]] = []
+    for option in options:
+        if option == ANY:
+            return ANY, []
+        props = option.get("properties")
+        extra = option.get("additionalProperties")
+        if isinstance(props, dict) and name in props:
+            found.append(props[name])
+        elif isinstance(extra, dict):
+            found.append(extra)
+        elif extra is True or (not isinstance(props, dict) and _may_be(option, "object")):
+            return ANY, []
+        elif isinstance(props, dict):
+            known += [k for k in props if k not in known]
+    if not found:
+        return None, known
+    return (found[0] if len(found) == 1 else {"anyOf": found}), known
+
+
+def items_of(shape: dict[str, Any]) -> dict[str, Any] | None:
+    """The item shape of an array shape; None when the shape cannot be an array."""
+    found: list[dict[str, Any]] = []
+    for option in _options(shape):
+        if option == ANY:
+            return ANY
+        if _may_be(option, "array"):
+            items = option.get("items")
+            found.append(items if isinstance(items, dict) else ANY)
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else {"anyOf": found}
+
+
+def is_list(shape: dict[str, Any]) -> bool:
+    """The shape is certainly an array (or null)."""
+    types = _type_set(shape)
+    return bool(types) and types <= {"array", "null"} and "array" in types
+
+
+def nullable(shape: dict[str, Any]) -> dict[str, Any]:
+    """`shape` or null (what a JMESPath look-up gives when the value is missing)."""
+    if shape == ANY or "anyOf" in shape:
+        return shape if shape == ANY else {"anyOf": [*shape["anyOf"], {"type": "null"}]}
+    types = shape.get("type")
+    if types is None:
+        return ANY if not shape else {**shape}
+    listed = [types] if isinstance(types, str) else list(types)
+    if "null" in listed:
+        return shape
+    return {**shape, "type": [*listed, "null"]}
+
+
+def output_schema(shape: dict[str, Any]) -> dict[str, Any] | None:
+    """The MCP `outputSchema` for results of this shape, or None when they are not surely objects.
+
+    structuredContent is only ever an object, so the top level is `"type": "object"`; an explicit
+    `additionalProperties: false` is left out (documents are often wrong about it, and a shortened
+    wide object carries an extra `"…"` key).
+    """
+    if shape == ANY or "anyOf" in shape or "object" not in _type_set(shape):
+        return None
+    if _type_set(shape) - {"object", "null"}:
+        return None
+    out = _clean(shape)
+    out["type"] = "object"
+    return out
+
+
+def _clean(shape: Any) -> Any:
+    if not isinstance(shape, dict):
+        return shape
+    out: dict[str, Any] = {}
+    for key, value in shape.items():
+        if key == "properties":
+            out[key] = {name: _clean(v) for name, v in value.items()}
+        elif key in ("items", "additionalProperties"):
+            if value is False or value == ANY or value is True:
+                continue
+            out[key] = _clean(value)
+        elif key == "anyOf":
+            out[key] = [_clean(v) for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def is_typo(name: str, known: list[str]) -> bool:
+    """`name` is within a small edit distance (transpositions count once) of a documented name."""
+    limit = max(1, len(name) // 4)
+    return any(_distance(name, other, limit) <= limit for other in known)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance, giving up (limit + 1) once it must exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def suggestion(name: str, known: list[str]) -> str:
+    hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean '{hint[0]}'?)" if hint else ""
+
+
+# --- internals ------------------------------------------------------------------------------------
+
+
+def _options(shape: dict[str, Any]) -> list[dict[str, Any]]:
+    if "anyOf" in shape and isinstance(shape["anyOf"], list):
+        base = {k: v for k, v in shape.items() if k != "anyOf"}
+        return [_both(base, o) if base else o for o in shape["anyOf"] if isinstance(o, dict)] or [ANY]
+    return [shape]
+
+
+def _both(base: dict[str, Any], option: dict[str, Any]) -> dict[str, Any]:
+    """A schema's own keywords and one `anyOf` option hold together: their properties add up."""
+    if option == ANY:
+        return base
+    merged = {**base, **option}
+    if "properties" in base and "properties" in option:
+        merged["properties"] = {**base["properties"], **option["properties"]}
+    if "type" in base:
+        merged["type"] = base["type"]
+    return merged
+
+
+def _type_set(shape: dict[str, Any]) -> set[str]:
+    types = shape.get("type")
+    if types is None:
+        return set()
+    return {types} if isinstance(types, str) else set(types)
+
+
+def _may_be(shape: dict[str, Any], kind: str) -> bool:
+    types = _type_set(shape)
+    if not types:
+        if kind == "object":
+            return "items" not in shape
+        if kind == "array":
+            return "properties" not in shape
+        return True
+    return kind in types
+
+
+class _Walker:
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = problems
+        self.hedged = 0  # inside `a || b`: the author expects one side to be missing
+
+    def visit(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        method = getattr(self, f"_{node.get('type')}", None)
+        if method is None:
+            for child in node.get("children", ()):
+                if isinstance(child, dict):
+                    self.visit(child, ANY)
+            return ANY
+        result: dict[str, Any] = method(node, shape)
+        return result
+
+    def _field(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        name = node["value"]
+        if shape == ANY:
+            return ANY
+        if is_list(shape):
+            self._problem(node, f"field '{name}' is looked up on a list, which has no fields "
+                                f"(use `[].{name}` to take it from each item)")
+            return ANY  # the document may be wrong: a reported look-up projects to anything
+        if not _may_be(shape, "object") and not any(_may_be(o, "object") for o in _options(shape)):
+            return ANY
+        found, known = field_of(shape, name)
+        if found is None:
+            certain = is_typo(name, known) and self.hedged == 0
+            self._problem(node, f"field '{name}' cannot exist here: the response schema has no such field"
+                                f"{suggestion(name, known)}", certain)
+            return ANY
+        return nullable(found)
+
+    def _problem(self, node: dict[str, Any], message: str, certain: bool = True) -> None:
+        self.problems.append(FieldProblem(int(node.get("start", 0)), node["value"], message, certain))
+
+    def _identity(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        return shape
+
+    _current = _identity
+
+    def _subexpression(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        for child in node["children"]:
+            shape = self.visit(child, shape)
+        return shape
+
+    _pipe = _subexpression
+
+    def _index_expression(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        left, right = node["children"]
+        base = self.visit(left, shape)
+        if right.get("type") == "slice":
+            return base
+        items = items_of(base)
+        return nullable(items) if items is not None else {"type": "null"}
+
+    def _flatten(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        base = self.visit(node["children"][0], shape)
+        items = items_of(base)
+        if items is None:
+            return {"type": "null"}
+        inner = items_of(items) if is_list(items) else None
+        element = inner if inner is not None else (ANY if items == ANY or _may_be(items, "array") else items)
+        return {"type": ["array", "null"], "items": element}
+
+    def _projection(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        left, right = node["children"][:2]
+        base = self.visit(left, shape)
+        items = items_of(base)
+        if items is None:
+            self.visit(right, ANY)
+            return {"type": "null"}
+        element = self.visit(right, items)
+        return {"type": ["array", "null"], "items": element}
+
+    def _filter_projection(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        left, right, condition = node["children"]
+        base = self.visit(left, shape)
+        items = items_of(base)
+        if items is None:
+            self.visit(right, ANY)
+            self.visit(condition, ANY)
+            return {"type": "null"}
+        self.visit(condition, items)
+        return {"type": ["array", "null"], "items": self.visit(right, items)}
+
+    def _value_projection(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        left, right = node["children"]
+        base = self.visit(left, shape)
+        values: list[dict[str, Any]] = []
+        for option in _options(base):
+            props = option.get("properties")
+            extra = option.get("additionalProperties")
+            if option == ANY or extra is True or not isinstance(props, dict) and not isinstance(extra, dict):
+                values = [ANY]
+                break
+            values += list(props.values()) if isinstance(props, dict) else []
+            if isinstance(extra, dict):
+                values.append(extra)
+        element = values[0] if len(values) == 1 else ({"anyOf": values} if values else ANY)
+        return {"type": ["array", "null"], "items": self.visit(right, element)}
+
+    def _multi_select_dict(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        props = {pair["value"]: self.visit(pair["children"][0], shape) for pair in node["children"]}
+        return {"type": ["object", "null"], "properties": props}
+
+    def _multi_select_list(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        for child in node["children"]:
+            self.visit(child, shape)
+        return {"type": ["array", "null"]}
+
+    def _function_expression(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        args = node["children"]
+        first: dict[str, Any] = ANY
+        for i, arg in enumerate(args):
+            if arg.get("type") == "expref":
+                items = items_of(first)
+                self.visit(arg["children"][0], items if items is not None else ANY)
+                continue
+            value = self.visit(arg, shape)
+            if i == 0:
+                first = value
+        name = node.get("value")
+        if name in _SAME_AS_FIRST:
+            return first
+        return _FUNCTION_TYPES.get(str(name), ANY)
+
+    def _comparator(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        for child in node["children"]:
+            self.visit(child, shape)
+        return _BOOLEAN
+
+    _not_expression = _comparator
+
+    def _or_expression(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        for child in node["children"]:
+            self.visit(child, shape)
+        return ANY
+
+    def _literal(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        return ANY

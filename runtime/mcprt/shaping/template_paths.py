@@ -1,0 +1,126 @@
+"""Static check of an `output` template's `result.…` look-ups against the result's shape.
+
+The template is parsed (never run) with the sandboxed environment; attribute and item look-ups
+rooted at `result` — directly, through `{% set %}` or through `{% for x in result… %}` loop
+variables — are followed through the shape (see `schema_paths`). A look-up of a field the shape
+cannot have is reported at its line and column in the template, with "did you mean …?"; one
+guarded by `is defined` or `| default(…)` is marked `guarded` (a template shared by tools
+whose results differ does that on purpose).
+Anything else (filters, function calls, other variables) is not followed: no finding, never a
+false one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import nodes
+
+from .schema_paths import ANY, field_of, is_list, is_typo, items_of, suggestion
+from .templates import template_environment
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateProblem:
+    line: int  # 1-based, in the template
+    col: int  # 1-based, best effort (where the name appears on that line)
+    message: str
+    guarded: bool = False  # inside `is defined` / `| default(…)`: the template handles absence
+    certain: bool = True  # a typo of a documented field or a look-up on a list (see schema_paths)
+
+
+def check_template(source: str, shape: dict[str, Any]) -> list[TemplateProblem]:
+    """Problems of `result` look-ups in `source` (a template that compiles) against `shape`."""
+    try:
+        tree = template_environment().parse(source)
+    except Exception:  # noqa: BLE001 - a template that does not parse is reported by the compile check
+        return []
+    walker = _Walker(source)
+    walker.block(tree.body, {"result": shape})
+    return walker.problems
+
+
+class _Walker:
+    def __init__(self, source: str) -> None:
+        self.lines = source.splitlines()
+        self.problems: list[TemplateProblem] = []
+        self.guarded = 0
+
+    def block(self, body: list[nodes.Node], scope: dict[str, Any]) -> None:
+        for node in body:
+            self.statement(node, scope)
+
+    def statement(self, node: nodes.Node, scope: dict[str, Any]) -> None:
+        if isinstance(node, nodes.For):
+            iterated = self.expr(node.iter, scope)
+            inner = dict(scope)
+            if isinstance(node.target, nodes.Name):
+                items = items_of(iterated) if iterated is not None else None
+                inner[node.target.name] = items
+            else:
+                for name in node.target.find_all(nodes.Name):
+                    inner[name.name] = None
+            if node.test is not None:
+                self.expr(node.test, inner)
+            self.block(node.body, inner)
+            self.block(node.else_, scope)
+            return
+        if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name):
+            scope[node.target.name] = self.expr(node.node, scope)
+            return
+        for child in node.iter_child_nodes():
+            if isinstance(child, nodes.Expr):
+                self.expr(child, scope)
+            else:
+                self.statement(child, scope)
+
+    def expr(self, node: nodes.Node, scope: dict[str, Any]) -> dict[str, Any] | None:
+        """The shape of an expression's value when it is followed from `result`, else None."""
+        if isinstance(node, nodes.Name):
+            return scope.get(node.name) if node.ctx == "load" else None
+        if isinstance(node, nodes.Getattr):
+            return self.lookup(node, self.expr(node.node, scope), node.attr)
+        if isinstance(node, nodes.Getitem):
+            base = self.expr(node.node, scope)
+            self.expr(node.arg, scope)
+            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                return self.lookup(node, base, node.arg.value)
+            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, int) and base is not None:
+                return items_of(base)
+            return None
+        guard = (isinstance(node, nodes.Test) and node.name in ("defined", "undefined")) or (
+            isinstance(node, nodes.Filter) and node.name == "default"
+        )
+        self.guarded += guard
+        try:
+            for child in node.iter_child_nodes():
+                self.expr(child, scope)
+        finally:
+            self.guarded -= guard
+        return None
+
+    def lookup(self, node: nodes.Node, base: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+        if base is None or base == ANY:
+            return None if base is None else ANY
+        if is_list(base):
+            self.report(node, name, f"'{name}' is looked up on a list, which has no such field "
+                                    "(loop over it with {% for … %})")
+            return None
+        found, known = field_of(base, name)
+        if found is None:
+            if not known:
+                return None
+            self.report(node, name, f"result field '{name}' cannot exist: the result has no such field"
+                                    f"{suggestion(name, known)}", is_typo(name, known))
+            return None
+        return found
+
+    def report(self, node: nodes.Node, name: str, message: str, certain: bool = True) -> None:
+        line = getattr(node, "lineno", 1) or 1
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        match = re.search(rf"(?:\.|\[\s*['\"]){re.escape(name)}\b", text)
+        col = (match.start() + (1 if text[match.start()] == "." else len(match.group(0)) - len(name))) + 1 \
+            if match else 1
+        self.problems.append(TemplateProblem(line, col, message, self.guarded > 0, certain))

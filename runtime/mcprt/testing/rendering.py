@@ -1,0 +1,48 @@
+"""Recorded cases rendered at validate time: an `output` template that fails on a real response
+fails `mcprt validate`, at the template's line, naming the case.
+
+Only the shaping runs (prune, auto-prune, template, limits) on the recorded body — no upstream,
+no network; `mcprt test` still replays the whole call and compares snapshots.
+"""
+
+from __future__ import annotations
+
+from ..errors import Diagnostic
+from ..manifest.loader import LoadedManifest
+from ..shaping.result import shape_result
+from ..contracts import UpstreamResult
+from ..toolset.toolset import ToolSet
+from .cases import Case, CaseError, find_cases
+
+
+def recorded_upstream(case: Case) -> UpstreamResult | None:
+    """A case's recorded response as the upstream result shaping receives (None: nothing to shape)."""
+    response = case.response
+    if response is None or response.body is None or response.body.kind == "base64":
+        return None
+    data = response.body.to_bytes()
+    kind = "json" if response.body.kind == "json" else "text"
+    return UpstreamResult(kind=kind, body=response.body.value, raw_bytes=len(data), status=response.status,
+                          is_error=response.status >= 400, media_type=response.content_type())
+
+
+def render_recorded_cases(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
+    """One error per recorded success response that a tool's `output` template cannot render."""
+    try:
+        cases = find_cases(loaded.path)
+    except CaseError as exc:
+        return [Diagnostic(str(loaded.path), 1, 1, f"recorded cases cannot be read: {exc}", "warning")]
+    found: list[Diagnostic] = []
+    for case in cases:
+        tool = toolset.get(case.tool)
+        upstream = recorded_upstream(case)
+        if tool is None or tool.shaping.output is None or upstream is None or upstream.is_error:
+            continue
+        result = shape_result(upstream, tool.shaping)
+        if not result.is_error:
+            continue
+        text = " ".join(block.get("text", "") for block in result.content if block.get("type") == "text")
+        path = ("sources", tool.source, "tools", tool.override_key or tool.operation.key, "output")
+        found.append(loaded.diagnostic(path, f"the output template fails on the recorded case "
+                                             f"{case.path.relative_to(loaded.base_dir)}: {text}"))
+    return found

@@ -1,0 +1,153 @@
+"""`show`, `call --url`, `pin`, `diff` of outputSchemas and the README's quick start, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.support.served import child_env, mcprt_http
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = ROOT / "catalog"
+
+
+def mcprt(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, env=env or child_env(),
+                          capture_output=True, text=True, timeout=180)
+
+
+@contextmanager
+def notes_api() -> Iterator[str]:
+    """The quick start's notes REST API as a real process on a free port."""
+    process = subprocess.Popen([sys.executable, str(CATALOG / "quickstart" / "notes_api.py"), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        assert match, line
+        yield match.group(1)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def static_files(folder: Path) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_quick_start_init_validate_up_and_call_over_http(tmp_path: Path) -> None:
+    manifest = tmp_path / "notes" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(CATALOG / "quickstart" / "notes-api.yaml"), "--out", str(manifest))
+    assert made.returncode == 0, made.stderr
+    with notes_api() as api:
+        text = manifest.read_text()
+        manifest.write_text(text.replace("    tools:\n", f"    base_url: {api}\n    tools:\n", 1))  # our free port
+        checked = mcprt("validate", str(manifest))
+        assert checked.returncode == 0, checked.stderr
+        with mcprt_http(manifest) as up:
+            created = mcprt("call", "--url", up.url, "create_note", "--args",
+                            json.dumps({"title": "Quokka budget", "body": "Quokkas need 30 s of retries."}))
+            assert created.returncode == 0, created.stderr
+            note_id = json.loads(created.stdout)["structuredContent"]["id"]
+            found = mcprt("call", "--url", up.url, "search_notes", "--args", '{"q": "quokkas"}')
+            assert found.returncode == 0, found.stderr
+            assert json.loads(json.loads(found.stdout)["content"][0]["text"])[0]["title"] == "Quokka budget"
+            # get_note declares an outputSchema (its prune gives an object): the SDK client validated it
+            read = mcprt("call", "--url", up.url, "get_note", "--args", json.dumps({"id": note_id}))
+            assert read.returncode == 0, read.stderr
+            assert json.loads(read.stdout)["structuredContent"]["body"] == "Quokkas need 30 s of retries."
+            missing = mcprt("call", "--url", up.url, "get_note", "--args", '{"id": 9999}')
+            assert missing.returncode == 1 and '"isError": true' in missing.stdout
+
+
+def test_call_url_sends_headers_and_fails_cleanly_without_them(tmp_path: Path) -> None:
+    entry = tmp_path / "quickstart"
+    shutil.copytree(CATALOG / "quickstart", entry)
+    manifest = entry / "mcp.yaml"
+    manifest.write_text(manifest.read_text().replace(
+        "server:\n", 'server:\n  auth: {bearer_tokens: ["${MCPRT_TOKEN}"]}\n', 1))
+    with mcprt_http(manifest, env=child_env(MCPRT_TOKEN="s3cret-token")) as up:
+        denied = mcprt("call", "--url", up.url, "search_notes", "--args", '{"query": "release"}')
+        assert denied.returncode == 2
+        assert f"calling search_notes at {up.url} failed" in denied.stderr and "Traceback" not in denied.stderr
+        allowed = mcprt("call", "--url", up.url, "search_notes", "--args", '{"query": "release"}',
+                        "--header", "Authorization: Bearer s3cret-token")
+        assert allowed.returncode == 0, allowed.stderr
+        assert "Release checklist" in allowed.stdout
+        bad = mcprt("call", "--url", up.url, "search_notes", "--header", "no-separator")
+        assert bad.returncode == 2 and "expected 'Name: value'" in bad.stderr
+
+
+def test_show_gives_definition_origin_overrides_and_a_sample() -> None:
+    shown = mcprt("show", str(CATALOG / "github" / "mcp.yaml"), "get_issue", "--offline", "--json")
+    assert shown.returncode == 0, shown.stderr
+    facts = json.loads(shown.stdout)
+    assert facts["definition"]["name"] == "get_issue"
+    assert facts["operation"] == {"source": "github", "key": "issues/get", "method": "GET",
+                                  "path": "/repos/{owner}/{repo}/issues/{issue_number}",
+                                  "aliases": ["GET /repos/{owner}/{repo}/issues/{issue_number}", "issues_get"]}
+    manifest_lines = (CATALOG / "github" / "mcp.yaml").read_text().splitlines()
+    key_line = next(i for i, line in enumerate(manifest_lines, 1) if line.strip() == "issues/get:")
+    assert facts["overrides"]["at"].endswith(f"mcp.yaml:{key_line}")
+    assert facts["overrides"]["fields"]["prune"]["at"].endswith(f"mcp.yaml:{key_line + 3}")
+    assert facts["shaping"]["prune"].startswith("{number: number")
+    assert facts["sample"]["case"] == "cases/get_issue/issue-1347.yaml"
+    assert facts["sample"]["result"]["content"][0]["text"].startswith("#1347 Found a bug [open: completed]")
+    text = mcprt("show", str(CATALOG / "github" / "mcp.yaml"), "get_issue", "--offline")
+    assert text.returncode == 0 and "from: source 'github', operation issues/get (GET /repos/" in text.stdout
+    unknown = mcprt("show", str(CATALOG / "github" / "mcp.yaml"), "get_isue", "--offline")
+    assert unknown.returncode == 2 and "get_issue" in unknown.stderr
+
+
+def test_pin_writes_the_spec_copy_that_offline_validation_reads(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(CATALOG / "petstore" / "spec" / "petstore.yaml", served / "openapi.yaml")
+    project = tmp_path / "project"
+    project.mkdir()
+    manifest = project / "mcp.yaml"
+    with static_files(served) as origin:
+        manifest.write_text(f"version: 1\nsources:\n  pets:\n    openapi: {origin}/openapi.yaml\n"
+                            "    base_url: http://127.0.0.1:9\n")
+        pinned = mcprt("pin", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
+        assert pinned.returncode == 0, pinned.stderr
+        assert f"spec/pets.yaml: written, {(served / 'openapi.yaml').stat().st_size:,} bytes" in pinned.stderr
+        again = mcprt("pin", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
+        assert "spec/pets.yaml: unchanged" in again.stderr
+    assert (project / "spec" / "pets.yaml").read_bytes() == (served / "openapi.yaml").read_bytes()
+    offline = mcprt("validate", "--offline", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "empty")))
+    assert offline.returncode == 0, offline.stderr
+
+
+def test_diff_reports_output_schema_changes(tmp_path: Path) -> None:
+    spec = CATALOG / "petstore" / "spec" / "petstore.yaml"
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    body = "version: 1\nsources:\n  pets:\n    openapi: {spec}\n    base_url: http://127.0.0.1:9\n" \
+           "    include: {{operations: [getPetById]}}\n    tools:\n      getPetById: {{prune: \"{prune}\"}}\n"
+    old.write_text(body.format(spec=spec, prune="{id: id, name: name, status: status}"))
+    new.write_text(body.format(spec=spec, prune="{id: id, status: status}"))
+    shown = mcprt("diff", str(old), str(new), "--fail-on", "breaking")
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    assert "output schema changed" in shown.stdout and "removed `name`" in shown.stdout
+    listed = json.loads(mcprt("tools", str(new), "--json").stdout)["tools"][0]
+    assert listed["outputSchema"] == {"type": "object", "properties": {"id": {"type": ["integer", "null"]},
+                                                                       "status": {"type": ["string", "null"]}}}

@@ -1,0 +1,109 @@
+"""`mcprt init --openapi` through the real CLI, and the suggested-prune heuristic measured on the catalog."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcprt.authoring.measure import measure_manifest, source_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = ROOT / "tests" / "fixtures" / "specs"
+CATALOG = ROOT / "catalog"
+# every document of the corpus (fragments that other files `$ref` are not documents)
+DOCUMENTS = sorted(
+    str(p.relative_to(SPECS)) for p in SPECS.rglob("*")
+    if p.suffix in (".json", ".yaml") and not any(part in ("common", "paths", "schemas") for part in p.parts)
+    and p.name not in ("Pet.json", "NewPet.json", "parameters.json")
+)
+
+
+def mcprt(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=180)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_init_writes_a_manifest_that_validates(document: str, tmp_path: Path) -> None:
+    out = tmp_path / "api" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / document), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "Traceback" not in made.stderr
+    text = out.read_text()
+    assert "# tools/list: " in text and "version: 1" in text
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_init_lists_every_operation_names_poor_ones_and_comments_out_other_tags(tmp_path: Path) -> None:
+    spec = tmp_path / "api.yaml"
+    spec.write_text("""openapi: 3.0.3
+info: {title: Chain Explorer, version: "1"}
+servers: [{url: "https://explorer.example.com/api"}]
+paths:
+  /:
+    get:
+      operationId: get
+      tags: [health]
+      summary: API root
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: object, properties: {url: {type: string}, version: {type: string}}}}}}}
+  /addresses/{address}/txs:
+    get:
+      tags: [addresses]
+      summary: Transactions of an address
+      parameters: [{name: address, in: path, required: true, schema: {type: string}}]
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  properties:
+                    tx_hash: {type: string}
+                    block_height: {type: integer}
+                    block_time: {type: integer}
+                    explorer_url: {type: string}
+                    block: {type: object, properties: {hash: {type: string}, url: {type: string}, epoch: {type: object, properties: {no: {type: integer}}}}}
+""")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--tag", "addresses", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    # the excluded operation is listed, commented out, with its override key; the poor operationId renamed
+    assert "      # GET / [health] — API root\n      # get:\n      #   name: get_root\n" in text
+    assert '      # GET /addresses/{address}/txs [addresses] — Transactions of an address\n' \
+           '      "GET /addresses/{address}/txs":\n        name: list_addresses_txs\n' in text
+    assert 'prune: "[].{tx_hash: tx_hash, block_height: block_height, block_time: block_time, block_url: block.url}"' \
+        in text
+    assert "include: {tags: [addresses]}" in text
+    assert mcprt("init", "--openapi", str(spec), "--out", str(out)).returncode == 2  # never overwrites silently
+    listed = mcprt("tools", str(out), "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert '"name":"list_addresses_txs"' in listed.stdout and "get_root" not in listed.stdout
+
+
+def test_source_paths_name_the_fields_a_prune_reads() -> None:
+    assert source_paths("[].{a: user.login, l: labels[].name, n: number}") == {"[].user.login", "[].labels[].name",
+                                                                                "[].number"}
+    assert source_paths("{t: total_count, i: items[].{r: repository.full_name}}") == {
+        "total_count", "items[].repository.full_name"}
+
+
+# The entries where the heuristic meets the bar; `python catalog/_tools/measure_suggestions.py` reports all of them
+# (README "From a spec to a manifest": on the other official descriptions it keeps too little or too much).
+@pytest.mark.parametrize("entry", ["github", "petstore"])
+def test_suggested_prunes_keep_every_field_the_hand_written_prunes_keep(entry: str) -> None:
+    figures = measure_manifest(CATALOG / entry / "mcp.yaml")
+    assert figures
+    assert [(f.tool, f.missing) for f in figures if f.missing] == []
+    raw, sent = sum(f.raw_bytes for f in figures), sum(f.sent_bytes for f in figures)
+    assert sent < raw
+    if entry == "github":  # real payloads; the other entries' cases are the vendors' tiny examples
+        assert 1 - sent / raw >= 0.90

@@ -1,0 +1,84 @@
+"""`mcprt validate` checks prune fields and template look-ups against the response schema (real CLI)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+SPEC = Path(__file__).resolve().parents[2] / "catalog" / "github" / "spec" / "github.json"
+
+BROKEN = f"""version: 1
+sources:
+  github:
+    openapi: {SPEC}
+    base_url: http://127.0.0.1:9
+    include: {{operations: [issues/list-for-repo, issues/get, repos/get]}}
+    tools:
+      issues/list-for-repo:
+        name: list_issues
+        prune: >-
+          [].{{number: number,
+          title: title, name: user.nmae}}
+      issues/get:
+        name: get_issue
+        prune: "{{number: number, address: html_url}}"
+        output: |
+          #{{{{ result.number }}}}
+          at {{{{ result.adress }}}}
+      repos/get:
+        prune: "{{labels: topics.name}}"
+"""
+
+
+def validate(manifest: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_typos_are_reported_inside_the_expression_with_a_suggestion(tmp_path: Path) -> None:
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(BROKEN)
+    run = validate(manifest)
+    assert run.returncode == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.startswith(str(manifest))]
+    # `user.nmae` on line 12 (a folded block: its line breaks became spaces), column of `nmae`
+    assert f"{manifest}:12:36: prune: field 'nmae' cannot exist here: the response schema has no such field " \
+           "(did you mean 'name'?)" in lines
+    # `{{ result.adress }}` on the template's line 2 = file line 18, column of `adress`
+    assert f"{manifest}:18:24: output template, line 2: result field 'adress' cannot exist: the result has no " \
+           "such field (did you mean 'address'?)" in lines
+    # a field looked up on a list
+    assert any(line.startswith(f"{manifest}:20:33: prune: field 'name' is looked up on a list") for line in lines)
+    assert "Traceback" not in run.stderr
+
+
+def test_the_fixed_manifest_validates(tmp_path: Path) -> None:
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(BROKEN.replace("nmae", "login").replace("adress", "address").replace("topics.name", "topics"))
+    run = validate(manifest)
+    assert run.returncode == 0, run.stderr
+
+
+def test_recorded_cases_are_rendered_at_validate_time(tmp_path: Path) -> None:
+    entry = tmp_path / "github"
+    shutil.copytree(SPEC.parents[1], entry)
+    manifest = entry / "mcp.yaml"
+    text = manifest.read_text()
+    good = '      issues/create:\n        name: create_issue\n        description: Open a new issue in a repository.\n'
+    assert good in text
+    # statically fine (labels is a list), but the recorded issue has one label: [3] is undefined
+    text = text.replace('prune: "{number: number, title: title, state: state, url: html_url}"',
+                        'prune: "{number: number, labels: labels[].name}"')
+    manifest.write_text(text.replace(
+        'output: "created #{{ result.number }} {{ result.title }} [{{ result.state }}] {{ result.url }}"',
+        'output: "created #{{ result.number }} first labels: {{ result.labels[3] }}"'))
+    line = next(i for i, l in enumerate(manifest.read_text().splitlines(), 1) if "first labels" in l)
+    run = subprocess.run([sys.executable, "-m", "mcprt", "validate", "--offline", str(manifest)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert (f"{manifest}:{line}:17: the output template fails on the recorded case "
+            f"cases/create_issue/found-a-bug.yaml: Tool 'create_issue' could not format its result: its output "
+            f"template ({manifest}:{line}) failed at line 1:") in run.stderr
+    assert "Traceback" not in run.stderr
