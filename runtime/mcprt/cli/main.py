@@ -102,13 +102,17 @@ def up(
     port: Annotated[Optional[int], typer.Option(help="HTTP port (beats env and manifest).")] = None,
     stateless: Annotated[bool, typer.Option("--stateless", help="Stateless HTTP, for replicas behind a load balancer.")] = False,
     no_reload: Annotated[bool, typer.Option("--no-reload", help="Do not watch the manifest for changes.")] = False,
+    metrics_port: Annotated[
+        Optional[int],
+        typer.Option("--metrics-port", help="stdio: serve /metrics and /status on 127.0.0.1:PORT (0: any free port)."),
+    ] = None,
 ) -> None:
     """Serve the manifest's tools over stdio or streamable HTTP, reloading on change."""
     from .up_cmd import run_up
 
     with guarded():
         raise typer.Exit(run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
-                                reload=not no_reload))
+                                reload=not no_reload, metrics_port=metrics_port))
 
 
 @app.command(epilog="Examples: `mcprt test`, `mcprt test catalog/github/mcp.yaml --update`")

@@ -20,7 +20,7 @@ from ..errors import McprtError
 from ..manifest.model import ServerConfig
 from ..toolset.toolset import ToolSetHolder
 from .app import McprtServer
-from .guard import HttpGuard, make_policy
+from .guard import GuardPolicy, HttpGuard, make_policy
 from .notify import Notifier
 from .options import ServeOptions
 
@@ -35,13 +35,22 @@ def build_http_app(
     options: ServeOptions,
     *,
     manifest_health: Callable[[], dict[str, Any]] | None = None,
+    extra_routes: Callable[[GuardPolicy], list[Route]] | None = None,
 ) -> ASGIApp:
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
     `/healthz` needs no token, so it says only counts and whether the manifest on disk is the one
-    being served (`manifest_health()`), never file contents or error text.
+    being served (`manifest_health()`), never file contents or error text. `extra_routes(policy)`
+    adds routes that authenticate themselves against the same policy (`/metrics`, `/status`).
     """
     http = config.http
+    policy = make_policy(
+        tokens=named_tokens(config),
+        bind_host=options.host,
+        allowed_hosts=http.allowed_hosts,
+        allowed_origins=http.allowed_origins,
+        max_request_bytes=int(http.max_request_bytes),
+    )
 
     async def healthz(request: Request) -> JSONResponse:
         toolset = holder.current
@@ -66,17 +75,20 @@ def build_http_app(
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
-        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"])],
-    )
-    tokens = named_tokens(config)
-    policy = make_policy(
-        tokens=tokens,
-        bind_host=options.host,
-        allowed_hosts=http.allowed_hosts,
-        allowed_origins=http.allowed_origins,
-        max_request_bytes=int(http.max_request_bytes),
+        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"]),
+                                 *(extra_routes(policy) if extra_routes is not None else [])],
     )
     return HttpGuard(app, policy)
+
+
+def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]]) -> ASGIApp:
+    """The stdio transport's small listener (`/metrics`, `/status`) behind the same guard rules."""
+    from starlette.applications import Starlette
+
+    http = config.http
+    policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=http.allowed_hosts,
+                         allowed_origins=http.allowed_origins, max_request_bytes=int(http.max_request_bytes))
+    return HttpGuard(Starlette(routes=routes(policy)), policy)
 
 
 def named_tokens(config: ServerConfig) -> dict[str, str]:

@@ -17,8 +17,9 @@ from .. import __version__
 from ..errors import ManifestError
 from ..observability.log import log_event
 from .app import build_server
-from .http import build_http_app, listen, serve_http
+from .http import build_http_app, build_side_app, listen, serve_http
 from .notify import Notifier
+from .observe import Observatory, OperationTimer
 from .options import ServeOptions, has_inbound_auth
 from .stdio import serve_stdio
 
@@ -28,9 +29,12 @@ if TYPE_CHECKING:
 ReloadFn = Callable[["Runtime", Notifier], Awaitable[None]]
 
 
-async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True) -> None:
+async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
+                metrics_port: int | None = None) -> None:
     """Serve `runtime`'s tool set (it must be started) until SIGINT/SIGTERM or the client leaves.
 
+    Metrics, the status page, the audit log and traces run beside it (`observe.Observatory`); for
+    stdio they are served on `server.observability.listen`, or 127.0.0.1:`metrics_port`.
     The caller closes the runtime's sources afterwards (`runtime.aclose()`).
     """
     assert runtime.holder is not None and runtime.loaded is not None, "start the runtime first"
@@ -40,6 +44,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
     notifier.bind_loop()
     notifier.attach(runtime.holder)
     server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless))
+    observatory = Observatory(runtime, notifier, options)
+    observatory.start()
+    server.middleware.insert(0, OperationTimer(observatory))  # outermost: the span covers the others
     stop = asyncio.Event()
     tasks: set[asyncio.Task[Any]] = set()
 
@@ -53,7 +60,11 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
 
         task.add_done_callback(finished)
 
-    restore_signals = _install_signals(stop, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
+    def on_hup() -> None:
+        observatory.reopen()  # the audit file, after log rotation
+        spawn(reload_now(runtime, notifier), "reload")
+
+    restore_signals = _install_signals(stop, on_hup=on_hup)
     watch = _reload_entry("watch") if reload else None
     if watch is not None:
         spawn(watch(runtime, notifier), "hot reload")
@@ -61,14 +72,26 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
         if http:
             sock = listen(options.host, options.port)
             port = sock.getsockname()[1]
+            observatory.endpoint = options.url(port)
             app = build_http_app(server, runtime.holder, config, notifier, options,
-                                 manifest_health=lambda: manifest_health(runtime, notifier))
+                                 manifest_health=lambda: manifest_health(runtime, notifier),
+                                 extra_routes=observatory.routes)
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams)
         else:
+            side = _side_listener(config.observability.listen, metrics_port)
+            if side is not None:
+                side_sock = listen(*side)
+                address = side_sock.getsockname()
+                side_app = build_side_app(config, side[0], observatory.routes)
+                spawn(serve_http(side_app, side_sock, stop), "metrics listener")
+                print(f"mcprt: metrics and status at http://{_host(side[0])}:{address[1]}/status", file=sys.stderr,
+                      flush=True)
             _banner(runtime, options, None)
             await serve_stdio(server, stop)
     finally:
+        stop.set()  # the stdio side listener ends with the session
+        observatory.close()
         restore_signals()
         for task in list(tasks):
             task.cancel()
@@ -130,6 +153,21 @@ def _reload_entry(name: str) -> ReloadFn | None:
         log_event("hot reload not available yet", logging.DEBUG, missing=f"mcprt.reload.{name}")
         return None
     return entry  # type: ignore[no-any-return]
+
+
+def _side_listener(configured: str | None, metrics_port: int | None) -> tuple[str, int] | None:
+    """(host, port) of the stdio transport's metrics/status listener: `--metrics-port` (on
+    127.0.0.1) beats `server.observability.listen`; None when neither is set."""
+    if metrics_port is not None:
+        return "127.0.0.1", metrics_port
+    if not configured:
+        return None
+    host, _, port = configured.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Callable[[], None]:

@@ -73,6 +73,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     status: Any = "-"
     outcome: Outcome = "ok"
     upstream_status: int | None = None
+    upstream = None
     try:
         completed = check_arguments(tool, arguments)
         if tool.operation.invoke is None:
@@ -105,6 +106,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         logger.log(logging.ERROR, "tool %s failed unexpectedly", tool.name, exc_info=exc)
         result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
     latency = time.perf_counter() - started
+    result.outcome = outcome
     log_call(
         tool=tool.name,
         source=tool.source,
@@ -128,6 +130,14 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             request_id=request_id,
             arguments=arguments if isinstance(arguments, dict) else None,
             upstream_status=upstream_status,
+            upstream_latency=_upstream_seconds(upstream),
             error=result.content[0].get("text") if result.is_error and result.content else None,
+            # by reference, only for a subscriber that reads payloads (the status page's inspector)
+            detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))
     return result
+
+
+def _upstream_seconds(upstream: Any) -> float | None:
+    latency_ms = upstream.meta.get("latency_ms") if upstream is not None else None
+    return latency_ms / 1000 if isinstance(latency_ms, int | float) else None

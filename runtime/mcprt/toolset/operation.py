@@ -89,6 +89,7 @@ class ToolResult:
     is_error: bool = False
     raw_bytes: int = 0  # bytes received from upstream
     sent_bytes: int = 0  # bytes of the content sent to the model
+    outcome: str = "ok"  # how the call ended (`observability.events.Outcome`), set by `call_tool`
 
     def to_wire(self) -> dict[str, Any]:
         """The exact MCP `tools/call` result object."""
