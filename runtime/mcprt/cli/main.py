@@ -166,5 +166,18 @@ def catalog(
         raise typer.Exit(run_catalog(action, name))
 
 
+@app.command(epilog="Examples: `mcprt status http://127.0.0.1:8765/mcp`, `MCPRT_TOKEN=… mcprt status host:8765 --json`")
+def status(
+    url: Annotated[str, typer.Argument(help="The server: its base URL, MCP endpoint or status page.")],
+    token: Annotated[Optional[str], typer.Option("--token", help="Bearer token (default: MCPRT_TOKEN).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show a running server's sources, tools (calls, errors, latency, bytes saved) and last reload."""
+    from .status_cmd import run_status
+
+    with guarded():
+        raise typer.Exit(run_status(url, token, as_json))
+
+
 def run() -> None:
     app()

@@ -18,13 +18,16 @@ from ..errors import PolicyDenied, ToolCallError, UpstreamError
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
+from ..shaping.limits import json_size
 from ..shaping.result import shape_result
 from .operation import CallContext, ToolResult
 from .tool import Tool
 
 
 def error_result(message: str) -> ToolResult:
-    return ToolResult(content=[{"type": "text", "text": message}], is_error=True, sent_bytes=len(message.encode()))
+    content = [{"type": "text", "text": message}]
+    # measured as every shaped result is (compact JSON of the content), so sent bytes add up per tool
+    return ToolResult(content=content, is_error=True, sent_bytes=json_size(content))
 
 
 def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, Any]:
