@@ -8,6 +8,7 @@ result are kept as redacted previews of at most `BODY_LIMIT` characters each.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import time
 from collections import deque
@@ -107,7 +108,7 @@ class CallRecorder:
             raw, raw_cut = preview(body, BODY_LIMIT, self.secrets)
         sent, sent_cut = (None, False)
         if result is not None:
-            sent, sent_cut = preview(result.to_wire(), BODY_LIMIT, self.secrets)
+            sent, sent_cut = preview(_readable(result.content), BODY_LIMIT, self.secrets)
         return RecentCall(
             id=next(self._ids), time=event.time, tool=event.tool, source=event.source, outcome=event.outcome,
             latency=event.latency, raw_bytes=event.raw_bytes, sent_bytes=event.sent_bytes,
@@ -125,3 +126,18 @@ class CallRecorder:
         current = math.floor((now or time.time()) / 60)
         by_minute = {int(m): (int(c), int(s)) for m, c, s in self.minutes}
         return [(current - m, *by_minute.get(m, (0, 0))) for m in range(current - MINUTES + 1, current + 1)]
+
+
+def _readable(content: list[dict[str, Any]]) -> str:
+    """The content blocks as a person reads them: text as text (JSON text indented), others named."""
+    parts = []
+    for block in content:
+        if block.get("type") == "text":
+            text = str(block.get("text", ""))
+            try:
+                parts.append(json.dumps(redact_value(json.loads(text)), ensure_ascii=False, indent=1))
+            except ValueError:
+                parts.append(text)
+        else:
+            parts.append(f"[{block.get('type')} block{', ' + str(block.get('mimeType')) if block.get('mimeType') else ''}]")
+    return "\n\n".join(parts)
