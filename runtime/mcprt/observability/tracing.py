@@ -59,6 +59,9 @@ class Tracer:
         self._propagator = get_global_textmap()
         self._kind, self._status, self._code = SpanKind, Status, StatusCode
         self._current, self._in_context = get_current_span, set_span_in_context
+        from opentelemetry.context import attach, detach
+
+        self._attach, self._detach = attach, detach
 
     def request_span(self, method: str, params: Mapping[str, Any] | None, *, session_id: str | None,
                      protocol_version: str | None, request_id: Any, headers: Mapping[str, str] | None,
@@ -105,9 +108,13 @@ class Tracer:
             attributes = {"mcp.method.name": "tools/call", "gen_ai.tool.name": name,
                           "gen_ai.operation.name": "execute_tool", "mcprt.source": source, "server.address": target}
             span = self.tracer.start_span(f"tools/call {name}", kind=self._kind.CLIENT, attributes=attributes)
+        context = self._in_context(span)
         carrier: dict[str, str] = {}
-        self._propagator.inject(carrier, context=self._in_context(span))
-        return _ClientSpan(self, span, carrier, kind)
+        self._propagator.inject(carrier, context=context)
+        # Current until finished, so a library injecting the ambient context itself (the MCP SDK's
+        # client writes `_meta.traceparent` on every request) names this span, not its parent.
+        token = self._attach(context)
+        return _ClientSpan(self, span, carrier, token)
 
     def shutdown(self) -> None:
         """Export what is buffered, then stop (at server shutdown)."""
@@ -115,12 +122,16 @@ class Tracer:
 
 
 class _ClientSpan:
-    __slots__ = ("tracer", "span", "carrier", "kind")
+    __slots__ = ("tracer", "span", "carrier", "token")
 
-    def __init__(self, tracer: Tracer, span: Any, carrier: dict[str, str], kind: UpstreamKind) -> None:
-        self.tracer, self.span, self.carrier, self.kind = tracer, span, carrier, kind
+    def __init__(self, tracer: Tracer, span: Any, carrier: dict[str, str], token: Any) -> None:
+        self.tracer, self.span, self.carrier, self.token = tracer, span, carrier, token
 
     def finish(self, status: int | None, error: str | None) -> None:
+        try:
+            self.tracer._detach(self.token)
+        except Exception:  # finished in another context (cannot happen on the call path): keep going
+            pass
         if status is not None:
             self.span.set_attribute("http.response.status_code", status)
         if error is not None:

@@ -46,7 +46,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless))
     observatory = Observatory(runtime, notifier, options)
     observatory.start()
-    server.middleware.insert(0, OperationTimer(observatory))  # outermost: the span covers the others
+    # Ours replaces the SDK's OpenTelemetryMiddleware: it writes the span mcprt's conventions describe
+    # (session id, HTTP-header context, outcome as error.type) and costs nothing with tracing off.
+    server.middleware[:] = [OperationTimer(observatory),
+                            *(m for m in server.middleware if type(m).__name__ != "OpenTelemetryMiddleware")]
     stop = asyncio.Event()
     tasks: set[asyncio.Task[Any]] = set()
 
