@@ -103,3 +103,23 @@ def test_commands_that_do_not_serve_import_no_metrics_or_tracing(tmp_path: Path)
                           env=env_for(), timeout=120)
     assert "list_pets" in done.stdout, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_inspector_ring_is_bounded_and_serializes_only_when_opened() -> None:
+    from mcprt.observability.recent import BODY_BUDGET, BODY_LIMIT, CallRecorder
+    from mcprt.toolset.operation import ToolResult, UpstreamResult
+
+    recorder = CallRecorder(keep=5, secrets=[UPSTREAM_KEY])
+    body = {"token": "t-1", "note": f"key {UPSTREAM_KEY}", "items": ["x" * 1000] * 3000}  # ~3 MB
+    for i in range(8):
+        upstream = UpstreamResult("json", body, raw_bytes=3_000_000, status=200)
+        result = ToolResult([{"type": "text", "text": '{"n": %d}' % i}], sent_bytes=10)
+        recorder.on_event(_call(raw_bytes=3_000_000, sent_bytes=10, detail={"upstream": upstream, "result": result}))
+    assert [c.id for c in recorder.recent] == [4, 5, 6, 7, 8]  # the last 5 calls
+    kept = [c for c in recorder.recent if c.upstream is not None]
+    assert sum(c.kept for c in kept) <= BODY_BUDGET and kept[-1].id == 8 and recorder.recent[0].upstream is None
+    shown = recorder.payloads(recorder.recent[-1])
+    assert shown.raw_cut and len(shown.raw) == BODY_LIMIT and shown.sent == '{\n "n": 7\n}'
+    assert '"token": "[redacted]"' in shown.raw and UPSTREAM_KEY not in shown.raw
+    assert shown.arguments["api_key"] == "[redacted]"
+    assert recorder.payloads(recorder.recent[0]).raw is None  # gave up its body

@@ -1,8 +1,10 @@
 """What the status page shows about calls: per-tool figures, the last hour by minute, recent calls.
 
 Bounded memory by construction: per tool, counters plus the last `LATENCY_WINDOW` latencies (for
-p50/p95); 60 one-minute buckets; and a ring of the last N calls whose upstream body and shaped
-result are kept as redacted previews of at most `BODY_LIMIT` characters each.
+p50/p95); 60 one-minute buckets; and a ring of the last N calls. The ring keeps each call's upstream
+body and shaped content by reference (no copy, no serialization on the call path) while their
+upstream sizes add up to at most `BODY_BUDGET` bytes; older calls lose their bodies first. A body is
+redacted and cut to `BODY_LIMIT` characters only when someone opens it in the inspector.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from .events import CallEvent, Event
 from .redact import preview, redact_value
 
 LATENCY_WINDOW = 512  # latencies kept per tool for percentiles
-BODY_LIMIT = 16_384  # characters kept of each body in the inspector
+BODY_LIMIT = 16_384  # characters of each body shown in the inspector
+BODY_BUDGET = 8 * 1024 * 1024  # upstream bytes of bodies the ring may keep referenced
 MINUTES = 60
 
 
@@ -60,12 +63,22 @@ class RecentCall:
     raw_bytes: int
     sent_bytes: int
     principal: str | None
-    arguments: Any  # redacted
+    arguments: Any  # as given (redacted when shown)
     upstream_status: int | None
     error: str | None
-    raw_preview: str | None  # the upstream body as received (decoded), redacted and capped
+    upstream: Any = None  # the UpstreamResult (by reference) while within the body budget
+    content: Any = None  # the shaped content blocks (by reference)
+    kept: int = 0  # bytes this entry counts against the budget
+
+
+@dataclass(frozen=True, slots=True)
+class Payloads:
+    """What the inspector shows of one call, redacted and capped."""
+
+    arguments: Any
+    raw: str | None
     raw_cut: bool
-    sent_preview: str | None  # the result sent to the model
+    sent: str | None
     sent_cut: bool
 
 
@@ -79,6 +92,7 @@ class CallRecorder:
         self.recent: deque[RecentCall] = deque(maxlen=max(keep, 1))
         self.minutes: deque[list[float]] = deque(maxlen=MINUTES)  # [minute, calls, bytes saved]
         self._ids = itertools.count(1)
+        self._kept = 0  # upstream bytes referenced by the ring
 
     def on_event(self, event: Event) -> None:
         if not isinstance(event, CallEvent):
@@ -97,26 +111,37 @@ class CallRecorder:
         self.minutes[-1][1] += 1
         self.minutes[-1][2] += max(0, event.raw_bytes - event.sent_bytes)
         if self.keep > 0:
-            self.recent.append(self._record(event))
+            self._remember(event)
 
-    def _record(self, event: CallEvent) -> RecentCall:
-        upstream = event.detail.get("upstream")
+    def _remember(self, event: CallEvent) -> None:
+        if len(self.recent) == self.recent.maxlen:
+            self._kept -= self.recent[0].kept
         result = event.detail.get("result")
+        entry = RecentCall(
+            next(self._ids), event.time, event.tool, event.source, event.outcome, event.latency,
+            event.raw_bytes, event.sent_bytes, event.principal.name if event.principal is not None else None,
+            event.arguments, event.upstream_status, event.error, event.detail.get("upstream"),
+            result.content if result is not None else None, event.raw_bytes + event.sent_bytes,
+        )
+        self.recent.append(entry)
+        self._kept += entry.kept
+        for old in self.recent:  # over budget: the oldest calls give up their bodies
+            if self._kept <= BODY_BUDGET or old is entry:
+                break
+            if old.kept:
+                self._kept -= old.kept
+                old.upstream, old.content, old.kept = None, None, 0
+
+    def payloads(self, call: RecentCall) -> Payloads:
+        """The inspector's view of `call` (serialized and redacted now, on demand)."""
         raw, raw_cut = (None, False)
-        if upstream is not None:
-            body = upstream.content if upstream.kind == "content" else upstream.body
+        if call.upstream is not None:
+            body = call.upstream.content if call.upstream.kind == "content" else call.upstream.body
             raw, raw_cut = preview(body, BODY_LIMIT, self.secrets)
         sent, sent_cut = (None, False)
-        if result is not None:
-            sent, sent_cut = preview(_readable(result.content), BODY_LIMIT, self.secrets)
-        return RecentCall(
-            id=next(self._ids), time=event.time, tool=event.tool, source=event.source, outcome=event.outcome,
-            latency=event.latency, raw_bytes=event.raw_bytes, sent_bytes=event.sent_bytes,
-            principal=event.principal.name if event.principal is not None else None,
-            arguments=redact_value(dict(event.arguments or {}), self.secrets),
-            upstream_status=event.upstream_status, error=event.error,
-            raw_preview=raw, raw_cut=raw_cut, sent_preview=sent, sent_cut=sent_cut,
-        )
+        if call.content is not None:
+            sent, sent_cut = preview(_readable(call.content), BODY_LIMIT, self.secrets)
+        return Payloads(redact_value(dict(call.arguments or {}), self.secrets), raw, raw_cut, sent, sent_cut)
 
     def call(self, call_id: int) -> RecentCall | None:
         return next((c for c in self.recent if c.id == call_id), None)

@@ -13,7 +13,7 @@ import html
 import time
 from typing import Any
 
-from .recent import CallRecorder, RecentCall, ToolFigures
+from .recent import CallRecorder, Payloads, RecentCall, ToolFigures
 from .sections import SECTIONS
 from .state import ServerState
 
@@ -188,29 +188,30 @@ def _recent(recorder: CallRecorder, selected: int | None) -> str:
     if not rows:
         table = '<p class="muted">no calls yet</p>'
     chosen = recorder.call(selected) if selected is not None else None
-    inspector = _inspector(chosen) if chosen else (
+    inspector = _inspector(chosen, recorder.payloads(chosen)) if chosen else (
         '<p class="muted">choose a call to see the upstream body beside what the model received</p>'
         if selected is None else '<p class="warn">that call is no longer kept</p>')
     return (f'<section id="recent"><h2>Latest calls</h2>{table}</section>'
             f'<section id="inspector"><h2>Payload inspector</h2>{inspector}</section>')
 
 
-def _inspector(c: RecentCall) -> str:
+def _inspector(c: RecentCall, p: Payloads) -> str:
     import json
 
     def pane(title: str, text: str | None, size: int, cut: bool, key: str) -> str:
         note = " (cut for display)" if cut else ""
-        content = _e(text) if text is not None else '<span class="muted">nothing (see the error)</span>'
+        missing = "nothing (see the error)" if c.error else "no longer kept (older calls give up their bodies first)"
+        content = _e(text) if text is not None else f'<span class="muted">{missing}</span>'
         return f'<div id="{key}"><h3>{title} · {_bytes(size)}{note}</h3><pre>{content}</pre></div>'
 
-    args = _e(json.dumps(c.arguments, ensure_ascii=False, default=str))
+    args = _e(json.dumps(p.arguments, ensure_ascii=False, default=str))
     status = f" · upstream HTTP {c.upstream_status}" if c.upstream_status is not None else ""
     saved = f" · {(c.raw_bytes - c.sent_bytes) / c.raw_bytes:.0%} saved" if c.raw_bytes else ""
     error = f'<p class="bad">{_e(c.error)}</p>' if c.error else ""
     return (f'<p id="inspected" data-call="{c.id}"><b>{_e(c.tool)}</b> at {_clock(c.time)} · {_e(c.outcome)}'
             f'{status} · {_ms(c.latency)}{saved}</p><p>arguments: <code>{args}</code></p>{error}'
-            f'<div class="panes">{pane("Upstream body", c.raw_preview, c.raw_bytes, c.raw_cut, "raw")}'
-            f'{pane("Sent to the model", c.sent_preview, c.sent_bytes, c.sent_cut, "sent")}</div>')
+            f'<div class="panes">{pane("Upstream body", p.raw, c.raw_bytes, p.raw_cut, "raw")}'
+            f'{pane("Sent to the model", p.sent, c.sent_bytes, p.sent_cut, "sent")}</div>')
 
 
 # --- formatting -----------------------------------------------------------------------------------
