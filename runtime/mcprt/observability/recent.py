@@ -125,6 +125,8 @@ class CallRecorder:
         )
         self.recent.append(entry)
         self._kept += entry.kept
+        if self._kept <= BODY_BUDGET:
+            return
         for old in self.recent:  # over budget: the oldest calls give up their bodies
             if self._kept <= BODY_BUDGET or old is entry:
                 break
