@@ -67,19 +67,21 @@ class Observatory:
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Create the sinks (prometheus/opentelemetry imported here, only when serving)."""
+    def start(self, *, pages: bool = True) -> None:
+        """Create the sinks (prometheus/opentelemetry imported here, only when serving). `pages=False`
+        (stdio without a listener: nobody could read them) skips metrics and the status page's ring."""
         from ..observability.metrics import Metrics
         from ..observability.recent import CallRecorder
         from ..observability.redact import manifest_secrets
         from ..observability.tracing import Tracer, tracing_wanted
 
         secrets = manifest_secrets(self.loaded.manifest)
-        self.metrics = Metrics(self.state)
-        self._undo.append(BUS.subscribe(self.metrics.on_event))
-        self._undo.append(add_upstream_observer(self.metrics.upstream_observer))
-        self.recorder = CallRecorder(self.config.recent_calls, secrets)
-        self._undo.append(BUS.subscribe(self.recorder.on_event, payloads=self.config.recent_calls > 0))
+        if pages:
+            self.metrics = Metrics(self.state)
+            self._undo.append(BUS.subscribe(self.metrics.on_event))
+            self._undo.append(add_upstream_observer(self.metrics.upstream_observer))
+            self.recorder = CallRecorder(self.config.recent_calls, secrets)
+            self._undo.append(BUS.subscribe(self.recorder.on_event, payloads=self.config.recent_calls > 0))
         if self.config.audit:
             from ..observability.audit import AuditLog
 
@@ -223,7 +225,7 @@ class OperationTimer:
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
         tracer = self.observatory.tracer
         if tracer is None:
-            if ctx.method == "tools/call":
+            if ctx.method == "tools/call" or self.observatory.metrics is None:
                 return await call_next(ctx)
             started = time.perf_counter()
             try:
@@ -240,5 +242,5 @@ class OperationTimer:
             try:
                 return await call_next(ctx)
             finally:
-                if ctx.method != "tools/call":
+                if ctx.method != "tools/call" and self.observatory.metrics is not None:
                     self.observatory.metrics.observe_operation(ctx.method, time.perf_counter() - started)

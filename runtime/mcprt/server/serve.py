@@ -44,8 +44,13 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     notifier.bind_loop()
     notifier.attach(runtime.holder)
     server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless))
+    side = None if http else _side_listener(config.observability.listen, metrics_port)
     observatory = Observatory(runtime, notifier, options)
-    observatory.start()
+    try:
+        observatory.start(pages=http or side is not None)
+    except BaseException:
+        observatory.close()  # what started before the failure (e.g. an audit path that cannot open)
+        raise
     # Ours replaces the SDK's OpenTelemetryMiddleware: it writes the span mcprt's conventions describe
     # (session id, HTTP-header context, outcome as error.type) and costs nothing with tracing off.
     server.middleware[:] = [OperationTimer(observatory),
@@ -82,7 +87,6 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams)
         else:
-            side = _side_listener(config.observability.listen, metrics_port)
             if side is not None:
                 side_sock = listen(*side)
                 address = side_sock.getsockname()
