@@ -123,3 +123,17 @@ def test_inspector_ring_is_bounded_and_serializes_only_when_opened() -> None:
     assert '"token": "[redacted]"' in shown.raw and UPSTREAM_KEY not in shown.raw
     assert shown.arguments["api_key"] == "[redacted]"
     assert recorder.payloads(recorder.recent[0]).raw is None  # gave up its body
+
+
+def test_histogram_buckets_follow_prometheus_le_semantics() -> None:
+    metrics = Metrics(_state)
+    for seconds in (0.01, 0.015, 400.0):  # on a bound, between two, above the last
+        metrics.observe_operation("tools/list", seconds)
+    samples = {(s.name, s.labels.get("le")): s.value
+               for f in text_string_to_metric_families(metrics.render().decode()) for s in f.samples
+               if s.labels.get("mcp_method_name") == "tools/list"}
+    bucket = "mcp_server_operation_duration_seconds_bucket"
+    assert samples[(bucket, "0.01")] == 1 and samples[(bucket, "0.02")] == 2
+    assert samples[(bucket, "300.0")] == 2 and samples[(bucket, "+Inf")] == 3
+    assert samples[("mcp_server_operation_duration_seconds_count", None)] == 3
+    assert samples[("mcp_server_operation_duration_seconds_sum", None)] == 400.025

@@ -46,7 +46,6 @@ async def test_tool_call_span_continues_the_callers_trace_and_reaches_upstream(t
     async with http_client(up.url, token=ALICE_TOKEN) as client:
         result = await client.call_tool("list_pets", {}, meta={"traceparent": traceparent})
         assert not result.is_error
-        session_id = None
     servers = received.wait_for(lambda s: s.name == "tools/call list_pets" and s.trace_id == CALLER_TRACE)
     assert len(servers) == 1
     server = servers[0]
@@ -72,7 +71,6 @@ async def test_tool_call_span_continues_the_callers_trace_and_reaches_upstream(t
     # the upstream received the client span's context
     sent = [t for t in seen.traceparents if t and CALLER_TRACE in t]
     assert sent == [f"00-{CALLER_TRACE}-{upstream.span_id}-01"]
-    del session_id
 
 
 async def test_failed_call_span_has_error_type(traced) -> None:

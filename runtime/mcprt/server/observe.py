@@ -203,10 +203,8 @@ class Observatory:
 
 
 def _health(name: str, source: Any) -> SourceHealth:
-    state = getattr(source, "state", "up")
+    state = getattr(source, "state", "up")  # only proxied MCP servers go down and come back
     error = getattr(source, "last_error", None) if state != "up" else None
-    if state == "starting":
-        state = "starting"
     return SourceHealth(name, getattr(source, "kind", "?"), state, getattr(source, "restarts", 0), error)
 
 
