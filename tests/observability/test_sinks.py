@@ -137,3 +137,14 @@ def test_histogram_buckets_follow_prometheus_le_semantics() -> None:
     assert samples[(bucket, "300.0")] == 2 and samples[(bucket, "+Inf")] == 3
     assert samples[("mcp_server_operation_duration_seconds_count", None)] == 3
     assert samples[("mcp_server_operation_duration_seconds_sum", None)] == 400.025
+
+
+def test_stdio_listener_beyond_loopback_needs_inbound_auth(tmp_path: Path) -> None:
+    (tmp_path / "t.py").write_text('def f(x: int) -> int:\n    """F."""\n    return x\n')
+    (tmp_path / "mcp.yaml").write_text(
+        'version: 1\nserver:\n  observability: {listen: "0.0.0.0:0"}\nsources:\n  t:\n    python: t\n')
+    from tests.support.served import child_env
+
+    done = subprocess.run([sys.executable, "-m", "mcprt", "up", "mcp.yaml", "--no-reload"], input="",
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=child_env())
+    assert done.returncode == 2 and "without authentication" in done.stderr and "Traceback" not in done.stderr

@@ -20,7 +20,7 @@ from .app import build_server
 from .http import build_http_app, build_side_app, listen, serve_http
 from .notify import Notifier
 from .observe import Observatory, OperationTimer
-from .options import ServeOptions, has_inbound_auth
+from .options import ServeOptions, check_side_exposure, has_inbound_auth
 from .stdio import serve_stdio
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                              on_stopping=server.close_listen_streams)
         else:
             if side is not None:
+                check_side_exposure(side[0], runtime.loaded.manifest)
                 side_sock = listen(*side)
                 address = side_sock.getsockname()
                 side_app = build_side_app(config, side[0], observatory.routes)
