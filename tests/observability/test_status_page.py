@@ -21,7 +21,9 @@ from tests.support.upstream import serve_app
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--no-first-run"]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status-page.png"
+# The README's picture is rewritten only when asked (MCPRT_UPDATE_SCREENSHOT=1), so a test run leaves
+# the checkout clean; otherwise the screenshot still goes through the same code into tmp_path.
+README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status-page.png"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
             yield up
 
 
-def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProcess) -> None:
+def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProcess, tmp_path: Path) -> None:
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is required (.ci/install-system-packages installs it)")
     from playwright.sync_api import sync_playwright
@@ -82,7 +84,9 @@ def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProc
             assert "owner-1" in raw and "Springfield" in raw
             assert "pet-1" in sent and "owner-1" not in sent
             assert "saved" in page.inner_text("#inspected")
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            shot = README_SCREENSHOT if os.environ.get("MCPRT_UPDATE_SCREENSHOT") == "1" else tmp_path / "status.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
             html = page.content()
             assert all(secret not in html for secret in (ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY))
         finally:
@@ -104,3 +108,22 @@ def test_mcprt_status_prints_the_same_summary(served: UpProcess) -> None:
     refused = subprocess.run([sys.executable, "-m", "mcprt", "status", served.base], capture_output=True, text=True,
                              env={k: v for k, v in env.items() if k != "MCPRT_TOKEN"}, timeout=60)
     assert refused.returncode == 2 and "--token" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_registered_sections_render_after_the_pages_own_parts() -> None:
+    from mcprt.observability.recent import CallRecorder
+    from mcprt.observability.sections import add_section
+    from mcprt.observability.state import ServerState
+    from mcprt.observability.status_page import render
+
+    state = ServerState("s", "0", "http", None, 0.0, [], [], 0, {})
+    remove = add_section("approvals", "Pending approvals", lambda: '<p id="pending">2 waiting</p>')
+    broken = add_section("broken", "Broken <b>", lambda: 1 / 0)  # type: ignore[arg-type,return-value]
+    try:
+        page = render(state, CallRecorder())
+    finally:
+        remove()
+        broken()
+    assert page.index('id="inspector"') < page.index('<section id="approvals"><h2>Pending approvals</h2>')
+    assert '<p id="pending">2 waiting</p>' in page
+    assert "Broken &lt;b&gt;" in page and "this section failed: ZeroDivisionError" in page
