@@ -222,6 +222,8 @@ class OperationTimer:
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
         tracer = self.observatory.tracer
+        if ctx.method.startswith("notifications/"):  # the chain also runs for notifications: not operations
+            return await call_next(ctx)
         if tracer is None:
             if ctx.method == "tools/call" or self.observatory.metrics is None:
                 return await call_next(ctx)
