@@ -40,7 +40,7 @@ class GuardPolicy:
     allowed_hosts: frozenset[str] = frozenset()  # lower-case "name" or "name:port"
     allowed_origins: frozenset[str] = frozenset()  # lower-case "scheme://name[:port]"
     max_request_bytes: int = 1_000_000
-    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz"}))
+    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz", "/readyz"}))
     # Host and Origin are checked, a valid bearer token attaches its principal, but a missing one is
     # not refused here: the route authenticates itself (the status page also accepts its cookie).
     own_auth_prefixes: tuple[str, ...] = ("/metrics", "/status")

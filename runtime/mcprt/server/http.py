@@ -7,7 +7,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
@@ -19,12 +19,18 @@ from starlette.types import ASGIApp
 from ..errors import McprtError
 from ..manifest.model import ServerConfig
 from ..toolset.toolset import ToolSetHolder
+
+if TYPE_CHECKING:
+    from ..state.sessions import SessionRecords
 from .app import McprtServer
 from .guard import GuardPolicy, HttpGuard, make_policy
 from .notify import Notifier
+from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
+from .shared_sessions import share_sessions
 
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 
 def build_http_app(
@@ -35,6 +41,8 @@ def build_http_app(
     options: ServeOptions,
     *,
     manifest_health: Callable[[], dict[str, Any]] | None = None,
+    readiness: Readiness | None = None,
+    session_records: SessionRecords | None = None,
     extra_routes: Callable[[GuardPolicy], list[Route]] | None = None,
 ) -> ASGIApp:
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
@@ -66,6 +74,12 @@ def build_http_app(
             }
         )
 
+    readiness = readiness or Readiness()
+
+    async def readyz(request: Request) -> JSONResponse:
+        ready, reason = await readiness.check()
+        return JSONResponse({"status": reason, "tools": len(holder.current.listed)}, status_code=200 if ready else 503)
+
     app = server.streamable_http_app(
         streamable_http_path=options.path,
         json_response=options.json_response,
@@ -76,9 +90,14 @@ def build_http_app(
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
         custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"]),
+                                 Route(READY_PATH, readyz, methods=["GET"]),
                                  *(extra_routes(policy) if extra_routes is not None else [])],
     )
-    return HttpGuard(app, policy)
+    if not options.stateless:
+        # Sessions answer only to the principal that opened them and, with shared state, any
+        # replica serves any session.
+        share_sessions(server, session_records, notifier)
+    return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 
 def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]]) -> ASGIApp:
