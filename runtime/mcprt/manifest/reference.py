@@ -34,6 +34,12 @@ _SECTIONS = [
     ("BasicAuth", "`auth.basic`"),
     ("ApiKeyAuth", "`auth.api_key`"),
     ("OAuth2ClientCredentials", "`auth.oauth2`"),
+    ("Policy", "`policy`"),
+    ("Rule", "`policy.rules[]`"),
+    ("Match", "`match` of a rule or rate limit"),
+    ("RuleApprovals", "`policy.rules[].approvals`"),
+    ("Approvals", "`policy.approvals`"),
+    ("RateLimit", "`policy.rate_limits[]`"),
 ]
 
 

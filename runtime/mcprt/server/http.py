@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from ..errors import McprtError
@@ -43,12 +43,13 @@ def build_http_app(
     manifest_health: Callable[[], dict[str, Any]] | None = None,
     readiness: Readiness | None = None,
     session_records: SessionRecords | None = None,
-    extra_routes: Callable[[GuardPolicy], list[Route]] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    guarded_routes: Callable[[GuardPolicy], list[Route]] | None = None,
 ) -> ASGIApp:
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
     `/healthz` needs no token, so it says only counts and whether the manifest on disk is the one
-    being served (`manifest_health()`), never file contents or error text. `extra_routes(policy)`
+    being served (`manifest_health()`), never file contents or error text. `guarded_routes(policy)`
     adds routes that authenticate themselves against the same policy (`/metrics`, `/status`).
     """
     http = config.http
@@ -90,8 +91,8 @@ def build_http_app(
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
         custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"]),
-                                 Route(READY_PATH, readyz, methods=["GET"]),
-                                 *(extra_routes(policy) if extra_routes is not None else [])],
+                                 Route(READY_PATH, readyz, methods=["GET"]), *extra_routes,
+                                 *(guarded_routes(policy) if guarded_routes is not None else [])],
     )
     if not options.stateless:
         # Sessions answer only to the principal that opened them and, with shared state, any

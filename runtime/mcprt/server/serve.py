@@ -65,6 +65,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     except BaseException:
         observatory.close()
         raise
+    if shared is not None:  # approvals, rate limits and pauses shared by every replica
+        runtime.policy_service().state = shared.policy
 
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -76,19 +78,14 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
 
         task.add_done_callback(finished)
 
+    cleanups: list[Callable[[], Any]] = []
+
     def on_hup() -> None:
         observatory.reopen()  # the audit file, after log rotation
         spawn(reload_now(runtime, notifier), "reload")
 
     restore_signals = _install_signals(stopping, on_hup=on_hup)
     readiness = Readiness(shared.ping if shared is not None else None)
-    app = None
-    if http:
-        app = build_http_app(server, runtime.holder, config, notifier, options,
-                             manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
-                             session_records=shared.sessions if shared is not None else None,
-                             extra_routes=observatory.routes)
-    spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams), "graceful stop")
     watch = _reload_entry("watch") if reload else None
     if watch is not None:
         spawn(watch(runtime, notifier), "hot reload")
@@ -97,7 +94,13 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             sock = listen(options.host, options.port)
             port = sock.getsockname()[1]
             observatory.endpoint = options.url(port)
-            assert app is not None
+            routes = _serve_policy(runtime, options, port, spawn, cleanups)
+            app = build_http_app(server, runtime.holder, config, notifier, options,
+                                 manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
+                                 session_records=shared.sessions if shared is not None else None,
+                                 extra_routes=routes, guarded_routes=observatory.routes)
+            spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams),
+                  "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams)
         else:
@@ -110,11 +113,15 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                 print(f"mcprt: metrics and status at http://{_host(side[0])}:{address[1]}/status", file=sys.stderr,
                       flush=True)
             _banner(runtime, options, None)
+            spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
+                  "stop")
             await serve_stdio(server, stop)
     finally:
         stop.set()  # the stdio side listener ends with the session
         observatory.close()
         restore_signals()
+        for cleanup in cleanups:
+            cleanup()
         for task in list(tasks):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -147,6 +154,24 @@ def _find_inflight(app: Any) -> InFlight | None:
             return app
         app = getattr(app, "app", None)
     return None
+
+
+def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
+                  spawn: Callable[[Awaitable[Any], str], None], cleanups: list[Callable[[], Any]]) -> list[Any]:
+    """Policy admin endpoints (approvals, pauses) and the approvals section of /status.
+
+    Served even when the manifest has no `policy:` yet, so one added by a reload is administrable.
+    """
+    from ..observability.sections import add_section
+    from ..policy.http import policy_routes, render_section
+
+    service = runtime.policy_service()
+    service.reachable = True
+    host = options.host if options.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    service.base_url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    spawn(service.refresh_forever(), "policy state refresh")
+    cleanups.append(add_section("approvals", "Approvals", lambda: render_section(service, back="/status")))
+    return policy_routes(service)
 
 
 async def reload_now(runtime: Runtime, notifier: Notifier) -> None:
