@@ -1,6 +1,6 @@
 """Run every benchmark part in one process and print the figures and goal verdicts as Markdown.
 
-    /work/venv/bin/python bench/run.py [--quick] [--only compile,calls,pruning,reload,discovery]
+    /work/venv/bin/python bench/run.py [--quick] [--only compile,calls,pruning,reload,discovery,observability]
                                        [--output FILE]
 
 Parts: 1 compile (GitHub's description, vs the peer), 2 calls (latency above a direct-httpx floor,
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCH, CACHE, REPO, log, machine_summary, table  # noqa: E402
 from report import Section  # noqa: E402
 
-PARTS = ("compile", "calls", "pruning", "reload", "discovery", "scrubbing")
+PARTS = ("compile", "calls", "pruning", "reload", "discovery", "scrubbing", "observability")
 EXTERNAL_TIMEOUT = 300  # seconds for reload.py / discovery.py
 
 
@@ -71,6 +71,8 @@ def run_part(name: str, quick: bool) -> Section:
             import pruning as part
         elif name == "scrubbing":
             import scrubbing as part
+        elif name == "observability":
+            import observability as part
         elif name == "reload":
             return external("4. Hot reload (bench/reload.py)", BENCH / "reload.py", quick)
         else:

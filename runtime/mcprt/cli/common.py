@@ -23,14 +23,66 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 
 @contextmanager
 def progress(message: str) -> Iterator[None]:
-    """A spinner on stderr when it is a terminal; silent otherwise (never touches stdout)."""
+    """A spinner on stderr when it is a terminal, turning into a bar while a big OpenAPI description
+    compiles (`mcprt.progress.report`); otherwise plain stderr lines at every quarter of such a
+    compile. Never touches stdout."""
+    from ..progress import reporting_to
+
     if not sys.stderr.isatty():
-        yield
+        told: dict[str, int] = {}
+
+        def plain(what: str, done: int, total: int) -> None:
+            quarter = done * 4 // total
+            if told.get(what, -1) < quarter and quarter > 0:
+                told[what] = quarter
+                print(f"compiling {what} {done}/{total}", file=sys.stderr, flush=True)
+
+        with reporting_to(plain):
+            yield
         return
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Console(stderr=True).status(message):
-        yield
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(message, total=None)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=f"compiling {what}", completed=done, total=total)
+
+        with reporting_to(update):
+            yield
+
+
+@contextmanager
+def counted(label: str, total: int, *, plain_every: float = 0.1) -> Iterator[Callable[[str], None]]:
+    """Progress over `total` steps: a rich bar on a terminal's stderr; otherwise a plain stderr line
+    at about every `plain_every` of the way (none under 10 steps), so CI logs show it is moving.
+    Yields `advance(what)`, called once per finished step."""
+    if total <= 0:
+        yield lambda what: None
+        return
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.fields[what]}", style="dim"))
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(label, total=total, what="")
+            yield lambda what: bar.update(task, advance=1, what=what)
+        return
+    done = 0
+    step = max(1, round(total * plain_every))
+
+    def advance(what: str) -> None:
+        nonlocal done
+        done += 1
+        if total >= 10 and (done % step == 0 or done == total):
+            print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
+
+    yield advance
 
 
 async def compile_once(manifest: Path | None, *, offline: bool = False, without_kinds: tuple[str, ...] = (),

@@ -222,6 +222,11 @@ def up(
     port: Annotated[Optional[int], typer.Option(help="HTTP port (beats env and manifest).", metavar="PORT")] = None,
     stateless: Annotated[bool, typer.Option("--stateless", help="Stateless HTTP, for replicas behind a load balancer.")] = False,
     no_reload: Annotated[bool, typer.Option("--no-reload", help="Do not watch the manifest for changes.")] = False,
+    metrics_port: Annotated[
+        Optional[int],
+        typer.Option("--metrics-port", metavar="PORT",
+                     help="stdio: serve /metrics and /status on 127.0.0.1:PORT (0: any free port)."),
+    ] = None,
     offline: OfflineOpt = False,
 ) -> None:
     """Serve the manifest's tools over stdio or streamable HTTP, reloading on change."""
@@ -230,7 +235,7 @@ def up(
     _go_offline(offline)
     with guarded():
         raise typer.Exit(run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
-                                reload=not no_reload))
+                                reload=not no_reload, metrics_port=metrics_port))
 
 
 @app.command(epilog="Examples: `mcprt test`, `mcprt test catalog/github/mcp.yaml --update`")
@@ -292,6 +297,20 @@ def catalog(
 
     with guarded():
         raise typer.Exit(run_catalog(action, name or []))
+
+
+@app.command(epilog="Examples: `mcprt status http://127.0.0.1:8765/mcp`, `MCPRT_TOKEN=… mcprt status host:8765 --json`")
+def status(
+    url: Annotated[str, typer.Argument(metavar="URL", help="The server: its base URL, MCP endpoint or status page.")],
+    token: Annotated[Optional[str], typer.Option("--token", metavar="TOKEN", show_default=False,
+                                                 help="Bearer token (default: MCPRT_TOKEN).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show a running server's sources, tools (calls, errors, latency, bytes saved) and last reload."""
+    from .status_cmd import run_status
+
+    with guarded():
+        raise typer.Exit(run_status(url, token, as_json))
 
 
 UrlOpt = Annotated[str, typer.Option("--url", help="The running server, e.g. http://127.0.0.1:8765 (its MCP URL works too).")]

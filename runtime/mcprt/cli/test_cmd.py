@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .common import counted
 from .errors import EXIT_FAILED_CHECK, EXIT_OK
 
 
@@ -17,7 +18,7 @@ def run_test(manifest: Path | None, update: bool) -> int:
 
     setup_logging("warning", "text")
     path = find_manifest(manifest)
-    report = run_manifest_cases(path, update=update)
+    report = run_manifest_cases(path, update=update, progress=lambda total: counted("testing cases", total))
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     if not report.outcomes:

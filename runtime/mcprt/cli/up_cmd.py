@@ -17,14 +17,16 @@ def run_up(
     port: int | None = None,
     stateless: bool = False,
     reload: bool = True,
+    metrics_port: int | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM (or stdin closes, for stdio). Bad input raises for `guarded()`:
     manifest errors print as `file:line:col: message` and exit 2, as do a refused bind or port."""
-    return asyncio.run(_up(manifest, transport=transport, host=host, port=port, stateless=stateless, reload=reload))
+    return asyncio.run(_up(manifest, transport=transport, host=host, port=port, stateless=stateless, reload=reload,
+                          metrics_port=metrics_port))
 
 
 async def _up(manifest: Path | str | None, *, transport: str | None, host: str | None, port: int | None,
-              stateless: bool, reload: bool) -> int:
+              stateless: bool, reload: bool, metrics_port: int | None = None) -> int:
     from ..manifest.loader import load_manifest
     from ..observability.log import log_event, setup_logging
     from ..pipeline import Runtime
@@ -44,7 +46,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
             compiled = await runtime.start(loaded)
         if compiled.warnings:
             print_diagnostics(compiled.warnings)
-        await serve(runtime, options, reload=reload and settings.reload)
+        await serve(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port)
     finally:
         log_event("closing sources")
         await runtime.aclose()

@@ -84,6 +84,33 @@ class Budget(StrictModel):
     max_tool_bytes: ByteSize | None = Field(None, description="Most bytes of any one tool definition.")
 
 
+class Observability(StrictModel):
+    """Metrics, traces, the audit log and the status page (see README "Operating mcprt")."""
+
+    listen: str | None = Field(
+        None,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+        description="`host:port` of a small HTTP listener serving `/metrics` and `/status` for the stdio "
+        "transport (the HTTP transport serves them on its own port). Example: `127.0.0.1:9464`.",
+    )
+    audit: str | None = Field(
+        None,
+        description="Audit log: a file path (JSON lines, relative to the manifest; reopened on SIGHUP) or "
+        "`stderr`. One record per call and per policy decision.",
+    )
+    audit_arguments: bool = Field(
+        False, description="Also record argument values (secret-looking names are always redacted)."
+    )
+    traces: bool = Field(
+        False,
+        description="Export OpenTelemetry traces over OTLP/HTTP (configured by the standard `OTEL_*` "
+        "variables). Also on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.",
+    )
+    recent_calls: int = Field(
+        50, ge=0, le=1000, description="Calls kept for the status page's payload inspector (0: none)."
+    )
+
+
 class ServerConfig(StrictModel):
     """The MCP server mcprt presents to clients."""
 
@@ -98,6 +125,9 @@ class ServerConfig(StrictModel):
     )
     pinned: list[str] = Field(
         default_factory=list, description="Tools that stay directly listed in discovery mode (exposed names)."
+    )
+    observability: Observability = Field(
+        default_factory=Observability, description="Metrics, traces, audit log and status page."
     )
     state: str | None = Field(
         None,

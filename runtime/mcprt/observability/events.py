@@ -77,19 +77,32 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._payload_readers = 0
 
     @property
     def active(self) -> bool:
         """True when someone listens (callers may skip building costly event details)."""
         return bool(self._subscribers)
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Add a subscriber; returns a function that removes it."""
+    @property
+    def wants_payloads(self) -> bool:
+        """True when a subscriber asked for payloads: `CallEvent.detail` then carries `upstream` (the
+        `UpstreamResult`, by reference) and `result` (the shaped `ToolResult`). Only the status page's
+        payload inspector asks; every other call pays nothing for it."""
+        return self._payload_readers > 0
+
+    def subscribe(self, subscriber: Subscriber, *, payloads: bool = False) -> Callable[[], None]:
+        """Add a subscriber (`payloads=True`: it reads `detail["upstream"]`/`detail["result"]`);
+        returns a function that removes it."""
         self._subscribers.append(subscriber)
+        if payloads:
+            self._payload_readers += 1
 
         def unsubscribe() -> None:
             if subscriber in self._subscribers:
                 self._subscribers.remove(subscriber)
+                if payloads:
+                    self._payload_readers -= 1
 
         return unsubscribe
 

@@ -19,6 +19,7 @@ from .. import __version__
 from ..contracts import CallContext, UpstreamResult
 from ..errors import ToolCallError, UpstreamError
 from ..manifest.model import OutboundAuth
+from ..observability.hooks import observed_upstream
 from ..scrubbing import SECRETS
 from .authorize import send_authorized, token_sender
 from .body import ACCEPT_ENCODING, read_capped
@@ -47,6 +48,7 @@ class _Call:
     attempts: int = 0
     redirects: int = 0
     waiting_for_token: bool = False
+    trace_headers: tuple[tuple[str, str], ...] = ()  # W3C trace context from an observer, if any
 
     def remaining(self) -> float:
         return self.deadline - asyncio.get_running_loop().time()
@@ -112,22 +114,17 @@ class HttpUpstream:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         call = _Call(request.method, request.url, ctx.timeout, loop.time() + ctx.timeout)
-        try:
-            async with asyncio.timeout_at(call.deadline):
-                received = await self._send_with_retries(request, ctx, call)
-        except (TimeoutError, httpx.TimeoutException):
-            raise UpstreamError(self._timeout_message(call)) from None
-        except ToolCallError as exc:
-            raise UpstreamError(self._scrub(str(exc))) from None
-        except httpx.HTTPError as exc:
-            target = describe_target(call.method, call.url)
-            raise UpstreamError(self._scrub(describe_transport_error(exc, target, call.attempts))) from None
-        except UnicodeEncodeError:
-            raise UpstreamError(
-                f"a header of the request is not ASCII text and cannot be sent ({self._target(call)})"
-            ) from None
-        except httpx.InvalidURL:
-            raise UpstreamError(f"the request URL is not valid ({self._target(call)})") from None
+        watch = observed_upstream("http", self.source, request.method, lambda: self.redact_url(request.url))
+        if watch is None:  # nobody watches: metrics and traces are off
+            received = await self._exchange_within_deadline(request, ctx, call)
+        else:
+            call.trace_headers = tuple(watch.carrier.items())
+            try:
+                received = await self._exchange_within_deadline(request, ctx, call)
+            except BaseException as exc:
+                watch.finish(None, type(exc).__name__)
+                raise
+            watch.finish(received.status, str(received.status) if received.status >= 400 else None)
         if SECRETS:  # an upstream that reflects a credential must not hand it on (results, cases)
             received.data = SECRETS.scrub_bytes(received.data)
         sink = capture_sink()
@@ -153,6 +150,25 @@ class HttpUpstream:
             _advise_retry(result, received.headers.get("retry-after"), meta)
         result.meta = meta
         return result
+
+    async def _exchange_within_deadline(self, request: BuiltRequest, ctx: CallContext, call: _Call) -> _Received:
+        """Every attempt within the call's deadline; each failure to get an answer is an UpstreamError."""
+        try:
+            async with asyncio.timeout_at(call.deadline):
+                return await self._send_with_retries(request, ctx, call)
+        except (TimeoutError, httpx.TimeoutException):
+            raise UpstreamError(self._timeout_message(call)) from None
+        except ToolCallError as exc:
+            raise UpstreamError(self._scrub(str(exc))) from None
+        except httpx.HTTPError as exc:
+            target = describe_target(call.method, call.url)
+            raise UpstreamError(self._scrub(describe_transport_error(exc, target, call.attempts))) from None
+        except UnicodeEncodeError:
+            raise UpstreamError(
+                f"a header of the request is not ASCII text and cannot be sent ({self._target(call)})"
+            ) from None
+        except httpx.InvalidURL:
+            raise UpstreamError(f"the request URL is not valid ({self._target(call)})") from None
 
     async def aclose(self) -> None:
         """Close the pooled connections (the next `send` opens a new pool)."""
@@ -263,6 +279,8 @@ class HttpUpstream:
         extensions: dict[str, object] = {"timeout": httpx.Timeout(max(call.remaining(), 0.001)).as_dict()}
         if trusted and stamp is not None:
             extensions[STAMP_EXTENSION] = stamp
+        if call.trace_headers:  # W3C trace context names no secret: it may cross origins
+            merged += call.trace_headers
         return httpx.Request(method, url, headers=merged, content=body, extensions=extensions)
 
     # --- OAuth2 token requests --------------------------------------------------------------------

@@ -21,6 +21,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from .. import __version__
 from ..identity.principal import ANONYMOUS, STDIO, Principal, from_scope
 from ..manifest.model import ServerConfig
+from ..observability import tracing
 from ..toolset.invoke import call_tool, error_result
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .notify import Notifier, SessionTracker, connection_of
@@ -150,6 +151,9 @@ def build_server(
                 result = await run(SessionPeer(ctx, levels))
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence
             result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
+            result.outcome = "internal"
+        if tracing.ACTIVE is not None:
+            tracing.ACTIVE.annotate_call(result.raw_bytes, result.sent_bytes, result.outcome)
         return to_call_result(result, tool.name)
 
     def input_schema(name: str) -> Mapping[str, Any] | None:

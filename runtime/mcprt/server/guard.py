@@ -41,6 +41,9 @@ class GuardPolicy:
     allowed_origins: frozenset[str] = frozenset()  # lower-case "scheme://name[:port]"
     max_request_bytes: int = 1_000_000
     open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz", "/readyz"}))
+    # Host and Origin are checked, a valid bearer token attaches its principal, but a missing one is
+    # not refused here: the route authenticates itself (the status page also accepts its cookie).
+    own_auth_prefixes: tuple[str, ...] = ("/metrics", "/status")
 
     @property
     def any_host(self) -> bool:
@@ -156,16 +159,18 @@ class HttpGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        open_path = scope.get("path", "") in self.policy.open_paths
-        rejection = self._check(headers, open_path, scope)
+        path = scope.get("path", "")
+        open_path = path in self.policy.open_paths
+        own_auth = path.startswith(self.policy.own_auth_prefixes)
+        rejection = self._check(headers, open_path, scope, own_auth)
         if rejection is not None:
             status, message, extra = rejection
             await _send_error(send, status, message, extra)
             return
         await self.app(scope, receive, send)
 
-    def _check(self, headers: Headers, open_path: bool,
-               scope: Scope) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
+    def _check(self, headers: Headers, open_path: bool, scope: Scope,
+               own_auth: bool = False) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
         policy = self.policy
         host = headers.get("host")
         if not open_path and not host_allowed(policy, host):
@@ -180,7 +185,7 @@ class HttpGuard:
         principal = None if open_path else token_principal(policy, headers.get("authorization"))
         if principal is not None:
             attach(scope, principal)
-        elif not open_path:
+        elif not open_path and not own_auth:
             given = headers.get("authorization") is not None
             challenge = b'Bearer realm="mcprt"' + (b', error="invalid_token"' if given else b"")
             log_event("rejected request: bearer token", logging.WARNING, reason="wrong" if given else "missing")

@@ -23,7 +23,7 @@ from ..toolset.toolset import ToolSetHolder
 if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
 from .app import McprtServer
-from .guard import HttpGuard, make_policy
+from .guard import GuardPolicy, HttpGuard, make_policy
 from .limits import connection_settings
 from .notify import Notifier
 from .lifecycle import InFlight, Readiness
@@ -45,13 +45,22 @@ def build_http_app(
     readiness: Readiness | None = None,
     session_records: SessionRecords | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    guarded_routes: Callable[[GuardPolicy], list[Route]] | None = None,
 ) -> ASGIApp:
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
     `/healthz` needs no token, so it says only counts and whether the manifest on disk is the one
-    being served (`manifest_health()`), never file contents or error text.
+    being served (`manifest_health()`), never file contents or error text. `guarded_routes(policy)`
+    adds routes that authenticate themselves against the same policy (`/metrics`, `/status`).
     """
     http = config.http
+    policy = make_policy(
+        tokens=named_tokens(config),
+        bind_host=options.host,
+        allowed_hosts=http.allowed_hosts,
+        allowed_origins=http.allowed_origins,
+        max_request_bytes=int(http.max_request_bytes),
+    )
 
     async def healthz(request: Request) -> JSONResponse:
         toolset = holder.current
@@ -83,21 +92,24 @@ def build_http_app(
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
         custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"]),
-                                 Route(READY_PATH, readyz, methods=["GET"]), *extra_routes],
+                                 Route(READY_PATH, readyz, methods=["GET"]), *extra_routes,
+                                 *(guarded_routes(policy) if guarded_routes is not None else [])],
     )
     if not options.stateless:
         # Sessions answer only to the principal that opened them and, with shared state, any
         # replica serves any session.
         share_sessions(server, session_records, notifier)
-    tokens = named_tokens(config)
-    policy = make_policy(
-        tokens=tokens,
-        bind_host=options.host,
-        allowed_hosts=http.allowed_hosts,
-        allowed_origins=http.allowed_origins,
-        max_request_bytes=int(http.max_request_bytes),
-    )
     return HttpGuard(InFlight(app, readiness, options.path), policy)
+
+
+def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]]) -> ASGIApp:
+    """The stdio transport's small listener (`/metrics`, `/status`) behind the same guard rules."""
+    from starlette.applications import Starlette
+
+    http = config.http
+    policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=http.allowed_hosts,
+                         allowed_origins=http.allowed_origins, max_request_bytes=int(http.max_request_bytes))
+    return HttpGuard(Starlette(routes=routes(policy)), policy)
 
 
 def named_tokens(config: ServerConfig) -> dict[str, str]:

@@ -103,3 +103,17 @@ def check_exposure(options: ServeOptions, manifest: Manifest) -> None:
         "could call every tool. Add `server.auth.bearer_tokens: [\"${MCPRT_TOKEN}\"]` to the manifest, "
         f"bind to 127.0.0.1, or set {ALLOW_UNAUTHENTICATED_ENV}=1 if a proxy in front does the authentication."
     )
+
+
+def check_side_exposure(host: str, manifest: Manifest) -> None:
+    """The stdio transport's `/metrics` + `/status` listener follows the same rule: its status page
+    shows payloads, so beyond loopback it needs inbound auth (or the explicit override)."""
+    if is_loopback(host) or has_inbound_auth(manifest):
+        return
+    if os.environ.get(ALLOW_UNAUTHENTICATED_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return
+    raise McprtError(
+        f"refusing to serve metrics and the status page on {host} without authentication: add "
+        "`server.auth.tokens` (or `bearer_tokens`) to the manifest, listen on 127.0.0.1, or set "
+        f"{ALLOW_UNAUTHENTICATED_ENV}=1 if a proxy in front does the authentication."
+    )

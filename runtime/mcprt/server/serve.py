@@ -17,21 +17,25 @@ from ..reload import reload_now as reload_manifest
 from ..reload import reload_status
 from ..reload import watch as watch_manifest
 from .app import build_server
-from .http import build_http_app, listen, serve_http
+from .http import build_http_app, build_side_app, listen, serve_http
 from .lifecycle import InFlight, Readiness
 from .shared_state import open_shared_state
 from .notify import Notifier
+from .observe import Observatory, OperationTimer
 from .offers import LogLevels, UpstreamEvents
-from .options import ServeOptions, has_inbound_auth
+from .options import ServeOptions, check_side_exposure, has_inbound_auth
 from .stdio import serve_stdio
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
 
 
-async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True) -> None:
+async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
+                metrics_port: int | None = None) -> None:
     """Serve `runtime`'s tool set (it must be started) until SIGINT/SIGTERM or the client leaves.
 
+    Metrics, the status page, the audit log and traces run beside it (`observe.Observatory`); for
+    stdio they are served on `server.observability.listen`, or 127.0.0.1:`metrics_port`.
     The caller closes the runtime's sources afterwards (`runtime.aclose()`).
     """
     assert runtime.holder is not None and runtime.loaded is not None, "start the runtime first"
@@ -44,10 +48,25 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
     server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless),
                           levels=levels)
     runtime.on_upstream_event(UpstreamEvents(server.subscriptions, notifier, levels))
+    side = None if http else _side_listener(config.observability.listen, metrics_port)
+    observatory = Observatory(runtime, notifier, options)
+    try:
+        observatory.start(pages=http or side is not None)
+    except BaseException:
+        observatory.close()  # what started before the failure (e.g. an audit path that cannot open)
+        raise
+    # Ours replaces the SDK's OpenTelemetryMiddleware: it writes the span mcprt's conventions describe
+    # (session id, HTTP-header context, outcome as error.type) and costs nothing with tracing off.
+    server.middleware[:] = [OperationTimer(observatory),
+                            *(m for m in server.middleware if type(m).__name__ != "OpenTelemetryMiddleware")]
     stop = asyncio.Event()
     stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
     tasks: set[asyncio.Task[Any]] = set()
-    shared = await open_shared_state(options, config.name)
+    try:
+        shared = await open_shared_state(options, config.name)
+    except BaseException:
+        observatory.close()
+        raise
     if shared is not None:  # approvals, rate limits and pauses shared by every replica
         runtime.policy_service().state = shared.policy
 
@@ -62,7 +81,12 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
         task.add_done_callback(finished)
 
     cleanups: list[Callable[[], Any]] = []
-    restore_signals = _install_signals(stopping, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
+
+    def on_hup() -> None:
+        observatory.reopen()  # the audit file, after log rotation
+        spawn(reload_now(runtime, notifier), "reload")
+
+    restore_signals = _install_signals(stopping, on_hup=on_hup)
     readiness = Readiness(shared.ping if shared is not None else None)
     watch = watch_manifest if reload else None
     if watch is not None:
@@ -71,21 +95,32 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
         if http:
             sock = listen(options.host, options.port)
             port = sock.getsockname()[1]
+            observatory.endpoint = options.url(port)
             routes = _serve_policy(runtime, options, port, spawn, cleanups)
             app = build_http_app(server, runtime.holder, config, notifier, options,
                                  manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
                                  session_records=shared.sessions if shared is not None else None,
-                                 extra_routes=routes)
+                                 extra_routes=routes, guarded_routes=observatory.routes)
             spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams),
                   "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams)
         else:
+            if side is not None:
+                check_side_exposure(side[0], runtime.loaded.manifest)
+                side_sock = listen(*side)
+                address = side_sock.getsockname()
+                side_app = build_side_app(config, side[0], observatory.routes)
+                spawn(serve_http(side_app, side_sock, stop), "metrics listener")
+                print(f"mcprt: metrics and status at http://{_host(side[0])}:{address[1]}/status", file=sys.stderr,
+                      flush=True)
             _banner(runtime, options, None)
             spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
                   "stop")
             await serve_stdio(server, stop)
     finally:
+        stop.set()  # the stdio side listener ends with the session
+        observatory.close()
         restore_signals()
         for cleanup in cleanups:
             cleanup()
@@ -156,6 +191,21 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
         "failures": last.get("failures", 0),
         "errors": len(last.get("errors") or ()),
     }
+
+
+def _side_listener(configured: str | None, metrics_port: int | None) -> tuple[str, int] | None:
+    """(host, port) of the stdio transport's metrics/status listener: `--metrics-port` (on
+    127.0.0.1) beats `server.observability.listen`; None when neither is set."""
+    if metrics_port is not None:
+        return "127.0.0.1", metrics_port
+    if not configured:
+        return None
+    host, _, port = configured.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Callable[[], None]:

@@ -7,6 +7,8 @@ truth; re-record or edit the case when an argument mapping changes on purpose).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,8 +102,12 @@ class ManifestRun:
         return [o for o in self.outcomes if not o.passed]
 
 
-def run_manifest_cases(manifest: Path, *, update: bool = False) -> ManifestRun:
-    """Every case beside `manifest`, replayed with one session. Raises ManifestError/CaseError on bad input."""
+def run_manifest_cases(manifest: Path, *, update: bool = False,
+                       progress: Callable[[int], AbstractContextManager[Callable[[str], None]]] | None = None,
+                       ) -> ManifestRun:
+    """Every case beside `manifest`, replayed with one session. Raises ManifestError/CaseError on bad input.
+
+    `progress(total)` (the CLI's progress bar) yields a function called with each case id once done."""
     cases = find_cases(manifest)
     report = ManifestRun(manifest)
     store = SnapshotStore(cases_dir(manifest))
@@ -110,7 +116,10 @@ def run_manifest_cases(manifest: Path, *, update: bool = False) -> ManifestRun:
         try:
             session.open()
             report.warnings = list(session.harness.warnings)
-            report.outcomes = [check_case(session, store, case, update=update) for case in cases]
+            with (progress or _no_progress)(len(cases)) as advance:
+                for case in cases:
+                    report.outcomes.append(check_case(session, store, case, update=update))
+                    advance(case.id)
         finally:
             session.close()
     report.stale_snapshots = store.stale(cases)
@@ -120,3 +129,8 @@ def run_manifest_cases(manifest: Path, *, update: bool = False) -> ManifestRun:
             report.removed_snapshots.append(path)
         report.stale_snapshots = []
     return report
+
+
+@contextmanager
+def _no_progress(total: int) -> Iterator[Callable[[str], None]]:
+    yield lambda case_id: None

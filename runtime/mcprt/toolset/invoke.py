@@ -18,6 +18,7 @@ from ..errors import PolicyDenied, ToolCallError, UpstreamError
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
+from ..shaping.limits import json_size
 from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
 from ..contracts import CallContext, ClientPeer, ToolResult
@@ -28,7 +29,9 @@ from .tool import Tool
 
 def error_result(message: str) -> ToolResult:
     message = scrub_message(message)
-    return ToolResult(content=[{"type": "text", "text": message}], is_error=True, sent_bytes=len(message.encode()))
+    content = [{"type": "text", "text": message}]
+    # measured as every shaped result is (compact JSON of the content), so sent bytes add up per tool
+    return ToolResult(content=content, is_error=True, sent_bytes=json_size(content))
 
 
 def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, Any]:
@@ -81,6 +84,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     status: Any = "-"
     outcome: Outcome = "ok"
     upstream_status: int | None = None
+    upstream = None
     try:
         completed = check_arguments(tool, arguments)
         context = CallContext(
@@ -126,6 +130,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         logger.log(logging.ERROR, "tool %s failed unexpectedly", tool.name, exc_info=exc)
         result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
     latency = time.perf_counter() - started
+    result.outcome = outcome
     log_call(
         tool=tool.name,
         source=tool.source,
@@ -149,6 +154,14 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             request_id=request_id,
             arguments=arguments if isinstance(arguments, dict) else None,
             upstream_status=upstream_status,
+            upstream_latency=_upstream_seconds(upstream),
             error=result.content[0].get("text") if result.is_error and result.content else None,
+            # by reference, only for a subscriber that reads payloads (the status page's inspector)
+            detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))
     return result
+
+
+def _upstream_seconds(upstream: Any) -> float | None:
+    latency_ms = upstream.meta.get("latency_ms") if upstream is not None else None
+    return latency_ms / 1000 if isinstance(latency_ms, int | float) else None

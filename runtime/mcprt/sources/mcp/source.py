@@ -43,6 +43,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ...errors import McprtError, ToolCallError
 from ...contracts import CallContext, Operation, UpstreamResult
+from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from .connectors import Connector
 from .convert import listing_signature, to_upstream, tool_operations
@@ -105,6 +106,8 @@ class McpServerSource:
         self.log = logging.getLogger(f"mcprt.source.{name}")
         self.attempt = 0  # restarts since the last stable connection
         self.state = "starting"  # starting | up | restarting | closed
+        self.restarts = 0  # reconnects since the source opened (`mcprt_source_restarts_total`)
+        self.last_error: str | None = None  # why the connection was last lost (status page)
         self._client: Client | None = None
         self._operations: list[Operation] = []
         self._signature: str | None = None
@@ -179,13 +182,29 @@ class McpServerSource:
         client = self._client
         if client is None:
             raise ToolCallError(self.unavailable_message())
+        watch = observed_upstream("mcp", self.name, upstream_name, lambda: self.connector.target)
+        try:
+            result = await self._call(client, upstream_name, arguments, context,
+                                      None if watch is None else watch.carrier)
+        except BaseException as exc:
+            if watch is not None:
+                watch.finish(None, type(exc).__name__)
+            raise
+        if watch is not None:
+            watch.finish(None, "tool_error" if result.is_error else None)
+        return to_upstream(result)
+
+    async def _call(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
+                    carrier: dict[str, str] | None) -> types.CallToolResult:
         try:
             with anyio.fail_after(context.timeout + 1.0), self.relay.calling(context.peer):
-                result = await client.call_tool(
+                return await client.call_tool(
                     upstream_name,
                     arguments,
                     read_timeout_seconds=context.timeout,
                     progress_callback=context.progress,  # type: ignore[arg-type]  # same signature
+                    # W3C trace context in params._meta, as the MCP semantic conventions propose
+                    meta=carrier or None,  # type: ignore[arg-type]
                 )
         except TimeoutError:
             raise ToolCallError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
@@ -204,7 +223,6 @@ class McpServerSource:
         except Exception as exc:  # e.g. the server asked for input (elicitation) that a proxy cannot give
             self.log.debug("source %s: call to %s failed", self.name, upstream_name, exc_info=exc)
             raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
-        return to_upstream(result)
 
     # --- resources and prompts (OfferProvider) -----------------------------------------------------
 
@@ -304,6 +322,7 @@ class McpServerSource:
                     self._ready.set()
                     return
                 if not self._closed.is_set():  # after a lost connection, its teardown may fail too
+                    self.last_error = reason
                     self.log.log(logging.INFO if up_since else logging.WARNING, "source %s: %s", self.name, reason)
             finally:
                 self._client = None
@@ -316,6 +335,7 @@ class McpServerSource:
             if up_since is not None and time.monotonic() - up_since >= BACKOFF_CAP:
                 self.attempt = 0
             self.attempt += 1
+            self.restarts += 1
             self.state = "restarting"
             delay = min(BACKOFF_CAP, 2.0 ** (self.attempt - 1))
             self.log.warning("source %s: server %s is down; restarting in %gs (attempt %d)",

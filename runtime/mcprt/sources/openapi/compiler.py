@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mcprt import progress
 from mcprt.errors import SpecError
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
 from mcprt.sources.filters import selected
@@ -102,6 +103,10 @@ def _tool_names(ops: list[OperationSpec]) -> list[str]:
     return dedupe_names([fit_tool_name(n) for n in raw])
 
 
+PROGRESS_FROM = 200  # smaller descriptions compile in well under a second: no bar
+PROGRESS_EVERY = 25
+
+
 def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> CompiledOpenAPI:
     resolver = Resolver(doc)
     model = read_document(resolver)
@@ -130,7 +135,11 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     skipped: list[SpecError] = list(model.skipped)
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
-    for op, name in zip(model.operations, _tool_names(model.operations), strict=True):
+    total = len(model.operations)
+    tell = progress.reporting() and total >= PROGRESS_FROM
+    for index, (op, name) in enumerate(zip(model.operations, _tool_names(model.operations), strict=True)):
+        if tell and index % PROGRESS_EVERY == 0:
+            progress.report(f"{label}: operations", index, total)
         key = op.operation_id or f"{op.method} {op.path}"
         if op.operation_id:
             if op.operation_id in seen_ids:
@@ -177,6 +186,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         compiled.append(
             CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated)
         )
+    if tell:
+        progress.report(f"{label}: operations", total, total)
     warnings.extend(conv.warnings)
     if skipped and not compiled:
         raise skipped[0]  # nothing could be compiled: the first problem is the document's error

@@ -1,0 +1,82 @@
+"""`mcprt status URL`: the status page's summary of a running server, in the terminal."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import EXIT_OK
+
+TOKEN_ENV = "MCPRT_TOKEN"
+
+
+def status_url(url: str) -> str:
+    """`/status.json` of the server at `url` (its base, its MCP endpoint or its status page)."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    path = parts.path.rstrip("/")
+    if path.endswith("/status") or path.endswith("/status.json"):
+        path = path.rsplit("/", 1)[0]
+    elif path and path.count("/") == 1:  # the MCP endpoint (`/mcp`): status lives beside it
+        path = ""
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/status.json", "", ""))
+
+
+def run_status(url: str, token: str | None, as_json: bool) -> int:
+    """Fetch and print; a refused token or an unreachable server raises McprtError (exit 2)."""
+    import httpx
+
+    from ..errors import McprtError
+
+    token = token or os.environ.get(TOKEN_ENV) or None
+    target = status_url(url)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(target, headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        raise McprtError(f"cannot reach {target}: {exc}") from None
+    if response.status_code == 401:
+        raise McprtError(f"{target} needs a bearer token: pass --token or set {TOKEN_ENV}")
+    if response.status_code != 200:
+        raise McprtError(f"{target} answered HTTP {response.status_code}")
+    data = response.json()
+    if as_json:
+        import json
+
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    _print(data)
+    return EXIT_OK
+
+
+def _print(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    server = data["server"]
+    console.print(f"[bold]{server['name']}[/] · mcprt {server['version']} · {server['transport']}"
+                  f"{' at ' + server['endpoint'] if server.get('endpoint') else ''} · {server['sessions']} sessions")
+    sources = Table("source", "kind", "health", "restarts", "error", title="Sources", title_justify="left")
+    for s in data["sources"]:
+        colour = "green" if s["state"] == "up" else "red"
+        sources.add_row(s["name"], s["kind"], f"[{colour}]{s['state']}[/]", str(s["restarts"]), s.get("error") or "")
+    console.print(sources)
+    tools = Table("tool", "source", "calls", "errors", "p50", "p95", "bytes raw → sent", "saved",
+                  title="Tools", title_justify="left")
+    for t in sorted(data["tools"], key=lambda t: (-t["calls"], t["name"])):
+        saved = "" if t["saved_ratio"] is None else f"{t['saved_ratio']:.0%}"
+        tools.add_row(t["name"], t["source"], str(t["calls"]), f"{t['error_rate']:.0%}", _ms(t["p50"]), _ms(t["p95"]),
+                      f"{t['bytes_raw']} → {t['bytes_sent']}", saved)
+    console.print(tools)
+    reload = data.get("reload") or {}
+    if reload.get("ok") is False:
+        console.print("[red]last reload failed[/]; the previous tools keep serving:")
+        for line in reload.get("errors") or []:
+            console.print(f"  {line}", markup=False, highlight=False)
+    elif reload.get("ok"):
+        console.print(f"last reload ok at {reload.get('at')}")
+
+
+def _ms(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds * 1000:.1f} ms"

@@ -1,0 +1,148 @@
+"""The audit log (`server.observability.audit`): one JSON line per call and per policy decision.
+
+Record fields (absent when unknown):
+  call:     {"time", "type": "call", "principal", "session", "tool", "source", "outcome",
+             "latency_ms", "bytes_raw", "bytes_sent", "arguments", "upstream_status", "error"}
+  decision: {"time", "type": "decision", "action", "tool", "source", "principal", "session",
+             "rule", "reason", "approval_id"}
+`time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
+`audit_arguments: true` it is an object of their values, secret-looking names and the manifest's
+secrets redacted. Nothing else from the request or the upstream is written.
+
+Writing never blocks a call: the bus subscriber only enqueues; a daemon thread formats and
+writes. `reopen()` (on SIGHUP) makes the writer close and reopen the path, so `logrotate` can
+move the file away and the next record starts a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from .events import CallEvent, DecisionEvent, Event
+from .redact import redact_value
+
+_REOPEN = object()
+_STOP = object()
+
+
+def rfc3339(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
+
+
+def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """The JSON object written for one event (see the module docstring)."""
+    principal = event.principal.name if event.principal is not None else None
+    if isinstance(event, CallEvent):
+        record: dict[str, Any] = {
+            "time": rfc3339(event.time), "type": "call", "principal": principal, "session": event.session_id,
+            "tool": event.tool, "source": event.source, "outcome": event.outcome,
+            "latency_ms": round(event.latency * 1000, 3),
+            "bytes_raw": event.raw_bytes, "bytes_sent": event.sent_bytes,
+        }
+        arguments = dict(event.arguments or {})
+        record["arguments"] = redact_value(arguments, secrets) if with_values else sorted(arguments)
+        if event.upstream_status is not None:
+            record["upstream_status"] = event.upstream_status
+        if event.error is not None:
+            record["error"] = redact_value(event.error[:1000], secrets)
+    else:
+        record = {
+            "time": rfc3339(event.time), "type": "decision", "action": event.action, "tool": event.tool,
+            "source": event.source, "principal": principal, "session": event.session_id,
+            "rule": event.rule, "reason": event.reason, "approval_id": event.approval_id,
+        }
+    return {k: v for k, v in record.items() if v is not None}
+
+
+class AuditLog:
+    """A bus subscriber writing audit records to a file (or stderr) from a background thread."""
+
+    def __init__(self, target: str | Path, *, with_values: bool = False, secrets: Iterable[str] = ()) -> None:
+        self.target = target
+        self.with_values = with_values
+        self.secrets = tuple(secrets)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stream: IO[str] | None = None
+        self._open()  # fail at start (exit 2 with the reason), not on the first call
+        self._thread = threading.Thread(target=self._run, name="mcprt-audit", daemon=True)
+        self._thread.start()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, CallEvent | DecisionEvent):
+            self._queue.put(event)
+
+    def reopen(self) -> None:
+        """Close and reopen the file before the next record (log rotation, SIGHUP)."""
+        self._queue.put(_REOPEN)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued, then stop the writer."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _open(self) -> None:
+        if self.target == "stderr":
+            self._stream = sys.stderr
+            return
+        path = Path(self.target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._stream = path.open("a", encoding="utf-8")
+
+    def _close_stream(self) -> None:
+        if self._stream is not None and self._stream is not sys.stderr:
+            self._stream.close()
+        self._stream = None
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch = [item]
+            while True:  # drain what is there, one flush per batch
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for entry in batch:
+                if entry is _STOP:
+                    self._flush()
+                    self._close_stream()
+                    return
+                if entry is _REOPEN:
+                    self._flush()
+                    self._close_stream()
+                    self._safe_open()
+                    continue
+                self._write(entry)
+            self._flush()
+
+    def _safe_open(self) -> None:
+        try:
+            self._open()
+        except OSError as exc:
+            print(f"mcprt: cannot reopen the audit log {self.target}: {exc.strerror or exc}", file=sys.stderr)
+
+    def _write(self, event: Event) -> None:
+        if self._stream is None:
+            self._safe_open()
+            if self._stream is None:
+                return
+        try:
+            line = json.dumps(audit_record(event, with_values=self.with_values, secrets=self.secrets),
+                              ensure_ascii=False, default=str)
+            self._stream.write(line + "\n")
+        except (OSError, ValueError) as exc:
+            print(f"mcprt: audit record not written: {exc}", file=sys.stderr)
+
+    def _flush(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass

@@ -1,0 +1,79 @@
+"""Hooks for watching upstream exchanges (HTTP requests, proxied MCP calls) from the sources.
+
+The sources sit below observability, so they call `start_upstream()` here and know nothing of
+metrics or traces. Observers (the Prometheus sink, the tracer) register a factory when a server
+starts. With none registered, `start_upstream()` is one empty-list check and returns None.
+
+An observation may ask for trace context to travel with the request: `carrier` holds W3C Trace
+Context fields (`traceparent`, `tracestate`; W3C Trace Context §3), which the HTTP executor sends
+as headers and the MCP source puts in the request's `params._meta`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, Protocol
+
+UpstreamKind = Literal["http", "mcp"]
+
+
+class Observation(Protocol):
+    carrier: dict[str, str]
+
+    def finish(self, status: int | None, error: str | None) -> None:
+        """The exchange ended: HTTP status (None for MCP or when no answer came) and an error type."""
+
+
+ObserverFactory = Callable[[UpstreamKind, str, str, str], Observation | None]
+"""(kind, source, method or tool, url or server) → an Observation, or None to skip this one."""
+
+_FACTORIES: list[ObserverFactory] = []
+
+
+def add_upstream_observer(factory: ObserverFactory) -> Callable[[], None]:
+    """Register a factory; returns a function that removes it."""
+    _FACTORIES.append(factory)
+
+    def remove() -> None:
+        if factory in _FACTORIES:
+            _FACTORIES.remove(factory)
+
+    return remove
+
+
+class _Many:
+    __slots__ = ("parts", "carrier")
+
+    def __init__(self, parts: list[Observation]) -> None:
+        self.parts = parts
+        self.carrier: dict[str, str] = {}
+        for part in parts:
+            self.carrier.update(part.carrier)
+
+    def finish(self, status: int | None, error: str | None) -> None:
+        for part in self.parts:
+            try:
+                part.finish(status, error)
+            except Exception:  # an observer never fails a call
+                pass
+
+
+def observed_upstream(kind: UpstreamKind, source: str, name: str,
+                      target: Callable[[], str]) -> Observation | None:
+    """Begin watching one upstream exchange; None when nobody watches (the common, free case).
+
+    `target` gives the URL or server for traces, already redacted (called only when watched)."""
+    if not _FACTORIES:
+        return None
+    where = target()
+    parts: list[Observation] = []
+    for factory in _FACTORIES:
+        try:
+            observation = factory(kind, source, name, where)
+        except Exception:
+            continue
+        if observation is not None:
+            parts.append(observation)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else _Many(parts)

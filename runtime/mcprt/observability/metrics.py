@@ -1,0 +1,184 @@
+"""Prometheus metrics (`GET /metrics`): names and labels are public, dashboards depend on them.
+
+| metric | type | labels |
+| --- | --- | --- |
+| `mcprt_tool_calls_total` | counter | tool, source, outcome (`events.Outcome`) |
+| `mcp_server_operation_duration_seconds` | histogram | mcp_method_name, tool (OpenTelemetry MCP semconv) |
+| `mcprt_upstream_request_duration_seconds` | histogram | source, status_class (`2xx`…`5xx`, `error`) |
+| `mcprt_tool_result_bytes_total` | counter | tool, stage (`raw`: upstream body, `sent`: to the model) |
+| `mcprt_policy_decisions_total` | counter | action, rule |
+| `mcprt_reloads_total` | counter | result (`ok`, `error`) |
+| `mcprt_tools` | gauge | exposure (`tools`, `discovery`) |
+| `mcprt_source_up` | gauge | source |
+| `mcprt_source_restarts_total` | counter | source |
+| `mcprt_sessions` | gauge | — |
+
+Label values are bounded: tool and source names come from the compiled tool set, never from
+arguments. Counting is plain arithmetic on dictionaries (a bisect for histograms) in the event loop's
+thread, where calls finish and where scrapes are answered, so it needs no lock; prometheus-client
+turns the figures into its metric families and the text format only when scraped. Gauges and the
+reload/source figures are read from the server's state at scrape time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator
+from time import perf_counter
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from .events import CallEvent, DecisionEvent, Event
+from .hooks import UpstreamKind
+from .state import StateFn
+
+# The OpenTelemetry MCP semantic conventions' advice for mcp.server.operation.duration (seconds).
+DURATION_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class _Counter:
+    __slots__ = ("name", "doc", "labels", "values")
+
+    def __init__(self, name: str, doc: str, labels: tuple[str, ...]) -> None:
+        self.name, self.doc, self.labels = name, doc, labels
+        self.values: dict[tuple[str, ...], float] = {}
+
+    def inc(self, key: tuple[str, ...], amount: float = 1.0) -> None:
+        self.values[key] = self.values.get(key, 0.0) + amount
+
+    def family(self) -> CounterMetricFamily:
+        family = CounterMetricFamily(self.name, self.doc, labels=list(self.labels))
+        for key, value in sorted(self.values.items()):
+            family.add_metric(list(key), value)
+        return family
+
+
+class _Histogram:
+    """Per label set: one count per bucket (not cumulative; the last is +Inf), then the sum."""
+
+    __slots__ = ("name", "doc", "labels", "bounds", "series")
+
+    def __init__(self, name: str, doc: str, labels: tuple[str, ...], bounds: tuple[float, ...]) -> None:
+        self.name, self.doc, self.labels, self.bounds = name, doc, labels, bounds
+        self.series: dict[tuple[str, ...], list[float]] = {}
+
+    def observe(self, key: tuple[str, ...], value: float) -> None:
+        counts = self.series.get(key)
+        if counts is None:
+            counts = self.series[key] = [0.0] * (len(self.bounds) + 2)
+        counts[bisect_left(self.bounds, value)] += 1  # first bound >= value: Prometheus' `le`
+        counts[-1] += value
+
+    def family(self) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(self.name, self.doc, labels=list(self.labels))
+        for key, counts in sorted(self.series.items()):
+            running, buckets = 0.0, []
+            for bound, count in zip((*map(str, self.bounds), "+Inf"), counts[:-1], strict=True):
+                running += count
+                buckets.append((bound, running))
+            family.add_metric(list(key), buckets, counts[-1])
+        return family
+
+
+class Metrics:
+    """One registry per server: the call sink, the upstream observer and the scrape-time collectors."""
+
+    def __init__(self, state: StateFn) -> None:
+        self.calls = _Counter("mcprt_tool_calls", "Tool calls by how they ended.", ("tool", "source", "outcome"))
+        self.operation = _Histogram("mcp_server_operation_duration_seconds",
+                                    "Duration of MCP requests handled by the server.",
+                                    ("mcp_method_name", "tool"), DURATION_BUCKETS)
+        self.upstream = _Histogram("mcprt_upstream_request_duration_seconds",
+                                   "Duration of upstream HTTP exchanges (all attempts of one call).",
+                                   ("source", "status_class"), DURATION_BUCKETS)
+        self.result_bytes = _Counter("mcprt_tool_result_bytes", "Result bytes: raw from upstream, sent to the model.",
+                                     ("tool", "stage"))
+        self.decisions = _Counter("mcprt_policy_decisions", "Policy decisions by action and rule.", ("action", "rule"))
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_Families((self.calls, self.operation, self.upstream, self.result_bytes,
+                                          self.decisions)))
+        self.registry.register(_StateCollector(state))
+
+    # --- sinks -------------------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        """The event bus subscriber."""
+        if type(event) is CallEvent:
+            tool = event.tool
+            self.calls.inc((tool, event.source, event.outcome))
+            self.operation.observe(("tools/call", tool), event.latency)
+            self.result_bytes.inc((tool, "raw"), event.raw_bytes)
+            self.result_bytes.inc((tool, "sent"), event.sent_bytes)
+        elif isinstance(event, DecisionEvent):
+            self.decisions.inc((event.action, event.rule or ""))
+
+    def observe_operation(self, method: str, seconds: float) -> None:
+        """An MCP request other than tools/call (tools/list, initialize, …); `tool` stays empty."""
+        self.operation.observe((method, ""), seconds)
+
+    def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str) -> _Timed | None:
+        """`hooks.ObserverFactory`: time HTTP exchanges only (proxied MCP calls are whole tool calls)."""
+        if kind != "http":
+            return None
+        return _Timed(self.upstream, source)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _Timed:
+    __slots__ = ("histogram", "source", "started", "carrier")
+
+    def __init__(self, histogram: _Histogram, source: str) -> None:
+        self.histogram, self.source, self.started, self.carrier = histogram, source, perf_counter(), {}
+
+    def finish(self, status: int | None, error: str | None) -> None:
+        status_class = f"{status // 100}xx" if status is not None else "error"
+        self.histogram.observe((self.source, status_class), perf_counter() - self.started)
+
+
+class _Families(Collector):
+    def __init__(self, metrics: tuple[_Counter | _Histogram, ...]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Any]:
+        for metric in self._metrics:
+            yield metric.family()
+
+
+class _StateCollector(Collector):
+    """Gauges and counters read from the server's state at scrape time."""
+
+    def __init__(self, state: StateFn) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Any]:
+        state = self._state()
+        tools = GaugeMetricFamily("mcprt_tools", "Tools served, by how they are exposed.", labels=["exposure"])
+        by_exposure: dict[str, int] = {"tools": 0, "discovery": 0}
+        for tool in state.tools:
+            by_exposure[tool.exposure] = by_exposure.get(tool.exposure, 0) + 1
+        for exposure, count in sorted(by_exposure.items()):
+            tools.add_metric([exposure], count)
+        yield tools
+        up = GaugeMetricFamily("mcprt_source_up", "1 when the source can serve calls.", labels=["source"])
+        restarts = CounterMetricFamily("mcprt_source_restarts", "Restarts of a proxied MCP server (since it opened).",
+                                       labels=["source"])
+        for source in state.sources:
+            up.add_metric([source.name], 1.0 if source.state == "up" else 0.0)
+            restarts.add_metric([source.name], source.restarts)
+        yield up
+        yield restarts
+        sessions = GaugeMetricFamily("mcprt_sessions", "Open MCP sessions (streamable HTTP; 1 for stdio).")
+        sessions.add_metric([], state.sessions)
+        yield sessions
+        reloads = CounterMetricFamily("mcprt_reloads", "Reload attempts by result.", labels=["result"])
+        reloads.add_metric(["ok"], state.reload.get("reloads", 0))
+        reloads.add_metric(["error"], state.reload.get("failures", 0))
+        yield reloads
+

@@ -1,0 +1,44 @@
+"""A snapshot of the serving process for the metrics collector, the status page and `mcprt status`.
+
+The server builds it on demand (at scrape or page load), so nothing is counted on the call path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SourceState = Literal["starting", "up", "restarting", "error", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    name: str
+    kind: str  # openapi | python | command | url
+    state: SourceState
+    restarts: int = 0  # reconnects since the source opened
+    error: str | None = None  # why it is down (never a secret: sources scrub their messages)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolInfo:
+    name: str
+    source: str
+    exposure: str  # "tools" (listed) or "discovery" (reached through the meta-tools)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    name: str
+    version: str
+    transport: str
+    endpoint: str | None  # the MCP URL, for HTTP
+    started: float  # epoch seconds
+    tools: list[ToolInfo]
+    sources: list[SourceHealth]
+    sessions: int
+    reload: dict[str, Any] = field(default_factory=dict)  # `ReloadStatus.to_dict()`
+
+
+StateFn = Callable[[], ServerState]

@@ -1,0 +1,248 @@
+"""The status page (`GET /status`): server-rendered HTML, inline CSS and SVG, no script, no CDN.
+
+Parts, in order: the server; its sources with health; the tools with calls, error rate, p50/p95
+latency and bytes raw → sent (% saved); the last reload; calls and bytes saved over the last hour;
+the latest calls with a payload inspector (`?call=ID`: the upstream body beside the result the
+model received, redacted and capped); then each section registered in `sections.SECTIONS`.
+`summary()` is the same content as JSON (`GET /status.json`, read by `mcprt status URL`).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+from .recent import CallRecorder, Payloads, RecentCall, ToolFigures
+from .sections import SECTIONS
+from .state import ServerState
+
+REFRESH_SECONDS = 15
+
+
+def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
+    """The status page's figures as JSON (times in seconds, sizes in bytes)."""
+    tools = []
+    for tool in state.tools:
+        f = recorder.tools.get(tool.name) or ToolFigures()
+        tools.append({
+            "name": tool.name, "source": tool.source, "exposure": tool.exposure, "calls": f.calls,
+            "errors": f.errors, "error_rate": round(f.error_rate, 4), "p50": f.percentile(0.5),
+            "p95": f.percentile(0.95), "bytes_raw": f.raw_bytes, "bytes_sent": f.sent_bytes,
+            "saved_ratio": None if f.saved_ratio is None else round(f.saved_ratio, 4),
+        })
+    return {
+        "server": {"name": state.name, "version": state.version, "transport": state.transport,
+                   "endpoint": state.endpoint, "started": state.started, "sessions": state.sessions},
+        "sources": [{"name": s.name, "kind": s.kind, "state": s.state, "restarts": s.restarts, "error": s.error}
+                    for s in state.sources],
+        "tools": tools,
+        "reload": state.reload,
+        "recent": [{"id": c.id, "time": c.time, "tool": c.tool, "outcome": c.outcome, "latency": c.latency,
+                    "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes} for c in reversed(recorder.recent)],
+    }
+
+
+def render(state: ServerState, recorder: CallRecorder, *, selected: int | None = None) -> str:
+    """The whole page. Every value from outside is escaped here."""
+    parts = [
+        _head(state, refresh=selected is None),
+        _server(state),
+        _sources(state),
+        _tools(state, recorder),
+        _reload(state),
+        _chart(recorder),
+        _recent(recorder, selected),
+    ]
+    for section in list(SECTIONS):
+        try:
+            body = section.render()
+        except Exception as exc:  # a broken section must not take the page down
+            body = f'<p class="bad">this section failed: {_e(type(exc).__name__)}</p>'
+        parts.append(f'<section id="{_e(section.key)}"><h2>{_e(section.title)}</h2>{body}</section>')
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def login_page(message: str | None = None) -> str:
+    """The form a browser without a credential gets (it posts the token once; a cookie follows)."""
+    note = f'<p class="bad">{_e(message)}</p>' if message else ""
+    return (_head(None, refresh=False) + '<section><h2>Sign in</h2>' + note +
+            '<form method="post" action="/status/login"><label>Bearer token '
+            '<input type="password" name="token" autocomplete="current-password" autofocus></label> '
+            '<button type="submit">Open the status page</button></form></section></main></body></html>')
+
+
+# --- parts ----------------------------------------------------------------------------------------
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+main{max-width:1200px;margin:0 auto;padding:16px 24px}
+h1{font-size:22px;margin:8px 0}h2{font-size:16px;margin:0 0 8px}
+section{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:12px 16px;margin:12px 0}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f4}
+th{font-weight:600;color:#4a5263}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#157a3a}.bad{color:#b42318}.warn{color:#b54708}.muted{color:#6b7385}
+.badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;background:#eef0f4}
+.badge.up{background:#d1fadf;color:#05603a}.badge.restarting{background:#fef0c7;color:#93370d}
+.badge.error,.badge.closed{background:#fee4e2;color:#912018}
+.panes{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+pre{background:#0f1420;color:#e6e9ef;padding:8px;border-radius:4px;max-height:420px;overflow:auto;
+white-space:pre-wrap;word-break:break-all;font-size:12px}
+a{color:#2453c4}tr.sel{background:#eef4ff}
+"""
+
+
+def _head(state: ServerState | None, *, refresh: bool) -> str:
+    title = f"{state.name} · mcprt status" if state else "mcprt status"
+    meta = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">' if refresh else ""
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">{meta}'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f'<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>')
+
+
+def _server(state: ServerState) -> str:
+    up = _duration(time.time() - state.started)
+    where = f" at <code>{_e(state.endpoint)}</code>" if state.endpoint else ""
+    return (f'<h1 id="server">{_e(state.name)}</h1><p class="muted">mcprt {_e(state.version)} · '
+            f'{_e(state.transport)}{where} · up {up} · <span id="sessions">{state.sessions}</span> '
+            f'session{"s" if state.sessions != 1 else ""} · {len(state.tools)} tools</p>')
+
+
+def _sources(state: ServerState) -> str:
+    rows = "".join(
+        f'<tr id="source-{_e(s.name)}"><td>{_e(s.name)}</td><td>{_e(s.kind)}</td>'
+        f'<td><span class="badge {_e(s.state)}">{_e(s.state)}</span></td><td class="n">{s.restarts}</td>'
+        f'<td class="bad">{_e(s.error or "")}</td></tr>'
+        for s in state.sources
+    )
+    return ('<section id="sources"><h2>Sources</h2><table><tr><th>source</th><th>kind</th><th>health</th>'
+            f'<th class="n">restarts</th><th>error</th></tr>{rows}</table></section>')
+
+
+def _tools(state: ServerState, recorder: CallRecorder) -> str:
+    rows = []
+    for tool in sorted(state.tools, key=lambda t: (-(recorder.tools.get(t.name) or ToolFigures()).calls, t.name)):
+        f = recorder.tools.get(tool.name) or ToolFigures()
+        saved = "" if f.saved_ratio is None else f"{f.saved_ratio:.0%}"
+        rate_class = "bad" if f.error_rate >= 0.1 else ""
+        rows.append(
+            f'<tr id="tool-{_e(tool.name)}" data-tool="{_e(tool.name)}"><td>{_e(tool.name)}</td>'
+            f'<td>{_e(tool.source)}</td><td class="n calls">{f.calls}</td>'
+            f'<td class="n errors {rate_class}">{f.error_rate:.0%}</td>'
+            f'<td class="n p50">{_ms(f.percentile(0.5))}</td><td class="n p95">{_ms(f.percentile(0.95))}</td>'
+            f'<td class="n bytes">{_bytes(f.raw_bytes)} → {_bytes(f.sent_bytes)}</td>'
+            f'<td class="n saved">{saved}</td></tr>'
+        )
+    return ('<section id="tools"><h2>Tools</h2><table><tr><th>tool</th><th>source</th><th class="n">calls</th>'
+            '<th class="n">errors</th><th class="n">p50</th><th class="n">p95</th>'
+            f'<th class="n">bytes raw → sent</th><th class="n">saved</th></tr>{"".join(rows)}</table></section>')
+
+
+def _reload(state: ServerState) -> str:
+    r = state.reload or {}
+    if r.get("ok") is None:
+        body = '<p class="muted">no reload since start</p>'
+    elif r.get("ok"):
+        body = f'<p class="ok">ok at {_e(r.get("at"))} ({_e(r.get("trigger"))})</p>'
+    else:
+        lines = "".join(f"<li><code>{_e(line)}</code></li>" for line in r.get("errors") or [])
+        body = (f'<p class="bad">failed at {_e(r.get("at"))} ({_e(r.get("trigger"))}); the previous tools '
+                f'keep serving</p><ul>{lines}</ul>')
+    totals = f'<p class="muted">{r.get("reloads", 0)} applied, {r.get("failures", 0)} failed</p>'
+    return f'<section id="reload"><h2>Last reload</h2>{body}{totals}</section>'
+
+
+def _chart(recorder: CallRecorder) -> str:
+    minutes = recorder.last_hour()
+    width, height, bar = 600, 80, 10
+    top_calls = max((c for _, c, _ in minutes), default=0) or 1
+    top_saved = max((s for _, _, s in minutes), default=0) or 1
+    bars, points = [], []
+    for i, (ago, calls, saved) in enumerate(minutes):
+        h = calls / top_calls * (height - 4)
+        bars.append(f'<rect x="{i * bar}" y="{height - h:.1f}" width="{bar - 2}" height="{h:.1f}" fill="#8fb0f0">'
+                    f'<title>{ago} min ago: {calls} calls, {saved} bytes saved</title></rect>')
+        points.append(f"{i * bar + bar / 2:.0f},{height - saved / top_saved * (height - 4):.1f}")
+    total_calls = sum(c for _, c, _ in minutes)
+    total_saved = sum(s for _, _, s in minutes)
+    return (f'<section id="hour"><h2>Last hour</h2><svg viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" role="img" aria-label="calls and bytes saved per minute">{"".join(bars)}'
+            f'<polyline points="{" ".join(points)}" fill="none" stroke="#157a3a" stroke-width="2"/></svg>'
+            f'<p class="muted">bars: calls per minute ({total_calls} in the hour); line: bytes saved '
+            f'({_bytes(total_saved)} in the hour)</p></section>')
+
+
+def _recent(recorder: CallRecorder, selected: int | None) -> str:
+    rows = []
+    for c in reversed(recorder.recent):
+        cls = ' class="sel"' if c.id == selected else ""
+        outcome_class = "ok" if c.outcome == "ok" else "bad"
+        rows.append(
+            f'<tr id="call-{c.id}"{cls}><td><a href="?call={c.id}">{_clock(c.time)}</a></td><td>{_e(c.tool)}</td>'
+            f'<td class="{outcome_class}">{_e(c.outcome)}</td><td class="n">{_ms(c.latency)}</td>'
+            f'<td class="n">{_bytes(c.raw_bytes)} → {_bytes(c.sent_bytes)}</td><td>{_e(c.principal or "")}</td></tr>'
+        )
+    table = ('<table><tr><th>time (UTC)</th><th>tool</th><th>outcome</th><th class="n">latency</th>'
+             f'<th class="n">bytes raw → sent</th><th>principal</th></tr>{"".join(rows)}</table>')
+    if not rows:
+        table = '<p class="muted">no calls yet</p>'
+    chosen = recorder.call(selected) if selected is not None else None
+    inspector = _inspector(chosen, recorder.payloads(chosen)) if chosen else (
+        '<p class="muted">choose a call to see the upstream body beside what the model received</p>'
+        if selected is None else '<p class="warn">that call is no longer kept</p>')
+    return (f'<section id="recent"><h2>Latest calls</h2>{table}</section>'
+            f'<section id="inspector"><h2>Payload inspector</h2>{inspector}</section>')
+
+
+def _inspector(c: RecentCall, p: Payloads) -> str:
+    import json
+
+    def pane(title: str, text: str | None, size: int, cut: bool, key: str) -> str:
+        note = " (cut for display)" if cut else ""
+        missing = "nothing (see the error)" if c.error else "no longer kept (older calls give up their bodies first)"
+        content = _e(text) if text is not None else f'<span class="muted">{missing}</span>'
+        return f'<div id="{key}"><h3>{title} · {_bytes(size)}{note}</h3><pre>{content}</pre></div>'
+
+    args = _e(json.dumps(p.arguments, ensure_ascii=False, default=str))
+    status = f" · upstream HTTP {c.upstream_status}" if c.upstream_status is not None else ""
+    saved = f" · {(c.raw_bytes - c.sent_bytes) / c.raw_bytes:.0%} saved" if c.raw_bytes else ""
+    error = f'<p class="bad">{_e(c.error)}</p>' if c.error else ""
+    return (f'<p id="inspected" data-call="{c.id}"><b>{_e(c.tool)}</b> at {_clock(c.time)} · {_e(c.outcome)}'
+            f'{status} · {_ms(c.latency)}{saved}</p><p>arguments: <code>{args}</code></p>{error}'
+            f'<div class="panes">{pane("Upstream body", p.raw, c.raw_bytes, p.raw_cut, "raw")}'
+            f'{pane("Sent to the model", p.sent, c.sent_bytes, p.sent_cut, "sent")}</div>')
+
+
+# --- formatting -----------------------------------------------------------------------------------
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def _bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(epoch))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h {seconds % 3600 // 60}m"

@@ -1,0 +1,144 @@
+"""OpenTelemetry traces, following the OpenTelemetry MCP semantic conventions.
+
+One SERVER span per MCP request, named `{mcp.method.name} {target}` (`tools/call get_pet`), with
+`mcp.method.name`, `mcp.session.id`, `mcp.protocol.version`, `jsonrpc.request.id`, and for tool
+calls `gen_ai.tool.name` and `gen_ai.operation.name = execute_tool`; `error.type` when the call did
+not end `ok` (its outcome). Shaping is a span event (`mcprt.shaping`: `mcprt.bytes.raw`,
+`mcprt.bytes.sent`). Upstream HTTP requests are CLIENT child spans (`GET`, HTTP semconv) whose W3C
+`traceparent` header goes upstream; a proxied MCP call is a CLIENT child span `tools/call {tool}`
+whose trace context travels in `params._meta` (`traceparent`, `tracestate`). An incoming
+`traceparent` in the request's `params._meta`, else in the HTTP request headers, makes the server
+span a child of the caller's.
+
+Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set or the
+manifest says `server.observability.traces: true`; then the SDK's OTLP/HTTP exporter reads the
+standard `OTEL_*` variables (endpoint, headers, service name via `OTEL_SERVICE_NAME` /
+`OTEL_RESOURCE_ATTRIBUTES`, sampler). The OpenTelemetry packages are imported only when on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from .hooks import UpstreamKind
+
+ACTIVE: Tracer | None = None
+"""The serving process's tracer while tracing is on (the server sets it; None costs one check)."""
+
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+_CONTEXT_FIELDS = ("traceparent", "tracestate")
+
+
+def tracing_wanted(configured: bool) -> bool:
+    """On when the manifest asks, or an OTLP endpoint is configured in the environment."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return configured or any(os.environ.get(name) for name in ENDPOINT_VARIABLES)
+
+
+class Tracer:
+    """The OpenTelemetry tracer of one server, with a batch OTLP/HTTP exporter."""
+
+    def __init__(self, service_name: str, version: str) -> None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.propagate import get_global_textmap
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span, set_span_in_context
+
+        # OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES override these defaults (Resource.create merges them)
+        resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
+                                    "service.version": version})
+        self.provider = TracerProvider(resource=resource)
+        self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        self.tracer = self.provider.get_tracer("mcprt", version)
+        self._propagator = get_global_textmap()
+        self._kind, self._status, self._code = SpanKind, Status, StatusCode
+        self._current, self._in_context = get_current_span, set_span_in_context
+        from opentelemetry.context import attach, detach
+
+        self._attach, self._detach = attach, detach
+
+    def request_span(self, method: str, params: Mapping[str, Any] | None, *, session_id: str | None,
+                     protocol_version: str | None, request_id: Any, headers: Mapping[str, str] | None,
+                     tool: str | None) -> AbstractContextManager[Any]:
+        """The SERVER span of one MCP request (a context manager making it current)."""
+        carrier: dict[str, str] = {}
+        if headers is not None:
+            carrier.update({k: headers[k] for k in _CONTEXT_FIELDS if headers.get(k)})
+        meta = (params or {}).get("_meta") if params else None
+        if isinstance(meta, Mapping) and isinstance(meta.get("traceparent"), str):  # _meta beats the header
+            carrier = {k: str(meta[k]) for k in _CONTEXT_FIELDS if isinstance(meta.get(k), str)}
+        parent = self._propagator.extract(carrier) if carrier else None
+        attributes: dict[str, Any] = {"mcp.method.name": method}
+        if session_id:
+            attributes["mcp.session.id"] = session_id
+        if protocol_version:
+            attributes["mcp.protocol.version"] = protocol_version
+        if request_id is not None:
+            attributes["jsonrpc.request.id"] = str(request_id)
+        name = method
+        if tool is not None:
+            name = f"{method} {tool}"
+            attributes["gen_ai.tool.name"] = tool
+            attributes["gen_ai.operation.name"] = "execute_tool"
+        return self.tracer.start_as_current_span(name, context=parent, kind=self._kind.SERVER,
+                                                 attributes=attributes)
+
+    def annotate_call(self, raw_bytes: int, sent_bytes: int, outcome: str) -> None:
+        """Shaping as an event on the current (tools/call) span; `error.type` unless the call was ok."""
+        span = self._current()
+        if not span.is_recording():
+            return
+        span.add_event("mcprt.shaping", {"mcprt.bytes.raw": raw_bytes, "mcprt.bytes.sent": sent_bytes})
+        if outcome != "ok":
+            span.set_attribute("error.type", outcome)
+            span.set_status(self._status(self._code.ERROR))
+
+    def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str) -> _ClientSpan:
+        """`hooks.ObserverFactory`: a CLIENT child span whose context travels with the request."""
+        if kind == "http":
+            attributes = {"http.request.method": name, "url.full": target, "mcprt.source": source}
+            span = self.tracer.start_span(name, kind=self._kind.CLIENT, attributes=attributes)
+        else:
+            attributes = {"mcp.method.name": "tools/call", "gen_ai.tool.name": name,
+                          "gen_ai.operation.name": "execute_tool", "mcprt.source": source, "server.address": target}
+            span = self.tracer.start_span(f"tools/call {name}", kind=self._kind.CLIENT, attributes=attributes)
+        context = self._in_context(span)
+        carrier: dict[str, str] = {}
+        self._propagator.inject(carrier, context=context)
+        # Current until finished, so a library injecting the ambient context itself (the MCP SDK's
+        # client writes `_meta.traceparent` on every request) names this span, not its parent.
+        token = self._attach(context)
+        return _ClientSpan(self, span, carrier, token)
+
+    def shutdown(self) -> None:
+        """Export what is buffered, then stop (at server shutdown)."""
+        self.provider.shutdown()
+
+
+class _ClientSpan:
+    __slots__ = ("tracer", "span", "carrier", "token")
+
+    def __init__(self, tracer: Tracer, span: Any, carrier: dict[str, str], token: Any) -> None:
+        self.tracer, self.span, self.carrier, self.token = tracer, span, carrier, token
+
+    def finish(self, status: int | None, error: str | None) -> None:
+        try:
+            self.tracer._detach(self.token)
+        except Exception:  # finished in another context (cannot happen on the call path): keep going
+            pass
+        if status is not None:
+            self.span.set_attribute("http.response.status_code", status)
+        if error is not None:
+            self.span.set_attribute("error.type", error)
+            self.span.set_status(self.tracer._status(self.tracer._code.ERROR))
+        self.span.end()
+
+
+def no_span() -> AbstractContextManager[None]:
+    return nullcontext()

@@ -1,0 +1,246 @@
+"""Wire the operating sinks to a serving process: metrics, audit log, traces and the status page.
+
+`Observatory.start()` subscribes the sinks to the event bus and the upstream hooks; `routes()` are
+`/metrics`, `/status`, `/status.json` and `/status/login`, served by the HTTP transport on its own
+port, or for stdio by a small listener (`server.observability.listen` / `--metrics-port`).
+
+Authentication is the MCP endpoint's: when tokens are configured, `/metrics` and `/status.json`
+need `Authorization: Bearer`; a browser opening `/status` gets a sign-in form (or may pass
+`?token=` once), after which an HttpOnly, SameSite=Strict cookie holding a random session key (never
+the token) admits it for 12 hours. Without inbound auth (loopback only) the pages are open.
+"""
+
+from __future__ import annotations
+
+import secrets as random_secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import __version__
+from ..errors import McprtError
+from ..identity.principal import from_scope
+from ..observability.events import BUS
+from ..observability.hooks import add_upstream_observer
+from ..observability.state import ServerState, SourceHealth, ToolInfo
+from .guard import GuardPolicy, token_principal
+
+if TYPE_CHECKING:
+    from ..manifest.model import Observability as ObservabilityConfig
+    from ..pipeline import Runtime
+    from .notify import Notifier
+    from .options import ServeOptions
+
+COOKIE = "mcprt_status"
+COOKIE_SECONDS = 12 * 3600
+MAX_BROWSER_SESSIONS = 256
+
+
+class Observatory:
+    """The sinks of one server process and the routes that show them."""
+
+    def __init__(self, runtime: Runtime, notifier: Notifier, options: ServeOptions, *,
+                 metrics_port: int | None = None) -> None:
+        assert runtime.loaded is not None
+        self.runtime = runtime
+        self.notifier = notifier
+        self.options = options
+        self.loaded = runtime.loaded
+        self.config: ObservabilityConfig = runtime.loaded.manifest.server.observability
+        self.metrics_port = metrics_port
+        self.started = time.time()
+        self.endpoint: str | None = None
+        self.metrics: Any = None
+        self.recorder: Any = None
+        self.audit: Any = None
+        self.tracer: Any = None
+        self.policy: GuardPolicy | None = None
+        self._undo: list[Callable[[], None]] = []
+        self._browsers: OrderedDict[str, tuple[str, float]] = OrderedDict()  # cookie key → (principal, expiry)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self, *, pages: bool = True) -> None:
+        """Create the sinks (prometheus/opentelemetry imported here, only when serving). `pages=False`
+        (stdio without a listener: nobody could read them) skips metrics and the status page's ring."""
+        from ..observability.metrics import Metrics
+        from ..observability.recent import CallRecorder
+        from ..observability.redact import manifest_secrets
+        from ..observability.tracing import Tracer, tracing_wanted
+
+        secrets = manifest_secrets(self.loaded.manifest)
+        if pages:
+            self.metrics = Metrics(self.state)
+            self._undo.append(BUS.subscribe(self.metrics.on_event))
+            self._undo.append(add_upstream_observer(self.metrics.upstream_observer))
+            self.recorder = CallRecorder(self.config.recent_calls, secrets)
+            self._undo.append(BUS.subscribe(self.recorder.on_event, payloads=self.config.recent_calls > 0))
+        if self.config.audit:
+            from ..observability.audit import AuditLog
+
+            target = self.config.audit
+            if target != "stderr":
+                target = str((self.loaded.base_dir / Path(target)).resolve())
+            try:
+                self.audit = AuditLog(target, with_values=self.config.audit_arguments, secrets=secrets)
+            except OSError as exc:
+                raise McprtError(f"cannot open the audit log {target}: {exc.strerror or exc}") from None
+            self._undo.append(BUS.subscribe(self.audit.on_event))
+        if tracing_wanted(self.config.traces):
+            from ..observability import tracing
+
+            self.tracer = tracing.ACTIVE = Tracer(self.loaded.manifest.server.name, __version__)
+            self._undo.append(add_upstream_observer(self.tracer.upstream_observer))
+
+    def reopen(self) -> None:
+        """SIGHUP: reopen the audit file (log rotation)."""
+        if self.audit is not None:
+            self.audit.reopen()
+
+    def close(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+        if self.audit is not None:
+            self.audit.close()
+        if self.tracer is not None:
+            from ..observability import tracing
+
+            tracing.ACTIVE = None
+            self.tracer.shutdown()
+
+    # --- state -------------------------------------------------------------------------------------
+
+    def state(self) -> ServerState:
+        runtime = self.runtime
+        toolset = runtime.holder.current if runtime.holder is not None else None
+        tools = [ToolInfo(t.name, t.source, t.expose) for t in toolset] if toolset is not None else []
+        sources = [_health(name, source) for name, source in runtime.pool.running.items()]
+        reload: dict[str, Any] = {}
+        try:
+            from ..reload import reload_status
+
+            reload = reload_status(runtime)
+        except ImportError:
+            pass
+        sessions = len(self.notifier.sessions) if self.options.transport == "http" else 1
+        return ServerState(self.loaded.manifest.server.name, __version__, self.options.transport, self.endpoint,
+                           self.started, tools, sources, sessions, reload)
+
+    # --- HTTP --------------------------------------------------------------------------------------
+
+    def routes(self, policy: GuardPolicy) -> list[Route]:
+        self.policy = policy
+        return [
+            Route("/metrics", self._metrics, methods=["GET"]),
+            Route("/status", self._status, methods=["GET"]),
+            Route("/status.json", self._status_json, methods=["GET"]),
+            Route("/status/login", self._login, methods=["POST"]),
+        ]
+
+    async def _metrics(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return _unauthorized()
+        from ..observability.metrics import CONTENT_TYPE
+
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def _status_json(self, request: Request) -> Response:
+        if not (self._bearer_ok(request) or self._cookie_ok(request)):
+            return _unauthorized()
+        from ..observability.status_page import summary
+
+        return JSONResponse(summary(self.state(), self.recorder))
+
+    async def _status(self, request: Request) -> Response:
+        from ..observability.status_page import login_page, render
+
+        token = request.query_params.get("token")
+        if token is not None:  # accepted once, then a cookie: the token leaves the address bar
+            return self._admit(token) or HTMLResponse(login_page("that token is not valid"), status_code=401)
+        if not (self._bearer_ok(request) or self._cookie_ok(request)):
+            return HTMLResponse(login_page(), status_code=401)
+        call = request.query_params.get("call")
+        selected = int(call) if call and call.isdigit() else None
+        return HTMLResponse(render(self.state(), self.recorder, selected=selected),
+                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    async def _login(self, request: Request) -> Response:
+        from ..observability.status_page import login_page
+
+        body = (await request.body())[:4096].decode("utf-8", errors="replace")
+        token = (parse_qs(body).get("token") or [""])[0]
+        return self._admit(token) or HTMLResponse(login_page("that token is not valid"), status_code=401)
+
+    def _admit(self, token: str) -> Response | None:
+        assert self.policy is not None
+        principal = token_principal(self.policy, f"Bearer {token}") if token else None
+        if principal is None:
+            return None
+        key = random_secrets.token_urlsafe(32)
+        self._browsers[key] = (principal.name, time.time() + COOKIE_SECONDS)
+        while len(self._browsers) > MAX_BROWSER_SESSIONS:
+            self._browsers.popitem(last=False)
+        response = RedirectResponse("/status", status_code=303)
+        response.set_cookie(COOKIE, key, max_age=COOKIE_SECONDS, path="/status", httponly=True, samesite="strict")
+        return response
+
+    def _bearer_ok(self, request: Request) -> bool:
+        assert self.policy is not None
+        return not self.policy.tokens or from_scope(request.scope) is not None
+
+    def _cookie_ok(self, request: Request) -> bool:
+        key = request.cookies.get(COOKIE)
+        entry = self._browsers.get(key) if key else None
+        return entry is not None and entry[1] > time.time()
+
+
+def _health(name: str, source: Any) -> SourceHealth:
+    state = getattr(source, "state", "up")  # only proxied MCP servers go down and come back
+    error = getattr(source, "last_error", None) if state != "up" else None
+    return SourceHealth(name, getattr(source, "kind", "?"), state, getattr(source, "restarts", 0), error)
+
+
+def _unauthorized() -> Response:
+    return JSONResponse({"error": "a valid bearer token is required"}, status_code=401,
+                        headers={"WWW-Authenticate": 'Bearer realm="mcprt"'})
+
+
+class OperationTimer:
+    """Server middleware: `mcp_server_operation_duration_seconds` for every MCP request but tools/call
+    (timed by the call pipeline), and the request's span when tracing is on."""
+
+    def __init__(self, observatory: Observatory) -> None:
+        self.observatory = observatory
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        tracer = self.observatory.tracer
+        if ctx.method.startswith("notifications/"):  # the chain also runs for notifications: not operations
+            return await call_next(ctx)
+        if tracer is None:
+            if ctx.method == "tools/call" or self.observatory.metrics is None:
+                return await call_next(ctx)
+            started = time.perf_counter()
+            try:
+                return await call_next(ctx)
+            finally:
+                self.observatory.metrics.observe_operation(ctx.method, time.perf_counter() - started)
+        params = ctx.params or {}
+        tool = params.get("name") if ctx.method == "tools/call" else None
+        headers = getattr(ctx.request, "headers", None)
+        started = time.perf_counter()
+        with tracer.request_span(ctx.method, params, session_id=headers.get("mcp-session-id") if headers else None,
+                                 protocol_version=ctx.protocol_version, request_id=ctx.request_id,
+                                 headers=headers, tool=tool if isinstance(tool, str) else None):
+            try:
+                return await call_next(ctx)
+            finally:
+                if ctx.method != "tools/call" and self.observatory.metrics is not None:
+                    self.observatory.metrics.observe_operation(ctx.method, time.perf_counter() - started)

@@ -1,0 +1,177 @@
+"""`/metrics` and the audit log of a real `mcprt up` after known calls: exact counters and bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from observability_support import (
+    ALICE_TOKEN,
+    BOB_TOKEN,
+    PETS,
+    UPSTREAM_KEY,
+    Seen,
+    env_for,
+    pets_app,
+    write_manifest,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.served import UpProcess, http_client, mcprt_http
+from tests.support.upstream import serve_app
+
+# Starlette's JSONResponse writes compact JSON: these are the bytes the upstream sends.
+PETS_RAW = len(json.dumps(PETS, ensure_ascii=False, separators=(",", ":")).encode())
+SECRETS = (ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY)
+
+
+def sent_size(result: object) -> int:
+    """What the model received, measured as mcprt defines it: compact JSON of content (+ structuredContent)."""
+    compact = {"ensure_ascii": False, "separators": (",", ":")}
+    content = [block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content]
+    size = len(json.dumps(content, **compact).encode())
+    if result.structured_content is not None:
+        size += len(json.dumps(result.structured_content, **compact).encode())
+    return size
+
+
+def scrape(up: UpProcess, token: str = ALICE_TOKEN) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = httpx.get(f"{up.base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples: dict, name: str, **labels: str) -> float | None:
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+def wait_for_lines(path: Path, count: int, timeout: float = 20) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if len(lines) >= count or time.monotonic() > deadline:
+            return [json.loads(line) for line in lines]
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, Seen, Path]]:
+    folder = tmp_path_factory.mktemp("metrics")
+    seen = Seen()
+    with serve_app(pets_app(seen)) as base:
+        manifest = write_manifest(folder, base, observability="{audit: logs/audit.jsonl}")
+        with mcprt_http(manifest, "--no-reload", env=env_for()) as up:
+            yield up, seen, folder / "logs" / "audit.jsonl"
+
+
+async def test_metrics_count_each_call_exactly(world: tuple[UpProcess, Seen, Path]) -> None:
+    up, _, _ = world
+    sent: dict[str, int] = {"list_pets": 0, "get_pet": 0}
+    async with http_client(up.url, token=ALICE_TOKEN) as alice:
+        for _ in range(2):
+            result = await alice.call_tool("list_pets", {})
+            assert not result.is_error
+            sent["list_pets"] += sent_size(result)
+        result = await alice.call_tool("get_pet", {"petId": 1})
+        sent["get_pet"] += sent_size(result)
+        open_sessions = value(scrape(up), "mcprt_sessions")
+    async with http_client(up.url, token=BOB_TOKEN) as bob:
+        missing = await bob.call_tool("get_pet", {"petId": 99})  # upstream 404
+        assert missing.is_error
+        sent["get_pet"] += sent_size(missing)
+        invalid = await bob.call_tool("get_pet", {"petId": "seven"})  # refused before any upstream
+        assert invalid.is_error
+        sent["get_pet"] += sent_size(invalid)
+
+    samples = scrape(up)
+    calls = "mcprt_tool_calls_total"
+    assert value(samples, calls, tool="list_pets", source="pets", outcome="ok") == 2
+    assert value(samples, calls, tool="get_pet", source="pets", outcome="ok") == 1
+    assert value(samples, calls, tool="get_pet", source="pets", outcome="upstream_error") == 1
+    assert value(samples, calls, tool="get_pet", source="pets", outcome="rejected") == 1
+    assert value(samples, calls, tool="get_pet", source="pets", outcome="denied") is None
+
+    pet_one = len(json.dumps(PETS[0], ensure_ascii=False, separators=(",", ":")).encode())
+    not_found = len(json.dumps({"message": "no such pet"}, separators=(",", ":")).encode())
+    size = "mcprt_tool_result_bytes_total"
+    assert value(samples, size, tool="list_pets", stage="raw") == 2 * PETS_RAW
+    assert value(samples, size, tool="list_pets", stage="sent") == sent["list_pets"]
+    assert value(samples, size, tool="get_pet", stage="raw") == pet_one + not_found
+    assert value(samples, size, tool="get_pet", stage="sent") == sent["get_pet"]
+    assert sent["list_pets"] < 2 * PETS_RAW  # pruning to id+name saved bytes
+
+    duration = "mcp_server_operation_duration_seconds_count"
+    assert value(samples, duration, mcp_method_name="tools/call", tool="list_pets") == 2
+    assert value(samples, duration, mcp_method_name="tools/call", tool="get_pet") == 3
+    assert value(samples, duration, mcp_method_name="tools/list", tool="") >= 1  # the clients list tools
+    assert value(samples, "mcp_server_operation_duration_seconds_bucket", mcp_method_name="tools/call",
+                 tool="list_pets", le="+Inf") == 2
+    upstream = "mcprt_upstream_request_duration_seconds_count"
+    assert value(samples, upstream, source="pets", status_class="2xx") == 3
+    assert value(samples, upstream, source="pets", status_class="4xx") == 1
+
+    assert value(samples, "mcprt_tools", exposure="tools") == 2
+    assert value(samples, "mcprt_source_up", source="pets") == 1
+    assert value(samples, "mcprt_source_restarts_total", source="pets") == 0
+    assert value(samples, "mcprt_reloads_total", result="ok") == 0
+    assert value(samples, "mcprt_reloads_total", result="error") == 0
+    assert open_sessions == 1
+    # label values are tool names, never arguments
+    assert not any("seven" in str(labels) or "99" in str(labels) for _, labels in samples)
+
+
+def test_metrics_and_status_need_the_endpoints_token(world: tuple[UpProcess, Seen, Path]) -> None:
+    up, _, _ = world
+    assert httpx.get(f"{up.base}/metrics", timeout=10).status_code == 401
+    wrong = httpx.get(f"{up.base}/metrics", headers={"Authorization": "Bearer nope"}, timeout=10)
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"].startswith("Bearer")
+    assert httpx.get(f"{up.base}/status.json", timeout=10).status_code == 401
+    page = httpx.get(f"{up.base}/status", timeout=10)
+    assert page.status_code == 401 and 'name="token"' in page.text  # the sign-in form
+    assert httpx.get(f"{up.base}/metrics", headers={"Host": "evil.example"}, timeout=10).status_code == 421
+
+
+async def test_audit_log_has_one_record_per_call_and_no_secret(world: tuple[UpProcess, Seen, Path]) -> None:
+    up, _, audit = world
+    before = len(wait_for_lines(audit, 0, timeout=0))
+    async with http_client(up.url, token=BOB_TOKEN) as bob:
+        await bob.call_tool("get_pet", {"petId": 2})
+        await bob.call_tool("get_pet", {"petId": 404})
+    records = wait_for_lines(audit, before + 2)[before:]
+    assert len(records) == 2
+    ok, failed = records
+    assert ok["type"] == "call" and ok["principal"] == "bob" and ok["tool"] == "get_pet" and ok["source"] == "pets"
+    assert ok["outcome"] == "ok" and ok["upstream_status"] == 200 and ok["arguments"] == ["petId"]
+    assert ok["bytes_raw"] == len(json.dumps(PETS[1], separators=(",", ":")).encode()) and ok["bytes_sent"] > 0
+    assert ok["latency_ms"] > 0 and ok["time"].endswith("Z") and ok["session"]
+    assert failed["outcome"] == "upstream_error" and failed["upstream_status"] == 404
+    text = audit.read_text()
+    assert "404" not in json.dumps(ok) and all(secret not in text for secret in SECRETS)
+
+
+async def test_audit_file_reopens_on_sighup(world: tuple[UpProcess, Seen, Path]) -> None:
+    up, _, audit = world
+    async with http_client(up.url, token=ALICE_TOKEN) as alice:
+        await alice.call_tool("get_pet", {"petId": 3})
+        before = len(wait_for_lines(audit, 1))
+        rotated = audit.with_name("audit.jsonl.1")
+        os.replace(audit, rotated)  # what logrotate does
+        up.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while not audit.exists() and time.monotonic() < deadline:  # reopened by the writer
+            time.sleep(0.05)
+        await alice.call_tool("get_pet", {"petId": 4})
+    records = wait_for_lines(audit, 1)
+    assert [r["arguments"] for r in records] == [["petId"]] and records[-1]["principal"] == "alice"
+    assert len(rotated.read_text().splitlines()) == before

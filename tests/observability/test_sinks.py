@@ -1,0 +1,150 @@
+"""The sinks on their own: policy decisions in metrics and the audit log, argument values only when
+asked (secrets never), the stdio listener, and no heavy import for commands that do not serve."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from observability_support import ALICE_TOKEN, UPSTREAM_KEY, Seen, env_for, pets_app, write_manifest
+from prometheus_client.parser import text_string_to_metric_families
+
+from mcprt.identity.principal import Principal
+from mcprt.observability.audit import AuditLog
+from mcprt.observability.events import CallEvent, DecisionEvent
+from mcprt.observability.metrics import Metrics
+from mcprt.observability.state import ServerState
+from tests.support.upstream import serve_app
+
+
+def _state() -> ServerState:
+    return ServerState("s", "0", "stdio", None, 0.0, [], [], 1, {})
+
+
+def _call(**extra: object) -> CallEvent:
+    base = dict(time=time.time(), tool="search", source="api", outcome="ok", latency=0.01, raw_bytes=10,
+                sent_bytes=5, principal=Principal("alice", "token"), session_id="s1",
+                arguments={"query": f"find {UPSTREAM_KEY}", "api_key": "k-123456", "limit": 3})
+    base.update(extra)
+    return CallEvent(**base)  # type: ignore[arg-type]
+
+
+def test_policy_decisions_are_counted_by_action_and_rule() -> None:
+    metrics = Metrics(_state)
+    for action, rule in [("deny", "rules[0]"), ("deny", "rules[0]"), ("rate_limited", "rate_limits[1]"),
+                         ("allow", None)]:
+        metrics.on_event(DecisionEvent(time=time.time(), action=action, tool="delete_repo", rule=rule))
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(metrics.render().decode()) for s in f.samples}
+    name = "mcprt_policy_decisions_total"
+    assert samples[(name, (("action", "deny"), ("rule", "rules[0]")))] == 2
+    assert samples[(name, (("action", "rate_limited"), ("rule", "rate_limits[1]")))] == 1
+    assert samples[(name, (("action", "allow"), ("rule", "")))] == 1
+
+
+def test_audit_records_decisions_and_argument_values_only_when_asked(tmp_path: Path) -> None:
+    names_only = AuditLog(tmp_path / "names.jsonl", secrets=[UPSTREAM_KEY])
+    values = AuditLog(tmp_path / "values.jsonl", with_values=True, secrets=[UPSTREAM_KEY])
+    decision = DecisionEvent(time=time.time(), action="deny", tool="delete_repo", source="gh",
+                             principal=Principal("bob", "token"), rule="rules[2]", reason="not here")
+    for log in (names_only, values):
+        log.on_event(_call())
+        log.on_event(decision)
+        log.close()
+    call, denied = [json.loads(line) for line in (tmp_path / "names.jsonl").read_text().splitlines()]
+    assert call["arguments"] == ["api_key", "limit", "query"] and call["principal"] == "alice"
+    assert denied == {"time": denied["time"], "type": "decision", "action": "deny", "tool": "delete_repo",
+                      "source": "gh", "principal": "bob", "rule": "rules[2]", "reason": "not here"}
+    call_values = json.loads((tmp_path / "values.jsonl").read_text().splitlines()[0])
+    assert call_values["arguments"] == {"query": "find [redacted]", "api_key": "[redacted]", "limit": 3}
+    both = (tmp_path / "names.jsonl").read_text() + (tmp_path / "values.jsonl").read_text()
+    assert UPSTREAM_KEY not in both and "k-123456" not in both
+
+
+async def test_stdio_serves_metrics_and_status_on_its_listener(tmp_path: Path) -> None:
+    with serve_app(pets_app(Seen())) as base:
+        manifest = write_manifest(tmp_path, base, observability="{listen: '127.0.0.1:0'}")
+        params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(manifest),
+                                       "--no-reload"], env=env_for(), cwd=str(tmp_path))
+        errlog = (tmp_path / "stderr.log").open("w+")
+        async with Client(stdio_client(params, errlog=errlog)) as client:  # type: ignore[arg-type]
+            await client.call_tool("list_pets", {})
+            found = None
+            deadline = time.monotonic() + 30
+            while found is None and time.monotonic() < deadline:
+                found = re.search(r"metrics and status at (http://\S+)/status", Path(errlog.name).read_text())
+                time.sleep(0.05)
+            assert found, Path(errlog.name).read_text()
+            headers = {"Authorization": f"Bearer {ALICE_TOKEN}"}
+            text = httpx.get(f"{found.group(1)}/metrics", headers=headers, timeout=10).text
+            assert 'mcprt_tool_calls_total{outcome="ok",source="pets",tool="list_pets"} 1.0' in text
+            assert "mcprt_sessions 1.0" in text
+            assert httpx.get(f"{found.group(1)}/metrics", timeout=10).status_code == 401
+            page = httpx.get(f"{found.group(1)}/status", params={"token": ALICE_TOKEN}, follow_redirects=True,
+                             timeout=10)
+            assert page.status_code == 200 and 'data-tool="list_pets"' in page.text and "stdio" in page.text
+
+
+def test_commands_that_do_not_serve_import_no_metrics_or_tracing(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path, "http://127.0.0.1:9")
+    probe = (
+        "import sys\nfrom mcprt.cli.main import app\n"
+        "try:\n    app(['tools', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prometheus_client', 'opentelemetry')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(manifest)], capture_output=True, text=True,
+                          env=env_for(), timeout=120)
+    assert "list_pets" in done.stdout, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_inspector_ring_is_bounded_and_serializes_only_when_opened() -> None:
+    from mcprt.observability.recent import BODY_BUDGET, BODY_LIMIT, CallRecorder
+    from mcprt.contracts import ToolResult, UpstreamResult
+
+    recorder = CallRecorder(keep=5, secrets=[UPSTREAM_KEY])
+    body = {"token": "t-1", "note": f"key {UPSTREAM_KEY}", "items": ["x" * 1000] * 3000}  # ~3 MB
+    for i in range(8):
+        upstream = UpstreamResult("json", body, raw_bytes=3_000_000, status=200)
+        result = ToolResult([{"type": "text", "text": '{"n": %d}' % i}], sent_bytes=10)
+        recorder.on_event(_call(raw_bytes=3_000_000, sent_bytes=10, detail={"upstream": upstream, "result": result}))
+    assert [c.id for c in recorder.recent] == [4, 5, 6, 7, 8]  # the last 5 calls
+    kept = [c for c in recorder.recent if c.upstream is not None]
+    assert sum(c.kept for c in kept) <= BODY_BUDGET and kept[-1].id == 8 and recorder.recent[0].upstream is None
+    shown = recorder.payloads(recorder.recent[-1])
+    assert shown.raw_cut and len(shown.raw) == BODY_LIMIT and shown.sent == '{\n "n": 7\n}'
+    assert '"token": "[redacted]"' in shown.raw and UPSTREAM_KEY not in shown.raw
+    assert shown.arguments["api_key"] == "[redacted]"
+    assert recorder.payloads(recorder.recent[0]).raw is None  # gave up its body
+
+
+def test_histogram_buckets_follow_prometheus_le_semantics() -> None:
+    metrics = Metrics(_state)
+    for seconds in (0.01, 0.015, 400.0):  # on a bound, between two, above the last
+        metrics.observe_operation("tools/list", seconds)
+    samples = {(s.name, s.labels.get("le")): s.value
+               for f in text_string_to_metric_families(metrics.render().decode()) for s in f.samples
+               if s.labels.get("mcp_method_name") == "tools/list"}
+    bucket = "mcp_server_operation_duration_seconds_bucket"
+    assert samples[(bucket, "0.01")] == 1 and samples[(bucket, "0.02")] == 2
+    assert samples[(bucket, "300.0")] == 2 and samples[(bucket, "+Inf")] == 3
+    assert samples[("mcp_server_operation_duration_seconds_count", None)] == 3
+    assert samples[("mcp_server_operation_duration_seconds_sum", None)] == 400.025
+
+
+def test_stdio_listener_beyond_loopback_needs_inbound_auth(tmp_path: Path) -> None:
+    (tmp_path / "t.py").write_text('def f(x: int) -> int:\n    """F."""\n    return x\n')
+    (tmp_path / "mcp.yaml").write_text(
+        'version: 1\nserver:\n  observability: {listen: "0.0.0.0:0"}\nsources:\n  t:\n    python: t\n')
+    from tests.support.served import child_env
+
+    done = subprocess.run([sys.executable, "-m", "mcprt", "up", "mcp.yaml", "--no-reload"], input="",
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=child_env())
+    assert done.returncode == 2 and "without authentication" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,129 @@
+"""The status page in a real browser (Debian's headless Chromium via Playwright) against a running
+`mcprt up` with calls made; the screenshot kept in docs/ for the README comes from here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from observability_support import ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY, Seen, env_for, pets_app, write_manifest
+
+from tests.support.served import UpProcess, http_client, mcprt_http
+from tests.support.upstream import serve_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--no-first-run"]
+# The README's picture is rewritten only when asked (MCPRT_UPDATE_SCREENSHOT=1), so a test run leaves
+# the checkout clean; otherwise the screenshot still goes through the same code into tmp_path.
+README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status-page.png"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    folder = tmp_path_factory.mktemp("status")
+    with serve_app(pets_app(Seen())) as base:
+        manifest = write_manifest(folder, base)
+        with mcprt_http(manifest, "--no-reload", env=env_for()) as up:
+            async def calls() -> None:
+                async with http_client(up.url, token=ALICE_TOKEN) as alice:
+                    for _ in range(3):
+                        await alice.call_tool("list_pets", {})
+                    await alice.call_tool("get_pet", {"petId": 1})
+                async with http_client(up.url, token=BOB_TOKEN) as bob:
+                    await bob.call_tool("get_pet", {"petId": 99})
+
+            asyncio.run(calls())
+            yield up
+
+
+def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProcess, tmp_path: Path) -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is required (.ci/install-system-packages installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            first = page.goto(f"{served.base}/status", timeout=30_000)
+            assert first is not None and first.status == 401
+            page.fill("input[name=token]", ALICE_TOKEN)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#tools", timeout=30_000)
+            assert ALICE_TOKEN not in page.url  # a cookie admits the browser, not the token in the address
+
+            rows = {row.get_attribute("data-tool"): row for row in page.query_selector_all("#tools tr[data-tool]")}
+            assert set(rows) == {"list_pets", "get_pet"}
+            listing = rows["list_pets"]
+            assert listing.query_selector(".calls").inner_text() == "3"
+            assert listing.query_selector(".errors").inner_text() == "0%"
+            assert "ms" in listing.query_selector(".p50").inner_text()
+            saved = int(listing.query_selector(".saved").inner_text().rstrip("%"))
+            assert 50 <= saved < 100
+            getter = rows["get_pet"]
+            assert getter.query_selector(".calls").inner_text() == "2"
+            assert getter.query_selector(".errors").inner_text() == "50%"
+            assert page.inner_text("#source-pets").split()[:3] == ["pets", "openapi", "up"]
+            assert "no reload since start" in page.inner_text("#reload")
+            assert page.query_selector("#hour svg rect") is not None
+
+            # the payload inspector: the upstream body beside what the model received
+            newest_list = page.query_selector_all("#recent tr[id^=call-]")
+            assert len(newest_list) == 5
+            page.click("#recent tr:has-text('list_pets') a")
+            page.wait_for_selector("#inspected", timeout=30_000)
+            raw, sent = page.inner_text("#raw pre"), page.inner_text("#sent pre")
+            assert "owner-1" in raw and "Springfield" in raw
+            assert "pet-1" in sent and "owner-1" not in sent
+            assert "saved" in page.inner_text("#inspected")
+            shot = README_SCREENSHOT if os.environ.get("MCPRT_UPDATE_SCREENSHOT") == "1" else tmp_path / "status.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            html = page.content()
+            assert all(secret not in html for secret in (ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY))
+        finally:
+            browser.close()
+
+
+def test_mcprt_status_prints_the_same_summary(served: UpProcess) -> None:
+    env = {**os.environ, "MCPRT_TOKEN": ALICE_TOKEN, "COLUMNS": "160"}
+    done = subprocess.run([sys.executable, "-m", "mcprt", "status", served.url, "--json"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    figures = {t["name"]: t for t in data["tools"]}
+    assert figures["list_pets"]["calls"] == 3 and figures["get_pet"]["errors"] == 1
+    table = subprocess.run([sys.executable, "-m", "mcprt", "status", served.base], capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert table.returncode == 0, table.stderr
+    assert "list_pets" in table.stdout and "pets-ops" in table.stdout and "up" in table.stdout
+    refused = subprocess.run([sys.executable, "-m", "mcprt", "status", served.base], capture_output=True, text=True,
+                             env={k: v for k, v in env.items() if k != "MCPRT_TOKEN"}, timeout=60)
+    assert refused.returncode == 2 and "--token" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_registered_sections_render_after_the_pages_own_parts() -> None:
+    from mcprt.observability.recent import CallRecorder
+    from mcprt.observability.sections import add_section
+    from mcprt.observability.state import ServerState
+    from mcprt.observability.status_page import render
+
+    state = ServerState("s", "0", "http", None, 0.0, [], [], 0, {})
+    remove = add_section("approvals", "Pending approvals", lambda: '<p id="pending">2 waiting</p>')
+    broken = add_section("broken", "Broken <b>", lambda: 1 / 0)  # type: ignore[arg-type,return-value]
+    try:
+        page = render(state, CallRecorder())
+    finally:
+        remove()
+        broken()
+    assert page.index('id="inspector"') < page.index('<section id="approvals"><h2>Pending approvals</h2>')
+    assert '<p id="pending">2 waiting</p>' in page
+    assert "Broken &lt;b&gt;" in page and "this section failed: ZeroDivisionError" in page

@@ -1,0 +1,142 @@
+"""Traces of a real `mcprt up` exported over OTLP/HTTP to a receiver started by the test: spans,
+parents and attributes per the OpenTelemetry MCP semantic conventions, trace context arriving at the
+HTTP upstream (`traceparent` header) and at a proxied MCP server (`params._meta`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from observability_support import ALICE_TOKEN, Seen, env_for, pets_app, write_manifest
+from otlp_receiver import Received, receiver_app
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.served import UpProcess, http_client, mcprt_http
+from tests.support.upstream import serve_app
+
+SERVER, CLIENT = 2, 3  # opentelemetry.proto Span.SpanKind
+STATUS_ERROR = 2
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_SPAN = "00f067aa0ba902b7"
+FIXTURE = Path(__file__).with_name("traced_mcp_server.py")
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, Seen, Received]]:
+    folder = tmp_path_factory.mktemp("traces")
+    seen, received = Seen(), Received()
+    proxied = f'  traced:\n    command: ["{sys.executable}", "{FIXTURE}"]'
+    with serve_app(pets_app(seen)) as base, serve_app(receiver_app(received)) as collector:
+        manifest = write_manifest(folder, base)
+        manifest.write_text(manifest.read_text() + proxied + "\n")
+        env = env_for(OTEL_EXPORTER_OTLP_ENDPOINT=collector, OTEL_BSP_SCHEDULE_DELAY="50",
+                      OTEL_SERVICE_NAME="pets-ops-traced")
+        with mcprt_http(manifest, "--no-reload", env=env) as up:
+            yield up, seen, received
+
+
+async def test_tool_call_span_continues_the_callers_trace_and_reaches_upstream(traced) -> None:
+    up, seen, received = traced
+    traceparent = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
+    async with http_client(up.url, token=ALICE_TOKEN) as client:
+        result = await client.call_tool("list_pets", {}, meta={"traceparent": traceparent})
+        assert not result.is_error
+    servers = received.wait_for(lambda s: s.name == "tools/call list_pets" and s.trace_id == CALLER_TRACE)
+    assert len(servers) == 1
+    server = servers[0]
+    assert server.kind == SERVER and server.parent_id == CALLER_SPAN
+    attrs = server.attributes
+    assert attrs["mcp.method.name"] == "tools/call"
+    assert attrs["gen_ai.tool.name"] == "list_pets"
+    assert attrs["gen_ai.operation.name"] == "execute_tool"
+    assert attrs["mcp.session.id"] and attrs["mcp.protocol.version"]
+    assert "error.type" not in attrs
+    assert server.resource["service.name"] == "pets-ops-traced"
+    assert [e[0] for e in server.events] == ["mcprt.shaping"], up.log()
+    (event,) = server.events
+    assert event[1]["mcprt.bytes.raw"] > event[1]["mcprt.bytes.sent"] > 0
+
+    clients = received.wait_for(lambda s: s.parent_id == server.span_id)
+    assert len(clients) == 1
+    upstream = clients[0]
+    assert upstream.kind == CLIENT and upstream.name == "GET" and upstream.trace_id == CALLER_TRACE
+    assert upstream.attributes["http.request.method"] == "GET"
+    assert upstream.attributes["http.response.status_code"] == 200
+    assert upstream.attributes["url.full"].endswith("/pets")
+    # the upstream received the client span's context
+    sent = [t for t in seen.traceparents if t and CALLER_TRACE in t]
+    assert sent == [f"00-{CALLER_TRACE}-{upstream.span_id}-01"]
+
+
+async def test_failed_call_span_has_error_type(traced) -> None:
+    up, _, received = traced
+    async with http_client(up.url, token=ALICE_TOKEN) as client:
+        result = await client.call_tool("get_pet", {"petId": 99})
+        assert result.is_error
+    spans = received.wait_for(lambda s: s.name == "tools/call get_pet")
+    assert len(spans) == 1
+    assert spans[0].attributes["error.type"] == "upstream_error" and spans[0].status_code == STATUS_ERROR
+    assert spans[0].parent_id == ""  # no caller context: a new trace
+    (child,) = received.wait_for(lambda s: s.parent_id == spans[0].span_id)
+    assert child.attributes["http.response.status_code"] == 404 and child.attributes["error.type"] == "404"
+
+
+async def test_proxied_mcp_call_carries_trace_context_in_meta(traced) -> None:
+    up, _, received = traced
+    traceparent = f"00-{CALLER_TRACE[::-1]}-{CALLER_SPAN}-01"
+    async with http_client(up.url, token=ALICE_TOKEN) as client:
+        result = await client.call_tool("meta", {}, meta={"traceparent": traceparent})
+        assert not result.is_error, result
+    got = json.loads(result.content[0].text)
+    (server,) = received.wait_for(lambda s: s.name == "tools/call meta" and s.kind == SERVER)
+    (proxied,) = received.wait_for(lambda s: s.parent_id == server.span_id)
+    assert proxied.kind == CLIENT and proxied.name == "tools/call meta"
+    assert proxied.attributes["gen_ai.tool.name"] == "meta" and proxied.attributes["mcprt.source"] == "traced"
+    assert got["traceparent"] == f"00-{CALLER_TRACE[::-1]}-{proxied.span_id}-01"
+
+
+def test_a_crashed_proxied_server_shows_as_restarted(traced) -> None:
+    up, _, _ = traced
+    import asyncio
+
+    async def crash() -> None:
+        async with http_client(up.url, token=ALICE_TOKEN) as client:
+            await client.call_tool("crash", {})
+
+    asyncio.run(crash())
+    headers = {"Authorization": f"Bearer {ALICE_TOKEN}"}
+    deadline = time.monotonic() + 60
+    restarts = up_value = None
+    while time.monotonic() < deadline:
+        text = httpx.get(f"{up.base}/metrics", headers=headers, timeout=10).text
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for f in text_string_to_metric_families(text) for s in f.samples}
+        restarts = samples[("mcprt_source_restarts_total", (("source", "traced"),))]
+        up_value = samples[("mcprt_source_up", (("source", "traced"),))]
+        if restarts == 1 and up_value == 1:
+            break
+        time.sleep(0.2)
+    assert (restarts, up_value) == (1, 1)
+    status = httpx.get(f"{up.base}/status.json", headers=headers, timeout=10).json()
+    (source,) = [s for s in status["sources"] if s["name"] == "traced"]
+    assert source["state"] == "up" and source["restarts"] == 1
+
+
+async def test_traceparent_http_header_continues_the_trace(traced) -> None:
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    up, _, received = traced
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    headers = {"Authorization": f"Bearer {ALICE_TOKEN}", "traceparent": f"00-{trace}-b7ad6b7169203331-01"}
+    async with create_mcp_http_client(headers=headers) as http:
+        async with Client(streamable_http_client(up.url, http_client=http), mode="legacy") as client:
+            await client.call_tool("get_pet", {"petId": 5})
+    spans = received.wait_for(lambda s: s.name == "tools/call get_pet" and s.trace_id == trace)
+    assert len(spans) == 1 and spans[0].parent_id == "b7ad6b7169203331"
