@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from ..errors import Diagnostic, ManifestError
 from . import envvars
 from .checks import check_expressions
-from .model import Manifest
+from .model import Manifest, OpenAPISource
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
@@ -120,6 +120,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     if manifest is None:
         raise ManifestError(sorted(errors) + warnings)
     warnings += _literal_secrets(manifest, env_paths, index)
+    errors += _per_user_credential_errors(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
     if [d for d in errors if d.severity == "error"]:
         raise ManifestError(sorted(errors) + warnings)
@@ -133,6 +134,8 @@ def _secret_paths(manifest: Manifest) -> list[NodePath]:
     if manifest.server.auth is not None:
         paths += [("server", "auth", "bearer_tokens", i) for i in range(len(manifest.server.auth.bearer_tokens))]
         paths += [("server", "auth", "tokens", name) for name in manifest.server.auth.tokens]
+        if manifest.server.auth.oauth is not None and manifest.server.auth.oauth.introspection is not None:
+            paths.append(("server", "auth", "oauth", "introspection", "client_secret"))
     for name, source in manifest.sources.items():
         auth = getattr(source, "auth", None)
         if auth is None:
@@ -146,7 +149,37 @@ def _secret_paths(manifest: Manifest) -> list[NodePath]:
             paths.append((*base, "api_key", "value"))
         if auth.oauth2 is not None:
             paths.append((*base, "oauth2", "client_secret"))
+        if auth.token_exchange is not None:
+            paths.append((*base, "token_exchange", "client_secret"))
     return paths
+
+
+def _per_user_credential_errors(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
+    """`token_exchange` / `forward_claims` need a caller with an OAuth token; only per-request
+    (OpenAPI) sources can send a different credential for each caller."""
+    oauth = manifest.server.auth.oauth if manifest.server.auth is not None else None
+    found: list[Diagnostic] = []
+    for name, source in manifest.sources.items():
+        auth = getattr(source, "auth", None)
+        if auth is None or not auth.per_user:
+            continue
+        key = "token_exchange" if auth.token_exchange is not None else "forward_claims"
+        where = index.locate(("sources", name, "auth", key), prefer="key")
+        if not isinstance(source, OpenAPISource):
+            message = (f"`{key}` works only for openapi sources: a url source keeps one upstream session "
+                       "for every caller, so it cannot carry per-user credentials")
+        elif oauth is None:
+            message = (f"`{key}` needs `server.auth.oauth`: only an OAuth access token identifies the caller "
+                       "(static tokens and stdio carry no claims or token to exchange)")
+        else:
+            missing = [c for c in (auth.forward_claims or {}).values() if c not in oauth.kept_claims]
+            if not missing:
+                continue
+            where = index.locate(("sources", name, "auth", "forward_claims"), prefer="key")
+            message = (f"forward_claims uses claim(s) {', '.join(missing)} that the principal does not keep; "
+                       "add them to server.auth.oauth.claims")
+        found.append(Diagnostic(where.file, where.line, where.col, message))
+    return found
 
 
 def _literal_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex) -> list[Diagnostic]:

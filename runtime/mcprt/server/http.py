@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
@@ -23,6 +23,9 @@ from .app import McprtServer
 from .guard import HttpGuard, make_policy
 from .notify import Notifier
 from .options import ServeOptions
+
+if TYPE_CHECKING:
+    from ..identity.resource import ResourceServer
 
 HEALTH_PATH = "/healthz"
 
@@ -57,6 +60,15 @@ def build_http_app(
             }
         )
 
+    resource_server = oauth_resource_server(config, options.path)
+    routes = [Route(HEALTH_PATH, healthz, methods=["GET"])]
+    metadata_paths: tuple[str, ...] = ()
+    if resource_server is not None:
+        from ..identity.resource import metadata_paths as paths_for
+
+        metadata_paths = paths_for(options.path)
+        routes += [Route(path, protected_resource_metadata(resource_server), methods=["GET"])
+                   for path in metadata_paths]
     app = server.streamable_http_app(
         streamable_http_path=options.path,
         json_response=options.json_response,
@@ -66,7 +78,7 @@ def build_http_app(
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
-        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"])],
+        custom_starlette_routes=routes,
     )
     tokens = named_tokens(config)
     policy = make_policy(
@@ -75,8 +87,32 @@ def build_http_app(
         allowed_hosts=http.allowed_hosts,
         allowed_origins=http.allowed_origins,
         max_request_bytes=int(http.max_request_bytes),
+        resource_server=resource_server,
+        token_free_paths=metadata_paths,
     )
     return HttpGuard(app, policy)
+
+
+def oauth_resource_server(config: ServerConfig, path: str) -> ResourceServer | None:
+    """The OAuth resource server of `server.auth.oauth` (None without it); imports identity lazily."""
+    if config.auth is None or config.auth.oauth is None:
+        return None
+    from ..identity.resource import ResourceServer
+
+    return ResourceServer(config.auth.oauth, path)
+
+
+def protected_resource_metadata(resource_server: ResourceServer) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The RFC 9728 §3.2 answer: the metadata as JSON, readable by browser-based clients (CORS)."""
+
+    async def metadata(request: Request) -> JSONResponse:
+        resource = resource_server.resource(request.url.scheme, request.headers.get("host"))
+        return JSONResponse(
+            resource_server.metadata(resource),
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=3600"},
+        )
+
+    return metadata
 
 
 def named_tokens(config: ServerConfig) -> dict[str, str]:

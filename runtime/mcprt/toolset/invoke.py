@@ -89,7 +89,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         upstream = await tool.operation.invoke(completed, context)
         upstream_status = upstream.status
         status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
-        result = shape_result(upstream, tool.shaping)
+        result = shape_result(upstream, tool.shaping, principal)
         if upstream.is_error or result.is_error:
             # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
             # function answered is the tool's.

@@ -21,7 +21,14 @@ from ...manifest.model import OutboundAuth
 from ...toolset.operation import CallContext, UpstreamResult
 from .body import ACCEPT_ENCODING, read_capped
 from .capture import Exchange, capture_sink
-from .credentials import STAMP_EXTENSION, Credentials, Stamp, credentials_for, without_query_param
+from .credentials import (
+    STAMP_EXTENSION,
+    Credentials,
+    Stamp,
+    claim_headers,
+    credentials_for,
+    without_query_param,
+)
 from .decoding import decode_body
 from .failures import describe_transport_error
 from .oauth2 import TokenSender
@@ -85,13 +92,16 @@ class HttpUpstream:
     ) -> None:
         self.source = source
         self._credentials: Credentials | None = credentials_for(auth)
+        self._forward_claims = dict(auth.forward_claims) if auth is not None and auth.forward_claims else {}
         self._default_headers = list(headers.items())
         self._retries = max(0, retries)
         self._verify = verify
         self._user_agent = user_agent
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
-        self._sensitive_names = self._credentials.sensitive_names if self._credentials else ()
+        # Forwarded claims are personal data: redacted in logs and recordings like credentials.
+        self._sensitive_names = (*(self._credentials.sensitive_names if self._credentials else ()),
+                                 *self._forward_claims)
         self._query_key = self._credentials.query_name if self._credentials else None
 
     # --- public -----------------------------------------------------------------------------------
@@ -163,11 +173,12 @@ class HttpUpstream:
     async def _send_with_retries(self, request: BuiltRequest, ctx: CallContext, call: _Call) -> _Received:
         retried = 0
         renewed = False
+        claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims else []
         while True:
             call.attempts += 1
-            stamp = await self._stamp(call)
+            stamp = await self._stamp(call, ctx)
             try:
-                received = await self._follow_redirects(request, ctx, call, stamp)
+                received = await self._follow_redirects(request, ctx, call, stamp, claimed)
             except httpx.ConnectError:
                 # Nothing reached upstream, but only idempotent requests are retried, as promised.
                 if not (request.idempotent and retried < self._retries):
@@ -184,7 +195,7 @@ class HttpUpstream:
                     # a 401 means upstream did not act on the request).
                     renewed = True
                     call.waiting_for_token = True
-                    await self._credentials.renew(stamp, self._token_sender(call))
+                    await self._credentials.renew(stamp, self._token_sender(call), ctx.principal)
                     call.waiting_for_token = False
                     continue
             if received.status in RETRYABLE_STATUSES and request.idempotent and retried < self._retries:
@@ -196,11 +207,11 @@ class HttpUpstream:
                     continue
             return received
 
-    async def _stamp(self, call: _Call) -> Stamp | None:
+    async def _stamp(self, call: _Call, ctx: CallContext) -> Stamp | None:
         if self._credentials is None:
             return None
         call.waiting_for_token = True
-        stamp = await self._credentials.stamp(self._token_sender(call))
+        stamp = await self._credentials.stamp(self._token_sender(call), ctx.principal)
         call.waiting_for_token = False
         return stamp
 
@@ -215,14 +226,15 @@ class HttpUpstream:
     # --- one attempt ------------------------------------------------------------------------------
 
     async def _follow_redirects(
-        self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamp | None
+        self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamp | None,
+        claimed: list[tuple[str, str]],
     ) -> _Received:
         origin = origin_of(request.url)
         method, url, body = request.method, request.url, request.body
         for hop in range(MAX_REDIRECTS + 1):
             trusted = origin_of(url) == origin
             response = await self._http().send(
-                self._build(request, method, url, body, trusted, stamp, call), stream=True
+                self._build(request, method, url, body, trusted, stamp, call, claimed), stream=True
             )
             location = response.headers.get("location")
             if response.status_code in REDIRECT_STATUSES and location is not None:
@@ -248,6 +260,7 @@ class HttpUpstream:
         trusted: bool,
         stamp: Stamp | None,
         call: _Call,
+        claimed: Iterable[tuple[str, str]] = (),
     ) -> httpx.Request:
         """The httpx request of one hop. On another origin: no credentials, no cookies, no sensitive headers."""
         merged: list[tuple[str, str]] = [
@@ -255,7 +268,9 @@ class HttpUpstream:
             ("Accept", DEFAULT_ACCEPT),
             ("Accept-Encoding", ACCEPT_ENCODING),
         ]
-        for layer in (self._default_headers, request.headers):
+        # Claim headers come last so neither the manifest's headers nor the model's arguments can
+        # forge them; like credentials, they go only to the request's own origin.
+        for layer in (self._default_headers, request.headers, claimed if trusted else ()):
             kept = [(n, v) for n, v in layer if trusted or not is_sensitive_name(n, self._sensitive_names)]
             overridden = {n.lower() for n, _ in kept}  # a later layer replaces a name, it does not add to it
             merged = [(n, v) for n, v in merged if n.lower() not in overridden] + kept
