@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,7 +30,7 @@ from tests.identity.oauth_support import (
     unverified,
     upstream_app,
 )
-from tests.support.oidc import AuthServer, auth_server, oidc_provider_modules
+from tests.support.oidc import AuthServer, auth_server, authorization_response, oidc_provider_modules
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
@@ -280,3 +281,63 @@ def test_unknown_kid_after_rotation_refreshes_the_keys(modules: Path, tmp_path: 
         time.sleep(max(0.0, fetched + UNKNOWN_KID_REFRESH_S + 0.2 - time.monotonic()))
         assert world.post(after, INITIALIZE).status_code == 200
         assert_rejected(world, before, 401, "a key the issuer does not publish")
+
+
+# --- the MCP SDK client's own OAuth flow ---------------------------------------------------------
+
+
+class MemoryStorage:
+    """The SDK's TokenStorage, in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: Any = None
+        self.client_info: Any = None
+
+    async def get_tokens(self) -> Any:
+        return self.tokens
+
+    async def set_tokens(self, tokens: Any) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> Any:
+        return self.client_info
+
+    async def set_client_info(self, client_info: Any) -> None:
+        self.client_info = client_info
+
+
+async def test_sdk_client_oauth_flow_completes_against_mcprt_up(world: World) -> None:
+    """401 → RFC 9728 metadata → the issuer's metadata → dynamic registration → authorization code
+    with PKCE and the resource indicator (the user logs in on the provider's pages) → token → tools."""
+    import anyio
+    from mcp import Client
+    from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+    from mcp.shared.auth import OAuthClientMetadata
+
+    callback = "http://127.0.0.1:9/sdk-callback"
+    answered: dict[str, str] = {}
+
+    async def redirect(url: str) -> None:
+        answered.update(await anyio.to_thread.run_sync(authorization_response, url, callback, "erin"))
+
+    async def back() -> AuthorizationCodeResult:
+        return AuthorizationCodeResult(code=answered["code"], state=answered.get("state"), iss=answered.get("iss"))
+
+    storage = MemoryStorage()
+    provider = OAuthClientProvider(
+        world.up.url,
+        OAuthClientMetadata(client_name="mcprt tests", redirect_uris=[callback], grant_types=["authorization_code"],
+                            response_types=["code"]),
+        storage,
+        redirect_handler=redirect,
+        callback_handler=back,
+    )
+    async with create_mcp_http_client(auth=provider) as http:
+        async with Client(streamable_http_client(world.up.url, http_client=http), mode="legacy") as client:
+            result = await client.call_tool("echo", {"text": "hi"})
+    assert not result.is_error, text_of(result)
+    registered = storage.client_info.client_id
+    assert text_of(result) == f"oauth|erin|{registered}|mcp:tools|erin@example.com|hi"
+    assert unverified(storage.tokens.access_token)["aud"] == world.resource

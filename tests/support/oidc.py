@@ -84,15 +84,20 @@ class AuthServer:
 
 
 def login_through_pages(authorize_url: str, redirect_uri: str, user: str) -> str:
-    """Play the user's browser: follow the provider's login and consent pages, return the `code`
-    it redirects to `redirect_uri` with (the redirect itself is not followed)."""
+    """The `code` of `authorization_response` (the common case)."""
+    return authorization_response(authorize_url, redirect_uri, user)["code"]
+
+
+def authorization_response(authorize_url: str, redirect_uri: str, user: str) -> dict[str, str]:
+    """Play the user's browser: follow the provider's login and consent pages; return the parameters
+    it redirects to `redirect_uri` with (code, state, iss — the redirect itself is not followed)."""
     with httpx.Client(timeout=30, follow_redirects=False) as browser:
         url = authorize_url
         for _ in range(20):
             if url.startswith(redirect_uri):
-                params = parse_qs(urlsplit(url).query)
+                params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
                 assert "code" in params, f"authorization failed: {params}"
-                return params["code"][0]
+                return params
             response = browser.get(url)
             if response.is_redirect:
                 url = urljoin(url, response.headers["location"])

@@ -58,6 +58,7 @@ function makeProvider(key) {
     extraTokenClaims: (ctx, token) => (token.accountId ? { email: `${token.accountId}@example.com` } : undefined),
     findAccount: (ctx, id) => ({ accountId: id, claims: () => ({ sub: id, email: `${id}@example.com` }) }),
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    scopes: ['openid', 'offline_access', 'mcp:tools', 'mcp:admin'],
     pkce: { required: () => true },
     clientBasedCORS: () => true,
   });
