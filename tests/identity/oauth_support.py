@@ -101,6 +101,14 @@ async def verified_claims(state: Upstream, token: str) -> dict[str, Any] | None:
     return claims
 
 
+INTROSPECTION = """\
+      introspection:
+        url: {issuer}/token/introspection
+        client_id: svc
+        client_secret: "${{INTROSPECTION_SECRET}}"
+"""
+
+
 def oauth_manifest(folder: Path, *, issuer: str, upstream: str, stateless: bool = False,
                    extra: str = "") -> Path:
     """mcprt in front of `issuer`: scopes mcp:tools, a static ci-bot token too, the `who` tool and
@@ -118,7 +126,7 @@ def oauth_manifest(folder: Path, *, issuer: str, upstream: str, stateless: bool 
         "      scopes: [mcp:tools]",
         "      clock_skew: 1s",
         "      algorithms: [ES256]",
-        *([extra] if extra else []),
+        *([extra.rstrip("\n")] if extra else []),
         "sources:",
         *who_source(folder),
         "  people:",

@@ -24,6 +24,7 @@ from mcprt.identity.discovery import UNKNOWN_KID_REFRESH_S
 from tests.identity.oauth_support import (
     CI_TOKEN,
     EXCHANGE_SECRET,
+    INTROSPECTION,
     Upstream,
     forged,
     oauth_manifest,
@@ -74,14 +75,14 @@ class World:
 
 
 def env() -> dict[str, str]:
-    return child_env(CI_TOKEN=CI_TOKEN, EXCHANGE_SECRET=EXCHANGE_SECRET)
+    return child_env(CI_TOKEN=CI_TOKEN, EXCHANGE_SECRET=EXCHANGE_SECRET, INTROSPECTION_SECRET="svc-secret")
 
 
 @contextmanager
-def world_of(idp: AuthServer, folder: Path, *, stateless: bool = False) -> Iterator[World]:
+def world_of(idp: AuthServer, folder: Path, *, stateless: bool = False, extra: str = "") -> Iterator[World]:
     state = Upstream(issuer=idp.issuer)
     with serve_app(upstream_app(state)) as base:
-        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base, stateless=stateless)
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base, stateless=stateless, extra=extra)
         with mcprt_http(manifest, env=env()) as up:
             state.resource = up.url
             yield World(idp, state, up)
@@ -281,6 +282,20 @@ def test_unknown_kid_after_rotation_refreshes_the_keys(modules: Path, tmp_path: 
         time.sleep(max(0.0, fetched + UNKNOWN_KID_REFRESH_S + 0.2 - time.monotonic()))
         assert world.post(after, INITIALIZE).status_code == 200
         assert_rejected(world, before, 401, "a key the issuer does not publish")
+        # The key set was fetched once before the rotation (then reused from the cache) and once after.
+        assert world.up.log().count("fetched the issuer's signing keys") == 2
+
+
+async def test_opaque_tokens_are_checked_by_introspection(modules: Path, idp: AuthServer, tmp_path: Path) -> None:
+    with world_of(idp, tmp_path, extra=INTROSPECTION.format(issuer=idp.issuer)) as world:
+        token = idp.client_credentials(world.resource, client="opaque")
+        assert token.count(".") != 2  # not a JWT: only the authorization server can say what it is
+        assert await echo_as(world, token) == "oauth|opaque|opaque|mcp:tools|-|hi"
+        elsewhere = idp.client_credentials("https://other.example/api", client="opaque")
+        assert_rejected(world, elsewhere, 401, "(aud)")
+        assert_rejected(world, "not-a-token-the-server-issued", 401, "not active")
+        narrow = idp.client_credentials(world.resource, scope="mcp:admin", client="opaque")
+        assert_rejected(world, narrow, 403, 'error="insufficient_scope"')
 
 
 # --- the MCP SDK client's own OAuth flow ---------------------------------------------------------

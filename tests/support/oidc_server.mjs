@@ -2,7 +2,8 @@
 // `oidc-provider`, configured small. Usage: node oidc_server.mjs <node_modules dir>
 // It listens on 127.0.0.1 (a free port), prints `listening <issuer>` and serves until killed.
 //
-// - clients: `svc` (client credentials), `short` (client credentials, 2-second tokens), `webapp`
+// - clients: `svc` (client credentials), `short` (client credentials, 2-second tokens), `opaque`
+//   (client credentials, opaque tokens: RFC 7662 introspection at /token/introspection), `webapp`
 //   (authorization code + PKCE for a user; dev login accepts any name), plus dynamic registration
 //   (RFC 7591) for the MCP SDK client's OAuth flow;
 // - access tokens are JWTs (RFC 9068) for the requested resource indicator (RFC 8707): `aud` is the
@@ -30,6 +31,7 @@ function makeProvider(key) {
     clients: [
       { client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       { client_id: 'short', client_secret: 'short-secret', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+      { client_id: 'opaque', client_secret: 'opaque-secret', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       {
         client_id: 'webapp', client_secret: 'webapp-secret', grant_types: ['authorization_code'],
         redirect_uris: ['http://127.0.0.1:9/callback'], response_types: ['code'],
@@ -50,7 +52,7 @@ function makeProvider(key) {
           scope: 'mcp:tools mcp:admin',
           audience: resourceIndicator,
           accessTokenTTL: client.clientId === 'short' ? 2 : 600,
-          accessTokenFormat: 'jwt',
+          accessTokenFormat: client.clientId === 'opaque' ? 'opaque' : 'jwt',
           jwt: { sign: { alg: 'ES256' } },
         }),
       },

@@ -105,9 +105,10 @@ class ResourceServer:
             )
         elif self.introspector is not None:
             claims = await self.introspector.introspect(token)
-            # RFC 7662 §2.2 makes every member but `active` optional: check those the answer has.
+            # RFC 7662 §2.2 makes every member but `active` optional; `aud` is still required here
+            # (a token without an audience could be replayed at any resource), `exp`/`iss` when given.
             check_claims(
-                {"aud": resource, "exp": float("inf"), **claims},
+                {"exp": float("inf"), **claims},
                 issuer=config.issuer if "iss" in claims else None,
                 audience=resource,
                 clock_skew=float(config.clock_skew),
