@@ -19,6 +19,8 @@ _SECTIONS = [
     ("ServerConfig", "`server`"),
     ("HttpConfig", "`server.http`"),
     ("InboundAuth", "`server.auth`"),
+    ("OAuthResourceServer", "`server.auth.oauth`"),
+    ("TokenIntrospection", "`server.auth.oauth.introspection`"),
     ("Budget", "`server.budget`"),
     ("Defaults", "`defaults`"),
     ("AutoPrune", "`defaults.prune`"),
@@ -34,6 +36,7 @@ _SECTIONS = [
     ("BasicAuth", "`auth.basic`"),
     ("ApiKeyAuth", "`auth.api_key`"),
     ("OAuth2ClientCredentials", "`auth.oauth2`"),
+    ("TokenExchange", "`auth.token_exchange`"),
 ]
 
 
