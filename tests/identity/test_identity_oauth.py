@@ -356,3 +356,15 @@ async def test_sdk_client_oauth_flow_completes_against_mcprt_up(world: World) ->
     registered = storage.client_info.client_id
     assert text_of(result) == f"oauth|erin|{registered}|mcp:tools|erin@example.com|hi"
     assert unverified(storage.tokens.access_token)["aud"] == world.resource
+
+
+async def test_a_configured_audience_is_the_resource_and_the_metadata_stays_on_this_server(
+        idp: AuthServer, tmp_path: Path) -> None:
+    """Entra-style: tokens are for `api://<app>`, not for the URL; clients still find the metadata here."""
+    with world_of(idp, tmp_path, extra="      audience: api://mcprt-tests") as world:
+        metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
+        assert world.post(None).headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}"'
+        assert httpx.get(metadata, timeout=10).json()["resource"] == "api://mcprt-tests"
+        token = idp.client_credentials("api://mcprt-tests")
+        assert await echo_as(world, token) == "oauth|svc|svc|mcp:tools|-|hi"
+        assert_rejected(world, idp.client_credentials(world.resource), 401, "(aud)")

@@ -75,11 +75,18 @@ class ResourceServer:
         self.introspector = Introspector(config.introspection) if config.introspection is not None else None
         self._kept = config.kept_claims
 
-    def resource(self, scheme: str, host: str | None) -> str:
-        """The resource identifier: the configured audience, or `scheme://Host/path`."""
-        if self.config.audience:
-            return self.config.audience
+    def endpoint_url(self, scheme: str, host: str | None) -> str:
+        """This endpoint's URL as the client reached it (`scheme://Host/path`)."""
         return f"{scheme}://{host or 'localhost'}{self.endpoint_path}"
+
+    def resource(self, scheme: str, host: str | None) -> str:
+        """The resource identifier: the configured audience, or the endpoint's URL."""
+        return self.config.audience or self.endpoint_url(scheme, host)
+
+    def metadata_location(self, scheme: str, host: str | None) -> str:
+        """Where this server's metadata is, for `resource_metadata=`: always on this server, even
+        when the audience is not a URL of it (e.g. Entra's `api://<app id>`)."""
+        return metadata_url(self.endpoint_url(scheme, host))
 
     def metadata(self, resource: str) -> dict[str, Any]:
         """Protected Resource Metadata (RFC 9728 §2); `resource` is its only required member."""

@@ -219,11 +219,12 @@ class HttpGuard:
     async def _oauth(self, server: ResourceServer, authorization: str | None, headers: Headers,
                      scope: Scope) -> Rejection | None:
         from ..identity.discovery import KeysUnavailable
-        from ..identity.resource import InsufficientScope, challenge, metadata_url
+        from ..identity.resource import InsufficientScope, challenge
         from ..identity.tokens import TokenRejected
 
-        resource = server.resource(scope.get("scheme", "http"), headers.get("host"))
-        metadata = metadata_url(resource)
+        scheme_used, host = scope.get("scheme", "http"), headers.get("host")
+        resource = server.resource(scheme_used, host)
+        metadata = server.metadata_location(scheme_used, host)
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:

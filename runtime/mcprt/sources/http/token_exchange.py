@@ -9,6 +9,7 @@ at a time per subject. The caller's own token is never put on an upstream reques
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from urllib.parse import urlencode
 
@@ -68,8 +69,6 @@ class ExchangedTokens:
             del self._cache[principal.subject]
 
     def _fresh(self, key: str) -> str | None:
-        import time
-
         cached = self._cache.get(key)
         if cached is None or time.monotonic() >= cached[1]:
             return None
