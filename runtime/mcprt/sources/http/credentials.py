@@ -58,6 +58,9 @@ class Credentials:
         """Every secret string this object could put on the wire (for scrubbing messages)."""
         raise NotImplementedError
 
+    def admit(self, principal: Principal | None) -> None:
+        """Raise ToolCallError, before anything is sent, when these credentials cannot serve this caller."""
+
     async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
         """The credential for one attempt; `principal` is who calls (used by per-user kinds only)."""
         raise NotImplementedError
@@ -125,6 +128,9 @@ class TokenExchangeCredentials(Credentials):
 
     def secrets(self) -> list[str]:
         return self.tokens.secrets()
+
+    def admit(self, principal: Principal | None) -> None:
+        self.tokens.subject_token_of(principal)
 
     async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
         token = await self.tokens.token(principal, send)

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import httpx
 
 from ...errors import ToolCallError
-from ...identity.principal import Principal
+from ...identity.principal import Principal, SubjectToken
 from ...manifest.model import TokenExchange
 from .oauth2 import TokenSender, basic_credentials, expiry_after, parse_token_response
 
@@ -43,13 +43,8 @@ class ExchangedTokens:
     async def token(self, principal: Principal | None, send: TokenSender) -> str:
         """The upstream token for `principal` (cached, or exchanged now); ToolCallError when the caller
         has no OAuth token to exchange (static token, stdio, a CLI call)."""
-        subject_token = principal.subject_token if principal is not None else None
-        if principal is None or subject_token is None:
-            who = "an unidentified caller" if principal is None else f"the {principal.kind} principal '{principal.name}'"
-            raise ToolCallError(
-                f"this tool needs the caller's OAuth access token (the source uses token_exchange), "
-                f"but it was called by {who}"
-            )
+        subject_token = self.subject_token_of(principal)
+        assert principal is not None
         key = principal.subject
         found = self._fresh(key)
         if found is not None:
@@ -59,6 +54,17 @@ class ExchangedTokens:
             if found is not None:
                 return found
             return await self._exchange(key, subject_token.reveal(), send)
+
+    @staticmethod
+    def subject_token_of(principal: Principal | None) -> SubjectToken:
+        """The caller's token to exchange; ToolCallError for a caller without one."""
+        if principal is None or principal.subject_token is None:
+            who = "an unidentified caller" if principal is None else f"the {principal.kind} principal '{principal.name}'"
+            raise ToolCallError(
+                f"this tool needs the caller's OAuth access token (the source uses token_exchange), "
+                f"but it was called by {who}"
+            )
+        return principal.subject_token
 
     async def renew(self, principal: Principal | None, rejected: str, send: TokenSender) -> None:
         """Upstream refused `rejected` (401): forget it so the next stamp exchanges again."""

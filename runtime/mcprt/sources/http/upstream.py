@@ -121,9 +121,13 @@ class HttpUpstream:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         call = _Call(request.method, request.url, ctx.timeout, loop.time() + ctx.timeout)
+        # Per-user credentials that cannot serve this caller refuse the call before anything is sent.
+        claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims else []
+        if self._credentials is not None:
+            self._credentials.admit(ctx.principal)
         try:
             async with asyncio.timeout_at(call.deadline):
-                received = await self._send_with_retries(request, ctx, call)
+                received = await self._send_with_retries(request, ctx, call, claimed)
         except (TimeoutError, httpx.TimeoutException):
             raise UpstreamError(self._timeout_message(call)) from None
         except ToolCallError as exc:
@@ -170,10 +174,10 @@ class HttpUpstream:
 
     # --- attempts ---------------------------------------------------------------------------------
 
-    async def _send_with_retries(self, request: BuiltRequest, ctx: CallContext, call: _Call) -> _Received:
+    async def _send_with_retries(self, request: BuiltRequest, ctx: CallContext, call: _Call,
+                                 claimed: list[tuple[str, str]]) -> _Received:
         retried = 0
         renewed = False
-        claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims else []
         while True:
             call.attempts += 1
             stamp = await self._stamp(call, ctx)
