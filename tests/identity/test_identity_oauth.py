@@ -124,6 +124,7 @@ def test_protected_resource_metadata_has_rfc_9728_fields(world: World) -> None:
 
 
 def test_missing_token_gets_401_pointing_at_the_metadata(world: World) -> None:
+    assert f"OAuth from {world.idp.issuer} + static tokens)" in world.up.log()  # the banner says how
     response = world.post(None)
     assert response.status_code == 401
     metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"

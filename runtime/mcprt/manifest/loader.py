@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -121,6 +122,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         raise ManifestError(sorted(errors) + warnings)
     warnings += _literal_secrets(manifest, env_paths, index)
     errors += _per_user_credential_errors(manifest, index)
+    warnings += _plain_http_issuer(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
     if [d for d in errors if d.severity == "error"]:
         raise ManifestError(sorted(errors) + warnings)
@@ -152,6 +154,22 @@ def _secret_paths(manifest: Manifest) -> list[NodePath]:
         if auth.token_exchange is not None:
             paths.append((*base, "token_exchange", "client_secret"))
     return paths
+
+
+def _plain_http_issuer(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
+    """Warn when OAuth metadata and keys would come over plain HTTP from another machine (anyone on
+    the path could swap the keys and mint tokens); loopback issuers (tests, sidecars) are fine."""
+    oauth = manifest.server.auth.oauth if manifest.server.auth is not None else None
+    if oauth is None:
+        return []
+    found = []
+    for key, url in (("issuer", oauth.issuer), ("jwks_url", oauth.jwks_url)):
+        parts = urlsplit(url or "")
+        if parts.scheme == "http" and (parts.hostname or "") not in ("localhost", "127.0.0.1", "::1"):
+            where = index.locate(("server", "auth", "oauth", key))
+            found.append(Diagnostic(where.file, where.line, where.col, f"{key} uses plain http://: the signing keys "
+                                    "could be replaced on the way; use https://", "warning"))
+    return found
 
 
 def _per_user_credential_errors(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
