@@ -34,10 +34,10 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..identity.principal import ANONYMOUS, Principal, attach
+from ..observability.log import log_event
 
 if TYPE_CHECKING:
     from ..identity.resource import ResourceServer
-from ..observability.log import log_event
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
