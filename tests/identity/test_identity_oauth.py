@@ -369,3 +369,17 @@ async def test_a_configured_audience_is_the_resource_and_the_metadata_stays_on_t
         token = idp.client_credentials("api://mcprt-tests")
         assert await echo_as(world, token) == "oauth|svc|svc|mcp:tools|-|hi"
         assert_rejected(world, idp.client_credentials(world.resource), 401, "(aud)")
+
+
+def test_an_unreachable_authorization_server_is_a_503_not_a_bad_token(tmp_path: Path) -> None:
+    """When keys cannot be fetched the caller is not at fault: 503 with Retry-After, no challenge."""
+    state = Upstream(issuer="http://127.0.0.1:9")
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(tmp_path, issuer="http://127.0.0.1:9", upstream=base)  # nothing listens on 9
+        with mcprt_http(manifest, env=env()) as up:
+            world = World(None, state, up)  # type: ignore[arg-type]
+            token = forged("e30.e30.x", {"alg": "ES256", "kid": "k1"}, "c2ln")
+            response = world.post(token)
+            assert response.status_code == 503 and response.headers["retry-after"] == "5"
+            assert "www-authenticate" not in response.headers
+            assert "cannot validate access tokens" in up.log()
