@@ -8,8 +8,13 @@ runtime builds, never what someone guessed. Then the snapshot is written.
     python catalog/_tools/build_cases.py catalog/_tools/plans/github.yaml [--examples-from SPEC.json]
 
 A plan: `manifest:` (relative to the plan), `source:` (where the examples come from, for the case
-headers) and `cases:`, each with `tool`, `name`, `args`, `status` (200), and `json:` (inline) or
-`example:` (a JSON pointer into `--examples-from`, whose `value` is used).
+headers), optionally `spec:` (the entry's pinned description, relative to the plan) and `cases:`,
+each with `tool`, `name`, `args`, `status` (200), and `json:` (inline), `example:` (a JSON pointer
+into `--examples-from`, whose `value` is used), `documented: OPERATION` (the response example the
+description itself documents for that operation; with `page: KEY` its list is filled to
+`list_length` items by copying the documented item with distinct ids) or `generate: true` (a schema-complete response
+built from the operation's 2xx schema in `spec:` by `schema_example.py`, with `list_length` items
+in a list page, default 30, and an optional `seed`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from mcprt.testing.snapshots import SnapshotStore
 from mcprt.testing.wire import VOLATILE_HEADERS
 from mcprt.sources.http import is_sensitive_name
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from schema_example import documented_example, fill_page, response_example  # noqa: E402
+
 
 def _pointer(doc: Any, pointer: str) -> Any:
     node = doc
@@ -48,20 +56,46 @@ def main() -> None:
     plan = YAML(typ="safe", pure=True).load(args.plan.read_text(encoding="utf-8"))
     manifest = (args.plan.parent / plan["manifest"]).resolve()
     examples = json.loads(args.examples_from.read_text(encoding="utf-8")) if args.examples_from else None
+    spec = json.loads((args.plan.parent / plan["spec"]).read_text(encoding="utf-8")) if "spec" in plan else None
     store = SnapshotStore(cases_dir(manifest))
     original = load_for_replay(manifest, None, load_settings())  # the real base URLs, for the cases' URLs
     with ReplaySession(manifest) as session:
         for item in plan["cases"]:
-            if "example" in item:
+            if item.get("documented"):
+                if spec is None:
+                    sys.exit(f"{item['name']}: `documented` needs the plan's `spec:`")
+                value = documented_example(spec, item["documented"])
+                origin = f"the documented response example of `{item['documented']}` in {plan['source']}"
+                if item.get("page"):
+                    value = fill_page(value, item["page"], item.get("list_length", 30))
+                    origin += (f", its `{item['page']}` list filled to {item.get('list_length', 30)} items "
+                               "(copies of the documented item with distinct ids)")
+            elif item.get("generate"):
+                if spec is None:
+                    sys.exit(f"{item['name']}: `generate` needs the plan's `spec:`")
+                value = response_example(spec, item["operation"], list_length=item.get("list_length", 30),
+                                         seed=item.get("seed", item["name"]), page=item.get("page"),
+                                         max_depth=item.get("max_depth", 6))
+                origin = (f"the response schema of `{item['operation']}` in {plan['source']} (schema-complete: "
+                          f"every documented field, {item.get('list_length', 30)} items per list page)")
+            elif "example" in item:
                 if examples is None:
                     sys.exit(f"{item['name']}: needs --examples-from")
                 value = _pointer(examples, item["example"])["value"]
                 origin = f"the documented example `{item['example']}` of {plan['source']}"
+            elif "text_lines" in item:
+                value = None
+                origin = f"a plain-text response of {plan['source']}"
             else:
                 value = item["json"]
                 origin = f"the documented example of {plan['source']}"
-            response = RecordedResponse(item.get("status", 200), [("content-type", "application/json")],
-                                        Body("json", value))
+            if item.get("text_lines"):  # a plain-text response (logs): the lines joined
+                value = "\n".join(item["text_lines"]) + "\n"
+                origin = item.get("origin", origin)
+                response = RecordedResponse(item.get("status", 200), [("content-type", "text/plain")], Body("text", value))
+            else:
+                response = RecordedResponse(item.get("status", 200), [("content-type", "application/json")],
+                                            Body("json", value))
             path = cases_dir(manifest) / item["tool"] / f"{item['name']}.yaml"
             probe = Case(path, item["name"], item["tool"], item.get("args") or {}, response=response)
             run = session.run(probe)

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 from typing import Any
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -21,7 +22,7 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 def _refs(node: Any, found: set[str]) -> None:
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/"):
+        if isinstance(ref, str) and ref.startswith(("#/components/", "#/paths/")):
             found.add(ref)
         for value in node.values():
             _refs(value, found)
@@ -60,6 +61,14 @@ def trim(doc: dict[str, Any], operations: list[str]) -> dict[str, Any]:
         if ref in done:
             continue
         done.add(ref)
+        if ref.startswith("#/paths/"):
+            # Bundled documents point into other path items (shared parameters): keep that path item
+            # whole; the manifest's `include` still selects the operations that become tools.
+            path = unquote(ref.split("/")[2]).replace("~1", "/").replace("~0", "~")
+            if path not in paths:
+                paths[path] = _without_examples(doc["paths"][path])
+                _refs(paths[path], pending)
+            continue
         _, _, kind, name = ref.split("/", 3)
         value = _without_examples(doc["components"][kind][name])
         components.setdefault(kind, {})[name] = value

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Spec and compile caches.")
     reload: bool = Field(True, description="Watch the manifest and reload on change.")
     debug: bool = Field(False, description="Show tracebacks for errors.")
+    state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
 
 
 def load_settings() -> Settings:

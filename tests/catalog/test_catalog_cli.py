@@ -20,9 +20,17 @@ def test_list_show_and_init(tmp_path: Path) -> None:
     names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
     assert {"github", "petstore", "quickstart", "slack", "stripe"} <= set(names)
     assert "[openapi]" in listed.stdout and "[python]" in listed.stdout
+    stripe = next(line for line in listed.stdout.splitlines() if line.startswith("stripe "))
+    assert "4 tools, " in stripe and "KB list, " in stripe and "% saved" in stripe
+
+    found = _mcprt(tmp_path, "catalog", "search", "deploy")
+    assert found.returncode == 0
+    assert {"kubernetes", "netlify", "vercel"} <= {line.split()[0] for line in found.stdout.splitlines() if line.strip()}
+    none = _mcprt(tmp_path, "catalog", "search", "no-such-api-anywhere")
+    assert none.returncode == 0 and none.stdout == "" and "no entry matches" in none.stderr
 
     shown = _mcprt(tmp_path, "catalog", "show", "stripe")
-    assert shown.returncode == 0 and "STRIPE_SECRET_KEY" in shown.stdout and "spec/stripe.yaml" in shown.stdout
+    assert shown.returncode == 0 and "STRIPE_SECRET_KEY" in shown.stdout and "spec/stripe.json" in shown.stdout
     typo = _mcprt(tmp_path, "catalog", "show", "petstor")
     assert typo.returncode == 2 and "did you mean 'petstore'" in typo.stderr
 

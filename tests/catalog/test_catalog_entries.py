@@ -36,8 +36,45 @@ def _run(entry: str) -> ManifestRun:
     return _runs[entry]
 
 
+# Vendor APIs, each from the vendor's published description (the ≥ 90% goal applies to each); petstore is the
+# OpenAPI Initiative's teaching example.
+VENDOR_ENTRIES = {"asana", "box", "digitalocean", "github", "jira", "kubernetes", "netlify", "slack", "spotify", "stripe",
+                  "vercel", "zoom"}
+FIGURES = re.compile(r"Figures: \*\*(\d+) tools\*\*, \*\*([\d,]+) bytes\*\* of tools/list, \*\*([\d.]+)%\*\*")
+
+
 def test_the_catalog_has_the_promised_entries() -> None:
-    assert {"github", "petstore", "slack", "stripe"} <= set(ENTRIES)
+    assert len(VENDOR_ENTRIES) >= 12
+    assert VENDOR_ENTRIES | {"petstore"} <= set(ENTRIES)
+
+
+def _reduction(entry: str) -> tuple[int, int]:
+    run = _run(entry)
+    return (sum(o.run.raw_bytes for o in run.outcomes if o.run), sum(o.run.sent_bytes for o in run.outcomes if o.run))
+
+
+@pytest.mark.parametrize("entry", sorted(VENDOR_ENTRIES))
+def test_every_vendor_entry_sends_at_least_90_percent_fewer_bytes(entry: str) -> None:
+    raw, sent = _reduction(entry)
+    assert (raw - sent) / raw >= 0.90, f"{entry}: {raw:,} → {sent:,}"
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_readme_figures_are_measured(entry: str) -> None:
+    """Tools, tool-list bytes and reduction in the README (what `mcprt catalog list` shows) are the measured ones."""
+    from mcprt.testing.harness import ReplaySession
+
+    readme = (CATALOG / entry / "README.md").read_text(encoding="utf-8")
+    figures = FIGURES.search(readme)
+    assert figures, "the README has a `Figures:` line (python catalog/_tools/measure.py)"
+    with ReplaySession(CATALOG / entry / "mcp.yaml") as session:
+        session.open()
+        toolset = session.harness.toolset
+        assert toolset is not None
+        tools, list_bytes = len(toolset.listed), len(toolset.list_result_json().encode())
+    raw, sent = _reduction(entry)
+    assert (int(figures.group(1)), int(figures.group(2).replace(",", ""))) == (tools, list_bytes)
+    assert figures.group(3) == f"{100 * (1 - sent / raw):.1f}"
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
@@ -57,7 +94,11 @@ def test_entry_manifest_and_readme(entry: str) -> None:
     assert manifest.splitlines()[0] == SCHEMA_LINE
     assert re.search(r"^\s+openapi: https://", manifest, re.MULTILINE), "the manifest names the official document URL"
     assert list((folder / "spec").glob("*.*")), "a pinned spec copy for offline tests"
-    assert all(p.stat().st_size < 300_000 for p in (folder / "spec").iterdir())
+    # Trimmed by `include` only; Stripe's objects reference much of its API (888 KB).
+    assert all(p.stat().st_size < 1_000_000 for p in (folder / "spec").iterdir())
+    if entry in VENDOR_ENTRIES:
+        assert "**API description**" in (folder / "README.md").read_text(encoding="utf-8")
+        assert "**Fields kept and why**" in (folder / "README.md").read_text(encoding="utf-8")
     for secret in re.findall(r"\$\{([A-Z0-9_]+)(:-[^}]*)?\}", manifest):
         assert secret[1] == "" or "PETSTORE" in secret[0], f"{secret[0]}: secrets get no default"
     readme = (folder / "README.md").read_text(encoding="utf-8")
@@ -70,17 +111,31 @@ def test_entry_manifest_and_readme(entry: str) -> None:
         f"README figures are stale: measured {raw:,} → {sent:,}")
 
 
-def test_catalog_wide_reduction_is_at_least_90_percent() -> None:
+def test_catalog_wide_reduction_is_at_least_95_percent() -> None:
     raw = sent = 0
     for entry in ENTRIES:
         for outcome in _run(entry).outcomes:
             assert outcome.run is not None
             raw += outcome.run.raw_bytes
             sent += outcome.run.sent_bytes
-    assert raw > 0 and (raw - sent) / raw >= 0.90, f"{raw:,} → {sent:,}"
+    assert raw > 0 and (raw - sent) / raw >= 0.95, f"{raw:,} → {sent:,}"
 
 
 def test_cases_name_their_operations() -> None:
     for entry in ENTRIES:
         for case in find_cases(CATALOG / entry / "mcp.yaml"):
             assert case.operation and case.request is not None and case.response is not None, case.path
+
+
+def test_readme_catalog_table_is_current() -> None:
+    """The repository README's table is the one catalog/_tools/catalog_table.py makes from the entries' READMEs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("catalog_table", CATALOG / "_tools" / "catalog_table.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (CATALOG.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index(module.BEGIN) + len(module.BEGIN)
+    assert readme[start:readme.index(module.END)] == "\n" + module.table(), (
+        "run `python catalog/_tools/catalog_table.py --write`")

@@ -1,4 +1,4 @@
-"""`mcprt catalog list|show NAME|init NAME`: ready-made manifests for widely used APIs.
+"""`mcprt catalog list|search WORDS|show NAME|init NAME`: ready-made manifests for widely used APIs.
 
 The catalog is the repository's `catalog/` folder (one folder per entry, each with `mcp.yaml` and a
 README); `MCPRT_CATALOG` points elsewhere. `init` copies an entry's files into the current folder,
@@ -8,6 +8,7 @@ refusing to overwrite anything, and points the manifest's schema line at the pub
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from typing import Any
 from ..errors import McprtError
 from .errors import EXIT_OK
 
-ACTIONS = ("list", "show", "init")
+ACTIONS = ("list", "search", "show", "init")
+# The line each entry's README carries (written by catalog/_tools/measure.py, kept true by the catalog tests).
+FIGURES = re.compile(r"Figures: \*\*(\d+) tools\*\*, \*\*([\d,]+) bytes\*\* of tools/list, \*\*([\d.]+)%\*\*")
 SCHEMA_LINE = "# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json"
 _SKIPPED = {"README.md", "__pycache__", ".pytest_cache"}
 
@@ -28,6 +31,19 @@ class Entry:
     folder: Path
     summary: str
     kinds: list[str]
+    figures: tuple[int, int, float] | None = None  # tools, tools/list bytes, % fewer bytes on its cases
+
+    def figures_text(self) -> str:
+        if self.figures is None:
+            return "—"
+        tools, list_bytes, saved = self.figures
+        return f"{tools} tools, {list_bytes / 1000:.1f} KB list, {saved:.1f}% saved"
+
+    def text(self) -> str:
+        """Everything `search` looks in: name, summary, README, tool names."""
+        readme = self.folder / "README.md"
+        body = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+        return " ".join([self.name, self.summary, body, *_tool_names(self.folder / "mcp.yaml")]).lower()
 
 
 def catalog_root() -> Path:
@@ -49,7 +65,8 @@ def catalog_root() -> Path:
 def entries(root: Path) -> list[Entry]:
     found = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / "mcp.yaml").is_file()):
-        found.append(Entry(folder.name, folder, _summary(folder), _source_kinds(folder / "mcp.yaml")))
+        found.append(Entry(folder.name, folder, _summary(folder), _source_kinds(folder / "mcp.yaml"),
+                           _figures(folder)))
     return found
 
 
@@ -73,6 +90,48 @@ def _summary(folder: Path) -> str:
     data = _manifest_data(folder / "mcp.yaml")
     server = data.get("server") if isinstance(data.get("server"), dict) else {}
     return str(server.get("instructions") or server.get("name") or "")
+
+
+def _figures(folder: Path) -> tuple[int, int, float] | None:
+    readme = folder / "README.md"
+    match = FIGURES.search(readme.read_text(encoding="utf-8")) if readme.is_file() else None
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2).replace(",", "")), float(match.group(3))
+
+
+def _tool_names(path: Path) -> list[str]:
+    names: list[str] = []
+    sources = _manifest_data(path).get("sources")
+    for source in (sources or {}).values() if isinstance(sources, dict) else []:
+        tools = source.get("tools") if isinstance(source, dict) else None
+        for key, override in (tools or {}).items() if isinstance(tools, dict) else []:
+            names.append(str(override.get("name") or key) if isinstance(override, dict) else str(key))
+    return names
+
+
+def search(root: Path, words: list[str]) -> list[Entry]:
+    """Entries matching every word (case-insensitive, in name, summary, README or tool names), the ones whose
+    name or summary match first."""
+    wanted = [w.lower() for w in words if w.strip()]
+    if not wanted:
+        raise McprtError("give words to search for, e.g. `mcprt catalog search deploys`")
+    hits = []
+    for entry in entries(root):
+        text = entry.text()
+        if all(word in text for word in wanted):
+            head = f"{entry.name} {entry.summary}".lower()
+            hits.append((-sum(word in head for word in wanted), entry.name, entry))
+    return [entry for *_, entry in sorted(hits, key=lambda h: (h[0], h[1]))]
+
+
+def _print_entries(known: list[Entry]) -> None:
+    width = max((len(e.name) for e in known), default=4)
+    figures = max((len(e.figures_text()) for e in known), default=1)
+    for entry in known:
+        kinds = f"[{', '.join(entry.kinds)}]"
+        summary = entry.summary if len(entry.summary) <= 100 else entry.summary[:99].rstrip() + "…"
+        print(f"{entry.name.ljust(width)}  {kinds.ljust(10)} {entry.figures_text().ljust(figures)}  {summary}")
 
 
 def _manifest_data(path: Path) -> dict[str, Any]:
@@ -119,19 +178,23 @@ def _files(folder: Path) -> list[Path]:
     return files
 
 
-def run_catalog(action: str, name: str | None) -> int:
+def run_catalog(action: str, args: list[str] | str | None) -> int:
     if action not in ACTIONS:
         raise McprtError(f"unknown action '{action}': use one of {', '.join(ACTIONS)}")
+    words = [args] if isinstance(args, str) else list(args or [])
     root = catalog_root()
-    if action == "list":
-        known = entries(root)
-        width = max((len(e.name) for e in known), default=4)
-        for entry in known:
-            print(f"{entry.name.ljust(width)}  [{', '.join(entry.kinds)}]  {entry.summary}")
+    if action in ("list", "search"):
+        known = entries(root) if action == "list" else search(root, words)
+        _print_entries(known)
+        if action == "search" and not known:
+            print(f"no entry matches {' '.join(words)!r}; `mcprt catalog list` shows them all", file=sys.stderr)
+            return EXIT_OK
         print(f"\n{len(known)} entries in {root}. `mcprt catalog show NAME` for details, "
               "`mcprt catalog init NAME` to copy one here.", file=sys.stderr)
         return EXIT_OK
-    entry = _find(root, name)
+    if len(words) > 1:
+        raise McprtError(f"`catalog {action}` takes one entry name, got {len(words)} words")
+    entry = _find(root, words[0] if words else None)
     if action == "show":
         readme = entry.folder / "README.md"
         print(readme.read_text(encoding="utf-8") if readme.is_file() else entry.summary)

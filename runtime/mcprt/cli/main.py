@@ -150,16 +150,18 @@ def diff(
         raise typer.Exit(run_diff(old, new, format, fail_on))
 
 
-@app.command(epilog="Examples: `mcprt catalog list`, `mcprt catalog show github`, `mcprt catalog init petstore`")
+@app.command(epilog="Examples: `mcprt catalog list`, `mcprt catalog search deploys`, `mcprt catalog show github`, "
+                    "`mcprt catalog init petstore`")
 def catalog(
-    action: Annotated[str, typer.Argument(help="list, show or init")] = "list",
-    name: Annotated[Optional[str], typer.Argument(help="Catalog entry name.")] = None,
+    action: Annotated[str, typer.Argument(help="list, search, show or init")] = "list",
+    name: Annotated[Optional[list[str]], typer.Argument(help="Entry name (show, init) or words (search).")] = None,
 ) -> None:
-    """Browse the catalog of ready-made manifests; `init NAME` copies one here."""
+    """Browse the catalog of ready-made manifests: `list` (tools, tool-list bytes, measured reduction), `search
+    WORDS`, `show NAME`; `init NAME` copies one here."""
     from .catalog_cmd import run_catalog
 
     with guarded():
-        raise typer.Exit(run_catalog(action, name))
+        raise typer.Exit(run_catalog(action, name or []))
 
 
 def run() -> None:

@@ -55,6 +55,11 @@ class HttpConfig(StrictModel):
         default_factory=list, description="Extra Host header values accepted (DNS-rebinding protection)."
     )
     max_request_bytes: ByteSize = Field(1_000_000, description="Largest accepted request body.")
+    drain_timeout: Duration = Field(
+        20.0,
+        description="On SIGTERM: how long calls in flight may take to finish. `/readyz` turns false at once "
+        "and new requests get 503 while they drain.",
+    )
 
 
 JWS_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -153,6 +158,13 @@ class ServerConfig(StrictModel):
     )
     pinned: list[str] = Field(
         default_factory=list, description="Tools that stay directly listed in discovery mode (exposed names)."
+    )
+    state: str | None = Field(
+        None,
+        pattern=r"^(redis|rediss|unix)://\S+$",
+        description="Shared state for replicas, e.g. `redis://redis:6379/0` (or `MCPRT_STATE_URL`): "
+        "handshake-era sessions (any replica serves any session), approvals, rate limits, pauses and upstream "
+        "OAuth tokens. Unset: everything lives in this process.",
     )
 
 
@@ -376,6 +388,11 @@ class OpenAPISource(SourceBase):
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
+    credential_parameters: list[str] = Field(
+        default_factory=list,
+        description="Parameters (query, header or cookie, by name) that carry a credential `auth` already sends, "
+        "e.g. Slack's `token`: never shown to the model nor sent, even where the description marks them required.",
+    )
     retries: int | None = Field(None, ge=0, le=10, description="Overrides `defaults.retries`.")
     max_response_bytes: ByteSize | None = Field(None, description="Overrides `defaults.max_response_bytes`.")
     descriptions: DescriptionPolicy | None = Field(None, description="Overrides `defaults.descriptions`.")

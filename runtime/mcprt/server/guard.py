@@ -49,7 +49,7 @@ class GuardPolicy:
     allowed_hosts: frozenset[str] = frozenset()  # lower-case "name" or "name:port"
     allowed_origins: frozenset[str] = frozenset()  # lower-case "scheme://name[:port]"
     max_request_bytes: int = 1_000_000
-    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz"}))
+    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz", "/readyz"}))
     token_free_paths: frozenset[str] = frozenset()  # Host/Origin checked, no token needed
     resource_server: ResourceServer | None = None  # OAuth access tokens (server.auth.oauth)
 

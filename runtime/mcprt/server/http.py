@@ -19,15 +19,19 @@ from starlette.types import ASGIApp
 from ..errors import McprtError
 from ..manifest.model import ServerConfig
 from ..toolset.toolset import ToolSetHolder
-from .app import McprtServer
-from .guard import HttpGuard, make_policy
-from .notify import Notifier
-from .options import ServeOptions
 
 if TYPE_CHECKING:
     from ..identity.resource import ResourceServer
+    from ..state.sessions import SessionRecords
+from .app import McprtServer
+from .guard import HttpGuard, make_policy
+from .notify import Notifier
+from .lifecycle import InFlight, Readiness
+from .options import ServeOptions
+from .shared_sessions import share_sessions
 
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 
 def build_http_app(
@@ -38,6 +42,8 @@ def build_http_app(
     options: ServeOptions,
     *,
     manifest_health: Callable[[], dict[str, Any]] | None = None,
+    readiness: Readiness | None = None,
+    session_records: SessionRecords | None = None,
 ) -> ASGIApp:
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
@@ -60,8 +66,14 @@ def build_http_app(
             }
         )
 
+    readiness = readiness or Readiness()
+
+    async def readyz(request: Request) -> JSONResponse:
+        ready, reason = await readiness.check()
+        return JSONResponse({"status": reason, "tools": len(holder.current.listed)}, status_code=200 if ready else 503)
+
     resource_server = oauth_resource_server(config, options.path)
-    routes = [Route(HEALTH_PATH, healthz, methods=["GET"])]
+    routes = [Route(HEALTH_PATH, healthz, methods=["GET"]), Route(READY_PATH, readyz, methods=["GET"])]
     metadata_paths: tuple[str, ...] = ()
     if resource_server is not None:
         from ..identity.resource import metadata_paths as paths_for
@@ -80,6 +92,10 @@ def build_http_app(
         host=options.host,
         custom_starlette_routes=routes,
     )
+    if not options.stateless:
+        # Sessions answer only to the principal that opened them and, with shared state, any
+        # replica serves any session.
+        share_sessions(server, session_records, notifier)
     tokens = named_tokens(config)
     policy = make_policy(
         tokens=tokens,
@@ -90,7 +106,7 @@ def build_http_app(
         resource_server=resource_server,
         token_free_paths=metadata_paths,
     )
-    return HttpGuard(app, policy)
+    return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 
 def oauth_resource_server(config: ServerConfig, path: str) -> ResourceServer | None:

@@ -15,6 +15,7 @@ from typing import Literal
 from ..errors import McprtError
 from ..manifest.model import Manifest
 from ..settings import Settings
+from ..state.url import state_url_for
 
 Transport = Literal["stdio", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("stdio", "http")
@@ -31,6 +32,8 @@ class ServeOptions:
     path: str
     stateless: bool
     json_response: bool
+    state_url: str | None = None  # shared state (MCPRT_STATE_URL beats `server.state`)
+    drain_timeout: float = 20.0  # seconds calls in flight may take to finish on SIGTERM
 
     def url(self, port: int | None = None) -> str:
         """The endpoint URL clients use (IPv6 hosts in brackets; `port` overrides for port 0)."""
@@ -67,6 +70,8 @@ def resolve_options(
         path=http.path,
         stateless=stateless or http.stateless,
         json_response=http.json_response,
+        state_url=state_url_for(manifest.server.state, settings.state_url),
+        drain_timeout=float(http.drain_timeout),
     )
 
 

@@ -19,6 +19,8 @@ from ..manifest.model import Manifest
 from ..observability.log import log_event
 from .app import build_server
 from .http import build_http_app, listen, serve_http
+from .lifecycle import InFlight, Readiness
+from .shared_state import open_shared_state
 from .notify import Notifier
 from .options import ServeOptions, has_inbound_auth
 from .stdio import serve_stdio
@@ -42,7 +44,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
     notifier.attach(runtime.holder)
     server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless))
     stop = asyncio.Event()
+    stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
     tasks: set[asyncio.Task[Any]] = set()
+    shared = await open_shared_state(options, config.name)
 
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -54,7 +58,14 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
 
         task.add_done_callback(finished)
 
-    restore_signals = _install_signals(stop, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
+    restore_signals = _install_signals(stopping, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
+    readiness = Readiness(shared.ping if shared is not None else None)
+    app = None
+    if http:
+        app = build_http_app(server, runtime.holder, config, notifier, options,
+                             manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
+                             session_records=shared.sessions if shared is not None else None)
+    spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams), "graceful stop")
     watch = _reload_entry("watch") if reload else None
     if watch is not None:
         spawn(watch(runtime, notifier), "hot reload")
@@ -62,8 +73,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
         if http:
             sock = listen(options.host, options.port)
             port = sock.getsockname()[1]
-            app = build_http_app(server, runtime.holder, config, notifier, options,
-                                 manifest_health=lambda: manifest_health(runtime, notifier))
+            assert app is not None
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams)
         else:
@@ -75,6 +85,34 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await notifier.drain()
+        if shared is not None:
+            await shared.aclose()
+
+
+async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readiness: Readiness,
+                           app: Any, options: ServeOptions, end_listen_streams: Callable[[], None]) -> None:
+    """On the first SIGTERM/SIGINT: readiness false, calls in flight finish (bounded), then stop.
+
+    2026-07-28 `subscriptions/listen` streams are POSTs that last as long as the client listens:
+    they are ended first (clients reopen them through the balancer) so they are not waited for.
+    """
+    await stopping.wait()
+    readiness.draining = True
+    end_listen_streams()
+    inflight = _find_inflight(app)
+    if inflight is not None and inflight.count:
+        log_event("draining", logging.INFO, in_flight=inflight.count, timeout_s=options.drain_timeout)
+        if not await inflight.wait_idle(options.drain_timeout):
+            log_event("drain timed out; stopping with calls in flight", logging.WARNING, in_flight=inflight.count)
+    stop.set()
+
+
+def _find_inflight(app: Any) -> InFlight | None:
+    while app is not None:
+        if isinstance(app, InFlight):
+            return app
+        app = getattr(app, "app", None)
+    return None
 
 
 async def reload_now(runtime: Runtime, notifier: Notifier) -> None:

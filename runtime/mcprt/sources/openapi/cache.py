@@ -29,7 +29,8 @@ FORMAT = 1
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:
-    relevant = config.model_dump(mode="json", include={"base_url", "server_variables", "include", "exclude"})
+    relevant = config.model_dump(mode="json", include={"base_url", "server_variables", "include", "exclude",
+                                                            "credential_parameters"})
     blob = json.dumps(
         {
             "format": FORMAT,

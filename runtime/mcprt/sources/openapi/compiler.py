@@ -105,6 +105,10 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     model = read_document(resolver)
     schemes = parse_schemes(model.schemes)
     key_params = api_key_locations(schemes)
+    # Parameters the manifest says carry a credential (descriptions that declare the token as an
+    # ordinary parameter, e.g. Slack's `token`): like API-key scheme parameters, never model arguments.
+    key_params |= {(where, name.lower() if where == "header" else name)
+                   for name in config.credential_parameters for where in ("query", "header", "cookie")}
     conv = SchemaConverter(resolver, model.version, policy)
     warnings: list[str] = list(doc.warnings) + model.warnings
     label = doc.location

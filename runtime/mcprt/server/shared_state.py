@@ -1,0 +1,53 @@
+"""Opening the shared state a server uses (`server.state` / `MCPRT_STATE_URL`), or none.
+
+Imported by `serve` always; the `redis` package only when a state URL is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.streamable_http_manager import DEFAULT_SESSION_IDLE_TIMEOUT
+
+from ..observability.log import log_event
+from ..state.url import redact_state_url
+from .options import ServeOptions
+
+if TYPE_CHECKING:
+    from ..state.sessions import SessionRecords
+
+
+@dataclass
+class SharedState:
+    """The Redis client and what is kept in it, for one server process."""
+
+    url: str
+    client: Any  # redis.asyncio.Redis
+    prefix: str  # every key starts with it: `mcprt:<server name>:`
+    sessions: SessionRecords
+
+    async def ping(self) -> object:
+        return await self.client.ping()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def open_shared_state(options: ServeOptions, server_name: str) -> SharedState | None:
+    """Connect when a state URL is set (a clear McprtError when Redis does not answer), else None."""
+    if options.state_url is None:
+        return None
+    from ..state.redis_client import connect
+    from ..state.sessions import SessionRecords
+
+    client = await connect(options.state_url)
+    prefix = f"mcprt:{server_name}:"
+    log_event("shared state connected", logging.INFO, url=redact_state_url(options.state_url))
+    return SharedState(
+        url=options.state_url,
+        client=client,
+        prefix=prefix,
+        sessions=SessionRecords(client, prefix=prefix, ttl=DEFAULT_SESSION_IDLE_TIMEOUT),
+    )

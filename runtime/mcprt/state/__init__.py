@@ -1,0 +1,11 @@
+"""Shared state for replicas: one Redis (the `redis` package's asyncio client) that every `mcprt up`
+replica of a deployment points at with `server.state` / `MCPRT_STATE_URL`.
+
+What lives there: handshake-era session records (so any replica serves any session, `sessions.py`),
+and, through the policy state interface, approvals, rate-limit buckets and pauses. Without a state
+URL all of it stays in the process (the single-replica default), and nothing here is imported.
+"""
+
+from .url import redact_state_url, state_url_for
+
+__all__ = ["redact_state_url", "state_url_for"]

@@ -1,0 +1,283 @@
+"""`PolicyState` in Redis: approvals, rate-limit buckets and pauses shared by every replica.
+
+Round trips per call (the scale-out issue's budget): a call that matches no rate limit and needs no
+approval makes none — pauses are read from a local copy kept current by Redis pub/sub (and re-read
+every `PAUSE_REFRESH` seconds in case a message was missed); a rate-limited call makes exactly one
+(`bucket_take`, an atomic Lua script timed by the Redis server's clock, so replicas agree).
+
+Approvals are JSON records (`ApprovalRequest.to_json`) under `<prefix>approval:<id>`, indexed by
+key (`<prefix>approval-key:<key>`) and in a sorted set by creation time. Creating and deciding use
+optimistic transactions (WATCH/MULTI) so concurrent replicas never lose a vote, and the settling
+rule is the one `ApprovalRequest.settle` defines. A decision is published on `<prefix>events`, which
+wakes `approval_wait` on every replica at once (with a one-second re-read as a safety net).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..observability.log import log_event
+from ..policy.state import ApprovalRequest, Vote
+from .redis_client import is_redis_error, unavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+PAUSE_REFRESH = 5.0  # seconds between full re-reads of the pause set
+WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
+KEEP_AFTER_EXPIRY = 3600  # seconds a settled/expired approval stays readable
+
+# KEYS[1] = bucket key; ARGV = rate (tokens/s), burst. Returns {allowed, retry_after_ms}.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil then tokens = burst; at = now end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+local retry_ms = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  retry_ms = math.ceil((1 - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, retry_ms}
+"""
+
+
+class RedisPolicyState:
+    """`mcprt.policy.state.PolicyState` on a shared Redis (see the module docstring)."""
+
+    def __init__(self, client: Redis, *, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._channel = f"{prefix}events"
+        self._take = client.register_script(_TAKE)
+        self._pauses: dict[str, dict[str, Any]] = {}
+        self._pauses_read = 0.0
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._listener: asyncio.Task[None] | None = None
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def _k(self, *parts: str) -> str:
+        return self._prefix + ":".join(parts)
+
+    async def _guard(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except Exception as exc:
+            if is_redis_error(exc):
+                raise unavailable(exc) from None
+            raise
+
+    # --- pub/sub ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read the pauses and start listening for changes made by any replica."""
+        await self._read_pauses()
+        if self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(self._channel)
+                backoff = 0.1
+                await self._read_pauses()  # anything missed while (re)connecting
+                async for message in pubsub.listen():
+                    self._on_message(message.get("data"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away: reconnect with backoff
+                log_event("shared state events lost; reconnecting", logging.WARNING, error=type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _on_message(self, data: Any) -> None:
+        text = data.decode() if isinstance(data, bytes) else str(data)
+        kind, _, value = text.partition(" ")
+        if kind == "approval":
+            for event in self._waiters.get(value, ()):
+                event.set()
+        elif kind == "pauses":
+            self._pauses_read = 0.0  # re-read on the next check
+            asyncio.get_running_loop().create_task(self._read_pauses_quietly())
+
+    async def _publish(self, message: str) -> None:
+        await self._guard(self._client.publish(self._channel, message))
+
+    # --- rate limits --------------------------------------------------------------------------
+
+    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
+        allowed, retry_ms = await self._guard(self._take(keys=[self._k("bucket", key)], args=[rate, burst]))
+        return bool(allowed), float(retry_ms) / 1000.0
+
+    # --- approvals ----------------------------------------------------------------------------
+
+    async def _load(self, approval_id: str) -> ApprovalRequest | None:
+        raw = await self._guard(self._client.get(self._k("approval", approval_id)))
+        return None if raw is None else ApprovalRequest.from_json(json.loads(raw))
+
+    def _ttl_ms(self, request: ApprovalRequest) -> int:
+        return max(1000, int((request.expires - time.time() + KEEP_AFTER_EXPIRY) * 1000))
+
+    async def approval_create(self, request: ApprovalRequest) -> ApprovalRequest:
+        key_ref = self._k("approval-key", request.key)
+        result: list[ApprovalRequest] = []
+
+        async def create(pipe: Any) -> None:
+            existing_id = await pipe.get(key_ref)
+            if existing_id is not None:
+                raw = await pipe.get(self._k("approval", existing_id.decode()))
+                if raw is not None:
+                    existing = ApprovalRequest.from_json(json.loads(raw))
+                    if existing.status == "pending" and existing.expires >= time.time():
+                        result.append(existing)
+                        pipe.multi()
+                        return
+            pipe.multi()
+            ttl = self._ttl_ms(request)
+            pipe.set(self._k("approval", request.id), json.dumps(request.to_json()), px=ttl)
+            pipe.set(key_ref, request.id, px=ttl)
+            pipe.zadd(self._k("approvals"), {request.id: request.created})
+            result.append(request)
+
+        await self._guard(self._client.transaction(create, key_ref))
+        return result[-1]
+
+    async def approval_get(self, approval_id: str) -> ApprovalRequest | None:
+        return await self._load(approval_id)
+
+    async def approval_find(self, key: str) -> ApprovalRequest | None:
+        approval_id = await self._guard(self._client.get(self._k("approval-key", key)))
+        if approval_id is None:
+            return None
+        request = await self._load(approval_id.decode())
+        return request if request is not None and request.expires >= time.time() else None
+
+    async def approval_list(self, *, pending_only: bool = True) -> list[ApprovalRequest]:
+        index = self._k("approvals")
+        ids = [i.decode() for i in await self._guard(self._client.zrange(index, 0, -1))]
+        if not ids:
+            return []
+        raws = await self._guard(self._client.mget([self._k("approval", i) for i in ids]))
+        now = time.time()
+        gone = [i for i, raw in zip(ids, raws) if raw is None]
+        if gone:
+            await self._guard(self._client.zrem(index, *gone))
+        requests = [ApprovalRequest.from_json(json.loads(raw)) for raw in raws if raw is not None]
+        live = [r for r in requests if r.expires >= now]
+        return [r for r in live if r.status == "pending" or not pending_only]
+
+    async def approval_decide(self, approval_id: str, vote: Vote) -> ApprovalRequest | None:
+        record_key = self._k("approval", approval_id)
+        result: list[ApprovalRequest | None] = []
+        changed: list[bool] = []
+
+        async def decide(pipe: Any) -> None:
+            raw = await pipe.get(record_key)
+            request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
+            if request is None or request.expires < time.time():
+                result.append(None)
+                pipe.multi()
+                return
+            before = request.status
+            if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
+                request.votes.append(vote)
+                request.settle(time.time())
+            pipe.multi()
+            pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request))
+            result.append(request)
+            changed.append(request.status != before)
+
+        await self._guard(self._client.transaction(decide, record_key))
+        request = result[-1]
+        if request is not None and changed and changed[-1]:
+            await self._publish(f"approval {approval_id}")
+        return request
+
+    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
+        deadline = time.monotonic() + timeout
+        event = asyncio.Event()
+        self._waiters.setdefault(approval_id, set()).add(event)
+        try:
+            while True:
+                request = await self._load(approval_id)
+                left = deadline - time.monotonic()
+                if request is None or request.status != "pending" or left <= 0:
+                    return request
+                event.clear()
+                try:
+                    await asyncio.wait_for(event.wait(), min(WAIT_POLL, left))
+                except TimeoutError:
+                    pass
+        finally:
+            waiters = self._waiters.get(approval_id)
+            if waiters is not None:
+                waiters.discard(event)
+                if not waiters:
+                    del self._waiters[approval_id]
+
+    # --- pauses -------------------------------------------------------------------------------
+
+    async def _read_pauses(self) -> None:
+        raw = await self._guard(self._client.hgetall(self._k("pauses")))
+        self._pauses = {k.decode(): json.loads(v) for k, v in raw.items()}
+        self._pauses_read = time.monotonic()
+
+    async def _read_pauses_quietly(self) -> None:
+        try:
+            await self._read_pauses()
+        except Exception as exc:
+            log_event("pauses not refreshed", logging.WARNING, error=str(exc))
+
+    async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
+        if paused:
+            info = {"by": by, "since": time.time(), "reason": reason}
+            await self._guard(self._client.hset(self._k("pauses"), target, json.dumps(info)))
+        else:
+            await self._guard(self._client.hdel(self._k("pauses"), target))
+        await self._read_pauses()
+        await self._publish("pauses changed")
+
+    async def pause_list(self) -> dict[str, dict[str, Any]]:
+        await self._read_pauses()
+        return {target: dict(info) for target, info in self._pauses.items()}
+
+    async def pause_check(self, targets: tuple[str, ...]) -> str | None:
+        """From the local copy (no round trip); re-read when older than PAUSE_REFRESH. While Redis is
+        away the last copy stays in force (and pub/sub brings changes once it is back)."""
+        if time.monotonic() - self._pauses_read > PAUSE_REFRESH:
+            self._pauses_read = time.monotonic()  # one attempt per period, not one per call
+            await self._read_pauses_quietly()
+        if self._pauses:
+            for target in targets:
+                if target in self._pauses:
+                    return target
+        return None
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            try:
+                await self._listener
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._listener = None
+        for waiters in self._waiters.values():
+            for event in waiters:
+                event.set()

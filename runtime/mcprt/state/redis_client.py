@@ -1,0 +1,75 @@
+"""Connecting to the shared Redis: a clear error at start, bounded waits and reconnects while serving.
+
+The client retries a failed command with exponential backoff (at most `RETRIES` times, each
+attempt bounded by `COMMAND_TIMEOUT`), so a Redis restart is ridden out, and a Redis that stays
+away makes a command fail within about a second and a half instead of hanging the call that
+needed it. Callers turn `StateUnavailable` into a tool error; calls that need no shared state never
+touch Redis.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import McprtError
+from .url import redact_state_url
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+COMMAND_TIMEOUT = 0.5  # seconds for one Redis command (a LAN round trip is well under a millisecond)
+CONNECT_TIMEOUT = 2.0
+RETRIES = 2
+
+
+class StateUnavailable(McprtError):
+    """The shared state backend did not answer in time (Redis down or unreachable)."""
+
+
+def make_client(url: str, *, command_timeout: float = COMMAND_TIMEOUT) -> Redis:
+    """A pooled asyncio Redis client for `url` (redis://, rediss://, unix://) with retries."""
+    from redis.asyncio import Redis
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.retry import Retry
+
+    return Redis.from_url(
+        url,
+        socket_timeout=command_timeout,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=30,
+        decode_responses=False,
+    )
+
+
+async def connect(url: str) -> Redis:
+    """Open and check the connection once (PING): `mcprt up` refuses to start without its state."""
+    client = make_client(url)
+    try:
+        await client.ping()
+    except Exception as exc:  # redis raises its own ConnectionError / TimeoutError / AuthenticationError
+        await client.aclose()
+        raise McprtError(
+            f"cannot reach the shared state at {redact_state_url(url)}: {_reason(exc)}. "
+            "Start Redis, fix `server.state` / MCPRT_STATE_URL, or unset it to keep state in this process."
+        ) from None
+    return client
+
+
+def unavailable(exc: BaseException) -> StateUnavailable:
+    """The error calls see when Redis fails mid-serving (never a traceback, never the URL)."""
+    return StateUnavailable(f"shared state (Redis) is unavailable: {_reason(exc)}; try again shortly")
+
+
+def is_redis_error(exc: BaseException) -> bool:
+    from redis.exceptions import RedisError
+
+    return isinstance(exc, (RedisError, OSError, TimeoutError))
+
+
+def _reason(exc: Any) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]

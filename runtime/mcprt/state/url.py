@@ -1,0 +1,22 @@
+"""Which state URL applies, and how to print one without its password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+
+def state_url_for(configured: str | None, setting: str | None) -> str | None:
+    """The environment (`MCPRT_STATE_URL`) beats the manifest's `server.state`; blank means unset."""
+    for value in (setting, configured):
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
+def redact_state_url(url: str) -> str:
+    """`redis://:secret@host:6379/0` → `redis://***@host:6379/0` (never log a Redis password)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))

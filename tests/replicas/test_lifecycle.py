@@ -1,0 +1,125 @@
+"""Readiness, graceful drain and the shared state's failure modes, on single real `mcprt up` processes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import httpx
+
+from tests.replicas.test_replicas import MANIFEST, TOOLS
+from tests.support.components import free_port, redis_server
+from tests.support.served import child_env, http_client, mcprt_http
+
+
+def _folder(tmp_path: Path) -> Path:
+    (tmp_path / "replica_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(MANIFEST.format(extra=""))
+    return manifest
+
+
+def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
+    manifest = _folder(tmp_path)
+    port = free_port()  # nothing listens there
+    done = subprocess.run(
+        [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
+        env=child_env(MCPRT_STATE_URL=f"redis://:hunter2@127.0.0.1:{port}/0"),
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert f"cannot reach the shared state at redis://***@127.0.0.1:{port}/0" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+async def test_readyz_follows_the_state_backend_and_calls_without_state_keep_working(tmp_path: Path) -> None:
+    manifest = _folder(tmp_path)
+    with redis_server(tmp_path) as redis:
+        with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
+            assert httpx.get(f"{up.base}/readyz", timeout=5).status_code == 200
+            async with http_client(up.url, mode="auto") as client:
+                redis.process.kill()
+                redis.process.wait(10)
+                deadline = time.monotonic() + 10
+                while httpx.get(f"{up.base}/readyz", timeout=5).status_code != 503:
+                    assert time.monotonic() < deadline, "/readyz must report the lost state backend"
+                    await anyio.sleep(0.2)
+                assert httpx.get(f"{up.base}/readyz", timeout=5).json()["status"] == "shared state unavailable"
+                result = await client.call_tool("whoami", {})  # needs no shared state
+                assert not result.is_error
+            assert httpx.get(f"{up.base}/healthz", timeout=5).status_code == 200  # still alive
+
+
+async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Path) -> None:
+    manifest = _folder(tmp_path)
+    with mcprt_http(manifest) as up:
+        async with http_client(up.url, mode="legacy") as client:
+            await client.list_tools()
+            outcome: dict[str, object] = {}
+
+            async def slow_call() -> None:
+                outcome["result"] = await client.call_tool("slow", {"seconds": 2.0})
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(slow_call)
+                await anyio.sleep(0.5)  # the call is in flight
+                up.signal(signal.SIGTERM)
+                deadline = time.monotonic() + 5
+                while True:  # readiness turns false at once, before the call finishes
+                    answer = httpx.get(f"{up.base}/readyz", timeout=5)
+                    if answer.status_code == 503:
+                        break
+                    assert time.monotonic() < deadline
+                    await anyio.sleep(0.05)
+                assert answer.json()["status"] == "draining"
+                fresh = httpx.post(up.url, json={"jsonrpc": "2.0", "id": 9, "method": "ping"},
+                                   headers={"Accept": "application/json, text/event-stream"}, timeout=5)
+                assert fresh.status_code == 503 and fresh.headers["retry-after"] == "1"
+            result = outcome["result"]
+            assert not result.is_error, result  # type: ignore[attr-defined]
+        assert up.process.wait(20) == 0
+        assert "draining" in up.log()
+
+
+def _configmap_swap(folder: Path, version: str, text: str) -> None:
+    """What the kubelet does when a ConfigMap changes: a new timestamped folder, `..data` re-pointed
+    at it by an atomic rename of a temporary link, the old folder removed. `mcp.yaml` itself is a
+    link to `..data/mcp.yaml` and is never touched."""
+    new = folder / f"..{version}"
+    new.mkdir()
+    (new / "mcp.yaml").write_text(text)
+    (new / "replica_tools.py").write_text(TOOLS)
+    (new / "replica_more.py").write_text('__all__ = ["extra"]\n\ndef extra() -> str:\n    return "more"\n')
+    old = (folder / "..data").resolve() if (folder / "..data").exists() else None
+    tmp_link = folder / "..data_tmp"
+    tmp_link.symlink_to(new.name)
+    tmp_link.replace(folder / "..data")
+    for name in ("mcp.yaml", "replica_tools.py", "replica_more.py"):
+        if not (folder / name).is_symlink():
+            (folder / name).symlink_to(f"..data/{name}")
+    if old is not None:
+        import shutil
+
+        shutil.rmtree(old)
+
+
+async def test_a_configmap_update_is_hot_reloaded(tmp_path: Path) -> None:
+    from tests.replicas.test_replicas import EXTRA_TOOL
+    from tests.support.served import ListChanged
+
+    folder = tmp_path / "config"
+    folder.mkdir()
+    _configmap_swap(folder, "2026_11_29_10_00_00.1", MANIFEST.format(extra=""))
+    with mcprt_http(folder / "mcp.yaml") as up:
+        seen = ListChanged()
+        async with http_client(up.url, mode="legacy", message_handler=seen) as client:
+            assert "extra" not in {t.name for t in (await client.list_tools()).tools}
+            await anyio.sleep(0.5)
+            _configmap_swap(folder, "2026_11_29_10_05_00.2", MANIFEST.format(extra=EXTRA_TOOL))
+            assert await seen.wait_beyond(0, 30), "the symlink swap was not noticed:\n" + up.log()
+            assert "extra" in {t.name for t in (await client.list_tools()).tools}

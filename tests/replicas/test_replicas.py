@@ -1,0 +1,214 @@
+"""Three `mcprt up` replicas behind a real HAProxy (round robin, no stickiness) sharing a real Redis.
+
+One set of components is started for the module (they take seconds to start); every test drives it
+with the SDK client over streamable HTTP in both protocol eras.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from tests.support.components import HAProxy, Redis, haproxy, redis_server
+from tests.support.served import ListChanged, UpProcess, child_env, http_client, mcprt_http
+
+pytestmark = pytest.mark.xdist_group("replicas")  # one cluster per run, not one per worker
+
+TOOLS = '''\
+import asyncio
+import os
+
+__all__ = ["whoami", "slow"]
+
+
+def whoami() -> dict:
+    """Which replica answered (its process id)."""
+    return {"pid": os.getpid()}
+
+
+async def slow(seconds: float) -> dict:
+    """Wait, then say which replica answered."""
+    await asyncio.sleep(seconds)
+    return {"pid": os.getpid(), "slept": seconds}
+'''
+
+MANIFEST = """\
+version: 1
+server:
+  name: replicas-test
+  http: {{drain_timeout: 15s}}
+sources:
+  tools:
+    python: replica_tools
+{extra}"""
+
+EXTRA_TOOL = """\
+  more:
+    python: replica_more
+"""
+
+
+@dataclass
+class Cluster:
+    folder: Path
+    redis: Redis
+    replicas: list[UpProcess]
+    balancer: HAProxy
+
+    @property
+    def url(self) -> str:
+        return self.balancer.url()
+
+    def pids(self) -> set[int]:
+        return {r.process.pid for r in self.replicas}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    folder = tmp_path_factory.mktemp("replicas")
+    (folder / "replica_tools.py").write_text(TOOLS)
+    (folder / "replica_more.py").write_text('__all__ = ["extra"]\n\ndef extra() -> str:\n    return "more"\n')
+    manifest = folder / "mcp.yaml"
+    manifest.write_text(MANIFEST.format(extra=""))
+    with ExitStack() as stack:
+        redis = stack.enter_context(redis_server(folder))
+        env = child_env(MCPRT_STATE_URL=redis.url)
+        replicas = [stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60)) for _ in range(3)]
+        ports = [int(r.url.split(":")[2].split("/")[0]) for r in replicas]
+        balancer = stack.enter_context(haproxy(folder, ports))
+        yield Cluster(folder, redis, replicas, balancer)
+
+
+def _pid(result) -> int:  # type: ignore[no-untyped-def]
+    assert not result.is_error, result.content
+    data = result.structured_content or json.loads(result.content[0].text)
+    return int(data["pid"])
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_every_call_succeeds_while_requests_alternate_between_replicas(cluster: Cluster, mode: str) -> None:
+    async with http_client(cluster.url, mode=mode) as client:
+        tools = await client.list_tools()
+        assert {t.name for t in tools.tools} >= {"whoami", "slow"}
+        seen = [_pid(await client.call_tool("whoami", {})) for _ in range(12)]
+    assert set(seen) <= cluster.pids()
+    assert len(set(seen)) == 3, f"round robin should reach every replica, saw {seen}"
+
+
+async def test_a_session_opened_on_one_replica_is_served_by_the_others(cluster: Cluster) -> None:
+    """Handshake era: initialize lands on one replica; the session id works on every replica."""
+    async with http_client(cluster.url, mode="legacy") as client:
+        await client.list_tools()
+        answered = {_pid(await client.call_tool("whoami", {})) for _ in range(6)}
+        keys = cluster.redis.cli("--scan", "--pattern", "mcprt:replicas-test:session:*").split()
+        assert len(keys) == 1, "the session's record is kept in Redis while it is open"
+    assert len(answered) == 3
+    # The client ended its session (DELETE): no replica serves it any more.
+    assert cluster.redis.cli("--scan", "--pattern", "mcprt:replicas-test:session:*") == ""
+
+
+async def test_a_session_answers_only_to_its_own_principal_and_unknown_ids_are_404(cluster: Cluster) -> None:
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2025-06-18"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    for replica in cluster.replicas:  # an id no replica created
+        answer = httpx.post(replica.url, json=body, headers={**headers, "Mcp-Session-Id": "f" * 32}, timeout=10)
+        assert answer.status_code == 404
+
+
+async def test_a_manifest_edit_notifies_clients_connected_through_every_replica(cluster: Cluster) -> None:
+    manifest = cluster.folder / "mcp.yaml"
+    legacy_seen = [ListChanged() for _ in range(3)]
+    try:
+        async with ExitStackAsync() as stack:
+            legacy = [await stack.enter(http_client(cluster.url, mode="legacy", message_handler=seen))
+                      for seen in legacy_seen]
+            for client in legacy:
+                await client.list_tools()
+            modern = await stack.enter(http_client(cluster.url, mode="auto"))
+            listen = await stack.enter(modern.listen(tools_list_changed=True))
+            await anyio.sleep(1.0)  # GET streams open on whatever replicas the balancer chose
+            manifest.write_text(MANIFEST.format(extra=EXTRA_TOOL))
+            for seen in legacy_seen:
+                assert await seen.wait_beyond(0, 30), "a handshake-era client was not notified"
+            with anyio.fail_after(30):
+                event = await listen.__anext__()
+            assert "list_changed" in type(event).__name__.lower() or "tools" in repr(event).lower()
+            for client in legacy:
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert "extra" in names
+    finally:
+        manifest.write_text(MANIFEST.format(extra=""))
+        await anyio.sleep(1.0)
+
+
+async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: Cluster) -> None:
+    """At most the calls in flight on the victim fail (one per caller at most); every caller goes on
+    through the other replicas. HAProxy retries only what never reached a replica (conn-failure,
+    503), so a call is never run twice; the SDK client (2.3) ends its session when a POST's
+    connection drops, so a caller whose call was in flight on the victim reconnects once."""
+    victim = cluster.replicas[2]
+    results: list[tuple[float, bool, int | None]] = []
+    reconnects: list[str] = []
+    killed_at: list[float] = []
+
+    async def caller(mode: str) -> None:
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            try:
+                async with http_client(cluster.url, mode=mode) as client:
+                    while time.monotonic() < deadline:
+                        result = await client.call_tool("whoami", {})
+                        results.append((time.monotonic(), not result.is_error,
+                                        _pid(result) if not result.is_error else None))
+            except Exception:  # the call in flight on the victim: its connection dropped
+                results.append((time.monotonic(), False, None))
+                reconnects.append(mode)
+
+    async def killer() -> None:
+        await anyio.sleep(2)
+        killed_at.append(time.monotonic())
+        os.kill(victim.process.pid, signal.SIGKILL)
+
+    callers = ("legacy", "legacy", "auto", "auto")
+    async with anyio.create_task_group() as group:
+        for mode in callers:
+            group.start_soon(caller, mode)
+        group.start_soon(killer)
+    failures = [r for r in results if not r[1]]
+    assert len(failures) <= len(callers), failures
+    assert all(t >= killed_at[0] for t, _, _ in failures), "nothing failed before the kill"
+    after = [r for r in results if r[0] > killed_at[0] + 1.5]
+    assert after and all(ok for _, ok, _ in after), "callers continue through the remaining replicas"
+    assert victim.process.pid not in {pid for _, ok, pid in after if ok}
+    assert len({pid for _, ok, pid in after if ok}) == 2
+    assert len(results) > 40
+
+
+class ExitStackAsync:
+    """A tiny async exit stack for async context managers entered in a loop."""
+
+    def __init__(self) -> None:
+        from contextlib import AsyncExitStack
+
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> ExitStackAsync:
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> bool | None:
+        return await self._stack.__aexit__(*exc)  # type: ignore[arg-type]
+
+    async def enter(self, manager):  # type: ignore[no-untyped-def]
+        return await self._stack.enter_async_context(manager)

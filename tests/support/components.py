@@ -1,0 +1,138 @@
+"""Real components the replica tests run on 127.0.0.1: `redis-server` and `haproxy` (Debian
+packages; `.ci/install-system-packages` installs them). Each is started on a free port in a
+temporary folder and stopped at the end; a missing binary is a failure that says how to install it,
+never a skip."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def binary(name: str, *extra_dirs: str) -> str:
+    found = shutil.which(name) or next((str(Path(d) / name) for d in extra_dirs if (Path(d) / name).is_file()), None)
+    if found is None:
+        raise AssertionError(f"{name} is not installed: run `bash .ci/install-system-packages` (Debian package)")
+    return found
+
+
+def wait_port(port: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+@dataclass
+class Redis:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run([binary("redis-cli"), "-p", str(self.port), *args], capture_output=True, text=True,
+                              timeout=10)
+        return done.stdout.strip()
+
+
+@contextmanager
+def redis_server(tmp: Path) -> Iterator[Redis]:
+    port = free_port()
+    process = subprocess.Popen(
+        [binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        yield Redis(port, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+HAPROXY_CONFIG = """\
+global
+    maxconn 2000
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 120s
+    timeout server 120s
+    timeout tunnel 1h
+    retries 3
+    option redispatch 1
+    retry-on conn-failure 503
+frontend mcp
+    bind 127.0.0.1:{port}
+    default_backend replicas
+backend replicas
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter 300ms fall 2 rise 1
+{servers}
+"""
+
+
+@dataclass
+class HAProxy:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def url(self, path: str = "/mcp") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@contextmanager
+def haproxy(tmp: Path, backends: Sequence[int]) -> Iterator[HAProxy]:
+    """HAProxy round robin (no stickiness) over `backends` (ports on 127.0.0.1), health-checked on /readyz."""
+    port = free_port()
+    servers = "\n".join(f"    server r{i} 127.0.0.1:{p} check" for i, p in enumerate(backends))
+    config = tmp / "haproxy.cfg"
+    config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
+    exe = binary("haproxy", "/usr/sbin")
+    check = subprocess.run([exe, "-c", "-f", str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    process = subprocess.Popen([exe, "-f", str(config), "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_port(port)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # until a health check marked a backend up
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield HAProxy(port, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
