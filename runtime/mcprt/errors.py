@@ -7,7 +7,7 @@ reported at once; a call problem is a `ToolCallError` the model can read and act
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -33,9 +33,14 @@ class McprtError(Exception):
 
 @dataclass
 class ManifestError(McprtError):
-    """A manifest (or something it names) is invalid; carries every diagnostic found."""
+    """A manifest (or something it names) is invalid; carries every diagnostic found.
+
+    `partial`: when only some parts failed validation, the manifest without them (a
+    `LoadedManifest`), so later stages — opening sources, checking tool overrides — can still run
+    and report their problems in the same pass."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    partial: Any = None
 
     def __post_init__(self) -> None:
         super().__init__(self.__str__())
@@ -71,4 +76,12 @@ class UpstreamError(ToolCallError):
 
 
 class PolicyDenied(ToolCallError):
-    """A policy refused the call (deny rule, rate limit, pause, approval): outcome `denied`."""
+    """A policy refused the call (deny rule, rate limit, pause, approval): outcome `denied`.
+
+    `meta` (optional) is machine-readable detail for the client, sent as the result's `_meta`
+    (e.g. `{"mcprt/retryAfter": 12}` for a rate limit, `{"mcprt/approval": {"id", "status"}}`).
+    """
+
+    def __init__(self, message: str, meta: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.meta = meta or {}

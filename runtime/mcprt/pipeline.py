@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class Runtime:
         self.holder: ToolSetHolder | None = None
         self.loaded: LoadedManifest | None = None
         self._upstream_changed_callbacks: list = []
+        self.policy: Any = None  # mcprt.policy.PolicyService, made at the first compile with `policy:`
 
     async def compile(self, loaded: LoadedManifest | None = None) -> Compiled:
         """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
@@ -43,7 +45,13 @@ class Runtime:
         On error the pool keeps the sources of the previous successful compile.
         """
         started = time.perf_counter()
-        loaded = loaded or load_manifest(self.manifest_path)
+        try:
+            loaded = loaded or load_manifest(self.manifest_path)
+        except ManifestError as exc:
+            if exc.partial is None:
+                raise
+            later = await self._later_stages(exc.partial)
+            raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
         sync = await self.pool.sync(loaded)
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
@@ -55,8 +63,21 @@ class Runtime:
         if errors:
             await self.pool.rollback(sync)  # the sources of the last good compile keep serving
             raise ManifestError(sorted(diagnostics + loaded.warnings))
+        diagnostics += self._attach_policy(loaded, toolset)
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
+
+    async def _later_stages(self, partial: LoadedManifest) -> list[Diagnostic]:
+        """Open the valid part's sources and build its tools only to collect their diagnostics
+        (validation failed elsewhere: every stage that can still run reports in the same pass)."""
+        sync = await self.pool.sync(partial)
+        diagnostics = list(sync.diagnostics)
+        try:
+            if not any(d.severity == "error" for d in diagnostics):
+                diagnostics += build_toolset(partial, sync.operations).diagnostics
+        finally:
+            await self.pool.rollback(sync)  # the sources of the last good compile keep serving
+        return diagnostics
 
     async def start(self, loaded: LoadedManifest | None = None) -> Compiled:
         compiled = await self.compile(loaded)
@@ -76,6 +97,25 @@ class Runtime:
         if close_retired_now:
             await close_retired(compiled.sync.retired)
         return changed
+
+    def policy_service(self) -> Any:
+        """The PolicyService (approvals, rate limits, pauses) that outlives reloads; made on first use."""
+        if self.policy is None:
+            from .policy import PolicyService
+
+            self.policy = PolicyService()
+        return self.policy
+
+    def _attach_policy(self, loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
+        """Compile `policy:` for the new tool set (the policy layer is imported only when there is one);
+        returns its warnings (globs matching nothing, unreachable rules)."""
+        if loaded.manifest.policy is None:
+            return []
+        from .policy import attach_policy
+        from .policy.checks import check_policy
+
+        attach_policy(loaded, toolset, self.policy_service())
+        return check_policy(loaded, toolset)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
         """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""

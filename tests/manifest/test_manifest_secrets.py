@@ -109,6 +109,7 @@ def test_the_schema_marks_secrets_write_only_and_contains_no_values(manifest_pat
     schema = manifest_schema()
     assert sorted(_secret_fields(schema)) == [
         ("ApiKeyAuth", "value"),
+        ("Approvals", "webhook"),
         ("BasicAuth", "password"),
         ("InboundAuth", "bearer_tokens"),
         ("InboundAuth", "tokens"),

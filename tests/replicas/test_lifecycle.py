@@ -11,7 +11,17 @@ from pathlib import Path
 import anyio
 import httpx
 
-from tests.replicas.test_replicas import MANIFEST, TOOLS
+from tests.replicas.test_replicas import TOOLS
+
+MANIFEST = """\
+version: 1
+server:
+  name: lifecycle-test
+  http: {{drain_timeout: 15s}}
+sources:
+  tools:
+    python: replica_tools
+{extra}"""
 from tests.support.components import free_port, redis_server
 from tests.support.served import child_env, http_client, mcprt_http
 
@@ -53,6 +63,27 @@ async def test_readyz_follows_the_state_backend_and_calls_without_state_keep_wor
                 result = await client.call_tool("whoami", {})  # needs no shared state
                 assert not result.is_error
             assert httpx.get(f"{up.base}/healthz", timeout=5).status_code == 200  # still alive
+
+
+async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(tmp_path: Path) -> None:
+    manifest = _folder(tmp_path)
+    manifest.write_text(MANIFEST.format(extra="") + "policy:\n  rate_limits:\n"
+                        "    - {match: {tools: [whoami]}, per: global, limit: 100/min}\n")
+    with redis_server(tmp_path) as redis:
+        with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
+            async with http_client(up.url, mode="legacy") as client:
+                assert not (await client.call_tool("whoami", {})).is_error
+                redis.process.kill()
+                redis.process.wait(10)
+                started = time.monotonic()
+                limited = await client.call_tool("whoami", {})  # needs its bucket in Redis
+                elapsed = time.monotonic() - started
+                assert limited.is_error
+                assert "shared state (Redis) is unavailable" in limited.content[0].text
+                assert elapsed < 10, "fails fast (bounded retries), never hangs"
+                free = await client.call_tool("slow", {"seconds": 0})  # no rate limit: no shared state
+                assert not free.is_error, free.content
+            assert "Traceback" not in up.log()
 
 
 async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -28,7 +30,7 @@ TOOLS = '''\
 import asyncio
 import os
 
-__all__ = ["whoami", "slow"]
+__all__ = ["whoami", "slow", "refund", "limited"]
 
 
 def whoami() -> dict:
@@ -40,6 +42,16 @@ async def slow(seconds: float) -> dict:
     """Wait, then say which replica answered."""
     await asyncio.sleep(seconds)
     return {"pid": os.getpid(), "slept": seconds}
+
+
+def refund(amount: int) -> dict:
+    """Refund (needs a human's approval)."""
+    return {"pid": os.getpid(), "refunded": amount}
+
+
+def limited() -> dict:
+    """Rate limited to 5 a minute across the whole deployment."""
+    return {"pid": os.getpid()}
 '''
 
 MANIFEST = """\
@@ -47,10 +59,20 @@ version: 1
 server:
   name: replicas-test
   http: {{drain_timeout: 15s}}
+  auth: {{tokens: {{alice: "${{ALICE_TOKEN}}", bot: "${{BOT_TOKEN}}"}}}}
+policy:
+  default: allow
+  rules:
+    - {{match: {{tools: [refund]}}, action: approve}}
+  approvals: {{wait: 30s, valid_for: 10m, approvers: [alice]}}
+  rate_limits:
+    - {{match: {{tools: [limited]}}, per: global, limit: 5/min}}
 sources:
   tools:
     python: replica_tools
 {extra}"""
+ALICE, BOT = "alice-replica-token", "bot-replica-token"
+TOKENS = {"ALICE_TOKEN": ALICE, "BOT_TOKEN": BOT}
 
 EXTRA_TOOL = """\
   more:
@@ -82,7 +104,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     manifest.write_text(MANIFEST.format(extra=""))
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(folder))
-        env = child_env(MCPRT_STATE_URL=redis.url)
+        env = child_env(MCPRT_STATE_URL=redis.url, **TOKENS)
         replicas = [stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60)) for _ in range(3)]
         ports = [int(r.url.split(":")[2].split("/")[0]) for r in replicas]
         balancer = stack.enter_context(haproxy(folder, ports))
@@ -97,7 +119,7 @@ def _pid(result) -> int:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_every_call_succeeds_while_requests_alternate_between_replicas(cluster: Cluster, mode: str) -> None:
-    async with http_client(cluster.url, mode=mode) as client:
+    async with http_client(cluster.url, mode=mode, token=BOT) as client:
         tools = await client.list_tools()
         assert {t.name for t in tools.tools} >= {"whoami", "slow"}
         seen = [_pid(await client.call_tool("whoami", {})) for _ in range(12)]
@@ -107,7 +129,7 @@ async def test_every_call_succeeds_while_requests_alternate_between_replicas(clu
 
 async def test_a_session_opened_on_one_replica_is_served_by_the_others(cluster: Cluster) -> None:
     """Handshake era: initialize lands on one replica; the session id works on every replica."""
-    async with http_client(cluster.url, mode="legacy") as client:
+    async with http_client(cluster.url, mode="legacy", token=BOT) as client:
         await client.list_tools()
         answered = {_pid(await client.call_tool("whoami", {})) for _ in range(6)}
         keys = cluster.redis.cli("--scan", "--pattern", "mcprt:replicas-test:session:*").split()
@@ -119,7 +141,7 @@ async def test_a_session_opened_on_one_replica_is_served_by_the_others(cluster: 
 
 async def test_a_session_answers_only_to_its_own_principal_and_unknown_ids_are_404(cluster: Cluster) -> None:
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
-               "MCP-Protocol-Version": "2025-06-18"}
+               "MCP-Protocol-Version": "2025-06-18", "Authorization": f"Bearer {BOT}"}
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     for replica in cluster.replicas:  # an id no replica created
         answer = httpx.post(replica.url, json=body, headers={**headers, "Mcp-Session-Id": "f" * 32}, timeout=10)
@@ -131,11 +153,11 @@ async def test_a_manifest_edit_notifies_clients_connected_through_every_replica(
     legacy_seen = [ListChanged() for _ in range(3)]
     try:
         async with ExitStackAsync() as stack:
-            legacy = [await stack.enter(http_client(cluster.url, mode="legacy", message_handler=seen))
+            legacy = [await stack.enter(http_client(cluster.url, mode="legacy", message_handler=seen, token=BOT))
                       for seen in legacy_seen]
             for client in legacy:
                 await client.list_tools()
-            modern = await stack.enter(http_client(cluster.url, mode="auto"))
+            modern = await stack.enter(http_client(cluster.url, mode="auto", token=BOT))
             listen = await stack.enter(modern.listen(tools_list_changed=True))
             await anyio.sleep(1.0)  # GET streams open on whatever replicas the balancer chose
             manifest.write_text(MANIFEST.format(extra=EXTRA_TOOL))
@@ -152,6 +174,47 @@ async def test_a_manifest_edit_notifies_clients_connected_through_every_replica(
         await anyio.sleep(1.0)
 
 
+async def test_a_rate_limit_holds_across_replicas(cluster: Cluster) -> None:
+    """5/min for the whole deployment: 5 calls pass in total, wherever they land, the 6th and later are refused."""
+    async with http_client(cluster.url, mode="legacy", token=BOT) as client:
+        results = [await client.call_tool("limited", {}) for _ in range(8)]
+    allowed = [r for r in results if not r.is_error]
+    assert len(allowed) == 5, [r.content for r in results]
+    assert len({_pid(r) for r in allowed}) >= 2, "the allowed calls were served by several replicas"
+    refused = [r.content[0].text for r in results if r.is_error]
+    assert all("rate limit" in text.lower() for text in refused), refused
+
+
+async def test_an_approval_granted_through_one_replica_releases_a_call_waiting_on_another(cluster: Cluster) -> None:
+    outcome: dict[str, object] = {}
+
+    async def waiting_call() -> None:
+        async with http_client(cluster.url, mode="legacy", token=BOT) as client:
+            await client.list_tools()
+            outcome["result"] = await client.call_tool("refund", {"amount": 4200})
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", cluster.url, "--token", ALICE],
+                              capture_output=True, text=True, timeout=60, env=child_env())
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(waiting_call)
+        pending: list[dict] = []
+        with anyio.fail_after(20):
+            while not pending:
+                await anyio.sleep(0.3)
+                listed = await anyio.to_thread.run_sync(lambda: cli("approvals", "list", "--json"))
+                assert listed.returncode == 0, listed.stderr
+                pending = [a for a in json.loads(listed.stdout) if a["tool"] == "refund"]
+        # The approve request goes through the balancer too: another replica than the waiting call's,
+        # most of the time; the call is released through Redis either way.
+        approved = await anyio.to_thread.run_sync(lambda: cli("approvals", "approve", pending[0]["id"]))
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+    result = outcome["result"]
+    assert not result.is_error, result.content  # type: ignore[attr-defined]
+    assert json.loads(result.content[0].text)["refunded"] == 4200  # type: ignore[attr-defined]
+
+
 async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: Cluster) -> None:
     """At most the calls in flight on the victim fail (one per caller at most); every caller goes on
     through the other replicas. HAProxy retries only what never reached a replica (conn-failure,
@@ -166,7 +229,7 @@ async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: C
         deadline = time.monotonic() + 6
         while time.monotonic() < deadline:
             try:
-                async with http_client(cluster.url, mode=mode) as client:
+                async with http_client(cluster.url, mode=mode, token=BOT) as client:
                     while time.monotonic() < deadline:
                         result = await client.call_tool("whoami", {})
                         results.append((time.monotonic(), not result.is_error,

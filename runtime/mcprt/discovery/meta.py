@@ -17,6 +17,8 @@ from typing import Any
 from ..errors import ToolCallError
 from ..manifest.model import Defaults
 from ..shaping.result import Shaping
+from ..identity.principal import Principal
+from ..toolset.gate import visible_to
 from ..toolset.invoke import call_tool
 from ..toolset.operation import CallContext, Invoker, Operation, UpstreamResult
 from ..toolset.tool import ArgPlan, Tool
@@ -176,13 +178,27 @@ def _text(text: str) -> UpstreamResult:
     return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode()))
 
 
-def _unknown(catalog: Catalog, name: str, names: MetaNames) -> str:
-    """An actionable message for a name that is not an operation."""
+def _visible(catalog: Catalog, name: str, principal: Principal | None) -> Tool | None:
+    """The operation `name`, unless a policy hides it from `principal` (then it does not exist)."""
+    tool = catalog.get(name)
+    return tool if tool is not None and visible_to(tool, principal) else None
+
+
+def _unknown(catalog: Catalog, name: str, names: MetaNames, principal: Principal | None = None) -> str:
+    """An actionable message for a name that is not an operation (hidden ones are never suggested)."""
     if name in (names.search, names.describe, names.call):
         return f"'{name}' is a discovery tool itself: call it directly, not through {names.call}"
-    hint = difflib.get_close_matches(name, catalog.names(), n=3, cutoff=0.7)
+    candidates = [n for n in catalog.names() if _visible(catalog, n, principal) is not None]
+    hint = difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
     suggestion = f" Did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
     return f"no operation named '{name}'.{suggestion} Use {names.search} to find operation names."
+
+
+def _hidden_count(catalog: Catalog, context: CallContext) -> int:
+    """How many operations a policy hides from the caller (search asks for that many more hits)."""
+    tool = next(iter(catalog.searchable), None)
+    gate = tool.gate if tool is not None else None
+    return len(gate.hidden(context.principal)) if gate is not None else 0
 
 
 def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
@@ -196,7 +212,8 @@ def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
                 f"the query '{query}' has no searchable words: say what you want to do, e.g. "
                 f"\"{catalog.example_query()}\""
             )
-        hits = index.search(query, limit=limit, sources=[source] if source else None)
+        hits = index.search(query, limit=limit + _hidden_count(catalog, context), sources=[source] if source else None)
+        hits = [h for h in hits if visible_to(h.tool, context.principal)][:limit]
         scope = f" of {source}" if source else ""
         if not hits:
             areas = ", ".join(a for s in catalog.summaries() for a in s.areas[:5])
@@ -220,9 +237,9 @@ def _describe_invoker(catalog: Catalog, names: MetaNames, max_bytes: int) -> Inv
         found, unknown, not_shown = [], [], []
         used = 0
         for name in wanted:
-            tool = catalog.get(name)
+            tool = _visible(catalog, name, context.principal)
             if tool is None:
-                unknown.append(_unknown(catalog, name, names))
+                unknown.append(_unknown(catalog, name, names, context.principal))
                 continue
             size = tool.definition_size()
             if found and used + size > max_bytes:
@@ -246,9 +263,9 @@ def _describe_invoker(catalog: Catalog, names: MetaNames, max_bytes: int) -> Inv
 def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
     async def call(arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
         name = str(arguments.get("name", ""))
-        target = catalog.get(name)
+        target = _visible(catalog, name, context.principal)
         if target is None:
-            raise ToolCallError(_unknown(catalog, name, names))
+            raise ToolCallError(_unknown(catalog, name, names, context.principal))
         result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
                                  progress=context.progress, principal=context.principal,
                                  session_id=context.session_id)

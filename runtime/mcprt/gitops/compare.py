@@ -223,6 +223,12 @@ def _manifest_changes(old: LoadedManifest, new: LoadedManifest) -> list[Change]:
                                                                           new.manifest.server.instructions or "")))
     if old.manifest.server.name != new.manifest.server.name:
         changes.append(Change("server name changed", f"{old.manifest.server.name} → {new.manifest.server.name}"))
+    if old.manifest.policy != new.manifest.policy:
+        from ..policy.diff import compare_policies
+
+        # A loosened policy lets agents do more than before: flagged like a breaking change.
+        changes += [Change(c.kind + (" (loosened)" if c.loosened else ""), c.detail, c.loosened)
+                    for c in compare_policies(old.manifest.policy, new.manifest.policy)]
     return changes
 
 

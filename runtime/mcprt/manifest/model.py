@@ -460,6 +460,9 @@ SOURCE_MODELS: dict[str, type[SourceBase]] = {
 }
 
 
+from .policy import Policy  # noqa: E402  (policy.py builds on StrictModel above)
+
+
 class Manifest(StrictModel):
     """An mcprt manifest: sources of tools, how to shape them, and the server that exposes them."""
 
@@ -479,3 +482,5 @@ class Manifest(StrictModel):
     sources: dict[Annotated[str, Field(pattern=SOURCE_KEY_PATTERN)], Source] = Field(
         default_factory=dict, description="Where tools come from, by name. The name namespaces colliding tools."
     )
+    policy: Policy | None = Field(None, description="Who may call what: allow/deny/approve/hide rules, "
+                                  "approvals, rate limits.")

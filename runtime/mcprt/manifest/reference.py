@@ -37,6 +37,12 @@ _SECTIONS = [
     ("ApiKeyAuth", "`auth.api_key`"),
     ("OAuth2ClientCredentials", "`auth.oauth2`"),
     ("TokenExchange", "`auth.token_exchange`"),
+    ("Policy", "`policy`"),
+    ("Rule", "`policy.rules[]`"),
+    ("Match", "`match` of a rule or rate limit"),
+    ("RuleApprovals", "`policy.rules[].approvals`"),
+    ("Approvals", "`policy.approvals`"),
+    ("RateLimit", "`policy.rate_limits[]`"),
 ]
 
 

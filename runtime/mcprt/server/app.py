@@ -82,7 +82,7 @@ def build_server(
 
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         # One page: the listing is built once per tool set and shared by every request.
-        result: dict[str, Any] = {"tools": holder.current.list_tools()}
+        result: dict[str, Any] = {"tools": holder.current.list_tools_for(principal_of(ctx))}
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
             result["resultType"] = "complete"  # required from 2026-07-28 on
         return result
@@ -91,16 +91,17 @@ def build_server(
         # Keep this reference for the whole call: hot reload closes a replaced source only once the
         # tool set that used it is no longer referenced, so a call in flight is never cut off.
         toolset = holder.current
-        tool = toolset.get(params.name)
+        principal = principal_of(ctx)
+        tool = toolset.get_for(params.name, principal)  # a tool a policy hides is unknown to this caller
         if tool is None:
-            return unknown_tool_result(params.name, toolset)
+            return unknown_tool_result(params.name, toolset, principal)
         try:
             result = await call_tool(
                 tool,
                 params.arguments,
                 request_id=None if ctx.request_id is None else str(ctx.request_id),
                 progress=_progress_reporter(ctx),
-                principal=principal_of(ctx),
+                principal=principal,
                 session_id=session_id_of(ctx),
             )
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence
@@ -151,7 +152,7 @@ class CachedToolListing:
     def __init__(self, holder: ToolSetHolder) -> None:
         self._holder = holder
         self._toolset: ToolSet | None = None
-        self._by_version: dict[str, dict[str, Any]] = {}
+        self._by_version: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/list" or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
@@ -161,12 +162,15 @@ class CachedToolListing:
         toolset = self._holder.current
         if toolset is not self._toolset:
             self._toolset, self._by_version = toolset, {}
-        cached = self._by_version.get(ctx.protocol_version)
+        # A policy may hide tools from some principals: one cached listing per hidden set.
+        hidden = toolset.gate.hidden(principal_of(ctx)) if toolset.gate is not None else frozenset()
+        key = (ctx.protocol_version, hidden)
+        cached = self._by_version.get(key)
         if cached is not None:
             return cached
         result = await call_next(ctx)
-        if isinstance(result, dict) and self._toolset is toolset:
-            self._by_version[ctx.protocol_version] = result
+        if isinstance(result, dict) and self._toolset is toolset and len(self._by_version) < 256:
+            self._by_version[key] = result
         return result
 
 

@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from ..errors import McprtError
@@ -44,6 +44,7 @@ def build_http_app(
     manifest_health: Callable[[], dict[str, Any]] | None = None,
     readiness: Readiness | None = None,
     session_records: SessionRecords | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> ASGIApp:
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
@@ -90,7 +91,7 @@ def build_http_app(
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
-        custom_starlette_routes=routes,
+        custom_starlette_routes=[*routes, *extra_routes],
     )
     if not options.stateless:
         # Sessions answer only to the principal that opened them and, with shared state, any

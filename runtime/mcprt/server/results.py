@@ -8,6 +8,7 @@ import logging
 import mcp_types as types
 from pydantic import ValidationError
 
+from ..identity.principal import Principal
 from ..observability.log import logger
 from ..toolset.invoke import error_result
 from ..toolset.operation import ToolResult
@@ -24,6 +25,7 @@ def to_call_result(result: ToolResult, tool_name: str) -> types.CallToolResult:
         return types.CallToolResult.model_validate(fallback.to_wire(), by_name=False)
 
 
-def unknown_tool_result(name: str, toolset: ToolSet) -> types.CallToolResult:
-    """Name close matches so the model can correct itself (tools may have been renamed on reload)."""
-    return to_call_result(error_result(toolset.unknown_tool_message(name)), name)
+def unknown_tool_result(name: str, toolset: ToolSet, principal: Principal | None = None) -> types.CallToolResult:
+    """Name close matches so the model can correct itself (tools may have been renamed on reload);
+    tools hidden from `principal` are never named."""
+    return to_call_result(error_result(toolset.unknown_tool_message(name, principal)), name)

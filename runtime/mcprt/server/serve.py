@@ -47,6 +47,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
     stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
     tasks: set[asyncio.Task[Any]] = set()
     shared = await open_shared_state(options, config.name)
+    if shared is not None:  # approvals, rate limits and pauses shared by every replica
+        runtime.policy_service().state = shared.policy
 
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -58,14 +60,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
 
         task.add_done_callback(finished)
 
+    cleanups: list[Callable[[], Any]] = []
     restore_signals = _install_signals(stopping, on_hup=lambda: spawn(reload_now(runtime, notifier), "reload"))
     readiness = Readiness(shared.ping if shared is not None else None)
-    app = None
-    if http:
-        app = build_http_app(server, runtime.holder, config, notifier, options,
-                             manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
-                             session_records=shared.sessions if shared is not None else None)
-    spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams), "graceful stop")
     watch = _reload_entry("watch") if reload else None
     if watch is not None:
         spawn(watch(runtime, notifier), "hot reload")
@@ -73,14 +70,24 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
         if http:
             sock = listen(options.host, options.port)
             port = sock.getsockname()[1]
-            assert app is not None
+            routes = _serve_policy(runtime, options, port, spawn, cleanups)
+            app = build_http_app(server, runtime.holder, config, notifier, options,
+                                 manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
+                                 session_records=shared.sessions if shared is not None else None,
+                                 extra_routes=routes)
+            spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams),
+                  "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams)
         else:
             _banner(runtime, options, None)
+            spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
+                  "stop")
             await serve_stdio(server, stop)
     finally:
         restore_signals()
+        for cleanup in cleanups:
+            cleanup()
         for task in list(tasks):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -113,6 +120,24 @@ def _find_inflight(app: Any) -> InFlight | None:
             return app
         app = getattr(app, "app", None)
     return None
+
+
+def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
+                  spawn: Callable[[Awaitable[Any], str], None], cleanups: list[Callable[[], Any]]) -> list[Any]:
+    """Policy admin endpoints (approvals, pauses) and the approvals section of /status.
+
+    Served even when the manifest has no `policy:` yet, so one added by a reload is administrable.
+    """
+    from ..observability.sections import add_section
+    from ..policy.http import policy_routes, render_section
+
+    service = runtime.policy_service()
+    service.reachable = True
+    host = options.host if options.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    service.base_url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    spawn(service.refresh_forever(), "policy state refresh")
+    cleanups.append(add_section("approvals", "Approvals", lambda: render_section(service, back="/status")))
+    return policy_routes(service)
 
 
 async def reload_now(runtime: Runtime, notifier: Notifier) -> None:

@@ -16,6 +16,7 @@ from ..state.url import redact_state_url
 from .options import ServeOptions
 
 if TYPE_CHECKING:
+    from ..state.policy import RedisPolicyState
     from ..state.sessions import SessionRecords
 
 
@@ -27,11 +28,13 @@ class SharedState:
     client: Any  # redis.asyncio.Redis
     prefix: str  # every key starts with it: `mcprt:<server name>:`
     sessions: SessionRecords
+    policy: RedisPolicyState  # approvals, rate-limit buckets, pauses (mcprt.policy.state.PolicyState)
 
     async def ping(self) -> object:
         return await self.client.ping()
 
     async def aclose(self) -> None:
+        await self.policy.aclose()
         await self.client.aclose()
 
 
@@ -39,15 +42,19 @@ async def open_shared_state(options: ServeOptions, server_name: str) -> SharedSt
     """Connect when a state URL is set (a clear McprtError when Redis does not answer), else None."""
     if options.state_url is None:
         return None
+    from ..state.policy import RedisPolicyState
     from ..state.redis_client import connect
     from ..state.sessions import SessionRecords
 
     client = await connect(options.state_url)
     prefix = f"mcprt:{server_name}:"
     log_event("shared state connected", logging.INFO, url=redact_state_url(options.state_url))
+    policy = RedisPolicyState(client, prefix=prefix)
+    await policy.start()
     return SharedState(
         url=options.state_url,
         client=client,
         prefix=prefix,
         sessions=SessionRecords(client, prefix=prefix, ttl=DEFAULT_SESSION_IDLE_TIMEOUT),
+        policy=policy,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import McprtError
+from ..errors import McprtError, ToolCallError
 from .url import redact_state_url
 
 if TYPE_CHECKING:
@@ -22,8 +22,9 @@ CONNECT_TIMEOUT = 2.0
 RETRIES = 2
 
 
-class StateUnavailable(McprtError):
-    """The shared state backend did not answer in time (Redis down or unreachable)."""
+class StateUnavailable(ToolCallError):
+    """The shared state backend did not answer in time (Redis down or unreachable): the call that
+    needed it gets this as a tool error; calls that need no shared state are not affected."""
 
 
 def make_client(url: str, *, command_timeout: float = COMMAND_TIMEOUT) -> Redis:

@@ -17,6 +17,10 @@ examples, so the format is plain, every part but `tool` is optional, and errors 
       status: 200
       headers: {content-type: application/json}
       json: [...]                     # or text: / base64: / json_text:
+    policy:                           # optional: the decision the manifest's `policy:` gives each principal
+      - {principal: ci-bot, decision: deny}
+      - {principal: alice, decision: allow, scopes: [repo:write]}   # also `claims: {…}`
+A case with `policy:` and neither `request:` nor `response:` checks decisions only (no call, no snapshot).
 
 A JSON body over `JSON_TEXT_OVER` bytes is written as `json_text:`, a `|` block of JSON (one value per
 line): the same value, read about ten times faster than a YAML mapping of that size (the YAML parser
@@ -44,7 +48,8 @@ SNAPSHOTS_DIR = "__snapshots__"
 CASE_SUFFIXES = (".yaml", ".yml")
 BodyKind = Literal["json", "text", "base64"]
 _BODY_KINDS: tuple[BodyKind, ...] = ("json", "text", "base64")
-_CASE_KEYS = {"tool", "operation", "description", "args", "request", "response"}
+_CASE_KEYS = {"tool", "operation", "description", "args", "request", "response", "policy"}
+DECISIONS = ("allow", "deny", "approve", "hide")
 _REQUEST_KEYS = {"method", "url", "headers", "json_text", *_BODY_KINDS}
 _RESPONSE_KEYS = {"status", "headers", "json_text", *_BODY_KINDS}
 JSON_TEXT_OVER = 16_000  # bytes of compact JSON above which a body is stored as `json_text:`
@@ -113,6 +118,17 @@ class RecordedResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyExpectation:
+    """`decision` is what the policy's rules give `principal` for this call (pauses, rate limits
+    and approvals are state, not rules: not part of it)."""
+
+    principal: str
+    decision: str
+    scopes: tuple[str, ...] = ()
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Case:
     path: Path
     name: str  # the file name without suffix
@@ -122,6 +138,11 @@ class Case:
     description: str | None = None
     request: RecordedRequest | None = None
     response: RecordedResponse | None = None
+    policy: tuple[PolicyExpectation, ...] = ()
+
+    @property
+    def policy_only(self) -> bool:
+        return bool(self.policy) and self.request is None and self.response is None
 
     @property
     def id(self) -> str:
@@ -210,7 +231,30 @@ def case_from_data(data: Any, path: Path) -> Case:
         description=description,
         request=_request(data.get("request"), where),
         response=_response(data.get("response"), where),
+        policy=_policy(data.get("policy"), where),
     )
+
+
+def _policy(data: Any, where: str) -> tuple[PolicyExpectation, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise CaseError(f"{where}: `policy` is a list of {{principal: NAME, decision: allow|deny|approve|hide}}")
+    found = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise CaseError(f"{where}: policy[{i}] must be a mapping with `principal` and `decision`")
+        _no_unknown(item, {"principal", "decision", "scopes", "claims"}, where, f"policy[{i}]")
+        principal, decision = item.get("principal"), item.get("decision")
+        if not isinstance(principal, str) or not principal:
+            raise CaseError(f"{where}: policy[{i}].principal must be a principal name")
+        if decision not in DECISIONS:
+            raise CaseError(f"{where}: policy[{i}].decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
+        scopes, claims = item.get("scopes") or [], item.get("claims") or {}
+        if not isinstance(scopes, list) or not isinstance(claims, dict):
+            raise CaseError(f"{where}: policy[{i}]: `scopes` is a list and `claims` a mapping")
+        found.append(PolicyExpectation(principal, decision, tuple(str(s) for s in scopes), dict(claims)))
+    return tuple(found)
 
 
 def _request(data: Any, where: str) -> RecordedRequest | None:
@@ -305,6 +349,10 @@ def case_to_data(case: Case) -> dict[str, Any]:
             request["headers"] = _headers_data(case.request.headers)
         _put_body(request, case.request.body)
         data["request"] = request
+    if case.policy:
+        data["policy"] = [{"principal": p.principal, "decision": p.decision,
+                           **({"scopes": list(p.scopes)} if p.scopes else {}),
+                           **({"claims": p.claims} if p.claims else {})} for p in case.policy]
     if case.response is not None:
         response: dict[str, Any] = {"status": case.response.status}
         if case.response.headers:

@@ -42,6 +42,7 @@ class CaseRun:
     received: list[ReceivedRequest] = field(default_factory=list)
     request_problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    policy_problems: list[str] = field(default_factory=list)
 
     @property
     def raw_bytes(self) -> int:
@@ -77,6 +78,11 @@ class ReplayHarness:
             raise
         self.toolset = compiled.toolset
         self.warnings = [str(w) for w in compiled.warnings]
+        # Replays check shaping, not policy: the harness's own tools run ungated, and cases assert
+        # decisions explicitly (`policy:`) against the gate kept here.
+        self.gate = compiled.toolset.gate
+        for tool in compiled.toolset:
+            tool.gate = None
 
     async def close(self) -> None:
         if self._runtime is not None:
@@ -100,8 +106,35 @@ class ReplayHarness:
                          + (f" (nor one for operation {case.operation})" if case.operation else "")
                          + f"; its tools: {names}")
 
+    def policy_problems(self, case: Case, tool: Tool) -> list[str]:
+        """Where the manifest's policy decides otherwise than the case's `policy:` expects."""
+        if not case.policy:
+            return []
+        if self.gate is None:
+            return ["the case expects policy decisions, but the manifest has no `policy:`"]
+        from types import MappingProxyType
+
+        from ..identity.principal import Principal
+        from ..toolset.invoke import check_arguments
+
+        completed = check_arguments(tool, dict(case.args))
+        problems = []
+        for expected in case.policy:
+            principal = Principal(expected.principal, "token", scopes=frozenset(expected.scopes),
+                                  claims=MappingProxyType(dict(expected.claims)))
+            got = self.gate.decide(tool, principal, completed)
+            action = "hide" if tool.name in self.gate.hidden(principal) else got.action
+            if action != expected.decision:
+                problems.append(f"policy for {expected.principal}: expected {expected.decision}, got {action} "
+                                f"({got.rule})")
+        return problems
+
     async def run(self, case: Case) -> CaseRun:
         tool, notes = self.find_tool(case)
+        if case.policy_only:
+            run = CaseRun(case, tool.name, ToolResult(content=[]), notes=notes)
+            run.policy_problems = self.policy_problems(case, tool)
+            return run
         replayed = case.response is not None
         self.upstream.expect(case.response if replayed else None)
         result = await asyncio.wait_for(call_tool(tool, dict(case.args)), CALL_TIMEOUT)
@@ -114,6 +147,7 @@ class ReplayHarness:
                 "the tool called an HTTP upstream, but the case has no `response:` to replay; record the case "
                 "with `mcprt record` or add the response"
             ]
+        run.policy_problems = self.policy_problems(case, tool)
         return run
 
     @staticmethod

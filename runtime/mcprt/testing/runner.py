@@ -29,8 +29,8 @@ class CaseOutcome:
             self.error is None
             and self.run is not None
             and not self.run.request_problems
-            and self.snapshot is not None
-            and self.snapshot.ok
+            and not self.run.policy_problems
+            and (self.case.policy_only or (self.snapshot is not None and self.snapshot.ok))
         )
 
     @property
@@ -39,6 +39,10 @@ class CaseOutcome:
             return "error"
         if self.run is not None and self.run.request_problems:
             return "request differs"
+        if self.run is not None and self.run.policy_problems:
+            return "policy differs"
+        if self.case.policy_only:
+            return "passed"
         assert self.snapshot is not None
         return {"matched": "passed", "created": "snapshot written", "updated": "snapshot updated",
                 "missing": "no snapshot", "differs": "output differs"}[self.snapshot.status]
@@ -56,6 +60,9 @@ class CaseOutcome:
             lines.append(f"{where}: the request differs from the recorded one:")
             lines += [f"  {p}" for p in self.run.request_problems]
             lines.append("  (if the change is intended, record the case again or edit its `request:`)")
+        if self.run.policy_problems:
+            lines.append(f"{where}: the policy decides otherwise than the case expects:")
+            lines += [f"  {p}" for p in self.run.policy_problems]
         snapshot = self.snapshot
         if snapshot is not None and snapshot.status == "differs":
             lines.append(f"{where}: what the model receives changed ({snapshot.path}):")
@@ -75,7 +82,7 @@ def check_case(session: ReplaySession, store: SnapshotStore, case: Case, *, upda
     except McprtError as exc:
         return CaseOutcome(case, error=str(exc))
     outcome = CaseOutcome(case, run)
-    if not run.request_problems:
+    if not run.request_problems and not case.policy_only:
         outcome.snapshot = store.check(case, run.result, update=update)
     return outcome
 

@@ -89,6 +89,7 @@ class ToolResult:
     is_error: bool = False
     raw_bytes: int = 0  # bytes received from upstream
     sent_bytes: int = 0  # bytes of the content sent to the model
+    meta: dict[str, Any] | None = None  # the result's `_meta` (MCP: metadata for the client, not the model)
 
     def to_wire(self) -> dict[str, Any]:
         """The exact MCP `tools/call` result object."""
@@ -97,4 +98,6 @@ class ToolResult:
             wire["structuredContent"] = self.structured_content
         if self.is_error:
             wire["isError"] = True
+        if self.meta:
+            wire["_meta"] = self.meta
         return wire

@@ -39,6 +39,7 @@ class Tool:
     expose: Literal["tools", "discovery"] = "tools"
     pinned: bool = False
     override_key: str | None = None  # the manifest key that overrides this tool, if any
+    gate: Any = None  # a policy's CallGate (toolset/gate.py), attached when the manifest has `policy:`
     _definition: dict[str, Any] | None = None
     _validator: Any = None
 

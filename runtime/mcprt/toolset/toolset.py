@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ..identity.principal import Principal
 from .tool import Tool
 
 
@@ -23,6 +24,8 @@ class ToolSet:
         self.extra: dict[str, Tool] = {tool.name: tool for tool in extra}
         self._listing: list[dict[str, Any]] | None = None
         self._fingerprint: str | None = None
+        self.gate: Any = None  # a policy's CallGate (toolset/gate.py); None: everything visible
+        self._listings: dict[frozenset[str], list[dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         return len(self.tools)
@@ -34,15 +37,25 @@ class ToolSet:
         """A tool by exposed name: meta-tools first, then every tool (listed or reachable by discovery)."""
         return self.extra.get(name) or self.tools.get(name)
 
-    def unknown_tool_message(self, name: str) -> str:
+    def get_for(self, name: str, principal: Principal | None) -> Tool | None:
+        """`get`, except that a tool a policy hides from `principal` does not exist for them."""
+        tool = self.get(name)
+        if tool is None or self.gate is None or name not in self.gate.hidden(principal):
+            return tool
+        return None
+
+    def unknown_tool_message(self, name: str, principal: Principal | None = None) -> str:
         """What to say about a name that is not here: close matches, else what is listed.
 
-        One wording for the model (server), the CLI (`call`) and recording (`record`).
+        One wording for the model (server), the CLI (`call`) and recording (`record`). Tools hidden
+        from `principal` are never suggested (a hidden tool must not leak through a "did you mean").
         """
-        close = difflib.get_close_matches(name, [*self.extra, *self.tools], n=3, cutoff=0.5)
+        hidden = self.gate.hidden(principal) if self.gate is not None else frozenset()
+        close = difflib.get_close_matches(name, [n for n in [*self.extra, *self.tools] if n not in hidden],
+                                          n=3, cutoff=0.5)
         if close:
             return f"unknown tool '{name}'; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-        names = [tool.name for tool in self.listed]
+        names = [tool.name for tool in self.listed if tool.name not in hidden]
         if not names:
             return f"unknown tool '{name}'; this server has no tools right now"
         shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
@@ -57,6 +70,18 @@ class ToolSet:
         if self._listing is None:
             self._listing = [tool.definition() for tool in self.listed]
         return self._listing
+
+    def list_tools_for(self, principal: Principal | None) -> list[dict[str, Any]]:
+        """The `tools` array for `principal`: without the tools a policy hides from them."""
+        hidden = self.gate.hidden(principal) if self.gate is not None else frozenset()
+        if not hidden:
+            return self.list_tools()
+        listing = self._listings.get(hidden)
+        if listing is None:
+            listing = [d for d in self.list_tools() if d["name"] not in hidden]
+            if len(self._listings) < 64:  # one per distinct hidden set, not per caller
+                self._listings[hidden] = listing
+        return listing
 
     def list_result_json(self) -> str:
         return json.dumps({"tools": self.list_tools()}, separators=(",", ":"), ensure_ascii=False)

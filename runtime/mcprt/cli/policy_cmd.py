@@ -1,0 +1,99 @@
+"""`mcprt approvals list|approve ID|deny ID` and `mcprt pause|resume`: clients of a running server's
+policy endpoints (`mcprt.policy.http`). The token comes from `--token` or `MCPRT_TOKEN`; it is sent
+only to the given URL and never printed."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import McprtError
+from .errors import EXIT_OK
+
+TIMEOUT = 15.0
+
+
+def admin_base(url: str) -> str:
+    """The server's base URL from what a user has at hand: `http://h:p`, `http://h:p/`, or the MCP
+    endpoint `http://h:p/mcp` (a trailing `/mcp` is dropped; other path prefixes are kept for proxies)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise McprtError(f"--url must be an http(s) URL such as http://127.0.0.1:8765, not {url!r}")
+    path = parts.path.rstrip("/")
+    if path.endswith("/mcp"):
+        path = path[: -len("/mcp")]
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _request(method: str, url: str, token: str | None, body: dict[str, Any] | None = None) -> Any:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.request(method, url, json=body, headers=headers, timeout=TIMEOUT, trust_env=False)
+    except httpx.HTTPError as exc:
+        raise McprtError(f"cannot reach {urlsplit(url).netloc}: {type(exc).__name__}: {exc}") from None
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.status_code >= 400:
+        detail = data.get("error") if isinstance(data, dict) else None
+        if response.status_code == 401:
+            detail = detail or "the server wants a bearer token: pass --token or set MCPRT_TOKEN"
+        raise McprtError(f"{method} {urlsplit(url).path}: HTTP {response.status_code}: "
+                         f"{detail or response.text[:200]}")
+    return data
+
+
+def run_approvals(action: str, approval_id: str | None, url: str, token: str | None, as_json: bool,
+                  reason: str | None, show_all: bool) -> int:
+    base = admin_base(url)
+    if action == "list":
+        items = _request("GET", f"{base}/policy/approvals" + ("?all=1" if show_all else ""), token)
+        if as_json:
+            print(json.dumps(items, ensure_ascii=False, indent=2))
+            return EXIT_OK
+        if not items:
+            print("no pending approvals")
+        for item in items:
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(item["created"]))
+            args = json.dumps(item["arguments"], ensure_ascii=False, sort_keys=True)
+            got = sum(1 for v in item.get("votes", []) if v.get("approve"))
+            print(f"{item['id']}  {item['status']:<8} {item['tool']}  by {item['principal']}  {created} UTC  "
+                  f"{got}/{item['required']} approvals  {args[:200]}")
+        return EXIT_OK
+    if action not in ("approve", "deny"):
+        raise McprtError(f"unknown action {action!r}: use list, approve ID or deny ID")
+    if not approval_id:
+        raise McprtError(f"`mcprt approvals {action}` needs the request ID (see `mcprt approvals list`)")
+    body = {"reason": reason} if reason else {}
+    item = _request("POST", f"{base}/policy/approvals/{approval_id}/{action}", token, body)
+    if as_json:
+        print(json.dumps(item, ensure_ascii=False, indent=2))
+    else:
+        got = sum(1 for v in item.get("votes", []) if v.get("approve"))
+        print(f"{item['id']}: {item['status']} ({got}/{item['required']} approvals)")
+    return EXIT_OK
+
+
+def run_pause(paused: bool, tool: str | None, source: str | None, everything: bool, url: str,
+              token: str | None, as_json: bool, reason: str | None) -> int:
+    chosen = [t for t in (f"tool:{tool}" if tool else None, f"source:{source}" if source else None,
+                          "all" if everything else None) if t]
+    if len(chosen) != 1:
+        raise McprtError("say what to " + ("pause" if paused else "resume") + ": a TOOL, --source KEY or --all")
+    body: dict[str, Any] = {"target": chosen[0]}
+    if reason:
+        body["reason"] = reason
+    result = _request("POST", f"{admin_base(url)}/policy/{'pause' if paused else 'resume'}", token, body)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(f"{chosen[0]}: {'paused' if paused else 'resumed'}"
+              + (f"; paused now: {', '.join(result['pauses'])}" if result.get("pauses") else "; nothing paused"),
+              file=sys.stdout)
+    return EXIT_OK

@@ -1,0 +1,186 @@
+"""The manifest's `policy:` block: who may call what, what needs a human, how often.
+
+Only the shapes live here (validated at load, with `file:line:col` errors); matching and
+enforcement are in `mcprt.policy`. A rule's `when` is compiled here so a JMESPath typo is an error
+at its line, not a surprise at the first call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, WithJsonSchema, model_validator
+
+from .model import StrictModel
+from .units import Duration
+
+Action = Literal["allow", "deny", "approve", "hide"]
+HTTP_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE", "POST", "PUT", "PATCH", "DELETE")
+PRINCIPAL_PATTERN = r"^[A-Za-z0-9_.@*?:-]{1,128}$"
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+\s*)?(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$", re.IGNORECASE)
+_RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+               "d": 86400, "day": 86400}
+
+
+def parse_rate(value: Any) -> tuple[int, float]:
+    """`60/min` → (60, 60.0): at most `count` calls per `seconds` (a token bucket of that size,
+    refilled evenly). Also `5/s`, `1000/day`, `10/5m`."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return int(value[0]), float(value[1])
+    match = _RATE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"invalid rate {value!r}: write COUNT/UNIT, e.g. '60/min', '5/s', '1000/day', '10/5m'")
+    count = int(match.group(1))
+    if count < 1:
+        raise ValueError(f"invalid rate {value!r}: the count must be at least 1")
+    every = int(match.group(2)) if match.group(2) else 1
+    return count, float(every * _RATE_UNITS[match.group(3).lower()])
+
+
+Rate = Annotated[
+    tuple[int, float],
+    BeforeValidator(parse_rate),
+    WithJsonSchema({"type": "string", "pattern": _RATE.pattern,
+                    "examples": ["60/min", "5/s", "1000/day"]}),
+    Field(description="Calls per period: `60/min`, `5/s`, `10/5m`, `1000/day`."),
+]
+
+
+def _compile_when(text: str | None) -> str | None:
+    if text is None:
+        return None
+    import jmespath
+    from jmespath import exceptions
+
+    try:
+        jmespath.compile(text)
+    except exceptions.JMESPathError as exc:
+        where = getattr(exc, "lex_position", None)
+        detail = str(getattr(exc, "msg", "") or exc).splitlines()[0]
+        raise ValueError(f"invalid JMESPath in when: {detail}" + (f" (column {where + 1})" if where is not None else "")) from None
+    return text
+
+
+class Match(StrictModel):
+    """What a rule applies to. Every key given must match (AND); a list matches any of its items
+    (OR); an empty `match` matches every call."""
+
+    tools: list[str] = Field(default_factory=list,
+                             description="Exposed tool names or globs (`delete*`, `github_*`).")
+    sources: list[str] = Field(default_factory=list, description="Source keys (names under `sources:`).")
+    principals: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
+        default_factory=list,
+        description="Principal names or globs: a static token's name (`server.auth.tokens`), an OAuth `sub`, "
+        "`bearer` (the unnamed `bearer_tokens`), `stdio`, `anonymous`.",
+    )
+    scopes: list[str] = Field(default_factory=list,
+                              description="OAuth scopes; the caller must hold at least one (RFC 6749 §3.3).")
+    claims: dict[str, Any] = Field(default_factory=dict,
+                                   description="Token claims that must equal these values (a list claim must contain it).")
+    annotations: dict[str, bool] = Field(
+        default_factory=dict,
+        description="MCP tool annotations (`readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`); "
+        "an annotation a tool does not set has the MCP spec's default (readOnly false, destructive true, "
+        "idempotent false, openWorld true).",
+    )
+    methods: list[Literal[HTTP_METHODS]] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="HTTP methods of OpenAPI tools (`POST`, `DELETE`, …); other tools never match.",
+    )
+    when: Annotated[str | None, AfterValidator(_compile_when)] = Field(
+        None, description="JMESPath over the call's arguments; the rule matches when it is truthy, "
+        "e.g. ``amount > `1000` ``.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upper_methods(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("methods"), list):
+            data = {**data, "methods": [m.upper() if isinstance(m, str) else m for m in data["methods"]]}
+        return data
+
+
+def _wait_seconds(value: Any) -> Any:
+    if value in (0, "0", "0s"):
+        return 0.0
+    from .units import parse_duration
+
+    return parse_duration(value)
+
+
+Wait = Annotated[float, BeforeValidator(_wait_seconds),
+                 WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
+                                 "examples": ["60s", "2m", 0]})]
+
+
+class RuleApprovals(StrictModel):
+    """Per-rule overrides of `policy.approvals` for an `approve` rule."""
+
+    wait: Wait | None = Field(None, description="How long the call waits for a decision.")
+    approvers: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] | None = Field(
+        None, description="Principals who may decide calls this rule matched.")
+    required: int | None = Field(None, ge=1, le=10, description="Distinct approvals needed.")
+
+
+class Rule(StrictModel):
+    """One policy rule: the first rule whose `match` fits a call decides it."""
+
+    match: Match = Field(default_factory=Match, description="What the rule applies to (empty: everything).")
+    action: Action = Field(description="`allow`; `deny` (the model gets `reason`); `approve` (a human decides); "
+                           "`hide` (not listed for the matching principals, and unknown if called).")
+    reason: str | None = Field(None, max_length=500, description="Shown to the model when the call is refused.")
+    name: str | None = Field(None, max_length=80,
+                             description="A label for audit records and metrics (default `rules[N]`).")
+    approvals: RuleApprovals | None = Field(None, description="For `approve`: overrides of `policy.approvals`.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule:
+        if self.action == "hide" and self.match.when is not None:
+            raise ValueError("a `hide` rule cannot use `when`: listing happens before there are arguments")
+        if self.approvals is not None and self.action != "approve":
+            raise ValueError("`approvals` applies only to a rule with `action: approve`")
+        return self
+
+
+class Approvals(StrictModel):
+    """Human approval of calls matched by an `approve` rule."""
+
+    wait: Wait = Field(60.0, ge=0, description="How long a call waits for a decision (0: return at once); "
+                       "then the model is told it is pending and may repeat the call.")
+    valid_for: Duration = Field(600.0, description="How long a decision applies to identical calls (same principal, "
+                                "tool and arguments); also how long a request stays open.")
+    approvers: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
+        default_factory=list, description="Principals who may decide (default: any authenticated principal "
+        "other than the caller).",
+    )
+    required: int = Field(1, ge=1, le=10, description="Distinct approvals needed; one denial refuses.")
+    webhook: SecretStr | None = Field(None, description="URL notified of each new request with a Slack-compatible "
+                                      "JSON body. Write it as `${VAR}`: webhook URLs are secrets.")
+
+
+class RateLimit(StrictModel):
+    """A token bucket over the calls `match` selects."""
+
+    match: Match = Field(default_factory=Match, description="Which calls count (empty: all).")
+    per: Literal["principal", "global", "tool", "principal_tool"] = Field(
+        "principal", description="One bucket per principal, one shared by everyone, per tool, or per principal "
+        "and tool.",
+    )
+    limit: Rate
+    name: str | None = Field(None, max_length=80, description="Label for audit and metrics (default `rate_limits[N]`).")
+
+
+class Policy(StrictModel):
+    """Who may call what: ordered rules (first match wins), approvals, rate limits."""
+
+    default: Literal["allow", "deny", "approve"] = Field(
+        "allow", description="The action when no rule matches.")
+    default_reason: str | None = Field(None, max_length=500, description="Shown to the model when `default: deny` refuses.")
+    rules: list[Rule] = Field(default_factory=list, description="Checked in order; the first match decides.")
+    approvals: Approvals = Field(default_factory=Approvals, description="How `approve` decisions are made.")
+    rate_limits: list[RateLimit] = Field(default_factory=list, description="Every matching limit applies.")
+    admins: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
+        default_factory=list, description="Principals who may pause/resume and list approvals over HTTP "
+        "(default: the approvers if set, else any authenticated principal).",
+    )

@@ -1,0 +1,104 @@
+"""Human approval of a call: find or open a request, notify approvers, wait with progress, settle.
+
+Identical calls (same principal, tool and arguments as the model gave them) share one request:
+a call repeated while its request is pending waits on the same request, and a decision applies to
+identical calls for `approvals.valid_for`. Approvers decide through the admin endpoints
+(`policy/http.py`: status page, `mcprt approvals`, any HTTP client) — never through the calling MCP
+client (no elicitation), and never for their own calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import PolicyDenied
+from ..identity.principal import STDIO
+from .state import ApprovalRequest, new_approval_id
+
+if TYPE_CHECKING:
+    from ..toolset.operation import CallContext
+    from ..toolset.tool import Tool
+    from .gate import Decision, PolicyGate
+
+PROGRESS_EVERY = 5.0  # seconds between "waiting for approval" progress notifications
+
+
+def request_key(principal: str, tool: str, arguments: Mapping[str, Any]) -> str:
+    """Identical calls share a key: canonical JSON of (principal, tool, arguments), hashed."""
+    canonical = json.dumps([principal, tool, arguments], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str, Any], context: CallContext,
+                           decision: Decision) -> None:
+    """Return when a human approved this call; raise PolicyDenied when denied or still pending."""
+    service, settings, rule = gate.service, gate.approvals, decision.rule
+    override = decision.approvals
+    wait = override.wait if override is not None and override.wait is not None else settings.wait
+    approvers = override.approvers if override is not None and override.approvers is not None else settings.approvers
+    required = override.required if override is not None and override.required is not None else settings.required
+    state = service.state
+    principal = (context.principal or STDIO).subject
+    key = request_key(principal, tool.name, arguments)
+    request = await state.approval_find(key)
+    if request is None:
+        if not service.reachable:
+            gate.publish("deny", tool, context, rule=rule, reason="approval needed; no approval endpoint here")
+            raise PolicyDenied(
+                f"{tool.name} needs human approval, and this process serves no approval endpoint (a one-shot "
+                "`mcprt call`, or stdio without a status listener): make the call through `mcprt up --transport http`.")
+        now = time.time()
+        fresh = ApprovalRequest(
+            id=new_approval_id(), key=key, tool=tool.name, source=tool.source, principal=principal,
+            arguments=dict(arguments), created=now, expires=now + settings.valid_for, required=required,
+            approvers=list(approvers), rule=rule,
+        )
+        request = await state.approval_create(fresh)
+        if request is fresh:
+            gate.publish("approval_requested", tool, context, rule=rule, approval_id=request.id)
+            await service.announce(request)
+    if request.status == "pending" and wait > 0:
+        request = await _wait(state, request, wait, context)
+    if request.status == "approved":
+        who = ", ".join(v.approver for v in request.votes if v.approve)
+        gate.publish("allow", tool, context, rule=rule, reason=f"approved by {who}", approval_id=request.id)
+        return
+    if request.status == "denied":
+        gate.publish("deny", tool, context, rule=rule, reason=request.reason or "approval denied",
+                     approval_id=request.id)
+        denier = next((v.approver for v in request.votes if not v.approve), "an approver")
+        raise PolicyDenied(f"{tool.name} was denied by {denier}" + (f": {request.reason}" if request.reason else "")
+                           + f" (approval {request.id}). Do not retry this call with the same arguments.",
+                           {"mcprt/approval": {"id": request.id, "status": "denied"}})
+    gate.publish("approval_expired", tool, context, rule=rule, approval_id=request.id)
+    minutes = max(1, round((request.expires - time.time()) / 60))
+    raise PolicyDenied(
+        f"{tool.name} needs human approval and none was given in time: approval {request.id} is pending. "
+        f"Make the same call again (same arguments) once it is approved; the request stays open about "
+        f"{minutes} min.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
+
+
+async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext) -> ApprovalRequest:
+    """Wait up to `wait` s for a decision, sending a progress notification every PROGRESS_EVERY s."""
+    started = time.monotonic()
+    deadline = started + wait
+    message = f"waiting for approval {request.id} of {request.tool} (up to {wait:g} s)"
+    while True:
+        if context.progress is not None:
+            try:
+                await context.progress(round(time.monotonic() - started, 1), wait, message)
+            except Exception:  # a client that went away must not turn a pending approval into an error
+                pass
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return request
+        current = await state.approval_wait(request.id, min(PROGRESS_EVERY, remaining))
+        if current is None:
+            return request
+        request = current
+        if request.status != "pending":
+            return request

@@ -1,0 +1,60 @@
+"""`mcprt validate` checks of a policy against the tool set it governs (warnings, at their lines).
+
+- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away);
+- a rule after a catch-all rule (one that matches every call): it can never apply;
+- `approve` rules without named principals (`server.auth.tokens`): approvers could not be told
+  apart from callers, so nobody could decide.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from ..errors import Diagnostic
+from ..manifest.loader import LoadedManifest
+from ..toolset.toolset import ToolSet
+from .rules import CompiledMatch
+
+
+def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
+    policy = loaded.manifest.policy
+    if policy is None:
+        return []
+    found: list[Diagnostic] = []
+    names = list(toolset.tools)
+    sources = set(loaded.manifest.sources)
+
+    def warn(path: tuple, message: str) -> None:
+        found.append(loaded.diagnostic(("policy", *path), message, severity="warning"))
+
+    entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
+    entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
+    for group, index, match in entries:
+        for j, pattern in enumerate(match.tools):
+            if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
+                hint = _close(pattern, names)
+                warn((group, index, "match", "tools", j), f"{group}[{index}]: '{pattern}' matches no tool" + hint)
+        for j, source in enumerate(match.sources):
+            if source not in sources:
+                warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
+                     + _close(source, sorted(sources)))
+    catch_all = None
+    for i, rule in enumerate(policy.rules):
+        if catch_all is not None:
+            warn(("rules", i), f"rules[{i}] is unreachable: rules[{catch_all}] matches every call first")
+            continue
+        if CompiledMatch.build(rule.match).catch_all:
+            catch_all = i
+    approving = policy.default == "approve" or any(r.action == "approve" for r in policy.rules)
+    auth = loaded.manifest.server.auth
+    if approving and (auth is None or not auth.tokens):
+        warn(("rules",) if policy.rules else ("default",),
+             "approvals need named principals: add server.auth.tokens (or OAuth) so approvers are not the callers")
+    return found
+
+
+def _close(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

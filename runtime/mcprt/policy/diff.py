@@ -1,0 +1,168 @@
+"""What changed in the `policy:` block between two manifests, for `mcprt diff`.
+
+A change that lets an agent do more than before — a refusing rule removed or weakened, a default
+or action made more permissive, fewer approvals needed, a rate limit raised or removed — is
+*loosened* and flagged like a breaking change: it is the kind of change a reviewer must not miss.
+Rules are paired by `name` where they have one, else by position.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..manifest.policy import Match, Policy, RateLimit, Rule
+
+STRICTNESS = {"allow": 0, "approve": 1, "deny": 2, "hide": 2}
+_LISTS = ("tools", "sources", "principals", "scopes", "methods")
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    kind: str  # "policy rule removed", "policy default changed", …
+    detail: str
+    loosened: bool
+
+
+def compare_policies(old: Policy | None, new: Policy | None) -> list[PolicyChange]:
+    if old is None and new is None:
+        return []
+    if new is None:
+        return [PolicyChange("policy removed", "every call is allowed now", True)]
+    if old is None:
+        return [PolicyChange("policy added", f"{len(new.rules)} rule(s), default {new.default}", False)]
+    changes: list[PolicyChange] = []
+    if old.default != new.default:
+        changes.append(PolicyChange("policy default changed", f"{old.default} → {new.default}",
+                                    STRICTNESS[new.default] < STRICTNESS[old.default]))
+    changes += _rule_changes(old.rules, new.rules)
+    changes += _approval_changes(old, new)
+    changes += _limit_changes(old.rate_limits, new.rate_limits)
+    return changes
+
+
+def _label(rule: Rule | RateLimit, index: int, group: str) -> str:
+    return f"{group}[{index}]" + (f" ({rule.name})" if rule.name else "")
+
+
+def _pair(old: list[Any], new: list[Any]) -> tuple[list[tuple[int, Any, int, Any]], list[tuple[int, Any]],
+                                                    list[tuple[int, Any]]]:
+    """(paired, removed, added) by name, then by position among the unnamed."""
+    new_named = {r.name: (i, r) for i, r in enumerate(new) if r.name}
+    old_unnamed = [(i, r) for i, r in enumerate(old) if not r.name]
+    new_unnamed = [(i, r) for i, r in enumerate(new) if not r.name]
+    paired, removed, added = [], [], []
+    for i, rule in enumerate(old):
+        if rule.name:
+            if rule.name in new_named:
+                j, other = new_named.pop(rule.name)
+                paired.append((i, rule, j, other))
+            else:
+                removed.append((i, rule))
+    for k in range(max(len(old_unnamed), len(new_unnamed))):
+        if k < len(old_unnamed) and k < len(new_unnamed):
+            paired.append((*old_unnamed[k], *new_unnamed[k]))
+        elif k < len(old_unnamed):
+            removed.append(old_unnamed[k])
+        else:
+            added.append(new_unnamed[k])
+    added += list(new_named.values())
+    return paired, removed, added
+
+
+def _rule_changes(old: list[Rule], new: list[Rule]) -> list[PolicyChange]:
+    changes = []
+    paired, removed, added = _pair(old, new)
+    for i, rule in removed:
+        changes.append(PolicyChange("policy rule removed", f"{_label(rule, i, 'rules')}: {_describe(rule)}",
+                                    rule.action != "allow"))
+    for j, rule in added:
+        changes.append(PolicyChange("policy rule added", f"{_label(rule, j, 'rules')}: {_describe(rule)}",
+                                    rule.action == "allow"))
+    for i, before, j, after in paired:
+        if before == after and i == j:
+            continue
+        label = _label(after, j, "rules")
+        if before.action != after.action:
+            changes.append(PolicyChange("policy rule action changed", f"{label}: {before.action} → {after.action}",
+                                        STRICTNESS[after.action] < STRICTNESS[before.action]))
+        if before.match != after.match:
+            narrowed = _narrowed(before.match, after.match)
+            changes.append(PolicyChange(
+                "policy rule match changed", f"{label}: {_compact(_dump(before.match))} → {_compact(_dump(after.match))}",
+                narrowed and STRICTNESS[after.action] > 0))
+        if before.approvals != after.approvals or before.reason != after.reason:
+            changes.append(PolicyChange("policy rule settings changed", label, False))
+        if i != j and before.match == after.match and before.action == after.action:
+            changes.append(PolicyChange("policy rule moved", f"{label}: was rules[{i}]", after.action == "allow"))
+    return changes
+
+
+def _narrowed(before: Match, after: Match) -> bool:
+    """True when `after` may match fewer calls than `before` (a refusing rule then refuses less)."""
+    for key in _LISTS:
+        was, now = getattr(before, key), getattr(after, key)
+        if (not was and now) or (was and now and set(was) - set(now)):
+            return True  # a new constraint, or entries dropped (an empty list matches more, not less)
+    if before.annotations != after.annotations and set(after.annotations.items()) - set(before.annotations.items()):
+        return True
+    if dict(before.claims) != dict(after.claims) and after.claims:
+        return True
+    return before.when != after.when and after.when is not None
+
+
+def _approval_changes(old: Policy, new: Policy) -> list[PolicyChange]:
+    a, b = old.approvals, new.approvals
+    changes = []
+    if a.required != b.required:
+        changes.append(PolicyChange("approvals required changed", f"{a.required} → {b.required}",
+                                    b.required < a.required))
+    if set(a.approvers) != set(b.approvers):
+        more = bool(set(b.approvers) - set(a.approvers)) or (bool(a.approvers) and not b.approvers)
+        changes.append(PolicyChange("approvers changed", f"{', '.join(a.approvers) or '(anyone)'} → "
+                                    f"{', '.join(b.approvers) or '(anyone)'}", more))
+    if a.valid_for != b.valid_for:
+        changes.append(PolicyChange("approval validity changed", f"{a.valid_for:g} s → {b.valid_for:g} s",
+                                    b.valid_for > a.valid_for))
+    if a.wait != b.wait:
+        changes.append(PolicyChange("approval wait changed", f"{a.wait:g} s → {b.wait:g} s", False))
+    if set(old.admins) != set(new.admins):
+        changes.append(PolicyChange("policy admins changed", f"{', '.join(old.admins) or '(default)'} → "
+                                    f"{', '.join(new.admins) or '(default)'}", bool(set(new.admins) - set(old.admins))
+                                    or (bool(old.admins) and not new.admins)))
+    return changes
+
+
+def _limit_changes(old: list[RateLimit], new: list[RateLimit]) -> list[PolicyChange]:
+    changes = []
+    paired, removed, added = _pair(old, new)
+    for i, limit in removed:
+        changes.append(PolicyChange("rate limit removed", f"{_label(limit, i, 'rate_limits')}: {_rate(limit)}", True))
+    for j, limit in added:
+        changes.append(PolicyChange("rate limit added", f"{_label(limit, j, 'rate_limits')}: {_rate(limit)}", False))
+    for _, before, j, after in paired:
+        if before == after:
+            continue
+        faster = after.limit[0] / after.limit[1] > before.limit[0] / before.limit[1] or after.limit[0] > before.limit[0]
+        wider = before.per != after.per and after.per in ("principal", "principal_tool") and before.per == "global"
+        changes.append(PolicyChange("rate limit changed", f"{_label(after, j, 'rate_limits')}: {_rate(before)} → "
+                                    f"{_rate(after)}", faster or wider or _narrowed(before.match, after.match)))
+    return changes
+
+
+def _rate(limit: RateLimit) -> str:
+    count, seconds = limit.limit
+    return f"{count} per {seconds:g} s per {limit.per}"
+
+
+def _describe(rule: Rule) -> str:
+    return f"{rule.action} {_compact(_dump(rule.match))}" + (f" ({rule.reason})" if rule.reason else "")
+
+
+def _dump(match: Match) -> dict[str, Any]:
+    return match.model_dump(exclude_defaults=True)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)

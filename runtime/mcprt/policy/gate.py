@@ -1,0 +1,196 @@
+"""The compiled policy of one tool set: decisions, listing filter and enforcement (`CallGate`).
+
+Order of checks on a call: pause (kill switch) → rules (first match wins, else `default`) → rate
+limits (every matching limit takes a token) → human approval (for `approve`). Each outcome is
+published as a `DecisionEvent`; a refusal raises `PolicyDenied` (call outcome `denied`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import PolicyDenied
+from ..identity.principal import STDIO, Principal
+from ..manifest.policy import Policy, RuleApprovals
+from ..observability.events import BUS, DecisionEvent
+from .rules import CompiledMatch, principal_key
+
+if TYPE_CHECKING:
+    from ..toolset.operation import CallContext
+    from ..toolset.tool import Tool
+    from .service import PolicyService
+
+
+@dataclass(slots=True)
+class CompiledRule:
+    label: str  # `rules[N]` or the rule's name: the `rule` of decisions
+    match: CompiledMatch
+    action: str
+    reason: str | None
+    approvals: RuleApprovals | None = None
+
+
+@dataclass(slots=True)
+class CompiledLimit:
+    label: str
+    match: CompiledMatch
+    per: str
+    count: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    def describe(self) -> str:
+        period = {1.0: "second", 60.0: "minute", 3600.0: "hour", 86400.0: "day"}.get(self.seconds)
+        every = f"per {period}" if period else f"per {self.seconds:g} s"
+        scope = {"principal": " for each caller", "global": " for everyone together", "tool": " for this tool",
+                 "principal_tool": " for each caller of this tool"}[self.per]
+        return f"{self.count} calls {every}{scope}"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: str  # allow | deny | approve | hide
+    rule: str  # the rule's label, or `default`
+    reason: str | None = None
+    approvals: RuleApprovals | None = None  # an `approve` rule's overrides of `policy.approvals`
+
+
+class RateLimited(PolicyDenied):
+    """A rate limit refused the call; `retry_after` says in how many seconds a token is back."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, {"mcprt/retryAfter": max(1, round(retry_after + 0.499))})
+        self.retry_after = retry_after
+
+
+class PolicyGate:
+    """A manifest's `policy:` compiled against one tool set (rebuilt on every reload); the
+    `PolicyService` it points to (state, approvals) outlives reloads."""
+
+    def __init__(self, policy: Policy, service: PolicyService, tools: Mapping[str, Tool]) -> None:
+        self.policy = policy
+        self.service = service
+        self.tools = tools
+        self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason,
+                                   r.approvals) for i, r in enumerate(policy.rules)]
+        self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match), l.per,
+                                     l.limit[0], l.limit[1]) for i, l in enumerate(policy.rate_limits)]
+        self.approvals = policy.approvals
+        self._rules_by_tool: dict[str, tuple[CompiledRule, ...]] = {}
+        self._limits_by_tool: dict[str, tuple[CompiledLimit, ...]] = {}
+        self._hidden: dict[Any, frozenset[str]] = {}
+        self._candidates: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
+        self._has_hide = any(r.action == "hide" for r in self.rules)
+
+    # --- pure decisions (also used by `mcprt test` and the benchmark) ---------------------------
+
+    def rules_for(self, tool: Tool) -> tuple[CompiledRule, ...]:
+        """The rules whose tool part matches `tool`, in order (computed once per tool)."""
+        found = self._rules_by_tool.get(tool.name)
+        if found is None:
+            found = self._rules_by_tool[tool.name] = tuple(r for r in self.rules if r.match.fits_tool(tool))
+        return found
+
+    def candidates(self, tool: Tool, principal: Principal | None) -> tuple[CompiledRule, ...]:
+        """The rules matching (tool, principal), in order — all that is left per call is `when`.
+        Cached per tool and principal (bounded), so a call walks only the rules that can apply."""
+        key = (tool.name, principal_key(principal))
+        found = self._candidates.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules_for(tool) if r.match.fits_principal(principal))
+            if key[1] is not None:
+                if len(self._candidates) >= 8192:
+                    self._candidates.clear()
+                self._candidates[key] = found
+        return found
+
+    def decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
+        """The first matching rule's action, else the default (no state: no pauses, limits, approvals)."""
+        for rule in self.candidates(tool, principal):
+            if rule.match.when is None or rule.match.when(arguments):
+                return Decision(rule.action, rule.label, rule.reason, rule.approvals)
+        return Decision(self.policy.default, "default", self.policy.default_reason)
+
+    def hidden(self, principal: Principal | None) -> frozenset[str]:
+        """Tools not listed for `principal`: those whose first rule matching (tool, principal) — rules
+        with `when` aside, there are no arguments at listing time — is `hide`."""
+        if not self._has_hide:
+            return frozenset()
+        key = principal_key(principal)
+        cached = self._hidden.get(key) if key is not None else None
+        if cached is not None:
+            return cached
+        names = []
+        for tool in self.tools.values():
+            for rule in self.rules_for(tool):
+                if rule.match.when is None and rule.match.fits_principal(principal):
+                    if rule.action == "hide":
+                        names.append(tool.name)
+                    break
+        result = frozenset(names)
+        if key is not None and len(self._hidden) < 1024:
+            self._hidden[key] = result
+        return result
+
+    def limits_for(self, tool: Tool) -> tuple[CompiledLimit, ...]:
+        found = self._limits_by_tool.get(tool.name)
+        if found is None:
+            found = self._limits_by_tool[tool.name] = tuple(l for l in self.limits if l.match.fits_tool(tool))
+        return found
+
+    # --- enforcement ------------------------------------------------------------------------------
+
+    async def admit(self, tool: Tool, arguments: Mapping[str, Any], completed: Mapping[str, Any],
+                    context: CallContext) -> None:
+        principal = context.principal or STDIO
+        state = self.service.state
+        paused = await state.pause_check((f"tool:{tool.name}", f"source:{tool.source}", "all"))
+        if paused is not None:
+            self.publish("paused", tool, context, rule=f"pause:{paused}")
+            what = "all tools are" if paused == "all" else (
+                f"tool {tool.name} is" if paused.startswith("tool:") else f"the tools of source {tool.source} are")
+            raise PolicyDenied(f"{what} paused by an operator; this call was not made. Try again later or ask an "
+                               "operator to resume it.")
+        decision = self.decide(tool, principal, completed)
+        if decision.action == "deny":
+            self.publish("deny", tool, context, rule=decision.rule, reason=decision.reason)
+            raise PolicyDenied(f"{tool.name} was refused by policy: {decision.reason or 'not allowed'}")
+        if decision.action == "hide":  # reached only when a caller bypassed listing (e.g. an old name)
+            self.publish("hidden", tool, context, rule=decision.rule)
+            raise PolicyDenied(f"unknown tool '{tool.name}'")
+        await self._take_tokens(tool, principal, completed, context)
+        if decision.action == "approve":
+            from .approvals import require_approval
+
+            await require_approval(self, tool, arguments, context, decision)
+            return
+        self.publish("allow", tool, context, rule=decision.rule)
+
+    async def _take_tokens(self, tool: Tool, principal: Principal, completed: Mapping[str, Any],
+                           context: CallContext) -> None:
+        for limit in self.limits_for(tool):
+            if not (limit.match.fits_principal(principal) and limit.match.fits_arguments(completed)):
+                continue
+            scope = {"principal": principal.subject, "global": "", "tool": tool.name,
+                     "principal_tool": f"{principal.subject}\x1f{tool.name}"}[limit.per]
+            key = f"rl\x1f{limit.label}\x1f{limit.count}/{limit.seconds:g}\x1f{scope}"
+            allowed, retry_after = await self.service.state.bucket_take(key, limit.rate, limit.count)
+            if not allowed:
+                wait = max(1, round(retry_after + 0.499))
+                self.publish("rate_limited", tool, context, rule=limit.label, reason=f"retry after {wait} s")
+                raise RateLimited(
+                    f"rate limit reached for {tool.name}: {limit.describe()}. Retry after {wait} s "
+                    f"(Retry-After: {wait}).", retry_after)
+
+    def publish(self, action: str, tool: Tool, context: CallContext, *, rule: str | None = None,
+                reason: str | None = None, approval_id: str | None = None) -> None:
+        if BUS.active:
+            BUS.publish(DecisionEvent(time=time.time(), action=action, tool=tool.name, source=tool.source,
+                                      principal=context.principal, rule=rule, reason=reason,
+                                      session_id=context.session_id, approval_id=approval_id))

@@ -1,0 +1,216 @@
+"""Admin endpoints of policies, served behind the HTTP guard (so a bearer token is needed when
+inbound auth is on, and cross-site Origins are refused — which also stops cross-site form posts).
+
+- `GET  /policy/approvals[?all=1]`          → JSON array of requests (`id`, `tool`, `principal`,
+  `arguments`, `created`, `expires`, `status`, `votes`, `required`, `approvers`)
+- `GET  /policy/approvals/{id}`             → one request
+- `POST /policy/approvals/{id}/approve|deny` → JSON `{"reason": …}` or a form; JSON answer, or a
+  303 back to the page for form posts
+- `GET  /policy/pauses`, `POST /policy/pause|resume` with `{"target": "tool:NAME"|"source:KEY"|"all"}`
+- `GET  /status/approvals`                  → an HTML page with approve/deny buttons (also a
+  section of `/status` through `observability.sections`)
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..identity.principal import ANONYMOUS, Principal, from_scope
+from .service import Forbidden, NotFound, PolicyService
+from .state import ApprovalRequest
+
+MAX_BODY = 16_384
+PAGE_PATH = "/status/approvals"
+
+
+def policy_routes(service: PolicyService) -> list[Route]:
+    async def list_approvals(request: Request) -> Response:
+        principal = _principal(request)
+        if not service.may_administer(principal):
+            return _error(403, f"{principal.subject} may not list approvals (policy.admins)")
+        items = await service.state.approval_list(pending_only=request.query_params.get("all") not in ("1", "true"))
+        return JSONResponse([approval_json(r) for r in items])
+
+    async def get_approval(request: Request) -> Response:
+        principal = _principal(request)
+        if not service.may_administer(principal):
+            return _error(403, f"{principal.subject} may not read approvals (policy.admins)")
+        found = await service.state.approval_get(request.path_params["id"])
+        return _error(404, "no such approval request") if found is None else JSONResponse(approval_json(found))
+
+    async def decide(request: Request) -> Response:
+        if request.path_params["verdict"] not in ("approve", "deny"):
+            return _error(404, "POST /policy/approvals/ID/approve or /policy/approvals/ID/deny")
+        approve = request.path_params["verdict"] == "approve"
+        form, fields = await _fields(request)
+        if fields is None:
+            return _error(400, "send JSON or a form (at most 16 KB)")
+        try:
+            decided = await service.decide(request.path_params["id"], _principal(request), approve,
+                                           _text(fields.get("reason")))
+        except Forbidden as exc:
+            return _back(request, fields, str(exc)) if form else _error(403, str(exc))
+        except NotFound as exc:
+            return _back(request, fields, str(exc)) if form else _error(404, str(exc))
+        if form:
+            return _back(request, fields, None)
+        return JSONResponse(approval_json(decided))
+
+    async def list_pauses(request: Request) -> Response:
+        return JSONResponse(await service.state.pause_list())
+
+    async def pause(request: Request) -> Response:
+        paused = request.url.path.endswith("/pause")
+        principal = _principal(request)
+        form, fields = await _fields(request)
+        if fields is None:
+            return _error(400, "send JSON or a form (at most 16 KB)")
+        target = pause_target(fields)
+        if target is None:
+            return _error(400, 'say what to pause: {"target": "tool:NAME" | "source:KEY" | "all"}')
+        if not service.may_administer(principal):
+            return _error(403, f"{principal.subject} may not pause or resume (policy.admins)")
+        if service.gate is None:
+            return _error(409, "this server has no `policy:` block; add one (even `policy: {}`) to use pauses")
+        await service.pause(target, principal, paused, _text(fields.get("reason")))
+        if form:
+            return _back(request, fields, None)
+        return JSONResponse({"target": target, "paused": paused, "pauses": await service.state.pause_list()})
+
+    async def page(request: Request) -> Response:
+        principal = _principal(request)
+        if not service.may_administer(principal):
+            return _error(403, f"{principal.subject} may not see approvals (policy.admins)")
+        await service.refresh()
+        note = request.query_params.get("note")
+        body = (f'<p class="note" role="status">{html.escape(note)}</p>' if note else "") + render_section(service)
+        return HTMLResponse(_PAGE.format(body=body))
+
+    return [
+        Route("/policy/approvals", list_approvals, methods=["GET"]),
+        Route("/policy/approvals/{id}", get_approval, methods=["GET"]),
+        Route("/policy/approvals/{id}/{verdict:str}", decide, methods=["POST"]),
+        Route("/policy/pauses", list_pauses, methods=["GET"]),
+        Route("/policy/pause", pause, methods=["POST"]),
+        Route("/policy/resume", pause, methods=["POST"]),
+        Route(PAGE_PATH, page, methods=["GET"]),
+    ]
+
+
+def approval_json(request: ApprovalRequest) -> dict[str, Any]:
+    data = request.to_json()
+    data.pop("key", None)  # an internal fingerprint
+    return data
+
+
+def pause_target(fields: dict[str, Any]) -> str | None:
+    """`{"target": "tool:x"}`, or `{"tool": x}` / `{"source": s}` / `{"all": true}`."""
+    target = fields.get("target")
+    if isinstance(target, str) and (target == "all" or target.partition(":")[0] in ("tool", "source")) \
+            and (target == "all" or target.partition(":")[2]):
+        return target
+    if isinstance(fields.get("tool"), str) and fields["tool"]:
+        return f"tool:{fields['tool']}"
+    if isinstance(fields.get("source"), str) and fields["source"]:
+        return f"source:{fields['source']}"
+    if fields.get("all") in (True, "1", "true"):
+        return "all"
+    return None
+
+
+def render_section(service: PolicyService, back: str = PAGE_PATH) -> str:
+    """Pending approvals (approve/deny forms) and pauses (resume forms, a pause form): an HTML
+    fragment, every value escaped. Synchronous: reads the service's snapshot. Forms return to `back`
+    (this page, or `/status` when the fragment is a section there)."""
+    snapshot = service.snapshot
+    rows = []
+    for r in snapshot.pending:
+        args = html.escape(json.dumps(r.arguments, ensure_ascii=False, sort_keys=True, default=str)[:2000])
+        votes = ", ".join(html.escape(v.approver) for v in r.votes if v.approve)
+        rid = html.escape(r.id)
+        rows.append(
+            f'<tr id="approval-{rid}"><td><code>{rid}</code></td><td>{html.escape(r.tool)}</td>'
+            f"<td>{html.escape(r.principal)}</td><td><code>{args}</code></td>"
+            f"<td>{time.strftime('%H:%M:%S', time.gmtime(r.created))} UTC</td>"
+            f"<td>{len([v for v in r.votes if v.approve])}/{r.required}{f' ({votes})' if votes else ''}</td>"
+            f"<td>{_form(f'/policy/approvals/{rid}/approve', 'Approve', {}, back)}"
+            f"{_form(f'/policy/approvals/{rid}/deny', 'Deny', {'reason': ''}, back)}</td></tr>")
+    table = ("<table><thead><tr><th>id</th><th>tool</th><th>principal</th><th>arguments</th><th>created</th>"
+             "<th>approvals</th><th></th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>") if rows \
+        else "<p>No pending approvals.</p>"
+    pauses = "".join(
+        f"<li><code>{html.escape(t)}</code> by {html.escape(str(info.get('by')))} "
+        f"{_form('/policy/resume', 'Resume', {'target': t}, back)}</li>" for t, info in snapshot.pauses.items())
+    paused = f"<ul>{pauses}</ul>" if pauses else "<p>Nothing is paused.</p>"
+    pause_form = (f'<form method="post" action="/policy/pause"><input type="hidden" name="back" value="{html.escape(back)}">'
+                  '<input name="target" placeholder="tool:NAME, source:KEY or all" aria-label="pause target">'
+                  '<button type="submit">Pause</button></form>')
+    return (f'<section id="approvals"><h2>Pending approvals</h2>{table}</section>'
+            f'<section id="pauses"><h2>Paused</h2>{paused}{pause_form}</section>')
+
+
+def _form(action: str, label: str, hidden: dict[str, str], back: str) -> str:
+    inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                     for k, v in hidden.items() if k != "reason")
+    reason = '<input name="reason" placeholder="reason" aria-label="reason">' if "reason" in hidden else ""
+    return (f'<form method="post" action="{html.escape(action)}" style="display:inline">'
+            f'<input type="hidden" name="back" value="{html.escape(back)}">{inputs}{reason}'
+            f'<button type="submit">{html.escape(label)}</button></form>')
+
+
+def _principal(request: Request) -> Principal:
+    return from_scope(request.scope) or ANONYMOUS
+
+
+async def _fields(request: Request) -> tuple[bool, dict[str, Any] | None]:
+    """(is a form post, the fields) from a JSON or urlencoded body; None when unreadable or too big."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return False, None
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            parsed = parse_qs(body.decode(), keep_blank_values=True)
+        except UnicodeDecodeError:
+            return True, None
+        return True, {k: v[-1] for k, v in parsed.items()}
+    if not body.strip():
+        return False, {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False, None
+    return False, data if isinstance(data, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip()[:500] or None if isinstance(value, str) else None
+
+
+def _back(request: Request, fields: dict[str, Any], note: str | None) -> Response:
+    """After a form post: back to the page it came from (one of our two pages), with a note on failure."""
+    back = fields.get("back")
+    target = back if back in ("/status", PAGE_PATH) else PAGE_PATH  # never an open redirect
+    if note:
+        from urllib.parse import urlencode
+
+        target += ("&" if "?" in target else "?") + urlencode({"note": note})
+    return RedirectResponse(target, status_code=303)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mcprt approvals</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}code{{font-size:12px}}
+.note{{background:#fee;padding:6px}}</style></head><body><h1>mcprt approvals</h1>{body}</body></html>"""

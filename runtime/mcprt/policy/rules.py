@@ -1,0 +1,123 @@
+"""Rule matching: a manifest `match:` compiled into checks that cost a few dict lookups per call.
+
+A match has three parts, checked in the order they get more expensive: the tool (name globs,
+source, annotations, HTTP method — fixed for a tool, so computed once per tool and cached), the
+principal (name globs, scopes, claims — cached per principal), and `when` (JMESPath over the call's
+arguments, evaluated per call).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..identity.principal import STDIO, Principal
+from ..manifest.policy import Match
+from .when import compile_when
+
+if TYPE_CHECKING:
+    from ..toolset.tool import Tool
+
+# MCP spec, schema `ToolAnnotations`: the values a client must assume for hints a tool does not set.
+ANNOTATION_DEFAULTS = {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False,
+                       "openWorldHint": True}
+
+
+def glob_regex(patterns: list[str]) -> re.Pattern[str] | None:
+    """One compiled regex for a list of shell globs (`*`, `?`, `[..]`), case-sensitive; None for []."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def effective_annotations(tool: Tool) -> dict[str, bool]:
+    """A tool's annotations with the MCP defaults filled in; `destructiveHint` and `idempotentHint`
+    are meaningful only for tools that are not read-only (MCP spec), so a read-only tool is neither."""
+    values = {**ANNOTATION_DEFAULTS, **{k: v for k, v in tool.annotations.items() if isinstance(v, bool)}}
+    if values["readOnlyHint"]:
+        values["destructiveHint"] = False
+    return values
+
+
+def http_method(tool: Tool) -> str | None:
+    """The HTTP method of an OpenAPI tool (None for Python and proxied MCP tools)."""
+    method = tool.operation.search.get("method") if tool.operation.search else None
+    return method.upper() if isinstance(method, str) else None
+
+
+def principal_key(principal: Principal | None) -> Any:
+    """A hashable key for caching per-principal results (claims included when they are hashable)."""
+    p = principal or STDIO
+    try:
+        claims = tuple(sorted((k, v) for k, v in p.claims.items())) if p.claims else ()
+        hash(claims)
+    except TypeError:
+        return None  # unhashable claims: do not cache
+    return (p.kind, p.subject, p.scopes, claims)
+
+
+@dataclass(slots=True)
+class CompiledMatch:
+    tools: re.Pattern[str] | None
+    sources: frozenset[str]
+    principals: re.Pattern[str] | None
+    scopes: frozenset[str]
+    claims: Mapping[str, Any]
+    annotations: Mapping[str, bool]
+    methods: frozenset[str]
+    when: Any  # a predicate over the arguments (when.py), or None
+    when_text: str | None
+    catch_all: bool  # matches every call (no key set)
+
+    @classmethod
+    def build(cls, match: Match) -> CompiledMatch:
+        when = compile_when(match.when) if match.when is not None else None
+        static_all = not (match.tools and match.tools != ["*"]) and not (
+            match.sources or match.principals or match.scopes or match.claims or match.annotations or match.methods)
+        return cls(
+            tools=glob_regex(match.tools),
+            sources=frozenset(match.sources),
+            principals=glob_regex(match.principals),
+            scopes=frozenset(match.scopes),
+            claims=dict(match.claims),
+            annotations=dict(match.annotations),
+            methods=frozenset(match.methods),
+            when=when,
+            when_text=match.when,
+            catch_all=static_all and when is None,
+        )
+
+    def fits_tool(self, tool: Tool) -> bool:
+        if self.tools is not None and self.tools.fullmatch(tool.name) is None:
+            return False
+        if self.sources and tool.source not in self.sources:
+            return False
+        if self.methods and http_method(tool) not in self.methods:
+            return False
+        if self.annotations:
+            values = effective_annotations(tool)
+            if any(values.get(name) != wanted for name, wanted in self.annotations.items()):
+                return False
+        return True
+
+    def fits_principal(self, principal: Principal | None) -> bool:
+        p = principal or STDIO
+        if self.principals is not None and self.principals.fullmatch(p.subject) is None:
+            return False
+        if self.scopes and not (self.scopes & p.scopes):
+            return False
+        for name, wanted in self.claims.items():
+            have = p.claims.get(name)
+            if not (have == wanted or (isinstance(have, (list, tuple)) and wanted in have)):
+                return False
+        return True
+
+    @property
+    def principal_free(self) -> bool:
+        return self.principals is None and not self.scopes and not self.claims
+
+    def fits_arguments(self, arguments: Mapping[str, Any]) -> bool:
+        return self.when is None or self.when(arguments)

@@ -1,0 +1,183 @@
+"""The policy service of one running server: its state, the latest compiled policy, and what
+approvers and operators do (decide approvals, pause and resume). Outlives reloads.
+
+The status page renders from `snapshot` (refreshed after every change here and periodically from
+the state, so a shared backend's changes made by other replicas show up too): page sections are
+synchronous, the state is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..identity.principal import Principal
+from ..observability.events import BUS, DecisionEvent
+from ..observability.log import log_event
+from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote
+
+if TYPE_CHECKING:
+    from .gate import PolicyGate
+
+WEBHOOK_TIMEOUT = 10.0
+
+
+class Forbidden(Exception):
+    """The principal may not do this (HTTP 403); the message says why."""
+
+
+class NotFound(Exception):
+    """No such (unexpired) approval request (HTTP 404)."""
+
+
+@dataclass
+class Snapshot:
+    pending: list[ApprovalRequest] = field(default_factory=list)
+    pauses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    at: float = 0.0
+
+
+class PolicyService:
+    def __init__(self, state: PolicyState | None = None) -> None:
+        self.state: PolicyState = state or MemoryPolicyState()
+        self.gate: PolicyGate | None = None  # the latest compiled policy (set at each compile)
+        self.reachable = False  # True once approval endpoints are served (`mcprt up --transport http`)
+        self.base_url: str | None = None  # e.g. http://127.0.0.1:8765, for links in webhook messages
+        self.snapshot = Snapshot()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- who may do what -------------------------------------------------------------------------
+
+    def may_administer(self, principal: Principal) -> bool:
+        """List approvals, pause and resume: `policy.admins`, else the approvers, else anyone who
+        authenticated (or anyone when inbound auth is off: then every caller is `anonymous`)."""
+        policy = self.gate.policy if self.gate is not None else None
+        allowed = (policy.admins or policy.approvals.approvers) if policy is not None else []
+        if not allowed:
+            return True
+        return any(fnmatch.fnmatchcase(principal.subject, pattern) for pattern in allowed)
+
+    def check_decider(self, request: ApprovalRequest, principal: Principal) -> None:
+        if principal.subject == request.principal:
+            raise Forbidden(f"{principal.subject} made this call and cannot decide it (no self-approval)"
+                            + ("; configure server.auth.tokens so approvers and callers are distinct principals"
+                               if principal.kind == "anonymous" else ""))
+        if request.approvers and not any(fnmatch.fnmatchcase(principal.subject, p) for p in request.approvers):
+            raise Forbidden(f"{principal.subject} is not an approver (approvers: {', '.join(request.approvers)})")
+
+    # --- approvals --------------------------------------------------------------------------------
+
+    async def decide(self, approval_id: str, principal: Principal, approve: bool,
+                     reason: str | None = None) -> ApprovalRequest:
+        request = await self.state.approval_get(approval_id)
+        if request is None or request.expires < time.time():
+            raise NotFound(f"no open approval request {approval_id}")
+        self.check_decider(request, principal)
+        before = request.status
+        updated = await self.state.approval_decide(
+            approval_id, Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None))
+        if updated is None:
+            raise NotFound(f"no open approval request {approval_id}")
+        if before == "pending" and updated.status != "pending" and BUS.active:
+            voters = ", ".join(v.approver for v in updated.votes if v.approve == (updated.status == "approved"))
+            BUS.publish(DecisionEvent(
+                time=time.time(), action="approval_granted" if updated.status == "approved" else "approval_denied",
+                tool=updated.tool, source=updated.source, principal=Principal(updated.principal, "token"),
+                rule=updated.rule, reason=f"{updated.status} by {voters}"
+                + (f": {updated.reason}" if updated.reason else ""), approval_id=updated.id))
+        log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject,
+                  vote="approve" if approve else "deny", status=updated.status)
+        await self.refresh()
+        return updated
+
+    async def announce(self, request: ApprovalRequest) -> None:
+        """A new request: refresh the status page's list and post to the webhook (in the background)."""
+        await self.refresh()
+        webhook = self.gate.approvals.webhook if self.gate is not None else None
+        url = webhook.get_secret_value() if webhook is not None else ""
+        if url:
+            task = asyncio.ensure_future(post_webhook(url, webhook_body(request, self.base_url)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # --- pauses -----------------------------------------------------------------------------------
+
+    async def pause(self, target: str, principal: Principal, paused: bool, reason: str | None = None) -> None:
+        await self.state.pause_set(target, paused, by=principal.subject, reason=reason)
+        log_event("paused" if paused else "resumed", logging.WARNING, target=target, by=principal.subject)
+        if BUS.active:
+            BUS.publish(DecisionEvent(time=time.time(), action="pause" if paused else "resume",
+                                      tool=target.split(":", 1)[1] if target.startswith("tool:") else "*",
+                                      source=target.split(":", 1)[1] if target.startswith("source:") else None,
+                                      principal=principal, rule=f"pause:{target}", reason=reason))
+        await self.refresh()
+
+    # --- snapshot for the status page -------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        self.snapshot = Snapshot(await self.state.approval_list(pending_only=True), await self.state.pause_list(),
+                                 time.time())
+
+    async def refresh_forever(self, every: float = 2.0) -> None:
+        """Keep `snapshot` fresh (other replicas' changes, expiries); runs while serving."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception as exc:  # a flaky backend must not end the loop
+                log_event("policy state refresh failed", logging.WARNING, error=type(exc).__name__)
+            await asyncio.sleep(every)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.state.aclose()
+
+
+def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, Any]:
+    """A Slack-compatible incoming-webhook body (`text` + Block Kit `blocks`), with the request as
+    Slack message `metadata` (`event_type`, `event_payload`) for machine receivers."""
+    arguments = _short_json(request.arguments, 1500)
+    how = f"`mcprt approvals approve {request.id} --url {base_url or 'URL'}`"
+    page = f"{base_url}/status/approvals" if base_url else None
+    text = (f"mcprt: {request.principal} wants to call {request.tool} — approval {request.id} "
+            f"needs {request.required} approval(s). Approve with {how}" + (f" or at {page}" if page else "") + ".")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text":
+            f"*Approval needed*: `{request.principal}` wants to call `{request.tool}` (source `{request.source}`)"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"```{arguments}```"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text":
+            f"Request `{request.id}` · {request.required} approval(s) needed · approve with {how}"
+            + (f" or <{page}|the status page>" if page else "")}]},
+    ]
+    payload = {"id": request.id, "tool": request.tool, "source": request.source, "principal": request.principal,
+               "arguments": request.arguments, "created": request.created, "expires": request.expires,
+               "required": request.required, "approvers": request.approvers}
+    if base_url:
+        payload["approve_url"] = f"{base_url}/policy/approvals/{request.id}/approve"
+        payload["deny_url"] = f"{base_url}/policy/approvals/{request.id}/deny"
+    return {"text": text, "blocks": blocks,
+            "metadata": {"event_type": "mcprt_approval_requested", "event_payload": payload}}
+
+
+async def post_webhook(url: str, body: dict[str, Any]) -> None:
+    """POST `body`; failures are logged without the URL (webhook URLs carry secrets)."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, trust_env=False) as client:
+            response = await client.post(url, json=body)
+        if response.status_code >= 300:
+            log_event("approval webhook refused", logging.WARNING, status=response.status_code)
+    except httpx.HTTPError as exc:
+        log_event("approval webhook failed", logging.WARNING, error=type(exc).__name__)
+
+
+def _short_json(value: Any, limit: int) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,217 @@
+"""Policy state: pending approvals, rate-limit buckets and pauses, behind one small async interface.
+
+`PolicyState` is what the policy gate and the admin endpoints use; `MemoryPolicyState` keeps it in
+this process (the single-replica default). A shared backend (Redis, the scale-out issue) implements
+the same methods; every method is a coroutine so a network round trip fits. Records are plain
+JSON-ready dataclasses so a backend can store them as JSON.
+
+Atomicity a backend must keep: `bucket_take` (take-or-refuse in one step), `approval_decide`
+(record a vote and settle the status in one step), `approval_create` with the same `key` twice
+(both callers get one record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+ApprovalStatus = Literal["pending", "approved", "denied"]
+
+
+@dataclass(slots=True)
+class Vote:
+    approver: str  # principal name
+    approve: bool
+    time: float  # epoch seconds
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class ApprovalRequest:
+    """One call waiting for (or settled by) human approval. Times are epoch seconds."""
+
+    id: str
+    key: str  # fingerprint of (principal, tool, arguments): identical calls share a decision
+    tool: str
+    source: str
+    principal: str  # the caller's principal name
+    arguments: dict[str, Any]  # as the model gave them
+    created: float
+    expires: float  # pending until then; a decision applies to identical calls until then too
+    required: int = 1
+    approvers: list[str] = field(default_factory=list)  # empty: anyone but the caller
+    rule: str | None = None
+    status: ApprovalStatus = "pending"
+    votes: list[Vote] = field(default_factory=list)
+    decided: float | None = None
+    reason: str | None = None  # the denial reason an approver gave
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ApprovalRequest:
+        votes = [Vote(**v) for v in data.get("votes", [])]
+        return cls(**{**data, "votes": votes})
+
+    def settle(self, now: float) -> None:
+        """Set `status` from the votes: one denial refuses; `required` distinct approvals grant."""
+        if self.status != "pending":
+            return
+        denial = next((v for v in self.votes if not v.approve), None)
+        if denial is not None:
+            self.status, self.decided, self.reason = "denied", now, denial.reason
+        elif len({v.approver for v in self.votes if v.approve}) >= self.required:
+            self.status, self.decided = "approved", now
+            self.expires = max(self.expires, now)  # a late grant still counts for the repeat call
+
+
+def new_approval_id() -> str:
+    return "ap_" + secrets.token_urlsafe(9)
+
+
+class PolicyState(Protocol):
+    """What policies need to remember. Keys are opaque strings chosen by the caller."""
+
+    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
+        """Take one token from the bucket `key` (refilled at `rate` tokens/s, at most `burst`).
+        Returns (allowed, retry_after seconds; 0 when allowed)."""
+        ...
+
+    async def approval_create(self, request: ApprovalRequest) -> ApprovalRequest:
+        """Store a new pending request, unless an open one with the same `key` exists: then return that."""
+        ...
+
+    async def approval_get(self, approval_id: str) -> ApprovalRequest | None: ...
+
+    async def approval_find(self, key: str) -> ApprovalRequest | None:
+        """The newest request for `key` that has not expired (pending or decided)."""
+        ...
+
+    async def approval_list(self, *, pending_only: bool = True) -> list[ApprovalRequest]:
+        """Unexpired requests, oldest first."""
+        ...
+
+    async def approval_decide(self, approval_id: str, vote: Vote) -> ApprovalRequest | None:
+        """Record `vote` (one per approver; ignored once settled) and settle the status; None when unknown
+        or expired. Wakes `approval_wait`ers when the status changes."""
+        ...
+
+    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
+        """Wait up to `timeout` s for the request to be decided; returns it as it is then."""
+        ...
+
+    async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
+        """Pause (or resume) `target`: `tool:NAME`, `source:KEY` or `all`."""
+        ...
+
+    async def pause_list(self) -> dict[str, dict[str, Any]]:
+        """Paused targets → {by, since, reason}."""
+        ...
+
+    async def pause_check(self, targets: tuple[str, ...]) -> str | None:
+        """The first of `targets` that is paused, or None (asked on every call: keep it one round trip)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryPolicyState:
+    """`PolicyState` in this process: dicts, an asyncio.Event per pending request."""
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key → (tokens, updated monotonic)
+        self._approvals: dict[str, ApprovalRequest] = {}
+        self._by_key: dict[str, str] = {}
+        self._events: dict[str, asyncio.Event] = {}
+        self._pauses: dict[str, dict[str, Any]] = {}
+
+    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
+        now = time.monotonic()
+        tokens, updated = self._buckets.get(key, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - updated) * rate)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, now)
+            return True, 0.0
+        self._buckets[key] = (tokens, now)
+        return False, (1.0 - tokens) / rate
+
+    def _live(self, request: ApprovalRequest | None) -> ApprovalRequest | None:
+        if request is None or request.expires < self._clock():
+            return None
+        return request
+
+    async def approval_create(self, request: ApprovalRequest) -> ApprovalRequest:
+        existing = self._live(self._approvals.get(self._by_key.get(request.key, "")))
+        if existing is not None and existing.status == "pending":
+            return existing
+        self._prune()
+        self._approvals[request.id] = request
+        self._by_key[request.key] = request.id
+        self._events[request.id] = asyncio.Event()
+        return request
+
+    async def approval_get(self, approval_id: str) -> ApprovalRequest | None:
+        return self._approvals.get(approval_id)
+
+    async def approval_find(self, key: str) -> ApprovalRequest | None:
+        return self._live(self._approvals.get(self._by_key.get(key, "")))
+
+    async def approval_list(self, *, pending_only: bool = True) -> list[ApprovalRequest]:
+        live = [r for r in self._approvals.values() if self._live(r) is not None]
+        return [r for r in live if r.status == "pending" or not pending_only]
+
+    async def approval_decide(self, approval_id: str, vote: Vote) -> ApprovalRequest | None:
+        request = self._live(self._approvals.get(approval_id))
+        if request is None:
+            return None
+        if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
+            request.votes.append(vote)
+            request.settle(self._clock())
+            if request.status != "pending":
+                self._events[approval_id].set()
+        return request
+
+    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
+        request = self._approvals.get(approval_id)
+        event = self._events.get(approval_id)
+        if request is None or event is None or request.status != "pending":
+            return request
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        return self._approvals.get(approval_id)
+
+    async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
+        if paused:
+            self._pauses[target] = {"by": by, "since": self._clock(), "reason": reason}
+        else:
+            self._pauses.pop(target, None)
+
+    async def pause_list(self) -> dict[str, dict[str, Any]]:
+        return {target: dict(info) for target, info in self._pauses.items()}
+
+    async def pause_check(self, targets: tuple[str, ...]) -> str | None:
+        if self._pauses:
+            for target in targets:
+                if target in self._pauses:
+                    return target
+        return None
+
+    async def aclose(self) -> None:
+        for event in self._events.values():
+            event.set()
+
+    def _prune(self) -> None:
+        """Forget requests expired more than an hour ago (keeps memory bounded on a long-running server)."""
+        horizon = self._clock() - 3600
+        for old in [i for i, r in self._approvals.items() if r.expires < horizon]:
+            request = self._approvals.pop(old)
+            self._events.pop(old, None)
+            if self._by_key.get(request.key) == old:
+                del self._by_key[request.key]

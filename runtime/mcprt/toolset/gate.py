@@ -1,0 +1,36 @@
+"""The hook through which a policy governs calls and listings, without the toolset importing it.
+
+A `CallGate` is attached to a ToolSet (for listings) and to each of its Tools (for calls), so every
+path that calls a tool — the server, discovery mode's `call_tool`, the CLI — goes through it:
+`call_tool` asks `tool.gate.admit(...)` before anything reaches upstream. `mcprt.policy` implements it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..identity.principal import Principal
+
+if TYPE_CHECKING:
+    from .operation import CallContext
+    from .tool import Tool
+
+
+class CallGate(Protocol):
+    def hidden(self, principal: Principal | None) -> frozenset[str]:
+        """Names of tools not listed for (and unknown to) `principal`."""
+        ...
+
+    async def admit(self, tool: Tool, arguments: Mapping[str, Any], completed: Mapping[str, Any],
+                    context: CallContext) -> None:
+        """Return when the call may proceed; raise `errors.PolicyDenied` (or ToolCallError) when not.
+        `arguments` are as the model gave them, `completed` with defaults and fixed values. May wait
+        (human approval), reporting progress through `context.progress`."""
+        ...
+
+
+def visible_to(tool: Tool, principal: Principal | None) -> bool:
+    """False when a policy hides `tool` from `principal` (listing, discovery search, calls by name)."""
+    gate = tool.gate
+    return gate is None or tool.name not in gate.hidden(principal)

@@ -1,0 +1,240 @@
+"""Policy decisions in-process through the real pipeline (Runtime → call_tool), across the three
+kinds of tools (OpenAPI over a real HTTP upstream, Python, a proxied MCP subprocess), with every
+decision observed as a `DecisionEvent` on the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from mcprt.identity.principal import ANONYMOUS, Principal
+from mcprt.observability.events import BUS, DecisionEvent
+from mcprt.pipeline import Runtime
+from mcprt.policy import ApprovalRequest
+from mcprt.policy.service import Forbidden
+from mcprt.settings import Settings
+from mcprt.toolset.invoke import call_tool
+from tests.gitops.pets_api import API_KEY, SPEC, pets_app
+from tests.support.upstream import serve_app
+
+HERE = Path(__file__).parent
+MCP_SERVER = HERE.parent / "sources" / "fixtures" / "mcp_server.py"
+CI = Principal("ci-bot", "token")
+ALICE = Principal("alice", "token")
+BOB = Principal("bob", "token")
+OAUTH = Principal("u-17", "oauth", client_id="agent", scopes=frozenset({"pets:write"}),
+                  claims=MappingProxyType({"groups": ["ops"], "tenant": "acme"}))
+
+MANIFEST = """\
+version: 1
+server:
+  auth: {tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}}
+sources:
+  pets:
+    openapi: pets.json
+    base_url: BASE/v1
+    auth: {api_key: {in: header, name: X-Api-Key, value: "${PETS_KEY}"}}
+  ops:
+    python: policy_tools
+  up:
+    command: [PYTHON, MCP_SERVER]
+    prefix: up_
+policy:
+  default: allow
+  rules:
+    - {match: {methods: [DELETE]}, action: deny, reason: "no deletes over HTTP"}
+    - {match: {sources: [up], annotations: {readOnlyHint: true}}, action: allow, name: mcp-readers}
+    - {match: {sources: [up], annotations: {destructiveHint: true}}, action: deny, reason: "proxied writes are off"}
+    - {match: {sources: [pets], methods: [POST], scopes: ["pets:write"]}, action: allow, name: scoped-writers}
+    - {match: {sources: [pets], methods: [POST]}, action: approve, approvals: {wait: 30s}}
+    - {match: {tools: [refund], claims: {groups: ops}, when: "amount > `1000`"}, action: allow, name: ops-refunds}
+    - {match: {tools: [refund], when: "amount > `1000`"}, action: approve, approvals: {wait: 0}}
+    - {match: {tools: [showSecret], principals: ["ci-*"]}, action: hide}
+    - {match: {tools: [delete_item]}, action: deny, reason: "deleting is not allowed here"}
+  approvals: {approvers: [alice, bob]}
+  rate_limits:
+    - {match: {tools: [add]}, per: global, limit: 2/min}
+"""
+
+
+@pytest.fixture(scope="module")
+def pets_url() -> Iterator[str]:
+    with serve_app(pets_app()) as base:
+        yield base
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, pets_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
+    (tmp_path / "pets.json").write_text(json.dumps(SPEC))
+    (tmp_path / "policy_tools.py").write_text((HERE / "policy_tools.py").read_text())
+    text = MANIFEST.replace("BASE", pets_url).replace("PYTHON", sys.executable).replace("MCP_SERVER", str(MCP_SERVER))
+    (tmp_path / "mcp.yaml").write_text(text)
+    for name, value in {"ALICE_TOKEN": "a", "CI_TOKEN": "c", "PETS_KEY": API_KEY}.items():
+        monkeypatch.setenv(name, value)
+    runtime = Runtime(tmp_path / "mcp.yaml", Settings(cache_dir=tmp_path / "cache", reload=False))
+    await runtime.start()
+    runtime.policy_service().reachable = True  # as `mcprt up --transport http` sets it
+    try:
+        yield runtime
+    finally:
+        await runtime.aclose()
+
+
+@pytest.fixture
+def decisions() -> Iterator[list[DecisionEvent]]:
+    seen: list[DecisionEvent] = []
+    unsubscribe = BUS.subscribe(lambda e: seen.append(e) if isinstance(e, DecisionEvent) else None)
+    yield seen
+    unsubscribe()
+
+
+async def call(runtime: Runtime, name: str, arguments: dict[str, Any], principal: Principal) -> tuple[bool, str]:
+    assert runtime.holder is not None
+    tool = runtime.holder.current.get_for(name, principal)
+    assert tool is not None, f"{name} is unknown to {principal.subject}"
+    result = await call_tool(tool, arguments, principal=principal)
+    return result.is_error, result.content[0]["text"]
+
+
+async def first_pending(runtime: Runtime) -> ApprovalRequest:
+    """The one pending approval request, once the waiting call has created it (bounded wait)."""
+    service = runtime.policy_service()
+    for _ in range(1000):
+        if service.snapshot.pending:
+            [request] = service.snapshot.pending
+            return request
+        await asyncio.sleep(0.01)
+    raise AssertionError("no pending approval request appeared")
+
+
+def actions(decisions: list[DecisionEvent]) -> list[tuple[str, str, str | None]]:
+    return [(d.action, d.tool, d.rule) for d in decisions]
+
+
+async def test_openapi_methods_and_annotations(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    error, text = await call(runtime, "listPets", {"limit": 1}, CI)
+    assert not error and "pet-1" in text
+    error, text = await call(runtime, "deletePet", {"petId": 3}, CI)
+    assert error and text == "deletePet was refused by policy: no deletes over HTTP"
+    error, text = await call(runtime, "createPet", {"name": "rex"}, OAUTH)  # holds pets:write
+    assert not error and "rex" in text
+    assert actions(decisions) == [("allow", "listPets", "default"), ("deny", "deletePet", "rules[0]"),
+                                  ("allow", "createPet", "scoped-writers")]
+    assert decisions[1].reason == "no deletes over HTTP" and decisions[1].principal == CI
+
+
+async def test_proxied_mcp_tools_follow_their_annotations(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    error, text = await call(runtime, "up_echo", {"text": "hi"}, CI)  # readOnlyHint: true upstream
+    assert not error and "hi" in text
+    error, text = await call(runtime, "up_add", {"a": 1, "b": 2}, CI)  # no annotations: destructive by default
+    assert error and "proxied writes are off" in text
+    assert actions(decisions) == [("allow", "up_echo", "mcp-readers"), ("deny", "up_add", "rules[2]")]
+
+
+async def test_when_and_claims(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    assert await call(runtime, "refund", {"order": "a", "amount": 10}, CI) == (False, "refunded 10 on a")
+    error, text = await call(runtime, "refund", {"order": "a", "amount": 5000}, CI)
+    assert error and "needs human approval" in text and "is pending" in text
+    assert await call(runtime, "refund", {"order": "b", "amount": 5000}, OAUTH) == (False, "refunded 5000 on b")
+    assert actions(decisions) == [
+        ("allow", "refund", "default"), ("approval_requested", "refund", "rules[6]"),
+        ("approval_expired", "refund", "rules[6]"), ("allow", "refund", "ops-refunds")]
+
+
+async def test_hide_filters_listing_and_lookup(runtime: Runtime) -> None:
+    toolset = runtime.holder.current  # type: ignore[union-attr]
+    names_ci = {t["name"] for t in toolset.list_tools_for(CI)}
+    names_alice = {t["name"] for t in toolset.list_tools_for(ALICE)}
+    assert "showSecret" not in names_ci and "showSecret" in names_alice
+    assert names_alice - names_ci == {"showSecret"}
+    assert toolset.get_for("showSecret", CI) is None and toolset.get_for("showSecret", ALICE) is not None
+    assert "showSecret" not in toolset.unknown_tool_message("showSecre", CI)
+    assert "showSecret" in toolset.unknown_tool_message("showSecre", ALICE)
+
+
+async def test_approval_granted_on_a_waiting_call_then_reused(runtime: Runtime,
+                                                             decisions: list[DecisionEvent]) -> None:
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "tom"}, CI))
+    request = await first_pending(runtime)
+    assert (request.tool, request.principal, request.arguments) == ("createPet", "ci-bot", {"name": "tom"})
+    decided = await service.decide(request.id, ALICE, True)
+    assert decided.status == "approved"
+    error, text = await waiting
+    assert not error and "tom" in text
+    again = await call(runtime, "createPet", {"name": "tom"}, CI)  # identical: the decision is reused
+    assert not again[0]
+    assert actions(decisions) == [
+        ("approval_requested", "createPet", "rules[4]"), ("approval_granted", "createPet", "rules[4]"),
+        ("allow", "createPet", "rules[4]"), ("allow", "createPet", "rules[4]")]
+    assert decisions[1].reason == "approved by alice"
+
+
+async def test_approval_denied(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "bad"}, CI))
+    await service.decide((await first_pending(runtime)).id, BOB, False, "no more pets")
+    error, text = await waiting
+    assert error and "denied by bob: no more pets" in text
+    assert [d.action for d in decisions] == ["approval_requested", "approval_denied", "deny"]
+
+
+async def test_rate_limited_and_paused(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    service = runtime.policy_service()
+    assert (await call(runtime, "add", {"a": 1, "b": 1}, CI))[0] is False
+    assert (await call(runtime, "add", {"a": 1, "b": 1}, ALICE))[0] is False  # global: one shared bucket
+    error, text = await call(runtime, "add", {"a": 1, "b": 1}, BOB)
+    assert error and "2 calls per minute for everyone together" in text and "Retry after" in text
+    await service.pause("tool:ping", ALICE, True)
+    error, text = await call(runtime, "ping", {}, CI)
+    assert error and "tool ping is paused" in text
+    await service.pause("tool:ping", ALICE, False)
+    assert await call(runtime, "ping", {}, CI) == (False, "pong")
+    assert [d.action for d in decisions] == ["allow", "allow", "rate_limited", "pause", "paused", "resume", "allow"]
+    assert decisions[2].rule == "rate_limits[0]"
+
+
+async def test_anonymous_cannot_approve_anonymous(runtime: Runtime) -> None:
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "anon"}, ANONYMOUS))
+    request = await first_pending(runtime)
+    with pytest.raises(Forbidden, match="no self-approval"):
+        await service.decide(request.id, ANONYMOUS, True)
+    await service.decide(request.id, ALICE, True)
+    assert (await waiting)[0] is False
+
+
+async def test_status_section_escapes_and_offers_forms(runtime: Runtime) -> None:
+    from mcprt.policy.http import render_section
+
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "<script>alert(1)</script>"}, CI))
+    request = await first_pending(runtime)
+    html = render_section(runtime.policy_service(), back="/status")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert f'action="/policy/approvals/{request.id}/approve"' in html
+    assert f'action="/policy/approvals/{request.id}/deny"' in html
+    assert 'name="back" value="/status"' in html
+    await runtime.policy_service().decide(request.id, ALICE, False)
+    assert (await waiting)[0] is True
+
+
+async def test_reload_applies_new_rules_and_keeps_state(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    service = runtime.policy_service()
+    await service.pause("tool:ping", ALICE, True)
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace(
+        "    - {match: {tools: [delete_item]}", "    - {match: {tools: [add]}, action: deny, reason: \"no sums\"}\n"
+        "    - {match: {tools: [delete_item]}"))
+    await runtime.apply(await runtime.compile())
+    assert runtime.policy_service() is service  # approvals, buckets and pauses outlive the reload
+    error, text = await call(runtime, "add", {"a": 1, "b": 2}, ALICE)
+    assert error and "no sums" in text
+    error, text = await call(runtime, "ping", {}, ALICE)
+    assert error and "paused" in text

@@ -1,0 +1,105 @@
+"""Policies as reviewed code: `mcprt validate` warnings, `mcprt diff` flags loosening, `mcprt test`
+cases assert decisions for principals, bad rules are `file:line:col` errors."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.served import child_env
+
+HERE = Path(__file__).parent
+BASE = """\
+version: 1
+server:
+  auth: {tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}}
+sources:
+  ops:
+    python: policy_tools
+policy:
+  rules:
+    - {match: {tools: ["delete*"]}, action: deny, reason: "deleting is not allowed here"}
+    - {match: {tools: [showSecret], principals: [ci-bot]}, action: hide}
+    - {match: {tools: [refund], when: "amount > `1000`"}, action: approve}
+  approvals: {approvers: [alice], required: 1}
+  rate_limits:
+    - {match: {tools: ["*"]}, per: principal, limit: 60/min}
+"""
+
+
+def mcprt(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=folder, capture_output=True, text=True,
+                          env=child_env(ALICE_TOKEN="a", CI_TOKEN="c", MCPRT_CACHE_DIR=str(folder / ".cache")),
+                          timeout=120)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    shutil.copy(HERE / "policy_tools.py", tmp_path)
+    (tmp_path / "mcp.yaml").write_text(BASE)
+    return tmp_path
+
+
+def test_validate_warns_about_unmatched_globs_and_unreachable_rules(folder: Path) -> None:
+    (folder / "mcp.yaml").write_text(BASE.replace('["delete*"]', '["delete*", "remove*"]').replace(
+        "  approvals:", "    - {match: {}, action: allow}\n    - {match: {tools: [add]}, action: deny}\n  approvals:"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "mcp.yaml:9:35: warning: rules[0]: 'remove*' matches no tool" in result.stderr
+    assert "mcp.yaml:13:7: warning: rules[4] is unreachable: rules[3] matches every call first" in result.stderr
+
+
+def test_bad_rules_are_located_errors(folder: Path) -> None:
+    text = BASE.replace("when: \"amount > `1000`\"", "when: \"amount >> `1000`\"")
+    (folder / "mcp.yaml").write_text(text)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "mcp.yaml:11:39: policy.rules.2.match.when: invalid JMESPath in when: invalid token (column 9)" in result.stderr
+    (folder / "mcp.yaml").write_text(BASE.replace("limit: 60/min", "limit: 60/fortnight").replace(
+        "principals: [ci-bot]}", "principals: [ci-bot], when: \"a\"}"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 2
+    assert "mcp.yaml:10:7: policy.rules.1: a `hide` rule cannot use `when`" in result.stderr
+    assert "mcp.yaml:14:54: policy.rate_limits.0.limit: invalid rate '60/fortnight'" in result.stderr
+
+
+def test_diff_flags_loosening_as_breaking(folder: Path) -> None:
+    looser = BASE.replace("action: deny, reason: \"deleting is not allowed here\"", "action: approve").replace(
+        "approvers: [alice]", "approvers: [alice, ci-bot]").replace("60/min", "600/min")
+    (folder / "new.yaml").write_text(looser)
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml", "--fail-on", "breaking")
+    assert result.returncode == 1
+    assert "BREAKING policy rule action changed (loosened): rules[0]: deny → approve" in result.stdout
+    assert "BREAKING approvers changed (loosened): alice → alice, ci-bot" in result.stdout
+    assert "BREAKING rate limit changed (loosened): rate_limits[0]: 60 per 60 s per principal → 600 per 60 s" \
+        in result.stdout
+    stricter = BASE.replace("approvers: [alice], required: 1", "approvers: [alice], required: 2")
+    (folder / "new.yaml").write_text(stricter)
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml", "--fail-on", "breaking")
+    assert result.returncode == 0, result.stdout
+    assert "approvals required changed: 1 → 2" in result.stdout and "BREAKING" not in result.stdout
+
+
+def test_cases_assert_decisions_per_principal(folder: Path) -> None:
+    cases = folder / "cases"
+    (cases / "delete_item").mkdir(parents=True)
+    (cases / "delete_item" / "policy.yaml").write_text(
+        "tool: delete_item\nargs: {item: x}\npolicy:\n  - {principal: ci-bot, decision: deny}\n"
+        "  - {principal: alice, decision: deny}\n")
+    (cases / "refund").mkdir()
+    (cases / "refund" / "big.yaml").write_text(
+        "tool: refund\nargs: {order: o, amount: 5000}\npolicy:\n  - {principal: ci-bot, decision: approve}\n")
+    (cases / "showSecret").mkdir()
+    (cases / "showSecret" / "who.yaml").write_text(
+        "tool: showSecret\npolicy:\n  - {principal: ci-bot, decision: hide}\n  - {principal: alice, decision: allow}\n")
+    result = mcprt(folder, "test", "mcp.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (cases / "refund" / "small.yaml").write_text(
+        "tool: refund\nargs: {order: o, amount: 5}\npolicy:\n  - {principal: ci-bot, decision: approve}\n")
+    result = mcprt(folder, "test", "mcp.yaml")
+    assert result.returncode == 1
+    assert "policy for ci-bot: expected approve, got allow (default)" in result.stdout + result.stderr

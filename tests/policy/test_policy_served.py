@@ -1,0 +1,296 @@
+"""Policies through a real `mcprt up` subprocess, the SDK client over streamable HTTP, principals from
+named static tokens, the `mcprt approvals|pause|resume` CLI and a real webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
+from tests.support.upstream import serve_app
+
+HERE = Path(__file__).parent
+TOKENS = {"alice": "tok-alice", "bob": "tok-bob", "carol": "tok-carol", "ci-bot": "tok-ci"}
+
+MANIFEST = """\
+version: 1
+server:
+  auth:
+    tokens: {alice: "${ALICE_TOKEN}", bob: "${BOB_TOKEN}", carol: "${CAROL_TOKEN}", ci-bot: "${CI_TOKEN}"}
+sources:
+  ops:
+    python: policy_tools
+  vault:
+    python: vault_tools
+    expose: discovery
+policy:
+  default: allow
+  rules:
+    - {match: {tools: ["delete*", "purge*"]}, action: deny, reason: "deleting is not allowed here"}
+    - {match: {tools: [showSecret, peek_vault], principals: [ci-bot]}, action: hide}
+    - {match: {tools: [refund], when: "amount > `1000`"}, action: approve, approvals: {wait: 60s}}
+    - {match: {tools: [transfer]}, action: approve, approvals: {wait: 60s, required: 2, approvers: [alice, bob, carol]}}
+    - {match: {tools: [write_note, open_vault]}, action: approve}
+  approvals: {wait: 2s, valid_for: 10m, approvers: [alice, bob], webhook: "${APPROVAL_WEBHOOK}"}
+  rate_limits:
+    - {match: {tools: [add]}, per: principal, limit: 5/min}
+"""
+
+
+class Webhook:
+    """A real HTTP receiver of approval webhooks (what Slack would get)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def app(self) -> Starlette:
+        async def receive(request: Request) -> JSONResponse:
+            body = await request.json()
+            with self.lock:
+                self.bodies.append(body)
+            return JSONResponse({"ok": True})
+
+        return Starlette(routes=[Route("/hook", receive, methods=["POST"])])
+
+    def for_tool(self, tool: str, arguments: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for body in self.bodies:
+                    payload = body["metadata"]["event_payload"]
+                    if payload["tool"] == tool and payload["arguments"] == arguments:
+                        return body
+            time.sleep(0.05)
+        raise AssertionError(f"no webhook for {tool} {arguments}; got {self.bodies}")
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[tuple[Webhook, str]]:
+    hook = Webhook()
+    with serve_app(hook.app()) as base:
+        yield hook, f"{base}/hook"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, webhook: tuple[Webhook, str]) -> Iterator[UpProcess]:
+    folder = tmp_path_factory.mktemp("policy")
+    shutil.copy(HERE / "policy_tools.py", folder)
+    shutil.copy(HERE / "vault_tools.py", folder)
+    (folder / "mcp.yaml").write_text(MANIFEST)
+    env = child_env(ALICE_TOKEN=TOKENS["alice"], BOB_TOKEN=TOKENS["bob"], CAROL_TOKEN=TOKENS["carol"],
+                    CI_TOKEN=TOKENS["ci-bot"], APPROVAL_WEBHOOK=webhook[1])
+    with mcprt_http(folder / "mcp.yaml", env=env) as up:
+        yield up
+
+
+def cli(up: UpProcess, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = child_env(**({"MCPRT_TOKEN": token} if token else {}))
+    return subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", up.url], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def pending(up: UpProcess, tool: str, arguments: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    """Wait until a pending request for (tool, arguments) is listed by `mcprt approvals list --json`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = cli(up, "approvals", "list", "--json", token=TOKENS["alice"])
+        assert listed.returncode == 0, listed.stderr
+        for item in json.loads(listed.stdout):
+            if item["tool"] == tool and item["arguments"] == arguments:
+                assert {"id", "tool", "principal", "arguments", "created"} <= set(item)
+                return item
+        time.sleep(0.2)
+    raise AssertionError(f"no pending approval for {tool} {arguments}")
+
+
+async def test_deny_with_reason(served: UpProcess) -> None:
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        result = await client.call_tool("delete_item", {"item": "x"})
+    assert result.is_error
+    assert "deleting is not allowed here" in text_of(result)
+
+
+async def test_hide_unlisted_and_unknown_for_that_principal_only(served: UpProcess) -> None:
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        names = [t.name for t in (await client.list_tools()).tools]
+        assert "showSecret" not in names and "add" in names
+        result = await client.call_tool("showSecret", {})
+        assert result.is_error and text_of(result).startswith("unknown tool 'showSecret'")
+        assert "s3cr3t" not in text_of(result)
+    async with http_client(served.url, token=TOKENS["ci-bot"], mode="auto") as client:  # 2026-07-28 era too
+        assert "showSecret" not in [t.name for t in (await client.list_tools()).tools]
+        assert (await client.call_tool("showSecret", {})).is_error
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        assert "showSecret" in [t.name for t in (await client.list_tools()).tools]
+        assert text_of(await client.call_tool("showSecret", {})) == "s3cr3t"
+
+
+async def test_discovery_call_tool_cannot_bypass_rules(served: UpProcess) -> None:
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        denied = await client.call_tool("call_tool", {"name": "purge_vault", "arguments": {}})
+        assert denied.is_error and "deleting is not allowed here" in text_of(denied)
+        hidden = await client.call_tool("call_tool", {"name": "peek_vault", "arguments": {}})
+        assert hidden.is_error and "no operation named 'peek_vault'" in text_of(hidden)
+        found = text_of(await client.call_tool("search_tools", {"query": "peek vault contents"}))
+        assert "peek_vault" not in found
+        described = await client.call_tool("describe_tools", {"names": ["peek_vault"]})
+        assert described.is_error and "no operation named 'peek_vault'" in text_of(described)
+        pending_call = await client.call_tool("call_tool", {"name": "open_vault", "arguments": {"door": "d1"}})
+        assert pending_call.is_error and "needs human approval" in text_of(pending_call)
+        assert text_of(await client.call_tool("call_tool", {"name": "vault_status", "arguments": {}})) == "closed"
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        assert "peek_vault" in text_of(await client.call_tool("search_tools", {"query": "peek vault contents"}))
+
+
+async def test_timeout_pending_then_cli_approve_then_repeat_succeeds(served: UpProcess) -> None:
+    arguments = {"text": "hello"}
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        first = await client.call_tool("write_note", arguments)
+        assert first.is_error
+        text = text_of(first)
+        assert "is pending" in text and "same call again" in text
+        request = pending(served, "write_note", arguments)
+        assert request["principal"] == "ci-bot" and request["id"] in text
+        assert first.meta is not None and first.meta["mcprt/approval"]["id"] == request["id"]
+        approved = cli(served, "approvals", "approve", request["id"], token=TOKENS["bob"])
+        assert approved.returncode == 0, approved.stderr
+        assert "approved" in approved.stdout
+        again = await client.call_tool("write_note", arguments)
+        assert not again.is_error and text_of(again) == "wrote hello"
+        other = await client.call_tool("write_note", {"text": "other"})  # other arguments: a new request
+        assert other.is_error and "pending" in text_of(other)
+
+
+async def test_cli_deny_reaches_the_model_with_its_reason(served: UpProcess) -> None:
+    arguments = {"text": "rm -rf"}
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        assert (await client.call_tool("write_note", arguments)).is_error
+        request = pending(served, "write_note", arguments)
+        denied = cli(served, "approvals", "deny", request["id"], "--reason", "not today", token=TOKENS["alice"])
+        assert denied.returncode == 0, denied.stderr
+        again = await client.call_tool("write_note", arguments)
+        assert again.is_error and "denied by alice: not today" in text_of(again)
+
+
+async def test_no_self_approval_and_only_approvers(served: UpProcess) -> None:
+    arguments = {"text": "mine"}
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        assert (await client.call_tool("write_note", arguments)).is_error
+    request = pending(served, "write_note", arguments)
+    own = cli(served, "approvals", "approve", request["id"], token=TOKENS["alice"])
+    assert own.returncode == 2 and "no self-approval" in own.stderr
+    outsider = cli(served, "approvals", "approve", request["id"], token=TOKENS["carol"])
+    assert outsider.returncode == 2 and "not an approver" in outsider.stderr
+    anonymous = httpx.post(f"{served.base}/policy/approvals/{request['id']}/approve", timeout=10)
+    assert anonymous.status_code == 401
+
+
+async def test_waiting_call_proceeds_when_approved_over_http_from_the_webhook(
+        served: UpProcess, webhook: tuple[Webhook, str]) -> None:
+    arguments = {"order": "o-7", "amount": 5000}
+    progress: list[str | None] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message)
+
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        assert text_of(await client.call_tool("refund", {"order": "o-1", "amount": 10})) == "refunded 10 on o-1"
+        async with anyio.create_task_group() as group:
+            results: list[Any] = []
+
+            async def call() -> None:
+                results.append(await client.call_tool("refund", arguments, progress_callback=on_progress))
+
+            group.start_soon(call)
+            body = await anyio.to_thread.run_sync(lambda: webhook[0].for_tool("refund", arguments))
+            assert "ci-bot" in body["text"] and "refund" in body["text"]
+            assert body["blocks"][0]["type"] == "section"
+            payload = body["metadata"]["event_payload"]
+            response = await anyio.to_thread.run_sync(lambda: httpx.post(
+                payload["approve_url"], headers={"Authorization": f"Bearer {TOKENS['alice']}"}, json={}, timeout=10))
+            assert response.status_code == 200 and response.json()["status"] == "approved"
+    assert not results[0].is_error and text_of(results[0]) == "refunded 5000 on o-7"
+    assert any(m and "waiting for approval" in m for m in progress)
+
+
+async def test_two_required_approvers(served: UpProcess) -> None:
+    arguments = {"to": "acct-9", "amount": 70}
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        async with anyio.create_task_group() as group:
+            results: list[Any] = []
+
+            async def call() -> None:
+                results.append(await client.call_tool("transfer", arguments))
+
+            group.start_soon(call)
+            request = await anyio.to_thread.run_sync(lambda: pending(served, "transfer", arguments))
+            assert request["required"] == 2
+            one = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
+                                                             token=TOKENS["alice"]))
+            assert one.returncode == 0 and "pending (1/2 approvals)" in one.stdout
+            again = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
+                                                               token=TOKENS["alice"]))
+            assert "pending (1/2 approvals)" in again.stdout  # the same approver twice counts once
+            assert not results
+            two = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
+                                                             token=TOKENS["carol"]))
+            assert two.returncode == 0 and "approved (2/2 approvals)" in two.stdout
+    assert not results[0].is_error and text_of(results[0]) == "moved 70 to acct-9"
+
+
+async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpProcess) -> None:
+    async with http_client(served.url, token=TOKENS["bob"]) as client:
+        for i in range(5):
+            assert text_of(await client.call_tool("add", {"a": 1, "b": i})) == str(1 + i)
+        refused = await client.call_tool("add", {"a": 1, "b": 1})
+        assert refused.is_error
+        text = text_of(refused)
+        assert "rate limit reached for add: 5 calls per minute" in text
+        retry = int(text.split("Retry after ")[1].split(" s")[0])
+        assert 1 <= retry <= 12
+        assert refused.meta is not None and refused.meta["mcprt/retryAfter"] == retry  # Retry-After-style data
+    async with http_client(served.url, token=TOKENS["carol"]) as client:  # per principal: carol's own bucket
+        assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
+
+
+async def test_pause_and_resume_tool_source_all(served: UpProcess) -> None:
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        assert text_of(await client.call_tool("ping", {})) == "pong"
+        paused = cli(served, "pause", "ping", token=TOKENS["alice"])
+        assert paused.returncode == 0, paused.stderr
+        refused = await client.call_tool("ping", {})
+        assert refused.is_error and "paused by an operator" in text_of(refused)
+        assert text_of(await client.call_tool("add", {"a": 0, "b": 0})) == "0"  # other tools unaffected
+        listed = httpx.get(f"{served.base}/policy/pauses", headers={"Authorization": f"Bearer {TOKENS['alice']}"},
+                           timeout=10).json()
+        assert "tool:ping" in listed
+        assert cli(served, "resume", "ping", token=TOKENS["alice"]).returncode == 0
+        assert text_of(await client.call_tool("ping", {})) == "pong"
+
+        assert cli(served, "pause", "--source", "vault", token=TOKENS["alice"]).returncode == 0
+        through = await client.call_tool("call_tool", {"name": "vault_status", "arguments": {}})
+        assert through.is_error and "paused" in text_of(through)
+        assert cli(served, "resume", "--source", "vault", token=TOKENS["alice"]).returncode == 0
+
+        assert cli(served, "pause", "--all", token=TOKENS["alice"]).returncode == 0
+        assert "paused" in text_of(await client.call_tool("ping", {}))
+        assert cli(served, "resume", "--all", token=TOKENS["alice"]).returncode == 0
+        assert text_of(await client.call_tool("ping", {})) == "pong"
+    no_target = cli(served, "pause", token=TOKENS["alice"])
+    assert no_target.returncode == 2 and "a TOOL, --source KEY or --all" in no_target.stderr

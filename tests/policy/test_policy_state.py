@@ -1,0 +1,115 @@
+"""The `PolicyState` contract, run against every implementation — the in-process one and the Redis
+one (on a real `redis-server` started for the session): buckets, approvals with votes and waiting, pauses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from mcprt.policy.state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote, new_approval_id
+
+STATES: dict[str, Callable[[], PolicyState]] = {"memory": MemoryPolicyState}
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.support.components import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as redis:
+        yield redis.url
+
+
+@pytest.fixture(params=[*sorted(STATES), "redis"])
+async def state(request: pytest.FixtureRequest) -> AsyncIterator[PolicyState]:
+    if request.param == "redis":
+        from mcprt.state.policy import RedisPolicyState
+        from mcprt.state.redis_client import make_client
+
+        client = make_client(request.getfixturevalue("redis_url"))
+        made: PolicyState = RedisPolicyState(client, prefix=f"test:{new_approval_id()}:")
+        await made.start()  # type: ignore[attr-defined]
+        yield made
+        await made.aclose()
+        await client.aclose()
+        return
+    made = STATES[request.param]()
+    yield made
+    await made.aclose()
+
+
+def pending(key: str = "k1", required: int = 1, valid_for: float = 60) -> ApprovalRequest:
+    now = time.time()
+    return ApprovalRequest(id=new_approval_id(), key=key, tool="refund", source="ops", principal="ci-bot",
+                           arguments={"amount": 5000}, created=now, expires=now + valid_for, required=required)
+
+
+async def test_bucket_allows_burst_then_refuses_with_retry_time(state: PolicyState) -> None:
+    results = [await state.bucket_take("b", rate=5 / 60, burst=5) for _ in range(6)]
+    assert [allowed for allowed, _ in results] == [True] * 5 + [False]
+    assert all(retry == 0 for _, retry in results[:5])
+    assert 11 < results[5][1] <= 12  # one token every 12 s
+    assert (await state.bucket_take("other", rate=5 / 60, burst=5))[0]  # buckets are independent
+
+
+async def test_approval_create_dedupes_by_key_and_lists(state: PolicyState) -> None:
+    first = await state.approval_create(pending())
+    again = await state.approval_create(pending())
+    assert again.id == first.id
+    assert [r.id for r in await state.approval_list()] == [first.id]
+    assert (await state.approval_find("k1")).id == first.id  # type: ignore[union-attr]
+    assert await state.approval_find("nope") is None
+
+
+async def test_votes_settle_required_and_denial(state: PolicyState) -> None:
+    two = await state.approval_create(pending("k2", required=2))
+    assert (await state.approval_decide(two.id, Vote("alice", True, time.time()))).status == "pending"  # type: ignore[union-attr]
+    assert (await state.approval_decide(two.id, Vote("alice", True, time.time()))).status == "pending"  # type: ignore[union-attr]
+    decided = await state.approval_decide(two.id, Vote("bob", True, time.time()))
+    assert decided is not None and decided.status == "approved"
+    assert await state.approval_list() == []
+    assert [r.id for r in await state.approval_list(pending_only=False)] == [two.id]
+    denied = await state.approval_create(pending("k3"))
+    result = await state.approval_decide(denied.id, Vote("bob", False, time.time(), "no"))
+    assert result is not None and (result.status, result.reason) == ("denied", "no")
+    assert await state.approval_decide("ap_unknown", Vote("bob", True, time.time())) is None
+
+
+async def test_wait_wakes_on_decision_and_times_out(state: PolicyState) -> None:
+    request = await state.approval_create(pending("k4"))
+    started = time.monotonic()
+    assert (await state.approval_wait(request.id, 0.2)).status == "pending"  # type: ignore[union-attr]
+    assert time.monotonic() - started >= 0.19
+
+    async def decide_soon() -> None:
+        await asyncio.sleep(0.05)
+        await state.approval_decide(request.id, Vote("alice", True, time.time()))
+
+    task = asyncio.create_task(decide_soon())
+    woke = await state.approval_wait(request.id, 30)
+    await task
+    assert woke is not None and woke.status == "approved"
+
+
+async def test_expired_requests_are_gone(state: PolicyState) -> None:
+    old = await state.approval_create(pending("k5", valid_for=0.05))
+    await asyncio.sleep(0.1)
+    assert await state.approval_find("k5") is None
+    assert await state.approval_decide(old.id, Vote("alice", True, time.time())) is None
+
+
+async def test_pauses(state: PolicyState) -> None:
+    assert await state.pause_check(("tool:x", "source:s", "all")) is None
+    await state.pause_set("source:s", True, by="alice", reason="incident")
+    assert await state.pause_check(("tool:x", "source:s", "all")) == "source:s"
+    assert (await state.pause_list())["source:s"]["by"] == "alice"
+    await state.pause_set("source:s", False, by="alice")
+    assert await state.pause_list() == {}
+
+
+def test_records_round_trip_as_json() -> None:
+    request = pending()
+    request.votes.append(Vote("alice", True, 1.0, "ok"))
+    assert ApprovalRequest.from_json(request.to_json()) == request

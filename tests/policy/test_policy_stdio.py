@@ -1,0 +1,41 @@
+"""Over stdio the caller is the principal `stdio`: rules apply to it; approvals, which need the HTTP
+admin endpoints, are refused at once with a message saying so (instead of waiting for nobody)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from mcp import Client, StdioServerParameters
+
+from tests.support.served import child_env, text_of
+
+HERE = Path(__file__).parent
+MANIFEST = """\
+version: 1
+sources:
+  ops:
+    python: policy_tools
+policy:
+  rules:
+    - {match: {tools: ["delete*"]}, action: deny, reason: "deleting is not allowed here"}
+    - {match: {tools: [showSecret], principals: [stdio]}, action: hide}
+    - {match: {tools: [write_note]}, action: approve}
+"""
+
+
+async def test_stdio_principal_rules_and_approvals_refused(tmp_path: Path) -> None:
+    shutil.copy(HERE / "policy_tools.py", tmp_path)
+    (tmp_path / "mcp.yaml").write_text(MANIFEST)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(tmp_path / "mcp.yaml"),
+                                                                 "--no-reload"], env=child_env(), cwd=str(tmp_path))
+    async with Client(params) as client:
+        names = [t.name for t in (await client.list_tools()).tools]
+        assert "showSecret" not in names and "add" in names
+        denied = await client.call_tool("delete_item", {"item": "x"})
+        assert denied.is_error and "deleting is not allowed here" in text_of(denied)
+        approval = await client.call_tool("write_note", {"text": "t"})
+        assert approval.is_error and "needs human approval" in text_of(approval)
+        assert "serves no approval endpoint" in text_of(approval)
+        assert text_of(await client.call_tool("add", {"a": 2, "b": 3})) == "5"

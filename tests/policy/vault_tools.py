@@ -1,0 +1,23 @@
+"""A source behind discovery mode (search_tools / describe_tools / call_tool) in the policy tests."""
+
+from __future__ import annotations
+
+
+def purge_vault() -> str:
+    """Purge every secret in the vault."""
+    return "purged"
+
+
+def peek_vault() -> str:
+    """Peek at the vault contents."""
+    return "contents"
+
+
+def open_vault(door: str) -> str:
+    """Open a vault door."""
+    return f"opened {door}"
+
+
+def vault_status() -> str:
+    """Tell whether the vault is open."""
+    return "closed"
