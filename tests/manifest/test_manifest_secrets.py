@@ -115,6 +115,8 @@ def test_the_schema_marks_secrets_write_only_and_contains_no_values(manifest_pat
         ("InboundAuth", "tokens"),
         ("OAuth2ClientCredentials", "client_secret"),
         ("OutboundAuth", "bearer"),
+        ("TokenExchange", "client_secret"),
+        ("TokenIntrospection", "client_secret"),
     ]
     text = manifest_schema_text()
     assert '"writeOnly": true' in text

@@ -30,21 +30,28 @@ def node_tools_folder() -> Path | None:
     override = os.environ.get("MCPRT_NODE_TOOLS")
     if override:
         return Path(override) if (Path(override) / "node_modules").is_dir() else None
-    marker = FOLDER / _MARKER
-    if marker.is_file() and marker.read_text() == INSTALL_COMMAND:
-        return FOLDER
+    return npm_installed(FOLDER, PACKAGES)
+
+
+def npm_installed(folder: Path, packages: tuple[str, ...]) -> Path | None:
+    """`folder` with `packages` npm-installed (once: a marker records the exact package list), or
+    None without npm or when the install fails."""
+    command = f"npm install --prefix {folder.relative_to(REPO)} --no-fund --no-audit {' '.join(packages)}"
+    marker = folder / _MARKER
+    if marker.is_file() and marker.read_text() == command:
+        return folder
     npm = shutil.which("npm")
     if npm is None:
         return None
-    FOLDER.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(
-            [npm, "install", "--prefix", str(FOLDER), "--no-fund", "--no-audit", "--loglevel=error", *PACKAGES],
+            [npm, "install", "--prefix", str(folder), "--no-fund", "--no-audit", "--loglevel=error", *packages],
             capture_output=True, text=True, timeout=400,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
         return None
-    marker.write_text(INSTALL_COMMAND)
-    return FOLDER
+    marker.write_text(command)
+    return folder

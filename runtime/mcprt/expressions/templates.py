@@ -29,8 +29,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from . import budget
 
-OUTPUT_VARIABLES = frozenset({"result", "status", "raw_bytes", "tool"})
-"""What an `output:` template may use: the pruned result, the HTTP status, upstream bytes, tool name."""
+OUTPUT_VARIABLES = frozenset({"result", "status", "raw_bytes", "tool", "principal"})
+"""What an `output:` template may use: the pruned result, the HTTP status, upstream bytes, tool name, and
+who calls (`principal.sub`, `.kind`, `.client_id`, `.scopes`, `.claims`; see `Principal.as_template_context`)."""
 
 _MAX_SEQUENCE_PRODUCT = 1_000_000  # longest str/list a template may build with `*`
 _MAX_POWER_EXPONENT = 1_000

@@ -34,6 +34,9 @@ class Principal:
     client_id: str | None = None
     scopes: frozenset[str] = frozenset()
     claims: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # The validated access token, kept only so a source's `token_exchange` can exchange it (RFC 8693);
+    # never in repr, templates, audit records or claims, and never sent upstream as is.
+    subject_token: SubjectToken | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -49,6 +52,27 @@ class Principal:
             "scopes": sorted(self.scopes),
             "claims": dict(self.claims),
         }
+
+
+class SubjectToken:
+    """An access token a principal was authenticated with; `str()`/`repr()` never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The token itself: only for the RFC 8693 `subject_token` parameter."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SubjectToken([redacted])"
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SubjectToken:  # dataclasses.asdict copies fields
+        return self
 
 
 ANONYMOUS = Principal("anonymous", "anonymous")

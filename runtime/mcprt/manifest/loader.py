@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -19,7 +20,7 @@ from ..errors import Diagnostic, ManifestError
 from . import envvars
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
-from .model import Manifest
+from .model import Manifest, OpenAPISource
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
@@ -134,6 +135,8 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
     register_secrets(manifest)
+    errors += _per_user_credential_errors(manifest, index)
+    warnings += _plain_http_issuer(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
     if [d for d in errors if d.severity == "error"]:
         raise ManifestError(sorted(errors) + warnings)
@@ -165,6 +168,50 @@ def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Mani
         return Manifest.model_validate(salvaged)
     except ValidationError:
         return None
+
+
+def _plain_http_issuer(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
+    """Warn when OAuth metadata and keys would come over plain HTTP from another machine (anyone on
+    the path could swap the keys and mint tokens); loopback issuers (tests, sidecars) are fine."""
+    oauth = manifest.server.auth.oauth if manifest.server.auth is not None else None
+    if oauth is None:
+        return []
+    found = []
+    for key, url in (("issuer", oauth.issuer), ("jwks_url", oauth.jwks_url)):
+        parts = urlsplit(url or "")
+        if parts.scheme == "http" and (parts.hostname or "") not in ("localhost", "127.0.0.1", "::1"):
+            where = index.locate(("server", "auth", "oauth", key))
+            found.append(Diagnostic(where.file, where.line, where.col, f"{key} uses plain http://: the signing keys "
+                                    "could be replaced on the way; use https://", "warning"))
+    return found
+
+
+def _per_user_credential_errors(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
+    """`token_exchange` / `forward_claims` need a caller with an OAuth token; only per-request
+    (OpenAPI) sources can send a different credential for each caller."""
+    oauth = manifest.server.auth.oauth if manifest.server.auth is not None else None
+    found: list[Diagnostic] = []
+    for name, source in manifest.sources.items():
+        auth = getattr(source, "auth", None)
+        if auth is None or not auth.per_user:
+            continue
+        key = "token_exchange" if auth.token_exchange is not None else "forward_claims"
+        where = index.locate(("sources", name, "auth", key), prefer="key")
+        if not isinstance(source, OpenAPISource):
+            message = (f"`{key}` works only for openapi sources: a url source keeps one upstream session "
+                       "for every caller, so it cannot carry per-user credentials")
+        elif oauth is None:
+            message = (f"`{key}` needs `server.auth.oauth`: only an OAuth access token identifies the caller "
+                       "(static tokens and stdio carry no claims or token to exchange)")
+        else:
+            missing = [c for c in (auth.forward_claims or {}).values() if c not in oauth.kept_claims]
+            if not missing:
+                continue
+            where = index.locate(("sources", name, "auth", "forward_claims"), prefer="key")
+            message = (f"forward_claims uses claim(s) {', '.join(missing)} that the principal does not keep; "
+                       "add them to server.auth.oauth.claims")
+        found.append(Diagnostic(where.file, where.line, where.col, message))
+    return found
 
 
 def _merge_includes(

@@ -61,8 +61,64 @@ class HttpConfig(StrictModel):
     )
 
 
+JWS_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+"""Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037) an access token may be signed with. `none` and the
+HMAC family are never accepted: a resource server holds only public keys (RFC 8725 §3.1, §3.2)."""
+
+
+class TokenIntrospection(StrictModel):
+    """RFC 7662 token introspection, for opaque (non-JWT) access tokens."""
+
+    url: str = Field(description="The introspection endpoint.")
+    client_id: str = Field(description="mcprt's client id at the authorization server.")
+    client_secret: SecretStr = Field(description="Client secret; write `${VAR}`.")
+    cache: Duration = Field(
+        30.0, description="How long an `active` answer is reused (never beyond the token's `exp`); 0 disables."
+    )
+
+
+class OAuthResourceServer(StrictModel):
+    """OAuth 2.1 resource server (MCP authorization): access tokens from `issuer` are validated here."""
+
+    issuer: str = Field(description="The authorization server's issuer identifier (RFC 8414 §2), e.g. `https://idp.example.com/realms/main`.")
+    audience: str | None = Field(
+        None,
+        description="The resource identifier tokens must be issued for (`aud`, RFC 8707); also the `resource` of the "
+        "Protected Resource Metadata. Default: this server's URL as the client reached it (scheme, Host, `server.http.path`).",
+    )
+    jwks_url: str | None = Field(
+        None, description="The JWK Set URL. Default: `jwks_uri` from the issuer's metadata (RFC 8414, then OIDC discovery)."
+    )
+    scopes: list[str] = Field(
+        default_factory=list, description="Scopes every token must carry; a token without them gets 403 insufficient_scope."
+    )
+    algorithms: list[Literal[JWS_ALGORITHMS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["RS256", "PS256", "ES256", "EdDSA"],
+        description="Accepted JWS algorithms (asymmetric only; `none` and HS* are never accepted).",
+    )
+    introspection: TokenIntrospection | None = Field(
+        None, description="RFC 7662 introspection for opaque tokens (JWTs are validated locally)."
+    )
+    clock_skew: Duration = Field(60.0, description="Tolerance applied to `exp`, `nbf` and `iat`.")
+    claims: list[str] = Field(
+        default_factory=lambda: ["email", "name", "preferred_username", "groups", "roles"],
+        description="Token claims kept on the principal (templates `principal.claims`, audit, `forward_claims`); "
+        "`sub`, `client_id` and `scope` are always kept.",
+    )
+    resource_name: str | None = Field(None, description="Human-readable name in the Protected Resource Metadata.")
+
+    @property
+    def kept_claims(self) -> frozenset[str]:
+        """Claims an OAuth principal carries: the selected ones plus those always kept."""
+        return frozenset(self.claims) | ALWAYS_KEPT_CLAIMS
+
+
+ALWAYS_KEPT_CLAIMS = frozenset({"sub", "client_id", "scope", "iss", "aud", "exp"})
+
+
 class InboundAuth(StrictModel):
-    """Authentication that MCP clients must present to the HTTP transport."""
+    """Authentication that MCP clients must present to the HTTP transport (stdio is never authenticated:
+    the parent process that started mcprt is the trust boundary)."""
 
     bearer_tokens: list[SecretStr] = Field(
         default_factory=list,
@@ -73,6 +129,9 @@ class InboundAuth(StrictModel):
         default_factory=dict,
         description="Named static bearer tokens: `{name: \"${VAR}\"}`. The name is the caller's principal "
         "(used by policies, the audit log and metrics).",
+    )
+    oauth: OAuthResourceServer | None = Field(
+        None, description="Accept OAuth 2.1 access tokens (MCP authorization spec; RFC 9728 metadata is served)."
     )
 
 
@@ -295,20 +354,67 @@ class OAuth2ClientCredentials(StrictModel):
     audience: str | None = Field(None, description="`audience` parameter, for providers that need it.")
 
 
+class TokenExchange(StrictModel):
+    """Per-user upstream token: the caller's validated access token is exchanged (RFC 8693) for one
+    issued to the upstream, cached per subject until it expires. The caller's token is never sent upstream."""
+
+    token_url: str = Field(description="Token endpoint that accepts `urn:ietf:params:oauth:grant-type:token-exchange`.")
+    client_id: str = Field(description="mcprt's client id at that endpoint.")
+    client_secret: SecretStr = Field(description="Client secret; write `${VAR}`.")
+    audience: str | None = Field(None, description="`audience` of the wanted token (RFC 8693 §2.1), e.g. the upstream's name.")
+    resource: str | None = Field(None, description="`resource` of the wanted token (RFC 8707), e.g. the upstream's URL.")
+    scopes: list[str] = Field(default_factory=list, description="Requested scopes.")
+    requested_token_type: str = Field(
+        "urn:ietf:params:oauth:token-type:access_token", description="RFC 8693 §3 token type identifier."
+    )
+
+
+FORWARDED_HEADER_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+_UNFORWARDABLE = frozenset({"authorization", "cookie", "host", "content-length", "content-type", "transfer-encoding"})
+
+
+def _forwardable(value: dict[str, str]) -> dict[str, str]:
+    for header in value:
+        if header.lower() in _UNFORWARDABLE:
+            raise ValueError(f"forward_claims cannot set the {header} header")
+    return value
+
+
 class OutboundAuth(StrictModel):
-    """Credentials mcprt sends upstream. Exactly one kind."""
+    """Credentials mcprt sends upstream: exactly one kind, optionally plus `forward_claims`."""
 
     bearer: SecretStr | None = Field(None, description="`Authorization: Bearer` token; write `${VAR}`.")
     basic: BasicAuth | None = Field(None, description="HTTP basic credentials.")
     api_key: ApiKeyAuth | None = Field(None, description="An API key in a header, query parameter or cookie.")
     oauth2: OAuth2ClientCredentials | None = Field(None, description="OAuth2 client-credentials grant.")
+    token_exchange: TokenExchange | None = Field(
+        None, description="Per-user token by RFC 8693 token exchange of the caller's OAuth access token."
+    )
+    forward_claims: Annotated[
+        dict[Annotated[str, Field(pattern=FORWARDED_HEADER_PATTERN)], str], AfterValidator(_forwardable)
+    ] | None = Field(
+        None,
+        description="Headers carrying the caller's token claims, `{X-User-Email: email}` (never the token itself). "
+        "A call whose caller lacks a claim is refused.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> OutboundAuth:
-        given = [k for k in ("bearer", "basic", "api_key", "oauth2") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("auth takes exactly one of `bearer`, `basic`, `api_key`, `oauth2`")
+        given = [k for k in CREDENTIAL_KINDS if getattr(self, k) is not None]
+        if len(given) > 1 or (not given and self.forward_claims is None):
+            raise ValueError(
+                "auth takes exactly one of " + ", ".join(f"`{k}`" for k in CREDENTIAL_KINDS)
+                + " (and optionally `forward_claims`)"
+            )
         return self
+
+    @property
+    def per_user(self) -> bool:
+        """Whether the credentials depend on who calls (they need `server.auth.oauth`)."""
+        return self.token_exchange is not None or self.forward_claims is not None
+
+
+CREDENTIAL_KINDS = ("bearer", "basic", "api_key", "oauth2", "token_exchange")
 
 
 # --- sources ------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ def secret_paths(manifest: Manifest) -> list[NodePath]:
     if manifest.server.auth is not None:
         paths += [("server", "auth", "bearer_tokens", i) for i in range(len(manifest.server.auth.bearer_tokens))]
         paths += [("server", "auth", "tokens", name) for name in manifest.server.auth.tokens]
+        if manifest.server.auth.oauth is not None and manifest.server.auth.oauth.introspection is not None:
+            paths.append(("server", "auth", "oauth", "introspection", "client_secret"))
     if manifest.policy is not None and manifest.policy.approvals.webhook is not None:
         paths.append(("policy", "approvals", "webhook"))
     for name, source in manifest.sources.items():
@@ -40,6 +42,8 @@ def secret_paths(manifest: Manifest) -> list[NodePath]:
             paths.append((*base, "api_key", "value"))
         if auth.oauth2 is not None:
             paths.append((*base, "oauth2", "client_secret"))
+        if getattr(auth, "token_exchange", None) is not None:
+            paths.append((*base, "token_exchange", "client_secret"))
     return paths
 
 

@@ -16,6 +16,7 @@ from typing import TypeVar
 import httpx
 
 from ..errors import ToolCallError
+from ..identity.principal import Principal
 from .body import read_capped
 from .credentials import Credentials, Stamp
 from .failures import describe_transport_error
@@ -35,6 +36,7 @@ async def send_authorized(
     *,
     release: Callable[[R], Awaitable[None]] | None = None,
     waiting_for_token: Callable[[bool], None] | None = None,
+    principal: Principal | None = None,
 ) -> R:
     """Send one request with `credentials` (None: without any) and return the answer to use.
 
@@ -43,7 +45,8 @@ async def send_authorized(
     status. On a 401 with renewable credentials, `release(response)` frees the refused answer, the
     credentials are renewed through `send_token` and the request is sent once more; that second
     answer is returned whatever it is. `waiting_for_token(True/False)` brackets the time spent
-    obtaining a token (so a time-out can say it was the token endpoint). Errors of `attempt` and of
+    obtaining a token (so a time-out can say it was the token endpoint). `principal` is who calls
+    (per-user credentials, e.g. RFC 8693 token exchange, stamp for that caller). Errors of `attempt` and of
     the token endpoint (ToolCallError, httpx.TimeoutException) propagate.
     """
     def waiting(flag: bool) -> None:
@@ -53,7 +56,7 @@ async def send_authorized(
     if credentials is None:
         return await attempt(None, False)
     waiting(True)
-    stamp = await credentials.stamp(send_token)
+    stamp = await credentials.stamp(send_token, principal)
     waiting(False)
     response = await attempt(stamp, False)
     if not credentials.renewable or status_of(response) != 401:
@@ -63,8 +66,8 @@ async def send_authorized(
     if release is not None:
         await release(response)
     waiting(True)
-    await credentials.renew(stamp, send_token)
-    stamp = await credentials.stamp(send_token)
+    await credentials.renew(stamp, send_token, principal)
+    stamp = await credentials.stamp(send_token, principal)
     waiting(False)
     return await attempt(stamp, True)
 

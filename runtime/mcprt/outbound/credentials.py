@@ -1,6 +1,7 @@
 """Outbound credentials: turn the manifest's `auth` into what each request carries.
 
-A `Credentials` object hands out a `Stamp` (one header, query parameter or cookie) per attempt; the
+A `Credentials` object hands out a `Stamp` (one header, query parameter or cookie) per attempt — for
+per-user kinds (`token_exchange`) a stamp for the calling principal; the
 transport applies it below httpx's client so that no httpx log line, event hook or exception ever
 holds a secret. Stamps are applied only to hops on the request's original origin, so credentials never
 follow a redirect to another host.
@@ -9,15 +10,19 @@ follow a redirect to another host.
 from __future__ import annotations
 
 import base64
-from collections.abc import MutableMapping
+import json
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 import httpx
 
+from ..errors import ToolCallError
+from ..identity.principal import Principal
 from ..manifest.model import OutboundAuth
 from .oauth2 import OAuth2TokenSource, TokenSender
+from .token_exchange import ExchangedTokens
 
 Placement = Literal["header", "query", "cookie"]
 
@@ -53,10 +58,14 @@ class Credentials:
         """Every secret string this object could put on the wire (for scrubbing messages)."""
         raise NotImplementedError
 
-    async def stamp(self, send: TokenSender) -> Stamp:
+    def admit(self, principal: Principal | None) -> None:
+        """Raise ToolCallError, before anything is sent, when these credentials cannot serve this caller."""
+
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
+        """The credential for one attempt; `principal` is who calls (used by per-user kinds only)."""
         raise NotImplementedError
 
-    async def renew(self, used: Stamp, send: TokenSender) -> None:
+    async def renew(self, used: Stamp, send: TokenSender, principal: Principal | None = None) -> None:
         """After a 401 with `used`: obtain fresh credentials (only when `renewable`)."""
 
 
@@ -78,7 +87,7 @@ class StaticCredentials(Credentials):
     def secrets(self) -> list[str]:
         return list(self._secrets)
 
-    async def stamp(self, send: TokenSender) -> Stamp:
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
         return self._stamp
 
 
@@ -97,12 +106,38 @@ class OAuth2Credentials(Credentials):
     def secrets(self) -> list[str]:
         return self._source.secrets()
 
-    async def stamp(self, send: TokenSender) -> Stamp:
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
         token = await self._source.token(send)
         return Stamp("header", "Authorization", f"Bearer {token}")
 
-    async def renew(self, used: Stamp, send: TokenSender) -> None:
+    async def renew(self, used: Stamp, send: TokenSender, principal: Principal | None = None) -> None:
         await self._source.renew(used.value.removeprefix("Bearer "), send)
+
+
+class TokenExchangeCredentials(Credentials):
+    """RFC 8693: the calling principal's token exchanged for an upstream token, cached per subject."""
+
+    renewable = True
+
+    def __init__(self, tokens: ExchangedTokens) -> None:
+        self.tokens = tokens
+
+    @property
+    def sensitive_names(self) -> tuple[str, ...]:
+        return ("Authorization",)
+
+    def secrets(self) -> list[str]:
+        return self.tokens.secrets()
+
+    def admit(self, principal: Principal | None) -> None:
+        self.tokens.subject_token_of(principal)
+
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
+        token = await self.tokens.token(principal, send)
+        return Stamp("header", "Authorization", f"Bearer {token}")
+
+    async def renew(self, used: Stamp, send: TokenSender, principal: Principal | None = None) -> None:
+        await self.tokens.renew(principal, used.value.removeprefix("Bearer "), send)
 
 
 def credentials_for(auth: OutboundAuth | None) -> Credentials | None:
@@ -121,7 +156,41 @@ def credentials_for(auth: OutboundAuth | None) -> Credentials | None:
         return StaticCredentials(Stamp(auth.api_key.in_, auth.api_key.name, key), [key, quote(key, safe="")])
     if auth.oauth2 is not None:
         return OAuth2Credentials(OAuth2TokenSource(auth.oauth2))
-    return None
+    if auth.token_exchange is not None:
+        return TokenExchangeCredentials(ExchangedTokens(auth.token_exchange))
+    return None  # `forward_claims` alone: headers only (see claim_headers)
+
+
+def claim_headers(forward: Mapping[str, str], principal: Principal | None) -> list[tuple[str, str]]:
+    """`forward_claims` ({header: claim}) filled from the caller's token claims.
+
+    A caller without one of the claims is refused (ToolCallError) rather than sent without it: an
+    upstream that trusts the header must never see a request that merely lacks it. Lists become
+    comma-separated values (RFC 9110 §5.3), objects JSON; non-ASCII is percent-encoded.
+    """
+    claims = principal.claims if principal is not None else {}
+    headers: list[tuple[str, str]] = []
+    for header, claim in forward.items():
+        value = claims.get(claim)
+        if value is None:
+            who = "an unidentified caller" if principal is None else f"'{principal.name}' ({principal.kind})"
+            raise ToolCallError(
+                f"this tool sends the caller's '{claim}' claim upstream (forward_claims), but {who} has none; "
+                "call it with an OAuth access token that carries it"
+            )
+        headers.append((header, _header_value(value)))
+    return headers
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, list):
+        text = ", ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # Control characters (CR/LF) and non-ASCII cannot travel in a header as they are.
+    return quote(text, safe=" !\"#$&'()*+,-./:;<=>?@[]^_`{|}~") if not text.isascii() or not text.isprintable() else text
 
 
 def stamp_into(url: str, headers: MutableMapping[str, str], stamp: Stamp) -> str:

@@ -79,8 +79,7 @@ class OAuth2TokenSource:
         self._token = token
         self._issued = [token, *self._issued[:3]]
         SECRETS.add_issued(token)  # an upstream that echoes it must not hand it to the model
-        margin = min(MAX_EXPIRY_MARGIN_S, lifetime / 10) if lifetime is not None else 0.0
-        self._valid_until = time.monotonic() + lifetime - margin if lifetime is not None else float("inf")
+        self._valid_until = expiry_after(lifetime)
         return token
 
     def _token_request(self) -> httpx.Request:
@@ -98,28 +97,45 @@ class OAuth2TokenSource:
         return httpx.Request("POST", self._config.token_url, headers=headers, content=urlencode(form).encode())
 
     def _basic_value(self) -> str:
-        # RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded.
-        pair = f"{quote_plus(self._config.client_id)}:{quote_plus(self._secret)}"
-        return base64.b64encode(pair.encode()).decode("ascii")
+        return basic_credentials(self._config.client_id, self._secret)
 
     def _parse(self, response: httpx.Response) -> tuple[str, float | None]:
-        where = describe_target("POST", self._config.token_url)
-        try:
-            payload = json.loads(response.content) if response.content else {}
-        except (ValueError, UnicodeDecodeError):
-            payload = None
-        if response.status_code >= 400:
-            reason = _oauth_error(payload) or response.reason_phrase
-            raise ToolCallError(
-                scrub(f"OAuth2 token request failed: {where} answered HTTP {response.status_code} ({reason}); "
-                      "check the source's auth.oauth2 settings", self.secrets())
-            )
-        if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
-            raise ToolCallError(f"OAuth2 token endpoint {where} answered without an access_token (not a token response)")
-        token_type = str(payload.get("token_type", "bearer")).lower()
-        if token_type != "bearer":
-            raise ToolCallError(f"OAuth2 token endpoint {where} issued a {token_type!r} token; only bearer is supported")
-        return payload["access_token"], _lifetime(payload.get("expires_in"))
+        return parse_token_response(response, self._config.token_url, self.secrets(), "auth.oauth2")
+
+
+def parse_token_response(response: httpx.Response, token_url: str, secrets: list[str],
+                         setting: str) -> tuple[str, float | None]:
+    """(access_token, lifetime in seconds or None) of a token endpoint's answer (RFC 6749 §5.1/§5.2);
+    ToolCallError, scrubbed of `secrets`, for an error answer or anything that is not a bearer token."""
+    where = describe_target("POST", token_url)
+    try:
+        payload = json.loads(response.content) if response.content else {}
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if response.status_code >= 400:
+        reason = _oauth_error(payload) or response.reason_phrase
+        raise ToolCallError(
+            scrub(f"OAuth2 token request failed: {where} answered HTTP {response.status_code} ({reason}); "
+                  f"check the source's {setting} settings", secrets)
+        )
+    if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
+        raise ToolCallError(f"OAuth2 token endpoint {where} answered without an access_token (not a token response)")
+    token_type = str(payload.get("token_type", "bearer")).lower()
+    if token_type != "bearer":
+        raise ToolCallError(f"OAuth2 token endpoint {where} issued a {token_type!r} token; only bearer is supported")
+    return payload["access_token"], _lifetime(payload.get("expires_in"))
+
+
+def expiry_after(lifetime: float | None) -> float:
+    """time.monotonic() at which a token of `lifetime` seconds is renewed (inf: no expiry given)."""
+    if lifetime is None:
+        return float("inf")
+    return time.monotonic() + lifetime - min(MAX_EXPIRY_MARGIN_S, lifetime / 10)
+
+
+def basic_credentials(client_id: str, secret: str) -> str:
+    """The `Authorization: Basic` value of a client (RFC 6749 §2.3.1: each part form-encoded first)."""
+    return base64.b64encode(f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()).decode("ascii")
 
 
 def _is_client_auth_failure(response: httpx.Response) -> bool:

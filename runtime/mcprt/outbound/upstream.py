@@ -24,7 +24,14 @@ from ..scrubbing import SECRETS
 from .authorize import send_authorized, token_sender
 from .body import ACCEPT_ENCODING, read_capped
 from .capture import Exchange, capture_sink
-from .credentials import STAMP_EXTENSION, Credentials, Stamp, credentials_for, without_query_param
+from .credentials import (
+    STAMP_EXTENSION,
+    Credentials,
+    Stamp,
+    claim_headers,
+    credentials_for,
+    without_query_param,
+)
 from .decoding import decode_body
 from .failures import describe_transport_error
 from .oauth2 import TokenSender
@@ -86,13 +93,16 @@ class HttpUpstream:
     ) -> None:
         self.source = source
         self._credentials: Credentials | None = credentials_for(auth)
+        self._forward_claims = dict(auth.forward_claims) if auth is not None and auth.forward_claims else {}
         self._default_headers = list(headers.items())
         self._retries = max(0, retries)
         self._verify = verify
         self._user_agent = user_agent
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
-        self._sensitive_names = self._credentials.sensitive_names if self._credentials else ()
+        # Forwarded claims are personal data: redacted in logs and recordings like credentials.
+        self._sensitive_names = (*(self._credentials.sensitive_names if self._credentials else ()),
+                                 *self._forward_claims)
         if self._credentials is not None:
             SECRETS.add(*self._credentials.secrets())
         self._query_key = self._credentials.query_name if self._credentials else None
@@ -152,10 +162,15 @@ class HttpUpstream:
         return result
 
     async def _exchange_within_deadline(self, request: BuiltRequest, ctx: CallContext, call: _Call) -> _Received:
-        """Every attempt within the call's deadline; each failure to get an answer is an UpstreamError."""
+        """Every attempt within the call's deadline; each failure to get an answer is an UpstreamError.
+
+        Per-user credentials that cannot serve this caller refuse the call before anything is sent."""
+        claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims else []
+        if self._credentials is not None:
+            self._credentials.admit(ctx.principal)
         try:
             async with asyncio.timeout_at(call.deadline):
-                return await self._send_with_retries(request, ctx, call)
+                return await self._send_with_retries(request, ctx, call, claimed)
         except (TimeoutError, httpx.TimeoutException):
             raise UpstreamError(self._timeout_message(call)) from None
         except ToolCallError as exc:
@@ -180,7 +195,8 @@ class HttpUpstream:
 
     # --- attempts ---------------------------------------------------------------------------------
 
-    async def _send_with_retries(self, request: BuiltRequest, ctx: CallContext, call: _Call) -> _Received:
+    async def _send_with_retries(self, request: BuiltRequest, ctx: CallContext, call: _Call,
+                                 claimed: list[tuple[str, str]]) -> _Received:
         retried = 0
         while True:
             call.attempts += 1
@@ -188,12 +204,13 @@ class HttpUpstream:
             async def attempt(stamp: Stamp | None, resend: bool) -> _Received:
                 if resend:
                     call.attempts += 1
-                return await self._follow_redirects(request, ctx, call, stamp)
+                return await self._follow_redirects(request, ctx, call, stamp, claimed)
 
             try:
                 received = await send_authorized(
                     self._credentials, self._token_sender(call), attempt, lambda got: got.status,
                     waiting_for_token=lambda flag: setattr(call, "waiting_for_token", flag),
+                    principal=ctx.principal,
                 )
             except httpx.ConnectError:
                 # Nothing reached upstream, but only idempotent requests are retried, as promised.
@@ -225,14 +242,15 @@ class HttpUpstream:
     # --- one attempt ------------------------------------------------------------------------------
 
     async def _follow_redirects(
-        self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamp | None
+        self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamp | None,
+        claimed: list[tuple[str, str]],
     ) -> _Received:
         origin = origin_of(request.url)
         method, url, body = request.method, request.url, request.body
         for hop in range(MAX_REDIRECTS + 1):
             trusted = origin_of(url) == origin
             response = await self._http().send(
-                self._build(request, method, url, body, trusted, stamp, call), stream=True
+                self._build(request, method, url, body, trusted, stamp, call, claimed), stream=True
             )
             location = response.headers.get("location")
             if response.status_code in REDIRECT_STATUSES and location is not None:
@@ -258,6 +276,7 @@ class HttpUpstream:
         trusted: bool,
         stamp: Stamp | None,
         call: _Call,
+        claimed: Iterable[tuple[str, str]] = (),
     ) -> httpx.Request:
         """The httpx request of one hop. On another origin: no credentials, no cookies, no sensitive headers."""
         merged: list[tuple[str, str]] = [
@@ -265,7 +284,9 @@ class HttpUpstream:
             ("Accept", DEFAULT_ACCEPT),
             ("Accept-Encoding", ACCEPT_ENCODING),
         ]
-        for layer in (self._default_headers, request.headers):
+        # Claim headers come last so neither the manifest's headers nor the model's arguments can
+        # forge them; like credentials, they go only to the request's own origin.
+        for layer in (self._default_headers, request.headers, claimed if trusted else ()):
             kept = [(n, v) for n, v in layer if trusted or not is_sensitive_name(n, self._sensitive_names)]
             overridden = {n.lower() for n, _ in kept}  # a later layer replaces a name, it does not add to it
             merged = [(n, v) for n, v in merged if n.lower() not in overridden] + kept

@@ -6,12 +6,17 @@ Checked in that order, before the MCP layer sees anything:
    attacker's name; only loopback names, the bound address and `server.http.allowed_hosts` pass.
 2. Origin (403): browsers send it on cross-origin requests; loopback origins and
    `server.http.allowed_origins` pass, a request without Origin (any non-browser client) passes.
-3. Bearer token (401 with `WWW-Authenticate: Bearer`): compared in constant time.
+3. Bearer token: a static token (compared in constant time) names its principal; otherwise, with
+   `server.auth.oauth`, an OAuth access token is validated (`identity.resource`). A missing or bad
+   token gets 401 `WWW-Authenticate: Bearer` (with `resource_metadata=` under OAuth, RFC 9728 §5.1);
+   a valid token lacking a required scope gets 403 `insufficient_scope` (RFC 6750 §3.1); keys that
+   cannot be fetched from the issuer get 503.
 4. Declared body size (413) against `server.http.max_request_bytes`; the SDK enforces the same
    limit on bodies without Content-Length while reading them.
 
 `*` in either allow-list disables that check. `/healthz` skips the Host check and the token (it
-says only how many tools are served), so load balancers and probes can reach it.
+says only how many tools are served), so load balancers and probes can reach it. The Protected
+Resource Metadata paths skip only the token: clients read them to learn how to get one.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -29,6 +35,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..identity.principal import ANONYMOUS, Principal, attach
 from ..observability.log import log_event
+
+if TYPE_CHECKING:
+    from ..identity.resource import ResourceServer
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
@@ -44,6 +53,8 @@ class GuardPolicy:
     # Host and Origin are checked, a valid bearer token attaches its principal, but a missing one is
     # not refused here: the route authenticates itself (the status page also accepts its cookie).
     own_auth_prefixes: tuple[str, ...] = ("/metrics", "/status")
+    token_free_paths: frozenset[str] = frozenset()  # Host/Origin checked, no token needed
+    resource_server: ResourceServer | None = None  # OAuth access tokens (server.auth.oauth)
 
     @property
     def any_host(self) -> bool:
@@ -61,6 +72,8 @@ def make_policy(
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
     max_request_bytes: int,
+    resource_server: ResourceServer | None = None,
+    token_free_paths: Iterable[str] = (),
 ) -> GuardPolicy:
     named = dict(tokens) if isinstance(tokens, Mapping) else {t: "bearer" for t in tokens}
     hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
@@ -71,6 +84,8 @@ def make_policy(
         allowed_hosts=frozenset(hosts),
         allowed_origins=frozenset(o.strip().lower().rstrip("/") for o in allowed_origins if o.strip()),
         max_request_bytes=max_request_bytes,
+        resource_server=resource_server,
+        token_free_paths=frozenset(token_free_paths),
     )
 
 
@@ -132,7 +147,7 @@ def token_accepted(policy: GuardPolicy, authorization: str | None) -> bool:
 def token_principal(policy: GuardPolicy, authorization: str | None) -> Principal | None:
     """The principal a presented bearer token identifies; ANONYMOUS when no token is configured;
     None when the token is missing or wrong. Every configured token is compared in constant time."""
-    if not policy.tokens:
+    if not policy.tokens and policy.resource_server is None:
         return ANONYMOUS
     if not authorization:
         return None
@@ -145,6 +160,9 @@ def token_principal(policy: GuardPolicy, authorization: str | None) -> Principal
         if hmac.compare_digest(candidate, token) and matched is None:
             matched = name
     return None if matched is None else Principal(matched, "token")
+
+
+Rejection = tuple[int, str, list[tuple[bytes, bytes]]]
 
 
 class HttpGuard:
@@ -162,15 +180,20 @@ class HttpGuard:
         path = scope.get("path", "")
         open_path = path in self.policy.open_paths
         own_auth = path.startswith(self.policy.own_auth_prefixes)
-        rejection = self._check(headers, open_path, scope, own_auth)
+        rejection = self._check_origin(headers, open_path)
+        if rejection is None and not open_path and path not in self.policy.token_free_paths:
+            rejection = await self._authenticate(headers, scope)
+            if rejection is not None and own_auth and rejection[0] == 401:
+                rejection = None  # the route authenticates itself (the status page's cookie)
+        if rejection is None:
+            rejection = self._check_size(headers)
         if rejection is not None:
             status, message, extra = rejection
             await _send_error(send, status, message, extra)
             return
         await self.app(scope, receive, send)
 
-    def _check(self, headers: Headers, open_path: bool, scope: Scope,
-               own_auth: bool = False) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
+    def _check_origin(self, headers: Headers, open_path: bool) -> Rejection | None:
         policy = self.policy
         host = headers.get("host")
         if not open_path and not host_allowed(policy, host):
@@ -182,17 +205,60 @@ class HttpGuard:
             log_event("rejected request: Origin not allowed", logging.WARNING, origin=(origin or "")[:100],
                       hint="add it to server.http.allowed_origins")
             return 403, "Origin not allowed", []
-        principal = None if open_path else token_principal(policy, headers.get("authorization"))
+        return None
+
+    async def _authenticate(self, headers: Headers, scope: Scope) -> Rejection | None:
+        """Attach the caller's principal to `scope`, or say why not (401/403/503)."""
+        authorization = headers.get("authorization")
+        principal = token_principal(self.policy, authorization)
+        resource_server = self.policy.resource_server
+        if principal is None and resource_server is not None:
+            return await self._oauth(resource_server, authorization, headers, scope)
         if principal is not None:
             attach(scope, principal)
-        elif not open_path and not own_auth:
-            given = headers.get("authorization") is not None
-            challenge = b'Bearer realm="mcprt"' + (b', error="invalid_token"' if given else b"")
-            log_event("rejected request: bearer token", logging.WARNING, reason="wrong" if given else "missing")
-            return 401, "a valid bearer token is required", [(b"www-authenticate", challenge)]
+            return None
+        given = authorization is not None
+        challenge = b'Bearer realm="mcprt"' + (b', error="invalid_token"' if given else b"")
+        log_event("rejected request: bearer token", logging.WARNING, reason="wrong" if given else "missing")
+        return 401, "a valid bearer token is required", [(b"www-authenticate", challenge)]
+
+    async def _oauth(self, server: ResourceServer, authorization: str | None, headers: Headers,
+                     scope: Scope) -> Rejection | None:
+        from ..identity.discovery import KeysUnavailable
+        from ..identity.resource import InsufficientScope, challenge
+        from ..identity.tokens import TokenRejected
+
+        scheme_used, host = scope.get("scheme", "http"), headers.get("host")
+        resource = server.resource(scheme_used, host)
+        metadata = server.metadata_location(scheme_used, host)
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            # RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+            log_event("rejected request: bearer token", logging.INFO, reason="missing")
+            return 401, "authorization required", [(b"www-authenticate", challenge(metadata).encode())]
+        try:
+            principal = await server.authenticate(token, resource)
+        except TokenRejected as exc:
+            log_event("rejected request: access token", logging.WARNING, reason=exc.description)
+            value = challenge(metadata, error="invalid_token", description=exc.description)
+            return 401, exc.description, [(b"www-authenticate", value.encode())]
+        except InsufficientScope as exc:
+            log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(exc.required))
+            value = challenge(metadata, error="insufficient_scope", scope=exc.required,
+                              description="the token lacks a required scope")
+            return 403, "insufficient_scope", [(b"www-authenticate", value.encode())]
+        except KeysUnavailable as exc:
+            log_event("cannot validate access tokens", logging.ERROR, reason=str(exc)[:300])
+            return 503, "the authorization server's keys are unavailable; try again later", [(b"retry-after", b"5")]
+        attach(scope, principal)
+        return None
+
+    def _check_size(self, headers: Headers) -> Rejection | None:
         declared = headers.get("content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > policy.max_request_bytes:
-            return 413, f"request body larger than {policy.max_request_bytes} bytes", []
+        limit = self.policy.max_request_bytes
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            return 413, f"request body larger than {limit} bytes", []
         return None
 
 

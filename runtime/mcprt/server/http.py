@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -21,6 +21,7 @@ from ..manifest.model import ServerConfig
 from ..toolset.toolset import ToolSetHolder
 
 if TYPE_CHECKING:
+    from ..identity.resource import ResourceServer
     from ..state.sessions import SessionRecords
 from .app import McprtServer
 from .guard import GuardPolicy, HttpGuard, make_policy
@@ -54,12 +55,20 @@ def build_http_app(
     adds routes that authenticate themselves against the same policy (`/metrics`, `/status`).
     """
     http = config.http
+    resource_server = oauth_resource_server(config, options.path)
+    metadata_paths: tuple[str, ...] = ()
+    if resource_server is not None:
+        from ..identity.resource import metadata_paths as paths_for
+
+        metadata_paths = paths_for(options.path)
     policy = make_policy(
         tokens=named_tokens(config),
         bind_host=options.host,
         allowed_hosts=http.allowed_hosts,
         allowed_origins=http.allowed_origins,
         max_request_bytes=int(http.max_request_bytes),
+        resource_server=resource_server,
+        token_free_paths=metadata_paths,
     )
 
     async def healthz(request: Request) -> JSONResponse:
@@ -82,6 +91,10 @@ def build_http_app(
         ready, reason = await readiness.check()
         return JSONResponse({"status": reason, "tools": len(holder.current.listed)}, status_code=200 if ready else 503)
 
+    routes = [Route(HEALTH_PATH, healthz, methods=["GET"]), Route(READY_PATH, readyz, methods=["GET"])]
+    if resource_server is not None:
+        routes += [Route(path, protected_resource_metadata(resource_server), methods=["GET"])
+                   for path in metadata_paths]
     app = server.streamable_http_app(
         streamable_http_path=options.path,
         json_response=options.json_response,
@@ -91,8 +104,7 @@ def build_http_app(
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=int(http.max_request_bytes),
         host=options.host,
-        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"]),
-                                 Route(READY_PATH, readyz, methods=["GET"]), *extra_routes,
+        custom_starlette_routes=[*routes, *extra_routes,
                                  *(guarded_routes(policy) if guarded_routes is not None else [])],
     )
     if not options.stateless:
@@ -110,6 +122,28 @@ def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolic
     policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=http.allowed_hosts,
                          allowed_origins=http.allowed_origins, max_request_bytes=int(http.max_request_bytes))
     return HttpGuard(Starlette(routes=routes(policy)), policy)
+
+
+def oauth_resource_server(config: ServerConfig, path: str) -> ResourceServer | None:
+    """The OAuth resource server of `server.auth.oauth` (None without it); imports identity lazily."""
+    if config.auth is None or config.auth.oauth is None:
+        return None
+    from ..identity.resource import ResourceServer
+
+    return ResourceServer(config.auth.oauth, path)
+
+
+def protected_resource_metadata(resource_server: ResourceServer) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The RFC 9728 §3.2 answer: the metadata as JSON, readable by browser-based clients (CORS)."""
+
+    async def metadata(request: Request) -> JSONResponse:
+        resource = resource_server.resource(request.url.scheme, request.headers.get("host"))
+        return JSONResponse(
+            resource_server.metadata(resource),
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=3600"},
+        )
+
+    return metadata
 
 
 def named_tokens(config: ServerConfig) -> dict[str, str]:

@@ -87,9 +87,9 @@ def is_loopback(host: str) -> bool:
 
 def has_inbound_auth(manifest: Manifest) -> bool:
     auth = manifest.server.auth
-    return auth is not None and any(
+    return auth is not None and (auth.oauth is not None or any(
         token.get_secret_value() for token in [*auth.bearer_tokens, *auth.tokens.values()]
-    )
+    ))
 
 
 def check_exposure(options: ServeOptions, manifest: Manifest) -> None:

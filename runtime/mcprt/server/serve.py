@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..errors import ManifestError
+from ..manifest.model import Manifest
 from ..observability.log import log_event
 from ..reload import reload_now as reload_manifest
 from ..reload import reload_status
@@ -261,6 +263,14 @@ def _banner(runtime: Runtime, options: ServeOptions, port: int | None) -> None:
     traits = [
         "stateless" if options.stateless else "stateful",
         "JSON responses" if options.json_response else "SSE responses",
-        "bearer auth" if has_inbound_auth(manifest) else "no auth",
+        _auth_trait(manifest),
     ]
     print(f"{head} at {options.url(port)} ({', '.join(traits)})", file=sys.stderr, flush=True)
+
+
+def _auth_trait(manifest: Manifest) -> str:
+    """How callers authenticate, for the banner: OAuth names its issuer (the one setting people check)."""
+    auth = manifest.server.auth
+    if auth is not None and auth.oauth is not None:
+        return f"OAuth from {auth.oauth.issuer}" + (" + static tokens" if auth.tokens or auth.bearer_tokens else "")
+    return "bearer auth" if has_inbound_auth(manifest) else "no auth"

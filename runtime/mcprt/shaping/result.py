@@ -58,11 +58,13 @@ import base64
 import html
 import json
 import re
+import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 from mcprt.contracts import ToolResult, UpstreamResult
+from mcprt.identity.principal import ANONYMOUS, Principal
 
 from .autoprune import AutoPruner
 from .limits import json_size, shorten_text, shorten_to_fit
@@ -89,6 +91,7 @@ class Shaping:
     tool: str = "tool"
     structured: bool = False  # the tool declares an outputSchema: every success carries an object
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
+    principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
 
 
 class _TemplateFailed(Exception):
@@ -96,8 +99,11 @@ class _TemplateFailed(Exception):
         self.error = error
 
 
-def shape_result(upstream: UpstreamResult, shaping: Shaping) -> ToolResult:
-    """Apply the shaping rules above; never raises for data-dependent problems."""
+def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principal | None = None) -> ToolResult:
+    """Apply the shaping rules above; never raises for data-dependent problems. `principal` (who
+    calls; anonymous when None) is what `output:` templates see as `principal`."""
+    if principal is not None and shaping.output is not None:
+        shaping = dataclasses.replace(shaping, principal=principal)
     notes: list[str] = []
     if upstream.truncated:
         notes.append(
@@ -318,7 +324,8 @@ def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
     assert shaping.output is not None
     try:
         text = shaping.output.render(
-            result=result, status=upstream.status, raw_bytes=upstream.raw_bytes, tool=shaping.tool
+            result=result, status=upstream.status, raw_bytes=upstream.raw_bytes, tool=shaping.tool,
+            principal=(shaping.principal or ANONYMOUS).as_template_context(),
         )
     except TemplateRenderError as exc:
         raise _TemplateFailed(exc) from None

@@ -107,9 +107,9 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         check_depth(upstream)
         scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
         if tool.shaping.output is not None:  # a template may take its whole time budget: not on the loop
-            result = await asyncio.to_thread(shape_result, upstream, tool.shaping)
+            result = await asyncio.to_thread(shape_result, upstream, tool.shaping, principal)
         else:
-            result = shape_result(upstream, tool.shaping)
+            result = shape_result(upstream, tool.shaping, principal)
         if upstream.is_error or result.is_error:
             # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
             # function answered is the tool's.

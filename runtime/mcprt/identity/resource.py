@@ -1,0 +1,152 @@
+"""mcprt as an OAuth 2.1 resource server (MCP authorization specification, 2025-06-18 and later).
+
+- `ResourceServer.authenticate(token, resource)` → the caller's `Principal`, or `TokenRejected`
+  (401 `invalid_token`), `InsufficientScope` (403, RFC 6750 §3.1), `KeysUnavailable` (503).
+- `ResourceServer.metadata(resource)` → the Protected Resource Metadata document (RFC 9728 §2), served
+  at `metadata_paths(path)`: `/.well-known/oauth-protected-resource` with the endpoint's path appended
+  (RFC 9728 §3.1) and, for clients that look only there, without it.
+- `challenge(...)` → the `WWW-Authenticate: Bearer …` value (RFC 6750 §3, RFC 9728 §5.1).
+
+The resource identifier (the `aud` tokens must carry) is `server.auth.oauth.audience`, or this
+endpoint's URL as the client reached it: the Host header has passed the guard's Host check.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..manifest.model import OAuthResourceServer
+from .discovery import KeySource
+from .introspection import Introspector
+from .principal import Principal, SubjectToken
+from .tokens import TokenRejected, check_claims, granted_scopes, looks_like_jwt, verify_jwt
+
+WELL_KNOWN = "/.well-known/oauth-protected-resource"
+
+
+class InsufficientScope(Exception):
+    """A valid token without every required scope (answered with 403 insufficient_scope)."""
+
+    def __init__(self, required: list[str]) -> None:
+        super().__init__("the token lacks a required scope")
+        self.required = required
+
+
+def metadata_paths(endpoint_path: str) -> tuple[str, ...]:
+    """Paths the metadata is served at: path-suffixed (RFC 9728 §3.1) first, then the bare form."""
+    suffixed = WELL_KNOWN + endpoint_path.rstrip("/") if endpoint_path.strip("/") else WELL_KNOWN
+    return tuple(dict.fromkeys((suffixed, WELL_KNOWN)))
+
+
+def metadata_url(resource: str) -> str:
+    """The metadata URL of a resource identifier: the well-known path inserted before its path."""
+    parts = urlsplit(resource)
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, WELL_KNOWN + path, "", ""))
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def challenge(metadata: str, *, error: str | None = None, description: str | None = None,
+              scope: list[str] | None = None) -> str:
+    """A `Bearer` challenge carrying `resource_metadata` (RFC 9728 §5.1) and, where there is one,
+    the error (RFC 6750 §3: invalid_token, insufficient_scope) and the scope needed."""
+    params = [f"resource_metadata={_quoted(metadata)}"]
+    if error:
+        params.append(f"error={_quoted(error)}")
+    if description:
+        params.append(f"error_description={_quoted(description)}")
+    if scope:
+        params.append(f"scope={_quoted(' '.join(scope))}")
+    return "Bearer " + ", ".join(params)
+
+
+class ResourceServer:
+    """Validates access tokens for one MCP endpoint and describes it to clients."""
+
+    def __init__(self, config: OAuthResourceServer, endpoint_path: str) -> None:
+        self.config = config
+        self.endpoint_path = endpoint_path
+        self.keys = KeySource(config.issuer, config.jwks_url)
+        self.introspector = Introspector(config.introspection) if config.introspection is not None else None
+        self._kept = config.kept_claims
+
+    def endpoint_url(self, scheme: str, host: str | None) -> str:
+        """This endpoint's URL as the client reached it (`scheme://Host/path`)."""
+        return f"{scheme}://{host or 'localhost'}{self.endpoint_path}"
+
+    def resource(self, scheme: str, host: str | None) -> str:
+        """The resource identifier: the configured audience, or the endpoint's URL."""
+        return self.config.audience or self.endpoint_url(scheme, host)
+
+    def metadata_location(self, scheme: str, host: str | None) -> str:
+        """Where this server's metadata is, for `resource_metadata=`: always on this server, even
+        when the audience is not a URL of it (e.g. Entra's `api://<app id>`)."""
+        return metadata_url(self.endpoint_url(scheme, host))
+
+    def metadata(self, resource: str) -> dict[str, Any]:
+        """Protected Resource Metadata (RFC 9728 §2); `resource` is its only required member."""
+        document: dict[str, Any] = {
+            "resource": resource,
+            "authorization_servers": [self.config.issuer],
+            "bearer_methods_supported": ["header"],  # RFC 6750 §2.1 only: no form or query tokens
+            "resource_signing_alg_values_supported": list(self.config.algorithms),
+        }
+        if self.config.scopes:
+            document["scopes_supported"] = list(self.config.scopes)
+        if self.config.resource_name:
+            document["resource_name"] = self.config.resource_name
+        return document
+
+    async def authenticate(self, token: str, resource: str) -> Principal:
+        """The principal of a valid token carrying every required scope (see the module docstring)."""
+        config = self.config
+        if looks_like_jwt(token):
+            claims = await verify_jwt(
+                token, keys=self.keys, issuer=config.issuer, audience=resource,
+                algorithms=config.algorithms, clock_skew=float(config.clock_skew),
+            )
+        elif self.introspector is not None:
+            claims = await self.introspector.introspect(token)
+            # RFC 7662 §2.2 makes every member but `active` optional; `aud` is still required here
+            # (a token without an audience could be replayed at any resource), `exp`/`iss` when given.
+            check_claims(
+                {"exp": float("inf"), **claims},
+                issuer=config.issuer if "iss" in claims else None,
+                audience=resource,
+                clock_skew=float(config.clock_skew),
+            )
+        else:
+            raise TokenRejected("the token is not a JWT and no introspection endpoint is configured")
+        scopes = granted_scopes(claims)
+        missing = [s for s in config.scopes if s not in scopes]
+        if missing:
+            raise InsufficientScope(list(config.scopes))
+        client_id = _first_str(claims, "client_id", "azp", "appid")
+        subject = _first_str(claims, "sub") or client_id
+        if not subject:
+            raise TokenRejected("the token names no subject (sub)")
+        kept = {k: v for k, v in claims.items() if k in self._kept}
+        return Principal(
+            subject=subject,
+            kind="oauth",
+            client_id=client_id,
+            scopes=scopes,
+            claims=MappingProxyType(kept),
+            subject_token=SubjectToken(token),
+        )
+
+    async def aclose(self) -> None:
+        await self.keys.aclose()
+
+
+def _first_str(claims: dict[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None

@@ -1,0 +1,385 @@
+"""mcprt as an OAuth 2.1 resource server, against a real authorization server (oidc-provider on
+127.0.0.1), a real upstream with a token-exchange endpoint, `mcprt up` and the SDK client.
+
+Valid client-credentials and user tokens reach the tools; every kind of bad token gets its 401/403
+and nothing is called upstream; the upstream sees an exchanged token, never the caller's. Runs in
+stateful and stateless HTTP, both protocol eras.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mcprt.identity.discovery import UNKNOWN_KID_REFRESH_S
+from tests.identity.oauth_support import (
+    CI_TOKEN,
+    EXCHANGE_SECRET,
+    INTROSPECTION,
+    Upstream,
+    forged,
+    oauth_manifest,
+    unverified,
+    upstream_app,
+)
+from tests.support.oidc import AuthServer, auth_server, authorization_response, oidc_provider_modules
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
+from tests.support.upstream import serve_app
+
+CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x"}}}
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+ACCEPT = "application/json, text/event-stream"
+
+
+@pytest.fixture(scope="module")
+def modules() -> Path:
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("node and npm are needed to run the authorization server (oidc-provider)")
+    found = oidc_provider_modules()
+    assert found is not None, "npm install oidc-provider failed"
+    return found
+
+
+@pytest.fixture(scope="module")
+def idp(modules: Path) -> Iterator[AuthServer]:
+    with auth_server(modules) as server:
+        yield server
+
+
+@dataclass
+class World:
+    idp: AuthServer
+    upstream: Upstream
+    up: UpProcess
+
+    @property
+    def resource(self) -> str:
+        return self.up.url
+
+    def post(self, token: str | None, body: dict | None = None) -> httpx.Response:
+        headers = {"accept": ACCEPT, **({"authorization": f"Bearer {token}"} if token else {})}
+        return httpx.post(self.up.url, json=body or CALL, headers=headers, timeout=30)
+
+    def calls(self) -> int:
+        return self.up.log().count("call tool=")
+
+
+def env() -> dict[str, str]:
+    return child_env(CI_TOKEN=CI_TOKEN, EXCHANGE_SECRET=EXCHANGE_SECRET, INTROSPECTION_SECRET="svc-secret")
+
+
+@contextmanager
+def world_of(idp: AuthServer, folder: Path, *, stateless: bool = False, extra: str = "") -> Iterator[World]:
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base, stateless=stateless, extra=extra)
+        with mcprt_http(manifest, env=env()) as up:
+            state.resource = up.url
+            yield World(idp, state, up)
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["stateful", "stateless"])
+def world(request: pytest.FixtureRequest, idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with world_of(idp, tmp_path_factory.mktemp("oauth"), stateless=request.param) as made:
+        yield made
+
+
+async def echo_as(world: World, token: str, mode: str = "legacy") -> str:
+    async with http_client(world.up.url, token=token, mode=mode) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        assert tools == {"echo", "whoami"}
+        result = await client.call_tool("echo", {"text": "hi"})
+        assert not result.is_error, text_of(result)
+        return text_of(result)
+
+
+# --- metadata and challenges ----------------------------------------------------------------------
+
+
+def test_protected_resource_metadata_has_rfc_9728_fields(world: World) -> None:
+    base = world.up.base
+    for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
+        response = httpx.get(base + path, timeout=10)  # no token needed: clients read it to get one
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("application/json")
+        document = response.json()
+        # RFC 9728 §2: `resource` is required and (§3.3) equals the resource the URL was built from.
+        assert document["resource"] == world.resource
+        assert document["authorization_servers"] == [world.idp.issuer]
+        assert document["scopes_supported"] == ["mcp:tools"]
+        assert document["bearer_methods_supported"] == ["header"]
+        assert document["resource_signing_alg_values_supported"] == ["ES256"]
+        assert all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                   for k, v in document.items() if k != "resource")
+
+
+def test_missing_token_gets_401_pointing_at_the_metadata(world: World) -> None:
+    assert f"OAuth from {world.idp.issuer} + static tokens)" in world.up.log()  # the banner says how
+    response = world.post(None)
+    assert response.status_code == 401
+    metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
+    # RFC 9728 §5.1; RFC 6750 §3.1: no error code when the request carried no credentials.
+    assert response.headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}"'
+
+
+# --- valid tokens -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_client_credentials_token_reaches_the_tools_as_its_principal(world: World, mode: str) -> None:
+    token = world.idp.client_credentials(world.resource)
+    assert await echo_as(world, token, mode) == "oauth|svc|svc|mcp:tools|-|hi"
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_user_token_reaches_the_tools_with_its_claims(world: World, mode: str) -> None:
+    token = world.idp.user_token(world.resource, user="carol")
+    assert await echo_as(world, token, mode) == "oauth|carol|webapp|mcp:tools|carol@example.com|hi"
+
+
+async def test_static_token_still_works_next_to_oauth(world: World) -> None:
+    assert await echo_as(world, CI_TOKEN) == "token|ci-bot|None||-|hi"
+
+
+# --- per-user upstream credentials ----------------------------------------------------------------
+
+
+async def test_upstream_sees_an_exchanged_token_per_user_never_the_callers(world: World) -> None:
+    alice = world.idp.user_token(world.resource, user="alice")
+    bob = world.idp.user_token(world.resource, user="bob")
+    world.upstream.api_requests.clear()
+    world.upstream.exchanges.clear()
+    async with http_client(world.up.url, token=alice) as client:
+        first = await client.call_tool("whoami", {})
+        second = await client.call_tool("whoami", {})
+    async with http_client(world.up.url, token=bob) as client:
+        third = await client.call_tool("whoami", {})
+    assert not first.is_error, text_of(first)
+    assert first.structured_content == {"subject": "alice", "email": "alice@example.com"}
+    assert second.structured_content == first.structured_content
+    assert third.structured_content == {"subject": "bob", "email": "bob@example.com"}
+    # One exchange per subject (the second call of alice used the cached token), RFC 8693 form.
+    assert [e["subject_token"] for e in world.upstream.exchanges] == [alice, bob]
+    assert all(e["audience"] == "people-api" and e["requested_token_type"].endswith(":access_token")
+               for e in world.upstream.exchanges)
+    seen = world.upstream.seen_tokens()
+    assert seen[0] == seen[1] != seen[2]
+    assert all(t.startswith("Bearer exchanged-") for t in seen)
+    # Never the caller's token, in any header of any upstream request.
+    for request in world.upstream.api_requests:
+        assert not any(alice in value or bob in value for value in request.values())
+
+
+async def test_per_user_credentials_refuse_a_caller_without_an_oauth_token(world: World) -> None:
+    world.upstream.api_requests.clear()
+    async with http_client(world.up.url, token=CI_TOKEN) as client:
+        result = await client.call_tool("whoami", {})
+    assert result.is_error
+    assert "OAuth access token" in text_of(result) and "'ci-bot'" in text_of(result)
+    assert world.upstream.api_requests == []
+
+
+# --- rejected tokens: the right 401/403, nothing called ----------------------------------------
+
+
+def assert_rejected(world: World, token: str, status: int, *fragments: str) -> None:
+    calls, upstream = world.calls(), len(world.upstream.api_requests)
+    response = world.post(token)
+    challenge = response.headers.get("www-authenticate", "")
+    assert response.status_code == status, (response.status_code, response.text)
+    assert challenge.startswith('Bearer resource_metadata="') and 'error="' in challenge
+    for fragment in fragments:
+        assert fragment in challenge, challenge
+    assert "mcp-session-id" not in response.headers
+    assert world.calls() == calls and len(world.upstream.api_requests) == upstream
+
+
+def test_token_for_another_audience_is_rejected(world: World) -> None:
+    token = world.idp.client_credentials("https://other.example/api")
+    assert_rejected(world, token, 401, 'error="invalid_token"', "(aud)")
+
+
+def test_token_with_a_bad_signature_is_rejected(world: World) -> None:
+    token = world.idp.client_credentials(world.resource)
+    header, payload, signature = token.split(".")
+    claims = unverified(token) | {"sub": "admin"}
+    tampered = base64.urlsafe_b64encode(__import__("json").dumps(claims).encode()).rstrip(b"=").decode()
+    assert_rejected(world, f"{header}.{tampered}.{signature}", 401, 'error="invalid_token"', "signature")
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    assert_rejected(world, f"{header}.{payload}.{flipped}", 401, "signature")
+
+
+def test_unsigned_token_alg_none_is_rejected(world: World) -> None:
+    token = world.idp.client_credentials(world.resource)
+    header = unverified(token, 0)
+    assert_rejected(world, forged(token, {**header, "alg": "none"}), 401, "alg none")
+    assert_rejected(world, forged(token, {**header, "alg": "None"}), 401, "alg none")
+
+
+def test_hmac_signed_with_the_public_key_is_rejected(world: World) -> None:
+    """The classic key-confusion attack (RFC 8725 §2.1): HS256 keyed with the published public key."""
+    import hashlib
+    import hmac
+    import json
+
+    token = world.idp.client_credentials(world.resource)
+    header = {**unverified(token, 0), "alg": "HS256"}
+    jwks = httpx.get(f"{world.idp.issuer}/jwks", timeout=10).text
+    signing_input = forged(token, header).rstrip(".")
+    signature = base64.urlsafe_b64encode(
+        hmac.new(json.dumps(json.loads(jwks)["keys"][0]).encode(), signing_input.encode(), hashlib.sha256).digest()
+    ).rstrip(b"=").decode()
+    assert_rejected(world, f"{signing_input}.{signature}", 401, "HS256")
+
+
+def test_token_without_the_required_scope_gets_403(world: World) -> None:
+    token = world.idp.client_credentials(world.resource, scope="mcp:admin")
+    assert_rejected(world, token, 403, 'error="insufficient_scope"', 'scope="mcp:tools"')
+
+
+def test_opaque_token_without_introspection_is_rejected(world: World) -> None:
+    assert_rejected(world, "an-opaque-token-mcprt-cannot-check", 401, "introspection")
+
+
+def test_token_of_another_issuer_is_rejected(world: World, modules: Path) -> None:
+    with auth_server(modules) as other:
+        token = other.client_credentials(world.resource)
+    assert unverified(token)["iss"] == other.issuer != world.idp.issuer
+    assert_rejected(world, token, 401, 'error="invalid_token"')
+
+
+def test_expired_token_is_rejected(world: World) -> None:
+    token = world.idp.client_credentials(world.resource, client="short")  # 2-second tokens
+    expires = unverified(token)["exp"]
+    response = world.post(token, INITIALIZE)
+    assert response.status_code == 200 or time.time() > expires + 1, response.headers
+    while time.time() <= expires + 1.5:  # the manifest's clock_skew is 1s
+        time.sleep(0.2)
+    assert_rejected(world, token, 401, "expired")
+
+
+# --- key rotation -----------------------------------------------------------------------------------
+
+
+def test_unknown_kid_after_rotation_refreshes_the_keys(modules: Path, tmp_path: Path) -> None:
+    with auth_server(modules) as idp, world_of(idp, tmp_path) as world:
+        before = idp.client_credentials(world.resource)
+        assert world.post(before, INITIALIZE).status_code == 200
+        fetched = time.monotonic()
+        idp.rotate_keys()
+        after = idp.client_credentials(world.resource)
+        assert unverified(after, 0)["kid"] != unverified(before, 0)["kid"]
+        # Refreshes on unknown kids are rate-limited; wait out that window (it bounds, not paces, the test).
+        time.sleep(max(0.0, fetched + UNKNOWN_KID_REFRESH_S + 0.2 - time.monotonic()))
+        assert world.post(after, INITIALIZE).status_code == 200
+        assert_rejected(world, before, 401, "a key the issuer does not publish")
+        # The key set was fetched once before the rotation (then reused from the cache) and once after.
+        assert world.up.log().count("fetched the issuer's signing keys") == 2
+
+
+async def test_opaque_tokens_are_checked_by_introspection(modules: Path, idp: AuthServer, tmp_path: Path) -> None:
+    with world_of(idp, tmp_path, extra=INTROSPECTION.format(issuer=idp.issuer)) as world:
+        token = idp.client_credentials(world.resource, client="opaque")
+        assert token.count(".") != 2  # not a JWT: only the authorization server can say what it is
+        assert await echo_as(world, token) == "oauth|opaque|opaque|mcp:tools|-|hi"
+        elsewhere = idp.client_credentials("https://other.example/api", client="opaque")
+        assert_rejected(world, elsewhere, 401, "(aud)")
+        assert_rejected(world, "not-a-token-the-server-issued", 401, "not active")
+        narrow = idp.client_credentials(world.resource, scope="mcp:admin", client="opaque")
+        assert_rejected(world, narrow, 403, 'error="insufficient_scope"')
+
+
+# --- the MCP SDK client's own OAuth flow ---------------------------------------------------------
+
+
+class MemoryStorage:
+    """The SDK's TokenStorage, in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: Any = None
+        self.client_info: Any = None
+
+    async def get_tokens(self) -> Any:
+        return self.tokens
+
+    async def set_tokens(self, tokens: Any) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> Any:
+        return self.client_info
+
+    async def set_client_info(self, client_info: Any) -> None:
+        self.client_info = client_info
+
+
+async def test_sdk_client_oauth_flow_completes_against_mcprt_up(world: World) -> None:
+    """401 → RFC 9728 metadata → the issuer's metadata → dynamic registration → authorization code
+    with PKCE and the resource indicator (the user logs in on the provider's pages) → token → tools."""
+    import anyio
+    from mcp import Client
+    from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+    from mcp.shared.auth import OAuthClientMetadata
+
+    callback = "http://127.0.0.1:9/sdk-callback"
+    answered: dict[str, str] = {}
+
+    async def redirect(url: str) -> None:
+        answered.update(await anyio.to_thread.run_sync(authorization_response, url, callback, "erin"))
+
+    async def back() -> AuthorizationCodeResult:
+        return AuthorizationCodeResult(code=answered["code"], state=answered.get("state"), iss=answered.get("iss"))
+
+    storage = MemoryStorage()
+    provider = OAuthClientProvider(
+        world.up.url,
+        OAuthClientMetadata(client_name="mcprt tests", redirect_uris=[callback], grant_types=["authorization_code"],
+                            response_types=["code"]),
+        storage,
+        redirect_handler=redirect,
+        callback_handler=back,
+    )
+    async with create_mcp_http_client(auth=provider) as http:
+        async with Client(streamable_http_client(world.up.url, http_client=http), mode="legacy") as client:
+            result = await client.call_tool("echo", {"text": "hi"})
+    assert not result.is_error, text_of(result)
+    registered = storage.client_info.client_id
+    assert text_of(result) == f"oauth|erin|{registered}|mcp:tools|erin@example.com|hi"
+    assert unverified(storage.tokens.access_token)["aud"] == world.resource
+
+
+async def test_a_configured_audience_is_the_resource_and_the_metadata_stays_on_this_server(
+        idp: AuthServer, tmp_path: Path) -> None:
+    """Entra-style: tokens are for `api://<app>`, not for the URL; clients still find the metadata here."""
+    with world_of(idp, tmp_path, extra="      audience: api://mcprt-tests") as world:
+        metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
+        assert world.post(None).headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}"'
+        assert httpx.get(metadata, timeout=10).json()["resource"] == "api://mcprt-tests"
+        token = idp.client_credentials("api://mcprt-tests")
+        assert await echo_as(world, token) == "oauth|svc|svc|mcp:tools|-|hi"
+        assert_rejected(world, idp.client_credentials(world.resource), 401, "(aud)")
+
+
+def test_an_unreachable_authorization_server_is_a_503_not_a_bad_token(tmp_path: Path) -> None:
+    """When keys cannot be fetched the caller is not at fault: 503 with Retry-After, no challenge."""
+    state = Upstream(issuer="http://127.0.0.1:9")
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(tmp_path, issuer="http://127.0.0.1:9", upstream=base)  # nothing listens on 9
+        with mcprt_http(manifest, env=env()) as up:
+            world = World(None, state, up)  # type: ignore[arg-type]
+            token = forged("e30.e30.x", {"alg": "ES256", "kid": "k1"}, "c2ln")
+            response = world.post(token)
+            assert response.status_code == 503 and response.headers["retry-after"] == "5"
+            assert "www-authenticate" not in response.headers
+            assert "cannot validate access tokens" in up.log()
