@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import nodes
 
 from .schema_paths import ANY, field_of, is_list, is_typo, items_of, suggestion
-from .templates import template_environment
+from ..expressions.templates import template_environment
 
 
 @dataclass(frozen=True, slots=True)
