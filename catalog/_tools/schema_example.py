@@ -21,8 +21,8 @@ Rules, in order, for one schema node:
   `list_length` items for the list page (the `page` property, else the response itself when it
   is an array, else its first top-level array of objects) and 1 everywhere else;
 - a schema with `items` but no `type` is taken as its item schema (Slack wraps objects so);
-- below depth 6 (or the plan's `max_depth`) objects become `{}` (keeps cases reviewable; the fields a job
-  needs sit higher).
+- below depth 6 (or the plan's `max_depth`) objects and arrays are left empty (`{}`, `[]`; scalars are still
+  made, so every value keeps its documented type), which keeps cases reviewable.
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ class _Maker:
             if refs.count(ref) >= 3:
                 return None
             return self.make(self.resolve(ref), name, path, refs + (ref,))
-        if len(path) > self.max_depth:
-            return {}
+        if len(path) > self.max_depth and self._is_container(schema, refs):
+            return {} if self._deref(schema, refs).get("type") != "array" else []
         if "allOf" in schema:
             merged: dict[str, Any] = {"type": "object", "properties": {}}
             self._merge_all_of(schema, merged, refs, 0)
@@ -110,6 +110,19 @@ class _Maker:
         if kind in ("integer", "number"):
             return self._number(schema, name, path, kind)
         return self._string(schema, name, path)
+
+    def _is_container(self, schema: Any, refs: tuple[str, ...]) -> bool:
+        """Objects and arrays (below the depth limit they are left empty); scalars are always made."""
+        node = self._deref(schema, refs)
+        kind = node.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), None)
+        if kind in ("object", "array"):
+            return True
+        if kind is not None:
+            return False
+        return any(k in node for k in ("properties", "items", "allOf", "additionalProperties")) or \
+            any(self._is_container(o, refs) for o in (node.get("oneOf") or node.get("anyOf") or [])[:1])
 
     def _merge_all_of(self, schema: Any, merged: dict[str, Any], refs: tuple[str, ...], depth: int) -> None:
         """Every property of `schema`, its `allOf` members and theirs (bounded), into `merged`."""
