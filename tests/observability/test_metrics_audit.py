@@ -26,6 +26,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.upstream import serve_app
 
+pytestmark = pytest.mark.xdist_group("test_metrics_audit")  # one started set of servers per run, not one per worker
+
 # Starlette's JSONResponse writes compact JSON: these are the bytes the upstream sends.
 PETS_RAW = len(json.dumps(PETS, ensure_ascii=False, separators=(",", ":")).encode())
 SECRETS = (ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY)

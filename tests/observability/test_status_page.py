@@ -18,6 +18,8 @@ from observability_support import ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY, Seen, en
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.upstream import serve_app
 
+pytestmark = pytest.mark.xdist_group("test_status_page")  # one started set of servers per run, not one per worker
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--no-first-run"]

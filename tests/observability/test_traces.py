@@ -19,6 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.upstream import serve_app
 
+pytestmark = pytest.mark.xdist_group("test_traces")  # one started set of servers per run, not one per worker
+
 SERVER, CLIENT = 2, 3  # opentelemetry.proto Span.SpanKind
 STATUS_ERROR = 2
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -31,7 +31,7 @@ NODE = node_at_least(FOLDER, (22,)) if FOLDER and package_version(FOLDER, PACKAG
 NOT_APPLICABLE = {"server-sse-polling"}
 SUMMARY = re.compile(r"^[✓✗] (\S+): (\d+) passed, (\d+) failed", re.M)
 
-pytestmark = pytest.mark.skipif(NODE is None, reason=f"conformance 0.1.16 and Node 22 are needed ({INSTALL_COMMAND})")
+pytestmark = [pytest.mark.skipif(NODE is None, reason=f"conformance 0.1.16 and Node 22 are needed ({INSTALL_COMMAND})"), pytest.mark.xdist_group("conformance")]
 
 
 def run_suite(url: str) -> dict[str, tuple[int, int]]:
