@@ -7,7 +7,7 @@ reported at once; a call problem is a `ToolCallError` the model can read and act
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -33,9 +33,14 @@ class McprtError(Exception):
 
 @dataclass
 class ManifestError(McprtError):
-    """A manifest (or something it names) is invalid; carries every diagnostic found."""
+    """A manifest (or something it names) is invalid; carries every diagnostic found.
+
+    `partial`: when only some parts failed validation, the manifest without them (a
+    `LoadedManifest`), so later stages — opening sources, checking tool overrides — can still run
+    and report their problems in the same pass."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    partial: Any = None
 
     def __post_init__(self) -> None:
         super().__init__(self.__str__())

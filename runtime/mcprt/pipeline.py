@@ -67,7 +67,13 @@ class Runtime:
 
     async def _compile(self, loaded: LoadedManifest | None) -> Compiled:
         started = time.perf_counter()
-        loaded = loaded or load_manifest(self.manifest_path)
+        try:
+            loaded = loaded or load_manifest(self.manifest_path)
+        except ManifestError as exc:
+            if exc.partial is None:
+                raise
+            later = await self._later_stages(exc.partial)
+            raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
         sync = await self.pool.sync(loaded)
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
@@ -82,6 +88,18 @@ class Runtime:
         diagnostics += self._attach_policy(loaded, toolset)
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
+
+    async def _later_stages(self, partial: LoadedManifest) -> list[Diagnostic]:
+        """Open the valid part's sources and build its tools only to collect their diagnostics
+        (validation failed elsewhere: every stage that can still run reports in the same pass)."""
+        sync = await self.pool.sync(partial)
+        diagnostics = list(sync.diagnostics)
+        try:
+            if not any(d.severity == "error" for d in diagnostics):
+                diagnostics += build_toolset(partial, sync.operations).diagnostics
+        finally:
+            await self.pool.rollback(sync)  # the sources of the last good compile keep serving
+        return diagnostics
 
     async def start(self, loaded: LoadedManifest | None = None) -> Compiled:
         compiled = await self.compile(loaded)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Spec and compile caches.")
     reload: bool = Field(True, description="Watch the manifest and reload on change.")
     debug: bool = Field(False, description="Show tracebacks for errors.")
+    offline: bool = Field(False, description="Never fetch API descriptions: use pinned spec/<source>.* copies "
+                                             "(else the cached copy). Set by `--offline`.")
     state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
 
 

@@ -41,9 +41,24 @@ def test_list_show_and_init(tmp_path: Path) -> None:
     manifest = (project / "mcp.yaml").read_text()
     assert manifest.startswith("# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json\n")
     assert (project / "spec" / "petstore.yaml").is_file() and (project / "cases").is_dir()
-    assert not (project / "README.md").exists()
+    # "see its README": the README comes along; petstore's only variable has a default, so no "set …" hint.
+    assert (project / "README.md").read_text() == (Path(__file__).parents[2] / "catalog/petstore/README.md").read_text()
+    assert "next: `mcprt validate` and `mcprt up` (see README.md)" in init.stdout and "set " not in init.stdout
     # The copied entry is immediately testable offline, and init never overwrites.
     tested = _mcprt(project, "test")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     again = _mcprt(project, "catalog", "init", "petstore")
     assert again.returncode == 2 and "refusing to overwrite: mcp.yaml" in again.stderr
+
+
+def test_init_names_the_variables_to_set_and_never_overwrites_a_readme(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("my project\n")
+    init = _mcprt(tmp_path, "catalog", "init", "stripe")
+    assert init.returncode == 0, init.stderr
+    assert "next: set STRIPE_SECRET_KEY (see README.stripe.md), then `mcprt validate` and `mcprt up`" in init.stdout
+    assert (tmp_path / "README.md").read_text() == "my project\n"
+    assert "STRIPE_SECRET_KEY" in (tmp_path / "README.stripe.md").read_text()
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    quick = _mcprt(bare, "catalog", "init", "quickstart")  # no README, no variables
+    assert quick.returncode == 0 and quick.stdout.splitlines()[-1] == "next: `mcprt validate` and `mcprt up`"

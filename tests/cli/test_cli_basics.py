@@ -7,9 +7,6 @@ Help texts run in-process through Typer's runner (the real app, fast); what depe
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,18 +15,9 @@ from typer.testing import CliRunner
 
 import mcprt
 from mcprt.cli.main import app
+from tests.support.cli import mcprt_cli
 
 COMMANDS = sorted(command.name or command.callback.__name__ for command in app.registered_commands)
-
-
-def mcprt_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-              code: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m mcprt ARGS` (or `python -c CODE ARGS`) with MCPRT_* settings cleared."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
-    environment.update(env or {})
-    program = ["-c", code] if code else ["-m", "mcprt"]
-    return subprocess.run([sys.executable, *program, *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=60)
 
 
 def test_the_expected_commands_exist() -> None:
@@ -165,3 +153,22 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     assert result.returncode == 2
     assert "No such command" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_no_python_type_labels(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0
+    for label in ("<bool>", "<str>", "<int>", "<path>", "<list[str]>"):
+        assert label not in result.stdout, (label, result.stdout)
+
+
+def test_tools_says_which_total_is_which(tmp_path: Path) -> None:
+    (tmp_path / "tools_totals.py").write_text(
+        'def a_rather_long_function_name_for_wrapping(x: int) -> int:\n    """Return x."""\n    return x\n')
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  calc: {python: tools_totals}\n")
+    result = mcprt_cli("tools", str(tmp_path / "mcp.yaml"), env={"COLUMNS": "60"})
+    assert result.returncode == 0, result.stderr
+    assert "the bytes column (each tool's definition) sums to" in " ".join(result.stdout.split())
+    assert "bytes of tools/list" in result.stdout
+    assert "a_rather_long_function_name_for_wrapping" in result.stdout  # never broken mid-word

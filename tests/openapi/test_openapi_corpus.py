@@ -7,14 +7,26 @@ import re
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from openapi_support import CORPUS, SPECS, compile_spec
 
+from mcprt.schema.ecma_regex import ecma_error
 from mcprt.sources.openapi import CompiledOpenAPI
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ARG = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _COMPILED: dict[str, CompiledOpenAPI] = {}
+# JSON Schema's `regex` format is ECMA-262 (Validation §7.3.8), checked as JavaScript clients compile
+# it (the `u` flag) — not as Python's `re`, which rejects valid `\p{L}` and accepts invalid `(?i)`.
+_ECMA = FormatChecker()  # every format check-schema uses, with `regex` replaced below
+_ECMA.checks("regex")(lambda value: not isinstance(value, str) or ecma_error(value) is None)
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=_ECMA)
+
+
+def check_schema(schema: dict[str, Any]) -> None:
+    """The schema is valid JSON Schema 2020-12, its patterns valid ECMA-262 in Unicode mode."""
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _META.iter_errors(schema)]
+    assert errors == []
 
 
 def compiled(location: str) -> CompiledOpenAPI:
@@ -71,7 +83,7 @@ def test_document_compiles_to_valid_tools(location: str) -> None:
         assert tool.invoke is None
         schema = tool.input_schema
         assert schema["type"] == "object"
-        Draft202012Validator.check_schema(schema)
+        check_schema(schema)
         # Every $ref points into this schema's own $defs, and every $defs entry is used.
         defs = schema.get("$defs", {})
         refs = refs_in(schema, set())
@@ -131,7 +143,7 @@ def test_swagger2_circular_definitions() -> None:
     result = compiled("readme/2.0/schema-circular.json")
     schema = result.operations[0].operation.input_schema
     assert schema["$defs"], schema
-    Draft202012Validator.check_schema(schema)
+    check_schema(schema)
 
 
 def test_kubernetes_recursive_json_schema_props() -> None:

@@ -295,7 +295,8 @@ def test_yaml_document_compiles() -> None:
         ("params.json", '{"openapi": "3.0.0", "paths": {"/a": {"get": {"parameters": {}}}}}',
          "/paths/~1a/get/parameters", "`parameters` must be an array"),
         ("dangling.json",
-         '{"openapi": "3.0.0", "paths": {"/a": {"get": {"parameters": [{"$ref": "#/components/parameters/x"}]}}}}',
+         '{"openapi": "3.0.0", "paths": {"/a": {"get": {"parameters": [{"$ref": "#/components/parameters/x"}],'
+         ' "requestBody": {"$ref": "#/components/requestBodies/y"}}}}}',
          "/paths/~1a/get/parameters/0/$ref", "$ref '#/components/parameters/x' does not resolve"),
         ("schema.json",
          '{"openapi": "3.0.0", "paths": {"/a": {"post": {"requestBody": {"content": {"application/json": '
@@ -305,8 +306,9 @@ def test_yaml_document_compiles() -> None:
         ("neither.json", '{"paths": {}}', "", "not an OpenAPI or Swagger document"),
         ("list.json", "[1, 2]", "", "must be an object"),
         ("swagger.json", '{"swagger": "2.0", "info": {}}', "", "no `paths`"),
-        ("noname.json", '{"openapi": "3.0.0", "paths": {"/a": {"get": {"parameters": [{"in": "query"}]}}}}',
-         "/paths/~1a/get/parameters/0", "needs a `name`"),
+        ("noname.json",
+         '{"openapi": "3.0.0", "paths": {"/a": {"get": {"parameters": [{"in": "query", "required": true}]}}}}',
+         "/paths/~1a/get/parameters/0", "needs a non-empty `name` string, and this one is required"),
     ],
 )
 def test_bad_documents_give_clear_spec_errors(

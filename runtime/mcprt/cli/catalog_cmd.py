@@ -22,7 +22,8 @@ ACTIONS = ("list", "search", "show", "init")
 # The line each entry's README carries (written by catalog/_tools/measure.py, kept true by the catalog tests).
 FIGURES = re.compile(r"Figures: \*\*(\d+) tools\*\*, \*\*([\d,]+) bytes\*\* of tools/list, \*\*([\d.]+)%\*\*")
 SCHEMA_LINE = "# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json"
-_SKIPPED = {"README.md", "__pycache__", ".pytest_cache"}
+_SKIPPED = {"README.md", "__pycache__", ".pytest_cache"}  # the README is copied on its own (never overwriting)
+_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a ${VAR} without a default: must be set
 
 
 @dataclass
@@ -203,6 +204,20 @@ def run_catalog(action: str, args: list[str] | str | None) -> int:
     return _init(entry, Path.cwd())
 
 
+def _copy_readme(entry: Entry, target: Path) -> Path | None:
+    """The entry's README beside the manifest (as README.<entry>.md when a README.md is already there)."""
+    source = entry.folder / "README.md"
+    if not source.is_file():
+        return None
+    destination = target / "README.md"
+    if destination.exists():
+        destination = target / f"README.{entry.name}.md"
+        if destination.exists():
+            return None
+    shutil.copyfile(source, destination)
+    return destination
+
+
 def _init(entry: Entry, target: Path) -> int:
     files = _files(entry.folder)
     existing = sorted((p for p in files if (target / p).exists()), key=lambda p: (p.name != "mcp.yaml", p.as_posix()))
@@ -219,6 +234,13 @@ def _init(entry: Entry, target: Path) -> int:
     if lines and lines[0].startswith("# yaml-language-server:"):
         lines[0] = SCHEMA_LINE + "\n"  # the relative schema path only works inside the repository
         manifest.write_text("".join(lines), encoding="utf-8")
-    print(f"copied {len(files)} files of '{entry.name}' into {target}")
-    print("next: set the variables the manifest names (see its README), then `mcprt validate` and `mcprt up`")
+    readme = _copy_readme(entry, target)
+    copied = len(files) + (readme is not None)
+    print(f"copied {copied} files of '{entry.name}' into {target}")
+    variables = sorted(set(_VARIABLE.findall("".join(lines))))
+    see = f" (see {readme.name})" if readme is not None else ""
+    if variables:
+        print(f"next: set {', '.join(variables)}{see}, then `mcprt validate` and `mcprt up`")
+    else:
+        print(f"next: `mcprt validate` and `mcprt up`{see}")
     return EXIT_OK

@@ -34,8 +34,10 @@ def progress(message: str) -> Iterator[None]:
 async def compile_once(manifest: Path | None, *, offline: bool = False) -> tuple[Runtime, Compiled]:
     """Compile a manifest with fresh settings; the caller closes the runtime (sources) when done.
 
-    `offline`: as the replay harness compiles it — URL specs read their pinned `spec/<source>.*`
-    copy and unset `${VAR}`s get a placeholder — so CI can check a manifest without network or secrets.
+    `offline` (for commands that call nothing: validate, tools): as the replay harness compiles it —
+    URL specs read their pinned `spec/<source>.*` copy and unset `${VAR}`s get a placeholder — so CI
+    can check a manifest without network or secrets. (Never fetching at all is the `offline` setting,
+    which `--offline` sets for every command.)
     """
     from ..observability.log import setup_logging
     from ..pipeline import Runtime

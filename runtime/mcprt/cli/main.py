@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 
 from .. import __version__
 from .errors import guarded, set_debug
@@ -21,10 +23,43 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+_typer_type_label = typer.core.TyperOption.display_type_rich
+
+
+def _type_label(self: typer.core.TyperOption, ctx: typer.core._click.Context) -> str | None:
+    # Typer labels every option with its Python type (`<bool>`, `<str>`); a flag takes no value, so
+    # it gets none; an option with a metavar (PORT, JSON, …) shows it; any other shows its own name
+    # in capitals (--url → URL), never a Python type.
+    if self.is_bool_flag:
+        return ""
+    if self.metavar:
+        return _typer_type_label(self, ctx)
+    return (self.name or "value").upper()
+
+
+typer.core.TyperOption.display_type_rich = _type_label  # type: ignore[method-assign]
+# An argument's metavar (MANIFEST, TOOL, NAME) says what it is; its Python type adds nothing.
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: ""  # type: ignore[method-assign]
+
 ManifestArg = Annotated[
     Optional[Path],
-    typer.Argument(help="Manifest file (default: ./mcp.yaml, then ./mcp.toml).", show_default=False),
+    typer.Argument(help="Manifest file (default: ./mcp.yaml, then ./mcp.toml).", show_default=False,
+                   metavar="MANIFEST"),
 ]
+
+
+OfflineOpt = Annotated[
+    bool,
+    typer.Option("--offline", help="Never fetch API descriptions: a URL `openapi:` reads the pinned "
+                                   "spec/SOURCE.json (or .yaml) copy beside the manifest (else the cached copy)."),
+]
+
+
+def _go_offline(offline: bool) -> None:
+    """`--offline` is the MCPRT_OFFLINE setting (a flag beats the environment); set once, every
+    load of the settings in this process — reloads, the test harness — sees it."""
+    if offline:
+        os.environ["MCPRT_OFFLINE"] = "1"
 
 
 def _version(value: bool) -> None:
@@ -44,20 +79,27 @@ def main(
 
 
 @app.command(epilog="Examples: `mcprt validate catalog/quickstart/mcp.yaml`, "
-                    "`mcprt validate catalog/github/mcp.yaml --offline` (CI without network or secrets)")
+                    "`mcprt validate catalog/github/mcp.yaml --offline` (CI without network or secrets), "
+                    "`mcprt validate --strict` (warnings fail too)")
 def validate(
     manifest: ManifestArg = None,
     offline: Annotated[
         bool,
-        typer.Option("--offline", help="Use pinned spec/<source>.* copies for URL specs and placeholders for "
+        typer.Option("--offline", help="Use pinned spec/SOURCE.json (or .yaml) copies for URL specs and placeholders for "
                                        "unset ${VAR}s: checks a manifest in CI without network or secrets."),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Treat warnings as errors (exit 2), e.g. an API description element "
+                                      "that was skipped because it cannot be compiled."),
     ] = False,
 ) -> None:
     """Check the manifest, its sources and templates; print `file:line:col: message` for each problem."""
     from .validate_cmd import run_validate
 
+    _go_offline(offline)
     with guarded():
-        raise typer.Exit(run_validate(manifest, offline))
+        raise typer.Exit(run_validate(manifest, offline, strict=strict))
 
 
 @app.command(epilog="Example: `mcprt schema > schemas/mcprt.schema.json`")
@@ -73,23 +115,32 @@ def schema() -> None:
 def tools(
     manifest: ManifestArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly the MCP tools/list result.")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Use pinned spec/SOURCE.json (or .yaml) copies for URL specs and placeholders for "
+                                       "unset ${VAR}s (nothing is called): lists tools without network or secrets."),
+    ] = False,
 ) -> None:
     """The tool list the server would expose, with each definition's size."""
     from .tools_cmd import run_tools
 
+    _go_offline(offline)
     with guarded():
-        raise typer.Exit(run_tools(manifest, as_json))
+        raise typer.Exit(run_tools(manifest, as_json, offline))
 
 
 @app.command(epilog="Examples: `mcprt call list_issues --args '{\"repo\": \"mcprt\"}'`, "
                     "`mcprt call other.yaml get_pet --args '{\"petId\": 1}'`")
 def call(
-    targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
-    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+    targets: Annotated[list[str], typer.Argument(help="The manifest (optional) and the tool.", show_default=False,
+                                                         metavar="[MANIFEST] TOOL")],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.", metavar="JSON")] = "{}",
+    offline: OfflineOpt = False,
 ) -> None:
     """Compile, call one tool, print the MCP tools/call result (exit 1 when it is an error result)."""
     from .call_cmd import run_call
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_call(targets, args))
 
@@ -97,15 +148,18 @@ def call(
 @app.command(epilog="Examples: `mcprt up`, `mcprt up mcp.yaml --transport http --port 8765`")
 def up(
     manifest: ManifestArg = None,
-    transport: Annotated[Optional[str], typer.Option(help="stdio or http (default: MCPRT_TRANSPORT, else stdio).")] = None,
-    host: Annotated[Optional[str], typer.Option(help="HTTP bind address (beats env and manifest).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="HTTP port (beats env and manifest).")] = None,
+    transport: Annotated[Optional[str], typer.Option(help="stdio or http (default: MCPRT_TRANSPORT, else stdio).",
+                                                                metavar="stdio|http")] = None,
+    host: Annotated[Optional[str], typer.Option(help="HTTP bind address (beats env and manifest).", metavar="HOST")] = None,
+    port: Annotated[Optional[int], typer.Option(help="HTTP port (beats env and manifest).", metavar="PORT")] = None,
     stateless: Annotated[bool, typer.Option("--stateless", help="Stateless HTTP, for replicas behind a load balancer.")] = False,
     no_reload: Annotated[bool, typer.Option("--no-reload", help="Do not watch the manifest for changes.")] = False,
+    offline: OfflineOpt = False,
 ) -> None:
     """Serve the manifest's tools over stdio or streamable HTTP, reloading on change."""
     from .up_cmd import run_up
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
                                 reload=not no_reload))
@@ -115,37 +169,44 @@ def up(
 def test(
     manifest: ManifestArg = None,
     update: Annotated[bool, typer.Option("--update", help="Rewrite snapshots from the current output.")] = False,
+    offline: OfflineOpt = False,
 ) -> None:
     """Replay the manifest's recorded cases through pruning and templates; compare with snapshots."""
     from .test_cmd import run_test
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_test(manifest, update))
 
 
 @app.command(epilog="Example: `mcprt record mcp.yaml list_issues --args '{\"repo\": \"mcprt\"}'`")
 def record(
-    targets: Annotated[list[str], typer.Argument(help="[MANIFEST] TOOL", show_default=False)],
-    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
-    name: Annotated[Optional[str], typer.Option(help="Case name (default: derived from the arguments).")] = None,
+    targets: Annotated[list[str], typer.Argument(help="The manifest (optional) and the tool.", show_default=False,
+                                                         metavar="[MANIFEST] TOOL")],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.", metavar="JSON")] = "{}",
+    name: Annotated[Optional[str], typer.Option(help="Case name (default: derived from the arguments).", metavar="NAME")] = None,
+    offline: OfflineOpt = False,
 ) -> None:
     """Call the live upstream once and store the case for `mcprt test`."""
     from .record_cmd import run_record
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_record(targets, args, name))
 
 
 @app.command(epilog="Examples: `mcprt diff old.yaml mcp.yaml`, `mcprt diff HEAD~1:mcp.yaml mcp.yaml --format markdown`")
 def diff(
-    old: Annotated[str, typer.Argument(help="Old manifest: a path or REV:path.")],
-    new: Annotated[str, typer.Argument(help="New manifest: a path or REV:path.")],
-    format: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
-    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="`breaking` or `any`: exit 1 when found.")] = None,
+    old: Annotated[str, typer.Argument(help="Old manifest: a path or REV:path.", metavar="OLD")],
+    new: Annotated[str, typer.Argument(help="New manifest: a path or REV:path.", metavar="NEW")],
+    format: Annotated[str, typer.Option("--format", help="text, markdown or json.", metavar="FORMAT")] = "text",
+    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="`breaking` or `any`: exit 1 when found.", metavar="WHAT")] = None,
+    offline: OfflineOpt = False,
 ) -> None:
     """What the model would see change between two manifests."""
     from .diff_cmd import run_diff
 
+    _go_offline(offline)
     with guarded():
         raise typer.Exit(run_diff(old, new, format, fail_on))
 
@@ -153,8 +214,9 @@ def diff(
 @app.command(epilog="Examples: `mcprt catalog list`, `mcprt catalog search deploys`, `mcprt catalog show github`, "
                     "`mcprt catalog init petstore`")
 def catalog(
-    action: Annotated[str, typer.Argument(help="list, search, show or init")] = "list",
-    name: Annotated[Optional[list[str]], typer.Argument(help="Entry name (show, init) or words (search).")] = None,
+    action: Annotated[str, typer.Argument(help="list, search, show or init", metavar="ACTION")] = "list",
+    name: Annotated[Optional[list[str]], typer.Argument(help="Entry name (show, init) or words (search).",
+                                                        metavar="NAME|WORDS")] = None,
 ) -> None:
     """Browse the catalog of ready-made manifests: `list` (tools, tool-list bytes, measured reduction), `search
     WORDS`, `show NAME`; `init NAME` copies one here."""

@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 from .common import compile_once, run_async
-from .errors import EXIT_OK
+from .errors import EXIT_OK, print_diagnostics
 
 
-def run_tools(manifest: Path | None, as_json: bool) -> int:
+def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> int:
     async def work() -> int:
-        runtime, compiled = await compile_once(manifest)
+        runtime, compiled = await compile_once(manifest, offline=offline)
         try:
+            print_diagnostics(compiled.warnings)  # stderr: what was skipped or degraded, never in the JSON
             toolset = compiled.toolset
             if as_json:
                 sys.stdout.write(toolset.list_result_json() + "\n")
@@ -21,8 +22,12 @@ def run_tools(manifest: Path | None, as_json: bool) -> int:
             from rich.table import Table
 
             table = Table(title=f"{compiled.loaded.path} — tools", show_lines=False)
-            for column in ("tool", "source", "bytes", "description"):
-                table.add_column(column, justify="right" if column == "bytes" else "left", overflow="fold")
+            # Names are never broken mid-word (they are what one types); descriptions are cut instead.
+            listed = toolset.listed
+            table.add_column("tool", no_wrap=True, min_width=max((len(t.name) for t in listed), default=4))
+            table.add_column("source", no_wrap=True, min_width=max((len(str(t.source)) for t in listed), default=6))
+            table.add_column("bytes", justify="right", no_wrap=True, min_width=7)
+            table.add_column("description")  # wraps at word boundaries when the terminal is narrow
             total = 0
             for tool in toolset.listed:
                 size = tool.definition_size()
@@ -32,7 +37,8 @@ def run_tools(manifest: Path | None, as_json: bool) -> int:
             console = Console()
             console.print(table)
             hidden = len(toolset) - len([t for t in toolset.listed if t.name in toolset.tools])
-            console.print(f"{len(toolset.listed)} listed tools, {total:,} bytes of definitions"
+            console.print(f"{len(toolset.listed)} listed tools; the bytes column (each tool's definition) sums to "
+                          f"{total:,} (the whole tools/list response, below, adds its envelope)"
                           + (f"; {hidden} more reachable through discovery" if hidden else ""))
             from ..toolset.budget import check_budget
 

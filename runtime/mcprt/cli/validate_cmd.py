@@ -7,13 +7,20 @@ from pathlib import Path
 
 from ..toolset.budget import check_budget
 from .common import compile_once, run_async
-from .errors import EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
+from ..errors import Diagnostic
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 
 
-def run_validate(manifest: Path | None, offline: bool = False) -> int:
+def run_validate(manifest: Path | None, offline: bool = False, *, strict: bool = False) -> int:
+    """0 ok, 1 over budget, 2 (with `strict`) when anything was warned about."""
     async def work() -> int:
         runtime, compiled = await compile_once(manifest, offline=offline)
         try:
+            if strict and compiled.warnings:
+                print_diagnostics([Diagnostic(d.file, d.line, d.col, d.message, "error") for d in compiled.warnings])
+                print(f"{compiled.loaded.path}: {len(compiled.warnings)} warning"
+                      f"{'s' if len(compiled.warnings) != 1 else ''} treated as errors (--strict)", file=sys.stderr)
+                return EXIT_BAD_INPUT
             print_diagnostics(compiled.warnings)
             toolset = compiled.toolset
             budget = check_budget(compiled.loaded, toolset)

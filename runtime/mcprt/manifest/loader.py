@@ -117,14 +117,42 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
         errors += diagnostics_from(exc, data, index, env_paths)
-    if manifest is None:
-        raise ManifestError(sorted(errors) + warnings)
+        salvaged = _without_invalid_parts(data, exc)
+        partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, []) \
+            if salvaged is not None else None
+        raise ManifestError(sorted(errors) + warnings, partial=partial) from None
     warnings += _literal_secrets(manifest, env_paths, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
     if [d for d in errors if d.severity == "error"]:
         raise ManifestError(sorted(errors) + warnings)
     loaded.warnings += [d for d in errors if d.severity == "warning"]
     return loaded
+
+
+def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Manifest | None:
+    """The manifest without the sources (and top-level settings) that failed validation, or None.
+
+    Lets the stages after validation run on what is valid, so one pass reports every problem: a
+    schema error in one source no longer hides a tool-override typo in another."""
+    bad_sources: set[Any] = set()
+    bad_keys: set[Any] = set()
+    for err in error.errors(include_url=False):
+        loc = tuple(err["loc"])
+        if not loc or loc[0] == "version":
+            return None
+        if loc[0] == "sources" and len(loc) >= 2:
+            bad_sources.add(loc[1])
+        elif loc[0] == "sources":
+            return None
+        else:
+            bad_keys.add(loc[0])
+    salvaged = {k: v for k, v in data.items() if k not in bad_keys}
+    if isinstance(salvaged.get("sources"), dict):
+        salvaged["sources"] = {k: v for k, v in salvaged["sources"].items() if k not in bad_sources}
+    try:
+        return Manifest.model_validate(salvaged)
+    except ValidationError:
+        return None
 
 
 def _secret_paths(manifest: Manifest) -> list[NodePath]:

@@ -70,7 +70,7 @@ async def watch(runtime: Runtime, notifier: Any | None = None, *, quiet_ms: int 
                           quiet_ms=quiet_ms or QUIET_MS, force_polling=force_polling)
 
     def refresh() -> None:
-        watcher.set_files(reloader.watch_set(), whole_folders=reloader.watch_folders())
+        watcher.set_files(reloader.watch_set())
 
     refresh()
     reloader.after_attempt(refresh)

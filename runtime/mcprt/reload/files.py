@@ -7,6 +7,7 @@ one of *its* files changed (a Python module edited in place) it has to be marked
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -49,28 +50,58 @@ def watched_files(runtime: Runtime) -> set[Path]:
     return files
 
 
-def declared_includes(manifest: Path, *, depth: int = 8) -> set[Path]:
-    """Include targets a manifest (and its readable includes) names, whether or not they exist yet.
+def declared_dependencies(manifest: Path, *, depth: int = 8) -> set[Path]:
+    """Local files a manifest (and its readable includes) names, whether or not they exist yet:
+    includes, `.env`, local `openapi:` documents, pinned `spec/<source>.*` copies of URL ones, and
+    the module files a `python:` source would import from the manifest's folder.
 
-    Read after a failed load, so that creating the include a manifest already names is noticed.
-    """
+    Read after a failed load, so that creating or fixing any of them is noticed — without watching
+    whole folders (a log file written there would otherwise trigger reload after reload)."""
     from ..manifest.loader import read_manifest_file
+    from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES
 
     found: set[Path] = set()
     pending = [(_absolute(manifest), 0)]
+    seen: set[Path] = set()
     while pending:
         path, level = pending.pop()
-        if level > depth or not path.is_file():
+        if level > depth or path in seen or not path.is_file():
             continue
-        data, _index, errors = read_manifest_file(path)
-        includes = data.get("include") if isinstance(data, dict) and not errors else None
+        seen.add(path)
+        found.add(path.parent / ".env")
+        data, _index, _errors = read_manifest_file(path)
+        if not isinstance(data, dict):
+            continue
+        includes = data.get("include")
         for entry in includes if isinstance(includes, list) else []:
             if isinstance(entry, str):
                 target = Path(os.path.normpath(path.parent / entry))
-                if target not in found:
-                    found.add(target)
-                    pending.append((target, level + 1))
+                found.add(target)
+                pending.append((target, level + 1))
+        sources = data.get("sources")
+        for name, source in sources.items() if isinstance(sources, dict) else []:
+            if not isinstance(source, dict):
+                continue
+            spec = source.get("openapi")
+            if isinstance(spec, str) and "://" in spec:
+                found.update(path.parent / PINNED_SPEC_DIR / f"{name}{suffix}" for suffix in PINNED_SPEC_SUFFIXES)
+            elif isinstance(spec, str) and spec:
+                found.add(Path(os.path.normpath(path.parent / spec)))
+            entries = source.get("python")
+            for entry in [entries] if isinstance(entries, str) else entries if isinstance(entries, list) else []:
+                if isinstance(entry, str) and entry:
+                    stem = path.parent.joinpath(*entry.split(":", 1)[0].strip().split("."))
+                    found.update({stem.with_name(stem.name + ".py"), stem / "__init__.py"})
     return found
+
+
+def content_digest(path: Path) -> str | None:
+    """sha256 of a file's bytes (None when it is missing or unreadable): "did the content change"."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def signature(path: Path) -> Signature:

@@ -2,6 +2,9 @@
 
 Requests (a saved file, an upstream server's new tool list, SIGHUP) only raise a flag; one worker
 runs reloads one after another, so a burst that arrives during a reload becomes exactly one more.
+A file event whose files have the same content as at the last attempt (a touch, a save without an
+edit) is dropped, and after repeated failures attempts back off (`BACKOFF_*`), so nothing can make
+a broken manifest reload in a loop.
 The manifest is parsed and validated in a worker thread (CPU-bound: YAML, pydantic), sources open
 asynchronously through the pool, and `Runtime.apply` swaps the tool set in one assignment.
 """
@@ -22,7 +25,8 @@ from ..observability.log import log_event
 from .changes import ToolChanges, diff_toolsets
 from .drain import Drainer
 from .files import (
-    declared_includes,
+    content_digest,
+    declared_dependencies,
     force_reopen,
     manifest_files,
     source_signatures,
@@ -41,6 +45,9 @@ Trigger = Literal["files", "upstream", "signal"]
 MISSING_GRACE_SECONDS = 0.5  # an editor's delete-then-recreate save, a `git checkout`
 MISSING_POLL_SECONDS = 0.02
 SETTLE_SECONDS = 0.05
+BACKOFF_AFTER = 3  # failed attempts in a row before file-triggered attempts are spaced out
+BACKOFF_FIRST_SECONDS = 0.5  # then 1, 2, 4 … up to BACKOFF_MAX_SECONDS
+BACKOFF_MAX_SECONDS = 8.0
 
 
 @dataclass
@@ -80,6 +87,9 @@ class Reloader:
         self._orphans: list[RunningSource] = []  # serving the old set, no longer in the pool
         self._attempt_listeners: list[Callable[[], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._failed_in_a_row = 0
+        self._digests: dict[Path, str | None] = {}  # content of each watched file at the last attempt
+        self._remember_contents()
 
     # requests ------------------------------------------------------------------------------------
 
@@ -115,26 +125,46 @@ class Reloader:
         """The files whose change should trigger a reload now."""
         return watched_files(self.runtime) | self._failed_files
 
-    def watch_folders(self) -> set[Path]:
-        """Folders where any new or changed file should trigger a reload now (only while failing)."""
-        if not self.failing:
-            return set()
-        return {path.parent for path in manifest_files(self.runtime) | self._failed_files}
-
     async def serve(self) -> None:
         """Run requested reloads one after another, until cancelled."""
         self._loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
+            if self._wanted == "files":
+                delay = self.backoff_seconds()
+                if delay:  # requests arriving meanwhile join this one
+                    await asyncio.sleep(delay)
             self._wake.clear()
             trigger, self._wanted = self._wanted or "files", None
             paths, self._changed_paths = self._changed_paths, set()
+            if trigger == "files" and paths and not self._contents_changed(paths):
+                continue  # touched, or saved without an edit: nothing to reload
             try:
                 await self.reload(trigger, paths)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never let one bad reload end hot reloading
                 log_event("reload crashed; the previous tools keep serving", logging.ERROR, error=repr(exc))
+
+    def backoff_seconds(self) -> float:
+        """How long a file-triggered attempt waits now: 0 until BACKOFF_AFTER failures in a row."""
+        extra = self._failed_in_a_row - BACKOFF_AFTER
+        if extra < 0:
+            return 0.0
+        return min(BACKOFF_FIRST_SECONDS * 2**extra, BACKOFF_MAX_SECONDS)
+
+    def _contents_changed(self, paths: set[Path]) -> bool:
+        changed = False
+        for path in paths:
+            digest = content_digest(path)
+            if path not in self._digests or self._digests[path] != digest:
+                changed = True
+            self._digests[path] = digest
+        return changed
+
+    def _remember_contents(self) -> None:
+        """The content of every watched file now (after each attempt): the baseline of "changed"."""
+        self._digests = {path: content_digest(path) for path in self.watch_set()}
 
     # one reload ----------------------------------------------------------------------------------
 
@@ -193,6 +223,8 @@ class Reloader:
         self.drainer.close_when_unused(retired + orphans, old)
         self._signatures = source_signatures(self.runtime)
         self._failed_files = set()
+        self._failed_in_a_row = 0
+        self._remember_contents()
         changes = diff_toolsets(old, new)
         seconds = time.perf_counter() - started
         self.status.succeeded(trigger, seconds)
@@ -227,13 +259,16 @@ class Reloader:
         self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
         errors = [str(d) for d in sorted(diagnostics) if d.severity == "error"] or [str(d) for d in diagnostics]
         manifest = self.runtime.loaded.path if self.runtime.loaded else self.runtime.manifest_path
-        named = _local_files_named(diagnostics) | (declared_includes(Path(manifest)) if manifest else set())
+        named = _local_files_named(diagnostics) | (declared_dependencies(Path(manifest)) if manifest else set())
         self._failed_files = named - manifest_files(self.runtime)
+        self._failed_in_a_row += 1
+        self._remember_contents()
         seconds = time.perf_counter() - started
         repeated = self.status.ok is False and self.status.errors == errors  # e.g. an unrelated file saved
         self.status.failed(trigger, seconds, errors)
         log_event("reload failed; the previous tools keep serving", logging.INFO if repeated else logging.WARNING,
-                  trigger=trigger, errors=len(errors), ms=round(seconds * 1000, 1))
+                  trigger=trigger, errors=len(errors), ms=round(seconds * 1000, 1),
+                  next_attempt_after_s=self.backoff_seconds())
         for line in errors:
             log_event(line, logging.DEBUG if repeated else logging.WARNING)
         # /healthz is unauthenticated: counts only, the error text (paths, values) stays in the log

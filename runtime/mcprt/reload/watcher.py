@@ -2,6 +2,8 @@
 
 Folders, not files, are watched: an editor that saves by writing a temporary file and renaming it
 over the original (or a file deleted and recreated) replaces the inode a file watch would follow.
+Only the named files count, never the rest of a folder: a log file beside the manifest must not
+trigger reloads (it did, in a loop, while the manifest was broken).
 One watcher per folder, so adding a folder (a new include) never blinds the others for a moment.
 The burst handling is watchfiles' own: changes are yielded once no new change arrived for
 `quiet_ms` (capped at `max_wait_ms` for a file that never stops changing).
@@ -16,7 +18,7 @@ import os.path
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from watchfiles import Change, DefaultFilter, awatch
+from watchfiles import Change, awatch
 
 from ..observability.log import log_event
 
@@ -44,8 +46,6 @@ class FileWatcher:
         self.force_polling = force_polling
         self._interesting: frozenset[str] = frozenset()
         self._wanted: set[Path] = set()
-        self._whole_folders: frozenset[str] = frozenset()
-        self._ordinary = DefaultFilter()  # skips swap files, backups, bytecode, VCS folders
         self._folders: dict[Path, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._running = False
 
@@ -57,25 +57,16 @@ class FileWatcher:
     def folders(self) -> list[Path]:
         return sorted(self._folders)
 
-    def set_files(self, files: Iterable[Path], *, whole_folders: Iterable[Path] = ()) -> None:
-        """Watch exactly these files from now on (folders are added/removed as needed).
-
-        In `whole_folders` any file counts (editor droppings aside): while a manifest is broken, the
-        file that fixes it may be one it names but that does not exist yet (a module, a spec).
-        """
+    def set_files(self, files: Iterable[Path]) -> None:
+        """Watch exactly these files from now on (folders are added/removed as needed). Files that
+        do not exist yet count too: creating one is a change (a module a manifest names, say)."""
         interesting: set[str] = set()
         folders: set[Path] = set()
         for file in files:
             for form in _forms(file):
                 interesting.add(str(form))
                 folders.add(form.parent)
-        wide: set[str] = set()
-        for folder in whole_folders:
-            for form in _forms(folder):
-                wide.add(str(form))
-                folders.add(form)
         self._interesting = frozenset(interesting)
-        self._whole_folders = frozenset(wide)
         self._wanted = folders
         if self._running:
             self._sync_folders()
@@ -150,9 +141,7 @@ class FileWatcher:
                 polling = True
 
     def _is_interesting(self, change: Change, path: str) -> bool:
-        if path in self._interesting:
-            return True
-        return os.path.dirname(path) in self._whole_folders and self._ordinary(change, path)
+        return path in self._interesting
 
 
 def _forms(file: Path) -> set[Path]:

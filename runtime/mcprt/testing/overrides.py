@@ -24,21 +24,13 @@ from ..manifest import envvars
 from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
 from ..manifest.model import OpenAPISource
 from ..settings import Settings
+from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES, pinned_spec
 
-PINNED_SPEC_DIR = "spec"
-PINNED_SPEC_SUFFIXES = (".json", ".yaml", ".yml")
+__all__ = ["PINNED_SPEC_DIR", "PINNED_SPEC_SUFFIXES", "load_for_replay", "pinned_spec", "redirect_sources"]
+
 PLACEHOLDER = "mcprt-replay-placeholder"
 _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SERVER_VARIABLE = re.compile(r"{([^{}]+)}")
-
-
-def pinned_spec(manifest_dir: Path, source: str) -> Path | None:
-    """The local copy of a source's API description used by tests, if the folder has one."""
-    for suffix in PINNED_SPEC_SUFFIXES:
-        candidate = manifest_dir / PINNED_SPEC_DIR / f"{source}{suffix}"
-        if candidate.is_file():
-            return candidate.resolve()
-    return None
 
 
 def replay_environment(manifest: Path) -> dict[str, str]:

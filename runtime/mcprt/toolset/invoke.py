@@ -11,13 +11,13 @@ import logging
 import time
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from ..errors import PolicyDenied, ToolCallError, UpstreamError
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
+from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
 from .operation import CallContext, ToolResult
 from .tool import Tool
@@ -28,7 +28,10 @@ def error_result(message: str) -> ToolResult:
 
 
 def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate the model's arguments against the exposed schema; list every problem at once."""
+    """Validate the model's arguments against the exposed schema; list every problem at once.
+
+    Raises ToolCallError (a message the model can act on) for bad arguments, and nothing else:
+    schema keywords mcprt cannot evaluate are skipped (see `mcprt.schema.validator`)."""
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
@@ -36,19 +39,20 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
     arguments = {k: v for k, v in arguments.items() if k not in tool.args.hidden}
     problems: list[str] = []
     schema = tool.input_schema
-    properties = schema.get("properties") or {}
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     if not schema.get("additionalProperties", False):
         for name in arguments:
             if name not in properties:
                 hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
                 problems.append(f"unknown argument '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
     if tool._validator is None:
-        tool._validator = Draft202012Validator(schema)
+        tool._validator = argument_validator(schema)
     for error in sorted(tool._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path)):
         problems.append(_describe(error))
     if problems:
+        required = schema.get("required") if isinstance(schema.get("required"), list) else []
         allowed = ", ".join(
-            f"{n}{'*' if n in schema.get('required', ()) else ''}" for n in properties
+            f"{n}{'*' if n in required else ''}" for n in properties
         ) or "none"
         raise ToolCallError(
             f"invalid arguments for {tool.name}: " + "; ".join(problems) + f". Arguments (* required): {allowed}."

@@ -15,7 +15,8 @@ from ...errors import Diagnostic
 from ...manifest.model import OpenAPISource
 from ...toolset.operation import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
-from . import compile_openapi, load_document, missing_auth
+from . import compile_openapi, missing_auth
+from .pinned import open_description
 
 if TYPE_CHECKING:
     from ..http import HttpUpstream
@@ -55,26 +56,27 @@ class OpenAPIRunningSource:
             await self._upstream.aclose()
 
 
-def _compile(ctx: SourceContext) -> tuple[Any, Any]:
+def _compile(ctx: SourceContext) -> tuple[Any, Any, list[str], list[Path]]:
     config = ctx.config
     assert isinstance(config, OpenAPISource)
     cache_dir = Path(ctx.settings.cache_dir)
-    document = load_document(config.openapi, ctx.base_dir, cache_dir)
+    document, notes, files = open_description(ctx.name, config.openapi, ctx.base_dir, cache_dir,
+                                              offline=bool(getattr(ctx.settings, "offline", False)))
     compiled = compile_openapi(document, config, ctx.defaults, cache_dir=cache_dir)
-    return document, compiled
+    return document, compiled, notes, files
 
 
 async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     config = ctx.config
     assert isinstance(config, OpenAPISource)
-    document, compiled = await asyncio.to_thread(_compile, ctx)
+    document, compiled, notes, files = await asyncio.to_thread(_compile, ctx)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
-    files = [] if "://" in config.openapi else [(ctx.base_dir / config.openapi).resolve()]
     files += [Path(p) for p in document.local_files()]
     source = OpenAPIRunningSource(ctx.name, config, retries, files)
     for item in compiled.operations:
         item.operation.invoke = _invoker(item.plan, config.base_url, source)
         source.operations.append(item.operation)
+    _warn(ctx, notes)
     _warn(ctx, [f"{config.openapi}: {w}" for w in compiled.warnings])
     _warn(ctx, missing_auth(compiled, config))
     return source

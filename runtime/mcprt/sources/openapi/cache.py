@@ -25,7 +25,7 @@ from .loader import LoadedDocument, read_external
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI
 
-FORMAT = 1
+FORMAT = 2  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:

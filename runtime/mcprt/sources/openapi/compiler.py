@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mcprt.errors import SpecError
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
 from mcprt.toolset.naming import dedupe_names, fit_tool_name, sanitize_tool_name
 from mcprt.toolset.operation import Operation
@@ -124,6 +125,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             bases[memo_key] = pick_base_url(servers, config.server_variables, doc.uri, label, warnings)
         return bases[memo_key]
 
+    skipped: list[SpecError] = list(model.skipped)
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
     for op, name in zip(model.operations, _tool_names(model.operations), strict=True):
@@ -137,6 +139,10 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             continue
         try:
             inputs = build_inputs(op, conv, key_params)
+        except SpecError as exc:  # e.g. a schema `$ref` that does not resolve: this operation only
+            skipped.append(exc)
+            warnings.append(f"{exc}; operation skipped")
+            continue
         except (RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
             warnings.append(f"{label}#{op.pointer}: operation skipped, it could not be read ({type(exc).__name__})")
             continue
@@ -167,6 +173,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated)
         )
     warnings.extend(conv.warnings)
+    if skipped and not compiled:
+        raise skipped[0]  # nothing could be compiled: the first problem is the document's error
     if not compiled and model.operations:
         warnings.append(f"{label}: the include/exclude filters select no operation")
     return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version)

@@ -97,6 +97,12 @@ def cached_reader(cache_dir: Path | None, url: str, body: bytes) -> Callable[[],
     return reread
 
 
+def cached_copy(url: str, cache_dir: Path | None) -> Fetched | None:
+    """The last fetched copy of `url` from the cache, without touching the network (None if none)."""
+    cached, _ = _read_cache(cache_dir, url)
+    return Fetched(cached, from_cache=True) if cached is not None else None
+
+
 def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -> Fetched:
     """GET `url`, revalidating a cached copy; fall back to the copy when the network fails."""
     import httpx

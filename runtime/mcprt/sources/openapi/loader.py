@@ -8,6 +8,7 @@ loaded on demand and remembered with a digest, so a cached compile can check the
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -269,11 +270,19 @@ def read_external(
     raise SpecError(uri, "", message)
 
 
-def load_document(location: str, base_dir: Path, cache_dir: Path | None) -> LoadedDocument:
-    """Load an API description from a URL (cached, revalidated) or a path relative to `base_dir`."""
+def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, network: bool = True) -> LoadedDocument:
+    """Load an API description from a URL (cached, revalidated) or a path relative to `base_dir`.
+
+    `network=False`: a URL is read from the cache only (SpecError when it has no copy)."""
     warnings: list[str] = []
     if is_url(location):
-        fetched = fetching.fetch(location, cache_dir)
+        if network:
+            fetched = fetching.fetch(location, cache_dir)
+        else:
+            copy = fetching.cached_copy(location, cache_dir)
+            if copy is None:
+                raise SpecError(location, "", "offline, and no cached copy of this URL exists")
+            fetched = dataclasses.replace(copy, warning=f"{location}: offline; using the cached copy")
         if fetched.warning:
             warnings.append(fetched.warning)
         reread = fetching.cached_reader(cache_dir, location, fetched.body)

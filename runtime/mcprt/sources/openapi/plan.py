@@ -4,6 +4,14 @@ Built at compile time (and pickled in the compile cache), so a call does no spec
 path template, serializes parameters by style, encodes the body and returns the request. Arguments
 are validated against the input schema before this runs; build() is still safe on its own: missing
 path values and header injection are refused with a ToolCallError a model can act on.
+
+Explicit `null` (the one rule, for every location):
+- JSON bodies carry it: a flattened body property given `null` is sent as `"prop": null` (JSON
+  Merge Patch, RFC 7396, clears a field that way) and a whole JSON body given `null` is the body
+  `null`. The input schema says where null is allowed (3.0 `nullable`, 3.1 `type: [..., "null"]`).
+- Parameters (path, query, header, cookie) and form, multipart and text bodies have no wire form
+  for null: an optional one given `null` is left out, exactly as if it were not given; a required
+  one given `null` is refused with a ToolCallError naming it (nothing is sent).
 """
 
 from __future__ import annotations
@@ -101,8 +109,8 @@ class RequestPlan:
                 continue
             value = arguments.get(p.arg)
             if value is None:
-                if p.required and p.arg not in arguments:
-                    raise ToolCallError(f"Missing required argument `{p.arg}` ({p.location} parameter `{p.name}`).")
+                if p.required:
+                    raise _missing(p.arg, f"{p.location} parameter `{p.name}`", p.arg in arguments)
                 continue
             if p.json_content:
                 value = styles.atom(value) if isinstance(value, str) else bodies.json_body(value).decode()
@@ -136,7 +144,7 @@ class RequestPlan:
             p = self.params[piece]
             value = arguments.get(p.arg)
             if value is None:
-                raise ToolCallError(f"Missing required argument `{p.arg}` (it is part of the URL path).")
+                raise _missing(p.arg, f"path parameter `{p.name}` (part of the URL path)", p.arg in arguments)
             if p.json_content:
                 value = styles.atom(value) if isinstance(value, str) else bodies.json_body(value).decode()
             if isinstance(value, str) and not value and p.style == "simple":
@@ -151,17 +159,22 @@ class RequestPlan:
         plan = self.body
         if plan is None:
             return None, None
+        is_json = plan.kind == "json"
         if plan.whole_arg is not None:
             value = arguments.get(plan.whole_arg)
             if value is None:
+                if is_json and plan.whole_arg in arguments:
+                    return b"null", plan.content_type  # an explicit JSON null body
                 if plan.required:
-                    raise ToolCallError(f"Missing required argument `{plan.whole_arg}` (the request body).")
+                    raise _missing(plan.whole_arg, "the request body", plan.whole_arg in arguments)
                 return None, None
         else:
-            value = {prop: arguments[arg] for arg, prop in plan.fields if arguments.get(arg) is not None}
+            # JSON keeps explicit nulls (they clear fields); other media types have no null.
+            value = {prop: arguments[arg] for arg, prop in plan.fields
+                     if arg in arguments and (is_json or arguments[arg] is not None)}
             if not value and not plan.required:
                 return None, None
-        if plan.kind == "json":
+        if is_json:
             return bodies.json_body(value), plan.content_type
         if plan.kind == "form":
             if isinstance(value, str):
@@ -177,3 +190,10 @@ class RequestPlan:
             return bodies.text_body(value), plan.content_type
         file = bodies.decode_file(plan.whole_arg or "body", value)
         return file.data, file.media_type or plan.content_type
+
+
+def _missing(arg: str, where: str, given_null: bool) -> ToolCallError:
+    if given_null:
+        return ToolCallError(f"Argument `{arg}` is null, but {where} is required and null has no form there: "
+                             "give a value.")
+    return ToolCallError(f"Missing required argument `{arg}` ({where}).")

@@ -1,8 +1,12 @@
 """Reading a document's operations into the internal model (OpenAPI 3.0/3.1 and Swagger 2.0).
 
-Structural problems (no `paths`, an operation that is not an object, a dangling `$ref`) are
-SpecErrors naming the document and JSON pointer. Odd but legal things (unknown parameter locations,
-undeclared path parameters, unsupported keywords) degrade with a warning instead.
+Problems of the whole document (not OpenAPI, no `paths`, `paths` not an object) are SpecErrors
+naming the document and JSON pointer. A problem of one element skips only that element, with a
+warning naming its JSON pointer (`DocumentModel.skipped` keeps the errors): a parameter without a
+usable `name`/`in` or that does not resolve is left out — its whole operation when the parameter
+is required (the operation cannot work without it) — and an operation or path item that cannot be
+read is left out. Odd but legal things (unknown parameter locations, undeclared path parameters,
+unsupported keywords) degrade with a warning too.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class DocumentModel:
     security: list[dict[str, Any]]
     schemes: dict[str, dict[str, Any]]  # raw security scheme objects, dereferenced
     warnings: list[str] = field(default_factory=list)
+    skipped: list[SpecError] = field(default_factory=list)  # elements left out (each also a warning)
 
 
 class _Reader:
@@ -40,6 +45,12 @@ class _Reader:
         self.uri = uri
         self.label = resolver.label(uri)
         self.warnings: list[str] = []
+        self.skipped: list[SpecError] = []
+
+    def skip(self, error: SpecError, what: str) -> None:
+        """Leave one element out: a warning naming its pointer, and the error kept for the caller."""
+        self.skipped.append(error)
+        self.warnings.append(f"{error}; {what} skipped")
 
     def fail(self, pointer: str, message: str) -> SpecError:
         return SpecError(self.label, pointer, message)
@@ -80,8 +91,11 @@ class _Reader:
                 continue
             if item is None:
                 continue
-            item, uri, target = self.resolver.deref(item, self.uri, pointer)
-            items.append((path, self.mapping(item, target, "a path item"), uri, target))
+            try:
+                item, uri, target = self.resolver.deref(item, self.uri, pointer)
+                items.append((path, self.mapping(item, target, "a path item"), uri, target))
+            except SpecError as exc:
+                self.skip(exc, "path item")
         return items
 
     def param_list(self, raw: Any, uri: str, pointer: str) -> list[tuple[dict[str, Any], str, str]]:
@@ -90,8 +104,11 @@ class _Reader:
         params = []
         for index, param in enumerate(self.listing(raw, pointer, "`parameters`")):
             where = join(pointer, index)
-            param, p_uri, p_ptr = self.resolver.deref(param, uri, where)
-            params.append((self.mapping(param, p_ptr, "a parameter"), p_uri, p_ptr))
+            try:
+                param, p_uri, p_ptr = self.resolver.deref(param, uri, where)
+                params.append((self.mapping(param, p_ptr, "a parameter"), p_uri, p_ptr))
+            except SpecError as exc:  # unknown whether it was required: the operation may still work
+                self.skip(exc, "parameter")
         return params
 
     def merged_params(
@@ -104,12 +121,20 @@ class _Reader:
         return [p for p in path_level if (p[0].get("name"), p[0].get("in")) not in keys] + op_level
 
     def check_param(self, param: dict[str, Any], pointer: str) -> tuple[str, str] | None:
+        """(name, location), or None (with a warning) for a parameter that cannot be sent; a SpecError
+        when it is required, so its operation, which cannot work without it, is skipped."""
         name, location = param.get("name"), param.get("in")
-        if not isinstance(name, str) or not name:
-            raise self.fail(pointer, "a parameter needs a `name` string")
-        if not isinstance(location, str):
-            raise self.fail(pointer, "a parameter needs an `in` string")
-        return name, location
+        problem = None
+        if not isinstance(location, str) or not location:
+            problem = "a parameter needs an `in` string"
+        elif (not isinstance(name, str) or not name) and location != "body":
+            problem = "a parameter needs a non-empty `name` string"
+        if problem is None:
+            return str(name or "body"), str(location)
+        if location == "path" or param.get("required") is True:
+            raise self.fail(pointer, f"{problem}, and this one is required")
+        self.skip(self.fail(pointer, problem), "parameter")
+        return None
 
     def complete_path_params(self, path: str, params: list[ParamSpec], op_ptr: str) -> list[ParamSpec]:
         """Declare template variables the document forgot; drop path parameters the path lacks."""
@@ -172,8 +197,11 @@ class OpenAPI3Reader(_Reader):
                 if method not in item:
                     continue
                 op_ptr = join(item_ptr, method)
-                op = self.mapping(item[method], op_ptr, "an operation")
-                ops.append(self.operation(path, method, item, op, uri, item_ptr, op_ptr, item_servers))
+                try:
+                    op = self.mapping(item[method], op_ptr, "an operation")
+                    ops.append(self.operation(path, method, item, op, uri, item_ptr, op_ptr, item_servers))
+                except SpecError as exc:
+                    self.skip(exc, "operation")
         components = root.get("components") if isinstance(root.get("components"), dict) else {}
         return DocumentModel(
             version=version,
@@ -183,6 +211,7 @@ class OpenAPI3Reader(_Reader):
             security=self.security(root, "") or [],
             schemes=self.schemes(components.get("securitySchemes"), "/components/securitySchemes"),
             warnings=self.warnings,
+            skipped=self.skipped,
         )
 
     def schemes(self, raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
@@ -234,7 +263,10 @@ class OpenAPI3Reader(_Reader):
         )
 
     def parameter(self, param: dict[str, Any], uri: str, pointer: str) -> ParamSpec | None:
-        name, location = self.check_param(param, pointer)
+        checked = self.check_param(param, pointer)
+        if checked is None:
+            return None
+        name, location = checked
         if location not in LOCATIONS:
             self.warn(pointer, f"parameter `{name}` has unknown location `{location}`; ignored")
             return None
@@ -363,8 +395,11 @@ class Swagger2Reader(_Reader):
                 if method not in item:
                     continue
                 op_ptr = join(item_ptr, method)
-                op = self.mapping(item[method], op_ptr, "an operation")
-                ops.append(self.operation(path, method, item, op, uri, item_ptr, op_ptr, consumes))
+                try:
+                    op = self.mapping(item[method], op_ptr, "an operation")
+                    ops.append(self.operation(path, method, item, op, uri, item_ptr, op_ptr, consumes))
+                except SpecError as exc:
+                    self.skip(exc, "operation")
         return DocumentModel(
             version="2.0",
             title=_title(root),
@@ -373,6 +408,7 @@ class Swagger2Reader(_Reader):
             security=self.security(root, "") or [],
             schemes=self.schemes(root.get("securityDefinitions")),
             warnings=self.warnings,
+            skipped=self.skipped,
         )
 
     def servers_from_host(self, root: dict[str, Any]) -> list[ServerSpec]:
@@ -425,7 +461,10 @@ class Swagger2Reader(_Reader):
         body: BodySpec | None = None
         form: list[tuple[dict[str, Any], str, str]] = []
         for param, p_uri, p_ptr in self.merged_params(item, op, uri, item_ptr, op_ptr):
-            name, location = self.check_param(param, p_ptr)
+            checked = self.check_param(param, p_ptr)
+            if checked is None:
+                continue
+            name, location = checked
             if location == "body":
                 media = choose_media_type(consumes) or "application/json"
                 if media_kind(media) in ("form", "multipart"):

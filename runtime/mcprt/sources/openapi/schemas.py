@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from mcprt.manifest.model import DescriptionPolicy
+from mcprt.schema.ecma_regex import ecma_error
 
 from .model import SchemaRef
 from .refs import Resolver, join, split
@@ -334,14 +335,24 @@ class SchemaConverter:
             value = node.get(key)
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 out[key] = value
-        if isinstance(node.get("pattern"), str):
-            out["pattern"] = node["pattern"]
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and self._ecma_pattern(pattern, uri, join(ptr, "pattern")):
+            out["pattern"] = pattern
         if isinstance(node.get("uniqueItems"), bool) and node["uniqueItems"]:
             out["uniqueItems"] = True
         if isinstance(node.get("contentEncoding"), str):
             out["contentEncoding"] = node["contentEncoding"]
         if isinstance(node.get("contentMediaType"), str) and not file:
             out["contentMediaType"] = node["contentMediaType"]
+
+    def _ecma_pattern(self, pattern: str, uri: str, ptr: str) -> bool:
+        """Whether a pattern may be emitted: JSON Schema patterns are ECMA-262, and JavaScript clients
+        compile them with the `u` flag, so one that fails there would break the client's validator."""
+        problem = ecma_error(pattern)
+        if problem is not None:
+            self.warn(uri, ptr, f"pattern {pattern!r} is not an ECMA-262 regular expression in Unicode mode "
+                                f"({problem}); left out of the input schema")
+        return problem is None
 
     def _array_keywords(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str) -> None:
         items = node.get("items")
@@ -383,7 +394,8 @@ class SchemaConverter:
         for key in ("patternProperties", "dependentSchemas"):
             value = node.get(key)
             if isinstance(value, dict):
-                out[key] = {str(k): self._node(v, uri, join(ptr, key, k), None) for k, v in value.items()}
+                out[key] = {str(k): self._node(v, uri, join(ptr, key, k), None) for k, v in value.items()
+                            if key != "patternProperties" or self._ecma_pattern(str(k), uri, join(ptr, key, k))}
         dep_req = node.get("dependentRequired")
         if isinstance(dep_req, dict):
             out["dependentRequired"] = {

@@ -2,8 +2,11 @@
 
 The manifest's folder is made importable so that `python: mytools.notes:search` finds
 `./mytools/notes.py` next to `mcp.yaml`. A module already imported from somewhere else (another
-manifest's folder with a module of the same name) or changed on disk since it was imported is
-imported again, so what runs is always the file next to the manifest as it is now.
+manifest's folder with a module of the same name) is imported again. So is every module loaded from
+the manifest's folder tree when *any* of them changed on disk since it was imported — the entry
+module and the helpers it imports (`import helper` → `./helper.py`) alike — so what runs is always
+the files next to the manifest as they are now. `tree_files(base_dir)` lists those modules' files,
+which the source reports for hot reload to watch.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
                              "rename the file")
         if loaded is not None and local is not None and _is_stale(name, loaded, local):
             _forget(top)
+        if local is not None and _tree_changed(base_dir):
+            _forget_tree(base_dir)  # a helper changed: re-import every module of the folder tree
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -94,7 +99,44 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
         file = getattr(module, "__file__", None)
         if file:
             _imported_stats[name] = _stat(Path(file))
+        for other, path in _tree_modules(base_dir):  # the helpers it imported, as they are now
+            _imported_stats.setdefault(other, _stat(path))
         return module
+
+
+def tree_files(base_dir: Path) -> list[Path]:
+    """Files of the imported modules that live in `base_dir`'s tree (installed packages excluded)."""
+    with _lock:
+        return sorted({path for _, path in _tree_modules(base_dir)})
+
+
+def _tree_modules(base_dir: Path) -> list[tuple[str, Path]]:
+    """(name, file) of every module in sys.modules imported from `base_dir` as a root: its file is
+    where its dotted name puts it under `base_dir` (`pkg.helper` → `pkg/helper.py`). Code under the
+    folder imported through another root (an installed package, a virtualenv, mcprt itself when a
+    manifest sits in its checkout) is not the user's module and is left alone."""
+    root = base_dir.resolve()
+    found = []
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file or not name or name == "__main__":
+            continue
+        stem = root.joinpath(*name.split("."))
+        path = Path(file)
+        if path in (stem.with_name(stem.name + ".py"), stem / "__init__.py"):
+            found.append((name, path))
+    return found
+
+
+def _tree_changed(base_dir: Path) -> bool:
+    return any(_imported_stats.get(name) != _stat(path) for name, path in _tree_modules(base_dir))
+
+
+def _forget_tree(base_dir: Path) -> None:
+    for name, _ in _tree_modules(base_dir):
+        sys.modules.pop(name, None)
+        _imported_stats.pop(name, None)
+    importlib.invalidate_caches()
 
 
 def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:

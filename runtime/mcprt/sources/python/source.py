@@ -26,7 +26,7 @@ from ...toolset.naming import fit_tool_name, sanitize_tool_name
 from ...toolset.operation import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from .docstrings import parse_docstring
-from .importing import functions_of, import_fresh, make_importable, module_files, parse_entries
+from .importing import functions_of, import_fresh, make_importable, module_files, parse_entries, tree_files
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -117,7 +117,9 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
                 problems.append(str(exc))
     if problems:
         raise McprtError("; ".join(problems))
-    return PythonFunctionsSource(ctx.name, operations, module_files(modules))
+    files = module_files(modules)
+    files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
+    return PythonFunctionsSource(ctx.name, operations, files)
 
 
 def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: str) -> Operation:

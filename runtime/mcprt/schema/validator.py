@@ -1,0 +1,95 @@
+"""A JSON Schema 2020-12 validator for tool arguments that never raises.
+
+`jsonschema`'s own keyword functions can raise on schemas found in the wild: `pattern` and
+`patternProperties` compile with Python's `re` (no `\\p{L}`, so *every* call failed), `multipleOf`
+divides floats (OverflowError on huge numbers), a `$ref` may not resolve, a `type` may be unknown.
+Here:
+- `pattern`/`patternProperties` use `ecma_regex.compile_pattern` (ECMA-262 meaning, `regex`
+  engine, a time limit per match);
+- `multipleOf` is exact decimal arithmetic (`0.3` is a multiple of `0.1`; `1e400` is no multiple);
+- every keyword is wrapped: one that still raises is skipped (logged once per schema keyword), so
+  a schema mcprt cannot evaluate never turns a call into an internal error — the upstream decides.
+
+`argument_validator(schema)` → an object with `iter_errors(instance)` (jsonschema's interface).
+"""
+
+from __future__ import annotations
+
+import decimal
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError
+
+from .ecma_regex import compile_pattern
+
+_MATCH_SECONDS = 0.25  # per pattern match: a pathological pattern cannot stall a call
+_log = logging.getLogger("mcprt")
+_reported: set[str] = set()
+
+
+def _search(pattern: str, text: str) -> bool | None:
+    """Whether `pattern` matches somewhere in `text`; None when it cannot be evaluated."""
+    compiled = compile_pattern(pattern)
+    if compiled is None:
+        return None
+    try:
+        return compiled.search(text, timeout=_MATCH_SECONDS) is not None
+    except Exception:  # TimeoutError, or anything the engine raises: undecided
+        return None
+
+
+def _pattern(validator: Any, pattern: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not isinstance(pattern, str) or not validator.is_type(instance, "string"):
+        return
+    if _search(pattern, instance) is False:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not isinstance(patterns, dict) or not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if isinstance(pattern, str) and _search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _multiple_of(validator: Any, factor: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "number") or not validator.is_type(factor, "number") or factor <= 0:
+        return
+    try:
+        quotient = decimal.Decimal(str(instance)) / decimal.Decimal(str(factor))
+        multiple = quotient.is_finite() and quotient == quotient.to_integral_value()
+    except (decimal.DecimalException, ValueError):
+        multiple = False
+    if not multiple:
+        yield ValidationError(f"{instance!r} is not a multiple of {factor}")
+
+
+def _guarded(keyword: str, check: Callable[..., Any]) -> Callable[..., Iterator[ValidationError]]:
+    def run(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        try:
+            yield from check(validator, value, instance, schema) or ()
+        except Exception as exc:  # this keyword cannot be evaluated here: skip it, the upstream decides
+            first_line = (str(exc).splitlines() or [""])[0]
+            note = f"{keyword}: {type(exc).__name__}: {first_line}"[:300]
+            if note not in _reported:
+                _reported.add(note)
+                _log.warning("argument check skipped the schema keyword %s", note)
+
+    return run
+
+
+_OWN = {"pattern": _pattern, "patternProperties": _pattern_properties, "multipleOf": _multiple_of}
+_ArgumentValidator = validators.extend(
+    Draft202012Validator,
+    validators={k: _guarded(k, _OWN.get(k, v)) for k, v in Draft202012Validator.VALIDATORS.items()},
+)
+
+
+def argument_validator(schema: dict[str, Any]) -> Any:
+    """A validator for `schema` whose `iter_errors` yields problems and never raises for the schema's sake."""
+    return _ArgumentValidator(schema)

@@ -1,0 +1,59 @@
+"""Where a source's API description comes from when its `openapi:` is a URL: network, cache or pin.
+
+A *pinned copy* is `spec/<source>.json` (or `.yaml`/`.yml`) beside the manifest: the catalog ships
+one per URL source, `mcprt test` replays against it, and it keeps a server working without network.
+
+- online (the default): fetch (revalidating the cached copy); when that fails and there is no
+  cached copy, use the pinned copy with a warning naming it; with neither, a SpecError that says
+  how to work offline;
+- offline (`--offline`, `MCPRT_OFFLINE=1`): never touch the network — the pinned copy, else the
+  cached copy, else a SpecError naming the file to pin.
+
+`open_description(...)` → (LoadedDocument, warnings, the local files it read: watched for reload).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mcprt.errors import SpecError
+
+from .loader import LoadedDocument, is_url, load_document
+
+PINNED_SPEC_DIR = "spec"
+PINNED_SPEC_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def pinned_spec(manifest_dir: Path, source: str) -> Path | None:
+    """The local copy of a source's API description (`spec/<source>.*`), if the folder has one."""
+    for suffix in PINNED_SPEC_SUFFIXES:
+        candidate = manifest_dir / PINNED_SPEC_DIR / f"{source}{suffix}"
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def open_description(source: str, location: str, base_dir: Path, cache_dir: Path | None, *,
+                     offline: bool) -> tuple[LoadedDocument, list[str], list[Path]]:
+    if not is_url(location):
+        document = load_document(location, base_dir, cache_dir)
+        return document, [], [(base_dir / location).resolve()]
+    pinned = pinned_spec(base_dir, source)
+    shown = f"{PINNED_SPEC_DIR}/{pinned.name}" if pinned else f"{PINNED_SPEC_DIR}/{source}.json"
+    if offline:
+        if pinned is not None:
+            return load_document(str(pinned), base_dir, cache_dir), [], [pinned]
+        try:
+            return load_document(location, base_dir, cache_dir, network=False), [], []
+        except SpecError:
+            raise SpecError(location, "", f"offline, and neither a pinned copy ({shown} beside the manifest) "
+                                          "nor a cached copy of this URL exists") from None
+    try:
+        return load_document(location, base_dir, cache_dir), [], []
+    except SpecError as exc:
+        if pinned is None:
+            raise SpecError(exc.document, exc.pointer, f"{exc.message}; to work without network, save a copy as "
+                                                       f"{shown} beside the manifest (used when the fetch fails, "
+                                                       "and always with --offline)") from None
+        warning = f"{exc.message}; using the pinned copy {shown}"
+        return load_document(str(pinned), base_dir, cache_dir), [warning], [pinned]

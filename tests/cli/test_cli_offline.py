@@ -1,0 +1,109 @@
+"""Offline means offline: a URL `openapi:` with a pinned `spec/<source>.json` works without network.
+
+- the fetch fails and the pin exists → the pin is used, with a warning naming it (tools, call, up);
+- `--offline` (every command that loads a manifest) never touches the network: the spec URL below
+  is a live recording server that must see no request;
+- no pin and no cached copy → exit 2, and the error says what to save to work offline.
+All through the real CLI, against upstreams on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mcprt.cli.main import app
+from tests.support.catchall import CatchAll, catch_all
+from tests.support.cli import mcprt_cli
+from tests.support.served import child_env, http_client, mcprt_http
+from tests.support.upstream import free_port
+
+SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "notes", "version": "1"},
+    "paths": {"/notes/{id}": {"get": {"operationId": "getNote", "responses": {"200": {"description": "ok"}},
+                                      "parameters": [{"name": "id", "in": "path", "required": True,
+                                                      "schema": {"type": "string"}}]}}},
+}
+# Commands that load a manifest (schema and catalog do not).
+LOADING = ["validate", "tools", "call", "up", "test", "record", "diff"]
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[CatchAll]:
+    with catch_all() as server:
+        yield server
+
+
+def _folder(tmp_path: Path, spec_url: str, base: str, pinned: bool = True) -> Path:
+    (tmp_path / "spec").mkdir()
+    if pinned:
+        (tmp_path / "spec" / "notes.json").write_text(json.dumps(SPEC))
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f"version: 1\nserver: {{name: notes}}\nsources:\n"
+                        f"  notes: {{openapi: '{spec_url}', base_url: '{base}'}}\n")
+    return manifest
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}  # an empty cache: no earlier copy to fall back on
+
+
+def test_a_failed_fetch_falls_back_to_the_pinned_copy_with_a_warning(tmp_path: Path, upstream: CatchAll) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/notes.json"
+    manifest = _folder(tmp_path, dead, upstream.base)
+    listed = mcprt_cli("tools", str(manifest), "--json", env=_env(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["getNote"]
+    assert "using the pinned copy spec/notes.json" in listed.stderr
+    upstream.clear()
+    called = mcprt_cli("call", str(manifest), "getNote", "--args", '{"id": "7"}', env=_env(tmp_path))
+    assert called.returncode == 0, called.stdout + called.stderr
+    assert upstream.last().path == "/notes/7"
+
+
+def test_offline_never_fetches(tmp_path: Path, upstream: CatchAll) -> None:
+    manifest = _folder(tmp_path, f"{upstream.base}/specs/notes.json", upstream.base)
+    upstream.clear()
+    for args in (["tools", str(manifest), "--offline"], ["validate", str(manifest), "--offline"],
+                 ["call", str(manifest), "getNote", "--args", '{"id": "1"}', "--offline"]):
+        done = mcprt_cli(*args, env=_env(tmp_path))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "getNote" in done.stdout or "1 tool" in done.stderr or '"ok": true' in done.stdout
+    assert [seen.path for seen in upstream.seen] == ["/notes/1"]  # the call, never the spec URL
+
+
+async def test_up_serves_offline_from_the_pinned_copy(tmp_path: Path, upstream: CatchAll) -> None:
+    manifest = _folder(tmp_path, f"{upstream.base}/specs/notes.json", upstream.base)
+    upstream.clear()
+    with mcprt_http(manifest, "--offline", "--no-reload", env=child_env(**_env(tmp_path))) as up:
+        async with http_client(up.url) as client:
+            assert [t.name for t in (await client.list_tools()).tools] == ["getNote"]
+            result = await client.call_tool("getNote", {"id": "2"})
+            assert not result.is_error
+    assert [seen.path for seen in upstream.seen] == ["/notes/2"]
+
+
+def test_without_a_pin_the_error_says_how_to_work_offline(tmp_path: Path, upstream: CatchAll) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/notes.json"
+    manifest = _folder(tmp_path, dead, upstream.base, pinned=False)
+    online = mcprt_cli("tools", str(manifest), env=_env(tmp_path))
+    assert online.returncode == 2
+    assert "cannot fetch the document" in online.stderr
+    assert "save a copy as spec/notes.json beside the manifest" in online.stderr and "--offline" in online.stderr
+    offline = mcprt_cli("tools", str(manifest), "--offline", env=_env(tmp_path))
+    assert offline.returncode == 2
+    assert "offline, and neither a pinned copy (spec/notes.json beside the manifest) nor a cached copy" \
+        in offline.stderr
+    assert "Traceback" not in online.stderr + offline.stderr
+
+
+@pytest.mark.parametrize("command", LOADING)
+def test_every_command_that_loads_a_manifest_accepts_offline(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--offline" in result.stdout

@@ -1,0 +1,74 @@
+"""Validation reports every problem in one pass: a schema error in one part no longer hides what the
+later stages (opening sources, checking tool overrides) find in the valid parts. Real CLI."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tests.support.cli import mcprt_cli
+
+TOOLS = 'def search(q: str) -> str:\n    """Search."""\n    return q\n'
+
+
+def _project(tmp_path: Path, manifest: str) -> Path:
+    (tmp_path / "tools_all_stages.py").write_text(TOOLS)
+    path = tmp_path / "mcp.yaml"
+    path.write_text(textwrap.dedent(manifest))
+    return path
+
+
+def test_an_override_typo_is_reported_with_the_schema_errors(tmp_path: Path) -> None:
+    manifest = _project(tmp_path, """\
+        version: 1
+        server: {name: v, bogus_key: 1}
+        sources:
+          a:
+            python: tools_all_stages
+            retries: many
+          b:
+            python: tools_all_stages
+            prefix: b_
+            tools:
+              serch: {description: typo}
+        """)
+    done = mcprt_cli("validate", str(manifest))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert any(line.startswith(f"{manifest}:2:") and "unknown key 'bogus_key'" in line for line in lines), lines
+    assert any(":6:5: sources.a: unknown key 'retries'" in line for line in lines), lines
+    assert any(":11:" in line and "source 'b' has no operation 'serch' (did you mean 'search'?)" in line
+               for line in lines), lines
+    assert "3 errors" in done.stderr
+
+
+def test_a_source_that_cannot_open_is_reported_with_the_schema_errors(tmp_path: Path) -> None:
+    manifest = _project(tmp_path, """\
+        version: 1
+        defaults: {timeout: soon}
+        sources:
+          a:
+            python: no_such_module_anywhere
+          b:
+            openapi: missing.json
+        """)
+    done = mcprt_cli("validate", str(manifest))
+    assert done.returncode == 2
+    assert "defaults.timeout" in done.stderr or ":2:" in done.stderr, done.stderr
+    assert "no_such_module_anywhere" in done.stderr, done.stderr
+    assert "missing.json" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_broken_version_still_stops_at_the_schema(tmp_path: Path) -> None:
+    manifest = _project(tmp_path, """\
+        version: 7
+        sources:
+          b:
+            python: tools_all_stages
+            tools:
+              serch: {description: typo}
+        """)
+    done = mcprt_cli("validate", str(manifest))
+    assert done.returncode == 2
+    assert "version" in done.stderr and "serch" not in done.stderr

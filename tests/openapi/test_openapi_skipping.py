@@ -1,0 +1,151 @@
+"""One bad element no longer sinks a whole description: what cannot be compiled is skipped with a
+warning naming its JSON pointer, the rest compiles, and `mcprt validate --strict` makes such warnings
+errors. (Modelled on a public description in the APIs.guru collection, `brainbi.net`, whose query
+parameter has the empty string as its `name`.)"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openapi_support import by_key, compile_inline
+
+from mcprt.errors import SpecError
+from tests.support.catchall import CatchAll, catch_all
+from tests.support.cli import mcprt_cli
+
+_OK = {"200": {"description": "ok"}}
+
+SPEC = {
+    "openapi": "3.0.0",
+    "info": {"title": "brainbi-like", "version": "1"},
+    "paths": {
+        "/reports": {
+            "get": {
+                "operationId": "listReports",
+                "parameters": [
+                    {"name": "", "in": "query", "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": _OK,
+            }
+        },
+        "/reports/{id}": {
+            "get": {
+                "operationId": "getReport",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": _OK,
+            }
+        },
+    },
+}
+
+# Every other element kind that used to fail the whole document, each next to one good operation.
+OTHERS = {
+    "openapi": "3.0.0",
+    "info": {"title": "others", "version": "1"},
+    "paths": {
+        "/good": {"get": {"operationId": "good", "responses": _OK}},
+        "/required-nameless": {"get": {"operationId": "requiredNameless", "responses": _OK,
+                                       "parameters": [{"in": "header", "required": True}]}},
+        "/no-in": {"get": {"operationId": "noIn", "responses": _OK,
+                           "parameters": [{"name": "x"}, {"name": "y", "in": "query"}]}},
+        "/not-object": {"get": "nope"},
+        "/dangling-param": {"get": {"operationId": "danglingParam", "responses": _OK,
+                                    "parameters": [{"$ref": "#/components/parameters/missing"}]}},
+        "/dangling-schema": {"post": {"operationId": "danglingSchema", "responses": _OK, "requestBody": {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Missing"}}}}}},
+        "/params-not-array": {"get": {"operationId": "paramsNotArray", "responses": _OK, "parameters": {}}},
+        "/dangling-item": {"$ref": "#/components/pathItems/missing"},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[CatchAll]:
+    with catch_all() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory, upstream: CatchAll) -> Path:
+    folder = tmp_path_factory.mktemp("skipping")
+    (folder / "api.json").write_text(json.dumps(SPEC))
+    path = folder / "mcp.yaml"
+    path.write_text(f"version: 1\nserver: {{name: b}}\nsources:\n  b: {{openapi: api.json, base_url: '{upstream.base}'}}\n")
+    return path
+
+
+POINTER = "api.json#/paths/~1reports/get/parameters/0: a parameter needs a non-empty `name` string; parameter skipped"
+
+
+def test_an_unnamed_parameter_is_skipped_and_every_tool_still_works(manifest: Path, upstream: CatchAll) -> None:
+    listed = mcprt_cli("tools", str(manifest), "--json")
+    assert listed.returncode == 0, listed.stderr
+    tools = {t["name"]: t for t in json.loads(listed.stdout)["tools"]}
+    assert sorted(tools) == ["getReport", "listReports"]
+    assert list(tools["listReports"]["inputSchema"]["properties"]) == ["limit"]
+    assert POINTER in listed.stderr
+    upstream.clear()
+    called = mcprt_cli("call", str(manifest), "listReports", "--args", '{"limit": 3}')
+    assert called.returncode == 0, called.stdout + called.stderr
+    assert upstream.last().path == "/reports" and upstream.last().query == "limit=3"
+
+
+def test_validate_warns_and_strict_makes_it_an_error(manifest: Path) -> None:
+    relaxed = mcprt_cli("validate", str(manifest))
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert f"warning: source 'b': api.json: {POINTER}" in relaxed.stderr
+    strict = mcprt_cli("validate", str(manifest), "--strict")
+    assert strict.returncode == 2
+    assert f"mcp.yaml:4:" in strict.stderr and f": source 'b': api.json: {POINTER}" in strict.stderr
+    assert "warning: source" not in strict.stderr
+    assert "1 warning treated as errors (--strict)" in strict.stderr
+
+
+def test_each_bad_element_kind_skips_only_itself() -> None:
+    compiled = compile_inline(OTHERS)
+    assert sorted(by_key(compiled)) == ["danglingParam", "good", "noIn"]
+    assert list(by_key(compiled)["noIn"].operation.input_schema["properties"]) == ["y"]
+    assert by_key(compiled)["danglingParam"].operation.input_schema["properties"] == {}
+    expected = [
+        "#/paths/~1required-nameless/get/parameters/0: a parameter needs a non-empty `name` string, and this one "
+        "is required; operation skipped",
+        "#/paths/~1no-in/get/parameters/0: a parameter needs an `in` string; parameter skipped",
+        "#/paths/~1not-object/get: an operation must be an object, got string; operation skipped",
+        "#/paths/~1dangling-param/get/parameters/0/$ref: $ref '#/components/parameters/missing' does not resolve; "
+        "parameter skipped",
+        "#/paths/~1dangling-schema/post/requestBody/content/application~1json/schema/$ref: $ref "
+        "'#/components/schemas/Missing' does not resolve; operation skipped",
+        "#/paths/~1params-not-array/get/parameters: `parameters` must be an array, got object; operation skipped",
+        "#/paths/~1dangling-item/$ref: $ref '#/components/pathItems/missing' does not resolve; path item skipped",
+    ]
+    text = "\n".join(compiled.warnings)
+    for fragment in expected:
+        assert fragment in text, text
+
+
+def test_swagger_2_skips_the_same_way() -> None:
+    spec = {
+        "swagger": "2.0", "info": {"title": "s", "version": "1"}, "host": "h",
+        "paths": {
+            "/a": {"get": {"operationId": "a", "responses": _OK,
+                           "parameters": [{"name": "", "in": "query", "type": "string"},
+                                          {"name": "q", "in": "query", "type": "string"}]}},
+            "/b": {"get": {"operationId": "b", "responses": _OK,
+                           "parameters": [{"in": "path", "type": "string", "required": True}]}},
+        },
+    }
+    compiled = compile_inline(spec)
+    assert sorted(by_key(compiled)) == ["a"]
+    assert list(by_key(compiled)["a"].operation.input_schema["properties"]) == ["q"]
+
+
+def test_a_document_where_nothing_compiles_is_still_an_error() -> None:
+    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
+            "paths": {"/a": {"get": "nope"}, "/b": {"post": {"parameters": [{"in": "path"}]}}}}
+    with pytest.raises(SpecError) as info:
+        compile_inline(spec)
+    assert info.value.pointer == "/paths/~1a/get"
