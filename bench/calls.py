@@ -439,42 +439,53 @@ Results = dict[tuple[str, str], list[Pattern]]
 
 
 async def measure_all(quick: bool, mode: str) -> tuple[Results, dict[tuple[str, str], float | None]]:
-    count = 100 if quick else 300
-    calls_per_level = 256 if quick else 768
-    results: Results = {}
+    sys.setrecursionlimit(20_000)  # closing ~250 nested client contexts chains that many exceptions
     with upstream() as base_url:
         spec, manifest = write_inputs(base_url)
         async with AsyncExitStack() as stack:
             systems = await open_systems(stack, base_url, spec, manifest, mode)
-            cpu = CpuMeter(systems)
-            log("calls: sequential 2 KB, interleaved")
-            small = await interleaved_sequential(systems, lambda s: s.small, count)
-            small_cpu = cpu.lap()
-            for system in systems:
-                key = id(system)
-                # sequential: calls/s from the system's own call time (the rounds interleave)
-                results[(system.system, system.transport)] = [
-                    Pattern("1 in flight 2 KB", small[key], sum(small[key]), small_cpu[key], count + min(20, count))]
-            for level in LEVELS:
-                log(f"calls: {level} in flight, interleaved blocks")
-                many = await interleaved_concurrent(systems, level, calls_per_level, 4)
-                many_cpu = cpu.lap()
-                for system in systems:
-                    latencies, wall, served = many[id(system)]
-                    name = f"{level} in flight 2 KB" + (" (one session)" if system.transport == "stdio" else "")
-                    results[(system.system, system.transport)].append(
-                        Pattern(name, latencies, wall, many_cpu[id(system)], served))
-            log("calls: sequential 100 KB, interleaved")
-            large_count = max(count // 3, 30)
-            large = await interleaved_sequential(systems, lambda s: s.large, large_count)
-            large_cpu = cpu.lap()
-            for system in systems:
-                key = id(system)
-                results[(system.system, system.transport)].append(
-                    Pattern("1 in flight 100 KB", large[key], sum(large[key]), large_cpu[key],
-                            large_count + min(20, large_count)))
-            memory = {(s.system, s.transport): s.session_kb for s in systems}
-    return results, memory
+            try:
+                return await measure_phases(systems, quick), {(s.system, s.transport): s.session_kb for s in systems}
+            except BaseException as exc:  # the first cause, before ~250 sessions' teardown wraps it
+                leaf: BaseException = exc
+                while isinstance(leaf, BaseExceptionGroup):
+                    leaf = leaf.exceptions[0]
+                log(f"calls: failed: {leaf!r}")
+                raise
+
+
+async def measure_phases(systems: list[System], quick: bool) -> Results:
+    count = 100 if quick else 300
+    calls_per_level = 256 if quick else 768
+    results: Results = {}
+    cpu = CpuMeter(systems)
+    log("calls: sequential 2 KB, interleaved")
+    small = await interleaved_sequential(systems, lambda s: s.small, count)
+    small_cpu = cpu.lap()
+    for system in systems:
+        key = id(system)
+        # sequential: calls/s from the system's own call time (the rounds interleave)
+        results[(system.system, system.transport)] = [
+            Pattern("1 in flight 2 KB", small[key], sum(small[key]), small_cpu[key], count + min(20, count))]
+    for level in LEVELS:
+        log(f"calls: {level} in flight, interleaved blocks")
+        many = await interleaved_concurrent(systems, level, calls_per_level, 4)
+        many_cpu = cpu.lap()
+        for system in systems:
+            latencies, wall, served = many[id(system)]
+            name = f"{level} in flight 2 KB" + (" (one session)" if system.transport == "stdio" else "")
+            results[(system.system, system.transport)].append(
+                Pattern(name, latencies, wall, many_cpu[id(system)], served))
+    log("calls: sequential 100 KB, interleaved")
+    large_count = max(count // 3, 30)
+    large = await interleaved_sequential(systems, lambda s: s.large, large_count)
+    large_cpu = cpu.lap()
+    for system in systems:
+        key = id(system)
+        results[(system.system, system.transport)].append(
+            Pattern("1 in flight 100 KB", large[key], sum(large[key]), large_cpu[key],
+                    large_count + min(20, large_count)))
+    return results
 
 
 def ms(seconds: float) -> str:
