@@ -205,10 +205,12 @@ _REQUEST_IDS = itertools.count(1_000_000)  # unique across sessions: the Node pe
 
 
 class SseReplySession:
-    """A handshake-era session driven by hand, for the Node peer over HTTP: it answers every POSTed
-    request with 202 Accepted and sends the response on the session's GET SSE stream, which the SDK
-    client refuses ("server answered a request with 202 Accepted"). It keys answers by request id
-    across sessions, so ids here are unique across all sessions (else results mix up)."""
+    """A handshake-era session driven by hand: a light client that reads the answer from the POST
+    (JSON or SSE) or from the session's GET SSE stream. Needed for the Node peer over HTTP, which
+    answers every POSTed request with 202 Accepted and sends the response on the GET stream (the SDK
+    client refuses that: "server answered a request with 202 Accepted"); with `--client raw` every
+    server is driven by it. The Node peer keys answers by request id across sessions, so ids here
+    are unique across all sessions (else results mix up)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -257,6 +259,14 @@ class SseReplySession:
             response = await self.http.post(self.url, headers=self.headers,
                                              json={"jsonrpc": "2.0", "id": request_id, "method": method,
                                                    "params": params})
+            if response.status_code == 200 and response.headers.get("content-type", "").startswith(
+                    "text/event-stream"):  # the SDK servers' SSE answer on the POST itself
+                for line in response.text.splitlines():
+                    if line.startswith("data:") and line[5:].strip():
+                        message = json.loads(line[5:])
+                        if message.get("id") == request_id:
+                            return message
+                raise RuntimeError(f"{method}: no answer in the POST's SSE stream")
             if response.status_code == 200 and response.content:
                 return response.json()
             if response.status_code != 202:
@@ -350,8 +360,8 @@ async def floor_system(stack: AsyncExitStack, base_url: str) -> System:
                   [get(c, "/items/1") for c in clients])
 
 
-async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifest: Path, mode: str
-                       ) -> list[System]:
+async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifest: Path, mode: str,
+                       raw_client: bool) -> list[System]:
     systems = [await floor_system(stack, base_url)]
     for system in SERVERS:
         small, large = TOOL_NAMES.get(system, (SMALL, LARGE))
@@ -361,7 +371,7 @@ async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifes
         url, pid = stack.enter_context(http_server(cmd, port, env, f"{system}-http.log"))
 
         async def session() -> Callable[[str], Call]:
-            if system == "node-peer":  # its HTTP transport needs a hand-driven client (SseReplySession)
+            if system == "node-peer" or raw_client:  # the Node peer needs the hand-driven client
                 raw = SseReplySession(url)
                 await raw.open(stack)
                 return raw.call
@@ -438,12 +448,12 @@ class CpuMeter:
 Results = dict[tuple[str, str], list[Pattern]]
 
 
-async def measure_all(quick: bool, mode: str) -> tuple[Results, dict[tuple[str, str], float | None]]:
+async def measure_all(quick: bool, mode: str, raw_client: bool) -> tuple[Results, dict[tuple[str, str], float | None]]:
     sys.setrecursionlimit(20_000)  # closing ~250 nested client contexts chains that many exceptions
     with upstream() as base_url:
         spec, manifest = write_inputs(base_url)
         async with AsyncExitStack() as stack:
-            systems = await open_systems(stack, base_url, spec, manifest, mode)
+            systems = await open_systems(stack, base_url, spec, manifest, mode, raw_client)
             try:
                 return await measure_phases(systems, quick), {(s.system, s.transport): s.session_kb for s in systems}
             except BaseException as exc:  # the first cause, before ~250 sessions' teardown wraps it
@@ -492,12 +502,14 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f}"
 
 
-def run(quick: bool = False, mode: str = "auto") -> Section:
+def run(quick: bool = False, mode: str = "auto", client: str = "sdk") -> Section:
     WORK.mkdir(parents=True, exist_ok=True)
-    results, memory = anyio.run(measure_all, quick, mode)
+    results, memory = anyio.run(measure_all, quick, mode, client == "raw")
     floor = results[("floor", "direct httpx")]
+    how = ("every server over HTTP driven by the light hand-written client (handshake era 2025-06-18)"
+           if client == "raw" else f"SDK client, mode `{mode}`; the Node peer by the hand-written client")
     section = Section(
-        title=f"2. tools/call through a local upstream (ms; client mode `{mode}`)",
+        title=f"2. tools/call through a local upstream (ms; HTTP: {how})",
         headers=["system", "transport", "pattern", "calls", "median", "p99", "median overhead", "p99 overhead",
                  "calls/s", "server CPU per call"],
     )
@@ -572,5 +584,8 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--mode", choices=("auto", "legacy"), default="auto",
                         help="SDK client mode: auto prefers 2026-07-28, legacy forces the handshake era")
+    parser.add_argument("--client", choices=("sdk", "raw"), default="sdk",
+                        help="HTTP: the SDK client (the Node peer always gets the raw one), or the light raw "
+                             "client for every server, so client cost is the same for all")
     arguments = parser.parse_args()
-    print(run(arguments.quick, arguments.mode).markdown())
+    print(run(arguments.quick, arguments.mode, arguments.client).markdown())
