@@ -256,9 +256,12 @@ class SseReplySession:
         event, box = anyio.Event(), []
         self.waiting[request_id] = (event, box)
         try:
-            response = await self.http.post(self.url, headers=self.headers,
-                                             json={"jsonrpc": "2.0", "id": request_id, "method": method,
-                                                   "params": params})
+            body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+            try:
+                response = await self.http.post(self.url, headers=self.headers, json=body)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # a kept-alive connection the server closed while idle (uvicorn: after 5 s): once more
+                response = await self.http.post(self.url, headers=self.headers, json=body)
             if response.status_code == 200 and response.headers.get("content-type", "").startswith(
                     "text/event-stream"):  # the SDK servers' SSE answer on the POST itself
                 for line in response.text.splitlines():
