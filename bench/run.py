@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCH, CACHE, REPO, log, machine_summary, table, versions  # noqa: E402
 from report import Section  # noqa: E402
 
-PARTS = ("compile", "calls", "pruning", "reload", "discovery")
+PARTS = ("compile", "calls", "pruning", "reload", "discovery", "scrubbing")
 EXTERNAL_TIMEOUT = 300  # seconds for reload.py / discovery.py
 
 
@@ -69,6 +69,8 @@ def run_part(name: str, quick: bool) -> Section:
             import calls as part
         elif name == "pruning":
             import pruning as part
+        elif name == "scrubbing":
+            import scrubbing as part
         elif name == "reload":
             return external("4. Hot reload (bench/reload.py)", BENCH / "reload.py", quick)
         else:

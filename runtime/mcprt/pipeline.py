@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
+from .offerings import build_offers
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired
 from .toolset.build import build_toolset
@@ -51,11 +52,12 @@ class Runtime:
     def __init__(self, manifest_path: str | Path | None, settings: Settings) -> None:
         self.manifest_path = manifest_path
         self.settings = settings
-        self.pool = SourcePool(settings, on_tools_changed=self._source_tools_changed)
+        self.pool = SourcePool(settings, on_tools_changed=self._source_tools_changed, on_event=self._source_event)
         self.holder: ToolSetHolder | None = None
         self.loaded: LoadedManifest | None = None
         self._upstream_changed_callbacks: list = []
         self.policy: Any = None  # mcprt.policy.PolicyService, made at the first compile with `policy:`
+        self._event_callbacks: list = []
 
     async def compile(self, loaded: LoadedManifest | None = None) -> Compiled:
         """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
@@ -79,8 +81,10 @@ class Runtime:
         toolset = ToolSet([])
         if not any(d.severity == "error" for d in diagnostics):
             build = build_toolset(loaded, sync.operations)
-            diagnostics += build.diagnostics
+            offers, offer_diagnostics = build_offers(loaded, sync.offerings)
+            diagnostics += build.diagnostics + offer_diagnostics
             toolset = _with_discovery(loaded, build.toolset)
+            toolset.offers = offers
         errors = [d for d in diagnostics if d.severity == "error"]
         if errors:
             await self.pool.rollback(sync)  # the sources of the last good compile keep serving
@@ -146,6 +150,14 @@ class Runtime:
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
         """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""
         self._upstream_changed_callbacks.append(callback)
+
+    def on_upstream_event(self, callback) -> None:  # type: ignore[no-untyped-def]
+        """Register callback(source, kind, data) for upstream events ("resource_updated", "log")."""
+        self._event_callbacks.append(callback)
+
+    def _source_event(self, source: str, kind: str, data: object) -> None:
+        for callback in list(self._event_callbacks):
+            callback(source, kind, data)
 
     def _source_tools_changed(self, source: str) -> None:
         for callback in list(self._upstream_changed_callbacks):

@@ -14,7 +14,11 @@ from mcprt.toolset.operation import CallContext
 from tests.support.upstream import serve_app
 
 
+_SEEN: list[dict[str, str]] = []  # the query as the upstream received it
+
+
 async def _echo(request: Request) -> JSONResponse:
+    _SEEN.append(dict(request.query_params))
     return JSONResponse({"query": dict(request.query_params), "body": (await request.body()).decode()},
                         headers={"Set-Cookie": "session=s3cr3t"})
 
@@ -32,13 +36,15 @@ async def test_capture_records_the_exchange_without_credentials() -> None:
             result = await upstream.send(request, ctx)
         assert capture_sink() is None
     await upstream.aclose()
-    assert result.body["query"] == {"q": "1", "api_key": "top-secret-key"}  # upstream did get the key
+    assert _SEEN[-1] == {"q": "1", "api_key": "top-secret-key"}  # upstream did get the key
+    assert result.body["query"] == {"q": "1", "api_key": "[redacted]"}  # and its echo of it is scrubbed
     [exchange] = exchanges
     assert exchange.method == "POST" and exchange.url == f"{base}/echo?q=1"
     assert exchange.request_body == b'{"a":1}' and exchange.status == 200
     headers = {name.lower(): value for name, value in exchange.request_headers}
     assert headers["x-team"] == "blue" and headers["x-auth-token"] == "[redacted]"
-    assert b'"api_key":"top-secret-key"' in exchange.response_body  # the body is upstream's, verbatim
+    # The body is upstream's, with configured secrets scrubbed: a case file must never hold one (#13).
+    assert b'"api_key":"[redacted]"' in exchange.response_body and b"top-secret-key" not in exchange.response_body
     assert ("set-cookie", "[redacted]") in exchange.response_headers
     everything = repr(exchange.request_headers) + exchange.url + repr(exchange.response_headers)
     assert "top-secret-key" not in everything and "hdr-secret" not in everything and "s3cr3t" not in everything

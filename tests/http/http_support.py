@@ -40,6 +40,10 @@ class Recorder:
     issued: list[str] = field(default_factory=list)
     big_bytes_sent: int = 0
     big_finished: bool = False
+    # What /echo and /protected received, as the upstream saw it: tests read credentials here, since
+    # the reflected copy in a response is scrubbed by mcprt before anyone sees it.
+    seen: list[dict] = field(default_factory=list)
+    presented: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -52,6 +56,8 @@ class Recorder:
             self.issued.clear()
             self.big_bytes_sent = 0
             self.big_finished = False
+            self.seen.clear()
+            self.presented.clear()
 
 
 @dataclass
@@ -80,17 +86,18 @@ def gzip_bomb() -> bytes:
 def build_app(rec: Recorder) -> Starlette:
     async def echo(request: Request) -> Response:
         body = await request.body()
-        return JSONResponse(
-            {
-                "method": request.method,
-                "host": request.headers.get("host"),
-                "path": request.url.path,
-                "query": request.url.query,
-                "headers": {k.lower(): v for k, v in request.headers.items()},
-                "cookies": dict(request.cookies),
-                "body": body.decode("utf-8", "replace"),
-            }
-        )
+        echoed = {
+            "method": request.method,
+            "host": request.headers.get("host"),
+            "path": request.url.path,
+            "query": request.url.query,
+            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "cookies": dict(request.cookies),
+            "body": body.decode("utf-8", "replace"),
+        }
+        with rec.lock:
+            rec.seen.append(echoed)
+        return JSONResponse(echoed)
 
     async def status(request: Request) -> Response:
         code = int(request.path_params["code"])
@@ -209,6 +216,8 @@ def build_app(rec: Recorder) -> Starlette:
             valid = auth.startswith("Bearer ") and presented in rec.issued and presented not in rec.revoked
         if not valid:
             return JSONResponse({"error": "unauthorized"}, status_code=401)
+        with rec.lock:
+            rec.presented.append(presented)
         return JSONResponse({"ok": True, "token": presented})
 
     async def revoke(request: Request) -> Response:

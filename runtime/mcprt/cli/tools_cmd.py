@@ -1,9 +1,13 @@
-"""`mcprt tools`: the tools the server would list, as a table or the exact tools/list JSON."""
+"""`mcprt tools`: the tools the server would list, as a table or the exact tools/list JSON; then the
+resources, resource templates and prompts it would list, with each definition's size."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
+
+from ..offerings.offerset import OfferSet, definition_size
 
 from .common import compile_once, run_async
 from .errors import EXIT_OK, print_diagnostics
@@ -43,8 +47,31 @@ def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> in
             from ..toolset.budget import check_budget
 
             console.print(check_budget(compiled.loaded, toolset).summary())
+            _print_offers(console, compiled.loaded.path, toolset.offers)
             return EXIT_OK
         finally:
             await runtime.aclose()
 
     return run_async(work)
+
+
+def _print_offers(console: Any, path: Any, offers: OfferSet) -> None:
+    """Resources, templates and prompts in one table (kind, exposed URI or name, source, bytes)."""
+    rows = [("resource", key, item) for key, item in offers.resources.items()]
+    rows += [("template", key, item) for key, item in offers.templates.items()]
+    rows += [("prompt", key, item) for key, item in offers.prompts.items()]
+    if not rows:
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{path} — resources and prompts", show_lines=False)
+    for column in ("kind", "uri or name", "source", "bytes", "description"):
+        table.add_column(column, justify="right" if column == "bytes" else "left", overflow="fold")
+    total = 0
+    for kind, key, item in rows:
+        size = definition_size(item.wire)
+        total += size
+        table.add_row(kind, key, item.source, f"{size:,}", str(item.wire.get("description", ""))[:90])
+    console.print(table)
+    console.print(f"{len(offers.resources)} resources, {len(offers.templates)} resource templates, "
+                  f"{len(offers.prompts)} prompts, {total:,} bytes of definitions")

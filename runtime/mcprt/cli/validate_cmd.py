@@ -1,4 +1,10 @@
-"""`mcprt validate`: load, open every source, build the tool set; report every problem and budget overrun."""
+"""`mcprt validate`: load, open every source, build the tool set; report every problem and budget overrun.
+
+`--no-exec` checks a manifest that nobody has reviewed yet (an untrusted pull request): everything
+static — the file, its schema, expressions, templates, includes, OpenAPI documents — but no source
+that runs code is started or imported (`python:` modules, `command:` servers); those are listed as
+unchecked.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,17 @@ from ..errors import Diagnostic
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 
 
-def run_validate(manifest: Path | None, offline: bool = False, *, strict: bool = False) -> int:
-    """0 ok, 1 over budget, 2 (with `strict`) when anything was warned about."""
+EXECUTED_KINDS = ("python", "command")
+
+
+def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = False, *, strict: bool = False) -> int:
+    """0 ok, 1 over budget, 2 (with `strict`) when anything was warned about; `no_exec` opens no
+    source kind that runs code (reported as unchecked)."""
     async def work() -> int:
-        runtime, compiled = await compile_once(manifest, offline=offline)
+        unchecked: list[str] = []
+        runtime, compiled = await compile_once(manifest, offline=offline,
+                                               without_kinds=EXECUTED_KINDS if no_exec else (),
+                                               skipped=unchecked)
         try:
             if strict and compiled.warnings:
                 print_diagnostics([Diagnostic(d.file, d.line, d.col, d.message, "error") for d in compiled.warnings])
@@ -22,6 +35,9 @@ def run_validate(manifest: Path | None, offline: bool = False, *, strict: bool =
                       f"{'s' if len(compiled.warnings) != 1 else ''} treated as errors (--strict)", file=sys.stderr)
                 return EXIT_BAD_INPUT
             print_diagnostics(compiled.warnings)
+            if unchecked:
+                print(f"{compiled.loaded.path}: not checked (--no-exec; these run code): {', '.join(unchecked)}",
+                      file=sys.stderr)
             toolset = compiled.toolset
             budget = check_budget(compiled.loaded, toolset)
             if not budget.ok:

@@ -26,4 +26,4 @@ def attach_discovery(loaded: LoadedManifest, toolset: ToolSet) -> ToolSet:
         return toolset
     taken = set(toolset.tools) | set(toolset.extra)
     meta = build_meta_tools(catalog, choose_names(taken), loaded.manifest.defaults)
-    return ToolSet(list(toolset), extra=[*toolset.extra.values(), *meta])
+    return ToolSet(list(toolset), extra=[*toolset.extra.values(), *meta], offers=toolset.offers)

@@ -15,10 +15,11 @@ from pathlib import Path
 from ..testing.cases import find_cases
 from ..testing.harness import ReplaySession, open_session
 from .compare import Change, ToolDiff, ToolsetDiff, compare_toolsets
+from .offers import OfferDiff, compare_offers
 from .outputs import CaseDiff, compare_case_outputs
 from .revisions import ManifestRef, resolve_manifest_ref
 
-__all__ = ["Change", "CaseDiff", "ManifestDiff", "ManifestRef", "ToolDiff", "diff_manifests", "render",
+__all__ = ["Change", "CaseDiff", "ManifestDiff", "ManifestRef", "OfferDiff", "ToolDiff", "diff_manifests", "render",
            "resolve_manifest_ref"]
 
 
@@ -28,14 +29,16 @@ class ManifestDiff:
     new: str
     toolset: ToolsetDiff
     cases: list[CaseDiff] = field(default_factory=list)
+    offers: list[OfferDiff] = field(default_factory=list)  # resources, templates, prompts
 
     @property
     def breaking(self) -> bool:
-        return self.toolset.breaking
+        return self.toolset.breaking or any(o.breaking for o in self.offers)
 
     @property
     def any_change(self) -> bool:
-        return bool(self.toolset.tools or self.toolset.manifest_changes or any(c.changed for c in self.cases))
+        return bool(self.toolset.tools or self.toolset.manifest_changes or self.offers
+                    or any(c.changed for c in self.cases))
 
 
 def diff_manifests(old: str, new: str) -> ManifestDiff:
@@ -52,7 +55,8 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
         toolset = compare_toolsets(before.harness.toolset, after.harness.toolset,
                                    before.harness.loaded, after.harness.loaded)
         cases = compare_case_outputs(before, after, find_cases(new_ref.path))
-        return ManifestDiff(old_ref.label, new_ref.label, toolset, cases)
+        offers = compare_offers(before.harness.toolset.offers, after.harness.toolset.offers)
+        return ManifestDiff(old_ref.label, new_ref.label, toolset, cases, offers)
     finally:
         for session in sessions:
             session.close()

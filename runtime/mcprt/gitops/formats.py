@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import ManifestDiff
+    from .offers import OfferDiff
     from .compare import ToolDiff
     from .outputs import CaseDiff
 
@@ -26,12 +27,28 @@ def _summary(diff: ManifestDiff) -> str:
     counts = {status: sum(1 for t in tools if t.status == status) for status in ("added", "removed", "renamed",
                                                                                "changed")}
     parts = [f"{n} {status}" for status, n in counts.items() if n]
-    breaking = sum(1 for t in tools if t.breaking) + sum(1 for c in diff.toolset.manifest_changes if c.breaking)
+    breaking = (sum(1 for t in tools if t.breaking) + sum(1 for c in diff.toolset.manifest_changes if c.breaking)
+                + sum(1 for o in diff.offers if o.breaking))
     head = f"{breaking} breaking" if breaking else "no breaking changes"
     listing = (f"tools/list: {diff.toolset.old_count} → {diff.toolset.new_count} tools, "
                f"{diff.toolset.old_list_bytes:,} → {diff.toolset.new_list_bytes:,} bytes"
                f"{_percent_change(diff.toolset.old_list_bytes, diff.toolset.new_list_bytes)}")
-    return f"{head}; " + (", ".join(parts) if parts else "no tool changes") + f"; {listing}"
+    offers = ""
+    if diff.offers:
+        counted = {status: sum(1 for o in diff.offers if o.status == status) for status in ("added", "removed",
+                                                                                           "changed")}
+        offers = "; resources/prompts: " + ", ".join(f"{n} {status}" for status, n in counted.items() if n)
+    return f"{head}; " + (", ".join(parts) if parts else "no tool changes") + f"; {listing}{offers}"
+
+
+def _offer_line(offer: OfferDiff) -> str:
+    size = ""
+    if offer.old_bytes is not None and offer.new_bytes is not None and offer.old_bytes != offer.new_bytes:
+        size = f" [{offer.old_bytes:,} → {offer.new_bytes:,} bytes]"
+    elif offer.new_bytes is not None and offer.old_bytes is None:
+        size = f" [{offer.new_bytes:,} bytes]"
+    headline = "removed: requests for it fail" if offer.status == "removed" else offer.status
+    return f"{offer.kind} {offer.key}: {headline}{size}"
 
 
 def _tool_title(tool: ToolDiff) -> str:
@@ -71,6 +88,12 @@ def render_text(diff: ManifestDiff) -> str:
         lines.append("")
         lines.append(f"{mark} {_tool_title(tool)}: {_tool_headline(tool)}" + (f" [{size}]" if size else ""))
         for change in tool.changes:
+            lines.append(f"    {'BREAKING ' if change.breaking else ''}{change.kind}: {change.detail}")
+    for offer in diff.offers:
+        mark = "!" if offer.breaking else {"added": "+", "removed": "-", "changed": "*"}[offer.status]
+        lines.append("")
+        lines.append(f"{mark} {_offer_line(offer)}")
+        for change in offer.changes:
             lines.append(f"    {'BREAKING ' if change.breaking else ''}{change.kind}: {change.detail}")
     changed = [c for c in diff.cases if c.changed or c.note]
     if diff.cases:
@@ -121,6 +144,15 @@ def render_markdown(diff: ManifestDiff) -> str:
         out.append("")
     else:
         out += ["No tool changes.", ""]
+    if diff.offers:
+        out += ["| | resource or prompt | change | details |", "| --- | --- | --- | --- |"]
+        icons = {"added": "➕", "removed": "➖", "changed": "✏️"}
+        for offer in diff.offers:
+            icon = "⚠️" if offer.breaking else icons[offer.status]
+            details = "<br>".join(f"{'**breaking** ' if c.breaking else ''}{_md(c.kind)}: {_md(c.detail)}"
+                                  for c in offer.changes)
+            out.append(f"| {icon} | {offer.kind} `{_md(offer.key)}` | {offer.status} | {details} |")
+        out.append("")
     if diff.cases:
         changed = [c for c in diff.cases if c.changed or c.note]
         out.append(f"#### Recorded cases: {len(changed)} of {len(diff.cases)} change what the model receives")
@@ -167,5 +199,6 @@ def render_json(diff: ManifestDiff) -> str:
         "manifest_changes": [dataclasses.asdict(c) for c in diff.toolset.manifest_changes],
         "tools": [{**dataclasses.asdict(t), "breaking": t.breaking} for t in diff.toolset.tools],
         "cases": [{**dataclasses.asdict(c), "changed": c.changed} for c in diff.cases],
+        "offers": [{**dataclasses.asdict(o), "breaking": o.breaking} for o in diff.offers],
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -30,12 +30,16 @@ def check_expressions(data: Any, index: PositionIndex) -> list[Diagnostic]:
                 compile_prune(text)
             except PruneSyntaxError as exc:
                 errors.append(_at(index, path, 1, (exc.position or 0) + 1, f"invalid JMESPath in prune: {exc.message}"))
+            except RecursionError:  # thousands of nested parentheses: a manifest error, not a crash
+                errors.append(_at(index, path, 1, 1, "prune expression nests too deeply"))
         else:
             try:
                 compile_template(text, kind=field)
             except TemplateError as exc:
                 errors.append(_at(index, path, exc.line or 1, exc.col or 1,
                                   f"invalid Jinja2 template in {field}: {exc.message}"))
+            except RecursionError:
+                errors.append(_at(index, path, 1, 1, f"{field} template nests too deeply"))
     return errors
 
 

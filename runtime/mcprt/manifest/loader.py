@@ -18,10 +18,12 @@ from pydantic import ValidationError
 from ..errors import Diagnostic, ManifestError
 from . import envvars
 from .checks import check_expressions
+from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
 from .model import Manifest
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
+from .secrets import empty_secrets, literal_secrets, register_secrets
 from .toml_reader import read_toml
 from .yaml_reader import read_yaml
 
@@ -76,13 +78,20 @@ def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, Posit
     """
     shown = shown or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path, max_manifest_bytes(), "a manifest", "MAX_MANIFEST_BYTES").decode("utf-8")
     except FileNotFoundError:
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, f"cannot read the file: {exc}")]
+    except LimitExceeded as exc:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, str(exc))]
+    except UnicodeDecodeError:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "cannot read the file: it is not UTF-8 text")]
+    except OSError as exc:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
     reader = read_toml if path.suffix.lower() == ".toml" else read_yaml
-    data, index, errors = reader(text, shown)
+    try:
+        data, index, errors = reader(text, shown)
+    except RecursionError:
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "the manifest nests too deeply")]
     if errors:
         return None, index, errors
     if data is None or data == {}:
@@ -121,7 +130,10 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, []) \
             if salvaged is not None else None
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
-    warnings += _literal_secrets(manifest, env_paths, index)
+    warnings += literal_secrets(manifest, env_paths, index)
+    reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
+    errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
+    register_secrets(manifest)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
     if [d for d in errors if d.severity == "error"]:
         raise ManifestError(sorted(errors) + warnings)
@@ -155,41 +167,6 @@ def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Mani
         return None
 
 
-def _secret_paths(manifest: Manifest) -> list[NodePath]:
-    """Where the manifest holds secrets: inbound tokens and every source's credentials."""
-    paths: list[NodePath] = []
-    if manifest.server.auth is not None:
-        paths += [("server", "auth", "bearer_tokens", i) for i in range(len(manifest.server.auth.bearer_tokens))]
-        paths += [("server", "auth", "tokens", name) for name in manifest.server.auth.tokens]
-    if manifest.policy is not None and manifest.policy.approvals.webhook is not None:
-        paths.append(("policy", "approvals", "webhook"))
-    for name, source in manifest.sources.items():
-        auth = getattr(source, "auth", None)
-        if auth is None:
-            continue
-        base: NodePath = ("sources", name, "auth")
-        if auth.bearer is not None:
-            paths.append((*base, "bearer"))
-        if auth.basic is not None:
-            paths.append((*base, "basic", "password"))
-        if auth.api_key is not None:
-            paths.append((*base, "api_key", "value"))
-        if auth.oauth2 is not None:
-            paths.append((*base, "oauth2", "client_secret"))
-    return paths
-
-
-def _literal_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex) -> list[Diagnostic]:
-    """Warn about secrets written into the manifest itself: manifests are reviewed and committed."""
-    found = []
-    for path in _secret_paths(manifest):
-        if path not in env_paths:
-            where = index.locate(path)
-            found.append(Diagnostic(where.file, where.line, where.col, "a secret is written literally in the "
-                                    "manifest; use ${VAR} (from the environment or .env) instead", "warning"))
-    return found
-
-
 def _merge_includes(
     manifest_path: Path,
     data: dict[str, Any],
@@ -215,11 +192,21 @@ def _merge_includes(
         if child_path in seen:
             errors.append(Diagnostic(where.file, where.line, where.col, f"include cycle: {entry} is already included"))
             continue
+        if not include_allowed(child_path, manifest_path.parent):
+            # A pull request's manifest must not read (and echo) files elsewhere on the machine.
+            errors.append(Diagnostic(where.file, where.line, where.col, f"include {entry} is outside this "
+                                     "manifest's folder; add its folder to MCPRT_INCLUDE_PATHS to allow it"))
+            continue
         # Named relative to the including manifest as the user wrote it, like the main manifest.
         shown = os.path.normpath(manifest_path.parent / entry)
         child, child_index, child_errors = read_manifest_file(child_path, shown)
+        if not child_errors and not ({"version", "sources"} & set(child)):
+            # Not a manifest: say so without quoting any of it (it may be any file of the tree).
+            errors.append(Diagnostic(where.file, where.line, where.col, f"include {entry} is not an mcprt "
+                                     "manifest (it has neither `version` nor `sources`)"))
+            continue
         if child_errors:
-            errors += child_errors if child_path.is_file() else [
+            errors += child_errors if child_path.exists() else [
                 Diagnostic(where.file, where.line, where.col, f"included manifest not found: {entry}")
             ]
             continue

@@ -191,6 +191,21 @@ class ToolOverride(StrictModel):
     pinned: bool = Field(False, description="In discovery mode, keep this tool directly listed.")
 
 
+class ItemOverride(StrictModel):
+    """Overrides for one proxied resource, resource template or prompt (keyed by URI, URI template or name)."""
+
+    name: str | None = Field(None, min_length=1, description="Exposed name (a prompt's name; a resource's display name).")
+    title: str | None = Field(None, description="Human-readable title.")
+    description: str | None = Field(None, description="Replacement description.")
+    enabled: bool = Field(True, description="`false` hides the item.")
+
+
+ItemSwitch = Annotated[
+    Union[bool, dict[str, ItemOverride]],
+    Field(description="`false` turns the feature off; a mapping keeps it on with per-item overrides."),
+]
+
+
 HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
 
 
@@ -293,10 +308,18 @@ class OpenAPISource(SourceBase):
 
 
 class PythonSource(SourceBase):
-    """Tools from typed Python functions."""
+    """Tools from typed Python functions (and, optionally, resources and prompts)."""
 
     python: str | list[str] = Field(
         description="`package.module:function`, a list of them, or `package.module` (its public functions)."
+    )
+    resources: dict[str, str] = Field(
+        default_factory=dict,
+        description="Resources by URI or URI template (RFC 6570 `{var}`): `{\"notes://{id}\": module:function}`; "
+        "template variables are the function's arguments.",
+    )
+    prompts: list[str] = Field(
+        default_factory=list, description="Prompts: `module:function` entries; the arguments are the prompt's."
     )
 
 
@@ -308,6 +331,8 @@ class CommandSource(SourceBase):
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
     cwd: str | None = Field(None, description="Working directory, relative to the manifest.")
     startup_timeout: Duration = Field(30.0, description="Time allowed to start and list tools.")
+    resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
+    prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 
 
 class UrlSource(SourceBase):
@@ -317,6 +342,8 @@ class UrlSource(SourceBase):
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     startup_timeout: Duration = Field(30.0, description="Time allowed to connect and list tools.")
+    resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
+    prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 
 
 def source_kind(value: Any) -> str | None:

@@ -30,6 +30,7 @@ _SECTIONS = [
     ("OperationFilter", "`include` / `exclude` of a source"),
     ("ToolOverride", "`sources.<name>.tools.<operation>`"),
     ("ArgOverride", "`…tools.<operation>.args.<argument>`"),
+    ("ItemOverride", "`sources.<name>.resources.<uri>` / `sources.<name>.prompts.<name>` (MCP sources)"),
     ("OutboundAuth", "`auth` of a source"),
     ("BasicAuth", "`auth.basic`"),
     ("ApiKeyAuth", "`auth.api_key`"),

@@ -15,6 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from ..errors import Diagnostic
+from .limits import MAX_DEPTH, LimitExceeded, NodeBudget
 from .positions import Path, Position, PositionIndex
 
 
@@ -29,9 +30,16 @@ def read_yaml(text: str, file: str) -> tuple[Any, PositionIndex, list[Diagnostic
         return None, index, [_syntax_error(exc, file)]
     except YAMLError as exc:  # errors without a mark
         return None, index, [Diagnostic(file, 1, 1, f"YAML syntax error: {exc}")]
+    except RecursionError:
+        return None, index, [Diagnostic(file, 1, 1, f"the YAML nests too deeply (more than {MAX_DEPTH} levels)")]
     if isinstance(node, (CommentedMap, CommentedSeq)):
         index.root = Position(file, node.lc.line + 1, node.lc.col + 1)
-    return _plain(node, (), index, file), index, []
+    budget = NodeBudget()
+    try:
+        return _plain(node, (), index, file, budget), index, []
+    except LimitExceeded as exc:
+        line, col = budget.where
+        return None, index, [Diagnostic(file, line + 1, col + 1, str(exc))]
 
 
 # An opener that is never closed is reported where the parser gave up (often the end of the file);
@@ -81,8 +89,15 @@ def _key_value_marks(node: CommentedMap, key: Any) -> tuple[tuple[int, int], tup
         return mark, mark
 
 
-def _plain(node: Any, path: Path, index: PositionIndex, file: str) -> Any:
-    """Convert round-trip nodes to plain data, recording each child's key and value positions."""
+def _plain(node: Any, path: Path, index: PositionIndex, file: str, budget: NodeBudget) -> Any:
+    """Convert round-trip nodes to plain data, recording each child's key and value positions.
+
+    Every value built is counted against `budget` (aliases are expanded here, so this is where a
+    "billion laughs" would explode); the position of the container being built is kept for the error.
+    """
+    budget.spend(len(path))
+    if isinstance(node, (CommentedMap, CommentedSeq)):
+        budget.where = (node.lc.line, node.lc.col)
     if isinstance(node, CommentedMap):
         result: dict[str, Any] = {}
         for key, value in node.items():
@@ -94,14 +109,14 @@ def _plain(node: Any, path: Path, index: PositionIndex, file: str) -> Any:
                 Position(file, key_line + 1, key_col + 1),
                 block=isinstance(value, (LiteralScalarString, FoldedScalarString)),
             )
-            result[str(key)] = _plain(value, child, index, file)
+            result[str(key)] = _plain(value, child, index, file, budget)
         return result
     if isinstance(node, CommentedSeq):
         items = []
         for i, value in enumerate(node):
             line, col = node.lc.item(i)
             index.add((*path, i), Position(file, line + 1, col + 1))
-            items.append(_plain(value, (*path, i), index, file))
+            items.append(_plain(value, (*path, i), index, file, budget))
         return items
     if isinstance(node, bool) or node is None:
         return node

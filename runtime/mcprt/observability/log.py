@@ -1,8 +1,9 @@
 """Logging setup and the one structured line every call writes.
 
 Logs go to stderr (stdout belongs to the stdio transport and to `--json` output). Text or JSON
-lines per `MCPRT_LOG_FORMAT`. Nothing here ever formats a secret: call lines carry names, sizes,
-status and latency only.
+lines per `MCPRT_LOG_FORMAT`. Call lines carry names, sizes, status and latency only, and every
+formatted line (tracebacks, a proxied server's stderr, debug output) is scrubbed of configured
+secrets before it is written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import sys
 import time
 from typing import Any
+
+from ..scrubbing import SECRETS
 
 LOGGER_NAME = "mcprt"
 logger = logging.getLogger(LOGGER_NAME)
@@ -31,7 +34,7 @@ class _JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if fields:
             entry.update(fields)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return SECRETS.scrub_text(json.dumps(entry, ensure_ascii=False, default=str))
 
 
 class _TextFormatter(logging.Formatter):
@@ -40,7 +43,7 @@ class _TextFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if fields:
             base += " " + " ".join(f"{k}={v}" for k, v in fields.items())
-        return base
+        return SECRETS.scrub_text(base)  # tracebacks and upstream stderr included
 
 
 def setup_logging(level: str = "info", fmt: str = "text") -> None:

@@ -24,6 +24,8 @@ from ..manifest.model import ServerConfig
 from ..toolset.invoke import call_tool, error_result
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .notify import Notifier, SessionTracker, connection_of
+from .offers import LogLevels, SessionPeer, install_offer_handlers
+from .roundtrip import RoundTrips
 from .results import to_call_result, unknown_tool_result
 
 
@@ -34,10 +36,42 @@ class McprtServer(Server[Any]):
     which would advertise `listChanged: false`; overriding the default keeps stdio and HTTP alike.
     """
 
-    def __init__(self, *args: Any, tools_changed: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tools_changed: bool = True, holder: ToolSetHolder | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tools_changed = tools_changed
+        self.holder = holder
         self.listen_handler: ListenHandler | None = None  # 2026-07-28 subscription streams
+        self.subscriptions: Any = None  # offers.Subscriptions, set by build_server
+
+    def get_capabilities(self, notification_options: NotificationOptions | None = None,
+                         experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+                         extensions: dict[str, dict[str, Any]] | None = None, *,
+                         protocol_version: str | None = None) -> types.ServerCapabilities:
+        """Advertise resources, prompts and completions only when some source offers them now."""
+        capabilities = super().get_capabilities(notification_options, experimental_capabilities, extensions,
+                                                protocol_version=protocol_version)
+        if self.holder is None:
+            return capabilities
+        offers = self.holder.current.offers
+        update: dict[str, Any] = {}
+        if not offers.has_resources:
+            update["resources"] = None
+        elif capabilities.resources is not None:
+            modern = protocol_version in MODERN_PROTOCOL_VERSIONS
+            update["resources"] = capabilities.resources.model_copy(update={
+                # 2026-07-28 resource subscriptions ride `subscriptions/listen`, which mcprt does not
+                # forward upstream yet: say so rather than promise updates that never come.
+                "subscribe": False if modern else offers.subscribe,
+                "list_changed": capabilities.resources.list_changed if modern else self.tools_changed,
+            })
+        if not offers.has_prompts:
+            update["prompts"] = None
+        elif capabilities.prompts is not None and protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            update["prompts"] = capabilities.prompts.model_copy(update={"list_changed": self.tools_changed})
+        if not offers.completions:
+            update["completions"] = None
+        return capabilities.model_copy(update=update) if update else capabilities
 
     def close_listen_streams(self) -> None:
         """End every `subscriptions/listen` stream gracefully (at shutdown)."""
@@ -74,11 +108,14 @@ def build_server(
     notifier: Notifier,
     *,
     tools_changed: bool = True,
+    levels: LogLevels | None = None,
 ) -> McprtServer:
     """An MCP server for `holder`'s tools, named and instructed by the manifest's `server:` block.
 
     `tools_changed=False` for stateless HTTP, where handshake-era clients cannot be notified.
     """
+    levels = levels or LogLevels()
+    round_trips = RoundTrips()
 
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         # One page: the listing is built once per tool set and shared by every request.
@@ -87,7 +124,8 @@ def build_server(
             result["resultType"] = "complete"  # required from 2026-07-28 on
         return result
 
-    async def call(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call(ctx: ServerRequestContext[Any],
+                   params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
         # Keep this reference for the whole call: hot reload closes a replaced source only once the
         # tool set that used it is no longer referenced, so a call in flight is never cut off.
         toolset = holder.current
@@ -95,24 +133,30 @@ def build_server(
         tool = toolset.get_for(params.name, principal)  # a tool a policy hides is unknown to this caller
         if tool is None:
             return unknown_tool_result(params.name, toolset, principal)
-        try:
-            result = await call_tool(
+
+        def run(peer: Any) -> Any:
+            return call_tool(
                 tool,
                 params.arguments,
                 request_id=None if ctx.request_id is None else str(ctx.request_id),
                 progress=_progress_reporter(ctx),
                 principal=principal,
                 session_id=session_id_of(ctx),
+                peer=peer,
             )
+
+        try:
+            if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                # A proxied server's questions become InputRequiredResult rounds (roundtrip.py).
+                outcome = await round_trips.call(params, principal, ctx.session.check_client_capability, run)
+                if isinstance(outcome, types.InputRequiredResult):
+                    return outcome
+                result = outcome
+            else:
+                result = await run(SessionPeer(ctx, levels))
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence
             result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
         return to_call_result(result, tool.name)
-
-    async def set_logging_level(ctx: ServerRequestContext[Any],
-                                params: types.SetLevelRequestParams) -> types.EmptyResult:
-        # mcprt sends no log notifications to clients (its logs go to stderr); accepting the level
-        # keeps clients that always send setLevel working.
-        return types.EmptyResult()
 
     def input_schema(name: str) -> Mapping[str, Any] | None:
         tool = holder.current.get(name)
@@ -125,15 +169,23 @@ def build_server(
         instructions=server_instructions(config.instructions, holder.current),
         # 2026-07-28 clients may cache tools/list; a reload can change it at any moment, and the
         # listing is the same for every caller.
-        cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="public")},
+        # Proxied listings change as upstreams change, so they are not cached either; a read may
+        # depend on who asks upstream, so it is private.
+        cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="public"),
+                     "prompts/list": CacheHint(ttl_ms=0, scope="public"),
+                     "resources/list": CacheHint(ttl_ms=0, scope="public"),
+                     "resources/templates/list": CacheHint(ttl_ms=0, scope="public"),
+                     "resources/read": CacheHint(ttl_ms=0, scope="private")},
         on_list_tools=list_tools,
         on_call_tool=call,
         on_subscriptions_listen=listen_handler,
         get_tool_input_schema=input_schema,
         tools_changed=tools_changed,
+        holder=holder,
     )
     server.listen_handler = listen_handler
-    server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
+    # resources/*, prompts/*, completion/complete, logging/setLevel (levels gate relayed log messages)
+    server.subscriptions = install_offer_handlers(server, holder, levels)
     server.middleware.append(SessionTracker(notifier))
     server.middleware.append(CachedToolListing(holder))
     return server

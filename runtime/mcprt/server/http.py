@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
 from .app import McprtServer
 from .guard import HttpGuard, make_policy
+from .limits import connection_settings
 from .notify import Notifier
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
@@ -159,8 +160,8 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=2,
-        timeout_keep_alive=5,
         ws="none",
+        **connection_settings(),  # header deadline, connection cap, fd limit (see limits.py)
     )
     server = _QuietServer(config)
 

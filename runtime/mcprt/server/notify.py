@@ -19,7 +19,13 @@ from typing import Any
 
 from mcp.server.connection import Connection
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.subscriptions import InMemorySubscriptionBus, SubscriptionBus, ToolsListChanged
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    PromptsListChanged,
+    ResourcesListChanged,
+    SubscriptionBus,
+    ToolsListChanged,
+)
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..observability.log import log_event
@@ -49,6 +55,10 @@ class Notifier:
         """Keys of the handshake-era connections currently tracked (session ids, or "stdio")."""
         return list(self._connections)
 
+    def connections(self) -> list[Connection]:
+        """The handshake-era connections currently tracked."""
+        return list(self._connections.values())
+
     def track(self, connection: Connection) -> None:
         """Remember a handshake-era connection until it closes; idempotent per connection."""
         if connection.protocol_version in MODERN_PROTOCOL_VERSIONS or not connection.has_standalone_channel:
@@ -76,9 +86,53 @@ class Notifier:
         self._loop = loop or asyncio.get_running_loop()
 
     def _on_swap(self, old: ToolSet, new: ToolSet) -> None:
+        # Resources and prompts are swapped with the tools; each listing notifies only when it changed.
+        if old.offers.resources_fingerprint() != new.offers.resources_fingerprint():
+            self._spawn_soon(self.notify_listing_changed("resources"))
+        if old.offers.prompts_fingerprint() != new.offers.prompts_fingerprint():
+            self._spawn_soon(self.notify_listing_changed("prompts"))
         if old.fingerprint() == new.fingerprint():
             return
         self.schedule()
+
+    def _spawn_soon(self, coro: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            coro.close()
+            return
+
+        def start() -> None:
+            task = loop.create_task(coro)
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            start()
+        else:
+            loop.call_soon_threadsafe(start)
+
+    async def notify_listing_changed(self, what: str) -> int:
+        """`notifications/{resources,prompts}/list_changed` to every client (both protocol eras)."""
+        sent = 0
+        for key, connection in list(self._connections.items()):
+            try:
+                if what == "resources":
+                    await connection.send_resource_list_changed()
+                else:
+                    await connection.send_prompt_list_changed()
+                sent += 1
+            except Exception as exc:
+                log_event(f"{what}/list_changed not delivered", logging.DEBUG, session=key, error=type(exc).__name__)
+        try:
+            await self.bus.publish(ResourcesListChanged() if what == "resources" else PromptsListChanged())
+        except Exception as exc:
+            log_event(f"{what}/list_changed not published", logging.WARNING, error=type(exc).__name__)
+        log_event(f"{what}/list_changed sent", logging.INFO, sessions=sent)
+        return sent
 
     def schedule(self) -> None:
         """Send the notification soon, from sync code on any thread (never blocks the caller)."""

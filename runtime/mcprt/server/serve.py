@@ -21,6 +21,7 @@ from .http import build_http_app, listen, serve_http
 from .lifecycle import InFlight, Readiness
 from .shared_state import open_shared_state
 from .notify import Notifier
+from .offers import LogLevels, UpstreamEvents
 from .options import ServeOptions, has_inbound_auth
 from .stdio import serve_stdio
 
@@ -41,7 +42,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True)
     notifier = Notifier()
     notifier.bind_loop()
     notifier.attach(runtime.holder)
-    server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless))
+    levels = LogLevels()
+    server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless),
+                          levels=levels)
+    runtime.on_upstream_event(UpstreamEvents(server.subscriptions, notifier, levels))
     stop = asyncio.Event()
     stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
     tasks: set[asyncio.Task[Any]] = set()

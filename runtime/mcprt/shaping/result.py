@@ -131,6 +131,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping) -> ToolResult:
         is_error=is_error,
         raw_bytes=upstream.raw_bytes,
         sent_bytes=_sent_bytes(content, structured),
+        meta=upstream.result_meta,
     )
 
 
@@ -219,6 +220,11 @@ def _wraps_text(structured: Any, blocks: list[dict]) -> bool:
 
 def _error_text(upstream: UpstreamResult, shaping: Shaping) -> str:
     prefix = f"HTTP {upstream.status}{_reason(upstream.status)}" if upstream.status else ""
+    if upstream.truncated:
+        # Say what happened first: the body's start (possibly binary noise) is secondary.
+        prefix = (f"{prefix}: " if prefix else "") + (
+            "the response was larger than this tool's max_response_bytes and was cut, so it is incomplete; "
+            "ask for less (filters, fields, pagination). It began with")
     body = upstream.body
     if upstream.kind == "json":
         value = shaping.autoprune.apply(body) if shaping.autoprune is not None else body

@@ -27,6 +27,8 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
+from . import budget
+
 OUTPUT_VARIABLES = frozenset({"result", "status", "raw_bytes", "tool"})
 """What an `output:` template may use: the pruned result, the HTTP status, upstream bytes, tool name."""
 
@@ -59,21 +61,70 @@ class TemplateRenderError(ValueError):
         super().__init__(f"the {kind} template failed{where}: {message}")
 
 
-class _ShapingEnvironment(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus a cap on `'x' * n` and `n ** m` (cheap memory/CPU bombs)."""
+_PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 
-    intercepted_binops = frozenset({"*", "**"})
+
+class _ShapingEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus the render budget (see budget.py): caps on `'x' * n`, `n ** m`,
+    `'%0Nd' % x`, padding widths, and a time/size check on every lookup, call and operator."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+        budget.tick()
         if operator_name == "**":
             if isinstance(right, (int, float)) and abs(right) > _MAX_POWER_EXPONENT:
                 raise SecurityError(f"exponent {right} is too large for a template")
+            if isinstance(left, int) and isinstance(right, int) and left.bit_length() * abs(right) > 100_000:
+                raise SecurityError("a template may not compute a number that large")
             return operator.pow(left, right)
+        if operator_name == "%":
+            budget.check_format(left)
+            return budget.check_size(operator.mod(left, right))
+        if operator_name == "+":
+            return budget.check_size(operator.add(left, right))
         for sequence, count in ((left, right), (right, left)):
             if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
                 if len(sequence) * count > _MAX_SEQUENCE_PRODUCT:
                     raise SecurityError("a template may not build a string or list that large with `*`")
         return operator.mul(left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        budget.tick()
+        if isinstance(obj, str) and attribute in ("format", "format_map"):
+            budget.check_format(obj)
+        return budget.check_size(super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        budget.tick()
+        return budget.check_size(super().getitem(obj, argument))
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's signature)
+        budget.tick()
+        name = getattr(__obj, "__name__", "")
+        if isinstance(getattr(__obj, "__self__", None), str):
+            if name in _PADDING_METHODS:
+                budget.check_width(*args, *kwargs.values())
+            elif name in ("format", "format_map"):
+                budget.check_format(__obj.__self__)
+        return budget.check_size(super().call(__context, __obj, *args, **kwargs))
+
+
+def _checked_filter(base: Any, *, width_args: bool = False, format_arg: bool = False) -> Any:
+    """A built-in filter with the render budget applied to its arguments and its result."""
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        budget.tick()
+        values = [a for a in args if not hasattr(a, "environment")]  # skip Jinja's context/env arguments
+        if width_args:
+            budget.check_width(*values[1:], *kwargs.values())
+        if format_arg and values:
+            budget.check_format(values[0])
+        return budget.check_size(base(*args, **kwargs))
+
+    for attribute in ("jinja_pass_arg",):  # keep how Jinja passes the environment/context
+        if hasattr(base, attribute):
+            setattr(checked, attribute, getattr(base, attribute))
+    return checked
 
 
 def _tojson(value: Any, indent: int | None = None) -> str:
@@ -111,7 +162,12 @@ def template_environment() -> SandboxedEnvironment:
         auto_reload=False,
         cache_size=0,
     )
-    env.filters["tojson"] = _tojson
+    for name in ("center", "indent", "wordwrap", "truncate"):
+        env.filters[name] = _checked_filter(env.filters[name], width_args=True)
+    env.filters["format"] = _checked_filter(env.filters["format"], format_arg=True)
+    for name in ("join", "replace", "string", "list"):
+        env.filters[name] = _checked_filter(env.filters[name])
+    env.filters["tojson"] = _checked_filter(_tojson)
     env.filters["shorten"] = _shorten
     env.filters["firstline"] = _firstline
     return env
@@ -128,8 +184,12 @@ class CompiledTemplate:
         self._template = template
 
     def render(self, **context: Any) -> str:
+        """Render under the budget (output size and time, budget.py); TemplateRenderError on failure."""
         try:
-            return self._template.render(**context)
+            with budget.budget():
+                return budget.check_output(self._template.generate(**context))
+        except budget.BudgetExceeded as exc:
+            raise TemplateRenderError(str(exc), None, self.kind) from None
         except jinja2.TemplateError as exc:
             raise TemplateRenderError(_render_message(exc), _template_line(exc), self.kind) from None
         except RecursionError:

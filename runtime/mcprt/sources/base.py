@@ -28,6 +28,8 @@ class SourceContext:
     settings: Settings
     defaults: Any  # manifest.defaults
     on_tools_changed: Callable[[str], None] | None = None  # e.g. an upstream MCP server's list_changed
+    # Upstream events the server forwards: (source, "resource_updated", uri) and (source, "log", params).
+    on_event: Callable[[str, str, Any], None] | None = None
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
@@ -38,6 +40,8 @@ class RunningSource(Protocol):
 
     @property
     def operations(self) -> list[Operation]: ...
+
+    # Optional: `offerings` (mcprt.offerings.Offerings | None), the resources and prompts it offers.
 
     def local_files(self) -> list[Path]:
         """Local files this source reads (for the reload watcher)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import Diagnostic, ManifestError, McprtError, SpecError
 from ..manifest.loader import LoadedManifest
@@ -30,12 +31,15 @@ class SyncResult:
     retired: list[RunningSource] = field(default_factory=list)  # close these once the new set is live
     previous: dict[str, RunningSource] = field(default_factory=dict)  # the pool before this sync (for rollback)
     fresh: list[RunningSource] = field(default_factory=list)  # opened by this sync
+    offerings: dict[str, Any] = field(default_factory=dict)  # source → its Offerings (resources, prompts)
 
 
 class SourcePool:
-    def __init__(self, settings: Settings, on_tools_changed: Callable[[str], None] | None = None) -> None:
+    def __init__(self, settings: Settings, on_tools_changed: Callable[[str], None] | None = None,
+                 on_event: Callable[[str, str, Any], None] | None = None) -> None:
         self.settings = settings
         self.on_tools_changed = on_tools_changed
+        self.on_event = on_event
         self.running: dict[str, RunningSource] = {}
 
     async def sync(self, loaded: LoadedManifest) -> SyncResult:
@@ -71,6 +75,7 @@ class SourcePool:
         result.previous, result.fresh = dict(self.running), list(fresh.values())
         self.running = next_running
         result.operations = {name: list(source.operations) for name, source in next_running.items()}
+        result.offerings = {name: getattr(source, "offerings", None) for name, source in next_running.items()}
         return result
 
     async def rollback(self, result: SyncResult) -> None:
@@ -94,6 +99,7 @@ class SourcePool:
             settings=self.settings,
             defaults=loaded.manifest.defaults,
             on_tools_changed=self.on_tools_changed,
+            on_event=self.on_event,
         )
         try:
             source = await opener_for(kind)(context)

@@ -50,6 +50,10 @@ def fingerprint(config: SourceBase, base_dir: Path, defaults: Any) -> str:
 
     body = {k: plain(v) for k, v in config.__dict__.items() if k not in _BUILD_ONLY_KEYS}
     body["__kind"] = source_kind(config)
+    if body["__kind"] in ("command", "url"):
+        # A proxied server's per-item overrides are applied by the builder; only on/off changes what it lists.
+        for key in ("resources", "prompts"):
+            body[key] = body.get(key) is not False
     body["__dir"] = str(base_dir.resolve())
     body["__defaults"] = plain({"retries": defaults.retries, "descriptions": defaults.descriptions})
     spec = getattr(config, "openapi", None)

@@ -141,7 +141,7 @@ class ReplayHarness:
         received = list(self.upstream.received)
         run = CaseRun(case, tool.name, result, received, notes=notes)
         if replayed:
-            run.request_problems = self._check_request(case, received, result)
+            run.request_problems = self._check_request(case, received, result, self._credential_names(tool))
         elif received:
             run.request_problems = [
                 "the tool called an HTTP upstream, but the case has no `response:` to replay; record the case "
@@ -150,8 +150,19 @@ class ReplayHarness:
         run.policy_problems = self.policy_problems(case, tool)
         return run
 
+    def _credential_names(self, tool: Tool) -> tuple[str, ...]:
+        """Where the tool's source puts its credential (from its own `auth`, whatever the name)."""
+        source = self.loaded.manifest.sources.get(tool.source) if self.loaded is not None else None
+        auth = getattr(source, "auth", None)
+        if auth is None:
+            return ()
+        if auth.api_key is not None:
+            return (auth.api_key.name,)
+        return ("Authorization",)
+
     @staticmethod
-    def _check_request(case: Case, received: list[ReceivedRequest], result: ToolResult) -> list[str]:
+    def _check_request(case: Case, received: list[ReceivedRequest], result: ToolResult,
+                       credentials: tuple[str, ...] = ()) -> list[str]:
         if not received:
             text = " ".join(b.get("text", "") for b in result.content if b.get("type") == "text")[:500]
             return [f"no request reached upstream; the tool answered: {text}"]
@@ -160,8 +171,8 @@ class ReplayHarness:
         if case.request is None:
             return []
         got = received[0]
-        actual = WireRequest.build(got.method, got.raw_path, got.raw_query, got.headers, got.body)
-        expected = WireRequest.from_recorded(case.request)
+        actual = WireRequest.build(got.method, got.raw_path, got.raw_query, got.headers, got.body, credentials)
+        expected = WireRequest.from_recorded(case.request, credentials)
         return compare_requests(expected, actual, check_headers=case.request.headers is not None)
 
 

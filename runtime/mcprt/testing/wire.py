@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..scrubbing import SECRETS
 from ..sources.http import is_sensitive_name
 from .cases import Body, RecordedRequest
 
@@ -41,12 +43,19 @@ class WireRequest:
 
     @classmethod
     def build(
-        cls, method: str, raw_path: str, raw_query: str, headers: list[tuple[str, str]], body: bytes | None
+        cls, method: str, raw_path: str, raw_query: str, headers: list[tuple[str, str]], body: bytes | None,
+        credentials: Iterable[str] = (),
     ) -> WireRequest:
+        """`credentials`: the names the source's own `auth` puts a credential under (any name: an
+        api key may travel as `project_id`); they are dropped like the usual credential names."""
         path = raw_path or "/"
-        query = tuple(sorted((k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if not is_sensitive_name(k)))
+        extra = tuple(credentials)
+        query = tuple(sorted(
+            (k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if not is_sensitive_name(k, extra)
+        ))
         kept = tuple(sorted(
-            (n.lower(), v) for n, v in headers if n.lower() not in VOLATILE_HEADERS and not is_sensitive_name(n)
+            (n.lower(), v) for n, v in headers
+            if n.lower() not in VOLATILE_HEADERS and not is_sensitive_name(n, extra)
         ))
         content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
         return cls(
@@ -60,13 +69,13 @@ class WireRequest:
         )
 
     @classmethod
-    def from_recorded(cls, recorded: RecordedRequest) -> WireRequest:
+    def from_recorded(cls, recorded: RecordedRequest, credentials: Iterable[str] = ()) -> WireRequest:
         parts = urlsplit(recorded.url)
         body = recorded.body.to_bytes() if recorded.body is not None else None
         headers = list(recorded.headers or [])
         if recorded.body is not None and not any(n.lower() == "content-type" for n, _ in headers):
             headers.append(("content-type", _default_type(recorded.body)))
-        return cls.build(recorded.method, parts.path, parts.query, headers, body)
+        return cls.build(recorded.method, parts.path, parts.query, headers, body, credentials)
 
 
 def _default_type(body: Body) -> str:
@@ -108,7 +117,7 @@ def _pairs_diff(what: str, expected: tuple[tuple[str, str], ...], actual: tuple[
 
 
 def _show(values: list[str]) -> str:
-    return ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
+    return SECRETS.scrub_text(", ".join(json.dumps(v, ensure_ascii=False) for v in values))
 
 
 def _media(content_type: str | None) -> str:
@@ -152,7 +161,7 @@ def _without_boundary(request: WireRequest) -> bytes:
 
 
 def _preview(data: bytes | None, limit: int = 120) -> str:
-    text = (data or b"").decode("utf-8", errors="replace")
+    text = SECRETS.scrub_text((data or b"").decode("utf-8", errors="replace"))
     return json.dumps(text if len(text) <= limit else text[:limit] + "…", ensure_ascii=False)
 
 
@@ -185,5 +194,5 @@ def json_differences(was: Any, now: Any, path: str = "$", limit: int = 20) -> li
 
 
 def _short(value: Any, limit: int = 100) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = SECRETS.scrub_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
     return text if len(text) <= limit else text[:limit] + "…"

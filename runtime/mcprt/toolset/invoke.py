@@ -6,6 +6,7 @@ becomes an `isError` result a model can act on; nothing raised here reaches the 
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import time
@@ -19,11 +20,14 @@ from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
 from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
-from .operation import CallContext, ToolResult
+from .nesting import check_depth
+from .operation import CallContext, ClientPeer, ToolResult
+from .scrub import scrub_message, scrub_upstream
 from .tool import Tool
 
 
 def error_result(message: str) -> ToolResult:
+    message = scrub_message(message)
     return ToolResult(content=[{"type": "text", "text": message}], is_error=True, sent_bytes=len(message.encode()))
 
 
@@ -70,7 +74,7 @@ def _describe(error: SchemaError) -> str:
 
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
                     progress: Any = None, principal: Principal | None = None,
-                    session_id: str | None = None) -> ToolResult:
+                    session_id: str | None = None, peer: ClientPeer | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
     argument problems."""
     started = time.perf_counter()
@@ -87,6 +91,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             progress=progress,
             principal=principal,
             session_id=session_id,
+            peer=peer,
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
             await tool.gate.admit(tool, arguments or {}, completed, context)
@@ -95,7 +100,12 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         upstream = await tool.operation.invoke(completed, context)
         upstream_status = upstream.status
         status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
-        result = shape_result(upstream, tool.shaping)
+        check_depth(upstream)
+        scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
+        if tool.shaping.output is not None:  # a template may take its whole time budget: not on the loop
+            result = await asyncio.to_thread(shape_result, upstream, tool.shaping)
+        else:
+            result = shape_result(upstream, tool.shaping)
         if upstream.is_error or result.is_error:
             # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
             # function answered is the tool's.
@@ -107,6 +117,9 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
+    except RecursionError:  # a value nested deeper than shaping can walk: the result's fault, not ours
+        status, outcome = "rejected", "upstream_error"
+        result = error_result(f"the result of {tool.name} nests too deeply to process")
     except Exception as exc:  # a bug in mcprt or a source: keep serving, tell the model plainly
         status = "internal"
         outcome = "internal"

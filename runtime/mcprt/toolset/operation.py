@@ -9,11 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ..identity.principal import Principal
 
 ResultKind = Literal["json", "text", "binary", "content"]
+
+
+class RelayError(Exception):
+    """The calling client cannot be asked (no back channel, no such capability); `code` is JSON-RPC's."""
+
+    def __init__(self, message: str, code: int = -32600) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ClientPeer(Protocol):
+    """The client that made a call, for what a proxied server sends it during that call.
+
+    `request` relays a server→client request (`sampling/createMessage`, `elicitation/create`,
+    `roots/list`) on the same session and returns the client's result (wire format), raising
+    `RelayError` when the client cannot be reached; `log` relays a `notifications/message`
+    (params, wire format) if the client's `logging/setLevel` lets it through.
+    """
+
+    async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]: ...
+
+    async def log(self, params: dict[str, Any]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -27,6 +49,7 @@ class CallContext:
     progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
     principal: Principal | None = None  # who calls (None: unknown, e.g. a CLI one-shot call)
     session_id: str | None = None  # the MCP session (`Mcp-Session-Id`), where there is one
+    peer: ClientPeer | None = None  # the calling client, for relayed requests (None: no client, e.g. the CLI)
 
 
 @dataclass(slots=True)
@@ -51,6 +74,8 @@ class UpstreamResult:
     content: list[dict[str, Any]] | None = None
     structured: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
+    result_meta: dict[str, Any] | None = None  # a proxied result's own `_meta`, passed on unchanged
+    scrubbed: bool = False  # configured secrets already removed from the body (the HTTP executor does)
 
 
 Invoker = Callable[[dict[str, Any], CallContext], Awaitable[UpstreamResult]]
@@ -78,6 +103,9 @@ class Operation:
     output_schema: dict[str, Any] | None = None
     annotations: dict[str, Any] = field(default_factory=dict)
     search: Mapping[str, Any] = field(default_factory=dict)
+    # Wire fields of the tool definition mcprt does not model (`icons`, `_meta`, `execution`, …):
+    # listed unchanged, so a proxy never drops what an upstream says about its tools.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -89,11 +117,14 @@ class ToolResult:
     is_error: bool = False
     raw_bytes: int = 0  # bytes received from upstream
     sent_bytes: int = 0  # bytes of the content sent to the model
-    meta: dict[str, Any] | None = None  # the result's `_meta` (MCP: metadata for the client, not the model)
+    meta: dict[str, Any] | None = None  # the result's `_meta` (metadata for the client, not the model; a
+    # proxied server's passes unchanged)
 
     def to_wire(self) -> dict[str, Any]:
         """The exact MCP `tools/call` result object."""
         wire: dict[str, Any] = {"content": self.content}
+        if self.meta:
+            wire["_meta"] = self.meta
         if self.structured_content is not None:
             wire["structuredContent"] = self.structured_content
         if self.is_error:

@@ -51,7 +51,8 @@ class Tool:
     def definition(self) -> dict[str, Any]:
         """The MCP `Tool` object (wire format), built once."""
         if self._definition is None:
-            wire: dict[str, Any] = {"name": self.name}
+            # Unmodelled upstream fields first: the fields mcprt shapes (name, description, …) win.
+            wire: dict[str, Any] = {**self.operation.extra, "name": self.name}
             if self.title:
                 wire["title"] = self.title
             wire["description"] = self.description

@@ -13,15 +13,17 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..identity.principal import Principal
+from ..offerings.offerset import OfferSet
 from .tool import Tool
 
 
 class ToolSet:
     """Every callable tool by exposed name, plus extra tools (e.g. discovery meta-tools) in front."""
 
-    def __init__(self, tools: Iterable[Tool], *, extra: Iterable[Tool] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool], *, extra: Iterable[Tool] = (), offers: OfferSet | None = None) -> None:
         self.tools: dict[str, Tool] = {tool.name: tool for tool in tools}
         self.extra: dict[str, Tool] = {tool.name: tool for tool in extra}
+        self.offers = offers or OfferSet()  # resources, templates and prompts served with these tools
         self._listing: list[dict[str, Any]] | None = None
         self._fingerprint: str | None = None
         self.gate: Any = None  # a policy's CallGate (toolset/gate.py); None: everything visible

@@ -3,8 +3,12 @@
 JSON is parsed, text and XML decoded with their charset, anything else stays bytes. A body that was
 cut at `max_response_bytes` cannot be parsed as JSON, so it comes back as *text* with a marker at the
 end: the model still sees the beginning (often enough to act on, e.g. to narrow its request), and
-the marker says plainly that the rest is missing. The result is not an error for a 2xx status,
-because the upstream call itself succeeded; `truncated=True` tells shaping what happened.
+the marker says plainly that the rest is missing. The result is an error whatever the status
+(#13: an incomplete answer reported as success is taken as the whole truth); `truncated=True` tells
+shaping what happened.
+
+JSON is parsed with a depth limit (`MAX_JSON_DEPTH`, the limit of pydantic-core's parser): deeper
+values would break recursive shaping and the JSON-RPC serializer, so they are a tool error here.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import codecs
 import json
 from email.message import Message
+
+from pydantic_core import from_json
 
 from ...toolset.operation import UpstreamResult
 
@@ -66,6 +72,7 @@ def decode_body(
     failed = status >= 400
     if not data:
         return UpstreamResult(kind="text", body="", status=status, is_error=failed, media_type=media_type)
+    failed = failed or truncated
     if media_type is None:
         media_type = _sniff(data)
     if is_json_type(media_type):
@@ -87,15 +94,41 @@ def _json_result(status: int, media_type: str, data: bytes, *, truncated: bool, 
     if truncated:
         text = _decode_text(data, "utf-8", truncated=True) + truncation_marker(limit)
         return UpstreamResult(
-            kind="text", body=text, status=status, is_error=failed, media_type=media_type, truncated=True
+            kind="text", body=text, status=status, is_error=True, media_type=media_type, truncated=True
         )
     try:
-        value = json.loads(data)  # bytes: UTF-8/16/32 detected as RFC 8259 allows
+        value = parse_json(data)
+    except TooDeep:
+        message = (f"upstream sent JSON nested more than {MAX_JSON_DEPTH} levels deep ({len(data):,} bytes); "
+                   "mcprt does not process results that deep")
+        return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     except (ValueError, UnicodeDecodeError):
         preview = data.decode("utf-8", errors="replace")[:INVALID_JSON_PREVIEW_CHARS]
         message = f"upstream sent invalid JSON ({len(data)} bytes): {preview}"
         return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     return UpstreamResult(kind="json", body=value, status=status, is_error=failed, media_type=media_type)
+
+
+MAX_JSON_DEPTH = 200  # pydantic-core's parser refuses deeper documents
+
+
+class TooDeep(ValueError):
+    """A JSON document nests deeper than MAX_JSON_DEPTH."""
+
+
+def parse_json(data: bytes) -> object:
+    """Parse JSON bytes with a nesting limit: pydantic-core's parser (about twice as fast as the
+    standard library's, and bounded in depth), falling back to `json.loads` for what it does not
+    take (UTF-16/32 bodies, which RFC 8259 §8.1 lets a parser accept). Raises TooDeep or ValueError."""
+    try:
+        return from_json(data)
+    except ValueError as exc:
+        if "recursion limit" in str(exc):
+            raise TooDeep(str(exc)) from None
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise TooDeep("nested too deeply") from None
 
 
 def _decode_text(data: bytes, charset: str | None, *, truncated: bool) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import quote_plus, urlencode
 import httpx
 
 from ...errors import ToolCallError
+from ...scrubbing import SECRETS
 from ...manifest.model import OAuth2ClientCredentials
 from .redaction import describe_target, scrub
 
@@ -32,6 +33,7 @@ class OAuth2TokenSource:
     def __init__(self, config: OAuth2ClientCredentials) -> None:
         self._config = config
         self._secret = config.client_secret.get_secret_value()
+        SECRETS.add(self._secret, self._basic_value())
         self._token: str | None = None
         self._valid_until = 0.0  # time.monotonic(); inf when the server gave no expires_in
         self._lock: asyncio.Lock | None = None
@@ -76,6 +78,7 @@ class OAuth2TokenSource:
         self.fetches += 1
         self._token = token
         self._issued = [token, *self._issued[:3]]
+        SECRETS.add_issued(token)  # an upstream that echoes it must not hand it to the model
         margin = min(MAX_EXPIRY_MARGIN_S, lifetime / 10) if lifetime is not None else 0.0
         self._valid_until = time.monotonic() + lifetime - margin if lifetime is not None else float("inf")
         return token

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+from ...scrubbing import SECRETS, secret_forms
+
 REDACTED = "[redacted]"
 
 _SENSITIVE_EXACT = frozenset(
@@ -77,7 +79,11 @@ def describe_target(method: str, url: str) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret in `text` (last line of defence for messages)."""
-    for secret in sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
+    """`text` without any form (raw, URL-, form-, base64-, JSON-escaped) of the given secrets nor
+    of any secret registered process-wide (last line of defence for messages)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        forms |= secret_forms(secret) if secret else set()
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return SECRETS.scrub_text(text)

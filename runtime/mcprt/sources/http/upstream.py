@@ -17,6 +17,7 @@ import httpx
 
 from ... import __version__
 from ...errors import ToolCallError, UpstreamError
+from ...scrubbing import SECRETS
 from ...manifest.model import OutboundAuth
 from ...toolset.operation import CallContext, UpstreamResult
 from .body import ACCEPT_ENCODING, read_capped
@@ -92,6 +93,8 @@ class HttpUpstream:
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._sensitive_names = self._credentials.sensitive_names if self._credentials else ()
+        if self._credentials is not None:
+            SECRETS.add(*self._credentials.secrets())
         self._query_key = self._credentials.query_name if self._credentials else None
 
     # --- public -----------------------------------------------------------------------------------
@@ -127,6 +130,8 @@ class HttpUpstream:
             ) from None
         except httpx.InvalidURL:
             raise UpstreamError(f"the request URL is not valid ({self._target(call)})") from None
+        if SECRETS:  # an upstream that reflects a credential must not hand it on (results, cases)
+            received.data = SECRETS.scrub_bytes(received.data)
         sink = capture_sink()
         if sink is not None:  # `mcprt record` only; see capture.py
             sink.append(self._exchange(received))
@@ -138,6 +143,7 @@ class HttpUpstream:
             limit=ctx.max_response_bytes,
         )
         result.raw_bytes = received.received
+        result.scrubbed = True
         meta: dict[str, object] = {
             "url": self.redact_url(received.url),
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
@@ -295,11 +301,11 @@ class HttpUpstream:
         sent = received.request
         return Exchange(
             method=sent.method,
-            url=self.redact_url(str(sent.url)),
-            request_headers=self.redact_headers(sent.headers.multi_items()),
-            request_body=sent.content or None,
+            url=SECRETS.scrub_text(self.redact_url(str(sent.url))),
+            request_headers=_scrubbed(self.redact_headers(sent.headers.multi_items())),
+            request_body=SECRETS.scrub_bytes(sent.content) if sent.content else None,
             status=received.status,
-            response_headers=self.redact_headers(received.headers.multi_items()),
+            response_headers=_scrubbed(self.redact_headers(received.headers.multi_items())),
             response_body=received.data,
             truncated=received.truncated,
         )
@@ -323,6 +329,10 @@ class HttpUpstream:
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._credentials.secrets() if self._credentials else ())
+
+
+def _scrubbed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, SECRETS.scrub_text(value)) for name, value in headers]
 
 
 def _advise_retry(result: UpstreamResult, retry_after: str | None, meta: dict[str, object]) -> None:

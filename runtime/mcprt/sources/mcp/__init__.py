@@ -9,7 +9,7 @@ from ...errors import McprtError
 from ...manifest.model import CommandSource, UrlSource
 from ..base import SourceContext
 from .connectors import Connector, HttpConnector, StdioConnector, process_spec
-from .source import McpServerSource
+from .source import McpServerSource, Wants
 
 __all__ = ["McpServerSource", "open_mcp_source"]
 
@@ -30,6 +30,8 @@ async def open_mcp_source(ctx: SourceContext) -> McpServerSource:
         kind = "url"
     else:
         raise McprtError(f"source '{ctx.name}' is not an MCP server source")
-    source = McpServerSource(ctx.name, kind, connector, float(config.startup_timeout), ctx.on_tools_changed)
+    source = McpServerSource(ctx.name, kind, connector, float(config.startup_timeout), ctx.on_tools_changed,
+                             wants=Wants(resources=config.resources is not False, prompts=config.prompts is not False),
+                             on_event=ctx.on_event)
     await source.start()
     return source

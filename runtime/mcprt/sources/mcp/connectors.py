@@ -37,16 +37,18 @@ CLIENT_INFO = types.Implementation(name="mcprt", version=__version__)
 class Connector(Protocol):
     target: str  # what the server is, for messages (program or URL, never a secret)
 
-    def connect(self, message_handler: MessageHandlerFnT) -> Any: ...  # async context manager → Client
+    def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> Any: ...  # → Client
 
     async def wait_gone(self) -> None: ...
 
     def explain(self, exc: BaseException) -> str: ...
 
 
-def _client(transport: Any, message_handler: MessageHandlerFnT, mode: str = "auto") -> Client:
+def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[str, Any], mode: str = "auto") -> Client:
     # No response cache: a proxy must see the upstream's listing as it is now, every time.
-    return Client(transport, mode=mode, cache=None, message_handler=message_handler, client_info=CLIENT_INFO)
+    # `callbacks` relay sampling, elicitation, roots and logs to the calling client (see relay.py).
+    return Client(transport, mode=mode, cache=None, message_handler=message_handler, client_info=CLIENT_INFO,
+                  **callbacks)
 
 
 class StdioConnector:
@@ -63,9 +65,9 @@ class StdioConnector:
         self.process = process
 
     @asynccontextmanager
-    async def connect(self, message_handler: MessageHandlerFnT) -> AsyncIterator[Client]:
+    async def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> AsyncIterator[Client]:
         self.process = None
-        async with _client(stdio_transport(self.spec, self.log, self._started), message_handler) as client:
+        async with _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks) as client:
             yield client
 
     async def wait_gone(self) -> None:
@@ -96,7 +98,7 @@ class HttpConnector:
         self.mode = "legacy"  # see connect()
 
     @asynccontextmanager
-    async def connect(self, message_handler: MessageHandlerFnT) -> AsyncIterator[Client]:
+    async def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> AsyncIterator[Client]:
         """Handshake era first, the 2026-07-28 era if the server refuses `initialize`.
 
         Measured on loopback against the SDK 2.3.0 server: a handshake-era tools/call takes ~1.6 ms,
@@ -109,7 +111,8 @@ class HttpConnector:
             http = await stack.enter_async_context(make_http_client(self.config, self.status))
 
             def client(mode: str) -> Client:
-                return _client(streamable_http_client(self.config.url, http_client=http), message_handler, mode)
+                return _client(streamable_http_client(self.config.url, http_client=http), message_handler, callbacks,
+                               mode)
 
             try:
                 connected = await stack.enter_async_context(client(self.mode))

@@ -30,6 +30,7 @@ def tool_operations(tools: list[types.Tool], invoker_for: Any) -> list[Operation
                 output_schema=dict(tool.output_schema) if tool.output_schema else None,
                 annotations=annotations,
                 search={"summary": title or "", "upstream": tool.name},
+                extra=_unmodelled(tool),
             )
         )
     return operations
@@ -53,7 +54,30 @@ def to_upstream(result: types.CallToolResult) -> UpstreamResult:
         structured=structured,
         is_error=bool(result.is_error),
         raw_bytes=len(raw.encode("utf-8")),
+        result_meta=_own_meta(result.meta),
     )
+
+
+# Keys under the spec's reserved prefix describe one protocol hop (e.g. 2026-07-28's
+# `io.modelcontextprotocol/serverInfo` envelope names the upstream server): they stay on that hop.
+_RESERVED = "io.modelcontextprotocol/"
+
+
+def _own_meta(meta: Any) -> dict[str, Any] | None:
+    """The result's own `_meta` (what the tool said), without the upstream hop's protocol envelope."""
+    if not meta:
+        return None
+    own = {key: value for key, value in dict(meta).items() if not key.startswith(_RESERVED)}
+    return own or None
+
+
+# Tool fields mcprt builds itself (from overrides); every other field passes through unchanged.
+_MODELLED = {"name", "title", "description", "inputSchema", "outputSchema", "annotations"}
+
+
+def _unmodelled(tool: types.Tool) -> dict[str, Any]:
+    wire = tool.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return {key: value for key, value in wire.items() if key not in _MODELLED}
 
 
 def _object_schema(schema: Any) -> dict[str, Any]:

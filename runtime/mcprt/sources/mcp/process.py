@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,8 +66,58 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         pass
 
 
+class Reaper:
+    """The watcher that ends our servers' groups if mcprt dies without doing it (see reaper.py).
+
+    Started on first use (one per mcprt process); `watch(pgid)` when a server starts, `forget(pgid)`
+    once its group has been ended. Only on POSIX; a failure to start it is not fatal (servers then
+    rely on the normal shutdown alone).
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pid = 0
+
+    def _send(self, line: str) -> None:
+        if os.name != "posix":
+            return
+        if self._process is None or self._pid != os.getpid() or self._process.poll() is not None:
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-I", "-S", str(Path(__file__).with_name("reaper.py"))],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    start_new_session=True, close_fds=True,
+                )
+            except OSError:
+                self._process = None
+                return
+            self._pid = os.getpid()
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(line.encode() + b"\n")
+            self._process.stdin.flush()
+        except OSError:
+            self._process = None
+
+    def watch(self, pgid: int) -> None:
+        self._send(f"+{pgid}")
+
+    def forget(self, pgid: int) -> None:
+        self._send(f"-{pgid}")
+
+
+REAPER = Reaper()
+
+
 async def end_group(pgid: int, grace: float) -> None:
     """SIGTERM the group, wait up to `grace` seconds, then SIGKILL whatever is left."""
+    try:
+        await _end_group(pgid, grace)
+    finally:
+        REAPER.forget(pgid)
+
+
+async def _end_group(pgid: int, grace: float) -> None:
     if not group_members(pgid):
         return
     _signal_group(pgid, signal.SIGTERM)

@@ -13,7 +13,13 @@ Tool list changes
   `subscriptions/listen` event) makes the source list again; when the listing differs it calls
   `on_tools_changed(name)` so the runtime rebuilds and tells its own clients. A reconnect lists
   again the same way. `operations` always returns the current list.
-Resources and prompts of the upstream are not proxied (tools only).
+Resources, templates and prompts
+  Listed alongside the tools when the server offers them (and the manifest does not switch them
+  off), relisted on their list_changed notifications, and served through `offerings` (this object
+  is their `OfferProvider`). Subscriptions are remembered and renewed after a reconnect;
+  `resources/updated` goes up as an `on_event(name, "resource_updated", uri)`.
+Server→client requests during a call (sampling, elicitation, roots) and log messages are relayed
+to the calling client (relay.py).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +42,11 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ...errors import McprtError, ToolCallError
+from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...toolset.operation import CallContext, Operation, UpstreamResult
 from .connectors import Connector
 from .convert import listing_signature, to_upstream, tool_operations
+from .relay import Relay
 
 BACKOFF_CAP = 30.0
 CLOSE_TIMEOUT = 15.0
@@ -50,6 +59,29 @@ _LOST_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Wants:
+    """Which of the server's other features the manifest proxies."""
+
+    resources: bool = True
+    prompts: bool = True
+
+
+@dataclass
+class Listing:
+    """One complete listing of the server: tools, and what else it offers."""
+
+    tools: list[types.Tool]
+    resources: list[types.Resource]
+    templates: list[types.ResourceTemplate]
+    prompts: list[types.Prompt]
+
+    def signature(self) -> str:
+        rest = [[item.model_dump(by_alias=True, mode="json", exclude_none=True) for item in group]
+                for group in (self.resources, self.templates, self.prompts)]
+        return listing_signature(self.tools) + repr(rest)
+
+
 class McpServerSource:
     """The running form of a `command:` or `url:` source. Holds no reference to the manifest."""
 
@@ -60,6 +92,9 @@ class McpServerSource:
         connector: Connector,
         startup_timeout: float,
         on_tools_changed: Callable[[str], None] | None,
+        *,
+        wants: Wants | None = None,
+        on_event: Callable[[str, str, Any], None] | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -79,12 +114,25 @@ class McpServerSource:
         self._ready = anyio.Event()
         self._startup_error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self.wants = wants or Wants()
+        self.on_event = on_event
+        self.relay = Relay(name, self.log)
+        self.relay.on_unrouted_log = lambda params: self._emit("log", params)
+        self._offerings: Offerings | None = None
+        self._subscribed: set[str] = set()  # upstream URIs some client subscribed to
+        self.supports_subscribe = False
+        self.supports_completion = False
 
     # --- RunningSource -----------------------------------------------------------------------------
 
     @property
     def operations(self) -> list[Operation]:
         return list(self._operations)
+
+    @property
+    def offerings(self) -> Offerings | None:
+        """The server's resources, templates and prompts (None when it offers none)."""
+        return self._offerings
 
     def local_files(self) -> list[Path]:
         """Files named in the command line (e.g. `server.py`): editing one restarts the server on reload."""
@@ -132,7 +180,7 @@ class McpServerSource:
         if client is None:
             raise ToolCallError(self.unavailable_message())
         try:
-            with anyio.fail_after(context.timeout + 1.0):
+            with anyio.fail_after(context.timeout + 1.0), self.relay.calling(context.peer):
                 result = await client.call_tool(
                     upstream_name,
                     arguments,
@@ -158,6 +206,62 @@ class McpServerSource:
             raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
         return to_upstream(result)
 
+    # --- resources and prompts (OfferProvider) -----------------------------------------------------
+
+    async def _request(self, what: str, send: Callable[[Client], Any]) -> Any:
+        client = self._client
+        if client is None:
+            raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR)
+        try:
+            with anyio.fail_after(self.startup_timeout):
+                return await send(client)
+        except TimeoutError:
+            raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s",
+                             types.INTERNAL_ERROR) from None
+        except MCPError as exc:
+            if exc.code == types.CONNECTION_CLOSED or _session_expired(exc):
+                self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
+                raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+            raise OfferError(exc.message, exc.code) from None
+        except _LOST_ERRORS as exc:
+            self._connection_lost(client, f"{type(exc).__name__} during {what}")
+            raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+
+    async def read_resource(self, uri: str) -> dict[str, Any]:
+        result = await self._request("resources/read", lambda c: c.read_resource(uri))
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None) -> dict[str, Any]:
+        result = await self._request("prompts/get", lambda c: c.get_prompt(name, dict(arguments or {})))
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
+                       context: dict[str, Any] | None) -> dict[str, Any]:
+        if ref.get("type") == "ref/prompt":
+            typed_ref: Any = types.PromptReference(type="ref/prompt", name=ref["name"])
+        else:
+            typed_ref = types.ResourceTemplateReference(type="ref/resource", uri=ref["uri"])
+        arguments = (context or {}).get("arguments")
+        result = await self._request("completion/complete", lambda c: c.complete(
+            typed_ref, {"name": argument["name"], "value": argument.get("value", "")}, context_arguments=arguments))
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    async def subscribe(self, uri: str) -> None:
+        self._subscribed.add(uri)
+        await self._request("resources/subscribe", lambda c: c.subscribe_resource(uri))
+
+    async def unsubscribe(self, uri: str) -> None:
+        self._subscribed.discard(uri)
+        await self._request("resources/unsubscribe", lambda c: c.unsubscribe_resource(uri))
+
+    def _emit(self, kind: str, data: Any) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(self.name, kind, data)
+        except Exception:
+            self.log.exception("source %s: event handler failed for %s", self.name, kind)
+
     def unavailable_message(self) -> str:
         if self.state == "closed":
             return f"source '{self.name}' is closed"
@@ -179,10 +283,12 @@ class McpServerSource:
             up_since: float | None = None
             try:
                 with anyio.fail_after(self.startup_timeout) as startup:
-                    async with self.connector.connect(self._on_message) as client:
-                        tools = await _list_all(client)
+                    async with self.connector.connect(self._on_message, self.relay.callbacks()) as client:
+                        listing = await self._list_everything(client)
+                        tools = listing.tools
+                        await self._resubscribe(client)
                         startup.deadline = math.inf
-                        self._install(tools, notify=self._ready.is_set())
+                        self._install(listing, notify=self._ready.is_set())
                         self._client, self.state, up_since = client, "up", time.monotonic()
                         if not self._ready.is_set():
                             self._ready.set()
@@ -238,8 +344,11 @@ class McpServerSource:
             tasks.cancel_scope.cancel()
 
     async def _on_message(self, message: Any) -> None:
-        if isinstance(message, types.ToolListChangedNotification):
+        if isinstance(message, (types.ToolListChangedNotification, types.ResourceListChangedNotification,
+                                types.PromptListChangedNotification)):
             self._relist.set()
+        elif isinstance(message, types.ResourceUpdatedNotification):
+            self._emit("resource_updated", str(message.params.uri))
         elif isinstance(message, Exception):
             self.log.debug("source %s: transport reported %s: %s", self.name, type(message).__name__, message)
 
@@ -249,12 +358,12 @@ class McpServerSource:
             self._relist = anyio.Event()
             try:
                 with anyio.fail_after(self.startup_timeout):
-                    tools = await _list_all(client)
+                    listing = await self._list_everything(client)
             except Exception as exc:
                 self.log.warning("source %s: listing tools after a change failed: %s", self.name,
                                  self.connector.explain(exc))
                 continue
-            self._install(tools, notify=True)
+            self._install(listing, notify=True)
 
     async def _listen_for_changes(self, client: Client) -> None:
         """2026-07-28 connections announce list changes on a `subscriptions/listen` stream."""
@@ -262,7 +371,8 @@ class McpServerSource:
         first = True
         while True:
             try:
-                async with client.listen(tools_list_changed=True) as subscription:
+                async with client.listen(tools_list_changed=True, prompts_list_changed=self.wants.prompts,
+                                         resources_list_changed=self.wants.resources) as subscription:
                     if not first:
                         self._relist.set()  # events may have been missed while re-subscribing
                     first, delay = False, 1.0
@@ -280,11 +390,42 @@ class McpServerSource:
             await anyio.sleep(delay)
             delay = min(BACKOFF_CAP, delay * 2)
 
-    def _install(self, tools: list[types.Tool], *, notify: bool) -> None:
-        signature = listing_signature(tools)
+    async def _list_everything(self, client: Client) -> Listing:
+        """Tools, and the resources, templates and prompts the server advertises and the manifest wants."""
+        capabilities = client.server_capabilities
+        # A server may offer only resources or prompts: asking it for tools would be an error.
+        tools = await _list_all(client) if capabilities.tools is not None else []
+        listing = Listing(tools, [], [], [])
+        if self.wants.resources and capabilities.resources is not None:
+            listing.resources = await _pages(client.list_resources, "resources")
+            listing.templates = await _pages(client.list_resource_templates, "resource_templates")
+        if self.wants.prompts and capabilities.prompts is not None:
+            listing.prompts = await _pages(client.list_prompts, "prompts")
+        self.supports_subscribe = bool(capabilities.resources and capabilities.resources.subscribe)
+        self.supports_completion = capabilities.completions is not None
+        return listing
+
+    async def _resubscribe(self, client: Client) -> None:
+        """After a reconnect, the new session knows none of our subscriptions."""
+        for uri in sorted(self._subscribed):
+            try:
+                await client.subscribe_resource(uri)
+            except Exception as exc:
+                self.log.warning("source %s: renewing the subscription to %s failed: %s", self.name, uri, exc)
+
+    def _install(self, listing: Listing, *, notify: bool) -> None:
+        signature = listing.signature()
         if signature == self._signature:
             return
+        tools = listing.tools
         self._operations = tool_operations(tools, self.invoker)
+        offerings = Offerings(
+            provider=self,
+            resources=tuple(ResourceOffer(str(r.uri), _wire(r)) for r in listing.resources),
+            templates=tuple(TemplateOffer(t.uri_template, _wire(t)) for t in listing.templates),
+            prompts=tuple(PromptOffer(p.name, _wire(p)) for p in listing.prompts),
+        )
+        self._offerings = None if offerings.empty else offerings
         self._signature = signature
         if notify:
             self.log.info("source %s: tool list changed (%d tools)", self.name, len(tools))
@@ -304,6 +445,25 @@ def _leaf(exc: BaseException) -> BaseException:
 def _session_expired(exc: MCPError) -> bool:
     """A remote server that restarted no longer knows our session (the SDK's spelling of HTTP 404)."""
     return exc.code == types.INVALID_REQUEST and exc.message == "Session terminated"
+
+
+def _wire(item: Any) -> dict[str, Any]:
+    return item.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+async def _pages(fetch: Callable[..., Any], field: str) -> list[Any]:
+    """Every page of a paginated list request (bounded, stopping if a server repeats a cursor)."""
+    items: list[Any] = []
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(_MAX_PAGES):
+        page = await fetch(cursor=cursor)
+        items += getattr(page, field)
+        cursor = page.next_cursor
+        if not cursor or cursor in seen:
+            break
+        seen.add(cursor)
+    return items
 
 
 async def _list_all(client: Client) -> list[types.Tool]:

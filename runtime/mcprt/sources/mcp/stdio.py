@@ -21,7 +21,8 @@ import anyio.abc
 import mcp_types as types
 from mcp.shared.message import SessionMessage
 
-from .process import end_group
+from .lines import LineSplitter, Oversized
+from .process import REAPER, end_group
 
 STDIN_CLOSE_GRACE = 1.0  # a well-behaved server exits by itself once its stdin closes
 TERM_GRACE = 2.0  # then SIGTERM, and SIGKILL after this long
@@ -77,20 +78,19 @@ async def stdio_transport(
         start_new_session=True,
     )
     server = ServerProcess(pid=process.pid)
+    REAPER.watch(process.pid)  # its group is ended even if mcprt is killed with SIGKILL
     started(server)
     incoming_send, incoming = anyio.create_memory_object_stream[SessionMessage | Exception](16)
     outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](16)
 
     async def read_stdout() -> None:
         assert process.stdout is not None
-        buffer = b""
+        lines = LineSplitter()
         try:
             async with incoming_send:
                 async for chunk in process.stdout:
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    for line in lines:
-                        message = _parse(line, log)
+                    for line in lines.feed(chunk):
+                        message = _too_big(line, lines.limit, log) if isinstance(line, Oversized) else _parse(line, log)
                         if message is not None:
                             await incoming_send.send(message)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
@@ -109,17 +109,18 @@ async def stdio_transport(
 
     async def read_stderr() -> None:
         assert process.stderr is not None
-        buffer = b""
+        lines = LineSplitter(limit=_MAX_LOGGED_LINE * 4)  # longer stderr lines are not logged whole anyway
         try:
             async for chunk in process.stderr:
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for raw in lines:
-                    _log_stderr(raw, server, log)
+                for raw in lines.feed(chunk):
+                    if isinstance(raw, Oversized):
+                        log.warning("the server wrote a %d-byte line on stderr (not logged)", raw.size)
+                    else:
+                        _log_stderr(raw, server, log)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             pass
-        if buffer:
-            _log_stderr(buffer, server, log)
+        if lines.rest():
+            _log_stderr(lines.rest(), server, log)
 
     async def watch_exit() -> None:
         while process.returncode is None:  # not process.wait(): a grandchild may hold the pipes open
@@ -164,6 +165,18 @@ async def _stop(process: anyio.abc.Process, server: ServerProcess) -> None:
                 await stream.aclose()
             except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 pass
+
+
+def _too_big(line: Oversized, limit: int, log: logging.Logger) -> SessionMessage | None:
+    """An oversized message fails the request it answers (when its id could be read), not the server."""
+    log.warning("the server sent a %d-byte message, over the limit of %d bytes (MCPRT_MAX_MESSAGE_BYTES); "
+                "dropped", line.size, limit)
+    if line.request_id is None:
+        return None
+    error = {"jsonrpc": "2.0", "id": line.request_id, "error": {
+        "code": -32603, "message": f"the server's answer was {line.size:,} bytes, over mcprt's limit of {limit:,} "
+                                   "bytes per message (MCPRT_MAX_MESSAGE_BYTES); ask for less"}}
+    return SessionMessage(types.jsonrpc_message_adapter.validate_python(error, by_name=False))
 
 
 def _parse(line: bytes, log: logging.Logger) -> SessionMessage | None:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcprt.errors import SpecError
+from mcprt.manifest.limits import DEFAULT_MAX_SPEC_BYTES, max_spec_bytes
 
-MAX_DOCUMENT_BYTES = 64_000_000
+MAX_DOCUMENT_BYTES = DEFAULT_MAX_SPEC_BYTES  # the default; MCPRT_MAX_SPEC_BYTES changes it
 FETCH_TIMEOUT = 30.0
 
 
@@ -126,8 +127,9 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
                     size = 0
                     for chunk in response.iter_bytes():
                         size += len(chunk)
-                        if size > MAX_DOCUMENT_BYTES:
-                            raise SpecError(url, "", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+                        if size > max_spec_bytes():
+                            raise SpecError(url, "", f"document is larger than {max_spec_bytes():,} bytes "
+                                            "(raise the limit with MCPRT_MAX_SPEC_BYTES)")
                         chunks.append(chunk)
                     body = b"".join(chunks)
                     _write_cache(

@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from mcprt.errors import SpecError
+from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped
 
 from . import fetch as fetching
 from .jsonlean import SKIPPED_COMPONENTS, SKIPPED_TOP, latin1_text, loads_lean
@@ -258,9 +260,10 @@ def read_external(
     if parsed.scheme == "file":
         path = Path(url2pathname(parsed.path))
         try:
-            return path.read_bytes(), str(path)
-        except OSError as exc:
-            message = f"cannot read referenced document {path}: {exc.strerror or exc}"
+            return read_capped(path, max_spec_bytes(), str(path), "MAX_SPEC_BYTES"), str(path)
+        except (OSError, LimitExceeded) as exc:
+            detail = str(exc) if isinstance(exc, LimitExceeded) else exc.strerror or exc
+            message = f"cannot read referenced document {path}: {detail}"
             if referrer is not None and label_for is not None:
                 raise SpecError(label_for(referrer[0]), referrer[1], message) from None
             raise SpecError(str(path), "", message) from None
@@ -298,7 +301,9 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
 
     def reread() -> bytes:
         try:
-            again = path.read_bytes()
+            again = read_capped(path, max_spec_bytes(), str(path), "MAX_SPEC_BYTES")
+        except LimitExceeded as exc:
+            raise SpecError(location, "", str(exc)) from None
         except OSError as exc:
             raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
         if hashlib.sha256(again).hexdigest() != digest:
@@ -312,12 +317,19 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
 def _file_digest(path: Path, location: str) -> str:
     """sha256 of a file, read in chunks (so a cache hit never holds the whole document)."""
     digest = hashlib.sha256()
+    limit = max_spec_bytes()
     try:
-        with path.open("rb") as handle:
+        with open_regular(path, str(path)) as handle:  # /dev/zero or a FIFO would be read forever
+            info = os.fstat(handle.fileno())
+            if info.st_size > limit:
+                raise SpecError(location, "", f"{path} is {info.st_size:,} bytes, over the API description "
+                                f"limit of {limit:,} (raise it with MCPRT_MAX_SPEC_BYTES)")
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
     except IsADirectoryError:
         raise SpecError(location, "", f"{path} is a directory, not an API description") from None
+    except LimitExceeded:
+        raise SpecError(location, "", f"{path} is not a regular file") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
     return digest.hexdigest()

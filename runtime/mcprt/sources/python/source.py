@@ -25,8 +25,10 @@ from ...manifest.model import PythonSource
 from ...toolset.naming import fit_tool_name, sanitize_tool_name
 from ...toolset.operation import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
+from ...offerings.model import Offerings
 from .docstrings import parse_docstring
 from .importing import functions_of, import_fresh, make_importable, module_files, parse_entries, tree_files
+from .offers import load_offers
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -36,11 +38,13 @@ class PythonFunctionsSource:
 
     kind = "python"
 
-    def __init__(self, name: str, operations: list[Operation], files: list[Path]) -> None:
+    def __init__(self, name: str, operations: list[Operation], files: list[Path],
+                 offerings: Offerings | None = None) -> None:
         self.name = name
         self.fingerprint = ""
         self._operations = operations
         self._files = files
+        self.offerings = offerings  # resources and prompts from `resources:` / `prompts:` (offers.py)
 
     @property
     def operations(self) -> list[Operation]:
@@ -115,11 +119,16 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
                 operations.append(_operation(ctx, entry.module, fn_name, fn, label))
             except McprtError as exc:
                 problems.append(str(exc))
+    offerings = None
+    try:
+        offerings = load_offers(config.resources, config.prompts, ctx.base_dir, modules)
+    except McprtError as exc:
+        problems.append(str(exc))
     if problems:
         raise McprtError("; ".join(problems))
     files = module_files(modules)
     files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
-    return PythonFunctionsSource(ctx.name, operations, files)
+    return PythonFunctionsSource(ctx.name, operations, files, offerings)
 
 
 def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: str) -> Operation:

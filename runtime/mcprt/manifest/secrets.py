@@ -1,0 +1,100 @@
+"""Where a manifest holds secrets, which values they are, and the rule that none may be empty.
+
+The loader uses this to (1) warn about secrets written literally, (2) refuse an empty secret — an
+empty `${MCPRT_TOKEN}` silently turning inbound auth off, or an empty key sent upstream, is a
+weakening nobody asked for — and (3) register every configured secret value with the process-wide
+scrubber (`mcprt.scrubbing.SECRETS`) so it is kept out of results, errors, logs and recordings.
+"""
+
+from __future__ import annotations
+
+from ..errors import Diagnostic
+from ..scrubbing import SECRETS
+from .model import Manifest
+from .positions import Path as NodePath
+from .positions import PositionIndex
+
+# Header or environment names under `headers:` / `env:` whose values are credentials too.
+_SENSITIVE_PARTS = ("token", "secret", "key", "password", "passwd", "auth", "session", "signature", "credential",
+                    "cookie")
+
+
+def secret_paths(manifest: Manifest) -> list[NodePath]:
+    """Where the manifest holds secrets: inbound tokens and every source's credentials."""
+    paths: list[NodePath] = []
+    if manifest.server.auth is not None:
+        paths += [("server", "auth", "bearer_tokens", i) for i in range(len(manifest.server.auth.bearer_tokens))]
+        paths += [("server", "auth", "tokens", name) for name in manifest.server.auth.tokens]
+    if manifest.policy is not None and manifest.policy.approvals.webhook is not None:
+        paths.append(("policy", "approvals", "webhook"))
+    for name, source in manifest.sources.items():
+        auth = getattr(source, "auth", None)
+        if auth is None:
+            continue
+        base: NodePath = ("sources", name, "auth")
+        if auth.bearer is not None:
+            paths.append((*base, "bearer"))
+        if auth.basic is not None:
+            paths.append((*base, "basic", "password"))
+        if auth.api_key is not None:
+            paths.append((*base, "api_key", "value"))
+        if auth.oauth2 is not None:
+            paths.append((*base, "oauth2", "client_secret"))
+    return paths
+
+
+def _value_at(manifest: Manifest, path: NodePath) -> str:
+    node: object = manifest
+    for part in path:
+        node = node[part] if isinstance(node, (list, dict)) else getattr(node, str(part))  # type: ignore[index]
+    return node.get_secret_value() if hasattr(node, "get_secret_value") else str(node)  # type: ignore[union-attr]
+
+
+def _sensitive(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in ("authorization", "proxy-authorization") or any(p in lowered for p in _SENSITIVE_PARTS)
+
+
+def configured_secrets(manifest: Manifest) -> list[str]:
+    """Every secret value the manifest configures: credentials, inbound tokens, and the values of
+    `headers:` / `env:` entries whose names say they carry one (`X-Api-Key`, `GITHUB_TOKEN`)."""
+    values = [_value_at(manifest, path) for path in secret_paths(manifest)]
+    for source in manifest.sources.values():
+        auth = getattr(source, "auth", None)
+        if auth is not None and auth.basic is not None:
+            values.append(f"{auth.basic.username}:{auth.basic.password.get_secret_value()}")
+        for mapping in (getattr(source, "headers", None) or {}, getattr(source, "env", None) or {}):
+            for key, value in mapping.items():
+                if _sensitive(key):
+                    scheme, _, rest = value.partition(" ")
+                    values.append(rest if rest and scheme.lower() in ("bearer", "basic", "token") else value)
+    return [v for v in values if v]
+
+
+def empty_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex) -> list[Diagnostic]:
+    """An error at each secret whose value is empty (most often an exported but empty variable)."""
+    found = []
+    for path in secret_paths(manifest):
+        if _value_at(manifest, path).strip():
+            continue
+        where = index.locate(path)
+        origin = "its environment variable is set but empty" if path in env_paths else "it is empty"
+        found.append(Diagnostic(where.file, where.line, where.col,
+                                f"a secret must not be empty ({origin}); set it, or remove this entry"))
+    return found
+
+
+def literal_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex) -> list[Diagnostic]:
+    """Warn about secrets written into the manifest itself: manifests are reviewed and committed."""
+    found = []
+    for path in secret_paths(manifest):
+        if path not in env_paths:
+            where = index.locate(path)
+            found.append(Diagnostic(where.file, where.line, where.col, "a secret is written literally in the "
+                                    "manifest; use ${VAR} (from the environment or .env) instead", "warning"))
+    return found
+
+
+def register_secrets(manifest: Manifest) -> None:
+    """Hand every configured secret to the process-wide scrubber."""
+    SECRETS.add(*configured_secrets(manifest))

@@ -1,0 +1,113 @@
+"""Apply the manifest to what sources offer: switches, per-item overrides, prefixes, collisions.
+
+Names and URIs stay as the upstream gives them unless the source has a `prefix` (prompt names get
+it prepended, URIs the reversible scheme prefix of `uris`). Two sources exposing one prompt name,
+resource URI or URI template is an error at the later source's line asking for a `prefix`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import Diagnostic
+from ..manifest.loader import LoadedManifest
+from ..manifest.model import ItemOverride
+from .model import Offerings
+from .offerset import Exposed, OfferSet, SourceOffers
+from .uris import add_prefix, scheme_prefix
+
+
+def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | None]) -> tuple[OfferSet, list[Diagnostic]]:
+    """The served set and every diagnostic (unknown override keys, collisions)."""
+    out: list[Diagnostic] = []
+    offers = OfferSet()
+    for source_name, config in loaded.manifest.sources.items():
+        offered = offerings.get(source_name)
+        if offered is None:
+            continue
+        scheme = scheme_prefix(config.prefix)
+        resource_switch = _switch(getattr(config, "resources", True))
+        prompt_switch = _switch(getattr(config, "prompts", True))
+        entry = SourceOffers(scheme, offered.provider)
+        if resource_switch is not None:
+            items = [(r.uri, r.wire) for r in offered.resources] + [(t.uri_template, t.wire) for t in offered.templates]
+            _unknown_keys(loaded, source_name, "resources", resource_switch, [key for key, _ in items], out)
+            for resource in offered.resources:
+                exposed = _resource(resource.uri, resource.wire, "uri", scheme, resource_switch.get(resource.uri))
+                if exposed is not None:
+                    _add(loaded, offers.resources, Exposed(exposed["uri"], resource.uri, source_name, exposed,
+                                                           offered.provider), "resource URI", out)
+            for template in offered.templates:
+                exposed = _resource(template.uri_template, template.wire, "uriTemplate", scheme,
+                                    resource_switch.get(template.uri_template))
+                if exposed is not None:
+                    _add(loaded, offers.templates, Exposed(exposed["uriTemplate"], template.uri_template, source_name,
+                                                           exposed, offered.provider), "resource template", out)
+            entry.has_resources = bool(offered.resources or offered.templates)
+        if prompt_switch is not None:
+            _unknown_keys(loaded, source_name, "prompts", prompt_switch, [p.name for p in offered.prompts], out)
+            for prompt in offered.prompts:
+                override = prompt_switch.get(prompt.name) or ItemOverride()
+                if not override.enabled:
+                    continue
+                wire = {**prompt.wire, "name": override.name or f"{config.prefix or ''}{prompt.name}"}
+                _describe(wire, override)
+                _add(loaded, offers.prompts, Exposed(wire["name"], prompt.name, source_name, wire, offered.provider),
+                     "prompt name", out)
+        offers.sources[source_name] = entry
+    return offers, out
+
+
+def _switch(value: Any) -> dict[str, ItemOverride] | None:
+    """None when the feature is off; else the per-item overrides (possibly none)."""
+    if value is False:
+        return None
+    if isinstance(value, dict):  # a python source's `resources:` maps URIs to functions: no overrides
+        return {key: item for key, item in value.items() if isinstance(item, ItemOverride)}
+    return {}
+
+
+def _resource(key: str, wire: Mapping[str, Any], field: str, scheme: str,
+              override: ItemOverride | None) -> dict[str, Any] | None:
+    override = override or ItemOverride()
+    if not override.enabled:
+        return None
+    exposed = {**wire, field: add_prefix(key, scheme)}
+    if override.name:
+        exposed["name"] = override.name
+    _describe(exposed, override)
+    return exposed
+
+
+def _describe(wire: dict[str, Any], override: ItemOverride) -> None:
+    if override.title is not None:
+        wire["title"] = override.title
+    if override.description is not None:
+        wire["description"] = override.description
+
+
+def _add(loaded: LoadedManifest, into: dict[str, Exposed], item: Exposed, what: str, out: list[Diagnostic]) -> None:
+    other = into.get(item.key)
+    if other is None:
+        into[item.key] = item
+        return
+    if other.source == item.source:
+        message = f"{what} '{item.key}' is offered twice by source '{item.source}'"
+    else:
+        message = (f"{what} '{item.key}' from source '{item.source}' collides with source '{other.source}': "
+                   "give one of them a `prefix`")
+    out.append(loaded.diagnostic(("sources", item.source), message, prefer="key"))
+
+
+def _unknown_keys(loaded: LoadedManifest, source: str, feature: str, overrides: Mapping[str, ItemOverride],
+                  known: list[str], out: list[Diagnostic]) -> None:
+    for key in overrides:
+        if key in known:
+            continue
+        hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+        noun = "resource" if feature == "resources" else "prompt"
+        out.append(loaded.diagnostic(("sources", source, feature, key),
+                                     f"source '{source}' offers no {noun} '{key}'{suffix}", prefer="key"))

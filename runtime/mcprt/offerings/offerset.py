@@ -1,0 +1,117 @@
+"""The resources, templates and prompts served at one moment (immutable, swapped with the tool set).
+
+Exposed URIs and names map back to (source, upstream URI or name, provider); `resolve_uri` finds the
+owner of a URI that is not listed (a template expansion): by the source's URI prefix, then by the
+templates' patterns, then — with a single resource-offering source — that source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import OfferProvider
+from .uris import add_prefix, strip_prefix, template_pattern
+
+
+@dataclass(frozen=True)
+class Exposed:
+    """One listed item: its exposed key (URI, URI template or prompt name) and where it comes from."""
+
+    key: str
+    upstream: str
+    source: str
+    wire: dict[str, Any]  # as listed to clients
+    provider: OfferProvider
+
+
+@dataclass
+class SourceOffers:
+    """What the set knows about one source: its URI scheme prefix and provider."""
+
+    scheme: str
+    provider: OfferProvider
+    has_resources: bool = False
+
+
+@dataclass
+class OfferSet:
+    resources: dict[str, Exposed] = field(default_factory=dict)  # exposed URI → item
+    templates: dict[str, Exposed] = field(default_factory=dict)  # exposed URI template → item
+    prompts: dict[str, Exposed] = field(default_factory=dict)  # exposed name → item
+    sources: dict[str, SourceOffers] = field(default_factory=dict)
+    _patterns: list[tuple[Any, Exposed]] | None = None
+
+    # --- capabilities --------------------------------------------------------------------------
+
+    @property
+    def has_resources(self) -> bool:
+        return bool(self.resources or self.templates)
+
+    @property
+    def has_prompts(self) -> bool:
+        return bool(self.prompts)
+
+    @property
+    def subscribe(self) -> bool:
+        return any(s.provider.supports_subscribe for s in self.sources.values() if s.has_resources)
+
+    @property
+    def completions(self) -> bool:
+        return any(s.provider.supports_completion for s in self.sources.values())
+
+    # --- listings ------------------------------------------------------------------------------
+
+    def list_resources(self) -> list[dict[str, Any]]:
+        return [item.wire for item in self.resources.values()]
+
+    def list_templates(self) -> list[dict[str, Any]]:
+        return [item.wire for item in self.templates.values()]
+
+    def list_prompts(self) -> list[dict[str, Any]]:
+        return [item.wire for item in self.prompts.values()]
+
+    def resources_fingerprint(self) -> str:
+        return _digest([self.list_resources(), self.list_templates()])
+
+    def prompts_fingerprint(self) -> str:
+        return _digest(self.list_prompts())
+
+    # --- routing -------------------------------------------------------------------------------
+
+    def resolve_uri(self, uri: str) -> tuple[str, str, OfferProvider] | None:
+        """(source, upstream URI, provider) for an exposed URI, or None when no source owns it."""
+        listed = self.resources.get(uri)
+        if listed is not None:
+            return listed.source, listed.upstream, listed.provider
+        for name, offers in self.sources.items():
+            if offers.scheme and offers.has_resources:
+                upstream = strip_prefix(uri, offers.scheme)
+                if upstream is not None:
+                    return name, upstream, offers.provider
+        if self._patterns is None:
+            self._patterns = [(template_pattern(key), item) for key, item in self.templates.items()]
+        for pattern, item in self._patterns:
+            if pattern.match(uri):
+                scheme = self.sources[item.source].scheme
+                return item.source, strip_prefix(uri, scheme) or uri, item.provider
+        owners = [(n, o) for n, o in self.sources.items() if o.has_resources and not o.scheme]
+        if len(owners) == 1:
+            name, offers = owners[0]
+            return name, uri, offers.provider
+        return None
+
+    def exposed_uri(self, source: str, upstream_uri: str) -> str:
+        offers = self.sources.get(source)
+        return add_prefix(upstream_uri, offers.scheme) if offers else upstream_uri
+
+
+def definition_size(wire: dict[str, Any]) -> int:
+    """Bytes of an item's compact JSON definition (what listing it costs a model's context)."""
+    return len(json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,17 @@
+"""Keep configured secret values out of everything mcprt writes: results, errors, logs, recordings.
+
+Redaction by *name* (`sources/http/redaction.py`) hides the headers and query parameters mcprt
+builds; it cannot see a secret an upstream *reflects* in a body (an echo service, a token endpoint
+quoting the form it received). This package scrubs by *value*: every configured secret, and the
+forms it travels in (percent-, form-, base64- and JSON-escaped), is replaced by ``[redacted]``
+wherever it appears.
+
+`SECRETS` is the process-wide registry: the manifest loader registers every configured secret,
+OAuth2 token sources register the tokens they obtain, and the executor, the call pipeline, the
+recorder and the log formatters scrub through it. This module imports nothing else of mcprt, so
+every layer may use it.
+"""
+
+from .scrubber import REDACTED, SECRETS, Scrubber, secret_forms
+
+__all__ = ["REDACTED", "SECRETS", "Scrubber", "secret_forms"]

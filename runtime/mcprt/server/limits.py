@@ -1,0 +1,131 @@
+"""Connection-level limits of the HTTP transport: what a client that never finishes costs us.
+
+The guard (auth, Origin) runs only once a request's headers are complete, so before that an
+unauthenticated client can hold a connection — and a file descriptor — as long as it likes. With the
+common limit of 1,024 descriptors, 1,100 half-open connections made every legitimate call time out
+and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
+
+- a connection must complete its first request's headers within `MCPRT_HEADER_TIMEOUT` seconds
+  (default 10) or it is closed; idle keep-alive connections close after 5 s (uvicorn);
+- at most `MCPRT_MAX_CONNECTIONS` connections are open at once (default: 4,096, or what the
+  descriptor limit allows after a reserve for upstreams and files); more are closed on arrival;
+- the soft descriptor limit is raised to the hard limit at start;
+- "accept failed" errors (EMFILE) are logged at most once per 10 s, with a count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any
+
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_MAX_CONNECTIONS = 4096
+FD_RESERVE = 128  # descriptors kept for upstream connections, subprocess pipes, files, logs
+ACCEPT_LOG_EVERY = 10.0
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, "").replace("_", ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the soft limit now in force."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return DEFAULT_MAX_CONNECTIONS + FD_RESERVE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft if soft != resource.RLIM_INFINITY else 65536
+
+
+def max_connections(fd_limit: int) -> int:
+    default = max(16, min(DEFAULT_MAX_CONNECTIONS, fd_limit - FD_RESERVE))
+    return int(_env_number("MCPRT_MAX_CONNECTIONS", default))
+
+
+def header_timeout() -> float:
+    return _env_number("MCPRT_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
+
+
+def limited_protocol(limit: int, timeout: float) -> type:
+    """uvicorn's HTTP protocol class with a connection cap and a first-request header deadline."""
+
+    class LimitedHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > limit:
+                transport.abort()  # frees the descriptor at once; the client sees a reset
+                return
+            self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
+
+        def _headers_overdue(self) -> None:
+            # No request has started on this connection: it never finished sending its headers.
+            if getattr(self, "cycle", None) is None and not self.transport.is_closing():
+                self.transport.abort()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            timer = getattr(self, "_header_timer", None)
+            if timer is not None:
+                timer.cancel()
+            super().connection_lost(exc)
+
+    return LimitedHTTPProtocol
+
+
+class _Throttle(logging.Filter):
+    """Let one "accept" error through per ACCEPT_LOG_EVERY seconds; say how many were dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = 0.0
+        self._dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "accept" not in text.lower() and "Too many open files" not in text:
+            return True
+        now = time.monotonic()
+        if now - self._last < ACCEPT_LOG_EVERY:
+            self._dropped += 1
+            return False
+        self._last = now
+        if self._dropped:
+            record.msg = f"{text} ({self._dropped} more like it in the last {ACCEPT_LOG_EVERY:g}s not shown)"
+            record.args = ()
+            record.exc_info = None  # one traceback per window at most
+        self._dropped = 0
+        return True
+
+
+_THROTTLE = _Throttle()
+
+
+def throttle_accept_errors() -> None:
+    """Install the accept-error throttle on the loggers asyncio and uvicorn report them on."""
+    for name in ("asyncio", "uvicorn.error"):
+        log = logging.getLogger(name)
+        if _THROTTLE not in log.filters:
+            log.addFilter(_THROTTLE)
+
+
+def connection_settings() -> dict[str, Any]:
+    """uvicorn.Config keyword arguments enforcing these limits (raises the fd limit as a side effect)."""
+    fd_limit = raise_fd_limit()
+    throttle_accept_errors()
+    return {"http": limited_protocol(max_connections(fd_limit), header_timeout()), "timeout_keep_alive": 5}

@@ -1,0 +1,281 @@
+"""Serving the sources' resources, templates and prompts, and what proxied servers send clients.
+
+Handlers read `holder.current.offers` on every request (a reload's swap is seen at once) and route
+by exposed URI or name to the owning source (offerings/offerset.py). Besides:
+
+- `resources/subscribe`: one upstream subscription per URI however many clients subscribe;
+  `resources/updated` from upstream goes to the clients subscribed to that URI only;
+- `logging/setLevel` is remembered per connection; relayed log messages below it are dropped
+  (MCP 2025-11-25 §server/utilities/logging);
+- `SessionPeer` is the calling client for server→client requests relayed during a call
+  (sources/mcp/relay.py): same session, same request stream, or a clear error when the transport
+  cannot carry a request to the client (stateless HTTP, 2026-07-28 clients).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import mcp_types as types
+from mcp.server import ServerRequestContext
+from mcp.server.connection import Connection
+from mcp.shared.exceptions import MCPError
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, ConfigDict
+
+from ..observability.log import log_event
+from ..offerings.model import OfferError
+from ..toolset.operation import RelayError
+from ..toolset.toolset import ToolSetHolder
+from .notify import Notifier, connection_of
+
+RESOURCE_NOT_FOUND = -32002  # MCP 2025-11-25 §server/resources "Error Handling"
+LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+class _Raw(BaseModel):
+    """A client result kept as sent (every field, known or not)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+_REQUEST_MODELS: dict[str, tuple[type[BaseModel], types.ClientCapabilities]] = {
+    "sampling/createMessage": (types.CreateMessageRequest, types.ClientCapabilities(sampling=types.SamplingCapability())),
+    "elicitation/create": (types.ElicitRequest, types.ClientCapabilities(elicitation=types.ElicitationCapability())),
+    "roots/list": (types.ListRootsRequest, types.ClientCapabilities(roots=types.RootsCapability())),
+}
+
+
+class LogLevels:
+    """The `logging/setLevel` of each connection (key: session id, or "stdio")."""
+
+    def __init__(self) -> None:
+        self._levels: dict[int, str] = {}
+
+    def set(self, connection: Connection | None, level: str) -> None:
+        if connection is not None:
+            key = id(connection)
+            if key not in self._levels:
+                connection.exit_stack.callback(self._levels.pop, key, None)
+            self._levels[key] = level
+
+    def allows(self, connection: Connection | None, level: str) -> bool:
+        wanted = self._levels.get(id(connection)) if connection is not None else None
+        if wanted is None or level not in LEVELS or wanted not in LEVELS:
+            return True
+        return LEVELS.index(level) >= LEVELS.index(wanted)
+
+
+class SessionPeer:
+    """The client of one `tools/call`, as the relay sees it (toolset.operation.ClientPeer)."""
+
+    def __init__(self, ctx: ServerRequestContext[Any], levels: LogLevels) -> None:
+        self._ctx = ctx
+        self._levels = levels
+
+    async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        ctx = self._ctx
+        model, capability = _REQUEST_MODELS[method]
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            raise RelayError(f"the client speaks MCP {ctx.protocol_version}, where a server cannot send it "
+                             f"{method} during a call through mcprt")
+        if not ctx.session.can_send_request:
+            raise RelayError(f"the client is connected over stateless HTTP, where mcprt cannot send it {method}; "
+                             "serve without --stateless to relay it")
+        if not ctx.session.check_client_capability(capability):
+            raise RelayError(f"the client does not support {method.split('/')[0]}")
+        request = model.model_validate({"method": method, "params": params}, by_name=False)
+        try:
+            result = await ctx.session.send_request(
+                request,  # type: ignore[arg-type]
+                _Raw,
+                metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
+            )
+        except MCPError as exc:
+            raise RelayError(f"the client answered {method} with an error: {exc.message}", exc.code) from None
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    async def log(self, params: dict[str, Any]) -> None:
+        ctx = self._ctx
+        level = params.get("level", "info")
+        if not self._levels.allows(connection_of(ctx), level):
+            return
+        await ctx.session.send_log_message(level, params.get("data"), params.get("logger"),
+                                           related_request_id=ctx.request_id)
+
+
+class Subscriptions:
+    """Which connections subscribed to which exposed URI; one upstream subscription per URI."""
+
+    def __init__(self, holder: ToolSetHolder) -> None:
+        self._holder = holder
+        self._by_uri: dict[str, dict[int, Connection]] = {}
+
+    async def subscribe(self, connection: Connection, uri: str) -> None:
+        owner = self._holder.current.offers.resolve_uri(uri)
+        if owner is None:
+            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"no source offers the resource {uri}")
+        _, upstream, provider = owner
+        listeners = self._by_uri.setdefault(uri, {})
+        first = not listeners
+        if id(connection) not in listeners:
+            listeners[id(connection)] = connection
+            connection.exit_stack.push_async_callback(self._forget, uri, connection)
+        if first and provider.supports_subscribe:
+            await _offer_call(provider.subscribe(upstream))
+
+    async def unsubscribe(self, connection: Connection, uri: str) -> None:
+        await self._forget(uri, connection)
+
+    async def _forget(self, uri: str, connection: Connection) -> None:
+        listeners = self._by_uri.get(uri)
+        if not listeners or listeners.pop(id(connection), None) is None or listeners:
+            return
+        del self._by_uri[uri]
+        owner = self._holder.current.offers.resolve_uri(uri)
+        if owner is not None and owner[2].supports_subscribe:
+            try:
+                await owner[2].unsubscribe(owner[1])
+            except Exception as exc:  # the upstream may be gone; our side is forgotten anyway
+                log_event("upstream unsubscribe failed", logging.DEBUG, uri=uri, error=str(exc))
+
+    async def updated(self, source: str, upstream_uri: str) -> int:
+        uri = self._holder.current.offers.exposed_uri(source, upstream_uri)
+        sent = 0
+        for connection in list(self._by_uri.get(uri, {}).values()):
+            try:
+                await connection.send_resource_updated(uri)
+                sent += 1
+            except Exception as exc:
+                log_event("resources/updated not delivered", logging.DEBUG, error=type(exc).__name__)
+        return sent
+
+
+async def _offer_call(awaitable: Any) -> Any:
+    """Await a provider call; its OfferError becomes the JSON-RPC error the client receives."""
+    try:
+        return await awaitable
+    except OfferError as exc:
+        raise MCPError(code=exc.code, message=str(exc)) from None
+
+
+def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels) -> Subscriptions:
+    """Register resources/*, prompts/*, completion/complete and logging/setLevel on `server`."""
+    subscriptions = Subscriptions(holder)
+
+    def page(key: str, items: list[dict[str, Any]], ctx: ServerRequestContext[Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {key: items}
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            result["resultType"] = "complete"
+        return result
+
+    async def list_resources(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
+        return page("resources", holder.current.offers.list_resources(), ctx)
+
+    async def list_templates(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
+        return page("resourceTemplates", holder.current.offers.list_templates(), ctx)
+
+    async def read(ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> dict[str, Any]:
+        offers = holder.current.offers
+        uri = str(params.uri)
+        owner = offers.resolve_uri(uri)
+        if owner is None:
+            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"Resource not found: {uri}")
+        source, upstream, provider = owner
+        result = await _offer_call(provider.read_resource(upstream))
+        for content in result.get("contents", []):
+            if isinstance(content, dict) and isinstance(content.get("uri"), str):
+                content["uri"] = offers.exposed_uri(source, content["uri"])
+        return result
+
+    async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
+        connection = connection_of(ctx)
+        if connection is not None:
+            await subscriptions.subscribe(connection, str(params.uri))
+        return types.EmptyResult()
+
+    async def unsubscribe(ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        connection = connection_of(ctx)
+        if connection is not None:
+            await subscriptions.unsubscribe(connection, str(params.uri))
+        return types.EmptyResult()
+
+    async def list_prompts(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
+        return page("prompts", holder.current.offers.list_prompts(), ctx)
+
+    async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> dict[str, Any]:
+        prompt = holder.current.offers.prompts.get(params.name)
+        if prompt is None:
+            raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt '{params.name}'")
+        return await _offer_call(prompt.provider.get_prompt(prompt.upstream, params.arguments))
+
+    async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
+        offers = holder.current.offers
+        ref = params.ref.model_dump(by_alias=True, mode="json", exclude_none=True)
+        if ref.get("type") == "ref/prompt":
+            item = offers.prompts.get(ref.get("name", ""))
+            ref = {**ref, "name": item.upstream} if item else ref
+        else:
+            item = offers.templates.get(ref.get("uri", "")) or offers.resources.get(ref.get("uri", ""))
+            ref = {**ref, "uri": item.upstream} if item else ref
+        if item is None or not item.provider.supports_completion:
+            return {"completion": {"values": [], "hasMore": False}}
+        argument = params.argument.model_dump(by_alias=True, mode="json")
+        context = params.context.model_dump(by_alias=True, mode="json", exclude_none=True) if params.context else None
+        return await _offer_call(item.provider.complete(ref, argument, context))
+
+    async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:
+        levels.set(connection_of(ctx), params.level)
+        return types.EmptyResult()
+
+    for method, model, handler in (
+        ("resources/list", types.PaginatedRequestParams, list_resources),
+        ("resources/templates/list", types.PaginatedRequestParams, list_templates),
+        ("resources/read", types.ReadResourceRequestParams, read),
+        ("resources/subscribe", types.SubscribeRequestParams, subscribe),
+        ("resources/unsubscribe", types.UnsubscribeRequestParams, unsubscribe),
+        ("prompts/list", types.PaginatedRequestParams, list_prompts),
+        ("prompts/get", types.GetPromptRequestParams, get_prompt),
+        ("completion/complete", types.CompleteRequestParams, complete),
+        ("logging/setLevel", types.SetLevelRequestParams, set_level),
+    ):
+        server.add_request_handler(method, model, handler)
+    return subscriptions
+
+
+class UpstreamEvents:
+    """Runtime events from sources → clients: `resources/updated` to subscribers, stray logs to all."""
+
+    def __init__(self, subscriptions: Subscriptions, notifier: Notifier, levels: LogLevels) -> None:
+        self._subscriptions = subscriptions
+        self._notifier = notifier
+        self._levels = levels
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    def __call__(self, source: str, kind: str, data: Any) -> None:
+        if kind == "resource_updated":
+            self._spawn(self._subscriptions.updated(source, data))
+        elif kind == "log" and isinstance(data, dict):
+            self._spawn(self._broadcast_log(data))
+
+    def _spawn(self, coro: Any) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coro)
+        except RuntimeError:
+            coro.close()
+            return
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _broadcast_log(self, params: dict[str, Any]) -> None:
+        """A log no call explains (e.g. sent between calls) goes to every connection whose level allows it."""
+        level = params.get("level", "info")
+        for connection in self._notifier.connections():
+            if self._levels.allows(connection, level):
+                try:
+                    await connection.log(level, params.get("data"), params.get("logger"))
+                except Exception as exc:
+                    log_event("log message not delivered", logging.DEBUG, error=type(exc).__name__)

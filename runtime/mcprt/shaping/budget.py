@@ -1,0 +1,112 @@
+"""The budget a template renders under: output size and time, checked while it runs.
+
+A template is untrusted code (manifests come from pull requests). Capping `*` alone was bypassed by
+`'%0200000000d' % 1`, `'x'.center(2e8)`, `|center`, doubling a `namespace` string in a loop and
+1,000 iterations × 1 MB (#13). So the sandbox checks, on every attribute lookup, call and operator
+(the steps every loop and expression goes through) and on every chunk of output:
+
+- time: `MCPRT_TEMPLATE_TIMEOUT` seconds per render (default 2);
+- size: no string or list built, and no output, larger than `MCPRT_TEMPLATE_MAX_OUTPUT` characters
+  (default 1,000,000); widths given to padding/format operations are checked *before* they run.
+
+A render over budget raises `BudgetExceeded`, which the template layer turns into a tool error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+DEFAULT_TIMEOUT = 2.0
+DEFAULT_MAX_OUTPUT = 1_000_000
+_WIDTH = re.compile(r"%[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?|\{[^{}]*?[:!][^{}]*?(\d{4,})[^{}]*\}")
+
+
+class BudgetExceeded(Exception):
+    """A template went over its output or time budget."""
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, "").replace("_", ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def max_output() -> int:
+    return int(_env_number("MCPRT_TEMPLATE_MAX_OUTPUT", DEFAULT_MAX_OUTPUT))
+
+
+def timeout() -> float:
+    return _env_number("MCPRT_TEMPLATE_TIMEOUT", DEFAULT_TIMEOUT)
+
+
+class _State(threading.local):
+    deadline: float | None = None
+    limit: int = DEFAULT_MAX_OUTPUT
+
+
+_STATE = _State()
+
+
+@contextmanager
+def budget() -> Iterator[int]:
+    """Render under a budget (this thread); yields the output limit."""
+    previous = (_STATE.deadline, _STATE.limit)
+    _STATE.deadline, _STATE.limit = time.monotonic() + timeout(), max_output()
+    try:
+        yield _STATE.limit
+    finally:
+        _STATE.deadline, _STATE.limit = previous
+
+
+def tick() -> None:
+    """Raise BudgetExceeded when the render's time is up (no-op outside a budget)."""
+    deadline = _STATE.deadline
+    if deadline is not None and time.monotonic() > deadline:
+        raise BudgetExceeded(f"the template ran longer than {timeout():g}s")
+
+
+def check_size(value: Any) -> Any:
+    """`value`, unless it is a string or list over the output limit."""
+    if isinstance(value, (str, list, tuple, bytes)) and len(value) > _STATE.limit:
+        raise BudgetExceeded(f"the template built a value of {len(value):,} items, over the limit of "
+                             f"{_STATE.limit:,} (MCPRT_TEMPLATE_MAX_OUTPUT)")
+    return value
+
+
+def check_width(*numbers: Any) -> None:
+    """Refuse a width/count argument (padding, repetition) over the output limit before it is used."""
+    for number in numbers:
+        if isinstance(number, (int, float)) and not isinstance(number, bool) and abs(number) > _STATE.limit:
+            raise BudgetExceeded(f"a width of {number:,} is over the template output limit of {_STATE.limit:,}")
+
+
+def check_format(template: Any) -> None:
+    """Refuse `%`/`{}` format strings whose field widths or precisions exceed the output limit."""
+    if not isinstance(template, str):
+        return
+    for match in _WIDTH.finditer(template):
+        for group in match.groups():
+            if group and group.isdigit():
+                check_width(int(group))
+
+
+def check_output(chunks: Iterator[str]) -> str:
+    """Join rendered chunks, stopping as soon as the output or the time goes over budget."""
+    parts: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > _STATE.limit:
+            raise BudgetExceeded(f"the template's output exceeds {_STATE.limit:,} characters "
+                                 "(MCPRT_TEMPLATE_MAX_OUTPUT)")
+        tick()
+        parts.append(chunk)
+    return "".join(parts)

@@ -1,0 +1,113 @@
+"""Relaying what a proxied server asks of the client during a call: sampling, elicitation, roots, logs.
+
+The upstream connection is shared by every client of mcprt, so each server→client request must go
+to the client whose call caused it, and to no other (a prompt for a password must never reach
+another user). Which call that is:
+
+- on streamable HTTP and in the 2026-07-28 multi-round-trip flow, the SDK runs the callback in the
+  context of the task that sent the call (its context-carrying streams), so a context variable set
+  around the call names the caller exactly;
+- on stdio (JSON-RPC has no "related request" field), it is the source's only call in flight; with
+  several in flight the request is refused with an error saying so, never guessed.
+
+A caller that cannot be reached (stateless HTTP, a 2026-07-28 client, a client without the
+capability) makes the relay answer the upstream with a JSON-RPC error at once — no hang.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import mcp_types as types
+
+from ...toolset.operation import ClientPeer, RelayError
+
+CALLER: contextvars.ContextVar[ClientPeer | None] = contextvars.ContextVar("mcprt_relay_caller", default=None)
+
+
+class Relay:
+    """Per-source bookkeeping of calls in flight and the SDK client callbacks that relay to them."""
+
+    def __init__(self, source: str, log: logging.Logger) -> None:
+        self.source = source
+        self.log = log
+        self._in_flight: list[ClientPeer | None] = []
+        self.on_unrouted_log: Any = None  # callable(params) for logs no call explains
+
+    @contextmanager
+    def calling(self, peer: ClientPeer | None) -> Iterator[None]:
+        """Around one upstream request: the peer its server→client requests go to."""
+        token = CALLER.set(peer)
+        self._in_flight.append(peer)
+        try:
+            yield
+        finally:
+            self._in_flight.remove(peer)
+            CALLER.reset(token)
+
+    def caller(self) -> ClientPeer:
+        peer = CALLER.get()
+        if peer is not None:
+            return peer
+        if not self._in_flight:
+            raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
+        if len(self._in_flight) > 1:
+            raise RelayError(f"source '{self.source}' has several calls in progress and this transport does not say "
+                             "which one asks; mcprt relays server→client requests over stdio only while one call runs")
+        peer = self._in_flight[0]
+        if peer is None:
+            raise RelayError("the caller of this tool is not an MCP client (e.g. `mcprt call`) and cannot be asked")
+        return peer
+
+    async def _relay(self, method: str, params: Any, result_model: Any) -> Any:
+        try:
+            peer = self.caller()
+            wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
+            result = await peer.request(method, wire)
+            return result_model.model_validate(result, by_name=False)
+        except RelayError as exc:
+            self.log.info("source %s: %s not relayed: %s", self.source, method, exc)
+            return types.ErrorData(code=exc.code, message=str(exc))
+        except Exception as exc:  # the client answered with an error or something invalid
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            code = getattr(exc, "code", types.INTERNAL_ERROR)
+            return types.ErrorData(code=code if isinstance(code, int) else types.INTERNAL_ERROR,
+                                   message=f"the client refused {method}: {message}")
+
+    # --- SDK client callbacks ---------------------------------------------------------------------
+
+    async def sampling(self, context: Any, params: types.CreateMessageRequestParams) -> Any:
+        model = types.CreateMessageResultWithTools if getattr(params, "tools", None) else types.CreateMessageResult
+        return await self._relay("sampling/createMessage", params, model)
+
+    async def elicitation(self, context: Any, params: Any) -> Any:
+        return await self._relay("elicitation/create", params, types.ElicitResult)
+
+    async def list_roots(self, context: Any) -> Any:
+        return await self._relay("roots/list", None, types.ListRootsResult)
+
+    async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
+        wire = params.model_dump(by_alias=True, mode="json", exclude_none=True)
+        try:
+            peer = self.caller()
+        except RelayError:
+            if self.on_unrouted_log is not None:
+                self.on_unrouted_log(wire)
+            return
+        try:
+            await peer.log(wire)
+        except Exception as exc:  # a client gone mid-call must not break the upstream connection
+            self.log.debug("source %s: log not relayed: %s", self.source, exc)
+
+    def callbacks(self) -> dict[str, Any]:
+        """Keyword arguments for the SDK `Client`: declaring them advertises the capabilities upstream."""
+        return {
+            "sampling_callback": self.sampling,
+            "elicitation_callback": self.elicitation,
+            "list_roots_callback": self.list_roots,
+            "logging_callback": self.logging,
+        }

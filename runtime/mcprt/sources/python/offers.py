@@ -1,0 +1,188 @@
+"""Python functions as resources and prompts (`resources: {uri: module:function}`, `prompts: [...]`).
+
+Shapes (MCP 2025-11-25 §server/resources, §server/prompts):
+- a resource function takes the URI template's variables as arguments (none for a plain URI) and
+  returns `str` (text/plain), `bytes` (a base64 blob, application/octet-stream) or any JSON value
+  (application/json text);
+- a prompt function's typed parameters are the prompt's arguments (all strings on the wire, coerced
+  by the signature); it returns `str` (one user message), or a list of `str` / `{"role", "content"}`.
+An exception is answered as a JSON-RPC error `<ExceptionType>: <message>`; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import inspect
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from ...errors import McprtError, ToolCallError
+from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
+from ...offerings.uris import template_values
+from ...toolset.operation import CallContext
+from .docstrings import parse_docstring
+from .importing import Entry, functions_of, import_fresh
+from .signature import FunctionSignature, bind_arguments, describe_function
+
+INTERNAL_ERROR = -32603
+CALL_TIMEOUT = 30.0
+
+
+class _Function:
+    def __init__(self, fn: Any, name: str, label: str) -> None:
+        self.name = name
+        documented = fn.func if isinstance(fn, functools.partial) else fn
+        self.fn = fn
+        self.label = label
+        self.doc = parse_docstring(inspect.getdoc(documented))
+        self.signature: FunctionSignature = describe_function(fn, label, self.doc)
+
+    async def __call__(self, arguments: Mapping[str, Any]) -> Any:
+        context = CallContext(tool=self.label, timeout=CALL_TIMEOUT, max_response_bytes=0)
+        try:
+            args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
+            with anyio.fail_after(CALL_TIMEOUT):
+                if inspect.iscoroutinefunction(self.fn):
+                    value = await self.fn(*args, **kwargs)
+                else:
+                    value = await anyio.to_thread.run_sync(functools.partial(self.fn, *args, **kwargs),
+                                                           abandon_on_cancel=True)
+                if inspect.isawaitable(value):
+                    value = await value
+        except ToolCallError as exc:
+            raise OfferError(str(exc)) from None
+        except TimeoutError:
+            raise OfferError(f"{self.label} did not finish within {CALL_TIMEOUT:g}s", INTERNAL_ERROR) from None
+        except Exception as exc:
+            raise OfferError(f"{type(exc).__name__}: {exc}".rstrip(": "), INTERNAL_ERROR) from None
+        return value
+
+
+class PythonOffers:
+    """The OfferProvider of a python source."""
+
+    supports_subscribe = False
+    supports_completion = False
+
+    def __init__(self) -> None:
+        self.resources: dict[str, _Function] = {}
+        self.templates: dict[str, _Function] = {}
+        self.prompts: dict[str, _Function] = {}
+
+    async def read_resource(self, uri: str) -> dict[str, Any]:
+        function = self.resources.get(uri)
+        values: dict[str, str] = {}
+        if function is None:
+            for template, candidate in self.templates.items():
+                matched = template_values(template, uri)
+                if matched is not None:
+                    function, values = candidate, matched
+                    break
+        if function is None:
+            raise OfferError(f"Resource not found: {uri}", -32002)
+        return {"contents": [_content(uri, await function(values))]}
+
+    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None) -> dict[str, Any]:
+        function = self.prompts.get(name)
+        if function is None:
+            raise OfferError(f"unknown prompt '{name}'")
+        value = await function(arguments or {})
+        items = value if isinstance(value, list) else [value]
+        result: dict[str, Any] = {"messages": [_message(item) for item in items]}
+        if function.doc.summary:
+            result["description"] = function.doc.summary
+        return result
+
+    async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
+                       context: dict[str, Any] | None) -> dict[str, Any]:
+        return {"completion": {"values": [], "hasMore": False}}
+
+    async def subscribe(self, uri: str) -> None:
+        raise OfferError("python resources do not support subscriptions")
+
+    async def unsubscribe(self, uri: str) -> None:
+        return None
+
+
+def load_offers(resources: Mapping[str, str], prompts: list[str], base_dir: Any,
+                modules: list[Any]) -> Offerings | None:
+    """Import the functions named by `resources`/`prompts`; raise McprtError naming every bad entry."""
+    if not resources and not prompts:
+        return None
+    provider = PythonOffers()
+    resource_offers: list[ResourceOffer] = []
+    template_offers: list[TemplateOffer] = []
+    prompt_offers: list[PromptOffer] = []
+    problems: list[str] = []
+    for uri, target in resources.items():
+        try:
+            function = _function(target, f"resource '{uri}'", base_dir, modules)
+        except McprtError as exc:
+            problems.append(str(exc))
+            continue
+        wire = {"name": function.name, "description": function.doc.summary or f"Resource {uri}."}
+        if "{" in uri:
+            provider.templates[uri] = function
+            template_offers.append(TemplateOffer(uri, {"uriTemplate": uri, **wire}))
+        else:
+            provider.resources[uri] = function
+            resource_offers.append(ResourceOffer(uri, {"uri": uri, **wire}))
+    for target in prompts:
+        try:
+            function = _function(target, f"prompt '{target}'", base_dir, modules)
+        except McprtError as exc:
+            problems.append(str(exc))
+            continue
+        name = function.name
+        provider.prompts[name] = function
+        prompt_offers.append(PromptOffer(name, _prompt_wire(name, function)))
+    if problems:
+        raise McprtError("; ".join(problems))
+    return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
+
+
+def _function(target: str, what: str, base_dir: Any, modules: list[Any]) -> _Function:
+    module_name, sep, attr = target.strip().partition(":")
+    if not sep or not attr:
+        raise McprtError(f"{what}: '{target}' is not `package.module:function`")
+    entry = Entry(target, module_name, attr, None)
+    module = import_fresh(entry, base_dir)
+    modules.append(module)
+    [(_, fn)] = functions_of(entry, module)
+    return _Function(fn, attr, f"{what} ({target})")
+
+
+def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
+    schema = function.signature.input_schema
+    required = set(schema.get("required", ()))
+    arguments = []
+    for argument, spec in (schema.get("properties") or {}).items():
+        item: dict[str, Any] = {"name": argument, "required": argument in required}
+        if spec.get("description"):
+            item["description"] = spec["description"]
+        arguments.append(item)
+    wire: dict[str, Any] = {"name": name, "description": function.doc.summary or f"Prompt {name}."}
+    if arguments:
+        wire["arguments"] = arguments
+    return wire
+
+
+def _content(uri: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"uri": uri, "mimeType": "text/plain", "text": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"uri": uri, "mimeType": "application/octet-stream", "blob": base64.b64encode(value).decode()}
+    return {"uri": uri, "mimeType": "application/json", "text": json.dumps(value, default=str, ensure_ascii=False)}
+
+
+def _message(item: Any) -> dict[str, Any]:
+    if isinstance(item, dict) and "role" in item and "content" in item:
+        content = item["content"]
+        return {"role": item["role"], "content": {"type": "text", "text": content} if isinstance(content, str)
+                else content}
+    return {"role": "user", "content": {"type": "text", "text": item if isinstance(item, str) else json.dumps(item)}}

@@ -1,0 +1,100 @@
+"""Finding 3 of #13 and fault 3 of #12: no configured secret in any result, error, log, case or output.
+
+The upstream reflects everything it receives (headers, cookies, query, basic auth decoded, the token
+endpoint's form). Whatever the credential's kind, name and location, none of its forms (raw, URL-,
+form-, base64-, JSON-escaped) may reach the model, the log (debug level), /healthz, a recorded case,
+a snapshot or the CLI's output; and `mcprt record` then `mcprt test` pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+
+from tests.hostile.hostile_support import (
+    ALL_SECRETS,
+    CLIENT_SECRET,
+    ISSUED_TOKEN,
+    echo_manifest,
+    leaks,
+    run_cli,
+)
+from tests.support.served import child_env, http_client, mcprt_http, text_of
+
+KINDS = ("bearer", "basic", "project", "query", "cookie", "oauth")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return child_env(MCPRT_CACHE_DIR="/tmp/mcprt-hostile-cache", **ALL_SECRETS, **extra)
+
+
+def test_reflected_credentials_never_reach_results_or_logs(tmp_path: Path, echo_upstream: str) -> None:
+    manifest = echo_manifest(tmp_path / "p", echo_upstream)
+    with mcprt_http(manifest, env=_env(MCPRT_LOG_LEVEL="debug")) as up:
+        async def calls() -> list[str]:
+            async with http_client(up.url) as client:
+                texts = []
+                for kind in KINDS:
+                    result = await asyncio.wait_for(client.call_tool(f"{kind}_echo", {"q": "hello"}), 30)
+                    assert not result.is_error, text_of(result)
+                    texts.append(text_of(result) + json.dumps(result.structured_content))
+                return texts
+
+        texts = asyncio.run(calls())
+        # The credential did travel (the upstream saw it) and came back scrubbed, not dropped silently.
+        assert all("[redacted]" in t for t in texts), texts
+        for kind, text in zip(KINDS, texts):
+            assert leaks(text) == [], (kind, text)
+        assert leaks(httpx.get(f"{up.base}/healthz", timeout=5).text) == []
+        assert leaks(up.log()) == [], up.log()
+
+
+def test_token_endpoint_error_never_shows_the_client_secret(tmp_path: Path, echo_upstream: str) -> None:
+    """The token endpoint quotes `client_secret=zz%2Fsecret…` back in its error: the model gets the
+    error, never the secret in any form; the server then answers a normal call."""
+    manifest = echo_manifest(tmp_path / "p", echo_upstream, oauth_secret_var="WRONG_SECRET")
+    wrong = CLIENT_SECRET + "-wrong"
+    with mcprt_http(manifest, env=_env(WRONG_SECRET=wrong, MCPRT_LOG_LEVEL="debug")) as up:
+        async def calls() -> tuple[str, str]:
+            async with http_client(up.url) as client:
+                failed = await asyncio.wait_for(client.call_tool("oauth_echo", {}), 30)
+                assert failed.is_error
+                normal = await asyncio.wait_for(client.call_tool("bearer_echo", {"q": "after"}), 30)
+                assert not normal.is_error
+                return text_of(failed), text_of(normal)
+
+        error, normal = asyncio.run(calls())
+        assert "OAuth2 token request failed" in error and "invalid_client" in error
+        assert leaks(error, [wrong]) == [] and leaks(error) == [], error
+        assert '"q":"after"' in normal.replace(" ", "") or "after" in normal
+        assert leaks(up.log(), [wrong]) == []
+
+
+def test_record_and_test_with_an_api_key_in_any_header(tmp_path: Path, echo_upstream: str) -> None:
+    """#12 fault 3: `api_key: {in: header, name: project_id}`; record prints no key and exits 0, and
+    `mcprt test` passes — for every kind of credential."""
+    manifest = echo_manifest(tmp_path / "p", echo_upstream)
+    env = _env()
+    for kind in KINDS:
+        run = run_cli("record", str(manifest), f"{kind}_echo", "--args", '{"q": "x"}', cwd=manifest.parent,
+                      env=env, timeout=90)
+        assert run.returncode == 0, (kind, run.output)
+        assert leaks(run.output) == [], (kind, run.output)
+    stored = "".join(p.read_text() for p in (manifest.parent / "cases").rglob("*") if p.is_file())
+    assert "project_id" in stored or "[redacted]" in stored
+    assert leaks(stored) == [], stored
+    tested = run_cli("test", str(manifest), cwd=manifest.parent, env=env, timeout=90)
+    assert tested.returncode == 0, tested.output
+    assert leaks(tested.output) == []
+    # And without the secrets in the environment (CI replays with placeholders) it passes too — but
+    # for OAuth2, whose token endpoint a replay still calls live (left as it is; see the report).
+    import shutil
+    shutil.rmtree(manifest.parent / "cases" / "oauth_echo")
+    shutil.rmtree(manifest.parent / "cases" / "__snapshots__" / "oauth_echo")
+    bare = child_env(MCPRT_CACHE_DIR="/tmp/mcprt-hostile-cache")
+    assert run_cli("test", str(manifest), cwd=manifest.parent, env=bare, timeout=90).returncode == 0
+    diffed = run_cli("diff", str(manifest), str(manifest), cwd=manifest.parent, env=env, timeout=90)
+    assert leaks(diffed.output) == []

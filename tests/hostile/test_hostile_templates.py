@@ -1,0 +1,86 @@
+"""Finding 4 of #13: a template cannot exhaust memory or block the event loop; each attack is a
+clear tool error within the render budget, /healthz answers during a slow render, and a normal call
+works right after."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.served import child_env, http_client, mcprt_http, text_of
+
+TOOLS = '''
+def ping() -> str:
+    """Pong."""
+    return "pong"
+
+
+def data() -> dict:
+    """Some data."""
+    return {"n": 1}
+'''
+ATTACKS = {
+    "percent": "{{ '%0200000000d' % 1 }}",
+    "center_method": "{{ 'x'.center(200000000) }}",
+    "center_filter": "{{ 'x'|center(200000000) }}",
+    "format": "{{ '{:>200000000}'.format(1) }}",
+    "namespace": "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+                 "{{ ns.s|length }}",
+    "iterations": "{% for i in range(1000) %}{{ 'y' * 1000000 }}{% endfor %}",
+    "slow": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+}
+
+
+def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) -> None:
+    (tmp_path / "tools.py").write_text(TOOLS)
+    tools = {name: {"output": source} for name, source in ATTACKS.items()}
+    sources = {name: {"python": "tools:data", "prefix": f"{name}_"} for name in ATTACKS}
+    for name in ATTACKS:
+        sources[name]["tools"] = {"data": tools[name]}
+    sources["plain"] = {"python": "tools:ping"}
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(json.dumps({"version": 1, "sources": sources}))  # JSON is YAML
+    with mcprt_http(manifest, "--no-reload", env=child_env()) as up:
+        health_times: list[float] = []
+        stop = threading.Event()
+
+        def probe() -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                httpx.get(f"{up.base}/healthz", timeout=10)
+                health_times.append(time.monotonic() - started)
+                time.sleep(0.05)
+
+        async def calls() -> dict[str, tuple[bool, str, float]]:
+            out = {}
+            async with http_client(up.url) as client:
+                for name in ATTACKS:
+                    started = time.monotonic()
+                    result = await asyncio.wait_for(client.call_tool(f"{name}_data", {}), 30)
+                    out[name] = (result.is_error, text_of(result), time.monotonic() - started)
+                normal = await asyncio.wait_for(client.call_tool("ping", {}), 10)
+                out["normal"] = (normal.is_error, text_of(normal), 0.0)
+            return out
+
+        prober = threading.Thread(target=probe, daemon=True)
+        prober.start()
+        try:
+            out = asyncio.run(calls())
+        finally:
+            stop.set()
+            prober.join(15)
+        for name in ATTACKS:
+            is_error, text, seconds = out[name]
+            assert is_error and "template failed" in text, (name, text[:300])
+            assert seconds < 10, (name, seconds)
+        assert "ran longer than 2s" in out["slow"][1]
+        assert out["normal"][:2] == (False, "pong")
+        assert health_times and max(health_times) < 1.5, max(health_times)  # the 2 s render ran off the loop
+        with open(f"/proc/{up.process.pid}/status") as status:
+            peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        assert peak_kb < 600_000, peak_kb

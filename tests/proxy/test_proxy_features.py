@@ -1,0 +1,151 @@
+"""Resources, prompts, completions, subscriptions, logs and field pass-through of proxied MCP servers,
+through `mcprt up` (a real subprocess) with the SDK client, upstream being the everything fixture."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mcp_types as types
+import pytest
+
+from tests.support.everything import command_source, fixture_http, url_source, write_manifest
+from tests.support.everything_server import TOOLS
+from tests.support.served import http_client, mcprt_http, text_of
+
+# resources/subscribe and logging are handshake-era features the SDK marks deprecated for 2026-07-28.
+pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def fixture_url() -> Iterator[str]:
+    with fixture_http() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`mcprt up --transport http` proxying the fixture as a `command:` source."""
+    manifest = write_manifest(tmp_path_factory.mktemp("features"), command_source("fx"))
+    with mcprt_http(manifest, "--no-reload") as up:
+        yield up.url
+
+
+async def test_resources_templates_prompts_and_completion_are_proxied(served: str) -> None:
+    async with http_client(served) as client:
+        capabilities = client.server_capabilities
+        assert capabilities.resources is not None and capabilities.resources.subscribe is True
+        assert capabilities.prompts is not None and capabilities.completions is not None
+
+        listed = await client.list_resources()
+        assert [str(r.uri) for r in listed.resources] == ["test://static-text", "test://static-binary",
+                                                           "test://watched-resource"]
+        assert listed.resources[0].description == "A static text resource."
+        templates = await client.list_resource_templates()
+        assert [t.uri_template for t in templates.resource_templates] == ["test://template/{id}/data"]
+
+        text = await client.read_resource("test://static-text")
+        assert text.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
+        data = await client.read_resource("test://template/123/data")
+        assert json.loads(data.contents[0].text) == {"id": "123", "templateTest": True,  # type: ignore[union-attr]
+                                                     "data": "Data for ID: 123"}
+
+        prompts = await client.list_prompts()
+        assert [p.name for p in prompts.prompts] == ["test_simple_prompt", "test_prompt_with_arguments",
+                                                     "test_prompt_with_embedded_resource", "test_prompt_with_image"]
+        got = await client.get_prompt("test_prompt_with_arguments", {"arg1": "hello", "arg2": "world"})
+        assert got.messages[0].content.text == "Prompt with arguments: arg1='hello', arg2='world'"  # type: ignore[union-attr]
+
+        completed = await client.complete(types.PromptReference(type="ref/prompt", name="test_prompt_with_arguments"),
+                                          {"name": "arg1", "value": "par"})
+        assert completed.completion.values == ["paris", "park", "party"]
+        by_template = await client.complete(
+            types.ResourceTemplateReference(type="ref/resource", uri="test://template/{id}/data"),
+            {"name": "id", "value": "12"})
+        assert by_template.completion.values == ["123", "124"]
+
+
+async def test_an_unknown_resource_is_a_clear_error_and_the_server_keeps_serving(served: str) -> None:
+    async with http_client(served) as client:
+        with pytest.raises(Exception, match="test://nope"):
+            await client.read_resource("test://nope")
+        assert text_of(await client.call_tool("test_simple_text", {})) == "This is a simple text response for testing."
+
+
+async def test_resource_updates_reach_only_the_subscribers(served: str) -> None:
+    updates: dict[str, list[str]] = {"subscribed": [], "other": []}
+
+    def catcher(key: str) -> Any:
+        async def handle(message: Any) -> None:
+            if isinstance(message, types.ResourceUpdatedNotification):
+                updates[key].append(str(message.params.uri))
+        return handle
+
+    async with http_client(served, message_handler=catcher("subscribed")) as subscribed, \
+            http_client(served, message_handler=catcher("other")) as other:
+        await subscribed.subscribe_resource("test://watched-resource")
+        await other.list_resources()
+        await other.call_tool("touch_watched", {})
+        with anyio.fail_after(20):
+            while not updates["subscribed"]:
+                await anyio.sleep(0.05)
+        assert updates["subscribed"] == ["test://watched-resource"]
+        await subscribed.unsubscribe_resource("test://watched-resource")
+        await other.call_tool("touch_watched", {})
+        await anyio.sleep(0.5)
+        assert updates == {"subscribed": ["test://watched-resource"], "other": []}
+
+
+@pytest.mark.parametrize("kind", ["command", "url"])
+async def test_tool_and_result_fields_the_proxy_does_not_change_pass_through(
+    kind: str, fixture_url: str, tmp_path: Path
+) -> None:
+    """#12 fault 8: a tool's `icons`, `_meta`, `execution` and a result's `_meta` were dropped."""
+    source = command_source("fx") if kind == "command" else url_source("fx", fixture_url)
+    with mcprt_http(write_manifest(tmp_path, source), "--no-reload") as up:
+        async with http_client(up.url) as client:
+            listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+            wire = listed["test_fields"].model_dump(by_alias=True, mode="json", exclude_none=True)
+            assert wire == next(tool for tool in TOOLS if tool["name"] == "test_fields")
+            result = await client.call_tool("test_fields", {})
+            assert result.meta == {"example.com/trace": "t-1"}
+            assert result.structured_content == {"ok": True}
+            mixed = await client.call_tool("test_multiple_content_types", {})
+            assert mixed.content[1].annotations is not None
+            assert mixed.content[1].annotations.audience == ["user"]
+
+
+async def test_tool_log_messages_are_relayed_and_honour_set_level(served: str) -> None:
+    received: list[tuple[str, Any]] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        received.append((params.level, params.data))
+
+    async with http_client_with(served, logging_callback=on_log) as client:
+        await client.call_tool("test_tool_with_logging", {})
+        assert received == [("info", "Tool execution started"), ("info", "Tool processing data"),
+                            ("info", "Tool execution completed")]
+        await client.set_logging_level("warning")
+        await client.call_tool("test_tool_with_logging", {})
+        assert len(received) == 3
+
+
+async def test_progress_is_relayed(served: str) -> None:
+    seen: list[tuple[float, float | None]] = []
+
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        seen.append((value, total))
+
+    async with http_client(served) as client:
+        await client.call_tool("test_tool_with_progress", {}, progress_callback=progress)
+    assert seen == [(0, 100), (50, 100), (100, 100)]
+
+
+def http_client_with(url: str, **callbacks: Any) -> Any:
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    return Client(streamable_http_client(url), mode="legacy", **callbacks)

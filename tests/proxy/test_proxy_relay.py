@@ -1,0 +1,154 @@
+"""Server→client requests of a proxied server during a call, relayed to the calling client:
+sampling and elicitation over stdio and streamable HTTP, a clear error on stateless HTTP, and a
+cancelled call reaching the upstream server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mcp_types as types
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.support.everything import command_source, fixture_http, url_source, write_manifest
+from tests.support.served import child_env, mcprt_http, text_of, up_command
+
+pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+
+
+async def sampling(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+    asked = params.messages[0].content.text  # type: ignore[union-attr]
+    return types.CreateMessageResult(role="assistant", model="test-model",
+                                     content=types.TextContent(type="text", text=f"answer to {asked}"))
+
+
+async def elicitation(context: Any, params: Any) -> types.ElicitResult:
+    assert params.message == "Who are you?"
+    assert params.requested_schema["required"] == ["username", "email"]
+    return types.ElicitResult(action="accept", content={"username": "ada", "email": "ada@example.com"})
+
+
+async def roots(context: Any) -> types.ListRootsResult:
+    return types.ListRootsResult(roots=[types.Root(uri="file:///work/project", name="project")])
+
+
+CALLBACKS = {"sampling_callback": sampling, "elicitation_callback": elicitation, "list_roots_callback": roots}
+
+
+@asynccontextmanager
+async def connected(transport: str, manifest: Path, *flags: str, mode: str = "legacy") -> AsyncIterator[Client]:
+    if transport == "stdio":
+        command = up_command(manifest, *flags)
+        params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(manifest.parent))
+        async with Client(params, mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
+            yield client
+        return
+    with mcprt_http(manifest, *flags) as up:
+        async with Client(streamable_http_client(up.url), mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
+            yield client
+
+
+@pytest.mark.parametrize(("transport", "kind"), [("stdio", "command"), ("http", "command"), ("stdio", "url"),
+                                                  ("http", "url")])
+async def test_sampling_elicitation_and_roots_reach_the_calling_client(transport: str, kind: str,
+                                                                       tmp_path: Path) -> None:
+    with fixture_http() as url:
+        source = command_source("fx") if kind == "command" else url_source("fx", url)
+        async with connected(transport, write_manifest(tmp_path, source), "--no-reload") as client:
+            await exercise(client)
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_2026_client_answers_through_input_required_rounds(transport: str, tmp_path: Path) -> None:
+    """2026-07-28 clients cannot be sent requests mid-call: the questions come back as InputRequiredResult."""
+    async with connected(transport, write_manifest(tmp_path, command_source("fx")), "--no-reload",
+                         mode="auto") as client:
+        assert client.protocol_version == "2026-07-28"
+        await exercise(client)
+
+
+async def exercise(client: Client) -> None:
+    sampled = await client.call_tool("test_sampling", {"prompt": "2+2?"})
+    assert not sampled.is_error, text_of(sampled)
+    assert text_of(sampled) == "LLM response: answer to 2+2?"
+
+    elicited = await client.call_tool("test_elicitation", {"message": "Who are you?"})
+    assert text_of(elicited) == ('User response: action=accept, content={"username": "ada", '
+                                 '"email": "ada@example.com"}')
+
+    listed = await client.call_tool("test_roots", {})
+    assert text_of(listed) == '["file:///work/project"]'
+
+
+async def test_concurrent_callers_each_get_their_own_elicitation(tmp_path: Path) -> None:
+    """Over a `url:` source, each relayed request goes to the client whose call caused it, never another."""
+
+    def answering(name: str) -> Any:
+        async def elicit(context: Any, params: Any) -> types.ElicitResult:
+            await anyio.sleep(0.3)  # both calls are in flight at once
+            return types.ElicitResult(action="accept", content={"username": name, "email": f"{name}@example.com"})
+        return elicit
+
+    with fixture_http() as url, mcprt_http(write_manifest(tmp_path, url_source("fx", url)), "--no-reload") as up:
+        results: dict[str, str] = {}
+
+        async def caller(name: str) -> None:
+            async with Client(streamable_http_client(up.url), mode="legacy",
+                              elicitation_callback=answering(name)) as client:  # type: ignore[arg-type]
+                results[name] = text_of(await client.call_tool("test_elicitation", {"message": "Who are you?"}))
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tasks:
+                for name in ("ada", "bob"):
+                    tasks.start_soon(caller, name)
+    for name in ("ada", "bob"):
+        assert results[name] == (f'User response: action=accept, content={{"username": "{name}", '
+                                 f'"email": "{name}@example.com"}}')
+
+
+async def test_elicitation_on_stateless_http_is_a_clear_error_without_a_hang(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path, command_source("fx"))
+    with mcprt_http(manifest, "--no-reload", "--stateless") as up:
+        async with Client(streamable_http_client(up.url), mode="legacy", **CALLBACKS) as client:  # type: ignore[arg-type]
+            started = time.monotonic()
+            with anyio.fail_after(30):
+                result = await client.call_tool("test_elicitation", {"message": "Who are you?"})
+            assert time.monotonic() - started < 15
+            assert result.is_error
+            assert "stateless HTTP" in text_of(result) and "elicitation/create" in text_of(result)
+            # Nothing is left pending: the source serves the next calls at once.
+            for _ in range(3):
+                with anyio.fail_after(10):
+                    ok = await client.call_tool("test_simple_text", {})
+                assert text_of(ok) == "This is a simple text response for testing."
+
+
+async def test_a_client_without_the_capability_gets_a_clear_error(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path, command_source("fx"))
+    with mcprt_http(manifest, "--no-reload") as up:
+        async with Client(streamable_http_client(up.url), mode="legacy") as client:
+            with anyio.fail_after(30):
+                result = await client.call_tool("test_sampling", {"prompt": "hi"})
+            assert result.is_error
+            assert "does not support sampling" in text_of(result)
+
+
+async def test_cancelling_a_proxied_call_cancels_it_upstream(tmp_path: Path) -> None:
+    marker = tmp_path / "cancelled.txt"
+    manifest = write_manifest(tmp_path, command_source("fx", extra=f'env: {{FIXTURE_CANCEL_FILE: "{marker}"}}\n'))
+    with mcprt_http(manifest, "--no-reload") as up:
+        async with Client(streamable_http_client(up.url), mode="legacy") as client:
+            with anyio.move_on_after(2):
+                await client.call_tool("test_slow", {"seconds": 120})
+            with anyio.fail_after(20):
+                while not (marker.exists() and marker.read_text() == "cancelled\n"):
+                    await anyio.sleep(0.05)
+            ok = await client.call_tool("test_simple_text", {})
+            assert text_of(ok) == "This is a simple text response for testing."
+

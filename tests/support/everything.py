@@ -1,0 +1,60 @@
+"""Starting the everything fixture (tests/support/everything_server.py) and manifests that proxy it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SERVER = Path(__file__).with_name("everything_server.py")
+
+
+@contextmanager
+def fixture_http(*flags: str, timeout: float = 30) -> Iterator[str]:
+    """The fixture over streamable HTTP on localhost; yields its MCP endpoint URL."""
+    process = subprocess.Popen([sys.executable, str(SERVER), "--http", *flags], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    port: list[str] = []
+    announced = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("PORT ") and not port:
+                port.append(line.split()[1])
+                announced.set()
+        announced.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        announced.wait(timeout)
+        if not port:
+            raise AssertionError("the everything fixture did not start")
+        yield f"http://localhost:{port[0]}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def command_source(name: str, *flags: str, extra: str = "") -> str:
+    """A manifest `sources:` entry running the fixture over stdio (extra: more YAML lines, indented 4)."""
+    argv = ", ".join(f'"{part}"' for part in (sys.executable, str(SERVER), *flags))
+    return f"  {name}:\n    command: [{argv}]\n" + textwrap.indent(textwrap.dedent(extra), "    ")
+
+
+def url_source(name: str, url: str, extra: str = "") -> str:
+    return f"  {name}:\n    url: {url}\n" + textwrap.indent(textwrap.dedent(extra), "    ")
+
+
+def write_manifest(folder: Path, *sources: str, server: str = "") -> Path:
+    path = folder / "mcp.yaml"
+    path.write_text("version: 1\n" + server + "sources:\n" + "".join(sources), encoding="utf-8")
+    return path

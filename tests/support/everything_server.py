@@ -1,0 +1,382 @@
+"""A handshake-era MCP server offering every feature the conformance suite's server scenarios expect.
+
+    python everything_server.py                      # stdio
+    python everything_server.py --http               # streamable HTTP on localhost, prints "PORT <n>"
+    python everything_server.py --features prompts   # offer only some of tools,resources,prompts
+
+Written for mcprt's tests from the scenario descriptions of `@modelcontextprotocol/conformance`
+0.1.16 (`conformance list --server`): the `test_*` tools, `test://…` resources and `test_*` prompts,
+completion, logging, progress, sampling, elicitation, subscriptions. Beyond the suite it has
+`test_fields` (a tool with `icons`, `_meta`, `execution` and a result `_meta`), `test_roots`,
+`test_slow` (records its cancellation in the file named by `$FIXTURE_CANCEL_FILE`),
+`touch_watched` (sends `notifications/resources/updated` to the subscribers) and `add_prompt`
+(adds a prompt and a resource, then sends both list_changed notifications).
+It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import socket
+import sys
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.connection import Connection
+
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108020000009077"
+        "53de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
+    )
+).decode()
+WAV = base64.b64encode(b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00D\xac\x00\x00\x88X\x01\x00"
+                       b"\x02\x00\x10\x00data\x00\x00\x00\x00").decode()
+TEXT = "This is a simple text response for testing."
+NO_ARGS = {"type": "object", "properties": {}}
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+TOOLS: list[dict[str, Any]] = [
+    {"name": "test_simple_text", "description": "Returns simple text.", "inputSchema": NO_ARGS},
+    {"name": "test_image_content", "description": "Returns an image.", "inputSchema": NO_ARGS},
+    {"name": "test_audio_content", "description": "Returns audio.", "inputSchema": NO_ARGS},
+    {"name": "test_embedded_resource", "description": "Returns an embedded resource.", "inputSchema": NO_ARGS},
+    {"name": "test_multiple_content_types", "description": "Returns text, image and resource.", "inputSchema": NO_ARGS},
+    {"name": "test_tool_with_logging", "description": "Logs three messages.", "inputSchema": NO_ARGS},
+    {"name": "test_error_handling", "description": "Always fails.", "inputSchema": NO_ARGS},
+    {"name": "test_tool_with_progress", "description": "Reports progress.", "inputSchema": NO_ARGS},
+    {"name": "test_sampling", "description": "Asks the client's LLM.",
+     "inputSchema": {"type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"]}},
+    {"name": "test_elicitation", "description": "Asks the user.",
+     "inputSchema": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}},
+    {"name": "test_elicitation_sep1034_defaults", "description": "Elicitation with defaults.", "inputSchema": NO_ARGS},
+    {"name": "test_elicitation_sep1330_enums", "description": "Elicitation with enums.", "inputSchema": NO_ARGS},
+    {
+        "name": "json_schema_2020_12_tool",
+        "description": "Tool with JSON Schema 2020-12 features",
+        "inputSchema": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "$defs": {"address": {"type": "object",
+                                  "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+            "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+            "additionalProperties": False,
+        },
+    },
+    {"name": "test_reconnection", "description": "Closes the SSE stream mid-call.", "inputSchema": NO_ARGS},
+    {
+        "name": "test_fields",
+        "title": "Fields",
+        "description": "A tool with every optional field.",
+        "inputSchema": NO_ARGS,
+        "outputSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+        "annotations": {"readOnlyHint": True},
+        "icons": [{"src": "https://example.com/icon.png", "mimeType": "image/png", "sizes": ["48x48"]}],
+        "_meta": {"example.com/owner": "team-a"},
+        "execution": {"taskSupport": "optional"},
+    },
+    {"name": "test_roots", "description": "Lists the client's roots.", "inputSchema": NO_ARGS},
+    {"name": "test_slow", "description": "Sleeps until cancelled.",
+     "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}}},
+    {"name": "touch_watched", "description": "Announces that test://watched-resource changed.", "inputSchema": NO_ARGS},
+    {"name": "add_prompt", "description": "Adds a prompt and a resource, and announces both lists changed.",
+     "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
+]
+
+RESOURCES = [
+    {"uri": "test://static-text", "name": "static-text", "description": "A static text resource.",
+     "mimeType": "text/plain"},
+    {"uri": "test://static-binary", "name": "static-binary", "description": "A static PNG.", "mimeType": "image/png"},
+    {"uri": "test://watched-resource", "name": "watched-resource", "description": "A resource that changes.",
+     "mimeType": "text/plain"},
+]
+TEMPLATES = [
+    {"uriTemplate": "test://template/{id}/data", "name": "template-data", "description": "Data by id.",
+     "mimeType": "application/json"},
+]
+PROMPTS = [
+    {"name": "test_simple_prompt", "description": "A simple prompt."},
+    {"name": "test_prompt_with_arguments", "description": "A prompt with arguments.",
+     "arguments": [{"name": "arg1", "description": "First test argument", "required": True},
+                   {"name": "arg2", "description": "Second test argument", "required": True}]},
+    {"name": "test_prompt_with_embedded_resource", "description": "A prompt embedding a resource.",
+     "arguments": [{"name": "resourceUri", "description": "URI of the resource to embed", "required": True}]},
+    {"name": "test_prompt_with_image", "description": "A prompt with an image."},
+]
+COMPLETIONS = {"arg1": ["paris", "park", "party"], "arg2": ["world", "wonder"], "id": ["123", "124", "999"]}
+
+subscribers: dict[str, list[Connection]] = {}
+
+
+def _connection(ctx: ServerRequestContext[Any]) -> Connection | None:
+    connection = getattr(ctx.session, "_connection", None)
+    return connection if isinstance(connection, Connection) else None
+
+
+async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> dict[str, Any]:
+    name, args = params.name, params.arguments or {}
+    rid = ctx.request_id
+    if name == "test_simple_text":
+        return {"content": [_text(TEXT)]}
+    if name == "test_image_content":
+        return {"content": [{"type": "image", "data": PNG, "mimeType": "image/png"}]}
+    if name == "test_audio_content":
+        return {"content": [{"type": "audio", "data": WAV, "mimeType": "audio/wav"}]}
+    if name == "test_embedded_resource":
+        return {"content": [{"type": "resource", "resource": {
+            "uri": "test://embedded-resource", "mimeType": "text/plain", "text": "This is an embedded resource content."}}]}
+    if name == "test_multiple_content_types":
+        return {"content": [
+            _text("Multiple content types test:"),
+            {"type": "image", "data": PNG, "mimeType": "image/png", "annotations": {"audience": ["user"]}},
+            {"type": "resource", "resource": {"uri": "test://mixed-content-resource", "mimeType": "application/json",
+                                              "text": json.dumps({"test": "data", "value": 123})}},
+        ]}
+    if name == "test_tool_with_logging":
+        for message in ("Tool execution started", "Tool processing data", "Tool execution completed"):
+            await ctx.session.send_log_message("info", message, "fixture", related_request_id=rid)
+            await anyio.sleep(0.05)
+        return {"content": [_text("Logging completed")]}
+    if name == "test_error_handling":
+        return {"content": [_text("This tool intentionally returns an error for testing")], "isError": True}
+    if name == "test_tool_with_progress":
+        for done in (0, 50, 100):
+            await ctx.session.report_progress(done, 100, None)
+            await anyio.sleep(0.05)
+        return {"content": [_text("Progress completed")]}
+    if name == "test_sampling":
+        result = await ctx.session.create_message(
+            messages=[types.SamplingMessage(role="user", content=types.TextContent(type="text", text=args["prompt"]))],
+            max_tokens=100, related_request_id=rid)
+        text = result.content.text if isinstance(result.content, types.TextContent) else str(result.content)
+        return {"content": [_text(f"LLM response: {text}")]}
+    if name == "test_elicitation":
+        schema = {"type": "object", "properties": {
+            "username": {"type": "string", "description": "User's response"},
+            "email": {"type": "string", "description": "User's email address"}}, "required": ["username", "email"]}
+        return await _elicit(ctx, args["message"], schema, "User response")
+    if name == "test_elicitation_sep1034_defaults":
+        schema = {"type": "object", "properties": {
+            "name": {"type": "string", "default": "John Doe"},
+            "age": {"type": "integer", "default": 30},
+            "score": {"type": "number", "default": 95.5},
+            "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
+            "verified": {"type": "boolean", "default": True}}}
+        return await _elicit(ctx, "Please review your details", schema, "Elicitation completed")
+    if name == "test_elicitation_sep1330_enums":
+        schema = {"type": "object", "properties": {
+            "untitledSingle": {"type": "string", "enum": ["option1", "option2", "option3"]},
+            "titledSingle": {"type": "string", "oneOf": [{"const": "value1", "title": "First Option"},
+                                                         {"const": "value2", "title": "Second Option"},
+                                                         {"const": "value3", "title": "Third Option"}]},
+            "legacyEnum": {"type": "string", "enum": ["opt1", "opt2", "opt3"],
+                           "enumNames": ["Option One", "Option Two", "Option Three"]},
+            "untitledMulti": {"type": "array", "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
+            "titledMulti": {"type": "array", "items": {"anyOf": [{"const": "value1", "title": "First Choice"},
+                                                                  {"const": "value2", "title": "Second Choice"},
+                                                                  {"const": "value3", "title": "Third Choice"}]}}}}
+        return await _elicit(ctx, "Pick your options", schema, "Elicitation completed")
+    if name == "json_schema_2020_12_tool":
+        return {"content": [_text(json.dumps(args))]}
+    if name == "test_reconnection":
+        if ctx.close_sse_stream is not None:
+            await ctx.close_sse_stream()
+        await anyio.sleep(0.2)
+        return {"content": [_text("Reconnection test completed")]}
+    if name == "test_fields":
+        return {"content": [_text('{"ok": true}')], "structuredContent": {"ok": True},
+                "_meta": {"example.com/trace": "t-1"}}
+    if name == "test_roots":
+        roots = await ctx.session.send_request(types.ListRootsRequest(), types.ListRootsResult,
+                                               metadata=_related(rid))
+        return {"content": [_text(json.dumps([str(r.uri) for r in roots.roots]))]}
+    if name == "test_slow":
+        try:
+            await anyio.sleep(float(args.get("seconds", 60)))
+        except anyio.get_cancelled_exc_class():
+            marker = os.environ.get("FIXTURE_CANCEL_FILE")
+            if marker:
+                with open(marker, "a", encoding="utf-8") as out:
+                    out.write("cancelled\n")
+            raise
+        return {"content": [_text("slept")]}
+    if name == "touch_watched":
+        for connection in list(subscribers.get("test://watched-resource", [])):
+            await connection.send_resource_updated("test://watched-resource")
+        return {"content": [_text(f"notified {len(subscribers.get('test://watched-resource', []))}")]}
+    if name == "add_prompt":
+        PROMPTS.append({"name": args["name"], "description": f"Added at runtime: {args['name']}."})
+        RESOURCES.append({"uri": f"test://added/{args['name']}", "name": args["name"], "mimeType": "text/plain"})
+        await ctx.session.send_prompt_list_changed()
+        await ctx.session.send_resource_list_changed()
+        return {"content": [_text("added")]}
+    return {"content": [_text(f"unknown tool {name}")], "isError": True}
+
+
+def _related(rid: Any) -> Any:
+    from mcp.shared.message import ServerMessageMetadata
+
+    return ServerMessageMetadata(related_request_id=rid)
+
+
+async def _elicit(ctx: ServerRequestContext[Any], message: str, schema: dict[str, Any], label: str) -> dict[str, Any]:
+    request = types.ElicitRequest(params=types.ElicitRequestFormParams(message=message, requested_schema=schema))
+    result = await ctx.session.send_request(request, types.ElicitResult, metadata=_related(ctx.request_id))
+    return {"content": [_text(f"{label}: action={result.action}, content={json.dumps(result.content)}")]}
+
+
+async def read_resource(ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> dict[str, Any]:
+    uri = str(params.uri)
+    if uri == "test://static-text":
+        return {"contents": [{"uri": uri, "mimeType": "text/plain",
+                              "text": "This is the content of the static text resource."}]}
+    if uri == "test://static-binary":
+        return {"contents": [{"uri": uri, "mimeType": "image/png", "blob": PNG}]}
+    if uri == "test://watched-resource":
+        return {"contents": [{"uri": uri, "mimeType": "text/plain", "text": "watched"}]}
+    if uri.startswith("test://template/") and uri.endswith("/data"):
+        ident = uri[len("test://template/"):-len("/data")]
+        body = json.dumps({"id": ident, "templateTest": True, "data": f"Data for ID: {ident}"})
+        return {"contents": [{"uri": uri, "mimeType": "application/json", "text": body}]}
+    from mcp.shared.exceptions import MCPError
+
+    raise MCPError(code=-32002, message=f"Resource not found: {uri}")
+
+
+async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> dict[str, Any]:
+    args = params.arguments or {}
+    if params.name == "test_simple_prompt":
+        return {"messages": [{"role": "user", "content": _text("This is a simple prompt for testing.")}]}
+    if params.name == "test_prompt_with_arguments":
+        text = f"Prompt with arguments: arg1='{args.get('arg1')}', arg2='{args.get('arg2')}'"
+        return {"messages": [{"role": "user", "content": _text(text)}]}
+    if params.name == "test_prompt_with_embedded_resource":
+        return {"messages": [
+            {"role": "user", "content": {"type": "resource", "resource": {
+                "uri": args.get("resourceUri", "test://example-resource"), "mimeType": "text/plain",
+                "text": "Embedded resource content for testing."}}},
+            {"role": "user", "content": _text("Please process the embedded resource above.")}]}
+    if params.name == "test_prompt_with_image":
+        return {"messages": [
+            {"role": "user", "content": {"type": "image", "data": PNG, "mimeType": "image/png"}},
+            {"role": "user", "content": _text("Please analyze the image above.")}]}
+    from mcp.shared.exceptions import MCPError
+
+    raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
+
+
+async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
+    values = [v for v in COMPLETIONS.get(params.argument.name, []) if v.startswith(params.argument.value)]
+    return {"completion": {"values": values, "total": len(values), "hasMore": False}}
+
+
+async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> dict[str, Any]:
+    connection = _connection(ctx)
+    if connection is not None:
+        subscribers.setdefault(str(params.uri), []).append(connection)
+    return {}
+
+
+async def unsubscribe(ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams) -> dict[str, Any]:
+    connection = _connection(ctx)
+    listeners = subscribers.get(str(params.uri), [])
+    if connection in listeners:
+        listeners.remove(connection)
+    return {}
+
+
+async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> dict[str, Any]:
+    return {}
+
+
+def build(features: set[str]) -> Server[Any]:
+    async def list_tools(ctx: Any, params: Any) -> dict[str, Any]:
+        return {"tools": TOOLS}
+
+    async def list_resources(ctx: Any, params: Any) -> dict[str, Any]:
+        return {"resources": RESOURCES}
+
+    async def list_templates(ctx: Any, params: Any) -> dict[str, Any]:
+        return {"resourceTemplates": TEMPLATES}
+
+    async def list_prompts(ctx: Any, params: Any) -> dict[str, Any]:
+        return {"prompts": PROMPTS}
+
+    handlers: dict[str, Any] = {}
+    if "tools" in features:
+        handlers.update(on_list_tools=list_tools, on_call_tool=call_tool)
+    if "resources" in features:
+        handlers.update(on_list_resources=list_resources, on_list_resource_templates=list_templates,
+                        on_read_resource=read_resource, on_subscribe_resource=subscribe,
+                        on_unsubscribe_resource=unsubscribe)
+    if "prompts" in features:
+        handlers.update(on_list_prompts=list_prompts, on_get_prompt=get_prompt)
+    if features & {"resources", "prompts"}:
+        handlers.update(on_completion=complete)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = Server("everything-fixture", version="1.0.0", on_set_logging_level=set_level, **handlers)
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--http", action="store_true")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--features", default="tools,resources,prompts")
+    options = parser.parse_args()
+    server = build(set(options.features.split(",")))
+    if not options.http:
+        from mcp.server.stdio import stdio_server
+
+        async def run() -> None:
+            # Answer `server/discover` with "method not found" before the SDK sees it: a
+            # handshake-era server, so "auto" clients fall back to initialize.
+            from mcp.shared.message import SessionMessage
+
+            async with stdio_server() as (read, write):
+                forward, forwarded = anyio.create_memory_object_stream[Any](16)
+
+                async def pump() -> None:
+                    async with forward:
+                        async for item in read:
+                            message = getattr(item, "message", None)
+                            if isinstance(message, types.JSONRPCRequest) and message.method == "server/discover":
+                                error = types.ErrorData(code=types.METHOD_NOT_FOUND, message="Method not found")
+                                await write.send(SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=message.id,
+                                                                                   error=error)))
+                                continue
+                            await forward.send(item)
+
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(pump)
+                    await server.run(forwarded, write, server.create_initialization_options())
+                    tasks.cancel_scope.cancel()
+
+        anyio.run(run)
+        return
+    import uvicorn
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", options.port))
+    sock.listen(64)
+    app = server.streamable_http_app(host="localhost")
+    config = uvicorn.Config(app, log_level="critical", lifespan="on")
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
