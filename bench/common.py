@@ -28,6 +28,11 @@ PEER_VENV = BENCH / ".venv-peer"
 PEER_PYTHON = PEER_VENV / "bin" / "python"
 PEER_VERSION = "4.0.11"  # 4.1.x cannot resolve against this machine's registry (FACTS.md)
 GITHUB_SPEC = CACHE / "api.github.com.json"
+# The fastest OpenAPI→MCP peer found (Node): its own npm folder, so its packages never mix with anything else
+NODE_PEER_PACKAGE = "@ivotoby/openapi-mcp-server"
+NODE_PEER_VERSION = "1.16.1"
+NODE_PEER_DIR = CACHE / "node-peer"
+NODE_PEER_SCRIPT = NODE_PEER_DIR / "node_modules" / NODE_PEER_PACKAGE / "bin" / "mcp-server.js"
 
 
 def log(message: str) -> None:
@@ -68,6 +73,42 @@ def ensure_peer() -> Path:
 
 def _peer_importable() -> bool:
     return subprocess.run([str(PEER_PYTHON), "-c", "import fastmcp"], capture_output=True).returncode == 0
+
+
+def ensure_node_peer() -> Path:
+    """The Node peer, npm-installed into bench/.cache/node-peer; returns its `bin/mcp-server.js`."""
+    if NODE_PEER_SCRIPT.exists():
+        return NODE_PEER_SCRIPT
+    log(f"installing {NODE_PEER_PACKAGE}@{NODE_PEER_VERSION} into {NODE_PEER_DIR} …")
+    NODE_PEER_DIR.mkdir(parents=True, exist_ok=True)
+    (NODE_PEER_DIR / "package.json").write_text('{"private": true}\n')
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", f"{NODE_PEER_PACKAGE}@{NODE_PEER_VERSION}"],
+                   cwd=NODE_PEER_DIR, check=True, capture_output=True)
+    return NODE_PEER_SCRIPT
+
+
+def node_peer_command(spec: Path, base_url: str, port: int | None = None) -> list[str]:
+    """`node mcp-server.js --openapi-spec SPEC --api-base-url URL`, over stdio, or streamable HTTP on
+    127.0.0.1:PORT/mcp when a port is given; quiet (`--verbose false`), as mcprt and FastMCP run."""
+    cmd = ["node", str(ensure_node_peer()), "--openapi-spec", str(spec), "--api-base-url", base_url,
+           "--verbose", "false"]
+    if port is not None:
+        cmd += ["--transport", "http", "--host", "127.0.0.1", "--port", str(port), "--path", "/mcp"]
+    return cmd
+
+
+def node_peer_version() -> str:
+    try:
+        return json.loads((NODE_PEER_SCRIPT.parents[1] / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "not installed"
+
+
+def node_version() -> str:
+    try:
+        return subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
 
 
 def peer_version() -> str:
@@ -218,15 +259,24 @@ def _dist_version(name: str) -> str:
         return "not installed"
 
 
+def versions() -> dict[str, str]:
+    """Versions of what was measured. Read after the parts ran: they set the peers up on first use,
+    so read before, a fresh clone would report them as not installed."""
+    return {
+        "mcprt": _dist_version("mcprt"),
+        "mcp": _dist_version("mcp"),
+        "fastmcp (peer)": peer_version(),
+        f"{NODE_PEER_PACKAGE} (Node peer)": f"{node_peer_version()} on Node {node_version()}",
+    }
+
+
 def machine_summary() -> dict[str, str]:
+    """Date, machine and load at start; `versions()` is added once the parts have run."""
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "mcprt": _dist_version("mcprt"),
-        "mcp": _dist_version("mcp"),
-        "fastmcp (peer)": peer_version(),
         "load average at start (1/5/15 min)": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH, CACHE, REPO, log, machine_summary, table  # noqa: E402
+from common import BENCH, CACHE, REPO, log, machine_summary, table, versions  # noqa: E402
 from report import Section  # noqa: E402
 
 PARTS = ("compile", "calls", "pruning", "reload", "discovery", "scrubbing", "observability")
@@ -99,6 +99,7 @@ def main() -> None:
     summary = machine_summary()
     started = time.perf_counter()
     sections = [run_part(name, args.quick) for name in chosen]
+    summary.update(versions())
     summary["total time"] = f"{time.perf_counter() - started:.0f} s"
     summary["load average at end"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     header = table(["", ""], [[k, v] for k, v in summary.items()] + [["command", f"`{command}`"]])
