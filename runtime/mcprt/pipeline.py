@@ -66,9 +66,9 @@ class Runtime:
         files changed). On error the pool keeps the sources of the previous successful compile.
         """
         with gc_paused():
-            return await self._compile(loaded)
+            return await self._compile(loaded, stale)
 
-    async def _compile(self, loaded: LoadedManifest | None) -> Compiled:
+    async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str]) -> Compiled:
         started = time.perf_counter()
         try:
             loaded = loaded or load_manifest(self.manifest_path)
