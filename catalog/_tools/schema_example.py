@@ -31,6 +31,7 @@ import hashlib
 import json
 import re
 from urllib.parse import unquote
+from collections.abc import Iterator
 from typing import Any
 
 MAX_DEPTH = 6
@@ -235,10 +236,10 @@ def _singular(name: str) -> str:
     return name[:-1] if name.endswith("s") and len(name) > 3 else name
 
 
-def success_schema(doc: dict[str, Any], operation_id: str) -> dict[str, Any]:
-    """The JSON schema of the operation's first 2xx response."""
+def _success_contents(doc: dict[str, Any], operation_id: str) -> Iterator[dict[str, Any]]:
+    """The JSON media entries (`{schema, example, examples}`) of the operation's 2xx responses, lowest first."""
     for item in doc["paths"].values():
-        for method, operation in item.items():
+        for operation in item.values():
             if isinstance(operation, dict) and operation.get("operationId") == operation_id:
                 for status, response in sorted(operation.get("responses", {}).items()):
                     if not str(status).startswith("2"):
@@ -246,10 +247,18 @@ def success_schema(doc: dict[str, Any], operation_id: str) -> dict[str, Any]:
                     while "$ref" in response:
                         response = _resolve(doc, response["$ref"])
                     for media, content in (response.get("content") or {}).items():
-                        if "json" in media and "schema" in content:
-                            return content["schema"]
-                raise KeyError(f"{operation_id}: no JSON 2xx response schema")
+                        if "json" in media:
+                            yield content
+                return
     raise KeyError(f"operation {operation_id} not found")
+
+
+def success_schema(doc: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    """The JSON schema of the operation's first 2xx response."""
+    for content in _success_contents(doc, operation_id):
+        if "schema" in content:
+            return content["schema"]
+    raise KeyError(f"{operation_id}: no JSON 2xx response schema")
 
 
 def _resolve(doc: dict[str, Any], ref: str) -> Any:
@@ -273,24 +282,13 @@ def response_example(doc: dict[str, Any], operation_id: str, *, list_length: int
 def documented_example(doc: dict[str, Any], operation_id: str) -> Any:
     """The response example the description documents for the operation's first 2xx JSON response
     (`example`, or the first of `examples`; a JSON string is parsed)."""
-    for item in doc["paths"].values():
-        for operation in item.values():
-            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
-                for status, response in sorted(operation.get("responses", {}).items()):
-                    if not str(status).startswith("2"):
-                        continue
-                    while "$ref" in response:
-                        response = _resolve(doc, response["$ref"])
-                    for media, content in (response.get("content") or {}).items():
-                        if "json" not in media:
-                            continue
-                        example = content.get("example")
-                        if example is None and content.get("examples"):
-                            example = next(iter(content["examples"].values())).get("value")
-                        if example is not None:
-                            return json.loads(example) if isinstance(example, str) else example
-                raise KeyError(f"{operation_id}: no documented JSON example")
-    raise KeyError(f"operation {operation_id} not found")
+    for content in _success_contents(doc, operation_id):
+        example = content.get("example")
+        if example is None and content.get("examples"):
+            example = next(iter(content["examples"].values())).get("value")
+        if example is not None:
+            return json.loads(example) if isinstance(example, str) else example
+    raise KeyError(f"{operation_id}: no documented JSON example")
 
 
 def fill_page(value: Any, key: str, length: int) -> Any:
