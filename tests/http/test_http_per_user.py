@@ -54,11 +54,12 @@ def get(url: str, headers: list[tuple[str, str]] | None = None) -> BuiltRequest:
 async def test_each_subject_gets_its_own_exchanged_token_cached(upstream: Upstream, make: Any) -> None:
     http = make(exchange(upstream))
     alice, bob = user("alice"), user("bob")
-    first = (await http.send(get(upstream.url("/echo")), ctx(alice))).body
-    again = (await http.send(get(upstream.url("/echo")), ctx(alice))).body
-    other = (await http.send(get(upstream.url("/echo")), ctx(bob))).body
-    assert first["headers"]["authorization"] == again["headers"]["authorization"] == "Bearer tok-1"
-    assert other["headers"]["authorization"] == "Bearer tok-2"
+    for caller in (alice, alice, bob):
+        await http.send(get(upstream.url("/echo")), ctx(caller))
+    # What the upstream received (a reflected credential is scrubbed from results, so not read there).
+    first, again, other = (seen["headers"]["authorization"] for seen in upstream.recorder.seen[-3:])
+    assert first == again == "Bearer tok-1"
+    assert other == "Bearer tok-2"
     assert upstream.recorder.token_fetches == 2
     form = upstream.recorder.token_forms[0]
     assert form == {  # RFC 8693 §2.1
@@ -75,10 +76,11 @@ async def test_each_subject_gets_its_own_exchanged_token_cached(upstream: Upstre
 async def test_a_401_exchanges_again_once(upstream: Upstream, make: Any) -> None:
     http = make(exchange(upstream))
     alice = user("alice")
-    assert (await http.send(get(upstream.url("/protected")), ctx(alice))).body["token"] == "tok-1"
+    assert (await http.send(get(upstream.url("/protected")), ctx(alice))).status == 200
     httpx.post(upstream.url("/revoke"), timeout=5)
     renewed = await http.send(get(upstream.url("/protected")), ctx(alice))
-    assert renewed.status == 200 and renewed.body["token"] == "tok-2"
+    assert renewed.status == 200
+    assert upstream.recorder.presented == ["tok-1", "tok-2"]  # what the upstream accepted, in order
     assert upstream.recorder.token_fetches == 2
 
 

