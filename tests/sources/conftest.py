@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,6 @@ import pytest
 EVERYTHING_PACKAGE = "@modelcontextprotocol/server-everything@2026.8.31"
 
 
-REPO = Path(__file__).resolve().parents[2]
 ENTRY = Path("node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js")
 
 
@@ -20,25 +17,14 @@ ENTRY = Path("node_modules", "@modelcontextprotocol", "server-everything", "dist
 def everything_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`dist/index.js` of @modelcontextprotocol/server-everything.
 
-    Found in `$MCPRT_NODE_TOOLS` or `<repo>/.node-tools` (where CI installs the Node-based tools),
-    else npm-installed once into the pytest cache; skipped, saying why, without node and npm.
+    From `$MCPRT_NODE_TOOLS` or `<repo>/.node-tools`, npm-installed there once (under a lock shared by
+    the test workers); skipped, saying why, without node and npm (in CI a skip fails the run).
     """
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
+    from tests.support.node_tools import node_tools_folder
+
+    if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are needed to run @modelcontextprotocol/server-everything")
-    for folder in (os.environ.get("MCPRT_NODE_TOOLS"), REPO / ".node-tools"):
-        if folder and (Path(folder) / ENTRY).is_file():
-            return Path(folder) / ENTRY
-    cache = getattr(pytestconfig, "cache", None)
-    root = Path(cache.mkdir("server-everything")) if cache is not None else tmp_path_factory.mktemp("everything")
-    if not (root / ENTRY).is_file():
-        result = subprocess.run(
-            [npm, "install", "--prefix", str(root), "--no-audit", "--no-fund", "--loglevel=error", EVERYTHING_PACKAGE],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if result.returncode != 0 or not (root / ENTRY).is_file():
-            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            pytest.skip(f"could not npm-install {EVERYTHING_PACKAGE}: {' | '.join(tail)}")
-    return root / ENTRY
+    folder = node_tools_folder()  # one locked install shared by every test worker
+    if folder is None or not (folder / ENTRY).is_file():
+        pytest.skip(f"could not npm-install {EVERYTHING_PACKAGE} into .node-tools")
+    return folder / ENTRY

@@ -8,6 +8,7 @@ when the install fails, the tests that need these tools skip and say why.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -44,14 +45,20 @@ def npm_installed(folder: Path, packages: tuple[str, ...]) -> Path | None:
     if npm is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        done = subprocess.run(
-            [npm, "install", "--prefix", str(folder), "--no-fund", "--no-audit", "--loglevel=error", *packages],
-            capture_output=True, text=True, timeout=400,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != 0:
-        return None
-    marker.write_text(command)
+    # Test workers (pytest-xdist) ask at the same time: one installs, the others wait for it and
+    # then find the marker (two npm installs into one folder corrupt it).
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.is_file() and marker.read_text() == command:
+            return folder
+        try:
+            done = subprocess.run(
+                [npm, "install", "--prefix", str(folder), "--no-fund", "--no-audit", "--loglevel=error", *packages],
+                capture_output=True, text=True, timeout=400,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            return None
+        marker.write_text(command)
     return folder
