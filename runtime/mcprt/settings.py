@@ -38,5 +38,16 @@ class Settings(BaseSettings):
     state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
 
 
+def env_limit(name: str, default: float) -> float:
+    """A positive limit from the environment variable `name` (`_` allowed as digit separator, e.g.
+    `MCPRT_MAX_SPEC_BYTES=64_000_000`); a missing, malformed or non-positive value gives `default`.
+    Read when used, so an operator or a test can change a limit without restarting anything else."""
+    try:
+        value = float(os.environ.get(name, "").strip().replace("_", ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def load_settings() -> Settings:
     return Settings()

@@ -14,13 +14,13 @@ A render over budget raises `BudgetExceeded`, which the template layer turns int
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from ..settings import env_limit
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_MAX_OUTPUT = 1_000_000
@@ -31,20 +31,12 @@ class BudgetExceeded(Exception):
     """A template went over its output or time budget."""
 
 
-def _env_number(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, "").replace("_", ""))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
 def max_output() -> int:
-    return int(_env_number("MCPRT_TEMPLATE_MAX_OUTPUT", DEFAULT_MAX_OUTPUT))
+    return int(env_limit("MCPRT_TEMPLATE_MAX_OUTPUT", DEFAULT_MAX_OUTPUT))
 
 
 def timeout() -> float:
-    return _env_number("MCPRT_TEMPLATE_TIMEOUT", DEFAULT_TIMEOUT)
+    return env_limit("MCPRT_TEMPLATE_TIMEOUT", DEFAULT_TIMEOUT)
 
 
 class _State(threading.local):

@@ -19,6 +19,7 @@ import os
 import stat
 from pathlib import Path
 from typing import BinaryIO
+from ..settings import env_limit
 
 DEFAULT_MAX_MANIFEST_BYTES = 1_000_000
 DEFAULT_MAX_SPEC_BYTES = 64_000_000
@@ -32,12 +33,7 @@ class LimitExceeded(Exception):
 
 def setting(name: str, default: int) -> int:
     """An integer limit from `MCPRT_<NAME>` (a bad or missing value gives the default)."""
-    raw = os.environ.get(f"MCPRT_{name}", "").strip().replace("_", "")
-    try:
-        value = int(raw)
-    except ValueError:
-        return default
-    return value if value > 0 else default
+    return int(env_limit(f"MCPRT_{name}", default))
 
 
 def max_manifest_bytes() -> int:

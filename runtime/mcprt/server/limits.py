@@ -17,24 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
+from ..settings import env_limit
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 4096
 FD_RESERVE = 128  # descriptors kept for upstream connections, subprocess pipes, files, logs
 ACCEPT_LOG_EVERY = 10.0
-
-
-def _env_number(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, "").replace("_", ""))
-    except ValueError:
-        return default
-    return value if value > 0 else default
 
 
 def raise_fd_limit() -> int:
@@ -56,11 +48,11 @@ def raise_fd_limit() -> int:
 
 def max_connections(fd_limit: int) -> int:
     default = max(16, min(DEFAULT_MAX_CONNECTIONS, fd_limit - FD_RESERVE))
-    return int(_env_number("MCPRT_MAX_CONNECTIONS", default))
+    return int(env_limit("MCPRT_MAX_CONNECTIONS", default))
 
 
 def header_timeout() -> float:
-    return _env_number("MCPRT_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
+    return env_limit("MCPRT_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
 
 
 def limited_protocol(limit: int, timeout: float) -> type:

@@ -9,10 +9,10 @@ it answers) is handed back, so that one call fails and the server keeps serving.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from ...settings import env_limit
 
 DEFAULT_MAX_MESSAGE_BYTES = 16_000_000
 _HEAD = 4096  # bytes kept of an oversized line: where its `id` is
@@ -21,11 +21,7 @@ _ID = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 
 def max_message_bytes() -> int:
     """The cap on one message from a proxied server (`MCPRT_MAX_MESSAGE_BYTES`, default 16 MB)."""
-    try:
-        value = int(os.environ.get("MCPRT_MAX_MESSAGE_BYTES", "").replace("_", ""))
-    except ValueError:
-        return DEFAULT_MAX_MESSAGE_BYTES
-    return value if value > 0 else DEFAULT_MAX_MESSAGE_BYTES
+    return int(env_limit("MCPRT_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES))
 
 
 @dataclass(frozen=True, slots=True)
