@@ -17,6 +17,16 @@ from pathlib import Path
 import httpx
 
 
+def stop_process(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """SIGTERM, up to 10 s for a clean exit, then SIGKILL (a test never leaves a server behind)."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -68,11 +78,7 @@ def redis_server(tmp: Path) -> Iterator[Redis]:
         wait_port(port)
         yield Redis(port, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 HAPROXY_CONFIG = """\
@@ -131,8 +137,4 @@ def haproxy(tmp: Path, backends: Sequence[int]) -> Iterator[HAProxy]:
             time.sleep(0.1)
         yield HAProxy(port, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)

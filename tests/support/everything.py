@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from tests.support.components import stop_process
 
 SERVER = Path(__file__).with_name("everything_server.py")
 
@@ -36,12 +37,7 @@ def fixture_http(*flags: str, timeout: float = 30) -> Iterator[str]:
             raise AssertionError("the everything fixture did not start")
         yield f"http://localhost:{port[0]}/mcp"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
 
 
 def command_source(name: str, *flags: str, extra: str = "") -> str:

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx
 
 from tests.support.node_tools import REPO, npm_installed
+from tests.support.components import stop_process
 
 OIDC_PACKAGES = ("oidc-provider@9.13.3",)
 FOLDER = REPO / ".node-tools" / "oidc"
@@ -139,9 +140,4 @@ def auth_server(modules: Path) -> Iterator[AuthServer]:
         assert server.issuer, "oidc-provider did not start:\n" + "".join(server.log)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)

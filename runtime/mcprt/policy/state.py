@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -67,6 +68,15 @@ class ApprovalRequest:
         elif len({v.approver for v in self.votes if v.approve}) >= self.required:
             self.status, self.decided = "approved", now
             self.expires = max(self.expires, now)  # a late grant still counts for the repeat call
+
+
+def first_paused(pauses: Mapping[str, Any], targets: tuple[str, ...]) -> str | None:
+    """The first of `targets` (`tool:NAME`, `source:KEY`, `all`) that `pauses` holds, or None."""
+    if pauses:
+        for target in targets:
+            if target in pauses:
+                return target
+    return None
 
 
 def new_approval_id() -> str:
@@ -197,11 +207,7 @@ class MemoryPolicyState:
         return {target: dict(info) for target, info in self._pauses.items()}
 
     async def pause_check(self, targets: tuple[str, ...]) -> str | None:
-        if self._pauses:
-            for target in targets:
-                if target in self._pauses:
-                    return target
-        return None
+        return first_paused(self._pauses, targets)
 
     async def aclose(self) -> None:
         for event in self._events.values():

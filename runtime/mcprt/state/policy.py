@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
-from ..policy.state import ApprovalRequest, Vote
+from ..policy.state import ApprovalRequest, Vote, first_paused
 from .redis_client import is_redis_error, unavailable
 
 if TYPE_CHECKING:
@@ -264,11 +264,7 @@ class RedisPolicyState:
         if time.monotonic() - self._pauses_read > PAUSE_REFRESH:
             self._pauses_read = time.monotonic()  # one attempt per period, not one per call
             await self._read_pauses_quietly()
-        if self._pauses:
-            for target in targets:
-                if target in self._pauses:
-                    return target
-        return None
+        return first_paused(self._pauses, targets)
 
     async def aclose(self) -> None:
         if self._listener is not None:
