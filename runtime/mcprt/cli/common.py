@@ -102,19 +102,22 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
 
     settings = load_settings()
     setup_logging(settings.log_level if settings.log_level != "info" else "warning", settings.log_format)
-    load = None
+    load: Callable[[Settings], LoadedManifest] | None = None
     if offline:
         from ..testing.overrides import load_for_replay
 
-        def load(settings: Settings) -> LoadedManifest:
+        def load_offline(settings: Settings) -> LoadedManifest:
             return load_for_replay(manifest, None, settings)
 
+        load = load_offline
     if without_kinds:
         inner = load
 
-        def load(settings: Settings) -> LoadedManifest:  # noqa: F811 - the offline load, minus those kinds
+        def load_without_kinds(settings: Settings) -> LoadedManifest:  # the (offline) load, minus those kinds
             loaded = inner(settings) if inner is not None else load_manifest(manifest)
             return _without_kinds(loaded, without_kinds, skipped)
+
+        load = load_without_kinds
 
     with progress("compiling the manifest…"):
         return await compile_manifest(manifest, settings, load)

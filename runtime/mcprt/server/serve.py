@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import ManifestError
 from ..manifest.model import Manifest
 from ..observability.log import log_event
 from ..reload import reload_now as reload_manifest
