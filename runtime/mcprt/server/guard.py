@@ -16,7 +16,9 @@ Checked in that order, before the MCP layer sees anything:
 
 `*` in either allow-list disables that check. `/healthz` skips the Host check and the token (it
 says only how many tools are served), so load balancers and probes can reach it. The Protected
-Resource Metadata paths skip only the token: clients read them to learn how to get one.
+Resource Metadata paths skip only the token: clients read them to learn how to get one. On the
+operator pages (`/status…`, `/policy…`) a browser's signed sign-in cookie stands in for the token
+(`browser_login`); a cookie-authenticated request other than GET/HEAD must carry an allowed Origin.
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..identity.principal import ANONYMOUS, Principal, attach
 from ..observability.log import log_event
+from .browser_login import COOKIE, PATHS, BrowserLogins
 
 if TYPE_CHECKING:
     from ..identity.resource import ResourceServer
@@ -55,6 +60,12 @@ class GuardPolicy:
     own_auth_prefixes: tuple[str, ...] = ("/metrics", "/status")
     token_free_paths: frozenset[str] = frozenset()  # Host/Origin checked, no token needed
     resource_server: ResourceServer | None = None  # OAuth access tokens (server.auth.oauth)
+    cookie_prefixes: tuple[str, ...] = PATHS  # a browser's sign-in cookie admits these paths
+
+    @cached_property
+    def logins(self) -> BrowserLogins:
+        """Sign-in cookies signed with a key derived from `tokens` (made on first use)."""
+        return BrowserLogins(self.tokens)
 
     @property
     def any_host(self) -> bool:
@@ -183,8 +194,11 @@ class HttpGuard:
         rejection = self._check_origin(headers, open_path)
         if rejection is None and not open_path and path not in self.policy.token_free_paths:
             rejection = await self._authenticate(headers, scope)
+            if rejection is not None and rejection[0] == 401 and path.startswith(self.policy.cookie_prefixes) \
+                    and self._signed_in(headers, scope):
+                rejection = None
             if rejection is not None and own_auth and rejection[0] == 401:
-                rejection = None  # the route authenticates itself (the status page's cookie)
+                rejection = None  # the route answers itself (the status page's sign-in form)
         if rejection is None:
             rejection = self._check_size(headers)
         if rejection is not None:
@@ -253,6 +267,21 @@ class HttpGuard:
             return 503, "the authorization server's keys are unavailable; try again later", [(b"retry-after", b"5")]
         attach(scope, principal)
         return None
+
+    def _signed_in(self, headers: Headers, scope: Scope) -> bool:
+        """Attach the principal of a valid sign-in cookie. A state-changing request must also carry
+        an Origin (already checked to be allowed): SameSite=Strict plus Origin stops cross-site posts."""
+        raw = headers.get("cookie")
+        if not raw:
+            return False
+        principal = self.policy.logins.principal(cookie_parser(raw).get(COOKIE))
+        if principal is None:
+            return False
+        if scope.get("method", "GET") not in ("GET", "HEAD") and not headers.get("origin"):
+            log_event("rejected request: cookie without Origin", logging.WARNING, path=scope.get("path", "")[:100])
+            return False
+        attach(scope, principal)
+        return True
 
     def _check_size(self, headers: Headers) -> Rejection | None:
         declared = headers.get("content-length")

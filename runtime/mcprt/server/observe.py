@@ -6,15 +6,14 @@ port, or for stdio by a small listener (`server.observability.listen` / `--metri
 
 Authentication is the MCP endpoint's: when tokens are configured, `/metrics` and `/status.json`
 need `Authorization: Bearer`; a browser opening `/status` gets a sign-in form (or may pass
-`?token=` once), after which an HttpOnly, SameSite=Strict cookie holding a random session key (never
-the token) admits it for 12 hours. Without inbound auth (loopback only) the pages are open.
+`?token=` once), after which an HttpOnly, SameSite=Strict signed cookie naming its principal (never the
+token; `browser_login`) admits it for 12 hours to `/status…` and `/policy…` on every replica serving the
+same tokens. Without inbound auth (loopback only) the pages are open.
 """
 
 from __future__ import annotations
 
-import secrets as random_secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from ..identity.principal import from_scope
 from ..observability.events import BUS
 from ..observability.hooks import add_upstream_observer
 from ..observability.state import ServerState, SourceHealth, ToolInfo
+from .browser_login import COOKIE, COOKIE_SECONDS
 from .guard import GuardPolicy, token_principal
 
 if TYPE_CHECKING:
@@ -37,10 +37,6 @@ if TYPE_CHECKING:
     from ..pipeline import Runtime
     from .notify import Notifier
     from .options import ServeOptions
-
-COOKIE = "mcprt_status"
-COOKIE_SECONDS = 12 * 3600
-MAX_BROWSER_SESSIONS = 256
 
 
 class Observatory:
@@ -63,7 +59,6 @@ class Observatory:
         self.tracer: Any = None
         self.policy: GuardPolicy | None = None
         self._undo: list[Callable[[], None]] = []
-        self._browsers: OrderedDict[str, tuple[str, float]] = OrderedDict()  # cookie key → (principal, expiry)
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -153,7 +148,7 @@ class Observatory:
         return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
     async def _status_json(self, request: Request) -> Response:
-        if not (self._bearer_ok(request) or self._cookie_ok(request)):
+        if not self._bearer_ok(request):
             return _unauthorized()
         from ..observability.status_page import summary
 
@@ -165,7 +160,7 @@ class Observatory:
         token = request.query_params.get("token")
         if token is not None:  # accepted once, then a cookie: the token leaves the address bar
             return self._admit(token) or HTMLResponse(login_page("that token is not valid"), status_code=401)
-        if not (self._bearer_ok(request) or self._cookie_ok(request)):
+        if not self._bearer_ok(request):  # the guard attached the principal of a token or a sign-in cookie
             return HTMLResponse(login_page(), status_code=401)
         call = request.query_params.get("call")
         selected = int(call) if call and call.isdigit() else None
@@ -184,22 +179,17 @@ class Observatory:
         principal = token_principal(self.policy, f"Bearer {token}") if token else None
         if principal is None:
             return None
-        key = random_secrets.token_urlsafe(32)
-        self._browsers[key] = (principal.name, time.time() + COOKIE_SECONDS)
-        while len(self._browsers) > MAX_BROWSER_SESSIONS:
-            self._browsers.popitem(last=False)
         response = RedirectResponse("/status", status_code=303)
-        response.set_cookie(COOKIE, key, max_age=COOKIE_SECONDS, path="/status", httponly=True, samesite="strict")
+        if self.policy.tokens:  # without tokens the pages are open: nothing to sign in to
+            # Path "/": the approval forms post to /policy/…; SameSite=Strict keeps it off cross-site requests.
+            response.set_cookie(COOKIE, self.policy.logins.issue(principal.name), max_age=COOKIE_SECONDS,
+                                path="/", httponly=True, samesite="strict")
         return response
 
     def _bearer_ok(self, request: Request) -> bool:
-        assert self.policy is not None
-        return not self.policy.tokens or from_scope(request.scope) is not None
-
-    def _cookie_ok(self, request: Request) -> bool:
-        key = request.cookies.get(COOKIE)
-        entry = self._browsers.get(key) if key else None
-        return entry is not None and entry[1] > time.time()
+        # The guard attaches a principal for a valid static token, OAuth access token or sign-in cookie,
+        # and ANONYMOUS when no inbound auth is configured; nothing attached means not admitted.
+        return from_scope(request.scope) is not None
 
 
 def _health(name: str, source: Any) -> SourceHealth:

@@ -1,0 +1,142 @@
+"""Browser sign-in for the operator pages: a signed cookie, accepted by every process serving the
+same tokens (replicas behind a round-robin balancer), refused when forged, expired, for other tokens,
+on the MCP endpoint, or on a state-changing request without an allowed Origin. Real `mcprt up`
+processes on loopback; httpx plays the browser (the Chromium flow is in tests/policy)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mcprt.server.browser_login import COOKIE, COOKIE_SECONDS, BrowserLogins
+from tests.support.served import UpProcess, child_env, mcprt_http
+
+HERE = Path(__file__).parent
+POLICY_TOOLS = HERE.parent / "policy" / "policy_tools.py"
+MANIFEST = """\
+version: 1
+server:
+  auth:
+    tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}
+sources:
+  ops:
+    python: policy_tools
+policy:
+  admins: [alice]
+"""
+
+
+def _serve(folder: Path, **tokens: str) -> Iterator[UpProcess]:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(POLICY_TOOLS, folder)
+    (folder / "mcp.yaml").write_text(MANIFEST)
+    with mcprt_http(folder / "mcp.yaml", "--no-reload", env=child_env(**tokens)) as up:
+        yield up
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, UpProcess]]:
+    """Two processes with the same tokens, like two replicas."""
+    root = tmp_path_factory.mktemp("browser-login")
+    tokens = {"ALICE_TOKEN": "tok-alice", "CI_TOKEN": "tok-ci"}
+    for a in _serve(root / "a", **tokens):
+        for b in _serve(root / "b", **tokens):
+            yield a, b
+
+
+def _sign_in(up: UpProcess, token: str) -> str:
+    response = httpx.post(f"{up.base}/status/login", data={"token": token}, timeout=10)
+    assert response.status_code == 303, response.text
+    cookie = response.cookies.get(COOKIE)
+    assert cookie and token not in cookie
+    header = response.headers["set-cookie"].lower()
+    assert "httponly" in header and "samesite=strict" in header and "path=/;" in header
+    return cookie
+
+
+def _get(up: UpProcess, path: str, cookie: str | None) -> httpx.Response:
+    cookies = {COOKIE: cookie} if cookie is not None else {}
+    return httpx.get(f"{up.base}{path}", cookies=cookies, timeout=10)
+
+
+def test_a_cookie_from_one_process_admits_the_browser_on_another(pair: tuple[UpProcess, UpProcess]) -> None:
+    a, b = pair
+    cookie = _sign_in(a, "tok-alice")
+    for up in (a, b):
+        assert _get(up, "/status.json", cookie).status_code == 200
+        page = _get(up, "/status/approvals", cookie)
+        assert page.status_code == 200 and "Pending approvals" in page.text  # alice, an admin
+    assert _get(b, "/status.json", None).status_code == 401
+
+
+def test_the_cookie_names_its_principal(pair: tuple[UpProcess, UpProcess]) -> None:
+    a, b = pair
+    ci = _sign_in(a, "tok-ci")
+    refused = _get(b, "/status/approvals", ci)  # ci-bot is signed in but is not a policy admin
+    assert refused.status_code == 403 and "ci-bot may not see approvals" in refused.text
+
+
+def test_forged_or_foreign_cookies_are_refused(pair: tuple[UpProcess, UpProcess], tmp_path: Path) -> None:
+    a, b = pair
+    cookie = _sign_in(a, "tok-alice")
+    name, expiry, mac = cookie.split(".")
+    longer = f"{name}.{int(expiry) + 10**6}.{mac}"  # a later expiry under the old signature
+    other = BrowserLogins([(b"tok-ci", "ci-bot")]).issue("ci-bot")  # signed for another token set
+    for bad in (longer, other, cookie[:-2], "garbage", f"{name}.{expiry}"):
+        assert _get(b, "/status.json", bad).status_code == 401, bad
+    for other_server in _serve(tmp_path / "c", ALICE_TOKEN="tok-alice-2", CI_TOKEN="tok-ci"):
+        assert _get(other_server, "/status.json", cookie).status_code == 401  # rotated tokens sign browsers out
+
+
+def test_the_mcp_endpoint_never_accepts_the_cookie(pair: tuple[UpProcess, UpProcess]) -> None:
+    a, _ = pair
+    cookie = _sign_in(a, "tok-alice")
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    response = httpx.post(a.url, json=initialize, cookies={COOKIE: cookie}, timeout=10,
+                          headers={"accept": "application/json, text/event-stream"})
+    assert response.status_code == 401
+
+
+def test_a_cookie_post_needs_an_allowed_origin(pair: tuple[UpProcess, UpProcess]) -> None:
+    a, _ = pair
+    cookie = _sign_in(a, "tok-alice")
+    form = {"target": "tool:write_note", "back": "/status/approvals"}
+
+    def post(path: str, origin: str | None) -> httpx.Response:
+        headers = {"origin": origin} if origin else {}
+        return httpx.post(f"{a.base}{path}", data=form, cookies={COOKIE: cookie}, headers=headers, timeout=10)
+
+    assert post("/policy/pause", None).status_code == 401  # no Origin: not taken as a browser's form post
+    assert post("/policy/pause", "https://evil.example").status_code == 403
+    paused = post("/policy/pause", a.base)
+    assert paused.status_code == 303, paused.text
+    pauses = httpx.get(f"{a.base}/policy/pauses", headers={"authorization": "Bearer tok-alice"}, timeout=10).json()
+    assert pauses["tool:write_note"]["by"] == "alice"
+    assert post("/policy/resume", a.base).status_code == 303
+
+
+def test_signed_cookies_expire_and_name_only_configured_principals() -> None:
+    logins = BrowserLogins([(b"tok-alice", "alice")])
+    issued = logins.issue("alice", now=1_000)
+    assert logins.principal(issued, now=1_000 + COOKIE_SECONDS - 1).subject == "alice"
+    assert logins.principal(issued, now=1_000 + COOKIE_SECONDS + 1) is None
+    with pytest.raises(ValueError):
+        logins.issue("mallory")
+    assert BrowserLogins([]).principal(issued) is None
+
+
+def test_oauth_only_servers_keep_the_operator_pages_closed(tmp_path: Path) -> None:
+    """With `server.auth.oauth` and no static token, the pages need an access token (they were open)."""
+    shutil.copy(POLICY_TOOLS, tmp_path)
+    (tmp_path / "mcp.yaml").write_text(
+        "version: 1\nserver:\n  auth:\n    oauth: {issuer: 'http://127.0.0.1:9', scopes: [mcp:tools]}\n"
+        "sources:\n  ops:\n    python: policy_tools\n")
+    with mcprt_http(tmp_path / "mcp.yaml", "--no-reload", env=child_env()) as up:
+        for path in ("/status.json", "/metrics", "/status"):
+            assert _get(up, path, None).status_code == 401, path
+        assert _get(up, "/healthz", None).status_code == 200
