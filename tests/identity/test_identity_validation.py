@@ -41,7 +41,16 @@ class Issuer:
     def claims(self, **changes: Any) -> dict[str, Any]:
         now = int(time.time())
         base = {"iss": self.url, "aud": AUDIENCE, "sub": "alice", "exp": now + 300, "iat": now, "scope": "a b"}
-        return {k: v for k, v in {**base, **changes}.items() if v is not None}
+        merged = {k: now + v.seconds if isinstance(v, FromNow) else v for k, v in {**base, **changes}.items()}
+        return {k: v for k, v in merged.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class FromNow:
+    """A time claim relative to when the token is signed (not when the test was collected: a run
+    under load may reach a parametrized case minutes later)."""
+
+    seconds: int
 
 
 @pytest.fixture
@@ -80,9 +89,9 @@ async def test_a_valid_token_passes_and_metadata_is_found_by_oidc_discovery(issu
     ({"aud": "https://other.example/mcp"}, "not intended for this resource"),
     ({"aud": ["https://other.example", "https://else.example"]}, "not intended for this resource"),
     ({"exp": None}, "no expiry"),
-    ({"exp": int(time.time()) - 60}, "expired"),
-    ({"nbf": int(time.time()) + 600}, "not valid yet"),
-    ({"iat": int(time.time()) + 600}, "issued in the future"),
+    ({"exp": FromNow(-60)}, "expired"),
+    ({"nbf": FromNow(600)}, "not valid yet"),
+    ({"iat": FromNow(600)}, "issued in the future"),
     ({"exp": "tomorrow"}, "no expiry"),
 ])
 async def test_each_claim_rule_rejects_with_its_reason(issuer: Issuer, changes: dict[str, Any], reason: str) -> None:
