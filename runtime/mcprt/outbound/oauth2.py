@@ -45,9 +45,6 @@ class OAuth2TokenSource:
 
     async def token(self, send: TokenSender) -> str:
         """A token valid now: the cached one, or a fresh one (fetched once for all waiters)."""
-        found = self._cache.fresh(self._key.id)
-        if found is not None:
-            return found
         return await self._cache.get(self._key, lambda: self._fetch(send), self._obtained)
 
     async def renew(self, rejected: str, send: TokenSender) -> str:
