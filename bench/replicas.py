@@ -1,5 +1,6 @@
 """Replicas: throughput of 1 vs 3 `mcprt up` behind HAProxy (round robin) with a shared Redis, and
-the Redis round trips each call adds (client commands; the ones a Lua script runs on the server are not round trips).
+the Redis round trips each call adds (client commands; the ones a Lua script runs on the server are not round trips),
+and the upstream OAuth token requests N calls make across the three replicas (the token cache is shared in Redis).
 
     python bench/replicas.py [--seconds 8] [--clients 16]
 
@@ -25,8 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.replicas.token_support import CLIENT_SECRET, SPEC, Issuer, token_app  # noqa: E402
 from tests.support.components import haproxy, redis_server  # noqa: E402
 from tests.support.served import child_env, http_client, mcprt_http  # noqa: E402
+from tests.support.upstream import serve_app  # noqa: E402
 
 TOOLS = '''\
 import os
@@ -46,10 +49,15 @@ def limited() -> dict:
 
 MANIFEST = """\
 version: 1
-server: {name: bench-replicas}
+server: {{name: bench-replicas}}
 sources:
   tools:
     python: bench_tools
+  api:
+    openapi: api.json
+    base_url: {api}
+    auth:
+      oauth2: {{token_url: {api}/token, client_id: replica-client, client_secret: "${{CLIENT_SECRET}}"}}
 """
 
 POLICY = """\
@@ -129,9 +137,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         folder = Path(tmp)
         (folder / "bench_tools.py").write_text(TOOLS)
-        (folder / "mcp.yaml").write_text(MANIFEST + (POLICY if args.policy else ""))
+        spec = json.loads(json.dumps(SPEC))
+        spec["paths"]["/whoami"]["get"]["operationId"] = "protected"
+        (folder / "api.json").write_text(json.dumps(spec))
+        issuer = Issuer(delay=0.0)
+        api = stack.enter_context(serve_app(token_app(issuer)))
+        (folder / "mcp.yaml").write_text(MANIFEST.format(api=api) + (POLICY if args.policy else ""))
         redis = stack.enter_context(redis_server(folder))
-        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_LOG_LEVEL="warning")
+        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_LOG_LEVEL="warning", CLIENT_SECRET=CLIENT_SECRET)
         replicas = [stack.enter_context(mcprt_http(folder / "mcp.yaml", env=env, startup_timeout=60)) for _ in range(3)]
         ports = [int(r.url.split(":")[2].split("/")[0]) for r in replicas]
         (folder / "one").mkdir()
@@ -143,6 +156,8 @@ def main() -> None:
             rows.append((label, done, elapsed))
         per_call = asyncio.run(round_trips(three.url(), redis.cli, "whoami", 300))
         limited = asyncio.run(round_trips(three.url(), redis.cli, "limited", 300)) if args.policy else None
+        oauth = asyncio.run(round_trips(three.url(), redis.cli, "protected", 300))
+        token_requests = issuer.token_requests
     print(f"## Replicas behind HAProxy ({args.clients} clients, {args.seconds:.0f} s per block, interleaved)\n")
     print("| setup | calls | calls/s |\n| --- | ---: | ---: |")
     totals: dict[str, list[float]] = {}
@@ -155,7 +170,11 @@ def main() -> None:
     print(f"| no policy | {per_call:.2f} | 0 |")
     if limited is not None:
         print(f"| rate-limited | {limited:.2f} | ≤ 1 |")
-    print(json.dumps({"ratio": ratio, "round_trips": per_call, "round_trips_limited": limited}), file=sys.stderr)
+    print(f"| upstream OAuth2 (client credentials) | {oauth:.2f} | 0 once the token is cached |")
+    print(f"\nUpstream token requests for 300 OAuth2 calls spread over 3 replicas: **{token_requests}** "
+          "(one per replica without the shared cache)")
+    print(json.dumps({"ratio": ratio, "round_trips": per_call, "round_trips_limited": limited,
+                      "round_trips_oauth": oauth, "token_requests": token_requests}), file=sys.stderr)
 
 
 if __name__ == "__main__":

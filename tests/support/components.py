@@ -67,8 +67,9 @@ class Redis:
 
 
 @contextmanager
-def redis_server(tmp: Path) -> Iterator[Redis]:
-    port = free_port()
+def redis_server(tmp: Path, port: int | None = None) -> Iterator[Redis]:
+    """redis-server on 127.0.0.1 without persistence; on `port` (to restart one that was stopped) or a free one."""
+    port = port or free_port()
     process = subprocess.Popen(
         [binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(tmp)],

@@ -356,7 +356,7 @@ class OAuth2ClientCredentials(StrictModel):
 
 class TokenExchange(StrictModel):
     """Per-user upstream token: the caller's validated access token is exchanged (RFC 8693) for one
-    issued to the upstream, cached per subject until it expires. The caller's token is never sent upstream."""
+    issued to the upstream, cached per subject token until it expires. The caller's token is never sent upstream."""
 
     token_url: str = Field(description="Token endpoint that accepts `urn:ietf:params:oauth:grant-type:token-exchange`.")
     client_id: str = Field(description="mcprt's client id at that endpoint.")

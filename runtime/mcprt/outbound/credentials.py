@@ -115,7 +115,7 @@ class OAuth2Credentials(Credentials):
 
 
 class TokenExchangeCredentials(Credentials):
-    """RFC 8693: the calling principal's token exchanged for an upstream token, cached per subject."""
+    """RFC 8693: the calling principal's token exchanged for an upstream token, cached per subject token."""
 
     renewable = True
 

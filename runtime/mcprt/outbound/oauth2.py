@@ -2,15 +2,14 @@
 
 The client authenticates to the token endpoint with HTTP basic first (RFC 6749 §2.3.1 makes servers
 support it) and falls back to credentials in the form body once if the endpoint rejects that; the
-method that worked is remembered.
+method that worked is remembered. Tokens are cached by `token_cache.TokenCache` (in this process,
+and in the replicas' shared store when one is installed).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote_plus, urlencode
 
@@ -20,24 +19,23 @@ from ..errors import ToolCallError
 from ..manifest.model import OAuth2ClientCredentials
 from ..scrubbing import SECRETS
 from .redaction import describe_target, scrub
+from .token_cache import TokenCache, TokenKeys
 
 TokenSender = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
-# A token is renewed this long before it expires: a tenth of its life, at most a minute.
-MAX_EXPIRY_MARGIN_S = 60.0
+GRANT_TYPE = "client_credentials"  # RFC 6749 §4.4.2
 
 
 class OAuth2TokenSource:
-    """Hands out a valid access token; one fetch at a time (an asyncio lock) however many callers."""
+    """Hands out a valid access token; one fetch at a time however many callers (and replicas)."""
 
     def __init__(self, config: OAuth2ClientCredentials) -> None:
         self._config = config
         self._secret = config.client_secret.get_secret_value()
         SECRETS.add(self._secret, self._basic_value())
-        self._token: str | None = None
-        self._valid_until = 0.0  # time.monotonic(); inf when the server gave no expires_in
-        self._lock: asyncio.Lock | None = None
-        self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._key = TokenKeys(GRANT_TYPE, config.token_url, config.client_id, self._secret, tuple(config.scopes),
+                              config.audience).key()
+        self._cache = TokenCache()
         self._use_form = False  # client_secret_post instead of client_secret_basic
         self._issued: list[str] = []  # recent tokens, for scrubbing messages
         self.fetches = 0  # how many token requests were made (observable for tests and metrics)
@@ -47,43 +45,32 @@ class OAuth2TokenSource:
 
     async def token(self, send: TokenSender) -> str:
         """A token valid now: the cached one, or a fresh one (fetched once for all waiters)."""
-        if self._token is not None and time.monotonic() < self._valid_until:
-            return self._token
-        async with self._loop_lock():
-            if self._token is not None and time.monotonic() < self._valid_until:
-                return self._token
-            return await self._fetch(send)
+        return await self._cache.get(self._key, lambda: self._fetch(send), self._obtained)
 
     async def renew(self, rejected: str, send: TokenSender) -> str:
-        """After upstream refused `rejected` (401): drop it and get another, unless someone already did."""
-        async with self._loop_lock():
-            if self._token is not None and self._token != rejected and time.monotonic() < self._valid_until:
-                return self._token
-            self._token = None
-            return await self._fetch(send)
+        """After upstream refused `rejected` (401): drop it — here and in the shared store — and get
+        another, unless someone already did."""
+        await self._cache.discard(self._key, rejected)
+        return await self.token(send)
 
-    def _loop_lock(self) -> asyncio.Lock:
-        # An asyncio.Lock belongs to one event loop; a runtime restarted on a new loop gets a new one.
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock_loop is not loop:
-            self._lock, self._lock_loop = asyncio.Lock(), loop
-        return self._lock
+    def _obtained(self, token: str) -> None:
+        # Fetched here or read from the shared store: an upstream that echoes it must not hand it to
+        # the model, on whichever replica it is used.
+        if token not in self._issued:
+            self._issued = [token, *self._issued[:3]]
+        SECRETS.add_issued(token)
 
-    async def _fetch(self, send: TokenSender) -> str:
+    async def _fetch(self, send: TokenSender) -> tuple[str, float | None]:
         response = await send(self._token_request())
         if response.status_code in (400, 401) and not self._use_form and _is_client_auth_failure(response):
             self._use_form = True
             response = await send(self._token_request())
         token, lifetime = self._parse(response)
         self.fetches += 1
-        self._token = token
-        self._issued = [token, *self._issued[:3]]
-        SECRETS.add_issued(token)  # an upstream that echoes it must not hand it to the model
-        self._valid_until = expiry_after(lifetime)
-        return token
+        return token, lifetime
 
     def _token_request(self) -> httpx.Request:
-        form = {"grant_type": "client_credentials"}
+        form = {"grant_type": GRANT_TYPE}
         if self._config.scopes:
             form["scope"] = " ".join(self._config.scopes)
         if self._config.audience:
@@ -124,13 +111,6 @@ def parse_token_response(response: httpx.Response, token_url: str, secrets: list
     if token_type != "bearer":
         raise ToolCallError(f"OAuth2 token endpoint {where} issued a {token_type!r} token; only bearer is supported")
     return payload["access_token"], _lifetime(payload.get("expires_in"))
-
-
-def expiry_after(lifetime: float | None) -> float:
-    """time.monotonic() at which a token of `lifetime` seconds is renewed (inf: no expiry given)."""
-    if lifetime is None:
-        return float("inf")
-    return time.monotonic() + lifetime - min(MAX_EXPIRY_MARGIN_S, lifetime / 10)
 
 
 def basic_credentials(client_id: str, secret: str) -> str:

@@ -2,15 +2,13 @@
 
 The caller's validated access token (the principal's `subject_token`) is sent to the configured
 token endpoint as `subject_token`; the token it issues — for the upstream's audience — is what goes
-upstream. Exchanged tokens are cached per subject until shortly before they expire, with one exchange
-at a time per subject. The caller's own token is never put on an upstream request.
+upstream. Exchanged tokens are cached per subject token until shortly before they expire (in this
+process, and in the replicas' shared store when one is installed: `token_cache`), with one exchange
+at a time per subject token. The caller's own token is never put on an upstream request.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections import OrderedDict
 from urllib.parse import urlencode
 
 import httpx
@@ -18,7 +16,8 @@ import httpx
 from ..errors import ToolCallError
 from ..identity.principal import Principal, SubjectToken
 from ..manifest.model import TokenExchange
-from .oauth2 import TokenSender, basic_credentials, expiry_after, parse_token_response
+from .oauth2 import TokenSender, basic_credentials, parse_token_response
+from .token_cache import TokenCache, TokenKeys
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 §2.1
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # RFC 8693 §3
@@ -31,29 +30,21 @@ class ExchangedTokens:
     def __init__(self, config: TokenExchange) -> None:
         self._config = config
         self._secret = config.client_secret.get_secret_value()
-        self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()  # subject → (token, renew at)
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # The key names the subject token by its hash, the requested token type among the rest.
+        self._keys = TokenKeys(f"{GRANT_TYPE} {config.requested_token_type}", config.token_url, config.client_id,
+                               self._secret, tuple(config.scopes), config.audience, config.resource)
+        self._cache = TokenCache(MAX_SUBJECTS)
         self.exchanges = 0  # token requests made (observable for tests and metrics)
 
     def secrets(self) -> list[str]:
-        return [self._secret, basic_credentials(self._config.client_id, self._secret),
-                *(token for token, _ in self._cache.values())]
+        return [self._secret, basic_credentials(self._config.client_id, self._secret), *self._cache.tokens()]
 
     async def token(self, principal: Principal | None, send: TokenSender) -> str:
         """The upstream token for `principal` (cached, or exchanged now); ToolCallError when the caller
         has no OAuth token to exchange (static token, stdio, a CLI call)."""
-        subject_token = self.subject_token_of(principal)
-        assert principal is not None
-        key = principal.subject
-        found = self._fresh(key)
-        if found is not None:
-            return found
-        async with self._lock(key):
-            found = self._fresh(key)
-            if found is not None:
-                return found
-            return await self._exchange(key, subject_token.reveal(), send)
+        subject_token = self.subject_token_of(principal).reveal()
+        key = self._keys.key(subject_token)
+        return await self._cache.get(key, lambda: self._exchange(subject_token, send), _kept_in_cache)
 
     @staticmethod
     def subject_token_of(principal: Principal | None) -> SubjectToken:
@@ -67,32 +58,13 @@ class ExchangedTokens:
         return principal.subject_token
 
     async def renew(self, principal: Principal | None, rejected: str, send: TokenSender) -> None:
-        """Upstream refused `rejected` (401): forget it so the next stamp exchanges again."""
-        if principal is None:
+        """Upstream refused `rejected` (401): forget it — here and in the shared store — so the next
+        stamp exchanges again."""
+        if principal is None or principal.subject_token is None:
             return
-        cached = self._cache.get(principal.subject)
-        if cached is not None and cached[0] == rejected:
-            del self._cache[principal.subject]
+        await self._cache.discard(self._keys.key(principal.subject_token.reveal()), rejected)
 
-    def _fresh(self, key: str) -> str | None:
-        cached = self._cache.get(key)
-        if cached is None or time.monotonic() >= cached[1]:
-            return None
-        self._cache.move_to_end(key)
-        return cached[0]
-
-    def _lock(self, key: str) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # locks belong to one event loop
-            self._locks, self._loop = {}, loop
-        lock = self._locks.get(key)
-        if lock is None:
-            if len(self._locks) >= MAX_SUBJECTS:
-                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
-
-    async def _exchange(self, key: str, subject_token: str, send: TokenSender) -> str:
+    async def _exchange(self, subject_token: str, send: TokenSender) -> tuple[str, float | None]:
         config = self._config
         form = {
             "grant_type": GRANT_TYPE,
@@ -120,8 +92,9 @@ class ExchangedTokens:
         token, lifetime = parse_token_response(response, config.token_url, [*self.secrets(), subject_token],
                                                "auth.token_exchange")
         self.exchanges += 1
-        self._cache[key] = (token, expiry_after(lifetime))
-        self._cache.move_to_end(key)
-        while len(self._cache) > MAX_SUBJECTS:
-            self._cache.popitem(last=False)
-        return token
+        return token, lifetime
+
+
+def _kept_in_cache(token: str) -> None:
+    """Exchanged tokens are scrubbed through `ExchangedTokens.secrets()` (the cache's tokens), not the
+    process-wide list of issued tokens, which thousands of per-user tokens would churn."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..manifest.model import Manifest
 from ..observability.log import log_event
+from ..outbound.token_cache import share_tokens
 from ..reload import reload_now as reload_manifest
 from ..reload import reload_status
 from ..reload import watch as watch_manifest
@@ -68,8 +69,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     except BaseException:
         observatory.close()
         raise
-    if shared is not None:  # approvals, rate limits and pauses shared by every replica
+    restore_tokens: Callable[[], None] = lambda: None
+    if shared is not None:  # approvals, rate limits, pauses and upstream OAuth tokens shared by every replica
         runtime.policy_service().state = shared.policy
+        restore_tokens = share_tokens(shared.tokens)
 
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -129,6 +132,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await notifier.drain()
+        restore_tokens()
         if shared is not None:
             await shared.aclose()
 

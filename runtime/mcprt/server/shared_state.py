@@ -18,6 +18,7 @@ from .options import ServeOptions
 if TYPE_CHECKING:
     from ..state.policy import RedisPolicyState
     from ..state.sessions import SessionRecords
+    from ..state.tokens import RedisTokenStore
 
 
 @dataclass
@@ -29,6 +30,7 @@ class SharedState:
     prefix: str  # every key starts with it: `mcprt:<server name>:`
     sessions: SessionRecords
     policy: RedisPolicyState  # approvals, rate-limit buckets, pauses (mcprt.policy.state.PolicyState)
+    tokens: RedisTokenStore  # upstream OAuth tokens (mcprt.outbound.token_cache.SharedTokenStore)
 
     async def ping(self) -> object:
         return await self.client.ping()
@@ -45,6 +47,7 @@ async def open_shared_state(options: ServeOptions, server_name: str) -> SharedSt
     from ..state.policy import RedisPolicyState
     from ..state.redis_client import connect
     from ..state.sessions import SessionRecords
+    from ..state.tokens import RedisTokenStore
 
     client = await connect(options.state_url)
     prefix = f"mcprt:{server_name}:"
@@ -57,4 +60,5 @@ async def open_shared_state(options: ServeOptions, server_name: str) -> SharedSt
         prefix=prefix,
         sessions=SessionRecords(client, prefix=prefix, ttl=DEFAULT_SESSION_IDLE_TIMEOUT),
         policy=policy,
+        tokens=RedisTokenStore(client, prefix=prefix),
     )
