@@ -283,9 +283,12 @@ def share_sessions(server: Any, records: SessionRecords | None, notifier: Notifi
 
 
 def _idle(transport: StreamableHTTPServerTransport | None) -> bool:
-    # The SDK counts requests in flight (an open GET stream is one) for its idle timer; when that
-    # count cannot be read (a changed SDK), the session is treated as busy: refused, never evicted.
-    return transport is not None and getattr(transport, "_requests_in_flight", 1) == 0
+    # The SDK counts requests in flight (an open GET stream is one) for its idle timer, from the
+    # moment the session's task connected the transport (`idle_scope` set): a session still being
+    # opened is busy. When the count cannot be read (a changed SDK) the session counts as busy too:
+    # refused, never evicted.
+    return (transport is not None and transport.idle_scope is not None
+            and getattr(transport, "_requests_in_flight", 1) == 0)
 
 
 class _Refusal:
