@@ -104,6 +104,17 @@ def _result_text(response: httpx.Response) -> str:
     return body
 
 
+async def _open_when_room(session: RawSession, timeout: float = 30) -> None:
+    """Open `session`, retrying while the server still counts a just-closed stream as busy (429)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await session.open()
+        if response.status_code == 200:
+            return
+        assert response.status_code == 429 and time.monotonic() < deadline, response.text
+        await asyncio.sleep(0.2)
+
+
 async def _wait_sessions(up_base: str, wanted: int, timeout: float = 30) -> None:
     """Wait until /healthz counts `wanted` open sessions (it never touches a session itself)."""
     deadline = time.monotonic() + timeout
@@ -120,12 +131,19 @@ def test_a_client_past_its_session_cap_loses_its_oldest_idle_session_or_gets_429
     manifest = _manifest(tmp_path / "p", http="{max_sessions_per_client: 3}")
     with mcprt_http(manifest, env=_env()) as up:
         async def scenario() -> None:
-            async with httpx.AsyncClient() as http, AsyncExitStack() as streams:
+            async with httpx.AsyncClient() as http, AsyncExitStack() as cleanup:
                 alice = [RawSession(http, up.url, ALICE) for _ in range(3)]
                 for session in alice:
                     assert (await session.open()).status_code == 200
-                for session in alice:  # every one of alice's sessions busy: an open GET stream each
-                    await streams.enter_async_context(session.listening())
+                streams = [AsyncExitStack() for _ in alice]
+
+                async def close_streams() -> None:  # in opening order: alice[0]'s first
+                    for stack in streams:
+                        await stack.aclose()
+
+                cleanup.push_async_callback(close_streams)
+                for stack, session in zip(streams, alice):  # every one busy: an open GET stream each
+                    await stack.enter_async_context(session.listening())
 
                 started = time.monotonic()
                 refused = await RawSession(http, up.url, ALICE).open()
@@ -150,15 +168,11 @@ def test_a_client_past_its_session_cap_loses_its_oldest_idle_session_or_gets_429
                     assert modern.protocol_version == "2026-07-28"
                     assert text_of(await asyncio.wait_for(modern.call_tool("add", {"a": 4, "b": 4}), 30)) == "8"
 
-            # The GET streams are closed: alice's sessions are idle now. A fourth one ends the least
-            # recently used (alice[0]: the others were called after it), which then answers 404.
-            async with httpx.AsyncClient() as http:
-                for session in alice:
-                    session.http = http
-                await alice[1].call_add(0, 0)
-                await alice[2].call_add(0, 0)
+                # alice[0]'s stream ends first, and the others were called after it: once the server
+                # sees it idle, it is the least recently used idle session, ended for the fourth.
+                await close_streams()
                 fourth = RawSession(http, up.url, ALICE)
-                assert (await fourth.open()).status_code == 200
+                await _open_when_room(fourth)
                 gone = await alice[0].call_add(1, 1)
                 assert gone.status_code == 404, gone.text
                 assert gone.json()["error"]["message"] == "Session not found"
@@ -181,8 +195,10 @@ def test_anonymous_clients_are_capped_by_address_and_the_environment_overrides_t
                 refused = await RawSession(http, up.url, None).open()
                 assert refused.status_code == 429 and "limit 2" in refused.json()["error"]["message"]
             # A normal call right after (the streams ended: a new session replaces an idle one).
-            async with http_client(up.url) as client:
-                assert text_of(await asyncio.wait_for(client.call_tool("add", {"a": 1, "b": 1}), 30)) == "2"
+            async with httpx.AsyncClient() as http:
+                again = RawSession(http, up.url, None)
+                await _open_when_room(again)
+                assert "\"text\":\"2\"" in _result_text(await again.call_add(1, 1))
 
         asyncio.run(scenario())
 
@@ -204,9 +220,17 @@ def test_2026_listen_streams_are_capped_per_client_by_the_same_setting(tmp_path:
                 async with http_client(up.url, token=BOB, mode="auto") as bob:
                     async with bob.listen(tools_list_changed=True):
                         assert text_of(await asyncio.wait_for(bob.call_tool("add", {"a": 2, "b": 2}), 30)) == "4"
-            # Alice's streams ended with her client: she may listen again.
+            # Alice's streams ended with her client: she may listen again (once the server saw them end).
             async with http_client(up.url, token=ALICE, mode="auto") as alice:
-                async with alice.listen(tools_list_changed=True):
+                deadline = time.monotonic() + 30
+                async with AsyncExitStack() as again:
+                    while True:
+                        try:
+                            await again.enter_async_context(alice.listen(tools_list_changed=True))
+                            break
+                        except MCPError as error:
+                            assert "limit 2" in error.error.message and time.monotonic() < deadline
+                            await asyncio.sleep(0.2)
                     assert text_of(await asyncio.wait_for(alice.call_tool("add", {"a": 0, "b": 1}), 30)) == "1"
 
         asyncio.run(scenario())
