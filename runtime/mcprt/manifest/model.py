@@ -59,6 +59,23 @@ class HttpConfig(StrictModel):
         description="On SIGTERM: how long calls in flight may take to finish. `/readyz` turns false at once "
         "and new requests get 503 while they drain.",
     )
+    max_sessions: int = Field(
+        10_000, ge=1,
+        description="Most MCP sessions (handshake era, `Mcp-Session-Id`) open at once in this process; a request "
+        "that would open one more gets 503 with `Retry-After`. Env override: `MCPRT_MAX_SESSIONS`.",
+    )
+    max_sessions_per_client: int = Field(
+        100, ge=1,
+        description="Most MCP sessions one client holds in this process (client: the authenticated principal, "
+        "or the peer IP address when auth is off). Opening one more ends that client's least recently used idle "
+        "session; when none is idle, 429 with `Retry-After`. Env override: `MCPRT_MAX_SESSIONS_PER_CLIENT`.",
+    )
+    session_idle_timeout: Duration = Field(
+        600.0, gt=0,
+        description="A session with no request in flight (and no open GET stream) for this long is ended; its id "
+        "then answers 404 and the client initializes again. Also the expiry of session records in "
+        "`server.state`. Env override: `MCPRT_SESSION_IDLE_TIMEOUT` (seconds).",
+    )
 
 
 JWS_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")

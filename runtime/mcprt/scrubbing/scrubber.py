@@ -1,8 +1,10 @@
 """The value scrubber: which forms a secret takes on the wire, and replacing them fast.
 
 Cost matters: every call's result passes through `scrub_bytes`/`scrub_text`. With no secret
-configured that is one attribute test; with secrets it is one substring search per form (C speed,
-about 20 µs for 100 KB and a dozen forms), and text is only rebuilt when a form is actually found.
+configured that is one attribute test; with secrets it is one multi-pattern pass over the body
+whatever the number of secrets and forms (about 15 µs for 100 KB; `bench/scrubbing.py`), a length
+check first (nothing shorter than the shortest form is searched), and text is only rebuilt when a
+form is actually found.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ def secret_forms(secret: str) -> set[str]:
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         full = encode(raw).decode("ascii")
         forms |= {full, full.rstrip("=")}
-        for shift in (0,):  # other alignments: their cost (a search each) outweighs a case the
-            # registered pairs (basic `user:password`, OAuth2 client basic) already cover
+        for shift in (0, 1, 2):  # every alignment: the secret inside a longer encoded value
+            # (`Basic base64(user:secret)` of a pair nobody registered, `base64("Bearer " + secret)`).
             # The secret preceded by `shift` bytes: keep only the base64 characters made of the
             # secret's bits alone, which are the same whatever surrounds it.
             encoded = encode(b"\0" * shift + raw).decode("ascii")
@@ -57,17 +59,24 @@ def _lower_hex(text: str) -> str:
 
 
 class Scrubber:
-    """A set of secrets and their forms; thread-safe to extend, lock-free to read."""
+    """A set of secrets and their forms, searched in one pass; thread-safe to extend, lock-free to read.
+
+    The forms are compiled into one Aho-Corasick automaton over UTF-8 bytes (`ahocorasick_rs`, a
+    Rust extension): a 100 KB body is scanned once, whatever the number of forms (about 15 µs,
+    where one `bytes.find` per form took about 20 µs *each*). Text is searched as its UTF-8
+    encoding (faster than the library's own `str` search) and only rebuilt when a form is found.
+    Overlapping matches are all reported and merged, so where forms of two secrets overlap, or a
+    form contains another, the whole union becomes one ``[redacted]``: no part of any form is left.
+    """
 
     def __init__(self) -> None:
         self._static: set[str] = set()
         self._dynamic: list[str] = []
         self._lock = threading.Lock()
-        self._text: tuple[str, ...] = ()  # forms, longest first (a longer form hides a shorter one)
-        self._bytes: tuple[bytes, ...] = ()
+        self._index: _Index | None = None  # replaced whole on every change: readers need no lock
 
     def __bool__(self) -> bool:
-        return bool(self._text)
+        return self._index is not None
 
     def add(self, *secrets: str | None) -> None:
         """Register configured secret values (for the life of the process)."""
@@ -89,15 +98,7 @@ class Scrubber:
         forms: set[str] = set()
         for secret in (*self._static, *self._dynamic):
             forms |= secret_forms(secret)
-        # A form containing another is found through the shorter one (one search fewer per call):
-        # replacing the shorter leaves at most a partial base64 character of the longer.
-        kept: list[str] = []
-        for form in sorted(forms, key=len):
-            if not any(k in form for k in kept):
-                kept.append(form)
-        ordered = tuple(sorted(kept, key=len, reverse=True))
-        self._text = ordered
-        self._bytes = tuple(f.encode() for f in ordered)
+        self._index = _Index(forms) if forms else None
 
     def clear(self) -> None:
         """Forget everything (tests only)."""
@@ -107,26 +108,33 @@ class Scrubber:
 
     def found_in(self, text: str) -> bool:
         """Whether any form of any secret occurs in `text`."""
-        return any(form in text for form in self._text)
+        index = self._index
+        if index is None or len(text) < index.shortest_chars:
+            return False
+        return bool(index.spans(text.encode("utf-8", "surrogatepass")))
 
     def scrub_text(self, text: str) -> str:
         """`text` with every form of every secret replaced by ``[redacted]``."""
-        for form in self._text:
-            if form in text:
-                text = text.replace(form, REDACTED)
-        return text
+        index = self._index
+        if index is None or len(text) < index.shortest_chars:
+            return text
+        data = text.encode("utf-8", "surrogatepass")
+        spans = index.spans(data)
+        # Forms are whole UTF-8 sequences, so a match never starts or ends inside a character.
+        return _replace(data, spans).decode("utf-8", "surrogatepass") if spans else text
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """The same for raw bytes (an upstream body before decoding; UTF-8 forms)."""
-        for form in self._bytes:
-            if form in data:
-                data = data.replace(form, REDACTED.encode())
-        return data
+        index = self._index
+        if index is None:
+            return data
+        spans = index.spans(data)
+        return _replace(data, spans) if spans else data
 
     def scrub_value(self, value: Any) -> Any:
         """A JSON-like value with secrets scrubbed from every string (keys included); unchanged
         objects are returned as they are (no copy when nothing is found)."""
-        if not self._text:
+        if self._index is None:
             return value
         if isinstance(value, str):
             return self.scrub_text(value)
@@ -149,3 +157,57 @@ class Scrubber:
 
 
 SECRETS = Scrubber()
+
+
+class _Index:
+    """One compiled search over a fixed set of forms.
+
+    Two automata, because the library's fastest scan (SIMD "Teddy" candidates, up to 64 patterns)
+    exists only for leftmost matching: `_probes` (groups of at most 64 forms) answer "is any form
+    here?" for every body, and only when one is, `_exact` (all forms, standard semantics) lists
+    every match, overlapping ones included. Measured on a 100 KB JSON body with 48 forms: 2 µs
+    for the probe, 150 µs for the overlapping scan; ~20 µs for each `bytes.find` it replaces.
+    """
+
+    __slots__ = ("_probes", "_exact", "shortest_bytes", "shortest_chars")
+
+    PROBE_GROUP = 64  # the most patterns the packed (SIMD) searcher takes
+
+    def __init__(self, forms: set[str]) -> None:
+        from ahocorasick_rs import BytesAhoCorasick, MatchKind  # compiled extension: loaded once secrets exist
+
+        encoded = sorted(f.encode("utf-8", "surrogatepass") for f in forms)
+        self._probes = tuple(BytesAhoCorasick(encoded[i:i + self.PROBE_GROUP], matchkind=MatchKind.LeftmostLongest)
+                             for i in range(0, len(encoded), self.PROBE_GROUP))
+        self._exact = BytesAhoCorasick(encoded)
+        self.shortest_bytes = min(len(f) for f in encoded)
+        self.shortest_chars = min(len(f) for f in forms)
+
+    def spans(self, data: bytes) -> list[tuple[int, int]]:
+        """Where forms occur in `data`: merged, sorted `(start, end)` byte offsets; [] when none."""
+        if len(data) < self.shortest_bytes:  # too short to hold any form: no search at all
+            return []
+        if not any(probe.find_matches_as_indexes(data) for probe in self._probes):
+            return []
+        merged: list[tuple[int, int]] = []
+        for _, start, end in sorted(self._exact.find_matches_as_indexes(data, overlapping=True),
+                                    key=lambda m: m[1]):
+            if merged and start <= merged[-1][1]:  # overlapping or touching: one redaction
+                if end > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((start, end))
+        return merged
+
+
+_REDACTED_BYTES = REDACTED.encode()
+
+
+def _replace(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    parts: list[bytes] = []
+    at = 0
+    for start, end in spans:
+        parts += (data[at:start], _REDACTED_BYTES)
+        at = end
+    parts.append(data[at:])
+    return b"".join(parts)

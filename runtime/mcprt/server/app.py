@@ -24,6 +24,8 @@ from ..manifest.model import ServerConfig
 from ..observability import tracing
 from ..toolset.invoke import call_tool, error_result
 from ..toolset.toolset import ToolSet, ToolSetHolder
+from .limits import client_key, session_limits
+from .listen_cap import ClientListenCap
 from .notify import Notifier, SessionTracker, connection_of
 from .offers import LogLevels, SessionPeer, install_offer_handlers
 from .roundtrip import RoundTrips
@@ -176,7 +178,9 @@ def build_server(
                      "resources/read": CacheHint(ttl_ms=0, scope="private")},
         on_list_tools=list_tools,
         on_call_tool=call,
-        on_subscriptions_listen=listen_handler,
+        on_subscriptions_listen=ClientListenCap(
+            listen_handler, session_limits(config.http).per_client,
+            lambda ctx: client_key(principal_of(ctx), getattr(ctx.request, "scope", None))),
         get_tool_input_schema=input_schema,
         tools_changed=tools_changed,
         holder=holder,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
 from .app import McprtServer
 from .guard import GuardPolicy, HttpGuard, make_policy
-from .limits import connection_settings
+from .limits import connection_settings, session_limits
 from .notify import Notifier
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
@@ -91,6 +91,7 @@ def build_http_app(
         ready, reason = await readiness.check()
         return JSONResponse({"status": reason, "tools": len(holder.current.listed)}, status_code=200 if ready else 503)
 
+    sessions = session_limits(http)
     routes = [Route(HEALTH_PATH, healthz, methods=["GET"]), Route(READY_PATH, readyz, methods=["GET"])]
     if resource_server is not None:
         routes += [Route(path, protected_resource_metadata(resource_server), methods=["GET"])
@@ -103,14 +104,16 @@ def build_http_app(
         # whose automatic localhost-only lists would refuse the manifest's extra hosts.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=int(http.max_request_bytes),
+        session_idle_timeout=sessions.idle_timeout,
+        max_sessions=sessions.total,
         host=options.host,
         custom_starlette_routes=[*routes, *extra_routes,
                                  *(guarded_routes(policy) if guarded_routes is not None else [])],
     )
     if not options.stateless:
-        # Sessions answer only to the principal that opened them and, with shared state, any
-        # replica serves any session.
-        share_sessions(server, session_records, notifier)
+        # Sessions answer only to the principal that opened them, are capped per client and, with
+        # shared state, any replica serves any session.
+        share_sessions(server, session_records, notifier, sessions)
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 

@@ -11,6 +11,10 @@ and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
   descriptor limit allows after a reserve for upstreams and files); more are closed on arrival;
 - the soft descriptor limit is raised to the hard limit at start;
 - "accept failed" errors (EMFILE) are logged at most once per 10 s, with a count.
+
+Session limits (`session_limits`): the SDK's defaults (10,000 sessions, 30 minutes idle) let one
+client fill the whole session table for half an hour when auth is off (#13); mcprt caps sessions per
+client and in total and expires idle ones after 10 minutes (see `shared_sessions.py`).
 """
 
 from __future__ import annotations
@@ -18,9 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from ..identity.principal import Principal
+from ..manifest.model import HttpConfig
 from ..settings import env_limit
 
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -121,3 +130,39 @@ def connection_settings() -> dict[str, Any]:
     fd_limit = raise_fd_limit()
     throttle_accept_errors()
     return {"http": limited_protocol(max_connections(fd_limit), header_timeout()), "timeout_keep_alive": 5}
+
+
+MAX_RETRY_AFTER = 60  # seconds; the longest `Retry-After` a refused session opening is told
+TOO_MANY_SESSIONS = -32000  # JSON-RPC 2.0 §5.1 "server error" range: a capacity condition, not a bad request
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """Bounds on handshake-era MCP sessions (`Mcp-Session-Id`) in one process.
+
+    - `per_client`: sessions one client (principal, or peer IP when anonymous) may hold;
+    - `total`: sessions all clients together may hold;
+    - `idle_timeout`: seconds without a request in flight before a session ends (then 404).
+    """
+
+    per_client: int
+    total: int
+    idle_timeout: float
+
+
+def session_limits(http: HttpConfig) -> SessionLimits:
+    """The manifest's `server.http` session settings, each overridable from the environment."""
+    return SessionLimits(
+        per_client=int(env_limit("MCPRT_MAX_SESSIONS_PER_CLIENT", http.max_sessions_per_client)),
+        total=int(env_limit("MCPRT_MAX_SESSIONS", http.max_sessions)),
+        idle_timeout=env_limit("MCPRT_SESSION_IDLE_TIMEOUT", http.session_idle_timeout),
+    )
+
+
+def client_key(principal: Principal | None, scope: Mapping[str, Any] | None) -> str:
+    """Whom a session (or a 2026-07-28 listen stream) counts against: the authenticated principal,
+    else the peer's IP address (with auth off, all anonymous clients would otherwise share one allowance)."""
+    if principal is not None and principal.kind != "anonymous":
+        return f"{principal.kind}:{principal.subject}"
+    peer = scope.get("client") if scope is not None else None
+    return f"ip:{peer[0]}" if peer else "ip:unknown"

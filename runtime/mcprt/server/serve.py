@@ -21,6 +21,7 @@ from ..reload import watch as watch_manifest
 from .app import build_server
 from .http import build_http_app, build_side_app, listen, serve_http
 from .lifecycle import InFlight, Readiness
+from .limits import session_limits
 from .shared_state import open_shared_state
 from .notify import Notifier
 from .observe import Observatory, OperationTimer
@@ -65,7 +66,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
     tasks: set[asyncio.Task[Any]] = set()
     try:
-        shared = await open_shared_state(options, config.name)
+        shared = await open_shared_state(options, config.name, session_limits(config.http).idle_timeout)
     except BaseException:
         observatory.close()
         raise

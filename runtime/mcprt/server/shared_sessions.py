@@ -10,7 +10,8 @@ that another replica created answers 404. `SharedSessionManager` extends it in t
   and the session is *adopted*: a local transport with that id, and a connection that starts
   initialized from the record, so no new handshake is needed;
 - every request: a session answers only to the principal that opened it (404 otherwise, as if it
-  did not exist), locally and across replicas.
+  did not exist), locally and across replicas;
+- admission: sessions are capped per client and in total (`SessionLimits`, see `_admission`).
 
 A tools/list_changed for an adopted session reaches the client on the replica holding its GET
 stream: every replica reloads the same manifest itself (see README, "Running several replicas").
@@ -22,9 +23,9 @@ replica tests fail loudly if a future SDK changes that.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -42,31 +43,40 @@ from starlette.types import Message, Receive, Scope, Send
 from ..identity.principal import from_scope
 from ..observability.log import log_event
 from ..state.redis_client import StateUnavailable
+from .limits import MAX_RETRY_AFTER, TOO_MANY_SESSIONS, client_key
 
 if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
+    from .limits import SessionLimits
     from .notify import Notifier
 
-_opening_principal: contextvars.ContextVar[str | None] = contextvars.ContextVar("mcprt_opening_principal",
-                                                                                 default=None)
 MAX_CAPTURED_BODY = 1_000_000
 
 
 class SharedSessionManager(StreamableHTTPSessionManager):
-    """The SDK's session manager plus shared session records and per-principal session ownership."""
+    """The SDK's session manager plus shared session records, per-principal session ownership and
+    per-client session caps."""
 
     records: SessionRecords | None
     notifier: Notifier | None
+    limits: SessionLimits | None
     _owners: dict[str, str | None]
+    _clients: dict[str, str]  # session id → client key (see `client_key`)
+    _last_used: dict[str, float]  # session id → monotonic time its last request arrived
 
-    def _init_shared(self, records: SessionRecords | None, notifier: Notifier | None) -> None:
+    def _init_shared(self, records: SessionRecords | None, notifier: Notifier | None,
+                     limits: SessionLimits | None = None) -> None:
         self.records = records
         self.notifier = notifier
+        self.limits = limits
         self._owners = {}
+        self._clients = {}
+        self._last_used = {}
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = from_scope(scope)
         name = principal.name if principal is not None else None
+        client = client_key(principal, scope)
         session_id = _header(scope, MCP_SESSION_ID_HEADER)
         if session_id is not None:
             if session_id in self._server_instances:
@@ -75,20 +85,82 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                     return
                 if self.records is not None:
                     await self.records.touch(session_id)
-            elif self.records is not None and not await self._adopt(session_id, name):
+            elif self.records is not None and not await self._adopt(session_id, name, client):
                 await _not_found(scope, receive, send)
                 return
-        token = _opening_principal.set(name)
-        try:
+            if session_id in self._server_instances:  # (an unknown id answers 404 below: nothing kept)
+                self._last_used[session_id] = time.monotonic()
             await super()._handle_stateful_request(scope, receive, send)
-        finally:
-            _opening_principal.reset(token)
+            return
+        # A request without a session id opens one (the SDK's own branch, with mcprt's admission).
+        async with self._session_creation_lock:
+            refusal = self._admission(client)
+            transport = None if refusal is not None else self._open(name, client)
+        if transport is None:
+            await (refusal or _Refusal(503, MAX_RETRY_AFTER, "Too many open sessions on this server", 0))(
+                scope, receive, send)
+            return
+        await self._serve_opening_request(transport, scope, receive, send)
 
-    def _admit_session(self, requestor: Any) -> StreamableHTTPServerTransport | None:
-        transport = super()._admit_session(requestor)
+    def _admission(self, client: str) -> _Refusal | None:
+        """Make room for one more session of `client`, or say why not (call under the creation lock).
+
+        Over the per-client cap, the client's least recently used *idle* session (no request in
+        flight, no open GET stream) is ended — its id answers 404 from now on, which tells a client
+        to initialize again (MCP transports, "Session Management") — rather than the new one refused:
+        clients that open a session per task and never send DELETE (common) keep working, and the
+        cost of a client's excess falls only on that client's own oldest sessions. When every one of
+        its sessions is busy, the answer is 429 (RFC 6585 §4) with `Retry-After`. Over the total cap
+        it is 503 with `Retry-After` (the SDK's status for the same condition).
+        """
+        retry = int(math.ceil(min(self.session_idle_timeout or MAX_RETRY_AFTER, MAX_RETRY_AFTER)))
+        limits = self.limits
+        mine = [sid for sid, who in self._clients.items() if who == client]
+        if limits is not None and len(mine) >= limits.per_client:
+            idle = [sid for sid in mine if _idle(self._server_instances.get(sid))]
+            if not idle:
+                log_event("session refused: the client holds its maximum of busy sessions", logging.WARNING,
+                          client=client, limit=limits.per_client)
+                return _Refusal(429, retry, f"Too many open sessions for this client (limit {limits.per_client}, "
+                                "all in use): end one (HTTP DELETE) or retry later", limits.per_client)
+            self._evict(min(idle, key=lambda sid: self._last_used.get(sid, 0.0)), client)
+        total = self.max_sessions
+        if total is not None and len(self._server_instances) >= total:
+            log_event("session refused: the server holds its maximum of sessions", logging.WARNING, limit=total)
+            return _Refusal(503, retry, f"Too many open sessions on this server (limit {total}): retry later", total)
+        return None
+
+    def _open(self, principal: str | None, client: str) -> StreamableHTTPServerTransport | None:
+        transport = self._admit_session(None)  # owners are mcprt's principals (`_owners`), not the SDK's
         if transport is not None and transport.mcp_session_id is not None:
-            self._owners[transport.mcp_session_id] = _opening_principal.get()
+            session_id = transport.mcp_session_id
+            self._owners[session_id] = principal
+            self._clients[session_id] = client
+            self._last_used[session_id] = time.monotonic()
         return transport
+
+    def _evict(self, session_id: str, client: str) -> None:
+        """End `session_id` to make room: forgotten at once (404 from now on), its transport and
+        shared record ended in the background."""
+        transport = self._server_instances.pop(session_id, None)
+        self._owners.pop(session_id, None)
+        self._clients.pop(session_id, None)
+        self._last_used.pop(session_id, None)
+        log_event("idle session ended: the client opened one past its limit", logging.INFO,
+                  client=client, session=session_id[:12])
+        if transport is not None and self._task_group is not None:
+            self._task_group.start_soon(self._end_evicted, session_id, transport)
+
+    async def _end_evicted(self, session_id: str, transport: StreamableHTTPServerTransport) -> None:
+        with anyio.CancelScope(shield=True):
+            if not transport.is_terminated:
+                await transport.terminate()
+            if self.records is not None:
+                self.records.forget_local(session_id)
+                try:
+                    await self.records.delete(session_id)  # no other replica may adopt it either
+                except StateUnavailable as exc:
+                    log_event("ended session not removed from shared state", logging.WARNING, error=str(exc))
 
     async def _serve_opening_request(self, http_transport: StreamableHTTPServerTransport, scope: Scope,
                                      receive: Receive, send: Send) -> None:
@@ -127,8 +199,9 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         except StateUnavailable as exc:
             log_event("session not shared: other replicas will not know it", logging.WARNING, error=str(exc))
 
-    async def _adopt(self, session_id: str, principal: str | None) -> bool:
-        """Serve a session another replica opened; False when it is unknown or someone else's."""
+    async def _adopt(self, session_id: str, principal: str | None, client: str) -> bool:
+        """Serve a session another replica opened; False when it is unknown or someone else's, or when
+        this replica has no room for it (the client then initializes again, and learns why)."""
         assert self.records is not None
         try:
             record = await self.records.get(session_id)
@@ -140,7 +213,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         async with self._session_creation_lock:
             if session_id in self._server_instances:
                 return True  # adopted meanwhile by a concurrent request
-            if self.max_sessions is not None and len(self._server_instances) >= self.max_sessions:
+            if self._admission(client) is not None:
                 return False
             transport = StreamableHTTPServerTransport(
                 mcp_session_id=session_id,
@@ -152,6 +225,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             )
             self._server_instances[session_id] = transport
             self._owners[session_id] = principal
+            self._clients[session_id] = client
         assert self._task_group is not None
         await self._task_group.start(self._run_adopted, session_id, transport, record)
         log_event("session adopted from shared state", logging.DEBUG, session=session_id[:12])
@@ -186,7 +260,10 @@ class SharedSessionManager(StreamableHTTPSessionManager):
 
     async def _discard_session(self, session_id: str, transport: StreamableHTTPServerTransport) -> None:
         deleted = transport.is_terminated and session_id in self._server_instances
-        self._owners.pop(session_id, None)
+        if self._server_instances.get(session_id) is transport:  # not a newer session reusing the id
+            self._owners.pop(session_id, None)
+            self._clients.pop(session_id, None)
+            self._last_used.pop(session_id, None)
         await super()._discard_session(session_id, transport)
         if self.records is not None:
             self.records.forget_local(session_id)
@@ -195,13 +272,40 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                     await self.records.delete(session_id)
 
 
-def share_sessions(server: Any, records: SessionRecords | None, notifier: Notifier | None) -> None:
+def share_sessions(server: Any, records: SessionRecords | None, notifier: Notifier | None,
+                   limits: SessionLimits | None = None) -> None:
     """Turn the session manager that `server.streamable_http_app()` built into a SharedSessionManager."""
     manager = getattr(server, "_session_manager", None)
     if not isinstance(manager, StreamableHTTPSessionManager):
         raise RuntimeError("the MCP SDK's session manager was not found (SDK changed?): cannot share sessions")
     manager.__class__ = SharedSessionManager
-    manager._init_shared(records, notifier)  # type: ignore[attr-defined]
+    manager._init_shared(records, notifier, limits)  # type: ignore[attr-defined]
+
+
+def _idle(transport: StreamableHTTPServerTransport | None) -> bool:
+    # The SDK counts requests in flight (an open GET stream is one) for its idle timer, from the
+    # moment the session's task connected the transport (`idle_scope` set): a session still being
+    # opened is busy. When the count cannot be read (a changed SDK) the session counts as busy too:
+    # refused, never evicted.
+    return (transport is not None and transport.idle_scope is not None
+            and getattr(transport, "_requests_in_flight", 1) == 0)
+
+
+class _Refusal:
+    """An HTTP refusal to open a session: JSON-RPC error body (no id) and `Retry-After`."""
+
+    def __init__(self, status: int, retry_after: int, message: str, limit: int) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        self.body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
+            "code": TOO_MANY_SESSIONS, "message": message,
+            "data": {"limit": limit, "retryAfter": retry_after}}}).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(self.body)).encode()),
+            (b"retry-after", str(self.retry_after).encode())]})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 def _header(scope: Scope, name: str) -> str | None:

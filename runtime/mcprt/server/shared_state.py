@@ -9,8 +9,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mcp.server.streamable_http_manager import DEFAULT_SESSION_IDLE_TIMEOUT
-
 from ..observability.log import log_event
 from ..state.url import redact_state_url
 from .options import ServeOptions
@@ -40,8 +38,11 @@ class SharedState:
         await self.client.aclose()
 
 
-async def open_shared_state(options: ServeOptions, server_name: str) -> SharedState | None:
-    """Connect when a state URL is set (a clear McprtError when Redis does not answer), else None."""
+async def open_shared_state(options: ServeOptions, server_name: str, session_ttl: float) -> SharedState | None:
+    """Connect when a state URL is set (a clear McprtError when Redis does not answer), else None.
+
+    Session records expire after `session_ttl` seconds unused: the session idle timeout (one setting).
+    """
     if options.state_url is None:
         return None
     from ..state.policy import RedisPolicyState
@@ -58,7 +59,7 @@ async def open_shared_state(options: ServeOptions, server_name: str) -> SharedSt
         url=options.state_url,
         client=client,
         prefix=prefix,
-        sessions=SessionRecords(client, prefix=prefix, ttl=DEFAULT_SESSION_IDLE_TIMEOUT),
+        sessions=SessionRecords(client, prefix=prefix, ttl=session_ttl),
         policy=policy,
         tokens=RedisTokenStore(client, prefix=prefix),
     )

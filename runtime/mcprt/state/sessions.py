@@ -4,8 +4,9 @@ A record is written once when `initialize` succeeds (before its response leaves,
 very next request, on whatever replica, finds it) and holds what a replica needs to serve the
 session without a new handshake: the negotiated protocol version, the client's `initialize`
 params (capabilities, clientInfo) and the principal that opened it. Records expire after the
-session idle timeout; a replica refreshes the expiry at most once per `REFRESH_EVERY` per session,
-so an ordinary call costs no Redis round trip.
+session idle timeout (`server.http.session_idle_timeout`); a replica refreshes the expiry at most
+once per `REFRESH_EVERY` (or a quarter of the timeout) per session, so an ordinary call costs no
+Redis round trip.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class SessionRecords:
         self._client = client
         self._prefix = prefix
         self._ttl_ms = max(1000, int(ttl * 1000))
+        # A short idle timeout needs a refresh well within it, else a busy session's record would
+        # expire and other replicas would answer 404.
+        self._refresh_every = min(REFRESH_EVERY, ttl / 4)
         self._touched: dict[str, float] = {}
 
     def _key(self, session_id: str) -> str:
@@ -70,9 +74,10 @@ class SessionRecords:
             return None  # a record this version cannot read: treat as unknown (the client re-initializes)
 
     async def touch(self, session_id: str) -> None:
-        """Extend the record's expiry, at most once per REFRESH_EVERY per replica."""
+        """Extend the record's expiry, at most once per REFRESH_EVERY (a quarter of the ttl when shorter)
+        per replica."""
         now = time.monotonic()
-        if now - self._touched.get(session_id, 0.0) < REFRESH_EVERY:
+        if now - self._touched.get(session_id, 0.0) < self._refresh_every:
             return
         self._touched[session_id] = now
         try:

@@ -1,0 +1,118 @@
+"""The value scrubber itself: one pass finds every form of every secret, in bytes and in text.
+
+`tests/hostile/test_hostile_secrets.py` proves the end-to-end promise (no reflected credential in
+any result, log or case); these pin the search: every form `secret_forms` lists is gone after one
+`scrub_text`/`scrub_bytes`, wherever it sits, whatever surrounds it, overlapping forms included.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mcprt.scrubbing import REDACTED, Scrubber, secret_forms
+
+SECRET = "zz/secret+Value=1 é"
+OTHER = "another-token-42"
+
+
+def _scrubber(*secrets: str) -> Scrubber:
+    scrubber = Scrubber()
+    scrubber.add(*secrets)
+    return scrubber
+
+
+def test_every_form_is_scrubbed_from_text_and_bytes() -> None:
+    scrubber = _scrubber(SECRET, OTHER)
+    forms = secret_forms(SECRET) | secret_forms(OTHER)
+    assert len(forms) > 10  # raw, percent (both hex cases), form, JSON (both), base64 (std/url, aligned)
+    for form in forms:
+        text = f'{{"echo": "x{form}y", "n": 1}}'
+        scrubbed = scrubber.scrub_text(text)
+        assert form not in scrubbed and REDACTED in scrubbed, form
+        assert scrubbed.startswith('{"echo": "x') and scrubbed.endswith('y", "n": 1}')
+        assert scrubber.scrub_bytes(text.encode()) == scrubbed.encode()
+        assert scrubber.found_in(text)
+
+
+def test_the_known_examples_of_issue_13() -> None:
+    scrubber = _scrubber("zz/secret-client", "alice:pa55word")
+    body = ("client_secret=zz%2Fsecret-client&grant_type=client_credentials "
+            "Authorization: Basic " + base64.b64encode(b"alice:pa55word").decode())
+    assert scrubber.scrub_text(body) == f"client_secret={REDACTED}&grant_type=client_credentials " \
+                                        f"Authorization: Basic {REDACTED}"
+
+
+def test_a_secret_inside_a_longer_base64_value_is_scrubbed_at_any_alignment() -> None:
+    scrubber = _scrubber("s3cret-token-value")
+    for prefix in (b"", b"u:", b"user:", b"Bearer "):
+        encoded = base64.b64encode(prefix + b"s3cret-token-value" + b"!tail").decode()
+        scrubbed = scrubber.scrub_text(encoded)
+        assert scrubbed.count(REDACTED) == 1, (prefix, scrubbed)
+        # The redaction covers every base64 character made of the secret's bits alone (18 bytes =
+        # 144 bits: at least 22 whole characters), so at most boundary bits are left.
+        kept = len(scrubbed) - len(REDACTED)
+        assert len(encoded) - kept >= 22, (prefix, scrubbed)
+
+
+def test_overlapping_and_nested_forms_leave_no_part_behind() -> None:
+    scrubber = _scrubber("abcdef-123", "123-ghijkl")
+    assert scrubber.scrub_text("x abcdef-123-ghijkl y") == f"x {REDACTED} y"
+    assert scrubber.scrub_text("abcdef-123abcdef-123") == REDACTED
+
+
+def test_nothing_found_returns_the_same_object_and_short_inputs_are_not_searched() -> None:
+    scrubber = _scrubber(SECRET)
+    text = json.dumps({"a": "b" * 1000})
+    data = text.encode()
+    assert scrubber.scrub_text(text) is text and scrubber.scrub_bytes(data) is data
+    assert scrubber.scrub_text("tiny") == "tiny" and not scrubber.found_in("")
+    value = {"k": ["v", {"w": 1}]}
+    assert scrubber.scrub_value(value) is value
+
+
+def test_non_ascii_and_lone_surrogates_survive_scrubbing() -> None:
+    scrubber = _scrubber(SECRET)
+    text = f"\ud800 before {SECRET} — after ✓ {json.dumps(SECRET)[1:-1]}"
+    assert scrubber.scrub_text(text) == f"\ud800 before {REDACTED} — after ✓ {REDACTED}"
+
+
+def test_empty_and_cleared_scrubbers_do_nothing() -> None:
+    scrubber = Scrubber()
+    assert not scrubber and scrubber.scrub_text(SECRET) == SECRET and scrubber.scrub_bytes(b"abcd") == b"abcd"
+    scrubber.add(SECRET)
+    assert scrubber and scrubber.scrub_text(SECRET) == REDACTED
+    scrubber.clear()
+    assert not scrubber and scrubber.scrub_text(SECRET) == SECRET
+
+
+def test_issued_values_are_scrubbed_and_the_oldest_forgotten() -> None:
+    scrubber = Scrubber()
+    for i in range(70):
+        scrubber.add_issued(f"issued-token-{i:03d}")
+    assert scrubber.scrub_text("issued-token-069") == REDACTED
+    assert scrubber.scrub_text("issued-token-000") == "issued-token-000"  # 64 are kept
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=st.text(min_size=4, max_size=40).filter(lambda s: s.strip() == s and "\x00" not in s),
+       before=st.text(max_size=50), after=st.text(max_size=50), which=st.integers(min_value=0))
+def test_any_secret_any_form_any_surroundings(secret: str, before: str, after: str, which: int) -> None:
+    forms = sorted(secret_forms(secret))
+    form = forms[which % len(forms)]
+    scrubber = _scrubber(secret)
+    assert form not in scrubber.scrub_text(before + form + after)
+    assert form.encode("utf-8", "surrogatepass") not in scrubber.scrub_bytes(
+        (before + form + after).encode("utf-8", "surrogatepass"))
+
+
+def test_many_secrets_more_forms_than_one_probe_group_takes() -> None:
+    secrets = [f"configured-secret-{i:02d}/x" for i in range(30)]
+    scrubber = _scrubber(*secrets)
+    forms = set().union(*(secret_forms(s) for s in secrets))
+    assert len(forms) > 3 * 64
+    for form in sorted(forms)[::7]:
+        assert scrubber.scrub_text(f"<{form}>") == f"<{REDACTED}>", form
