@@ -271,3 +271,78 @@ async def test_healthz_and_calls_answer_quickly_while_a_description_template_ren
     assert max(health_times) < 0.5, sorted(health_times)[-5:]  # bounds a stall; on the loop it was the render
     assert max(call_times) < 0.5, sorted(call_times)[-5:]
     assert rendering > 0.5 and len(health_times) >= 5, (rendering, len(health_times))  # probes overlapped it
+
+
+class _Drip:
+    """An HTTP server on 127.0.0.1 whose document never ends: one byte every 0.1 s until the reader
+    hangs up (`closed` is set then) — a slow URL spec."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.closed = threading.Event()
+        self.requests = 0
+        drip = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # the body ends when the connection does
+
+            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+                drip.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                try:
+                    while True:
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    drip.closed.set()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/openapi.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_a_reload_stuck_on_a_slow_url_spec_is_superseded_and_stops_downloading(tmp_path: Path) -> None:
+    manifest = _project(tmp_path)
+    drip = _Drip()
+    try:
+        env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"))
+        with mcprt_up_http(manifest, env=env) as up:
+            slow = {"version": 1, "sources": {"t": {"python": "tools:ping"},
+                                              "api": {"openapi": drip.url, "base_url": "http://127.0.0.1:9"}}}
+            manifest.write_text(json.dumps(slow))
+            with anyio.fail_after(60):
+                while drip.requests == 0:
+                    await anyio.sleep(0.05)
+            await anyio.sleep(0.5)  # downloading, one byte at a time
+            saved = time.monotonic()
+            manifest.write_text(_manifest("Fast."))
+            async with http_client(up.url) as client:
+
+                async def fast_listed() -> bool:
+                    tools = {t.name: t.description for t in (await client.list_tools()).tools}
+                    return tools.get("pong") == "Fast."
+
+                await eventually(fast_listed, timeout=60, what="the later good save applied")
+                applied_after = time.monotonic() - saved
+                assert text_of(await client.call_tool("ping", {})) == "pong"
+            # the abandoned download hung up at its next chunk (it would otherwise read for 30 s)
+            stopped = await anyio.to_thread.run_sync(drip.closed.wait, 10)
+            log = up.log()
+    finally:
+        drip.close()
+    assert stopped, "the abandoned reload kept downloading the slow document"
+    assert applied_after < 20, applied_after  # the fetch alone may run 30 s: bound on a hang
+    assert "reload abandoned" in log and "superseded by a newer save" in log, log
