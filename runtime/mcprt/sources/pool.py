@@ -125,8 +125,8 @@ class SourcePool:
             if source is not None:
                 fresh[name] = source
         if any(d.severity == "error" for d in result.diagnostics):
-            for source in fresh.values():  # all or nothing: the old set keeps serving
-                await _close_quietly(source)
+            # all or nothing: the old set keeps serving (shielded: an abandoned reload still closes them)
+            await asyncio.shield(close_retired(list(fresh.values())))
             return result
         next_running: dict[str, RunningSource] = {}
         for name in diff.fingerprints:
