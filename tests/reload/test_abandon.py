@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -172,6 +173,9 @@ async def test_a_reload_over_its_time_budget_is_abandoned_and_the_old_tools_answ
         assert _metric(up, 'mcprt_reloads_total{result="error"}') == 0
         page = httpx.get(f"{up.base}/status", timeout=10).text
         assert "abandoned at" in page and "1 abandoned" in page
+        cli = subprocess.run([sys.executable, "-m", "mcprt", "status", up.base], capture_output=True, text=True,
+                             timeout=60, env={**env, "COLUMNS": "200"})
+        assert cli.returncode == 0 and "last reload abandoned (it ran longer than 2s" in cli.stdout, cli
 
         manifest.write_text(_manifest("Fast."))  # a good save after it applies as usual
         async with http_client(up.url) as client:
