@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import time
@@ -14,6 +15,7 @@ from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cancellation import check_abandoned
 from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
 from .offerings import build_offers
@@ -71,28 +73,39 @@ class Runtime:
     async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str]) -> Compiled:
         started = time.perf_counter()
         try:
-            loaded = loaded or load_manifest(self.manifest_path)
+            loaded = loaded or await asyncio.to_thread(load_manifest, self.manifest_path)
         except ManifestError as exc:
             if exc.partial is None:
                 raise
             later = await self._later_stages(exc.partial)
             raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
         sync = await self.pool.sync(loaded, stale)
+        try:
+            toolset, diagnostics = await self._build(loaded, sync)
+        except BaseException:
+            # A build error, or an abandoned compile (cancelled, or `Abandoned` raised in the worker):
+            # the sources of the last good compile keep serving; shielded, so a second cancellation
+            # cannot leave this compile's new sources (say, a started subprocess) running.
+            await asyncio.shield(self.pool.rollback(sync))
+            raise
+        warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
+        return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
+
+    async def _build(self, loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:
+        """The tool set from the synced sources, and every diagnostic; ManifestError on an error.
+
+        The CPU part (overrides, `description` templates, offers, discovery) runs in a worker thread,
+        so a slow template or a big API never stalls the event loop (calls, `/healthz`) while a
+        reload builds; the policy is attached here on the loop (it shares the PolicyService)."""
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
         if not any(d.severity == "error" for d in diagnostics):
-            build = build_toolset(loaded, sync.operations)
-            offers, offer_diagnostics = build_offers(loaded, sync.offerings)
-            diagnostics += build.diagnostics + offer_diagnostics
-            toolset = _with_discovery(loaded, build.toolset)
-            toolset.offers = offers
-        errors = [d for d in diagnostics if d.severity == "error"]
-        if errors:
-            await self.pool.rollback(sync)  # the sources of the last good compile keep serving
+            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync)
+            diagnostics += built
+        if any(d.severity == "error" for d in diagnostics):
             raise ManifestError(sorted(diagnostics + loaded.warnings))
         diagnostics += self._attach_policy(loaded, toolset)
-        warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
-        return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
+        return toolset, diagnostics
 
     async def _later_stages(self, partial: LoadedManifest) -> list[Diagnostic]:
         """Open the valid part's sources and build its tools only to collect their diagnostics
@@ -101,9 +114,10 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         try:
             if not any(d.severity == "error" for d in diagnostics):
-                diagnostics += build_toolset(partial, sync.operations).diagnostics
+                build = await asyncio.to_thread(build_toolset, partial, sync.operations)
+                diagnostics += build.diagnostics
         finally:
-            await self.pool.rollback(sync)  # the sources of the last good compile keep serving
+            await asyncio.shield(self.pool.rollback(sync))  # the sources of the last good compile keep serving
         return diagnostics
 
     async def start(self, loaded: LoadedManifest | None = None) -> Compiled:
@@ -185,6 +199,17 @@ async def compile_once(
         await runtime.aclose()
         raise
     return runtime, compiled
+
+
+def _build_tools(loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:
+    """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread)."""
+    build = build_toolset(loaded, sync.operations)
+    offers, offer_diagnostics = build_offers(loaded, sync.offerings)
+    check_abandoned()
+    toolset = _with_discovery(loaded, build.toolset)
+    toolset.offers = offers
+    toolset.fingerprint()  # the tools/list JSON and its hash, cached here rather than at the swap on the loop
+    return toolset, build.diagnostics + offer_diagnostics
 
 
 def _with_discovery(loaded: LoadedManifest, toolset: ToolSet) -> ToolSet:

@@ -70,7 +70,10 @@ def _print(data: dict[str, Any]) -> None:
                       f"{t['bytes_raw']} → {t['bytes_sent']}", saved)
     console.print(tools)
     reload = data.get("reload") or {}
-    if reload.get("ok") is False:
+    if reload.get("outcome") == "abandoned":
+        console.print(f"[yellow]last reload abandoned[/] ({reload.get('reason')}); the previous tools keep serving",
+                      highlight=False)
+    elif reload.get("ok") is False:
         console.print("[red]last reload failed[/]; the previous tools keep serving:")
         for line in reload.get("errors") or []:
             console.print(f"  {line}", markup=False, highlight=False)

@@ -10,6 +10,8 @@ A template is untrusted code (manifests come from pull requests). Capping `*` al
   (default 1,000,000); widths given to padding/format operations are checked *before* they run.
 
 A render over budget raises `BudgetExceeded`, which the template layer turns into a tool error.
+A render inside an abandoned compile (a superseded reload, see `mcprt.cancellation`) raises
+`Abandoned` at its next step, so a slow `description` template stops as soon as nobody wants it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from ..cancellation import CancelToken, current_token
 from ..settings import env_limit
 
 DEFAULT_TIMEOUT = 2.0
@@ -42,6 +46,7 @@ def timeout() -> float:
 class _State(threading.local):
     deadline: float | None = None
     limit: int = DEFAULT_MAX_OUTPUT
+    token: CancelToken | None = None  # the compile this render belongs to, if it can be abandoned
 
 
 _STATE = _State()
@@ -50,16 +55,20 @@ _STATE = _State()
 @contextmanager
 def budget() -> Iterator[int]:
     """Render under a budget (this thread); yields the output limit."""
-    previous = (_STATE.deadline, _STATE.limit)
-    _STATE.deadline, _STATE.limit = time.monotonic() + timeout(), max_output()
+    previous = (_STATE.deadline, _STATE.limit, _STATE.token)
+    _STATE.deadline, _STATE.limit, _STATE.token = time.monotonic() + timeout(), max_output(), current_token()
     try:
         yield _STATE.limit
     finally:
-        _STATE.deadline, _STATE.limit = previous
+        _STATE.deadline, _STATE.limit, _STATE.token = previous
 
 
 def tick() -> None:
-    """Raise BudgetExceeded when the render's time is up (no-op outside a budget)."""
+    """Raise BudgetExceeded when the render's time is up, Abandoned when its compile was abandoned
+    (no-op outside a budget)."""
+    token = _STATE.token
+    if token is not None:
+        token.check()
     deadline = _STATE.deadline
     if deadline is not None and time.monotonic() > deadline:
         raise BudgetExceeded(f"the template ran longer than {timeout():g}s")

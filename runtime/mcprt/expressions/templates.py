@@ -27,6 +27,7 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
+from ..cancellation import Abandoned
 from . import budget
 
 OUTPUT_VARIABLES = frozenset({"result", "status", "raw_bytes", "tool", "principal"})
@@ -191,6 +192,8 @@ class CompiledTemplate:
                 return budget.check_output(self._template.generate(**context))
         except budget.BudgetExceeded as exc:
             raise TemplateRenderError(str(exc), None, self.kind) from None
+        except Abandoned:
+            raise  # the compile was abandoned: not a template problem
         except jinja2.TemplateError as exc:
             raise TemplateRenderError(_render_message(exc), _template_line(exc), self.kind) from None
         except RecursionError:

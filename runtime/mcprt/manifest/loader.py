@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from ..cancellation import check_abandoned
 from ..errors import Diagnostic, ManifestError
 from . import envvars
 from .checks import check_expressions
@@ -232,6 +233,7 @@ def _merge_includes(
     if not isinstance(sources, dict):
         return []
     for i, entry in enumerate(includes):
+        check_abandoned()  # many includes: a superseded reload stops reading here
         if not isinstance(entry, str):
             continue
         where = index.locate(("include", i))

@@ -7,7 +7,7 @@
 | `mcprt_upstream_request_duration_seconds` | histogram | source, status_class (`2xx`…`5xx`, `error`) |
 | `mcprt_tool_result_bytes_total` | counter | tool, stage (`raw`: upstream body, `sent`: to the model) |
 | `mcprt_policy_decisions_total` | counter | action, rule |
-| `mcprt_reloads_total` | counter | result (`ok`, `error`) |
+| `mcprt_reloads_total` | counter | result (`ok`, `error`, `abandoned`) |
 | `mcprt_tools` | gauge | exposure (`tools`, `discovery`) |
 | `mcprt_source_up` | gauge | source |
 | `mcprt_source_restarts_total` | counter | source |
@@ -180,5 +180,6 @@ class _StateCollector(Collector):
         reloads = CounterMetricFamily("mcprt_reloads", "Reload attempts by result.", labels=["result"])
         reloads.add_metric(["ok"], state.reload.get("reloads", 0))
         reloads.add_metric(["error"], state.reload.get("failures", 0))
+        reloads.add_metric(["abandoned"], state.reload.get("abandoned", 0))
         yield reloads
 

@@ -50,7 +50,8 @@ def reloader_for(runtime: Runtime, notifier: Any | None = None, *, baseline: boo
 
 
 def reload_status(runtime: Runtime) -> dict[str, Any]:
-    """The last reload's outcome for `/healthz`: ok (None before any reload), at, seconds, trigger, errors, totals."""
+    """The last reload's outcome for `/healthz`: ok (None before any reload), outcome ("applied", "failed",
+    "abandoned"), reason (why abandoned), at, seconds, trigger, errors, totals (reloads, failures, abandoned)."""
     reloader = _reloaders.get(runtime)
     return (reloader.status if reloader is not None else ReloadStatus()).to_dict()
 

@@ -6,7 +6,15 @@ A file event whose files have the same content as at the last attempt (a touch, 
 edit) is dropped, and after repeated failures attempts back off (`BACKOFF_*`), so nothing can make
 a broken manifest reload in a loop.
 The manifest is parsed and validated in a worker thread (CPU-bound: YAML, pydantic), sources open
-asynchronously through the pool, and `Runtime.apply` swaps the tool set in one assignment.
+asynchronously through the pool, the tool set is built in a worker thread too (description
+templates, big APIs), and `Runtime.apply` swaps it in one assignment on the event loop.
+
+A reload can be abandoned while it compiles (#13): a newer save (its content changed) supersedes
+it, and one running longer than `MCPRT_RELOAD_TIMEOUT` seconds (default 60) is given up with a log
+line. Its compile task is cancelled and its cancel token set (see `mcprt.cancellation`: worker threads check
+it between operations and template steps, so they stop within milliseconds); the pool rolls back,
+closing whatever the abandoned compile opened (a started proxied server included), and the old
+tool set keeps serving. Once the compile is done the apply step runs to its end.
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..cancellation import CancelToken, abandonable
 from ..errors import Diagnostic, ManifestError
 from ..manifest.loader import LoadedManifest, load_manifest
 from ..observability.log import log_event
+from ..settings import env_limit
 from .changes import ToolChanges, diff_toolsets
 from .drain import Drainer
 from .files import (
@@ -47,6 +57,13 @@ SETTLE_SECONDS = 0.05
 BACKOFF_AFTER = 3  # failed attempts in a row before file-triggered attempts are spaced out
 BACKOFF_FIRST_SECONDS = 0.5  # then 1, 2, 4 … up to BACKOFF_MAX_SECONDS
 BACKOFF_MAX_SECONDS = 8.0
+RELOAD_TIMEOUT_SECONDS = 60.0  # MCPRT_RELOAD_TIMEOUT: a compile running longer is abandoned
+SUPERSEDED = "superseded by a newer save"
+
+
+def reload_timeout() -> float:
+    """Seconds a reload may compile before it is abandoned (`MCPRT_RELOAD_TIMEOUT`, default 60)."""
+    return env_limit("MCPRT_RELOAD_TIMEOUT", RELOAD_TIMEOUT_SECONDS)
 
 
 @dataclass
@@ -61,6 +78,23 @@ class ReloadOutcome:
     errors: list[str] = field(default_factory=list)
     opened: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    abandoned: str | None = None  # why the attempt was abandoned (superseded, over the time budget)
+
+
+class _Attempt:
+    """One reload in progress: abandonable while its compile runs, no longer once it is done."""
+
+    def __init__(self, token: CancelToken, compile_task: asyncio.Task[Compiled]) -> None:
+        self.token = token
+        self.compile_task = compile_task
+
+    def abandon(self, reason: str) -> bool:
+        """Drop the compile (its result will not be applied); False once it finished."""
+        if self.compile_task.done():
+            return False
+        if self.token.cancel(reason):
+            self.compile_task.cancel()
+        return True
 
 
 class Reloader:
@@ -79,6 +113,8 @@ class Reloader:
         self.drainer = Drainer()
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._arrived = asyncio.Event()  # a request arrived (checked while a reload runs)
+        self._attempt: _Attempt | None = None
         self._wanted: Trigger | None = None
         self._changed_paths: set[Path] = set()
         self._signatures = source_signatures(runtime) if baseline else {}
@@ -103,6 +139,7 @@ class Reloader:
             self._wanted = trigger
         self._changed_paths |= paths or set()
         self._wake.set()
+        self._arrived.set()
 
     def on_upstream_tools_changed(self, source: str) -> None:
         log_event("upstream tool list changed; rebuilding", source=source)
@@ -138,12 +175,44 @@ class Reloader:
             paths, self._changed_paths = self._changed_paths, set()
             if trigger == "files" and paths and not self._contents_changed(paths):
                 continue  # touched, or saved without an edit: nothing to reload
+            attempt = asyncio.create_task(self.reload(trigger, paths), name="mcprt-reload")
             try:
-                await self.reload(trigger, paths)
+                await self._supersede_while(attempt)
+                await attempt
             except asyncio.CancelledError:
+                attempt.cancel()
+                await asyncio.gather(attempt, return_exceptions=True)
                 raise
             except Exception as exc:  # never let one bad reload end hot reloading
                 log_event("reload crashed; the previous tools keep serving", logging.ERROR, error=repr(exc))
+
+    async def _supersede_while(self, attempt: asyncio.Task[ReloadOutcome]) -> None:
+        """Until `attempt` ends: a newer save (its files' content really changed) abandons its compile;
+        the request stays pending, so the next round reloads the newest content. Other requests
+        (SIGHUP, an upstream tool change) wait for the attempt, and the next round includes them."""
+        abandoned = False
+        while not attempt.done():
+            self._arrived.clear()
+            look_again = False
+            if not abandoned and self._newer_request_pending():
+                current = self._attempt
+                if current is None:  # its compile has not started yet: look again in a moment
+                    look_again = True
+                else:  # False when its compile is done: then it applies, and the request follows
+                    current.abandon(SUPERSEDED)
+                    abandoned = True
+            arrived = asyncio.ensure_future(self._arrived.wait())
+            try:
+                await asyncio.wait({attempt, arrived}, timeout=0.05 if look_again else None,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                arrived.cancel()
+
+    def _newer_request_pending(self) -> bool:
+        """A save whose files really changed is pending (a request without paths — a signal, an
+        upstream change, a caller's plain request — runs after the attempt instead)."""
+        paths = self._changed_paths
+        return self._wanted == "files" and bool(paths) and self._contents_changed(paths, remember=False)
 
     def backoff_seconds(self) -> float:
         """How long a file-triggered attempt waits now: 0 until BACKOFF_AFTER failures in a row."""
@@ -152,36 +221,72 @@ class Reloader:
             return 0.0
         return min(BACKOFF_FIRST_SECONDS * 2**extra, BACKOFF_MAX_SECONDS)
 
-    def _contents_changed(self, paths: set[Path]) -> bool:
+    def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:
         changed = False
         for path in paths:
             digest = content_digest(path)
             if path not in self._digests or self._digests[path] != digest:
                 changed = True
-            self._digests[path] = digest
+            if remember:
+                self._digests[path] = digest
         return changed
 
-    def _remember_contents(self) -> None:
-        """The content of every watched file now (after each attempt): the baseline of "changed"."""
-        self._digests = {path: content_digest(path) for path in self.watch_set()}
+    def _remember_contents(self, taken: dict[Path, str | None] | None = None) -> None:
+        """The baseline of "changed" after an attempt: every watched file's content as the attempt
+        read it (`taken` before it loaded), so a save landing while it ran still counts as a change;
+        files first watched now (a new include) as they are now."""
+        taken = taken or {}
+        self._digests = {path: taken[path] if path in taken else content_digest(path) for path in self.watch_set()}
 
     # one reload ----------------------------------------------------------------------------------
 
     async def reload(self, trigger: Trigger = "signal", paths: set[Path] | None = None) -> ReloadOutcome:
         """Reload now (after any reload in progress); never raises for a bad manifest."""
         async with self._lock:
-            started = time.perf_counter()
-            old = self.runtime.holder.current  # type: ignore[union-attr]
-            in_pool_before = dict(self.runtime.pool.running)
             try:
-                compiled = await self._compile_with_grace(trigger)
-            except ManifestError as exc:
-                return self._failed(trigger, started, exc.diagnostics, in_pool_before)
-            except Exception as exc:  # a source's bug: report it like a manifest problem
-                where = str(self.runtime.loaded.path if self.runtime.loaded else self.runtime.manifest_path)
-                diagnostic = Diagnostic(where, 1, 1, f"reload failed: {type(exc).__name__}: {exc}")
-                return self._failed(trigger, started, [diagnostic], in_pool_before)
-            return await self._apply(compiled, trigger, started, old, paths or set())
+                return await self._attempt_reload(trigger, paths or set())
+            finally:
+                self._attempt = None
+
+    async def _attempt_reload(self, trigger: Trigger, paths: set[Path]) -> ReloadOutcome:
+        started = time.perf_counter()
+        old = self.runtime.holder.current  # type: ignore[union-attr]
+        in_pool_before = dict(self.runtime.pool.running)
+        taken = await asyncio.to_thread(_digests, self.watch_set())  # before the compile reads them
+        token = CancelToken()
+        compile_task = asyncio.create_task(self._compile_abandonable(trigger, token), name="mcprt-reload-compile")
+        self._attempt = attempt = _Attempt(token, compile_task)
+        limit = reload_timeout()
+        timer = asyncio.get_running_loop().call_later(
+            limit, attempt.abandon, f"it ran longer than {limit:g}s (MCPRT_RELOAD_TIMEOUT)")
+        try:
+            compiled = await compile_task
+        except asyncio.CancelledError:
+            if not token.cancelled or _being_cancelled():
+                token.cancel("the reloader is stopping")  # its worker threads stop too
+                raise
+            return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+        except ManifestError as exc:
+            if token.cancelled:  # a stage turned the abandonment into a diagnostic
+                return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+            return self._failed(trigger, started, exc.diagnostics, in_pool_before, taken)
+        except Exception as exc:  # a source's bug: report it like a manifest problem
+            if token.cancelled:
+                return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+            where = str(self.runtime.loaded.path if self.runtime.loaded else self.runtime.manifest_path)
+            diagnostic = Diagnostic(where, 1, 1, f"reload failed: {type(exc).__name__}: {exc}")
+            return self._failed(trigger, started, [diagnostic], in_pool_before, taken)
+        finally:
+            timer.cancel()
+        if token.cancelled:  # finished although abandoned (a stage ignored the cancellation): drop it
+            await asyncio.shield(self.runtime.pool.rollback(compiled.sync))
+            return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+        return await self._apply(compiled, trigger, started, old, paths, taken)
+
+    async def _compile_abandonable(self, trigger: Trigger, token: CancelToken) -> Compiled:
+        """The compile, with `token` current: its worker threads check it (mcprt.cancellation)."""
+        with abandonable(token):
+            return await self._compile_with_grace(trigger)
 
     async def _compile_with_grace(self, trigger: Trigger) -> Compiled:
         """Compile; if it failed while a file is missing, give the file a moment to come back, once."""
@@ -210,7 +315,7 @@ class Reloader:
         return {path for path in candidates if not path.exists()}
 
     async def _apply(self, compiled: Compiled, trigger: Trigger, started: float, old: Any,
-                     paths: set[Path]) -> ReloadOutcome:
+                     paths: set[Path], taken: dict[Path, str | None]) -> ReloadOutcome:
         restart_keys = restart_needed(self.runtime.loaded.manifest, compiled.loaded.manifest) \
             if self.runtime.loaded is not None else []
         retired, compiled.sync.retired = list(compiled.sync.retired), []
@@ -223,8 +328,8 @@ class Reloader:
         self._signatures = source_signatures(self.runtime)
         self._failed_files = set()
         self._failed_in_a_row = 0
-        self._remember_contents()
-        changes = diff_toolsets(old, new)
+        self._remember_contents(taken)
+        changes = await asyncio.to_thread(diff_toolsets, old, new)  # every definition of two sets: CPU
         seconds = time.perf_counter() - started
         self.status.succeeded(trigger, seconds)
         log_event(
@@ -251,7 +356,7 @@ class Reloader:
                              list(compiled.sync.reused))
 
     def _failed(self, trigger: Trigger, started: float, diagnostics: list[Diagnostic],
-                in_pool_before: dict[str, RunningSource]) -> ReloadOutcome:
+                in_pool_before: dict[str, RunningSource], taken: dict[Path, str | None]) -> ReloadOutcome:
         # A compile that failed after the pool synced leaves the old set's sources outside the pool;
         # they still serve the old set, and are closed once a later reload replaces it.
         running = {id(s) for s in self.runtime.pool.running.values()}
@@ -261,7 +366,7 @@ class Reloader:
         named = _local_files_named(diagnostics) | (declared_dependencies(Path(manifest)) if manifest else set())
         self._failed_files = named - manifest_files(self.runtime)
         self._failed_in_a_row += 1
-        self._remember_contents()
+        self._remember_contents(taken)
         seconds = time.perf_counter() - started
         repeated = self.status.ok is False and self.status.errors == errors  # e.g. an unrelated file saved
         self.status.failed(trigger, seconds, errors)
@@ -275,6 +380,24 @@ class Reloader:
         for listener in list(self._attempt_listeners):
             listener()  # watch the files the failed load named, so creating them is noticed
         return ReloadOutcome(False, trigger, seconds, errors=errors)
+
+    def _abandoned(self, trigger: Trigger, started: float, reason: str, in_pool_before: dict[str, RunningSource],
+                   taken: dict[Path, str | None]) -> ReloadOutcome:
+        """The compile was dropped (the pool already rolled back and closed what it opened)."""
+        running = {id(s) for s in self.runtime.pool.running.values()}
+        self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
+        if reason != SUPERSEDED:  # over the time budget: like a failure, back off and wait for an edit
+            self._failed_in_a_row += 1
+        self._remember_contents(taken)
+        seconds = time.perf_counter() - started
+        self.status.gave_up(trigger, seconds, reason)
+        log_event("reload abandoned; the previous tools keep serving",
+                  logging.INFO if reason == SUPERSEDED else logging.WARNING,
+                  trigger=trigger, reason=reason, ms=round(seconds * 1000, 1))
+        self._tell_notifier(f"abandoned: {reason}; serving the previous tools")
+        for listener in list(self._attempt_listeners):
+            listener()
+        return ReloadOutcome(False, trigger, seconds, abandoned=reason)
 
     def _tell_notifier(self, manifest_status: str) -> None:
         """The server's notifier shows this on /healthz (`manifest`)."""
@@ -303,6 +426,16 @@ async def _wait_until_present(paths: set[Path], grace: float) -> None:
     while time.monotonic() < deadline and not all(p.exists() for p in paths):
         await asyncio.sleep(MISSING_POLL_SECONDS)
     await asyncio.sleep(SETTLE_SECONDS)  # a recreated file is often written just after it appears
+
+
+def _digests(paths: set[Path]) -> dict[Path, str | None]:
+    return {path: content_digest(path) for path in paths}
+
+
+def _being_cancelled() -> bool:
+    """Whether the task running this is itself being cancelled (not just the compile it awaited)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -190,11 +190,15 @@ async def reload_now(runtime: Runtime, notifier: Notifier) -> None:
 def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
     """Whether the served tools match the manifest on disk, for `/healthz` (counts, no error text)."""
     last = reload_status(runtime)
+    status = "ok"
+    if last.get("ok") is False:  # the manifest on disk is not what serves: it failed, or was given up
+        status = "abandoned" if last.get("outcome") == "abandoned" else "error"
     return {
-        "status": "error" if last.get("ok") is False else "ok",
+        "status": status,
         "last_reload": last.get("at"),
         "reloads": last.get("reloads", 0),
         "failures": last.get("failures", 0),
+        "abandoned": last.get("abandoned", 0),
         "errors": len(last.get("errors") or ()),
     }
 

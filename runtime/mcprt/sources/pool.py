@@ -118,15 +118,15 @@ class SourcePool:
         diff = self.diff(loaded, stale)
         result = SyncResult({}, [], diff=diff)
         to_open = diff.opening
-        opened = await asyncio.gather(*(self._open(loaded, n) for n in to_open), return_exceptions=False)
+        opened = await self._open_all(loaded, to_open)
         fresh: dict[str, RunningSource] = {}
         for name, (source, diagnostics) in zip(to_open, opened, strict=True):
             result.diagnostics += diagnostics
             if source is not None:
                 fresh[name] = source
         if any(d.severity == "error" for d in result.diagnostics):
-            for source in fresh.values():  # all or nothing: the old set keeps serving
-                await _close_quietly(source)
+            # all or nothing: the old set keeps serving (shielded: an abandoned reload still closes them)
+            await asyncio.shield(close_retired(list(fresh.values())))
             return result
         next_running: dict[str, RunningSource] = {}
         for name in diff.fingerprints:
@@ -156,6 +156,18 @@ class SourcePool:
         result.retired = []
         fresh, result.fresh = result.fresh, []
         await asyncio.gather(*(_close_quietly(s) for s in fresh))
+
+    async def _open_all(self, loaded: LoadedManifest,
+                        names: tuple[str, ...]) -> list[tuple[RunningSource | None, list[Diagnostic]]]:
+        """Open `names` concurrently. Cancelled (a reload abandoned), it cancels the opens still
+        running and closes every source that did open before re-raising: an abandoned sync leaves
+        no subprocess or connection behind, and the pool is unchanged."""
+        tasks = [asyncio.create_task(self._open(loaded, name), name=f"mcprt-open:{name}") for name in names]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            await asyncio.shield(_discard_opened(tasks))
+            raise
 
     async def _open(self, loaded: LoadedManifest, name: str) -> tuple[RunningSource | None, list[Diagnostic]]:
         config = loaded.manifest.sources[name]
@@ -191,6 +203,15 @@ class SourcePool:
         await asyncio.gather(*(_close_quietly(s) for s in self._running.values()))
         self._running = {}
         self._fingerprints = {}
+
+
+async def _discard_opened(tasks: list[asyncio.Task[tuple[RunningSource | None, list[Diagnostic]]]]) -> None:
+    """Cancel the opens still running, wait for all of them, close what opened."""
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    opened = [r[0] for r in results if isinstance(r, tuple) and r[0] is not None]
+    await asyncio.gather(*(_close_quietly(source) for source in opened))
 
 
 async def close_retired(retired: list[RunningSource]) -> None:

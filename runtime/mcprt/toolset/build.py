@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..cancellation import check_abandoned
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
@@ -44,6 +45,8 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
     have applied them while opening; applying the same filter again keeps the same operations).
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
+    CPU work (it renders `description` templates): the pipeline runs it in a worker thread. Raises
+    `Abandoned` between operations, and inside a template, once the current cancel token is set.
     """
     manifest = loaded.manifest
     diagnostics: list[Diagnostic] = []
@@ -109,6 +112,7 @@ def _source_tools(
     autoprune = compile_autoprune(defaults.prune)
     tools = []
     for op in ops:
+        check_abandoned()  # a superseded reload stops here, between operations (its result is dropped)
         key, override = overrides.get(id(op), (None, ToolOverride()))
         if not override.enabled:
             continue

@@ -144,7 +144,12 @@ class McpServerSource:
     async def start(self) -> None:
         """Connect and list; raise McprtError (with the reason) if the first connection fails."""
         self._task = asyncio.create_task(self._supervise(), name=f"mcprt-source-{self.name}")
-        await self._ready.wait()
+        try:
+            await self._ready.wait()
+        except asyncio.CancelledError:
+            # Whoever opened us gave up (a superseded reload): end the process we started, then stop.
+            await asyncio.shield(self.aclose())
+            raise
         if self._startup_error is not None:
             await self.aclose()
             raise McprtError(self._startup_error)

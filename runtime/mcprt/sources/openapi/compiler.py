@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mcprt import progress
+from mcprt.cancellation import check_abandoned
 from mcprt.errors import SpecError
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
 from mcprt.sources.filters import selected
@@ -140,6 +141,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     for index, (op, name) in enumerate(zip(model.operations, _tool_names(model.operations), strict=True)):
         if tell and index % PROGRESS_EVERY == 0:
             progress.report(f"{label}: operations", index, total)
+        check_abandoned()  # a superseded reload stops here (a huge document compiles for seconds)
         key = op.operation_id or f"{op.method} {op.path}"
         if op.operation_id:
             if op.operation_id in seen_ids:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcprt.cancellation import check_abandoned
 from mcprt.errors import SpecError
 from mcprt.manifest.limits import DEFAULT_MAX_SPEC_BYTES, max_spec_bytes
 
@@ -126,6 +127,7 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
                     chunks: list[bytes] = []
                     size = 0
                     for chunk in response.iter_bytes():
+                        check_abandoned()  # a slow download for a superseded reload ends here, uncached
                         size += len(chunk)
                         if size > max_spec_bytes():
                             raise SpecError(url, "", f"document is larger than {max_spec_bytes():,} bytes "

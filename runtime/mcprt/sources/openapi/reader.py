@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcprt.cancellation import check_abandoned
 from mcprt.errors import SpecError
 
 from .media import choose_media_type, media_kind
@@ -119,6 +120,7 @@ class _Reader:
         paths = self.mapping(paths, "/paths", "`paths`")
         items = []
         for path, item in paths.items():
+            check_abandoned()  # reading a huge document's paths: a superseded reload stops here
             pointer = join("/paths", path)
             if not isinstance(path, str) or not path.startswith("/"):
                 if not (isinstance(path, str) and path.startswith("x-")):
