@@ -66,8 +66,14 @@ def _collect(node: dict[str, Any], prefix: str, leaves: set[str]) -> None:
 
 
 def kept(path: str, by: set[str]) -> bool:
-    """`path` is read by one of `by`, or lies inside a field one of them keeps whole."""
-    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]") for p in by)
+    """`path` is read by one of `by`, or lies inside a field one of them keeps whole.
+
+    A path the hand-written prune reads as a whole object or list (`address`, the list under
+    `length(spec.containers)`, the list a filter `[?ready]` walks) is kept by fields read inside it.
+    """
+    base = path.removesuffix("[]")
+    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]")
+               or p.startswith(base + ".") or p.startswith(base + "[]") for p in by)
 
 
 @dataclass
