@@ -3,29 +3,39 @@
 The rule (measured on the catalog by `catalog/_tools/measure_suggestions.py`) rests on one
 distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `uid`, `gid`,
 `uuid`, `key`, `sha`), a handle (`HANDLES`: `login`, `username`, `slug`, …) or a label (`LABELS`:
-`name`, `title`, `display_name`, …). Walking from the result:
+`display_name`, `name`, `title`, …) among its scalar fields. Walking from the result:
 
 - *Wrappers* — unidentified objects met before any identified one (a page `{data: [...]}`, an
   envelope `{droplet: {…}}`, a Kubernetes object `{metadata, spec, status}`, a Spotify
-  `{added_at, track}` item, a search result `{tracks: {items}, albums: {items}}`) — are followed to
-  `MAX_WRAPPERS` levels: their scalars are kept, and their objects and list items are wrappers or
-  *records* in turn. Items of a result list are records when identified, wrappers otherwise.
+  `{added_at, track}` item, a search result `{tracks: {items}, albums: {items}}`) — are followed
+  through `MAX_WRAPPERS` levels: their scalars are kept, their objects and list items are wrappers
+  or *records* in turn.
 - A *record* (the first identified object on a path) keeps its scalar fields and lists of scalars,
-  and its maps of scalars whole (`labels`, `annotations`, `metadata`: `additionalProperties` with
-  scalar values); fields of unknown shape (`{}`) are kept whole, free-form maps of objects dropped.
-  Below a record, `MAX_NESTED` levels are followed: an unidentified object (a part of the record:
-  `settings`, `resources`, `state.waiting`) keeps its fields by the same rule; an identified one (a
-  *reference*: a user, a region, an album) is reduced to its identity — its first identifier (when
-  it has no handle or label), first handle, first label — plus `state`/`status`, time fields
-  (`*_at`, `date`) and `DETAILS` (`value`, `message`, `total`, paging cursors); a list of
-  identified objects becomes the list of one identifying field (`labels[].name`), a list of
-  unidentified ones keeps their fields (`networks.v4[].{ip_address, type}`).
-- Link fields are dropped where they are the API's own navigation: `self`, `href`, `node_id`,
-  `gravatar_id`, names containing `template`, and — in an object that has an `html_url` (the page
-  a person opens) — every other `url`/`*_url` field. Elsewhere a URL is content (a site's address,
-  a join link) and kept. Names containing `token`, `password` or `secret` are always dropped.
+  and its maps of scalars whole (`labels`, `annotations`: `additionalProperties` with scalar
+  values). A free-form object of any values is kept whole on the one result object (Jira's issue
+  `fields`) and dropped in list items, where it would repeat on every item. A field of unknown
+  shape (`{}`: undocumented, or recursive) is kept only when it is not an object (Stripe's
+  expandable `customer`, an id unless expanded).
+- Below a record `MAX_NESTED` levels are followed. An unidentified object (a *part*: `settings`,
+  `build_settings`, `state.waiting`) keeps its scalar fields (not its lists of scalars); on the
+  last level only its identity, state (`STATES`: `state`, `status`, `reason`, `*_code`, …), time
+  (`*_at`, `*At`, `date`) and `DETAILS` (`value`, `message`, `total`, paging cursors) fields. An
+  object holding no scalar of its own (`networks: {v4, v6}`) is a grouping and takes no level.
+  A *reference* — an identifier with a handle, label or link (a user, an album, a repository) — is
+  reduced to its first handle and first label (its identifier when it has no handle), state and
+  `DETAILS`. A list of identified objects becomes the list of one identifying field
+  (`labels[].name`); a list of unidentified ones keeps their fields (`networks.v4[].ip_address`).
+- Link fields are dropped where they are the API's own navigation: `self`, `selfLink`, `href`,
+  `node_id`, `gravatar_id`, names containing `template`, and — in an object that has an `html_url`
+  (the page a person opens) — its own `url` and every `X_url` but one standing in for a documented
+  object `X` (`repository_url` beside `repository`, which search results leave out). Elsewhere a
+  URL is content (a site's address, a join link) and kept, and a part's `url` is the reference it
+  stands for (`pull_request.url`). Names containing `token`, `password` or `secret` are dropped,
+  except paging tokens (`next_page_token`, `*cursor*`).
 - A typeless schema holding only `items` (Slack's description wraps its object schemas so) is read
   as the schema of its items.
+- The `default` response's top-level scalar fields are kept beside the result's (APIs such as
+  Slack's answer errors with status 200 in that shape).
 
 Only operations whose success response is an object or a list of objects get a suggestion.
 """
@@ -43,9 +53,9 @@ DETAILS = ("value", "message", "date", "total", "total_count", "next_cursor", "c
 STATES = ("state", "status", "phase", "reason", "code", "*_code", "*Code")  # a thing's state and outcome
 MAX_NESTED = 2  # levels followed below a record
 MAX_WRAPPERS = 5  # unidentified levels followed above the first record
-_DROP = ("self", "href", "node_id", "gravatar_id", "*template*", "*token*", "*password*", "*secret*")
+_SECRETS = ("*token*", "*password*", "*secret*")
+_DROP = ("self", "selfLink", "href", "node_id", "gravatar_id", "*template*", *_SECRETS)  # scalar fields
 _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
-_API_LINKS = ("url", "*_url")  # dropped beside an `html_url`
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -53,8 +63,7 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     """A JMESPath prune for results of this shape, or None when the heuristic has nothing to say.
 
     `default`: the `default` response's shape; when both are objects its top-level scalar fields
-    are kept too (APIs such as Slack's answer errors with status 200 in that shape). Whether the
-    result is a wrapper or a record is decided on the success shape alone.
+    are kept too. Whether the result is a wrapper or a record is decided on the success shape alone.
     """
     if not shape:
         return None
@@ -67,11 +76,12 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     item = _object(shape)
     if item is None:
         return None
+    anchored = _identified(item)  # decided on the success shape alone
     extra = _object(default)
     if extra is not None:
         errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
-        item = {"type": "object", "properties": {**errors, **_properties(item)}, "x-identified": _identified(item)}
-    return _walk(item, anchored=_identified(item), level=0, wrappers=0)
+        item = {"type": "object", "properties": {**errors, **_properties(item)}}
+    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True)
 
 
 def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
@@ -90,20 +100,23 @@ def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
     return name.endswith("_url") and name[:-4] not in objects
 
 
-def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int) -> str | None:
-    """The multiselect hash for an object: a wrapper (not `anchored`) or a record/part at `level`."""
+def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool = False) -> str | None:
+    """The multiselect hash for an object: a wrapper (not `anchored`) or a record/part at `level`.
+
+    `single`: the object is (inside) the one result object, not an item of a list.
+    """
     props = _properties(shape)
     html = "html_url" in props
     objects = frozenset(n for n, p in props.items() if _object(p) is not None and not _is(p, "array"))
     part = anchored and level > 0  # an unidentified object below a record
     parts: list[str] = []
     for name, prop in props.items():
-        key, field = _field(name), _field(name)
+        key = field = _field(name)
         if _is_scalar(prop) or _is_scalar_list(prop):
             if not dropped_link(name, html, part, objects) and not (part and _is_scalar_list(prop)):
                 parts.append(f"{key}: {field}")  # a part's lists of values (permission sets) are dropped
             continue
-        if any(fnmatch.fnmatchcase(name, p) for p in _DROP):
+        if any(fnmatch.fnmatchcase(name, p) for p in _SECRETS):
             continue
         if _is(prop, "array") and not _properties(prop):
             item = _object(_items(prop))
@@ -111,7 +124,7 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int) -> s
                 if not _types(_items(prop)):
                     parts.append(f"{key}: {field}")  # items of undocumented shape: kept whole
                 continue
-            body = _follow(item, anchored, level, wrappers, is_item=True)
+            body = _follow(item, anchored, level, wrappers, is_item=True, single=False)
             if body:
                 parts.append(f"{key}: {field}[].{body}")
             continue
@@ -120,38 +133,38 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int) -> s
             if anchored and _reference(inner):
                 parts += [f"{_key(name, sub)}: {field}.{_field(sub)}" for sub in _identity(inner)]
                 continue
-            body = _follow(inner, anchored, level, wrappers, is_item=False)
+            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single)
             if body:
                 parts.append(f"{key}: {field}.{body}")
             continue
-        if _free_form(prop) == "scalars":
-            parts.append(f"{key}: {field}")  # a map of scalars (labels, annotations): whole
+        if _free_form(prop) == "scalars" or (_free_form(prop) == "any" and single and anchored and level == 0):
+            parts.append(f"{key}: {field}")  # a map of scalars (labels), a free-form object of one record: whole
         elif not _types(prop) and not _properties(prop):  # unknown shape (undocumented, recursive): a plain value
             parts.append(f"{key}: [{field}][?type(@) != 'object'] | [0]")
     return "{" + ", ".join(parts) + "}" if parts else None
 
 
-def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_item: bool) -> str | None:
+def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_item: bool,
+            single: bool) -> str | None:
     """The body for a nested object or list item (`None`: dropped)."""
     if not anchored:
         if _identified(item):
-            return _walk(item, anchored=True, level=0, wrappers=wrappers)  # the record itself
+            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single)  # the record itself
         if wrappers >= MAX_WRAPPERS:
             return None
-        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1)
+        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single)
     if is_item and _identified(item):
         return _field(_names(item)[0])  # a list of references: one identifying field
     if not any(_is_scalar(p) or _is_scalar_list(p) for p in _properties(item).values()):
-        return _walk(item, anchored=True, level=level, wrappers=wrappers)  # a grouping (`networks: {v4, v6}`)
+        # a grouping (`networks: {v4, v6}`): takes no level
+        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single)
     if level + 1 >= MAX_NESTED:  # the last level: only what says what state it is in and when
         fields = _last_level(item)
         return "{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in fields) + "}" if fields else None
-    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers)
+    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single)
 
 
 def _identified(shape: dict[str, Any]) -> bool:
-    if "x-identified" in shape:
-        return bool(shape["x-identified"])
     props = _properties(shape)
     return any(n in props and _is_scalar(props[n]) for n in (*IDS, *HANDLES, *LABELS))
 
@@ -159,8 +172,8 @@ def _identified(shape: dict[str, Any]) -> bool:
 def _reference(shape: dict[str, Any]) -> bool:
     """An object standing for another resource: an identifier with a handle, label or link (a user, an album)."""
     props = {n for n, p in _properties(shape).items() if _is_scalar(p)}
-    return any(n in props for n in IDS) and any(n in props for n in (*HANDLES, *LABELS, "url", "href", "self", "uri",
-                                                                        "html_url"))
+    links = ("url", "href", "self", "uri", "html_url")
+    return any(n in props for n in IDS) and any(n in props for n in (*HANDLES, *LABELS, *links))
 
 
 def _names(shape: dict[str, Any]) -> list[str]:
