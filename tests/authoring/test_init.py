@@ -118,7 +118,7 @@ def test_suggested_prunes_on_the_catalog() -> None:
 
     The goal was ≥ 90% on the whole catalog; it is not met (75.4%): a rule keeping every record's own scalar
     fields — which the hand-kept fields need (vcpus, currency, genres, framework, …) — cannot go below the
-    bytes of those fields, 87.4% on these cases. Asserted: GitHub ≥ 90% as before, the catalog ≥ 75%.
+    bytes of those fields, 87.0% on these cases. Asserted: GitHub ≥ 90% as before, the catalog ≥ 75%.
     """
     entries = [measure_entry(CATALOG / e / "mcp.yaml") for e in ENTRIES]
     report = table(entries)  # the per-entry figures, as `python catalog/_tools/measure_suggestions.py` prints them
