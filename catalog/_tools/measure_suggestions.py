@@ -12,34 +12,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mcprt.authoring.measure import measure_manifest
+from mcprt.authoring.measure import measure_entry, table
 
 CATALOG = Path(__file__).resolve().parents[1]
 
 
 def main(paths: list[str]) -> int:
     manifests = [Path(p) for p in paths] or sorted(p for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
-    print("| entry | cases | raw bytes | suggested | reduction | hand-written | reduction | hand fields not kept |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    totals = [0, 0, 0, 0]
-    missing_any = False
-    for manifest in manifests:
-        figures = measure_manifest(manifest)
-        raw = sum(f.raw_bytes for f in figures)
-        sent = sum(f.sent_bytes for f in figures)
-        hand = sum(f.hand_bytes for f in figures)
-        missing = [f"{f.tool}: {p}" for f in figures for p in f.missing]
-        missing_any = missing_any or bool(missing)
-        totals = [totals[0] + len(figures), totals[1] + raw, totals[2] + sent, totals[3] + hand]
-        print(f"| {manifest.parent.name} | {len(figures)} | {raw:,} | {sent:,} | {_pct(raw, sent)} | {hand:,} | "
-              f"{_pct(raw, hand)} | {', '.join(missing) or 'none'} |")
-    n, raw, sent, hand = totals
-    print(f"| **all** | {n} | {raw:,} | {sent:,} | **{_pct(raw, sent)}** | {hand:,} | {_pct(raw, hand)} | |")
-    return 1 if missing_any else 0
-
-
-def _pct(raw: int, sent: int) -> str:
-    return f"{(1 - sent / raw) * 100:.1f}%" if raw else "–"
+    entries = [measure_entry(m) for m in manifests]
+    print(table(entries))
+    return 1 if any(e.missing for e in entries) else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from mcprt.authoring.measure import measure_manifest, source_paths
+from mcprt.authoring.measure import measure_entry, source_paths, table
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "tests" / "fixtures" / "specs"
@@ -80,8 +80,9 @@ paths:
     assert "      # GET / [health] — API root\n      # get:\n      #   name: get_root\n" in text
     assert '      # GET /addresses/{address}/txs [addresses] — Transactions of an address\n' \
            '      "GET /addresses/{address}/txs":\n        name: list_addresses_txs\n' in text
-    assert 'prune: "[].{tx_hash: tx_hash, block_height: block_height, block_time: block_time, block_url: block.url}"' \
-        in text
+    # an unidentified item and its unidentified `block` are wrappers: their fields are followed (no html_url: URLs kept)
+    assert ('prune: "[].{tx_hash: tx_hash, block_height: block_height, block_time: block_time, explorer_url: '
+            'explorer_url, block: block.{hash: hash, url: url, epoch: epoch.{no: no}}}"') in text
     assert "include: {tags: [addresses]}" in text
     assert mcprt("init", "--openapi", str(spec), "--out", str(out)).returncode == 2  # never overwrites silently
     listed = mcprt("tools", str(out), "--json")
@@ -96,14 +97,36 @@ def test_source_paths_name_the_fields_a_prune_reads() -> None:
         "total_count", "items[].repository.full_name"}
 
 
-# The entries where the heuristic meets the bar; `python catalog/_tools/measure_suggestions.py` reports all of them
-# (README "From a spec to a manifest": on the other official descriptions it keeps too little or too much).
-@pytest.mark.parametrize("entry", ["github", "petstore"])
-def test_suggested_prunes_keep_every_field_the_hand_written_prunes_keep(entry: str) -> None:
-    figures = measure_manifest(CATALOG / entry / "mcp.yaml")
-    assert figures
-    assert [(f.tool, f.missing) for f in figures if f.missing] == []
-    raw, sent = sum(f.raw_bytes for f in figures), sum(f.sent_bytes for f in figures)
-    assert sent < raw
-    if entry == "github":  # real payloads; the other entries' cases are the vendors' tiny examples
-        assert 1 - sent / raw >= 0.90
+# Hand-kept fields no general rule on the description keeps (stated in the README):
+# - digitalocean: `image.distribution` is the left side of `image.distribution || image.name`; an embedded image is
+#   a reference, reduced to its slug and name (the right side, kept);
+# - netlify: `published_deploy.published_at`, a time inside an embedded deploy (a reference: name, id, state);
+#   keeping references' times costs GitHub 3 points (90.7% → 87.6%);
+# - jira search: the issue `fields` are documented as a free-form map; kept whole on one issue, dropped in a list
+#   (whole, they are most of the page).
+EXCEPTIONS = {
+    "digitalocean": {"get_droplet: droplet.image.distribution"},
+    "netlify": {"get_site: published_deploy.published_at"},
+    "jira": {f"search_issues: issues[].fields.{f}" for f in ("assignee.displayName", "issuetype.name", "priority.name",
+                                                              "status.name", "summary", "updated")},
+}
+ENTRIES = sorted(p.parent.name for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
+
+
+def test_suggested_prunes_on_the_catalog() -> None:
+    """Every documented field a hand-written prune keeps is kept (but EXCEPTIONS), and the bytes saved.
+
+    The goal was ≥ 90% on the whole catalog; it is not met (75.4%): a rule keeping every record's own scalar
+    fields — which the hand-kept fields need (vcpus, currency, genres, framework, …) — cannot go below the
+    bytes of those fields, 87.0% on these cases. Asserted: GitHub ≥ 90% as before, the catalog ≥ 75%.
+    """
+    entries = [measure_entry(CATALOG / e / "mcp.yaml") for e in ENTRIES]
+    report = table(entries)  # the per-entry figures, as `python catalog/_tools/measure_suggestions.py` prints them
+    print("\n" + report)
+    assert {e.entry: set(e.missing) for e in entries if set(e.missing) != EXCEPTIONS.get(e.entry, set())} == {}, report
+    figures = {e.entry: 1 - e.sent_bytes / e.raw_bytes for e in entries}
+    assert figures["github"] >= 0.90, report
+    assert all(e.sent_bytes < e.raw_bytes for e in entries)
+    assert 1 - sum(e.sent_bytes for e in entries) / sum(e.raw_bytes for e in entries) >= 0.75, report
+    # what is left out of the measure: fields the entries vouch for as sent but undocumented (validate --strict)
+    assert {e.entry for e in entries if e.undocumented} == {"asana", "slack", "zoom"}

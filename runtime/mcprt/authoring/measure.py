@@ -66,8 +66,14 @@ def _collect(node: dict[str, Any], prefix: str, leaves: set[str]) -> None:
 
 
 def kept(path: str, by: set[str]) -> bool:
-    """`path` is read by one of `by`, or lies inside a field one of them keeps whole."""
-    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]") for p in by)
+    """`path` is read by one of `by`, or lies inside a field one of them keeps whole.
+
+    A path the hand-written prune reads as a whole object or list (`address`, the list under
+    `length(spec.containers)`, the list a filter `[?ready]` walks) is kept by fields read inside it.
+    """
+    base = path.removesuffix("[]")
+    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]")
+               or p.startswith(base + ".") or p.startswith(base + "[]") for p in by)
 
 
 @dataclass
@@ -78,6 +84,7 @@ class CaseFigure:
     sent_bytes: int  # with the suggested prune (and the manifest's defaults.prune)
     hand_bytes: int  # with the hand-written prune (and defaults.prune)
     missing: list[str] = field(default_factory=list)  # fields the hand-written prune keeps and the suggestion not
+    undocumented: list[str] = field(default_factory=list)  # … of them, those the entry vouches for (not in the spec)
 
 
 def measure_manifest(manifest: Path) -> list[CaseFigure]:
@@ -100,6 +107,8 @@ def measure_manifest(manifest: Path) -> list[CaseFigure]:
 
     result = asyncio.run(compiled())
     autoprune = compile_autoprune(result.loaded.manifest.defaults.prune)
+    vouched = {o.name: o.undocumented_fields for src in result.loaded.manifest.sources.values()
+               for o in (getattr(src, "tools", None) or {}).values() if o.name}
     figures: list[CaseFigure] = []
     for case in find_cases(manifest):
         tool = result.toolset.get(case.tool)
@@ -117,9 +126,54 @@ def measure_manifest(manifest: Path) -> list[CaseFigure]:
         mine_paths = source_paths(suggestion) if suggestion else {""}
         missing = sorted(p for p in source_paths(tool.shaping.pruner.expression)
                          if not (suggestion is None or kept(p, mine_paths)))
-        figures.append(CaseFigure(case.tool, case.name, _size(body), _size(mine), _size(hand), missing))
+        declared = vouched.get(case.tool, [])
+        undocumented = [p for p in missing if kept(p, set(declared))]
+        figures.append(CaseFigure(case.tool, case.name, _size(body), _size(mine), _size(hand),
+                                  [p for p in missing if p not in undocumented], undocumented))
     return figures
 
 
 def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+@dataclass
+class EntryFigure:
+    """One manifest's totals: bytes raw / with the suggestions / with the hand-written prunes, fields missed."""
+
+    entry: str
+    cases: int
+    raw_bytes: int
+    sent_bytes: int
+    hand_bytes: int
+    missing: list[str]  # `tool: path`, documented fields the hand-written prunes keep and the suggestions not
+    undocumented: list[str]  # `tool: path`, hand-kept fields the entry vouches for (`undocumented_fields`)
+
+
+def measure_entry(manifest: Path) -> EntryFigure:
+    figures = measure_manifest(manifest)
+    return EntryFigure(
+        manifest.parent.name, len(figures), sum(f.raw_bytes for f in figures), sum(f.sent_bytes for f in figures),
+        sum(f.hand_bytes for f in figures),
+        sorted({f"{f.tool}: {p}" for f in figures for p in f.missing}),
+        sorted({f"{f.tool}: {p}" for f in figures for p in f.undocumented}),
+    )
+
+
+def table(entries: list[EntryFigure]) -> str:
+    """The Markdown table of `catalog/_tools/measure_suggestions.py` (and the README)."""
+    lines = ["| entry | cases | raw bytes | suggested | reduction | hand-written | reduction | "
+             "hand-kept fields not kept | hand-kept, undocumented |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    for e in entries:
+        lines.append(f"| {e.entry} | {e.cases} | {e.raw_bytes:,} | {e.sent_bytes:,} "
+                     f"| {_pct(e.raw_bytes, e.sent_bytes)} | {e.hand_bytes:,} | {_pct(e.raw_bytes, e.hand_bytes)} | {', '.join(e.missing) or 'none'} "
+                     f"| {', '.join(e.undocumented) or 'none'} |")
+    n, raw = sum(e.cases for e in entries), sum(e.raw_bytes for e in entries)
+    sent, hand = sum(e.sent_bytes for e in entries), sum(e.hand_bytes for e in entries)
+    lines.append(f"| **all** | {n} | {raw:,} | {sent:,} | **{_pct(raw, sent)}** | {hand:,} | {_pct(raw, hand)} | | |")
+    return "\n".join(lines)
+
+
+def _pct(raw: int, sent: int) -> str:
+    return f"{(1 - sent / raw) * 100:.1f}%" if raw else "–"

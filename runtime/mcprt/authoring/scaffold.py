@@ -35,15 +35,39 @@ class Scaffold:
     pruned: int  # operations given a suggested prune
 
 
-def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None) -> Scaffold:
-    """The manifest text for `spec` (URL or path), to be written at `out`; SpecError if unreadable."""
+@dataclass
+class Opened:
+    location: str  # the `openapi:` value: the URL, or the path relative to the new manifest
+    compiled: CompiledOpenAPI
+
+
+def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
+    """Read and compile `spec` (URL or path) for a manifest to be written at `out`; SpecError if unreadable."""
     if is_url(spec):
         location, doc = spec, load_document(spec, Path.cwd(), cache_dir)
     else:
         absolute = Path(spec).expanduser().resolve()
         location = os.path.relpath(absolute, out.resolve().parent)
         doc = load_document(str(absolute), Path.cwd(), cache_dir)
-    compiled = compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=cache_dir)
+    return Opened(location, compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=cache_dir))
+
+
+def tag_counts(compiled: CompiledOpenAPI) -> list[tuple[str, int]]:
+    """Each tag of the document's operations with its number of operations, in first-use order."""
+    counts: dict[str, int] = {}
+    for op in compiled.operations:
+        for tag in op.tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    return list(counts.items())
+
+
+def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, opened: Opened | None = None) -> Scaffold:
+    """The manifest text for `spec` (URL or path), to be written at `out`; SpecError if unreadable.
+
+    `opened`: the document already read by `open_spec` (interactive `init` reads it to offer the tags).
+    """
+    opened = opened or open_spec(spec, out, cache_dir)
+    location, compiled = opened.location, opened.compiled
     source = _slug(compiled.title or Path(spec).stem)
     wanted = {t.lower() for t in tags}
     lines = _header(spec, source, compiled)
@@ -74,7 +98,7 @@ def _header(spec: str, source: str, compiled: CompiledOpenAPI) -> list[str]:
         f"# Written by `mcprt init --openapi {spec}`: {len(compiled.operations)} operations of {title}.",
         "# Review it: every operation is listed below with its override key; operations outside the chosen",
         "# tags are commented out. `name` makes a name readable, `prune` (JMESPath) keeps what a model needs",
-        "# (suggested from the response schema: identifiers, names, states, times, page links; no *_url links).",
+        "# (suggested from the response schema: each record's own fields, references reduced to their names).",
         "# TOOLS_LIST_SIZE",
         "version: 1",
         "server:",

@@ -1,21 +1,41 @@
 """Suggested `prune` expressions from a response shape: the documented heuristic of `mcprt init`.
 
-The rule (measured on the catalog by `catalog/_tools/measure_suggestions.py`):
+The rule (measured on the catalog by `catalog/_tools/measure_suggestions.py`) rests on one
+distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `uid`, `gid`,
+`uuid`, `key`, `sha`), a handle (`HANDLES`: `login`, `username`, `slug`, …) or a label (`LABELS`:
+`display_name`, `name`, `title`, …) among its scalar fields. Walking from the result:
 
-- The result object (or each item of a result list) is *level 1*: its scalar fields and lists of
-  scalars are kept, except link fields — names ending in `_url` (but `html_url`, the page a person
-  opens, and `repository_url`, the only repository reference some items carry), `url` (the API's
-  own link to the object), `node_id`, `gravatar_id` and names containing `template`.
-- A result object of at most `PAGE_FIELDS` fields, none of them an `id` or a name, is a *page*:
-  its lists of objects (`items`, `data`, `channels`) are projected item by item with the same
-  level-1 rule; when it holds one object and no list (an *envelope*: `{data: {…}}`,
-  `{droplet: {…}}`), that object is level 1.
-- A nested object is reduced to its name — the first of `NAMES` it has (`login`, `full_name`,
-  `spdx_id`, `ref`, `name`, `title`, …) — plus any `DETAILS` (`value`, `message`, `date`, paging
-  cursors); without either, its first link (`url`, `html_url`) or `id`. A nested object without a
-  name (a commit) has its own nested objects followed the same way once (`commit.author.name`);
-  deeper objects are dropped. Names containing `token`, `password` or `secret` are always dropped.
-- A list of objects below level 1 becomes the list of one identifying field (`labels[].name`).
+- *Wrappers* — unidentified objects met before any identified one (a page `{data: [...]}`, an
+  envelope `{droplet: {…}}`, a Kubernetes object `{metadata, spec, status}`, a Spotify
+  `{added_at, track}` item, a search result `{tracks: {items}, albums: {items}}`) — are followed
+  through `MAX_WRAPPERS` levels: their scalars are kept, their objects and list items are wrappers
+  or *records* in turn.
+- A *record* (the first identified object on a path) keeps its scalar fields and lists of scalars,
+  and its maps of scalars whole (`labels`, `annotations`: `additionalProperties` with scalar
+  values). A free-form object of any values is kept whole on the one result object (Jira's issue
+  `fields`) and dropped in list items, where it would repeat on every item. A field of unknown
+  shape (`{}`: undocumented, or recursive) is kept only when it is not an object (Stripe's
+  expandable `customer`, an id unless expanded).
+- Below a record `MAX_NESTED` levels are followed. An unidentified object (a *part*: `settings`,
+  `build_settings`, `state.waiting`) keeps its scalar fields (not its lists of scalars); on the
+  last level only its identity, state (`STATES`: `state`, `status`, `reason`, `*_code`, …), time
+  (`*_at`, `*At`, `date`) and `DETAILS` (`value`, `message`, `total`, paging cursors) fields. An
+  object holding no scalar of its own (`networks: {v4, v6}`) is a grouping and takes no level.
+  A *reference* — an identifier with a handle, label or link (a user, an album, a repository) — is
+  reduced to its first handle and first label (its identifier when it has no handle), state and
+  `DETAILS`. A list of identified objects becomes the list of one identifying field
+  (`labels[].name`); a list of unidentified ones keeps their fields (`networks.v4[].ip_address`).
+- Link fields are dropped where they are the API's own navigation: `self`, `selfLink`, `href`,
+  `node_id`, `gravatar_id`, names containing `template`, and — in an object that has an `html_url`
+  (the page a person opens) — its own `url` and every `X_url` but one standing in for a documented
+  object `X` (`repository_url` beside `repository`, which search results leave out). Elsewhere a
+  URL is content (a site's address, a join link) and kept, and a part's `url` is the reference it
+  stands for (`pull_request.url`). Names containing `token`, `password` or `secret` are dropped,
+  except paging tokens (`next_page_token`, `*cursor*`).
+- A typeless schema holding only `items` (Slack's description wraps its object schemas so) is read
+  as the schema of its items.
+- The `default` response's top-level scalar fields are kept beside the result's (APIs such as
+  Slack's answer errors with status 200 in that shape).
 
 Only operations whose success response is an object or a list of objects get a suggestion.
 """
@@ -26,113 +46,185 @@ import fnmatch
 import re
 from typing import Any
 
-NAMES = ("login", "full_name", "spdx_id", "ref", "name", "title", "slug", "key")  # a nested object keeps the first
-DETAILS = ("value", "message", "date", "next_cursor", "cursor", "next_page", "next")  # … and each of these
-_LINK_FALLBACK = ("url", "html_url", "id")  # a nested object with no identifying field keeps its first link
-_LIST_IDENTITY = ("login", "full_name", "name", "title", "key", "slug", "id")
-_DROP = ("*_url", "url", "node_id", "gravatar_id", "*template*", "*token*", "*password*", "*secret*")
-_KEEP_LINKS = ("html_url", "repository_url")
+IDS = ("id", "uid", "gid", "uuid", "key", "sha")  # identifiers; a git object's `sha` is one
+HANDLES = ("login", "username", "full_name", "slug", "spdx_id", "ref", "key")  # the first is kept
+LABELS = ("display_name", "displayName", "name", "title")  # the first is kept
+DETAILS = ("value", "message", "date", "total", "total_count", "next_cursor", "cursor", "next_page", "next")
+STATES = ("state", "status", "phase", "reason", "code", "*_code", "*Code")  # a thing's state and outcome
+MAX_NESTED = 2  # levels followed below a record
+MAX_WRAPPERS = 5  # unidentified levels followed above the first record
+_SECRETS = ("*token*", "*password*", "*secret*")
+_DROP = ("self", "selfLink", "href", "node_id", "gravatar_id", "*template*", *_SECRETS)  # scalar fields
+_PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_NESTED = 2  # levels of nested objects followed below level 1
-PAGE_FIELDS = 6  # a result object this small holding a list of objects is a page of them
 
 
 def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None = None) -> str | None:
     """A JMESPath prune for results of this shape, or None when the heuristic has nothing to say.
 
     `default`: the `default` response's shape; when both are objects its top-level scalar fields
-    are kept too (APIs such as Slack's answer errors with status 200 in that shape).
+    are kept too. Whether the result is a wrapper or a record is decided on the success shape alone.
     """
     if not shape:
         return None
-    main, extra = _object(shape), _object(default)
-    if main is not None and extra is not None and not _is(shape, "array"):
-        props = {n: p for n, p in _properties(extra).items() if _is_scalar(p)}
-        shape = {"type": "object", "properties": {**props, **_properties(main)}}
-    if _is(shape, "array"):
-        item = _object(shape.get("items"))
+    if _is(shape, "array") and not _properties(shape):
+        item = _object(_items(shape))
         if item is None:
             return None
-        body = _level1(item, top=False)
+        body = _walk(item, anchored=_identified(item), level=0, wrappers=1)
         return f"[].{body}" if body else None
     item = _object(shape)
     if item is None:
         return None
-    props = _properties(item)
-    page = len(props) <= PAGE_FIELDS and not any(n == "id" or n in NAMES for n in props)
-    envelope = [n for n, p in props.items() if _object(p) is not None and not _is(p, "array")] if page else []
-    if len(envelope) == 1 and not any(_is(p, "array") for p in props.values()):
-        inner = _level1(_object(props[envelope[0]]) or {}, top=False)  # `{data: {…}}`: the object inside
-        if inner:
-            return f"{{{_key(envelope[0])}: {_field(envelope[0])}.{inner}}}"
-    return _level1(item, top=page)
+    anchored = _identified(item)  # decided on the success shape alone
+    extra = _object(default)
+    if extra is not None:
+        errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
+        item = {"type": "object", "properties": {**errors, **_properties(item)}}
+    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True)
 
 
-def dropped_link(name: str) -> bool:
-    return name not in _KEEP_LINKS and any(fnmatch.fnmatchcase(name, p) for p in _DROP)
+def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
+                 objects: frozenset[str] = frozenset()) -> bool:
+    """Whether a scalar field of this name is a link the suggestion drops (see the module rule).
+
+    `nested`: the field is in a part of a record (its `url` is the reference that part stands for);
+    `objects`: the names of the object fields beside it (`repository_url` stands in for `repository`).
+    """
+    if any(fnmatch.fnmatchcase(name, p) for p in _DROP):
+        return not any(fnmatch.fnmatchcase(name, p) for p in _PAGING)
+    if not beside_html_url or name == "html_url":
+        return False
+    if name == "url":
+        return not nested
+    return name.endswith("_url") and name[:-4] not in objects
 
 
-def _level1(shape: dict[str, Any], top: bool) -> str | None:
+def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool = False) -> str | None:
+    """The multiselect hash for an object: a wrapper (not `anchored`) or a record/part at `level`.
+
+    `single`: the object is (inside) the one result object, not an item of a list.
+    """
+    props = _properties(shape)
+    html = "html_url" in props
+    objects = frozenset(n for n, p in props.items() if _object(p) is not None and not _is(p, "array"))
+    part = anchored and level > 0  # an unidentified object below a record
     parts: list[str] = []
-    for name, prop in _properties(shape).items():
+    for name, prop in props.items():
+        key = field = _field(name)
         if _is_scalar(prop) or _is_scalar_list(prop):
-            if not dropped_link(name):
-                parts.append(f"{_key(name)}: {_field(name)}")
-        elif _is(prop, "array"):
-            item = _object(prop.get("items"))
-            if item is None and (top or not _types(prop.get("items"))):
-                parts.append(f"{_key(name)}: {_field(name)}")  # items of undocumented shape: kept whole
-                continue
+            if not dropped_link(name, html, part, objects) and not (part and _is_scalar_list(prop)):
+                parts.append(f"{key}: {field}")  # a part's lists of values (permission sets) are dropped
+            continue
+        if any(fnmatch.fnmatchcase(name, p) for p in _SECRETS):
+            continue
+        if _is(prop, "array") and not _properties(prop):
+            item = _object(_items(prop))
             if item is None:
+                if not _types(_items(prop)):
+                    parts.append(f"{key}: {field}")  # items of undocumented shape: kept whole
                 continue
-            if top:
-                inner = _level1(item, top=False)
-                if inner:
-                    parts.append(f"{_key(name)}: {_field(name)}[].{inner}")
-            else:
-                ident = _list_identity(item)
-                if ident:
-                    parts.append(f"{_key(name)}: {_field(name)}[].{_field(ident)}")
-        elif _object(prop) is not None:
-            for key, path in _nested(_object(prop) or {}, [name], 1):
-                parts.append(f"{_key(key)}: {path}")
-        elif _is(prop, "object") or not _types(prop):
-            parts.append(f"{_key(name)}: {_field(name)}")  # a map or free-form object: its keys are data
+            body = _follow(item, anchored, level, wrappers, is_item=True, single=False)
+            if body:
+                parts.append(f"{key}: {field}[].{body}")
+            continue
+        inner = _object(prop)
+        if inner is not None:
+            if anchored and _reference(inner):
+                parts += [f"{_key(name, sub)}: {field}.{_field(sub)}" for sub in _identity(inner)]
+                continue
+            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single)
+            if body:
+                parts.append(f"{key}: {field}.{body}")
+            continue
+        if _free_form(prop) == "scalars" or (_free_form(prop) == "any" and single and anchored and level == 0):
+            parts.append(f"{key}: {field}")  # a map of scalars (labels), a free-form object of one record: whole
+        elif not _types(prop) and not _properties(prop):  # unknown shape (undocumented, recursive): a plain value
+            parts.append(f"{key}: [{field}][?type(@) != 'object'] | [0]")
     return "{" + ", ".join(parts) + "}" if parts else None
 
 
-def _nested(shape: dict[str, Any], trail: list[str], level: int) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_item: bool,
+            single: bool) -> str | None:
+    """The body for a nested object or list item (`None`: dropped)."""
+    if not anchored:
+        if _identified(item):
+            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single)  # the record itself
+        if wrappers >= MAX_WRAPPERS:
+            return None
+        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single)
+    if is_item and _identified(item):
+        return _field(_names(item)[0])  # a list of references: one identifying field
+    if not any(_is_scalar(p) or _is_scalar_list(p) for p in _properties(item).values()):
+        # a grouping (`networks: {v4, v6}`): takes no level
+        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single)
+    if level + 1 >= MAX_NESTED:  # the last level: only what says what state it is in and when
+        fields = _last_level(item)
+        return "{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in fields) + "}" if fields else None
+    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single)
+
+
+def _identified(shape: dict[str, Any]) -> bool:
     props = _properties(shape)
-
-    def keep(name: str) -> None:
-        found.append(("_".join([*trail, name]), ".".join(_field(t) for t in [*trail, name])))
-
-    named = next((n for n in NAMES if n in props and _is_scalar(props[n])), None)
-    if named:
-        keep(named)
-    for name, prop in props.items():
-        if _is_scalar(prop) and name in DETAILS and not dropped_link(name):
-            keep(name)
-        elif named is None and level < MAX_NESTED and _object(prop) is not None and not _is(prop, "array"):
-            found += _nested(_object(prop) or {}, [*trail, name], level + 1)  # an unnamed thing: a commit
-    if not found:
-        link = next((n for n in _LINK_FALLBACK if n in props and _is_scalar(props[n])), None)
-        if link:
-            keep(link)
-    return found
+    return any(n in props and _is_scalar(props[n]) for n in (*IDS, *HANDLES, *LABELS))
 
 
-def _list_identity(item: dict[str, Any]) -> str | None:
-    props = _properties(item)
-    for name in _LIST_IDENTITY:
-        if name in props and _is_scalar(props[name]):
-            return name
-    return None
+def _reference(shape: dict[str, Any]) -> bool:
+    """An object standing for another resource: an identifier with a handle, label or link (a user, an album)."""
+    props = {n for n, p in _properties(shape).items() if _is_scalar(p)}
+    links = ("url", "href", "self", "uri", "html_url")
+    return any(n in props for n in IDS) and any(n in props for n in (*HANDLES, *LABELS, *links))
 
 
-def _properties(shape: dict[str, Any]) -> dict[str, Any]:
+def _names(shape: dict[str, Any]) -> list[str]:
+    """An identified object's identifying fields: its first handle and first label, else its first identifier."""
+    props = {n: p for n, p in _properties(shape).items() if _is_scalar(p)}
+    handle = next((n for n in HANDLES if n in props), None)
+    label = next((n for n in LABELS if n in props and n != handle), None)
+    ident = next((n for n in IDS if n in props), None) if handle is None else None
+    return [n for n in (handle, label, ident) if n]
+
+
+def _identity(shape: dict[str, Any]) -> list[str]:
+    """The fields a reference is reduced to: identity, state and details (in document order)."""
+    chosen = set(_names(shape))
+    return [n for n, p in _properties(shape).items()
+            if _is_scalar(p) and (n in chosen or n in DETAILS or _is_state(n))]
+
+
+def _last_level(shape: dict[str, Any]) -> list[str]:
+    """The fields kept at the last level followed: identity, state, times and details."""
+    chosen = set(_names(shape)) if _identified(shape) else set()
+    return [n for n, p in _properties(shape).items()
+            if _is_scalar(p) and (n in chosen or n in DETAILS or _is_time(n) or _is_state(n))]
+
+
+def _is_state(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in STATES)
+
+
+def _is_time(name: str) -> bool:
+    return name.endswith("_at") or name.endswith("At") or name == "date"
+
+
+def _key(name: str, sub: str) -> str:
+    return _field(f"{name}_{sub}")
+
+
+def _free_form(shape: Any) -> str | None:
+    """`scalars` for a map of scalars, `any` for another free-form object, None otherwise."""
+    if not isinstance(shape, dict) or _properties(shape):
+        return None
+    extra = shape.get("additionalProperties")
+    if isinstance(extra, dict):
+        return "scalars" if _is_scalar(extra) or _is_scalar_list(extra) else "any"
+    return "any" if _is(shape, "object") else None
+
+
+def _properties(shape: Any) -> dict[str, Any]:
     props: dict[str, Any] = {}
+    if not isinstance(shape, dict):
+        return props
     for option in shape.get("anyOf", [shape]) if "properties" not in shape else [shape]:
         if isinstance(option, dict):
             for name, prop in (option.get("properties") or {}).items():
@@ -140,7 +232,20 @@ def _properties(shape: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+def _items(shape: dict[str, Any]) -> Any:
+    return shape.get("items")
+
+
+def _unwrap(shape: Any) -> Any:
+    """A typeless schema holding only `items` is read as its items' schema (Slack's wrapped objects)."""
+    while isinstance(shape, dict) and "items" in shape and "type" not in shape and "properties" not in shape \
+            and "anyOf" not in shape:
+        shape = shape["items"]
+    return shape
+
+
 def _types(shape: Any) -> set[str]:
+    shape = _unwrap(shape)
     if not isinstance(shape, dict):
         return set()
     raw = shape.get("type")
@@ -160,10 +265,12 @@ def _is_scalar(shape: Any) -> bool:
 
 
 def _is_scalar_list(shape: Any) -> bool:
+    shape = _unwrap(shape)
     return _types(shape) == {"array"} and _is_scalar(shape.get("items"))
 
 
 def _object(shape: Any) -> dict[str, Any] | None:
+    shape = _unwrap(shape)
     if not isinstance(shape, dict):
         return None
     if "properties" in shape and (not _types(shape) or _is(shape, "object")):
@@ -177,6 +284,3 @@ def _object(shape: Any) -> dict[str, Any] | None:
 
 def _field(name: str) -> str:
     return name if _IDENT.match(name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-_key = _field

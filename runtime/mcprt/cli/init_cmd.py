@@ -10,14 +10,20 @@ from .common import run_async
 from .errors import EXIT_BAD_INPUT, EXIT_OK, print_diagnostics
 
 
-def run_init(spec: str, tags: list[str], out: Path, force: bool) -> int:
-    from ..authoring.scaffold import scaffold, with_size
+def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool = False) -> int:
+    """Write the manifest; on a terminal without `--tag` or `--no-input`, ask which tags to include first."""
+    from ..authoring.scaffold import open_spec, scaffold, tag_counts, with_size
     from ..settings import load_settings
+    from .choose_tags import choose_tags, interactive
 
     if out.exists() and not force:
         raise McprtError(f"{out} exists; choose another --out or pass --force to overwrite it")
     settings = load_settings()
-    made = scaffold(spec, tags, out, settings.cache_dir)
+    opened = open_spec(spec, out, settings.cache_dir)
+    if not tags and not no_input and interactive():
+        untagged = sum(1 for op in opened.compiled.operations if not op.tags)
+        tags = choose_tags(tag_counts(opened.compiled), untagged)
+    made = scaffold(spec, tags, out, settings.cache_dir, opened)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(made.text, encoding="utf-8")
 

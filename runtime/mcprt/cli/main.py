@@ -181,12 +181,15 @@ def init(
                                                                    "(repeatable; default: all).", metavar="TAG")] = None,
     out: Annotated[Path, typer.Option("--out", help="Manifest to write.", metavar="FILE")] = Path("mcp.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", "--yes", "-y",
+                                           help="Ask nothing: without --tag, include every operation. "
+                                                "(On a terminal, init otherwise offers the tags to choose.)")] = False,
 ) -> None:
     """Write a commented manifest for an OpenAPI description: every operation, readable names, suggested prunes."""
     from .init_cmd import run_init
 
     with guarded():
-        raise typer.Exit(run_init(openapi, tag or [], out, force))
+        raise typer.Exit(run_init(openapi, tag or [], out, force, no_input))
 
 
 @app.command(epilog="Example: `mcprt pin mcp.yaml` (then commit `spec/`)")

@@ -299,6 +299,12 @@ class ToolOverride(StrictModel):
         description="Declare an `outputSchema` from the response schema: by default when the tool has a `prune` "
         "and no `output` template; `true` also without a prune, `false` never.",
     )
+    undocumented_fields: list[str] = Field(
+        default_factory=list,
+        description="Response fields the API sends that its description leaves out, as dotted paths with `[]` for "
+        "list items (`next_page.offset`, `data[].completed`): checked shaping (`mcprt validate`) and the "
+        "`outputSchema` treat them as documented, of any type.",
+    )
 
 
 class ItemOverride(StrictModel):

@@ -90,6 +90,50 @@ def analyze(expression: str, shape: dict[str, Any]) -> Analysis:
     return analysis
 
 
+def with_fields(shape: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """`shape` with the given fields added as documented, of any type (a copy; shapes are shared).
+
+    `paths`: dotted field paths with `[]` for list items (`next_page.offset`, `data[].assignee.name`),
+    the fields an API sends that its description leaves out (manifest `undocumented_fields`).
+    Added to every object option of an `anyOf` on the way.
+    """
+    import copy
+
+    out = copy.deepcopy(shape)
+    for path in paths:
+        _add_path(out, [part for part in path.split(".") if part])
+    return out
+
+
+def _add_path(shape: dict[str, Any], parts: list[str]) -> None:
+    if not parts or shape == ANY:
+        return
+    if isinstance(shape.get("anyOf"), list):
+        for option in shape["anyOf"]:
+            if isinstance(option, dict) and option != ANY and (_may_be(option, "object") or "properties" in option):
+                _add_path(option, parts)
+        if "properties" not in shape:
+            return
+    name, lists = parts[0], 0
+    while name.endswith("[]"):
+        name, lists = name[:-2], lists + 1
+    props = shape.setdefault("properties", {})
+    child = props.get(name)
+    if child is None:
+        child = props[name] = ANY.copy() if not (lists or parts[1:]) else {}
+    for _ in range(lists):
+        if child == ANY:
+            child.update({"type": "array", "items": {}})
+        items = child.get("items")
+        if not isinstance(items, dict):
+            return  # documented otherwise: leave it as the document says
+        child = items
+    if parts[1:]:
+        if child == ANY:
+            child["type"] = "object"
+        _add_path(child, parts[1:])
+
+
 def field_of(shape: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, list[str]]:
     """(shape of `name` in an object shape, or None if it cannot be there; the names it could be)."""
     options = _options(shape)

@@ -178,8 +178,11 @@ def _declared_output_schema(
     if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
         shape = {"anyOf": [shape, op.default_response_schema]}
     from ..manifest.checks import at_offset
-    from ..shaping.schema_paths import analyze, output_schema
+    from ..shaping.schema_paths import analyze, output_schema, with_fields
     from ..shaping.template_paths import check_template
+
+    if override.undocumented_fields:  # the manifest author vouches for fields the document leaves out
+        shape = with_fields(shape, override.undocumented_fields)
 
     if override.prune:
         analysis = analyze(override.prune, shape)
