@@ -224,3 +224,17 @@ def test_a_pool_left_in_a_finished_loop_is_dropped_without_a_report(_upstream_se
         assert asyncio.run(last_life()) == 200
 
     assert _run_quietly(lives, caplog) == []
+
+
+async def test_a_long_response_header_is_accepted_and_an_endless_one_is_not(client: HttpUpstream) -> None:
+    """12 KB of `Link` header (long pagination links) is an answer; 1 MB of header is not HTTP."""
+    def handler(conn: socket.socket) -> None:
+        path = read_request_head(conn).split(b" ")[1]
+        size = 12_000 if path == b"/long" else 1_000_000
+        conn.sendall(b"HTTP/1.1 200 OK\r\nLink: <" + b"x" * size + b">\r\n" + OK_JSON.split(b"\r\n", 1)[1])
+
+    with serve_tcp(handler) as (host, port):
+        assert (await client.send(get(f"http://{host}:{port}/long"), ctx())).body == {"ok": True}
+        with pytest.raises(ToolCallError) as caught:
+            await client.send(get(f"http://{host}:{port}/endless"), ctx())
+    assert str(caught.value) == f"upstream sent a malformed HTTP response (GET {host}:{port}/endless)"

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 # Keep-alive pool per source: enough parallel calls for a busy model, idle sockets closed after 30 s.
 MAX_CONNECTIONS = 100
 KEEPALIVE_S = 30.0
+# The longest response header line (and header) accepted: h11's limit for a whole response head,
+# which httpx applied before, so no upstream that worked then is refused now (aiohttp's default: 8190).
+MAX_HEADER_LINE = 16 * 1024
 # Token requests are few: a small pool.
 TOKEN_POOL_CONNECTIONS = 10
 
@@ -64,6 +67,8 @@ def make_session(*, verify: bool) -> aiohttp.ClientSession:
         timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None),
         trust_env=False,
         raise_for_status=False,
+        max_line_size=MAX_HEADER_LINE,
+        max_field_size=MAX_HEADER_LINE,
         # A body goes with the Content-Type the request plan gave it, or none (never a guessed one).
         skip_auto_headers=("Content-Type",),
     )
