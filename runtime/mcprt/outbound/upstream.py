@@ -256,7 +256,7 @@ class HttpUpstream:
         origin = origin_of(request.url)
         method, url, body = request.method, request.url, request.body
         for hop in range(MAX_REDIRECTS + 1):
-            trusted = origin_of(url) == origin
+            trusted = hop == 0 or origin_of(url) == origin
             sent = self._build(request, method, url, body, trusted, call, claimed)
             response = await self._transmit(sent, stamp if trusted else None, call)
             location = response.headers.get("Location")
@@ -278,7 +278,7 @@ class HttpUpstream:
         """Send one hop, its credential stamped onto a copy of its headers (never onto `sent`)."""
         headers = CIMultiDict(sent.headers)
         url = sent.url if stamp is None else stamp_into(sent.url, headers, stamp)
-        check_headers(headers.items(), self._target(call))
+        check_headers(headers.items(), lambda: self._target(call))
         response = await self._pool.session().request(
             sent.method, wire_url(url), headers=headers, data=sent.body, allow_redirects=False
         )
@@ -307,6 +307,8 @@ class HttpUpstream:
         # Claim headers come last so neither the manifest's headers nor the model's arguments can
         # forge them; like credentials, they go only to the request's own origin.
         for layer in (self._default_headers, request.headers, claimed if trusted else ()):
+            if not layer:
+                continue
             kept = [(n, v) for n, v in layer if trusted or not is_sensitive_name(n, self._sensitive_names)]
             overridden = {n.lower() for n, _ in kept}  # a later layer replaces a name, it does not add to it
             merged = [(n, v) for n, v in merged if n.lower() not in overridden] + kept

@@ -11,7 +11,7 @@ line cannot carry.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from yarl import URL
 
@@ -23,14 +23,14 @@ _FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 _PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 
 
-def check_headers(headers: Iterable[tuple[str, str]], target: str) -> None:
-    """Raise ToolCallError (naming `target`, never a value) for a header that cannot be sent."""
+def check_headers(headers: Iterable[tuple[str, str]], target: Callable[[], str]) -> None:
+    """Raise ToolCallError (naming `target()`, never a value) for a header that cannot be sent."""
     for name, value in headers:
         if _TOKEN.fullmatch(name) and _FIELD_VALUE.fullmatch(value):
             continue
         if not (name.isascii() and value.isascii()):
-            raise ToolCallError(f"a header of the request is not ASCII text and cannot be sent ({target})")
-        raise ToolCallError(f"the request could not be sent: a header or the URL is not valid HTTP ({target})")
+            raise ToolCallError(f"a header of the request is not ASCII text and cannot be sent ({target()})")
+        raise ToolCallError(f"the request could not be sent: a header or the URL is not valid HTTP ({target()})")
 
 
 def wire_url(url: str) -> URL:
