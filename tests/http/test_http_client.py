@@ -260,3 +260,33 @@ def test_a_cli_call_closes_its_pool_before_exit(_upstream_server: Upstream, tmp_
     assert done.returncode == 0, done.stdout + done.stderr
     assert "word=hi" in done.stdout
     assert not [line for line in done.stderr.splitlines() if "nclosed" in line], done.stderr
+
+
+async def test_a_failed_call_carries_no_credential_anywhere_in_its_exception(client: HttpUpstream) -> None:
+    """aiohttp's exceptions hold the request as sent (credential stamped): none may ride along on
+    the error mcprt raises, not even as its context or in its traceback's frames."""
+    from mcprt.manifest.model import OutboundAuth
+
+    secret = "bearer-value-never-in-errors"
+    http = HttpUpstream(source="s", auth=OutboundAuth.model_validate({"bearer": secret}), headers={}, retries=0)
+
+    def handler(conn: socket.socket) -> None:
+        read_request_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\":")  # closes mid-body
+
+    try:
+        with serve_tcp(handler) as (host, port):
+            with pytest.raises(ToolCallError) as caught:
+                await http.send(get(f"http://{host}:{port}/x"), ctx())
+    finally:
+        await http.aclose()
+    error = caught.value
+    assert str(error) == f"upstream closed the connection before the response was complete (GET {host}:{port}/x)"
+    assert error.__context__ is None and error.__cause__ is None
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        if "mcprt" in tb.tb_frame.f_code.co_filename and "tests" not in tb.tb_frame.f_code.co_filename:
+            frames.append(repr(tb.tb_frame.f_locals))
+        tb = tb.tb_next
+    assert frames and secret not in " ".join(frames)

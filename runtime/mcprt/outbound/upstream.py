@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import aiohttp
 import httpx
 from multidict import CIMultiDict
-from yarl import URL
 
 from .. import __version__
 from ..contracts import CallContext, UpstreamResult
@@ -35,13 +34,13 @@ from .capture import Exchange, capture_sink
 from .credentials import Credentials, Stamp, claim_headers, credentials_for, stamp_into, without_query_param
 from .decoding import decode_body
 from .failures import describe_client_error
-from .wire import check_headers, wire_url
 from .oauth2 import TokenSender
 from .redaction import describe_target, is_sensitive_name, redact_headers, redact_url, scrub
 from .redirects import MAX_REDIRECTS, REDIRECT_STATUSES, origin_of, redirected_method, resolve_location
 from .request import BuiltRequest
 from .retry import RETRYABLE_STATUSES, backoff_delay, fits_before_deadline, parse_retry_after
 from .transport import SourcePool
+from .wire import check_headers, wire_url
 
 # One line per request sent, as httpx wrote it before (INFO, outside mcprt's own loggers, so only a
 # handler on the root logger shows it): the URL as redacted, never a credential.
@@ -189,13 +188,16 @@ class HttpUpstream:
             async with asyncio.timeout_at(call.deadline):
                 return await self._send_with_retries(request, ctx, call, claimed)
         except (TimeoutError, httpx.TimeoutException):  # httpx: a token request's time-out
-            raise UpstreamError(self._timeout_message(call)) from None
+            message = self._timeout_message(call)
         except ToolCallError as exc:
-            raise UpstreamError(self._scrub(str(exc))) from None
+            message = self._scrub(str(exc))
         except aiohttp.ClientError as exc:
-            raise UpstreamError(self._scrub(describe_client_error(exc, self._target(call), call.attempts))) from None
+            message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
         except httpx.InvalidURL:  # a token endpoint's URL
-            raise UpstreamError(f"the request URL is not valid ({self._target(call)})") from None
+            message = f"the request URL is not valid ({self._target(call)})"
+        # Raised outside the handlers, so it has no __context__: aiohttp's exceptions keep the request
+        # as sent (`request_info`, credential included) and their tracebacks the frames that built it.
+        raise UpstreamError(message)
 
     async def aclose(self) -> None:
         """Close the pooled connections (the next `send` opens a new pool)."""
