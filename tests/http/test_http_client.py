@@ -290,3 +290,47 @@ async def test_a_failed_call_carries_no_credential_anywhere_in_its_exception(cli
             frames.append(repr(tb.tb_frame.f_locals))
         tb = tb.tb_next
     assert frames and secret not in " ".join(frames)
+
+
+def test_a_reload_that_retires_a_source_closes_its_pool(_upstream_server: Upstream, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A source dropped by a reload has its session closed (`Runtime.apply` → `close_retired`), the
+    kept one keeps serving, and shutdown closes the rest without a warning. (The collector cannot
+    be the witness for the retired one: the first compile's objects are frozen, `gc.freeze`.)"""
+    import json
+
+    from mcprt.pipeline import Runtime
+    from mcprt.settings import Settings
+    from mcprt.toolset.invoke import call_tool
+
+    spec = {"openapi": "3.0.3", "info": {"title": "echo", "version": "1"},
+            "paths": {"/echo": {"get": {"operationId": "echo", "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "one.json").write_text(json.dumps(spec))
+    spec["paths"]["/echo"]["get"]["operationId"] = "echo_too"
+    (tmp_path / "two.json").write_text(json.dumps(spec))
+    manifest = tmp_path / "mcp.yaml"
+    one = f"  one: {{openapi: one.json, base_url: '{_upstream_server.base}'}}\n"
+    two = f"  two: {{openapi: two.json, base_url: '{_upstream_server.base}'}}\n"
+    manifest.write_text(f"version: 1\nserver: {{name: t}}\nsources:\n{one}{two}")
+
+    async def life() -> None:
+        runtime = Runtime(manifest, Settings(cache_dir=tmp_path / "cache", reload=False))
+        await runtime.start()
+        try:
+            assert runtime.holder is not None
+            tools = list(runtime.holder.current)
+            assert len(tools) == 2
+            for tool in tools:
+                assert not (await call_tool(tool, {})).is_error
+            manifest.write_text(f"version: 1\nserver: {{name: t}}\nsources:\n{one}")
+            compiled = await runtime.compile()
+            [retired] = compiled.sync.retired
+            assert retired.name == "two" and retired.upstream().pooled
+            await runtime.apply(compiled)
+            assert not retired.upstream().pooled
+            [kept] = list(runtime.holder.current)
+            assert not (await call_tool(kept, {})).is_error
+        finally:
+            await runtime.aclose()
+
+    assert _run_quietly(lambda: asyncio.run(life()), caplog) == []

@@ -117,6 +117,11 @@ class SourcePool:
             self._token_client = make_token_client(verify=self._verify)
         return self._token_client
 
+    @property
+    def open(self) -> bool:
+        """Whether an aiohttp session is held open (False before first use and after `aclose`)."""
+        return self._session is not None and not self._session.closed
+
     async def aclose(self) -> None:
         """Close both pools (the next request opens new ones)."""
         session, token_client, loop = self._session, self._token_client, self._loop

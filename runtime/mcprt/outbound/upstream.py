@@ -199,6 +199,11 @@ class HttpUpstream:
         # as sent (`request_info`, credential included) and their tracebacks the frames that built it.
         raise UpstreamError(message)
 
+    @property
+    def pooled(self) -> bool:
+        """Whether this upstream holds an open connection pool (a retired source must not)."""
+        return self._pool.open
+
     async def aclose(self) -> None:
         """Close the pooled connections (the next `send` opens a new pool)."""
         await self._pool.aclose()
