@@ -1,18 +1,20 @@
-"""CPU per upstream request of the HTTP client on mcprt's hot path: httpx (as mcprt configures it,
-and tuned) against aiohttp, with 1, 16 and 64 requests in flight, against the local upstream.
+"""CPU per upstream request of mcprt's HTTP executor as built (aiohttp, #22) against httpx tuned,
+with 1, 16 and 64 requests in flight, against the local upstream.
 
-Every client does what the executor needs from it per call: one GET of `/items/1` (~2 KB of
-JSON) and the body read in full (parsing is the same for all and left out). Each variant uses one
-client (one pool) shared by all in-flight requests, as a source does. The variants take turns in
-blocks (the starting variant rotating), so load from elsewhere hits them alike; CPU is this
-process's own (`time.process_time`, the upstream runs in a subprocess), on the event loop
-`mcprt up` runs (uvloop when installed). Wall-time calls/s are printed too, but move with load.
+Every client variant does what the executor needs from it per call: one GET of `/items/1` (~2 KB
+of JSON) and the body read in full. Each variant uses one client (one pool) shared by all in-flight
+requests, as a source does. The variants take turns in blocks (the starting variant rotating), so
+load from elsewhere hits them alike; CPU is this process's own (`time.process_time`, the upstream
+runs in a subprocess), on the event loop `mcprt up` runs (uvloop when installed). Wall-time
+requests/s are printed too, but move with load.
 
-  - httpx (mcprt): `sources/http/transport.make_client` exactly (credential-stamping transport,
-    refusing cookie jar, pool 100 / keep-alive 20)
+  - mcprt executor: `HttpUpstream.send` of a BuiltRequest, everything a call does (headers, wire
+    checks, redirects/retry bookkeeping, capped inflating reader, JSON parsing, meta), on aiohttp
+  - aiohttp (mcprt's session): `outbound/transport.make_session` exactly (no cookies, no
+    decompression, no timeouts of its own, pool 100), GET and read
   - httpx (tuned): a bare AsyncClient, pool sized to the in-flight count, keep-alive for all of
-    them, no cookies, no env lookups
-  - aiohttp: ClientSession with a TCPConnector(limit=in-flight), no cookies (DummyCookieJar)
+    them, no cookies, no env lookups (the best httpx found; mcprt's executor used httpx before)
+  - aiohttp (bare): ClientSession with a TCPConnector(limit=in-flight), no cookies
 
     /work/venv/bin/python bench/http_clients.py [--quick]
 """
@@ -35,19 +37,37 @@ from common import BENCH, free_port, log, machine_summary, stop_process, table, 
 
 LEVELS = (1, 16, 64)
 PATH = "/items/1"
-Get = Callable[[], Awaitable[bytes]]
+Get = Callable[[], Awaitable[object]]
 
 
-async def httpx_mcprt(stack: AsyncExitStack, base: str, level: int) -> Get:
-    from mcprt.sources.http.transport import make_client
+async def mcprt_executor(stack: AsyncExitStack, base: str, level: int) -> Get:
+    from mcprt.contracts import CallContext
+    from mcprt.outbound import BuiltRequest, HttpUpstream
 
-    client = await stack.enter_async_context(make_client(verify=True))
+    upstream = HttpUpstream(source="bench", auth=None, headers={}, retries=0)
+    stack.push_async_callback(upstream.aclose)
+    request = BuiltRequest(method="GET", url=base + PATH, idempotent=True)
+    ctx = CallContext(tool="bench", timeout=30, max_response_bytes=10_000_000)
+
+    async def get() -> object:
+        result = await upstream.send(request, ctx)
+        if result.is_error:
+            raise RuntimeError(f"upstream answered {result.status}")
+        return result.body
+
+    return get
+
+
+async def aiohttp_mcprt(stack: AsyncExitStack, base: str, level: int) -> Get:
+    from mcprt.outbound.transport import make_session
+
+    session = await stack.enter_async_context(make_session(verify=True))
     url = base + PATH
 
     async def get() -> bytes:
-        response = await client.get(url)
-        response.raise_for_status()
-        return response.content
+        async with session.get(url) as response:
+            response.raise_for_status()
+            return await response.read()
 
     return get
 
@@ -82,7 +102,9 @@ async def aiohttp_session(stack: AsyncExitStack, base: str, level: int) -> Get:
     return get
 
 
-VARIANTS = {"httpx (mcprt)": httpx_mcprt, "httpx (tuned)": httpx_tuned, "aiohttp": aiohttp_session}
+BASELINE = "httpx (tuned)"
+VARIANTS = {"mcprt executor (aiohttp)": mcprt_executor, "aiohttp (mcprt's session)": aiohttp_mcprt,
+            BASELINE: httpx_tuned, "aiohttp (bare)": aiohttp_session}
 
 
 async def block(get: Get, level: int, per_worker: int) -> tuple[float, float, int]:
@@ -143,7 +165,7 @@ def main() -> None:
 
     rows = []
     for level in LEVELS:
-        base_cpu = results[("httpx (mcprt)", level)][0] / results[("httpx (mcprt)", level)][2]
+        base_cpu = results[(BASELINE, level)][0] / results[(BASELINE, level)][2]
         for name in VARIANTS:
             cpu, wall, count = results[(name, level)]
             rows.append([level, name, count, f"{cpu / count * 1e6:.0f}", f"{cpu / count / base_cpu:.2f}",
@@ -153,7 +175,7 @@ def main() -> None:
     summary["load average at end"] = " / ".join(f"{v:.1f}" for v in __import__("os").getloadavg())
     print(table(["", ""], [[k, v] for k, v in summary.items()]))
     print()
-    print(table(["in flight", "client", "requests", "client CPU per request (µs)", "vs httpx (mcprt)",
+    print(table(["in flight", "client", "requests", "client CPU per request (µs)", f"vs {BASELINE}",
                  "requests/s (wall)"], rows))
 
 

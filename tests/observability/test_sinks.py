@@ -97,7 +97,7 @@ def test_commands_that_do_not_serve_import_no_metrics_or_tracing(tmp_path: Path)
     probe = (
         "import sys\nfrom mcprt.cli.main import app\n"
         "try:\n    app(['tools', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prometheus_client', 'opentelemetry')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prometheus_client', 'opentelemetry', 'aiohttp')))"
     )
     done = subprocess.run([sys.executable, "-c", probe, str(manifest)], capture_output=True, text=True,
                           env=env_for(), timeout=120)

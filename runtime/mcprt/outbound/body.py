@@ -1,17 +1,22 @@
 """Read a response body as it streams in, never holding more than the limit.
 
-Decompression is done here rather than by httpx because a compressed chunk can expand a thousand
-times: inflating with a bounded output size keeps memory at the limit even for a gzip bomb.
+Decompression is done here rather than by the HTTP client (aiohttp runs with `auto_decompress=False`)
+because a compressed chunk can expand a thousand times: inflating with a bounded output size keeps
+memory at the limit even for a gzip bomb. `read_chunks` works on any stream of raw chunks; `read_capped`
+reads an httpx response (token requests), the executor feeds it aiohttp's.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..errors import ToolCallError
+
+if TYPE_CHECKING:
+    import httpx
 
 ACCEPT_ENCODING = "gzip, deflate"
 
@@ -50,8 +55,9 @@ class _Inflater:
         return self._z.decompress(tail, max_out) if tail else b""
 
 
-def _inflater_for(response: httpx.Response, target: str) -> _Inflater | None:
-    encodings = [e.strip().lower() for e in response.headers.get_list("content-encoding", split_commas=True)]
+def _inflater_for(content_encodings: Iterable[str], target: str) -> _Inflater | None:
+    """The inflater for the `Content-Encoding` header values (each may list several, RFC 9110 §8.4)."""
+    encodings = [e.strip().lower() for value in content_encodings for e in value.split(",")]
     encodings = [e for e in encodings if e and e != "identity"]
     if not encodings:
         return None
@@ -85,11 +91,22 @@ class _Collector:
 
 
 async def read_capped(response: httpx.Response, limit: int, target: str) -> Body:
-    """Read up to `limit` decoded bytes, then stop and close the connection (the rest is never read)."""
+    """`read_chunks` of an httpx response, which is closed afterwards (the rest is never read)."""
+    try:
+        return await read_chunks(response.aiter_raw(), response.headers.get_list("content-encoding"), limit, target)
+    finally:
+        await response.aclose()
+
+
+async def read_chunks(chunks: AsyncIterable[bytes], content_encodings: Iterable[str], limit: int,
+                      target: str) -> Body:
+    """Up to `limit` decoded bytes of a body arriving as raw `chunks`, encoded as the
+    `Content-Encoding` values say; stops reading once the limit is passed (the caller closes the
+    connection). Raises ToolCallError for an encoding mcprt cannot decode or a corrupt body."""
     collector = _Collector(limit)
     try:
-        inflater = _inflater_for(response, target)
-        async for raw in response.aiter_raw():
+        inflater = _inflater_for(content_encodings, target)
+        async for raw in chunks:
             if inflater is None:
                 if collector.add(raw):
                     break
@@ -102,6 +119,4 @@ async def read_capped(response: httpx.Response, limit: int, target: str) -> Body
                 break
     except zlib.error:
         raise ToolCallError(f"upstream sent a compressed body that could not be decompressed ({target})") from None
-    finally:
-        await response.aclose()
     return Body(bytes(collector.buffer), collector.received, collector.truncated)

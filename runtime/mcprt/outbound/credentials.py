@@ -2,8 +2,8 @@
 
 A `Credentials` object hands out a `Stamp` (one header, query parameter or cookie) per attempt — for
 per-user kinds (`token_exchange`) a stamp for the calling principal; the
-transport applies it below httpx's client so that no httpx log line, event hook or exception ever
-holds a secret. Stamps are applied only to hops on the request's original origin, so credentials never
+executor stamps it (`stamp_into`) onto a copy of the headers at send time, so that no log line,
+recorded exchange or exception ever holds a secret. Stamps are applied only to hops on the request's original origin, so credentials never
 follow a redirect to another host.
 """
 
@@ -15,8 +15,6 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
-
-import httpx
 
 from ..errors import ToolCallError
 from ..identity.principal import Principal
@@ -196,7 +194,7 @@ def _header_value(value: Any) -> str:
 def stamp_into(url: str, headers: MutableMapping[str, str], stamp: Stamp) -> str:
     """Put `stamp` where it belongs — a header, the query or a cookie — and return the URL to use.
 
-    Works on any headers mapping, so both httpx (upstream APIs) and the SDK's httpx2 (remote MCP
+    Works on any headers mapping, so both aiohttp (upstream APIs) and the SDK's httpx2 (remote MCP
     servers) requests are stamped by this one rule.
     """
     if stamp.placement == "header":
@@ -208,17 +206,6 @@ def stamp_into(url: str, headers: MutableMapping[str, str], stamp: Stamp) -> str
         existing = headers.get("Cookie")
         headers["Cookie"] = f"{existing}; {pair}" if existing else pair
     return url
-
-
-def apply_stamp(request: httpx.Request, stamp: Stamp) -> httpx.Request:
-    """A copy of `request` carrying `stamp` (the original, which httpx may log, stays clean)."""
-    headers = request.headers.copy()
-    url = stamp_into(str(request.url), headers, stamp)
-    extensions = {k: v for k, v in request.extensions.items() if k != STAMP_EXTENSION}
-    return httpx.Request(request.method, url, headers=headers, stream=request.stream, extensions=extensions)
-
-
-STAMP_EXTENSION = "mcprt.stamp"
 
 
 def with_query_param(url: str, name: str, value: str) -> str:

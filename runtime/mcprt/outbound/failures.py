@@ -1,25 +1,36 @@
 """Messages for transport failures: specific enough for a model (or a person) to act on.
 
 They name the request as `METHOD host/path` and never include header values, query strings or the
-text of low-level errors about what *we* sent (h11 quotes offending header values verbatim).
+text of low-level errors about what *we* sent (h11 quotes offending header values verbatim). The
+same failure reads the same whichever client met it: `describe_client_error` for aiohttp (API
+calls), `describe_transport_error` for httpx (token requests).
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import aiohttp
+    import httpx
 
 
 def _reason_of_connect_error(exc: BaseException) -> str:
-    text = " ".join(str(e).lower() for e in _chain(exc))
-    if any(isinstance(e, ssl.SSLCertVerificationError) for e in _chain(exc)) or "certificate" in text:
+    chain = _chain(exc)
+    text = " ".join(str(e).lower() for e in chain)
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate" in text:
         return "TLS certificate verification failed"
-    if any(isinstance(e, ssl.SSLError) for e in _chain(exc)) or "ssl" in text or "tls" in text:
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "tls" in text:
         return "TLS handshake failed"
-    if "refused" in text or "all connection attempts failed" in text:
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text or (
+        "all connection attempts failed" in text
+    ):
         return "connection refused"
-    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+    if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or (
+        "nodename nor servname" in text or "getaddrinfo" in text or "temporary failure in name resolution" in text
+    ):
         return "host name not found"
     if "reset" in text:
         return "connection reset"
@@ -29,7 +40,9 @@ def _reason_of_connect_error(exc: BaseException) -> str:
 
 
 def describe_transport_error(exc: httpx.HTTPError, target: str, attempts: int) -> str:
-    """One line saying what went wrong talking to upstream, for a ToolCallError."""
+    """One line saying what went wrong talking to upstream through httpx, for a ToolCallError."""
+    import httpx
+
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect to upstream: {_reason_of_connect_error(exc)}{tries} ({target})"
@@ -45,15 +58,63 @@ def describe_transport_error(exc: httpx.HTTPError, target: str, attempts: int) -
     if isinstance(exc, httpx.LocalProtocolError):
         return f"the request could not be sent: a header or the URL is not valid HTTP ({target})"
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
-        reason = "connection reset by upstream" if "reset" in " ".join(map(str, _chain(exc))).lower() else (
-            "the connection broke"
-        )
-        return f"upstream closed the connection unexpectedly ({reason}){tries} ({target})"
+        return _broken(exc, tries, target)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return f"the URL scheme is not http or https ({target})"
     if isinstance(exc, httpx.DecodingError):
         return f"upstream sent a compressed body that could not be decompressed ({target})"
     return f"the upstream request failed ({type(exc).__name__}){tries} ({target})"
+
+
+def describe_client_error(exc: aiohttp.ClientError, target: str, attempts: int) -> str:
+    """One line saying what went wrong talking to upstream through aiohttp, for a ToolCallError
+    (the same words as `describe_transport_error` for the same failure)."""
+    import aiohttp
+
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if isinstance(exc, aiohttp.ClientProxyConnectionError | aiohttp.ClientHttpProxyError):
+        return f"the HTTP proxy refused or failed the request{tries} ({target})"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to upstream: {_reason_of_aiohttp_connect_error(exc)}{tries} ({target})"
+    if isinstance(exc, aiohttp.NonHttpUrlClientError):
+        return f"the URL scheme is not http or https ({target})"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return f"the request URL is not valid ({target})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"upstream closed the connection before the response was complete{tries} ({target})"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        text = " ".join(str(e).lower() for e in _chain(exc))
+        if "not completed" in text or "contentlength" in text or "content-length" in text or "closed" in text:
+            return f"upstream closed the connection before the response was complete{tries} ({target})"
+        return f"upstream sent a malformed HTTP response{tries} ({target})"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return _broken(exc, tries, target)
+    if isinstance(exc, aiohttp.ClientResponseError):  # the response head could not be parsed
+        return f"upstream sent a malformed HTTP response{tries} ({target})"
+    return f"the upstream request failed ({type(exc).__name__}){tries} ({target})"
+
+
+def _reason_of_aiohttp_connect_error(exc: aiohttp.ClientConnectorError) -> str:
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "TLS certificate verification failed"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "host name not found"
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return _reason_of_connect_error(exc.os_error) if "certificate" in str(exc.os_error).lower() else (
+            "TLS handshake failed"
+        )
+    # Its own text names the TLS setting ("ssl:default"): read only the OS error under it.
+    return _reason_of_connect_error(exc.os_error)
+
+
+def _broken(exc: BaseException, tries: str, target: str) -> str:
+    reset = any(isinstance(e, ConnectionResetError) for e in _chain(exc)) or (
+        "reset" in " ".join(map(str, _chain(exc))).lower()
+    )
+    reason = "connection reset by upstream" if reset else "the connection broke"
+    return f"upstream closed the connection unexpectedly ({reason}){tries} ({target})"
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

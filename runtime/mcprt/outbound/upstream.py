@@ -1,19 +1,26 @@
 """Send a BuiltRequest upstream: credentials, deadline, retries, redirects, capped streaming.
 
-One `HttpUpstream` per source owns one pooled client. A call's whole exchange (token fetch, every
-attempt, every redirect hop, backoff waits, reading the body) fits in `ctx.timeout`; the body is read
-as a stream and cut at `ctx.max_response_bytes` so a huge response never sits in memory whole.
+One `HttpUpstream` per source owns one pooled client (aiohttp; token requests on httpx: see
+transport.py). A call's whole exchange (token fetch, every attempt, every redirect hop, backoff waits,
+reading the body) fits in `ctx.timeout`; the body is read as a stream and cut at
+`ctx.max_response_bytes` so a huge response never sits in memory whole.
+
+Credentials are stamped at send time only, onto a copy of the headers handed to aiohttp: the
+request this module keeps (`_Sent`, what the capture hook and error messages see) never holds one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
+from multidict import CIMultiDict
 
 from .. import __version__
 from ..contracts import CallContext, UpstreamResult
@@ -22,25 +29,22 @@ from ..manifest.model import OutboundAuth
 from ..observability.hooks import observed_upstream
 from ..scrubbing import SECRETS
 from .authorize import send_authorized, token_sender
-from .body import ACCEPT_ENCODING, read_capped
+from .body import ACCEPT_ENCODING, read_chunks
 from .capture import Exchange, capture_sink
-from .credentials import (
-    STAMP_EXTENSION,
-    Credentials,
-    Stamp,
-    claim_headers,
-    credentials_for,
-    without_query_param,
-)
+from .credentials import Credentials, Stamp, claim_headers, credentials_for, stamp_into, without_query_param
 from .decoding import decode_body
-from .failures import describe_transport_error
+from .failures import describe_client_error
 from .oauth2 import TokenSender
 from .redaction import describe_target, is_sensitive_name, redact_headers, redact_url, scrub
 from .redirects import MAX_REDIRECTS, REDIRECT_STATUSES, origin_of, redirected_method, resolve_location
 from .request import BuiltRequest
 from .retry import RETRYABLE_STATUSES, backoff_delay, fits_before_deadline, parse_retry_after
-from .transport import make_client
+from .transport import SourcePool
+from .wire import check_headers, wire_url
 
+# One line per request sent, as httpx wrote it before (INFO, outside mcprt's own loggers, so only a
+# handler on the root logger shows it): the URL as redacted, never a credential.
+_REQUEST_LOG = logging.getLogger("aiohttp.client")
 DEFAULT_ACCEPT = "application/json, text/plain;q=0.9, */*;q=0.8"
 # Set here from the body and cookies of each hop, never taken from configuration or arguments.
 _COMPUTED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "cookie", "host"})
@@ -62,24 +66,38 @@ class _Call:
 
 
 @dataclass(slots=True)
+class _Sent:
+    """One hop as sent, without credentials (they are stamped onto a copy when it goes out)."""
+
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes | None
+
+
+@dataclass(slots=True)
 class _Received:
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDictProxy)
     data: bytes
     received: int
     truncated: bool
     url: str
-    request: httpx.Request  # the last hop as sent (credentials are stamped below it, never in it)
+    request: _Sent  # the last hop
 
     @classmethod
-    async def read(cls, response: httpx.Response, limit: int, method: str, url: str) -> _Received:
-        body = await read_capped(response, limit, describe_target(method, url))
-        return cls(response.status_code, response.headers, body.data, body.received, body.truncated, url,
-                   response.request)
+    async def read(cls, response: aiohttp.ClientResponse, limit: int, sent: _Sent) -> _Received:
+        try:
+            body = await read_chunks(response.content.iter_any(), response.headers.getall("Content-Encoding", ()),
+                                     limit, describe_target(sent.method, sent.url))
+        finally:
+            # Back to the pool when the body was read to its end; closed when cut (or failed).
+            response.release()
+        return cls(response.status, response.headers, body.data, body.received, body.truncated, sent.url, sent)
 
 
 class HttpUpstream:
-    """One per source: owns one pooled httpx.AsyncClient, default headers, auth, retry policy."""
+    """One per source: owns its pooled clients (`SourcePool`), default headers, auth, retry policy."""
 
     def __init__(
         self,
@@ -96,10 +114,8 @@ class HttpUpstream:
         self._forward_claims = dict(auth.forward_claims) if auth is not None and auth.forward_claims else {}
         self._default_headers = list(headers.items())
         self._retries = max(0, retries)
-        self._verify = verify
         self._user_agent = user_agent
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._pool = SourcePool(verify=verify)
         # Forwarded claims are personal data: redacted in logs and recordings like credentials.
         self._sensitive_names = (*(self._credentials.sensitive_names if self._credentials else ()),
                                  *self._forward_claims)
@@ -171,27 +187,26 @@ class HttpUpstream:
         try:
             async with asyncio.timeout_at(call.deadline):
                 return await self._send_with_retries(request, ctx, call, claimed)
-        except (TimeoutError, httpx.TimeoutException):
-            raise UpstreamError(self._timeout_message(call)) from None
+        except (TimeoutError, httpx.TimeoutException):  # httpx: a token request's time-out
+            message = self._timeout_message(call)
         except ToolCallError as exc:
-            raise UpstreamError(self._scrub(str(exc))) from None
-        except httpx.HTTPError as exc:
-            target = describe_target(call.method, call.url)
-            raise UpstreamError(self._scrub(describe_transport_error(exc, target, call.attempts))) from None
-        except UnicodeEncodeError:
-            raise UpstreamError(
-                f"a header of the request is not ASCII text and cannot be sent ({self._target(call)})"
-            ) from None
-        except httpx.InvalidURL:
-            raise UpstreamError(f"the request URL is not valid ({self._target(call)})") from None
+            message = self._scrub(str(exc))
+        except aiohttp.ClientError as exc:
+            message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
+        except httpx.InvalidURL:  # a token endpoint's URL
+            message = f"the request URL is not valid ({self._target(call)})"
+        # Raised outside the handlers, so it has no __context__: aiohttp's exceptions keep the request
+        # as sent (`request_info`, credential included) and their tracebacks the frames that built it.
+        raise UpstreamError(message)
+
+    @property
+    def pooled(self) -> bool:
+        """Whether this upstream holds an open connection pool (a retired source must not)."""
+        return self._pool.open
 
     async def aclose(self) -> None:
         """Close the pooled connections (the next `send` opens a new pool)."""
-        client, loop = self._client, self._client_loop
-        self._client, self._client_loop = None, None
-        # A pool made in another (finished) loop cannot be closed from this one; its sockets went with it.
-        if client is not None and loop is asyncio.get_running_loop():
-            await client.aclose()
+        await self._pool.aclose()
 
     # --- attempts ---------------------------------------------------------------------------------
 
@@ -212,7 +227,7 @@ class HttpUpstream:
                     waiting_for_token=lambda flag: setattr(call, "waiting_for_token", flag),
                     principal=ctx.principal,
                 )
-            except httpx.ConnectError:
+            except aiohttp.ClientConnectorError:
                 # Nothing reached upstream, but only idempotent requests are retried, as promised.
                 if not (request.idempotent and retried < self._retries):
                     raise
@@ -248,24 +263,36 @@ class HttpUpstream:
         origin = origin_of(request.url)
         method, url, body = request.method, request.url, request.body
         for hop in range(MAX_REDIRECTS + 1):
-            trusted = origin_of(url) == origin
-            response = await self._http().send(
-                self._build(request, method, url, body, trusted, stamp, call, claimed), stream=True
-            )
-            location = response.headers.get("location")
-            if response.status_code in REDIRECT_STATUSES and location is not None:
-                await response.aclose()
+            trusted = hop == 0 or origin_of(url) == origin
+            sent = self._build(request, method, url, body, trusted, call, claimed)
+            response = await self._transmit(sent, stamp if trusted else None, call)
+            location = response.headers.get("Location")
+            if response.status in REDIRECT_STATUSES and location is not None:
+                response.release()
                 if hop == MAX_REDIRECTS:
                     raise ToolCallError(
                         f"upstream redirected more than {MAX_REDIRECTS} times; stopped at "
                         f"{describe_target(method, url)}"
                     )
                 url = resolve_location(url, location)
-                method, body = redirected_method(response.status_code, method, body)
+                method, body = redirected_method(response.status, method, body)
                 call.redirects += 1
                 continue
-            return await _Received.read(response, ctx.max_response_bytes, method, url)
+            return await _Received.read(response, ctx.max_response_bytes, sent)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _transmit(self, sent: _Sent, stamp: Stamp | None, call: _Call) -> aiohttp.ClientResponse:
+        """Send one hop, its credential stamped onto a copy of its headers (never onto `sent`)."""
+        headers = CIMultiDict(sent.headers)
+        url = sent.url if stamp is None else stamp_into(sent.url, headers, stamp)
+        check_headers(headers.items(), lambda: self._target(call))
+        response = await self._pool.session().request(
+            sent.method, wire_url(url), headers=headers, data=sent.body, allow_redirects=False
+        )
+        if _REQUEST_LOG.isEnabledFor(logging.INFO):
+            _REQUEST_LOG.info('HTTP Request: %s %s "HTTP/%s.%s %d %s"', sent.method, self.redact_url(sent.url),
+                              *response.version, response.status, response.reason or "")
+        return response
 
     def _build(
         self,
@@ -274,11 +301,11 @@ class HttpUpstream:
         url: str,
         body: bytes | None,
         trusted: bool,
-        stamp: Stamp | None,
         call: _Call,
         claimed: Iterable[tuple[str, str]] = (),
-    ) -> httpx.Request:
-        """The httpx request of one hop. On another origin: no credentials, no cookies, no sensitive headers."""
+    ) -> _Sent:
+        """One hop, before credentials. On another origin: no cookies, no sensitive headers (and
+        `_follow_redirects` stamps no credentials)."""
         merged: list[tuple[str, str]] = [
             ("User-Agent", self._user_agent),
             ("Accept", DEFAULT_ACCEPT),
@@ -287,6 +314,8 @@ class HttpUpstream:
         # Claim headers come last so neither the manifest's headers nor the model's arguments can
         # forge them; like credentials, they go only to the request's own origin.
         for layer in (self._default_headers, request.headers, claimed if trusted else ()):
+            if not layer:
+                continue
             kept = [(n, v) for n, v in layer if trusted or not is_sensitive_name(n, self._sensitive_names)]
             overridden = {n.lower() for n, _ in kept}  # a later layer replaces a name, it does not add to it
             merged = [(n, v) for n, v in merged if n.lower() not in overridden] + kept
@@ -297,17 +326,14 @@ class HttpUpstream:
             merged.append(("Cookie", "; ".join(f"{name}={value}" for name, value in request.cookies)))
         if not trusted and self._query_key is not None:
             url = without_query_param(url, self._query_key)
-        extensions: dict[str, object] = {"timeout": httpx.Timeout(max(call.remaining(), 0.001)).as_dict()}
-        if trusted and stamp is not None:
-            extensions[STAMP_EXTENSION] = stamp
         if call.trace_headers:  # W3C trace context names no secret: it may cross origins
             merged += call.trace_headers
-        return httpx.Request(method, url, headers=merged, content=body, extensions=extensions)
+        return _Sent(method, url, merged, body)
 
     # --- OAuth2 token requests --------------------------------------------------------------------
 
     def _token_sender(self, call: _Call) -> TokenSender:
-        return token_sender(self._http, call.remaining, self._user_agent)
+        return token_sender(self._pool.token_client, call.remaining, self._user_agent)
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -315,22 +341,14 @@ class HttpUpstream:
         sent = received.request
         return Exchange(
             method=sent.method,
-            url=SECRETS.scrub_text(self.redact_url(str(sent.url))),
-            request_headers=_scrubbed(self.redact_headers(sent.headers.multi_items())),
-            request_body=SECRETS.scrub_bytes(sent.content) if sent.content else None,
+            url=SECRETS.scrub_text(self.redact_url(sent.url)),
+            request_headers=_scrubbed(self.redact_headers(_lowered(sent.headers))),
+            request_body=SECRETS.scrub_bytes(sent.body) if sent.body else None,
             status=received.status,
-            response_headers=_scrubbed(self.redact_headers(received.headers.multi_items())),
+            response_headers=_scrubbed(self.redact_headers(_lowered(received.headers.items()))),
             response_body=received.data,
             truncated=received.truncated,
         )
-
-    def _http(self) -> httpx.AsyncClient:
-        """The pooled client, created inside the running loop (a pool belongs to one event loop)."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            # A client from a finished loop cannot be closed from this one; its sockets died with it.
-            self._client, self._client_loop = make_client(verify=self._verify), loop
-        return self._client
 
     def _timeout_message(self, call: _Call) -> str:
         if call.waiting_for_token and self._credentials is not None:
@@ -343,6 +361,11 @@ class HttpUpstream:
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._credentials.secrets() if self._credentials else ())
+
+
+def _lowered(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    # Header names are case-insensitive; recorded cases spell them in lower case (as HTTP/2 does).
+    return [(name.lower(), value) for name, value in headers]
 
 
 def _scrubbed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

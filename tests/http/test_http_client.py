@@ -1,0 +1,336 @@
+"""The executor's HTTP client (aiohttp since #22): it sends what the plan built, byte for byte; keeps
+nothing between callers; refuses what it cannot verify; and its pools close without a warning."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import gc
+import logging
+import socket
+import ssl
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from tests.http.http_support import Upstream
+
+from mcprt.contracts import CallContext
+from mcprt.errors import ToolCallError
+from mcprt.outbound import BuiltRequest, HttpUpstream
+from tests.support.upstream import read_request_head, serve_app, serve_tcp
+
+OK_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
+
+
+def ctx(timeout: float = 10.0) -> CallContext:
+    return CallContext(tool="t", timeout=timeout, max_response_bytes=1_000_000)
+
+
+def get(url: str) -> BuiltRequest:
+    return BuiltRequest(method="GET", url=url, idempotent=True)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[HttpUpstream]:
+    http = HttpUpstream(source="test", auth=None, headers={}, retries=0)
+    yield http
+    await http.aclose()
+
+
+async def test_the_request_line_is_the_url_the_plan_encoded(client: HttpUpstream) -> None:
+    """No re-encoding, no normalizing: `%2F` stays an escaped slash, `%7E` stays escaped, dot
+    segments stay (they may be data in a path parameter), the query is sent as built."""
+    lines: list[bytes] = []
+
+    def handler(conn: socket.socket) -> None:
+        lines.append(read_request_head(conn).split(b"\r\n", 1)[0])
+        conn.sendall(OK_JSON)
+
+    path = "/files/a%2Fb/%7Eme/./x/../y?q=%20a+b&k=%2F&e="
+    with serve_tcp(handler) as (host, port):
+        result = await client.send(get(f"http://{host}:{port}{path}"), ctx())
+    assert result.status == 200 and result.body == {"ok": True}
+    assert lines == [f"GET {path} HTTP/1.1".encode()]
+
+
+async def test_a_redirect_to_a_location_with_spaces_is_sent_percent_encoded(upstream: Upstream,
+                                                                           client: HttpUpstream) -> None:
+    lines: list[bytes] = []
+
+    def handler(conn: socket.socket) -> None:
+        head = read_request_head(conn)
+        lines.append(head.split(b"\r\n", 1)[0])
+        if len(lines) == 1:
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /a b/\xc3\xbc\r\nContent-Length: 0\r\n\r\n")
+            head = read_request_head(conn)  # the same connection, kept alive
+            lines.append(head.split(b"\r\n", 1)[0])
+        conn.sendall(OK_JSON)
+
+    with serve_tcp(handler) as (host, port):
+        result = await client.send(get(f"http://{host}:{port}/start"), ctx())
+    assert result.status == 200 and result.meta["redirects"] == 1
+    assert lines == [b"GET /start HTTP/1.1", b"GET /a%20b/%C3%BC HTTP/1.1"]
+
+
+async def test_a_cookie_one_caller_was_given_never_reaches_another() -> None:
+    seen: list[str | None] = []
+
+    async def login(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True}, headers={"Set-Cookie": "sid=alice-session; Path=/"})
+
+    async def whoami(request: Request) -> JSONResponse:
+        seen.append(request.headers.get("cookie"))
+        return JSONResponse({"cookie": request.headers.get("cookie")})
+
+    http = HttpUpstream(source="shared", auth=None, headers={}, retries=0)
+    try:
+        with serve_app(Starlette(routes=[Route("/login", login), Route("/whoami", whoami)])) as base:
+            assert (await http.send(get(f"{base}/login"), ctx())).status == 200
+            result = await http.send(get(f"{base}/whoami"), ctx())
+    finally:
+        await http.aclose()
+    assert seen == [None] and result.body == {"cookie": None}
+
+
+async def test_many_calls_in_flight_share_one_pool(upstream: Upstream, client: HttpUpstream) -> None:
+    results = await asyncio.gather(*(client.send(get(upstream.url(f"/echo?n={n}")), ctx()) for n in range(32)))
+    assert sorted(r.body["query"] for r in results) == sorted(f"n={n}" for n in range(32))
+
+
+# --- TLS --------------------------------------------------------------------------------------------
+
+
+def _self_signed(tmp_path: Path) -> ssl.SSLContext:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    import ipaddress
+
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return context
+
+
+@pytest.mark.parametrize("verify", [True, False])
+async def test_an_untrusted_certificate_is_refused_unless_verification_is_off(tmp_path: Path, verify: bool) -> None:
+    server_context = _self_signed(tmp_path)
+
+    def handler(conn: socket.socket) -> None:
+        with server_context.wrap_socket(conn, server_side=True) as tls:
+            read_request_head(tls)
+            tls.sendall(OK_JSON)
+
+    http = HttpUpstream(source="tls", auth=None, headers={}, retries=0, verify=verify)
+    try:
+        with serve_tcp(handler) as (host, port):
+            url = f"https://{host}:{port}/secure"
+            if verify:
+                with pytest.raises(ToolCallError) as caught:
+                    await http.send(get(url), ctx())
+                assert str(caught.value) == (
+                    f"cannot connect to upstream: TLS certificate verification failed (GET {host}:{port}/secure)"
+                )
+            else:
+                assert (await http.send(get(url), ctx())).body == {"ok": True}
+    finally:
+        await http.aclose()
+
+
+# --- what cannot be sent ------------------------------------------------------------------------------
+
+
+async def test_a_non_http_scheme_is_a_clear_error(client: HttpUpstream) -> None:
+    with pytest.raises(ToolCallError) as caught:
+        await client.send(get("ftp://127.0.0.1/pub/file"), ctx())
+    assert str(caught.value) == "the URL scheme is not http or https (GET 127.0.0.1/pub/file)"
+
+
+async def test_an_unknown_host_name_is_a_clear_error(client: HttpUpstream) -> None:
+    # RFC 6761 §6.4: names under .invalid never resolve.
+    with pytest.raises(ToolCallError) as caught:
+        await client.send(get("http://no-such-host.invalid/x"), ctx())
+    assert str(caught.value) == "cannot connect to upstream: host name not found (GET no-such-host.invalid/x)"
+
+
+@pytest.mark.parametrize("name", ["X Name", "X-Name:", "Caf\u00e9"])
+async def test_a_header_name_that_is_not_a_token_is_refused(upstream: Upstream, client: HttpUpstream,
+                                                            name: str) -> None:
+    with pytest.raises(ToolCallError, match=r"\(GET .*/echo\)$"):
+        await client.send(BuiltRequest(method="GET", url=upstream.url("/echo"), headers=[(name, "v")]), ctx())
+    assert upstream.recorder.hits["/echo"] == 0
+
+
+# --- pools close cleanly --------------------------------------------------------------------------------
+
+
+def _run_quietly(coroutine_factory, caplog: pytest.LogCaptureFixture) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run on a fresh loop; what warnings and asyncio error reports said about clients or pools."""
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        coroutine_factory()
+        gc.collect()
+    said = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
+    return [s for s in said if "session" in s.lower() or "connector" in s.lower() or "connection" in s.lower()]
+
+
+def test_a_closed_upstream_leaves_no_unclosed_session(_upstream_server: Upstream,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    async def life() -> None:
+        http = HttpUpstream(source="s", auth=None, headers={}, retries=0)
+        for _ in range(3):
+            assert (await http.send(get(_upstream_server.url("/echo")), ctx())).status == 200
+        await http.aclose()
+
+    assert _run_quietly(lambda: asyncio.run(life()), caplog) == []
+
+
+def test_a_pool_left_in_a_finished_loop_is_dropped_without_a_report(_upstream_server: Upstream,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    http = HttpUpstream(source="s", auth=None, headers={}, retries=0)
+
+    async def call() -> int:
+        return (await http.send(get(_upstream_server.url("/echo")), ctx())).status
+
+    async def last_life() -> int:
+        try:
+            return await call()
+        finally:
+            await http.aclose()
+
+    def lives() -> None:
+        assert asyncio.run(call()) == 200  # its loop ends with the pool open
+        assert asyncio.run(last_life()) == 200
+
+    assert _run_quietly(lives, caplog) == []
+
+
+async def test_a_long_response_header_is_accepted_and_an_endless_one_is_not(client: HttpUpstream) -> None:
+    """12 KB of `Link` header (long pagination links) is an answer; 1 MB of header is not HTTP."""
+    def handler(conn: socket.socket) -> None:
+        path = read_request_head(conn).split(b" ")[1]
+        size = 12_000 if path == b"/long" else 1_000_000
+        conn.sendall(b"HTTP/1.1 200 OK\r\nLink: <" + b"x" * size + b">\r\n" + OK_JSON.split(b"\r\n", 1)[1])
+
+    with serve_tcp(handler) as (host, port):
+        assert (await client.send(get(f"http://{host}:{port}/long"), ctx())).body == {"ok": True}
+        with pytest.raises(ToolCallError) as caught:
+            await client.send(get(f"http://{host}:{port}/endless"), ctx())
+    assert str(caught.value) == f"upstream sent a malformed HTTP response (GET {host}:{port}/endless)"
+
+
+def test_a_cli_call_closes_its_pool_before_exit(_upstream_server: Upstream, tmp_path: Path) -> None:
+    """`mcprt call` sends through the source's pool and closes it: with every ResourceWarning shown,
+    nothing on stderr says a session, connector or connection was left open."""
+    import json
+
+    from tests.support.cli import mcprt_cli
+
+    spec = {"openapi": "3.0.3", "info": {"title": "echo", "version": "1"},
+            "paths": {"/echo": {"get": {"operationId": "echo", "parameters": [
+                {"name": "word", "in": "query", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "echo.json").write_text(json.dumps(spec))
+    (tmp_path / "mcp.yaml").write_text(
+        f"version: 1\nserver: {{name: echo}}\nsources:\n  up: {{openapi: echo.json, base_url: '{_upstream_server.base}'}}\n"
+    )
+    done = mcprt_cli("call", str(tmp_path / "mcp.yaml"), "echo", "--args", '{"word": "hi"}',
+                     env={"PYTHONWARNINGS": "always::ResourceWarning", "PYTHONTRACEMALLOC": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "word=hi" in done.stdout
+    assert not [line for line in done.stderr.splitlines() if "nclosed" in line], done.stderr
+
+
+async def test_a_failed_call_carries_no_credential_anywhere_in_its_exception(client: HttpUpstream) -> None:
+    """aiohttp's exceptions hold the request as sent (credential stamped): none may ride along on
+    the error mcprt raises, not even as its context or in its traceback's frames."""
+    from mcprt.manifest.model import OutboundAuth
+
+    secret = "bearer-value-never-in-errors"
+    http = HttpUpstream(source="s", auth=OutboundAuth.model_validate({"bearer": secret}), headers={}, retries=0)
+
+    def handler(conn: socket.socket) -> None:
+        read_request_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\":")  # closes mid-body
+
+    try:
+        with serve_tcp(handler) as (host, port):
+            with pytest.raises(ToolCallError) as caught:
+                await http.send(get(f"http://{host}:{port}/x"), ctx())
+    finally:
+        await http.aclose()
+    error = caught.value
+    assert str(error) == f"upstream closed the connection before the response was complete (GET {host}:{port}/x)"
+    assert error.__context__ is None and error.__cause__ is None
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        if "mcprt" in tb.tb_frame.f_code.co_filename and "tests" not in tb.tb_frame.f_code.co_filename:
+            frames.append(repr(tb.tb_frame.f_locals))
+        tb = tb.tb_next
+    assert frames and secret not in " ".join(frames)
+
+
+def test_a_reload_that_retires_a_source_closes_its_pool(_upstream_server: Upstream, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A source dropped by a reload has its session closed (`Runtime.apply` → `close_retired`), the
+    kept one keeps serving, and shutdown closes the rest without a warning. (The collector cannot
+    be the witness for the retired one: the first compile's objects are frozen, `gc.freeze`.)"""
+    import json
+
+    from mcprt.pipeline import Runtime
+    from mcprt.settings import Settings
+    from mcprt.toolset.invoke import call_tool
+
+    spec = {"openapi": "3.0.3", "info": {"title": "echo", "version": "1"},
+            "paths": {"/echo": {"get": {"operationId": "echo", "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "one.json").write_text(json.dumps(spec))
+    spec["paths"]["/echo"]["get"]["operationId"] = "echo_too"
+    (tmp_path / "two.json").write_text(json.dumps(spec))
+    manifest = tmp_path / "mcp.yaml"
+    one = f"  one: {{openapi: one.json, base_url: '{_upstream_server.base}'}}\n"
+    two = f"  two: {{openapi: two.json, base_url: '{_upstream_server.base}'}}\n"
+    manifest.write_text(f"version: 1\nserver: {{name: t}}\nsources:\n{one}{two}")
+
+    async def life() -> None:
+        runtime = Runtime(manifest, Settings(cache_dir=tmp_path / "cache", reload=False))
+        await runtime.start()
+        try:
+            assert runtime.holder is not None
+            tools = list(runtime.holder.current)
+            assert len(tools) == 2
+            for tool in tools:
+                assert not (await call_tool(tool, {})).is_error
+            manifest.write_text(f"version: 1\nserver: {{name: t}}\nsources:\n{one}")
+            compiled = await runtime.compile()
+            [retired] = compiled.sync.retired
+            assert retired.name == "two" and retired.upstream().pooled
+            await runtime.apply(compiled)
+            assert not retired.upstream().pooled
+            [kept] = list(runtime.holder.current)
+            assert not (await call_tool(kept, {})).is_error
+        finally:
+            await runtime.aclose()
+
+    assert _run_quietly(lambda: asyncio.run(life()), caplog) == []
