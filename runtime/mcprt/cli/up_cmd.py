@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 from .common import progress
@@ -43,7 +44,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     from ..manifest.loader import load_manifest
     from ..observability.log import log_event, setup_logging
     from ..pipeline import Runtime
-    from ..server import check_exposure, resolve_options, serve
+    from ..server.options import check_exposure, resolve_options
     from ..settings import load_settings
 
     settings = load_settings()
@@ -59,8 +60,36 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
             compiled = await runtime.start(loaded)
         if compiled.warnings:
             print_diagnostics(compiled.warnings)
-        await serve(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port)
+        if options.transport == "stdio":
+            await _up_stdio(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port)
+        else:
+            from ..server.serve import serve  # the MCP SDK and the HTTP stack load here
+
+            await serve(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port)
     finally:
         log_event("closing sources")
         await runtime.aclose()
     return EXIT_OK
+
+
+async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: int | None) -> None:
+    """stdio: the handshake and first tools/list are answered before the SDK loads (server.early)."""
+    from ..observability.tracing import tracing_wanted
+    from ..server.early import PendingSignals, answer_early, eligible
+    from ..server.stdio import claim_stdio
+
+    config = runtime.loaded.manifest.server
+    observed = (metrics_port is not None or bool(config.observability.listen)
+                or tracing_wanted(config.observability.traces))
+    signals = PendingSignals()  # until serve() installs its own: SIGHUP must not end the process
+    signals.install()
+    with claim_stdio() as wire:
+        wire.pending = signals
+        if eligible(runtime.holder.current, observed=observed):
+            handoff = await answer_early(wire, config, lambda: runtime.holder.current, signals)
+            if handoff.stopped:
+                return
+            wire.replay = handoff.replay
+        from ..server.serve import serve  # the MCP SDK loads here
+
+        await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire)
