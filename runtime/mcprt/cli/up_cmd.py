@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 from pathlib import Path
@@ -74,6 +75,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
 async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: int | None) -> None:
     """stdio: the handshake and first tools/list are answered before the SDK loads (server.early)."""
+    from ..observability.log import log_event
     from ..observability.tracing import tracing_wanted
     from ..server.early import PendingSignals, answer_early, eligible
     from ..server.stdio import claim_stdio
@@ -87,6 +89,8 @@ async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: i
         wire.pending = signals
         if eligible(runtime.holder.current, observed=observed):
             handoff = await answer_early(wire, config, lambda: runtime.holder.current, signals)
+            if handoff.answered:
+                log_event("answered before loading the MCP SDK", logging.DEBUG, methods=",".join(handoff.answered))
             if handoff.stopped:
                 return
             wire.replay = handoff.replay
