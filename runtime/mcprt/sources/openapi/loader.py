@@ -18,13 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from mcprt.errors import SpecError
 from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped
 
 from . import fetch as fetching
 from .jsonlean import SKIPPED_COMPONENTS, SKIPPED_TOP, latin1_text, loads_lean
+
+if os.name == "nt":  # pragma: no cover - Windows drive letters and UNC paths
+    from nturl2path import url2pathname
+else:  # what urllib.request does on POSIX, without importing http.client and email with it
+    from urllib.parse import unquote as url2pathname
 
 _UNSET: Any = object()
 
@@ -86,21 +90,6 @@ def parse_text(text: str, label: str, lean: bool = False) -> tuple[Any, bool]:
         except RecursionError:
             raise SpecError(label, "", "the document is nested too deeply") from None
     return _parse_yaml(text, label), False
-
-
-def _orjson(raw: bytes) -> Any | None:
-    """The JSON document parsed by orjson (straight from UTF-8 bytes: GitHub's 13 MB in a third of
-    the stdlib's time, and less memory than the lean parse below), or None when orjson refuses it
-    (a BOM, invalid UTF-8, a lone surrogate escape, NaN, an integer beyond 64 bits, a syntax error):
-    the stdlib path then parses it, or gives its error and warnings as before."""
-    try:
-        import orjson
-    except ImportError:  # a declared dependency; the stdlib path is the fallback
-        return None
-    try:
-        return orjson.loads(raw)
-    except (orjson.JSONDecodeError, RecursionError):
-        return None
 
 
 def _lean_latin1(text: str) -> tuple[Any, bool] | None:
@@ -181,12 +170,6 @@ class LoadedDocument:
         if self._data is _UNSET:
             raw = self.raw_bytes
             if self.location.lower().endswith(".json") or raw.lstrip()[:1] == b"{":
-                parsed = _orjson(raw)
-                if parsed is not None:
-                    if self._reread is not None:
-                        self._raw = None
-                    self._data = parsed
-                    return self._data
                 narrow = latin1_text(raw)
                 if narrow is not None:
                     if self._reread is not None:
