@@ -131,6 +131,8 @@ def handshake(manifest: Path, tmp: Path, version: str, *, sdk: bool) -> tuple[di
 def test_early_answers_equal_the_sdk_servers(tmp_path: Path, kind: str, version: str) -> None:
     manifest = demo_manifest(tmp_path) if kind == "python" else openapi_manifest(tmp_path)
     early_init, early_list, early_log = handshake(manifest, tmp_path, version, sdk=False)
+    if kind == "openapi":  # the compile cache is written once the client has its list
+        assert list((tmp_path / "cache" / "openapi").glob("*.pickle"))
     sdk_init, sdk_list, sdk_log = handshake(manifest, tmp_path, version, sdk=True)
     assert "answered before loading the MCP SDK" in early_log and "methods=initialize,tools/list" in early_log
     assert "answered before loading the MCP SDK" not in sdk_log
