@@ -95,6 +95,10 @@ async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: i
                 or tracing_wanted(config.observability.traces))
     signals = PendingSignals()  # until serve() installs its own: SIGHUP must not end the process
     signals.install()
+    if reload:  # hot reload's baseline is the files as compiled: edits before its watcher starts still count
+        from ..reload import reloader_for
+
+        reloader_for(runtime)
     with claim_stdio() as wire:
         wire.pending = signals
         if eligible(runtime.holder.current, observed=observed):
