@@ -13,7 +13,7 @@ no client-side schema checks get in the way): `mcprt up` cold and warm, and the 
 Goals: mcprt cold ≥ 10× faster than the peer (≥ 5× was the first goal), ≤ 1/3 of its peak RSS,
 tools/list ≥ 10× smaller, warm ≤ 0.5 s; start-up to tools/list ≤ the Node peer's.
 
-    /work/venv/bin/python bench/compile.py [--quick]
+    /work/venv/bin/python bench/compile.py [--quick] [--startup ROUNDS]
 """
 
 from __future__ import annotations
@@ -123,6 +123,50 @@ def startup(cmd: list[str], env: dict[str, str], log_name: str, timeout: float =
             stop_process(process)
 
 
+def startup_goals(starts: dict[str, list[Startup]]) -> list[Goal]:
+    """Cold start-up ≤ the Node peer's (CPU, the reliable figure on a shared machine, and wall);
+    warm start-up well under cold (≤ 0.6)."""
+    (cold_wall, cold_cpu), (warm_wall, warm_cpu), (node_wall, node_cpu) = (
+        (median([r.wall for r in runs]), median([r.cpu for r in runs])) for runs in starts.values())
+    return [
+        Goal("cold start-up to tools/list vs Node peer (CPU)",
+             f"{cold_cpu:.2f} vs {node_cpu:.2f} s = {cold_cpu / node_cpu:.2f}", "≤ 1", cold_cpu <= node_cpu),
+        Goal("cold start-up to tools/list vs Node peer (wall)",
+             f"{cold_wall:.2f} vs {node_wall:.2f} s = {cold_wall / node_wall:.2f}", "≤ 1", cold_wall <= node_wall),
+        Goal("warm start-up vs cold start-up (CPU)", f"{warm_cpu:.2f} vs {cold_cpu:.2f} s = {warm_cpu / cold_cpu:.2f}",
+             "≤ 0.6", warm_cpu <= 0.6 * cold_cpu),
+        Goal("warm start-up vs cold start-up (wall)", f"{warm_wall:.2f} vs {cold_wall:.2f} s", "≤ 0.6",
+             warm_wall <= 0.6 * cold_wall),
+    ]
+
+
+def run_startup(rounds: int) -> Section:
+    """Only the start-up part (mcprt cold, warm, Node peer; interleaved): for measuring one change."""
+    spec = ensure_github_spec()
+    manifest = write_manifest(spec)
+    up = [*mcprt_command(), "up", str(manifest), "--transport", "stdio", "--no-reload"]
+    starts: dict[str, list[Startup]] = {"mcprt cold": [], "mcprt warm": [], "Node peer": []}
+    for index in range(rounds):
+        log(f"start-up: round {index + 1}/{rounds}")
+        cache_dir = WORK / f"startup-cache-{index}"
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        env = mcprt_env(MCPRT_CACHE_DIR=str(cache_dir))
+        starts["mcprt cold"].append(startup(up, env, "mcprt-up.log"))
+        starts["mcprt warm"].append(startup(up, env, "mcprt-up.log"))
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        starts["Node peer"].append(startup(node_peer_command(spec, "http://127.0.0.1:9"), mcprt_env(),
+                                           "node-peer.log"))
+    section = Section(
+        title="Start-up over stdio to a completed tools/list (GitHub, 1,223 operations)",
+        headers=["run", "wall (s, median)", "CPU (s, median)", "CPU (s, each run)", "peak RSS (MB, max)", "tools"],
+        rows=[[name, f"{median([r.wall for r in runs]):.2f}", f"{median([r.cpu for r in runs]):.2f}",
+               " ".join(f"{r.cpu:.2f}" for r in runs), f"{max(r.peak_rss_mb for r in runs):.0f}", runs[-1].tools]
+              for name, runs in starts.items()],
+    )
+    section.goals = startup_goals(starts)
+    return section
+
+
 def tool_count(path: Path) -> int:
     return len(json.loads(path.read_bytes())["tools"])
 
@@ -197,14 +241,10 @@ def run(quick: bool = False) -> Section:
                            f"{max(r.peak_rss_mb for r in runs):.0f}", runs[-1].tools, len(runs)])
     section.extra_tables.append((["start-up over stdio to a completed tools/list", "wall (s, median)",
                                   "server CPU (s, median)", "peak RSS (MB, max)", "tools", "runs"], start_rows))
-    cold_up, warm_up, node_up = (median([r.wall for r in runs]) for runs in starts.values())
-    section.goals.append(Goal("cold start-up to tools/list vs Node peer (wall)",
-                              f"{cold_up:.2f} vs {node_up:.2f} s = {cold_up / node_up:.2f}", "≤ 1",
-                              cold_up <= node_up))
-    section.goals.append(Goal("warm start-up vs cold start-up (wall)", f"{warm_up:.2f} vs {cold_up:.2f} s",
-                              "well under", warm_up <= 0.6 * cold_up))
-    section.notes.append(f"CPU time, less sensitive to load from elsewhere: mcprt cold {p_cpu / c_cpu:.1f}× less "
-                         f"than the peer ({c_cpu:.2f} vs {p_cpu:.2f} s)")
+    section.goals += startup_goals(starts)
+    section.goals.append(Goal("cold compile vs peer (CPU, less sensitive to load from elsewhere)",
+                              f"{p_cpu / c_cpu:.1f}× less ({c_cpu:.2f} vs {p_cpu:.2f} s)", "≥ 10×",
+                              p_cpu >= 10 * c_cpu))
     if m_tools != p_tools:
         section.notes.append(f"tool counts differ: mcprt {m_tools}, peer {p_tools}")
     return section
@@ -213,4 +253,7 @@ def run(quick: bool = False) -> Section:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Compile benchmark (part 1).")
     parser.add_argument("--quick", action="store_true")
-    print(run(parser.parse_args().quick).markdown())
+    parser.add_argument("--startup", type=int, metavar="ROUNDS",
+                        help="only the start-up part (mcprt cold/warm and the Node peer), ROUNDS interleaved rounds")
+    args = parser.parse_args()
+    print((run_startup(args.startup) if args.startup else run(args.quick)).markdown())

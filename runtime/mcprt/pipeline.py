@@ -15,6 +15,7 @@ from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import end_gc_pause
 from .cancellation import check_abandoned
 from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
@@ -67,8 +68,11 @@ class Runtime:
         `stale`: running sources to reopen although their configuration is unchanged (their local
         files changed). On error the pool keeps the sources of the previous successful compile.
         """
-        with gc_paused():
-            return await self._compile(loaded, stale)
+        try:
+            with gc_paused():
+                return await self._compile(loaded, stale)
+        finally:
+            end_gc_pause()  # the CLI's start-up pause (mcprt.pause_gc_for_startup) ends with the first compile
 
     async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str]) -> Compiled:
         started = time.perf_counter()

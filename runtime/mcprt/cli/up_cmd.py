@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 from .common import progress
@@ -43,8 +45,9 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     from ..manifest.loader import load_manifest
     from ..observability.log import log_event, setup_logging
     from ..pipeline import Runtime
-    from ..server import check_exposure, resolve_options, serve
+    from ..server.options import check_exposure, resolve_options
     from ..settings import load_settings
+    from ..sources.openapi.cache import writes_deferred
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)
@@ -55,12 +58,60 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     check_exposure(options, loaded.manifest)
     runtime = Runtime(manifest, settings)
     try:
-        with progress("compiling the manifest…"):  # a spinner on a terminal's stderr only
-            compiled = await runtime.start(loaded)
+        # stdio: compile-cache writes wait until the client has its first tools/list (see _up_stdio)
+        with progress("compiling the manifest…"), \
+                writes_deferred(enabled=options.transport == "stdio") as cache_writes:
+            try:
+                compiled = await runtime.start(loaded)
+            except BaseException:
+                cache_writes.flush()
+                raise
         if compiled.warnings:
             print_diagnostics(compiled.warnings)
-        await serve(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port)
+        if options.transport == "stdio":
+            await _up_stdio(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port,
+                            cache_writes=cache_writes.flush)
+        else:
+            from ..server.serve import serve  # the MCP SDK and the HTTP stack load here
+
+            await serve(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port)
     finally:
         log_event("closing sources")
         await runtime.aclose()
     return EXIT_OK
+
+
+async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: int | None,
+                    cache_writes: Callable[[], None]) -> None:
+    """stdio: the handshake and first tools/list are answered before the SDK loads (server.early),
+    then the compile cache is written (`cache_writes`), then the SDK takes over."""
+    from ..observability.log import log_event
+    from ..observability.tracing import tracing_wanted
+    from ..server.early import PendingSignals, answer_early, eligible
+    from ..server.stdio import claim_stdio
+
+    config = runtime.loaded.manifest.server
+    observed = (metrics_port is not None or bool(config.observability.listen)
+                or tracing_wanted(config.observability.traces))
+    signals = PendingSignals()  # until serve() installs its own: SIGHUP must not end the process
+    signals.install()
+    if reload:  # hot reload's baseline is the files as compiled: edits before its watcher starts still count
+        from ..reload import reloader_for
+
+        reloader_for(runtime)
+    with claim_stdio() as wire:
+        wire.pending = signals
+        if eligible(runtime.holder.current, observed=observed):
+            try:
+                handoff = await answer_early(wire, config, lambda: runtime.holder.current, signals)
+            finally:
+                cache_writes()
+            if handoff.answered:
+                log_event("answered before loading the MCP SDK", logging.DEBUG, methods=",".join(handoff.answered))
+            if handoff.stopped:
+                return
+            wire.replay = handoff.replay
+        cache_writes()
+        from ..server.serve import serve  # the MCP SDK loads here
+
+        await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire)

@@ -29,6 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from ..cancellation import Abandoned
 from . import budget
+from .template_errors import TemplateError, TemplateRenderError
 
 OUTPUT_VARIABLES = frozenset({"result", "status", "raw_bytes", "tool", "principal"})
 """What an `output:` template may use: the pruned result, the HTTP status, upstream bytes, tool name, and
@@ -36,31 +37,6 @@ who calls (`principal.sub`, `.kind`, `.client_id`, `.scopes`, `.claims`; see `Pr
 
 _MAX_SEQUENCE_PRODUCT = 1_000_000  # longest str/list a template may build with `*`
 _MAX_POWER_EXPONENT = 1_000
-
-
-class TemplateError(ValueError):
-    """A template that does not compile; `line` is 1-based within the template, `col` best effort."""
-
-    def __init__(self, message: str, line: int | None = None, col: int | None = None, kind: str = "template") -> None:
-        self.message = message
-        self.line = line
-        self.col = col
-        self.kind = kind
-        where = f" (line {line}, column {col})" if line is not None and col is not None else (
-            f" (line {line})" if line is not None else ""
-        )
-        super().__init__(f"invalid {kind} template{where}: {message}")
-
-
-class TemplateRenderError(ValueError):
-    """A template that failed while rendering (missing key, blocked attribute, ...)."""
-
-    def __init__(self, message: str, line: int | None = None, kind: str = "template") -> None:
-        self.message = message
-        self.line = line
-        self.kind = kind
-        where = f" at line {line}" if line is not None else ""
-        super().__init__(f"the {kind} template failed{where}: {message}")
 
 
 _PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})

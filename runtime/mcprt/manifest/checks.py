@@ -21,7 +21,7 @@ def check_expressions(data: Any, index: PositionIndex) -> list[Diagnostic]:
     errors elsewhere in the file.
     """
     from ..expressions.prune import PruneSyntaxError, compile_prune
-    from ..expressions.templates import TemplateError, compile_template
+    from ..expressions.template_errors import TemplateError
 
     errors: list[Diagnostic] = []
     for path, field, text in _expressions(data):
@@ -33,6 +33,8 @@ def check_expressions(data: Any, index: PositionIndex) -> list[Diagnostic]:
             except RecursionError:  # thousands of nested parentheses: a manifest error, not a crash
                 errors.append(_at(index, path, 1, 1, "prune expression nests too deeply"))
         else:
+            from ..expressions.templates import compile_template  # Jinja2: only for a manifest with templates
+
             try:
                 compile_template(text, kind=field)
             except TemplateError as exc:

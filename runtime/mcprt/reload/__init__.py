@@ -75,6 +75,7 @@ async def watch(runtime: Runtime, notifier: Any | None = None, *, quiet_ms: int 
 
     refresh()
     reloader.after_attempt(refresh)
+    reloader.catch_up()  # edits made between the baseline (start) and this watcher's start
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(watcher.run(), name="mcprt-reload-watch")

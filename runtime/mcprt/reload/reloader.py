@@ -221,6 +221,14 @@ class Reloader:
             return 0.0
         return min(BACKOFF_FIRST_SECONDS * 2**extra, BACKOFF_MAX_SECONDS)
 
+    def catch_up(self) -> None:
+        """Request a reload for watched files whose content changed since the baseline: a watcher
+        started after it did not see those edits (`mcprt up` over stdio answers its first
+        tools/list, then loads the SDK, before the watcher runs)."""
+        changed = {path for path in self.watch_set() if self._digests.get(path) != content_digest(path)}
+        if changed:
+            self.request("files", changed)
+
     def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:
         changed = False
         for path in paths:

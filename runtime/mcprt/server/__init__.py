@@ -7,23 +7,44 @@ Public entry points:
 - `resolve_options(...)`, `check_exposure(...)`: flag > env > manifest > default, and the
   "no unauthenticated non-loopback bind" rule.
 - `build_http_app(...)`: the guarded ASGI app (for embedding or tests).
+
+The names are imported on first use (PEP 562): importing a submodule such as `server.options` or
+`server.early` must not load the MCP SDK (about 0.8 s of CPU), which `mcprt up` over stdio only
+needs after it has answered the client's handshake and first tools/list (see `early`).
 """
 
-from .app import McprtServer, build_server
-from .http import build_http_app
-from .notify import Notifier
-from .options import ServeOptions, check_exposure, is_loopback, resolve_options
-from .serve import reload_now, serve
+from __future__ import annotations
 
-__all__ = [
-    "McprtServer",
-    "Notifier",
-    "ServeOptions",
-    "build_http_app",
-    "build_server",
-    "check_exposure",
-    "is_loopback",
-    "reload_now",
-    "resolve_options",
-    "serve",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import McprtServer, build_server
+    from .http import build_http_app
+    from .notify import Notifier
+    from .options import ServeOptions, check_exposure, is_loopback, resolve_options
+    from .serve import reload_now, serve
+
+_HOME = {
+    "McprtServer": "app",
+    "build_server": "app",
+    "build_http_app": "http",
+    "Notifier": "notify",
+    "ServeOptions": "options",
+    "check_exposure": "options",
+    "is_loopback": "options",
+    "resolve_options": "options",
+    "reload_now": "serve",
+    "serve": "serve",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

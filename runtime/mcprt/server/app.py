@@ -28,6 +28,7 @@ from .limits import client_key, session_limits
 from .listen_cap import ClientListenCap
 from .notify import Notifier, SessionTracker, connection_of
 from .offers import LogLevels, SessionPeer, install_offer_handlers
+from .early import server_instructions
 from .roundtrip import RoundTrips
 from .results import to_call_result, unknown_tool_result
 
@@ -89,14 +90,6 @@ class McprtServer(Server[Any]):
     ) -> InitializationOptions:
         options = notification_options or NotificationOptions(tools_changed=self.tools_changed)
         return super().create_initialization_options(options, experimental_capabilities, extensions)
-
-
-def server_instructions(configured: str | None, toolset: ToolSet) -> str | None:
-    """The manifest's instructions, then what the tool set asks to add (discovery mode's hint)."""
-    hint = toolset.instructions
-    if not hint:
-        return configured
-    return f"{configured.rstrip()}\n\n{hint}" if configured else hint
 
 
 def build_server(

@@ -31,11 +31,15 @@ from .stdio import serve_stdio
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
+    from .stdio import StdioWire
 
 
 async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
-                metrics_port: int | None = None) -> None:
+                metrics_port: int | None = None, wire: StdioWire | None = None) -> None:
     """Serve `runtime`'s tool set (it must be started) until SIGINT/SIGTERM or the client leaves.
+
+    `wire`: for stdio, the claimed stdin/stdout (with what `early.answer_early` hands over);
+    claimed here when not given.
 
     Metrics, the status page, the audit log and traces run beside it (`observe.Observatory`); for
     stdio they are served on `server.observability.listen`, or 127.0.0.1:`metrics_port`.
@@ -92,6 +96,11 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         spawn(reload_now(runtime, notifier), "reload")
 
     restore_signals = _install_signals(stopping, on_hup=on_hup)
+    if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
+        if wire.pending.reload:
+            on_hup()
+        if wire.pending.stop:
+            stopping.set()
     readiness = Readiness(shared.ping if shared is not None else None)
     watch = watch_manifest if reload else None
     if watch is not None:
@@ -122,7 +131,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             _banner(runtime, options, None)
             spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
                   "stop")
-            await serve_stdio(server, stop)
+            await serve_stdio(server, stop, wire)
     finally:
         stop.set()  # the stdio side listener ends with the session
         observatory.close()

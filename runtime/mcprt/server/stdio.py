@@ -1,26 +1,34 @@
 """The stdio transport: one client on stdin/stdout; logs stay on stderr.
 
-stdout is claimed by the SDK's `stdio_server()` (fd 1 is diverted to stderr while serving, so a
-stray print from a Python tool cannot corrupt the JSON-RPC stream). stdin is read here instead, by
-a daemon thread: the SDK reads it in a worker thread that a shutdown must wait for, so SIGTERM
+`StdioWire` claims both descriptors for the protocol. stdout: the protocol is written to a private
+duplicate of fd 1, and fd 1 itself is pointed at stderr while serving, so a stray print from a
+Python tool cannot corrupt the JSON-RPC stream (the SDK's `stdio_server()` does the same when it
+owns stdout; here it is handed the wire instead, because `early` writes to it first). stdin is read
+by a daemon thread: the SDK reads it in a worker thread that a shutdown must wait for, so SIGTERM
 with the client's pipe still open would hang. fd 0 is pointed at /dev/null while serving, as the
 SDK does, so nothing else in the process can steal protocol bytes.
+
+This module imports the MCP SDK only inside `serve_stdio`: `mcprt up` answers the handshake and
+the first tools/list on the wire before the SDK is loaded (`early`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
-from mcp.server.stdio import stdio_server
-
-from .app import McprtServer
+if TYPE_CHECKING:
+    from .app import McprtServer
+    from .early import PendingSignals
 
 _EOF = None
+log = logging.getLogger("mcprt")
 
 
 class StdinLines:
@@ -67,6 +75,75 @@ class StdinLines:
         return line
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class StdioWire:
+    """The protocol's two ends: `lines` (client → server) and `send()` (server → client, one whole
+    message per call, newline-terminated).
+
+    `replay` lines are read before stdin's (`early` hands over the messages it consumed), and
+    the one response whose id is `drop_response_id` is not written (the SDK's answer to a replayed
+    `initialize` the client already got its answer to).
+    """
+
+    def __init__(self, stdin_fd: int, stdout_fd: int) -> None:
+        self.lines = StdinLines(stdin_fd)
+        self._out = stdout_fd
+        self.replay: list[str] = []
+        self.drop_response_id: str | None = None
+        self.pending: PendingSignals | None = None  # signals caught before `serve()` took over
+        self._lock = asyncio.Lock()
+
+    async def send(self, data: bytes) -> None:
+        """Write one message (bytes ending in a newline); in a thread, as a full pipe blocks."""
+        async with self._lock:  # messages never interleave
+            try:
+                await asyncio.to_thread(_write_all, self._out, data)
+            except BrokenPipeError:  # the client left; its EOF ends the session
+                pass
+
+    async def _incoming(self) -> AsyncIterator[str]:
+        while self.replay:
+            yield self.replay.pop(0)
+        async for line in self.lines:
+            yield line
+
+    def sdk_stdin(self) -> AsyncIterator[str]:
+        """The line iterator the SDK's `stdio_server(stdin=…)` reads: replayed lines, then stdin."""
+        return self._incoming()
+
+    def sdk_stdout(self) -> _SdkOut:
+        """The text stream the SDK's `stdio_server(stdout=…)` writes to."""
+        return _SdkOut(self)
+
+
+class _SdkOut:
+    """Adapter for the SDK's writer (`await write(text)`, then `await flush()`)."""
+
+    def __init__(self, wire: StdioWire) -> None:
+        self._wire = wire
+        self._pending: list[str] = []
+
+    async def write(self, text: str) -> None:
+        self._pending.append(text)
+
+    async def flush(self) -> None:
+        text, self._pending = "".join(self._pending), []
+        if not text:
+            return
+        drop = self._wire.drop_response_id
+        if drop is not None and text.startswith(f'{{"jsonrpc":"2.0","id":"{drop}"'):
+            self._wire.drop_response_id = None
+            if '"error":' in text[:200 + len(drop)]:
+                log.warning("the SDK refused the replayed initialize request: %s", text[:500])
+            return
+        await self._wire.send(text.encode("utf-8"))
+
+
 @contextlib.contextmanager
 def _claim_stdin() -> Iterator[int]:
     """A private duplicate of fd 0 to read from; fd 0 itself reads /dev/null until restored."""
@@ -88,24 +165,65 @@ def _claim_stdin() -> Iterator[int]:
         # `private` stays open: the reader thread may still be blocked on it.
 
 
-async def serve_stdio(server: McprtServer, stop: asyncio.Event) -> None:
-    """Serve one client until it closes stdin or `stop` is set."""
-    with _claim_stdin() as fd:
-        stdin = StdinLines(fd)
-        async with stdio_server(stdin=stdin) as (read_stream, write_stream):  # type: ignore[arg-type]
-            session = asyncio.create_task(
-                server.run(read_stream, write_stream, server.create_initialization_options())
-            )
-            stopper = asyncio.create_task(stop.wait())
+@contextlib.contextmanager
+def _claim_stdout() -> Iterator[int]:
+    """A private duplicate of fd 1 for the protocol; fd 1 itself writes to stderr until restored."""
+    try:
+        sys.stdout.flush()
+        private = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield 1
+        return
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        yield private
+        return
+    try:
+        yield private
+    finally:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stdout.flush()
+        with contextlib.suppress(OSError):
+            os.dup2(private, 1)
+        os.close(private)
+
+
+@contextlib.contextmanager
+def claim_stdio() -> Iterator[StdioWire]:
+    """Claim stdin and stdout for the protocol (see the module docstring); restored on exit."""
+    with _claim_stdin() as stdin_fd, _claim_stdout() as stdout_fd:
+        wire = StdioWire(stdin_fd, stdout_fd)
+        try:
+            yield wire
+        finally:
+            wire.lines.close()
+
+
+async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire | None = None) -> None:
+    """Serve one client until it closes stdin or `stop` is set (on `wire`, else on a claim of
+    the process's stdin/stdout made here)."""
+    if wire is None:
+        with claim_stdio() as own:
+            await serve_stdio(server, stop, own)
+        return
+    from mcp.server.stdio import stdio_server
+
+    async with stdio_server(stdin=wire.sdk_stdin(), stdout=wire.sdk_stdout()) as (  # type: ignore[arg-type]
+            read_stream, write_stream):
+        session = asyncio.create_task(
+            server.run(read_stream, write_stream, server.create_initialization_options())
+        )
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({session, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            wire.lines.close()  # EOF: the session winds down by itself and closes the write side
             try:
-                await asyncio.wait({session, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stopper.cancel()
-                stdin.close()  # EOF: the session winds down by itself and closes the write side
-                try:
-                    await asyncio.wait_for(asyncio.shield(session), timeout=2)
-                except (TimeoutError, asyncio.CancelledError):
-                    session.cancel()
-                    await asyncio.gather(session, return_exceptions=True)
-            if not session.cancelled() and session.exception() is not None:
-                raise session.exception()  # type: ignore[misc]
+                await asyncio.wait_for(asyncio.shield(session), timeout=2)
+            except (TimeoutError, asyncio.CancelledError):
+                session.cancel()
+                await asyncio.gather(session, return_exceptions=True)
+        if not session.cancelled() and session.exception() is not None:
+            raise session.exception()  # type: ignore[misc]

@@ -61,7 +61,7 @@ import re
 import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
@@ -69,7 +69,10 @@ from mcprt.identity.principal import ANONYMOUS, Principal
 from .autoprune import AutoPruner
 from .limits import json_size, shorten_text, shorten_to_fit
 from ..expressions.prune import Pruner, PruneRuntimeError
-from ..expressions.templates import CompiledTemplate, TemplateRenderError
+from ..expressions.template_errors import TemplateRenderError
+
+if TYPE_CHECKING:
+    from ..expressions.templates import CompiledTemplate
 
 ERROR_BODY_BYTES = 2_000
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

@@ -20,7 +20,7 @@ from ..manifest.model import SourceBase, ToolOverride
 from ..shaping.autoprune import compile_autoprune
 from ..expressions.prune import compile_prune
 from ..shaping.result import Shaping
-from ..expressions.templates import TemplateError, TemplateRenderError, compile_template
+from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
 from ..sources.kind import SourceKind, kind_of
 from ..sources.naming import fit_tool_name
@@ -121,7 +121,7 @@ def _source_tools(
         schema, plan = _shape_arguments(loaded, base, op, override, out)
         description = _describe(loaded, base, op, override, plan, out)
         pruner = compile_prune(override.prune) if override.prune else None
-        output = compile_template(override.output, kind="output") if override.output else None
+        output = _template(override.output, "output") if override.output else None
         identity = pruner is None and output is None and autoprune is None
         declared = _declared_output_schema(loaded, base, op, override, source, out)
         shaping = Shaping(
@@ -179,7 +179,6 @@ def _declared_output_schema(
         shape = {"anyOf": [shape, op.default_response_schema]}
     from ..manifest.checks import at_offset
     from ..shaping.schema_paths import analyze, output_schema, with_fields
-    from ..shaping.template_paths import check_template
 
     if override.undocumented_fields:  # the manifest author vouches for fields the document leaves out
         shape = with_fields(shape, override.undocumented_fields)
@@ -192,6 +191,8 @@ def _declared_output_schema(
                                  severity="error" if problem.certain else "warning"))
         shape = analysis.shape
     if override.output:
+        from ..shaping.template_paths import check_template  # Jinja2: only for a tool with a template
+
         seen: set[tuple[int, int]] = set()
         for t in check_template(override.output, shape):
             if (t.line, t.col) in seen:
@@ -293,7 +294,7 @@ def _describe(
         name=op.name,
     )
     try:
-        return compile_template(override.description, kind="description").render(**context).strip()
+        return _template(override.description, "description").render(**context).strip()
     except (TemplateError, TemplateRenderError) as exc:
         out.append(loaded.diagnostic((*base, "description"), f"description template: {exc}"))
         return op.description
@@ -331,3 +332,11 @@ def _check_pinned(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnosti
     for tool in tools:
         if tool.name in pinned:
             tool.pinned = True
+
+
+def _template(source: str, kind: str) -> Any:
+    """A compiled `description:`/`output:` template; Jinja2 is imported only for a manifest that
+    has one (`mcprt up` of a plain description never loads it)."""
+    from ..expressions.templates import compile_template
+
+    return compile_template(source, kind=kind)

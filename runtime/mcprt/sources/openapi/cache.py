@@ -9,9 +9,14 @@ atomically; an unreadable or stale entry is ignored and rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import pickle
+import threading
+import types
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +51,24 @@ def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPol
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+class _Pickler(pickle.Pickler):
+    """Leaves out the invokers a running source binds to its operations (local functions holding
+    its HTTP pool): a deferred write pickles operations that are already bound. Loaded as None;
+    the source binds them again when it starts."""
+
+    def persistent_id(self, obj: Any) -> str | None:
+        if isinstance(obj, types.FunctionType) and "<locals>" in obj.__qualname__:
+            return "unbound"
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def persistent_load(self, pid: Any) -> None:
+        if pid != "unbound":
+            raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+        return None
+
+
 def _entry(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "openapi" / f"{key}.pickle"
 
@@ -57,7 +80,7 @@ def load(cache_dir: Path, key: str, doc: LoadedDocument) -> CompiledOpenAPI | No
     except OSError:
         return None
     try:
-        entry: Any = pickle.loads(data)
+        entry: Any = _Unpickler(io.BytesIO(data)).load()
         externals: dict[str, str] = entry["externals"]
         compiled = entry["compiled"]
         from .compiler import CompiledOpenAPI
@@ -78,9 +101,58 @@ def load(cache_dir: Path, key: str, doc: LoadedDocument) -> CompiledOpenAPI | No
     return compiled
 
 
-def store(cache_dir: Path, key: str, doc: LoadedDocument, compiled: CompiledOpenAPI) -> None:
+class DeferredWrites:
+    """Compile-cache writes held back by `writes_deferred()`; `flush()` does them (once)."""
+
+    def __init__(self) -> None:
+        self._writes: list[Callable[[], None]] = []
+        self._lock = threading.Lock()  # stores come from the sources' compile threads
+
+    def add(self, write: Callable[[], None]) -> None:
+        with self._lock:
+            self._writes.append(write)
+
+    def flush(self) -> None:
+        with self._lock:
+            writes, self._writes = self._writes, []
+        for write in writes:
+            write()
+
+
+_deferred: DeferredWrites | None = None
+
+
+@contextlib.contextmanager
+def writes_deferred(enabled: bool = True) -> Iterator[DeferredWrites]:
+    """Compiles inside this block queue their cache writes instead of doing them: `mcprt up` over
+    stdio writes the cache after it answered the client's first tools/list (pickling GitHub's
+    compiled operations costs ~0.05 s of CPU). The caller must `flush()` the returned writes."""
+    global _deferred
+    pending = DeferredWrites()
+    if not enabled:
+        yield pending
+        return
+    _deferred = pending
     try:
-        data = pickle.dumps({"externals": doc.externals(), "compiled": compiled}, protocol=pickle.HIGHEST_PROTOCOL)
+        yield pending
+    finally:
+        _deferred = None
+
+
+def store(cache_dir: Path, key: str, doc: LoadedDocument, compiled: CompiledOpenAPI) -> None:
+    """Write the cache entry now, or queue it inside `writes_deferred()`."""
+    if _deferred is not None:
+        externals = doc.externals()
+        _deferred.add(lambda: _write(cache_dir, key, externals, compiled))
+        return
+    _write(cache_dir, key, doc.externals(), compiled)
+
+
+def _write(cache_dir: Path, key: str, externals: dict[str, str], compiled: CompiledOpenAPI) -> None:
+    try:
+        buffer = io.BytesIO()
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({"externals": externals, "compiled": compiled})
+        data = buffer.getvalue()
         write_atomic(_entry(cache_dir, key), data)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass  # a cache that cannot be written only costs time

@@ -18,13 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from mcprt.errors import SpecError
 from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped
 
 from . import fetch as fetching
 from .jsonlean import SKIPPED_COMPONENTS, SKIPPED_TOP, latin1_text, loads_lean
+
+if os.name == "nt":  # pragma: no cover - Windows drive letters and UNC paths
+    from nturl2path import url2pathname
+else:  # what urllib.request does on POSIX, without importing http.client and email with it
+    from urllib.parse import unquote as url2pathname
 
 _UNSET: Any = object()
 

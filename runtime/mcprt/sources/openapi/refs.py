@@ -51,6 +51,9 @@ class Resolver:
 
     def __init__(self, doc: LoadedDocument) -> None:
         self.doc = doc
+        # (ref, base URI) → resolved: big descriptions repeat the same `$ref`s thousands of times
+        # (GitHub: 5,377 resolutions of ~1,100 distinct references).
+        self._resolved: dict[tuple[str, str], tuple[str, str, Any]] = {}
 
     def label(self, uri: str) -> str:
         """How a document is named in messages: as the user wrote it for the root document."""
@@ -60,6 +63,9 @@ class Resolver:
         """Resolve `ref` found at `where` (a pointer in `base_uri`); SpecError if it dangles."""
         if not isinstance(ref, str):
             raise SpecError(self.label(base_uri), where, f"$ref must be a string, got {type(ref).__name__}")
+        known = self._resolved.get((ref, base_uri))
+        if known is not None:
+            return known
         target, fragment = urldefrag(urljoin(base_uri, ref)) if not ref.startswith("#") else (base_uri, ref[1:])
         target = target or base_uri
         pointer = unquote(fragment)
@@ -69,7 +75,8 @@ class Resolver:
             )
         data = self.doc.document_at(target, referrer=(base_uri, where))
         try:
-            return target, pointer, walk(data, pointer)
+            resolved = self._resolved[(ref, base_uri)] = (target, pointer, walk(data, pointer))
+            return resolved
         except (KeyError, IndexError, ValueError):
             if target == self.doc.uri and self.doc.untrim(pointer):
                 return self.resolve(ref, base_uri, where)
