@@ -27,6 +27,7 @@ from .app import McprtServer
 from .guard import GuardPolicy, HttpGuard, make_policy
 from .limits import connection_settings
 from .notify import Notifier
+from .lean import LeanPath
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
 from .shared_sessions import share_sessions
@@ -110,7 +111,10 @@ def build_http_app(
     if not options.stateless:
         # Sessions answer only to the principal that opened them and, with shared state, any
         # replica serves any session.
-        share_sessions(server, session_records, notifier)
+        manager = share_sessions(server, session_records, notifier)
+        # Each POSTed request answered with one JSON body unless it may stream; tools/call and
+        # tools/list on the lean path (lean.py).
+        manager.lean = LeanPath(manager, holder, notifier)
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 

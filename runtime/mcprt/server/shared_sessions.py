@@ -45,6 +45,7 @@ from ..state.redis_client import StateUnavailable
 
 if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
+    from .lean import LeanPath
     from .notify import Notifier
 
 _opening_principal: contextvars.ContextVar[str | None] = contextvars.ContextVar("mcprt_opening_principal",
@@ -57,11 +58,13 @@ class SharedSessionManager(StreamableHTTPSessionManager):
 
     records: SessionRecords | None
     notifier: Notifier | None
+    lean: LeanPath | None  # how each session's POSTs are answered (lean.py); None: as the SDK does
     _owners: dict[str, str | None]
 
     def _init_shared(self, records: SessionRecords | None, notifier: Notifier | None) -> None:
         self.records = records
         self.notifier = notifier
+        self.lean = None
         self._owners = {}
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,6 +91,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         transport = super()._admit_session(requestor)
         if transport is not None and transport.mcp_session_id is not None:
             self._owners[transport.mcp_session_id] = _opening_principal.get()
+            if self.lean is not None:
+                self.lean.adopt(transport)
         return transport
 
     async def _serve_opening_request(self, http_transport: StreamableHTTPServerTransport, scope: Scope,
@@ -150,6 +155,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                 retry_interval=self.retry_interval,
                 idle_timeout=self.session_idle_timeout,
             )
+            if self.lean is not None:
+                self.lean.adopt(transport)
             self._server_instances[session_id] = transport
             self._owners[session_id] = principal
         assert self._task_group is not None
@@ -195,13 +202,14 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                     await self.records.delete(session_id)
 
 
-def share_sessions(server: Any, records: SessionRecords | None, notifier: Notifier | None) -> None:
+def share_sessions(server: Any, records: SessionRecords | None, notifier: Notifier | None) -> SharedSessionManager:
     """Turn the session manager that `server.streamable_http_app()` built into a SharedSessionManager."""
     manager = getattr(server, "_session_manager", None)
     if not isinstance(manager, StreamableHTTPSessionManager):
         raise RuntimeError("the MCP SDK's session manager was not found (SDK changed?): cannot share sessions")
     manager.__class__ = SharedSessionManager
     manager._init_shared(records, notifier)  # type: ignore[attr-defined]
+    return manager  # type: ignore[return-value]
 
 
 def _header(scope: Scope, name: str) -> str | None:
