@@ -114,7 +114,9 @@ def write_inputs(base_url: str) -> tuple[Path, Path]:
 
 
 def mcprt_server_env() -> dict[str, str]:
-    return mcprt_env(MCPRT_CACHE_DIR=str(WORK / "mcprt-cache"))
+    # MCPRT_HTTP_LEAN=0 in the bench's environment measures mcprt without its lean HTTP path.
+    lean = {"MCPRT_HTTP_LEAN": os.environ["MCPRT_HTTP_LEAN"]} if "MCPRT_HTTP_LEAN" in os.environ else {}
+    return mcprt_env(MCPRT_CACHE_DIR=str(WORK / "mcprt-cache"), **lean)
 
 
 @contextmanager

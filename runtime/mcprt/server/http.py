@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,9 @@ def build_http_app(
         # Each POSTed request answered with one JSON body unless it may stream; tools/call and
         # tools/list on the lean path (lean.py).
         manager.lean = LeanPath(manager, holder, notifier)
+        # MCPRT_HTTP_LEAN=0: every request through the SDK's session task (JSON unless it may
+        # stream still holds); for measuring the lean path, and a way out should it misbehave.
+        manager.lean.enabled = os.environ.get("MCPRT_HTTP_LEAN", "1") != "0"
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 
