@@ -6,7 +6,8 @@ change what a client sent or receives, so those cases take the standard path:
 - parsing: an integer beyond 64 bits becomes a float (`123456789012345678901234567890` →
   `1.2345678901234568e+29`); a body with a run of 19 or more digits is parsed by `json` instead
   (a digit run inside a string sends it there too: harmless, only slower);
-- writing: a non-`str` key or an integer beyond 64 bits raises; those values are written by `json`.
+- writing: a non-`str` key, an integer beyond 64 bits or a lone surrogate raises; those values are
+  written by `json`.
 
 `NaN`/`Infinity` literals and lone surrogates, which `json` accepts and orjson refuses, raise
 `ValueError` here: callers treat that as "not for the fast path" and hand the body to the SDK,
@@ -35,13 +36,14 @@ def loads(body: bytes) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON (no spaces after separators, non-ASCII written as is), as the SDK writes it."""
+    """Compact UTF-8 JSON (no spaces after separators), as the SDK writes it."""
     if orjson is not None:
         try:
             return orjson.dumps(value)
-        except TypeError:  # a non-str key or an integer beyond 64 bits
+        except TypeError:  # a non-str key, an integer beyond 64 bits, a lone surrogate
             pass
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    # ASCII with escapes: a lone surrogate (which `json.loads` lets through) still makes valid UTF-8.
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _refuse_constant(name: str) -> Any:
