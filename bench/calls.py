@@ -21,7 +21,10 @@ server CPU per call (from /proc, warm-up included), and memory per HTTP session 
 64 sessions minus after 1, over 63).
 Goals: mcprt's overhead ≤ the Node peer's, mcprt's calls/s at 16 and 64 in flight ≥ the Node peer's.
 
-    /work/venv/bin/python bench/calls.py [--quick] [--mode auto|legacy]
+    python bench/calls.py [--quick] [--mode auto|legacy] [--client sdk|raw] [--era 2025-06-18|2026-07-28]
+
+`--client raw --era 2026-07-28` drives the Python servers with self-contained 2026-07-28 POSTs
+(ModernSession); `MCPRT_HTTP_LEAN=0` in the environment measures mcprt without its lean HTTP path.
 """
 
 from __future__ import annotations
@@ -292,6 +295,47 @@ class SseReplySession:
         return call
 
 
+MODERN = "2026-07-28"
+
+
+class ModernSession:
+    """A 2026-07-28 client driven by hand: each call one self-contained POST (no handshake, no
+    session), its envelope in `params._meta` and the routing headers the version requires; the
+    answer is read from the POST (JSON, or SSE when the server streams it). The Node peer does not
+    speak this version; with `--era 2026-07-28` it is still driven in the handshake era."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+                        "mcp-protocol-version": MODERN}
+        self.meta = {"io.modelcontextprotocol/protocolVersion": MODERN,
+                     "io.modelcontextprotocol/clientCapabilities": {},
+                     "io.modelcontextprotocol/clientInfo": {"name": "mcprt-bench", "version": "1"}}
+
+    async def open(self, stack: AsyncExitStack) -> None:
+        self.http = await stack.enter_async_context(httpx.AsyncClient(timeout=60))
+        await self.request("tools/list", {})
+
+    async def request(self, method: str, params: dict) -> dict:
+        body = {"jsonrpc": "2.0", "id": next(_REQUEST_IDS), "method": method, "params": {**params, "_meta": self.meta}}
+        headers = self.headers | {"mcp-method": method}
+        if method == "tools/call":
+            headers["mcp-name"] = params["name"]
+        response = await self.http.post(self.url, headers=headers, json=body)
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            for line in response.text.splitlines():
+                if line.startswith("data:") and line[5:].strip():
+                    message = json.loads(line[5:])
+                    if message.get("id") == body["id"]:
+                        return message
+            raise RuntimeError(f"{method}: no answer in the POST's SSE stream")
+        if response.status_code != 200:
+            raise RuntimeError(f"{method} answered {response.status_code}: {response.text[:200]}")
+        return response.json()
+
+    call = SseReplySession.call
+
+
 @dataclass
 class System:
     """One way to make the call: its 2 KB call, its 100 KB call, one 2 KB call per in-flight worker
@@ -366,7 +410,7 @@ async def floor_system(stack: AsyncExitStack, base_url: str) -> System:
 
 
 async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifest: Path, mode: str,
-                       raw_client: bool) -> list[System]:
+                       raw_client: bool, era: str = "2025-06-18") -> list[System]:
     systems = [await floor_system(stack, base_url)]
     for system in SERVERS:
         small, large = TOOL_NAMES.get(system, (SMALL, LARGE))
@@ -377,7 +421,7 @@ async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifes
 
         async def session() -> Callable[[str], Call]:
             if system == "node-peer" or raw_client:  # the Node peer needs the hand-driven client
-                raw = SseReplySession(url)
+                raw = ModernSession(url) if era == MODERN and system != "node-peer" else SseReplySession(url)
                 await raw.open(stack)
                 return raw.call
             client = await stack.enter_async_context(Client(url, mode=mode))
@@ -453,12 +497,13 @@ class CpuMeter:
 Results = dict[tuple[str, str], list[Pattern]]
 
 
-async def measure_all(quick: bool, mode: str, raw_client: bool) -> tuple[Results, dict[tuple[str, str], float | None]]:
+async def measure_all(quick: bool, mode: str, raw_client: bool, era: str = "2025-06-18"
+                      ) -> tuple[Results, dict[tuple[str, str], float | None]]:
     sys.setrecursionlimit(20_000)  # closing ~250 nested client contexts chains that many exceptions
     with upstream() as base_url:
         spec, manifest = write_inputs(base_url)
         async with AsyncExitStack() as stack:
-            systems = await open_systems(stack, base_url, spec, manifest, mode, raw_client)
+            systems = await open_systems(stack, base_url, spec, manifest, mode, raw_client, era)
             try:
                 return await measure_phases(systems, quick), {(s.system, s.transport): s.session_kb for s in systems}
             except BaseException as exc:  # the first cause, before ~250 sessions' teardown wraps it
@@ -507,11 +552,13 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f}"
 
 
-def run(quick: bool = False, mode: str = "auto", client: str = "sdk") -> Section:
+def run(quick: bool = False, mode: str = "auto", client: str = "sdk", era: str = "2025-06-18") -> Section:
     WORK.mkdir(parents=True, exist_ok=True)
-    results, memory = anyio.run(measure_all, quick, mode, client == "raw")
+    results, memory = anyio.run(measure_all, quick, mode, client == "raw", era)
     floor = results[("floor", "direct httpx")]
-    how = ("every server over HTTP driven by the light hand-written client (handshake era 2025-06-18)"
+    era_note = (f"protocol {MODERN}; the Node peer, which does not speak it, in the handshake era 2025-06-18"
+                if era == MODERN else "handshake era 2025-06-18")
+    how = (f"every server over HTTP driven by the light hand-written client ({era_note})"
            if client == "raw" else f"SDK client, mode `{mode}`; the Node peer by the hand-written client")
     section = Section(
         title=f"2. tools/call through a local upstream (ms; HTTP: {how})",
@@ -589,8 +636,10 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--mode", choices=("auto", "legacy"), default="auto",
                         help="SDK client mode: auto prefers 2026-07-28, legacy forces the handshake era")
+    parser.add_argument("--era", choices=("2025-06-18", MODERN), default="2025-06-18",
+                        help="with --client raw: the protocol version the light client speaks over HTTP")
     parser.add_argument("--client", choices=("sdk", "raw"), default="sdk",
                         help="HTTP: the SDK client (the Node peer always gets the raw one), or the light raw "
                              "client for every server, so client cost is the same for all")
     arguments = parser.parse_args()
-    print(run(arguments.quick, arguments.mode, arguments.client).markdown())
+    print(run(arguments.quick, arguments.mode, arguments.client, arguments.era).markdown())

@@ -92,16 +92,20 @@ def upstream() -> Iterator[tuple[Upstream, str]]:
         yield recorder, base
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[Upstream, str]) -> Iterator[UpProcess]:
-    folder = tmp_path_factory.mktemp("json-answers")
-    (folder / "spec.json").write_text(json.dumps(spec(upstream[1])))
+def write_manifest(folder: Path, base_url: str) -> Path:
+    (folder / "spec.json").write_text(json.dumps(spec(base_url)))
     (folder / "texts.py").write_text(TOOLS)
     manifest = folder / "mcp.yaml"
     manifest.write_text(
         "version: 1\nserver: {name: answers}\nsources:\n"
         "  items: {openapi: spec.json}\n"
         "  texts: {python: texts}\n" + command_source("everything", extra="prefix: everything_\n"))
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[Upstream, str]) -> Iterator[UpProcess]:
+    manifest = write_manifest(tmp_path_factory.mktemp("json-answers"), upstream[1])
     with mcprt_http(manifest, "--no-reload", startup_timeout=60) as up:
         yield up
 
@@ -228,3 +232,26 @@ async def test_the_sdk_client_accepts_either_answer(served: UpProcess) -> None:
         assert not plain.is_error and json.loads(text_of(plain))["twice"] == 6
         with_progress = await client.call_tool("everything_test_tool_with_progress", {}, progress_callback=on_progress)
         assert text_of(with_progress) == "Progress completed" and progress == [0, 50, 100]
+
+
+def test_stateless_requests_get_json_unless_they_may_stream(tmp_path: Path, upstream: tuple[Upstream, str]) -> None:
+    with mcprt_http(write_manifest(tmp_path, upstream[1]), "--no-reload", "--stateless", startup_timeout=60) as up:
+        http = httpx.Client(timeout=60)
+        headers = {**HEADERS, "mcp-protocol-version": "2025-06-18"}
+
+        def call(request_id: int, name: str, arguments: dict[str, Any], **params: Any) -> httpx.Response:
+            body = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                    "params": {"name": name, "arguments": arguments, **params}}
+            return http.post(up.url, content=json.dumps(body), headers=headers)
+
+        plain = call(1, "get_item", {"id": 5})
+        assert plain.headers["content-type"] == "application/json" and "mcp-session-id" not in plain.headers
+        assert json.loads(plain.json()["result"]["content"][0]["text"])["twice"] == 10
+        with_token = sse_messages(call(2, "get_item", {"id": 5}, _meta={"progressToken": 9}))
+        assert with_token[-1]["id"] == 2 and with_token[-1]["result"]["content"]
+        listed = http.post(up.url, content=json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                           headers=headers)
+        assert listed.headers["content-type"] == "application/json" and listed.json()["result"]["tools"]
+        refused = http.post(up.url, content=json.dumps({"jsonrpc": "2.0", "id": 4, "method": "ping"}),
+                            headers={**headers, "accept": "application/json"})
+        assert refused.status_code == 406  # SSE mode still requires a client that accepts both

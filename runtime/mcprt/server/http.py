@@ -28,7 +28,7 @@ from .app import McprtServer
 from .guard import GuardPolicy, HttpGuard, make_policy
 from .limits import connection_settings
 from .notify import Notifier
-from .lean import LeanPath
+from .lean import LeanPath, answer_stateless_in_json
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
 from .shared_sessions import share_sessions
@@ -119,6 +119,8 @@ def build_http_app(
         # MCPRT_HTTP_LEAN=0: every request through the SDK's session task (JSON unless it may
         # stream still holds); for measuring the lean path, and a way out should it misbehave.
         manager.lean.enabled = os.environ.get("MCPRT_HTTP_LEAN", "1") != "0"
+    else:
+        answer_stateless_in_json(server._session_manager, holder)  # JSON unless the request may stream
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 

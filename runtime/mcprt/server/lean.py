@@ -282,3 +282,74 @@ class LeanTransport(StreamableHTTPServerTransport):
             headers.append((MCP_SESSION_ID_HEADER.encode(), self.mcp_session_id.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class _JsonAnswers:
+    """The session manager as seen by one stateless request that cannot stream: the same in every
+    respect but `json_response` (the SDK reads it when it builds that request's transport)."""
+
+    json_response = True
+
+    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
+        self._manager = manager
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager, name)
+
+
+def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: ToolSetHolder) -> None:
+    """Stateless HTTP (`--stateless`), handshake era: a POSTed request that cannot stream
+    (`streaming.may_stream`) is answered with one JSON body, the others with SSE as before.
+
+    A stateless request gets a transport of its own, built from the manager's `json_response`;
+    this routes each request to the manager's own stateless handler with that one setting
+    chosen for it (2026-07-28 requests keep the SDK's entry, which already answers in JSON unless
+    the handler emits something first). The body is read here once and handed on unchanged.
+    """
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+    from mcp.server.transport_security import RequestBodyLimitMiddleware
+    from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
+    if not manager.stateless or manager.json_response:
+        return
+    inner = manager._handle_request
+    as_json = _JsonAnswers(manager)
+    version_header = MCP_PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        version = next((v.decode("latin-1") for k, v in scope["headers"] if k == version_header), None)
+        if scope.get("method") != "POST" or manager._task_group is None or (
+                version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS):
+            await inner(scope, receive, send)
+            return
+        first = await receive()
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await receive()
+
+        request = Request(scope, replay)
+        has_json, has_sse = check_accept_headers(request)
+        if (first["type"] != "http.request" or first.get("more_body") or not (has_json and has_sse)
+                or not _cannot_stream(first.get("body", b""), holder)):
+            await inner(scope, replay, send)
+            return
+        await StreamableHTTPSessionManager._handle_stateless_request(as_json, version, scope, replay, send)  # type: ignore[arg-type]
+
+    manager.asgi_app = RequestBodyLimitMiddleware(route, manager.max_request_body_size)
+
+
+def _cannot_stream(body: bytes, holder: ToolSetHolder) -> bool:
+    """The body is one plain JSON-RPC request whose answer needs no stream (else the SDK decides)."""
+    try:
+        message = wire_json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(message, dict) or "id" not in message or not isinstance(message.get("method"), str):
+        return False
+    return not may_stream(message["method"], message.get("params"), holder.current)
