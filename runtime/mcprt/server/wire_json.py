@@ -1,38 +1,30 @@
-"""JSON on the per-call path: orjson where it is a drop-in, the standard library where it is not.
+"""JSON on the per-call path: parsed as the SDK parses it, written by orjson where that is a drop-in.
 
-orjson parses and writes JSON several times faster than `json`, but differs in two ways that would
-change what a client sent or receives, so those cases take the standard path:
-
-- parsing: an integer beyond 64 bits becomes a float (`123456789012345678901234567890` →
-  `1.2345678901234568e+29`); a body with a run of 19 or more digits is parsed by `json` instead
-  (a digit run inside a string sends it there too: harmless, only slower);
-- writing: a non-`str` key, an integer beyond 64 bits or a lone surrogate raises; those values are
-  written by `json`.
-
-`NaN`/`Infinity` literals and lone surrogates, which `json` accepts and orjson refuses, raise
-`ValueError` here: callers treat that as "not for the fast path" and hand the body to the SDK,
-which answers exactly as it always did.
+- parsing: `pydantic_core.from_json`, the parser the SDK's own transport uses for the same bodies
+  (so a body means exactly what it means on the SDK's path), as fast as orjson here and without
+  orjson's one difference on input: orjson turns an integer beyond 64 bits into a float
+  (`123456789012345678901234567890` → `1.2345678901234568e+29`); this keeps it exact;
+- writing: orjson, several times faster than `json` (2 KB result: ~0.6 vs ~12 µs; 100 KB: ~4 vs
+  ~180 µs), once per answer. A non-`str` key, an integer beyond 64 bits or a lone surrogate makes
+  orjson raise; those values are written by `json` instead.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
+
+import pydantic_core
 
 try:
     import orjson
 except ImportError:  # pragma: no cover - a declared dependency; the standard path still works
     orjson = None  # type: ignore[assignment]
 
-_LONG_DIGITS = re.compile(rb"\d{19}")
-
 
 def loads(body: bytes) -> Any:
-    """Parse one JSON document; raises `ValueError` (JSON text that is not strict RFC 8259 included)."""
-    if orjson is None or _LONG_DIGITS.search(body):
-        return json.loads(body, parse_constant=_refuse_constant)
-    return orjson.loads(body)
+    """Parse one JSON document as the SDK's transport does; raises `ValueError`."""
+    return pydantic_core.from_json(body)
 
 
 def dumps(value: Any) -> bytes:
@@ -42,9 +34,5 @@ def dumps(value: Any) -> bytes:
             return orjson.dumps(value)
         except TypeError:  # a non-str key, an integer beyond 64 bits, a lone surrogate
             pass
-    # ASCII with escapes: a lone surrogate (which `json.loads` lets through) still makes valid UTF-8.
+    # ASCII with escapes: a lone surrogate (an upstream body may carry one) still makes valid UTF-8.
     return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON (RFC 8259 §6)")
