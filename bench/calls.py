@@ -182,7 +182,7 @@ async def concurrent(calls: list[Call], per_worker: int) -> tuple[list[float], f
     Returns the latencies and the wall time of the measured part."""
     async with anyio.create_task_group() as group:
         for call in calls:
-            group.start_soon(call)
+            group.start_soon(timed, call, [])  # warm-up: not measured
     latencies: list[float] = []
 
     async def worker(call: Call) -> None:
