@@ -33,7 +33,6 @@ reads a few of its attributes; the suites above fail loudly if a future SDK chan
 
 from __future__ import annotations
 
-import logging
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
