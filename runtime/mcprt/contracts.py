@@ -142,6 +142,10 @@ class Operation:
     extra: Mapping[str, Any] = field(default_factory=dict)
     response_schema: dict[str, Any] | None = None
     default_response_schema: dict[str, Any] | None = None  # OpenAPI `default` response (some APIs answer 200 with it)
+    # The call may send the client requests (sampling, elicitation, roots) or request-scoped log
+    # messages before its result, so over HTTP it is answered on a stream (server/streaming.py).
+    # Last, and read with a default: an Operation unpickled from an older compile cache lacks it.
+    client_requests: bool = False
 
 
 @dataclass(slots=True)

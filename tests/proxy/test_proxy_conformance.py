@@ -6,6 +6,11 @@ through mcprt.
 Not applicable: `server-sse-polling` records only SHOULD-level warnings (priming events and a
 `retry` field, SEP-1699) that need an SSE event store for resumption; neither the fixture nor
 mcprt keeps one, so the scenario neither passes nor fails against either.
+
+Answered in JSON by design: mcprt answers a request that cannot stream with one JSON body (issue
+#22, server/lean.py), so `server-sse-multiple-streams` reports its second check,
+ServerSSEStreamsFunctional, as INFO ("Server returned JSON for all requests - SSE streaming is
+optional") instead of SUCCESS: one passed check fewer, still none failed.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ PACKAGE = "@modelcontextprotocol/conformance"
 FOLDER = node_tools_folder()
 NODE = node_at_least(FOLDER, (22,)) if FOLDER and package_version(FOLDER, PACKAGE) == "0.1.16" else None
 NOT_APPLICABLE = {"server-sse-polling"}
+JSON_ANSWERED = {"server-sse-multiple-streams": 1}  # checks that are INFO, not SUCCESS, when answers are JSON
 SUMMARY = re.compile(r"^[✓✗] (\S+): (\d+) passed, (\d+) failed", re.M)
 
 pytestmark = [pytest.mark.skipif(NODE is None, reason=f"conformance 0.1.16 and Node 22 are needed ({INSTALL_COMMAND})"), pytest.mark.xdist_group("conformance")]
@@ -76,4 +82,5 @@ def test_every_scenario_passing_alone_passes_through_mcprt(
         through = run_suite(up.url)
     missing = passing(alone) - passing(through)
     assert not missing, {name: through.get(name) for name in sorted(missing)}
-    assert {name: through[name] for name in passing(alone)} == {name: alone[name] for name in passing(alone)}
+    expected = {name: (alone[name][0] - JSON_ANSWERED.get(name, 0), alone[name][1]) for name in passing(alone)}
+    assert {name: through[name] for name in passing(alone)} == expected

@@ -45,7 +45,9 @@ class HttpConfig(StrictModel):
     stateless: bool = Field(
         False, description="Stateless mode for replicas behind a load balancer (no sessions, no list_changed push)."
     )
-    json_response: bool = Field(False, description="Answer POSTs with plain JSON instead of an SSE stream.")
+    json_response: bool = Field(False, description="Answer every POST with plain JSON, even requests that could "
+                                "stream (their progress and requests to the client are then not delivered); by "
+                                "default only those get an SSE stream.")
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="Extra browser Origins accepted (loopback origins are always accepted). `*` disables the check.",

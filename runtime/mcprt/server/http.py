@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from .app import McprtServer
 from .guard import GuardPolicy, HttpGuard, make_policy
 from .limits import connection_settings, session_limits
 from .notify import Notifier
+from .lean import LeanPath, answer_stateless_in_json
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
 from .shared_sessions import share_sessions
@@ -113,7 +115,15 @@ def build_http_app(
     if not options.stateless:
         # Sessions answer only to the principal that opened them, are capped per client and, with
         # shared state, any replica serves any session.
-        share_sessions(server, session_records, notifier, sessions)
+        manager = share_sessions(server, session_records, notifier, sessions)
+        # Each POSTed request answered with one JSON body unless it may stream; tools/call and
+        # tools/list on the lean path (lean.py).
+        manager.lean = LeanPath(manager, holder, notifier)
+        # MCPRT_HTTP_LEAN=0: every request through the SDK's session task (JSON unless it may
+        # stream still holds); for measuring the lean path, and a way out should it misbehave.
+        manager.lean.enabled = os.environ.get("MCPRT_HTTP_LEAN", "1") != "0"
+    else:
+        answer_stateless_in_json(server._session_manager, holder)  # JSON unless the request may stream
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 

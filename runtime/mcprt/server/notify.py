@@ -59,6 +59,10 @@ class Notifier:
         """The handshake-era connections currently tracked."""
         return list(self._connections.values())
 
+    def connection(self, key: str) -> Connection | None:
+        """The tracked handshake-era connection of session `key` (None until its first request ran)."""
+        return self._connections.get(key)
+
     def track(self, connection: Connection) -> None:
         """Remember a handshake-era connection until it closes; idempotent per connection."""
         if connection.protocol_version in MODERN_PROTOCOL_VERSIONS or not connection.has_standalone_channel:

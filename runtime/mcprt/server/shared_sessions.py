@@ -48,6 +48,7 @@ from .limits import MAX_RETRY_AFTER, TOO_MANY_SESSIONS, client_key
 if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
     from .limits import SessionLimits
+    from .lean import LeanPath
     from .notify import Notifier
 
 MAX_CAPTURED_BODY = 1_000_000
@@ -60,6 +61,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
     records: SessionRecords | None
     notifier: Notifier | None
     limits: SessionLimits | None
+    lean: LeanPath | None  # how each session's POSTs are answered (lean.py); None: as the SDK does
     _owners: dict[str, str | None]
     _clients: dict[str, str]  # session id → client key (see `client_key`)
     _last_used: dict[str, float]  # session id → monotonic time its last request arrived
@@ -69,6 +71,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         self.records = records
         self.notifier = notifier
         self.limits = limits
+        self.lean = None
         self._owners = {}
         self._clients = {}
         self._last_used = {}
@@ -137,6 +140,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             self._owners[session_id] = principal
             self._clients[session_id] = client
             self._last_used[session_id] = time.monotonic()
+            if self.lean is not None:
+                self.lean.adopt(transport)
         return transport
 
     def _evict(self, session_id: str, client: str) -> None:
@@ -223,6 +228,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                 retry_interval=self.retry_interval,
                 idle_timeout=self.session_idle_timeout,
             )
+            if self.lean is not None:
+                self.lean.adopt(transport)
             self._server_instances[session_id] = transport
             self._owners[session_id] = principal
             self._clients[session_id] = client
@@ -273,13 +280,14 @@ class SharedSessionManager(StreamableHTTPSessionManager):
 
 
 def share_sessions(server: Any, records: SessionRecords | None, notifier: Notifier | None,
-                   limits: SessionLimits | None = None) -> None:
+                   limits: SessionLimits | None = None) -> SharedSessionManager:
     """Turn the session manager that `server.streamable_http_app()` built into a SharedSessionManager."""
     manager = getattr(server, "_session_manager", None)
     if not isinstance(manager, StreamableHTTPSessionManager):
         raise RuntimeError("the MCP SDK's session manager was not found (SDK changed?): cannot share sessions")
     manager.__class__ = SharedSessionManager
     manager._init_shared(records, notifier, limits)  # type: ignore[attr-defined]
+    return manager  # type: ignore[return-value]
 
 
 def _idle(transport: StreamableHTTPServerTransport | None) -> bool:

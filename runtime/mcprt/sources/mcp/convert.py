@@ -31,6 +31,7 @@ def tool_operations(tools: list[types.Tool], invoker_for: Any) -> list[Operation
                 annotations=annotations,
                 meta=OperationMeta(summary=title or "", words=(tool.name,)),
                 extra=_unmodelled(tool),
+                client_requests=True,  # a proxied server may ask the client or log during any call
             )
         )
     return operations

@@ -145,4 +145,5 @@ def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: st
         aliases=(f"{module}:{fn_name}",),
         output_schema=signature.output_schema,
         meta=OperationMeta(summary=doc.summary or "", words=(module,)),
+        client_requests=signature.context_param is not None,  # its CallContext reaches the client (peer, progress)
     )

@@ -1,0 +1,354 @@
+"""The handshake-era POST path: one JSON body unless the answer may stream, and a lean tools/call.
+
+The SDK's `StreamableHTTPServerTransport` answers every POSTed request of a session the same way,
+fixed when the transport is built (`json_response`): all SSE, or all JSON. mcprt answers each
+request in the lightest way that keeps the protocol (`streaming.may_stream` decides):
+
+- **may stream** (a progress token; a tool that may send server→client requests): the SDK's SSE
+  answer, unchanged;
+- **`tools/call` and `tools/list`** that cannot stream, on an initialized session: answered
+  directly here, in the request's own task. The request runs through the SDK's own request kernel
+  (`ServerRunner.on_request`: method and params validation, the server's middleware, the handler,
+  the per-version result sieve), so every guarantee of that path holds; what is skipped is the
+  transport plumbing around it: the session task's memory streams, the dispatcher, the message
+  router and the SSE framing. JSON is parsed and written by orjson (`wire_json`), once per message;
+- **anything else** that cannot stream: sent through the session task as the SDK does, and its
+  response returned as one `application/json` body (request-scoped notifications, which only a
+  stream could carry, are dropped as in the SDK's JSON mode).
+
+Kept as on the SDK path (each is tested by the serving, proxy, policy, identity and replica
+suites): the Accept (406) and Content-Type (415) rules, the session id checks (400/404), the
+idle-timeout accounting (the override sits below `handle_request`), the principal (the guard's
+ASGI scope is the request the handler sees), JSON-RPC errors mapped as the SDK's dispatcher maps
+them (`MCPError` → its code; invalid params → -32602; anything else code 0), and cancellation:
+a `notifications/cancelled` naming a request answered here cancels it, and the POST is answered
+with the era's `-32800 Request cancelled` (MCP 2025-06-18, basic/utilities/cancellation). The SDK
+keeps every request it is given: the resumable case (an event store), bodies that are not one
+plain JSON-RPC request (batches, responses, notifications, malformed envelopes), uninitialized
+sessions and unknown sessions.
+
+The override is one private method of the SDK's transport (`_handle_post_request`, SDK 2.3) and
+reads a few of its attributes; the suites above fail loudly if a future SDK changes them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from mcp.server.connection import Connection
+from mcp.server.runner import ServerRunner
+from mcp.server.streamable_http import (
+    MCP_SESSION_ID_HEADER,
+    REQUEST_CANCELLED,
+    REQUEST_STREAM_BUFFER_SIZE,
+    EventMessage,
+    StreamableHTTPServerTransport,
+    check_accept_headers,
+)
+from mcp.shared.dispatcher import CallOptions, as_request_id, coerce_request_id
+from mcp.shared.exceptions import NoBackChannelError
+from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
+from mcp.shared.message import ServerMessageMetadata, SessionMessage
+from mcp.shared.transport_context import TransportContext
+from mcp_types import INTERNAL_ERROR, ErrorData, JSONRPCError, JSONRPCRequest, JSONRPCResponse, RequestId
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from ..observability.log import logger
+from . import wire_json
+from .streaming import may_stream
+
+if TYPE_CHECKING:
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+    from ..toolset.toolset import ToolSetHolder
+    from .notify import Notifier
+
+LEAN_METHODS = frozenset({"tools/call", "tools/list"})
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@dataclass
+class _LeanDispatchContext:
+    """The SDK's `DispatchContext` for one request answered with one JSON body.
+
+    A JSON body carries only the response (the SDK's JSON mode says the same): no server→client
+    request (`NoBackChannelError`, as `can_send_request` is False) and no request-scoped
+    notification. `streaming.may_stream` sends every request that could need them to the SSE path.
+    """
+
+    transport: TransportContext
+    request_id: RequestId
+    message_metadata: ServerMessageMetadata
+    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
+    can_send_request: bool = False
+
+    async def send_raw_request(self, method: str, params: Mapping[str, Any] | None,
+                               opts: CallOptions | None = None) -> dict[str, Any]:
+        raise NoBackChannelError(method)
+
+    async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None:
+        logger.debug("dropped %s: the request is answered with one JSON body", method)
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        return None  # no progress token, else the request would have gone the SSE way
+
+
+@dataclass
+class _Running:
+    scope: anyio.CancelScope
+    dctx: _LeanDispatchContext
+
+
+class LeanPath:
+    """What the lean answers need from the serving process: the server, its sessions' connections,
+    the manager's lifespan state, and the requests being answered (for cancellation)."""
+
+    def __init__(self, manager: StreamableHTTPSessionManager, holder: ToolSetHolder, notifier: Notifier) -> None:
+        self.manager = manager
+        self.holder = holder
+        self.notifier = notifier
+        self.enabled = True  # False: JSON-unless-streaming only, every request through the session task
+        self._running: dict[tuple[str | None, RequestId], _Running] = {}
+        self._runners: weakref.WeakKeyDictionary[Connection, ServerRunner[Any]] = weakref.WeakKeyDictionary()
+
+    def adopt(self, transport: StreamableHTTPServerTransport) -> None:
+        """Make a session's transport answer its POSTs the lean way (a class swap: the manager
+        builds the transport itself, with no hook to choose its class)."""
+        transport.__class__ = LeanTransport
+        transport.lean = self  # type: ignore[attr-defined]
+
+    def cancel(self, session_id: str | None, params: Any) -> None:
+        """Apply a `notifications/cancelled` to a request answered here (others are the SDK's)."""
+        request_id = as_request_id(params.get("requestId")) if isinstance(params, Mapping) else None
+        running = None if request_id is None else self._running.get((session_id, coerce_request_id(request_id)))
+        if running is not None:
+            running.dctx.cancel_requested.set()
+            running.scope.cancel()
+
+    def runner(self, connection: Connection) -> ServerRunner[Any]:
+        runner = self._runners.get(connection)
+        if runner is None:
+            runner = ServerRunner(self.manager.app, connection, self.manager._lifespan_state)
+            self._runners[connection] = runner
+        return runner
+
+    async def answer(self, session_id: str | None, connection: Connection, request: Request,
+                     message: dict[str, Any]) -> dict[str, Any]:
+        """The JSON-RPC response object for one request, as the SDK's dispatcher would write it."""
+        request_id: RequestId = message["id"]
+        method: str = message["method"]
+        dctx = _LeanDispatchContext(
+            transport=TransportContext(kind="jsonrpc", can_send_request=False),
+            request_id=request_id,
+            message_metadata=ServerMessageMetadata(request_context=request, can_send_request=False),
+        )
+        key = (session_id, coerce_request_id(request_id))
+        running = _Running(anyio.CancelScope(), dctx)
+        self._running[key] = running
+        try:
+            with running.scope:
+                try:
+                    result = await self.runner(connection).on_request(dctx, method, message.get("params"))
+                finally:
+                    if self._running.get(key) is running:
+                        del self._running[key]
+                if not dctx.cancel_requested.is_set():
+                    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+        except Exception as exc:
+            if not dctx.cancel_requested.is_set():
+                error = handler_exception_to_error_data(exc)
+                if error is None:
+                    logger.exception("handler for %r raised", method)
+                    error = ErrorData(code=0, message=str(exc))  # the SDK dispatcher's catch-all (v1 compat)
+                return {"jsonrpc": "2.0", "id": request_id,
+                        "error": error.model_dump(mode="json", by_alias=True, exclude_unset=True)}
+        # Cancelled by the client: this era ends the request's answer with an error (the SDK's
+        # `_terminate_unanswered_request` does the same on its path).
+        return {"jsonrpc": "2.0", "id": request_id, "error": {"code": REQUEST_CANCELLED, "message": "Request cancelled"}}
+
+
+class LeanTransport(StreamableHTTPServerTransport):
+    """The SDK's session transport, answering each POSTed request as `LeanPath` describes."""
+
+    lean: LeanPath
+
+    async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
+        message = await self._plain_message(request)
+        if message is None:
+            await super()._handle_post_request(scope, request, receive, send)
+            return
+        method = message.get("method")
+        if "id" not in message:  # a notification: the SDK acknowledges and delivers it
+            if method == "notifications/cancelled":
+                self.lean.cancel(self.mcp_session_id, message.get("params"))
+            await super()._handle_post_request(scope, request, receive, send)
+            return
+        toolset = self.lean.holder.current
+        if may_stream(method, message.get("params"), toolset):
+            await super()._handle_post_request(scope, request, receive, send)
+            return
+        if method == "initialize":
+            claimed = request.headers.get(MCP_SESSION_ID_HEADER)
+            if claimed and claimed != self.mcp_session_id:  # the SDK answers that with 404
+                await super()._handle_post_request(scope, request, receive, send)
+                return
+        elif not await self._validate_request_headers(request, send):
+            return
+        try:
+            connection = self.lean.notifier.connection(self.mcp_session_id) if self.mcp_session_id else None
+            if (self.lean.enabled and method in LEAN_METHODS and connection is not None
+                    and connection.initialize_accepted):
+                answer = await self.lean.answer(self.mcp_session_id, connection, request, message)
+                await self._send_json(wire_json.dumps(answer), send)
+                return
+            await self._answer_through_session(scope, request, send, message)
+        except Exception:
+            logger.exception("error handling POST request")
+            response = self._create_error_response("Error handling POST request", HTTPStatus.INTERNAL_SERVER_ERROR,
+                                                   INTERNAL_ERROR)
+            await response(scope, receive, send)
+
+    async def _plain_message(self, request: Request) -> dict[str, Any] | None:
+        """The body as one plain JSON-RPC request or notification, or None: the SDK answers that one
+        (resumable streams, a refused Accept or Content-Type, bodies that are not plain)."""
+        if self._event_store is not None:
+            return None
+        has_json, has_sse = check_accept_headers(request)
+        if not has_json or not (has_sse or self.is_json_response_enabled) or not self._check_content_type(request):
+            return None
+        try:
+            message = wire_json.loads(await request.body())  # the body stays cached on `request` for the SDK
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
+            return None
+        if "id" in message:
+            request_id = message["id"]
+            if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+                return None
+            if "result" in message or "error" in message:
+                return None
+        params = message.get("params")
+        if params is not None and not isinstance(params, dict):
+            return None
+        return message
+
+    async def _answer_through_session(self, scope: Scope, request: Request, send: Send,
+                                      message: dict[str, Any]) -> None:
+        """The SDK's JSON-mode answer, chosen per request: through the session task, one JSON body."""
+        try:
+            parsed = JSONRPCRequest.model_validate(message, by_name=False)
+        except ValidationError:  # the SDK answers a malformed envelope with its 400
+            await super()._handle_post_request(scope, request, request.receive, send)
+            return
+        writer = self._read_stream_writer
+        assert writer is not None, "connect() runs before any request is served"
+        request_id = str(parsed.id)
+        self._request_streams[request_id] = anyio.create_memory_object_stream[EventMessage](REQUEST_STREAM_BUFFER_SIZE)
+        reader = self._request_streams[request_id][1]
+        metadata = ServerMessageMetadata(
+            request_context=request,
+            on_request_unanswered=partial(self._terminate_unanswered_request, parsed.id),
+            can_send_request=False,
+        )
+        await writer.send(SessionMessage(parsed, metadata=metadata))
+        try:
+            while True:
+                event = await reader.receive()
+                if isinstance(event.message, JSONRPCResponse | JSONRPCError):
+                    break
+                # Request-scoped notifications have no wire in one JSON body (as in the SDK's JSON mode).
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            response = self._create_error_response("Session terminated before the request completed",
+                                                   HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
+        else:
+            response = self._create_json_response(event.message)
+        finally:
+            await self._clean_up_memory_streams(request_id)
+        await response(scope, request.receive, send)
+
+    async def _send_json(self, body: bytes, send: Send) -> None:
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        if self.mcp_session_id:
+            headers.append((MCP_SESSION_ID_HEADER.encode(), self.mcp_session_id.encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _JsonAnswers:
+    """The session manager as seen by one stateless request that cannot stream: the same in every
+    respect but `json_response` (the SDK reads it when it builds that request's transport)."""
+
+    json_response = True
+
+    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
+        self._manager = manager
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager, name)
+
+
+def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: ToolSetHolder) -> None:
+    """Stateless HTTP (`--stateless`), handshake era: a POSTed request that cannot stream
+    (`streaming.may_stream`) is answered with one JSON body, the others with SSE as before.
+
+    A stateless request gets a transport of its own, built from the manager's `json_response`;
+    this routes each request to the manager's own stateless handler with that one setting
+    chosen for it (2026-07-28 requests keep the SDK's entry, which already answers in JSON unless
+    the handler emits something first). The body is read here once and handed on unchanged.
+    """
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+    from mcp.server.transport_security import RequestBodyLimitMiddleware
+    from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
+    if not manager.stateless or manager.json_response:
+        return
+    inner = manager._handle_request
+    as_json = _JsonAnswers(manager)
+    version_header = MCP_PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        version = next((v.decode("latin-1") for k, v in scope["headers"] if k == version_header), None)
+        if scope.get("method") != "POST" or manager._task_group is None or (
+                version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS):
+            await inner(scope, receive, send)
+            return
+        first = await receive()
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await receive()
+
+        request = Request(scope, replay)
+        has_json, has_sse = check_accept_headers(request)
+        if (first["type"] != "http.request" or first.get("more_body") or not (has_json and has_sse)
+                or not _cannot_stream(first.get("body", b""), holder)):
+            await inner(scope, replay, send)
+            return
+        await StreamableHTTPSessionManager._handle_stateless_request(as_json, version, scope, replay, send)  # type: ignore[arg-type]
+
+    manager.asgi_app = RequestBodyLimitMiddleware(route, manager.max_request_body_size)
+
+
+def _cannot_stream(body: bytes, holder: ToolSetHolder) -> bool:
+    """The body is one plain JSON-RPC request whose answer needs no stream (else the SDK decides)."""
+    try:
+        message = wire_json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(message, dict) or "id" not in message or not isinstance(message.get("method"), str):
+        return False
+    return not may_stream(message["method"], message.get("params"), holder.current)

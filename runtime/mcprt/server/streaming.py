@@ -1,0 +1,64 @@
+"""Whether the answer to one handshake-era request may need a stream (SSE) rather than one JSON body.
+
+Streamable HTTP lets the server answer a POSTed request with `application/json` or with a
+`text/event-stream` when the client accepts both (MCP 2025-06-18, basic/transports §"Sending
+Messages to the Server", item 5; the client MUST support both). A stream is needed only to
+carry messages *before* the response: progress notifications (the request carries
+`params._meta.progressToken`) and server→client requests or request-scoped log messages a tool
+sends during the call (a proxied server's sampling/elicitation/roots/logging, a Python tool that
+takes the call's context). Everything else gets one JSON body, which costs the server (and the
+client) noticeably less than SSE framing.
+
+What a tool may send is known when the tool set is built (`Operation.client_requests`, set by the
+sources); this module only reads it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from ..toolset.toolset import ToolSet
+
+# Per tool set: does any of its tools send requests back? Weak keys: a retired tool set must not be
+# kept alive by this cache (hot reload closes its sources once nothing references it).
+_any_requests: weakref.WeakKeyDictionary[ToolSet, bool] = weakref.WeakKeyDictionary()
+
+
+def has_progress_token(params: Any) -> bool:
+    """The request asked for progress (`params._meta.progressToken`, a string or a non-bool integer)."""
+    if not isinstance(params, Mapping):
+        return False
+    meta = params.get("_meta")
+    if not isinstance(meta, Mapping):
+        return False
+    token = meta.get("progressToken")
+    return isinstance(token, str | int) and not isinstance(token, bool)
+
+
+def may_stream(method: str, params: Any, toolset: ToolSet) -> bool:
+    """True when the answer to `method` may need messages before the response (see the module doc).
+
+    Unknown tools and malformed params answer in JSON: the answer is one error either way.
+    """
+    if has_progress_token(params):
+        return True
+    if method != "tools/call" or not isinstance(params, Mapping):
+        return False
+    name = params.get("name")
+    tool = toolset.get(name) if isinstance(name, str) else None
+    if tool is None:
+        return False
+    if getattr(tool.operation, "client_requests", False):  # an Operation from an older compile cache lacks it
+        return True
+    # A meta-tool (discovery's call tool) may call any tool of the set.
+    return tool.name in toolset.extra and _toolset_may_request(toolset)
+
+
+def _toolset_may_request(toolset: ToolSet) -> bool:
+    answer = _any_requests.get(toolset)
+    if answer is None:
+        answer = any(getattr(tool.operation, "client_requests", False) for tool in toolset)
+        _any_requests[toolset] = answer
+    return answer
