@@ -279,7 +279,8 @@ def _banner(runtime: Runtime, options: ServeOptions, port: int | None) -> None:
         return
     traits = [
         "stateless" if options.stateless else "stateful",
-        "JSON responses" if options.json_response else "SSE responses",
+        # Since the JSON-unless-streaming change (server/streaming.py) SSE is used only where a call may stream.
+        "JSON responses" if options.json_response else "JSON responses, SSE when a call may stream",
         _auth_trait(manifest),
     ]
     print(f"{head} at {options.url(port)} ({', '.join(traits)})", file=sys.stderr, flush=True)
