@@ -37,7 +37,7 @@ def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> in
                 size = tool.definition_size()
                 total += size
                 first_line = tool.description.split("\n", 1)[0]
-                table.add_row(tool.name, getattr(tool, "source", "-"), f"{size:,}", first_line[:90])
+                table.add_row(tool.name, getattr(tool, "source", "-"), f"{size:,}", _clip(first_line))
             console = Console()
             console.print(table)
             hidden = len(toolset) - len([t for t in toolset.listed if t.name in toolset.tools])
@@ -71,7 +71,12 @@ def _print_offers(console: Any, path: Any, offers: OfferSet) -> None:
     for kind, key, item in rows:
         size = definition_size(item.wire)
         total += size
-        table.add_row(kind, key, item.source, f"{size:,}", str(item.wire.get("description", ""))[:90])
+        table.add_row(kind, key, item.source, f"{size:,}", _clip(str(item.wire.get("description", ""))))
     console.print(table)
     console.print(f"{len(offers.resources)} resources, {len(offers.templates)} resource templates, "
                   f"{len(offers.prompts)} prompts, {total:,} bytes of definitions")
+
+
+def _clip(text: str, width: int = 90) -> str:
+    """A description cut for the table, marked when cut (`--json` has it whole)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
