@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from reload_served import child_env, eventually, http_client, mcprt_up_http, text_of
+from reload_served import UpProcess, child_env, eventually, http_client, mcprt_up_http, text_of
 
 TOOLS = '''
 def ping() -> str:
@@ -94,6 +94,21 @@ def _metric(up, line_start: str) -> float:  # type: ignore[no-untyped-def]
     return float(next(line for line in text.splitlines() if line.startswith(line_start)).split()[-1])
 
 
+
+async def _save_fast_and_wait(manifest: Path, up: UpProcess) -> float:
+    """Save the good manifest (description "Fast.") and wait until a client lists it; seconds it took."""
+    saved = time.monotonic()
+    manifest.write_text(_manifest("Fast."))
+    async with http_client(up.url) as client:
+
+        async def fast_listed() -> bool:
+            tools = {t.name: t.description for t in (await client.list_tools()).tools}
+            return tools.get("pong") == "Fast."
+
+        await eventually(fast_listed, timeout=60, what="the later good save applied")
+    return time.monotonic() - saved
+
+
 async def test_a_slow_reload_is_superseded_by_a_later_good_save(tmp_path: Path) -> None:
     manifest = _project(tmp_path)
     env = child_env(MCPRT_TEMPLATE_TIMEOUT="600")  # the slow template may run: only superseding stops it
@@ -126,16 +141,8 @@ async def test_a_slow_reload_is_superseded_by_a_later_good_save(tmp_path: Path) 
                 while calls - before < 10:
                     await anyio.sleep(0.05)
             during_render = calls - before
-            saved = time.monotonic()
-            manifest.write_text(_manifest("Fast."))
+            applied_after = await _save_fast_and_wait(manifest, up)
             async with http_client(up.url) as client:
-
-                async def fast_listed() -> bool:
-                    tools = {t.name: t.description for t in (await client.list_tools()).tools}
-                    return tools.get("pong") == "Fast."
-
-                await eventually(fast_listed, timeout=60, what="the later good save applied")
-                applied_after = time.monotonic() - saved
                 assert text_of(await client.call_tool("pong", {})) == "ping"
             done.set()
         idle_cpu = await _cpu_used_over(up.process.pid, IDLE_WINDOW)
@@ -339,16 +346,8 @@ async def test_a_reload_stuck_on_a_slow_url_spec_is_superseded_and_stops_downloa
                 while drip.requests == 0:
                     await anyio.sleep(0.05)
             await anyio.sleep(0.5)  # downloading, one byte at a time
-            saved = time.monotonic()
-            manifest.write_text(_manifest("Fast."))
+            applied_after = await _save_fast_and_wait(manifest, up)
             async with http_client(up.url) as client:
-
-                async def fast_listed() -> bool:
-                    tools = {t.name: t.description for t in (await client.list_tools()).tools}
-                    return tools.get("pong") == "Fast."
-
-                await eventually(fast_listed, timeout=60, what="the later good save applied")
-                applied_after = time.monotonic() - saved
                 assert text_of(await client.call_tool("ping", {})) == "pong"
             # the abandoned download hung up at its next chunk (it would otherwise read for 30 s)
             stopped = await anyio.to_thread.run_sync(drip.closed.wait, 10)
