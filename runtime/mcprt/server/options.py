@@ -92,11 +92,15 @@ def has_inbound_auth(manifest: Manifest) -> bool:
     ))
 
 
+def _may_serve(host: str, manifest: Manifest) -> bool:
+    """Loopback, inbound auth configured, or the operator's explicit override."""
+    return (is_loopback(host) or has_inbound_auth(manifest)
+            or os.environ.get(ALLOW_UNAUTHENTICATED_ENV, "").strip().lower() in ("1", "true", "yes"))
+
+
 def check_exposure(options: ServeOptions, manifest: Manifest) -> None:
     """Refuse to serve an unauthenticated endpoint beyond loopback unless explicitly allowed."""
-    if options.transport != "http" or is_loopback(options.host) or has_inbound_auth(manifest):
-        return
-    if os.environ.get(ALLOW_UNAUTHENTICATED_ENV, "").strip().lower() in ("1", "true", "yes"):
+    if options.transport != "http" or _may_serve(options.host, manifest):
         return
     raise McprtError(
         f"refusing to serve on {options.host} without authentication: anyone who can reach this address "
@@ -108,9 +112,7 @@ def check_exposure(options: ServeOptions, manifest: Manifest) -> None:
 def check_side_exposure(host: str, manifest: Manifest) -> None:
     """The stdio transport's `/metrics` + `/status` listener follows the same rule: its status page
     shows payloads, so beyond loopback it needs inbound auth (or the explicit override)."""
-    if is_loopback(host) or has_inbound_auth(manifest):
-        return
-    if os.environ.get(ALLOW_UNAUTHENTICATED_ENV, "").strip().lower() in ("1", "true", "yes"):
+    if _may_serve(host, manifest):
         return
     raise McprtError(
         f"refusing to serve metrics and the status page on {host} without authentication: add "
