@@ -16,7 +16,7 @@ from typing import Any
 
 import jmespath
 
-from .suggest import suggest_prune
+from .suggest import Budget, suggest_prune
 
 
 def source_paths(expression: str) -> set[str]:
@@ -87,8 +87,12 @@ class CaseFigure:
     undocumented: list[str] = field(default_factory=list)  # … of them, those the entry vouches for (not in the spec)
 
 
-def measure_manifest(manifest: Path) -> list[CaseFigure]:
-    """Figures for every recorded JSON success case of a manifest whose tool has a hand-written prune."""
+def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseFigure]:
+    """Figures for every recorded JSON success case of a manifest whose tool has a hand-written prune.
+
+    The suggestions are made from the annotated response shapes, as `mcprt init` makes them;
+    `budget`: with a field budget (`suggest.Budget`), to measure its trade-off.
+    """
     import asyncio
 
     from ..pipeline import Runtime
@@ -106,6 +110,7 @@ def measure_manifest(manifest: Path) -> list[CaseFigure]:
             await runtime.aclose()
 
     result = asyncio.run(compiled())
+    annotated = _annotated(result.loaded)
     autoprune = compile_autoprune(result.loaded.manifest.defaults.prune)
     vouched = {o.name: o.undocumented_fields for src in result.loaded.manifest.sources.values()
                for o in (getattr(src, "tools", None) or {}).values() if o.name}
@@ -117,7 +122,9 @@ def measure_manifest(manifest: Path) -> list[CaseFigure]:
             continue
         if response.body.kind != "json" or response.status >= 400:
             continue
-        suggestion = suggest_prune(tool.operation.response_schema, tool.operation.default_response_schema)
+        shapes = annotated.get(tool.source, {}).get(tool.operation.key)
+        success, default = shapes or (tool.operation.response_schema, tool.operation.default_response_schema)
+        suggestion = suggest_prune(success, default, budget)
         body = response.body.value
         hand = tool.shaping.pruner.apply(body)
         mine = jmespath.search(suggestion, body) if suggestion else body
@@ -131,6 +138,22 @@ def measure_manifest(manifest: Path) -> list[CaseFigure]:
         figures.append(CaseFigure(case.tool, case.name, _size(body), _size(mine), _size(hand),
                                   [p for p in missing if p not in undocumented], undocumented))
     return figures
+
+
+def _annotated(loaded: Any) -> dict[str, dict[str, Any]]:
+    """Per `openapi:` source of a (replay-loaded) manifest: its operations' annotated response shapes."""
+    from ..manifest.model import OpenAPISource
+    from ..settings import load_settings
+    from ..sources.openapi import load_document
+    from ..sources.openapi.responses import annotated_shapes
+
+    cache_dir = Path(load_settings().cache_dir)
+    found: dict[str, dict[str, Any]] = {}
+    for name, source in loaded.manifest.sources.items():
+        if isinstance(source, OpenAPISource):
+            folder = loaded.source_dirs.get(name, loaded.base_dir)
+            found[name] = annotated_shapes(load_document(source.openapi, folder, cache_dir, network=False))
+    return found
 
 
 def _size(value: Any) -> int:
@@ -150,8 +173,8 @@ class EntryFigure:
     undocumented: list[str]  # `tool: path`, hand-kept fields the entry vouches for (`undocumented_fields`)
 
 
-def measure_entry(manifest: Path) -> EntryFigure:
-    figures = measure_manifest(manifest)
+def measure_entry(manifest: Path, budget: Budget | None = None) -> EntryFigure:
+    figures = measure_manifest(manifest, budget)
     return EntryFigure(
         manifest.parent.name, len(figures), sum(f.raw_bytes for f in figures), sum(f.sent_bytes for f in figures),
         sum(f.hand_bytes for f in figures),

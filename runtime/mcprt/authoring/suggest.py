@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import dataclass
 from typing import Any
 
 IDS = ("id", "uid", "gid", "uuid", "key", "sha")  # identifiers; a git object's `sha` is one
@@ -59,7 +60,8 @@ _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None = None) -> str | None:
+def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None = None,
+                  budget: Budget | None = None) -> str | None:
     """A JMESPath prune for results of this shape, or None when the heuristic has nothing to say.
 
     `default`: the `default` response's shape; when both are objects its top-level scalar fields
@@ -71,7 +73,7 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
         item = _object(_items(shape))
         if item is None:
             return None
-        body = _walk(item, anchored=_identified(item), level=0, wrappers=1)
+        body = _walk(item, anchored=_identified(item), level=0, wrappers=1, budget=budget)
         return f"[].{body}" if body else None
     item = _object(shape)
     if item is None:
@@ -81,7 +83,7 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     if extra is not None:
         errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
         item = {"type": "object", "properties": {**errors, **_properties(item)}}
-    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True)
+    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, budget=budget)
 
 
 def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
@@ -100,21 +102,28 @@ def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
     return name.endswith("_url") and name[:-4] not in objects
 
 
-def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool = False) -> str | None:
+def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool = False,
+          budget: Budget | None = None) -> str | None:
     """The multiselect hash for an object: a wrapper (not `anchored`) or a record/part at `level`.
 
     `single`: the object is (inside) the one result object, not an item of a list.
     """
     props = _properties(shape)
+    required = _required(shape)
     html = "html_url" in props
     objects = frozenset(n for n, p in props.items() if _object(p) is not None and not _is(p, "array"))
     part = anchored and level > 0  # an unidentified object below a record
-    parts: list[str] = []
+    scored: list[tuple[int, str]] = []
     for name, prop in props.items():
         key = field = _field(name)
+        if _deprecated(prop) or grants_access(name, prop):
+            continue
+        if _expandable(prop):  # an id, or the object itself when the request asks to expand it
+            scored.append((REFERENCE, f"{key}: [{field}][?type(@) != 'object'] | [0]"))
+            continue
         if _is_scalar(prop) or _is_scalar_list(prop):
             if not dropped_link(name, html, part, objects) and not (part and _is_scalar_list(prop)):
-                parts.append(f"{key}: {field}")  # a part's lists of values (permission sets) are dropped
+                scored.append((_score(name, prop, name in required), f"{key}: {field}"))
             continue
         if any(fnmatch.fnmatchcase(name, p) for p in _SECRETS):
             continue
@@ -122,46 +131,143 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             item = _object(_items(prop))
             if item is None:
                 if not _types(_items(prop)):
-                    parts.append(f"{key}: {field}")  # items of undocumented shape: kept whole
+                    scored.append((OTHER, f"{key}: {field}"))  # items of undocumented shape: kept whole
                 continue
-            body = _follow(item, anchored, level, wrappers, is_item=True, single=False)
+            body = _follow(item, anchored, level, wrappers, is_item=True, single=False, budget=budget)
             if body:
-                parts.append(f"{key}: {field}[].{body}")
+                scored.append((REFERENCE if anchored and _identified(item) else PART, f"{key}: {field}[].{body}"))
             continue
         inner = _object(prop)
         if inner is not None:
             if anchored and _reference(inner):
-                parts += [f"{_key(name, sub)}: {field}.{_field(sub)}" for sub in _identity(inner)]
+                scored += [(REFERENCE, f"{_key(name, sub)}: {field}.{_field(sub)}") for sub in _identity(inner)]
                 continue
-            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single)
+            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, budget=budget)
             if body:
-                parts.append(f"{key}: {field}.{body}")
+                scored.append((PART, f"{key}: {field}.{body}"))
             continue
         if _free_form(prop) == "scalars" or (_free_form(prop) == "any" and single and anchored and level == 0):
-            parts.append(f"{key}: {field}")  # a map of scalars (labels), a free-form object of one record: whole
+            scored.append((OTHER, f"{key}: {field}"))  # a map of scalars (labels), a free-form object of one record
         elif not _types(prop) and not _properties(prop):  # unknown shape (undocumented, recursive): a plain value
-            parts.append(f"{key}: [{field}][?type(@) != 'object'] | [0]")
+            scored.append((OTHER, f"{key}: [{field}][?type(@) != 'object'] | [0]"))
+    if anchored and budget is not None:
+        limit = (budget.single if single else budget.item) if level == 0 else budget.part
+        best = sorted(range(len(scored)), key=lambda i: (scored[i][0], i))[:limit]
+        scored = [scored[i] for i in sorted(best)]
+    parts = [text for _, text in scored]
     return "{" + ", ".join(parts) + "}" if parts else None
 
 
+IDENTITY, LABEL, STATE, TIME, LINK, REFERENCE, REQUIRED, OTHER, PART = range(9)  # ranks (`Budget`)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most this many fields per record: `single` on the one result object, `item` on a list's
+    items, `part` on an object below a record. Fields are ranked identity > label > state > time >
+    human link > reference > required or count > other scalar > nested object, then document order.
+
+    Off by default: measured on the catalog it reaches ~90 % only by dropping fields the
+    hand-written prunes keep (the ranks cannot tell Slack's `text` or Stripe's `currency` from the
+    fields beside them); `catalog/_tools/measure_suggestions.py --budgets` prints the trade-off.
+    """
+
+    single: int
+    item: int
+    part: int
+
+
+def _score(name: str, prop: Any, required: bool) -> int:
+    """A scalar field's rank in its record (lower: kept first)."""
+    if name in IDS or name in HANDLES:
+        return IDENTITY
+    if name in LABELS:
+        return LABEL
+    if _is_state(name) or _annotation(prop, "enum"):
+        return STATE
+    if _is_time(name) or _annotation(prop, "format") in ("date-time", "date", "unix-time"):
+        return TIME
+    if name in ("html_url", "web_url", "url"):
+        return LINK
+    if required or name in DETAILS or name.endswith(("_count", "Count")):
+        return REQUIRED
+    return OTHER
+
+
+def grants_access(name: str, shape: Any) -> bool:
+    """Whether a field is a link that lets whoever holds it in (never suggested).
+
+    A link (`*url`, `*uri`, `*link`, `*href`, or `format: uri`) named `start_*` (a host's start
+    link, Zoom's `start_url`) or `*signed*` (a presigned download), or whose description says it
+    carries a token or must not be shared ("should not be shared", "anyone with this URL", "log in
+    as", "token", "signature").
+    """
+    lowered = name.lower()
+    link = lowered.endswith(("url", "uri", "link", "href")) or _annotation(shape, "format") in _URI_FORMATS
+    if not link:
+        return False
+    if lowered.startswith("start_") or "signed" in lowered:
+        return True
+    description = _annotation(shape, "description")
+    return isinstance(description, str) and bool(_GRANTS_ACCESS.search(description))
+
+
+_URI_FORMATS = ("uri", "uri-reference", "url", "iri")
+_GRANTS_ACCESS = re.compile(
+    r"should not be shared|must not be shared|anyone with (?:this|the) (?:url|link)|log ?in (?:to [^.]* )?as"
+    r"|\btokens?\b|\bsignature\b|pre-?signed", re.IGNORECASE)
+
+
+def _expandable(shape: Any) -> bool:
+    """A value that is an id or the object it names (`anyOf: [string, object]`: Stripe's expandable fields)."""
+    types = _types(shape)
+    return "object" in types and bool(types & {"string", "integer"})
+
+
+def _required(shape: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(shape, dict):
+        for option in [shape, *shape.get("anyOf", ())]:
+            if isinstance(option, dict) and isinstance(option.get("required"), list):
+                found |= {str(n) for n in option["required"]}
+    return found
+
+
+def _annotation(shape: Any, keyword: str) -> Any:
+    shape = _unwrap(shape)
+    if not isinstance(shape, dict):
+        return None
+    if keyword in shape:
+        return shape[keyword]
+    for option in shape.get("anyOf", ()):
+        found = _annotation(option, keyword)
+        if found is not None:
+            return found
+    return None
+
+
+def _deprecated(shape: Any) -> bool:
+    return _annotation(shape, "deprecated") is True
+
+
 def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_item: bool,
-            single: bool) -> str | None:
+            single: bool, budget: Budget | None) -> str | None:
     """The body for a nested object or list item (`None`: dropped)."""
     if not anchored:
         if _identified(item):
-            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single)  # the record itself
+            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single, budget=budget)  # the record itself
         if wrappers >= MAX_WRAPPERS:
             return None
-        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single)
+        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, budget=budget)
     if is_item and _identified(item):
         return _field(_names(item)[0])  # a list of references: one identifying field
     if not any(_is_scalar(p) or _is_scalar_list(p) for p in _properties(item).values()):
         # a grouping (`networks: {v4, v6}`): takes no level
-        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single)
+        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, budget=budget)
     if level + 1 >= MAX_NESTED:  # the last level: only what says what state it is in and when
         fields = _last_level(item)
         return "{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in fields) + "}" if fields else None
-    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single)
+    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, budget=budget)
 
 
 def _identified(shape: dict[str, Any]) -> bool:

@@ -30,8 +30,9 @@ from .loader import LoadedDocument, read_external
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI
 
-FORMAT = 5  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
+FORMAT = 6  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
 #            5: and operations carry their response shapes (`response_schema`, `default_response_schema`)
+#            6: recursive references keep their declared type; nullable anyOf admits null
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:

@@ -7,8 +7,15 @@ break — `required`, `enum`, `format`, `pattern`, bounds — is dropped, so a s
 documented fields without rejecting a response that leaves one out or carries a new enum value.
 
 `$ref`s are resolved inline and memoized (shared objects: treat shapes as immutable); a reference
-met again while it is being converted (recursion), or nesting beyond `MAX_DEPTH`, becomes `{}`
-(anything), which is always correct, only less precise.
+met again while it is being converted (recursion), or nesting beyond `MAX_DEPTH`, becomes the
+`type` its target declares (`{"type": "object"}`), else `{}` (anything): always correct, only less
+precise. So Stripe's expandable fields (`anyOf: [string, <a resource that refers back>]`) keep
+their string alternative. A `nullable` (or `x-nullable`) `anyOf` gets a `{"type": "null"}` option.
+
+`annotated_shapes` gives authoring (`mcprt init`'s suggested prunes) the same shapes with the
+annotations it ranks fields by kept as well (`ANNOTATIONS`: `required`, `format`, `enum`,
+`readOnly`, `deprecated`, `description`); they are never part of a runtime shape (an outputSchema
+with the document's `required` would reject real responses that leave a field out).
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from typing import Any
 
 from mcprt.errors import SpecError
 
+from .loader import LoadedDocument
 from .model import SchemaRef
+from .reader import read_document
 from .refs import Resolver, join
 
 MAX_DEPTH = 24
@@ -28,9 +37,10 @@ _SCALARS = frozenset({"string", "number", "integer", "boolean", "null", "array",
 class ResponseShapes:
     """Converts success-response schemas of one document set (memoized by `$ref` target)."""
 
-    def __init__(self, resolver: Resolver, version: str) -> None:
+    def __init__(self, resolver: Resolver, version: str, annotate: bool = False) -> None:
         self.resolver = resolver
         self.version = version
+        self.annotate = annotate
         self._memo: dict[str, Any] = {}
         self._busy: set[str] = set()
 
@@ -45,8 +55,10 @@ class ResponseShapes:
         return shape if isinstance(shape, dict) else None
 
     def _node(self, node: Any, uri: str, ptr: str, depth: int) -> dict[str, Any]:
-        if not isinstance(node, dict) or depth > MAX_DEPTH:
+        if not isinstance(node, dict):
             return ANY
+        if depth > MAX_DEPTH:
+            return _declared(node, self.version)
         if "$ref" in node:
             return self._ref(node, uri, ptr, depth)
         out: dict[str, Any] = {}
@@ -77,10 +89,14 @@ class ResponseShapes:
         if options:
             if any(o == ANY for o in options):
                 return ANY if types is None and not out else _with_types(out, types)
+            if types is None and _nullable(node):  # `nullable` beside `anyOf` (Stripe): null is one more option
+                options.append({"type": "null"})
             out["anyOf"] = _dedupe(options)
         out = _with_types(out, types)
         if _nullable(node) and "type" in out:  # `nullable` beside an allOf that brought the type
             out["type"] = _add_null(out["type"])
+        if self.annotate:
+            _annotations(node, out)
         return out
 
     def _ref(self, node: dict[str, Any], uri: str, ptr: str, depth: int) -> dict[str, Any]:
@@ -89,8 +105,8 @@ class ResponseShapes:
         found = self._memo.get(key)
         if found is not None:
             return found
-        if key in self._busy:
-            return ANY  # recursion: anything is correct, only less precise
+        if key in self._busy:  # recursion: the type the target declares (or anything) is correct, only less precise
+            return _declared(target, self.version) if isinstance(target, dict) else ANY
         self._busy.add(key)
         try:
             found = self._node(target, target_uri, target_ptr, depth)
@@ -98,6 +114,44 @@ class ResponseShapes:
             self._busy.discard(key)
         self._memo.setdefault(key, found)
         return found
+
+
+def annotated_shapes(doc: LoadedDocument) -> dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+    """Per operation key (operationId, else `METHOD /path`): its success and `default` response shapes,
+    annotated (see the module docstring). Operations that cannot be read are left out."""
+    resolver = Resolver(doc)
+    model = read_document(resolver)
+    shapes = ResponseShapes(resolver, model.version, annotate=True)
+    found: dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
+    for op in model.operations:
+        success = shapes.convert(op.response_schema)
+        found[op.operation_id or f"{op.method} {op.path}"] = (
+            success, shapes.convert(op.default_schema) if op.response_schema else None)
+    return found
+
+
+def _declared(node: dict[str, Any], version: str) -> dict[str, Any]:
+    """Only the `type` a schema declares (nullable honoured), else anything."""
+    types = _types(node, version)
+    if types is None:
+        return ANY
+    return {"type": types[0] if len(types) == 1 else types}
+
+
+ANNOTATIONS = ("required", "format", "enum", "readOnly", "deprecated", "description")
+
+
+def _annotations(node: dict[str, Any], out: dict[str, Any]) -> None:
+    """Copy what the authoring heuristics read (never part of a runtime shape: `required` would reject)."""
+    for keyword in ANNOTATIONS:
+        value = node.get(keyword)
+        if value is None:
+            continue
+        if keyword == "required" and isinstance(value, list):
+            value = sorted(set(value) | set(out.get("required", [])))
+        elif keyword == "description" and isinstance(value, str):
+            value = value[:300]
+        out[keyword] = value
 
 
 def _types(node: dict[str, Any], version: str) -> list[str] | None:
@@ -148,6 +202,8 @@ def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
         into["additionalProperties"] = extra
     if "anyOf" in part and "anyOf" not in into:
         into["anyOf"] = part["anyOf"]
+    if "required" in part:  # annotated shapes only (authoring): every part's required fields are
+        into["required"] = sorted(set(into.get("required", [])) | set(part["required"]))
 
 
 def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
