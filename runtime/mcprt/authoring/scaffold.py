@@ -21,6 +21,7 @@ from typing import Any
 from ..manifest.model import Defaults, OpenAPISource
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import is_url
+from ..sources.openapi.responses import annotated_shapes
 from .names import readable_names
 from .suggest import suggest_prune
 
@@ -39,6 +40,8 @@ class Scaffold:
 class Opened:
     location: str  # the `openapi:` value: the URL, or the path relative to the new manifest
     compiled: CompiledOpenAPI
+    # per operation key: its annotated success and `default` response shapes (what suggestions read)
+    annotated: dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]
 
 
 def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
@@ -49,7 +52,8 @@ def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
         absolute = Path(spec).expanduser().resolve()
         location = os.path.relpath(absolute, out.resolve().parent)
         doc = load_document(str(absolute), Path.cwd(), cache_dir)
-    return Opened(location, compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=cache_dir))
+    compiled = compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=cache_dir)
+    return Opened(location, compiled, annotated_shapes(doc))
 
 
 def tag_counts(compiled: CompiledOpenAPI) -> list[tuple[str, int]]:
@@ -84,7 +88,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     included = pruned = 0
     for op, name in zip(compiled.operations, names, strict=True):
         selected = not tags or any(t.lower() in wanted for t in op.tags)
-        block = _operation_block(op, name)
+        block = _operation_block(op, name, opened.annotated.get(op.operation.key))
         included += selected
         pruned += any(line.lstrip().startswith("prune:") for line in block)
         lines += block if selected else [_comment_out(line) for line in block]
@@ -117,7 +121,7 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     return [f"    # auth: {{bearer: \"${{API_TOKEN}}\"}}   # the API declares {_one_line(described)}"]
 
 
-def _operation_block(op: Any, name: str) -> list[str]:
+def _operation_block(op: Any, name: str, annotated: tuple[Any, Any] | None) -> list[str]:
     operation = op.operation
     key = operation.key
     summary = operation.meta.summary or ""
@@ -127,7 +131,8 @@ def _operation_block(op: Any, name: str) -> list[str]:
     if name != operation.name:
         body.append(f"        name: {name}")
     if op.method == "GET":
-        prune = suggest_prune(operation.response_schema, operation.default_response_schema)
+        success, default = annotated or (operation.response_schema, operation.default_response_schema)
+        prune = suggest_prune(success, default)
         if prune:
             body.append(f"        prune: {json.dumps(prune, ensure_ascii=False)}")
     lines.append(f"      {_key(key)}:" + ("" if body else " {}"))
