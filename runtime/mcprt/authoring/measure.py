@@ -76,6 +76,28 @@ def kept(path: str, by: set[str]) -> bool:
                or p.startswith(base + ".") or p.startswith(base + "[]") for p in by)
 
 
+def documented_by_name(shape: Any, path: str) -> bool:
+    """Whether the response shape names every field on `path` (`issues[].fields.summary`).
+
+    False when the path enters a free-form map (`additionalProperties` or an object without
+    `properties`: Jira documents an issue's `fields` so) — no schema-driven rule can name its
+    members — or a field the shape does not list.
+    """
+    from .suggest import _items, _object, _properties
+
+    for segment in [s for s in path.replace("[]", ".[]").split(".") if s]:
+        if shape is None:
+            return False
+        if segment == "[]":
+            shape = _items(shape) if isinstance(shape, dict) and "items" in shape else shape
+            continue
+        inner = _object(shape)
+        if inner is None or segment not in _properties(inner):
+            return False
+        shape = _properties(inner)[segment]
+    return True
+
+
 @dataclass
 class CaseFigure:
     tool: str
@@ -84,7 +106,8 @@ class CaseFigure:
     sent_bytes: int  # with the suggested prune (and the manifest's defaults.prune)
     hand_bytes: int  # with the hand-written prune (and defaults.prune)
     missing: list[str] = field(default_factory=list)  # fields the hand-written prune keeps and the suggestion not
-    undocumented: list[str] = field(default_factory=list)  # … of them, those the entry vouches for (not in the spec)
+    # … of them, those the entry vouches for (not in the spec) or inside a free-form map (not named by it)
+    undocumented: list[str] = field(default_factory=list)
 
 
 def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseFigure]:
@@ -134,7 +157,7 @@ def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseF
         missing = sorted(p for p in source_paths(tool.shaping.pruner.expression)
                          if not (suggestion is None or kept(p, mine_paths)))
         declared = vouched.get(case.tool, [])
-        undocumented = [p for p in missing if kept(p, set(declared))]
+        undocumented = [p for p in missing if kept(p, set(declared)) or not documented_by_name(success, p)]
         figures.append(CaseFigure(case.tool, case.name, _size(body), _size(mine), _size(hand),
                                   [p for p in missing if p not in undocumented], undocumented))
     return figures
@@ -170,7 +193,7 @@ class EntryFigure:
     sent_bytes: int
     hand_bytes: int
     missing: list[str]  # `tool: path`, documented fields the hand-written prunes keep and the suggestions not
-    undocumented: list[str]  # `tool: path`, hand-kept fields the entry vouches for (`undocumented_fields`)
+    undocumented: list[str]  # `tool: path`, hand-kept fields the spec does not name (vouched for, or free-form)
 
 
 def measure_entry(manifest: Path, budget: Budget | None = None) -> EntryFigure:
