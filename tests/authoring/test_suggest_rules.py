@@ -1,0 +1,173 @@
+"""Two rules of `mcprt init`'s suggested prunes, through the real CLI and a real server:
+links that let their holder in are never suggested, and an expandable field (an id, or the
+object it names, which refers back) keeps its id form — while the outputSchema built from the
+same response schema admits every form a real response takes (id, null, expanded object)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.authoring.test_init import CATALOG, mcprt
+from tests.support.served import http_client, mcprt_http
+
+MEETINGS = """openapi: 3.0.3
+info: {title: Meetings, version: "1"}
+servers: [{url: "https://meetings.example.com/v2"}]
+paths:
+  /meetings/{id}:
+    get:
+      operationId: get_meeting
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  id: {type: integer}
+                  topic: {type: string}
+                  start_url: {type: string, description: URL to start the meeting.}
+                  join_url: {type: string, description: "URL for participants to join. Share it only with the users you invite."}
+                  host_link: {type: string, format: uri, description: "Anyone with this link can log in as the host."}
+                  recording_url: {type: string, description: "Append the access token to download the file."}
+                  presigned_download: {type: string, format: uri}
+                  agenda: {type: string}
+"""
+
+
+def suggested_prunes(text: str) -> dict[str, str]:
+    """`override key → prune` of a manifest written by `mcprt init`."""
+    found: dict[str, str] = {}
+    key = ""
+    for line in text.splitlines():
+        if re.match(r"^      [^ #].*:", line):
+            key = line.strip().rstrip(":{} ").strip('"')
+        elif line.startswith("        prune: "):
+            found[key] = json.loads(line.split("prune:", 1)[1])
+    return found
+
+
+def test_links_that_grant_access_are_never_suggested(tmp_path: Path) -> None:
+    spec = tmp_path / "meetings.yaml"
+    spec.write_text(MEETINGS)
+    made = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "mcp.yaml"))
+    assert made.returncode == 0, made.stderr
+    prune = suggested_prunes((tmp_path / "mcp.yaml").read_text())["get_meeting"]
+    assert "join_url: join_url" in prune and "topic: topic" in prune and "agenda: agenda" in prune
+    # by name (a host's start link, a presigned link) and by description (log in as, a token)
+    for leaked in ("start_url", "host_link", "recording_url", "presigned_download"):
+        assert leaked not in prune, prune
+
+
+def test_zooms_host_start_url_is_not_suggested(tmp_path: Path) -> None:
+    out = tmp_path / "zoom" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(CATALOG / "zoom" / "spec" / "zoom.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    prunes = suggested_prunes(out.read_text())
+    assert any("join_url" in p for p in prunes.values()), prunes  # the participants' link is kept
+    assert not [k for k, p in prunes.items() if "start_url" in p]
+
+
+PAYMENTS = """openapi: 3.0.3
+info: {title: Payments, version: "1"}
+servers: [{url: "UPSTREAM"}]
+paths:
+  /payments/{id}:
+    get:
+      operationId: get_payment
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        '200':
+          description: ok
+          content: {application/json: {schema: {$ref: '#/components/schemas/payment'}}}
+components:
+  schemas:
+    payment:
+      type: object
+      properties:
+        id: {type: string}
+        amount: {type: integer}
+        customer:
+          nullable: true
+          description: The customer's id, or the customer when expanded.
+          anyOf: [{type: string}, {$ref: '#/components/schemas/customer'}]
+    customer:
+      type: object
+      properties:
+        id: {type: string}
+        name: {type: string}
+        last_payment:
+          nullable: true
+          anyOf: [{type: string}, {$ref: '#/components/schemas/payment'}]
+"""
+
+RESPONSES = {
+    "/payments/by-id": {"id": "pi_1", "amount": 500, "customer": "cus_1"},
+    "/payments/guest": {"id": "pi_2", "amount": 700, "customer": None},
+    "/payments/expanded": {"id": "pi_3", "amount": 900,
+                           "customer": {"id": "cus_3", "name": "Jenny", "last_payment": "pi_0"}},
+    "/payments/expanded-twice": {"id": "pi_4", "amount": 100, "customer": {
+        "id": "cus_4", "name": "Ann", "last_payment": {"id": "pi_0", "amount": 1, "customer": "cus_4"}}},
+}
+
+
+@contextmanager
+def payments_api() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = json.dumps(RESPONSES[self.path]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_expandable_fields_keep_their_id_form_and_every_form_fits_the_output_schema(tmp_path: Path) -> None:
+    with payments_api() as upstream:
+        spec = tmp_path / "payments.yaml"
+        spec.write_text(PAYMENTS.replace("UPSTREAM", upstream))
+        written = tmp_path / "init" / "mcp.yaml"
+        made = mcprt("init", "--openapi", str(spec), "--out", str(written))
+        assert made.returncode == 0, made.stderr
+        # the id form, whatever the object: never `customer.id` (null for the usual, unexpanded answer)
+        assert "customer: [customer][?type(@) != 'object'] | [0]" in suggested_prunes(written.read_text())["get_payment"]
+
+        manifest = tmp_path / "mcp.yaml"  # no prune, `output_schema: true`: the outputSchema is the response schema
+        manifest.write_text(f"version: 1\nserver: {{name: payments}}\nsources:\n  payments:\n    openapi: {spec}\n"
+                            "    tools: {get_payment: {output_schema: true}}\n")
+        listed = mcprt("tools", str(manifest), "--json")
+        assert listed.returncode == 0, listed.stderr
+        schema = next(t for t in json.loads(listed.stdout)["tools"] if t["name"] == "get_payment")["outputSchema"]
+        customer = schema["properties"]["customer"]
+        # the string alternative is kept (was: `{}`, anything), null is admitted (`nullable` beside `anyOf`)
+        assert {"type": "string"} in customer["anyOf"] and {"type": "null"} in customer["anyOf"]
+        expanded = next(o for o in customer["anyOf"] if "properties" in o)
+        # the reference back to `payment` (recursion) keeps the type its target declares
+        assert {"type": "object"} in expanded["properties"]["last_payment"]["anyOf"]
+
+        with mcprt_http(manifest) as up:
+            async with http_client(up.url) as client:  # the SDK client checks structuredContent against it
+                for path, body in RESPONSES.items():
+                    result = await client.call_tool("get_payment", {"id": path.rsplit("/", 1)[1]})
+                    assert not result.is_error, result.content
+                    assert result.structured_content == body
