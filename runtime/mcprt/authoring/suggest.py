@@ -131,7 +131,7 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
     scored: list[tuple[int, str]] = []
     for name, prop in props.items():
         key = field = _field(name)
-        if _deprecated(prop) or grants_access(name, prop):
+        if _deprecated(prop) or grants_access(name, prop) or _rendering(name, props):
             continue
         if _expandable(prop):  # an id, or the object itself when the request asks to expand it
             scored.append((REFERENCE, f"{key}: [{field}][?type(@) != 'object'] | [0]"))
@@ -231,6 +231,12 @@ _URI_FORMATS = ("uri", "uri-reference", "url", "iri")
 _GRANTS_ACCESS = re.compile(
     r"should not be shared|must not be shared|anyone with (?:this|the) (?:url|link)|log ?in (?:to [^.]* )?as"
     r"|\btokens?\b|\bsignature\b|pre-?signed", re.IGNORECASE)
+
+
+def _rendering(name: str, props: dict[str, Any]) -> bool:
+    """Another rendering of a field beside it (`body_html`, `body_text` beside `body`)."""
+    base, _, form = name.rpartition("_")
+    return form in ("html", "text", "markdown", "md") and base in props
 
 
 def _expandable(shape: Any) -> bool:
