@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from mcprt.authoring.measure import measure_entry, source_paths, table
+from mcprt.authoring.suggest import Budget
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "tests" / "fixtures" / "specs"
@@ -97,36 +98,39 @@ def test_source_paths_name_the_fields_a_prune_reads() -> None:
         "total_count", "items[].repository.full_name"}
 
 
-# Hand-kept fields no general rule on the description keeps (stated in the README):
-# - digitalocean: `image.distribution` is the left side of `image.distribution || image.name`; an embedded image is
-#   a reference, reduced to its slug and name (the right side, kept);
-# - netlify: `published_deploy.published_at`, a time inside an embedded deploy (a reference: name, id, state);
-#   keeping references' times costs GitHub 3 points (90.7% → 87.6%);
-# - jira search: the issue `fields` are documented as a free-form map; kept whole on one issue, dropped in a list
-#   (whole, they are most of the page).
-EXCEPTIONS = {
-    "digitalocean": {"get_droplet: droplet.image.distribution"},
-    "netlify": {"get_site: published_deploy.published_at"},
-    "jira": {f"search_issues: issues[].fields.{f}" for f in ("assignee.displayName", "issuetype.name", "priority.name",
-                                                              "status.name", "summary", "updated")},
-}
+# The one documented hand-kept field no general rule on the description keeps (stated in the README): digitalocean's
+# `image.distribution` is the left side of `image.distribution || image.name`; an embedded image is a reference,
+# reduced to its slug and name (the right side, kept).
+EXCEPTIONS = {"digitalocean": {"get_droplet: droplet.image.distribution"}}
 ENTRIES = sorted(p.parent.name for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
+REACHED = 0.81  # the whole catalog's byte reduction with the rule (81.6% when measured); the goal was 0.90
 
 
 def test_suggested_prunes_on_the_catalog() -> None:
     """Every documented field a hand-written prune keeps is kept (but EXCEPTIONS), and the bytes saved.
 
-    The goal was ≥ 90% on the whole catalog; it is not met (75.4%): a rule keeping every record's own scalar
-    fields — which the hand-kept fields need (vcpus, currency, genres, framework, …) — cannot go below the
-    bytes of those fields, 87.0% on these cases. Asserted: GitHub ≥ 90% as before, the catalog ≥ 75%.
+    The goal was ≥ 90% on the whole catalog; the rule reaches 81.6%. A per-record field budget ranked by
+    the spec's signals (identity, label, state, time, link, required, …) gets to 90% only by losing
+    ~150 hand-kept fields: asserted below, so the README's reason stays true.
     """
     entries = [measure_entry(CATALOG / e / "mcp.yaml") for e in ENTRIES]
     report = table(entries)  # the per-entry figures, as `python catalog/_tools/measure_suggestions.py` prints them
     print("\n" + report)
     assert {e.entry: set(e.missing) for e in entries if set(e.missing) != EXCEPTIONS.get(e.entry, set())} == {}, report
     figures = {e.entry: 1 - e.sent_bytes / e.raw_bytes for e in entries}
-    assert figures["github"] >= 0.90, report
+    assert figures["github"] >= 0.90 and figures["stripe"] >= 0.90 and figures["jira"] >= 0.90, report
     assert all(e.sent_bytes < e.raw_bytes for e in entries)
-    assert 1 - sum(e.sent_bytes for e in entries) / sum(e.raw_bytes for e in entries) >= 0.75, report
-    # what is left out of the measure: fields the entries vouch for as sent but undocumented (validate --strict)
-    assert {e.entry for e in entries if e.undocumented} == {"asana", "slack", "zoom"}
+    assert 1 - sum(e.sent_bytes for e in entries) / sum(e.raw_bytes for e in entries) >= REACHED, report
+    # left out of the measure: fields the entries vouch for as sent but undocumented (validate --strict), and
+    # Jira's issue `fields`, a free-form map in its description (no schema-driven rule can name its members)
+    assert {e.entry for e in entries if e.undocumented} == {"asana", "jira", "slack", "zoom"}
+    assert all(p.startswith("search_issues: issues[].fields.") for e in entries if e.entry == "jira"
+               for p in e.undocumented)
+
+
+def test_a_field_budget_reaches_90_percent_only_by_losing_hand_kept_fields() -> None:
+    """Why the rule has no budget (README): the ranks cannot tell the fields people keep from those beside them."""
+    entries = [measure_entry(CATALOG / e / "mcp.yaml", Budget(single=20, item=10, part=3)) for e in ENTRIES]
+    reduction = 1 - sum(e.sent_bytes for e in entries) / sum(e.raw_bytes for e in entries)
+    lost = sum(len(e.missing) for e in entries)
+    assert reduction >= 0.90 and lost >= 100, (reduction, lost)
