@@ -304,18 +304,20 @@ def _reference(shape: dict[str, Any]) -> bool:
     return any(n in props for n in IDS) and any(n in props for n in (*HANDLES, *LABELS, *links))
 
 
-def _names(shape: dict[str, Any]) -> list[str]:
-    """An identified object's identifying fields: its first handle and first label, else its first identifier."""
+def _names(shape: dict[str, Any], with_id: bool = False) -> list[str]:
+    """An identified object's identifying fields: its first handle, else its first label and (`with_id`, or
+    without a label) its first identifier."""
     props = {n: p for n, p in _properties(shape).items() if _is_scalar(p)}
     handle = next((n for n in HANDLES if n in props), None)
     label = next((n for n in LABELS if n in props and n != handle), None)
-    ident = next((n for n in IDS if n in props), None) if handle is None else None
+    ident = next((n for n in IDS if n in props), None) if handle is None and (label is None or with_id) else None
     return [n for n in (handle, label, ident) if n]
 
 
 def _identity(shape: dict[str, Any], times: bool = False) -> list[str]:
-    """The fields a reference is reduced to: identity, state and details (in document order)."""
-    chosen = set(_names(shape))
+    """The fields a reference is reduced to: identity, state and details (in document order); on the one
+    result object (`times`) also its identifier beside a label, and its times."""
+    chosen = set(_names(shape, with_id=times))
     return [n for n, p in _properties(shape).items()
             if _is_scalar(p) and (n in chosen or n in DETAILS or _is_state(n) or (times and _is_time(n)))]
 
@@ -323,9 +325,11 @@ def _identity(shape: dict[str, Any], times: bool = False) -> list[str]:
 def _last_level(shape: dict[str, Any]) -> list[str]:
     """The fields kept at the last level followed: identity, state, times and details."""
     chosen = set(_names(shape)) if _identified(shape) else set()
+    links = [n for n, p in _properties(shape).items() if _is_scalar(p) and _is_link(n, p)]
+    chosen |= set(sorted(links, key=lambda n: (n != "url", n != "html_url"))[:1])  # the one it stands for
     return [n for n, p in _properties(shape).items()
             if _is_scalar(p) and (n in chosen or n in DETAILS or _is_time(n) or _is_state(n)
-                                  or n == "type" or n.endswith("address") or _is_link(n, p))]
+                                  or n == "type" or n.endswith("address"))]
 
 
 
