@@ -10,8 +10,8 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   `{added_at, track}` item, a search result `{tracks: {items}, albums: {items}}`) — are followed
   through `MAX_WRAPPERS` levels: their scalars are kept, their objects and list items are wrappers
   or *records* in turn.
-- A *record* (the first identified object on a path) keeps its scalar fields and lists of scalars,
-  and its maps of scalars whole (`labels`, `annotations`: `additionalProperties` with scalar
+- A *record* (the first identified object on a path) keeps its scalar fields and lists of scalars
+  (in a list's items not lists of other records' identifiers, `*_ids`), and its maps of scalars whole (`labels`, `annotations`: `additionalProperties` with scalar
   values). A free-form object of any values is kept whole on the one result object (Jira's issue
   `fields`) and dropped in list items, where it would repeat on every item. A field that is an
   id or the object it names (`anyOf: [string, object]`: Stripe's expandable `customer`), or of
@@ -21,13 +21,15 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   `settings`, `build_settings`, `state.waiting`) keeps its scalar fields (not its lists of
   scalars); on the last level only its identity, state (`STATES`: `state`, `status`, `reason`,
   `*_code`, …), `type`, time (`*_at`, `*At`, `date`), `DETAILS` (`value`, `message`, `total`,
-  paging cursors), `*address` and link (`url`, `*_url`: the thing the part stands for) fields,
+  paging cursors) and `*address` fields, the one link it stands for (`url`, else `html_url`, else
+  the first `*_url`),
   and the names of the identified objects and lists in it (`commit.author.{name, date}`,
   `path_collection.entries[].name`). An object holding no scalar of its own
   (`networks: {v4, v6}`) is a grouping and takes no level.
   A *reference* — an identifier with a handle, label or link (a user, an album, a repository) — is
-  reduced to its first handle and first label (its identifier when it has no handle), state and
-  `DETAILS`, and on the one result object its times (`published_deploy.published_at`). A list of
+  reduced to its first handle and first label (its identifier when it has neither), state and
+  `DETAILS`; on the one result object also its identifier beside a label and its times
+  (`published_deploy.{id, name, published_at}`). A list of
   identified objects becomes the list of one identifying field (`labels[].name`); a list of
   unidentified ones keeps their fields (`networks.v4[].ip_address`).
 - Link fields are dropped where they are the API's own navigation: `self`, `selfLink`, `href`,
@@ -49,7 +51,7 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
 Only operations whose success response is an object or a list of objects get a suggestion.
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by ~81 %, keeping every documented field the hand-written prunes keep but one (the
+cases shrink by ~82 %, keeping every documented field the hand-written prunes keep but one (the
 left side of DigitalOcean's `image.distribution || image.name`). A per-record field `Budget`
 ranked by the spec's signals reaches 90 % only by losing ~150 hand-kept fields.
 """
@@ -137,7 +139,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             scored.append((REFERENCE, f"{key}: [{field}][?type(@) != 'object'] | [0]"))
             continue
         if _is_scalar(prop) or _is_scalar_list(prop):
-            if not dropped_link(name, html, part, objects) and not (part and _is_scalar_list(prop)):
+            if not dropped_link(name, html, part, objects) and not (part and _is_scalar_list(prop)) \
+                    and not (not single and _is_scalar_list(prop) and _is_id_list(name)):
                 scored.append((_score(name, prop, name in required), f"{key}: {field}"))
             continue
         if any(fnmatch.fnmatchcase(name, p) for p in _SECRETS):
@@ -231,6 +234,11 @@ _URI_FORMATS = ("uri", "uri-reference", "url", "iri")
 _GRANTS_ACCESS = re.compile(
     r"should not be shared|must not be shared|anyone with (?:this|the) (?:url|link)|log ?in (?:to [^.]* )?as"
     r"|\btokens?\b|\bsignature\b|pre-?signed", re.IGNORECASE)
+
+
+def _is_id_list(name: str) -> bool:
+    """A list of other records' identifiers (`shared_team_ids`, `volumeIds`): in a list's items, dropped."""
+    return name.endswith(("_ids", "Ids", "_uuids"))
 
 
 def _rendering(name: str, props: dict[str, Any]) -> bool:
