@@ -90,6 +90,11 @@ def totals() -> Totals:
     return {"count": 2, "by_tag": {"ops": 1}}
 
 
+def whoami() -> Author:
+    """The current author."""
+    return NOTES[0].author
+
+
 def anything() -> Any:
     """Whatever."""
     return {"whatever": 1}
@@ -224,7 +229,7 @@ async def test_the_served_output_schema_is_the_prune_of_the_return_type_and_resu
 
         # The SDK's client validates structuredContent against the listed schema: these calls would raise.
         calls = {"get_note": [{"note_id": 1}, {"note_id": 2}], "find_note": [{"name": "Backoff"}, {"name": "none"}],
-                 "totals": [{}]}
+                 "totals": [{}], "whoami": [{}]}
         for name, argument_sets in calls.items():
             for arguments in argument_sets:
                 result = await client.call_tool(name, arguments)
@@ -233,6 +238,9 @@ async def test_the_served_output_schema_is_the_prune_of_the_return_type_and_resu
                 Draft202012Validator(listed[name].output_schema).validate(result.structured_content)
         first = await client.call_tool("get_note", {"note_id": 1})
         assert first.structured_content == {"id": 1, "name": "Retry budget", "author": "Ana", "tags": ["ops"]}
+        # unpruned, a model result carries its fields by alias, as the function's own schema says
+        assert listed["whoami"].output_schema["required"] == ["login", "displayName"]
+        assert (await client.call_tool("whoami", {})).structured_content == {"login": "ana", "displayName": "Ana"}
         missing = await client.call_tool("find_note", {"name": "none"})
         assert missing.structured_content == {}  # no object: `{}` still conforms
 
