@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import inspect
 import types
+import warnings
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -167,7 +168,9 @@ def _return_schema(annotation: Any) -> dict[str, Any] | None:
     if annotation is inspect.Signature.empty:
         return None
     try:
-        return TypeAdapter(annotation).json_schema(mode="serialization", by_alias=True)
+        with warnings.catch_warnings():  # e.g. a default pydantic cannot show: the schema is still right
+            warnings.simplefilter("ignore")
+            return TypeAdapter(annotation).json_schema(mode="serialization", by_alias=True)
     except Exception:  # an undescribable return type (e.g. `typing.TypedDict` before 3.12): unknown shape
         return None
 
