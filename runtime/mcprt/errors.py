@@ -53,6 +53,18 @@ class ManifestError(McprtError):
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
+@dataclass
+class ManifestNotFound(ManifestError):
+    """There is no manifest where one was looked for. `message` names the path and how to create one
+    (what the CLI prints, as there is no line to point at); `diagnostics` holds the same finding at
+    `file:1:1` for callers that collect diagnostics (hot reload)."""
+
+    message: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class SpecError(McprtError):
     """An API description (OpenAPI/Swagger) cannot be used; names the document and JSON pointer."""
 

@@ -59,7 +59,10 @@ def test_schema_prints_json_on_stdout_only() -> None:
 def test_validate_a_missing_file(tmp_path: Path) -> None:
     result = mcprt_cli("validate", "absent.yaml", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == ["absent.yaml:1:1: file not found", "1 error"]
+    assert result.stderr.splitlines() == [
+        f"error: absent.yaml does not exist (looked for {tmp_path.resolve() / 'absent.yaml'}). Create one with "
+        "`mcprt init --openapi SPEC --out absent.yaml` (from an API description) or `mcprt catalog init NAME` "
+        "(a ready-made one)"]
     assert result.stdout == ""
 
 

@@ -185,7 +185,10 @@ def test_a_file_that_does_not_exist(tmp_path: Path) -> None:
 
     result = run_cli("validate", "nowhere.yaml", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("nowhere.yaml:1:1: file not found")
+    # no `file:1:1` pointing into a file that is not there: what is missing, and how to create it
+    assert result.stderr.splitlines() == [
+        f"error: nowhere.yaml does not exist (looked for {missing.resolve()}). Create one with `mcprt init --openapi SPEC "
+        "--out nowhere.yaml` (from an API description) or `mcprt catalog init NAME` (a ready-made one)"]
     assert "Traceback" not in result.stderr
 
 
@@ -198,12 +201,17 @@ def test_a_directory_without_a_manifest(tmp_path: Path) -> None:
 
     result = run_cli("validate", "empty", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("empty:1:1: no mcp.yaml")
-    # and with no argument at all, in a folder without a manifest
-    result = run_cli("validate", cwd=tmp_path / "empty")
-    assert result.returncode == 2
-    assert "no manifest given and no ./mcp.yaml or ./mcp.toml here" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {(tmp_path / 'empty').resolve()} has no mcp.yaml, mcp.yml or mcp.toml. Create one "
+                                    "with `mcprt init --openapi SPEC --out empty/mcp.yaml`")
+    # and with no argument at all, in a folder without a manifest: `up` as every command
+    for command in ("validate", "up"):
+        result = run_cli(command, cwd=tmp_path / "empty")
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            f"error: no manifest given, and {(tmp_path / 'empty').resolve()} has no mcp.yaml, mcp.yml or mcp.toml. Create one "
+            "with `mcprt init --openapi SPEC` (from an API description) or `mcprt catalog init NAME` (a ready-made "
+            "one), or give the manifest's path"]
+        assert "mcp.yaml:1:1" not in result.stderr
 
 
 def test_a_directory_with_a_manifest_loads_it(tmp_path: Path) -> None:

@@ -241,7 +241,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         done = subprocess.run(up_command(manifest, "--transport", "http", "--port", str(port)), env=child_env(),
                               capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert f"error: port {port} on 127.0.0.1 is in use" in done.stderr  # first and alone: tests/cli/test_cli_first_steps.py
     assert "Traceback" not in done.stderr
 
 

@@ -17,7 +17,8 @@ from ..manifest.loader import find_manifest, load_manifest
 from ..manifest.model import OpenAPISource
 from ..sources.openapi import fetch as fetching
 from ..sources.openapi.loader import is_url
-from ..testing.overrides import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES, replay_environment
+from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES
+from ..testing.overrides import replay_environment
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import McprtError
 from .common import compile_once, run_async
@@ -18,6 +19,12 @@ def split_targets(targets: list[str]) -> tuple[Path | None, str]:
     if len(targets) == 2:
         return Path(targets[0]), targets[1]
     raise McprtError("expected [MANIFEST] TOOL")
+
+
+def unknown_tool(toolset: Any, manifest: Path | None, tool_name: str) -> McprtError:
+    """The error for a tool name the manifest does not expose: close matches only, else where to look."""
+    command = f"mcprt tools {manifest}" if manifest is not None else "mcprt tools"
+    return McprtError(toolset.unknown_tool_message(tool_name, list_hint=f"`{command}` lists the tools"))
 
 
 def parse_args(text: str) -> dict:
@@ -41,7 +48,7 @@ def run_call(targets: list[str], args_text: str) -> int:
         try:
             tool = compiled.toolset.get(tool_name)
             if tool is None:
-                raise McprtError(compiled.toolset.unknown_tool_message(tool_name))
+                raise unknown_tool(compiled.toolset, manifest, tool_name)
             result = await call_tool(tool, arguments)
             sys.stdout.write(json.dumps(result.to_wire(), indent=2, ensure_ascii=False) + "\n")
             return EXIT_FAILED_CHECK if result.is_error else EXIT_OK

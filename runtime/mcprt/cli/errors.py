@@ -16,7 +16,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
-from ..errors import Diagnostic, ManifestError, McprtError
+from ..errors import Diagnostic, ManifestError, ManifestNotFound, McprtError
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_BAD_INPUT = 0, 1, 2
 _debug = False
@@ -48,6 +48,9 @@ def guarded() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except ManifestNotFound as exc:  # no file to point into: say what is missing and how to create it
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except ManifestError as exc:
         print_diagnostics(exc.diagnostics)
         errors = len(exc.errors)

@@ -6,8 +6,7 @@ import json
 import sys
 from typing import Any
 
-from ..errors import McprtError
-from .call_cmd import split_targets
+from .call_cmd import split_targets, unknown_tool
 from .common import compile_once, run_async
 from .errors import EXIT_OK
 
@@ -20,7 +19,7 @@ def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
         try:
             tool = compiled.toolset.get(tool_name)
             if tool is None:
-                raise McprtError(compiled.toolset.unknown_tool_message(tool_name))
+                raise unknown_tool(compiled.toolset, manifest, tool_name)
             facts = tool_facts(compiled.loaded, tool)
         finally:
             await runtime.aclose()

@@ -23,7 +23,8 @@ def run_up(
     metrics_port: int | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM (or stdin closes, for stdio). Bad input raises for `guarded()`:
-    manifest errors print as `file:line:col: message` and exit 2, as do a refused bind or port."""
+    manifest errors print as `file:line:col: message` and exit 2, as do a refused bind or a busy port (bound
+    before the manifest compiles, so that error comes first and alone)."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         return runner.run(_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
                               reload=reload, metrics_port=metrics_port))
@@ -56,6 +57,11 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     options = resolve_options(loaded.manifest, settings, transport=transport, host=host, port=port,
                               stateless=stateless)
     check_exposure(options, loaded.manifest)
+    listener = None
+    if options.transport == "http":  # a busy port is the first (and only) thing reported, before any source opens
+        from ..server.sockets import listen
+
+        listener = listen(options.host, options.port)
     runtime = Runtime(manifest, settings)
     try:
         # stdio: compile-cache writes wait until the client has its first tools/list (see _up_stdio)
@@ -74,10 +80,13 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
         else:
             from ..server.serve import serve  # the MCP SDK and the HTTP stack load here
 
-            await serve(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port)
+            await serve(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port,
+                        listener=listener)
     finally:
         log_event("closing sources")
         await runtime.aclose()
+        if listener is not None:
+            listener.close()  # compiling failed before serving took it (closing twice is harmless)
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from ..cancellation import check_abandoned
-from ..errors import Diagnostic, ManifestError
+from ..errors import Diagnostic, ManifestError, ManifestNotFound
 from . import envvars
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
@@ -57,20 +57,35 @@ class LoadedManifest:
 
 
 def find_manifest(explicit: str | Path | None, cwd: Path | None = None) -> Path:
-    """The file to load: the given one, else ./mcp.yaml, then ./mcp.toml."""
+    """The file to load: the given one (a folder: its mcp.yaml, mcp.yml or mcp.toml), else
+    ./mcp.yaml, ./mcp.yml, then ./mcp.toml. Raises `ManifestNotFound` saying where it looked and
+    how to create one when there is none."""
+    names = ", ".join(DEFAULT_NAMES[:-1]) + f" or {DEFAULT_NAMES[-1]}"
     if explicit is not None:
         path = Path(explicit)
         if path.is_dir():
             for name in DEFAULT_NAMES:
                 if (path / name).is_file():
                     return path / name
-            raise ManifestError([Diagnostic(str(path), 1, 1, f"no {' or '.join(DEFAULT_NAMES)} in this folder")])
+            raise _not_found(str(path), f"no {' or '.join(DEFAULT_NAMES)} in this folder",
+                             f"{path.resolve()} has no {names}", path / "mcp.yaml")
+        if not path.exists():
+            raise _not_found(str(path), "file not found", f"{path} does not exist (looked for {path.resolve()})", path)
         return path
     base = cwd or Path.cwd()
     for name in DEFAULT_NAMES:
         if (base / name).is_file():
             return base / name
-    raise ManifestError([Diagnostic("mcp.yaml", 1, 1, "no manifest given and no ./mcp.yaml or ./mcp.toml here")])
+    raise _not_found("mcp.yaml", f"no manifest given and no {names} here",
+                     f"no manifest given, and {base.resolve()} has no {names}", None)
+
+
+def _not_found(shown: str, diagnostic: str, what: str, target: Path | None) -> ManifestNotFound:
+    out = f" --out {target}" if target is not None else ""
+    message = (f"{what}. Create one with `mcprt init --openapi SPEC{out}` (from an API description) or "
+               f"`mcprt catalog init NAME` (a ready-made one)"
+               + ("" if target is not None else ", or give the manifest's path"))
+    return ManifestNotFound([Diagnostic(shown, 1, 1, diagnostic)], message=message)
 
 
 def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, PositionIndex, list[Diagnostic]]:

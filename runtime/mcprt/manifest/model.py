@@ -298,8 +298,9 @@ class ToolOverride(StrictModel):
     pinned: bool = Field(False, description="In discovery mode, keep this tool directly listed.")
     output_schema: bool | None = Field(
         None,
-        description="Declare an `outputSchema` from the response schema: by default when the tool has a `prune` "
-        "and no `output` template; `true` also without a prune, `false` never.",
+        description="Declare an `outputSchema` from the response schema (an OpenAPI success response, a Python "
+        "function's return type): by default when the tool has a `prune` and no `output` template; `true` also "
+        "without a prune; `false` never (not even the function's or upstream tool's own).",
     )
     undocumented_fields: list[str] = Field(
         default_factory=list,
@@ -465,7 +466,7 @@ class SourceBase(StrictModel):
     expose: Literal["tools", "discovery"] | None = Field(None, description="Overrides `server.expose` for this source.")
     timeout: Duration | None = Field(None, description="Overrides `defaults.timeout`.")
     output_schema: bool | None = Field(
-        None, description="Default of the tools' `output_schema` (OpenAPI response schemas → `outputSchema`)."
+        None, description="Default of the tools' `output_schema` (response schemas → `outputSchema`)."
     )
 
 

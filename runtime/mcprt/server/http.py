@@ -32,6 +32,7 @@ from .lean import LeanPath, answer_stateless_in_json
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
 from .shared_sessions import share_sessions
+from .sockets import listen
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
@@ -166,25 +167,6 @@ def named_tokens(config: ServerConfig) -> dict[str, str]:
     tokens = {t.get_secret_value(): "bearer" for t in config.auth.bearer_tokens}
     tokens.update({secret.get_secret_value(): name for name, secret in config.auth.tokens.items()})
     return tokens
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """Bind the listening socket ourselves: port 0 resolves before the banner, errors are clear."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise McprtError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-        sock.listen(512)
-    except OSError as exc:
-        sock.close()
-        raise McprtError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.setblocking(False)
-    return sock
 
 
 class _QuietServer(uvicorn.Server):

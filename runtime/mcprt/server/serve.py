@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,8 @@ from ..reload import reload_now as reload_manifest
 from ..reload import reload_status
 from ..reload import watch as watch_manifest
 from .app import build_server
-from .http import build_http_app, build_side_app, listen, serve_http
+from .http import build_http_app, build_side_app, serve_http
+from .sockets import listen
 from .lifecycle import InFlight, Readiness
 from .limits import session_limits
 from .shared_state import open_shared_state
@@ -35,11 +37,13 @@ if TYPE_CHECKING:
 
 
 async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
-                metrics_port: int | None = None, wire: StdioWire | None = None) -> None:
+                metrics_port: int | None = None, wire: StdioWire | None = None,
+                listener: socket.socket | None = None) -> None:
     """Serve `runtime`'s tool set (it must be started) until SIGINT/SIGTERM or the client leaves.
 
     `wire`: for stdio, the claimed stdin/stdout (with what `early.answer_early` hands over);
-    claimed here when not given.
+    claimed here when not given. `listener`: for HTTP, the socket already bound to
+    `options.host:port` (`sockets.listen`); bound here when not given.
 
     Metrics, the status page, the audit log and traces run beside it (`observe.Observatory`); for
     stdio they are served on `server.observability.listen`, or 127.0.0.1:`metrics_port`.
@@ -107,7 +111,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         spawn(watch(runtime, notifier), "hot reload")
     try:
         if http:
-            sock = listen(options.host, options.port)
+            sock = listener if listener is not None else listen(options.host, options.port)
             port = sock.getsockname()[1]
             observatory.endpoint = options.url(port)
             routes = _serve_policy(runtime, options, port, spawn, cleanups)

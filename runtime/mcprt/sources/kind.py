@@ -93,12 +93,13 @@ class SourceKind:
         return digest[:32]
 
     def for_replay(
-        self, config: SourceBase, folder: Path, origin: str | None, pinned: Path | None, settings: Any
+        self, config: SourceBase, name: str, folder: Path, origin: str | None, settings: Any
     ) -> SourceBase:
         """The configuration a replay compiles (`mcprt test`/`diff`, `validate --offline`).
 
-        `pinned`: the local copy `spec/<source>.*` beside the manifest, if any; `origin`: the replay
-        upstream's `scheme://host:port` that requests must go to (None: only pinned copies apply).
+        `name`: the source's manifest key, `folder`: where its manifest is (a kind with local copies
+        of what it fetches — OpenAPI's pinned `spec/<name>.*` — reads them from there); `origin`: the
+        replay upstream's `scheme://host:port` that requests must go to (None: only local copies apply).
         Default: unchanged (the kind makes no outbound HTTP requests a replay could serve).
         """
         return config

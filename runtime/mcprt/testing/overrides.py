@@ -5,7 +5,8 @@
 - every OpenAPI source's `base_url` becomes the replay upstream's origin *plus the original base
   path* (so the path a replay sends is the path the case recorded), with retries off;
 - a source whose `openapi:` is a URL reads the pinned copy `spec/<source>.json` (or `.yaml`/`.yml`)
-  beside the manifest when there is one, so tests never depend on the network or on upstream edits;
+  beside the manifest when there is one, so tests never depend on the network or on upstream edits
+  (each kind says what it replays from: `SourceKind.for_replay`);
 - a `${VAR}` without a default that is not set gets a placeholder value: nothing leaves loopback, so
   CI needs no secrets to replay cases (a variable that is set keeps its value).
 
@@ -23,9 +24,8 @@ from ..manifest import envvars
 from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
 from ..settings import Settings
 from ..sources.kind import kind_of
-from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES, pinned_spec
 
-__all__ = ["PINNED_SPEC_DIR", "PINNED_SPEC_SUFFIXES", "load_for_replay", "pinned_spec", "redirect_sources"]
+__all__ = ["load_for_replay", "redirect_sources", "replay_environment"]
 
 PLACEHOLDER = "mcprt-replay-placeholder"
 _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -51,11 +51,10 @@ def load_for_replay(manifest: str | Path | None, origin: str | None, settings: S
 
 
 def redirect_sources(loaded: LoadedManifest, origin: str | None, settings: Settings) -> LoadedManifest:
-    """Each source as its kind replays it (`SourceKind.for_replay`): pinned copy, requests to `origin`."""
+    """Each source as its kind replays it (`SourceKind.for_replay`): local copies, requests to `origin`."""
     sources: dict[str, Any] = {}
     for name, source in loaded.manifest.sources.items():
         folder = loaded.source_dirs.get(name, loaded.base_dir)
-        pinned = pinned_spec(folder, name)
-        sources[name] = kind_of(source).for_replay(source, folder, origin, pinned, settings)
+        sources[name] = kind_of(source).for_replay(source, name, folder, origin, settings)
     manifest = loaded.manifest.model_copy(update={"sources": sources})
     return dataclasses.replace(loaded, manifest=manifest)

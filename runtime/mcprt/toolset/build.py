@@ -123,7 +123,12 @@ def _source_tools(
         pruner = compile_prune(override.prune) if override.prune else None
         output = _template(override.output, "output") if override.output else None
         identity = pruner is None and output is None and autoprune is None
-        declared = _declared_output_schema(loaded, base, op, override, source, out)
+        wanted = override.output_schema if override.output_schema is not None else source.output_schema
+        declared = _declared_output_schema(loaded, base, op, override, wanted, out)
+        if declared is None and identity and wanted is not False:
+            declared_as_is = op.output_schema  # a function's or upstream tool's own, for results passed unchanged
+        else:
+            declared_as_is = None
         shaping = Shaping(
             pruner=pruner,
             autoprune=autoprune,
@@ -146,7 +151,7 @@ def _source_tools(
                 timeout=override.timeout or source.timeout or defaults.timeout,
                 max_response_bytes=max_response,
                 title=override.title or op.title,
-                output_schema=declared if declared is not None else (op.output_schema if identity else None),
+                output_schema=declared if declared is not None else declared_as_is,
                 annotations=dict(op.annotations),
                 expose=source.expose or loaded.manifest.server.expose,
                 pinned=override.pinned,
@@ -161,16 +166,18 @@ def _declared_output_schema(
     base: tuple[Any, ...],
     op: Operation,
     override: ToolOverride,
-    source: SourceBase,
+    wanted: bool | None,
     out: list[Diagnostic],
 ) -> dict[str, Any] | None:
-    """Check `prune` and `output` against the response schema; the outputSchema to declare, if any.
+    """Check `prune` and `output` against the response shape; the outputSchema to declare, if any.
 
-    A field that cannot exist is an error when it is a typo of a documented one (or looked up on
-    a list), else a warning: documents often leave fields out (`opt_fields`, vendor extras).
-    Declared (by default) when the tool has a prune, no output template (a rendered result has no
-    structuredContent) and the prune provably gives an object; `output_schema: true` declares the
-    response shape itself for an unpruned tool, `false` (tool or source) never.
+    The shape is the operation's `response_schema`, whatever the kind: an OpenAPI success response,
+    a Python function's return type. A field that cannot exist is an error when it is a typo of a
+    documented one (or looked up on a list), else a warning: documents often leave fields out
+    (`opt_fields`, vendor extras). Declared (by default) when the tool has a prune, no output
+    template (a rendered result has no structuredContent) and the prune provably gives an object;
+    `wanted` (the tool's or source's `output_schema`) true declares the response shape itself for
+    an unpruned tool, false never.
     """
     shape = op.response_schema
     if shape is None:
@@ -206,13 +213,13 @@ def _declared_output_schema(
                 message += _UNDOCUMENTED
             out.append(at_offset(loaded.index, (*base, "output"), override.output, offset, message,
                                  severity="error" if t.certain and not t.guarded else "warning"))
-    wanted = override.output_schema if override.output_schema is not None else source.output_schema
     if wanted is False or override.output or not (override.prune or wanted):
         return None
     return output_schema(shape)
 
 
-_UNDOCUMENTED = " (if the API sends it anyway, the document is incomplete: a warning, not an error)"
+_UNDOCUMENTED = (" (if the result carries it anyway, its schema is incomplete — the API's description or the "
+                 "function's return type; `undocumented_fields` vouches for it: a warning, not an error)")
 
 
 def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:

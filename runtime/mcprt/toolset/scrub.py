@@ -1,15 +1,15 @@
-"""Configured secrets out of what a call returns: the upstream's answer and the shaped result.
+"""Configured secrets out of what a call returns: the upstream's answer, and error messages.
 
 The HTTP executor already scrubs a body as bytes (cheapest, and before `mcprt record` captures it);
 results of proxied MCP servers and Python functions are scrubbed here, before shaping, so pruning and
 templates never see a secret (and their output, made only of what they were given, needs no second
-pass: each pass is one substring search per form over the whole result).
+pass: the shaped result is never scrubbed again).
 """
 
 from __future__ import annotations
 
 from ..scrubbing import SECRETS
-from ..contracts import ToolResult, UpstreamResult
+from ..contracts import UpstreamResult
 
 
 def scrub_upstream(upstream: UpstreamResult) -> None:
@@ -23,21 +23,6 @@ def scrub_upstream(upstream: UpstreamResult) -> None:
     if upstream.structured is not None:
         upstream.structured = SECRETS.scrub_value(upstream.structured)
     upstream.scrubbed = True
-
-
-def scrub_result(result: ToolResult) -> ToolResult:
-    """`result` with secrets removed from its text blocks (and structuredContent when a text block had one)."""
-    if not SECRETS:
-        return result
-    found = False
-    for block in result.content:
-        text = block.get("text")
-        if isinstance(text, str) and SECRETS.found_in(text):
-            block["text"] = SECRETS.scrub_text(text)
-            found = True
-    if found and result.structured_content is not None:
-        result.structured_content = SECRETS.scrub_value(result.structured_content)
-    return result
 
 
 def scrub_message(message: str) -> str:

@@ -16,6 +16,10 @@ from ..identity.principal import Principal
 from ..offerings.offerset import OfferSet
 from .tool import Tool
 
+# difflib similarity a name must reach to be suggested for an unknown one (2·matches / total length):
+# 0.6 keeps typos (`get_nte` → `get_note`, 0.93) and drops mere shared words (`add_note`, 0.53).
+SUGGEST_CUTOFF = 0.6
+
 
 class ToolSet:
     """Every callable tool by exposed name, plus extra tools (e.g. discovery meta-tools) in front."""
@@ -51,17 +55,23 @@ class ToolSet:
             return tool
         return None
 
-    def unknown_tool_message(self, name: str, principal: Principal | None = None) -> str:
+    def unknown_tool_message(self, name: str, principal: Principal | None = None, *,
+                             list_hint: str | None = None) -> str:
         """What to say about a name that is not here: close matches, else what is listed.
 
-        One wording for the model (server), the CLI (`call`) and recording (`record`). Tools hidden
-        from `principal` are never suggested (a hidden tool must not leak through a "did you mean").
+        One wording for the model (server), the CLI (`call`, `show`) and recording (`record`). Only
+        close matches are suggested (`SUGGEST_CUTOFF`: `get_nte` → `get_note`, never `add_note`).
+        Without one, the model is told the listed tools; a command line, which has `mcprt tools`
+        for that, passes `list_hint` (what to run instead) and lists none. Tools hidden from
+        `principal` are never suggested (a hidden tool must not leak through a "did you mean").
         """
         hidden = self.gate.hidden(principal) if self.gate is not None else frozenset()
         close = difflib.get_close_matches(name, [n for n in [*self.extra, *self.tools] if n not in hidden],
-                                          n=3, cutoff=0.5)
+                                          n=3, cutoff=SUGGEST_CUTOFF)
         if close:
             return f"unknown tool '{name}'; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+        if list_hint is not None:
+            return f"unknown tool '{name}'; {list_hint}"
         names = [tool.name for tool in self.listed if tool.name not in hidden]
         if not names:
             return f"unknown tool '{name}'; this server has no tools right now"

@@ -32,12 +32,13 @@ class OpenAPIKind(SourceKind):
         return [] if "://" in config.openapi else [base_dir / config.openapi]
 
     def for_replay(
-        self, config: SourceBase, folder: Path, origin: str | None, pinned: Path | None, settings: Any
+        self, config: SourceBase, name: str, folder: Path, origin: str | None, settings: Any
     ) -> SourceBase:
+        from .pinned import pinned_spec
         from .replay import for_replay
 
         assert isinstance(config, OpenAPISource)
-        return for_replay(config, folder, origin, pinned, settings)
+        return for_replay(config, folder, origin, pinned_spec(folder, name), settings)
 
     def max_response_bytes(self, config: SourceBase, defaults: Any) -> int:
         assert isinstance(config, OpenAPISource)

@@ -1,7 +1,8 @@
 """A Python return value as an `UpstreamResult`, so pruning and templates treat it like any other source.
 
 - `None` → empty text; `str` → text; `bytes` → binary (PNG/JPEG/GIF/WebP recognised as images)
-- pydantic models, dataclasses, TypedDicts, enums, dates, lists and dicts of them → JSON
+- pydantic models, dataclasses, TypedDicts, enums, dates, lists and dicts of them → JSON (pydantic's
+  JSON mode, fields by alias: what the return type's JSON Schema in serialization mode describes)
 - anything pydantic cannot serialize → an error result saying which type it was
 """
 
@@ -35,7 +36,7 @@ def to_upstream(value: Any) -> UpstreamResult:
         return UpstreamResult(kind="binary", body=data, raw_bytes=len(data), media_type=_sniff(data))
     try:
         if isinstance(value, BaseModel):
-            plain = value.model_dump(mode="json")
+            plain = value.model_dump(mode="json", by_alias=True)  # as nested models and the schema have it
         else:
             plain = to_jsonable_python(value)
     except (PydanticSerializationError, TypeError, ValueError) as exc:

@@ -10,10 +10,13 @@ Fields get internal names (`p0`, `p1`…) and the parameter name as alias, so pa
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
+import types
+import warnings
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
@@ -21,6 +24,7 @@ from typing_extensions import is_typeddict
 
 from ...errors import McprtError, ToolCallError
 from ...contracts import CallContext
+from ...schema.shapes import shape_of
 from .docstrings import Docstring
 
 _INFERABLE_DEFAULTS = (bool, int, float, str)
@@ -42,6 +46,7 @@ class FunctionSignature:
     params: tuple[Param, ...]
     context_param: str | None  # a parameter typed `CallContext` receives the call's context
     output_schema: dict[str, Any] | None
+    response_shape: dict[str, Any] | None = None  # the JSON results' shape (`response_shape` below)
 
 
 def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
@@ -82,13 +87,14 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
         schema = model.model_json_schema(by_alias=True)
     except Exception as exc:  # pydantic's schema errors name the type that cannot be described
         raise McprtError(f"{label}: its parameters cannot be described as JSON Schema: {_first_line(exc)}") from None
-    output_schema = _output_schema(signature.return_annotation)
+    returned = _return_schema(signature.return_annotation)
     return FunctionSignature(
         model=model,
         input_schema=_tidy(schema),
         params=tuple(params),
         context_param=context_param,
-        output_schema=output_schema,
+        output_schema=_output_schema(signature.return_annotation, returned),
+        response_shape=response_shape(signature.return_annotation, returned),
     )
 
 
@@ -156,22 +162,64 @@ def _annotated_description(annotation: Any) -> str | bool | None:
     return None
 
 
-def _output_schema(annotation: Any) -> dict[str, Any] | None:
-    """An output schema only for return types that always serialize to a JSON object."""
+def _return_schema(annotation: Any) -> dict[str, Any] | None:
+    """The JSON Schema of what the function's results serialize to (`results.to_upstream`: pydantic's
+    JSON mode, by alias), or None when unannotated or pydantic cannot describe the type."""
     if annotation is inspect.Signature.empty:
         return None
-    target = get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+    try:
+        with warnings.catch_warnings():  # e.g. a default pydantic cannot show: the schema is still right
+            warnings.simplefilter("ignore")
+            return TypeAdapter(annotation).json_schema(mode="serialization", by_alias=True)
+    except Exception:  # an undescribable return type (e.g. `typing.TypedDict` before 3.12): unknown shape
+        return None
+
+
+def _output_schema(annotation: Any, returned: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An output schema only for return types that always serialize to a JSON object."""
+    if returned is None:
+        return None
+    target = _unannotated(annotation)
     is_object = (
         (inspect.isclass(target) and issubclass(target, BaseModel))
         or (inspect.isclass(target) and dataclasses.is_dataclass(target))
         or is_typeddict(target)
     )
-    if not is_object:
+    return _tidy(copy.deepcopy(returned)) if is_object else None
+
+
+def response_shape(annotation: Any, returned: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The shape (`mcprt.schema.shapes`) of the function's JSON results, which checked shaping
+    follows like an OpenAPI response schema (prune and `output` references, the `outputSchema`).
+
+    None — no check, no outputSchema — when the shape is unknown (unannotated, `Any`, a type
+    pydantic cannot describe) or the results are not JSON (`str`, `bytes`, `None` become text,
+    binary and empty text: `results.to_upstream`).
+    """
+    if returned is None or _is_any(annotation) or all(_not_json(t) for t in _members(annotation)):
         return None
-    try:
-        return _tidy(TypeAdapter(annotation).json_schema(mode="serialization"))
-    except Exception:  # an undescribable return type just goes without an output schema
-        return None
+    shape = shape_of(returned)
+    return None if shape == {} else shape
+
+
+def _unannotated(annotation: Any) -> Any:
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The members of a union (`X | Y`, `Optional[X]`), else the annotation itself."""
+    target = _unannotated(annotation)
+    if get_origin(target) in (Union, types.UnionType):
+        return [member for arg in get_args(target) for member in _members(arg)]
+    return [target]
+
+
+def _is_any(annotation: Any) -> bool:
+    return any(member is Any or member is object for member in _members(annotation))
+
+
+def _not_json(annotation: Any) -> bool:
+    return annotation in (str, bytes, bytearray, memoryview, None, type(None))
 
 
 def _tidy(schema: dict[str, Any]) -> dict[str, Any]:

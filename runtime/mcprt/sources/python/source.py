@@ -144,6 +144,7 @@ def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: st
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug),
         aliases=(f"{module}:{fn_name}",),
         output_schema=signature.output_schema,
+        response_schema=signature.response_shape,  # checked shaping and outputSchema, as for OpenAPI responses
         meta=OperationMeta(summary=doc.summary or "", words=(module,)),
         client_requests=signature.context_param is not None,  # its CallContext reaches the client (peer, progress)
     )

@@ -1,0 +1,191 @@
+"""A self-contained JSON Schema (2020-12, local `$ref`s) → the *shape* checked shaping reads.
+
+A shape is the JSON Schema subset `shaping/schema_paths.py` follows: `type`, `properties`,
+`items`, `additionalProperties` (only where the schema states it) and `anyOf` (from `anyOf`/`oneOf`;
+`allOf` parts are merged). Everything else — `required`, `enum`, `const`, `format`, bounds,
+`default`, titles — is dropped, so a shape says where data is without rejecting a value that
+leaves a field out. An `enum`/`const` without a `type` gives the types of its values.
+
+Used for schemas that carry their own definitions: a Python function's return type (pydantic's
+`TypeAdapter(...).json_schema()`, `#/$defs/…`), an upstream tool's `outputSchema`. OpenAPI
+documents, whose `$ref`s cross files, have their own converter (`sources/openapi/responses.py`)
+producing the same subset.
+
+A `$ref` met again while it is being converted (a recursive model), one that does not resolve
+locally, or nesting beyond `MAX_DEPTH`, becomes `{}` (anything): always correct, only less precise.
+Shapes may share objects: treat them as immutable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_DEPTH = 24
+ANY: dict[str, Any] = {}
+_TYPES = frozenset({"string", "number", "integer", "boolean", "null", "array", "object"})
+
+
+def shape_of(schema: Any) -> dict[str, Any] | None:
+    """The shape of `schema`; None when it is not a JSON Schema object (or boolean schema)."""
+    if schema is True:
+        return ANY
+    if not isinstance(schema, dict):
+        return None
+    return _Converter(schema).node(schema, 0)
+
+
+class _Converter:
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+        self.memo: dict[str, dict[str, Any]] = {}
+        self.busy: set[str] = set()
+
+    def node(self, node: Any, depth: int) -> dict[str, Any]:
+        if not isinstance(node, dict) or depth > MAX_DEPTH:
+            return ANY  # `true`, `false` (never reached by a value that exists) and junk: anything
+        if isinstance(node.get("$ref"), str):
+            target = self.ref(node["$ref"], depth)
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            if not siblings:
+                return target
+            return _merged(target, self.node(siblings, depth))  # 2020-12: `$ref` beside other keywords
+        out: dict[str, Any] = {}
+        props = node.get("properties")
+        if isinstance(props, dict):
+            out["properties"] = {str(k): self.node(v, depth + 1) for k, v in props.items()}
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            out["additionalProperties"] = self.node(extra, depth + 1)
+        elif isinstance(extra, bool):
+            out["additionalProperties"] = extra
+        items = self._items(node, depth)
+        if items is not None:
+            out["items"] = items
+        all_of = node.get("allOf")
+        for part in all_of if isinstance(all_of, list) else ():
+            out = _merged(out, self.node(part, depth + 1))
+        options: list[dict[str, Any]] = []
+        for keyword in ("anyOf", "oneOf"):
+            parts = node.get(keyword)
+            if isinstance(parts, list):
+                options += [self.node(part, depth + 1) for part in parts]
+        types = _types(node)
+        if options:
+            if any(option == ANY for option in options):
+                return _with_types(out, types) if types is not None or out else ANY
+            out["anyOf"] = _dedupe(options)
+        return _with_types(out, types)
+
+    def _items(self, node: dict[str, Any], depth: int) -> dict[str, Any] | None:
+        """`items` (one schema), or the union of tuple positions (`prefixItems`, draft-4 `items: [...]`)."""
+        items, prefix = node.get("items"), node.get("prefixItems")
+        if isinstance(items, list):  # draft 4-7 tuple form
+            prefix, items = items, node.get("additionalItems")
+        if not isinstance(prefix, list) or not prefix:
+            return self.node(items, depth + 1) if isinstance(items, dict) else None
+        options = [self.node(part, depth + 1) for part in prefix]
+        if items is not False and node.get("maxItems") != len(prefix):  # more items after the tuple positions
+            options.append(self.node(items, depth + 1) if isinstance(items, dict) else ANY)
+        if any(option == ANY for option in options):
+            return ANY
+        unique = _dedupe(options)
+        return unique[0] if len(unique) == 1 else {"anyOf": unique}
+
+    def ref(self, ref: str, depth: int) -> dict[str, Any]:
+        found = self.memo.get(ref)
+        if found is not None:
+            return found
+        target = _resolve(self.root, ref)
+        if target is None or ref in self.busy:
+            return ANY  # not local, or recursion: anything
+        self.busy.add(ref)
+        try:
+            found = self.node(target, depth + 1)
+        finally:
+            self.busy.discard(ref)
+        self.memo[ref] = found
+        return found
+
+
+def _resolve(root: dict[str, Any], ref: str) -> Any:
+    """A local JSON Pointer reference (`#/$defs/Note`, RFC 6901 escapes), or None."""
+    if not ref.startswith("#"):
+        return None
+    node: Any = root
+    for token in ref[1:].split("/")[1:] if ref != "#" else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node
+
+
+def _types(node: dict[str, Any]) -> list[str] | None:
+    raw = node.get("type")
+    if isinstance(raw, str) and raw in _TYPES:
+        types = [raw]
+    elif isinstance(raw, list) and raw and all(isinstance(t, str) and t in _TYPES for t in raw):
+        types = list(dict.fromkeys(raw))
+    else:
+        values = node["enum"] if isinstance(node.get("enum"), list) else [node["const"]] if "const" in node else None
+        if not values:
+            return None
+        types = list(dict.fromkeys(_json_type(v) for v in values))
+    return types
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+def _with_types(out: dict[str, Any], types: list[str] | None) -> dict[str, Any]:
+    if types is None or "type" in out:  # an allOf part already brought the type
+        return out
+    return {"type": types[0] if len(types) == 1 else types, **out}
+
+
+def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Both shapes hold for one value (allOf, `$ref` with siblings): the first, plus what the second adds."""
+    if first == ANY:
+        return second
+    if second == ANY or first is second:
+        return first
+    out = dict(first)
+    if "type" in second and "type" not in out:
+        out["type"] = second["type"]
+    if "properties" in second:
+        merged = dict(out.get("properties", {}))
+        for name, shape in second["properties"].items():
+            merged[name] = _merged(merged[name], shape) if name in merged else shape
+        out["properties"] = merged
+    if "items" in second:
+        out["items"] = _merged(out["items"], second["items"]) if "items" in out else second["items"]
+    extra = second.get("additionalProperties")
+    if extra is not None and extra is not False and "additionalProperties" not in out:
+        out["additionalProperties"] = extra
+    if "anyOf" in second and "anyOf" not in out:
+        out["anyOf"] = second["anyOf"]
+    return out
+
+
+def _dedupe(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    unique: list[dict[str, Any]] = []
+    for option in options:
+        if not any(option is u or option == u for u in unique):
+            unique.append(option)
+    return unique

@@ -1,0 +1,83 @@
+"""What a new user meets first, through the real CLI: a busy port, no manifest, a mistyped tool name."""
+
+from __future__ import annotations
+
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import mcprt_cli
+
+TOOLS = '''
+from pathlib import Path
+
+Path(__file__).with_name("imported.marker").write_text("the source was opened")
+
+
+def get_note(note_id: int) -> dict:
+    """Read one note."""
+    return {"id": note_id}
+
+
+def add_note(title: str) -> dict:
+    """Add a note."""
+    return {"title": title}
+
+
+def search_notes(query: str) -> list[dict]:
+    """Search notes."""
+    return []
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "first_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(textwrap.dedent("""\
+        version: 1
+        sources:
+          notes:
+            python: first_tools
+        """))
+    return manifest
+
+
+def test_up_on_a_busy_port_says_so_first_and_alone(project: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = mcprt_cli("up", str(project), "--transport", "http", "--port", str(port), "--no-reload",
+                        cwd=project.parent, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.splitlines() == [
+        f"error: port {port} on 127.0.0.1 is in use (another server listens there): stop it, or serve on another "
+        "port with --port (0 picks a free one)"]
+    assert not (project.parent / "imported.marker").exists()  # refused before any source was opened
+    assert run.stdout == ""
+
+
+def test_up_without_a_manifest_names_the_missing_file_and_how_to_create_one(tmp_path: Path) -> None:
+    run = mcprt_cli("up", "notes/mcp.yaml", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        f"error: notes/mcp.yaml does not exist (looked for {tmp_path.resolve() / 'notes' / 'mcp.yaml'}). Create one "
+        "with `mcprt init --openapi SPEC --out notes/mcp.yaml` (from an API description) or `mcprt catalog init "
+        "NAME` (a ready-made one)"]
+    assert ":1:1" not in run.stderr
+
+
+@pytest.mark.parametrize("command", ["show", "call"])
+def test_an_unknown_tool_gets_only_close_suggestions(project: Path, command: str) -> None:
+    typo = mcprt_cli(command, str(project), "get_nte", cwd=project.parent)
+    assert typo.returncode == 2
+    # `add_note` and `search_notes` share `_note` (difflib 0.53): not close enough to suggest
+    assert typo.stderr.splitlines() == ["error: unknown tool 'get_nte'; did you mean 'get_note'?"]
+
+    unlike = mcprt_cli(command, str(project), "delete_everything", cwd=project.parent)
+    assert unlike.returncode == 2
+    assert unlike.stderr.splitlines() == [
+        f"error: unknown tool 'delete_everything'; `mcprt tools {project}` lists the tools"]
