@@ -48,7 +48,7 @@ class _Converter:
             siblings = {k: v for k, v in node.items() if k != "$ref"}
             if not siblings:
                 return target
-            return _merged(target, self.node(siblings, depth))  # 2020-12: `$ref` beside other keywords
+            return merged(target, self.node(siblings, depth))  # 2020-12: `$ref` beside other keywords
         out: dict[str, Any] = {}
         props = node.get("properties")
         if isinstance(props, dict):
@@ -63,7 +63,7 @@ class _Converter:
             out["items"] = items
         all_of = node.get("allOf")
         for part in all_of if isinstance(all_of, list) else ():
-            out = _merged(out, self.node(part, depth + 1))
+            out = merged(out, self.node(part, depth + 1))
         options: list[dict[str, Any]] = []
         for keyword in ("anyOf", "oneOf"):
             parts = node.get(keyword)
@@ -72,9 +72,9 @@ class _Converter:
         types = _types(node)
         if options:
             if any(option == ANY for option in options):
-                return _with_types(out, types) if types is not None or out else ANY
-            out["anyOf"] = _dedupe(options)
-        return _with_types(out, types)
+                return with_types(out, types) if types is not None or out else ANY
+            out["anyOf"] = dedupe(options)
+        return with_types(out, types)
 
     def _items(self, node: dict[str, Any], depth: int) -> dict[str, Any] | None:
         """`items` (one schema), or the union of tuple positions (`prefixItems`, draft-4 `items: [...]`)."""
@@ -88,7 +88,7 @@ class _Converter:
             options.append(self.node(items, depth + 1) if isinstance(items, dict) else ANY)
         if any(option == ANY for option in options):
             return ANY
-        unique = _dedupe(options)
+        unique = dedupe(options)
         return unique[0] if len(unique) == 1 else {"anyOf": unique}
 
     def ref(self, ref: str, depth: int) -> dict[str, Any]:
@@ -153,37 +153,47 @@ def _json_type(value: Any) -> str:
     return "string"
 
 
-def _with_types(out: dict[str, Any], types: list[str] | None) -> dict[str, Any]:
-    if types is None or "type" in out:  # an allOf part already brought the type
+def with_types(out: dict[str, Any], types: list[str] | None) -> dict[str, Any]:
+    """`out` with the node's own `type` (one name or a list); an allOf part's type, already in `out`, wins."""
+    if types is None or "type" in out:
         return out
     return {"type": types[0] if len(types) == 1 else types, **out}
 
 
-def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-    """Both shapes hold for one value (allOf, `$ref` with siblings): the first, plus what the second adds."""
+def merge_into(into: dict[str, Any], part: dict[str, Any]) -> None:
+    """allOf (or `$ref` with siblings): a value satisfies every part, so each part's own description of a
+    field holds; `into` gains what `part` adds. `required` is unioned (only annotated authoring shapes have it)."""
+    if "type" in part and "type" not in into:
+        into["type"] = part["type"]
+    if "properties" in part:
+        merged_props = dict(into.get("properties", {}))
+        for name, shape in part["properties"].items():
+            merged_props[name] = merged(merged_props[name], shape) if name in merged_props else shape
+        into["properties"] = merged_props
+    if "items" in part:
+        into["items"] = merged(into["items"], part["items"]) if "items" in into else part["items"]
+    extra = part.get("additionalProperties")
+    if extra is not None and extra is not False and "additionalProperties" not in into:
+        into["additionalProperties"] = extra
+    if "anyOf" in part and "anyOf" not in into:
+        into["anyOf"] = part["anyOf"]
+    if "required" in part:
+        into["required"] = sorted(set(into.get("required", [])) | set(part["required"]))
+
+
+def merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Both shapes hold for one value: a new shape, the first plus what the second adds (shapes stay shared, unmodified)."""
     if first == ANY:
         return second
     if second == ANY or first is second:
         return first
-    out = dict(first)
-    if "type" in second and "type" not in out:
-        out["type"] = second["type"]
-    if "properties" in second:
-        merged = dict(out.get("properties", {}))
-        for name, shape in second["properties"].items():
-            merged[name] = _merged(merged[name], shape) if name in merged else shape
-        out["properties"] = merged
-    if "items" in second:
-        out["items"] = _merged(out["items"], second["items"]) if "items" in out else second["items"]
-    extra = second.get("additionalProperties")
-    if extra is not None and extra is not False and "additionalProperties" not in out:
-        out["additionalProperties"] = extra
-    if "anyOf" in second and "anyOf" not in out:
-        out["anyOf"] = second["anyOf"]
-    return out
+    combined = dict(first)
+    merge_into(combined, second)
+    return combined
 
 
-def _dedupe(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def dedupe(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`anyOf` options without repeats (by identity or equality), in their order."""
     unique: list[dict[str, Any]] = []
     for option in options:
         if not any(option is u or option == u for u in unique):

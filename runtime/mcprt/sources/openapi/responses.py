@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcprt.errors import SpecError
+from mcprt.schema.shapes import ANY, dedupe, merge_into, with_types
 
 from .loader import LoadedDocument
 from .model import SchemaRef
@@ -30,7 +31,6 @@ from .reader import read_document
 from .refs import Resolver, join
 
 MAX_DEPTH = 24
-ANY: dict[str, Any] = {}
 _SCALARS = frozenset({"string", "number", "integer", "boolean", "null", "array", "object"})
 
 
@@ -80,7 +80,7 @@ class ResponseShapes:
             parts = node.get(keyword)
             if isinstance(parts, list):
                 for i, part in enumerate(parts):
-                    _merge(out, self._node(part, uri, join(ptr, keyword, i), depth + 1))
+                    merge_into(out, self._node(part, uri, join(ptr, keyword, i), depth + 1))
         options: list[dict[str, Any]] = []
         for keyword in ("oneOf", "anyOf"):
             parts = node.get(keyword)
@@ -88,11 +88,11 @@ class ResponseShapes:
                 options += [self._node(p, uri, join(ptr, keyword, i), depth + 1) for i, p in enumerate(parts)]
         if options:
             if any(o == ANY for o in options):
-                return ANY if types is None and not out else _with_types(out, types)
+                return ANY if types is None and not out else with_types(out, types)
             if types is None and _nullable(node):  # `nullable` beside `anyOf` (Stripe): null is one more option
                 options.append({"type": "null"})
-            out["anyOf"] = _dedupe(options)
-        out = _with_types(out, types)
+            out["anyOf"] = dedupe(options)
+        out = with_types(out, types)
         if _nullable(node) and "type" in out:  # `nullable` beside an allOf that brought the type
             out["type"] = _add_null(out["type"])
         if self.annotate:
@@ -176,50 +176,3 @@ def _nullable(node: dict[str, Any]) -> bool:
 def _add_null(types: Any) -> Any:
     listed = [types] if isinstance(types, str) else list(types)
     return listed if "null" in listed else [*listed, "null"]
-
-
-def _with_types(out: dict[str, Any], types: list[str] | None) -> dict[str, Any]:
-    if types is None:
-        return out
-    if "type" in out:  # from allOf parts: keep the parts' type, add null only if this node allows it
-        return out
-    return {"type": types[0] if len(types) == 1 else types, **out}
-
-
-def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
-    """allOf: an instance satisfies every part, so each part's own description of a field holds."""
-    if "type" in part and "type" not in into:
-        into["type"] = part["type"]
-    if "properties" in part:
-        merged = dict(into.get("properties", {}))
-        for name, shape in part["properties"].items():
-            merged[name] = _merged(merged[name], shape) if name in merged else shape
-        into["properties"] = merged
-    if "items" in part:
-        into["items"] = _merged(into["items"], part["items"]) if "items" in into else part["items"]
-    extra = part.get("additionalProperties")
-    if extra is not None and extra is not False and "additionalProperties" not in into:
-        into["additionalProperties"] = extra
-    if "anyOf" in part and "anyOf" not in into:
-        into["anyOf"] = part["anyOf"]
-    if "required" in part:  # annotated shapes only (authoring): every part's required fields are
-        into["required"] = sorted(set(into.get("required", [])) | set(part["required"]))
-
-
-def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-    """Both shapes hold for one value (allOf): the first, plus what the second adds."""
-    if first == ANY:
-        return second
-    if second == ANY or first is second:
-        return first
-    combined = dict(first)
-    _merge(combined, second)
-    return combined
-
-
-def _dedupe(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    unique: list[dict[str, Any]] = []
-    for option in options:
-        if not any(option is u or option == u for u in unique):
-            unique.append(option)
-    return unique
