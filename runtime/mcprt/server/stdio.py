@@ -20,12 +20,13 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import McprtServer
     from .early import PendingSignals
+    from .notify import Notifier
 
 _EOF = None
 log = logging.getLogger("mcprt")
@@ -200,20 +201,53 @@ def claim_stdio() -> Iterator[StdioWire]:
             wire.lines.close()
 
 
-async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire | None = None) -> None:
+async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire | None = None, *,
+                      notifier: Notifier | None = None) -> None:
     """Serve one client until it closes stdin or `stop` is set (on `wire`, else on a claim of
-    the process's stdin/stdout made here)."""
+    the process's stdin/stdout made here).
+
+    With `notifier` (whose session tracking finds the handshake-era connection), `tools/call` and
+    `tools/list` are answered beside the SDK's session (`stdio_lean`) unless `MCPRT_STDIO_LEAN=0`.
+    """
     if wire is None:
         with claim_stdio() as own:
-            await serve_stdio(server, stop, own)
+            await serve_stdio(server, stop, own, notifier=notifier)
         return
+    if notifier is None or os.environ.get("MCPRT_STDIO_LEAN", "1") == "0":
+        await _serve_session(stop, wire, wire.sdk_stdin(),
+                             lambda read, write: server.run(read, write, server.create_initialization_options()))
+        return
+    from mcp.server.runner import serve_dual_era_loop
+
+    from .stdio_lean import StdioLean
+
+    # What `Server.run` does (its lifespan, then the dual-era loop), keeping the lifespan state the
+    # lean answers need.
+    async with server.lifespan(server) as state:
+        lean = StdioLean(server, notifier, wire, state)
+        pump = asyncio.create_task(lean.pump())
+        try:
+            await _serve_session(stop, wire, lean.sdk_lines(), lambda read, write: serve_dual_era_loop(
+                server, read, write, lifespan_state=state, init_options=server.create_initialization_options()))
+        finally:
+            wire.lines.close()
+            try:
+                await asyncio.wait_for(asyncio.shield(pump), timeout=10)  # it bounds its own shutdown (5 s)
+            except (TimeoutError, asyncio.CancelledError):
+                pump.cancel()
+                await asyncio.gather(pump, return_exceptions=True)
+            log.debug("stdio: %d requests answered on the lean path", lean.answered)
+
+
+async def _serve_session(stop: asyncio.Event, wire: StdioWire, lines: AsyncIterator[str],
+                         run: Callable[[Any, Any], Awaitable[None]]) -> None:
+    """Run the SDK's session (`run(read_stream, write_stream)`) over `lines` and the wire until it
+    ends or `stop` is set; then EOF, two seconds to wind down, and cancellation."""
     from mcp.server.stdio import stdio_server
 
-    async with stdio_server(stdin=wire.sdk_stdin(), stdout=wire.sdk_stdout()) as (  # type: ignore[arg-type]
+    async with stdio_server(stdin=lines, stdout=wire.sdk_stdout()) as (  # type: ignore[arg-type]
             read_stream, write_stream):
-        session = asyncio.create_task(
-            server.run(read_stream, write_stream, server.create_initialization_options())
-        )
+        session = asyncio.create_task(run(read_stream, write_stream))
         stopper = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({session, stopper}, return_when=asyncio.FIRST_COMPLETED)
