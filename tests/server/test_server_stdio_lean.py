@@ -13,7 +13,9 @@ import asyncio
 import json
 import re
 import sys
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +31,23 @@ from starlette.routing import Route
 
 from tests.server.server_support import DEMO_TOOLS, child_env
 from tests.server.test_server_early import INITIALIZED, TIMEOUT, RawStdio, initialize, request
+from tests.support.served import up_command
 from tests.support.upstream import serve_app
 
 MODERN = "2026-07-28"
 ENVELOPE = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {},
             "io.modelcontextprotocol/clientInfo": {"name": "lean-test", "version": "1.0"}}
 LEAN_COUNT = re.compile(r"stdio: (\d+) requests answered on the lean path")
+
+
+BULK_TOOLS = '''
+"""A tool with a large result."""
+
+
+def rows(count: int) -> dict:
+    """`count` rows of about 100 bytes each."""
+    return {"rows": [{"n": n, "text": "row " + "x" * 80} for n in range(count)]}
+'''
 
 
 @dataclass
@@ -92,6 +105,7 @@ def write_manifest(folder: Path, upstream: Upstream) -> Path:
     }}
     (folder / "items.json").write_text(json.dumps(spec))
     (folder / "demo_tools.py").write_text(DEMO_TOOLS)
+    (folder / "bulk_tools.py").write_text(BULK_TOOLS)
     path = folder / "mcp.yaml"
     path.write_text(
         "version: 1\n"
@@ -104,6 +118,8 @@ def write_manifest(folder: Path, upstream: Upstream) -> Path:
         f"    base_url: {upstream.url}\n"
         "  demo:\n"
         "    python: demo_tools\n"
+        "  bulk:\n"
+        "    python: bulk_tools\n"
         "policy:\n"
         "  rules:\n"
         '    - {match: {tools: [fail]}, action: deny, reason: "failing is not allowed here"}\n'
@@ -178,6 +194,7 @@ def batch_for(modern: bool) -> tuple[list[dict[str, Any]], int]:
         listing(17, modern=modern),
         listing(18, modern=modern, cursor="not-a-cursor"),
         request(19, "tools/call", {"name": "get_item", "arguments": [1, 2], **({"_meta": ENVELOPE} if modern else {})}),
+        call(20, "rows", {"count": 1000}, modern=modern),  # ~200 KB: more than a pipe holds
     ]
     sdk = [
         request(30, "ping") if not modern else request(30, "ping", {"_meta": ENVELOPE}),
@@ -291,6 +308,44 @@ def test_calls_before_the_handshake_completes_are_treated_as_the_sdk_treats_them
         answers.append(got)
     assert answers[0] == answers[1]
     assert all(len(v) == 1 for v in answers[0].values())
+
+
+def test_answers_larger_than_the_pipe_arrive_whole_when_the_client_reads_late(tmp_path: Path,
+                                                                            upstream: Upstream) -> None:
+    """A client that stops reading fills the pipe: the rest of the answer waits (written by a thread)
+    and arrives whole, in one piece, once the client reads again."""
+    manifest = write_manifest(tmp_path, upstream)
+    answers = []
+    for lean in (True, False):
+        env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"), **({} if lean else {"MCPRT_STDIO_LEAN": "0"}))
+        process = subprocess.Popen(up_command(manifest, "--transport", "stdio", "--no-reload"), stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path))
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            lines = [initialize("2025-06-18"), INITIALIZED, request("open", "mcprt/no-such-method"),
+                     *(call(f"rows-{n}", "rows", {"count": 5000}) for n in range(3)), call("item", "get_item", {"n": 3})]
+            process.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in lines))
+            process.stdin.flush()
+            time.sleep(2)  # nobody reads: each ~1 MB answer is far more than the pipe holds
+            got = {}
+            while len(got) < 6:
+                line = process.stdout.readline()
+                message = json.loads(line)
+                if str(message["id"]).startswith("rows"):
+                    assert len(line) > 150_000  # shaped down to max_response_bytes, still > 2 pipes
+                assert message["id"] not in got
+                got[message["id"]] = message
+            process.stdin.close()
+            assert process.stdout.read() == b""
+            assert process.wait(TIMEOUT) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert got["rows-0"]["result"] == got["rows-1"]["result"] == got["rows-2"]["result"]
+        assert got["item"]["result"]["isError"] is False
+        answers.append(got)
+    assert answers[0] == answers[1]
 
 
 def test_calls_are_audited_with_the_stdio_principal(tmp_path: Path, upstream: Upstream) -> None:

@@ -5,8 +5,15 @@ duplicate of fd 1, and fd 1 itself is pointed at stderr while serving, so a stra
 Python tool cannot corrupt the JSON-RPC stream (the SDK's `stdio_server()` does the same when it
 owns stdout; here it is handed the wire instead, because `early` writes to it first). stdin is read
 by a daemon thread: the SDK reads it in a worker thread that a shutdown must wait for, so SIGTERM
-with the client's pipe still open would hang. fd 0 is pointed at /dev/null while serving, as the
-SDK does, so nothing else in the process can steal protocol bytes.
+with the client's pipe still open would hang (the event loop's reader cannot replace the thread:
+uvloop sets O_NONBLOCK on the descriptor, which a terminal or an inherited pipe shares with other
+processes). fd 0 is pointed at /dev/null while serving, as the SDK does, so nothing else in the
+process can steal protocol bytes. Messages are written at once as far as the pipe takes them
+(`RWF_NOWAIT`, Linux ≥ 4.14 for pipes' semantics here), the rest by a thread: no thread hop per
+answer unless the client reads behind.
+
+With a `Notifier`, `serve_stdio` answers `tools/call` and `tools/list` on the lean path
+(`stdio_lean`), the rest through the SDK's session.
 
 This module imports the MCP SDK only inside `serve_stdio`: `mcprt up` answers the handshake and
 the first tools/list on the wire before the SDK is loaded (`early`).
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
     from .notify import Notifier
 
 _EOF = None
+_RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 log = logging.getLogger("mcprt")
 
 
@@ -98,14 +106,33 @@ class StdioWire:
         self.drop_response_id: str | None = None
         self.pending: PendingSignals | None = None  # signals caught before `serve()` took over
         self._lock = asyncio.Lock()
+        self._nowait = _RWF_NOWAIT is not None  # False once the descriptor refuses it
 
     async def send(self, data: bytes) -> None:
-        """Write one message (bytes ending in a newline); in a thread, as a full pipe blocks."""
+        """Write one message (bytes ending in a newline): what the pipe takes now is written at once
+        (`RWF_NOWAIT`), the rest in a thread, as a full pipe blocks."""
         async with self._lock:  # messages never interleave
             try:
-                await asyncio.to_thread(_write_all, self._out, data)
+                rest = self._write_now(data) if self._nowait else memoryview(data)
+                if rest:
+                    await asyncio.to_thread(_write_all, self._out, rest)
             except BrokenPipeError:  # the client left; its EOF ends the session
                 pass
+
+    def _write_now(self, data: bytes) -> memoryview:
+        """Write what fits without blocking; the part left. `RWF_NOWAIT` (Linux) makes this one write
+        non-blocking without setting O_NONBLOCK on a descriptor the client's process may share."""
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.pwritev(self._out, [view], -1, _RWF_NOWAIT):]
+        except BlockingIOError:  # the pipe is full: the client is reading behind
+            pass
+        except BrokenPipeError:
+            raise
+        except OSError:  # not supported for this kind of descriptor (a terminal, an old kernel)
+            self._nowait = False
+        return view
 
     async def _incoming(self) -> AsyncIterator[str]:
         while self.replay:
