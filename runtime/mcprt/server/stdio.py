@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .notify import Notifier
 
 _EOF = None
+READ_BYTES = 1 << 16
 _RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 log = logging.getLogger("mcprt")
 
@@ -54,17 +55,30 @@ class StdinLines:
         threading.Thread(target=self._pump, args=(fd,), name="mcprt-stdin", daemon=True).start()
 
     def _pump(self, fd: int) -> None:
+        # Whole chunks, and every complete line of one chunk handed over at once: one wake-up of the
+        # loop (and one wait for the GIL while it is busy) per read, not per line of a pipelined burst.
+        parts: list[bytes] = []
         try:
-            with open(fd, "rb", closefd=False) as lines:
-                for line in lines:
-                    self._deliver(line.decode("utf-8", errors="replace"))
+            while chunk := os.read(fd, READ_BYTES):
+                if b"\n" not in chunk:
+                    parts.append(chunk)
+                    continue
+                *lines, rest = (b"".join(parts) + chunk if parts else chunk).split(b"\n")
+                parts = [rest] if rest else []
+                self._deliver([line.decode("utf-8", errors="replace") + "\n" for line in lines])
         except (OSError, ValueError):
             pass
-        self._deliver(_EOF)
+        if parts:  # a last line without its newline
+            self._deliver([b"".join(parts).decode("utf-8", errors="replace")])
+        self._deliver([_EOF])
 
-    def _deliver(self, item: str | None) -> None:
+    def _deliver(self, items: list[str | None]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is gone: the process is exiting
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._put_all, items)
+
+    def _put_all(self, items: list[str | None]) -> None:
+        for item in items:
+            self._queue.put_nowait(item)
 
     def close(self) -> None:
         if not self._closed:
@@ -82,6 +96,23 @@ class StdinLines:
             self._closed = True
             raise StopAsyncIteration
         return line
+
+
+PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged process (/proc/sys/fs/pipe-max-size)
+
+
+def _widen_pipe(fd: int) -> None:
+    """Make a pipe on `fd` hold 1 MiB (Linux `F_SETPIPE_SZ`; the default is 64 KiB), so a 100 KB answer
+    is written at once instead of waiting, in a thread, for the client to read the first part. Only
+    the pipe's capacity changes; anything else (a socket, a terminal, a file) is left as it is."""
+    try:
+        import fcntl
+        import stat
+
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (ImportError, OSError):  # not Linux, or over the limit: the default size works, a little slower
+        pass
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -107,6 +138,7 @@ class StdioWire:
         self.pending: PendingSignals | None = None  # signals caught before `serve()` took over
         self._lock = asyncio.Lock()
         self._nowait = _RWF_NOWAIT is not None  # False once the descriptor refuses it
+        _widen_pipe(stdout_fd)
 
     async def send(self, data: bytes) -> None:
         """Write one message (bytes ending in a newline): what the pipe takes now is written at once
