@@ -22,9 +22,10 @@ hand-over: its replayed lines first) and, for the two per-call methods, skips th
 
 Kept as on the SDK's path (and tested against it with `MCPRT_STDIO_LEAN=0`): answers to concurrent
 calls in any order, each id answered once; `notifications/cancelled` stops a lean call and it is not
-answered (the SDK's stdio dispatcher does the same: MCP 2025-06-18 basic/utilities/cancellation,
-"receivers … SHOULD NOT send a response for the cancelled request"), and the notification is still
-handed to the SDK; errors mapped as the SDK's dispatcher maps them (`MCPError` → its code, invalid
+answered (the SDK's stdio dispatcher does the same; MCP 2025-06-18 basic/utilities/cancellation:
+receivers SHOULD "not send a response for the cancelled request"; on stdio the notification is the
+only way to cancel, 2026-07-28 basic/patterns/cancellation), and the notification is still handed
+to the SDK; errors mapped as the SDK's dispatcher maps them (`MCPError` → its code, invalid
 params → -32602 with empty data, anything else code 0; the modern era's catch-all is -32603); stdin
 EOF cancels calls in flight and answers each with the SDK's `-32000 Connection closed`; the principal
 is `STDIO` (no request object, as on the SDK's stdio path). `MCPRT_STDIO_LEAN=0` turns this off.
