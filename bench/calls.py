@@ -22,9 +22,13 @@ server CPU per call (from /proc, warm-up included), and memory per HTTP session 
 Goals: mcprt's overhead ≤ the Node peer's, mcprt's calls/s at 16 and 64 in flight ≥ the Node peer's.
 
     python bench/calls.py [--quick] [--mode auto|legacy] [--client sdk|raw] [--era 2025-06-18|2026-07-28]
+                          [--stdio-mode auto|legacy] [--stdio-lean-off-too]
 
 `--client raw --era 2026-07-28` drives the Python servers with self-contained 2026-07-28 POSTs
-(ModernSession); `MCPRT_HTTP_LEAN=0` in the environment measures mcprt without its lean HTTP path.
+(ModernSession); `MCPRT_HTTP_LEAN=0` in the environment measures mcprt without its lean HTTP path, and
+`MCPRT_STDIO_LEAN=0` without its lean stdio path. `--stdio-mode` is the SDK client's mode over stdio (auto:
+2026-07-28 where the server speaks it, as before). `--stdio-lean-off-too` adds `mcprt-sdk-path` over
+stdio: mcprt with `MCPRT_STDIO_LEAN=0`, measured in the same interleaved rounds (its before/after ratio).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ WORK = CACHE / "calls"
 SERVERS = ("sdk-bare", "mcprt", "fastmcp", "node-peer")  # sdk-bare: the SDK's own per-call cost
 LEVELS = (16, 64)  # calls in flight, besides the sequential 1
 SMALL, LARGE = "get_item", "get_item_history"
+STDIO_SDK_PATH = "mcprt-sdk-path"  # --stdio-lean-off-too: mcprt over stdio with MCPRT_STDIO_LEAN=0
 TOOL_NAMES = {"node-peer": ("get-item", "get-item-history")}  # it names tools by kebab-cased operationId
 
 Call = Callable[[], Awaitable[object]]
@@ -117,8 +122,8 @@ def write_inputs(base_url: str) -> tuple[Path, Path]:
 
 
 def mcprt_server_env() -> dict[str, str]:
-    # MCPRT_HTTP_LEAN=0 in the bench's environment measures mcprt without its lean HTTP path.
-    lean = {"MCPRT_HTTP_LEAN": os.environ["MCPRT_HTTP_LEAN"]} if "MCPRT_HTTP_LEAN" in os.environ else {}
+    # MCPRT_HTTP_LEAN=0 / MCPRT_STDIO_LEAN=0 in the bench's environment measure mcprt without a lean path.
+    lean = {name: os.environ[name] for name in ("MCPRT_HTTP_LEAN", "MCPRT_STDIO_LEAN") if name in os.environ}
     return mcprt_env(MCPRT_CACHE_DIR=str(WORK / "mcprt-cache"), **lean)
 
 
@@ -140,11 +145,11 @@ def server_commands(system: str, spec: Path, manifest: Path, base_url: str, tran
         if transport == "http":
             cmd.append(str(port))
         return cmd, mcprt_env()
-    if system == "mcprt":
+    if system in ("mcprt", STDIO_SDK_PATH):
         cmd = [*mcprt_command(), "up", str(manifest), "--transport", transport, "--no-reload"]
         if transport == "http":
             cmd += ["--port", str(port)]
-        return cmd, mcprt_server_env()
+        return cmd, {**mcprt_server_env(), **({"MCPRT_STDIO_LEAN": "0"} if system == STDIO_SDK_PATH else {})}
     if system == "node-peer":
         return node_peer_command(spec, base_url, port if transport == "http" else None), mcprt_env()
     cmd = [str(ensure_peer()), str(BENCH / "peer" / "serve.py"), str(spec), base_url, transport]
@@ -154,10 +159,11 @@ def server_commands(system: str, spec: Path, manifest: Path, base_url: str, tran
 
 
 @asynccontextmanager
-async def stdio_client_for(cmd: list[str], env: dict[str, str] | None, log_name: str) -> AsyncIterator[Client]:
+async def stdio_client_for(cmd: list[str], env: dict[str, str] | None, log_name: str,
+                           mode: str = "auto") -> AsyncIterator[Client]:
     with open(WORK / log_name, "w") as errlog:
         params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env)
-        async with Client(stdio_client(params, errlog=errlog)) as client:
+        async with Client(stdio_client(params, errlog=errlog), mode=mode) as client:  # type: ignore[arg-type]
             yield client
 
 
@@ -417,7 +423,8 @@ async def floor_system(stack: AsyncExitStack, base_url: str) -> System:
 
 
 async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifest: Path, mode: str,
-                       raw_client: bool, era: str = "2025-06-18") -> list[System]:
+                       raw_client: bool, era: str = "2025-06-18", stdio_mode: str = "auto",
+                       stdio_extra: tuple[str, ...] = ()) -> list[System]:
     systems = [await floor_system(stack, base_url)]
     for system in SERVERS:
         small, large = TOOL_NAMES.get(system, (SMALL, LARGE))
@@ -447,12 +454,12 @@ async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifes
         per_session = None if era == MODERN and system != "node-peer" else (rss_kb(pid) - before) / (len(sessions) - 1)
         systems.append(System(system, "http", first(small), first(large), [c(small) for c in sessions], pid,
                               per_session))
-    for system in SERVERS:
+    for system in (*SERVERS, *stdio_extra):
         small, large = TOOL_NAMES.get(system, (SMALL, LARGE))
         cmd, env = server_commands(system, spec, manifest, base_url, "stdio")
         log(f"calls: starting {system} over stdio")
         before_pids = set(child_pids())
-        client = await stack.enter_async_context(stdio_client_for(cmd, env, f"{system}-stdio.log"))
+        client = await stack.enter_async_context(stdio_client_for(cmd, env, f"{system}-stdio.log", stdio_mode))
         started = [pid for pid in child_pids() if pid not in before_pids]
         await check_tools(client, system, (small, large))
         systems.append(System(system, "stdio", tool_call(client, small), tool_call(client, large),
@@ -507,13 +514,14 @@ class CpuMeter:
 Results = dict[tuple[str, str], list[Pattern]]
 
 
-async def measure_all(quick: bool, mode: str, raw_client: bool, era: str = "2025-06-18"
-                      ) -> tuple[Results, dict[tuple[str, str], float | None]]:
+async def measure_all(quick: bool, mode: str, raw_client: bool, era: str = "2025-06-18", stdio_mode: str = "auto",
+                      stdio_extra: tuple[str, ...] = ()) -> tuple[Results, dict[tuple[str, str], float | None]]:
     sys.setrecursionlimit(20_000)  # closing ~250 nested client contexts chains that many exceptions
     with upstream() as base_url:
         spec, manifest = write_inputs(base_url)
         async with AsyncExitStack() as stack:
-            systems = await open_systems(stack, base_url, spec, manifest, mode, raw_client, era)
+            systems = await open_systems(stack, base_url, spec, manifest, mode, raw_client, era, stdio_mode,
+                                         stdio_extra)
             try:
                 return await measure_phases(systems, quick), {(s.system, s.transport): s.session_kb for s in systems}
             except BaseException as exc:  # the first cause, before ~250 sessions' teardown wraps it
@@ -562,16 +570,18 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f}"
 
 
-def run(quick: bool = False, mode: str = "auto", client: str = "sdk", era: str = "2025-06-18") -> Section:
+def run(quick: bool = False, mode: str = "auto", client: str = "sdk", era: str = "2025-06-18",
+        stdio_mode: str = "auto", stdio_lean_off_too: bool = False) -> Section:
     WORK.mkdir(parents=True, exist_ok=True)
-    results, memory = anyio.run(measure_all, quick, mode, client == "raw", era)
+    extra = (STDIO_SDK_PATH,) if stdio_lean_off_too else ()
+    results, memory = anyio.run(measure_all, quick, mode, client == "raw", era, stdio_mode, extra)
     floor = results[("floor", "direct httpx")]
     era_note = (f"protocol {MODERN}; the Node peer, which does not speak it, in the handshake era 2025-06-18"
                 if era == MODERN else "handshake era 2025-06-18")
     how = (f"every server over HTTP driven by the light hand-written client ({era_note})"
            if client == "raw" else f"SDK client, mode `{mode}`; the Node peer by the hand-written client")
     section = Section(
-        title=f"2. tools/call through a local upstream (ms; HTTP: {how})",
+        title=f"2. tools/call through a local upstream (ms; HTTP: {how}; stdio: SDK client, mode `{stdio_mode}`)",
         headers=["system", "transport", "pattern", "calls", "median", "p99", "median overhead", "p99 overhead",
                  "calls/s", "server CPU per call"],
     )
@@ -619,6 +629,15 @@ def run(quick: bool = False, mode: str = "auto", client: str = "sdk", era: str =
                 ms(mine[index].cpu_per_call - bare[index].cpu_per_call),
                 ms(node[index].cpu_per_call), ms(fast[index].cpu_per_call - bare[index].cpu_per_call),
             ])
+    if stdio_lean_off_too:  # the lean stdio path against mcprt's own SDK path, same rounds
+        mine, sdk_path = results[("mcprt", "stdio")], results[(STDIO_SDK_PATH, "stdio")]
+        for index in range(len(floor)):
+            lean_over, sdk_over = (p[index].med - floor[index].med for p in (mine, sdk_path))
+            section.goals.append(Goal(
+                f"stdio {mine[index].name}: lean path vs MCPRT_STDIO_LEAN=0 (overhead; calls/s; CPU per call)",
+                f"{ms(lean_over)} vs {ms(sdk_over)} ms; {mine[index].throughput:.0f} vs "
+                f"{sdk_path[index].throughput:.0f}; {ms(mine[index].cpu_per_call)} vs "
+                f"{ms(sdk_path[index].cpu_per_call)} ms", "informative", None))
     section.extra_tables.append((
         ["transport", "pattern", "bare SDK server above floor (median)", "mcprt above bare SDK (median)",
          "node-peer above bare SDK (median)", "fastmcp above bare SDK (median)", "bare SDK server CPU/call",
@@ -654,5 +673,10 @@ if __name__ == "__main__":
     parser.add_argument("--client", choices=("sdk", "raw"), default="sdk",
                         help="HTTP: the SDK client (the Node peer always gets the raw one), or the light raw "
                              "client for every server, so client cost is the same for all")
+    parser.add_argument("--stdio-mode", choices=("auto", "legacy"), default="auto",
+                        help="the SDK client's mode over stdio: auto prefers 2026-07-28, legacy the handshake era")
+    parser.add_argument("--stdio-lean-off-too", action="store_true",
+                        help=f"also measure {STDIO_SDK_PATH}: mcprt over stdio with MCPRT_STDIO_LEAN=0")
     arguments = parser.parse_args()
-    print(run(arguments.quick, arguments.mode, arguments.client, arguments.era).markdown())
+    print(run(arguments.quick, arguments.mode, arguments.client, arguments.era, arguments.stdio_mode,
+              arguments.stdio_lean_off_too).markdown())

@@ -1,10 +1,11 @@
 """Profile mcprt's hot paths with py-spy (sampling, all threads) and print the top functions.
 
-    /work/venv/bin/python bench/profile.py [--part compile|calls|all] [--seconds 15] [--top 30]
+    /work/venv/bin/python bench/profile.py [--part compile|calls|stdio-100kb|all] [--seconds 15] [--top 30]
 
   - compile: `mcprt tools GITHUB_MANIFEST --json` with an empty compile cache (whole process)
   - calls: `mcprt up` over streamable HTTP and over stdio, sampled while a client makes sequential
     tools/call requests of the 2 KB item through the local upstream
+  - stdio-100kb: `mcprt up` over stdio only, every call the 100 KB one
 
 Samples are taken only while a thread holds the GIL (`py-spy --gil`), so idle waiting is left out
 and the shares are of the Python CPU time. Figures are inclusive
@@ -83,11 +84,11 @@ def profile_compile(top: int) -> str:
     return "## cold `mcprt tools --json` on GitHub's description\n" + summarize(raw, top)
 
 
-async def call_loop(client: Client, seconds: float) -> int:
+async def call_loop(client: Client, seconds: float, large_only: bool = False) -> int:
     calls = 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        result = await client.call_tool(SMALL if calls % 10 else LARGE, {"id": 1})
+        result = await client.call_tool(LARGE if large_only or not calls % 10 else SMALL, {"id": 1})
         if result.is_error:
             raise RuntimeError(str(result.content))
         calls += 1
@@ -99,11 +100,13 @@ def record(pid: int, seconds: float, raw: Path) -> subprocess.Popen:
                              "-d", str(int(seconds))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def profile_calls_async(seconds: float, top: int) -> str:
+async def profile_calls_async(seconds: float, top: int, stdio_large: bool = False) -> str:
     out = []
     CALLS_WORK.mkdir(parents=True, exist_ok=True)
     with upstream() as base_url:
         spec, manifest = write_inputs(base_url)
+        if stdio_large:
+            return await profile_stdio(spec, manifest, base_url, seconds, top, large_only=True)
         port = free_port()
         cmd, env = server_commands("mcprt", spec, manifest, base_url, "http", port)
         process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -120,27 +123,34 @@ async def profile_calls_async(seconds: float, top: int) -> str:
                        f"(every 10th the 100 KB one)\n" + summarize(raw, top))
         finally:
             stop_process(process)
-        cmd, env = server_commands("mcprt", spec, manifest, base_url, "stdio")
-        with open(WORK / "mcprt-stdio.log", "w") as errlog:
-            params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env)
-            before = set(child_pids())
-            async with Client(stdio_client(params, errlog=errlog)) as client:
-                started = [pid for pid in child_pids() if pid not in before]
-                if not started:
-                    raise RuntimeError("could not find the stdio server's pid")
-                pid = started[0]
-                await call_loop(client, 1)
-                raw = WORK / "calls-stdio.raw"
-                spy = record(pid, seconds, raw)
-                calls = await call_loop(client, seconds)
-                spy.wait()
-        out.append(f"## `mcprt up` over stdio: {calls} sequential calls in {seconds:.0f} s\n" + summarize(raw, top))
+        out.append(await profile_stdio(spec, manifest, base_url, seconds, top))
     return "\n\n".join(out)
+
+
+async def profile_stdio(spec: Path, manifest: Path, base_url: str, seconds: float, top: int,
+                        large_only: bool = False) -> str:
+    """`mcprt up` over stdio (the SDK client's default mode), sequential calls."""
+    cmd, env = server_commands("mcprt", spec, manifest, base_url, "stdio")
+    with open(WORK / "mcprt-stdio.log", "w") as errlog:
+        params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env)
+        before = set(child_pids())
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            started = [pid for pid in child_pids() if pid not in before]
+            if not started:
+                raise RuntimeError("could not find the stdio server's pid")
+            pid = started[0]
+            await call_loop(client, 1)
+            raw = WORK / "calls-stdio.raw"
+            spy = record(pid, seconds, raw)
+            calls = await call_loop(client, seconds, large_only)
+            spy.wait()
+    what = "all the 100 KB one" if large_only else "every 10th the 100 KB one"
+    return f"## `mcprt up` over stdio: {calls} sequential calls in {seconds:.0f} s ({what})\n" + summarize(raw, top)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["compile", "calls", "all"], default="all")
+    parser.add_argument("--part", choices=["compile", "calls", "stdio-100kb", "all"], default="all")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
@@ -151,6 +161,9 @@ def main() -> None:
     if args.part in ("calls", "all"):
         log("profile: calls")
         print(anyio.run(profile_calls_async, args.seconds, args.top))
+    if args.part == "stdio-100kb":
+        log("profile: stdio, 100 KB calls")
+        print(anyio.run(profile_calls_async, args.seconds, args.top, True))
 
 
 if __name__ == "__main__":

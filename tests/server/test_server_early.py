@@ -30,13 +30,13 @@ TIMEOUT = 60  # only bounds a hang: a loaded 2-core machine is slow to start Pyt
 class RawStdio:
     """`mcprt up --transport stdio` with JSON-RPC lines written and read by hand."""
 
-    def __init__(self, manifest: Path, tmp: Path, *, log_level: str = "info") -> None:
+    def __init__(self, manifest: Path, tmp: Path, *, log_level: str = "info", **env: str) -> None:
         self.stderr_path = tmp / f"stderr-{time.monotonic_ns()}.log"
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
             up_command(manifest, "--transport", "stdio", "--no-reload"), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr, cwd=str(manifest.parent),
-            env=child_env(MCPRT_LOG_LEVEL=log_level, MCPRT_CACHE_DIR=str(tmp / "cache")))
+            env=child_env(MCPRT_LOG_LEVEL=log_level, MCPRT_CACHE_DIR=str(tmp / "cache"), **env))
         self.lines: queue.Queue[bytes] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 

@@ -31,6 +31,7 @@ from .offers import LogLevels, SessionPeer, install_offer_handlers
 from .early import server_instructions
 from .roundtrip import RoundTrips
 from .results import to_call_result, unknown_tool_result
+from .streaming import may_request
 
 
 class McprtServer(Server[Any]):
@@ -136,12 +137,17 @@ def build_server(
             )
 
         try:
-            if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and (
+                    params.request_state is not None or may_request(tool, toolset)):
                 # A proxied server's questions become InputRequiredResult rounds (roundtrip.py).
                 outcome = await round_trips.call(params, principal, ctx.session.check_client_capability, run)
                 if isinstance(outcome, types.InputRequiredResult):
                     return outcome
                 result = outcome
+            elif ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                # Nothing this call runs can ask the client: no round trip to arm (a task, a queue and
+                # a wait per call), and no channel to hand it.
+                result = await run(None)
             else:
                 result = await run(SessionPeer(ctx, levels))
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence

@@ -135,7 +135,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             _banner(runtime, options, None)
             spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
                   "stop")
-            await serve_stdio(server, stop, wire)
+            await serve_stdio(server, stop, wire, notifier=notifier)
     finally:
         stop.set()  # the stdio side listener ends with the session
         observatory.close()

@@ -5,8 +5,15 @@ duplicate of fd 1, and fd 1 itself is pointed at stderr while serving, so a stra
 Python tool cannot corrupt the JSON-RPC stream (the SDK's `stdio_server()` does the same when it
 owns stdout; here it is handed the wire instead, because `early` writes to it first). stdin is read
 by a daemon thread: the SDK reads it in a worker thread that a shutdown must wait for, so SIGTERM
-with the client's pipe still open would hang. fd 0 is pointed at /dev/null while serving, as the
-SDK does, so nothing else in the process can steal protocol bytes.
+with the client's pipe still open would hang (the event loop's reader cannot replace the thread:
+uvloop sets O_NONBLOCK on the descriptor, which a terminal or an inherited pipe shares with other
+processes). fd 0 is pointed at /dev/null while serving, as the SDK does, so nothing else in the
+process can steal protocol bytes. Messages are written at once as far as the pipe takes them
+(`RWF_NOWAIT`, Linux ≥ 4.14 for pipes' semantics here), the rest by a thread: no thread hop per
+answer unless the client reads behind.
+
+With a `Notifier`, `serve_stdio` answers `tools/call` and `tools/list` on the lean path
+(`stdio_lean`), the rest through the SDK's session.
 
 This module imports the MCP SDK only inside `serve_stdio`: `mcprt up` answers the handshake and
 the first tools/list on the wire before the SDK is loaded (`early`).
@@ -20,14 +27,17 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import McprtServer
     from .early import PendingSignals
+    from .notify import Notifier
 
 _EOF = None
+READ_BYTES = 1 << 16
+_RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 log = logging.getLogger("mcprt")
 
 
@@ -45,17 +55,30 @@ class StdinLines:
         threading.Thread(target=self._pump, args=(fd,), name="mcprt-stdin", daemon=True).start()
 
     def _pump(self, fd: int) -> None:
+        # Whole chunks, and every complete line of one chunk handed over at once: one wake-up of the
+        # loop (and one wait for the GIL while it is busy) per read, not per line of a pipelined burst.
+        parts: list[bytes] = []
         try:
-            with open(fd, "rb", closefd=False) as lines:
-                for line in lines:
-                    self._deliver(line.decode("utf-8", errors="replace"))
+            while chunk := os.read(fd, READ_BYTES):
+                if b"\n" not in chunk:
+                    parts.append(chunk)
+                    continue
+                *lines, rest = (b"".join(parts) + chunk if parts else chunk).split(b"\n")
+                parts = [rest] if rest else []
+                self._deliver([line.decode("utf-8", errors="replace") + "\n" for line in lines])
         except (OSError, ValueError):
             pass
-        self._deliver(_EOF)
+        if parts:  # a last line without its newline
+            self._deliver([b"".join(parts).decode("utf-8", errors="replace")])
+        self._deliver([_EOF])
 
-    def _deliver(self, item: str | None) -> None:
+    def _deliver(self, items: list[str | None]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is gone: the process is exiting
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._put_all, items)
+
+    def _put_all(self, items: list[str | None]) -> None:
+        for item in items:
+            self._queue.put_nowait(item)
 
     def close(self) -> None:
         if not self._closed:
@@ -73,6 +96,23 @@ class StdinLines:
             self._closed = True
             raise StopAsyncIteration
         return line
+
+
+PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged process (/proc/sys/fs/pipe-max-size)
+
+
+def _widen_pipe(fd: int) -> None:
+    """Make a pipe on `fd` hold 1 MiB (Linux `F_SETPIPE_SZ`; the default is 64 KiB), so a 100 KB answer
+    is written at once instead of waiting, in a thread, for the client to read the first part. Only
+    the pipe's capacity changes; anything else (a socket, a terminal, a file) is left as it is."""
+    try:
+        import fcntl
+        import stat
+
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (ImportError, OSError):  # not Linux, or over the limit: the default size works, a little slower
+        pass
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -97,14 +137,34 @@ class StdioWire:
         self.drop_response_id: str | None = None
         self.pending: PendingSignals | None = None  # signals caught before `serve()` took over
         self._lock = asyncio.Lock()
+        self._nowait = _RWF_NOWAIT is not None  # False once the descriptor refuses it
+        _widen_pipe(stdout_fd)
 
     async def send(self, data: bytes) -> None:
-        """Write one message (bytes ending in a newline); in a thread, as a full pipe blocks."""
+        """Write one message (bytes ending in a newline): what the pipe takes now is written at once
+        (`RWF_NOWAIT`), the rest in a thread, as a full pipe blocks."""
         async with self._lock:  # messages never interleave
             try:
-                await asyncio.to_thread(_write_all, self._out, data)
+                rest = self._write_now(data) if self._nowait else memoryview(data)
+                if rest:
+                    await asyncio.to_thread(_write_all, self._out, rest)
             except BrokenPipeError:  # the client left; its EOF ends the session
                 pass
+
+    def _write_now(self, data: bytes) -> memoryview:
+        """Write what fits without blocking; the part left. `RWF_NOWAIT` (Linux) makes this one write
+        non-blocking without setting O_NONBLOCK on a descriptor the client's process may share."""
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.pwritev(self._out, [view], -1, _RWF_NOWAIT):]
+        except BlockingIOError:  # the pipe is full: the client is reading behind
+            pass
+        except BrokenPipeError:
+            raise
+        except OSError:  # not supported for this kind of descriptor (a terminal, an old kernel)
+            self._nowait = False
+        return view
 
     async def _incoming(self) -> AsyncIterator[str]:
         while self.replay:
@@ -200,20 +260,53 @@ def claim_stdio() -> Iterator[StdioWire]:
             wire.lines.close()
 
 
-async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire | None = None) -> None:
+async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire | None = None, *,
+                      notifier: Notifier | None = None) -> None:
     """Serve one client until it closes stdin or `stop` is set (on `wire`, else on a claim of
-    the process's stdin/stdout made here)."""
+    the process's stdin/stdout made here).
+
+    With `notifier` (whose session tracking finds the handshake-era connection), `tools/call` and
+    `tools/list` are answered beside the SDK's session (`stdio_lean`) unless `MCPRT_STDIO_LEAN=0`.
+    """
     if wire is None:
         with claim_stdio() as own:
-            await serve_stdio(server, stop, own)
+            await serve_stdio(server, stop, own, notifier=notifier)
         return
+    if notifier is None or os.environ.get("MCPRT_STDIO_LEAN", "1") == "0":
+        await _serve_session(stop, wire, wire.sdk_stdin(),
+                             lambda read, write: server.run(read, write, server.create_initialization_options()))
+        return
+    from mcp.server.runner import serve_dual_era_loop
+
+    from .stdio_lean import StdioLean
+
+    # What `Server.run` does (its lifespan, then the dual-era loop), keeping the lifespan state the
+    # lean answers need.
+    async with server.lifespan(server) as state:
+        lean = StdioLean(server, notifier, wire, state)
+        pump = asyncio.create_task(lean.pump())
+        try:
+            await _serve_session(stop, wire, lean.sdk_lines(), lambda read, write: serve_dual_era_loop(
+                server, read, write, lifespan_state=state, init_options=server.create_initialization_options()))
+        finally:
+            wire.lines.close()
+            try:
+                await asyncio.wait_for(asyncio.shield(pump), timeout=10)  # it bounds its own shutdown (5 s)
+            except (TimeoutError, asyncio.CancelledError):
+                pump.cancel()
+                await asyncio.gather(pump, return_exceptions=True)
+            log.debug("stdio: %d requests answered on the lean path", lean.answered)
+
+
+async def _serve_session(stop: asyncio.Event, wire: StdioWire, lines: AsyncIterator[str],
+                         run: Callable[[Any, Any], Awaitable[None]]) -> None:
+    """Run the SDK's session (`run(read_stream, write_stream)`) over `lines` and the wire until it
+    ends or `stop` is set; then EOF, two seconds to wind down, and cancellation."""
     from mcp.server.stdio import stdio_server
 
-    async with stdio_server(stdin=wire.sdk_stdin(), stdout=wire.sdk_stdout()) as (  # type: ignore[arg-type]
+    async with stdio_server(stdin=lines, stdout=wire.sdk_stdout()) as (  # type: ignore[arg-type]
             read_stream, write_stream):
-        session = asyncio.create_task(
-            server.run(read_stream, write_stream, server.create_initialization_options())
-        )
+        session = asyncio.create_task(run(read_stream, write_stream))
         stopper = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({session, stopper}, return_when=asyncio.FIRST_COMPLETED)

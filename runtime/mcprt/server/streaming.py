@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
 
 # Per tool set: does any of its tools send requests back? Weak keys: a retired tool set must not be
@@ -48,11 +49,14 @@ def may_stream(method: str, params: Any, toolset: ToolSet) -> bool:
         return False
     name = params.get("name")
     tool = toolset.get(name) if isinstance(name, str) else None
-    if tool is None:
-        return False
+    return tool is not None and may_request(tool, toolset)
+
+
+def may_request(tool: Tool, toolset: ToolSet) -> bool:
+    """A call of `tool` may send the client requests or log messages (`Operation.client_requests`;
+    a meta-tool — discovery's call tool — when any tool of the set may)."""
     if getattr(tool.operation, "client_requests", False):  # an Operation from an older compile cache lacks it
         return True
-    # A meta-tool (discovery's call tool) may call any tool of the set.
     return tool.name in toolset.extra and _toolset_may_request(toolset)
 
 
