@@ -21,10 +21,11 @@ server CPU per call (from /proc, warm-up included), and memory per HTTP session 
 64 sessions minus after 1, over 63).
 Goals: mcprt's overhead ≤ the Node peer's, mcprt's calls/s at 16 and 64 in flight ≥ the Node peer's.
 
-    python bench/calls.py [--quick] [--mode auto|legacy] [--client sdk|raw] [--era 2025-06-18|2026-07-28]
+    python bench/calls.py [--quick] [--mode auto|legacy] [--client sdk|raw] [--era 2025-06-18|2026-07-28] [--ab-lean]
 
 `--client raw --era 2026-07-28` drives the Python servers with self-contained 2026-07-28 POSTs
-(ModernSession); `MCPRT_HTTP_LEAN=0` in the environment measures mcprt without its lean HTTP path.
+(ModernSession); `MCPRT_HTTP_LEAN=0` in the environment measures mcprt without its lean HTTP path, and
+`--ab-lean` runs both in the same rounds (mcprt-sdk-path: MCPRT_HTTP_LEAN=0) with a table of their ratios.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ from upstream_app import openapi_spec
 
 WORK = CACHE / "calls"
 SERVERS = ("sdk-bare", "mcprt", "fastmcp", "node-peer")  # sdk-bare: the SDK's own per-call cost
+SDK_PATH = "mcprt-sdk-path"  # --ab-lean: mcprt over HTTP with MCPRT_HTTP_LEAN=0, in the same rounds
+HTTP_EXTRA: list[str] = []
 LEVELS = (16, 64)  # calls in flight, besides the sequential 1
 SMALL, LARGE = "get_item", "get_item_history"
 TOOL_NAMES = {"node-peer": ("get-item", "get-item-history")}  # it names tools by kebab-cased operationId
@@ -140,11 +143,14 @@ def server_commands(system: str, spec: Path, manifest: Path, base_url: str, tran
         if transport == "http":
             cmd.append(str(port))
         return cmd, mcprt_env()
-    if system == "mcprt":
+    if system in ("mcprt", SDK_PATH):
         cmd = [*mcprt_command(), "up", str(manifest), "--transport", transport, "--no-reload"]
         if transport == "http":
             cmd += ["--port", str(port)]
-        return cmd, mcprt_server_env()
+        env = mcprt_server_env()
+        if system == SDK_PATH:
+            env["MCPRT_HTTP_LEAN"] = "0"
+        return cmd, env
     if system == "node-peer":
         return node_peer_command(spec, base_url, port if transport == "http" else None), mcprt_env()
     cmd = [str(ensure_peer()), str(BENCH / "peer" / "serve.py"), str(spec), base_url, transport]
@@ -419,7 +425,7 @@ async def floor_system(stack: AsyncExitStack, base_url: str) -> System:
 async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifest: Path, mode: str,
                        raw_client: bool, era: str = "2025-06-18") -> list[System]:
     systems = [await floor_system(stack, base_url)]
-    for system in SERVERS:
+    for system in (*SERVERS, *HTTP_EXTRA):
         small, large = TOOL_NAMES.get(system, (SMALL, LARGE))
         port = free_port()
         cmd, env = server_commands(system, spec, manifest, base_url, "http", port)
@@ -623,6 +629,17 @@ def run(quick: bool = False, mode: str = "auto", client: str = "sdk", era: str =
         ["transport", "pattern", "bare SDK server above floor (median)", "mcprt above bare SDK (median)",
          "node-peer above bare SDK (median)", "fastmcp above bare SDK (median)", "bare SDK server CPU/call",
          "mcprt CPU/call above bare", "node-peer CPU/call (own runtime)", "fastmcp CPU/call above bare"], own_rows))
+    if (SDK_PATH, "http") in results:  # --ab-lean: the lean HTTP paths against the SDK's, same rounds
+        mine, sdk_path = results[("mcprt", "http")], results[(SDK_PATH, "http")]
+        section.extra_tables.append((
+            ["pattern", "mcprt median overhead", "MCPRT_HTTP_LEAN=0 median overhead", "ratio",
+             "mcprt CPU/call", "MCPRT_HTTP_LEAN=0 CPU/call", "ratio"],
+            [[lean.name, ms(lean.med - base.med), ms(sdk.med - base.med),
+              f"{(lean.med - base.med) / (sdk.med - base.med):.2f}" if sdk.med > base.med else "—",
+              ms(lean.cpu_per_call), ms(sdk.cpu_per_call), f"{lean.cpu_per_call / sdk.cpu_per_call:.2f}"]
+             for lean, sdk, base in zip(mine, sdk_path, floor)]))
+        section.notes.append(f"{SDK_PATH}: the same mcprt with MCPRT_HTTP_LEAN=0 (requests through the SDK's own "
+                             "HTTP paths), in the same interleaved rounds: the lean paths' share")
     section.notes.append("overhead = the server's figure minus the floor's for the same pattern; the floor's "
                          "N-in-flight rows are N workers with one httpx client each")
     section.notes.append("calls/s: sequential rows from the system's own summed call time; N-in-flight rows from "
@@ -654,5 +671,9 @@ if __name__ == "__main__":
     parser.add_argument("--client", choices=("sdk", "raw"), default="sdk",
                         help="HTTP: the SDK client (the Node peer always gets the raw one), or the light raw "
                              "client for every server, so client cost is the same for all")
+    parser.add_argument("--ab-lean", action="store_true",
+                        help=f"also run {SDK_PATH} (mcprt with MCPRT_HTTP_LEAN=0) over HTTP in the same rounds")
     arguments = parser.parse_args()
+    if arguments.ab_lean:
+        HTTP_EXTRA.append(SDK_PATH)
     print(run(arguments.quick, arguments.mode, arguments.client, arguments.era).markdown())
