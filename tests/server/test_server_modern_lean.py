@@ -109,14 +109,19 @@ def upstream() -> Iterator[tuple[Upstream, str]]:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[Upstream, str]) -> Iterator[tuple[UpProcess, UpProcess]]:
-    """(lean, sdk): the same manifest served with and without the lean path."""
+def manifest(tmp_path_factory: pytest.TempPathFactory, upstream: tuple[Upstream, str]) -> Path:
     folder = tmp_path_factory.mktemp("modern-lean")
     (folder / "spec.json").write_text(json.dumps(spec(upstream[1])))
     (folder / "texts.py").write_text(TOOLS)
-    manifest = folder / "mcp.yaml"
-    manifest.write_text("version: 1\nserver: {name: modern}\nsources:\n"
-                        "  items: {openapi: spec.json}\n  texts: {python: texts}\n")
+    path = folder / "mcp.yaml"
+    path.write_text("version: 1\nserver: {name: modern}\nsources:\n"
+                    "  items: {openapi: spec.json}\n  texts: {python: texts}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def pair(manifest: Path) -> Iterator[tuple[UpProcess, UpProcess]]:
+    """(lean, sdk): the same manifest served with and without the lean path."""
     with mcprt_http(manifest, "--no-reload", startup_timeout=60) as lean, \
             mcprt_http(manifest, "--no-reload", env=child_env(MCPRT_HTTP_LEAN="0"), startup_timeout=60) as sdk:
         yield lean, sdk
@@ -282,3 +287,16 @@ def test_which_path_answered(pair: tuple[UpProcess, UpProcess]) -> None:
     may_stream = request("tools/call", {"name": "whisper", "arguments": {"text": "HÉ"}})
     with_token = request("tools/call", {"name": "shout", "arguments": {"text": "hé"}}, meta={**META, "progressToken": 7})
     assert b"\\u00e9" in raw(lean, may_stream) and b"\\u00c9" in raw(lean, with_token)
+
+
+def test_stateless_servers_take_the_lean_path_too(manifest: Path, pair: tuple[UpProcess, UpProcess]) -> None:
+    """`--stateless` (replicas): the same lean answer, written by orjson, and the same refusals."""
+    with mcprt_http(manifest, "--no-reload", "--stateless", startup_timeout=60) as stateless:
+        body = request("tools/call", {"name": "shout", "arguments": {"text": "hé"}})
+        response = httpx.post(stateless.url, content=json.dumps(body), headers=headers_for(body), timeout=60)
+        assert "HÉ".encode() in response.content and "mcp-session-id" not in response.headers
+        for case in ("100 KB array", "bad arguments", "no envelope"):
+            with httpx.Client(timeout=60) as http:
+                mine = answer(http.post(stateless.url, content=json.dumps(CASES[case]), headers=headers_for(CASES[case])))
+                sdk = answer(http.post(pair[1].url, content=json.dumps(CASES[case]), headers=headers_for(CASES[case])))
+            assert mine[:2] == sdk[:2] and same(mine[2], sdk[2]), (case, mine, sdk)
