@@ -22,13 +22,13 @@ server CPU per call (from /proc, warm-up included), and memory per HTTP session 
 Goals: mcprt's overhead ≤ the Node peer's, mcprt's calls/s at 16 and 64 in flight ≥ the Node peer's.
 
     python bench/calls.py [--quick] [--mode auto|legacy] [--client sdk|raw] [--era 2025-06-18|2026-07-28]
-                          [--stdio-mode auto|legacy] [--stdio-lean-off-too]
+                          [--ab-lean] [--stdio-mode auto|legacy] [--stdio-lean-off-too]
 
 `--client raw --era 2026-07-28` drives the Python servers with self-contained 2026-07-28 POSTs
 (ModernSession); `MCPRT_HTTP_LEAN=0` in the environment measures mcprt without its lean HTTP path, and
-`MCPRT_STDIO_LEAN=0` without its lean stdio path. `--stdio-mode` is the SDK client's mode over stdio (auto:
-2026-07-28 where the server speaks it, as before). `--stdio-lean-off-too` adds `mcprt-sdk-path` over
-stdio: mcprt with `MCPRT_STDIO_LEAN=0`, measured in the same interleaved rounds (its before/after ratio).
+`MCPRT_STDIO_LEAN=0` without its lean stdio path. `--ab-lean` runs `mcprt-sdk-path` (mcprt with both lean
+paths off) over HTTP in the same rounds, with a table of their ratios; `--stdio-lean-off-too` does the same
+over stdio. `--stdio-mode` is the SDK client's mode over stdio (auto: 2026-07-28 where the server speaks it).
 """
 
 from __future__ import annotations
@@ -58,9 +58,10 @@ from upstream_app import openapi_spec
 
 WORK = CACHE / "calls"
 SERVERS = ("sdk-bare", "mcprt", "fastmcp", "node-peer")  # sdk-bare: the SDK's own per-call cost
+SDK_PATH = "mcprt-sdk-path"  # --ab-lean / --stdio-lean-off-too: mcprt with its lean paths off, in the same rounds
+HTTP_EXTRA: list[str] = []
 LEVELS = (16, 64)  # calls in flight, besides the sequential 1
 SMALL, LARGE = "get_item", "get_item_history"
-STDIO_SDK_PATH = "mcprt-sdk-path"  # --stdio-lean-off-too: mcprt over stdio with MCPRT_STDIO_LEAN=0
 TOOL_NAMES = {"node-peer": ("get-item", "get-item-history")}  # it names tools by kebab-cased operationId
 
 Call = Callable[[], Awaitable[object]]
@@ -145,11 +146,14 @@ def server_commands(system: str, spec: Path, manifest: Path, base_url: str, tran
         if transport == "http":
             cmd.append(str(port))
         return cmd, mcprt_env()
-    if system in ("mcprt", STDIO_SDK_PATH):
+    if system in ("mcprt", SDK_PATH):
         cmd = [*mcprt_command(), "up", str(manifest), "--transport", transport, "--no-reload"]
         if transport == "http":
             cmd += ["--port", str(port)]
-        return cmd, {**mcprt_server_env(), **({"MCPRT_STDIO_LEAN": "0"} if system == STDIO_SDK_PATH else {})}
+        env = mcprt_server_env()
+        if system == SDK_PATH:
+            env.update(MCPRT_HTTP_LEAN="0", MCPRT_STDIO_LEAN="0")
+        return cmd, env
     if system == "node-peer":
         return node_peer_command(spec, base_url, port if transport == "http" else None), mcprt_env()
     cmd = [str(ensure_peer()), str(BENCH / "peer" / "serve.py"), str(spec), base_url, transport]
@@ -426,7 +430,7 @@ async def open_systems(stack: AsyncExitStack, base_url: str, spec: Path, manifes
                        raw_client: bool, era: str = "2025-06-18", stdio_mode: str = "auto",
                        stdio_extra: tuple[str, ...] = ()) -> list[System]:
     systems = [await floor_system(stack, base_url)]
-    for system in SERVERS:
+    for system in (*SERVERS, *HTTP_EXTRA):
         small, large = TOOL_NAMES.get(system, (SMALL, LARGE))
         port = free_port()
         cmd, env = server_commands(system, spec, manifest, base_url, "http", port)
@@ -573,7 +577,7 @@ def ms(seconds: float) -> str:
 def run(quick: bool = False, mode: str = "auto", client: str = "sdk", era: str = "2025-06-18",
         stdio_mode: str = "auto", stdio_lean_off_too: bool = False) -> Section:
     WORK.mkdir(parents=True, exist_ok=True)
-    extra = (STDIO_SDK_PATH,) if stdio_lean_off_too else ()
+    extra = (SDK_PATH,) if stdio_lean_off_too else ()
     results, memory = anyio.run(measure_all, quick, mode, client == "raw", era, stdio_mode, extra)
     floor = results[("floor", "direct httpx")]
     era_note = (f"protocol {MODERN}; the Node peer, which does not speak it, in the handshake era 2025-06-18"
@@ -630,7 +634,7 @@ def run(quick: bool = False, mode: str = "auto", client: str = "sdk", era: str =
                 ms(node[index].cpu_per_call), ms(fast[index].cpu_per_call - bare[index].cpu_per_call),
             ])
     if stdio_lean_off_too:  # the lean stdio path against mcprt's own SDK path, same rounds
-        mine, sdk_path = results[("mcprt", "stdio")], results[(STDIO_SDK_PATH, "stdio")]
+        mine, sdk_path = results[("mcprt", "stdio")], results[(SDK_PATH, "stdio")]
         for index in range(len(floor)):
             lean_over, sdk_over = (p[index].med - floor[index].med for p in (mine, sdk_path))
             section.goals.append(Goal(
@@ -642,6 +646,17 @@ def run(quick: bool = False, mode: str = "auto", client: str = "sdk", era: str =
         ["transport", "pattern", "bare SDK server above floor (median)", "mcprt above bare SDK (median)",
          "node-peer above bare SDK (median)", "fastmcp above bare SDK (median)", "bare SDK server CPU/call",
          "mcprt CPU/call above bare", "node-peer CPU/call (own runtime)", "fastmcp CPU/call above bare"], own_rows))
+    if (SDK_PATH, "http") in results:  # --ab-lean: the lean HTTP paths against the SDK's, same rounds
+        mine, sdk_path = results[("mcprt", "http")], results[(SDK_PATH, "http")]
+        section.extra_tables.append((
+            ["pattern", "mcprt median overhead", "MCPRT_HTTP_LEAN=0 median overhead", "ratio",
+             "mcprt CPU/call", "MCPRT_HTTP_LEAN=0 CPU/call", "ratio"],
+            [[lean.name, ms(lean.med - base.med), ms(sdk.med - base.med),
+              f"{(lean.med - base.med) / (sdk.med - base.med):.2f}" if sdk.med > base.med else "—",
+              ms(lean.cpu_per_call), ms(sdk.cpu_per_call), f"{lean.cpu_per_call / sdk.cpu_per_call:.2f}"]
+             for lean, sdk, base in zip(mine, sdk_path, floor)]))
+        section.notes.append(f"{SDK_PATH}: the same mcprt with MCPRT_HTTP_LEAN=0 (requests through the SDK's own "
+                             "HTTP paths), in the same interleaved rounds: the lean paths' share")
     section.notes.append("overhead = the server's figure minus the floor's for the same pattern; the floor's "
                          "N-in-flight rows are N workers with one httpx client each")
     section.notes.append("calls/s: sequential rows from the system's own summed call time; N-in-flight rows from "
@@ -673,10 +688,14 @@ if __name__ == "__main__":
     parser.add_argument("--client", choices=("sdk", "raw"), default="sdk",
                         help="HTTP: the SDK client (the Node peer always gets the raw one), or the light raw "
                              "client for every server, so client cost is the same for all")
+    parser.add_argument("--ab-lean", action="store_true",
+                        help=f"also run {SDK_PATH} (mcprt with MCPRT_HTTP_LEAN=0) over HTTP in the same rounds")
     parser.add_argument("--stdio-mode", choices=("auto", "legacy"), default="auto",
                         help="the SDK client's mode over stdio: auto prefers 2026-07-28, legacy the handshake era")
     parser.add_argument("--stdio-lean-off-too", action="store_true",
-                        help=f"also measure {STDIO_SDK_PATH}: mcprt over stdio with MCPRT_STDIO_LEAN=0")
+                        help=f"also measure {SDK_PATH} over stdio: mcprt with MCPRT_STDIO_LEAN=0")
     arguments = parser.parse_args()
+    if arguments.ab_lean:
+        HTTP_EXTRA.append(SDK_PATH)
     print(run(arguments.quick, arguments.mode, arguments.client, arguments.era, arguments.stdio_mode,
               arguments.stdio_lean_off_too).markdown())

@@ -1,11 +1,15 @@
 """Profile mcprt's hot paths with py-spy (sampling, all threads) and print the top functions.
 
-    /work/venv/bin/python bench/profile.py [--part compile|calls|stdio-100kb|all] [--seconds 15] [--top 30]
+    /work/venv/bin/python bench/profile.py [--part compile|calls|stdio-100kb|http|all] [--seconds 15] [--top 30]
+                                            [--tool get_item|get_item_history] [--era 2025-06-18|2026-07-28]
 
   - compile: `mcprt tools GITHUB_MANIFEST --json` with an empty compile cache (whole process)
   - calls: `mcprt up` over streamable HTTP and over stdio, sampled while a client makes sequential
     tools/call requests of the 2 KB item through the local upstream
   - stdio-100kb: `mcprt up` over stdio only, every call the 100 KB one
+  - http: `mcprt up` over streamable HTTP only, driven by the light raw client of `calls.py` (the
+    same as `calls.py --client raw`), sequential calls of one tool (`--tool`, default the 100 KB
+    `get_item_history`) in one protocol era (`--era`)
 
 Samples are taken only while a thread holds the GIL (`py-spy --gil`), so idle waiting is left out
 and the shares are of the Python CPU time. Figures are inclusive
@@ -30,7 +34,8 @@ import anyio  # noqa: E402
 from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
-from calls import LARGE, SMALL, WORK as CALLS_WORK, child_pids, server_commands, upstream, write_inputs  # noqa: E402
+from calls import (LARGE, MODERN, SMALL, WORK as CALLS_WORK, ModernSession, SseReplySession,  # noqa: E402
+                   child_pids, server_commands, upstream, write_inputs)
 from common import CACHE, ensure_github_spec, free_port, log, mcprt_env, stop_process, wait_for_port  # noqa: E402
 from compile import mcprt_command, write_manifest  # noqa: E402
 
@@ -148,9 +153,48 @@ async def profile_stdio(spec: Path, manifest: Path, base_url: str, seconds: floa
     return f"## `mcprt up` over stdio: {calls} sequential calls in {seconds:.0f} s ({what})\n" + summarize(raw, top)
 
 
+async def profile_http_async(seconds: float, top: int, tool: str, era: str) -> str:
+    """One tool over streamable HTTP in one era, driven by the raw client (no SDK client CPU in the way)."""
+    from contextlib import AsyncExitStack
+
+    CALLS_WORK.mkdir(parents=True, exist_ok=True)
+    with upstream() as base_url:
+        spec, manifest = write_inputs(base_url)
+        port = free_port()
+        cmd, env = server_commands("mcprt", spec, manifest, base_url, "http", port)
+        process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=open(WORK / "mcprt-http.log", "wb"))
+        try:
+            wait_for_port(port, process=process)
+            url = f"http://127.0.0.1:{port}/mcp"
+            async with AsyncExitStack() as stack:
+                session = ModernSession(url) if era == MODERN else SseReplySession(url)
+                await session.open(stack)
+                call = session.call(tool)
+
+                async def loop(duration: float) -> int:
+                    calls, deadline = 0, time.monotonic() + duration
+                    while time.monotonic() < deadline:
+                        await call()
+                        calls += 1
+                    return calls
+
+                await loop(1)
+                raw = WORK / "calls-http-raw.raw"
+                spy = record(process.pid, seconds, raw)
+                calls = await loop(seconds)
+                spy.wait()
+        finally:
+            stop_process(process)
+    return (f"## `mcprt up` over streamable HTTP, {era}: {calls} sequential calls of {tool} in {seconds:.0f} s "
+            f"(raw client)\n" + summarize(raw, top))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["compile", "calls", "stdio-100kb", "all"], default="all")
+    parser.add_argument("--part", choices=["compile", "calls", "stdio-100kb", "http", "all"], default="all")
+    parser.add_argument("--tool", choices=[SMALL, LARGE], default=LARGE, help="--part http: the tool to call")
+    parser.add_argument("--era", choices=["2025-06-18", MODERN], default=MODERN, help="--part http: the era")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
@@ -164,6 +208,9 @@ def main() -> None:
     if args.part == "stdio-100kb":
         log("profile: stdio, 100 KB calls")
         print(anyio.run(profile_calls_async, args.seconds, args.top, True))
+    if args.part == "http":
+        log(f"profile: HTTP calls of {args.tool}, {args.era}")
+        print(anyio.run(profile_http_async, args.seconds, args.top, args.tool, args.era))
 
 
 if __name__ == "__main__":

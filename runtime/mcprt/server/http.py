@@ -29,6 +29,7 @@ from .guard import GuardPolicy, HttpGuard, make_policy
 from .limits import connection_settings, session_limits
 from .notify import Notifier
 from .lean import LeanPath, answer_stateless_in_json
+from .lean_modern import answer_modern_lean
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
 from .shared_sessions import share_sessions
@@ -113,6 +114,9 @@ def build_http_app(
         custom_starlette_routes=[*routes, *extra_routes,
                                  *(guarded_routes(policy) if guarded_routes is not None else [])],
     )
+    # MCPRT_HTTP_LEAN=0: every request through the SDK's own paths (JSON unless it may stream
+    # still holds); for measuring the lean paths, and a way out should one misbehave.
+    lean = os.environ.get("MCPRT_HTTP_LEAN", "1") != "0"
     if not options.stateless:
         # Sessions answer only to the principal that opened them, are capped per client and, with
         # shared state, any replica serves any session.
@@ -120,11 +124,12 @@ def build_http_app(
         # Each POSTed request answered with one JSON body unless it may stream; tools/call and
         # tools/list on the lean path (lean.py).
         manager.lean = LeanPath(manager, holder, notifier)
-        # MCPRT_HTTP_LEAN=0: every request through the SDK's session task (JSON unless it may
-        # stream still holds); for measuring the lean path, and a way out should it misbehave.
-        manager.lean.enabled = os.environ.get("MCPRT_HTTP_LEAN", "1") != "0"
+        manager.lean.enabled = lean
     else:
-        answer_stateless_in_json(server._session_manager, holder)  # JSON unless the request may stream
+        manager = server._session_manager
+        answer_stateless_in_json(manager, holder)  # JSON unless the request may stream
+    if lean:  # 2026-07-28 tools/call and tools/list that cannot stream: in the request's task (lean_modern.py)
+        answer_modern_lean(manager, holder)
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 

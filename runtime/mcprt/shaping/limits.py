@@ -27,8 +27,22 @@ import json
 import re
 from typing import Any
 
+from pydantic_core import PydanticSerializationError, to_json
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a declared dependency; json_size still works
+    orjson = None  # type: ignore[assignment]
+
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str).encode
 
+# Byte patterns found in pydantic-core's JSON only where it writes a float below 1e-4 other than
+# the standard encoder would (`0.00001` for 1e-05, `2.5e-7` for 2.5e-07), or in a text that holds
+# them (a false alarm: that value is written by the standard encoder). Literal patterns: `re`
+# finds them faster than `bytes.__contains__` does for a needle starting with a common letter.
+_SMALL_FLOAT_DECIMAL = re.compile(rb"\.0000")
+_SMALL_FLOAT_EXPONENT = re.compile(rb"e-")
+_TEXT_BLOCK_HEAD = '{"type":"text","text":'
 _SUMMED_KEYS = 64  # objects up to this wide are measured as the sum of their parts (a list, or a
 # wider object, in one C-encoder call: summing a million small parts in Python would cost more)
 _SMALL = 48  # values at most this big are not worth shortening inside an object
@@ -38,9 +52,54 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MORE_KEYS = "…"
 
 
+def compact_json(value: Any) -> str:
+    """The compact JSON text of a JSON value (`separators=(",", ":")`, `ensure_ascii=False`),
+    character for character what the standard library's encoder writes, 2-4× faster.
+
+    `value` is a JSON value: dicts with str keys, lists, str, int, float, bool, None (what a JSON
+    parser, JMESPath or pydantic's `to_jsonable_python` gives). It is written by pydantic-core's
+    encoder, which agrees with the standard library on everything but two cases, each sent to
+    the standard encoder instead: a lone surrogate (pydantic-core refuses it), and floats below
+    1e-4 (`1e-05`/`2.5e-07` there, `0.00001`/`2.5e-7` here; found by the two byte patterns only
+    those produce, `.0000` and `e-`, at the price of a false alarm when a text holds one). Other
+    Python types (dates, enums, sets) are not JSON values: pydantic-core would write them its way.
+    NaN and ±Infinity are written as `NaN`/`Infinity` as the standard encoder does, and integers
+    beyond 64 bits exactly.
+    """
+    data = _fast_json(value)
+    return _ENCODE(value) if data is None else data.decode("utf-8")
+
+
 def json_size(value: Any) -> int:
-    """Bytes of the compact UTF-8 JSON encoding of `value`."""
-    return _utf8_length(_ENCODE(value))
+    """Bytes of the compact UTF-8 JSON encoding of `value` (a JSON value, see `compact_json`)."""
+    data = _fast_json(value)
+    return _utf8_length(_ENCODE(value)) if data is None else len(data)
+
+
+def _fast_json(value: Any) -> bytes | None:
+    """pydantic-core's compact JSON of `value`, or None where it would differ from `_ENCODE`'s."""
+    try:
+        data = to_json(value, inf_nan_mode="constants")
+    except (ValueError, TypeError, PydanticSerializationError):  # a lone surrogate, an unknown type
+        return None
+    if _SMALL_FLOAT_DECIMAL.search(data) is not None or _SMALL_FLOAT_EXPONENT.search(data) is not None:
+        return None
+    return data
+
+
+def text_blocks_size(content: list[Any]) -> int:
+    """`json_size(content)` for MCP content, measured without encoding it again when every block
+    is a plain text block (`{"type": "text", "text": str}`): the size of each text as a JSON
+    string plus the fixed framing around it."""
+    if orjson is None or not all(type(block) is dict and len(block) == 2 and block.get("type") == "text"
+                                 and type(block.get("text")) is str for block in content):
+        return json_size(content)
+    try:
+        texts = sum(len(orjson.dumps(block["text"])) for block in content)
+    except TypeError:  # a lone surrogate
+        return json_size(content)
+    # [ + {"type":"text","text": + TEXT + } per block, commas between blocks, ]
+    return 2 + len(content) * (len(_TEXT_BLOCK_HEAD) + 1) + max(len(content) - 1, 0) + texts
 
 
 def _utf8_length(text: str) -> int:

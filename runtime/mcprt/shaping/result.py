@@ -67,7 +67,7 @@ from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
 
 from .autoprune import AutoPruner
-from .limits import json_size, shorten_text, shorten_to_fit
+from .limits import compact_json, json_size, shorten_text, shorten_to_fit, text_blocks_size
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
 
@@ -77,7 +77,7 @@ if TYPE_CHECKING:
 ERROR_BODY_BYTES = 2_000
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str).encode
+_ENCODE = compact_json  # every value shaped here is a JSON value (parsed, pruned, shortened)
 _HTML_DROP = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]+>")
 _MAX_RERENDERS = 4
@@ -108,6 +108,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     if principal is not None and shaping.output is not None:
         shaping = dataclasses.replace(shaping, principal=principal)
     notes: list[str] = []
+    structured_size: int | None = None  # known when the text block is structuredContent's own JSON
     if upstream.truncated:
         notes.append(
             f"the upstream response was larger than the response size limit and was cut after "
@@ -120,7 +121,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         elif upstream.is_error:
             content, structured, is_error = [_text_block(_error_text(upstream, shaping))], None, True
         elif upstream.kind == "json":
-            content, structured = _shape_json(upstream, shaping, notes)
+            content, structured, structured_size = _shape_json(upstream, shaping, notes)
             is_error = False
         elif upstream.kind == "text":
             content, structured = _shape_text(upstream, shaping, notes), {} if shaping.structured else None
@@ -145,7 +146,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         structured_content=structured,
         is_error=is_error,
         raw_bytes=upstream.raw_bytes,
-        sent_bytes=_sent_bytes(content, structured),
+        sent_bytes=_sent_bytes(content, structured, structured_size),
         meta=upstream.result_meta,
     )
 
@@ -153,15 +154,17 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
 # --- kinds ----------------------------------------------------------------------------------------
 
 
-def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> tuple[list[dict], dict | None]:
+def _shape_json(upstream: UpstreamResult, shaping: Shaping,
+                notes: list[str]) -> tuple[list[dict], dict | None, int | None]:
+    """Content, structuredContent and, when the text is structuredContent's JSON, its size."""
     value = _prune(upstream.body, shaping, notes)
     if shaping.output is not None:
         text = _render_fitting(value, upstream, shaping, notes)
-        return [_text_block(text)], None
+        return [_text_block(text)], None, None
     value, text = _json_fitting(value, shaping.max_result_bytes, notes, item_markers=not shaping.structured)
     if isinstance(value, dict):
-        return [_text_block(text)], value
-    return [_text_block(text)], {} if shaping.structured else None
+        return [_text_block(text)], value, _utf8_size(text)
+    return [_text_block(text)], {} if shaping.structured else None, None
 
 
 def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> list[dict]:
@@ -311,7 +314,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> Any:
 
 def _json_fitting(value: Any, max_bytes: int, notes: list[str], item_markers: bool = True) -> tuple[Any, str]:
     text = _ENCODE(value)
-    if len(text) <= max_bytes // 4 or len(text.encode("utf-8")) <= max_bytes:
+    if len(text) <= max_bytes // 4 or _utf8_size(text) <= max_bytes:
         return value, text
     value, shortened = shorten_to_fit(value, max_bytes, item_markers=item_markers)
     notes.append(_shortened_note(max_bytes, shortened))
@@ -427,8 +430,15 @@ def _media_type(value: str | None) -> str | None:
     return value.split(";", 1)[0].strip().lower() or None
 
 
-def _sent_bytes(content: list[dict], structured: dict | None) -> int:
-    size = json_size(content)
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _sent_bytes(content: list[dict], structured: dict | None, structured_size: int | None = None) -> int:
+    """Compact JSON bytes of content plus structuredContent; `structured_size` when already known
+    (the text block is structuredContent's own compact JSON: measuring it again would cost a
+    second encoding of the largest part)."""
+    size = text_blocks_size(content)
     if structured is not None:
-        size += json_size(structured)
+        size += json_size(structured) if structured_size is None else structured_size
     return size
