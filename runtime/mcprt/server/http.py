@@ -33,7 +33,6 @@ from .lean_modern import answer_modern_lean
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
 from .shared_sessions import share_sessions
-from .sockets import listen
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
