@@ -139,6 +139,49 @@ async def test_a_session_opened_on_one_replica_is_served_by_the_others(cluster: 
     assert cluster.redis.cli("--scan", "--pattern", "mcprt:replicas-test:session:*") == ""
 
 
+async def test_concurrent_first_requests_of_a_session_on_another_replica_all_succeed(cluster: Cluster) -> None:
+    """A client's first requests to a replica that has not seen its session yet arrive together (a
+    balancer spreads them): one adopts the session, the others wait for it instead of reaching a
+    transport that is not connected yet (was: 500, "No read stream writer available")."""
+    opener, other = cluster.replicas[0], cluster.replicas[1]
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2025-06-18", "Authorization": f"Bearer {BOT}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        opened = await http.post(opener.url, headers=headers, json={
+            "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "concurrent-adoption", "version": "1"}}})
+        assert opened.status_code == 200, opened.text
+        session = {**headers, "Mcp-Session-Id": opened.headers["mcp-session-id"]}
+        notified = await http.post(opener.url, headers=session,
+                                   json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        assert notified.status_code == 202
+        answers: list[httpx.Response] = []
+
+        async def call(n: int) -> None:
+            answers.append(await http.post(other.url, headers=session, json={
+                "jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}))
+
+        async with anyio.create_task_group() as group:
+            for n in range(1, 33):
+                group.start_soon(call, n)
+        await http.delete(opener.url, headers=session)
+    assert [a.status_code for a in answers] == [200] * 32, [a.text[:200] for a in answers]
+    pids = set()
+    for answer in answers:
+        text = answer.text
+        body = json.loads(text[text.index("{"):]) if answer.headers["content-type"].startswith("text/event-stream") \
+            else answer.json()
+        assert "error" not in body and not body["result"].get("isError"), body
+        pids.add(_pid_of(body["result"]))
+    assert pids == {other.process.pid}
+
+
+def _pid_of(result: dict) -> int:
+    data = result.get("structuredContent") or json.loads(result["content"][0]["text"])
+    return int(data["pid"])
+
+
 async def test_a_session_answers_only_to_its_own_principal_and_unknown_ids_are_404(cluster: Cluster) -> None:
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
                "MCP-Protocol-Version": "2025-06-18", "Authorization": f"Bearer {BOT}"}

@@ -65,6 +65,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
     _owners: dict[str, str | None]
     _clients: dict[str, str]  # session id → client key (see `client_key`)
     _last_used: dict[str, float]  # session id → monotonic time its last request arrived
+    _connecting: dict[str, anyio.Event]  # adopted sessions whose transport is not connected yet
 
     def _init_shared(self, records: SessionRecords | None, notifier: Notifier | None,
                      limits: SessionLimits | None = None) -> None:
@@ -75,6 +76,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         self._owners = {}
         self._clients = {}
         self._last_used = {}
+        self._connecting = {}
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = from_scope(scope)
@@ -82,6 +84,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         client = client_key(principal, scope)
         session_id = _header(scope, MCP_SESSION_ID_HEADER)
         if session_id is not None:
+            await self._until_connected(session_id)
             if session_id in self._server_instances:
                 if self._owners.get(session_id, name) != name:
                     await _not_found(scope, receive, send)
@@ -216,27 +219,45 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         if record is None or record.principal != principal:
             return False
         async with self._session_creation_lock:
-            if session_id in self._server_instances:
-                return True  # adopted meanwhile by a concurrent request
-            if self._admission(client) is not None:
+            if session_id in self._server_instances:  # adopted meanwhile by a concurrent request
+                adopting = None
+            elif self._admission(client) is not None:
                 return False
-            transport = StreamableHTTPServerTransport(
-                mcp_session_id=session_id,
-                is_json_response_enabled=self.json_response,
-                event_store=self.event_store,
-                security_settings=self.security_settings,
-                retry_interval=self.retry_interval,
-                idle_timeout=self.session_idle_timeout,
-            )
-            if self.lean is not None:
-                self.lean.adopt(transport)
-            self._server_instances[session_id] = transport
-            self._owners[session_id] = principal
-            self._clients[session_id] = client
+            else:
+                transport = StreamableHTTPServerTransport(
+                    mcp_session_id=session_id,
+                    is_json_response_enabled=self.json_response,
+                    event_store=self.event_store,
+                    security_settings=self.security_settings,
+                    retry_interval=self.retry_interval,
+                    idle_timeout=self.session_idle_timeout,
+                )
+                if self.lean is not None:
+                    self.lean.adopt(transport)
+                self._server_instances[session_id] = transport
+                self._owners[session_id] = principal
+                self._clients[session_id] = client
+                # Until its task has connected the transport the SDK cannot take a request for it ("No
+                # read stream writer available"): concurrent requests for this id wait (`_until_connected`).
+                adopting = self._connecting[session_id] = anyio.Event()
+        if adopting is None:
+            await self._until_connected(session_id)
+            return session_id in self._server_instances and self._owners.get(session_id) == principal
         assert self._task_group is not None
-        await self._task_group.start(self._run_adopted, session_id, transport, record)
+        try:
+            await self._task_group.start(self._run_adopted, session_id, transport, record)
+        finally:
+            self._connecting.pop(session_id, None)
+            adopting.set()
         log_event("session adopted from shared state", logging.DEBUG, session=session_id[:12])
         return True
+
+    async def _until_connected(self, session_id: str) -> None:
+        """Wait while another request of this session is adopting it on this replica (a client sends its
+        first requests to a new replica concurrently: a balancer spreads them)."""
+        connecting = self._connecting.get(session_id)
+        if connecting is not None:
+            await connecting.wait()
 
     async def _run_adopted(self, session_id: str, transport: StreamableHTTPServerTransport, record: Any,
                            *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
