@@ -91,12 +91,24 @@ class ToolSet:
         return listing
 
     def list_result_json(self) -> str:
+        """The tools/list result as compact JSON text (`mcprt tools --json` prints exactly this)."""
         return json.dumps({"tools": self.list_tools()}, separators=(",", ":"), ensure_ascii=False)
 
     def fingerprint(self) -> str:
-        """Changes exactly when what a client sees in tools/list changes (names, descriptions, schemas)."""
+        """Changes exactly when what a client sees in tools/list changes (names, descriptions, schemas).
+
+        A digest of the listing as orjson writes it (GitHub's 1.1 MB: ~0.003 s, `json` ~0.017 s);
+        only ever compared with other fingerprints, so it need not be `list_result_json`'s text.
+        Values orjson refuses (an integer beyond 64 bits, a non-str key) take the `json` text."""
         if self._fingerprint is None:
-            self._fingerprint = hashlib.sha256(self.list_result_json().encode()).hexdigest()
+            listing = {"tools": self.list_tools()}
+            try:
+                import orjson
+
+                text = orjson.dumps(listing)
+            except (ImportError, TypeError):  # orjson.JSONEncodeError is a TypeError
+                text = json.dumps(listing, separators=(",", ":"), ensure_ascii=False).encode()
+            self._fingerprint = hashlib.sha256(text).hexdigest()
         return self._fingerprint
 
 
