@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import shutil
 from collections.abc import Iterator
@@ -168,3 +169,31 @@ def test_corrupt_cache_entry_is_ignored_and_rewritten(separate: Path, tmp_path: 
     assert _compile(separate, cache).from_cache is False
     assert _compile(separate, cache).from_cache is True
     assert not list((cache / "openapi").glob("*.tmp"))
+
+
+def _petstore_copy(tmp_path: Path) -> Path:
+    spec = tmp_path / "petstore.json"
+    spec.write_bytes((SPECS / "readme" / "3.1" / "petstore.json").read_bytes())
+    return spec
+
+
+def test_a_document_written_after_its_digest_is_not_compiled_under_it(tmp_path: Path) -> None:
+    """The compile cache stores a result under the digest taken at load: bytes read later for the
+    compile must be those bytes, even when an edit keeps the size and puts the mtime back."""
+    spec = _petstore_copy(tmp_path)
+    before = spec.stat()
+    doc = load_document(str(spec), tmp_path, None)
+    original = spec.read_bytes()
+    assert b"Swagger Petstore" in original
+    spec.write_bytes(original.replace(b"Swagger Petstore", b"Swagger Petshop"))  # same size
+    os.utime(spec, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(SpecError, match="changed while it was being compiled"):
+        compile_openapi(doc, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=None)
+
+
+def test_a_touched_document_with_the_same_bytes_compiles(tmp_path: Path) -> None:
+    spec = _petstore_copy(tmp_path)
+    doc = load_document(str(spec), tmp_path, None)
+    os.utime(spec, ns=(spec.stat().st_atime_ns, spec.stat().st_mtime_ns + 5_000_000_000))
+    compiled = compile_openapi(doc, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=None)
+    assert len(compiled.operations) == 20 and "addPet" in {op.operation.name for op in compiled.operations}

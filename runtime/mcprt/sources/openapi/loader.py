@@ -301,16 +301,20 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
         if not path.is_absolute():
             path = Path(base_dir) / path
     path = path.resolve()
-    digest = _file_digest(path, location)
+    digest, identity = _file_digest(path, location)
 
     def reread() -> bytes:
         try:
             again = read_capped(path, max_spec_bytes(), str(path), "MAX_SPEC_BYTES")
+            unchanged = _identity(os.stat(path)) == identity  # after reading: a write meanwhile moved ctime
         except LimitExceeded as exc:
             raise SpecError(location, "", str(exc)) from None
         except OSError as exc:
             raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-        if hashlib.sha256(again).hexdigest() != digest:
+        # The bytes compiled must be the bytes digested (the compile cache stores the result under the
+        # digest). A file whose identity is unchanged was not written since (ctime moves on every write
+        # and cannot be set back), so hashing 13 MB again is only needed when it differs.
+        if not unchanged and hashlib.sha256(again).hexdigest() != digest:
             raise SpecError(location, "", "the document changed while it was being compiled")
         return again
 
@@ -318,8 +322,14 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     return LoadedDocument(location, path.as_uri(), None, cache_dir, warnings, reread, digest)
 
 
-def _file_digest(path: Path, location: str) -> str:
-    """sha256 of a file, read in chunks (so a cache hit never holds the whole document)."""
+def _identity(info: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever a file's content is written (device, inode, size, mtime, ctime)."""
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
+    """sha256 of a file, read in chunks (so a cache hit never holds the whole document), and the
+    file's identity after reading (see `_identity`)."""
     digest = hashlib.sha256()
     limit = max_spec_bytes()
     try:
@@ -330,13 +340,16 @@ def _file_digest(path: Path, location: str) -> str:
                                 f"limit of {limit:,} (raise it with MCPRT_MAX_SPEC_BYTES)")
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
+            after = os.fstat(handle.fileno())
     except IsADirectoryError:
         raise SpecError(location, "", f"{path} is a directory, not an API description") from None
     except LimitExceeded:
         raise SpecError(location, "", f"{path} is not a regular file") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-    return digest.hexdigest()
+    # Written while being read: no identity, so the re-read is always checked against the digest.
+    identity = _identity(after) if _identity(info) == _identity(after) else ()
+    return digest.hexdigest(), identity
 
 
 def document_from_bytes(raw: bytes, location: str = "<memory>", base_uri: str | None = None) -> LoadedDocument:
