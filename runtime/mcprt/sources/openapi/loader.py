@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,7 +324,8 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
 
 
 def _identity(info: os.stat_result) -> tuple[int, ...]:
-    """What changes whenever a file's content is written (device, inode, size, mtime, ctime)."""
+    """What changes whenever a file's content is written (device, inode, size, mtime, ctime), once
+    the write is more than a file-time tick ago (see `_file_digest`)."""
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
@@ -347,8 +349,11 @@ def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
         raise SpecError(location, "", f"{path} is not a regular file") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-    # Written while being read: no identity, so the re-read is always checked against the digest.
-    identity = _identity(after) if _identity(info) == _identity(after) else ()
+    # No identity (the re-read is then always hashed) when the file was written while being read, or
+    # within the last second: file times move in coarse ticks (a few ms), so a second write of the
+    # same size in the same tick would leave the identity as it was.
+    settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > 1_000_000_000
+    identity = _identity(after) if settled and _identity(info) == _identity(after) else ()
     return digest.hexdigest(), identity
 
 
