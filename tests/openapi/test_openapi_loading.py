@@ -203,3 +203,22 @@ def test_a_touched_document_with_the_same_bytes_compiles(tmp_path: Path) -> None
     os.utime(spec, ns=(spec.stat().st_atime_ns, spec.stat().st_mtime_ns + 5_000_000_000))
     compiled = compile_openapi(doc, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=None)
     assert len(compiled.operations) == 20 and "addPet" in {op.operation.name for op in compiled.operations}
+
+
+def test_a_settled_document_s_digest_is_recorded_and_an_edit_still_seen(tmp_path: Path) -> None:
+    """A warm start takes the digest recorded for a file whose identity did not move (no 13 MB
+    hash); a same-size edit with the mtime put back moves it (ctime), so the file is hashed again."""
+    spec = _petstore_copy(tmp_path)
+    time.sleep(1.2)  # settled: its identity can stand for its content
+    cache = tmp_path / "cache"
+    first = load_document(str(spec), tmp_path, cache)
+    assert first.digest == hashlib.sha256(spec.read_bytes()).hexdigest()
+    assert len(list((cache / "openapi").glob("digest-*.json"))) == 1
+    assert load_document(str(spec), tmp_path, cache).digest == first.digest
+    before = spec.stat()
+    spec.write_bytes(spec.read_bytes().replace(b"Swagger Petstore", b"Swagger Petshop"))
+    os.utime(spec, ns=(before.st_atime_ns, before.st_mtime_ns))
+    edited = load_document(str(spec), tmp_path, cache)
+    assert edited.digest == hashlib.sha256(spec.read_bytes()).hexdigest() != first.digest
+    compiled = compile_openapi(edited, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=cache)
+    assert compiled.title == "Swagger Petshop"

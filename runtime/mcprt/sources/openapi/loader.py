@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -302,7 +303,12 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
         if not path.is_absolute():
             path = Path(base_dir) / path
     path = path.resolve()
-    digest, identity = _file_digest(path, location)
+    recorded = _recorded_digest(path, cache_dir)
+    if recorded is not None:
+        digest, identity = recorded
+    else:
+        digest, identity = _file_digest(path, location)
+        _record_digest(path, cache_dir, digest, identity)
 
     def reread() -> bytes:
         try:
@@ -321,6 +327,39 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
 
     # The bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
     return LoadedDocument(location, path.as_uri(), None, cache_dir, warnings, reread, digest)
+
+
+def _digest_entry(cache_dir: Path, path: Path) -> Path:
+    return Path(cache_dir) / "openapi" / f"digest-{hashlib.sha256(str(path).encode()).hexdigest()[:32]}.json"
+
+
+def _recorded_digest(path: Path, cache_dir: Path | None) -> tuple[str, tuple[int, ...]] | None:
+    """The digest recorded for this file when its identity is still the recorded one (the file was
+    not written since; see `_identity`): a warm start does not hash 13 MB again (~0.012 s)."""
+    if cache_dir is None:
+        return None
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_spec_bytes():
+            return None  # `_file_digest` says why
+        recorded = json.loads(_digest_entry(cache_dir, path).read_bytes())
+    except (OSError, ValueError):
+        return None
+    identity = _identity(info)
+    if not isinstance(recorded, dict) or recorded.get("identity") != list(identity) \
+            or not isinstance(recorded.get("digest"), str):
+        return None
+    return recorded["digest"], identity
+
+
+def _record_digest(path: Path, cache_dir: Path | None, digest: str, identity: tuple[int, ...]) -> None:
+    if cache_dir is None or not identity:  # no identity: written too recently to be recognized by it
+        return
+    try:
+        entry = json.dumps({"identity": identity, "digest": digest}).encode()
+        fetching.write_atomic(_digest_entry(cache_dir, path), entry)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
 
 
 def _identity(info: os.stat_result) -> tuple[int, ...]:
