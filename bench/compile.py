@@ -13,7 +13,12 @@ no client-side schema checks get in the way): `mcprt up` cold and warm, and the 
 Goals: mcprt cold ≥ 10× faster than the peer (≥ 5× was the first goal), ≤ 1/3 of its peak RSS,
 tools/list ≥ 10× smaller, warm ≤ 0.5 s; start-up to tools/list ≤ the Node peer's.
 
-    /work/venv/bin/python bench/compile.py [--quick] [--startup ROUNDS]
+Where a cold `mcprt tools --json` spends its CPU, phase by phase (`--phases ROUNDS`): each round a
+fresh process runs the same steps in one thread and reads its CPU clock between them (imports,
+settings and manifest, the description's digest, parse, compile, tool-set build, tools/list text,
+compile-cache write), interleaved with whole `mcprt tools --json` runs.
+
+    /work/venv/bin/python bench/compile.py [--quick] [--startup ROUNDS] [--phases ROUNDS]
 """
 
 from __future__ import annotations
@@ -167,6 +172,75 @@ def run_startup(rounds: int) -> Section:
     return section
 
 
+# The child of `--phases`: the steps of a cold `mcprt tools --json`, in one thread, timed with the
+# thread's CPU clock. argv: MANIFEST CACHE_DIR; prints one JSON object {phase: seconds}.
+_PHASES_CHILD = r"""
+import json, sys, time
+clock = time.thread_time
+start = time.process_time()  # the interpreter's own start, before this line
+marks, last = [("interpreter start", start)], clock()
+def mark(name):
+    global last
+    now = clock(); marks.append((name, now - last)); last = now
+from mcprt import pause_gc_for_startup
+pause_gc_for_startup()
+import asyncio, pathlib
+from mcprt.cli import fast, tools_cmd, common
+from mcprt import pipeline
+from mcprt.sources.openapi import compiler, cache, pinned
+from mcprt.manifest.loader import load_manifest
+from mcprt.settings import load_settings
+mark("imports (the tools path's modules)")
+settings = load_settings()
+loaded = load_manifest(sys.argv[1])
+mark("settings and manifest (load, validate)")
+name, source = next(iter(loaded.manifest.sources.items()))
+cache_dir = pathlib.Path(sys.argv[2])
+doc, _, _ = pinned.open_description(name, source.openapi, loaded.path.parent, cache_dir, offline=False)
+mark("description digest (sha256, for the cache key)")
+doc.data
+mark("parse (lean JSON)")
+policy = compiler.effective_policy(source, loaded.manifest.defaults)
+compiled = compiler.compile_document(doc, source, policy)
+mark("compile (read operations, input schemas, shapes, plans, descriptions)")
+from mcprt.toolset.build import build_toolset
+build = build_toolset(loaded, {name: [c.operation for c in compiled.operations]})
+mark("tool-set build (overrides, output checks)")
+text = build.toolset.list_result_json()
+build.toolset.fingerprint()
+mark("tools/list text and fingerprint")
+cache.store(cache_dir, cache.cache_key(doc, source, policy), doc, compiled)
+mark("compile-cache write (pickle)")
+print(json.dumps(dict(marks)))
+"""
+
+
+def run_phases(rounds: int) -> Section:
+    """Median CPU per phase of a cold compile of GitHub, and the whole `mcprt tools --json` beside it."""
+    spec = ensure_github_spec()
+    manifest = write_manifest(spec)
+    phases: dict[str, list[float]] = {}
+    whole: list[float] = []
+    for index in range(rounds):
+        log(f"phases: round {index + 1}/{rounds}")
+        cache_dir = WORK / f"phases-cache-{index}"
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        out = subprocess.run([sys.executable, "-c", _PHASES_CHILD, str(manifest), str(cache_dir)], env=mcprt_env(),
+                             capture_output=True, text=True, check=True).stdout
+        for phase, seconds in json.loads(out).items():
+            phases.setdefault(phase, []).append(seconds)
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        whole.append(run_mcprt(manifest, cache_dir, WORK / "mcprt-tools.json").cpu)
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    rows = [[phase, f"{median(values) * 1000:.0f}"] for phase, values in phases.items()]
+    total = sum(median(values) for values in phases.values())
+    rows.append(["sum of the phases", f"{total * 1000:.0f}"])
+    rows.append(["whole `mcprt tools --json` process (user + system CPU; also threads, asyncio, output)",
+                 f"{median(whole) * 1000:.0f}"])
+    return Section(title=f"Where a cold `mcprt tools --json` on GitHub spends its CPU ({rounds} rounds, medians)",
+                   headers=["phase", "CPU (ms)"], rows=rows)
+
+
 def tool_count(path: Path) -> int:
     return len(json.loads(path.read_bytes())["tools"])
 
@@ -255,5 +329,10 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--startup", type=int, metavar="ROUNDS",
                         help="only the start-up part (mcprt cold/warm and the Node peer), ROUNDS interleaved rounds")
+    parser.add_argument("--phases", type=int, metavar="ROUNDS",
+                        help="only the CPU per phase of a cold mcprt compile, ROUNDS fresh processes")
     args = parser.parse_args()
-    print((run_startup(args.startup) if args.startup else run(args.quick)).markdown())
+    if args.phases:
+        print(run_phases(args.phases).markdown())
+    else:
+        print((run_startup(args.startup) if args.startup else run(args.quick)).markdown())

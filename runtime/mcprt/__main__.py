@@ -1,13 +1,21 @@
 """`python -m mcprt` and the `mcprt` console script: the CLI, with the garbage collector paused
-through start-up (see `mcprt.pause_gc_for_startup`). Nothing heavy is imported before the pause."""
+through start-up (see `mcprt.pause_gc_for_startup`). Nothing heavy is imported before the pause;
+a plain `mcprt up`/`mcprt tools` line runs without loading Typer (`cli.fast`)."""
 
 from __future__ import annotations
+
+import sys
 
 
 def main() -> None:
     from . import pause_gc_for_startup
 
     pause_gc_for_startup()
+    from .cli.fast import run_fast
+
+    code = run_fast(sys.argv[1:])
+    if code is not None:
+        raise SystemExit(code)
     from .cli.main import run
 
     run()

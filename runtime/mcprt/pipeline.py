@@ -212,7 +212,7 @@ def _build_tools(loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, lis
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)
     toolset.offers = offers
-    toolset.fingerprint()  # the tools/list JSON and its hash, cached here rather than at the swap on the loop
+    toolset.fingerprint()  # the listing and its hash, cached here rather than at the swap on the loop
     return toolset, build.diagnostics + offer_diagnostics
 
 

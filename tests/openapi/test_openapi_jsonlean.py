@@ -29,8 +29,29 @@ def expected(document: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def lean(document: dict[str, Any], *, indent: int | None = None) -> Any:
-    raw = json.dumps(document, ensure_ascii=False, indent=indent).encode()
+def layout(document: dict[str, Any], style: str) -> str:
+    """The document as text: compact, pretty-printed (what generators write: the lean parse guesses
+    where a member ends from the indentation), or indented wrongly (the guess fails and the C
+    scanner finds the end): flush left, or each line shifted by its own amount."""
+    if style == "compact":
+        return json.dumps(document, ensure_ascii=False)
+    if style == "tabs":
+        return json.dumps(document, ensure_ascii=False, indent="\t")
+    pretty = json.dumps(document, ensure_ascii=False, indent=2)
+    if style == "pretty":
+        return pretty
+    lines = pretty.split("\n")
+    if style == "flush-left":
+        return "\n".join(line.lstrip() for line in lines)
+    return "\n".join(" " * (index * 7 % 5) + line.lstrip() for index, line in enumerate(lines))  # "shifted"
+
+
+LAYOUTS = ("compact", "pretty", "tabs", "flush-left", "shifted")
+
+
+def lean(document: dict[str, Any], *, indent: int | None = None, style: str | None = None) -> Any:
+    text = layout(document, style) if style else json.dumps(document, ensure_ascii=False, indent=indent)
+    raw = text.encode()
     text = latin1_text(raw)
     assert text is not None, "a UTF-8 document without \\u escapes above ASCII is read as Latin-1"
     parsed = loads_lean(text, latin1=True)
@@ -68,10 +89,11 @@ def test_values_orjson_refuses_are_parsed_by_the_stdlib() -> None:
     assert schema == {"maximum": math.inf, "title": "ö", "x-huge": -99999999999999999999999}
 
 
-@settings(max_examples=150, deadline=None)
-@given(paths=JSON, schema=JSON, info=JSON, examples=JSON, hooks=JSON, marker=TEXT)
+@settings(max_examples=250, deadline=None)
+@given(paths=JSON, schema=JSON, info=JSON, examples=JSON, hooks=JSON, marker=TEXT, style=st.sampled_from(LAYOUTS))
 def test_the_lean_parse_equals_json_loads_minus_skipped_sections(paths: Any, schema: Any, info: Any,
-                                                                 examples: Any, hooks: Any, marker: str) -> None:
+                                                                 examples: Any, hooks: Any, marker: str,
+                                                                 style: str) -> None:
     document = {
         "openapi": "3.0.3",
         "info": info,
@@ -81,4 +103,13 @@ def test_the_lean_parse_equals_json_loads_minus_skipped_sections(paths: Any, sch
         "webhooks": hooks,
         "x-é": "non-ASCII marker so the Latin-1 path is taken",
     }
-    assert lean(document) == expected(document)
+    assert lean(document, style=style) == expected(document)
+
+
+def test_a_wrongly_indented_member_is_still_read_whole() -> None:
+    """`paths` whose inner closing brace sits at the member's own indentation: the first guess of
+    where it ends is too early, so it does not parse, and the scanner's end is used."""
+    text = ('{\n  "openapi": "3.0.0",\n  "x-é": 1,\n  "paths": {\n    "/a": {\n  },\n    "/b": {"get": {}}\n  },\n'
+            '  "info": {\n    "title": "t"\n  }\n}')
+    value, _ = loads_lean(latin1_text(text.encode()), latin1=True)  # type: ignore[arg-type, misc]
+    assert value == json.loads(text)

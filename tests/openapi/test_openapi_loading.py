@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,3 +170,55 @@ def test_corrupt_cache_entry_is_ignored_and_rewritten(separate: Path, tmp_path: 
     assert _compile(separate, cache).from_cache is False
     assert _compile(separate, cache).from_cache is True
     assert not list((cache / "openapi").glob("*.tmp"))
+
+
+def _petstore_copy(tmp_path: Path) -> Path:
+    spec = tmp_path / "petstore.json"
+    spec.write_bytes((SPECS / "readme" / "3.1" / "petstore.json").read_bytes())
+    return spec
+
+
+@pytest.mark.parametrize("settled", [True, False], ids=["settled file", "file written just before"])
+def test_a_document_written_after_its_digest_is_not_compiled_under_it(tmp_path: Path, settled: bool) -> None:
+    """The compile cache stores a result under the digest taken at load: bytes read later for the
+    compile must be those bytes, even when an edit keeps the size and puts the mtime back. A file
+    last written over a second ago is checked by its identity (ctime moves with the edit), one
+    written just before is always hashed again (file times move in ticks of a few ms)."""
+    spec = _petstore_copy(tmp_path)
+    if settled:
+        time.sleep(1.2)  # past the settling second: the identity check is what catches the edit
+    before = spec.stat()
+    doc = load_document(str(spec), tmp_path, None)
+    original = spec.read_bytes()
+    assert b"Swagger Petstore" in original
+    spec.write_bytes(original.replace(b"Swagger Petstore", b"Swagger Petshop"))  # same size
+    os.utime(spec, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(SpecError, match="changed while it was being compiled"):
+        compile_openapi(doc, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=None)
+
+
+def test_a_touched_document_with_the_same_bytes_compiles(tmp_path: Path) -> None:
+    spec = _petstore_copy(tmp_path)
+    doc = load_document(str(spec), tmp_path, None)
+    os.utime(spec, ns=(spec.stat().st_atime_ns, spec.stat().st_mtime_ns + 5_000_000_000))
+    compiled = compile_openapi(doc, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=None)
+    assert len(compiled.operations) == 20 and "addPet" in {op.operation.name for op in compiled.operations}
+
+
+def test_a_settled_document_s_digest_is_recorded_and_an_edit_still_seen(tmp_path: Path) -> None:
+    """A warm start takes the digest recorded for a file whose identity did not move (no 13 MB
+    hash); a same-size edit with the mtime put back moves it (ctime), so the file is hashed again."""
+    spec = _petstore_copy(tmp_path)
+    time.sleep(1.2)  # settled: its identity can stand for its content
+    cache = tmp_path / "cache"
+    first = load_document(str(spec), tmp_path, cache)
+    assert first.digest == hashlib.sha256(spec.read_bytes()).hexdigest()
+    assert len(list((cache / "openapi").glob("digest-*.json"))) == 1
+    assert load_document(str(spec), tmp_path, cache).digest == first.digest
+    before = spec.stat()
+    spec.write_bytes(spec.read_bytes().replace(b"Swagger Petstore", b"Swagger Petshop"))
+    os.utime(spec, ns=(before.st_atime_ns, before.st_mtime_ns))
+    edited = load_document(str(spec), tmp_path, cache)
+    assert edited.digest == hashlib.sha256(spec.read_bytes()).hexdigest() != first.digest
+    compiled = compile_openapi(edited, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=cache)
+    assert compiled.title == "Swagger Petshop"

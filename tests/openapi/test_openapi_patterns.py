@@ -8,12 +8,16 @@ The issue's example runs through the real CLI against a recording upstream on 12
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mcprt.schema.ecma_regex import compile_pattern, ecma_error
+from mcprt.schema.ecma_regex import _Invalid, _Parser, compile_pattern, ecma_error
 from mcprt.schema.validator import argument_validator
 from tests.support.catchall import CatchAll, catch_all
 from tests.support.cli import mcprt_cli
@@ -155,3 +159,22 @@ def test_evaluation_has_ecma_meaning() -> None:
 ])
 def test_the_argument_check_never_raises(schema: dict, instance: object) -> None:
     list(argument_validator(schema).iter_errors(instance))
+
+
+_PATTERN = st.text(alphabet=st.sampled_from(list("ab01-_.*+?|^$()[]{},\\dDwWsSbBpPuxL{}=!<:k9")), max_size=16)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_PATTERN)
+def test_what_re_compiles_regex_compiles_too(pattern: str) -> None:
+    """`ecma_error` accepts a translation `re` compiles without loading `regex`: that is only the
+    same answer if `regex` (VERSION0, as the checks use it) compiles every such translation."""
+    try:
+        translated = _Parser(pattern).parse()
+    except (_Invalid, RecursionError):
+        return
+    try:
+        re.compile(translated)
+    except (re.error, OverflowError, ValueError, RecursionError):
+        return
+    assert regex.compile(translated, regex.VERSION0) is not None

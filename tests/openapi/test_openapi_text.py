@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mcprt.manifest.model import DescriptionPolicy
-from mcprt.sources.openapi.text import arg_description, clean, fit, tool_description
+from mcprt.sources.openapi.text import (_SENTENCE_END, _collapse_space, _same_text, arg_description, clean, fit,
+                                        tool_description)
 
 BRIEF = DescriptionPolicy()
 
@@ -35,3 +41,46 @@ def test_tool_description_styles() -> None:
     assert tool_description(None, "# Heading\n\nBody text.", BRIEF) == "Body text."
     assert tool_description("Get it", "Get it.", BRIEF) == "Get it."  # no repetition
     assert tool_description(None, None, BRIEF) == ""
+
+
+# --- the faster forms give exactly what the plain patterns gave ------------------------------------
+
+_PLAIN_SPACE = re.compile(r"[ \t\r\f\v]*\n[ \t\r\f\v]*|[ \t\r\f\v]{2,}")
+_PLAIN_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<!\bEx)(?<!\bex)[.!?](?=\s|$)")
+_TEXT = st.text(alphabet=st.sampled_from(list(" \t\r\f\v\n\u00a0\u2028.!?#-*_<>[]()&ageixtcvsEg1Σİ")), max_size=80)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_paragraph_cleaning_equals_the_plain_patterns(text: str) -> None:
+    """`clean` and the lazy paragraphs behind the brief styles, against the whole-text form:
+    paragraphs split at blank lines, each with `_PLAIN_SPACE` collapsed (markup-free text: the
+    markup rules are unchanged and tested above)."""
+    plain = re.sub(r"[<>\[\]()&*_]", "x", text)
+    paragraphs = [_PLAIN_SPACE.sub(" ", p).strip() for p in re.split(r"\n\s*\n", plain.strip())]
+    assert clean(plain) == "\n\n".join(p for p in paragraphs if p)
+    for paragraph in re.split(r"\n\s*\n", text):
+        if "\n" not in paragraph.strip():
+            continue
+        assert _collapse_space(paragraph) == _PLAIN_SPACE.sub(" ", paragraph)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_sentence_ends_equal_the_plain_pattern(text: str) -> None:
+    assert [m.span() for m in _SENTENCE_END.finditer(text)] == [m.span() for m in _PLAIN_SENTENCE_END.finditer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" .,-_aAbB1Σİ\u00e9")), max_size=60),
+       st.text(alphabet=st.sampled_from(list(" .,-_aAbB1Σİ\u00e9")), max_size=12))
+def test_same_text_shortcut_equals_the_full_comparison(a: str, b: str) -> None:
+    norm_a, norm_b = re.sub(r"\W+", "", a).lower(), re.sub(r"\W+", "", b).lower()
+    assert _same_text(a, b) == (bool(norm_b) and norm_a.startswith(norm_b) and len(norm_a) <= len(norm_b) + 2)
+
+
+def test_brief_description_reads_only_up_to_the_first_prose_paragraph() -> None:
+    description = "# Heading\n\n---\n\nThe   first\n  prose paragraph.\n\nLater *notes* <b>here</b>."
+    assert tool_description(None, description, BRIEF) == "The first prose paragraph."
+    assert tool_description(None, description, DescriptionPolicy(style="summary")) == "The first prose paragraph."
+    assert arg_description(description, BRIEF) == "The first prose paragraph."

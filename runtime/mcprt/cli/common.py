@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 T = TypeVar("T")
+
+
+def go_offline(offline: bool) -> None:
+    """`--offline` is the MCPRT_OFFLINE setting (a flag beats the environment); set once, every
+    load of the settings in this process — reloads, the test harness — sees it."""
+    if offline:
+        os.environ["MCPRT_OFFLINE"] = "1"
 
 
 def run_async(factory: Callable[[], Awaitable[T]]) -> T:

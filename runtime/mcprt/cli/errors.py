@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-import typer
 from pydantic import ValidationError
 
 from ..errors import Diagnostic, ManifestError, ManifestNotFound, McprtError
@@ -43,36 +42,40 @@ class NotYet(McprtError):
 
 @contextmanager
 def guarded() -> Iterator[None]:
-    """Run a command body; map known errors to messages and exit codes."""
+    """Run a command body; map known errors to messages and exit codes (raised as `SystemExit`).
+
+    Typer-free, so the commands `cli.fast` runs without Typer share it; under Typer a `SystemExit`
+    ends the command as `typer.Exit` would, and Typer's own `Exit` passes through."""
     try:
         yield
-    except typer.Exit:
-        raise
     except ManifestNotFound as exc:  # no file to point into: say what is missing and how to create it
         print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        raise SystemExit(EXIT_BAD_INPUT) from None
     except ManifestError as exc:
         print_diagnostics(exc.diagnostics)
         errors = len(exc.errors)
         print(f"{errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        raise SystemExit(EXIT_BAD_INPUT) from None
     except NotYet as exc:
         print(f"not yet: {exc}", file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        raise SystemExit(EXIT_BAD_INPUT) from None
     except ValidationError as exc:
         if exc.title != "Settings":  # only settings reach here as pydantic errors; anything else is a bug
             _internal_error(exc)
         for error in exc.errors(include_url=False):
             name = "MCPRT_" + "_".join(str(part) for part in error["loc"]).upper()
             print(f"error: invalid setting {name}: {error['msg']}", file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        raise SystemExit(EXIT_BAD_INPUT) from None
     except McprtError as exc:  # deliberate and self-explaining: no traceback, even with --debug
         print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        raise SystemExit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    except Exception as exc:  # a bug: say so plainly
-        _internal_error(exc)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        typer = sys.modules.get("typer")  # its Exit (a RuntimeError) carries a command's own exit code
+        if typer is not None and isinstance(exc, typer.Exit):
+            raise
+        _internal_error(exc)  # a bug: say so plainly
 
 
 def _internal_error(exc: Exception) -> NoReturn:
@@ -81,4 +84,4 @@ def _internal_error(exc: Exception) -> NoReturn:
         traceback.print_exception(exc)
     hint = "" if _debug else " (run with --debug for the traceback)"
     print(f"internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
-    raise typer.Exit(1) from None
+    raise SystemExit(1) from None

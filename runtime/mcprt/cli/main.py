@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,6 +10,7 @@ import typer
 import typer.core
 
 from .. import __version__
+from .common import go_offline
 from .errors import guarded, set_debug
 
 app = typer.Typer(
@@ -55,13 +55,6 @@ OfflineOpt = Annotated[
 ]
 
 
-def _go_offline(offline: bool) -> None:
-    """`--offline` is the MCPRT_OFFLINE setting (a flag beats the environment); set once, every
-    load of the settings in this process — reloads, the test harness — sees it."""
-    if offline:
-        os.environ["MCPRT_OFFLINE"] = "1"
-
-
 def _version(value: bool) -> None:
     if value:
         print(f"mcprt {__version__}")
@@ -104,7 +97,7 @@ def validate(
     """Check the manifest, its sources and templates; print `file:line:col: message` for each problem."""
     from .validate_cmd import run_validate
 
-    _go_offline(offline)
+    go_offline(offline)
     with guarded():
         raise typer.Exit(run_validate(manifest, offline, no_exec, strict=strict))
 
@@ -129,11 +122,9 @@ def tools(
     ] = False,
 ) -> None:
     """The tool list the server would expose, with each definition's size."""
-    from .tools_cmd import run_tools
+    from .tools_cmd import tools_command
 
-    _go_offline(offline)
-    with guarded():
-        raise typer.Exit(run_tools(manifest, as_json, offline))
+    raise typer.Exit(tools_command(manifest, as_json, offline))
 
 
 @app.command(epilog="Examples: `mcprt call list_issues --args '{\"repo\": \"mcprt\"}'`, "
@@ -169,7 +160,7 @@ def call(
             raise McprtError("--header is for --url (headers sent to a running server)")
         from .call_cmd import run_call
 
-        _go_offline(offline)
+        go_offline(offline)
         raise typer.Exit(run_call(targets, args))
 
 
@@ -211,7 +202,7 @@ def show(
     """One tool as the model sees it, where it comes from, the overrides applied and a sample rendering."""
     from .show_cmd import run_show
 
-    _go_offline(offline)
+    go_offline(offline)
     with guarded():
         raise typer.Exit(run_show(targets, as_json, offline))
 
@@ -233,12 +224,9 @@ def up(
     offline: OfflineOpt = False,
 ) -> None:
     """Serve the manifest's tools over stdio or streamable HTTP, reloading on change."""
-    from .up_cmd import run_up
+    from .up_cmd import up_command
 
-    _go_offline(offline)
-    with guarded():
-        raise typer.Exit(run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
-                                reload=not no_reload, metrics_port=metrics_port))
+    raise typer.Exit(up_command(manifest, transport, host, port, stateless, no_reload, metrics_port, offline))
 
 
 @app.command(epilog="Examples: `mcprt test`, `mcprt test catalog/github/mcp.yaml --update`")
@@ -250,7 +238,7 @@ def test(
     """Replay the manifest's recorded cases through pruning and templates; compare with snapshots."""
     from .test_cmd import run_test
 
-    _go_offline(offline)
+    go_offline(offline)
     with guarded():
         raise typer.Exit(run_test(manifest, update))
 
@@ -266,7 +254,7 @@ def record(
     """Call the live upstream once and store the case for `mcprt test`."""
     from .record_cmd import run_record
 
-    _go_offline(offline)
+    go_offline(offline)
     with guarded():
         raise typer.Exit(run_record(targets, args, name))
 
@@ -282,7 +270,7 @@ def diff(
     """What the model would see change between two manifests."""
     from .diff_cmd import run_diff
 
-    _go_offline(offline)
+    go_offline(offline)
     with guarded():
         raise typer.Exit(run_diff(old, new, format, fail_on))
 

@@ -9,8 +9,16 @@ from typing import Any
 
 from ..offerings.offerset import OfferSet, definition_size
 
-from .common import compile_once, run_async
-from .errors import EXIT_OK, print_diagnostics
+from .common import compile_once, go_offline, run_async
+from .errors import EXIT_OK, guarded, print_diagnostics
+
+
+def tools_command(manifest: Path | None, as_json: bool, offline: bool) -> int:
+    """`mcprt tools` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
+    go_offline(offline)
+    with guarded():
+        code = run_tools(manifest, as_json, offline)
+    return code
 
 
 def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> int:

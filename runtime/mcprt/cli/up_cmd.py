@@ -8,8 +8,18 @@ from collections.abc import Callable
 from typing import Any
 from pathlib import Path
 
-from .common import progress
-from .errors import EXIT_OK, print_diagnostics
+from .common import go_offline, progress
+from .errors import EXIT_OK, guarded, print_diagnostics
+
+
+def up_command(manifest: Path | None, transport: str | None, host: str | None, port: int | None, stateless: bool,
+               no_reload: bool, metrics_port: int | None, offline: bool) -> int:
+    """`mcprt up` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
+    go_offline(offline)
+    with guarded():
+        code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
+                      reload=not no_reload, metrics_port=metrics_port)
+    return code
 
 
 def run_up(

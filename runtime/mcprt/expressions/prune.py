@@ -10,13 +10,17 @@ from __future__ import annotations
 import functools
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jmespath
-from jmespath import exceptions as jmespath_errors
-from jmespath.functions import Functions
+if TYPE_CHECKING:  # jmespath is imported by the first compile: a manifest without `prune` never loads it
+    from jmespath import exceptions as jmespath_errors
 
-_FUNCTIONS = Functions().FUNCTION_TABLE
+
+@functools.cache
+def _function_table() -> dict[str, Any]:
+    from jmespath.functions import Functions
+
+    return Functions().FUNCTION_TABLE
 
 
 class PruneSyntaxError(ValueError):
@@ -52,10 +56,12 @@ class Pruner:
         """The expression's result; `None` when nothing matched. Raises `PruneRuntimeError`."""
         try:
             return self._parsed.search(data)
-        except jmespath_errors.JMESPathError as exc:
-            raise PruneRuntimeError(self.expression, _runtime_message(exc)) from None
-        except (TypeError, ValueError, RecursionError) as exc:  # jmespath's own edge cases
-            raise PruneRuntimeError(self.expression, str(exc) or type(exc).__name__) from None
+        except (TypeError, ValueError, RecursionError) as exc:  # JMESPathError is a ValueError
+            from jmespath import exceptions as jmespath_errors  # loaded: it compiled this expression
+
+            if isinstance(exc, jmespath_errors.JMESPathError):
+                raise PruneRuntimeError(self.expression, _runtime_message(exc)) from None
+            raise PruneRuntimeError(self.expression, str(exc) or type(exc).__name__) from None  # its edge cases
 
     def __repr__(self) -> str:
         return f"Pruner({self.expression!r})"
@@ -76,6 +82,9 @@ def compile_prune(expression: str) -> Pruner:
 def _compile_prune(expression: str) -> Pruner:
     if not expression.strip():
         raise PruneSyntaxError("the expression is empty", 0, expression)
+    import jmespath
+    from jmespath import exceptions as jmespath_errors
+
     try:
         parsed = jmespath.compile(expression)
     except jmespath_errors.LexerError as exc:
@@ -108,9 +117,9 @@ def _check_functions(node: Any, expression: str) -> None:
     if node.get("type") == "function_expression":
         name = node.get("value")
         position = _function_position(expression, name)
-        spec = _FUNCTIONS.get(name)
+        spec = _function_table().get(name)
         if spec is None:
-            known = ", ".join(sorted(_FUNCTIONS))
+            known = ", ".join(sorted(_function_table()))
             raise PruneSyntaxError(f"unknown function {name}() (known: {known})", position, expression)
         signature = spec["signature"]
         given = len(node.get("children", ()))

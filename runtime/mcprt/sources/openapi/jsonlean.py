@@ -65,15 +65,48 @@ def _latin1_value(span: str) -> Any:
 
 
 def _latin1_scanner(plain: Callable[[str, int], tuple[Any, int]]) -> Callable[[str, int], tuple[Any, int]]:
-    """A scanner for Latin-1 text giving correctly decoded values: the stdlib's C scanner finds the
-    value's end (its result, with undecoded text, is dropped), then `_latin1_value` parses it. Two
-    C parses cost less than one with a Python hook on every object."""
+    """A scanner for Latin-1 text giving correctly decoded values: `_latin1_value` parses the value's
+    text, found by `_pretty_end` when the document is pretty-printed, else by the stdlib's C scanner
+    (whose result, with undecoded text, is dropped). Two C parses cost less than one with a Python
+    hook on every object."""
 
     def scan(text: str, index: int) -> tuple[Any, int]:
+        end = _pretty_end(text, index)
+        if end is not None:
+            try:
+                return _orjson_value(text[index:end]), end
+            except (ImportError, ValueError):  # not where the value ends, or a value orjson refuses
+                pass
         _, end = plain(text, index)
         return _latin1_value(text[index:end]), end
 
     return scan
+
+
+def _pretty_end(text: str, index: int) -> int | None:
+    """Where the object or array opening at `index` ends, if the document is pretty-printed: at the
+    first closing bracket on a line of its own, indented as the line that opened it (a JSON string
+    holds no raw line break, so only the structure can put one there). None when the opening line
+    is not of that form. Only a guess: the caller parses exactly that text, and a wrong guess never
+    parses (an object's text is complete exactly at its own closing bracket), so it falls back."""
+    opener = text[index]
+    if opener not in "{[":
+        return None
+    newline = text.find("\n", index + 1, index + 80)
+    if newline < 0 or text[index + 1 : newline].strip(" \t\r"):
+        return None
+    line = text.rfind("\n", 0, index) + 1
+    indent = len(text[line:index]) - len(text[line:index].lstrip(" \t"))
+    if text[line + indent] != '"':  # a member's own line (`  "paths": {`), not `{"paths": {`
+        return None
+    close = text.find("\n" + text[line : line + indent] + ("}" if opener == "{" else "]"), newline)
+    return None if close < 0 else close + indent + 2
+
+
+def _orjson_value(span: str) -> Any:
+    import orjson
+
+    return orjson.loads(span.encode("latin-1"))
 
 
 class LazySchemas(dict):  # type: ignore[type-arg]

@@ -13,6 +13,8 @@ import datetime
 import hashlib
 import json
 import os
+import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,16 +303,25 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
         if not path.is_absolute():
             path = Path(base_dir) / path
     path = path.resolve()
-    digest = _file_digest(path, location)
+    recorded = _recorded_digest(path, cache_dir)
+    if recorded is not None:
+        digest, identity = recorded
+    else:
+        digest, identity = _file_digest(path, location)
+        _record_digest(path, cache_dir, digest, identity)
 
     def reread() -> bytes:
         try:
             again = read_capped(path, max_spec_bytes(), str(path), "MAX_SPEC_BYTES")
+            unchanged = _identity(os.stat(path)) == identity  # after reading: a write meanwhile moved ctime
         except LimitExceeded as exc:
             raise SpecError(location, "", str(exc)) from None
         except OSError as exc:
             raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-        if hashlib.sha256(again).hexdigest() != digest:
+        # The bytes compiled must be the bytes digested (the compile cache stores the result under the
+        # digest). A file whose identity is unchanged was not written since (ctime moves on every write
+        # and cannot be set back), so hashing 13 MB again is only needed when it differs.
+        if not unchanged and hashlib.sha256(again).hexdigest() != digest:
             raise SpecError(location, "", "the document changed while it was being compiled")
         return again
 
@@ -318,8 +329,48 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     return LoadedDocument(location, path.as_uri(), None, cache_dir, warnings, reread, digest)
 
 
-def _file_digest(path: Path, location: str) -> str:
-    """sha256 of a file, read in chunks (so a cache hit never holds the whole document)."""
+def _digest_entry(cache_dir: Path, path: Path) -> Path:
+    return Path(cache_dir) / "openapi" / f"digest-{hashlib.sha256(str(path).encode()).hexdigest()[:32]}.json"
+
+
+def _recorded_digest(path: Path, cache_dir: Path | None) -> tuple[str, tuple[int, ...]] | None:
+    """The digest recorded for this file when its identity is still the recorded one (the file was
+    not written since; see `_identity`): a warm start does not hash 13 MB again (~0.012 s)."""
+    if cache_dir is None:
+        return None
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_spec_bytes():
+            return None  # `_file_digest` says why
+        recorded = json.loads(_digest_entry(cache_dir, path).read_bytes())
+    except (OSError, ValueError):
+        return None
+    identity = _identity(info)
+    if not isinstance(recorded, dict) or recorded.get("identity") != list(identity) \
+            or not isinstance(recorded.get("digest"), str):
+        return None
+    return recorded["digest"], identity
+
+
+def _record_digest(path: Path, cache_dir: Path | None, digest: str, identity: tuple[int, ...]) -> None:
+    if cache_dir is None or not identity:  # no identity: written too recently to be recognized by it
+        return
+    try:
+        entry = json.dumps({"identity": identity, "digest": digest}).encode()
+        fetching.write_atomic(_digest_entry(cache_dir, path), entry)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def _identity(info: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever a file's content is written (device, inode, size, mtime, ctime), once
+    the write is more than a file-time tick ago (see `_file_digest`)."""
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
+    """sha256 of a file, read in chunks (so a cache hit never holds the whole document), and the
+    file's identity after reading (see `_identity`)."""
     digest = hashlib.sha256()
     limit = max_spec_bytes()
     try:
@@ -330,13 +381,19 @@ def _file_digest(path: Path, location: str) -> str:
                                 f"limit of {limit:,} (raise it with MCPRT_MAX_SPEC_BYTES)")
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
+            after = os.fstat(handle.fileno())
     except IsADirectoryError:
         raise SpecError(location, "", f"{path} is a directory, not an API description") from None
     except LimitExceeded:
         raise SpecError(location, "", f"{path} is not a regular file") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-    return digest.hexdigest()
+    # No identity (the re-read is then always hashed) when the file was written while being read, or
+    # within the last second: file times move in coarse ticks (a few ms), so a second write of the
+    # same size in the same tick would leave the identity as it was.
+    settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > 1_000_000_000
+    identity = _identity(after) if settled and _identity(info) == _identity(after) else ()
+    return digest.hexdigest(), identity
 
 
 def document_from_bytes(raw: bytes, location: str = "<memory>", base_uri: str | None = None) -> LoadedDocument:

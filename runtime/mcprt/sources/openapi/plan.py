@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,12 @@ from .model import PropertyEncoding
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _TEMPLATE = re.compile(r"{([^{}]+)}")
 _LITERAL_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+@lru_cache(maxsize=4096)  # path pieces recur (`/repos/`, `/issues/`): quoted once each
+def _literal(text: str) -> str:
+    """Literal path text percent-encoded, reserved characters and existing escapes kept."""
+    return quote(text, safe=_LITERAL_SAFE)
 
 
 @dataclass(slots=True)
@@ -78,12 +85,12 @@ class RequestPlan:
         last = 0
         for match in _TEMPLATE.finditer(template):
             if match.start() > last:
-                pieces.append(quote(template[last : match.start()], safe=_LITERAL_SAFE))
+                pieces.append(_literal(template[last : match.start()]))
             index = by_name.get(match.group(1))
-            pieces.append(index if index is not None else quote(match.group(0), safe=_LITERAL_SAFE))
+            pieces.append(index if index is not None else _literal(match.group(0)))
             last = match.end()
         if last < len(template):
-            pieces.append(quote(template[last:], safe=_LITERAL_SAFE))
+            pieces.append(_literal(template[last:]))
         self._pieces = tuple(pieces)
 
     @property

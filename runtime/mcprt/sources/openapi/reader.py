@@ -26,6 +26,7 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 LOCATIONS = ("path", "query", "header", "cookie")
 IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
 _TEMPLATE_VAR = re.compile(r"{([^{}]+)}")
+_SUCCESS_CODE = re.compile(r"2\d\d")
 
 
 @dataclass
@@ -73,7 +74,7 @@ class _Reader:
         if default:
             codes = ["default"] if "default" in raw else []
         else:
-            codes = sorted((str(c) for c in raw if re.fullmatch(r"2\d\d", str(c))), key=int)
+            codes = sorted((str(c) for c in raw if _SUCCESS_CODE.fullmatch(str(c))), key=int)
             codes += [c for c in raw if str(c).upper() == "2XX"]
         for code in codes:
             try:

@@ -28,7 +28,7 @@ from mcprt.schema.shapes import ANY, dedupe, merge_into, with_types
 from .loader import LoadedDocument
 from .model import SchemaRef
 from .reader import read_document
-from .refs import Resolver, join
+from .refs import Resolver
 
 MAX_DEPTH = 24
 _SCALARS = frozenset({"string", "number", "integer", "boolean", "null", "array", "object"})
@@ -54,6 +54,9 @@ class ResponseShapes:
             return None
         return shape if isinstance(shape, dict) else None
 
+    # `ptr` is where the converted schema starts (the response's schema, or a `$ref` target), not
+    # each node's own pointer: it only names the place in a SpecError, and `convert` turns every
+    # error into "no shape", so building a pointer for each of the thousands of nodes is skipped.
     def _node(self, node: Any, uri: str, ptr: str, depth: int) -> dict[str, Any]:
         if not isinstance(node, dict):
             return ANY
@@ -63,29 +66,27 @@ class ResponseShapes:
             return self._ref(node, uri, ptr, depth)
         out: dict[str, Any] = {}
         types = _types(node, self.version)
+        deeper = depth + 1
         props = node.get("properties")
         if isinstance(props, dict):
-            out["properties"] = {
-                str(k): self._node(v, uri, join(ptr, "properties", k), depth + 1) for k, v in props.items()
-            }
+            out["properties"] = {str(k): self._node(v, uri, ptr, deeper) for k, v in props.items()}
         extra = node.get("additionalProperties")
         if isinstance(extra, dict):
-            out["additionalProperties"] = self._node(extra, uri, join(ptr, "additionalProperties"), depth + 1)
+            out["additionalProperties"] = self._node(extra, uri, ptr, deeper)
         elif isinstance(extra, bool):
             out["additionalProperties"] = extra
         items = node.get("items")
         if isinstance(items, dict):
-            out["items"] = self._node(items, uri, join(ptr, "items"), depth + 1)
-        for keyword in ("allOf",):
-            parts = node.get(keyword)
-            if isinstance(parts, list):
-                for i, part in enumerate(parts):
-                    merge_into(out, self._node(part, uri, join(ptr, keyword, i), depth + 1))
+            out["items"] = self._node(items, uri, ptr, deeper)
+        parts = node.get("allOf")
+        if isinstance(parts, list):
+            for part in parts:
+                merge_into(out, self._node(part, uri, ptr, deeper))
         options: list[dict[str, Any]] = []
         for keyword in ("oneOf", "anyOf"):
             parts = node.get(keyword)
             if isinstance(parts, list):
-                options += [self._node(p, uri, join(ptr, keyword, i), depth + 1) for i, p in enumerate(parts)]
+                options += [self._node(p, uri, ptr, deeper) for p in parts]
         if options:
             if any(o == ANY for o in options):
                 return ANY if types is None and not out else with_types(out, types)
@@ -100,7 +101,7 @@ class ResponseShapes:
         return out
 
     def _ref(self, node: dict[str, Any], uri: str, ptr: str, depth: int) -> dict[str, Any]:
-        target_uri, target_ptr, target = self.resolver.resolve(node["$ref"], uri, join(ptr, "$ref"))
+        target_uri, target_ptr, target = self.resolver.resolve(node["$ref"], uri, ptr)
         key = f"{target_uri}#{target_ptr}"
         found = self._memo.get(key)
         if found is not None:

@@ -129,7 +129,8 @@ class SchemaConverter:
     def finish(self, schema: dict[str, Any]) -> dict[str, Any]:
         """A tool's schema with shared parts hoisted where smaller and the `$defs` it reaches."""
         counts: dict[int, int] = {}
-        self._count(schema, counts)
+        names: set[str] = set()
+        self._count(schema, counts, names)
         hoist: dict[int, str] = {}
         for ident, count in counts.items():
             if count < 2:
@@ -142,8 +143,8 @@ class SchemaConverter:
         bodies: dict[str, Any] = {}
         if hoist:
             schema = self._rewrite(schema, hoist, bodies)
-        names: set[str] = set()
-        self._collect(schema, names)
+            names = set()
+            self._collect(schema, names)  # else the `$defs` references `_count` met are the same
         pending = sorted(names)
         defs: dict[str, Any] = {}
         while pending:
@@ -438,20 +439,24 @@ class SchemaConverter:
             self._sizes[ident] = size
         return size
 
-    def _count(self, obj: Any, counts: dict[int, int]) -> None:
+    def _count(self, obj: Any, counts: dict[int, int], names: set[str]) -> None:
+        """How often each shared sub-schema occurs, and (as `_collect`) the `$defs` names referenced."""
         if isinstance(obj, dict):
             ident = id(obj)
             if ident in self._shared:
                 counts[ident] = counts.get(ident, 0) + 1
                 if counts[ident] > 1:
-                    return
+                    return  # its references were collected the first time
+            ref = obj.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
+                names.add(ref[len(_REF_PREFIX):])
             for value in obj.values():
                 if isinstance(value, (dict, list)):
-                    self._count(value, counts)
+                    self._count(value, counts, names)
         elif isinstance(obj, list):
             for value in obj:
                 if isinstance(value, (dict, list)):
-                    self._count(value, counts)
+                    self._count(value, counts, names)
 
     def _rewrite(self, obj: Any, hoist: dict[int, str], bodies: dict[str, Any], root: bool = True) -> Any:
         if isinstance(obj, dict):
