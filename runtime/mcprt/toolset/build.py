@@ -182,7 +182,6 @@ def _declared_output_schema(
     shape = op.response_schema
     if shape is None:
         return None
-    wanted = override.output_schema if override.output_schema is not None else source.output_schema
     if not (override.prune or override.output or wanted):
         return None  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
     if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
