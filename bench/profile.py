@@ -26,6 +26,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -105,6 +107,20 @@ def record(pid: int, seconds: float, raw: Path) -> subprocess.Popen:
                              "-d", str(int(seconds))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@contextmanager
+def http_server(spec: Path, manifest: Path, base_url: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`mcprt up` over streamable HTTP on a free port (its log in WORK): the process and its MCP URL."""
+    port = free_port()
+    cmd, env = server_commands("mcprt", spec, manifest, base_url, "http", port)
+    process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=open(WORK / "mcprt-http.log", "wb"))
+    try:
+        wait_for_port(port, process=process)
+        yield process, f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop_process(process)
+
+
 async def profile_calls_async(seconds: float, top: int, stdio_large: bool = False) -> str:
     out = []
     CALLS_WORK.mkdir(parents=True, exist_ok=True)
@@ -112,13 +128,8 @@ async def profile_calls_async(seconds: float, top: int, stdio_large: bool = Fals
         spec, manifest = write_inputs(base_url)
         if stdio_large:
             return await profile_stdio(spec, manifest, base_url, seconds, top, large_only=True)
-        port = free_port()
-        cmd, env = server_commands("mcprt", spec, manifest, base_url, "http", port)
-        process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=open(WORK / "mcprt-http.log", "wb"))
-        try:
-            wait_for_port(port, process=process)
-            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+        with http_server(spec, manifest, base_url) as (process, url):
+            async with Client(url) as client:
                 await call_loop(client, 1)
                 raw = WORK / "calls-http.raw"
                 spy = record(process.pid, seconds, raw)
@@ -126,8 +137,6 @@ async def profile_calls_async(seconds: float, top: int, stdio_large: bool = Fals
                 spy.wait()
             out.append(f"## `mcprt up` over streamable HTTP: {calls} sequential calls in {seconds:.0f} s "
                        f"(every 10th the 100 KB one)\n" + summarize(raw, top))
-        finally:
-            stop_process(process)
         out.append(await profile_stdio(spec, manifest, base_url, seconds, top))
     return "\n\n".join(out)
 
@@ -160,13 +169,7 @@ async def profile_http_async(seconds: float, top: int, tool: str, era: str) -> s
     CALLS_WORK.mkdir(parents=True, exist_ok=True)
     with upstream() as base_url:
         spec, manifest = write_inputs(base_url)
-        port = free_port()
-        cmd, env = server_commands("mcprt", spec, manifest, base_url, "http", port)
-        process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=open(WORK / "mcprt-http.log", "wb"))
-        try:
-            wait_for_port(port, process=process)
-            url = f"http://127.0.0.1:{port}/mcp"
+        with http_server(spec, manifest, base_url) as (process, url):
             async with AsyncExitStack() as stack:
                 session = ModernSession(url) if era == MODERN else SseReplySession(url)
                 await session.open(stack)
@@ -184,8 +187,6 @@ async def profile_http_async(seconds: float, top: int, tool: str, era: str) -> s
                 spy = record(process.pid, seconds, raw)
                 calls = await loop(seconds)
                 spy.wait()
-        finally:
-            stop_process(process)
     return (f"## `mcprt up` over streamable HTTP, {era}: {calls} sequential calls of {tool} in {seconds:.0f} s "
             f"(raw client)\n" + summarize(raw, top))
 

@@ -7,7 +7,6 @@ answer's Content-Type can be checked, and with the SDK client, which must accept
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -20,12 +19,12 @@ import pytest
 from server_support import UpProcess, mcprt_http, text_of
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.support.everything import command_source
 from tests.support.served import http_client
-from tests.support.upstream import serve_app
+from tests.support.upstream import held_until_disconnected, serve_app
 
 BIG = 2**70  # beyond 64 bits: orjson would turn it into a float
 HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
@@ -60,16 +59,7 @@ class Upstream:
             body = '{"id": %s, "twice": %d, "name": "item"}' % (raw, 2 * int(raw))
             return Response(body, media_type="application/json")
 
-        async def slow(request: Request) -> JSONResponse:
-            self.slow_started.set()
-            try:
-                for _ in range(600):  # at most 60 s: bounds a hang, never reached when the test passes
-                    if await request.is_disconnected():
-                        break
-                    await asyncio.sleep(0.1)
-            finally:
-                self.slow_ended.set()
-            return JSONResponse({"done": True})
+        slow = held_until_disconnected(self.slow_started, self.slow_ended)
 
         return Starlette(routes=[Route("/items/{id}", item), Route("/slow", slow)])
 

@@ -11,7 +11,6 @@ answer of a request that may stream still comes from the SDK.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import socket
@@ -25,11 +24,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.support.served import UpProcess, child_env, mcprt_http
-from tests.support.upstream import serve_app
+from tests.support.upstream import held_until_disconnected, serve_app
 
 MODERN = "2026-07-28"
 BIG = 2**70
@@ -74,16 +73,7 @@ class Upstream:
         async def items(request: Request) -> Response:
             return Response(history_body, media_type="application/json")
 
-        async def slow(request: Request) -> JSONResponse:
-            self.slow_started.set()
-            try:
-                for _ in range(600):  # at most 60 s: bounds a hang, never reached when the test passes
-                    if await request.is_disconnected():
-                        break
-                    await asyncio.sleep(0.1)
-            finally:
-                self.slow_ended.set()
-            return JSONResponse({"done": True})
+        slow = held_until_disconnected(self.slow_started, self.slow_ended)
 
         return Starlette(routes=[Route("/items/{id}", item), Route("/history", items), Route("/slow", slow)])
 

@@ -14,6 +14,7 @@ wait until the server accepts connections, and shut down cleanly on leaving the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import struct
@@ -149,3 +150,23 @@ def _wait_until(predicate: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate() and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+def held_until_disconnected(started: threading.Event, ended: threading.Event) -> Callable[[Any], Any]:
+    """A Starlette endpoint that sets `started`, answers only once its caller goes away (checked every
+    0.1 s, at most 60 s: that bounds a hang and is never reached when a test passes), then sets `ended` —
+    what a cancelled call must do to its upstream request."""
+    from starlette.responses import JSONResponse
+
+    async def endpoint(request: Any) -> JSONResponse:
+        started.set()
+        try:
+            for _ in range(600):
+                if await request.is_disconnected():
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            ended.set()
+        return JSONResponse({"done": True})
+
+    return endpoint
