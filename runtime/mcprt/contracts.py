@@ -121,8 +121,10 @@ class Operation:
     `input_schema` is a JSON Schema object (`"type": "object"`), possibly with `$defs`.
     `meta` carries the typed facts filters, discovery and description templates read.
     `output_schema` is an upstream MCP tool's own outputSchema (passed on when nothing reshapes
-    the result); `response_schema` is an OpenAPI success response's *shape* (see
-    `sources/openapi/responses.py`), from which the tool's outputSchema is projected through its prune.
+    the result); `response_schema` is the *shape* of a success result (an OpenAPI success response's,
+    `sources/openapi/responses.py`, or a Python function's return type, `schema/shapes.py`), from which the
+    tool's outputSchema is projected through its prune; `response_schema_exact`: the shape lists every field
+    a result can have (a return annotation), so a field it lacks is an error, not perhaps undocumented.
     `invoke` is bound late by the source (it may hold pooled clients), so an Operation built from a
     compile cache gets its invoker when the source starts.
     """
@@ -146,6 +148,7 @@ class Operation:
     # messages before its result, so over HTTP it is answered on a stream (server/streaming.py).
     # Last, and read with a default: an Operation unpickled from an older compile cache lacks it.
     client_requests: bool = False
+    response_schema_exact: bool = False  # read with a default, as `client_requests`
 
 
 @dataclass(slots=True)

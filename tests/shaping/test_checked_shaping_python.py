@@ -176,14 +176,30 @@ def test_the_fixed_manifest_validates_strictly(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
 
 
-def test_a_field_unlike_any_declared_one_is_a_warning_and_strict_makes_it_an_error(tmp_path: Path) -> None:
+def test_a_field_unlike_any_declared_one_is_an_error_for_a_return_type(tmp_path: Path) -> None:
+    """A return annotation names every field a result can have (unlike an API description, which may
+    leave fields out), so a field it lacks is an error even when no declared field is close to it."""
     manifest = project(tmp_path, BROKEN.split("      get_note:")[0].replace("nmae", "summary"))
     run = mcprt_cli("validate", str(manifest), cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert f"{manifest}:7:36: warning: prune: field 'summary' cannot exist here" in run.stderr
-    assert "`undocumented_fields` vouches for it" in run.stderr
+    assert run.returncode == 2, run.stderr
+    assert f"{manifest}:7:36: prune: field 'summary' cannot exist here: the response schema has no such field" \
+        in run.stderr
+    assert "warning" not in run.stderr and "undocumented_fields" not in run.stderr
+
+
+def test_strict_counts_warnings_as_errors_also_beside_errors(tmp_path: Path) -> None:
+    """`--strict` reports a warning as an error whether or not the manifest has errors too."""
+    # a template look-up guarded by `default` still renders: only a warning
+    manifest = project(tmp_path, BROKEN.replace("{{ result.name }}", "{{ result.name }} {{ result.nick | default('') }}"))
+    plain = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    warned = [line for line in diagnostics(plain, manifest) if ": warning: " in line]
+    assert warned and plain.returncode == 2, plain.stderr  # errors, and the guarded `nick` as a warning
     strict = mcprt_cli("validate", "--strict", str(manifest), cwd=tmp_path)
-    assert strict.returncode == 2, strict.stderr
+    assert strict.returncode == 2
+    lines = diagnostics(strict, manifest)
+    assert not [line for line in lines if ": warning: " in line], lines
+    assert len(lines) == len(diagnostics(plain, manifest))
+    assert f"{len(lines)} errors" in strict.stderr
 
 
 SERVED = """\

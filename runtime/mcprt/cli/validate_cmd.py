@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..toolset.budget import check_budget
 from .common import compile_once, run_async
-from ..errors import Diagnostic
+from ..errors import Diagnostic, ManifestError
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 
 
@@ -25,9 +25,15 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
     source kind that runs code (reported as unchecked)."""
     async def work() -> int:
         unchecked: list[str] = []
-        runtime, compiled = await compile_once(manifest, offline=offline,
-                                               without_kinds=EXECUTED_KINDS if no_exec else (),
-                                               skipped=unchecked)
+        try:
+            runtime, compiled = await compile_once(manifest, offline=offline,
+                                                   without_kinds=EXECUTED_KINDS if no_exec else (),
+                                                   skipped=unchecked)
+        except ManifestError as exc:
+            if strict and any(d.severity != "error" for d in exc.diagnostics):  # warnings fail too, also beside errors
+                raise ManifestError(diagnostics=[Diagnostic(d.file, d.line, d.col, d.message, "error")
+                                                 for d in exc.diagnostics]) from None
+            raise
         try:
             if strict and compiled.warnings:
                 print_diagnostics([Diagnostic(d.file, d.line, d.col, d.message, "error") for d in compiled.warnings])

@@ -79,14 +79,17 @@ class _PositionParser(jmespath_parser.Parser):
         return node
 
 
-def analyze(expression: str, shape: dict[str, Any]) -> Analysis:
+def analyze(expression: str, shape: dict[str, Any], *, exact: bool = False) -> Analysis:
     """The result shape of `expression` over `shape`, and its impossible field look-ups.
+
+    `exact`: `shape` lists every field a value can have (a Python return type), so every impossible
+    look-up outside `a || b` is certain, not only typos of known fields.
 
     Raises jmespath's errors for expressions that do not parse (the manifest check reports those).
     """
     parsed = _PositionParser().parse(expression).parsed
     analysis = Analysis(ANY)
-    analysis.shape = _Walker(analysis.problems).visit(parsed, shape)
+    analysis.shape = _Walker(analysis.problems, exact).visit(parsed, shape)
     return analysis
 
 
@@ -295,8 +298,9 @@ def _may_be(shape: dict[str, Any], kind: str) -> bool:
 
 
 class _Walker:
-    def __init__(self, problems: list[FieldProblem]) -> None:
+    def __init__(self, problems: list[FieldProblem], exact: bool = False) -> None:
         self.problems = problems
+        self.exact = exact
         self.hedged = 0  # inside `a || b`: the author expects one side to be missing
 
     def visit(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
@@ -321,7 +325,7 @@ class _Walker:
             return ANY
         found, known = field_of(shape, name)
         if found is None:
-            certain = is_typo(name, known) and self.hedged == 0
+            certain = (self.exact or is_typo(name, known)) and self.hedged == 0
             self._problem(node, f"field '{name}' cannot exist here: the response schema has no such field"
                                 f"{suggestion(name, known)}", certain)
             return ANY

@@ -31,20 +31,22 @@ class TemplateProblem:
     certain: bool = True  # a typo of a documented field or a look-up on a list (see schema_paths)
 
 
-def check_template(source: str, shape: dict[str, Any]) -> list[TemplateProblem]:
-    """Problems of `result` look-ups in `source` (a template that compiles) against `shape`."""
+def check_template(source: str, shape: dict[str, Any], *, exact: bool = False) -> list[TemplateProblem]:
+    """Problems of `result` look-ups in `source` (a template that compiles) against `shape`; `exact` as
+    in `schema_paths.analyze` (every impossible look-up is certain)."""
     try:
         tree = template_environment().parse(source)
     except Exception:  # noqa: BLE001 - a template that does not parse is reported by the compile check
         return []
-    walker = _Walker(source)
+    walker = _Walker(source, exact)
     walker.block(tree.body, {"result": shape})
     return walker.problems
 
 
 class _Walker:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, exact: bool = False) -> None:
         self.lines = source.splitlines()
+        self.exact = exact
         self.problems: list[TemplateProblem] = []
         self.guarded = 0
 
@@ -113,7 +115,7 @@ class _Walker:
             if not known:
                 return None
             self.report(node, name, f"result field '{name}' cannot exist: the result has no such field"
-                                    f"{suggestion(name, known)}", is_typo(name, known))
+                                    f"{suggestion(name, known)}", self.exact or is_typo(name, known))
             return None
         return found
 

@@ -189,11 +189,13 @@ def _declared_output_schema(
     from ..manifest.checks import at_offset
     from ..shaping.schema_paths import analyze, output_schema, with_fields
 
+    # a return annotation lists every field (an Operation from an older compile cache lacks the flag)
+    exact = getattr(op, "response_schema_exact", False)
     if override.undocumented_fields:  # the manifest author vouches for fields the document leaves out
         shape = with_fields(shape, override.undocumented_fields)
 
     if override.prune:
-        analysis = analyze(override.prune, shape)
+        analysis = analyze(override.prune, shape, exact=exact)
         for problem in analysis.problems:
             message = f"prune: {problem.message}" + ("" if problem.certain else _UNDOCUMENTED)
             out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset, message,
@@ -203,7 +205,7 @@ def _declared_output_schema(
         from ..shaping.template_paths import check_template  # Jinja2: only for a tool with a template
 
         seen: set[tuple[int, int]] = set()
-        for t in check_template(override.output, shape):
+        for t in check_template(override.output, shape, exact=exact):
             if (t.line, t.col) in seen:
                 continue
             seen.add((t.line, t.col))

@@ -145,6 +145,7 @@ def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: st
         aliases=(f"{module}:{fn_name}",),
         output_schema=signature.output_schema,
         response_schema=signature.response_shape,  # checked shaping and outputSchema, as for OpenAPI responses
+        response_schema_exact=True,  # a return annotation names every field: nothing is merely undocumented
         meta=OperationMeta(summary=doc.summary or "", words=(module,)),
         client_requests=signature.context_param is not None,  # its CallContext reaches the client (peer, progress)
     )
