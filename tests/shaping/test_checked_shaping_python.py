@@ -312,3 +312,14 @@ def test_an_unknown_shape_gives_no_check_and_no_output_schema(tmp_path: Path) ->
     assert "nothing_like_it" not in run.stderr
     [tool] = [t for t in json.loads(run.stdout)["tools"] if t["name"] == "anything"]
     assert "outputSchema" not in tool
+
+
+def test_output_schema_true_on_a_list_result_is_a_warning(tmp_path: Path) -> None:
+    """An MCP outputSchema describes an object: asked for on a tool whose result is a list, none is
+    declared, and validate says so at the key (it said nothing)."""
+    manifest = project(tmp_path, "version: 1\nsources:\n  notes:\n    python: notetools\n    tools:\n"
+                                 "      list_notes:\n        output_schema: true\n")
+    run = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert f"{manifest}:7:24: warning: output_schema: true, but the result is not provably an object" in run.stderr
+    assert mcprt_cli("validate", "--strict", str(manifest), cwd=tmp_path).returncode == 2

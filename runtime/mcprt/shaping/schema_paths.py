@@ -301,7 +301,6 @@ class _Walker:
     def __init__(self, problems: list[FieldProblem], exact: bool = False) -> None:
         self.problems = problems
         self.exact = exact
-        self.hedged = 0  # inside `a || b`: the author expects one side to be missing
 
     def visit(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
         method = getattr(self, f"_{node.get('type')}", None)
@@ -325,7 +324,7 @@ class _Walker:
             return ANY
         found, known = field_of(shape, name)
         if found is None:
-            certain = (self.exact or is_typo(name, known)) and self.hedged == 0
+            certain = self.exact or is_typo(name, known)
             self._problem(node, f"field '{name}' cannot exist here: the response schema has no such field"
                                 f"{suggestion(name, known)}", certain)
             return ANY

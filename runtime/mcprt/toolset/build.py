@@ -219,7 +219,13 @@ def _declared_output_schema(
                                  severity="error" if t.certain and not t.guarded else "warning"))
     if wanted is False or override.output or not (override.prune or wanted):
         return None
-    return output_schema(shape)
+    declared = output_schema(shape)
+    if declared is None and override.output_schema is True:  # asked for on this tool, and cannot be given
+        out.append(loaded.diagnostic((*base, "output_schema"), "output_schema: true, but the result is not "
+                                     "provably an object, and an MCP outputSchema describes an object: none is "
+                                     "declared (prune the result into an object to declare one)",
+                                     severity="warning"))
+    return declared
 
 
 _UNDOCUMENTED = (" (if the result carries it anyway, its schema is incomplete — the API's description or the "
