@@ -123,13 +123,20 @@ def _resolve(root: dict[str, Any], ref: str) -> Any:
     return node
 
 
-def _types(node: dict[str, Any]) -> list[str] | None:
+def declared_types(node: dict[str, Any]) -> list[str] | None:
+    """The node's own `type` as a list of JSON Schema type names without repeats; None when it has
+    none, or one that is not a type name (then nothing is assumed about the value)."""
     raw = node.get("type")
     if isinstance(raw, str) and raw in _TYPES:
-        types = [raw]
-    elif isinstance(raw, list) and raw and all(isinstance(t, str) and t in _TYPES for t in raw):
-        types = list(dict.fromkeys(raw))
-    else:
+        return [raw]
+    if isinstance(raw, list) and raw and all(isinstance(t, str) and t in _TYPES for t in raw):
+        return list(dict.fromkeys(raw))
+    return None
+
+
+def _types(node: dict[str, Any]) -> list[str] | None:
+    types = declared_types(node)
+    if types is None:
         values = node["enum"] if isinstance(node.get("enum"), list) else [node["const"]] if "const" in node else None
         if not values:
             return None

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcprt.errors import SpecError
-from mcprt.schema.shapes import ANY, dedupe, merge_into, with_types
+from mcprt.schema.shapes import ANY, declared_types, dedupe, merge_into, with_types
 
 from .loader import LoadedDocument
 from .model import SchemaRef
@@ -31,7 +31,6 @@ from .reader import read_document
 from .refs import Resolver
 
 MAX_DEPTH = 24
-_SCALARS = frozenset({"string", "number", "integer", "boolean", "null", "array", "object"})
 
 
 class ResponseShapes:
@@ -156,12 +155,8 @@ def _annotations(node: dict[str, Any], out: dict[str, Any]) -> None:
 
 
 def _types(node: dict[str, Any], version: str) -> list[str] | None:
-    raw = node.get("type")
-    if isinstance(raw, str) and raw in _SCALARS:
-        types = [raw]
-    elif isinstance(raw, list) and raw and all(isinstance(t, str) and t in _SCALARS for t in raw):
-        types = list(dict.fromkeys(raw))
-    else:
+    types = declared_types(node)
+    if types is None:
         return None
     if _nullable(node) and "null" not in types:
         types.append("null")
