@@ -224,22 +224,7 @@ class LeanTransport(StreamableHTTPServerTransport):
         has_json, has_sse = check_accept_headers(request)
         if not has_json or not (has_sse or self.is_json_response_enabled) or not self._check_content_type(request):
             return None
-        try:
-            message = wire_json.loads(await request.body())  # the body stays cached on `request` for the SDK
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
-            return None
-        if "id" in message:
-            request_id = message["id"]
-            if not isinstance(request_id, str | int) or isinstance(request_id, bool):
-                return None
-            if "result" in message or "error" in message:
-                return None
-        params = message.get("params")
-        if params is not None and not isinstance(params, dict):
-            return None
-        return message
+        return plain_jsonrpc(await request.body())  # the body stays cached on `request` for the SDK
 
     async def _answer_through_session(self, scope: Scope, request: Request, send: Send,
                                       message: dict[str, Any]) -> None:
@@ -352,3 +337,24 @@ def _cannot_stream(body: bytes, holder: ToolSetHolder) -> bool:
     if not isinstance(message, dict) or "id" not in message or not isinstance(message.get("method"), str):
         return False
     return not may_stream(message["method"], message.get("params"), holder.current)
+
+
+def plain_jsonrpc(text: bytes | str) -> dict[str, Any] | None:
+    """`text` as one plain JSON-RPC 2.0 request or notification, read as the SDK reads it, else None
+    (then the SDK takes it): an object with a string `method`, no `result`/`error`, an `id` that is a
+    string or an integer (not a boolean), `params` absent or an object. Used by both lean paths
+    (streamable HTTP here, stdio in `stdio_lean.py`)."""
+    try:
+        message = wire_json.loads(text)  # type: ignore[arg-type]  # pydantic_core reads str too
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
+        return None
+    if "result" in message or "error" in message:
+        return None
+    if "id" in message and (not isinstance(message["id"], str | int) or isinstance(message["id"], bool)):
+        return None
+    params = message.get("params")
+    if params is not None and not isinstance(params, dict):
+        return None
+    return message

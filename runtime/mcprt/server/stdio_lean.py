@@ -57,7 +57,7 @@ from pydantic import ValidationError
 
 from ..observability.log import logger
 from . import wire_json
-from .lean import LEAN_METHODS, _LeanDispatchContext
+from .lean import LEAN_METHODS, _LeanDispatchContext, plain_jsonrpc
 from .notify import STDIO_KEY
 from .streaming import may_stream
 
@@ -159,7 +159,7 @@ class StdioLean:
 
     def route(self, line: str) -> None:
         """Answer `line` here or hand it to the SDK; never awaits, so the SDK's order is the wire's."""
-        message = _plain(line)
+        message = plain_jsonrpc(line)
         if message is None:
             if self.era is None and _looks_like_request(line):
                 self.era = UNKNOWN  # a first request the SDK may judge otherwise: the session is the SDK's
@@ -293,24 +293,6 @@ class StdioLean:
             await asyncio.gather(*pending, return_exceptions=True)
         if pending:
             logger.warning("%d stdio calls did not stop within %.0f s of stdin's end", len(pending), timeout)
-
-
-def _plain(line: str) -> dict[str, Any] | None:
-    """`line` as one plain JSON-RPC request or notification the SDK reads the same way, else None."""
-    try:
-        message = wire_json.loads(line)  # type: ignore[arg-type]  # pydantic_core reads str too
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
-        return None
-    if "result" in message or "error" in message:
-        return None
-    if "id" in message and as_request_id(message["id"]) is None:
-        return None
-    params = message.get("params")
-    if params is not None and not isinstance(params, dict):
-        return None
-    return message
 
 
 def _looks_like_request(line: str) -> bool:
