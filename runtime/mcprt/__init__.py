@@ -30,3 +30,33 @@ def end_gc_pause() -> None:
         _startup_pause = False
         _gc.freeze()
         _gc.enable()
+
+
+_PLUGINS_SWITCH = "PYDANTIC_DISABLE_PLUGINS"
+
+
+def import_before_plugin_scan(*modules: str) -> None:
+    """Import mcprt's own model modules (settings, manifest) with pydantic's plugin lookup put off.
+
+    Pydantic looks its plugins up (entry-point group `pydantic`: every installed distribution's
+    metadata is read, ≈0.015 s of CPU) when the first model class is built, and mcprt's settings and
+    manifest models are built at import. Imported here with `PYDANTIC_DISABLE_PLUGINS=__all__`
+    (pydantic's documented switch, read on every lookup), those classes get no plugins and the
+    lookup waits for the next model class: a user's Python tool's types, or the SDK's types once
+    `mcprt up` has answered its first tools/list. So plugins still see the user's models, and
+    `mcprt tools` on an OpenAPI source never scans. A switch the user set is left as it is; ours is
+    removed before the caller goes on (no thread or subprocess exists yet to inherit it).
+    """
+    import importlib
+    import os
+
+    if _PLUGINS_SWITCH in os.environ:
+        for name in modules:
+            importlib.import_module(name)
+        return
+    os.environ[_PLUGINS_SWITCH] = "__all__"
+    try:
+        for name in modules:
+            importlib.import_module(name)
+    finally:
+        del os.environ[_PLUGINS_SWITCH]

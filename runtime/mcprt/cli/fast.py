@@ -73,6 +73,11 @@ def run_fast(argv: list[str]) -> int | None:
     if parsed is None:
         return None
     command, values = parsed
+    from .. import import_before_plugin_scan
+
+    # Both commands load settings and a manifest first; their model classes are built here, before
+    # pydantic's plugin lookup (see `import_before_plugin_scan`).
+    import_before_plugin_scan("mcprt.settings", "mcprt.manifest.loader")
     from .errors import set_debug
 
     set_debug(False)  # what the Typer callback does without --debug (MCPRT_DEBUG still applies)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, WithJsonSchema, model_validator
 
-from .model import StrictModel
+from .model import StrictModel, empty_list
 from .units import Duration
 
 Action = Literal["allow", "deny", "approve", "hide"]
@@ -67,15 +67,15 @@ class Match(StrictModel):
     """What a rule applies to. Every key given must match (AND); a list matches any of its items
     (OR); an empty `match` matches every call."""
 
-    tools: list[str] = Field(default_factory=list,
+    tools: list[str] = Field(default_factory=empty_list,
                              description="Exposed tool names or globs (`delete*`, `github_*`).")
-    sources: list[str] = Field(default_factory=list, description="Source keys (names under `sources:`).")
+    sources: list[str] = Field(default_factory=empty_list, description="Source keys (names under `sources:`).")
     principals: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Principal names or globs: a static token's name (`server.auth.tokens`), an OAuth `sub`, "
         "`bearer` (the unnamed `bearer_tokens`), `stdio`, `anonymous`.",
     )
-    scopes: list[str] = Field(default_factory=list,
+    scopes: list[str] = Field(default_factory=empty_list,
                               description="OAuth scopes; the caller must hold at least one (RFC 6749 §3.3).")
     claims: dict[str, Any] = Field(default_factory=dict,
                                    description="Token claims that must equal these values (a list claim must contain it).")
@@ -86,7 +86,7 @@ class Match(StrictModel):
         "idempotent false, openWorld true).",
     )
     methods: list[Literal[HTTP_METHODS]] = Field(  # type: ignore[valid-type]
-        default_factory=list, description="HTTP methods of OpenAPI tools (`POST`, `DELETE`, …); other tools never match.",
+        default_factory=empty_list, description="HTTP methods of OpenAPI tools (`POST`, `DELETE`, …); other tools never match.",
     )
     when: Annotated[str | None, AfterValidator(_compile_when)] = Field(
         None, description="JMESPath over the call's arguments; the rule matches when it is truthy, "
@@ -151,7 +151,7 @@ class Approvals(StrictModel):
     valid_for: Duration = Field(600.0, description="How long a decision applies to identical calls (same principal, "
                                 "tool and arguments); also how long a request stays open.")
     approvers: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
-        default_factory=list, description="Principals who may decide (default: any authenticated principal "
+        default_factory=empty_list, description="Principals who may decide (default: any authenticated principal "
         "other than the caller).",
     )
     required: int = Field(1, ge=1, le=10, description="Distinct approvals needed; one denial refuses.")
@@ -177,10 +177,10 @@ class Policy(StrictModel):
     default: Literal["allow", "deny", "approve"] = Field(
         "allow", description="The action when no rule matches.")
     default_reason: str | None = Field(None, max_length=500, description="Shown to the model when `default: deny` refuses.")
-    rules: list[Rule] = Field(default_factory=list, description="Checked in order; the first match decides.")
+    rules: list[Rule] = Field(default_factory=empty_list, description="Checked in order; the first match decides.")
     approvals: Approvals = Field(default_factory=Approvals, description="How `approve` decisions are made.")
-    rate_limits: list[RateLimit] = Field(default_factory=list, description="Every matching limit applies.")
+    rate_limits: list[RateLimit] = Field(default_factory=empty_list, description="Every matching limit applies.")
     admins: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
-        default_factory=list, description="Principals who may pause/resume and list approvals over HTTP "
+        default_factory=empty_list, description="Principals who may pause/resume and list approvals over HTTP "
         "(default: the approvers if set, else any authenticated principal).",
     )
