@@ -222,3 +222,50 @@ def test_a_settled_document_s_digest_is_recorded_and_an_edit_still_seen(tmp_path
     assert edited.digest == hashlib.sha256(spec.read_bytes()).hexdigest() != first.digest
     compiled = compile_openapi(edited, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=cache)
     assert compiled.title == "Swagger Petshop"
+
+
+def test_a_file_met_first_is_read_once_parsed_beside_its_digest_and_compiled_from_those_bytes(
+        tmp_path: Path) -> None:
+    """First sight of a file in a cache (no record of it): its bytes are read once, hashed in a
+    thread while they are parsed, and what is compiled and cached is those bytes, even if the file
+    is edited meanwhile (same size, mtime put back)."""
+    spec = _petstore_copy(tmp_path)
+    time.sleep(1.2)  # settled, so the record carries the identity
+    original = spec.read_bytes()
+    cache = tmp_path / "cache"
+    doc = load_document(str(spec), tmp_path, cache)
+    assert doc.digest_pending
+    before = spec.stat()
+    spec.write_bytes(original.replace(b"Swagger Petstore", b"Swagger Petshop"))
+    os.utime(spec, ns=(before.st_atime_ns, before.st_mtime_ns))
+    compiled = compile_openapi(doc, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=cache)
+    assert compiled.title == "Swagger Petstore" and compiled.from_cache is False
+    assert doc.digest == hashlib.sha256(original).hexdigest()
+    (record,) = (cache / "openapi").glob("digest-*.json")
+    assert json.loads(record.read_bytes())["digest"] == doc.digest
+    # The edit moved the file's identity: the next start hashes the new bytes and compiles them.
+    again = load_document(str(spec), tmp_path, cache)
+    assert not again.digest_pending
+    edited = compile_openapi(again, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=cache)
+    assert edited.title == "Swagger Petshop" and edited.from_cache is False
+
+
+@pytest.mark.parametrize("settled", [True, False], ids=["touched file", "file written just before"])
+def test_a_file_seen_before_is_hashed_first_so_its_cached_compile_is_used_without_a_parse(
+        tmp_path: Path, settled: bool) -> None:
+    """A file this cache has a record of (even one without an identity: written just before) is
+    hashed before the compile cache is asked, as before: parsing beside the hash would be wasted
+    on a hit (a `git checkout` or `touch` of an unchanged description)."""
+    spec = _petstore_copy(tmp_path)
+    if settled:
+        time.sleep(1.2)
+    cache = tmp_path / "cache"
+    first = load_document(str(spec), tmp_path, cache)
+    assert first.digest_pending
+    assert compile_openapi(first, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=cache).from_cache is False
+    if settled:
+        os.utime(spec, ns=(spec.stat().st_atime_ns, spec.stat().st_mtime_ns + 5_000_000_000))
+    second = load_document(str(spec), tmp_path, cache)
+    assert not second.digest_pending and second.digest == first.digest
+    hit = compile_openapi(second, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=cache)
+    assert hit.from_cache is True and len(hit.operations) == 20

@@ -71,6 +71,8 @@ def compile_openapi(
 
     policy = effective_policy(config, defaults)
     if cache_dir is not None:
+        if doc.digest_pending:  # a file met for the first time: parse it while its digest is computed
+            doc.data
         key = cache.cache_key(doc, config, policy)
         hit = cache.load(cache_dir, key, doc)
         if hit is not None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ class LoadedDocument:
         cache_dir: Path | None = None,
         warnings: list[str] | None = None,
         reread: Callable[[], bytes] | None = None,
-        digest: str | None = None,
+        digest: str | PendingDigest | None = None,
     ) -> None:
         self.location = location  # as the user wrote it (URL or path)
         self.uri = uri  # absolute: file:///… or http(s)://…
@@ -149,7 +150,7 @@ class LoadedDocument:
         self.warnings: list[str] = warnings if warnings is not None else []
         if raw_bytes is None and (reread is None or digest is None):
             raise ValueError("a document needs its bytes, or a way to read them and their digest")
-        self.digest = digest or hashlib.sha256(raw_bytes or b"").hexdigest()
+        self._digest: str | PendingDigest = digest or hashlib.sha256(raw_bytes or b"").hexdigest()
         self._raw: bytes | None = raw_bytes
         self._reread = reread
         self._data: Any = _UNSET
@@ -159,6 +160,20 @@ class LoadedDocument:
 
     def __repr__(self) -> str:
         return f"LoadedDocument({self.location!r})"
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the document's bytes (hex): the compile cache's key. It may still be computing
+        in a thread (`digest_pending`); reading it waits for it."""
+        if isinstance(self._digest, PendingDigest):
+            self._digest = self._digest.result()
+        return self._digest
+
+    @property
+    def digest_pending(self) -> bool:
+        """The digest is being computed beside the caller (a file met for the first time: its
+        bytes are already read, so parsing them meanwhile costs no second read)."""
+        return isinstance(self._digest, PendingDigest)
 
     @property
     def raw_bytes(self) -> bytes:
@@ -304,8 +319,15 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
             path = Path(base_dir) / path
     path = path.resolve()
     recorded = _recorded_digest(path, cache_dir)
+    raw: bytes | None = None
+    digest: str | PendingDigest
     if recorded is not None:
         digest, identity = recorded
+    elif cache_dir is not None and not _digest_entry(cache_dir, path).exists():
+        # First sight of this file in this cache, so no compile is cached for it: read it once and
+        # hash those bytes in a thread while the caller parses them (sha256 releases the GIL).
+        raw, identity = _file_bytes(path, location)
+        digest = PendingDigest(raw, lambda found: _record_digest(path, cache_dir, found, identity))
     else:
         digest, identity = _file_digest(path, location)
         _record_digest(path, cache_dir, digest, identity)
@@ -321,12 +343,13 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
         # The bytes compiled must be the bytes digested (the compile cache stores the result under the
         # digest). A file whose identity is unchanged was not written since (ctime moves on every write
         # and cannot be set back), so hashing 13 MB again is only needed when it differs.
-        if not unchanged and hashlib.sha256(again).hexdigest() != digest:
+        if not unchanged and hashlib.sha256(again).hexdigest() != document.digest:
             raise SpecError(location, "", "the document changed while it was being compiled")
         return again
 
-    # The bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
-    return LoadedDocument(location, path.as_uri(), None, cache_dir, warnings, reread, digest)
+    # Otherwise the bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
+    document = LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings, reread, digest)
+    return document
 
 
 def _digest_entry(cache_dir: Path, path: Path) -> Path:
@@ -353,7 +376,10 @@ def _recorded_digest(path: Path, cache_dir: Path | None) -> tuple[str, tuple[int
 
 
 def _record_digest(path: Path, cache_dir: Path | None, digest: str, identity: tuple[int, ...]) -> None:
-    if cache_dir is None or not identity:  # no identity: written too recently to be recognized by it
+    """Remember the digest under the file's identity. Without an identity (written too recently to
+    be recognized by it) the record only says the file was seen: the next start hashes it before
+    it looks in the compile cache, which may have its compile, instead of parsing beside the hash."""
+    if cache_dir is None:
         return
     try:
         entry = json.dumps({"identity": identity, "digest": digest}).encode()
@@ -388,12 +414,61 @@ def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
         raise SpecError(location, "", f"{path} is not a regular file") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-    # No identity (the re-read is then always hashed) when the file was written while being read, or
-    # within the last second: file times move in coarse ticks (a few ms), so a second write of the
-    # same size in the same tick would leave the identity as it was.
+    return digest.hexdigest(), _settled_identity(info, after)
+
+
+def _settled_identity(before: os.stat_result, after: os.stat_result) -> tuple[int, ...]:
+    """The identity of a file read between `before` and `after`, or none (the re-read is then always
+    hashed) when it was written while being read, or within the last second: file times move in
+    coarse ticks (a few ms), so a second write of the same size in the same tick would leave the
+    identity as it was."""
     settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > 1_000_000_000
-    identity = _identity(after) if settled and _identity(info) == _identity(after) else ()
-    return digest.hexdigest(), identity
+    return _identity(after) if settled and _identity(before) == _identity(after) else ()
+
+
+def _file_bytes(path: Path, location: str) -> tuple[bytes, tuple[int, ...]]:
+    """A file's bytes and its identity after reading (as `_file_digest`, with the same errors)."""
+    try:
+        with open_regular(path, str(path)) as handle:
+            info = os.fstat(handle.fileno())
+            limit = max_spec_bytes()
+            if info.st_size > limit:
+                raise SpecError(location, "", f"{path} is {info.st_size:,} bytes, over the API description "
+                                f"limit of {limit:,} (raise it with MCPRT_MAX_SPEC_BYTES)")
+            raw = handle.read(limit + 1)
+            after = os.fstat(handle.fileno())
+    except IsADirectoryError:
+        raise SpecError(location, "", f"{path} is a directory, not an API description") from None
+    except LimitExceeded:
+        raise SpecError(location, "", f"{path} is not a regular file") from None
+    except OSError as exc:
+        raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(raw) > limit:  # it grew while being read
+        raise SpecError(location, "", f"{path} is over the API description limit of {limit:,} bytes "
+                        "(raise it with MCPRT_MAX_SPEC_BYTES)")
+    return raw, _settled_identity(info, after)
+
+
+class PendingDigest:
+    """sha256 of `raw`, computed in a daemon thread from construction on; `result()` waits for it
+    and then calls `done(digest)` once (in the caller's thread)."""
+
+    def __init__(self, raw: bytes, done: Callable[[str], None]) -> None:
+        self._done = done
+        self._value: str | None = None
+        self._thread = threading.Thread(target=self._run, args=(raw,), name="mcprt-digest", daemon=True)
+        self._thread.start()
+
+    def _run(self, raw: bytes) -> None:
+        self._value = hashlib.sha256(raw).hexdigest()
+
+    def result(self) -> str:
+        self._thread.join()
+        assert self._value is not None
+        done, self._done = self._done, None
+        if done is not None:
+            done(self._value)
+        return self._value
 
 
 def document_from_bytes(raw: bytes, location: str = "<memory>", base_uri: str | None = None) -> LoadedDocument:
