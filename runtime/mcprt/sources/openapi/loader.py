@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlparse
 
 from mcprt.errors import SpecError
@@ -34,6 +34,7 @@ else:  # what urllib.request does on POSIX, without importing http.client and em
     from urllib.parse import unquote as url2pathname
 
 _UNSET: Any = object()
+_T = TypeVar("_T")
 
 
 def is_url(location: str) -> bool:
@@ -397,7 +398,32 @@ def _identity(info: os.stat_result) -> tuple[int, ...]:
 def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
     """sha256 of a file, read in chunks (so a cache hit never holds the whole document), and the
     file's identity after reading (see `_identity`)."""
-    digest = hashlib.sha256()
+
+    def digest(handle: BinaryIO, limit: int) -> str:
+        hashed = hashlib.sha256()
+        while chunk := handle.read(1 << 20):
+            hashed.update(chunk)
+        return hashed.hexdigest()
+
+    return _read_file(path, location, digest)
+
+
+def _file_bytes(path: Path, location: str) -> tuple[bytes, tuple[int, ...]]:
+    """A file's bytes and its identity after reading (see `_identity`)."""
+
+    def whole(handle: BinaryIO, limit: int) -> bytes:
+        raw = handle.read(limit + 1)
+        if len(raw) > limit:  # it grew while being read
+            raise SpecError(location, "", f"{path} is over the API description limit of {limit:,} bytes "
+                            "(raise it with MCPRT_MAX_SPEC_BYTES)")
+        return raw
+
+    return _read_file(path, location, whole)
+
+
+def _read_file(path: Path, location: str, consume: Callable[[BinaryIO, int], _T]) -> tuple[_T, tuple[int, ...]]:
+    """`consume(handle, limit)` on the opened description file, and the file's settled identity;
+    every failure a SpecError (not a regular file, over the size limit, unreadable)."""
     limit = max_spec_bytes()
     try:
         with open_regular(path, str(path)) as handle:  # /dev/zero or a FIFO would be read forever
@@ -405,8 +431,7 @@ def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
             if info.st_size > limit:
                 raise SpecError(location, "", f"{path} is {info.st_size:,} bytes, over the API description "
                                 f"limit of {limit:,} (raise it with MCPRT_MAX_SPEC_BYTES)")
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
+            result = consume(handle, limit)
             after = os.fstat(handle.fileno())
     except IsADirectoryError:
         raise SpecError(location, "", f"{path} is a directory, not an API description") from None
@@ -414,7 +439,7 @@ def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
         raise SpecError(location, "", f"{path} is not a regular file") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-    return digest.hexdigest(), _settled_identity(info, after)
+    return result, _settled_identity(info, after)
 
 
 def _settled_identity(before: os.stat_result, after: os.stat_result) -> tuple[int, ...]:
@@ -424,29 +449,6 @@ def _settled_identity(before: os.stat_result, after: os.stat_result) -> tuple[in
     identity as it was."""
     settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > 1_000_000_000
     return _identity(after) if settled and _identity(before) == _identity(after) else ()
-
-
-def _file_bytes(path: Path, location: str) -> tuple[bytes, tuple[int, ...]]:
-    """A file's bytes and its identity after reading (as `_file_digest`, with the same errors)."""
-    try:
-        with open_regular(path, str(path)) as handle:
-            info = os.fstat(handle.fileno())
-            limit = max_spec_bytes()
-            if info.st_size > limit:
-                raise SpecError(location, "", f"{path} is {info.st_size:,} bytes, over the API description "
-                                f"limit of {limit:,} (raise it with MCPRT_MAX_SPEC_BYTES)")
-            raw = handle.read(limit + 1)
-            after = os.fstat(handle.fileno())
-    except IsADirectoryError:
-        raise SpecError(location, "", f"{path} is a directory, not an API description") from None
-    except LimitExceeded:
-        raise SpecError(location, "", f"{path} is not a regular file") from None
-    except OSError as exc:
-        raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(raw) > limit:  # it grew while being read
-        raise SpecError(location, "", f"{path} is over the API description limit of {limit:,} bytes "
-                        "(raise it with MCPRT_MAX_SPEC_BYTES)")
-    return raw, _settled_identity(info, after)
 
 
 class PendingDigest:
