@@ -183,8 +183,9 @@ marks, last = [("interpreter start", start)], clock()
 def mark(name):
     global last
     now = clock(); marks.append((name, now - last)); last = now
-from mcprt import pause_gc_for_startup
+from mcprt import import_before_plugin_scan, pause_gc_for_startup
 pause_gc_for_startup()
+import_before_plugin_scan("mcprt.settings", "mcprt.manifest.loader")  # as `cli.fast` does
 import asyncio, pathlib
 from mcprt.cli import fast, tools_cmd, common
 from mcprt import pipeline
