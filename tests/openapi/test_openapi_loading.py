@@ -269,3 +269,30 @@ def test_a_file_seen_before_is_hashed_first_so_its_cached_compile_is_used_withou
     assert not second.digest_pending and second.digest == first.digest
     hit = compile_openapi(second, OpenAPISource(openapi=str(spec)), Defaults(), cache_dir=cache)
     assert hit.from_cache is True and len(hit.operations) == 20
+
+
+def test_an_entry_stored_under_another_field_layout_is_a_miss_and_one_without_a_layout_still_loads(
+        separate: Path, tmp_path: Path) -> None:
+    """mcprt's dataclasses are stored as their constructor's arguments in order; the entry names
+    each class's fields, and an entry whose order differs from the running code's is not used
+    (a swap of two fields of the same count would otherwise load silently wrong)."""
+    cache = tmp_path / "cache"
+    cold = _compile(separate, cache)
+    (entry_path,) = (cache / "openapi").glob("*.pickle")
+    entry = pickle.loads(entry_path.read_bytes())
+    names = entry["layout"]["mcprt.contracts:Operation"]
+    assert names[:2] == ("key", "name")
+    assert _compile(separate, cache).from_cache is True
+
+    entry["layout"]["mcprt.contracts:Operation"] = (names[1], names[0], *names[2:])
+    entry_path.write_bytes(pickle.dumps(entry))
+    swapped = _compile(separate, cache)
+    assert swapped.from_cache is False
+    assert [op.operation.name for op in swapped.operations] == [op.operation.name for op in cold.operations]
+    assert _compile(separate, cache).from_cache is True  # rewritten with the right layout
+
+    # As written before layouts were recorded (a state dict per object): still a hit.
+    entry_path.write_bytes(pickle.dumps({"externals": entry["externals"], "compiled": entry["compiled"]}))
+    old = _compile(separate, cache)
+    assert old.from_cache is True
+    assert [op.operation.input_schema for op in old.operations] == [op.operation.input_schema for op in cold.operations]

@@ -10,10 +10,13 @@ atomically; an unreadable or stale entry is ignored and rewritten.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
+import operator
 import pickle
+import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
@@ -59,12 +62,66 @@ class _Pickler(pickle.Pickler):
 
     `reducer_override` rather than `persistent_id`: the pickler skips it for plain dicts, lists,
     strings and numbers (most of a compiled description), so GitHub's entry pickles in half the
-    time (~0.024 vs ~0.048 s of CPU)."""
+    time (~0.024 vs ~0.048 s of CPU). mcprt's plain dataclasses (`_positional`) are stored as
+    their constructor's arguments in order rather than as a state dict per object (GitHub's
+    entry: dump ~0.030 → ~0.021 s, load ~0.021 → ~0.014 s); `layout` records their field names,
+    which `load` checks, so an entry written by a different layout is a miss."""
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.layout: dict[str, tuple[str, ...]] = {}
+        self._seen: set[type] = set()
 
     def reducer_override(self, obj: Any) -> Any:
+        cls = type(obj)
+        positional = _positional(cls)
+        if positional is not None:
+            names, values = positional
+            if cls not in self._seen:
+                self._seen.add(cls)
+                self.layout[f"{cls.__module__}:{cls.__qualname__}"] = names
+            return cls, values(obj)
         if isinstance(obj, types.FunctionType) and "<locals>" in obj.__qualname__:
             return _unbound, ()
         return NotImplemented
+
+
+_POSITIONAL: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None] = {}
+
+
+def _positional(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
+    """(field names, a getter of an object's field values in that order) for an mcprt dataclass
+    that `cls(*values)` rebuilds exactly: its `__init__` takes exactly its fields, positionally and
+    in order, and nothing runs after (no `__post_init__`) nor pickles it otherwise. Else None."""
+    try:
+        return _POSITIONAL[cls]
+    except KeyError:
+        pass
+    found = None
+    fields = getattr(cls, "__dataclass_fields__", None)
+    init = getattr(cls.__init__, "__code__", None)
+    if fields and init is not None and cls.__module__.startswith("mcprt.") and not hasattr(cls, "__post_init__") \
+            and cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        if names and init.co_kwonlyargcount == 0 and init.co_argcount == len(names) + 1 \
+                and init.co_varnames[1 : len(names) + 1] == names:
+            getter = operator.attrgetter(*names)
+            found = (names, getter if len(names) > 1 else (lambda obj: (getter(obj),)))
+    _POSITIONAL[cls] = found
+    return found
+
+
+def _same_layout(layout: dict[str, tuple[str, ...]]) -> bool:
+    """Whether each class an entry stored positionally still has those fields in that order."""
+    for name, names in layout.items():
+        module, _, qualname = name.partition(":")
+        cls: Any = sys.modules.get(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part, None)
+        positional = _positional(cls) if isinstance(cls, type) else None
+        if positional is None or positional[0] != tuple(names):
+            return False
+    return True
 
 
 def _unbound() -> None:
@@ -96,7 +153,7 @@ def load(cache_dir: Path, key: str, doc: LoadedDocument) -> CompiledOpenAPI | No
         compiled = entry["compiled"]
         from .compiler import CompiledOpenAPI
 
-        if not isinstance(compiled, CompiledOpenAPI):
+        if not isinstance(compiled, CompiledOpenAPI) or not _same_layout(entry.get("layout", {})):
             return None
     except Exception:  # noqa: BLE001 - any unreadable entry is just a miss
         return None
@@ -162,7 +219,9 @@ def store(cache_dir: Path, key: str, doc: LoadedDocument, compiled: CompiledOpen
 def _write(cache_dir: Path, key: str, externals: dict[str, str], compiled: CompiledOpenAPI) -> None:
     try:
         buffer = io.BytesIO()
-        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({"externals": externals, "compiled": compiled})
+        pickler = _Pickler(buffer)
+        # "layout" last: it is filled while "compiled" is pickled, and pickled after it.
+        pickler.dump({"externals": externals, "compiled": compiled, "layout": pickler.layout})
         data = buffer.getvalue()
         write_atomic(_entry(cache_dir, key), data)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
