@@ -14,6 +14,8 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True, slots=True)
 class Position:
+    """A place in a manifest file: 1-based line and column (what `file:line:col` messages print)."""
+
     file: str
     line: int  # 1-based
     col: int  # 1-based

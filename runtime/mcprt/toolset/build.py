@@ -31,6 +31,8 @@ from .toolset import ToolSet
 
 @dataclass
 class BuildResult:
+    """A built tool set and the diagnostics found while building it."""
+
     toolset: ToolSet
     diagnostics: list[Diagnostic]
 

@@ -27,6 +27,8 @@ from .styles import atom
 
 @dataclass(slots=True)
 class FileValue:
+    """A file argument's bytes, with the media type and file name a `data:` URL may carry."""
+
     data: bytes
     media_type: str | None
     filename: str | None

@@ -39,6 +39,8 @@ _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 @dataclass(slots=True)
 class CompiledOperation:
+    """One compiled operation: the tool's definition, its request plan and security requirement."""
+
     operation: Operation  # invoke is None: the HTTP executor binds it
     plan: RequestPlan
     security: Requirement  # alternatives of required scheme names; () = none
@@ -51,6 +53,8 @@ class CompiledOperation:
 
 @dataclass(slots=True)
 class CompiledOpenAPI:
+    """A compiled source: its operations, security schemes and warnings (what the compile cache stores)."""
+
     operations: list[CompiledOperation]
     security_schemes: dict[str, SecurityScheme]
     warnings: list[str] = field(default_factory=list)

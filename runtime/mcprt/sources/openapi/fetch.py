@@ -25,6 +25,8 @@ FETCH_TIMEOUT = 30.0
 
 @dataclass(slots=True)
 class Fetched:
+    """A fetched description's bytes; `warning` when a stale cached copy stood in."""
+
     body: bytes
     warning: str | None = None
     from_cache: bool = False

@@ -42,6 +42,8 @@ def arg_name(raw: str) -> str:
 
 @dataclass(slots=True)
 class OperationInputs:
+    """An operation's tool input schema, and where each argument goes in the request."""
+
     schema: dict[str, Any]
     params: tuple[ParamPlan, ...]
     body: BodyPlan | None

@@ -23,6 +23,8 @@ class SchemaRef:
 
 @dataclass(slots=True)
 class ParamSpec:
+    """One operation parameter as the document declares it (OpenAPI 3 Parameter Object; Swagger 2 mapped to it)."""
+
     name: str
     location: Location
     required: bool
@@ -48,6 +50,8 @@ class PropertyEncoding:
 
 @dataclass(slots=True)
 class BodySpec:
+    """One request body media type as declared (OpenAPI 3 Request Body / Media Type Object)."""
+
     media_type: str  # as declared (may be a wildcard)
     required: bool
     schema: SchemaRef | None
@@ -57,6 +61,8 @@ class BodySpec:
 
 @dataclass(slots=True)
 class ServerSpec:
+    """A Server Object: its URL template, variables, and where in which document it is."""
+
     url: str
     variables: dict[str, Any]
     uri: str  # document the server object is in (relative server URLs resolve against it)
@@ -65,6 +71,8 @@ class ServerSpec:
 
 @dataclass(slots=True)
 class OperationSpec:
+    """One operation as read from the document, before it becomes a tool."""
+
     method: str  # upper case
     path: str
     pointer: str

@@ -31,6 +31,8 @@ _SUCCESS_CODE = re.compile(r"2\d\d")
 
 @dataclass
 class DocumentModel:
+    """What a document holds that compiling needs: version, operations, servers, security."""
+
     version: str  # "2.0", "3.0" or "3.1"
     title: str | None
     operations: list[OperationSpec]

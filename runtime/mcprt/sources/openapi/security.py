@@ -19,6 +19,8 @@ Requirement = tuple[tuple[str, ...], ...]  # alternatives, each a set of scheme 
 
 @dataclass(frozen=True, slots=True)
 class SecurityScheme:
+    """One security scheme, reduced to what outbound auth needs (OpenAPI Security Scheme Object)."""
+
     name: str
     type: str  # apiKey | http | oauth2 | openIdConnect | mutualTLS | other
     scheme: str | None = None  # http: bearer, basic, …
