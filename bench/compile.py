@@ -18,7 +18,7 @@ fresh process runs the same steps in one thread and reads its CPU clock between 
 settings and manifest, the description's digest, parse, compile, tool-set build, tools/list text,
 compile-cache write), interleaved with whole `mcprt tools --json` runs.
 
-    /work/venv/bin/python bench/compile.py [--quick] [--startup ROUNDS] [--phases ROUNDS]
+    /work/venv/bin/python bench/compile.py [--quick] [--startup ROUNDS] [--phases ROUNDS [--baseline RUNTIME_DIR]]
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ def write_manifest(spec: Path) -> Path:
     return manifest
 
 
-def run_mcprt(manifest: Path, cache_dir: Path, out: Path) -> ProcessRun:
+def run_mcprt(manifest: Path, cache_dir: Path, out: Path, **env: str) -> ProcessRun:
     run = measure_process([*mcprt_command(), "tools", str(manifest), "--json"],
-                          env=mcprt_env(MCPRT_CACHE_DIR=str(cache_dir)), stdout_path=out)
+                          env=mcprt_env(MCPRT_CACHE_DIR=str(cache_dir), **env), stdout_path=out)
     if run.returncode != 0:
         raise RuntimeError(f"mcprt tools failed ({run.returncode}):\n{run.stderr_tail}")
     return run
@@ -183,9 +183,13 @@ marks, last = [("interpreter start", start)], clock()
 def mark(name):
     global last
     now = clock(); marks.append((name, now - last)); last = now
-from mcprt import import_before_plugin_scan, pause_gc_for_startup
+from mcprt import pause_gc_for_startup
 pause_gc_for_startup()
-import_before_plugin_scan("mcprt.settings", "mcprt.manifest.loader")  # as `cli.fast` does
+try:  # as `cli.fast` does (a `--baseline` from before it existed has no such step)
+    from mcprt import import_before_plugin_scan
+    import_before_plugin_scan("mcprt.settings", "mcprt.manifest.loader")
+except ImportError:
+    pass
 import asyncio, pathlib
 from mcprt.cli import fast, tools_cmd, common
 from mcprt import pipeline
@@ -199,10 +203,10 @@ mark("settings and manifest (load, validate)")
 name, source = next(iter(loaded.manifest.sources.items()))
 cache_dir = pathlib.Path(sys.argv[2])
 doc, _, _ = pinned.open_description(name, source.openapi, loaded.path.parent, cache_dir, offline=False)
-mark("description read (its sha256 starts in a thread)" if doc.digest_pending else "description digest (sha256)")
+mark("description: its sha256, or (first sight) a read that starts the sha256 in a thread")
 doc.data
 doc.digest
-mark("parse (lean JSON), with the sha256 thread beside it when it runs")
+mark("parse (lean JSON), and the sha256 thread beside it where there is one")
 policy = compiler.effective_policy(source, loaded.manifest.defaults)
 compiled = compiler.compile_document(doc, source, policy)
 mark("compile (read operations, input schemas, shapes, plans, descriptions)")
@@ -218,30 +222,39 @@ print(json.dumps(dict(marks)))
 """
 
 
-def run_phases(rounds: int) -> Section:
-    """Median CPU per phase of a cold compile of GitHub, and the whole `mcprt tools --json` beside it."""
+def run_phases(rounds: int, baseline: Path | None = None) -> Section:
+    """Median CPU per phase of a cold compile of GitHub, and the whole `mcprt tools --json` beside it;
+    with `baseline` (another checkout's `runtime/` folder, put first on PYTHONPATH) the same for it,
+    interleaved round by round, in a second column."""
     spec = ensure_github_spec()
     manifest = write_manifest(spec)
-    phases: dict[str, list[float]] = {}
-    whole: list[float] = []
+    runs = {"this tree": {}} | ({f"baseline ({baseline})": {"PYTHONPATH": str(baseline)}} if baseline else {})
+    phases: dict[str, dict[str, list[float]]] = {name: {} for name in runs}
+    whole: dict[str, list[float]] = {name: [] for name in runs}
+    for name, env in runs.items():  # untimed: writes the bytecode caches an installed copy has
+        run_mcprt(manifest, WORK / "phases-prime", WORK / "mcprt-tools.json", **env)
+        shutil.rmtree(WORK / "phases-prime", ignore_errors=True)
     for index in range(rounds):
         log(f"phases: round {index + 1}/{rounds}")
-        cache_dir = WORK / f"phases-cache-{index}"
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        out = subprocess.run([sys.executable, "-c", _PHASES_CHILD, str(manifest), str(cache_dir)], env=mcprt_env(),
-                             capture_output=True, text=True, check=True).stdout
-        for phase, seconds in json.loads(out).items():
-            phases.setdefault(phase, []).append(seconds)
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        whole.append(run_mcprt(manifest, cache_dir, WORK / "mcprt-tools.json").cpu)
-        shutil.rmtree(cache_dir, ignore_errors=True)
-    rows = [[phase, f"{median(values) * 1000:.0f}"] for phase, values in phases.items()]
-    total = sum(median(values) for values in phases.values())
-    rows.append(["sum of the phases", f"{total * 1000:.0f}"])
+        for name, env in runs.items():
+            cache_dir = WORK / f"phases-cache-{index}"
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            out = subprocess.run([sys.executable, "-c", _PHASES_CHILD, str(manifest), str(cache_dir)],
+                                 env=mcprt_env(**env), capture_output=True, text=True, check=True).stdout
+            for phase, seconds in json.loads(out).items():
+                phases[name].setdefault(phase, []).append(seconds)
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            whole[name].append(run_mcprt(manifest, cache_dir, WORK / "mcprt-tools.json", **env).cpu)
+            shutil.rmtree(cache_dir, ignore_errors=True)
+    first = next(iter(runs))
+    rows = [[phase, *(f"{median(phases[name].get(phase, [0.0])) * 1000:.0f}" for name in runs)]
+            for phase in phases[first]]
+    rows.append(["sum of the phases", *(f"{sum(median(v) for v in phases[name].values()) * 1000:.0f}"
+                                        for name in runs)])
     rows.append(["whole `mcprt tools --json` process (user + system CPU; also threads, asyncio, output)",
-                 f"{median(whole) * 1000:.0f}"])
+                 *(f"{median(whole[name]) * 1000:.0f}" for name in runs)])
     return Section(title=f"Where a cold `mcprt tools --json` on GitHub spends its CPU ({rounds} rounds, medians)",
-                   headers=["phase", "CPU (ms)"], rows=rows)
+                   headers=["phase", *(f"CPU (ms), {name}" for name in runs)], rows=rows)
 
 
 def tool_count(path: Path) -> int:
@@ -334,8 +347,11 @@ if __name__ == "__main__":
                         help="only the start-up part (mcprt cold/warm and the Node peer), ROUNDS interleaved rounds")
     parser.add_argument("--phases", type=int, metavar="ROUNDS",
                         help="only the CPU per phase of a cold mcprt compile, ROUNDS fresh processes")
+    parser.add_argument("--baseline", type=Path, metavar="RUNTIME_DIR",
+                        help="with --phases: also another checkout's runtime/ folder (e.g. `git archive main runtime "
+                             "| tar -x -C /tmp/main`, then /tmp/main/runtime), interleaved")
     args = parser.parse_args()
     if args.phases:
-        print(run_phases(args.phases).markdown())
+        print(run_phases(args.phases, args.baseline).markdown())
     else:
         print((run_startup(args.startup) if args.startup else run(args.quick)).markdown())
