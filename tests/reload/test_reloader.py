@@ -194,3 +194,29 @@ async def test_reload_now_without_a_watcher_rereads_module_files(project: Projec
     assert outcome.ok and outcome.opened == ["notes"]
     assert await call_text(runtime, "count") == "4"
     assert reload_status(runtime)["trigger"] == "signal" and reload_status(runtime)["reloads"] == 1
+
+
+async def test_the_status_turns_ok_in_the_same_step_as_the_new_tools(
+    project: Project, runtime: Runtime, reloader: Reloader,
+) -> None:
+    """A status page read between the swap and the status update must not show the new tools beside the last
+    attempt's failure (the reloader computes its diff in a thread after the swap: the loop runs meanwhile)."""
+    project.write("mcp.yaml", project.manifest_text() + "    tools: {search: {prune: [unclosed}\n")
+    assert not (await reloader.reload()).ok
+    project.write("mcp.yaml", project.manifest_text(tools="search: {name: lookup}"))
+
+    seen: list[bool] = []  # on each loop turn once the new tool is listed: was the status ok?
+
+    async def observe() -> None:
+        while True:
+            if runtime.holder.current.get("lookup") is not None:
+                seen.append(reload_status(runtime)["ok"] is True)
+            await asyncio.sleep(0)
+
+    observer = asyncio.create_task(observe())
+    try:
+        assert (await reloader.reload()).ok
+        await asyncio.sleep(0)
+    finally:
+        observer.cancel()
+    assert seen and all(seen), f"{seen.count(False)} of {len(seen)} loop turns showed the new tools with the old status"

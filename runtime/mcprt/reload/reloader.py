@@ -337,9 +337,12 @@ class Reloader:
         self._failed_files = set()
         self._failed_in_a_row = 0
         self._remember_contents(taken)
-        changes = await asyncio.to_thread(diff_toolsets, old, new)  # every definition of two sets: CPU
+        # The status says "applied" in the same step as the swap: a reader who sees the new tools never sees
+        # the previous attempt's status (the diff below yields to the loop while a thread computes it).
         seconds = time.perf_counter() - started
         self.status.succeeded(trigger, seconds)
+        self._tell_notifier("ok")
+        changes = await asyncio.to_thread(diff_toolsets, old, new)  # every definition of two sets: CPU
         log_event(
             "reload applied",
             trigger=trigger,
@@ -357,7 +360,6 @@ class Reloader:
         if restart_keys:
             log_event("these server settings changed but apply only after a restart of `mcprt up`",
                       logging.WARNING, keys=",".join(restart_keys))
-        self._tell_notifier("ok")
         for listener in list(self._attempt_listeners):
             listener()
         return ReloadOutcome(True, trigger, seconds, changes, list_changed, [], list(compiled.sync.opened),
