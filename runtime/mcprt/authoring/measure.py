@@ -16,7 +16,8 @@ from typing import Any
 
 import jmespath
 
-from .suggest import Budget, suggest_prune
+from .signals import OperationSignals
+from .suggest import SIGNALS, Budget, suggest_prune
 
 
 def source_paths(expression: str) -> set[str]:
@@ -110,7 +111,8 @@ class CaseFigure:
     undocumented: list[str] = field(default_factory=list)
 
 
-def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseFigure]:
+def measure_manifest(manifest: Path, budget: Budget | None = None,
+                     signals: frozenset[str] = SIGNALS) -> list[CaseFigure]:
     """Figures for every recorded JSON success case of a manifest whose tool has a hand-written prune.
 
     The suggestions are made from the annotated response shapes, as `mcprt init` makes them;
@@ -145,9 +147,10 @@ def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseF
             continue
         if response.body.kind != "json" or response.status >= 400:
             continue
-        shapes = annotated.get(tool.source, {}).get(tool.operation.key)
-        success, default = shapes or (tool.operation.response_schema, tool.operation.default_response_schema)
-        suggestion = suggest_prune(success, default, budget)
+        found = annotated.get(tool.source, {}).get(tool.operation.key) or OperationSignals(
+            tool.operation.response_schema, tool.operation.default_response_schema)
+        success = found.success
+        suggestion = suggest_prune(success, found.default, budget, found.hints, signals)
         body = response.body.value
         hand = tool.shaping.pruner.apply(body)
         mine = jmespath.search(suggestion, body) if suggestion else body
@@ -163,19 +166,19 @@ def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseF
     return figures
 
 
-def _annotated(loaded: Any) -> dict[str, dict[str, Any]]:
-    """Per `openapi:` source of a (replay-loaded) manifest: its operations' annotated response shapes."""
+def _annotated(loaded: Any) -> dict[str, dict[str, OperationSignals]]:
+    """Per `openapi:` source of a (replay-loaded) manifest: its operations' annotated shapes and hints."""
     from ..manifest.model import OpenAPISource
     from ..settings import load_settings
     from ..sources.openapi import load_document
-    from ..sources.openapi.responses import annotated_shapes
+    from .signals import operation_signals
 
     cache_dir = Path(load_settings().cache_dir)
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, OperationSignals]] = {}
     for name, source in loaded.manifest.sources.items():
         if isinstance(source, OpenAPISource):
             folder = loaded.source_dirs.get(name, loaded.base_dir)
-            found[name] = annotated_shapes(load_document(source.openapi, folder, cache_dir, network=False))
+            found[name] = operation_signals(load_document(source.openapi, folder, cache_dir, network=False))
     return found
 
 
@@ -196,8 +199,8 @@ class EntryFigure:
     undocumented: list[str]  # `tool: path`, hand-kept fields the spec does not name (vouched for, or free-form)
 
 
-def measure_entry(manifest: Path, budget: Budget | None = None) -> EntryFigure:
-    figures = measure_manifest(manifest, budget)
+def measure_entry(manifest: Path, budget: Budget | None = None, signals: frozenset[str] = SIGNALS) -> EntryFigure:
+    figures = measure_manifest(manifest, budget, signals)
     return EntryFigure(
         manifest.parent.name, len(figures), sum(f.raw_bytes for f in figures), sum(f.sent_bytes for f in figures),
         sum(f.hand_bytes for f in figures),

@@ -64,6 +64,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .signals import Hints, key_field, named_by, norm
+
 IDS = ("id", "uid", "gid", "uuid", "key", "sha")  # identifiers; a git object's `sha` is one
 HANDLES = ("login", "username", "full_name", "slug", "spdx_id", "ref", "key")  # the first is kept
 LABELS = ("display_name", "displayName", "name", "title")  # the first is kept
@@ -76,10 +78,12 @@ _SECRETS = ("*token*", "*password*", "*secret*")
 _DROP = ("self", "selfLink", "href", "node_id", "gravatar_id", "*template*", *_SECRETS)  # scalar fields
 _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "text", "bookkeeping", "unknown", "nesting"})  # `Hints` and annotations the ranks read
 
 
 def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None = None,
-                  budget: Budget | None = None) -> str | None:
+                  budget: Budget | None = None, hints: Hints | None = None,
+                  signals: frozenset[str] = SIGNALS) -> str | None:
     """A JMESPath prune for results of this shape, or None when the heuristic has nothing to say.
 
     `default`: the `default` response's shape; when both are objects its top-level scalar fields
@@ -87,11 +91,12 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     """
     if not shape:
         return None
+    ctx = _Context(budget, hints or Hints(), signals)
     if _is(shape, "array") and not _properties(shape):
         item = _object(_items(shape))
         if item is None:
             return None
-        body = _walk(item, anchored=_identified(item), level=0, wrappers=1, budget=budget)
+        body = _walk(item, anchored=_identified(item), level=0, wrappers=1, ctx=ctx)
         return f"[].{body}" if body else None
     item = _object(shape)
     if item is None:
@@ -101,7 +106,7 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     if extra is not None:
         errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
         item = {"type": "object", "properties": {**errors, **_properties(item)}}
-    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, budget=budget)
+    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx)
 
 
 def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
@@ -121,7 +126,7 @@ def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
 
 
 def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool = False,
-          budget: Budget | None = None) -> str | None:
+          ctx: _Context = None) -> str | None:  # type: ignore[assignment]
     """The multiselect hash for an object: a wrapper (not `anchored`) or a record/part at `level`.
 
     `single`: the object is (inside) the one result object, not an item of a list.
@@ -131,18 +136,19 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
     html = "html_url" in props
     objects = frozenset(n for n, p in props.items() if _object(p) is not None and not _is(p, "array"))
     part = anchored and level > 0  # an unidentified object below a record
+    rank = _Ranker(ctx, props, required, single=single, level=level)
     scored: list[tuple[int, str]] = []
     for name, prop in props.items():
         key = field = _field(name)
         if _deprecated(prop) or grants_access(name, prop) or _rendering(name, props):
             continue
         if _expandable(prop):  # an id, or the object itself when the request asks to expand it
-            scored.append((REFERENCE, f"{key}: [{field}][?type(@) != 'object'] | [0]"))
+            scored.append((rank.reference(name), f"{key}: [{field}][?type(@) != 'object'] | [0]"))
             continue
         if _is_scalar(prop) or _is_scalar_list(prop):
             if not dropped_link(name, html, part, objects) and not (part and _is_scalar_list(prop)) \
                     and not (not single and _is_scalar_list(prop) and _is_id_list(name)):
-                scored.append((_score(name, prop, name in required), f"{key}: {field}"))
+                scored.append((rank.scalar(name, prop), f"{key}: {field}"))
             continue
         if any(fnmatch.fnmatchcase(name, p) for p in _SECRETS):
             continue
@@ -150,25 +156,31 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             item = _object(_items(prop))
             if item is None:
                 if not _types(_items(prop)):
-                    scored.append((OTHER, f"{key}: {field}"))  # items of undocumented shape: kept whole
+                    scored.append((rank.other(name), f"{key}: {field}"))  # items of undocumented shape: kept whole
                 continue
-            body = _follow(item, anchored, level, wrappers, is_item=True, single=False, budget=budget)
+            body = _follow(item, anchored, level, wrappers, is_item=True, single=False, ctx=ctx)
             if body:
-                scored.append((REFERENCE if anchored and _identified(item) else PART, f"{key}: {field}[].{body}"))
+                scored.append((rank.reference(name) if anchored and _identified(item) else rank.part(name),
+                               f"{key}: {field}[].{body}"))
             continue
         inner = _object(prop)
         if inner is not None:
             if anchored and _reference(inner):
-                scored += [(REFERENCE, f"{_key(name, sub)}: {field}.{_field(sub)}") for sub in _identity(inner, times=single)]
+                scored += [(rank.reference(name), f"{_key(name, sub)}: {field}.{_field(sub)}")
+                           for sub in _identity(inner, times=single)]
                 continue
-            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, budget=budget)
+            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, ctx=ctx)
             if body:
-                scored.append((PART, f"{key}: {field}.{body}"))
+                scored.append((rank.part(name, inner), f"{key}: {field}.{body}"))
             continue
         if _free_form(prop) == "scalars" or (_free_form(prop) == "any" and single and anchored and level == 0):
-            scored.append((OTHER, f"{key}: {field}"))  # a map of scalars (labels), a free-form object of one record
+            scored.append((rank.other(name), f"{key}: {field}"))  # a map of scalars (labels), a free-form object of one record
         elif not _types(prop) and not _properties(prop):  # unknown shape (undocumented, recursive): a plain value
-            scored.append((OTHER, f"{key}: [{field}][?type(@) != 'object'] | [0]"))
+            scored.append((DROP if rank.item and "unknown" in ctx.signals else rank.other(name),
+                           f"{key}: [{field}][?type(@) != 'object'] | [0]"))
+    if rank.item:
+        scored = [(r, t) for r, t in scored if r != DROP]
+    budget = ctx.budget
     if anchored and budget is not None:
         limit = (budget.single if single else budget.item) if level == 0 else budget.part
         best = sorted(range(len(scored)), key=lambda i: (scored[i][0], i))[:limit]
@@ -177,7 +189,124 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
     return "{" + ", ".join(parts) + "}" if parts else None
 
 
-IDENTITY, LABEL, STATE, TIME, LINK, REFERENCE, REQUIRED, OTHER, PART = range(9)  # ranks (`Budget`)
+KEY, LABEL, NAMED, STATE, TIME, VOCABULARY, REFERENCE, LINK, REQUIRED, OTHER, TEXT, PART = range(12)  # ranks (`Budget`)
+DROP = 99  # not in a list's items (the rules of `_Ranker.dropped`)
+
+
+@dataclass(frozen=True)
+class _Context:
+    budget: Budget | None
+    hints: Hints
+    signals: frozenset[str]
+
+
+class _Ranker:
+    """A record's fields ranked (lower: kept first) by what the spec says of them."""
+
+    def __init__(self, ctx: _Context, props: dict[str, Any], required: set[str], single: bool, level: int) -> None:
+        self.ctx = ctx
+        self.on = ctx.signals
+        self.required = required
+        self.single = single
+        self.item = not single and level == 0
+        hints = ctx.hints
+        self.key = key_field(list(props), hints.keys) if "keys" in self.on and level == 0 else None
+        self.address = key_field(list(props), hints.addresses) if "vocabulary" in self.on and level == 0 else None
+        self.labelled = any(n in props and _is_scalar(props[n]) for n in LABELS)
+
+    def named(self, name: str) -> bool:
+        hints = self.ctx.hints
+        return ("parameters" in self.on and named_by(name, hints.filters)) or \
+            ("words" in self.on and named_by(name, hints.words))
+
+    def vocabulary(self, name: str) -> bool:
+        return "vocabulary" in self.on and norm(name) in self.ctx.hints.vocabulary
+
+    def scalar(self, name: str, prop: Any) -> int:
+        if self.item and self.dropped(name, prop):
+            return DROP
+        if name in (self.key, self.address) or name in IDS or name in HANDLES:
+            return KEY
+        if name in LABELS:
+            return LABEL
+        if self.named(name):
+            return NAMED
+        if _is_state(name):
+            return STATE
+        annotations = "annotations" in self.on
+        if _is_time(name) or (annotations and _annotation(prop, "format") in ("date-time", "date", "unix-time")):
+            return TIME
+        if "text" in self.on and self.item and self.labelled and name not in self.required \
+                and _long_text(name, prop):
+            return TEXT
+        if annotations and _annotation(prop, "enum"):
+            return STATE
+        if self.vocabulary(name):
+            return VOCABULARY
+        if name in ("html_url", "web_url", "url"):
+            return LINK
+        if (annotations and name in self.required) or name in DETAILS or _is_count(name):
+            return REQUIRED
+        return OTHER
+
+    def dropped(self, name: str, prop: Any) -> bool:
+        """Whether a list item's scalar field is left out whatever the budget (see the module rule)."""
+        on = self.on
+        if "keys" in on and self.key is not None and self.key != name and name in IDS:
+            return True  # another identifier beside the one the API addresses items by (GitHub's `id` beside `number`)
+        if "text" in on and self.labelled and name not in self.required and _long_text(name, prop):
+            return True  # an optional free text beside a label (an issue's `body`): the item's own operation has it
+        if "bookkeeping" in on and _bookkeeping(name, prop):
+            return True
+        return False
+
+    def reference(self, name: str) -> int:
+        return NAMED if self.named(name) else REFERENCE
+
+    def part(self, name: str, shape: Any = None) -> int:
+        """A nested object: ranked as what it holds when it holds a state, time, detail or link of its own
+        (Slack's `topic.value`, GitHub's `pull_request.url`), else last."""
+        if self.named(name):
+            return NAMED
+        if "nesting" in self.on and shape is not None:
+            ranks = [self.scalar(n, p) for n, p in _properties(shape).items() if _is_scalar(p)
+                     and (n in DETAILS or _is_state(n) or _is_time(n) or n in ("url", "html_url"))]
+            if ranks:
+                return max(min(ranks), REQUIRED)
+        return PART
+
+    def other(self, name: str) -> int:
+        return NAMED if self.named(name) else OTHER
+
+
+_BOOKKEEPING = re.compile(r"\bopaque\b|housekeeping|\binternal (?:version|use)|used by the server"
+                          r"|populated by the system\. read-only", re.IGNORECASE)
+
+
+def _words(name: str) -> list[str]:
+    """A field name's words, lower case (`error_message` and `errorMessage` → error, message)."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)] or [name.lower()]
+
+
+def _bookkeeping(name: str, prop: Any) -> bool:
+    """A value kept for the server's own use (an `etag`, a version counter, a description saying "opaque",
+    "internal version", "housekeeping", "used by the server", "Populated by the system. Read-only.")."""
+    described = _annotation(prop, "description")
+    return name in ("etag", "sequence_id") or (isinstance(described, str) and bool(_BOOKKEEPING.search(described)))
+
+
+_TEXT = ("body", "content", "text", "notes", "markdown", "html")
+
+
+def _long_text(name: str, prop: Any) -> bool:
+    """Free text (an issue's `body`, a `description`): a string without format, enum or bound, named so or
+    described as markdown/HTML."""
+    if not _is(prop, "string") or _annotation(prop, "format") or _annotation(prop, "enum") \
+            or _annotation(prop, "maxLength"):
+        return False
+    described = _annotation(prop, "description")
+    return _words(name)[-1] in _TEXT or (isinstance(described, str) and bool(
+        re.search(r"markdown|\bhtml\b|free[- ]form text", described, re.IGNORECASE)))
 
 
 @dataclass(frozen=True)
@@ -194,23 +323,6 @@ class Budget:
     single: int
     item: int
     part: int
-
-
-def _score(name: str, prop: Any, required: bool) -> int:
-    """A scalar field's rank in its record (lower: kept first)."""
-    if name in IDS or name in HANDLES:
-        return IDENTITY
-    if name in LABELS:
-        return LABEL
-    if _is_state(name) or _annotation(prop, "enum"):
-        return STATE
-    if _is_time(name) or _annotation(prop, "format") in ("date-time", "date", "unix-time"):
-        return TIME
-    if name in ("html_url", "web_url", "url"):
-        return LINK
-    if required or name in DETAILS or name.endswith(("_count", "Count")):
-        return REQUIRED
-    return OTHER
 
 
 def grants_access(name: str, shape: Any) -> bool:
@@ -281,24 +393,24 @@ def _deprecated(shape: Any) -> bool:
 
 
 def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_item: bool,
-            single: bool, budget: Budget | None) -> str | None:
+            single: bool, ctx: _Context) -> str | None:
     """The body for a nested object or list item (`None`: dropped)."""
     if not anchored:
         if _identified(item):
-            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single, budget=budget)  # the record itself
+            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single, ctx=ctx)  # the record itself
         if wrappers >= MAX_WRAPPERS:
             return None
-        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, budget=budget)
+        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, ctx=ctx)
     if is_item and _identified(item):
         return _field(_names(item)[0])  # a list of references: one identifying field
     if not any(_is_scalar(p) or _is_scalar_list(p) for p in _properties(item).values()):
         # a grouping (`networks: {v4, v6}`): takes no level
-        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, budget=budget)
+        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, ctx=ctx)
     if level + 1 >= (MAX_NESTED if single else MAX_NESTED_IN_ITEMS):  # the last level: what says what state it is in
         fields = [f"{_field(n)}: {_field(n)}" for n in _last_level(item)]
         fields += _last_level_names(item)
         return "{" + ", ".join(fields) + "}" if fields else None
-    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, budget=budget)
+    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, ctx=ctx)
 
 
 def _identified(shape: dict[str, Any]) -> bool:
@@ -328,7 +440,8 @@ def _identity(shape: dict[str, Any], times: bool = False) -> list[str]:
     result object (`times`) also its identifier beside a label, and its times."""
     chosen = set(_names(shape, with_id=times))
     return [n for n, p in _properties(shape).items()
-            if _is_scalar(p) and (n in chosen or n in DETAILS or _is_state(n) or (times and _is_time(n)))]
+            if _is_scalar(p) and (n in chosen or n in DETAILS or _is_state(n)
+                                  or (times and (_is_time(n) or bool(_annotation(p, "enum")))))]
 
 
 def _last_level(shape: dict[str, Any]) -> list[str]:
@@ -367,6 +480,12 @@ def _is_link(name: str, shape: Any) -> bool:
 
 def _is_state(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in STATES)
+
+
+def _is_count(name: str) -> bool:
+    """A count (`comments_count`, `num_members`, `total`)."""
+    words = _words(name)
+    return words[-1] in ("count", "total") or words[0] in ("num", "number", "total") and len(words) > 1
 
 
 def _is_time(name: str) -> bool:

@@ -138,7 +138,7 @@ def _declared(node: dict[str, Any], version: str) -> dict[str, Any]:
     return {"type": types[0] if len(types) == 1 else types}
 
 
-ANNOTATIONS = ("required", "format", "enum", "readOnly", "deprecated", "description")
+ANNOTATIONS = ("required", "format", "enum", "readOnly", "deprecated", "description", "example", "examples", "maxLength", "title")
 
 
 def _annotations(node: dict[str, Any], out: dict[str, Any]) -> None:
