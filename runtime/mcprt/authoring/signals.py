@@ -38,6 +38,7 @@ class Hints:
     words: frozenset[str] = frozenset()
     vocabulary: frozenset[str] = frozenset()  # every parameter and request-body field name of the document
     addresses: frozenset[str] = frozenset()  # every path parameter name of the document, as written
+    given: frozenset[str] = frozenset()  # the operation's parent path and required query parameters (the caller knows them)
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,13 @@ def operation_signals(doc: LoadedDocument) -> dict[str, OperationSignals]:
                 filters.add(norm(value))
         own = _SEGMENT_PARAM.match(op.path.rstrip("/").rpartition("/")[2])
         keys = set(below.get(_unversioned(op.path), ())) | ({own.group(1)} if own else set())
+        last = own.group(1) if own else None  # the result's own address: not a parent's
+        given = frozenset(norm(p.name) for p in op.params if p.name != last and (
+            p.location == "path" or (p.location == "query" and p.required)))
         text = f"{op.summary or ''} {op.description or ''}"
         words = {norm(w) for w in _WORD.findall(text)}
         found[key] = OperationSignals(success, default, Hints(frozenset(filters), frozenset(keys), frozenset(words),
-                                                                      vocab, addressed))
+                                                                      vocab, addressed, given))
     return found
 
 

@@ -78,7 +78,11 @@ _SECRETS = ("*token*", "*password*", "*secret*")
 _DROP = ("self", "selfLink", "href", "node_id", "gravatar_id", "*template*", *_SECRETS)  # scalar fields
 _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "text", "bookkeeping", "unknown", "nesting"})  # `Hints` and annotations the ranks read
+# The signals the rule reads (each can be switched off to measure it: `measure_suggestions.py --signals`) …
+SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting", "text", "bookkeeping", "unknown",
+                     "checksums", "given"})
+# … and those measured but off: each costs a hand-kept field on the catalog (README, "Suggested prunes")
+OPTIONAL = frozenset({"links", "foreign", "examples"})  # `Hints` and annotations the ranks read
 
 
 def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None = None,
@@ -213,6 +217,9 @@ class _Ranker:
         self.key = key_field(list(props), hints.keys) if "keys" in self.on and level == 0 else None
         self.address = key_field(list(props), hints.addresses) if "vocabulary" in self.on and level == 0 else None
         self.labelled = any(n in props and _is_scalar(props[n]) for n in LABELS)
+        links = [n for n, p in props.items() if _is_scalar(p) and _is_link(n, p)]
+        self.objects = {n for n, p in props.items() if _object(p) is not None}
+        self.link = min(links, key=lambda n: (n != "html_url", n != "web_url", n != "url")) if links else None
 
     def named(self, name: str) -> bool:
         hints = self.ctx.hints
@@ -247,6 +254,8 @@ class _Ranker:
             return LINK
         if (annotations and name in self.required) or name in DETAILS or _is_count(name):
             return REQUIRED
+        if "examples" in self.on and (_annotation(prop, "example") is not None or _annotation(prop, "examples")):
+            return REQUIRED
         return OTHER
 
     def dropped(self, name: str, prop: Any) -> bool:
@@ -257,6 +266,14 @@ class _Ranker:
         if "text" in on and self.labelled and name not in self.required and _long_text(name, prop):
             return True  # an optional free text beside a label (an issue's `body`): the item's own operation has it
         if "bookkeeping" in on and _bookkeeping(name, prop):
+            return True
+        if "given" in on and norm(name) in self.ctx.hints.given:
+            return True  # the value the caller passed (a deploy's `site_id` in `/sites/{site_id}/deploys`)
+        if "links" in on and _is_link(name, prop) and name != self.link and name[:-4] not in self.objects:
+            return True
+        if "checksums" in on and name != self.key and (name in ("sha1", "md5", "checksum", "etag") or name.endswith("_sha")):
+            return True
+        if "foreign" in on and name not in (self.key, self.address) and re.search(r"(_id|Id|_uuid|Uuid)$", name):
             return True
         return False
 
