@@ -49,7 +49,7 @@ def budgets(prepared: list[Prepared]) -> None:
     for budget in BUDGETS:
         reduction, lost = figures(prepared, budget)
         label = "none (the rule)" if budget is None else f"{budget.single} / {budget.item} / {budget.part}"
-        named = ", ".join(lost[:12]) + (f", … ({len(lost) - 12} more)" if len(lost) > 12 else "")
+        named = ", ".join(lost[:4]) + (f", … ({len(lost) - 4} more)" if len(lost) > 4 else "")
         print(f"| {label} | {reduction * 100:.1f}% | {len(lost)}{': ' + named if lost else ''} |")
 
 
