@@ -56,9 +56,11 @@ def budgets(prepared: list[Prepared]) -> None:
 def signals(prepared: list[Prepared]) -> None:
     base, base_lost = figures(prepared)
     probe, probe_lost = figures(prepared, PROBE)
-    print(f"| signal | switched on, the rule: Δ reduction / Δ fields lost | … with {PROBE.item} fields per list item |")
+    print("| signal | switched on, the rule: Δ reduction / Δ fields lost "
+          f"| … with {PROBE.item} fields per list item |")
     print("| --- | ---: | ---: |")
-    print(f"| all of `SIGNALS` (the rule) | {base * 100:.1f}% / {len(base_lost)} | {probe * 100:.1f}% / {len(probe_lost)} |")
+    print(f"| all of `SIGNALS` (the rule) | {base * 100:.1f}% / {len(base_lost)} "
+          f"| {probe * 100:.1f}% / {len(probe_lost)} |")
     for name in sorted(SIGNALS) + sorted(OPTIONAL):
         changed = SIGNALS - {name} if name in SIGNALS else SIGNALS | {name}
         rule, rule_lost = figures(prepared, None, changed)
@@ -84,7 +86,8 @@ def main(args: list[str]) -> int:
     paths = [a for a in args if not a.startswith("--")]
     top = [p for p in paths if p.isdigit()]
     paths = [p for p in paths if not p.isdigit()]
-    manifests = [Path(p) for p in paths] or sorted(p for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
+    manifests = [Path(p) for p in paths] or sorted(
+        p for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
     prepared = [prepare(m) for m in manifests]
     if "--budgets" in args:
         budgets(prepared)

@@ -38,7 +38,8 @@ class Hints:
     words: frozenset[str] = frozenset()
     vocabulary: frozenset[str] = frozenset()  # every parameter and request-body field name of the document
     addresses: frozenset[str] = frozenset()  # every path parameter name of the document, as written
-    given: frozenset[str] = frozenset()  # the operation's parent path and required query parameters (the caller knows them)
+    # the operation's parent path parameters and required query parameters (the caller knows their values)
+    given: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,11 @@ def _enum(node: Any) -> list[str]:
     return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
 
 
+def words(name: str) -> list[str]:
+    """A name's words, lower case (`error_message` and `errorMessage` → error, message)."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)] or [name.lower()]
+
+
 def norm(name: str) -> str:
     """A name compared loosely: lower case, without `_`, `-`, `.` or spaces."""
     return re.sub(r"[_\-. ]", "", name.lower())
@@ -136,11 +142,11 @@ def key_field(props: list[str], keys: frozenset[str]) -> str | None:
     prefix (`issue_number` → `number`, `droplet_id` → `id`, `projectId` → `id`)."""
     by_norm = {norm(p): p for p in props}
     for key in sorted(keys):
-        words = [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", key)]
-        if "or" in words:  # alternatives (`idOrUrl`): no one field
+        parts = words(key)
+        if "or" in parts:  # alternatives (`idOrUrl`): no one field
             continue
-        for start in range(len(words)):
-            found = by_norm.get("".join(words[start:]))
+        for start in range(len(parts)):
+            found = by_norm.get("".join(parts[start:]))
             if found is not None:
                 return found
     return None

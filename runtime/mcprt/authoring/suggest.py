@@ -92,7 +92,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .signals import Hints, key_field, named_by, norm
+from .signals import Hints, key_field, named_by, norm, words
 
 IDS = ("id", "uid", "gid", "uuid", "key", "sha")  # identifiers; a git object's `sha` is one
 HANDLES = ("login", "username", "full_name", "slug", "spdx_id", "ref", "key")  # the first is kept
@@ -107,8 +107,8 @@ _DROP = ("self", "selfLink", "href", "node_id", "gravatar_id", "*template*", *_S
 _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The signals the rule reads (each can be switched off to measure it: `measure_suggestions.py --signals`) …
-SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting", "text", "bookkeeping", "checksums",
-                     "given", "foreign"})
+SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting",
+                     "text", "bookkeeping", "checksums", "given", "foreign"})
 # … and those measured but off: each costs a hand-kept field on the catalog (README, "Suggested prunes")
 OPTIONAL = frozenset({"links", "examples"})  # `Hints` and annotations the ranks read
 
@@ -206,7 +206,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
                 scored.append((rank.part(name, inner), f"{key}: {field}.{body}"))
             continue
         if _free_form(prop) == "scalars" or (_free_form(prop) == "any" and single and anchored and level == 0):
-            scored.append((rank.other(name), f"{key}: {field}"))  # a map of scalars (labels), a free-form object of one record
+            # a map of scalars (labels), a free-form object of one record
+            scored.append((rank.other(name), f"{key}: {field}"))
         elif not _types(prop) and not _properties(prop):  # unknown shape (undocumented, recursive): a plain value
             scored.append((rank.other(name), f"{key}: [{field}][?type(@) != 'object'] | [0]"))
     if rank.item:
@@ -299,8 +300,8 @@ class _Ranker:
             return True  # the value the caller passed (a deploy's `site_id` in `/sites/{site_id}/deploys`)
         if "links" in on and _is_link(name, prop) and name != self.link and name[:-4] not in self.objects:
             return True
-        if "checksums" in on and name != self.key and (name in ("sha1", "md5", "checksum", "etag") or name.endswith("_sha")):
-            return True
+        if "checksums" in on and name != self.key and (name in ("sha1", "md5", "checksum") or name.endswith("_sha")):
+            return True  # a content hash (a file's `sha1`, `merge_commit_sha`)
         if "foreign" in on and name not in (self.key, self.address) and re.search(r"(_id|Id|_uuid|Uuid)$", name):
             return True  # another record's identifier (a deploy's `user_id`), as `*_ids` lists are
         return False
@@ -328,11 +329,6 @@ _BOOKKEEPING = re.compile(r"\bopaque\b|housekeeping|\binternal (?:version|use)|u
                           r"|populated by the system\. read-only", re.IGNORECASE)
 
 
-def _words(name: str) -> list[str]:
-    """A field name's words, lower case (`error_message` and `errorMessage` → error, message)."""
-    return [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)] or [name.lower()]
-
-
 def _bookkeeping(name: str, prop: Any) -> bool:
     """A value kept for the server's own use (an `etag`, a version counter, a description saying "opaque",
     "internal version", "housekeeping", "used by the server", "Populated by the system. Read-only.")."""
@@ -350,7 +346,7 @@ def _long_text(name: str, prop: Any) -> bool:
             or _annotation(prop, "maxLength"):
         return False
     described = _annotation(prop, "description")
-    return _words(name)[-1] in _TEXT or (isinstance(described, str) and bool(
+    return words(name)[-1] in _TEXT or (isinstance(described, str) and bool(
         re.search(r"markdown|\bhtml\b|free[- ]form text", described, re.IGNORECASE)))
 
 
@@ -529,8 +525,8 @@ def _is_state(name: str) -> bool:
 
 def _is_count(name: str) -> bool:
     """A count (`comments_count`, `num_members`, `total`)."""
-    words = _words(name)
-    return words[-1] in ("count", "total") or words[0] in ("num", "number", "total") and len(words) > 1
+    parts = words(name)
+    return parts[-1] in ("count", "total") or parts[0] in ("num", "number", "total") and len(parts) > 1
 
 
 def _is_time(name: str) -> bool:
