@@ -213,13 +213,15 @@ components:
         resolved_at: {type: string, format: date-time}
         os: {type: object, properties: {id: {type: integer}, slug: {type: string}, name: {type: string},
                                         distribution: {type: string, enum: [Ubuntu, Debian]}}}
+        commits: {type: array, items: {type: object, properties: {sha: {type: string}, url: {type: string}}}}
 """
 
 
 def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     """In a list's items (not in one result): another id beside the key the API addresses items by
     (`{ticket_number}` of the sibling operation, across a version prefix), the parent's id the caller passed
-    (`{project_id}`), other records' ids, an optional free text beside a label, bookkeeping and checksums."""
+    (`{project_id}`), other records' ids (and references named by a bare id), an optional free text beside a
+    label, bookkeeping and checksums."""
     spec = tmp_path / "tracker.yaml"
     spec.write_text(TRACKER)
     made = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "mcp.yaml"))
@@ -230,11 +232,11 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
                  "created_at: created_at", "resolved_at: resolved_at", "os_slug: os.slug", "os_name: os.name"):
         assert kept in listed, listed
     for left_out in ("id: id", "body", "project_id", "reporter_id", "etag", "checksum", "resource_version",
-                     "distribution"):
+                     "distribution", "commits"):
         assert left_out not in listed, listed
     # the one result keeps them all (its own operation is where details live), and a reference's enum (its kind)
     for kept in ("id: id", "body: body", "reporter_id: reporter_id", "etag: etag", "checksum: checksum",
-                 "os_distribution: os.distribution"):
+                 "os_distribution: os.distribution", "commits: commits[].sha"):
         assert kept in single, single
     assert mcprt("validate", str(tmp_path / "mcp.yaml")).returncode == 0
 

@@ -65,7 +65,8 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
   (Kubernetes' `resourceVersion`, `generation`);
 - `checksums`: `sha1`, `md5`, `checksum`, `*_sha` (a file's content hash, `merge_commit_sha`);
 - `foreign`: other records' identifiers (`*_id`, `*Id`, `*_uuid`, `*Uuid`: a deploy's `user_id`, a
-  project's `accountId`), as lists of them (`*_ids`) already are — the addressing key excepted.
+  project's `accountId`), as lists of them (`*_ids`) already are — the addressing key excepted — and
+  references named by a bare identifier (`parents[].sha`, a part's `tree.sha`).
 
 *Ranks* (`_Ranker`, lower first; what a `Budget` keeps): the addressing key and identifiers, labels,
 fields the operation's own parameters name (`parameters`: query parameter names and their enum
@@ -78,10 +79,10 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 every hand-written prune's field (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 83.7 %, keeping every documented field the hand-written prunes keep. Measured
+cases shrink by 83.9 %, keeping every documented field the hand-written prunes keep. Measured
 there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
 a ranked budget of 24 fields per list item loses hand-kept fields (GitHub's `language`, Netlify's
-`ssl_url`, …), and 90 % costs dozens; `links` (one link per list item, off) gains 0.6 points and
+`ssl_url`, …), and 90 % costs dozens; `links` (one link per list item, off) gains 0.5 points and
 loses Netlify's `ssl_url`.
 """
 
@@ -190,6 +191,9 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
                 if not _types(_items(prop)):
                     scored.append((rank.other(name), f"{key}: {field}"))  # items of undocumented shape: kept whole
                 continue
+            if anchored and not single and _identified(item) and "foreign" in ctx.signals \
+                    and _names(item)[0] in IDS:
+                continue  # in a list's items, a list of other records' bare ids (`parents[].sha`), as `*_ids`
             body = _follow(item, anchored, level, wrappers, is_item=True, single=False, ctx=ctx)
             if body:
                 scored.append((rank.reference(name) if anchored and _identified(item) else rank.part(name),
@@ -449,7 +453,7 @@ def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_
         return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, ctx=ctx)
     if level + 1 >= (MAX_NESTED if single else MAX_NESTED_IN_ITEMS):  # the last level: what says what state it is in
         fields = [f"{_field(n)}: {_field(n)}" for n in _last_level(item)]
-        fields += _last_level_names(item)
+        fields += _last_level_names(item, bare_ids=single or "foreign" not in ctx.signals)
         return "{" + ", ".join(fields) + "}" if fields else None
     return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, ctx=ctx)
 
@@ -496,17 +500,18 @@ def _last_level(shape: dict[str, Any]) -> list[str]:
 
 
 
-def _last_level_names(shape: dict[str, Any]) -> list[str]:
-    """At the last level, identified objects and lists of them: their names (and an object's times)."""
+def _last_level_names(shape: dict[str, Any], bare_ids: bool = True) -> list[str]:
+    """At the last level, identified objects and lists of them: their names (and an object's times);
+    without `bare_ids` (in a list's items) not those named by an identifier alone (`commit.tree.sha`)."""
     found: list[str] = []
     for name, prop in _properties(shape).items():
         if _is(prop, "array"):
             item = _object(_items(prop))
-            if item is not None and _identified(item):
+            if item is not None and _identified(item) and (bare_ids or _names(item)[0] not in IDS):
                 found.append(f"{_field(name)}: {_field(name)}[].{_field(_names(item)[0])}")
             continue
         inner = _object(prop)
-        if inner is not None and _identified(inner):
+        if inner is not None and _identified(inner) and (bare_ids or _names(inner)[0] not in IDS):
             subs = [n for n, p in _properties(inner).items() if _is_scalar(p) and (n in _names(inner) or _is_time(n))]
             found.append(f"{_field(name)}: {_field(name)}.{{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in subs) + "}")
     return found
