@@ -214,6 +214,7 @@ components:
         os: {type: object, properties: {id: {type: integer}, slug: {type: string}, name: {type: string},
                                         distribution: {type: string, enum: [Ubuntu, Debian]}}}
         commits: {type: array, items: {type: object, properties: {sha: {type: string}, url: {type: string}}}}
+        attachment: {type: object, properties: {id: {type: integer}, uuid: {type: string}, type: {type: string}}}
 """
 
 
@@ -232,11 +233,11 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
                  "created_at: created_at", "resolved_at: resolved_at", "os_slug: os.slug", "os_name: os.name"):
         assert kept in listed, listed
     for left_out in ("id: id", "body", "project_id", "reporter_id", "etag", "checksum", "resource_version",
-                     "distribution", "commits"):
+                     "distribution", "commits", "attachment", "uuid"):
         assert left_out not in listed, listed
     # the one result keeps them all (its own operation is where details live), and a reference's enum (its kind)
     for kept in ("id: id", "body: body", "reporter_id: reporter_id", "etag: etag", "checksum: checksum",
-                 "os_distribution: os.distribution", "commits: commits[].sha"):
+                 "os_distribution: os.distribution", "commits: commits[].sha", "attachment: attachment."):
         assert kept in single, single
     assert mcprt("validate", str(tmp_path / "mcp.yaml")).returncode == 0
 

@@ -52,9 +52,10 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
 *A list's items* (a record repeated on every item; the item's own operation has the rest) also
 leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
 
-- `keys`: another identifier beside the field the API addresses items by — the last `{param}` of a
-  sibling operation one segment below the list (`issue_number` → an issue's `number`; GitHub's `id`
-  beside it is dropped; `signals.py` reads the operation's `Hints`);
+- `keys`: identifiers but one — the field the API addresses items by, the last `{param}` of a
+  sibling operation one segment below the list (`issue_number` → an issue's `number`: GitHub's `id`
+  goes; `signals.py` reads the operation's `Hints`), else the first (Zoom's `id`: its `uuid` goes);
+  a handle that is also an identifier (Jira's `key`) stays;
 - `given`: a field named like a parent path parameter or a required query parameter of the
   operation (`site_id` in `/sites/{site_id}/deploys`, `namespace`): the caller passed that value;
 - `text`: an optional free text (`body`, `content`, `text`, `notes`, `markdown`, `html`, or
@@ -66,7 +67,8 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
 - `checksums`: `sha1`, `md5`, `checksum`, `*_sha` (a file's content hash, `merge_commit_sha`);
 - `foreign`: other records' identifiers (`*_id`, `*Id`, `*_uuid`, `*Uuid`: a deploy's `user_id`, a
   project's `accountId`), as lists of them (`*_ids`) already are — the addressing key excepted — and
-  references named by a bare identifier (`parents[].sha`, a part's `tree.sha`).
+  records named by a bare identifier: lists of them (`parents[].sha`, a part's `tree.sha`) and objects
+  holding only ids, `type`, links and hashes (Box's `file_version: {id, type, sha1}`).
 
 *Ranks* (`_Ranker`, lower first; what a `Budget` keeps): the addressing key and identifiers, labels,
 fields the operation's own parameters name (`parameters`: query parameter names and their enum
@@ -79,7 +81,7 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 every hand-written prune's field (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 83.9 %, keeping every documented field the hand-written prunes keep. Measured
+cases shrink by 84.2 %, keeping every documented field the hand-written prunes keep. Measured
 there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
 a ranked budget of 24 fields per list item loses hand-kept fields (GitHub's `language`, Netlify's
 `ssl_url`, …), and 90 % costs dozens; `links` (one link per list item, off) gains 0.5 points and
@@ -201,6 +203,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             continue
         inner = _object(prop)
         if inner is not None:
+            if anchored and not single and "foreign" in ctx.signals and _bare_reference(inner):
+                continue  # in a list's items, another record named by a bare id (a file's `file_version`), as `*_id`
             if anchored and _reference(inner):
                 scored += [(rank.reference(name), f"{_key(name, sub)}: {field}.{_field(sub)}")
                            for sub in _identity(inner, times=single)]
@@ -249,6 +253,7 @@ class _Ranker:
         self.key = key_field(list(props), hints.keys) if "keys" in self.on and level == 0 else None
         self.address = key_field(list(props), hints.addresses) if "vocabulary" in self.on and level == 0 else None
         self.labelled = any(n in props and _is_scalar(props[n]) for n in LABELS)
+        self.first_id = next((n for n in IDS if n in props and _is_scalar(props[n])), None)
         links = [n for n, p in props.items() if _is_scalar(p) and _is_link(n, p)]
         self.objects = {n for n, p in props.items() if _object(p) is not None}
         self.link = min(links, key=lambda n: (n != "html_url", n != "web_url", n != "url")) if links else None
@@ -294,8 +299,10 @@ class _Ranker:
     def dropped(self, name: str, prop: Any) -> bool:
         """Whether a list item's scalar field is left out whatever the budget (see the module rule)."""
         on = self.on
-        if "keys" in on and self.key is not None and self.key != name and name in IDS:
-            return True  # another identifier beside the one the API addresses items by (GitHub's `id` beside `number`)
+        if "keys" in on and name in IDS and name not in HANDLES and name != (self.key or self.first_id):
+            # one identifier: the one the API addresses items by (GitHub's `number`, not its `id`), else the first
+            # (Zoom's `id`, not its `uuid`); a handle (Jira's `key`) is not an identifier only
+            return True
         if "text" in on and self.labelled and name not in self.required and _long_text(name, prop):
             return True  # an optional free text beside a label (an issue's `body`): the item's own operation has it
         if "bookkeeping" in on and _bookkeeping(name, prop):
@@ -461,6 +468,14 @@ def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_
 def _identified(shape: dict[str, Any]) -> bool:
     props = _properties(shape)
     return any(n in props and _is_scalar(props[n]) for n in (*IDS, *HANDLES, *LABELS))
+
+
+def _bare_reference(shape: dict[str, Any]) -> bool:
+    """Another record named by an identifier alone: besides its ids only its `type`, links and hashes
+    (Box's `file_version: {id, type, sha1}`)."""
+    scalars = [n for n, p in _properties(shape).items() if _is_scalar(p)]
+    return _identified(shape) and _names(shape)[0] in IDS and all(
+        n in IDS or n == "type" or n in ("sha1", "md5", "etag") or _is_link(n, None) or dropped_link(n) for n in scalars)
 
 
 def _reference(shape: dict[str, Any]) -> bool:
