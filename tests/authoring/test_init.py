@@ -99,7 +99,7 @@ def test_source_paths_name_the_fields_a_prune_reads() -> None:
 
 
 ENTRIES = sorted(p.parent.name for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
-REACHED = 0.841  # the whole catalog's byte reduction with the rule (84.2% when measured); the goal was 0.90
+REACHED = 0.844  # the whole catalog's byte reduction with the rule (84.5% when measured); the goal was 0.90
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def prepared() -> list[Prepared]:
 def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     """Every documented field a hand-written prune keeps is kept, per entry, and the bytes saved.
 
-    The goal was ≥ 90% on the whole catalog; the rule reaches 84.2% without losing a hand-kept field
+    The goal was ≥ 90% on the whole catalog; the rule reaches 84.5% without losing a hand-kept field
     (README, "Suggested prunes", says why not more: asserted in the next test).
     """
     entries = [measure_entry(p) for p in prepared]
@@ -150,6 +150,6 @@ def test_each_signal_is_measured_on_its_own() -> None:
     assert run.returncode == 0, run.stderr
     rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| `")}
     assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, run.stdout
-    assert "| all of `SIGNALS` (the rule) | 84.2% / 0 |" in run.stdout, run.stdout
+    assert "| all of `SIGNALS` (the rule) | 84.5% / 0 |" in run.stdout, run.stdout
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
     assert "| `links` (off) | +0.5 pt / +1 |" in run.stdout, run.stdout

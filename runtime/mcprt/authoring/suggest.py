@@ -65,6 +65,9 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
   version", "housekeeping", "used by the server" or "Populated by the system. Read-only."
   (Kubernetes' `resourceVersion`, `generation`);
 - `checksums`: `sha1`, `md5`, `checksum`, `*_sha` (a file's content hash, `merge_commit_sha`);
+- `media`: pictures and previews (`avatar`, `images`, `icon`, `logo`, `thumbnail`, `screenshot`,
+  `preview`, … in the name: Netlify's `screenshot_url`, Spotify's `images[]`; a container's or
+  droplet's `image` is a name, not a picture, and stays);
 - `foreign`: other records' identifiers (`*_id`, `*Id`, `*_uuid`, `*Uuid`: a deploy's `user_id`, a
   project's `accountId`), as lists of them (`*_ids`) already are — the addressing key excepted — and
   records named by a bare identifier: lists of them (`parents[].sha`, a part's `tree.sha`) and objects
@@ -81,7 +84,7 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 every hand-written prune's field (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 84.2 %, keeping every documented field the hand-written prunes keep. Measured
+cases shrink by 84.5 %, keeping every documented field the hand-written prunes keep. Measured
 there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
 a ranked budget of 24 fields per list item loses hand-kept fields (GitHub's `language`, Netlify's
 `ssl_url`, …), and 90 % costs dozens; `links` (one link per list item, off) gains 0.5 points and
@@ -111,7 +114,7 @@ _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The signals the rule reads (each can be switched off to measure it: `measure_suggestions.py --signals`) …
 SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting",
-                     "text", "bookkeeping", "checksums", "given", "foreign"})
+                     "text", "bookkeeping", "checksums", "given", "foreign", "media"})
 # … and those measured but off: each costs a hand-kept field on the catalog (README, "Suggested prunes")
 OPTIONAL = frozenset({"links", "examples"})  # `Hints` and annotations the ranks read
 
@@ -193,6 +196,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
                 if not _types(_items(prop)):
                     scored.append((rank.other(name), f"{key}: {field}"))  # items of undocumented shape: kept whole
                 continue
+            if anchored and not single and "media" in ctx.signals and _media(name):
+                continue  # in a list's items, pictures (`images[]`)
             if anchored and not single and _identified(item) and "foreign" in ctx.signals \
                     and _names(item)[0] in IDS:
                 continue  # in a list's items, a list of other records' bare ids (`parents[].sha`), as `*_ids`
@@ -203,6 +208,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             continue
         inner = _object(prop)
         if inner is not None:
+            if anchored and not single and "media" in ctx.signals and _media(name):
+                continue  # in a list's items, a picture (`images`)
             if anchored and not single and "foreign" in ctx.signals and _bare_reference(inner):
                 continue  # in a list's items, another record named by a bare id (a file's `file_version`), as `*_id`
             if anchored and _reference(inner):
@@ -309,6 +316,8 @@ class _Ranker:
             return True
         if "given" in on and norm(name) in self.ctx.hints.given:
             return True  # the value the caller passed (a deploy's `site_id` in `/sites/{site_id}/deploys`)
+        if "media" in on and _media(name):
+            return True  # a picture or preview of the item (`screenshot_url`, `preview_url`)
         if "links" in on and _is_link(name, prop) and name != self.link and name[:-4] not in self.objects:
             return True
         if "checksums" in on and name != self.key and (name in ("sha1", "md5", "checksum") or name.endswith("_sha")):
@@ -468,6 +477,15 @@ def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_
 def _identified(shape: dict[str, Any]) -> bool:
     props = _properties(shape)
     return any(n in props and _is_scalar(props[n]) for n in (*IDS, *HANDLES, *LABELS))
+
+
+_MEDIA = ("avatar", "images", "icon", "icons", "logo", "thumbnail", "thumbnails", "screenshot", "preview",
+          "picture", "photo", "photos", "banner")
+
+
+def _media(name: str) -> bool:
+    """A picture or preview (`screenshot_url`, `images`, `preview_url`, `avatar_url`): what a model reads no text in."""
+    return any(w in _MEDIA for w in words(name))
 
 
 def _bare_reference(shape: dict[str, Any]) -> bool:
