@@ -99,7 +99,7 @@ def test_source_paths_name_the_fields_a_prune_reads() -> None:
 
 
 ENTRIES = sorted(p.parent.name for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
-REACHED = 0.844  # the whole catalog's byte reduction with the rule (84.5% when measured); the goal was 0.90
+REACHED = 0.847  # the whole catalog's byte reduction with the rule (84.8% when measured); the goal was 0.90
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def prepared() -> list[Prepared]:
 def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     """Every documented field a hand-written prune keeps is kept, per entry, and the bytes saved.
 
-    The goal was ≥ 90% on the whole catalog; the rule reaches 84.5% without losing a hand-kept field
+    The goal was ≥ 90% on the whole catalog; the rule reaches 84.8% without losing a hand-kept field
     (README, "Suggested prunes", says why not more: asserted in the next test).
     """
     entries = [measure_entry(p) for p in prepared]
@@ -130,15 +130,19 @@ def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
 
 
 def test_no_field_budget_keeps_every_hand_kept_field(prepared: list[Prepared]) -> None:
-    """Why the rule has no budget (README): ranked by every signal the spec gives, even 32 fields per list
-    item drop hand-kept fields the spec says nothing special about, and 90% costs dozens of them."""
+    """Why the rule has no budget (README): ranked by every signal the spec gives, 36 fields per list item keep
+    every hand-kept field and save nothing, 32 already drop one the spec says nothing special about (GitHub's
+    `topics` among a repository's ~90 fields), and 90% costs dozens of them."""
     def measured(budget: Budget) -> tuple[float, set[str]]:
         entries = [measure_entry(p, budget) for p in prepared]
         lost = {f"{e.entry}: {m}" for e in entries for m in e.missing}
         return 1 - sum(e.sent_bytes for e in entries) / sum(e.raw_bytes for e in entries), lost
 
+    rule = measured(Budget(single=999, item=999, part=999))
+    reduction, lost = measured(Budget(single=999, item=36, part=999))
+    assert not lost and reduction - rule[0] < 0.001, (reduction, rule, lost)
     reduction, lost = measured(Budget(single=999, item=32, part=999))
-    assert "github: list_user_repositories: [].archived" in lost and reduction < 0.90, (reduction, lost)
+    assert lost == {"github: search_repositories: items[].topics"} and reduction < 0.90, (reduction, lost)
     reduction, lost = measured(Budget(single=20, item=10, part=3))
     assert reduction >= 0.90 and len(lost) >= 100, (reduction, len(lost))
 
@@ -150,6 +154,6 @@ def test_each_signal_is_measured_on_its_own() -> None:
     assert run.returncode == 0, run.stderr
     rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| `")}
     assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, run.stdout
-    assert "| all of `SIGNALS` (the rule) | 84.5% / 0 |" in run.stdout, run.stdout
+    assert "| all of `SIGNALS` (the rule) | 84.8% / 0 |" in run.stdout, run.stdout
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
     assert "| `links` (off) | +0.5 pt / +1 |" in run.stdout, run.stdout

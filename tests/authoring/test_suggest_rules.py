@@ -216,6 +216,7 @@ components:
         commits: {type: array, items: {type: object, properties: {sha: {type: string}, url: {type: string}}}}
         attachment: {type: object, properties: {id: {type: integer}, uuid: {type: string}, type: {type: string}}}
         screenshot_url: {type: string, format: uri}
+        is_pinned: {type: boolean}
         images: {type: array, items: {type: object, properties: {url: {type: string}, width: {type: integer}}}}
 """
 
@@ -224,7 +225,7 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     """In a list's items (not in one result): another id beside the key the API addresses items by
     (`{ticket_number}` of the sibling operation, across a version prefix), the parent's id the caller passed
     (`{project_id}`), other records' ids (and references named by a bare id), an optional free text beside a
-    label, bookkeeping, checksums and pictures."""
+    label, bookkeeping, checksums, pictures, and `is_*` flags the record's `required` list leaves out."""
     spec = tmp_path / "tracker.yaml"
     spec.write_text(TRACKER)
     made = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "mcp.yaml"))
@@ -235,12 +236,12 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
                  "created_at: created_at", "resolved_at: resolved_at", "os_slug: os.slug", "os_name: os.name"):
         assert kept in listed, listed
     for left_out in ("id: id", "body", "project_id", "reporter_id", "etag", "checksum", "resource_version",
-                     "distribution", "commits", "attachment", "uuid", "screenshot_url", "images"):
+                     "distribution", "commits", "attachment", "uuid", "screenshot_url", "images", "is_pinned"):
         assert left_out not in listed, listed
     # the one result keeps them all (its own operation is where details live), and a reference's enum (its kind)
     for kept in ("id: id", "body: body", "reporter_id: reporter_id", "etag: etag", "checksum: checksum",
                  "os_distribution: os.distribution", "commits: commits[].sha", "attachment: attachment.",
-                 "screenshot_url: screenshot_url", "images: images[]"):
+                 "screenshot_url: screenshot_url", "images: images[]", "is_pinned: is_pinned"):
         assert kept in single, single
     assert mcprt("validate", str(tmp_path / "mcp.yaml")).returncode == 0
 

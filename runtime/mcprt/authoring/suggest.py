@@ -68,6 +68,8 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
 - `media`: pictures and previews (`avatar`, `images`, `icon`, `logo`, `thumbnail`, `screenshot`,
   `preview`, … in the name: Netlify's `screenshot_url`, Spotify's `images[]`; a container's or
   droplet's `image` is a name, not a picture, and stays);
+- `flags`: `is_*` / `has_*` booleans a record that lists its `required` fields leaves out of it, unless
+  a parameter names them (Slack's `is_frozen`, `has_pins`; its required `is_private` stays);
 - `foreign`: other records' identifiers (`*_id`, `*Id`, `*_uuid`, `*Uuid`: a deploy's `user_id`, a
   project's `accountId`), as lists of them (`*_ids`) already are — the addressing key excepted — and
   records named by a bare identifier: lists of them (`parents[].sha`, a part's `tree.sha`) and objects
@@ -84,7 +86,7 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 every hand-written prune's field (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 84.5 %, keeping every documented field the hand-written prunes keep. Measured
+cases shrink by 84.8 %, keeping every documented field the hand-written prunes keep. Measured
 there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
 a ranked budget of 24 fields per list item loses hand-kept fields (GitHub's `language`, Netlify's
 `ssl_url`, …), and 90 % costs dozens; `links` (one link per list item, off) gains 0.5 points and
@@ -114,7 +116,7 @@ _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The signals the rule reads (each can be switched off to measure it: `measure_suggestions.py --signals`) …
 SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting",
-                     "text", "bookkeeping", "checksums", "given", "foreign", "media"})
+                     "text", "bookkeeping", "checksums", "given", "foreign", "media", "flags"})
 # … and those measured but off: each costs a hand-kept field on the catalog (README, "Suggested prunes")
 OPTIONAL = frozenset({"links", "examples"})  # `Hints` and annotations the ranks read
 
@@ -318,6 +320,9 @@ class _Ranker:
             return True  # the value the caller passed (a deploy's `site_id` in `/sites/{site_id}/deploys`)
         if "media" in on and _media(name):
             return True  # a picture or preview of the item (`screenshot_url`, `preview_url`)
+        if "flags" in on and self.required and name not in self.required and _is(prop, "boolean") \
+                and words(name)[0] in ("is", "has") and not self.named(name):
+            return True  # a flag the record's `required` list leaves out (Slack's `is_frozen`): situational
         if "links" in on and _is_link(name, prop) and name != self.link and name[:-4] not in self.objects:
             return True
         if "checksums" in on and name != self.key and (name in ("sha1", "md5", "checksum") or name.endswith("_sha")):
