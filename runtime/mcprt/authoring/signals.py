@@ -8,10 +8,17 @@ An operation's own parameters name the fields its callers care about (`suggest.p
 - *keys*: the path parameter by which the API addresses one item — the last `{param}` of a sibling operation
   one segment below a list (`/repos/{owner}/{repo}/issues/{issue_number}` beside `…/issues`), or of the
   operation itself when it reads one item (`issue_number` names an issue's `number`, `droplet_id` a droplet's `id`);
-- *words*: the words of its summary and description.
+- *words*: the words of its summary and description;
+- *given*: its parent path parameters and required query parameters — values the caller passed, which
+  every item of its result repeats (`site_id` in `/sites/{site_id}/deploys`).
 
-Field names are matched loosely (`fields_named`): case and `_`/`-` ignored, a key's resource prefix dropped
-(`issue_number` → `number`), a time or count suffix ignored (`updated` → `updated_at`).
+And the whole document's: *vocabulary*, every parameter and request-body field name (what the API
+takes back), and *addresses*, every path parameter name (`{droplet_id}`: a droplet's `id` is a key).
+
+Field names are matched loosely (`named_by`, `key_field`): case and `_`/`-` ignored, a key's resource
+prefix dropped (`issue_number` → `number`), a time, count or plural suffix ignored (`updated` →
+`updated_at`). Paths are compared without version segments (`/v6/deployments` beside
+`/v13/deployments/{id}`). Only what the document says is read: never recorded responses.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
 
 @dataclass(frozen=True)
 class Hints:
-    """An operation's parameters and words, normalized (`norm`)."""
+    """An operation's parameters and words (the module docstring); names `norm`alized unless said otherwise."""
 
     filters: frozenset[str] = frozenset()
     keys: frozenset[str] = frozenset()  # path parameter names as written
@@ -89,9 +96,9 @@ def operation_signals(doc: LoadedDocument) -> dict[str, OperationSignals]:
         given = frozenset(norm(p.name) for p in op.params if p.name != last and (
             p.location == "path" or (p.location == "query" and p.required)))
         text = f"{op.summary or ''} {op.description or ''}"
-        words = {norm(w) for w in _WORD.findall(text)}
-        found[key] = OperationSignals(success, default, Hints(frozenset(filters), frozenset(keys), frozenset(words),
-                                                                      vocab, addressed, given))
+        said = frozenset(norm(w) for w in _WORD.findall(text))
+        found[key] = OperationSignals(success, default,
+                                      Hints(frozenset(filters), frozenset(keys), said, vocab, addressed, given))
     return found
 
 
