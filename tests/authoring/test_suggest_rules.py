@@ -171,3 +171,96 @@ async def test_expandable_fields_keep_their_id_form_and_every_form_fits_the_outp
                     result = await client.call_tool("get_payment", {"id": path.rsplit("/", 1)[1]})
                     assert not result.is_error, result.content
                     assert result.structured_content == body
+
+
+TRACKER = """openapi: 3.0.3
+info: {title: Tracker, version: "1"}
+servers: [{url: "https://tracker.example.com/api"}]
+paths:
+  /v1/projects/{project_id}/tickets:
+    get:
+      operationId: list_tickets
+      parameters:
+        - {name: project_id, in: path, required: true, schema: {type: string}}
+        - {name: priority, in: query, schema: {type: string}}
+        - {name: sort, in: query, schema: {type: string, enum: [created, resolved]}}
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Ticket'}}}}}}
+  /v2/projects/{project_id}/tickets/{ticket_number}:
+    get:
+      operationId: get_ticket
+      parameters:
+        - {name: project_id, in: path, required: true, schema: {type: string}}
+        - {name: ticket_number, in: path, required: true, schema: {type: integer}}
+      responses: {'200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Ticket'}}}}}
+components:
+  schemas:
+    Ticket:
+      type: object
+      required: [number, title]
+      properties:
+        id: {type: integer}
+        number: {type: integer}
+        title: {type: string}
+        body: {type: string, description: "The ticket's text (markdown)."}
+        project_id: {type: string}
+        reporter_id: {type: string}
+        etag: {type: string}
+        checksum: {type: string}
+        resource_version: {type: string, description: "An opaque value the server uses to detect changes."}
+        severity: {type: string}
+        priority: {type: string}
+        created_at: {type: string, format: date-time}
+        resolved_at: {type: string, format: date-time}
+        os: {type: object, properties: {id: {type: integer}, slug: {type: string}, name: {type: string},
+                                        distribution: {type: string, enum: [Ubuntu, Debian]}}}
+        commits: {type: array, items: {type: object, properties: {sha: {type: string}, url: {type: string}}}}
+        attachment: {type: object, properties: {id: {type: integer}, uuid: {type: string}, type: {type: string}}}
+        screenshot_url: {type: string, format: uri}
+        is_pinned: {type: boolean}
+        images: {type: array, items: {type: object, properties: {url: {type: string}, width: {type: integer}}}}
+"""
+
+
+def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
+    """In a list's items (not in one result): another id beside the key the API addresses items by
+    (`{ticket_number}` of the sibling operation, across a version prefix), the parent's id the caller passed
+    (`{project_id}`), other records' ids (and references named by a bare id), an optional free text beside a
+    label, bookkeeping, checksums, pictures, and `is_*` flags the record's `required` list leaves out."""
+    spec = tmp_path / "tracker.yaml"
+    spec.write_text(TRACKER)
+    made = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "mcp.yaml"))
+    assert made.returncode == 0, made.stderr
+    prunes = suggested_prunes((tmp_path / "mcp.yaml").read_text())
+    listed, single = prunes["list_tickets"], prunes["get_ticket"]
+    for kept in ("number: number", "title: title", "severity: severity", "priority: priority",
+                 "created_at: created_at", "resolved_at: resolved_at", "os_slug: os.slug", "os_name: os.name"):
+        assert kept in listed, listed
+    for left_out in ("id: id", "body", "project_id", "reporter_id", "etag", "checksum", "resource_version",
+                     "distribution", "commits", "attachment", "uuid", "screenshot_url", "images", "is_pinned"):
+        assert left_out not in listed, listed
+    # the one result keeps them all (its own operation is where details live), and a reference's enum (its kind)
+    for kept in ("id: id", "body: body", "reporter_id: reporter_id", "etag: etag", "checksum: checksum",
+                 "os_distribution: os.distribution", "commits: commits[].sha", "attachment: attachment.",
+                 "screenshot_url: screenshot_url", "images: images[]", "is_pinned: is_pinned"):
+        assert kept in single, single
+    assert mcprt("validate", str(tmp_path / "mcp.yaml")).returncode == 0
+
+
+def test_fields_the_parameters_name_rank_first_under_a_budget(tmp_path: Path) -> None:
+    """`Budget` keeps a record's fields by rank: the addressing key and label, then what the operation's own
+    query parameters name (`priority`, and `sort=created|resolved` → `created_at`, `resolved_at`), before
+    fields nothing names (`severity`)."""
+    from mcprt.authoring.signals import operation_signals
+    from mcprt.authoring.suggest import Budget, suggest_prune
+    from mcprt.sources.openapi import load_document
+
+    spec = tmp_path / "tracker.yaml"
+    spec.write_text(TRACKER)
+    found = operation_signals(load_document(str(spec), tmp_path, None))["list_tickets"]
+    assert found.hints.keys == frozenset({"ticket_number"}) and "priority" in found.hints.filters
+    prune = suggest_prune(found.success, found.default, Budget(single=99, item=5, part=99), found.hints)
+    assert prune == ("[].{number: number, title: title, priority: priority, created_at: created_at, "
+                     "resolved_at: resolved_at}"), prune
+    unranked = suggest_prune(found.success, found.default, Budget(single=99, item=5, part=99), found.hints,
+                             signals=frozenset())  # without the signals: neither the key nor what parameters name
+    assert unranked == "[].{id: id, title: title, created_at: created_at, resolved_at: resolved_at, os_slug: os.slug}"

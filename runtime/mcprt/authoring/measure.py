@@ -16,7 +16,8 @@ from typing import Any
 
 import jmespath
 
-from .suggest import Budget, suggest_prune
+from .signals import OperationSignals
+from .suggest import SIGNALS, Budget, suggest_prune
 
 
 def source_paths(expression: str) -> set[str]:
@@ -110,12 +111,29 @@ class CaseFigure:
     undocumented: list[str] = field(default_factory=list)
 
 
-def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseFigure]:
-    """Figures for every recorded JSON success case of a manifest whose tool has a hand-written prune.
+@dataclass
+class _Case:
+    tool: str
+    name: str
+    body: Any
+    hand: Any  # the hand-written prune's result (defaults.prune applied)
+    hand_paths: set[str]
+    signals: OperationSignals
+    vouched: list[str]
 
-    The suggestions are made from the annotated response shapes, as `mcprt init` makes them;
-    `budget`: with a field budget (`suggest.Budget`), to measure its trade-off.
-    """
+
+@dataclass
+class Prepared:
+    """A manifest's recorded cases with what measuring a suggestion needs (compiled once, measured many times)."""
+
+    entry: str
+    cases: list[_Case]
+    autoprune: Any
+
+
+def prepare(manifest: Path) -> Prepared:
+    """Compile a manifest (replaying its pinned specs) and collect its recorded JSON success cases whose tool
+    has a hand-written prune."""
     import asyncio
 
     from ..pipeline import Runtime
@@ -137,7 +155,7 @@ def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseF
     autoprune = compile_autoprune(result.loaded.manifest.defaults.prune)
     vouched = {o.name: o.undocumented_fields for src in result.loaded.manifest.sources.values()
                for o in (getattr(src, "tools", None) or {}).values() if o.name}
-    figures: list[CaseFigure] = []
+    cases: list[_Case] = []
     for case in find_cases(manifest):
         tool = result.toolset.get(case.tool)
         response = case.response
@@ -145,37 +163,86 @@ def measure_manifest(manifest: Path, budget: Budget | None = None) -> list[CaseF
             continue
         if response.body.kind != "json" or response.status >= 400:
             continue
-        shapes = annotated.get(tool.source, {}).get(tool.operation.key)
-        success, default = shapes or (tool.operation.response_schema, tool.operation.default_response_schema)
-        suggestion = suggest_prune(success, default, budget)
+        found = annotated.get(tool.source, {}).get(tool.operation.key) or OperationSignals(
+            tool.operation.response_schema, tool.operation.default_response_schema)
         body = response.body.value
         hand = tool.shaping.pruner.apply(body)
-        mine = jmespath.search(suggestion, body) if suggestion else body
         if autoprune is not None:
-            hand, mine = autoprune.apply(hand), autoprune.apply(mine)
+            hand = autoprune.apply(hand)
+        cases.append(_Case(case.tool, case.name, body, hand, source_paths(tool.shaping.pruner.expression), found,
+                           vouched.get(case.tool, [])))
+    return Prepared(manifest.parent.name, cases, autoprune)
+
+
+def measure_manifest(manifest: Path | Prepared, budget: Budget | None = None,
+                     signals: frozenset[str] = SIGNALS) -> list[CaseFigure]:
+    """Figures for every recorded JSON success case of a manifest whose tool has a hand-written prune.
+
+    The suggestions are made from the annotated response shapes and the operation's `Hints`, as `mcprt init`
+    makes them; `budget` / `signals`: with a field budget (`suggest.Budget`) or another set of signals, to
+    measure their trade-off.
+    """
+    prepared = manifest if isinstance(manifest, Prepared) else prepare(manifest)
+    figures: list[CaseFigure] = []
+    for case in prepared.cases:
+        success = case.signals.success
+        suggestion = suggest_prune(success, case.signals.default, budget, case.signals.hints, signals)
+        mine = jmespath.search(suggestion, case.body) if suggestion else case.body
+        if prepared.autoprune is not None:
+            mine = prepared.autoprune.apply(mine)
         mine_paths = source_paths(suggestion) if suggestion else {""}
-        missing = sorted(p for p in source_paths(tool.shaping.pruner.expression)
-                         if not (suggestion is None or kept(p, mine_paths)))
-        declared = vouched.get(case.tool, [])
-        undocumented = [p for p in missing if kept(p, set(declared)) or not documented_by_name(success, p)]
-        figures.append(CaseFigure(case.tool, case.name, _size(body), _size(mine), _size(hand),
+        missing = sorted(p for p in case.hand_paths if not (suggestion is None or kept(p, mine_paths)))
+        undocumented = [p for p in missing if kept(p, set(case.vouched)) or not documented_by_name(success, p)]
+        figures.append(CaseFigure(case.tool, case.name, _size(case.body), _size(mine), _size(case.hand),
                                   [p for p in missing if p not in undocumented], undocumented))
     return figures
 
 
-def _annotated(loaded: Any) -> dict[str, dict[str, Any]]:
-    """Per `openapi:` source of a (replay-loaded) manifest: its operations' annotated response shapes."""
+def extra_paths(prepared: Prepared, budget: Budget | None = None,
+                signals: frozenset[str] = SIGNALS) -> dict[tuple[str, str], int]:
+    """Per (tool, path) the suggestion reads and the hand-written prune does not: the bytes of its values in the
+    recorded responses (nulls and empties left out, as `drop_nulls`/`drop_empty` do; an object left out where
+    the suggestion keeps only a non-object form). What `measure_suggestions.py --diff` ranks."""
+    found: dict[tuple[str, str], int] = {}
+    for case in prepared.cases:
+        suggestion = suggest_prune(case.signals.success, case.signals.default, budget, case.signals.hints, signals)
+        if not suggestion:
+            continue
+        for path in source_paths(suggestion):
+            if kept(path, case.hand_paths):
+                continue
+            leaf = path.rsplit(".", 1)[-1].removesuffix("[]")
+            id_form = f"[{leaf}][?type(@) != 'object']" in suggestion
+            size = sum(_size(v) + len(leaf) + 4 for v in _values(case.body, path)
+                       if v not in (None, "", [], {}) and not (id_form and isinstance(v, dict)))
+            found[(case.tool, path)] = found.get((case.tool, path), 0) + size
+    return found
+
+
+def _values(body: Any, path: str) -> list[Any]:
+    """The values at a dotted path with `[]` for list items."""
+    current = [body]
+    for segment in [s for s in path.replace("[]", ".[]").split(".") if s]:
+        if segment == "[]":
+            current = [v for c in current if isinstance(c, list) for v in c]
+        else:
+            current = [c[segment] for c in current if isinstance(c, dict) and segment in c]
+    return current
+
+
+def _annotated(loaded: Any) -> dict[str, dict[str, OperationSignals]]:
+    """Per `openapi:` source of a (replay-loaded) manifest: its operations' annotated shapes and hints."""
     from ..manifest.model import OpenAPISource
     from ..settings import load_settings
     from ..sources.openapi import load_document
-    from ..sources.openapi.responses import annotated_shapes
+    from .signals import operation_signals
 
     cache_dir = Path(load_settings().cache_dir)
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, OperationSignals]] = {}
     for name, source in loaded.manifest.sources.items():
         if isinstance(source, OpenAPISource):
             folder = loaded.source_dirs.get(name, loaded.base_dir)
-            found[name] = annotated_shapes(load_document(source.openapi, folder, cache_dir, network=False))
+            found[name] = operation_signals(load_document(source.openapi, folder, cache_dir, network=False))
     return found
 
 
@@ -196,10 +263,11 @@ class EntryFigure:
     undocumented: list[str]  # `tool: path`, hand-kept fields the spec does not name (vouched for, or free-form)
 
 
-def measure_entry(manifest: Path, budget: Budget | None = None) -> EntryFigure:
-    figures = measure_manifest(manifest, budget)
+def measure_entry(manifest: Path | Prepared, budget: Budget | None = None,
+                  signals: frozenset[str] = SIGNALS) -> EntryFigure:
+    figures = measure_manifest(manifest, budget, signals)
     return EntryFigure(
-        manifest.parent.name, len(figures), sum(f.raw_bytes for f in figures), sum(f.sent_bytes for f in figures),
+        manifest.entry if isinstance(manifest, Prepared) else manifest.parent.name, len(figures), sum(f.raw_bytes for f in figures), sum(f.sent_bytes for f in figures),
         sum(f.hand_bytes for f in figures),
         sorted({f"{f.tool}: {p}" for f in figures for p in f.missing}),
         sorted({f"{f.tool}: {p}" for f in figures for p in f.undocumented}),

@@ -6,7 +6,8 @@ operation of the document as one block under `tools:`, keyed by its override key
 else `METHOD /path`), with its method, path, tags and summary in a comment. Operations outside the
 chosen tags are written commented out, so adding one is deleting `# `. Each block sets a readable
 `name` where it differs from the default (`names.py`) and a suggested `prune` for GET operations
-whose response is documented (`suggest.py`). The header states the tool-list size of the result.
+whose response is documented (`suggest.py`, reading the operation's
+parameters as well: `signals.py`). The header states the tool-list size of the result.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 from ..manifest.model import Defaults, OpenAPISource
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import is_url
-from ..sources.openapi.responses import annotated_shapes
 from .names import readable_names
+from .signals import OperationSignals, operation_signals
 from .suggest import suggest_prune
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -40,8 +41,9 @@ class Scaffold:
 class Opened:
     location: str  # the `openapi:` value: the URL, or the path relative to the new manifest
     compiled: CompiledOpenAPI
-    # per operation key: its annotated success and `default` response shapes (what suggestions read)
-    annotated: dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]
+    # per operation key: its annotated success and `default` response shapes and its parameters' hints
+    # (what suggestions read)
+    annotated: dict[str, OperationSignals]
 
 
 def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
@@ -53,7 +55,7 @@ def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
         location = os.path.relpath(absolute, out.resolve().parent)
         doc = load_document(str(absolute), Path.cwd(), cache_dir)
     compiled = compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=cache_dir)
-    return Opened(location, compiled, annotated_shapes(doc))
+    return Opened(location, compiled, operation_signals(doc))
 
 
 def tag_counts(compiled: CompiledOpenAPI) -> list[tuple[str, int]]:
@@ -121,7 +123,7 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     return [f"    # auth: {{bearer: \"${{API_TOKEN}}\"}}   # the API declares {_one_line(described)}"]
 
 
-def _operation_block(op: Any, name: str, annotated: tuple[Any, Any] | None) -> list[str]:
+def _operation_block(op: Any, name: str, annotated: OperationSignals | None) -> list[str]:
     operation = op.operation
     key = operation.key
     summary = operation.meta.summary or ""
@@ -131,8 +133,8 @@ def _operation_block(op: Any, name: str, annotated: tuple[Any, Any] | None) -> l
     if name != operation.name:
         body.append(f"        name: {name}")
     if op.method == "GET":
-        success, default = annotated or (operation.response_schema, operation.default_response_schema)
-        prune = suggest_prune(success, default)
+        found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
+        prune = suggest_prune(found.success, found.default, hints=found.hints)
         if prune:
             body.append(f"        prune: {json.dumps(prune, ensure_ascii=False)}")
     lines.append(f"      {_key(key)}:" + ("" if body else " {}"))

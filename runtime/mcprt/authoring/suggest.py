@@ -49,12 +49,48 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
 - The `default` response's top-level scalar fields are kept beside the result's (APIs such as
   Slack's answer errors with status 200 in that shape).
 
-Only operations whose success response is an object or a list of objects get a suggestion.
+*A list's items* (a record repeated on every item; the item's own operation has the rest) also
+leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
+
+- `keys`: identifiers but one — the field the API addresses items by, the last `{param}` of a
+  sibling operation one segment below the list (`issue_number` → an issue's `number`: GitHub's `id`
+  goes; `signals.py` reads the operation's `Hints`), else the first (Zoom's `id`: its `uuid` goes);
+  a handle that is also an identifier (Jira's `key`) stays;
+- `given`: a field named like a parent path parameter or a required query parameter of the
+  operation (`site_id` in `/sites/{site_id}/deploys`, `namespace`): the caller passed that value;
+- `text`: an optional free text (`body`, `content`, `text`, `notes`, `markdown`, `html`, or
+  described as markdown/HTML) in an item that has a label (an issue's `body` beside its `title`;
+  a comment's `body`, a message's required `text` stay);
+- `bookkeeping`: `etag`, `sequence_id`, and values whose description says "opaque", "internal
+  version", "housekeeping", "used by the server" or "Populated by the system. Read-only."
+  (Kubernetes' `resourceVersion`, `generation`);
+- `checksums`: `sha1`, `md5`, `checksum`, `*_sha` (a file's content hash, `merge_commit_sha`);
+- `media`: pictures and previews (`avatar`, `images`, `icon`, `logo`, `thumbnail`, `screenshot`,
+  `preview`, … in the name: Netlify's `screenshot_url`, Spotify's `images[]`; a container's or
+  droplet's `image` is a name, not a picture, and stays);
+- `flags`: `is_*` / `has_*` booleans a record that lists its `required` fields leaves out of it, unless
+  a parameter names them (Slack's `is_frozen`, `has_pins`; its required `is_private` stays);
+- `foreign`: other records' identifiers (`*_id`, `*Id`, `*_uuid`, `*Uuid`: a deploy's `user_id`, a
+  project's `accountId`), as lists of them (`*_ids`) already are — the addressing key excepted — and
+  records named by a bare identifier: lists of them (`parents[].sha`, a part's `tree.sha`) and objects
+  holding only ids, `type`, links and hashes (Box's `file_version: {id, type, sha1}`).
+
+*Ranks* (`_Ranker`, lower first; what a `Budget` keeps): the addressing key and identifiers, labels,
+fields the operation's own parameters name (`parameters`: query parameter names and their enum
+values, so `sort=created|updated` names `created_at`, `updated_at`; `words`: its summary and
+description), states (`STATES`), times (`*_at`, `*Time`, `format: date-time`), enum values
+(`annotations`), fields the API takes as a parameter or request field anywhere (`vocabulary`; a
+field named like any path parameter ranks as a key), references, links, required fields, counts and
+`DETAILS`, other scalars, optional free text, and nested parts — ranked as the state, time, detail
+or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default: on the catalog a
+budget that keeps every hand-written prune's field saves nothing (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by ~82 %, keeping every documented field the hand-written prunes keep but one (the
-left side of DigitalOcean's `image.distribution || image.name`). A per-record field `Budget`
-ranked by the spec's signals reaches 90 % only by losing ~140 hand-kept fields.
+cases shrink by 84.8 %, keeping every documented field the hand-written prunes keep. Measured
+there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
+a ranked budget of 36 fields per list item keeps them all and saves 90 bytes, 32 loses GitHub's
+`topics`, 24 also `language` and Netlify's `ssl_url`, and 90 % costs dozens; `links` (one link per
+list item, off) gains 0.5 points and loses Netlify's `ssl_url`. `examples` (off) changes nothing.
 """
 
 from __future__ import annotations
@@ -63,6 +99,8 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from .signals import Hints, key_field, named_by, norm, words
 
 IDS = ("id", "uid", "gid", "uuid", "key", "sha")  # identifiers; a git object's `sha` is one
 HANDLES = ("login", "username", "full_name", "slug", "spdx_id", "ref", "key")  # the first is kept
@@ -76,10 +114,16 @@ _SECRETS = ("*token*", "*password*", "*secret*")
 _DROP = ("self", "selfLink", "href", "node_id", "gravatar_id", "*template*", *_SECRETS)  # scalar fields
 _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The signals the rule reads (each can be switched off to measure it: `measure_suggestions.py --signals`) …
+SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting",
+                     "text", "bookkeeping", "checksums", "given", "foreign", "media", "flags"})
+# … and those measured but off: each costs a hand-kept field on the catalog (README, "Suggested prunes")
+OPTIONAL = frozenset({"links", "examples"})  # `Hints` and annotations the ranks read
 
 
 def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None = None,
-                  budget: Budget | None = None) -> str | None:
+                  budget: Budget | None = None, hints: Hints | None = None,
+                  signals: frozenset[str] = SIGNALS) -> str | None:
     """A JMESPath prune for results of this shape, or None when the heuristic has nothing to say.
 
     `default`: the `default` response's shape; when both are objects its top-level scalar fields
@@ -87,11 +131,12 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     """
     if not shape:
         return None
+    ctx = _Context(budget, hints or Hints(), signals)
     if _is(shape, "array") and not _properties(shape):
         item = _object(_items(shape))
         if item is None:
             return None
-        body = _walk(item, anchored=_identified(item), level=0, wrappers=1, budget=budget)
+        body = _walk(item, anchored=_identified(item), level=0, wrappers=1, ctx=ctx)
         return f"[].{body}" if body else None
     item = _object(shape)
     if item is None:
@@ -101,7 +146,7 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     if extra is not None:
         errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
         item = {"type": "object", "properties": {**errors, **_properties(item)}}
-    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, budget=budget)
+    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx)
 
 
 def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
@@ -121,7 +166,7 @@ def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
 
 
 def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool = False,
-          budget: Budget | None = None) -> str | None:
+          ctx: _Context = None) -> str | None:  # type: ignore[assignment]
     """The multiselect hash for an object: a wrapper (not `anchored`) or a record/part at `level`.
 
     `single`: the object is (inside) the one result object, not an item of a list.
@@ -131,18 +176,19 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
     html = "html_url" in props
     objects = frozenset(n for n, p in props.items() if _object(p) is not None and not _is(p, "array"))
     part = anchored and level > 0  # an unidentified object below a record
+    rank = _Ranker(ctx, props, required, single=single, level=level)
     scored: list[tuple[int, str]] = []
     for name, prop in props.items():
         key = field = _field(name)
         if _deprecated(prop) or grants_access(name, prop) or _rendering(name, props):
             continue
         if _expandable(prop):  # an id, or the object itself when the request asks to expand it
-            scored.append((REFERENCE, f"{key}: [{field}][?type(@) != 'object'] | [0]"))
+            scored.append((rank.reference(name), f"{key}: [{field}][?type(@) != 'object'] | [0]"))
             continue
         if _is_scalar(prop) or _is_scalar_list(prop):
             if not dropped_link(name, html, part, objects) and not (part and _is_scalar_list(prop)) \
                     and not (not single and _is_scalar_list(prop) and _is_id_list(name)):
-                scored.append((_score(name, prop, name in required), f"{key}: {field}"))
+                scored.append((rank.scalar(name, prop), f"{key}: {field}"))
             continue
         if any(fnmatch.fnmatchcase(name, p) for p in _SECRETS):
             continue
@@ -150,25 +196,40 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             item = _object(_items(prop))
             if item is None:
                 if not _types(_items(prop)):
-                    scored.append((OTHER, f"{key}: {field}"))  # items of undocumented shape: kept whole
+                    scored.append((rank.other(name), f"{key}: {field}"))  # items of undocumented shape: kept whole
                 continue
-            body = _follow(item, anchored, level, wrappers, is_item=True, single=False, budget=budget)
+            if anchored and not single and "media" in ctx.signals and _media(name):
+                continue  # in a list's items, pictures (`images[]`)
+            if anchored and not single and _identified(item) and "foreign" in ctx.signals \
+                    and _names(item)[0] in IDS:
+                continue  # in a list's items, a list of other records' bare ids (`parents[].sha`), as `*_ids`
+            body = _follow(item, anchored, level, wrappers, is_item=True, single=False, ctx=ctx)
             if body:
-                scored.append((REFERENCE if anchored and _identified(item) else PART, f"{key}: {field}[].{body}"))
+                scored.append((rank.reference(name) if anchored and _identified(item) else rank.part(name),
+                               f"{key}: {field}[].{body}"))
             continue
         inner = _object(prop)
         if inner is not None:
+            if anchored and not single and "media" in ctx.signals and _media(name):
+                continue  # in a list's items, a picture (`images`)
+            if anchored and not single and "foreign" in ctx.signals and _bare_reference(inner):
+                continue  # in a list's items, another record named by a bare id (a file's `file_version`), as `*_id`
             if anchored and _reference(inner):
-                scored += [(REFERENCE, f"{_key(name, sub)}: {field}.{_field(sub)}") for sub in _identity(inner, times=single)]
+                scored += [(rank.reference(name), f"{_key(name, sub)}: {field}.{_field(sub)}")
+                           for sub in _identity(inner, times=single)]
                 continue
-            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, budget=budget)
+            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, ctx=ctx)
             if body:
-                scored.append((PART, f"{key}: {field}.{body}"))
+                scored.append((rank.part(name, inner), f"{key}: {field}.{body}"))
             continue
         if _free_form(prop) == "scalars" or (_free_form(prop) == "any" and single and anchored and level == 0):
-            scored.append((OTHER, f"{key}: {field}"))  # a map of scalars (labels), a free-form object of one record
+            # a map of scalars (labels), a free-form object of one record
+            scored.append((rank.other(name), f"{key}: {field}"))
         elif not _types(prop) and not _properties(prop):  # unknown shape (undocumented, recursive): a plain value
-            scored.append((OTHER, f"{key}: [{field}][?type(@) != 'object'] | [0]"))
+            scored.append((rank.other(name), f"{key}: [{field}][?type(@) != 'object'] | [0]"))
+    if rank.item:
+        scored = [(r, t) for r, t in scored if r != DROP]
+    budget = ctx.budget
     if anchored and budget is not None:
         limit = (budget.single if single else budget.item) if level == 0 else budget.part
         best = sorted(range(len(scored)), key=lambda i: (scored[i][0], i))[:limit]
@@ -177,40 +238,157 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
     return "{" + ", ".join(parts) + "}" if parts else None
 
 
-IDENTITY, LABEL, STATE, TIME, LINK, REFERENCE, REQUIRED, OTHER, PART = range(9)  # ranks (`Budget`)
+KEY, LABEL, NAMED, STATE, TIME, VOCABULARY, REFERENCE, LINK, REQUIRED, OTHER, TEXT, PART = range(12)  # ranks (`Budget`)
+DROP = 99  # not in a list's items (the rules of `_Ranker.dropped`)
+
+
+@dataclass(frozen=True)
+class _Context:
+    budget: Budget | None
+    hints: Hints
+    signals: frozenset[str]
+
+
+class _Ranker:
+    """A record's fields ranked (lower: kept first) by what the spec says of them."""
+
+    def __init__(self, ctx: _Context, props: dict[str, Any], required: set[str], single: bool, level: int) -> None:
+        self.ctx = ctx
+        self.on = ctx.signals
+        self.required = required
+        self.single = single
+        self.item = not single and level == 0
+        hints = ctx.hints
+        self.key = key_field(list(props), hints.keys) if "keys" in self.on and level == 0 else None
+        self.address = key_field(list(props), hints.addresses) if "vocabulary" in self.on and level == 0 else None
+        self.labelled = any(n in props and _is_scalar(props[n]) for n in LABELS)
+        self.first_id = next((n for n in IDS if n in props and _is_scalar(props[n])), None)
+        links = [n for n, p in props.items() if _is_scalar(p) and _is_link(n, p)]
+        self.objects = {n for n, p in props.items() if _object(p) is not None}
+        self.link = min(links, key=lambda n: (n != "html_url", n != "web_url", n != "url")) if links else None
+
+    def named(self, name: str) -> bool:
+        hints = self.ctx.hints
+        return ("parameters" in self.on and named_by(name, hints.filters)) or \
+            ("words" in self.on and named_by(name, hints.words))
+
+    def vocabulary(self, name: str) -> bool:
+        return "vocabulary" in self.on and norm(name) in self.ctx.hints.vocabulary
+
+    def scalar(self, name: str, prop: Any) -> int:
+        if self.item and self.dropped(name, prop):
+            return DROP
+        if name in (self.key, self.address) or name in IDS or name in HANDLES:
+            return KEY
+        if name in LABELS:
+            return LABEL
+        if self.named(name):
+            return NAMED
+        if _is_state(name):
+            return STATE
+        annotations = "annotations" in self.on
+        if _is_time(name) or name.endswith(("Time", "_time", "Timestamp")) \
+                or (annotations and _annotation(prop, "format") in ("date-time", "date", "unix-time")):
+            return TIME
+        if "text" in self.on and self.item and self.labelled and name not in self.required \
+                and _long_text(name, prop):
+            return TEXT
+        if annotations and _annotation(prop, "enum"):
+            return STATE
+        if self.vocabulary(name):
+            return VOCABULARY
+        if name in ("html_url", "web_url", "url"):
+            return LINK
+        if (annotations and name in self.required) or name in DETAILS or _is_count(name):
+            return REQUIRED
+        if "examples" in self.on and (_annotation(prop, "example") is not None or _annotation(prop, "examples")):
+            return REQUIRED
+        return OTHER
+
+    def dropped(self, name: str, prop: Any) -> bool:
+        """Whether a list item's scalar field is left out whatever the budget (see the module rule)."""
+        on = self.on
+        if "keys" in on and name in IDS and name not in HANDLES and name != (self.key or self.first_id):
+            # one identifier: the one the API addresses items by (GitHub's `number`, not its `id`), else the first
+            # (Zoom's `id`, not its `uuid`); a handle (Jira's `key`) is not an identifier only
+            return True
+        if "text" in on and self.labelled and name not in self.required and _long_text(name, prop):
+            return True  # an optional free text beside a label (an issue's `body`): the item's own operation has it
+        if "bookkeeping" in on and _bookkeeping(name, prop):
+            return True
+        if "given" in on and norm(name) in self.ctx.hints.given:
+            return True  # the value the caller passed (a deploy's `site_id` in `/sites/{site_id}/deploys`)
+        if "media" in on and _media(name):
+            return True  # a picture or preview of the item (`screenshot_url`, `preview_url`)
+        if "flags" in on and self.required and name not in self.required and _is(prop, "boolean") \
+                and words(name)[0] in ("is", "has") and not self.named(name):
+            return True  # a flag the record's `required` list leaves out (Slack's `is_frozen`): situational
+        if "links" in on and _is_link(name, prop) and name != self.link and name[:-4] not in self.objects:
+            return True
+        if "checksums" in on and name != self.key and (name in ("sha1", "md5", "checksum") or name.endswith("_sha")):
+            return True  # a content hash (a file's `sha1`, `merge_commit_sha`)
+        if "foreign" in on and name not in (self.key, self.address) and re.search(r"(_id|Id|_uuid|Uuid)$", name):
+            return True  # another record's identifier (a deploy's `user_id`), as `*_ids` lists are
+        return False
+
+    def reference(self, name: str) -> int:
+        return NAMED if self.named(name) else REFERENCE
+
+    def part(self, name: str, shape: Any = None) -> int:
+        """A nested object: ranked as what it holds when it holds a state, time, detail or link of its own
+        (Slack's `topic.value`, GitHub's `pull_request.url`), else last."""
+        if self.named(name):
+            return NAMED
+        if "nesting" in self.on and shape is not None:
+            ranks = [self.scalar(n, p) for n, p in _properties(shape).items() if _is_scalar(p)
+                     and (n in DETAILS or _is_state(n) or _is_time(n) or n in ("url", "html_url"))]
+            if ranks:
+                return max(min(ranks), REQUIRED)
+        return PART
+
+    def other(self, name: str) -> int:
+        return NAMED if self.named(name) else OTHER
+
+
+_BOOKKEEPING = re.compile(r"\bopaque\b|housekeeping|\binternal (?:version|use)|used by the server"
+                          r"|populated by the system\. read-only", re.IGNORECASE)
+
+
+def _bookkeeping(name: str, prop: Any) -> bool:
+    """A value kept for the server's own use (an `etag`, a version counter, a description saying "opaque",
+    "internal version", "housekeeping", "used by the server", "Populated by the system. Read-only.")."""
+    described = _annotation(prop, "description")
+    return name in ("etag", "sequence_id") or (isinstance(described, str) and bool(_BOOKKEEPING.search(described)))
+
+
+_TEXT = ("body", "content", "text", "notes", "markdown", "html")
+
+
+def _long_text(name: str, prop: Any) -> bool:
+    """Free text (an issue's `body`, a `description`): a string without format, enum or bound, named so or
+    described as markdown/HTML."""
+    if not _is(prop, "string") or _annotation(prop, "format") or _annotation(prop, "enum") \
+            or _annotation(prop, "maxLength"):
+        return False
+    described = _annotation(prop, "description")
+    return words(name)[-1] in _TEXT or (isinstance(described, str) and bool(
+        re.search(r"markdown|\bhtml\b|free[- ]form text", described, re.IGNORECASE)))
 
 
 @dataclass(frozen=True)
 class Budget:
     """At most this many fields per record: `single` on the one result object, `item` on a list's
-    items, `part` on an object below a record. Fields are ranked identity > label > state > time >
-    human link > reference > required or count > other scalar > nested object, then document order.
+    items, `part` on an object below a record; fields ranked as the module rule says (`_Ranker`),
+    then in document order.
 
-    Off by default: measured on the catalog it reaches ~90 % only by dropping fields the
-    hand-written prunes keep (the ranks cannot tell Slack's `text` or Stripe's `currency` from the
-    fields beside them); `catalog/_tools/measure_suggestions.py --budgets` prints the trade-off.
+    Off by default: measured on the catalog every budget drops fields the hand-written prunes keep
+    (the ranks cannot tell Stripe's `currency` or GitHub's `language` from the fields beside them);
+    `catalog/_tools/measure_suggestions.py --budgets` prints the trade-off.
     """
 
     single: int
     item: int
     part: int
-
-
-def _score(name: str, prop: Any, required: bool) -> int:
-    """A scalar field's rank in its record (lower: kept first)."""
-    if name in IDS or name in HANDLES:
-        return IDENTITY
-    if name in LABELS:
-        return LABEL
-    if _is_state(name) or _annotation(prop, "enum"):
-        return STATE
-    if _is_time(name) or _annotation(prop, "format") in ("date-time", "date", "unix-time"):
-        return TIME
-    if name in ("html_url", "web_url", "url"):
-        return LINK
-    if required or name in DETAILS or name.endswith(("_count", "Count")):
-        return REQUIRED
-    return OTHER
 
 
 def grants_access(name: str, shape: Any) -> bool:
@@ -281,29 +459,46 @@ def _deprecated(shape: Any) -> bool:
 
 
 def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_item: bool,
-            single: bool, budget: Budget | None) -> str | None:
+            single: bool, ctx: _Context) -> str | None:
     """The body for a nested object or list item (`None`: dropped)."""
     if not anchored:
         if _identified(item):
-            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single, budget=budget)  # the record itself
+            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single, ctx=ctx)  # the record itself
         if wrappers >= MAX_WRAPPERS:
             return None
-        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, budget=budget)
+        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, ctx=ctx)
     if is_item and _identified(item):
         return _field(_names(item)[0])  # a list of references: one identifying field
     if not any(_is_scalar(p) or _is_scalar_list(p) for p in _properties(item).values()):
         # a grouping (`networks: {v4, v6}`): takes no level
-        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, budget=budget)
+        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, ctx=ctx)
     if level + 1 >= (MAX_NESTED if single else MAX_NESTED_IN_ITEMS):  # the last level: what says what state it is in
         fields = [f"{_field(n)}: {_field(n)}" for n in _last_level(item)]
-        fields += _last_level_names(item)
+        fields += _last_level_names(item, bare_ids=single or "foreign" not in ctx.signals)
         return "{" + ", ".join(fields) + "}" if fields else None
-    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, budget=budget)
+    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, ctx=ctx)
 
 
 def _identified(shape: dict[str, Any]) -> bool:
     props = _properties(shape)
     return any(n in props and _is_scalar(props[n]) for n in (*IDS, *HANDLES, *LABELS))
+
+
+_MEDIA = ("avatar", "images", "icon", "icons", "logo", "thumbnail", "thumbnails", "screenshot", "preview",
+          "picture", "photo", "photos", "banner")
+
+
+def _media(name: str) -> bool:
+    """A picture or preview (`screenshot_url`, `images`, `preview_url`, `avatar_url`): what a model reads no text in."""
+    return any(w in _MEDIA for w in words(name))
+
+
+def _bare_reference(shape: dict[str, Any]) -> bool:
+    """Another record named by an identifier alone: besides its ids only its `type`, links and hashes
+    (Box's `file_version: {id, type, sha1}`)."""
+    scalars = [n for n, p in _properties(shape).items() if _is_scalar(p)]
+    return _identified(shape) and _names(shape)[0] in IDS and all(
+        n in IDS or n == "type" or n in ("sha1", "md5", "etag") or _is_link(n, None) or dropped_link(n) for n in scalars)
 
 
 def _reference(shape: dict[str, Any]) -> bool:
@@ -328,7 +523,8 @@ def _identity(shape: dict[str, Any], times: bool = False) -> list[str]:
     result object (`times`) also its identifier beside a label, and its times."""
     chosen = set(_names(shape, with_id=times))
     return [n for n, p in _properties(shape).items()
-            if _is_scalar(p) and (n in chosen or n in DETAILS or _is_state(n) or (times and _is_time(n)))]
+            if _is_scalar(p) and (n in chosen or n in DETAILS or _is_state(n)
+                                  or (times and (_is_time(n) or bool(_annotation(p, "enum")))))]
 
 
 def _last_level(shape: dict[str, Any]) -> list[str]:
@@ -342,17 +538,18 @@ def _last_level(shape: dict[str, Any]) -> list[str]:
 
 
 
-def _last_level_names(shape: dict[str, Any]) -> list[str]:
-    """At the last level, identified objects and lists of them: their names (and an object's times)."""
+def _last_level_names(shape: dict[str, Any], bare_ids: bool = True) -> list[str]:
+    """At the last level, identified objects and lists of them: their names (and an object's times);
+    without `bare_ids` (in a list's items) not those named by an identifier alone (`commit.tree.sha`)."""
     found: list[str] = []
     for name, prop in _properties(shape).items():
         if _is(prop, "array"):
             item = _object(_items(prop))
-            if item is not None and _identified(item):
+            if item is not None and _identified(item) and (bare_ids or _names(item)[0] not in IDS):
                 found.append(f"{_field(name)}: {_field(name)}[].{_field(_names(item)[0])}")
             continue
         inner = _object(prop)
-        if inner is not None and _identified(inner):
+        if inner is not None and _identified(inner) and (bare_ids or _names(inner)[0] not in IDS):
             subs = [n for n, p in _properties(inner).items() if _is_scalar(p) and (n in _names(inner) or _is_time(n))]
             found.append(f"{_field(name)}: {_field(name)}.{{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in subs) + "}")
     return found
@@ -367,6 +564,12 @@ def _is_link(name: str, shape: Any) -> bool:
 
 def _is_state(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in STATES)
+
+
+def _is_count(name: str) -> bool:
+    """A count (`comments_count`, `num_members`, `total`)."""
+    parts = words(name)
+    return parts[-1] in ("count", "total") or parts[0] in ("num", "number", "total") and len(parts) > 1
 
 
 def _is_time(name: str) -> bool:

@@ -14,8 +14,9 @@ their string alternative. A `nullable` (or `x-nullable`) `anyOf` gets a `{"type"
 
 `annotated_shapes` gives authoring (`mcprt init`'s suggested prunes) the same shapes with the
 annotations it ranks fields by kept as well (`ANNOTATIONS`: `required`, `format`, `enum`,
-`readOnly`, `deprecated`, `description`); they are never part of a runtime shape (an outputSchema
-with the document's `required` would reject real responses that leave a field out).
+`readOnly`, `deprecated`, `description`, `maxLength`, and whether an `example`/`examples` is
+given); they are never part of a runtime shape (an outputSchema with the document's `required`
+would reject real responses that leave a field out).
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def _declared(node: dict[str, Any], version: str) -> dict[str, Any]:
     return {"type": types[0] if len(types) == 1 else types}
 
 
-ANNOTATIONS = ("required", "format", "enum", "readOnly", "deprecated", "description")
+ANNOTATIONS = ("required", "format", "enum", "readOnly", "deprecated", "description", "example", "examples", "maxLength")
 
 
 def _annotations(node: dict[str, Any], out: dict[str, Any]) -> None:
@@ -151,6 +152,8 @@ def _annotations(node: dict[str, Any], out: dict[str, Any]) -> None:
             value = sorted(set(value) | set(out.get("required", [])))
         elif keyword == "description" and isinstance(value, str):
             value = value[:300]
+        elif keyword in ("example", "examples"):
+            value = True  # only whether the document gives one
         out[keyword] = value
 
 
