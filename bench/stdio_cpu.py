@@ -1,6 +1,6 @@
 """Server CPU per *sequential* stdio call: mcprt against the Node peer, driven by a raw line client.
 
-    python bench/stdio_cpu.py [--calls 300] [--rounds 3] [--spy SECONDS]
+    python bench/stdio_cpu.py [--calls 300] [--rounds 3] [--gap SECONDS] [--baseline CHECKOUT] [--spy SECONDS]
 
 Each server runs over stdio in a subprocess; this process writes one JSON-RPC line at a time and
 waits for its answer (no SDK client in the way, so nothing but the server is measured), rounds
@@ -92,11 +92,16 @@ class LineServer:
         stop_process(self.process)
 
 
-def start_servers(spec: Path, manifest: Path, base_url: str) -> list[LineServer]:
+def start_servers(spec: Path, manifest: Path, base_url: str, baseline: Path | None = None) -> list[LineServer]:
     servers = []
-    for name, system, era in (("mcprt-2026", "mcprt", MODERN), ("mcprt-handshake", "mcprt", "2025-06-18"),
-                              ("node-peer", "node-peer", "2025-06-18")):
+    chosen = [("mcprt-2026", "mcprt", MODERN), ("mcprt-handshake", "mcprt", "2025-06-18")]
+    if baseline is not None:
+        chosen.append(("baseline-2026", "mcprt", MODERN))
+    for name, system, era in (*chosen, ("node-peer", "node-peer", "2025-06-18")):
         cmd, env = server_commands(system, spec, manifest, base_url, "stdio")
+        if name == "baseline-2026":  # another checkout's installed mcprt, e.g. main's, for an A/B in one run
+            assert baseline is not None
+            cmd = [str(baseline / ".venv" / "bin" / "mcprt"), *cmd[1:]]
         log(f"stdio_cpu: starting {name}")
         server = LineServer(name, cmd, env, era)
         server.request("tools/list", {})
@@ -149,12 +154,14 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.0,
                         help="seconds idle between calls (calls.py's interleaved rounds leave ~20-50 ms)")
     parser.add_argument("--no-native", action="store_true", help="--spy: Python frames only")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout with its own .venv (e.g. /work/main): its mcprt runs too, 2026-07-28")
     parser.add_argument("--only-mcprt", action="store_true", help="leave the Node peer out")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     with upstream() as base_url:
         spec, manifest = write_inputs(base_url)
-        servers = start_servers(spec, manifest, base_url)
+        servers = start_servers(spec, manifest, base_url, args.baseline)
         if args.only_mcprt:
             servers[-1].close()
             servers = servers[:-1]
@@ -173,6 +180,9 @@ def main() -> None:
                 for name, (cpu, wall) in figures.items():
                     ratio = f"{cpu / peer[0]:.2f}" if peer else "—"
                     print(f"  {name:16} {cpu * 1e3:12.3f} {wall * 1e3:13.3f} {ratio:>12}")
+                if "baseline-2026" in figures:
+                    mine, base = figures["mcprt-2026"][0], figures["baseline-2026"][0]
+                    print(f"  mcprt-2026 CPU vs baseline-2026: {mine / base:.2f}")
             print(f"load: {os.getloadavg()[0]:.2f} (1-min average at the end)")
         finally:
             for server in servers:
