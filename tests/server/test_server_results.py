@@ -48,7 +48,6 @@ def test_a_python_tools_other_keys_take_the_models_way() -> None:
 
 
 def test_a_result_that_is_not_valid_mcp_is_a_readable_error() -> None:
-    structured: Any = ["not", "an", "object"]
-    handed = to_call_result(ToolResult(content=[{"type": "text", "text": "x"}], structured_content=structured), "t")
+    handed = to_call_result(ToolResult(content=[{"type": "text", "txt": "a typo"}]), "t")
     assert isinstance(handed, types.CallToolResult) and handed.is_error
     assert "could not be encoded" in handed.content[0].text  # type: ignore[union-attr]
