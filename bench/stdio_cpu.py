@@ -5,7 +5,7 @@
 Each server runs over stdio in a subprocess; this process writes one JSON-RPC line at a time and
 waits for its answer (no SDK client in the way, so nothing but the server is measured), rounds
 interleaved between the servers so load from elsewhere hits them alike. Server CPU per call is
-read from /proc (user + system of the server process, measured calls only). Servers:
+read from /proc (the scheduler's run time of all the server's threads, measured calls only). Servers:
   - mcprt 2026-07-28: each request carries the 2026-07-28 envelope in `params._meta` (what the SDK
     client in `auto` mode sends, and what `calls.py`'s stdio rows measure)
   - mcprt handshake: `initialize` 2025-06-18, then plain requests
@@ -40,6 +40,17 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU time of all the process's threads: the scheduler's nanosecond count (`schedstat`), else
+    the 10 ms ticks of `stat`."""
+    total, found = 0, False
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+            found = True
+        except (OSError, ValueError, IndexError):
+            continue
+    if found:
+        return total / 1e9
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
 
