@@ -63,7 +63,9 @@ class StdinLines:
         self._parts: list[bytes] = []  # the start of a line not complete yet
         self._poller: Any = None
         self._idle_wakeups = 0
-        self.threaded = not self._watch()
+        self.threaded = False  # True once a thread reads the descriptor
+        if not self._watch():
+            self._to_thread()
 
     # --- read by the event loop ----------------------------------------------------------------
 
@@ -362,6 +364,7 @@ async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire 
         with claim_stdio() as own:
             await serve_stdio(server, stop, own, notifier=notifier)
         return
+    log.debug("stdio: stdin read by %s", "a thread" if wire.lines.threaded else "the event loop")
     if notifier is None or os.environ.get("MCPRT_STDIO_LEAN", "1") == "0":
         await _serve_session(stop, wire, wire.sdk_stdin(),
                              lambda read, write: server.run(read, write, server.create_initialization_options()))
