@@ -365,6 +365,27 @@ async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire 
             await serve_stdio(server, stop, own, notifier=notifier)
         return
     log.debug("stdio: stdin read by %s", "a thread" if wire.lines.threaded else "the event loop")
+    with _asyncio_declared():
+        await _serve_wire(server, stop, wire, notifier)
+
+
+@contextlib.contextmanager
+def _asyncio_declared() -> Iterator[None]:
+    """Tell sniffio that this thread runs asyncio while it serves (what its `thread_local.name` is
+    for). anyio asks sniffio on every `Event`, `CancelScope` and deadline (the SDK's request kernel
+    makes several per request), and sniffio otherwise finds out by looking up the current task,
+    whose loop look-up makes a getpid system call each time: a few per cent of a stdio call."""
+    import sniffio
+
+    previous = sniffio.thread_local.name
+    sniffio.thread_local.name = "asyncio"
+    try:
+        yield
+    finally:
+        sniffio.thread_local.name = previous
+
+
+async def _serve_wire(server: McprtServer, stop: asyncio.Event, wire: StdioWire, notifier: Notifier | None) -> None:
     if notifier is None or os.environ.get("MCPRT_STDIO_LEAN", "1") == "0":
         await _serve_session(stop, wire, wire.sdk_stdin(),
                              lambda read, write: server.run(read, write, server.create_initialization_options()))
