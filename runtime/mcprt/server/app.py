@@ -122,7 +122,8 @@ def build_server(
         return result
 
     async def call(ctx: ServerRequestContext[Any],
-                   params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
+                   params: types.CallToolRequestParams
+                   ) -> types.CallToolResult | dict[str, Any] | types.InputRequiredResult:
         # Keep this reference for the whole call: hot reload closes a replaced source only once the
         # tool set that used it is no longer referenced, so a call in flight is never cut off.
         toolset = holder.current

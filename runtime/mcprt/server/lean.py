@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server.connection import Connection
-from mcp.server.runner import ServerRunner
+from mcp.server.runner import ServerRunner, aclose_shielded
 from mcp.server.streamable_http import (
     MCP_SESSION_ID_HEADER,
     REQUEST_CANCELLED,
@@ -266,6 +266,19 @@ class LeanTransport(StreamableHTTPServerTransport):
             headers.append((MCP_SESSION_ID_HEADER.encode(), self.mcp_session_id.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def serve_one(app: Any, dctx: Any, method: str, params: Mapping[str, Any] | None, connection: Connection,
+                    lifespan_state: Any) -> dict[str, Any]:
+    """The SDK's `serve_one` for a born-ready 2026-07-28 `Connection` (both lean paths of that era),
+    unwinding the connection's exit stack only when something was put on it: the shielded,
+    time-bounded unwind of an empty stack (a cancel scope, a backend look-up) costs a few per cent
+    of a call."""
+    try:
+        return await ServerRunner(app, connection, lifespan_state).on_request(dctx, method, params)
+    finally:
+        if connection.exit_stack._exit_callbacks:  # type: ignore[attr-defined]  # a deque in contextlib
+            await aclose_shielded(connection)
 
 
 class _JsonAnswers:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server._streamable_http_modern import _mcp_param_rejection, _SingleExchangeDispatchContext
 from mcp.server.connection import Connection
-from mcp.server.runner import ServerRunner, aclose_shielded, modern_error_data
+from mcp.server.runner import modern_error_data
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.transport_security import TransportSecurityMiddleware
 from mcp.shared.inbound import (
@@ -60,6 +60,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import wire_json
+from .lean import serve_one
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class ModernLean:
         try:
             with cancel:
                 try:
-                    result = await _serve_one(app, dctx, req.method, req.params, connection, lifespan_state)
+                    result = await serve_one(app, dctx, req.method, req.params, connection, lifespan_state)
                     answer = {"jsonrpc": "2.0", "id": req.id, "result": result}
                 except Exception as exc:
                     error = modern_error_data(exc)
@@ -157,17 +158,6 @@ class ModernLean:
                     "headers": [(b"content-type", _JSON), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
         return True
-
-
-async def _serve_one(app: Any, dctx: Any, method: str, params: Any, connection: Connection,
-                     lifespan_state: Any) -> dict[str, Any]:
-    """The SDK's `serve_one`, unwinding the connection's exit stack only when something was put
-    on it: the shielded, time-bounded unwind of an empty stack costs a few percent of a call."""
-    try:
-        return await ServerRunner(app, connection, lifespan_state).on_request(dctx, method, params)
-    finally:
-        if connection.exit_stack._exit_callbacks:  # type: ignore[attr-defined]  # a deque in contextlib
-            await aclose_shielded(connection)
 
 
 class _Replay:

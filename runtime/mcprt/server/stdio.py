@@ -4,10 +4,11 @@
 duplicate of fd 1, and fd 1 itself is pointed at stderr while serving, so a stray print from a
 Python tool cannot corrupt the JSON-RPC stream (the SDK's `stdio_server()` does the same when it
 owns stdout; here it is handed the wire instead, because `early` writes to it first). stdin is read
-by a daemon thread: the SDK reads it in a worker thread that a shutdown must wait for, so SIGTERM
-with the client's pipe still open would hang (the event loop's reader cannot replace the thread:
-uvloop sets O_NONBLOCK on the descriptor, which a terminal or an inherited pipe shares with other
-processes). fd 0 is pointed at /dev/null while serving, as the SDK does, so nothing else in the
+by the event loop when it is a pipe or a socket (an epoll set of mcprt's own watched by the loop,
+`RWF_NOWAIT` reads: no O_NONBLOCK on a descriptor a terminal or an inherited pipe shares with other
+processes, which uvloop's own reader would set), else by a daemon thread (the SDK reads it in a
+worker thread that a shutdown must wait for, so SIGTERM with the client's pipe still open would
+hang). fd 0 is pointed at /dev/null while serving, as the SDK does, so nothing else in the
 process can steal protocol bytes. Messages are written at once as far as the pipe takes them
 (`RWF_NOWAIT`, Linux ≥ 4.14 for pipes' semantics here), the rest by a thread: no thread hop per
 answer unless the client reads behind.
@@ -42,39 +43,129 @@ log = logging.getLogger("mcprt")
 
 
 class StdinLines:
-    """Async iterator over the lines of a file descriptor, read by a daemon thread.
+    """Async iterator over the lines of a file descriptor.
 
-    `close()` ends the iteration at once (a clean EOF for the server), whatever the thread is
-    blocked on; the thread dies with the process.
+    A pipe or a socket (what MCP clients spawn servers with) is read by the event loop itself: an
+    epoll set of our own holds the descriptor and the loop watches that set, and each read is
+    `RWF_NOWAIT` — so no flag of the descriptor changes (O_NONBLOCK would be seen by every process
+    sharing it), and a request costs one wake-up of the loop instead of a reader thread's wake-up
+    plus a hand-over to the loop (two scheduler round trips and a GIL hand-off per request). Other
+    descriptors (a terminal, a file), an old kernel or a platform without epoll are read by a
+    daemon thread. `close()` ends the iteration at once (a clean EOF for the server), whatever the
+    thread is blocked on; the thread dies with the process.
     """
 
     def __init__(self, fd: int) -> None:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._closed = False
-        threading.Thread(target=self._pump, args=(fd,), name="mcprt-stdin", daemon=True).start()
+        self._fd = fd
+        self._parts: list[bytes] = []  # the start of a line not complete yet
+        self._poller: Any = None
+        self._idle_wakeups = 0
+        self.threaded = False  # True once a thread reads the descriptor
+        if not self._watch():
+            self._to_thread()
 
-    def _pump(self, fd: int) -> None:
+    # --- read by the event loop ----------------------------------------------------------------
+
+    def _watch(self) -> bool:
+        """Watch the descriptor from the loop (see the class docstring); False when it cannot be."""
+        import select
+        import stat
+
+        if _RWF_NOWAIT is None or not hasattr(select, "epoll") or os.environ.get("MCPRT_STDIN_THREAD") == "1":
+            return False
+        try:
+            mode = os.fstat(self._fd).st_mode
+            if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+                return False
+            poller = select.epoll()
+            try:
+                poller.register(self._fd, select.EPOLLIN)
+                self._loop.add_reader(poller.fileno(), self._on_ready)
+            except BaseException:
+                poller.close()
+                raise
+        except (OSError, NotImplementedError, ValueError):
+            return False
+        self._poller = poller
+        return True
+
+    def _on_ready(self) -> None:
+        """Read what the descriptor holds now, hand over its complete lines, until it would block."""
+        buffer = bytearray(READ_BYTES)
+        while self._poller is not None:
+            try:
+                got = os.preadv(self._fd, [buffer], -1, _RWF_NOWAIT)
+            except BlockingIOError:
+                # Nothing to read after all (another process sharing the descriptor took it): wait
+                # again; if that keeps happening the readiness means nothing here, so use the thread.
+                self._idle_wakeups += 1
+                if self._idle_wakeups > 1000:
+                    self._to_thread()
+                return
+            except InterruptedError:
+                continue
+            except OSError:  # RWF_NOWAIT refused for this descriptor (an old kernel): read by a thread
+                self._to_thread()
+                return
+            self._idle_wakeups = 0
+            if not got:
+                self._unwatch()
+                self._end()
+                return
+            self._put_all(self._lines(bytes(buffer[:got])))
+            if got < READ_BYTES:
+                return  # took all there was: the next wake-up brings more
+
+    def _unwatch(self) -> None:
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                self._loop.remove_reader(poller.fileno())
+            poller.close()
+
+    def _to_thread(self) -> None:
+        self._unwatch()
+        self.threaded = True
+        threading.Thread(target=self._pump, name="mcprt-stdin", daemon=True).start()
+
+    # --- read by a thread ----------------------------------------------------------------------
+
+    def _pump(self) -> None:
         # Whole chunks, and every complete line of one chunk handed over at once: one wake-up of the
         # loop (and one wait for the GIL while it is busy) per read, not per line of a pipelined burst.
-        parts: list[bytes] = []
         try:
-            while chunk := os.read(fd, READ_BYTES):
-                if b"\n" not in chunk:
-                    parts.append(chunk)
-                    continue
-                *lines, rest = (b"".join(parts) + chunk if parts else chunk).split(b"\n")
-                parts = [rest] if rest else []
-                self._deliver([line.decode("utf-8", errors="replace") + "\n" for line in lines])
+            while chunk := os.read(self._fd, READ_BYTES):
+                if lines := self._lines(chunk):
+                    self._deliver(lines)
         except (OSError, ValueError):
             pass
-        if parts:  # a last line without its newline
-            self._deliver([b"".join(parts).decode("utf-8", errors="replace")])
-        self._deliver([_EOF])
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._end)
 
     def _deliver(self, items: list[str | None]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is gone: the process is exiting
             self._loop.call_soon_threadsafe(self._put_all, items)
+
+    # --- either way ----------------------------------------------------------------------------
+
+    def _lines(self, chunk: bytes) -> list[str | None]:
+        """The complete lines `chunk` ends (each with its newline); the rest is kept for the next."""
+        if b"\n" not in chunk:
+            self._parts.append(chunk)
+            return []
+        *lines, rest = (b"".join(self._parts) + chunk if self._parts else chunk).split(b"\n")
+        self._parts = [rest] if rest else []
+        return [line.decode("utf-8", errors="replace") + "\n" for line in lines]
+
+    def _end(self) -> None:
+        """The descriptor ended: a last line without its newline, then EOF."""
+        if self._parts:
+            self._put_all([b"".join(self._parts).decode("utf-8", errors="replace")])
+            self._parts = []
+        self._put_all([_EOF])
 
     def _put_all(self, items: list[str | None]) -> None:
         for item in items:
@@ -83,6 +174,7 @@ class StdinLines:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._unwatch()
             self._queue.put_nowait(_EOF)
 
     def __aiter__(self) -> StdinLines:
@@ -272,6 +364,28 @@ async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire 
         with claim_stdio() as own:
             await serve_stdio(server, stop, own, notifier=notifier)
         return
+    log.debug("stdio: stdin read by %s", "a thread" if wire.lines.threaded else "the event loop")
+    with _asyncio_declared():
+        await _serve_wire(server, stop, wire, notifier)
+
+
+@contextlib.contextmanager
+def _asyncio_declared() -> Iterator[None]:
+    """Tell sniffio that this thread runs asyncio while it serves (what its `thread_local.name` is
+    for). anyio asks sniffio on every `Event`, `CancelScope` and deadline (the SDK's request kernel
+    makes several per request), and sniffio otherwise finds out by looking up the current task,
+    whose loop look-up makes a getpid system call each time: a few per cent of a stdio call."""
+    import sniffio
+
+    previous = sniffio.thread_local.name
+    sniffio.thread_local.name = "asyncio"
+    try:
+        yield
+    finally:
+        sniffio.thread_local.name = previous
+
+
+async def _serve_wire(server: McprtServer, stop: asyncio.Event, wire: StdioWire, notifier: Notifier | None) -> None:
     if notifier is None or os.environ.get("MCPRT_STDIO_LEAN", "1") == "0":
         await _serve_session(stop, wire, wire.sdk_stdin(),
                              lambda read, write: server.run(read, write, server.create_initialization_options()))

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server.connection import Connection, NotifyOnlyOutbound
-from mcp.server.runner import ServerRunner, modern_error_data, serve_one
+from mcp.server.runner import ServerRunner, modern_error_data
 from mcp.shared.dispatcher import CallOptions, as_request_id, coerce_request_id
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import InboundLadderRejection, classify_inbound_request
@@ -57,7 +57,7 @@ from pydantic import ValidationError
 
 from ..observability.log import logger
 from . import wire_json
-from .lean import LEAN_METHODS, _LeanDispatchContext, plain_jsonrpc
+from .lean import LEAN_METHODS, _LeanDispatchContext, plain_jsonrpc, serve_one
 from .notify import STDIO_KEY
 from .streaming import may_stream
 
@@ -253,8 +253,7 @@ class StdioLean:
         connection = Connection.from_envelope(route.protocol_version, route.client_info, route.client_capabilities,
                                               outbound=self._modern_outbound)
         try:
-            return await serve_one(self.server, dctx, method, params, connection=connection,
-                                   lifespan_state=self.lifespan_state)
+            return await serve_one(self.server, dctx, method, params, connection, self.lifespan_state)
         except (MCPError, ValidationError):
             raise
         except Exception as exc:

@@ -1,0 +1,112 @@
+"""The per-call log line: written without `logging`'s per-record machinery when that cannot change
+it (`observability.log._CallLines`), and then the same text as the ordinary way, in both formats."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from mcprt.observability import log as call_log
+from mcprt.scrubbing import Scrubber
+
+FIELDS = dict(tool="get_item", source="items", status=200, latency_ms=12.3456, raw_bytes=2048, sent_bytes=1500,
+              is_error=False)
+
+
+class _Stderr(io.StringIO):
+    """What `setup_logging` finds as `sys.stderr` (set in the test's own phase: pytest's capture
+    puts its own back between set-up and call)."""
+
+    def setup_logging(self, level: str, fmt: str) -> None:
+        saved, sys.stderr = sys.stderr, self
+        try:
+            call_log.setup_logging(level, fmt)
+        finally:
+            sys.stderr = saved
+
+
+@pytest.fixture()
+def stderr() -> Iterator[_Stderr]:
+    """A stderr for `setup_logging`; the logger and the fast writer put back afterwards."""
+    logger = logging.getLogger(call_log.LOGGER_NAME)
+    saved = (logger.handlers[:], logger.level, logger.propagate, call_log._CALL_LINES)
+    yield _Stderr()
+    logger.handlers[:], logger.level, logger.propagate, call_log._CALL_LINES = saved
+
+
+class _PassAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return True
+
+
+def _both_ways(captured: _Stderr, fmt: str, is_error: bool = False) -> tuple[str, str]:
+    """The same call logged the fast way, then the ordinary way (a filter that passes everything
+    makes the fast way step aside)."""
+    captured.setup_logging("info", fmt)
+    assert call_log._CALL_LINES is not None and call_log._CALL_LINES.usable(logging.INFO)
+    call_log.log_call(**{**FIELDS, "is_error": is_error})
+    logger = logging.getLogger(call_log.LOGGER_NAME)
+    logger.addFilter(_PassAll())
+    try:
+        assert not call_log._CALL_LINES.usable(logging.INFO)
+        call_log.log_call(**{**FIELDS, "is_error": is_error})
+    finally:
+        logger.filters.clear()
+    fast, ordinary = captured.getvalue().splitlines()
+    return fast, ordinary
+
+
+@pytest.mark.parametrize("is_error", [False, True])
+def test_the_text_line_is_the_one_logging_writes(stderr: _Stderr, is_error: bool) -> None:
+    fast, ordinary = _both_ways(stderr, "text", is_error)
+    clock = re.compile(r"^\d\d:\d\d:\d\d ")
+    assert clock.match(fast) and clock.match(ordinary), (fast, ordinary)
+    assert clock.sub("", fast) == clock.sub("", ordinary)
+    level = "WARNING" if is_error else "INFO   "
+    assert clock.sub("", fast) == (f"{level} mcprt: call tool=get_item source=items status=200 latency_ms=12.3 "
+                                   f"raw_bytes=2048 sent_bytes=1500 error={is_error}")
+
+
+def test_the_json_line_is_the_one_logging_writes(stderr: _Stderr) -> None:
+    fast, ordinary = (json.loads(line) for line in _both_ways(stderr, "json"))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", fast.pop("ts"))
+    ordinary.pop("ts")
+    assert fast == ordinary == {"level": "info", "logger": "mcprt", "msg": "call", "tool": "get_item",
+                                "source": "items", "status": 200, "latency_ms": 12.3, "raw_bytes": 2048,
+                                "sent_bytes": 1500, "error": False}
+
+
+def test_a_secret_in_a_field_is_scrubbed_the_fast_way_too(stderr: _Stderr, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "s3cr3t-token-value-for-the-line-test"
+    scrubber = Scrubber()  # this test's own registry: the process-wide one stays as other tests left it
+    scrubber.add(secret)
+    monkeypatch.setattr(call_log, "SECRETS", scrubber)
+    stderr.setup_logging("info", "text")
+    call_log.log_call(**{**FIELDS, "tool": f"x{secret}"})
+    assert secret not in stderr.getvalue() and "tool=x" in stderr.getvalue()
+
+
+def test_a_level_below_the_threshold_writes_nothing(stderr: _Stderr) -> None:
+    stderr.setup_logging("warning", "text")
+    call_log.log_call(**FIELDS)  # INFO: below the threshold
+    assert stderr.getvalue() == ""
+    call_log.log_call(**{**FIELDS, "is_error": True})
+    assert "WARNING mcprt: call tool=get_item" in stderr.getvalue()
+
+
+def test_another_handler_gets_the_record_the_ordinary_way(stderr: _Stderr) -> None:
+    stderr.setup_logging("info", "text")
+    records: list[logging.LogRecord] = []
+    extra = logging.Handler()
+    extra.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger(call_log.LOGGER_NAME)
+    logger.addHandler(extra)
+    call_log.log_call(**FIELDS)
+    assert [r.getMessage() for r in records] == ["call"] and records[0].fields["tool"] == "get_item"  # type: ignore[attr-defined]
+    assert "call tool=get_item" in stderr.getvalue()
