@@ -97,6 +97,37 @@ def test_call_url_sends_headers_and_fails_cleanly_without_them(tmp_path: Path) -
         assert bad.returncode == 2 and "expected 'Name: value'" in bad.stderr
 
 
+def test_call_url_says_what_an_http_refusal_means_and_takes_the_token(tmp_path: Path) -> None:
+    """Found by a new-user trial: a 401 (no or a wrong token) and a 404 (not the MCP endpoint) both
+    printed `MCPError: Server returned an error response`; and `call --url` alone of the commands
+    that talk to a running server took no `--token` / `MCPRT_TOKEN`."""
+    entry = tmp_path / "quickstart"
+    shutil.copytree(CATALOG / "quickstart", entry)
+    manifest = entry / "mcp.yaml"
+    manifest.write_text(manifest.read_text().replace(
+        "server:\n", 'server:\n  auth: {tokens: {ops: "${OPS_TOKEN}"}}\n', 1))
+    call = ("call", "search_notes", "--args", '{"query": "release"}')
+    with mcprt_http(manifest, env=child_env(OPS_TOKEN="ops-token-1")) as up:
+        missing = mcprt(*call, "--url", up.url)
+        assert missing.returncode == 2 and "Traceback" not in missing.stderr
+        assert "HTTP 401" in missing.stderr and "pass --token TOKEN or set MCPRT_TOKEN" in missing.stderr
+        wrong = mcprt(*call, "--url", up.url, "--token", "not-it")
+        assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr
+        assert "did not accept the bearer token" in wrong.stderr and "not-it" not in wrong.stderr
+        by_option = mcprt(*call, "--url", up.url, "--token", "ops-token-1")
+        assert by_option.returncode == 0, by_option.stderr
+        assert "Release checklist" in by_option.stdout
+        by_env = mcprt(*call, "--url", up.url, env=child_env(MCPRT_TOKEN="ops-token-1"))
+        assert by_env.returncode == 0, by_env.stderr
+        header_wins = mcprt(*call, "--url", up.url, "--token", "ops-token-1", "--header", "Authorization: Bearer x")
+        assert header_wins.returncode == 2 and "did not accept" in header_wins.stderr
+        elsewhere = mcprt(*call, "--url", f"{up.base}/nope", "--token", "ops-token-1")
+        assert elsewhere.returncode == 2 and "HTTP 404" in elsewhere.stderr
+        assert "the server's MCP endpoint?" in elsewhere.stderr
+    local = mcprt(*call, "--token", "ops-token-1", cwd=entry)
+    assert local.returncode == 2 and "--token is for --url" in local.stderr
+
+
 def test_show_gives_definition_origin_overrides_and_a_sample() -> None:
     shown = mcprt("show", str(CATALOG / "github" / "mcp.yaml"), "get_issue", "--offline", "--json")
     assert shown.returncode == 0, shown.stderr

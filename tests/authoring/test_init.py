@@ -157,3 +157,21 @@ def test_each_signal_is_measured_on_its_own() -> None:
     assert "| all of `SIGNALS` (the rule) | 84.8% / 0 |" in run.stdout, run.stdout
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
     assert "| `links` (off) | +0.5 pt / +1 |" in run.stdout, run.stdout
+
+
+def test_a_tag_no_operation_carries_is_refused_before_writing(tmp_path: Path) -> None:
+    """Found by a new-user trial: `init --tag nope` wrote a manifest with every tool commented out
+    (`tools:` null, so it did not validate, and a `# TOOLS_LIST_SIZE` placeholder left in its header)."""
+    out = tmp_path / "api" / "mcp.yaml"
+    untagged = mcprt("init", "--openapi", str(CATALOG / "quickstart" / "notes-api.yaml"), "--tag", "nope",
+                     "--out", str(out))
+    assert untagged.returncode == 2 and "Traceback" not in untagged.stderr
+    assert "--tag 'nope': no operation of " in untagged.stderr and "it tags no operation" in untagged.stderr
+    assert not out.exists()
+    petstore = str(CATALOG / "petstore" / "spec" / "petstore.yaml")
+    typo = mcprt("init", "--openapi", petstore, "--tag", "Pett", "--tag", "store", "--out", str(out))
+    assert typo.returncode == 2 and "(did you mean 'pet'?)" in typo.stderr
+    assert "its tags (operations): pet (4), store (3), user (1)" in typo.stderr and not out.exists()
+    other_case = mcprt("init", "--openapi", petstore, "--tag", "PET", "--out", str(out))  # as `include` matches
+    assert other_case.returncode == 0, other_case.stderr
+    assert "include: {tags: [PET]}" in out.read_text() and "TOOLS_LIST_SIZE" not in out.read_text()

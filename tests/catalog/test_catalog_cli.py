@@ -26,6 +26,9 @@ def test_list_show_and_init(tmp_path: Path) -> None:
     found = _mcprt(tmp_path, "catalog", "search", "deploy")
     assert found.returncode == 0
     assert {"kubernetes", "netlify", "vercel"} <= {line.split()[0] for line in found.stdout.splitlines() if line.strip()}
+    one = _mcprt(tmp_path, "catalog", "search", "petstore")  # a new-user trial read "1 entries in …"
+    assert one.returncode == 0 and "\n1 entry of " in one.stderr and " matches 'petstore' in " in one.stderr
+    assert " entries in " in listed.stderr and "entries" not in one.stderr
     none = _mcprt(tmp_path, "catalog", "search", "no-such-api-anywhere")
     assert none.returncode == 0 and none.stdout == "" and "no entry matches" in none.stderr
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -150,3 +151,16 @@ def test_diff_against_a_git_revision(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such file at revision HEAD" in missing.stderr
     unknown = ws.cli("diff", "nope.yaml", "mcp.yaml")
     assert unknown.returncode == 2 and "write REV:path" in unknown.stderr
+
+
+def test_a_spec_that_cannot_be_read_is_reported_at_its_line(tmp_path: Path) -> None:
+    """Found by a new-user trial: `mcprt diff` (and `mcprt test`, which replay the same way) printed
+    `error: missing/pets.json: cannot read …` without the manifest's file:line:col that `validate`
+    gives, when the source has no `base_url` (the replay read the document first to learn it)."""
+    old = make_workspace(tmp_path / "a", "http://127.0.0.1:9", tmp_path / "cache")
+    new = make_workspace(tmp_path / "b", "http://127.0.0.1:9", tmp_path / "cache")
+    new.edit("    openapi: pets.json\n    base_url: http://127.0.0.1:9/v1\n", "    openapi: missing/pets.json\n")
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    located = [line for line in result.stderr.splitlines() if "missing/pets.json" in line]
+    assert located and re.match(r".*mcp\.yaml:6:14: missing/pets\.json: cannot read ", located[0]), result.stderr

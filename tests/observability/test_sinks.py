@@ -148,3 +148,22 @@ def test_stdio_listener_beyond_loopback_needs_inbound_auth(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-m", "mcprt", "up", "mcp.yaml", "--no-reload"], input="",
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=child_env())
     assert done.returncode == 2 and "without authentication" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bytes_saved_count_only_shaped_answers() -> None:
+    """Found by a new-user trial: a tool whose calls failed showed "saved -1200%" on the status page
+    (a 26-byte upstream 404 body became a 76-byte tool error; bad arguments send text and no upstream
+    byte). Saved bytes are those pruning and templates saved: of calls that ended ok. The totals stay."""
+    from mcprt.observability.recent import CallRecorder
+
+    recorder = CallRecorder(keep=0)
+    recorder.on_event(_call(tool="get_note", outcome="upstream_error", raw_bytes=26, sent_bytes=76))
+    recorder.on_event(_call(tool="get_note", outcome="rejected", raw_bytes=0, sent_bytes=123))
+    figures = recorder.tools["get_note"]
+    assert figures.saved_ratio is None  # nothing was shaped yet
+    assert (figures.raw_bytes, figures.sent_bytes, figures.errors) == (26, 199, 2)
+    recorder.on_event(_call(tool="get_note", outcome="ok", raw_bytes=400, sent_bytes=100))
+    assert figures.saved_ratio == 0.75 and (figures.raw_bytes, figures.sent_bytes) == (426, 299)
+    recorder.on_event(_call(tool="get_note", outcome="upstream_error", raw_bytes=10_000, sent_bytes=300))
+    assert figures.saved_ratio == 0.75
+    assert sum(saved for _, _, saved in recorder.minutes) == 300  # the ok call's 400 → 100 only

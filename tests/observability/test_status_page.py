@@ -112,6 +112,16 @@ def test_mcprt_status_prints_the_same_summary(served: UpProcess) -> None:
     assert refused.returncode == 2 and "--token" in refused.stderr and "Traceback" not in refused.stderr
 
 
+@pytest.mark.parametrize(("sessions", "said"), [(1, "· 1 session\n"), (2, "· 2 sessions\n"), (0, "· 0 sessions\n")])
+def test_mcprt_status_counts_sessions_in_words(sessions: int, said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new-user trial read `stdio · 1 sessions` (a stdio server always has one)."""
+    from mcprt.cli.status_cmd import _print
+
+    _print({"server": {"name": "n", "version": "0", "transport": "stdio", "endpoint": None, "sessions": sessions},
+            "sources": [], "tools": [], "reload": {}})
+    assert said in capsys.readouterr().out
+
+
 def test_registered_sections_render_after_the_pages_own_parts() -> None:
     from mcprt.observability.recent import CallRecorder
     from mcprt.observability.sections import add_section

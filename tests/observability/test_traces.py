@@ -142,3 +142,40 @@ async def test_traceparent_http_header_continues_the_trace(traced) -> None:
             await client.call_tool("get_pet", {"petId": 5})
     spans = received.wait_for(lambda s: s.name == "tools/call get_pet" and s.trace_id == trace)
     assert len(spans) == 1 and spans[0].parent_id == "b7ad6b7169203331"
+
+
+def test_an_unreachable_collector_is_logged_in_mcprts_format(tmp_path: Path) -> None:
+    """Found by a new-user trial: with the collector down, the OpenTelemetry exporter's warnings came
+    out as bare text from Python's last-resort handler: no time or level, not JSON under
+    MCPRT_LOG_FORMAT=json, not scrubbed. Other libraries' warnings now share mcprt's handler."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with serve_app(pets_app(Seen())) as base:
+        manifest = write_manifest(tmp_path, base)
+        env = env_for(OTEL_EXPORTER_OTLP_ENDPOINT=closed, OTEL_BSP_SCHEDULE_DELAY="50", MCPRT_LOG_FORMAT="json")
+        with mcprt_http(manifest, "--no-reload", env=env) as up:
+            headers = {"authorization": f"Bearer {ALICE_TOKEN}"}
+            assert httpx.get(f"{up.base}/metrics", headers=headers, timeout=10).status_code == 200  # a traced request
+            anyio_run_call(up)
+            deadline = time.monotonic() + 60  # the exporter retries with backoff; this only bounds a hang
+            while not any('"logger": "opentelemetry' in line for line in up.stderr) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            lines = [line for line in up.stderr if line.strip() and not line.startswith("mcprt ")]  # the banner
+    exporter = [json.loads(line) for line in lines if '"logger": "opentelemetry' in line]
+    assert exporter and exporter[0]["level"] in ("warning", "error") and exporter[0]["ts"].endswith("Z")
+    for line in lines:
+        json.loads(line)  # every log line is JSON, the libraries' included
+    assert ALICE_TOKEN not in "".join(lines)
+
+
+def anyio_run_call(up: UpProcess) -> None:
+    import anyio
+
+    async def call() -> None:
+        async with http_client(up.url, token=ALICE_TOKEN) as client:
+            assert not (await client.call_tool("list_pets", {})).is_error
+
+    anyio.run(call)

@@ -294,3 +294,16 @@ async def test_pause_and_resume_tool_source_all(served: UpProcess) -> None:
         assert text_of(await client.call_tool("ping", {})) == "pong"
     no_target = cli(served, "pause", token=TOKENS["alice"])
     assert no_target.returncode == 2 and "a TOOL, --source KEY or --all" in no_target.stderr
+
+
+def test_pausing_a_name_the_server_does_not_serve_is_refused(served: UpProcess) -> None:
+    """Found by a new-user trial: `mcprt pause get_nte` (a typo of get_note) answered `paused`, and the
+    tool it meant kept running; the kill switch now refuses a tool or source it does not serve."""
+    typo = cli(served, "pause", "pnig", token=TOKENS["alice"])
+    assert typo.returncode == 2 and "Traceback" not in typo.stderr
+    assert "HTTP 404" in typo.stderr and "no tool 'pnig' (did you mean 'ping'?)" in typo.stderr
+    source = cli(served, "pause", "--source", "vaul", token=TOKENS["alice"])
+    assert source.returncode == 2 and "no source 'vaul' (did you mean 'vault'?)" in source.stderr
+    pauses = httpx.get(f"{served.base}/policy/pauses", headers={"Authorization": f"Bearer {TOKENS['alice']}"},
+                       timeout=10).json()
+    assert "tool:pnig" not in pauses and "source:vaul" not in pauses

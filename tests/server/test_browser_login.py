@@ -6,6 +6,7 @@ processes on loopback; httpx plays the browser (the Chromium flow is in tests/po
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +141,68 @@ def test_oauth_only_servers_keep_the_operator_pages_closed(tmp_path: Path) -> No
         for path in ("/status.json", "/metrics", "/status"):
             assert _get(up, path, None).status_code == 401, path
         assert _get(up, "/healthz", None).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def open_policy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    """Tokens, and a policy naming no admins or approvers: every authenticated principal administers."""
+    folder = tmp_path_factory.mktemp("operator-pages")
+    shutil.copy(POLICY_TOOLS, folder)
+    (folder / "mcp.yaml").write_text(MANIFEST.replace("  admins: [alice]\n", "  default: allow\n"))
+    with mcprt_http(folder / "mcp.yaml", "--no-reload",
+                    env=child_env(ALICE_TOKEN="tok-alice", CI_TOKEN="tok-ci")) as up:
+        yield up
+
+
+def test_pages_below_status_need_a_token_or_the_cookie(open_policy: UpProcess) -> None:
+    """Found by a new-user trial: `/status/approvals` (pending requests with their arguments, the
+    pause form) was served to anyone, since every path starting with `/status` was left to
+    authenticate itself, and that page took a missing principal for `anonymous`."""
+    up = open_policy
+    for path in ("/status/approvals", "/status/anything", "/statusx"):
+        assert _get(up, path, None).status_code == 401, path
+    by_token = httpx.get(f"{up.base}/status/approvals", headers={"authorization": "Bearer tok-ci"}, timeout=10)
+    assert by_token.status_code == 200 and "Pending approvals" in by_token.text
+    assert _get(up, "/status/approvals", _sign_in(up, "tok-ci")).status_code == 200
+    for path in ("/status.json", "/metrics"):  # these answer for themselves, and still refuse
+        assert _get(up, path, None).status_code == 401, path
+
+
+def _rejections(up: UpProcess) -> list[str]:
+    return [line for line in up.stderr if "rejected request" in line]
+
+
+def _await_rejection(up: UpProcess, before: int, needle: str) -> list[str]:
+    """The rejection lines logged after the first `before`, once one containing `needle` arrived
+    (log lines travel through a pipe and a reader thread; a generous bound only stops a hang)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        lines = _rejections(up)[before:]
+        if any(needle in line for line in lines):
+            return lines
+        time.sleep(0.02)
+    raise AssertionError(f"no rejection line with {needle!r} in:\n{up.log()}")
+
+
+def test_admitted_requests_log_no_rejection(open_policy: UpProcess) -> None:
+    """Found by a new-user trial: every view of the signed-in status page (it refreshes every 15 s),
+    and a `?token=` sign-in, logged `rejected request: bearer token reason=missing` though admitted."""
+    up = open_policy
+    before = len(_rejections(up))
+    signed_in = httpx.get(f"{up.base}/status?token=tok-alice", timeout=10, follow_redirects=False)
+    assert signed_in.status_code == 303
+    cookie = signed_in.cookies[COOKIE]
+    for path in ("/status", "/status", "/status.json", "/status/approvals"):  # (the cookie is not for /metrics)
+        assert _get(up, path, cookie).status_code == 200, path
+    assert _get(up, "/status", None).status_code == 401  # a first visit gets the sign-in form, not a rejection
+    # Refusals are still logged once each, with their path; the last one orders the log.
+    assert _get(up, "/metrics", None).status_code == 401
+    assert httpx.get(f"{up.base}/status.json", headers={"authorization": "Bearer nope"}, timeout=10).status_code == 401
+    assert httpx.post(f"{up.base}/status/login", data={"token": "nope"}, timeout=10).status_code == 401
+    assert httpx.get(f"{up.base}/policy/pauses", timeout=10).status_code == 401
+    lines = _await_rejection(up, before, "path=/policy/pauses")
+    assert len(lines) == 4, lines
+    assert "reason=missing" in lines[0] and "path=/metrics" in lines[0]
+    assert "reason=wrong" in lines[1] and "path=/status.json" in lines[1]
+    assert "reason=wrong" in lines[2] and "path=/status/login" in lines[2]
+    assert "reason=missing" in lines[3]

@@ -82,3 +82,36 @@ def test_recorded_cases_are_rendered_at_validate_time(tmp_path: Path) -> None:
             f"cases/create_issue/found-a-bug.yaml: Tool 'create_issue' could not format its result: its output "
             f"template ({manifest}:{line}) failed at line 1:") in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_field_the_prunes_own_object_lacks_is_an_error(tmp_path: Path) -> None:
+    """Found by a new-user trial: with `prune: "{id: id, titel: title}"`, `{{ result.nmae }}` was only
+    a warning blaming the API's description ("its schema is incomplete"), though the prune's `{…}`
+    builds exactly its keys. Fields of the API's own objects inside it may still be undocumented."""
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f"""version: 1
+sources:
+  github:
+    openapi: {SPEC}
+    base_url: http://127.0.0.1:9
+    include: {{operations: [issues/get, issues/list-for-repo]}}
+    tools:
+      issues/get:
+        name: get_issue
+        prune: "{{number: number, user: user}}"
+        output: "#{{{{ result.number }}}} {{{{ result.title }}}} by {{{{ result.user.nickname }}}}"
+      issues/list-for-repo:
+        name: list_issues
+        prune: "[].{{number: number}}"
+        output: "{{% for i in result %}}{{{{ i.state }}}}{{% endfor %}}"
+""")
+    run = validate(manifest)
+    assert run.returncode == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.startswith(str(manifest))]
+    title = next(line for line in lines if "'title'" in line)
+    assert ": warning:" not in title and "cannot exist" in title and "incomplete" not in title
+    state = next(line for line in lines if "'state'" in line)
+    assert ": warning:" not in state and "cannot exist" in state
+    nickname = next(line for line in lines if "'nickname'" in line)  # the API's user object: maybe undocumented
+    assert ": warning:" in nickname and "incomplete" in nickname
+    assert "2 errors" in run.stderr

@@ -192,7 +192,10 @@ def run_catalog(action: str, args: list[str] | str | None) -> int:
         if action == "search" and not known:
             print(f"no entry matches {' '.join(words)!r}; `mcprt catalog list` shows them all", file=sys.stderr)
             return EXIT_OK
-        print(f"\n{len(known)} entries in {root}. `mcprt catalog show NAME` for details, "
+        counted = f"{len(known)} entr{'y' if len(known) == 1 else 'ies'}"
+        if action == "search":
+            counted = f"{counted} of {len(entries(root))} match{'es' if len(known) == 1 else ''} {' '.join(words)!r}"
+        print(f"\n{counted} in {root}. `mcprt catalog show NAME` for details, "
               "`mcprt catalog init NAME` to copy one here.", file=sys.stderr)
         return EXIT_OK
     if len(words) > 1:

@@ -45,9 +45,18 @@ def guarded() -> Iterator[None]:
     """Run a command body; map known errors to messages and exit codes (raised as `SystemExit`).
 
     Typer-free, so the commands `cli.fast` runs without Typer share it; under Typer a `SystemExit`
-    ends the command as `typer.Exit` would, and Typer's own `Exit` passes through."""
+    ends the command as `typer.Exit` would, and Typer's own `Exit` passes through.
+
+    A reader that stops early (`mcprt catalog show github | head`) is no error of ours: the rest of
+    the output is dropped quietly and the exit code is 1, as `rich` does for the tables it prints."""
     try:
         yield
+        _flush_stdout()
+    except BrokenPipeError:
+        _reader_left()
+    except SystemExit:  # a command's own exit code (`cli.fast`)
+        _flush_stdout()
+        raise
     except ManifestNotFound as exc:  # no file to point into: say what is missing and how to create it
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT) from None
@@ -74,8 +83,30 @@ def guarded() -> Iterator[None]:
     except Exception as exc:
         typer = sys.modules.get("typer")  # its Exit (a RuntimeError) carries a command's own exit code
         if typer is not None and isinstance(exc, typer.Exit):
+            _flush_stdout()
             raise
         _internal_error(exc)  # a bug: say so plainly
+
+
+def _flush_stdout() -> None:
+    """Write out what is still buffered for a pipe now, so a reader that left shows here and not
+    as a BrokenPipeError at interpreter exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_left()
+    except (OSError, ValueError):  # a closed or unusual stdout: nothing more can be written to it
+        pass
+
+
+def _reader_left() -> NoReturn:
+    """Point stdout at /dev/null, so the interpreter's own flush at exit fails no more (Python's
+    documented handling of SIGPIPE, `signal` module notes), and end quietly with 1."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(EXIT_FAILED_CHECK) from None
 
 
 def _internal_error(exc: Exception) -> NoReturn:

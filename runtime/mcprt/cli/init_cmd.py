@@ -23,6 +23,7 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     if not tags and not no_input and interactive():
         untagged = sum(1 for op in opened.compiled.operations if not op.tags)
         tags = choose_tags(tag_counts(opened.compiled), untagged)
+    _check_tags(spec, tags, tag_counts(opened.compiled))
     made = scaffold(spec, tags, out, settings.cache_dir, opened)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(made.text, encoding="utf-8")
@@ -51,3 +52,23 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
           f"tools/list), {made.pruned} with a suggested prune. Next: review it, then `mcprt validate {out}`.",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _check_tags(spec: str, tags: list[str], known: list[tuple[str, int]]) -> None:
+    """McprtError for a `--tag` no operation carries (matched as `include: {tags}` does: exact,
+    case-insensitive): it would write a manifest whose every tool is commented out, which does not
+    validate, before saying so."""
+    names = {tag.lower() for tag, _ in known}
+    unknown = [tag for tag in tags if tag.lower() not in names]
+    if not unknown:
+        return
+    import difflib
+
+    by_lower = {tag.lower(): tag for tag, _ in known}
+    close = difflib.get_close_matches(unknown[0].lower(), list(by_lower), n=1, cutoff=0.6)
+    hint = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+    shown = ", ".join(f"{tag} ({count})" for tag, count in known[:40]) + (" …" if len(known) > 40 else "")
+    said = ", ".join(repr(tag) for tag in unknown)
+    raise McprtError(f"--tag {said}: no operation of {spec} has {'that tag' if len(unknown) == 1 else 'those tags'}"
+                     f"{hint}; " + (f"its tags (operations): {shown}" if known else
+                                    "it tags no operation, so leave --tag out"))

@@ -139,6 +139,8 @@ def call(
                                                             "instead of compiling a manifest.", metavar="URL")] = None,
     header: Annotated[Optional[list[str]], typer.Option("--header", help="'Name: value' sent with --url "
                                                                          "(repeatable).", metavar="HEADER")] = None,
+    token: Annotated[Optional[str], typer.Option("--token", metavar="TOKEN", show_default=False,
+                                                 help="Bearer token sent with --url (default: MCPRT_TOKEN).")] = None,
 ) -> None:
     """Call one tool and print the MCP tools/call result (exit 1 when it is an error result).
 
@@ -153,11 +155,11 @@ def call(
 
             if len(targets) != 1:
                 raise McprtError("with --url, give only the tool name: mcprt call --url URL TOOL --args JSON")
-            raise typer.Exit(run_remote_call(url, targets[0], parse_args(args), parse_headers(header or [])))
-        if header:
+            raise typer.Exit(run_remote_call(url, targets[0], parse_args(args), parse_headers(header or []), token))
+        if header or token:
             from ..errors import McprtError
 
-            raise McprtError("--header is for --url (headers sent to a running server)")
+            raise McprtError(f"{'--header' if header else '--token'} is for --url (sent to a running server)")
         from .call_cmd import run_call
 
         go_offline(offline)

@@ -7,11 +7,13 @@ structuredContent that breaks the tool's outputSchema is refused, as a client wo
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
 from ..errors import McprtError
 from .errors import EXIT_FAILED_CHECK, EXIT_OK
+from .status_cmd import TOKEN_ENV
 
 _TIMEOUT_S = 60.0
 
@@ -28,8 +30,22 @@ def parse_headers(values: list[str]) -> dict[str, str]:
     return headers
 
 
-def run_remote_call(url: str, tool: str, arguments: dict[str, Any], headers: dict[str, str]) -> int:
+def run_remote_call(url: str, tool: str, arguments: dict[str, Any], headers: dict[str, str],
+                    token: str | None = None) -> int:
+    """Call `tool` at `url` and print the result; `token` (else `MCPRT_TOKEN`) is sent as a bearer
+    token unless `headers` has an Authorization of its own. A refused or failed exchange raises
+    McprtError naming the HTTP status and what to do about it."""
     import anyio
+
+    token = token or os.environ.get(TOKEN_ENV) or None
+    if token and not any(name.lower() == "authorization" for name in headers):
+        headers = {**headers, "Authorization": f"Bearer {token}"}
+    refusals: list[tuple[int, str]] = []  # (status, detail) of every HTTP error answer, in order
+
+    async def note_refusal(response: Any) -> None:
+        if response.status_code >= 400:
+            await response.aread()
+            refusals.append((response.status_code, _detail(response)))
 
     async def work() -> int:
         from mcp import Client
@@ -37,6 +53,8 @@ def run_remote_call(url: str, tool: str, arguments: dict[str, Any], headers: dic
         from mcp.shared._httpx_utils import create_mcp_http_client
 
         async with create_mcp_http_client(headers=headers or None) as http:
+            # The SDK reports an HTTP error answer only as a generic transport error: keep the status.
+            http.event_hooks = {**http.event_hooks, "response": [*http.event_hooks.get("response", []), note_refusal]}
             async with Client(streamable_http_client(url, http_client=http),  # type: ignore[arg-type]
                               read_timeout_seconds=_TIMEOUT_S) as client:
                 result = await client.call_tool(tool, arguments)
@@ -49,7 +67,43 @@ def run_remote_call(url: str, tool: str, arguments: dict[str, Any], headers: dic
     except McprtError:
         raise
     except Exception as exc:  # noqa: BLE001 - a connection or protocol failure is bad input for a CLI
+        if refusals:
+            authorized = any(name.lower() == "authorization" for name in headers)
+            raise McprtError(f"calling {tool} at {url} failed: {_refused(*refusals[-1], url, authorized)}") from None
         raise McprtError(f"calling {tool} at {url} failed: {_reason(exc)}") from None
+
+
+def _detail(response: Any) -> str:
+    """The server's own words: mcprt's `{"error": …}`, a JSON-RPC error message, else the text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200]
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            error = error.get("message")
+        if isinstance(error, str):
+            return error[:200]
+    return response.text.strip()[:200]
+
+
+def _refused(status: int, detail: str, url: str, authorized: bool) -> str:
+    """What an HTTP error answer means to someone calling from the command line."""
+    said = f"HTTP {status}" + (f" ({detail})" if detail else "")
+    if status == 401:
+        if authorized:
+            return f"{said}: the server did not accept the bearer token sent"
+        return (f"{said}: the server wants a bearer token: pass --token TOKEN or set {TOKEN_ENV} "
+                "(or --header 'Authorization: Bearer …')")
+    if status == 403:
+        return f"{said}: the server refused this client (a token without the needed scope, or a browser Origin)"
+    if status == 404:
+        return (f"{said}: is {url} the server's MCP endpoint? (`mcprt up` serves it at /mcp unless "
+                "server.http.path says otherwise)")
+    if status == 421:
+        return f"{said}: the server does not accept this Host name (its server.http.allowed_hosts)"
+    return said
 
 
 def _reason(exc: BaseException) -> str:

@@ -56,7 +56,8 @@ def _print(data: dict[str, Any]) -> None:
     console = Console()
     server = data["server"]
     console.print(f"[bold]{server['name']}[/] · mcprt {server['version']} · {server['transport']}"
-                  f"{' at ' + server['endpoint'] if server.get('endpoint') else ''} · {server['sessions']} sessions")
+                  f"{' at ' + server['endpoint'] if server.get('endpoint') else ''} · {server['sessions']} "
+                  f"session{'' if server['sessions'] == 1 else 's'}")
     sources = Table("source", "kind", "health", "restarts", "error", title="Sources", title_justify="left")
     for s in data["sources"]:
         colour = "green" if s["state"] == "up" else "red"

@@ -99,19 +99,38 @@ class _CallLines:
 _CALL_LINES: _CallLines | None = None
 
 
+_libraries: logging.Handler | None = None  # the handler `setup_logging` put on the root logger
+
+
 def setup_logging(level: str = "info", fmt: str = "text") -> None:
-    """Configure the `mcprt` logger once (idempotent), on stderr."""
-    global _CALL_LINES
+    """Configure the `mcprt` logger once (idempotent), on stderr.
+
+    Other libraries' warnings and errors (the OpenTelemetry exporter that cannot reach its collector,
+    uvicorn, asyncio) go through the same formatter, so they are scrubbed and, with `json`, JSON
+    lines too, instead of bare text from Python's last-resort handler. Added beside any handler the
+    root logger has (a host application's, pytest's), never replacing it."""
+    global _libraries, _CALL_LINES
+    handler = _handler(fmt)
+    root = logging.getLogger(LOGGER_NAME)
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False  # so the root logger's handler below never sees mcprt's own lines
+    _CALL_LINES = _CallLines(handler, fmt)
+    top = logging.getLogger()
+    if _libraries is not None:
+        top.removeHandler(_libraries)
+    _libraries = _handler(fmt)
+    _libraries.setLevel(logging.WARNING)
+    top.addHandler(_libraries)
+
+
+def _handler(fmt: str) -> logging.StreamHandler[Any]:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(_TextFormatter(_TEXT_FORMAT, _TEXT_CLOCK))
-    root = logging.getLogger(LOGGER_NAME)
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
-    _CALL_LINES = _CallLines(handler, fmt)
+    return handler
 
 
 def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:

@@ -33,6 +33,10 @@ class ToolFigures:
     errors: int = 0  # any outcome but ok
     raw_bytes: int = 0
     sent_bytes: int = 0
+    # The same of the calls that ended `ok`: only those are shaped (pruned, templated). An error's
+    # text is not a pruned answer, and counting it made a failing tool "save" -1200%.
+    ok_raw_bytes: int = 0
+    ok_sent_bytes: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
 
     @property
@@ -41,8 +45,9 @@ class ToolFigures:
 
     @property
     def saved_ratio(self) -> float | None:
-        """Share of upstream bytes the model did not receive (None before any raw byte)."""
-        return (self.raw_bytes - self.sent_bytes) / self.raw_bytes if self.raw_bytes else None
+        """Share of the upstream bytes of successful calls the model did not receive (None before
+        any such byte)."""
+        return (self.ok_raw_bytes - self.ok_sent_bytes) / self.ok_raw_bytes if self.ok_raw_bytes else None
 
     def percentile(self, q: float) -> float | None:
         """Nearest-rank percentile of the recent latencies, in seconds."""
@@ -104,12 +109,17 @@ class CallRecorder:
         figures.errors += event.outcome != "ok"
         figures.raw_bytes += event.raw_bytes
         figures.sent_bytes += event.sent_bytes
+        ok = event.outcome == "ok"
+        if ok:
+            figures.ok_raw_bytes += event.raw_bytes
+            figures.ok_sent_bytes += event.sent_bytes
         figures.latencies.append(event.latency)
         minute = math.floor(event.time / 60)
         if not self.minutes or self.minutes[-1][0] != minute:
             self.minutes.append([minute, 0, 0])
         self.minutes[-1][1] += 1
-        self.minutes[-1][2] += max(0, event.raw_bytes - event.sent_bytes)
+        if ok:  # bytes saved by shaping (an upstream error page cut to a short tool error is not that)
+            self.minutes[-1][2] += max(0, event.raw_bytes - event.sent_bytes)
         if self.keep > 0:
             self._remember(event)
 

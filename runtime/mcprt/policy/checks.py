@@ -32,12 +32,12 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
     for group, index, match in entries:
         for j, pattern in enumerate(match.tools):
             if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
-                hint = _close(pattern, names)
+                hint = did_you_mean(pattern, names)
                 warn((group, index, "match", "tools", j), f"{group}[{index}]: '{pattern}' matches no tool" + hint)
         for j, source in enumerate(match.sources):
             if source not in sources:
                 warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
-                     + _close(source, sorted(sources)))
+                     + did_you_mean(source, sorted(sources)))
     catch_all = None
     for i, rule in enumerate(policy.rules):
         if catch_all is not None:
@@ -53,7 +53,8 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
     return found
 
 
-def _close(word: str, choices: list[str]) -> str:
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices`, else an empty string."""
     import difflib
 
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)

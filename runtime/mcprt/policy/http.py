@@ -16,7 +16,8 @@ from __future__ import annotations
 import html
 import json
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -24,8 +25,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..identity.principal import ANONYMOUS, Principal, from_scope
+from .checks import did_you_mean
 from .service import Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
+
+if TYPE_CHECKING:
+    from ..toolset.tool import Tool
 
 MAX_BODY = 16_384
 PAGE_PATH = "/status/approvals"
@@ -80,6 +85,9 @@ def policy_routes(service: PolicyService) -> list[Route]:
             return _error(403, f"{principal.subject} may not pause or resume (policy.admins)")
         if service.gate is None:
             return _error(409, "this server has no `policy:` block; add one (even `policy: {}`) to use pauses")
+        unknown = unknown_target(service.gate.tools, target) if paused else None
+        if unknown is not None:  # a typo would otherwise look paused while the tool it meant keeps running
+            return _back(request, fields, unknown) if form else _error(404, unknown)
         await service.pause(target, principal, paused, _text(fields.get("reason")))
         if form:
             return _back(request, fields, None)
@@ -124,6 +132,20 @@ def pause_target(fields: dict[str, Any]) -> str | None:
     if fields.get("all") in (True, "1", "true"):
         return "all"
     return None
+
+
+def unknown_target(tools: Mapping[str, Tool], target: str) -> str | None:
+    """Why a pause `target` names no tool or source this server serves now (with the closest
+    name), else None. `all` always names something."""
+    kind, _, name = target.partition(":")
+    if target == "all":
+        return None
+    known = sorted(tools) if kind == "tool" else sorted({tool.source for tool in tools.values()})
+    if name in known:
+        return None
+    what = "`mcprt tools`" if kind == "tool" else "the manifest's `sources:`"
+    return (f"nothing paused: this server has no {kind} '{name}'{did_you_mean(name, known)}; {what} lists "
+            f"the {kind}s it serves")
 
 
 def render_section(service: PolicyService, back: str = PAGE_PATH) -> str:

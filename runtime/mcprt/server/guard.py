@@ -57,7 +57,9 @@ class GuardPolicy:
     open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz", "/readyz"}))
     # Host and Origin are checked, a valid bearer token attaches its principal, but a missing one is
     # not refused here: the route authenticates itself (the status page also accepts its cookie).
-    own_auth_prefixes: tuple[str, ...] = ("/metrics", "/status")
+    # Exact paths, never prefixes: `/status/approvals` and the other operator pages below `/status`
+    # are refused here like any other path (a prefix let them through unauthenticated).
+    own_auth_paths: frozenset[str] = frozenset({"/metrics", "/status", "/status.json", "/status/login"})
     token_free_paths: frozenset[str] = frozenset()  # Host/Origin checked, no token needed
     resource_server: ResourceServer | None = None  # OAuth access tokens (server.auth.oauth)
     cookie_prefixes: tuple[str, ...] = PATHS  # a browser's sign-in cookie admits these paths
@@ -176,6 +178,33 @@ def token_principal(policy: GuardPolicy, authorization: str | None) -> Principal
 Rejection = tuple[int, str, list[tuple[bytes, bytes]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Unauthenticated:
+    """A 401 the guard may still waive — a sign-in cookie admits the operator pages, and routes
+    that authenticate themselves (`own_auth_paths`) answer on their own. Its log line is written
+    only when the 401 is sent, so an admitted request (a signed-in status page refreshing every
+    15 s) never logs a rejection."""
+
+    rejection: Rejection
+    event: str
+    level: int
+    fields: dict[str, str]
+
+    def log(self) -> None:
+        log_event(self.event, self.level, **self.fields)
+
+
+def log_refused(given: bool, path: str) -> None:
+    """The log line of a request refused for its bearer token (`given`: one was presented, but
+    not a valid one), for routes that authenticate themselves: the guard's own words."""
+    log_event("rejected request: bearer token", logging.WARNING, reason="wrong" if given else "missing",
+              path=path[:100])
+
+
+def _logged_path(scope: Scope) -> str:
+    return str(scope.get("path", ""))[:100]
+
+
 class HttpGuard:
     """ASGI middleware applying a `GuardPolicy` to every HTTP request."""
 
@@ -190,15 +219,19 @@ class HttpGuard:
         headers = Headers(scope=scope)
         path = scope.get("path", "")
         open_path = path in self.policy.open_paths
-        own_auth = path.startswith(self.policy.own_auth_prefixes)
+        own_auth = path in self.policy.own_auth_paths
         rejection = self._check_origin(headers, open_path)
         if rejection is None and not open_path and path not in self.policy.token_free_paths:
-            rejection = await self._authenticate(headers, scope)
-            if rejection is not None and rejection[0] == 401 and path.startswith(self.policy.cookie_prefixes) \
-                    and self._signed_in(headers, scope):
-                rejection = None
-            if rejection is not None and own_auth and rejection[0] == 401:
-                rejection = None  # the route answers itself (the status page's sign-in form)
+            refusal = await self._authenticate(headers, scope)
+            if isinstance(refusal, Unauthenticated):
+                if path.startswith(self.policy.cookie_prefixes) and self._signed_in(headers, scope):
+                    refusal = None
+                elif own_auth:
+                    refusal = None  # the route answers itself (the status page's sign-in form) and logs its refusals
+                else:
+                    refusal.log()  # only a 401 actually sent is logged as a rejection
+                    refusal = refusal.rejection
+            rejection = refusal
         if rejection is None:
             rejection = self._check_size(headers)
         if rejection is not None:
@@ -221,8 +254,9 @@ class HttpGuard:
             return 403, "Origin not allowed", []
         return None
 
-    async def _authenticate(self, headers: Headers, scope: Scope) -> Rejection | None:
-        """Attach the caller's principal to `scope`, or say why not (401/403/503)."""
+    async def _authenticate(self, headers: Headers, scope: Scope) -> Rejection | Unauthenticated | None:
+        """Attach the caller's principal to `scope`, or say why not (401, which a sign-in cookie or
+        a self-authenticating route may still waive; 403/503)."""
         authorization = headers.get("authorization")
         principal = token_principal(self.policy, authorization)
         resource_server = self.policy.resource_server
@@ -233,11 +267,12 @@ class HttpGuard:
             return None
         given = authorization is not None
         challenge = b'Bearer realm="mcprt"' + (b', error="invalid_token"' if given else b"")
-        log_event("rejected request: bearer token", logging.WARNING, reason="wrong" if given else "missing")
-        return 401, "a valid bearer token is required", [(b"www-authenticate", challenge)]
+        return Unauthenticated((401, "a valid bearer token is required", [(b"www-authenticate", challenge)]),
+                               "rejected request: bearer token", logging.WARNING,
+                               {"reason": "wrong" if given else "missing", "path": _logged_path(scope)})
 
     async def _oauth(self, server: ResourceServer, authorization: str | None, headers: Headers,
-                     scope: Scope) -> Rejection | None:
+                     scope: Scope) -> Rejection | Unauthenticated | None:
         from ..identity.discovery import KeysUnavailable
         from ..identity.resource import InsufficientScope, challenge
         from ..identity.tokens import TokenRejected
@@ -249,14 +284,16 @@ class HttpGuard:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             # RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
-            log_event("rejected request: bearer token", logging.INFO, reason="missing")
-            return 401, "authorization required", [(b"www-authenticate", challenge(metadata).encode())]
+            return Unauthenticated((401, "authorization required", [(b"www-authenticate", challenge(metadata).encode())]),
+                                   "rejected request: bearer token", logging.INFO,
+                                   {"reason": "missing", "path": _logged_path(scope)})
         try:
             principal = await server.authenticate(token, resource)
         except TokenRejected as exc:
-            log_event("rejected request: access token", logging.WARNING, reason=exc.description)
             value = challenge(metadata, error="invalid_token", description=exc.description)
-            return 401, exc.description, [(b"www-authenticate", value.encode())]
+            return Unauthenticated((401, exc.description, [(b"www-authenticate", value.encode())]),
+                                   "rejected request: access token", logging.WARNING,
+                                   {"reason": exc.description, "path": _logged_path(scope)})
         except InsufficientScope as exc:
             log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(exc.required))
             value = challenge(metadata, error="insufficient_scope", scope=exc.required,

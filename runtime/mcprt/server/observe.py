@@ -30,7 +30,7 @@ from ..observability.events import BUS
 from ..observability.hooks import add_upstream_observer
 from ..observability.state import ServerState, SourceHealth, ToolInfo
 from .browser_login import COOKIE, COOKIE_SECONDS
-from .guard import GuardPolicy, token_principal
+from .guard import GuardPolicy, log_refused, token_principal
 
 if TYPE_CHECKING:
     from ..manifest.model import Observability as ObservabilityConfig
@@ -142,14 +142,14 @@ class Observatory:
 
     async def _metrics(self, request: Request) -> Response:
         if not self._bearer_ok(request):
-            return _unauthorized()
+            return _unauthorized(request)
         from ..observability.metrics import CONTENT_TYPE
 
         return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
     async def _status_json(self, request: Request) -> Response:
         if not self._bearer_ok(request):
-            return _unauthorized()
+            return _unauthorized(request)
         from ..observability.status_page import summary
 
         return JSONResponse(summary(self.state(), self.recorder))
@@ -159,8 +159,10 @@ class Observatory:
 
         token = request.query_params.get("token")
         if token is not None:  # accepted once, then a cookie: the token leaves the address bar
-            return self._admit(token) or HTMLResponse(login_page("that token is not valid"), status_code=401)
+            return self._admit(token) or self._refused_sign_in(request, bool(token))
         if not self._bearer_ok(request):  # the guard attached the principal of a token or a sign-in cookie
+            if request.headers.get("authorization"):  # a wrong token is a rejection; a browser's first visit is not
+                log_refused(True, request.url.path)
             return HTMLResponse(login_page(), status_code=401)
         call = request.query_params.get("call")
         selected = int(call) if call and call.isdigit() else None
@@ -172,7 +174,13 @@ class Observatory:
 
         body = (await request.body())[:4096].decode("utf-8", errors="replace")
         token = (parse_qs(body).get("token") or [""])[0]
-        return self._admit(token) or HTMLResponse(login_page("that token is not valid"), status_code=401)
+        return self._admit(token) or self._refused_sign_in(request, bool(token))
+
+    def _refused_sign_in(self, request: Request, given: bool) -> Response:
+        from ..observability.status_page import login_page
+
+        log_refused(given, request.url.path)
+        return HTMLResponse(login_page("that token is not valid"), status_code=401)
 
     def _admit(self, token: str) -> Response | None:
         assert self.policy is not None
@@ -198,7 +206,8 @@ def _health(name: str, source: Any) -> SourceHealth:
     return SourceHealth(name, getattr(source, "kind", "?"), state, getattr(source, "restarts", 0), error)
 
 
-def _unauthorized() -> Response:
+def _unauthorized(request: Request) -> Response:
+    log_refused(bool(request.headers.get("authorization")), request.url.path)
     return JSONResponse({"error": "a valid bearer token is required"}, status_code=401,
                         headers={"WWW-Authenticate": 'Bearer realm="mcprt"'})
 

@@ -24,6 +24,10 @@ from typing import Any
 from jmespath import parser as jmespath_parser
 
 ANY: dict[str, Any] = {}
+# Marks an object the expression itself builds (a multiselect hash `{a: x, b: y}`): it has exactly
+# those fields, so looking up any other one is certainly a mistake, not a field a document forgot.
+# Internal to shapes: `output_schema` leaves it out.
+BUILT = "x-mcprt-built"
 _BOOLEAN: dict[str, Any] = {"type": "boolean"}
 _FUNCTION_TYPES: dict[str, dict[str, Any]] = {
     "length": {"type": "integer"},
@@ -222,9 +226,18 @@ def _clean(shape: Any) -> Any:
             out[key] = _clean(value)
         elif key == "anyOf":
             out[key] = [_clean(v) for v in value]
+        elif key == BUILT:
+            continue
         else:
             out[key] = value
     return out
+
+
+def built(shape: dict[str, Any]) -> bool:
+    """Every object `shape` may be was built by the expression (`BUILT`): its fields are exactly
+    the declared ones."""
+    objects = [o for o in _options(shape) if _may_be(o, "object")]
+    return bool(objects) and all(o.get(BUILT) is True for o in objects)
 
 
 def is_typo(name: str, known: list[str]) -> bool:
@@ -324,7 +337,7 @@ class _Walker:
             return ANY
         found, known = field_of(shape, name)
         if found is None:
-            certain = self.exact or is_typo(name, known)
+            certain = self.exact or built(shape) or is_typo(name, known)
             self._problem(node, f"field '{name}' cannot exist here: the response schema has no such field"
                                 f"{suggestion(name, known)}", certain)
             return ANY
@@ -401,7 +414,7 @@ class _Walker:
 
     def _multi_select_dict(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
         props = {pair["value"]: self.visit(pair["children"][0], shape) for pair in node["children"]}
-        return {"type": ["object", "null"], "properties": props}
+        return {"type": ["object", "null"], "properties": props, BUILT: True}
 
     def _multi_select_list(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
         for child in node["children"]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from jinja2 import nodes
 
-from .schema_paths import ANY, field_of, is_list, is_typo, items_of, suggestion
+from .schema_paths import ANY, built, field_of, is_list, is_typo, items_of, suggestion
 from ..expressions.templates import template_environment
 
 
@@ -115,7 +115,9 @@ class _Walker:
             if not known:
                 return None
             self.report(node, name, f"result field '{name}' cannot exist: the result has no such field"
-                                    f"{suggestion(name, known)}", self.exact or is_typo(name, known))
+                                    f"{suggestion(name, known)}",
+                        # an object the prune's `{…}` builds has exactly its keys: any other is a mistake
+                        self.exact or built(base) or is_typo(name, known))
             return None
         return found
 

@@ -175,8 +175,9 @@ def _declared_output_schema(
 
     The shape is the operation's `response_schema`, whatever the kind: an OpenAPI success response,
     a Python function's return type. A field that cannot exist is an error when it is a typo of a
-    documented one (or looked up on a list), else a warning: documents often leave fields out
-    (`opt_fields`, vendor extras). Declared (by default) when the tool has a prune, no output
+    documented one, looked up on a list, or missing from an object the prune's own `{…}` builds
+    (it has exactly its keys), else a warning: documents often leave fields out (`opt_fields`,
+    vendor extras). Declared (by default) when the tool has a prune, no output
     template (a rendered result has no structuredContent) and the prune provably gives an object;
     `wanted` (the tool's or source's `output_schema`) true declares the response shape itself for
     an unpruned tool, false never.

@@ -34,9 +34,13 @@ def _base_path(source: OpenAPISource, location: str, folder: Path, settings: Set
     """The path part of the base URL the source really uses (manifest's, else the document's)."""
     if source.base_url:
         return urlsplit(source.base_url).path.rstrip("/")
+    from ...errors import McprtError
     from .loader import load_document
 
-    document = load_document(location, folder, Path(settings.cache_dir))
+    try:
+        document = load_document(location, folder, Path(settings.cache_dir))
+    except McprtError:  # opening the source reports it, at the manifest's line, beside any other error
+        return ""
     data = document.data
     if not isinstance(data, dict):
         return ""
