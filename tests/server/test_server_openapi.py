@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from server_support import UpProcess, http_client, mcprt_http, text_of
+from server_support import UpProcess, child_env, http_client, mcprt_http, text_of
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -94,3 +94,25 @@ async def test_progress_while_the_executor_retries(served: UpProcess) -> None:
         assert not result.is_error and json.loads(text_of(result)) == {"status": "done"}
     assert len(updates) == 1
     assert updates[0][2] is not None and "503" in updates[0][2]
+
+
+async def test_the_http_client_is_loaded_before_the_first_call(tmp_path) -> None:
+    """Found by a new-user trial: the first call took ~0.3 s against ~8 ms for the next (the HTTP client's
+    import landed on it). `mcprt up` now warms each source once it serves, before any call arrives."""
+    import time
+
+    (tmp_path / "pets.json").write_text(json.dumps(SPEC))
+    with serve_app(upstream_app()) as base:
+        manifest = tmp_path / "mcp.yaml"
+        manifest.write_text(f"version: 1\nserver: {{name: pets}}\nsources:\n  pets:\n    openapi: pets.json\n"
+                            f"    base_url: {base}\n")
+        with mcprt_http(manifest, "--no-reload", env=child_env(MCPRT_LOG_LEVEL="debug")) as up:
+            deadline = time.monotonic() + 60  # bounds a hang only
+            while "source warmed up" not in up.log() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            log = up.log()
+            assert "source warmed up source=pets" in log, log
+            assert "mcprt: call" not in log and "tool=getPet" not in log  # before any call
+            async with http_client(up.url, token=None) as client:
+                found = await client.call_tool("getPet", {"petId": 1})
+            assert not found.is_error and json.loads(text_of(found))["name"] == "Rex"

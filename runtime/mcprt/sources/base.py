@@ -53,6 +53,8 @@ class RunningSource(Protocol):
     def operations(self) -> list[Operation]: ...
 
     # Optional: `offerings` (mcprt.offerings.Offerings | None), the resources and prompts it offers.
+    # Optional: `async warm_up()`, what its first call would load (a client library, a pool), run by
+    # `mcprt up` once it serves and the client's first requests had their turn; must not raise.
 
     def local_files(self) -> list[Path]:
         """Local files this source reads (for the reload watcher)."""

@@ -44,6 +44,16 @@ class OpenAPIRunningSource:
             )
         return self._upstream
 
+    async def warm_up(self) -> None:
+        """Load the HTTP client while the server is idle (optional `RunningSource` hook, see
+        `server.serve`): its import (aiohttp and httpx, ~0.2 s of CPU) otherwise lands on the first
+        call. The import runs in a thread so a request arriving meanwhile is not held behind it;
+        one that needs the module waits on Python's import lock, as it would have imported it."""
+        import importlib
+
+        await asyncio.to_thread(importlib.import_module, "mcprt.outbound.upstream")
+        self.upstream()
+
     @property
     def operations(self) -> list[Operation]:
         return self._operations
