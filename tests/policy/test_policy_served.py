@@ -307,3 +307,25 @@ def test_pausing_a_name_the_server_does_not_serve_is_refused(served: UpProcess) 
     pauses = httpx.get(f"{served.base}/policy/pauses", headers={"Authorization": f"Bearer {TOKENS['alice']}"},
                        timeout=10).json()
     assert "tool:pnig" not in pauses and "source:vaul" not in pauses
+
+
+def test_resuming_what_is_not_paused_says_so(served: UpProcess) -> None:
+    """Found by a new-user trial: `mcprt resume ping` with nothing paused answered `resumed`. Resume stays
+    idempotent (exit 0) but says it was not paused; an unknown name is refused like `pause` refuses it."""
+    idle = cli(served, "resume", "ping", token=TOKENS["alice"])
+    assert idle.returncode == 0, idle.stderr
+    assert "tool:ping: was not paused" in idle.stdout and "resumed" not in idle.stdout
+    source = cli(served, "resume", "--source", "vault", token=TOKENS["alice"])
+    assert source.returncode == 0 and "source:vault: was not paused" in source.stdout
+    everything = cli(served, "resume", "--all", "--json", token=TOKENS["alice"])
+    assert everything.returncode == 0 and json.loads(everything.stdout)["changed"] is False
+    typo = cli(served, "resume", "pnig", token=TOKENS["alice"])
+    assert typo.returncode == 2 and "Traceback" not in typo.stderr
+    assert "HTTP 404" in typo.stderr and "nothing resumed: this server has no tool 'pnig' (did you mean 'ping'?)" \
+        in typo.stderr
+    typo_source = cli(served, "resume", "--source", "vaul", token=TOKENS["alice"])
+    assert typo_source.returncode == 2 and "no source 'vaul' (did you mean 'vault'?)" in typo_source.stderr
+    # a real resume still says resumed
+    assert cli(served, "pause", "ping", token=TOKENS["alice"]).returncode == 0
+    lifted = cli(served, "resume", "ping", token=TOKENS["alice"])
+    assert lifted.returncode == 0 and "tool:ping: resumed" in lifted.stdout

@@ -358,7 +358,7 @@ def resume(
     token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Lift a pause set by `mcprt pause`."""
+    """Lift a pause set by `mcprt pause` (idempotent: says so, exit 0, when the target was not paused)."""
     from .policy_cmd import run_pause
 
     with guarded():

@@ -93,7 +93,10 @@ def run_pause(paused: bool, tool: str | None, source: str | None, everything: bo
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(f"{chosen[0]}: {'paused' if paused else 'resumed'}"
+        done = "paused" if paused else "resumed"
+        if result.get("changed") is False:
+            done = "already paused" if paused else "was not paused (nothing to resume)"
+        print(f"{chosen[0]}: {done}"
               + (f"; paused now: {', '.join(result['pauses'])}" if result.get("pauses") else "; nothing paused"),
               file=sys.stdout)
     return EXIT_OK

@@ -7,6 +7,8 @@ inbound auth is on, and cross-site Origins are refused — which also stops cros
 - `POST /policy/approvals/{id}/approve|deny` → JSON `{"reason": …}` or a form; JSON answer, or a
   303 back to the page for form posts
 - `GET  /policy/pauses`, `POST /policy/pause|resume` with `{"target": "tool:NAME"|"source:KEY"|"all"}`
+  → `{"target", "paused", "changed", "pauses"}` (`changed` false: it already was in that state — resume
+  is idempotent); 404 with the closest name for a tool or source not served (and, for resume, not paused)
 - `GET  /status/approvals`                  → an HTML page with approve/deny buttons (also a
   section of `/status` through `observability.sections`)
 """
@@ -85,13 +87,23 @@ def policy_routes(service: PolicyService) -> list[Route]:
             return _error(403, f"{principal.subject} may not pause or resume (policy.admins)")
         if service.gate is None:
             return _error(409, "this server has no `policy:` block; add one (even `policy: {}`) to use pauses")
-        unknown = unknown_target(service.gate.tools, target) if paused else None
-        if unknown is not None:  # a typo would otherwise look paused while the tool it meant keeps running
+        was_paused = target in await service.state.pause_list()
+        # A typo would otherwise look paused (or resumed) while the tool it meant keeps its state; a pause
+        # of a name no longer served can still be lifted, so resume only asks when nothing is paused there.
+        unknown = unknown_target(service.gate.tools, target, paused) if paused or not was_paused else None
+        if unknown is not None:
             return _back(request, fields, unknown) if form else _error(404, unknown)
+        if not paused and not was_paused:  # resume is idempotent: say so rather than report a change
+            note = f"{target} was not paused"
+            if form:
+                return _back(request, fields, note)
+            return JSONResponse({"target": target, "paused": False, "changed": False,
+                                 "pauses": await service.state.pause_list()})
         await service.pause(target, principal, paused, _text(fields.get("reason")))
         if form:
             return _back(request, fields, None)
-        return JSONResponse({"target": target, "paused": paused, "pauses": await service.state.pause_list()})
+        return JSONResponse({"target": target, "paused": paused, "changed": paused != was_paused,
+                             "pauses": await service.state.pause_list()})
 
     async def page(request: Request) -> Response:
         principal = _principal(request)
@@ -134,7 +146,7 @@ def pause_target(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def unknown_target(tools: Mapping[str, Tool], target: str) -> str | None:
+def unknown_target(tools: Mapping[str, Tool], target: str, paused: bool = True) -> str | None:
     """Why a pause `target` names no tool or source this server serves now (with the closest
     name), else None. `all` always names something."""
     kind, _, name = target.partition(":")
@@ -144,7 +156,7 @@ def unknown_target(tools: Mapping[str, Tool], target: str) -> str | None:
     if name in known:
         return None
     what = "`mcprt tools`" if kind == "tool" else "the manifest's `sources:`"
-    return (f"nothing paused: this server has no {kind} '{name}'{did_you_mean(name, known)}; {what} lists "
+    return (f"nothing {'paused' if paused else 'resumed'}: this server has no {kind} '{name}'{did_you_mean(name, known)}; {what} lists "
             f"the {kind}s it serves")
 
 
