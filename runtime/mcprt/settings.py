@@ -50,4 +50,9 @@ def env_limit(name: str, default: float) -> float:
 
 
 def load_settings() -> Settings:
+    """The settings; a `.env` statement that does not parse is reported once, with its file and line,
+    when logging is set up (see `mcprt.envfile`)."""
+    from .envfile import note_problems
+
+    note_problems(Path(".env"))  # the file pydantic-settings reads (`env_file` above)
     return Settings()

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
-from dotenv import dotenv_values
-
+from ..envfile import read_env_file
 from ..errors import Diagnostic
 from .positions import Path, PositionIndex
 
@@ -27,7 +26,7 @@ def environment_for(manifest_dir: FsPath) -> dict[str, str]:
     values: dict[str, str] = {}
     env_file = manifest_dir / ".env"
     if env_file.is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(read_env_file(env_file))
     values.update(os.environ)
     return values
 

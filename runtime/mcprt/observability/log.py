@@ -122,6 +122,9 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     _libraries = _handler(fmt)
     _libraries.setLevel(logging.WARNING)
     top.addHandler(_libraries)
+    from ..envfile import flush_pending
+
+    flush_pending()  # `.env` problems the settings met before logging existed
 
 
 def _handler(fmt: str) -> logging.StreamHandler[Any]:
