@@ -64,3 +64,23 @@ def test_validate_no_exec_runs_nothing(tmp_path: Path) -> None:
     manifest.write_text(manifest.read_text().split("    tools:")[0])
     run_cli("validate", "--offline", str(manifest), cwd=tmp_path, timeout=60)
     assert (tmp_path / "IMPORTED").exists()
+
+
+def test_validate_no_exec_says_how_many_sources_it_did_not_open(tmp_path: Path) -> None:
+    """Found by a new-user trial: with every source skipped, `validate --no-exec` said only "ok — 0 tools
+    from 0 sources". The summary now counts and names the sources not opened, and why."""
+    (tmp_path / "evil.py").write_text(EVIL)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  notes:\n    python: evil:f\n"
+                        f"  files:\n    command: [{sys.executable}, -c, 'pass']\n")
+    run = run_cli("validate", "--offline", "--no-exec", str(manifest), cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.output
+    summary = [line for line in run.stderr.splitlines() if ": ok — " in line]
+    assert summary == [f"{manifest}: ok — 0 tools from 0 sources opened, 0 listed, 12 bytes of tools/list; "
+                       "2 sources not checked (--no-exec; these run code): notes (python), files (command)"], run.stderr
+    assert not (tmp_path / "IMPORTED").exists()
+    # Over budget, the failure still says which sources were not checked.
+    manifest.write_text(manifest.read_text() + "server:\n  budget: {max_tools_bytes: 1}\n")
+    over = run_cli("validate", "--offline", "--no-exec", str(manifest), cwd=tmp_path, timeout=60)
+    assert over.returncode == 1, over.output
+    assert "2 sources not checked (--no-exec; these run code): notes (python), files (command)" in over.stderr

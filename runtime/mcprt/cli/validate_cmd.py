@@ -34,34 +34,40 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
                 raise ManifestError(diagnostics=[Diagnostic(d.file, d.line, d.col, d.message, "error")
                                                  for d in exc.diagnostics]) from None
             raise
+        # Said in the summary (and before a failure), so "0 tools from 0 sources" never hides skipped ones.
+        not_checked = (f"{len(unchecked)} source{'s' if len(unchecked) != 1 else ''} not checked (--no-exec; these run "
+                       f"code): {', '.join(unchecked)}") if unchecked else ""
+
+        def fail(code: int) -> int:
+            if not_checked:
+                print(f"{compiled.loaded.path}: {not_checked}", file=sys.stderr)
+            return code
+
         try:
             if strict and compiled.warnings:
                 print_diagnostics([Diagnostic(d.file, d.line, d.col, d.message, "error") for d in compiled.warnings])
                 print(f"{compiled.loaded.path}: {len(compiled.warnings)} warning"
                       f"{'s' if len(compiled.warnings) != 1 else ''} treated as errors (--strict)", file=sys.stderr)
-                return EXIT_BAD_INPUT
+                return fail(EXIT_BAD_INPUT)
             print_diagnostics(compiled.warnings)
-            if unchecked:
-                print(f"{compiled.loaded.path}: not checked (--no-exec; these run code): {', '.join(unchecked)}",
-                      file=sys.stderr)
             toolset = compiled.toolset
             from ..testing.rendering import render_recorded_cases
 
             rendering = render_recorded_cases(compiled.loaded, toolset)
             if rendering:
                 print_diagnostics(rendering)
-                return EXIT_BAD_INPUT
+                return fail(EXIT_BAD_INPUT)
             budget = check_budget(compiled.loaded, toolset)
             if not budget.ok:
                 print(budget.format(), file=sys.stderr)
-                return EXIT_FAILED_CHECK
+                return fail(EXIT_FAILED_CHECK)
             sources = len(compiled.loaded.manifest.sources)
             listed = len(toolset.listed)
             print(
                 f"{compiled.loaded.path}: ok — {len(toolset)} tool{'s' if len(toolset) != 1 else ''} "
-                f"from {sources} source"
-                f"{'s' if sources != 1 else ''}, {listed} listed, "
-                f"{len(toolset.list_result_json().encode()):,} bytes of tools/list",
+                f"from {sources} source{'s' if sources != 1 else ''}{' opened' if unchecked else ''}, {listed} listed, "
+                f"{len(toolset.list_result_json().encode()):,} bytes of tools/list"
+                + (f"; {not_checked}" if not_checked else ""),
                 file=sys.stderr,
             )
             return EXIT_OK
