@@ -179,3 +179,29 @@ def anyio_run_call(up: UpProcess) -> None:
             assert not (await client.call_tool("list_pets", {})).is_error
 
     anyio.run(call)
+
+
+def test_sigterm_with_an_unreachable_collector_stops_within_the_flush_timeout(tmp_path: Path) -> None:
+    """Found by a new-user trial: with the collector down, SIGTERM took 10 s (the exporter's default
+    timeout, retrying the final flush). The final flush is bounded by MCPRT_TRACES_FLUSH_TIMEOUT (2 s by
+    default) and a warning says how many spans were dropped."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with serve_app(pets_app(Seen())) as base:
+        manifest = write_manifest(tmp_path, base)
+        # spans wait in the batch (no scheduled export) so the final flush at shutdown is what meets the closed port
+        env = env_for(OTEL_EXPORTER_OTLP_ENDPOINT=closed, OTEL_BSP_SCHEDULE_DELAY="600000")
+        with mcprt_http(manifest, "--no-reload", env=env) as up:
+            anyio_run_call(up)
+            started = time.monotonic()
+            assert up.stop(timeout=30) == 0, up.log()  # 30 s only bounds a hang
+            took = time.monotonic() - started
+    # 2 s of flush plus the server's own shutdown (measured 2.4 s); the exporter's retries alone took
+    # 5.6-10 s before (back-off 1, 2, 4 s ±20% within its 10 s timeout)
+    assert took < 5.0, f"stopped in {took:.1f}s:\n{up.log()}"
+    dropped = [line for line in up.stderr if "spans not exported" in line]
+    assert len(dropped) == 1, up.log()
+    assert "within 2 s" in dropped[0] and "MCPRT_TRACES_FLUSH_TIMEOUT" in dropped[0], dropped[0]

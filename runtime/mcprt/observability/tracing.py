@@ -18,18 +18,26 @@ standard `OTEL_*` variables (endpoint, headers, service name via `OTEL_SERVICE_N
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from ..settings import env_limit
 from .hooks import UpstreamKind
+from .log import log_event
 
 ACTIVE: Tracer | None = None
 """The serving process's tracer while tracing is on (the server sets it; None costs one check)."""
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 _CONTEXT_FIELDS = ("traceparent", "tracestate")
+FLUSH_TIMEOUT_VARIABLE = "MCPRT_TRACES_FLUSH_TIMEOUT"
+DEFAULT_FLUSH_TIMEOUT = 2.0
+"""Seconds the final export at shutdown may take (`MCPRT_TRACES_FLUSH_TIMEOUT`), so a stop stays short
+when the collector is down; spans not exported by then are dropped with a warning."""
 
 
 def tracing_wanted(configured: bool) -> bool:
@@ -54,7 +62,13 @@ class Tracer:
         resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
                                     "service.version": version})
         self.provider = TracerProvider(resource=resource)
-        self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        from .span_counting import CountingExporter, EndedSpans
+
+        self._ended = EndedSpans()
+        self._exporter = CountingExporter(OTLPSpanExporter())
+        self._batch = BatchSpanProcessor(self._exporter)
+        self.provider.add_span_processor(self._ended)
+        self.provider.add_span_processor(self._batch)
         self.tracer = self.provider.get_tracer("mcprt", version)
         self._propagator = get_global_textmap()
         self._kind, self._status, self._code = SpanKind, Status, StatusCode
@@ -117,8 +131,25 @@ class Tracer:
         return _ClientSpan(self, span, carrier, token)
 
     def shutdown(self) -> None:
-        """Export what is buffered, then stop (at server shutdown)."""
-        self.provider.shutdown()
+        """Export what is buffered, then stop (at server shutdown), waiting at most
+        `MCPRT_TRACES_FLUSH_TIMEOUT` seconds (default 2): with the collector unreachable the exporter
+        would otherwise retry the final batch for its whole timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s)
+        and hold up the stop. Spans not exported by then are dropped, with one warning saying how many."""
+        timeout = env_limit(FLUSH_TIMEOUT_VARIABLE, DEFAULT_FLUSH_TIMEOUT)
+        # The SDK's shutdown takes no timeout (its batch processor waits up to 30 s for the last export):
+        # run it in a daemon thread, and past the timeout shut the exporter down, which ends its retry
+        # back-off; a request still in flight then ends with the process.
+        flush = threading.Thread(target=self.provider.shutdown, name="mcprt-traces-flush", daemon=True)
+        flush.start()
+        flush.join(timeout)
+        if flush.is_alive():
+            self._exporter.shutdown()
+            flush.join(0.5)
+        dropped = self._ended.count - self._exporter.exported
+        if dropped > 0:
+            log_event(f"traces: {dropped} span{'s' if dropped != 1 else ''} not exported at shutdown: the OTLP "
+                      f"collector did not take them within {timeout:g} s ({FLUSH_TIMEOUT_VARIABLE})",
+                      logging.WARNING, dropped=dropped)
 
 
 class _ClientSpan:
