@@ -69,3 +69,15 @@ def test_each_file_named_when_the_working_directory_has_its_own(tmp_path: Path) 
     assert messages[0].startswith(f"{(tmp_path / '.env').resolve()}:2: not a NAME=value statement")
     assert messages[1].startswith(f"{(manifest.parent / '.env').resolve()}:3: not a NAME=value statement")
     assert "python-dotenv could not parse" not in done.stderr
+
+
+def test_init_and_pin_also_say_which_line_they_ignored(tmp_path: Path) -> None:
+    """`mcprt init` and `mcprt pin` read the settings (so the working directory's `.env`) without serving:
+    they set up the same quiet logging as validate, so the warning is not lost there."""
+    project(tmp_path, f"API_BASE=http://127.0.0.1:9\n{{\"TOKEN\": \"{SECRET}\"}}\n")
+    expected = f"{tmp_path.resolve() / '.env'}:2: not a NAME=value statement; ignored"
+    init = mcprt(tmp_path, "init", "--openapi", "api.yaml", "--out", "new/mcp.yaml", "--no-input")
+    pin = mcprt(tmp_path, "pin", "mcp.yaml")
+    for done in (init, pin):
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stderr and SECRET not in done.stderr + done.stdout, done.stderr

@@ -103,13 +103,12 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
     which `--offline` sets for every command.)
     `without_kinds`: source kinds left out (never opened); their `name (kind)` go to `skipped`.
     """
-    from ..observability.log import setup_logging
     from ..manifest.loader import load_manifest
     from ..pipeline import compile_once as compile_manifest
     from ..settings import load_settings
 
     settings = load_settings()
-    setup_logging(settings.log_level if settings.log_level != "info" else "warning", settings.log_format)
+    quiet_logging(settings)
     load: Callable[[Settings], LoadedManifest] | None = None
     if offline:
         from ..testing.overrides import load_for_replay
@@ -147,3 +146,11 @@ def _without_kinds(loaded: LoadedManifest, kinds: tuple[str, ...], skipped: list
             kept[name] = source
     manifest = loaded.manifest.model_copy(update={"sources": kept})
     return dataclasses.replace(loaded, manifest=manifest)
+
+
+def quiet_logging(settings: Settings) -> None:
+    """Logging for a command that does not serve: warnings and errors only unless MCPRT_LOG_LEVEL asks for
+    more (a `.env` line that does not parse, a source's warning), in MCPRT_LOG_FORMAT."""
+    from ..observability.log import setup_logging
+
+    setup_logging(settings.log_level if settings.log_level != "info" else "warning", settings.log_format)

@@ -14,11 +14,13 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     """Write the manifest; on a terminal without `--tag` or `--no-input`, ask which tags to include first."""
     from ..authoring.scaffold import open_spec, scaffold, tag_counts, with_size
     from ..settings import load_settings
+    from .common import quiet_logging
     from .choose_tags import choose_tags, interactive
 
     if out.exists() and not force:
         raise McprtError(f"{out} exists; choose another --out or pass --force to overwrite it")
     settings = load_settings()
+    quiet_logging(settings)  # e.g. the warning of a .env line that does not parse
     opened = open_spec(spec, out, settings.cache_dir)
     if not tags and not no_input and interactive():
         untagged = sum(1 for op in opened.compiled.operations if not op.tags)

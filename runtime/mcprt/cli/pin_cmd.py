@@ -11,8 +11,11 @@ from .errors import EXIT_OK
 def run_pin(manifest: Path | None) -> int:
     from ..authoring.pin import pin_manifest
     from ..settings import load_settings
+    from .common import quiet_logging
 
-    pinned = pin_manifest(manifest, load_settings().cache_dir)
+    settings = load_settings()
+    quiet_logging(settings)  # e.g. the warning of a .env line that does not parse
+    pinned = pin_manifest(manifest, settings.cache_dir)
     if not pinned:
         print("no source reads its spec from a URL: nothing to pin", file=sys.stderr)
     for item in pinned:
