@@ -238,7 +238,8 @@ def test_calls_in_flight_come_back_in_any_order_each_id_once(tmp_path: Path, ups
         assert json.loads(answer["result"]["content"][0]["text"])["id"] == n
 
 
-def _cancelled_call(manifest: Path, tmp: Path, upstream: Upstream, lean: bool) -> list[dict[str, Any]]:
+def _with_a_slow_call(manifest: Path, tmp: Path, upstream: Upstream, lean: bool) -> Any:
+    """A started, initialized server whose call `slow` has reached the upstream and waits there."""
     upstream.slow_started.clear()
     upstream.slow_aborted.clear()
     server = start(manifest, tmp, lean)
@@ -246,6 +247,15 @@ def _cancelled_call(manifest: Path, tmp: Path, upstream: Upstream, lean: bool) -
         opened(server, False)
         server.send(call("slow", "slow_item", {}))
         assert upstream.slow_started.wait(TIMEOUT), "the call never reached the upstream"
+    except BaseException:
+        finish(server)
+        raise
+    return server
+
+
+def _cancelled_call(manifest: Path, tmp: Path, upstream: Upstream, lean: bool) -> list[dict[str, Any]]:
+    server = _with_a_slow_call(manifest, tmp, upstream, lean)
+    try:
         server.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
                      "params": {"requestId": "slow", "reason": "the user changed their mind"}})
         assert upstream.slow_aborted.wait(TIMEOUT), "the cancelled call's upstream request went on"
@@ -266,15 +276,8 @@ def test_a_cancelled_call_is_not_answered_and_its_upstream_request_stops(tmp_pat
 
 
 def _closed_with_a_call_in_flight(manifest: Path, tmp: Path, upstream: Upstream, lean: bool) -> list[dict[str, Any]]:
-    upstream.slow_started.clear()
-    upstream.slow_aborted.clear()
-    server = start(manifest, tmp, lean)
-    try:
-        opened(server, False)
-        server.send(call("slow", "slow_item", {}))
-        assert upstream.slow_started.wait(TIMEOUT), "the call never reached the upstream"
-    finally:
-        rest, count = finish(server)  # stdin's EOF with the call in flight
+    server = _with_a_slow_call(manifest, tmp, upstream, lean)
+    rest, count = finish(server)  # stdin's EOF with the call in flight
     assert (count is not None) == lean
     assert upstream.slow_aborted.wait(TIMEOUT), "the upstream request outlived the session"
     return rest
