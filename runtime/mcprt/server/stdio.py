@@ -62,6 +62,8 @@ class StdinLines:
         self._fd = fd
         self._parts: list[bytes] = []  # the start of a line not complete yet
         self._poller: Any = None
+        self._buffer = bytearray(READ_BYTES)  # the loop's reads (`_on_ready`)
+        self._view = memoryview(self._buffer)
         self._idle_wakeups = 0
         self.threaded = False  # True once a thread reads the descriptor
         if not self._watch():
@@ -94,7 +96,7 @@ class StdinLines:
 
     def _on_ready(self) -> None:
         """Read what the descriptor holds now, hand over its complete lines, until it would block."""
-        buffer = bytearray(READ_BYTES)
+        buffer = self._buffer  # one buffer for every read (its bytes are copied out below)
         while self._poller is not None:
             try:
                 got = os.preadv(self._fd, [buffer], -1, _RWF_NOWAIT)
@@ -115,7 +117,7 @@ class StdinLines:
                 self._unwatch()
                 self._end()
                 return
-            self._put_all(self._lines(bytes(buffer[:got])))
+            self._put_all(self._lines(bytes(self._view[:got])))
             if got < READ_BYTES:
                 return  # took all there was: the next wake-up brings more
 
