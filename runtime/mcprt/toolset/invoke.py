@@ -103,7 +103,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             raise ToolCallError(f"tool {tool.name} is not available: source '{tool.source}' is not running")
         upstream = await tool.operation.invoke(completed, context)
         upstream_status = upstream.status
-        status = upstream.status if upstream.status is not None else ("error" if upstream.is_error else "ok")
+        status = upstream.status if upstream.status is not None else ("tool_error" if upstream.is_error else "ok")
         check_depth(upstream)
         scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
         if tool.shaping.output is not None:  # a template may take its whole time budget: not on the loop
@@ -117,12 +117,14 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     except ToolCallError as exc:
         outcome = "denied" if isinstance(exc, PolicyDenied) else (
             "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
-        status = "rejected"
+        # No HTTP status to show: the log line names the outcome, as metrics and the audit log do
+        # (an operator grepping `status=rejected` for bad arguments must not also get denials and timeouts).
+        status = outcome
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
     except RecursionError:  # a value nested deeper than shaping can walk: the result's fault, not ours
-        status, outcome = "rejected", "upstream_error"
+        status = outcome = "upstream_error"
         result = error_result(f"the result of {tool.name} nests too deeply to process")
     except Exception as exc:  # a bug in mcprt or a source: keep serving, tell the model plainly
         status = "internal"
