@@ -6,9 +6,11 @@ log call `denied` and `upstream_error`), and a call the server stops in flight i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +48,7 @@ SPEC = {
 }
 
 
-def pets_app(started: asyncio.Event | None = None) -> Starlette:
+def pets_app(arrived: threading.Event) -> Starlette:
     async def get_pet(request: Request) -> JSONResponse:
         return JSONResponse({"id": int(request.path_params["pet_id"]), "name": "Rex"})
 
@@ -54,7 +56,8 @@ def pets_app(started: asyncio.Event | None = None) -> Starlette:
         raise AssertionError("a denied call must not reach the upstream")
 
     async def stuck(request: Request) -> JSONResponse:
-        await asyncio.sleep(10)  # past the tool's 1 s timeout
+        arrived.set()
+        await asyncio.sleep(10)  # past the tool's 1 s timeout, and past a short drain
         return JSONResponse({})
 
     return Starlette(routes=[Route("/pets/{pet_id:int}", get_pet), Route("/pets/{pet_id:int}", delete_pet,
@@ -104,8 +107,13 @@ def call_counts(base: str) -> dict[tuple[str, str], float]:
 
 
 @pytest.fixture
-def upstream() -> Iterator[str]:
-    with serve_app(pets_app()) as base:
+def arrived() -> threading.Event:
+    return threading.Event()
+
+
+@pytest.fixture
+def upstream(arrived: threading.Event) -> Iterator[str]:
+    with serve_app(pets_app(arrived)) as base:
         yield base
 
 
@@ -131,3 +139,24 @@ async def test_the_log_line_names_the_outcome_metrics_and_the_audit_log_name(ups
     assert lines == [(tool, status) for tool, _, status in expected]
     for tool, outcome, _ in expected:
         assert counts[(tool, outcome)] >= 1
+
+
+async def test_a_call_still_running_when_the_drain_ends_is_recorded_as_cancelled(
+        upstream: str, arrived: threading.Event, tmp_path: Path) -> None:
+    # Found by a new-user trial: a call waiting at a slow upstream (or for an approval) when
+    # SIGTERM's drain ran out left no audit record, no log line and no metric, so the numbers
+    # disagreed with what the clients saw.
+    manifest = write_manifest(tmp_path, upstream, extra_http="drain_timeout: 0.5s")
+    with mcprt_http(manifest, "--no-reload", env=child_env(ALICE_TOKEN=TOKEN)) as up:
+        async with http_client(up.url, token=TOKEN) as client:
+            assert not (await client.call_tool("getPet", {"petId": 2})).is_error
+            call = asyncio.ensure_future(client.call_tool("slow", {}))  # the upstream answers after 10 s
+            assert await asyncio.to_thread(arrived.wait, 30), up.log()
+            up.signal(signal.SIGTERM)
+            assert await asyncio.to_thread(up.process.wait, 30) == 0, up.log()
+            with contextlib.suppress(Exception):  # the server is gone: the call fails, however it does
+                await asyncio.wait_for(call, 30)
+        calls = audit_calls(tmp_path / "audit.jsonl", 2)
+    assert [(r["tool"], r["outcome"]) for r in calls] == [("getPet", "ok"), ("slow", "cancelled")]
+    assert calls[1]["bytes_sent"] == 0 and "cancelled" in calls[1]["error"]
+    assert re.search(r"call tool=slow source=pets status=cancelled ", up.log()), up.log()

@@ -79,8 +79,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
                     progress: Any = None, principal: Principal | None = None,
                     session_id: str | None = None, peer: ClientPeer | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
-    argument problems."""
+    argument problems. A cancelled call (asyncio.CancelledError) is logged and published with the
+    outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised."""
     started = time.perf_counter()
+    cancelled: asyncio.CancelledError | None = None
     status: Any = "-"
     outcome: Outcome = "ok"
     upstream_status: int | None = None
@@ -123,6 +125,14 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
+    except asyncio.CancelledError as exc:
+        # The client cancelled, or the server stopped with the call in flight: still one log line
+        # and one event, so metrics and the audit log count every call a client made (a call waiting
+        # for an approval when a drain ran out left no record at all). Re-raised below.
+        cancelled = exc
+        status = outcome = "cancelled"
+        result = error_result(f"the call to {tool.name} was cancelled before it finished")
+        result.sent_bytes = 0  # the record's text; the model received nothing
     except RecursionError:  # a value nested deeper than shaping can walk: the result's fault, not ours
         status = outcome = "upstream_error"
         result = error_result(f"the result of {tool.name} nests too deeply to process")
@@ -161,6 +171,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             # by reference, only for a subscriber that reads payloads (the status page's inspector)
             detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))
+    if cancelled is not None:
+        raise cancelled
     return result
 
 
