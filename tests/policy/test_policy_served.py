@@ -158,6 +158,29 @@ async def test_discovery_call_tool_cannot_bypass_rules(served: UpProcess) -> Non
         assert "peek_vault" in text_of(await client.call_tool("search_tools", {"query": "peek vault contents"}))
 
 
+def hidden_decisions(up: UpProcess) -> float:
+    """`mcprt_policy_decisions_total{action="hidden", rule="rules[1]"}` (the manifest's hide rule)."""
+    metrics = httpx.get(f"{up.base}/metrics", headers={"Authorization": f"Bearer {TOKENS['alice']}"}, timeout=10)
+    assert metrics.status_code == 200, metrics.text
+    line = next((l for l in metrics.text.splitlines()
+                 if l.startswith("mcprt_policy_decisions_total{") and 'action="hidden"' in l), None)
+    assert line is None or 'rule="rules[1]"' in line, line
+    return 0.0 if line is None else float(line.rsplit(" ", 1)[1])
+
+
+async def test_calling_a_hidden_tool_is_recorded_as_a_hidden_decision(served: UpProcess) -> None:
+    # Found by a new-user trial: ci-bot calling a tool hidden from it got "unknown tool" (right),
+    # but no decision reached the audit log or metrics, so probing went unseen.
+    before = hidden_decisions(served)
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        assert (await client.call_tool("showSecret", {})).is_error
+        assert (await client.call_tool("call_tool", {"name": "peek_vault", "arguments": {}})).is_error  # discovery
+        assert (await client.call_tool("noSuchTool", {})).is_error  # unknown to everyone: not a decision
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        assert text_of(await client.call_tool("showSecret", {})) == "s3cr3t"  # not hidden from alice
+    assert hidden_decisions(served) == before + 2
+
+
 async def test_timeout_pending_then_cli_approve_then_repeat_succeeds(served: UpProcess) -> None:
     arguments = {"text": "hello"}
     async with http_client(served.url, token=TOKENS["ci-bot"]) as client:

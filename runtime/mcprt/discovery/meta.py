@@ -265,6 +265,9 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
         name = str(arguments.get("name", ""))
         target = _visible(catalog, name, context.principal)
         if target is None:
+            hidden = catalog.get(name)
+            if hidden is not None and hidden.gate is not None:  # exists, but not for this caller
+                hidden.gate.refused_hidden(hidden, context.principal, context.session_id)
             raise ToolCallError(_unknown(catalog, name, names, context.principal))
         result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
                                  progress=context.progress, principal=context.principal,

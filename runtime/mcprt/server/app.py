@@ -128,7 +128,8 @@ def build_server(
         # tool set that used it is no longer referenced, so a call in flight is never cut off.
         toolset = holder.current
         principal = principal_of(ctx)
-        tool = toolset.get_for(params.name, principal)  # a tool a policy hides is unknown to this caller
+        # a tool a policy hides is unknown to this caller
+        tool = toolset.get_for(params.name, principal, session_id_of(ctx))
         if tool is None:
             return unknown_tool_result(params.name, toolset, principal)
 

@@ -22,6 +22,11 @@ class CallGate(Protocol):
         """Names of tools not listed for (and unknown to) `principal`."""
         ...
 
+    def refused_hidden(self, tool: Tool, principal: Principal | None, session_id: str | None) -> None:
+        """Record that `principal` called `tool` by name although it is hidden from them: the caller
+        is told the tool is unknown; the decision (`hidden`) still reaches the audit log and metrics."""
+        ...
+
     async def admit(self, tool: Tool, arguments: Mapping[str, Any], completed: Mapping[str, Any],
                     context: CallContext) -> None:
         """Return when the call may proceed; raise `errors.PolicyDenied` (or ToolCallError) when not.
