@@ -139,3 +139,30 @@ def test_registered_sections_render_after_the_pages_own_parts() -> None:
     assert page.index('id="inspector"') < page.index('<section id="approvals"><h2>Pending approvals</h2>')
     assert '<p id="pending">2 waiting</p>' in page
     assert "Broken &lt;b&gt;" in page and "this section failed: ZeroDivisionError" in page
+
+
+def test_a_signed_in_browser_leaves_no_rejection_in_the_log(served: UpProcess) -> None:
+    """Chromium asks for /favicon.ico on its own for every page it shows (it does not report that
+    request to Playwright, so the test asks as it does); that must not log a refused token. A
+    new-user trial saw four `rejected request: bearer token … path=/favicon.ico` warnings per
+    approval made from the status page: noise an operator alerting on rejections would be paged for."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is required (.ci/install-system-packages installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(f"{served.base}/status", timeout=30_000)
+            logged = len(served.stderr)
+            page.fill("input[name=token]", ALICE_TOKEN)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#tools", timeout=30_000)
+            page.goto(f"{served.base}/status/approvals", timeout=30_000)
+            icon = page.goto(f"{served.base}/favicon.ico", timeout=30_000)
+            assert icon is not None and icon.status == 404  # none here, and no token needed to learn that
+            page.goto(f"{served.base}/status", timeout=30_000)  # one more round trip: the log reader catches up
+        finally:
+            browser.close()
+    assert not [line for line in served.stderr[logged:] if "rejected request" in line], served.log()

@@ -54,7 +54,9 @@ class GuardPolicy:
     allowed_hosts: frozenset[str] = frozenset()  # lower-case "name" or "name:port"
     allowed_origins: frozenset[str] = frozenset()  # lower-case "scheme://name[:port]"
     max_request_bytes: int = 1_000_000
-    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz", "/readyz"}))
+    # `/favicon.ico`: every browser opening an operator page asks for it; open, it is a plain 404
+    # instead of a logged token rejection on each page view.
+    open_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/healthz", "/readyz", "/favicon.ico"}))
     # Host and Origin are checked, a valid bearer token attaches its principal, but a missing one is
     # not refused here: the route authenticates itself (the status page also accepts its cookie).
     # Exact paths, never prefixes: `/status/approvals` and the other operator pages below `/status`
