@@ -120,7 +120,9 @@ def test_protected_resource_metadata_has_rfc_9728_fields(world: World) -> None:
         assert document["authorization_servers"] == [world.idp.issuer]
         assert document["scopes_supported"] == ["mcp:tools"]
         assert document["bearer_methods_supported"] == ["header"]
-        assert document["resource_signing_alg_values_supported"] == ["ES256"]
+        # RFC 9728 §2: that member lists the algorithms the resource signs its *responses* with;
+        # mcprt signs none, so it must not be advertised (a trial saw the accepted token algorithms there).
+        assert "resource_signing_alg_values_supported" not in document
         assert all(isinstance(v, list) and all(isinstance(x, str) for x in v)
                    for k, v in document.items() if k != "resource")
 

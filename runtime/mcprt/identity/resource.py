@@ -94,7 +94,10 @@ class ResourceServer:
             "resource": resource,
             "authorization_servers": [self.config.issuer],
             "bearer_methods_supported": ["header"],  # RFC 6750 §2.1 only: no form or query tokens
-            "resource_signing_alg_values_supported": list(self.config.algorithms),
+            # Not `resource_signing_alg_values_supported`: RFC 9728 §2 means the algorithms this
+            # resource signs its *responses* with (e.g. FAPI message signing), and mcprt signs none;
+            # the access-token algorithms it accepts (`algorithms`) are the authorization server's
+            # business (its `id_token`/JWT metadata), not something a client must be told here.
         }
         if self.config.scopes:
             document["scopes_supported"] = list(self.config.scopes)
