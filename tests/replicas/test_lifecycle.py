@@ -23,7 +23,7 @@ sources:
     python: replica_tools
 {extra}"""
 from tests.support.components import free_port, redis_server
-from tests.support.served import child_env, http_client, mcprt_http
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -84,6 +84,32 @@ async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(
                 free = await client.call_tool("slow", {"seconds": 0})  # no rate limit: no shared state
                 assert not free.is_error, free.content
             assert "Traceback" not in up.log()
+
+
+async def test_a_redis_outage_is_logged_once_when_lost_and_once_when_back(tmp_path: Path) -> None:
+    # A new-user trial stopped Redis for 8 s under three replicas: each logged "shared state events
+    # lost" and "policy state refresh failed" every retry (about ten lines), and nothing at all when
+    # Redis came back, so the log could not say whether the replica had recovered.
+    manifest = _folder(tmp_path)
+    with redis_server(tmp_path) as redis:
+        with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
+            redis.process.kill()
+            redis.process.wait(10)
+            await _wait_for_log(up, "policy state refresh failed", "shared state events lost")
+            await anyio.sleep(6)  # several retries of both loops (refresh every 2 s, reconnect backoff to 5 s)
+            with redis_server(tmp_path, port=redis.port):
+                await _wait_for_log(up, "policy state refresh works again", "shared state events restored")
+                log = up.log()
+    assert log.count("shared state events lost") == 1, log
+    assert log.count("policy state refresh failed") == 1, log
+    assert log.count("shared state events restored") == 1 and log.count("refresh works again") == 1, log
+
+
+async def _wait_for_log(up: UpProcess, *needles: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(n in up.log() for n in needles):
+        assert time.monotonic() < deadline, f"never logged {needles}:\n{up.log()}"
+        await anyio.sleep(0.1)
 
 
 async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Path) -> None:

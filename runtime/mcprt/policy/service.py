@@ -124,11 +124,18 @@ class PolicyService:
 
     async def refresh_forever(self, every: float = 2.0) -> None:
         """Keep `snapshot` fresh (other replicas' changes, expiries); runs while serving."""
+        failing = False  # logged when it starts failing and when it works again, not every `every` s
         while True:
             try:
                 await self.refresh()
             except Exception as exc:  # a flaky backend must not end the loop
-                log_event("policy state refresh failed", logging.WARNING, error=type(exc).__name__)
+                if not failing:
+                    failing = True
+                    log_event("policy state refresh failed", logging.WARNING, error=type(exc).__name__)
+            else:
+                if failing:
+                    failing = False
+                    log_event("policy state refresh works again", logging.WARNING)
             await asyncio.sleep(every)
 
     async def aclose(self) -> None:

@@ -92,18 +92,24 @@ class RedisPolicyState:
 
     async def _listen(self) -> None:
         backoff = 0.1
+        lost = False  # one line when the events are lost and one when they are back, not one per retry
         while True:
             try:
                 pubsub = self._client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(self._channel)
                 backoff = 0.1
                 await self._read_pauses()  # anything missed while (re)connecting
+                if lost:
+                    lost = False
+                    log_event("shared state events restored", logging.WARNING)
                 async for message in pubsub.listen():
                     self._on_message(message.get("data"))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis went away: reconnect with backoff
-                log_event("shared state events lost; reconnecting", logging.WARNING, error=type(exc).__name__)
+                if not lost:
+                    lost = True
+                    log_event("shared state events lost; reconnecting", logging.WARNING, error=type(exc).__name__)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
