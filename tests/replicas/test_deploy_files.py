@@ -4,14 +4,18 @@ field is an error), the kustomization names files that exist, the HAProxy exampl
 
 from __future__ import annotations
 
+import re
 import subprocess
+import time
 from pathlib import Path
+
+import httpx
 
 import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
-from tests.support.components import binary
+from tests.support.components import binary, free_port, stop_process
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "kubernetes"
@@ -59,6 +63,41 @@ def test_haproxy_example_is_valid() -> None:
     done = subprocess.run([binary("haproxy", "/usr/sbin"), "-c", "-f", str(DEPLOY / "plain-hosts" / "haproxy.cfg")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_haproxy_example_starts_and_serves_mcprt(tmp_path: Path) -> None:
+    """The shipped file itself, only its addresses changed, runs in front of a real `mcprt up`.
+    A new-user trial's HAProxy refused to start on it ("Cannot raise FD limit to 40020, limit is
+    20000": a fixed `maxconn 20000` needs 2 × that many descriptors), which `haproxy -c` never sees."""
+    from tests.replicas.test_replicas import TOOLS
+    from tests.support.served import mcprt_http
+
+    (tmp_path / "replica_tools.py").write_text(TOOLS)
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  tools:\n    python: replica_tools\n")
+    with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
+        replica = up.base.removeprefix("http://")
+        port = free_port()
+        text = (DEPLOY / "plain-hosts" / "haproxy.cfg").read_text()
+        text = text.replace("bind :8080", f"bind 127.0.0.1:{port}")
+        text = re.sub(r"10\.0\.0\.1\d:8765", replica, text)
+        assert text.count(replica) == 3 and f"127.0.0.1:{port}" in text  # the file still has those lines
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(text)
+        process = subprocess.Popen([binary("haproxy", "/usr/sbin"), "-f", str(config), "-db"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.poll() is None, f"haproxy exited {process.returncode}: {process.communicate()[0]}"
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "HAProxy never passed a request to the replica"
+                time.sleep(0.1)
+        finally:
+            stop_process(process)
 
 
 def test_dockerfile_runs_as_non_root_from_a_slim_base_with_the_catalog() -> None:
