@@ -127,6 +127,24 @@ def test_protected_resource_metadata_has_rfc_9728_fields(world: World) -> None:
                    for k, v in document.items() if k != "resource")
 
 
+def test_status_sign_in_with_an_access_token_says_how_to_use_it(world: World) -> None:
+    # A new-user trial pasted a valid access token into the status page's sign-in form and was told
+    # "that token is not valid", while the same token in a header opened the page.
+    token = world.idp.client_credentials(world.resource)
+    base = world.up.base
+    form = httpx.post(f"{base}/status/login", data={"token": token}, headers={"origin": base}, timeout=30)
+    assert form.status_code == 401
+    assert "valid OAuth access token" in form.text and "Authorization: Bearer" in form.text
+    assert "not valid" not in form.text and token not in form.text
+    wrong = httpx.post(f"{base}/status/login", data={"token": forged(token, {"alg": "none"})}, headers={"origin": base},
+                       timeout=30)
+    assert wrong.status_code == 401 and "that token is not valid" in wrong.text
+    header = httpx.get(f"{base}/status", headers={"authorization": f"Bearer {token}"}, timeout=30)
+    assert header.status_code == 200 and "Sign in" not in header.text
+    static = httpx.post(f"{base}/status/login", data={"token": CI_TOKEN}, headers={"origin": base}, timeout=30)
+    assert static.status_code == 303  # static tokens still sign a browser in
+
+
 def test_missing_token_gets_401_pointing_at_the_metadata(world: World) -> None:
     assert f"OAuth from {world.idp.issuer} + static tokens)" in world.up.log()  # the banner says how
     response = world.post(None)

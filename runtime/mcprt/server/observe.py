@@ -159,7 +159,7 @@ class Observatory:
 
         token = request.query_params.get("token")
         if token is not None:  # accepted once, then a cookie: the token leaves the address bar
-            return self._admit(token) or self._refused_sign_in(request, bool(token))
+            return self._admit(token) or await self._refused_sign_in(request, token)
         if not self._bearer_ok(request):  # the guard attached the principal of a token or a sign-in cookie
             if request.headers.get("authorization"):  # a wrong token is a rejection; a browser's first visit is not
                 log_refused(True, request.url.path)
@@ -174,13 +174,36 @@ class Observatory:
 
         body = (await request.body())[:4096].decode("utf-8", errors="replace")
         token = (parse_qs(body).get("token") or [""])[0]
-        return self._admit(token) or self._refused_sign_in(request, bool(token))
+        return self._admit(token) or await self._refused_sign_in(request, token)
 
-    def _refused_sign_in(self, request: Request, given: bool) -> Response:
+    async def _refused_sign_in(self, request: Request, token: str) -> Response:
         from ..observability.status_page import login_page
 
-        log_refused(given, request.url.path)
-        return HTMLResponse(login_page("that token is not valid"), status_code=401)
+        log_refused(bool(token), request.url.path)
+        message = "that token is not valid"
+        if token and await self._is_access_token(request, token):
+            # The cookie names a configured static token's principal (browser_login): an OAuth
+            # access token cannot be turned into one, however valid. Say so, not "not valid".
+            assert self.policy is not None
+            message = ("that is a valid OAuth access token, but a browser signs in with a static token "
+                       "(server.auth.tokens)" + ("" if self.policy.tokens else ", and this server has none") +
+                       "; to use the access token, send it as an Authorization: Bearer header")
+        return HTMLResponse(login_page(message), status_code=401)
+
+    async def _is_access_token(self, request: Request, token: str) -> bool:
+        """Whether `token` is an access token this server accepts (server.auth.oauth)."""
+        server = self.policy.resource_server if self.policy is not None else None
+        if server is None:
+            return False
+        from ..identity.resource import InsufficientScope
+
+        try:
+            await server.authenticate(token, server.resource(request.url.scheme, request.headers.get("host")))
+        except InsufficientScope:
+            return True  # valid, if not for these pages; the sign-in answer is the same
+        except Exception:  # noqa: BLE001 - rejected, keys unavailable: not an access token we can tell apart
+            return False
+        return True
 
     def _admit(self, token: str) -> Response | None:
         assert self.policy is not None
