@@ -182,3 +182,25 @@ def test_diff_reports_output_schema_changes(tmp_path: Path) -> None:
     listed = json.loads(mcprt("tools", str(new), "--json").stdout)["tools"][0]
     assert listed["outputSchema"] == {"type": "object", "properties": {"id": {"type": ["integer", "null"]},
                                                                        "status": {"type": ["string", "null"]}}}
+
+
+def test_operator_commands_tell_a_refused_token_from_a_missing_one(tmp_path: Path) -> None:
+    """Found by a new-user trial: `mcprt status --token WRONG` said the page "needs a bearer token:
+    pass --token", and `approvals`/`pause` printed the server's "a valid bearer token is required"
+    with no token as with a wrong one; `call --url` alone told the two apart."""
+    entry = tmp_path / "quickstart"
+    shutil.copytree(CATALOG / "quickstart", entry)
+    manifest = entry / "mcp.yaml"
+    manifest.write_text(manifest.read_text().replace(
+        "server:\n", 'server:\n  auth: {tokens: {ops: "${OPS_TOKEN}"}}\n', 1))
+    with mcprt_http(manifest, env=child_env(OPS_TOKEN="ops-token-1")) as up:
+        for command in (("status", up.url), ("approvals", "list", "--url", up.url),
+                        ("pause", "search_notes", "--url", up.url)):
+            missing = mcprt(*command)
+            assert missing.returncode == 2 and "Traceback" not in missing.stderr, missing.stderr
+            assert "HTTP 401" in missing.stderr and "pass --token TOKEN or set MCPRT_TOKEN" in missing.stderr
+            wrong = mcprt(*command, "--token", "not-it")
+            assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr, wrong.stderr
+            assert "did not accept the bearer token sent" in wrong.stderr and "pass --token" not in wrong.stderr
+            assert "not-it" not in wrong.stderr
+        assert mcprt("status", up.url, "--token", "ops-token-1").returncode == 0

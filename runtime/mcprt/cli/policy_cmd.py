@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import McprtError
 from .errors import EXIT_OK
+from .status_cmd import token_refusal
 
 TIMEOUT = 15.0
 
@@ -42,8 +43,8 @@ def _request(method: str, url: str, token: str | None, body: dict[str, Any] | No
         data = None
     if response.status_code >= 400:
         detail = data.get("error") if isinstance(data, dict) else None
-        if response.status_code == 401:
-            detail = detail or "the server wants a bearer token: pass --token or set MCPRT_TOKEN"
+        if response.status_code == 401:  # the server's words cannot tell a wrong token from none
+            detail = token_refusal(token is not None)
         raise McprtError(f"{method} {urlsplit(url).path}: HTTP {response.status_code}: "
                          f"{detail or response.text[:200]}")
     return data

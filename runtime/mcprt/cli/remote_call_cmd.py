@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import McprtError
 from .errors import EXIT_FAILED_CHECK, EXIT_OK
-from .status_cmd import TOKEN_ENV
+from .status_cmd import TOKEN_ENV, token_refusal
 
 _TIMEOUT_S = 60.0
 
@@ -92,10 +92,8 @@ def _refused(status: int, detail: str, url: str, authorized: bool) -> str:
     """What an HTTP error answer means to someone calling from the command line."""
     said = f"HTTP {status}" + (f" ({detail})" if detail else "")
     if status == 401:
-        if authorized:
-            return f"{said}: the server did not accept the bearer token sent"
-        return (f"{said}: the server wants a bearer token: pass --token TOKEN or set {TOKEN_ENV} "
-                "(or --header 'Authorization: Bearer …')")
+        return f"{said}: {token_refusal(authorized)}" + ("" if authorized else
+                                                        " (or --header 'Authorization: Bearer …')")
     if status == 403:
         return f"{said}: the server refused this client (a token without the needed scope, or a browser Origin)"
     if status == 404:

@@ -11,6 +11,14 @@ from .errors import EXIT_OK
 TOKEN_ENV = "MCPRT_TOKEN"
 
 
+def token_refusal(sent: bool) -> str:
+    """What a 401 from a running server means at the command line (`status`, `approvals`, `pause`,
+    `call --url`): the token sent was refused, or none was sent, and then how to send one."""
+    if sent:
+        return "the server did not accept the bearer token sent"
+    return f"the server wants a bearer token: pass --token TOKEN or set {TOKEN_ENV}"
+
+
 def status_url(url: str) -> str:
     """`/status.json` of the server at `url` (its base, its MCP endpoint or its status page)."""
     parts = urlsplit(url if "://" in url else f"http://{url}")
@@ -36,7 +44,7 @@ def run_status(url: str, token: str | None, as_json: bool) -> int:
     except httpx.HTTPError as exc:
         raise McprtError(f"cannot reach {target}: {exc}") from None
     if response.status_code == 401:
-        raise McprtError(f"{target} needs a bearer token: pass --token or set {TOKEN_ENV}")
+        raise McprtError(f"{target}: HTTP 401: {token_refusal(token is not None)}")
     if response.status_code != 200:
         raise McprtError(f"{target} answered HTTP {response.status_code}")
     data = response.json()
