@@ -36,3 +36,8 @@ def transfer(to: str, amount: int) -> str:
 def ping() -> str:
     """Check the service answers."""
     return "pong"
+
+
+def rotate_key(service: str, api_key: str) -> str:
+    """Install a new API key for a service."""
+    return f"rotated {service} to a key of {len(api_key)} characters ending {api_key[-4:]}"

@@ -45,7 +45,7 @@ policy:
     - {match: {tools: [showSecret, peek_vault], principals: [ci-bot]}, action: hide}
     - {match: {tools: [refund], when: "amount > `1000`"}, action: approve, approvals: {wait: 60s}}
     - {match: {tools: [transfer]}, action: approve, approvals: {wait: 60s, required: 2, approvers: [alice, bob, carol]}}
-    - {match: {tools: [write_note, open_vault]}, action: approve}
+    - {match: {tools: [write_note, open_vault, rotate_key]}, action: approve}
   approvals: {wait: 2s, valid_for: 10m, approvers: [alice, bob], webhook: "${APPROVAL_WEBHOOK}"}
   rate_limits:
     - {match: {tools: [add]}, per: principal, limit: 5/min}
@@ -198,6 +198,31 @@ async def test_timeout_pending_then_cli_approve_then_repeat_succeeds(served: UpP
         assert not again.is_error and text_of(again) == "wrote hello"
         other = await client.call_tool("write_note", {"text": "other"})  # other arguments: a new request
         assert other.is_error and "pending" in text_of(other)
+
+
+async def test_approvers_see_secret_looking_arguments_redacted(served: UpProcess,
+                                                               webhook: tuple[Webhook, str]) -> None:
+    # Found by a new-user trial: the audit log redacts an `api_key` argument, but the approval
+    # request showed it raw to the webhook (Slack), the status page, `mcprt approvals list` and Redis.
+    key = "sk-live-4242abcd"
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        first = await client.call_tool("rotate_key", {"service": "crm", "api_key": key})
+        assert first.is_error and "pending" in text_of(first)
+        shown = {"api_key": "[redacted]", "service": "crm"}
+        request = pending(served, "rotate_key", shown)
+        body = await anyio.to_thread.run_sync(lambda: webhook[0].for_tool("rotate_key", shown))
+        listed = cli(served, "approvals", "list", token=TOKENS["alice"])
+        page = httpx.get(f"{served.base}/status/approvals", headers={"Authorization": f"Bearer {TOKENS['alice']}"},
+                         timeout=10)
+        assert page.status_code == 200 and "rotate_key" in page.text and "[redacted]" in page.text
+        for seen in (json.dumps(body), listed.stdout, page.text, json.dumps(request)):
+            assert key not in seen and "4242abcd" not in seen
+        assert cli(served, "approvals", "approve", request["id"], token=TOKENS["bob"]).returncode == 0
+        again = await client.call_tool("rotate_key", {"service": "crm", "api_key": key})  # the same call
+        assert not again.is_error, text_of(again)
+        assert text_of(again) == "rotated crm to a key of 16 characters ending abcd"  # the tool got the real key
+        other = await client.call_tool("rotate_key", {"service": "crm", "api_key": "sk-other-0000"})
+        assert other.is_error and "pending" in text_of(other)  # another key is another call, not this approval
 
 
 async def test_cli_deny_reaches_the_model_with_its_reason(served: UpProcess) -> None:

@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from ..outbound.redaction import REDACTED, is_sensitive_name, scrub
+from ..outbound.redaction import redact_value, scrub
+
+__all__ = ["manifest_secrets", "preview", "redact_value"]  # redact_value lives with the other name rules
 
 MIN_SECRET_LENGTH = 4  # shorter "secrets" would redact ordinary words
 
@@ -37,19 +39,6 @@ def _walk(value: Any, found: set[str]) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _walk(item, found)
-
-
-def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of a JSON-like value with sensitive keys' values replaced and known secrets scrubbed."""
-    secrets = tuple(secrets)
-    if isinstance(value, dict):
-        return {k: REDACTED if isinstance(k, str) and is_sensitive_name(k) else redact_value(v, secrets)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_value(v, secrets) for v in value]
-    if isinstance(value, str) and secrets:
-        return scrub(value, secrets)
-    return value
 
 
 def preview(value: Any, limit: int, secrets: Iterable[str] = ()) -> tuple[str, bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from ..scrubbing import SECRETS, Scrubber
@@ -31,6 +32,20 @@ def is_sensitive_name(name: str, extra: Iterable[str] = ()) -> bool:
     if lowered in _SENSITIVE_EXACT or lowered in {e.lower() for e in extra}:
         return True
     return any(part in lowered for part in _SENSITIVE_PARTS)
+
+
+def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of a JSON-like value with sensitive keys' values replaced and `secrets` scrubbed
+    (the audit log, the status page and approval requests show arguments through this)."""
+    secrets = tuple(secrets)
+    if isinstance(value, dict):
+        return {k: REDACTED if isinstance(k, str) and is_sensitive_name(k) else redact_value(v, secrets)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_value(v, secrets) for v in value]
+    if isinstance(value, str) and secrets:
+        return scrub(value, secrets)
+    return value
 
 
 def redact_headers(headers: HeaderItems, *, extra: Iterable[str] = ()) -> list[tuple[str, str]]:

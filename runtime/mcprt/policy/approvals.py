@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO
+from ..outbound.redaction import redact_value
+from ..scrubbing import SECRETS
 from .state import ApprovalRequest, new_approval_id
 
 if TYPE_CHECKING:
@@ -25,6 +27,15 @@ if TYPE_CHECKING:
     from .gate import Decision, PolicyGate
 
 PROGRESS_EVERY = 5.0  # seconds between "waiting for approval" progress notifications
+
+
+def shown_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments an approval request carries for approvers to read (webhook, status page, CLI,
+    the shared store): values under secret-looking names (`password`, `api_key`, …) and configured
+    secrets redacted, as in the audit log. Identical calls are still told apart by `request_key`,
+    made from the arguments as given."""
+    shown = redact_value(dict(arguments))
+    return SECRETS.scrub_value(shown) if SECRETS else shown
 
 
 def request_key(principal: str, tool: str, arguments: Mapping[str, Any]) -> str:
@@ -54,7 +65,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         now = time.time()
         fresh = ApprovalRequest(
             id=new_approval_id(), key=key, tool=tool.name, source=tool.source, principal=principal,
-            arguments=dict(arguments), created=now, expires=now + settings.valid_for, required=required,
+            arguments=shown_arguments(arguments), created=now, expires=now + settings.valid_for, required=required,
             approvers=list(approvers), rule=rule,
         )
         request = await state.approval_create(fresh)
