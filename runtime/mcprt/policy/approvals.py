@@ -9,6 +9,7 @@ client (no elicitation), and never for their own calls.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -73,7 +74,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             gate.publish("approval_requested", tool, context, rule=rule, approval_id=request.id)
             await service.announce(request)
     if request.status == "pending" and wait > 0:
-        request = await _wait(state, request, wait, context)
+        request = await _wait(state, request, wait, context, service.stopping)
     if request.status == "approved":
         who = ", ".join(v.approver for v in request.votes if v.approve)
         gate.publish("allow", tool, context, rule=rule, reason=f"approved by {who}", approval_id=request.id)
@@ -87,14 +88,19 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                            {"mcprt/approval": {"id": request.id, "status": "denied"}})
     gate.publish("approval_expired", tool, context, rule=rule, approval_id=request.id)
     minutes = max(1, round((request.expires - time.time()) / 60))
+    why = ("this server is restarting, so the call stopped waiting" if service.stopping.is_set()
+           else "none was given in time")
     raise PolicyDenied(
-        f"{tool.name} needs human approval and none was given in time: approval {request.id} is pending. "
+        f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
         f"{minutes} min.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
 
 
-async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext) -> ApprovalRequest:
-    """Wait up to `wait` s for a decision, sending a progress notification every PROGRESS_EVERY s."""
+async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,
+                stopping: asyncio.Event) -> ApprovalRequest:
+    """Wait up to `wait` s for a decision, sending a progress notification every PROGRESS_EVERY s.
+    Returns the request still pending at once when `stopping` is set (the server drains: the model
+    is told to make the call again, which reaches another replica, rather than being cut off)."""
     started = time.monotonic()
     deadline = started + wait
     message = f"waiting for approval {request.id} of {request.tool} (up to {wait:g} s)"
@@ -105,9 +111,19 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
             except Exception:  # a client that went away must not turn a pending approval into an error
                 pass
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or stopping.is_set():
             return request
-        current = await state.approval_wait(request.id, min(PROGRESS_EVERY, remaining))
+        step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining)))
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            await asyncio.wait((step, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (step, stop):
+                if not task.done():
+                    task.cancel()
+        if not step.done() or step.cancelled():
+            return request  # stopping
+        current = step.result()
         if current is None:
             return request
         request = current

@@ -49,6 +49,9 @@ class PolicyService:
         self.base_url: str | None = None  # e.g. http://127.0.0.1:8765, for links in webhook messages
         self.snapshot = Snapshot()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Set when the server starts draining (SIGTERM): calls waiting for a human stop waiting and
+        # are told the request is pending, instead of being cut when the drain runs out.
+        self.stopping = asyncio.Event()
 
     # --- who may do what -------------------------------------------------------------------------
 

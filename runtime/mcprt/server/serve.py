@@ -120,8 +120,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                                  manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
                                  session_records=shared.sessions if shared is not None else None,
                                  extra_routes=routes, guarded_routes=observatory.routes)
-            spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams),
-                  "graceful stop")
+            spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams,
+                                   runtime.policy_service().stopping.set), "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams)
         else:
@@ -176,15 +176,19 @@ async def _warm_up_sources(runtime: Runtime) -> None:
 
 
 async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readiness: Readiness,
-                           app: Any, options: ServeOptions, end_listen_streams: Callable[[], None]) -> None:
+                           app: Any, options: ServeOptions, end_listen_streams: Callable[[], None],
+                           end_approval_waits: Callable[[], None] = lambda: None) -> None:
     """On the first SIGTERM/SIGINT: readiness false, calls in flight finish (bounded), then stop.
 
     2026-07-28 `subscriptions/listen` streams are POSTs that last as long as the client listens:
     they are ended first (clients reopen them through the balancer) so they are not waited for.
+    Calls waiting for a human's approval (up to `approvals.wait`, 60 s by default, longer than the
+    drain) stop waiting at once and tell the model the request is pending, to call again.
     """
     await stopping.wait()
     readiness.draining = True
     end_listen_streams()
+    end_approval_waits()
     inflight = _find_inflight(app)
     if inflight is not None and inflight.count:
         log_event("draining", logging.INFO, in_flight=inflight.count, timeout_s=options.drain_timeout)
