@@ -170,8 +170,6 @@ class Observatory:
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     async def _login(self, request: Request) -> Response:
-        from ..observability.status_page import login_page
-
         body = (await request.body())[:4096].decode("utf-8", errors="replace")
         token = (parse_qs(body).get("token") or [""])[0]
         return self._admit(token) or await self._refused_sign_in(request, token)
