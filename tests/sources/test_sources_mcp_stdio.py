@@ -43,7 +43,7 @@ async def test_tools_are_listed_called_pruned_and_renamed(folder: Path, caplog: 
         assert runtime.pool.running["fx"].local_files() == [MCP_SERVER.resolve()]  # edits restart it on reload
         listed = {tool["name"]: tool for tool in compiled.toolset.list_tools()}
         assert set(listed) == {"say", "add", "items_list", "count", "add_tool", "whoami", "client_header",
-                                "spawn_child", "fail", "nap"}
+                                "spawn_child", "fail", "nap", "ask", "sample", "chatty"}
         assert listed["say"]["title"] == "Echo"
         assert listed["say"]["annotations"] == {"readOnlyHint": True}
         assert listed["say"]["inputSchema"]["type"] == "object"
@@ -83,7 +83,7 @@ async def test_progress_from_upstream_reaches_the_caller(folder: Path) -> None:
 
 @pytest.mark.parametrize("era", ["2026-07-28", "legacy"])
 async def test_upstream_list_changed_relists_and_fires_the_callback(folder: Path, era: str) -> None:
-    manifest = fixture_manifest(folder, flags=("--legacy",) if era == "legacy" else ())
+    manifest = fixture_manifest(folder, flags=("--modern-only",) if era != "legacy" else ())
     async with running(manifest) as (runtime, compiled):
         source = runtime.pool.running["fx"]
         assert (source._client.protocol_version == "2026-07-28") == (era != "legacy")  # noqa: SLF001
