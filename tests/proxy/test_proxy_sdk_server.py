@@ -22,7 +22,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprec
 SERVER = Path(__file__).parents[1] / "sources" / "fixtures" / "mcp_server.py"
 
 
-async def test_an_sdk_servers_requests_logs_and_list_changes_reach_the_client(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flags", [(), ("--no-reload",)], ids=["reload", "no-reload"])
+async def test_an_sdk_servers_requests_logs_and_list_changes_reach_the_client(tmp_path: Path,
+                                                                              flags: tuple[str, ...]) -> None:
+    """`--no-reload` stops watching files, not following the upstream's tool list."""
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "{SERVER}"]\n',
                         encoding="utf-8")
@@ -43,7 +46,7 @@ async def test_an_sdk_servers_requests_logs_and_list_changes_reach_the_client(tm
         assert params.message == "What is your name?"
         return types.ElicitResult(action="accept", content={"name": "Ada"})
 
-    command = up_command(manifest)
+    command = up_command(manifest, *flags)
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(tmp_path))
     async with Client(params, mode="legacy", logging_callback=on_log, message_handler=on_message,  # type: ignore[arg-type]
                       sampling_callback=on_sampling, elicitation_callback=on_elicit) as client:
