@@ -200,6 +200,7 @@ async def test_the_manifest_folder_is_importable_once_and_its_own_module_wins(tm
     ],
 )
 def test_import_problems_are_diagnostics_at_the_python_line(project: Path, entry: str, message: str) -> None:
+    """At the entry itself: the `python:` value, or the item of a list of entries."""
     manifest = write_manifest(project, f"""
         version: 1
         sources:
@@ -212,7 +213,8 @@ def test_import_problems_are_diagnostics_at_the_python_line(project: Path, entry
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     first_line = result.stderr.splitlines()[0]
-    assert first_line == f"{manifest}:4:13: {message}" or first_line.startswith(f"{manifest}:4:13: {message}"), (
+    where = "4:31" if entry.startswith("[") else "4:13"  # a list's second entry starts at column 31
+    assert first_line == f"{manifest}:{where}: {message}" or first_line.startswith(f"{manifest}:{where}: {message}"), (
         first_line
     )
 
