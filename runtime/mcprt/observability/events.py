@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ..identity.principal import Principal
 
-Outcome = Literal["ok", "tool_error", "upstream_error", "rejected", "denied", "internal"]
+Outcome = Literal["ok", "tool_error", "upstream_error", "rejected", "denied", "internal", "cancelled"]
 """How a call ended (the `outcome` label of `mcprt_tool_calls_total`):
 
 - `ok`: a result the model can use;
@@ -25,7 +25,9 @@ Outcome = Literal["ok", "tool_error", "upstream_error", "rejected", "denied", "i
 - `upstream_error`: the upstream failed (HTTP 4xx/5xx, timeout, connection error, oversized body);
 - `rejected`: mcprt refused the call before any upstream (invalid arguments, source not running);
 - `denied`: a policy refused it (deny rule, rate limit, pause, approval denied or pending);
-- `internal`: a bug in mcprt or a source.
+- `internal`: a bug in mcprt or a source;
+- `cancelled`: the client cancelled the call (`notifications/cancelled`, a closed request) before
+  it ended; no result was sent.
 """
 
 

@@ -121,6 +121,11 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
+    except asyncio.CancelledError:  # the client cancelled (or left): no answer goes out, but the call happened
+        cancelled = ToolResult(content=[])  # nothing is sent: the log line and event say 0 bytes
+        _finish(tool, started, "cancelled", "cancelled", cancelled, principal, session_id, request_id, arguments,
+                upstream_status, upstream)
+        raise
     except RecursionError:  # a value nested deeper than shaping can walk: the result's fault, not ours
         status, outcome = "rejected", "upstream_error"
         result = error_result(f"the result of {tool.name} nests too deeply to process")
@@ -129,6 +134,15 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         outcome = "internal"
         logger.log(logging.ERROR, "tool %s failed unexpectedly", tool.name, exc_info=exc)
         result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
+    _finish(tool, started, status, outcome, result, principal, session_id, request_id, arguments, upstream_status,
+            upstream)
+    return result
+
+
+def _finish(tool: Tool, started: float, status: Any, outcome: Outcome, result: ToolResult,
+            principal: Principal | None, session_id: str | None, request_id: str | None, arguments: Any,
+            upstream_status: int | None, upstream: Any) -> None:
+    """The call's log line and `CallEvent`, however it ended (a cancelled one included)."""
     latency = time.perf_counter() - started
     result.outcome = outcome
     log_call(
@@ -159,7 +173,6 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             # by reference, only for a subscriber that reads payloads (the status page's inspector)
             detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))
-    return result
 
 
 def _upstream_seconds(upstream: Any) -> float | None:
