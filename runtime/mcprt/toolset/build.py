@@ -350,6 +350,7 @@ def _describe(
 def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:
     """Two tools with one name: ask for a prefix (different sources) or a distinct `name` override."""
     seen: dict[str, Tool] = {}
+    between: dict[tuple[str, str], list[str]] = {}  # (source, earlier source) → colliding names, one error each pair
     for tool in tools:
         other = seen.get(tool.name)
         if other is None:
@@ -360,12 +361,18 @@ def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagn
             out.append(loaded.diagnostic(path, f"duplicate tool name '{tool.name}' (also from source "
                                                f"'{other.source}', operation '{other.operation.key}')"))
         elif other.source != tool.source:
-            out.append(loaded.diagnostic(("sources", tool.source), f"tool name '{tool.name}' from source "
-                                         f"'{tool.source}' collides with source '{other.source}': give one of them "
-                                         "a `prefix`", prefer="key"))
+            between.setdefault((tool.source, other.source), []).append(tool.name)
         else:
             out.append(loaded.diagnostic(("sources", tool.source), f"duplicate tool name '{tool.name}' in source "
                                          f"'{tool.source}': rename one with a `name` override", prefer="key"))
+    for (source, other_source), names in between.items():
+        if len(names) == 1:
+            what = f"tool name '{names[0]}' from source '{source}' collides"
+        else:  # two sources offering the same module or server: one finding, not one line per tool
+            shown = ", ".join(f"'{n}'" for n in names[:5]) + (f", … {len(names) - 5} more" if len(names) > 5 else "")
+            what = f"{len(names)} tool names from source '{source}' ({shown}) collide"
+        out.append(loaded.diagnostic(("sources", source), f"{what} with source '{other_source}': give one of them "
+                                     "a `prefix`", prefer="key"))
 
 
 def _check_pinned(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:
