@@ -14,8 +14,9 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
-from tests.support.served import child_env, text_of, up_command
+from tests.support.served import child_env, mcprt_http, text_of, up_command
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
@@ -67,3 +68,25 @@ async def test_an_sdk_servers_requests_logs_and_list_changes_reach_the_client(tm
             await changed.wait()
         assert "late_tool" in [tool.name for tool in (await client.list_tools()).tools]
         assert text_of(await client.call_tool("late_tool", {})) == "I am late_tool"
+
+
+async def test_relayed_log_messages_leave_no_raw_warning_on_stderr(tmp_path: Path) -> None:
+    """mcprt relays log messages to handshake-era clients on purpose: the SDK's deprecation warning
+    for 2026-07-28 must not reach the terminal as a raw Python warning line (a trial saw one)."""
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "{SERVER}"]\n',
+                        encoding="utf-8")
+    logs: list[Any] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        logs.append(params.data)
+
+    with mcprt_http(manifest, "--no-reload", env=child_env(PYTHONWARNINGS="default")) as up:
+        async with Client(streamable_http_client(up.url), mode="legacy", logging_callback=on_log) as client:
+            await client.set_logging_level("info")
+            assert text_of(await client.call_tool("chatty", {})) == "chatted"
+            with anyio.fail_after(30):
+                while len(logs) < 2:
+                    await anyio.sleep(0.02)
+        ours = [line for line in up.stderr if "mcprt.source.fx" not in line]  # the server's own stderr aside
+        assert not [line for line in ours if "Warning" in line], "".join(ours)
