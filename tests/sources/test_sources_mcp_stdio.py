@@ -15,6 +15,7 @@ import pytest
 from sources_support import MCP_SERVER, PYTHON, call, eventually, json_of, running, text_of, write_manifest
 
 from mcprt.errors import ManifestError
+from mcprt.toolset.invoke import call_tool
 from mcprt.sources.mcp.process import is_alive
 
 
@@ -161,9 +162,10 @@ async def test_a_crash_also_ends_the_crashed_servers_children(folder: Path) -> N
 async def test_a_slow_upstream_call_times_out_as_a_tool_error(folder: Path) -> None:
     manifest = fixture_manifest(folder, tools={"nap": {"timeout": "300ms"}})
     async with running(manifest) as (_, compiled):
-        result = await call(compiled, "nap", {"seconds": 5})
-        assert result["isError"] is True
-        assert text_of(result) == "nap: the server did not answer within 0.3s"
+        late = await call_tool(compiled.toolset.get("nap"), {"seconds": 5})
+        assert late.is_error is True
+        assert text_of(late.to_wire()) == "nap: the server did not answer within 0.3s"
+        assert late.outcome == "upstream_error"  # the server did not answer: not a refusal before the call
         assert text_of(await call(compiled, "echo", {"text": "still here"})) == "still here"
 
 

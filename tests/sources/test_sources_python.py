@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mcprt.errors import ManifestError
+from mcprt.toolset.invoke import call_tool
 
 from sources_support import FIXTURES, call, json_of, running, text_of, write_manifest
 
@@ -137,9 +138,10 @@ async def test_bad_arguments_and_timeouts_are_tool_errors(project: Path) -> None
         bad = await call(compiled, "create_ticket", {"ticket": {"title": "x", "priority": "urgent"}})
         assert bad["isError"] is True
         assert "urgent" in text_of(bad) and "create_ticket" in text_of(bad)
-        late = await call(compiled, "slow", {"seconds": 3})
-        assert late["isError"] is True
-        assert text_of(late) == "slow did not finish within 0.2s"
+        late = await call_tool(compiled.toolset.get("slow"), {"seconds": 3})
+        assert late.is_error is True
+        assert text_of(late.to_wire()) == "slow did not finish within 0.2s"
+        assert late.outcome == "upstream_error"  # it ran and did not answer: not a refusal before the call
 
 
 async def test_overrides_apply_to_python_tools_by_name_or_full_path(project: Path) -> None:

@@ -219,7 +219,7 @@ class McpServerSource:
                     meta=carrier or None,  # type: ignore[arg-type]
                 )
         except TimeoutError:
-            raise ToolCallError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+            raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED or _session_expired(exc):
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
@@ -227,7 +227,7 @@ class McpServerSource:
                     raise UpstreamError(self.lost_during_call_message(context.tool)) from None
                 raise ToolCallError(self.unavailable_message()) from None
             if exc.code == types.REQUEST_TIMEOUT:
-                raise ToolCallError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+                raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
             raise ToolCallError(f"{context.tool}: server '{self.name}' refused the call: {exc.message}") from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from ...errors import McprtError, SourceConfigError, ToolCallError
+from ...errors import McprtError, SourceConfigError, ToolCallError, UpstreamError
 from ...manifest.model import PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
@@ -78,8 +78,8 @@ class FunctionInvoker:
                     value = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
                 if inspect.isawaitable(value):  # a sync wrapper returning a coroutine
                     value = await value
-        except TimeoutError:
-            raise ToolCallError(f"{context.tool} did not finish within {context.timeout:g}s") from None
+        except TimeoutError:  # it ran and did not answer in time: the tool's failure (upstream_error), not a refusal
+            raise UpstreamError(f"{context.tool} did not finish within {context.timeout:g}s") from None
         except ToolCallError:
             raise
         except (Exception, SystemExit) as exc:  # the function's own failure is the tool's answer
