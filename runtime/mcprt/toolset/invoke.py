@@ -117,7 +117,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     except ToolCallError as exc:
         outcome = "denied" if isinstance(exc, PolicyDenied) else (
             "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
-        status = "rejected"
+        status = outcome  # the log line says how it ended: a timeout is no refusal
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
