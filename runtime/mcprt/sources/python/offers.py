@@ -135,7 +135,7 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], base_dir: Any,
             resource_offers.append(ResourceOffer(uri, {"uri": uri, **wire}))
     for index, target in enumerate(prompts):
         try:
-            function = _function(target, f"prompt '{target}'", base_dir, modules)
+            function = _function(target, f"prompt '{target.partition(':')[2].strip() or target}'", base_dir, modules)
         except McprtError as exc:
             problems.append((("prompts", index), str(exc)))
             continue
