@@ -80,8 +80,11 @@ class FunctionInvoker:
                     value = await value
         except TimeoutError:  # it ran and did not answer in time: the tool's failure (upstream_error), not a refusal
             raise UpstreamError(f"{context.tool} did not finish within {context.timeout:g}s") from None
-        except ToolCallError:
+        except UpstreamError:  # the function says its own upstream failed: counted so
             raise
+        except ToolCallError as exc:  # the function's own message, as is: still the tool's answer (tool_error)
+            text = str(exc)
+            return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         except (Exception, SystemExit) as exc:  # the function's own failure is the tool's answer
             self.log.debug("%s raised %s", context.tool, type(exc).__name__, exc_info=exc)
             text = f"{type(exc).__name__}: {exc}".rstrip(": ")
