@@ -65,6 +65,18 @@ class ManifestNotFound(ManifestError):
         return self.message
 
 
+class SourceConfigError(McprtError):
+    """Problems with parts of one source's configuration, each reported at its own key.
+
+    `problems`: (path below the source, message) pairs, e.g. `(("resources", "notes://{id}"), "…")`
+    or `(("prompts", 1), "…")`; the source pool turns each into a `file:line:col` diagnostic there.
+    """
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(message for _, message in problems))
+
+
 class SpecError(McprtError):
     """An API description (OpenAPI/Swagger) cannot be used; names the document and JSON pointer."""
 

@@ -15,6 +15,7 @@ import pytest
 from sources_support import MCP_SERVER, PYTHON, call, eventually, json_of, running, text_of, write_manifest
 
 from mcprt.errors import ManifestError
+from mcprt.toolset.invoke import call_tool
 from mcprt.sources.mcp.process import is_alive
 
 
@@ -43,7 +44,7 @@ async def test_tools_are_listed_called_pruned_and_renamed(folder: Path, caplog: 
         assert runtime.pool.running["fx"].local_files() == [MCP_SERVER.resolve()]  # edits restart it on reload
         listed = {tool["name"]: tool for tool in compiled.toolset.list_tools()}
         assert set(listed) == {"say", "add", "items_list", "count", "add_tool", "whoami", "client_header",
-                                "spawn_child", "fail", "nap"}
+                                "spawn_child", "fail", "nap", "ask", "sample", "chatty"}
         assert listed["say"]["title"] == "Echo"
         assert listed["say"]["annotations"] == {"readOnlyHint": True}
         assert listed["say"]["inputSchema"]["type"] == "object"
@@ -83,7 +84,7 @@ async def test_progress_from_upstream_reaches_the_caller(folder: Path) -> None:
 
 @pytest.mark.parametrize("era", ["2026-07-28", "legacy"])
 async def test_upstream_list_changed_relists_and_fires_the_callback(folder: Path, era: str) -> None:
-    manifest = fixture_manifest(folder, flags=("--legacy",) if era == "legacy" else ())
+    manifest = fixture_manifest(folder, flags=("--modern-only",) if era != "legacy" else ())
     async with running(manifest) as (runtime, compiled):
         source = runtime.pool.running["fx"]
         assert (source._client.protocol_version == "2026-07-28") == (era != "legacy")  # noqa: SLF001
@@ -121,7 +122,10 @@ async def test_a_killed_server_answers_restarting_then_serves_again(folder: Path
         os.kill(pid, signal.SIGKILL)
         interrupted = await asyncio.wait_for(in_flight, 5)  # no hanging on a dead server
         assert interrupted["isError"] is True
-        assert text_of(interrupted) == "source 'fx' is restarting (attempt 1); try again in a few seconds"
+        # it reached the server (and may be what ended it): the model is told so, not just "try again"
+        assert text_of(interrupted) == ("nap: the connection to server 'fx' ended before it answered, so whether "
+                                        "this call took effect is unknown; source 'fx' is restarting (attempt 1); "
+                                        "try again in a few seconds, after checking that repeating it is safe")
 
         refused = await call(compiled, "whoami")
         assert refused == {
@@ -158,9 +162,10 @@ async def test_a_crash_also_ends_the_crashed_servers_children(folder: Path) -> N
 async def test_a_slow_upstream_call_times_out_as_a_tool_error(folder: Path) -> None:
     manifest = fixture_manifest(folder, tools={"nap": {"timeout": "300ms"}})
     async with running(manifest) as (_, compiled):
-        result = await call(compiled, "nap", {"seconds": 5})
-        assert result["isError"] is True
-        assert text_of(result) == "nap: the server did not answer within 0.3s"
+        late = await call_tool(compiled.toolset.get("nap"), {"seconds": 5})
+        assert late.is_error is True
+        assert text_of(late.to_wire()) == "nap: the server did not answer within 0.3s"
+        assert late.outcome == "upstream_error"  # the server did not answer: not a refusal before the call
         assert text_of(await call(compiled, "echo", {"text": "still here"})) == "still here"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mcprt.errors import ManifestError
+from mcprt.toolset.invoke import call_tool
 
 from sources_support import FIXTURES, call, json_of, running, text_of, write_manifest
 
@@ -137,9 +138,10 @@ async def test_bad_arguments_and_timeouts_are_tool_errors(project: Path) -> None
         bad = await call(compiled, "create_ticket", {"ticket": {"title": "x", "priority": "urgent"}})
         assert bad["isError"] is True
         assert "urgent" in text_of(bad) and "create_ticket" in text_of(bad)
-        late = await call(compiled, "slow", {"seconds": 3})
-        assert late["isError"] is True
-        assert text_of(late) == "slow did not finish within 0.2s"
+        late = await call_tool(compiled.toolset.get("slow"), {"seconds": 3})
+        assert late.is_error is True
+        assert text_of(late.to_wire()) == "slow did not finish within 0.2s"
+        assert late.outcome == "upstream_error"  # it ran and did not answer: not a refusal before the call
 
 
 async def test_overrides_apply_to_python_tools_by_name_or_full_path(project: Path) -> None:
@@ -200,6 +202,7 @@ async def test_the_manifest_folder_is_importable_once_and_its_own_module_wins(tm
     ],
 )
 def test_import_problems_are_diagnostics_at_the_python_line(project: Path, entry: str, message: str) -> None:
+    """At the entry itself: the `python:` value, or the item of a list of entries."""
     manifest = write_manifest(project, f"""
         version: 1
         sources:
@@ -212,7 +215,8 @@ def test_import_problems_are_diagnostics_at_the_python_line(project: Path, entry
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     first_line = result.stderr.splitlines()[0]
-    assert first_line == f"{manifest}:4:13: {message}" or first_line.startswith(f"{manifest}:4:13: {message}"), (
+    where = "4:31" if entry.startswith("[") else "4:13"  # a list's second entry starts at column 31
+    assert first_line == f"{manifest}:{where}: {message}" or first_line.startswith(f"{manifest}:{where}: {message}"), (
         first_line
     )
 

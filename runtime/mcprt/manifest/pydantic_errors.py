@@ -47,6 +47,9 @@ def diagnostics_from(
         loc = tuple(err["loc"])
         path, label = _data_path(loc, data, err["type"])
         about_key = err["type"] in ("extra_forbidden", "missing") or "[key]" in loc  # `[key]`: a mapping key is wrong
+        typo = _kind_key_typo(err)
+        if typo is not None:  # `pyhton:`: point at the misspelt key, not the whole source
+            path, about_key = (*path, typo), True
         where = index.locate(path, prefer="key" if about_key else "value")
         key = (where.file, where.line, where.col, label)
         message = _message(err, path, data)
@@ -117,6 +120,10 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
     if kind == "literal_error" and path == ("version",):
         return f"unsupported manifest version {err.get('input')!r}: this mcprt reads version 1"
     if kind == "source_kind":
+        typo = _kind_key_typo(err)
+        if typo is not None:
+            hint = difflib.get_close_matches(typo.lower(), SOURCE_KINDS, n=1, cutoff=0.6)[0]
+            return f"unknown key '{typo}' (did you mean '{hint}'?): {err['msg']}"
         return err["msg"]
     if kind in _EXPECTED:
         return f"{_EXPECTED[kind]}, got {_describe(err.get('input'))}"
@@ -125,6 +132,17 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
         return f"{err.get('input')!r} is not allowed here (must match {pattern})"
     message = str(err["msg"])
     return message.removeprefix("Value error, ")
+
+
+def _kind_key_typo(err: dict[str, Any]) -> str | None:
+    """For a source with no kind key, a key that looks like a misspelt one (`pyhton`, `Command`)."""
+    value = err.get("input")
+    if err["type"] != "source_kind" or not isinstance(value, dict) or any(k in value for k in SOURCE_KINDS):
+        return None
+    for key in value:
+        if isinstance(key, str) and difflib.get_close_matches(key.lower(), SOURCE_KINDS, n=1, cutoff=0.6):
+            return key
+    return None
 
 
 def _describe(value: Any) -> str:

@@ -106,7 +106,7 @@ class CallRecorder:
         if figures is None:
             figures = self.tools[event.tool] = ToolFigures()
         figures.calls += 1
-        figures.errors += event.outcome != "ok"
+        figures.errors += event.outcome not in ("ok", "cancelled")  # a client changing its mind is no error
         figures.raw_bytes += event.raw_bytes
         figures.sent_bytes += event.sent_bytes
         ok = event.outcome == "ok"

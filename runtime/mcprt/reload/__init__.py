@@ -24,6 +24,7 @@ __all__ = [
     "Reloader",
     "ToolChanges",
     "diff_toolsets",
+    "follow_upstream",
     "reload_now",
     "reload_status",
     "reloader_for",
@@ -82,4 +83,17 @@ async def watch(runtime: Runtime, notifier: Any | None = None, *, quiet_ms: int 
             group.create_task(reloader.serve(), name="mcprt-reload-serve")
     finally:
         reloader.forget_listener(refresh)
+        await reloader.aclose()
+
+
+async def follow_upstream(runtime: Runtime, notifier: Any | None = None) -> None:
+    """Without hot reload (`--no-reload`): no file is watched, but a proxied server's
+    `tools/list_changed` still rebuilds the tool set and notifies clients, until cancelled.
+
+    `--no-reload` freezes the manifest, not the upstream servers: their tools are theirs to change.
+    """
+    reloader = reloader_for(runtime, notifier)
+    try:
+        await reloader.serve()
+    finally:
         await reloader.aclose()

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from typing import Any
 
 import mcp_types as types
 from mcp.server import ServerRequestContext
 from mcp.server.connection import Connection
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict
@@ -103,8 +104,11 @@ class SessionPeer:
         level = params.get("level", "info")
         if not self._levels.allows(connection_of(ctx), level):
             return
-        await ctx.session.send_log_message(level, params.get("data"), params.get("logger"),
-                                           related_request_id=ctx.request_id)
+        with warnings.catch_warnings():  # the SDK marks logging deprecated for 2026-07-28; handshake-era
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # clients still get it (no raw line on stderr)
+            sending = ctx.session.send_log_message(level, params.get("data"), params.get("logger"),
+                                                   related_request_id=ctx.request_id)
+        await sending
 
 
 class Subscriptions:

@@ -16,6 +16,7 @@ from .. import __version__
 from ..manifest.model import Manifest
 from ..observability.log import log_event
 from ..outbound.token_cache import share_tokens
+from ..reload import follow_upstream
 from ..reload import reload_now as reload_manifest
 from ..reload import reload_status
 from ..reload import watch as watch_manifest
@@ -106,9 +107,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         if wire.pending.stop:
             stopping.set()
     readiness = Readiness(shared.ping if shared is not None else None)
-    watch = watch_manifest if reload else None
-    if watch is not None:
-        spawn(watch(runtime, notifier), "hot reload")
+    if reload:
+        spawn(watch_manifest(runtime, notifier), "hot reload")
+    else:  # the manifest stays as it is; proxied servers' tool lists are still followed
+        spawn(follow_upstream(runtime, notifier), "upstream tool lists")
     spawn(_warm_up_sources(runtime), "warm-up")
     try:
         if http:

@@ -288,7 +288,7 @@ def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:
     origin = f" ({shaping.template_origin})" if shaping.template_origin else ""
     return (
         f"Tool '{shaping.tool}' could not format its result: its output template{origin} failed{where}: "
-        f"{error.message}. "
+        f"{error.message.rstrip('.')}. "  # jinja2's own messages may end with a period already
         f"This is a problem in the server's configuration, not in the arguments."
     )
 

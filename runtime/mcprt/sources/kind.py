@@ -50,12 +50,17 @@ class SourceKind:
       build_only: config keys applied by the builder; changing only these keeps the running source
                   (same subprocess, same HTTP pool). `include`/`exclude` belong here for kinds whose
                   source does not filter while opening.
+      schema_enforced: the upstream itself refuses arguments outside the tool's input schema (a
+                  function's signature, an MCP server's `inputSchema`), so a `fixed`/`default` value
+                  the schema refuses is a manifest error; False where the wire decides instead
+                  (OpenAPI descriptions often type a parameter other than the API accepts it)
     """
 
     key: ClassVar[str] = ""
     model: ClassVar[type[SourceBase]] = SourceBase
     criteria: ClassVar[frozenset[str]] = SHARED_CRITERIA
     build_only: ClassVar[frozenset[str]] = SHARED_BUILD_ONLY | {"include", "exclude"}
+    schema_enforced: ClassVar[bool] = True
 
     async def open(self, ctx: SourceContext) -> RunningSource:
         """Open a source of this kind for `ctx.config` (see the module docstring for errors)."""

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..contracts import Operation
-from ..errors import Diagnostic, ManifestError, McprtError, SpecError
+from ..errors import Diagnostic, ManifestError, McprtError, SourceConfigError, SpecError
 from ..manifest.loader import LoadedManifest
 from ..observability.log import logger
 from ..settings import Settings
@@ -188,6 +188,9 @@ class SourcePool:
             return None, exc.diagnostics
         except SpecError as exc:
             return None, [loaded.diagnostic(where, str(exc))]
+        except SourceConfigError as exc:
+            return None, [loaded.diagnostic(("sources", name, *path), f"source '{name}': {message}")
+                          for path, message in exc.problems]
         except McprtError as exc:
             return None, [loaded.diagnostic(where, f"source '{name}': {exc}")]
         except (ImportError, KeyError, AttributeError) as exc:

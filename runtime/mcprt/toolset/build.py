@@ -24,6 +24,7 @@ from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
 from ..sources.kind import SourceKind, kind_of
 from ..sources.naming import fit_tool_name
+from ..schema.validator import argument_validator
 from ..contracts import Operation
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
@@ -120,7 +121,7 @@ def _source_tools(
             continue
         base = ("sources", source_name, "tools", key) if key else ("sources", source_name)
         name = override.name or fit_tool_name(f"{source.prefix or ''}{op.name}")
-        schema, plan = _shape_arguments(loaded, base, op, override, out)
+        schema, plan = _shape_arguments(loaded, base, op, override, kind, out)
         description = _describe(loaded, base, op, override, plan, out)
         pruner = compile_prune(override.prune) if override.prune else None
         output = _template(override.output, "output") if override.output else None
@@ -249,7 +250,8 @@ def _offset_of(text: str, line: int, col: int) -> int:
 
 
 def _shape_arguments(
-    loaded: LoadedManifest, base: tuple[Any, ...], op: Operation, override: ToolOverride, out: list[Diagnostic]
+    loaded: LoadedManifest, base: tuple[Any, ...], op: Operation, override: ToolOverride, kind: SourceKind,
+    out: list[Diagnostic],
 ) -> tuple[dict[str, Any], ArgPlan]:
     """The input schema the model sees, and how its arguments are completed before the upstream call."""
     if not override.args:
@@ -266,6 +268,8 @@ def _shape_arguments(
             hint = difflib.get_close_matches(arg, list(properties), n=1, cutoff=0.6)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (it has: {', '.join(properties) or 'none'})"
             out.append(loaded.diagnostic(where, f"tool '{op.key}' has no argument '{arg}'{suffix}", prefer="key"))
+            continue
+        if kind.schema_enforced and not _value_fits(loaded, where, op, schema, arg, spec, out):
             continue
         if spec.has_fixed:
             fixed[arg] = spec.fixed
@@ -289,6 +293,29 @@ def _shape_arguments(
     if not schema["required"]:
         schema.pop("required")
     return schema, ArgPlan(fixed=fixed, defaults=defaults, hidden=frozenset(hidden))
+
+
+def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, schema: dict[str, Any], arg: str,
+                spec: Any, out: list[Diagnostic]) -> bool:
+    """Whether an argument's `fixed` or `default` value satisfies the argument's own schema.
+
+    Checked for kinds whose upstream enforces the schema (`SourceKind.schema_enforced`): there the
+    model, which never sees a fixed value (and rarely overrides a default), would get a refusal on
+    every call it could do nothing about. Refused here instead, at the value's line.
+    """
+    keyword = "fixed" if spec.has_fixed else "default" if spec.has_default else None
+    if keyword is None:
+        return True
+    value = spec.fixed if spec.has_fixed else spec.default
+    wrapper: dict[str, Any] = {"type": "object", "properties": {arg: schema["properties"][arg]}}
+    if "$defs" in schema:  # the argument's `$ref`s point into the tool's own definitions
+        wrapper["$defs"] = schema["$defs"]
+    problems = [error.message for error in argument_validator(wrapper).iter_errors({arg: value})]
+    if not problems:
+        return True
+    out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}' does not "
+                                                    f"fit its schema: {'; '.join(problems)}"))
+    return False
 
 
 def _describe(
@@ -323,6 +350,7 @@ def _describe(
 def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:
     """Two tools with one name: ask for a prefix (different sources) or a distinct `name` override."""
     seen: dict[str, Tool] = {}
+    between: dict[tuple[str, str], list[str]] = {}  # (source, earlier source) → colliding names, one error each pair
     for tool in tools:
         other = seen.get(tool.name)
         if other is None:
@@ -333,12 +361,18 @@ def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagn
             out.append(loaded.diagnostic(path, f"duplicate tool name '{tool.name}' (also from source "
                                                f"'{other.source}', operation '{other.operation.key}')"))
         elif other.source != tool.source:
-            out.append(loaded.diagnostic(("sources", tool.source), f"tool name '{tool.name}' from source "
-                                         f"'{tool.source}' collides with source '{other.source}': give one of them "
-                                         "a `prefix`", prefer="key"))
+            between.setdefault((tool.source, other.source), []).append(tool.name)
         else:
             out.append(loaded.diagnostic(("sources", tool.source), f"duplicate tool name '{tool.name}' in source "
                                          f"'{tool.source}': rename one with a `name` override", prefer="key"))
+    for (source, other_source), names in between.items():
+        if len(names) == 1:
+            what = f"tool name '{names[0]}' from source '{source}' collides"
+        else:  # two sources offering the same module or server: one finding, not one line per tool
+            shown = ", ".join(f"'{n}'" for n in names[:5]) + (f", … {len(names) - 5} more" if len(names) > 5 else "")
+            what = f"{len(names)} tool names from source '{source}' ({shown}) collide"
+        out.append(loaded.diagnostic(("sources", source), f"{what} with source '{other_source}': give one of them "
+                                     "a `prefix`", prefer="key"))
 
 
 def _check_pinned(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:

@@ -60,15 +60,37 @@ class StdioConnector:
         self.target = Path(spec.argv[0]).name
         self.files = spec.files
         self.process: ServerProcess | None = None
+        self.mode = "legacy"  # see connect()
 
     def _started(self, process: ServerProcess) -> None:
         self.process = process
 
     @asynccontextmanager
     async def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> AsyncIterator[Client]:
-        self.process = None
-        async with _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks) as client:
-            yield client
+        """Handshake era first, the 2026-07-28 era (in a fresh process) if the server refuses `initialize`.
+
+        A proxy needs the handshake era wherever the server speaks it: a server written with the
+        SDK's `MCPServer` sends `ctx.elicit`, `create_message`, log messages and
+        `send_tool_list_changed` only on a handshake-era session; on a 2026-07-28 one each fails
+        with "no back-channel for server-initiated requests" (or is dropped). A 2026-only server
+        answers `initialize` with an error; it is then restarted in "auto" mode, which is remembered.
+        """
+        async with AsyncExitStack() as stack:
+            self.process = None
+            try:
+                connected = await stack.enter_async_context(
+                    _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
+                            self.mode))
+            except Exception as exc:  # the SDK may wrap it in an exception group
+                leaf = _leaf(exc)
+                if self.mode != "legacy" or not isinstance(leaf, MCPError) or leaf.code not in _ERA_REFUSALS:
+                    raise
+                self.mode = "auto"
+                self.process = None
+                connected = await stack.enter_async_context(
+                    _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
+                            self.mode))
+            yield connected
 
     async def wait_gone(self) -> None:
         if self.process is not None:

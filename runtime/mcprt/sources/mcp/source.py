@@ -41,7 +41,7 @@ from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ...errors import McprtError, ToolCallError
+from ...errors import McprtError, ToolCallError, UpstreamError
 from ...contracts import CallContext, Operation, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
@@ -57,6 +57,13 @@ _LOST_ERRORS: tuple[type[BaseException], ...] = (
     anyio.ClosedResourceError,
     anyio.BrokenResourceError,
     anyio.EndOfStream,
+)
+# Of those, the ones raised before a request could reach the server (no connection, a closed pipe).
+_NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    anyio.ClosedResourceError,
+    anyio.BrokenResourceError,
 )
 
 
@@ -212,17 +219,21 @@ class McpServerSource:
                     meta=carrier or None,  # type: ignore[arg-type]
                 )
         except TimeoutError:
-            raise ToolCallError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+            raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED or _session_expired(exc):
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
+                if exc.code == types.CONNECTION_CLOSED:  # the request was out: the server may have acted on it
+                    raise UpstreamError(self.lost_during_call_message(context.tool)) from None
                 raise ToolCallError(self.unavailable_message()) from None
             if exc.code == types.REQUEST_TIMEOUT:
-                raise ToolCallError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+                raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
             raise ToolCallError(f"{context.tool}: server '{self.name}' refused the call: {exc.message}") from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
-            raise ToolCallError(self.unavailable_message()) from None
+            if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
+                raise ToolCallError(self.unavailable_message()) from None
+            raise UpstreamError(self.lost_during_call_message(context.tool)) from None
         except RuntimeError as exc:  # the SDK's check of structuredContent against the tool's outputSchema
             raise ToolCallError(f"{context.tool}: server '{self.name}' returned an invalid result: {exc}") from None
         except Exception as exc:  # e.g. the server asked for input (elicitation) that a proxy cannot give
@@ -290,6 +301,13 @@ class McpServerSource:
             return f"source '{self.name}' is closed"
         attempt = self.attempt if self.state == "restarting" else self.attempt + 1
         return f"source '{self.name}' is restarting (attempt {attempt}); try again in a few seconds"
+
+    def lost_during_call_message(self, tool: str) -> str:
+        """For a call in flight when the connection ended: unlike a call made while the source is known
+        to be down, it may have reached the server (and may be what ended it), so "just try again" is
+        not the whole story for a call that changes something."""
+        return (f"{tool}: the connection to server '{self.name}' ended before it answered, so whether this call "
+                f"took effect is unknown; {self.unavailable_message()}, after checking that repeating it is safe")
 
     def _connection_lost(self, client: Client, why: str) -> None:
         if self._client is client:

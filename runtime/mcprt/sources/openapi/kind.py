@@ -21,6 +21,7 @@ class OpenAPIKind(SourceKind):
     model: ClassVar[type[SourceBase]] = OpenAPISource
     criteria: ClassVar[frozenset[str]] = frozenset({"tags", "operations", "paths", "methods", "deprecated"})
     build_only: ClassVar[frozenset[str]] = SHARED_BUILD_ONLY
+    schema_enforced: ClassVar[bool] = False  # Asana's array `opt_fields` takes "a,b" as is; Vercel types `limit` a string
 
     async def open(self, ctx: SourceContext) -> RunningSource:
         from .binding import open_openapi_source

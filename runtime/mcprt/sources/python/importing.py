@@ -11,6 +11,7 @@ which the source reports for hot reload to watch.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import re
@@ -21,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ...errors import McprtError
+from ...errors import McprtError, SourceConfigError
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -38,6 +39,11 @@ class Entry:
     attr: str | None
     position: int | None  # index in a list of entries (for messages), None for a single entry
 
+    @property
+    def where(self) -> tuple[str | int, ...]:
+        """The entry's place below its source (`python`, or `python[i]` in a list)."""
+        return ("python",) if self.position is None else ("python", self.position)
+
     def label(self) -> str:
         where = f"entry {self.position + 1} " if self.position is not None else ""
         return f"{where}'{self.text}'"
@@ -49,17 +55,17 @@ def parse_entries(spec: str | list[str]) -> list[Entry]:
     if not texts:
         raise McprtError("`python` lists no entry; give `package.module:function` or `package.module`")
     entries: list[Entry] = []
-    problems: list[str] = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
     for index, text in enumerate(texts):
         position = index if isinstance(spec, list) else None
         module, sep, attr = text.strip().partition(":")
         entry = Entry(text, module, attr if sep else None, position)
         if not _DOTTED.match(module) or (sep and not _IDENTIFIER.match(attr)):
-            problems.append(f"{entry.label()} is not `package.module:function` or `package.module`")
+            problems.append((entry.where, f"{entry.label()} is not `package.module:function` or `package.module`"))
             continue
         entries.append(entry)
     if problems:
-        raise McprtError("; ".join(problems))
+        raise SourceConfigError(problems)
     return entries
 
 
@@ -144,7 +150,10 @@ def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:
     if entry.attr is not None:
         if not hasattr(module, entry.attr):
             public = [n for n, _ in _public_functions(module)]
-            hint = f" (it has: {', '.join(public[:10])})" if public else ""
+            close = difflib.get_close_matches(entry.attr, public, n=1, cutoff=0.6)
+            more = f", … {len(public) - 10} more" if len(public) > 10 else ""
+            hint = (f" (did you mean '{close[0]}'?)" if close else
+                    f" (it has: {', '.join(public[:10])}{more})" if public else "")
             raise McprtError(f"{entry.label()}: module '{entry.module}' has no attribute '{entry.attr}'{hint}")
         value = getattr(module, entry.attr)
         problem = _not_a_function(value)

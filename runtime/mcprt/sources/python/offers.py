@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from ...errors import McprtError, ToolCallError
+from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
 from ...contracts import CallContext
@@ -111,19 +111,20 @@ class PythonOffers:
 
 def load_offers(resources: Mapping[str, str], prompts: list[str], base_dir: Any,
                 modules: list[Any]) -> Offerings | None:
-    """Import the functions named by `resources`/`prompts`; raise McprtError naming every bad entry."""
+    """Import the functions named by `resources`/`prompts`; raise SourceConfigError naming every bad entry
+    at its own key."""
     if not resources and not prompts:
         return None
     provider = PythonOffers()
     resource_offers: list[ResourceOffer] = []
     template_offers: list[TemplateOffer] = []
     prompt_offers: list[PromptOffer] = []
-    problems: list[str] = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for uri, target in resources.items():
         try:
             function = _function(target, f"resource '{uri}'", base_dir, modules)
         except McprtError as exc:
-            problems.append(str(exc))
+            problems.append((("resources", uri), str(exc)))
             continue
         wire = {"name": function.name, "description": function.doc.summary or f"Resource {uri}."}
         if "{" in uri:
@@ -132,17 +133,17 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], base_dir: Any,
         else:
             provider.resources[uri] = function
             resource_offers.append(ResourceOffer(uri, {"uri": uri, **wire}))
-    for target in prompts:
+    for index, target in enumerate(prompts):
         try:
-            function = _function(target, f"prompt '{target}'", base_dir, modules)
+            function = _function(target, f"prompt '{target.partition(':')[2].strip() or target}'", base_dir, modules)
         except McprtError as exc:
-            problems.append(str(exc))
+            problems.append((("prompts", index), str(exc)))
             continue
         name = function.name
         provider.prompts[name] = function
         prompt_offers.append(PromptOffer(name, _prompt_wire(name, function)))
     if problems:
-        raise McprtError("; ".join(problems))
+        raise SourceConfigError(problems)
     return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from ...errors import McprtError, ToolCallError
+from ...errors import McprtError, SourceConfigError, ToolCallError, UpstreamError
 from ...manifest.model import PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
@@ -78,10 +78,13 @@ class FunctionInvoker:
                     value = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
                 if inspect.isawaitable(value):  # a sync wrapper returning a coroutine
                     value = await value
-        except TimeoutError:
-            raise ToolCallError(f"{context.tool} did not finish within {context.timeout:g}s") from None
-        except ToolCallError:
+        except TimeoutError:  # it ran and did not answer in time: the tool's failure (upstream_error), not a refusal
+            raise UpstreamError(f"{context.tool} did not finish within {context.timeout:g}s") from None
+        except UpstreamError:  # the function says its own upstream failed: counted so
             raise
+        except ToolCallError as exc:  # the function's own message, as is: still the tool's answer (tool_error)
+            text = str(exc)
+            return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         except (Exception, SystemExit) as exc:  # the function's own failure is the tool's answer
             self.log.debug("%s raised %s", context.tool, type(exc).__name__, exc_info=exc)
             text = f"{type(exc).__name__}: {exc}".rstrip(": ")
@@ -104,28 +107,28 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
     make_importable(ctx.base_dir)
     operations: list[Operation] = []
     modules = []
-    problems: list[str] = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for entry in entries:
         try:
             module = import_fresh(entry, ctx.base_dir)
             modules.append(module)
             functions = functions_of(entry, module)
         except McprtError as exc:
-            problems.append(str(exc))
+            problems.append((entry.where, str(exc)))
             continue
         for fn_name, fn in functions:
             label = f"{entry.label()}: '{entry.module}:{fn_name}'" if entry.attr is None else entry.label()
             try:
                 operations.append(_operation(ctx, entry.module, fn_name, fn, label))
             except McprtError as exc:
-                problems.append(str(exc))
+                problems.append((entry.where, str(exc)))
     offerings = None
     try:
         offerings = load_offers(config.resources, config.prompts, ctx.base_dir, modules)
-    except McprtError as exc:
-        problems.append(str(exc))
+    except SourceConfigError as exc:
+        problems += exc.problems
     if problems:
-        raise McprtError("; ".join(problems))
+        raise SourceConfigError(problems)
     files = module_files(modules)
     files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
     return PythonFunctionsSource(ctx.name, operations, files, offerings)
