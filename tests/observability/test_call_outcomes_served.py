@@ -158,5 +158,5 @@ async def test_a_call_still_running_when_the_drain_ends_is_recorded_as_cancelled
                 await asyncio.wait_for(call, 30)
         calls = audit_calls(tmp_path / "audit.jsonl", 2)
     assert [(r["tool"], r["outcome"]) for r in calls] == [("getPet", "ok"), ("slow", "cancelled")]
-    assert calls[1]["bytes_sent"] == 0 and "cancelled" in calls[1]["error"]
+    assert calls[1]["bytes_sent"] == 0 and "error" not in calls[1]  # nothing answered: no error text either
     assert re.search(r"call tool=slow source=pets status=cancelled ", up.log()), up.log()

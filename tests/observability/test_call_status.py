@@ -51,4 +51,4 @@ def test_a_functions_own_tool_call_error_is_its_answer_not_a_refusal(tmp_path: P
     picked = mcprt_cli("call", "mcp.yaml", "pick", "--args", '{"n": 11}', cwd=tmp_path)
     assert picked.returncode == 1
     assert '"text": "please give a number up to 10"' in picked.stdout
-    assert "call tool=pick source=t status=error " in picked.stderr, picked.stderr
+    assert "call tool=pick source=t status=tool_error " in picked.stderr, picked.stderr

@@ -131,8 +131,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         # for an approval when a drain ran out left no record at all). Re-raised below.
         cancelled = exc
         status = outcome = "cancelled"
-        result = error_result(f"the call to {tool.name} was cancelled before it finished")
-        result.sent_bytes = 0  # the record's text; the model received nothing
+        result = ToolResult(content=[])  # nothing is answered: 0 bytes sent, and no error to count
     except RecursionError:  # a value nested deeper than shaping can walk: the result's fault, not ours
         status = outcome = "upstream_error"
         result = error_result(f"the result of {tool.name} nests too deeply to process")
