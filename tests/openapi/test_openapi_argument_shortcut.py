@@ -177,6 +177,8 @@ def test_where_the_drafts_could_differ_it_agrees_with_jsonschema(schema: dict[st
     {"contentMediaType": "application/json"},
     {"properties": {"x": {"$ref": "#/$defs/s", "maxLength": 2}}, "$defs": {"s": {"type": "string"}}},  # siblings
     {"properties": {"x": {"$ref": "other.json#/s"}}},
+    {"properties": {"x": {"$ref": "#/properties/y"}, "y": {"type": "string"}}},  # only definitions are referred to
+    {"$ref": "#"},
     {"properties": {"x": {"$ref": "#s"}}, "$defs": {"s": {"$anchor": "s"}}},
     {"$id": "https://example.com/s", "type": "object"},
     {"$dynamicRef": "#meta"},
@@ -188,6 +190,8 @@ def test_where_the_drafts_could_differ_it_agrees_with_jsonschema(schema: dict[st
     # two targets fastjsonschema would give one function name (it would check both against one of them)
     {"properties": {"x": {"$ref": "#/$defs/a-b"}, "y": {"$ref": "#/$defs/A_b"}},
      "$defs": {"a-b": {"type": "string"}, "A_b": {"type": "integer"}}},
+    {"properties": {"x": {"$ref": "#/$defs/\u212a"}, "y": {"$ref": "#/$defs/_"}},  # KELVIN SIGN: not [a-zA-Z]
+     "$defs": {"\u212a": {"type": "string"}, "_": {"type": "integer"}}},
     True,
     [],
 ])

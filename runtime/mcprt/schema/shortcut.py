@@ -20,9 +20,10 @@ annotation neither evaluates. Left out on purpose, so the whole schema goes to j
   (`prefixItems`, `unevaluated*`, `dependentRequired`, `dependentSchemas`, `min/maxContains` — so
   `contains` too, `$anchor`, `$dynamicRef`, `$id`, …);
 - a `$ref` beside other assertions (2020-12 evaluates both; fastjsonschema only the reference), one
-  that is not a pointer into this document (`#/…`: no fetching, ever), and two references whose
-  targets fastjsonschema would name alike (it names one generated function per target from the
-  pointer's letters and digits, lower-cased: `#/$defs/a-b` and `#/$defs/A_b` would share one).
+  that is not to a definition of the root schema (`#/$defs/NAME`, `#/definitions/NAME`: no
+  fetching, ever), and two references whose targets fastjsonschema would name alike (it names one
+  generated function per target from the pointer's letters and digits, lower-cased:
+  `#/$defs/a-b` and `#/$defs/A_b` would share one).
 `format` asserts nothing here (jsonschema runs without a format checker; `use_formats=False`);
 `default` is not applied (`use_default=False`: the arguments are never changed).
 
@@ -59,6 +60,8 @@ _ANNOTATIONS = frozenset({
     "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
     "format", "contentSchema", "$defs", "definitions", "$schema",
 })
+# The only references admitted: a definition of the root schema, whose keywords the gate checks.
+_LOCAL_DEFINITION = re.compile(r"#/(?:\$defs|definitions)/[^/]+")
 _COMPILE_LOCK = threading.Lock()  # fastjsonschema's generator is not documented as thread-safe
 
 
@@ -131,7 +134,7 @@ def _gate(schema: Any) -> list[str]:
                 node.update(same)
         if "$ref" in node:
             ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#/") or not _SAME_MEANING.isdisjoint(
+            if not isinstance(ref, str) or not _LOCAL_DEFINITION.fullmatch(ref) or not _SAME_MEANING.isdisjoint(
                     node.keys() - {"$ref"}):
                 raise _NoShortcut
             refs.append(ref)
@@ -164,7 +167,7 @@ def _names_distinct(refs: list[str]) -> bool:
     there covers every clash in its names."""
     seen: dict[str, str] = {}
     for ref in set(refs):
-        key = re.sub(r"[^a-z0-9]", "", unquote(ref).replace("~1", "_").replace("~0", "_").lower())
+        key = re.sub(r"[^a-zA-Z0-9]", "", unquote(ref).replace("~1", "_").replace("~0", "_")).lower()
         if seen.setdefault(key, ref) != ref:
             return False
     return True
