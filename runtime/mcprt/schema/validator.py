@@ -11,11 +11,11 @@ Here:
   a schema mcprt cannot evaluate never turns a call into an internal error — the upstream decides.
 
 `argument_validator(schema)` → an object with `iter_errors(instance)` (jsonschema's interface).
-For the schemas most tools have (objects of scalars: `type`, `properties`, `required`,
-`additionalProperties`, `enum`, bounds, `items`), arguments that plainly satisfy the schema are
-recognised by a check compiled once (`plain_check`, ~1 µs where jsonschema's walk took ~40 µs of
-a call); anything else — a failure, a value the check is unsure of, a keyword it does not know —
-goes through the full validator, so problems are always jsonschema's own messages.
+Where the schema allows it, arguments are first tried by a check `fastjsonschema` compiles for the
+schema (`schema.shortcut`, built with the validator on a tool's first call): when it says valid,
+jsonschema's walk is skipped; anything else — a failure, a check that cannot tell, a schema with a
+keyword the shortcut leaves out — goes through the full validator, so problems are always
+jsonschema's own messages.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
+from referencing import Registry
 
 from .ecma_regex import compile_pattern
+from .shortcut import valid_shortcut
 
 _MATCH_SECONDS = 0.25  # per pattern match: a pathological pattern cannot stall a call
 _log = logging.getLogger("mcprt")
@@ -95,17 +97,27 @@ _ArgumentValidator = validators.extend(
 )
 
 
-class _Validator:
-    """`iter_errors` without a walk when `plain` (the compiled check) says the instance is valid."""
+def _no_retrieval(uri: str) -> Any:
+    raise LookupError(f"mcprt resolves no remote $ref ({uri})")
 
-    __slots__ = ("full", "plain")
+
+# jsonschema's default retrieves a `$ref` to another document over the network (urllib, no time
+# limit): a schema could make every call fetch a URL of its choosing. Only references into the
+# schema itself resolve; another one is a keyword that cannot be evaluated (skipped, see _guarded).
+_LOCAL_ONLY: Registry[Any] = Registry(retrieve=_no_retrieval)
+
+
+class _Validator:
+    """`iter_errors` without a walk when `shortcut` (fastjsonschema's compiled check) says valid."""
+
+    __slots__ = ("full", "shortcut")
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.full = _ArgumentValidator(schema)
-        self.plain = plain_check(schema)
+        self.full = _ArgumentValidator(schema, registry=_LOCAL_ONLY)
+        self.shortcut = valid_shortcut(schema)
 
     def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
-        if self.plain is not None and self.plain(instance):
+        if self.shortcut is not None and self.shortcut(instance):
             return iter(())
         return self.full.iter_errors(instance)
 
@@ -113,120 +125,3 @@ class _Validator:
 def argument_validator(schema: dict[str, Any]) -> Any:
     """A validator for `schema` whose `iter_errors` yields problems and never raises for the schema's sake."""
     return _Validator(schema)
-
-
-# --- the plain check -----------------------------------------------------------------------------
-
-Check = Callable[[Any], bool]
-
-# JSON Schema 2020-12 §6.1.1 type names → the Python types a parsed JSON value of that type has
-# (bool is not an integer here; an integral float is jsonschema's integer: left to it).
-_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "integer": (int,), "number": (int, float),
-    "boolean": (bool,), "null": (type(None),),
-}
-_NUMBER_TYPES = (int, float)
-# Keywords the 2020-12 validator evaluates that the plain check does not: their presence anywhere
-# means no plain check ("format" asserts nothing without a format checker, which is not used here).
-_PLAIN_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties", "enum", "const", "items",
-                             "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-                             "maxLength", "minItems", "maxItems", "format"})
-_EVALUATED = frozenset(Draft202012Validator.VALIDATORS)
-
-
-class _NotPlain(Exception):
-    pass
-
-
-def plain_check(schema: Any) -> Check | None:
-    """A function telling, for a parsed JSON value, whether it certainly satisfies `schema` (True) or
-    the full validator must decide (False); None when `schema` uses anything the check does not
-    cover. True implies jsonschema finds no error (tested with Hypothesis against it)."""
-    try:
-        return _compile(schema, 0)
-    except _NotPlain:
-        return None
-
-
-def _number(value: Any) -> bool:
-    return type(value) in _NUMBER_TYPES
-
-
-def _compile(schema: Any, depth: int) -> Check:
-    if schema is True or schema == {}:
-        return _always
-    if not isinstance(schema, dict) or depth > 20 or not _EVALUATED.isdisjoint(schema.keys() - _PLAIN_KEYWORDS):
-        raise _NotPlain
-    checks: list[Check] = []
-    if "type" in schema:
-        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not names or not all(isinstance(n, str) and n in _TYPES for n in names):
-            raise _NotPlain
-        allowed = tuple({t for n in names for t in _TYPES[n]})
-        checks.append(lambda v: type(v) in allowed)
-    for keyword in ("enum", "const"):
-        if keyword in schema:
-            values = schema[keyword] if keyword == "enum" else [schema[keyword]]
-            if not isinstance(values, list):
-                raise _NotPlain
-            # Same type and equal: never true where jsonschema's equality is false (1 is not True).
-            scalars = [(type(e), e) for e in values if type(e) in (str, int, bool, type(None))]
-            checks.append(lambda v, scalars=scalars: any(type(v) is t and v == e for t, e in scalars))
-    for keyword, holds in (("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b),
-                           ("exclusiveMinimum", lambda v, b: v > b), ("exclusiveMaximum", lambda v, b: v < b)):
-        if keyword in schema:
-            bound = schema[keyword]
-            if not _number(bound):
-                raise _NotPlain
-            checks.append(lambda v, bound=bound, holds=holds: not _number(v) or holds(v, bound))
-    for keyword, kind, at_least in (("minLength", str, True), ("maxLength", str, False),
-                                    ("minItems", list, True), ("maxItems", list, False)):
-        if keyword in schema:
-            bound = schema[keyword]
-            if type(bound) is not int:
-                raise _NotPlain
-            checks.append(lambda v, bound=bound, kind=kind, at_least=at_least: type(v) is not kind or (
-                len(v) >= bound if at_least else len(v) <= bound))
-    if "items" in schema:
-        item = _compile(schema["items"], depth + 1)
-        checks.append(lambda v: type(v) is not list or all(item(x) for x in v))
-    if {"properties", "required", "additionalProperties"} & schema.keys():
-        checks.append(_object_check(schema, depth))
-    if not checks:
-        return _always
-    if len(checks) == 1:
-        return checks[0]
-    return lambda v: all(check(v) for check in checks)
-
-
-def _object_check(schema: dict[str, Any], depth: int) -> Check:
-    properties = schema.get("properties", {})
-    required = schema.get("required", [])
-    extra = schema.get("additionalProperties", True)
-    if not isinstance(properties, dict) or not isinstance(required, list) or not all(
-            isinstance(n, str) for n in required):
-        raise _NotPlain
-    named = {name: _compile(sub, depth + 1) for name, sub in properties.items()}
-    other: Check | None = None if extra is True else _compile(extra, depth + 1) if extra is not False else None
-    closed = extra is False
-
-    def check(value: Any) -> bool:
-        if type(value) is not dict:
-            return True  # object keywords say nothing about other types
-        for name in required:
-            if name not in value:
-                return False
-        for name, item in value.items():
-            sub = named.get(name)
-            if sub is not None:
-                if not sub(item):
-                    return False
-            elif closed or (other is not None and not other(item)):
-                return False
-        return True
-
-    return check
-
-
-def _always(value: Any) -> bool:
-    return True
