@@ -113,3 +113,17 @@ def test_a_wrongly_indented_member_is_still_read_whole() -> None:
             '  "info": {\n    "title": "t"\n  }\n}')
     value, _ = loads_lean(latin1_text(text.encode()), latin1=True)  # type: ignore[arg-type, misc]
     assert value == json.loads(text)
+
+
+def test_a_backslash_before_u_in_text_is_no_escape() -> None:
+    """`"\\\\u"` in JSON text is a backslash and a `u` (Hypothesis found a document quoting one beside
+    non-ASCII text, which the Latin-1 path refused as if it held a `\\u` escape above U+007F); a
+    real escape after an escaped backslash (`"\\\\\\u00e9"`) is still found."""
+    document = {"info": {"title": "é \\u00e9 and \\\\u2603"}, "paths": {"/a": {"get": {"summary": "ü"}}}}
+    raw = json.dumps(document, ensure_ascii=False).encode()
+    assert b"\\\\u00e9" in raw
+    assert latin1_text(raw) is not None
+    assert lean(document) == expected(document)
+    escaped = b'{"info": {"title": "\\\\\\u00e9 \xc3\xa9"}}'
+    assert json.loads(escaped)["info"]["title"] == "\\é é"
+    assert latin1_text(escaped) is None  # the escape's text is no Latin-1 repair: the stdlib parse reads it

@@ -34,9 +34,22 @@ def latin1_text(raw: bytes) -> str | None:
     """The document as Latin-1 text when that parse can be repaired exactly (else None)."""
     if raw.isascii() or raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return None
-    if _NON_ASCII_ESCAPE.search(raw):
+    if _has_non_ascii_escape(raw):
         return None
     return raw.decode("latin-1")
+
+
+def _has_non_ascii_escape(raw: bytes) -> bool:
+    """Whether the text holds a `\\uXXXX` escape above U+007F. A `\\u` is an escape only after an
+    even run of backslashes before its own (`"\\\\u"` is a backslash, then a `u`): the fast search
+    finds candidates, the run's length decides (a description quoting `\\u` in prose is no escape)."""
+    for found in _NON_ASCII_ESCAPE.finditer(raw):
+        start = run = found.start()
+        while run > 0 and raw[run - 1] == 0x5C:  # backslash
+            run -= 1
+        if (start - run) % 2 == 0:
+            return True
+    return False
 
 
 def _fix(value: Any) -> Any:
