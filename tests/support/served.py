@@ -59,6 +59,16 @@ class UpProcess:
     def log(self) -> str:
         return "".join(self.stderr)
 
+    def wait_log(self, text: str, timeout: float = 30) -> str:
+        """The log once it holds `text` (its stderr is read by a thread: a line the server wrote
+        before answering may not be collected yet when the answer arrives); AssertionError after
+        `timeout` seconds, with the log."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            assert time.monotonic() < deadline and self.process.poll() is None, f"no {text!r} in:\n{self.log()}"
+            time.sleep(0.02)
+        return self.log()
+
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 
