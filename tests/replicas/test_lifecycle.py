@@ -69,6 +69,7 @@ async def test_readyz_reports_a_lost_state_backend_as_degraded_and_calls_without
                     await anyio.sleep(0.2)
                 assert answer.status_code == 200
                 assert answer.json()["state"].startswith("unreachable since 20"), answer.json()
+                assert "\nmcprt_state_up 0.0\n" in httpx.get(f"{up.base}/metrics", timeout=5).text
                 result = await client.call_tool("whoami", {})  # needs no shared state
                 assert not result.is_error
             assert httpx.get(f"{up.base}/healthz", timeout=5).status_code == 200  # still alive
@@ -78,6 +79,7 @@ async def test_readyz_reports_a_lost_state_backend_as_degraded_and_calls_without
                     assert time.monotonic() < deadline, f"/readyz must report the recovery: {answer.text}"
                     await anyio.sleep(0.2)
                 assert answer.status_code == 200 and answer.json()["state"] == "ok"
+                assert "\nmcprt_state_up 1.0\n" in httpx.get(f"{up.base}/metrics", timeout=5).text
 
 
 async def test_a_redis_outage_keeps_every_replica_in_the_balancer(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@
   backend that stops answering *after* it was reached leaves readiness at 200, reported as
   `{"status": "degraded", "state": "unreachable since …"}`: the backend is shared by every replica,
   so failing readiness on it would take every replica out of the balancer at once (a cascading
-  failure) although calls that need no shared state still work.
+  failure) although calls that need no shared state still work. The outage shows in the
+  `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each).
 - On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), new
   MCP requests get 503 with `Connection: close` (a balancer retries them on another replica),
   requests in flight get up to `server.http.drain_timeout` to finish, then the server stops.
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 STATE_CHECK_EVERY = 1.0  # seconds a state PING result is reused by /readyz
+STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric stays current)
 
 
 class Readiness:
@@ -62,6 +64,20 @@ class Readiness:
             since = datetime.fromtimestamp(self.state_lost_at, UTC).isoformat(timespec="seconds")
             return True, {"status": "degraded", "state": f"unreachable since {since}"}
         return True, {"status": "ready", "state": "ok"}
+
+    @property
+    def state_up(self) -> bool | None:
+        """Whether the state backend answered its last PING (None: no backend), for the
+        `mcprt_state_up` gauge; kept fresh by `watch_state` even when nobody probes `/readyz`."""
+        if self._state_ping is None:
+            return None
+        return self._state_reached and self.state_lost_at is None
+
+    async def watch_state(self, every: float = STATE_WATCH_EVERY) -> None:
+        """PING the backend every `every` seconds while serving (runs until cancelled)."""
+        while self._state_ping is not None:
+            await self._ping_state()
+            await asyncio.sleep(every)
 
     async def _ping_state(self) -> None:
         now = time.monotonic()

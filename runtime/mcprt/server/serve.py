@@ -108,6 +108,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     # open_shared_state() has reached the backend (it exits otherwise): an outage from now on
     # degrades readiness instead of failing it (see server.lifecycle).
     readiness = Readiness(shared.ping if shared is not None else None, state_reached=True)
+    if shared is not None:
+        observatory.state_up = lambda: readiness.state_up
+        spawn(readiness.watch_state(), "shared state watch")
     watch = watch_manifest if reload else None
     if watch is not None:
         spawn(watch(runtime, notifier), "hot reload")
