@@ -243,7 +243,6 @@ class ServerConfig(StrictModel):
         "OAuth tokens. Unset: everything lives in this process.",
     )
 
-
     @property
     def public_base_url(self) -> str | None:
         """The base URL (no trailing slash) of absolute links to this server: `public_url`, else
