@@ -226,6 +226,25 @@ def assert_rejected(world: World, token: str, status: int, *fragments: str) -> N
     assert world.calls() == calls and len(world.upstream.api_requests) == upstream
 
 
+@pytest.mark.parametrize("user", ["ci-bot", "stdio", "bearer", "anonymous"])
+def test_a_user_named_like_a_static_token_or_a_reserved_principal_is_refused(world: World, user: str) -> None:
+    # An operator trial: with `tokens: {alice: …}` plus oauth, an authorization-server user whose sub
+    # was `alice` approved as alice (policies match the subject only, in one namespace).
+    token = world.idp.user_token(world.resource, user=user)
+    assert unverified(token)["sub"] == user
+    why = "is also the name of a static token" if user == "ci-bot" else "is a name mcprt reserves"
+    assert_rejected(world, token, 401, 'error="invalid_token"', f"error_description=\"the token's subject (sub) '{user}'", why)
+    refused = [line for line in world.up.log().splitlines() if "rejected request: access token" in line
+               and f"'{user}'" in line]
+    assert len(refused) == 1, world.up.log()[-3000:]
+    assert token not in world.up.log() and token.split(".")[2] not in world.up.log()
+
+
+async def test_a_user_with_another_name_still_gets_in(world: World) -> None:
+    token = world.idp.user_token(world.resource, user="ci-bot2")
+    assert (await echo_as(world, token)).startswith("oauth|ci-bot2|webapp|")
+
+
 def test_token_for_another_audience_is_rejected(world: World) -> None:
     token = world.idp.client_credentials("https://other.example/api")
     assert_rejected(world, token, 401, 'error="invalid_token"', "(aud)")

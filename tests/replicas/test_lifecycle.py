@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import anyio
@@ -22,7 +24,7 @@ sources:
   tools:
     python: replica_tools
 {extra}"""
-from tests.support.components import free_port, redis_server
+from tests.support.components import free_port, haproxy, redis_server
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http
 
 
@@ -47,22 +49,83 @@ def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-async def test_readyz_follows_the_state_backend_and_calls_without_state_keep_working(tmp_path: Path) -> None:
+async def test_readyz_reports_a_lost_state_backend_as_degraded_and_calls_without_state_keep_working(
+        tmp_path: Path) -> None:
+    # Was: 503 while Redis was down. Redis is shared by every replica, so a balancer checking /readyz
+    # took them all out of rotation at once (an operator trial: 29 of 80 calls failed, "No server is
+    # available"). Once reached, an outage is reported, not failed on.
     manifest = _folder(tmp_path)
     with redis_server(tmp_path) as redis:
         with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
-            assert httpx.get(f"{up.base}/readyz", timeout=5).status_code == 200
+            ready = httpx.get(f"{up.base}/readyz", timeout=5)
+            assert ready.status_code == 200 and ready.json()["status"] == "ready" and ready.json()["state"] == "ok"
             async with http_client(up.url, mode="auto") as client:
                 redis.process.kill()
                 redis.process.wait(10)
-                deadline = time.monotonic() + 10
-                while httpx.get(f"{up.base}/readyz", timeout=5).status_code != 503:
+                deadline = time.monotonic() + 30
+                while (answer := httpx.get(f"{up.base}/readyz", timeout=5)).json()["status"] != "degraded":
+                    assert answer.status_code == 200, answer.text
                     assert time.monotonic() < deadline, "/readyz must report the lost state backend"
                     await anyio.sleep(0.2)
-                assert httpx.get(f"{up.base}/readyz", timeout=5).json()["status"] == "shared state unavailable"
+                assert answer.status_code == 200
+                assert answer.json()["state"].startswith("unreachable since 20"), answer.json()
+                assert "\nmcprt_state_up 0.0\n" in httpx.get(f"{up.base}/metrics", timeout=5).text
                 result = await client.call_tool("whoami", {})  # needs no shared state
                 assert not result.is_error
             assert httpx.get(f"{up.base}/healthz", timeout=5).status_code == 200  # still alive
+            with redis_server(tmp_path, port=redis.port):
+                deadline = time.monotonic() + 30
+                while (answer := httpx.get(f"{up.base}/readyz", timeout=5)).json()["status"] != "ready":
+                    assert time.monotonic() < deadline, f"/readyz must report the recovery: {answer.text}"
+                    await anyio.sleep(0.2)
+                assert answer.status_code == 200 and answer.json()["state"] == "ok"
+                assert "\nmcprt_state_up 1.0\n" in httpx.get(f"{up.base}/metrics", timeout=5).text
+
+
+async def test_a_redis_outage_keeps_every_replica_in_the_balancer(tmp_path: Path) -> None:
+    # An operator trial: Redis stopped under replicas behind the shipped HAProxy config (health check
+    # GET /readyz) -> every replica left the rotation together and calls that need no shared state
+    # failed with "No server is available".
+    manifest = _folder(tmp_path)
+    with ExitStack() as stack:
+        redis = stack.enter_context(redis_server(tmp_path))
+        env = child_env(MCPRT_STATE_URL=redis.url)
+        replicas = [stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60)) for _ in range(2)]
+        balancer = stack.enter_context(haproxy(tmp_path, [int(r.base.rsplit(":", 1)[1]) for r in replicas]))
+        pids = {r.process.pid for r in replicas}
+        async with http_client(balancer.url(), mode="legacy") as client:
+            # The session reaches (and is adopted by) both replicas while Redis is up.
+            assert {_pid(await client.call_tool("whoami", {})) for _ in range(4)} == pids
+            redis.process.kill()
+            redis.process.wait(10)
+            for replica in replicas:
+                await _wait_for_readyz(replica.base, "degraded")
+            seen = []
+            for _ in range(12):  # spread over several health-check intervals (300 ms, fall 2)
+                seen.append(_pid(await client.call_tool("whoami", {})))
+                await anyio.sleep(0.25)
+            assert set(seen) == pids, "both replicas stay in rotation"
+            through = httpx.get(balancer.url("/readyz"), timeout=5)
+            assert through.status_code == 200 and through.json()["status"] == "degraded", through.text
+        async with http_client(balancer.url(), mode="auto") as fresh:  # 2026-07-28: no session to share
+            assert {_pid(await fresh.call_tool("whoami", {})) for _ in range(4)} == pids
+        with redis_server(tmp_path, port=redis.port):
+            for replica in replicas:
+                await _wait_for_readyz(replica.base, "ready")
+
+
+async def _wait_for_readyz(base: str, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while (answer := httpx.get(f"{base}/readyz", timeout=5)).json()["status"] != status:
+        assert answer.status_code == 200, answer.text
+        assert time.monotonic() < deadline, f"/readyz never said {status!r}: {answer.text}"
+        await anyio.sleep(0.2)
+    assert answer.status_code == 200
+
+
+def _pid(result) -> int:  # type: ignore[no-untyped-def]
+    assert not result.is_error, result.content
+    return int((result.structured_content or json.loads(result.content[0].text))["pid"])
 
 
 async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(tmp_path: Path) -> None:

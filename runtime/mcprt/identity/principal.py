@@ -7,7 +7,7 @@ it. The HTTP guard authenticates a request and stores its principal in the ASGI 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -77,6 +77,25 @@ class SubjectToken:
 
 ANONYMOUS = Principal("anonymous", "anonymous")
 STDIO = Principal("stdio", "stdio")
+BEARER = "bearer"  # the principal of an unnamed static token (`server.auth.bearer_tokens`)
+# Subjects mcprt gives itself. Principals share one namespace (policies, approvers and admins match
+# on `subject`), so an OAuth token may not claim one of these or a static token's name.
+RESERVED_SUBJECTS = frozenset({ANONYMOUS.subject, STDIO.subject, BEARER})
+
+
+def subject_clash(subject: str, static_names: Iterable[str]) -> str | None:
+    """Why an OAuth access token's subject (`sub`, else its client id) cannot be a principal here,
+    or None when it can: it equals a static token's name (`server.auth.tokens` key) or a reserved
+    principal (`anonymous`, `stdio`, `bearer`), so policies would take the token's holder for that
+    principal (e.g. an authorization-server user named like an approver's static token). Exact,
+    case-sensitive comparison, as policies match."""
+    if subject in RESERVED_SUBJECTS:
+        return (f"the token's subject (sub) {subject!r} is a name mcprt reserves for its own principals; "
+                "it cannot be used with OAuth here")
+    if subject in set(static_names):
+        return (f"the token's subject (sub) {subject!r} is also the name of a static token "
+                "(server.auth.tokens) on this server; refused so it cannot act as that principal")
+    return None
 
 
 def attach(scope: MutableMapping[str, Any], principal: Principal) -> None:

@@ -43,6 +43,18 @@ class StrictModel(BaseModel):
 # --- inbound (clients → mcprt) --------------------------------------------------------------
 
 
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (`localhost`, 127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere: treat as exposed
+
+
 class HttpConfig(StrictModel):
     """Where and how the streamable HTTP transport listens."""
 
@@ -214,6 +226,15 @@ class ServerConfig(StrictModel):
     observability: Observability = Field(
         default_factory=Observability, description="Metrics, traces, audit log and status page."
     )
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="Where people and clients reach this server from outside (behind a load balancer or proxy, or "
+        "bound to 0.0.0.0), e.g. `https://mcp.example.com`: the base of the absolute links mcprt builds to itself "
+        "(approval webhooks' approve/deny links and status page link, the endpoint on the status page). `${VAR}` "
+        "allowed. Default: `server.auth.oauth.audience` when it is this endpoint's http(s) URL, else the bind "
+        "address (127.0.0.1 for a wildcard bind).",
+    )
     state: str | None = Field(
         None,
         pattern=r"^(redis|rediss|unix)://\S+$",
@@ -221,6 +242,21 @@ class ServerConfig(StrictModel):
         "handshake-era sessions (any replica serves any session), approvals, rate limits, pauses and upstream "
         "OAuth tokens. Unset: everything lives in this process.",
     )
+
+    @property
+    def public_base_url(self) -> str | None:
+        """The base URL (no trailing slash) of absolute links to this server: `public_url`, else
+        the OAuth `audience` minus `http.path` when the audience is this endpoint's http(s) URL
+        (RFC 8707 resource identifiers usually are), else None (the caller uses the bind address)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        audience = self.auth.oauth.audience if self.auth is not None and self.auth.oauth is not None else None
+        path = self.http.path.rstrip("/")
+        if audience and audience.startswith(("https://", "http://")) and path and audience.rstrip("/").endswith(path):
+            base = audience.rstrip("/")[: -len(path)]
+            if base.split("://", 1)[1].split("/", 1)[0]:  # a host is left
+                return base
+        return None
 
 
 # --- shaping ----------------------------------------------------------------------------------

@@ -182,4 +182,9 @@ class _StateCollector(Collector):
         reloads.add_metric(["error"], state.reload.get("failures", 0))
         reloads.add_metric(["abandoned"], state.reload.get("abandoned", 0))
         yield reloads
+        if state.state_up is not None:
+            shared = GaugeMetricFamily("mcprt_state_up", "1 when the shared state backend (Redis) answers a PING; "
+                                       "0 during an outage (/readyz then reports degraded).")
+            shared.add_metric([], 1.0 if state.state_up else 0.0)
+            yield shared
 

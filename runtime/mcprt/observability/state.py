@@ -39,6 +39,7 @@ class ServerState:
     sources: list[SourceHealth]
     sessions: int
     reload: dict[str, Any] = field(default_factory=dict)  # `ReloadStatus.to_dict()`
+    state_up: bool | None = None  # the shared state backend answers (None: no backend configured)
 
 
 StateFn = Callable[[], ServerState]

@@ -3,7 +3,9 @@
 - a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away);
 - a rule after a catch-all rule (one that matches every call): it can never apply;
 - `approve` rules without named principals (`server.auth.tokens`): approvers could not be told
-  apart from callers, so nobody could decide.
+  apart from callers, so nobody could decide;
+- an approvals webhook while binding beyond loopback without `server.public_url`: its approve/deny
+  links would point at the bind address.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import fnmatch
 
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
+from ..manifest.model import is_loopback
 from ..toolset.toolset import ToolSet
 from .rules import CompiledMatch
 
@@ -50,6 +53,11 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
     if approving and (auth is None or not auth.tokens):
         warn(("rules",) if policy.rules else ("default",),
              "approvals need named principals: add server.auth.tokens (or OAuth) so approvers are not the callers")
+    server = loaded.manifest.server
+    if policy.approvals.webhook is not None and not is_loopback(server.http.host) and server.public_base_url is None:
+        warn(("approvals", "webhook"), f"the webhook's approve/deny links would use the bind address "
+             f"({server.http.host}; 127.0.0.1 for 0.0.0.0), which people elsewhere cannot open: set "
+             "server.public_url to the URL they reach this server at (e.g. https://mcp.example.com)")
     return found
 
 

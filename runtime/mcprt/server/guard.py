@@ -37,7 +37,7 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..identity.principal import ANONYMOUS, Principal, attach
+from ..identity.principal import ANONYMOUS, BEARER, Principal, attach, subject_clash
 from ..observability.log import log_event
 from .browser_login import COOKIE, PATHS, BrowserLogins
 
@@ -90,12 +90,12 @@ def make_policy(
     resource_server: ResourceServer | None = None,
     token_free_paths: Iterable[str] = (),
 ) -> GuardPolicy:
-    named = dict(tokens) if isinstance(tokens, Mapping) else {t: "bearer" for t in tokens}
+    named = dict(tokens) if isinstance(tokens, Mapping) else {t: BEARER for t in tokens}
     hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
     if bind_host.lower() not in WILDCARD_BINDS:
         hosts.add(_bracketed(bind_host.lower()))
     return GuardPolicy(
-        tokens=tuple((t.encode(), named.get(t, "bearer")) for t in named if t),
+        tokens=tuple((t.encode(), named.get(t, BEARER)) for t in named if t),
         allowed_hosts=frozenset(hosts),
         allowed_origins=frozenset(o.strip().lower().rstrip("/") for o in allowed_origins if o.strip()),
         max_request_bytes=max_request_bytes,
@@ -304,6 +304,13 @@ class HttpGuard:
         except KeysUnavailable as exc:
             log_event("cannot validate access tokens", logging.ERROR, reason=str(exc)[:300])
             return 503, "the authorization server's keys are unavailable; try again later", [(b"retry-after", b"5")]
+        clash = subject_clash(principal.subject, (name for _, name in self.policy.tokens))
+        if clash is not None:  # one principal namespace: see identity.principal.subject_clash
+            value = challenge(metadata, error="invalid_token", description=clash)
+            return Unauthenticated((401, clash, [(b"www-authenticate", value.encode())]),
+                                   "rejected request: access token", logging.WARNING,
+                                   {"reason": clash, "client_id": principal.client_id or "-",
+                                    "path": _logged_path(scope)})
         attach(scope, principal)
         return None
 

@@ -91,8 +91,8 @@ def build_http_app(
     readiness = readiness or Readiness()
 
     async def readyz(request: Request) -> JSONResponse:
-        ready, reason = await readiness.check()
-        return JSONResponse({"status": reason, "tools": len(holder.current.listed)}, status_code=200 if ready else 503)
+        ready, report = await readiness.report()
+        return JSONResponse({**report, "tools": len(holder.current.listed)}, status_code=200 if ready else 503)
 
     sessions = session_limits(http)
     routes = [Route(HEALTH_PATH, healthz, methods=["GET"]), Route(READY_PATH, readyz, methods=["GET"])]

@@ -1,8 +1,13 @@
 """Readiness and graceful shutdown for replicas behind a load balancer.
 
 - `/healthz` (liveness) answers as long as the process serves.
-- `/readyz` (readiness) answers 200 only while the tool set is compiled, the shared state backend
-  (if any) answers a PING, and the server is not draining; else 503 with the reason.
+- `/readyz` (readiness) answers 200 once the tool set is compiled and the shared state backend (if
+  any) has been reached, and while the server is not draining; else 503 with the reason. A state
+  backend that stops answering *after* it was reached leaves readiness at 200, reported as
+  `{"status": "degraded", "state": "unreachable since …"}`: the backend is shared by every replica,
+  so failing readiness on it would take every replica out of the balancer at once (a cascading
+  failure) although calls that need no shared state still work. The outage shows in the
+  `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each).
 - On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), new
   MCP requests get 503 with `Connection: close` (a balancer retries them on another replica),
   requests in flight get up to `server.http.drain_timeout` to finish, then the server stops.
@@ -16,37 +21,78 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 STATE_CHECK_EVERY = 1.0  # seconds a state PING result is reused by /readyz
+STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric stays current)
 
 
 class Readiness:
-    """What `/readyz` reports; `draining` is set by the stop sequence."""
+    """What `/readyz` reports; `draining` is set by the stop sequence.
 
-    def __init__(self, state_ping: Callable[[], Awaitable[object]] | None = None) -> None:
+    `state_ping` checks the shared state backend (a Redis PING); `state_reached` says it already
+    answered once (`mcprt up` pings it before serving). Until it has answered, the replica is not
+    ready; after that, an outage only degrades readiness (see the module docstring).
+    """
+
+    def __init__(self, state_ping: Callable[[], Awaitable[object]] | None = None,
+                 state_reached: bool = False) -> None:
         self.draining = False
         self._state_ping = state_ping
         self._checked_at = 0.0
-        self._state_ok = True
+        self._state_reached = state_reached
+        self.state_lost_at: float | None = None  # epoch seconds of the first failed PING of an outage
 
     async def check(self) -> tuple[bool, str]:
-        """(ready, reason)."""
+        """(ready, reason): reason is "ready", "degraded", "draining" or "shared state not reached yet"."""
+        ready, report = await self.report()
+        return ready, report["status"]
+
+    async def report(self) -> tuple[bool, dict[str, str]]:
+        """(ready, body fields): `status` as in `check`, plus `state` ("ok" or "unreachable since
+        <RFC 3339 UTC time>") when a state backend is configured."""
         if self.draining:
-            return False, "draining"
-        if self._state_ping is not None:
-            now = time.monotonic()
-            if now - self._checked_at >= STATE_CHECK_EVERY:
-                self._checked_at = now
-                try:
-                    await asyncio.wait_for(self._state_ping(), 1.0)
-                    self._state_ok = True
-                except Exception:
-                    self._state_ok = False
-            if not self._state_ok:
-                return False, "shared state unavailable"
-        return True, "ready"
+            return False, {"status": "draining"}
+        if self._state_ping is None:
+            return True, {"status": "ready"}
+        await self._ping_state()
+        if not self._state_reached:
+            return False, {"status": "shared state not reached yet", "state": "unreachable"}
+        if self.state_lost_at is not None:
+            since = datetime.fromtimestamp(self.state_lost_at, UTC).isoformat(timespec="seconds")
+            return True, {"status": "degraded", "state": f"unreachable since {since}"}
+        return True, {"status": "ready", "state": "ok"}
+
+    @property
+    def state_up(self) -> bool | None:
+        """Whether the state backend answered its last PING (None: no backend), for the
+        `mcprt_state_up` gauge; kept fresh by `watch_state` even when nobody probes `/readyz`."""
+        if self._state_ping is None:
+            return None
+        return self._state_reached and self.state_lost_at is None
+
+    async def watch_state(self, every: float = STATE_WATCH_EVERY) -> None:
+        """PING the backend every `every` seconds while serving (runs until cancelled)."""
+        while self._state_ping is not None:
+            await self._ping_state()
+            await asyncio.sleep(every)
+
+    async def _ping_state(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < STATE_CHECK_EVERY:
+            return
+        self._checked_at = now
+        assert self._state_ping is not None
+        try:
+            await asyncio.wait_for(self._state_ping(), 1.0)
+        except Exception:  # noqa: BLE001 - any failure means "unreachable"; the state client logs why
+            if self.state_lost_at is None:
+                self.state_lost_at = time.time()
+            return
+        self._state_reached = True
+        self.state_lost_at = None
 
 
 class InFlight:

@@ -53,6 +53,7 @@ class Observatory:
         self.metrics_port = metrics_port
         self.started = time.time()
         self.endpoint: str | None = None
+        self.state_up: Callable[[], bool | None] = lambda: None  # the state backend's health (server.lifecycle)
         self.metrics: Any = None
         self.recorder: Any = None
         self.audit: Any = None
@@ -127,7 +128,7 @@ class Observatory:
             pass
         sessions = len(self.notifier.sessions) if self.options.transport == "http" else 1
         return ServerState(self.loaded.manifest.server.name, __version__, self.options.transport, self.endpoint,
-                           self.started, tools, sources, sessions, reload)
+                           self.started, tools, sources, sessions, reload, self.state_up())
 
     # --- HTTP --------------------------------------------------------------------------------------
 

@@ -7,13 +7,12 @@ Resolving it in one place keeps the banner, the listener and the security checks
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import McprtError
-from ..manifest.model import Manifest
+from ..manifest.model import Manifest, is_loopback  # is_loopback: re-exported (mcprt.server)
 from ..settings import Settings
 from ..state.url import state_url_for
 
@@ -34,11 +33,26 @@ class ServeOptions:
     json_response: bool
     state_url: str | None = None  # shared state (MCPRT_STATE_URL beats `server.state`)
     drain_timeout: float = 20.0  # seconds calls in flight may take to finish on SIGTERM
+    public_url: str | None = None  # `server.public_url` (or the OAuth audience's base): see `public_base`
 
     def url(self, port: int | None = None) -> str:
-        """The endpoint URL clients use (IPv6 hosts in brackets; `port` overrides for port 0)."""
+        """The endpoint URL on the bind address (IPv6 hosts in brackets; `port` overrides for port 0)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port if port is None else port}{self.path}"
+
+    def public_base(self, port: int | None = None) -> str:
+        """The base URL of absolute links to this server (approval links, the status page's endpoint):
+        the public URL when configured, else the bind address, loopback for a wildcard bind (which
+        only this machine can then open: `mcprt validate` warns where that matters)."""
+        if self.public_url:
+            return self.public_url
+        host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port if port is None else port}"
+
+    def public_endpoint(self, port: int | None = None) -> str:
+        """The MCP endpoint's URL as clients from outside reach it (`public_base` + `path`)."""
+        return self.public_base(port) + self.path
 
 
 def resolve_options(
@@ -72,17 +86,8 @@ def resolve_options(
         json_response=http.json_response,
         state_url=state_url_for(manifest.server.state, settings.state_url),
         drain_timeout=float(http.drain_timeout),
+        public_url=manifest.server.public_base_url,
     )
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (`localhost`, 127.0.0.0/8, ::1)."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name other than localhost may resolve anywhere: treat as exposed
 
 
 def has_inbound_auth(manifest: Manifest) -> bool:

@@ -29,7 +29,7 @@ from .shared_state import open_shared_state
 from .notify import Notifier
 from .observe import Observatory, OperationTimer
 from .offers import LogLevels, UpstreamEvents
-from .options import ServeOptions, check_side_exposure, has_inbound_auth
+from .options import ServeOptions, check_side_exposure, has_inbound_auth, is_loopback
 from .stdio import serve_stdio
 
 if TYPE_CHECKING:
@@ -106,7 +106,12 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             on_hup()
         if wire.pending.stop:
             stopping.set()
-    readiness = Readiness(shared.ping if shared is not None else None)
+    # open_shared_state() has reached the backend (it exits otherwise): an outage from now on
+    # degrades readiness instead of failing it (see server.lifecycle).
+    readiness = Readiness(shared.ping if shared is not None else None, state_reached=True)
+    if shared is not None:
+        observatory.state_up = lambda: readiness.state_up
+        spawn(readiness.watch_state(), "shared state watch")
     if reload:
         spawn(watch_manifest(runtime, notifier), "hot reload")
     else:  # the manifest stays as it is; proxied servers' tool lists are still followed
@@ -116,7 +121,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         if http:
             sock = listener if listener is not None else listen(options.host, options.port)
             port = sock.getsockname()[1]
-            observatory.endpoint = options.url(port)
+            observatory.endpoint = options.public_endpoint(port) if options.public_url else options.url(port)
             routes = _serve_policy(runtime, options, port, spawn, cleanups)
             app = build_http_app(server, runtime.holder, config, notifier, options,
                                  manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
@@ -218,8 +223,12 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
 
     service = runtime.policy_service()
     service.reachable = True
-    host = options.host if options.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    service.base_url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    service.base_url = options.public_base(port)  # links in webhook messages: see `server.public_url`
+    policy = runtime.loaded.manifest.policy
+    if (options.public_url is None and not is_loopback(options.host) and policy is not None
+            and policy.approvals.webhook is not None):
+        log_event("approval webhook links use the bind address; set server.public_url", logging.WARNING,
+                  links=service.base_url)
     spawn(service.refresh_forever(), "policy state refresh")
     cleanups.append(add_section("approvals", "Approvals", lambda: render_section(service, back="/status")))
     return policy_routes(service)
