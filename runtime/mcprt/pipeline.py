@@ -52,8 +52,9 @@ def gc_paused() -> Iterator[None]:
 
 
 class Runtime:
-    def __init__(self, manifest_path: str | Path | None, settings: Settings) -> None:
+    def __init__(self, manifest_path: str | Path | None, settings: Settings, transport: str = "http") -> None:
         self.manifest_path = manifest_path
+        self.transport = transport  # what loads are for: "stdio" lets `server.auth` variables be unset
         self.settings = settings
         self.pool = SourcePool(settings, on_tools_changed=self._source_tools_changed, on_event=self._source_event)
         self.holder: ToolSetHolder | None = None
@@ -77,7 +78,7 @@ class Runtime:
     async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str]) -> Compiled:
         started = time.perf_counter()
         try:
-            loaded = loaded or await asyncio.to_thread(load_manifest, self.manifest_path)
+            loaded = loaded or await asyncio.to_thread(self.load)
         except ManifestError as exc:
             if exc.partial is None:
                 raise
@@ -123,6 +124,10 @@ class Runtime:
         finally:
             await asyncio.shield(self.pool.rollback(sync))  # the sources of the last good compile keep serving
         return diagnostics
+
+    def load(self) -> LoadedManifest:
+        """Load the manifest (blocking: call it in a worker thread) for this runtime's transport."""
+        return load_manifest(self.manifest_path, transport=self.transport)
 
     async def start(self, loaded: LoadedManifest | None = None) -> Compiled:
         compiled = await self.compile(loaded)
@@ -190,13 +195,15 @@ async def compile_once(
     manifest: str | Path | None,
     settings: Settings,
     load: Callable[[Settings], LoadedManifest] | None = None,
+    transport: str = "http",
 ) -> tuple[Runtime, Compiled]:
     """Compile a manifest once (`mcprt tools`/`validate`/`call`/`record`); the caller closes the runtime.
 
     `load(settings)` replaces the ordinary load (e.g. the offline load of `validate --offline`).
+    `transport`: see `Runtime` (`"stdio"`: unset `server.auth` variables are warnings).
     Raises ManifestError (every diagnostic) after closing whatever sources had opened.
     """
-    runtime = Runtime(manifest, settings)
+    runtime = Runtime(manifest, settings, transport)
     try:
         compiled = await runtime.compile(load(settings) if load is not None else None)
     except BaseException:

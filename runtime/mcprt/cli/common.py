@@ -109,6 +109,8 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
 
     settings = load_settings()
     quiet_logging(settings)
+    # These commands serve nothing: `server.auth`'s variables may be unset (a warning) unless HTTP is chosen.
+    transport = "http" if (settings.transport or "").lower() == "http" else "stdio"
     load: Callable[[Settings], LoadedManifest] | None = None
     if offline:
         from ..testing.overrides import load_for_replay
@@ -121,13 +123,13 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
         inner = load
 
         def load_without_kinds(settings: Settings) -> LoadedManifest:  # the (offline) load, minus those kinds
-            loaded = inner(settings) if inner is not None else load_manifest(manifest)
+            loaded = inner(settings) if inner is not None else load_manifest(manifest, transport=transport)
             return _without_kinds(loaded, without_kinds, skipped)
 
         load = load_without_kinds
 
     with progress("compiling the manifest…"):
-        return await compile_manifest(manifest, settings, load)
+        return await compile_manifest(manifest, settings, load, transport)
 
 
 def _without_kinds(loaded: LoadedManifest, kinds: tuple[str, ...], skipped: list[str] | None) -> LoadedManifest:

@@ -56,14 +56,15 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     from ..manifest.loader import load_manifest
     from ..observability.log import log_event, setup_logging
     from ..pipeline import Runtime
-    from ..server.options import check_exposure, resolve_options
+    from ..server.options import check_exposure, chosen_transport, resolve_options
     from ..settings import load_settings
     from ..sources.openapi.cache import writes_deferred
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)
     # Decide where to serve (and refuse an unauthenticated public bind) before opening any source.
-    loaded = load_manifest(manifest)
+    # Over stdio, `server.auth`'s variables may be unset (a warning): so the transport is chosen first.
+    loaded = load_manifest(manifest, transport=chosen_transport(transport, settings))
     options = resolve_options(loaded.manifest, settings, transport=transport, host=host, port=port,
                               stateless=stateless)
     check_exposure(options, loaded.manifest)
@@ -72,7 +73,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
         from ..server.sockets import listen
 
         listener = listen(options.host, options.port)
-    runtime = Runtime(manifest, settings)
+    runtime = Runtime(manifest, settings, options.transport)
     try:
         # stdio: compile-cache writes wait until the client has its first tools/list (see _up_stdio)
         with progress("compiling the manifest…"), \

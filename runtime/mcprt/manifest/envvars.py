@@ -3,6 +3,9 @@
 Interpolation happens once, at load, on the plain data (before validation), so a missing variable
 is an error at the line that uses it — never an empty string sent upstream. `$${` writes a literal
 `${`. The process environment wins over `.env` (as in pydantic-settings and docker compose).
+
+One exception: a value the chosen transport never uses (`server.auth` over stdio) may be unset — a
+warning saying when it is needed, so a stdio client config need not carry the HTTP tokens.
 """
 
 from __future__ import annotations
@@ -32,9 +35,20 @@ def environment_for(manifest_dir: FsPath) -> dict[str, str]:
 
 
 def interpolate(
-    data: Any, env: Mapping[str, str], index: PositionIndex
+    data: Any, env: Mapping[str, str], index: PositionIndex, unused: Mapping[Path, str] | None = None
 ) -> tuple[Any, set[Path], list[Diagnostic]]:
-    """Replace references in every string; return the data, the paths that used a variable, errors."""
+    """Replace references in every string; return the data, the paths that used a variable, errors.
+
+    `unused`: subtrees (path prefix → when they are needed, e.g. "to serve over HTTP") whose unset
+    variables are warnings, not errors; their value is then the empty string."""
+    optional = dict(unused or {})
+
+    def needed_for(path: Path) -> str | None:
+        for prefix, when in optional.items():
+            if path[: len(prefix)] == prefix:
+                return when
+        return None
+
     used: set[Path] = set()
     errors: list[Diagnostic] = []
 
@@ -63,6 +77,11 @@ def interpolate(
             if has_default:
                 return default
             where = index.locate(path)
+            when = needed_for(path)
+            if when is not None:
+                errors.append(Diagnostic(where.file, where.line, where.col,
+                                         f"environment variable {name} is not set: it is needed {when}", "warning"))
+                return ""
             errors.append(
                 Diagnostic(
                     where.file,

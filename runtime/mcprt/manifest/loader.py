@@ -118,8 +118,19 @@ def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, Posit
     return data, index, []
 
 
-def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> LoadedManifest:
-    """Load and validate; raise ManifestError with every diagnostic when anything is wrong."""
+# Where an unset variable is harmless over stdio, and when it is needed (said in the warning).
+STDIO_UNUSED: dict[NodePath, str] = {
+    ("server", "auth"): "to serve over HTTP (server.auth; stdio is never authenticated)",
+}
+
+
+def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None = None,
+                  transport: str = "http") -> LoadedManifest:
+    """Load and validate; raise ManifestError with every diagnostic when anything is wrong.
+
+    `transport`: what the manifest is loaded for. `"http"` (the default, the strictest) needs every
+    `${VAR}`; `"stdio"` (also `mcprt validate`/`tools` unless `MCPRT_TRANSPORT=http`) lets the
+    variables under `server.auth` be unset, with a warning each: stdio never uses them."""
     manifest_path = find_manifest(path)
     data, index, errors = read_manifest_file(manifest_path)
     if errors:
@@ -134,7 +145,8 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     environment = env if env is not None else envvars.environment_for(manifest_path.parent)
     if (manifest_path.parent / ".env").is_file():
         files.append(manifest_path.parent / ".env")
-    data, env_paths, env_errors = envvars.interpolate(data, environment, index)
+    unused = STDIO_UNUSED if transport == "stdio" else None
+    data, env_paths, env_errors = envvars.interpolate(data, environment, index, unused)
     errors += env_errors
 
     errors += check_expressions(data, index)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..cancellation import CancelToken, abandonable
 from ..errors import Diagnostic, ManifestError
-from ..manifest.loader import LoadedManifest, load_manifest
+from ..manifest.loader import LoadedManifest
 from ..observability.log import log_event
 from ..settings import env_limit
 from .changes import ToolChanges, diff_toolsets
@@ -310,7 +310,7 @@ class Reloader:
     async def _compile(self, trigger: Trigger) -> Compiled:
         loaded: LoadedManifest | None = self.runtime.loaded if trigger == "upstream" else None
         if loaded is None:
-            loaded = await asyncio.to_thread(load_manifest, self.runtime.manifest_path)
+            loaded = await asyncio.to_thread(self.runtime.load)
         stale = sources_with_changed_files(self.runtime, self._signatures)
         return await self.runtime.compile(loaded, stale)
 

@@ -55,6 +55,16 @@ class ServeOptions:
         return self.public_base(port) + self.path
 
 
+def chosen_transport(transport: str | None, settings: Settings) -> str:
+    """The transport `mcprt up` serves: the flag, else `MCPRT_TRANSPORT`, else stdio (McprtError if unknown).
+
+    Known before the manifest loads: what the manifest must provide depends on it (`server.auth`)."""
+    chosen = (transport or settings.transport or "stdio").lower()
+    if chosen not in TRANSPORTS:
+        raise McprtError(f"unknown transport '{chosen}': use one of {', '.join(TRANSPORTS)}")
+    return chosen
+
+
 def resolve_options(
     manifest: Manifest,
     settings: Settings,
@@ -66,9 +76,7 @@ def resolve_options(
 ) -> ServeOptions:
     """Apply flag > environment > manifest > default; raise McprtError for a value that cannot work."""
     http = manifest.server.http
-    chosen = (transport or settings.transport or "stdio").lower()
-    if chosen not in TRANSPORTS:
-        raise McprtError(f"unknown transport '{chosen}': use one of {', '.join(TRANSPORTS)}")
+    chosen = chosen_transport(transport, settings)
     chosen_port = port if port is not None else settings.port if settings.port is not None else http.port
     if not 0 <= chosen_port <= 65535:
         raise McprtError(f"port {chosen_port} is out of range (0-65535; 0 picks a free port)")
