@@ -125,6 +125,8 @@ def _source_tools(
         description = _describe(loaded, base, op, override, plan, out)
         pruner = compile_prune(override.prune) if override.prune else None
         output = _template(override.output, "output") if override.output else None
+        if override.output:
+            _check_refused_lookups(loaded, base, override.output, out)
         identity = pruner is None and output is None and autoprune is None
         wanted = override.output_schema if override.output_schema is not None else source.output_schema
         declared = _declared_output_schema(loaded, base, op, override, wanted, out)
@@ -234,6 +236,18 @@ def _declared_output_schema(
 
 _UNDOCUMENTED = (" (if the result carries it anyway, its schema is incomplete — the API's description or the "
                  "function's return type; `undocumented_fields` vouches for it: a warning, not an error)")
+
+
+def _check_refused_lookups(loaded: LoadedManifest, base: tuple[Any, ...], output: str, out: list[Diagnostic]) -> None:
+    """An error at each look-up of the `output` template the sandbox refuses at render time (`__class__`,
+    `pop`): it compiles, but would fail every call."""
+    from ..manifest.checks import at_offset
+    from ..shaping.template_safety import refused_lookups
+
+    for refused in refused_lookups(output):
+        message = f"output template, line {refused.line}: {refused.message}"
+        out.append(at_offset(loaded.index, (*base, "output"), output,
+                             _offset_of(output, refused.line, refused.col), message))
 
 
 def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:

@@ -1,0 +1,77 @@
+"""`mcprt validate` reports what would make a template fail at call time, and every template's error at once.
+
+Through the real CLI on a `python:` source: a look-up the sandbox refuses (`result.n.__class__`, a dict's
+`pop`) is an error at its `file:line:col` (the template compiles, so only this analysis can catch it), and
+a syntax error in one template no longer hides the errors of the others (`description` templates are
+checked by rendering them at build, after the load).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcprt.expressions.template_errors import TemplateRenderError
+from mcprt.expressions.templates import compile_template
+from mcprt.shaping.template_safety import refused_lookups
+from tests.support.cli import mcprt_cli
+
+MODULE = '''
+def count(n: int) -> dict:
+    """A count."""
+    return {"n": n, "_links": {"self": "/count"}, "pop": 1}
+
+
+def other(n: int) -> dict:
+    """Another."""
+    return {"n": n}
+
+
+def third(n: int) -> dict:
+    """A third."""
+    return {"n": n}
+'''
+
+
+def _validate(folder: Path, tools: str) -> tuple[int, str, list[str]]:
+    (folder / "tools.py").write_text(MODULE)
+    text = "version: 1\nsources:\n  t:\n    python: tools\n    tools:\n" + tools
+    (folder / "mcp.yaml").write_text(text)
+    done = mcprt_cli("validate", "mcp.yaml", cwd=folder)
+    return done.returncode, done.stderr, text.splitlines()
+
+
+def _at(lines: list[str], needle: str, name: str) -> str:
+    """`mcp.yaml:line:col` of `name` inside the line holding `needle`."""
+    number = next(n for n, line in enumerate(lines, 1) if needle in line)
+    return f"mcp.yaml:{number}:{lines[number - 1].index(needle) + needle.index(name) + 1}"
+
+
+@pytest.mark.parametrize("template, value", [("{{ result.n.__class__ }}", {"n": 1}),
+                                             ("{{ result.__len__ }}", {"n": 1}),
+                                             ("{{ result.pop }}", {"pop": 1})])
+def test_the_sandbox_refuses_these_lookups_at_render(template: str, value: dict) -> None:
+    """What the static check predicts is what rendering does (so its error is never a false one)."""
+    assert refused_lookups(template)
+    with pytest.raises(TemplateRenderError):
+        compile_template(template, kind="output").render(result=value)
+
+
+def test_fields_named_like_private_attributes_still_render() -> None:
+    template = "{{ result._links.self }} {{ result.n }} {{ result.items() | list | length }}"
+    assert refused_lookups(template) == []
+    assert compile_template(template, kind="output").render(result={"_links": {"self": "/x"}, "n": 2}) == "/x 2 2"
+
+
+def test_validate_reports_a_refused_lookup_at_its_position(tmp_path: Path) -> None:
+    code, stderr, lines = _validate(tmp_path, (
+        '      count:\n        output: "n={{ result.n.__class__ }}; {{ result._links.self }}"\n'
+        '      other:\n        output: |\n          {% for k in result %}\n          {{ result.pop }}\n'
+        '          {% endfor %}\n'))
+    assert code == 2, stderr
+    assert f"{_at(lines, 'result.n.__class__', '__class__')}: output template, line 1: `.__class__` is refused " \
+           "by the template sandbox at every call" in stderr, stderr
+    assert f"{_at(lines, '{{ result.pop }}', 'pop')}: output template, line 2: `.pop` is refused" in stderr, stderr
+    assert '[\"pop\"]' in stderr  # how to read a field of that name instead
+    assert "_links" not in stderr and "2 errors" in stderr, stderr
