@@ -75,3 +75,24 @@ def test_validate_reports_a_refused_lookup_at_its_position(tmp_path: Path) -> No
     assert f"{_at(lines, '{{ result.pop }}', 'pop')}: output template, line 2: `.pop` is refused" in stderr, stderr
     assert '[\"pop\"]' in stderr  # how to read a field of that name instead
     assert "_links" not in stderr and "2 errors" in stderr, stderr
+def test_a_syntax_error_does_not_hide_the_other_templates_errors(tmp_path: Path) -> None:
+    code, stderr, lines = _validate(tmp_path, (
+        '      count:\n        output: "{{ result.n }"\n'
+        '      other:\n        description: "{{ no_such_variable }}"\n'
+        '      third:\n        output: "{{ result.n.__class__ }}"\n'))
+    assert code == 2, stderr
+    syntax = _at(lines, "{{ result.n }", "}") + ": invalid Jinja2 template in output: unexpected '}'"
+    assert syntax in stderr, stderr
+    assert "description template: the description template failed at line 1: 'no_such_variable' is undefined" \
+        in stderr, stderr
+    assert f"{_at(lines, 'result.n.__class__', '__class__')}: output template, line 1: `.__class__`" in stderr, stderr
+    assert "3 errors" in stderr, stderr
+
+
+def test_a_broken_prune_is_reported_once_and_its_output_is_not_misjudged(tmp_path: Path) -> None:
+    code, stderr, lines = _validate(tmp_path, (
+        '      count:\n        prune: "{total: n"\n        output: "{{ result.total }}"\n'
+        '      other:\n        description: "{{ no_such_variable }}"\n'))
+    assert code == 2, stderr
+    assert "invalid JMESPath in prune" in stderr and "'no_such_variable' is undefined" in stderr, stderr
+    assert "cannot exist" not in stderr and "2 errors" in stderr, stderr

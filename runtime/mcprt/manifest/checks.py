@@ -14,35 +14,43 @@ from ..errors import Diagnostic
 from .positions import Path, PositionIndex
 
 
-def check_expressions(data: Any, index: PositionIndex) -> list[Diagnostic]:
+def check_expressions(data: Any, index: PositionIndex, failed: set[Path] | None = None) -> list[Diagnostic]:
     """Compile every `prune`, `description` and `output` of the raw manifest data.
 
     Works on the plain data (not the models) so these errors are reported together with schema
-    errors elsewhere in the file.
+    errors elsewhere in the file. `failed` collects the paths of those that do not compile (the
+    loader leaves them out of what later stages check, so their errors are reported once).
     """
+    errors: list[Diagnostic] = []
+    for path, field, text in _expressions(data):
+        before = len(errors)
+        _check_one(index, path, field, text, errors)
+        if failed is not None and len(errors) > before:
+            failed.add(path)
+    return errors
+
+
+def _check_one(index: PositionIndex, path: Path, field: str, text: str, errors: list[Diagnostic]) -> None:
+    """Compile one expression; append its error, if any."""
     from ..expressions.prune import PruneSyntaxError, compile_prune
     from ..expressions.template_errors import TemplateError
 
-    errors: list[Diagnostic] = []
-    for path, field, text in _expressions(data):
-        if field == "prune":
-            try:
-                compile_prune(text)
-            except PruneSyntaxError as exc:
-                errors.append(_at(index, path, 1, (exc.position or 0) + 1, f"invalid JMESPath in prune: {exc.message}"))
-            except RecursionError:  # thousands of nested parentheses: a manifest error, not a crash
-                errors.append(_at(index, path, 1, 1, "prune expression nests too deeply"))
-        else:
-            from ..expressions.templates import compile_template  # Jinja2: only for a manifest with templates
+    if field == "prune":
+        try:
+            compile_prune(text)
+        except PruneSyntaxError as exc:
+            errors.append(_at(index, path, 1, (exc.position or 0) + 1, f"invalid JMESPath in prune: {exc.message}"))
+        except RecursionError:  # thousands of nested parentheses: a manifest error, not a crash
+            errors.append(_at(index, path, 1, 1, "prune expression nests too deeply"))
+        return
+    from ..expressions.templates import compile_template  # Jinja2: only for a manifest with templates
 
-            try:
-                compile_template(text, kind=field)
-            except TemplateError as exc:
-                errors.append(_at(index, path, exc.line or 1, exc.col or 1,
-                                  f"invalid Jinja2 template in {field}: {exc.message}"))
-            except RecursionError:
-                errors.append(_at(index, path, 1, 1, f"{field} template nests too deeply"))
-    return errors
+    try:
+        compile_template(text, kind=field)
+    except TemplateError as exc:
+        errors.append(_at(index, path, exc.line or 1, exc.col or 1, f"invalid Jinja2 template in {field}: {exc.message}"))
+    except RecursionError:
+        errors.append(_at(index, path, 1, 1, f"{field} template nests too deeply"))
 
 
 def _expressions(data: Any) -> Iterator[tuple[Path, str, str]]:

@@ -149,7 +149,10 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     data, env_paths, env_errors = envvars.interpolate(data, environment, index, unused)
     errors += env_errors
 
-    errors += check_expressions(data, index)
+    failed: set[NodePath] = set()
+    expression_errors = check_expressions(data, index, failed)
+    errors += expression_errors
+    _leave_out(data, failed)  # later stages check the rest; these errors are reported once
     manifest: Manifest | None = None
     try:
         manifest = Manifest.model_validate(data)
@@ -166,10 +169,27 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     errors += _per_user_credential_errors(manifest, index)
     warnings += _plain_http_issuer(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
-    if [d for d in errors if d.severity == "error"]:
-        raise ManifestError(sorted(errors) + warnings)
+    blocking = [d for d in errors if d.severity == "error"]
+    if blocking:
+        # Only expressions failed: the later stages (sources, the build's template checks) still run on
+        # the rest, so every template's error is reported in one pass. Not after any other error: an
+        # unset credential must not open its source.
+        only_expressions = all(d in expression_errors for d in blocking)
+        raise ManifestError(sorted(errors) + warnings, partial=loaded if only_expressions else None)
     loaded.warnings += [d for d in errors if d.severity == "warning"]
     return loaded
+
+
+def _leave_out(data: dict[str, Any], failed: set[NodePath]) -> None:
+    """Remove the expressions that do not compile from `data` (a tool whose `prune` failed also loses
+    its `output`: checked against the unpruned result, its look-ups would be reported falsely)."""
+    for path in failed:
+        override = data
+        for key in path[:-1]:
+            override = override[key]
+        override.pop(path[-1], None)
+        if path[-1] == "prune":
+            override.pop("output", None)
 
 
 def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Manifest | None:
