@@ -20,6 +20,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 from typing_extensions import is_typeddict
 
 from ...errors import McprtError, ToolCallError
@@ -84,7 +86,7 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
             __config__=ConfigDict(populate_by_name=False, arbitrary_types_allowed=False),
             **fields,
         )
-        schema = model.model_json_schema(by_alias=True)
+        schema = model.model_json_schema(by_alias=True, schema_generator=_InputSchema)
     except Exception as exc:  # pydantic's schema errors name the type that cannot be described
         raise McprtError(f"{label}: its parameters cannot be described as JSON Schema: {_first_line(exc)}") from None
     returned = _return_schema(signature.return_annotation)
@@ -96,6 +98,26 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
         output_schema=_output_schema(signature.return_annotation, returned),
         response_shape=response_shape(signature.return_annotation, returned),
     )
+
+
+class _InputSchema(GenerateJsonSchema):
+    """pydantic's JSON Schema, minus `uniqueItems` on `set`/`frozenset` parameters (at any depth).
+
+    pydantic describes a set as an array with `uniqueItems: true`, yet its (lax) validation builds
+    the set from an array with repeated items, as the function expects: the input schema says what
+    the call accepts, so a model sending `["a", "a"]` is not refused by the argument check for
+    something the function would take. (Return values keep it: a set serializes without repeats.)"""
+
+    def set_schema(self, schema: core_schema.SetSchema) -> JsonSchemaValue:
+        return _repeats_allowed(super().set_schema(schema))
+
+    def frozenset_schema(self, schema: core_schema.FrozenSetSchema) -> JsonSchemaValue:
+        return _repeats_allowed(super().frozenset_schema(schema))
+
+
+def _repeats_allowed(schema: JsonSchemaValue) -> JsonSchemaValue:
+    schema.pop("uniqueItems", None)
+    return schema
 
 
 def bind_arguments(
