@@ -18,9 +18,9 @@ from ..errors import PolicyDenied, ToolCallError, UpstreamError
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
-from ..shaping.limits import json_size
 from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
+from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
@@ -30,8 +30,8 @@ from .tool import Tool
 def error_result(message: str) -> ToolResult:
     message = scrub_message(message)
     content = [{"type": "text", "text": message}]
-    # measured as every shaped result is (compact JSON of the content), so sent bytes add up per tool
-    return ToolResult(content=content, is_error=True, sent_bytes=json_size(content))
+    # measured as every shaped result is (`shaping.sent`), so sent bytes add up per tool
+    return ToolResult(content=content, is_error=True, sent_bytes=sent_size(content))
 
 
 def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, Any]:
