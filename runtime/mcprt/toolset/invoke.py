@@ -24,6 +24,7 @@ from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
+from .stopping import RUNNING, STOPPED
 from .tool import Tool
 
 
@@ -80,8 +81,11 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
                     session_id: str | None = None, peer: ClientPeer | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
     argument problems. A cancelled call (asyncio.CancelledError) is logged and published with the
-    outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised."""
+    outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised; but a
+    call ended by a stop whose drain ran out (`stopping.RUNNING.end_all`) answers a tool error saying
+    the server is restarting (outcome `cancelled`), so the client gets a result, not a cut connection."""
     started = time.perf_counter()
+    task = RUNNING.enter()
     cancelled: asyncio.CancelledError | None = None
     status: Any = "-"
     outcome: Outcome = "ok"
@@ -126,13 +130,21 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
     except asyncio.CancelledError as exc:
-        # The client cancelled, or the server stopped with the call in flight: still one log line
-        # and one event, so metrics and the audit log count every call a client made (a call waiting
-        # for an approval when a drain ran out left no record at all). Re-raised below.
-        cancelled = exc
-        status = outcome = "cancelled"
-        result = error_result(f"the call to {tool.name} was cancelled before it finished")
-        result.sent_bytes = 0  # the record's text; the model received nothing
+        if RUNNING.take_stop(task):
+            # The stop's drain ran out with this call in flight: answer it (the transport writes the
+            # answer before the server closes) instead of letting the shutdown cut the connection.
+            assert task is not None
+            task.uncancel()
+            status = outcome = "cancelled"
+            result = error_result(STOPPED.format(tool=tool.name, seconds=time.perf_counter() - started))
+        else:
+            # The client cancelled, or the server stopped with the call in flight: still one log line
+            # and one event, so metrics and the audit log count every call a client made (a call waiting
+            # for an approval when a drain ran out left no record at all). Re-raised below.
+            cancelled = exc
+            status = outcome = "cancelled"
+            result = error_result(f"the call to {tool.name} was cancelled before it finished")
+            result.sent_bytes = 0  # the record's text; the model received nothing
     except RecursionError:  # a value nested deeper than shaping can walk: the result's fault, not ours
         status = outcome = "upstream_error"
         result = error_result(f"the result of {tool.name} nests too deeply to process")
@@ -141,6 +153,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         outcome = "internal"
         logger.log(logging.ERROR, "tool %s failed unexpectedly", tool.name, exc_info=exc)
         result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
+    RUNNING.leave(task)
     latency = time.perf_counter() - started
     result.outcome = outcome
     log_call(
