@@ -97,7 +97,9 @@ def _print(data: dict[str, Any]) -> None:
         sources.add_row(s["name"], s["kind"], f"[{colour}]{s['state']}[/]", str(s["restarts"]), s.get("error") or "")
     console.print(sources)
     tools = Table("tool", "source", "calls", "errors", "p50", "p95", "bytes raw → sent", "saved",
-                  title="Tools", title_justify="left")
+                  title="Tools", title_justify="left",
+                  caption="sent: what the model reads (the result's text; structuredContent only without content)",
+                  caption_justify="left")
     for t in sorted(data["tools"], key=lambda t: (-t["calls"], t["name"])):
         saved = "" if t["saved_ratio"] is None else f"{t['saved_ratio']:.0%}"
         tools.add_row(t["name"], t["source"], str(t["calls"]), f"{t['error_rate']:.0%}", _ms(t["p50"]), _ms(t["p95"]),
