@@ -159,7 +159,7 @@ class ToolResult:
     structured_content: dict[str, Any] | None = None
     is_error: bool = False
     raw_bytes: int = 0  # bytes received from upstream
-    sent_bytes: int = 0  # bytes of the content sent to the model
+    sent_bytes: int = 0  # what the model reads: the content blocks' payload (`shaping.sent.sent_size`)
     outcome: str = "ok"  # how the call ended (`observability.events.Outcome`), set by `call_tool`
     meta: dict[str, Any] | None = None  # the result's `_meta` (metadata for the client, not the model; a
     # proxied server's passes unchanged)

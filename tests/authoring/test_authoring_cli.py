@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -204,3 +205,43 @@ def test_operator_commands_tell_a_refused_token_from_a_missing_one(tmp_path: Pat
             assert "did not accept the bearer token sent" in wrong.stderr and "pass --token" not in wrong.stderr
             assert "not-it" not in wrong.stderr
         assert mcprt("status", up.url, "--token", "ops-token-1").returncode == 0
+
+
+def _refusing_address() -> tuple[socket.socket, str]:
+    """An address nothing listens on while the returned socket stays open (bound, never listening:
+    a connect is refused and no other process can take the port meanwhile)."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    return holder, f"http://127.0.0.1:{holder.getsockname()[1]}"
+
+
+def test_operator_commands_say_what_they_tried_and_how_to_point_elsewhere(tmp_path: Path) -> None:
+    """Found by an operator trial: `mcprt approvals list` (and status/pause/resume) without `--url`
+    said only "cannot reach 127.0.0.1:8765", with no hint that --url (or an env var) was needed."""
+    holder, refusing = _refusing_address()
+    with holder:
+        commands = (("status",), ("approvals", "list"), ("pause", "search_notes"), ("resume", "search_notes"))
+        for command in commands:
+            via_env = mcprt(*command, env=child_env(MCPRT_URL=refusing))
+            assert via_env.returncode == 2 and "Traceback" not in via_env.stderr, via_env.stderr
+            assert f"cannot reach the server at {refusing}" in via_env.stderr, via_env.stderr
+            assert "(from MCPRT_URL)" in via_env.stderr and "--url URL or MCPRT_URL=URL" in via_env.stderr
+            given = mcprt(*command, *(("--url", refusing) if command[0] != "status" else (refusing,)))
+            assert given.returncode == 2 and f"cannot reach the server at {refusing}" in given.stderr, given.stderr
+            assert "MCPRT_URL" in given.stderr and "(from MCPRT_URL)" not in given.stderr
+    with socket.socket() as probe:  # the default address: said as such when nothing answers there
+        default_free = probe.connect_ex(("127.0.0.1", 8765)) != 0
+    if default_free:
+        for command in (("status",), ("approvals", "list")):
+            default = mcprt(*command)
+            assert default.returncode == 2 and "cannot reach the server at http://127.0.0.1:8765" in default.stderr
+            assert "(the default: no --url given and MCPRT_URL is not set)" in default.stderr, default.stderr
+            assert "Point at it with --url URL or MCPRT_URL=URL" in default.stderr
+    # MCPRT_URL really selects the server (its MCP endpoint works as well as its base URL)
+    entry = tmp_path / "quickstart"
+    shutil.copytree(CATALOG / "quickstart", entry)
+    with mcprt_http(entry / "mcp.yaml") as up:
+        listed = mcprt("approvals", "list", "--json", env=child_env(MCPRT_URL=up.url))
+        assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr
+        status = mcprt("status", "--json", env=child_env(MCPRT_URL=up.url))
+        assert status.returncode == 0 and json.loads(status.stdout)["server"]["transport"], status.stderr

@@ -34,13 +34,12 @@ SECRETS = (ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY)
 
 
 def sent_size(result: object) -> int:
-    """What the model received, measured as mcprt defines it: compact JSON of content (+ structuredContent)."""
-    compact = {"ensure_ascii": False, "separators": (",", ":")}
-    content = [block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content]
-    size = len(json.dumps(content, **compact).encode())
-    if result.structured_content is not None:
-        size += len(json.dumps(result.structured_content, **compact).encode())
-    return size
+    """What the model received, measured as mcprt defines it (shaping/sent.py): the text blocks' text
+    in UTF-8; structuredContent only when there is no content (the text carries the same JSON)."""
+    if not result.content:
+        structured = result.structured_content
+        return 0 if structured is None else len(json.dumps(structured, separators=(",", ":")).encode())
+    return sum(len(block.text.encode()) for block in result.content)  # these tools answer text blocks only
 
 
 def scrape(up: UpProcess, token: str = ALICE_TOKEN) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -86,7 +85,9 @@ async def test_metrics_count_each_call_exactly(world: tuple[UpProcess, Seen, Pat
             assert not result.is_error
             sent["list_pets"] += sent_size(result)
         result = await alice.call_tool("get_pet", {"petId": 1})
-        sent["get_pet"] += sent_size(result)
+        assert result.structured_content is not None and result.content  # the same object, twice
+        sent_unpruned = sent_size(result)
+        sent["get_pet"] += sent_unpruned
         open_sessions = value(scrape(up), "mcprt_sessions")
     async with http_client(up.url, token=BOB_TOKEN) as bob:
         missing = await bob.call_tool("get_pet", {"petId": 99})  # upstream 404
@@ -112,6 +113,10 @@ async def test_metrics_count_each_call_exactly(world: tuple[UpProcess, Seen, Pat
     assert value(samples, size, tool="get_pet", stage="raw") == pet_one + not_found
     assert value(samples, size, tool="get_pet", stage="sent") == sent["get_pet"]
     assert sent["list_pets"] < 2 * PETS_RAW  # pruning to id+name saved bytes
+    # get_pet is not pruned and its upstream answers compact JSON: nothing saved, but nothing "more"
+    # either (an operator trial saw "357 → 691 bytes (93.6 % more)": content and structuredContent
+    # were both counted, and the text as an escaped JSON string)
+    assert 0 < sent_unpruned <= pet_one
 
     duration = "mcp_server_operation_duration_seconds_count"
     assert value(samples, duration, mcp_method_name="tools/call", tool="list_pets") == 2
@@ -162,6 +167,31 @@ async def test_audit_log_has_one_record_per_call_and_no_secret(world: tuple[UpPr
     # argument names only, never values (a bare "404" could occur by chance in a session id or a latency)
     assert failed["arguments"] == ["petId"] and '"petId": 404' not in text and '"petId":404' not in text
     assert all(secret not in text for secret in SECRETS)
+
+
+async def test_sent_bytes_agree_across_metrics_audit_and_status(world: tuple[UpProcess, Seen, Path]) -> None:
+    """One rule for "sent bytes", computed once: the metrics counter, the audit log and the status
+    page report the same figure, and an unpruned tool's "saved" is not negative."""
+    up, _, audit = world
+    size = "mcprt_tool_result_bytes_total"
+    before_lines = len(wait_for_lines(audit, 0, timeout=0))
+    before = scrape(up)
+    measured = {"list_pets": 0, "get_pet": 0}
+    async with http_client(up.url, token=ALICE_TOKEN) as alice:
+        for tool, arguments in (("list_pets", {}), ("get_pet", {"petId": 4}), ("get_pet", {"petId": 5})):
+            result = await alice.call_tool(tool, arguments)
+            assert not result.is_error
+            measured[tool] += sent_size(result)
+    records = wait_for_lines(audit, before_lines + 3)[before_lines:]
+    after = scrape(up)
+    for tool in measured:
+        counted = value(after, size, tool=tool, stage="sent") - (value(before, size, tool=tool, stage="sent") or 0)
+        audited = sum(r["bytes_sent"] for r in records if r.get("tool") == tool)
+        assert counted == audited == measured[tool], (tool, counted, audited, measured[tool])
+    status = httpx.get(f"{up.base}/status.json", headers={"Authorization": f"Bearer {ALICE_TOKEN}"}, timeout=10).json()
+    tools = {t["name"]: t for t in status["tools"]}
+    assert tools["get_pet"]["saved_ratio"] >= 0, tools["get_pet"]  # "saved" counts successful calls
+    assert tools["list_pets"]["saved_ratio"] > 0.5, tools["list_pets"]  # pruned to id+name
 
 
 async def test_audit_file_reopens_on_sighup(world: tuple[UpProcess, Seen, Path]) -> None:

@@ -320,10 +320,11 @@ async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpPro
 async def test_pause_and_resume_tool_source_all(served: UpProcess) -> None:
     async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
         assert text_of(await client.call_tool("ping", {})) == "pong"
-        paused = cli(served, "pause", "ping", token=TOKENS["alice"])
+        paused = cli(served, "pause", "ping", "--reason", "upstream maintenance until 14:00", token=TOKENS["alice"])
         assert paused.returncode == 0, paused.stderr
         refused = await client.call_tool("ping", {})
-        assert refused.is_error and "paused by an operator" in text_of(refused)
+        # the operator's reason is written for callers: the model is told it, not only "paused"
+        assert refused.is_error and "paused by an operator (reason: upstream maintenance until 14:00)" in text_of(refused)
         assert text_of(await client.call_tool("add", {"a": 0, "b": 0})) == "0"  # other tools unaffected
         listed = httpx.get(f"{served.base}/policy/pauses", headers={"Authorization": f"Bearer {TOKENS['alice']}"},
                            timeout=10).json()
@@ -333,7 +334,7 @@ async def test_pause_and_resume_tool_source_all(served: UpProcess) -> None:
 
         assert cli(served, "pause", "--source", "vault", token=TOKENS["alice"]).returncode == 0
         through = await client.call_tool("call_tool", {"name": "vault_status", "arguments": {}})
-        assert through.is_error and "paused" in text_of(through)
+        assert through.is_error and "paused by an operator; this call was not made" in text_of(through)  # no reason given
         assert cli(served, "resume", "--source", "vault", token=TOKENS["alice"]).returncode == 0
 
         assert cli(served, "pause", "--all", token=TOKENS["alice"]).returncode == 0

@@ -105,7 +105,12 @@ async def test_pauses(state: PolicyState) -> None:
     await state.pause_set("source:s", True, by="alice", reason="incident")
     assert await state.pause_check(("tool:x", "source:s", "all")) == "source:s"
     assert (await state.pause_list())["source:s"]["by"] == "alice"
+    assert await state.pause_reason("source:s") == "incident"  # what the refused call tells the model
+    await state.pause_set("all", True, by="alice")
+    assert await state.pause_reason("all") is None  # paused without a reason
+    await state.pause_set("all", False, by="alice")
     await state.pause_set("source:s", False, by="alice")
+    assert await state.pause_reason("source:s") is None
     assert await state.pause_list() == {}
 
 

@@ -1,6 +1,6 @@
 """The fast JSON writer of the result path writes exactly what the standard encoder writes.
 
-`compact_json`, `json_size` and `text_blocks_size` (shaping/limits.py) take pydantic-core's and
+`compact_json` and `json_size` (shaping/limits.py) take pydantic-core's and
 orjson's encoders where they agree with `json.dumps(..., ensure_ascii=False, separators=(",", ":"))`
 and fall back where they do not (floats below 1e-4, lone surrogates); Hypothesis hunts for a value
 where the answer would change.
@@ -14,7 +14,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcprt.shaping.limits import compact_json, json_size, text_blocks_size
+from mcprt.shaping.limits import compact_json, json_size
 
 
 def standard(value: object) -> str:
@@ -54,16 +54,6 @@ def test_compact_json_is_the_standard_encoding(value: object) -> None:
 @given(json_values)
 def test_json_size_is_the_standard_size(value: object) -> None:
     assert json_size(value) == standard_size(value)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(
-    st.builds(lambda text: {"type": "text", "text": text}, st.text()),
-    st.builds(lambda data: {"type": "image", "data": data, "mimeType": "image/png"}, st.text(max_size=8)),
-    st.builds(lambda text, p: {"type": "text", "text": text, "annotations": {"priority": p}}, st.text(), floats),
-), max_size=4))
-def test_text_blocks_size_is_the_standard_size(content: list) -> None:
-    assert text_blocks_size(content) == standard_size(content)
 
 
 def test_the_cases_the_fast_encoders_write_differently() -> None:

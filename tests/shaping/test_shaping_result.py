@@ -36,12 +36,22 @@ def shape(upstream: UpstreamResult, **shaping) -> ToolResult:
     result = shape_result(upstream, Shaping(**shaping))
     wire = result.to_wire()
     CallToolResult.model_validate(wire)  # the real SDK's model accepts it
-    expected_sent = len(compact(result.content).encode())
-    if result.structured_content is not None:
-        expected_sent += len(compact(result.structured_content).encode())
-    assert result.sent_bytes == expected_sent
+    assert result.sent_bytes == model_reads(result)
     assert result.raw_bytes == upstream.raw_bytes
     return result
+
+
+def model_reads(result: ToolResult) -> int:
+    """Sent bytes by shaping/sent.py's rule, written out: each block's payload in UTF-8 (text, base64
+    data, a resource's text or blob), structuredContent's compact JSON only without content."""
+    if not result.content:
+        return 0 if result.structured_content is None else len(compact(result.structured_content).encode())
+    size = 0
+    for block in result.content:
+        payload = {"text": block.get("text"), "image": block.get("data"),
+                   "resource": (block.get("resource") or {}).get("text", (block.get("resource") or {}).get("blob"))}
+        size += len(payload[block["type"]].encode())
+    return size
 
 
 def texts(result: ToolResult) -> list[str]:

@@ -294,7 +294,9 @@ def catalog(
 
 @app.command(epilog="Examples: `mcprt status http://127.0.0.1:8765/mcp`, `MCPRT_TOKEN=… mcprt status host:8765 --json`")
 def status(
-    url: Annotated[str, typer.Argument(metavar="URL", help="The server: its base URL, MCP endpoint or status page.")],
+    url: Annotated[Optional[str], typer.Argument(
+        metavar="[URL]", show_default=False,
+        help="The server: its base URL, MCP endpoint or status page (default: $MCPRT_URL, else http://127.0.0.1:8765).")] = None,
     token: Annotated[Optional[str], typer.Option("--token", metavar="TOKEN", show_default=False,
                                                  help="Bearer token (default: MCPRT_TOKEN).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
@@ -306,7 +308,9 @@ def status(
         raise typer.Exit(run_status(url, token, as_json))
 
 
-UrlOpt = Annotated[str, typer.Option("--url", help="The running server, e.g. http://127.0.0.1:8765 (its MCP URL works too).")]
+UrlOpt = Annotated[Optional[str], typer.Option(
+    "--url", show_default=False,
+    help="The running server, e.g. http://host:8765 (its MCP URL works too; default: $MCPRT_URL, else http://127.0.0.1:8765).")]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="MCPRT_TOKEN", show_default=False,
                                                  help="Bearer token (default: $MCPRT_TOKEN).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -318,7 +322,7 @@ ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorde
 def approvals(
     action: Annotated[str, typer.Argument(help="list, approve or deny")] = "list",
     approval_id: Annotated[Optional[str], typer.Argument(metavar="ID", help="The request (approve/deny).")] = None,
-    url: UrlOpt = "http://127.0.0.1:8765",
+    url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
     reason: ReasonOpt = None,
@@ -337,7 +341,7 @@ def pause(
     tool: Annotated[Optional[str], typer.Argument(metavar="TOOL", help="A tool to pause.")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Pause every tool of this source.")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Pause every tool.")] = False,
-    url: UrlOpt = "http://127.0.0.1:8765",
+    url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
     reason: ReasonOpt = None,
@@ -354,7 +358,7 @@ def resume(
     tool: Annotated[Optional[str], typer.Argument(metavar="TOOL", help="A paused tool.")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="A paused source.")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Lift the pause of everything.")] = False,
-    url: UrlOpt = "http://127.0.0.1:8765",
+    url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

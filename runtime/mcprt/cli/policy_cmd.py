@@ -12,31 +12,35 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import McprtError
 from .errors import EXIT_OK
-from .status_cmd import token_refusal
+from .status_cmd import server_url, token_refusal, unreachable
 
 TIMEOUT = 15.0
 
 
-def admin_base(url: str) -> str:
+def admin_base(url: str | None) -> tuple[str, str]:
     """The server's base URL from what a user has at hand: `http://h:p`, `http://h:p/`, or the MCP
-    endpoint `http://h:p/mcp` (a trailing `/mcp` is dropped; other path prefixes are kept for proxies)."""
+    endpoint `http://h:p/mcp` (a trailing `/mcp` is dropped; other path prefixes are kept for proxies),
+    and where it came from (`status_cmd.server_url`: None means $MCPRT_URL, else the default)."""
+    url, origin = server_url(url)
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise McprtError(f"--url must be an http(s) URL such as http://127.0.0.1:8765, not {url!r}")
     path = parts.path.rstrip("/")
     if path.endswith("/mcp"):
         path = path[: -len("/mcp")]
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, path, "", "")), origin
 
 
-def _request(method: str, url: str, token: str | None, body: dict[str, Any] | None = None) -> Any:
+def _request(method: str, base: tuple[str, str], path: str, token: str | None,
+             body: dict[str, Any] | None = None) -> Any:
     import httpx
 
+    url = base[0] + path
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.request(method, url, json=body, headers=headers, timeout=TIMEOUT, trust_env=False)
     except httpx.HTTPError as exc:
-        raise McprtError(f"cannot reach {urlsplit(url).netloc}: {type(exc).__name__}: {exc}") from None
+        raise McprtError(unreachable(base[0], f"{type(exc).__name__}: {exc}", base[1])) from None
     try:
         data = response.json()
     except ValueError:
@@ -50,11 +54,11 @@ def _request(method: str, url: str, token: str | None, body: dict[str, Any] | No
     return data
 
 
-def run_approvals(action: str, approval_id: str | None, url: str, token: str | None, as_json: bool,
+def run_approvals(action: str, approval_id: str | None, url: str | None, token: str | None, as_json: bool,
                   reason: str | None, show_all: bool) -> int:
     base = admin_base(url)
     if action == "list":
-        items = _request("GET", f"{base}/policy/approvals" + ("?all=1" if show_all else ""), token)
+        items = _request("GET", base, "/policy/approvals" + ("?all=1" if show_all else ""), token)
         if as_json:
             print(json.dumps(items, ensure_ascii=False, indent=2))
             return EXIT_OK
@@ -72,7 +76,7 @@ def run_approvals(action: str, approval_id: str | None, url: str, token: str | N
     if not approval_id:
         raise McprtError(f"`mcprt approvals {action}` needs the request ID (see `mcprt approvals list`)")
     body = {"reason": reason} if reason else {}
-    item = _request("POST", f"{base}/policy/approvals/{approval_id}/{action}", token, body)
+    item = _request("POST", base, f"/policy/approvals/{approval_id}/{action}", token, body)
     if as_json:
         print(json.dumps(item, ensure_ascii=False, indent=2))
     else:
@@ -81,7 +85,7 @@ def run_approvals(action: str, approval_id: str | None, url: str, token: str | N
     return EXIT_OK
 
 
-def run_pause(paused: bool, tool: str | None, source: str | None, everything: bool, url: str,
+def run_pause(paused: bool, tool: str | None, source: str | None, everything: bool, url: str | None,
               token: str | None, as_json: bool, reason: str | None) -> int:
     chosen = [t for t in (f"tool:{tool}" if tool else None, f"source:{source}" if source else None,
                           "all" if everything else None) if t]
@@ -90,7 +94,7 @@ def run_pause(paused: bool, tool: str | None, source: str | None, everything: bo
     body: dict[str, Any] = {"target": chosen[0]}
     if reason:
         body["reason"] = reason
-    result = _request("POST", f"{admin_base(url)}/policy/{'pause' if paused else 'resume'}", token, body)
+    result = _request("POST", admin_base(url), f"/policy/{'pause' if paused else 'resume'}", token, body)
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -10,6 +10,7 @@ from .errors import EXIT_FAILED_CHECK, EXIT_OK
 
 def run_record(targets: list[str], args_text: str, name: str | None) -> int:
     from ..testing.record import record_case
+    from ..testing.snapshots import bytes_summary
 
     manifest, tool = split_targets(targets)
     recorded = record_case(manifest, tool, parse_args(args_text), name)
@@ -21,7 +22,7 @@ def run_record(targets: list[str], args_text: str, name: str | None) -> int:
     if replay.snapshot is not None:
         print(f"snapshot: {replay.snapshot.path}")
     if replay.run is not None:
-        print(f"bytes: {replay.run.raw_bytes:,} from upstream -> {replay.run.sent_bytes:,} to the model")
+        print(f"bytes: {bytes_summary(replay.run.raw_bytes, replay.run.sent_bytes)}")
     if not replay.passed:
         # The live call and its replay disagree: say so now rather than at the next `mcprt test`.
         print(replay.explain(), file=sys.stderr)

@@ -9,6 +9,29 @@ from urllib.parse import urlsplit, urlunsplit
 from .errors import EXIT_OK
 
 TOKEN_ENV = "MCPRT_TOKEN"
+URL_ENV = "MCPRT_URL"  # the running server, when --url (or status's URL) is not given
+DEFAULT_URL = "http://127.0.0.1:8765"  # `mcprt up --transport http`'s own default address
+
+
+def server_url(given: str | None) -> tuple[str, str]:
+    """The running server's URL for `status`, `approvals`, `pause`, `resume`, and where it came
+    from (said when it cannot be reached): the command line, else $MCPRT_URL, else DEFAULT_URL."""
+    if given:
+        return given, "given"
+    from_env = os.environ.get(URL_ENV, "").strip()
+    if from_env:
+        return from_env, URL_ENV
+    return DEFAULT_URL, "default"
+
+
+def unreachable(target: str, error: str, origin: str) -> str:
+    """What a connection failure means at the command line: what was tried, where that address came
+    from, and how to point the command at the running server instead."""
+    where = {"given": "", URL_ENV: f" (from {URL_ENV})",
+             "default": f" (the default: no --url given and {URL_ENV} is not set)"}[origin]
+    return (f"cannot reach the server at {target}{where}: {error}. Is `mcprt up --transport http` running "
+            f"there? Point at it with --url URL or {URL_ENV}=URL (its base URL or MCP endpoint, "
+            f"e.g. http://host:8765/mcp)")
 
 
 def token_refusal(sent: bool) -> str:
@@ -30,19 +53,21 @@ def status_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"{path}/status.json", "", ""))
 
 
-def run_status(url: str, token: str | None, as_json: bool) -> int:
-    """Fetch and print; a refused token or an unreachable server raises McprtError (exit 2)."""
+def run_status(url: str | None, token: str | None, as_json: bool) -> int:
+    """Fetch and print; a refused token or an unreachable server raises McprtError (exit 2). `url`
+    None: $MCPRT_URL, else DEFAULT_URL (`server_url`)."""
     import httpx
 
     from ..errors import McprtError
 
+    url, origin = server_url(url)
     token = token or os.environ.get(TOKEN_ENV) or None
     target = status_url(url)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.get(target, headers=headers, timeout=10)
     except httpx.HTTPError as exc:
-        raise McprtError(f"cannot reach {target}: {exc}") from None
+        raise McprtError(unreachable(target, f"{type(exc).__name__}: {exc}", origin)) from None
     if response.status_code == 401:
         raise McprtError(f"{target}: HTTP 401: {token_refusal(token is not None)}")
     if response.status_code != 200:
@@ -72,7 +97,9 @@ def _print(data: dict[str, Any]) -> None:
         sources.add_row(s["name"], s["kind"], f"[{colour}]{s['state']}[/]", str(s["restarts"]), s.get("error") or "")
     console.print(sources)
     tools = Table("tool", "source", "calls", "errors", "p50", "p95", "bytes raw → sent", "saved",
-                  title="Tools", title_justify="left")
+                  title="Tools", title_justify="left",
+                  caption="sent: what the model reads (the result's text; structuredContent only without content)",
+                  caption_justify="left")
     for t in sorted(data["tools"], key=lambda t: (-t["calls"], t["name"])):
         saved = "" if t["saved_ratio"] is None else f"{t['saved_ratio']:.0%}"
         tools.add_row(t["name"], t["source"], str(t["calls"]), f"{t['error_rate']:.0%}", _ms(t["p50"]), _ms(t["p95"]),

@@ -78,7 +78,8 @@ class HttpConfig(StrictModel):
     drain_timeout: Duration = Field(
         20.0,
         description="On SIGTERM: how long calls in flight may take to finish. `/readyz` turns false at once "
-        "and new requests get 503 while they drain.",
+        "and new requests get 503 while they drain; calls still running then are answered with a tool error "
+        "saying the server is restarting and to call again.",
     )
     max_sessions: int = Field(
         10_000, ge=1,

@@ -42,7 +42,7 @@ class CallEvent:
     outcome: Outcome
     latency: float  # seconds, whole call including shaping
     raw_bytes: int  # upstream body bytes
-    sent_bytes: int  # bytes of content sent to the model
+    sent_bytes: int  # what the model reads of the result (`shaping.sent` rule)
     principal: Principal | None = None
     session_id: str | None = None
     request_id: str | None = None

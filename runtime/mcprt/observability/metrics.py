@@ -5,7 +5,7 @@
 | `mcprt_tool_calls_total` | counter | tool, source, outcome (`events.Outcome`) |
 | `mcp_server_operation_duration_seconds` | histogram | mcp_method_name, tool (OpenTelemetry MCP semconv) |
 | `mcprt_upstream_request_duration_seconds` | histogram | source, status_class (`2xx`…`5xx`, `error`) |
-| `mcprt_tool_result_bytes_total` | counter | tool, stage (`raw`: upstream body, `sent`: to the model) |
+| `mcprt_tool_result_bytes_total` | counter | tool, stage (`raw`: upstream body, `sent`: what the model reads, `shaping.sent`) |
 | `mcprt_policy_decisions_total` | counter | action, rule |
 | `mcprt_reloads_total` | counter | result (`ok`, `error`, `abandoned`) |
 | `mcprt_tools` | gauge | exposure (`tools`, `discovery`) |
@@ -96,7 +96,8 @@ class Metrics:
         self.upstream = _Histogram("mcprt_upstream_request_duration_seconds",
                                    "Duration of upstream HTTP exchanges (all attempts of one call).",
                                    ("source", "status_class"), DURATION_BUCKETS)
-        self.result_bytes = _Counter("mcprt_tool_result_bytes", "Result bytes: raw from upstream, sent to the model.",
+        self.result_bytes = _Counter("mcprt_tool_result_bytes", "Result bytes: raw = upstream body; sent = what the model reads (content blocks' text/data; "
+                                     "structuredContent only when there is no content).",
                                      ("tool", "stage"))
         self.decisions = _Counter("mcprt_policy_decisions", "Policy decisions by action and rule.", ("action", "rule"))
         self.registry = CollectorRegistry(auto_describe=False)

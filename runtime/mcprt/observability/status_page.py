@@ -18,6 +18,8 @@ from .sections import SECTIONS
 from .state import ServerState
 
 REFRESH_SECONDS = 15
+_SENT_TITLE = ("raw: the upstream body; sent: what the model reads (the result's text, or its "
+               "structuredContent when it has no content blocks)")
 
 
 def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
@@ -136,7 +138,8 @@ def _tools(state: ServerState, recorder: CallRecorder) -> str:
         )
     return ('<section id="tools"><h2>Tools</h2><table><tr><th>tool</th><th>source</th><th class="n">calls</th>'
             '<th class="n">errors</th><th class="n">p50</th><th class="n">p95</th>'
-            f'<th class="n">bytes raw → sent</th><th class="n">saved</th></tr>{"".join(rows)}</table></section>')
+            f'<th class="n" title="{_SENT_TITLE}">bytes raw → sent</th><th class="n">saved</th></tr>'
+            f'{"".join(rows)}</table></section>')
 
 
 def _reload(state: ServerState) -> str:

@@ -155,8 +155,12 @@ class PolicyGate:
             self.publish("paused", tool, context, rule=f"pause:{paused}")
             what = "all tools are" if paused == "all" else (
                 f"tool {tool.name} is" if paused.startswith("tool:") else f"the tools of source {tool.source} are")
-            raise PolicyDenied(f"{what} paused by an operator; this call was not made. Try again later or ask an "
-                               "operator to resume it.")
+            # The reason is operator-written text meant for callers (`mcprt pause --reason`, capped at
+            # 500 characters by the policy endpoint): the model can act on "upstream maintenance until 14:00".
+            reason = await state.pause_reason(paused)
+            because = f" (reason: {reason})" if reason else ""
+            raise PolicyDenied(f"{what} paused by an operator{because}; this call was not made. Try again later "
+                               "or ask an operator to resume it.")
         decision = self.decide(tool, principal, completed)
         if decision.action == "deny":
             self.publish("deny", tool, context, rule=decision.rule, reason=decision.reason)

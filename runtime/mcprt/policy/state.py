@@ -79,6 +79,13 @@ def first_paused(pauses: Mapping[str, Any], targets: tuple[str, ...]) -> str | N
     return None
 
 
+def pause_reason_of(pauses: Mapping[str, Any], target: str) -> str | None:
+    """`reason` of `target`'s pause record in `pauses` (`{by, since, reason}`), or None."""
+    info = pauses.get(target)
+    reason = info.get("reason") if isinstance(info, Mapping) else None
+    return reason if isinstance(reason, str) and reason.strip() else None
+
+
 def new_approval_id() -> str:
     return "ap_" + secrets.token_urlsafe(9)
 
@@ -124,6 +131,11 @@ class PolicyState(Protocol):
 
     async def pause_check(self, targets: tuple[str, ...]) -> str | None:
         """The first of `targets` that is paused, or None (asked on every call: keep it one round trip)."""
+        ...
+
+    async def pause_reason(self, target: str) -> str | None:
+        """The operator's reason for pausing `target` (None when none was given or it is not paused),
+        from the copy `pause_check` just read: asked only when a call is refused, no round trip."""
         ...
 
     async def aclose(self) -> None: ...
@@ -208,6 +220,9 @@ class MemoryPolicyState:
 
     async def pause_check(self, targets: tuple[str, ...]) -> str | None:
         return first_paused(self._pauses, targets)
+
+    async def pause_reason(self, target: str) -> str | None:
+        return pause_reason_of(self._pauses, target)
 
     async def aclose(self) -> None:
         for event in self._events.values():

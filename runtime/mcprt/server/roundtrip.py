@@ -24,6 +24,7 @@ import mcp_types as types
 
 from ..identity.principal import Principal
 from ..contracts import RelayError, ToolResult
+from ..shaping.sent import sent_size
 
 STATE_TTL = 600.0
 MAX_PENDING = 1000
@@ -135,4 +136,5 @@ class RoundTrips:
 
 
 def _error(message: str) -> ToolResult:
-    return ToolResult(content=[{"type": "text", "text": message}], is_error=True, sent_bytes=len(message.encode()))
+    content = [{"type": "text", "text": message}]
+    return ToolResult(content=content, is_error=True, sent_bytes=sent_size(content))

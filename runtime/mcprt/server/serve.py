@@ -31,6 +31,7 @@ from .observe import Observatory, OperationTimer
 from .offers import LogLevels, UpstreamEvents
 from .options import ServeOptions, check_side_exposure, has_inbound_auth, is_loopback
 from .stdio import serve_stdio
+from ..toolset.stopping import RUNNING
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
@@ -182,6 +183,9 @@ async def _warm_up_sources(runtime: Runtime) -> None:
                   ms=round((asyncio.get_running_loop().time() - started) * 1000, 1))
 
 
+ANSWER_GRACE = 5.0  # s: after the drain ran out, for the "restarting" answers to be written
+
+
 async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readiness: Readiness,
                            app: Any, options: ServeOptions, end_listen_streams: Callable[[], None],
                            end_approval_waits: Callable[[], None] = lambda: None) -> None:
@@ -190,7 +194,9 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
     2026-07-28 `subscriptions/listen` streams are POSTs that last as long as the client listens:
     they are ended first (clients reopen them through the balancer) so they are not waited for.
     Calls waiting for a human's approval (up to `approvals.wait`, 60 s by default, longer than the
-    drain) stop waiting at once and tell the model the request is pending, to call again.
+    drain) stop waiting at once and tell the model the request is pending, to call again. Calls still
+    running when the drain runs out (a slow upstream) are ended with a tool error saying the server
+    is restarting and to call again (`toolset.stopping`), answered before the server closes.
     """
     await stopping.wait()
     readiness.draining = True
@@ -200,7 +206,14 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
     if inflight is not None and inflight.count:
         log_event("draining", logging.INFO, in_flight=inflight.count, timeout_s=options.drain_timeout)
         if not await inflight.wait_idle(options.drain_timeout):
-            log_event("drain timed out; stopping with calls in flight", logging.WARNING, in_flight=inflight.count)
+            # Cut by the shutdown, such a call's client got uvicorn's bare HTTP 500: end each call
+            # with a tool error saying the server is restarting, and give the answers a moment to be
+            # written (JSON or SSE) before the server closes.
+            ended = RUNNING.end_all()
+            log_event("drain timed out; ending the calls in flight with a 'restarting' answer", logging.WARNING,
+                      in_flight=inflight.count, calls_ended=ended)
+            if ended and not await inflight.wait_idle(ANSWER_GRACE):
+                log_event("stopping with requests in flight", logging.WARNING, in_flight=inflight.count)
     stop.set()
 
 

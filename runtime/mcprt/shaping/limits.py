@@ -29,11 +29,6 @@ from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - a declared dependency; json_size still works
-    orjson = None  # type: ignore[assignment]
-
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str).encode
 
 # Byte patterns found in pydantic-core's JSON only where it writes a float below 1e-4 other than
@@ -42,7 +37,6 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circ
 # finds them faster than `bytes.__contains__` does for a needle starting with a common letter.
 _SMALL_FLOAT_DECIMAL = re.compile(rb"\.0000")
 _SMALL_FLOAT_EXPONENT = re.compile(rb"e-")
-_TEXT_BLOCK_HEAD = '{"type":"text","text":'
 _SUMMED_KEYS = 64  # objects up to this wide are measured as the sum of their parts (a list, or a
 # wider object, in one C-encoder call: summing a million small parts in Python would cost more)
 _SMALL = 48  # values at most this big are not worth shortening inside an object
@@ -85,21 +79,6 @@ def _fast_json(value: Any) -> bytes | None:
     if _SMALL_FLOAT_DECIMAL.search(data) is not None or _SMALL_FLOAT_EXPONENT.search(data) is not None:
         return None
     return data
-
-
-def text_blocks_size(content: list[Any]) -> int:
-    """`json_size(content)` for MCP content, measured without encoding it again when every block
-    is a plain text block (`{"type": "text", "text": str}`): the size of each text as a JSON
-    string plus the fixed framing around it."""
-    if orjson is None or not all(type(block) is dict and len(block) == 2 and block.get("type") == "text"
-                                 and type(block.get("text")) is str for block in content):
-        return json_size(content)
-    try:
-        texts = sum(len(orjson.dumps(block["text"])) for block in content)
-    except TypeError:  # a lone surrogate
-        return json_size(content)
-    # [ + {"type":"text","text": + TEXT + } per block, commas between blocks, ]
-    return 2 + len(content) * (len(_TEXT_BLOCK_HEAD) + 1) + max(len(content) - 1, 0) + texts
 
 
 def _utf8_length(text: str) -> int:

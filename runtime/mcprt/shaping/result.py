@@ -48,8 +48,8 @@ Notes
 Template failures
   A failing `output` template gives an isError result naming the tool, the template line and the
   problem, and saying it is a server configuration problem (no traceback).
-`raw_bytes` is carried through; `sent_bytes` is the compact JSON size of `content` plus
-`structuredContent`, the "after" of the token figures.
+`raw_bytes` is carried through; `sent_bytes` is what the model reads (`shaping.sent`: the content
+blocks' payload, structuredContent only when there is no content), the "after" of the token figures.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
 
 from .autoprune import AutoPruner
-from .limits import compact_json, json_size, shorten_text, shorten_to_fit, text_blocks_size
+from .limits import compact_json, json_size, shorten_text, shorten_to_fit
+from .sent import sent_size
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
 
@@ -108,7 +109,6 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     if principal is not None and shaping.output is not None:
         shaping = dataclasses.replace(shaping, principal=principal)
     notes: list[str] = []
-    structured_size: int | None = None  # known when the text block is structuredContent's own JSON
     if upstream.truncated:
         notes.append(
             f"the upstream response was larger than the response size limit and was cut after "
@@ -121,7 +121,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         elif upstream.is_error:
             content, structured, is_error = [_text_block(_error_text(upstream, shaping))], None, True
         elif upstream.kind == "json":
-            content, structured, structured_size = _shape_json(upstream, shaping, notes)
+            content, structured = _shape_json(upstream, shaping, notes)
             is_error = False
         elif upstream.kind == "text":
             content, structured = _shape_text(upstream, shaping, notes), {} if shaping.structured else None
@@ -146,7 +146,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         structured_content=structured,
         is_error=is_error,
         raw_bytes=upstream.raw_bytes,
-        sent_bytes=_sent_bytes(content, structured, structured_size),
+        sent_bytes=sent_size(content, structured),
         meta=upstream.result_meta,
     )
 
@@ -154,17 +154,16 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
 # --- kinds ----------------------------------------------------------------------------------------
 
 
-def _shape_json(upstream: UpstreamResult, shaping: Shaping,
-                notes: list[str]) -> tuple[list[dict], dict | None, int | None]:
-    """Content, structuredContent and, when the text is structuredContent's JSON, its size."""
+def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> tuple[list[dict], dict | None]:
+    """Content and structuredContent (an object result: the text block is its JSON)."""
     value = _prune(upstream.body, shaping, notes)
     if shaping.output is not None:
         text = _render_fitting(value, upstream, shaping, notes)
-        return [_text_block(text)], None, None
+        return [_text_block(text)], None
     value, text = _json_fitting(value, shaping.max_result_bytes, notes, item_markers=not shaping.structured)
     if isinstance(value, dict):
-        return [_text_block(text)], value, _utf8_size(text)
-    return [_text_block(text)], {} if shaping.structured else None, None
+        return [_text_block(text)], value
+    return [_text_block(text)], {} if shaping.structured else None
 
 
 def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> list[dict]:
@@ -432,13 +431,3 @@ def _media_type(value: str | None) -> str | None:
 
 def _utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
-
-
-def _sent_bytes(content: list[dict], structured: dict | None, structured_size: int | None = None) -> int:
-    """Compact JSON bytes of content plus structuredContent; `structured_size` when already known
-    (the text block is structuredContent's own compact JSON: measuring it again would cost a
-    second encoding of the largest part)."""
-    size = text_blocks_size(content)
-    if structured is not None:
-        size += json_size(structured) if structured_size is None else structured_size
-    return size

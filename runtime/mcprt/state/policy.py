@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
-from ..policy.state import ApprovalRequest, Vote, first_paused
+from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
 from .redis_client import is_redis_error, unavailable
 
 if TYPE_CHECKING:
@@ -271,6 +271,9 @@ class RedisPolicyState:
             self._pauses_read = time.monotonic()  # one attempt per period, not one per call
             await self._read_pauses_quietly()
         return first_paused(self._pauses, targets)
+
+    async def pause_reason(self, target: str) -> str | None:
+        return pause_reason_of(self._pauses, target)
 
     async def aclose(self) -> None:
         if self._listener is not None:

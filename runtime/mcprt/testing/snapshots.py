@@ -27,12 +27,18 @@ def reduction(raw: int, sent: int) -> float | None:
     return (raw - sent) / raw if raw > 0 else None
 
 
-def render_result(result: ToolResult, case_id: str) -> str:
-    saved = reduction(result.raw_bytes, result.sent_bytes)
+def bytes_summary(raw: int, sent: int) -> str:
+    """`357 from upstream -> 340 to the model (4.8% fewer)`: sent bytes as `shaping.sent` counts them
+    (what the model reads), so "more" means shaping added text (notes, a template), not framing."""
+    saved = reduction(raw, sent)
     figure = "" if saved is None else f" ({saved:.1%} fewer)" if saved >= 0 else f" ({-saved:.1%} more)"
+    return f"{raw:,} from upstream -> {sent:,} to the model{figure}"
+
+
+def render_result(result: ToolResult, case_id: str) -> str:
     lines = [
         f"# mcprt snapshot of case {case_id}: what the model receives",
-        f"# bytes: {result.raw_bytes:,} from upstream -> {result.sent_bytes:,} to the model{figure}",
+        f"# bytes: {bytes_summary(result.raw_bytes, result.sent_bytes)}",
     ]
     if result.is_error:
         lines.append("# isError: true")

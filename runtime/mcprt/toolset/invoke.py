@@ -18,20 +18,21 @@ from ..errors import PolicyDenied, ToolCallError, UpstreamError
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
-from ..shaping.limits import json_size
 from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
+from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
+from .stopping import RUNNING, STOPPED
 from .tool import Tool
 
 
 def error_result(message: str) -> ToolResult:
     message = scrub_message(message)
     content = [{"type": "text", "text": message}]
-    # measured as every shaped result is (compact JSON of the content), so sent bytes add up per tool
-    return ToolResult(content=content, is_error=True, sent_bytes=json_size(content))
+    # measured as every shaped result is (`shaping.sent`), so sent bytes add up per tool
+    return ToolResult(content=content, is_error=True, sent_bytes=sent_size(content))
 
 
 def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, Any]:
@@ -80,8 +81,11 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
                     session_id: str | None = None, peer: ClientPeer | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
     argument problems. A cancelled call (asyncio.CancelledError) is logged and published with the
-    outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised."""
+    outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised; but a
+    call ended by a stop whose drain ran out (`stopping.RUNNING.end_all`) answers a tool error saying
+    the server is restarting (outcome `cancelled`), so the client gets a result, not a cut connection."""
     started = time.perf_counter()
+    task = RUNNING.enter()
     cancelled: asyncio.CancelledError | None = None
     status: Any = "-"
     outcome: Outcome = "ok"
@@ -126,12 +130,20 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
     except asyncio.CancelledError as exc:
-        # The client cancelled, or the server stopped with the call in flight: still one log line
-        # and one event, so metrics and the audit log count every call a client made (a call waiting
-        # for an approval when a drain ran out left no record at all). Re-raised below.
-        cancelled = exc
-        status = outcome = "cancelled"
-        result = ToolResult(content=[])  # nothing is answered: 0 bytes sent, and no error to count
+        if RUNNING.take_stop(task):
+            # The stop's drain ran out with this call in flight: answer it (the transport writes the
+            # answer before the server closes) instead of letting the shutdown cut the connection.
+            assert task is not None
+            task.uncancel()
+            status = outcome = "cancelled"
+            result = error_result(STOPPED.format(tool=tool.name, seconds=time.perf_counter() - started))
+        else:
+            # The client cancelled (or left): still one log line and one event, so metrics and the
+            # audit log count every call a client made. Nothing is answered: 0 bytes sent, no error
+            # to count. Re-raised below.
+            cancelled = exc
+            status = outcome = "cancelled"
+            result = ToolResult(content=[])
     except RecursionError:  # a value nested deeper than shaping can walk: the result's fault, not ours
         status = outcome = "upstream_error"
         result = error_result(f"the result of {tool.name} nests too deeply to process")
@@ -140,6 +152,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         outcome = "internal"
         logger.log(logging.ERROR, "tool %s failed unexpectedly", tool.name, exc_info=exc)
         result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
+    RUNNING.leave(task)
     latency = time.perf_counter() - started
     result.outcome = outcome
     log_call(

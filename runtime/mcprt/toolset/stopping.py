@@ -1,0 +1,71 @@
+"""Calls still running when a stop's drain runs out end with an answer, not with the connection.
+
+On SIGTERM the HTTP server drains: calls in flight get `server.http.drain_timeout` to finish. A
+call that outlives it (a slow upstream) used to be cut by the server's shutdown, and the client got
+uvicorn's bare HTTP 500, which no MCP client can act on. So every call registers the task it runs
+in (`RUNNING.enter`/`leave`, a dict update), and the stop sequence calls `RUNNING.end_all()` when
+the drain runs out: each such task is cancelled, `call_tool` sees that the cancellation is the
+stop's (`take_stop`), un-cancels its task and answers an ordinary tool error saying the server is
+restarting and to call again (`STOPPED`), which the transport sends as usual (JSON or SSE, either
+protocol era) before the server closes. A client's own cancellation is not affected.
+
+The upstream may have acted on such a call: the message says so, as the `cancelled` outcome does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+STOPPED = ("mcprt is restarting: the call to {tool} was stopped after {seconds:.0f} s, before its answer arrived "
+           "(it outlasted the server's drain). The upstream may or may not have acted on it. Call again in a few "
+           "seconds; if the call changes something, check first whether it took effect.")
+
+
+class RunningCalls:
+    """The asyncio tasks running a tool call in this process (a task running nested calls, as a
+    discovery-mode `call_tool` does, counts once per call)."""
+
+    __slots__ = ("_depth", "_ended")
+
+    def __init__(self) -> None:
+        self._depth: dict[asyncio.Task[object], int] = {}
+        self._ended: set[asyncio.Task[object]] = set()
+
+    def enter(self) -> asyncio.Task[object] | None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._depth[task] = self._depth.get(task, 0) + 1
+        return task
+
+    def leave(self, task: asyncio.Task[object] | None) -> None:
+        if task is None:
+            return
+        depth = self._depth.get(task, 0) - 1
+        if depth > 0:
+            self._depth[task] = depth
+        else:
+            self._depth.pop(task, None)
+            self._ended.discard(task)
+
+    def __len__(self) -> int:
+        return len(self._depth)
+
+    def end_all(self) -> int:
+        """Cancel every running call's task once (the stop's drain ran out); how many were ended."""
+        ended = 0
+        for task in list(self._depth):
+            if task not in self._ended and not task.done():
+                self._ended.add(task)
+                task.cancel()
+                ended += 1
+        return ended
+
+    def take_stop(self, task: asyncio.Task[object] | None) -> bool:
+        """True (once) when `task`'s cancellation came from `end_all`: answer it, do not propagate it."""
+        if task is None or task not in self._ended:
+            return False
+        self._ended.discard(task)
+        return True
+
+
+RUNNING = RunningCalls()

@@ -1,0 +1,127 @@
+"""A call still running when SIGTERM's drain runs out gets an answer: a real `mcprt up`, a slow
+upstream, the SDK client over streamable HTTP in both protocol eras, with JSON and SSE responses.
+
+Found by an operator trial: a slow upstream call that outlived `server.http.drain_timeout` ended
+with uvicorn's HTTP 500 (the connection cut by the shutdown), which no client can act on. It now
+ends with a tool error saying the server is restarting and to call again; the process exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.support.served import child_env, http_client, mcprt_http, text_of
+from tests.support.upstream import serve_app
+
+TOKEN = "drain-token-8c1f3a"
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Slow", "version": "1"},
+    "paths": {"/slow/{n}": {"get": {"operationId": "slow",
+                                    "parameters": [{"name": "n", "in": "path", "required": True,
+                                                    "schema": {"type": "integer"}}],
+                                    "responses": {"200": {"description": "ok"}}}}},
+}
+
+
+class Upstream:
+    """Counts arrivals; each call waits until released (or 60 s), far past the drain."""
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+
+    def app(self) -> Starlette:
+        async def slow(request: Request) -> JSONResponse:
+            with self.lock:
+                self.arrived += 1
+            deadline = time.monotonic() + 60
+            while not self.release.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return JSONResponse({"n": request.path_params["n"]})
+
+        return Starlette(routes=[Route("/slow/{n:int}", slow)])
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[Upstream, str]]:
+    state = Upstream()
+    with serve_app(state.app()) as base:
+        try:
+            yield state, base
+        finally:
+            state.release.set()
+
+
+def write_manifest(folder: Path, base: str) -> Path:
+    (folder / "slow.json").write_text(json.dumps(SPEC))
+    manifest = folder / "mcp.yaml"
+    manifest.write_text(f"""version: 1
+server:
+  name: drain
+  http: {{drain_timeout: 1s}}
+  auth: {{tokens: {{alice: "${{ALICE_TOKEN}}"}}}}
+  observability: {{audit: audit.jsonl}}
+sources:
+  slow:
+    openapi: ./slow.json
+    base_url: {base}
+    tools:
+      slow: {{timeout: 120s}}
+""")
+    return manifest
+
+
+async def _noted(progress: float, total: float | None, message: str | None) -> None:
+    """A progress callback: its token makes the handshake-era call an SSE response."""
+
+
+async def test_calls_cut_by_the_end_of_the_drain_are_told_the_server_is_restarting(
+        upstream: tuple[Upstream, str], tmp_path: Path) -> None:
+    state, base = upstream
+    manifest = write_manifest(tmp_path, base)
+    with mcprt_http(manifest, "--no-reload", env=child_env(ALICE_TOKEN=TOKEN)) as up:
+        async with http_client(up.url, token=TOKEN) as legacy, \
+                http_client(up.url, token=TOKEN, mode="auto") as modern:
+            calls = {
+                "handshake era, JSON": legacy.call_tool("slow", {"n": 1}),
+                "handshake era, SSE": legacy.call_tool("slow", {"n": 2}, progress_callback=_noted),
+                "2026-07-28, JSON": modern.call_tool("slow", {"n": 3}),
+                "2026-07-28, with a progress token": modern.call_tool("slow", {"n": 4}, progress_callback=_noted),
+            }
+            running = {name: asyncio.ensure_future(call) for name, call in calls.items()}
+            deadline = time.monotonic() + 60
+            while state.arrived < len(running):  # every call is waiting at the upstream
+                assert time.monotonic() < deadline, (state.arrived, up.log())
+                failed = [name for name, task in running.items() if task.done()]
+                assert not failed, (failed, [running[n].result() for n in failed], up.log())
+                await asyncio.sleep(0.05)
+            up.signal(signal.SIGTERM)
+            results = {}
+            for name, task in running.items():
+                results[name] = await asyncio.wait_for(task, 60)  # an HTTP 500 would raise here
+        exit_code = await asyncio.to_thread(up.process.wait, 60)
+    for name, result in results.items():
+        text = text_of(result)
+        assert result.is_error, (name, text)
+        assert "mcprt is restarting: the call to slow was stopped" in text, (name, text)
+        assert "Call again in a few seconds" in text and "may or may not have acted" in text, (name, text)
+    assert exit_code == 0, up.log()
+    assert "drain timed out; ending the calls in flight" in up.log()
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    cut = [r for r in records if r["type"] == "call"]
+    assert [(r["tool"], r["outcome"]) for r in cut] == [("slow", "cancelled")] * 4
+    # the model received the message: it is counted as sent, as every answer is
+    assert all(r["bytes_sent"] > 0 and "restarting" in r["error"] for r in cut), cut

@@ -1,0 +1,39 @@
+"""`sent_size` (shaping/sent.py): the one rule for "sent bytes" — what the model reads of a result."""
+
+from __future__ import annotations
+
+import json
+
+from mcprt.contracts import UpstreamResult
+from mcprt.shaping import Shaping, compile_prune, shape_result
+from mcprt.shaping.sent import sent_size
+
+COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
+
+
+def test_each_block_counts_its_payload_in_utf8() -> None:
+    content = [{"type": "text", "text": "héllo"}, {"type": "image", "data": "iVBORw0K", "mimeType": "image/png"},
+               {"type": "audio", "data": "UklGRg==", "mimeType": "audio/wav"},
+               {"type": "resource", "resource": {"uri": "mcprt://result/t", "text": "ab"}},
+               {"type": "resource", "resource": {"uri": "mcprt://result/t", "blob": "AAAA"}},
+               {"type": "resource_link", "uri": "file:///x", "name": "x"}]
+    assert sent_size(content) == 6 + 8 + 8 + 2 + 4 + len("file:///x")
+
+
+def test_structured_content_counts_only_without_content() -> None:
+    structured = {"id": 1, "name": "Ünïcode"}
+    text = json.dumps(structured, **COMPACT)
+    assert sent_size([{"type": "text", "text": text}], structured) == len(text.encode())  # one copy, not two
+    assert sent_size([], structured) == len(text.encode())
+    assert sent_size([]) == 0
+
+
+def test_an_unpruned_compact_json_body_is_not_reported_larger_than_it_came() -> None:
+    """The operator trial's kind: `357 → 691 bytes (93.6 % more)` for a tool passing compact JSON through."""
+    body = {"id": 7, "name": "Rex", "tags": ["a", "b"], "owner": {"name": "Ann \"the\" Smith", "city": "Zürich"}}
+    raw = len(json.dumps(body, **COMPACT).encode())
+    result = shape_result(UpstreamResult(kind="json", body=body, raw_bytes=raw, status=200), Shaping(tool="get"))
+    assert result.structured_content == body and result.sent_bytes == raw  # saved 0 %, not negative
+    pruned = shape_result(UpstreamResult(kind="json", body=body, raw_bytes=raw, status=200),
+                          Shaping(tool="get", pruner=compile_prune("{id: id, name: name}")))
+    assert pruned.sent_bytes == len('{"id":7,"name":"Rex"}') < raw  # what pruning removed is what is saved
