@@ -207,7 +207,7 @@ def test_the_early_path_does_not_import_the_sdk() -> None:
             "import mcprt.server.options, mcprt.sources.openapi.binding, mcprt.sources.openapi.compiler\n"
             "import mcprt.observability.tracing, mcprt.observability.log\n"
             "heavy = ('mcp', 'mcp_types', 'starlette', 'uvicorn', 'httpx', 'prometheus_client', 'opentelemetry',\n"
-            "         'redis', 'joserfc', 'aiohttp')\n"
+            "         'redis', 'joserfc', 'aiohttp', 'jsonschema', 'referencing', 'fastjsonschema')\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True)
     assert out.stdout.strip() == "[]"

@@ -24,7 +24,6 @@ from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
 from ..sources.kind import SourceKind, kind_of
 from ..sources.naming import fit_tool_name
-from ..schema.validator import argument_validator
 from ..contracts import Operation
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
@@ -324,6 +323,8 @@ def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, s
     wrapper: dict[str, Any] = {"type": "object", "properties": {arg: schema["properties"][arg]}}
     if "$defs" in schema:  # the argument's `$ref`s point into the tool's own definitions
         wrapper["$defs"] = schema["$defs"]
+    from ..schema.validator import argument_validator  # jsonschema: only for a value to check (not on start-up)
+
     problems = [error.message for error in argument_validator(wrapper).iter_errors({arg: value})]
     if not problems:
         return True
