@@ -112,9 +112,9 @@ class _Validator:
 
     __slots__ = ("full", "shortcut")
 
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: dict[str, Any], shortcut: bool) -> None:
         self.full = _ArgumentValidator(schema, registry=_LOCAL_ONLY)
-        self.shortcut = valid_shortcut(schema)
+        self.shortcut = valid_shortcut(schema) if shortcut else None
 
     def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
         if self.shortcut is not None and self.shortcut(instance):
@@ -122,6 +122,9 @@ class _Validator:
         return self.full.iter_errors(instance)
 
 
-def argument_validator(schema: dict[str, Any]) -> Any:
-    """A validator for `schema` whose `iter_errors` yields problems and never raises for the schema's sake."""
-    return _Validator(schema)
+def argument_validator(schema: dict[str, Any], *, shortcut: bool = True) -> Any:
+    """A validator for `schema` whose `iter_errors` yields problems and never raises for the schema's sake.
+
+    `shortcut=False` for a validator used once (a manifest value checked at load time): compiling
+    fastjsonschema's check costs more than the one walk it could spare."""
+    return _Validator(schema, shortcut)

@@ -325,7 +325,7 @@ def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, s
         wrapper["$defs"] = schema["$defs"]
     from ..schema.validator import argument_validator  # jsonschema: only for a value to check (not on start-up)
 
-    problems = [error.message for error in argument_validator(wrapper).iter_errors({arg: value})]
+    problems = [error.message for error in argument_validator(wrapper, shortcut=False).iter_errors({arg: value})]
     if not problems:
         return True
     out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}' does not "
