@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from ..errors import McprtError
+from ..identity.principal import BEARER
 from ..manifest.model import ServerConfig
 from ..toolset.toolset import ToolSetHolder
 
@@ -168,7 +169,7 @@ def named_tokens(config: ServerConfig) -> dict[str, str]:
     """Inbound static tokens → principal name (`bearer` for the unnamed `bearer_tokens`)."""
     if config.auth is None:
         return {}
-    tokens = {t.get_secret_value(): "bearer" for t in config.auth.bearer_tokens}
+    tokens = {t.get_secret_value(): BEARER for t in config.auth.bearer_tokens}
     tokens.update({secret.get_secret_value(): name for name, secret in config.auth.tokens.items()})
     return tokens
 

@@ -152,7 +152,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         outcome = "internal"
         logger.log(logging.ERROR, "tool %s failed unexpectedly", tool.name, exc_info=exc)
         result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
-    RUNNING.leave(task)
+    finally:
+        RUNNING.leave(task)  # whatever ends the call (an exception none of the above takes included)
     latency = time.perf_counter() - started
     result.outcome = outcome
     log_call(
