@@ -234,6 +234,7 @@ def test_a_user_named_like_a_static_token_or_a_reserved_principal_is_refused(wor
     assert unverified(token)["sub"] == user
     why = "is also the name of a static token" if user == "ci-bot" else "is a name mcprt reserves"
     assert_rejected(world, token, 401, 'error="invalid_token"', f"error_description=\"the token's subject (sub) '{user}'", why)
+    world.up.wait_log(f"(sub) '{user}'")  # stderr is collected by a thread: the line may follow the answer
     refused = [line for line in world.up.log().splitlines() if "rejected request: access token" in line
                and f"'{user}'" in line]
     assert len(refused) == 1, world.up.log()[-3000:]
