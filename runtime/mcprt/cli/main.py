@@ -292,20 +292,27 @@ def catalog(
         raise typer.Exit(run_catalog(action, name or []))
 
 
-@app.command(epilog="Examples: `mcprt status http://127.0.0.1:8765/mcp`, `MCPRT_TOKEN=… mcprt status host:8765 --json`")
+@app.command(epilog="Examples: `mcprt status http://127.0.0.1:8765/mcp`, `MCPRT_TOKEN=… mcprt status --url host:8765 --json`")
 def status(
     url: Annotated[Optional[str], typer.Argument(
         metavar="[URL]", show_default=False,
         help="The server: its base URL, MCP endpoint or status page (default: $MCPRT_URL, else http://127.0.0.1:8765).")] = None,
+    # --url as on approvals/pause/resume, so one spelling points every operator command at a server
+    # (and the unreachable-server hint, shared by all four, names an option that exists here too).
+    url_option: Annotated[Optional[str], typer.Option(
+        "--url", metavar="URL", show_default=False, help="The same as URL, as the other operator commands take it.")] = None,
     token: Annotated[Optional[str], typer.Option("--token", metavar="TOKEN", show_default=False,
                                                  help="Bearer token (default: MCPRT_TOKEN).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Show a running server's sources, tools (calls, errors, latency, bytes saved) and last reload."""
+    from ..errors import McprtError
     from .status_cmd import run_status
 
     with guarded():
-        raise typer.Exit(run_status(url, token, as_json))
+        if url is not None and url_option is not None and url != url_option:
+            raise McprtError(f"two servers given ({url} and --url {url_option}): give one")
+        raise typer.Exit(run_status(url or url_option, token, as_json))
 
 
 UrlOpt = Annotated[Optional[str], typer.Option(
