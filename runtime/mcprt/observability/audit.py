@@ -17,6 +17,7 @@ move the file away and the next record starts a new one.
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import sys
 import threading
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .events import CallEvent, DecisionEvent, Event
+from .log import log_event
 from .redact import redact_value
 
 _REOPEN = object()
@@ -126,7 +128,7 @@ class AuditLog:
         try:
             self._open()
         except OSError as exc:
-            print(f"mcprt: cannot reopen the audit log {self.target}: {exc.strerror or exc}", file=sys.stderr)
+            log_event("cannot open the audit log", logging.ERROR, path=str(self.target), error=exc.strerror or str(exc))
 
     def _write(self, event: Event) -> None:
         if self._stream is None:
@@ -138,7 +140,7 @@ class AuditLog:
                               ensure_ascii=False, default=str)
             self._stream.write(line + "\n")
         except (OSError, ValueError) as exc:
-            print(f"mcprt: audit record not written: {exc}", file=sys.stderr)
+            log_event("audit record not written", logging.ERROR, path=str(self.target), error=str(exc))
 
     def _flush(self) -> None:
         if self._stream is not None:

@@ -100,6 +100,7 @@ _CALL_LINES: _CallLines | None = None
 
 
 _libraries: logging.Handler | None = None  # the handler `setup_logging` put on the root logger
+_FORMAT = "text"  # as `setup_logging` was last told: how `announce` writes its lines
 
 
 def setup_logging(level: str = "info", fmt: str = "text") -> None:
@@ -109,7 +110,8 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     uvicorn, asyncio) go through the same formatter, so they are scrubbed and, with `json`, JSON
     lines too, instead of bare text from Python's last-resort handler. Added beside any handler the
     root logger has (a host application's, pytest's), never replacing it."""
-    global _libraries, _CALL_LINES
+    global _libraries, _CALL_LINES, _FORMAT
+    _FORMAT = fmt
     handler = _handler(fmt)
     root = logging.getLogger(LOGGER_NAME)
     root.handlers[:] = [handler]
@@ -134,6 +136,23 @@ def _handler(fmt: str) -> logging.StreamHandler[Any]:
     else:
         handler.setFormatter(_TextFormatter(_TEXT_FORMAT, _TEXT_CLOCK))
     return handler
+
+
+def announce(message: str, **fields: Any) -> None:
+    """A line `mcprt up` writes on stderr whatever the log level: the serving banner, where the stdio
+    metrics listener is, a forced exit. Plain `message` under text logs; under `MCPRT_LOG_FORMAT=json`
+    a JSON line like every other (`level` info, `msg` the same text, `fields` beside it), so a log
+    pipeline that parses JSON lines (the Docker image sets json) never meets bare text. Scrubbed."""
+    if _FORMAT == "json":
+        created = time.time()
+        line = _json_line(created, (created - int(created)) * 1000, "INFO", LOGGER_NAME, message, fields)
+    else:
+        line = SECRETS.scrub_text(message)
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed stderr never stops the server
+        pass
 
 
 def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:

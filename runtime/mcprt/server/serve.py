@@ -8,13 +8,12 @@ import logging
 import os
 import signal
 import socket
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..manifest.model import Manifest
-from ..observability.log import log_event
+from ..observability.log import announce, log_event
 from ..outbound.token_cache import share_tokens
 from ..reload import follow_upstream
 from ..reload import reload_now as reload_manifest
@@ -139,8 +138,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                 address = side_sock.getsockname()
                 side_app = build_side_app(config, side[0], observatory.routes)
                 spawn(serve_http(side_app, side_sock, stop), "metrics listener")
-                print(f"mcprt: metrics and status at http://{_host(side[0])}:{address[1]}/status", file=sys.stderr,
-                      flush=True)
+                status_page = f"http://{_host(side[0])}:{address[1]}/status"
+                announce(f"mcprt: metrics and status at {status_page}", url=status_page)
             _banner(runtime, options, None)
             spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
                   "stop")
@@ -290,7 +289,7 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Call
 
     def request_stop(signum: int) -> None:
         if stop.is_set():
-            print("mcprt: forced exit", file=sys.stderr, flush=True)
+            announce("mcprt: forced exit", signal=signal.Signals(signum).name)
             os._exit(130 if signum == signal.SIGINT else 143)
         log_event("stopping", logging.INFO, signal=signal.Signals(signum).name)
         stop.set()
@@ -330,8 +329,10 @@ def _banner(runtime: Runtime, options: ServeOptions, port: int | None) -> None:
     toolset = runtime.holder.current
     count = len(toolset.listed)
     head = f"mcprt {__version__}: serving '{manifest.server.name}' ({count} tool{'s' if count != 1 else ''})"
+    facts: dict[str, Any] = {"server": manifest.server.name, "version": __version__, "tools": count,
+                             "transport": options.transport}
     if options.transport == "stdio":
-        print(f"{head} over stdio", file=sys.stderr, flush=True)
+        announce(f"{head} over stdio", **facts)
         return
     traits = [
         "stateless" if options.stateless else "stateful",
@@ -339,7 +340,7 @@ def _banner(runtime: Runtime, options: ServeOptions, port: int | None) -> None:
         "JSON responses" if options.json_response else "JSON responses, SSE when a call may stream",
         _auth_trait(manifest),
     ]
-    print(f"{head} at {options.url(port)} ({', '.join(traits)})", file=sys.stderr, flush=True)
+    announce(f"{head} at {options.url(port)} ({', '.join(traits)})", **facts, url=options.url(port))
 
 
 def _auth_trait(manifest: Manifest) -> str:
