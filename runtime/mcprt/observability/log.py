@@ -124,9 +124,11 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     _libraries = _handler(fmt)
     _libraries.setLevel(logging.WARNING)
     top.addHandler(_libraries)
+    from ..envcheck import warn_once
     from ..envfile import flush_pending
 
     flush_pending()  # `.env` problems the settings met before logging existed
+    warn_once()  # MCPRT_* names that are no setting, limits that are no number
 
 
 def _handler(fmt: str) -> logging.StreamHandler[Any]:

@@ -1,0 +1,101 @@
+"""`MCPRT_*` variables that cannot do what the operator meant, said once when logging is set up.
+
+mcprt reads its process settings from `MCPRT_*` variables (pydantic-settings for `Settings`, and
+`settings.env_limit` for the numeric limits, read where each is used). Both ignore what they do not
+understand: pydantic-settings drops unknown names (`extra="ignore"`, so a manifest's own
+`${MCPRT_TOKEN}` is never refused), and `env_limit` falls back to the default on a value that is not
+a positive number. A typo (`MCPRT_LOGLEVEL=debug`, `MCPRT_STATEURL=redis://…`) or a unit
+(`MCPRT_MAX_SPEC_BYTES=128MB`, `MCPRT_TEMPLATE_TIMEOUT=5s`) therefore changed nothing, silently. Here:
+
+- a variable named `MCPRT_…` that is no setting but close to one is a warning naming the setting
+  ("did you mean MCPRT_LOG_LEVEL?"); names close to none are left alone (they are the manifest's own);
+- a limit that is set but is not a positive number is a warning saying the default applies and the
+  unit the limit takes; a limit written only in `.env` (which `env_limit` never reads) is one too.
+
+Both are warnings, not errors: the process behaves exactly as before, the operator is told.
+`KNOWN` is the one list of the variables mcprt reads (tests check that every `MCPRT_*` name in the
+code and the README is in it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+log = logging.getLogger("mcprt.env")
+
+# Settings read by pydantic-settings (`settings.Settings`; `.env` in the working directory too).
+SETTINGS = frozenset({
+    "MCPRT_LOG_LEVEL", "MCPRT_LOG_FORMAT", "MCPRT_TRANSPORT", "MCPRT_HOST", "MCPRT_PORT", "MCPRT_CACHE_DIR",
+    "MCPRT_RELOAD", "MCPRT_DEBUG", "MCPRT_OFFLINE", "MCPRT_STATE_URL",
+})
+# Limits read through `settings.env_limit` (a positive number, `_` allowed as digit separator): the unit
+# each takes and an example, for the warning.
+_BYTES, _COUNT, _SECONDS = ("bytes", "64_000_000"), ("a count", "200"), ("seconds", "2.5")
+LIMITS: Mapping[str, tuple[str, str]] = {
+    "MCPRT_MAX_MANIFEST_BYTES": _BYTES, "MCPRT_MAX_MANIFEST_NODES": _COUNT, "MCPRT_MAX_SPEC_BYTES": _BYTES,
+    "MCPRT_MAX_MESSAGE_BYTES": _BYTES, "MCPRT_MAX_CONNECTIONS": _COUNT, "MCPRT_HEADER_TIMEOUT": _SECONDS,
+    "MCPRT_MAX_SESSIONS": _COUNT, "MCPRT_MAX_SESSIONS_PER_CLIENT": _COUNT, "MCPRT_SESSION_IDLE_TIMEOUT": _SECONDS,
+    "MCPRT_TEMPLATE_MAX_OUTPUT": ("characters", "1_000_000"), "MCPRT_TEMPLATE_TIMEOUT": _SECONDS,
+    "MCPRT_RELOAD_TIMEOUT": _SECONDS, "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
+}
+# Switches and values read directly where they are used.
+OTHERS = frozenset({
+    "MCPRT_ALLOW_UNAUTHENTICATED", "MCPRT_INCLUDE_PATHS", "MCPRT_HTTP_LEAN", "MCPRT_STDIO_LEAN",
+    "MCPRT_STDIN_THREAD", "MCPRT_CATALOG",
+})
+# Read by the operator commands, and also the names manifests use for their own values
+# (`${MCPRT_TOKEN}`): known, but never suggested, so `MCPRT_TOKEN_CI` is not taken for a typo.
+USER_NAMED = frozenset({"MCPRT_TOKEN", "MCPRT_URL"})
+KNOWN = SETTINGS | frozenset(LIMITS) | OTHERS | USER_NAMED
+_SUGGESTIBLE = sorted(KNOWN - USER_NAMED)
+_CUTOFF = 0.85  # MCPRT_LOGLEVEL → MCPRT_LOG_LEVEL (0.97), MCPRT_PORTS → MCPRT_PORT; MCPRT_GITHUB_TOKEN → none
+
+_done = False
+
+
+def problems(dotenv: Mapping[str, str] | None = None) -> list[str]:
+    """The warnings for this process's environment and the names in `dotenv` (the working
+    directory's `.env`, which the settings read), in name order."""
+    from .settings import env_limit
+
+    found: list[str] = []
+    environ = os.environ
+    dotenv = dotenv or {}
+    for name in sorted({n for n in (*environ, *dotenv) if n.upper().startswith("MCPRT_")}):
+        key = name.upper()
+        if key in KNOWN:
+            continue
+        import difflib  # only when a name is unknown: most starts never pay for the import
+
+        close = difflib.get_close_matches(key, _SUGGESTIBLE, n=1, cutoff=_CUTOFF)
+        if close:
+            where = " (in .env)" if name not in environ else ""
+            found.append(f"{name}{where} is not an mcprt setting and is ignored; did you mean {close[0]}?")
+    for name, (unit, example) in LIMITS.items():
+        value = environ.get(name)
+        if value is not None and env_limit(name, -1.0) == -1.0:
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            found.append(f"{name}={shown!r} is not a positive number ({unit}, e.g. {name}={example}; "
+                         "no unit suffix), so the default applies")
+        elif value is None and name in dotenv:
+            found.append(f"{name} in .env is not read: limits come from the environment only "
+                         f"(export {name}=… or set it where the process starts)")
+    return found
+
+
+def warn_once() -> None:
+    """Log `problems` of this process's environment and working-directory `.env` once (called by
+    `observability.log.setup_logging`; later calls do nothing)."""
+    global _done
+    if _done:
+        return
+    _done = True
+    from pathlib import Path
+
+    from .envfile import read_env_file
+
+    dotenv = read_env_file(Path(".env")) if Path(".env").is_file() else {}
+    for message in problems(dotenv):
+        log.warning(message)

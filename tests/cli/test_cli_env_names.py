@@ -1,0 +1,80 @@
+"""`MCPRT_*` variables that cannot do what the operator meant are said, once, at start.
+
+Found by an operator trial: `MCPRT_LOGLEVEL=debug` (for MCPRT_LOG_LEVEL), `MCPRT_STATEURL=…`,
+`MCPRT_MAX_SPEC_BYTES=128MB` and `MCPRT_TEMPLATE_TIMEOUT=5s` were all silently ignored (the settings
+drop unknown names, a limit that is no number falls back to its default), and a limit written in
+`.env` is never read at all. Now each is a warning; the process behaves as before."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mcprt.envcheck import KNOWN, SETTINGS
+from mcprt.settings import Settings
+from tests.support.cli import mcprt_cli
+from tests.support.served import child_env, mcprt_http
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = "version: 1\nsources:\n  tools:\n    python: env_tools\n"
+TOOLS = '__all__ = ["echo"]\n\n\ndef echo(text: str) -> str:\n    """Say it back."""\n    return text\n'
+
+
+def _folder(tmp_path: Path) -> Path:
+    (tmp_path / "env_tools.py").write_text(TOOLS)
+    (tmp_path / "mcp.yaml").write_text(MANIFEST)
+    return tmp_path / "mcp.yaml"
+
+
+def test_misspelt_names_and_malformed_limits_are_warned_about(tmp_path: Path) -> None:
+    manifest = _folder(tmp_path)
+    (tmp_path / ".env").write_text("MCPRT_TRANSPROT=stdio\nMCPRT_MAX_SPEC_BYTES=100_000_000\n")
+    env = dict(MCPRT_LOGLEVEL="debug", MCPRT_STATEURL="redis://127.0.0.1:6379/0", MCPRT_TEMPLATE_TIMEOUT="5s",
+               MCPRT_MAX_CONNECTIONS="-1", MCPRT_GITHUB_TOKEN="gh-secret-1", MCPRT_TOKEN2="tok-2",
+               MCPRT_RELOAD_TIMEOUT="30", MCPRT_HEADER_TIMEOUT="2.5")
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+    assert warned == [
+        "MCPRT_LOGLEVEL is not an mcprt setting and is ignored; did you mean MCPRT_LOG_LEVEL?",
+        "MCPRT_STATEURL is not an mcprt setting and is ignored; did you mean MCPRT_STATE_URL?",
+        "MCPRT_TRANSPROT (in .env) is not an mcprt setting and is ignored; did you mean MCPRT_TRANSPORT?",
+        "MCPRT_MAX_SPEC_BYTES in .env is not read: limits come from the environment only "
+        "(export MCPRT_MAX_SPEC_BYTES=… or set it where the process starts)",
+        "MCPRT_MAX_CONNECTIONS='-1' is not a positive number (a count, e.g. MCPRT_MAX_CONNECTIONS=200; "
+        "no unit suffix), so the default applies",
+        "MCPRT_TEMPLATE_TIMEOUT='5s' is not a positive number (seconds, e.g. MCPRT_TEMPLATE_TIMEOUT=2.5; "
+        "no unit suffix), so the default applies",
+    ], done.stderr
+    # names close to no setting are the manifest's own; their values are never shown
+    assert "gh-secret-1" not in done.stderr and "tok-2" not in done.stderr and "GITHUB" not in done.stderr
+
+
+def test_correct_settings_draw_no_warning(tmp_path: Path) -> None:
+    manifest = _folder(tmp_path)
+    env = dict(MCPRT_LOG_LEVEL="warning", MCPRT_MAX_SPEC_BYTES="64_000_000", MCPRT_TEMPLATE_TIMEOUT="2.5",
+               mcprt_log_format="text", MCPRT_TOKEN="t", MCPRT_URL="http://127.0.0.1:1")
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env=env)
+    assert done.returncode == 0 and "mcprt.env" not in done.stderr, done.stderr
+
+
+def test_mcprt_up_warns_once_in_its_log_format(tmp_path: Path) -> None:
+    manifest = _folder(tmp_path)
+    with mcprt_http(manifest, "--no-reload", env=child_env(MCPRT_LOG_FORMAT="json", MCPRT_LOGLEVEL="debug")) as up:
+        log = up.wait_log("did you mean MCPRT_LOG_LEVEL?")
+    lines = [line for line in log.splitlines() if "MCPRT_LOGLEVEL" in line]
+    assert len(lines) == 1 and '"level": "warning"' in lines[0] and '"logger": "mcprt.env"' in lines[0], log
+
+
+def test_known_names_cover_every_name_the_code_and_the_readme_use() -> None:
+    assert SETTINGS == {f"MCPRT_{name.upper()}" for name in Settings.model_fields}
+    used: set[str] = set()
+    for path in (ROOT / "runtime" / "mcprt").rglob("*.py"):
+        if path.name == "envcheck.py":  # its docstring's examples are typos on purpose
+            continue
+        used |= set(re.findall(r"MCPRT_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text()))
+    used |= {f"MCPRT_{n}" for n in re.findall(r'setting\("([A-Z_]+)"', (ROOT / "runtime/mcprt/manifest/limits.py").read_text())}
+    readme = set(re.findall(r"MCPRT_[A-Z][A-Z0-9_]*[A-Z0-9]", (ROOT / "README.md").read_text()))
+    examples = {"MCPRT_LOGLEVEL", "MCPRT_GITHUB_TOKEN"}  # the README's own examples of names that are no setting
+    missing = sorted((used | readme) - examples - KNOWN)
+    assert not missing, f"MCPRT_* names read somewhere but not in mcprt.envcheck.KNOWN: {missing}"
