@@ -1,7 +1,7 @@
 """Lower layers never import higher ones (issue 14): every import in runtime/mcprt, lazy and
 `TYPE_CHECKING` ones included, goes down or sideways in this order:
 
-    base (contracts, errors, settings, envfile, identity.principal, expressions, schema, observability.log/.events,
+    base (contracts, errors, settings, envfile, envcheck, identity.principal, expressions, schema, observability.log/.events,
     scrubbing, observability.hooks, progress, cancellation) → manifest → offerings → outbound (the HTTP executor) → sources → toolset/shaping/discovery/policy → pipeline
       → reload/observability/identity/state/testing/gitops → server → cli
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-BASE = ("mcprt", "mcprt.contracts", "mcprt.errors", "mcprt.settings", "mcprt.envfile", "mcprt.identity.principal",
+BASE = ("mcprt", "mcprt.contracts", "mcprt.errors", "mcprt.settings", "mcprt.envfile", "mcprt.envcheck", "mcprt.identity.principal",
         "mcprt.expressions", "mcprt.schema", "mcprt.observability.log", "mcprt.observability.events",
         "mcprt.scrubbing", "mcprt.observability.hooks", "mcprt.progress", "mcprt.cancellation")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
