@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, Protocol
 
+from ..scrubbing import SECRETS
+
 UpstreamKind = Literal["http", "mcp"]
 
 
@@ -62,10 +64,14 @@ def observed_upstream(kind: UpstreamKind, source: str, name: str,
                       target: Callable[[], str]) -> Observation | None:
     """Begin watching one upstream exchange; None when nobody watches (the common, free case).
 
-    `target` gives the URL or server for traces, already redacted (called only when watched)."""
+    `target` gives the URL or server for traces, already redacted (called only when watched). It is
+    also scrubbed of every configured secret here, as log lines are: a URL is built from the model's
+    arguments, and an argument may hold a secret's value (a span is exported, so it is output too)."""
     if not _FACTORIES:
         return None
     where = target()
+    if SECRETS:
+        where = SECRETS.scrub_text(where)
     parts: list[Observation] = []
     for factory in _FACTORIES:
         try:
