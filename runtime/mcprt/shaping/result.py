@@ -170,6 +170,10 @@ def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     text = _as_text(upstream.body)
     if shaping.output is not None:
         text = _render(shaping, text, upstream)
+    elif not text and upstream.status:
+        # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
+        # say what the upstream answered, as an error's empty body is said.
+        text = f"HTTP {upstream.status}{_reason(upstream.status)} (empty body)"
     if len(text.encode("utf-8")) > shaping.max_result_bytes:
         text = shorten_text(text, shaping.max_result_bytes)
         notes.append(f"the text was shortened to fit the result limit of {shaping.max_result_bytes} bytes")

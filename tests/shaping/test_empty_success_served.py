@@ -1,0 +1,64 @@
+"""A successful upstream answer with an empty body tells the model what happened.
+
+Found by an operator trial: a DELETE answered `204 No Content` (or a 200 with an empty JSON body)
+reached the model as an empty text block, which reads as "nothing happened"; an error's empty body
+was already said (`HTTP 404 Not Found (empty body)`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.support.served import http_client, mcprt_http
+from tests.support.upstream import serve_app
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Items", "version": "1"},
+    "paths": {
+        "/items/{id}": {
+            "delete": {"operationId": "deleteItem",
+                       "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                       "responses": {"204": {"description": "gone"}}},
+            "put": {"operationId": "touchItem",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "ok"}}},
+        },
+        "/empty-text": {"get": {"operationId": "emptyText", "responses": {"200": {"description": "ok"}}}},
+    },
+}
+
+
+def items_app() -> Starlette:
+    async def delete(request: Request) -> Response:
+        return Response(status_code=204)
+
+    async def touch(request: Request) -> Response:
+        return Response(b"", media_type="application/json")
+
+    async def templated(request: Request) -> Response:
+        return Response(b"", media_type="text/plain")
+
+    return Starlette(routes=[Route("/items/{id}", delete, methods=["DELETE"]),
+                             Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated)])
+
+
+async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> None:
+    (tmp_path / "items.json").write_text(json.dumps(SPEC))
+    with serve_app(items_app()) as base:
+        (tmp_path / "mcp.yaml").write_text(
+            f"version: 1\nsources:\n  items:\n    openapi: items.json\n    base_url: {base}\n"
+            "    tools:\n      emptyText: {output: 'got [{{ result }}]'}\n")
+        with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
+            async with http_client(up.url) as client:
+                deleted = await client.call_tool("deleteItem", {"id": "a1"})
+                touched = await client.call_tool("touchItem", {"id": "a1"})
+                templated = await client.call_tool("emptyText", {})
+    assert not deleted.is_error and deleted.content[0].text == "HTTP 204 No Content (empty body)"
+    assert not touched.is_error and touched.content[0].text == "HTTP 200 OK (empty body)"
+    assert templated.content[0].text == "got []"  # an output template still renders what came
