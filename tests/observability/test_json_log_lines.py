@@ -77,3 +77,17 @@ async def test_every_stdio_stderr_line_is_json(tmp_path: Path) -> None:
     banner = next(r for r in records if r["msg"].endswith(" over stdio"))
     assert banner["transport"] == "stdio" and banner["tools"] == 2, banner
     assert any(r["msg"] == "call" for r in records)
+
+
+def test_a_stdio_only_listener_asked_for_over_http_is_said(tmp_path: Path) -> None:
+    """Found by the same trial: `mcprt up --transport http --metrics-port 9464` (or
+    `server.observability.listen`) started no listener and said nothing; /metrics is on the MCP port."""
+    import httpx
+
+    with serve_app(pets_app(Seen())) as base:
+        manifest = write_manifest(tmp_path, base, observability="{listen: '127.0.0.1:0'}")
+        with mcprt_http(manifest, "--no-reload", env=env_for()) as up:
+            log = up.wait_log("apply over stdio only")
+            headers = {"Authorization": f"Bearer {ALICE_TOKEN}"}
+            assert httpx.get(f"{up.base}/metrics", headers=headers, timeout=10).status_code == 200
+        assert "given=server.observability.listen" in log and "metrics and status at" not in log, log

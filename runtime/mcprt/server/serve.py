@@ -61,6 +61,11 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                           levels=levels)
     runtime.on_upstream_event(UpstreamEvents(server.subscriptions, notifier, levels))
     side = None if http else _side_listener(config.observability.listen, metrics_port)
+    if http and (metrics_port is not None or config.observability.listen):
+        # Said rather than ignored: the operator asked for a listener that the HTTP transport does not open.
+        log_event("--metrics-port and server.observability.listen apply over stdio only; over HTTP /metrics "
+                  "and /status are served on the MCP port", logging.WARNING,
+                  given="--metrics-port" if metrics_port is not None else "server.observability.listen")
     observatory = Observatory(runtime, notifier, options)
     try:
         observatory.start(pages=http or side is not None)
