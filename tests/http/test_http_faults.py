@@ -63,6 +63,21 @@ async def test_timeout_covers_a_body_that_trickles_in(upstream: Upstream, client
     await still_serves(client, upstream)
 
 
+async def test_a_body_that_never_ends_is_told_from_a_slow_answer(upstream: Upstream, client: HttpUpstream) -> None:
+    """Found by an operator trial: a chunked body that never ended (a stream endpoint described as JSON)
+    and an upstream that never answered read the same, "did not answer within 3s"; the first needs a
+    different tool or endpoint, the second a longer timeout."""
+    host = upstream.base.removeprefix("http://")
+    with pytest.raises(ToolCallError) as caught:
+        await client.send(get(upstream.url("/drip")), ctx(timeout=0.4))
+    assert str(caught.value) == (f"upstream did not answer within 0.4s (GET {host}/drip): "
+                                 "it sent HTTP 200 but not the whole body")
+    with pytest.raises(ToolCallError) as caught:  # the same client: nothing of the last call's state is left
+        await client.send(get(upstream.url("/slow?delay=2&q=2")), ctx(timeout=0.3))
+    assert str(caught.value) == f"upstream did not answer within 0.3s (GET {host}/slow)"
+    await still_serves(client, upstream)
+
+
 # --- connection failures ----------------------------------------------------------------------------
 
 

@@ -59,6 +59,7 @@ class _Call:
     attempts: int = 0
     redirects: int = 0
     waiting_for_token: bool = False
+    head_status: int | None = None  # the status of the response whose body is being read, if any
     trace_headers: tuple[tuple[str, str], ...] = ()  # W3C trace context from an observer, if any
 
     def remaining(self) -> float:
@@ -278,11 +279,13 @@ class HttpUpstream:
                 method, body = redirected_method(response.status, method, body)
                 call.redirects += 1
                 continue
+            call.head_status = response.status
             return await _Received.read(response, ctx.max_response_bytes, sent)
         raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _transmit(self, sent: _Sent, stamp: Stamp | None, call: _Call) -> aiohttp.ClientResponse:
         """Send one hop, its credential stamped onto a copy of its headers (never onto `sent`)."""
+        call.head_status = None
         headers = CIMultiDict(sent.headers)
         url = sent.url if stamp is None else stamp_into(sent.url, headers, stamp)
         check_headers(headers.items(), lambda: self._target(call))
@@ -354,7 +357,10 @@ class HttpUpstream:
         if call.waiting_for_token and self._credentials is not None:
             return f"the OAuth2 token endpoint did not answer within {call.timeout:g}s (needed for {self._target(call)})"
         tries = f", {call.attempts} attempts" if call.attempts > 1 else ""
-        return f"upstream did not answer within {call.timeout:g}s ({self._target(call)}{tries})"
+        message = f"upstream did not answer within {call.timeout:g}s ({self._target(call)}{tries})"
+        if call.head_status is not None:  # a slow upstream and a body that never ends want different fixes
+            message += f": it sent HTTP {call.head_status} but not the whole body"
+        return message
 
     def _target(self, call: _Call) -> str:
         return describe_target(call.method, call.url)
