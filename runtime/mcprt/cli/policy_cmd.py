@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import McprtError
 from .errors import EXIT_OK
-from .status_cmd import server_url, token_refusal, unreachable
+from .status_cmd import checked_url, server_url, token_refusal, unreachable
 
 TIMEOUT = 15.0
 
@@ -22,9 +22,7 @@ def admin_base(url: str | None) -> tuple[str, str]:
     endpoint `http://h:p/mcp` (a trailing `/mcp` is dropped; other path prefixes are kept for proxies),
     and where it came from (`status_cmd.server_url`: None means $MCPRT_URL, else the default)."""
     url, origin = server_url(url)
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise McprtError(f"--url must be an http(s) URL such as http://127.0.0.1:8765, not {url!r}")
+    parts = urlsplit(checked_url(url, origin))
     path = parts.path.rstrip("/")
     if path.endswith("/mcp"):
         path = path[: -len("/mcp")]

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import McprtError
 from .errors import EXIT_FAILED_CHECK, EXIT_OK
-from .status_cmd import TOKEN_ENV, token_refusal
+from .status_cmd import TOKEN_ENV, checked_url, token_refusal
 
 _TIMEOUT_S = 60.0
 
@@ -37,6 +37,7 @@ def run_remote_call(url: str, tool: str, arguments: dict[str, Any], headers: dic
     McprtError naming the HTTP status and what to do about it."""
     import anyio
 
+    url = checked_url(url, "given")
     token = token or os.environ.get(TOKEN_ENV) or None
     if token and not any(name.lower() == "authorization" for name in headers):
         headers = {**headers, "Authorization": f"Bearer {token}"}

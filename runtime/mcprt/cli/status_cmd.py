@@ -24,6 +24,29 @@ def server_url(given: str | None) -> tuple[str, str]:
     return DEFAULT_URL, "default"
 
 
+def checked_url(url: str, origin: str) -> str:
+    """`url` as an absolute http(s) URL (`host:8765` gets `http://`), for every command that talks to a
+    running server (`status`, `approvals`, `pause`, `resume`, `call --url`); McprtError (exit 2) naming
+    where it came from when it is none (another scheme, a bad port, an unclosed IPv6 bracket), instead
+    of an internal error or a connection error with a hint that cannot help."""
+    from ..errors import McprtError
+
+    given = url.strip()
+    absolute = given if "://" in given else f"http://{given}"
+    where = {URL_ENV: f"{URL_ENV}={given}"}.get(origin, given)
+    try:
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018  # parsed on access: raises ValueError for ':1' or 99999
+    except ValueError as exc:
+        raise McprtError(f"{where} is not a valid URL ({exc}); give the server's base URL or MCP endpoint, "
+                         "e.g. http://127.0.0.1:8765/mcp") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        what = "names no host" if parts.scheme in ("http", "https") else "is not an http(s) URL"
+        raise McprtError(f"{where} {what}; give the server's base URL or MCP endpoint, "
+                         "e.g. http://127.0.0.1:8765/mcp")
+    return absolute
+
+
 def unreachable(target: str, error: str, origin: str) -> str:
     """What a connection failure means at the command line: what was tried, where that address came
     from, and how to point the command at the running server instead."""
@@ -62,7 +85,7 @@ def run_status(url: str | None, token: str | None, as_json: bool) -> int:
 
     url, origin = server_url(url)
     token = token or os.environ.get(TOKEN_ENV) or None
-    target = status_url(url)
+    target = status_url(checked_url(url, origin))
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.get(target, headers=headers, timeout=10)
