@@ -312,6 +312,7 @@ class McpServerSource:
     def _connection_lost(self, client: Client, why: str) -> None:
         if self._client is client:
             self.log.warning("source %s: %s", self.name, why)
+            self.last_error = why  # no exception follows a lost connection: the status page's reason is this
             self._client = None
             self._lost.set()
 
