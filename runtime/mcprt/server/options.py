@@ -79,7 +79,9 @@ def resolve_options(
     chosen = chosen_transport(transport, settings)
     chosen_port = port if port is not None else settings.port if settings.port is not None else http.port
     if not 0 <= chosen_port <= 65535:
-        raise McprtError(f"port {chosen_port} is out of range (0-65535; 0 picks a free port)")
+        # Said with its origin: a stale MCPRT_PORT in a shell or .env is not where one looks first.
+        origin = "--port" if port is not None else "MCPRT_PORT" if settings.port is not None else "server.http.port"
+        raise McprtError(f"port {chosen_port} is out of range (0-65535; 0 picks a free port); it came from {origin}")
     chosen_host = (host or settings.host or http.host).strip()
     if chosen_host.startswith("[") and chosen_host.endswith("]"):
         chosen_host = chosen_host[1:-1]
