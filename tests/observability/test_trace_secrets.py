@@ -30,15 +30,15 @@ SPEC = {
                        {"name": "q", "in": "query", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "ok"}}}}},
 }
-MANIFEST = f"""\
+MANIFEST = """\
 version: 1
 server:
-  auth: {{tokens: {{ops: "${{INBOUND}}"}}}}
+  auth: {tokens: {ops: "${INBOUND}"}}
 sources:
   notes:
     openapi: notes.json
-    base_url: {{base}}
-    auth: {{api_key: {{in: header, name: X-Api-Key, value: "${{NOTES_KEY}}"}}}}
+    base_url: {base}
+    auth: {api_key: {in: header, name: X-Api-Key, value: "${NOTES_KEY}"}}
 """
 
 
