@@ -84,3 +84,12 @@ def test_brief_description_reads_only_up_to_the_first_prose_paragraph() -> None:
     assert tool_description(None, description, BRIEF) == "The first prose paragraph."
     assert tool_description(None, description, DescriptionPolicy(style="summary")) == "The first prose paragraph."
     assert arg_description(description, BRIEF) == "The first prose paragraph."
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=60))
+def test_words_drops_what_the_non_word_pattern_drops(text: str) -> None:
+    """`_words` (str.translate on ASCII text) is `re.sub(r"\\W+", "", text)`, ASCII or not."""
+    from mcprt.sources.openapi.text import _NON_WORD, _words
+
+    assert _words(text) == _NON_WORD.sub("", text)
+    assert "".join(_words(chr(i)) for i in range(128)) == _NON_WORD.sub("", "".join(map(chr, range(128))))
