@@ -173,5 +173,5 @@ def _same_text(a: str, b: str) -> bool:
 
 
 def _words(text: str) -> str:
-    """`text` without the characters `\W` matches (`re.sub(r"\W+", "", text)`)."""
+    """`text` without the characters `\\W` matches (`re.sub(r"\\W+", "", text)`)."""
     return text.translate(_ASCII_NON_WORD) if text.isascii() else _NON_WORD.sub("", text)
