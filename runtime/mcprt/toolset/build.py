@@ -113,9 +113,10 @@ def _source_tools(
     defaults = loaded.manifest.defaults
     autoprune = compile_autoprune(defaults.prune)
     tools = []
+    no_override = (None, ToolOverride())  # one (frozen) default for every operation without an override
     for op in ops:
         check_abandoned()  # a superseded reload stops here, between operations (its result is dropped)
-        key, override = overrides.get(id(op), (None, ToolOverride()))
+        key, override = overrides.get(id(op), no_override)
         if not override.enabled:
             continue
         base = ("sources", source_name, "tools", key) if key else ("sources", source_name)
