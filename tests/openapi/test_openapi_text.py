@@ -93,3 +93,13 @@ def test_words_drops_what_the_non_word_pattern_drops(text: str) -> None:
 
     assert _words(text) == _NON_WORD.sub("", text)
     assert "".join(_words(chr(i)) for i in range(128)) == _NON_WORD.sub("", "".join(map(chr, range(128))))
+
+
+@given(st.text(alphabet="-=*_ #ab\n", max_size=12))
+def test_a_rule_or_heading_is_no_prose(text: str) -> None:
+    """`_first_prose` skips a paragraph made only of `-=*_ ` (as `set(p) <= set("-=*_ ")` said), or a heading."""
+    from mcprt.sources.openapi.text import _first_prose
+
+    stripped = text.lstrip()
+    skipped = stripped.startswith("#") or set(stripped) <= set("-=*_ ")
+    assert _first_prose([text, "prose"]) == ("prose" if skipped else text)

@@ -89,7 +89,9 @@ def first_paragraph(text: str) -> str:
 def _first_prose(paragraphs: Iterable[str]) -> str:
     for paragraph in paragraphs:
         stripped = paragraph.lstrip()
-        if stripped.startswith("#") or set(stripped) <= set("-=*_ "):
+        # a heading, or a rule / blank made only of `-=*_ ` (`strip` stops at any other character,
+        # without building a set of every character of the paragraph)
+        if stripped.startswith("#") or not stripped.strip("-=*_ "):
             continue
         return paragraph
     return ""
