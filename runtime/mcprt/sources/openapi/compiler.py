@@ -77,7 +77,8 @@ class PendingShapes:
     and the compile-cache entry stores them, so they are filled in (`fill`, once, by the deferred
     cache write) before the entry is pickled and before the SDK serves. `ResponseShapes` has its
     own memo and the `Resolver` only caches lookups, so the shapes are the same whichever comes
-    first (`tests/openapi/test_openapi_compile_digests.py` checks it, deferred and not). A `$ref`
+    first (`tests/openapi/test_openapi_deferred_shapes.py` compares them with the serial compile's
+    pinned digests, `test_openapi_compile_digests.py`). A `$ref`
     that only a response schema reaches loads its document during `fill`: it is in the cache
     entry's externals (read after `fill`) and in the source's watched files from then on.
     """
