@@ -16,7 +16,8 @@ tools/list ≥ 10× smaller, warm ≤ 0.5 s; start-up to tools/list ≤ the Node
 Where a cold `mcprt tools --json` spends its CPU, phase by phase (`--phases ROUNDS`): each round a
 fresh process runs the same steps in one thread and reads its CPU clock between them (imports,
 settings and manifest, the description's digest, parse, compile, tool-set build, tools/list text,
-compile-cache write), interleaved with whole `mcprt tools --json` runs.
+the response shapes `mcprt up` over stdio computes after that list, compile-cache write),
+interleaved with whole `mcprt tools --json` runs.
 
     /work/venv/bin/python bench/compile.py [--quick] [--startup ROUNDS] [--phases ROUNDS [--baseline RUNTIME_DIR]]
 """
@@ -208,14 +209,21 @@ doc.data
 doc.digest
 mark("parse (lean JSON), and the sha256 thread beside it where there is one")
 policy = compiler.effective_policy(source, loaded.manifest.defaults)
-compiled = compiler.compile_document(doc, source, policy)
-mark("compile (read operations, input schemas, shapes, plans, descriptions)")
+# As `mcprt up` over stdio compiles: response shapes after the tools/list (a tree from before
+# `PendingShapes` computes them in the compile, and its "response shapes" phase is 0).
+pending = compiler.PendingShapes() if hasattr(compiler, "PendingShapes") else None
+compiled = (compiler.compile_document(doc, source, policy, pending=pending) if pending is not None
+            else compiler.compile_document(doc, source, policy))
+mark("compile (read operations, input schemas, plans, descriptions; shapes where not deferred)")
 from mcprt.toolset.build import build_toolset
 build = build_toolset(loaded, {name: [c.operation for c in compiled.operations]})
 mark("tool-set build (overrides, output checks)")
 text = build.toolset.list_result_json()
 build.toolset.fingerprint()
 mark("tools/list text and fingerprint")
+if pending is not None:
+    pending.fill()
+mark("response shapes (`mcprt up` over stdio: after the first tools/list)")
 cache.store(cache_dir, cache.cache_key(doc, source, policy), doc, compiled)
 mark("compile-cache write (pickle)")
 print(json.dumps(dict(marks)))

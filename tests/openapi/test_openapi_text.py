@@ -84,3 +84,22 @@ def test_brief_description_reads_only_up_to_the_first_prose_paragraph() -> None:
     assert tool_description(None, description, BRIEF) == "The first prose paragraph."
     assert tool_description(None, description, DescriptionPolicy(style="summary")) == "The first prose paragraph."
     assert arg_description(description, BRIEF) == "The first prose paragraph."
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=60))
+def test_words_drops_what_the_non_word_pattern_drops(text: str) -> None:
+    """`_words` (str.translate on ASCII text) is `re.sub(r"\\W+", "", text)`, ASCII or not."""
+    from mcprt.sources.openapi.text import _NON_WORD, _words
+
+    assert _words(text) == _NON_WORD.sub("", text)
+    assert "".join(_words(chr(i)) for i in range(128)) == _NON_WORD.sub("", "".join(map(chr, range(128))))
+
+
+@given(st.text(alphabet="-=*_ #ab\n", max_size=12))
+def test_a_rule_or_heading_is_no_prose(text: str) -> None:
+    """`_first_prose` skips a paragraph made only of `-=*_ ` (as `set(p) <= set("-=*_ ")` said), or a heading."""
+    from mcprt.sources.openapi.text import _first_prose
+
+    stripped = text.lstrip()
+    skipped = stripped.startswith("#") or set(stripped) <= set("-=*_ ")
+    assert _first_prose([text, "prose"]) == ("prose" if skipped else text)

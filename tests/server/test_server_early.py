@@ -211,3 +211,16 @@ def test_the_early_path_does_not_import_the_sdk() -> None:
             "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_stdio_start_path_imports_nothing_only_errors_need() -> None:
+    """`mcprt up`/`mcprt tools` without Typer (cli.fast): difflib is only for a typo's "did you mean",
+    tomllib only for a TOML manifest; neither is imported on the way to the first tools/list."""
+    code = ("import sys\n"
+            "import mcprt.cli.fast, mcprt.cli.up_cmd, mcprt.cli.tools_cmd, mcprt.pipeline, mcprt.server.early\n"
+            "import mcprt.server.stdio, mcprt.server.options, mcprt.sources.openapi.binding\n"
+            "import mcprt.sources.openapi.compiler, mcprt.sources.openapi.cache, mcprt.settings, mcprt.manifest.loader\n"
+            "import mcprt.observability.tracing, mcprt.observability.log, mcprt.toolset.build, mcprt.offerings.build\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'difflib', 'tomllib'}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    assert out.stdout.strip() == "[]"

@@ -132,6 +132,8 @@ async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: i
                 return
             wire.replay = handoff.replay
         cache_writes()
+        if reload:  # the writes filled pending response shapes in, which may have read one more file
+            reloader_for(runtime).adopt_new_files()
         from ..server.serve import serve  # the MCP SDK loads here
 
         await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire)

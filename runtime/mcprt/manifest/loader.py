@@ -26,7 +26,6 @@ from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
 from .secrets import empty_secrets, literal_secrets, register_secrets
-from .toml_reader import read_toml
 from .yaml_reader import read_yaml
 
 DEFAULT_NAMES = ("mcp.yaml", "mcp.yml", "mcp.toml")
@@ -104,7 +103,12 @@ def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, Posit
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "cannot read the file: it is not UTF-8 text")]
     except OSError as exc:
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
-    reader = read_toml if path.suffix.lower() == ".toml" else read_yaml
+    if path.suffix.lower() == ".toml":
+        from .toml_reader import read_toml  # tomllib only for a TOML manifest
+
+        reader = read_toml
+    else:
+        reader = read_yaml
     try:
         data, index, errors = reader(text, shown)
     except RecursionError:

@@ -7,7 +7,6 @@ and rewrites the messages into the manifest's vocabulary (with "did you mean …
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Collection
@@ -112,6 +111,7 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
     if kind == "extra_forbidden":
         key = str(path[-1])
         allowed = allowed_keys(path[:-1], data)
+        import difflib  # only for a typo's hint: not on every start
         hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         suffix = f" (did you mean '{hint[0]}'?)" if hint else (f" (allowed: {', '.join(allowed)})" if allowed else "")
         return f"unknown key '{key}'{suffix}"
@@ -122,6 +122,7 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
     if kind == "source_kind":
         typo = _kind_key_typo(err)
         if typo is not None:
+            import difflib  # only for a typo's hint: not on every start
             hint = difflib.get_close_matches(typo.lower(), SOURCE_KINDS, n=1, cutoff=0.6)[0]
             return f"unknown key '{typo}' (did you mean '{hint}'?): {err['msg']}"
         return err["msg"]
@@ -139,6 +140,8 @@ def _kind_key_typo(err: dict[str, Any]) -> str | None:
     value = err.get("input")
     if err["type"] != "source_kind" or not isinstance(value, dict) or any(k in value for k in SOURCE_KINDS):
         return None
+    import difflib  # only for a typo's hint: not on every start
+
     for key in value:
         if isinstance(key, str) and difflib.get_close_matches(key.lower(), SOURCE_KINDS, n=1, cutoff=0.6):
             return key

@@ -7,7 +7,6 @@ resource URI or URI template is an error at the later source's line asking for a
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -106,6 +105,7 @@ def _unknown_keys(loaded: LoadedManifest, source: str, feature: str, overrides: 
     for key in overrides:
         if key in known:
             continue
+        import difflib  # only for a typo's hint: not on every start
         hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
         noun = "resource" if feature == "resources" else "prompt"

@@ -221,6 +221,20 @@ class Reloader:
             return 0.0
         return min(BACKOFF_FIRST_SECONDS * 2**extra, BACKOFF_MAX_SECONDS)
 
+    def adopt_new_files(self) -> None:
+        """Files a source names only after the baseline are baselined as they are now: an OpenAPI
+        source over stdio computes its response shapes after the first tools/list
+        (`sources.openapi.compiler.PendingShapes`), and a `$ref` only they reach reads one more
+        file then — its first sight is no edit, and later edits to it are."""
+        for path in self.watch_set():
+            if path not in self._digests:
+                self._digests[path] = content_digest(path)
+        if self._signatures:
+            for name, files in source_signatures(self.runtime).items():
+                known = self._signatures.setdefault(name, {})
+                for path, sig in files.items():
+                    known.setdefault(path, sig)
+
     def catch_up(self) -> None:
         """Request a reload for watched files whose content changed since the baseline: a watcher
         started after it did not see those edits (`mcprt up` over stdio answers its first

@@ -8,7 +8,6 @@ enable/disable, exposure. Mistakes become diagnostics at the manifest line that 
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +97,7 @@ def _source_tools(
     for key, override in source.tools.items():
         op = by_key.get(key)
         if op is None:
+            import difflib  # only for a typo's hint: not on every start
             hint = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
             out.append(loaded.diagnostic(("sources", source_name, "tools", key),
@@ -113,9 +113,10 @@ def _source_tools(
     defaults = loaded.manifest.defaults
     autoprune = compile_autoprune(defaults.prune)
     tools = []
+    no_override = (None, ToolOverride())  # one (frozen) default for every operation without an override
     for op in ops:
         check_abandoned()  # a superseded reload stops here, between operations (its result is dropped)
-        key, override = overrides.get(id(op), (None, ToolOverride()))
+        key, override = overrides.get(id(op), no_override)
         if not override.enabled:
             continue
         base = ("sources", source_name, "tools", key) if key else ("sources", source_name)
@@ -278,6 +279,7 @@ def _shape_arguments(
     for arg, spec in override.args.items():
         where = (*base, "args", arg)
         if arg not in properties:
+            import difflib  # only for a typo's hint: not on every start
             hint = difflib.get_close_matches(arg, list(properties), n=1, cutoff=0.6)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (it has: {', '.join(properties) or 'none'})"
             out.append(loaded.diagnostic(where, f"tool '{op.key}' has no argument '{arg}'{suffix}", prefer="key"))
@@ -394,6 +396,7 @@ def _check_pinned(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnosti
     names = {tool.name for tool in tools}
     for i, name in enumerate(loaded.manifest.server.pinned):
         if name not in names:
+            import difflib  # only for a typo's hint: not on every start
             hint = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
             out.append(loaded.diagnostic(("server", "pinned", i), f"pinned tool '{name}' does not exist{suffix}"))

@@ -6,7 +6,6 @@ never disturbs calls in flight. Listing results are computed once per set.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -68,6 +67,7 @@ class ToolSet:
         `principal` are never suggested (a hidden tool must not leak through a "did you mean").
         """
         hidden = self.gate.hidden(principal) if self.gate is not None else frozenset()
+        import difflib  # only for a typo's hint: not on every start
         close = difflib.get_close_matches(name, [n for n in [*self.extra, *self.tools] if n not in hidden],
                                           n=3, cutoff=SUGGEST_CUTOFF)
         if close:

@@ -20,6 +20,7 @@ from .pinned import open_description
 
 if TYPE_CHECKING:
     from ...outbound import HttpUpstream
+    from .loader import LoadedDocument
 
 
 class OpenAPIRunningSource:
@@ -33,6 +34,7 @@ class OpenAPIRunningSource:
         self._retries = retries
         self._upstream: HttpUpstream | None = None
         self._files = files
+        self._document: LoadedDocument | None = None  # while its response shapes are pending
 
     def upstream(self) -> HttpUpstream:
         """The pooled HTTP upstream, made on the first call: listing tools never imports httpx."""
@@ -59,7 +61,19 @@ class OpenAPIRunningSource:
         return self._operations
 
     def local_files(self) -> list[Path]:
+        if self._document is not None:  # files that pending response shapes' `$ref`s loaded (see `track`)
+            late = [Path(p) for p in self._document.local_files()]
+            if not self._document.shapes_pending:
+                self._files = list(dict.fromkeys([*self._files, *late]))
+                self._document = None
+                return list(self._files)
+            return list(dict.fromkeys([*self._files, *late]))
         return list(self._files)
+
+    def track(self, document: LoadedDocument) -> None:
+        """Keep asking `document` for its files: its response shapes are computed after the first
+        tools/list (`compiler.PendingShapes`), and a `$ref` only they reach loads one more file."""
+        self._document = document
 
     async def aclose(self) -> None:
         if self._upstream is not None:
@@ -83,6 +97,8 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
     source = OpenAPIRunningSource(ctx.name, config, retries, files)
+    if document.shapes_pending:
+        source.track(document)
     for item in compiled.operations:
         item.operation.invoke = _invoker(item.plan, config.base_url, source)
         source.operations.append(item.operation)

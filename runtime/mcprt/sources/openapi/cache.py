@@ -31,7 +31,7 @@ from .fetch import write_atomic
 from .loader import LoadedDocument, read_external
 
 if TYPE_CHECKING:
-    from .compiler import CompiledOpenAPI
+    from .compiler import CompiledOpenAPI, PendingShapes
 
 FORMAT = 6  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
 #            5: and operations carry their response shapes (`response_schema`, `default_response_schema`)
@@ -207,12 +207,29 @@ def writes_deferred(enabled: bool = True) -> Iterator[DeferredWrites]:
         _deferred = None
 
 
-def store(cache_dir: Path, key: str, doc: LoadedDocument, compiled: CompiledOpenAPI) -> None:
-    """Write the cache entry now, or queue it inside `writes_deferred()`."""
+def deferring() -> bool:
+    """Whether compiles now run inside `writes_deferred()` (their writes wait for `flush()`)."""
+    return _deferred is not None
+
+
+def store(cache_dir: Path, key: str, doc: LoadedDocument, compiled: CompiledOpenAPI,
+          pending: PendingShapes | None = None) -> None:
+    """Write the cache entry now, or queue it inside `writes_deferred()`; `pending` response
+    shapes are filled in first (their `$ref`s may load external documents: the entry's externals
+    are read after them)."""
     if _deferred is not None:
-        externals = doc.externals()
-        _deferred.add(lambda: _write(cache_dir, key, externals, compiled))
+        if pending is None:
+            externals = doc.externals()
+            _deferred.add(lambda: _write(cache_dir, key, externals, compiled))
+        else:
+            def write() -> None:
+                pending.fill()
+                _write(cache_dir, key, doc.externals(), compiled)
+
+            _deferred.add(write)
         return
+    if pending is not None:
+        pending.fill()
     _write(cache_dir, key, doc.externals(), compiled)
 
 

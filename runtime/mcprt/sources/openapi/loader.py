@@ -158,6 +158,9 @@ class LoadedDocument:
         self._trimmed = False
         self._externals: dict[str, _External] = {}
         self._known_externals: list[str] = []
+        # A compile left its response shapes for later (`compiler.PendingShapes`): their `$ref`s may
+        # still load external documents, so `local_files()` may grow until they are filled in.
+        self.shapes_pending = False
 
     def __repr__(self) -> str:
         return f"LoadedDocument({self.location!r})"

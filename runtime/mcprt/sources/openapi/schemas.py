@@ -33,10 +33,35 @@ _NUMBERS = ("minimum", "maximum", "multipleOf")
 _SUBSCHEMA = ("not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems",
               "unevaluatedProperties")
 _LISTS = ("allOf", "anyOf", "oneOf")
+# The keys some keyword groups read: a node with none of them skips the group (most nodes are a
+# `type` and a `description`, and looking up absent keys one by one was ~5 % of the compile).
+_BOUND_KEYS = frozenset({*_NUMBERS, "exclusiveMinimum", "exclusiveMaximum", *_NONNEG_INT})
+_APPLICATOR_KEYS = frozenset({*_SUBSCHEMA, *_LISTS, "default"})
+_OBJECT_KEYS = frozenset({"properties", "required", "additionalProperties", "patternProperties", "dependentSchemas",
+                          "dependentRequired"})
 _ANNOTATION_ONLY = frozenset({"description", "title", "nullable", "x-nullable", "readOnly", "writeOnly",
                               "deprecated", "example", "examples", "default", "externalDocs", "xml"})
 _DEF_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _REF_PREFIX = "#/$defs/"
+
+
+def _bounds(node: dict[str, Any], out: dict[str, Any]) -> None:
+    """The numeric, length and count constraints of `node` into `out` (in this key order)."""
+    for key in _NUMBERS:
+        if _is_number(node.get(key)):
+            out[key] = node[key]
+    if "multipleOf" in out and out["multipleOf"] <= 0:
+        del out["multipleOf"]
+    for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = node.get(key)
+        if value is True and bound in out:
+            out[key] = out.pop(bound)
+        elif _is_number(value):
+            out[key] = value
+    for key in _NONNEG_INT:
+        value = node.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            out[key] = value
 
 
 def _norm(text: str) -> str:
@@ -321,21 +346,8 @@ class SchemaConverter:
         fmt = node.get("format")
         if isinstance(fmt, str) and fmt and not file:
             out["format"] = fmt
-        for key in _NUMBERS:
-            if _is_number(node.get(key)):
-                out[key] = node[key]
-        if "multipleOf" in out and out["multipleOf"] <= 0:
-            del out["multipleOf"]
-        for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-            value = node.get(key)
-            if value is True and bound in out:
-                out[key] = out.pop(bound)
-            elif _is_number(value):
-                out[key] = value
-        for key in _NONNEG_INT:
-            value = node.get(key)
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                out[key] = value
+        if not _BOUND_KEYS.isdisjoint(node):
+            _bounds(node, out)
         pattern = node.get("pattern")
         if isinstance(pattern, str) and self._ecma_pattern(pattern, uri, join(ptr, "pattern")):
             out["pattern"] = pattern
@@ -356,6 +368,8 @@ class SchemaConverter:
         return problem is None
 
     def _array_keywords(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str) -> None:
+        if "items" not in node and "prefixItems" not in node:
+            return
         items = node.get("items")
         if isinstance(items, (dict, bool)):
             out["items"] = self._node(items, uri, join(ptr, "items"), None)
@@ -368,6 +382,8 @@ class SchemaConverter:
 
     def _object_keywords(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str) -> None:
         """properties (readOnly ones dropped, with their `required` entries), additional/pattern/dependent."""
+        if _OBJECT_KEYS.isdisjoint(node):
+            return
         props = node.get("properties")
         dropped: set[str] = set()
         if isinstance(props, dict):
@@ -405,6 +421,8 @@ class SchemaConverter:
 
     def _applicator_keywords(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str) -> None:
         """not/if/then/else-style sub-schemas, allOf/anyOf/oneOf lists, and the default."""
+        if _APPLICATOR_KEYS.isdisjoint(node):
+            return
         for key in _SUBSCHEMA:
             if isinstance(node.get(key), (dict, bool)):
                 out[key] = self._node(node[key], uri, join(ptr, key), None)
