@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -175,3 +176,29 @@ def test_a_tag_no_operation_carries_is_refused_before_writing(tmp_path: Path) ->
     other_case = mcprt("init", "--openapi", petstore, "--tag", "PET", "--out", str(out))  # as `include` matches
     assert other_case.returncode == 0, other_case.stderr
     assert "include: {tags: [PET]}" in out.read_text() and "TOOLS_LIST_SIZE" not in out.read_text()
+
+
+def test_readable_names_of_long_operation_ids_fit_the_64_character_rule(tmp_path: Path) -> None:
+    """Found by a new-user trial: `init` on GitHub's full description wrote 25 `name:`s over 64 characters
+    (`actions_get_fork_pr_contributor_approval_permissions_organization`), so the manifest it had just
+    written failed `validate` at each of them. These are two of GitHub's operationIds, sharing a long head."""
+    long_ids = ["actions/get-github-actions-default-workflow-permissions-organization",
+                "actions/set-github-actions-default-workflow-permissions-organization"]
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: Long names, version: '1'}\n"
+                    "servers: [{url: 'https://api.example.com'}]\npaths:\n  /orgs/{org}/actions/permissions/workflow:\n"
+                    "    parameters: [{name: org, in: path, required: true, schema: {type: string}}]\n"
+                    f"    get: {{operationId: {long_ids[0]}, responses: {{'204': {{description: ok}}}}}}\n"
+                    f"    put: {{operationId: {long_ids[1]}, responses: {{'204': {{description: ok}}}}}}\n")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "does not validate" not in made.stderr
+    names = [line.split("name: ", 1)[1] for line in out.read_text().splitlines() if line.startswith("        name: ")]
+    assert len(names) == 2 and len(set(names)) == 2, names
+    assert all(len(n) <= 64 for n in names), names
+    assert names[0].startswith("actions_get_github_actions_") and names[1].startswith("actions_set_github_actions_")
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0, checked.stderr
+    listed = mcprt("tools", str(out), "--json")
+    assert sorted(t["name"] for t in json.loads(listed.stdout)["tools"]) == sorted(names)
