@@ -191,7 +191,7 @@ def _declared_output_schema(
         return None  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
     if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
         shape = {"anyOf": [shape, op.default_response_schema]}
-    from ..manifest.checks import at_offset
+    from ..manifest.checks import at_line, at_offset
     from ..shaping.schema_paths import analyze, output_schema, with_fields
 
     # a return annotation lists every field (an Operation from an older compile cache lacks the flag)
@@ -214,14 +214,13 @@ def _declared_output_schema(
             if (t.line, t.col) in seen:
                 continue
             seen.add((t.line, t.col))
-            offset = _offset_of(override.output, t.line, t.col)
             message = f"output template, line {t.line}: {t.message}"
             if t.guarded:
                 message += " (guarded by `is defined`/`default`, so the template still renders)"
             elif not t.certain:
                 message += _UNDOCUMENTED
-            out.append(at_offset(loaded.index, (*base, "output"), override.output, offset, message,
-                                 severity="error" if t.certain and not t.guarded else "warning"))
+            out.append(at_line(loaded.index, (*base, "output"), override.output, t.line, t.col, message,
+                               severity="error" if t.certain and not t.guarded else "warning"))
     if wanted is False or override.output or not (override.prune or wanted):
         return None
     declared = output_schema(shape)
@@ -240,13 +239,12 @@ _UNDOCUMENTED = (" (if the result carries it anyway, its schema is incomplete â€
 def _check_refused_lookups(loaded: LoadedManifest, base: tuple[Any, ...], output: str, out: list[Diagnostic]) -> None:
     """An error at each look-up of the `output` template the sandbox refuses at render time (`__class__`,
     `pop`): it compiles, but would fail every call."""
-    from ..manifest.checks import at_offset
+    from ..manifest.checks import at_line
     from ..shaping.template_safety import refused_lookups
 
     for refused in refused_lookups(output):
         message = f"output template, line {refused.line}: {refused.message}"
-        out.append(at_offset(loaded.index, (*base, "output"), output,
-                             _offset_of(output, refused.line, refused.col), message))
+        out.append(at_line(loaded.index, (*base, "output"), output, refused.line, refused.col, message))
 
 
 def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:
@@ -255,11 +253,6 @@ def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:
     where = loaded.locate(path)
     line = where.line + 1 if span is not None and span.block else where.line
     return f"{where.file}:{line}"
-
-
-def _offset_of(text: str, line: int, col: int) -> int:
-    lines = text.split("\n")
-    return sum(len(part) + 1 for part in lines[: line - 1]) + col - 1
 
 
 def _shape_arguments(
