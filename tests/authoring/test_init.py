@@ -202,3 +202,53 @@ def test_readable_names_of_long_operation_ids_fit_the_64_character_rule(tmp_path
     assert checked.returncode == 0, checked.stderr
     listed = mcprt("tools", str(out), "--json")
     assert sorted(t["name"] for t in json.loads(listed.stdout)["tools"]) == sorted(names)
+
+
+def test_each_auth_hint_is_a_working_auth_once_uncommented(tmp_path: Path) -> None:
+    """Found by a new-user trial: the hint was always `# auth: {bearer: "${API_TOKEN}"}`, also for an API
+    that declares only an API key in a header (Petstore's `api_key`) or basic auth. Now each declared way
+    has its own line; each, uncommented alone with its variables set, validates and configures the scheme."""
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / "readme" / "3.1" / "security.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    hints = [line for line in text.splitlines() if line.startswith("    # auth: ")]
+    assert '    # auth: {api_key: {in: header, name: X-API-KEY, value: "${API_KEY}"}}   # `apiKey_header` (API key ' \
+           'in header `X-API-KEY`)' in hints
+    assert any(h.startswith('    # auth: {api_key: {in: query, name: apiKey, value: "${API_KEY}"}}') for h in hints)
+    assert any(h.startswith('    # auth: {basic: {username: "${API_USERNAME}", password: "${API_PASSWORD}"}}')
+               for h in hints)
+    assert any(h.startswith('    # auth: {oauth2: {token_url: "http://example.com/oauth/token"') for h in hints)
+    assert not any("mutualTLS" in h for h in hints)  # no `auth` form sends a client certificate
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    env.update(API_KEY="k-123", API_USERNAME="u", API_PASSWORD="p-123", API_TOKEN="t-123", CLIENT_ID="c",
+               CLIENT_SECRET="s-123")
+    for hint in hints:
+        one = tmp_path / f"hint{hints.index(hint)}.yaml"
+        one.write_text(text.replace(hint, hint.replace("    # auth: ", "    auth: ", 1)))
+        run = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(one)], env=env, capture_output=True,
+                             text=True, timeout=180)
+        assert run.returncode == 0, (hint, run.stderr)
+        assert "Traceback" not in run.stderr
+
+
+def test_a_credential_declared_as_a_parameter_is_kept_from_the_model(tmp_path: Path) -> None:
+    """Found by a new-user trial: Slack's description declares `token` ("Authentication token") as a query
+    or header parameter of every method; the manifest `init` wrote made it a required argument the model
+    had to fill with a secret. `init` now lists it under `credential_parameters`."""
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(CATALOG / "slack" / "spec" / "slack.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "    credential_parameters: [token]" in out.read_text()
+    listed = mcprt("tools", str(out), "--json")
+    assert listed.returncode == 0, listed.stderr
+    tools = json.loads(listed.stdout)["tools"]
+    assert len(tools) == 4
+    for tool in tools:
+        assert "token" not in tool["inputSchema"].get("properties", {}), tool["name"]
+        assert "token" not in tool["inputSchema"].get("required", []), tool["name"]
+    # an API without such parameters gets no such line
+    plain = tmp_path / "petstore.yaml"
+    assert mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--out",
+                 str(plain)).returncode == 0
+    assert "credential_parameters" not in plain.read_text()

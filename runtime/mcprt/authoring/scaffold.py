@@ -1,7 +1,8 @@
 """`mcprt init --openapi SPEC`: a commented, reviewable manifest for an API description.
 
 What is written (in this order): the source (`openapi:` as given — a path relative to the new
-manifest — `include` by the chosen tags), a hint for the credentials the API declares, and every
+manifest — `include` by the chosen tags), a commented `auth:` line per way to send the credentials the
+API declares and `credential_parameters` for parameters that carry one (`credentials.py`), and every
 operation of the document as one block under `tools:`, keyed by its override key (operationId,
 else `METHOD /path`), with its method, path, tags and summary in a comment. Operations outside the
 chosen tags are written commented out, so adding one is deleting `# `. Each block sets a readable
@@ -22,6 +23,7 @@ from typing import Any
 from ..manifest.model import Defaults, OpenAPISource
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import is_url
+from .credentials import auth_hints, credential_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
 from .suggest import suggest_prune
@@ -117,10 +119,18 @@ def _header(spec: str, source: str, compiled: CompiledOpenAPI) -> list[str]:
 
 
 def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
-    if not compiled.security_schemes:
-        return []
-    described = "; ".join(f"{name}: {scheme.describe()}" for name, scheme in compiled.security_schemes.items())
-    return [f"    # auth: {{bearer: \"${{API_TOKEN}}\"}}   # the API declares {_one_line(described)}"]
+    """The credentials the API declares, as commented `auth:` lines to keep one of (`credentials.py`), and
+    the parameters that carry a credential, kept from the model with `credential_parameters`."""
+    lines: list[str] = []
+    hints = auth_hints(compiled.security_schemes)
+    if hints:
+        lines.append("    # the credentials the API declares" + (" (keep one):" if len(hints) > 1 else ":"))
+        lines += [f"    # {hint}   # {_one_line(', '.join(schemes))}" for hint, schemes in hints]
+    carried = credential_parameters(compiled)
+    if carried:
+        lines.append(f"    credential_parameters: [{', '.join(_scalar(n) for n in carried)}]"
+                     "   # parameters carrying a credential: kept from the model, sent by `auth`")
+    return lines
 
 
 def _operation_block(op: Any, name: str, annotated: OperationSignals | None) -> list[str]:
