@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -252,3 +253,23 @@ def test_a_credential_declared_as_a_parameter_is_kept_from_the_model(tmp_path: P
     assert mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--out",
                  str(plain)).returncode == 0
     assert "credential_parameters" not in plain.read_text()
+
+
+def test_the_summary_counts_included_prunes_and_points_big_lists_at_discovery(tmp_path: Path) -> None:
+    """Found by a new-user trial: `init --tag issues` on GitHub's description said "58 included …, 604 with a
+    suggested prune" (the prunes of the 1,165 commented-out operations counted), and a 1.4 MB tools/list
+    got no word about narrowing it or about discovery mode."""
+    petstore = str(CATALOG / "petstore" / "spec" / "petstore.yaml")
+    tagged = mcprt("init", "--openapi", petstore, "--tag", "store", "--out", str(tmp_path / "store.yaml"))
+    assert tagged.returncode == 0, tagged.stderr
+    text = (tmp_path / "store.yaml").read_text()
+    active = sum(1 for line in text.splitlines() if line.startswith("        prune: "))
+    assert active == 1 and "      #   prune: " in text  # the other operations' prunes are written, commented out
+    assert "3 included (3 tools, " in tagged.stderr and f"), {active} with a suggested prune." in tagged.stderr
+    assert "expose: discovery" not in tagged.stderr
+    big = mcprt("init", "--openapi", str(SPECS / "github-subset.json"), "--out", str(tmp_path / "gh.yaml"))
+    assert big.returncode == 0, big.stderr
+    size = re.search(r"79 included \(79 tools, ([\d,]+) bytes of tools/list\)", big.stderr)
+    assert size is not None and int(size.group(1).replace(",", "")) > 100_000, big.stderr
+    assert (f"a tools/list of {size.group(1)} bytes goes into the model's context in every conversation: keep fewer "
+            "operations (--tag, `include`) or set `server.expose: discovery`") in big.stderr

@@ -36,7 +36,7 @@ class Scaffold:
     text: str  # the manifest
     operations: int
     included: int
-    pruned: int  # operations given a suggested prune
+    pruned: int  # included operations given a suggested prune (commented-out ones have theirs too)
 
 
 @dataclass
@@ -94,7 +94,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
         selected = not tags or any(t.lower() in wanted for t in op.tags)
         block = _operation_block(op, name, opened.annotated.get(op.operation.key))
         included += selected
-        pruned += any(line.lstrip().startswith("prune:") for line in block)
+        pruned += selected and any(line.lstrip().startswith("prune:") for line in block)  # of the included
         lines += block if selected else [_comment_out(line) for line in block]
     return Scaffold("\n".join(lines) + "\n", len(compiled.operations), included, pruned)
 
