@@ -273,3 +273,14 @@ def test_the_summary_counts_included_prunes_and_points_big_lists_at_discovery(tm
     assert size is not None and int(size.group(1).replace(",", "")) > 100_000, big.stderr
     assert (f"a tools/list of {size.group(1)} bytes goes into the model's context in every conversation: keep fewer "
             "operations (--tag, `include`) or set `server.expose: discovery`") in big.stderr
+
+
+def test_the_source_key_reads_a_possessive_title_as_words(tmp_path: Path) -> None:
+    """Found by a new-user trial: GitHub's title "GitHub's official OpenAPI spec + Octokit extension" gave the
+    source key and server name `github_s_official`, Netlify's "Netlify's API documentation" `netlify_s_api`."""
+    for entry, key in (("github", "github_official_openapi"), ("netlify", "netlify_api_documentation")):
+        out = tmp_path / entry / "mcp.yaml"
+        made = mcprt("init", "--openapi", str(next((CATALOG / entry / "spec").iterdir())), "--out", str(out))
+        assert made.returncode == 0, made.stderr
+        text = out.read_text()
+        assert f"server:\n  name: {key}\n" in text and f"sources:\n  {key}:\n" in text, text[:800]

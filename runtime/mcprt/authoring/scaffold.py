@@ -169,7 +169,9 @@ def _one_line(text: str) -> str:
 
 
 def _slug(title: str) -> str:
-    words = re.findall(r"[a-z0-9]+", title.lower())
+    """The source key and server name: the title's first three words (a possessive's `'s` is no word:
+    "GitHub's official OpenAPI spec" → `github_official_openapi`, not `github_s_official`)."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"['’]s\b", "", title.lower()))
     return "_".join(words[:3])[:32] or "api"
 
 
