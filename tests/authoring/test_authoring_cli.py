@@ -272,3 +272,24 @@ sources:
     assert facts["listed"] is False and facts["meta_tool"] is False
     pinned = json.loads(mcprt("show", str(manifest), "issues_get", "--json").stdout)
     assert pinned["listed"] is True and pinned["definition"]["name"] == "issues_get"
+
+
+def test_an_unset_secret_points_review_commands_at_offline(tmp_path: Path) -> None:
+    """Found by a new-user trial: `mcprt show list_issues` in a copied catalog entry stopped at
+    "environment variable GITHUB_TOKEN is not set", not saying that `--offline` (which `show`, `validate`
+    and `tools` take) reviews the manifest without the secret. `call` needs the real one: no such hint."""
+    entry = tmp_path / "github"
+    shutil.copytree(CATALOG / "github", entry)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_") and k != "GITHUB_TOKEN"}
+    hint = "; or pass --offline to check the manifest with a placeholder for it"
+    for command in (["show", "list_issues"], ["validate"], ["tools"]):
+        run = subprocess.run([sys.executable, "-m", "mcprt", *command], cwd=entry, env=env, capture_output=True,
+                             text=True, timeout=180)
+        assert run.returncode == 2, (command, run.stderr)
+        assert "environment variable GITHUB_TOKEN is not set (set it" in run.stderr and hint in run.stderr, run.stderr
+        offline = subprocess.run([sys.executable, "-m", "mcprt", *command, "--offline"], cwd=entry, env=env,
+                                 capture_output=True, text=True, timeout=180)
+        assert offline.returncode == 0, (command, offline.stderr)
+    call = subprocess.run([sys.executable, "-m", "mcprt", "call", "list_issues", "--args", "{}"], cwd=entry, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert call.returncode == 2 and "GITHUB_TOKEN is not set" in call.stderr and hint not in call.stderr

@@ -15,7 +15,7 @@ def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
     manifest, tool_name = split_targets(targets)
 
     async def work() -> int:
-        runtime, compiled = await compile_once(manifest, offline=offline)
+        runtime, compiled = await compile_once(manifest, offline=offline, offline_hint=True)
         try:
             tool = compiled.toolset.get(tool_name)
             if tool is None:
