@@ -284,3 +284,15 @@ def test_the_source_key_reads_a_possessive_title_as_words(tmp_path: Path) -> Non
         assert made.returncode == 0, made.stderr
         text = out.read_text()
         assert f"server:\n  name: {key}\n" in text and f"sources:\n  {key}:\n" in text, text[:800]
+
+
+def test_init_refuses_an_out_file_it_cannot_write_in_its_format(tmp_path: Path) -> None:
+    """Found by a new-user trial: `init --out mcp.toml` wrote YAML into the .toml file, then said
+    "TOML syntax error … written, but it does not validate yet". Nothing is written now."""
+    petstore = str(CATALOG / "petstore" / "spec" / "petstore.yaml")
+    for name in ("mcp.toml", "mcp.json", "mcp"):
+        made = mcprt("init", "--openapi", petstore, "--out", str(tmp_path / name))
+        assert made.returncode == 2 and "Traceback" not in made.stderr, made.stderr
+        assert "init writes a commented YAML manifest, so the file must end in .yaml or .yml" in made.stderr
+        assert not (tmp_path / name).exists()
+    assert mcprt("init", "--openapi", petstore, "--out", str(tmp_path / "mcp.yml")).returncode == 0

@@ -21,6 +21,9 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     from .common import quiet_logging
     from .choose_tags import choose_tags, interactive
 
+    if out.suffix.lower() not in (".yaml", ".yml"):  # the scaffold is YAML (comments, commented-out blocks)
+        raise McprtError(f"--out {out}: init writes a commented YAML manifest, so the file must end in .yaml or "
+                         f".yml (e.g. --out {out.with_suffix('.yaml')}); an mcp.toml holds the same tree")
     if out.exists() and not force:
         raise McprtError(f"{out} exists; choose another --out or pass --force to overwrite it")
     settings = load_settings()
