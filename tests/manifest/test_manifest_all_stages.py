@@ -72,3 +72,50 @@ def test_a_broken_version_still_stops_at_the_schema(tmp_path: Path) -> None:
     done = mcprt_cli("validate", str(manifest))
     assert done.returncode == 2
     assert "version" in done.stderr and "serch" not in done.stderr
+
+
+def test_a_schema_error_in_one_override_leaves_the_sources_other_overrides_checked(tmp_path: Path) -> None:
+    """Found by a new-user trial: a misspelt key in one tool's override (`output_schma`) left the whole source
+    out of the later stages, so a misspelt operation key in the same source's next override went unreported."""
+    manifest = _project(tmp_path, """\
+        version: 1
+        sources:
+          a:
+            python: tools_all_stages
+            tools:
+              search: {description: fine, output_schma: false}
+              serch: {description: typo}
+        """)
+    for offline in ((), ("--offline",)):
+        done = mcprt_cli("validate", str(manifest), *offline)
+        assert done.returncode == 2
+        lines = done.stderr.splitlines()
+        assert any(":6:" in line and "unknown key 'output_schma' (did you mean 'output_schema'?)" in line
+                   for line in lines), lines
+        assert any(":7:" in line and "source 'a' has no operation 'serch' (did you mean 'search'?)" in line
+                   for line in lines), (offline, lines)
+        assert "2 errors" in done.stderr, done.stderr
+
+
+def test_offline_validation_checks_the_valid_rest_too(tmp_path: Path) -> None:
+    """Found by a new-user trial: `validate --offline` (what CI runs) stopped at a schema error and never
+    checked the valid sources, unlike `validate`: its loader ran before the stage that checks the rest."""
+    manifest = _project(tmp_path, """\
+        version: 1
+        sources:
+          a:
+            python: tools_all_stages
+            retries: many
+          b:
+            python: tools_all_stages
+            prefix: b_
+            tools:
+              serch: {description: typo}
+        """)
+    done = mcprt_cli("validate", "--offline", str(manifest))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert any(":5:5: sources.a: unknown key 'retries'" in line for line in lines), lines
+    assert any(":10:" in line and "source 'b' has no operation 'serch' (did you mean 'search'?)" in line
+               for line in lines), lines
+    assert "Traceback" not in done.stderr
