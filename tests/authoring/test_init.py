@@ -296,3 +296,19 @@ def test_init_refuses_an_out_file_it_cannot_write_in_its_format(tmp_path: Path) 
         assert "init writes a commented YAML manifest, so the file must end in .yaml or .yml" in made.stderr
         assert not (tmp_path / name).exists()
     assert mcprt("init", "--openapi", petstore, "--out", str(tmp_path / "mcp.yml")).returncode == 0
+
+
+def test_the_header_speaks_of_commented_out_operations_only_when_tags_were_chosen(tmp_path: Path) -> None:
+    """Found by a new-user trial: without --tag the header still said "operations outside the chosen tags are
+    commented out" (none are); it now says how to leave one out, and that advice validates."""
+    petstore = str(CATALOG / "petstore" / "spec" / "petstore.yaml")
+    every = tmp_path / "every.yaml"
+    assert mcprt("init", "--openapi", petstore, "--out", str(every)).returncode == 0
+    text = every.read_text()
+    assert "outside the chosen" not in text and "(`enabled: false` leaves one" in text
+    every.write_text(text.replace("      addPet:\n", "      addPet:\n        enabled: false\n", 1))
+    checked = mcprt("validate", str(every))
+    assert checked.returncode == 0 and "7 tools from 1 source" in checked.stderr, checked.stderr
+    tagged = tmp_path / "tagged.yaml"
+    assert mcprt("init", "--openapi", petstore, "--tag", "pet", "--out", str(tagged)).returncode == 0
+    assert "operations outside the chosen\n# tags are commented out (delete `# ` to add one)" in tagged.read_text()

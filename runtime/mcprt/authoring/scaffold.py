@@ -78,7 +78,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     location, compiled = opened.location, opened.compiled
     source = _slug(compiled.title or Path(spec).stem)
     wanted = {t.lower() for t in tags}
-    lines = _header(spec, source, compiled)
+    lines = _header(spec, source, compiled, tags)
     lines += [f"    openapi: {_scalar(location)}"]
     if any(op.base_url is None or not str(op.base_url).startswith(("http://", "https://"))
            for op in compiled.operations):
@@ -99,14 +99,20 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     return Scaffold("\n".join(lines) + "\n", len(compiled.operations), included, pruned)
 
 
-def _header(spec: str, source: str, compiled: CompiledOpenAPI) -> list[str]:
+def _header(spec: str, source: str, compiled: CompiledOpenAPI, tags: list[str]) -> list[str]:
     title = compiled.title or spec
+    listed = ("# Review it: every operation is listed below with its override key; operations outside the chosen",
+              "# tags are commented out (delete `# ` to add one). `name` makes a name readable, `prune` (JMESPath)",
+              "# keeps what a model needs") if tags else (
+              "# Review it: every operation is listed below with its override key (`enabled: false` leaves one",
+              "# out, `include`/`exclude` whole groups). `name` makes a name readable, `prune` (JMESPath)",
+              "# keeps what a model needs")
     return [
         "# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json",
         f"# Written by `mcprt init --openapi {spec}`: {len(compiled.operations)} operations of {title}.",
-        "# Review it: every operation is listed below with its override key; operations outside the chosen",
-        "# tags are commented out. `name` makes a name readable, `prune` (JMESPath) keeps what a model needs",
-        "# (suggested from the response schema: each record's own fields, references reduced to their names).",
+        *listed[:2],
+        f"{listed[2]} (suggested from the response schema: each record's own fields, references reduced to",
+        "# their names).",
         "# TOOLS_LIST_SIZE",
         "version: 1",
         "server:",
