@@ -248,6 +248,25 @@ def test_a_credential_declared_as_a_parameter_is_kept_from_the_model(tmp_path: P
     for tool in tools:
         assert "token" not in tool["inputSchema"].get("properties", {}), tool["name"]
         assert "token" not in tool["inputSchema"].get("required", []), tool["name"]
+    # a `token` that is an ordinary argument (GitHub's package restore: "package token") stays one; a
+    # parameter named as a credential needs no description
+    spec = tmp_path / "api.yaml"
+    spec.write_text("""openapi: 3.0.3
+info: {title: Tokens, version: '1'}
+servers: [{url: 'https://api.example.com'}]
+paths:
+  /packages/{name}/restore:
+    post:
+      operationId: restorePackage
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string}}
+        - {name: token, in: query, description: package token, schema: {type: string}}
+        - {name: api_key, in: query, schema: {type: string}}
+      responses: {'204': {description: restored}}
+""")
+    mixed = tmp_path / "mixed.yaml"
+    assert mcprt("init", "--openapi", str(spec), "--out", str(mixed)).returncode == 0
+    assert "    credential_parameters: [api_key]" in mixed.read_text()
     # an API without such parameters gets no such line
     plain = tmp_path / "petstore.yaml"
     assert mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--out",

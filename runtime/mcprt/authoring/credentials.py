@@ -7,8 +7,8 @@ that carry a credential though the document declares them as ordinary parameters
   `oauth2` with its `tokenUrl`; other OAuth2 flows and OpenID Connect need a person to sign in, so
   the hint is a `bearer` token obtained that way; mutual TLS gets none. Values are `${VAR}`s: secrets come from the
   environment. Equal hints are written once; all are comments, the author keeps one.
-- **Credential parameters**: a query, header or cookie parameter named like a credential (`token`,
-  `access_token`, `api_key`, …) or described as one ("Authentication token", "API key") would be
+- **Credential parameters**: a query, header or cookie parameter named like a credential
+  (`access_token`, `api_key`, …) or described as one ("Authentication token", "API key") would be
   an argument the model must fill with a secret (Slack declares `token` on every method). `init`
   lists them under `credential_parameters`, which keeps them from the model; `auth` sends the value.
 """
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from ..sources.openapi import CompiledOpenAPI
     from ..sources.openapi.security import SecurityScheme
 
-_NAMES = frozenset({"token", "accesstoken", "authtoken", "apitoken", "apikey", "xapikey", "bearertoken"})
+# Names that say "credential" on their own; a bare `token` must be described as one (GitHub's package
+# `restore` takes a `token` query parameter described as "package token": an argument, not the API's key).
+_NAMES = frozenset({"accesstoken", "authtoken", "apitoken", "apikey", "xapikey", "bearertoken"})
 _SAID = re.compile(r"\b(?:authentication|authorization|auth|access|api|bearer)[ -](?:token|key)\b", re.IGNORECASE)
 
 
