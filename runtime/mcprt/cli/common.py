@@ -127,7 +127,15 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
         inner = load
 
         def load_without_kinds(settings: Settings) -> LoadedManifest:  # the (offline) load, minus those kinds
-            loaded = inner(settings) if inner is not None else load_manifest(manifest, transport=transport)
+            try:
+                loaded = inner(settings) if inner is not None else load_manifest(manifest, transport=transport)
+            except ManifestError as exc:
+                if exc.partial is None:
+                    raise
+                # the valid rest is still checked in this pass (pipeline): without those kinds too, so
+                # `--no-exec` never imports or starts anything, also when some part failed
+                raise ManifestError(exc.diagnostics, partial=_without_kinds(exc.partial, without_kinds, None)) \
+                    from None
             return _without_kinds(loaded, without_kinds, skipped)
 
         load = load_without_kinds
