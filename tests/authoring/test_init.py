@@ -84,8 +84,13 @@ paths:
     assert '      # GET /addresses/{address}/txs [addresses] — Transactions of an address\n' \
            '      "GET /addresses/{address}/txs":\n        name: list_addresses_txs\n' in text
     # an unidentified item and its unidentified `block` are wrappers: their fields are followed (no html_url: URLs kept)
-    assert ('prune: "[].{tx_hash: tx_hash, block_height: block_height, block_time: block_time, explorer_url: '
-            'explorer_url, block: block.{hash: hash, url: url, epoch: epoch.{no: no}}}"') in text
+    # (read back as YAML: a prune longer than a line is written as a folded block)
+    from ruamel.yaml import YAML
+
+    tools = YAML(typ="safe").load(text)["sources"]["chain_explorer"]["tools"]
+    assert tools["GET /addresses/{address}/txs"]["prune"] == (
+        "[].{tx_hash: tx_hash, block_height: block_height, block_time: block_time, explorer_url: "
+        "explorer_url, block: block.{hash: hash, url: url, epoch: epoch.{no: no}}}")
     assert "include: {tags: [addresses]}" in text
     assert mcprt("init", "--openapi", str(spec), "--out", str(out)).returncode == 2  # never overwrites silently
     listed = mcprt("tools", str(out), "--json")
@@ -324,10 +329,65 @@ def test_the_header_speaks_of_commented_out_operations_only_when_tags_were_chose
     every = tmp_path / "every.yaml"
     assert mcprt("init", "--openapi", petstore, "--out", str(every)).returncode == 0
     text = every.read_text()
-    assert "outside the chosen" not in text and "(`enabled: false` leaves one" in text
+    assert "outside the chosen" not in text and "`enabled: false` leaves one out" in text
     every.write_text(text.replace("      addPet:\n", "      addPet:\n        enabled: false\n", 1))
     checked = mcprt("validate", str(every))
     assert checked.returncode == 0 and "7 tools from 1 source" in checked.stderr, checked.stderr
     tagged = tmp_path / "tagged.yaml"
     assert mcprt("init", "--openapi", petstore, "--tag", "pet", "--out", str(tagged)).returncode == 0
-    assert "operations outside the chosen\n# tags are commented out (delete `# ` to add one)" in tagged.read_text()
+    header = " ".join(line[2:] for line in tagged.read_text().splitlines()[:6] if line.startswith("# "))
+    assert "operations outside the chosen tags are commented out (to add one, add its tag to `include` and delete " \
+           "its `# `)" in header
+
+
+def test_a_commented_out_operation_is_added_as_the_header_says(tmp_path: Path) -> None:
+    """Found by a new-user trial: the README said enabling a commented-out operation "is deleting `# `", but
+    `include: {tags: [store]}` still left it out, and validate said only "source … has no operation 'addPet'".
+    The header now says to add its tag to `include` too, and the error names `include`."""
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--tag", "store",
+                 "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "      # addPet:\n      #   name: add_pet\n" in text
+    out.write_text(text.replace("      # addPet:\n      #   name: add_pet\n", "      addPet:\n        name: add_pet\n"))
+    only_deleted = mcprt("validate", str(out))
+    assert only_deleted.returncode == 2
+    assert ("source 'swagger_petstore_openapi' has no operation 'addPet' among the operations its "
+            "`include`/`exclude` selects (an override shapes a selected operation; to add one, widen `include`)"
+            ) in only_deleted.stderr, only_deleted.stderr
+    out.write_text(out.read_text().replace("include: {tags: [store]}", "include: {tags: [store, pet]}"))
+    added = mcprt("validate", str(out))
+    assert added.returncode == 0, added.stderr
+    assert "7 tools from 1 source" in added.stderr  # store's 3 and pet's 4
+
+
+def test_long_suggested_prunes_are_folded_to_readable_lines(tmp_path: Path) -> None:
+    """Found by a new-user trial: a suggested prune was one JSON-quoted line (GitHub's issue: ~2,500
+    characters), unreadable in review and in a diff. It is now a folded block of lines of at most 120
+    characters, broken at the spaces after commas, so the value read back is the suggestion itself."""
+    from mcprt.authoring.signals import operation_signals
+    from mcprt.authoring.suggest import suggest_prune
+    from mcprt.sources.openapi import load_document
+
+    spec = CATALOG / "github" / "spec" / "github.json"
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    lines = out.read_text().splitlines()
+    assert all(len(line) <= 120 for line in lines if not line.lstrip().startswith("#")), \
+        max(lines, key=len)
+    assert "        prune: >-" in lines
+    from ruamel.yaml import YAML
+
+    tools = next(iter(YAML(typ="safe").load(out.read_text())["sources"].values()))["tools"]
+    written = {key: (override or {}).get("prune") for key, override in tools.items()}
+    signals = operation_signals(load_document(str(spec), tmp_path, None))
+    suggested = {key: suggest_prune(found.success, found.default, hints=found.hints)
+                 for key, found in signals.items()}
+    for key, prune in written.items():
+        if prune is not None:
+            assert prune == suggested[key], key  # folding gives the suggestion back exactly
+    assert sum(1 for p in written.values() if p) == 12
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0, checked.stderr

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from .signals import OperationSignals, operation_signals
 from .suggest import suggest_prune
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+WIDTH = 120  # the line length prunes are folded to (the project's own line length)
 
 
 @dataclass
@@ -101,18 +103,16 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
 
 def _header(spec: str, source: str, compiled: CompiledOpenAPI, tags: list[str]) -> list[str]:
     title = compiled.title or spec
-    listed = ("# Review it: every operation is listed below with its override key; operations outside the chosen",
-              "# tags are commented out (delete `# ` to add one). `name` makes a name readable, `prune` (JMESPath)",
-              "# keeps what a model needs") if tags else (
-              "# Review it: every operation is listed below with its override key (`enabled: false` leaves one",
-              "# out, `include`/`exclude` whole groups). `name` makes a name readable, `prune` (JMESPath)",
-              "# keeps what a model needs")
+    how = ("operations outside the chosen tags are commented out (to add one, add its tag to `include` and "
+           "delete its `# `)") if tags else "`enabled: false` leaves one out, `include`/`exclude` whole groups"
+    review = textwrap.wrap(
+        f"Review it: every operation is listed below with its override key; {how}. `name` makes a name readable, "
+        "`prune` (JMESPath) keeps what a model needs (suggested from the response schema: each record's own "
+        "fields, references reduced to their names).", width=WIDTH - 2)
     return [
         "# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json",
         f"# Written by `mcprt init --openapi {spec}`: {len(compiled.operations)} operations of {title}.",
-        *listed[:2],
-        f"{listed[2]} (suggested from the response schema: each record's own fields, references reduced to",
-        "# their names).",
+        *(f"# {line}" for line in review),
         "# TOOLS_LIST_SIZE",
         "version: 1",
         "server:",
@@ -152,9 +152,51 @@ def _operation_block(op: Any, name: str, annotated: OperationSignals | None) -> 
         found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
         prune = suggest_prune(found.success, found.default, hints=found.hints)
         if prune:
-            body.append(f"        prune: {json.dumps(prune, ensure_ascii=False)}")
+            body += _prune_lines(prune)
     lines.append(f"      {_key(key)}:" + ("" if body else " {}"))
     return lines + body
+
+
+def _prune_lines(prune: str) -> list[str]:
+    """`prune:` as one line, or a folded block (`>-`) of lines that fit `WIDTH` when it is longer: a
+    suggestion for GitHub's issue is ~2,500 characters, unreadable and undiffable on one line. Lines
+    break only at a space after a comma outside quotes, and folding turns each break back into that
+    space, so the value read is the suggested expression exactly."""
+    single = f"        prune: {json.dumps(prune, ensure_ascii=False)}"
+    if len(single) <= WIDTH:
+        return [single]
+    indent = " " * 10
+    lines, line = [], ""
+    for piece in _pieces(prune):
+        if line and len(indent) + len(line) + 1 + len(piece) > WIDTH:
+            lines.append(indent + line)
+            line = piece
+        else:
+            line = f"{line} {piece}" if line else piece
+    lines.append(indent + line)
+    return ["        prune: >-", *lines]
+
+
+def _pieces(expression: str) -> list[str]:
+    """`expression` split at each ", " outside quotes (`'raw'`, `"identifier"`, `` `literal` ``), keeping the
+    comma: joining the pieces with one space gives `expression` back."""
+    pieces, start, quote, i = [], 0, "", 0
+    while i < len(expression):
+        ch = expression[i]
+        if quote:
+            if ch == "\\":
+                i += 1  # an escaped character, the quote itself included
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "," and expression[i + 1 : i + 2] == " " and expression[i + 2 : i + 3] not in (" ", ""):
+            pieces.append(expression[start : i + 1])
+            start = i + 2
+            i += 1
+        i += 1
+    pieces.append(expression[start:])
+    return pieces
 
 
 def _comment_out(line: str) -> str:

@@ -100,6 +100,10 @@ def _source_tools(
         if op is None:
             hint = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+            if not hint and (source.include is not None or source.exclude is not None):
+                # an operation of the description that `include`/`exclude` leaves out has no tool to shape
+                suffix = " among the operations its `include`/`exclude` selects (an override shapes a selected " \
+                         "operation; to add one, widen `include`)"
             out.append(loaded.diagnostic(("sources", source_name, "tools", key),
                                          f"source '{source_name}' has no operation '{key}'{suffix}", prefer="key"))
             continue
