@@ -52,9 +52,11 @@ def gc_paused() -> Iterator[None]:
 
 
 class Runtime:
-    def __init__(self, manifest_path: str | Path | None, settings: Settings, transport: str = "http") -> None:
+    def __init__(self, manifest_path: str | Path | None, settings: Settings, transport: str = "http",
+                 loader: Callable[[], LoadedManifest] | None = None) -> None:
         self.manifest_path = manifest_path
         self.transport = transport  # what loads are for: "stdio" lets `server.auth` variables be unset
+        self._loader = loader  # replaces the ordinary load (e.g. the offline load of `validate --offline`)
         self.settings = settings
         self.pool = SourcePool(settings, on_tools_changed=self._source_tools_changed, on_event=self._source_event)
         self.holder: ToolSetHolder | None = None
@@ -127,6 +129,8 @@ class Runtime:
 
     def load(self) -> LoadedManifest:
         """Load the manifest (blocking: call it in a worker thread) for this runtime's transport."""
+        if self._loader is not None:
+            return self._loader()
         return load_manifest(self.manifest_path, transport=self.transport)
 
     async def start(self, loaded: LoadedManifest | None = None) -> Compiled:
@@ -203,9 +207,10 @@ async def compile_once(
     `transport`: see `Runtime` (`"stdio"`: unset `server.auth` variables are warnings).
     Raises ManifestError (every diagnostic) after closing whatever sources had opened.
     """
-    runtime = Runtime(manifest, settings, transport)
+    # the runtime calls `load`, so a manifest whose only some parts fail still has the rest checked (`_compile`)
+    runtime = Runtime(manifest, settings, transport, (lambda: load(settings)) if load is not None else None)
     try:
-        compiled = await runtime.compile(load(settings) if load is not None else None)
+        compiled = await runtime.compile()
     except BaseException:
         await runtime.aclose()
         raise

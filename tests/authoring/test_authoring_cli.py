@@ -245,3 +245,51 @@ def test_operator_commands_say_what_they_tried_and_how_to_point_elsewhere(tmp_pa
         assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr
         status = mcprt("status", "--json", env=child_env(MCPRT_URL=up.url))
         assert status.returncode == 0 and json.loads(status.stdout)["server"]["transport"], status.stderr
+
+
+def test_show_in_discovery_mode_says_what_is_listed_and_shows_the_meta_tools(tmp_path: Path) -> None:
+    """Found by a new-user trial: in discovery mode `mcprt show FILE search_tools` failed with "internal
+    error: KeyError: 'mcprt'", and an unlisted operation was shown with "N bytes of tools/list"."""
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f"""version: 1
+server:
+  expose: discovery
+  pinned: [issues_get]
+sources:
+  github:
+    openapi: {CATALOG / "github" / "spec" / "github.json"}
+""")
+    for meta in ("search_tools", "describe_tools", "call_tool"):
+        shown = mcprt("show", str(manifest), meta)
+        assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+        assert shown.stdout.startswith(f"{meta}  (") and " bytes of tools/list)" in shown.stdout.splitlines()[0]
+        assert "from: mcprt, a discovery meta-tool (`expose: discovery`)" in shown.stdout
+    hidden = mcprt("show", str(manifest), "issues_list-for-repo")
+    assert hidden.returncode == 0, hidden.stderr
+    assert "bytes; not in tools/list: reached through discovery (search_tools, call_tool))" in hidden.stdout
+    assert "from: source 'github', operation issues/list-for-repo (GET /repos/{owner}/{repo}/issues)" in hidden.stdout
+    facts = json.loads(mcprt("show", str(manifest), "issues_list-for-repo", "--json").stdout)
+    assert facts["listed"] is False and facts["meta_tool"] is False
+    pinned = json.loads(mcprt("show", str(manifest), "issues_get", "--json").stdout)
+    assert pinned["listed"] is True and pinned["definition"]["name"] == "issues_get"
+
+
+def test_an_unset_secret_points_review_commands_at_offline(tmp_path: Path) -> None:
+    """Found by a new-user trial: `mcprt show list_issues` in a copied catalog entry stopped at
+    "environment variable GITHUB_TOKEN is not set", not saying that `--offline` (which `show`, `validate`
+    and `tools` take) reviews the manifest without the secret. `call` needs the real one: no such hint."""
+    entry = tmp_path / "github"
+    shutil.copytree(CATALOG / "github", entry)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_") and k != "GITHUB_TOKEN"}
+    hint = "; or pass --offline to check the manifest with a placeholder for it"
+    for command in (["show", "list_issues"], ["validate"], ["tools"]):
+        run = subprocess.run([sys.executable, "-m", "mcprt", *command], cwd=entry, env=env, capture_output=True,
+                             text=True, timeout=180)
+        assert run.returncode == 2, (command, run.stderr)
+        assert "environment variable GITHUB_TOKEN is not set (set it" in run.stderr and hint in run.stderr, run.stderr
+        offline = subprocess.run([sys.executable, "-m", "mcprt", *command, "--offline"], cwd=entry, env=env,
+                                 capture_output=True, text=True, timeout=180)
+        assert offline.returncode == 0, (command, offline.stderr)
+    call = subprocess.run([sys.executable, "-m", "mcprt", "call", "list_issues", "--args", "{}"], cwd=entry, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert call.returncode == 2 and "GITHUB_TOKEN is not set" in call.stderr and hint not in call.stderr

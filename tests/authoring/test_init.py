@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,8 +84,13 @@ paths:
     assert '      # GET /addresses/{address}/txs [addresses] — Transactions of an address\n' \
            '      "GET /addresses/{address}/txs":\n        name: list_addresses_txs\n' in text
     # an unidentified item and its unidentified `block` are wrappers: their fields are followed (no html_url: URLs kept)
-    assert ('prune: "[].{tx_hash: tx_hash, block_height: block_height, block_time: block_time, explorer_url: '
-            'explorer_url, block: block.{hash: hash, url: url, epoch: epoch.{no: no}}}"') in text
+    # (read back as YAML: a prune longer than a line is written as a folded block)
+    from ruamel.yaml import YAML
+
+    tools = YAML(typ="safe").load(text)["sources"]["chain_explorer"]["tools"]
+    assert tools["GET /addresses/{address}/txs"]["prune"] == (
+        "[].{tx_hash: tx_hash, block_height: block_height, block_time: block_time, explorer_url: "
+        "explorer_url, block: block.{hash: hash, url: url, epoch: epoch.{no: no}}}")
     assert "include: {tags: [addresses]}" in text
     assert mcprt("init", "--openapi", str(spec), "--out", str(out)).returncode == 2  # never overwrites silently
     listed = mcprt("tools", str(out), "--json")
@@ -175,3 +182,212 @@ def test_a_tag_no_operation_carries_is_refused_before_writing(tmp_path: Path) ->
     other_case = mcprt("init", "--openapi", petstore, "--tag", "PET", "--out", str(out))  # as `include` matches
     assert other_case.returncode == 0, other_case.stderr
     assert "include: {tags: [PET]}" in out.read_text() and "TOOLS_LIST_SIZE" not in out.read_text()
+
+
+def test_readable_names_of_long_operation_ids_fit_the_64_character_rule(tmp_path: Path) -> None:
+    """Found by a new-user trial: `init` on GitHub's full description wrote 25 `name:`s over 64 characters
+    (`actions_get_fork_pr_contributor_approval_permissions_organization`), so the manifest it had just
+    written failed `validate` at each of them. These are two of GitHub's operationIds, sharing a long head."""
+    long_ids = ["actions/get-github-actions-default-workflow-permissions-organization",
+                "actions/set-github-actions-default-workflow-permissions-organization"]
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: Long names, version: '1'}\n"
+                    "servers: [{url: 'https://api.example.com'}]\npaths:\n  /orgs/{org}/actions/permissions/workflow:\n"
+                    "    parameters: [{name: org, in: path, required: true, schema: {type: string}}]\n"
+                    f"    get: {{operationId: {long_ids[0]}, responses: {{'204': {{description: ok}}}}}}\n"
+                    f"    put: {{operationId: {long_ids[1]}, responses: {{'204': {{description: ok}}}}}}\n")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "does not validate" not in made.stderr
+    names = [line.split("name: ", 1)[1] for line in out.read_text().splitlines() if line.startswith("        name: ")]
+    assert len(names) == 2 and len(set(names)) == 2, names
+    assert all(len(n) <= 64 for n in names), names
+    assert names[0].startswith("actions_get_github_actions_") and names[1].startswith("actions_set_github_actions_")
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0, checked.stderr
+    listed = mcprt("tools", str(out), "--json")
+    assert sorted(t["name"] for t in json.loads(listed.stdout)["tools"]) == sorted(names)
+
+
+def test_each_auth_hint_is_a_working_auth_once_uncommented(tmp_path: Path) -> None:
+    """Found by a new-user trial: the hint was always `# auth: {bearer: "${API_TOKEN}"}`, also for an API
+    that declares only an API key in a header (Petstore's `api_key`) or basic auth. Now each declared way
+    has its own line; each, uncommented alone with its variables set, validates and configures the scheme."""
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / "readme" / "3.1" / "security.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    hints = [line for line in text.splitlines() if line.startswith("    # auth: ")]
+    assert '    # auth: {api_key: {in: header, name: X-API-KEY, value: "${API_KEY}"}}   # `apiKey_header` (API key ' \
+           'in header `X-API-KEY`)' in hints
+    assert any(h.startswith('    # auth: {api_key: {in: query, name: apiKey, value: "${API_KEY}"}}') for h in hints)
+    assert any(h.startswith('    # auth: {basic: {username: "${API_USERNAME}", password: "${API_PASSWORD}"}}')
+               for h in hints)
+    assert any(h.startswith('    # auth: {oauth2: {token_url: "http://example.com/oauth/token"') for h in hints)
+    assert not any("mutualTLS" in h for h in hints)  # no `auth` form sends a client certificate
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    env.update(API_KEY="k-123", API_USERNAME="u", API_PASSWORD="p-123", API_TOKEN="t-123", CLIENT_ID="c",
+               CLIENT_SECRET="s-123")
+    for hint in hints:
+        one = tmp_path / f"hint{hints.index(hint)}.yaml"
+        one.write_text(text.replace(hint, hint.replace("    # auth: ", "    auth: ", 1)))
+        run = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(one)], env=env, capture_output=True,
+                             text=True, timeout=180)
+        assert run.returncode == 0, (hint, run.stderr)
+        assert "Traceback" not in run.stderr
+
+
+def test_a_credential_declared_as_a_parameter_is_kept_from_the_model(tmp_path: Path) -> None:
+    """Found by a new-user trial: Slack's description declares `token` ("Authentication token") as a query
+    or header parameter of every method; the manifest `init` wrote made it a required argument the model
+    had to fill with a secret. `init` now lists it under `credential_parameters`."""
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(CATALOG / "slack" / "spec" / "slack.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "    credential_parameters: [token]" in out.read_text()
+    listed = mcprt("tools", str(out), "--json")
+    assert listed.returncode == 0, listed.stderr
+    tools = json.loads(listed.stdout)["tools"]
+    assert len(tools) == 4
+    for tool in tools:
+        assert "token" not in tool["inputSchema"].get("properties", {}), tool["name"]
+        assert "token" not in tool["inputSchema"].get("required", []), tool["name"]
+    # a `token` that is an ordinary argument (GitHub's package restore: "package token") stays one; a
+    # parameter named as a credential needs no description
+    spec = tmp_path / "api.yaml"
+    spec.write_text("""openapi: 3.0.3
+info: {title: Tokens, version: '1'}
+servers: [{url: 'https://api.example.com'}]
+paths:
+  /packages/{name}/restore:
+    post:
+      operationId: restorePackage
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string}}
+        - {name: token, in: query, description: package token, schema: {type: string}}
+        - {name: api_key, in: query, schema: {type: string}}
+      responses: {'204': {description: restored}}
+""")
+    mixed = tmp_path / "mixed.yaml"
+    assert mcprt("init", "--openapi", str(spec), "--out", str(mixed)).returncode == 0
+    assert "    credential_parameters: [api_key]" in mixed.read_text()
+    # an API without such parameters gets no such line
+    plain = tmp_path / "petstore.yaml"
+    assert mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--out",
+                 str(plain)).returncode == 0
+    assert "credential_parameters" not in plain.read_text()
+
+
+def test_the_summary_counts_included_prunes_and_points_big_lists_at_discovery(tmp_path: Path) -> None:
+    """Found by a new-user trial: `init --tag issues` on GitHub's description said "58 included …, 604 with a
+    suggested prune" (the prunes of the 1,165 commented-out operations counted), and a 1.4 MB tools/list
+    got no word about narrowing it or about discovery mode."""
+    petstore = str(CATALOG / "petstore" / "spec" / "petstore.yaml")
+    tagged = mcprt("init", "--openapi", petstore, "--tag", "store", "--out", str(tmp_path / "store.yaml"))
+    assert tagged.returncode == 0, tagged.stderr
+    text = (tmp_path / "store.yaml").read_text()
+    active = sum(1 for line in text.splitlines() if line.startswith("        prune: "))
+    assert active == 1 and "      #   prune: " in text  # the other operations' prunes are written, commented out
+    assert "3 included (3 tools, " in tagged.stderr and f"), {active} with a suggested prune." in tagged.stderr
+    assert "expose: discovery" not in tagged.stderr
+    big = mcprt("init", "--openapi", str(SPECS / "github-subset.json"), "--out", str(tmp_path / "gh.yaml"))
+    assert big.returncode == 0, big.stderr
+    size = re.search(r"79 included \(79 tools, ([\d,]+) bytes of tools/list\)", big.stderr)
+    assert size is not None and int(size.group(1).replace(",", "")) > 100_000, big.stderr
+    assert (f"a tools/list of {size.group(1)} bytes goes into the model's context in every conversation: keep fewer "
+            "operations (--tag, `include`) or set `server.expose: discovery`") in big.stderr
+
+
+def test_the_source_key_reads_a_possessive_title_as_words(tmp_path: Path) -> None:
+    """Found by a new-user trial: GitHub's title "GitHub's official OpenAPI spec + Octokit extension" gave the
+    source key and server name `github_s_official`, Netlify's "Netlify's API documentation" `netlify_s_api`."""
+    for entry, key in (("github", "github_official_openapi"), ("netlify", "netlify_api_documentation")):
+        out = tmp_path / entry / "mcp.yaml"
+        made = mcprt("init", "--openapi", str(next((CATALOG / entry / "spec").iterdir())), "--out", str(out))
+        assert made.returncode == 0, made.stderr
+        text = out.read_text()
+        assert f"server:\n  name: {key}\n" in text and f"sources:\n  {key}:\n" in text, text[:800]
+
+
+def test_init_refuses_an_out_file_it_cannot_write_in_its_format(tmp_path: Path) -> None:
+    """Found by a new-user trial: `init --out mcp.toml` wrote YAML into the .toml file, then said
+    "TOML syntax error … written, but it does not validate yet". Nothing is written now."""
+    petstore = str(CATALOG / "petstore" / "spec" / "petstore.yaml")
+    for name in ("mcp.toml", "mcp.json", "mcp"):
+        made = mcprt("init", "--openapi", petstore, "--out", str(tmp_path / name))
+        assert made.returncode == 2 and "Traceback" not in made.stderr, made.stderr
+        assert "init writes a commented YAML manifest, so the file must end in .yaml or .yml" in made.stderr
+        assert not (tmp_path / name).exists()
+    assert mcprt("init", "--openapi", petstore, "--out", str(tmp_path / "mcp.yml")).returncode == 0
+
+
+def test_the_header_speaks_of_commented_out_operations_only_when_tags_were_chosen(tmp_path: Path) -> None:
+    """Found by a new-user trial: without --tag the header still said "operations outside the chosen tags are
+    commented out" (none are); it now says how to leave one out, and that advice validates."""
+    petstore = str(CATALOG / "petstore" / "spec" / "petstore.yaml")
+    every = tmp_path / "every.yaml"
+    assert mcprt("init", "--openapi", petstore, "--out", str(every)).returncode == 0
+    text = every.read_text()
+    assert "outside the chosen" not in text and "`enabled: false` leaves one out" in text
+    every.write_text(text.replace("      addPet:\n", "      addPet:\n        enabled: false\n", 1))
+    checked = mcprt("validate", str(every))
+    assert checked.returncode == 0 and "7 tools from 1 source" in checked.stderr, checked.stderr
+    tagged = tmp_path / "tagged.yaml"
+    assert mcprt("init", "--openapi", petstore, "--tag", "pet", "--out", str(tagged)).returncode == 0
+    header = " ".join(line[2:] for line in tagged.read_text().splitlines()[:6] if line.startswith("# "))
+    assert "operations outside the chosen tags are commented out (to add one, add its tag to `include` and delete " \
+           "its `# `)" in header
+
+
+def test_a_commented_out_operation_is_added_as_the_header_says(tmp_path: Path) -> None:
+    """Found by a new-user trial: the README said enabling a commented-out operation "is deleting `# `", but
+    `include: {tags: [store]}` still left it out, and validate said only "source … has no operation 'addPet'".
+    The header now says to add its tag to `include` too, and the error names `include`."""
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--tag", "store",
+                 "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "      # addPet:\n      #   name: add_pet\n" in text
+    out.write_text(text.replace("      # addPet:\n      #   name: add_pet\n", "      addPet:\n        name: add_pet\n"))
+    only_deleted = mcprt("validate", str(out))
+    assert only_deleted.returncode == 2
+    assert ("source 'swagger_petstore_openapi' has no operation 'addPet' among the operations its "
+            "`include`/`exclude` selects (an override shapes a selected operation; to add one, widen `include`)"
+            ) in only_deleted.stderr, only_deleted.stderr
+    out.write_text(out.read_text().replace("include: {tags: [store]}", "include: {tags: [store, pet]}"))
+    added = mcprt("validate", str(out))
+    assert added.returncode == 0, added.stderr
+    assert "7 tools from 1 source" in added.stderr  # store's 3 and pet's 4
+
+
+def test_long_suggested_prunes_are_folded_to_readable_lines(tmp_path: Path) -> None:
+    """Found by a new-user trial: a suggested prune was one JSON-quoted line (GitHub's issue: ~2,500
+    characters), unreadable in review and in a diff. It is now a folded block of lines of at most 120
+    characters, broken at the spaces after commas, so the value read back is the suggestion itself."""
+    from mcprt.authoring.signals import operation_signals
+    from mcprt.authoring.suggest import suggest_prune
+    from mcprt.sources.openapi import load_document
+
+    spec = CATALOG / "github" / "spec" / "github.json"
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    lines = out.read_text().splitlines()
+    assert all(len(line) <= 120 for line in lines if not line.lstrip().startswith("#")), \
+        max(lines, key=len)
+    assert "        prune: >-" in lines
+    from ruamel.yaml import YAML
+
+    tools = next(iter(YAML(typ="safe").load(out.read_text())["sources"].values()))["tools"]
+    written = {key: (override or {}).get("prune") for key, override in tools.items()}
+    signals = operation_signals(load_document(str(spec), tmp_path, None))
+    suggested = {key: suggest_prune(found.success, found.default, hints=found.hints)
+                 for key, found in signals.items()}
+    for key, prune in written.items():
+        if prune is not None:
+            assert prune == suggested[key], key  # folding gives the suggestion back exactly
+    assert sum(1 for p in written.values() if p) == 12
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0, checked.stderr

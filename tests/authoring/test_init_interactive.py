@@ -112,3 +112,21 @@ def test_on_a_terminal_a_given_tag_asks_nothing(tmp_path: Path) -> None:
     assert term.finish() == 0, term.seen.decode(errors="replace")
     assert PROMPT not in term.seen
     assert "    include: {tags: [store]}\n" in (tmp_path / "mcp.yaml").read_text()
+
+
+def test_on_a_terminal_tag_names_of_several_words_are_taken_whole(tmp_path: Path) -> None:
+    """Found by a new-user trial: DigitalOcean's tags are `Droplet Actions`, `SSH Keys`, `1-Click
+    Applications`; the answer was split at every space, so no such name could be typed (only its number),
+    and a typo got no suggestion (`--tag` gives one)."""
+    spec = Path(__file__).resolve().parents[2] / "catalog" / "digitalocean" / "spec" / "digitalocean.json"
+    term = Terminal("init", "--openapi", str(spec), "--out", "mcp.yaml", cwd=tmp_path)
+    term.send("Dropletz")
+    term.send("droplet actions, SSH Keys droplets")
+    assert term.finish() == 0, term.seen.decode(errors="replace")
+    transcript = term.seen.decode(errors="replace")
+    assert "no tag 'Dropletz' (did you mean 'Droplets'?)" in transcript
+    assert transcript.count("Include which tags?") == 2
+    text = (tmp_path / "mcp.yaml").read_text()
+    assert '    include: {tags: ["Droplet Actions", "SSH Keys", Droplets]}\n' in text
+    assert "\n      dropletActions_list:" in text and "\n      sshKeys_get:" in text and "\n      droplets_list:" in text
+    assert "\n      # actions_list:" in text  # tagged `Actions` only: commented out

@@ -6,7 +6,6 @@ same response schema admits every form a real response takes (id, null, expanded
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,15 +43,11 @@ paths:
 
 
 def suggested_prunes(text: str) -> dict[str, str]:
-    """`override key → prune` of a manifest written by `mcprt init`."""
-    found: dict[str, str] = {}
-    key = ""
-    for line in text.splitlines():
-        if re.match(r"^      [^ #].*:", line):
-            key = line.strip().rstrip(":{} ").strip('"')
-        elif line.startswith("        prune: "):
-            found[key] = json.loads(line.split("prune:", 1)[1])
-    return found
+    """`override key → prune` of a manifest written by `mcprt init` (read as YAML: a long prune is a folded block)."""
+    from ruamel.yaml import YAML
+
+    tools = next(iter(YAML(typ="safe").load(text)["sources"].values()))["tools"] or {}
+    return {key: override["prune"] for key, override in tools.items() if override and "prune" in override}
 
 
 def test_links_that_grant_access_are_never_suggested(tmp_path: Path) -> None:

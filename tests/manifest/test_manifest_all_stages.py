@@ -6,6 +6,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import mcprt_cli
 
 TOOLS = 'def search(q: str) -> str:\n    """Search."""\n    return q\n'
@@ -18,7 +20,10 @@ def _project(tmp_path: Path, manifest: str) -> Path:
     return path
 
 
-def test_an_override_typo_is_reported_with_the_schema_errors(tmp_path: Path) -> None:
+@pytest.mark.parametrize("offline", [(), ("--offline",)], ids=["online", "offline"])
+def test_an_override_typo_is_reported_with_the_schema_errors(tmp_path: Path, offline: tuple[str, ...]) -> None:
+    """`--offline` too (found by a new-user trial: `validate --offline`, what CI runs, stopped at the schema
+    errors: its loader ran before the stage that checks the valid rest)."""
     manifest = _project(tmp_path, """\
         version: 1
         server: {name: v, bogus_key: 1}
@@ -32,7 +37,7 @@ def test_an_override_typo_is_reported_with_the_schema_errors(tmp_path: Path) -> 
             tools:
               serch: {description: typo}
         """)
-    done = mcprt_cli("validate", str(manifest))
+    done = mcprt_cli("validate", str(manifest), *offline)
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert any(line.startswith(f"{manifest}:2:") and "unknown key 'bogus_key'" in line for line in lines), lines
@@ -72,3 +77,27 @@ def test_a_broken_version_still_stops_at_the_schema(tmp_path: Path) -> None:
     done = mcprt_cli("validate", str(manifest))
     assert done.returncode == 2
     assert "version" in done.stderr and "serch" not in done.stderr
+
+
+def test_a_schema_error_in_one_override_leaves_the_sources_other_overrides_checked(tmp_path: Path) -> None:
+    """Found by a new-user trial: a misspelt key in one tool's override (`output_schma`) left the whole source
+    out of the later stages, so a misspelt operation key in the same source's next override went unreported."""
+    manifest = _project(tmp_path, """\
+        version: 1
+        sources:
+          a:
+            python: tools_all_stages
+            tools:
+              search: {description: fine, output_schma: false}
+              serch: {description: typo}
+        """)
+    for offline in ((), ("--offline",)):
+        done = mcprt_cli("validate", str(manifest), *offline)
+        assert done.returncode == 2
+        lines = done.stderr.splitlines()
+        assert any(":6:" in line and "unknown key 'output_schma' (did you mean 'output_schema'?)" in line
+                   for line in lines), lines
+        assert any(":7:" in line and "source 'a' has no operation 'serch' (did you mean 'search'?)" in line
+                   for line in lines), (offline, lines)
+        assert "2 errors" in done.stderr, done.stderr
+

@@ -78,9 +78,32 @@ def test_recorded_cases_are_rendered_at_validate_time(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "mcprt", "validate", "--offline", str(manifest)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2, run.stderr
-    assert (f"{manifest}:{line}:17: the output template fails on the recorded case "
-            f"cases/create_issue/found-a-bug.yaml: Tool 'create_issue' could not format its result: its output "
-            f"template ({manifest}:{line}) failed at line 1:") in run.stderr
+    # at the template's first character (inside the quotes), naming the case; no model-facing advice
+    assert (f"{manifest}:{line}:18: output template, line 1: fails on the recorded case "
+            f"cases/create_issue/found-a-bug.yaml: ") in run.stderr
+    assert "not in the arguments" not in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_block_template_failing_on_a_recorded_case_is_reported_at_its_failing_line(tmp_path: Path) -> None:
+    """Found by a new-user trial: a block `output: |` whose second line fails on the recorded case was
+    reported at the `output:` key (README: "fails validation at its line"), with the tool error the model
+    would get ("…not in the arguments") as the message."""
+    entry = tmp_path / "github"
+    shutil.copytree(SPEC.parents[1], entry)
+    manifest = entry / "mcp.yaml"
+    text = manifest.read_text()
+    # the recorded issue was never closed: `closed` is dropped with the nulls, so slicing it fails
+    assert "by @{{ result.author }}, created {{ result.created }}" in text
+    manifest.write_text(text.replace("created {{ result.created }}", "created {{ result.closed[:10] }}", 1))
+    lines = manifest.read_text().splitlines()
+    line = next(i for i, l in enumerate(lines, 1) if "result.closed[:10]" in l)
+    col = lines[line - 1].index("by @") + 1  # the template's text starts at the block's indentation
+    run = subprocess.run([sys.executable, "-m", "mcprt", "validate", "--offline", str(manifest)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert (f"{manifest}:{line}:{col}: output template, line 2: fails on the recorded case "
+            f"cases/get_issue/issue-1347.yaml: 'dict object' has no attribute 'closed'") in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
 
 

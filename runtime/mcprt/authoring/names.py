@@ -31,7 +31,9 @@ def is_poor(operation_id: str | None) -> bool:
 
 def readable_name(operation_id: str | None, method: str, path: str) -> str:
     if not is_poor(operation_id):
-        return sanitize_tool_name(str(operation_id).replace("-", "_"), snake=True)
+        # GitHub has operationIds of 70+ characters: fitted as the compiler fits default names, else the
+        # written `name:` fails the manifest's own 64-character rule (MCP clients refuse longer names)
+        return fit_tool_name(sanitize_tool_name(str(operation_id).replace("-", "_"), snake=True))
     segments = [s for s in path.split("/") if s]
     words = [sanitize_tool_name(s, snake=True) for s in segments if not (s.startswith("{") and s.endswith("}"))]
     item = bool(segments) and segments[-1].startswith("{")

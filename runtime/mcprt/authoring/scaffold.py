@@ -1,7 +1,8 @@
 """`mcprt init --openapi SPEC`: a commented, reviewable manifest for an API description.
 
 What is written (in this order): the source (`openapi:` as given — a path relative to the new
-manifest — `include` by the chosen tags), a hint for the credentials the API declares, and every
+manifest — `include` by the chosen tags), a commented `auth:` line per way to send the credentials the
+API declares and `credential_parameters` for parameters that carry one (`credentials.py`), and every
 operation of the document as one block under `tools:`, keyed by its override key (operationId,
 else `METHOD /path`), with its method, path, tags and summary in a comment. Operations outside the
 chosen tags are written commented out, so adding one is deleting `# `. Each block sets a readable
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,13 @@ from typing import Any
 from ..manifest.model import Defaults, OpenAPISource
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import is_url
+from .credentials import auth_hints, credential_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
 from .suggest import suggest_prune
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+WIDTH = 120  # the line length prunes are folded to (the project's own line length)
 
 
 @dataclass
@@ -34,7 +38,7 @@ class Scaffold:
     text: str  # the manifest
     operations: int
     included: int
-    pruned: int  # operations given a suggested prune
+    pruned: int  # included operations given a suggested prune (commented-out ones have theirs too)
 
 
 @dataclass
@@ -76,7 +80,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     location, compiled = opened.location, opened.compiled
     source = _slug(compiled.title or Path(spec).stem)
     wanted = {t.lower() for t in tags}
-    lines = _header(spec, source, compiled)
+    lines = _header(spec, source, compiled, tags)
     lines += [f"    openapi: {_scalar(location)}"]
     if any(op.base_url is None or not str(op.base_url).startswith(("http://", "https://"))
            for op in compiled.operations):
@@ -92,19 +96,23 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
         selected = not tags or any(t.lower() in wanted for t in op.tags)
         block = _operation_block(op, name, opened.annotated.get(op.operation.key))
         included += selected
-        pruned += any(line.lstrip().startswith("prune:") for line in block)
+        pruned += selected and any(line.lstrip().startswith("prune:") for line in block)  # of the included
         lines += block if selected else [_comment_out(line) for line in block]
     return Scaffold("\n".join(lines) + "\n", len(compiled.operations), included, pruned)
 
 
-def _header(spec: str, source: str, compiled: CompiledOpenAPI) -> list[str]:
+def _header(spec: str, source: str, compiled: CompiledOpenAPI, tags: list[str]) -> list[str]:
     title = compiled.title or spec
+    how = ("operations outside the chosen tags are commented out (to add one, add its tag to `include` and "
+           "delete its `# `)") if tags else "`enabled: false` leaves one out, `include`/`exclude` whole groups"
+    review = textwrap.wrap(
+        f"Review it: every operation is listed below with its override key; {how}. `name` makes a name readable, "
+        "`prune` (JMESPath) keeps what a model needs (suggested from the response schema: each record's own "
+        "fields, references reduced to their names).", width=WIDTH - 2)
     return [
         "# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json",
         f"# Written by `mcprt init --openapi {spec}`: {len(compiled.operations)} operations of {title}.",
-        "# Review it: every operation is listed below with its override key; operations outside the chosen",
-        "# tags are commented out. `name` makes a name readable, `prune` (JMESPath) keeps what a model needs",
-        "# (suggested from the response schema: each record's own fields, references reduced to their names).",
+        *(f"# {line}" for line in review),
         "# TOOLS_LIST_SIZE",
         "version: 1",
         "server:",
@@ -117,10 +125,18 @@ def _header(spec: str, source: str, compiled: CompiledOpenAPI) -> list[str]:
 
 
 def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
-    if not compiled.security_schemes:
-        return []
-    described = "; ".join(f"{name}: {scheme.describe()}" for name, scheme in compiled.security_schemes.items())
-    return [f"    # auth: {{bearer: \"${{API_TOKEN}}\"}}   # the API declares {_one_line(described)}"]
+    """The credentials the API declares, as commented `auth:` lines to keep one of (`credentials.py`), and
+    the parameters that carry a credential, kept from the model with `credential_parameters`."""
+    lines: list[str] = []
+    hints = auth_hints(compiled.security_schemes)
+    if hints:
+        lines.append("    # the credentials the API declares" + (" (keep one):" if len(hints) > 1 else ":"))
+        lines += [f"    # {hint}   # {_one_line(', '.join(schemes))}" for hint, schemes in hints]
+    carried = credential_parameters(compiled)
+    if carried:
+        lines.append(f"    credential_parameters: [{', '.join(_scalar(n) for n in carried)}]"
+                     "   # parameters carrying a credential: kept from the model, sent by `auth`")
+    return lines
 
 
 def _operation_block(op: Any, name: str, annotated: OperationSignals | None) -> list[str]:
@@ -136,9 +152,51 @@ def _operation_block(op: Any, name: str, annotated: OperationSignals | None) -> 
         found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
         prune = suggest_prune(found.success, found.default, hints=found.hints)
         if prune:
-            body.append(f"        prune: {json.dumps(prune, ensure_ascii=False)}")
+            body += _prune_lines(prune)
     lines.append(f"      {_key(key)}:" + ("" if body else " {}"))
     return lines + body
+
+
+def _prune_lines(prune: str) -> list[str]:
+    """`prune:` as one line, or a folded block (`>-`) of lines that fit `WIDTH` when it is longer: a
+    suggestion for GitHub's issue is ~2,500 characters, unreadable and undiffable on one line. Lines
+    break only at a space after a comma outside quotes, and folding turns each break back into that
+    space, so the value read is the suggested expression exactly."""
+    single = f"        prune: {json.dumps(prune, ensure_ascii=False)}"
+    if len(single) <= WIDTH:
+        return [single]
+    indent = " " * 10
+    lines, line = [], ""
+    for piece in _pieces(prune):
+        if line and len(indent) + len(line) + 1 + len(piece) > WIDTH:
+            lines.append(indent + line)
+            line = piece
+        else:
+            line = f"{line} {piece}" if line else piece
+    lines.append(indent + line)
+    return ["        prune: >-", *lines]
+
+
+def _pieces(expression: str) -> list[str]:
+    """`expression` split at each ", " outside quotes (`'raw'`, `"identifier"`, `` `literal` ``), keeping the
+    comma: joining the pieces with one space gives `expression` back."""
+    pieces, start, quote, i = [], 0, "", 0
+    while i < len(expression):
+        ch = expression[i]
+        if quote:
+            if ch == "\\":
+                i += 1  # an escaped character, the quote itself included
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "," and expression[i + 1 : i + 2] == " " and expression[i + 2 : i + 3] not in (" ", ""):
+            pieces.append(expression[start : i + 1])
+            start = i + 2
+            i += 1
+        i += 1
+    pieces.append(expression[start:])
+    return pieces
 
 
 def _comment_out(line: str) -> str:
@@ -159,7 +217,9 @@ def _one_line(text: str) -> str:
 
 
 def _slug(title: str) -> str:
-    words = re.findall(r"[a-z0-9]+", title.lower())
+    """The source key and server name: the title's first three words (a possessive's `'s` is no word:
+    "GitHub's official OpenAPI spec" → `github_official_openapi`, not `github_s_official`)."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"['’]s\b", "", title.lower()))
     return "_".join(words[:3])[:32] or "api"
 
 

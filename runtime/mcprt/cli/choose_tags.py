@@ -2,8 +2,9 @@
 
 Shown only when stdin and stderr are terminals and neither `--tag` nor `--no-input` was given; the
 list and the prompt go to stderr (stdout stays free). An answer is tag numbers or names separated by
-commas or spaces (`1,3`, `pets store`); Enter takes every operation (no `include`). An unknown
-number or name is named and the question asked again; end of input (Ctrl-D) takes every operation.
+commas or spaces (`1,3`, `pets store`, `Droplet Actions, SSH Keys`: a name of several words is matched
+whole); Enter takes every operation (no `include`). An unknown number or name is named (with a close
+tag name, if any) and the question asked again; end of input (Ctrl-D) takes every operation.
 """
 
 from __future__ import annotations
@@ -37,18 +38,39 @@ def choose_tags(counts: list[tuple[str, int]], untagged: int) -> list[str]:
         chosen, unknown = _parse(line, [tag for tag, _ in counts])
         if not unknown:
             return chosen
-        print(f"no tag {', '.join(repr(u) for u in unknown)}: answer with the numbers 1–{len(counts)} or the names "
+        print(f"no tag {', '.join(unknown)}: answer with the numbers 1–{len(counts)} or the names "
               "shown", file=sys.stderr)
 
 
 def _parse(line: str, tags: list[str]) -> tuple[list[str], list[str]]:
+    """(chosen tags, unknown words with a hint). Names match case-insensitively, and a name of several
+    words (DigitalOcean's `Droplet Actions`) is matched whole: the longest run of words naming a tag wins."""
     chosen: list[str] = []
     unknown: list[str] = []
     by_name = {t.lower(): t for t in tags}
-    for word in line.replace(",", " ").split():
-        tag = tags[int(word) - 1] if word.isdigit() and 1 <= int(word) <= len(tags) else by_name.get(word.lower())
-        if tag is None:
-            unknown.append(word)
-        elif tag not in chosen:
-            chosen.append(tag)
+    for part in line.split(","):
+        words = part.split()
+        i = 0
+        while i < len(words):
+            found, used = None, 1
+            for j in range(len(words), i, -1):  # the longest run of words that names a tag
+                found = by_name.get(" ".join(words[i:j]).lower())
+                if found is not None:
+                    used = j - i
+                    break
+            word = words[i]
+            if found is None and word.isdigit() and 1 <= int(word) <= len(tags):
+                found = tags[int(word) - 1]
+            if found is None:
+                unknown.append(repr(word) + _did_you_mean(word, by_name))
+            elif found not in chosen:
+                chosen.append(found)
+            i += used
     return chosen, unknown
+
+
+def _did_you_mean(word: str, by_name: dict[str, str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word.lower(), list(by_name), n=1, cutoff=0.6)
+    return f" (did you mean '{by_name[close[0]]}'?)" if close else ""

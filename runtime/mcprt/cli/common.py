@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from ..errors import Diagnostic, ManifestError
+
 if TYPE_CHECKING:
     from ..manifest.loader import LoadedManifest
     from ..pipeline import Compiled, Runtime
@@ -94,7 +96,7 @@ def counted(label: str, total: int, *, plain_every: float = 0.1) -> Iterator[Cal
 
 
 async def compile_once(manifest: Path | None, *, offline: bool = False, without_kinds: tuple[str, ...] = (),
-                       skipped: list[str] | None = None) -> tuple[Runtime, Compiled]:
+                       skipped: list[str] | None = None, offline_hint: bool = False) -> tuple[Runtime, Compiled]:
     """`pipeline.compile_once` with the CLI's settings, logging and spinner; the caller closes the runtime.
 
     `offline` (for commands that call nothing: validate, tools): as the replay harness compiles it —
@@ -102,6 +104,8 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
     can check a manifest without network or secrets. (Never fetching at all is the `offline` setting,
     which `--offline` sets for every command.)
     `without_kinds`: source kinds left out (never opened); their `name (kind)` go to `skipped`.
+    `offline_hint` (commands that accept `--offline`): an unset variable's error says that
+    `--offline` would check the manifest without it (reviewing a manifest needs no secrets).
     """
     from ..manifest.loader import load_manifest
     from ..pipeline import compile_once as compile_manifest
@@ -123,13 +127,38 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
         inner = load
 
         def load_without_kinds(settings: Settings) -> LoadedManifest:  # the (offline) load, minus those kinds
-            loaded = inner(settings) if inner is not None else load_manifest(manifest, transport=transport)
+            try:
+                loaded = inner(settings) if inner is not None else load_manifest(manifest, transport=transport)
+            except ManifestError as exc:
+                if exc.partial is None:
+                    raise
+                # the valid rest is still checked in this pass (pipeline): without those kinds too, so
+                # `--no-exec` never imports or starts anything, also when some part failed
+                raise ManifestError(exc.diagnostics, partial=_without_kinds(exc.partial, without_kinds, None)) \
+                    from None
             return _without_kinds(loaded, without_kinds, skipped)
 
         load = load_without_kinds
 
     with progress("compiling the manifest…"):
-        return await compile_manifest(manifest, settings, load, transport)
+        try:
+            return await compile_manifest(manifest, settings, load, transport)
+        except ManifestError as exc:
+            if offline_hint and not offline:
+                exc.diagnostics[:] = [_with_offline_hint(d) for d in exc.diagnostics]
+            raise
+
+
+def _with_offline_hint(diagnostic: Diagnostic) -> Diagnostic:
+    import dataclasses
+
+    from ..manifest.envvars import UNSET
+
+    if diagnostic.severity != "error" or not diagnostic.message.startswith("environment variable ") \
+            or f" {UNSET} (" not in diagnostic.message:
+        return diagnostic
+    return dataclasses.replace(diagnostic, message=diagnostic.message + "; or pass --offline to check the "
+                               "manifest with a placeholder for it")
 
 
 def _without_kinds(loaded: LoadedManifest, kinds: tuple[str, ...], skipped: list[str] | None) -> LoadedManifest:

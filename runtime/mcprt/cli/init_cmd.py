@@ -9,6 +9,10 @@ from ..errors import ManifestError, McprtError
 from .common import run_async
 from .errors import EXIT_BAD_INPUT, EXIT_OK, print_diagnostics
 
+# Above this a tools/list is a noticeable share of a model's context (GitHub's issues tag alone is 68 KB):
+# `init` points at narrowing it or at discovery mode.
+LARGE_TOOL_LIST = 100_000
+
 
 def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool = False) -> int:
     """Write the manifest; on a terminal without `--tag` or `--no-input`, ask which tags to include first."""
@@ -17,6 +21,9 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     from .common import quiet_logging
     from .choose_tags import choose_tags, interactive
 
+    if out.suffix.lower() not in (".yaml", ".yml"):  # the scaffold is YAML (comments, commented-out blocks)
+        raise McprtError(f"--out {out}: init writes a commented YAML manifest, so the file must end in .yaml or "
+                         f".yml (e.g. --out {out.with_suffix('.yaml')}); an mcp.toml holds the same tree")
     if out.exists() and not force:
         raise McprtError(f"{out} exists; choose another --out or pass --force to overwrite it")
     settings = load_settings()
@@ -53,6 +60,10 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     print(f"{out}: {made.operations} operations, {made.included} included ({tools} tools, {size:,} bytes of "
           f"tools/list), {made.pruned} with a suggested prune. Next: review it, then `mcprt validate {out}`.",
           file=sys.stderr)
+    if size > LARGE_TOOL_LIST:
+        print(f"{out}: a tools/list of {size:,} bytes goes into the model's context in every conversation: keep "
+              f"fewer operations (--tag, `include`) or set `server.expose: discovery` (three meta-tools, "
+              f"about 2 KB: README, Big APIs)", file=sys.stderr)
     return EXIT_OK
 
 

@@ -15,12 +15,12 @@ def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
     manifest, tool_name = split_targets(targets)
 
     async def work() -> int:
-        runtime, compiled = await compile_once(manifest, offline=offline)
+        runtime, compiled = await compile_once(manifest, offline=offline, offline_hint=True)
         try:
             tool = compiled.toolset.get(tool_name)
             if tool is None:
                 raise unknown_tool(compiled.toolset, manifest, tool_name)
-            facts = tool_facts(compiled.loaded, tool)
+            facts = tool_facts(compiled.loaded, tool, meta=tool_name in compiled.toolset.extra)
         finally:
             await runtime.aclose()
         if as_json:
@@ -32,18 +32,22 @@ def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
     return run_async(work)
 
 
-def tool_facts(loaded: Any, tool: Any) -> dict[str, Any]:
-    """The exposed definition, its origin, the overrides with their lines, shaping and a sample."""
+def tool_facts(loaded: Any, tool: Any, *, meta: bool = False) -> dict[str, Any]:
+    """The exposed definition, its origin, the overrides with their lines, shaping and a sample.
+
+    `listed`: whether tools/list shows it; in discovery mode an operation is reached through the
+    meta-tools instead (`meta`: one of those, `search_tools`…, which no manifest source defines)."""
     op = tool.operation
-    source = loaded.manifest.sources[tool.source]
+    listed = meta or tool.listed
     origin: dict[str, Any] = {"source": tool.source, "key": op.key}
     if op.meta.method:
         origin["method"], origin["path"] = op.meta.method, op.meta.path
     if op.aliases:
         origin["aliases"] = list(op.aliases)
     facts: dict[str, Any] = {"definition": tool.definition(), "size_bytes": tool.definition_size(),
-                             "operation": origin, "overrides": {}}
-    if tool.override_key is not None:
+                             "listed": listed, "meta_tool": meta, "operation": origin, "overrides": {}}
+    if tool.override_key is not None and not meta:
+        source = loaded.manifest.sources[tool.source]
         base = ("sources", tool.source, "tools", tool.override_key)
         at = loaded.locate(base, prefer="key")
         override = source.tools[tool.override_key]
@@ -86,12 +90,20 @@ def _sample(loaded: Any, tool: Any) -> dict[str, Any] | None:
 def format_facts(facts: dict[str, Any]) -> str:
     definition = facts["definition"]
     op = facts["operation"]
-    lines = [f"{definition['name']}  ({facts['size_bytes']:,} bytes of tools/list)"]
+    if facts["listed"]:
+        size = f"{facts['size_bytes']:,} bytes of tools/list"
+    else:  # discovery mode: the model finds it with search_tools and reads it with describe_tools
+        size = f"{facts['size_bytes']:,} bytes; not in tools/list: reached through discovery (search_tools, call_tool)"
+    lines = [f"{definition['name']}  ({size})"]
     if definition.get("title"):
         lines.append(f"title: {definition['title']}")
     lines.append(f"description: {definition['description']}")
     where = f"{op.get('method')} {op.get('path')}" if op.get("method") else op["key"]
-    lines.append(f"from: source '{op['source']}', operation {op['key']}" + (f" ({where})" if where != op["key"] else ""))
+    if facts["meta_tool"]:
+        lines.append("from: mcprt, a discovery meta-tool (`expose: discovery`)")
+    else:
+        lines.append(f"from: source '{op['source']}', operation {op['key']}"
+                     + (f" ({where})" if where != op["key"] else ""))
     overrides = facts["overrides"]
     if overrides:
         lines.append(f"overrides: {overrides['key']} at {overrides['at']}")

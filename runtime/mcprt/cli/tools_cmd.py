@@ -23,7 +23,7 @@ def tools_command(manifest: Path | None, as_json: bool, offline: bool) -> int:
 
 def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> int:
     async def work() -> int:
-        runtime, compiled = await compile_once(manifest, offline=offline)
+        runtime, compiled = await compile_once(manifest, offline=offline, offline_hint=True)
         try:
             print_diagnostics(compiled.warnings)  # stderr: what was skipped or degraded, never in the JSON
             toolset = compiled.toolset

@@ -26,7 +26,7 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
     async def work() -> int:
         unchecked: list[str] = []
         try:
-            runtime, compiled = await compile_once(manifest, offline=offline,
+            runtime, compiled = await compile_once(manifest, offline=offline, offline_hint=True,
                                                    without_kinds=EXECUTED_KINDS if no_exec else (),
                                                    skipped=unchecked)
         except ManifestError as exc:

@@ -101,6 +101,15 @@ def at_offset(index: PositionIndex, path: Path, text: str, offset: int, message:
     return Diagnostic(found.file, found.line, found.col, message, severity)  # type: ignore[arg-type]
 
 
+def at_line(index: PositionIndex, path: Path, text: str, line: int, col: int, message: str,
+            severity: str = "error") -> Diagnostic:
+    """A diagnostic at (line, col) of the string `text` found at `path` (both 1-based, as template and
+    expression errors count them), mapped to the file as `at_offset` maps offsets."""
+    lines = text.split("\n")
+    offset = sum(len(part) + 1 for part in lines[: max(line, 1) - 1]) + max(col, 1) - 1
+    return at_offset(index, path, text, min(offset, len(text)), message, severity)
+
+
 def _block_position(file: str, indicator_line: int, text: str, offset: int, verbatim: bool) -> tuple[int, int] | None:
     lines = _file_lines(file)
     indent = 0 if verbatim else _block_indent(lines, indicator_line)

@@ -23,6 +23,9 @@ from .positions import Path, PositionIndex
 _REFERENCE = re.compile(r"\$(\$)?\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+# The words of the error for an unset variable (the CLI adds where `--offline` helps).
+UNSET = "is not set"
+
 
 def environment_for(manifest_dir: FsPath) -> dict[str, str]:
     """The variables a manifest may reference: `.env` beside it, overridden by the process environment."""
@@ -87,7 +90,7 @@ def interpolate(
                     where.file,
                     where.line,
                     where.col,
-                    f"environment variable {name} is not set (set it, add it to .env beside the manifest, "
+                    f"environment variable {name} {UNSET} (set it, add it to .env beside the manifest, "
                     f"or write ${{{name}:-default}})",
                 )
             )

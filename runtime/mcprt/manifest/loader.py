@@ -196,30 +196,55 @@ def _leave_out(data: dict[str, Any], failed: set[NodePath]) -> None:
             override.pop("output", None)
 
 
-def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Manifest | None:
-    """The manifest without the sources (and top-level settings) that failed validation, or None.
+# A source's maps of per-item overrides: an error inside one item leaves out that item, not the source.
+_OVERRIDE_MAPS = ("tools", "resources", "prompts")
 
-    Lets the stages after validation run on what is valid, so one pass reports every problem: a
-    schema error in one source no longer hides a tool-override typo in another."""
+
+def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Manifest | None:
+    """The manifest without the parts that failed validation, or None.
+
+    A part is a top-level setting, a source, or one override of a source (`tools.<operation>`,
+    `resources.<uri>`, `prompts.<name>`): lets the stages after validation run on what is valid, so
+    one pass reports every problem — a schema error in one source, or in one tool's override, no
+    longer hides a tool-override typo in another (or in the same source)."""
     bad_sources: set[Any] = set()
+    bad_items: set[tuple[Any, str, Any]] = set()  # (source, map, key)
     bad_keys: set[Any] = set()
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
         if not loc or loc[0] == "version":
             return None
         if loc[0] == "sources" and len(loc) >= 2:
-            bad_sources.add(loc[1])
+            item = _override_item(loc)
+            if item is not None:
+                bad_items.add(item)
+            else:
+                bad_sources.add(loc[1])
         elif loc[0] == "sources":
             return None
         else:
             bad_keys.add(loc[0])
     salvaged = {k: v for k, v in data.items() if k not in bad_keys}
     if isinstance(salvaged.get("sources"), dict):
-        salvaged["sources"] = {k: v for k, v in salvaged["sources"].items() if k not in bad_sources}
+        sources = {k: v for k, v in salvaged["sources"].items() if k not in bad_sources}
+        for name, field_name, key in bad_items:
+            source = sources.get(name)
+            if isinstance(source, dict) and isinstance(source.get(field_name), dict):
+                sources[name] = {**source, field_name: {k: v for k, v in source[field_name].items() if k != key}}
+        salvaged["sources"] = sources
     try:
         return Manifest.model_validate(salvaged)
     except ValidationError:
         return None
+
+
+def _override_item(loc: tuple[Any, ...]) -> tuple[Any, str, Any] | None:
+    """(source, map, key) when an error lies inside one override of a source: `loc` is
+    `("sources", name, [union tag,] "tools", key, …)`; else None (the source itself is at fault)."""
+    for at in (2, 3):  # the source union's tag (`openapi`, `python`, …) may sit between name and field
+        if len(loc) > at + 1 and loc[at] in _OVERRIDE_MAPS and isinstance(loc[at + 1], str):
+            return loc[1], str(loc[at]), loc[at + 1]
+    return None
 
 
 def _plain_http_issuer(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:

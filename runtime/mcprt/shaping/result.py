@@ -154,6 +154,21 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
 # --- kinds ----------------------------------------------------------------------------------------
 
 
+def template_failure(upstream: UpstreamResult, shaping: Shaping) -> TemplateRenderError | None:
+    """The error `shaping`'s `output` template raises on this successful JSON or text result (the same
+    steps `shape_result` runs), else None. `mcprt validate` reports it at the template's own line, which
+    the tool error a model gets (`shape_result`) names only in words."""
+    if shaping.output is None or upstream.is_error or upstream.kind not in ("json", "text"):
+        return None
+    try:
+        (_shape_json if upstream.kind == "json" else _shape_text)(upstream, shaping, [])
+    except _TemplateFailed as failed:
+        return failed.error
+    except RecursionError:
+        return None
+    return None
+
+
 def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> tuple[list[dict], dict | None]:
     """Content and structuredContent (an object result: the text block is its JSON)."""
     value = _prune(upstream.body, shaping, notes)

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..errors import ManifestError
 from ..manifest import envvars
 from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
 from ..settings import Settings
@@ -46,7 +47,13 @@ def replay_environment(manifest: Path) -> dict[str, str]:
 def load_for_replay(manifest: str | Path | None, origin: str | None, settings: Settings) -> LoadedManifest:
     """Load `manifest` for a replay against `origin` (see the module docstring)."""
     path = find_manifest(manifest)
-    loaded = load_manifest(path, env=replay_environment(path))
+    try:
+        loaded = load_manifest(path, env=replay_environment(path))
+    except ManifestError as exc:
+        if exc.partial is None:
+            raise
+        # the valid rest is checked in the same pass (pipeline): as replays read it, pinned copies included
+        raise ManifestError(exc.diagnostics, partial=redirect_sources(exc.partial, origin, settings)) from None
     return redirect_sources(loaded, origin, settings)
 
 

@@ -1,5 +1,5 @@
 """Recorded cases rendered at validate time: an `output` template that fails on a real response
-fails `mcprt validate`, at the template's line, naming the case.
+fails `mcprt validate` at the failing line of the template (`file:line:col`), naming the case.
 
 Only the shaping runs (prune, auto-prune, template, limits) on the recorded body — no upstream,
 no network; `mcprt test` still replays the whole call and compares snapshots.
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
-from ..shaping.result import shape_result
+from ..manifest.checks import at_line
+from ..shaping.result import template_failure
 from ..contracts import UpstreamResult
 from ..toolset.toolset import ToolSet
 from .cases import Case, CaseError, find_cases
@@ -38,11 +39,12 @@ def render_recorded_cases(loaded: LoadedManifest, toolset: ToolSet) -> list[Diag
         upstream = recorded_upstream(case)
         if tool is None or tool.shaping.output is None or upstream is None or upstream.is_error:
             continue
-        result = shape_result(upstream, tool.shaping)
-        if not result.is_error:
+        error = template_failure(upstream, tool.shaping)
+        if error is None:
             continue
-        text = " ".join(block.get("text", "") for block in result.content if block.get("type") == "text")
         path = ("sources", tool.source, "tools", tool.override_key or tool.operation.key, "output")
-        found.append(loaded.diagnostic(path, f"the output template fails on the recorded case "
-                                             f"{case.path.relative_to(loaded.base_dir)}: {text}"))
+        where = f"output template, line {error.line}" if error.line else "output template"
+        message = (f"{where}: fails on the recorded case {case.path.relative_to(loaded.base_dir)}: "
+                   f"{error.message.rstrip('.')}")
+        found.append(at_line(loaded.index, path, tool.shaping.output.source, error.line or 1, 1, message))
     return found

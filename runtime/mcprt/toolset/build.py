@@ -100,6 +100,10 @@ def _source_tools(
             import difflib  # only for a typo's hint: not on every start
             hint = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+            if not hint and (source.include is not None or source.exclude is not None):
+                # an operation of the description that `include`/`exclude` leaves out has no tool to shape
+                suffix = " among the operations its `include`/`exclude` selects (an override shapes a selected " \
+                         "operation; to add one, widen `include`)"
             out.append(loaded.diagnostic(("sources", source_name, "tools", key),
                                          f"source '{source_name}' has no operation '{key}'{suffix}", prefer="key"))
             continue
@@ -192,7 +196,7 @@ def _declared_output_schema(
         return None  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
     if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
         shape = {"anyOf": [shape, op.default_response_schema]}
-    from ..manifest.checks import at_offset
+    from ..manifest.checks import at_line, at_offset
     from ..shaping.schema_paths import analyze, output_schema, with_fields
 
     # a return annotation lists every field (an Operation from an older compile cache lacks the flag)
@@ -215,14 +219,13 @@ def _declared_output_schema(
             if (t.line, t.col) in seen:
                 continue
             seen.add((t.line, t.col))
-            offset = _offset_of(override.output, t.line, t.col)
             message = f"output template, line {t.line}: {t.message}"
             if t.guarded:
                 message += " (guarded by `is defined`/`default`, so the template still renders)"
             elif not t.certain:
                 message += _UNDOCUMENTED
-            out.append(at_offset(loaded.index, (*base, "output"), override.output, offset, message,
-                                 severity="error" if t.certain and not t.guarded else "warning"))
+            out.append(at_line(loaded.index, (*base, "output"), override.output, t.line, t.col, message,
+                               severity="error" if t.certain and not t.guarded else "warning"))
     if wanted is False or override.output or not (override.prune or wanted):
         return None
     declared = output_schema(shape)
@@ -241,13 +244,12 @@ _UNDOCUMENTED = (" (if the result carries it anyway, its schema is incomplete â€
 def _check_refused_lookups(loaded: LoadedManifest, base: tuple[Any, ...], output: str, out: list[Diagnostic]) -> None:
     """An error at each look-up of the `output` template the sandbox refuses at render time (`__class__`,
     `pop`): it compiles, but would fail every call."""
-    from ..manifest.checks import at_offset
+    from ..manifest.checks import at_line
     from ..shaping.template_safety import refused_lookups
 
     for refused in refused_lookups(output):
         message = f"output template, line {refused.line}: {refused.message}"
-        out.append(at_offset(loaded.index, (*base, "output"), output,
-                             _offset_of(output, refused.line, refused.col), message))
+        out.append(at_line(loaded.index, (*base, "output"), output, refused.line, refused.col, message))
 
 
 def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:
@@ -256,11 +258,6 @@ def _origin(loaded: LoadedManifest, path: tuple[Any, ...]) -> str:
     where = loaded.locate(path)
     line = where.line + 1 if span is not None and span.block else where.line
     return f"{where.file}:{line}"
-
-
-def _offset_of(text: str, line: int, col: int) -> int:
-    lines = text.split("\n")
-    return sum(len(part) + 1 for part in lines[: line - 1]) + col - 1
 
 
 def _shape_arguments(

@@ -1,0 +1,74 @@
+"""What `mcprt init` writes about credentials: an `auth` line per security scheme, and the parameters
+that carry a credential though the document declares them as ordinary parameters.
+
+- **Schemes** (OpenAPI Security Scheme Object, OAS 3.1 §4.8.27): HTTP `bearer` → `auth: {bearer: …}`;
+  HTTP `basic` → `basic`; `apiKey` → `api_key` with its `in` and `name` (an `Authorization` header
+  key is a bearer token: Kubernetes' `BearerToken`); OAuth2 with a `clientCredentials` flow →
+  `oauth2` with its `tokenUrl`; other OAuth2 flows and OpenID Connect need a person to sign in, so
+  the hint is a `bearer` token obtained that way; mutual TLS gets none. Values are `${VAR}`s: secrets come from the
+  environment. Equal hints are written once; all are comments, the author keeps one.
+- **Credential parameters**: a query, header or cookie parameter named like a credential
+  (`access_token`, `api_key`, …) or described as one ("Authentication token", "API key") would be
+  an argument the model must fill with a secret (Slack declares `token` on every method). `init`
+  lists them under `credential_parameters`, which keeps them from the model; `auth` sends the value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from .signals import norm
+
+if TYPE_CHECKING:
+    from ..sources.openapi import CompiledOpenAPI
+    from ..sources.openapi.security import SecurityScheme
+
+# Names that say "credential" on their own; a bare `token` must be described as one (GitHub's package
+# `restore` takes a `token` query parameter described as "package token": an argument, not the API's key).
+_NAMES = frozenset({"accesstoken", "authtoken", "apitoken", "apikey", "xapikey", "bearertoken"})
+_SAID = re.compile(r"\b(?:authentication|authorization|auth|access|api|bearer)[ -](?:token|key)\b", re.IGNORECASE)
+
+
+def auth_hints(schemes: dict[str, SecurityScheme]) -> list[tuple[str, list[str]]]:
+    """One `auth: {…}` flow-style mapping per distinct way to send the schemes' credentials, in order,
+    each with the descriptions of the schemes it serves (`SecurityScheme.describe`)."""
+    hints: dict[str, list[str]] = {}
+    for scheme in schemes.values():
+        if scheme.type in ("apiKey", "http", "oauth2", "openIdConnect"):  # mutual TLS has no `auth` form
+            hints.setdefault(_auth_for(scheme), []).append(scheme.describe())
+    return list(hints.items())
+
+
+def _auth_for(scheme: SecurityScheme) -> str:
+    if scheme.type == "http" and scheme.scheme == "basic":
+        return 'auth: {basic: {username: "${API_USERNAME}", password: "${API_PASSWORD}"}}'
+    if scheme.type == "apiKey" and scheme.param_name and not (
+            scheme.location == "header" and scheme.param_name.lower() == "authorization"):
+        return (f"auth: {{api_key: {{in: {scheme.location or 'header'}, name: {_flow(scheme.param_name)}, "
+                f'value: "${{API_KEY}}"}}}}')
+    if scheme.type == "oauth2" and scheme.token_url:
+        return (f"auth: {{oauth2: {{token_url: {_flow(scheme.token_url)}, client_id: \"${{CLIENT_ID}}\", "
+                f'client_secret: "${{CLIENT_SECRET}}"}}}}')
+    return 'auth: {bearer: "${API_TOKEN}"}'
+
+
+def credential_parameters(compiled: CompiledOpenAPI) -> list[str]:
+    """Names (as written) of query, header and cookie parameters that carry a credential, in first-use order."""
+    found: dict[str, None] = {}
+    for op in compiled.operations:
+        properties = op.operation.input_schema.get("properties") or {}
+        for param in op.plan.params:
+            if param.location not in ("query", "header", "cookie"):
+                continue
+            described = (properties.get(param.arg) or {}).get("description")
+            if norm(param.name) in _NAMES or (isinstance(described, str) and _SAID.search(described)):
+                found.setdefault(param.name)
+    return list(found)
+
+
+def _flow(text: str) -> str:
+    """A YAML flow scalar: plain where that reads back as the same string, else double-quoted."""
+    import json
+
+    return text if re.fullmatch(r"[A-Za-z0-9_./-]+", text) else json.dumps(text)
