@@ -9,8 +9,8 @@ a positive number. A typo (`MCPRT_LOGLEVEL=debug`, `MCPRT_STATEURL=redis://…`)
 
 - a variable named `MCPRT_…` that is no setting but close to one is a warning naming the setting
   ("did you mean MCPRT_LOG_LEVEL?"); names close to none are left alone (they are the manifest's own);
-- a limit that is set but is not a positive number is a warning saying the default applies and the
-  unit the limit takes; a limit written only in `.env` (which `env_limit` never reads) is one too.
+- a limit that is set but is not a positive, finite number is a warning saying which default applies
+  and the unit the limit takes; a limit written only in `.env` (which `env_limit` never reads) is one too.
 
 Both are warnings, not errors: the process behaves exactly as before, the operator is told.
 `KNOWN` is the one list of the variables mcprt reads (tests check that every `MCPRT_*` name in the
@@ -39,6 +39,18 @@ LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_MAX_SESSIONS": _COUNT, "MCPRT_MAX_SESSIONS_PER_CLIENT": _COUNT, "MCPRT_SESSION_IDLE_TIMEOUT": _SECONDS,
     "MCPRT_TEMPLATE_MAX_OUTPUT": ("characters", "1_000_000"), "MCPRT_TEMPLATE_TIMEOUT": _SECONDS,
     "MCPRT_RELOAD_TIMEOUT": _SECONDS, "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
+}
+# What each limit falls back to, as its warning says it (the constants live where each limit is read;
+# tests/cli/test_cli_env_names.py checks these against them).
+DEFAULTS: Mapping[str, str] = {
+    "MCPRT_MAX_MANIFEST_BYTES": "1,000,000 bytes", "MCPRT_MAX_MANIFEST_NODES": "100,000",
+    "MCPRT_MAX_SPEC_BYTES": "64,000,000 bytes", "MCPRT_MAX_MESSAGE_BYTES": "16,000,000 bytes",
+    "MCPRT_MAX_CONNECTIONS": "4,096 (fewer under a lower open-file limit)", "MCPRT_HEADER_TIMEOUT": "10 seconds",
+    "MCPRT_MAX_SESSIONS": "the manifest's server.http.max_sessions (10,000 unless set)",
+    "MCPRT_MAX_SESSIONS_PER_CLIENT": "the manifest's server.http.max_sessions_per_client (100 unless set)",
+    "MCPRT_SESSION_IDLE_TIMEOUT": "the manifest's server.http.session_idle_timeout (600 seconds unless set)",
+    "MCPRT_TEMPLATE_MAX_OUTPUT": "1,000,000 characters", "MCPRT_TEMPLATE_TIMEOUT": "2 seconds",
+    "MCPRT_RELOAD_TIMEOUT": "60 seconds", "MCPRT_TRACES_FLUSH_TIMEOUT": "2 seconds",
 }
 # Switches and values read directly where they are used.
 OTHERS = frozenset({
@@ -77,12 +89,21 @@ def problems(dotenv: Mapping[str, str] | None = None) -> list[str]:
         value = environ.get(name)
         if value is not None and env_limit(name, -1.0) == -1.0:
             shown = value if len(value) <= 40 else value[:37] + "..."
-            found.append(f"{name}={shown!r} is not a positive number ({unit}, e.g. {name}={example}; "
-                         "no unit suffix), so the default applies")
+            found.append(f"{name}={shown!r} is not a {_problem(value)} ({unit}, e.g. {name}={example}; "
+                         f"no unit suffix), so the default applies: {DEFAULTS[name]}")
         elif value is None and name in dotenv:
             found.append(f"{name} in .env is not read: limits come from the environment only "
                          f"(export {name}=… or set it where the process starts)")
     return found
+
+
+def _problem(value: str) -> str:
+    """What `value` lacks to be a limit: a number that is positive, or finite (`inf`, `1e999`)."""
+    try:
+        number = float(value.strip().replace("_", ""))
+    except ValueError:
+        return "positive number"
+    return "finite number" if number > 0 else "positive number"  # nan > 0 is False: "positive" then
 
 
 def warn_once() -> None:

@@ -40,13 +40,13 @@ class Settings(BaseSettings):
 
 def env_limit(name: str, default: float) -> float:
     """A positive limit from the environment variable `name` (`_` allowed as digit separator, e.g.
-    `MCPRT_MAX_SPEC_BYTES=64_000_000`); a missing, malformed or non-positive value gives `default`.
+    `MCPRT_MAX_SPEC_BYTES=64_000_000`); a missing, malformed, non-positive or infinite value gives `default`.
     Read when used, so an operator or a test can change a limit without restarting anything else."""
     try:
         value = float(os.environ.get(name, "").strip().replace("_", ""))
     except ValueError:
         return default
-    return value if value > 0 else default
+    return value if 0 < value < float("inf") else default  # "inf", "1e999": not a limit (nan fails too)
 
 
 def load_settings() -> Settings:

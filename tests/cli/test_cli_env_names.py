@@ -42,12 +42,60 @@ def test_misspelt_names_and_malformed_limits_are_warned_about(tmp_path: Path) ->
         "MCPRT_MAX_SPEC_BYTES in .env is not read: limits come from the environment only "
         "(export MCPRT_MAX_SPEC_BYTES=… or set it where the process starts)",
         "MCPRT_MAX_CONNECTIONS='-1' is not a positive number (a count, e.g. MCPRT_MAX_CONNECTIONS=200; "
-        "no unit suffix), so the default applies",
+        "no unit suffix), so the default applies: 4,096 (fewer under a lower open-file limit)",
         "MCPRT_TEMPLATE_TIMEOUT='5s' is not a positive number (seconds, e.g. MCPRT_TEMPLATE_TIMEOUT=2.5; "
-        "no unit suffix), so the default applies",
+        "no unit suffix), so the default applies: 2 seconds",
     ], done.stderr
     # names close to no setting are the manifest's own; their values are never shown
     assert "gh-secret-1" not in done.stderr and "tok-2" not in done.stderr and "GITHUB" not in done.stderr
+
+
+def test_an_infinite_limit_is_one_warning_and_the_default_not_a_crash(tmp_path: Path) -> None:
+    """`MCPRT_MAX_MANIFEST_BYTES=inf` (or 1e999) parsed as a float and ended `mcprt validate` with
+    "internal error: OverflowError"; it is malformed as any other: one warning naming the setting, what is
+    wrong with the value and the default used, and the command works with that default."""
+    manifest = _folder(tmp_path)
+    for value in ("inf", "1e999"):
+        done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={"MCPRT_MAX_MANIFEST_BYTES": value})
+        assert done.returncode == 0 and "internal error" not in done.stderr, done.stderr
+        warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+        assert warned == [
+            f"MCPRT_MAX_MANIFEST_BYTES={value!r} is not a finite number (bytes, e.g. "
+            "MCPRT_MAX_MANIFEST_BYTES=64_000_000; no unit suffix), so the default applies: 1,000,000 bytes",
+        ], done.stderr
+
+
+def test_the_defaults_named_are_the_ones_applied() -> None:
+    """The warnings' defaults (`envcheck.DEFAULTS`) are the constants where each limit is read."""
+    from mcprt.envcheck import DEFAULTS, LIMITS
+    from mcprt.expressions import budget
+    from mcprt.manifest import limits as manifest_limits
+    from mcprt.manifest.model import HttpConfig
+    from mcprt.observability import tracing
+    from mcprt.reload import reloader
+    from mcprt.server import limits as server_limits
+    from mcprt.sources.mcp import lines
+
+    assert set(DEFAULTS) == set(LIMITS)
+    numbers = {
+        "MCPRT_MAX_MANIFEST_BYTES": manifest_limits.DEFAULT_MAX_MANIFEST_BYTES,
+        "MCPRT_MAX_MANIFEST_NODES": manifest_limits.DEFAULT_MAX_MANIFEST_NODES,
+        "MCPRT_MAX_SPEC_BYTES": manifest_limits.DEFAULT_MAX_SPEC_BYTES,
+        "MCPRT_MAX_MESSAGE_BYTES": lines.DEFAULT_MAX_MESSAGE_BYTES,
+        "MCPRT_MAX_CONNECTIONS": server_limits.DEFAULT_MAX_CONNECTIONS,
+        "MCPRT_HEADER_TIMEOUT": server_limits.DEFAULT_HEADER_TIMEOUT,
+        "MCPRT_MAX_SESSIONS": HttpConfig.model_fields["max_sessions"].default,
+        "MCPRT_MAX_SESSIONS_PER_CLIENT": HttpConfig.model_fields["max_sessions_per_client"].default,
+        "MCPRT_SESSION_IDLE_TIMEOUT": HttpConfig.model_fields["session_idle_timeout"].default,
+        "MCPRT_TEMPLATE_MAX_OUTPUT": budget.DEFAULT_MAX_OUTPUT,
+        "MCPRT_TEMPLATE_TIMEOUT": budget.DEFAULT_TIMEOUT,
+        "MCPRT_RELOAD_TIMEOUT": reloader.RELOAD_TIMEOUT_SECONDS,
+        "MCPRT_TRACES_FLUSH_TIMEOUT": tracing.DEFAULT_FLUSH_TIMEOUT,
+    }
+    assert set(numbers) == set(LIMITS)
+    for name, number in numbers.items():
+        said = f"{int(number):,}" if float(number).is_integer() else f"{number}"
+        assert re.search(rf"(^|\(){re.escape(said)}( |\)|$)", DEFAULTS[name]), (name, number, DEFAULTS[name])
 
 
 def test_correct_settings_draw_no_warning(tmp_path: Path) -> None:
@@ -60,10 +108,14 @@ def test_correct_settings_draw_no_warning(tmp_path: Path) -> None:
 
 def test_mcprt_up_warns_once_in_its_log_format(tmp_path: Path) -> None:
     manifest = _folder(tmp_path)
-    with mcprt_http(manifest, "--no-reload", env=child_env(MCPRT_LOG_FORMAT="json", MCPRT_LOGLEVEL="debug")) as up:
+    env = child_env(MCPRT_LOG_FORMAT="json", MCPRT_LOGLEVEL="debug", MCPRT_TEMPLATE_TIMEOUT="5s")
+    with mcprt_http(manifest, "--no-reload", env=env) as up:
         log = up.wait_log("did you mean MCPRT_LOG_LEVEL?")
+        log = up.wait_log("MCPRT_TEMPLATE_TIMEOUT")
     lines = [line for line in log.splitlines() if "MCPRT_LOGLEVEL" in line]
     assert len(lines) == 1 and '"level": "warning"' in lines[0] and '"logger": "mcprt.env"' in lines[0], log
+    (limit,) = [line for line in log.splitlines() if "MCPRT_TEMPLATE_TIMEOUT" in line]  # one, though read per render
+    assert "so the default applies: 2 seconds" in limit and '"logger": "mcprt.env"' in limit, log
 
 
 def test_known_names_cover_every_name_the_code_and_the_readme_use() -> None:

@@ -94,12 +94,30 @@ def test_without_a_pin_the_error_says_how_to_work_offline(tmp_path: Path, upstre
     online = mcprt_cli("tools", str(manifest), env=_env(tmp_path))
     assert online.returncode == 2
     assert "cannot fetch the document" in online.stderr
-    assert "save a copy as spec/notes.json beside the manifest" in online.stderr and "--offline" in online.stderr
+    assert "run `mcprt pin MANIFEST` while the URL is reachable: it writes the pinned copy spec/notes.json " \
+        "beside the manifest" in online.stderr and "--offline" in online.stderr
     offline = mcprt_cli("tools", str(manifest), "--offline", env=_env(tmp_path))
     assert offline.returncode == 2
-    assert "offline, and neither a pinned copy (spec/notes.json beside the manifest) nor a cached copy" \
-        in offline.stderr
+    assert "offline, and neither a pinned copy (spec/notes.json beside the manifest, which `mcprt pin MANIFEST` " \
+        "writes while the URL is reachable) nor a cached copy" in offline.stderr
     assert "Traceback" not in online.stderr + offline.stderr
+
+
+@pytest.mark.parametrize(("url_path", "named"), [
+    ("notes.yaml", "spec/notes.yaml"), ("openapi.yml", "spec/notes.yml"), ("spec.JSON", "spec/notes.json"),
+    ("openapi", "spec/notes.json or .yaml (as the description is written)"),
+])
+def test_the_offline_hint_names_the_file_pin_would_write(tmp_path: Path, upstream: CatchAll, url_path: str,
+                                                         named: str) -> None:
+    """A YAML spec's hint said `spec/notes.json`, which `mcprt pin` would never write; it names what pin
+    writes (the URL's extension; a URL without one: either, as the body is JSON or YAML) and the command."""
+    dead = f"http://127.0.0.1:{free_port()}/{url_path}"
+    manifest = _folder(tmp_path, dead, upstream.base, pinned=False)
+    for flags in ([], ["--offline"]):
+        done = mcprt_cli("validate", str(manifest), *flags, env=_env(tmp_path))
+        assert done.returncode == 2, done.stderr
+        assert f"{named} beside the manifest" in done.stderr and "pinned copy" in done.stderr, done.stderr
+        assert "`mcprt pin MANIFEST`" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("command", LOADING)

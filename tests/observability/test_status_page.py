@@ -166,3 +166,27 @@ def test_a_signed_in_browser_leaves_no_rejection_in_the_log(served: UpProcess) -
         finally:
             browser.close()
     assert not [line for line in served.stderr[logged:] if "rejected request" in line], served.log()
+
+
+def test_the_inspector_shows_no_saving_for_a_failed_call(served: UpProcess) -> None:
+    """A new-user trial saw "-43% saved" on an error call: its error text replaces the upstream body, so
+    no saving is shown for it (the tools table already counts only successful calls), and the pane says
+    the model got the error; a successful call still shows its saving."""
+    import httpx
+
+    auth = {"Authorization": f"Bearer {ALICE_TOKEN}"}
+    recent = httpx.get(f"{served.base}/status.json", headers=auth, timeout=30).json()["recent"]
+    failed = next(c for c in recent if c["tool"] == "get_pet" and c["outcome"] != "ok")
+    assert failed["bytes_raw"] > 0, failed  # the upstream's 404 body: the old page divided by it
+    fine = next(c for c in recent if c["tool"] == "list_pets")
+
+    def inspected(call: dict) -> str:
+        page = httpx.get(f"{served.base}/status", params={"call": call["id"]}, headers=auth, timeout=30).text
+        start = page.index('<p id="inspected"')
+        return page[start:page.index("</div></div>", start)]
+
+    failure = inspected(failed)
+    assert f"· {failed['outcome']}" in failure
+    assert "saved" not in failure and "added by shaping" not in failure, failure
+    assert "Sent to the model (the error)" in failure
+    assert "% saved" in inspected(fine)

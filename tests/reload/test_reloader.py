@@ -69,7 +69,7 @@ async def test_rename_and_remove_are_reported_by_name(
     (applied,) = log_lines.fields("reload applied")
     assert applied["changes"] == "+find_notes -count -search"
     assert applied["list_changed"] is True and applied["trigger"] == "signal"
-    assert applied["clients_notified"] is False  # no server here: nobody to notify
+    assert applied["sessions_notified"] == 0  # no server here: nobody to notify
 
 
 async def test_a_description_change_is_a_changed_tool(project: Project, runtime: Runtime, reloader: Reloader) -> None:

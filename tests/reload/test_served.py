@@ -64,8 +64,21 @@ async def test_add_remove_rename_notify_and_prune_does_not(project: Project) -> 
             await anyio.sleep(0.5)  # a notification would have arrived by now
             assert catcher.count == seen, "a prune-only change must not send list_changed"
     log = up.log()
-    assert re.search(r"reload applied .*changes=\+count \+tag .*clients_notified=True", log), log
-    assert re.search(r"reload applied .*changes=no tool changes .*clients_notified=False", log), log
+    # the one client's GET stream got each list_changed; the log line says so, as the notifier's does
+    assert re.search(r"reload applied .*changes=\+count \+tag .*sessions_notified=1 ", log), log
+    assert re.search(r"reload applied .*changes=no tool changes .*sessions_notified=0 ", log), log
+
+
+async def test_a_reload_with_no_session_connected_says_none_was_notified(project: Project) -> None:
+    """The reload line said `clients_notified=True` beside `tools/list_changed sent sessions=0`: both
+    now give the count of sessions that received it."""
+    with mcprt_up_http(project.manifest) as up:
+        project.write("mcp.yaml", project.manifest_text(tools="search: {name: find}"))
+        up.wait_log("reload applied")
+        log = up.wait_log("tools/list_changed sent")
+    assert re.search(r"tools/list_changed sent .*sessions=0", log), log
+    (line,) = [line for line in log.splitlines() if "reload applied" in line]
+    assert "sessions_notified=0 " in line and "clients_notified" not in line, line
 
 
 async def test_a_broken_save_keeps_serving_and_a_fix_applies(project: Project) -> None:

@@ -213,6 +213,32 @@ def test_non_loopback_bind_without_auth_refuses_to_start(tmp_path: Path) -> None
         assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_wildcard_bind_announces_usable_urls(tmp_path: Path, log_format: str) -> None:
+    """`--host 0.0.0.0` printed `http://0.0.0.0:PORT/mcp`, an address no client can use: the banner says it
+    listens on all interfaces and gives the loopback URL (which a client then uses) and the host's name."""
+    manifest = demo_manifest(tmp_path, auth=True)
+    with mcprt_http(manifest, "--host", "0.0.0.0", "--no-reload", env=child_env(MCPRT_LOG_FORMAT=log_format)) as up:
+        port = up.url.split(":")[2].split("/")[0]
+        assert up.url == f"http://127.0.0.1:{port}/mcp", up.log()
+        (banner,) = [line for line in up.log().splitlines() if "serving '" in line]
+        hostname = socket.gethostname()
+        said = json.loads(banner)["msg"] if log_format == "json" else banner
+        assert f"(listening on all interfaces, 0.0.0.0:{port}; from other machines http://{hostname}:{port}/mcp; " \
+            in said, said
+        assert "http://0.0.0.0" not in banner
+        if log_format == "json":
+            fields = json.loads(banner)
+            assert fields["url"] == up.url and fields["listen"] == f"0.0.0.0:{port}"
+            assert fields["urls"] == [up.url, f"http://{hostname}:{port}/mcp"]
+
+        async def call() -> str:
+            async with http_client(up.url) as client:
+                return text_of(await client.call_tool("add", {"a": 1, "b": 2}))
+
+        assert anyio.run(call) == "3"  # the announced URL serves
+
+
 def test_cli_flag_beats_environment(tmp_path: Path) -> None:
     """MCPRT_HOST=0.0.0.0 would be refused, but --host 127.0.0.1 wins; MCPRT_PORT is overridden too."""
     manifest = demo_manifest(tmp_path)

@@ -21,8 +21,13 @@ def run_record(targets: list[str], args_text: str, name: str | None) -> int:
     replay = recorded.replay
     if replay.snapshot is not None:
         print(f"snapshot: {replay.snapshot.path}")
-    if replay.run is not None:
-        print(f"bytes: {bytes_summary(replay.run.raw_bytes, replay.run.sent_bytes)}")
+    # The live call's figures: the call the log line (`raw_bytes`, `sent_bytes`) describes, upstream body
+    # bytes as received. The replay serves the case's JSON compact, so its raw figure (the snapshot's and
+    # `mcprt test`'s) is smaller when upstream sent indented or escaped JSON: said, not silently swapped.
+    print(f"bytes: {bytes_summary(recorded.live_raw, recorded.live_sent)}")
+    if replay.run is not None and replay.run.raw_bytes != recorded.live_raw:
+        print(f"replayed: {bytes_summary(replay.run.raw_bytes, replay.run.sent_bytes)} (the case's body as "
+              "compact JSON, as `mcprt test` and the snapshot count it)")
     if not replay.passed:
         # The live call and its replay disagree: say so now rather than at the next `mcprt test`.
         print(replay.explain(), file=sys.stderr)

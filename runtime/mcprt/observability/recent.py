@@ -27,6 +27,15 @@ BODY_BUDGET = 8 * 1024 * 1024  # upstream bytes of bodies the ring may keep refe
 MINUTES = 60
 
 
+def saved_ratio(outcome: str, raw_bytes: int, sent_bytes: int) -> float | None:
+    """Share of the upstream bytes the model did not receive, for a call (or calls) that ended `outcome`:
+    None unless it is "ok" with raw bytes. Only a successful answer is shaped; an error's text replaces
+    the upstream body rather than pruning it, so a "saving" of a failed call means nothing."""
+    if outcome != "ok" or raw_bytes <= 0:
+        return None
+    return (raw_bytes - sent_bytes) / raw_bytes
+
+
 @dataclass(slots=True)
 class ToolFigures:
     calls: int = 0
@@ -47,7 +56,7 @@ class ToolFigures:
     def saved_ratio(self) -> float | None:
         """Share of the upstream bytes of successful calls the model did not receive (None before
         any such byte)."""
-        return (self.ok_raw_bytes - self.ok_sent_bytes) / self.ok_raw_bytes if self.ok_raw_bytes else None
+        return saved_ratio("ok", self.ok_raw_bytes, self.ok_sent_bytes)
 
     def percentile(self, q: float) -> float | None:
         """Nearest-rank percentile of the recent latencies, in seconds."""
@@ -74,6 +83,11 @@ class RecentCall:
     upstream: Any = None  # the UpstreamResult (by reference) while within the body budget
     content: Any = None  # the shaped content blocks (by reference)
     kept: int = 0  # bytes this entry counts against the budget
+
+    @property
+    def saved_ratio(self) -> float | None:
+        """This call's saving by the one rule (`saved_ratio`): None for a failed call."""
+        return saved_ratio(self.outcome, self.raw_bytes, self.sent_bytes)
 
 
 @dataclass(frozen=True, slots=True)

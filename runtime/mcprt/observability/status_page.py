@@ -213,12 +213,14 @@ def _inspector(c: RecentCall, p: Payloads) -> str:
 
     args = _e(json.dumps(p.arguments, ensure_ascii=False, default=str))
     status = f" · upstream HTTP {c.upstream_status}" if c.upstream_status is not None else ""
-    saved = f" · {(c.raw_bytes - c.sent_bytes) / c.raw_bytes:.0%} saved" if c.raw_bytes else ""
+    ratio = c.saved_ratio  # a failed call has none: its error text is not a shaped answer
+    saved = "" if ratio is None else f" · {ratio:.0%} saved" if ratio >= 0 else f" · {-ratio:.0%} added by shaping"
     error = f'<p class="bad">{_e(c.error)}</p>' if c.error else ""
+    sent_title = "Sent to the model" if c.outcome == "ok" else "Sent to the model (the error)"
     return (f'<p id="inspected" data-call="{c.id}"><b>{_e(c.tool)}</b> at {_clock(c.time)} · {_e(c.outcome)}'
             f'{status} · {_ms(c.latency)}{saved}</p><p>arguments: <code>{args}</code></p>{error}'
             f'<div class="panes">{pane("Upstream body", p.raw, c.raw_bytes, p.raw_cut, "raw")}'
-            f'{pane("Sent to the model", p.sent, c.sent_bytes, p.sent_cut, "sent")}</div>')
+            f'{pane(sent_title, p.sent, c.sent_bytes, p.sent_cut, "sent")}</div>')
 
 
 # --- formatting -----------------------------------------------------------------------------------

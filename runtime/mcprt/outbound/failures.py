@@ -54,6 +54,8 @@ def describe_transport_error(exc: httpx.HTTPError, target: str, attempts: int) -
             return f"upstream redirected to an invalid URL; not followed ({target})"
         if "disconnect" in text or "peer closed" in text or "incomplete" in text:
             return f"upstream closed the connection before the response was complete{tries} ({target})"
+        if "buffer too long" in text:  # h11: the response head outgrew its 16 KB limit
+            return _header_too_long(tries, target)
         return f"upstream sent a malformed HTTP response{tries} ({target})"
     if isinstance(exc, httpx.LocalProtocolError):
         return f"the request could not be sent: a header or the URL is not valid HTTP ({target})"
@@ -70,6 +72,7 @@ def describe_client_error(exc: aiohttp.ClientError, target: str, attempts: int) 
     """One line saying what went wrong talking to upstream through aiohttp, for a ToolCallError
     (the same words as `describe_transport_error` for the same failure)."""
     import aiohttp
+    from aiohttp.http_exceptions import LineTooLong
 
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(exc, aiohttp.ClientProxyConnectionError | aiohttp.ClientHttpProxyError):
@@ -90,8 +93,19 @@ def describe_client_error(exc: aiohttp.ClientError, target: str, attempts: int) 
     if isinstance(exc, aiohttp.ClientOSError):
         return _broken(exc, tries, target)
     if isinstance(exc, aiohttp.ClientResponseError):  # the response head could not be parsed
+        if any(isinstance(e, LineTooLong) for e in _chain(exc)):
+            return _header_too_long(tries, target)
         return f"upstream sent a malformed HTTP response{tries} ({target})"
     return f"the upstream request failed ({type(exc).__name__}){tries} ({target})"
+
+
+def _header_too_long(tries: str, target: str) -> str:
+    """A response header (or head) over the limit both clients apply: a well-formed response this
+    runtime refuses, so the message names the limit rather than calling it malformed."""
+    from .transport import MAX_HEADER_LINE
+
+    return (f"upstream sent a response header longer than the {MAX_HEADER_LINE // 1024} KB limit "
+            f"({MAX_HEADER_LINE:,} bytes); the response was not read{tries} ({target})")
 
 
 def _reason_of_aiohttp_connect_error(exc: aiohttp.ClientConnectorError) -> str:

@@ -58,6 +58,7 @@ BACKOFF_AFTER = 3  # failed attempts in a row before file-triggered attempts are
 BACKOFF_FIRST_SECONDS = 0.5  # then 1, 2, 4 … up to BACKOFF_MAX_SECONDS
 BACKOFF_MAX_SECONDS = 8.0
 RELOAD_TIMEOUT_SECONDS = 60.0  # MCPRT_RELOAD_TIMEOUT: a compile running longer is abandoned
+NOTIFIED_WAIT_SECONDS = 1.0  # how long "reload applied" waits for the list_changed fan-out's count
 SUPERSEDED = "superseded by a newer save"
 
 
@@ -357,6 +358,7 @@ class Reloader:
         self.status.succeeded(trigger, seconds)
         self._tell_notifier("ok")
         changes = await asyncio.to_thread(diff_toolsets, old, new)  # every definition of two sets: CPU
+        notified = await self._sessions_notified(list_changed)
         log_event(
             "reload applied",
             trigger=trigger,
@@ -364,7 +366,7 @@ class Reloader:
             changes=changes.summary(),
             tools=len(new.tools),
             list_changed=list_changed,
-            clients_notified=list_changed and self.notifier is not None,  # the server's notifier sends
+            sessions_notified=notified,  # as the notifier's `tools/list_changed sent sessions=N`
             sources_opened=",".join(compiled.sync.opened) or "-",
             sources_reused=len(compiled.sync.reused),
             ms=round(seconds * 1000, 1),
@@ -422,6 +424,17 @@ class Reloader:
         for listener in list(self._attempt_listeners):
             listener()
         return ReloadOutcome(False, trigger, seconds, abandoned=reason)
+
+    async def _sessions_notified(self, list_changed: bool) -> int | str:
+        """The sessions the swap's `tools/list_changed` reached: 0 when nothing changed or no server
+        notifies (a one-shot reload), "pending" when the fan-out has not finished within a second (the
+        notifier's own log line then gives the count). It said `clients_notified=True` beside
+        `sessions=0` before: that a notification was due, not that anyone received it."""
+        wait = getattr(self.notifier, "tools_notified", None)
+        if not list_changed or wait is None:
+            return 0
+        sent = await wait(NOTIFIED_WAIT_SECONDS)
+        return "pending" if sent is None else sent
 
     def _tell_notifier(self, manifest_status: str) -> None:
         """The server's notifier shows this on /healthz (`manifest`)."""

@@ -47,6 +47,7 @@ class Notifier:
         self._connections: dict[str, Connection] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        self._tools_task: asyncio.Task[int] | None = None  # the latest tools/list_changed fan-out
 
     # --- connections ------------------------------------------------------------------------
 
@@ -156,6 +157,20 @@ class Notifier:
         task = asyncio.get_running_loop().create_task(self.notify_tools_changed())
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+        self._tools_task = task
+
+    async def tools_notified(self, within: float) -> int | None:
+        """How many handshake-era sessions the latest scheduled `tools/list_changed` reached (the
+        `sessions` of its log line), waiting up to `within` seconds for it; None if it has not finished
+        (a slow client's stream) or none was scheduled. Called from the connections' loop, after a swap."""
+        await asyncio.sleep(0)  # a swap from another thread schedules the fan-out with call_soon_threadsafe
+        task, self._tools_task = self._tools_task, None  # each fan-out is reported once
+        if task is None:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), within)
+        except Exception:  # TimeoutError (still sending), or the fan-out itself failed
+            return None
 
     async def notify_tools_changed(self) -> int:
         """Tell every client now; returns how many handshake-era connections were sent to.

@@ -36,9 +36,20 @@ class ServeOptions:
     public_url: str | None = None  # `server.public_url` (or the OAuth audience's base): see `public_base`
 
     def url(self, port: int | None = None) -> str:
-        """The endpoint URL on the bind address (IPv6 hosts in brackets; `port` overrides for port 0)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port if port is None else port}{self.path}"
+        """The endpoint URL a client on this machine opens (`port` overrides for port 0): the bind
+        address, loopback for a wildcard bind (`0.0.0.0` is where to listen, not an address to connect
+        to); IPv6 hosts in brackets."""
+        return reachable_base(self.host, self.port if port is None else port) + self.path
+
+    def network_urls(self, port: int | None = None) -> list[str]:
+        """For a wildcard bind, the endpoint URL other machines may use (by this host's name, as
+        `socket.gethostname()` gives it: no DNS lookup); none otherwise."""
+        if not is_wildcard(self.host):
+            return []
+        import socket
+
+        name = socket.gethostname()
+        return [f"http://{name}:{self.port if port is None else port}{self.path}"] if name else []
 
     def public_base(self, port: int | None = None) -> str:
         """The base URL of absolute links to this server (approval links, the status page's endpoint):
@@ -46,13 +57,28 @@ class ServeOptions:
         only this machine can then open: `mcprt validate` warns where that matters)."""
         if self.public_url:
             return self.public_url
-        host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port if port is None else port}"
+        return reachable_base(self.host, self.port if port is None else port)
 
     def public_endpoint(self, port: int | None = None) -> str:
         """The MCP endpoint's URL as clients from outside reach it (`public_base` + `path`)."""
         return self.public_base(port) + self.path
+
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # bind addresses meaning "every interface"
+
+
+def is_wildcard(host: str) -> bool:
+    """True for a bind address that listens on all interfaces (`0.0.0.0`, `::`, empty)."""
+    return host.strip("[]") in WILDCARD_HOSTS
+
+
+def reachable_base(host: str, port: int) -> str:
+    """`http://host:port` as a client connects to a listener bound to `host`: a wildcard bind is
+    reached through loopback (127.0.0.1 for `0.0.0.0`, ::1 for `::`); IPv6 hosts in brackets."""
+    bare = host.strip("[]")
+    if is_wildcard(bare):
+        bare = "::1" if ":" in bare else "127.0.0.1"
+    return f"http://[{bare}]:{port}" if ":" in bare else f"http://{bare}:{port}"
 
 
 def chosen_transport(transport: str | None, settings: Settings) -> str:

@@ -28,7 +28,7 @@ from .shared_state import open_shared_state
 from .notify import Notifier
 from .observe import Observatory, OperationTimer
 from .offers import LogLevels, UpstreamEvents
-from .options import ServeOptions, check_side_exposure, has_inbound_auth, is_loopback
+from .options import ServeOptions, check_side_exposure, has_inbound_auth, is_loopback, is_wildcard, reachable_base
 from .stdio import serve_stdio
 from ..toolset.stopping import RUNNING
 
@@ -143,7 +143,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                 address = side_sock.getsockname()
                 side_app = build_side_app(config, side[0], observatory.routes)
                 spawn(serve_http(side_app, side_sock, stop), "metrics listener")
-                status_page = f"http://{_host(side[0])}:{address[1]}/status"
+                status_page = f"{reachable_base(side[0], address[1])}/status"
                 announce(f"mcprt: metrics and status at {status_page}", url=status_page)
             _banner(runtime, options, None)
             spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
@@ -345,7 +345,16 @@ def _banner(runtime: Runtime, options: ServeOptions, port: int | None) -> None:
         "JSON responses" if options.json_response else "JSON responses, SSE when a call may stream",
         _auth_trait(manifest),
     ]
-    announce(f"{head} at {options.url(port)} ({', '.join(traits)})", **facts, url=options.url(port))
+    url = options.url(port)
+    if not is_wildcard(options.host):
+        announce(f"{head} at {url} ({', '.join(traits)})", **facts, url=url)
+        return
+    # A wildcard bind is where to listen, not an address to connect to: say so, and give usable URLs.
+    others = options.network_urls(port)
+    listen = f"{_host(options.host or '0.0.0.0')}:{port}"
+    where = [f"listening on all interfaces, {listen}", *(f"from other machines {u}" for u in others)]
+    announce(f"{head} at {url} ({'; '.join(where)}; {', '.join(traits)})",
+             **facts, url=url, listen=listen, urls=[url, *others])
 
 
 def _auth_trait(manifest: Manifest) -> str:

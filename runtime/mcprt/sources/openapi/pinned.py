@@ -33,27 +33,53 @@ def pinned_spec(manifest_dir: Path, source: str) -> Path | None:
     return None
 
 
+def pin_suffix(url: str, body: bytes | None = None) -> str | None:
+    """The extension `mcprt pin` gives the pinned copy of `url`: the URL path's own (`.json`, `.yaml`,
+    `.yml`), else what `body` looks like (`.json` for `{`/`[`, else `.yaml`); None when neither tells
+    (no telling suffix and no body yet)."""
+    from urllib.parse import urlparse
+
+    suffix = Path(urlparse(url).path).suffix.lower()
+    if suffix in PINNED_SPEC_SUFFIXES:
+        return suffix
+    if body is None:
+        return None
+    return ".json" if body.lstrip()[:1] in (b"{", b"[") else ".yaml"
+
+
+def _pin_target(source: str, url: str) -> str:
+    """The pinned copy `mcprt pin` would write for `url`, as the hints name it."""
+    suffix = pin_suffix(url)
+    if suffix is not None:
+        return f"{PINNED_SPEC_DIR}/{source}{suffix}"
+    return f"{PINNED_SPEC_DIR}/{source}.json or .yaml (as the description is written)"
+
+
 def open_description(source: str, location: str, base_dir: Path, cache_dir: Path | None, *,
                      offline: bool) -> tuple[LoadedDocument, list[str], list[Path]]:
     if not is_url(location):
         document = load_document(location, base_dir, cache_dir)
         return document, [], [(base_dir / location).resolve()]
     pinned = pinned_spec(base_dir, source)
-    shown = f"{PINNED_SPEC_DIR}/{pinned.name}" if pinned else f"{PINNED_SPEC_DIR}/{source}.json"
+    # The hints name the file `mcprt pin` writes (its extension follows the URL's), and the command.
+    shown = f"{PINNED_SPEC_DIR}/{pinned.name}" if pinned else _pin_target(source, location)
     if offline:
         if pinned is not None:
             return load_document(str(pinned), base_dir, cache_dir), [], [pinned]
         try:
             return load_document(location, base_dir, cache_dir, network=False), [], []
         except SpecError:
-            raise SpecError(location, "", f"offline, and neither a pinned copy ({shown} beside the manifest) "
+            raise SpecError(location, "", f"offline, and neither a pinned copy ({shown} beside the manifest, "
+                                          "which `mcprt pin MANIFEST` writes while the URL is reachable) "
                                           "nor a cached copy of this URL exists") from None
     try:
         return load_document(location, base_dir, cache_dir), [], []
     except SpecError as exc:
         if pinned is None:
-            raise SpecError(exc.document, exc.pointer, f"{exc.message}; to work without network, save a copy as "
-                                                       f"{shown} beside the manifest (used when the fetch fails, "
-                                                       "and always with --offline)") from None
+            raise SpecError(exc.document, exc.pointer, f"{exc.message}; to work without network, run "
+                                                       f"`mcprt pin MANIFEST` while the URL is reachable: it "
+                                                       f"writes the pinned copy {shown} beside the manifest "
+                                                       "(used when the fetch fails, and always with --offline)") \
+                from None
         warning = f"{exc.message}; using the pinned copy {shown}"
         return load_document(str(pinned), base_dir, cache_dir), [warning], [pinned]
