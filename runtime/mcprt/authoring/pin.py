@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from ..manifest.loader import find_manifest, load_manifest
 from ..manifest.model import OpenAPISource
 from ..sources.openapi import fetch as fetching
 from ..sources.openapi.loader import is_url
-from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES
+from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES, pin_suffix
 from ..testing.overrides import replay_environment
 
 
@@ -41,7 +40,7 @@ def pin_manifest(manifest: str | Path | None, cache_dir: Path | None) -> list[Pi
             continue
         fetched = fetching.fetch(source.openapi, cache_dir)
         folder = loaded.source_dirs.get(name, path.parent) / PINNED_SPEC_DIR
-        target = folder / f"{name}{_suffix(source.openapi, fetched.body)}"
+        target = folder / f"{name}{pin_suffix(source.openapi, fetched.body)}"
         stale = [folder / f"{name}{s}" for s in PINNED_SPEC_SUFFIXES if (folder / f"{name}{s}") != target]
         changed = not target.is_file() or target.read_bytes() != fetched.body
         if changed:
@@ -53,10 +52,3 @@ def pin_manifest(manifest: str | Path | None, cache_dir: Path | None) -> list[Pi
             note = ((note + "; ") if note else "") + "it references other documents by URL, which are not pinned"
         pinned.append(Pinned(name, source.openapi, target, len(fetched.body), changed, note))
     return pinned
-
-
-def _suffix(url: str, body: bytes) -> str:
-    suffix = Path(urlparse(url).path).suffix.lower()
-    if suffix in PINNED_SPEC_SUFFIXES:
-        return suffix
-    return ".json" if body.lstrip()[:1] in (b"{", b"[") else ".yaml"
