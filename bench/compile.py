@@ -8,7 +8,9 @@ Whole-process wall time and peak RSS of the child, and the bytes of the tools/li
 
 Start-up over stdio, from spawning the server to a completed tools/list (raw JSON-RPC lines, so
 no client-side schema checks get in the way): `mcprt up` cold and warm, and the Node peer
-(@ivotoby/openapi-mcp-server 1.16.1, `node bin/mcp-server.js --openapi-spec SPEC`).
+(@ivotoby/openapi-mcp-server 1.16.1, `node bin/mcp-server.js --openapi-spec SPEC`). `--startup` also
+runs `mcprt up` cold with hot reload on (the default; the rest run `--no-reload`), and with
+`--baseline RUNTIME_DIR` another checkout's the same way, in the same rounds.
 
 Goals: mcprt cold ≥ 10× faster than the peer (≥ 5× was the first goal), ≤ 1/3 of its peak RSS,
 tools/list ≥ 10× smaller, warm ≤ 0.5 s; start-up to tools/list ≤ the Node peer's.
@@ -19,7 +21,7 @@ settings and manifest, the description's digest, parse, compile, tool-set build,
 the response shapes `mcprt up` over stdio computes after that list, compile-cache write),
 interleaved with whole `mcprt tools --json` runs.
 
-    /work/venv/bin/python bench/compile.py [--quick] [--startup ROUNDS] [--phases ROUNDS [--baseline RUNTIME_DIR]]
+    /work/venv/bin/python bench/compile.py [--quick] [--startup ROUNDS] [--phases ROUNDS] [--baseline RUNTIME_DIR]
 """
 
 from __future__ import annotations
@@ -146,12 +148,24 @@ def startup_goals(starts: dict[str, list[Startup]]) -> list[Goal]:
     ]
 
 
-def run_startup(rounds: int) -> Section:
-    """Only the start-up part (mcprt cold, warm, Node peer; interleaved): for measuring one change."""
+def run_startup(rounds: int, baseline: Path | None = None) -> Section:
+    """Only the start-up part (mcprt cold, warm, Node peer; interleaved): for measuring one change.
+
+    Also `mcprt up` cold with hot reload on (the default users get; the goals use `--no-reload`, as
+    before) and, with `baseline` (another checkout's runtime/ folder), that checkout cold with hot
+    reload on, in the same rounds: its ratio to this tree is the A/B of a change on a default start."""
     spec = ensure_github_spec()
     manifest = write_manifest(spec)
     up = [*mcprt_command(), "up", str(manifest), "--transport", "stdio", "--no-reload"]
     starts: dict[str, list[Startup]] = {"mcprt cold": [], "mcprt warm": [], "Node peer": []}
+    reloading: dict[str, list[Startup]] = {"mcprt cold, hot reload on": []}
+    if baseline is not None:
+        reloading[f"baseline cold, hot reload on ({baseline})"] = []
+    if baseline is not None:  # untimed: the baseline's bytecode cache may not exist yet
+        startup([sys.executable, "-m", "mcprt", *up[len(mcprt_command()):]],
+                mcprt_env(MCPRT_CACHE_DIR=str(WORK / "startup-cache-warmup"), PYTHONPATH=str(baseline)),
+                "mcprt-up.log")
+        shutil.rmtree(WORK / "startup-cache-warmup", ignore_errors=True)
     for index in range(rounds):
         log(f"start-up: round {index + 1}/{rounds}")
         cache_dir = WORK / f"startup-cache-{index}"
@@ -162,14 +176,29 @@ def run_startup(rounds: int) -> Section:
         shutil.rmtree(cache_dir, ignore_errors=True)
         starts["Node peer"].append(startup(node_peer_command(spec, "http://127.0.0.1:9"), mcprt_env(),
                                            "node-peer.log"))
+        # both as `python -m mcprt` (the baseline cannot be the installed script), differing only in PYTHONPATH
+        module_up = [sys.executable, "-m", "mcprt", *up[len(mcprt_command()):-1]]
+        runs = [(module_up, {}, reloading["mcprt cold, hot reload on"])]
+        if baseline is not None:
+            runs.append((module_up, {"PYTHONPATH": str(baseline)}, list(reloading.values())[1]))
+        for command, extra, into in runs if index % 2 == 0 else runs[::-1]:  # alternate which goes first
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            into.append(startup(command, mcprt_env(MCPRT_CACHE_DIR=str(cache_dir), **extra), "mcprt-up.log"))
+        shutil.rmtree(cache_dir, ignore_errors=True)
     section = Section(
         title="Start-up over stdio to a completed tools/list (GitHub, 1,223 operations)",
         headers=["run", "wall (s, median)", "CPU (s, median)", "CPU (s, each run)", "peak RSS (MB, max)", "tools"],
         rows=[[name, f"{median([r.wall for r in runs]):.2f}", f"{median([r.cpu for r in runs]):.2f}",
                " ".join(f"{r.cpu:.2f}" for r in runs), f"{max(r.peak_rss_mb for r in runs):.0f}", runs[-1].tools]
-              for name, runs in starts.items()],
+              for name, runs in {**starts, **reloading}.items()],
     )
     section.goals = startup_goals(starts)
+    if baseline is not None:
+        (ours, theirs) = reloading.values()
+        section.notes.append(
+            "hot reload on, this tree vs baseline (medians; CPU, then wall): "
+            f"{median([r.cpu for r in ours]):.3f} vs {median([r.cpu for r in theirs]):.3f} s, "
+            f"{median([r.wall for r in ours]):.3f} vs {median([r.wall for r in theirs]):.3f} s")
     return section
 
 
@@ -356,10 +385,10 @@ if __name__ == "__main__":
     parser.add_argument("--phases", type=int, metavar="ROUNDS",
                         help="only the CPU per phase of a cold mcprt compile, ROUNDS fresh processes")
     parser.add_argument("--baseline", type=Path, metavar="RUNTIME_DIR",
-                        help="with --phases: also another checkout's runtime/ folder (e.g. `git archive main runtime "
-                             "| tar -x -C /tmp/main`, then /tmp/main/runtime), interleaved")
+                        help="with --phases or --startup: also another checkout's runtime/ folder (e.g. `git archive "
+                             "main runtime | tar -x -C /tmp/main`, then /tmp/main/runtime), interleaved")
     args = parser.parse_args()
     if args.phases:
         print(run_phases(args.phases, args.baseline).markdown())
     else:
-        print((run_startup(args.startup) if args.startup else run(args.quick)).markdown())
+        print((run_startup(args.startup, args.baseline) if args.startup else run(args.quick)).markdown())

@@ -59,6 +59,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     from ..server.options import check_exposure, chosen_transport, resolve_options
     from ..settings import load_settings
     from ..sources.openapi.cache import writes_deferred
+    from ..sources.openapi.loader import digests_recorded
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)
@@ -74,25 +75,32 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
         listener = listen(options.host, options.port)
     runtime = Runtime(manifest, settings, options.transport)
+    reload = reload and settings.reload
     try:
         # stdio: compile-cache writes wait until the client has its first tools/list (see _up_stdio)
         with progress("compiling the manifest…"), \
-                writes_deferred(enabled=options.transport == "stdio") as cache_writes:
+                writes_deferred(enabled=options.transport == "stdio") as cache_writes, \
+                digests_recorded(enabled=reload) as read_digests:
             try:
                 compiled = await runtime.start(loaded)
             except BaseException:
                 cache_writes.flush()
                 raise
+        if reload:
+            # Hot reload's baseline is the files as compiled (an edit before the watcher starts still
+            # counts); the descriptions' digests come from the compile, not a second hash.
+            from ..reload.baseline import record_baseline
+
+            record_baseline(runtime, read_digests)
         if compiled.warnings:
             print_diagnostics(compiled.warnings)
         if options.transport == "stdio":
-            await _up_stdio(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port,
+            await _up_stdio(runtime, options, reload=reload, metrics_port=metrics_port,
                             cache_writes=cache_writes.flush)
         else:
-            from ..server.serve import serve  # the MCP SDK and the HTTP stack load here
+            from ..server.serve import serve  # the MCP SDK, the HTTP stack and the reloader load here
 
-            await serve(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port,
-                        listener=listener)
+            await serve(runtime, options, reload=reload, metrics_port=metrics_port, listener=listener)
     finally:
         log_event("closing sources")
         await runtime.aclose()
@@ -115,10 +123,6 @@ async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: i
                 or tracing_wanted(config.observability.traces))
     signals = PendingSignals()  # until serve() installs its own: SIGHUP must not end the process
     signals.install()
-    if reload:  # hot reload's baseline is the files as compiled: edits before its watcher starts still count
-        from ..reload import reloader_for
-
-        reloader_for(runtime)
     with claim_stdio() as wire:
         wire.pending = signals
         if eligible(runtime.holder.current, observed=observed):
@@ -132,8 +136,12 @@ async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: i
                 return
             wire.replay = handoff.replay
         cache_writes()
-        if reload:  # the writes filled pending response shapes in, which may have read one more file
-            reloader_for(runtime).adopt_new_files()
+        if reload:
+            # The reloader loads now, after the first answer, from the baseline `_up` recorded; a file
+            # the writes read first (a `$ref` only pending response shapes reach) is baselined as it is.
+            from ..reload import reloader_for
+
+            reloader_for(runtime)
         from ..server.serve import serve  # the MCP SDK loads here
 
         await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire)

@@ -33,6 +33,7 @@ from ..manifest.loader import LoadedManifest
 from ..observability.log import log_event
 from ..settings import env_limit
 from .changes import ToolChanges, diff_toolsets
+from .baseline import take_baseline
 from .drain import Drainer
 from .files import (
     content_digest,
@@ -125,7 +126,7 @@ class Reloader:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failed_in_a_row = 0
         self._digests: dict[Path, str | None] = {}  # content of each watched file at the last attempt
-        self._remember_contents()
+        self._remember_contents(take_baseline(runtime))  # as compiled, when `mcprt up` recorded it
 
     # requests ------------------------------------------------------------------------------------
 
@@ -237,11 +238,15 @@ class Reloader:
                     known.setdefault(path, sig)
 
     def catch_up(self) -> None:
-        """Request a reload for watched files whose content changed since the baseline: a watcher
-        started after it did not see those edits (`mcprt up` over stdio answers its first
-        tools/list, then loads the SDK, before the watcher runs)."""
+        """Request a reload for watched files whose content changed since the baseline (as compiled,
+        when `mcprt up` recorded it: `reload.baseline`): a watcher started after it did not see those
+        edits (`mcprt up` over stdio answers its first tools/list, then loads the SDK, before the
+        watcher runs). Sources owning such a file are reopened, whatever their signatures say."""
         changed = {path for path in self.watch_set() if self._digests.get(path) != content_digest(path)}
         if changed:
+            # the sources' signatures may have been taken after such an edit: reopen those sources
+            for name in [name for name, files in self._signatures.items() if not changed.isdisjoint(files)]:
+                del self._signatures[name]
             self.request("files", changed)
 
     def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:

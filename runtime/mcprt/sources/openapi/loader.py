@@ -8,6 +8,7 @@ loaded on demand and remembered with a digest, so a cached compile can check the
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -16,7 +17,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -353,7 +354,60 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
 
     # Otherwise the bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
     document = LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings, reread, digest)
+    if _recording is not None:
+        _recording.add(path, digest)
     return document
+
+
+class ReadDigests:
+    """sha256 (hex) of each local API description file as the compiles inside `digests_recorded()`
+    read it, by resolved path: the bytes compiled are the bytes digested (see `reread`), so hot
+    reload takes its baseline from here instead of hashing the file again (13 MB: ~0.015 s)."""
+
+    MIXED = "mixed"  # two loads of one path disagreed: matches no file's digest, so a reload follows
+
+    def __init__(self) -> None:
+        self._found: dict[Path, str | PendingDigest] = {}
+        self._lock = threading.Lock()  # sources compile in threads
+
+    def add(self, path: Path, digest: str | PendingDigest) -> None:
+        with self._lock:
+            known = self._found.get(path)
+            if known is None or known is digest:
+                self._found[path] = digest
+            elif _resolved(known) != _resolved(digest):
+                self._found[path] = self.MIXED
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._found
+
+    def get(self, path: Path) -> str | None:
+        """The digest read for `path` (waits for one still being computed), None if none was read."""
+        known = self._found.get(path)
+        return None if known is None else _resolved(known)
+
+
+def _resolved(digest: str | PendingDigest) -> str:
+    return digest if isinstance(digest, str) else digest.result()
+
+
+_recording: ReadDigests | None = None
+
+
+@contextlib.contextmanager
+def digests_recorded(enabled: bool = True) -> Iterator[ReadDigests]:
+    """Record the digest of each local description that compiles inside this block load (`mcprt up`
+    with hot reload: the watcher's baseline is the content the running tool set was compiled from)."""
+    global _recording
+    found = ReadDigests()
+    if not enabled:
+        yield found
+        return
+    _recording = found
+    try:
+        yield found
+    finally:
+        _recording = None
 
 
 def _digest_entry(cache_dir: Path, path: Path) -> Path:
