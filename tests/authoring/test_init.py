@@ -158,6 +158,27 @@ def test_an_unknown_shape_alternative_keeps_what_the_other_alternatives_keep(pre
     assert pages and {k: v for k, v in kept.items() if v is not None} == pages  # the absent alternative: nulls
 
 
+def test_an_error_response_feeds_a_success_prune_only_when_it_can_come_as_a_success(prepared: list[Prepared]) -> None:
+    """Found by a new-user trial: every DigitalOcean suggestion kept its `default` error's `{id, message,
+    request_id}`. An error comes as a success only in the success's envelope (Slack's `ok`, status 200);
+    DigitalOcean documents 4xx responses (errors by status), Box's `ClientError` shares no flag."""
+    from mcprt.authoring.suggest import suggest_prune
+
+    def suggested(entry: str, tool: str) -> str:
+        found = next(p for p in prepared if p.entry == entry)
+        case = next(c for c in found.cases if c.tool == tool)
+        return suggest_prune(case.signals.success, case.signals.default, None, case.signals.hints) or ""
+
+    for tool in ("list_droplets", "get_droplet", "droplet_action", "list_droplet_actions"):
+        top = suggested("digitalocean", tool)
+        assert not top.startswith(("{id: id", "{message")) and "request_id" not in top, top
+    comment = suggested("box", "add_comment")
+    assert "help_url" not in comment and "request_id" not in comment and "code: code" not in comment, comment
+    history = suggested("slack", "channel_history")  # Slack answers errors with 200: its error fields stay
+    assert history.startswith("{callstack: callstack, error: error, needed: needed, provided: provided"), history
+    assert "ok: ok" in history, history
+
+
 def test_no_field_budget_keeps_every_hand_kept_field(prepared: list[Prepared]) -> None:
     """Why the rule has no budget (README): ranked by every signal the spec gives, 36 fields per list item keep
     every hand-kept field and save nothing, 32 already drop one the spec says nothing special about (GitHub's

@@ -48,8 +48,12 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   `body_text` beside `body`).
 - A typeless schema holding only `items` (Slack's description wraps its object schemas so) is read
   as the schema of its items.
-- The `default` response's top-level scalar fields are kept beside the result's (APIs such as
-  Slack's answer errors with status 200 in that shape).
+- The `default` response's top-level scalar fields are kept beside the result's when an error may
+  come as a success: the operation documents no 4xx/5xx response (`signals.py`: else errors come by
+  status, DigitalOcean's `{id, message, request_id}`) and the error shares a boolean top-level field
+  with the result (one envelope whose flag tells them apart: Slack's `ok`, answering errors with
+  status 200). Another error document (Stripe's `{error}`, Box's `{type: error, status, code}`) is
+  not part of a success body.
 
 *A list's items* (a record repeated on every item; the item's own operation has the rest) also
 leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
@@ -128,8 +132,9 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
                   signals: frozenset[str] = SIGNALS) -> str | None:
     """A JMESPath prune for results of this shape, or None when the heuristic has nothing to say.
 
-    `default`: the `default` response's shape; when both are objects its top-level scalar fields
-    are kept too. Whether the result is a wrapper or a record is decided on the success shape alone.
+    `default`: the `default` response's shape; when both are objects and share a boolean top-level field
+    (one envelope for success and error: Slack's `ok`) its top-level scalar fields are kept too. Whether the
+    result is a wrapper or a record is decided on the success shape alone.
     """
     if not shape:
         return None
@@ -145,7 +150,7 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
         return None
     anchored = _identified(item)  # decided on the success shape alone
     extra = _object(default)
-    if extra is not None:
+    if extra is not None and _success_flag(extra, item):  # an error that comes as a success
         errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
         item = {"type": "object", "properties": {**errors, **_properties(item)}}
     return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx)
@@ -432,6 +437,14 @@ def _expandable(shape: Any) -> bool:
     """A value that is an id or the object it names (`anyOf: [string, object]`: Stripe's expandable fields)."""
     types = _types(shape)
     return "object" in types and bool(types & {"string", "integer"})
+
+
+def _success_flag(error: dict[str, Any], result: dict[str, Any]) -> bool:
+    """Whether an error and a result share a boolean top-level field: one envelope whose flag tells them
+    apart (Slack's `ok`), so an error can come with status 200. Sharing `type` or `message` proves nothing
+    (Box's `ClientError` is `{type: error, message}` beside a comment's `{type: comment, message}`)."""
+    mine = _properties(result)
+    return any(_types(p) == {"boolean"} and _types(mine.get(n)) == {"boolean"} for n, p in _properties(error).items())
 
 
 def _required(shape: Any) -> set[str]:
