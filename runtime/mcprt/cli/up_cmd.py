@@ -85,6 +85,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
                 raise
         if compiled.warnings:
             print_diagnostics(compiled.warnings)
+        _warn_over_budget(compiled)
         if options.transport == "stdio":
             await _up_stdio(runtime, options, reload=reload and settings.reload, metrics_port=metrics_port,
                             cache_writes=cache_writes.flush)
@@ -99,6 +100,16 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
         if listener is not None:
             listener.close()  # compiling failed before serving took it (closing twice is harmless)
     return EXIT_OK
+
+
+def _warn_over_budget(compiled: Any) -> None:
+    """One warning per exceeded `server.budget` (what, by how much, how to fix): `mcprt validate` fails on
+    them, `up` serves anyway — the listing works, it only costs the model more context each turn."""
+    from ..observability.log import log_event
+    from ..toolset.budget import check_budget
+
+    for line in check_budget(compiled.loaded, compiled.toolset).warnings():
+        log_event(line, logging.WARNING)
 
 
 async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: int | None,
