@@ -3,8 +3,8 @@
 What catalog entries ship, and what `validate --offline`, `mcprt test` and the offline fallback
 read when the URL cannot be fetched. The copy is the document's bytes as served (through the spec
 cache, so an unreachable URL with a cached copy still pins; `--offline` pins from the cache alone). A
-URL that cannot be had keeps the pinned copy already there, with a note saying it was not refreshed. Documents that a spec `$ref`s by URL
-are not copied: pinning such a spec says so.
+URL that cannot be had keeps the pinned copy already there, with a note saying it was not refreshed.
+Documents that a spec `$ref`s by URL are not copied: pinning such a spec says so.
 """
 
 from __future__ import annotations
