@@ -105,10 +105,17 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 def _warn_over_budget(compiled: Any) -> None:
     """One warning per exceeded `server.budget` (what, by how much, how to fix): `mcprt validate` fails on
     them, `up` serves anyway — the listing works, it only costs the model more context each turn."""
+    if compiled.loaded.manifest.server.budget is None:
+        return  # nothing to check: measuring every definition would only slow the start
     from ..observability.log import log_event
     from ..toolset.budget import check_budget
 
-    for line in check_budget(compiled.loaded, compiled.toolset).warnings():
+    try:
+        lines = check_budget(compiled.loaded, compiled.toolset).warnings()
+    except Exception as exc:  # noqa: BLE001 — a check that cannot measure must not stop the serving
+        log_event("server.budget not checked", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+        return
+    for line in lines:
         log_event(line, logging.WARNING)
 
 
