@@ -170,6 +170,39 @@ def test_pin_writes_the_spec_copy_that_offline_validation_reads(tmp_path: Path) 
     assert offline.returncode == 0, offline.stderr
 
 
+def test_pin_without_network_keeps_the_pinned_copy_and_offline_pins_from_the_cache(tmp_path: Path) -> None:
+    """Found by a new-user trial: `mcprt pin` without network said "no cached copy exists" though
+    `spec/<source>.*` was there, and `pin` had no `--offline` (the README says every command that loads
+    a manifest takes it)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(CATALOG / "petstore" / "spec" / "petstore.yaml", served / "openapi.yaml")
+    project = tmp_path / "project"
+    project.mkdir()
+    manifest = project / "mcp.yaml"
+    cache = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"))
+    with static_files(served) as origin:
+        manifest.write_text(f"version: 1\nsources:\n  pets:\n    openapi: {origin}/openapi.yaml\n"
+                            "    base_url: http://127.0.0.1:9\n")
+        assert mcprt("pin", str(manifest), env=cache).returncode == 0
+    size = (served / "openapi.yaml").stat().st_size
+    # the origin is gone, and no cache: the pinned copy stays, and says why it was not refreshed
+    gone = mcprt("pin", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "empty")))
+    assert gone.returncode == 0, gone.stderr
+    assert f"spec/pets.yaml: unchanged, {size:,} bytes from {origin}/openapi.yaml (kept, not refreshed: " \
+           "cannot fetch the document" in gone.stderr, gone.stderr
+    # --offline: from the cache alone, never the network
+    cached = mcprt("pin", "--offline", str(manifest), env=cache)
+    assert cached.returncode == 0 and f"spec/pets.yaml: unchanged, {size:,} bytes" in cached.stderr, cached.stderr
+    assert "kept, not refreshed" not in cached.stderr
+    # offline with neither a cached nor a pinned copy: bad input, naming both
+    (project / "spec" / "pets.yaml").unlink()
+    neither = mcprt("pin", "--offline", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "empty")))
+    assert neither.returncode == 2 and "offline, and no cached copy of this URL exists, and no pinned copy " \
+           "spec/pets.* exists" in neither.stderr, neither.stderr
+    assert "Traceback" not in neither.stderr
+
+
 def test_diff_reports_output_schema_changes(tmp_path: Path) -> None:
     spec = CATALOG / "petstore" / "spec" / "petstore.yaml"
     old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"

@@ -106,7 +106,10 @@ def test_source_paths_name_the_fields_a_prune_reads() -> None:
 
 
 ENTRIES = sorted(p.parent.name for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
-REACHED = 0.847  # the whole catalog's byte reduction with the rule (84.8% when measured); the goal was 0.90
+# the whole catalog's byte reduction with the rule (84.6% when measured; 84.8% before an unknown-shape `{}`
+# alternative stopped dropping the documented objects beside it — DigitalOcean's `links.pages`, Slack's
+# channel `latest` — whose bytes are now kept); the goal was 0.90
+REACHED = 0.845
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +121,7 @@ def prepared() -> list[Prepared]:
 def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     """Every documented field a hand-written prune keeps is kept, per entry, and the bytes saved.
 
-    The goal was ≥ 90% on the whole catalog; the rule reaches 84.8% without losing a hand-kept field
+    The goal was ≥ 90% on the whole catalog; the rule reaches 84.6% without losing a hand-kept field
     (README, "Suggested prunes", says why not more: asserted in the next test).
     """
     entries = [measure_entry(p) for p in prepared]
@@ -134,6 +137,46 @@ def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     assert {e.entry for e in entries if e.undocumented} == {"asana", "jira", "slack", "zoom"}
     assert all(p.startswith("search_issues: issues[].fields.") for e in entries if e.entry == "jira"
                for p in e.undocumented)
+
+
+def test_an_unknown_shape_alternative_keeps_what_the_other_alternatives_keep(prepared: list[Prepared]) -> None:
+    """Found by a new-user trial: DigitalOcean's `links.pages` is `anyOf: [{last, next}, {first, prev}, {}]`,
+    and the `{}` (any value) alternative made the suggestion `[pages][?type(@) != 'object'] | [0]`: always
+    empty on real responses. The recorded page's links now come through the suggestion whole."""
+    import jmespath
+
+    from mcprt.authoring.suggest import suggest_prune
+
+    entry = next(p for p in prepared if p.entry == "digitalocean")
+    case = next(c for c in entry.cases if c.tool == "list_droplets")
+    suggestion = suggest_prune(case.signals.success, case.signals.default, None, case.signals.hints)
+    assert "links: links.{pages: pages.{" in suggestion, suggestion
+    for name in ("first", "prev", "next", "last"):  # each alternative's fields
+        assert f"{name}: {name}" in suggestion.split("links: links.", 1)[1], suggestion
+    pages = case.body["links"]["pages"]
+    kept = jmespath.search(suggestion, case.body)["links"]["pages"]
+    assert pages and {k: v for k, v in kept.items() if v is not None} == pages  # the absent alternative: nulls
+
+
+def test_an_error_response_feeds_a_success_prune_only_when_it_can_come_as_a_success(prepared: list[Prepared]) -> None:
+    """Found by a new-user trial: every DigitalOcean suggestion kept its `default` error's `{id, message,
+    request_id}`. An error comes as a success only in the success's envelope (Slack's `ok`, status 200);
+    DigitalOcean documents 4xx responses (errors by status), Box's `ClientError` shares no flag."""
+    from mcprt.authoring.suggest import suggest_prune
+
+    def suggested(entry: str, tool: str) -> str:
+        found = next(p for p in prepared if p.entry == entry)
+        case = next(c for c in found.cases if c.tool == tool)
+        return suggest_prune(case.signals.success, case.signals.default, None, case.signals.hints) or ""
+
+    for tool in ("list_droplets", "get_droplet", "droplet_action", "list_droplet_actions"):
+        top = suggested("digitalocean", tool)
+        assert not top.startswith(("{id: id", "{message")) and "request_id" not in top, top
+    comment = suggested("box", "add_comment")
+    assert "help_url" not in comment and "request_id" not in comment and "code: code" not in comment, comment
+    history = suggested("slack", "channel_history")  # Slack answers errors with 200: its error fields stay
+    assert history.startswith("{callstack: callstack, error: error, needed: needed, provided: provided"), history
+    assert "ok: ok" in history, history
 
 
 def test_no_field_budget_keeps_every_hand_kept_field(prepared: list[Prepared]) -> None:
@@ -161,7 +204,7 @@ def test_each_signal_is_measured_on_its_own() -> None:
     assert run.returncode == 0, run.stderr
     rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| `")}
     assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, run.stdout
-    assert "| all of `SIGNALS` (the rule) | 84.8% / 0 |" in run.stdout, run.stdout
+    assert "| all of `SIGNALS` (the rule) | 84.6% / 0 |" in run.stdout, run.stdout
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
     assert "| `links` (off) | +0.5 pt / +1 |" in run.stdout, run.stdout
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,32 @@ def test_validate_exits_1_with_the_report(tmp_path: Path) -> None:
     assert any(line.startswith(f"  {manifest}:5:3: tool 'four' (source 'small'): ") for line in lines)
     assert lines[-1] == "2 budgets exceeded"
     assert "Traceback" not in done.stderr
+
+
+async def test_up_warns_once_per_exceeded_budget_and_serves_on(tmp_path: Path) -> None:
+    """Found by a new-user trial: `mcprt up` served a manifest over its budget without a word (validate
+    exits 1 on it). Now each exceeded budget is one warning at start — what, by how much, how to fix —
+    and the tools still answer."""
+    from tests.support.served import http_client, mcprt_http, text_of
+
+    (tmp_path / "small_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nserver:\n  budget: {max_tools: 3, max_tool_bytes: 150}\n"
+                        "sources:\n  small:\n    python: small_tools\n")
+    budget_line = manifest.read_text().splitlines()[2]
+    tools_col, bytes_col = budget_line.index(" 3,") + 2, budget_line.index("150") + 1
+    with mcprt_http(manifest) as up:
+        async with http_client(up.url) as client:
+            result = await client.call_tool("four", {"x": 4})
+            assert not result.is_error and text_of(result) == "4"
+        log = up.wait_log("over the budget of 150 bytes")
+    warned = [line for line in log.splitlines() if "budget exceeded" in line]
+    assert len(warned) == 2, log
+    assert f"{manifest}:3:{tools_col}: budget exceeded: 4 tools are listed, over the budget of 3; by source: " \
+           "source 'small' lists 4 tools — 1 tool over; fix: narrow sources" in warned[0], log
+    assert f"{manifest}:3:{bytes_col}: budget exceeded: 1 tool definition is over the budget of 150 bytes each: " \
+           "tool 'four' (source 'small'): " in warned[1], log
+    size, over = map(int, re.search(r"'small'\): (\d+) bytes — (\d+) bytes over; fix: give these tools a shorter "
+                                    "`description`", warned[1]).groups())  # type: ignore[union-attr]
+    assert over == size - 150, log
+    assert "WARNING" in warned[0] and "Traceback" not in log

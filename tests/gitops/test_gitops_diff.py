@@ -151,6 +151,11 @@ def test_diff_against_a_git_revision(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such file at revision HEAD" in missing.stderr
     unknown = ws.cli("diff", "nope.yaml", "mcp.yaml")
     assert unknown.returncode == 2 and "write REV:path" in unknown.stderr
+    # found by a new-user trial: a revision the repository does not have said "no such file"
+    for rev in ("HEAD~3", "no-such-branch"):
+        gone = ws.cli("diff", f"{rev}:api/mcp.yaml", "mcp.yaml")
+        assert gone.returncode == 2 and f"{rev}:api/mcp.yaml: unknown revision '{rev}'" in gone.stderr, gone.stderr
+        assert "no such file" not in gone.stderr and "Traceback" not in gone.stderr
 
 
 def test_a_spec_that_cannot_be_read_is_reported_at_its_line(tmp_path: Path) -> None:

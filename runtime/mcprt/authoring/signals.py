@@ -18,7 +18,8 @@ takes back), and *addresses*, every path parameter name (`{droplet_id}`: a dropl
 Field names are matched loosely (`named_by`, `key_field`): case and `_`/`-` ignored, a key's resource
 prefix dropped (`issue_number` → `number`), a time, count or plural suffix ignored (`updated` →
 `updated_at`). Paths are compared without version segments (`/v6/deployments` beside
-`/v13/deployments/{id}`). Only what the document says is read: never recorded responses.
+`/v13/deployments/{id}`). An operation documenting a 4xx/5xx response gets no `default` shape: its errors
+come by status, not in a success body. Only what the document says is read: never recorded responses.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def operation_signals(doc: LoadedDocument) -> dict[str, OperationSignals]:
     for op in model.operations:
         key = op.operation_id or f"{op.method} {op.path}"
         success, default = shapes.get(key, (None, None))
+        if _errors_by_status(resolver, op):  # the `default` is an error sent with an error status
+            default = None
         filters: set[str] = set()
         for param in op.params:
             if param.location != "query":
@@ -100,6 +103,17 @@ def operation_signals(doc: LoadedDocument) -> dict[str, OperationSignals]:
         found[key] = OperationSignals(success, default,
                                       Hints(frozenset(filters), frozenset(keys), said, vocab, addressed, given))
     return found
+
+
+def _errors_by_status(resolver: Resolver, op: Any) -> bool:
+    """Whether the operation documents a 4xx/5xx response (`4XX` too, OpenAPI 3.1 §4.8.16.2): its API
+    reports errors by status code, so its `default` response is not a body a success can carry."""
+    try:
+        _, _, node = resolver.resolve("#" + op.pointer, op.uri, op.pointer)
+        responses, _, _ = resolver.deref(node.get("responses"), op.uri, op.pointer)
+    except Exception:  # noqa: BLE001 — unreadable: nothing proven, the default is kept
+        return False
+    return isinstance(responses, dict) and any(str(code)[:1] in "45" for code in responses)
 
 
 def _unversioned(path: str) -> str:

@@ -16,7 +16,9 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   any values is kept whole on the one result object (Jira's issue `fields`) and dropped in list
   items, where it would repeat on every item. A field that is an id or the object it names
   (`anyOf: [string, object]`: Stripe's expandable `customer`), or of unknown shape (`{}`:
-  undocumented), is kept only when it is not an object.
+  undocumented), is kept only when it is not an object; an `{}` alternative beside documented
+  objects (DigitalOcean's `links.pages: anyOf: [{last, next}, {first, prev}, {}]`) drops nothing:
+  the objects' fields are kept (`_object`).
 - Below a record `MAX_NESTED` levels are followed on the one result object, `MAX_NESTED_IN_ITEMS`
   in a list's items (whose parts repeat on every item). An unidentified object (a *part*:
   `settings`, `build_settings`, `state.waiting`) keeps its scalar fields (not its lists of
@@ -46,8 +48,12 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   `body_text` beside `body`).
 - A typeless schema holding only `items` (Slack's description wraps its object schemas so) is read
   as the schema of its items.
-- The `default` response's top-level scalar fields are kept beside the result's (APIs such as
-  Slack's answer errors with status 200 in that shape).
+- The `default` response's top-level scalar fields are kept beside the result's when an error may
+  come as a success: the operation documents no 4xx/5xx response (`signals.py`: else errors come by
+  status, DigitalOcean's `{id, message, request_id}`) and the error shares a boolean top-level field
+  with the result (one envelope whose flag tells them apart: Slack's `ok`, answering errors with
+  status 200). Another error document (Stripe's `{error}`, Box's `{type: error, status, code}`) is
+  not part of a success body.
 
 *A list's items* (a record repeated on every item; the item's own operation has the rest) also
 leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
@@ -86,7 +92,7 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 budget that keeps every hand-written prune's field saves nothing (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 84.8 %, keeping every documented field the hand-written prunes keep. Measured
+cases shrink by 84.6 %, keeping every documented field the hand-written prunes keep. Measured
 there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
 a ranked budget of 36 fields per list item keeps them all and saves 90 bytes, 32 loses GitHub's
 `topics`, 24 also `language` and Netlify's `ssl_url`, and 90 % costs dozens; `links` (one link per
@@ -126,8 +132,9 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
                   signals: frozenset[str] = SIGNALS) -> str | None:
     """A JMESPath prune for results of this shape, or None when the heuristic has nothing to say.
 
-    `default`: the `default` response's shape; when both are objects its top-level scalar fields
-    are kept too. Whether the result is a wrapper or a record is decided on the success shape alone.
+    `default`: the `default` response's shape; when both are objects and share a boolean top-level field
+    (one envelope for success and error: Slack's `ok`) its top-level scalar fields are kept too. Whether the
+    result is a wrapper or a record is decided on the success shape alone.
     """
     if not shape:
         return None
@@ -143,7 +150,7 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
         return None
     anchored = _identified(item)  # decided on the success shape alone
     extra = _object(default)
-    if extra is not None:
+    if extra is not None and _success_flag(extra, item):  # an error that comes as a success
         errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
         item = {"type": "object", "properties": {**errors, **_properties(item)}}
     return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx)
@@ -432,6 +439,14 @@ def _expandable(shape: Any) -> bool:
     return "object" in types and bool(types & {"string", "integer"})
 
 
+def _success_flag(error: dict[str, Any], result: dict[str, Any]) -> bool:
+    """Whether an error and a result share a boolean top-level field: one envelope whose flag tells them
+    apart (Slack's `ok`), so an error can come with status 200. Sharing `type` or `message` proves nothing
+    (Box's `ClientError` is `{type: error, message}` beside a comment's `{type: comment, message}`)."""
+    mine = _properties(result)
+    return any(_types(p) == {"boolean"} and _types(mine.get(n)) == {"boolean"} for n, p in _properties(error).items())
+
+
 def _required(shape: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(shape, dict):
@@ -639,16 +654,23 @@ def _is_scalar_list(shape: Any) -> bool:
 
 
 def _object(shape: Any) -> dict[str, Any] | None:
+    """The object a value may be. Alternative unidentified objects (DigitalOcean's `links.pages: anyOf:
+    [{last, next}, {first, prev}, {}]`) are one object with all their fields, so no alternative's fields
+    are dropped; among identified ones (Vercel's `gitSource` forms) the first is taken, as merging would
+    make their fields one record's."""
     shape = _unwrap(shape)
     if not isinstance(shape, dict):
         return None
     if "properties" in shape and (not _types(shape) or _is(shape, "object")):
         return shape
-    for option in shape.get("anyOf", ()):
-        found = _object(option)
-        if found is not None:
-            return found
-    return None
+    found = [o for o in (_object(option) for option in shape.get("anyOf", ())) if o is not None]
+    if len(found) < 2 or any(_identified(o) for o in found):
+        return found[0] if found else None
+    merged: dict[str, Any] = {"type": "object", "properties": {}}
+    for option in found:
+        for name, prop in option["properties"].items():
+            merged["properties"].setdefault(name, prop)
+    return merged
 
 
 def _field(name: str) -> str:

@@ -186,12 +186,14 @@ def init(
 
 
 @app.command(epilog="Example: `mcprt pin mcp.yaml` (then commit `spec/`)")
-def pin(manifest: ManifestArg = None) -> None:
+def pin(manifest: ManifestArg = None,
+        offline: Annotated[bool, typer.Option("--offline", help="Pin from the spec cache only, never the network "
+                                              "(a URL without a cached copy keeps its pinned copy).")] = False) -> None:
     """Write the pinned copy `spec/<source>.*` of every URL spec beside the manifest (for offline use and CI)."""
     from .pin_cmd import run_pin
 
     with guarded():
-        raise typer.Exit(run_pin(manifest))
+        raise typer.Exit(run_pin(manifest, offline))
 
 
 @app.command(epilog="Example: `mcprt show catalog/github/mcp.yaml get_issue`")

@@ -8,14 +8,15 @@ from pathlib import Path
 from .errors import EXIT_OK
 
 
-def run_pin(manifest: Path | None) -> int:
+def run_pin(manifest: Path | None, offline: bool = False) -> int:
     from ..authoring.pin import pin_manifest
     from ..settings import load_settings
-    from .common import quiet_logging
+    from .common import go_offline, quiet_logging
 
+    go_offline(offline)
     settings = load_settings()
     quiet_logging(settings)  # e.g. the warning of a .env line that does not parse
-    pinned = pin_manifest(manifest, settings.cache_dir)
+    pinned = pin_manifest(manifest, settings.cache_dir, offline=settings.offline)
     if not pinned:
         print("no source reads its spec from a URL: nothing to pin", file=sys.stderr)
     for item in pinned:

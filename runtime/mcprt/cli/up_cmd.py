@@ -94,6 +94,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
             record_baseline(runtime, read_digests)
         if compiled.warnings:
             print_diagnostics(compiled.warnings)
+        _warn_over_budget(compiled)
         if options.transport == "stdio":
             await _up_stdio(runtime, options, reload=reload, metrics_port=metrics_port,
                             cache_writes=cache_writes.flush)
@@ -107,6 +108,23 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
         if listener is not None:
             listener.close()  # compiling failed before serving took it (closing twice is harmless)
     return EXIT_OK
+
+
+def _warn_over_budget(compiled: Any) -> None:
+    """One warning per exceeded `server.budget` (what, by how much, how to fix): `mcprt validate` fails on
+    them, `up` serves anyway — the listing works, it only costs the model more context each turn."""
+    if compiled.loaded.manifest.server.budget is None:
+        return  # nothing to check: measuring every definition would only slow the start
+    from ..observability.log import log_event
+    from ..toolset.budget import check_budget
+
+    try:
+        lines = check_budget(compiled.loaded, compiled.toolset).warnings()
+    except Exception as exc:  # noqa: BLE001 — a check that cannot measure must not stop the serving
+        log_event("server.budget not checked", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+        return
+    for line in lines:
+        log_event(line, logging.WARNING)
 
 
 async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: int | None,

@@ -38,6 +38,8 @@ def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
         raise McprtError(f"{spec}: no such file (to read a manifest from git, write REV:path, e.g. HEAD~1:mcp.yaml)")
     top = _toplevel()
     relative = _repo_relative(path, top)
+    _git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}",  # an unknown revision is not a missing file
+         what=f"{spec}: unknown revision {rev!r} in {top} (`git log --oneline` lists the commits)")
     _git(top, "cat-file", "-e", f"{rev}:{relative}", what=f"{spec}: no such file at revision {rev}")
     target = workdir / f"rev-{abs(hash(spec))}"
     folder = PurePosixPath(relative).parent

@@ -1,7 +1,8 @@
 """Tool-list budgets: what listing the tools costs a model's context, checked against `server.budget`.
 
 A tool definition is read by the model on every turn, so its size is a running cost. `mcprt
-validate` fails (exit 1) when a budget is exceeded, and the report names the biggest offenders at
+validate` fails (exit 1) when a budget is exceeded (`mcprt up` logs one warning per exceeded budget
+and serves on), and the report names the biggest offenders at
 the manifest line that produced each of them (the tool's override, else its source), with what
 to change: a shorter description, hidden arguments, fewer tools, or `expose: discovery`.
 """
@@ -102,6 +103,21 @@ class BudgetReport:
         count = len(self.violations)
         lines.append(f"{count} budget{'s' if count != 1 else ''} exceeded")
         return "\n".join(lines)
+
+    def warnings(self) -> list[str]:
+        """One line per broken budget, for `mcprt up` (which serves on): the limit's `file:line:col`, what
+        is over it and by how much (tools, or bytes), the biggest offender, and how to fix it."""
+        lines = []
+        for violation in self.violations:
+            excess = violation.actual - violation.limit
+            unit = ("tool" if excess == 1 else "tools") if violation.key == "max_tools" else "bytes"
+            over = f"{excess:,} {unit} over"
+            biggest = f" {violation.offenders[0].label}" if violation.offenders else ""
+            more = f" (and {len(violation.offenders) - 1 + violation.more:,} more)" \
+                if len(violation.offenders) + violation.more > 1 else ""
+            lines.append(f"{violation.location}{biggest}{more} — {over}; fix: {violation.hint}; "
+                         "`mcprt validate` lists every offender")
+        return lines
 
     def summary(self) -> str:
         """One line for `mcprt tools`/`validate`: the figures, against their limits when set."""

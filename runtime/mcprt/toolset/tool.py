@@ -66,4 +66,6 @@ class Tool:
 
     def definition_size(self) -> int:
         """Bytes of the compact JSON definition: what this tool costs a model's context."""
-        return len(json.dumps(self.definition(), separators=(",", ":"), ensure_ascii=False).encode())
+        # a lone surrogate (an odd spec's text) travels as its 6-byte `\\uXXXX` escape: backslashreplace writes it so
+        return len(json.dumps(self.definition(), separators=(",", ":"), ensure_ascii=False)
+                   .encode("utf-8", "backslashreplace"))

@@ -11,6 +11,9 @@ met again while it is being converted (recursion), or nesting beyond `MAX_DEPTH`
 `type` its target declares (`{"type": "object"}`), else `{}` (anything): always correct, only less
 precise. So Stripe's expandable fields (`anyOf: [string, <a resource that refers back>]`) keep
 their string alternative. A `nullable` (or `x-nullable`) `anyOf` gets a `{"type": "null"}` option.
+An `anyOf` with an anything (`{}`) option is anything in a runtime shape; an annotated shape keeps
+its other options beside the `{}` when one is an object (DigitalOcean's `links.pages: anyOf:
+[object, object, {}]`), so authoring still sees the documented fields.
 
 `annotated_shapes` gives authoring (`mcprt init`'s suggested prunes) the same shapes with the
 annotations it ranks fields by kept as well (`ANNOTATIONS`: `required`, `format`, `enum`,
@@ -88,7 +91,7 @@ class ResponseShapes:
             if isinstance(parts, list):
                 options += [self._node(p, uri, ptr, deeper) for p in parts]
         if options:
-            if any(o == ANY for o in options):
+            if any(o == ANY for o in options) and not (self.annotate and any("properties" in o for o in options)):
                 return ANY if types is None and not out else with_types(out, types)
             if types is None and _nullable(node):  # `nullable` beside `anyOf` (Stripe): null is one more option
                 options.append({"type": "null"})
