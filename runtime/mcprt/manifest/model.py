@@ -216,7 +216,8 @@ class ServerConfig(StrictModel):
     instructions: str | None = Field(None, description="Instructions for the model, reported at initialize.")
     http: HttpConfig = Field(default_factory=HttpConfig, description="Streamable HTTP transport settings.")
     auth: InboundAuth | None = Field(None, description="Inbound authentication for the HTTP transport.")
-    budget: Budget | None = Field(None, description="Tool-list budgets checked by `mcprt validate`.")
+    budget: Budget | None = Field(None, description="Tool-list budgets: `mcprt validate` fails (exit 1) on every "
+                                  "offender; `mcprt up` warns once per exceeded budget and serves.")
     expose: Literal["tools", "discovery"] = Field(
         "tools",
         description="`tools`: every tool is listed. `discovery`: a few meta-tools search, describe and call them.",
