@@ -54,6 +54,8 @@ def requests_of(client: Client) -> dict[str, Awaitable[Any]]:
     return {
         "resources/read": client.read_resource("slow://doc"),
         "resources/read (template)": client.read_resource("slow://item/7"),
+        # A progress token: over HTTP the answer is an SSE stream, not one JSON body (server/streaming.py).
+        "resources/read (progress token)": client.read_resource("slow://item/8", meta={"progressToken": "stop-1"}),
         "prompts/get": client.get_prompt("slow_prompt", {"topic": "drains"}),
         "completion/complete": client.complete(types.PromptReference(type="ref/prompt", name="slow_prompt"),
                                                {"name": "topic", "value": "dr"}),
