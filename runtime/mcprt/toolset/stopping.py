@@ -10,6 +10,9 @@ restarting and to call again (`STOPPED`), which the transport sends as usual (JS
 protocol era) before the server closes. A client's own cancellation is not affected.
 
 The upstream may have acted on such a call: the message says so, as the `cancelled` outcome does.
+Every other MCP request is registered here too, by the server's `StopAnswers` middleware, and
+answered with a JSON-RPC error when the stop ends it (`server.stop_answers`). Over stdio there is
+no drain: the stop ends what runs at once (`why` = `TOLD_TO_STOP`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ TOLD_TO_STOP = "the server was told to stop"  # stdio: no drain (see server.serv
 
 
 class RunningCalls:
-    """The asyncio tasks running a tool call in this process (a task running nested calls, as a
-    discovery-mode `call_tool` does, counts once per call)."""
+    """The asyncio tasks running a tool call or another MCP request in this process (a task running
+    nested calls, as a discovery-mode `call_tool` does or a request and the call it runs, counts
+    once per registration)."""
 
     __slots__ = ("_depth", "_ended", "why")
 
