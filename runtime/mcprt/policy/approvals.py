@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO
-from ..observability.audit import rfc3339
+from ..observability.log import rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
 from .state import ApprovalRequest, new_approval_id
