@@ -145,7 +145,8 @@ async def test_when_and_claims(runtime: Runtime, decisions: list[DecisionEvent])
     assert await call(runtime, "refund", {"order": "b", "amount": 5000}, OAUTH) == (False, "refunded 5000 on b")
     assert actions(decisions) == [
         ("allow", "refund", "default"), ("approval_requested", "refund", "rules[6]"),
-        ("approval_expired", "refund", "rules[6]"), ("allow", "refund", "ops-refunds")]
+        ("approval_pending", "refund", "rules[6]"), ("allow", "refund", "ops-refunds")]
+    assert (decisions[2].reason or "").startswith("the call does not wait (wait: 0); the request stays open until ")
 
 
 async def test_hide_filters_listing_and_lookup(runtime: Runtime) -> None:

@@ -59,3 +59,7 @@ async def test_a_call_waiting_for_approval_is_told_to_call_again_when_the_server
     records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     calls = [r for r in records if r["type"] == "call"]
     assert [(r["tool"], r["outcome"]) for r in calls] == [("write_note", "denied")]
+    # What an audit reader sees: the request was not decided and did not expire; the call stopped waiting.
+    decisions = [(r["action"], r.get("reason") or "") for r in records if r["type"] == "decision"]
+    assert [action for action, _ in decisions] == ["approval_requested", "approval_pending"], decisions
+    assert decisions[1][1].startswith("the server is stopping; the request stays open until "), decisions

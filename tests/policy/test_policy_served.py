@@ -4,6 +4,7 @@ named static tokens, the `mcprt approvals|pause|resume` CLI and a real webhook r
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -181,7 +182,16 @@ async def test_calling_a_hidden_tool_is_recorded_as_a_hidden_decision(served: Up
     assert hidden_decisions(served) == before + 2
 
 
+def decisions_counted(up: UpProcess) -> dict[tuple[str, str], float]:
+    """`mcprt_policy_decisions_total` by (action, rule), read from the server's /metrics."""
+    text = httpx.get(f"{up.base}/metrics", headers={"Authorization": f"Bearer {TOKENS['alice']}"}, timeout=10).text
+    found = re.findall(r'^mcprt_policy_decisions_total\{action="([^"]+)",rule="([^"]*)"\} (\S+)$', text, re.M)
+    return {(action, rule): float(value) for action, rule, value in found}
+
+
 async def test_timeout_pending_then_cli_approve_then_repeat_succeeds(served: UpProcess) -> None:
+    """The call's wait (2 s) ends with its request still open: recorded as `approval_pending` (it was
+    `approval_expired`, which it is not: the request can still be approved, as here, long after)."""
     arguments = {"text": "hello"}
     async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
         first = await client.call_tool("write_note", arguments)
@@ -191,9 +201,13 @@ async def test_timeout_pending_then_cli_approve_then_repeat_succeeds(served: UpP
         request = pending(served, "write_note", arguments)
         assert request["principal"] == "ci-bot" and request["id"] in text
         assert first.meta is not None and first.meta["mcprt/approval"]["id"] == request["id"]
+        counted = decisions_counted(served)
+        assert counted.get(("approval_pending", "rules[4]"), 0) >= 1, counted
+        assert not any(action == "approval_expired" for action, _ in counted), counted
         approved = cli(served, "approvals", "approve", request["id"], token=TOKENS["bob"])
         assert approved.returncode == 0, approved.stderr
         assert "approved" in approved.stdout
+        assert decisions_counted(served).get(("approval_granted", "rules[4]"), 0) >= 1
         again = await client.call_tool("write_note", arguments)
         assert not again.is_error and text_of(again) == "wrote hello"
         other = await client.call_tool("write_note", {"text": "other"})  # other arguments: a new request

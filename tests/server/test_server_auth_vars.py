@@ -92,3 +92,71 @@ def test_a_sources_credential_is_still_required_over_stdio(tmp_path: Path) -> No
     assert f"{manifest.name}:{line}:" in done.stderr
     assert "environment variable MCPRT_TEST_UPSTREAM_TOKEN is not set (set it" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+OAUTH = (
+    '  auth:\n'
+    '    oauth:\n'
+    '      issuer: "${MCPRT_TEST_ISSUER}"\n'
+    '      clock_skew: "${MCPRT_TEST_SKEW}"\n'
+    '      algorithms: ["${MCPRT_TEST_ALG}", ES256]\n'
+    '      introspection: {url: "${MCPRT_TEST_IURL}", client_id: mcprt, client_secret: "${MCPRT_TEST_SECRET}",'
+    ' cache: "${MCPRT_TEST_CACHE}"}\n'
+)
+OAUTH_VARS = ("MCPRT_TEST_ISSUER", "MCPRT_TEST_SKEW", "MCPRT_TEST_ALG", "MCPRT_TEST_IURL", "MCPRT_TEST_SECRET",
+              "MCPRT_TEST_CACHE")
+
+
+def _oauth_manifest(folder: Path, extra: str = "") -> Path:
+    """The demo manifest whose `server.auth.oauth` reads every field from a variable: some fields take
+    the empty string an unset one leaves (issuer), some refuse it (a duration, an algorithm)."""
+    manifest = demo_manifest(folder)
+    text = manifest.read_text().replace("sources:\n", OAUTH + extra + "sources:\n")
+    manifest.write_text(text)
+    return manifest
+
+
+def _warned_once_each(stderr: str, algorithm_errors: int = 0) -> None:
+    """Each unset variable is a warning, and no schema error is reported at an unset value."""
+    for name in OAUTH_VARS:
+        assert stderr.count(f"environment variable {name} is not set: {NEEDED}") == 1, stderr
+    assert "invalid duration" not in stderr and stderr.count("Input should be") == algorithm_errors, stderr
+
+
+async def test_stdio_serves_with_every_oauth_variable_unset_as_with_the_tokens(tmp_path: Path) -> None:
+    """Each `server.auth.oauth` field behaves as `server.auth.tokens` does: its own schema error (an
+    empty `clock_skew` is no duration) used to stop stdio instead of the warning."""
+    params = stdio_params(_oauth_manifest(tmp_path))
+    params.env = child_env()  # none of OAUTH_VARS
+    log = tmp_path / "stderr.log"
+    with open(log, "w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:  # type: ignore[arg-type]
+            result = await client.call_tool("add", {"a": 2, "b": 40})
+            assert not result.is_error and text_of(result) == "42"
+    _warned_once_each(log.read_text())
+
+
+def test_validate_warns_for_unset_oauth_variables_and_still_reports_the_written_errors(tmp_path: Path) -> None:
+    manifest = _oauth_manifest(tmp_path)
+    done = _run(manifest, command="validate")
+    assert done.returncode == 0, done.stderr
+    _warned_once_each(done.stderr)
+    # A value written wrong beside the unset ones is still an error, at its own place; the unset ones only warn.
+    text = manifest.read_text().replace("ES256]", "HS256]").replace("      issuer:", "      clock_skw: 5s\n      issuer:")
+    manifest.write_text(text)
+    lines = text.splitlines()
+    algorithms = next(n for n, line in enumerate(lines, 1) if "HS256" in line)
+    done = _run(manifest, command="validate")
+    assert done.returncode == 2, done.stderr
+    _warned_once_each(done.stderr, algorithm_errors=1)  # HS256's, not the unset item's
+    assert f"{manifest.name}:{algorithms}:{lines[algorithms - 1].index('HS256') + 1}: " \
+           "server.auth.oauth.algorithms.1: Input should be" in done.stderr, done.stderr
+    assert "unknown key 'clock_skw' (did you mean 'clock_skew'?)" in done.stderr and "2 errors" in done.stderr, \
+        done.stderr
+
+
+def test_http_still_refuses_each_unset_oauth_variable(tmp_path: Path) -> None:
+    done = _run(_oauth_manifest(tmp_path), "--transport", "http", "--port", "0")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    for name in OAUTH_VARS:
+        assert f"environment variable {name} is not set (set it" in done.stderr, done.stderr

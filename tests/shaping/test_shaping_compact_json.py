@@ -68,3 +68,10 @@ def test_the_cases_the_fast_encoders_write_differently() -> None:
     assert compact_json({"t": "x\ud800"}) == standard({"t": "x\ud800"})  # pydantic-core refuses it
     # A text holding a pattern only such floats produce: a false alarm, still the same text.
     assert compact_json({"t": "re-run 0.00001"}) == '{"t":"re-run 0.00001"}'
+
+
+def test_a_lone_surrogate_is_measured_not_raised() -> None:
+    """A JSON body may carry a `\\ud800` escape, which decodes to a lone surrogate: sizing it (a
+    limit's check, the sent bytes) counts its 3 bytes as the result's text does, instead of raising."""
+    value = {"t": "x\ud800", "n": [1, "\udfff"]}
+    assert json_size(value) == standard_size(value) == len('{"t":"x","n":[1,""]}') + 6

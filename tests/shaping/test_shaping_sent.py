@@ -6,6 +6,7 @@ import json
 
 from mcprt.contracts import UpstreamResult
 from mcprt.shaping import Shaping, compile_prune, shape_result
+from mcprt.shaping.limits import json_size
 from mcprt.shaping.sent import sent_size
 
 COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
@@ -37,3 +38,15 @@ def test_an_unpruned_compact_json_body_is_not_reported_larger_than_it_came() -> 
     pruned = shape_result(UpstreamResult(kind="json", body=body, raw_bytes=raw, status=200),
                           Shaping(tool="get", pruner=compile_prune("{id: id, name: name}")))
     assert pruned.sent_bytes == len('{"id":7,"name":"Rex"}') < raw  # what pruning removed is what is saved
+
+
+def test_a_result_holding_a_lone_surrogate_is_shaped_and_measured() -> None:
+    """The upstream body `{"name": "Rex\\ud800"}` decodes to a lone surrogate: shaping it under a
+    size limit (which measures every subtree) and counting its sent bytes both use the one UTF-8
+    rule (`limits.utf8_length`), so the result is shortened as any other, not an internal error."""
+    body = json.loads('{"name": "Rex\\ud800", "items": ["' + "a" * 300 + '"]}')
+    result = shape_result(UpstreamResult(kind="json", body=body, raw_bytes=330, status=200),
+                          Shaping(tool="get", max_result_bytes=120))
+    assert not result.is_error and result.structured_content["name"] == "Rex\ud800"
+    assert json_size(result.structured_content) <= 120
+    assert result.sent_bytes == sent_size(result.content, result.structured_content) > 120  # + the note

@@ -50,12 +50,32 @@ def _at(lines: list[str], needle: str, name: str) -> str:
 
 @pytest.mark.parametrize("template, value", [("{{ result.n.__class__ }}", {"n": 1}),
                                              ("{{ result.__len__ }}", {"n": 1}),
-                                             ("{{ result.pop }}", {"pop": 1})])
+                                             ("{{ result.pop }}", {"pop": 1}),
+                                             ('{{ result["__class__"] }}', {"n": 1}),
+                                             ("{{ result.n['__class__'] }}", {"n": 1}),
+                                             ('{{ result|attr("__class__") }}', {"n": 1}),
+                                             ('{{ result|attr("pop") }}', {"pop": 1}),
+                                             ('{{ result.n|attr("__len__") }}', {"n": [1]})])
 def test_the_sandbox_refuses_these_lookups_at_render(template: str, value: dict) -> None:
     """What the static check predicts is what rendering does (so its error is never a false one)."""
     assert refused_lookups(template)
     with pytest.raises(TemplateRenderError):
         compile_template(template, kind="output").render(result=value)
+
+
+@pytest.mark.parametrize("template", ['{{ result["pop"] }}', '{{ result["_links"] }}', "{{ result[key] }}",
+                                      '{{ result["_" ~ key] }}', "{{ result[0] }}"])
+def test_subscripts_that_read_a_key_are_not_reported(template: str) -> None:
+    """A method's name as a key is how a field named so is read; a computed key depends on the data."""
+    assert refused_lookups(template) == []
+
+
+def test_a_private_name_subscript_reads_only_a_key_of_that_very_name() -> None:
+    """Why the check's message says "unless": the sandbox reads the key first, and falls back to the
+    (refused) attribute only when there is none."""
+    template = compile_template('{{ result["__class__"] }}', kind="output")
+    assert template.render(result={"__class__": "Pet"}) == "Pet"
+    assert 'unless the value is an object with a key "__class__"' in refused_lookups(template.source)[0].message
 
 
 def test_fields_named_like_private_attributes_still_render() -> None:
@@ -75,6 +95,20 @@ def test_validate_reports_a_refused_lookup_at_its_position(tmp_path: Path) -> No
     assert f"{_at(lines, '{{ result.pop }}', 'pop')}: output template, line 2: `.pop` is refused" in stderr, stderr
     assert '[\"pop\"]' in stderr  # how to read a field of that name instead
     assert "_links" not in stderr and "2 errors" in stderr, stderr
+
+
+def test_validate_reports_the_same_lookup_written_as_a_subscript_or_the_attr_filter(tmp_path: Path) -> None:
+    code, stderr, lines = _validate(tmp_path, (
+        "      count:\n        output: \"{{ result['pop'] }} {{ result['__class__'] }}\"\n"
+        "      other:\n        output: \"{{ result|attr('update') }}\"\n"))
+    assert code == 2, stderr
+    subscript, filtered = _at(lines, "['__class__']", "__class__"), _at(lines, "attr('update')", "update")
+    assert f'{subscript}: output template, line 1: `["__class__"]` is refused by the template sandbox at every ' \
+           "call unless the value is an object with a key" in stderr, stderr
+    assert f'{filtered}: output template, line 1: `|attr("update")` is refused' in stderr, stderr
+    assert '`["pop"]`' not in stderr and "2 errors" in stderr, stderr
+
+
 def test_a_syntax_error_does_not_hide_the_other_templates_errors(tmp_path: Path) -> None:
     code, stderr, lines = _validate(tmp_path, (
         '      count:\n        output: "{{ result.n }"\n'

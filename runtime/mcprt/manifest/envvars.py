@@ -39,11 +39,13 @@ def environment_for(manifest_dir: FsPath) -> dict[str, str]:
 
 def interpolate(
     data: Any, env: Mapping[str, str], index: PositionIndex, unused: Mapping[Path, str] | None = None
-) -> tuple[Any, set[Path], list[Diagnostic]]:
-    """Replace references in every string; return the data, the paths that used a variable, errors.
+) -> tuple[Any, set[Path], list[Diagnostic], set[Path]]:
+    """Replace references in every string; return the data, the paths that used a variable, errors,
+    and the paths whose value used an unset variable of an `unused` subtree.
 
     `unused`: subtrees (path prefix → when they are needed, e.g. "to serve over HTTP") whose unset
-    variables are warnings, not errors; their value is then the empty string."""
+    variables are warnings, not errors; their value is then the empty string (which a field may
+    refuse: the loader leaves such a value out, see `loader.STDIO_UNUSED`)."""
     optional = dict(unused or {})
 
     def needed_for(path: Path) -> str | None:
@@ -53,6 +55,7 @@ def interpolate(
         return None
 
     used: set[Path] = set()
+    unset: set[Path] = set()
     errors: list[Diagnostic] = []
 
     def walk(node: Any, path: Path) -> Any:
@@ -82,6 +85,7 @@ def interpolate(
             where = index.locate(path)
             when = needed_for(path)
             if when is not None:
+                unset.add(path)
                 errors.append(Diagnostic(where.file, where.line, where.col,
                                          f"environment variable {name} is not set: it is needed {when}", "warning"))
                 return ""
@@ -98,4 +102,4 @@ def interpolate(
 
         return _REFERENCE.sub(replace, text)
 
-    return walk(data, ()), used, errors
+    return walk(data, ()), used, errors, unset

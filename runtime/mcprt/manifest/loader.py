@@ -26,6 +26,7 @@ from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
 from .secrets import empty_secrets, literal_secrets, register_secrets
+from .unused_values import validate_leaving_out
 from .yaml_reader import read_yaml
 
 DEFAULT_NAMES = ("mcp.yaml", "mcp.yml", "mcp.toml")
@@ -150,7 +151,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     if (manifest_path.parent / ".env").is_file():
         files.append(manifest_path.parent / ".env")
     unused = STDIO_UNUSED if transport == "stdio" else None
-    data, env_paths, env_errors = envvars.interpolate(data, environment, index, unused)
+    data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused)
     errors += env_errors
 
     failed: set[NodePath] = set()
@@ -159,9 +160,10 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     _leave_out(data, failed)  # later stages check the rest; these errors are reported once
     manifest: Manifest | None = None
     try:
-        manifest = Manifest.model_validate(data)
+        manifest = validate_leaving_out(data, unset, set(unused or ()), env_paths)
     except ValidationError as exc:
-        errors += diagnostics_from(exc, data, index, env_paths)
+        warned = {(d.file, d.line, d.col) for d in env_errors if d.severity == "warning"}  # unset, unused here
+        errors += [d for d in diagnostics_from(exc, data, index, env_paths) if (d.file, d.line, d.col) not in warned]
         salvaged = _without_invalid_parts(data, exc)
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, []) \
             if salvaged is not None else None

@@ -44,7 +44,7 @@ def diagnostics_from(
     merged: dict[tuple[str, int, int, str], list[str]] = {}
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
-        path, label = _data_path(loc, data, err["type"])
+        path, label = data_path(loc, data, err["type"])
         about_key = err["type"] in ("extra_forbidden", "missing") or "[key]" in loc  # `[key]`: a mapping key is wrong
         typo = _kind_key_typo(err)
         if typo is not None:  # `pyhton:`: point at the misspelt key, not the whole source
@@ -84,7 +84,7 @@ def _join(messages: list[str]) -> str:
     return " or ".join(messages)
 
 
-def _data_path(loc: tuple[Any, ...], data: Any, kind: str) -> tuple[Path, str]:
+def data_path(loc: tuple[Any, ...], data: Any, kind: str) -> tuple[Path, str]:
     """Map a pydantic loc onto the data, dropping union tags and member labels."""
     path: list[str | int] = []
     node = data

@@ -21,21 +21,16 @@ import logging
 import queue
 import sys
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from .events import CallEvent, DecisionEvent, Event
-from .log import log_event
+from .log import log_event, rfc3339
 from .redact import redact_value
 
 _REOPEN = object()
 _STOP = object()
-
-
-def rfc3339(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
 
 
 def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[str] = ()) -> dict[str, Any]:

@@ -55,8 +55,8 @@ class CallEvent:
 
 @dataclass(slots=True)
 class DecisionEvent:
-    """One policy decision (allow, deny, approval_requested/granted/denied/expired, rate_limited,
-    paused, hidden)."""
+    """One policy decision (allow, deny, approval_requested/granted/denied, approval_pending — a
+    call's wait for approval ended with its request still open —, rate_limited, paused, hidden)."""
 
     time: float
     action: str

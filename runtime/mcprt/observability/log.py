@@ -27,6 +27,12 @@ _TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 _TEXT_CLOCK = "%H:%M:%S"
 
 
+def rfc3339(epoch: float) -> str:
+    """`epoch` (s) as an RFC 3339 UTC time with milliseconds, e.g. `2026-11-30T09:13:00.250Z`: the
+    audit log's times, and times told to callers (here, so every layer may use it)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
+
+
 def _json_line(created: float, msecs: float, levelname: str, name: str, message: str,
                fields: dict[str, Any] | None) -> str:
     """One JSON log line (`MCPRT_LOG_FORMAT=json`), scrubbed of configured secrets."""

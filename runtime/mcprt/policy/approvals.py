@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO
+from ..observability.log import rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
 from .state import ApprovalRequest, new_approval_id
@@ -86,10 +87,17 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         raise PolicyDenied(f"{tool.name} was denied by {denier}" + (f": {request.reason}" if request.reason else "")
                            + f" (approval {request.id}). Do not retry this call with the same arguments.",
                            {"mcprt/approval": {"id": request.id, "status": "denied"}})
-    gate.publish("approval_expired", tool, context, rule=rule, approval_id=request.id)
+    # The call stops waiting; the request does not expire with it. It stays open (and can be approved)
+    # until `valid_for` runs out, so the action says what is true: still pending. (Named
+    # `approval_expired` before 2026-11-30; a human answering a webhook takes longer than a model's
+    # wait, which is why the request outlives it.)
+    stopping = service.stopping.is_set()
+    waited = "the server is stopping" if stopping else (
+        f"no decision within the {wait:g} s wait" if wait > 0 else "the call does not wait (wait: 0)")
+    gate.publish("approval_pending", tool, context, rule=rule, approval_id=request.id,
+                 reason=f"{waited}; the request stays open until {rfc3339(request.expires)}")
     minutes = max(1, round((request.expires - time.time()) / 60))
-    why = ("this server is restarting, so the call stopped waiting" if service.stopping.is_set()
-           else "none was given in time")
+    why = "this server is restarting, so the call stopped waiting" if stopping else "none was given in time"
     raise PolicyDenied(
         f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "

@@ -10,7 +10,9 @@
   `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each).
 - On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), new
   MCP requests get 503 with `Connection: close` (a balancer retries them on another replica),
-  requests in flight get up to `server.http.drain_timeout` to finish, then the server stops.
+  requests in flight get up to `server.http.drain_timeout` to finish; those still running then
+  are answered (a tool call with a tool error, any other request with a JSON-RPC error:
+  `toolset.stopping`, `server.stop_answers`), then the server stops.
   Long-lived GET streams (server→client notifications) are not waited for: clients reopen them
   through the balancer, on another replica.
 """

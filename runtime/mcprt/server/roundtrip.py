@@ -25,6 +25,7 @@ import mcp_types as types
 from ..identity.principal import Principal
 from ..contracts import RelayError, ToolResult
 from ..shaping.sent import sent_size
+from ..toolset.stopping import RUNNING
 
 STATE_TTL = 600.0
 MAX_PENDING = 1000
@@ -108,9 +109,14 @@ class RoundTrips:
         asked = asyncio.ensure_future(pending.asks.get())
         try:
             done, _ = await asyncio.wait({pending.task, asked}, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:  # the client gave up: so does the upstream call
+        except asyncio.CancelledError:
             asked.cancel()
-            pending.task.cancel()
+            request = asyncio.current_task()
+            if RUNNING.take_stop(request):  # the stop ended this request and the call with it
+                assert request is not None
+                request.uncancel()
+                return await pending.task  # the call's own "restarting" answer (toolset.stopping), at once
+            pending.task.cancel()  # the client gave up: so does the upstream call
             raise
         if asked not in done:
             asked.cancel()

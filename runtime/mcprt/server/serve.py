@@ -30,7 +30,8 @@ from .observe import Observatory, OperationTimer
 from .offers import LogLevels, UpstreamEvents
 from .options import ServeOptions, check_side_exposure, has_inbound_auth, is_loopback, is_wildcard, reachable_base
 from .stdio import serve_stdio
-from ..toolset.stopping import RUNNING
+from .stop_answers import StopAnswers
+from ..toolset.stopping import RUNNING, TOLD_TO_STOP
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
@@ -74,7 +75,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         raise
     # Ours replaces the SDK's OpenTelemetryMiddleware: it writes the span mcprt's conventions describe
     # (session id, HTTP-header context, outcome as error.type) and costs nothing with tracing off.
-    server.middleware[:] = [OperationTimer(observatory),
+    # StopAnswers: a request the stop ends is answered (server.stop_answers); inside the timer, so
+    # the operation's duration and span include that answer.
+    server.middleware[:] = [OperationTimer(observatory), StopAnswers(),
                             *(m for m in server.middleware if type(m).__name__ != "OpenTelemetryMiddleware")]
     stop = asyncio.Event()
     stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
@@ -206,6 +209,9 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
     readiness.draining = True
     end_listen_streams()
     end_approval_waits()
+    if app is None:  # stdio
+        await _answer_then_stop(stop)
+        return
     inflight = _find_inflight(app)
     if inflight is not None and inflight.count:
         log_event("draining", logging.INFO, in_flight=inflight.count, timeout_s=options.drain_timeout)
@@ -218,6 +224,22 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
                       in_flight=inflight.count, calls_ended=ended)
             if ended and not await inflight.wait_idle(ANSWER_GRACE):
                 log_event("stopping with requests in flight", logging.WARNING, in_flight=inflight.count)
+    stop.set()
+
+
+async def _answer_then_stop(stop: asyncio.Event) -> None:
+    """stdio: end the requests in flight at once with their "shutting down" answer, then stop once
+    they are answered (bounded by `ANSWER_GRACE`). No drain: there is no balancer to send new
+    requests elsewhere, and a client stopping its server closes stdin first and sends SIGTERM only
+    when the server has not exited (MCP 2025-06-18 basic/lifecycle "Shutdown", stdio), so it is
+    waiting for the exit, not for answers that take longer."""
+    ended = RUNNING.end_all(TOLD_TO_STOP)
+    if ended:
+        log_event("stopping: ending the requests in flight with a 'shutting down' answer", logging.INFO,
+                  requests_ended=ended)
+        deadline = asyncio.get_running_loop().time() + ANSWER_GRACE
+        while len(RUNNING) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
     stop.set()
 
 

@@ -67,7 +67,7 @@ def compact_json(value: Any) -> str:
 def json_size(value: Any) -> int:
     """Bytes of the compact UTF-8 JSON encoding of `value` (a JSON value, see `compact_json`)."""
     data = _fast_json(value)
-    return _utf8_length(_ENCODE(value)) if data is None else len(data)
+    return utf8_length(_ENCODE(value)) if data is None else len(data)
 
 
 def _fast_json(value: Any) -> bytes | None:
@@ -81,8 +81,10 @@ def _fast_json(value: Any) -> bytes | None:
     return data
 
 
-def _utf8_length(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+def utf8_length(text: str) -> int:
+    """Bytes of `text` in UTF-8; a lone surrogate (a JSON `\\ud800` escape decodes to one) counts
+    its 3 bytes rather than raising, so a size is never the reason a result fails."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
 
 
 def shorten_to_fit(value: Any, max_bytes: int, *, item_markers: bool = True) -> tuple[Any, list[str]]:
@@ -109,7 +111,7 @@ def shorten_text(text: str, max_bytes: int) -> str:
     The marker says how many characters (and lines) were omitted, so a reader knows text is missing.
     A limit smaller than the marker itself gives the marker alone.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", errors="surrogatepass")  # measured as `utf8_length` measures it
     if len(data) <= max_bytes:
         return text
     marker = _text_marker(len(text), text.count("\n") + 1)
@@ -172,7 +174,7 @@ class _Shortener:
             # summing children measures them for the descent that follows, in the same pass
             measured = 2 + max(len(node) - 1, 0) + sum(self._key_size(key) + self.size(child) for key, child in node.items())
         else:
-            measured = _utf8_length(_ENCODE(node))
+            measured = utf8_length(_ENCODE(node))
         self._sizes[id(node)] = (node, measured)
         return measured
 
@@ -180,7 +182,7 @@ class _Shortener:
         """A key's encoded size plus its colon (non-string keys are written as strings by json)."""
         if isinstance(key, str):
             return self.size(key) + 1
-        return _utf8_length(_ENCODE({key: 0})) - 3
+        return utf8_length(_ENCODE({key: 0})) - 3
 
     def _known(self, node: Any, size: int) -> Any:
         self._sizes[id(node)] = (node, size)
@@ -224,14 +226,14 @@ class _Shortener:
                 cut = cut[:space]
             cut = cut.rstrip()
             shortened = f"{cut} … ({len(text) - len(cut)} more chars)"
-            shortened_size = _utf8_length(_ENCODE(shortened))
+            shortened_size = utf8_length(_ENCODE(shortened))
             if shortened_size <= budget:
                 self._note(f"{path}: text shortened from {len(text)} to {len(cut)} characters")
                 return self._known(shortened, shortened_size)
             keep = min(keep - 1, int(keep * budget / shortened_size))
         marker = f"… ({len(text)} chars omitted)"
         self._note(f"{path}: text of {len(text)} characters omitted")
-        return self._known(marker, _utf8_length(_ENCODE(marker)))
+        return self._known(marker, utf8_length(_ENCODE(marker)))
 
     def _fit_list(self, items: list[Any], budget: int, path: str) -> list[Any]:
         total = len(items)
@@ -257,7 +259,7 @@ class _Shortener:
         if not dropped:
             return self._known(kept, used + 2)
         marker = f"… {dropped} more items omitted"
-        marker_size = _utf8_length(_ENCODE(marker))
+        marker_size = utf8_length(_ENCODE(marker))
         self._note(f"{path}: {dropped} of {total} items omitted")
         if not self._item_markers:
             return self._known(kept, used + 2)
@@ -303,5 +305,5 @@ class _Shortener:
         marker = f"{dropped} more keys omitted"
         kept[marker_key] = marker
         self._note(f"{path}: {dropped} of {total} keys omitted")
-        size = used + (1 if len(kept) > 1 else 0) + self.size(marker_key) + 1 + _utf8_length(_ENCODE(marker)) + 2
+        size = used + (1 if len(kept) > 1 else 0) + self.size(marker_key) + 1 + utf8_length(_ENCODE(marker)) + 2
         return self._known(kept, size)

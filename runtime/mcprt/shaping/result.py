@@ -67,7 +67,7 @@ from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
 
 from .autoprune import AutoPruner
-from .limits import compact_json, json_size, shorten_text, shorten_to_fit
+from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
 from .sent import sent_size
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
@@ -189,7 +189,7 @@ def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
         # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
         # say what the upstream answered, as an error's empty body is said.
         text = f"HTTP {upstream.status}{_reason(upstream.status)} (empty body)"
-    if len(text.encode("utf-8")) > shaping.max_result_bytes:
+    if utf8_length(text) > shaping.max_result_bytes:
         text = shorten_text(text, shaping.max_result_bytes)
         notes.append(f"the text was shortened to fit the result limit of {shaping.max_result_bytes} bytes")
     return [_text_block(text)]
@@ -332,7 +332,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> Any:
 
 def _json_fitting(value: Any, max_bytes: int, notes: list[str], item_markers: bool = True) -> tuple[Any, str]:
     text = _ENCODE(value)
-    if len(text) <= max_bytes // 4 or _utf8_size(text) <= max_bytes:
+    if len(text) <= max_bytes // 4 or utf8_length(text) <= max_bytes:
         return value, text
     value, shortened = shorten_to_fit(value, max_bytes, item_markers=item_markers)
     notes.append(_shortened_note(max_bytes, shortened))
@@ -360,7 +360,7 @@ def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, note
     """Render; if over the limit, re-render from a smaller value, scaling by how far over it is."""
     limit = shaping.max_result_bytes
     text = _render(shaping, value, upstream)
-    size = len(text.encode("utf-8"))
+    size = utf8_length(text)
     if size <= limit:
         return text
     budget = json_size(value)
@@ -370,7 +370,7 @@ def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, note
             break
         smaller, shortened = shorten_to_fit(value, budget, item_markers=False)
         text = _render(shaping, smaller, upstream)
-        size = len(text.encode("utf-8"))
+        size = utf8_length(text)
         if size <= limit:
             notes.append(_shortened_note(limit, shortened))
             return text
@@ -404,7 +404,7 @@ def _render_content(
 
 def _fit_text_block(block: dict, max_bytes: int, notes: list[str]) -> dict:
     text = block.get("text")
-    if block.get("type") != "text" or not isinstance(text, str) or len(text.encode("utf-8")) <= max_bytes:
+    if block.get("type") != "text" or not isinstance(text, str) or utf8_length(text) <= max_bytes:
         return block
     value = _parse_json(text)
     if value is not _NOT_JSON:
@@ -447,6 +447,3 @@ def _media_type(value: str | None) -> str | None:
         return None
     return value.split(";", 1)[0].strip().lower() or None
 
-
-def _utf8_size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8"))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .limits import json_size
+from .limits import json_size, utf8_length
 
 _PAYLOAD_KEYS = {"text": "text", "image": "data", "audio": "data", "resource_link": "uri"}
 
@@ -50,5 +50,5 @@ def _block_size(block: Any) -> int:
         key = _PAYLOAD_KEYS.get(kind) if isinstance(kind, str) else None
         payload = block.get(key) if key is not None else None
     if isinstance(payload, str):
-        return len(payload) if payload.isascii() else len(payload.encode("utf-8", errors="surrogatepass"))
+        return utf8_length(payload)
     return json_size(block)

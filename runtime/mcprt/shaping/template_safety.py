@@ -7,6 +7,16 @@ that the value has (`__class__`, `__len__`, …) and, in the immutable sandbox, 
 modify a list or dict (`pop`, `update`, `append`, …). Such a look-up can never give data, so it is
 found here, by `mcprt validate`, rather than failing every call. (`x._links` is fine: no plain value
 has that attribute, so it reads the key.)
+
+The same look-up written two other ways is checked alike:
+  - `x|attr("name")` (Jinja's `attr` filter) reads only the attribute, never a key, and the sandbox
+    applies the same rule: refused exactly where `x.name` is.
+  - `x["name"]` with a constant string first reads the key; only where there is no such key (any
+    list, string or number, an object without it) does it fall back to the attribute. For a private
+    name (`x["__class__"]`, `x["__len__"]`) that is every value but an object carrying a key spelt
+    like a Python dunder attribute, so it is reported; for a method name (`x["pop"]`) it is the way
+    to read a field named so, and is not.
+A subscript whose key is computed (`x[k]`, `x["_" ~ k]`) depends on the data and is left alone.
 """
 
 from __future__ import annotations
@@ -44,24 +54,56 @@ _MISSING = object()
 
 
 def refused_lookups(source: str) -> list[RefusedLookup]:
-    """Each `x.name` in `source` (a template that parses; [] when it does not) the sandbox refuses."""
+    """Each look-up in `source` (a template that parses; [] when it does not) the sandbox refuses:
+    `x.name`, `x|attr("name")` and, for private names, `x["name"]` (see the module's docstring)."""
     try:
         tree = template_environment().parse(source)
     except Exception:  # noqa: BLE001 - a template that does not parse is reported by the compile check
         return []
     lines = source.splitlines()
     found: list[RefusedLookup] = []
-    for node in tree.find_all(nodes.Getattr):
-        refused = refused_by_sandbox(node.attr)
-        if not refused:
+    for node, name, written in _constant_lookups(tree):
+        refused = refused_by_sandbox(name)
+        if not refused or (written == "subscript" and not name.startswith("_")):
             continue
         line = node.lineno or 1
         text = lines[line - 1] if 0 < line <= len(lines) else ""
-        at = text.find("." + node.attr)
-        why = (f"it is a private Python attribute of every {'/'.join(refused)} value"
-               if node.attr.startswith("_") else
-               f"it is the {'/'.join(refused)} method that modifies the value, not a field; "
-               f"read a field named so with [\"{node.attr}\"]")
-        found.append(RefusedLookup(line, at + 2 if at >= 0 else 1,
-                                   f"`.{node.attr}` is refused by the template sandbox at every call ({why})"))
+        col = _column_of(text, name, written)
+        shown = {"attribute": f".{name}", "filter": f'|attr("{name}")', "subscript": f'["{name}"]'}[written]
+        if name.startswith("_"):
+            why = f"it is a private Python attribute of every {'/'.join(refused)} value"
+        else:
+            why = (f"it is the {'/'.join(refused)} method that modifies the value, not a field; "
+                   f"read a field named so with [\"{name}\"]")
+        unless = f" unless the value is an object with a key \"{name}\"" if written == "subscript" else ""
+        found.append(RefusedLookup(
+            line, col, f"`{shown}` is refused by the template sandbox at every call{unless} ({why})"))
     return sorted(found, key=lambda r: (r.line, r.col))
+
+
+def _constant_lookups(tree: nodes.Template) -> list[tuple[nodes.Node, str, str]]:
+    """(node, name, how it is written) for each look-up of a constant name: `x.name` ("attribute"),
+    `x|attr("name")` ("filter"), `x["name"]` ("subscript")."""
+    out: list[tuple[nodes.Node, str, str]] = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        if isinstance(node, nodes.Getattr):
+            out.append((node, node.attr, "attribute"))
+        elif isinstance(node, nodes.Getitem):
+            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                out.append((node, node.arg.value, "subscript"))
+        elif node.name == "attr" and node.args and isinstance(node.args[0], nodes.Const) \
+                and isinstance(node.args[0].value, str):
+            out.append((node, node.args[0].value, "filter"))
+    return out
+
+
+def _column_of(text: str, name: str, written: str) -> int:
+    """1-based column of `name` on its line (best effort: the first place it is written this way)."""
+    if written == "attribute":
+        at = text.find("." + name)
+        return at + 2 if at >= 0 else 1
+    for quote in ('"', "'"):
+        at = text.find(quote + name + quote)
+        if at >= 0:
+            return at + 2
+    return 1

@@ -136,7 +136,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             assert task is not None
             task.uncancel()
             status = outcome = "cancelled"
-            result = error_result(STOPPED.format(tool=tool.name, seconds=time.perf_counter() - started))
+            result = error_result(STOPPED.format(tool=tool.name, seconds=time.perf_counter() - started,
+                                                 why=RUNNING.why))
         else:
             # The client cancelled (or left): still one log line and one event, so metrics and the
             # audit log count every call a client made. Nothing is answered: 0 bytes sent, no error

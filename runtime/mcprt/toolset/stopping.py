@@ -10,6 +10,9 @@ restarting and to call again (`STOPPED`), which the transport sends as usual (JS
 protocol era) before the server closes. A client's own cancellation is not affected.
 
 The upstream may have acted on such a call: the message says so, as the `cancelled` outcome does.
+Every other MCP request is registered here too, by the server's `StopAnswers` middleware, and
+answered with a JSON-RPC error when the stop ends it (`server.stop_answers`). Over stdio there is
+no drain: the stop ends what runs at once (`why` = `TOLD_TO_STOP`).
 """
 
 from __future__ import annotations
@@ -17,19 +20,23 @@ from __future__ import annotations
 import asyncio
 
 STOPPED = ("mcprt is restarting: the call to {tool} was stopped after {seconds:.0f} s, before its answer arrived "
-           "(it outlasted the server's drain). The upstream may or may not have acted on it. Call again in a few "
+           "({why}). The upstream may or may not have acted on it. Call again in a few "
            "seconds; if the call changes something, check first whether it took effect.")
+OUTLASTED_DRAIN = "it outlasted the server's drain"  # HTTP: `server.http.drain_timeout` ran out
+TOLD_TO_STOP = "the server was told to stop"  # stdio: no drain (see server.serve)
 
 
 class RunningCalls:
-    """The asyncio tasks running a tool call in this process (a task running nested calls, as a
-    discovery-mode `call_tool` does, counts once per call)."""
+    """The asyncio tasks running a tool call or another MCP request in this process (a task running
+    nested calls, as a discovery-mode `call_tool` does or a request and the call it runs, counts
+    once per registration)."""
 
-    __slots__ = ("_depth", "_ended")
+    __slots__ = ("_depth", "_ended", "why")
 
     def __init__(self) -> None:
         self._depth: dict[asyncio.Task[object], int] = {}
         self._ended: set[asyncio.Task[object]] = set()
+        self.why = OUTLASTED_DRAIN  # why the stop ended them, for the answers (set by `end_all`)
 
     def enter(self) -> asyncio.Task[object] | None:
         task = asyncio.current_task()
@@ -50,8 +57,10 @@ class RunningCalls:
     def __len__(self) -> int:
         return len(self._depth)
 
-    def end_all(self) -> int:
-        """Cancel every running call's task once (the stop's drain ran out); how many were ended."""
+    def end_all(self, why: str = OUTLASTED_DRAIN) -> int:
+        """Cancel every running call's task once (the stop's drain ran out, or stdio's stop: `why`,
+        which the answers quote); how many were ended."""
+        self.why = why
         ended = 0
         for task in list(self._depth):
             if task not in self._ended and not task.done():
