@@ -77,9 +77,10 @@ class HttpConfig(StrictModel):
     max_request_bytes: ByteSize = Field(1_000_000, description="Largest accepted request body.")
     drain_timeout: Duration = Field(
         20.0,
-        description="On SIGTERM: how long calls in flight may take to finish. `/readyz` turns false at once "
-        "and new requests get 503 while they drain; calls still running then are answered with a tool error "
-        "saying the server is restarting and to call again.",
+        description="On SIGTERM (HTTP): how long requests in flight may take to finish. `/readyz` turns false at "
+        "once and new requests get 503 while they drain; tool calls still running then are answered with a tool "
+        "error saying the server is restarting and to call again, any other request with a JSON-RPC error "
+        "(`data.reason: shutting_down`, `data.retrySafe`).",
     )
     max_sessions: int = Field(
         10_000, ge=1,
