@@ -42,3 +42,19 @@ def by_name(compiled: CompiledOpenAPI) -> dict[str, CompiledOperation]:
 
 def by_key(compiled: CompiledOpenAPI) -> dict[str, CompiledOperation]:
     return {op.operation.key: op for op in compiled.operations}
+
+
+def digest_manifest(spec: Path, tmp: Path, style: str = "brief") -> Path:
+    """`tmp/mcp.yaml` serving `spec` as one source, descriptions in `style`: the manifest the compile digests
+    (`test_openapi_compile_digests.py`) were pinned with."""
+    manifest = tmp / "mcp.yaml"
+    manifest.write_text(
+        "version: 1\n"
+        "server: {name: digests}\n"
+        f"defaults: {{descriptions: {{style: {style}}}}}\n"
+        "sources:\n"
+        "  api:\n"
+        f"    openapi: {json.dumps(str(spec))}\n"
+        "    base_url: http://127.0.0.1:9\n"
+    )
+    return manifest

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openapi_support import CORPUS, SPECS
+from openapi_support import CORPUS, SPECS, digest_manifest
 
 from mcprt.errors import ManifestError
 from mcprt.pipeline import compile_once
@@ -72,20 +72,6 @@ def _compile(manifest: Path, cache_dir: Path, *, offline: bool = False) -> dict[
         return {"error": str(exc).replace(str(manifest.parent), "<dir>")}
 
 
-def _manifest_for(spec: Path, tmp: Path, style: str) -> Path:
-    manifest = tmp / "mcp.yaml"
-    manifest.write_text(
-        "version: 1\n"
-        "server: {name: digests}\n"
-        f"defaults: {{descriptions: {{style: {style}}}}}\n"
-        "sources:\n"
-        "  api:\n"
-        f"    openapi: {json.dumps(str(spec))}\n"
-        "    base_url: http://127.0.0.1:9\n"
-    )
-    return manifest
-
-
 def _expected(case: str) -> dict[str, Any] | None:
     if not DIGESTS.exists():
         return None
@@ -123,7 +109,7 @@ def record_when_updating() -> Any:
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("location", CORPUS)
 def test_corpus_output_is_unchanged(location: str, style: str, tmp_path: Path) -> None:
-    manifest = _manifest_for(SPECS / location, tmp_path, style)
+    manifest = digest_manifest(SPECS / location, tmp_path, style)
     _check(f"corpus/{location}/{style}", _compile(manifest, tmp_path / "cache"))
 
 
@@ -145,7 +131,7 @@ def github() -> Path:
 
 @pytest.mark.parametrize("style", STYLES)
 def test_github_output_is_unchanged(github: Path, style: str, tmp_path: Path) -> None:
-    manifest = _manifest_for(github, tmp_path, style)
+    manifest = digest_manifest(github, tmp_path, style)
     cold = _compile(manifest, tmp_path / "cache")
     assert len(cold["tools"]) == 1223
     _check(f"github/{style}", cold)
@@ -154,7 +140,7 @@ def test_github_output_is_unchanged(github: Path, style: str, tmp_path: Path) ->
 
 def test_cli_prints_the_pinned_tools_list(github: Path, tmp_path: Path) -> None:
     """`mcprt tools --json` itself (a real process, the CLI's fast paths included), cold then warm."""
-    manifest = _manifest_for(github, tmp_path, "brief")
+    manifest = digest_manifest(github, tmp_path, "brief")
     env = {**os.environ, "MCPRT_CACHE_DIR": str(tmp_path / "cache")}
     expected = _expected("github/brief")
     for _ in ("cold", "warm"):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openapi_support import CORPUS, SPECS
+from openapi_support import CORPUS, SPECS, digest_manifest
 
 from mcprt.errors import ManifestError
 from mcprt.manifest.loader import load_manifest
@@ -42,20 +42,6 @@ def _per_tool(toolset: Any) -> dict[str, str]:
         blob = json.dumps([tool.definition(), shapes], separators=(",", ":"), ensure_ascii=False)
         out[tool.name] = _digest(blob, 10)
     return out
-
-
-def _manifest_for(spec: Path, tmp: Path, style: str = "brief") -> Path:
-    manifest = tmp / "mcp.yaml"
-    manifest.write_text(
-        "version: 1\n"
-        "server: {name: digests}\n"
-        f"defaults: {{descriptions: {{style: {style}}}}}\n"
-        "sources:\n"
-        "  api:\n"
-        f"    openapi: {json.dumps(str(spec))}\n"
-        "    base_url: http://127.0.0.1:9\n"
-    )
-    return manifest
 
 
 def _deferred(manifest: Path, cache_dir: Path) -> dict[str, Any]:
@@ -111,7 +97,7 @@ def _check(case: str, found: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("location", CORPUS)
 def test_corpus_shapes_after_the_first_answer_equal_the_serial_ones(location: str, tmp_path: Path) -> None:
-    manifest = _manifest_for(SPECS / location, tmp_path)
+    manifest = digest_manifest(SPECS / location, tmp_path)
     found = _deferred(manifest, tmp_path / "cache")
     _check(f"corpus/{location}/brief", found)
     if "error" not in found:
@@ -126,7 +112,7 @@ def test_github_shapes_after_the_first_answer_equal_the_serial_ones(tmp_path: Pa
         github = github_spec_path()
     except SpecUnavailable as exc:
         pytest.skip(str(exc))
-    manifest = _manifest_for(github, tmp_path)
+    manifest = digest_manifest(github, tmp_path)
     found = _deferred(manifest, tmp_path / "cache")
     assert len(found["tools"]) == 1223 and found["shaped_before_flush"] == []
     _check("github/brief", found)

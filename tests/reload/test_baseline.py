@@ -12,12 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +27,7 @@ from mcprt.reload.baseline import record_baseline
 from mcprt.settings import Settings
 from mcprt.sources.openapi.cache import writes_deferred
 from mcprt.sources.openapi.loader import digests_recorded
-from tests.support.served import child_env, up_command
-
-TIMEOUT = 60  # only bounds a hang: a loaded 2-core machine is slow to start Python
+from tests.support.raw_stdio import TIMEOUT, RawStdio
 
 
 def _operation(operation_id: str, path: str) -> dict[str, Any]:
@@ -55,67 +50,15 @@ def _project(folder: Path) -> Path:
     return manifest
 
 
-class ReloadingStdio:
-    """`mcprt up --transport stdio` with hot reload on, driven by raw JSON-RPC lines."""
+class ReloadingStdio(RawStdio):
+    """`mcprt up --transport stdio` with hot reload on (the default) and debug logs."""
 
     def __init__(self, manifest: Path, tmp: Path) -> None:
-        self.stderr_path = tmp / f"stderr-{time.monotonic_ns()}.log"
-        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
-        self.process = subprocess.Popen(
-            up_command(manifest, "--transport", "stdio"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._stderr, cwd=str(manifest.parent),
-            env=child_env(MCPRT_LOG_LEVEL="debug", MCPRT_CACHE_DIR=str(tmp / "cache")))
-        self.lines: queue.Queue[bytes] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(b"")
-
-    def send(self, *messages: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
-        self.process.stdin.flush()
-
-    def read_until(self, wanted: Any) -> dict[str, Any]:
-        """Read until the response with id `wanted` (or, for a string with a slash, that notification)."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            assert line, f"the server closed stdout; stderr:\n{self.stderr_text()}"
-            message = json.loads(line)
-            if message.get("id") == wanted or message.get("method") == wanted:
-                return message
+        super().__init__(manifest, tmp, log_level="debug", reload=True)
 
     def tool_names(self, request_id: int) -> list[str]:
         self.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/list"})
         return sorted(tool["name"] for tool in self.read_until(request_id)["result"]["tools"])
-
-    def wait_for_log(self, text: str) -> str:
-        """The log once it has `text` (fails after TIMEOUT)."""
-        deadline = time.monotonic() + TIMEOUT
-        while text not in (log := self.stderr_text()):
-            assert time.monotonic() < deadline and self.process.poll() is None, log
-            time.sleep(0.05)
-        return log
-
-    def stderr_text(self) -> str:
-        if not self._stderr.closed:
-            self._stderr.flush()
-        return self.stderr_path.read_text(errors="replace")
-
-    def close(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            return self.process.wait(timeout=TIMEOUT)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-            self._stderr.close()
 
 
 def _start(server: ReloadingStdio) -> list[str]:

@@ -9,11 +9,8 @@ and ordering)."""
 from __future__ import annotations
 
 import json
-import queue
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,65 +18,17 @@ import pytest
 
 from mcprt.server.early import HANDOFF_ID, HANDSHAKE_VERSIONS
 from tests.server.server_support import child_env, demo_manifest
-from tests.support.served import up_command
+from tests.support.raw_stdio import TIMEOUT
+from tests.support.raw_stdio import RawStdio as SupportRawStdio
 
 SPECS = Path(__file__).resolve().parent.parent / "fixtures" / "specs"
-TIMEOUT = 60  # only bounds a hang: a loaded 2-core machine is slow to start Python
 
 
-class RawStdio:
-    """`mcprt up --transport stdio` with JSON-RPC lines written and read by hand."""
+class RawStdio(SupportRawStdio):
+    """`mcprt up --transport stdio --no-reload` by hand, with the test token the demo manifest reads."""
 
     def __init__(self, manifest: Path, tmp: Path, *, log_level: str = "info", **env: str) -> None:
-        self.stderr_path = tmp / f"stderr-{time.monotonic_ns()}.log"
-        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
-        self.process = subprocess.Popen(
-            up_command(manifest, "--transport", "stdio", "--no-reload"), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._stderr, cwd=str(manifest.parent),
-            env=child_env(MCPRT_LOG_LEVEL=log_level, MCPRT_CACHE_DIR=str(tmp / "cache"), **env))
-        self.lines: queue.Queue[bytes] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(b"")
-
-    def send(self, *messages: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
-        self.process.stdin.flush()
-
-    def read(self) -> dict[str, Any]:
-        line = self.lines.get(timeout=TIMEOUT)
-        assert line, f"the server closed stdout; stderr:\n{self.stderr_text()}"
-        return json.loads(line)
-
-    def responses(self, ids: set[Any]) -> dict[Any, list[dict[str, Any]]]:
-        """Read until every id in `ids` has a response; every message read, by id."""
-        seen: dict[Any, list[dict[str, Any]]] = {}
-        while not ids <= set(seen):
-            message = self.read()
-            seen.setdefault(message.get("id"), []).append(message)
-        return seen
-
-    def stderr_text(self) -> str:
-        if not self._stderr.closed:
-            self._stderr.flush()
-        return self.stderr_path.read_text(errors="replace")
-
-    def close(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            code = self.process.wait(timeout=TIMEOUT)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-            self._stderr.close()
-        return code
+        super().__init__(manifest, tmp, log_level=log_level, base_env=child_env, **env)
 
 
 def initialize(version: str, request_id: Any = 1, **extra: Any) -> dict[str, Any]:
