@@ -100,6 +100,17 @@ async def test_expired_requests_are_gone(state: PolicyState) -> None:
     assert await state.approval_decide(old.id, Vote("alice", True, time.time())) is None
 
 
+async def test_an_undecided_expired_request_is_claimed_once(state: PolicyState) -> None:
+    undecided = await state.approval_create(pending("k6", valid_for=0.05))
+    decided = await state.approval_create(pending("k7", valid_for=0.05))
+    await state.approval_decide(decided.id, Vote("alice", False, time.time()))
+    open_still = await state.approval_create(pending("k8", valid_for=60))
+    await asyncio.sleep(0.1)
+    assert [r.id for r in await state.approval_claim_expired()] == [undecided.id]
+    assert await state.approval_claim_expired() == []  # once only (with Redis: one replica only)
+    assert open_still.id in [r.id for r in await state.approval_list()]  # still open: not claimed
+
+
 async def test_pauses(state: PolicyState) -> None:
     assert await state.pause_check(("tool:x", "source:s", "all")) is None
     await state.pause_set("source:s", True, by="alice", reason="incident")

@@ -56,7 +56,8 @@ class CallEvent:
 @dataclass(slots=True)
 class DecisionEvent:
     """One policy decision (allow, deny, approval_requested/granted/denied, approval_pending — a
-    call's wait for approval ended with its request still open —, rate_limited, paused, hidden)."""
+    call's wait for approval ended with its request still open —, approval_expired — a request
+    nobody decided within `valid_for`, published once —, rate_limited, paused, hidden)."""
 
     time: float
     action: str

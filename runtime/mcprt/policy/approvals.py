@@ -88,9 +88,9 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                            + f" (approval {request.id}). Do not retry this call with the same arguments.",
                            {"mcprt/approval": {"id": request.id, "status": "denied"}})
     # The call stops waiting; the request does not expire with it. It stays open (and can be approved)
-    # until `valid_for` runs out, so the action says what is true: still pending. (Named
-    # `approval_expired` before 2026-11-30; a human answering a webhook takes longer than a model's
-    # wait, which is why the request outlives it.)
+    # until `valid_for` runs out (then `PolicyService.publish_expired` records `approval_expired`), so
+    # the action says what is true: still pending. A human answering a webhook takes longer than a
+    # model's wait, which is why the request outlives it.
     stopping = service.stopping.is_set()
     waited = "the server is stopping" if stopping else (
         f"no decision within the {wait:g} s wait" if wait > 0 else "the call does not wait (wait: 0)")

@@ -125,11 +125,28 @@ class PolicyService:
         self.snapshot = Snapshot(await self.state.approval_list(pending_only=True), await self.state.pause_list(),
                                  time.time())
 
+    async def publish_expired(self) -> int:
+        """Publish one `approval_expired` DecisionEvent per request whose `valid_for` ran out with no
+        decision (the audit log and `mcprt_policy_decisions_total` learn it); returns how many. Each
+        request once: the state hands an expired request to one sweep only (one replica, with Redis)."""
+        expired = await self.state.approval_claim_expired()
+        for request in expired:
+            if BUS.active:
+                BUS.publish(DecisionEvent(
+                    time=time.time(), action="approval_expired", tool=request.tool, source=request.source,
+                    principal=Principal(request.principal, "token"), rule=request.rule, approval_id=request.id,
+                    reason=f"never decided within valid_for ({request.expires - request.created:g} s): "
+                           "the request is closed; a new call opens a new one"))
+            log_event("approval expired", logging.INFO, id=request.id, tool=request.tool)
+        return len(expired)
+
     async def refresh_forever(self, every: float = 2.0) -> None:
-        """Keep `snapshot` fresh (other replicas' changes, expiries); runs while serving."""
+        """Keep `snapshot` fresh (other replicas' changes, expiries) and publish expiries
+        (`publish_expired`); runs while serving."""
         failing = False  # logged when it starts failing and when it works again, not every `every` s
         while True:
             try:
+                await self.publish_expired()
                 await self.refresh()
             except Exception as exc:  # a flaky backend must not end the loop
                 if not failing:

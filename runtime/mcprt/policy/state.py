@@ -121,6 +121,12 @@ class PolicyState(Protocol):
         """Wait up to `timeout` s for the request to be decided; returns it as it is then."""
         ...
 
+    async def approval_claim_expired(self) -> list[ApprovalRequest]:
+        """Requests whose `expires` passed while still pending (nobody decided within `valid_for`),
+        each returned once only — with a shared backend to one replica only — so its expiry is
+        published once (`PolicyService.publish_expired`)."""
+        ...
+
     async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
         """Pause (or resume) `target`: `tool:NAME`, `source:KEY` or `all`."""
         ...
@@ -151,6 +157,7 @@ class MemoryPolicyState:
         self._by_key: dict[str, str] = {}
         self._events: dict[str, asyncio.Event] = {}
         self._pauses: dict[str, dict[str, Any]] = {}
+        self._expiry_claimed: set[str] = set()  # ids already returned by approval_claim_expired
 
     async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
         now = time.monotonic()
@@ -209,6 +216,13 @@ class MemoryPolicyState:
             pass
         return self._approvals.get(approval_id)
 
+    async def approval_claim_expired(self) -> list[ApprovalRequest]:
+        now = self._clock()
+        due = [r for i, r in self._approvals.items()
+               if r.status == "pending" and r.expires < now and i not in self._expiry_claimed]
+        self._expiry_claimed.update(r.id for r in due)
+        return due
+
     async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
         if paused:
             self._pauses[target] = {"by": by, "since": self._clock(), "reason": reason}
@@ -234,5 +248,6 @@ class MemoryPolicyState:
         for old in [i for i, r in self._approvals.items() if r.expires < horizon]:
             request = self._approvals.pop(old)
             self._events.pop(old, None)
+            self._expiry_claimed.discard(old)
             if self._by_key.get(request.key) == old:
                 del self._by_key[request.key]

@@ -9,7 +9,9 @@ Approvals are JSON records (`ApprovalRequest.to_json`) under `<prefix>approval:<
 key (`<prefix>approval-key:<key>`) and in a sorted set by creation time. Creating and deciding use
 optimistic transactions (WATCH/MULTI) so concurrent replicas never lose a vote, and the settling
 rule is the one `ApprovalRequest.settle` defines. A decision is published on `<prefix>events`, which
-wakes `approval_wait` on every replica at once (with a one-second re-read as a safety net).
+wakes `approval_wait` on every replica at once (with a one-second re-read as a safety net). A
+request that expires undecided is claimed by one replica (`SET NX` on `<prefix>approval-expired:<id>`),
+which publishes its `approval_expired` decision.
 """
 
 from __future__ import annotations
@@ -175,17 +177,22 @@ class RedisPolicyState:
         request = await self._load(approval_id.decode())
         return request if request is not None and request.expires >= time.time() else None
 
-    async def approval_list(self, *, pending_only: bool = True) -> list[ApprovalRequest]:
+    async def _indexed(self) -> list[ApprovalRequest]:
+        """Every stored request (expired ones too, for KEEP_AFTER_EXPIRY), oldest first; ids whose
+        record Redis already dropped leave the index."""
         index = self._k("approvals")
         ids = [i.decode() for i in await self._guard(self._client.zrange(index, 0, -1))]
         if not ids:
             return []
         raws = await self._guard(self._client.mget([self._k("approval", i) for i in ids]))
-        now = time.time()
         gone = [i for i, raw in zip(ids, raws) if raw is None]
         if gone:
             await self._guard(self._client.zrem(index, *gone))
-        requests = [ApprovalRequest.from_json(json.loads(raw)) for raw in raws if raw is not None]
+        return [ApprovalRequest.from_json(json.loads(raw)) for raw in raws if raw is not None]
+
+    async def approval_list(self, *, pending_only: bool = True) -> list[ApprovalRequest]:
+        requests = await self._indexed()
+        now = time.time()
         live = [r for r in requests if r.expires >= now]
         return [r for r in live if r.status == "pending" or not pending_only]
 
@@ -215,6 +222,21 @@ class RedisPolicyState:
         if request is not None and changed and changed[-1]:
             await self._publish(f"approval {approval_id}")
         return request
+
+    async def approval_claim_expired(self) -> list[ApprovalRequest]:
+        """Pending records past `expires`, each claimed by one replica only: a `SET NX` on
+        `<prefix>approval-expired:<id>` decides which replica publishes the expiry (the first to sweep)."""
+        now = time.time()
+        claimed: list[ApprovalRequest] = []
+        for request in await self._indexed():
+            if request.status != "pending" or request.expires >= now:
+                continue
+            # Outlives the record (kept KEEP_AFTER_EXPIRY past `expires`), so no replica claims it twice.
+            won = await self._guard(self._client.set(self._k("approval-expired", request.id), "1", nx=True,
+                                                     px=2 * KEEP_AFTER_EXPIRY * 1000))
+            if won:
+                claimed.append(request)
+        return claimed
 
     async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
         deadline = time.monotonic() + timeout
