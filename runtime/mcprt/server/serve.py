@@ -216,12 +216,14 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
     if inflight is not None and inflight.count:
         log_event("draining", logging.INFO, in_flight=inflight.count, timeout_s=options.drain_timeout)
         if not await inflight.wait_idle(options.drain_timeout):
-            # Cut by the shutdown, such a call's client got uvicorn's bare HTTP 500: end each call
-            # with a tool error saying the server is restarting, and give the answers a moment to be
-            # written (JSON or SSE) before the server closes.
+            # Cut by the shutdown, such a request's client got uvicorn's bare HTTP 500: end every
+            # request in flight with its answer (a tool call: a tool error saying the server is
+            # restarting; any other request: the `shutting_down` error, `server.stop_answers`), and
+            # give the answers a moment to be written (JSON or SSE) before the server closes.
             ended = RUNNING.end_all()
-            log_event("drain timed out; ending the calls in flight with a 'restarting' answer", logging.WARNING,
-                      in_flight=inflight.count, calls_ended=ended)
+            log_event("drain timed out; ending the requests in flight (tool calls answer 'restarting', other "
+                      "requests a 'shutting down' error)", logging.WARNING,
+                      in_flight=inflight.count, requests_ended=ended)
             if ended and not await inflight.wait_idle(ANSWER_GRACE):
                 log_event("stopping with requests in flight", logging.WARNING, in_flight=inflight.count)
     stop.set()
