@@ -103,7 +103,9 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
         item.operation.invoke = _invoker(item.plan, config.base_url, source)
         source.operations.append(item.operation)
     _warn(ctx, notes)
-    _warn(ctx, [f"{config.openapi}: {w}" for w in compiled.warnings])
+    # Each compile warning already names its document (`api.json#/paths/…`, or the referenced file a
+    # `$ref` led to): prefixing `config.openapi` doubled the name, or named the wrong file.
+    _warn(ctx, compiled.warnings)
     _warn(ctx, missing_auth(compiled, config))
     return source
 
