@@ -6,6 +6,7 @@ parameter has the empty string as its `name`.)"""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,3 +154,18 @@ def test_a_document_where_nothing_compiles_is_still_an_error() -> None:
     with pytest.raises(SpecError) as info:
         compile_inline(spec)
     assert info.value.pointer == "/paths/~1a/get"
+
+
+def test_a_warning_from_a_referenced_file_names_that_file_only(tmp_path: Path) -> None:
+    # The same kind as above: the source used to prefix its own spec file to every warning, so one
+    # raised in a file a `$ref` led to read `api.json: common.json#/…` (two files, one of them wrong).
+    spec = {**SPEC, "paths": {"/things": {"post": {"operationId": "addThing", "responses": _OK, "requestBody": {
+        "content": {"application/json": {"schema": {"$ref": "common.json#/Thing"}}}}}}}}
+    (tmp_path / "api.json").write_text(json.dumps(spec))
+    (tmp_path / "common.json").write_text(json.dumps({"Thing": {"type": "weird"}}))
+    (tmp_path / "mcp.yaml").write_text("version: 1\nserver: {name: b}\nsources:\n  b: {openapi: api.json}\n")
+    checked = mcprt_cli("validate", str(tmp_path / "mcp.yaml"))
+    assert checked.returncode == 0, checked.stderr
+    named = re.search(r"warning: source 'b': (.+)#/Thing: unknown type 'weird'; ignored", checked.stderr)
+    assert named is not None, checked.stderr
+    assert Path(named.group(1)).name == "common.json" and "api.json" not in named.group(1), checked.stderr
