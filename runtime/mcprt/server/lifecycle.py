@@ -23,9 +23,10 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..observability.log import rfc3339
 
 STATE_CHECK_EVERY = 1.0  # seconds a state PING result is reused by /readyz
 STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric stays current)
@@ -47,13 +48,9 @@ class Readiness:
         self._state_reached = state_reached
         self.state_lost_at: float | None = None  # epoch seconds of the first failed PING of an outage
 
-    async def check(self) -> tuple[bool, str]:
-        """(ready, reason): reason is "ready", "degraded", "draining" or "shared state not reached yet"."""
-        ready, report = await self.report()
-        return ready, report["status"]
-
     async def report(self) -> tuple[bool, dict[str, str]]:
-        """(ready, body fields): `status` as in `check`, plus `state` ("ok" or "unreachable since
+        """(ready, body fields): `status` is "ready", "degraded", "draining" or "shared state not reached
+        yet", plus `state` ("ok" or "unreachable since
         <RFC 3339 UTC time>") when a state backend is configured."""
         if self.draining:
             return False, {"status": "draining"}
@@ -63,8 +60,7 @@ class Readiness:
         if not self._state_reached:
             return False, {"status": "shared state not reached yet", "state": "unreachable"}
         if self.state_lost_at is not None:
-            since = datetime.fromtimestamp(self.state_lost_at, UTC).isoformat(timespec="seconds")
-            return True, {"status": "degraded", "state": f"unreachable since {since}"}
+            return True, {"status": "degraded", "state": f"unreachable since {rfc3339(self.state_lost_at)}"}
         return True, {"status": "ready", "state": "ok"}
 
     @property
