@@ -40,12 +40,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..identity.principal import ANONYMOUS, BEARER, Principal, attach, subject_clash
 from ..observability.log import log_event
 from .browser_login import COOKIE, PATHS, BrowserLogins
+from .options import is_wildcard
 
 if TYPE_CHECKING:
     from ..identity.resource import ResourceServer
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def make_policy(
 ) -> GuardPolicy:
     named = dict(tokens) if isinstance(tokens, Mapping) else {t: BEARER for t in tokens}
     hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
-    if bind_host.lower() not in WILDCARD_BINDS:
+    if not is_wildcard(bind_host):
         hosts.add(_bracketed(bind_host.lower()))
     return GuardPolicy(
         tokens=tuple((t.encode(), named.get(t, BEARER)) for t in named if t),

@@ -129,7 +129,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         if http:
             sock = listener if listener is not None else listen(options.host, options.port)
             port = sock.getsockname()[1]
-            observatory.endpoint = options.public_endpoint(port) if options.public_url else options.url(port)
+            observatory.endpoint = options.public_endpoint(port)
             routes = _serve_policy(runtime, options, port, spawn, cleanups)
             app = build_http_app(server, runtime.holder, config, notifier, options,
                                  manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
