@@ -11,7 +11,6 @@ which the source reports for hot reload to watch.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import re
@@ -149,6 +148,8 @@ def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:
     """The (name, callable) pairs an entry names: one function, `__all__`, or the public functions."""
     if entry.attr is not None:
         if not hasattr(module, entry.attr):
+            import difflib
+
             public = [n for n, _ in _public_functions(module)]
             close = difflib.get_close_matches(entry.attr, public, n=1, cutoff=0.6)
             more = f", … {len(public) - 10} more" if len(public) > 10 else ""
