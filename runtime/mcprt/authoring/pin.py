@@ -18,7 +18,7 @@ from ..manifest.loader import find_manifest, load_manifest
 from ..manifest.model import OpenAPISource
 from ..sources.openapi import fetch as fetching
 from ..sources.openapi.loader import is_url
-from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES, pin_suffix
+from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES, pin_suffix, pinned_spec
 from ..testing.overrides import replay_environment
 
 
@@ -45,8 +45,7 @@ def pin_manifest(manifest: str | Path | None, cache_dir: Path | None, offline: b
         try:
             fetched = _fetch(source.openapi, cache_dir, offline)
         except SpecError as exc:
-            kept = next((folder / f"{name}{s}" for s in PINNED_SPEC_SUFFIXES if (folder / f"{name}{s}").is_file()),
-                        None)
+            kept = pinned_spec(folder.parent, name)
             if kept is None:
                 raise SpecError(source.openapi, "", f"{exc.message}, and no pinned copy "
                                 f"{PINNED_SPEC_DIR}/{name}.* exists") from None

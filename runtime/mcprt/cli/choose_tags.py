@@ -62,14 +62,16 @@ def _parse(line: str, tags: list[str]) -> tuple[list[str], list[str]]:
             if found is None and word.isdigit() and 1 <= int(word) <= len(tags):
                 found = tags[int(word) - 1]
             if found is None:
-                unknown.append(repr(word) + _did_you_mean(word, by_name))
+                unknown.append(repr(word) + tag_hint(word, by_name))
             elif found not in chosen:
                 chosen.append(found)
             i += used
     return chosen, unknown
 
 
-def _did_you_mean(word: str, by_name: dict[str, str]) -> str:
+def tag_hint(word: str, by_name: dict[str, str]) -> str:
+    """` (did you mean 'Tag'?)` for the tag closest to `word`, case-insensitively (`by_name`: lower-cased
+    tag → tag as written), else an empty string."""
     import difflib
 
     close = difflib.get_close_matches(word.lower(), list(by_name), n=1, cutoff=0.6)

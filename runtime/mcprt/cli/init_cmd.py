@@ -75,11 +75,9 @@ def _check_tags(spec: str, tags: list[str], known: list[tuple[str, int]]) -> Non
     unknown = [tag for tag in tags if tag.lower() not in names]
     if not unknown:
         return
-    import difflib
+    from .choose_tags import tag_hint
 
-    by_lower = {tag.lower(): tag for tag, _ in known}
-    close = difflib.get_close_matches(unknown[0].lower(), list(by_lower), n=1, cutoff=0.6)
-    hint = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+    hint = tag_hint(unknown[0], {tag.lower(): tag for tag, _ in known})
     shown = ", ".join(f"{tag} ({count})" for tag, count in known[:40]) + (" …" if len(known) > 40 else "")
     said = ", ".join(repr(tag) for tag in unknown)
     raise McprtError(f"--tag {said}: no operation of {spec} has {'that tag' if len(unknown) == 1 else 'those tags'}"
