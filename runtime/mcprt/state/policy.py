@@ -69,6 +69,7 @@ class RedisPolicyState:
         self._pauses: dict[str, dict[str, Any]] = {}
         self._pauses_read = 0.0
         self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._expiry_tried: set[str] = set()  # ids this replica already tried to claim (won or lost)
         self._listener: asyncio.Task[None] | None = None
 
     # --- keys ---------------------------------------------------------------------------------
@@ -228,9 +229,13 @@ class RedisPolicyState:
         `<prefix>approval-expired:<id>` decides which replica publishes the expiry (the first to sweep)."""
         now = time.time()
         claimed: list[ApprovalRequest] = []
-        for request in await self._indexed():
-            if request.status != "pending" or request.expires >= now:
+        indexed = await self._indexed()
+        # A claim is tried once per replica: the record stays indexed for an hour past `expires`.
+        self._expiry_tried &= {request.id for request in indexed}
+        for request in indexed:
+            if request.status != "pending" or request.expires >= now or request.id in self._expiry_tried:
                 continue
+            self._expiry_tried.add(request.id)
             # Outlives the record (kept KEEP_AFTER_EXPIRY past `expires`), so no replica claims it twice.
             won = await self._guard(self._client.set(self._k("approval-expired", request.id), "1", nx=True,
                                                      px=2 * KEEP_AFTER_EXPIRY * 1000))
