@@ -42,7 +42,8 @@ GITHUB: list[Question] = [
     ("which deploy keys does a repo have", ("repos/list-deploy-keys",)),
     ("what SSH keys does a user have", ("users/list-public-keys-for-user",)),
     ("is the main branch protected", ("repos/get-branch-protection",)),
-    ("what changed between two tags", ("repos/compare-commits",)),
+    # compare-commits is the deprecated form of compare-commits-with-basehead (same endpoint, GitHub's note)
+    ("what changed between two tags", ("repos/compare-commits", "repos/compare-commits-with-basehead")),
     ("who reacted to an issue", ("reactions/list-for-issue",)),
     ("what files are in a folder of a repo", ("repos/get-content",)),
     ("what repositories does an organization have", ("repos/list-for-org",)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcprt.discovery.text import split_identifier, stem, terms
+from mcprt.discovery.text import QueryForm, query_form, split_identifier, stem, terms
 
 
 @pytest.mark.parametrize(
@@ -66,3 +66,24 @@ def test_stopwords_go_and_path_placeholders_can_be_dropped() -> None:
     assert terms("list the issues of a repository") == ["list", "issu", "repo"]
     assert terms("/repos/{owner}/{repo}/issues", drop_placeholders=True) == ["repo", "issu"]
     assert terms("the of a to") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "question", "people", "agents", "first_person"),
+    [
+        ("who starred a repo", "wh", True, True, False),
+        ("who does a user follow", "wh", True, False, False),  # do-support: "who" is the object
+        ("which teams am I on", "wh", False, False, True),
+        ("is the main branch protected", "yes-no", False, False, False),
+        ("star a repo", None, False, False, False),
+        ("list issues I opened", None, False, False, True),
+    ],
+)
+def test_the_form_of_a_query(query: str, question: str | None, people: bool, agents: bool,
+                             first_person: bool) -> None:
+    assert query_form(query) == QueryForm(question, people, agents, first_person)
+
+
+def test_auxiliaries_are_stopwords_and_a_folder_is_a_directory() -> None:
+    assert terms("what tags does a repo have") == ["tag", "repo"]
+    assert terms("files in a folder") == terms("files in a directory")

@@ -16,6 +16,7 @@ additions: well under a millisecond for GitHub's 1,223 operations.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import heapq
 import math
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..toolset.tool import Tool
-from .text import terms
+from .text import AGENT_SUFFIXES, query_form, terms
 
 # Field → (weight, length normalisation b). Tuned on the GitHub query table in tests/discovery.
 FIELDS: dict[str, tuple[float, float]] = {
@@ -38,6 +39,7 @@ FIELDS: dict[str, tuple[float, float]] = {
     "method": (0.4, 0.0),
     "extra": (0.5, 0.3),
     "description": (0.3, 0.75),
+    "gloss": (0.3, 0.5),  # the description's first sentence beside a written summary
 }
 K1 = 3.0  # saturation: high, because a word present in several fields adds up to a large weight
 PRECISION_WEIGHT = 0.4  # share of the score that depends on how much of the summary the query explains
@@ -47,6 +49,17 @@ IMPLIED_CREATE_WEIGHT = 0.5  # "fork a repository" ≈ "create a fork"
 ACTIONS = frozenset({"list", "get", "creat", "updat", "delet", "search"})  # canonical verbs (see text.py)
 _KINDRED = (frozenset({"list", "get"}), frozenset({"creat", "updat"}))  # "set X" may be "Create or update X"
 ACTION_MISMATCH = 0.8  # "get the contents of a file" should not open with "Create or update file contents"
+# A question with no action word ("who starred a repo", "is the branch protected") asks to read: the
+# operations that answer it use a safe method (RFC 9110 §9.2.1), and it means listing (wh-) or checking
+# (yes/no) what it names; an unsafe operation ranks lower rather than vanishing.
+IMPLIED_READ: dict[str, dict[str, float]] = {"wh": {"list": 0.5, "get": 0.25},
+                                             "yes-no": {"check": 0.5, "get": 0.25}}
+UNSAFE_FOR_QUESTION = 0.6
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PEOPLE_TERMS = ("user", "member", "peopl")  # "who …": the nouns APIs use for people
+PEOPLE_WEIGHT = 0.3
+AGENT_WEIGHT = 0.8  # "who follows" → followers, "who contributed" → contributors
+FIRST_PERSON_WEIGHT = 0.5  # "which teams am I on" → "… for the authenticated user"
 _METHOD_TERMS = {"get": ("get",), "post": ("creat",), "put": ("updat",), "patch": ("updat",), "delete": ("delet",)}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -73,11 +86,16 @@ def tool_fields(tool: Tool) -> dict[str, str]:
     """The text of each searchable field of a tool."""
     meta = tool.operation.meta
     summary = one_line_summary(tool, limit=400)
-    description = ""
-    if not meta.summary:  # a written summary says it better; a long description mostly adds noise
-        description = " ".join((tool.description or "").split())
-        if summary and description.startswith(summary.rstrip("…")):
-            description = description[len(summary) :]
+    description = " ".join((tool.description or "").split())
+    if summary and description.startswith(summary.rstrip("…")):
+        description = description[len(summary) :].lstrip(" .")
+    gloss = ""
+    if meta.summary:
+        # A written summary says it better than a long description, whose detail is mostly noise;
+        # but the description's first sentence often names the thing in other words ("Lists the
+        # people that have starred the repository" beside the summary "List stargazers").
+        gloss = _SENTENCE_END.split(description, maxsplit=1)[0][:DESCRIPTION_CHARS] if description else ""
+        description = ""
     return {
         "name": tool.name,
         "operation": meta.operation_id or tool.operation.key,
@@ -88,6 +106,7 @@ def tool_fields(tool: Tool) -> dict[str, str]:
         "method": meta.method.lower(),
         "extra": " ".join(meta.words),
         "description": description[:DESCRIPTION_CHARS],
+        "gloss": gloss,
     }
 
 
@@ -117,6 +136,7 @@ class SearchIndex:
         self._summary_terms: list[frozenset[str]] = []
         self._summary_idf: list[float] = []
         self._actions: list[str | None] = []  # the canonical verb a summary begins with, if any
+        self._unsafe: list[bool] = [tool.operation.meta.method.upper() in UNSAFE_METHODS for tool in self.tools]
         self._idf: dict[str, float] = {}
         per_doc: list[dict[str, Counter[str]]] = []
         lengths: dict[str, list[int]] = {field: [] for field in FIELDS}
@@ -148,12 +168,20 @@ class SearchIndex:
         self._summary_idf = [sum(self._idf[t] for t in summary) for summary in self._summary_terms]
         self._vocabulary = sorted(self._postings)
         self._fuzzy: dict[str, tuple[str, ...]] = {}
+        self._by_doc: dict[str, dict[int, float]] = {}
 
     def __len__(self) -> int:
         return len(self.tools)
 
     def query_terms(self, query: str) -> dict[str, float]:
         """Each distinct query term with its weight; unknown words fall back to prefix or spelling matches."""
+        weights, boosts, _ = self._analyse(query)
+        return {**boosts, **weights}
+
+    def _analyse(self, query: str) -> tuple[dict[str, float], dict[str, float], bool]:
+        """The query's weighted terms; the terms its form implies (they only raise tools the words found:
+        an implied "list" alone is no evidence, and skipping its long posting list keeps questions
+        fast); and whether it only asks to read (a question without an action word)."""
         weights: dict[str, float] = {}
         words = terms(query)
         for term in words:
@@ -162,10 +190,49 @@ class SearchIndex:
                 continue
             for near in self._near(term):
                 weights[near] = max(weights.get(near, 0.0), FUZZY_WEIGHT)
-        if weights and not ACTIONS & set(words) and "creat" in self._postings:
+        if not weights:
+            return weights, {}, False
+        form = query_form(query)
+        reading = form.question is not None and not ACTIONS & set(words)
+        implied: dict[str, float] = {}
+        if reading:
+            implied.update(IMPLIED_READ[form.question])  # type: ignore[index]
+        elif not ACTIONS & set(words):
             # "fork a repository", "comment on an issue": no action word, so the noun is used as a verb
-            weights.setdefault("creat", IMPLIED_CREATE_WEIGHT)
-        return weights
+            implied["creat"] = IMPLIED_CREATE_WEIGHT
+        if form.people:
+            implied.update(dict.fromkeys(PEOPLE_TERMS, PEOPLE_WEIGHT))
+        if form.first_person:
+            implied["authenticat"] = FIRST_PERSON_WEIGHT
+        if form.agents:
+            for term in words:  # "who follows" asks for the followers, "who starred" for the stargazers
+                for noun in self._agent_nouns(term):
+                    weights.setdefault(noun, AGENT_WEIGHT)
+        # implied words never go fuzzy: they are the index's own
+        boosts = {term: w for term, w in implied.items() if term in self._postings and term not in weights}
+        return weights, boosts, reading
+
+    def _parts(self, term: str) -> dict[int, float]:
+        """A term's postings by tool, for the few implied terms (built on first use)."""
+        parts = self._by_doc.get(term)
+        if parts is None:
+            parts = self._by_doc[term] = dict(self._postings[term])
+        return parts
+
+    def _agent_nouns(self, term: str) -> list[str]:
+        """Words of the index naming who does `term`: the term plus more letters ending like an agent
+        noun (follow → follower, contribut → contributor, star → stargazer). Short terms are left
+        alone: with two or three letters the prefix says too little."""
+        if len(term) < 4 or term in ACTIONS:
+            return []
+        start = bisect.bisect_left(self._vocabulary, term)
+        out = []
+        for word in self._vocabulary[start:]:
+            if not word.startswith(term):
+                break
+            if word != term and word.endswith(AGENT_SUFFIXES):
+                out.append(word)
+        return out
 
     def _near(self, term: str) -> tuple[str, ...]:
         if term not in self._fuzzy:
@@ -186,7 +253,7 @@ class SearchIndex:
 
     def search(self, query: str, *, limit: int = 10, sources: Sequence[str] | None = None) -> list[Hit]:
         """The best `limit` tools for `query`, best first (optionally only from some sources)."""
-        weights = self.query_terms(query)
+        weights, boosts, reading = self._analyse(query)
         if not weights:
             return []
         scores: dict[int, float] = defaultdict(float)
@@ -195,19 +262,29 @@ class SearchIndex:
             for doc, part in self._postings[term]:
                 scores[doc] += weight * part
                 matched[doc] += weight
+        for term, weight in boosts.items():
+            parts = self._parts(term)
+            for doc in scores:
+                part = parts.get(doc)
+                if part is not None:
+                    scores[doc] += weight * part
+                    matched[doc] += weight
         wanted = set(sources) if sources else None
-        asked = _compatible_actions(ACTIONS & weights.keys())
-        total = sum(weights.values())
+        asked = _compatible_actions(ACTIONS & (weights.keys() | boosts.keys()))
+        total = sum(weights.values()) + sum(boosts.values())
+        every = {**boosts, **weights}
         ranked = []
         for doc, score in scores.items():
             if wanted is not None and self.tools[doc].source not in wanted:
                 continue
             coverage = matched[doc] / total  # favour tools that match every word of the query
-            precision = self._explained(doc, weights)  # … and whose summary the query explains
+            precision = self._explained(doc, every)  # … and whose summary the query explains
             score *= (0.5 + 0.5 * coverage) * (1 - PRECISION_WEIGHT + PRECISION_WEIGHT * precision)
             action = self._actions[doc]
             if asked and action is not None and action not in asked:
                 score *= ACTION_MISMATCH
+            if reading and self._unsafe[doc]:
+                score *= UNSAFE_FOR_QUESTION
             ranked.append((-score, len(self.summaries[doc]), self.tools[doc].name, doc))
         best = heapq.nsmallest(limit, ranked)
         return [Hit(self.tools[doc], -neg, self.summaries[doc]) for neg, _, _, doc in best]

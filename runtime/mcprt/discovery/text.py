@@ -10,6 +10,7 @@ request", "list my repos"), so folding the few ways people name the same action 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2,})")  # HTTPServer → HTTP Server; PRs stays
@@ -21,8 +22,15 @@ STOPWORDS = frozenset(
     """a an the to for of in on at by with from into onto and or is are be been this that these those it its as
     via using use please i want need how do does can could would should some any all every which what who whose
     there their them they you your we our us per about detail details info information specific
-    given particular certain single""".split()
+    given particular certain single have has had am was were did done""".split()
 )
+
+# A query opening with one of these is a question: it asks to read, not to make something (see
+# `question_kind`). "Who" asks for people, so it also means the API's words for them.
+_WH_WORDS = frozenset({"who", "whom", "whose", "what", "which", "where", "when", "how"})
+_YES_NO_WORDS = frozenset({"is", "are", "was", "were", "has", "have", "had", "does", "do", "did", "can", "could"})
+PERSON_WORDS = frozenset({"who", "whom", "whose"})
+AGENT_SUFFIXES = ("er", "or", "ee")  # follower, contributor, assignee, stargazer (see index.agent_nouns)
 
 # Multi-word phrases (after stemming) folded into one term; checked before single words.
 _PHRASES: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -51,6 +59,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "invit": ("invitation",),
     "assign": ("assigne",),
     "snippet": ("gist",),
+    "folder": ("directory",),
     "favorit": ("star",),
     "favourit": ("star",),
     "ci": ("workflow",),
@@ -140,3 +149,40 @@ def terms(text: str, *, drop_placeholders: bool = False) -> list[str]:
             continue
         out.extend(_SYNONYMS.get(word, (word,)))
     return out
+
+
+
+@dataclass(frozen=True, slots=True)
+class QueryForm:
+    """What the grammar of a query says beyond its words.
+
+    question: `"wh"` ("who starred a repo"), `"yes-no"` ("is a branch protected"), or None for an
+    imperative ("star a repo") or a bare noun phrase. Only the first word decides: English fronts
+    the wh-word or the auxiliary, and a model's search query is one short sentence.
+    people: the query asks who, so the answer is people (members, users …).
+    agents: the people asked for do what the query's verb says ("who follows me" → followers,
+    "who starred a repo" → stargazers): "who" is the subject. After do-support ("who does a user
+    follow") "who" is the object, and the answer is the people the subject acts on, not its agents.
+    first_person: the asker says "I" ("which teams am I on"), as "my"/"me" do elsewhere.
+    """
+
+    question: str | None
+    people: bool
+    agents: bool
+    first_person: bool
+
+
+def query_form(text: str) -> QueryForm:
+    words = split_identifier(text)
+    question = None
+    if words and words[0] in _WH_WORDS:
+        question = "wh"
+    elif words and words[0] in _YES_NO_WORDS:
+        question = "yes-no"
+    present = set(words)
+    people = bool(PERSON_WORDS & present)
+    agents = False
+    if people:
+        at = next(i for i, word in enumerate(words) if word in PERSON_WORDS)
+        agents = words[at + 1 : at + 2] not in (["do"], ["does"], ["did"])
+    return QueryForm(question, people, agents, "i" in present)
