@@ -149,16 +149,33 @@ def test_template_output_that_cannot_shrink_by_structure_is_cut_at_a_line():
 
 
 def test_a_prune_that_matches_nothing_gives_null_and_says_so(issues):
-    result = shape(ok_json({"items": issues}), pruner=compile_prune("data[].id"))
-    assert texts(result) == ["null", "Note: the prune expression 'data[].id' matched nothing in this result"]
+    """A body that is not an object (here a list) is left to the prune, even when it finds nothing."""
+    result = shape(ok_json(issues), pruner=compile_prune("data"))
+    assert texts(result) == ["null", "Note: the prune expression 'data' matched nothing in this result"]
+    assert not result.is_error
+
+
+def test_a_prune_that_finds_none_of_its_fields_in_an_object_sends_it_unpruned(issues):
+    """An object the prune reads nothing of is not the shape it was written for (prune_miss.py)."""
+    result = shape(ok_json({"items": issues[:1]}), pruner=compile_prune("data[].id"))
+    assert texts(result) == [json.dumps({"items": issues[:1]}, separators=(",", ":"), ensure_ascii=False),
+                             "Note: the prune expression 'data[].id' found none of its fields in this response, "
+                             "which is shown unpruned"]
     assert not result.is_error
 
 
 def test_a_prune_that_fails_at_runtime_gives_null_and_says_why():
-    result = shape(ok_json({"count": 3}), pruner=compile_prune("length(count)"))
+    result = shape(ok_json([{"count": 3}]), pruner=compile_prune("length(count)"))
     value, note = texts(result)
     assert value == "null"
     assert "length(count)" in note and "length()" in note and note.endswith("the result is shown as null")
+
+
+def test_a_prune_that_fails_on_an_object_sends_it_unpruned_and_says_why():
+    result = shape(ok_json({"count": 3}), pruner=compile_prune("length(count)"))
+    value, note = texts(result)
+    assert value == '{"count":3}'
+    assert "length(count)" in note and "length()" in note and note.endswith("the response is shown unpruned")
 
 
 def test_a_failing_template_is_an_error_naming_the_tool_and_line(issues):

@@ -4,8 +4,12 @@ These rules are user-visible behaviour (the README's "Results" section describes
 
 JSON (`kind="json"`)
   1. The tool's `prune` (JMESPath) runs on the parsed body, then `defaults.prune` (auto-prune).
-     If the expression matches nothing, or fails on an unexpected shape, the result is `null`
-     and a note says so.
+     If it finds none of the fields it reads in a non-empty JSON object, or fails on one, the body
+     is not the shape it was written for (an error sent with a 2xx status, `{"ok": false, "error":
+     …}`): the body is sent unpruned (auto-pruned, size-limited, no `output` template, text only
+     beside `{}` when an outputSchema is declared) with a note; see `prune_miss.py` for the rule
+     and the legitimate empties it keeps. Otherwise, if the expression matches nothing, or fails on
+     an unexpected shape, the result is `null` and a note says so.
   2. With an `output` template: it renders with `result` (the pruned value), `status`,
      `raw_bytes` and `tool`, giving one text block (trailing whitespace removed) and no
      structuredContent.
@@ -68,6 +72,7 @@ from mcprt.identity.principal import ANONYMOUS, Principal
 
 from .autoprune import AutoPruner
 from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
+from .prune_miss import missed
 from .sent import sent_size
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
@@ -171,13 +176,14 @@ def template_failure(upstream: UpstreamResult, shaping: Shaping) -> TemplateRend
 
 def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> tuple[list[dict], dict | None]:
     """Content and structuredContent (an object result: the text block is its JSON)."""
-    value = _prune(upstream.body, shaping, notes)
-    if shaping.output is not None:
+    value, unpruned = _prune(upstream.body, shaping, notes)
+    if shaping.output is not None and not unpruned:  # the template reads the pruned shape, which this is not
         text = _render_fitting(value, upstream, shaping, notes)
         return [_text_block(text)], None
     value, text = _json_fitting(value, shaping.max_result_bytes, notes, item_markers=not shaping.structured)
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not (unpruned and shaping.structured):
         return [_text_block(text)], value
+    # A declared outputSchema describes the pruned shape: an unpruned body goes as text only, beside `{}`.
     return [_text_block(text)], {} if shaping.structured else None
 
 
@@ -224,22 +230,26 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
         return blocks, structured
     transforms = shaping.pruner is not None or shaping.autoprune is not None
     wrapped = _wraps_text(structured, blocks)
+    any_unpruned = False
     if transforms and structured is not None and not wrapped:
-        structured = _prune(structured, shaping, notes)
+        structured, any_unpruned = _prune(structured, shaping, notes)
     parsed: list[Any] = []  # per text block: its pruned JSON value, or _NOT_JSON
     for index, block in enumerate(blocks):
         if block.get("type") != "text" or not isinstance(block.get("text"), str):
             continue
         value = _parse_json(block["text"]) if transforms or shaping.output is not None else _NOT_JSON
         if value is not _NOT_JSON and transforms:
-            value = _prune(value, shaping, notes)
+            value, unpruned = _prune(value, shaping, notes)
+            any_unpruned = any_unpruned or unpruned
             blocks[index] = {**block, "text": _ENCODE(value)}
         parsed.append(value)
     if wrapped and transforms:
         # The wrapper only repeated the text; after pruning, the pruned object is the structured form.
         first = parsed[0] if parsed else None
         structured = first if isinstance(first, dict) else None
-    if shaping.output is not None:
+    if any_unpruned and shaping.structured:
+        structured = {}  # the declared outputSchema describes the pruned shape; the text blocks carry the body
+    if shaping.output is not None and not any_unpruned:
         blocks = _render_content(blocks, parsed, structured, upstream, shaping, notes)
     else:
         blocks = [_fit_text_block(block, shaping.max_result_bytes, notes) for block in blocks]
@@ -314,20 +324,31 @@ def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:
 # --- pruning, rendering, limits ---------------------------------------------------------------------
 
 
-def _prune(value: Any, shaping: Shaping, notes: list[str]) -> Any:
+def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
+    """The value after the tool's prune and the auto-prune, and whether the prune missed the body and
+    the body is given unpruned instead (`prune_miss`; the auto-prune still applies)."""
+    unpruned = False
     if shaping.pruner is not None:
         before = value
         try:
             value = shaping.pruner.apply(value)
         except PruneRuntimeError as exc:
-            notes.append(f"{exc}; the result is shown as null")
-            value = None
+            if missed(before, None):  # it failed on an object it was not written for: show that object
+                notes.append(f"{exc}; the response is shown unpruned")
+                value, unpruned = before, True
+            else:
+                notes.append(f"{exc}; the result is shown as null")
+                value = None
         else:
-            if value is None and before is not None:
+            if missed(before, value):
+                notes.append(f"the prune expression {shaping.pruner.expression!r} found none of its fields in this "
+                             f"response, which is shown unpruned")
+                value, unpruned = before, True
+            elif value is None and before is not None:
                 notes.append(f"the prune expression {shaping.pruner.expression!r} matched nothing in this result")
     if shaping.autoprune is not None:
         value = shaping.autoprune.apply(value)
-    return value
+    return value, unpruned
 
 
 def _json_fitting(value: Any, max_bytes: int, notes: list[str], item_markers: bool = True) -> tuple[Any, str]:

@@ -1,0 +1,160 @@
+"""An error that comes as a 2xx body reaches the model, through a real server and a real upstream.
+
+The fault: Slack (and others, without a shared `ok` flag) answer errors with status 200. A prune
+written for the success shape reads none of the error's fields, so the model received `null`, `{}`
+(after `drop_nulls`) or an empty rendering, and could not act. Now such a body is sent unpruned
+with a note (rule in `mcprt/shaping/prune_miss.py`); legitimate empties and ordinary successes are
+shaped exactly as before.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.support.served import http_client, mcprt_http
+from tests.support.upstream import serve_app
+
+MESSAGES = [{"ts": "1700000000.000100", "user": "U1", "text": "deploy at 5", "type": "message", "blocks": []},
+            {"ts": "1700000000.000200", "user": "U2", "text": "ok", "type": "message", "blocks": []}]
+
+
+def _op(operation_id: str, path: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {
+        "operationId": operation_id,
+        "parameters": [{"name": "channel", "in": "query", "required": True, "schema": {"type": "string"}}],
+        # the success shape only: the description documents no error shape (as many do)
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+            "type": "object", "properties": properties}}}}},
+    }}
+
+
+MESSAGE_LIST = {"type": "array", "items": {"type": "object", "properties": {
+    "ts": {"type": "string"}, "user": {"type": "string"}, "text": {"type": "string"}}}}
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Chat", "version": "1"},
+    "paths": {
+        "/conversations.history": _op("history", "/conversations.history",
+                                      {"messages": MESSAGE_LIST, "has_more": {"type": "boolean"}}),
+        "/conversations.digest": _op("digest", "/conversations.digest",
+                                     {"messages": MESSAGE_LIST, "has_more": {"type": "boolean"}}),
+        "/conversations.render": _op("render", "/conversations.render",
+                                     {"messages": MESSAGE_LIST, "has_more": {"type": "boolean"}}),
+        "/items.list": _op("items", "/items.list", {"items": MESSAGE_LIST, "total": {"type": "integer"}}),
+        "/items.page": _op("itemsPage", "/items.page", {"items": MESSAGE_LIST, "total": {"type": "integer"}}),
+    },
+}
+
+TOOLS = """\
+    tools:
+      history:
+        prune: "messages[].{ts: ts, user: user, text: text}"
+      digest:
+        prune: "{texts: messages[].text, more: has_more}"
+      render:
+        prune: "messages[].{user: user, text: text}"
+        output: "{% for m in result %}{{ m.user }}: {{ m.text }}\\n{% endfor %}"
+      items:
+        prune: items
+      itemsPage:
+        prune: "{ids: items[].ts, total: total}"
+"""
+
+
+def chat_app() -> Starlette:
+    """A Slack-like API: unknown channels get `{"ok": false, "error": …}` with 200; `other` answers
+    an error of its own shape (no `ok` flag); `empty` has no messages or items at all."""
+
+    async def messages(request: Request) -> JSONResponse:
+        channel = request.query_params["channel"]
+        if channel == "C1":
+            return JSONResponse({"ok": True, "messages": MESSAGES, "has_more": False})
+        if channel == "empty":
+            return JSONResponse({"ok": True, "messages": [], "has_more": False})
+        if channel == "other":
+            return JSONResponse({"fault": {"code": "E_CHANNEL", "reason": f"no channel {channel!r} here"}})
+        return JSONResponse({"ok": False, "error": "channel_not_found"})
+
+    async def items(request: Request) -> JSONResponse:
+        if request.query_params["channel"] == "empty":
+            return JSONResponse({"items": [], "total": 0})
+        if request.query_params["channel"] == "huge":
+            return JSONResponse({"ok": False, "error": "too_many", "detail": ["x" * 200] * 200})
+        return JSONResponse({"ok": False, "error": "not_authed"})
+
+    return Starlette(routes=[
+        Route("/conversations.history", messages), Route("/conversations.digest", messages),
+        Route("/conversations.render", messages), Route("/items.list", items), Route("/items.page", items)])
+
+
+def write_manifest(folder: Path, base: str, defaults: str = "") -> Path:
+    (folder / "chat.json").write_text(json.dumps(SPEC))
+    path = folder / "mcp.yaml"
+    path.write_text(f"version: 1\n{defaults}sources:\n  chat:\n    openapi: chat.json\n    base_url: {base}\n{TOOLS}")
+    return path
+
+
+def texts(result: Any) -> list[str]:
+    return [block.text for block in result.content]
+
+
+UNPRUNED_NOTE = "found none of its fields in this response, which is shown unpruned"
+
+
+async def test_a_2xx_error_body_reaches_the_model_unpruned_and_the_rest_is_unchanged(tmp_path: Path) -> None:
+    with serve_app(chat_app()) as base:
+        manifest = write_manifest(tmp_path, base, defaults="defaults:\n  prune: {drop_nulls: true}\n  "
+                                  "max_result_bytes: 4000\n")
+        with mcprt_http(manifest, "--no-reload") as up:
+            async with http_client(up.url) as client:
+                listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+                calls = {
+                    (tool, channel): await client.call_tool(tool, {"channel": channel})
+                    for tool in ("history", "digest", "render", "items", "itemsPage")
+                    for channel in ("C1", "nope", "other", "empty", "huge")
+                }
+
+    # Slack's shape: the error and its code reach the model, with a note; not an MCP error (the API said 200)
+    slack = calls["history", "nope"]
+    assert not slack.is_error
+    assert json.loads(texts(slack)[0]) == {"ok": False, "error": "channel_not_found"}
+    assert UNPRUNED_NOTE in texts(slack)[1] and "messages[].{ts: ts, user: user, text: text}" in texts(slack)[1]
+    # an error of its own shape, no `ok` flag: the same
+    assert json.loads(texts(calls["history", "other"])[0]) == {
+        "fault": {"code": "E_CHANNEL", "reason": "no channel 'other' here"}}
+    # a prune building an object of nulls (drop_nulls would have made it `{}`), and a declared outputSchema:
+    # the body goes as text beside an empty structuredContent, which the schema (no `required`) accepts
+    assert listed["digest"].output_schema is not None
+    digest = calls["digest", "nope"]
+    assert json.loads(texts(digest)[0]) == {"ok": False, "error": "channel_not_found"}
+    assert digest.structured_content == {} and UNPRUNED_NOTE in texts(digest)[1]
+    # an output template reads the pruned shape: it is not applied to a body of another shape
+    render = calls["render", "nope"]
+    assert json.loads(texts(render)[0]) == {"ok": False, "error": "channel_not_found"}
+    assert UNPRUNED_NOTE in texts(render)[1]
+    # the size limit still applies to an unpruned body
+    huge = calls["items", "huge"]
+    assert len(texts(huge)[0].encode()) <= 4000 and json.loads(texts(huge)[0])["error"] == "too_many"
+    assert any("result shortened to fit 4000 bytes" in text for text in texts(huge)[1:])
+
+    # legitimate empties stay as they are: what the prune found is empty, not missing
+    assert texts(calls["items", "empty"]) == ["[]"]
+    assert texts(calls["itemsPage", "empty"]) == ['{"ids":[],"total":0}']
+    assert calls["itemsPage", "empty"].structured_content == {"ids": [], "total": 0}
+    assert texts(calls["history", "empty"]) == ["[]"]
+    assert texts(calls["render", "empty"]) == [""]  # the template rendered an empty list, as before
+    # and successes are pruned (and rendered) exactly as before
+    assert json.loads(texts(calls["history", "C1"])[0]) == [
+        {"ts": m["ts"], "user": m["user"], "text": m["text"]} for m in MESSAGES]
+    assert calls["digest", "C1"].structured_content == {"texts": ["deploy at 5", "ok"], "more": False}
+    assert texts(calls["render", "C1"]) == ["U1: deploy at 5\nU2: ok"]
+    for (tool, channel), result in calls.items():
+        if channel in ("C1", "empty") and (tool, channel) != ("items", "C1") and (tool, channel) != ("itemsPage", "C1"):
+            assert not any("Note:" in text for text in texts(result)), (tool, channel, texts(result))
