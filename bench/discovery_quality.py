@@ -4,36 +4,39 @@
 
 The evaluation set is `tests/discovery/natural_questions.py`: 42 questions about GitHub's 1,223
 operations and 16 about Stripe's 452 (APIs.guru's full description), each with the operations that
-answer it. Two sides are measured, each in its own worker process compiled by its own mcprt:
-- before: mcprt's `runtime/` at git revision REV (default 387ea75, the ranking before the
-  natural-question work), extracted with `git archive` into a temporary folder;
-- after: this working tree.
+answer it. Both APIs are compiled once by this tree's pipeline (discovery mode); then two rankings
+index the same tools in one process:
+- before: `runtime/mcprt/discovery/index.py` and `text.py` as they were at git revision REV
+  (default 387ea75, the ranking before the natural-question work), loaded as a side package;
+- after: this working tree's.
 Per side: top-1 / top-5 hit rates on both APIs (and on the imperative tables of
-tests/discovery/github_queries.py, which must not regress), the index build (best of 5), and the
-per-query search time on GitHub (median of each query's median over `--repeat` searches). The
-workers run alternately `--rounds` times and the timings are the medians over rounds, so both sides
-see the same machine load; the report prints after/before ratios.
+tests/discovery/github_queries.py, which must not regress), the index build on GitHub, and the
+per-query search time on GitHub (each query's median over `--repeat` searches, then the median and
+p95 over queries). Builds and searches alternate between the sides `--rounds` times and the
+figures are medians over rounds, so both see the same machine load; the report prints after/before.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import gc
+import importlib.util
 import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tests' tables and spec fetchers
 BEFORE = "387ea75"  # main before this change: the ranking the evaluation set was measured on first
 
 
-# --- worker: runs inside one side's interpreter ----------------------------------------------------------
+# --- inputs ---------------------------------------------------------------------------------------------
 
 
 def _compile(spec: Path, cache: Path, folder: Path) -> list:  # list[Tool]
@@ -57,7 +60,30 @@ def _compile(spec: Path, cache: Path, folder: Path) -> list:  # list[Tool]
     return [tool for tool in compiled.toolset if tool.expose == "discovery"]
 
 
-def _ranks(index, table) -> list[int | None]:  # type: ignore[no-untyped-def]
+def ranking_at(rev: str, into: Path) -> ModuleType:
+    """`mcprt/discovery/index.py` (with its `text.py`) of a git revision, importable beside this tree's
+    as `mcprt._before_discovery` (its `..toolset` import resolves to this tree's, which it only types)."""
+    folder = into / "_before_discovery"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    for name in ("index.py", "text.py"):
+        shown = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:runtime/mcprt/discovery/{name}"],
+                               check=True, capture_output=True, text=True)
+        (folder / name).write_text(shown.stdout)
+    import mcprt
+
+    package = "mcprt._before_discovery"
+    spec = importlib.util.spec_from_file_location(package, folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[package] = module
+    spec.loader.exec_module(module)
+    mcprt._before_discovery = module  # type: ignore[attr-defined]
+    return importlib.import_module(f"{package}.index")
+
+
+def ranks(index, table) -> list[int | None]:  # type: ignore[no-untyped-def]
     out = []
     for query, answers in table:
         answers = (answers,) if isinstance(answers, str) else answers
@@ -66,122 +92,89 @@ def _ranks(index, table) -> list[int | None]:  # type: ignore[no-untyped-def]
     return out
 
 
-def worker(repeat: int) -> None:
-    sys.path.insert(0, str(ROOT))  # the tests' tables and spec fetchers (this side's mcprt is on PYTHONPATH)
-    from mcprt.discovery import SearchIndex
-    from tests.discovery.github_queries import PARAPHRASES, TASKS
-    from tests.discovery.natural_questions import GITHUB, STRIPE
-    from tests.support.github_spec import github_spec_path
-    from tests.support.npm_specs import stripe_spec_path
+def rate(found: list[int | None], top: int) -> str:
+    hits = sum(1 for r in found if r is not None and r <= top)
+    return f"{hits}/{len(found)} ({100 * hits / len(found):.0f}%)"
 
-    result: dict = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = Path(tmp) / "cache"
-        (Path(tmp) / "g").mkdir()
-        (Path(tmp) / "s").mkdir()
-        github = _compile(github_spec_path(), cache, Path(tmp) / "g")
-        stripe = _compile(stripe_spec_path(), cache, Path(tmp) / "s")
-    builds = []
-    for _ in range(5):
-        started = time.perf_counter()
-        index = SearchIndex(github)
-        builds.append(time.perf_counter() - started)
-    stripe_index = SearchIndex(stripe)
-    result["operations"] = {"github": len(github), "stripe": len(stripe)}
-    result["build_ms"] = min(builds) * 1000
-    result["ranks"] = {
-        "github questions": _ranks(index, GITHUB),
-        "stripe questions": _ranks(stripe_index, STRIPE),
-        "github tasks": _ranks(index, TASKS),
-        "github paraphrases": _ranks(index, PARAPHRASES),
-    }
-    per_query = []
-    for query, _ in GITHUB + TASKS + PARAPHRASES:
+
+def search_times(index, queries: list[str], repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for query in queries:
         runs = []
         for _ in range(repeat):
             started = time.perf_counter()
             index.search(query, limit=8)
             runs.append(time.perf_counter() - started)
-        per_query.append(statistics.median(runs) * 1000)
-    result["search_ms"] = statistics.median(per_query)
-    result["search_p95_ms"] = sorted(per_query)[int(0.95 * (len(per_query) - 1))]
-    result["questions"] = {"github": [q for q, _ in GITHUB], "stripe": [q for q, _ in STRIPE]}
-    print(json.dumps(result))
-
-
-# --- driver ----------------------------------------------------------------------------------------------
-
-
-def extract(rev: str, into: Path) -> Path:
-    """`runtime/` of a git revision as a folder to put on PYTHONPATH."""
-    archive = into / "before.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev, "runtime"],
-                   check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into / "runtime"
-
-
-def run_side(runtime: Path, repeat: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(runtime)}
-    done = subprocess.run([sys.executable, __file__, "--worker", "--repeat", str(repeat)], env=env,
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"worker on {runtime} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def rate(ranks: list[int | None], top: int) -> str:
-    hits = sum(1 for r in ranks if r is not None and r <= top)
-    return f"{hits}/{len(ranks)} ({100 * hits / len(ranks):.0f}%)"
+        out.append(statistics.median(runs) * 1000)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' ranking (default %(default)s)")
     parser.add_argument("--repeat", type=int, default=30, help="searches per query for its median time")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of both sides (timing medians)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating builds and search passes per side")
     parser.add_argument("--verbose", action="store_true", help="print each question's rank on both sides")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        worker(args.repeat)
-        return
+
+    from mcprt.discovery import index as after_module
+    from tests.discovery.github_queries import PARAPHRASES, TASKS
+    from tests.discovery.natural_questions import GITHUB, STRIPE
+    from tests.support.github_spec import github_spec_path
+    from tests.support.npm_specs import stripe_spec_path
 
     with tempfile.TemporaryDirectory() as tmp:
-        before_runtime = extract(args.before, Path(tmp))
-        sides = {"before": before_runtime, "after": ROOT / "runtime"}
-        runs: dict[str, list[dict]] = {"before": [], "after": []}
-        for _ in range(args.rounds):
-            for name, runtime in sides.items():
-                runs[name].append(run_side(runtime, args.repeat))
-    before, after = runs["before"][0], runs["after"][0]  # ranks are deterministic; timings take the median
-
-    def timing(name: str, key: str) -> float:
-        return statistics.median(run[key] for run in runs[name])
+        folder = Path(tmp)
+        (folder / "g").mkdir()
+        (folder / "s").mkdir()
+        before_module = ranking_at(args.before, folder)
+        github = _compile(github_spec_path(), folder / "cache", folder / "g")
+        stripe = _compile(stripe_spec_path(), folder / "cache", folder / "s")
+    sides = {"before": before_module, "after": after_module}
+    queries = [q for q, _ in GITHUB + TASKS + PARAPHRASES]
+    builds: dict[str, list[float]] = {name: [] for name in sides}
+    medians: dict[str, list[float]] = {name: [] for name in sides}
+    p95s: dict[str, list[float]] = {name: [] for name in sides}
+    indexes = {}
+    for round_ in range(args.rounds):
+        order = list(sides.items()) if round_ % 2 == 0 else list(sides.items())[::-1]  # neither always goes first
+        for name, module in order:
+            indexes.pop(name, None)
+            gc.collect()  # the previous index's garbage is not charged to the next build
+            started = time.perf_counter()
+            indexes[name] = module.SearchIndex(github)
+            builds[name].append((time.perf_counter() - started) * 1000)
+            times = sorted(search_times(indexes[name], queries, args.repeat))
+            medians[name].append(statistics.median(times))
+            p95s[name].append(times[int(0.95 * (len(times) - 1))])
+    found = {}
+    for name, module in sides.items():
+        stripe_index = module.SearchIndex(stripe)
+        found[name] = {"github questions": ranks(indexes[name], GITHUB), "stripe questions": ranks(stripe_index, STRIPE),
+                       "github tasks (imperative)": ranks(indexes[name], TASKS),
+                       "github paraphrases (imperative)": ranks(indexes[name], PARAPHRASES)}
 
     load = os.getloadavg()
-    print(f"discovery search quality: before = {args.before}, after = working tree; "
+    print(f"discovery search on natural questions: before = {args.before}, after = this tree; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {args.rounds} alternating rounds\n")
     print("| set | before top-1 | after top-1 | before top-5 | after top-5 |")
     print("| --- | --- | --- | --- | --- |")
-    for name in after["ranks"]:
-        b, a = before["ranks"][name], after["ranks"][name]
+    for name in found["after"]:
+        b, a = found["before"][name], found["after"][name]
         print(f"| {name} | {rate(b, 1)} | {rate(a, 1)} | {rate(b, 5)} | {rate(a, 5)} |")
     print()
-    print("| figure (GitHub, 1,223 operations) | before | after | after / before |")
+    print(f"| figure (GitHub, {len(github):,} operations; medians over rounds) | before | after | after / before |")
     print("| --- | --- | --- | --- |")
-    for label, key, unit in (("index build, best of 5", "build_ms", "ms"),
-                             ("search, median per query", "search_ms", "ms"),
-                             ("search, p95 per query", "search_p95_ms", "ms")):
-        b, a = timing("before", key), timing("after", key)
-        digits = 0 if key == "build_ms" else 3
-        print(f"| {label} | {b:.{digits}f} {unit} | {a:.{digits}f} {unit} | {a / b:.2f}× |")
+    for label, series, digits in (("index build", builds, 0),
+                                  (f"search, median of {len(queries)} queries", medians, 3),
+                                  (f"search, p95 of {len(queries)} queries", p95s, 3)):
+        b, a = statistics.median(series["before"]), statistics.median(series["after"])
+        print(f"| {label} | {b:.{digits}f} ms | {a:.{digits}f} ms | {a / b:.2f}× |")
     if args.verbose:
-        for api in ("github", "stripe"):
+        for api, table in (("github", GITHUB), ("stripe", STRIPE)):
             print(f"\n{api}: rank before → after (- = not in the top 5)")
-            for question, b, a in zip(after["questions"][api], before["ranks"][f"{api} questions"],
-                                      after["ranks"][f"{api} questions"], strict=True):
+            for (question, _), b, a in zip(table, found["before"][f"{api} questions"],
+                                           found["after"][f"{api} questions"], strict=True):
                 print(f"  {b or '-'} → {a or '-'}  {question}")
 
 

@@ -110,12 +110,20 @@ def tool_fields(tool: Tool) -> dict[str, str]:
     }
 
 
-def _field_terms(field: str, text: str) -> list[str]:
-    if field == "method":
-        return list(_METHOD_TERMS.get(text, ()))
-    if field == "lead":  # the summary's verb and object: "Create a release" → creat, releas
-        return terms(text)[:2]
-    return terms(text, drop_placeholders=field == "path")
+def _field_terms(fields: Mapping[str, str]) -> dict[str, list[str]]:
+    """The terms of each field of a tool (the summary's words are found once: three uses need them)."""
+    summary = terms(fields["summary"])
+    out = {}
+    for field, text in fields.items():
+        if field == "summary":
+            out[field] = summary
+        elif field == "lead":  # the summary's verb and object: "Create a release" → creat, releas
+            out[field] = summary[:2]
+        elif field == "method":
+            out[field] = list(_METHOD_TERMS.get(text, ()))
+        else:
+            out[field] = terms(text, drop_placeholders=field == "path")
+    return out
 
 
 def _compatible_actions(actions: set[str]) -> set[str]:
@@ -141,11 +149,11 @@ class SearchIndex:
         per_doc: list[dict[str, Counter[str]]] = []
         lengths: dict[str, list[int]] = {field: [] for field in FIELDS}
         for tool in self.tools:
-            fields = tool_fields(tool)
-            counted = {field: Counter(_field_terms(field, text)) for field, text in fields.items()}
+            found = _field_terms(tool_fields(tool))
+            counted = {field: Counter(words) for field, words in found.items()}
             per_doc.append(counted)
             self._summary_terms.append(frozenset(counted["summary"]))
-            lead = _field_terms("lead", fields["summary"])
+            lead = found["lead"]
             self._actions.append(lead[0] if lead and lead[0] in ACTIONS else None)
             for field in FIELDS:
                 lengths[field].append(sum(counted[field].values()))

@@ -45,6 +45,8 @@ _PHRASES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("sign", "in"): ("authenticat",),
 }
 
+_PHRASE_STARTS = frozenset(first for first, _ in _PHRASES)  # most words start none: skip the pair look-up
+
 # Single (stemmed) words and what they fold into (one or several terms).
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     # objects
@@ -136,18 +138,16 @@ def terms(text: str, *, drop_placeholders: bool = False) -> list[str]:
     words = split_identifier(text)
     stems = [stem(word) for word in words]
     out: list[str] = []
-    i = 0
-    while i < len(stems):
-        pair = tuple(stems[i : i + 2])
-        if len(pair) == 2 and pair in _PHRASES:
-            out.extend(_PHRASES[pair])
+    i, last = 0, len(stems) - 1
+    while i <= last:
+        word = stems[i]
+        if word in _PHRASE_STARTS and i < last and (word, stems[i + 1]) in _PHRASES:
+            out.extend(_PHRASES[word, stems[i + 1]])
             i += 2
             continue
-        raw, word = words[i], stems[i]
+        if words[i] not in STOPWORDS:
+            out.extend(_SYNONYMS.get(word, (word,)))
         i += 1
-        if raw in STOPWORDS:
-            continue
-        out.extend(_SYNONYMS.get(word, (word,)))
     return out
 
 
