@@ -3,13 +3,18 @@
 Why BM25F: a tool's fields say different things with different reliability. A word in the
 summary ("Merge a pull request") or the operationId (`pulls/merge`) is strong evidence; the same
 word in a long description is weak. BM25F weighs term frequency per field, normalises each field
-by its length and saturates repeated words. Three adjustments on top, each for a failure seen on
-GitHub's description:
+by its length and saturates repeated words. A written summary is searched with the first sentence
+of the description beside it (weakly: it often names the thing in other words). Four adjustments
+on top, each for a failure seen on GitHub's description:
 - coverage: a tool matching every word of the query beats one matching the rarest word only;
 - precision: a tool whose summary the query explains entirely ("List teams") beats a more
   specific one ("List child teams") for "list teams in an organization";
 - verbs: when the query says "get", a summary beginning "Create or update …" ranks lower, and a
-  query without a verb ("fork a repository", "comment on an issue") means making one.
+  query without a verb ("fork a repository", "comment on an issue") means making one;
+- questions (`text.query_form`): one without an action word reads — a wh-question lists, a
+  yes/no question checks, unsafe methods rank lower; "who" asks for people and, as the subject,
+  for the verb's agents (starred → stargazers); "I" is the authenticated user. Measured on the
+  natural questions of tests/discovery/natural_questions.py (`bench/discovery_quality.py`).
 Everything is precomputed when the index is built, so a query is a few dictionary lookups and
 additions: well under a millisecond for GitHub's 1,223 operations.
 """
