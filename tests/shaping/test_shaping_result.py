@@ -446,3 +446,19 @@ def test_a_proxied_string_result_wrapped_as_structured_content_is_pruned_once_wi
     result = shape_result(upstream, shaping)
     assert [block["text"] for block in result.content] == ['{"id":1,"name":"a"}']  # no "matched nothing" note
     assert result.structured_content == {"id": 1, "name": "a"}
+
+
+def test_a_proxied_result_the_prune_misses_passes_unpruned_with_a_note() -> None:
+    """The same rule for an MCP source's result: its JSON text and structuredContent stay as they came."""
+    body = {"ok": False, "error": "channel_not_found"}
+    text = json.dumps(body)
+    upstream = UpstreamResult(kind="content", content=[{"type": "text", "text": text}], structured=body,
+                              raw_bytes=len(text))
+    template = compile_template("{% for m in result %}{{ m }}{% endfor %}", kind="output")
+    for output in (None, template):
+        result = shape_result(upstream, Shaping(pruner=compile_prune("messages[].text"), output=output, tool="p"))
+        assert [block["text"] for block in result.content] == [
+            '{"ok":false,"error":"channel_not_found"}',
+            "Note: the prune expression 'messages[].text' found none of its fields in this response, which is "
+            "shown unpruned"]
+        assert result.structured_content == body and not result.is_error
