@@ -10,6 +10,8 @@ shaped exactly as before.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +160,26 @@ async def test_a_2xx_error_body_reaches_the_model_unpruned_and_the_rest_is_uncha
     for (tool, channel), result in calls.items():
         if channel in ("C1", "empty") and (tool, channel) != ("items", "C1") and (tool, channel) != ("itemsPage", "C1"):
             assert not any("Note:" in text for text in texts(result)), (tool, channel, texts(result))
+
+
+async def test_init_s_suggested_prune_no_longer_turns_a_2xx_error_into_an_empty_object(tmp_path: Path) -> None:
+    """`mcprt init` suggests `{messages: …, has_more: has_more}` from the success schema (the document names
+    no error shape) with `drop_nulls`/`drop_empty`: Slack's error became `{}`; now it is shown unpruned."""
+    (tmp_path / "chat.json").write_text(json.dumps(SPEC))
+    done = subprocess.run([sys.executable, "-m", "mcprt", "init", "--openapi", "chat.json", "--out", "mcp.yaml"],
+                          cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert done.returncode == 0, done.stderr
+    manifest = (tmp_path / "mcp.yaml").read_text()
+    assert 'prune: "{messages: messages[].{ts: ts, user: user, text: text}, has_more: has_more}"' in manifest
+    with serve_app(chat_app()) as base:
+        (tmp_path / "mcp.yaml").write_text(manifest.replace("http://127.0.0.1:8080", base))
+        with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
+            async with http_client(up.url) as client:
+                error = await client.call_tool("history", {"channel": "nope"})
+                empty = await client.call_tool("history", {"channel": "empty"})
+                found = await client.call_tool("history", {"channel": "C1"})
+    assert json.loads(texts(error)[0]) == {"ok": False, "error": "channel_not_found"}
+    assert UNPRUNED_NOTE in texts(error)[1]
+    assert texts(empty) == ['{"has_more":false}']  # found, if empty: pruned (and drop_empty) as before
+    assert json.loads(texts(found)[0]) == {"messages": [{"ts": m["ts"], "user": m["user"], "text": m["text"]}
+                                                        for m in MESSAGES], "has_more": False}
