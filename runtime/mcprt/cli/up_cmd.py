@@ -16,7 +16,7 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
                no_reload: bool, metrics_port: int | None, offline: bool) -> int:
     """`mcprt up` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
     go_offline(offline)
-    with guarded():
+    with guarded(serving=True):
         code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
                       reload=not no_reload, metrics_port=metrics_port)
     return code
@@ -78,7 +78,8 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     reload = reload and settings.reload
     try:
         # stdio: compile-cache writes wait until the client has its first tools/list (see _up_stdio)
-        with progress("compiling the manifest…"), \
+        as_json = settings.log_format == "json"
+        with progress("compiling the manifest…", as_json=as_json), \
                 writes_deferred(enabled=options.transport == "stdio") as cache_writes, \
                 digests_recorded(enabled=reload) as read_digests:
             try:
@@ -93,7 +94,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
             record_baseline(runtime, read_digests)
         if compiled.warnings:
-            print_diagnostics(compiled.warnings)
+            print_diagnostics(compiled.warnings, as_json=as_json)
         _warn_over_budget(compiled)
         if options.transport == "stdio":
             await _up_stdio(runtime, options, reload=reload, metrics_port=metrics_port,
