@@ -40,7 +40,7 @@ from .changes import ToolChanges, diff_toolsets
 from .baseline import take_baseline
 from .drain import Drainer
 from .files import (
-    content_digest,
+    FileDigests,
     declared_dependencies,
     manifest_files,
     source_signatures,
@@ -131,7 +131,10 @@ class Reloader:
         self._reports: set[asyncio.Task[None]] = set()  # "reload applied" lines waiting for their count
         self._failed_in_a_row = 0
         self._digests: dict[Path, str | None] = {}  # content of each watched file at the last attempt
-        self._remember_contents(take_baseline(runtime))  # as compiled, when `mcprt up` recorded it
+        baseline = take_baseline(runtime)  # as compiled, when `mcprt up` recorded it
+        # sha256 of a watched file, hashed again only when its stat changed (a 13 MB description: ~15 ms)
+        self._hash = baseline.hashes if baseline is not None else FileDigests()
+        self._remember_contents(baseline.digests() if baseline is not None else None)
 
     # requests ------------------------------------------------------------------------------------
 
@@ -235,26 +238,13 @@ class Reloader:
             return 0.0
         return min(BACKOFF_FIRST_SECONDS * 2**extra, BACKOFF_MAX_SECONDS)
 
-    def adopt_new_files(self) -> None:
-        """Files a source names only after the baseline are baselined as they are now: an OpenAPI
-        source over stdio computes its response shapes after the first tools/list
-        (`sources.openapi.compiler.PendingShapes`), and a `$ref` only they reach reads one more
-        file then — its first sight is no edit, and later edits to it are."""
-        for path in self.watch_set():
-            if path not in self._digests:
-                self._digests[path] = content_digest(path)
-        if self._signatures:
-            for name, files in source_signatures(self.runtime).items():
-                known = self._signatures.setdefault(name, {})
-                for path, sig in files.items():
-                    known.setdefault(path, sig)
-
     def catch_up(self) -> None:
         """Request a reload for watched files whose content changed since the baseline (as compiled,
         when `mcprt up` recorded it: `reload.baseline`): a watcher started after it did not see those
         edits (`mcprt up` over stdio answers its first tools/list, then loads the SDK, before the
-        watcher runs). Sources owning such a file are reopened, whatever their signatures say."""
-        changed = {path for path in self.watch_set() if self._digests.get(path) != content_digest(path)}
+        watcher runs). Sources owning such a file are reopened, whatever their signatures say. Only
+        files whose stat changed since they were hashed (or read by the compile) are hashed again."""
+        changed = {path for path in self.watch_set() if self._digests.get(path) != self._hash(path)}
         if changed:
             # the sources' signatures may have been taken after such an edit: reopen those sources
             for name in [name for name, files in self._signatures.items() if not changed.isdisjoint(files)]:
@@ -264,19 +254,22 @@ class Reloader:
     def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:
         changed = False
         for path in paths:
-            digest = content_digest(path)
+            digest = self._hash(path)
             if path not in self._digests or self._digests[path] != digest:
                 changed = True
             if remember:
                 self._digests[path] = digest
         return changed
 
+    def _digests_now(self, paths: set[Path]) -> dict[Path, str | None]:
+        return {path: self._hash(path) for path in paths}
+
     def _remember_contents(self, taken: dict[Path, str | None] | None = None) -> None:
         """The baseline of "changed" after an attempt: every watched file's content as the attempt
         read it (`taken` before it loaded), so a save landing while it ran still counts as a change;
         files first watched now (a new include) as they are now."""
         taken = taken or {}
-        self._digests = {path: taken[path] if path in taken else content_digest(path) for path in self.watch_set()}
+        self._digests = {path: taken[path] if path in taken else self._hash(path) for path in self.watch_set()}
 
     # one reload ----------------------------------------------------------------------------------
 
@@ -303,7 +296,7 @@ class Reloader:
         started = time.perf_counter()
         old = self.runtime.holder.current  # type: ignore[union-attr]
         in_pool_before = dict(self.runtime.pool.running)
-        taken = await asyncio.to_thread(_digests, self.watch_set())  # before the compile reads them
+        taken = await asyncio.to_thread(self._digests_now, self.watch_set())  # before the compile reads them
         token = CancelToken()
         compile_task = asyncio.create_task(self._compile_abandonable(trigger, token), name="mcprt-reload-compile")
         self._attempt = attempt = _Attempt(token, compile_task)
@@ -516,10 +509,6 @@ async def _wait_until_present(paths: set[Path], grace: float) -> None:
     while time.monotonic() < deadline and not all(p.exists() for p in paths):
         await asyncio.sleep(MISSING_POLL_SECONDS)
     await asyncio.sleep(SETTLE_SECONDS)  # a recreated file is often written just after it appears
-
-
-def _digests(paths: set[Path]) -> dict[Path, str | None]:
-    return {path: content_digest(path) for path in paths}
 
 
 def _being_cancelled() -> bool:
