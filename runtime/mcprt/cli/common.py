@@ -159,10 +159,9 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
 def _with_offline_hint(diagnostic: Diagnostic) -> Diagnostic:
     import dataclasses
 
-    from ..manifest.envvars import UNSET
+    from ..manifest.envvars import UNSET_VARIABLE
 
-    if diagnostic.severity != "error" or not diagnostic.message.startswith("environment variable ") \
-            or f" {UNSET} (" not in diagnostic.message:
+    if diagnostic.code != UNSET_VARIABLE:
         return diagnostic
     return dataclasses.replace(diagnostic, message=diagnostic.message + "; or pass --offline to check the "
                                "manifest with a placeholder for it")
