@@ -300,10 +300,15 @@ def read_external(
     raise SpecError(uri, "", message)
 
 
-def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, network: bool = True) -> LoadedDocument:
+def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, network: bool = True,
+                  notes: list[str] | None = None) -> LoadedDocument:
     """Load an API description from a URL (cached, revalidated) or a path relative to `base_dir`.
 
-    `network=False`: a URL is read from the cache only (SpecError when it has no copy)."""
+    `network=False`: a URL is read from the cache only (SpecError when it has no copy).
+    `notes`: where the warning about a cached copy standing in for the URL goes (it names the URL,
+    why, and the cache file); by default the document's `warnings`. A caller that compiles through
+    the compile cache takes it apart: a cache hit does not replay the document's warnings, and how
+    the document was obtained differs from start to start."""
     warnings: list[str] = []
     if is_url(location):
         if network:
@@ -312,9 +317,10 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
             copy = fetching.cached_copy(location, cache_dir)
             if copy is None:
                 raise SpecError(location, "", "offline, and no cached copy of this URL exists")
-            fetched = dataclasses.replace(copy, warning=f"{location}: offline; using the cached copy")
+            fetched = dataclasses.replace(copy, warning=f"{location} not fetched: offline (--offline or "
+                                          f"MCPRT_OFFLINE); using {fetching.cached_copy_named(cache_dir, location)}")
         if fetched.warning:
-            warnings.append(fetched.warning)
+            (warnings if notes is None else notes).append(fetched.warning)
         reread = fetching.cached_reader(cache_dir, location, fetched.body)
         return LoadedDocument(location, location, fetched.body, cache_dir, warnings, reread)
     if location.startswith("file:"):
