@@ -213,3 +213,29 @@ def test_text_format_and_validate_keep_plain_lines(tmp_path: Path) -> None:
                               env=child_env(MCPRT_LOG_FORMAT="json"), capture_output=True, text=True, timeout=120)
     assert validate.returncode == 2
     assert validate.stderr.splitlines()[0].startswith(f"{manifest}:5:5: sources.a: unknown key"), validate.stderr
+
+
+def test_an_internal_error_is_one_json_line_its_traceback_a_field_under_debug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bug while `up` starts: one JSON line (exit 1) saying so; with --debug the traceback is its
+    `traceback` field, never bare lines among the JSON."""
+    from mcprt.cli.errors import guarded, set_debug
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("MCPRT_LOG_FORMAT", "json")
+    monkeypatch.delenv("MCPRT_DEBUG", raising=False)
+    try:
+        for debug in (False, True):
+            set_debug(debug)
+            with pytest.raises(SystemExit) as ended, guarded(serving=True):
+                raise RuntimeError("a bug")
+            assert ended.value.code == 1
+            (line,) = capsys.readouterr().err.splitlines()
+            record = json.loads(line)
+            assert record["level"] == "error" and record["msg"].startswith("internal error: RuntimeError: a bug")
+            assert ("traceback" in record) is debug and ("--debug" in record["msg"]) is not debug, record
+            if debug:
+                assert 'raise RuntimeError("a bug")' in record["traceback"]
+    finally:
+        set_debug(False)
