@@ -21,6 +21,10 @@ class Diagnostic:
     col: int  # 1-based
     message: str
     severity: Severity = "error"
+    # What kind of finding, for a caller that acts on one kind (LSP's `Diagnostic.code`); "" for most.
+    # A field, not a subclass or an exception type: diagnostics are merged and re-raised between stages
+    # (loader, pool, pipeline), and a field travels with each. E.g. `envvars.UNSET_VARIABLE`.
+    code: str = ""
 
     def __str__(self) -> str:
         prefix = "" if self.severity == "error" else "warning: "

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,3 +56,17 @@ def load_settings() -> Settings:
 
     note_problems(Path(".env"))  # the file pydantic-settings reads (`env_file` above)
     return Settings()
+
+
+def log_format_despite(error: ValidationError) -> str:
+    """`MCPRT_LOG_FORMAT` when loading the settings failed with `error`: the settings again with each
+    refused value at its default (an init value beats the environment in pydantic-settings), so
+    `invalid setting MCPRT_PORT: …` is still written as `MCPRT_LOG_FORMAT=json` asks; a refused
+    MCPRT_LOG_FORMAT itself gives `text`."""
+    refused = {str(e["loc"][0]) for e in error.errors(include_url=False) if e["loc"]}
+    defaults = {name: Settings.model_fields[name].get_default(call_default_factory=True)
+                for name in refused if name in Settings.model_fields}
+    try:
+        return Settings(**defaults).log_format
+    except ValidationError:
+        return "text"

@@ -125,3 +125,47 @@ def test_every_command_that_loads_a_manifest_accepts_offline(command: str) -> No
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert "--offline" in result.stdout
+
+
+def test_each_fallback_warning_names_the_url_why_and_the_file(tmp_path: Path, upstream: CatchAll) -> None:
+    """The warning of every fallback names the URL that was not fetched, why, and the file read instead.
+
+    Found checking them: a cached copy standing in for a failed fetch said nothing at all once the
+    compile cache held the description (its warning rode the compile, which a cache hit skips), and
+    said only "using the cached copy" on a cold compile; `--offline` falling back to the cache likewise."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.support.upstream import serve_app
+
+    async def spec(_request: object) -> JSONResponse:
+        return JSONResponse(SPEC)
+
+    with serve_app(Starlette(routes=[Route("/notes.json", spec)])) as base:
+        url = f"{base}/notes.json"
+        manifest = _folder(tmp_path, url, upstream.base, pinned=False)
+        fetched = mcprt_cli("tools", str(manifest), env=_env(tmp_path))  # fetched, cached, compiled
+        assert fetched.returncode == 0 and "warning" not in fetched.stderr, fetched.stderr
+    cache_file = next((tmp_path / "cache" / "http").glob("*.body"))
+
+    def warning_of(*args: str) -> str:
+        done = mcprt_cli("tools", str(manifest), *args, env=_env(tmp_path))
+        assert done.returncode == 0, done.stderr
+        (line,) = [line for line in done.stderr.splitlines() if "warning:" in line]
+        return line
+
+    stale = warning_of()  # the server is gone; the compile cache has the description
+    assert f"mcp.yaml:4:20: warning: source 'notes': could not fetch {url} (ConnectError" in stale, stale
+    assert f"; using the cached copy {cache_file} (saved 20" in stale, stale
+    offline = warning_of("--offline")
+    assert f"source 'notes': {url} not fetched: offline (--offline or MCPRT_OFFLINE); using the cached copy " \
+           f"{cache_file} (saved 20" in offline, offline
+
+    (tmp_path / "spec" / "notes.json").write_text(json.dumps(SPEC))
+    (tmp_path / "cache" / "http").rename(tmp_path / "cache" / "http.away")  # no cached copy: the pin is next
+    pinned = warning_of()
+    assert f"source 'notes': {url}: cannot fetch the document (ConnectError" in pinned, pinned
+    assert pinned.endswith("and no cached copy exists; using the pinned copy spec/notes.json beside the manifest")
+    quiet = mcprt_cli("tools", str(manifest), "--offline", env=_env(tmp_path))  # what --offline asks for: no fallback
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr, quiet.stderr

@@ -174,3 +174,32 @@ async def test_up_warns_once_per_exceeded_budget_and_serves_on(tmp_path: Path) -
                                     "`description`", warned[1]).groups())  # type: ignore[union-attr]
     assert over == size - 150, log
     assert "WARNING" in warned[0] and "Traceback" not in log
+
+
+def test_up_over_stdio_measures_the_budget_after_its_first_answer(tmp_path: Path) -> None:
+    """`mcprt up` over stdio measured `server.budget` before its first answer (every definition, on the
+    path to the client's first tools/list): now after that answer, as the reloader loads, with the
+    same warnings. The log is a file: a line written before an answer is in it once the answer is read."""
+    from tests.support.raw_stdio import RawStdio
+
+    (tmp_path / "small_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nserver:\n  budget: {max_tools: 3, max_tool_bytes: 150}\n"
+                        "sources:\n  small:\n    python: small_tools\n")
+    server = RawStdio(manifest, tmp_path)
+    try:
+        server.send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                     "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                                "clientInfo": {"name": "raw", "version": "0"}}})
+        assert server.read_until(1)["result"]["serverInfo"]["name"] == "mcprt"
+        assert "budget exceeded" not in server.stderr_text()  # not before the first tools/list is answered
+        server.send({"jsonrpc": "2.0", "method": "notifications/initialized"},
+                    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        assert len(server.read_until(2)["result"]["tools"]) == 4
+        log = server.wait_for_log("over the budget of 150 bytes")
+    finally:
+        assert server.close() == 0
+    warned = [line for line in log.splitlines() if "budget exceeded" in line]
+    assert len(warned) == 2 and "WARNING" in warned[0], log
+    assert "budget exceeded: 4 tools are listed, over the budget of 3; by source: source 'small' lists 4 tools" \
+        in warned[0], log

@@ -134,3 +134,20 @@ def test_a_value_from_the_environment_is_never_echoed_in_an_error(
     assert {(d.line, d.col) for d in caught.value.errors} == {(2, 23), (6, 14), (8, 17)}
     assert "server.http.port: expected an integer, got a string (the value from the environment)" in text
     assert "sources.api.timeout: invalid duration (the value from the environment)" in text
+
+
+def test_an_unset_variable_is_a_diagnostic_of_its_own_code(tmp_path: Path) -> None:
+    """The CLI adds "or pass --offline" to this error only: it found it by its words ("is not set ("),
+    so any rewording lost the hint and any look-alike got it. The diagnostic says what it is now."""
+    from mcprt.manifest.envvars import UNSET_VARIABLE
+
+    path = write_manifest(tmp_path, f"${{{VAR}}}")
+    path.write_text(path.read_text() + 'server: {auth: {bearer_tokens: ["${' + OTHER + '}"]}}\n')
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path, transport="stdio")
+    (unset,) = [d for d in caught.value.diagnostics if d.code == UNSET_VARIABLE]
+    assert unset.message.startswith(f"environment variable {VAR} is not set (") and unset.severity == "error"
+    assert (unset.line, unset.col) == (5, 15)
+    # needed only over HTTP: a warning, not this error (no hint: the manifest checks fine without it)
+    (unused,) = [d for d in caught.value.diagnostics if OTHER in d.message]
+    assert unused.severity == "warning" and unused.code == ""

@@ -22,9 +22,11 @@ from openapi_support import CORPUS, SPECS, digest_manifest
 from mcprt.errors import ManifestError
 from mcprt.manifest.loader import load_manifest
 from mcprt.pipeline import Runtime, compile_once
-from mcprt.reload.reloader import Reloader
+from mcprt.reload import reloader_for
+from mcprt.reload.baseline import record_baseline
 from mcprt.settings import Settings
 from mcprt.sources.openapi.cache import writes_deferred
+from mcprt.sources.openapi.loader import digests_recorded
 from tests.support.github_spec import SpecUnavailable, github_spec_path
 
 DIGESTS = Path(__file__).with_name("compile_digests.json")
@@ -173,29 +175,36 @@ def test_a_file_only_a_response_references_is_cached_and_watched(tmp_path: Path)
     settings = Settings(cache_dir=tmp_path / "cache")
     external = (tmp_path / "thing.json").resolve()
 
-    async def cold() -> tuple[list[Path], list[Path], dict[str, Any] | None, bool]:
+    async def cold() -> tuple[list[Path], list[Path], dict[str, Any] | None, bool, list]:
         runtime = Runtime(manifest, settings, "stdio")
-        with writes_deferred() as writes:  # as `mcprt up` over stdio starts
+        with writes_deferred() as writes, digests_recorded() as read:  # as `mcprt up` over stdio starts
             compiled = await runtime.start(load_manifest(manifest, transport="stdio"))
         try:
             source = runtime.pool.running["api"]
             before = [p.resolve() for p in source.local_files()]
-            reloader = Reloader(runtime)  # the baseline, taken before the first answer as `mcprt up` does
-            writes.flush()
-            reloader.adopt_new_files()
+            record_baseline(runtime, read)  # before the first answer, as `mcprt up` does
+            writes.flush()  # after it: the pending shapes read thing.json
             after = [p.resolve() for p in source.local_files()]
+            reloader = reloader_for(runtime)  # loaded after that, as `mcprt up` does (`_up_stdio`)
             tool = compiled.toolset.listed[0]
             requested: list[Any] = []
             reloader.request = lambda trigger, paths=None: requested.append((trigger, paths))  # type: ignore[method-assign]
             reloader.catch_up()
-            return before, after, tool.operation.response_schema, not requested
+            quiet = not requested
+            (tmp_path / "thing.json").write_text(json.dumps(
+                {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}))
+            reloader.catch_up()
+            return before, after, tool.operation.response_schema, quiet, requested
         finally:
             await runtime.aclose()
 
-    before, after, shape, quiet = asyncio.run(cold())
+    before, after, shape, quiet, edited = asyncio.run(cold())
     assert external not in before and external in after
     assert shape is not None and set(shape["properties"]) == {"id", "label"}
     assert quiet  # no reload for a file first seen after the baseline
+    assert edited == [("files", {external})]  # a later edit to it is one
+    (tmp_path / "thing.json").write_text(json.dumps(
+        {"type": "object", "properties": {"id": {"type": "integer"}, "label": {"type": "string"}}}))
 
     async def warm_shape() -> dict[str, Any] | None:
         runtime, compiled = await compile_once(manifest, settings, transport="stdio")

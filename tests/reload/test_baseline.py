@@ -10,11 +10,14 @@ JSON-RPC lines so the edit lands right after the first tools/list, before the SD
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +193,67 @@ def test_an_edit_between_the_compile_and_the_reloader_is_a_change(tmp_path: Path
     assert spec.read_bytes() != compiled_bytes
     assert requested == [("files", {spec})]
     assert stale == ["api"]
+
+
+_OPENING: list[list[str]] = []  # while a `_files_opened()` block runs: the files opened in it
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event == "open" and _OPENING and isinstance(args[0], (str, Path)):
+        _OPENING[-1].append(Path(args[0]).name)
+
+
+sys.addaudithook(_audit)  # (an audit hook stays for the process: it records only inside the block)
+
+
+@contextlib.contextmanager
+def _files_opened() -> Iterator[list[str]]:
+    """The names of the files this process opens inside the block (Python's `open` audit event)."""
+    opened: list[str] = []
+    _OPENING.append(opened)
+    try:
+        yield opened
+    finally:
+        _OPENING.remove(opened)
+
+
+def test_the_catch_up_hashes_only_files_whose_stat_changed(tmp_path: Path) -> None:
+    """The watcher's catch-up after the first answer hashed every watched file again (GitHub's 13 MB
+    description included). A file's stat (device, inode, size, mtime, ctime) as it was hashed or read
+    by the compile now stands for its content until it changes: an untouched file is not opened, a
+    rewrite with the same bytes is hashed and requests nothing, an edit is hashed and reloaded."""
+    manifest = _project(tmp_path)
+    spec = (tmp_path / "api.json").resolve()
+    time.sleep(1.1)  # a file written within the last second is hashed every time (file-time ticks are coarse)
+    settings = Settings(cache_dir=tmp_path / "cache")
+
+    async def run() -> list[tuple[list[str], list]]:
+        runtime = Runtime(manifest, settings, "stdio")
+        with digests_recorded() as read:
+            await runtime.start(load_manifest(manifest, transport="stdio"))
+        try:
+            record_baseline(runtime, read)
+            reloader = reloader_for(runtime)
+            requested: list[Any] = []
+            reloader.request = lambda trigger, paths=None: requested.append((trigger, paths))  # type: ignore[method-assign]
+            looks = []
+            for edit in (None, lambda: manifest.write_text(manifest.read_text()),
+                         lambda: _write_spec(spec, "get_thing", "get_other")):
+                if edit is not None:
+                    edit()
+                with _files_opened() as opened:
+                    reloader.catch_up()
+                looks.append((sorted(opened), list(requested)))
+                requested.clear()
+            return looks
+        finally:
+            await runtime.aclose()
+
+    untouched, rewritten, edited = asyncio.run(run())
+    assert untouched == ([], []), untouched
+    assert rewritten == (["mcp.yaml"], []), rewritten
+    # the manifest was written under a second ago: hashed again (its stat alone cannot be trusted yet)
+    assert edited == (["api.json", "mcp.yaml"], [("files", {spec})]), edited
 
 
 def test_the_baseline_module_does_not_load_the_reloader() -> None:

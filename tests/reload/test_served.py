@@ -78,7 +78,34 @@ async def test_a_reload_with_no_session_connected_says_none_was_notified(project
         log = up.wait_log("tools/list_changed sent")
     assert re.search(r"tools/list_changed sent .*sessions=0", log), log
     (line,) = [line for line in log.splitlines() if "reload applied" in line]
-    assert "sessions_notified=0 " in line and "clients_notified" not in line, line
+    assert "sessions_notified=0 listen_streams_notified=0 " in line and "clients_notified" not in line, line
+
+
+async def test_a_reload_counts_the_2026_listen_streams_it_notified(project: Project) -> None:
+    """`sessions_notified` left the 2026-07-28 clients out (they hold `subscriptions/listen` streams, no
+    session): the line now gives them as `listen_streams_notified`, beside the handshake-era sessions,
+    as the notifier's own line does. A stream that asked only for prompts is not counted."""
+    catcher = ListChanged()
+    with mcprt_up_http(project.manifest) as up:
+        async with http_client(up.url, message_handler=catcher) as legacy, \
+                http_client(up.url, mode="auto") as modern, http_client(up.url, mode="auto") as other:
+            assert modern.protocol_version == "2026-07-28"
+            async with modern.listen(tools_list_changed=True) as subscription, \
+                    other.listen(prompts_list_changed=True):
+                name = await prime(project, legacy, catcher)  # the legacy GET stream is open now
+                with anyio.fail_after(30):  # each rename reached the stream: take them all
+                    while await subscription.__anext__() and not await _listed(modern, name):
+                        pass
+                seen = catcher.count
+                project.write("mcp.yaml", project.manifest_text(tools="search: {name: counted}"))
+                assert await catcher.wait_beyond(seen, timeout=30), "no list_changed for the legacy session"
+                with anyio.fail_after(30):
+                    while type(await subscription.__anext__()).__name__ != "ToolsListChanged":
+                        pass
+                up.wait_log("files=mcp.yaml changes=+counted")
+    (line,) = [line for line in up.log().splitlines() if "reload applied" in line and "+counted" in line]
+    assert "sessions_notified=1 listen_streams_notified=1 " in line, line
+    assert re.search(r"tools/list_changed sent .*sessions=1 listen_streams=1", up.log()), up.log()
 
 
 async def test_a_broken_save_keeps_serving_and_a_fix_applies(project: Project) -> None:

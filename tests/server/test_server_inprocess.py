@@ -17,6 +17,7 @@ import pytest
 from mcp import Client
 from mcprt.pipeline import Runtime
 from mcprt.server import Notifier, build_http_app, build_server, resolve_options
+from mcprt.server.notify import Reached
 from mcprt.settings import Settings
 from mcprt.toolset.build import build_toolset
 from mcprt.contracts import CallContext, Operation, UpstreamResult
@@ -80,7 +81,8 @@ async def test_a_swap_that_changes_nothing_sends_nothing(runtime: Runtime) -> No
         await client.list_tools()
         runtime.holder.swap(toolset_with(runtime))  # type: ignore[union-attr]  # same listing, new object
         assert not await catcher.wait(0.3)
-        assert await notifier.notify_tools_changed() == 1  # the explicit entry point always sends
+        # the explicit entry point always sends
+        assert await notifier.notify_tools_changed() == Reached(sessions=1, listen_streams=0)
         assert await catcher.wait(5)
 
 

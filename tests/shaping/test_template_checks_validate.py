@@ -130,3 +130,50 @@ def test_a_broken_prune_is_reported_once_and_its_output_is_not_misjudged(tmp_pat
     assert code == 2, stderr
     assert "invalid JMESPath in prune" in stderr and "'no_such_variable' is undefined" in stderr, stderr
     assert "cannot exist" not in stderr and "2 errors" in stderr, stderr
+
+
+PARSES_COUNTED = """
+import collections, sys
+import jinja2
+parses = collections.Counter()
+parse = jinja2.Environment._parse  # every parse, from `parse` and from `from_string` alike
+
+
+def counted(self, source, name, filename):
+    parses[source] += 1
+    return parse(self, source, name, filename)
+
+
+jinja2.Environment._parse = counted
+from mcprt.cli.main import app
+try:
+    app(sys.argv[1:])
+finally:
+    print(sorted(parses.values()), file=sys.stderr)
+"""
+
+
+def test_validate_parses_each_template_once(tmp_path: Path) -> None:
+    """`validate` parsed an `output` template for its compile, then again for each static check (the
+    sandbox's refused look-ups, the look-ups against the result's shape): one parse now serves them all."""
+    (tmp_path / "tools.py").write_text(MODULE)
+    (tmp_path / "mcp.yaml").write_text(
+        "version: 1\nsources:\n  t:\n    python: tools\n    tools:\n"
+        "      count:\n        description: 'Count to {{ n }}.'\n"
+        "        output: '{% for k in result %}{{ k }} {% endfor %}{{ result.n | default(0) + 1 }}'\n"
+        "      other:\n        output: '{{ result.n }}'\n")
+    done = mcprt_cli("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, code=PARSES_COUNTED)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == "[1, 1, 1]", done.stderr  # three templates, one parse each
+
+
+def test_the_compile_leaves_the_shared_syntax_tree_as_parsed() -> None:
+    """The static checks read the tree the compile was given: compiling must not fold constants into it."""
+    import copy
+
+    from mcprt.expressions.templates import parsed_template
+
+    source = "{% set sep = [',', ' ']|join('') %}{{ result|join(sep) }}{{ (1 + 2) * result|length }}"
+    pristine = copy.deepcopy(parsed_template(source))
+    compile_template(source, kind="output")
+    assert parsed_template(source) == pristine

@@ -32,10 +32,11 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 @contextmanager
-def progress(message: str) -> Iterator[None]:
+def progress(message: str, *, as_json: bool = False) -> Iterator[None]:
     """A spinner on stderr when it is a terminal, turning into a bar while a big OpenAPI description
     compiles (`mcprt.progress.report`); otherwise plain stderr lines at every quarter of such a
-    compile. Never touches stdout."""
+    compile (`as_json`, `mcprt up` under MCPRT_LOG_FORMAT=json: JSON log lines with `done` and
+    `total`). Never touches stdout."""
     from ..progress import reporting_to
 
     if not sys.stderr.isatty():
@@ -45,7 +46,13 @@ def progress(message: str) -> Iterator[None]:
             quarter = done * 4 // total
             if told.get(what, -1) < quarter and quarter > 0:
                 told[what] = quarter
-                print(f"compiling {what} {done}/{total}", file=sys.stderr, flush=True)
+                line = f"compiling {what} {done}/{total}"
+                if as_json:
+                    from ..observability.log import announce
+
+                    announce(line, fmt="json", done=done, total=total)
+                else:
+                    print(line, file=sys.stderr, flush=True)
 
         with reporting_to(plain):
             yield
@@ -152,10 +159,9 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
 def _with_offline_hint(diagnostic: Diagnostic) -> Diagnostic:
     import dataclasses
 
-    from ..manifest.envvars import UNSET
+    from ..manifest.envvars import UNSET_VARIABLE
 
-    if diagnostic.severity != "error" or not diagnostic.message.startswith("environment variable ") \
-            or f" {UNSET} (" not in diagnostic.message:
+    if diagnostic.code != UNSET_VARIABLE:
         return diagnostic
     return dataclasses.replace(diagnostic, message=diagnostic.message + "; or pass --offline to check the "
                                "manifest with a placeholder for it")

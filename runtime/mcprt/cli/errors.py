@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -30,25 +30,76 @@ def debug_enabled() -> bool:
     return _debug
 
 
-def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
-    """file:line:col: message lines on stderr, errors and warnings sorted together."""
-    for diagnostic in sorted(diagnostics):
-        print(str(diagnostic), file=sys.stderr)
+def print_diagnostics(diagnostics: list[Diagnostic], *, as_json: bool = False) -> None:
+    """file:line:col: message lines on stderr, errors and warnings sorted together. `as_json` (`mcprt up`
+    under MCPRT_LOG_FORMAT=json): one JSON log line each instead, the message as `msg`, the severity as
+    `level` and the place as `file`, `line`, `col`."""
+    if not as_json:
+        for diagnostic in sorted(diagnostics):
+            print(str(diagnostic), file=sys.stderr)
+        return
+    from ..observability.log import announce
+
+    for d in sorted(diagnostics):
+        announce(d.message, level=d.severity, fmt="json", file=d.file, line=d.line, col=d.col)
 
 
 class NotYet(McprtError):
     """A command or feature that is planned but not built yet."""
 
 
+class _Report:
+    """How `guarded` writes what ended a command: plain lines for a person, or (`serving`, i.e. `mcprt up`,
+    under MCPRT_LOG_FORMAT=json) one JSON log line each, as the server's own logs. The format is read when
+    the first line is written (from the settings, whose refused values count as unset: a bad MCPRT_PORT
+    is still reported as JSON)."""
+
+    def __init__(self, serving: bool) -> None:
+        self.serving = serving
+        self._json: bool | None = None if serving else False
+
+    @property
+    def json(self) -> bool:
+        if self._json is None:
+            from ..settings import load_settings, log_format_despite
+
+            try:
+                fmt = load_settings().log_format
+            except ValidationError as exc:
+                fmt = log_format_despite(exc)
+            self._json = fmt == "json"
+        return self._json
+
+    def line(self, text: str, message: str, **fields: Any) -> None:
+        """`text` as a plain line, or an error-level JSON line with `message` and `fields`."""
+        if self.json:
+            from ..observability.log import announce
+
+            announce(message, level="error", fmt="json", **fields)
+        else:
+            print(text, file=sys.stderr)
+
+    def diagnostics(self, exc: ManifestError) -> None:
+        print_diagnostics(exc.diagnostics, as_json=self.json)
+        errors = len(exc.errors)
+        summary = f"{errors} error{'s' if errors != 1 else ''}"
+        self.line(summary, summary, errors=errors)
+
+
 @contextmanager
-def guarded() -> Iterator[None]:
+def guarded(*, serving: bool = False) -> Iterator[None]:
     """Run a command body; map known errors to messages and exit codes (raised as `SystemExit`).
 
     Typer-free, so the commands `cli.fast` runs without Typer share it; under Typer a `SystemExit`
     ends the command as `typer.Exit` would, and Typer's own `Exit` passes through.
 
+    `serving` (`mcprt up`): under MCPRT_LOG_FORMAT=json (the Docker image's setting) each line is a
+    JSON log line (`level` error; a diagnostic's `file`, `line`, `col` as fields) like every other line
+    the server writes; the exit codes stay. Commands a person runs keep plain text.
+
     A reader that stops early (`mcprt catalog show github | head`) is no error of ours: the rest of
     the output is dropped quietly and the exit code is 1, as `rich` does for the tables it prints."""
+    report = _Report(serving)
     try:
         yield
         _flush_stdout()
@@ -58,25 +109,24 @@ def guarded() -> Iterator[None]:
         _flush_stdout()
         raise
     except ManifestNotFound as exc:  # no file to point into: say what is missing and how to create it
-        print(f"error: {exc}", file=sys.stderr)
+        report.line(f"error: {exc}", str(exc), file=exc.diagnostics[0].file if exc.diagnostics else None)
         raise SystemExit(EXIT_BAD_INPUT) from None
     except ManifestError as exc:
-        print_diagnostics(exc.diagnostics)
-        errors = len(exc.errors)
-        print(f"{errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+        report.diagnostics(exc)
         raise SystemExit(EXIT_BAD_INPUT) from None
     except NotYet as exc:
-        print(f"not yet: {exc}", file=sys.stderr)
+        report.line(f"not yet: {exc}", f"not yet: {exc}")
         raise SystemExit(EXIT_BAD_INPUT) from None
     except ValidationError as exc:
         if exc.title != "Settings":  # only settings reach here as pydantic errors; anything else is a bug
-            _internal_error(exc)
+            _internal_error(exc, report)
         for error in exc.errors(include_url=False):
             name = "MCPRT_" + "_".join(str(part) for part in error["loc"]).upper()
-            print(f"error: invalid setting {name}: {error['msg']}", file=sys.stderr)
+            message = f"invalid setting {name}: {error['msg']}"
+            report.line(f"error: {message}", message, setting=name)
         raise SystemExit(EXIT_BAD_INPUT) from None
     except McprtError as exc:  # deliberate and self-explaining: no traceback, even with --debug
-        print(f"error: {exc}", file=sys.stderr)
+        report.line(f"error: {exc}", str(exc))
         raise SystemExit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
@@ -85,7 +135,7 @@ def guarded() -> Iterator[None]:
         if typer is not None and isinstance(exc, typer.Exit):
             _flush_stdout()
             raise
-        _internal_error(exc)  # a bug: say so plainly
+        _internal_error(exc, report)  # a bug: say so plainly
 
 
 def _flush_stdout() -> None:
@@ -109,10 +159,15 @@ def _reader_left() -> NoReturn:
     raise SystemExit(EXIT_FAILED_CHECK) from None
 
 
-def _internal_error(exc: Exception) -> NoReturn:
-    """A bug: one plain line (exit 1); the traceback only with --debug."""
-    if _debug:
-        traceback.print_exception(exc)
+def _internal_error(exc: Exception, report: _Report) -> NoReturn:
+    """A bug: one plain line (exit 1); the traceback only with --debug (under JSON, as its `traceback` field)."""
     hint = "" if _debug else " (run with --debug for the traceback)"
-    print(f"internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    if report.json:
+        fields = {"traceback": "".join(traceback.format_exception(exc))} if _debug else {}
+        report.line("", message + hint, **fields)
+    else:
+        if _debug:
+            traceback.print_exception(exc)
+        print(message + hint, file=sys.stderr)
     raise SystemExit(1) from None

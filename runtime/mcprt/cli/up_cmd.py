@@ -16,7 +16,7 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
                no_reload: bool, metrics_port: int | None, offline: bool) -> int:
     """`mcprt up` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
     go_offline(offline)
-    with guarded():
+    with guarded(serving=True):
         code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
                       reload=not no_reload, metrics_port=metrics_port)
     return code
@@ -78,7 +78,8 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     reload = reload and settings.reload
     try:
         # stdio: compile-cache writes wait until the client has its first tools/list (see _up_stdio)
-        with progress("compiling the manifest…"), \
+        as_json = settings.log_format == "json"
+        with progress("compiling the manifest…", as_json=as_json), \
                 writes_deferred(enabled=options.transport == "stdio") as cache_writes, \
                 digests_recorded(enabled=reload) as read_digests:
             try:
@@ -93,12 +94,12 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
             record_baseline(runtime, read_digests)
         if compiled.warnings:
-            print_diagnostics(compiled.warnings)
-        _warn_over_budget(compiled)
+            print_diagnostics(compiled.warnings, as_json=as_json)
         if options.transport == "stdio":
-            await _up_stdio(runtime, options, reload=reload, metrics_port=metrics_port,
+            await _up_stdio(runtime, compiled, options, reload=reload, metrics_port=metrics_port,
                             cache_writes=cache_writes.flush)
         else:
+            _warn_over_budget(compiled)
             from ..server.serve import serve  # the MCP SDK, the HTTP stack and the reloader load here
 
             await serve(runtime, options, reload=reload, metrics_port=metrics_port, listener=listener)
@@ -112,7 +113,8 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
 def _warn_over_budget(compiled: Any) -> None:
     """One warning per exceeded `server.budget` (what, by how much, how to fix): `mcprt validate` fails on
-    them, `up` serves anyway — the listing works, it only costs the model more context each turn."""
+    them, `up` serves anyway — the listing works, it only costs the model more context each turn. Over
+    stdio it runs after the first answer (measuring every definition is no part of the first tools/list)."""
     if compiled.loaded.manifest.server.budget is None:
         return  # nothing to check: measuring every definition would only slow the start
     from ..observability.log import log_event
@@ -127,10 +129,11 @@ def _warn_over_budget(compiled: Any) -> None:
         log_event(line, logging.WARNING)
 
 
-async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: int | None,
+async def _up_stdio(runtime: Any, compiled: Any, options: Any, *, reload: bool, metrics_port: int | None,
                     cache_writes: Callable[[], None]) -> None:
     """stdio: the handshake and first tools/list are answered before the SDK loads (server.early),
-    then the compile cache is written (`cache_writes`), then the SDK takes over."""
+    then the compile cache is written (`cache_writes`), `server.budget` is measured and the reloader
+    loads, then the SDK takes over."""
     from ..observability.log import log_event
     from ..observability.tracing import tracing_wanted
     from ..server.early import PendingSignals, answer_early, eligible
@@ -154,6 +157,7 @@ async def _up_stdio(runtime: Any, options: Any, *, reload: bool, metrics_port: i
                 return
             wire.replay = handoff.replay
         cache_writes()
+        _warn_over_budget(compiled)  # after the first answer, as the reloader below
         if reload:
             # The reloader loads now, after the first answer, from the baseline `_up` recorded; a file
             # the writes read first (a `$ref` only pending response shapes reach) is baselined as it is.

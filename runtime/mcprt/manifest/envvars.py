@@ -23,8 +23,8 @@ from .positions import Path, PositionIndex
 _REFERENCE = re.compile(r"\$(\$)?\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# The words of the error for an unset variable (the CLI adds where `--offline` helps).
-UNSET = "is not set"
+# `Diagnostic.code` of the error for a required variable that is unset (the CLI adds where `--offline` helps).
+UNSET_VARIABLE = "unset-variable"
 
 
 def environment_for(manifest_dir: FsPath) -> dict[str, str]:
@@ -94,8 +94,9 @@ def interpolate(
                     where.file,
                     where.line,
                     where.col,
-                    f"environment variable {name} {UNSET} (set it, add it to .env beside the manifest, "
+                    f"environment variable {name} is not set (set it, add it to .env beside the manifest, "
                     f"or write ${{{name}:-default}})",
+                    code=UNSET_VARIABLE,
                 )
             )
             return ""

@@ -106,7 +106,7 @@ _CALL_LINES: _CallLines | None = None
 
 
 _libraries: logging.Handler | None = None  # the handler `setup_logging` put on the root logger
-_FORMAT = "text"  # as `setup_logging` was last told: how `announce` writes its lines
+_FORMAT: str | None = None  # as `setup_logging` was last told (None: not yet): how `announce` writes its lines
 
 
 def setup_logging(level: str = "info", fmt: str = "text") -> None:
@@ -146,14 +146,16 @@ def _handler(fmt: str) -> logging.StreamHandler[Any]:
     return handler
 
 
-def announce(message: str, **fields: Any) -> None:
+def announce(message: str, *, level: str = "info", fmt: str | None = None, **fields: Any) -> None:
     """A line `mcprt up` writes on stderr whatever the log level: the serving banner, where the stdio
-    metrics listener is, a forced exit. Plain `message` under text logs; under `MCPRT_LOG_FORMAT=json`
-    a JSON line like every other (`level` info, `msg` the same text, `fields` beside it), so a log
-    pipeline that parses JSON lines (the Docker image sets json) never meets bare text. Scrubbed."""
-    if _FORMAT == "json":
+    metrics listener is, a forced exit, a start-up error. Plain `message` under text logs; under
+    `MCPRT_LOG_FORMAT=json` a JSON line like every other (`level` as given, `msg` the same text,
+    `fields` beside it), so a log pipeline that parses JSON lines (the Docker image sets json) never
+    meets bare text. `fmt`: the format when logging is not set up yet (a setting failed), else the
+    one `setup_logging` was given. Scrubbed."""
+    if (fmt or _FORMAT) == "json":
         created = time.time()
-        line = _json_line(created, (created - int(created)) * 1000, "INFO", LOGGER_NAME, message, fields)
+        line = _json_line(created, (created - int(created)) * 1000, level, LOGGER_NAME, message, fields)
     else:
         line = SECRETS.scrub_text(message)
     try:

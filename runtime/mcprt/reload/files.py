@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..file_identity import Identity, settled_identity
+from ..file_identity import identity as file_identity
 from ..observability.log import logger
 
 if TYPE_CHECKING:
@@ -101,6 +103,41 @@ def content_digest(path: Path) -> str | None:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return None
+
+
+class FileDigests:
+    """`content_digest` that hashes a file again only when its stat changed: each digest is kept with
+    the file's settled identity (`mcprt.file_identity`: device, inode, size, mtime, ctime) as it was
+    hashed, and a file whose identity is still that one is unwritten since — its digest is the kept
+    one, for the cost of a stat. A file written within the last second is hashed every time (two
+    same-size writes in one file-time tick look alike). Safe from the reloader's worker threads
+    (one dict assignment per digest)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[Path, tuple[Identity, str]] = {}
+
+    def keep(self, path: Path, identity: Identity, digest: str | None) -> None:
+        """Take `digest` as `path`'s content while its identity is `identity` (a compile read it:
+        `sources.openapi.loader.ReadDigests`); nothing is kept for an unsettled identity."""
+        if identity and digest is not None:
+            self._kept[path] = (identity, digest)
+
+    def __call__(self, path: Path) -> str | None:
+        """sha256 of `path`'s bytes (None: missing or unreadable), as `content_digest`."""
+        try:
+            before = os.stat(path)
+        except OSError:
+            return None
+        kept = self._kept.get(path)
+        if kept is not None and kept[0] == file_identity(before):
+            return kept[1]
+        digest = content_digest(path)
+        try:
+            after = os.stat(path)
+        except OSError:
+            return digest
+        self.keep(path, settled_identity(before, after), digest)
+        return digest
 
 
 def signature(path: Path) -> Signature:

@@ -15,6 +15,10 @@ line. Its compile task is cancelled and its cancel token set (see `mcprt.cancell
 it between operations and template steps, so they stop within milliseconds); the pool rolls back,
 closing whatever the abandoned compile opened (a started proxied server included), and the old
 tool set keeps serving. Once the compile is done the apply step runs to its end.
+
+The "reload applied" line waits up to `NOTIFIED_WAIT_SECONDS` for the swap's `tools/list_changed`
+fan-out to say whom it reached; that wait is outside the lock and off the worker (a task of its own),
+so the next reload never waits on the previous one's logging.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,7 +40,7 @@ from .changes import ToolChanges, diff_toolsets
 from .baseline import take_baseline
 from .drain import Drainer
 from .files import (
-    content_digest,
+    FileDigests,
     declared_dependencies,
     manifest_files,
     source_signatures,
@@ -59,7 +63,7 @@ BACKOFF_AFTER = 3  # failed attempts in a row before file-triggered attempts are
 BACKOFF_FIRST_SECONDS = 0.5  # then 1, 2, 4 … up to BACKOFF_MAX_SECONDS
 BACKOFF_MAX_SECONDS = 8.0
 RELOAD_TIMEOUT_SECONDS = 60.0  # MCPRT_RELOAD_TIMEOUT: a compile running longer is abandoned
-NOTIFIED_WAIT_SECONDS = 1.0  # how long "reload applied" waits for the list_changed fan-out's count
+NOTIFIED_WAIT_SECONDS = 1.0  # how long "reload applied" waits (after the lock) for the list_changed fan-out's count
 SUPERSEDED = "superseded by a newer save"
 
 
@@ -124,9 +128,13 @@ class Reloader:
         self._orphans: list[RunningSource] = []  # serving the old set, no longer in the pool
         self._attempt_listeners: list[Callable[[], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._reports: set[asyncio.Task[None]] = set()  # "reload applied" lines waiting for their count
         self._failed_in_a_row = 0
         self._digests: dict[Path, str | None] = {}  # content of each watched file at the last attempt
-        self._remember_contents(take_baseline(runtime))  # as compiled, when `mcprt up` recorded it
+        baseline = take_baseline(runtime)  # as compiled, when `mcprt up` recorded it
+        # sha256 of a watched file, hashed again only when its stat changed (a 13 MB description: ~15 ms)
+        self._hash = baseline.hashes if baseline is not None else FileDigests()
+        self._remember_contents(baseline.digests() if baseline is not None else None)
 
     # requests ------------------------------------------------------------------------------------
 
@@ -177,16 +185,23 @@ class Reloader:
             paths, self._changed_paths = self._changed_paths, set()
             if trigger == "files" and paths and not self._contents_changed(paths):
                 continue  # touched, or saved without an edit: nothing to reload
-            attempt = asyncio.create_task(self.reload(trigger, paths), name="mcprt-reload")
+            attempt = asyncio.create_task(self._locked_reload(trigger, paths), name="mcprt-reload")
             try:
                 await self._supersede_while(attempt)
-                await attempt
+                _, report = await attempt
             except asyncio.CancelledError:
                 attempt.cancel()
                 await asyncio.gather(attempt, return_exceptions=True)
+                for task in list(self._reports):
+                    task.cancel()
                 raise
             except Exception as exc:  # never let one bad reload end hot reloading
                 log_event("reload crashed; the previous tools keep serving", logging.ERROR, error=repr(exc))
+                continue
+            if report is not None:  # the next reload may start while this one's line waits for its count
+                task = asyncio.create_task(report(), name="mcprt-reload-report")
+                self._reports.add(task)
+                task.add_done_callback(self._reports.discard)
 
     async def _supersede_while(self, attempt: asyncio.Task[ReloadOutcome]) -> None:
         """Until `attempt` ends: a newer save (its files' content really changed) abandons its compile;
@@ -223,26 +238,13 @@ class Reloader:
             return 0.0
         return min(BACKOFF_FIRST_SECONDS * 2**extra, BACKOFF_MAX_SECONDS)
 
-    def adopt_new_files(self) -> None:
-        """Files a source names only after the baseline are baselined as they are now: an OpenAPI
-        source over stdio computes its response shapes after the first tools/list
-        (`sources.openapi.compiler.PendingShapes`), and a `$ref` only they reach reads one more
-        file then — its first sight is no edit, and later edits to it are."""
-        for path in self.watch_set():
-            if path not in self._digests:
-                self._digests[path] = content_digest(path)
-        if self._signatures:
-            for name, files in source_signatures(self.runtime).items():
-                known = self._signatures.setdefault(name, {})
-                for path, sig in files.items():
-                    known.setdefault(path, sig)
-
     def catch_up(self) -> None:
         """Request a reload for watched files whose content changed since the baseline (as compiled,
         when `mcprt up` recorded it: `reload.baseline`): a watcher started after it did not see those
         edits (`mcprt up` over stdio answers its first tools/list, then loads the SDK, before the
-        watcher runs). Sources owning such a file are reopened, whatever their signatures say."""
-        changed = {path for path in self.watch_set() if self._digests.get(path) != content_digest(path)}
+        watcher runs). Sources owning such a file are reopened, whatever their signatures say. Only
+        files whose stat changed since they were hashed (or read by the compile) are hashed again."""
+        changed = {path for path in self.watch_set() if self._digests.get(path) != self._hash(path)}
         if changed:
             # the sources' signatures may have been taken after such an edit: reopen those sources
             for name in [name for name, files in self._signatures.items() if not changed.isdisjoint(files)]:
@@ -252,35 +254,49 @@ class Reloader:
     def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:
         changed = False
         for path in paths:
-            digest = content_digest(path)
+            digest = self._hash(path)
             if path not in self._digests or self._digests[path] != digest:
                 changed = True
             if remember:
                 self._digests[path] = digest
         return changed
 
+    def _digests_now(self, paths: set[Path]) -> dict[Path, str | None]:
+        return {path: self._hash(path) for path in paths}
+
     def _remember_contents(self, taken: dict[Path, str | None] | None = None) -> None:
         """The baseline of "changed" after an attempt: every watched file's content as the attempt
         read it (`taken` before it loaded), so a save landing while it ran still counts as a change;
         files first watched now (a new include) as they are now."""
         taken = taken or {}
-        self._digests = {path: taken[path] if path in taken else content_digest(path) for path in self.watch_set()}
+        self._digests = {path: taken[path] if path in taken else self._hash(path) for path in self.watch_set()}
 
     # one reload ----------------------------------------------------------------------------------
 
     async def reload(self, trigger: Trigger = "signal", paths: set[Path] | None = None) -> ReloadOutcome:
-        """Reload now (after any reload in progress); never raises for a bad manifest."""
+        """Reload now (after any reload in progress); never raises for a bad manifest. Returns once its
+        log lines are written ("reload applied" waits, outside the lock, for the notification's count)."""
+        outcome, report = await self._locked_reload(trigger, paths)
+        if report is not None:
+            await report()
+        return outcome
+
+    async def _locked_reload(self, trigger: Trigger, paths: set[Path] | None) -> tuple[ReloadOutcome, _Report | None]:
+        """One attempt under the lock; an applied one also returns its "reload applied" report, to be
+        awaited after the lock is released."""
+        report: list[_Report] = []
         async with self._lock:
             try:
-                return await self._attempt_reload(trigger, paths or set())
+                outcome = await self._attempt_reload(trigger, paths or set(), report)
             finally:
                 self._attempt = None
+        return outcome, (report[0] if report else None)
 
-    async def _attempt_reload(self, trigger: Trigger, paths: set[Path]) -> ReloadOutcome:
+    async def _attempt_reload(self, trigger: Trigger, paths: set[Path], report: list[_Report]) -> ReloadOutcome:
         started = time.perf_counter()
         old = self.runtime.holder.current  # type: ignore[union-attr]
         in_pool_before = dict(self.runtime.pool.running)
-        taken = await asyncio.to_thread(_digests, self.watch_set())  # before the compile reads them
+        taken = await asyncio.to_thread(self._digests_now, self.watch_set())  # before the compile reads them
         token = CancelToken()
         compile_task = asyncio.create_task(self._compile_abandonable(trigger, token), name="mcprt-reload-compile")
         self._attempt = attempt = _Attempt(token, compile_task)
@@ -309,7 +325,7 @@ class Reloader:
         if token.cancelled:  # finished although abandoned (a stage ignored the cancellation): drop it
             await asyncio.shield(self.runtime.pool.rollback(compiled.sync))
             return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
-        return await self._apply(compiled, trigger, started, old, paths, taken)
+        return await self._apply(compiled, trigger, started, old, paths, taken, report)
 
     async def _compile_abandonable(self, trigger: Trigger, token: CancelToken) -> Compiled:
         """The compile, with `token` current: its worker threads check it (mcprt.cancellation)."""
@@ -343,7 +359,7 @@ class Reloader:
         return {path for path in candidates if not path.exists()}
 
     async def _apply(self, compiled: Compiled, trigger: Trigger, started: float, old: Any,
-                     paths: set[Path], taken: dict[Path, str | None]) -> ReloadOutcome:
+                     paths: set[Path], taken: dict[Path, str | None], report: list[_Report]) -> ReloadOutcome:
         restart_keys = restart_needed(self.runtime.loaded.manifest, compiled.loaded.manifest) \
             if self.runtime.loaded is not None else []
         retired, compiled.sync.retired = list(compiled.sync.retired), []
@@ -363,24 +379,31 @@ class Reloader:
         self.status.succeeded(trigger, seconds)
         self._tell_notifier("ok")
         changes = await asyncio.to_thread(diff_toolsets, old, new)  # every definition of two sets: CPU
-        notified = await self._sessions_notified(list_changed)
-        log_event(
-            "reload applied",
+        fanout = await self._fanout(list_changed)  # this swap's own, taken before a later swap schedules one
+        fields = dict(
             trigger=trigger,
             files=",".join(sorted(p.name for p in paths)) or "-",
             changes=changes.summary(),
             tools=len(new.tools),
             list_changed=list_changed,
-            sessions_notified=notified,  # as the notifier's `tools/list_changed sent sessions=N`
+            sessions_notified=0,  # and listen_streams_notified: filled in (here, in order) once known
+            listen_streams_notified=0,
             sources_opened=",".join(compiled.sync.opened) or "-",
             sources_reused=len(compiled.sync.reused),
             ms=round(seconds * 1000, 1),
         )
-        for warning in compiled.warnings:
-            log_event(str(warning), logging.WARNING)
-        if restart_keys:
-            log_event("these server settings changed but apply only after a restart of `mcprt up`",
-                      logging.WARNING, keys=",".join(restart_keys))
+        warnings = list(compiled.warnings)
+
+        async def applied() -> None:
+            fields.update(await _reached(fanout))
+            log_event("reload applied", **fields)
+            for warning in warnings:
+                log_event(str(warning), logging.WARNING)
+            if restart_keys:
+                log_event("these server settings changed but apply only after a restart of `mcprt up`",
+                          logging.WARNING, keys=",".join(restart_keys))
+
+        report.append(applied)
         for listener in list(self._attempt_listeners):
             listener()
         return ReloadOutcome(True, trigger, seconds, changes, list_changed, [], list(compiled.sync.opened),
@@ -430,16 +453,13 @@ class Reloader:
             listener()
         return ReloadOutcome(False, trigger, seconds, abandoned=reason)
 
-    async def _sessions_notified(self, list_changed: bool) -> int | str:
-        """The sessions the swap's `tools/list_changed` reached: 0 when nothing changed or no server
-        notifies (a one-shot reload), "pending" when the fan-out has not finished within a second (the
-        notifier's own log line then gives the count). It said `clients_notified=True` beside
-        `sessions=0` before: that a notification was due, not that anyone received it."""
-        wait = getattr(self.notifier, "tools_notified", None)
-        if not list_changed or wait is None:
-            return 0
-        sent = await wait(NOTIFIED_WAIT_SECONDS)
-        return "pending" if sent is None else sent
+    async def _fanout(self, list_changed: bool) -> Any:
+        """The `tools/list_changed` fan-out the swap just scheduled (the notifier's task), or None when
+        nothing changed or no server notifies (a one-shot reload)."""
+        take = getattr(self.notifier, "tools_fanout", None)
+        if not list_changed or take is None:
+            return None
+        return await take()
 
     def _tell_notifier(self, manifest_status: str) -> None:
         """The server's notifier shows this on /healthz (`manifest`)."""
@@ -449,6 +469,27 @@ class Reloader:
     async def aclose(self) -> None:
         """Close replaced sources now (shutdown)."""
         await self.drainer.close_now()
+
+
+_Report = Callable[[], Awaitable[None]]
+
+
+async def _reached(fanout: asyncio.Task[Any] | None) -> dict[str, int | str]:
+    """The "reload applied" line's count of whom the swap's `tools/list_changed` reached, as the
+    notifier's own `tools/list_changed sent` line gives it: handshake-era `sessions_notified` and
+    2026-07-28 `listen_streams_notified`; 0 when none was sent, "pending" when the fan-out has not
+    finished within `NOTIFIED_WAIT_SECONDS` (a slow client's stream; the notifier's line follows).
+    (It said `clients_notified=True` beside `sessions=0` once: that a notification was due, not
+    that anyone received it; and it left the listen streams out.)"""
+    if fanout is None:
+        return {"sessions_notified": 0, "listen_streams_notified": 0}
+    try:
+        reached = await asyncio.wait_for(asyncio.shield(fanout), NOTIFIED_WAIT_SECONDS)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # TimeoutError (still sending), or the fan-out itself failed
+        return {"sessions_notified": "pending", "listen_streams_notified": "pending"}
+    return {"sessions_notified": reached.sessions, "listen_streams_notified": reached.listen_streams}
 
 
 def _local_files_named(diagnostics: list[Diagnostic]) -> set[Path]:
@@ -468,10 +509,6 @@ async def _wait_until_present(paths: set[Path], grace: float) -> None:
     while time.monotonic() < deadline and not all(p.exists() for p in paths):
         await asyncio.sleep(MISSING_POLL_SECONDS)
     await asyncio.sleep(SETTLE_SECONDS)  # a recreated file is often written just after it appears
-
-
-def _digests(paths: set[Path]) -> dict[Path, str | None]:
-    return {path: content_digest(path) for path in paths}
 
 
 def _being_cancelled() -> bool:

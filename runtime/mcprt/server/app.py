@@ -186,7 +186,7 @@ def build_server(
         on_list_tools=list_tools,
         on_call_tool=call,
         on_subscriptions_listen=ClientListenCap(
-            listen_handler, session_limits(config.http).per_client,
+            notifier.counting_listens(listen_handler), session_limits(config.http).per_client,
             lambda ctx: client_key(principal_of(ctx), getattr(ctx.request, "scope", None))),
         get_tool_input_schema=input_schema,
         tools_changed=tools_changed,

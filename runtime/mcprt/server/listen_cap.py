@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
 
 from ..observability.log import log_event
@@ -22,7 +21,8 @@ from .limits import TOO_MANY_SESSIONS
 
 
 class ClientListenCap:
-    """Serves `subscriptions/listen` through `handler`, at most `per_client` streams per client
+    """Serves `subscriptions/listen` through `handler` (the SDK's `ListenHandler`, counted by the
+    notifier), at most `per_client` streams per client
     (`client_of(ctx)`: `limits.client_key` of the request's principal).
 
     Past the cap the request fails before its stream opens with JSON-RPC error -32000
@@ -30,7 +30,8 @@ class ClientListenCap:
     other streams and requests are untouched.
     """
 
-    def __init__(self, handler: ListenHandler, per_client: int, client_of: Callable[[Any], str]) -> None:
+    def __init__(self, handler: Callable[[Any, Any], Awaitable[Any]], per_client: int,
+                 client_of: Callable[[Any], str]) -> None:
         self.handler = handler
         self.per_client = per_client
         self._client_of = client_of

@@ -8,13 +8,17 @@ Two protocol eras need two routes:
   server middleware) records each connection by `mcp-session-id` the first time it is seen and
   forgets it when the connection closes (its `exit_stack` unwinds).
 - 2026-07-28 clients hold `subscriptions/listen` streams instead; they are reached by publishing
-  `ToolsListChanged` on the subscription bus that the listen handler reads.
+  `ToolsListChanged` on the subscription bus that the listen handler reads. The bus hands an event
+  to every stream's buffer synchronously and says nothing back, so the streams that asked for
+  `toolsListChanged` are counted as they open and close (`Notifier.counting_listens`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.connection import Connection
@@ -34,6 +38,16 @@ from ..toolset.toolset import ToolSet, ToolSetHolder
 STDIO_KEY = "stdio"
 
 
+@dataclass(frozen=True)
+class Reached:
+    """Who one `tools/list_changed` fan-out reached: handshake-era `sessions` (a connection's standalone
+    channel took the notification) and 2026-07-28 `listen_streams` (open `subscriptions/listen` streams
+    that asked for `toolsListChanged`, handed the event by the bus)."""
+
+    sessions: int = 0
+    listen_streams: int = 0
+
+
 class Notifier:
     """Fan-out of `tools/list_changed` to every connected client, whatever its protocol era.
 
@@ -47,7 +61,8 @@ class Notifier:
         self._connections: dict[str, Connection] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[asyncio.Task[Any]] = set()
-        self._tools_task: asyncio.Task[int] | None = None  # the latest tools/list_changed fan-out
+        self._tools_task: asyncio.Task[Reached] | None = None  # the latest tools/list_changed fan-out
+        self._tool_listeners = 0  # open 2026-07-28 listen streams that asked for toolsListChanged
 
     # --- connections ------------------------------------------------------------------------
 
@@ -159,21 +174,16 @@ class Notifier:
         task.add_done_callback(self._pending.discard)
         self._tools_task = task
 
-    async def tools_notified(self, within: float) -> int | None:
-        """How many handshake-era sessions the latest scheduled `tools/list_changed` reached (the
-        `sessions` of its log line), waiting up to `within` seconds for it; None if it has not finished
-        (a slow client's stream) or none was scheduled. Called from the connections' loop, after a swap."""
+    async def tools_fanout(self) -> asyncio.Task[Reached] | None:
+        """The latest scheduled `tools/list_changed` fan-out (each is handed out once; None if there
+        is none). Called from the connections' loop right after a swap; await the task (shielded, with
+        a timeout: a slow client's stream can hold it) for whom it reached."""
         await asyncio.sleep(0)  # a swap from another thread schedules the fan-out with call_soon_threadsafe
-        task, self._tools_task = self._tools_task, None  # each fan-out is reported once
-        if task is None:
-            return None
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), within)
-        except Exception:  # TimeoutError (still sending), or the fan-out itself failed
-            return None
+        task, self._tools_task = self._tools_task, None
+        return task
 
-    async def notify_tools_changed(self) -> int:
-        """Tell every client now; returns how many handshake-era connections were sent to.
+    async def notify_tools_changed(self) -> Reached:
+        """Tell every client now; returns whom it reached (`Reached`).
 
         A swap through `ToolSetHolder.swap` already calls this when the listing changed; call it
         directly only for changes the holder cannot see.
@@ -185,12 +195,30 @@ class Notifier:
                 sent += 1
             except Exception as exc:  # one broken connection must not stop the others
                 log_event("list_changed not delivered", logging.DEBUG, session=key, error=type(exc).__name__)
+        listeners = self._tool_listeners  # publish runs every stream's listener before it first yields
         try:
             await self.bus.publish(ToolsListChanged())
         except Exception as exc:
+            listeners = 0
             log_event("list_changed not published", logging.WARNING, error=type(exc).__name__)
-        log_event("tools/list_changed sent", logging.INFO, sessions=sent)
-        return sent
+        log_event("tools/list_changed sent", logging.INFO, sessions=sent, listen_streams=listeners)
+        return Reached(sent, listeners)
+
+    def counting_listens(self, handler: Callable[[Any, Any], Awaitable[Any]]) -> Callable[[Any, Any], Awaitable[Any]]:
+        """`handler` (the SDK's `ListenHandler`) with its open streams that asked for `toolsListChanged`
+        counted, for `Reached.listen_streams`. Exact: the handler subscribes to the bus before its first
+        suspension (the ack) and unsubscribes in its own `finally`, so no event falls between those
+        steps and the count's."""
+
+        async def listen(ctx: Any, params: Any) -> Any:
+            wants = 1 if params.notifications.tools_list_changed else 0
+            self._tool_listeners += wants
+            try:
+                return await handler(ctx, params)
+            finally:
+                self._tool_listeners -= wants
+
+        return listen
 
     async def drain(self) -> None:
         """Wait for notifications already scheduled (used at shutdown and by tests)."""
@@ -219,4 +247,4 @@ def connection_of(ctx: ServerRequestContext[Any, Any]) -> Connection | None:
     return connection if isinstance(connection, Connection) else None
 
 
-__all__ = ["Notifier", "SessionTracker", "STDIO_KEY"]
+__all__ = ["Notifier", "Reached", "SessionTracker", "STDIO_KEY"]

@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import nodes
 
 from .schema_paths import ANY, built, field_of, is_list, is_typo, items_of, suggestion
-from ..expressions.templates import template_environment
+from ..expressions.templates import parsed_template
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ def check_template(source: str, shape: dict[str, Any], *, exact: bool = False) -
     """Problems of `result` look-ups in `source` (a template that compiles) against `shape`; `exact` as
     in `schema_paths.analyze` (every impossible look-up is certain)."""
     try:
-        tree = template_environment().parse(source)
+        tree = parsed_template(source)
     except Exception:  # noqa: BLE001 - a template that does not parse is reported by the compile check
         return []
     walker = _Walker(source, exact)

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from jinja2 import nodes
 
-from ..expressions.templates import template_environment
+from ..expressions.templates import parsed_template, template_environment
 
 _PLAIN_VALUES: tuple[object, ...] = ({}, [], "", 0, 0.5, True, None)  # what JSON decodes to
 
@@ -57,7 +57,7 @@ def refused_lookups(source: str) -> list[RefusedLookup]:
     """Each look-up in `source` (a template that parses; [] when it does not) the sandbox refuses:
     `x.name`, `x|attr("name")` and, for private names, `x["name"]` (see the module's docstring)."""
     try:
-        tree = template_environment().parse(source)
+        tree = parsed_template(source)
     except Exception:  # noqa: BLE001 - a template that does not parse is reported by the compile check
         return []
     lines = source.splitlines()

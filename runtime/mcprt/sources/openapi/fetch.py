@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,20 @@ def write_atomic(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def cached_copy_named(cache_dir: Path | None, url: str) -> str:
+    """How a warning names the cached copy of `url` it falls back to: its file and when it was saved
+    (the body file's time: a 304 revalidation leaves it as it was), e.g. `the cached copy
+    ~/.cache/mcprt/http/3f….body (saved 2026-11-30 09:13 UTC)`."""
+    if cache_dir is None:
+        return "the cached copy"
+    body_path, _ = _paths(cache_dir, url)
+    try:
+        saved = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(body_path.stat().st_mtime))
+    except OSError:
+        return f"the cached copy {body_path}"
+    return f"the cached copy {body_path} (saved {saved})"
 
 
 def _read_cache(cache_dir: Path | None, url: str) -> tuple[bytes | None, dict[str, str]]:
@@ -143,5 +158,6 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
     except httpx.HTTPError as exc:
         problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if cached is not None:
-        return Fetched(cached, warning=f"{url}: could not refresh ({problem}); using the cached copy", from_cache=True)
+        return Fetched(cached, warning=f"could not fetch {url} ({problem}); using {cached_copy_named(cache_dir, url)}",
+                       from_cache=True)
     raise SpecError(url, "", f"cannot fetch the document ({problem}) and no cached copy exists")

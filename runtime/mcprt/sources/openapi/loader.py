@@ -16,7 +16,6 @@ import json
 import os
 import stat
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlparse
 
 from mcprt.errors import SpecError
+from mcprt.file_identity import identity as file_identity
+from mcprt.file_identity import settled_identity
 from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped
 
 from . import fetch as fetching
@@ -299,10 +300,15 @@ def read_external(
     raise SpecError(uri, "", message)
 
 
-def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, network: bool = True) -> LoadedDocument:
+def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, network: bool = True,
+                  notes: list[str] | None = None) -> LoadedDocument:
     """Load an API description from a URL (cached, revalidated) or a path relative to `base_dir`.
 
-    `network=False`: a URL is read from the cache only (SpecError when it has no copy)."""
+    `network=False`: a URL is read from the cache only (SpecError when it has no copy).
+    `notes`: where the warning about a cached copy standing in for the URL goes (it names the URL,
+    why, and the cache file); by default the document's `warnings`. A caller that compiles through
+    the compile cache takes it apart: a cache hit does not replay the document's warnings, and how
+    the document was obtained differs from start to start."""
     warnings: list[str] = []
     if is_url(location):
         if network:
@@ -311,9 +317,10 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
             copy = fetching.cached_copy(location, cache_dir)
             if copy is None:
                 raise SpecError(location, "", "offline, and no cached copy of this URL exists")
-            fetched = dataclasses.replace(copy, warning=f"{location}: offline; using the cached copy")
+            fetched = dataclasses.replace(copy, warning=f"{location} not fetched: offline (--offline or "
+                                          f"MCPRT_OFFLINE); using {fetching.cached_copy_named(cache_dir, location)}")
         if fetched.warning:
-            warnings.append(fetched.warning)
+            (warnings if notes is None else notes).append(fetched.warning)
         reread = fetching.cached_reader(cache_dir, location, fetched.body)
         return LoadedDocument(location, location, fetched.body, cache_dir, warnings, reread)
     if location.startswith("file:"):
@@ -340,7 +347,7 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     def reread() -> bytes:
         try:
             again = read_capped(path, max_spec_bytes(), str(path), "MAX_SPEC_BYTES")
-            unchanged = _identity(os.stat(path)) == identity  # after reading: a write meanwhile moved ctime
+            unchanged = file_identity(os.stat(path)) == identity  # after reading: a write meanwhile moved ctime
         except LimitExceeded as exc:
             raise SpecError(location, "", str(exc)) from None
         except OSError as exc:
@@ -355,28 +362,37 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     # Otherwise the bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
     document = LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings, reread, digest)
     if _recording is not None:
-        _recording.add(path, digest)
+        _recording.add(path, digest, identity)
     return document
 
 
 class ReadDigests:
     """sha256 (hex) of each local API description file as the compiles inside `digests_recorded()`
     read it, by resolved path: the bytes compiled are the bytes digested (see `reread`), so hot
-    reload takes its baseline from here instead of hashing the file again (13 MB: ~0.015 s)."""
+    reload takes its baseline from here instead of hashing the file again (13 MB: ~0.015 s). With
+    each, the file's settled identity as read (`mcprt.file_identity`; `()` when not settled), so a
+    later look needs only a stat while the file is unwritten."""
 
     MIXED = "mixed"  # two loads of one path disagreed: matches no file's digest, so a reload follows
 
     def __init__(self) -> None:
         self._found: dict[Path, str | PendingDigest] = {}
+        self._identities: dict[Path, tuple[int, ...]] = {}
         self._lock = threading.Lock()  # sources compile in threads
 
-    def add(self, path: Path, digest: str | PendingDigest) -> None:
+    def add(self, path: Path, digest: str | PendingDigest, identity: tuple[int, ...] = ()) -> None:
         with self._lock:
             known = self._found.get(path)
             if known is None or known is digest:
                 self._found[path] = digest
+                self._identities[path] = identity if self._identities.get(path, identity) == identity else ()
             elif _resolved(known) != _resolved(digest):
                 self._found[path] = self.MIXED
+                self._identities[path] = ()
+
+    def identity(self, path: Path) -> tuple[int, ...]:
+        """The settled identity `path` had when it was read, `()` when none can be trusted."""
+        return self._identities.get(path, ())
 
     def __contains__(self, path: object) -> bool:
         return path in self._found
@@ -416,7 +432,7 @@ def _digest_entry(cache_dir: Path, path: Path) -> Path:
 
 def _recorded_digest(path: Path, cache_dir: Path | None) -> tuple[str, tuple[int, ...]] | None:
     """The digest recorded for this file when its identity is still the recorded one (the file was
-    not written since; see `_identity`): a warm start does not hash 13 MB again (~0.012 s)."""
+    not written since; see `mcprt.file_identity`): a warm start does not hash 13 MB again (~0.012 s)."""
     if cache_dir is None:
         return None
     try:
@@ -426,7 +442,7 @@ def _recorded_digest(path: Path, cache_dir: Path | None) -> tuple[str, tuple[int
         recorded = json.loads(_digest_entry(cache_dir, path).read_bytes())
     except (OSError, ValueError):
         return None
-    identity = _identity(info)
+    identity = file_identity(info)
     if not isinstance(recorded, dict) or recorded.get("identity") != list(identity) \
             or not isinstance(recorded.get("digest"), str):
         return None
@@ -446,15 +462,9 @@ def _record_digest(path: Path, cache_dir: Path | None, digest: str, identity: tu
         pass  # a cache that cannot be written only costs time
 
 
-def _identity(info: os.stat_result) -> tuple[int, ...]:
-    """What changes whenever a file's content is written (device, inode, size, mtime, ctime), once
-    the write is more than a file-time tick ago (see `_file_digest`)."""
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
-
-
 def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
     """sha256 of a file, read in chunks (so a cache hit never holds the whole document), and the
-    file's identity after reading (see `_identity`)."""
+    file's identity after reading (see `mcprt.file_identity`)."""
 
     def digest(handle: BinaryIO, limit: int) -> str:
         hashed = hashlib.sha256()
@@ -466,7 +476,7 @@ def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:
 
 
 def _file_bytes(path: Path, location: str) -> tuple[bytes, tuple[int, ...]]:
-    """A file's bytes and its identity after reading (see `_identity`)."""
+    """A file's bytes and its identity after reading (see `mcprt.file_identity`)."""
 
     def whole(handle: BinaryIO, limit: int) -> bytes:
         raw = handle.read(limit + 1)
@@ -496,16 +506,7 @@ def _read_file(path: Path, location: str, consume: Callable[[BinaryIO, int], _T]
         raise SpecError(location, "", f"{path} is not a regular file") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
-    return result, _settled_identity(info, after)
-
-
-def _settled_identity(before: os.stat_result, after: os.stat_result) -> tuple[int, ...]:
-    """The identity of a file read between `before` and `after`, or none (the re-read is then always
-    hashed) when it was written while being read, or within the last second: file times move in
-    coarse ticks (a few ms), so a second write of the same size in the same tick would leave the
-    identity as it was."""
-    settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > 1_000_000_000
-    return _identity(after) if settled and _identity(before) == _identity(after) else ()
+    return result, settled_identity(info, after)
 
 
 class PendingDigest:

@@ -3,13 +3,17 @@
 A *pinned copy* is `spec/<source>.json` (or `.yaml`/`.yml`) beside the manifest: the catalog ships
 one per URL source, `mcprt test` replays against it, and it keeps a server working without network.
 
-- online (the default): fetch (revalidating the cached copy); when that fails and there is no
-  cached copy, use the pinned copy with a warning naming it; with neither, a SpecError that says
-  how to work offline;
+- online (the default): fetch (revalidating the cached copy); when that fails, use the cached copy,
+  else the pinned copy; with neither, a SpecError that says how to work offline;
 - offline (`--offline`, `MCPRT_OFFLINE=1`): never touch the network — the pinned copy, else the
   cached copy, else a SpecError naming the file to pin.
 
+A fallback is a warning naming the URL that was not fetched, why (the fetch's error, or offline)
+and the file used instead (the pinned copy, or the cache file and when it was saved). The pinned
+copy read offline is no fallback: it is what `--offline` asks for.
+
 `open_description(...)` → (LoadedDocument, warnings, the local files it read: watched for reload).
+The warnings are this start's, not the compile's: a compile-cache hit does not replay them.
 """
 
 from __future__ import annotations
@@ -63,17 +67,18 @@ def open_description(source: str, location: str, base_dir: Path, cache_dir: Path
     pinned = pinned_spec(base_dir, source)
     # The hints name the file `mcprt pin` writes (its extension follows the URL's), and the command.
     shown = f"{PINNED_SPEC_DIR}/{pinned.name}" if pinned else _pin_target(source, location)
+    notes: list[str] = []
     if offline:
         if pinned is not None:
             return load_document(str(pinned), base_dir, cache_dir), [], [pinned]
         try:
-            return load_document(location, base_dir, cache_dir, network=False), [], []
+            return load_document(location, base_dir, cache_dir, network=False, notes=notes), notes, []
         except SpecError:
             raise SpecError(location, "", f"offline, and neither a pinned copy ({shown} beside the manifest, "
                                           "which `mcprt pin MANIFEST` writes while the URL is reachable) "
                                           "nor a cached copy of this URL exists") from None
     try:
-        return load_document(location, base_dir, cache_dir), [], []
+        return load_document(location, base_dir, cache_dir, notes=notes), notes, []
     except SpecError as exc:
         if pinned is None:
             raise SpecError(exc.document, exc.pointer, f"{exc.message}; to work without network, run "
@@ -81,5 +86,5 @@ def open_description(source: str, location: str, base_dir: Path, cache_dir: Path
                                                        f"writes the pinned copy {shown} beside the manifest "
                                                        "(used when the fetch fails, and always with --offline)") \
                 from None
-        warning = f"{exc.message}; using the pinned copy {shown}"
+        warning = f"{location}: {exc.message}; using the pinned copy {shown} beside the manifest"
         return load_document(str(pinned), base_dir, cache_dir), [warning], [pinned]
