@@ -9,7 +9,9 @@ by exposed URI or name to the owning source (offerings/offerset.py). Besides:
   (MCP 2025-11-25 §server/utilities/logging);
 - `SessionPeer` is the calling client for server→client requests relayed during a call
   (sources/mcp/relay.py): same session, same request stream, or a clear error when the transport
-  cannot carry a request to the client (stateless HTTP, 2026-07-28 clients).
+  cannot carry a request to the client (stateless HTTP);
+- a proxied server asking the client during `prompts/get` or `resources/read`: relayed like a
+  tool call's questions (a 2026-07-28 client gets `InputRequiredResult` rounds, roundtrip.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp.server import ServerRequestContext
@@ -32,6 +35,10 @@ from ..offerings.model import OfferError
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
 from .notify import Notifier, connection_of
+
+if TYPE_CHECKING:
+    from ..identity.principal import Principal
+    from .roundtrip import RoundTrips
 
 RESOURCE_NOT_FOUND = -32002  # MCP 2025-11-25 §server/resources "Error Handling"
 LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
@@ -166,9 +173,23 @@ async def _offer_call(awaitable: Any) -> Any:
         raise MCPError(code=exc.code, message=str(exc)) from None
 
 
-def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels) -> Subscriptions:
-    """Register resources/*, prompts/*, completion/complete and logging/setLevel on `server`."""
+def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels,
+                           round_trips: RoundTrips | None = None,
+                           principal_of: Callable[[Any], Principal] | None = None) -> Subscriptions:
+    """Register resources/*, prompts/*, completion/complete and logging/setLevel on `server`.
+
+    With `round_trips` (and `principal_of`, who asks), what a proxied server asks the client during
+    `prompts/get` and `resources/read` reaches a 2026-07-28 client as `InputRequiredResult` rounds.
+    """
     subscriptions = Subscriptions(holder)
+
+    async def relayed(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,
+                      run: Callable[[Any], Awaitable[dict[str, Any]]]) -> Any:
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return await run(SessionPeer(ctx, levels))
+        if round_trips is None or principal_of is None:
+            return await run(None)
+        return await round_trips.call(params, principal_of(ctx), ctx.session.check_client_capability, run)
 
     def page(key: str, items: list[dict[str, Any]], ctx: ServerRequestContext[Any]) -> dict[str, Any]:
         result: dict[str, Any] = {key: items}
@@ -189,11 +210,15 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         if owner is None:
             raise MCPError(code=RESOURCE_NOT_FOUND, message=f"Resource not found: {uri}")
         source, upstream, provider = owner
-        result = await _offer_call(provider.read_resource(upstream))
-        for content in result.get("contents", []):
-            if isinstance(content, dict) and isinstance(content.get("uri"), str):
-                content["uri"] = offers.exposed_uri(source, content["uri"])
-        return result
+
+        async def run(peer: Any) -> dict[str, Any]:
+            result = await _offer_call(provider.read_resource(upstream, peer=peer))
+            for content in result.get("contents", []):
+                if isinstance(content, dict) and isinstance(content.get("uri"), str):
+                    content["uri"] = offers.exposed_uri(source, content["uri"])
+            return result
+
+        return await relayed(ctx, params, run)
 
     async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
         connection = connection_of(ctx)
@@ -214,7 +239,8 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         prompt = holder.current.offers.prompts.get(params.name)
         if prompt is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt '{params.name}'")
-        return await _offer_call(prompt.provider.get_prompt(prompt.upstream, params.arguments))
+        return await relayed(ctx, params, lambda peer: _offer_call(
+            prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer)))
 
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
         offers = holder.current.offers

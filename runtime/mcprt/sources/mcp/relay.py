@@ -8,7 +8,10 @@ another user). Which call that is:
   context of the task that sent the call (its context-carrying streams), so a context variable set
   around the call names the caller exactly;
 - on stdio (JSON-RPC has no "related request" field), it is the source's only call in flight; with
-  several in flight the request is refused with an error saying so, never guessed.
+  several in flight the request is refused with an error saying so, never guessed. A call whose
+  questions are out with a 2026-07-28 client (its peer's `awaiting_client` is true: the upstream
+  waits for answers the client may never send, for up to the round's lifetime) does not count
+  while another call runs: an abandoned round must not stop every other call from asking.
 
 A caller that cannot be reached (stateless HTTP, a 2026-07-28 client, a client without the
 capability) makes the relay answer the upstream with a JSON-RPC error at once — no hang.
@@ -56,6 +59,9 @@ class Relay:
         if not self._in_flight:
             raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
         if len(self._in_flight) > 1:
+            asking = [peer for peer in self._in_flight if not getattr(peer, "awaiting_client", False)]
+            if len(asking) == 1 and asking[0] is not None:
+                return asking[0]
             raise RelayError(f"source '{self.source}' has several calls in progress and this transport does not say "
                              "which one asks; mcprt relays server→client requests over stdio only while one call runs")
         peer = self._in_flight[0]
