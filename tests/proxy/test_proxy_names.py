@@ -51,9 +51,10 @@ async def test_a_prefix_applies_to_prompt_names_and_reversibly_to_uris(tmp_path:
     with mcprt_http(manifest, "--no-reload") as up:
         async with http_client(up.url) as client:
             prompts = [p.name for p in (await client.list_prompts()).prompts]
-            assert prompts[:4] == ["test_simple_prompt", "test_prompt_with_arguments",
-                                   "test_prompt_with_embedded_resource", "test_prompt_with_image"]
-            assert prompts[4:] == ["b_" + name for name in prompts[:4]]
+            assert prompts[:5] == ["test_simple_prompt", "test_prompt_with_arguments",
+                                   "test_prompt_with_embedded_resource", "test_prompt_with_image",
+                                   "test_input_required_result_prompt"]
+            assert prompts[5:] == ["b_" + name for name in prompts[:5]]
             got = await client.get_prompt("b_test_prompt_with_arguments", {"arg1": "x", "arg2": "y"})
             assert got.messages[0].content.text == "Prompt with arguments: arg1='x', arg2='y'"  # type: ignore[union-attr]
 
@@ -92,7 +93,8 @@ async def test_switches_and_per_item_overrides(tmp_path: Path) -> None:
             assert resources["test://static-text"].name == "readme"
             assert resources["test://static-text"].description == "The project's readme."
             prompts = {p.name: p for p in (await client.list_prompts()).prompts}
-            assert list(prompts) == ["greet", "test_prompt_with_embedded_resource", "test_prompt_with_image"]
+            assert list(prompts) == ["greet", "test_prompt_with_embedded_resource", "test_prompt_with_image",
+                                     "test_input_required_result_prompt"]
             assert (prompts["greet"].title, prompts["greet"].description) == ("Greet", "Say hello.")
             got = await client.get_prompt("greet", {"arg1": "a", "arg2": "b"})
             assert got.messages[0].content.text == "Prompt with arguments: arg1='a', arg2='b'"  # type: ignore[union-attr]

@@ -11,6 +11,12 @@ completion, logging, progress, sampling, elicitation, subscriptions. Beyond the 
 `test_slow` (records its cancellation in the file named by `$FIXTURE_CANCEL_FILE`),
 `touch_watched` (sends `notifications/resources/updated` to the subscribers) and `add_prompt`
 (adds a prompt and a resource, then sends both list_changed notifications).
+From the 0.2 suite (0.2.0-alpha.11, its 2026-07-28 scenarios) it has, written the handshake-era
+way (asking the client mid-call, which a proxy turns into InputRequiredResult rounds): the
+`test_input_required_result_*` tools and prompt, `test_missing_capability` (needs sampling, no
+fallback), `test_trigger_tool_change` / `test_trigger_prompt_change` (list mutations for
+`subscriptions/listen`), `test_custom_header` (an `x-mcp-header` parameter, SEP-2243) and the
+suite's full `json_schema_2020_12_tool` schema ($anchor, allOf/anyOf, if/then/else).
 It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
 """
 
