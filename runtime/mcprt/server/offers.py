@@ -11,7 +11,11 @@ by exposed URI or name to the owning source (offerings/offerset.py). Besides:
   (sources/mcp/relay.py): same session, same request stream, or a clear error when the transport
   cannot carry a request to the client (stateless HTTP);
 - a proxied server asking the client during `prompts/get` or `resources/read`: relayed like a
-  tool call's questions (a 2026-07-28 client gets `InputRequiredResult` rounds, roundtrip.py).
+  tool call's questions (a 2026-07-28 client gets `InputRequiredResult` rounds, roundtrip.py);
+- a method whose capability is not advertised right now (no source offers resources, prompts or
+  completions: `app.McprtServer.get_capabilities`) is answered -32601 "Method not found", as the
+  spec has a server answer a method gated behind a capability it did not declare (MCP
+  2026-07-28 schema, `MethodNotFoundError`); HTTP 404 in that era.
 """
 
 from __future__ import annotations
@@ -183,6 +187,15 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
     """
     subscriptions = Subscriptions(holder)
 
+    def offering(kind: str) -> Any:
+        """The current offers, or -32601 when none of `kind` is offered (so none is advertised)."""
+        offers = holder.current.offers
+        offered = {"resources": offers.has_resources, "prompts": offers.has_prompts,
+                   "completions": offers.completions}[kind]
+        if not offered:
+            raise MCPError(code=types.METHOD_NOT_FOUND, message=f"Method not found: no source offers {kind}")
+        return offers
+
     async def relayed(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,
                       run: Callable[[Any], Awaitable[dict[str, Any]]]) -> Any:
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
@@ -198,13 +211,13 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         return result
 
     async def list_resources(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
-        return page("resources", holder.current.offers.list_resources(), ctx)
+        return page("resources", offering("resources").list_resources(), ctx)
 
     async def list_templates(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
-        return page("resourceTemplates", holder.current.offers.list_templates(), ctx)
+        return page("resourceTemplates", offering("resources").list_templates(), ctx)
 
     async def read(ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> dict[str, Any]:
-        offers = holder.current.offers
+        offers = offering("resources")
         uri = str(params.uri)
         owner = offers.resolve_uri(uri)
         if owner is None:
@@ -221,6 +234,7 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         return await relayed(ctx, params, run)
 
     async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
+        offering("resources")
         connection = connection_of(ctx)
         if connection is not None:
             await subscriptions.subscribe(connection, str(params.uri))
@@ -233,17 +247,17 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         return types.EmptyResult()
 
     async def list_prompts(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
-        return page("prompts", holder.current.offers.list_prompts(), ctx)
+        return page("prompts", offering("prompts").list_prompts(), ctx)
 
     async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> dict[str, Any]:
-        prompt = holder.current.offers.prompts.get(params.name)
+        prompt = offering("prompts").prompts.get(params.name)
         if prompt is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt '{params.name}'")
         return await relayed(ctx, params, lambda peer: _offer_call(
             prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer)))
 
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
-        offers = holder.current.offers
+        offers = offering("completions")
         ref = params.ref.model_dump(by_alias=True, mode="json", exclude_none=True)
         if ref.get("type") == "ref/prompt":
             item = offers.prompts.get(ref.get("name", ""))
