@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mcp_types as types
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from tests.support.everything import command_source, write_manifest
 from tests.support.served import child_env, http_client, mcprt_http, text_of
@@ -109,7 +110,9 @@ async def test_capabilities_only_for_what_some_source_offers(tmp_path: Path) -> 
             assert capabilities.tools is not None
             assert capabilities.resources is None and capabilities.prompts is None
             assert capabilities.completions is None
-            assert (await client.list_resources()).resources == []
+            with pytest.raises(MCPError) as refused:  # not advertised: Method not found (MethodNotFoundError)
+                await client.list_resources()
+            assert refused.value.code == types.METHOD_NOT_FOUND
 
 
 def test_an_override_of_an_item_the_source_does_not_offer_is_an_error(tmp_path: Path) -> None:

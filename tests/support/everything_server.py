@@ -15,7 +15,8 @@ From the 0.2 suite (0.2.0-alpha.11, its 2026-07-28 scenarios) it has, written th
 way (asking the client mid-call, which a proxy turns into InputRequiredResult rounds): the
 `test_input_required_result_*` tools and prompt, `test_missing_capability` (needs sampling, no
 fallback), `test_trigger_tool_change` / `test_trigger_prompt_change` (list mutations for
-`subscriptions/listen`), `test_custom_header` (an `x-mcp-header` parameter, SEP-2243) and the
+`subscriptions/listen`), `test_custom_header` (an `x-mcp-header` parameter, SEP-2243),
+`test_invalid_custom_header` (an annotation the spec forbids, on an object) and the
 suite's full `json_schema_2020_12_tool` schema ($anchor, allOf/anyOf, if/then/else).
 It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
 """
@@ -130,6 +131,8 @@ TOOLS: list[dict[str, Any]] = [
      "inputSchema": {"type": "object", "properties": {
          "region": {"type": "string", "x-mcp-header": "Region"},
          "query": {"type": "string"}}, "required": ["region"]}},
+    {"name": "test_invalid_custom_header", "description": "x-mcp-header on an object: clients must drop this tool.",
+     "inputSchema": {"type": "object", "properties": {"filter": {"type": "object", "x-mcp-header": "Filter"}}}},
 ]
 
 RESOURCES = [

@@ -202,7 +202,8 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
             return await run(SessionPeer(ctx, levels))
         if round_trips is None or principal_of is None:
             return await run(None)
-        return await round_trips.call(params, principal_of(ctx), ctx.session.check_client_capability, run)
+        return await round_trips.call(params, principal_of(ctx), ctx.session.check_client_capability, run,
+                                      answers_stop=False)
 
     def page(key: str, items: list[dict[str, Any]], ctx: ServerRequestContext[Any]) -> dict[str, Any]:
         result: dict[str, Any] = {key: items}

@@ -56,6 +56,7 @@ class _Pending:
     waiting: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     expiry: asyncio.TimerHandle | None = None
     refused: dict[str, Any] = field(default_factory=dict)  # capabilities asked for but not declared
+    answers_stop: bool = True  # the work answers a server stop itself (a tool call's STOPPED result)
 
 
 class QueuePeer:
@@ -96,11 +97,15 @@ class RoundTrips:
         principal: Principal | None,
         supports: Callable[[types.ClientCapabilities], bool],
         start: Callable[[QueuePeer], Awaitable[Any]],
+        *,
+        answers_stop: bool = True,
     ) -> Any:
         """`start(peer)`'s result, or an `InputRequiredResult` while it waits for the client.
 
         Raises `MCPError` -32602 for a `requestState` this caller cannot resume, and -32021 when the
-        call failed after asking for a capability the client did not declare.
+        call failed after asking for a capability the client did not declare. `answers_stop`: the
+        started work answers a server stop itself (`call_tool` does); otherwise the stop's
+        cancellation ends it and reaches the request (`stop_answers.StopAnswers` answers it).
         """
         if params.request_state is not None:
             pending = self._pending.pop(params.request_state, None)
@@ -125,7 +130,7 @@ class RoundTrips:
         else:
             if len(self._pending) >= MAX_PENDING:
                 raise MCPError(SERVER_BUSY, "too many requests are waiting for client input; try again later")
-            pending = _Pending(principal, asyncio.Queue())
+            pending = _Pending(principal, asyncio.Queue(), answers_stop=answers_stop)
             pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports)))
         return await self._next(pending)
 
@@ -137,7 +142,7 @@ class RoundTrips:
         except asyncio.CancelledError:
             asked.cancel()
             request = asyncio.current_task()
-            if RUNNING.take_stop(request):  # the stop ended this request and the call with it
+            if pending.answers_stop and RUNNING.take_stop(request):  # the stop ended this request and the call
                 assert request is not None
                 request.uncancel()
                 return await pending.task  # the call's own "restarting" answer (toolset.stopping), at once

@@ -470,7 +470,8 @@ class McpServerSource:
         if signature == self._signature:
             return
         tools = listing.tools
-        self._operations = tool_operations(tools, self.invoker)
+        self._operations = tool_operations(tools, self.invoker, lambda name, reason: self.log.warning(
+            "source %s: tool %s left out: its x-mcp-header annotation is invalid (%s)", self.name, name, reason))
         offerings = Offerings(
             provider=self,
             resources=tuple(ResourceOffer(str(r.uri), _wire(r)) for r in listing.resources),
