@@ -34,6 +34,7 @@ class OfferProvider(Protocol):
 
     supports_subscribe: bool
     supports_completion: bool
+    asks_client: bool  # the upstream may ask the client (sampling, elicitation, roots) during a read or get
 
     async def read_resource(self, uri: str, *, peer: ClientPeer | None = None) -> dict[str, Any]: ...  # ReadResourceResult
 

@@ -196,12 +196,13 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
             raise MCPError(code=types.METHOD_NOT_FOUND, message=f"Method not found: no source offers {kind}")
         return offers
 
-    async def relayed(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,
+    async def relayed(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams, provider: Any,
                       run: Callable[[Any], Awaitable[dict[str, Any]]]) -> Any:
+        """`run(peer)` with the client to ask: the session (handshake era), or rounds (2026-07-28)."""
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             return await run(SessionPeer(ctx, levels))
-        if round_trips is None or principal_of is None:
-            return await run(None)
+        if round_trips is None or principal_of is None or not provider.asks_client:
+            return await run(None)  # nothing to ask: no round trip to arm (a task, a queue, a wait)
         return await round_trips.call(params, principal_of(ctx), ctx.session.check_client_capability, run,
                                       answers_stop=False)
 
@@ -232,7 +233,7 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
                     content["uri"] = offers.exposed_uri(source, content["uri"])
             return result
 
-        return await relayed(ctx, params, run)
+        return await relayed(ctx, params, provider, run)
 
     async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
         offering("resources")
@@ -254,7 +255,7 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         prompt = offering("prompts").prompts.get(params.name)
         if prompt is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt '{params.name}'")
-        return await relayed(ctx, params, lambda peer: _offer_call(
+        return await relayed(ctx, params, prompt.provider, lambda peer: _offer_call(
             prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer)))
 
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:

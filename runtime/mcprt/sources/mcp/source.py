@@ -133,6 +133,7 @@ class McpServerSource:
         self._subscribed: set[str] = set()  # upstream URIs some client subscribed to
         self.supports_subscribe = False
         self.supports_completion = False
+        self.asks_client = True  # a proxied server may ask its client during prompts/get or resources/read
 
     # --- RunningSource -----------------------------------------------------------------------------
 

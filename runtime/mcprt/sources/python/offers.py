@@ -68,6 +68,7 @@ class PythonOffers:
 
     supports_subscribe = False
     supports_completion = False
+    asks_client = False  # a Python function has no client to ask
 
     def __init__(self) -> None:
         self.resources: dict[str, _Function] = {}
