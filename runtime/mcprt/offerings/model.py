@@ -36,7 +36,8 @@ class OfferProvider(Protocol):
     supports_completion: bool
     asks_client: bool  # the upstream may ask the client (sampling, elicitation, roots) during a read or get
 
-    async def read_resource(self, uri: str, *, peer: ClientPeer | None = None) -> dict[str, Any]: ...  # ReadResourceResult
+    async def read_resource(self, uri: str, *,
+                            peer: ClientPeer | None = None) -> dict[str, Any]: ...  # ReadResourceResult
 
     async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *,
                          peer: ClientPeer | None = None) -> dict[str, Any]: ...  # GetPromptResult

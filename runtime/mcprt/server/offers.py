@@ -82,7 +82,8 @@ class LogLevels:
 
 
 class SessionPeer:
-    """The client of one `tools/call`, as the relay sees it (contracts.ClientPeer)."""
+    """The client of one `tools/call`, `prompts/get` or `resources/read`, as the relay sees it
+    (contracts.ClientPeer)."""
 
     def __init__(self, ctx: ServerRequestContext[Any], levels: LogLevels) -> None:
         self._ctx = ctx
