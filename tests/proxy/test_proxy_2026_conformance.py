@@ -11,7 +11,8 @@ server asking its client mid-call), and checks the wire answer:
 - an altered or unknown `requestState`: JSON-RPC error -32602, not a result;
 - `prompts/get` and `resources/read` get `InputRequiredResult` rounds too;
 - questions the upstream asks together come back in one round;
-- an abandoned round does not stop the stdio source relaying the next call's questions;
+- an abandoned round does not stop the stdio source relaying the same principal's next call's
+  questions, and a question never reaches another principal's call;
 - a proxied server's tool and prompt list changes reach `subscriptions/listen` streams.
 """
 
@@ -29,7 +30,7 @@ import httpx
 import pytest
 
 from tests.support.everything import command_source, write_manifest
-from tests.support.served import UpProcess, mcprt_http
+from tests.support.served import UpProcess, child_env, mcprt_http
 
 MODERN = "2026-07-28"
 META_KEYS = "io.modelcontextprotocol/"
@@ -69,11 +70,12 @@ def decoded(status: int, media_type: str, text: str) -> tuple[int, dict[str, Any
 
 
 def rpc(up: UpProcess, method: str, params: dict[str, Any], capabilities: dict[str, Any] | None = None,
-        request_id: int = 1) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, JSON-RPC answer) of one 2026-07-28 request."""
+        request_id: int = 1, token: str | None = None) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON-RPC answer) of one 2026-07-28 request (with `Authorization: Bearer token`)."""
     body = {"jsonrpc": "2.0", "id": request_id, "method": method,
             "params": {**params, "_meta": meta(**(ALL if capabilities is None else capabilities))}}
-    response = httpx.post(up.url, json=body, headers=headers_for(method, params), timeout=60)
+    headers = headers_for(method, params) | ({"authorization": f"Bearer {token}"} if token else {})
+    response = httpx.post(up.url, json=body, headers=headers, timeout=60)
     return decoded(response.status_code, response.headers.get("content-type", ""), response.text)
 
 
@@ -231,6 +233,29 @@ def test_an_abandoned_round_does_not_stop_the_next_call_from_asking(up: UpProces
                                                                          "content": {"color": "blue"}}},
                                                 "requestState": second["requestState"]}))
         assert text_of(done) == "Alice likes blue", round_
+
+
+def test_a_question_never_reaches_another_principals_call(tmp_path: Path) -> None:
+    """Over stdio a question names no call: with another principal's round parked, it is refused, not guessed."""
+    alice, bob = "alice-token-0123456789", "bob-token-0123456789ab"
+    manifest = write_manifest(tmp_path, command_source("everything"),
+                              server='server:\n  auth:\n    tokens: {alice: "${ALICE_TOKEN}", bob: "${BOB_TOKEN}"}\n')
+    with mcprt_http(manifest, "--no-reload", env=child_env(ALICE_TOKEN=alice, BOB_TOKEN=bob)) as served:
+        parked = result_of(rpc(served, "tools/call", {"name": "test_input_required_result_elicitation",
+                                                      "arguments": {}}, token=alice))
+        assert parked["resultType"] == "input_required"
+        refused = result_of(rpc(served, "tools/call", {"name": "test_input_required_result_sampling",
+                                                       "arguments": {}}, token=bob))
+        assert refused.get("isError") is True and "several calls in progress" in text_of(refused), refused
+        key = next(iter(parked["inputRequests"]))  # alice's round is untouched and completes
+        done = result_of(rpc(served, "tools/call", {"name": "test_input_required_result_elicitation",
+                                                    "arguments": {}, "inputResponses": {key: NAME_ANSWER},
+                                                    "requestState": parked["requestState"]}, token=alice))
+        assert text_of(done) == "Hello, Alice!"
+        # and with no round parked, bob is asked as usual
+        asked = result_of(rpc(served, "tools/call", {"name": "test_input_required_result_sampling",
+                                                     "arguments": {}}, token=bob))
+        assert [r["method"] for r in asked["inputRequests"].values()] == ["sampling/createMessage"]
 
 
 # --- list changes on subscription streams ------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def build_server(
                 # a wait per call), and no channel to hand it.
                 result = await run(None)
             else:
-                result = await run(SessionPeer(ctx, levels))
+                result = await run(SessionPeer(ctx, levels, principal))
         except MCPError:  # round trips: a requestState this caller cannot resume, a missing client capability
             raise
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence

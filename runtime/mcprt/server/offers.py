@@ -85,9 +85,10 @@ class SessionPeer:
     """The client of one `tools/call`, `prompts/get` or `resources/read`, as the relay sees it
     (contracts.ClientPeer)."""
 
-    def __init__(self, ctx: ServerRequestContext[Any], levels: LogLevels) -> None:
+    def __init__(self, ctx: ServerRequestContext[Any], levels: LogLevels, principal: Principal | None = None) -> None:
         self._ctx = ctx
         self._levels = levels
+        self.principal = principal  # who called (the relay routes a stdio question only among one principal's calls)
 
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         ctx = self._ctx
@@ -201,7 +202,7 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
                       run: Callable[[Any], Awaitable[dict[str, Any]]]) -> Any:
         """`run(peer)` with the client to ask: the session (handshake era), or rounds (2026-07-28)."""
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            return await run(SessionPeer(ctx, levels))
+            return await run(SessionPeer(ctx, levels, None if principal_of is None else principal_of(ctx)))
         if round_trips is None or principal_of is None or not provider.asks_client:
             return await run(None)  # nothing to ask: no round trip to arm (a task, a queue, a wait)
         return await round_trips.call(params, principal_of(ctx), ctx.session.check_client_capability, run,

@@ -77,6 +77,10 @@ class QueuePeer:
         return await future
 
     @property
+    def principal(self) -> Principal | None:
+        return self._pending.principal
+
+    @property
     def awaiting_client(self) -> bool:
         """A round is out with the client: the call waits for its answers (relay.py routes by this)."""
         return bool(self._pending.waiting)
