@@ -1,9 +1,9 @@
 """Relaying a proxied server's questions to a 2026-07-28 client: the multi-round-trip flow.
 
 A 2026-07-28 client cannot be sent a request in the middle of a call; instead the server answers
-`tools/call` (or `prompts/get`) with an `InputRequiredResult` (`inputRequests` + an opaque `requestState`) and the
-client calls again with `inputResponses` and that state (MCP 2026-07-28, "multi round-trip
-requests"). mcprt keeps the upstream call running in the meantime: each question the upstream asks
+`tools/call` (or `prompts/get`, `resources/read`) with an `InputRequiredResult` (`inputRequests`
++ an opaque `requestState`) and the client calls again with `inputResponses` and that state (MCP
+2026-07-28, "multi round-trip requests"). mcprt keeps the upstream call running in the meantime: each question the upstream asks
 becomes one input request; the client's answer resolves it and the call goes on, until it returns
 its result or asks again. Questions the upstream asks together (a server awaiting several at
 once) arrive a moment apart; those that follow the first within `BATCH_WINDOW` share its round.
