@@ -6,6 +6,8 @@ server asking its client mid-call), and checks the wire answer:
 
 - header values are compared without the whitespace around them (RFC 9110 §5.5; the suite's
   `Mcp-Name: "  test_simple_text  "`, and the other headers the server compares);
+- a proxied tool's `x-mcp-header` annotation is served and enforced (SEP-2243), and a tool whose
+  annotation breaks the rules is left out;
 - a call needing a capability the client did not declare: -32021 with `requiredCapabilities`,
   HTTP 400 (SEP-2575), and an upstream that copes without it asks another way;
 - an altered or unknown `requestState`: JSON-RPC error -32602, not a result;
