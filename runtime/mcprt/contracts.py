@@ -35,7 +35,9 @@ class ClientPeer(Protocol):
     `request` relays a server→client request (`sampling/createMessage`, `elicitation/create`,
     `roots/list`) on the same session and returns the client's result (wire format), raising
     `RelayError` when the client cannot be reached; `log` relays a `notifications/message`
-    (params, wire format) if the client's `logging/setLevel` lets it through.
+    (params, wire format) if the client's `logging/setLevel` lets it through. A peer may also have
+    `awaiting_client` (true while questions it relayed are out with the client; default false) and
+    `principal` (who called; None: unknown).
     """
 
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]: ...

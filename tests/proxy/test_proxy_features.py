@@ -55,7 +55,8 @@ async def test_resources_templates_prompts_and_completion_are_proxied(served: st
 
         prompts = await client.list_prompts()
         assert [p.name for p in prompts.prompts] == ["test_simple_prompt", "test_prompt_with_arguments",
-                                                     "test_prompt_with_embedded_resource", "test_prompt_with_image"]
+                                                     "test_prompt_with_embedded_resource", "test_prompt_with_image",
+                                                     "test_input_required_result_prompt"]
         got = await client.get_prompt("test_prompt_with_arguments", {"arg1": "hello", "arg2": "world"})
         assert got.messages[0].content.text == "Prompt with arguments: arg1='hello', arg2='world'"  # type: ignore[union-attr]
 

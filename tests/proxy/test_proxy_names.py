@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mcp_types as types
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from tests.support.everything import command_source, write_manifest
 from tests.support.served import child_env, http_client, mcprt_http, text_of
@@ -51,9 +52,10 @@ async def test_a_prefix_applies_to_prompt_names_and_reversibly_to_uris(tmp_path:
     with mcprt_http(manifest, "--no-reload") as up:
         async with http_client(up.url) as client:
             prompts = [p.name for p in (await client.list_prompts()).prompts]
-            assert prompts[:4] == ["test_simple_prompt", "test_prompt_with_arguments",
-                                   "test_prompt_with_embedded_resource", "test_prompt_with_image"]
-            assert prompts[4:] == ["b_" + name for name in prompts[:4]]
+            assert prompts[:5] == ["test_simple_prompt", "test_prompt_with_arguments",
+                                   "test_prompt_with_embedded_resource", "test_prompt_with_image",
+                                   "test_input_required_result_prompt"]
+            assert prompts[5:] == ["b_" + name for name in prompts[:5]]
             got = await client.get_prompt("b_test_prompt_with_arguments", {"arg1": "x", "arg2": "y"})
             assert got.messages[0].content.text == "Prompt with arguments: arg1='x', arg2='y'"  # type: ignore[union-attr]
 
@@ -92,7 +94,8 @@ async def test_switches_and_per_item_overrides(tmp_path: Path) -> None:
             assert resources["test://static-text"].name == "readme"
             assert resources["test://static-text"].description == "The project's readme."
             prompts = {p.name: p for p in (await client.list_prompts()).prompts}
-            assert list(prompts) == ["greet", "test_prompt_with_embedded_resource", "test_prompt_with_image"]
+            assert list(prompts) == ["greet", "test_prompt_with_embedded_resource", "test_prompt_with_image",
+                                     "test_input_required_result_prompt"]
             assert (prompts["greet"].title, prompts["greet"].description) == ("Greet", "Say hello.")
             got = await client.get_prompt("greet", {"arg1": "a", "arg2": "b"})
             assert got.messages[0].content.text == "Prompt with arguments: arg1='a', arg2='b'"  # type: ignore[union-attr]
@@ -107,7 +110,9 @@ async def test_capabilities_only_for_what_some_source_offers(tmp_path: Path) -> 
             assert capabilities.tools is not None
             assert capabilities.resources is None and capabilities.prompts is None
             assert capabilities.completions is None
-            assert (await client.list_resources()).resources == []
+            with pytest.raises(MCPError) as refused:  # not advertised: Method not found (MethodNotFoundError)
+                await client.list_resources()
+            assert refused.value.code == types.METHOD_NOT_FOUND
 
 
 def test_an_override_of_an_item_the_source_does_not_offer_is_an_error(tmp_path: Path) -> None:

@@ -152,3 +152,20 @@ async def test_cancelling_a_proxied_call_cancels_it_upstream(tmp_path: Path) -> 
             ok = await client.call_tool("test_simple_text", {})
             assert text_of(ok) == "This is a simple text response for testing."
 
+
+
+async def test_a_prompt_that_asks_its_client_reaches_the_calling_client(tmp_path: Path) -> None:
+    """A proxied server eliciting during `prompts/get` asks the handshake-era client that asked for the prompt."""
+    asked: list[str] = []
+
+    async def context(context: Any, params: Any) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"context": "release notes"})
+
+    with mcprt_http(write_manifest(tmp_path, command_source("fx")), "--no-reload") as up:
+        async with Client(streamable_http_client(up.url), mode="legacy",
+                          elicitation_callback=context) as client:  # type: ignore[arg-type]
+            with anyio.fail_after(30):
+                got = await client.get_prompt("test_input_required_result_prompt")
+    assert asked == ["What context should the prompt use?"]
+    assert got.messages[0].content.text == "Use this context: release notes"  # type: ignore[union-attr]

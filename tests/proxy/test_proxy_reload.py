@@ -67,5 +67,5 @@ async def test_discovery_mode_keeps_resources_and_prompts_listed(tmp_path: Path)
         async with http_client(up.url) as client:
             tools = [t.name for t in (await client.list_tools()).tools]
             assert tools == ["search_tools", "describe_tools", "call_tool"]
-            assert len((await client.list_prompts()).prompts) == 4
+            assert len((await client.list_prompts()).prompts) == 5
             assert len((await client.list_resources()).resources) == 3

@@ -11,6 +11,13 @@ completion, logging, progress, sampling, elicitation, subscriptions. Beyond the 
 `test_slow` (records its cancellation in the file named by `$FIXTURE_CANCEL_FILE`),
 `touch_watched` (sends `notifications/resources/updated` to the subscribers) and `add_prompt`
 (adds a prompt and a resource, then sends both list_changed notifications).
+From the 0.2 suite (0.2.0-alpha.11, its 2026-07-28 scenarios) it has, written the handshake-era
+way (asking the client mid-call, which a proxy turns into InputRequiredResult rounds): the
+`test_input_required_result_*` tools and prompt, `test_missing_capability` (needs sampling, no
+fallback), `test_trigger_tool_change` / `test_trigger_prompt_change` (list mutations for
+`subscriptions/listen`), `test_custom_header` (an `x-mcp-header` parameter, SEP-2243),
+`test_invalid_custom_header` (an annotation the spec forbids, on an object) and the
+suite's full `json_schema_2020_12_tool` schema ($anchor, allOf/anyOf, if/then/else).
 It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
 """
 
@@ -63,12 +70,20 @@ TOOLS: list[dict[str, Any]] = [
     {
         "name": "json_schema_2020_12_tool",
         "description": "Tool with JSON Schema 2020-12 features",
+        # The 0.2 suite's schema (SEP-1613 and SEP-2106): $defs with an $anchor, allOf/anyOf,
+        # if/then/else next to the required root "type": "object".
         "inputSchema": {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
-            "$defs": {"address": {"type": "object",
+            "$defs": {"address": {"$anchor": "addressDef", "type": "object",
                                   "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
-            "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+            "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"},
+                           "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+                           "phone": {"type": "string"}, "email": {"type": "string"}},
+            "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+            "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+            "then": {"required": ["phone"]},
+            "else": {"required": ["email"]},
             "additionalProperties": False,
         },
     },
@@ -90,6 +105,34 @@ TOOLS: list[dict[str, Any]] = [
     {"name": "touch_watched", "description": "Announces that test://watched-resource changed.", "inputSchema": NO_ARGS},
     {"name": "add_prompt", "description": "Adds a prompt and a resource, and announces both lists changed.",
      "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
+    # The 0.2 suite's 2026-07-28 fixtures, written as a handshake-era server writes them: each asks
+    # the client mid-call (elicitation, sampling, roots) and a proxy turns the questions into
+    # InputRequiredResult rounds (input-required-result-*.ts, stateless.ts).
+    {"name": "test_input_required_result_elicitation", "description": "Asks the user's name.", "inputSchema": NO_ARGS},
+    {"name": "test_input_required_result_sampling", "description": "Asks the client's LLM a question.",
+     "inputSchema": NO_ARGS},
+    {"name": "test_input_required_result_list_roots", "description": "Lists the client's roots.", "inputSchema": NO_ARGS},
+    {"name": "test_input_required_result_request_state", "description": "Asks for a confirmation.",
+     "inputSchema": NO_ARGS},
+    {"name": "test_input_required_result_multiple_inputs",
+     "description": "Asks an elicitation, a sampling and a roots/list question at once.", "inputSchema": NO_ARGS},
+    {"name": "test_input_required_result_multi_round", "description": "Asks two questions, one after the other.",
+     "inputSchema": NO_ARGS},
+    {"name": "test_input_required_result_tampered_state", "description": "Asks for a confirmation.",
+     "inputSchema": NO_ARGS},
+    {"name": "test_input_required_result_capabilities",
+     "description": "Asks by elicitation, or by sampling when the client refuses elicitation.", "inputSchema": NO_ARGS},
+    {"name": "test_missing_capability", "description": "Needs sampling; fails without it.", "inputSchema": NO_ARGS},
+    {"name": "test_trigger_tool_change", "description": "Adds a tool and announces the tool list changed.",
+     "inputSchema": NO_ARGS},
+    {"name": "test_trigger_prompt_change", "description": "Adds a prompt and announces the prompt list changed.",
+     "inputSchema": NO_ARGS},
+    {"name": "test_custom_header", "description": "Echoes a parameter mirrored in the Mcp-Param-Region header.",
+     "inputSchema": {"type": "object", "properties": {
+         "region": {"type": "string", "x-mcp-header": "Region"},
+         "query": {"type": "string"}}, "required": ["region"]}},
+    {"name": "test_invalid_custom_header", "description": "x-mcp-header on an object: clients must drop this tool.",
+     "inputSchema": {"type": "object", "properties": {"filter": {"type": "object", "x-mcp-header": "Filter"}}}},
 ]
 
 RESOURCES = [
@@ -111,6 +154,7 @@ PROMPTS = [
     {"name": "test_prompt_with_embedded_resource", "description": "A prompt embedding a resource.",
      "arguments": [{"name": "resourceUri", "description": "URI of the resource to embed", "required": True}]},
     {"name": "test_prompt_with_image", "description": "A prompt with an image."},
+    {"name": "test_input_required_result_prompt", "description": "A prompt that asks the user for its context."},
 ]
 COMPLETIONS = {"arg1": ["paris", "park", "party"], "arg2": ["world", "wonder"], "id": ["123", "124", "999"]}
 
@@ -219,6 +263,97 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
         await ctx.session.send_prompt_list_changed()
         await ctx.session.send_resource_list_changed()
         return {"content": [_text("added")]}
+    if name.startswith("test_input_required_result_") or name in ("test_missing_capability",
+                                                                  "test_trigger_tool_change",
+                                                                  "test_trigger_prompt_change", "test_custom_header"):
+        return await _suite_2026_tool(ctx, name, args)
+    return {"content": [_text(f"unknown tool {name}")], "isError": True}
+
+
+def _schema(**properties: str) -> dict[str, Any]:
+    """A flat elicitation schema: every property required, of the given JSON type."""
+    return {"type": "object", "properties": {key: {"type": kind} for key, kind in properties.items()},
+            "required": list(properties)}
+
+
+async def _ask(ctx: ServerRequestContext[Any], message: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """Elicit from the client; the accepted content (an error when it declined)."""
+    request = types.ElicitRequest(params=types.ElicitRequestFormParams(message=message, requested_schema=schema))
+    result = await ctx.session.send_request(request, types.ElicitResult, metadata=_related(ctx.request_id))
+    if result.action != "accept" or not isinstance(result.content, dict):
+        raise ValueError(f"the user chose {result.action}")
+    return result.content
+
+
+async def _sample(ctx: ServerRequestContext[Any], prompt: str, max_tokens: int) -> str:
+    result = await ctx.session.create_message(
+        messages=[types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
+        max_tokens=max_tokens, related_request_id=ctx.request_id)
+    return result.content.text if isinstance(result.content, types.TextContent) else str(result.content)
+
+
+async def _roots(ctx: ServerRequestContext[Any]) -> list[str]:
+    roots = await ctx.session.send_request(types.ListRootsRequest(), types.ListRootsResult,
+                                           metadata=_related(ctx.request_id))
+    return [str(root.uri) for root in roots.roots]
+
+
+async def _suite_2026_tool(ctx: ServerRequestContext[Any], name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The 0.2 suite's 2026-07-28 fixture tools, asking the client the handshake-era way."""
+    from mcp.shared.exceptions import MCPError
+
+    if name == "test_input_required_result_elicitation":
+        answer = await _ask(ctx, "What is your name?", _schema(name="string"))
+        return {"content": [_text(f"Hello, {answer.get('name')}!")]}
+    if name == "test_input_required_result_sampling":
+        return {"content": [_text(f"LLM response: {await _sample(ctx, 'What is the capital of France?', 100)}")]}
+    if name == "test_input_required_result_list_roots":
+        return {"content": [_text(f"Roots: {json.dumps(await _roots(ctx))}")]}
+    if name in ("test_input_required_result_request_state", "test_input_required_result_tampered_state"):
+        answer = await _ask(ctx, "Please confirm", _schema(ok="boolean"))
+        return {"content": [_text(f"state-ok: confirmed={answer.get('ok')}")]}
+    if name == "test_input_required_result_multiple_inputs":
+        # All three asked at once, as a server that needs them together does.
+        found: dict[str, Any] = {}
+
+        async def ask_name() -> None:
+            found["name"] = (await _ask(ctx, "What is your name?", _schema(name="string"))).get("name")
+
+        async def ask_greeting() -> None:
+            found["greeting"] = await _sample(ctx, "Generate a greeting", 50)
+
+        async def ask_roots() -> None:
+            found["roots"] = await _roots(ctx)
+
+        async with anyio.create_task_group() as tasks:
+            for ask in (ask_name, ask_greeting, ask_roots):
+                tasks.start_soon(ask)
+        return {"content": [_text(json.dumps(found, sort_keys=True))]}
+    if name == "test_input_required_result_multi_round":
+        first = await _ask(ctx, "Step 1: What is your name?", _schema(name="string"))
+        second = await _ask(ctx, "Step 2: What is your favorite color?", _schema(color="string"))
+        return {"content": [_text(f"{first.get('name')} likes {second.get('color')}")]}
+    if name == "test_input_required_result_capabilities":
+        try:
+            answer = await _ask(ctx, "What is your name?", _schema(name="string"))
+            return {"content": [_text(f"elicited: {answer.get('name')}")]}
+        except MCPError:  # the client cannot be asked that way: ask its LLM instead
+            return {"content": [_text(f"sampled: {await _sample(ctx, 'Pick a name', 20)}")]}
+    if name == "test_missing_capability":
+        # No fallback: the request fails as the client's refusal says (the error propagates).
+        return {"content": [_text(f"sampled: {await _sample(ctx, 'Say hello', 20)}")]}
+    if name == "test_trigger_tool_change":
+        added = f"added_tool_{len(TOOLS)}"
+        TOOLS.append({"name": added, "description": "Added at runtime.", "inputSchema": NO_ARGS})
+        await ctx.session.send_tool_list_changed()
+        return {"content": [_text(f"added {added}")]}
+    if name == "test_trigger_prompt_change":
+        added = f"added_prompt_{len(PROMPTS)}"
+        PROMPTS.append({"name": added, "description": "Added at runtime."})
+        await ctx.session.send_prompt_list_changed()
+        return {"content": [_text(f"added {added}")]}
+    if name == "test_custom_header":
+        return {"content": [_text(f"region={args.get('region')}")]}
     return {"content": [_text(f"unknown tool {name}")], "isError": True}
 
 
@@ -265,6 +400,9 @@ async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequ
                 "uri": args.get("resourceUri", "test://example-resource"), "mimeType": "text/plain",
                 "text": "Embedded resource content for testing."}}},
             {"role": "user", "content": _text("Please process the embedded resource above.")}]}
+    if params.name == "test_input_required_result_prompt":
+        answer = await _ask(ctx, "What context should the prompt use?", _schema(context="string"))
+        return {"messages": [{"role": "user", "content": _text(f"Use this context: {answer.get('context')}")}]}
     if params.name == "test_prompt_with_image":
         return {"messages": [
             {"role": "user", "content": {"type": "image", "data": PNG, "mimeType": "image/png"}},

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..contracts import ClientPeer
 
 
 class OfferError(Exception):
@@ -25,15 +28,19 @@ class OfferError(Exception):
 class OfferProvider(Protocol):
     """How to reach one source's resources and prompts (upstream URIs and names).
 
-    Every method returns the MCP result object in wire format or raises `OfferError`.
+    Every method returns the MCP result object in wire format or raises `OfferError`. `peer` is the
+    client that asked, for what the upstream asks it meanwhile (None: nobody to ask).
     """
 
     supports_subscribe: bool
     supports_completion: bool
+    asks_client: bool  # the upstream may ask the client (sampling, elicitation, roots) during a read or get
 
-    async def read_resource(self, uri: str) -> dict[str, Any]: ...  # ReadResourceResult
+    async def read_resource(self, uri: str, *,
+                            peer: ClientPeer | None = None) -> dict[str, Any]: ...  # ReadResourceResult
 
-    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None) -> dict[str, Any]: ...  # GetPromptResult
+    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *,
+                         peer: ClientPeer | None = None) -> dict[str, Any]: ...  # GetPromptResult
 
     async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
                        context: dict[str, Any] | None) -> dict[str, Any]: ...  # CompleteResult

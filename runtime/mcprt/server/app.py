@@ -16,6 +16,7 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
 from mcp.server.subscriptions import ListenHandler
+from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .. import __version__
@@ -157,7 +158,9 @@ def build_server(
                 # a wait per call), and no channel to hand it.
                 result = await run(None)
             else:
-                result = await run(SessionPeer(ctx, levels))
+                result = await run(SessionPeer(ctx, levels, principal))
+        except MCPError:  # round trips: a requestState this caller cannot resume, a missing client capability
+            raise
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence
             result = error_result(f"internal error in mcprt while calling {tool.name}: {type(exc).__name__}")
             result.outcome = "internal"
@@ -194,7 +197,7 @@ def build_server(
     )
     server.listen_handler = listen_handler
     # resources/*, prompts/*, completion/complete, logging/setLevel (levels gate relayed log messages)
-    server.subscriptions = install_offer_handlers(server, holder, levels)
+    server.subscriptions = install_offer_handlers(server, holder, levels, round_trips, principal_of)
     server.middleware.append(SessionTracker(notifier))
     server.middleware.append(CachedToolListing(holder))
     return server

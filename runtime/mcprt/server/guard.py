@@ -14,6 +14,9 @@ Checked in that order, before the MCP layer sees anything:
 4. Declared body size (413) against `server.http.max_request_bytes`; the SDK enforces the same
    limit on bodies without Content-Length while reading them.
 
+Header values are read without the whitespace around them (RFC 9110 §5.5, `field_values`), here
+and by everything behind the guard.
+
 `*` in either allow-list disables that check. `/healthz` skips the Host check and the token (it
 says only how many tools are served), so load balancers and probes can reach it. The Protected
 Resource Metadata paths skip only the token: clients read them to learn how to get one. On the
@@ -40,6 +43,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..identity.principal import ANONYMOUS, BEARER, Principal, attach, subject_clash
 from ..observability.log import log_event
 from .browser_login import COOKIE, PATHS, BrowserLogins
+from .field_values import trim_field_values
 from .options import is_wildcard
 
 if TYPE_CHECKING:
@@ -218,6 +222,7 @@ class HttpGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = trim_field_values(scope)
         headers = Headers(scope=scope)
         path = scope.get("path", "")
         open_path = path in self.policy.open_paths

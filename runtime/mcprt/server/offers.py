@@ -9,7 +9,13 @@ by exposed URI or name to the owning source (offerings/offerset.py). Besides:
   (MCP 2025-11-25 §server/utilities/logging);
 - `SessionPeer` is the calling client for server→client requests relayed during a call
   (sources/mcp/relay.py): same session, same request stream, or a clear error when the transport
-  cannot carry a request to the client (stateless HTTP, 2026-07-28 clients).
+  cannot carry a request to the client (stateless HTTP);
+- a proxied server asking the client during `prompts/get` or `resources/read`: relayed like a
+  tool call's questions (a 2026-07-28 client gets `InputRequiredResult` rounds, roundtrip.py);
+- a method whose capability is not advertised right now (no source offers resources, prompts or
+  completions: `app.McprtServer.get_capabilities`) is answered -32601 "Method not found", as the
+  spec has a server answer a method gated behind a capability it did not declare (MCP
+  2026-07-28 schema, `MethodNotFoundError`); HTTP 404 in that era.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp.server import ServerRequestContext
@@ -32,6 +39,10 @@ from ..offerings.model import OfferError
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
 from .notify import Notifier, connection_of
+
+if TYPE_CHECKING:
+    from ..identity.principal import Principal
+    from .roundtrip import RoundTrips
 
 RESOURCE_NOT_FOUND = -32002  # MCP 2025-11-25 §server/resources "Error Handling"
 LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
@@ -71,11 +82,13 @@ class LogLevels:
 
 
 class SessionPeer:
-    """The client of one `tools/call`, as the relay sees it (contracts.ClientPeer)."""
+    """The client of one `tools/call`, `prompts/get` or `resources/read`, as the relay sees it
+    (contracts.ClientPeer)."""
 
-    def __init__(self, ctx: ServerRequestContext[Any], levels: LogLevels) -> None:
+    def __init__(self, ctx: ServerRequestContext[Any], levels: LogLevels, principal: Principal | None = None) -> None:
         self._ctx = ctx
         self._levels = levels
+        self.principal = principal  # who called (the relay routes a stdio question only among one principal's calls)
 
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         ctx = self._ctx
@@ -166,9 +179,34 @@ async def _offer_call(awaitable: Any) -> Any:
         raise MCPError(code=exc.code, message=str(exc)) from None
 
 
-def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels) -> Subscriptions:
-    """Register resources/*, prompts/*, completion/complete and logging/setLevel on `server`."""
+def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels,
+                           round_trips: RoundTrips | None = None,
+                           principal_of: Callable[[Any], Principal] | None = None) -> Subscriptions:
+    """Register resources/*, prompts/*, completion/complete and logging/setLevel on `server`.
+
+    With `round_trips` (and `principal_of`, who asks), what a proxied server asks the client during
+    `prompts/get` and `resources/read` reaches a 2026-07-28 client as `InputRequiredResult` rounds.
+    """
     subscriptions = Subscriptions(holder)
+
+    def offering(kind: str) -> Any:
+        """The current offers, or -32601 when none of `kind` is offered (so none is advertised)."""
+        offers = holder.current.offers
+        offered = {"resources": offers.has_resources, "prompts": offers.has_prompts,
+                   "completions": offers.completions}[kind]
+        if not offered:
+            raise MCPError(code=types.METHOD_NOT_FOUND, message=f"Method not found: no source offers {kind}")
+        return offers
+
+    async def relayed(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams, provider: Any,
+                      run: Callable[[Any], Awaitable[dict[str, Any]]]) -> Any:
+        """`run(peer)` with the client to ask: the session (handshake era), or rounds (2026-07-28)."""
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return await run(SessionPeer(ctx, levels, None if principal_of is None else principal_of(ctx)))
+        if round_trips is None or principal_of is None or not provider.asks_client:
+            return await run(None)  # nothing to ask: no round trip to arm (a task, a queue, a wait)
+        return await round_trips.call(params, principal_of(ctx), ctx.session.check_client_capability, run,
+                                      answers_stop=False)
 
     def page(key: str, items: list[dict[str, Any]], ctx: ServerRequestContext[Any]) -> dict[str, Any]:
         result: dict[str, Any] = {key: items}
@@ -177,25 +215,30 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         return result
 
     async def list_resources(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
-        return page("resources", holder.current.offers.list_resources(), ctx)
+        return page("resources", offering("resources").list_resources(), ctx)
 
     async def list_templates(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
-        return page("resourceTemplates", holder.current.offers.list_templates(), ctx)
+        return page("resourceTemplates", offering("resources").list_templates(), ctx)
 
     async def read(ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> dict[str, Any]:
-        offers = holder.current.offers
+        offers = offering("resources")
         uri = str(params.uri)
         owner = offers.resolve_uri(uri)
         if owner is None:
             raise MCPError(code=RESOURCE_NOT_FOUND, message=f"Resource not found: {uri}")
         source, upstream, provider = owner
-        result = await _offer_call(provider.read_resource(upstream))
-        for content in result.get("contents", []):
-            if isinstance(content, dict) and isinstance(content.get("uri"), str):
-                content["uri"] = offers.exposed_uri(source, content["uri"])
-        return result
+
+        async def run(peer: Any) -> dict[str, Any]:
+            result = await _offer_call(provider.read_resource(upstream, peer=peer))
+            for content in result.get("contents", []):
+                if isinstance(content, dict) and isinstance(content.get("uri"), str):
+                    content["uri"] = offers.exposed_uri(source, content["uri"])
+            return result
+
+        return await relayed(ctx, params, provider, run)
 
     async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
+        offering("resources")
         connection = connection_of(ctx)
         if connection is not None:
             await subscriptions.subscribe(connection, str(params.uri))
@@ -208,16 +251,17 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         return types.EmptyResult()
 
     async def list_prompts(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
-        return page("prompts", holder.current.offers.list_prompts(), ctx)
+        return page("prompts", offering("prompts").list_prompts(), ctx)
 
     async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> dict[str, Any]:
-        prompt = holder.current.offers.prompts.get(params.name)
+        prompt = offering("prompts").prompts.get(params.name)
         if prompt is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt '{params.name}'")
-        return await _offer_call(prompt.provider.get_prompt(prompt.upstream, params.arguments))
+        return await relayed(ctx, params, prompt.provider, lambda peer: _offer_call(
+            prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer)))
 
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
-        offers = holder.current.offers
+        offers = offering("completions")
         ref = params.ref.model_dump(by_alias=True, mode="json", exclude_none=True)
         if ref.get("type") == "ref/prompt":
             item = offers.prompts.get(ref.get("name", ""))

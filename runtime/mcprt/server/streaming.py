@@ -6,7 +6,8 @@ Messages to the Server", item 5; the client MUST support both). A stream is need
 carry messages *before* the response: progress notifications (the request carries
 `params._meta.progressToken`) and server→client requests or request-scoped log messages a tool
 sends during the call (a proxied server's sampling/elicitation/roots/logging, a Python tool that
-takes the call's context). Everything else gets one JSON body, which costs the server (and the
+takes the call's context), and what a proxied server asks during a `prompts/get` or
+`resources/read` of its own. Everything else gets one JSON body, which costs the server (and the
 client) noticeably less than SSE framing.
 
 What a tool may send is known when the tool set is built (`Operation.client_requests`, set by the
@@ -45,11 +46,28 @@ def may_stream(method: str, params: Any, toolset: ToolSet) -> bool:
     """
     if has_progress_token(params):
         return True
-    if method != "tools/call" or not isinstance(params, Mapping):
+    if not isinstance(params, Mapping):
+        return False
+    if method in ("prompts/get", "resources/read"):
+        return _offer_may_ask(method, params, toolset)
+    if method != "tools/call":
         return False
     name = params.get("name")
     tool = toolset.get(name) if isinstance(name, str) else None
     return tool is not None and may_request(tool, toolset)
+
+
+def _offer_may_ask(method: str, params: Mapping[str, Any], toolset: ToolSet) -> bool:
+    """A proxied server may ask its client during this `prompts/get` or `resources/read`
+    (`OfferProvider.asks_client`)."""
+    offers = toolset.offers
+    if method == "prompts/get":
+        name = params.get("name")
+        prompt = offers.prompts.get(name) if isinstance(name, str) else None
+        return prompt is not None and prompt.provider.asks_client
+    uri = params.get("uri")
+    owner = offers.resolve_uri(uri) if isinstance(uri, str) else None
+    return owner is not None and owner[2].asks_client
 
 
 def may_request(tool: Tool, toolset: ToolSet) -> bool:

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import mcp_types as types
+from mcp.shared.inbound import find_invalid_x_mcp_header
 
 from ..naming import dedupe_names, fit_tool_name, sanitize_tool_name
 from ...contracts import Invoker, Operation, OperationMeta, UpstreamResult
 
 
-def tool_operations(tools: list[types.Tool], invoker_for: Any) -> list[Operation]:
-    """One Operation per upstream tool; names made client-safe and unique, keys kept as upstream spells them."""
+def tool_operations(tools: list[types.Tool], invoker_for: Any,
+                    dropped: Callable[[str, str], None] | None = None) -> list[Operation]:
+    """One Operation per upstream tool; names made client-safe and unique, keys kept as upstream spells them.
+
+    A tool whose `x-mcp-header` annotations break the spec's rules (empty, not an RFC 9110 token,
+    duplicated, on a non-primitive or unreachable property) is left out and `dropped(name, reason)`
+    told: 2026-07-28 clients MUST drop such a tool (MCP 2026-07-28 server/tools "Custom headers",
+    SEP-2243), so serving it would only hide it from them without a word to the operator.
+    """
+    kept = []
+    for tool in tools:
+        reason = find_invalid_x_mcp_header(tool.input_schema)
+        if reason is None:
+            kept.append(tool)
+        elif dropped is not None:
+            dropped(tool.name, reason)
+    tools = kept
     names = dedupe_names([fit_tool_name(sanitize_tool_name(tool.name)) for tool in tools])
     operations = []
     for tool, name in zip(tools, names, strict=True):

@@ -8,7 +8,12 @@ another user). Which call that is:
   context of the task that sent the call (its context-carrying streams), so a context variable set
   around the call names the caller exactly;
 - on stdio (JSON-RPC has no "related request" field), it is the source's only call in flight; with
-  several in flight the request is refused with an error saying so, never guessed.
+  several in flight the request is refused with an error saying so, never guessed. One exception:
+  calls whose questions are out with a 2026-07-28 client (the peer's `awaiting_client`: the
+  upstream waits for answers the client may never send, for up to the round's lifetime) do not
+  count when they and the one other call are the same principal's (`principal`) — an abandoned
+  round must not stop that caller's next calls from asking, and a question can still never reach
+  another principal's client.
 
 A caller that cannot be reached (stateless HTTP, a 2026-07-28 client, a client without the
 capability) makes the relay answer the upstream with a JSON-RPC error at once — no hang.
@@ -56,6 +61,12 @@ class Relay:
         if not self._in_flight:
             raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
         if len(self._in_flight) > 1:
+            asking = [peer for peer in self._in_flight if not getattr(peer, "awaiting_client", False)]
+            first = getattr(self._in_flight[0], "principal", None)
+            one_principal = first is not None and all(getattr(peer, "principal", None) == first
+                                                      for peer in self._in_flight)
+            if len(asking) == 1 and asking[0] is not None and one_principal:
+                return asking[0]
             raise RelayError(f"source '{self.source}' has several calls in progress and this transport does not say "
                              "which one asks; mcprt relays server→client requests over stdio only while one call runs")
         peer = self._in_flight[0]

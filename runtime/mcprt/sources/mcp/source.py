@@ -25,13 +25,14 @@ to the calling client (relay.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager
 
 import anyio
 import httpx2
@@ -42,7 +43,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ...errors import McprtError, ToolCallError, UpstreamError
-from ...contracts import CallContext, Operation, UpstreamResult
+from ...contracts import CallContext, ClientPeer, Operation, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from .connectors import Connector
@@ -132,6 +133,7 @@ class McpServerSource:
         self._subscribed: set[str] = set()  # upstream URIs some client subscribed to
         self.supports_subscribe = False
         self.supports_completion = False
+        self.asks_client = True  # a proxied server may ask its client during prompts/get or resources/read
 
     # --- RunningSource -----------------------------------------------------------------------------
 
@@ -261,13 +263,20 @@ class McpServerSource:
             self._connection_lost(client, f"{type(exc).__name__} during {what}")
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
 
-    async def read_resource(self, uri: str) -> dict[str, Any]:
-        result = await self._request("resources/read", lambda c: c.read_resource(uri))
+    async def read_resource(self, uri: str, *, peer: ClientPeer | None = None) -> dict[str, Any]:
+        with self._asking(peer):
+            result = await self._request("resources/read", lambda c: c.read_resource(uri))
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
-    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None) -> dict[str, Any]:
-        result = await self._request("prompts/get", lambda c: c.get_prompt(name, dict(arguments or {})))
+    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *,
+                         peer: ClientPeer | None = None) -> dict[str, Any]:
+        with self._asking(peer):
+            result = await self._request("prompts/get", lambda c: c.get_prompt(name, dict(arguments or {})))
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def _asking(self, peer: ClientPeer | None) -> ContextManager[None]:
+        """Around a resource or prompt request: what the server asks meanwhile goes to `peer`."""
+        return self.relay.calling(peer) if peer is not None else contextlib.nullcontext()
 
     async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
                        context: dict[str, Any] | None) -> dict[str, Any]:
@@ -462,7 +471,8 @@ class McpServerSource:
         if signature == self._signature:
             return
         tools = listing.tools
-        self._operations = tool_operations(tools, self.invoker)
+        self._operations = tool_operations(tools, self.invoker, lambda name, reason: self.log.warning(
+            "source %s: tool %s left out: its x-mcp-header annotation is invalid (%s)", self.name, name, reason))
         offerings = Offerings(
             provider=self,
             resources=tuple(ResourceOffer(str(r.uri), _wire(r)) for r in listing.resources),

@@ -68,13 +68,14 @@ class PythonOffers:
 
     supports_subscribe = False
     supports_completion = False
+    asks_client = False  # a Python function has no client to ask
 
     def __init__(self) -> None:
         self.resources: dict[str, _Function] = {}
         self.templates: dict[str, _Function] = {}
         self.prompts: dict[str, _Function] = {}
 
-    async def read_resource(self, uri: str) -> dict[str, Any]:
+    async def read_resource(self, uri: str, *, peer: Any = None) -> dict[str, Any]:  # a function asks no client
         function = self.resources.get(uri)
         values: dict[str, str] = {}
         if function is None:
@@ -87,7 +88,7 @@ class PythonOffers:
             raise OfferError(f"Resource not found: {uri}", -32002)
         return {"contents": [_content(uri, await function(values))]}
 
-    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None) -> dict[str, Any]:
+    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *, peer: Any = None) -> dict[str, Any]:
         function = self.prompts.get(name)
         if function is None:
             raise OfferError(f"unknown prompt '{name}'")
