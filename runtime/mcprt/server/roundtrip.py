@@ -7,9 +7,10 @@ requests"). mcprt keeps the upstream call running in the meantime: each question
 becomes one input request; the client's answer resolves it and the call goes on, until it returns
 its result or asks again.
 
-The state lives in this process for `STATE_TTL` seconds (replicas need sticky routing), is bound to
-the caller's principal (another client cannot resume it) and, when it expires, the upstream call is
-cancelled.
+The state lives in this process for `STATE_TTL` seconds, is bound to the caller's principal
+(another client cannot resume it) and, when it expires, the upstream call is cancelled. With
+`server.state` a retry that reaches another replica is carried to this one and back
+(`state.rounds`, set as `RoundTrips.relay`); without it, replicas would need sticky routing.
 """
 
 from __future__ import annotations
@@ -18,17 +19,25 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
 from ..identity.principal import Principal
 from ..contracts import RelayError, ToolResult
+from ..errors import ToolCallError
 from ..shaping.sent import sent_size
 from ..toolset.stopping import RUNNING
 
+if TYPE_CHECKING:
+    from ..state.rounds import RoundRelay
+
 STATE_TTL = 600.0
 MAX_PENDING = 1000
+UNKNOWN_STATE = "this requestState is unknown or has expired; call the tool again"
+UNKNOWN_LOCAL_STATE = ("this requestState is unknown or has expired (mcprt keeps it in memory for "
+                       f"{STATE_TTL:g}s, in the process that started the call: replicas behind a load "
+                       "balancer need `server.state` to serve it on any of them); call the tool again")
 
 _CAPABILITIES = {
     "sampling/createMessage": types.ClientCapabilities(sampling=types.SamplingCapability()),
@@ -70,6 +79,7 @@ class RoundTrips:
 
     def __init__(self) -> None:
         self._pending: dict[str, _Pending] = {}
+        self.relay: RoundRelay | None = None  # set when replicas share `server.state` (serve.py)
 
     async def call(
         self,
@@ -79,29 +89,42 @@ class RoundTrips:
         start: Callable[[QueuePeer], Awaitable[ToolResult]],
     ) -> ToolResult | types.InputRequiredResult:
         if params.request_state is not None:
-            pending = self._pending.pop(params.request_state, None)
-            if pending is None or pending.principal != principal:
-                if pending is not None:  # not this caller's: put it back untouched
-                    self._pending[params.request_state] = pending
-                return _error("this requestState is unknown or has expired (mcprt keeps it in memory for "
-                              f"{STATE_TTL:g}s, in one process); call the tool again")
-            if pending.expiry is not None:
-                pending.expiry.cancel()
-            for key, response in (params.input_responses or {}).items():
-                future = pending.waiting.pop(key, None)
-                if future is not None and not future.done():
-                    wire = response.model_dump(by_alias=True, mode="json", exclude_none=True) \
-                        if hasattr(response, "model_dump") else dict(response)
-                    future.set_result(wire)
-            for key, future in pending.waiting.items():  # questions left unanswered
-                if not future.done():
-                    future.set_exception(RelayError(f"the client gave no answer to input request {key}"))
-            pending.waiting = {}
-        else:
-            if len(self._pending) >= MAX_PENDING:
-                return _error("too many calls are waiting for client input; try again later")
-            pending = _Pending(principal, asyncio.Queue())
-            pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports)))
+            responses = {key: _wire(response) for key, response in (params.input_responses or {}).items()}
+            return await self.resume(params.request_state, principal, responses, forward=True)
+        if len(self._pending) >= MAX_PENDING:
+            return _error("too many calls are waiting for client input; try again later")
+        pending = _Pending(principal, asyncio.Queue())
+        pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports)))
+        return await self._next(pending)
+
+    async def resume(self, state: str, principal: Principal | None, responses: dict[str, Any], *,
+                     forward: bool = False) -> ToolResult | types.InputRequiredResult:
+        """A retry: the client's `responses` (wire form, by input request key) answer the questions of
+        the call `state` names, and the call goes on. Only `principal`, who started it, may resume
+        it. With `forward`, a state another replica holds is resumed there (`state.rounds`); the
+        relay calls this with `forward=False` on the replica that holds it."""
+        pending = self._pending.pop(state, None)
+        if pending is None or pending.principal != principal:
+            if pending is not None:  # not this caller's: put it back untouched
+                self._pending[state] = pending
+            elif forward and self.relay is not None:
+                try:
+                    outcome = await self.relay.forward(state, principal, responses)
+                except ToolCallError as exc:  # the owner stopped; Redis does not answer
+                    return _error(str(exc))
+                if outcome is not None:
+                    return outcome
+            return _error(UNKNOWN_STATE if self.relay is not None else UNKNOWN_LOCAL_STATE)
+        if pending.expiry is not None:
+            pending.expiry.cancel()
+        for key, response in responses.items():
+            future = pending.waiting.pop(key, None)
+            if future is not None and not future.done():
+                future.set_result(response)
+        for key, future in pending.waiting.items():  # questions left unanswered
+            if not future.done():
+                future.set_exception(RelayError(f"the client gave no answer to input request {key}"))
+        pending.waiting = {}
         return await self._next(pending)
 
     async def _next(self, pending: _Pending) -> ToolResult | types.InputRequiredResult:
@@ -132,6 +155,8 @@ class RoundTrips:
         state = secrets.token_urlsafe(24)
         self._pending[state] = pending
         pending.expiry = asyncio.get_running_loop().call_later(STATE_TTL, self._expire, state)
+        if self.relay is not None:  # so a retry reaching another replica is carried here
+            await self.relay.claim(state)
         return types.InputRequiredResult.model_validate({"inputRequests": requests, "requestState": state},
                                                         by_name=False)
 
@@ -139,6 +164,13 @@ class RoundTrips:
         pending = self._pending.pop(state, None)
         if pending is not None and pending.task is not None:
             pending.task.cancel()
+
+
+def _wire(response: Any) -> dict[str, Any]:
+    """An input response in wire form (the SDK model, or a dict already)."""
+    if hasattr(response, "model_dump"):
+        return response.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dict(response)
 
 
 def _error(message: str) -> ToolResult:

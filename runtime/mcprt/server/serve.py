@@ -91,6 +91,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     if shared is not None:  # approvals, rate limits, pauses and upstream OAuth tokens shared by every replica
         runtime.policy_service().state = shared.policy
         restore_tokens = share_tokens(shared.tokens)
+        # a 2026-07-28 client's retry may reach any replica: it is carried to the one holding the call
+        await shared.rounds.start(server.round_trips.resume)
+        server.round_trips.relay = shared.rounds
 
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)

@@ -1,0 +1,217 @@
+"""2026-07-28 input rounds behind a real HAProxy (round robin, no stickiness) over replicas sharing a
+real Redis: a proxied server's question comes back as an InputRequiredResult from the replica that
+runs the call (the owner), and the client's retry reaches whichever replica the balancer picks.
+
+The client here is a 2026-07-28 client speaking raw JSON-RPC over httpx, so every request's replica
+is known (HAProxy's `X-Served-By` header, see tests/support/components.py): the tests check that the
+retries did land on replicas that do not hold the call.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.components import HAProxy, Redis, haproxy, redis_server
+from tests.support.everything import command_source, write_manifest
+from tests.support.served import UpProcess, child_env, mcprt_http
+
+pytestmark = pytest.mark.xdist_group("replicas")  # one cluster at a time, not one per worker
+
+ALICE, BOT = "alice-rounds-token", "bot-rounds-token"
+SERVER = 'server:\n  name: rounds-test\n  auth: {tokens: {alice: "${ALICE_TOKEN}", bot: "${BOT_TOKEN}"}}\n'
+OWNER_STOPPED = "the replica holding this call stopped; call the tool again"
+UNKNOWN = "this requestState is unknown or has expired; call the tool again"
+META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "rounds-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}, "sampling": {}, "roots": {}}}
+
+
+@dataclass
+class Cluster:
+    redis: Redis
+    replicas: list[UpProcess]
+    balancer: HAProxy
+
+    def replica(self, served_by: str) -> UpProcess:
+        return self.replicas[int(served_by.removeprefix("r"))]  # HAProxy's names follow the backends' order
+
+
+@contextmanager
+def started(folder: Path, count: int) -> Iterator[Cluster]:
+    """Redis, `count` replicas proxying the everything fixture (stdio), HAProxy in front."""
+    manifest = write_manifest(folder, command_source("fx"), server=SERVER)
+    with ExitStack() as stack:
+        redis = stack.enter_context(redis_server(folder))
+        env = child_env(MCPRT_STATE_URL=redis.url, ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)
+        replicas = [stack.enter_context(mcprt_http(manifest, "--no-reload", env=env, startup_timeout=60))
+                    for _ in range(count)]
+        ports = [int(r.url.split(":")[2].split("/")[0]) for r in replicas]
+        yield Cluster(redis, replicas, stack.enter_context(haproxy(folder, ports)))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with started(tmp_path_factory.mktemp("rounds"), 3) as running:
+        yield running
+
+
+@dataclass
+class Answer:
+    result: dict[str, Any]
+    served_by: str
+
+
+@dataclass
+class Call:
+    """One tool call done in rounds: the replica of every request, in order."""
+
+    result: dict[str, Any]
+    served_by: list[str] = field(default_factory=list)
+
+    @property
+    def owner(self) -> str:
+        return self.served_by[0]  # the replica the call started on holds it for all its rounds
+
+    @property
+    def retries_elsewhere(self) -> int:
+        return sum(1 for replica in self.served_by[1:] if replica != self.owner)
+
+
+async def post(http: httpx.AsyncClient, url: str, token: str, name: str, params: dict[str, Any]) -> Answer:
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "tools/call", "MCP-Name": name,
+               "Authorization": f"Bearer {token}"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, **params, "_meta": META}}
+    response = await http.post(url, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    text = response.text
+    message = json.loads(text[text.index("{"):]) if response.headers["content-type"].startswith(
+        "text/event-stream") else response.json()
+    assert "result" in message, message
+    return Answer(message["result"], response.headers["x-served-by"])
+
+
+async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> None:
+    """Send cheap requests until one lands on `replica`: round robin sends the next one elsewhere."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "server/discover",
+               "Authorization": f"Bearer {ALICE}"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": META}}
+    for _ in range(10):
+        response = await http.post(url, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        if response.headers["x-served-by"] == replica:
+            return
+    raise AssertionError(f"round robin never reached {replica}")
+
+
+def answering(request: dict[str, Any]) -> dict[str, Any]:
+    """What the user (or the client's model) answers to each kind of question."""
+    method, params = request["method"], request.get("params") or {}
+    if method == "elicitation/create":
+        return {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}}
+    if method == "sampling/createMessage":
+        asked = params["messages"][0]["content"]["text"]
+        return {"role": "assistant", "model": "test-model", "content": {"type": "text", "text": f"answer to {asked}"}}
+    assert method == "roots/list", request
+    return {"roots": [{"uri": "file:///work/project", "name": "project"}]}
+
+
+async def call_in_rounds(http: httpx.AsyncClient, url: str, name: str, arguments: dict[str, Any], *,
+                         token: str = ALICE, answer: Callable[[dict[str, Any]], dict[str, Any]] = answering) -> Call:
+    first = await post(http, url, token, name, {"arguments": arguments})
+    call = Call(first.result, [first.served_by])
+    for _ in range(10):  # a bound on rounds, far above what the fixture asks
+        if call.result.get("resultType") != "input_required":
+            return call
+        responses = {key: answer(request) for key, request in call.result["inputRequests"].items()}
+        retry = await post(http, url, token, name, {"arguments": arguments, "inputResponses": responses,
+                                                    "requestState": call.result["requestState"]})
+        call.result = retry.result
+        call.served_by.append(retry.served_by)
+    raise AssertionError(f"no final result after 10 rounds: {call}")
+
+
+def text(result: dict[str, Any]) -> str:
+    return "".join(block["text"] for block in result["content"] if block["type"] == "text")
+
+
+EXPECTED = {
+    ("test_elicitation", "Who are you?"): 'User response: action=accept, content={"username": "ada", "email": '
+                                          '"ada@example.com"}',
+    ("test_sampling", "2+2?"): "LLM response: answer to 2+2?",
+    ("test_roots", None): '["file:///work/project"]',
+}
+
+
+async def test_every_round_succeeds_when_retries_land_on_replicas_that_do_not_hold_the_call(cluster: Cluster) -> None:
+    crossed: dict[str, int] = {}
+    async with httpx.AsyncClient(timeout=60) as http:
+        for _ in range(3):  # until every tool had a retry served by a replica other than its owner
+            for (name, value), expected in EXPECTED.items():
+                arguments = {} if value is None else {"message" if name == "test_elicitation" else "prompt": value}
+                call = await call_in_rounds(http, cluster.balancer.url(), name, arguments)
+                assert not call.result.get("isError"), call
+                assert text(call.result) == expected
+                assert len(call.served_by) >= 2, "the fixture's tools ask the client once"
+                crossed[name] = crossed.get(name, 0) + call.retries_elsewhere
+            if all(crossed.get(name, 0) for name, _ in EXPECTED):
+                break
+    assert all(crossed.get(name, 0) for name, _ in EXPECTED), crossed
+    # The call ran (and was logged, shaped and counted) once, on its owner only.
+    logged = sum(r.log().count("call tool=test_roots") for r in cluster.replicas)
+    assert logged >= 1
+
+
+async def test_a_state_is_refused_to_another_principal_and_to_a_tampered_copy(cluster: Cluster) -> None:
+    url = cluster.balancer.url()
+    arguments = {"message": "Who are you?"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        first = await post(http, url, ALICE, "test_elicitation", {"arguments": arguments})
+        assert first.result["resultType"] == "input_required", first
+        state = first.result["requestState"]
+        responses = {key: answering(request) for key, request in first.result["inputRequests"].items()}
+        retry = {"arguments": arguments, "inputResponses": responses}
+
+        stolen = await post(http, url, BOT, "test_elicitation", {**retry, "requestState": state})
+        assert stolen.served_by != first.served_by, "round robin: another replica than the owner"
+        assert stolen.result.get("isError") and text(stolen.result) == UNKNOWN, stolen
+
+        tampered = state[:-1] + ("A" if state[-1] != "A" else "B")
+        forged = await post(http, url, ALICE, "test_elicitation", {**retry, "requestState": tampered})
+        assert forged.result.get("isError") and text(forged.result) == UNKNOWN, forged
+
+        # Neither touched alice's call: her own retry, on another replica than the owner, completes it.
+        await until_next_is_not(http, url, first.served_by)
+        done = await post(http, url, ALICE, "test_elicitation", {**retry, "requestState": state})
+        assert done.served_by != first.served_by
+        assert not done.result.get("isError"), done
+        assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")]
+
+
+async def test_a_retry_for_a_replica_that_died_is_a_clear_error_and_the_next_call_works(tmp_path: Path) -> None:
+    with started(tmp_path, 2) as running:
+        url = running.balancer.url()
+        async with httpx.AsyncClient(timeout=60) as http:
+            first = await post(http, url, ALICE, "test_roots", {"arguments": {}})
+            assert first.result["resultType"] == "input_required", first
+            owner = running.replica(first.served_by)
+            owner.process.send_signal(signal.SIGKILL)  # no drain, no goodbye: a crash
+            owner.process.wait(10)
+            responses = {key: answering(request) for key, request in first.result["inputRequests"].items()}
+            retry = await post(http, url, ALICE, "test_roots", {
+                "arguments": {}, "inputResponses": responses, "requestState": first.result["requestState"]})
+            assert retry.served_by != first.served_by
+            assert retry.result.get("isError") and text(retry.result) == OWNER_STOPPED, retry
+            # Calling again, as told, works on the replica left.
+            again = await call_in_rounds(http, url, "test_roots", {})
+            assert text(again.result) == '["file:///work/project"]'
