@@ -9,8 +9,10 @@ retries did land on replicas that do not hold the call.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -48,7 +50,7 @@ class Cluster:
 @contextmanager
 def started(folder: Path, count: int) -> Iterator[Cluster]:
     """Redis, `count` replicas proxying the everything fixture (stdio), HAProxy in front."""
-    manifest = write_manifest(folder, command_source("fx"), server=SERVER)
+    manifest = write_manifest(folder, command_source("fx", "--features", "tools,rounds"), server=SERVER)
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(folder))
         env = child_env(MCPRT_STATE_URL=redis.url, ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)
@@ -167,9 +169,20 @@ async def test_every_round_succeeds_when_retries_land_on_replicas_that_do_not_ho
             if all(crossed.get(name, 0) for name, _ in EXPECTED):
                 break
     assert all(crossed.get(name, 0) for name, _ in EXPECTED), crossed
-    # The call ran (and was logged, shaped and counted) once, on its owner only.
-    logged = sum(r.log().count("call tool=test_roots") for r in cluster.replicas)
-    assert logged >= 1
+
+
+async def test_a_call_asking_twice_goes_on_over_three_replicas_and_runs_on_its_owner_only(cluster: Cluster) -> None:
+    """The second question comes back through the replica the first retry reached; the call itself
+    (and its log line, its shaping, its metrics) stays on the replica it started on."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        call = await call_in_rounds(http, cluster.balancer.url(), "test_two_questions", {})
+    assert not call.result.get("isError"), call
+    assert text(call.result) == "ada works in file:///work/project"
+    assert len(call.served_by) == 3 and call.retries_elsewhere == 2, call.served_by
+    owner = cluster.replica(call.owner)
+    owner.wait_log("call tool=test_two_questions")
+    others = [r for r in cluster.replicas if r is not owner]
+    assert all("tool=test_two_questions" not in r.log() for r in others)
 
 
 async def test_a_state_is_refused_to_another_principal_and_to_a_tampered_copy(cluster: Cluster) -> None:
@@ -198,7 +211,7 @@ async def test_a_state_is_refused_to_another_principal_and_to_a_tampered_copy(cl
         assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")]
 
 
-async def test_a_retry_for_a_replica_that_died_is_a_clear_error_and_the_next_call_works(tmp_path: Path) -> None:
+async def test_a_retry_for_a_replica_that_died_between_rounds_is_a_clear_error(tmp_path: Path) -> None:
     with started(tmp_path, 2) as running:
         url = running.balancer.url()
         async with httpx.AsyncClient(timeout=60) as http:
@@ -215,3 +228,29 @@ async def test_a_retry_for_a_replica_that_died_is_a_clear_error_and_the_next_cal
             # Calling again, as told, works on the replica left.
             again = await call_in_rounds(http, url, "test_roots", {})
             assert text(again.result) == '["file:///work/project"]'
+
+
+async def test_an_owner_that_dies_while_a_forwarded_retry_runs_ends_the_wait_with_a_clear_error(
+        tmp_path: Path) -> None:
+    marker = tmp_path / "answered"
+    arguments = {"seconds": 30, "marker": str(marker)}
+    with started(tmp_path, 2) as running:
+        url = running.balancer.url()
+        async with httpx.AsyncClient(timeout=60) as http:
+            first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
+            assert first.result["resultType"] == "input_required", first
+            owner = running.replica(first.served_by)
+            responses = {key: answering(request) for key, request in first.result["inputRequests"].items()}
+            retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
+                "arguments": arguments, "inputResponses": responses, "requestState": first.result["requestState"]}))
+            deadline = time.monotonic() + 30
+            while not marker.exists():  # the owner resumed the call: the upstream has the answer
+                assert time.monotonic() < deadline and not retry.done(), retry
+                await asyncio.sleep(0.05)
+            assert json.loads(marker.read_text()) == {"username": "ada", "email": "ada@example.com"}
+            owner.process.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            answer = await asyncio.wait_for(retry, 30)
+            assert answer.served_by != first.served_by
+            assert answer.result.get("isError") and text(answer.result) == OWNER_STOPPED, answer
+            assert time.monotonic() - killed < 15, "the waiting replica notices a dead owner within seconds"
