@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
@@ -152,3 +153,24 @@ async def test_cancelling_a_proxied_call_cancels_it_upstream(tmp_path: Path) -> 
             ok = await client.call_tool("test_simple_text", {})
             assert text_of(ok) == "This is a simple text response for testing."
 
+
+
+async def test_without_shared_state_an_unknown_request_state_says_replicas_need_server_state(tmp_path: Path) -> None:
+    """One process holds a 2026-07-28 call's state: a retry carrying a state this process does not
+    hold (another replica's, an expired or a made-up one) is told how replicas share it."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "tools/call", "MCP-Name": "test_elicitation"}
+    with mcprt_http(write_manifest(tmp_path, command_source("fx")), "--no-reload") as up:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "test_elicitation", "arguments": {"message": "Who are you?"}, "_meta": meta,
+            "inputResponses": {"r1": {"action": "decline"}}, "requestState": "Zm9yZ2VkLXN0YXRlLWZyb20tZWxzZXdoZXJl"}}
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = (await http.post(up.url, json=body, headers=headers)).json()["result"]
+    assert answer["isError"] is True
+    assert answer["content"][0]["text"] == (
+        "this requestState is unknown or has expired (mcprt keeps it in memory for 600s, in the process that "
+        "started the call: replicas behind a load balancer need `server.state` to serve it on any of them); "
+        "call the tool again")
