@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 LIVENESS_POLL = 1.0  # s between checks that the owner still listens while a forwarded retry waits
 MAX_WAITING = 1000  # forwarded retries waiting for their owner's answer, per replica
 MAX_WORKING = 1000  # retries forwarded to this replica being resumed at once
+RESUBSCRIBE_WAIT = 2.0  # s a forwarded retry waits for this replica's own channel to be back
 SEEN = 4096  # message ids remembered to drop a duplicate (a PUBLISH retried after a lost reply)
 
 Outcome = ToolResult | types.InputRequiredResult
@@ -176,19 +177,30 @@ class RoundRelay:
                 task.cancel()
 
     async def _serve(self, message: dict[str, Any]) -> None:
-        message_id = str(message["id"])
+        message_id, sender = str(message["id"]), str(message.get("from"))
         try:
-            if len(self._working) > MAX_WORKING or self._resume is None:
-                answer: dict[str, Any] = {"error": "too many calls are being resumed here; call the tool again"}
-            else:
-                outcome = await self._resume(str(message["state"]), _principal_from(message.get("principal")),
-                                             dict(message.get("responses") or {}))
-                answer = {"result": _encode(outcome)}
-            await self._client.publish(self._channel(str(message["from"])),
-                                       json.dumps({"op": "outcome", "id": message_id, **answer}))
+            try:
+                if len(self._working) > MAX_WORKING or self._resume is None:
+                    answer: dict[str, Any] = {"error": "too many calls are being resumed on the replica holding "
+                                                       "this one; call the tool again"}
+                else:
+                    outcome = await self._resume(str(message["state"]), _principal_from(message.get("principal")),
+                                                 dict(message.get("responses") or {}))
+                    answer = {"result": _encode(outcome)}
+                payload = json.dumps({"op": "outcome", "id": message_id, **answer}, default=str)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - answered, so the sender does not wait in vain
+                log_event("forwarded round failed", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+                payload = json.dumps({"op": "outcome", "id": message_id, "error": (
+                    f"the replica holding this call could not resume it ({type(exc).__name__}); call the tool again")})
+            log_event("round resumed for another replica", logging.DEBUG, sender=sender)
+            if not await self._client.publish(self._channel(sender), payload):
+                # the sender stopped (or is reconnecting, and then fails its waits itself)
+                log_event("forwarded round's outcome reached no replica", logging.WARNING, sender=sender)
         except asyncio.CancelledError:
             pass  # cancelled by the sender (its client left) or by this replica stopping
-        except Exception as exc:  # noqa: BLE001 - the sender's wait ends on its own (liveness poll)
+        except Exception as exc:  # noqa: BLE001 - Redis failed past its retries: the sender's own checks meet it too
             log_event("forwarded round not answered", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
         finally:
             self._working.pop(message_id, None)
@@ -213,6 +225,12 @@ class RoundRelay:
         owner_id = owner.decode()
         if len(self._waiting) >= MAX_WAITING:
             raise RoundLost("too many retries are waiting for other replicas here; try again shortly")
+        if not self._subscribed.is_set():  # the owner's answer could not reach this replica
+            try:
+                await asyncio.wait_for(self._subscribed.wait(), RESUBSCRIBE_WAIT)
+            except TimeoutError:
+                raise RoundLost("the link to the shared state (Redis) is being restored; call the tool again "
+                                "shortly") from None
         message_id = secrets.token_hex(12)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[message_id] = future  # before publishing: a fast owner answers at once
