@@ -18,6 +18,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
+from tests.support.modern_client import post_call
 from tests.support.served import child_env, mcprt_http, text_of, up_command
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -158,19 +159,13 @@ async def test_cancelling_a_proxied_call_cancels_it_upstream(tmp_path: Path) -> 
 async def test_without_shared_state_an_unknown_request_state_says_replicas_need_server_state(tmp_path: Path) -> None:
     """One process holds a 2026-07-28 call's state: a retry carrying a state this process does not
     hold (another replica's, an expired or a made-up one) is told how replicas share it."""
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
-            "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
-               "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "tools/call", "MCP-Name": "test_elicitation"}
     with mcprt_http(write_manifest(tmp_path, command_source("fx")), "--no-reload") as up:
-        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-            "name": "test_elicitation", "arguments": {"message": "Who are you?"}, "_meta": meta,
-            "inputResponses": {"r1": {"action": "decline"}}, "requestState": "Zm9yZ2VkLXN0YXRlLWZyb20tZWxzZXdoZXJl"}}
         async with httpx.AsyncClient(timeout=30) as http:
-            answer = (await http.post(up.url, json=body, headers=headers)).json()["result"]
-    assert answer["isError"] is True
-    assert answer["content"][0]["text"] == (
+            answer = await post_call(http, up.url, "test_elicitation", {
+                "arguments": {"message": "Who are you?"}, "inputResponses": {"r1": {"action": "decline"}},
+                "requestState": "Zm9yZ2VkLXN0YXRlLWZyb20tZWxzZXdoZXJl"})
+    assert answer.result["isError"] is True
+    assert answer.result["content"][0]["text"] == (
         "this requestState is unknown or has expired (mcprt keeps it in memory for 600s, in the process that "
         "started the call: replicas behind a load balancer need `server.state` to serve it on any of them); "
         "call the tool again")

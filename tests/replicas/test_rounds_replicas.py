@@ -24,6 +24,7 @@ import pytest
 
 from tests.support.components import HAProxy, Redis, haproxy, redis_server
 from tests.support.everything import command_source, write_manifest
+from tests.support.modern_client import META, Answer, answering, post_call, responses_to
 from tests.support.served import UpProcess, child_env, mcprt_http
 
 pytestmark = pytest.mark.xdist_group("replicas")  # one cluster at a time, not one per worker
@@ -32,9 +33,6 @@ ALICE, BOT = "alice-rounds-token", "bot-rounds-token"
 SERVER = 'server:\n  name: rounds-test\n  auth: {tokens: {alice: "${ALICE_TOKEN}", bot: "${BOT_TOKEN}"}}\n'
 OWNER_STOPPED = "the replica holding this call stopped; call the tool again"
 UNKNOWN = "this requestState is unknown or has expired; call the tool again"
-META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "rounds-test", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}, "sampling": {}, "roots": {}}}
 
 
 @dataclass
@@ -67,12 +65,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 @dataclass
-class Answer:
-    result: dict[str, Any]
-    served_by: str
-
-
-@dataclass
 class Call:
     """One tool call done in rounds: the replica of every request, in order."""
 
@@ -89,17 +81,9 @@ class Call:
 
 
 async def post(http: httpx.AsyncClient, url: str, token: str, name: str, params: dict[str, Any]) -> Answer:
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
-               "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "tools/call", "MCP-Name": name,
-               "Authorization": f"Bearer {token}"}
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, **params, "_meta": META}}
-    response = await http.post(url, json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    text = response.text
-    message = json.loads(text[text.index("{"):]) if response.headers["content-type"].startswith(
-        "text/event-stream") else response.json()
-    assert "result" in message, message
-    return Answer(message["result"], response.headers["x-served-by"])
+    answer = await post_call(http, url, name, params, token)
+    assert answer.served_by is not None, "HAProxy names the replica that answered"
+    return answer
 
 
 async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> None:
@@ -114,18 +98,6 @@ async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> 
         if response.headers["x-served-by"] == replica:
             return
     raise AssertionError(f"round robin never reached {replica}")
-
-
-def answering(request: dict[str, Any]) -> dict[str, Any]:
-    """What the user (or the client's model) answers to each kind of question."""
-    method, params = request["method"], request.get("params") or {}
-    if method == "elicitation/create":
-        return {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}}
-    if method == "sampling/createMessage":
-        asked = params["messages"][0]["content"]["text"]
-        return {"role": "assistant", "model": "test-model", "content": {"type": "text", "text": f"answer to {asked}"}}
-    assert method == "roots/list", request
-    return {"roots": [{"uri": "file:///work/project", "name": "project"}]}
 
 
 async def call_in_rounds(http: httpx.AsyncClient, url: str, name: str, arguments: dict[str, Any], *,
@@ -192,7 +164,7 @@ async def test_a_state_is_refused_to_another_principal_and_to_a_tampered_copy(cl
         first = await post(http, url, ALICE, "test_elicitation", {"arguments": arguments})
         assert first.result["resultType"] == "input_required", first
         state = first.result["requestState"]
-        responses = {key: answering(request) for key, request in first.result["inputRequests"].items()}
+        responses = responses_to(first.result)
         retry = {"arguments": arguments, "inputResponses": responses}
 
         stolen = await post(http, url, BOT, "test_elicitation", {**retry, "requestState": state})
@@ -220,7 +192,7 @@ async def test_a_retry_for_a_replica_that_died_between_rounds_is_a_clear_error(t
             owner = running.replica(first.served_by)
             owner.process.send_signal(signal.SIGKILL)  # no drain, no goodbye: a crash
             owner.process.wait(10)
-            responses = {key: answering(request) for key, request in first.result["inputRequests"].items()}
+            responses = responses_to(first.result)
             retry = await post(http, url, ALICE, "test_roots", {
                 "arguments": {}, "inputResponses": responses, "requestState": first.result["requestState"]})
             assert retry.served_by != first.served_by
@@ -240,7 +212,7 @@ async def test_an_owner_that_dies_while_a_forwarded_retry_runs_ends_the_wait_wit
             first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
             assert first.result["resultType"] == "input_required", first
             owner = running.replica(first.served_by)
-            responses = {key: answering(request) for key, request in first.result["inputRequests"].items()}
+            responses = responses_to(first.result)
             retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
                 "arguments": arguments, "inputResponses": responses, "requestState": first.result["requestState"]}))
             deadline = time.monotonic() + 30
