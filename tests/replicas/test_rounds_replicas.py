@@ -226,3 +226,27 @@ async def test_an_owner_that_dies_while_a_forwarded_retry_runs_ends_the_wait_wit
             assert answer.served_by != first.served_by
             assert answer.result.get("isError") and text(answer.result) == OWNER_STOPPED, answer
             assert time.monotonic() - killed < 15, "the waiting replica notices a dead owner within seconds"
+
+
+async def test_an_owner_told_to_stop_finishes_the_call_it_resumes_for_another_replica_first(tmp_path: Path) -> None:
+    """SIGTERM drains: the calls a replica resumed for another replica's retry count as in flight, so
+    the answer still reaches the client (was: the process exited under it)."""
+    marker = tmp_path / "answered"
+    arguments = {"seconds": 3, "marker": str(marker)}
+    with started(tmp_path, 2) as running:
+        url = running.balancer.url()
+        async with httpx.AsyncClient(timeout=60) as http:
+            first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
+            owner = running.replica(first.served_by)
+            retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
+                "arguments": arguments, "inputResponses": responses_to(first.result),
+                "requestState": first.result["requestState"]}))
+            deadline = time.monotonic() + 30
+            while not marker.exists():
+                assert time.monotonic() < deadline and not retry.done(), retry
+                await asyncio.sleep(0.05)
+            owner.signal(signal.SIGTERM)
+            answer = await asyncio.wait_for(retry, 30)
+            assert answer.served_by != first.served_by
+            assert not answer.result.get("isError") and text(answer.result) == "waited", answer
+            assert owner.process.wait(30) == 0

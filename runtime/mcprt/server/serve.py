@@ -138,6 +138,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                                  manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
                                  session_records=shared.sessions if shared is not None else None,
                                  extra_routes=routes, guarded_routes=observatory.routes)
+            inflight = _find_inflight(app)
+            if shared is not None and inflight is not None:  # the drain waits for calls resumed for other replicas
+                shared.rounds.hold = inflight.hold
             spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams,
                                    runtime.policy_service().stopping.set), "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),

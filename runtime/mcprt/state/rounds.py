@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +81,8 @@ class RoundRelay:
         self._ttl_ms = int(ttl * 1000)
         self._ttl = ttl
         self._resume: Resume | None = None
+        # Counts a resumed call as work in progress (the HTTP drain waits for it); set by the server.
+        self.hold: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._working: dict[str, asyncio.Task[None]] = {}
         self._seen: collections.deque[str] = collections.deque(maxlen=SEEN)
@@ -179,31 +183,35 @@ class RoundRelay:
     async def _serve(self, message: dict[str, Any]) -> None:
         message_id, sender = str(message["id"]), str(message.get("from"))
         try:
-            try:
-                if len(self._working) > MAX_WORKING or self._resume is None:
-                    answer: dict[str, Any] = {"error": "too many calls are being resumed on the replica holding "
-                                                       "this one; call the tool again"}
-                else:
-                    outcome = await self._resume(str(message["state"]), _principal_from(message.get("principal")),
-                                                 dict(message.get("responses") or {}))
-                    answer = {"result": _encode(outcome)}
-                payload = json.dumps({"op": "outcome", "id": message_id, **answer}, default=str)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - answered, so the sender does not wait in vain
-                log_event("forwarded round failed", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
-                payload = json.dumps({"op": "outcome", "id": message_id, "error": (
-                    f"the replica holding this call could not resume it ({type(exc).__name__}); call the tool again")})
-            log_event("round resumed for another replica", logging.DEBUG, sender=sender)
-            if not await self._client.publish(self._channel(sender), payload):
-                # the sender stopped (or is reconnecting, and then fails its waits itself)
-                log_event("forwarded round's outcome reached no replica", logging.WARNING, sender=sender)
+            with self.hold():
+                await self._answer(message_id, sender, message)
         except asyncio.CancelledError:
             pass  # cancelled by the sender (its client left) or by this replica stopping
         except Exception as exc:  # noqa: BLE001 - Redis failed past its retries: the sender's own checks meet it too
             log_event("forwarded round not answered", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
         finally:
             self._working.pop(message_id, None)
+
+    async def _answer(self, message_id: str, sender: str, message: dict[str, Any]) -> None:
+        try:
+            if len(self._working) > MAX_WORKING or self._resume is None:
+                answer: dict[str, Any] = {"error": "too many calls are being resumed on the replica holding "
+                                                   "this one; call the tool again"}
+            else:
+                outcome = await self._resume(str(message["state"]), _principal_from(message.get("principal")),
+                                             dict(message.get("responses") or {}))
+                answer = {"result": _encode(outcome)}
+            payload = json.dumps({"op": "outcome", "id": message_id, **answer}, default=str)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - answered, so the sender does not wait in vain
+            log_event("forwarded round failed", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+            payload = json.dumps({"op": "outcome", "id": message_id, "error": (
+                f"the replica holding this call could not resume it ({type(exc).__name__}); call the tool again")})
+        log_event("round resumed for another replica", logging.DEBUG, sender=sender)
+        if not await self._client.publish(self._channel(sender), payload):
+            # the sender stopped (or is reconnecting, and then fails its waits itself)
+            log_event("forwarded round's outcome reached no replica", logging.WARNING, sender=sender)
 
     # --- receiving side -----------------------------------------------------------------------
 
