@@ -25,7 +25,7 @@ import pytest
 from tests.support.components import HAProxy, Redis, haproxy, redis_server
 from tests.support.everything import command_source, write_manifest
 from tests.support.modern_client import META, Answer, answering, post_call, responses_to
-from tests.support.served import UpProcess, child_env, mcprt_http
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http
 
 pytestmark = pytest.mark.xdist_group("replicas")  # one cluster at a time, not one per worker
 
@@ -141,6 +141,17 @@ async def test_every_round_succeeds_when_retries_land_on_replicas_that_do_not_ho
             if all(crossed.get(name, 0) for name, _ in EXPECTED):
                 break
     assert all(crossed.get(name, 0) for name, _ in EXPECTED), crossed
+
+
+async def test_the_sdk_client_in_2026_mode_gets_every_answer_through_round_robin(cluster: Cluster) -> None:
+    """The SDK's own 2026-07-28 client answers InputRequiredResult rounds by itself; behind round robin
+    its retries reach the other replicas (one client: consecutive requests go to the next replica)."""
+    from tests.proxy.test_proxy_relay import CALLBACKS, exercise
+
+    async with http_client(cluster.balancer.url(), mode="auto", token=BOT, **CALLBACKS) as client:
+        assert client.protocol_version == "2026-07-28"
+        for _ in range(2):
+            await exercise(client)
 
 
 async def test_a_call_asking_twice_goes_on_over_three_replicas_and_runs_on_its_owner_only(cluster: Cluster) -> None:
