@@ -93,7 +93,7 @@ class RoundRelay:
         return f"{self._prefix}rounds:{replica}"
 
     def _record(self, state: str) -> str:
-        # A digest, not the state: a reader of Redis's keys cannot replay one.
+        # A digest, not the state: the keys Redis keeps (and its backups) hold no usable state.
         return f"{self._prefix}round:{hashlib.sha256(state.encode()).hexdigest()}"
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -107,8 +107,8 @@ class RoundRelay:
         try:
             await asyncio.wait_for(self._subscribed.wait(), timeout)
         except TimeoutError:
-            log_event("round relay not subscribed yet; retries for this replica's calls wait for it",
-                      logging.WARNING)
+            log_event("round relay not subscribed yet: until it is, a retry for a call held here that reaches "
+                      "another replica is told this one stopped", logging.WARNING)
 
     async def aclose(self) -> None:
         tasks = [t for t in (self._listener, *self._working.values()) if t is not None]
