@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.components import HAProxy, Redis, haproxy, redis_server
+from tests.support.components import HAProxy, Redis, haproxy, redis_server, stop_process
 from tests.support.everything import command_source, write_manifest
 from tests.support.modern_client import META, Answer, answering, post_call, responses_to
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http
@@ -101,17 +101,19 @@ async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> 
 
 
 async def call_in_rounds(http: httpx.AsyncClient, url: str, name: str, arguments: dict[str, Any], *,
-                         token: str = ALICE, answer: Callable[[dict[str, Any]], dict[str, Any]] = answering) -> Call:
-    first = await post(http, url, token, name, {"arguments": arguments})
-    call = Call(first.result, [first.served_by])
+                         token: str = ALICE, answer: Callable[[dict[str, Any]], dict[str, Any]] = answering,
+                         via_balancer: bool = True) -> Call:
+    send = post if via_balancer else lambda http, url, token, name, params: post_call(http, url, name, params, token)
+    first = await send(http, url, token, name, {"arguments": arguments})
+    call = Call(first.result, [first.served_by or url])
     for _ in range(10):  # a bound on rounds, far above what the fixture asks
         if call.result.get("resultType") != "input_required":
             return call
         responses = {key: answer(request) for key, request in call.result["inputRequests"].items()}
-        retry = await post(http, url, token, name, {"arguments": arguments, "inputResponses": responses,
+        retry = await send(http, url, token, name, {"arguments": arguments, "inputResponses": responses,
                                                     "requestState": call.result["requestState"]})
         call.result = retry.result
-        call.served_by.append(retry.served_by)
+        call.served_by.append(retry.served_by or url)
     raise AssertionError(f"no final result after 10 rounds: {call}")
 
 
@@ -261,3 +263,25 @@ async def test_an_owner_told_to_stop_finishes_the_call_it_resumes_for_another_re
             assert answer.served_by != first.served_by
             assert not answer.result.get("isError") and text(answer.result) == "waited", answer
             assert owner.process.wait(30) == 0
+
+
+async def test_with_redis_down_a_retry_elsewhere_says_so_and_the_holder_still_serves_its_calls(tmp_path: Path) -> None:
+    with started(tmp_path, 2) as running:
+        holder, other = running.replicas
+        async with httpx.AsyncClient(timeout=60) as http:
+            first = await post_call(http, holder.url, "test_elicitation", {"arguments": {"message": "Who are you?"}},
+                                    ALICE)
+            assert first.result["resultType"] == "input_required", first
+            stop_process(running.redis.process)
+            retry = {"arguments": {"message": "Who are you?"}, "inputResponses": responses_to(first.result),
+                     "requestState": first.result["requestState"]}
+            elsewhere = await post_call(http, other.url, "test_elicitation", retry, ALICE)
+            assert elsewhere.result.get("isError"), elsewhere
+            assert text(elsewhere.result).startswith("shared state (Redis) is unavailable: "), elsewhere
+            # Nothing was lost: the retry that reaches the holder completes the call ...
+            done = await post_call(http, holder.url, "test_elicitation", retry, ALICE)
+            assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")], done
+            # ... and a new call's rounds work there too (the state is not shared, and says nothing of it).
+            again = await call_in_rounds(http, holder.url, "test_roots", {}, via_balancer=False)
+            assert text(again.result) == '["file:///work/project"]'
+        holder.wait_log("round not shared: a retry reaching another replica will not find it")
