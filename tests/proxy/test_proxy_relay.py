@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
+from tests.support.modern_client import post_call
 from tests.support.served import child_env, mcprt_http, text_of, up_command
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -169,3 +171,18 @@ async def test_a_prompt_that_asks_its_client_reaches_the_calling_client(tmp_path
                 got = await client.get_prompt("test_input_required_result_prompt")
     assert asked == ["What context should the prompt use?"]
     assert got.messages[0].content.text == "Use this context: release notes"  # type: ignore[union-attr]
+
+
+async def test_without_shared_state_an_unknown_request_state_says_replicas_need_server_state(tmp_path: Path) -> None:
+    """One process holds a 2026-07-28 call's state: a retry carrying a state this process does not
+    hold (another replica's, an expired or a made-up one) is told how replicas share it."""
+    with mcprt_http(write_manifest(tmp_path, command_source("fx")), "--no-reload") as up:
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = await post_call(http, up.url, "test_elicitation", {
+                "arguments": {"message": "Who are you?"}, "inputResponses": {"r1": {"action": "decline"}},
+                "requestState": "Zm9yZ2VkLXN0YXRlLWZyb20tZWxzZXdoZXJl"})
+    assert answer.error is not None and answer.error["code"] == -32602, answer
+    assert answer.error["message"] == (
+        "Invalid or expired requestState: mcprt keeps a round's state in memory for 600s, in the process that "
+        "started the call (replicas behind a load balancer need `server.state` to serve it on any of them); "
+        "send the request again without it")

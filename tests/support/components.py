@@ -102,6 +102,8 @@ backend replicas
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 300ms fall 2 rise 1
+    # which replica answered (r0, r1, …: the order of `backends`), for tests that follow a request
+    http-response set-header X-Served-By %[srv_name]
 {servers}
 """
 

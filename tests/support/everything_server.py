@@ -18,6 +18,8 @@ fallback), `test_trigger_tool_change` / `test_trigger_prompt_change` (list mutat
 `subscriptions/listen`), `test_custom_header` (an `x-mcp-header` parameter, SEP-2243),
 `test_invalid_custom_header` (an annotation the spec forbids, on an object) and the
 suite's full `json_schema_2020_12_tool` schema ($anchor, allOf/anyOf, if/then/else).
+With the `rounds` feature it also offers `test_two_questions` (asks the user, then for the roots) and
+`test_ask_then_wait` (asks the user, writes the answer to the file `marker`, then waits `seconds`).
 It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
 """
 
@@ -135,6 +137,16 @@ TOOLS: list[dict[str, Any]] = [
      "inputSchema": {"type": "object", "properties": {"filter": {"type": "object", "x-mcp-header": "Filter"}}}},
 ]
 
+# Offered with the `rounds` feature: questions over several round trips, and a call still running after one.
+ROUND_TOOLS: list[dict[str, Any]] = [
+    {"name": "test_two_questions", "description": "Asks the user who they are, then lists the client's roots.",
+     "inputSchema": NO_ARGS},
+    {"name": "test_ask_then_wait", "description": "Asks the user, then waits.",
+     "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}, "marker": {"type": "string"}},
+                     "required": ["seconds", "marker"]}},
+]
+WHO = {"type": "object", "properties": {"username": {"type": "string"}}, "required": ["username"]}
+
 RESOURCES = [
     {"uri": "test://static-text", "name": "static-text", "description": "A static text resource.",
      "mimeType": "text/plain"},
@@ -243,6 +255,19 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
         roots = await ctx.session.send_request(types.ListRootsRequest(), types.ListRootsResult,
                                                metadata=_related(rid))
         return {"content": [_text(json.dumps([str(r.uri) for r in roots.roots]))]}
+    if name == "test_two_questions":
+        request = types.ElicitRequest(params=types.ElicitRequestFormParams(message="Who are you?", requested_schema=WHO))
+        who = await ctx.session.send_request(request, types.ElicitResult, metadata=_related(rid))
+        roots = await ctx.session.send_request(types.ListRootsRequest(), types.ListRootsResult,
+                                               metadata=_related(rid))
+        return {"content": [_text(f"{(who.content or {}).get('username')} works in {roots.roots[0].uri}")]}
+    if name == "test_ask_then_wait":
+        request = types.ElicitRequest(params=types.ElicitRequestFormParams(message="Go on?", requested_schema=WHO))
+        who = await ctx.session.send_request(request, types.ElicitResult, metadata=_related(rid))
+        with open(args["marker"], "w", encoding="utf-8") as out:
+            out.write(json.dumps(who.content))
+        await anyio.sleep(float(args["seconds"]))
+        return {"content": [_text("waited")]}
     if name == "test_slow":
         try:
             await anyio.sleep(float(args.get("seconds", 60)))
@@ -437,8 +462,10 @@ async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelReques
 
 
 def build(features: set[str]) -> Server[Any]:
+    rounds = ROUND_TOOLS if "rounds" in features else []
+
     async def list_tools(ctx: Any, params: Any) -> dict[str, Any]:
-        return {"tools": TOOLS}
+        return {"tools": TOOLS + rounds}  # read per request: test_trigger_tool_change adds to TOOLS
 
     async def list_resources(ctx: Any, params: Any) -> dict[str, Any]:
         return {"resources": RESOURCES}

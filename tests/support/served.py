@@ -136,13 +136,16 @@ def wait_healthy(up: UpProcess, timeout: float = 10) -> None:
 
 @asynccontextmanager
 async def http_client(url: str, *, token: str | None = None, mode: str = "legacy",
-                      message_handler: Callable[[Any], Awaitable[None]] | None = None) -> AsyncIterator[Client]:
+                      message_handler: Callable[[Any], Awaitable[None]] | None = None,
+                      **callbacks: Any) -> AsyncIterator[Client]:
     """The SDK client on streamable HTTP (legacy mode: list_changed arrives as a notification),
-    sending `Authorization: Bearer <token>` when given."""
+    sending `Authorization: Bearer <token>` when given; `callbacks`: the Client's
+    `sampling_callback`, `elicitation_callback`, `list_roots_callback`."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
     async with create_mcp_http_client(headers=headers) as http:
         transport = streamable_http_client(url, http_client=http)
-        async with Client(transport, mode=mode, message_handler=message_handler) as client:  # type: ignore[arg-type]
+        async with Client(transport, mode=mode, message_handler=message_handler,  # type: ignore[arg-type]
+                          **callbacks) as client:
             yield client
 
 

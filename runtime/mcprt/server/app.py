@@ -49,6 +49,7 @@ class McprtServer(Server[Any]):
         self.holder = holder
         self.listen_handler: ListenHandler | None = None  # 2026-07-28 subscription streams
         self.subscriptions: Any = None  # offers.Subscriptions, set by build_server
+        self.round_trips = RoundTrips()  # 2026-07-28 calls waiting for client input (roundtrip.py)
 
     def get_capabilities(self, notification_options: NotificationOptions | None = None,
                          experimental_capabilities: dict[str, dict[str, Any]] | None = None,
@@ -113,7 +114,7 @@ def build_server(
     `tools_changed=False` for stateless HTTP, where handshake-era clients cannot be notified.
     """
     levels = levels or LogLevels()
-    round_trips = RoundTrips()
+    server: McprtServer  # built below; `call` reads its round trips (the relay is set when serving)
 
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         # One page: the listing is built once per tool set and shared by every request.
@@ -149,7 +150,7 @@ def build_server(
             if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and (
                     params.request_state is not None or may_request(tool, toolset)):
                 # A proxied server's questions become InputRequiredResult rounds (roundtrip.py).
-                outcome = await round_trips.call(params, principal, ctx.session.check_client_capability, run)
+                outcome = await server.round_trips.call(params, principal, ctx.session.check_client_capability, run)
                 if isinstance(outcome, types.InputRequiredResult):
                     return outcome
                 result = outcome
@@ -197,7 +198,7 @@ def build_server(
     )
     server.listen_handler = listen_handler
     # resources/*, prompts/*, completion/complete, logging/setLevel (levels gate relayed log messages)
-    server.subscriptions = install_offer_handlers(server, holder, levels, round_trips, principal_of)
+    server.subscriptions = install_offer_handlers(server, holder, levels, server.round_trips, principal_of)
     server.middleware.append(SessionTracker(notifier))
     server.middleware.append(CachedToolListing(holder))
     return server

@@ -20,9 +20,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -117,10 +118,17 @@ class InFlight:
         if scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
+        with self.hold():
+            await self.app(scope, receive, send)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Count one unit of work in progress: an MCP POST, or a call this replica resumes for a
+        2026-07-28 retry another replica received (`state.rounds`), which the drain waits for too."""
         self.count += 1
         self._idle.clear()
         try:
-            await self.app(scope, receive, send)
+            yield
         finally:
             self.count -= 1
             if self.count == 0:

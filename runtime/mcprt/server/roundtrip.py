@@ -14,11 +14,14 @@ client gets that error (with `data.requiredCapabilities`, HTTP 400) rather than 
 failure: the request needed what the client lacks (MCP 2026-07-28, SEP-2575). An upstream that
 copes without it (asks another way) answers as usual.
 
-The state lives in this process for `STATE_TTL` seconds (replicas need sticky routing), is bound to
-the caller's principal (another client cannot resume it) and, when it expires, the upstream call is
-cancelled. An unknown, expired, altered or another caller's `requestState` is answered with
-JSON-RPC error -32602 (the SDK's own `RequestStateBoundary` answers the same): a client must not
-be able to resume a round it does not hold.
+The state lives in this process for `STATE_TTL` seconds, is bound to the caller's principal
+(another client cannot resume it) and, when it expires, the upstream call is cancelled. An unknown,
+expired, altered or another caller's `requestState` is answered with JSON-RPC error -32602 (the
+SDK's own `RequestStateBoundary` answers the same): a client must not be able to resume a round it
+does not hold. With `server.state` a retry that reaches another replica is carried to the one
+holding the call and back (`state.rounds`, set as `RoundTrips.relay`); when that replica stopped,
+or the shared state does not answer, the retry gets -32000 saying so. Without it, replicas would
+need sticky routing, and the -32602 error says so.
 """
 
 from __future__ import annotations
@@ -27,19 +30,27 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
 from ..identity.principal import Principal
 from ..contracts import RelayError
+from ..errors import ToolCallError
 from ..toolset.stopping import RUNNING
+
+if TYPE_CHECKING:
+    from ..state.rounds import RoundRelay
 
 STATE_TTL = 600.0
 MAX_PENDING = 1000
 BATCH_WINDOW = 0.05  # seconds a round waits for more questions after the latest one
 SERVER_BUSY = -32000  # JSON-RPC's implementation-defined server error range
+UNKNOWN_STATE = "Invalid or expired requestState; send the request again without it"
+UNKNOWN_LOCAL_STATE = ("Invalid or expired requestState: mcprt keeps a round's state in memory for "
+                       f"{STATE_TTL:g}s, in the process that started the call (replicas behind a load balancer "
+                       "need `server.state` to serve it on any of them); send the request again without it")
 
 _CAPABILITIES = {
     "sampling/createMessage": types.ClientCapabilities(sampling=types.SamplingCapability()),
@@ -94,6 +105,7 @@ class RoundTrips:
 
     def __init__(self) -> None:
         self._pending: dict[str, _Pending] = {}
+        self.relay: RoundRelay | None = None  # set when replicas share `server.state` (serve.py)
 
     async def call(
         self,
@@ -112,30 +124,46 @@ class RoundTrips:
         cancellation ends it and reaches the request (`stop_answers.StopAnswers` answers it).
         """
         if params.request_state is not None:
-            pending = self._pending.pop(params.request_state, None)
-            if pending is None or pending.principal != principal:
-                if pending is not None:  # not this caller's: put it back untouched
-                    self._pending[params.request_state] = pending
-                raise MCPError(types.INVALID_PARAMS, "Invalid or expired requestState: mcprt keeps a round's "
-                               f"state in memory for {STATE_TTL:g}s, in one process; send the request again "
-                               "without it")
-            if pending.expiry is not None:
-                pending.expiry.cancel()
-            for key, response in (params.input_responses or {}).items():
-                future = pending.waiting.pop(key, None)
-                if future is not None and not future.done():
-                    wire = response.model_dump(by_alias=True, mode="json", exclude_none=True) \
-                        if hasattr(response, "model_dump") else dict(response)
-                    future.set_result(wire)
-            for key, future in pending.waiting.items():  # questions left unanswered
-                if not future.done():
-                    future.set_exception(RelayError(f"the client gave no answer to input request {key}"))
-            pending.waiting = {}
-        else:
-            if len(self._pending) >= MAX_PENDING:
-                raise MCPError(SERVER_BUSY, "too many requests are waiting for client input; try again later")
-            pending = _Pending(principal, asyncio.Queue(), answers_stop=answers_stop)
-            pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports)))
+            responses = {key: _wire(response) for key, response in (params.input_responses or {}).items()}
+            return await self.resume(params.request_state, principal, responses, forward=True)
+        if len(self._pending) >= MAX_PENDING:
+            raise MCPError(SERVER_BUSY, "too many requests are waiting for client input; try again later")
+        pending = _Pending(principal, asyncio.Queue(), answers_stop=answers_stop)
+        pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports)))
+        return await self._next(pending)
+
+    async def resume(self, state: str, principal: Principal | None, responses: dict[str, Any], *,
+                     forward: bool = False) -> Any:
+        """A retry: the client's `responses` (wire form, by input request key) answer the questions of
+        the call `state` names, and the call goes on; its result, or the next `InputRequiredResult`.
+
+        Only `principal`, who started it, may resume it (else `MCPError` -32602, the call left waiting).
+        With `forward`, a state another replica holds is resumed there (`state.rounds`); the relay calls
+        this with `forward=False` on the replica that holds it. Raises `MCPError` -32000 when that
+        replica stopped or the shared state does not answer.
+        """
+        pending = self._pending.pop(state, None)
+        if pending is None or pending.principal != principal:
+            if pending is not None:  # not this caller's: put it back untouched
+                self._pending[state] = pending
+            elif forward and self.relay is not None:
+                try:
+                    outcome = await self.relay.forward(state, principal, responses)
+                except ToolCallError as exc:  # the holder stopped; Redis does not answer
+                    raise MCPError(SERVER_BUSY, str(exc)) from None
+                if outcome is not None:
+                    return outcome
+            raise MCPError(types.INVALID_PARAMS, UNKNOWN_STATE if self.relay is not None else UNKNOWN_LOCAL_STATE)
+        if pending.expiry is not None:
+            pending.expiry.cancel()
+        for key, response in responses.items():
+            future = pending.waiting.pop(key, None)
+            if future is not None and not future.done():
+                future.set_result(response)
+        for key, future in pending.waiting.items():  # questions left unanswered
+            if not future.done():
+                future.set_exception(RelayError(f"the client gave no answer to input request {key}"))
+        pending.waiting = {}
         return await self._next(pending)
 
     async def _next(self, pending: _Pending) -> Any:
@@ -175,6 +203,8 @@ class RoundTrips:
         state = secrets.token_urlsafe(24)
         self._pending[state] = pending
         pending.expiry = asyncio.get_running_loop().call_later(STATE_TTL, self._expire, state)
+        if self.relay is not None:  # so a retry reaching another replica is carried here
+            await self.relay.claim(state)
         return types.InputRequiredResult.model_validate({"inputRequests": requests, "requestState": state},
                                                         by_name=False)
 
@@ -194,3 +224,10 @@ def _outcome(pending: _Pending) -> Any:
                        f"this request needs the client capability {names}, which the client did not declare",
                        {"requiredCapabilities": pending.refused})
     return pending.task.result()
+
+
+def _wire(response: Any) -> dict[str, Any]:
+    """An input response in wire form (the SDK model, or a dict already)."""
+    if hasattr(response, "model_dump"):
+        return response.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dict(response)

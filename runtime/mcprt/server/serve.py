@@ -91,6 +91,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     if shared is not None:  # approvals, rate limits, pauses and upstream OAuth tokens shared by every replica
         runtime.policy_service().state = shared.policy
         restore_tokens = share_tokens(shared.tokens)
+        # a 2026-07-28 client's retry may reach any replica: it is carried to the one holding the call
+        await shared.rounds.start(server.round_trips.resume)
+        server.round_trips.relay = shared.rounds
 
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -135,6 +138,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                                  manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
                                  session_records=shared.sessions if shared is not None else None,
                                  extra_routes=routes, guarded_routes=observatory.routes)
+            inflight = _find_inflight(app)
+            if shared is not None and inflight is not None:  # the drain waits for calls resumed for other replicas
+                shared.rounds.hold = inflight.hold
             spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams,
                                    runtime.policy_service().stopping.set), "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 from ..observability.log import log_event
 from ..state.url import redact_state_url
 from .options import ServeOptions
+from .roundtrip import STATE_TTL
 
 if TYPE_CHECKING:
     from ..state.policy import RedisPolicyState
+    from ..state.rounds import RoundRelay
     from ..state.sessions import SessionRecords
     from ..state.tokens import RedisTokenStore
 
@@ -29,11 +31,13 @@ class SharedState:
     sessions: SessionRecords
     policy: RedisPolicyState  # approvals, rate-limit buckets, pauses (mcprt.policy.state.PolicyState)
     tokens: RedisTokenStore  # upstream OAuth tokens (mcprt.outbound.token_cache.SharedTokenStore)
+    rounds: RoundRelay  # 2026-07-28 input rounds resumed on the replica holding the call
 
     async def ping(self) -> object:
         return await self.client.ping()
 
     async def aclose(self) -> None:
+        await self.rounds.aclose()
         await self.policy.aclose()
         await self.client.aclose()
 
@@ -47,6 +51,7 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
         return None
     from ..state.policy import RedisPolicyState
     from ..state.redis_client import connect
+    from ..state.rounds import RoundRelay
     from ..state.sessions import SessionRecords
     from ..state.tokens import RedisTokenStore
 
@@ -62,4 +67,5 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
         sessions=SessionRecords(client, prefix=prefix, ttl=session_ttl),
         policy=policy,
         tokens=RedisTokenStore(client, prefix=prefix),
+        rounds=RoundRelay(client, prefix=prefix, ttl=STATE_TTL),
     )

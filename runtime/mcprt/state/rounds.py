@@ -1,0 +1,343 @@
+"""2026-07-28 input rounds across replicas: a retry that reaches a replica that does not hold the call.
+
+A proxied server's question to a 2026-07-28 client becomes an `InputRequiredResult`; the upstream
+call keeps running in the replica that started it (the *owner*, `server.roundtrip`), and the
+client's retry (`inputResponses` + `requestState`, MCP 2026-07-28 "multi round-trip requests") may
+reach any replica behind a round-robin balancer. This module carries such a retry to the owner:
+
+- **Who holds a state.** When the owner hands out a `requestState` it writes
+  `<prefix>round:<sha256(state)>` = its replica id, expiring with the state (`claim`). The state
+  itself stays an opaque 192-bit random handle: a client cannot forge one, and a tampered or
+  made-up state names no record, which answers exactly as an unknown state does today. This was
+  chosen over signing the owner's id into the state: no key has to be shared (and rotated) by
+  every replica, and a forged id cannot send a retry anywhere.
+- **Forwarding.** A replica that does not hold a state reads the record (one GET) and publishes the
+  client's answers and principal on the owner's channel `<prefix>rounds:<replica id>` (`forward`).
+  The owner resumes the call exactly as a local retry (the same principal check: another
+  principal's retry is refused and the call stays waiting for its own client) and publishes the
+  outcome — the final result or the next `InputRequiredResult` — on the sender's channel, keyed by
+  a random message id: an answer reaches only the request that asked for it.
+- **Bounded waits.** PUBLISH returns how many subscribers got the message: 0 means the owner's
+  process is gone (each replica subscribes while it serves), and so does its channel's subscriber
+  count (`PUBSUB NUMSUB`) dropping to 0 while waiting, checked every `LIVENESS_POLL` seconds:
+  either answers "the replica holding this call stopped; call the tool again". A wait never lasts
+  past the state's lifetime, and at most `MAX_WAITING` forwarded retries wait (and `MAX_WORKING`
+  resumed ones run) per replica.
+
+What the channel carries (the client's answers, the tool's result) is as sensitive as the rest of
+Redis (README, "Running several replicas"). `redis` is imported by the caller that built the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+from mcp.shared.exceptions import MCPError
+
+from ..contracts import ToolResult
+from ..errors import ToolCallError
+from ..identity.principal import Principal
+from ..observability.log import log_event
+from .redis_client import is_redis_error, unavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+LIVENESS_POLL = 1.0  # s between checks that the owner still listens while a forwarded retry waits
+MAX_WAITING = 1000  # forwarded retries waiting for their owner's answer, per replica
+MAX_WORKING = 1000  # retries forwarded to this replica being resumed at once
+RESUBSCRIBE_WAIT = 2.0  # s a forwarded retry waits for this replica's own channel to be back
+SEEN = 4096  # message ids remembered to drop a duplicate (a PUBLISH retried after a lost reply)
+
+# A resumed request's outcome: a tool's result, the next round, or a `prompts/get` / `resources/read`
+# result (a dict in wire form); a JSON-RPC error it raised (`MCPError`) travels as one too.
+Outcome = ToolResult | types.InputRequiredResult | dict[str, Any]
+Resume = Callable[[str, Principal | None, dict[str, Any]], Awaitable[Outcome]]
+
+OWNER_STOPPED = "the replica holding this call stopped; call the tool again"
+
+
+class RoundLost(ToolCallError):
+    """A forwarded retry got no outcome: its owner stopped, or the link to it broke (a tool error)."""
+
+
+class RoundRelay:
+    """One replica's end of the relay: it claims the states it hands out, forwards retries for
+    states another replica holds, and resumes retries forwarded to it (see the module docstring)."""
+
+    def __init__(self, client: Redis, *, prefix: str, ttl: float) -> None:
+        self.replica = secrets.token_hex(8)  # this process; a restarted replica is a new one
+        self._client = client
+        self._prefix = prefix
+        self._ttl_ms = int(ttl * 1000)
+        self._ttl = ttl
+        self._resume: Resume | None = None
+        # Counts a resumed call as work in progress (the HTTP drain waits for it); set by the server.
+        self.hold: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._working: dict[str, asyncio.Task[None]] = {}
+        self._seen: collections.deque[str] = collections.deque(maxlen=SEEN)
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    def _channel(self, replica: str) -> str:
+        return f"{self._prefix}rounds:{replica}"
+
+    def _record(self, state: str) -> str:
+        # A digest, not the state: the keys Redis keeps (and its backups) hold no usable state.
+        return f"{self._prefix}round:{hashlib.sha256(state.encode()).hexdigest()}"
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, resume: Resume, *, timeout: float = 5.0) -> None:
+        """Listen on this replica's channel, resuming forwarded retries with `resume`; returns once
+        subscribed (so a state this replica claims can be forwarded to it from then on)."""
+        self._resume = resume
+        if self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), timeout)
+        except TimeoutError:
+            log_event("round relay not subscribed yet: until it is, a retry for a call held here that reaches "
+                      "another replica is told this one stopped", logging.WARNING)
+
+    async def aclose(self) -> None:
+        tasks = [t for t in (self._listener, *self._working.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._listener = None
+        self._fail_waiting("this replica is stopping")
+
+    # --- owner side ---------------------------------------------------------------------------
+
+    async def claim(self, state: str) -> None:
+        """Record that this replica holds `state` (for as long as the state lives). A Redis failure
+        is logged, not raised: the state still works on a retry that reaches this replica."""
+        try:
+            await self._client.set(self._record(state), self.replica, px=self._ttl_ms)
+        except Exception as exc:
+            if not is_redis_error(exc):
+                raise
+            log_event("round not shared: a retry reaching another replica will not find it", logging.WARNING,
+                      error=str(unavailable(exc)))
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        lost = False
+        while True:
+            try:
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                try:
+                    await pubsub.subscribe(self._channel(self.replica))
+                    self._subscribed.set()
+                    backoff = 0.1
+                    if lost:
+                        lost = False
+                        log_event("round relay restored", logging.WARNING)
+                    async for message in pubsub.listen():
+                        self._on_message(message.get("data"))
+                finally:
+                    self._subscribed.clear()
+                    await pubsub.aclose()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away: what waited on this channel cannot be answered
+                if not lost:
+                    lost = True
+                    log_event("round relay lost; reconnecting", logging.WARNING, error=type(exc).__name__)
+                self._fail_waiting("the link to the shared state (Redis) broke while another replica resumed it")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _on_message(self, data: Any) -> None:
+        try:
+            message = json.loads(data)
+            kind, message_id = message["op"], str(message["id"])
+        except (TypeError, ValueError, KeyError):
+            log_event("round relay message ignored: not one mcprt sends", logging.WARNING)
+            return
+        if kind == "outcome":
+            future = self._waiting.get(message_id)
+            if future is not None and not future.done():
+                future.set_result(message)
+        elif kind == "resume":
+            if message_id in self._seen:
+                return  # a PUBLISH retried by the client library: resumed once already
+            self._seen.append(message_id)
+            self._working[message_id] = asyncio.get_running_loop().create_task(self._serve(message))
+        elif kind == "cancel":  # the client of the forwarded retry gave up: so does the call
+            task = self._working.get(message_id)
+            if task is not None:
+                task.cancel()
+
+    async def _serve(self, message: dict[str, Any]) -> None:
+        message_id, sender = str(message["id"]), str(message.get("from"))
+        try:
+            with self.hold():
+                await self._answer(message_id, sender, message)
+        except asyncio.CancelledError:
+            pass  # cancelled by the sender (its client left) or by this replica stopping
+        except Exception as exc:  # noqa: BLE001 - Redis failed past its retries: the sender's own checks meet it too
+            log_event("forwarded round not answered", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._working.pop(message_id, None)
+
+    async def _answer(self, message_id: str, sender: str, message: dict[str, Any]) -> None:
+        try:
+            if len(self._working) > MAX_WORKING or self._resume is None:
+                answer: dict[str, Any] = {"error": "too many calls are being resumed on the replica holding "
+                                                   "this one; call the tool again"}
+            else:
+                try:
+                    outcome = await self._resume(str(message["state"]), _principal_from(message.get("principal")),
+                                                 dict(message.get("responses") or {}))
+                    answer = {"result": _encode(outcome)}
+                except MCPError as exc:  # another principal's retry, a capability the client lacks: its error
+                    answer = {"rpc_error": exc.error.model_dump(mode="json", exclude_none=True)}
+            payload = json.dumps({"op": "outcome", "id": message_id, **answer}, default=str)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - answered, so the sender does not wait in vain
+            log_event("forwarded round failed", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+            payload = json.dumps({"op": "outcome", "id": message_id, "error": (
+                f"the replica holding this call could not resume it ({type(exc).__name__}); call the tool again")})
+        log_event("round resumed for another replica", logging.DEBUG, sender=sender)
+        if not await self._client.publish(self._channel(sender), payload):
+            # the sender stopped (or is reconnecting, and then fails its waits itself)
+            log_event("forwarded round's outcome reached no replica", logging.WARNING, sender=sender)
+
+    # --- receiving side -----------------------------------------------------------------------
+
+    async def forward(self, state: str, principal: Principal | None, responses: dict[str, Any]) -> Outcome | None:
+        """The outcome of resuming `state` on the replica holding it, or None when no replica does
+        (unknown, expired or tampered with: the caller answers as for an unknown state).
+
+        Raises `RoundLost` when the owner stopped (or stops while resuming), `StateUnavailable`
+        when Redis does not answer, and the owner's `MCPError` (another principal's retry: -32602; a
+        capability the client lacks: -32021). Cancelling this (the client left) cancels the resumed call.
+        """
+        try:
+            owner = await self._client.get(self._record(state))
+        except Exception as exc:
+            if is_redis_error(exc):
+                raise unavailable(exc) from None
+            raise
+        if owner is None or owner.decode() == self.replica:
+            return None  # (ours but no longer in memory: consumed or expired)
+        owner_id = owner.decode()
+        if len(self._waiting) >= MAX_WAITING:
+            raise RoundLost("too many retries are waiting for other replicas here; try again shortly")
+        if not self._subscribed.is_set():  # the owner's answer could not reach this replica
+            try:
+                await asyncio.wait_for(self._subscribed.wait(), RESUBSCRIBE_WAIT)
+            except TimeoutError:
+                raise RoundLost("the link to the shared state (Redis) is being restored; call the tool again "
+                                "shortly") from None
+        message_id = secrets.token_hex(12)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[message_id] = future  # before publishing: a fast owner answers at once
+        sent = False
+        try:
+            message = {"op": "resume", "id": message_id, "from": self.replica, "state": state,
+                       "principal": _principal_wire(principal), "responses": responses}
+            if not await self._publish(owner_id, json.dumps(message, default=str)):
+                raise RoundLost(OWNER_STOPPED)
+            sent = True
+            log_event("round forwarded to the replica holding the call", logging.DEBUG, owner=owner_id)
+            answer = await self._until_answered(future, owner_id)
+        except asyncio.CancelledError:
+            if sent:
+                await self._cancel_quietly(owner_id, message_id)
+            raise
+        finally:
+            self._waiting.pop(message_id, None)
+        if "error" in answer:
+            raise RoundLost(str(answer["error"]))
+        if "rpc_error" in answer:
+            raise MCPError.from_error_data(types.ErrorData.model_validate(answer["rpc_error"]))
+        return _decode(answer["result"])
+
+    async def _until_answered(self, future: asyncio.Future[dict[str, Any]], owner: str) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._ttl  # a fence only: the owner's own call is bounded sooner
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=LIVENESS_POLL)
+            if done:
+                return future.result()
+            if not await self._listening(owner):
+                raise RoundLost(OWNER_STOPPED)
+            if loop.time() > deadline:
+                raise RoundLost("the replica holding this call gave no answer in time; call the tool again")
+
+    async def _publish(self, owner: str, message: str) -> bool:
+        try:
+            return int(await self._client.publish(self._channel(owner), message)) > 0
+        except Exception as exc:
+            if is_redis_error(exc):
+                raise unavailable(exc) from None
+            raise
+
+    async def _listening(self, owner: str) -> bool:
+        try:
+            counts = await self._client.pubsub_numsub(self._channel(owner))
+        except Exception as exc:
+            if is_redis_error(exc):
+                raise unavailable(exc) from None
+            raise
+        return any(int(count) > 0 for _, count in counts)
+
+    async def _cancel_quietly(self, owner: str, message_id: str) -> None:
+        try:
+            await self._client.publish(self._channel(owner), json.dumps({"op": "cancel", "id": message_id}))
+        except Exception as exc:  # noqa: BLE001 - the owner's call then ends with its own state's expiry
+            log_event("forwarded round not cancelled", logging.DEBUG, error=type(exc).__name__)
+
+    def _fail_waiting(self, why: str) -> None:
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_result({"error": f"{why}; call the tool again"})
+
+
+def _principal_wire(principal: Principal | None) -> dict[str, Any] | None:
+    if principal is None:
+        return None
+    return {"subject": principal.subject, "kind": principal.kind, "client_id": principal.client_id,
+            "scopes": sorted(principal.scopes), "claims": dict(principal.claims)}
+
+
+def _principal_from(wire: Mapping[str, Any] | None) -> Principal | None:
+    """The sender's principal as it authenticated it (compared with the call's own by the owner; the
+    access token never travels: the resumed call keeps the one it started with)."""
+    if wire is None:
+        return None
+    return Principal(wire["subject"], wire["kind"], wire.get("client_id"), frozenset(wire.get("scopes") or ()),
+                     MappingProxyType(dict(wire.get("claims") or {})))
+
+
+def _encode(outcome: Outcome) -> dict[str, Any]:
+    if isinstance(outcome, types.InputRequiredResult):
+        return {"input_required": outcome.model_dump(by_alias=True, mode="json", exclude_none=True)}
+    if isinstance(outcome, ToolResult):
+        return {"tool_result": dataclasses.asdict(outcome)}
+    return {"wire": dict(outcome)}  # prompts/get, resources/read: already in wire form
+
+
+def _decode(wire: Mapping[str, Any]) -> Outcome:
+    if "input_required" in wire:
+        return types.InputRequiredResult.model_validate(wire["input_required"], by_name=False)
+    if "wire" in wire:
+        return dict(wire["wire"])
+    return ToolResult(**wire["tool_result"])

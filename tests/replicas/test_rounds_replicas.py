@@ -1,0 +1,293 @@
+"""2026-07-28 input rounds behind a real HAProxy (round robin, no stickiness) over replicas sharing a
+real Redis: a proxied server's question comes back as an InputRequiredResult from the replica that
+runs the call (the owner), and the client's retry reaches whichever replica the balancer picks.
+
+The client here is a 2026-07-28 client speaking raw JSON-RPC over httpx, so every request's replica
+is known (HAProxy's `X-Served-By` header, see tests/support/components.py): the tests check that the
+retries did land on replicas that do not hold the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.components import HAProxy, Redis, haproxy, redis_server, stop_process
+from tests.support.everything import command_source, write_manifest
+from tests.support.modern_client import META, Answer, answering, post_call, responses_to
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http
+
+pytestmark = pytest.mark.xdist_group("replicas")  # one cluster at a time, not one per worker
+
+ALICE, BOT = "alice-rounds-token", "bot-rounds-token"
+SERVER = 'server:\n  name: rounds-test\n  auth: {tokens: {alice: "${ALICE_TOKEN}", bot: "${BOT_TOKEN}"}}\n'
+OWNER_STOPPED = "the replica holding this call stopped; call the tool again"
+UNKNOWN = "Invalid or expired requestState; send the request again without it"
+INVALID_PARAMS, SERVER_ERROR = -32602, -32000  # JSON-RPC error codes (the retry's state / the server)
+
+
+def refused(answer: Answer, code: int) -> str:
+    """The message of the JSON-RPC error `answer` carries, which must have `code`."""
+    assert answer.error is not None and answer.error["code"] == code, answer
+    return str(answer.error["message"])
+
+
+@dataclass
+class Cluster:
+    redis: Redis
+    replicas: list[UpProcess]
+    balancer: HAProxy
+
+    def replica(self, served_by: str) -> UpProcess:
+        return self.replicas[int(served_by.removeprefix("r"))]  # HAProxy's names follow the backends' order
+
+
+@contextmanager
+def started(folder: Path, count: int) -> Iterator[Cluster]:
+    """Redis, `count` replicas proxying the everything fixture (stdio), HAProxy in front."""
+    manifest = write_manifest(folder, command_source("fx", "--features", "tools,rounds"), server=SERVER)
+    with ExitStack() as stack:
+        redis = stack.enter_context(redis_server(folder))
+        env = child_env(MCPRT_STATE_URL=redis.url, ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)
+        replicas = [stack.enter_context(mcprt_http(manifest, "--no-reload", env=env, startup_timeout=60))
+                    for _ in range(count)]
+        ports = [int(r.url.split(":")[2].split("/")[0]) for r in replicas]
+        yield Cluster(redis, replicas, stack.enter_context(haproxy(folder, ports)))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with started(tmp_path_factory.mktemp("rounds"), 3) as running:
+        yield running
+
+
+@dataclass
+class Call:
+    """One tool call done in rounds: the replica of every request, in order."""
+
+    result: dict[str, Any]
+    served_by: list[str] = field(default_factory=list)
+
+    @property
+    def owner(self) -> str:
+        return self.served_by[0]  # the replica the call started on holds it for all its rounds
+
+    @property
+    def retries_elsewhere(self) -> int:
+        return sum(1 for replica in self.served_by[1:] if replica != self.owner)
+
+
+async def post(http: httpx.AsyncClient, url: str, token: str, name: str, params: dict[str, Any]) -> Answer:
+    answer = await post_call(http, url, name, params, token)
+    assert answer.served_by is not None, "HAProxy names the replica that answered"
+    return answer
+
+
+async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> None:
+    """Send cheap requests until one lands on `replica`: round robin sends the next one elsewhere."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "server/discover",
+               "Authorization": f"Bearer {ALICE}"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": META}}
+    for _ in range(10):
+        response = await http.post(url, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        if response.headers["x-served-by"] == replica:
+            return
+    raise AssertionError(f"round robin never reached {replica}")
+
+
+async def call_in_rounds(http: httpx.AsyncClient, url: str, name: str, arguments: dict[str, Any], *,
+                         token: str = ALICE, answer: Callable[[dict[str, Any]], dict[str, Any]] = answering,
+                         via_balancer: bool = True) -> Call:
+    send = post if via_balancer else lambda http, url, token, name, params: post_call(http, url, name, params, token)
+    first = await send(http, url, token, name, {"arguments": arguments})
+    call = Call(first.result, [first.served_by or url])
+    for _ in range(10):  # a bound on rounds, far above what the fixture asks
+        if call.result.get("resultType") != "input_required":
+            return call
+        responses = {key: answer(request) for key, request in call.result["inputRequests"].items()}
+        retry = await send(http, url, token, name, {"arguments": arguments, "inputResponses": responses,
+                                                    "requestState": call.result["requestState"]})
+        call.result = retry.result
+        call.served_by.append(retry.served_by or url)
+    raise AssertionError(f"no final result after 10 rounds: {call}")
+
+
+def text(result: dict[str, Any]) -> str:
+    return "".join(block["text"] for block in result["content"] if block["type"] == "text")
+
+
+EXPECTED = {
+    ("test_elicitation", "Who are you?"): 'User response: action=accept, content={"username": "ada", "email": '
+                                          '"ada@example.com"}',
+    ("test_sampling", "2+2?"): "LLM response: answer to 2+2?",
+    ("test_roots", None): '["file:///work/project"]',
+}
+
+
+async def test_every_round_succeeds_when_retries_land_on_replicas_that_do_not_hold_the_call(cluster: Cluster) -> None:
+    crossed: dict[str, int] = {}
+    async with httpx.AsyncClient(timeout=60) as http:
+        for _ in range(3):  # until every tool had a retry served by a replica other than its owner
+            for (name, value), expected in EXPECTED.items():
+                arguments = {} if value is None else {"message" if name == "test_elicitation" else "prompt": value}
+                call = await call_in_rounds(http, cluster.balancer.url(), name, arguments)
+                assert not call.result.get("isError"), call
+                assert text(call.result) == expected
+                assert len(call.served_by) >= 2, "the fixture's tools ask the client once"
+                crossed[name] = crossed.get(name, 0) + call.retries_elsewhere
+            if all(crossed.get(name, 0) for name, _ in EXPECTED):
+                break
+    assert all(crossed.get(name, 0) for name, _ in EXPECTED), crossed
+
+
+async def test_the_sdk_client_in_2026_mode_gets_every_answer_through_round_robin(cluster: Cluster) -> None:
+    """The SDK's own 2026-07-28 client answers InputRequiredResult rounds by itself; behind round robin
+    its retries reach the other replicas (one client: consecutive requests go to the next replica)."""
+    from tests.proxy.test_proxy_relay import CALLBACKS, exercise
+
+    async with http_client(cluster.balancer.url(), mode="auto", token=BOT, **CALLBACKS) as client:
+        assert client.protocol_version == "2026-07-28"
+        for _ in range(2):
+            await exercise(client)
+
+
+async def test_a_call_asking_twice_goes_on_over_three_replicas_and_runs_on_its_owner_only(cluster: Cluster) -> None:
+    """The second question comes back through the replica the first retry reached; the call itself
+    (and its log line, its shaping, its metrics) stays on the replica it started on."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        call = await call_in_rounds(http, cluster.balancer.url(), "test_two_questions", {})
+    assert not call.result.get("isError"), call
+    assert text(call.result) == "ada works in file:///work/project"
+    assert len(call.served_by) == 3 and call.retries_elsewhere == 2, call.served_by
+    owner = cluster.replica(call.owner)
+    owner.wait_log("call tool=test_two_questions")
+    others = [r for r in cluster.replicas if r is not owner]
+    assert all("tool=test_two_questions" not in r.log() for r in others)
+
+
+async def test_a_state_is_refused_to_another_principal_and_to_a_tampered_copy(cluster: Cluster) -> None:
+    url = cluster.balancer.url()
+    arguments = {"message": "Who are you?"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        first = await post(http, url, ALICE, "test_elicitation", {"arguments": arguments})
+        assert first.result["resultType"] == "input_required", first
+        state = first.result["requestState"]
+        responses = responses_to(first.result)
+        retry = {"arguments": arguments, "inputResponses": responses}
+
+        stolen = await post(http, url, BOT, "test_elicitation", {**retry, "requestState": state})
+        assert stolen.served_by != first.served_by, "round robin: another replica than the owner"
+        assert refused(stolen, INVALID_PARAMS) == UNKNOWN, stolen
+
+        tampered = state[:-1] + ("A" if state[-1] != "A" else "B")
+        forged = await post(http, url, ALICE, "test_elicitation", {**retry, "requestState": tampered})
+        assert refused(forged, INVALID_PARAMS) == UNKNOWN, forged
+
+        # Neither touched alice's call: her own retry, on another replica than the owner, completes it.
+        await until_next_is_not(http, url, first.served_by)
+        done = await post(http, url, ALICE, "test_elicitation", {**retry, "requestState": state})
+        assert done.served_by != first.served_by
+        assert not done.result.get("isError"), done
+        assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")]
+
+
+async def test_a_retry_for_a_replica_that_died_between_rounds_is_a_clear_error(tmp_path: Path) -> None:
+    with started(tmp_path, 2) as running:
+        url = running.balancer.url()
+        async with httpx.AsyncClient(timeout=60) as http:
+            first = await post(http, url, ALICE, "test_roots", {"arguments": {}})
+            assert first.result["resultType"] == "input_required", first
+            owner = running.replica(first.served_by)
+            owner.process.send_signal(signal.SIGKILL)  # no drain, no goodbye: a crash
+            owner.process.wait(10)
+            responses = responses_to(first.result)
+            retry = await post(http, url, ALICE, "test_roots", {
+                "arguments": {}, "inputResponses": responses, "requestState": first.result["requestState"]})
+            assert retry.served_by != first.served_by
+            assert refused(retry, SERVER_ERROR) == OWNER_STOPPED, retry
+            # Calling again, as told, works on the replica left.
+            again = await call_in_rounds(http, url, "test_roots", {})
+            assert text(again.result) == '["file:///work/project"]'
+
+
+async def test_an_owner_that_dies_while_a_forwarded_retry_runs_ends_the_wait_with_a_clear_error(
+        tmp_path: Path) -> None:
+    marker = tmp_path / "answered"
+    arguments = {"seconds": 30, "marker": str(marker)}
+    with started(tmp_path, 2) as running:
+        url = running.balancer.url()
+        async with httpx.AsyncClient(timeout=60) as http:
+            first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
+            assert first.result["resultType"] == "input_required", first
+            owner = running.replica(first.served_by)
+            responses = responses_to(first.result)
+            retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
+                "arguments": arguments, "inputResponses": responses, "requestState": first.result["requestState"]}))
+            deadline = time.monotonic() + 30
+            while not marker.exists():  # the owner resumed the call: the upstream has the answer
+                assert time.monotonic() < deadline and not retry.done(), retry
+                await asyncio.sleep(0.05)
+            assert json.loads(marker.read_text()) == {"username": "ada", "email": "ada@example.com"}
+            owner.process.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            answer = await asyncio.wait_for(retry, 30)
+            assert answer.served_by != first.served_by
+            assert refused(answer, SERVER_ERROR) == OWNER_STOPPED, answer
+            assert time.monotonic() - killed < 15, "the waiting replica notices a dead owner within seconds"
+
+
+async def test_an_owner_told_to_stop_finishes_the_call_it_resumes_for_another_replica_first(tmp_path: Path) -> None:
+    """SIGTERM drains: the calls a replica resumed for another replica's retry count as in flight, so
+    the answer still reaches the client (was: the process exited under it)."""
+    marker = tmp_path / "answered"
+    arguments = {"seconds": 3, "marker": str(marker)}
+    with started(tmp_path, 2) as running:
+        url = running.balancer.url()
+        async with httpx.AsyncClient(timeout=60) as http:
+            first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
+            owner = running.replica(first.served_by)
+            retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
+                "arguments": arguments, "inputResponses": responses_to(first.result),
+                "requestState": first.result["requestState"]}))
+            deadline = time.monotonic() + 30
+            while not marker.exists():
+                assert time.monotonic() < deadline and not retry.done(), retry
+                await asyncio.sleep(0.05)
+            owner.signal(signal.SIGTERM)
+            answer = await asyncio.wait_for(retry, 30)
+            assert answer.served_by != first.served_by
+            assert not answer.result.get("isError") and text(answer.result) == "waited", answer
+            assert owner.process.wait(30) == 0
+
+
+async def test_with_redis_down_a_retry_elsewhere_says_so_and_the_holder_still_serves_its_calls(tmp_path: Path) -> None:
+    with started(tmp_path, 2) as running:
+        holder, other = running.replicas
+        async with httpx.AsyncClient(timeout=60) as http:
+            first = await post_call(http, holder.url, "test_elicitation", {"arguments": {"message": "Who are you?"}},
+                                    ALICE)
+            assert first.result["resultType"] == "input_required", first
+            stop_process(running.redis.process)
+            retry = {"arguments": {"message": "Who are you?"}, "inputResponses": responses_to(first.result),
+                     "requestState": first.result["requestState"]}
+            elsewhere = await post_call(http, other.url, "test_elicitation", retry, ALICE)
+            assert refused(elsewhere, SERVER_ERROR).startswith("shared state (Redis) is unavailable: "), elsewhere
+            # Nothing was lost: the retry that reaches the holder completes the call ...
+            done = await post_call(http, holder.url, "test_elicitation", retry, ALICE)
+            assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")], done
+            # ... and a new call's rounds work there too (the state is not shared, and says nothing of it).
+            again = await call_in_rounds(http, holder.url, "test_roots", {}, via_balancer=False)
+            assert text(again.result) == '["file:///work/project"]'
+        holder.wait_log("round not shared: a retry reaching another replica will not find it")
