@@ -53,9 +53,9 @@ class Cluster:
 
 
 @contextmanager
-def started(folder: Path, count: int) -> Iterator[Cluster]:
-    """Redis, `count` replicas proxying the everything fixture (stdio), HAProxy in front."""
-    manifest = write_manifest(folder, command_source("fx", "--features", "tools,rounds"), server=SERVER)
+def started(folder: Path, count: int, features: str = "tools,rounds") -> Iterator[Cluster]:
+    """Redis, `count` replicas proxying the everything fixture (stdio, with `features`), HAProxy in front."""
+    manifest = write_manifest(folder, command_source("fx", "--features", features), server=SERVER)
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(folder))
         env = child_env(MCPRT_STATE_URL=redis.url, ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)
@@ -291,3 +291,34 @@ async def test_with_redis_down_a_retry_elsewhere_says_so_and_the_holder_still_se
             again = await call_in_rounds(http, holder.url, "test_roots", {}, via_balancer=False)
             assert text(again.result) == '["file:///work/project"]'
         holder.wait_log("round not shared: a retry reaching another replica will not find it")
+
+
+async def test_a_prompt_asking_in_rounds_is_resumed_on_its_owner_from_another_replica(tmp_path: Path) -> None:
+    """`prompts/get` rounds cross replicas as tool calls do: the owner's result (a prompt, not a tool
+    result) comes back through the relay unchanged."""
+    name = "test_input_required_result_prompt"
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "prompts/get", "MCP-Name": name,
+               "Authorization": f"Bearer {ALICE}"}
+
+    async def get_prompt(http: httpx.AsyncClient, url: str, extra: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        body = {"jsonrpc": "2.0", "id": 7, "method": "prompts/get", "params": {"name": name, **extra, "_meta": META}}
+        response = await http.post(url, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        text = response.text
+        message = json.loads(text[text.index("{"):])
+        assert "result" in message, message
+        return message["result"], response.headers["x-served-by"]
+
+    with started(tmp_path, 2, features="tools,prompts,rounds") as running:
+        url = running.balancer.url()
+        async with httpx.AsyncClient(timeout=60) as http:
+            asked, owner = await get_prompt(http, url, {})
+            assert asked["resultType"] == "input_required", asked
+            key = next(iter(asked["inputRequests"]))
+            await until_next_is_not(http, url, owner)
+            done, served_by = await get_prompt(http, url, {
+                "inputResponses": {key: {"action": "accept", "content": {"context": "release notes"}}},
+                "requestState": asked["requestState"]})
+    assert served_by != owner
+    assert done["messages"][0]["content"]["text"] == "Use this context: release notes", done
