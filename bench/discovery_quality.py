@@ -33,6 +33,7 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' tables and spec fetchers
+from discovery import latencies  # noqa: E402 - bench/discovery.py: per query, the median of repeated searches (ms)
 BEFORE = "387ea75"  # main before this change: the ranking the evaluation set was measured on first
 
 
@@ -97,16 +98,6 @@ def rate(found: list[int | None], top: int) -> str:
     return f"{hits}/{len(found)} ({100 * hits / len(found):.0f}%)"
 
 
-def search_times(index, queries: list[str], repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
-    out = []
-    for query in queries:
-        runs = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            index.search(query, limit=8)
-            runs.append(time.perf_counter() - started)
-        out.append(statistics.median(runs) * 1000)
-    return out
 
 
 def main() -> None:
@@ -144,7 +135,7 @@ def main() -> None:
             started = time.perf_counter()
             indexes[name] = module.SearchIndex(github)
             builds[name].append((time.perf_counter() - started) * 1000)
-            times = sorted(search_times(indexes[name], queries, args.repeat))
+            times = sorted(latencies(indexes[name], queries, args.repeat))
             medians[name].append(statistics.median(times))
             p95s[name].append(times[int(0.95 * (len(times) - 1))])
     found = {}

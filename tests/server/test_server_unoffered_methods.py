@@ -10,7 +10,6 @@ both protocol eras, with our own raw 2026-07-28 requests and the SDK's handshake
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
