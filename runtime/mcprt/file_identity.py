@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 Identity = tuple[int, ...]  # () when not settled: never equal to a file's identity
 
@@ -30,11 +29,3 @@ def settled_identity(before: os.stat_result, after: os.stat_result) -> Identity:
     file again next time) when it was written while being read, or within the last second."""
     settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > SETTLE_NS
     return identity(after) if settled and identity(before) == identity(after) else ()
-
-
-def identity_of(path: Path) -> Identity | None:
-    """`path`'s identity now (None when it is missing or cannot be stat'ed)."""
-    try:
-        return identity(os.stat(path))
-    except OSError:
-        return None

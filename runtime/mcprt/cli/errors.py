@@ -55,7 +55,6 @@ class _Report:
     is still reported as JSON)."""
 
     def __init__(self, serving: bool) -> None:
-        self.serving = serving
         self._json: bool | None = None if serving else False
 
     @property

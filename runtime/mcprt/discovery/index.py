@@ -186,11 +186,6 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self.tools)
 
-    def query_terms(self, query: str) -> dict[str, float]:
-        """Each distinct query term with its weight; unknown words fall back to prefix or spelling matches."""
-        weights, boosts, _ = self._analyse(query)
-        return {**boosts, **weights}
-
     def _analyse(self, query: str) -> tuple[dict[str, float], dict[str, float], bool]:
         """The query's weighted terms; the terms its form implies (they only raise tools the words found:
         an implied "list" alone is no evidence, and skipping its long posting list keeps questions
@@ -206,11 +201,12 @@ class SearchIndex:
         if not weights:
             return weights, {}, False
         form = query_form(query)
-        reading = form.question is not None and not ACTIONS & set(words)
+        actionless = not ACTIONS & set(words)
+        reading = form.question is not None and actionless
         implied: dict[str, float] = {}
         if reading:
             implied.update(IMPLIED_READ[form.question])  # type: ignore[index]
-        elif not ACTIONS & set(words):
+        elif actionless:
             # "fork a repository", "comment on an issue": no action word, so the noun is used as a verb
             implied["creat"] = IMPLIED_CREATE_WEIGHT
         if form.people:

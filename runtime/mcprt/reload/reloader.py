@@ -485,8 +485,6 @@ async def _reached(fanout: asyncio.Task[Any] | None) -> dict[str, int | str]:
         return {"sessions_notified": 0, "listen_streams_notified": 0}
     try:
         reached = await asyncio.wait_for(asyncio.shield(fanout), NOTIFIED_WAIT_SECONDS)
-    except asyncio.CancelledError:
-        raise
     except Exception:  # TimeoutError (still sending), or the fan-out itself failed
         return {"sessions_notified": "pending", "listen_streams_notified": "pending"}
     return {"sessions_notified": reached.sessions, "listen_streams_notified": reached.listen_streams}

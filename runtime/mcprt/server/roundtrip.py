@@ -185,9 +185,7 @@ class RoundTrips:
             return _outcome(pending)
         questions = [asked.result()]
         try:
-            while True:  # the questions asked together with this one
-                while not pending.asks.empty():
-                    questions.append(pending.asks.get_nowait())
+            while True:  # the questions asked together with this one (a queued one is taken at once)
                 try:
                     questions.append(await asyncio.wait_for(pending.asks.get(), BATCH_WINDOW))
                 except asyncio.TimeoutError:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
 from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
-from .redis_client import is_redis_error, unavailable
+from .redis_client import guarded
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -77,14 +77,6 @@ class RedisPolicyState:
     def _k(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
 
-    async def _guard(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except Exception as exc:
-            if is_redis_error(exc):
-                raise unavailable(exc) from None
-            raise
-
     # --- pub/sub ------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -127,18 +119,18 @@ class RedisPolicyState:
             asyncio.get_running_loop().create_task(self._read_pauses_quietly())
 
     async def _publish(self, message: str) -> None:
-        await self._guard(self._client.publish(self._channel, message))
+        await guarded(self._client.publish(self._channel, message))
 
     # --- rate limits --------------------------------------------------------------------------
 
     async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
-        allowed, retry_ms = await self._guard(self._take(keys=[self._k("bucket", key)], args=[rate, burst]))
+        allowed, retry_ms = await guarded(self._take(keys=[self._k("bucket", key)], args=[rate, burst]))
         return bool(allowed), float(retry_ms) / 1000.0
 
     # --- approvals ----------------------------------------------------------------------------
 
     async def _load(self, approval_id: str) -> ApprovalRequest | None:
-        raw = await self._guard(self._client.get(self._k("approval", approval_id)))
+        raw = await guarded(self._client.get(self._k("approval", approval_id)))
         return None if raw is None else ApprovalRequest.from_json(json.loads(raw))
 
     def _ttl_ms(self, request: ApprovalRequest) -> int:
@@ -165,14 +157,14 @@ class RedisPolicyState:
             pipe.zadd(self._k("approvals"), {request.id: request.created})
             result.append(request)
 
-        await self._guard(self._client.transaction(create, key_ref))
+        await guarded(self._client.transaction(create, key_ref))
         return result[-1]
 
     async def approval_get(self, approval_id: str) -> ApprovalRequest | None:
         return await self._load(approval_id)
 
     async def approval_find(self, key: str) -> ApprovalRequest | None:
-        approval_id = await self._guard(self._client.get(self._k("approval-key", key)))
+        approval_id = await guarded(self._client.get(self._k("approval-key", key)))
         if approval_id is None:
             return None
         request = await self._load(approval_id.decode())
@@ -182,13 +174,13 @@ class RedisPolicyState:
         """Every stored request (expired ones too, for KEEP_AFTER_EXPIRY), oldest first; ids whose
         record Redis already dropped leave the index."""
         index = self._k("approvals")
-        ids = [i.decode() for i in await self._guard(self._client.zrange(index, 0, -1))]
+        ids = [i.decode() for i in await guarded(self._client.zrange(index, 0, -1))]
         if not ids:
             return []
-        raws = await self._guard(self._client.mget([self._k("approval", i) for i in ids]))
+        raws = await guarded(self._client.mget([self._k("approval", i) for i in ids]))
         gone = [i for i, raw in zip(ids, raws) if raw is None]
         if gone:
-            await self._guard(self._client.zrem(index, *gone))
+            await guarded(self._client.zrem(index, *gone))
         return [ApprovalRequest.from_json(json.loads(raw)) for raw in raws if raw is not None]
 
     async def approval_list(self, *, pending_only: bool = True) -> list[ApprovalRequest]:
@@ -218,7 +210,7 @@ class RedisPolicyState:
             result.append(request)
             changed.append(request.status != before)
 
-        await self._guard(self._client.transaction(decide, record_key))
+        await guarded(self._client.transaction(decide, record_key))
         request = result[-1]
         if request is not None and changed and changed[-1]:
             await self._publish(f"approval {approval_id}")
@@ -237,7 +229,7 @@ class RedisPolicyState:
                 continue
             self._expiry_tried.add(request.id)
             # Outlives the record (kept KEEP_AFTER_EXPIRY past `expires`), so no replica claims it twice.
-            won = await self._guard(self._client.set(self._k("approval-expired", request.id), "1", nx=True,
+            won = await guarded(self._client.set(self._k("approval-expired", request.id), "1", nx=True,
                                                      px=2 * KEEP_AFTER_EXPIRY * 1000))
             if won:
                 claimed.append(request)
@@ -268,7 +260,7 @@ class RedisPolicyState:
     # --- pauses -------------------------------------------------------------------------------
 
     async def _read_pauses(self) -> None:
-        raw = await self._guard(self._client.hgetall(self._k("pauses")))
+        raw = await guarded(self._client.hgetall(self._k("pauses")))
         self._pauses = {k.decode(): json.loads(v) for k, v in raw.items()}
         self._pauses_read = time.monotonic()
 
@@ -281,9 +273,9 @@ class RedisPolicyState:
     async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
         if paused:
             info = {"by": by, "since": time.time(), "reason": reason}
-            await self._guard(self._client.hset(self._k("pauses"), target, json.dumps(info)))
+            await guarded(self._client.hset(self._k("pauses"), target, json.dumps(info)))
         else:
-            await self._guard(self._client.hdel(self._k("pauses"), target))
+            await guarded(self._client.hdel(self._k("pauses"), target))
         await self._read_pauses()
         await self._publish("pauses changed")
 

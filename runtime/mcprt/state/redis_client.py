@@ -74,3 +74,14 @@ def is_redis_error(exc: BaseException) -> bool:
 def _reason(exc: Any) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:200]
+
+
+async def guarded(awaitable: Any) -> Any:
+    """`await awaitable`, a Redis failure raised as `StateUnavailable` (a tool error naming the shared
+    state, never the URL's password); any other exception as it is."""
+    try:
+        return await awaitable
+    except Exception as exc:
+        if is_redis_error(exc):
+            raise unavailable(exc) from None
+        raise

@@ -50,7 +50,7 @@ from ..contracts import ToolResult
 from ..errors import ToolCallError
 from ..identity.principal import Principal
 from ..observability.log import log_event
-from .redis_client import is_redis_error, unavailable
+from .redis_client import guarded, is_redis_error, unavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -229,12 +229,7 @@ class RoundRelay:
         when Redis does not answer, and the owner's `MCPError` (another principal's retry: -32602; a
         capability the client lacks: -32021). Cancelling this (the client left) cancels the resumed call.
         """
-        try:
-            owner = await self._client.get(self._record(state))
-        except Exception as exc:
-            if is_redis_error(exc):
-                raise unavailable(exc) from None
-            raise
+        owner = await guarded(self._client.get(self._record(state)))
         if owner is None or owner.decode() == self.replica:
             return None  # (ours but no longer in memory: consumed or expired)
         owner_id = owner.decode()
@@ -283,20 +278,10 @@ class RoundRelay:
                 raise RoundLost("the replica holding this call gave no answer in time; call the tool again")
 
     async def _publish(self, owner: str, message: str) -> bool:
-        try:
-            return int(await self._client.publish(self._channel(owner), message)) > 0
-        except Exception as exc:
-            if is_redis_error(exc):
-                raise unavailable(exc) from None
-            raise
+        return int(await guarded(self._client.publish(self._channel(owner), message))) > 0
 
     async def _listening(self, owner: str) -> bool:
-        try:
-            counts = await self._client.pubsub_numsub(self._channel(owner))
-        except Exception as exc:
-            if is_redis_error(exc):
-                raise unavailable(exc) from None
-            raise
+        counts = await guarded(self._client.pubsub_numsub(self._channel(owner)))
         return any(int(count) > 0 for _, count in counts)
 
     async def _cancel_quietly(self, owner: str, message_id: str) -> None:
@@ -312,10 +297,7 @@ class RoundRelay:
 
 
 def _principal_wire(principal: Principal | None) -> dict[str, Any] | None:
-    if principal is None:
-        return None
-    return {"subject": principal.subject, "kind": principal.kind, "client_id": principal.client_id,
-            "scopes": sorted(principal.scopes), "claims": dict(principal.claims)}
+    return None if principal is None else principal.as_template_context()
 
 
 def _principal_from(wire: Mapping[str, Any] | None) -> Principal | None:
@@ -323,7 +305,7 @@ def _principal_from(wire: Mapping[str, Any] | None) -> Principal | None:
     access token never travels: the resumed call keeps the one it started with)."""
     if wire is None:
         return None
-    return Principal(wire["subject"], wire["kind"], wire.get("client_id"), frozenset(wire.get("scopes") or ()),
+    return Principal(wire["sub"], wire["kind"], wire.get("client_id"), frozenset(wire.get("scopes") or ()),
                      MappingProxyType(dict(wire.get("claims") or {})))
 
 

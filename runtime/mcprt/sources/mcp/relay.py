@@ -65,7 +65,7 @@ class Relay:
             first = getattr(self._in_flight[0], "principal", None)
             one_principal = first is not None and all(getattr(peer, "principal", None) == first
                                                       for peer in self._in_flight)
-            if len(asking) == 1 and asking[0] is not None and one_principal:
+            if len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
                 return asking[0]
             raise RelayError(f"source '{self.source}' has several calls in progress and this transport does not say "
                              "which one asks; mcprt relays server→client requests over stdio only while one call runs")
