@@ -91,14 +91,17 @@ class RedisPolicyState:
         while True:
             try:
                 pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-                await pubsub.subscribe(self._channel)
-                backoff = 0.1
-                await self._read_pauses()  # anything missed while (re)connecting
-                if lost:
-                    lost = False
-                    log_event("shared state events restored", logging.WARNING)
-                async for message in pubsub.listen():
-                    self._on_message(message.get("data"))
+                try:
+                    await pubsub.subscribe(self._channel)
+                    backoff = 0.1
+                    await self._read_pauses()  # anything missed while (re)connecting
+                    if lost:
+                        lost = False
+                        log_event("shared state events restored", logging.WARNING)
+                    async for message in pubsub.listen():
+                        self._on_message(message.get("data"))
+                finally:
+                    await pubsub.aclose()  # its connection goes back to the pool, closed (was: left open)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis went away: reconnect with backoff
