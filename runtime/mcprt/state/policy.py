@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
 from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
-from .redis_client import guarded
+from .redis_client import guarded, listen
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -86,30 +86,9 @@ class RedisPolicyState:
             self._listener = asyncio.get_running_loop().create_task(self._listen())
 
     async def _listen(self) -> None:
-        backoff = 0.1
-        lost = False  # one line when the events are lost and one when they are back, not one per retry
-        while True:
-            try:
-                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-                try:
-                    await pubsub.subscribe(self._channel)
-                    backoff = 0.1
-                    await self._read_pauses()  # anything missed while (re)connecting
-                    if lost:
-                        lost = False
-                        log_event("shared state events restored", logging.WARNING)
-                    async for message in pubsub.listen():
-                        self._on_message(message.get("data"))
-                finally:
-                    await pubsub.aclose()  # its connection goes back to the pool, closed (was: left open)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis went away: reconnect with backoff
-                if not lost:
-                    lost = True
-                    log_event("shared state events lost; reconnecting", logging.WARNING, error=type(exc).__name__)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        # re-reading the pauses on each (re)subscription catches anything missed meanwhile
+        await listen(self._client, self._channel, self._on_message, name="shared state events",
+                     on_subscribed=self._read_pauses)
 
     def _on_message(self, data: Any) -> None:
         text = data.decode() if isinstance(data, bytes) else str(data)

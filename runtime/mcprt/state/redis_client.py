@@ -9,9 +9,13 @@ touch Redis.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import McprtError, ToolCallError
+from ..observability.log import log_event
 from .url import redact_state_url
 
 if TYPE_CHECKING:
@@ -85,3 +89,43 @@ async def guarded(awaitable: Any) -> Any:
         if is_redis_error(exc):
             raise unavailable(exc) from None
         raise
+
+
+async def listen(client: Redis, channel: str, on_message: Callable[[Any], None], *, name: str,
+                 on_subscribed: Callable[[], Awaitable[None]] | None = None,
+                 on_lost: Callable[[], None] | None = None) -> None:
+    """Hand each message's data on `channel` to `on_message`, until cancelled.
+
+    When Redis goes away it subscribes again with backoff (0.1 s, doubling to 5 s), logging one line
+    when the link is lost (`{name} lost; reconnecting`) and one when it is back (`{name} restored`),
+    not one per retry. `on_subscribed` runs after each subscription (before the restored line);
+    `on_lost` after each loss. Each pub/sub is closed when it ends, so its connection goes back to the
+    pool closed (one left open lost its successor's subscription right after a reconnect).
+    """
+    backoff = 0.1
+    lost = False
+    while True:
+        try:
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                backoff = 0.1
+                if on_subscribed is not None:
+                    await on_subscribed()
+                if lost:
+                    lost = False
+                    log_event(f"{name} restored", logging.WARNING)
+                async for message in pubsub.listen():
+                    on_message(message.get("data"))
+            finally:
+                await pubsub.aclose()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis went away: subscribe again with backoff
+            if not lost:
+                lost = True
+                log_event(f"{name} lost; reconnecting", logging.WARNING, error=type(exc).__name__)
+            if on_lost is not None:
+                on_lost()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)

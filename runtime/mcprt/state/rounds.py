@@ -50,7 +50,7 @@ from ..contracts import ToolResult
 from ..errors import ToolCallError
 from ..identity.principal import Principal
 from ..observability.log import log_event
-from .redis_client import guarded, is_redis_error, unavailable
+from .redis_client import guarded, is_redis_error, listen, unavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -135,32 +135,15 @@ class RoundRelay:
                       error=str(unavailable(exc)))
 
     async def _listen(self) -> None:
-        backoff = 0.1
-        lost = False
-        while True:
-            try:
-                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-                try:
-                    await pubsub.subscribe(self._channel(self.replica))
-                    self._subscribed.set()
-                    backoff = 0.1
-                    if lost:
-                        lost = False
-                        log_event("round relay restored", logging.WARNING)
-                    async for message in pubsub.listen():
-                        self._on_message(message.get("data"))
-                finally:
-                    self._subscribed.clear()
-                    await pubsub.aclose()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis went away: what waited on this channel cannot be answered
-                if not lost:
-                    lost = True
-                    log_event("round relay lost; reconnecting", logging.WARNING, error=type(exc).__name__)
-                self._fail_waiting("the link to the shared state (Redis) broke while another replica resumed it")
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        async def subscribed() -> None:
+            self._subscribed.set()
+
+        def lost() -> None:  # what waited on this channel cannot be answered
+            self._subscribed.clear()
+            self._fail_waiting("the link to the shared state (Redis) broke while another replica resumed it")
+
+        await listen(self._client, self._channel(self.replica), self._on_message, name="round relay",
+                     on_subscribed=subscribed, on_lost=lost)
 
     def _on_message(self, data: Any) -> None:
         try:
