@@ -165,6 +165,9 @@ class ToolResult:
     outcome: str = "ok"  # how the call ended (`observability.events.Outcome`), set by `call_tool`
     meta: dict[str, Any] | None = None  # the result's `_meta` (metadata for the client, not the model; a
     # proxied server's passes unchanged)
+    # The JSON-RPC error (`{code, message}`) a proxied server answered instead of a result: a direct
+    # call reads it as this tool error, a task as `failed` with it (`tasks.run`).
+    protocol_error: dict[str, Any] | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The exact MCP `tools/call` result object."""

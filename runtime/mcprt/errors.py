@@ -103,6 +103,16 @@ class UpstreamError(ToolCallError):
     as outcome `upstream_error`, where a plain ToolCallError (bad arguments) is `rejected`."""
 
 
+class UpstreamRefused(ToolCallError):
+    """A proxied MCP server answered the call with a JSON-RPC error (`code`) instead of a result: a
+    direct call answers the model this tool error; a task reads `failed` with the error (SEP-2663)."""
+
+    def __init__(self, message: str, code: int, upstream_message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.upstream_message = upstream_message
+
+
 class PolicyDenied(ToolCallError):
     """A policy refused the call (deny rule, rate limit, pause, approval): outcome `denied`.
 

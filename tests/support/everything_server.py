@@ -16,8 +16,13 @@ way (asking the client mid-call, which a proxy turns into InputRequiredResult ro
 `test_input_required_result_*` tools and prompt, `test_missing_capability` (needs sampling, no
 fallback), `test_trigger_tool_change` / `test_trigger_prompt_change` (list mutations for
 `subscriptions/listen`), `test_custom_header` (an `x-mcp-header` parameter, SEP-2243),
-`test_invalid_custom_header` (an annotation the spec forbids, on an object) and the
-suite's full `json_schema_2020_12_tool` schema ($anchor, allOf/anyOf, if/then/else).
+`test_invalid_custom_header` (an annotation the spec forbids, on an object), the
+suite's full `json_schema_2020_12_tool` schema ($anchor, allOf/anyOf, if/then/else) and the tasks
+scenarios' tools (`greet`, `slow_compute`, `failing_job`, `protocol_error_job`, `confirm_delete`,
+`multi_input`, `test_tool_with_task`), each declaring its `execution.taskSupport` as the suite
+expects; they work a second before they end or ask, since a proxy answers directly a call that
+ends or asks within its `answer_within` (`test_tool_with_task` asks at once: its question is an
+InputRequiredResult round before its task).
 With the `rounds` feature it also offers `test_two_questions` (asks the user, then for the roots) and
 `test_ask_then_wait` (asks the user, writes the answer to the file `marker`, then waits `seconds`).
 It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
@@ -135,6 +140,25 @@ TOOLS: list[dict[str, Any]] = [
          "query": {"type": "string"}}, "required": ["region"]}},
     {"name": "test_invalid_custom_header", "description": "x-mcp-header on an object: clients must drop this tool.",
      "inputSchema": {"type": "object", "properties": {"filter": {"type": "object", "x-mcp-header": "Filter"}}}},
+    # The 0.2 suite's tasks fixtures (tasks/*.ts, SEP-2663), with the task support each scenario expects
+    # declared the handshake-era way (`execution.taskSupport`, which a proxy takes over). Each works a
+    # while before it ends or asks: a proxy answers a call that ends or asks at once directly.
+    {"name": "greet", "description": "Says hello (sync only).",
+     "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
+    {"name": "slow_compute", "description": "Sleeps `seconds`, then answers.",
+     "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}, "label": {"type": "string"}}},
+     "execution": {"taskSupport": "optional"}},
+    {"name": "failing_job", "description": "Works 1 s, then answers a tool error.", "inputSchema": NO_ARGS,
+     "execution": {"taskSupport": "required"}},
+    {"name": "protocol_error_job", "description": "Works 1 s, then fails with a JSON-RPC error.",
+     "inputSchema": NO_ARGS, "execution": {"taskSupport": "required"}},
+    {"name": "confirm_delete", "description": "Looks the file up (1 s), then asks the user to confirm deleting it.",
+     "inputSchema": {"type": "object", "properties": {"filename": {"type": "string"}}, "required": ["filename"]},
+     "execution": {"taskSupport": "required"}},
+    {"name": "multi_input", "description": "Prepares (1 s), then asks two questions at once.", "inputSchema": NO_ARGS,
+     "execution": {"taskSupport": "optional"}},
+    {"name": "test_tool_with_task", "description": "Asks the user's name at once, then works 2 s and greets them.",
+     "inputSchema": NO_ARGS, "execution": {"taskSupport": "required"}},
 ]
 
 # Offered with the `rounds` feature: questions over several round trips, and a call still running after one.
@@ -288,6 +312,8 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
         await ctx.session.send_prompt_list_changed()
         await ctx.session.send_resource_list_changed()
         return {"content": [_text("added")]}
+    if name in TASK_TOOLS:
+        return await _task_tool(ctx, name, args)
     if name.startswith("test_input_required_result_") or name in ("test_missing_capability",
                                                                   "test_trigger_tool_change",
                                                                   "test_trigger_prompt_change", "test_custom_header"):
@@ -380,6 +406,54 @@ async def _suite_2026_tool(ctx: ServerRequestContext[Any], name: str, args: dict
     if name == "test_custom_header":
         return {"content": [_text(f"region={args.get('region')}")]}
     return {"content": [_text(f"unknown tool {name}")], "isError": True}
+
+
+TASK_TOOLS = frozenset({"greet", "slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input",
+                        "test_tool_with_task"})
+
+
+async def _task_tool(ctx: ServerRequestContext[Any], name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The 0.2 suite's tasks fixtures (written handshake-era: a proxy makes the tasks)."""
+    from mcp.shared.exceptions import MCPError
+
+    if name == "greet":
+        return {"content": [_text(f"Hello, {args.get('name')}!")]}
+    if name == "slow_compute":
+        seconds = float(args.get("seconds", 1))
+        try:
+            await anyio.sleep(seconds)
+        except anyio.get_cancelled_exc_class():
+            marker = os.environ.get("FIXTURE_CANCEL_FILE")
+            if marker:
+                with open(marker, "a", encoding="utf-8") as out:
+                    out.write(f"slow_compute {args.get('label')} cancelled\n")
+            raise
+        return {"content": [_text(f"computed {args.get('label', '')} after {seconds:g}s")]}
+    if name == "failing_job":
+        await anyio.sleep(1)
+        return {"content": [_text("the job failed: no such input")], "isError": True}
+    if name == "protocol_error_job":
+        await anyio.sleep(1)
+        raise MCPError(-32603, "the job crashed")
+    if name == "confirm_delete":
+        await anyio.sleep(1)
+        answer = await _ask(ctx, f"Delete {args['filename']}?", _schema(confirm="boolean"))
+        return {"content": [_text(f"deleted {args['filename']}" if answer.get("confirm") else "kept")]}
+    if name == "multi_input":
+        await anyio.sleep(1)
+        found: dict[str, Any] = {}
+
+        async def ask(key: str, message: str) -> None:
+            found[key] = await _ask(ctx, message, _schema(name="string"))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(ask, "first", "First question: your name?")
+            tasks.start_soon(ask, "second", "Second question: your name again?")
+        return {"content": [_text(json.dumps(found, sort_keys=True))]}
+    # test_tool_with_task: asks at once (an InputRequiredResult round), then works long (a task)
+    answer = await _ask(ctx, "What is your name?", _schema(name="string"))
+    await anyio.sleep(2)
+    return {"content": [_text(f"Hello, {answer.get('name')}!")]}
 
 
 def _related(rid: Any) -> Any:

@@ -210,6 +210,41 @@ class Observability(StrictModel):
     )
 
 
+TaskSupport = Literal["forbidden", "optional", "required"]
+"""Whether a tool's calls may run as tasks, in MCP's terms (`Tool.execution.taskSupport`, MCP 2025-11-25
+server/tools): `forbidden` never, `optional` when the client supports tasks, `required` only as a task."""
+
+TASK_SUPPORT_HELP = (
+    "Whether calls may run as tasks (the tasks extension, `io.modelcontextprotocol/tasks`), in MCP's "
+    "`execution.taskSupport` terms: `forbidden`, `optional` (a call still running after `server.tasks.answer_within` "
+    "becomes a task for a client that declared the extension), `required` (likewise, and a 2026-07-28 client "
+    "without the extension is refused with -32021)."
+)
+
+
+class TasksConfig(StrictModel):
+    """Tasks (the MCP tasks extension, SEP-2663): calls of task-supporting tools that outlast a request."""
+
+    answer_within: Duration = Field(
+        0.5, ge=0,
+        description="A task-supporting call that ends, or asks the client something, within this time is answered "
+        "directly (its result, or an `InputRequiredResult` round); one still running then becomes a task "
+        "(`CreateTaskResult`). 0: every such call becomes a task at once.",
+    )
+    ttl: Duration = Field(
+        3600.0, gt=0,
+        description="How long a task is kept from its creation (`ttlMs`); a task still running then is cancelled "
+        "and reads `failed`, and its record is dropped.",
+    )
+    poll_interval: Duration = Field(1.0, gt=0, description="Polling interval suggested to clients (`pollIntervalMs`).")
+    max: int = Field(10_000, ge=1, description="Most tasks kept at once in this process (running or finished); "
+                     "a call that would create one more is answered directly.")
+    max_per_principal: int = Field(
+        100, ge=1,
+        description="Most tasks one principal has at once; a call that would create one more is answered directly.",
+    )
+
+
 class ServerConfig(StrictModel):
     """The MCP server mcprt presents to clients."""
 
@@ -245,6 +280,8 @@ class ServerConfig(StrictModel):
         "handshake-era sessions (any replica serves any session), approvals, rate limits, pauses and upstream "
         "OAuth tokens. Unset: everything lives in this process.",
     )
+    tasks: TasksConfig = Field(default_factory=TasksConfig, description="Tasks: limits and timing of tool calls "
+                               "run as tasks (see the tools' `task_support`).")
 
     @property
     def public_base_url(self) -> str | None:
@@ -354,6 +391,7 @@ class ToolOverride(StrictModel):
         "list items (`next_page.offset`, `data[].completed`): checked shaping (`mcprt validate`) and the "
         "`outputSchema` treat them as documented, of any type.",
     )
+    task_support: TaskSupport | None = Field(None, description=TASK_SUPPORT_HELP + " Default: the source's.")
 
 
 class ItemOverride(StrictModel):
@@ -513,6 +551,10 @@ class SourceBase(StrictModel):
     timeout: Duration | None = Field(None, description="Overrides `defaults.timeout`.")
     output_schema: bool | None = Field(
         None, description="Default of the tools' `output_schema` (response schemas → `outputSchema`)."
+    )
+    task_support: TaskSupport | None = Field(
+        None, description="Default of the tools' `task_support`. Unset: `forbidden` for OpenAPI and Python tools; a "
+        "proxied tool keeps what its server declares (`execution.taskSupport`), else `forbidden`.",
     )
 
 

@@ -2,7 +2,8 @@
 
 Record fields (absent when unknown):
   call:     {"time", "type": "call", "principal", "session", "tool", "source", "outcome",
-             "latency_ms", "bytes_raw", "bytes_sent", "arguments", "upstream_status", "error"}
+             "latency_ms", "bytes_raw", "bytes_sent", "arguments", "upstream_status", "error", "task"}
+          (`task`: the task id when the call ran as a task, the tasks extension)
   decision: {"time", "type": "decision", "action", "tool", "source", "principal", "session",
              "rule", "reason", "approval_id"}
 `time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
@@ -49,6 +50,8 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
             record["upstream_status"] = event.upstream_status
         if event.error is not None:
             record["error"] = redact_value(event.error[:1000], secrets)
+        if event.task_id is not None:  # only its creator can read it (tasks.store), so it names, not grants
+            record["task"] = event.task_id
     else:
         record = {
             "time": rfc3339(event.time), "type": "decision", "action": event.action, "tool": event.tool,

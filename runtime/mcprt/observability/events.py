@@ -51,6 +51,7 @@ class CallEvent:
     upstream_latency: float | None = None  # seconds of the upstream exchange, where measured
     error: str | None = None  # the tool error text sent to the model, when the call failed
     detail: dict[str, Any] = field(default_factory=dict)  # e.g. raw/pruned bodies for the inspector
+    task_id: str | None = None  # the task the call ran as (the tasks extension), if it became one
 
 
 @dataclass(slots=True)

@@ -33,6 +33,7 @@ from .early import server_instructions
 from .roundtrip import RoundTrips
 from .results import to_call_result, unknown_tool_result
 from .streaming import may_request
+from .tasks import EXTENSION, TaskService, client_declares_tasks, missing_extension
 
 
 class McprtServer(Server[Any]):
@@ -50,6 +51,7 @@ class McprtServer(Server[Any]):
         self.listen_handler: ListenHandler | None = None  # 2026-07-28 subscription streams
         self.subscriptions: Any = None  # offers.Subscriptions, set by build_server
         self.round_trips = RoundTrips()  # 2026-07-28 calls waiting for client input (roundtrip.py)
+        self.tasks: TaskService | None = None  # the tasks extension (tasks.py), set by build_server
 
     def get_capabilities(self, notification_options: NotificationOptions | None = None,
                          experimental_capabilities: dict[str, dict[str, Any]] | None = None,
@@ -78,6 +80,11 @@ class McprtServer(Server[Any]):
             update["prompts"] = capabilities.prompts.model_copy(update={"list_changed": self.tools_changed})
         if not offers.completions:
             update["completions"] = None
+        if capabilities.extensions and EXTENSION in capabilities.extensions and (
+                protocol_version not in MODERN_PROTOCOL_VERSIONS or not self.holder.current.has_tasks):
+            # Defined from 2026-07-28 on (SEP-2663), and only worth declaring with a task-supporting tool.
+            extensions = {k: v for k, v in capabilities.extensions.items() if k != EXTENSION}
+            update["extensions"] = extensions or None
         return capabilities.model_copy(update=update) if update else capabilities
 
     def close_listen_streams(self) -> None:
@@ -146,12 +153,22 @@ def build_server(
                 peer=peer,
             )
 
+        modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+        as_task = modern and tool.task_support != "forbidden" and client_declares_tasks(ctx)
+        if modern and tool.task_support == "required" and not as_task:
+            raise missing_extension(f"tool {tool.name}")  # it runs only as a task (SEP-2663 §Capability Negotiation)
         try:
-            if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and (
-                    params.request_state is not None or may_request(tool, toolset)):
-                # A proxied server's questions become InputRequiredResult rounds (roundtrip.py).
-                outcome = await server.round_trips.call(params, principal, ctx.session.check_client_capability, run)
+            if modern and (params.request_state is not None or as_task or may_request(tool, toolset)):
+                # A proxied server's questions become InputRequiredResult rounds (roundtrip.py); a call
+                # that outlasts `server.tasks.answer_within` becomes a task (tasks.py).
+                assert server.tasks is not None
+                outcome = await server.round_trips.call(
+                    params, principal, ctx.session.check_client_capability, run,
+                    escalate=server.tasks.escalation(principal, tool.name) if as_task else None,
+                    within=server.tasks.answer_within)
                 if isinstance(outcome, types.InputRequiredResult):
+                    return outcome
+                if isinstance(outcome, dict):  # CreateTaskResult
                     return outcome
                 result = outcome
             elif ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
@@ -197,6 +214,9 @@ def build_server(
         holder=holder,
     )
     server.listen_handler = listen_handler
+    server.tasks = TaskService(config.tasks, answer_within=config.tasks.answer_within)
+    server.tasks.install(server, principal_of)
+    server.extensions[EXTENSION] = {}  # advertised in 2026-07-28 `server/discover` (get_capabilities)
     # resources/*, prompts/*, completion/complete, logging/setLevel (levels gate relayed log messages)
     server.subscriptions = install_offer_handlers(server, holder, levels, server.round_trips, principal_of)
     server.middleware.append(SessionTracker(notifier))

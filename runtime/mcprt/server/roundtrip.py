@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +60,16 @@ _CAPABILITIES = {
 
 
 @dataclass
-class _Pending:
+class Conversation:
+    """A started call that may ask its client questions (through its `QueuePeer`).
+
+    Shared by the two ways a 2026-07-28 client answers them: `InputRequiredResult` rounds
+    (`RoundTrips`) and a task's `input_required` status (`tasks.run`, answered by `tasks/update`).
+    `escalate` (with `within` seconds): how the call becomes a task when it runs longer than that
+    without asking (`server.tasks`); it returns the `CreateTaskResult`, or None when no task can be
+    created now (the call is then answered directly).
+    """
+
     principal: Principal | None
     asks: asyncio.Queue[tuple[str, dict[str, Any] | None, asyncio.Future[dict[str, Any]]]]
     task: asyncio.Task[Any] | None = None
@@ -68,12 +77,71 @@ class _Pending:
     expiry: asyncio.TimerHandle | None = None
     refused: dict[str, Any] = field(default_factory=dict)  # capabilities asked for but not declared
     answers_stop: bool = True  # the work answers a server stop itself (a tool call's STOPPED result)
+    escalate: Callable[[Conversation], Awaitable[Any]] | None = None
+    within: float = 0.0
+    task_id: str | None = None  # the task this call runs as, once it became one (audit, metrics)
+
+    async def turn(self, within: float | None = None) -> dict[str, Any] | None:
+        """Wait for the call's next move: None when it ended (`outcome()` has its result), else the
+        questions it asked (together: those following the first within `BATCH_WINDOW`), keyed by
+        fresh unguessable keys, `{key: {"method", "params"}}`, now waiting for `answer`.
+
+        Raises TimeoutError when `within` seconds pass first (the call goes on). Cancelling a turn
+        while questions are being gathered cancels the call.
+        """
+        assert self.task is not None
+        asked = asyncio.ensure_future(self.asks.get())
+        try:
+            done, _ = await asyncio.wait({self.task, asked}, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            asked.cancel()
+            raise
+        if asked not in done:
+            asked.cancel()  # a question put meanwhile stays queued for the next turn
+            if not done:
+                raise TimeoutError
+            return None
+        questions = [asked.result()]
+        try:
+            while True:  # the questions asked together with this one (a queued one is taken at once)
+                try:
+                    questions.append(await asyncio.wait_for(self.asks.get(), BATCH_WINDOW))
+                except asyncio.TimeoutError:
+                    break
+        except asyncio.CancelledError:
+            self.task.cancel()  # the client gave up while the round was forming
+            raise
+        requests: dict[str, Any] = {}
+        for method, params, future in questions:
+            key = f"r{secrets.token_hex(8)}"
+            self.waiting[key] = future
+            requests[key] = {"method": method, **({"params": params} if params is not None else {})}
+        return requests
+
+    def answer(self, responses: Mapping[str, Any], *, all_given: bool) -> None:
+        """Resolve the waiting questions `responses` (wire form, by key) answers; keys not waiting are
+        ignored. `all_given`: the client answered all it will (a round's retry), so a question left
+        unanswered fails; otherwise (a task's `tasks/update`) it keeps waiting."""
+        for key, response in responses.items():
+            future = self.waiting.pop(key, None)
+            if future is not None and not future.done():
+                future.set_result(response)
+        if all_given:
+            for key, future in self.waiting.items():  # questions left unanswered
+                if not future.done():
+                    future.set_exception(RelayError(f"the client gave no answer to input request {key}"))
+            self.waiting = {}
+
+    def outcome(self) -> Any:
+        """The ended call's result; MCPError -32021 when it failed after a capability the client
+        lacks was refused (see the module docstring)."""
+        return _outcome(self)
 
 
 class QueuePeer:
     """A ClientPeer whose requests become input requests of the next InputRequiredResult."""
 
-    def __init__(self, pending: _Pending, supports: Callable[[types.ClientCapabilities], bool]) -> None:
+    def __init__(self, pending: Conversation, supports: Callable[[types.ClientCapabilities], bool]) -> None:
         self._pending = pending
         self._supports = supports
 
@@ -92,6 +160,11 @@ class QueuePeer:
         return self._pending.principal
 
     @property
+    def task_id(self) -> str | None:
+        """The task this call runs as, once it became one (`call_tool` puts it on its CallEvent)."""
+        return self._pending.task_id
+
+    @property
     def awaiting_client(self) -> bool:
         """A round is out with the client: the call waits for its answers (relay.py routes by this)."""
         return bool(self._pending.waiting)
@@ -104,7 +177,7 @@ class RoundTrips:
     """Calls waiting for a 2026-07-28 client's input, by request state."""
 
     def __init__(self) -> None:
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, Conversation] = {}
         self.relay: RoundRelay | None = None  # set when replicas share `server.state` (serve.py)
 
     async def call(
@@ -115,8 +188,11 @@ class RoundTrips:
         start: Callable[[QueuePeer], Awaitable[Any]],
         *,
         answers_stop: bool = True,
+        escalate: Callable[[Conversation], Awaitable[Any]] | None = None,
+        within: float = 0.0,
     ) -> Any:
-        """`start(peer)`'s result, or an `InputRequiredResult` while it waits for the client.
+        """`start(peer)`'s result, or an `InputRequiredResult` while it waits for the client, or (with
+        `escalate`) what `escalate` returns when the call runs `within` seconds without asking.
 
         Raises `MCPError` -32602 for a `requestState` this caller cannot resume, and -32021 when the
         call failed after asking for a capability the client did not declare. `answers_stop`: the
@@ -128,7 +204,8 @@ class RoundTrips:
             return await self.resume(params.request_state, principal, responses, forward=True)
         if len(self._pending) >= MAX_PENDING:
             raise MCPError(SERVER_BUSY, "too many requests are waiting for client input; try again later")
-        pending = _Pending(principal, asyncio.Queue(), answers_stop=answers_stop)
+        pending = Conversation(principal, asyncio.Queue(), answers_stop=answers_stop, escalate=escalate,
+                               within=within)
         pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports)))
         return await self._next(pending)
 
@@ -156,23 +233,21 @@ class RoundTrips:
             raise MCPError(types.INVALID_PARAMS, UNKNOWN_STATE if self.relay is not None else UNKNOWN_LOCAL_STATE)
         if pending.expiry is not None:
             pending.expiry.cancel()
-        for key, response in responses.items():
-            future = pending.waiting.pop(key, None)
-            if future is not None and not future.done():
-                future.set_result(response)
-        for key, future in pending.waiting.items():  # questions left unanswered
-            if not future.done():
-                future.set_exception(RelayError(f"the client gave no answer to input request {key}"))
-        pending.waiting = {}
+        pending.answer(responses, all_given=True)
         return await self._next(pending)
 
-    async def _next(self, pending: _Pending) -> Any:
+    async def _next(self, pending: Conversation) -> Any:
         assert pending.task is not None
-        asked = asyncio.ensure_future(pending.asks.get())
         try:
-            done, _ = await asyncio.wait({pending.task, asked}, return_when=asyncio.FIRST_COMPLETED)
+            questions = await pending.turn(pending.within if pending.escalate is not None else None)
+        except TimeoutError:  # still running, nothing asked: it becomes a task (`escalate`)
+            assert pending.escalate is not None
+            created = await pending.escalate(pending)
+            if created is not None:
+                return created
+            pending.escalate = None  # no task now (limits): answered directly, as before tasks
+            return await self._next(pending)
         except asyncio.CancelledError:
-            asked.cancel()
             request = asyncio.current_task()
             if pending.answers_stop and RUNNING.take_stop(request):  # the stop ended this request and the call
                 assert request is not None
@@ -180,30 +255,14 @@ class RoundTrips:
                 return await pending.task  # the call's own "restarting" answer (toolset.stopping), at once
             pending.task.cancel()  # the client gave up: so does the upstream call
             raise
-        if asked not in done:
-            asked.cancel()
+        if questions is None:
             return _outcome(pending)
-        questions = [asked.result()]
-        try:
-            while True:  # the questions asked together with this one (a queued one is taken at once)
-                try:
-                    questions.append(await asyncio.wait_for(pending.asks.get(), BATCH_WINDOW))
-                except asyncio.TimeoutError:
-                    break
-        except asyncio.CancelledError:
-            pending.task.cancel()  # the client gave up while the round was forming
-            raise
-        requests: dict[str, Any] = {}
-        for method, params, future in questions:
-            key = f"r{secrets.token_hex(4)}"
-            pending.waiting[key] = future
-            requests[key] = {"method": method, **({"params": params} if params is not None else {})}
         state = secrets.token_urlsafe(24)
         self._pending[state] = pending
         pending.expiry = asyncio.get_running_loop().call_later(STATE_TTL, self._expire, state)
         if self.relay is not None:  # so a retry reaching another replica is carried here
             await self.relay.claim(state)
-        return types.InputRequiredResult.model_validate({"inputRequests": requests, "requestState": state},
+        return types.InputRequiredResult.model_validate({"inputRequests": questions, "requestState": state},
                                                         by_name=False)
 
     def _expire(self, state: str) -> None:
@@ -212,7 +271,7 @@ class RoundTrips:
             pending.task.cancel()
 
 
-def _outcome(pending: _Pending) -> Any:
+def _outcome(pending: Conversation) -> Any:
     """The finished call's result; -32021 when it failed after a capability the client lacks was refused."""
     assert pending.task is not None
     failed = pending.task.exception() is not None or getattr(pending.task.result(), "is_error", False)

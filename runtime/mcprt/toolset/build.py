@@ -165,9 +165,17 @@ def _source_tools(
                 expose=source.expose or loaded.manifest.server.expose,
                 pinned=override.pinned,
                 override_key=key,
+                task_support=override.task_support or source.task_support or upstream_task_support(op),
             )
         )
     return tools
+
+
+def upstream_task_support(op: Operation) -> str:
+    """What a proxied server declares for its tool (`execution.taskSupport`), else `forbidden`."""
+    execution = op.extra.get("execution")
+    declared = execution.get("taskSupport") if isinstance(execution, Mapping) else None
+    return declared if declared in ("optional", "required") else "forbidden"
 
 
 def _declared_output_schema(

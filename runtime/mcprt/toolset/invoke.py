@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from ..errors import PolicyDenied, ToolCallError, UpstreamError
+from ..errors import PolicyDenied, ToolCallError, UpstreamError, UpstreamRefused
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome
 from ..observability.log import log_call, logger
@@ -129,6 +129,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
+        if isinstance(exc, UpstreamRefused):
+            result.protocol_error = {"code": exc.code, "message": scrub_message(exc.upstream_message)}
     except asyncio.CancelledError as exc:
         if RUNNING.take_stop(task):
             # The stop's drain ran out with this call in flight: answer it (the transport writes the
@@ -182,6 +184,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             upstream_status=upstream_status,
             upstream_latency=_upstream_seconds(upstream),
             error=result.content[0].get("text") if result.is_error and result.content else None,
+            task_id=getattr(peer, "task_id", None),
             # by reference, only for a subscriber that reads payloads (the status page's inspector)
             detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))

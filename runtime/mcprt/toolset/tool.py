@@ -39,6 +39,8 @@ class Tool:
     expose: Literal["tools", "discovery"] = "tools"
     pinned: bool = False
     override_key: str | None = None  # the manifest key that overrides this tool, if any
+    # May its calls run as tasks (`execution.taskSupport`: forbidden, optional, required; `tasks/`)
+    task_support: str = "forbidden"
     gate: Any = None  # a policy's CallGate (toolset/gate.py), attached when the manifest has `policy:`
     _definition: dict[str, Any] | None = None
     _validator: Any = None
@@ -61,6 +63,15 @@ class Tool:
                 wire["outputSchema"] = self.output_schema
             if self.annotations:
                 wire["annotations"] = self.annotations
+            # `execution.taskSupport` as MCP's Tool says (absent means forbidden): the manifest's
+            # setting wins over what a proxied server declared (kept in `extra`).
+            execution = {k: v for k, v in (wire.get("execution") or {}).items() if k != "taskSupport"}
+            if self.task_support != "forbidden":
+                execution["taskSupport"] = self.task_support
+            if execution:
+                wire["execution"] = execution
+            else:
+                wire.pop("execution", None)
             self._definition = wire
         return self._definition
 

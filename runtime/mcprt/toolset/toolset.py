@@ -36,9 +36,17 @@ class ToolSet:
         self._fingerprint: str | None = None
         self.gate: Any = None  # a policy's CallGate (toolset/gate.py); None: everything visible
         self._listings: dict[frozenset[str], list[dict[str, Any]]] = {}
+        self._has_tasks: bool | None = None
 
     def __len__(self) -> int:
         return len(self.tools)
+
+    @property
+    def has_tasks(self) -> bool:
+        """Some tool's calls may run as tasks (`Tool.task_support`): the server then offers the extension."""
+        if self._has_tasks is None:
+            self._has_tasks = any(tool.task_support != "forbidden" for tool in self.tools.values())
+        return self._has_tasks
 
     def __iter__(self) -> Iterator[Tool]:
         return iter(self.tools.values())

@@ -42,7 +42,7 @@ from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ...errors import McprtError, ToolCallError, UpstreamError
+from ...errors import McprtError, ToolCallError, UpstreamError, UpstreamRefused
 from ...contracts import CallContext, ClientPeer, Operation, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
@@ -230,7 +230,8 @@ class McpServerSource:
                 raise ToolCallError(self.unavailable_message()) from None
             if exc.code == types.REQUEST_TIMEOUT:
                 raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
-            raise ToolCallError(f"{context.tool}: server '{self.name}' refused the call: {exc.message}") from None
+            raise UpstreamRefused(f"{context.tool}: server '{self.name}' refused the call: {exc.message}",
+                                  exc.code, exc.message) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server

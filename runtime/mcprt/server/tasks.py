@@ -1,0 +1,137 @@
+"""Serving the tasks extension (`io.modelcontextprotocol/tasks`, SEP-2663) to 2026-07-28 clients.
+
+Glue between the MCP server and `mcprt.tasks`:
+
+- **Negotiation.** The extension is advertised under `capabilities.extensions` in `server/discover`
+  (never as a 2025-11-25 `capabilities.tasks`), and a client opts in per request: its `_meta`
+  client capabilities name the extension (SEP-2575). Without it `tasks/get`, `tasks/update` and
+  `tasks/cancel` answer -32021 with `data.requiredCapabilities`, no call becomes a task, and a call of
+  a `required` tool answers -32021 too. The extension is not defined for handshake-era clients
+  (2025-11-25): to them the methods do not exist (-32601).
+- **Creation is the server's choice** (`escalation`): a call of a task-supporting tool first runs as
+  a direct one; if it ends or asks the client within `server.tasks.answer_within` it is answered
+  directly (its result, or an `InputRequiredResult` round: questions asked before a task exists are
+  resolved synchronously, SEP-2663 "Composition with Multi Round-Trip Requests"); still running
+  then, it becomes a task and the client gets `CreateTaskResult` once the record is stored.
+- **Errors.** An unknown, expired or another principal's task id answers -32602 ("Task not found",
+  the same for all three); over HTTP, `Mcp-Name` must repeat `params.taskId` (-32020 HeaderMismatch,
+  HTTP 400, SEP-2663 "Streamable HTTP: Routing Headers").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import mcp_types as types
+from mcp.server import ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import MCP_NAME_HEADER, decode_header_value
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import Field
+
+from ..contracts import ToolResult
+from ..identity.principal import Principal
+from ..tasks.record import EXTENSION, TaskRecord
+from ..tasks.run import Conversation, TaskRunner
+from ..tasks.store import TaskLimits, TaskStore
+from .results import to_call_result
+
+METHODS = ("tasks/get", "tasks/update", "tasks/cancel")
+NOT_FOUND = "Failed to retrieve task: Task not found (unknown, expired, or not yours)"
+_REQUIRED = {"requiredCapabilities": {"extensions": {EXTENSION: {}}}}
+_EXTENSION_CAPABILITY = types.ClientCapabilities(extensions={EXTENSION: {}})
+
+
+class TaskParams(types.RequestParams):
+    """`tasks/get` and `tasks/cancel` params."""
+
+    task_id: str = Field(alias="taskId")
+
+
+class UpdateTaskParams(TaskParams):
+    """`tasks/update` params: answers to the task's `inputRequests`, by key."""
+
+    input_responses: dict[str, Any] = Field(default_factory=dict, alias="inputResponses")
+
+
+def client_declares_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """This request's client capabilities name the tasks extension (2026-07-28 only)."""
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and ctx.session.check_client_capability(
+        _EXTENSION_CAPABILITY)
+
+
+def missing_extension(what: str) -> MCPError:
+    """-32021 naming the extension (SEP-2575 "Missing Required Capabilities", SEP-2663)."""
+    return MCPError(types.MISSING_REQUIRED_CLIENT_CAPABILITY,
+                    f"{what} needs the client capability extensions[{EXTENSION!r}], which this request did not "
+                    "declare", _REQUIRED)
+
+
+class TaskService:
+    """The tasks of one server: its store, the runner of the tasks this process runs, and the handlers."""
+
+    def __init__(self, limits: TaskLimits, *, answer_within: float, store: TaskStore | None = None) -> None:
+        self.store = store if store is not None else TaskStore(limits)
+        self.runner = TaskRunner(self.store)
+        self.answer_within = answer_within
+
+    def escalation(self, principal: Principal | None, tool_name: str
+                   ) -> Callable[[Conversation], Awaitable[dict[str, Any] | None]]:
+        """How a call of `tool_name` becomes a task (`RoundTrips.call(escalate=)`)."""
+
+        async def escalate(conversation: Conversation) -> dict[str, Any] | None:
+            return await self.runner.start(principal, tool_name, conversation,
+                                           lambda result: result_wire(result, tool_name))
+
+        return escalate
+
+    def install(self, server: Any, principal_of: Callable[[ServerRequestContext[Any, Any]], Principal]) -> None:
+        """Serve `tasks/get`, `tasks/update` and `tasks/cancel` on `server` (a low-level SDK Server)."""
+
+        async def find(ctx: ServerRequestContext[Any, Any], params: TaskParams) -> TaskRecord:
+            _check_era_and_header(ctx, params.task_id)
+            if not client_declares_tasks(ctx):
+                raise missing_extension(ctx.method)
+            record = await self.store.get(params.task_id, principal_of(ctx))
+            if record is None:
+                raise MCPError(types.INVALID_PARAMS, NOT_FOUND)
+            return record
+
+        async def get(ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
+            return (await find(ctx, params)).detailed()
+
+        async def update(ctx: ServerRequestContext[Any, Any], params: UpdateTaskParams) -> dict[str, Any]:
+            record = await find(ctx, params)
+            await self.runner.update(record.task_id, params.input_responses)
+            return {}  # an empty acknowledgement; the task's state is read with tasks/get
+
+        async def cancel(ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
+            record = await find(ctx, params)
+            await self.runner.cancel(record.task_id)
+            return {}  # idempotent: a task that already ended stays as it is
+
+        server.add_request_handler("tasks/get", TaskParams, get)
+        server.add_request_handler("tasks/update", UpdateTaskParams, update)
+        server.add_request_handler("tasks/cancel", TaskParams, cancel)
+
+
+def result_wire(result: ToolResult, tool_name: str) -> dict[str, Any]:
+    """A call's result as the `result` of a completed task: the `CallToolResult` a direct call answers."""
+    answer = to_call_result(result, tool_name)
+    wire = dict(answer) if isinstance(answer, dict) else answer.model_dump(by_alias=True, mode="json",
+                                                                           exclude_none=True)
+    wire.pop("resultType", None)
+    return wire
+
+
+def _check_era_and_header(ctx: ServerRequestContext[Any, Any], task_id: str) -> None:
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        # the extension is defined from 2026-07-28 on; mcprt offers no 2025-11-25 tasks
+        raise MCPError(types.METHOD_NOT_FOUND, "Method not found", ctx.method)
+    headers = getattr(ctx.request, "headers", None)
+    if headers is None:  # stdio: no routing headers
+        return
+    if decode_header_value(headers.get(MCP_NAME_HEADER)) != task_id:
+        raise MCPError(types.HEADER_MISMATCH,
+                       f"{MCP_NAME_HEADER} header does not match the request body's 'taskId' parameter")
