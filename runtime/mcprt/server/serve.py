@@ -94,6 +94,12 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         # a 2026-07-28 client's retry may reach any replica: it is carried to the one holding the call
         await shared.rounds.start(server.round_trips.resume)
         server.round_trips.relay = shared.rounds
+        # tasks: records in Redis (tasks/get on any replica), updates and cancels carried to the task's replica
+        from ..state.tasks import SharedTaskStore
+
+        assert server.tasks is not None
+        server.tasks.share(SharedTaskStore(config.tasks, shared.client, prefix=shared.prefix,
+                                           replica=shared.rounds.replica, alive=shared.rounds.alive), shared.rounds)
 
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)

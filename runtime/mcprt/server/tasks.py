@@ -13,6 +13,9 @@ Glue between the MCP server and `mcprt.tasks`:
   directly (its result, or an `InputRequiredResult` round: questions asked before a task exists are
   resolved synchronously, SEP-2663 "Composition with Multi Round-Trip Requests"); still running
   then, it becomes a task and the client gets `CreateTaskResult` once the record is stored.
+- **Replicas** (`server.state`): records live in Redis too (`state.tasks`), so `tasks/get` reaches any
+  replica; `tasks/update` and `tasks/cancel` of a task another replica runs are carried to it by the round
+  relay (`state.rounds`); a task whose replica stopped reads `failed` saying so.
 - **Errors.** An unknown, expired or another principal's task id answers -32602 ("Task not found",
   the same for all three); over HTTP, `Mcp-Name` must repeat `params.taskId` (-32020 HeaderMismatch,
   HTTP 400, SEP-2663 "Streamable HTTP: Routing Headers").
@@ -21,7 +24,7 @@ Glue between the MCP server and `mcprt.tasks`:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp.server import ServerRequestContext
@@ -31,11 +34,16 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
 from ..contracts import ToolResult
+from ..errors import ToolCallError
 from ..identity.principal import Principal
 from ..tasks.record import EXTENSION, TaskRecord
 from ..tasks.run import Conversation, TaskRunner
 from ..tasks.store import TaskLimits, TaskStore
 from .results import to_call_result
+from .roundtrip import SERVER_BUSY
+
+if TYPE_CHECKING:
+    from ..state.rounds import RoundRelay
 
 METHODS = ("tasks/get", "tasks/update", "tasks/cancel")
 NOT_FOUND = "Failed to retrieve task: Task not found (unknown, expired, or not yours)"
@@ -75,6 +83,30 @@ class TaskService:
         self.store = store if store is not None else TaskStore(limits)
         self.runner = TaskRunner(self.store)
         self.answer_within = answer_within
+        self.relay: RoundRelay | None = None  # with shared state: updates and cancels reach a task's replica
+
+    def share(self, store: TaskStore, relay: RoundRelay) -> None:
+        """Keep task records in shared state (`state.tasks`) and carry `tasks/update`/`tasks/cancel` of a
+        task another replica runs to it over `relay` (`state.rounds`)."""
+        self.store = self.runner.store = store
+        self.relay = relay
+        relay.on_task = self._carried
+
+    async def _carried(self, action: str, task_id: str, responses: dict[str, Any]) -> bool:
+        """A task's update or cancel carried here from another replica (which checked the principal)."""
+        if action == "update":
+            return await self.runner.update(task_id, responses)
+        return await self.runner.cancel(task_id)
+
+    async def _elsewhere(self, action: str, record: TaskRecord, responses: dict[str, Any]) -> None:
+        """Carry an update or cancel to the replica running `record`'s task, if another one does."""
+        if self.relay is None or record.replica is None or record.terminal or record.replica == self.relay.replica:
+            return  # ended (nothing to do), or this process's and no longer running
+        try:
+            await self.relay.forward_task(record.replica, action, record.task_id, responses)
+        except ToolCallError as exc:  # the owner stopped (the task reads failed), or Redis does not answer
+            if action == "update":
+                raise MCPError(SERVER_BUSY, str(exc)) from None
 
     def escalation(self, principal: Principal | None, tool_name: str
                    ) -> Callable[[Conversation], Awaitable[dict[str, Any] | None]]:
@@ -93,7 +125,10 @@ class TaskService:
             _check_era_and_header(ctx, params.task_id)
             if not client_declares_tasks(ctx):
                 raise missing_extension(ctx.method)
-            record = await self.store.get(params.task_id, principal_of(ctx))
+            try:
+                record = await self.store.get(params.task_id, principal_of(ctx))
+            except ToolCallError as exc:  # shared state (Redis) does not answer
+                raise MCPError(SERVER_BUSY, str(exc)) from None
             if record is None:
                 raise MCPError(types.INVALID_PARAMS, NOT_FOUND)
             return record
@@ -103,12 +138,14 @@ class TaskService:
 
         async def update(ctx: ServerRequestContext[Any, Any], params: UpdateTaskParams) -> dict[str, Any]:
             record = await find(ctx, params)
-            await self.runner.update(record.task_id, params.input_responses)
+            if not await self.runner.update(record.task_id, params.input_responses):
+                await self._elsewhere("update", record, params.input_responses)
             return {}  # an empty acknowledgement; the task's state is read with tasks/get
 
         async def cancel(ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
             record = await find(ctx, params)
-            await self.runner.cancel(record.task_id)
+            if not await self.runner.cancel(record.task_id):
+                await self._elsewhere("cancel", record, {})
             return {}  # idempotent: a task that already ended stays as it is
 
         server.add_request_handler("tasks/get", TaskParams, get)

@@ -24,6 +24,10 @@ reach any replica behind a round-robin balancer. This module carries such a retr
   past the state's lifetime, and at most `MAX_WAITING` forwarded retries wait (and `MAX_WORKING`
   resumed ones run) per replica.
 
+- **Tasks.** The same channels carry a task's `tasks/update` (its `inputResponses`) and `tasks/cancel` to
+  the replica running it (`forward_task`, op `task`; the sender checked the caller against the task's
+  record, `state.tasks`), and `alive` tells whether a task's replica still listens.
+
 What the channel carries (the client's answers, the tool's result) is as sensitive as the rest of
 Redis (README, "Running several replicas"). `redis` is imported by the caller that built the client.
 """
@@ -67,6 +71,8 @@ Outcome = ToolResult | types.InputRequiredResult | dict[str, Any]
 Resume = Callable[[str, Principal | None, dict[str, Any]], Awaitable[Outcome]]
 
 OWNER_STOPPED = "the replica holding this call stopped; call the tool again"
+# (action "update" | "cancel", task id, input responses) → whether this replica runs the task
+TaskAction = Callable[[str, str, dict[str, Any]], Awaitable[bool]]
 
 
 class RoundLost(ToolCallError):
@@ -84,6 +90,8 @@ class RoundRelay:
         self._ttl_ms = int(ttl * 1000)
         self._ttl = ttl
         self._resume: Resume | None = None
+        # A task's update or cancel carried here from another replica (`state.tasks`): set by the server.
+        self.on_task: TaskAction | None = None
         # Counts a resumed call as work in progress (the HTTP drain waits for it); set by the server.
         self.hold: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -156,7 +164,7 @@ class RoundRelay:
             future = self._waiting.get(message_id)
             if future is not None and not future.done():
                 future.set_result(message)
-        elif kind == "resume":
+        elif kind in ("resume", "task"):
             if message_id in self._seen:
                 return  # a PUBLISH retried by the client library: resumed once already
             self._seen.append(message_id)
@@ -183,6 +191,10 @@ class RoundRelay:
             if len(self._working) > MAX_WORKING or self._resume is None:
                 answer: dict[str, Any] = {"error": "too many calls are being resumed on the replica holding "
                                                    "this one; call the tool again"}
+            elif message.get("op") == "task":  # a task's update or cancel (the sender checked the principal)
+                held = self.on_task is not None and await self.on_task(
+                    str(message["action"]), str(message["task"]), dict(message.get("responses") or {}))
+                answer = {"result": {"wire": {"held": held}}}
             else:
                 try:
                     outcome = await self._resume(str(message["state"]), _principal_from(message.get("principal")),
@@ -215,7 +227,24 @@ class RoundRelay:
         owner = await guarded(self._client.get(self._record(state)))
         if owner is None or owner.decode() == self.replica:
             return None  # (ours but no longer in memory: consumed or expired)
-        owner_id = owner.decode()
+        message = {"op": "resume", "state": state, "principal": _principal_wire(principal), "responses": responses}
+        return _decode(await self._exchange(owner.decode(), message))
+
+    async def forward_task(self, owner: str, action: str, task_id: str, responses: dict[str, Any]) -> bool:
+        """Carry a task's `tasks/update` (`action` "update", with `responses`) or `tasks/cancel` to the
+        replica running it (`owner`, the task record's `replica`); whether that replica runs it.
+        Raises `RoundLost` when it stopped, `StateUnavailable` when Redis does not answer."""
+        message = {"op": "task", "action": action, "task": task_id, "responses": responses}
+        outcome = _decode(await self._exchange(owner, message))
+        return bool(isinstance(outcome, dict) and outcome.get("held"))
+
+    async def alive(self, replica: str) -> bool:
+        """That replica still serves (listens on its channel). Raises `StateUnavailable` when Redis does
+        not answer."""
+        return replica == self.replica or await self._listening(replica)
+
+    async def _exchange(self, owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Send `fields` to `owner_id` and wait for its outcome message (see `forward`)."""
         if len(self._waiting) >= MAX_WAITING:
             raise RoundLost("too many retries are waiting for other replicas here; try again shortly")
         if not self._subscribed.is_set():  # the owner's answer could not reach this replica
@@ -229,8 +258,7 @@ class RoundRelay:
         self._waiting[message_id] = future  # before publishing: a fast owner answers at once
         sent = False
         try:
-            message = {"op": "resume", "id": message_id, "from": self.replica, "state": state,
-                       "principal": _principal_wire(principal), "responses": responses}
+            message = {**fields, "id": message_id, "from": self.replica}
             if not await self._publish(owner_id, json.dumps(message, default=str)):
                 raise RoundLost(OWNER_STOPPED)
             sent = True
@@ -246,7 +274,7 @@ class RoundRelay:
             raise RoundLost(str(answer["error"]))
         if "rpc_error" in answer:
             raise MCPError.from_error_data(types.ErrorData.model_validate(answer["rpc_error"]))
-        return _decode(answer["result"])
+        return dict(answer["result"])
 
     async def _until_answered(self, future: asyncio.Future[dict[str, Any]], owner: str) -> dict[str, Any]:
         loop = asyncio.get_running_loop()

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from mcp.shared.exceptions import MCPError
 
 from ..contracts import ToolResult
+from ..errors import ToolCallError
 from ..identity.principal import Principal
 from ..observability.log import log_event
 from .record import INTERNAL_ERROR, TaskRecord
@@ -86,7 +87,7 @@ class TaskRunner:
         created now (a limit: the caller answers the call directly)."""
         try:
             record = await self.store.create(principal, tool)
-        except TaskLimitReached as exc:
+        except (TaskLimitReached, ToolCallError) as exc:  # a limit; shared state (Redis) not answering
             log_event("call answered directly, not as a task", logging.INFO, tool=tool, reason=str(exc))
             return None
         conversation.task_id = record.task_id
@@ -113,7 +114,7 @@ class TaskRunner:
             record.input_requests.pop(key, None)
         if not record.input_requests:
             record.status, record.status_message = "working", None
-        await self.store.save(record)
+        await self._save_quietly(record)
         return True
 
     async def cancel(self, task_id: str) -> bool:
@@ -151,7 +152,7 @@ class TaskRunner:
                     break
                 record.input_requests.update(questions)
                 record.status, record.status_message = "input_required", WAITING_MESSAGE
-                await self.store.save(record)
+                await self._save_quietly(record)
             self._settle(record, conversation, result_wire)
         except asyncio.CancelledError:  # this process stops: the call was cancelled with it
             record.status = "failed"

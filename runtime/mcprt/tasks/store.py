@@ -86,6 +86,14 @@ class TaskStore:
             return None
         return record
 
+    def forget(self, task_id: str) -> None:
+        """Drop a record before its TTL (one whose creation could not be completed)."""
+        record = self._records.pop(task_id, None)
+        if record is not None:
+            self._per_owner[record.owner] -= 1
+            if self._per_owner[record.owner] <= 0:
+                del self._per_owner[record.owner]
+
     async def save(self, record: TaskRecord) -> None:
         """Record a change of `record` (its `lastUpdatedAt` is now)."""
         record.updated = self._clock()

@@ -1,0 +1,113 @@
+"""Tasks across replicas sharing a real Redis (`server.state`): two `mcprt up` proxying the everything
+fixture, each addressed directly (raw 2026-07-28 JSON-RPC), so which replica runs a task and which
+one answers each request is known.
+
+- a task created on one replica is found at once by `tasks/get` on the other, and read there to its end;
+- `tasks/update` and `tasks/cancel` sent to the other replica reach the one running the task (the round
+  relay of `state/rounds.py`), and cancelling there cancels the upstream call;
+- another principal gets -32602 there too;
+- a task whose replica died reads `failed`, saying so.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.components import Redis, redis_server
+from tests.support.everything import command_source, write_manifest
+from tests.support.served import UpProcess, child_env, mcprt_http
+from tests.tasks.tasks_support import call, get, rpc, wait_for
+
+pytestmark = pytest.mark.xdist_group("replicas")  # one cluster at a time, not one per worker
+
+ALICE, BOB = "alice-tasks-token-0123456789", "bob-tasks-token-0123456789"
+SERVER = 'server:\n  name: tasks-replicas\n  auth: {tokens: {alice: "${ALICE_TOKEN}", bob: "${BOB_TOKEN}"}}\n'
+OWNER_STOPPED = "the replica running this task stopped; call the tool again"
+
+
+@dataclass
+class Cluster:
+    redis: Redis
+    replicas: list[UpProcess]
+    manifest: Path
+    cancel_file: Path
+
+    def env(self) -> dict[str, str]:
+        return child_env(MCPRT_STATE_URL=self.redis.url, ALICE_TOKEN=ALICE, BOB_TOKEN=BOB,
+                         FIXTURE_CANCEL_FILE=str(self.cancel_file))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    folder = tmp_path_factory.mktemp("tasks-replicas")
+    manifest = write_manifest(folder, command_source("fx"), server=SERVER)
+    with ExitStack() as stack:
+        redis = stack.enter_context(redis_server(folder))
+        running = Cluster(redis, [], manifest, folder / "cancelled.txt")
+        running.replicas = [stack.enter_context(mcprt_http(manifest, "--no-reload", env=running.env(),
+                                                           startup_timeout=60)) for _ in range(2)]
+        yield running
+
+
+def test_a_task_made_on_one_replica_is_read_on_the_other(cluster: Cluster) -> None:
+    a, b = (replica.url for replica in cluster.replicas)
+    task = call(a, "slow_compute", {"seconds": 2, "label": "shared"}, token=ALICE).result
+    assert task["resultType"] == "task"
+    seen = get(b, task["taskId"], token=ALICE).result  # at once: the record is in Redis before the answer
+    assert seen["taskId"] == task["taskId"] and seen["status"] == "working"
+    done = wait_for(b, task["taskId"], token=ALICE)
+    assert done["status"] == "completed"
+    assert done["result"]["content"] == [{"type": "text", "text": "computed shared after 2s"}]
+
+
+def test_another_principal_gets_the_unknown_task_error_on_any_replica(cluster: Cluster) -> None:
+    a, b = (replica.url for replica in cluster.replicas)
+    task = call(a, "slow_compute", {"seconds": 1, "label": "mine"}, token=ALICE).result
+    unknown = get(b, "no-such-task", token=BOB).error
+    assert get(b, task["taskId"], token=BOB).error == unknown
+    assert rpc(b, "tasks/cancel", {"taskId": task["taskId"]}, token=BOB).error == unknown
+    assert wait_for(b, task["taskId"], token=ALICE)["status"] == "completed"
+
+
+def test_an_update_sent_to_the_other_replica_resumes_the_task(cluster: Cluster) -> None:
+    a, b = (replica.url for replica in cluster.replicas)
+    task = call(a, "confirm_delete", {"filename": "shared.txt"}, token=ALICE).result
+    parked = wait_for(b, task["taskId"], ("input_required",), token=ALICE)
+    [key] = parked["inputRequests"]
+    ack = rpc(b, "tasks/update", {"taskId": task["taskId"], "inputResponses": {
+        key: {"action": "accept", "content": {"confirm": True}}}}, token=ALICE).result
+    assert ack["resultType"] == "complete"
+    done = wait_for(b, task["taskId"], token=ALICE)
+    assert done["status"] == "completed" and done["result"]["content"][0]["text"] == "deleted shared.txt"
+
+
+def test_a_cancel_sent_to_the_other_replica_cancels_the_upstream_call(cluster: Cluster) -> None:
+    a, b = (replica.url for replica in cluster.replicas)
+    task = call(a, "slow_compute", {"seconds": 60, "label": "far-cancel"}, token=ALICE).result
+    assert rpc(b, "tasks/cancel", {"taskId": task["taskId"]}, token=ALICE).result["resultType"] == "complete"
+    assert wait_for(b, task["taskId"], token=ALICE)["status"] == "cancelled"
+    deadline = time.monotonic() + 30
+    while "far-cancel cancelled" not in (cluster.cancel_file.read_text() if cluster.cancel_file.exists() else ""):
+        assert time.monotonic() < deadline, "the upstream call was not cancelled"
+        time.sleep(0.05)
+
+
+def test_a_task_whose_replica_died_reads_failed(cluster: Cluster) -> None:
+    survivor = cluster.replicas[0].url
+    with mcprt_http(cluster.manifest, "--no-reload", env=cluster.env(), startup_timeout=60) as doomed:
+        task = call(doomed.url, "slow_compute", {"seconds": 60, "label": "orphan"}, token=ALICE).result
+        assert get(survivor, task["taskId"], token=ALICE).result["status"] == "working"
+        doomed.process.send_signal(signal.SIGKILL)
+        doomed.process.wait(30)
+    failed = wait_for(survivor, task["taskId"], token=ALICE, timeout=30)
+    assert failed["status"] == "failed"
+    assert failed["statusMessage"] == OWNER_STOPPED
+    assert failed["error"] == {"code": -32603, "message": OWNER_STOPPED}
+    assert "result" not in failed
