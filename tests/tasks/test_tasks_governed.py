@@ -90,9 +90,10 @@ def manifest_text(folder: Path, upstream: str) -> str:
         "  observability: {audit: audit.jsonl}",
         "sources:",
         "  everything:",
-        f'    command: ["{sys.executable}", "{SERVER}"]',
+        f'    command: ["{sys.executable}", "{SERVER}", "--features", "tools,rounds"]',
         "    tools:",
         "      test_slow: {task_support: optional}",
+        "      test_ask_then_wait: {task_support: optional}",
         "      slow_compute: {task_support: forbidden}",
         "  reports:",
         "    openapi: reports.json",
@@ -195,6 +196,29 @@ def test_the_listing_shows_task_support_as_mcp_tool_execution(workdir: Path, ups
     assert tools["failing_job"]["execution"] == {"taskSupport": "required"}
     assert tools["build_report"]["execution"] == {"taskSupport": "optional"}
     assert "execution" not in tools["greet"]
+
+
+def test_the_retry_of_a_round_decides_by_its_own_capabilities(up: UpProcess, workdir: Path) -> None:
+    """A round's retry is a request of its own: without the extension it is answered directly even
+    though the first request declared it (SEP-2575: capabilities are per request)."""
+    outcomes = {}
+    for declared in (True, False):
+        marker = workdir / f"asked-{declared}.json"
+        arguments = {"seconds": 1.5, "marker": str(marker)}
+        first = call(up.url, "test_ask_then_wait", arguments, **as_("alice")).result
+        assert first["resultType"] == "input_required"  # it asks at once: a round, no task yet
+        [key] = first["inputRequests"]
+        capabilities = None if declared else {"elicitation": {}}
+        retry = rpc(up.url, "tools/call", {
+            "name": "test_ask_then_wait", "arguments": arguments, "requestState": first["requestState"],
+            "inputResponses": {key: {"action": "accept", "content": {"username": "ada"}}}},
+            capabilities=capabilities, **as_("alice")).result
+        outcomes[declared] = retry["resultType"]
+        if declared:
+            assert wait_for(up.url, retry["taskId"], **as_("alice"))["result"]["content"][0]["text"] == "waited"
+        else:
+            assert retry["content"][0]["text"] == "waited"
+    assert outcomes == {True: "task", False: "complete"}
 
 
 # --- an OpenAPI tool against a slow upstream ------------------------------------------------------------

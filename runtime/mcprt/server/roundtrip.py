@@ -52,6 +52,8 @@ UNKNOWN_LOCAL_STATE = ("Invalid or expired requestState: mcprt keeps a round's s
                        f"{STATE_TTL:g}s, in the process that started the call (replicas behind a load balancer "
                        "need `server.state` to serve it on any of them); send the request again without it")
 
+_KEEP: Any = object()  # `resume(escalate=)` not given: the call keeps what its first request allowed
+
 _CAPABILITIES = {
     "sampling/createMessage": types.ClientCapabilities(sampling=types.SamplingCapability()),
     "elicitation/create": types.ClientCapabilities(elicitation=types.ElicitationCapability()),
@@ -201,7 +203,7 @@ class RoundTrips:
         """
         if params.request_state is not None:
             responses = {key: _wire(response) for key, response in (params.input_responses or {}).items()}
-            return await self.resume(params.request_state, principal, responses, forward=True)
+            return await self.resume(params.request_state, principal, responses, forward=True, escalate=escalate)
         if len(self._pending) >= MAX_PENDING:
             raise MCPError(SERVER_BUSY, "too many requests are waiting for client input; try again later")
         pending = Conversation(principal, asyncio.Queue(), answers_stop=answers_stop, escalate=escalate,
@@ -210,11 +212,14 @@ class RoundTrips:
         return await self._next(pending)
 
     async def resume(self, state: str, principal: Principal | None, responses: dict[str, Any], *,
-                     forward: bool = False) -> Any:
+                     forward: bool = False, escalate: Any = _KEEP) -> Any:
         """A retry: the client's `responses` (wire form, by input request key) answer the questions of
         the call `state` names, and the call goes on; its result, or the next `InputRequiredResult`.
 
         Only `principal`, who started it, may resume it (else `MCPError` -32602, the call left waiting).
+        `escalate`: whether (and how) the call may now become a task, as this retry's request allows
+        (a client declares the tasks extension per request); a retry carried from another replica keeps
+        the first request's.
         With `forward`, a state another replica holds is resumed there (`state.rounds`); the relay calls
         this with `forward=False` on the replica that holds it. Raises `MCPError` -32000 when that
         replica stopped or the shared state does not answer.
@@ -233,6 +238,8 @@ class RoundTrips:
             raise MCPError(types.INVALID_PARAMS, UNKNOWN_STATE if self.relay is not None else UNKNOWN_LOCAL_STATE)
         if pending.expiry is not None:
             pending.expiry.cancel()
+        if escalate is not _KEEP:
+            pending.escalate = escalate
         pending.answer(responses, all_given=True)
         return await self._next(pending)
 
