@@ -237,7 +237,7 @@ class TasksConfig(StrictModel):
         "and reads `failed`, and its record is dropped.",
     )
     poll_interval: Duration = Field(1.0, gt=0, description="Polling interval suggested to clients (`pollIntervalMs`).")
-    max: int = Field(10_000, ge=1, description="Most tasks kept at once in this process (running or finished); "
+    max: int = Field(1_000, ge=1, description="Most tasks kept at once in this process (running or finished); "
                      "a call that would create one more is answered directly.")
     max_per_principal: int = Field(
         100, ge=1,
