@@ -9,6 +9,7 @@ optional, `failing_job`, `protocol_error_job`, `confirm_delete` and `test_tool_w
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -262,3 +263,29 @@ def test_the_server_keeps_serving_while_tasks_run(up: UpProcess) -> None:
     tasks = [created(up, "slow_compute", {"seconds": 3, "label": f"many-{n}"})["taskId"] for n in range(5)]
     assert call(up.url, "greet", {"name": "meanwhile"}).result["content"][0]["text"] == "Hello, meanwhile!"
     assert all(wait_for(up.url, task)["status"] == "completed" for task in tasks)
+
+
+def test_handshake_era_clients_see_no_tasks_and_are_served_directly(up: UpProcess) -> None:
+    """The extension is defined from 2026-07-28 on, and mcprt offers no 2025-11-25 experimental tasks:
+    a handshake-era session gets no `tasks` capability, no tasks methods, and direct answers."""
+    import httpx
+
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    init = httpx.post(up.url, headers=headers, timeout=60, json={
+        "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "clientInfo": {"name": "old", "version": "1"},
+            "capabilities": {"extensions": {EXTENSION: {}}, "tasks": {}}}})
+    capabilities = init.json()["result"]["capabilities"]
+    assert "tasks" not in capabilities and EXTENSION not in (capabilities.get("extensions") or {})
+    session = {**headers, "mcp-session-id": init.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+    httpx.post(up.url, headers=session, timeout=60, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    got = httpx.post(up.url, headers=session, timeout=60, json={
+        "jsonrpc": "2.0", "id": 2, "method": "tasks/get", "params": {"taskId": "x"}}).json()
+    assert got["error"]["code"] == -32601
+    answered = httpx.post(up.url, headers=session, timeout=60, json={
+        "jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+            "name": "slow_compute", "arguments": {"seconds": 1, "label": "old"}, "task": {"ttl": 60000}}})
+    text = answered.text
+    message = json.loads(text[text.index("{"):text.rindex("}") + 1]) if "data:" in text else answered.json()
+    assert message["result"]["content"] == [{"type": "text", "text": "computed old after 1s"}]
+    assert "task" not in message["result"]
