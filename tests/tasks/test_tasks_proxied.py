@@ -192,7 +192,8 @@ def test_cancel_acks_empty_and_really_cancels_the_upstream_call(up: UpProcess, c
     while "slow_compute cancel-me cancelled" not in (cancel_file.read_text() if cancel_file.exists() else ""):
         assert time.monotonic() < deadline, "the upstream call was not cancelled"
         time.sleep(0.05)
-    assert "status=cancelled" in up.wait_log("tool=slow_compute source=everything status=cancelled")
+    line = next(line for line in up.wait_log(f"task={task['taskId']}").splitlines() if task["taskId"] in line)
+    assert "tool=slow_compute source=everything status=cancelled" in line  # its one call line, with the task id
 
 
 def test_cancel_of_an_ended_task_is_the_same_ack(up: UpProcess) -> None:

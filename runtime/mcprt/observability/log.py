@@ -175,8 +175,8 @@ def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:
 
 
 def log_call(*, tool: str, source: str, status: Any, latency_ms: float, raw_bytes: int, sent_bytes: int,
-             is_error: bool) -> None:
-    """The line every tool call writes: tool, status, latency, bytes raw → sent."""
+             is_error: bool, task: str | None = None) -> None:
+    """The line every tool call writes: tool, status, latency, bytes raw → sent (and the task it ran as)."""
     log_event(
         "call",
         logging.WARNING if is_error else logging.INFO,
@@ -187,4 +187,5 @@ def log_call(*, tool: str, source: str, status: Any, latency_ms: float, raw_byte
         raw_bytes=raw_bytes,
         sent_bytes=sent_bytes,
         error=is_error,
+        **({"task": task} if task is not None else {}),
     )

@@ -167,6 +167,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         raw_bytes=result.raw_bytes,
         sent_bytes=result.sent_bytes,
         is_error=result.is_error,
+        task=getattr(peer, "task_id", None),
     )
     if BUS.active:
         BUS.publish(CallEvent(
@@ -184,7 +185,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             upstream_status=upstream_status,
             upstream_latency=_upstream_seconds(upstream),
             error=result.content[0].get("text") if result.is_error and result.content else None,
-            task_id=getattr(peer, "task_id", None),
+            task_id=getattr(peer, "task_id", None),  # set once the call became a task (server.roundtrip)
             # by reference, only for a subscriber that reads payloads (the status page's inspector)
             detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))
