@@ -290,3 +290,24 @@ def test_handshake_era_clients_see_no_tasks_and_are_served_directly(up: UpProces
     message = json.loads(text[text.index("{"):text.rindex("}") + 1]) if "data:" in text else answered.json()
     assert message["result"]["content"] == [{"type": "text", "text": "computed old after 1s"}]
     assert "task" not in message["result"]
+
+
+def test_task_status_notifications_need_the_extension_and_none_are_promised(up: UpProcess) -> None:
+    """SEP-2663: asking `subscriptions/listen` for `taskIds` without the extension is -32021; with it, the
+    acknowledgement names the task ids the server will notify about: none (mcprt's tasks are polled)."""
+    import httpx
+
+    asked = {"notifications": {"taskIds": ["some-task"], "toolsListChanged": True}}
+    refused = rpc(up.url, "subscriptions/listen", asked, capabilities=WITHOUT_TASKS).error
+    assert refused["code"] == -32021
+    assert refused["data"] == {"requiredCapabilities": {"extensions": {EXTENSION: {}}}}
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {"extensions": {EXTENSION: {}}}}
+    body = {"jsonrpc": "2.0", "id": 5, "method": "subscriptions/listen", "params": {**asked, "_meta": meta}}
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream",
+               "mcp-protocol-version": "2026-07-28", "mcp-method": "subscriptions/listen"}
+    with httpx.stream("POST", up.url, json=body, headers=headers, timeout=60) as response:
+        first = next(json.loads(line[5:]) for line in response.iter_lines() if line.startswith("data:"))
+    assert first["method"] == "notifications/subscriptions/acknowledged"
+    assert first["params"]["notifications"] == {"toolsListChanged": True}

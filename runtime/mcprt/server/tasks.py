@@ -148,9 +148,24 @@ class TaskService:
                 await self._elsewhere("cancel", record, {})
             return {}  # idempotent: a task that already ended stays as it is
 
+        server.middleware.append(TaskNotificationsGate())
         server.add_request_handler("tasks/get", TaskParams, get)
         server.add_request_handler("tasks/update", UpdateTaskParams, update)
         server.add_request_handler("tasks/cancel", TaskParams, cancel)
+
+
+class TaskNotificationsGate:
+    """Server middleware: a `subscriptions/listen` asking for task status notifications
+    (`notifications.taskIds`) from a request that did not declare the extension is refused with -32021
+    (SEP-2663 "Task Status Notifications"). mcprt sends no `notifications/tasks` (they are optional):
+    the acknowledgement of a declaring client's stream names no task ids, and clients poll `tasks/get`."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: Any) -> Any:
+        if ctx.method == "subscriptions/listen" and ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            notifications = (ctx.params or {}).get("notifications")
+            if isinstance(notifications, dict) and "taskIds" in notifications and not client_declares_tasks(ctx):
+                raise missing_extension("task status notifications (notifications.taskIds)")
+        return await call_next(ctx)
 
 
 def result_wire(result: ToolResult, tool_name: str) -> dict[str, Any]:
