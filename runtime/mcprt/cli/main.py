@@ -10,6 +10,7 @@ import typer
 import typer.core
 
 from .. import __version__
+from ..manifest.names import search_order
 from .common import go_offline
 from .errors import guarded, set_debug
 
@@ -43,7 +44,7 @@ typer.core.TyperArgument.display_type_rich = lambda self, ctx: ""  # type: ignor
 
 ManifestArg = Annotated[
     Optional[Path],
-    typer.Argument(help="Manifest file (default: ./mcp.yaml, then ./mcp.toml).", show_default=False,
+    typer.Argument(help=f"Manifest file (default: {search_order()}).", show_default=False,
                    metavar="MANIFEST"),
 ]
 
