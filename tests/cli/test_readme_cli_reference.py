@@ -69,3 +69,14 @@ def test_the_default_manifest_names_are_the_same_in_help_readme_and_loader(tmp_p
     checked = mcprt_cli("validate", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert f"{tmp_path / 'mcp.yml'}: ok" in checked.stdout + checked.stderr
+
+
+def test_pause_reason_help_says_callers_see_it() -> None:
+    """`mcprt pause --help` described `--reason` with the approvals' text ("a denial reason is shown to the
+    model"), as if a pause's reason were not; the README says (and the gate does) that each refused call's
+    tool error carries it."""
+    done = mcprt_cli("pause", "--help", env={"COLUMNS": "200", "NO_COLOR": "1"})
+    line = next(row for row in done.stdout.splitlines() if "--reason" in row)
+    assert "each refused call's tool error carries it" in line and "denial" not in line, line
+    reference = README.read_text()
+    assert "the refused call's tool error carries it" in reference

@@ -325,6 +325,8 @@ TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="MCPRT_TOKEN"
                                                  help="Bearer token (default: $MCPRT_TOKEN).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorded; a denial reason is shown to the model).")]
+PauseReasonOpt = Annotated[Optional[str], typer.Option(
+    "--reason", help="Why (recorded, up to 500 characters; each refused call's tool error carries it).")]
 
 
 @app.command(epilog="Examples: `mcprt approvals list --url http://127.0.0.1:8765 --json`, "
@@ -354,7 +356,7 @@ def pause(
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
-    reason: ReasonOpt = None,
+    reason: PauseReasonOpt = None,
 ) -> None:
     """Kill switch: refuse calls to a tool, a source or everything at once, until resumed (no reload)."""
     from .policy_cmd import run_pause
