@@ -48,3 +48,35 @@ def test_every_command_option_is_in_the_reference_and_back() -> None:
             mismatches[command] = {"only in --help": sorted(listed - documented),
                                    "only in the README": sorted(documented - listed)}
     assert not mismatches, mismatches
+
+
+def test_the_default_manifest_names_are_the_same_in_help_readme_and_loader(tmp_path: Path) -> None:
+    """`mcprt up --help` said `./mcp.yaml, then ./mcp.toml` while the loader (and the README) also take
+    `./mcp.yml` second (found by running the README's CLI reference, 2026-11-30)."""
+    from mcprt.manifest.names import DEFAULT_NAMES, search_order
+
+    assert search_order() == "./mcp.yaml, ./mcp.yml, then ./mcp.toml"
+    reference = README.read_text()
+    reference = reference[reference.index("## CLI reference"):]
+    assert f"FILE defaults to {search_order()};" in reference
+    for command in ("up", "validate", "tools", "pin", "test"):
+        done = mcprt_cli(command, "--help", env={"COLUMNS": "200", "NO_COLOR": "1"})
+        assert f"(default: {search_order()})" in done.stdout, done.stdout
+    # The order is the loader's: with mcp.yml and mcp.toml side by side, mcp.yml is the one read.
+    (tmp_path / "mcp.toml").write_text('version = 1\n[server]\nname = "from-toml"\n[sources]\n')
+    (tmp_path / "mcp.yml").write_text("version: 1\nserver: {name: from-yml}\nsources: {}\n")
+    assert DEFAULT_NAMES.index("mcp.yml") < DEFAULT_NAMES.index("mcp.toml")
+    checked = mcprt_cli("validate", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert f"{tmp_path / 'mcp.yml'}: ok" in checked.stdout + checked.stderr
+
+
+def test_pause_reason_help_says_callers_see_it() -> None:
+    """`mcprt pause --help` described `--reason` with the approvals' text ("a denial reason is shown to the
+    model"), as if a pause's reason were not; the README says (and the gate does) that each refused call's
+    tool error carries it."""
+    done = mcprt_cli("pause", "--help", env={"COLUMNS": "200", "NO_COLOR": "1"})
+    line = next(row for row in done.stdout.splitlines() if "--reason" in row)
+    assert "each refused call's tool error carries it" in line and "denial" not in line, line
+    reference = README.read_text()
+    assert "the refused call's tool error carries it" in reference

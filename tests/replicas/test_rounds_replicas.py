@@ -10,6 +10,7 @@ retries did land on replicas that do not hold the call.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import signal
 import time
@@ -201,6 +202,52 @@ async def test_a_state_is_refused_to_another_principal_and_to_a_tampered_copy(cl
         assert done.served_by != first.served_by
         assert not done.result.get("isError"), done
         assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")]
+
+
+def record_of(state: str) -> str:
+    """The Redis key saying which replica holds `state` (state/rounds.py; the prefix names the server)."""
+    return f"mcprt:rounds-test:round:{hashlib.sha256(state.encode()).hexdigest()}"
+
+
+async def until_gone(redis: Redis, key: str, timeout: float = 30) -> None:
+    """Wait for `key` to leave Redis (it is deleted off the request's path); AssertionError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while await asyncio.to_thread(redis.cli, "EXISTS", key) != "0":
+        assert time.monotonic() < deadline, f"{key} is still in Redis after {timeout}s"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_used_state_s_record_is_deleted_and_a_retry_of_it_is_refused_as_before(cluster: Cluster) -> None:
+    """Before 2026-11-30 a used state's record stayed in Redis until its TTL (600 s): one key per round."""
+    url = cluster.balancer.url()
+    async with httpx.AsyncClient(timeout=60) as http:
+        first = await post(http, url, ALICE, "test_two_questions", {"arguments": {}})
+        assert first.result["resultType"] == "input_required", first
+        state = first.result["requestState"]
+        assert cluster.redis.cli("EXISTS", record_of(state)) == "1"  # claimed while it can be resumed
+        retry = {"arguments": {}, "inputResponses": responses_to(first.result)}
+
+        # Resumed on the owner for another replica: the owner deletes the used state's record.
+        await until_next_is_not(http, url, first.served_by)
+        second = await post(http, url, ALICE, "test_two_questions", {**retry, "requestState": state})
+        assert second.served_by != first.served_by and second.result["resultType"] == "input_required", second
+        await until_gone(cluster.redis, record_of(state))
+        following = second.result["requestState"]
+        assert cluster.redis.cli("EXISTS", record_of(following)) == "1"
+        # A retry of the used state is refused as today, wherever it lands (the owner included).
+        for _ in range(len(cluster.replicas)):
+            again = await post(http, url, ALICE, "test_two_questions", {**retry, "requestState": state})
+            assert refused(again, INVALID_PARAMS) == UNKNOWN, again
+
+        # Resumed on the owner directly, and the call finishes: that record goes too.
+        owner = cluster.replica(first.served_by)
+        done = await post_call(http, owner.url, "test_two_questions", {
+            "arguments": {}, "inputResponses": responses_to(second.result), "requestState": following}, ALICE)
+        assert not done.result.get("isError") and text(done.result) == "ada works in file:///work/project", done
+        await until_gone(cluster.redis, record_of(following))
+        again = await post_call(http, owner.url, "test_two_questions", {
+            "arguments": {}, "inputResponses": responses_to(second.result), "requestState": following}, ALICE)
+        assert refused(again, INVALID_PARAMS) == UNKNOWN, again
 
 
 async def test_a_retry_for_a_replica_that_died_between_rounds_is_a_clear_error(tmp_path: Path) -> None:

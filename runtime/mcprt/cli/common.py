@@ -32,11 +32,11 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 @contextmanager
-def progress(message: str, *, as_json: bool = False) -> Iterator[None]:
+def progress(message: str, *, serving: bool = False) -> Iterator[None]:
     """A spinner on stderr when it is a terminal, turning into a bar while a big OpenAPI description
     compiles (`mcprt.progress.report`); otherwise plain stderr lines at every quarter of such a
-    compile (`as_json`, `mcprt up` under MCPRT_LOG_FORMAT=json: JSON log lines with `done` and
-    `total`). Never touches stdout."""
+    compile (`serving`, `mcprt up`: written as the server's lines, so under MCPRT_LOG_FORMAT=json JSON
+    log lines with `done` and `total`). Never touches stdout."""
     from ..progress import reporting_to
 
     if not sys.stderr.isatty():
@@ -47,10 +47,10 @@ def progress(message: str, *, as_json: bool = False) -> Iterator[None]:
             if told.get(what, -1) < quarter and quarter > 0:
                 told[what] = quarter
                 line = f"compiling {what} {done}/{total}"
-                if as_json:
+                if serving:
                     from ..observability.log import announce
 
-                    announce(line, fmt="json", done=done, total=total)
+                    announce(line, done=done, total=total)
                 else:
                     print(line, file=sys.stderr, flush=True)
 

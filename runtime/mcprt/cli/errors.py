@@ -30,18 +30,18 @@ def debug_enabled() -> bool:
     return _debug
 
 
-def print_diagnostics(diagnostics: list[Diagnostic], *, as_json: bool = False) -> None:
-    """file:line:col: message lines on stderr, errors and warnings sorted together. `as_json` (`mcprt up`
-    under MCPRT_LOG_FORMAT=json): one JSON log line each instead, the message as `msg`, the severity as
-    `level` and the place as `file`, `line`, `col`."""
-    if not as_json:
+def print_diagnostics(diagnostics: list[Diagnostic], *, serving: bool = False) -> None:
+    """file:line:col: message lines on stderr, errors and warnings sorted together. `serving` (`mcprt up`):
+    written as the server's own lines (`observability.log.announce`), so under MCPRT_LOG_FORMAT=json one
+    JSON log line each, the message as `msg`, the severity as `level` and the place as `file`, `line`, `col`."""
+    if not serving:
         for diagnostic in sorted(diagnostics):
             print(str(diagnostic), file=sys.stderr)
         return
     from ..observability.log import announce
 
     for d in sorted(diagnostics):
-        announce(d.message, level=d.severity, fmt="json", file=d.file, line=d.line, col=d.col)
+        announce(d.message, level=d.severity, text=str(d), file=d.file, line=d.line, col=d.col)
 
 
 class NotYet(McprtError):
@@ -49,37 +49,32 @@ class NotYet(McprtError):
 
 
 class _Report:
-    """How `guarded` writes what ended a command: plain lines for a person, or (`serving`, i.e. `mcprt up`,
-    under MCPRT_LOG_FORMAT=json) one JSON log line each, as the server's own logs. The format is read when
-    the first line is written (from the settings, whose refused values count as unset: a bad MCPRT_PORT
-    is still reported as JSON)."""
+    """How `guarded` writes what ended a command: plain lines for a person, or (`serving`, i.e. `mcprt up`)
+    as the server's own lines — under MCPRT_LOG_FORMAT=json one JSON log line each; the logging module
+    (`observability.log.log_format`) says which, also when a refused setting stopped it being set up."""
 
     def __init__(self, serving: bool) -> None:
-        self._json: bool | None = None if serving else False
+        self.serving = serving
 
     @property
     def json(self) -> bool:
-        if self._json is None:
-            from ..settings import load_settings, log_format_despite
+        if not self.serving:
+            return False
+        from ..observability.log import log_format
 
-            try:
-                fmt = load_settings().log_format
-            except ValidationError as exc:
-                fmt = log_format_despite(exc)
-            self._json = fmt == "json"
-        return self._json
+        return log_format() == "json"
 
     def line(self, text: str, message: str, **fields: Any) -> None:
-        """`text` as a plain line, or an error-level JSON line with `message` and `fields`."""
-        if self.json:
+        """`text` as a plain line, or (serving) an error-level server line with `message` and `fields`."""
+        if self.serving:
             from ..observability.log import announce
 
-            announce(message, level="error", fmt="json", **fields)
+            announce(message, level="error", text=text, **fields)
         else:
             print(text, file=sys.stderr)
 
     def diagnostics(self, exc: ManifestError) -> None:
-        print_diagnostics(exc.diagnostics, as_json=self.json)
+        print_diagnostics(exc.diagnostics, serving=self.serving)
         errors = len(exc.errors)
         summary = f"{errors} error{'s' if errors != 1 else ''}"
         self.line(summary, summary, errors=errors)

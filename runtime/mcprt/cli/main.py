@@ -10,6 +10,7 @@ import typer
 import typer.core
 
 from .. import __version__
+from ..manifest.names import search_order
 from .common import go_offline
 from .errors import guarded, set_debug
 
@@ -43,7 +44,7 @@ typer.core.TyperArgument.display_type_rich = lambda self, ctx: ""  # type: ignor
 
 ManifestArg = Annotated[
     Optional[Path],
-    typer.Argument(help="Manifest file (default: ./mcp.yaml, then ./mcp.toml).", show_default=False,
+    typer.Argument(help=f"Manifest file (default: {search_order()}).", show_default=False,
                    metavar="MANIFEST"),
 ]
 
@@ -324,6 +325,8 @@ TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="MCPRT_TOKEN"
                                                  help="Bearer token (default: $MCPRT_TOKEN).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorded; a denial reason is shown to the model).")]
+PauseReasonOpt = Annotated[Optional[str], typer.Option(
+    "--reason", help="Why (recorded, up to 500 characters; each refused call's tool error carries it).")]
 
 
 @app.command(epilog="Examples: `mcprt approvals list --url http://127.0.0.1:8765 --json`, "
@@ -353,7 +356,7 @@ def pause(
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
-    reason: ReasonOpt = None,
+    reason: PauseReasonOpt = None,
 ) -> None:
     """Kill switch: refuse calls to a tool, a source or everything at once, until resumed (no reload)."""
     from .policy_cmd import run_pause

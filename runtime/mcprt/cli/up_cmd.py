@@ -78,8 +78,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     reload = reload and settings.reload
     try:
         # stdio: compile-cache writes wait until the client has its first tools/list (see _up_stdio)
-        as_json = settings.log_format == "json"
-        with progress("compiling the manifest…", as_json=as_json), \
+        with progress("compiling the manifest…", serving=True), \
                 writes_deferred(enabled=options.transport == "stdio") as cache_writes, \
                 digests_recorded(enabled=reload) as read_digests:
             try:
@@ -94,7 +93,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
             record_baseline(runtime, read_digests)
         if compiled.warnings:
-            print_diagnostics(compiled.warnings, as_json=as_json)
+            print_diagnostics(compiled.warnings, serving=True)
         if options.transport == "stdio":
             await _up_stdio(runtime, compiled, options, reload=reload, metrics_port=metrics_port,
                             cache_writes=cache_writes.flush)

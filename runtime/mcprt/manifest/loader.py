@@ -22,14 +22,13 @@ from . import envvars
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
 from .model import Manifest, OpenAPISource
+from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
 from .secrets import empty_secrets, literal_secrets, register_secrets
 from .unused_values import validate_leaving_out
 from .yaml_reader import read_yaml
-
-DEFAULT_NAMES = ("mcp.yaml", "mcp.yml", "mcp.toml")
 
 
 @dataclass

@@ -146,18 +146,35 @@ def _handler(fmt: str) -> logging.StreamHandler[Any]:
     return handler
 
 
-def announce(message: str, *, level: str = "info", fmt: str | None = None, **fields: Any) -> None:
+def log_format() -> str:
+    """The format of the lines mcprt writes on stderr, `"text"` or `"json"` (`MCPRT_LOG_FORMAT`): as
+    `setup_logging` was told; before logging is set up (a setting was refused, the manifest is
+    missing) what the settings say, each refused value counting as unset, so `invalid setting
+    MCPRT_PORT: …` is still a JSON line when MCPRT_LOG_FORMAT=json asks (a refused MCPRT_LOG_FORMAT
+    itself gives `text`). The one place that knows it: `announce` and the start-up error writer ask here."""
+    if _FORMAT is not None:
+        return _FORMAT
+    from pydantic import ValidationError
+
+    from ..settings import load_settings, log_format_despite
+
+    try:
+        return load_settings().log_format
+    except ValidationError as exc:
+        return log_format_despite(exc)
+
+
+def announce(message: str, *, level: str = "info", text: str | None = None, **fields: Any) -> None:
     """A line `mcprt up` writes on stderr whatever the log level: the serving banner, where the stdio
-    metrics listener is, a forced exit, a start-up error. Plain `message` under text logs; under
-    `MCPRT_LOG_FORMAT=json` a JSON line like every other (`level` as given, `msg` the same text,
-    `fields` beside it), so a log pipeline that parses JSON lines (the Docker image sets json) never
-    meets bare text. `fmt`: the format when logging is not set up yet (a setting failed), else the
-    one `setup_logging` was given. Scrubbed."""
-    if (fmt or _FORMAT) == "json":
+    metrics listener is, a forced exit, compile progress, a start-up error or diagnostic. Under text
+    logs the plain `text` (default: `message`); under `MCPRT_LOG_FORMAT=json` (`log_format`) a JSON line
+    like every other (`level` as given, `msg` the message, `fields` beside it), so a log pipeline that
+    parses JSON lines (the Docker image sets json) never meets bare text. Scrubbed."""
+    if log_format() == "json":
         created = time.time()
         line = _json_line(created, (created - int(created)) * 1000, level, LOGGER_NAME, message, fields)
     else:
-        line = SECRETS.scrub_text(message)
+        line = SECRETS.scrub_text(message if text is None else text)
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()

@@ -238,6 +238,8 @@ class RoundTrips:
             raise MCPError(types.INVALID_PARAMS, UNKNOWN_STATE if self.relay is not None else UNKNOWN_LOCAL_STATE)
         if pending.expiry is not None:
             pending.expiry.cancel()
+        if self.relay is not None:  # this state is used: its shared record goes (a retry of it stays refused)
+            self.relay.release(state)
         if escalate is not _KEEP:
             pending.escalate = escalate
         pending.answer(responses, all_given=True)
@@ -274,6 +276,8 @@ class RoundTrips:
 
     def _expire(self, state: str) -> None:
         pending = self._pending.pop(state, None)
+        if pending is not None and self.relay is not None:
+            self.relay.release(state)
         if pending is not None and pending.task is not None:
             pending.task.cancel()
 

@@ -10,7 +10,11 @@ reach any replica behind a round-robin balancer. This module carries such a retr
   itself stays an opaque 192-bit random handle: a client cannot forge one, and a tampered or
   made-up state names no record, which answers exactly as an unknown state does today. This was
   chosen over signing the owner's id into the state: no key has to be shared (and rotated) by
-  every replica, and a forged id cannot send a retry anywhere.
+  every replica, and a forged id cannot send a retry anywhere. Once a state can no longer be
+  resumed — the owner resumed it (a local or a forwarded retry), it expired, or a retry found a
+  record naming this replica for a state it no longer holds — its record is deleted (`release`),
+  off the request's path: a retry of the used state then finds no record and is refused as any
+  unknown state, and Redis does not keep one key per round for the state's whole lifetime.
 - **Forwarding.** A replica that does not hold a state reads the record (one GET) and publishes the
   client's answers and principal on the owner's channel `<prefix>rounds:<replica id>` (`forward`).
   The owner resumes the call exactly as a local retry (the same principal check: another
@@ -54,7 +58,7 @@ from ..contracts import ToolResult
 from ..errors import ToolCallError
 from ..identity.principal import Principal
 from ..observability.log import log_event
-from .redis_client import guarded, is_redis_error, listen, unavailable
+from .redis_client import COMMAND_TIMEOUT, guarded, is_redis_error, listen, unavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -99,6 +103,7 @@ class RoundRelay:
         self._seen: collections.deque[str] = collections.deque(maxlen=SEEN)
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._releasing: set[asyncio.Task[None]] = set()
 
     def _channel(self, replica: str) -> str:
         return f"{self._prefix}rounds:{replica}"
@@ -122,7 +127,9 @@ class RoundRelay:
                       "another replica is told this one stopped", logging.WARNING)
 
     async def aclose(self) -> None:
-        tasks = [t for t in (self._listener, *self._working.values()) if t is not None]
+        if self._releasing:  # deletes already sent get a moment to land; the rest expire with their states
+            await asyncio.wait(self._releasing, timeout=COMMAND_TIMEOUT)
+        tasks = [t for t in (self._listener, *self._working.values(), *self._releasing) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -141,6 +148,21 @@ class RoundRelay:
                 raise
             log_event("round not shared: a retry reaching another replica will not find it", logging.WARNING,
                       error=str(unavailable(exc)))
+
+    def release(self, state: str) -> None:
+        """Delete the record of a state that can no longer be resumed (see the module docstring), in the
+        background: the resumed call does not wait for Redis, and when Redis fails the record only
+        lingers until it expires (a retry it leads to the owner is refused there as unknown)."""
+        task = asyncio.get_running_loop().create_task(self._delete(state))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
+    async def _delete(self, state: str) -> None:
+        try:
+            await self._client.delete(self._record(state))
+        except Exception as exc:  # noqa: BLE001 - see `release`: the record expires with the state
+            log_event("used round's record not deleted; it expires with the state", logging.DEBUG,
+                      error=type(exc).__name__)
 
     async def _listen(self) -> None:
         async def subscribed() -> None:
@@ -225,8 +247,11 @@ class RoundRelay:
         capability the client lacks: -32021). Cancelling this (the client left) cancels the resumed call.
         """
         owner = await guarded(self._client.get(self._record(state)))
-        if owner is None or owner.decode() == self.replica:
-            return None  # (ours but no longer in memory: consumed or expired)
+        if owner is None:
+            return None
+        if owner.decode() == self.replica:  # ours but no longer in memory: used or expired, its deletion lost
+            self.release(state)
+            return None
         message = {"op": "resume", "state": state, "principal": _principal_wire(principal), "responses": responses}
         return _decode(await self._exchange(owner.decode(), message))
 

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..manifest.names import DEFAULT_NAMES
+
 if TYPE_CHECKING:
     from .cases import Case
     from .harness import ReplaySession
     from .runner import CaseOutcome
 
-MANIFEST_NAMES = ("mcp.yaml", "mcp.yml", "mcp.toml")
 _STATE = pytest.StashKey["_Sessions"]()
 
 
@@ -58,7 +59,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if state is None:
         return None
     named = file_path.resolve() in state.named
-    automatic = file_path.name in MANIFEST_NAMES and bool(parent.config.getini("mcprt_collect"))
+    automatic = file_path.name in DEFAULT_NAMES and bool(parent.config.getini("mcprt_collect"))
     if not (named or automatic):
         return None
     if not (file_path.parent / "cases").is_dir():

@@ -66,7 +66,10 @@ class ResponseShapes:
         if depth > MAX_DEPTH:
             return _declared(node, self.version)
         if "$ref" in node:
-            return self._ref(node, uri, ptr, depth)
+            return self._ref(self.resolver.resolve(node["$ref"], uri, ptr), depth)
+        if "$dynamicRef" in node:  # as its static case; anything when the schema evaluated decides
+            resolved = self.resolver.resolve_dynamic(node["$dynamicRef"], uri, ptr)
+            return ANY if resolved is None else self._ref(resolved, depth)
         out: dict[str, Any] = {}
         types = _types(node, self.version)
         deeper = depth + 1
@@ -103,8 +106,8 @@ class ResponseShapes:
             _annotations(node, out)
         return out
 
-    def _ref(self, node: dict[str, Any], uri: str, ptr: str, depth: int) -> dict[str, Any]:
-        target_uri, target_ptr, target = self.resolver.resolve(node["$ref"], uri, ptr)
+    def _ref(self, resolved: tuple[str, str, Any], depth: int) -> dict[str, Any]:
+        target_uri, target_ptr, target = resolved
         key = f"{target_uri}#{target_ptr}"
         found = self._memo.get(key)
         if found is not None:

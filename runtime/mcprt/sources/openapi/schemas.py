@@ -212,10 +212,7 @@ class SchemaConverter:
     def _deref(self, node: Any, uri: str, ptr: str) -> tuple[Any, str, str]:
         seen = 0
         while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 32:
-            ref = node["$ref"]
-            if "#" in ref and not ref.split("#", 1)[1].startswith("/") and ref.split("#", 1)[1]:
-                break
-            uri, ptr, node = self.resolver.resolve(ref, uri, ptr)
+            uri, ptr, node = self.resolver.resolve(node["$ref"], uri, ptr)
             seen += 1
         return node, uri, ptr
 
@@ -226,11 +223,7 @@ class SchemaConverter:
         read_only = node.get("readOnly") is True
         file = _is_file_node(node)
         if "$ref" in node and isinstance(node["$ref"], str) and not (read_only and file):
-            ref = node["$ref"]
-            fragment = ref.split("#", 1)[1] if "#" in ref else ""
-            if fragment and not fragment.startswith("/"):
-                return read_only, file
-            t_uri, t_ptr, target = self.resolver.resolve(ref, uri, ptr)
+            t_uri, t_ptr, target = self.resolver.resolve(node["$ref"], uri, ptr)
             key = f"{t_uri}#{t_ptr}"
             flags = self._flags.get(key)
             if flags is None:
@@ -253,16 +246,39 @@ class SchemaConverter:
             return {}
         if "$ref" in node:
             return self._ref(node, uri, ptr, name)
+        if "$dynamicRef" in node:
+            return self._ref(node, uri, ptr, name, "$dynamicRef")
         return self._object(node, uri, ptr, name)
 
-    def _ref(self, node: dict[str, Any], uri: str, ptr: str, name: str | None) -> Any:
-        ref = node["$ref"]
-        if isinstance(ref, str) and "#" in ref:
-            fragment = ref.split("#", 1)[1]
-            if fragment and not fragment.startswith("/"):
-                self.warn(uri, ptr, f"$ref '{ref}' (an anchor) is not supported; treated as any value")
-                return {}
-        t_uri, t_ptr, target = self.resolver.resolve(ref, uri, join(ptr, "$ref"))
+    def _ref(self, node: dict[str, Any], uri: str, ptr: str, name: str | None, keyword: str = "$ref") -> Any:
+        """A `$ref` (or a `$dynamicRef`, as its static case) and the keywords beside it."""
+        if keyword == "$ref":
+            resolved = self.resolver.resolve(node["$ref"], uri, join(ptr, "$ref"))
+        else:
+            resolved = self.resolver.resolve_dynamic(node[keyword], uri, join(ptr, keyword))
+        if resolved is None:
+            self.warn(uri, ptr, f"$dynamicRef {node[keyword]!r} names a $dynamicAnchor that several schemas "
+                                "define, so its target depends on the schema evaluated; treated as any value")
+            result: Any = {}
+        else:
+            result = self._target(*resolved, name)
+        siblings = [k for k in node if k != keyword and not k.startswith("x-")]
+        if not siblings:
+            return result
+        extra = {k: node[k] for k in siblings if k not in _ANNOTATION_ONLY}
+        if extra and self.version == "3.1":
+            converted_extra = self._object(extra, uri, ptr, name)
+            if converted_extra:
+                result = {"allOf": [result, converted_extra]}
+        desc = arg_description(node.get("description"), self.policy)
+        if desc:
+            result = self.with_description(result, desc)
+        if node.get("nullable") is True or node.get("x-nullable") is True:
+            result = _nullable(result)
+        return result
+
+    def _target(self, t_uri: str, t_ptr: str, target: Any, name: str | None) -> Any:
+        """The converted schema a reference names: memoized, a `$defs` entry when it is recursive."""
         key = f"{t_uri}#{t_ptr}"
         result = self._memo.get(key)
         if result is None:
@@ -287,19 +303,6 @@ class SchemaConverter:
                 if isinstance(result, dict) and len(result) > 1:
                     self._shared[id(result)] = (key, result)
             self._memo[key] = result
-        siblings = [k for k in node if k != "$ref" and not k.startswith("x-")]
-        if not siblings:
-            return result
-        extra = {k: node[k] for k in siblings if k not in _ANNOTATION_ONLY}
-        if extra and self.version == "3.1":
-            converted_extra = self._object(extra, uri, ptr, name)
-            if converted_extra:
-                result = {"allOf": [result, converted_extra]}
-        desc = arg_description(node.get("description"), self.policy)
-        if desc:
-            result = self.with_description(result, desc)
-        if node.get("nullable") is True or node.get("x-nullable") is True:
-            result = _nullable(result)
         return result
 
     def _object(self, node: dict[str, Any], uri: str, ptr: str, name: str | None) -> dict[str, Any]:
@@ -445,8 +448,6 @@ class SchemaConverter:
                 out["title"] = title.strip()
         if desc:
             out["description"] = desc
-        if for_dynamic := node.get("$dynamicRef"):
-            self.warn(uri, ptr, f"$dynamicRef {for_dynamic!r} is not supported; treated as any value")
 
     # --- per-tool assembly ----------------------------------------------------------------------
 
