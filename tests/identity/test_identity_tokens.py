@@ -7,6 +7,8 @@ eras; stdio is the `stdio` principal; an HTTP server without inbound auth serves
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +32,9 @@ def manifest(folder: Path, *, auth: bool = True, stateless: bool = False) -> Pat
             '    bearer_tokens: ["${SHARED_TOKEN}"]',
             '    tokens: {ci-bot: "${CI_TOKEN}", alice: "${ALICE_TOKEN}"}',
         ]
-    lines += ["sources:", *who_source(folder)]
+    lines += ["sources:", *who_source(folder), "  probe:", "    python: probe_tools"]
+    # `ping` marks a point in the log: its line is written after every earlier call's (see `settled_count`)
+    (folder / "probe_tools.py").write_text('def ping() -> str:\n    """Answer pong."""\n    return "pong"\n')
     path = folder / "mcp.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -62,17 +66,31 @@ async def test_each_named_token_is_its_own_principal(served: UpProcess, mode: st
     assert await who_answers(served.url, SHARED_TOKEN, mode) == "token|bearer|None||-|hi"
 
 
-def test_a_wrong_or_missing_token_reaches_no_tool(served: UpProcess) -> None:
+async def settled_count(served: UpProcess, text: str) -> int:
+    """How often `text` is in the log once every line written so far is collected: the log is read by a
+    thread, so an earlier test's last call line may still be on its way. A `ping` called now writes its
+    line after all of them; once it is collected, so are they."""
+    pings = served.log().count("call tool=ping")
+    async with http_client(served.url, token=ALICE_TOKEN) as client:
+        assert not (await client.call_tool("ping", {})).is_error
+    deadline = time.monotonic() + 30
+    while served.log().count("call tool=ping") <= pings:
+        assert time.monotonic() < deadline, f"no ping line in:\n{served.log()}"
+        await asyncio.sleep(0.02)
+    return served.log().count(text)
+
+
+async def test_a_wrong_or_missing_token_reaches_no_tool(served: UpProcess) -> None:
     call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x"}}}
     headers = {"accept": "application/json, text/event-stream"}
-    calls_before = served.log().count("call tool=echo")
+    calls_before = await settled_count(served, "call tool=echo")
     for authorization in (None, "Bearer alice", f"Bearer {ALICE_TOKEN}x", f"Basic {ALICE_TOKEN}"):
         sent = headers | ({"authorization": authorization} if authorization else {})
         response = httpx.post(served.url, json=call, headers=sent, timeout=10)
         assert response.status_code == 401, authorization
         assert response.headers["www-authenticate"].startswith("Bearer")
         assert "mcp-session-id" not in response.headers
-    assert served.log().count("call tool=echo") == calls_before
+    assert await settled_count(served, "call tool=echo") == calls_before
 
 
 async def test_an_unauthenticated_http_server_serves_the_anonymous_principal(tmp_path: Path) -> None:
