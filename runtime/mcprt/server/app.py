@@ -166,9 +166,7 @@ def build_server(
                     params, principal, ctx.session.check_client_capability, run,
                     escalate=server.tasks.escalation(principal, tool.name) if as_task else None,
                     within=server.tasks.answer_within)
-                if isinstance(outcome, types.InputRequiredResult):
-                    return outcome
-                if isinstance(outcome, dict):  # CreateTaskResult
+                if isinstance(outcome, (types.InputRequiredResult, dict)):  # a round; a CreateTaskResult
                     return outcome
                 result = outcome
             elif ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
@@ -214,7 +212,7 @@ def build_server(
         holder=holder,
     )
     server.listen_handler = listen_handler
-    server.tasks = TaskService(config.tasks, answer_within=config.tasks.answer_within)
+    server.tasks = TaskService(config.tasks)
     server.tasks.install(server, principal_of)
     server.extensions[EXTENSION] = {}  # advertised in 2026-07-28 `server/discover` (get_capabilities)
     # resources/*, prompts/*, completion/complete, logging/setLevel (levels gate relayed log messages)

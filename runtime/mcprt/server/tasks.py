@@ -79,10 +79,10 @@ def missing_extension(what: str) -> MCPError:
 class TaskService:
     """The tasks of one server: its store, the runner of the tasks this process runs, and the handlers."""
 
-    def __init__(self, limits: TaskLimits, *, answer_within: float, store: TaskStore | None = None) -> None:
-        self.store = store if store is not None else TaskStore(limits)
+    def __init__(self, limits: TaskLimits) -> None:
+        self.store = TaskStore(limits)
         self.runner = TaskRunner(self.store)
-        self.answer_within = answer_within
+        self.answer_within = limits.answer_within
         self.relay: RoundRelay | None = None  # with shared state: updates and cancels reach a task's replica
 
     def share(self, store: TaskStore, relay: RoundRelay) -> None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 from ..identity.principal import Principal
+from ..observability.log import rfc3339
 
 EXTENSION = "io.modelcontextprotocol/tasks"
 Status = Literal["working", "input_required", "completed", "failed", "cancelled"]
@@ -32,11 +32,6 @@ def owner_of(principal: Principal | None) -> str:
     if principal is None:
         return "none:"
     return f"{principal.kind}:{principal.subject}"
-
-
-def iso8601(seconds: float) -> str:
-    """Epoch seconds as an ISO 8601 UTC timestamp with milliseconds (`2026-11-30T14:00:00.000Z`)."""
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -71,8 +66,8 @@ class TaskRecord:
         wire: dict[str, Any] = {
             "taskId": self.task_id,
             "status": self.status,
-            "createdAt": iso8601(self.created),
-            "lastUpdatedAt": iso8601(self.updated),
+            "createdAt": rfc3339(self.created),
+            "lastUpdatedAt": rfc3339(self.updated),
             "ttlMs": self.ttl_ms,
             "pollIntervalMs": self.poll_interval_ms,
         }

@@ -63,7 +63,6 @@ class _Running:
     conversation: Conversation
     driver: asyncio.Task[None] | None = None
     expiry: asyncio.TimerHandle | None = None
-    cancelling: bool = False
 
 
 class TaskRunner:
@@ -72,13 +71,6 @@ class TaskRunner:
     def __init__(self, store: TaskStore) -> None:
         self.store = store
         self._running: dict[str, _Running] = {}
-
-    def __len__(self) -> int:
-        return len(self._running)
-
-    def holds(self, task_id: str) -> bool:
-        """This process runs the task (with shared state, another replica may)."""
-        return task_id in self._running
 
     async def start(self, principal: Principal | None, tool: str, conversation: Conversation,
                     result_wire: ResultWire) -> dict[str, Any] | None:
@@ -124,18 +116,9 @@ class TaskRunner:
         if running is None:
             return False
         if not running.record.terminal:
-            running.cancelling = True
             if running.conversation.task is not None:
                 running.conversation.task.cancel()
         return True
-
-    async def aclose(self) -> None:
-        """Stop following every task (at shutdown: their calls are ended by the server's stop)."""
-        drivers = [r.driver for r in self._running.values() if r.driver is not None]
-        for running in self._running.values():
-            if running.conversation.task is not None:
-                running.conversation.task.cancel()
-        await asyncio.gather(*drivers, return_exceptions=True)
 
     def _expired(self, task_id: str) -> None:
         running = self._running.get(task_id)

@@ -9,7 +9,8 @@
   included (their results take memory until their TTL): `create` raises `TaskLimitReached` and the
   caller answers the call directly instead.
 - **Kept at least `ttlMs`.** A record is dropped once `createdAt + ttlMs` has passed (checked on
-  every access, oldest first); `on_expired` is told so a task still running is cancelled.
+  every access, oldest first); a task still running then is cancelled by its runner's own timer
+  (`tasks.run`).
 
 With `server.state` the records live in Redis instead (`state.tasks.SharedTaskStore`, same methods).
 """
@@ -38,6 +39,7 @@ class TaskLimits(Protocol):
     poll_interval: float
     max: int
     max_per_principal: int
+    answer_within: float  # s: how long a task-supporting call runs before it becomes a task (`server.tasks`)
 
 
 def new_task_id() -> str:
@@ -53,10 +55,6 @@ class TaskStore:
         self._records: dict[str, TaskRecord] = {}
         self._per_owner: Counter[str] = Counter()
         self._expiry: list[tuple[float, str]] = []  # (expires, task id), a heap
-        self.on_expired: Callable[[TaskRecord], None] | None = None
-
-    def __len__(self) -> int:
-        return len(self._records)
 
     def new_record(self, principal: Principal | None, tool: str) -> TaskRecord:
         """A fresh `working` record for `principal`'s call of `tool` (not stored yet)."""
@@ -96,19 +94,9 @@ class TaskStore:
 
     async def save(self, record: TaskRecord) -> None:
         """Record a change of `record` (its `lastUpdatedAt` is now)."""
-        record.updated = self._clock()
-        if record.task_id in self._records:
-            self._records[record.task_id] = record
+        record.updated = self._clock()  # the stored object itself: the runner changes it in place
 
     def _drop_expired(self) -> None:
         now = self._clock()
         while self._expiry and self._expiry[0][0] <= now:
-            _, task_id = heapq.heappop(self._expiry)
-            record = self._records.pop(task_id, None)
-            if record is None:
-                continue
-            self._per_owner[record.owner] -= 1
-            if self._per_owner[record.owner] <= 0:
-                del self._per_owner[record.owner]
-            if self.on_expired is not None:
-                self.on_expired(record)
+            self.forget(heapq.heappop(self._expiry)[1])

@@ -201,10 +201,12 @@ class LoadedDocument:
     def data(self) -> Any:
         if self._data is _UNSET:
             raw = self.raw_bytes
+            searched = False
             if self.location.lower().endswith(".json") or raw.lstrip()[:1] == b"{":
                 narrow = latin1_text(raw)
                 if narrow is not None:
                     self._names_resources = _NAMING.search(narrow) is not None
+                    searched = True
                     if self._reread is not None:
                         self._raw = None
                     del raw
@@ -215,7 +217,8 @@ class LoadedDocument:
                         return self._data
                     raw = self.raw_bytes
             text = _decode(raw, self.location, self.warnings)
-            self._names_resources = _NAMING.search(text) is not None
+            if not searched:  # (Latin-1 text that the lean parse left to the full one was searched above)
+                self._names_resources = _NAMING.search(text) is not None
             if self._reread is not None:
                 self._raw = None
             del raw

@@ -120,7 +120,7 @@ class Resolver:
         self._resolved: dict[tuple[str, str, str], tuple[str, str, Any]] = {}
         self._names: dict[str, _Names] = {}  # document URI → its `$id`s, once read
         self._resources: dict[str, tuple[str, str]] = {}  # `$id` URI → (document URI, pointer)
-        self._anchors: dict[tuple[str, str], tuple[str, str, bool]] = {}  # (resource, name) → (doc, ptr, dynamic)
+        self._anchors: dict[tuple[str, str], tuple[str, str]] = {}  # (resource, name) → (doc, pointer)
         self._dynamic: dict[str, int] = {}  # `$dynamicAnchor` name → how many resources define it
 
     def label(self, uri: str) -> str:
@@ -209,21 +209,16 @@ class Resolver:
 
     def _place(self, resource: str) -> tuple[str, str] | None:
         """(document URI, pointer) of the schema resource with this URI, when one was read."""
+        self._names_of(self.doc.uri)  # the root's `$id`s first (read once); it is then in `_names` too
         if resource in self._names:
             return resource, ""
-        found = self._resources.get(resource)
-        if found is None and self.doc.uri not in self._names:
-            self._names_of(self.doc.uri)
-            found = self._resources.get(resource)
-        if found is None and resource == self.doc.uri:
-            return resource, ""
-        return found
+        return self._resources.get(resource)
 
     def _anchor(self, resource: str, doc_uri: str, name: str) -> tuple[str, str] | None:
         found = self._anchors.get((resource, name))
         if found is None and resource == doc_uri:  # the document by where it was read, its root by its `$id`
             found = self._anchors.get((self._names_of(doc_uri).root, name))
-        return None if found is None else found[:2]
+        return found
 
     def _resource_label(self, resource: str, doc_uri: str) -> str:
         return self.label(doc_uri) if resource == doc_uri else resource
@@ -242,7 +237,7 @@ class Resolver:
             self._resources.setdefault(resource, (uri, pointer))
         for key, (pointer, dynamic) in anchors.items():
             if key not in self._anchors:
-                self._anchors[key] = (uri, pointer, dynamic)
+                self._anchors[key] = (uri, pointer)
                 if dynamic:
                     self._dynamic[key[1]] = self._dynamic.get(key[1], 0) + 1
         return names
