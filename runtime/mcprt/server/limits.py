@@ -9,6 +9,11 @@ and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
   (default 10) or it is closed; idle keep-alive connections close after 5 s (uvicorn);
 - at most `MCPRT_MAX_CONNECTIONS` connections are open at once (default: 4,096, or what the
   descriptor limit allows after a reserve for upstreams and files); more are closed on arrival;
+- a request's head (request line and header fields) may take at most `MAX_HEADER_BYTES` (64 KiB),
+  counted before the parser sees the bytes; past that the client gets 431 (RFC 6585 §5) and the
+  connection closes, whether or not it sent a token. uvicorn's
+  httptools parser buffers a header line whole and has no limit of its own: a 50 MB header, sent
+  before any token is checked, was held in memory in full;
 - the soft descriptor limit is raised to the hard limit at start;
 - "accept failed" errors (EMFILE) are logged at most once per 10 s, with a count.
 
@@ -30,10 +35,12 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from ..identity.principal import Principal
 from ..manifest.model import HttpConfig
+from ..observability.log import log_event
 from ..settings import env_limit
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 4096
+MAX_HEADER_BYTES = 65_536  # nginx allows 32 KiB, Node 16 KiB; OAuth JWTs and cookies fit many times over
 FD_RESERVE = 128  # descriptors kept for upstream connections, subprocess pipes, files, logs
 ACCEPT_LOG_EVERY = 10.0
 
@@ -64,16 +71,55 @@ def header_timeout() -> float:
     return env_limit("MCPRT_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
 
 
-def limited_protocol(limit: int, timeout: float) -> type:
-    """uvicorn's HTTP protocol class with a connection cap and a first-request header deadline."""
+_HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+)
+
+
+def limited_protocol(limit: int, timeout: float, max_header_bytes: int = MAX_HEADER_BYTES) -> type:
+    """uvicorn's HTTP protocol class with a connection cap, a first-request header deadline and a
+    header-size cap (each request's head, keep-alive ones too)."""
 
     class LimitedHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        _in_head = True  # between a request's first byte (or the connection's) and its blank line
+        _head_bytes = 0
+        _head_tail = b""
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > limit:
                 transport.abort()  # frees the descriptor at once; the client sees a reset
                 return
             self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
+
+        def data_received(self, data: bytes) -> None:
+            if self.transport.is_closing():
+                return
+            if self._in_head:  # counted before the parser sees (and buffers) any of it
+                end = (self._head_tail + data).find(b"\r\n\r\n")
+                counted = len(data) if end < 0 else max(0, end - len(self._head_tail))
+                if self._head_bytes + counted > max_header_bytes:
+                    self._headers_too_large()
+                    return
+                self._head_bytes += counted
+                self._head_tail = data[-3:]  # a blank line split across two reads
+            super().data_received(data)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head = True
+
+        def on_headers_complete(self) -> None:
+            self._in_head, self._head_bytes, self._head_tail = False, 0, b""
+            super().on_headers_complete()
+
+        def _headers_too_large(self) -> None:
+            message = f"request header fields larger than {max_header_bytes} bytes".encode()
+            self.transport.write(_HEADERS_TOO_LARGE % (len(message), message))
+            self.transport.close()
+            log_event("rejected request: header fields too large", logging.WARNING,
+                      limit_bytes=max_header_bytes, client=(self.client or ("unknown",))[0])
 
         def _headers_overdue(self) -> None:
             # No request has started on this connection: it never finished sending its headers.
