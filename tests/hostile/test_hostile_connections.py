@@ -135,3 +135,52 @@ def test_oversized_request_heads_get_431_before_any_token_check_and_memory_stays
                 return text_of(await client.call_tool("ping", {}))
 
         assert asyncio.run(asyncio.wait_for(call(), 30)) == "pong"
+
+
+def _post_head(url: str, token: str, length: int) -> socket.socket:
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                 f"Accept: application/json, text/event-stream\r\nAuthorization: Bearer {token}\r\n"
+                 f"Content-Length: {length}\r\n\r\n{{".encode())
+    return sock
+
+
+def test_a_body_trickling_in_gets_408_and_a_client_leaving_mid_body_leaves_no_traceback(tmp_path: Path) -> None:
+    """The token is checked before the body is read, but an authenticated client sending its body a
+    byte every second held its connection for as long as it liked (each one of the connections all
+    clients share); and a client hanging up mid-body wrote an "Exception in ASGI application"
+    traceback. Now the body has MCPRT_BODY_TIMEOUT seconds (2 here) and a hang-up is quiet."""
+    (tmp_path / "tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text('version: 1\nserver:\n  auth: {tokens: {alice: "${ALICE_TOKEN}"}}\n'
+                        "sources:\n  t:\n    python: tools:ping\n")
+    env = child_env(ALICE_TOKEN="alice-token-31337", MCPRT_BODY_TIMEOUT="2")
+    with mcprt_http(manifest, "--no-reload", env=env) as up:
+        with _post_head(up.url, "alice-token-31337", 10_000) as sock:
+            started = time.monotonic()
+            answer = b""
+            sock.settimeout(1)
+            while time.monotonic() - started < 30:  # bounds a hang; the answer comes after ~2 s
+                try:
+                    chunk = sock.recv(4096)
+                except TimeoutError:
+                    sock.sendall(b" ")  # one more byte of body, as a slowloris client sends
+                    continue
+                if not chunk:
+                    break
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+            assert b"request body not received within 2 s" in answer
+            assert time.monotonic() - started < 15
+        up.wait_log("rejected request: body too slow")
+        with _post_head(up.url, "alice-token-31337", 10_000):
+            time.sleep(0.3)  # part of the body sent, then the client hangs up
+        time.sleep(1)
+
+        async def call() -> str:
+            async with http_client(up.url, token="alice-token-31337") as client:
+                return text_of(await client.call_tool("ping", {}))
+
+        assert asyncio.run(asyncio.wait_for(call(), 30)) == "pong"
+        assert "Traceback" not in up.log() and "Exception in ASGI application" not in up.log(), up.log()
