@@ -114,3 +114,48 @@ def test_cookie_values_cannot_add_cookies() -> None:
     arg = next(a for a in op.operation.input_schema["properties"])
     request = op.plan.build({arg: "a; admin=1, b"})
     assert all(";" not in v and "," not in v and " " not in v for _, v in request.cookies)
+
+
+@pytest.mark.parametrize("value", ["café", "a\x01b", "tab\x7f", "nbsp\xa0"])
+def test_header_values_http_cannot_carry_are_refused_naming_the_argument(value: str) -> None:
+    op = by_key(compile_inline(SPEC))["getFile"]
+    with pytest.raises(ToolCallError, match=r"Argument `X-Trace` is sent as an HTTP header, which carries only ASCII"):
+        op.plan.build({"name": "f", "X-Trace": value})
+    assert op.plan.build({"name": "f", "X-Trace": "tab\tand ~ visible"}).headers == [("X-Trace", "tab\tand ~ visible")]
+
+
+def test_a_header_argument_http_cannot_carry_is_the_models_to_fix_not_an_upstream_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Served: `X-Trace: café` was an `upstream_error` saying "a header of the request is not ASCII"
+    without naming the argument; now it is a rejected call naming it, and nothing is sent."""
+    import asyncio
+    import json
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.support.served import http_client, mcprt_http, text_of
+    from tests.support.upstream import serve_app
+
+    seen: list[str] = []
+
+    async def files(request):  # type: ignore[no-untyped-def]
+        seen.append(request.headers.get("x-trace", ""))
+        return JSONResponse({"ok": True})
+
+    spec = {**SPEC, "servers": [], "paths": {"/files/{name}": SPEC["paths"]["/files/{name}"]}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    with serve_app(Starlette(routes=[Route("/files/{name}", files)])) as base:
+        (tmp_path / "mcp.yaml").write_text(f"version: 1\nsources:\n  f:\n    openapi: spec.json\n    base_url: {base}\n")
+        with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
+            async def calls() -> tuple[str, str]:
+                async with http_client(up.url) as client:
+                    bad = await client.call_tool("getFile", {"name": "a", "X-Trace": "café"})
+                    good = await client.call_tool("getFile", {"name": "a", "X-Trace": "cafe"})
+                    assert bad.is_error and not good.is_error
+                    return text_of(bad), text_of(good)
+
+            bad, _ = asyncio.run(asyncio.wait_for(calls(), 60))
+            assert "Argument `X-Trace`" in bad and "'é' (U+00E9)" in bad, bad
+            assert seen == ["cafe"]
+            assert "status=rejected" in up.wait_log("status=rejected")

@@ -134,6 +134,10 @@ def header_value(arg: str, value: Any, explode: bool) -> str:
         text = atom(value)
     if any(c in text for c in "\r\n\0"):
         raise ToolCallError(f"Argument `{arg}` must not contain line breaks (it is sent as an HTTP header).")
+    bad = next((c for c in text if not (" " <= c <= "~" or c == "\t")), None)
+    if bad is not None:  # RFC 9110 §5.5: visible ASCII, space and tab (obs-text is not sent)
+        raise ToolCallError(f"Argument `{arg}` is sent as an HTTP header, which carries only ASCII text: "
+                            f"{bad!r} (U+{ord(bad):04X}) cannot be sent; transliterate or remove it.")
     return text
 
 
