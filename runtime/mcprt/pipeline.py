@@ -180,7 +180,7 @@ class Runtime:
         self._upstream_changed_callbacks.append(callback)
 
     def on_upstream_event(self, callback) -> None:  # type: ignore[no-untyped-def]
-        """Register callback(source, kind, data) for upstream events ("resource_updated", "log")."""
+        """Register callback(source, kind, data) for upstream events ("resource_updated")."""
         self._event_callbacks.append(callback)
 
     def _source_event(self, source: str, kind: str, data: object) -> None:

@@ -84,6 +84,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_MAX_MESSAGE_BYTES": lines.DEFAULT_MAX_MESSAGE_BYTES,
         "MCPRT_MAX_CONNECTIONS": server_limits.DEFAULT_MAX_CONNECTIONS,
         "MCPRT_HEADER_TIMEOUT": server_limits.DEFAULT_HEADER_TIMEOUT,
+        "MCPRT_BODY_TIMEOUT": server_limits.DEFAULT_BODY_TIMEOUT,
         "MCPRT_MAX_SESSIONS": HttpConfig.model_fields["max_sessions"].default,
         "MCPRT_MAX_SESSIONS_PER_CLIENT": HttpConfig.model_fields["max_sessions_per_client"].default,
         "MCPRT_SESSION_IDLE_TIMEOUT": HttpConfig.model_fields["session_idle_timeout"].default,

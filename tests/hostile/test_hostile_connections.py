@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.served import child_env, http_client, text_of, up_command
+from tests.support.served import child_env, http_client, mcprt_http, text_of, up_command
 
 TOOLS = 'def ping() -> str:\n    """Pong."""\n    return "pong"\n'
 
@@ -81,3 +81,106 @@ def test_half_open_connections_do_not_starve_calls(tmp_path: Path) -> None:
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _send_head(url: str, header_bytes: int, token: str | None) -> bytes:
+    """A POST whose head carries `header_bytes` of one more header field, sent in 64 KB pieces as a
+    client streams it; what the server answers (b"" when it only closed the connection)."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        head = f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        if token:
+            head += f"Authorization: Bearer {token}\r\n"
+        try:
+            sock.sendall(head.encode() + b"X-Filler: ")
+            left = header_bytes
+            while left > 0:
+                piece = min(left, 65_536)
+                sock.sendall(b"a" * piece)
+                left -= piece
+            sock.sendall(b"\r\nContent-Length: 2\r\n\r\n{}")
+        except OSError:
+            pass  # the server closed while we were still sending: its answer is already waiting
+        answer = b""
+        try:
+            while chunk := sock.recv(65_536):
+                answer += chunk
+        except OSError:
+            pass
+        return answer
+
+
+def test_oversized_request_heads_get_431_before_any_token_check_and_memory_stays_flat(tmp_path: Path) -> None:
+    """uvicorn's parser buffered a header line of any length: a 50 MB header, token or not, sat in
+    memory whole. Heads are now capped at 64 KiB (431, RFC 6585 §5); a 60 KB one still works."""
+    (tmp_path / "tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text('version: 1\nserver:\n  auth: {tokens: {alice: "${ALICE_TOKEN}"}}\n'
+                        "sources:\n  t:\n    python: tools:ping\n")
+    with mcprt_http(manifest, "--no-reload", env=child_env(ALICE_TOKEN="alice-token-31337")) as up:
+        for token in (None, "alice-token-31337"):
+            answer = _send_head(up.url, 40_000_000, token)
+            assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+            assert b"request header fields larger than 65536 bytes" in answer
+        with open(f"/proc/{up.process.pid}/status") as status:
+            peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        assert peak_kb < 300_000, peak_kb  # 40 MB heads were held whole before
+        # A big but reasonable head (a large JWT, many cookies) is served as before.
+        ok = httpx.get(f"{up.base}/healthz", headers={"X-Filler": "a" * 60_000}, timeout=10)
+        assert ok.status_code == 200
+        up.wait_log("rejected request: header fields too large")
+
+        async def call() -> str:
+            async with http_client(up.url, token="alice-token-31337") as client:
+                return text_of(await client.call_tool("ping", {}))
+
+        assert asyncio.run(asyncio.wait_for(call(), 30)) == "pong"
+
+
+def _post_head(url: str, token: str, length: int) -> socket.socket:
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                 f"Accept: application/json, text/event-stream\r\nAuthorization: Bearer {token}\r\n"
+                 f"Content-Length: {length}\r\n\r\n{{".encode())
+    return sock
+
+
+def test_a_body_trickling_in_gets_408_and_a_client_leaving_mid_body_leaves_no_traceback(tmp_path: Path) -> None:
+    """The token is checked before the body is read, but an authenticated client sending its body a
+    byte every second held its connection for as long as it liked (each one of the connections all
+    clients share); and a client hanging up mid-body wrote an "Exception in ASGI application"
+    traceback. Now the body has MCPRT_BODY_TIMEOUT seconds (2 here) and a hang-up is quiet."""
+    (tmp_path / "tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text('version: 1\nserver:\n  auth: {tokens: {alice: "${ALICE_TOKEN}"}}\n'
+                        "sources:\n  t:\n    python: tools:ping\n")
+    env = child_env(ALICE_TOKEN="alice-token-31337", MCPRT_BODY_TIMEOUT="2")
+    with mcprt_http(manifest, "--no-reload", env=env) as up:
+        with _post_head(up.url, "alice-token-31337", 10_000) as sock:
+            started = time.monotonic()
+            answer = b""
+            sock.settimeout(1)
+            while time.monotonic() - started < 30:  # bounds a hang; the answer comes after ~2 s
+                try:
+                    chunk = sock.recv(4096)
+                except TimeoutError:
+                    sock.sendall(b" ")  # one more byte of body, as a slowloris client sends
+                    continue
+                if not chunk:
+                    break
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+            assert b"request body not received within 2 s" in answer
+            assert time.monotonic() - started < 15
+        up.wait_log("rejected request: body too slow")
+        with _post_head(up.url, "alice-token-31337", 10_000):
+            time.sleep(0.3)  # part of the body sent, then the client hangs up
+        time.sleep(1)
+
+        async def call() -> str:
+            async with http_client(up.url, token="alice-token-31337") as client:
+                return text_of(await client.call_tool("ping", {}))
+
+        assert asyncio.run(asyncio.wait_for(call(), 30)) == "pong"
+        assert "Traceback" not in up.log() and "Exception in ASGI application" not in up.log(), up.log()

@@ -98,3 +98,84 @@ def test_record_and_test_with_an_api_key_in_any_header(tmp_path: Path, echo_upst
     assert run_cli("test", str(manifest), cwd=manifest.parent, env=bare, timeout=90).returncode == 0
     diffed = run_cli("diff", str(manifest), str(manifest), cwd=manifest.parent, env=env, timeout=90)
     assert leaks(diffed.output) == []
+
+
+# A credential with every character some JSON or HTML encoder escapes differently.
+DIALECT_SECRET = "Tk/1+a&b<c>d'e\"f=g"  # ASCII: it travels in a header
+
+
+def _dialect_forms(secret: str) -> dict[str, str]:
+    """How encoders in common upstream stacks write `secret` inside a JSON string or an HTML page
+    (spelled out here, independent of the scrubber)."""
+    import html as html_module
+    python = json.dumps(secret)[1:-1]
+    net = "".join(f"\\u{ord(c):04X}" if c in "\"&'<>+`" or ord(c) > 127 else ("\\\\" if c == "\\" else c)
+                  for c in secret)
+    return {
+        "php": python.replace("/", "\\/"),  # json_encode's default escapes `/`
+        "go": json.dumps(secret, ensure_ascii=False)[1:-1]
+              .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),  # encoding/json
+        "dotnet": net,  # System.Text.Json's default encoder: upper-case hex
+        "html": html_module.escape(secret),  # an HTML error page quoting the header
+    }
+
+
+def _dialect_app():  # type: ignore[no-untyped-def]
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def reflect(request: Request) -> Response:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        dialect = request.query_params["dialect"]
+        form = _dialect_forms(token)[dialect]
+        if dialect == "html":
+            return Response(f"<html><body><p>bad token: {form}</p></body></html>", 401, media_type="text/html")
+        status = 500 if request.query_params.get("fail") else 200
+        return Response('{"seen": "' + form + '"}', status, media_type="application/json")
+
+    return Starlette(routes=[Route("/reflect", reflect)])
+
+
+def test_credentials_echoed_by_php_go_dotnet_or_html_encoders_are_redacted(tmp_path: Path) -> None:
+    """An upstream echoing the credential as its own JSON encoder writes it (PHP's `\\/`, Go's
+    `\\u0026`, .NET's upper-case `\\u002B`) or HTML-escaped in an error page: the scrubber knew
+    Python's spelling only, and the secret reached the model and the log."""
+    from tests.support.upstream import serve_app
+
+    spec = {"openapi": "3.0.3", "info": {"title": "r", "version": "1"}, "paths": {"/reflect": {"get": {
+        "operationId": "reflect", "parameters": [
+            {"name": "dialect", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "fail", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the token as seen"}}}}}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    forms = _dialect_forms(DIALECT_SECRET)
+    assert all(form != DIALECT_SECRET for form in forms.values())  # each is a spelling of its own
+    with serve_app(_dialect_app()) as base:
+        (tmp_path / "mcp.yaml").write_text(
+            f'version: 1\nsources:\n  r:\n    openapi: spec.json\n    base_url: {base}\n'
+            '    auth: {bearer: "${DIALECT_TOKEN}"}\n')
+        env = child_env(DIALECT_TOKEN=DIALECT_SECRET, MCPRT_LOG_LEVEL="debug")
+        with mcprt_http(tmp_path / "mcp.yaml", "--no-reload", env=env) as up:
+            async def calls() -> list[str]:
+                async with http_client(up.url) as client:
+                    texts = []
+                    for dialect in forms:
+                        for fail in ({}, {"fail": "1"}):
+                            result = await asyncio.wait_for(
+                                client.call_tool("reflect", {"dialect": dialect, **fail}), 30)
+                            texts.append(text_of(result) + json.dumps(result.structured_content))
+                    return texts
+
+            texts = asyncio.run(calls())
+            assert all("[redacted]" in text for text in texts), texts
+            for text in texts:
+                assert leaks(text, list(forms.values())) == [] and DIALECT_SECRET not in text, text
+            assert leaks(up.log(), list(forms.values())) == [], up.log()
+        recorded = run_cli("record", str(tmp_path / "mcp.yaml"), "reflect", "--args", '{"dialect": "dotnet"}',
+                           cwd=tmp_path, env=env, timeout=90)
+        assert recorded.returncode == 0, recorded.output
+        stored = "".join(p.read_text() for p in (tmp_path / "cases").rglob("*") if p.is_file())
+        assert "[redacted]" in stored
+        assert leaks(stored + recorded.output, list(forms.values())) == [], stored

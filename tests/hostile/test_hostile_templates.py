@@ -33,6 +33,12 @@ ATTACKS = {
                  "{{ ns.s|length }}",
     "iterations": "{% for i in range(1000) %}{{ 'y' * 1000000 }}{% endfor %}",
     "slow": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    # Loops whose body looks nothing up and calls nothing, and counts that size a filter's work:
+    # each ran for minutes past the 2 s limit, in a worker thread nothing could stop.
+    "list_loops": "{% set l = range(100000)|list %}{% for i in l %}{% for j in l %}{% endfor %}{% endfor %}",
+    "batch": "{{ range(10)|batch(999999999, 'x')|list|length }}",
+    "slice": "{{ range(10)|slice(99999999)|list|length }}",
+    "lipsum": "{{ lipsum(99999999)|length }}",
 }
 
 
@@ -79,6 +85,9 @@ def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) 
             assert is_error and "could not format its result: its output template" in text, (name, text[:300])
             assert seconds < 10, (name, seconds)
         assert "ran longer than 2s" in out["slow"][1]
+        assert "ran longer than 2s" in out["list_loops"][1]
+        for name in ("batch", "slice", "lipsum"):
+            assert "is over the template output limit" in out[name][1], out[name][1]
         assert out["normal"][:2] == (False, "pong")
         assert health_times and max(health_times) < 1.5, max(health_times)  # the 2 s render ran off the loop
         with open(f"/proc/{up.process.pid}/status") as status:

@@ -5,8 +5,10 @@ Each fault gives a clear result or ToolCallError, and the same HttpUpstream serv
 
 from __future__ import annotations
 
+import re
 import socket
 import time
+from urllib.parse import quote
 from collections.abc import AsyncIterator
 
 import pytest
@@ -221,6 +223,56 @@ async def test_redirect_loop_stops_after_five(upstream: Upstream, client: HttpUp
 async def test_redirect_to_a_non_http_scheme_is_refused(upstream: Upstream, client: HttpUpstream) -> None:
     with pytest.raises(ToolCallError, match="non-HTTP URL"):
         await client.send(get(upstream.url("/redirect?to=file:///etc/passwd")), ctx())
+
+
+@pytest.mark.parametrize("target, shown", [
+    ("http://169.254.169.254/latest/meta-data/iam/security-credentials/", "169.254.169.254, a link-local address"),
+    ("http://[::ffff:169.254.169.254]/latest/meta-data/", "::ffff:169.254.169.254, a link-local address"),
+    ("http://10.0.0.1:6379/", "10.0.0.1, a private address"),
+    ("http://[fd00::1]:8080/admin", "fd00::1, a private address"),
+])
+async def test_a_redirect_into_a_network_the_upstream_is_not_in_is_refused_before_connecting(
+    upstream: Upstream, client: HttpUpstream, target: str, shown: str
+) -> None:
+    """SSRF through redirects: the (loopback) upstream sends mcprt to cloud metadata or a private
+    service; refused at once, nothing connected (the old code tried, and timed out or fetched it)."""
+    started = time.monotonic()
+    with pytest.raises(ToolCallError, match=f"upstream redirected to {re.escape(shown)}.*not followed"):
+        await client.send(get(upstream.url(f"/redirect?to={quote(target, safe='')}")), ctx(timeout=20))
+    assert time.monotonic() - started < 5
+    await still_serves(client, upstream)
+
+
+async def test_a_redirect_within_the_upstreams_own_range_is_followed(upstream: Upstream, client: HttpUpstream) -> None:
+    """Loopback to loopback (another name, another port) is the upstream's own network: followed."""
+    result = await client.send(get(upstream.url(f"/redirect?to={upstream.other_host}/echo")), ctx())
+    assert result.status == 200 and result.meta["redirects"] == 1
+
+
+async def test_a_name_resolving_into_a_refused_range_is_refused_after_resolution(upstream: Upstream) -> None:
+    """The check reads the addresses the connection would use, not the URL's text: `localhost`
+    (resolved by the system) is refused where only public addresses may be reached."""
+    from mcprt.outbound.redirects import Hop, redirect_ranges
+    from mcprt.outbound.transport import make_session
+
+    port = upstream.url("/echo").split("//")[1].split("/")[0].split(":")[1]
+    session = make_session(verify=True)
+    try:
+        with Hop(redirect_ranges("public")):
+            with pytest.raises(ToolCallError, match=r"redirected to localhost \(.+\), a loopback address"):
+                await session.get(f"http://localhost:{port}/echo")
+        async with session.get(f"http://localhost:{port}/echo") as response:  # no hop in progress: allowed
+            assert response.status == 200
+            await response.read()
+        # Now the name is cached and a connection to it pooled: the socket's own address is checked.
+        with Hop(redirect_ranges("public")):
+            with pytest.raises(ToolCallError, match=r"redirected to localhost \(.+\), a loopback address"):
+                await session.get(f"http://localhost:{port}/echo")
+        with Hop(redirect_ranges("loopback")) as hop:  # the upstream's own range: allowed, and recorded
+            async with session.get(f"http://localhost:{port}/echo") as response:
+                assert response.status == 200 and hop.peer_range == "loopback"
+    finally:
+        await session.close()
 
 
 # --- requests that cannot be sent ------------------------------------------------------------------

@@ -21,3 +21,26 @@ def test_a_plain_http_issuer_beyond_loopback_is_warned_about(tmp_path: Path, iss
     expected = [f"{path}:4:21: warning: issuer uses plain http://: the signing keys could be replaced on the way; "
                 "use https://"]
     assert warnings == (expected if warned else [])
+
+
+def test_oauth_without_an_audience_is_not_served_behind_allowed_hosts_star(tmp_path: Path) -> None:
+    """Without `audience`, the `aud` a token must carry is built from the Host header; with
+    `allowed_hosts: ["*"]` any Host passes the guard, so a token the issuer gave for another service
+    was accepted by sending that service's Host. Refused at start (exit 2), served with an audience."""
+    import subprocess
+
+    from tests.support.served import child_env, mcprt_http, up_command
+
+    (tmp_path / "tools.py").write_text('def ping() -> str:\n    """Pong."""\n    return "pong"\n')
+    path = tmp_path / "mcp.yaml"
+    base = 'version: 1\nserver:\n  http: {allowed_hosts: ["*"]}\n  auth:\n    oauth: {issuer: "http://127.0.0.1:9"%s}\n'
+    sources = "sources:\n  t:\n    python: tools:ping\n"
+    path.write_text(base % "" + sources)
+    run = subprocess.run(up_command(path, "--transport", "http", "--port", "0", "--no-reload"), cwd=tmp_path,
+                         env=child_env(), capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert "server.auth.oauth has no `audience` and server.http.allowed_hosts is" in run.stderr
+    assert "Traceback" not in run.stderr
+    path.write_text(base % ', audience: "https://mcp.example.com/mcp"' + sources)
+    with mcprt_http(path, "--no-reload") as up:
+        assert up.health()["tools"]

@@ -38,18 +38,19 @@ SPEC = {
 }
 
 INJECTIONS = {
-    "../admin": "/v1/files/..%2Fadmin",
     "a/b": "/v1/files/a%2Fb",
     "http://evil.example/x": "/v1/files/http%3A%2F%2Fevil.example%2Fx",
-    "..": "/v1/files/%2E%2E",
-    ".": "/v1/files/%2E",
     "...": "/v1/files/...",
+    ".github": "/v1/files/.github",
     "x?admin=1#frag": "/v1/files/x%3Fadmin%3D1%23frag",
-    "%2e%2e": "/v1/files/%252e%252e",
     "a\\b": "/v1/files/a%5Cb",
     "@evil.example": "/v1/files/%40evil.example",
     "ünï": "/v1/files/%C3%BCn%C3%AF",
 }
+# Dot segments in any form a server may decode them to. Encoding them (`%2E%2E`, `..%2Fadmin`) was
+# the old answer; Python's http.server and nginx decode, then remove dot segments, so they climbed
+# out anyway (tests/openapi/test_openapi_safety.py::test_a_dot_segment_argument_cannot_read_beside_its_path).
+DOT_SEGMENTS = ["..", ".", "../admin", "a/../b", "..%2Fadmin", "%2e%2e", "%2E", "..\\admin", "．．／etc", "‥"]
 
 
 @pytest.mark.parametrize("value", sorted(INJECTIONS))
@@ -64,10 +65,21 @@ def test_path_values_stay_in_their_segment(value: str) -> None:
     assert urlsplit(request.url).query == ""
 
 
+@pytest.mark.parametrize("value", DOT_SEGMENTS)
+def test_path_values_with_a_dot_segment_are_refused_naming_the_argument(value: str) -> None:
+    op = by_key(compile_inline(SPEC))["getFile"]
+    with pytest.raises(ToolCallError, match=r"Argument `name` is part of the URL path and must not contain '\.' or"):
+        op.plan.build({"name": value})
+
+
 def test_label_style_cannot_make_a_dot_segment() -> None:
     op = by_key(compile_inline(SPEC))["labelled"]
-    assert op.plan.build({"id": ""}).url == "https://api.example.com/v1/items/%2E/label"
-    assert op.plan.build({"id": "."}).url == "https://api.example.com/v1/items/%2E%2E/label"
+    # `.` + ``: the style's own prefix makes the dot segment; `.` + `.` is refused as a value.
+    with pytest.raises(ToolCallError, match=r"Arguments `id` would make a '\.' or '\.\.' segment"):
+        op.plan.build({"id": ""})
+    with pytest.raises(ToolCallError, match=r"Argument `id` is part of the URL path"):
+        op.plan.build({"id": "."})
+    assert op.plan.build({"id": "x"}).url == "https://api.example.com/v1/items/.x/label"
 
 
 def test_query_values_cannot_add_parameters() -> None:
@@ -98,14 +110,19 @@ def test_missing_and_empty_path_values_are_refused_clearly() -> None:
 
 def test_other_base_url_keeps_injection_safety() -> None:
     op = by_key(compile_inline(SPEC))["getFile"]
-    request = op.plan.build({"name": "../../x"}, base_url="http://127.0.0.1:9/api/")
-    assert request.url == "http://127.0.0.1:9/api/files/..%2F..%2Fx"
+    request = op.plan.build({"name": "a/b?x#y"}, base_url="http://127.0.0.1:9/api/")
+    assert request.url == "http://127.0.0.1:9/api/files/a%2Fb%3Fx%23y"
+    with pytest.raises(ToolCallError, match="must not contain '.' or '..' as a segment"):
+        op.plan.build({"name": "../../x"}, base_url="http://127.0.0.1:9/api/")
 
 
 def test_github_path_argument_with_slashes_is_one_segment() -> None:
     op = by_name(compile_spec("github-subset.json"))["repos_get-content"]
-    request = op.plan.build({"owner": "../../orgs", "repo": "x", "path": "../../../admin"})
-    assert request.url == "https://api.github.com/repos/..%2F..%2Forgs/x/contents/..%2F..%2F..%2Fadmin"
+    request = op.plan.build({"owner": "a/b", "repo": "x", "path": "docs/.github/README.md"})
+    assert request.url == "https://api.github.com/repos/a%2Fb/x/contents/docs%2F.github%2FREADME.md"
+    for owner, path in (("../../orgs", "README.md"), ("o", "../../../admin")):
+        with pytest.raises(ToolCallError, match="must not contain '.' or '..' as a segment"):
+            op.plan.build({"owner": owner, "repo": "x", "path": path})
 
 
 def test_cookie_values_cannot_add_cookies() -> None:
@@ -114,3 +131,99 @@ def test_cookie_values_cannot_add_cookies() -> None:
     arg = next(a for a in op.operation.input_schema["properties"])
     request = op.plan.build({arg: "a; admin=1, b"})
     assert all(";" not in v and "," not in v and " " not in v for _, v in request.cookies)
+
+
+@pytest.mark.parametrize("value", ["café", "a\x01b", "tab\x7f", "nbsp\xa0"])
+def test_header_values_http_cannot_carry_are_refused_naming_the_argument(value: str) -> None:
+    op = by_key(compile_inline(SPEC))["getFile"]
+    with pytest.raises(ToolCallError, match=r"Argument `X-Trace` is sent as an HTTP header, which carries only ASCII"):
+        op.plan.build({"name": "f", "X-Trace": value})
+    assert op.plan.build({"name": "f", "X-Trace": "tab\tand ~ visible"}).headers == [("X-Trace", "tab\tand ~ visible")]
+
+
+def test_a_header_argument_http_cannot_carry_is_the_models_to_fix_not_an_upstream_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Served: `X-Trace: café` was an `upstream_error` saying "a header of the request is not ASCII"
+    without naming the argument; now it is a rejected call naming it, and nothing is sent."""
+    import asyncio
+    import json
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.support.served import http_client, mcprt_http, text_of
+    from tests.support.upstream import serve_app
+
+    seen: list[str] = []
+
+    async def files(request):  # type: ignore[no-untyped-def]
+        seen.append(request.headers.get("x-trace", ""))
+        return JSONResponse({"ok": True})
+
+    spec = {**SPEC, "servers": [], "paths": {"/files/{name}": SPEC["paths"]["/files/{name}"]}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    with serve_app(Starlette(routes=[Route("/files/{name}", files)])) as base:
+        (tmp_path / "mcp.yaml").write_text(f"version: 1\nsources:\n  f:\n    openapi: spec.json\n    base_url: {base}\n")
+        with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
+            async def calls() -> tuple[str, str]:
+                async with http_client(up.url) as client:
+                    bad = await client.call_tool("getFile", {"name": "a", "X-Trace": "café"})
+                    good = await client.call_tool("getFile", {"name": "a", "X-Trace": "cafe"})
+                    assert bad.is_error and not good.is_error
+                    return text_of(bad), text_of(good)
+
+            bad, _ = asyncio.run(asyncio.wait_for(calls(), 60))
+            assert "Argument `X-Trace`" in bad and "'é' (U+00E9)" in bad, bad
+            assert seen == ["cafe"]
+            assert "status=rejected" in up.wait_log("status=rejected")
+
+
+def test_a_dot_segment_argument_cannot_read_beside_its_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Against Python's own `http.server` (it percent-decodes the path, `%2F` included, then removes
+    dot segments, as nginx does): `..%2Fprivate%2Fsecret.txt` and `%2E%2E` — what mcprt sent for
+    `../private/secret.txt` and `..` — read the file beside the operation's folder. Now refused."""
+    import asyncio
+    import functools
+    import json
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.support.served import http_client, mcprt_http, text_of
+
+    root = tmp_path / "www"
+    (root / "public").mkdir(parents=True)
+    (root / "private").mkdir()
+    (root / "public" / "note.txt").write_text("public note")
+    (root / "private" / "secret.txt").write_text("PRIVATE-DATA")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = {"openapi": "3.0.3", "info": {"title": "files", "version": "1"}, "paths": {"/public/{name}": {"get": {
+        "operationId": "readPublic",
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "a public file", "content": {"text/plain": {}}}}}}}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  files:\n    openapi: spec.json\n"
+                                       f"    base_url: http://127.0.0.1:{server.server_address[1]}\n")
+    try:
+        with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
+            async def calls() -> dict[str, tuple[bool, str]]:
+                async with http_client(up.url) as client:
+                    out = {}
+                    for name in ("note.txt", "../private/secret.txt", "..%2Fprivate%2Fsecret.txt", ".."):
+                        result = await client.call_tool("readPublic", {"name": name})
+                        out[name] = (result.is_error, text_of(result))
+                    return out
+
+            out = asyncio.run(asyncio.wait_for(calls(), 60))
+    finally:
+        server.shutdown()
+    assert out["note.txt"] == (False, "public note")
+    for name in ("../private/secret.txt", "..%2Fprivate%2Fsecret.txt", ".."):
+        is_error, text = out[name]
+        assert is_error and "PRIVATE-DATA" not in text, (name, text)
+        assert "Argument `name` is part of the URL path and must not contain '.' or '..'" in text, text

@@ -82,6 +82,7 @@ async def test_switches_and_per_item_overrides(tmp_path: Path) -> None:
         resources:
           "test://static-text": {name: readme, description: The project's readme.}
           "test://static-binary": {enabled: false}
+          "test://template/{id}/data": {enabled: false}
         prompts:
           test_simple_prompt: {enabled: false}
           test_prompt_with_arguments: {name: greet, title: Greet, description: Say hello.}
@@ -99,6 +100,18 @@ async def test_switches_and_per_item_overrides(tmp_path: Path) -> None:
             assert (prompts["greet"].title, prompts["greet"].description) == ("Greet", "Say hello.")
             got = await client.get_prompt("greet", {"arg1": "a", "arg2": "b"})
             assert got.messages[0].content.text == "Prompt with arguments: arg1='a', arg2='b'"  # type: ignore[union-attr]
+            # Turned off is turned off when named too: the server behind still has these, and a
+            # client naming them was served before (a hidden prompt was already refused).
+            assert (await client.list_resource_templates()).resource_templates == []
+            for uri in ("test://static-binary", "test://template/5/data"):
+                with pytest.raises(MCPError, match="not found"):
+                    await client.read_resource(uri)
+                with pytest.raises(MCPError, match="no source offers the resource"):
+                    await client.subscribe_resource(uri)
+            with pytest.raises(MCPError):
+                await client.get_prompt("test_simple_prompt")
+            read = await client.read_resource("test://static-text")  # what is served still reads
+            assert read.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
 
 
 async def test_capabilities_only_for_what_some_source_offers(tmp_path: Path) -> None:

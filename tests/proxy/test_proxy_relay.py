@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +186,70 @@ async def test_without_shared_state_an_unknown_request_state_says_replicas_need_
         "Invalid or expired requestState: mcprt keeps a round's state in memory for 600s, in the process that "
         "started the call (replicas behind a load balancer need `server.state` to serve it on any of them); "
         "send the request again without it")
+
+
+LOGGING_SERVER = '''
+import asyncio
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+
+app = MCPServer("logs")
+
+
+RUNNING = []
+
+
+@app.tool()
+async def work(secret: str, ctx: Context, together: int = 1) -> str:
+    """Logs what it works on once `together` calls run, and ends after the others logged too."""
+    RUNNING.append(secret)
+    for _ in range(200):
+        if len(RUNNING) >= together:
+            break
+        await asyncio.sleep(0.05)
+    await ctx.info(f"processing {secret}")
+    await asyncio.sleep(0.5)
+    RUNNING.remove(secret)
+    return "done"
+
+
+app.run()
+'''
+
+
+async def test_a_log_no_one_call_explains_reaches_no_client(tmp_path: Path) -> None:
+    """Over stdio a log message names no request. With alice's and bob's calls both in flight it was
+    sent to every connected client: bob, and carol who called nothing, read `processing ALICE-…`.
+    Now it goes to mcprt's log; with one call in flight it still reaches that caller alone."""
+    (tmp_path / "logs.py").write_text(LOGGING_SERVER)
+    import sys
+    manifest = write_manifest(tmp_path, f"  logs:\n    command: [{sys.executable}, logs.py]\n",
+                              server='server:\n  auth: {tokens: {alice: "${A}", bob: "${B}", carol: "${C}"}}\n')
+    got: dict[str, list[str]] = {"alice": [], "bob": [], "carol": []}
+
+    def handler(who: str) -> Any:
+        async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+            got[who].append(str(params.data))
+        return on_log
+
+    tokens = {"alice": "alice-token-1", "bob": "bob-token-22", "carol": "carol-token-3"}
+    with mcprt_http(manifest, "--no-reload", env=child_env(A=tokens["alice"], B=tokens["bob"], C=tokens["carol"])) as up:
+        async with AsyncExitStack() as stack:
+            clients = {}
+            for who, token in tokens.items():
+                http = await stack.enter_async_context(httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}))
+                clients[who] = await stack.enter_async_context(
+                    Client(streamable_http_client(up.url, http_client=http), mode="legacy",
+                           logging_callback=handler(who)))
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(clients["alice"].call_tool, "work", {"secret": "ALICE-PRIVATE", "together": 2})
+                    group.start_soon(clients["bob"].call_tool, "work", {"secret": "BOB-PRIVATE", "together": 2})
+                # Wait for the two log messages to land somewhere: a client, or mcprt's log.
+                while up.log().count("log message for no one client") < 2 and not any(got.values()):
+                    await anyio.sleep(0.05)
+                await anyio.sleep(0.3)  # a broadcast would reach the other clients within this
+                assert got == {"alice": [], "bob": [], "carol": []}, got
+                assert "processing ALICE-PRIVATE" in up.log() and "processing BOB-PRIVATE" in up.log()
+                await clients["alice"].call_tool("work", {"secret": "ALICE-ALONE"})  # one call: it is alice's
+                assert got == {"alice": ["processing ALICE-ALONE"], "bob": [], "carol": []}, got

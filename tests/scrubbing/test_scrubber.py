@@ -116,3 +116,22 @@ def test_many_secrets_more_forms_than_one_probe_group_takes() -> None:
     assert len(forms) > 3 * 64
     for form in sorted(forms)[::7]:
         assert scrubber.scrub_text(f"<{form}>") == f"<{REDACTED}>", form
+
+
+def test_json_and_html_spellings_of_other_encoders_are_forms() -> None:
+    """PHP's `\\/`, Go's HTML-safe `\\u0026`, .NET's and Java's upper-case `\\u00E9`/`\\u002B`, a
+    character outside the BMP as a surrogate pair, and HTML references (`&amp;`, `&#39;`)."""
+    secret = "k/1+a&b<c>'\"é😀"
+    forms = secret_forms(secret)
+    spelled = [
+        "k\\/1+a&b<c>'\\\"\\u00e9\\ud83d\\ude00",  # PHP json_encode
+        "k/1+a\\u0026b\\u003cc\\u003e'\\\"é😀",  # Go encoding/json
+        "k/1\\u002Ba\\u0026b\\u003Cc\\u003E\\u0027\\u0022\\u00E9\\uD83D\\uDE00",  # .NET System.Text.Json
+        "k/1+a&b<c>'\\\"\\u00E9\\uD83D\\uDE00",  # Java, ASCII-only output
+        "k/1+a&amp;b&lt;c&gt;&#x27;&quot;é😀",  # Python html.escape
+        "k/1+a&amp;b&lt;c&gt;&#39;&#34;é😀",  # numeric references
+    ]
+    scrubber = _scrubber(secret)
+    for form in spelled:
+        assert form in forms, form
+        assert scrubber.scrub_text(f"<p>{form}</p>") == f"<p>{REDACTED}</p>", form

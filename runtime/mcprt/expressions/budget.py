@@ -7,7 +7,11 @@ A template is untrusted code (manifests come from pull requests). Capping `*` al
 
 - time: `MCPRT_TEMPLATE_TIMEOUT` seconds per render (default 2);
 - size: no string or list built, and no output, larger than `MCPRT_TEMPLATE_MAX_OUTPUT` characters
-  (default 1,000,000); widths given to padding/format operations are checked *before* they run.
+  (default 1,000,000); widths given to padding/format operations, and counts that size the work of a
+  filter or global (`batch`, `slice`, `lipsum`), are checked *before* they run.
+
+Every `{% for %}` loop iterates through `steps`, so a loop ticks even when its body does nothing:
+nested loops over a list, and `batch(10**9)`, ran past the time limit for minutes (#sec).
 
 A render over budget raises `BudgetExceeded`, which the template layer turns into a tool error.
 A render inside an abandoned compile (a superseded reload, see `mcprt.cancellation`) raises
@@ -44,6 +48,7 @@ def timeout() -> float:
 
 
 class _State(threading.local):
+    steps: int = 0  # loop iterations since the render began (see `steps`)
     deadline: float | None = None
     limit: int = DEFAULT_MAX_OUTPUT
     token: CancelToken | None = None  # the compile this render belongs to, if it can be abandoned
@@ -74,6 +79,23 @@ def tick() -> None:
         raise BudgetExceeded(f"the template ran longer than {timeout():g}s")
 
 
+_STEPS_PER_TICK = 64  # a tick costs ~0.2 µs; 64 empty iterations take a few µs
+
+
+def steps(iterable: Any) -> Iterator[Any]:
+    """`iterable`, ticking every few items: what a `{% for %}` loop iterates over.
+
+    A loop whose body looks nothing up and calls nothing (`{% for i in l %}{% for j in l %}{% endfor
+    %}{% endfor %}` over a list of 100,000) never reached `tick`, so it ran for hours past the time
+    limit. The count is per render, not per loop, so nested short loops tick too."""
+    state = _STATE
+    for item in iterable:
+        state.steps += 1
+        if not state.steps % _STEPS_PER_TICK:
+            tick()
+        yield item
+
+
 def check_size(value: Any) -> Any:
     """`value`, unless it is a string or list over the output limit."""
     if isinstance(value, (str, list, tuple, bytes)) and len(value) > _STATE.limit:
@@ -83,10 +105,11 @@ def check_size(value: Any) -> Any:
 
 
 def check_width(*numbers: Any) -> None:
-    """Refuse a width/count argument (padding, repetition) over the output limit before it is used."""
+    """Refuse a width/count argument (padding, repetition, a number of batches, slices or
+    paragraphs) over the output limit before it is used."""
     for number in numbers:
         if isinstance(number, (int, float)) and not isinstance(number, bool) and abs(number) > _STATE.limit:
-            raise BudgetExceeded(f"a width of {number:,} is over the template output limit of {_STATE.limit:,}")
+            raise BudgetExceeded(f"a width or count of {number:,} is over the template output limit of {_STATE.limit:,}")
 
 
 def check_format(template: Any) -> None:

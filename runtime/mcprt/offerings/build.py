@@ -35,13 +35,17 @@ def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | Non
             _unknown_keys(loaded, source_name, "resources", resource_switch, [key for key, _ in items], out)
             for resource in offered.resources:
                 exposed = _resource(resource.uri, resource.wire, "uri", scheme, resource_switch.get(resource.uri))
-                if exposed is not None:
+                if exposed is None:
+                    entry.withheld_uris.add(resource.uri)
+                else:
                     _add(loaded, offers.resources, Exposed(exposed["uri"], resource.uri, source_name, exposed,
                                                            offered.provider), "resource URI", out)
             for template in offered.templates:
                 exposed = _resource(template.uri_template, template.wire, "uriTemplate", scheme,
                                     resource_switch.get(template.uri_template))
-                if exposed is not None:
+                if exposed is None:
+                    entry.withheld_templates.append(template.uri_template)
+                else:
                     _add(loaded, offers.templates, Exposed(exposed["uriTemplate"], template.uri_template, source_name,
                                                            exposed, offered.provider), "resource template", out)
             entry.has_resources = bool(offered.resources or offered.templates)

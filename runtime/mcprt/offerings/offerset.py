@@ -2,7 +2,10 @@
 
 Exposed URIs and names map back to (source, upstream URI or name, provider); `resolve_uri` finds the
 owner of a URI that is not listed (a template expansion): by the source's URI prefix, then by the
-templates' patterns, then — with a single resource-offering source — that source.
+templates' patterns, then — with a single resource-offering source — that source. A URI the manifest
+turned off (`enabled: false` on a resource, or a URI its turned-off template expands to) has no
+owner: hiding it from the list must also stop a client that names it (`resources/read`,
+`resources/subscribe`), as a hidden prompt or tool is refused by name.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class SourceOffers:
     scheme: str
     provider: OfferProvider
     has_resources: bool = False
+    withheld_uris: set[str] = field(default_factory=set)  # upstream URIs turned off in the manifest
+    withheld_templates: list[str] = field(default_factory=list)  # upstream URI templates turned off
 
 
 @dataclass
@@ -86,14 +91,18 @@ class OfferSet:
         listed = self.resources.get(uri)
         if listed is not None:
             return listed.source, listed.upstream, listed.provider
+        found = self._owner(uri)
+        if found is not None and self._withheld(found[0], found[1], uri):
+            return None
+        return found
+
+    def _owner(self, uri: str) -> tuple[str, str, OfferProvider] | None:
         for name, offers in self.sources.items():
             if offers.scheme and offers.has_resources:
                 upstream = strip_prefix(uri, offers.scheme)
                 if upstream is not None:
                     return name, upstream, offers.provider
-        if self._patterns is None:
-            self._patterns = [(template_pattern(key), item) for key, item in self.templates.items()]
-        for pattern, item in self._patterns:
+        for pattern, item in self._template_patterns():
             if pattern.match(uri):
                 scheme = self.sources[item.source].scheme
                 return item.source, strip_prefix(uri, scheme) or uri, item.provider
@@ -102,6 +111,21 @@ class OfferSet:
             name, offers = owners[0]
             return name, uri, offers.provider
         return None
+
+    def _template_patterns(self) -> list[tuple[Any, Exposed]]:
+        if self._patterns is None:
+            self._patterns = [(template_pattern(key), item) for key, item in self.templates.items()]
+        return self._patterns
+
+    def _withheld(self, source: str, upstream: str, uri: str) -> bool:
+        """Whether `upstream` (of `source`) is a resource the manifest turned off: named itself, or
+        expanded from a turned-off template that no served template of the source also matches."""
+        offers = self.sources[source]
+        if upstream in offers.withheld_uris:
+            return True
+        if not any(template_pattern(t).match(upstream) for t in offers.withheld_templates):
+            return False
+        return not any(item.source == source and pattern.match(uri) for pattern, item in self._template_patterns())
 
     def exposed_uri(self, source: str, upstream_uri: str) -> str:
         offers = self.sources.get(source)

@@ -1,7 +1,21 @@
-"""Following redirects by hand, so credentials can be kept to the origin they were meant for."""
+"""Following redirects by hand, so credentials can be kept to the origin they were meant for, and
+so a redirect cannot carry a call into a network the upstream itself is not in.
+
+Address ranges (`address_range`): `loopback` (127.0.0.0/8, ::1, and 0.0.0.0/::, which connect to
+this host), `link-local` (169.254.0.0/16 — cloud metadata at 169.254.169.254 — and fe80::/10),
+`private` (every other address that is not globally reachable: RFC 1918, fc00::/7, 100.64.0.0/10,
+…; IANA special-purpose registries, RFC 6890) and `public`. A redirect to another origin may reach a
+public address or one in the range the upstream answered from, nothing else: a public API answering
+`302 Location: http://169.254.169.254/latest/meta-data/…` or `http://127.0.0.1:6379/` would
+otherwise have mcprt fetch the operator's internal services and hand the answer to the model (SSRF).
+The check is made on the addresses the connection is about to use (`RedirectGuard`, after DNS
+resolution), so a name resolving into a private range is refused like a literal address.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+from contextvars import ContextVar
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import ToolCallError
@@ -45,3 +59,73 @@ def redirected_method(status: int, method: str, body: bytes | None) -> tuple[str
     if status in (301, 302) and method == "POST":
         return "GET", None
     return method, body
+
+
+PUBLIC = "public"
+
+
+class Hop:
+    """One request of a redirect chain while it is sent (`with Hop(allowed) as hop:`): the address
+    ranges it may connect to (None: any, for the upstream's own origin) and, once connected, the
+    range of the address it reached (`peer_range`, which sets what later hops may reach)."""
+
+    def __init__(self, allowed: frozenset[str] | None) -> None:
+        self.allowed = allowed
+        self.peer_range: str | None = None
+
+    def __enter__(self) -> Hop:
+        self._token = _HOP.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _HOP.reset(self._token)
+
+
+_HOP: ContextVar[Hop | None] = ContextVar("mcprt_redirect_hop", default=None)
+
+
+def address_range(address: str) -> str:
+    """`loopback`, `link-local`, `private` or `public` for an IP address (a scope suffix such as
+    `%eth0` ignored); `private` for text that is no IP address (refused rather than guessed)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "private"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if ip.is_loopback or ip.is_unspecified:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    return PUBLIC if ip.is_global else "private"
+
+
+def redirect_ranges(origin_range: str | None) -> frozenset[str]:
+    """The ranges a redirect to another origin may reach from an upstream in `origin_range`."""
+    return frozenset({PUBLIC, origin_range}) if origin_range else frozenset({PUBLIC})
+
+
+def check_addresses(host: str, addresses: list[str]) -> None:
+    """Raise ToolCallError when the hop being sent would connect outside its ranges (called with
+    the addresses a name resolved to, before connecting)."""
+    hop = _HOP.get()
+    if hop is None or hop.allowed is None:
+        return
+    for address in addresses:
+        found = address_range(address)
+        if found not in hop.allowed:
+            shown = host if host == address else f"{host} ({address})"
+            raise ToolCallError(
+                f"upstream redirected to {shown}, a {found} address, from an upstream outside that range; "
+                "not followed (a redirect may not lead into a network the upstream is not in)"
+            )
+
+
+def connected(host: str, address: str) -> None:
+    """Record the address the hop being sent reached, and check it (a pooled connection or a cached
+    name is checked here, on the socket itself, before any byte of the request is written)."""
+    hop = _HOP.get()
+    if hop is None:
+        return
+    hop.peer_range = address_range(address)
+    check_addresses(host, [address])

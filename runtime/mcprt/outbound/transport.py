@@ -11,7 +11,9 @@ The session is configured so that aiohttp does as little on its own as the execu
   - no cookie jar (`DummyCookieJar`): one session serves every caller of a source, so a cookie set
     for one call must never ride along on another's;
   - no timeouts of its own (each call runs under its deadline, `asyncio.timeout_at`);
-  - no environment lookups (`trust_env=False`: no proxy or netrc the manifest did not name).
+  - no environment lookups (`trust_env=False`: no proxy or netrc the manifest did not name);
+  - a redirect hop to another origin connects only to the address ranges redirects.py allows (the
+    connector checks the addresses it resolved, literal IPs and cached names included).
 
 Token requests (OAuth2 client credentials, RFC 8693 token exchange) stay on httpx: they are rare
 (tokens are cached), and oauth2.py / token_exchange.py build `httpx.Request`s. Their client is made
@@ -24,7 +26,7 @@ import asyncio
 import ssl
 from functools import cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import aiohttp
@@ -50,11 +52,43 @@ def _verifying_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+@cache
+def _guarded_connector_class() -> type:
+    import aiohttp
+
+    from .redirects import check_addresses, connected
+
+    class GuardedConnector(aiohttp.TCPConnector):
+        """aiohttp's connector, minding redirects.py's address ranges: a new connection's resolved
+        addresses are checked before connecting (`_resolve_host`: IP literals and the DNS cache
+        included), and every connection handed to a request, pooled ones too, by the address its
+        socket reached (`connect`), before the request is written."""
+
+        async def _resolve_host(self, host: str, port: int, traces: Any = None) -> Any:
+            addresses = await super()._resolve_host(host, port, traces)
+            check_addresses(host, [a["host"] for a in addresses])
+            return addresses
+
+        async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+            connection = await super().connect(req, traces, timeout)
+            transport = connection.transport
+            peer = transport.get_extra_info("peername") if transport is not None else None
+            if peer:
+                try:
+                    connected(req.host, str(peer[0]))
+                except BaseException:
+                    connection.close()
+                    raise
+            return connection
+
+    return GuardedConnector
+
+
 def make_session(*, verify: bool) -> aiohttp.ClientSession:
     """A pooled aiohttp session as described in the module docstring (call inside the running loop)."""
     import aiohttp
 
-    connector = aiohttp.TCPConnector(
+    connector = _guarded_connector_class()(
         limit=MAX_CONNECTIONS,
         limit_per_host=0,  # one source usually has one host: the overall limit is the one that matters
         keepalive_timeout=KEEPALIVE_S,

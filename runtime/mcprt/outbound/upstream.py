@@ -36,7 +36,15 @@ from .decoding import decode_body
 from .failures import describe_client_error
 from .oauth2 import TokenSender
 from .redaction import describe_target, is_sensitive_name, redact_headers, redact_url, scrub
-from .redirects import MAX_REDIRECTS, REDIRECT_STATUSES, origin_of, redirected_method, resolve_location
+from .redirects import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    Hop,
+    origin_of,
+    redirect_ranges,
+    redirected_method,
+    resolve_location,
+)
 from .request import BuiltRequest
 from .retry import RETRYABLE_STATUSES, backoff_delay, fits_before_deadline, parse_retry_after
 from .transport import SourcePool
@@ -263,10 +271,14 @@ class HttpUpstream:
     ) -> _Received:
         origin = origin_of(request.url)
         method, url, body = request.method, request.url, request.body
+        ranges = redirect_ranges(None)
         for hop in range(MAX_REDIRECTS + 1):
             trusted = hop == 0 or origin_of(url) == origin
             sent = self._build(request, method, url, body, trusted, call, claimed)
-            response = await self._transmit(sent, stamp if trusted else None, call)
+            with Hop(None if trusted else ranges) as sending:
+                response = await self._transmit(sent, stamp if trusted else None, call)
+            if hop == 0:
+                ranges = redirect_ranges(sending.peer_range)
             location = response.headers.get("Location")
             if response.status in REDIRECT_STATUSES and location is not None:
                 response.release()
@@ -395,3 +407,4 @@ def _advise_retry(result: UpstreamResult, retry_after: str | None, meta: dict[st
     result.kind = "text"
     result.body = f"{advice}\n\n{original}" if original else advice
     result.is_error = True
+

@@ -26,16 +26,17 @@ def secret_forms(secret: str) -> set[str]:
     """Every form in which `secret` may appear in text mcprt handles.
 
     Raw; percent-encoded (RFC 3986, upper- and lower-case hex) and form-encoded
-    (application/x-www-form-urlencoded, `+` for space); JSON-string escaped (with and without
-    `\\uXXXX` for non-ASCII); base64 and base64url with and without padding (RFC 4648 §4, §5) —
+    (application/x-www-form-urlencoded, `+` for space); JSON-string escaped as the common encoders
+    write it (`_json_escaped_forms`); HTML/XML-escaped (`_html_escaped_forms`, an HTML error page
+    quoting a header); base64 and base64url with and without padding (RFC 4648 §4, §5) —
     a basic-auth `user:password` is registered as a secret of its own, so its encoding is one too.
     """
     if len(secret) < MIN_SECRET_CHARS:
         return set()
     forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret, safe="/")}
     forms |= {_lower_hex(f) for f in list(forms) if "%" in f}
-    forms.add(json.dumps(secret)[1:-1])
-    forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    forms |= _json_escaped_forms(secret)
+    forms |= _html_escaped_forms(secret)
     raw = secret.encode()
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         full = encode(raw).decode("ascii")
@@ -49,6 +50,55 @@ def secret_forms(secret: str) -> set[str]:
             if len(core) >= 8:
                 forms.add(core)
     return {f for f in forms if len(f) >= MIN_SECRET_CHARS}
+
+
+# Characters JSON encoders escape beyond what RFC 8259 §7 requires, each as `\uXXXX`: Go's
+# encoding/json (HTML-safe by default, plus U+2028/U+2029) and .NET's System.Text.Json (its default
+# JavaScriptEncoder, upper-case hex). An upstream written in either that echoes a credential with
+# `&`, `<` or `+` in it wrote a form the scrubber did not know.
+_JSON_EXTRA_ESCAPES = ("", "<>&\u2028\u2029", "\"&'<>+`")
+
+
+def _json_escaped_forms(secret: str) -> set[str]:
+    """`secret` inside a JSON string as Python, JavaScript, PHP (`\\/` for `/`, its default), Go,
+    .NET and Java encoders write it: each set of extra `\\uXXXX` escapes, with and without `\\/`,
+    non-ASCII kept or escaped, in lower- and upper-case hex."""
+    forms: set[str] = set()
+    for extra in _JSON_EXTRA_ESCAPES:
+        for slash in (False, True):
+            for ascii_only in (False, True):
+                for upper in (False, True):
+                    forms.add(_json_escape(secret, extra, slash, ascii_only, upper))
+    return forms
+
+
+_JSON_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _json_escape(text: str, extra: str, slash: bool, ascii_only: bool, upper: bool) -> str:
+    out: list[str] = []
+    for char in text:
+        code = ord(char)
+        if char in extra or code < 0x20 and char not in _JSON_SHORT or ascii_only and code > 0x7E:
+            units = [code] if code < 0x10000 else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + (code & 0x3FF)]
+            out.extend(("\\u%04X" if upper else "\\u%04x") % unit for unit in units)
+        elif char in _JSON_SHORT:
+            out.append(_JSON_SHORT[char])
+        elif char == "/" and slash:
+            out.append("\\/")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _html_escaped_forms(secret: str) -> set[str]:
+    """`secret` HTML/XML-escaped (`&amp;`, `&lt;`, `&gt;`; quotes as named, decimal or hex
+    references, or left alone as inside element text)."""
+    if not any(c in secret for c in "&<>\"'"):
+        return set()
+    base = secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    quotes = (('"', "'"), ("&quot;", "&#x27;"), ("&quot;", "&#39;"), ("&#34;", "&#39;"), ("&quot;", "&apos;"))
+    return {base.replace('"', dq).replace("'", sq) for dq, sq in quotes}
 
 
 _PERCENT = re.compile(r"%[0-9A-F]{2}")

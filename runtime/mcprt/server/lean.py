@@ -58,7 +58,7 @@ from mcp.shared.message import ServerMessageMetadata, SessionMessage
 from mcp.shared.transport_context import TransportContext
 from mcp_types import INTERNAL_ERROR, ErrorData, JSONRPCError, JSONRPCRequest, JSONRPCResponse, RequestId
 from pydantic import ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
 from ..observability.log import logger
@@ -181,7 +181,10 @@ class LeanTransport(StreamableHTTPServerTransport):
     lean: LeanPath
 
     async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
-        message = await self._plain_message(request)
+        try:
+            message = await self._plain_message(request)
+        except ClientDisconnect:  # gone (or cut off as too slow) before its body arrived: nobody to answer,
+            return  # and no "Exception in ASGI application" traceback for a client's hang-up
         if message is None:
             await super()._handle_post_request(scope, request, receive, send)
             return

@@ -9,6 +9,15 @@ and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
   (default 10) or it is closed; idle keep-alive connections close after 5 s (uvicorn);
 - at most `MCPRT_MAX_CONNECTIONS` connections are open at once (default: 4,096, or what the
   descriptor limit allows after a reserve for upstreams and files); more are closed on arrival;
+- a request's body must arrive within `MCPRT_BODY_TIMEOUT` seconds (default 30) of its head, or
+  the client gets 408 (RFC 9110 §15.5.9) and the connection closes: the token is checked before
+  the body is read, but an authenticated client trickling bodies a byte at a time held a
+  connection each for as long as it liked, up to the connection cap that every client shares;
+- a request's head (request line and header fields) may take at most `MAX_HEADER_BYTES` (64 KiB),
+  counted before the parser sees the bytes; past that the client gets 431 (RFC 6585 §5) and the
+  connection closes, whether or not it sent a token. uvicorn's
+  httptools parser buffers a header line whole and has no limit of its own: a 50 MB header, sent
+  before any token is checked, was held in memory in full;
 - the soft descriptor limit is raised to the hard limit at start;
 - "accept failed" errors (EMFILE) are logged at most once per 10 s, with a count.
 
@@ -30,10 +39,13 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from ..identity.principal import Principal
 from ..manifest.model import HttpConfig
+from ..observability.log import log_event
 from ..settings import env_limit
 
 DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 4096
+MAX_HEADER_BYTES = 65_536  # nginx allows 32 KiB, Node 16 KiB; OAuth JWTs and cookies fit many times over
 FD_RESERVE = 128  # descriptors kept for upstream connections, subprocess pipes, files, logs
 ACCEPT_LOG_EVERY = 10.0
 
@@ -64,10 +76,32 @@ def header_timeout() -> float:
     return env_limit("MCPRT_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
 
 
-def limited_protocol(limit: int, timeout: float) -> type:
-    """uvicorn's HTTP protocol class with a connection cap and a first-request header deadline."""
+_HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+)
+
+
+def body_timeout() -> float:
+    return env_limit("MCPRT_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
+
+
+_BODY_TOO_SLOW = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+)
+
+
+def limited_protocol(limit: int, timeout: float, max_header_bytes: int = MAX_HEADER_BYTES,
+                     body_seconds: float = DEFAULT_BODY_TIMEOUT) -> type:
+    """uvicorn's HTTP protocol class with a connection cap, a first-request header deadline, a
+    header-size cap and a body deadline (each request's, keep-alive ones too)."""
 
     class LimitedHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        _in_head = True  # between a request's first byte (or the connection's) and its blank line
+        _head_bytes = 0
+        _head_tail = b""
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > limit:
@@ -75,12 +109,70 @@ def limited_protocol(limit: int, timeout: float) -> type:
                 return
             self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
 
+        def data_received(self, data: bytes) -> None:
+            if self.transport.is_closing():
+                return
+            if self._in_head:  # counted before the parser sees (and buffers) any of it
+                end = (self._head_tail + data).find(b"\r\n\r\n")
+                counted = len(data) if end < 0 else max(0, end - len(self._head_tail))
+                if self._head_bytes + counted > max_header_bytes:
+                    self._headers_too_large()
+                    return
+                self._head_bytes += counted
+                self._head_tail = data[-3:]  # a blank line split across two reads
+            super().data_received(data)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head = True
+
+        def on_headers_complete(self) -> None:
+            self._in_head, self._head_bytes, self._head_tail = False, 0, b""
+            super().on_headers_complete()
+            self._body_timer = self.loop.call_later(body_seconds, self._body_overdue)
+
+        def on_message_complete(self) -> None:
+            self._stop_body_timer()
+            super().on_message_complete()
+
+        def _stop_body_timer(self) -> None:
+            timer = getattr(self, "_body_timer", None)
+            if timer is not None:
+                timer.cancel()
+                self._body_timer = None
+
+        def _body_overdue(self) -> None:
+            # The body did not finish arriving. Answer 408 unless the app already answered (then
+            # only close); closing tells the app's pending `receive` the client is gone.
+            self._body_timer = None
+            cycle = getattr(self, "cycle", None)
+            if self.transport.is_closing() or cycle is None or not cycle.more_body:
+                return
+            if not cycle.response_started:
+                message = f"request body not received within {body_seconds:g} s".encode()
+                self.transport.write(_BODY_TOO_SLOW % (len(message), message))
+            # As uvicorn does for a client that went away: the app's pending `receive` gets
+            # http.disconnect and whatever it still sends is dropped.
+            cycle.response_started = cycle.response_complete = cycle.disconnected = True
+            cycle.message_event.set()
+            log_event("rejected request: body too slow", logging.WARNING, seconds=body_seconds,
+                      client=(self.client or ("unknown",))[0])
+            self.transport.close()
+
+        def _headers_too_large(self) -> None:
+            message = f"request header fields larger than {max_header_bytes} bytes".encode()
+            self.transport.write(_HEADERS_TOO_LARGE % (len(message), message))
+            self.transport.close()
+            log_event("rejected request: header fields too large", logging.WARNING,
+                      limit_bytes=max_header_bytes, client=(self.client or ("unknown",))[0])
+
         def _headers_overdue(self) -> None:
             # No request has started on this connection: it never finished sending its headers.
             if getattr(self, "cycle", None) is None and not self.transport.is_closing():
                 self.transport.abort()
 
         def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_body_timer()
             timer = getattr(self, "_header_timer", None)
             if timer is not None:
                 timer.cancel()
@@ -129,7 +221,8 @@ def connection_settings() -> dict[str, Any]:
     """uvicorn.Config keyword arguments enforcing these limits (raises the fd limit as a side effect)."""
     fd_limit = raise_fd_limit()
     throttle_accept_errors()
-    return {"http": limited_protocol(max_connections(fd_limit), header_timeout()), "timeout_keep_alive": 5}
+    protocol = limited_protocol(max_connections(fd_limit), header_timeout(), body_seconds=body_timeout())
+    return {"http": protocol, "timeout_keep_alive": 5}
 
 
 MAX_RETRY_AFTER = 60  # seconds; the longest `Retry-After` a refused session opening is told

@@ -38,7 +38,7 @@ from ..observability.log import log_event
 from ..offerings.model import OfferError
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
-from .notify import Notifier, connection_of
+from .notify import connection_of
 
 if TYPE_CHECKING:
     from ..identity.principal import Principal
@@ -295,19 +295,16 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
 
 
 class UpstreamEvents:
-    """Runtime events from sources → clients: `resources/updated` to subscribers, stray logs to all."""
+    """Runtime events from sources → clients: `resources/updated` to the clients that subscribed.
+    (A log message no one call explains is not sent to clients: `sources.mcp.relay`.)"""
 
-    def __init__(self, subscriptions: Subscriptions, notifier: Notifier, levels: LogLevels) -> None:
+    def __init__(self, subscriptions: Subscriptions) -> None:
         self._subscriptions = subscriptions
-        self._notifier = notifier
-        self._levels = levels
         self._pending: set[asyncio.Task[Any]] = set()
 
     def __call__(self, source: str, kind: str, data: Any) -> None:
         if kind == "resource_updated":
             self._spawn(self._subscriptions.updated(source, data))
-        elif kind == "log" and isinstance(data, dict):
-            self._spawn(self._broadcast_log(data))
 
     def _spawn(self, coro: Any) -> None:
         try:
@@ -317,13 +314,3 @@ class UpstreamEvents:
             return
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
-
-    async def _broadcast_log(self, params: dict[str, Any]) -> None:
-        """A log no call explains (e.g. sent between calls) goes to every connection whose level allows it."""
-        level = params.get("level", "info")
-        for connection in self._notifier.connections():
-            if self._levels.allows(connection, level):
-                try:
-                    await connection.log(level, params.get("data"), params.get("logger"))
-                except Exception as exc:
-                    log_event("log message not delivered", logging.DEBUG, error=type(exc).__name__)

@@ -140,14 +140,36 @@ def _may_serve(host: str, manifest: Manifest) -> bool:
 
 
 def check_exposure(options: ServeOptions, manifest: Manifest) -> None:
-    """Refuse to serve an unauthenticated endpoint beyond loopback unless explicitly allowed."""
-    if options.transport != "http" or _may_serve(options.host, manifest):
+    """Refuse to serve an unauthenticated endpoint beyond loopback unless explicitly allowed, and
+    an OAuth endpoint whose token audience any client could choose (`_check_audience`)."""
+    if options.transport != "http":
+        return
+    _check_audience(manifest)
+    if _may_serve(options.host, manifest):
         return
     raise McprtError(
         f"refusing to serve on {options.host} without authentication: anyone who can reach this address "
         "could call every tool. Add `server.auth.bearer_tokens: [\"${MCPRT_TOKEN}\"]` to the manifest, "
         f"bind to 127.0.0.1, or set {ALLOW_UNAUTHENTICATED_ENV}=1 if a proxy in front does the authentication."
     )
+
+
+def _check_audience(manifest: Manifest) -> None:
+    """Without `oauth.audience`, the `aud` a token must carry is this endpoint's URL as the client
+    reached it, built from the Host header the guard let through. With `allowed_hosts: ["*"]` that
+    is any Host a client sends, so a token the same issuer gave for another resource
+    (`aud: https://other.example/mcp`) was accepted with `Host: other.example` — the audience check
+    (RFC 8707 §2, RFC 9068 §4) decided nothing."""
+    auth = manifest.server.auth
+    if auth is None or auth.oauth is None or auth.oauth.audience:
+        return
+    if "*" in [h.strip() for h in manifest.server.http.allowed_hosts]:
+        raise McprtError(
+            "refusing to serve: server.auth.oauth has no `audience` and server.http.allowed_hosts is \"*\", so the "
+            "audience access tokens must carry would be whatever Host header a client sends (a token the issuer "
+            "gave for another service would be accepted). Set server.auth.oauth.audience to this endpoint's URL "
+            "(e.g. https://mcp.example.com/mcp), or list the host names clients use in allowed_hosts."
+        )
 
 
 def check_side_exposure(host: str, manifest: Manifest) -> None:

@@ -60,7 +60,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     levels = LogLevels()
     server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless),
                           levels=levels)
-    runtime.on_upstream_event(UpstreamEvents(server.subscriptions, notifier, levels))
+    runtime.on_upstream_event(UpstreamEvents(server.subscriptions))
     side = None if http else _side_listener(config.observability.listen, metrics_port)
     if http and (metrics_port is not None or config.observability.listen):
         # Said rather than ignored: the operator asked for a listener that the HTTP transport does not open.

@@ -17,11 +17,18 @@ another user). Which call that is:
 
 A caller that cannot be reached (stateless HTTP, a 2026-07-28 client, a client without the
 capability) makes the relay answer the upstream with a JSON-RPC error at once — no hang.
+
+Log messages (`notifications/message`) follow the same rule: to the one caller they belong to, and
+to no client when that cannot be told (several calls in flight on stdio, or none: a late log of a
+call that has ended is no less that caller's). Those go to mcprt's own log, for the operator. They
+were sent to every connected client, so a server logging `processing <alice's argument>` while
+alice's and bob's calls ran showed alice's data to bob and to every idle client.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +37,19 @@ from typing import Any
 import mcp_types as types
 
 from ...contracts import ClientPeer, RelayError
+
+# MCP log levels (RFC 5424 severities, MCP spec "Logging") as Python's.
+_PYTHON_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO, "warning": logging.WARNING,
+                  "error": logging.ERROR, "critical": logging.CRITICAL, "alert": logging.CRITICAL,
+                  "emergency": logging.CRITICAL}
+_SHOWN_CHARS = 2_000  # a server's log data can be anything JSON: one line of it, bounded
+
+
+def _shown(data: Any) -> str:
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + f"… ({len(text) - _SHOWN_CHARS} more chars)"
+
 
 CALLER: contextvars.ContextVar[ClientPeer | None] = contextvars.ContextVar("mcprt_relay_caller", default=None)
 
@@ -41,7 +61,6 @@ class Relay:
         self.source = source
         self.log = log
         self._in_flight: list[ClientPeer | None] = []
-        self.on_unrouted_log: Any = None  # callable(params) for logs no call explains
 
     @contextmanager
     def calling(self, peer: ClientPeer | None) -> Iterator[None]:
@@ -105,9 +124,10 @@ class Relay:
         wire = params.model_dump(by_alias=True, mode="json", exclude_none=True)
         try:
             peer = self.caller()
-        except RelayError:
-            if self.on_unrouted_log is not None:
-                self.on_unrouted_log(wire)
+        except RelayError as exc:
+            self.log.log(_PYTHON_LEVELS.get(str(wire.get("level")), logging.INFO),
+                         "source %s: log message for no one client (%s): %s", self.source, exc,
+                         _shown(wire.get("data")))
             return
         try:
             await peer.log(wire)

@@ -128,7 +128,6 @@ class McpServerSource:
         self.wants = wants or Wants()
         self.on_event = on_event
         self.relay = Relay(name, self.log)
-        self.relay.on_unrouted_log = lambda params: self._emit("log", params)
         self._offerings: Offerings | None = None
         self._subscribed: set[str] = set()  # upstream URIs some client subscribed to
         self.supports_subscribe = False

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from mcprt.errors import ToolCallError
 from mcprt.outbound.request import BuiltRequest
@@ -156,10 +156,13 @@ class RequestPlan:
                 value = styles.atom(value) if isinstance(value, str) else bodies.json_body(value).decode()
             if isinstance(value, str) and not value and p.style == "simple":
                 raise ToolCallError(f"Argument `{p.arg}` must not be empty (it is part of the URL path).")
+            _refuse_dot_segments(p.arg, value)
             out.append(styles.path_value(p.name, value, p.style, p.explode))
         path = "".join(out)
-        if "/./" in path + "/" or "/../" in path + "/" or path in (".", ".."):
-            path = "/".join(seg.replace(".", "%2E") if seg in (".", "..") else seg for seg in path.split("/"))
+        if _has_dot_segment(path):  # made by a value with its style's prefix (label: `.` + `.`)
+            names = ", ".join(f"`{self.params[i].arg}`" for i in self._pieces if not isinstance(i, str))
+            raise ToolCallError(f"Arguments {names} would make a '.' or '..' segment of the URL path, which servers "
+                                "read as a step up the path; give other values.")
         return path
 
     def _build_body(self, arguments: dict[str, Any]) -> tuple[bytes | None, str | None]:
@@ -197,6 +200,37 @@ class RequestPlan:
             return bodies.text_body(value), plan.content_type
         file = bodies.decode_file(plan.whole_arg or "body", value)
         return file.data, file.media_type or plan.content_type
+
+
+_SEPARATORS = re.compile(r"[/\\]")
+
+
+def _has_dot_segment(text: str) -> bool:
+    """Whether `text` holds a `.` or `..` path segment as a server may read it: percent-decoded
+    (RFC 3986 §2.3 and §6.2.2.2 make `%2E` and `.` one character; many servers decode `%2F` too),
+    compatibility-normalized (`．．／`, NFKC) and with `\\` as a separator (Windows servers)."""
+    import unicodedata
+
+    for form in {text, unquote(text), unicodedata.normalize("NFKC", unquote(text))}:
+        if any(segment in (".", "..") for segment in _SEPARATORS.split(form)):
+            return True
+    return False
+
+
+def _refuse_dot_segments(arg: str, value: Any) -> None:
+    """Refuse a path value holding a `.` or `..` segment in any form a server may decode it to.
+
+    Percent-encoding alone does not keep it in its segment: Python's `http.server` and nginx decode
+    the path, `%2F` included, and then remove dot segments (RFC 3986 §5.2.4), so `..%2Fprivate` and
+    `%2E%2E` both climbed out of the directory the operation names. No identifier is `..`."""
+    atoms = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+    for atom in atoms:
+        # Only a `.`, an escape or a non-ASCII character can make one: the usual id skips the work.
+        if isinstance(atom, str) and ("." in atom or "%" in atom or not atom.isascii()) and _has_dot_segment(atom):
+            raise ToolCallError(
+                f"Argument `{arg}` is part of the URL path and must not contain '.' or '..' as a segment "
+                f"({atom[:80]!r}): servers read it as a step up the path, even percent-encoded."
+            )
 
 
 def _missing(arg: str, where: str, given_null: bool) -> ToolCallError:

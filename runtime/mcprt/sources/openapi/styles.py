@@ -1,8 +1,8 @@
 """Parameter serialization: OpenAPI `style`/`explode` for path, query, header and cookie values.
 
 Every value is percent-encoded here, including path values with nothing reserved left unencoded:
-`../admin`, `a/b` or `http://x` stay inside their one path segment, and a segment made only of
-dots is written `%2E`, so no argument can change the host or add path segments.
+`a/b` or `http://x` stay inside their one path segment, so no argument can change the host or add
+path segments; values that would make a `.` or `..` segment are refused by the plan (plan.py).
 
 deepObject: nested objects as `name[a][b]=v`, arrays as indexed `name[a][0]=v` (what qs, PHP and
 Stripe-style APIs read). `allowReserved` keeps RFC 3986 reserved characters except `#`.
@@ -48,7 +48,10 @@ def _pairs(value: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def path_value(name: str, value: Any, style: str, explode: bool) -> str:
-    """An encoded path piece for `simple`, `label` or `matrix` style."""
+    """An encoded path piece for `simple`, `label` or `matrix` style. An empty array or object is
+    undefined (RFC 6570 §2.3): nothing, not a lone `.` or `;name` (a lone `.` is a dot segment)."""
+    if (isinstance(value, list) and not value) or (isinstance(value, dict) and not _pairs(value)):
+        return ""
     if style == "label":
         sep = "." if explode else ","
         return "." + _joined(value, sep, explode, kv_sep="=" if explode else ",")
@@ -134,6 +137,10 @@ def header_value(arg: str, value: Any, explode: bool) -> str:
         text = atom(value)
     if any(c in text for c in "\r\n\0"):
         raise ToolCallError(f"Argument `{arg}` must not contain line breaks (it is sent as an HTTP header).")
+    bad = next((c for c in text if not (" " <= c <= "~" or c == "\t")), None)
+    if bad is not None:  # RFC 9110 §5.5: visible ASCII, space and tab (obs-text is not sent)
+        raise ToolCallError(f"Argument `{arg}` is sent as an HTTP header, which carries only ASCII text: "
+                            f"{bad!r} (U+{ord(bad):04X}) cannot be sent; transliterate or remove it.")
     return text
 
 
