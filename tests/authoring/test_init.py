@@ -353,6 +353,24 @@ def test_the_source_key_reads_a_possessive_title_as_words(tmp_path: Path) -> Non
         assert f"server:\n  name: {key}\n" in text and f"sources:\n  {key}:\n" in text, text[:800]
 
 
+def test_what_yaml_would_read_as_another_type_is_quoted_and_the_source_key_starts_with_a_letter(
+        tmp_path: Path) -> None:
+    """Found by the APIs.guru sweep (docs/corpus.md): bigoven.com's title "1,000,000+ Recipe …" gave the server
+    name and source key `1_000_000`, which YAML reads as the integer 1000000; 1forge.com's "1Forge Finance APIs"
+    gave the source key `1forge_finance_apis`, which a source key may not be. Override keys written plain had
+    the same kind of fault: an operationId `true` or `null` was read back as a bool or null key."""
+    out = tmp_path / "api" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / "kinds" / "yaml-lookalikes.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "server:\n  name: api_1_000_000\n" in text and "sources:\n  api_1_000_000:\n" in text, text[:900]
+    for key in ("true", "null", "1e3", "2024-01-01"):
+        assert f'      "{key}":' in text, text
+    shown = mcprt("tools", str(out), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert [tool["name"] for tool in json.loads(shown.stdout)["tools"]] == ["true", "null", "1e3", "delete_recipes"]
+
+
 def test_init_refuses_an_out_file_it_cannot_write_in_its_format(tmp_path: Path) -> None:
     """Found by a new-user trial: `init --out mcp.toml` wrote YAML into the .toml file, then said
     "TOML syntax error … written, but it does not validate yet". Nothing is written now."""

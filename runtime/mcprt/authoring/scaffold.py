@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest.model import Defaults, OpenAPISource
+from ..manifest.yaml_reader import plain_reads_as_string
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import is_url
 from .credentials import auth_hints, credential_parameters
@@ -147,7 +148,7 @@ def _operation_block(op: Any, name: str, annotated: OperationSignals | None) -> 
     lines = [f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")]
     body: list[str] = []
     if name != operation.name:
-        body.append(f"        name: {name}")
+        body.append(f"        name: {_scalar(name)}")
     if op.method == "GET":
         found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
         prune = suggest_prune(found.success, found.default, hints=found.hints)
@@ -204,12 +205,15 @@ def _comment_out(line: str) -> str:
 
 
 def _key(key: str) -> str:
-    return key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+    return key if _PLAIN_KEY.match(key) and plain_reads_as_string(key) else json.dumps(key, ensure_ascii=False)
 
 
 def _scalar(text: str) -> str:
-    return text if _PLAIN_KEY.match(text) or re.match(r"^[A-Za-z0-9_./:-]+$", text) and ": " not in text \
-        and not text.startswith(("-", ":")) else json.dumps(text, ensure_ascii=False)
+    """`text` as a YAML scalar that reads back as this string: plain where that is safe, else quoted
+    (`1_000_000`, `true`, `null`, `2024-01-01` would be read as an int, bool, null or date)."""
+    plain = _PLAIN_KEY.match(text) or re.match(r"^[A-Za-z0-9_./:-]+$", text) and ": " not in text \
+        and not text.startswith(("-", ":"))
+    return text if plain and plain_reads_as_string(text) else json.dumps(text, ensure_ascii=False)
 
 
 def _one_line(text: str) -> str:
@@ -218,9 +222,12 @@ def _one_line(text: str) -> str:
 
 def _slug(title: str) -> str:
     """The source key and server name: the title's first three words (a possessive's `'s` is no word:
-    "GitHub's official OpenAPI spec" → `github_official_openapi`, not `github_s_official`)."""
+    "GitHub's official OpenAPI spec" → `github_official_openapi`, not `github_s_official`). A source key
+    starts with a letter (`SOURCE_KEY_PATTERN`), so a title starting with a digit gets `api_` before it
+    ("1Forge Finance APIs" → `api_1forge_finance_apis`)."""
     words = re.findall(r"[a-z0-9]+", re.sub(r"['’]s\b", "", title.lower()))
-    return "_".join(words[:3])[:32] or "api"
+    slug = "_".join(words[:3])[:32] or "api"
+    return slug if slug[0].isalpha() else f"api_{slug}"
 
 
 def with_size(text: str, tools: int, size: int) -> str:
