@@ -20,7 +20,9 @@ the CLI runs — its own command functions under its own error guard, in-process
      (`Draft202012Validator`'s meta-schema, with `format: regex` checked as ECMA-262 in Unicode
      mode — what JSON Schema says a pattern is — rather than as Python's `re`);
    - every `$ref` resolvable inside the schema that holds it;
-   - descriptions (the tool's and its arguments') free of HTML markup and entities.
+   - descriptions (the tool's and its arguments') free of HTML markup and entities;
+   - no tool definition over 1 MB (a schema that repeats what it could refer to), and no operation
+     of the description missing from the list.
 
 Outcomes: `ok`; `refused` (init or validate said why, exit 2, no traceback); `invalid` (init wrote a
 manifest that does not validate); `crash` (an internal error: the traceback is recorded); `hang`;
@@ -56,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 SUFFIXES = (".json", ".yaml", ".yml")
+HUGE_TOOL = 1_000_000  # one tool's definition: more than any model context should pay for one tool
 MCPRT_NAME_LIMIT = 64  # README "Names": longer names are shortened with a hash suffix
 # Markup a description should not carry to a model: an HTML (or DocBook-like, as AWS writes) tag —
 # `<p>`, `</note>`, `<br/>`, a tag with attributes — or an HTML character reference left unrendered.
@@ -209,6 +212,9 @@ def check_tools(tools: list[dict[str, Any]]) -> dict[str, list[str]]:
     seen: Counter[str] = Counter(tool.get("name") for tool in tools)
     for tool in tools:
         name = tool.get("name")
+        size = len(json.dumps(tool, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > HUGE_TOOL:
+            fault("a tool definition over 1 MB", f"{name}: {size:,} bytes")
         if not isinstance(name, str) or not TOOL_NAME_REGEX.match(name):
             fault("name not valid (SEP-986)", repr(name))
         elif len(name) > MCPRT_NAME_LIMIT:
