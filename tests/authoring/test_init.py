@@ -371,6 +371,37 @@ def test_what_yaml_would_read_as_another_type_is_quoted_and_the_source_key_start
     assert [tool["name"] for tool in json.loads(shown.stdout)["tools"]] == ["true", "null", "1e3", "delete_recipes"]
 
 
+def test_a_manifest_too_big_for_the_limit_leaves_out_prunes_then_operations_and_still_validates(
+        tmp_path: Path) -> None:
+    """Found by the APIs.guru sweep (docs/corpus.md): init wrote manifests over MCPRT_MAX_MANIFEST_BYTES (1 MB),
+    which then did not load — docusign.net (402 operations, 1.7 MB, mostly suggested prunes), autotask.net,
+    microsoft.com/graph and graph-beta (22,361 operations, 12.9 MB). The same kind at smaller limits: first the
+    longest prunes go (a commented-out operation's before an included one's), then the commented-out operations,
+    then every block; each step says so in the header and on stderr, and each manifest validates."""
+    blockfrost = str(SPECS / "vendors" / "blockfrost.yaml")
+    tags = ["--tag", "Cardano » Blocks", "--tag", "Cardano » Accounts"]  # 23 of 129 operations
+    steps = [(30_000, "suggested prunes are left out (the commented-out operations' first, then the longest)"),
+             (9_000, "The 106 operations outside the chosen tags are not listed, and "),
+             (3_000, "The 129 operations are not listed under `tools:`")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    for limit, said in steps:
+        out = tmp_path / str(limit) / "mcp.yaml"
+        run_env = {**env, "MCPRT_MAX_MANIFEST_BYTES": str(limit)}
+        made = subprocess.run([sys.executable, "-m", "mcprt", "init", "--openapi", blockfrost, *tags, "--out", str(out)],
+                              env=run_env, capture_output=True, text=True, timeout=180)
+        assert made.returncode == 0, made.stderr
+        assert said in made.stderr and f"MCPRT_MAX_MANIFEST_BYTES ({limit:,} bytes)" in made.stderr, made.stderr
+        text = out.read_text()
+        assert len(text.encode()) <= limit and " ".join(said.split()[:4]) in " ".join(text.split()), text[:1500]
+        checked = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(out)], env=run_env,
+                                 capture_output=True, text=True, timeout=180)
+        assert checked.returncode == 0, checked.stderr
+        assert "ok — 23 tools from 1 source" in checked.stderr
+    # the first step keeps every included operation's prune: only commented-out ones lost theirs
+    first = (tmp_path / "30000" / "mcp.yaml").read_text()
+    assert first.count("\n        prune:") == 21
+
+
 def test_init_refuses_an_out_file_it_cannot_write_in_its_format(tmp_path: Path) -> None:
     """Found by a new-user trial: `init --out mcp.toml` wrote YAML into the .toml file, then said
     "TOML syntax error … written, but it does not validate yet". Nothing is written now."""
