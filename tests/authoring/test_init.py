@@ -402,6 +402,28 @@ def test_a_manifest_too_big_for_the_limit_leaves_out_prunes_then_operations_and_
     assert first.count("\n        prune:") == 21
 
 
+def test_suggested_prunes_of_an_allof_with_a_oneof_check_clean_and_name_each_key_once(tmp_path: Path) -> None:
+    """Found by the APIs.guru sweep (docs/corpus.md) on intellifi.nl: a referenced record whose schema is an
+    allOf of properties and a oneOf lost its properties when a prune looked it up (so `validate` said the
+    suggested `item.id` "cannot exist"), and the suggestion wrote `item_id: item.id` beside the record's own
+    `item_id: item_id` (JMESPath keeps the later: one value lost). Both in kinds/allof-oneof-reference.json."""
+    out = tmp_path / "api" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / "kinds" / "allof-oneof-reference.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert 'prune: "{id: id, item_id: item_id, proximity: proximity, item_url: item_url}"' in text, text
+    assert ('prune: "{count: count, results: results[].{id: id, item_id: item.id, proximity: proximity, '
+            'item_url: item_url}}"') in text, text
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
+    # a hand-written prune reading the allOf's own properties through the reference checks clean too
+    out.write_text(text.replace("{id: id, item_id: item_id,", "{id: id, item: item.{label: label, protocol: protocol},"
+                                " item_id: item_id,"))
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
+    assert "item: item.{label: label" in out.read_text()
+
+
 def test_init_refuses_an_out_file_it_cannot_write_in_its_format(tmp_path: Path) -> None:
     """Found by a new-user trial: `init --out mcp.toml` wrote YAML into the .toml file, then said
     "TOML syntax error … written, but it does not validate yet". Nothing is written now."""
