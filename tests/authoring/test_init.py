@@ -391,6 +391,8 @@ def test_a_manifest_too_big_for_the_limit_leaves_out_prunes_then_operations_and_
                               env=run_env, capture_output=True, text=True, timeout=180)
         assert made.returncode == 0, made.stderr
         assert said in made.stderr and f"MCPRT_MAX_MANIFEST_BYTES ({limit:,} bytes)" in made.stderr, made.stderr
+        pruned = int(re.search(r", (\d+) with a suggested prune", made.stderr).group(1))
+        assert pruned == out.read_text().count("\n        prune:"), made.stderr  # what the summary counts is written
         text = out.read_text()
         assert len(text.encode()) <= limit and " ".join(said.split()[:4]) in " ".join(text.split()), text[:1500]
         checked = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(out)], env=run_env,

@@ -103,7 +103,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
         lines[lines.index("# TOOLS_LIST_SIZE")] = f"# TOOLS_LIST_SIZE\n{wrapped}"
     lines += ["    tools:" + ("" if fitted else " {}")] + fitted
     included = sum(block.selected for block in blocks)
-    pruned = sum(block.selected and bool(block.prune) and not block.prune_dropped for block in blocks)
+    pruned = sum(block.selected and bool(block.prune) and not block.prune_dropped for block in blocks) if fitted else 0
     return Scaffold("\n".join(lines) + "\n", len(compiled.operations), included, pruned, note)
 
 
