@@ -107,15 +107,19 @@ def _sweep_one(spec: str, work: Path) -> dict[str, Any]:
         _failed(record, "invalid" if written else "refused", "init", err)
         record["seconds"] = round(time.perf_counter() - started, 3)
         return record
+    mark = time.perf_counter()
     code, _, err = _run_stage(lambda: run_validate(out))
+    record["validate_s"] = round(time.perf_counter() - mark, 3)
     if code != 0:
         _failed(record, "invalid", "validate", err)
         record["seconds"] = round(time.perf_counter() - started, 3)
         return record
     # what init wrote itself (a suggested prune) should not draw a warning from validate
     own = [line for line in err.splitlines() if ": warning: prune" in line]
+    mark = time.perf_counter()
     code, listing, err = _run_stage(lambda: tools_command(out, True, False))
-    record["seconds"] = round(time.perf_counter() - started, 3)
+    record["tools_s"] = round(time.perf_counter() - mark, 3)
+    record["seconds"] = round(time.perf_counter() - started, 3)  # mcprt's time: the checks below are the sweep's
     warned = [line for line in err.splitlines() if ": warning: " in line]
     record["warnings"] = len(warned)
     record["warning_kinds"] = sorted({fault_kind(line) for line in warned})
@@ -125,7 +129,9 @@ def _sweep_one(spec: str, work: Path) -> dict[str, Any]:
     record["bytes"] = len(listing.encode())
     tools = json.loads(listing)["tools"]
     record["tools"] = len(tools)
+    mark = time.perf_counter()
     faults = check_tools(tools)
+    record["check_s"] = round(time.perf_counter() - mark, 3)
     if own:
         faults["validate warns about init's suggested prune"] = [fault_kind(line)[:200] for line in own[:3]]
     record["operations"] = count_operations(spec)
@@ -209,6 +215,7 @@ def check_tools(tools: list[dict[str, Any]]) -> dict[str, list[str]]:
         if counts[kind] <= 3:
             faults[kind].append(detail[:300])
 
+    checked: set[str] = set()
     seen: Counter[str] = Counter(tool.get("name") for tool in tools)
     for tool in tools:
         name = tool.get("name")
@@ -228,6 +235,10 @@ def check_tools(tools: list[dict[str, Any]]) -> dict[str, list[str]]:
             if not isinstance(schema, dict) or schema.get("type") != "object":
                 fault(f"{key} not of type object", f"{name}: {json.dumps(schema)[:120]}")
                 continue
+            text = json.dumps(schema, sort_keys=True)
+            if text in checked:
+                continue  # the same schema (a tool's input and output, or twins) was checked already
+            checked.add(text)
             errors = list(meta.iter_errors(schema))
             if errors:
                 e = errors[0]
@@ -473,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, help="a deterministic sample of N descriptions")
     parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) - 0))
     parser.add_argument("--only", help="glob on the path under DIR (or a substring of it)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a spec counts as a hang")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before a spec counts as a hang")
     parser.add_argument("--json", type=Path, help="write every record here")
     parser.add_argument("--compare", type=Path, help="an earlier --json: print what changed")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
