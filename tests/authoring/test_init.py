@@ -353,6 +353,79 @@ def test_the_source_key_reads_a_possessive_title_as_words(tmp_path: Path) -> Non
         assert f"server:\n  name: {key}\n" in text and f"sources:\n  {key}:\n" in text, text[:800]
 
 
+def test_what_yaml_would_read_as_another_type_is_quoted_and_the_source_key_starts_with_a_letter(
+        tmp_path: Path) -> None:
+    """Found by the APIs.guru sweep (docs/corpus.md): bigoven.com's title "1,000,000+ Recipe …" gave the server
+    name and source key `1_000_000`, which YAML reads as the integer 1000000; 1forge.com's "1Forge Finance APIs"
+    gave the source key `1forge_finance_apis`, which a source key may not be. Override keys written plain had
+    the same kind of fault: an operationId `true` or `null` was read back as a bool or null key."""
+    out = tmp_path / "api" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / "kinds" / "yaml-lookalikes.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "server:\n  name: api_1_000_000\n" in text and "sources:\n  api_1_000_000:\n" in text, text[:900]
+    for key in ("true", "null", "1e3", "2024-01-01"):
+        assert f'      "{key}":' in text, text
+    shown = mcprt("tools", str(out), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert [tool["name"] for tool in json.loads(shown.stdout)["tools"]] == ["true", "null", "1e3", "delete_recipes"]
+
+
+def test_a_manifest_too_big_for_the_limit_leaves_out_prunes_then_operations_and_still_validates(
+        tmp_path: Path) -> None:
+    """Found by the APIs.guru sweep (docs/corpus.md): init wrote manifests over MCPRT_MAX_MANIFEST_BYTES (1 MB),
+    which then did not load — docusign.net (402 operations, 1.7 MB, mostly suggested prunes), autotask.net,
+    microsoft.com/graph and graph-beta (22,361 operations, 12.9 MB). The same kind at smaller limits: first the
+    longest prunes go (a commented-out operation's before an included one's), then the commented-out operations,
+    then every block; each step says so in the header and on stderr, and each manifest validates."""
+    blockfrost = str(SPECS / "vendors" / "blockfrost.yaml")
+    tags = ["--tag", "Cardano » Blocks", "--tag", "Cardano » Accounts"]  # 23 of 129 operations
+    steps = [(30_000, "suggested prunes are left out (the commented-out operations' first, then the longest)"),
+             (9_000, "The 106 operations outside the chosen tags are not listed, and "),
+             (3_000, "The 129 operations are not listed under `tools:`")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    for limit, said in steps:
+        out = tmp_path / str(limit) / "mcp.yaml"
+        run_env = {**env, "MCPRT_MAX_MANIFEST_BYTES": str(limit)}
+        made = subprocess.run([sys.executable, "-m", "mcprt", "init", "--openapi", blockfrost, *tags, "--out", str(out)],
+                              env=run_env, capture_output=True, text=True, timeout=180)
+        assert made.returncode == 0, made.stderr
+        assert said in made.stderr and f"MCPRT_MAX_MANIFEST_BYTES ({limit:,} bytes)" in made.stderr, made.stderr
+        pruned = int(re.search(r", (\d+) with a suggested prune", made.stderr).group(1))
+        assert pruned == out.read_text().count("\n        prune:"), made.stderr  # what the summary counts is written
+        text = out.read_text()
+        assert len(text.encode()) <= limit and " ".join(said.split()[:4]) in " ".join(text.split()), text[:1500]
+        checked = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(out)], env=run_env,
+                                 capture_output=True, text=True, timeout=180)
+        assert checked.returncode == 0, checked.stderr
+        assert "ok — 23 tools from 1 source" in checked.stderr
+    # the first step keeps every included operation's prune: only commented-out ones lost theirs
+    first = (tmp_path / "30000" / "mcp.yaml").read_text()
+    assert first.count("\n        prune:") == 21
+
+
+def test_suggested_prunes_of_an_allof_with_a_oneof_check_clean_and_name_each_key_once(tmp_path: Path) -> None:
+    """Found by the APIs.guru sweep (docs/corpus.md) on intellifi.nl: a referenced record whose schema is an
+    allOf of properties and a oneOf lost its properties when a prune looked it up (so `validate` said the
+    suggested `item.id` "cannot exist"), and the suggestion wrote `item_id: item.id` beside the record's own
+    `item_id: item_id` (JMESPath keeps the later: one value lost). Both in kinds/allof-oneof-reference.json."""
+    out = tmp_path / "api" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / "kinds" / "allof-oneof-reference.json"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert 'prune: "{id: id, item_id: item_id, proximity: proximity, item_url: item_url}"' in text, text
+    assert ('prune: "{count: count, results: results[].{id: id, item_id: item.id, proximity: proximity, '
+            'item_url: item_url}}"') in text, text
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
+    # a hand-written prune reading the allOf's own properties through the reference checks clean too
+    out.write_text(text.replace("{id: id, item_id: item_id,", "{id: id, item: item.{label: label, protocol: protocol},"
+                                " item_id: item_id,"))
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
+    assert "item: item.{label: label" in out.read_text()
+
+
 def test_init_refuses_an_out_file_it_cannot_write_in_its_format(tmp_path: Path) -> None:
     """Found by a new-user trial: `init --out mcp.toml` wrote YAML into the .toml file, then said
     "TOML syntax error … written, but it does not validate yet". Nothing is written now."""

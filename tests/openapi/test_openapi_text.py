@@ -7,6 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from openapi_support import compile_spec
+
 from mcprt.manifest.model import DescriptionPolicy
 from mcprt.sources.openapi.text import (_SENTENCE_END, _collapse_space, _same_text, arg_description, clean, fit,
                                         tool_description)
@@ -18,6 +20,40 @@ def test_clean_removes_markdown_and_html_noise() -> None:
     text = 'See "[Rate limits](https://docs.example.com/x#y)" and ![img](a.png) **now**<br/>&amp; <b>more</b>.'
     assert clean(text) == 'See "Rate limits" and now & more.'
     assert clean("a\n\n\n b  c\nd") == "a\n\nb c d"
+
+
+def test_markup_revealed_by_unescaping_goes_and_placeholders_stay() -> None:
+    """Found by the APIs.guru sweep (docs/corpus.md): AWS descriptions escape HTML inside a code block
+    (`<pre><code> &lt;note&gt; &lt;p&gt; …`) or escape text twice (`&amp;amp;`); the model read `<note> <p>`
+    and `&amp;`. An escaped placeholder is text, not markup: `&lt;id&gt;` stays `<id>`."""
+    assert clean("<pre><code> &lt;note&gt; &lt;p&gt; Expires &lt;code&gt;GetProfile&lt;/code&gt;. &lt;/p&gt; "
+                 "&lt;/note&gt;</code></pre>") == "Expires GetProfile."
+    assert clean("<code>q=matchall&amp;amp;size=0</code>") == "q=matchall&size=0"
+    assert clean("x &amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt; y") == "x bold y"
+    assert clean("Use &lt;id&gt; or &amp;lt;name&amp;gt;, a &lt; b, AT&amp;T, &INS; scans.") == (
+        "Use <id> or <name>, a < b, AT&T, &INS; scans.")
+    assert clean('See the &lt;a href="https://x.example"&gt;guide&lt;/a&gt;.') == "See the guide."
+
+
+def test_escaped_markup_in_a_description_reaches_no_tool() -> None:
+    """The same kind in a whole description (tests/fixtures/specs/kinds/escaped-markup.json), every style."""
+    for style in ("brief", "full"):
+        tools = {op.operation.name: op.operation for op in compile_spec("kinds/escaped-markup.json",
+                                                                       descriptions={"style": style}).operations}
+        get, delete = tools["GetProfile"], tools["DeleteDomain"]
+        assert get.input_schema["properties"]["name"]["description"] == "The profiling group, as in /profiles/<name>."
+        assert get.input_schema["properties"]["query"]["description"] == (
+            "A search, such as q=matchall&q.parser=structured&size=0.")
+        assert delete.title == "Deletes a domain & its cases"
+        assert delete.input_schema["properties"]["domainId"]["description"] == "The domain, written <domain-id> in the guide."
+        if style == "full":
+            assert get.description == ("Gets the aggregated profile of a profiling group.\n\nBecause aggregated profiles "
+                                       "expire over time GetProfile is not idempotent.")
+            assert delete.description == ("Deletes a domain & its cases.\n\nDeletes a domain.\n\nAfter deleting your "
+                                          "domain you must disassociate it.")
+        else:
+            assert get.description == "Gets the aggregated profile of a profiling group."
+            assert delete.description == "Deletes a domain & its cases. Deletes a domain."
 
 
 def test_fit_ends_at_a_sentence_or_a_word() -> None:

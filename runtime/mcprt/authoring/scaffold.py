@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..manifest.limits import max_manifest_bytes
 from ..manifest.model import Defaults, OpenAPISource
+from ..manifest.yaml_reader import plain_reads_as_string
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import is_url
 from .credentials import auth_hints, credential_parameters
@@ -39,6 +41,7 @@ class Scaffold:
     operations: int
     included: int
     pruned: int  # included operations given a suggested prune (commented-out ones have theirs too)
+    left_out: str | None = None  # what was left out to stay within MCPRT_MAX_MANIFEST_BYTES (also in the header)
 
 
 @dataclass
@@ -88,17 +91,90 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     lines += _auth_hint(compiled)
     if tags:
         lines += [f"    include: {{tags: [{', '.join(_scalar(t) for t in tags)}]}}"]
-    lines += ["    tools:" + ("" if compiled.operations else " {}")]
     names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path)
                             for op in compiled.operations])
-    included = pruned = 0
-    for op, name in zip(compiled.operations, names, strict=True):
-        selected = not tags or any(t.lower() in wanted for t in op.tags)
-        block = _operation_block(op, name, opened.annotated.get(op.operation.key))
-        included += selected
-        pruned += selected and any(line.lstrip().startswith("prune:") for line in block)  # of the included
-        lines += block if selected else [_comment_out(line) for line in block]
-    return Scaffold("\n".join(lines) + "\n", len(compiled.operations), included, pruned)
+    blocks = [_operation_block(op, name, opened.annotated.get(op.operation.key),
+                               not tags or any(t.lower() in wanted for t in op.tags))
+              for op, name in zip(compiled.operations, names, strict=True)]
+    limit = max_manifest_bytes()
+    fitted, note = fit_blocks(blocks, limit - len("\n".join(lines).encode()) - _ROOM, limit)
+    if note:
+        wrapped = "\n".join(f"# {line}" for line in textwrap.wrap(note, width=WIDTH - 2))
+        lines[lines.index("# TOOLS_LIST_SIZE")] = f"# TOOLS_LIST_SIZE\n{wrapped}"
+    lines += ["    tools:" + ("" if fitted else " {}")] + fitted
+    included = sum(block.selected for block in blocks)
+    pruned = sum(block.selected and bool(block.prune) and not block.prune_dropped for block in blocks) if fitted else 0
+    return Scaffold("\n".join(lines) + "\n", len(compiled.operations), included, pruned, note)
+
+
+_ROOM = 2_000  # the size line `with_size` fills in, and the note, beside the limit
+
+
+@dataclass
+class Block:
+    """One operation's block under `tools:`: its comment line, key, readable name and suggested prune."""
+
+    comment: str
+    key: str
+    name: str | None  # the `name:` to write, when it differs from the default
+    prune: list[str]  # the `prune:` lines, if one is suggested
+    selected: bool  # included (else written commented out)
+    prune_dropped: bool = False
+
+    def lines(self) -> list[str]:
+        body = [f"        name: {_scalar(self.name)}"] if self.name else []
+        if not self.prune_dropped:
+            body += self.prune
+        lines = [self.comment, f"      {_key(self.key)}:" + ("" if body else " {}"), *body]
+        return lines if self.selected else [_comment_out(line) for line in lines]
+
+
+def fit_blocks(blocks: list[Block], room: int, limit: int) -> tuple[list[str], str | None]:
+    """The `tools:` lines within `room` bytes (`MCPRT_MAX_MANIFEST_BYTES`, less the rest of the manifest),
+    and a note saying what was left out, or None when everything fits. A manifest over the limit does not
+    load (docusign.net's 402 operations scaffold to 1.7 MB, most of it in suggested prunes; Microsoft Graph
+    beta's 22,361 operations to 12.9 MB), so, step by step until it fits: suggested prunes are left out, the
+    longest first (those of commented-out operations before the included ones'); then the commented-out
+    operations are not listed; then no operation is (`tools: {}`: each is still a tool, with its default
+    name, and `mcprt tools` lists them). Marks the blocks whose prune is left out (`prune_dropped`)."""
+    def size(lines: list[str]) -> int:
+        return sum(len(line.encode()) + 1 for line in lines)
+
+    def render(kept: list[Block]) -> list[str]:
+        return [line for block in kept for line in block.lines()]
+
+    def shed(kept: list[Block]) -> int | None:
+        """Leave out prunes until `kept` fits: how many, or None if it does not fit even without any."""
+        total = size(render(kept))
+        dropped = 0
+        for block in sorted((b for b in kept if b.prune), key=lambda b: (b.selected, -size(b.prune))):
+            if total <= room:
+                break
+            before = size(block.lines())
+            block.prune_dropped = True
+            total -= before - size(block.lines())
+            dropped += 1
+        return dropped if total <= room else None
+
+    over = f"the manifest would be over MCPRT_MAX_MANIFEST_BYTES ({limit:,} bytes)"
+    prunes = sum(1 for block in blocks if block.prune)
+    dropped = shed(blocks)
+    if dropped is not None:
+        first = "the commented-out operations' first, then " if any(not b.selected for b in blocks) else ""
+        return render(blocks), (f"{dropped} of {prunes} suggested prunes are left out ({first}the longest): {over} "
+                                "with them; `--tag` writes a manifest for fewer operations." if dropped else None)
+    for block in blocks:
+        block.prune_dropped = False
+    included = [block for block in blocks if block.selected]
+    if len(included) < len(blocks):
+        dropped = shed(included)
+        if dropped is not None:
+            return render(included), (
+                f"The {len(blocks) - len(included):,} operations outside the chosen tags are not listed"
+                + (f", and {dropped} of {sum(1 for b in included if b.prune)} suggested prunes (the longest) are "
+                   "left out" if dropped else "") + f": {over} otherwise.")
+    return [], (f"The {len(blocks):,} operations are not listed under `tools:`: {over}; each included one is a tool "
+                "all the same (`mcprt tools` lists them), and `--tag` with fewer operations lists them here.")
 
 
 def _header(spec: str, source: str, compiled: CompiledOpenAPI, tags: list[str]) -> list[str]:
@@ -139,22 +215,18 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     return lines
 
 
-def _operation_block(op: Any, name: str, annotated: OperationSignals | None) -> list[str]:
+def _operation_block(op: Any, name: str, annotated: OperationSignals | None, selected: bool) -> Block:
     operation = op.operation
-    key = operation.key
     summary = operation.meta.summary or ""
     tags = f" [{', '.join(op.tags)}]" if op.tags else ""
-    lines = [f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")]
-    body: list[str] = []
-    if name != operation.name:
-        body.append(f"        name: {name}")
+    comment = f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")
+    prune: list[str] = []
     if op.method == "GET":
         found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
-        prune = suggest_prune(found.success, found.default, hints=found.hints)
-        if prune:
-            body += _prune_lines(prune)
-    lines.append(f"      {_key(key)}:" + ("" if body else " {}"))
-    return lines + body
+        suggested = suggest_prune(found.success, found.default, hints=found.hints)
+        if suggested:
+            prune = _prune_lines(suggested)
+    return Block(comment, operation.key, name if name != operation.name else None, prune, selected)
 
 
 def _prune_lines(prune: str) -> list[str]:
@@ -204,12 +276,15 @@ def _comment_out(line: str) -> str:
 
 
 def _key(key: str) -> str:
-    return key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+    return key if _PLAIN_KEY.match(key) and plain_reads_as_string(key) else json.dumps(key, ensure_ascii=False)
 
 
 def _scalar(text: str) -> str:
-    return text if _PLAIN_KEY.match(text) or re.match(r"^[A-Za-z0-9_./:-]+$", text) and ": " not in text \
-        and not text.startswith(("-", ":")) else json.dumps(text, ensure_ascii=False)
+    """`text` as a YAML scalar that reads back as this string: plain where that is safe, else quoted
+    (`1_000_000`, `true`, `null`, `2024-01-01` would be read as an int, bool, null or date)."""
+    plain = _PLAIN_KEY.match(text) or re.match(r"^[A-Za-z0-9_./:-]+$", text) and ": " not in text \
+        and not text.startswith(("-", ":"))
+    return text if plain and plain_reads_as_string(text) else json.dumps(text, ensure_ascii=False)
 
 
 def _one_line(text: str) -> str:
@@ -218,9 +293,12 @@ def _one_line(text: str) -> str:
 
 def _slug(title: str) -> str:
     """The source key and server name: the title's first three words (a possessive's `'s` is no word:
-    "GitHub's official OpenAPI spec" → `github_official_openapi`, not `github_s_official`)."""
+    "GitHub's official OpenAPI spec" → `github_official_openapi`, not `github_s_official`). A source key
+    starts with a letter (`SOURCE_KEY_PATTERN`), so a title starting with a digit gets `api_` before it
+    ("1Forge Finance APIs" → `api_1forge_finance_apis`)."""
     words = re.findall(r"[a-z0-9]+", re.sub(r"['’]s\b", "", title.lower()))
-    return "_".join(words[:3])[:32] or "api"
+    slug = "_".join(words[:3])[:32] or "api"
+    return slug if slug[0].isalpha() else f"api_{slug}"
 
 
 def with_size(text: str, tools: int, size: int) -> str:

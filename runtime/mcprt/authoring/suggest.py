@@ -236,6 +236,7 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             scored.append((rank.other(name), f"{key}: [{field}][?type(@) != 'object'] | [0]"))
     if rank.item:
         scored = [(r, t) for r, t in scored if r != DROP]
+    scored = _unique_keys(scored)
     budget = ctx.budget
     if anchored and budget is not None:
         limit = (budget.single if single else budget.item) if level == 0 else budget.part
@@ -243,6 +244,24 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
         scored = [scored[i] for i in sorted(best)]
     parts = [text for _, text in scored]
     return "{" + ", ".join(parts) + "}" if parts else None
+
+
+def _unique_keys(scored: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """One entry per key of the hash: a reference's flattened key (`item_id: item.id`) can be a field's own
+    name too (intellifi.nl's Presence has `item` and `item_id`), and JMESPath keeps only the later value.
+    The field's own entry (`item_id: item_id`) wins, else the first."""
+    keys = [text.split(": ", 1)[0] for _, text in scored]
+    if len(set(keys)) == len(keys):
+        return scored
+    own = {key for key, (_, text) in zip(keys, scored, strict=True) if text == f"{key}: {key}"}
+    seen: set[str] = set()
+    kept = []
+    for key, entry in zip(keys, scored, strict=True):
+        if key in seen or (key in own and entry[1] != f"{key}: {key}"):
+            continue
+        seen.add(key)
+        kept.append(entry)
+    return kept
 
 
 KEY, LABEL, NAMED, STATE, TIME, VOCABULARY, REFERENCE, LINK, REQUIRED, OTHER, TEXT, PART = range(12)  # ranks (`Budget`)

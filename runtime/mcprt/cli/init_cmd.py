@@ -60,6 +60,8 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     print(f"{out}: {made.operations} operations, {made.included} included ({tools} tools, {size:,} bytes of "
           f"tools/list), {made.pruned} with a suggested prune. Next: review it, then `mcprt validate {out}`.",
           file=sys.stderr)
+    if made.left_out:
+        print(f"{out}: {made.left_out}", file=sys.stderr)
     if size > LARGE_TOOL_LIST:
         print(f"{out}: a tools/list of {size:,} bytes goes into the model's context in every conversation: keep "
               f"fewer operations (--tag, `include`) or set `server.expose: discovery` (three meta-tools, "

@@ -7,16 +7,32 @@ round-trip node types never leave this module.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from ..errors import Diagnostic
 from .limits import MAX_DEPTH, LimitExceeded, NodeBudget
 from .positions import Path, Position, PositionIndex
+
+
+def plain_reads_as_string(text: str) -> bool:
+    """Whether `text`, written as a plain (unquoted) YAML scalar, is read back by `read_yaml` as that
+    same string: not as an int (`1_000_000`, `0x1F`), float (`1e3`, `.inf`), bool (`true`), null
+    (`null`, `~`) or date (`2024-01-01`) — ruamel's resolver decides, the one `read_yaml` uses
+    (YAML 1.2 core schema plus its `_` digit separators and timestamps). Writers of manifests
+    (`mcprt init`) quote every other string."""
+    return _resolver().resolve(ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
+
+
+@functools.lru_cache(maxsize=1)
+def _resolver() -> Any:
+    return YAML(typ="rt").resolver
 
 
 def read_yaml(text: str, file: str) -> tuple[Any, PositionIndex, list[Diagnostic]]:

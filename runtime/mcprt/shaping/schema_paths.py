@@ -185,9 +185,11 @@ def is_list(shape: dict[str, Any]) -> bool:
 
 
 def nullable(shape: dict[str, Any]) -> dict[str, Any]:
-    """`shape` or null (what a JMESPath look-up gives when the value is missing)."""
+    """`shape` or null (what a JMESPath look-up gives when the value is missing). Keywords beside an `anyOf`
+    (an `allOf` of properties and a `oneOf`: intellifi.nl's Item) hold in every option, so they go into each:
+    dropping them lost the properties, and every field of such an object "could not exist"."""
     if shape == ANY or "anyOf" in shape:
-        return shape if shape == ANY else {"anyOf": [*shape["anyOf"], {"type": "null"}]}
+        return shape if shape == ANY else {"anyOf": [*_options(shape), {"type": "null"}]}
     types = shape.get("type")
     if types is None:
         return ANY if not shape else {**shape}

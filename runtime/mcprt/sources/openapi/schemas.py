@@ -152,10 +152,19 @@ class SchemaConverter:
         return frozenset(found)
 
     def finish(self, schema: dict[str, Any]) -> dict[str, Any]:
-        """A tool's schema with shared parts hoisted where smaller and the `$defs` it reaches."""
+        """A tool's schema with shared parts hoisted where smaller and the `$defs` it reaches.
+
+        The recursive definitions it reaches are counted with it: each is written once, in `$defs`, and
+        its body may repeat big shared parts (DocuSign's recursive `envelope` and `folder` each held the
+        recipients' tabs fifteen times: 18.7 MB per tool until those were counted and hoisted too)."""
         counts: dict[int, int] = {}
         names: set[str] = set()
         self._count(schema, counts, names)
+        counted: set[str] = set()
+        while todo := [n for n in names if n not in counted and n in self.defs]:
+            for name in todo:
+                counted.add(name)
+                self._count(self.defs[name], counts, names)
         hoist: dict[int, str] = {}
         for ident, count in counts.items():
             if count < 2:
@@ -166,8 +175,10 @@ class SchemaConverter:
             if (count - 1) * size > count * ref_cost + len(name) + 4:
                 hoist[ident] = name
         bodies: dict[str, Any] = {}
+        recursive: dict[str, Any] = {}
         if hoist:
             schema = self._rewrite(schema, hoist, bodies)
+            recursive = {name: self._rewrite(self.defs[name], hoist, bodies) for name in sorted(counted)}
             names = set()
             self._collect(schema, names)  # else the `$defs` references `_count` met are the same
         pending = sorted(names)
@@ -176,7 +187,7 @@ class SchemaConverter:
             name = pending.pop()
             if name in defs:
                 continue
-            body = bodies.get(name, self.defs.get(name))
+            body = bodies.get(name, recursive.get(name, self.defs.get(name)))
             if body is None:
                 continue
             defs[name] = body

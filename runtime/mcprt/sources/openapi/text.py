@@ -20,6 +20,16 @@ _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--.*?-->", re.S)
 _BREAK_TAG = re.compile(r"<(?:br|/p|p|/div|/li|li)\b[^>]*>", re.I)
+# Markup that unescaping revealed (`&lt;p&gt;`, AWS's `&lt;note&gt;` inside `<pre><code>`): only what is surely
+# markup goes — an HTML element or AWS documentation tag, a closing or self-closing tag, a tag with an
+# attribute — so an escaped placeholder such as `&lt;id&gt;` stays the text `<id>` it stands for.
+_MARKUP_NAMES = ("a|abbr|b|big|blockquote|br|center|cite|code|dd|del|div|dl|dt|em|font|h[1-6]|hr|i|img|ins|kbd|"
+                 "li|ol|p|pre|q|s|samp|small|span|strike|strong|sub|sup|table|tbody|td|th|thead|tr|tt|u|ul|var|"
+                 "note|important|para|fullname|ph|xref|ulink|emphasis|literal|programlisting|title")
+_REVEALED_TAG = re.compile(rf"</?(?:{_MARKUP_NAMES})(?:\s[^<>]*)?/?>|</[A-Za-z][\w:-]*\s*>|<[A-Za-z][\w:-]*\s*/>|"
+                           r"<[A-Za-z][\w:-]*\s[^<>]*=[^<>]*>", re.I)
+# A character reference left after one unescape: the text was escaped twice (`&amp;amp;`, `&amp;lt;p&amp;gt;`).
+_REFERENCE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _NON_WORD = re.compile(r"\W+")
@@ -55,11 +65,24 @@ def _paragraphs(text: str) -> Iterator[str]:
     if "**" in text or "__" in text:
         text = _BOLD.sub(r"\2", text)
     if "&" in text:
-        text = html.unescape(text)
+        text = _unescape(text)
     for paragraph in _PARAGRAPH.split(text.strip()):
         paragraph = _collapse_space(paragraph).strip()
         if paragraph:
             yield paragraph
+
+
+def _unescape(text: str) -> str:
+    """Character references resolved — twice when the text was escaped twice — and the markup that
+    resolving revealed removed as `_paragraphs` removes markup (line-breaking tags become line breaks)."""
+    text = html.unescape(text)
+    if "&" in text and _REFERENCE.search(text):
+        again = html.unescape(text)
+        if again != text:
+            text = again
+    if "<" in text and _REVEALED_TAG.search(text):
+        text = _REVEALED_TAG.sub(lambda m: "\n" if _BREAK_TAG.fullmatch(m.group()) else "", text)
+    return text
 
 
 def _collapse_space(paragraph: str) -> str:
