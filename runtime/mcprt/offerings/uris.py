@@ -8,6 +8,7 @@ cannot hold (`_`) become `-`; trailing separators are dropped. URI templates get
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def scheme_prefix(prefix: str | None) -> str:
@@ -32,6 +33,7 @@ def strip_prefix(uri: str, scheme: str) -> str | None:
     return uri[len(head):] if uri.startswith(head) else None
 
 
+@lru_cache(maxsize=1024)  # a turned-off template is matched on every read of an unlisted URI
 def template_pattern(uri_template: str) -> re.Pattern[str]:
     """A regex matching the URIs an RFC 6570 template expands to (simple `{var}` and `{+var}` forms)."""
     parts: list[str] = []

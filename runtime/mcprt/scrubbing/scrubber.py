@@ -10,10 +10,10 @@ form is actually found.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -23,6 +23,14 @@ MAX_DYNAMIC = 64  # runtime-issued values (OAuth2 tokens) kept; older ones have 
 
 
 def secret_forms(secret: str) -> set[str]:
+    """Every form in which `secret` may appear in text mcprt handles (`_forms`; a new set each call)."""
+    return set(_forms(secret))
+
+
+# Remembered: the escaped forms are built a character at a time (4 ms for a 1 KB token), and every
+# token an OAuth2 flow obtains rebuilds the scrubber from all the secrets it keeps (`add_issued`).
+@lru_cache(maxsize=1024)
+def _forms(secret: str) -> frozenset[str]:
     """Every form in which `secret` may appear in text mcprt handles.
 
     Raw; percent-encoded (RFC 3986, upper- and lower-case hex) and form-encoded
@@ -32,7 +40,7 @@ def secret_forms(secret: str) -> set[str]:
     a basic-auth `user:password` is registered as a secret of its own, so its encoding is one too.
     """
     if len(secret) < MIN_SECRET_CHARS:
-        return set()
+        return frozenset()
     forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret, safe="/")}
     forms |= {_lower_hex(f) for f in list(forms) if "%" in f}
     forms |= _json_escaped_forms(secret)
@@ -49,7 +57,7 @@ def secret_forms(secret: str) -> set[str]:
             core = encoded[-(-8 * shift // 6): (8 * (shift + len(raw))) // 6]
             if len(core) >= 8:
                 forms.add(core)
-    return {f for f in forms if len(f) >= MIN_SECRET_CHARS}
+    return frozenset(f for f in forms if len(f) >= MIN_SECRET_CHARS)
 
 
 # Characters JSON encoders escape beyond what RFC 8259 §7 requires, each as `\uXXXX`: Go's

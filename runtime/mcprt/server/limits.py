@@ -35,7 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
+# httptools (a dependency) is the parser whose callbacks mark a request's head and body below
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..identity.principal import Principal
 from ..manifest.model import HttpConfig
@@ -76,28 +77,22 @@ def header_timeout() -> float:
     return env_limit("MCPRT_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
 
 
-_HEADERS_TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: %d\r\nconnection: close\r\n\r\n%s"
-)
-
-
 def body_timeout() -> float:
     return env_limit("MCPRT_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
 
 
-_BODY_TOO_SLOW = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: %d\r\nconnection: close\r\n\r\n%s"
-)
+def _closing_response(status: str, text: str) -> bytes:
+    """A plain-text HTTP/1.1 response that closes the connection (written before the app saw the request)."""
+    body = text.encode()
+    return (f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n").encode() + body
 
 
-def limited_protocol(limit: int, timeout: float, max_header_bytes: int = MAX_HEADER_BYTES,
-                     body_seconds: float = DEFAULT_BODY_TIMEOUT) -> type:
+def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_BODY_TIMEOUT) -> type:
     """uvicorn's HTTP protocol class with a connection cap, a first-request header deadline, a
     header-size cap and a body deadline (each request's, keep-alive ones too)."""
 
-    class LimitedHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+    class LimitedHTTPProtocol(HttpToolsProtocol):
         _in_head = True  # between a request's first byte (or the connection's) and its blank line
         _head_bytes = 0
         _head_tail = b""
@@ -115,7 +110,7 @@ def limited_protocol(limit: int, timeout: float, max_header_bytes: int = MAX_HEA
             if self._in_head:  # counted before the parser sees (and buffers) any of it
                 end = (self._head_tail + data).find(b"\r\n\r\n")
                 counted = len(data) if end < 0 else max(0, end - len(self._head_tail))
-                if self._head_bytes + counted > max_header_bytes:
+                if self._head_bytes + counted > MAX_HEADER_BYTES:
                     self._headers_too_large()
                     return
                 self._head_bytes += counted
@@ -149,8 +144,8 @@ def limited_protocol(limit: int, timeout: float, max_header_bytes: int = MAX_HEA
             if self.transport.is_closing() or cycle is None or not cycle.more_body:
                 return
             if not cycle.response_started:
-                message = f"request body not received within {body_seconds:g} s".encode()
-                self.transport.write(_BODY_TOO_SLOW % (len(message), message))
+                self.transport.write(_closing_response(
+                    "408 Request Timeout", f"request body not received within {body_seconds:g} s"))
             # As uvicorn does for a client that went away: the app's pending `receive` gets
             # http.disconnect and whatever it still sends is dropped.
             cycle.response_started = cycle.response_complete = cycle.disconnected = True
@@ -160,11 +155,11 @@ def limited_protocol(limit: int, timeout: float, max_header_bytes: int = MAX_HEA
             self.transport.close()
 
         def _headers_too_large(self) -> None:
-            message = f"request header fields larger than {max_header_bytes} bytes".encode()
-            self.transport.write(_HEADERS_TOO_LARGE % (len(message), message))
+            self.transport.write(_closing_response(
+                "431 Request Header Fields Too Large", f"request header fields larger than {MAX_HEADER_BYTES} bytes"))
             self.transport.close()
             log_event("rejected request: header fields too large", logging.WARNING,
-                      limit_bytes=max_header_bytes, client=(self.client or ("unknown",))[0])
+                      limit_bytes=MAX_HEADER_BYTES, client=(self.client or ("unknown",))[0])
 
         def _headers_overdue(self) -> None:
             # No request has started on this connection: it never finished sending its headers.

@@ -71,10 +71,6 @@ class Notifier:
         """Keys of the handshake-era connections currently tracked (session ids, or "stdio")."""
         return list(self._connections)
 
-    def connections(self) -> list[Connection]:
-        """The handshake-era connections currently tracked."""
-        return list(self._connections.values())
-
     def connection(self, key: str) -> Connection | None:
         """The tracked handshake-era connection of session `key` (None until its first request ran)."""
         return self._connections.get(key)

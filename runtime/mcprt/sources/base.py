@@ -28,7 +28,8 @@ class SourceContext:
     settings: Settings
     defaults: Any  # manifest.defaults
     on_tools_changed: Callable[[str], None] | None = None  # e.g. an upstream MCP server's list_changed
-    # Upstream events the server forwards: (source, "resource_updated", uri) and (source, "log", params).
+    # Upstream events the server forwards: (source, "resource_updated", uri). (A log message no call
+    # explains stays in mcprt's log: it is never broadcast to every client.)
     on_event: Callable[[str, str, Any], None] | None = None
     warnings: list[Diagnostic] = field(default_factory=list)
 
