@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from mcprt.observability.log import rfc3339
 from observability_support import (
     ALICE_TOKEN,
     BOB_TOKEN,
@@ -196,8 +198,15 @@ async def test_sent_bytes_agree_across_metrics_audit_and_status(world: tuple[UpP
 
 async def test_audit_file_reopens_on_sighup(world: tuple[UpProcess, Seen, Path]) -> None:
     up, _, audit = world
+    started = rfc3339(time.time())
     async with http_client(up.url, token=ALICE_TOKEN) as alice:
         await alice.call_tool("get_pet", {"petId": 3})
+        # The writer writes in order: once this call's record is in, so are an earlier test's (a late
+        # one would otherwise land in the rotated file after it was counted).
+        deadline = time.monotonic() + 20
+        while not any(r["time"] >= started for r in wait_for_lines(audit, 1)):
+            assert time.monotonic() < deadline, audit.read_text()
+            time.sleep(0.05)
         before = len(wait_for_lines(audit, 1))
         rotated = audit.with_name("audit.jsonl.1")
         os.replace(audit, rotated)  # what logrotate does
