@@ -64,7 +64,7 @@ MCPRT_NAME_LIMIT = 64  # README "Names": longer names are shortened with a hash 
 # `<p>`, `</note>`, `<br/>`, a tag with attributes — or an HTML character reference left unrendered.
 # A bare `<id>` placeholder is text: tags are only counted when closed, self-closed, known or attributed.
 _KNOWN_TAGS = ("p|br|div|span|a|b|i|em|strong|ul|ol|li|code|pre|table|tr|td|th|h[1-6]|img|sup|sub|blockquote|hr|dl|"
-               "dt|dd|tt|u|font|small|big|center|note|important|para|fullname|title|ph|xref|xref|link|ulink|"
+               "dt|dd|tt|u|font|small|big|center|note|important|para|fullname|title|ph|xref|link|ulink|"
                "programlisting|emphasis|literal")
 _HTML = re.compile(rf"<(?:{_KNOWN_TAGS})\b[^<>]*>|</[A-Za-z][\w:-]*\s*>|<[A-Za-z][\w:-]*\s[^<>]*=[^<>]*>|"
                    r"<[A-Za-z][\w:-]*\s*/>|&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});",
@@ -284,17 +284,16 @@ def _refs(node: Any) -> list[str]:
 
 
 def _resolves(schema: dict[str, Any], ref: str) -> bool:
+    from urllib.parse import unquote
+
+    from mcprt.sources.openapi.refs import walk
+
     if not ref.startswith("#"):
         return False
-    node: Any = schema
-    for part in [p for p in ref[1:].split("/") if p]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False
+    try:
+        walk(schema, unquote(ref[1:]))
+    except (KeyError, IndexError, ValueError, TypeError):
+        return False
     return True
 
 
@@ -482,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, nargs="?")
     parser.add_argument("--sample", type=int, help="a deterministic sample of N descriptions")
-    parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) - 0))
+    parser.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 2))
     parser.add_argument("--only", help="glob on the path under DIR (or a substring of it)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before a spec counts as a hang")
     parser.add_argument("--json", type=Path, help="write every record here")

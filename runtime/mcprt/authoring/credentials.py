@@ -71,4 +71,8 @@ def _flow(text: str) -> str:
     """A YAML flow scalar: plain where that reads back as the same string, else double-quoted."""
     import json
 
-    return text if re.fullmatch(r"[A-Za-z0-9_./-]+", text) else json.dumps(text)
+    from ..manifest.yaml_reader import plain_reads_as_string
+
+    # (`true`, `null`, `123` match the pattern but read back as a bool, null or int)
+    plain = re.fullmatch(r"[A-Za-z0-9_./-]+", text) and plain_reads_as_string(text)
+    return text if plain else json.dumps(text)

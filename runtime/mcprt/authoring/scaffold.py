@@ -282,8 +282,7 @@ def _key(key: str) -> str:
 def _scalar(text: str) -> str:
     """`text` as a YAML scalar that reads back as this string: plain where that is safe, else quoted
     (`1_000_000`, `true`, `null`, `2024-01-01` would be read as an int, bool, null or date)."""
-    plain = _PLAIN_KEY.match(text) or re.match(r"^[A-Za-z0-9_./:-]+$", text) and ": " not in text \
-        and not text.startswith(("-", ":"))
+    plain = re.fullmatch(r"[A-Za-z0-9_./:-]+", text) and not text.startswith(("-", ":"))
     return text if plain and plain_reads_as_string(text) else json.dumps(text, ensure_ascii=False)
 
 

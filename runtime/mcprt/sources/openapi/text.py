@@ -77,10 +77,8 @@ def _unescape(text: str) -> str:
     resolving revealed removed as `_paragraphs` removes markup (line-breaking tags become line breaks)."""
     text = html.unescape(text)
     if "&" in text and _REFERENCE.search(text):
-        again = html.unescape(text)
-        if again != text:
-            text = again
-    if "<" in text and _REVEALED_TAG.search(text):
+        text = html.unescape(text)
+    if "<" in text:
         text = _REVEALED_TAG.sub(lambda m: "\n" if _BREAK_TAG.fullmatch(m.group()) else "", text)
     return text
 
