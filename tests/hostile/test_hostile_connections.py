@@ -184,3 +184,25 @@ def test_a_body_trickling_in_gets_408_and_a_client_leaving_mid_body_leaves_no_tr
 
         assert asyncio.run(asyncio.wait_for(call(), 30)) == "pong"
         assert "Traceback" not in up.log() and "Exception in ASGI application" not in up.log(), up.log()
+
+
+def test_a_client_still_sending_after_the_408_can_read_it(tmp_path: Path) -> None:
+    """Closed at once, a connection whose client sends one more byte after the 408 answers it with a reset,
+    and a reset discards what the client has not read yet: the 408 was lost (ConnectionResetError) when
+    the client read late. The server now stops sending and reads, dropping, for a while before it closes
+    (RFC 9112 §9.6)."""
+    (tmp_path / "tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text('version: 1\nserver:\n  auth: {tokens: {alice: "${ALICE_TOKEN}"}}\n'
+                        "sources:\n  t:\n    python: tools:ping\n")
+    env = child_env(ALICE_TOKEN="alice-token-31337", MCPRT_BODY_TIMEOUT="1")
+    with mcprt_http(manifest, "--no-reload", env=env) as up:
+        with _post_head(up.url, "alice-token-31337", 10_000) as sock:
+            up.wait_log("rejected request: body too slow")  # the 408 is written and the server is done with us
+            sock.sendall(b" ")  # a slow client's next byte, sent before it reads
+            time.sleep(0.5)  # long enough for a reset to come back, were the connection closed
+            sock.settimeout(10)
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]

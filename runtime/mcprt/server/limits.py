@@ -47,6 +47,7 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 4096
 MAX_HEADER_BYTES = 65_536  # nginx allows 32 KiB, Node 16 KiB; OAuth JWTs and cookies fit many times over
+LINGER_SECONDS = 2.0  # reading (and dropping) what a client still sends after a closing error answer
 FD_RESERVE = 128  # descriptors kept for upstream connections, subprocess pipes, files, logs
 ACCEPT_LOG_EVERY = 10.0
 
@@ -104,8 +105,10 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
                 return
             self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
 
+        _lingering = False
+
         def data_received(self, data: bytes) -> None:
-            if self.transport.is_closing():
+            if self._lingering or self.transport.is_closing():
                 return
             if self._in_head:  # counted before the parser sees (and buffers) any of it
                 end = (self._head_tail + data).find(b"\r\n\r\n")
@@ -152,14 +155,26 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             cycle.message_event.set()
             log_event("rejected request: body too slow", logging.WARNING, seconds=body_seconds,
                       client=(self.client or ("unknown",))[0])
-            self.transport.close()
+            self._close_lingering()
 
         def _headers_too_large(self) -> None:
             self.transport.write(_closing_response(
                 "431 Request Header Fields Too Large", f"request header fields larger than {MAX_HEADER_BYTES} bytes"))
-            self.transport.close()
+            self._close_lingering()
             log_event("rejected request: header fields too large", logging.WARNING,
                       limit_bytes=MAX_HEADER_BYTES, client=(self.client or ("unknown",))[0])
+
+        def _close_lingering(self) -> None:
+            # Stop sending, read and drop what the client still sends, then close (RFC 9112 §9.6): closed at
+            # once, a client still sending its body or headers gets a reset for its next bytes, and the reset
+            # can discard our answer before the client has read it.
+            self._lingering = True
+            timer = getattr(self, "_header_timer", None)
+            if timer is not None:
+                timer.cancel()
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
         def _headers_overdue(self) -> None:
             # No request has started on this connection: it never finished sending its headers.
