@@ -12,10 +12,11 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import ContextManager
 
 import httpx
 
-from tests.support.served import child_env, http_client, mcprt_http, text_of, up_command
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of, up_command
 
 TOOLS = 'def ping() -> str:\n    """Pong."""\n    return "pong"\n'
 
@@ -137,6 +138,16 @@ def test_oversized_request_heads_get_431_before_any_token_check_and_memory_stays
         assert asyncio.run(asyncio.wait_for(call(), 30)) == "pong"
 
 
+def _alice_served(folder: Path, *, body_timeout: float) -> ContextManager[UpProcess]:
+    """`mcprt up` over HTTP with alice's token and a `ping` tool, bodies due within `body_timeout` s."""
+    (folder / "tools.py").write_text(TOOLS)
+    manifest = folder / "mcp.yaml"
+    manifest.write_text('version: 1\nserver:\n  auth: {tokens: {alice: "${ALICE_TOKEN}"}}\n'
+                        "sources:\n  t:\n    python: tools:ping\n")
+    env = child_env(ALICE_TOKEN="alice-token-31337", MCPRT_BODY_TIMEOUT=f"{body_timeout:g}")
+    return mcprt_http(manifest, "--no-reload", env=env)
+
+
 def _post_head(url: str, token: str, length: int) -> socket.socket:
     host, port = url.split("//")[1].split("/")[0].split(":")
     sock = socket.create_connection((host, int(port)), timeout=10)
@@ -151,12 +162,7 @@ def test_a_body_trickling_in_gets_408_and_a_client_leaving_mid_body_leaves_no_tr
     byte every second held its connection for as long as it liked (each one of the connections all
     clients share); and a client hanging up mid-body wrote an "Exception in ASGI application"
     traceback. Now the body has MCPRT_BODY_TIMEOUT seconds (2 here) and a hang-up is quiet."""
-    (tmp_path / "tools.py").write_text(TOOLS)
-    manifest = tmp_path / "mcp.yaml"
-    manifest.write_text('version: 1\nserver:\n  auth: {tokens: {alice: "${ALICE_TOKEN}"}}\n'
-                        "sources:\n  t:\n    python: tools:ping\n")
-    env = child_env(ALICE_TOKEN="alice-token-31337", MCPRT_BODY_TIMEOUT="2")
-    with mcprt_http(manifest, "--no-reload", env=env) as up:
+    with _alice_served(tmp_path, body_timeout=2) as up:
         with _post_head(up.url, "alice-token-31337", 10_000) as sock:
             started = time.monotonic()
             answer = b""
@@ -191,12 +197,7 @@ def test_a_client_still_sending_after_the_408_can_read_it(tmp_path: Path) -> Non
     and a reset discards what the client has not read yet: the 408 was lost (ConnectionResetError) when
     the client read late. The server now stops sending and reads, dropping, for a while before it closes
     (RFC 9112 §9.6)."""
-    (tmp_path / "tools.py").write_text(TOOLS)
-    manifest = tmp_path / "mcp.yaml"
-    manifest.write_text('version: 1\nserver:\n  auth: {tokens: {alice: "${ALICE_TOKEN}"}}\n'
-                        "sources:\n  t:\n    python: tools:ping\n")
-    env = child_env(ALICE_TOKEN="alice-token-31337", MCPRT_BODY_TIMEOUT="1")
-    with mcprt_http(manifest, "--no-reload", env=env) as up:
+    with _alice_served(tmp_path, body_timeout=1) as up:
         with _post_head(up.url, "alice-token-31337", 10_000) as sock:
             up.wait_log("rejected request: body too slow")  # the 408 is written and the server is done with us
             sock.sendall(b" ")  # a slow client's next byte, sent before it reads
