@@ -71,7 +71,7 @@ async def test_hostile_names_enums_and_patterns_are_data_not_code(tmp_path: Path
 
             missing = await client.call_tool("makeThing", {"item": {"fg": "x"}})
             assert missing.is_error and text_of(missing) == (
-                f"invalid arguments for makeThing: {NAMES[0]!r} is required. Arguments (* required): item*, kind.")
+                f"invalid arguments for makeThing: item: {NAMES[0]!r} is required. Arguments (* required): item*, kind.")
             too_long = await client.call_tool("makeThing", {"item": {NAMES[0]: "x", "f-g": "y" * 41}})
             assert too_long.is_error and text_of(too_long) == (
                 f"invalid arguments for makeThing: item.f-g: {'y' * 41!r} is too long. "

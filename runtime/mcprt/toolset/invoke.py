@@ -70,10 +70,13 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
 
 
 def _describe(error: SchemaError) -> str:
-    where = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "required":
-        return error.message.replace("is a required property", "is required")
-    return f"{where}: {error.message}" if where else error.message
+    """One problem, where it is: `children[0].name: 5 is not of type 'string'`; a missing property names
+    the object it is missing from (`children[0].children[1]: 'name' is required`), so a model can find
+    it in nested arguments."""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    message = error.message.replace("is a required property", "is required") \
+        if error.validator == "required" else error.message
+    return f"{where}: {message}" if where else message
 
 
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
