@@ -7,13 +7,12 @@ client) against a recording upstream on 127.0.0.1; the upstream never sees a ref
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from tests.support.catchall import catch_all
-from tests.support.served import child_env, text_of
+from tests.support.served import stdio_up, text_of
 
 NODE = {"type": "object", "required": ["name"],
         "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}}
@@ -32,9 +31,7 @@ async def test_a_nested_bad_argument_is_named_by_its_path(tmp_path: Path) -> Non
     with catch_all() as upstream:
         (tmp_path / "mcp.yaml").write_text(
             f"version: 1\nsources:\n  t:\n    openapi: spec.json\n    base_url: {upstream.base}\n")
-        params = StdioServerParameters(command=sys.executable, env=child_env(), cwd=str(tmp_path),
-                                       args=["-m", "mcprt", "up", str(tmp_path / "mcp.yaml"), "--no-reload"])
-        async with Client(params) as client:
+        async with Client(stdio_up(tmp_path / "mcp.yaml")) as client:
             tree = {"name": "a", "children": [{"name": "b", "children": [{"name": "c"}, {"children": []}]}]}
             missing = await client.call_tool("plantTree", {"root": tree})
             assert missing.is_error and text_of(missing).startswith(

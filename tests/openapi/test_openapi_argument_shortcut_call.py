@@ -6,16 +6,15 @@ recording upstream on 127.0.0.1; each payload would create the file `pwned` in t
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from mcprt.schema.shortcut import valid_shortcut
 from tests.support.catchall import catch_all
-from tests.support.served import child_env, text_of
+from tests.support.served import stdio_up, text_of
 
 RUN = "__import__('os').system('touch pwned')"
 NAMES = [f'a" + {RUN} + "', f'b"]); {RUN}; (["', "{c.__class__}{0}", f"d\n{RUN}", f'e\\\\" + {RUN} + "',
@@ -46,9 +45,7 @@ async def test_hostile_names_enums_and_patterns_are_data_not_code(tmp_path: Path
     with catch_all() as upstream:
         (tmp_path / "mcp.yaml").write_text(
             f"version: 1\nsources:\n  h:\n    openapi: spec.json\n    base_url: {upstream.base}\n")
-        params = StdioServerParameters(command=sys.executable, env=child_env(), cwd=str(tmp_path),
-                                       args=["-m", "mcprt", "up", str(tmp_path / "mcp.yaml"), "--no-reload"])
-        async with Client(params) as client:
+        async with Client(stdio_up(tmp_path / "mcp.yaml")) as client:
             tools = {tool.name: tool.input_schema for tool in (await client.list_tools()).tools}
             make, match = tools["makeThing"], tools["matchIt"]
             assert list(make["properties"]["item"]["properties"]) == NAMES  # nested names kept verbatim

@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 import httpx
 import mcp_types as types
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -39,6 +39,13 @@ def child_env(**extra: str) -> dict[str, str]:
 
 def up_command(manifest: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "mcprt", "up", str(manifest), *args]
+
+
+def stdio_up(manifest: Path, *args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
+    """The SDK client's parameters for `mcprt up MANIFEST --no-reload ARGS` over stdio, run in the manifest's folder."""
+    command = up_command(manifest, "--no-reload", *args)
+    return StdioServerParameters(command=command[0], args=command[1:], env=env if env is not None else child_env(),
+                                 cwd=str(manifest.parent))
 
 
 @dataclass
