@@ -31,7 +31,7 @@ async def open_url_source(ctx: SourceContext) -> McpServerSource:
     parts = urlsplit(config.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise McprtError("url must be an http:// or https:// URL of the server's MCP endpoint")
-    return await _start(ctx, "url", HttpConnector(config))
+    return await _start(ctx, "url", HttpConnector(config, logging.getLogger(f"mcprt.source.{ctx.name}")))
 
 
 async def open_mcp_source(ctx: SourceContext) -> McpServerSource:

@@ -7,6 +7,7 @@ on (command not found, exited with code 1 and what it printed, connection refuse
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import shutil
@@ -30,6 +31,7 @@ from ...manifest.model import CommandSource, UrlSource
 from ...outbound.redaction import redact_url
 from .http import HttpStatus, make_http_client
 from .stdio import ProcessSpec, ServerProcess, stdio_transport
+from .vetting import vetted
 
 CLIENT_INFO = types.Implementation(name="mcprt", version=__version__)
 
@@ -44,11 +46,15 @@ class Connector(Protocol):
     def explain(self, exc: BaseException) -> str: ...
 
 
-def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[str, Any], mode: str = "auto") -> Client:
+def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[str, Any], mode: str,
+            log: logging.Logger) -> Client:
     # No response cache: a proxy must see the upstream's listing as it is now, every time.
     # `callbacks` relay sampling, elicitation, roots and logs to the calling client (see relay.py).
-    return Client(transport, mode=mode, cache=None, message_handler=message_handler, client_info=CLIENT_INFO,
-                  **callbacks)
+    # Every message from the server is checked on its way in (vetting.py): a malformed item or
+    # message costs only itself.
+    source = log.name.removeprefix("mcprt.source.")
+    return Client(vetted(transport, source, log), mode=mode, cache=None, message_handler=message_handler,
+                  client_info=CLIENT_INFO, **callbacks)
 
 
 class StdioConnector:
@@ -80,7 +86,7 @@ class StdioConnector:
             try:
                 connected = await stack.enter_async_context(
                     _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
-                            self.mode))
+                            self.mode, self.log))
             except Exception as exc:  # the SDK may wrap it in an exception group
                 leaf = _leaf(exc)
                 if self.mode != "legacy" or not isinstance(leaf, MCPError) or leaf.code not in _ERA_REFUSALS:
@@ -89,7 +95,7 @@ class StdioConnector:
                 self.process = None
                 connected = await stack.enter_async_context(
                     _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
-                            self.mode))
+                            self.mode, self.log))
             yield connected
 
     async def wait_gone(self) -> None:
@@ -113,8 +119,9 @@ class StdioConnector:
 class HttpConnector:
     """Connects to a remote server over streamable HTTP with the source's headers and credentials."""
 
-    def __init__(self, config: UrlSource) -> None:
+    def __init__(self, config: UrlSource, log: logging.Logger) -> None:
         self.config = config
+        self.log = log
         self.target = redact_url(config.url)
         self.status = HttpStatus()
         self.mode = "legacy"  # see connect()
@@ -134,7 +141,7 @@ class HttpConnector:
 
             def client(mode: str) -> Client:
                 return _client(streamable_http_client(self.config.url, http_client=http), message_handler, callbacks,
-                               mode)
+                               mode, self.log)
 
             try:
                 connected = await stack.enter_async_context(client(self.mode))

@@ -49,10 +49,12 @@ from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer
 from .connectors import Connector
 from .convert import listing_signature, to_upstream, tool_operations
 from .relay import Relay
+from .wellformed import shown
 
 BACKOFF_CAP = 30.0
 CLOSE_TIMEOUT = 15.0
-_MAX_PAGES = 100
+MAX_PAGES = 100  # of one listing (tools, resources, templates or prompts); README "Proxied MCP servers"
+MAX_LISTED_ITEMS = 10_000  # of one listing
 _LOST_ERRORS: tuple[type[BaseException], ...] = (
     httpx2.TransportError,
     anyio.ClosedResourceError,
@@ -237,7 +239,8 @@ class McpServerSource:
                 raise ToolCallError(self.unavailable_message()) from None
             raise UpstreamError(self.lost_during_call_message(context.tool)) from None
         except RuntimeError as exc:  # the SDK's check of structuredContent against the tool's outputSchema
-            raise ToolCallError(f"{context.tool}: server '{self.name}' returned an invalid result: {exc}") from None
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ToolCallError(f"{context.tool}: server '{self.name}' returned an invalid result: {reason}") from None
         except Exception as exc:  # e.g. the server asked for input (elicitation) that a proxy cannot give
             self.log.debug("source %s: call to %s failed", self.name, upstream_name, exc_info=exc)
             raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
@@ -447,16 +450,23 @@ class McpServerSource:
         """Tools, and the resources, templates and prompts the server advertises and the manifest wants."""
         capabilities = client.server_capabilities
         # A server may offer only resources or prompts: asking it for tools would be an error.
-        tools = await _list_all(client) if capabilities.tools is not None else []
+        complain = self._complain
+        tools = (await _pages(client.list_tools, "tools", "tools/list", lambda t: t.name, complain)
+                 if capabilities.tools is not None else [])
         listing = Listing(tools, [], [], [])
         if self.wants.resources and capabilities.resources is not None:
-            listing.resources = await _pages(client.list_resources, "resources")
-            listing.templates = await _pages(client.list_resource_templates, "resource_templates")
+            listing.resources = await _pages(client.list_resources, "resources", "resources/list",
+                                             lambda r: str(r.uri), complain)
+            listing.templates = await _pages(client.list_resource_templates, "resource_templates",
+                                             "resources/templates/list", lambda t: t.uri_template, complain)
         if self.wants.prompts and capabilities.prompts is not None:
-            listing.prompts = await _pages(client.list_prompts, "prompts")
+            listing.prompts = await _pages(client.list_prompts, "prompts", "prompts/list", lambda p: p.name, complain)
         self.supports_subscribe = bool(capabilities.resources and capabilities.resources.subscribe)
         self.supports_completion = capabilities.completions is not None
         return listing
+
+    def _complain(self, text: str) -> None:
+        self.log.warning("source %s: %s", self.name, text)
 
     async def _resubscribe(self, client: Client) -> None:
         """After a reconnect, the new session knows none of our subscriptions."""
@@ -505,31 +515,38 @@ def _wire(item: Any) -> dict[str, Any]:
     return item.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
-async def _pages(fetch: Callable[..., Any], field: str) -> list[Any]:
-    """Every page of a paginated list request (bounded, stopping if a server repeats a cursor)."""
+async def _pages(fetch: Callable[..., Any], field: str, method: str, key: Callable[[Any], str],
+                 complain: Callable[[str], None]) -> list[Any]:
+    """Every page of a paginated list request, each item once (MCP 2025-11-25 utilities/pagination).
+
+    Bounded: at most MAX_PAGES pages and MAX_LISTED_ITEMS items; a cursor the server already sent (a
+    loop) ends the listing. An empty page with a cursor is followed, like any other. A later item
+    with an earlier one's key (name, URI) is left out. Each of these is said once through `complain`;
+    what was listed until then is kept.
+    """
     items: list[Any] = []
+    keys: set[str] = set()
     cursor: str | None = None
     seen: set[str] = set()
-    for _ in range(_MAX_PAGES):
+    for page_number in range(1, MAX_PAGES + 1):
         page = await fetch(cursor=cursor)
-        items += getattr(page, field)
+        for item in getattr(page, field):
+            name = key(item)
+            if name in keys:
+                complain(f"{method}: {shown(name)} is listed again; the first one is kept")
+                continue
+            if len(items) >= MAX_LISTED_ITEMS:
+                complain(f"{method}: more than {MAX_LISTED_ITEMS:,} items; the rest are left out")
+                return items
+            keys.add(name)
+            items.append(item)
         cursor = page.next_cursor
-        if not cursor or cursor in seen:
-            break
+        if not cursor:
+            return items
+        if cursor in seen:
+            complain(f"{method}: the server sent cursor {shown(cursor)} again (a cursor loop); "
+                     f"the listing ends after {page_number} pages")
+            return items
         seen.add(cursor)
+    complain(f"{method}: more than {MAX_PAGES} pages; the listing ends there")
     return items
-
-
-async def _list_all(client: Client) -> list[types.Tool]:
-    """Every page of tools/list (bounded, and stopping if a server repeats a cursor)."""
-    tools: list[types.Tool] = []
-    cursor: str | None = None
-    seen: set[str] = set()
-    for _ in range(_MAX_PAGES):
-        page = await client.list_tools(cursor=cursor)
-        tools += page.tools
-        cursor = page.next_cursor
-        if not cursor or cursor in seen:
-            break
-        seen.add(cursor)
-    return tools

@@ -8,6 +8,7 @@ SIGTERM, then SIGKILL after a grace period — so no grandchild outlives mcprt.
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 from collections import deque
@@ -186,8 +187,29 @@ def _parse(line: bytes, log: logging.Logger) -> SessionMessage | None:
     try:
         return SessionMessage(types.jsonrpc_message_adapter.validate_json(text, by_name=False))
     except ValueError:
-        log.warning("ignored a line on the server's stdout that is not a JSON-RPC message: %s", text[:200])
+        pass
+    answered = _answered_id(text)
+    if answered is not None:  # an answer to one of our requests, in a malformed envelope: that request fails
+        log.warning("the server answered request %s with a malformed JSON-RPC response (its `result` must be an "
+                    "object): %s", answered, text[:200])
+        error = {"jsonrpc": "2.0", "id": answered, "error": {
+            "code": types.INTERNAL_ERROR, "message": "the server's answer was not a valid JSON-RPC response "
+                                                     "(its `result` must be an object)"}}
+        return SessionMessage(types.jsonrpc_message_adapter.validate_python(error, by_name=False))
+    log.warning("ignored a line on the server's stdout that is not a JSON-RPC message: %s", text[:200])
+    return None
+
+
+def _answered_id(text: str) -> int | str | None:
+    """The id of a line that is a response in every way but a valid envelope (e.g. `"result": 42`)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
         return None
+    if not isinstance(data, dict) or not ("result" in data or "error" in data):
+        return None
+    found = data.get("id")
+    return found if isinstance(found, (int, str)) and not isinstance(found, bool) else None
 
 
 def _log_stderr(raw: bytes, server: ServerProcess, log: logging.Logger) -> None:

@@ -1,0 +1,182 @@
+"""The one place a proxied server's messages are checked before the SDK's client reads them.
+
+`vetted(transport, source, log)` wraps a transport (stdio or streamable HTTP: an async context
+manager yielding the SDK's (read, write) streams). It notes each request going out (id → method and
+protocol version) and reads each message coming in:
+  - a list result (`tools/list`, `resources/list`, `resources/templates/list`, `prompts/list`) loses
+    its malformed items (wellformed.py), so one bad item never fails the listing and with it the
+    source; the SDK's own re-listings (e.g. before checking a call's structured content) get the
+    same, since they pass here too;
+  - a `tools/call` result keeps its usable part or becomes a tool error saying what was wrong;
+  - a notification whose params do not validate, and a response to no request of ours, are dropped.
+Each problem is logged once, as a warning naming the source, the item and what is wrong; nothing
+else is lost. Messages that are not JSON at all are dropped by the transport (stdio.py), which also
+turns an answer with a readable `id` but a malformed envelope into an error for that request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp_types import methods as protocol
+from mcp.shared.message import SessionMessage
+from pydantic import ValidationError
+
+from .wellformed import LISTS, shown, vet_call_result, vet_listing
+
+PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 stamps it on every request
+_MAX_PENDING = 10_000  # requests remembered while unanswered (a timed-out one may never be)
+
+
+class Vetter:
+    """Per connection: the requests in flight, and the checks on what comes back."""
+
+    def __init__(self, source: str, log: logging.Logger) -> None:
+        self.source = source
+        self.log = log
+        self.version: str | None = None  # from the initialize answer (handshake era)
+        self._pending: OrderedDict[Any, tuple[str, str | None]] = OrderedDict()
+
+    def complain(self, text: str) -> None:
+        self.log.warning("source %s: %s", self.source, text)
+
+    def outgoing(self, message: SessionMessage) -> None:
+        request = message.message
+        if not isinstance(request, types.JSONRPCRequest):
+            return
+        meta = (request.params or {}).get("_meta")
+        version = meta.get(PROTOCOL_VERSION_META) if isinstance(meta, dict) else None
+        self._pending[request.id] = (request.method, version if isinstance(version, str) else None)
+        while len(self._pending) > _MAX_PENDING:
+            self._pending.popitem(last=False)
+
+    def incoming(self, message: SessionMessage) -> SessionMessage | None:
+        """The message as the SDK should see it, or None to drop it."""
+        inner = message.message
+        if isinstance(inner, types.JSONRPCNotification):
+            return message if self._notification_ok(inner) else None
+        if not isinstance(inner, (types.JSONRPCResponse, types.JSONRPCError)):
+            return message  # a request from the server: the SDK answers (and checks) it
+        sent = self._pending.pop(inner.id, None)
+        if sent is None:
+            self.complain(f"a response to no request of mcprt's (id {shown(inner.id)}) was ignored")
+            return None
+        if isinstance(inner, types.JSONRPCError):
+            return message
+        method, version = sent
+        version = version or self.version
+        if method == "initialize":
+            found = inner.result.get("protocolVersion")
+            self.version = found if isinstance(found, str) else None
+            return message
+        if method in LISTS:
+            result = vet_listing(method, version, inner.result, self.complain)
+        elif method == "tools/call":
+            result = vet_call_result(version, inner.result, self.complain, f"server '{self.source}'")
+        else:
+            return message
+        if result is inner.result:
+            return message
+        return SessionMessage(types.JSONRPCResponse(jsonrpc="2.0", id=inner.id, result=result),
+                              metadata=message.metadata)
+
+    def _notification_ok(self, notification: types.JSONRPCNotification) -> bool:
+        try:
+            protocol.parse_server_notification(notification.method, self.version or "2025-11-25",
+                                               notification.params)
+        except KeyError:
+            return True  # not a method of this version's core tables: the SDK routes or drops it
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in error["loc"])
+            self.complain(f"{notification.method} with invalid params ignored ({where}: {error['msg']})")
+            return False
+        return True
+
+
+class _VettedRead:
+    """The transport's read stream, through `Vetter.incoming` (dropped messages are skipped)."""
+
+    def __init__(self, inner: Any, vetter: Vetter) -> None:
+        self._inner = inner
+        self._vetter = vetter
+
+    @property
+    def last_context(self) -> Any:
+        # The SDK runs server→client callbacks in the context of the request that caused them
+        # (relay.py relies on it): the context of the message just returned, as the inner stream saw it.
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, SessionMessage):
+                return item  # a transport fault: the SDK reports it
+            try:
+                vetted = self._vetter.incoming(item)
+            except Exception:  # a bug in the checks must not cost the connection
+                self._vetter.log.exception("source %s: checking a message failed", self._vetter.source)
+                return item
+            if vetted is not None:
+                return vetted
+
+    def __aiter__(self) -> _VettedRead:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _VettedRead:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _NotingWrite:
+    """The transport's write stream, noting each request for `Vetter.incoming`."""
+
+    def __init__(self, inner: Any, vetter: Vetter) -> None:
+        self._inner = inner
+        self._vetter = vetter
+
+    async def send(self, item: Any) -> None:
+        if isinstance(item, SessionMessage):
+            self._vetter.outgoing(item)
+        await self._inner.send(item)  # same task: a context-carrying stream captures the caller's context
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _NotingWrite:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@asynccontextmanager
+async def vetted(transport: AbstractAsyncContextManager[Any], source: str,
+                 log: logging.Logger) -> AsyncIterator[tuple[Any, Any]]:
+    """`transport` with every message checked on its way in (see the module docstring)."""
+    vetter = Vetter(source, log)
+    async with transport as (read, write):
+        yield _VettedRead(read, vetter), _NotingWrite(write, vetter)
