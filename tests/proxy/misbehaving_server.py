@@ -50,7 +50,9 @@ def _page(key: str, field: str, cursor: str | None) -> dict[str, Any]:
     if "endless" in spec:
         n = int(cursor or 0)
         size = spec["endless"]
-        items = [{"name": f"endless_{n * size + i}", "inputSchema": {"type": "object"}} for i in range(size)]
+        numbers = range(n * size, (n + 1) * size)
+        items = ([{"uri": f"test://endless/{i}", "name": f"endless_{i}"} for i in numbers] if key == "resources"
+                 else [{"name": f"endless_{i}", "inputSchema": {"type": "object"}} for i in numbers])
         return {field: items, "nextCursor": str(n + 1)}
     page = spec["pages"][cursor or ""]
     result: dict[str, Any] = {field: page["items"]}
