@@ -5,10 +5,22 @@ The SDK's streamable HTTP transport takes an `httpx2.AsyncClient`. Credentials (
 so the request objects httpx2 logs or attaches to errors never hold a secret. The flow — stamp, send,
 on 401 renew and resend once — and the token request's limits are the HTTP executor's
 (`mcprt.outbound.authorize`).
+
+Redirects go through the outbound SSRF guard (`mcprt.outbound.redirects`), as OpenAPI upstreams'
+do: a request to any origin other than the configured URL's (which only a redirect can cause) may
+connect only to public addresses or to the address range the server answered from. The addresses
+a name resolves to are checked before connecting, and the socket's peer once connected, before a
+byte of the request is written (`_GuardedBackend`). The SDK (2.3) itself follows a redirect only
+within the endpoint's origin; the guard holds whatever an SDK version or a caller of this client
+follows.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import anyio
+import httpcore2
 import httpx
 import httpx2
 
@@ -16,6 +28,7 @@ from ...manifest.model import UrlSource
 from ... import __version__
 from ...outbound.authorize import send_authorized, token_sender
 from ...outbound.credentials import Credentials, Stamp, credentials_for, stamp_into
+from ...outbound.redirects import Hop, check_addresses, connected, origin_of, redirect_ranges
 
 CONNECT_TIMEOUT = 30.0
 STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long time
@@ -33,10 +46,13 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
 
     def __init__(
         self, inner: httpx2.AsyncBaseTransport, credentials: Credentials | None, status: HttpStatus,
-        token_seconds: float,
+        token_seconds: float, url: str,
     ) -> None:
-        """`token_seconds`: time allowed for one OAuth2 token request (the source's `startup_timeout`)."""
+        """`token_seconds`: time allowed for one OAuth2 token request (the source's `startup_timeout`);
+        `url`: the server's endpoint, whose origin any address may serve (it is the one configured)."""
         self._inner = inner
+        self._origin = origin_of(url)
+        self._origin_range: str | None = None  # of the address the configured origin answered from
         self._credentials = credentials
         self._status = status
         self._token_http: httpx.AsyncClient | None = None
@@ -49,7 +65,7 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         async def attempt(stamp: Stamp | None, resend: bool) -> httpx2.Response:
-            return await self._inner.handle_async_request(request if stamp is None else _stamped(request, stamp))
+            return await self._guarded(request if stamp is None else _stamped(request, stamp))
 
         async def release(response: httpx2.Response) -> None:
             await response.aclose()
@@ -59,6 +75,14 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         )
         if response.status_code >= 400 and request.method != "DELETE":
             self._status.last_error = response.status_code
+        return response
+
+    async def _guarded(self, request: httpx2.Request) -> httpx2.Response:
+        own = origin_of(str(request.url)) == self._origin
+        with Hop(None if own else redirect_ranges(self._origin_range)) as hop:
+            response = await self._inner.handle_async_request(request)
+        if own and hop.peer_range is not None:  # a new connection to the configured origin
+            self._origin_range = hop.peer_range
         return response
 
     async def aclose(self) -> None:
@@ -73,11 +97,63 @@ def _stamped(request: httpx2.Request, stamp: Stamp) -> httpx2.Request:
     return httpx2.Request(request.method, url, headers=headers, stream=request.stream, extensions=request.extensions)
 
 
+class _GuardedBackend(httpcore2.AsyncNetworkBackend):
+    """httpcore2's network backend, minding the redirect guard's address ranges (redirects.py): the
+    addresses a host resolves to are checked before connecting, the socket's peer after."""
+
+    def __init__(self, inner: httpcore2.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                          socket_options: Any = None) -> httpcore2.AsyncNetworkStream:
+        try:
+            addresses = [str(info[4][0]) for info in await anyio.getaddrinfo(host, port)]
+        except OSError as exc:
+            raise httpcore2.ConnectError(str(exc)) from exc
+        _refused_as_connect_error(lambda: check_addresses(host, addresses))
+        stream = await self._inner.connect_tcp(host, port, timeout=timeout, local_address=local_address,
+                                               socket_options=socket_options)
+        peer = stream.get_extra_info("server_addr")
+        if peer:
+            try:
+                _refused_as_connect_error(lambda: connected(host, str(peer[0])))
+            except BaseException:
+                await stream.aclose()
+                raise
+        return stream
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore2.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _refused_as_connect_error(check: Any) -> None:
+    """Run a guard check; its refusal becomes the connect error httpx2 and the SDK report."""
+    from ...errors import ToolCallError
+
+    try:
+        check()
+    except ToolCallError as exc:
+        raise httpcore2.ConnectError(str(exc)) from None
+
+
+def _guarded_transport() -> httpx2.AsyncHTTPTransport:
+    transport = httpx2.AsyncHTTPTransport(retries=0)
+    pool = transport._pool  # noqa: SLF001 - httpx2 takes no network backend; its pool does
+    pool._network_backend = _GuardedBackend(pool._network_backend)  # noqa: SLF001
+    return transport
+
+
 def make_http_client(config: UrlSource, status: HttpStatus) -> httpx2.AsyncClient:
-    """A client for one remote MCP server: fixed headers, credentials, MCP-friendly timeouts."""
-    inner = httpx2.AsyncHTTPTransport(retries=0)
+    """A client for one remote MCP server: fixed headers, credentials, MCP-friendly timeouts, and
+    redirects held to the outbound guard's address ranges (module docstring)."""
+    inner = _guarded_transport()
     return httpx2.AsyncClient(
-        transport=_UpstreamTransport(inner, credentials_for(config.auth), status, float(config.startup_timeout)),
+        transport=_UpstreamTransport(inner, credentials_for(config.auth), status, float(config.startup_timeout),
+                                     config.url),
         headers=dict(config.headers),
         timeout=httpx2.Timeout(CONNECT_TIMEOUT, read=STREAM_READ_TIMEOUT),
         follow_redirects=False,
