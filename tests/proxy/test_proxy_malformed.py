@@ -317,7 +317,7 @@ def test_a_url_server_with_malformed_items_and_results_keeps_serving(tmp_path: P
             out = {}
             async with http_client(up.url) as client:
                 assert await listed(client) == {**EXPECTED, "tools": GOOD_TOOL_NAMES | {"late"}}
-                for name in ("content_not_list", "unknown_block", "bad_structured"):
+                for name in ("content_not_list", "unknown_block", "bad_structured", "not_an_object"):
                     result = await client.call_tool(name, {})
                     out[name] = (bool(result.is_error), text_of(result))
                 await assert_serving(client)
@@ -327,5 +327,8 @@ def test_a_url_server_with_malformed_items_and_results_keeps_serving(tmp_path: P
         assert out["content_not_list"][0] and "`content` is a string, not a list" in out["content_not_list"][1]
         assert out["unknown_block"] == (False, "the usable part")
         assert out["bad_structured"][0] and "'many' is not of type 'integer'" in out["bad_structured"][1]
-        assert_warned(up, *ALL_WARNINGS)
+        assert out["not_an_object"] == (True, "not_an_object: server 'bad' refused the call: the server's answer was "
+                                              "not a valid JSON-RPC response (its `result` must be an object)")
+        assert_warned(up, *ALL_WARNINGS, "source bad: the answer to request ")
+        assert up.log().count("was not a valid JSON-RPC response") == 1  # once, no pydantic report
         assert up.process.poll() is None

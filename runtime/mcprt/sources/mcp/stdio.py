@@ -23,6 +23,7 @@ import mcp_types as types
 from mcp.shared.message import SessionMessage
 
 from .lines import LineSplitter, Oversized
+from .vetting import NOT_A_RESPONSE
 from .process import REAPER, end_group
 
 STDIN_CLOSE_GRACE = 1.0  # a well-behaved server exits by itself once its stdin closes
@@ -193,8 +194,7 @@ def _parse(line: bytes, log: logging.Logger) -> SessionMessage | None:
         log.warning("the server answered request %s with a malformed JSON-RPC response (its `result` must be an "
                     "object): %s", answered, text[:200])
         error = {"jsonrpc": "2.0", "id": answered, "error": {
-            "code": types.INTERNAL_ERROR, "message": "the server's answer was not a valid JSON-RPC response "
-                                                     "(its `result` must be an object)"}}
+            "code": types.INTERNAL_ERROR, "message": NOT_A_RESPONSE}}
         return SessionMessage(types.jsonrpc_message_adapter.validate_python(error, by_name=False))
     log.warning("ignored a line on the server's stdout that is not a JSON-RPC message: %s", text[:200])
     return None

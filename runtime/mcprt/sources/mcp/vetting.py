@@ -32,6 +32,18 @@ from .wellformed import LISTS, shown, vet_call_result, vet_listing
 
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 stamps it on every request
 _MAX_PENDING = 10_000  # requests remembered while unanswered (a timed-out one may never be)
+_SDK_PARSE_FAILURES = ("Failed to parse JSON response", "Failed to parse SSE message")
+NOT_A_RESPONSE = "the server's answer was not a valid JSON-RPC response (its `result` must be an object)"
+
+
+def _without_sdk_parse_traceback(record: logging.LogRecord) -> bool:
+    """The SDK's HTTP transport logs a failed parse with pydantic's whole report and a traceback;
+    `Vetter.incoming` logs it once, in one line naming the source."""
+    return not (record.name == "mcp.client.streamable_http"
+                and record.getMessage() in ("Error parsing JSON response", "Error parsing SSE message"))
+
+
+logging.getLogger("mcp.client.streamable_http").addFilter(_without_sdk_parse_traceback)
 
 
 class Vetter:
@@ -68,6 +80,14 @@ class Vetter:
             self.complain(f"a response to no request of mcprt's (id {shown(inner.id)}) was ignored")
             return None
         if isinstance(inner, types.JSONRPCError):
+            if inner.error.code == types.PARSE_ERROR and inner.error.message.startswith(_SDK_PARSE_FAILURES):
+                # The SDK's HTTP transport could not read the answer (e.g. `"result": 42`) and failed the
+                # request with pydantic's report: say it in one line, to the log and to the caller.
+                self.complain(f"the answer to request {shown(inner.id)} ({sent[0]}) was not a valid JSON-RPC "
+                              "response (its `result` must be an object)")
+                error = types.ErrorData(code=types.INTERNAL_ERROR, message=NOT_A_RESPONSE)
+                return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=inner.id, error=error),
+                                      metadata=message.metadata)
             return message
         method, version = sent
         version = version or self.version
