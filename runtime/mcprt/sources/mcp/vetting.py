@@ -28,7 +28,7 @@ from mcp_types import methods as protocol
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from .wellformed import LISTS, shown, vet_call_result, vet_listing
+from .wellformed import LISTS, MalformedPage, shown, vet_call_result, vet_listing
 
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 stamps it on every request
 _MAX_PENDING = 10_000  # requests remembered while unanswered (a timed-out one may never be)
@@ -96,7 +96,13 @@ class Vetter:
             self.version = found if isinstance(found, str) else None
             return message
         if method in LISTS:
-            result = vet_listing(method, version, inner.result, self.complain)
+            try:
+                result = vet_listing(method, version, inner.result, self.complain)
+            except MalformedPage as exc:
+                self.complain(str(exc))
+                error = types.ErrorData(code=types.INTERNAL_ERROR, message=str(exc))
+                return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=inner.id, error=error),
+                                      metadata=message.metadata)
         elif method == "tools/call":
             result = vet_call_result(version, inner.result, self.complain, f"server '{self.source}'")
         else:

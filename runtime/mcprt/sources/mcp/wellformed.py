@@ -49,8 +49,15 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+class MalformedPage(ValueError):
+    """A list page whose own fields (not its items) break the schema, e.g. a 2026-07-28 page without
+    `cacheScope`: the request fails with this message."""
+
+
 def vet_listing(method: str, version: str | None, result: dict[str, Any], complain: Complain) -> dict[str, Any]:
-    """`result` of one page of `method` with every malformed item left out (and said so)."""
+    """`result` of one page of `method` with every malformed item left out (and said so).
+
+    Raises MalformedPage when the page's own fields break the schema."""
     field, noun, _ = LISTS[method]
     items = result.get(field)
     vetted = dict(result)
@@ -61,9 +68,17 @@ def vet_listing(method: str, version: str | None, result: dict[str, Any], compla
     if cursor is not None and not isinstance(cursor, str):
         complain(f"{method}: `nextCursor` is {_kind(cursor)}, not a string; the listing ends at this page")
         vetted.pop("nextCursor")
+    # Items are checked inside the page's own other fields (a 2026-07-28 page requires `cacheScope`),
+    # and the schema check is skipped for all of them when the page as a whole passes it.
+    base = {key: value for key, value in vetted.items() if key != field}
+    whole_ok = _schema_problem(method, version or DEFAULT_VERSION, {**base, field: items}) is None
+    if not whole_ok:
+        page_problem = _schema_problem(method, version or DEFAULT_VERSION, {**base, field: []})
+        if page_problem is not None:  # not any one item's fault: no item could be served from this page
+            raise MalformedPage(f"the server's {method} answer is malformed ({page_problem})")
     kept = []
     for index, item in enumerate(items):
-        problem = item_problem(method, version, item)
+        problem = item_problem(method, version, item, base=None if whole_ok else base)
         if problem is None:
             kept.append(item)
         else:
@@ -77,8 +92,9 @@ def key_of(method: str, item: Any) -> str:
     return item[LISTS[method][2]]
 
 
-def item_problem(method: str, version: str | None, item: Any) -> str | None:
-    """What is wrong with one listed item, or None when it can be served."""
+def item_problem(method: str, version: str | None, item: Any, *, base: dict[str, Any] | None) -> str | None:
+    """What is wrong with one listed item, or None when it can be served; `base`: the rest of its page,
+    to check the item against the schema in (None: the page passed that check already)."""
     field, _, key_field = LISTS[method]
     if not isinstance(item, dict):
         return f"it is {_kind(item)}, not an object"
@@ -88,9 +104,10 @@ def item_problem(method: str, version: str | None, item: Any) -> str | None:
     problem = key_problem(key_field, key)
     if problem is not None:
         return problem
-    problem = _schema_problem(method, version or DEFAULT_VERSION, {field: [item]})
-    if problem is not None:
-        return problem
+    if base is not None:
+        problem = _schema_problem(method, version or DEFAULT_VERSION, {**base, field: [item]})
+        if problem is not None:
+            return problem
     if method == "tools/list":
         for schema_field in ("inputSchema", "outputSchema"):
             if schema_field in item:
@@ -148,22 +165,25 @@ def vet_call_result(version: str | None, result: Any, complain: Complain, server
     if not isinstance(content, list):
         return _error_result(server, f"`content` is {_kind(content)}, not a list of content blocks", complain)
     version = version or DEFAULT_VERSION
+    if _schema_problem("tools/call", version, result) is None:
+        return result
     vetted = dict(result)
+    if "structuredContent" in vetted and not isinstance(vetted["structuredContent"], dict):
+        complain(f"tools/call: `structuredContent` is {_kind(vetted['structuredContent'])}, not an object; dropped")
+        vetted.pop("structuredContent")
+    base = {key: value for key, value in vetted.items() if key != "content"}
     kept = []
     for index, block in enumerate(content):
-        problem = _schema_problem("tools/call", version, {"content": [block]})
+        problem = _schema_problem("tools/call", version, {**base, "content": [block]})
         if problem is None:
             kept.append(block)
         else:
             kind = block.get("type") if isinstance(block, dict) else None
             what = f"of unknown type {shown(kind)}" if isinstance(kind, str) and kind not in _BLOCK_TYPES else problem
             complain(f"tools/call: content block {index} left out: {what}")
-    if content and not kept and "structuredContent" not in result:
+    if content and not kept and "structuredContent" not in vetted:
         return _error_result(server, "none of its content blocks is one a client can show", complain, logged=True)
     vetted["content"] = kept
-    if "structuredContent" in vetted and not isinstance(vetted["structuredContent"], dict):
-        complain(f"tools/call: `structuredContent` is {_kind(vetted['structuredContent'])}, not an object; dropped")
-        vetted.pop("structuredContent")
     problem = _schema_problem("tools/call", version, vetted)
     if problem is not None:
         return _error_result(server, problem, complain)
