@@ -7,8 +7,8 @@ A listing is checked one item at a time, so a malformed item costs that item, ne
     a non-empty string without control characters, names at most 128 characters (MCP 2025-11-25
     server/tools "Tool names"; prompt names are keys the same way), URIs at most 8,192;
   - a tool's `inputSchema` (and `outputSchema`, when given) must be an object schema
-    (`"type": "object"`, MCP schema `Tool`) that is valid JSON Schema (its `$schema`, else draft
-    2020-12, the MCP default dialect: SEP-1613).
+    (`"type": "object"`, MCP schema `Tool`) that is valid JSON Schema against the meta-schema
+    (mcprt.schema.metaschema: its `$schema`, else draft 2020-12, the MCP default dialect, SEP-1613).
 A `tools/call` result keeps what is usable: content blocks that are not valid blocks are left out,
 a `structuredContent` that is not an object is dropped; a result with no usable content left, or
 whose `content` is not a list, becomes a tool error that says so.
@@ -26,6 +26,8 @@ from typing import Any
 import mcp_types as types
 from mcp_types import methods as protocol
 from pydantic import ValidationError
+
+from ...schema.metaschema import schema_problem
 
 Complain = Callable[[str], None]
 
@@ -131,27 +133,12 @@ def key_problem(key_field: str, key: str) -> str | None:
 
 def object_schema_problem(schema: Any) -> str | None:
     """Why `schema` is not an object schema that is valid JSON Schema (None when it is)."""
-    from jsonschema import SchemaError
-    from jsonschema.exceptions import best_match
-    from jsonschema.validators import Draft202012Validator, validator_for
-
     if not isinstance(schema, dict):
         return f"is {_kind(schema)}, not a JSON Schema object"
     if schema.get("type") != "object":
         return f"has type {shown(schema.get('type'))}, not \"object\""
-    try:
-        validator = validator_for(schema, default=Draft202012Validator)
-    except Exception as exc:  # an unknown `$schema` dialect
-        return f"names an unknown dialect: {exc}"
-    error = best_match(validator(validator.META_SCHEMA).iter_errors(schema))
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-        return f"is not valid JSON Schema at {where}: {_first_line(error.message)}"
-    try:
-        validator.check_schema(schema)
-    except SchemaError as exc:  # pragma: no cover - best_match found nothing, so this passes
-        return f"is not valid JSON Schema: {_first_line(exc.message)}"
-    return None
+    problem = schema_problem(schema)
+    return None if problem is None else f"is not valid JSON Schema {problem}"
 
 
 def vet_call_result(version: str | None, result: Any, complain: Complain, server: str = "the server") -> dict[str, Any]:
@@ -244,6 +231,3 @@ def _kind(value: Any) -> str:
             float: "a number"}.get(type(value), type(value).__name__)
 
 
-def _first_line(text: str) -> str:
-    line = text.splitlines()[0] if text else ""
-    return line if len(line) <= 200 else line[:200] + "…"
