@@ -23,7 +23,8 @@ Tools every scenario has, whatever its `tools` list says, answer `tools/call`:
     stray_response         → first a response with an id nobody asked, then the answer
     bad_notification       → first notifications/progress and notifications/message with bad params
     garbage_line           → first a line that is not JSON on stdout, then the answer
-Every call is answered with "ok: <tool>" in a text block unless said otherwise.
+Every call is answered with "ok: <tool>" in a text block unless said otherwise. `resources/read` of
+test://broken answers contents without a `uri`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def handle(message: dict[str, Any], emit: Any) -> dict[str, Any] | None:
         result = _page(*LIST_KEYS[method], params.get("cursor"))
     elif method == "ping":
         result = {}
+    elif method == "resources/read" and params["uri"] == "test://broken":
+        result = {"contents": [{"text": "a content without its uri"}]}
     elif method == "resources/read":
         result = {"contents": [{"uri": params["uri"], "text": "content of " + params["uri"]}]}
     elif method == "prompts/get":

@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+from mcp.shared.exceptions import MCPError
 
 from tests.support.served import UpProcess, http_client, mcprt_http, text_of
 
@@ -331,4 +332,28 @@ def test_a_url_server_with_malformed_items_and_results_keeps_serving(tmp_path: P
                                               "not a valid JSON-RPC response (its `result` must be an object)")
         assert_warned(up, *ALL_WARNINGS, "source bad: the answer to request ")
         assert up.log().count("was not a valid JSON-RPC response") == 1  # once, no pydantic report
+        assert up.process.poll() is None
+
+
+def test_a_malformed_resource_read_fails_only_that_read(tmp_path: Path) -> None:
+    scenario = good_scenario()
+    scenario["resources"] = [GOOD_RESOURCE, {"uri": "test://broken", "name": "broken"}]
+    with mcprt_http(manifest_for(tmp_path, write(tmp_path / "scenario.json", scenario)), "--no-reload",
+                    startup_timeout=60) as up:
+        async def check() -> str:
+            async with http_client(up.url) as client:
+                try:
+                    await client.read_resource("test://broken")
+                except MCPError as exc:
+                    message = exc.message
+                else:
+                    raise AssertionError("the malformed read was passed on")
+                await assert_serving(client)
+                return message
+
+        message = anyio.run(check)
+        expected = ("the server's resources/read answer is malformed (contents.0.TextResourceContents.uri: Field "
+                    "required)")
+        assert expected in message, message
+        assert up.wait_log(f"source bad: {expected}").count(expected) == 1
         assert up.process.poll() is None

@@ -8,6 +8,8 @@ protocol version) and reads each message coming in:
     source; the SDK's own re-listings (e.g. before checking a call's structured content) get the
     same, since they pass here too;
   - a `tools/call` result keeps its usable part or becomes a tool error saying what was wrong;
+  - a malformed `resources/read`, `prompts/get` or `completion/complete` answer fails that request
+    with a one-line reason (there is no usable part to keep);
   - a notification whose params do not validate, and a response to no request of ours, are dropped.
 Each problem is logged once, as a warning naming the source, the item and what is wrong; nothing
 else is lost. Messages that are not JSON at all are dropped by the transport (stdio.py), which also
@@ -28,7 +30,7 @@ from mcp_types import methods as protocol
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from .wellformed import LISTS, MalformedPage, shown, vet_call_result, vet_listing
+from .wellformed import ANSWERS, LISTS, MalformedPage, result_problem, shown, vet_call_result, vet_listing
 
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 stamps it on every request
 _MAX_PENDING = 10_000  # requests remembered while unanswered (a timed-out one may never be)
@@ -105,6 +107,12 @@ class Vetter:
                                       metadata=message.metadata)
         elif method == "tools/call":
             result = vet_call_result(version, inner.result, self.complain, f"server '{self.source}'")
+        elif method in ANSWERS and (problem := result_problem(method, version, inner.result)) is not None:
+            # No usable part to keep (one resource's contents, one prompt): that request fails, saying why.
+            text = f"the server's {method} answer is malformed ({problem})"
+            self.complain(text)
+            error = types.ErrorData(code=types.INTERNAL_ERROR, message=text)
+            return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=inner.id, error=error), metadata=message.metadata)
         else:
             return message
         if result is inner.result:

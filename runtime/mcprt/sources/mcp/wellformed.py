@@ -177,6 +177,22 @@ def vet_call_result(version: str | None, result: Any, complain: Complain, server
     return vetted
 
 
+ANSWERS = frozenset({"resources/read", "prompts/get", "completion/complete"})  # checked whole: result_problem
+
+
+def result_problem(method: str, version: str | None, result: dict[str, Any]) -> str | None:
+    """What is wrong with the answer to one of `ANSWERS` (its negotiated version's schema), or None."""
+    try:
+        protocol.validate_server_result(method, version or DEFAULT_VERSION, result)
+    except KeyError:
+        return None
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"{where}: {error['msg']}" if where else error["msg"]
+    return None
+
+
 _BLOCK_TYPES = {"text", "image", "audio", "resource_link", "resource"}
 
 
