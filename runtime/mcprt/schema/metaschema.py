@@ -28,7 +28,9 @@ def _draft7_check() -> Callable[[Any], Any] | None:
     handlers = {"http": lambda uri: meta, "https": lambda uri: meta}  # its own `$schema`/`$id`: never fetched
     try:
         with _COMPILE_LOCK:
-            return fastjsonschema.compile(meta, handlers=handlers, use_formats=False)  # type: ignore[no-any-return]
+            # use_default=False: it would otherwise write the meta-schema's defaults into the checked schema
+            return fastjsonschema.compile(meta, handlers=handlers, use_formats=False,  # type: ignore[no-any-return]
+                                          use_default=False)
     except Exception:  # pragma: no cover - then every schema takes jsonschema's path
         return None
 
