@@ -20,6 +20,11 @@ Resources, templates and prompts
   `resources/updated` goes up as an `on_event(name, "resource_updated", uri)`.
 Server→client requests during a call (sampling, elicitation, roots) and log messages are relayed
 to the calling client (relay.py).
+Malformed things the server says
+  Every message passes vetting.py before the SDK reads it: a malformed list item, call result,
+  notification or stray response costs only itself, with a warning. Listings are assembled here
+  (`_pages`): at most MAX_PAGES pages and MAX_LISTED_ITEMS items, ended by a repeated cursor, the
+  first of two items with one key kept.
 """
 
 from __future__ import annotations
