@@ -89,11 +89,6 @@ def vet_listing(method: str, version: str | None, result: dict[str, Any], compla
     return vetted
 
 
-def key_of(method: str, item: Any) -> str:
-    """The field that names an item of `method`'s listing (a vetted item has it)."""
-    return item[LISTS[method][2]]
-
-
 def item_problem(method: str, version: str | None, item: Any, *, base: dict[str, Any] | None) -> str | None:
     """What is wrong with one listed item, or None when it can be served; `base`: the rest of its page,
     to check the item against the schema in (None: the page passed that check already)."""
