@@ -17,7 +17,7 @@ hand-over: its replayed lines first) and, for the two per-call methods, skips th
     born-ready `Connection.from_envelope`, `serve_one`); a request whose envelope the ladder
     refuses is the SDK's to refuse;
 - **lines the SDK would drop without a word** (not JSON, not a JSON-RPC 2.0 request, a batch):
-  answered -32700 / -32600 here (`stdio_invalid`), so a client never waits for an answer that
+  answered -32700 / -32600 here (`invalid_messages`), so a client never waits for an answer that
   cannot come; with `MCPRT_STDIO_LEAN=0` they are the SDK's again (dropped);
 - **everything else** (initialize, notifications, responses to server→client requests, other
   methods, requests that may stream, lines that are not one plain JSON-RPC request, requests of the
@@ -61,7 +61,7 @@ from pydantic import ValidationError
 from ..observability.log import logger
 from . import wire_json
 from .lean import LEAN_METHODS, _LeanDispatchContext, plain_jsonrpc, serve_one
-from .stdio_invalid import refusals
+from .invalid_messages import refusals
 from .notify import STDIO_KEY
 from .streaming import may_stream
 
@@ -165,7 +165,7 @@ class StdioLean:
         """Answer `line` here or hand it to the SDK; never awaits, so the SDK's order is the wire's."""
         message = plain_jsonrpc(line)
         if message is None:
-            refused = refusals(line)  # what the SDK would drop without a word (stdio_invalid.py)
+            refused = refusals(line)  # what the SDK would drop without a word (invalid_messages.py)
             if refused is not None:
                 self._refuse(refused)
                 return

@@ -1,8 +1,9 @@
-"""Answers for stdio lines the SDK would drop without a word: not JSON, not JSON-RPC 2.0, or a batch.
+"""Answers for messages the SDK cannot take: not JSON, not JSON-RPC 2.0, or a batch.
 
-The SDK's stdio reader turns a line its message adapter refuses into an exception that its
+Over stdio the SDK's reader turns a line its message adapter refuses into an exception that its
 dispatcher logs at debug level and drops, so a client that sent such a request waits for an answer
-that never comes. JSON-RPC 2.0 (§4.2, §5.1, §6) has the server answer instead: -32700 for a line
+that never comes; over streamable HTTP its transport answers 400 with pydantic's validation report
+as a -32602 message (a page of union-member errors and a pydantic.dev link). JSON-RPC 2.0 (§4.2, §5.1, §6) has the server answer instead: -32700 for a line
 that is not JSON, -32600 for one that is not a valid request (with the request's `id` when one can
 be read, else `null`). Batches (a JSON array) were part of MCP only in 2025-03-26 and are not
 served by the SDK, so each request in one is answered -32600 by its id, saying to send it alone.
@@ -22,16 +23,16 @@ import mcp_types as types
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 
-NOT_JSON = "Parse error: the line is not a JSON value (one JSON-RPC 2.0 message per line)"
+NOT_JSON = "Parse error: the line is not a JSON value (one JSON-RPC 2.0 message per line or body)"
 NOT_A_REQUEST = ("Invalid Request: not a JSON-RPC 2.0 message (an object with \"jsonrpc\": \"2.0\", a string "
                  "\"method\", a string or integer \"id\" for a request, and \"params\" an object when given)")
 BATCH = ("Invalid Request: JSON-RPC batches are not supported by this server (MCP allowed them only in "
-         "2025-03-26): send each request as a line of its own")
+         "2025-03-26): send each request as a message of its own")
 EMPTY_BATCH = "Invalid Request: an empty array is not a JSON-RPC message"
 
 
-def refusals(line: str) -> list[dict[str, Any]] | None:
-    """The error responses `line` gets instead of silence, or None when the SDK takes the line as is.
+def refusals(line: str | bytes) -> list[dict[str, Any]] | None:
+    """The error responses `line` (a stdio line or an HTTP body) gets, or None when the SDK takes it as is.
 
     An empty list means: refused, but nothing to answer (a malformed response from the client).
     """
