@@ -83,3 +83,20 @@ def test_without_a_session(up: UpProcess) -> None:
     status, answers = _post(up, ACCEPT, json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}]))
     assert (status, answers["id"], answers["error"]["code"]) == (400, 1, -32600), answers
+
+
+def test_stateless_http(tmp_path: Path) -> None:
+    """`--stateless` answers each request on a transport of its own: the same refusals."""
+    (tmp_path / "adder.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  adder: {python: adder}\n")
+    with mcprt_http(manifest, "--no-reload", "--stateless") as up:
+        status, answers = _post(up, ACCEPT, json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                                         {"jsonrpc": "2.0", "id": 2, "method": "ping"}]))
+        assert status == 400 and [a["id"] for a in answers] == [1, 2], answers
+        assert all(a["error"]["code"] == -32600 and "batches" in a["error"]["message"] for a in answers)
+        status, answer = _post(up, ACCEPT, json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": "x"}))
+        assert (status, answer["id"], answer["error"]["code"]) == (400, 3, -32600), answer
+        status, answer = _post(up, ACCEPT, json.dumps(
+            {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}))
+        assert (status, answer["result"]["content"][0]["text"]) == (200, "3")

@@ -354,6 +354,15 @@ def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: Tool
 
         request = Request(scope, replay)
         has_json, has_sse = check_accept_headers(request)
+        if first["type"] == "http.request" and not first.get("more_body") and has_json and has_sse \
+                and request.headers.get("content-type", "").startswith("application/json"):
+            answers = refusals(first.get("body", b""))  # not JSON, not a request, a batch (invalid_messages)
+            if answers:
+                body = wire_json.dumps(answers[0] if len(answers) == 1 else answers)
+                await send({"type": "http.response.start", "status": HTTPStatus.BAD_REQUEST, "headers": [
+                    *_JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
         if (first["type"] != "http.request" or first.get("more_body") or not (has_json and has_sse)
                 or not _cannot_stream(first.get("body", b""), holder)):
             await inner(scope, replay, send)
