@@ -52,6 +52,8 @@ def test_list_show_and_init(tmp_path: Path) -> None:
     assert tested.returncode == 0, tested.stdout + tested.stderr
     again = _mcprt(project, "catalog", "init", "petstore")
     assert again.returncode == 2 and "refusing to overwrite: mcp.yaml" in again.stderr
+    # how to combine entries instead (found by trial9: a second `catalog init` in a team's folder)
+    assert "in a folder of its own (mkdir" in again.stderr and "`include:`" in again.stderr
 
 
 def test_init_names_the_variables_to_set_and_never_overwrites_a_readme(tmp_path: Path) -> None:

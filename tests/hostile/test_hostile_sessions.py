@@ -286,3 +286,36 @@ def test_with_shared_state_the_idle_timeout_also_expires_the_session_record(tmp_
                 await _expires(up.url, up.base)
 
             asyncio.run(scenario())
+
+
+def test_a_request_that_cannot_open_a_session_costs_the_client_none(tmp_path: Path) -> None:
+    """Found by trial9: a POST without `Mcp-Session-Id` that is not `initialize` (a stray ping, a
+    2026-07-28 request without its header, a batch) only ever gets 400 — yet it went through the
+    per-client admission, so a client at its cap lost its least recently used idle session to it
+    (and, with auth off, any client behind the same address could end another's sessions this way).
+    Only an `initialize` can open a session, so only it may make room; a GET or DELETE without a
+    session id neither."""
+    manifest = _manifest(tmp_path / "p", http="{max_sessions_per_client: 2}")
+    with mcprt_http(manifest, env=_env()) as up:
+        async def scenario() -> None:
+            async with httpx.AsyncClient() as http:
+                alice = [RawSession(http, up.url, ALICE) for _ in range(2)]
+                for session in alice:
+                    assert (await session.open()).status_code == 200
+                stray = RawSession(http, up.url, ALICE)  # never initialized: no session id
+                for message in ({"jsonrpc": "2.0", "id": 5, "method": "ping"},
+                                {"jsonrpc": "2.0", "id": 6, "method": "tools/list"},
+                                [{"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": {}}]):
+                    refused = await stray.post(message)  # type: ignore[arg-type]
+                    assert refused.status_code == 400, refused.text
+                for method in ("GET", "DELETE"):
+                    refused = await http.request(method, up.url, headers={**stray.headers, "Accept": "text/event-stream"})
+                    assert refused.status_code == 400, refused.text
+                for session in alice:  # both still there
+                    assert "\"text\":\"3\"" in _result_text(await session.call_add(1, 2))
+                third = RawSession(http, up.url, ALICE)  # a real initialize still makes room
+                assert (await third.open()).status_code == 200
+                assert (await alice[0].call_add(1, 1)).status_code == 404
+                assert "\"text\":\"2\"" in _result_text(await third.call_add(1, 1))
+
+        asyncio.run(scenario())

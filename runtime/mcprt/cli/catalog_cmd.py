@@ -229,7 +229,12 @@ def _init(entry: Entry, target: Path) -> int:
     if existing:
         shown = ", ".join(p.as_posix() for p in existing[:4])
         more = f" and {len(existing) - 4} more files" if len(existing) > 4 else ""
-        raise McprtError(f"refusing to overwrite: {shown}{more} already exist{'s' if len(existing) == 1 else ''} here")
+        # A second entry in the same folder is the usual way to meet this (a team combining two APIs):
+        # say how to combine entries instead of leaving the user to guess.
+        raise McprtError(f"refusing to overwrite: {shown}{more} already exist{'s' if len(existing) == 1 else ''} here; "
+                         f"init '{entry.name}' in a folder of its own (mkdir {entry.name} && cd {entry.name} && "
+                         f"mcprt catalog init {entry.name}), then add {entry.name}/mcp.yaml to a manifest's `include:` "
+                         "to serve its sources beside yours")
     for relative in files:
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)

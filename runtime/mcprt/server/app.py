@@ -124,7 +124,10 @@ def build_server(
     server: McprtServer  # built below; `call` reads its round trips (the relay is set when serving)
 
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> dict[str, Any]:
-        # One page: the listing is built once per tool set and shared by every request.
+        # One page: the listing is built once per tool set and shared by every request, so no
+        # answer carries a `nextCursor` and any cursor a client sends is one mcprt never issued.
+        if params is not None and params.cursor is not None:
+            raise invalid_cursor(params.cursor)
         result: dict[str, Any] = {"tools": holder.current.list_tools_for(principal_of(ctx))}
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
             result["resultType"] = "complete"  # required from 2026-07-28 on
@@ -258,6 +261,19 @@ class CachedToolListing:
         if isinstance(result, dict) and self._toolset is toolset and len(self._by_version) < 256:
             self._by_version[key] = result
         return result
+
+
+def invalid_cursor(cursor: str) -> MCPError:
+    """The error for a `cursor` mcprt did not issue: -32602 Invalid params (MCP 2025-03-26 and later,
+    server/utilities/pagination: "Invalid cursors SHOULD result in an error with code -32602").
+
+    mcprt lists everything in one page and never sends `nextCursor`, so every cursor is invalid;
+    answering the first page instead would hand a paginating client the whole list a second time.
+    """
+    shown = cursor if len(cursor) <= 40 else cursor[:40] + "…"
+    return MCPError(code=types.INVALID_PARAMS,
+                    message=f"invalid cursor {shown!r}: this server lists everything in one page and issued no "
+                            "cursor; list again without one")
 
 
 def _copy_json(value: Any) -> Any:

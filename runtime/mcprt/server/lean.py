@@ -63,6 +63,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..observability.log import logger
 from . import wire_json
+from .invalid_messages import refusals
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -186,7 +187,8 @@ class LeanTransport(StreamableHTTPServerTransport):
         except ClientDisconnect:  # gone (or cut off as too slow) before its body arrived: nobody to answer,
             return  # and no "Exception in ASGI application" traceback for a client's hang-up
         if message is None:
-            await super()._handle_post_request(scope, request, receive, send)
+            if not await self._refused(request, send):
+                await super()._handle_post_request(scope, request, receive, send)
             return
         method = message.get("method")
         if "id" not in message:  # a notification: the SDK acknowledges and delivers it
@@ -229,6 +231,23 @@ class LeanTransport(StreamableHTTPServerTransport):
             return None
         return plain_jsonrpc(await request.body())  # the body stays cached on `request` for the SDK
 
+    async def _refused(self, request: Request, send: Send) -> bool:
+        """Answer 400 with a JSON-RPC error naming what is wrong with a body the SDK's adapter refuses
+        (`invalid_messages`: not JSON, not a request, a batch — each batched request by its id);
+        the SDK's own answer is -32602 with pydantic's validation report. False: the SDK answers."""
+        has_json, has_sse = check_accept_headers(request)
+        if not has_json or not (has_sse or self.is_json_response_enabled) or not self._check_content_type(request):
+            return False  # the SDK's 406 / 415 come first
+        try:
+            answers = refusals(await request.body())
+        except ClientDisconnect:
+            return True
+        if not answers:  # the SDK's to serve (or a malformed response from the client: as before)
+            return False
+        await self._send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
+                              status=HTTPStatus.BAD_REQUEST)
+        return True
+
     async def _answer_through_session(self, scope: Scope, request: Request, send: Send,
                                       message: dict[str, Any]) -> None:
         """The SDK's JSON-mode answer, chosen per request: through the session task, one JSON body."""
@@ -263,11 +282,11 @@ class LeanTransport(StreamableHTTPServerTransport):
             await self._clean_up_memory_streams(request_id)
         await response(scope, request.receive, send)
 
-    async def _send_json(self, body: bytes, send: Send) -> None:
+    async def _send_json(self, body: bytes, send: Send, status: int = 200) -> None:
         headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
         if self.mcp_session_id:
             headers.append((MCP_SESSION_ID_HEADER.encode(), self.mcp_session_id.encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -335,6 +354,15 @@ def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: Tool
 
         request = Request(scope, replay)
         has_json, has_sse = check_accept_headers(request)
+        if first["type"] == "http.request" and not first.get("more_body") and has_json and has_sse \
+                and request.headers.get("content-type", "").startswith("application/json"):
+            answers = refusals(first.get("body", b""))  # not JSON, not a request, a batch (invalid_messages)
+            if answers:
+                body = wire_json.dumps(answers[0] if len(answers) == 1 else answers)
+                await send({"type": "http.response.start", "status": HTTPStatus.BAD_REQUEST, "headers": [
+                    *_JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
         if (first["type"] != "http.request" or first.get("more_body") or not (has_json and has_sse)
                 or not _cannot_stream(first.get("body", b""), holder)):
             await inner(scope, replay, send)

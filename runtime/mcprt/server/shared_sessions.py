@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .notify import Notifier
 
 MAX_CAPTURED_BODY = 1_000_000
+MAX_PEEKED_BODY = 64 * 1024  # of a session-less request, to see whether it is an `initialize`
 
 
 class SharedSessionManager(StreamableHTTPSessionManager):
@@ -99,8 +100,11 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             await super()._handle_stateful_request(scope, receive, send)
             return
         # A request without a session id opens one (the SDK's own branch, with mcprt's admission).
+        # Only an `initialize` can: anything else is refused by the SDK (400 "Missing session ID")
+        # and the session discarded, so it must not cost the client an idle session of its own.
+        receive, may_open = await _peek_opening(scope, receive)
         async with self._session_creation_lock:
-            refusal = self._admission(client)
+            refusal = self._admission(client) if may_open else None
             transport = None if refusal is not None else self._open(name, client)
         if transport is None:
             await (refusal or _Refusal(503, MAX_RETRY_AFTER, "Too many open sessions on this server", 0))(
@@ -337,6 +341,38 @@ class _Refusal:
         await send({"type": "http.response.body", "body": self.body})
 
 
+async def _peek_opening(scope: Scope, receive: Receive) -> tuple[Receive, bool]:
+    """Read a session-less request's body ahead (up to MAX_PEEKED_BODY) to tell whether it can open a
+    session, i.e. is a POSTed `initialize`; the receive callable that replays it, and that verdict.
+
+    A body longer than the peek (no initialize is that big, but the rule is the SDK's to apply)
+    counts as one that may open a session, as every request did before.
+    """
+    if scope.get("method") != "POST":
+        return receive, False  # GET / DELETE without a session id: the SDK answers 400
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False) or size > MAX_PEEKED_BODY:
+            break
+    complete = messages[-1]["type"] == "http.request" and not messages[-1].get("more_body", False)
+    may_open = not complete or _initialize_params(
+        b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request"), batches=False) is not None
+    queued = iter(messages)
+
+    async def replay() -> Message:
+        for message in queued:
+            return message
+        return await receive()
+
+    return replay, may_open
+
+
 def _header(scope: Scope, name: str) -> str | None:
     wanted = name.lower().encode("latin-1")
     for key, value in scope.get("headers", ()):
@@ -345,12 +381,12 @@ def _header(scope: Scope, name: str) -> str | None:
     return None
 
 
-def _initialize_params(body: bytes) -> dict[str, Any] | None:
+def _initialize_params(body: bytes, *, batches: bool = True) -> dict[str, Any] | None:
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    if isinstance(message, list):  # a JSON-RPC batch (2025-03-26)
+    if isinstance(message, list) and batches:  # a JSON-RPC batch (2025-03-26)
         message = next((m for m in message if isinstance(m, dict) and m.get("method") == "initialize"), None)
     if not isinstance(message, dict) or message.get("method") != "initialize":
         return None

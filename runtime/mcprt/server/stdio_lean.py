@@ -16,6 +16,9 @@ hand-over: its replayed lines first) and, for the two per-call methods, skips th
   - 2026-07-28: per request, as the SDK's modern stream does (`classify_inbound_request`, a
     born-ready `Connection.from_envelope`, `serve_one`); a request whose envelope the ladder
     refuses is the SDK's to refuse;
+- **lines the SDK would drop without a word** (not JSON, not a JSON-RPC 2.0 request, a batch):
+  answered -32700 / -32600 here (`invalid_messages`), so a client never waits for an answer that
+  cannot come; with `MCPRT_STDIO_LEAN=0` they are the SDK's again (dropped);
 - **everything else** (initialize, notifications, responses to server→client requests, other
   methods, requests that may stream, lines that are not one plain JSON-RPC request, requests of the
   other era): handed to the SDK's session unchanged and in the order read.
@@ -58,6 +61,7 @@ from pydantic import ValidationError
 from ..observability.log import logger
 from . import wire_json
 from .lean import LEAN_METHODS, _LeanDispatchContext, plain_jsonrpc, serve_one
+from .invalid_messages import refusals
 from .notify import STDIO_KEY
 from .streaming import may_stream
 
@@ -161,6 +165,10 @@ class StdioLean:
         """Answer `line` here or hand it to the SDK; never awaits, so the SDK's order is the wire's."""
         message = plain_jsonrpc(line)
         if message is None:
+            refused = refusals(line)  # what the SDK would drop without a word (invalid_messages.py)
+            if refused is not None:
+                self._refuse(refused)
+                return
             if self.era is None and _looks_like_request(line):
                 self.era = UNKNOWN  # a first request the SDK may judge otherwise: the session is the SDK's
             self._to_sdk.put_nowait(line)
@@ -193,6 +201,17 @@ class StdioLean:
         return True
 
     # --- answering ---------------------------------------------------------------------------
+
+    def _refuse(self, answers: list[dict[str, Any]]) -> None:
+        """Write the error answers to a line that is not a JSON-RPC request the SDK would serve."""
+        logger.warning("stdio: refused a message that is not a JSON-RPC 2.0 request (%s)",
+                       ", ".join(str(answer["error"]["code"]) for answer in answers) or "a malformed response")
+        if not answers:
+            return
+        data = b"".join(wire_json.dumps(answer) + b"\n" for answer in answers)
+        task = asyncio.get_running_loop().create_task(self.wire.send(data))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _start(self, message: dict[str, Any]) -> None:
         request_id: RequestId = message["id"]

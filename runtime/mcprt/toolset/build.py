@@ -351,7 +351,12 @@ def _describe(
     """The tool description: the source's, or the override rendered once with the operation's facts."""
     if override.description is None:
         return op.description
-    context: dict[str, Any] = {name: f"<{name}>" for name in op.input_schema.get("properties", {})}
+    properties = op.input_schema.get("properties", {})
+    context: dict[str, Any] = {name: f"<{name}>" for name in properties}
+    # The source's own default (an OpenAPI parameter's schema `default`, a Python parameter's default)
+    # is the argument's default too; the manifest's `default`/`fixed` win over it.
+    context.update({name: schema["default"] for name, schema in properties.items()
+                    if isinstance(schema, dict) and "default" in schema})
     context.update(plan.defaults)
     context.update(plan.fixed)
     context.update(

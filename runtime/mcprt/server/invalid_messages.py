@@ -1,0 +1,71 @@
+"""Answers for messages the SDK cannot take: not JSON, not JSON-RPC 2.0, or a batch.
+
+Over stdio the SDK's reader turns a line its message adapter refuses into an exception that its
+dispatcher logs at debug level and drops, so a client that sent such a request waits for an answer
+that never comes; over streamable HTTP its transport answers 400 with pydantic's validation report
+as a -32602 message (a page of union-member errors and a pydantic.dev link). JSON-RPC 2.0 (§4.2, §5.1, §6) has the server answer instead: -32700 for a line
+that is not JSON, -32600 for one that is not a valid request (with the request's `id` when one can
+be read, else `null`). Batches (a JSON array) were part of MCP only in 2025-03-26 and are not
+served by the SDK, so each request in one is answered -32600 by its id, saying to send it alone.
+
+A line the SDK accepts is never touched (the same adapter decides), and neither is a malformed
+*response* from the client (an object with `result` or `error`): its `id` is in mcprt's own request
+namespace, so an error carrying it would answer a request the client never made.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types as types
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+
+NOT_JSON = "Parse error: the line is not a JSON value (one JSON-RPC 2.0 message per line or body)"
+NOT_A_REQUEST = ("Invalid Request: not a JSON-RPC 2.0 message (an object with \"jsonrpc\": \"2.0\", a string "
+                 "\"method\", a string or integer \"id\" for a request, and \"params\" an object when given)")
+BATCH = ("Invalid Request: JSON-RPC batches are not supported by this server (MCP allowed them only in "
+         "2025-03-26): send each request as a message of its own")
+EMPTY_BATCH = "Invalid Request: an empty array is not a JSON-RPC message"
+
+
+def refusals(line: str | bytes) -> list[dict[str, Any]] | None:
+    """The error responses `line` (a stdio line or an HTTP body) gets, or None when the SDK takes it as is.
+
+    An empty list means: refused, but nothing to answer (a malformed response from the client).
+    """
+    try:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+        return None  # the SDK's to handle
+    except ValueError:
+        pass
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return [_error(None, PARSE_ERROR, NOT_JSON)]
+    if isinstance(message, list):
+        if not message:
+            return [_error(None, INVALID_REQUEST, EMPTY_BATCH)]
+        ids = [_request_id(item) for item in message]
+        answered = [_error(rid, INVALID_REQUEST, BATCH) for rid in ids if rid is not None]
+        # A batch of notifications only would otherwise be dropped without a word.
+        return answered or [_error(None, INVALID_REQUEST, BATCH)]
+    if isinstance(message, dict) and ("result" in message or "error" in message) and "method" not in message:
+        return []
+    return [_error(_request_id(message), INVALID_REQUEST, NOT_A_REQUEST)]
+
+
+def _request_id(message: Any) -> str | int | None:
+    """The id of something shaped like a request (it names a method), when JSON-RPC allows it (§4)."""
+    if not isinstance(message, dict) or "method" not in message:
+        return None
+    rid = message.get("id")
+    if isinstance(rid, bool) or not isinstance(rid, str | int):
+        return None
+    return rid
+
+
+def _error(request_id: str | int | None, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}

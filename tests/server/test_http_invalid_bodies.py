@@ -1,0 +1,102 @@
+"""Over streamable HTTP, a body that is not a JSON-RPC request gets a JSON-RPC error that says what is wrong.
+
+Found by trial9 (clients of every age): a 2025-03-26 client's JSON-RPC batch (allowed in that version
+only) and a request with `"params": "x"` got 400 with code -32602 and, as the message, pydantic's
+report on four union members with a link to errors.pydantic.dev — nothing a client or its user can
+act on, and the request's id was dropped (null). Now: -32600 Invalid Request (JSON-RPC 2.0 §5.1)
+with the request's id when one can be read, each request of a batch answered by its id saying
+batches are not supported; a body that is not JSON is -32700. The session keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.served import UpProcess, mcprt_http
+
+TOOLS = '''
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+'''
+ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    folder = tmp_path_factory.mktemp("bodies")
+    (folder / "adder.py").write_text(TOOLS)
+    manifest = folder / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  adder: {python: adder}\n")
+    with mcprt_http(manifest, "--no-reload") as served:
+        yield served
+
+
+def _session(up: UpProcess, version: str) -> dict[str, str]:
+    opened = httpx.post(up.url, headers=ACCEPT, timeout=60, json={
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    headers = {**ACCEPT, "mcp-session-id": opened.headers["mcp-session-id"]}
+    if version >= "2025-06-18":
+        headers["mcp-protocol-version"] = version
+    httpx.post(up.url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, timeout=60)
+    return headers
+
+
+def _post(up: UpProcess, headers: dict[str, str], body: str) -> tuple[int, Any]:
+    response = httpx.post(up.url, headers=headers, content=body, timeout=60)
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18"])
+def test_a_batch_is_answered_per_request(up: UpProcess, version: str) -> None:
+    headers = _session(up, version)
+    batch = [{"jsonrpc": "2.0", "id": 7, "method": "ping"},
+             {"jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}]
+    status, answers = _post(up, headers, json.dumps(batch))
+    assert status == 400
+    assert [a["id"] for a in answers] == [7, "b"], answers
+    for answer in answers:
+        assert answer["error"]["code"] == -32600 and "batches are not supported" in answer["error"]["message"], answer
+        assert "pydantic" not in answer["error"]["message"]
+    status, answer = _post(up, headers, json.dumps(
+        {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}))
+    assert (status, answer["result"]["content"][0]["text"]) == (200, "3")  # the session keeps serving
+
+
+def test_an_invalid_request_names_its_id(up: UpProcess) -> None:
+    headers = _session(up, "2025-11-25")
+    status, answer = _post(up, headers, json.dumps({"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": "x"}))
+    assert (status, answer["id"], answer["error"]["code"]) == (400, 10, -32600), answer
+    assert "pydantic" not in answer["error"]["message"] and "not a JSON-RPC 2.0 message" in answer["error"]["message"]
+    status, answer = _post(up, headers, "{not json")
+    assert (status, answer["id"], answer["error"]["code"]) == (400, None, -32700), answer
+
+
+def test_without_a_session(up: UpProcess) -> None:
+    status, answers = _post(up, ACCEPT, json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}]))
+    assert (status, answers["id"], answers["error"]["code"]) == (400, 1, -32600), answers
+
+
+def test_stateless_http(tmp_path: Path) -> None:
+    """`--stateless` answers each request on a transport of its own: the same refusals."""
+    (tmp_path / "adder.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  adder: {python: adder}\n")
+    with mcprt_http(manifest, "--no-reload", "--stateless") as up:
+        status, answers = _post(up, ACCEPT, json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                                         {"jsonrpc": "2.0", "id": 2, "method": "ping"}]))
+        assert status == 400 and [a["id"] for a in answers] == [1, 2], answers
+        assert all(a["error"]["code"] == -32600 and "batches" in a["error"]["message"] for a in answers)
+        status, answer = _post(up, ACCEPT, json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": "x"}))
+        assert (status, answer["id"], answer["error"]["code"]) == (400, 3, -32600), answer
+        status, answer = _post(up, ACCEPT, json.dumps(
+            {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}))
+        assert (status, answer["result"]["content"][0]["text"]) == (200, "3")

@@ -1,0 +1,96 @@
+"""Over stdio, a line that is not a JSON-RPC request the SDK serves is answered with an error, not dropped.
+
+Found by trial9 (clients of every age): a 2025-03-26 client's JSON-RPC batch — allowed in that
+version only —, a line that is not JSON, and a request with `"params": "x"` all got no answer at
+all (the SDK's stdio reader drops what its adapter refuses, logging at debug level), so the client
+waited forever for its ids. JSON-RPC 2.0 §5.1: -32700 for a parse error, -32600 for an invalid
+request (with its id when one can be read, else null); each request of a batch is answered -32600
+by its id. The server keeps serving afterwards, and a line that is a malformed *response* is not
+answered (its id is in the server's own namespace). Raw JSON-RPC lines, no SDK client in between.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.raw_stdio import RawStdio
+
+TOOLS = '''
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+'''
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[RawStdio]:
+    (tmp_path / "adder.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  adder: {python: adder}\n")
+    server = RawStdio(manifest, tmp_path)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _write(served: RawStdio, line: str) -> None:
+    assert served.process.stdin is not None
+    served.process.stdin.write(line.encode() + b"\n")
+    served.process.stdin.flush()
+
+
+def _initialize(served: RawStdio, version: str) -> None:
+    served.send({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    assert served.read_until("init")["result"]["protocolVersion"] == version
+    served.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+
+@pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18"])
+def test_a_batch_is_answered_per_request(served: RawStdio, version: str) -> None:
+    _initialize(served, version)
+    batch = [{"jsonrpc": "2.0", "id": 7, "method": "ping"},
+             {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 1}},
+             {"jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}]
+    _write(served, json.dumps(batch))
+    answers = served.responses({7, "b"})
+    for rid in (7, "b"):
+        (answer,) = answers[rid]
+        assert answer["error"]["code"] == -32600, answer
+        assert "batches are not supported" in answer["error"]["message"], answer
+    served.send({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}})
+    assert served.read_until(8)["result"]["content"][0]["text"] == "3"  # still serving
+
+
+def test_not_json_and_invalid_requests(served: RawStdio) -> None:
+    _initialize(served, "2025-06-18")
+    _write(served, "{not json")
+    parse = served.read()
+    assert (parse["id"], parse["error"]["code"]) == (None, -32700), parse
+    _write(served, json.dumps({"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": "x"}))
+    invalid = served.read_until(10)
+    assert invalid["error"]["code"] == -32600, invalid
+    _write(served, json.dumps({"jsonrpc": "1.0", "id": 11, "method": "ping"}))
+    assert served.read_until(11)["error"]["code"] == -32600
+    _write(served, "[]")
+    empty = served.read()
+    assert (empty["id"], empty["error"]["code"]) == (None, -32600), empty
+    _write(served, json.dumps({"jsonrpc": "2.0", "id": 99, "result": "not an object"}))  # a malformed response
+    served.send({"jsonrpc": "2.0", "id": 12, "method": "ping"})
+    assert served.read() == {"jsonrpc": "2.0", "id": 12, "result": {}}  # nothing answered the response
+    assert "refused a message that is not a JSON-RPC 2.0 request" in served.wait_for_log("-32700")
+
+
+def test_a_bad_first_line_before_initialize(served: RawStdio) -> None:
+    """The very first line (read before the SDK loads: server/early.py) is answered too."""
+    _write(served, "[1, 2]")
+    first = served.read()
+    assert (first["id"], first["error"]["code"]) == (None, -32600), first
+    _initialize(served, "2025-11-25")
+    served.send({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert served.read_until(2)["result"] == {}
