@@ -89,3 +89,52 @@ async def test_an_abandoned_compile_of_a_big_spec_stops_promptly(tmp_path: Path)
     finally:
         await runtime.aclose()
     assert stopped_after < 3, stopped_after  # bound on a hang; the target is the next operation (~ms)
+
+
+HELD = '''
+import time
+from pathlib import Path
+
+here = Path(__file__).parent
+(here / "held.started").write_text("imported")  # the compile of the edited manifest has begun
+while (here / "hold").exists():  # and stays in progress until the test lets it go
+    time.sleep(0.02)
+
+
+def pong() -> str:
+    """Answer ping."""
+    return "ping"
+'''
+
+
+async def test_a_save_that_supersedes_a_reload_which_already_read_it_still_applies(
+    project: Project, runtime: Runtime, reloader: Reloader, log_lines,
+) -> None:
+    """A reload (here SIGHUP's; an upstream's tools/list_changed alike) hashed the files just after a save
+    and before the save's event arrived; the event then superseded it — and the next round dropped the
+    save as "saved without an edit", since its content was what the abandoned attempt had read. Neither the
+    edit nor the abandoned request ever applied (found when an upstream's list_changed met a manifest save)."""
+    held = f"held_{project.module}"
+    project.write(f"{held}.py", HELD)
+    project.write("hold", "")
+    project.write("mcp.yaml", project.manifest_text(extra=f"  more:\n    python: {held}:pong\n"))
+    worker = asyncio.create_task(reloader.serve())
+    try:
+        reloader.request("signal")  # reads the edited manifest; its import waits on `hold`
+        deadline = time.monotonic() + 60
+        while not (project.root / "held.started").exists():
+            assert time.monotonic() < deadline, "the edited manifest's compile never began"
+            await asyncio.sleep(0.02)
+        reloader.request("files", {project.manifest})  # the save's own event, arriving late
+        while not any("reload abandoned" in m for m in log_lines.messages):
+            assert time.monotonic() < deadline, log_lines.messages
+            await asyncio.sleep(0.02)
+        (project.root / "hold").unlink()
+        while "pong" not in runtime.holder.current.tools:  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, f"the edit never applied: {log_lines.messages}"
+            await asyncio.sleep(0.02)
+    finally:
+        (project.root / "hold").unlink(missing_ok=True)
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+    assert reloader.status.to_dict()["outcome"] == "applied"

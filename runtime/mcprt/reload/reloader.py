@@ -174,6 +174,7 @@ class Reloader:
     async def serve(self) -> None:
         """Run requested reloads one after another, until cancelled."""
         self._loop = asyncio.get_running_loop()
+        superseded = False  # the last attempt was abandoned for the request now pending
         while True:
             await self._wake.wait()
             if self._wanted == "files":
@@ -183,12 +184,18 @@ class Reloader:
             self._wake.clear()
             trigger, self._wanted = self._wanted or "files", None
             paths, self._changed_paths = self._changed_paths, set()
-            if trigger == "files" and paths and not self._contents_changed(paths):
+            # The content filter compares with what the last attempt read. A superseded attempt read the
+            # files *before* it was abandoned, possibly already in the state that superseded it (the save
+            # landed before the attempt hashed them, its event after): its request must run all the same,
+            # or neither that save nor the abandoned request (an upstream's new tools) would ever apply.
+            if trigger == "files" and paths and not self._contents_changed(paths) and not superseded:
                 continue  # touched, or saved without an edit: nothing to reload
+            superseded = False
             attempt = asyncio.create_task(self._locked_reload(trigger, paths), name="mcprt-reload")
             try:
                 await self._supersede_while(attempt)
-                _, report = await attempt
+                outcome, report = await attempt
+                superseded = outcome.abandoned == SUPERSEDED
             except asyncio.CancelledError:
                 attempt.cancel()
                 await asyncio.gather(attempt, return_exceptions=True)
