@@ -154,8 +154,9 @@ def build_server(
             )
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
-        as_task = modern and tool.task_support != "forbidden" and client_declares_tasks(ctx)
-        if modern and tool.task_support == "required" and not as_task:
+        task_support = tool.task_support_for(params.arguments, principal) if modern else "forbidden"
+        as_task = task_support != "forbidden" and client_declares_tasks(ctx)
+        if task_support == "required" and not as_task:
             raise missing_extension(f"tool {tool.name}")  # it runs only as a task (SEP-2663 §Capability Negotiation)
         try:
             if modern and (params.request_state is not None or as_task or may_request(tool, toolset)):
