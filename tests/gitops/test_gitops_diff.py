@@ -169,3 +169,29 @@ def test_a_spec_that_cannot_be_read_is_reported_at_its_line(tmp_path: Path) -> N
     assert result.returncode == 2 and "Traceback" not in result.stderr
     located = [line for line in result.stderr.splitlines() if "missing/pets.json" in line]
     assert located and re.match(r".*mcp\.yaml:6:14: missing/pets\.json: cannot read ", located[0]), result.stderr
+
+
+def test_a_spec_outside_the_repository_is_named_by_its_own_path(tmp_path: Path) -> None:
+    """`mcprt diff REV:path` with a spec file outside the repository: git has no revision of it, so REV
+    reads it as it is (as checking REV out would), and a message about it names the path the user knows,
+    as the manifest of REV is named `REV:path` — never the temporary copy under /tmp/mcprt-diff-…."""
+    ws = make_workspace(tmp_path / "repo" / "api", "http://127.0.0.1:9", tmp_path / "cache")
+    outside = tmp_path / "specs"
+    outside.mkdir()
+    (ws.root / "pets.json").rename(outside / "pets.json")
+    ws.edit("    openapi: pets.json\n", "    openapi: ../../specs/pets.json\n")
+    repo = tmp_path / "repo"
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "first")
+    ws.edit("        name: get_pet\n", "        name: fetch_pet\n")
+    result = ws.cli("diff", "HEAD:api/mcp.yaml", "mcp.yaml", "--format", "text")
+    assert result.returncode == 0, result.stderr
+    assert "get_pet → fetch_pet: renamed" in result.stdout
+    (outside / "pets.json").rename(outside / "moved.json")
+    missing = ws.cli("diff", "HEAD:api/mcp.yaml", "mcp.yaml")
+    assert missing.returncode == 2, missing.stderr
+    assert "mcprt-diff-" not in missing.stderr, missing.stderr
+    shown = str((outside / "pets.json").resolve())
+    assert re.search(rf"^HEAD:api/mcp\.yaml:\d+:\d+: \.\./\.\./specs/pets\.json: cannot read {re.escape(shown)}",
+                     missing.stderr, re.M), missing.stderr

@@ -97,3 +97,16 @@ def test_units_inside_the_models() -> None:
     assert (defaults.timeout, defaults.max_response_bytes, defaults.max_result_bytes) == (0.5, 1_500_000, 65_536)
     with pytest.raises(ValidationError, match="invalid duration '2 weeks'"):
         Defaults.model_validate({"timeout": "2 weeks"})
+
+
+@pytest.mark.parametrize("text", [0, "0", "0s", "0ms", "0.0"])
+def test_a_duration_where_zero_means_at_once_takes_zero_in_every_spelling(text: object) -> None:
+    """`server.tasks.answer_within: 0` makes every task-supporting call a task at once (README "Tasks");
+    every other duration still refuses 0."""
+    from mcprt.manifest.model import TasksConfig
+
+    assert TasksConfig(answer_within=text).answer_within == 0.0
+    with pytest.raises(ValidationError, match="greater than zero"):
+        TasksConfig(ttl=text)
+    with pytest.raises(ValidationError, match="0 or more"):
+        TasksConfig(answer_within=-1)

@@ -170,3 +170,35 @@ def test_a_dynamic_ref_that_depends_on_the_evaluation_is_any_value_with_a_warnin
     assert schema["properties"] == {"x": {}, "y": {"type": "string"}}
     assert any("$dynamicRef 'https://s.example.com/b#item' names a $dynamicAnchor that several schemas define"
                in w for w in compiled.warnings), compiled.warnings
+
+
+@pytest.mark.parametrize("form", ["json", "yaml"])
+@pytest.mark.parametrize("keyword", ["$anchor", "$id"])
+def test_a_schema_named_inside_webhooks_is_found(form: str, keyword: str) -> None:
+    """OpenAPI 3.1 documents hold schemas under `webhooks` too (OpenAPI 3.1 §4.8.1); an `$anchor` or `$id`
+    there names a schema a path's `$ref` may use. A JSON description's lean parse leaves `webhooks` out
+    (no tool is made from it): the names in it must be found all the same."""
+    named = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
+    ref = "#Event" if keyword == "$anchor" else "https://schemas.example.com/event.json"
+    named[keyword] = "Event" if keyword == "$anchor" else ref
+    spec = {
+        "openapi": "3.1.0", "info": {"title": "hooks", "version": "1"},
+        "paths": {"/events": {"post": {"operationId": "sendEvent", "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"$ref": ref}}}}, "responses": {"204": {"description": "sent"}}}}},
+        "webhooks": {"event": {"post": {"requestBody": {"content": {"application/json": {"schema": named}}},
+                                        "responses": {"200": {"description": "ok"}}}}},
+    }
+    compiled = compile_inline(json.dumps(spec) if form == "json" else _yaml_text(spec), base_url="http://127.0.0.1:9")
+    assert compiled.warnings == []
+    schema = by_key(compiled)["sendEvent"].operation.input_schema
+    assert schema == {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
+
+
+def _yaml_text(spec: dict[str, Any]) -> str:
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    out = StringIO()
+    YAML(typ="safe", pure=True).dump(spec, out)
+    return out.getvalue()

@@ -238,7 +238,9 @@ def test_an_abandoned_round_does_not_stop_the_next_call_from_asking(up: UpProces
 
 
 def test_a_question_never_reaches_another_principals_call(tmp_path: Path) -> None:
-    """Over stdio a question names no call: with another principal's round parked, it is refused, not guessed."""
+    """Over stdio a question names its call by its trace context (SEP-414): with alice's round parked, bob's
+    question reaches bob's call, never alice's, and alice's round is untouched. (A question that names no call
+    is refused, not guessed, while several run: `test_proxy_relay_stdio.py`.)"""
     alice, bob = "alice-token-0123456789", "bob-token-0123456789ab"
     manifest = write_manifest(tmp_path, command_source("everything"),
                               server='server:\n  auth:\n    tokens: {alice: "${ALICE_TOKEN}", bob: "${BOB_TOKEN}"}\n')
@@ -246,9 +248,11 @@ def test_a_question_never_reaches_another_principals_call(tmp_path: Path) -> Non
         parked = result_of(rpc(served, "tools/call", {"name": "test_input_required_result_elicitation",
                                                       "arguments": {}}, token=alice))
         assert parked["resultType"] == "input_required"
-        refused = result_of(rpc(served, "tools/call", {"name": "test_input_required_result_sampling",
-                                                       "arguments": {}}, token=bob))
-        assert refused.get("isError") is True and "several calls in progress" in text_of(refused), refused
+        beside = result_of(rpc(served, "tools/call", {"name": "test_input_required_result_sampling",
+                                                      "arguments": {}}, token=bob))
+        assert beside["resultType"] == "input_required", beside  # bob's own question, to bob
+        assert [r["method"] for r in beside["inputRequests"].values()] == ["sampling/createMessage"]
+        assert not set(beside["inputRequests"]) & set(parked["inputRequests"])
         key = next(iter(parked["inputRequests"]))  # alice's round is untouched and completes
         done = result_of(rpc(served, "tools/call", {"name": "test_input_required_result_elicitation",
                                                     "arguments": {}, "inputResponses": {key: NAME_ANSWER},

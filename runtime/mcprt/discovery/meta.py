@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,9 +62,21 @@ def build_meta_tools(catalog: Catalog, names: MetaNames, defaults: Defaults) -> 
                    _search_invoker(catalog, names), defaults, reader),
         _meta_tool(names.describe, _describe_description(names), _describe_schema(),
                    _describe_invoker(catalog, names, defaults.max_result_bytes), defaults, reader),
-        _meta_tool(names.call, _call_description(names), _call_schema(),
-                   _call_invoker(catalog, names), defaults, {"openWorldHint": True}),
+        _forwarding(_meta_tool(names.call, _call_description(names), _call_schema(),
+                               _call_invoker(catalog, names), defaults, {"openWorldHint": True}), catalog),
     ]
+
+
+def _forwarding(tool: Tool, catalog: Catalog) -> Tool:
+    """The call tool forwards to the operation it names: a call of a task-supporting operation
+    through it may run as a task, as a direct call would (`Tool.task_support_for`)."""
+
+    def target(arguments: Mapping[str, Any] | None, principal: Principal | None) -> Tool | None:
+        name = arguments.get("name") if isinstance(arguments, Mapping) else None
+        return _visible(catalog, name, principal) if isinstance(name, str) else None
+
+    tool.forwards_to = target
+    return tool
 
 
 def _meta_tool(name: str, description: str, schema: dict[str, Any], invoke: Invoker, defaults: Defaults,
@@ -269,9 +282,11 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
             if hidden is not None and hidden.gate is not None:  # exists, but not for this caller
                 hidden.gate.refused_hidden(hidden, context.principal, context.session_id)
             raise ToolCallError(_unknown(catalog, name, names, context.principal))
+        # `peer`: what the operation asks its client (a proxied server's elicitation) reaches the caller, and
+        # the call's task id (it runs as a task) is the operation's too
         result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
                                  progress=context.progress, principal=context.principal,
-                                 session_id=context.session_id)
+                                 session_id=context.session_id, peer=context.peer)
         return UpstreamResult(
             kind="content",
             content=result.content,

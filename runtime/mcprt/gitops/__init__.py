@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from ..errors import ManifestError, McprtError
 
 from ..testing.cases import find_cases
 from ..testing.harness import ReplaySession, open_session
@@ -47,8 +49,14 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
     sessions: list[ReplaySession] = []
     try:
         old_ref, new_ref = resolve_manifest_ref(old, workdir), resolve_manifest_ref(new, workdir)
-        sessions.append(open_session(old_ref.path))
-        sessions.append(open_session(new_ref.path))
+        for ref in (old_ref, new_ref):
+            try:
+                sessions.append(open_session(ref.path))
+            except ManifestError as exc:  # named as the user knows the files, not by their temporary copies
+                raise ManifestError([replace(d, file=ref.shown(d.file), message=ref.shown(d.message))
+                                     for d in exc.diagnostics]) from None
+            except McprtError as exc:
+                raise McprtError(ref.shown(str(exc))) from None
         before, after = sessions
         assert before.harness.toolset is not None and after.harness.toolset is not None
         assert before.harness.loaded is not None and after.harness.loaded is not None

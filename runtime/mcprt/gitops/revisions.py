@@ -4,7 +4,11 @@
 folder when it starts with `./` or `../`. The manifest's whole folder at REV is extracted (with
 `git archive`) into a temporary tree that mirrors the repository, so its relative spec files, pinned
 specs, cases and snapshots are those of REV too; spec files and included manifests outside that
-folder are fetched one by one.
+folder are fetched one by one. The tree mirrors the repository at its absolute path (`<tmp>/rev-N` +
+`/home/me/repo`), so a file the manifest names outside the repository (`../specs/api.json`) has a
+place in it too: git has no revision of such a file, so it is taken as it is now, as checking REV
+out would leave it. Messages name the files as the user knows them (`ManifestRef.shown`): a file of
+the repository as `REV:path`, one outside it by its own path, never the temporary copy.
 """
 
 from __future__ import annotations
@@ -27,6 +31,17 @@ from ..errors import McprtError
 class ManifestRef:
     label: str  # as the user wrote it
     path: Path  # a readable file (inside `workdir` for a revision)
+    mirror: Path | None = None  # for a revision: the temporary tree standing for the file system's root
+    top: Path | None = None  # the repository's top level (a revision)
+    rev: str = ""
+
+    def shown(self, text: str) -> str:
+        """`text` with each path into the temporary tree as the user knows it: a file of the repository
+        as `REV:path` (git's spelling, relative to the top level), any other by its real path."""
+        if self.mirror is None or self.top is None:
+            return text
+        inside = f"{self.mirror}{self.top}{os.sep}"
+        return text.replace(inside, f"{self.rev}:").replace(str(self.mirror), "")
 
 
 def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
@@ -41,12 +56,13 @@ def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
     _git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}",  # an unknown revision is not a missing file
          what=f"{spec}: unknown revision {rev!r} in {top} (`git log --oneline` lists the commits)")
     _git(top, "cat-file", "-e", f"{rev}:{relative}", what=f"{spec}: no such file at revision {rev}")
-    target = workdir / f"rev-{abs(hash(spec))}"
+    mirror = workdir / f"rev-{abs(hash(spec))}"
+    target = mirror / top.resolve().relative_to(top.resolve().anchor)  # the repository at its own path
     folder = PurePosixPath(relative).parent
     _extract(top, rev, str(folder) if str(folder) != "." else ".", target)
     manifest = target / relative
-    _fetch_outside_files(top, rev, manifest, target)
-    return ManifestRef(spec, manifest)
+    _fetch_outside_files(top, rev, manifest, target, mirror)
+    return ManifestRef(spec, manifest, mirror, top.resolve(), rev)
 
 
 def _toplevel() -> Path:
@@ -99,8 +115,9 @@ def _config_files(source: Any, folder: Path) -> list[Path]:
         return []  # not a valid entry: the compile reports it
 
 
-def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, depth: int = 0) -> None:
-    """Spec files and included manifests that live outside the extracted folder."""
+def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, mirror: Path, depth: int = 0) -> None:
+    """Spec files and included manifests that live outside the extracted folder: from REV when they are in
+    the repository, else as they are now (git has no revision of them)."""
     if depth > 8:
         return
     try:
@@ -119,12 +136,15 @@ def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, dept
         try:
             relative = local.relative_to(target).as_posix()
         except ValueError:
-            continue  # outside the repository: nothing git can give
+            relative = None  # outside the repository: nothing git can give
         try:
-            body = _git(top, "show", f"{rev}:{relative}", what="")
-        except McprtError:
-            continue  # missing at REV: the compile names it
+            if relative is not None:
+                body = _git(top, "show", f"{rev}:{relative}", what="")
+            else:  # the file itself, where the manifest names it (what REV checked out would read)
+                body = (Path(os.sep) / local.relative_to(mirror)).read_bytes()
+        except (McprtError, ValueError, OSError):
+            continue  # missing at REV, or not there: the compile names it (`ManifestRef.shown`)
         local.parent.mkdir(parents=True, exist_ok=True)
         local.write_bytes(body)
         if entry in data.get("include", []):
-            _fetch_outside_files(top, rev, local, target, depth + 1)
+            _fetch_outside_files(top, rev, local, target, mirror, depth + 1)

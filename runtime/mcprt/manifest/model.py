@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from .units import ByteSize, Duration
+from .units import ByteSize, Duration, DurationOrZero
 
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SOURCE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
@@ -225,7 +225,7 @@ TASK_SUPPORT_HELP = (
 class TasksConfig(StrictModel):
     """Tasks (the MCP tasks extension, SEP-2663): calls of task-supporting tools that outlast a request."""
 
-    answer_within: Duration = Field(
+    answer_within: DurationOrZero = Field(
         0.5, ge=0,
         description="A task-supporting call that ends, or asks the client something, within this time is answered "
         "directly (its result, or an `InputRequiredResult` round); one still running then becomes a task "

@@ -20,8 +20,8 @@ _SIZE_UNITS = {
 }
 
 
-def parse_duration(value: Any) -> float:
-    """`30s` → 30.0; a bare number means seconds."""
+def parse_duration(value: Any, *, zero: bool = False) -> float:
+    """`30s` → 30.0; a bare number means seconds. `zero`: 0 is allowed (a setting where 0 means "at once")."""
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like '30s', '500ms', '2m'")
     if isinstance(value, (int, float)):
@@ -31,9 +31,13 @@ def parse_duration(value: Any) -> float:
         seconds = float(match.group(1)) * _DURATION_UNITS[unit]
     else:
         raise ValueError(f"invalid duration {value!r}: use a number of seconds or '30s', '500ms', '2m', '1h'")
-    if seconds <= 0:
-        raise ValueError(f"invalid duration {value!r}: must be greater than zero")
+    if seconds < 0 or (seconds == 0 and not zero):
+        raise ValueError(f"invalid duration {value!r}: must be {'0 or more' if zero else 'greater than zero'}")
     return seconds
+
+
+def parse_duration_or_zero(value: Any) -> float:
+    return parse_duration(value, zero=True)
 
 
 def parse_size(value: Any) -> int:
@@ -67,6 +71,22 @@ Duration = Annotated[
         }
     ),
     Field(description="A duration: seconds as a number, or a string such as '30s', '500ms', '2m', '1h'."),
+]
+
+# A duration where 0 has a meaning of its own (`server.tasks.answer_within: 0`: a task at once).
+DurationOrZero = Annotated[
+    float,
+    BeforeValidator(parse_duration_or_zero),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"(?i)^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"},
+            ],
+            "examples": ["500ms", "0"],
+        }
+    ),
+    Field(description="A duration, 0 included: seconds as a number, or a string such as '500ms', '2s', '0'."),
 ]
 
 ByteSize = Annotated[

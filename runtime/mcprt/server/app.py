@@ -28,7 +28,7 @@ from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
 from .listen_cap import ClientListenCap
 from .notify import Notifier, SessionTracker, connection_of
-from .offers import LogLevels, SessionPeer, install_offer_handlers
+from .offers import LogLevels, install_offer_handlers, with_client
 from .early import server_instructions
 from .roundtrip import RoundTrips
 from .results import to_call_result, unknown_tool_result
@@ -157,27 +157,22 @@ def build_server(
             )
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
-        as_task = modern and tool.task_support != "forbidden" and client_declares_tasks(ctx)
-        if modern and tool.task_support == "required" and not as_task:
+        task_support = tool.task_support_for(params.arguments, principal) if modern else "forbidden"
+        as_task = task_support != "forbidden" and client_declares_tasks(ctx)
+        if task_support == "required" and not as_task:
             raise missing_extension(f"tool {tool.name}")  # it runs only as a task (SEP-2663 §Capability Negotiation)
+        assert server.tasks is not None
         try:
-            if modern and (params.request_state is not None or as_task or may_request(tool, toolset)):
-                # A proxied server's questions become InputRequiredResult rounds (roundtrip.py); a call
-                # that outlasts `server.tasks.answer_within` becomes a task (tasks.py).
-                assert server.tasks is not None
-                outcome = await server.round_trips.call(
-                    params, principal, ctx.session.check_client_capability, run,
-                    escalate=server.tasks.escalation(principal, tool.name) if as_task else None,
-                    within=server.tasks.answer_within)
-                if isinstance(outcome, (types.InputRequiredResult, dict)):  # a round; a CreateTaskResult
-                    return outcome
-                result = outcome
-            elif ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-                # Nothing this call runs can ask the client: no round trip to arm (a task, a queue and
-                # a wait per call), and no channel to hand it.
-                result = await run(None)
-            else:
-                result = await run(SessionPeer(ctx, levels, principal))
+            # How the client is asked (its session, rounds, or not at all) is `with_client`'s decision; a
+            # call that outlasts `server.tasks.answer_within` becomes a task (tasks.py).
+            outcome = await with_client(
+                ctx, params, run, levels=levels, principal=principal, round_trips=server.round_trips,
+                may_ask=may_request(tool, toolset),
+                escalate=server.tasks.escalation(principal, tool.name) if as_task else None,
+                within=server.tasks.answer_within)
+            if isinstance(outcome, (types.InputRequiredResult, dict)):  # a round; a CreateTaskResult
+                return outcome
+            result = outcome
         except MCPError:  # round trips: a requestState this caller cannot resume, a missing client capability
             raise
         except Exception as exc:  # call_tool never raises for tool problems; this is a last fence

@@ -10,6 +10,8 @@ by exposed URI or name to the owning source (offerings/offerset.py). Besides:
 - `SessionPeer` is the calling client for server→client requests relayed during a call
   (sources/mcp/relay.py): same session, same request stream, or a clear error when the transport
   cannot carry a request to the client (stateless HTTP);
+- `with_client` is the one place that decides how a request's client is asked (the session, rounds,
+  or not at all) — for tool calls (app.py) as for prompts and resources (here);
 - a proxied server asking the client during `prompts/get` or `resources/read`: relayed like a
   tool call's questions (a 2026-07-28 client gets `InputRequiredResult` rounds, roundtrip.py);
 - a method whose capability is not advertised right now (no source offers resources, prompts or
@@ -124,6 +126,32 @@ class SessionPeer:
         await sending
 
 
+async def with_client(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,
+                      run: Callable[[Any], Awaitable[Any]], *, levels: LogLevels, principal: Principal | None,
+                      round_trips: RoundTrips | None, may_ask: bool, answers_stop: bool = True,
+                      escalate: Callable[[Any], Awaitable[Any]] | None = None, within: float = 0.0) -> Any:
+    """`run(peer)` with the way this request's client can be asked what the work asks (a proxied server's
+    elicitation, sampling, roots), decided here for every request that may relay:
+
+    - a handshake-era client is asked on its session (`SessionPeer`: same request stream);
+    - a 2026-07-28 client is asked through `InputRequiredResult` rounds (`round_trips`, roundtrip.py)
+      when the work may ask (`may_ask`), when the request is a round's retry (`requestState`) or when
+      the call may become a task (`escalate`, after `within` seconds); the result is then the work's,
+      an `InputRequiredResult` or a `CreateTaskResult`;
+    - otherwise it runs with no peer: nothing it runs can ask, so no round trip is armed (a task, a
+      queue and a wait per request).
+
+    Raises what `RoundTrips.call` raises (`MCPError` -32602 for a `requestState` this caller cannot
+    resume, -32021 for a capability the client lacks). `answers_stop`: the work answers a server stop
+    itself (a tool call does; a prompt or a resource read does not)."""
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        return await run(SessionPeer(ctx, levels, principal))
+    if round_trips is None or not (may_ask or escalate is not None or params.request_state is not None):
+        return await run(None)
+    return await round_trips.call(params, principal, ctx.session.check_client_capability, run,
+                                  answers_stop=answers_stop, escalate=escalate, within=within)
+
+
 class Subscriptions:
     """Which connections subscribed to which exposed URI; one upstream subscription per URI."""
 
@@ -200,13 +228,11 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
 
     async def relayed(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams, provider: Any,
                       run: Callable[[Any], Awaitable[dict[str, Any]]]) -> Any:
-        """`run(peer)` with the client to ask: the session (handshake era), or rounds (2026-07-28)."""
-        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            return await run(SessionPeer(ctx, levels, None if principal_of is None else principal_of(ctx)))
-        if round_trips is None or principal_of is None or not provider.asks_client:
-            return await run(None)  # nothing to ask: no round trip to arm (a task, a queue, a wait)
-        return await round_trips.call(params, principal_of(ctx), ctx.session.check_client_capability, run,
-                                      answers_stop=False)
+        """`run(peer)` with the client to ask, as `with_client` decides."""
+        return await with_client(ctx, params, run, levels=levels,
+                                 principal=None if principal_of is None else principal_of(ctx),
+                                 round_trips=round_trips if principal_of is not None else None,
+                                 may_ask=provider.asks_client, answers_stop=False)
 
     def page(key: str, items: list[dict[str, Any]], ctx: ServerRequestContext[Any]) -> dict[str, Any]:
         result: dict[str, Any] = {key: items}

@@ -61,6 +61,13 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     server = build_server(runtime.holder, config, notifier, tools_changed=not (http and options.stateless),
                           levels=levels)
     runtime.on_upstream_event(UpstreamEvents(server.subscriptions))
+
+    def tasks_follow_reload(old: Any, new: Any) -> None:
+        # `runtime.loaded` is the applied manifest by the time a swap is announced (`Runtime.apply`)
+        if server.tasks is not None and runtime.loaded is not None:
+            server.tasks.configure(runtime.loaded.manifest.server.tasks)
+
+    runtime.holder.on_swap(tasks_follow_reload)  # `server.tasks` follows hot reload
     side = None if http else _side_listener(config.observability.listen, metrics_port)
     if http and (metrics_port is not None or config.observability.listen):
         # Said rather than ignored: the operator asked for a listener that the HTTP transport does not open.

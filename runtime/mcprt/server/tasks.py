@@ -85,9 +85,18 @@ class TaskService:
         self.answer_within = limits.answer_within
         self.relay: RoundRelay | None = None  # with shared state: updates and cancels reach a task's replica
 
+    def configure(self, limits: TaskLimits) -> None:
+        """Apply `server.tasks` as a reload changed it. New calls and new tasks follow it; a task
+        already created keeps the `ttlMs` and `pollIntervalMs` it was created with (its client
+        was told them), and a call already running keeps the `answer_within` it started with.
+        `max` and `max_per_principal` are checked when the next task is created."""
+        self.store.limits = limits
+        self.answer_within = limits.answer_within
+
     def share(self, store: TaskStore, relay: RoundRelay) -> None:
         """Keep task records in shared state (`state.tasks`) and carry `tasks/update`/`tasks/cancel` of a
         task another replica runs to it over `relay` (`state.rounds`)."""
+        store.limits = self.store.limits  # what the manifest says now (a reload may have changed it)
         self.store = self.runner.store = store
         self.relay = relay
         relay.on_task = self._carried

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,8 +42,21 @@ class Tool:
     # May its calls run as tasks (`execution.taskSupport`: forbidden, optional, required; `tasks/`)
     task_support: str = "forbidden"
     gate: Any = None  # a policy's CallGate (toolset/gate.py), attached when the manifest has `policy:`
+    # The tool a call with these arguments runs for this principal, when this one only forwards
+    # (discovery's call tool: the operation it names); None when it runs itself.
+    forwards_to: Callable[[Mapping[str, Any] | None, Any], Tool | None] | None = None
     _definition: dict[str, Any] | None = None
     _validator: Any = None
+
+    def task_support_for(self, arguments: Mapping[str, Any] | None, principal: Any) -> str:
+        """Whether this call may run as a task (`forbidden`, `optional`, `required`): the tool's own
+        `task_support`, or for a forwarding tool that of the tool the call reaches (the tasks
+        extension lets the server decide per request, SEP-2663 "Abstract")."""
+        if self.forwards_to is not None:
+            target = self.forwards_to(arguments, principal)
+            if target is not None:
+                return target.task_support
+        return self.task_support
 
     @property
     def listed(self) -> bool:

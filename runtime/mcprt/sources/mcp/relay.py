@@ -7,13 +7,18 @@ another user). Which call that is:
 - on streamable HTTP and in the 2026-07-28 multi-round-trip flow, the SDK runs the callback in the
   context of the task that sent the call (its context-carrying streams), so a context variable set
   around the call names the caller exactly;
-- on stdio (JSON-RPC has no "related request" field), it is the source's only call in flight; with
-  several in flight the request is refused with an error saying so, never guessed. One exception:
-  calls whose questions are out with a 2026-07-28 client (the peer's `awaiting_client`: the
-  upstream waits for answers the client may never send, for up to the round's lifetime) do not
-  count when they and the one other call are the same principal's (`principal`) — an abandoned
-  round must not stop that caller's next calls from asking, and a question can still never reach
-  another principal's client.
+- on stdio (JSON-RPC has no "related request" field), it is the call the question names by its
+  trace context: each upstream request carries a W3C `traceparent` in `params._meta` (SEP-414, the
+  MCP SDKs' trace propagation; the current span's, or a fresh non-recording one made for the
+  request when none is current), and a server that continues that trace (the SDKs do, by default)
+  sends its questions with a `traceparent` of the same trace. The one call in flight whose trace
+  (and, among calls sharing a trace, whose span) the question carries gets it;
+- else it is the source's only call in flight; with several in flight the request is refused with an
+  error saying so, never guessed. One exception: calls whose questions are out with a 2026-07-28
+  client (the peer's `awaiting_client`: the upstream waits for answers the client may never send,
+  for up to the round's lifetime) do not count when they and the one other call are the same
+  principal's (`principal`) — an abandoned round must not stop that caller's next calls from
+  asking, and a question can still never reach another principal's client.
 
 A caller that cannot be reached (stateless HTTP, a 2026-07-28 client, a client without the
 capability) makes the relay answer the upstream with a JSON-RPC error at once — no hang.
@@ -30,8 +35,11 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-from collections.abc import Iterator
+import re
+import secrets
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import mcp_types as types
@@ -53,6 +61,42 @@ def _shown(data: Any) -> str:
 
 CALLER: contextvars.ContextVar[ClientPeer | None] = contextvars.ContextVar("mcprt_relay_caller", default=None)
 
+# W3C Trace Context §3.2 `traceparent`: version-traceid-parentid-flags (lowercase hex; version 00's layout,
+# which later versions keep as their prefix).
+_TRACEPARENT = re.compile(r"^\s*[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+
+
+@dataclass(eq=False)
+class _Call:
+    """One upstream request in flight: who asked it, and the trace context it carries upstream."""
+
+    peer: ClientPeer | None
+    trace_id: int
+    span_id: int
+
+
+def _traced_request() -> tuple[int, int, Any]:
+    """(trace id, span id, token) of the trace context the next upstream request carries (SEP-414: the
+    SDK client writes the current span's `traceparent` into `params._meta`). With no span current
+    (tracing off) a fresh non-recording one is made current — its ids are random, so each request's are
+    its own; `token` detaches it (None when nothing was attached)."""
+    from opentelemetry import context, trace  # the SDK imports the OpenTelemetry API already
+
+    current = trace.get_current_span().get_span_context()
+    if current.is_valid:
+        return current.trace_id, current.span_id, None
+    fresh = trace.SpanContext(trace_id=secrets.randbits(128) or 1, span_id=secrets.randbits(64) or 1,
+                              is_remote=False, trace_flags=trace.TraceFlags.get_default())
+    token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(fresh)))
+    return fresh.trace_id, fresh.span_id, token
+
+
+def _trace_of(meta: Any) -> tuple[int, int] | None:
+    """(trace id, parent span id) of a server→client request's `_meta.traceparent`, if it has one."""
+    value = meta.get("traceparent") if isinstance(meta, Mapping) else None
+    match = _TRACEPARENT.match(value) if isinstance(value, str) else None
+    return (int(match.group(1), 16), int(match.group(2), 16)) if match else None
+
 
 class Relay:
     """Per-source bookkeeping of calls in flight and the SDK client callbacks that relay to them."""
@@ -60,42 +104,67 @@ class Relay:
     def __init__(self, source: str, log: logging.Logger) -> None:
         self.source = source
         self.log = log
-        self._in_flight: list[ClientPeer | None] = []
+        self._in_flight: list[_Call] = []
 
     @contextmanager
     def calling(self, peer: ClientPeer | None) -> Iterator[None]:
         """Around one upstream request: the peer its server→client requests go to."""
         token = CALLER.set(peer)
-        self._in_flight.append(peer)
+        trace_id, span_id, attached = _traced_request()
+        call = _Call(peer, trace_id, span_id)
+        self._in_flight.append(call)
         try:
             yield
         finally:
-            self._in_flight.remove(peer)
+            self._in_flight.remove(call)
+            if attached is not None:
+                from opentelemetry import context
+
+                context.detach(attached)
             CALLER.reset(token)
 
-    def caller(self) -> ClientPeer:
+    def caller(self, meta: Any = None) -> ClientPeer:
+        """The client to ask: the one whose call sent the question (see the module docstring);
+        `meta`: the question's `_meta` (its trace context). RelayError when that cannot be told."""
         peer = CALLER.get()
         if peer is not None:
             return peer
         if not self._in_flight:
             raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
         if len(self._in_flight) > 1:
-            asking = [peer for peer in self._in_flight if not getattr(peer, "awaiting_client", False)]
-            first = getattr(self._in_flight[0], "principal", None)
-            one_principal = first is not None and all(getattr(peer, "principal", None) == first
-                                                      for peer in self._in_flight)
+            tied = self._tied(meta)
+            if tied is not None:
+                return self._reachable(tied.peer)
+            peers = [call.peer for call in self._in_flight]
+            asking = [peer for peer in peers if not getattr(peer, "awaiting_client", False)]
+            first = getattr(peers[0], "principal", None)
+            one_principal = first is not None and all(getattr(peer, "principal", None) == first for peer in peers)
             if len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
-                return asking[0]
-            raise RelayError(f"source '{self.source}' has several calls in progress and this transport does not say "
-                             "which one asks; mcprt relays server→client requests over stdio only while one call runs")
-        peer = self._in_flight[0]
+                return asking[0]  # type: ignore[return-value]
+            raise RelayError(f"source '{self.source}' has several calls in progress and this request names none of "
+                             "them (no trace context of one of their calls in its _meta); mcprt relays such "
+                             "server→client requests over stdio only while one call runs")
+        return self._reachable(self._in_flight[0].peer)
+
+    def _tied(self, meta: Any) -> _Call | None:
+        """The one call in flight whose trace the question carries (by trace, then by span), if any."""
+        trace = _trace_of(meta)
+        if trace is None:
+            return None
+        same = [call for call in self._in_flight if call.trace_id == trace[0]]
+        if len(same) > 1:  # calls of one trace (a client's parallel calls): the span tells them apart
+            same = [call for call in same if call.span_id == trace[1]]
+        return same[0] if len(same) == 1 else None
+
+    @staticmethod
+    def _reachable(peer: ClientPeer | None) -> ClientPeer:
         if peer is None:
             raise RelayError("the caller of this tool is not an MCP client (e.g. `mcprt call`) and cannot be asked")
         return peer
 
-    async def _relay(self, method: str, params: Any, result_model: Any) -> Any:
+    async def _relay(self, method: str, params: Any, result_model: Any, context: Any = None) -> Any:
         try:
-            peer = self.caller()
+            peer = self.caller(getattr(context, "meta", None))
             wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
             result = await peer.request(method, wire)
             return result_model.model_validate(result, by_name=False)
@@ -112,13 +181,13 @@ class Relay:
 
     async def sampling(self, context: Any, params: types.CreateMessageRequestParams) -> Any:
         model = types.CreateMessageResultWithTools if getattr(params, "tools", None) else types.CreateMessageResult
-        return await self._relay("sampling/createMessage", params, model)
+        return await self._relay("sampling/createMessage", params, model, context)
 
     async def elicitation(self, context: Any, params: Any) -> Any:
-        return await self._relay("elicitation/create", params, types.ElicitResult)
+        return await self._relay("elicitation/create", params, types.ElicitResult, context)
 
     async def list_roots(self, context: Any) -> Any:
-        return await self._relay("roots/list", None, types.ListRootsResult)
+        return await self._relay("roots/list", None, types.ListRootsResult, context)
 
     async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
         wire = params.model_dump(by_alias=True, mode="json", exclude_none=True)

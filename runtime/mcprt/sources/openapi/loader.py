@@ -237,6 +237,15 @@ class LoadedDocument:
         self._trimmed = False
         return True
 
+    def untrim_for_names(self, uri: str) -> None:
+        """Before the `$id`s and anchors of the document at `uri` are read: parse it in full when the
+        lean parse left out its `webhooks`, which hold schemas as `paths` do (OpenAPI 3.1 §4.8.1), so a
+        schema named there is found. Only documents that name schemas get here (`names_resources`)."""
+        if uri != self.uri or not self._trimmed or b'"webhooks"' not in self.raw_bytes:
+            return
+        self._data = parse_text(_decode(self.raw_bytes, self.location, []), self.location)[0]
+        self._trimmed = False
+
     def names_resources(self, uri: str) -> bool:
         """Whether the text of the document at `uri` (parsed first if need be) holds `$id`, `$anchor` or
         `$dynamicAnchor`: only then can a `$ref` name one of its schemas by URI or anchor."""

@@ -231,6 +231,7 @@ class Resolver:
         if not self.doc.names_resources(uri):
             names = self._names[uri] = _Names(uri)
             return names
+        self.doc.untrim_for_names(uri)  # schemas under `webhooks` have names too
         names, resources, anchors = _scan(self.doc.document_at(uri), uri)
         self._names[uri] = names
         for resource, pointer in resources.items():
