@@ -11,12 +11,11 @@ draft-07 meta-schema lets through; one it refuses is checked again against the s
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-_COMPILE_LOCK = threading.Lock()
+from .shortcut import COMPILE_LOCK
 
 
 @cache
@@ -27,7 +26,7 @@ def _draft7_check() -> Callable[[Any], Any] | None:
     meta = Draft7Validator.META_SCHEMA
     handlers = {"http": lambda uri: meta, "https": lambda uri: meta}  # its own `$schema`/`$id`: never fetched
     try:
-        with _COMPILE_LOCK:
+        with COMPILE_LOCK:
             # use_default=False: it would otherwise write the meta-schema's defaults into the checked schema
             return fastjsonschema.compile(meta, handlers=handlers, use_formats=False,  # type: ignore[no-any-return]
                                           use_default=False)

@@ -62,7 +62,8 @@ _ANNOTATIONS = frozenset({
 })
 # The only references admitted: a definition of the root schema, whose keywords the gate checks.
 _LOCAL_DEFINITION = re.compile(r"#/(?:\$defs|definitions)/[^/]+")
-_COMPILE_LOCK = threading.Lock()  # fastjsonschema's generator is not documented as thread-safe
+# fastjsonschema's generator is not documented as thread-safe: every compile in mcprt holds this one lock
+COMPILE_LOCK = threading.Lock()
 
 
 class _NoShortcut(Exception):
@@ -87,7 +88,7 @@ def valid_shortcut(schema: Any) -> Check | None:
     try:
         import fastjsonschema  # lazily: only serving calls tools
 
-        with _COMPILE_LOCK:
+        with COMPILE_LOCK:
             compiled = fastjsonschema.compile(definition, handlers=_NO_FETCH, use_default=False,
                                               use_formats=False, detailed_exceptions=False)
     except Exception:  # a definition fastjsonschema refuses, or generated source Python cannot compile
