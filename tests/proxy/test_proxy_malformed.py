@@ -39,6 +39,18 @@ BAD_TOOLS: list[tuple[Any, str]] = [
       "outputSchema": {"type": "object", "properties": {"n": {"minimum": "zero"}}}},
      "tool 'invalid_output_items' left out: `outputSchema` is not valid JSON Schema at properties/n/minimum: "
      "'zero' is not of type 'number'"),
+    # 2020-12 (MCP's default dialect) refuses these though draft-07's meta-schema lets them through
+    ({"name": "items_array", "inputSchema": {"type": "object", "properties": {
+        "a": {"type": "array", "items": [{"type": "string"}]}}}},
+     "tool 'items_array' left out: `inputSchema` is not valid JSON Schema at properties/a/items: "
+     "[{'type': 'string'}] is not of type 'object', 'boolean'"),
+    ({"name": "bad_defs", "inputSchema": {"type": "object", "$defs": {"x": {"type": "frobnicate"}}}},
+     "tool 'bad_defs' left out: `inputSchema` is not valid JSON Schema at $defs/x/type: 'frobnicate' "
+     "is not valid under any of the given schemas"),
+    ({"name": "bad_prefix_items", "inputSchema": {"type": "object", "properties": {
+        "a": {"prefixItems": [{"type": "frobnicate"}]}}}},
+     "tool 'bad_prefix_items' left out: `inputSchema` is not valid JSON Schema at properties/a/prefixItems/0/type: "
+     "'frobnicate' is not valid under any of the given schemas"),
     ({"name": "bad_output", "inputSchema": OBJECT, "outputSchema": {"type": "string"}},
      "tool 'bad_output' left out: outputSchema.type: Input should be 'object'"),
     ({"name": "invalid_output", "inputSchema": OBJECT, "outputSchema": {"type": "object", "required": "count"}},
