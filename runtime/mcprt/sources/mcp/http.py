@@ -141,9 +141,21 @@ def _refused_as_connect_error(check: Any) -> None:
 
 
 def _guarded_transport() -> httpx2.AsyncHTTPTransport:
+    """httpx2's transport with `_GuardedBackend` under its connection pool.
+
+    Raises McprtError naming the httpx2 version when its transport lacks the private fields this
+    reaches (`_pool`, `_network_backend`): httpx2 takes no network backend; its pool does."""
     transport = httpx2.AsyncHTTPTransport(retries=0)
-    pool = transport._pool  # noqa: SLF001 - httpx2 takes no network backend; its pool does
-    pool._network_backend = _GuardedBackend(pool._network_backend)  # noqa: SLF001
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if not isinstance(backend, httpcore2.AsyncNetworkBackend):
+        from ...errors import McprtError
+
+        raise McprtError(
+            f"httpx2 {getattr(httpx2, '__version__', '(unknown version)')} is not supported for `url:` sources: "
+            "its transport has no connection pool with a network backend to guard (mcprt is tested with httpx2 2.16)"
+        )
+    pool._network_backend = _GuardedBackend(backend)  # noqa: SLF001
     return transport
 
 
