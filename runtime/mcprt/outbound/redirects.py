@@ -105,6 +105,13 @@ def redirect_ranges(origin_range: str | None) -> frozenset[str]:
     return frozenset({PUBLIC, origin_range}) if origin_range else frozenset({PUBLIC})
 
 
+def guarded() -> bool:
+    """Whether the hop being sent is held to address ranges (else `check_addresses` checks nothing,
+    and a caller need not resolve a name for it)."""
+    hop = _HOP.get()
+    return hop is not None and hop.allowed is not None
+
+
 def check_addresses(host: str, addresses: list[str]) -> None:
     """Raise ToolCallError when the hop being sent would connect outside its ranges (called with
     the addresses a name resolved to, before connecting)."""

@@ -28,7 +28,7 @@ from ...manifest.model import UrlSource
 from ... import __version__
 from ...outbound.authorize import send_authorized, token_sender
 from ...outbound.credentials import Credentials, Stamp, credentials_for, stamp_into
-from ...outbound.redirects import Hop, check_addresses, connected, origin_of, redirect_ranges
+from ...outbound.redirects import Hop, check_addresses, connected, guarded, origin_of, redirect_ranges
 
 CONNECT_TIMEOUT = 30.0
 STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long time
@@ -98,19 +98,21 @@ def _stamped(request: httpx2.Request, stamp: Stamp) -> httpx2.Request:
 
 
 class _GuardedBackend(httpcore2.AsyncNetworkBackend):
-    """httpcore2's network backend, minding the redirect guard's address ranges (redirects.py): the
-    addresses a host resolves to are checked before connecting, the socket's peer after."""
+    """httpcore2's network backend, minding the redirect guard's address ranges (redirects.py): on a
+    guarded hop the addresses a host resolves to are checked before connecting; on every hop the
+    socket's peer is recorded (it sets what later hops may reach) and checked after."""
 
     def __init__(self, inner: httpcore2.AsyncNetworkBackend) -> None:
         self._inner = inner
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                           socket_options: Any = None) -> httpcore2.AsyncNetworkStream:
-        try:
-            addresses = [str(info[4][0]) for info in await anyio.getaddrinfo(host, port)]
-        except OSError as exc:
-            raise httpcore2.ConnectError(str(exc)) from exc
-        _refused_as_connect_error(lambda: check_addresses(host, addresses))
+        if guarded():  # a redirect off the configured origin: check where the name leads before connecting
+            try:
+                addresses = [str(info[4][0]) for info in await anyio.getaddrinfo(host, port)]
+            except OSError as exc:
+                raise httpcore2.ConnectError(str(exc)) from exc
+            _refused_as_connect_error(lambda: check_addresses(host, addresses))
         stream = await self._inner.connect_tcp(host, port, timeout=timeout, local_address=local_address,
                                                socket_options=socket_options)
         peer = stream.get_extra_info("server_addr")
