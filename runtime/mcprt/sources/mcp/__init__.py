@@ -20,7 +20,7 @@ async def open_command_source(ctx: SourceContext) -> McpServerSource:
     if not isinstance(config, CommandSource):
         raise McprtError(f"source '{ctx.name}' is not a command source")
     log = logging.getLogger(f"mcprt.source.{ctx.name}")
-    return await _start(ctx, "command", StdioConnector(process_spec(config, ctx.base_dir), log))
+    return await _start(ctx, "command", StdioConnector(process_spec(config, ctx.base_dir), ctx.name, log))
 
 
 async def open_url_source(ctx: SourceContext) -> McpServerSource:
@@ -31,7 +31,7 @@ async def open_url_source(ctx: SourceContext) -> McpServerSource:
     parts = urlsplit(config.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise McprtError("url must be an http:// or https:// URL of the server's MCP endpoint")
-    return await _start(ctx, "url", HttpConnector(config, logging.getLogger(f"mcprt.source.{ctx.name}")))
+    return await _start(ctx, "url", HttpConnector(config, ctx.name, logging.getLogger(f"mcprt.source.{ctx.name}")))
 
 
 async def open_mcp_source(ctx: SourceContext) -> McpServerSource:

@@ -47,12 +47,11 @@ class Connector(Protocol):
 
 
 def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[str, Any], mode: str,
-            log: logging.Logger) -> Client:
+            source: str, log: logging.Logger) -> Client:
     # No response cache: a proxy must see the upstream's listing as it is now, every time.
     # `callbacks` relay sampling, elicitation, roots and logs to the calling client (see relay.py).
     # Every message from the server is checked on its way in (vetting.py): a malformed item or
-    # message costs only itself.
-    source = log.name.removeprefix("mcprt.source.")
+    # message costs only itself, with a warning naming `source`.
     return Client(vetted(transport, source, log), mode=mode, cache=None, message_handler=message_handler,
                   client_info=CLIENT_INFO, **callbacks)
 
@@ -60,8 +59,10 @@ def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[
 class StdioConnector:
     """Starts the server as a subprocess in its own process group."""
 
-    def __init__(self, spec: ProcessSpec, log: Any) -> None:
+    def __init__(self, spec: ProcessSpec, source: str, log: Any) -> None:
+        """`source`: the manifest's name for the source, which its warnings name."""
         self.spec = spec
+        self.source = source
         self.log = log
         self.target = Path(spec.argv[0]).name
         self.files = spec.files
@@ -86,7 +87,7 @@ class StdioConnector:
             try:
                 connected = await stack.enter_async_context(
                     _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
-                            self.mode, self.log))
+                            self.mode, self.source, self.log))
             except Exception as exc:  # the SDK may wrap it in an exception group
                 leaf = _leaf(exc)
                 if self.mode != "legacy" or not isinstance(leaf, MCPError) or leaf.code not in _ERA_REFUSALS:
@@ -95,7 +96,7 @@ class StdioConnector:
                 self.process = None
                 connected = await stack.enter_async_context(
                     _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
-                            self.mode, self.log))
+                            self.mode, self.source, self.log))
             yield connected
 
     async def wait_gone(self) -> None:
@@ -119,8 +120,10 @@ class StdioConnector:
 class HttpConnector:
     """Connects to a remote server over streamable HTTP with the source's headers and credentials."""
 
-    def __init__(self, config: UrlSource, log: logging.Logger) -> None:
+    def __init__(self, config: UrlSource, source: str, log: logging.Logger) -> None:
+        """`source`: the manifest's name for the source, which its warnings name."""
         self.config = config
+        self.source = source
         self.log = log
         self.target = redact_url(config.url)
         self.status = HttpStatus()
@@ -141,7 +144,7 @@ class HttpConnector:
 
             def client(mode: str) -> Client:
                 return _client(streamable_http_client(self.config.url, http_client=http), message_handler, callbacks,
-                               mode, self.log)
+                               mode, self.source, self.log)
 
             try:
                 connected = await stack.enter_async_context(client(self.mode))

@@ -54,6 +54,7 @@ from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer
 from .connectors import Connector
 from .convert import listing_signature, to_upstream, tool_operations
 from .relay import Relay
+from .vetting import complainer
 from .wellformed import shown
 
 BACKOFF_CAP = 30.0
@@ -119,6 +120,7 @@ class McpServerSource:
         self.startup_timeout = startup_timeout
         self.on_tools_changed = on_tools_changed
         self.log = logging.getLogger(f"mcprt.source.{name}")
+        self._complain = complainer(name, self.log)
         self.attempt = 0  # restarts since the last stable connection
         self.state = "starting"  # starting | up | restarting | closed
         self.restarts = 0  # reconnects since the source opened (`mcprt_source_restarts_total`)
@@ -328,7 +330,7 @@ class McpServerSource:
 
     def _connection_lost(self, client: Client, why: str) -> None:
         if self._client is client:
-            self.log.warning("source %s: %s", self.name, why)
+            self._complain(why)
             self.last_error = why  # no exception follows a lost connection: the status page's reason is this
             self._client = None
             self._lost.set()
@@ -469,9 +471,6 @@ class McpServerSource:
         self.supports_subscribe = bool(capabilities.resources and capabilities.resources.subscribe)
         self.supports_completion = capabilities.completions is not None
         return listing
-
-    def _complain(self, text: str) -> None:
-        self.log.warning("source %s: %s", self.name, text)
 
     async def _resubscribe(self, client: Client) -> None:
         """After a reconnect, the new session knows none of our subscriptions."""

@@ -30,7 +30,7 @@ from mcp_types import methods as protocol
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from .wellformed import ANSWERS, LISTS, MalformedPage, result_problem, shown, vet_call_result, vet_listing
+from .wellformed import ANSWERS, LISTS, Complain, MalformedPage, result_problem, shown, vet_call_result, vet_listing
 
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 stamps it on every request
 _MAX_PENDING = 10_000  # requests remembered while unanswered (a timed-out one may never be)
@@ -48,17 +48,23 @@ def _without_sdk_parse_traceback(record: logging.LogRecord) -> bool:
 logging.getLogger("mcp.client.streamable_http").addFilter(_without_sdk_parse_traceback)
 
 
+def complainer(source: str, log: logging.Logger) -> Complain:
+    """How a proxied server's problems are reported: one warning `source NAME: text` on `log`."""
+    def complain(text: str) -> None:
+        log.warning("source %s: %s", source, text)
+
+    return complain
+
+
 class Vetter:
     """Per connection: the requests in flight, and the checks on what comes back."""
 
     def __init__(self, source: str, log: logging.Logger) -> None:
         self.source = source
         self.log = log
+        self.complain = complainer(source, log)
         self.version: str | None = None  # from the initialize answer (handshake era)
         self._pending: OrderedDict[Any, tuple[str, str | None]] = OrderedDict()
-
-    def complain(self, text: str) -> None:
-        self.log.warning("source %s: %s", self.source, text)
 
     def outgoing(self, message: SessionMessage) -> None:
         request = message.message
