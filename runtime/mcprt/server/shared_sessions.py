@@ -101,8 +101,13 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             return
         # A request without a session id opens one (the SDK's own branch, with mcprt's admission).
         # Only an `initialize` can: anything else is refused by the SDK (400 "Missing session ID")
-        # and the session discarded, so it must not cost the client an idle session of its own.
-        receive, may_open = await _peek_opening(scope, receive)
+        # and the session discarded, so it must not cost the client an idle session of its own —
+        # which only admission at the client's cap would do, so only then is the body read ahead.
+        # (A client reaching its cap meanwhile, by its own concurrent requests, is admitted as
+        # every session-less request was before this check.)
+        may_open = True
+        if self._at_client_cap(client):
+            receive, may_open = await _peek_opening(scope, receive)
         async with self._session_creation_lock:
             refusal = self._admission(client) if may_open else None
             transport = None if refusal is not None else self._open(name, client)
@@ -111,6 +116,11 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                 scope, receive, send)
             return
         await self._serve_opening_request(transport, scope, receive, send)
+
+    def _at_client_cap(self, client: str) -> bool:
+        """Whether `client` holds as many sessions as `SessionLimits.per_client` allows."""
+        limits = self.limits
+        return limits is not None and sum(who == client for who in self._clients.values()) >= limits.per_client
 
     def _admission(self, client: str) -> _Refusal | None:
         """Make room for one more session of `client`, or say why not (call under the creation lock).
