@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from .notify import Notifier
 
 MAX_CAPTURED_BODY = 1_000_000
-MAX_PEEKED_BODY = 64 * 1024  # of a session-less request, to see whether it is an `initialize`
 
 
 class SharedSessionManager(StreamableHTTPSessionManager):
@@ -352,32 +351,26 @@ class _Refusal:
 
 
 async def _peek_opening(scope: Scope, receive: Receive) -> tuple[Receive, bool]:
-    """Read a session-less request's body ahead (up to MAX_PEEKED_BODY) to tell whether it can open a
-    session, i.e. is a POSTed `initialize`; the receive callable that replays it, and that verdict.
+    """Read a session-less request's body ahead to tell whether it can open a session, i.e. is a
+    POSTed `initialize`; the receive callable that replays it, and that verdict.
 
-    A body longer than the peek (no initialize is that big, but the rule is the SDK's to apply)
-    counts as one that may open a session, as every request did before.
+    The manager's RequestBodyLimitMiddleware (SDK 2.3, around everything the manager routes to)
+    has already read the whole bounded body and hands it over as one `http.request` message, so
+    one message is read. One that is not a whole body (a client gone midway) counts as one that
+    may open a session, as every request did before: the rule is the SDK's to apply.
     """
     if scope.get("method") != "POST":
         return receive, False  # GET / DELETE without a session id: the SDK answers 400
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        size += len(message.get("body", b""))
-        if not message.get("more_body", False) or size > MAX_PEEKED_BODY:
-            break
-    complete = messages[-1]["type"] == "http.request" and not messages[-1].get("more_body", False)
-    may_open = not complete or _initialize_params(
-        b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request"), batches=False) is not None
-    queued = iter(messages)
+    first = await receive()
+    whole = first["type"] == "http.request" and not first.get("more_body", False)
+    may_open = not whole or _initialize_params(first.get("body", b""), batches=False) is not None
+    replayed = False
 
     async def replay() -> Message:
-        for message in queued:
-            return message
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return first
         return await receive()
 
     return replay, may_open
