@@ -354,33 +354,24 @@ def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: Tool
 
         request = Request(scope, replay)
         has_json, has_sse = check_accept_headers(request)
-        if first["type"] == "http.request" and not first.get("more_body") and has_json and has_sse \
-                and request.headers.get("content-type", "").startswith("application/json"):
-            answers = refusals(first.get("body", b""))  # not JSON, not a request, a batch (invalid_messages)
+        whole = first["type"] == "http.request" and not first.get("more_body") and has_json and has_sse
+        body = first.get("body", b"")
+        message = plain_jsonrpc(body) if whole else None  # one parse for the common, valid request
+        if message is None and whole and request.headers.get("content-type", "").startswith("application/json"):
+            answers = refusals(body)  # not JSON, not a request, a batch (invalid_messages)
             if answers:
-                body = wire_json.dumps(answers[0] if len(answers) == 1 else answers)
+                answer = wire_json.dumps(answers[0] if len(answers) == 1 else answers)
                 await send({"type": "http.response.start", "status": HTTPStatus.BAD_REQUEST, "headers": [
-                    *_JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+                    *_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]})
+                await send({"type": "http.response.body", "body": answer})
                 return
-        if (first["type"] != "http.request" or first.get("more_body") or not (has_json and has_sse)
-                or not _cannot_stream(first.get("body", b""), holder)):
+        if message is None or "id" not in message or may_stream(message["method"], message.get("params"),
+                                                                 holder.current):
             await inner(scope, replay, send)
             return
         await StreamableHTTPSessionManager._handle_stateless_request(as_json, version, scope, replay, send)  # type: ignore[arg-type]
 
     manager.asgi_app = RequestBodyLimitMiddleware(route, manager.max_request_body_size)
-
-
-def _cannot_stream(body: bytes, holder: ToolSetHolder) -> bool:
-    """The body is one plain JSON-RPC request whose answer needs no stream (else the SDK decides)."""
-    try:
-        message = wire_json.loads(body)
-    except (ValueError, RecursionError):
-        return False
-    if not isinstance(message, dict) or "id" not in message or not isinstance(message.get("method"), str):
-        return False
-    return not may_stream(message["method"], message.get("params"), holder.current)
 
 
 def plain_jsonrpc(text: bytes | str) -> dict[str, Any] | None:
