@@ -212,7 +212,7 @@ class LeanTransport(StreamableHTTPServerTransport):
             if (self.lean.enabled and method in LEAN_METHODS and connection is not None
                     and connection.initialize_accepted):
                 answer = await self.lean.answer(self.mcp_session_id, connection, request, message)
-                await self._send_json(wire_json.dumps(answer), send)
+                await _send_json(wire_json.dumps(answer), send, session_id=self.mcp_session_id)
                 return
             await self._answer_through_session(scope, request, send, message)
         except Exception:
@@ -224,10 +224,7 @@ class LeanTransport(StreamableHTTPServerTransport):
     async def _plain_message(self, request: Request) -> dict[str, Any] | None:
         """The body as one plain JSON-RPC request or notification, or None: the SDK answers that one
         (resumable streams, a refused Accept or Content-Type, bodies that are not plain)."""
-        if self._event_store is not None:
-            return None
-        has_json, has_sse = check_accept_headers(request)
-        if not has_json or not (has_sse or self.is_json_response_enabled) or not self._check_content_type(request):
+        if self._event_store is not None or not _acceptable(request, self.is_json_response_enabled):
             return None
         return plain_jsonrpc(await request.body())  # the body stays cached on `request` for the SDK
 
@@ -235,8 +232,7 @@ class LeanTransport(StreamableHTTPServerTransport):
         """Answer 400 with a JSON-RPC error naming what is wrong with a body the SDK's adapter refuses
         (`invalid_messages`: not JSON, not a request, a batch — each batched request by its id);
         the SDK's own answer is -32602 with pydantic's validation report. False: the SDK answers."""
-        has_json, has_sse = check_accept_headers(request)
-        if not has_json or not (has_sse or self.is_json_response_enabled) or not self._check_content_type(request):
+        if not _acceptable(request, self.is_json_response_enabled):
             return False  # the SDK's 406 / 415 come first
         try:
             answers = refusals(await request.body())
@@ -244,8 +240,8 @@ class LeanTransport(StreamableHTTPServerTransport):
             return True
         if not answers:  # the SDK's to serve (or a malformed response from the client: as before)
             return False
-        await self._send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
-                              status=HTTPStatus.BAD_REQUEST)
+        await _send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
+                         HTTPStatus.BAD_REQUEST, self.mcp_session_id)
         return True
 
     async def _answer_through_session(self, scope: Scope, request: Request, send: Send,
@@ -282,12 +278,23 @@ class LeanTransport(StreamableHTTPServerTransport):
             await self._clean_up_memory_streams(request_id)
         await response(scope, request.receive, send)
 
-    async def _send_json(self, body: bytes, send: Send, status: int = 200) -> None:
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-        if self.mcp_session_id:
-            headers.append((MCP_SESSION_ID_HEADER.encode(), self.mcp_session_id.encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+def _acceptable(request: Request, json_response: bool) -> bool:
+    """Whether the SDK's transport takes this POST's `Accept` and `Content-Type` (else it answers 406
+    / 415 itself, before reading the body): the SDK's own checks (`_check_content_type` reads no
+    transport state)."""
+    has_json, has_sse = check_accept_headers(request)
+    return (has_json and (has_sse or json_response)
+            and StreamableHTTPServerTransport._check_content_type(None, request))  # type: ignore[arg-type]
+
+
+async def _send_json(body: bytes, send: Send, status: int = HTTPStatus.OK, session_id: str | None = None) -> None:
+    """Send `body` (JSON) as the whole response, with `Mcp-Session-Id` when the request has a session."""
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    if session_id:
+        headers.append((MCP_SESSION_ID_HEADER.encode(), session_id.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def serve_one(app: Any, dctx: Any, method: str, params: Mapping[str, Any] | None, connection: Connection,
@@ -352,18 +359,15 @@ def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: Tool
                 return first
             return await receive()
 
-        request = Request(scope, replay)
-        has_json, has_sse = check_accept_headers(request)
-        whole = first["type"] == "http.request" and not first.get("more_body") and has_json and has_sse
+        whole = (first["type"] == "http.request" and not first.get("more_body")
+                 and _acceptable(Request(scope, replay), json_response=False))
         body = first.get("body", b"")
         message = plain_jsonrpc(body) if whole else None  # one parse for the common, valid request
-        if message is None and whole and request.headers.get("content-type", "").startswith("application/json"):
+        if message is None and whole:
             answers = refusals(body)  # not JSON, not a request, a batch (invalid_messages)
             if answers:
-                answer = wire_json.dumps(answers[0] if len(answers) == 1 else answers)
-                await send({"type": "http.response.start", "status": HTTPStatus.BAD_REQUEST, "headers": [
-                    *_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]})
-                await send({"type": "http.response.body", "body": answer})
+                await _send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
+                                 HTTPStatus.BAD_REQUEST)
                 return
         if message is None or "id" not in message or may_stream(message["method"], message.get("params"),
                                                                  holder.current):
