@@ -182,12 +182,24 @@ class LeanTransport(StreamableHTTPServerTransport):
     lean: LeanPath
 
     async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
+        if not _acceptable(request, self.is_json_response_enabled):  # the SDK's 406 / 415
+            await super()._handle_post_request(scope, request, receive, send)
+            return
         try:
-            message = await self._plain_message(request)
+            body = await request.body()  # it stays cached on `request` for the SDK
         except ClientDisconnect:  # gone (or cut off as too slow) before its body arrived: nobody to answer,
             return  # and no "Exception in ASGI application" traceback for a client's hang-up
+        # Resumable streams are the SDK's; so is a body that is not one plain request or notification,
+        # unless the SDK's adapter would refuse it with pydantic's report: then `invalid_messages`
+        # answers 400 naming what is wrong (not JSON, not a request, a batch — each batched request
+        # by its id). A malformed response from the client is left to the SDK, as before.
+        message = plain_jsonrpc(body) if self._event_store is None else None
         if message is None:
-            if not await self._refused(request, send):
+            answers = refusals(body)
+            if answers:
+                await _send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
+                                 HTTPStatus.BAD_REQUEST, self.mcp_session_id)
+            else:
                 await super()._handle_post_request(scope, request, receive, send)
             return
         method = message.get("method")
@@ -220,29 +232,6 @@ class LeanTransport(StreamableHTTPServerTransport):
             response = self._create_error_response("Error handling POST request", HTTPStatus.INTERNAL_SERVER_ERROR,
                                                    INTERNAL_ERROR)
             await response(scope, receive, send)
-
-    async def _plain_message(self, request: Request) -> dict[str, Any] | None:
-        """The body as one plain JSON-RPC request or notification, or None: the SDK answers that one
-        (resumable streams, a refused Accept or Content-Type, bodies that are not plain)."""
-        if self._event_store is not None or not _acceptable(request, self.is_json_response_enabled):
-            return None
-        return plain_jsonrpc(await request.body())  # the body stays cached on `request` for the SDK
-
-    async def _refused(self, request: Request, send: Send) -> bool:
-        """Answer 400 with a JSON-RPC error naming what is wrong with a body the SDK's adapter refuses
-        (`invalid_messages`: not JSON, not a request, a batch — each batched request by its id);
-        the SDK's own answer is -32602 with pydantic's validation report. False: the SDK answers."""
-        if not _acceptable(request, self.is_json_response_enabled):
-            return False  # the SDK's 406 / 415 come first
-        try:
-            answers = refusals(await request.body())
-        except ClientDisconnect:
-            return True
-        if not answers:  # the SDK's to serve (or a malformed response from the client: as before)
-            return False
-        await _send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
-                         HTTPStatus.BAD_REQUEST, self.mcp_session_id)
-        return True
 
     async def _answer_through_session(self, scope: Scope, request: Request, send: Send,
                                       message: dict[str, Any]) -> None:
