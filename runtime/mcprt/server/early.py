@@ -116,7 +116,7 @@ def _response(request_id: Any, result_json: bytes) -> bytes:
     return b'{"jsonrpc":"2.0","id":' + _dumps(request_id) + b',"result":' + result_json + b"}\n"
 
 
-def _request_id(message: dict[str, Any]) -> Any:
+def request_id(message: dict[str, Any]) -> Any:
     """The id of a well-formed request (str or int, JSON-RPC 2.0 §4), else None."""
     rid = message.get("id")
     if isinstance(rid, bool) or not isinstance(rid, (str, int)):
@@ -137,7 +137,7 @@ def _parse(line: str) -> dict[str, Any] | None:
 def _plain_initialize(message: dict[str, Any]) -> str | None:
     """The requested version when `initialize` is one this module may answer, else None."""
     params = message.get("params")
-    if _request_id(message) is None or not isinstance(params, dict) or not _INITIALIZE_KEYS.issuperset(params):
+    if request_id(message) is None or not isinstance(params, dict) or not _INITIALIZE_KEYS.issuperset(params):
         return None
     version, capabilities, client = params.get("protocolVersion"), params.get("capabilities"), params.get("clientInfo")
     if version not in HANDSHAKE_VERSIONS or not isinstance(capabilities, dict):
@@ -231,10 +231,10 @@ async def answer_early(wire: StdioWire, config: ServerConfig, current: Callable[
             handoff.answered.append("initialize")
         elif method == "notifications/initialized" and "id" not in message and not initialized:
             initialized = True
-        elif method == "ping" and _request_id(message) is not None and not message.get("params"):
+        elif method == "ping" and request_id(message) is not None and not message.get("params"):
             await wire.send(_response(message["id"], b"{}"))
             handoff.answered.append("ping")
-        elif method == "tools/list" and initialized and _request_id(message) is not None \
+        elif method == "tools/list" and initialized and request_id(message) is not None \
                 and not message.get("params"):
             await wire.send(_response(message["id"], listing.result_json()))
             handoff.answered.append("tools/list")

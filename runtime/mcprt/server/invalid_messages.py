@@ -15,13 +15,13 @@ namespace, so an error carrying it would answer a request the client never made.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import mcp_types as types
+from mcp_types import INVALID_REQUEST, PARSE_ERROR
 
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
+from . import wire_json
+from .early import request_id
 
 NOT_JSON = "Parse error: the line is not a JSON value (one JSON-RPC 2.0 message per line or body)"
 NOT_A_REQUEST = ("Invalid Request: not a JSON-RPC 2.0 message (an object with \"jsonrpc\": \"2.0\", a string "
@@ -42,7 +42,7 @@ def refusals(line: str | bytes) -> list[dict[str, Any]] | None:
     except ValueError:
         pass
     try:
-        message = json.loads(line)
+        message = wire_json.loads(line)  # type: ignore[arg-type]  # pydantic_core reads str too
     except (ValueError, RecursionError):
         return [_error(None, PARSE_ERROR, NOT_JSON)]
     if isinstance(message, list):
@@ -59,12 +59,7 @@ def refusals(line: str | bytes) -> list[dict[str, Any]] | None:
 
 def _request_id(message: Any) -> str | int | None:
     """The id of something shaped like a request (it names a method), when JSON-RPC allows it (§4)."""
-    if not isinstance(message, dict) or "method" not in message:
-        return None
-    rid = message.get("id")
-    if isinstance(rid, bool) or not isinstance(rid, str | int):
-        return None
-    return rid
+    return request_id(message) if isinstance(message, dict) and "method" in message else None
 
 
 def _error(request_id: str | int | None, code: int, message: str) -> dict[str, Any]:
