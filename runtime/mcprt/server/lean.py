@@ -59,7 +59,7 @@ from mcp.shared.transport_context import TransportContext
 from mcp_types import INTERNAL_ERROR, ErrorData, JSONRPCError, JSONRPCRequest, JSONRPCResponse, RequestId
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from ..observability.log import logger
 from . import wire_json
@@ -286,6 +286,20 @@ async def _send_json(body: bytes, send: Send, status: int = HTTPStatus.OK, sessi
     await send({"type": "http.response.body", "body": body})
 
 
+class Replay:
+    """A request's `receive`, giving back the first message once (it was read ahead, to route)."""
+
+    __slots__ = ("_first", "_receive")
+
+    def __init__(self, first: Message, receive: Receive) -> None:
+        self._first: Message | None = first
+        self._receive = receive
+
+    async def __call__(self) -> Message:
+        first, self._first = self._first, None
+        return first if first is not None else await self._receive()
+
+
 async def serve_one(app: Any, dctx: Any, method: str, params: Mapping[str, Any] | None, connection: Connection,
                     lifespan_state: Any) -> dict[str, Any]:
     """The SDK's `serve_one` for a born-ready 2026-07-28 `Connection` (both lean paths of that era),
@@ -339,15 +353,7 @@ def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: Tool
             await inner(scope, receive, send)
             return
         first = await receive()
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return first
-            return await receive()
-
+        replay = Replay(first, receive)
         whole = (first["type"] == "http.request" and not first.get("more_body")
                  and _acceptable(Request(scope, replay), json_response=False))
         body = first.get("body", b"")

@@ -60,7 +60,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import wire_json
-from .lean import serve_one
+from .lean import Replay, serve_one
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -99,12 +99,12 @@ class ModernLean:
             await self.inner(scope, receive, send)
             return
         first = await receive()
-        replay = _Replay(first, receive)
+        replay = Replay(first, receive)
         message = _plain_request(first)
         if message is None or not await self._answer(scope, replay, send, message):
             await self.inner(scope, replay, send)
 
-    async def _answer(self, scope: Scope, receive: _Replay, send: Send, decoded: dict[str, Any]) -> bool:
+    async def _answer(self, scope: Scope, receive: Replay, send: Send, decoded: dict[str, Any]) -> bool:
         """Answer `decoded` here; False (nothing sent) when the SDK's entry must answer instead."""
         method = decoded.get("method")
         if method not in LEAN_METHODS or may_stream(method, decoded.get("params"), self.holder.current):
@@ -158,20 +158,6 @@ class ModernLean:
                     "headers": [(b"content-type", _JSON), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
         return True
-
-
-class _Replay:
-    """The request's `receive`, giving back the first message once (it was read to route)."""
-
-    __slots__ = ("_first", "_receive")
-
-    def __init__(self, first: Message, receive: Receive) -> None:
-        self._first: Message | None = first
-        self._receive = receive
-
-    async def __call__(self) -> Message:
-        first, self._first = self._first, None
-        return first if first is not None else await self._receive()
 
 
 class _DisconnectWatch:

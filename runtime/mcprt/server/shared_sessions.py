@@ -43,6 +43,7 @@ from starlette.types import Message, Receive, Scope, Send
 from ..identity.principal import from_scope
 from ..observability.log import log_event
 from ..state.redis_client import StateUnavailable
+from .lean import Replay
 from .limits import MAX_RETRY_AFTER, TOO_MANY_SESSIONS, client_key
 
 if TYPE_CHECKING:
@@ -364,16 +365,7 @@ async def _peek_opening(scope: Scope, receive: Receive) -> tuple[Receive, bool]:
     first = await receive()
     whole = first["type"] == "http.request" and not first.get("more_body", False)
     may_open = not whole or _initialize_params(first.get("body", b""), batches=False) is not None
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return first
-        return await receive()
-
-    return replay, may_open
+    return Replay(first, receive), may_open
 
 
 def _header(scope: Scope, name: str) -> str | None:
