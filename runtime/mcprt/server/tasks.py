@@ -82,7 +82,6 @@ class TaskService:
     def __init__(self, limits: TaskLimits) -> None:
         self.store = TaskStore(limits)
         self.runner = TaskRunner(self.store)
-        self.answer_within = limits.answer_within
         self.relay: RoundRelay | None = None  # with shared state: updates and cancels reach a task's replica
 
     def configure(self, limits: TaskLimits) -> None:
@@ -91,7 +90,11 @@ class TaskService:
         was told them), and a call already running keeps the `answer_within` it started with.
         `max` and `max_per_principal` are checked when the next task is created."""
         self.store.limits = limits
-        self.answer_within = limits.answer_within
+
+    @property
+    def answer_within(self) -> float:
+        """Seconds a task-supporting call runs before it becomes a task (`server.tasks.answer_within`, now)."""
+        return self.store.limits.answer_within
 
     def share(self, store: TaskStore, relay: RoundRelay) -> None:
         """Keep task records in shared state (`state.tasks`) and carry `tasks/update`/`tasks/cancel` of a

@@ -117,7 +117,7 @@ def _add_path(shape: dict[str, Any], parts: list[str]) -> None:
         return
     if isinstance(shape.get("anyOf"), list):
         for option in shape["anyOf"]:
-            if isinstance(option, dict) and option != ANY and (may_be(option, "object") or "properties" in option):
+            if isinstance(option, dict) and option != ANY and (_may_be(option, "object") or "properties" in option):
                 _add_path(option, parts)
         if "properties" not in shape:
             return
@@ -155,7 +155,7 @@ def field_of(shape: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, l
             found.append(props[name])
         elif isinstance(extra, dict):
             found.append(extra)
-        elif extra is True or (not isinstance(props, dict) and may_be(option, "object")):
+        elif extra is True or (not isinstance(props, dict) and _may_be(option, "object")):
             return ANY, []
         elif isinstance(props, dict):
             known += [k for k in props if k not in known]
@@ -170,7 +170,7 @@ def items_of(shape: dict[str, Any]) -> dict[str, Any] | None:
     for option in _options(shape):
         if option == ANY:
             return ANY
-        if may_be(option, "array"):
+        if _may_be(option, "array"):
             items = option.get("items")
             found.append(items if isinstance(items, dict) else ANY)
     if not found:
@@ -238,7 +238,7 @@ def _clean(shape: Any) -> Any:
 def built(shape: dict[str, Any]) -> bool:
     """Every object `shape` may be was built by the expression (`BUILT`): its fields are exactly
     the declared ones."""
-    objects = [o for o in _options(shape) if may_be(o, "object")]
+    objects = [o for o in _options(shape) if _may_be(o, "object")]
     return bool(objects) and all(o.get(BUILT) is True for o in objects)
 
 
@@ -301,7 +301,7 @@ def _type_set(shape: dict[str, Any]) -> set[str]:
     return {types} if isinstance(types, str) else set(types)
 
 
-def may_be(shape: dict[str, Any], kind: str) -> bool:
+def _may_be(shape: dict[str, Any], kind: str) -> bool:
     """Whether a value of JSON type `kind` may match `shape`. A schema without `type` constrains nothing
     about the type: `items` applies only to arrays and `properties` only to objects (JSON Schema 2020-12
     §10.3.1.2, §10.3.2.1), so neither rules the other kind out (Slack's success schemas are
@@ -333,7 +333,7 @@ class _Walker:
             self._problem(node, f"field '{name}' is looked up on a list, which has no fields "
                                 f"(use `[].{name}` to take it from each item)")
             return ANY  # the document may be wrong: a reported look-up projects to anything
-        if not may_be(shape, "object") and not any(may_be(o, "object") for o in _options(shape)):
+        if not _may_be(shape, "object") and not any(_may_be(o, "object") for o in _options(shape)):
             return ANY
         found, known = field_of(shape, name)
         if found is None:
@@ -372,7 +372,7 @@ class _Walker:
         if items is None:
             return {"type": "null"}
         inner = items_of(items) if is_list(items) else None
-        element = inner if inner is not None else (ANY if items == ANY or may_be(items, "array") else items)
+        element = inner if inner is not None else (ANY if items == ANY or _may_be(items, "array") else items)
         return {"type": ["array", "null"], "items": element}
 
     def _projection(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
