@@ -78,6 +78,14 @@ def compact_json(value: Any) -> str:
 
 
 @dataclass(slots=True)
+class _Rewrite:
+    """The recursive definitions of a closure rewritten with one hoisting, and the bodies hoisted out of them."""
+
+    bodies: dict[str, Any]  # `$defs` name → body
+    names_in: dict[str, set[str]] = field(default_factory=dict)  # name → the `$defs` names its body refers to
+
+
+@dataclass(slots=True)
 class _Closure:
     """The recursive definitions some tools reach, and what `finish` works out from them alone."""
 
@@ -85,8 +93,25 @@ class _Closure:
     names: frozenset[str]  # every `$defs` name met (these, and the entry names)
     counts: dict[int, int]  # id(shared part) → occurrences in them, each expanded part walked once
     hoist: dict[int, str] | None = None  # what their counts alone hoist
-    rewritten: tuple[dict[str, Any], dict[str, Any]] | None = None  # (definitions, hoisted bodies) with `hoist`
-    names_in: dict[str, set[str]] = field(default_factory=dict)  # name → `$defs` names in its rewritten body
+    rewrites: dict[frozenset[tuple[int, str | None]], _Rewrite] = field(default_factory=dict)  # by change to `hoist`
+
+
+def _names_in(body: Any, name: str, memo: dict[str, set[str]]) -> set[str]:
+    """The `$defs` names `body` (the body of `name`, immutable) refers to, collected once into `memo`."""
+    found = memo.get(name)
+    if found is None:
+        found = memo[name] = set()
+        stack: list[Any] = [body]
+        while stack:
+            obj = stack.pop()
+            if isinstance(obj, dict):
+                ref = obj.get("$ref")
+                if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
+                    found.add(ref[len(_REF_PREFIX):])
+                stack.extend(v for v in obj.values() if isinstance(v, (dict, list)))
+            elif isinstance(obj, list):
+                stack.extend(v for v in obj if isinstance(v, (dict, list)))
+    return found
 
 
 class SchemaConverter:
@@ -193,26 +218,24 @@ class SchemaConverter:
             if name is not None:
                 hoist[ident] = name
         shared_defs = self._closure_hoist(closure)
-        same = all(self._hoisted_as(ident, totals[ident]) == shared_defs.get(ident) for ident in overlap)
+        # where this tool's own uses change what the closure hoists (a part used in both): a variant of its rewrite
+        changed = frozenset((ident, name) for ident in overlap
+                            if (name := self._hoisted_as(ident, totals[ident])) != shared_defs.get(ident))
         for ident, name in shared_defs.items():
             if ident not in counts:
                 hoist[ident] = name
         if not hoist:
-            return self._with_defs(schema, sorted(names | closure.names), {}, {}, closure, False)
+            return self._with_defs(schema, sorted(names | closure.names), {}, None)
         bodies: dict[str, Any] = {}
         schema = self._rewrite(schema, hoist, bodies)
         names = set()
         self._collect(schema, names)  # else the `$defs` references `_count` met are the same
-        if same:  # the definitions' part is the closure's, whatever this tool hoists of its own
-            recursive, shared_bodies = self._closure_rewrite(closure, shared_defs)
-            return self._with_defs(schema, sorted(names), bodies, {**shared_bodies, **recursive}, closure, True)
-        recursive = {name: self._rewrite(self.defs[name], hoist, bodies) for name in sorted(closure.defs)}
-        return self._with_defs(schema, sorted(names), {**bodies, **recursive}, {}, closure, False)
+        return self._with_defs(schema, sorted(names), bodies, self._closure_rewrite(closure, changed))
 
-    def _with_defs(self, schema: dict[str, Any], pending: list[str], own: dict[str, Any], shared: dict[str, Any],
-                   closure: _Closure, rewritten: bool) -> dict[str, Any]:
-        """`schema` with the `$defs` it reaches from the names in `pending`: a body from `own` (made for this
-        tool), else `shared` (the closure's rewrite, when `rewritten`), else the recursive definition."""
+    def _with_defs(self, schema: dict[str, Any], pending: list[str], own: dict[str, Any],
+                   rewrite: _Rewrite | None) -> dict[str, Any]:
+        """`schema` with the `$defs` it reaches from the names in `pending`: a body from `own` (hoisted out of
+        this tool's schema), else from the closure's `rewrite`, else the recursive definition as converted."""
         defs: dict[str, Any] = {}
         while pending:
             name = pending.pop()
@@ -222,11 +245,14 @@ class SchemaConverter:
                 body = own[name]
                 found: set[str] = set()
                 self._collect(body, found)
+            elif rewrite is not None and name in rewrite.bodies:
+                body = rewrite.bodies[name]
+                found = _names_in(body, name, rewrite.names_in)
             else:
-                body = shared.get(name, self.defs.get(name))
+                body = self.defs.get(name)
                 if body is None:
                     continue
-                found = self._names_in(closure, name, body, rewritten)
+                found = _names_in(body, name, self._def_refs)
             defs[name] = body
             pending.extend(n for n in found if n not in defs)
         if defs:
@@ -253,7 +279,7 @@ class SchemaConverter:
             if name in reached:
                 continue
             reached.add(name)
-            found = self._names_in(None, name, self.defs[name], False)
+            found = self._names_in(name)
             names |= found
             pending.extend(n for n in found if n not in reached and n in self.defs)
         key = frozenset(reached)
@@ -304,24 +330,26 @@ class SchemaConverter:
                     closure.hoist[ident] = name
         return closure.hoist
 
-    def _closure_rewrite(self, closure: _Closure, hoist: dict[int, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The closure's definitions rewritten with its own hoisting, and the bodies hoisted out of them."""
-        if closure.rewritten is None:
+    def _closure_rewrite(self, closure: _Closure, changed: frozenset[tuple[int, str | None]]) -> _Rewrite:
+        """The closure's definitions rewritten with its hoisting as `changed` alters it (part → name, or None:
+        not hoisted), and the bodies hoisted out of them: once per variant (most tools reaching a closure share
+        one; Graph beta's 22,361 tools need 49 closures and a few variants of some)."""
+        found = closure.rewrites.get(changed)
+        if found is None:
+            hoist = dict(self._closure_hoist(closure))
+            for ident, name in changed:
+                if name is None:
+                    hoist.pop(ident, None)
+                else:
+                    hoist[ident] = name
             bodies: dict[str, Any] = {}
             recursive = {name: self._rewrite(self.defs[name], hoist, bodies) for name in sorted(closure.defs)}
-            closure.rewritten = (recursive, bodies)
-        return closure.rewritten
-
-    def _names_in(self, closure: _Closure | None, name: str, body: Any, rewritten: bool) -> set[str]:
-        """The `$defs` names a body shared by many tools refers to (a recursive definition as converted, or
-        as the closure rewrote it), collected once."""
-        memo = closure.names_in if rewritten and closure is not None else self._def_refs
-        found = memo.get(name)
-        if found is None:
-            found = set()
-            self._collect(body, found)
-            memo[name] = found
+            found = closure.rewrites[changed] = _Rewrite({**bodies, **recursive})
         return found
+
+    def _names_in(self, name: str) -> set[str]:
+        """The `$defs` names a recursive definition's body (as converted) refers to, collected once."""
+        return _names_in(self.defs[name], name, self._def_refs)
 
     # --- conversion -----------------------------------------------------------------------------
 
