@@ -49,7 +49,7 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
             return None
         finally:
             await runtime.aclose()
-        return len(compiled.toolset.listed), len(compiled.toolset.list_result_json().encode())
+        return len(compiled.toolset.listed), len(compiled.toolset.list_result_bytes())
 
     measured = run_async(measure)
     if measured is None:

@@ -28,7 +28,7 @@ def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> in
             print_diagnostics(compiled.warnings)  # stderr: what was skipped or degraded, never in the JSON
             toolset = compiled.toolset
             if as_json:
-                sys.stdout.write(toolset.list_result_json() + "\n")
+                _write_json(toolset.list_result_bytes())
                 return EXIT_OK
             from rich.console import Console
             from rich.table import Table
@@ -88,3 +88,16 @@ def _print_offers(console: Any, path: Any, offers: OfferSet) -> None:
 def _clip(text: str, width: int = 90) -> str:
     """A description cut for the table, marked when cut (`--json` has it whole)."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _write_json(data: bytes) -> None:
+    """The tools/list JSON (UTF-8, RFC 8259 §8.1) and a newline on stdout, as bytes: Microsoft Graph beta's is
+    336 MB, and decoding it to text to have it encoded again took seconds and as much memory again."""
+    sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is None:  # a text-only stdout (some embedding hosts)
+        sys.stdout.write(data.decode() + "\n")
+        return
+    binary.write(data)
+    binary.write(b"\n")
+    binary.flush()

@@ -66,7 +66,7 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
             print(
                 f"{compiled.loaded.path}: ok — {len(toolset)} tool{'s' if len(toolset) != 1 else ''} "
                 f"from {sources} source{'s' if sources != 1 else ''}{' opened' if unchecked else ''}, {listed} listed, "
-                f"{len(toolset.list_result_json().encode()):,} bytes of tools/list"
+                f"{budget.total_bytes:,} bytes of tools/list"
                 + (f"; {not_checked}" if not_checked else ""),
                 file=sys.stderr,
             )

@@ -99,8 +99,8 @@ def compare_toolsets(old: ToolSet, new: ToolSet, old_loaded: LoadedManifest, new
     return ToolsetDiff(
         tools=diffs,
         manifest_changes=_manifest_changes(old_loaded, new_loaded),
-        old_list_bytes=len(old.list_result_json().encode()),
-        new_list_bytes=len(new.list_result_json().encode()),
+        old_list_bytes=len(old.list_result_bytes()),
+        new_list_bytes=len(new.list_result_bytes()),
         old_count=len(old.listed),
         new_count=len(new.listed),
     )

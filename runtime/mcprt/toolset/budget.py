@@ -142,7 +142,7 @@ def check_budget(loaded: LoadedManifest, toolset: ToolSet) -> BudgetReport:
     costs = [ToolCost(t.name, t.source, t.definition_size(), t.name in meta) for t in toolset.listed]
     report = BudgetReport(
         tools=costs,
-        total_bytes=len(toolset.list_result_json().encode("utf-8")),
+        total_bytes=len(toolset.list_result_bytes()),
         reachable=len(toolset),
         budget=loaded.manifest.server.budget,
     )

@@ -111,8 +111,12 @@ class ToolSet:
         return listing
 
     def list_result_json(self) -> str:
-        """The tools/list result as compact JSON text (`mcprt tools --json` prints exactly this)."""
+        """The tools/list result as compact JSON text."""
         return self._listing_json().decode()
+
+    def list_result_bytes(self) -> bytes:
+        """The tools/list result as compact JSON, UTF-8 (`mcprt tools --json` prints exactly this)."""
+        return self._listing_json()
 
     def fingerprint(self) -> str:
         """Changes exactly when what a client sees in tools/list changes (names, descriptions, schemas)."""
