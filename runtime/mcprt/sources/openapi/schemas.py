@@ -96,24 +96,6 @@ class _Closure:
     rewrites: dict[frozenset[tuple[int, str | None]], _Rewrite] = field(default_factory=dict)  # by change to `hoist`
 
 
-def _names_in(body: Any, name: str, memo: dict[str, set[str]]) -> set[str]:
-    """The `$defs` names `body` (the body of `name`, immutable) refers to, collected once into `memo`."""
-    found = memo.get(name)
-    if found is None:
-        found = memo[name] = set()
-        stack: list[Any] = [body]
-        while stack:
-            obj = stack.pop()
-            if isinstance(obj, dict):
-                ref = obj.get("$ref")
-                if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
-                    found.add(ref[len(_REF_PREFIX):])
-                stack.extend(v for v in obj.values() if isinstance(v, (dict, list)))
-            elif isinstance(obj, list):
-                stack.extend(v for v in obj if isinstance(v, (dict, list)))
-    return found
-
-
 class SchemaConverter:
     """Converts schema nodes of one document set; memoizes by location, tracks recursive `$defs`."""
 
@@ -247,12 +229,12 @@ class SchemaConverter:
                 self._collect(body, found)
             elif rewrite is not None and name in rewrite.bodies:
                 body = rewrite.bodies[name]
-                found = _names_in(body, name, rewrite.names_in)
+                found = self._names_in(body, name, rewrite.names_in)
             else:
                 body = self.defs.get(name)
                 if body is None:
                     continue
-                found = _names_in(body, name, self._def_refs)
+                found = self._names_in(body, name, self._def_refs)
             defs[name] = body
             pending.extend(n for n in found if n not in defs)
         if defs:
@@ -279,7 +261,7 @@ class SchemaConverter:
             if name in reached:
                 continue
             reached.add(name)
-            found = self._names_in(name)
+            found = self._names_in(self.defs[name], name, self._def_refs)
             names |= found
             pending.extend(n for n in found if n not in reached and n in self.defs)
         key = frozenset(reached)
@@ -347,9 +329,13 @@ class SchemaConverter:
             found = closure.rewrites[changed] = _Rewrite({**bodies, **recursive})
         return found
 
-    def _names_in(self, name: str) -> set[str]:
-        """The `$defs` names a recursive definition's body (as converted) refers to, collected once."""
-        return _names_in(self.defs[name], name, self._def_refs)
+    def _names_in(self, body: Any, name: str, memo: dict[str, set[str]]) -> set[str]:
+        """The `$defs` names `body` (the body of `name`, immutable) refers to, collected once into `memo`."""
+        found = memo.get(name)
+        if found is None:
+            found = memo[name] = set()
+            self._collect(body, found)
+        return found
 
     # --- conversion -----------------------------------------------------------------------------
 
