@@ -92,7 +92,7 @@ class _Closure:
     defs: frozenset[str]  # the recursive definitions reached
     names: frozenset[str]  # every `$defs` name met (these, and the entry names)
     counts: dict[int, int]  # id(shared part) → occurrences in them, each expanded part walked once
-    hoist: dict[int, str] | None = None  # what their counts alone hoist
+    hoist: dict[int, str]  # what their counts alone hoist
     rewrites: dict[frozenset[tuple[int, str | None]], _Rewrite] = field(default_factory=dict)  # by change to `hoist`
 
 
@@ -194,12 +194,8 @@ class SchemaConverter:
         closure = self._closure_of(frozenset(n for n in names if n in self.defs))
         overlap = counts.keys() & closure.counts.keys()
         totals = self._merged(counts, closure, overlap) if overlap else counts
-        hoist: dict[int, str] = {}
-        for ident, count in totals.items():
-            name = self._hoisted_as(ident, count)
-            if name is not None:
-                hoist[ident] = name
-        shared_defs = self._closure_hoist(closure)
+        hoist = self._hoisting(totals)
+        shared_defs = closure.hoist
         # where this tool's own uses change what the closure hoists (a part used in both): a variant of its rewrite
         changed = frozenset((ident, name) for ident in overlap
                             if (name := self._hoisted_as(ident, totals[ident])) != shared_defs.get(ident))
@@ -270,7 +266,7 @@ class SchemaConverter:
             counts: dict[int, int] = {}
             for name in sorted(key):
                 self._count(self.defs[name], counts, set())
-            closure = self._closures[key] = _Closure(key, frozenset(names | key), counts)
+            closure = self._closures[key] = _Closure(key, frozenset(names | key), counts, self._hoisting(counts))
         return closure
 
     def _merged(self, counts: dict[int, int], closure: _Closure, overlap: set[int]) -> dict[int, int]:
@@ -303,14 +299,9 @@ class SchemaConverter:
             self._inner_counts[ident] = found
         return found
 
-    def _closure_hoist(self, closure: _Closure) -> dict[int, str]:
-        if closure.hoist is None:
-            closure.hoist = {}
-            for ident, count in closure.counts.items():
-                name = self._hoisted_as(ident, count)
-                if name is not None:
-                    closure.hoist[ident] = name
-        return closure.hoist
+    def _hoisting(self, counts: dict[int, int]) -> dict[int, str]:
+        """Shared part → the `$defs` name it is hoisted as, for the parts `counts` (part → occurrences) hoists."""
+        return {ident: name for ident, count in counts.items() if (name := self._hoisted_as(ident, count)) is not None}
 
     def _closure_rewrite(self, closure: _Closure, changed: frozenset[tuple[int, str | None]]) -> _Rewrite:
         """The closure's definitions rewritten with its hoisting as `changed` alters it (part → name, or None:
@@ -318,7 +309,7 @@ class SchemaConverter:
         one; Graph beta's 22,361 tools reach 62 closures, a few with several variants)."""
         found = closure.rewrites.get(changed)
         if found is None:
-            hoist = dict(self._closure_hoist(closure))
+            hoist = dict(closure.hoist)
             for ident, name in changed:
                 if name is None:
                     hoist.pop(ident, None)
