@@ -107,13 +107,13 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
     limit = max_manifest_bytes()
     room = limit - len("\n".join(lines).encode()) - _ROOM
-    blocks = [_operation_block(op, name, None, selected, suggest=False)
+    blocks = [_operation_block(op, name, selected)
               for op, name, selected in zip(compiled.operations, names, chosen, strict=True)]
     suggesting = _worth_suggesting(blocks, room)
     if suggesting:
-        blocks = [_operation_block(op, name, opened.annotated.get(op.operation.key) if suggest else None, selected,
-                                   suggest=suggest)
-                  for op, name, selected, suggest in zip(compiled.operations, names, chosen, suggesting, strict=True)]
+        for op, block, suggest in zip(compiled.operations, blocks, suggesting, strict=True):
+            if suggest:
+                block.prune = _suggested_prune(op, opened.annotated.get(op.operation.key))
     fitted, note = fit_blocks(blocks, room, limit)
     if note:
         wrapped = "\n".join(f"# {line}" for line in textwrap.wrap(note, width=WIDTH - 2))
@@ -247,19 +247,24 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     return lines
 
 
-def _operation_block(op: Any, name: str, annotated: OperationSignals | None, selected: bool,
-                     suggest: bool = True) -> Block:
+def _operation_block(op: Any, name: str, selected: bool) -> Block:
+    """The block of `op` (a compiled operation) without a prune: `_suggested_prune` gives the block's."""
     operation = op.operation
     summary = operation.meta.summary or ""
     tags = f" [{', '.join(op.tags)}]" if op.tags else ""
     comment = f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")
-    prune: list[str] = []
-    if op.method == "GET" and suggest:
-        found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
-        suggested = suggest_prune(found.success, found.default, hints=found.hints)
-        if suggested:
-            prune = _prune_lines(suggested)
-    return Block(comment, operation.key, name if name != operation.name else None, prune, selected)
+    return Block(comment, operation.key, name if name != operation.name else None, [], selected)
+
+
+def _suggested_prune(op: Any, annotated: OperationSignals | None) -> list[str]:
+    """The `prune:` lines suggested for `op` from its response shapes (`annotated`, else the compiled ones) and
+    parameters (`suggest.py`): none but for a GET operation, and none when nothing is suggested."""
+    if op.method != "GET":
+        return []
+    operation = op.operation
+    found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
+    suggested = suggest_prune(found.success, found.default, hints=found.hints)
+    return _prune_lines(suggested) if suggested else []
 
 
 def _prune_lines(prune: str) -> list[str]:
