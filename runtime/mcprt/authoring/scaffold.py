@@ -146,17 +146,24 @@ class Block:
         return lines if self.selected else [_comment_out(line) for line in lines]
 
 
+def _lines_size(lines: list[str]) -> int:
+    """The bytes `lines` take in the manifest (UTF-8, one newline each)."""
+    return sum(len(line.encode()) + 1 for line in lines)
+
+
+def _blocks_size(blocks: list[Block]) -> int:
+    """The bytes `blocks` take in the manifest as they are written now (a prune left out is not counted)."""
+    return sum(_lines_size(block.lines()) for block in blocks)
+
+
 def _worth_suggesting(bare: list[Block], room: int) -> list[bool] | None:
     """Which operations' prunes `fit_blocks` could keep, judged on the blocks without prunes: every one's
     when all the blocks fit, the included ones' when only those do, and None when not even those fit (no
     block is listed, so no suggestion would be written). Suggesting is most of `init`'s time on a big
     description (Microsoft Graph: 18 s of 62 for 11,422 operations none of which is listed)."""
-    def size(kept: list[Block]) -> int:
-        return sum(len(line.encode()) + 1 for block in kept for line in block.lines())
-
-    if size(bare) <= room:
+    if _blocks_size(bare) <= room:
         return [True] * len(bare)
-    if size([block for block in bare if block.selected]) <= room:
+    if _blocks_size([block for block in bare if block.selected]) <= room:
         return [block.selected for block in bare]
     return None
 
@@ -169,22 +176,19 @@ def fit_blocks(blocks: list[Block], room: int, limit: int) -> tuple[list[str], s
     longest first (those of commented-out operations before the included ones'); then the commented-out
     operations are not listed; then no operation is (`tools: {}`: each is still a tool, with its default
     name, and `mcprt tools` lists them). Marks the blocks whose prune is left out (`prune_dropped`)."""
-    def size(lines: list[str]) -> int:
-        return sum(len(line.encode()) + 1 for line in lines)
-
     def render(kept: list[Block]) -> list[str]:
         return [line for block in kept for line in block.lines()]
 
     def shed(kept: list[Block]) -> int | None:
         """Leave out prunes until `kept` fits: how many, or None if it does not fit even without any."""
-        total = size(render(kept))
+        total = _blocks_size(kept)
         dropped = 0
-        for block in sorted((b for b in kept if b.prune), key=lambda b: (b.selected, -size(b.prune))):
+        for block in sorted((b for b in kept if b.prune), key=lambda b: (b.selected, -_lines_size(b.prune))):
             if total <= room:
                 break
-            before = size(block.lines())
+            before = _lines_size(block.lines())
             block.prune_dropped = True
-            total -= before - size(block.lines())
+            total -= before - _lines_size(block.lines())
             dropped += 1
         return dropped if total <= room else None
 
