@@ -18,6 +18,7 @@ import os
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,24 +45,20 @@ class Scaffold:
     left_out: str | None = None  # what was left out to stay within MCPRT_MAX_MANIFEST_BYTES (also in the header)
 
 
+@dataclass
 class Opened:
     """A description read and compiled for `init`: where it is (`location`, the `openapi:` value: the URL, or
-    the path relative to the new manifest), its compile, and — read on first use, as only suggested prunes
-    need them — per operation key its annotated success and `default` response shapes and its parameters'
-    hints (`annotated`)."""
+    the path relative to the new manifest), the document read and its compile."""
 
-    def __init__(self, location: str, compiled: CompiledOpenAPI, doc: LoadedDocument) -> None:
-        self.location = location
-        self.compiled = compiled
-        self._doc: LoadedDocument | None = doc
-        self._annotated: dict[str, OperationSignals] | None = None
+    location: str
+    compiled: CompiledOpenAPI
+    doc: LoadedDocument
 
-    @property
+    @cached_property
     def annotated(self) -> dict[str, OperationSignals]:
-        if self._annotated is None:
-            assert self._doc is not None
-            self._annotated, self._doc = operation_signals(self._doc), None
-        return self._annotated
+        """Per operation key its annotated success and `default` response shapes and its parameters' hints:
+        read on first use, as only suggested prunes need them."""
+        return operation_signals(self.doc)
 
 
 def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
