@@ -8,7 +8,9 @@ else `METHOD /path`), with its method, path, tags and summary in a comment. Oper
 chosen tags are written commented out, so adding one is deleting `# `. Each block sets a readable
 `name` where it differs from the default (`names.py`) and a suggested `prune` for GET operations
 whose response is documented (`suggest.py`, reading the operation's
-parameters as well: `signals.py`). The header states the tool-list size of the result.
+parameters as well: `signals.py`). The header states the tool-list size of the result; when listing
+every tool is too big for any model (`init`'s DISCOVERY_ABOVE), `server: {expose: discovery}` is written
+(`with_discovery`) and the header gives both sizes.
 """
 
 from __future__ import annotations
@@ -339,6 +341,21 @@ def _slug(title: str) -> str:
     return slug if slug[0].isalpha() else f"api_{slug}"
 
 
-def with_size(text: str, tools: int, size: int) -> str:
-    """The scaffold with its header's size line filled in."""
-    return text.replace("# TOOLS_LIST_SIZE", f"# tools/list: {size:,} bytes for {tools} tools (`mcprt tools` shows each).")
+def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | None = None) -> str:
+    """The scaffold with its header's size line filled in: `tools` listed in `size` bytes of tools/list when
+    every tool is listed, and — when `with_discovery` set discovery mode — what that lists (tools, bytes)."""
+    if discovery is None:
+        line = f"# tools/list: {size:,} bytes for {tools} tools (`mcprt tools` shows each)."
+    else:
+        line = (f"# tools/list: {discovery[1]:,} bytes for {discovery[0]} meta-tools in discovery mode; listing every "
+                f"tool, {size:,} bytes for {tools} tools.")
+    return text.replace("# TOOLS_LIST_SIZE", line)
+
+
+def with_discovery(text: str, size: int, limit: int) -> str:
+    """The scaffold with `server: {expose: discovery}` (after the server's name) and a comment saying why:
+    listing every tool takes `size` bytes of tools/list, over `limit` (`init`'s DISCOVERY_ABOVE)."""
+    why = (f"  # every tool listed would be a tools/list of {size:,} bytes (over {limit:,}): more than a model's\n"
+           "  # context holds, so clients search, describe and call them; remove the next line to list every tool\n"
+           "  expose: discovery\n")
+    return re.sub(r"\nserver:\n  name: [^\n]*\n", lambda found: found.group(0) + why, text, count=1)
