@@ -14,7 +14,7 @@ from .errors import EXIT_BAD_INPUT, EXIT_OK, print_diagnostics
 LARGE_TOOL_LIST = 100_000
 # Above this (bytes of the tools/list listing every tool) no model's context holds the list, so `init` writes
 # `server: {expose: discovery}` itself: Microsoft Graph (105 MB), Graph beta (336 MB), docusign.net (~17 MB).
-# GitHub's full description (1.1 MB) stays listed, with the LARGE_TOOL_LIST advice.
+# GitHub's full description (1.4 MB as `init` writes it) stays listed, with the LARGE_TOOL_LIST advice.
 DISCOVERY_ABOVE = 10_000_000
 
 
@@ -57,9 +57,11 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
         return len(compiled.toolset.listed), len(compiled.toolset.list_result_bytes())
 
     measured = run_async(measure)
+    text = made.text
     discovery: tuple[int, int] | None = None  # what discovery mode lists, when init chose it
     if measured is not None and measured[1] > DISCOVERY_ABOVE:
-        out.write_text(with_discovery(made.text, measured[1], DISCOVERY_ABOVE), encoding="utf-8")
+        text = with_discovery(text, measured[1], DISCOVERY_ABOVE)
+        out.write_text(text, encoding="utf-8")
         discovery = run_async(measure)
         if discovery is None:
             measured = None
@@ -67,7 +69,6 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
         print(f"{out}: written, but it does not validate yet (see above)", file=sys.stderr)
         return EXIT_BAD_INPUT
     tools, size = measured
-    text = with_discovery(made.text, size, DISCOVERY_ABOVE) if discovery else made.text
     out.write_text(with_size(text, tools, size, discovery), encoding="utf-8")
     print(f"{out}: {made.operations} operations, {made.included} included ({tools} tools, {size:,} bytes of "
           f"tools/list), {made.pruned} with a suggested prune. Next: review it, then `mcprt validate {out}`.",
