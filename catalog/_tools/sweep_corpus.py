@@ -13,7 +13,8 @@ the CLI runs — its own command functions under its own error guard, in-process
 
 1. `mcprt init --openapi SPEC --out WORK/mcp.yaml --no-input`
 2. `mcprt validate WORK/mcp.yaml`
-3. `mcprt tools WORK/mcp.yaml --json`, whose tools/list result is then checked:
+3. `mcprt tools WORK/mcp.yaml --json` (when `init` chose discovery mode, on a copy without its
+   `expose: discovery` line: every tool listed), whose tools/list result is then checked:
    - every name valid by the MCP spec's tool-name rule (SEP-986: 1–128 of `A-Za-z0-9_.-`; the SDK's
      `TOOL_NAME_REGEX`), at most 64 characters (mcprt's own promise, README "Names") and unique;
    - every `inputSchema`/`outputSchema` of `type: object` and a valid JSON Schema 2020-12 document
@@ -116,8 +117,14 @@ def _sweep_one(spec: str, work: Path) -> dict[str, Any]:
         return record
     # what init wrote itself (a suggested prune) should not draw a warning from validate
     own = [line for line in err.splitlines() if ": warning: prune" in line]
+    listed_from = out
+    text = out.read_text(encoding="utf-8")
+    if "\n  expose: discovery\n" in text:  # init chose discovery mode (over DISCOVERY_ABOVE): check every tool
+        record["discovery"] = True
+        listed_from = work / "mcp-every-tool.yaml"  # as the manifest's comment says: without the line
+        listed_from.write_text(text.replace("\n  expose: discovery\n", "\n", 1), encoding="utf-8")
     mark = time.perf_counter()
-    code, listing, err = _run_stage(lambda: tools_command(out, True, False))
+    code, listing, err = _run_stage(lambda: tools_command(listed_from, True, False))
     record["tools_s"] = round(time.perf_counter() - mark, 3)
     record["seconds"] = round(time.perf_counter() - started, 3)  # mcprt's time: the checks below are the sweep's
     warned = [line for line in err.splitlines() if ": warning: " in line]

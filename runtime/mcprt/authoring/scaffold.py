@@ -8,7 +8,9 @@ else `METHOD /path`), with its method, path, tags and summary in a comment. Oper
 chosen tags are written commented out, so adding one is deleting `# `. Each block sets a readable
 `name` where it differs from the default (`names.py`) and a suggested `prune` for GET operations
 whose response is documented (`suggest.py`, reading the operation's
-parameters as well: `signals.py`). The header states the tool-list size of the result.
+parameters as well: `signals.py`). The header states the tool-list size of the result; when listing
+every tool is too big for any model (`init`'s DISCOVERY_ABOVE), `server: {expose: discovery}` is written
+(`with_discovery`) and the header gives both sizes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,24 +47,20 @@ class Scaffold:
     left_out: str | None = None  # what was left out to stay within MCPRT_MAX_MANIFEST_BYTES (also in the header)
 
 
+@dataclass
 class Opened:
     """A description read and compiled for `init`: where it is (`location`, the `openapi:` value: the URL, or
-    the path relative to the new manifest), its compile, and — read on first use, as only suggested prunes
-    need them — per operation key its annotated success and `default` response shapes and its parameters'
-    hints (`annotated`)."""
+    the path relative to the new manifest), the document read and its compile."""
 
-    def __init__(self, location: str, compiled: CompiledOpenAPI, doc: LoadedDocument) -> None:
-        self.location = location
-        self.compiled = compiled
-        self._doc: LoadedDocument | None = doc
-        self._annotated: dict[str, OperationSignals] | None = None
+    location: str
+    compiled: CompiledOpenAPI
+    doc: LoadedDocument
 
-    @property
+    @cached_property
     def annotated(self) -> dict[str, OperationSignals]:
-        if self._annotated is None:
-            assert self._doc is not None
-            self._annotated, self._doc = operation_signals(self._doc), None
-        return self._annotated
+        """Per operation key its annotated success and `default` response shapes and its parameters' hints:
+        read on first use, as only suggested prunes need them."""
+        return operation_signals(self.doc)
 
 
 def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
@@ -107,13 +106,13 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
     limit = max_manifest_bytes()
     room = limit - len("\n".join(lines).encode()) - _ROOM
-    blocks = [_operation_block(op, name, None, selected, suggest=False)
+    blocks = [_operation_block(op, name, selected)
               for op, name, selected in zip(compiled.operations, names, chosen, strict=True)]
     suggesting = _worth_suggesting(blocks, room)
     if suggesting:
-        blocks = [_operation_block(op, name, opened.annotated.get(op.operation.key) if suggest else None, selected,
-                                   suggest=suggest)
-                  for op, name, selected, suggest in zip(compiled.operations, names, chosen, suggesting, strict=True)]
+        for op, block, suggest in zip(compiled.operations, blocks, suggesting, strict=True):
+            if suggest:
+                block.prune = _suggested_prune(op, opened.annotated.get(op.operation.key))
     fitted, note = fit_blocks(blocks, room, limit)
     if note:
         wrapped = "\n".join(f"# {line}" for line in textwrap.wrap(note, width=WIDTH - 2))
@@ -146,17 +145,24 @@ class Block:
         return lines if self.selected else [_comment_out(line) for line in lines]
 
 
+def _lines_size(lines: list[str]) -> int:
+    """The bytes `lines` take in the manifest (UTF-8, one newline each)."""
+    return sum(len(line.encode()) + 1 for line in lines)
+
+
+def _blocks_size(blocks: list[Block]) -> int:
+    """The bytes `blocks` take in the manifest as they are written now (a prune left out is not counted)."""
+    return sum(_lines_size(block.lines()) for block in blocks)
+
+
 def _worth_suggesting(bare: list[Block], room: int) -> list[bool] | None:
     """Which operations' prunes `fit_blocks` could keep, judged on the blocks without prunes: every one's
     when all the blocks fit, the included ones' when only those do, and None when not even those fit (no
     block is listed, so no suggestion would be written). Suggesting is most of `init`'s time on a big
     description (Microsoft Graph: 18 s of 62 for 11,422 operations none of which is listed)."""
-    def size(kept: list[Block]) -> int:
-        return sum(len(line.encode()) + 1 for block in kept for line in block.lines())
-
-    if size(bare) <= room:
+    if _blocks_size(bare) <= room:
         return [True] * len(bare)
-    if size([block for block in bare if block.selected]) <= room:
+    if _blocks_size([block for block in bare if block.selected]) <= room:
         return [block.selected for block in bare]
     return None
 
@@ -169,22 +175,19 @@ def fit_blocks(blocks: list[Block], room: int, limit: int) -> tuple[list[str], s
     longest first (those of commented-out operations before the included ones'); then the commented-out
     operations are not listed; then no operation is (`tools: {}`: each is still a tool, with its default
     name, and `mcprt tools` lists them). Marks the blocks whose prune is left out (`prune_dropped`)."""
-    def size(lines: list[str]) -> int:
-        return sum(len(line.encode()) + 1 for line in lines)
-
     def render(kept: list[Block]) -> list[str]:
         return [line for block in kept for line in block.lines()]
 
     def shed(kept: list[Block]) -> int | None:
         """Leave out prunes until `kept` fits: how many, or None if it does not fit even without any."""
-        total = size(render(kept))
+        total = _blocks_size(kept)
         dropped = 0
-        for block in sorted((b for b in kept if b.prune), key=lambda b: (b.selected, -size(b.prune))):
+        for block in sorted((b for b in kept if b.prune), key=lambda b: (b.selected, -_lines_size(b.prune))):
             if total <= room:
                 break
-            before = size(block.lines())
+            before = _lines_size(block.lines())
             block.prune_dropped = True
-            total -= before - size(block.lines())
+            total -= before - _lines_size(block.lines())
             dropped += 1
         return dropped if total <= room else None
 
@@ -247,19 +250,24 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     return lines
 
 
-def _operation_block(op: Any, name: str, annotated: OperationSignals | None, selected: bool,
-                     suggest: bool = True) -> Block:
+def _operation_block(op: Any, name: str, selected: bool) -> Block:
+    """The block of `op` (a compiled operation) without a prune: `_suggested_prune` gives the block's."""
     operation = op.operation
     summary = operation.meta.summary or ""
     tags = f" [{', '.join(op.tags)}]" if op.tags else ""
     comment = f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")
-    prune: list[str] = []
-    if op.method == "GET" and suggest:
-        found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
-        suggested = suggest_prune(found.success, found.default, hints=found.hints)
-        if suggested:
-            prune = _prune_lines(suggested)
-    return Block(comment, operation.key, name if name != operation.name else None, prune, selected)
+    return Block(comment, operation.key, name if name != operation.name else None, [], selected)
+
+
+def _suggested_prune(op: Any, annotated: OperationSignals | None) -> list[str]:
+    """The `prune:` lines suggested for `op` from its response shapes (`annotated`, else the compiled ones) and
+    parameters (`suggest.py`): none but for a GET operation, and none when nothing is suggested."""
+    if op.method != "GET":
+        return []
+    operation = op.operation
+    found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
+    suggested = suggest_prune(found.success, found.default, hints=found.hints)
+    return _prune_lines(suggested) if suggested else []
 
 
 def _prune_lines(prune: str) -> list[str]:
@@ -333,6 +341,21 @@ def _slug(title: str) -> str:
     return slug if slug[0].isalpha() else f"api_{slug}"
 
 
-def with_size(text: str, tools: int, size: int) -> str:
-    """The scaffold with its header's size line filled in."""
-    return text.replace("# TOOLS_LIST_SIZE", f"# tools/list: {size:,} bytes for {tools} tools (`mcprt tools` shows each).")
+def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | None = None) -> str:
+    """The scaffold with its header's size line filled in: `tools` listed in `size` bytes of tools/list when
+    every tool is listed, and — when `with_discovery` set discovery mode — what that lists (tools, bytes)."""
+    if discovery is None:
+        line = f"# tools/list: {size:,} bytes for {tools} tools (`mcprt tools` shows each)."
+    else:
+        line = (f"# tools/list: {discovery[1]:,} bytes for {discovery[0]} meta-tools in discovery mode; listing every "
+                f"tool, {size:,} bytes for {tools} tools.")
+    return text.replace("# TOOLS_LIST_SIZE", line)
+
+
+def with_discovery(text: str, size: int, limit: int) -> str:
+    """The scaffold with `server: {expose: discovery}` (after the server's name) and a comment saying why:
+    listing every tool takes `size` bytes of tools/list, over `limit` (`init`'s DISCOVERY_ABOVE)."""
+    why = (f"  # every tool listed would be a tools/list of {size:,} bytes (over {limit:,}): more than a model's\n"
+           "  # context holds, so clients search, describe and call them; remove the next line to list every tool\n"
+           "  expose: discovery\n")
+    return re.sub(r"\nserver:\n  name: [^\n]*\n", lambda found: found.group(0) + why, text, count=1)

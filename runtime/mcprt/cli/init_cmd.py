@@ -12,11 +12,15 @@ from .errors import EXIT_BAD_INPUT, EXIT_OK, print_diagnostics
 # Above this a tools/list is a noticeable share of a model's context (GitHub's issues tag alone is 68 KB):
 # `init` points at narrowing it or at discovery mode.
 LARGE_TOOL_LIST = 100_000
+# Above this (bytes of the tools/list listing every tool) no model's context holds the list, so `init` writes
+# `server: {expose: discovery}` itself: Microsoft Graph (105 MB), Graph beta (336 MB), docusign.net (~17 MB).
+# GitHub's full description (1.4 MB as `init` writes it) stays listed, with the LARGE_TOOL_LIST advice.
+DISCOVERY_ABOVE = 10_000_000
 
 
 def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool = False) -> int:
     """Write the manifest; on a terminal without `--tag` or `--no-input`, ask which tags to include first."""
-    from ..authoring.scaffold import open_spec, scaffold, tag_counts, with_size
+    from ..authoring.scaffold import open_spec, scaffold, tag_counts, with_discovery, with_size
     from ..settings import load_settings
     from .common import quiet_logging
     from .choose_tags import choose_tags, interactive
@@ -38,6 +42,7 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     out.write_text(made.text, encoding="utf-8")
 
     async def measure() -> tuple[int, int] | None:
+        """The manifest as written, compiled: its listed tools and the bytes of its tools/list."""
         from ..pipeline import Runtime
         from ..testing.overrides import load_for_replay
 
@@ -52,17 +57,30 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
         return len(compiled.toolset.listed), len(compiled.toolset.list_result_bytes())
 
     measured = run_async(measure)
+    text = made.text
+    discovery: tuple[int, int] | None = None  # what discovery mode lists, when init chose it
+    if measured is not None and measured[1] > DISCOVERY_ABOVE:
+        text = with_discovery(text, measured[1], DISCOVERY_ABOVE)
+        out.write_text(text, encoding="utf-8")
+        discovery = run_async(measure)
+        if discovery is None:
+            measured = None
     if measured is None:
         print(f"{out}: written, but it does not validate yet (see above)", file=sys.stderr)
         return EXIT_BAD_INPUT
     tools, size = measured
-    out.write_text(with_size(made.text, tools, size), encoding="utf-8")
+    out.write_text(with_size(text, tools, size, discovery), encoding="utf-8")
     print(f"{out}: {made.operations} operations, {made.included} included ({tools} tools, {size:,} bytes of "
           f"tools/list), {made.pruned} with a suggested prune. Next: review it, then `mcprt validate {out}`.",
           file=sys.stderr)
     if made.left_out:
         print(f"{out}: {made.left_out}", file=sys.stderr)
-    if size > LARGE_TOOL_LIST:
+    if discovery:
+        print(f"{out}: a tools/list of {size:,} bytes is more than any model's context holds (over "
+              f"{DISCOVERY_ABOVE:,}), so the manifest sets `server.expose: discovery`: clients list "
+              f"{discovery[0]} meta-tools ({discovery[1]:,} bytes) that search, describe and call every tool "
+              "(README, Big APIs); removing that line lists every tool", file=sys.stderr)
+    elif size > LARGE_TOOL_LIST:
         print(f"{out}: a tools/list of {size:,} bytes goes into the model's context in every conversation: keep "
               f"fewer operations (--tag, `include`) or set `server.expose: discovery` (three meta-tools, "
               f"about 2 KB: README, Big APIs)", file=sys.stderr)

@@ -92,26 +92,8 @@ class _Closure:
     defs: frozenset[str]  # the recursive definitions reached
     names: frozenset[str]  # every `$defs` name met (these, and the entry names)
     counts: dict[int, int]  # id(shared part) → occurrences in them, each expanded part walked once
-    hoist: dict[int, str] | None = None  # what their counts alone hoist
+    hoist: dict[int, str]  # what their counts alone hoist
     rewrites: dict[frozenset[tuple[int, str | None]], _Rewrite] = field(default_factory=dict)  # by change to `hoist`
-
-
-def _names_in(body: Any, name: str, memo: dict[str, set[str]]) -> set[str]:
-    """The `$defs` names `body` (the body of `name`, immutable) refers to, collected once into `memo`."""
-    found = memo.get(name)
-    if found is None:
-        found = memo[name] = set()
-        stack: list[Any] = [body]
-        while stack:
-            obj = stack.pop()
-            if isinstance(obj, dict):
-                ref = obj.get("$ref")
-                if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
-                    found.add(ref[len(_REF_PREFIX):])
-                stack.extend(v for v in obj.values() if isinstance(v, (dict, list)))
-            elif isinstance(obj, list):
-                stack.extend(v for v in obj if isinstance(v, (dict, list)))
-    return found
 
 
 class SchemaConverter:
@@ -212,12 +194,8 @@ class SchemaConverter:
         closure = self._closure_of(frozenset(n for n in names if n in self.defs))
         overlap = counts.keys() & closure.counts.keys()
         totals = self._merged(counts, closure, overlap) if overlap else counts
-        hoist: dict[int, str] = {}
-        for ident, count in totals.items():
-            name = self._hoisted_as(ident, count)
-            if name is not None:
-                hoist[ident] = name
-        shared_defs = self._closure_hoist(closure)
+        hoist = self._hoisting(totals)
+        shared_defs = closure.hoist
         # where this tool's own uses change what the closure hoists (a part used in both): a variant of its rewrite
         changed = frozenset((ident, name) for ident in overlap
                             if (name := self._hoisted_as(ident, totals[ident])) != shared_defs.get(ident))
@@ -247,12 +225,12 @@ class SchemaConverter:
                 self._collect(body, found)
             elif rewrite is not None and name in rewrite.bodies:
                 body = rewrite.bodies[name]
-                found = _names_in(body, name, rewrite.names_in)
+                found = self._names_in(body, name, rewrite.names_in)
             else:
                 body = self.defs.get(name)
                 if body is None:
                     continue
-                found = _names_in(body, name, self._def_refs)
+                found = self._names_in(body, name, self._def_refs)
             defs[name] = body
             pending.extend(n for n in found if n not in defs)
         if defs:
@@ -279,7 +257,7 @@ class SchemaConverter:
             if name in reached:
                 continue
             reached.add(name)
-            found = self._names_in(name)
+            found = self._names_in(self.defs[name], name, self._def_refs)
             names |= found
             pending.extend(n for n in found if n not in reached and n in self.defs)
         key = frozenset(reached)
@@ -288,7 +266,7 @@ class SchemaConverter:
             counts: dict[int, int] = {}
             for name in sorted(key):
                 self._count(self.defs[name], counts, set())
-            closure = self._closures[key] = _Closure(key, frozenset(names | key), counts)
+            closure = self._closures[key] = _Closure(key, frozenset(names | key), counts, self._hoisting(counts))
         return closure
 
     def _merged(self, counts: dict[int, int], closure: _Closure, overlap: set[int]) -> dict[int, int]:
@@ -321,14 +299,9 @@ class SchemaConverter:
             self._inner_counts[ident] = found
         return found
 
-    def _closure_hoist(self, closure: _Closure) -> dict[int, str]:
-        if closure.hoist is None:
-            closure.hoist = {}
-            for ident, count in closure.counts.items():
-                name = self._hoisted_as(ident, count)
-                if name is not None:
-                    closure.hoist[ident] = name
-        return closure.hoist
+    def _hoisting(self, counts: dict[int, int]) -> dict[int, str]:
+        """Shared part → the `$defs` name it is hoisted as, for the parts `counts` (part → occurrences) hoists."""
+        return {ident: name for ident, count in counts.items() if (name := self._hoisted_as(ident, count)) is not None}
 
     def _closure_rewrite(self, closure: _Closure, changed: frozenset[tuple[int, str | None]]) -> _Rewrite:
         """The closure's definitions rewritten with its hoisting as `changed` alters it (part → name, or None:
@@ -336,7 +309,7 @@ class SchemaConverter:
         one; Graph beta's 22,361 tools reach 62 closures, a few with several variants)."""
         found = closure.rewrites.get(changed)
         if found is None:
-            hoist = dict(self._closure_hoist(closure))
+            hoist = dict(closure.hoist)
             for ident, name in changed:
                 if name is None:
                     hoist.pop(ident, None)
@@ -347,9 +320,13 @@ class SchemaConverter:
             found = closure.rewrites[changed] = _Rewrite({**bodies, **recursive})
         return found
 
-    def _names_in(self, name: str) -> set[str]:
-        """The `$defs` names a recursive definition's body (as converted) refers to, collected once."""
-        return _names_in(self.defs[name], name, self._def_refs)
+    def _names_in(self, body: Any, name: str, memo: dict[str, set[str]]) -> set[str]:
+        """The `$defs` names `body` (the body of `name`, immutable) refers to, collected once into `memo`."""
+        found = memo.get(name)
+        if found is None:
+            found = memo[name] = set()
+            self._collect(body, found)
+        return found
 
     # --- conversion -----------------------------------------------------------------------------
 
