@@ -222,9 +222,14 @@ def test_an_internal_error_is_one_json_line_its_traceback_a_field_under_debug(
     `traceback` field, never bare lines among the JSON."""
     from mcprt.cli.errors import guarded, set_debug
 
+    from mcprt.observability import log
+
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setenv("MCPRT_LOG_FORMAT", "json")
     monkeypatch.delenv("MCPRT_DEBUG", raising=False)
+    # as in a process whose logging is not set up yet: an earlier in-process test of this worker may have
+    # called setup_logging("…", "text"), and the format it was told wins over the environment (log_format)
+    monkeypatch.setattr(log, "_FORMAT", None)
     try:
         for debug in (False, True):
             set_debug(debug)
