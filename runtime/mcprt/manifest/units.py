@@ -58,36 +58,26 @@ def parse_size(value: Any) -> int:
     return size
 
 
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0},
-                {"type": "string", "pattern": r"(?i)^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"},
-            ],
-            "examples": ["30s", "500ms", "2m"],
-        }
-    ),
-    Field(description="A duration: seconds as a number, or a string such as '30s', '500ms', '2m', '1h'."),
-]
+_DURATION_PATTERN = r"(?i)^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"
 
+
+def _duration(zero: bool, examples: list[str], description: str) -> Any:
+    """A duration type: seconds as a number or a string with a unit; `zero`: 0 is a value of its own."""
+    bound = {"minimum": 0} if zero else {"exclusiveMinimum": 0}
+    return Annotated[
+        float,
+        BeforeValidator(parse_duration_or_zero if zero else parse_duration),
+        WithJsonSchema({"anyOf": [{"type": "number", **bound}, {"type": "string", "pattern": _DURATION_PATTERN}],
+                        "examples": examples}),
+        Field(description=description),
+    ]
+
+
+Duration = _duration(False, ["30s", "500ms", "2m"],
+                     "A duration: seconds as a number, or a string such as '30s', '500ms', '2m', '1h'.")
 # A duration where 0 has a meaning of its own (`server.tasks.answer_within: 0`: a task at once).
-DurationOrZero = Annotated[
-    float,
-    BeforeValidator(parse_duration_or_zero),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"(?i)^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"},
-            ],
-            "examples": ["500ms", "0"],
-        }
-    ),
-    Field(description="A duration, 0 included: seconds as a number, or a string such as '500ms', '2s', '0'."),
-]
+DurationOrZero = _duration(True, ["500ms", "0"],
+                           "A duration, 0 included: seconds as a number, or a string such as '500ms', '2s', '0'.")
 
 ByteSize = Annotated[
     int,
