@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.everything import command_source, write_manifest
 from tests.support.raw_stdio import RawStdio
 from tests.support.served import UpProcess, mcprt_http
 
@@ -104,3 +105,31 @@ def test_stdio(manifest: Path, tmp_path: Path, lean: str) -> None:
         _assert_refused(served.read_until(4), 4)
     finally:
         served.close()
+
+
+OFFER_LISTS = [("resources/list", "resources"), ("resources/templates/list", "resourceTemplates"),
+               ("prompts/list", "prompts")]
+
+
+@pytest.mark.parametrize("era", ["2025-11-25", MODERN])
+def test_resources_templates_and_prompts_refuse_a_cursor_too(tmp_path: Path, era: str) -> None:
+    """The other listings are one page as well (a proxied server's resources, templates and prompts): a
+    cursor got the whole list again there too (trial9's note; fixed in server/pagination.py for all four)."""
+    manifest = write_manifest(tmp_path, command_source("everything"))
+    with mcprt_http(manifest, "--no-reload") as up:
+        if era == MODERN:
+            session: dict[str, str] = {"mcp-protocol-version": MODERN}
+            meta: dict[str, Any] = {"_meta": META}
+        else:
+            opened = _post(up, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": era, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}, {})
+            session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": era}
+            _post(up, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+            meta = {}
+        for number, (method, key) in enumerate(OFFER_LISTS, start=10):
+            headers = {**session, "mcp-method": method} if era == MODERN else session
+            listed = _post(up, {"jsonrpc": "2.0", "id": number, "method": method, "params": {**meta}}, headers).json()
+            assert listed["result"][key] and "nextCursor" not in listed["result"], listed
+            refused = _post(up, {"jsonrpc": "2.0", "id": number + 100, "method": method,
+                                 "params": {"cursor": "bogus", **meta}}, headers)
+            _assert_refused(refused.json(), number + 100)

@@ -29,6 +29,7 @@ from .limits import client_key, session_limits
 from .listen_cap import ClientListenCap
 from .notify import Notifier, SessionTracker, connection_of
 from .offers import LogLevels, install_offer_handlers, with_client
+from .pagination import refuse_cursor
 from .early import server_instructions
 from .roundtrip import RoundTrips
 from .results import to_call_result, unknown_tool_result
@@ -126,8 +127,7 @@ def build_server(
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         # One page: the listing is built once per tool set and shared by every request, so no
         # answer carries a `nextCursor` and any cursor a client sends is one mcprt never issued.
-        if params is not None and params.cursor is not None:
-            raise invalid_cursor(params.cursor)
+        refuse_cursor(params)
         result: dict[str, Any] = {"tools": holder.current.list_tools_for(principal_of(ctx))}
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
             result["resultType"] = "complete"  # required from 2026-07-28 on
@@ -256,19 +256,6 @@ class CachedToolListing:
         if isinstance(result, dict) and self._toolset is toolset and len(self._by_version) < 256:
             self._by_version[key] = result
         return result
-
-
-def invalid_cursor(cursor: str) -> MCPError:
-    """The error for a `cursor` mcprt did not issue: -32602 Invalid params (MCP 2025-03-26 and later,
-    server/utilities/pagination: "Invalid cursors SHOULD result in an error with code -32602").
-
-    mcprt lists everything in one page and never sends `nextCursor`, so every cursor is invalid;
-    answering the first page instead would hand a paginating client the whole list a second time.
-    """
-    shown = cursor if len(cursor) <= 40 else cursor[:40] + "…"
-    return MCPError(code=types.INVALID_PARAMS,
-                    message=f"invalid cursor {shown!r}: this server lists everything in one page and issued no "
-                            "cursor; list again without one")
 
 
 def _copy_json(value: Any) -> Any:

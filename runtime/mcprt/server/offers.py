@@ -41,6 +41,7 @@ from ..offerings.model import OfferError
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
 from .notify import connection_of
+from .pagination import refuse_cursor
 
 if TYPE_CHECKING:
     from ..identity.principal import Principal
@@ -241,9 +242,11 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         return result
 
     async def list_resources(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
+        refuse_cursor(params)  # one page, as tools/list (server/pagination.py)
         return page("resources", offering("resources").list_resources(), ctx)
 
     async def list_templates(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
+        refuse_cursor(params)
         return page("resourceTemplates", offering("resources").list_templates(), ctx)
 
     async def read(ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> dict[str, Any]:
@@ -277,6 +280,7 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         return types.EmptyResult()
 
     async def list_prompts(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
+        refuse_cursor(params)
         return page("prompts", offering("prompts").list_prompts(), ctx)
 
     async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> dict[str, Any]:
