@@ -22,7 +22,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, Self
 
 import anyio
 import mcp_types as types
@@ -140,12 +140,29 @@ class Vetter:
         return True
 
 
-class _VettedRead:
-    """The transport's read stream, through `Vetter.incoming` (dropped messages are skipped)."""
+class _Wrapped:
+    """A transport stream with `Vetter` in between: closing, `async with` and every other attribute are
+    the inner stream's."""
 
     def __init__(self, inner: Any, vetter: Vetter) -> None:
         self._inner = inner
         self._vetter = vetter
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _VettedRead(_Wrapped):
+    """The transport's read stream, through `Vetter.incoming` (dropped messages are skipped)."""
 
     @property
     def last_context(self) -> Any:
@@ -175,42 +192,15 @@ class _VettedRead:
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    async def __aenter__(self) -> _VettedRead:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class _NotingWrite:
+class _NotingWrite(_Wrapped):
     """The transport's write stream, noting each request for `Vetter.incoming`."""
-
-    def __init__(self, inner: Any, vetter: Vetter) -> None:
-        self._inner = inner
-        self._vetter = vetter
 
     async def send(self, item: Any) -> None:
         if isinstance(item, SessionMessage):
             self._vetter.outgoing(item)
         await self._inner.send(item)  # same task: a context-carrying stream captures the caller's context
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _NotingWrite:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 @asynccontextmanager
