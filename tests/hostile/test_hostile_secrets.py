@@ -17,7 +17,6 @@ import httpx
 from tests.hostile.hostile_support import (
     ALL_SECRETS,
     CLIENT_SECRET,
-    ISSUED_TOKEN,
     echo_manifest,
     leaks,
     run_cli,
