@@ -35,7 +35,8 @@ class ClientPeer(Protocol):
     `request` relays a server→client request (`sampling/createMessage`, `elicitation/create`,
     `roots/list`) on the same session and returns the client's result (wire format), raising
     `RelayError` when the client cannot be reached; `log` relays a `notifications/message`
-    (params, wire format) if the client's `logging/setLevel` lets it through. A peer may also have
+    (params, wire format) if the client's protocol version lets it through (handshake era: its
+    `logging/setLevel`; 2026-07-28: the level the request's `_meta` asked for, `server.offers.send_log`). A peer may also have
     `awaiting_client` (true while questions it relayed are out with the client; default false) and
     `principal` (who called; None: unknown).
     """

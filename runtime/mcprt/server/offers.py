@@ -26,6 +26,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
@@ -116,15 +117,23 @@ class SessionPeer:
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def log(self, params: dict[str, Any]) -> None:
-        ctx = self._ctx
-        level = params.get("level", "info")
-        if not self._levels.allows(connection_of(ctx), level):
-            return
-        with warnings.catch_warnings():  # the SDK marks logging deprecated for 2026-07-28; handshake-era
-            warnings.simplefilter("ignore", MCPDeprecationWarning)  # clients still get it (no raw line on stderr)
-            sending = ctx.session.send_log_message(level, params.get("data"), params.get("logger"),
-                                                   related_request_id=ctx.request_id)
-        await sending
+        await send_log(self._ctx, self._levels, params)
+
+
+async def send_log(ctx: ServerRequestContext[Any], levels: LogLevels, params: dict[str, Any]) -> None:
+    """One `notifications/message` (params, wire form) of the work `ctx`'s request waits on, to its client,
+    as the negotiated version defines: handshake era, filtered by the connection's `logging/setLevel`
+    (MCP 2025-11-25, server/utilities/logging); 2026-07-28, only when the request's `_meta` asked for a
+    level (`io.modelcontextprotocol/logLevel`), at or above it, on that request's response stream (MCP
+    2026-07-28, server/utilities/logging; the SDK's request session enforces both)."""
+    level = params.get("level", "info")
+    if not levels.allows(connection_of(ctx), level):
+        return
+    with warnings.catch_warnings():  # the SDK marks logging deprecated for 2026-07-28; clients that
+        warnings.simplefilter("ignore", MCPDeprecationWarning)  # ask still get it (no raw line on stderr)
+        sending = ctx.session.send_log_message(level, params.get("data"), params.get("logger"),
+                                               related_request_id=ctx.request_id)
+    await sending
 
 
 async def with_client(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,
@@ -139,18 +148,21 @@ async def with_client(ctx: ServerRequestContext[Any], params: types.InputRespons
       when the work may ask (`may_ask`), when the request is a round's retry (`requestState`) or when
       the call may become a task (`escalate`, after `within` seconds); the result is then the work's,
       an `InputRequiredResult` or a `CreateTaskResult`;
-    - otherwise it runs with no peer: nothing it runs can ask, so no round trip is armed (a task, a
-      queue and a wait per request).
+    - otherwise it runs with the request's own `SessionPeer`, which refuses to ask (this era cannot be
+      asked mid-call) but sends log messages: no round trip is armed (a task, a queue and a wait per request).
+
+    Log messages of the work go to this request's client either way (`send_log`; in rounds, to the
+    request waiting on the call at that moment).
 
     Raises what `RoundTrips.call` raises (`MCPError` -32602 for a `requestState` this caller cannot
     resume, -32021 for a capability the client lacks). `answers_stop`: the work answers a server stop
     itself (a tool call does; a prompt or a resource read does not)."""
-    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS or round_trips is None \
+            or not (may_ask or escalate is not None or params.request_state is not None):
         return await run(SessionPeer(ctx, levels, principal))
-    if round_trips is None or not (may_ask or escalate is not None or params.request_state is not None):
-        return await run(None)
     return await round_trips.call(params, principal, ctx.session.check_client_capability, run,
-                                  answers_stop=answers_stop, escalate=escalate, within=within)
+                                  answers_stop=answers_stop, escalate=escalate, within=within,
+                                  log_to=partial(send_log, ctx, levels))
 
 
 class Subscriptions:

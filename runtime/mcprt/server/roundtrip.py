@@ -52,6 +52,8 @@ UNKNOWN_LOCAL_STATE = ("Invalid or expired requestState: mcprt keeps a round's s
                        f"{STATE_TTL:g}s, in the process that started the call (replicas behind a load balancer "
                        "need `server.state` to serve it on any of them); send the request again without it")
 
+LogSink = Callable[[dict[str, Any]], Awaitable[None]]  # sends one `notifications/message` params (wire form)
+
 _KEEP: Any = object()  # `resume(escalate=)` not given: the call keeps what its first request allowed
 
 _CAPABILITIES = {
@@ -82,6 +84,11 @@ class Conversation:
     escalate: Callable[[Conversation], Awaitable[Any]] | None = None
     within: float = 0.0
     task_id: str | None = None  # the task this call runs as, once it became one (audit, metrics)
+    # Where the call's log messages go: the stream of the request now waiting on it (the first request,
+    # then each round's retry); None between rounds, as a task, or resumed from another replica. MCP
+    # 2026-07-28 (server/utilities/logging) allows `notifications/message` only on the stream carrying
+    # the response of the request that asked for them.
+    log_to: LogSink | None = None
 
     async def turn(self, within: float | None = None) -> dict[str, Any] | None:
         """Wait for the call's next move: None when it ended (`outcome()` has its result), else the
@@ -172,7 +179,11 @@ class QueuePeer:
         return bool(self._pending.waiting)
 
     async def log(self, params: dict[str, Any]) -> None:
-        return None  # 2026-07-28 log messages are per-request opt-in; a resumed call has no stream for them
+        """To the request now waiting on the call, if any (`Conversation.log_to`); else dropped: no other
+        stream may carry it."""
+        sink = self._pending.log_to
+        if sink is not None:
+            await sink(params)
 
 
 class RoundTrips:
@@ -192,6 +203,7 @@ class RoundTrips:
         answers_stop: bool = True,
         escalate: Callable[[Conversation], Awaitable[Any]] | None = None,
         within: float = 0.0,
+        log_to: LogSink | None = None,
     ) -> Any:
         """`start(peer)`'s result, or an `InputRequiredResult` while it waits for the client, or (with
         `escalate`) what `escalate` returns when the call runs `within` seconds without asking.
@@ -200,19 +212,21 @@ class RoundTrips:
         call failed after asking for a capability the client did not declare. `answers_stop`: the
         started work answers a server stop itself (`call_tool` does); otherwise the stop's
         cancellation ends it and reaches the request (`stop_answers.StopAnswers` answers it).
+        `log_to`: this request's log stream (`Conversation.log_to`), while it waits on the call.
         """
         if params.request_state is not None:
             responses = {key: _wire(response) for key, response in (params.input_responses or {}).items()}
-            return await self.resume(params.request_state, principal, responses, forward=True, escalate=escalate)
+            return await self.resume(params.request_state, principal, responses, forward=True, escalate=escalate,
+                                     log_to=log_to)
         if len(self._pending) >= MAX_PENDING:
             raise MCPError(SERVER_BUSY, "too many requests are waiting for client input; try again later")
         pending = Conversation(principal, asyncio.Queue(), answers_stop=answers_stop, escalate=escalate,
                                within=within)
         pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports)))
-        return await self._next(pending)
+        return await self._waited_on(pending, log_to)
 
     async def resume(self, state: str, principal: Principal | None, responses: dict[str, Any], *,
-                     forward: bool = False, escalate: Any = _KEEP) -> Any:
+                     forward: bool = False, escalate: Any = _KEEP, log_to: LogSink | None = None) -> Any:
         """A retry: the client's `responses` (wire form, by input request key) answer the questions of
         the call `state` names, and the call goes on; its result, or the next `InputRequiredResult`.
 
@@ -243,7 +257,16 @@ class RoundTrips:
         if escalate is not _KEEP:
             pending.escalate = escalate
         pending.answer(responses, all_given=True)
-        return await self._next(pending)
+        return await self._waited_on(pending, log_to)
+
+    async def _waited_on(self, pending: Conversation, log_to: LogSink | None) -> Any:
+        """`_next(pending)`, with the call's log messages sent to `log_to` until this request is answered."""
+        pending.log_to = log_to
+        try:
+            return await self._next(pending)
+        finally:
+            if pending.log_to is log_to:
+                pending.log_to = None
 
     async def _next(self, pending: Conversation) -> Any:
         assert pending.task is not None

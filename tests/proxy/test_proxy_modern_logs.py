@@ -1,0 +1,129 @@
+"""Log messages of a call reach a 2026-07-28 client the way that version defines them (MCP 2026-07-28,
+server/utilities/logging): per request, opted into by `_meta["io.modelcontextprotocol/logLevel"]`, at or
+above that level, on that request's response stream only, and nothing when the request asked for none.
+A proxied server's `ctx.info` and a Python tool's `CallContext.peer.log` alike, over stdio and HTTP.
+Before, such a client got none at all (the call's peer for a 2026-07-28 client dropped every log)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import mcp_types as types
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.sources.sources_support import http_server
+from tests.support.served import child_env, mcprt_http, text_of, up_command
+
+pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+
+SERVER = Path(__file__).parents[1] / "sources" / "fixtures" / "mcp_server.py"
+
+PY_TOOLS = '''
+from mcprt.contracts import CallContext
+
+
+async def chatty(ctx: CallContext) -> str:
+    """Send two log messages, then answer."""
+    await ctx.peer.log({"level": "info", "data": "first log line"})
+    await ctx.peer.log({"level": "warning", "data": "second log line"})
+    return "chatted"
+'''
+
+
+def manifest(tmp_path: Path, kind: str, url: str = "") -> Path:
+    if kind == "command":
+        source = f'  fx:\n    command: ["{sys.executable}", "{SERVER}"]\n'
+    elif kind == "url":
+        source = f"  fx:\n    url: {url}\n"
+    else:
+        (tmp_path / "pytools.py").write_text(PY_TOOLS, encoding="utf-8")
+        source = "  fx:\n    python: pytools\n"
+    path = tmp_path / "mcp.yaml"
+    path.write_text(f"version: 1\nsources:\n{source}", encoding="utf-8")
+    return path
+
+
+@asynccontextmanager
+async def served(transport: str, path: Path, **client: Any) -> AsyncIterator[Client]:
+    if transport == "stdio":
+        command = up_command(path, "--no-reload")
+        params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(path.parent))
+        async with Client(params, **client) as connected:
+            yield connected
+        return
+    with mcprt_http(path, "--no-reload") as up:
+        async with Client(streamable_http_client(up.url), **client) as connected:
+            yield connected
+
+
+@pytest.mark.parametrize("kind", ["command", "python"])
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_2026_client_gets_the_log_messages_its_request_asked_for(transport: str, kind: str,
+                                                                         tmp_path: Path) -> None:
+    logs: list[tuple[str, Any]] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        logs.append((params.level, params.data))
+
+    async with served(transport, manifest(tmp_path, kind), mode="auto", logging_callback=on_log,
+                      log_level="info") as client:
+        assert client.protocol_version == "2026-07-28"
+        assert text_of(await client.call_tool("chatty", {})) == "chatted"
+        # Request-scoped: they precede the response on its stream, so they are here already.
+        assert logs == [("info", "first log line"), ("warning", "second log line")]
+
+        logs.clear()  # a higher level: only what is at or above it
+        result = await client.call_tool("chatty", {}, meta={"io.modelcontextprotocol/logLevel": "warning"})
+        assert text_of(result) == "chatted"
+        assert logs == [("warning", "second log line")]
+
+
+@pytest.mark.parametrize("kind", ["command", "python"])
+async def test_a_2026_request_that_asks_for_no_level_gets_no_log_message(kind: str, tmp_path: Path) -> None:
+    """No `logLevel` in the request's `_meta`: the server MUST NOT send `notifications/message` for it."""
+    logs: list[Any] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        logs.append(params.data)
+
+    async with served("http", manifest(tmp_path, kind), mode="auto", logging_callback=on_log) as client:
+        assert client.protocol_version == "2026-07-28"
+        assert text_of(await client.call_tool("chatty", {})) == "chatted"
+        await anyio.sleep(0.3)
+        assert logs == []
+
+
+@pytest.mark.parametrize("kind", ["url", "python"])
+async def test_one_2026_clients_log_messages_never_reach_another(kind: str, tmp_path: Path) -> None:
+    """Two 2026-07-28 clients call at once, one asking for logs and one not: only the asking one hears its
+    calls' messages (the other's calls log the same lines, into no stream). A `url:` source tells its
+    calls' log messages apart (a `command:` one cannot while several run: they go to mcprt's log)."""
+    got: dict[str, list[Any]] = {"alice": [], "bob": []}
+
+    def handler(who: str) -> Any:
+        async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+            got[who].append(params.data)
+        return on_log
+
+    with http_server() as (_, port), \
+            mcprt_http(manifest(tmp_path, kind, f"http://127.0.0.1:{port}/mcp"), "--no-reload") as up:
+        async with httpx.AsyncClient() as a_http, httpx.AsyncClient() as b_http, \
+                Client(streamable_http_client(up.url, http_client=a_http), logging_callback=handler("alice"),
+                       log_level="debug") as alice, \
+                Client(streamable_http_client(up.url, http_client=b_http), logging_callback=handler("bob")) as bob:
+            assert alice.protocol_version == bob.protocol_version == "2026-07-28"
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as group:
+                    for _ in range(3):
+                        group.start_soon(alice.call_tool, "chatty", {})
+                        group.start_soon(bob.call_tool, "chatty", {})
+    assert sorted(got["alice"]) == sorted(["first log line", "second log line"] * 3)
+    assert got["bob"] == []
