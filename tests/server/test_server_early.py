@@ -18,6 +18,7 @@ import pytest
 
 from mcprt.server.early import HANDOFF_ID, HANDSHAKE_VERSIONS
 from tests.server.server_support import child_env, demo_manifest
+from tests.support.mcp_schema import check
 from tests.support.raw_stdio import TIMEOUT
 from tests.support.raw_stdio import RawStdio as SupportRawStdio
 
@@ -88,6 +89,8 @@ def test_early_answers_equal_the_sdk_servers(tmp_path: Path, kind: str, version:
     assert early_init == sdk_init
     assert early_init["result"]["protocolVersion"] == version
     assert early_list == sdk_list
+    check(version, "initialize", early_init)  # and what this version defines (eras.py)
+    check(version, "tools/list", early_list)
     assert len(early_list["result"]["tools"]) >= 3
 
 

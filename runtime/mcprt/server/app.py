@@ -28,6 +28,7 @@ from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
 from .listen_cap import ClientListenCap
 from .notify import Notifier, SessionTracker, connection_of
+from .eras import shape_result
 from .offers import LogLevels, install_offer_handlers, with_client
 from .pagination import refuse_cursor
 from .early import server_instructions
@@ -217,7 +218,19 @@ def build_server(
     server.subscriptions = install_offer_handlers(server, holder, levels, server.round_trips, principal_of)
     server.middleware.append(SessionTracker(notifier))
     server.middleware.append(CachedToolListing(holder))
+    server.middleware.append(shape_for_version)  # innermost: the cached listing is already shaped
     return server
+
+
+async def shape_for_version(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware: every result as the client's negotiated protocol version defines it
+    (`eras.shape_result`; the SDK shapes all handshake versions as 2025-11-25). `initialize` is
+    shaped for the version it answers (the connection takes it only after this chain)."""
+    result = await call_next(ctx)
+    if not isinstance(result, dict):
+        return result
+    version = result.get("protocolVersion") if ctx.method == "initialize" else ctx.protocol_version
+    return shape_result(ctx.method, version, result) if isinstance(version, str) else result
 
 
 class CachedToolListing:

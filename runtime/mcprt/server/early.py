@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..identity.principal import STDIO
+from .eras import shape_result
 
 if TYPE_CHECKING:
     from ..manifest.model import ServerConfig
@@ -151,15 +152,15 @@ def _plain_initialize(message: dict[str, Any]) -> str | None:
 
 
 class _Listing:
-    """The tools/list result bytes, serialized once."""
+    """The tools/list result bytes, serialized once (the early phase serves one client, one version)."""
 
     def __init__(self, toolset: ToolSet) -> None:
         self._toolset = toolset
         self._json: bytes | None = None
 
-    def result_json(self) -> bytes:
-        if self._json is None:
-            self._json = _dumps({"tools": self._toolset.list_tools_for(STDIO)})
+    def result_json(self, version: str) -> bytes:
+        if self._json is None:  # shaped for the negotiated version, as the SDK path's answer is (eras.py)
+            self._json = _dumps(shape_result("tools/list", version, {"tools": self._toolset.list_tools_for(STDIO)}))
         return self._json
 
 
@@ -236,7 +237,7 @@ async def answer_early(wire: StdioWire, config: ServerConfig, current: Callable[
             handoff.answered.append("ping")
         elif method == "tools/list" and initialized and request_id(message) is not None \
                 and not message.get("params"):
-            await wire.send(_response(message["id"], listing.result_json()))
+            await wire.send(_response(message["id"], listing.result_json(initialize["params"]["protocolVersion"])))
             handoff.answered.append("tools/list")
             return replay()  # load the SDK now, while the client reads the list
         else:
