@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from mcprt.server.batches import MAX_BATCH
+from tests.support.mcp_schema import check
 from tests.support.served import UpProcess, mcprt_http
 
 TOOLS = '''
@@ -54,8 +56,9 @@ def _post(up: UpProcess, headers: dict[str, str], body: str) -> tuple[int, Any]:
     return response.status_code, response.json()
 
 
-@pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18"])
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-06-18"])
 def test_a_batch_is_answered_per_request(up: UpProcess, version: str) -> None:
+    """Versions without batching (all but 2025-03-26): each request of a batch refused by its id."""
     headers = _session(up, version)
     batch = [{"jsonrpc": "2.0", "id": 7, "method": "ping"},
              {"jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}]
@@ -68,6 +71,35 @@ def test_a_batch_is_answered_per_request(up: UpProcess, version: str) -> None:
     status, answer = _post(up, headers, json.dumps(
         {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}))
     assert (status, answer["result"]["content"][0]["text"]) == (200, "3")  # the session keeps serving
+
+
+def test_a_2025_03_26_batch_is_served(up: UpProcess) -> None:
+    """MCP 2025-03-26 allows batches: one JSON array of answers (notifications get none); a batch of
+    notifications only is 202 Accepted with no body; a batch over the limit is refused whole."""
+    headers = _session(up, "2025-03-26")
+    batch = [{"jsonrpc": "2.0", "id": 7, "method": "ping"},
+             {"jsonrpc": "2.0", "method": "notifications/roots/list_changed"},
+             {"jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}},
+             {"jsonrpc": "2.0", "id": "l", "method": "tools/list"},
+             {"jsonrpc": "2.0", "id": "i", "method": "initialize", "params": {
+                 "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}]
+    response = httpx.post(up.url, headers=headers, content=json.dumps(batch), timeout=60)
+    assert (response.status_code, response.headers["content-type"]) == (200, "application/json"), response.text
+    answers = {answer["id"]: answer for answer in response.json()}
+    assert sorted(answers, key=str) == [7, "b", "i", "l"], answers
+    assert answers[7]["result"] == {} and answers["b"]["result"]["content"][0]["text"] == "3"
+    check("2025-03-26", "tools/list", answers["l"])
+    assert answers["i"]["error"]["code"] == -32600
+
+    only = httpx.post(up.url, headers=headers, timeout=60,
+                      content=json.dumps([{"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}] * 2))
+    assert (only.status_code, only.content) == (202, b"")
+
+    status, refused = _post(up, headers, json.dumps([{"jsonrpc": "2.0", "id": n, "method": "ping"}
+                                                     for n in range(MAX_BATCH + 1)]))
+    assert status == 200 and len(refused) == MAX_BATCH + 1
+    assert all(answer["error"]["code"] == -32600 and f"at most {MAX_BATCH}" in answer["error"]["message"]
+               for answer in refused)
 
 
 def test_an_invalid_request_names_its_id(up: UpProcess) -> None:

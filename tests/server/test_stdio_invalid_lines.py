@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from mcprt.server.batches import MAX_BATCH
+from tests.support.mcp_schema import check
 from tests.support.raw_stdio import RawStdio
 
 TOOLS = '''
@@ -51,8 +54,9 @@ def _initialize(served: RawStdio, version: str) -> None:
     served.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
 
-@pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18"])
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-06-18"])
 def test_a_batch_is_answered_per_request(served: RawStdio, version: str) -> None:
+    """Versions without batching (all but 2025-03-26): each request of a batch refused by its id."""
     _initialize(served, version)
     batch = [{"jsonrpc": "2.0", "id": 7, "method": "ping"},
              {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 1}},
@@ -65,6 +69,49 @@ def test_a_batch_is_answered_per_request(served: RawStdio, version: str) -> None
         assert "batches are not supported" in answer["error"]["message"], answer
     served.send({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}})
     assert served.read_until(8)["result"]["content"][0]["text"] == "3"  # still serving
+
+
+def _read_batch_answer(served: RawStdio) -> list[dict[str, Any]]:
+    message: Any = served.read()
+    while not isinstance(message, list):  # a notification line may come first
+        message = served.read()
+    return message
+
+
+def test_a_2025_03_26_batch_is_served(served: RawStdio) -> None:
+    """MCP 2025-03-26 allows batches: each request answered, in one array on one line; notifications
+    get no answer; an invalid element and `initialize` (which MUST NOT be batched) get -32600."""
+    _initialize(served, "2025-03-26")
+    batch = [{"jsonrpc": "2.0", "id": 7, "method": "ping"},
+             {"jsonrpc": "2.0", "method": "notifications/roots/list_changed"},
+             {"jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}},
+             {"jsonrpc": "2.0", "id": "l", "method": "tools/list"},
+             {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": "x"},
+             {"jsonrpc": "2.0", "id": "i", "method": "initialize", "params": {
+                 "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}]
+    _write(served, json.dumps(batch))
+    answers = {answer["id"]: answer for answer in _read_batch_answer(served)}
+    assert sorted(answers, key=str) == [7, 9, "b", "i", "l"], answers
+    assert answers[7]["result"] == {}
+    assert answers["b"]["result"]["content"][0]["text"] == "3"
+    check("2025-03-26", "tools/list", answers["l"])  # shaped for the version, as alone
+    assert answers[9]["error"]["code"] == -32600
+    assert answers["i"]["error"]["code"] == -32600 and "initialize" in answers["i"]["error"]["message"]
+
+    _write(served, json.dumps([{"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}]))
+    served.send({"jsonrpc": "2.0", "id": 10, "method": "ping"})
+    assert served.read() == {"jsonrpc": "2.0", "id": 10, "result": {}}  # nothing answered the notifications
+
+
+def test_a_2025_03_26_batch_over_the_limit_is_refused_whole(served: RawStdio) -> None:
+    _initialize(served, "2025-03-26")
+    _write(served, json.dumps([{"jsonrpc": "2.0", "id": n, "method": "ping"} for n in range(MAX_BATCH + 1)]))
+    answers = _read_batch_answer(served)
+    assert sorted(answer["id"] for answer in answers) == list(range(MAX_BATCH + 1))
+    assert all(answer["error"]["code"] == -32600 and f"at most {MAX_BATCH}" in answer["error"]["message"]
+               for answer in answers), answers[0]
+    _write(served, json.dumps([{"jsonrpc": "2.0", "id": n, "method": "ping"} for n in range(MAX_BATCH)]))
+    assert [answer.get("result") for answer in _read_batch_answer(served)] == [{}] * MAX_BATCH
 
 
 def test_not_json_and_invalid_requests(served: RawStdio) -> None:

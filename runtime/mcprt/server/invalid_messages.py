@@ -6,7 +6,8 @@ that never comes; over streamable HTTP its transport answers 400 with pydantic's
 as a -32602 message (a page of union-member errors and a pydantic.dev link). JSON-RPC 2.0 (§4.2, §5.1, §6) has the server answer instead: -32700 for a line
 that is not JSON, -32600 for one that is not a valid request (with the request's `id` when one can
 be read, else `null`). Batches (a JSON array) were part of MCP only in 2025-03-26 and are not
-served by the SDK, so each request in one is answered -32600 by its id, saying to send it alone.
+served by the SDK: a 2025-03-26 session's are served by `batches.py`; any other client's get -32600
+for each request by its id, saying to send it alone.
 
 A line the SDK accepts is never touched (the same adapter decides), and neither is a malformed
 *response* from the client (an object with `result` or `error`): its `id` is in mcprt's own request
@@ -44,23 +45,43 @@ def refusals(line: str | bytes) -> list[dict[str, Any]] | None:
     try:
         message = wire_json.loads(line)  # type: ignore[arg-type]  # pydantic_core reads str too
     except (ValueError, RecursionError):
-        return [_error(None, PARSE_ERROR, NOT_JSON)]
+        return [error(None, PARSE_ERROR, NOT_JSON)]
     if isinstance(message, list):
         if not message:
-            return [_error(None, INVALID_REQUEST, EMPTY_BATCH)]
-        ids = [_request_id(item) for item in message]
-        answered = [_error(rid, INVALID_REQUEST, BATCH) for rid in ids if rid is not None]
-        # A batch of notifications only would otherwise be dropped without a word.
-        return answered or [_error(None, INVALID_REQUEST, BATCH)]
+            return [error(None, INVALID_REQUEST, EMPTY_BATCH)]
+        return refuse_batch(message, BATCH)
     if isinstance(message, dict) and ("result" in message or "error" in message) and "method" not in message:
         return []
-    return [_error(_request_id(message), INVALID_REQUEST, NOT_A_REQUEST)]
+    return [error(request_id_of(message), INVALID_REQUEST, NOT_A_REQUEST)]
 
 
-def _request_id(message: Any) -> str | int | None:
+def refuse_batch(items: list[Any], why: str) -> list[dict[str, Any]]:
+    """-32600 `why` for each request of a batch, by its id; one answer (id null) when none has an id
+    (a batch of notifications only would otherwise be dropped without a word)."""
+    answered = [error(rid, INVALID_REQUEST, why) for rid in map(request_id_of, items) if rid is not None]
+    return answered or [error(None, INVALID_REQUEST, why)]
+
+
+def request_id_of(message: Any) -> str | int | None:
     """The id of something shaped like a request (it names a method), when JSON-RPC allows it (§4)."""
     return request_id(message) if isinstance(message, dict) and "method" in message else None
 
 
-def _error(request_id: str | int | None, code: int, message: str) -> dict[str, Any]:
+def plain_message(message: Any) -> dict[str, Any] | None:
+    """`message` (parsed JSON) when it is one plain JSON-RPC 2.0 request or notification, read as the SDK
+    reads it, else None: an object with a string `method`, no `result`/`error`, an `id` that is a string
+    or an integer (not a boolean), `params` absent or an object."""
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
+        return None
+    if "result" in message or "error" in message:
+        return None
+    if "id" in message and (not isinstance(message["id"], str | int) or isinstance(message["id"], bool)):
+        return None
+    params = message.get("params")
+    if params is not None and not isinstance(params, dict):
+        return None
+    return message
+
+
+def error(request_id: str | int | None, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}

@@ -24,8 +24,9 @@ them (`MCPError` → its code; invalid params → -32602; anything else code 0),
 a `notifications/cancelled` naming a request answered here cancels it, and the POST is answered
 with the era's `-32800 Request cancelled` (MCP 2025-06-18, basic/utilities/cancellation). The SDK
 keeps every request it is given: the resumable case (an event store), bodies that are not one
-plain JSON-RPC request (batches, responses, notifications, malformed envelopes), uninitialized
-sessions and unknown sessions.
+plain JSON-RPC request (responses, notifications, malformed envelopes), uninitialized sessions and
+unknown sessions — except a 2025-03-26 session's batch, served here (`batches.py`: each request
+through the same kernel as `LeanPath.answer`, the answers in one JSON array).
 
 The override is one private method of the SDK's transport (`_handle_post_request`, SDK 2.3) and
 reads a few of its attributes; the suites above fail loudly if a future SDK changes them.
@@ -41,6 +42,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import mcp_types as types
 from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner, aclose_shielded
 from mcp.server.streamable_http import (
@@ -63,7 +65,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..observability.log import logger
 from . import wire_json
-from .invalid_messages import refusals
+from .batches import BATCH_VERSION, batch_of, serve_batch
+from .invalid_messages import plain_message, refusals
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -195,6 +198,8 @@ class LeanTransport(StreamableHTTPServerTransport):
         # by its id). A malformed response from the client is left to the SDK, as before.
         message = plain_jsonrpc(body) if self._event_store is None else None
         if message is None:
+            if await self._served_batch(request, body, send):
+                return
             answers = refusals(body)
             if answers:
                 await _send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
@@ -232,6 +237,41 @@ class LeanTransport(StreamableHTTPServerTransport):
             response = self._create_error_response("Error handling POST request", HTTPStatus.INTERNAL_SERVER_ERROR,
                                                    INTERNAL_ERROR)
             await response(scope, receive, send)
+
+    async def _served_batch(self, request: Request, body: bytes, send: Send) -> bool:
+        """Serve `body` when it is a batch of a session that negotiated 2025-03-26 (`batches.py`): one
+        JSON array of answers, or 202 with no body when it held only notifications and responses.
+        False (nothing sent) for anything else."""
+        elements = batch_of(body) if self.mcp_session_id else None
+        connection = self.lean.notifier.connection(self.mcp_session_id) if elements and self.mcp_session_id else None
+        if connection is None or not connection.initialize_accepted or connection.protocol_version != BATCH_VERSION:
+            return False
+        if not await self._validate_request_headers(request, send):
+            return True
+        session_id, writer = self.mcp_session_id, self._read_stream_writer
+        assert writer is not None, "connect() runs before any request is served"
+
+        async def answer(message: dict[str, Any]) -> dict[str, Any]:
+            return await self.lean.answer(session_id, connection, request, message)
+
+        async def deliver(message: dict[str, Any]) -> None:
+            if message.get("method") == "notifications/cancelled":
+                self.lean.cancel(session_id, message.get("params"))
+            try:
+                parsed = types.jsonrpc_message_adapter.validate_python(message, by_name=False)
+            except ValidationError:  # a notification the SDK would refuse alone too: nothing to answer
+                logger.debug("dropped a batched message the SDK does not take")
+                return
+            await writer.send(SessionMessage(parsed, metadata=self._message_metadata(request)))
+
+        answers = await serve_batch(elements, answer, deliver)
+        if answers:
+            await _send_json(wire_json.dumps(answers), send, session_id=session_id)
+        else:
+            await send({"type": "http.response.start", "status": HTTPStatus.ACCEPTED,
+                        "headers": [(b"content-length", b"0"), (MCP_SESSION_ID_HEADER.encode(), session_id.encode())]})
+            await send({"type": "http.response.body", "body": b""})
+        return True
 
     async def _answer_through_session(self, scope: Scope, request: Request, send: Send,
                                       message: dict[str, Any]) -> None:
@@ -374,21 +414,11 @@ def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: Tool
 
 
 def plain_jsonrpc(text: bytes | str) -> dict[str, Any] | None:
-    """`text` as one plain JSON-RPC 2.0 request or notification, read as the SDK reads it, else None
-    (then the SDK takes it): an object with a string `method`, no `result`/`error`, an `id` that is a
-    string or an integer (not a boolean), `params` absent or an object. Used by both lean paths
-    (streamable HTTP here, stdio in `stdio_lean.py`)."""
+    """`text` as one plain JSON-RPC 2.0 request or notification (`invalid_messages.plain_message`),
+    else None (then the SDK takes it). Used by both lean paths (streamable HTTP here, stdio in
+    `stdio_lean.py`)."""
     try:
         message = wire_json.loads(text)  # type: ignore[arg-type]  # pydantic_core reads str too
     except (ValueError, RecursionError):
         return None
-    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
-        return None
-    if "result" in message or "error" in message:
-        return None
-    if "id" in message and (not isinstance(message["id"], str | int) or isinstance(message["id"], bool)):
-        return None
-    params = message.get("params")
-    if params is not None and not isinstance(params, dict):
-        return None
-    return message
+    return plain_message(message)

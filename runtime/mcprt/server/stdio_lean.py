@@ -16,9 +16,11 @@ hand-over: its replayed lines first) and, for the two per-call methods, skips th
   - 2026-07-28: per request, as the SDK's modern stream does (`classify_inbound_request`, a
     born-ready `Connection.from_envelope`, `serve_one`); a request whose envelope the ladder
     refuses is the SDK's to refuse;
-- **lines the SDK would drop without a word** (not JSON, not a JSON-RPC 2.0 request, a batch):
-  answered -32700 / -32600 here (`invalid_messages`), so a client never waits for an answer that
-  cannot come; with `MCPRT_STDIO_LEAN=0` they are the SDK's again (dropped);
+- **a batch of a session that negotiated 2025-03-26** (the one version with batches): each request
+  answered through the same kernel, the answers in one array on one line (`batches.py`);
+- **lines the SDK would drop without a word** (not JSON, not a JSON-RPC 2.0 request, another
+  version's batch): answered -32700 / -32600 here (`invalid_messages`), so a client never waits for
+  an answer that cannot come; with `MCPRT_STDIO_LEAN=0` they are the SDK's again (dropped);
 - **everything else** (initialize, notifications, responses to server→client requests, other
   methods, requests that may stream, lines that are not one plain JSON-RPC request, requests of the
   other era): handed to the SDK's session unchanged and in the order read.
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +63,8 @@ from pydantic import ValidationError
 from ..observability.log import logger
 from . import wire_json
 from .lean import LEAN_METHODS, _LeanDispatchContext, plain_jsonrpc, serve_one
-from .invalid_messages import refusals
+from .batches import BATCH_VERSION, batch_of, serve_batch
+from .invalid_messages import BATCH, refuse_batch, refusals
 from .notify import STDIO_KEY
 from .streaming import may_stream
 
@@ -73,6 +76,7 @@ if TYPE_CHECKING:
 LEGACY, MODERN, UNKNOWN = "handshake", "modern", "unknown"
 _TRANSPORT = TransportContext(kind="jsonrpc", can_send_request=False)  # immutable: one for every lean request
 _EOF = None
+HANDSHAKE_WAIT = 5.0  # seconds a batch waits for the SDK to take the early phase's handshake over
 
 
 @dataclass
@@ -165,6 +169,10 @@ class StdioLean:
         """Answer `line` here or hand it to the SDK; never awaits, so the SDK's order is the wire's."""
         message = plain_jsonrpc(line)
         if message is None:
+            elements = batch_of(line) if self.era == LEGACY else None
+            if elements is not None:  # perhaps a 2025-03-26 session's: decided once its handshake is in
+                self._spawn(self._batch(elements))
+                return
             refused = refusals(line)  # what the SDK would drop without a word (invalid_messages.py)
             if refused is not None:
                 self._refuse(refused)
@@ -209,9 +217,43 @@ class StdioLean:
         if not answers:
             return
         data = b"".join(wire_json.dumps(answer) + b"\n" for answer in answers)
-        task = asyncio.get_running_loop().create_task(self.wire.send(data))
+        self._spawn(self.wire.send(data))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _batch(self, elements: list[Any]) -> None:
+        """A batch of a handshake session: served when the session negotiated 2025-03-26 (`batches.py`;
+        its answers on one line), else refused as `invalid_messages` refuses batches. The handshake the
+        early phase answered may still be on its way through the SDK: waited for, briefly."""
+        with anyio.move_on_after(HANDSHAKE_WAIT):
+            while not self._lean_ok(False):
+                await asyncio.sleep(0.01)
+        connection = self.notifier.connection(STDIO_KEY)
+        if not self._lean_ok(False) or connection is None or connection.protocol_version != BATCH_VERSION:
+            self._refuse(refuse_batch(elements, BATCH))
+            return
+
+        async def deliver(message: dict[str, Any]) -> None:
+            if message.get("method") == "notifications/cancelled":
+                self.cancel(message.get("params"))
+            self._to_sdk.put_nowait(wire_json.dumps(message).decode())  # as if it came alone
+
+        answers = await serve_batch(elements, self._answer_alone, deliver)
+        if answers:
+            self.answered += len(answers)
+            await self.wire.send(wire_json.dumps(answers) + b"\n")
+
+    async def _answer_alone(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One batched request's response object: through the kernel, as a lean call, not cancellable."""
+        dctx = _StdioDispatchContext(transport=_TRANSPORT, request_id=message["id"], message_metadata=None,
+                                     cancel_requested=self._new_event(), lane=self)
+        try:
+            return await self._response(dctx, message)
+        finally:
+            dctx.closed = True
 
     def _start(self, message: dict[str, Any]) -> None:
         request_id: RequestId = message["id"]
@@ -237,15 +279,7 @@ class StdioLean:
         try:
             with running.scope:
                 try:
-                    result = await self._handle(dctx, message["method"], message.get("params"))
-                    answer = {"jsonrpc": "2.0", "id": request_id, "result": result}
-                except Exception as exc:
-                    error = handler_exception_to_error_data(exc)
-                    if error is None:
-                        logger.exception("handler for %r raised", message["method"])
-                        error = ErrorData(code=0, message=str(exc))  # the SDK dispatcher's catch-all (v1 compat)
-                    answer = {"jsonrpc": "2.0", "id": request_id,
-                              "error": error.model_dump(mode="json", by_alias=True, exclude_unset=True)}
+                    answer = await self._response(dctx, message)
                 finally:
                     dctx.closed = True
                     if self._running.get(key) is running:  # identity: a newer call may reuse the id
@@ -259,6 +293,20 @@ class StdioLean:
         running.answer_started = True
         self.answered += 1
         await self.wire.send(wire_json.dumps(answer) + b"\n")
+
+    async def _response(self, dctx: _StdioDispatchContext, message: dict[str, Any]) -> dict[str, Any]:
+        """The JSON-RPC response object for `message`, errors mapped as the SDK's dispatcher maps them."""
+        request_id: RequestId = message["id"]
+        try:
+            result = await self._handle(dctx, message["method"], message.get("params"))
+            return {"jsonrpc": "2.0", "id": request_id, "result": result}
+        except Exception as exc:
+            error = handler_exception_to_error_data(exc)
+            if error is None:
+                logger.exception("handler for %r raised", message["method"])
+                error = ErrorData(code=0, message=str(exc))  # the SDK dispatcher's catch-all (v1 compat)
+            return {"jsonrpc": "2.0", "id": request_id,
+                    "error": error.model_dump(mode="json", by_alias=True, exclude_unset=True)}
 
     async def _handle(self, dctx: _StdioDispatchContext, method: str, params: Mapping[str, Any] | None) -> Any:
         if self.era == LEGACY:
