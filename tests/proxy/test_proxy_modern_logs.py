@@ -127,3 +127,50 @@ async def test_one_2026_clients_log_messages_never_reach_another(kind: str, tmp_
                         group.start_soon(bob.call_tool, "chatty", {})
     assert sorted(got["alice"]) == sorted(["first log line", "second log line"] * 3)
     assert got["bob"] == []
+
+
+ROUNDS_SERVER = '''
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel
+
+app = MCPServer("rounds")
+
+
+class Name(BaseModel):
+    name: str
+
+
+@app.tool(structured_output=False)
+async def greet(ctx: Context) -> str:
+    """Logs, asks the user's name, logs again."""
+    await ctx.info("before asking")
+    answer = await ctx.elicit("Your name?", Name)
+    await ctx.info(f"after asking: {answer.data.name}")
+    return f"hello {answer.data.name}"
+
+
+app.run()
+'''
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_log_messages_follow_the_call_across_input_rounds(transport: str, tmp_path: Path) -> None:
+    """A call that asks its client is answered in rounds (InputRequiredResult, then a retry): what it logs
+    before the question rides the first request's stream, what it logs after, the retry's."""
+    (tmp_path / "rounds.py").write_text(ROUNDS_SERVER, encoding="utf-8")
+    path = tmp_path / "mcp.yaml"
+    path.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "rounds.py"]\n', encoding="utf-8")
+    logs: list[Any] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        logs.append(params.data)
+
+    async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async with served(transport, path, mode="auto", logging_callback=on_log, log_level="info",
+                      elicitation_callback=on_elicit) as client:
+        assert client.protocol_version == "2026-07-28"
+        assert text_of(await client.call_tool("greet", {})) == "hello Ada"
+        assert logs == ["before asking", "after asking: Ada"]
