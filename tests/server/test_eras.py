@@ -28,6 +28,7 @@ VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
 SERVER = '''
 import base64
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
 from mcp_types import (Annotations, AudioContent, EmbeddedResource, Icon, ImageContent, ResourceLink,
                        TextContent, TextResourceContents, ToolAnnotations)
 from pydantic import BaseModel
@@ -63,6 +64,13 @@ def kinds() -> list:
     ]
 
 
+@app.tool()
+async def slow(ctx: Context) -> str:
+    """Reports progress with a message (a 2025-03-26 field)."""
+    await ctx.report_progress(1, 2, "half way")
+    return "done"
+
+
 @app.resource("file:///notes.txt", title="Notes", icons=ICON, mime_type="text/plain",
               annotations=Annotations(priority=0.5, last_modified="2025-01-01T00:00:00Z"))
 def notes() -> str:
@@ -93,6 +101,7 @@ REQUESTS = [
     ("resources/read", {"uri": "file:///notes.txt"}),
     ("prompts/list", {}),
     ("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}),
+    ("tools/call", {"name": "slow", "arguments": {}, "_meta": {"progressToken": "p"}}),
 ]
 
 
@@ -107,10 +116,14 @@ def initialize(version: str) -> dict[str, Any]:
     return {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
 
 
-def exchange_stdio(path: Path, version: str) -> list[tuple[str, dict[str, Any]]]:
+Exchange = tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]  # (method, response)s, notifications
+
+
+def exchange_stdio(path: Path, version: str) -> Exchange:
     process = subprocess.Popen(up_command(path, "--no-reload"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True, env=child_env(), cwd=str(path.parent))
     assert process.stdin is not None and process.stdout is not None
+    notes: list[dict[str, Any]] = []
 
     def ask(request_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
         process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}) + "\n")
@@ -119,18 +132,20 @@ def exchange_stdio(path: Path, version: str) -> list[tuple[str, dict[str, Any]]]
             message = json.loads(process.stdout.readline())
             if message.get("id") == request_id:
                 return message
+            notes.append(message)
 
     try:
         answers = [("initialize", ask(0, "initialize", initialize(version)))]
         process.stdin.write('{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
         answers += [(method, ask(n, method, params)) for n, (method, params) in enumerate(REQUESTS, 1)]
-        return answers
+        return answers, notes
     finally:
         process.stdin.close()
         process.wait(timeout=30)
 
 
-def exchange_http(path: Path, version: str) -> list[tuple[str, dict[str, Any]]]:
+def exchange_http(path: Path, version: str) -> Exchange:
+    notes: list[dict[str, Any]] = []
     with mcprt_http(path, "--no-reload") as up, httpx.Client(timeout=30) as http:
         headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
@@ -142,6 +157,7 @@ def exchange_http(path: Path, version: str) -> list[tuple[str, dict[str, Any]]]:
             if response.headers["content-type"].startswith("application/json"):
                 return response.json()
             events = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:") and line[5:].strip()]
+            notes.extend(event for event in events if "id" not in event)
             return next(event for event in events if "id" in event)
 
         first = post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize(version)})
@@ -151,14 +167,14 @@ def exchange_http(path: Path, version: str) -> list[tuple[str, dict[str, Any]]]:
         assert post({"jsonrpc": "2.0", "method": "notifications/initialized"}).status_code == 202
         for n, (method, params) in enumerate(REQUESTS, 1):
             answers.append((method, answer(post({"jsonrpc": "2.0", "id": n, "method": method, "params": params}))))
-        return answers
+        return answers, notes
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 def test_every_answer_is_what_the_negotiated_version_defines(transport: str, version: str, tmp_path: Path) -> None:
     exchange = exchange_stdio if transport == "stdio" else exchange_http
-    answers = exchange(manifest(tmp_path), version)
+    answers, notes = exchange(manifest(tmp_path), version)
     results = [check(version, method, response) for method, response in answers]
     assert results[0]["protocolVersion"] == version
     # What an older client cannot receive degrades to text; nothing vanishes.
@@ -178,3 +194,6 @@ def test_every_answer_is_what_the_negotiated_version_defines(transport: str, ver
     tools = {tool["name"]: tool for tool in results[1]["tools"]}
     assert ("title" in tools["weather"]) == (version >= "2025-06-18")
     assert ("annotations" in tools["weather"]) == (version >= "2025-03-26")
+    (progress,) = [note["params"] for note in notes if note.get("method") == "notifications/progress"]
+    assert progress["progressToken"] == "p" and progress["progress"] == 1
+    assert progress.get("message") == (None if version == "2024-11-05" else "half way")  # 2025-03-26's field

@@ -28,7 +28,7 @@ from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
 from .listen_cap import ClientListenCap
 from .notify import Notifier, SessionTracker, connection_of
-from .eras import shape_result
+from .eras import defines, shape_result
 from .offers import LogLevels, install_offer_handlers, with_client
 from .pagination import refuse_cursor
 from .early import server_instructions
@@ -306,8 +306,9 @@ def _progress_reporter(ctx: ServerRequestContext[Any]) -> Any:
     if meta.get("progress_token") is None and meta.get("progressToken") is None:  # type: ignore[typeddict-item]
         return None
     session = ctx.session
+    with_message = defines("ProgressNotification", "message", ctx.protocol_version)  # not in 2024-11-05
 
     async def report(progress: float, total: float | None = None, message: str | None = None) -> None:
-        await session.report_progress(progress, total, message)
+        await session.report_progress(progress, total, message if with_message else None)
 
     return report

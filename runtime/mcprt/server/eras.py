@@ -16,7 +16,8 @@ of each version against that schema with unknown fields refused):
   becomes one text block (MCP 2025-06-18, server/tools "Structured Content": a tool returning
   structured content SHOULD also return it serialized in a TextContent block — mcprt's tools do).
 
-2025-11-25 (the SDK's own shape) and 2026-07-28 results pass unchanged. Pure JSON work, without the
+Notifications mcprt composes ask `defines` (a progress `message` is 2025-03-26's). 2025-11-25 (the
+SDK's own shape) and 2026-07-28 results pass unchanged. Pure JSON work, without the
 SDK: `early.py` uses it before the SDK is imported.
 """
 
@@ -48,6 +49,7 @@ _ADDED: dict[str, dict[str, str]] = {
     "ContentBlock": _BLOCK_META,
     "ResourceContents": _BLOCK_META,
     "Annotations": {"lastModified": _V0618},
+    "ProgressNotification": {"message": _V0326},  # params.message
 }
 # content block type → the first version that defines it
 _BLOCK_SINCE = {"audio": _V0326, "resource_link": _V0618}
@@ -61,6 +63,12 @@ def shape_result(method: str, version: str, result: Mapping[str, Any]) -> dict[s
         return result  # type: ignore[return-value]
     shaper = _SHAPERS.get(method)
     return result if shaper is None else shaper(version, result)
+
+
+def defines(definition: str, field: str, version: str) -> bool:
+    """Whether `version`'s schema has `field` in `definition` (of those `_ADDED` knows; any other is)."""
+    since = _ADDED[definition].get(field)
+    return since is None or version not in OLDER_VERSIONS or not _before(version, since)
 
 
 def _before(version: str, since: str) -> bool:
