@@ -119,7 +119,7 @@ def _described(block: dict[str, Any]) -> str:
         description = block.get("description")
         return f"{text}\n{description}" if isinstance(description, str) and description else text
     data = block.get("data")
-    size = f", {len(data) * 3 // 4} bytes" if isinstance(data, str) else ""
+    size = f", {len(data) * 3 // 4 - data[-2:].count('=')} bytes" if isinstance(data, str) else ""  # base64
     return f"[audio content ({block.get('mimeType')}{size}) not shown: this client's MCP version has no audio content]"
 
 
