@@ -253,3 +253,26 @@ async def test_a_log_no_one_call_explains_reaches_no_client(tmp_path: Path) -> N
                 assert "processing ALICE-PRIVATE" in up.log() and "processing BOB-PRIVATE" in up.log()
                 await clients["alice"].call_tool("work", {"secret": "ALICE-ALONE"})  # one call: it is alice's
                 assert got == {"alice": ["processing ALICE-ALONE"], "bob": [], "carol": []}, got
+
+
+def test_elicitation_in_a_2025_03_26_batch_is_a_clear_error(tmp_path: Path) -> None:
+    """A batched request is answered in one JSON array, with no stream to carry a question to the client:
+    the proxied server's elicitation gets an error naming that (and the way out), the batch its answers."""
+    manifest = write_manifest(tmp_path, command_source("fx"))
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    with mcprt_http(manifest, "--no-reload") as up, httpx.Client(timeout=60) as http:
+        opened = http.post(up.url, headers=headers, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-03-26", "capabilities": {"elicitation": {}},
+            "clientInfo": {"name": "raw", "version": "1"}}})
+        headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+        http.post(up.url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        batch = [{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                  "params": {"name": "test_elicitation", "arguments": {"message": "Who are you?"}}},
+                 {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "test_simple_text", "arguments": {}}}]
+        started = time.monotonic()
+        answers = {answer["id"]: answer["result"] for answer in http.post(up.url, headers=headers, json=batch).json()}
+        assert time.monotonic() - started < 15
+        assert answers[1]["isError"]
+        text = answers[1]["content"][0]["text"]
+        assert "JSON-RPC batch" in text and "elicitation/create" in text and "send the request alone" in text, text
+        assert answers[2]["content"][0]["text"] == "This is a simple text response for testing."

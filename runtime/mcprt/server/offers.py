@@ -101,8 +101,9 @@ class SessionPeer:
             raise RelayError(f"the client speaks MCP {ctx.protocol_version}, where a server cannot send it "
                              f"{method} during a call through mcprt")
         if not ctx.session.can_send_request:
-            raise RelayError(f"the client is connected over stateless HTTP, where mcprt cannot send it {method}; "
-                             "serve without --stateless to relay it")
+            raise RelayError(f"this request is answered without a stream to the client (stateless HTTP, or a "
+                             f"request in a JSON-RPC batch), where mcprt cannot send it {method}; serve without "
+                             "--stateless, or send the request alone, to relay it")
         if not ctx.session.check_client_capability(capability):
             raise RelayError(f"the client does not support {method.split('/')[0]}")
         request = model.model_validate({"method": method, "params": params}, by_name=False)
