@@ -87,6 +87,25 @@ async def test_a_2026_client_gets_the_log_messages_its_request_asked_for(transpo
 
 
 @pytest.mark.parametrize("kind", ["command", "python"])
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_handshake_client_gets_them_by_its_set_level(transport: str, kind: str, tmp_path: Path) -> None:
+    """The same tools, a handshake-era client: the level is the session's `logging/setLevel`."""
+    logs: list[tuple[str, Any]] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        logs.append((params.level, params.data))
+
+    async with served(transport, manifest(tmp_path, kind), mode="legacy", logging_callback=on_log) as client:
+        await client.set_logging_level("warning")
+        assert text_of(await client.call_tool("chatty", {})) == "chatted"
+        with anyio.fail_after(30):
+            while not logs:
+                await anyio.sleep(0.02)
+        await anyio.sleep(0.2)
+        assert logs == [("warning", "second log line")]
+
+
+@pytest.mark.parametrize("kind", ["command", "python"])
 async def test_a_2026_request_that_asks_for_no_level_gets_no_log_message(kind: str, tmp_path: Path) -> None:
     """No `logLevel` in the request's `_meta`: the server MUST NOT send `notifications/message` for it."""
     logs: list[Any] = []
