@@ -41,6 +41,7 @@ class SoleClient:
         self._levels = levels
         self._tasks: set[asyncio.Task[None]] = set()
         self._present = False
+        self._forget: Any = None
         server.add_notification_handler("notifications/initialized", types.NotificationParams, self._initialized)
         server.add_notification_handler("notifications/roots/list_changed", types.NotificationParams,
                                         self._roots_changed)
@@ -50,20 +51,22 @@ class SoleClient:
         if connection is None or connection.protocol_version in MODERN_PROTOCOL_VERSIONS \
                 or not connection.has_standalone_channel:
             return  # a 2026-07-28 client cannot be sent requests, nor logs outside a request
-        forget = sole_client(ConnectionPeer(connection, self._levels))
+        self._forget = sole_client(ConnectionPeer(connection, self._levels))
         self._present = True
-
-        def gone() -> None:
-            self._present = False
-            forget()
-
-        connection.exit_stack.callback(gone)
+        connection.exit_stack.callback(self.close)
         if connection.check_capability(_ROOTS):
             self._tell_sources()
 
     async def _roots_changed(self, ctx: ServerRequestContext[Any], params: types.NotificationParams) -> None:
         if self._present:
             self._tell_sources()
+
+    def close(self) -> None:
+        """Forget the client (its connection closed, or serving ended)."""
+        self._present = False
+        if self._forget is not None:
+            self._forget()
+            self._forget = None
 
     def _tell_sources(self) -> None:
         # Not awaited here: the servers answer with a roots/list request that this same session must

@@ -371,9 +371,12 @@ async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire 
     log.debug("stdio: stdin read by %s", "a thread" if wire.lines.threaded else "the event loop")
     from .sole_client import SoleClient
 
-    SoleClient(server, server.levels)  # the one client gets what proxied servers send outside calls
-    with _asyncio_declared():
-        await _serve_wire(server, stop, wire, notifier)
+    sole = SoleClient(server, server.levels)  # the one client gets what proxied servers send outside calls
+    try:
+        with _asyncio_declared():
+            await _serve_wire(server, stop, wire, notifier)
+    finally:
+        sole.close()
 
 
 @contextlib.contextmanager
