@@ -70,6 +70,25 @@ async def test_tools_are_listed_called_pruned_and_renamed(folder: Path, caplog: 
     assert "fixture server starting" in caplog.messages  # the server's stderr, line by line
 
 
+async def test_the_server_gets_the_hosts_default_variables_and_its_env_never_mcprts_secrets(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third-party server behind mcprt read mcprt's whole environment — another source's token
+    (`GITHUB_TOKEN`), `server.auth`'s — as server-everything's `get-env` showed; the SDK's own stdio
+    client gives a server HOME, LOGNAME, PATH, SHELL, TERM and USER only, plus what is configured."""
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_not_for_this_server")
+    monkeypatch.setenv("SHARED_SETTING", "on")
+    manifest = fixture_manifest(folder)
+    source = json.loads(manifest.read_text())
+    source["sources"]["fx"]["env"]["SHARED_SETTING"] = "${SHARED_SETTING}"  # the documented way to pass one
+    manifest.write_text(json.dumps(source))
+    async with running(manifest) as (_, compiled):
+        given = set(json_of(await call(compiled, "whoami"))["variables"])
+    assert "GITHUB_TOKEN" not in given
+    assert {"FIXTURE_GREETING", "SHARED_SETTING", "PATH"} <= given
+    assert given <= {"FIXTURE_GREETING", "SHARED_SETTING", "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER",
+                     "LC_CTYPE"}  # (Python sets LC_CTYPE itself when it coerces the C locale, PEP 538)
+
+
 async def test_progress_from_upstream_reaches_the_caller(folder: Path) -> None:
     seen: list[tuple[float, float | None, str | None]] = []
 

@@ -12,6 +12,9 @@ from pathlib import Path
 from tests.support.components import stop_process
 
 SERVER = Path(__file__).with_name("everything_server.py")
+# The fixture's FIXTURE_CANCEL_FILE, passed the documented way (a `command:` server inherits only HOME,
+# LOGNAME, PATH, SHELL, TERM and USER from mcprt); the test sets it in mcprt's environment.
+CANCEL_FILE_ENV = 'env: {FIXTURE_CANCEL_FILE: "${FIXTURE_CANCEL_FILE}"}\n'
 
 
 @contextmanager

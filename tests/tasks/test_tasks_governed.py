@@ -91,6 +91,7 @@ def manifest_text(folder: Path, upstream: str) -> str:
         "sources:",
         "  everything:",
         f'    command: ["{sys.executable}", "{SERVER}", "--features", "tools,rounds"]',
+        "    env: {FIXTURE_CANCEL_FILE: \"${FIXTURE_CANCEL_FILE}\"}",
         "    tools:",
         "      test_slow: {task_support: optional}",
         "      test_ask_then_wait: {task_support: optional}",

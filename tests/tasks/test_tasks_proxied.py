@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.everything import command_source, write_manifest
+from tests.support.everything import CANCEL_FILE_ENV, command_source, write_manifest
 from tests.support.served import UpProcess, child_env, mcprt_http
 from tests.tasks.tasks_support import (
     EXTENSION,
@@ -39,7 +39,7 @@ def cancel_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory, cancel_file: Path) -> Iterator[UpProcess]:
-    manifest = write_manifest(tmp_path_factory.mktemp("tasks"), command_source("everything"))
+    manifest = write_manifest(tmp_path_factory.mktemp("tasks"), command_source("everything", extra=CANCEL_FILE_ENV))
     with mcprt_http(manifest, "--no-reload", env=child_env(FIXTURE_CANCEL_FILE=str(cancel_file)),
                     startup_timeout=60) as served:
         yield served

@@ -28,6 +28,7 @@ def manifest_text(tasks: str, *, discovery: bool = False) -> str:
         "sources:",
         "  everything:",
         f'    command: ["{sys.executable}", "{SERVER}", "--features", "tools,rounds"]',
+        "    env: {FIXTURE_CANCEL_FILE: \"${FIXTURE_CANCEL_FILE:-cancelled.txt}\"}",
         "    tools:",
         "      test_slow: {task_support: optional}",
         "      slow_compute: {task_support: forbidden}",

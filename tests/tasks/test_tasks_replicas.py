@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.components import Redis, redis_server
-from tests.support.everything import command_source, write_manifest
+from tests.support.everything import CANCEL_FILE_ENV, command_source, write_manifest
 from tests.support.served import UpProcess, child_env, mcprt_http
 from tests.tasks.tasks_support import call, get, rpc, wait_for
 
@@ -47,7 +47,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("tasks-replicas")
-    manifest = write_manifest(folder, command_source("fx"), server=SERVER)
+    manifest = write_manifest(folder, command_source("fx", extra=CANCEL_FILE_ENV), server=SERVER)
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(folder))
         running = Cluster(redis, [], manifest, folder / "cancelled.txt")

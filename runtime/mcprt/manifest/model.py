@@ -607,7 +607,9 @@ class CommandSource(SourceBase):
 
     command: str | list[str] = Field(description="Program (and arguments) to start.")
     args: list[str] = Field(default_factory=empty_list, description="More arguments.")
-    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
+    env: dict[str, str] = Field(default_factory=dict, description=(
+        "Environment variables of the server, besides HOME, LOGNAME, PATH, SHELL, TERM and USER (the only ones "
+        "it inherits from mcprt); pass others as `NAME: ${NAME}`."))
     cwd: str | None = Field(None, description="Working directory, relative to the manifest.")
     startup_timeout: Duration = Field(30.0, description="Time allowed to start and list tools.")
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)

@@ -54,6 +54,7 @@ class McprtServer(Server[Any]):
         self.subscriptions: Any = None  # offers.Subscriptions, set by build_server
         self.round_trips = RoundTrips()  # 2026-07-28 calls waiting for client input (roundtrip.py)
         self.tasks: TaskService | None = None  # the tasks extension (tasks.py), set by build_server
+        self.levels = LogLevels()  # each connection's logging/setLevel, set by build_server
 
     def get_capabilities(self, notification_options: NotificationOptions | None = None,
                          experimental_capabilities: dict[str, dict[str, Any]] | None = None,
@@ -211,6 +212,7 @@ def build_server(
         holder=holder,
     )
     server.listen_handler = listen_handler
+    server.levels = levels
     server.tasks = TaskService(config.tasks)
     server.tasks.install(server, principal_of)
     server.extensions[EXTENSION] = {}  # advertised in 2026-07-28 `server/discover` (get_capabilities)

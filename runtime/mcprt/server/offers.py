@@ -85,6 +85,22 @@ class LogLevels:
         return LEVELS.index(level) >= LEVELS.index(wanted)
 
 
+def _request_of(method: str, params: dict[str, Any] | None, protocol_version: str, can_send: bool,
+                has_capability: Callable[[types.ClientCapabilities], bool]) -> BaseModel:
+    """The typed server→client request to relay, or RelayError saying why this client cannot be sent it."""
+    model, capability = _REQUEST_MODELS[method]
+    if protocol_version in MODERN_PROTOCOL_VERSIONS:
+        raise RelayError(f"the client speaks MCP {protocol_version}, where a server cannot send it "
+                         f"{method} during a call through mcprt")
+    if not can_send:
+        raise RelayError(f"this request is answered without a stream to the client (stateless HTTP, or a "
+                         f"request in a JSON-RPC batch), where mcprt cannot send it {method}; serve without "
+                         "--stateless, or send the request alone, to relay it")
+    if not has_capability(capability):
+        raise RelayError(f"the client does not support {method.split('/')[0]}")
+    return model.model_validate({"method": method, "params": params}, by_name=False)
+
+
 class SessionPeer:
     """The client of one `tools/call`, `prompts/get` or `resources/read`, as the relay sees it
     (contracts.ClientPeer)."""
@@ -96,17 +112,8 @@ class SessionPeer:
 
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         ctx = self._ctx
-        model, capability = _REQUEST_MODELS[method]
-        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-            raise RelayError(f"the client speaks MCP {ctx.protocol_version}, where a server cannot send it "
-                             f"{method} during a call through mcprt")
-        if not ctx.session.can_send_request:
-            raise RelayError(f"this request is answered without a stream to the client (stateless HTTP, or a "
-                             f"request in a JSON-RPC batch), where mcprt cannot send it {method}; serve without "
-                             "--stateless, or send the request alone, to relay it")
-        if not ctx.session.check_client_capability(capability):
-            raise RelayError(f"the client does not support {method.split('/')[0]}")
-        request = model.model_validate({"method": method, "params": params}, by_name=False)
+        request = _request_of(method, params, ctx.protocol_version, ctx.session.can_send_request,
+                              ctx.session.check_client_capability)
         try:
             result = await ctx.session.send_request(
                 request,  # type: ignore[arg-type]
@@ -135,6 +142,35 @@ async def send_log(ctx: ServerRequestContext[Any], levels: LogLevels, params: di
         sending = ctx.session.send_log_message(level, params.get("data"), params.get("logger"),
                                                related_request_id=ctx.request_id)
     await sending
+
+
+class ConnectionPeer:
+    """A whole connection as the relay's addressee, for what a proxied server sends outside any call
+    (contracts.ClientPeer): mcprt served over stdio has this one client (stdio.py `SoleClient`).
+    Requests and log messages go on the connection's standalone channel."""
+
+    def __init__(self, connection: Connection, levels: LogLevels) -> None:
+        self._connection = connection
+        self._levels = levels
+        self.principal = None  # unknown: no call names it
+
+    async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        connection = self._connection
+        request = _request_of(method, params, connection.protocol_version, connection.has_standalone_channel,
+                              connection.check_capability)
+        try:
+            return await connection.send_raw_request(method, request.model_dump(  # type: ignore[attr-defined]
+                by_alias=True, mode="json", exclude_none=True).get("params"))
+        except MCPError as exc:
+            raise RelayError(f"the client answered {method} with an error: {exc.message}", exc.code) from None
+
+    async def log(self, params: dict[str, Any]) -> None:
+        level = params.get("level", "info")
+        if not self._levels.allows(self._connection, level):
+            return
+        with warnings.catch_warnings():  # as SessionPeer.log
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await self._connection.log(level, params.get("data"), params.get("logger"))
 
 
 async def with_client(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,

@@ -361,14 +361,22 @@ async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire 
 
     With `notifier` (whose session tracking finds the handshake-era connection), `tools/call` and
     `tools/list` are answered beside the SDK's session (`stdio_lean`) unless `MCPRT_STDIO_LEAN=0`.
+    The client is the relay's sole client (sole_client.py): proxied servers' roots requests and log
+    messages outside any call reach it.
     """
     if wire is None:
         with claim_stdio() as own:
             await serve_stdio(server, stop, own, notifier=notifier)
         return
     log.debug("stdio: stdin read by %s", "a thread" if wire.lines.threaded else "the event loop")
-    with _asyncio_declared():
-        await _serve_wire(server, stop, wire, notifier)
+    from .sole_client import SoleClient
+
+    sole = SoleClient(server, server.levels)  # the one client gets what proxied servers send outside calls
+    try:
+        with _asyncio_declared():
+            await _serve_wire(server, stop, wire, notifier)
+    finally:
+        sole.close()
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import httpx2
 import mcp_types as types
 from mcp import Client
 from mcp.client.session import MessageHandlerFnT
+from mcp.client.stdio import get_default_environment
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
@@ -184,7 +185,10 @@ def process_spec(config: CommandSource, base_dir: Path) -> ProcessSpec:
     cwd = (base_dir / config.cwd).resolve() if config.cwd else base_dir.resolve()
     if not cwd.is_dir():
         raise McprtError(f"cwd '{config.cwd}' is not a folder ({cwd})")
-    env = {**os.environ, **config.env}
+    # The server gets what an MCP host gives one: the SDK's small default set (HOME, LOGNAME, PATH,
+    # SHELL, TERM, USER) plus the manifest's `env` — never mcprt's whole environment, which holds the
+    # secrets of every other source and of `server.auth` (a third-party server read them all).
+    env = {**get_default_environment(), **config.env}
     program = argv[0]
     if os.sep in program or (os.altsep and os.altsep in program):
         path = (cwd / program) if not Path(program).is_absolute() else Path(program)

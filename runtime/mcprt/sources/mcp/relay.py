@@ -23,6 +23,14 @@ another user). Which call that is:
 A caller that cannot be reached (stateless HTTP, a 2026-07-28 client, a client without the
 capability) makes the relay answer the upstream with a JSON-RPC error at once — no hang.
 
+The one exception to "no call, no addressee": mcprt served over stdio has exactly one client, the
+process that started it, so what names no call (`sole_client`) goes to that client — the
+filesystem server's `roots/list` right after its handshake or on a roots change, a server's log
+messages between calls — as it would reach it without mcprt in between. That client's roots
+changes are passed on to every proxied server (`client_roots_changed`). Over HTTP the upstream
+connection is shared by every session: one client's roots must not decide what another's calls
+reach, so there nothing is guessed.
+
 Log messages (`notifications/message`) follow the same rule: to the one caller they belong to, and
 to no client when that cannot be told (several calls in flight on stdio, or none: a late log of a
 call that has ended is no less that caller's). Those go to mcprt's own log, for the operator. They
@@ -37,7 +45,8 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +73,32 @@ CALLER: contextvars.ContextVar[ClientPeer | None] = contextvars.ContextVar("mcpr
 # W3C Trace Context §3.2 `traceparent`: version-traceid-parentid-flags (lowercase hex; version 00's layout,
 # which later versions keep as their prefix).
 _TRACEPARENT = re.compile(r"^\s*[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+
+
+_sole_client: ClientPeer | None = None  # mcprt's only client (stdio), set by the server
+_relays: weakref.WeakSet[Relay] = weakref.WeakSet()  # every source's relay, for client_roots_changed
+
+
+def sole_client(peer: ClientPeer | None) -> Callable[[], None]:
+    """Make `peer` the addressee of what proxied servers send outside any call (mcprt served over
+    stdio, whose one client it is); returns the function that forgets it again."""
+    global _sole_client
+    _sole_client = peer
+
+    def forget() -> None:
+        global _sole_client
+        if _sole_client is peer:
+            _sole_client = None
+
+    return forget
+
+
+async def client_roots_changed() -> None:
+    """Tell every proxied server that the client's roots changed (`notifications/roots/list_changed`,
+    MCP 2025-11-25 client/roots "Root List Changes"): a server that reads roots asks for them again."""
+    for relay in list(_relays):
+        if relay.roots_changed is not None:
+            await relay.roots_changed()
 
 
 @dataclass(eq=False)
@@ -105,6 +140,9 @@ class Relay:
         self.source = source
         self.log = log
         self._in_flight: list[_Call] = []
+        # sends `notifications/roots/list_changed` upstream (set by the source; None: nothing to tell)
+        self.roots_changed: Callable[[], Awaitable[None]] | None = None
+        _relays.add(self)
 
     @contextmanager
     def calling(self, peer: ClientPeer | None) -> Iterator[None]:
@@ -130,6 +168,8 @@ class Relay:
         if peer is not None:
             return peer
         if not self._in_flight:
+            if _sole_client is not None:
+                return _sole_client
             raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
         if len(self._in_flight) > 1:
             tied = self._tied(meta)
@@ -141,6 +181,8 @@ class Relay:
             one_principal = first is not None and all(getattr(peer, "principal", None) == first for peer in peers)
             if len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
                 return asking[0]  # type: ignore[return-value]
+            if _sole_client is not None:  # every call in flight is that one client's
+                return _sole_client
             raise RelayError(f"source '{self.source}' has several calls in progress and this request names none of "
                              "them (no trace context of one of their calls in its _meta); mcprt relays such "
                              "server→client requests over stdio only while one call runs")

@@ -34,6 +34,7 @@ import contextlib
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ import httpx2
 import mcp_types as types
 from mcp import Client
 from mcp.client.subscriptions import ListenNotSupportedError
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ...errors import McprtError, ToolCallError, UpstreamError, UpstreamRefused
@@ -137,6 +138,7 @@ class McpServerSource:
         self.wants = wants or Wants()
         self.on_event = on_event
         self.relay = Relay(name, self.log)
+        self.relay.roots_changed = self._roots_changed
         self._offerings: Offerings | None = None
         self._subscribed: set[str] = set()  # upstream URIs some client subscribed to
         self.supports_subscribe = False
@@ -251,6 +253,18 @@ class McpServerSource:
         except Exception as exc:  # e.g. the server asked for input (elicitation) that a proxy cannot give
             self.log.debug("source %s: call to %s failed", self.name, upstream_name, exc_info=exc)
             raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
+
+    async def _roots_changed(self) -> None:
+        """Pass the client's roots change on to the server (it may ask `roots/list` again)."""
+        client = self._client
+        if client is None:
+            return  # not connected: a server (re)starting asks for roots after its own handshake
+        try:
+            with warnings.catch_warnings():  # the SDK marks roots deprecated for 2026-07-28 connections
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
+                await client.send_roots_list_changed()
+        except Exception as exc:  # a server gone or restarting: its next handshake asks anyway
+            self.log.debug("source %s: roots/list_changed not sent: %s", self.name, exc)
 
     # --- resources and prompts (OfferProvider) -----------------------------------------------------
 
