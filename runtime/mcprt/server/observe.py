@@ -13,6 +13,7 @@ same tokens. Without inbound auth (loopback only) the pages are open.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -128,7 +129,7 @@ class Observatory:
             pass
         sessions = len(self.notifier.sessions) if self.options.transport == "http" else 1
         return ServerState(self.loaded.manifest.server.name, __version__, self.options.transport, self.endpoint,
-                           self.started, tools, sources, sessions, reload, self.state_up())
+                           self.started, tools, sources, sessions, reload, self.state_up(), _loop_tasks())
 
     # --- HTTP --------------------------------------------------------------------------------------
 
@@ -265,3 +266,11 @@ class OperationTimer:
             finally:
                 if ctx.method != "tools/call" and self.observatory.metrics is not None:
                     self.observatory.metrics.observe_operation(ctx.method, time.perf_counter() - started)
+
+
+def _loop_tasks() -> int | None:
+    """asyncio tasks alive in the running loop (the server's: /metrics is answered on it); None off a loop."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return None
