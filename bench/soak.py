@@ -1,7 +1,7 @@
 """Soak: `mcprt up --transport http` under hours' worth of churn compressed into minutes, with the bare
 SDK server under the same load in the same run, sampling what a leak would grow.
 
-    python bench/soak.py [--minutes 3] [--clients 3] [--sample 5] [--json PATH]
+    python bench/soak.py [--minutes 3] [--clients 3] [--sample 5] [--json PATH] [--baseline CHECKOUT] [--tracemalloc]
 
 mcprt serves a manifest with three sources: an OpenAPI source on a real upstream on 127.0.0.1 that
 this script starts (`GET /items/{id}` ~2 KB, `/fail/{id}` → 500, `/slow?seconds=` sleeps; `slow_item`
@@ -501,8 +501,11 @@ def growth(series: Series, figure: str, warmup: float) -> dict[str, float] | Non
 # --- the run ------------------------------------------------------------------------------------------
 
 
-def start_mcprt(folder: Path, probe: Path | None) -> tuple[subprocess.Popen[str], str, list[str]]:
+def start_mcprt(folder: Path, probe: Path | None, runtime: Path | None = None
+                ) -> tuple[subprocess.Popen[str], str, list[str]]:
     extra = {"MCPRT_DEBUG_TRACEMALLOC": str(probe)} if probe is not None else {}
+    if runtime is not None:  # another checkout's code (its `runtime/` first on the path), e.g. main's
+        extra["PYTHONPATH"] = str(runtime.resolve())
     process = subprocess.Popen([sys.executable, "-m", "mcprt", "up", str(folder / "mcp.yaml"), "--transport", "http",
                                 "--port", "0"], cwd=folder, env=mcprt_env(MCPRT_LOG_LEVEL="warning", **extra),
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -557,8 +560,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=3, help="client processes per server")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--reload-every", type=float, default=4.0)
-    parser.add_argument("--kill-every", type=float, default=30.0)
+    parser.add_argument("--kill-every", type=float, default=45.0)
     parser.add_argument("--json", type=Path, help="write the samples and figures here")
+    parser.add_argument("--baseline", type=Path, help="serve another checkout's mcprt (e.g. an export of main) "
+                        "instead of this tree's, to compare before and after")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="trace mcprt's allocations (MCPRT_DEBUG_TRACEMALLOC; slows it several times) and "
                              "report what grew between the end of the warm-up and idle after expiry")
@@ -578,7 +583,8 @@ def main() -> None:
             (folder / "soak_tools.py").write_text(TOOLS_MODULE)
             (folder / "mcp.yaml").write_text(manifest(upstream, 0))
             probe = folder / "probe" if args.tracemalloc else None
-            server, url, server_log = start_mcprt(folder, probe)
+            server, url, server_log = start_mcprt(folder, probe,
+                                                  args.baseline / "runtime" if args.baseline else None)
             processes.append(server)
             peer_port = free_port()
             processes.append(subprocess.Popen([sys.executable, __file__, "peer", upstream, str(peer_port)],
