@@ -28,7 +28,7 @@ server, the first and last value after the warm-up, the growth per minute and pe
 squares over the samples after the warm-up, the first fifth of the run) and a verdict: counts
 (fds, threads, children, zombies, sessions, tasks) must end within a small margin of where they
 started after warm-up once the churn's own in-flight share is allowed for; RSS growth per 1,000 calls
-must stay within 2× the peer's plus 0.5 MB. At the end the load stops and, after the session idle
+may exceed the peer's by at most 0.2 MB (`RSS_ALLOWANCE`). At the end the load stops and, after the session idle
 timeout plus the task TTL, the idle figures are sampled once more: everything per-session must be
 back near the start.
 """
@@ -697,6 +697,11 @@ def probe_report(folder: Path, pid: int, top: int = 12) -> str:
     return "\n".join(lines)
 
 
+# MB per 1,000 calls mcprt's RSS may grow beyond the peer's (200 bytes a call: allocator arenas and
+# bounded caches — compiled templates, listings — still filling in a 10-minute run). Before the lean
+# path released sessions (about 5 KB each) mcprt grew +0.62 against the peer's +0.09.
+RSS_ALLOWANCE = 0.2
+
 # Counts may rise by this much (in-flight churn: a few sessions, tasks, sockets per client) and still be flat.
 MARGIN = {"fds": 12, "threads": 4, "children": 0, "zombies": 0, "sessions": 12, "loop_tasks": 40}
 
@@ -725,10 +730,10 @@ def summarize(args: argparse.Namespace, series: list[Series], idle: dict[str, di
     mcprt, peer = figures["mcprt"], figures["sdk peer"]
     rss, peer_rss = mcprt["rss_mb"], peer["rss_mb"]
     if rss is not None and peer_rss is not None:
-        limit = 2 * max(peer_rss["per_1000_calls"], 0.0) + 0.5
+        limit = max(peer_rss["per_1000_calls"], 0.0) + RSS_ALLOWANCE
         ok = rss["per_1000_calls"] <= limit
         verdicts.append(f"- RSS growth {rss['per_1000_calls']:+.3f} MB per 1,000 calls (peer "
-                        f"{peer_rss['per_1000_calls']:+.3f}; limit 2× the peer's + 0.5 = {limit:.3f}): "
+                        f"{peer_rss['per_1000_calls']:+.3f}; limit the peer's + {RSS_ALLOWANCE} = {limit:.3f}): "
                         f"{'met' if ok else 'MISSED'}")
     for figure, margin in MARGIN.items():
         g = mcprt[figure]
