@@ -55,7 +55,7 @@ DEFAULTS: Mapping[str, str] = {
 # Switches and values read directly where they are used.
 OTHERS = frozenset({
     "MCPRT_ALLOW_UNAUTHENTICATED", "MCPRT_INCLUDE_PATHS", "MCPRT_HTTP_LEAN", "MCPRT_STDIO_LEAN",
-    "MCPRT_STDIN_THREAD", "MCPRT_CATALOG",
+    "MCPRT_STDIN_THREAD", "MCPRT_CATALOG", "MCPRT_DEBUG_TRACEMALLOC",
 })
 # Read by the operator commands, and also the names manifests use for their own values
 # (`${MCPRT_TOKEN}`): known, but never suggested, so `MCPRT_TOKEN_CI` is not taken for a typo.

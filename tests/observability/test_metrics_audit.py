@@ -140,6 +140,40 @@ async def test_metrics_count_each_call_exactly(world: tuple[UpProcess, Seen, Pat
     assert not any("seven" in str(labels) or "99" in str(labels) for _, labels in samples)
 
 
+def test_methods_a_client_makes_up_share_one_label(world: tuple[UpProcess, Seen, Path]) -> None:
+    """`mcp_method_name` is the client's string: each made-up method (`made/up/1`, `made/up/2`, …)
+    added a histogram series for the life of the process. A method MCP does not define is `_OTHER`
+    (OpenTelemetry's rule for `rpc.method`), in both eras; `ping` keeps its name."""
+    up, _, _ = world
+    auth = {"authorization": f"Bearer {ALICE_TOKEN}", "content-type": "application/json",
+            "accept": "application/json, text/event-stream"}
+    before = value(scrape(up), "mcp_server_operation_duration_seconds_count", mcp_method_name="_OTHER", tool="") or 0
+    init = httpx.post(up.url, headers=auth, timeout=10, json={
+        "jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    session = {**auth, "mcp-session-id": init.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+    httpx.post(up.url, headers=session, timeout=10, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}}
+    for n in range(10):
+        legacy = httpx.post(up.url, headers=session, timeout=10,
+                            json={"jsonrpc": "2.0", "id": n + 1, "method": f"made/up/{n}", "params": {}})
+        assert legacy.json()["error"]["code"] == -32601
+        modern = httpx.post(up.url, timeout=10, headers={**auth, "mcp-protocol-version": "2026-07-28",
+                                                         "mcp-method": f"made/up/{n}"},
+                            json={"jsonrpc": "2.0", "id": n + 1, "method": f"made/up/{n}", "params": {"_meta": meta}})
+        assert modern.json()["error"]["code"] == -32601
+    httpx.post(up.url, headers=session, timeout=10, json={"jsonrpc": "2.0", "id": 99, "method": "ping"})
+    httpx.delete(up.url, headers=session, timeout=10)
+
+    samples = scrape(up)
+    assert not any("made/up" in str(labels) for _, labels in samples)
+    duration = "mcp_server_operation_duration_seconds_count"
+    assert value(samples, duration, mcp_method_name="_OTHER", tool="") == before + 20
+    assert value(samples, duration, mcp_method_name="ping", tool="") >= 1
+
+
 def test_metrics_and_status_need_the_endpoints_token(world: tuple[UpProcess, Seen, Path]) -> None:
     up, _, _ = world
     assert httpx.get(f"{up.base}/metrics", timeout=10).status_code == 401

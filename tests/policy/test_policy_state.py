@@ -54,6 +54,21 @@ async def test_bucket_allows_burst_then_refuses_with_retry_time(state: PolicySta
     assert (await state.bucket_take("other", rate=5 / 60, burst=5))[0]  # buckets are independent
 
 
+async def test_memory_buckets_of_principals_gone_quiet_are_forgotten() -> None:
+    """One bucket per principal (and tool, and limit): a server running for weeks meets any number of
+    them. Once a bucket has refilled it is the same as none, so the table does not keep it; a bucket
+    still short of tokens is kept and goes on refusing."""
+    state = MemoryPolicyState()
+    assert not all([(await state.bucket_take("busy", rate=1 / 60, burst=1))[0] for _ in range(2)])
+    for wave in range(10):
+        for n in range(300):
+            assert (await state.bucket_take(f"principal-{wave}-{n}", rate=1000.0, burst=2))[0]
+        await asyncio.sleep(0.01)  # 2 tokens at 1000/s: every bucket of this wave is full again
+    assert state.buckets < 1000  # it held all 3,001 before
+    allowed, retry = await state.bucket_take("busy", rate=1 / 60, burst=1)
+    assert not allowed and retry > 50  # the bucket still refilling was kept
+
+
 async def test_approval_create_dedupes_by_key_and_lists(state: PolicyState) -> None:
     first = await state.approval_create(pending())
     again = await state.approval_create(pending())

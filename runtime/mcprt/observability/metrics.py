@@ -12,6 +12,7 @@
 | `mcprt_source_up` | gauge | source |
 | `mcprt_source_restarts_total` | counter | source |
 | `mcprt_sessions` | gauge | — |
+| `mcprt_event_loop_tasks` | gauge | — |
 
 Label values are bounded: tool and source names come from the compiled tool set, never from
 arguments. Counting is plain arithmetic on dictionaries (a bisect for histograms) in the event loop's
@@ -178,6 +179,11 @@ class _StateCollector(Collector):
         sessions = GaugeMetricFamily("mcprt_sessions", "Open MCP sessions (streamable HTTP; 1 for stdio).")
         sessions.add_metric([], state.sessions)
         yield sessions
+        if state.loop_tasks is not None:
+            tasks = GaugeMetricFamily("mcprt_event_loop_tasks", "asyncio tasks alive in the serving event loop "
+                                      "(a figure that only grows is a leak).")
+            tasks.add_metric([], state.loop_tasks)
+            yield tasks
         reloads = CounterMetricFamily("mcprt_reloads", "Reload attempts by result.", labels=["result"])
         reloads.add_metric(["ok"], state.reload.get("reloads", 0))
         reloads.add_metric(["error"], state.reload.get("failures", 0))

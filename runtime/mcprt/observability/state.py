@@ -40,6 +40,7 @@ class ServerState:
     sessions: int
     reload: dict[str, Any] = field(default_factory=dict)  # `ReloadStatus.to_dict()`
     state_up: bool | None = None  # the shared state backend answers (None: no backend configured)
+    loop_tasks: int | None = None  # asyncio tasks alive in the serving event loop (None: read off the loop)
 
 
 StateFn = Callable[[], ServerState]

@@ -147,12 +147,19 @@ class PolicyState(Protocol):
     async def aclose(self) -> None: ...
 
 
+_SWEEP_MIN = 256  # rate-limit buckets held before the first sweep of the refilled ones
+
+
 class MemoryPolicyState:
     """`PolicyState` in this process: dicts, an asyncio.Event per pending request."""
 
     def __init__(self, clock: Any = time.time) -> None:
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key → (tokens, updated monotonic)
+        # key → (tokens, updated, full again at): monotonic seconds. A bucket refilled to its burst is
+        # the same as no bucket, so those are swept: keys are per principal (and tool, and limit as a
+        # reload last wrote it), and a server running for weeks meets any number of them.
+        self._buckets: dict[str, tuple[float, float, float]] = {}
+        self._sweep_at = _SWEEP_MIN
         self._approvals: dict[str, ApprovalRequest] = {}
         self._by_key: dict[str, str] = {}
         self._events: dict[str, asyncio.Event] = {}
@@ -161,13 +168,27 @@ class MemoryPolicyState:
 
     async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
         now = time.monotonic()
-        tokens, updated = self._buckets.get(key, (float(burst), now))
+        tokens, updated, _ = self._buckets.get(key, (float(burst), now, now))
         tokens = min(float(burst), tokens + (now - updated) * rate)
-        if tokens >= 1.0:
-            self._buckets[key] = (tokens - 1.0, now)
-            return True, 0.0
-        self._buckets[key] = (tokens, now)
-        return False, (1.0 - tokens) / rate
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self._buckets[key] = (tokens, now, now + (burst - tokens) / rate)
+        if len(self._buckets) >= self._sweep_at:
+            self._sweep(now)
+        return (True, 0.0) if allowed else (False, (1.0 - tokens) / rate)
+
+    @property
+    def buckets(self) -> int:
+        """Rate-limit buckets held (full ones are forgotten as the table grows)."""
+        return len(self._buckets)
+
+    def _sweep(self, now: float) -> None:
+        """Forget the buckets that have refilled; the next sweep waits until the table doubles, so
+        sweeping costs O(1) per take however many keys come and go."""
+        for key in [k for k, (_, _, full_at) in self._buckets.items() if full_at <= now]:
+            del self._buckets[key]
+        self._sweep_at = max(_SWEEP_MIN, 2 * len(self._buckets))
 
     def _live(self, request: ApprovalRequest | None) -> ApprovalRequest | None:
         if request is None or request.expires < self._clock():

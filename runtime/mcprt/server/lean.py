@@ -34,7 +34,6 @@ reads a few of its attributes; the suites above fail loudly if a future SDK chan
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -105,6 +104,9 @@ class _LeanDispatchContext:
         return None  # no progress token, else the request would have gone the SSE way
 
 
+_RUNNER = "mcprt.lean.runner"  # the key of a connection's ServerRunner in `Connection.state`
+
+
 @dataclass
 class _Running:
     scope: anyio.CancelScope
@@ -121,7 +123,6 @@ class LeanPath:
         self.notifier = notifier
         self.enabled = True  # False: JSON-unless-streaming only, every request through the session task
         self._running: dict[tuple[str | None, RequestId], _Running] = {}
-        self._runners: weakref.WeakKeyDictionary[Connection, ServerRunner[Any]] = weakref.WeakKeyDictionary()
 
     def adopt(self, transport: StreamableHTTPServerTransport) -> None:
         """Make a session's transport answer its POSTs the lean way (a class swap: the manager
@@ -138,10 +139,13 @@ class LeanPath:
             running.scope.cancel()
 
     def runner(self, connection: Connection) -> ServerRunner[Any]:
-        runner = self._runners.get(connection)
+        """The connection's own runner, kept in its scratch `state` so both go together. (A
+        WeakKeyDictionary by connection kept every session forever: its value, the runner, holds
+        the connection, so the key never died — dispatcher, streams and all, about 2 KB a session.)"""
+        runner = connection.state.get(_RUNNER)
         if runner is None:
-            runner = ServerRunner(self.manager.app, connection, self.manager._lifespan_state)
-            self._runners[connection] = runner
+            runner = connection.state[_RUNNER] = ServerRunner(self.manager.app, connection,
+                                                              self.manager._lifespan_state)
         return runner
 
     async def answer(self, session_id: str | None, connection: Connection, request: Request,

@@ -13,6 +13,8 @@ same tokens. Without inbound auth (loopback only) the pages are open.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -128,7 +130,7 @@ class Observatory:
             pass
         sessions = len(self.notifier.sessions) if self.options.transport == "http" else 1
         return ServerState(self.loaded.manifest.server.name, __version__, self.options.transport, self.endpoint,
-                           self.started, tools, sources, sessions, reload, self.state_up())
+                           self.started, tools, sources, sessions, reload, self.state_up(), _loop_tasks())
 
     # --- HTTP --------------------------------------------------------------------------------------
 
@@ -252,7 +254,7 @@ class OperationTimer:
             try:
                 return await call_next(ctx)
             finally:
-                self.observatory.metrics.observe_operation(ctx.method, time.perf_counter() - started)
+                self.observatory.metrics.observe_operation(method_label(ctx.method), time.perf_counter() - started)
         params = ctx.params or {}
         tool = params.get("name") if ctx.method == "tools/call" else None
         headers = getattr(ctx.request, "headers", None)
@@ -264,4 +266,46 @@ class OperationTimer:
                 return await call_next(ctx)
             finally:
                 if ctx.method != "tools/call" and self.observatory.metrics is not None:
-                    self.observatory.metrics.observe_operation(ctx.method, time.perf_counter() - started)
+                    self.observatory.metrics.observe_operation(method_label(ctx.method),
+                                                               time.perf_counter() - started)
+
+
+OTHER_METHOD = "_OTHER"
+
+
+def method_label(method: str) -> str:
+    """The `mcp_method_name` label of a request: its method when MCP defines it, else `_OTHER`.
+
+    The method is the client's string: labelled as sent, every distinct name a client made up
+    (`x/1`, `x/2`, …) added a histogram series for the life of the process, without bound. As
+    OpenTelemetry's RPC conventions say of a method the server does not recognize (`rpc.method`),
+    it is recorded as `_OTHER`."""
+    return method if method in _known_methods() else OTHER_METHOD
+
+
+@functools.cache
+def _known_methods() -> frozenset[str]:
+    """Client request methods: the SDK's `ClientRequest` union (both eras) and the tasks
+    extension's, which mcprt answers (`tasks/list` and `tasks/result` with -32601, still MCP's)."""
+    import typing
+
+    import mcp_types
+
+    from .tasks import METHODS as TASK_METHODS  # the SDK's modules: loaded once serving (not at start-up)
+
+    def methods(union: Any) -> set[str]:
+        found: set[str] = set()
+        for member in typing.get_args(union):
+            field = getattr(member, "model_fields", {}).get("method")
+            found |= {field.default} if field is not None else methods(member)
+        return found
+
+    return frozenset(methods(mcp_types.ClientRequest) | {*TASK_METHODS, "tasks/list", "tasks/result"})
+
+
+def _loop_tasks() -> int | None:
+    """asyncio tasks alive in the running loop (the server's: /metrics is answered on it); None off a loop."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return None

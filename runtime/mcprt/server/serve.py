@@ -125,6 +125,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         spawn(reload_now(runtime, notifier), "reload")
 
     restore_signals = _install_signals(stopping, on_hup=on_hup)
+    if os.environ.get("MCPRT_DEBUG_TRACEMALLOC"):  # opt-in memory probe for soaks (observability.memdebug)
+        from ..observability.memdebug import install as install_memory_probe
+
+        cleanups.append(install_memory_probe())
     if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
         if wire.pending.reload:
             on_hup()
