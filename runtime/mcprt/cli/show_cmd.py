@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -82,7 +83,7 @@ def _sample(loaded: Any, tool: Any) -> dict[str, Any] | None:
         if upstream is None:
             continue
         result = shape_result(upstream, tool.shaping)
-        return {"case": str(case.path.relative_to(loaded.base_dir)), "raw_bytes": result.raw_bytes,
+        return {"case": os.path.relpath(case.path, loaded.base_dir), "raw_bytes": result.raw_bytes,
                 "sent_bytes": result.sent_bytes, "result": result.to_wire()}
     return None
 

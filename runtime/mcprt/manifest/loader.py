@@ -185,6 +185,17 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     return loaded
 
 
+def manifest_files(path: Path) -> list[Path]:
+    """`path` and every manifest it includes (recursively, each once, in include order): the files
+    whose folders hold manifest-relative things such as recorded cases. Reads only the files'
+    `include:` lists; what is wrong with them is reported by `load_manifest`, not here."""
+    data, index, errors = read_manifest_file(path)
+    files = [path]
+    if not errors:
+        _merge_includes(path, data, index, {}, files, [], seen={path.resolve()})
+    return files
+
+
 def _leave_out(data: dict[str, Any], failed: set[NodePath]) -> None:
     """Remove the expressions that do not compile from `data` (a tool whose `prune` failed also loses
     its `output`: checked against the unpruned result, its look-ups would be reported falsely)."""
