@@ -10,10 +10,10 @@ source beside the root, where a standalone run of the included manifest never fo
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 from tests.gitops.pets_api import MANIFEST, SPEC, Workspace, make_workspace
+from tests.gitops.test_gitops_diff import _git
 
 ROOT = """\
 version: 1
@@ -96,11 +96,6 @@ response:
     - {id: 1, name: Rex, tag: dog}
     - {id: 2, name: Tom, tag: cat}
 """
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=root, check=True,
-                   capture_output=True)
 
 
 def test_diff_replays_the_included_cases(tmp_path: Path, pets_upstream: str) -> None:
