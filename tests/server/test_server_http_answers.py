@@ -5,7 +5,7 @@ Found by a later pass, through `mcprt up --transport http` and raw HTTP:
   knows was answered with the 2026-07-28 envelope message ("params._meta must be an object …"): the
   SDK routes any unknown header value to the stateless era. MCP 2025-06-18, Transports, "Protocol
   Version Header": an invalid or unsupported version gets 400; the answer names the header, the
-  value and the supported versions;
+  value and the supported versions (an `initialize` with such a header too);
 - a 400 (or 406) answer to a request that opened no session (no `Mcp-Session-Id`, not a successful
   `initialize`) carried an `Mcp-Session-Id` header naming the session the SDK had just discarded.
 """
@@ -61,6 +61,23 @@ def test_a_bad_protocol_version_header_on_a_session_is_named(up: UpProcess) -> N
     listed = httpx.post(up.url, json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
                         headers={**HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18"})
     assert listed.status_code == 200 and "tools" in listed.text, listed.text
+
+
+def test_an_initialize_with_a_bad_protocol_version_header_is_told_so(up: UpProcess) -> None:
+    """2026-07-28 has no initialize: one with a version header the handshake era does not know was answered
+    with the 2026-07-28 envelope message too."""
+    answer = httpx.post(up.url, json=INITIALIZE, headers={**HEADERS, "mcp-protocol-version": "1999-01-01"})
+    assert answer.status_code == 400 and "mcp-session-id" not in answer.headers, answer.text
+    reply = answer.json()
+    assert reply["id"] == 1 and reply["error"]["code"] == -32600
+    assert reply["error"]["message"] == (
+        "Bad Request: unsupported protocol version '1999-01-01' in the MCP-Protocol-Version header; an initialize "
+        f"asks for one of {', '.join(HANDSHAKE_PROTOCOL_VERSIONS)} (MCP 2025-06-18, Transports, Protocol Version "
+        "Header)")
+    # a 2026-07-28 request still gets the SDK's own checks (here: its envelope is missing)
+    modern = httpx.post(up.url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                        headers={**HEADERS, "mcp-protocol-version": "2026-07-28"})
+    assert modern.status_code == 400 and "params._meta" in modern.json()["error"]["message"], modern.text
 
 
 @pytest.mark.parametrize(("name", "body", "extra", "status"), [
