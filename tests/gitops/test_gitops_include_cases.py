@@ -112,3 +112,43 @@ def test_diff_replays_the_included_cases(tmp_path: Path, pets_upstream: str) -> 
     cases = {c["case"]: c for c in json.loads(result.stdout)["cases"]}
     assert cases["shop_list_pets/two"]["changed"] is True, result.stdout
     assert "+#1 Rex [dog]" in cases["shop_list_pets/two"]["diff"], result.stdout
+
+
+def test_an_included_manifests_defaults_shape_its_own_sources(tmp_path: Path, pets_upstream: str) -> None:
+    """Reported once: an included manifest's `defaults:` were dropped (with a warning), so its cases, recorded
+    by it alone, failed when the including manifest replayed them. Its `defaults` now apply to its own
+    sources, key by key over the including manifest's; the other included manifest keeps the root's."""
+    ws = _tree(tmp_path / "project", pets_upstream, tmp_path / "cache")
+    for name in ("pets", "shop"):  # a prune that keeps `owner` (null in every pet)
+        path = ws.root / name / "mcp.yaml"
+        path.write_text(path.read_text().replace("{id: id, name: name, status: status, category: category.name}",
+                                                 "{id: id, name: name, owner: owner}"))
+    shop = ws.root / "shop" / "mcp.yaml"
+    shop.write_text(shop.read_text().replace("sources:\n", "defaults:\n  prune: {drop_nulls: true}\nsources:\n", 1))
+    for folder, tool in (("shop", "shop_get_pet"), ("pets", "pets_get_pet")):
+        alone = ws.mcprt("record", f"{folder}/mcp.yaml", tool, "--args", '{"petId": 2}', "--name", "two")
+        assert alone.returncode == 0, alone.stderr
+    assert "owner" not in (ws.root / "shop" / "cases" / "__snapshots__" / "shop_get_pet" / "two.txt").read_text()
+    assert "owner" in (ws.root / "pets" / "cases" / "__snapshots__" / "pets_get_pet" / "two.txt").read_text()
+    run = ws.mcprt("test", "mcp.yaml", drop=("PETS_KEY",))
+    assert run.returncode == 0 and "2 passed, 0 failed" in run.stdout, run.stdout + run.stderr
+    assert "ignored" not in run.stderr, run.stderr
+
+    # a bad value there is an error at its own line, as in the root manifest
+    shop.write_text(shop.read_text().replace("{drop_nulls: true}", "{drop_nulls: maybe}"))
+    bad = ws.mcprt("validate", "mcp.yaml")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert bad.stderr.startswith("shop/mcp.yaml:3:23: defaults.prune.drop_nulls: expected true or false, got a "
+                                 "string 'maybe'"), bad.stderr
+
+
+def test_diff_names_a_change_of_an_included_manifests_defaults(tmp_path: Path, pets_upstream: str) -> None:
+    old = _tree(tmp_path / "old", pets_upstream, tmp_path / "cache")
+    new = _tree(tmp_path / "new", pets_upstream, tmp_path / "cache")
+    shop = new.root / "shop" / "mcp.yaml"
+    shop.write_text(shop.read_text().replace("sources:\n", "defaults:\n  prune: {drop_nulls: true}\nsources:\n", 1))
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    changes = [c for c in json.loads(result.stdout)["manifest_changes"] if c["kind"] == "automatic pruning changed"]
+    assert [c["detail"].split(":")[0] for c in changes] == ["source shop"], changes
+    assert '"drop_nulls":true' in changes[0]["detail"], changes

@@ -57,7 +57,7 @@ def tool_facts(loaded: Any, tool: Any, *, meta: bool = False) -> dict[str, Any]:
             where = loaded.locate((*base, name), prefer="key")
             fields[name] = {"value": value, "at": f"{where.file}:{where.line}"}
         facts["overrides"] = {"key": tool.override_key, "at": f"{at.file}:{at.line}", "fields": fields}
-    defaults_prune = loaded.manifest.defaults.prune.model_dump(mode="json", exclude_defaults=True)
+    defaults_prune = loaded.defaults_for(tool.source).prune.model_dump(mode="json", exclude_defaults=True)
     facts["shaping"] = {
         "prune": tool.shaping.pruner.expression if tool.shaping.pruner else None,
         "defaults.prune": defaults_prune or None,
