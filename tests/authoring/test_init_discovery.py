@@ -113,3 +113,30 @@ def test_a_tool_list_under_the_limit_lists_every_tool(tmp_path: Path) -> None:
     tools = json.loads(listed.stdout)["tools"]
     assert len(tools) == 110 and not META_TOOLS & {tool["name"] for tool in tools}
     assert len(listed.stdout.rstrip("\n").encode()) == size
+
+
+def test_the_not_listed_note_in_discovery_mode_says_how_the_tools_are_found(tmp_path: Path) -> None:
+    """Found by a later pass: when no operation fits under `tools:` (Microsoft Graph: 12.9 MB of blocks over
+    the 1 MB manifest limit) and init chose discovery mode, the note said "`mcprt tools` lists them", which
+    lists only the three meta-tools there. The manifest limit is lowered here so 140 blocks do not fit."""
+    spec = tmp_path / "graph.json"
+    spec.write_text(json.dumps(entity_graph(140)))
+    out = tmp_path / "api" / "mcp.yaml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    env["MCPRT_MAX_MANIFEST_BYTES"] = "6000"
+    made = subprocess.run([sys.executable, "-m", "mcprt", "init", "--openapi", str(spec), "--out", str(out),
+                           "--no-input"], env=env, capture_output=True, text=True, timeout=180)
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "  expose: discovery\n" in text and "    tools: {}\n" in text, text
+    said = " ".join(made.stderr.split())
+    written = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    for shown in (said, written):
+        assert "The 140 operations are not listed under `tools:`" in shown, shown
+        assert "`mcprt tools` lists them" not in shown, shown
+        assert ("each included one is a tool all the same (clients find them with `search_tools`, and `mcprt tools` "
+                "counts them as reachable through discovery)") in shown, shown
+    listed = subprocess.run([sys.executable, "-m", "mcprt", "tools", str(out)], env=env, capture_output=True,
+                            text=True, timeout=180)
+    assert listed.returncode == 0, listed.stderr
+    assert "140 more reachable through discovery" in " ".join(listed.stdout.split()), listed.stdout

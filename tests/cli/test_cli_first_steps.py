@@ -81,3 +81,16 @@ def test_an_unknown_tool_gets_only_close_suggestions(project: Path, command: str
     assert unlike.returncode == 2
     assert unlike.stderr.splitlines() == [
         f"error: unknown tool 'delete_everything'; `mcprt tools {project}` lists the tools"]
+
+
+@pytest.mark.parametrize("command", ["show", "call"])
+def test_an_unknown_tool_in_discovery_mode_points_at_search_not_at_the_listing(project: Path, command: str) -> None:
+    """Found by a later pass: in discovery mode `mcprt tools` lists only the meta-tools, so "`mcprt tools`
+    lists the tools" sent a person to a list without the tool they looked for."""
+    project.write_text(project.read_text().replace("version: 1\n", "version: 1\nserver: {expose: discovery}\n"))
+    unlike = mcprt_cli(command, str(project), "delete_everything", cwd=project.parent)
+    assert unlike.returncode == 2
+    assert unlike.stderr.splitlines() == [
+        f"error: unknown tool 'delete_everything'; `mcprt tools {project}` lists the meta-tools of discovery mode "
+        f"and counts the other tools, which `search_tools` finds (e.g. `mcprt call {project} search_tools --args "
+        "'{\"query\": \"...\"}'`)"]

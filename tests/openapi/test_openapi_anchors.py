@@ -174,22 +174,27 @@ def test_a_dynamic_ref_that_depends_on_the_evaluation_is_any_value_with_a_warnin
 
 @pytest.mark.parametrize("form", ["json", "yaml"])
 @pytest.mark.parametrize("keyword", ["$anchor", "$id"])
-def test_a_schema_named_inside_webhooks_is_found(form: str, keyword: str) -> None:
+@pytest.mark.parametrize(("version", "section"), [("3.1.0", "webhooks"), ("3.0.3", "x-webhooks")])
+def test_a_schema_named_inside_webhooks_is_found(form: str, keyword: str, version: str, section: str) -> None:
     """OpenAPI 3.1 documents hold schemas under `webhooks` too (OpenAPI 3.1 §4.8.1); an `$anchor` or `$id`
     there names a schema a path's `$ref` may use. A JSON description's lean parse leaves `webhooks` out
-    (no tool is made from it): the names in it must be found all the same."""
+    (no tool is made from it): the names in it must be found all the same. `x-webhooks`, the extension
+    that 3.0 descriptions used before 3.1 (Redoc's; GitHub's description has 0.6 MB of it), is the same
+    section: found by a later pass, a name in it was not found in a JSON description (the check for a
+    left-out section looked for `"webhooks"` only). Neither section's operations become tools."""
     named = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
     ref = "#Event" if keyword == "$anchor" else "https://schemas.example.com/event.json"
     named[keyword] = "Event" if keyword == "$anchor" else ref
     spec = {
-        "openapi": "3.1.0", "info": {"title": "hooks", "version": "1"},
+        "openapi": version, "info": {"title": "hooks", "version": "1"},
         "paths": {"/events": {"post": {"operationId": "sendEvent", "requestBody": {"required": True, "content": {
             "application/json": {"schema": {"$ref": ref}}}}, "responses": {"204": {"description": "sent"}}}}},
-        "webhooks": {"event": {"post": {"requestBody": {"content": {"application/json": {"schema": named}}},
-                                        "responses": {"200": {"description": "ok"}}}}},
+        section: {"event": {"post": {"requestBody": {"content": {"application/json": {"schema": named}}},
+                                     "responses": {"200": {"description": "ok"}}}}},
     }
     compiled = compile_inline(json.dumps(spec) if form == "json" else _yaml_text(spec), base_url="http://127.0.0.1:9")
     assert compiled.warnings == []
+    assert list(by_key(compiled)) == ["sendEvent"]
     schema = by_key(compiled)["sendEvent"].operation.input_schema
     assert schema == {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
 

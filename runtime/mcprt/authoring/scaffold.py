@@ -114,9 +114,8 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
             if suggest:
                 block.prune = _suggested_prune(op, opened.annotated.get(op.operation.key))
     fitted, note = fit_blocks(blocks, room, limit)
-    if note:
-        wrapped = "\n".join(f"# {line}" for line in textwrap.wrap(note, width=WIDTH - 2))
-        lines[lines.index("# TOOLS_LIST_SIZE")] = f"# TOOLS_LIST_SIZE\n{wrapped}"
+    if note:  # its size is known now; the words follow the mode `init` chooses later (`with_size`)
+        lines[lines.index("# TOOLS_LIST_SIZE")] = f"# TOOLS_LIST_SIZE\n{_wrapped(note)}"
     lines += ["    tools:" + ("" if fitted else " {}")] + fitted
     included = sum(block.selected for block in blocks)
     pruned = sum(block.selected and bool(block.prune) and not block.prune_dropped for block in blocks) if fitted else 0
@@ -209,7 +208,22 @@ def fit_blocks(blocks: list[Block], room: int, limit: int) -> tuple[list[str], s
                 + (f", and {dropped} of {sum(1 for b in included if b.prune)} suggested prunes (the longest) are "
                    "left out" if dropped else "") + f": {over} otherwise.")
     return [], (f"The {len(blocks):,} operations are not listed under `tools:`: {over}; each included one is a tool "
-                "all the same (`mcprt tools` lists them), and `--tag` with fewer operations lists them here.")
+                f"all the same ({LISTED_BY}), and `--tag` with fewer operations lists them here.")
+
+
+# How the note of `fit_blocks` says where the tools it did not list are, as the server lists them: every
+# tool, or (discovery mode, `with_discovery`) only the meta-tools, which find the rest.
+LISTED_BY = "`mcprt tools` lists them"
+FOUND_BY = "clients find them with `search_tools`, and `mcprt tools` counts them as reachable through discovery"
+
+
+def left_out_note(note: str, discovery: bool) -> str:
+    """`fit_blocks`' note for a manifest served with every tool listed, or in discovery mode."""
+    return note.replace(LISTED_BY, FOUND_BY) if discovery else note
+
+
+def _wrapped(note: str) -> str:
+    return "\n".join(f"# {line}" for line in textwrap.wrap(note, width=WIDTH - 2))
 
 
 def _header(spec: str, source: str, compiled: CompiledOpenAPI, tags: list[str]) -> list[str]:
@@ -341,9 +355,13 @@ def _slug(title: str) -> str:
     return slug if slug[0].isalpha() else f"api_{slug}"
 
 
-def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | None = None) -> str:
+def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | None = None,
+              note: str | None = None) -> str:
     """The scaffold with its header's size line filled in: `tools` listed in `size` bytes of tools/list when
-    every tool is listed, and — when `with_discovery` set discovery mode — what that lists (tools, bytes)."""
+    every tool is listed, and — when `with_discovery` set discovery mode — what that lists (tools, bytes).
+    `note`: the scaffold's `left_out`, whose words about finding the unlisted tools follow the mode."""
+    if note and discovery is not None:
+        text = text.replace(_wrapped(note), _wrapped(left_out_note(note, True)), 1)
     if discovery is None:
         line = f"# tools/list: {size:,} bytes for {tools} tools (`mcprt tools` shows each)."
     else:

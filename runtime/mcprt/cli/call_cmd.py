@@ -22,9 +22,15 @@ def split_targets(targets: list[str]) -> tuple[Path | None, str]:
 
 
 def unknown_tool(toolset: Any, manifest: Path | None, tool_name: str) -> McprtError:
-    """The error for a tool name the manifest does not expose: close matches only, else where to look."""
-    command = f"mcprt tools {manifest}" if manifest is not None else "mcprt tools"
-    return McprtError(toolset.unknown_tool_message(tool_name, list_hint=f"`{command}` lists the tools"))
+    """The error for a tool name the manifest does not expose: close matches only, else where to look —
+    in discovery mode `mcprt tools` lists only the meta-tools, so the hint names the search one."""
+    target = f" {manifest}" if manifest is not None else ""
+    hint = f"`mcprt tools{target}` lists the tools"
+    if toolset.extra and any(not tool.listed for tool in toolset):
+        search = next(iter(toolset.extra))  # the meta-tools in the order a model uses them: search first
+        hint = (f"`mcprt tools{target}` lists the meta-tools of discovery mode and counts the other tools, which "
+                f"`{search}` finds (e.g. `mcprt call{target} {search} --args '{{\"query\": \"...\"}}'`)")
+    return McprtError(toolset.unknown_tool_message(tool_name, list_hint=hint))
 
 
 def parse_args(text: str) -> dict:

@@ -20,7 +20,8 @@ DISCOVERY_ABOVE = 10_000_000
 
 def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool = False) -> int:
     """Write the manifest; on a terminal without `--tag` or `--no-input`, ask which tags to include first."""
-    from ..authoring.scaffold import open_spec, scaffold, tag_counts, with_discovery, with_size
+    from ..authoring.scaffold import (left_out_note, open_spec, scaffold, tag_counts, with_discovery,
+                                      with_size)
     from ..settings import load_settings
     from .common import quiet_logging
     from .choose_tags import choose_tags, interactive
@@ -69,12 +70,12 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
         print(f"{out}: written, but it does not validate yet (see above)", file=sys.stderr)
         return EXIT_BAD_INPUT
     tools, size = measured
-    out.write_text(with_size(text, tools, size, discovery), encoding="utf-8")
+    out.write_text(with_size(text, tools, size, discovery, made.left_out), encoding="utf-8")
     print(f"{out}: {made.operations} operations, {made.included} included ({tools} tools, {size:,} bytes of "
           f"tools/list), {made.pruned} with a suggested prune. Next: review it, then `mcprt validate {out}`.",
           file=sys.stderr)
     if made.left_out:
-        print(f"{out}: {made.left_out}", file=sys.stderr)
+        print(f"{out}: {left_out_note(made.left_out, discovery is not None)}", file=sys.stderr)
     if discovery:
         print(f"{out}: a tools/list of {size:,} bytes is more than any model's context holds (over "
               f"{DISCOVERY_ABOVE:,}), so the manifest sets `server.expose: discovery`: clients list "

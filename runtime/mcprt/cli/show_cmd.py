@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -56,7 +57,7 @@ def tool_facts(loaded: Any, tool: Any, *, meta: bool = False) -> dict[str, Any]:
             where = loaded.locate((*base, name), prefer="key")
             fields[name] = {"value": value, "at": f"{where.file}:{where.line}"}
         facts["overrides"] = {"key": tool.override_key, "at": f"{at.file}:{at.line}", "fields": fields}
-    defaults_prune = loaded.manifest.defaults.prune.model_dump(mode="json", exclude_defaults=True)
+    defaults_prune = loaded.defaults_for(tool.source).prune.model_dump(mode="json", exclude_defaults=True)
     facts["shaping"] = {
         "prune": tool.shaping.pruner.expression if tool.shaping.pruner else None,
         "defaults.prune": defaults_prune or None,
@@ -82,7 +83,7 @@ def _sample(loaded: Any, tool: Any) -> dict[str, Any] | None:
         if upstream is None:
             continue
         result = shape_result(upstream, tool.shaping)
-        return {"case": str(case.path.relative_to(loaded.base_dir)), "raw_bytes": result.raw_bytes,
+        return {"case": os.path.relpath(case.path, loaded.base_dir), "raw_bytes": result.raw_bytes,
                 "sent_bytes": result.sent_bytes, "result": result.to_wire()}
     return None
 

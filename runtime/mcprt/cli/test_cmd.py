@@ -12,7 +12,7 @@ from .errors import EXIT_FAILED_CHECK, EXIT_OK
 def run_test(manifest: Path | None, update: bool) -> int:
     from ..manifest.loader import find_manifest
     from ..observability.log import setup_logging
-    from ..testing.cases import cases_dir
+    from ..testing.cases import case_roots
     from ..testing.report import bytes_by_tool, bytes_table
     from ..testing.runner import run_manifest_cases
 
@@ -22,7 +22,7 @@ def run_test(manifest: Path | None, update: bool) -> int:
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     if not report.outcomes:
-        print(f"{path}: no cases in {cases_dir(path)}/ — record one with "
+        print(f"{path}: no cases in {', '.join(f'{root}/' for root in case_roots(path))} — record one with "
               f"`mcprt record {path} TOOL --args '{{...}}'`", file=sys.stderr)
     for outcome in report.outcomes:
         mark = "ok  " if outcome.passed else "FAIL"

@@ -69,7 +69,7 @@ def build_meta_tools(catalog: Catalog, names: MetaNames, defaults: Defaults) -> 
 
 def _forwarding(tool: Tool, catalog: Catalog) -> Tool:
     """The call tool forwards to the operation it names: a call of a task-supporting operation
-    through it may run as a task, as a direct call would (`Tool.task_support_for`)."""
+    through it may run as a task, as a direct call would (`Tool.reached`)."""
 
     def target(arguments: Mapping[str, Any] | None, principal: Principal | None) -> Tool | None:
         name = arguments.get("name") if isinstance(arguments, Mapping) else None

@@ -20,6 +20,7 @@ from .compare import Change, ToolDiff, ToolsetDiff, compare_toolsets
 from .offers import OfferDiff, compare_offers
 from .outputs import CaseDiff, compare_case_outputs
 from .revisions import ManifestRef, resolve_manifest_ref
+from .warnings import new_warnings
 
 __all__ = ["Change", "CaseDiff", "ManifestDiff", "ManifestRef", "OfferDiff", "ToolDiff", "diff_manifests", "render",
            "resolve_manifest_ref"]
@@ -62,6 +63,8 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
         assert before.harness.loaded is not None and after.harness.loaded is not None
         toolset = compare_toolsets(before.harness.toolset, after.harness.toolset,
                                    before.harness.loaded, after.harness.loaded)
+        toolset.manifest_changes += new_warnings(before.harness.warning_diagnostics, after.harness.warning_diagnostics,
+                                                 old_ref, new_ref)
         cases = compare_case_outputs(before, after, find_cases(new_ref.path))
         offers = compare_offers(before.harness.toolset.offers, after.harness.toolset.offers)
         return ManifestDiff(old_ref.label, new_ref.label, toolset, cases, offers)

@@ -236,6 +236,11 @@ def _manifest_changes(old: LoadedManifest, new: LoadedManifest) -> list[Change]:
     was, now = old.manifest.defaults.prune.model_dump(), new.manifest.defaults.prune.model_dump()
     if was != now:
         changes.append(Change("automatic pruning changed", _before_after(_compact(was), _compact(now))))
+    for name in sorted(set(old.manifest.sources) & set(new.manifest.sources)):  # an included manifest's own
+        source_was, source_now = old.defaults_for(name).prune.model_dump(), new.defaults_for(name).prune.model_dump()
+        if source_was != source_now and (source_was, source_now) != (was, now):
+            changes.append(Change("automatic pruning changed",
+                                  f"source {name}: " + _before_after(_compact(source_was), _compact(source_now))))
     if old.manifest.server.instructions != new.manifest.server.instructions:
         changes.append(Change("server instructions changed", _before_after(old.manifest.server.instructions or "",
                                                                           new.manifest.server.instructions or "")))

@@ -21,7 +21,7 @@ from ..errors import Diagnostic, ManifestError, ManifestNotFound
 from . import envvars
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
-from .model import Manifest, OpenAPISource
+from .model import Defaults, Manifest, OpenAPISource
 from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
@@ -42,10 +42,17 @@ class LoadedManifest:
     files: list[Path]  # the manifest, the manifests it includes, and the `.env` files read
     env_paths: set[NodePath] = field(default_factory=set)  # nodes whose value came from a variable
     warnings: list[Diagnostic] = field(default_factory=list)
+    # the `defaults` of a source an included manifest defines, when that manifest has `defaults:`
+    source_defaults: dict[str, Defaults] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    def defaults_for(self, source: str) -> Defaults:
+        """The `defaults` a source's tools inherit: its own manifest's (an included one's `defaults:`,
+        key by key over the including manifest's), else the manifest's."""
+        return self.source_defaults.get(source, self.manifest.defaults)
 
     def locate(self, path: NodePath, prefer: str = "value") -> Position:
         return self.index.locate(path, prefer)  # type: ignore[arg-type]
@@ -144,7 +151,9 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         data.get("sources"), dict
     ) else {}
     warnings: list[Diagnostic] = []
-    errors += _merge_includes(manifest_path, data, index, source_dirs, files, warnings, seen={manifest_path.resolve()})
+    included_defaults: dict[str, list[tuple[Any, PositionIndex]]] = {}
+    errors += _merge_includes(manifest_path, data, index, source_dirs, files, warnings, seen={manifest_path.resolve()},
+                              included_defaults=included_defaults)
 
     environment = env if env is not None else envvars.environment_for(manifest_path.parent)
     if (manifest_path.parent / ".env").is_file():
@@ -167,13 +176,15 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, []) \
             if salvaged is not None else None
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
+    source_defaults, defaults_errors = _included_defaults(data.get("defaults"), included_defaults, environment)
+    errors += defaults_errors
     warnings += literal_secrets(manifest, env_paths, index)
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
     register_secrets(manifest)
     errors += _per_user_credential_errors(manifest, index)
     warnings += _plain_http_issuer(manifest, index)
-    loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings)
+    loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings, source_defaults)
     blocking = [d for d in errors if d.severity == "error"]
     if blocking:
         # Only expressions failed: the later stages (sources, the build's template checks) still run on
@@ -183,6 +194,51 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         raise ManifestError(sorted(errors) + warnings, partial=loaded if only_expressions else None)
     loaded.warnings += [d for d in errors if d.severity == "warning"]
     return loaded
+
+
+def _included_defaults(root: Any, chains: dict[str, list[tuple[Any, PositionIndex]]],
+                       environment: dict[str, str]) -> tuple[dict[str, Defaults], list[Diagnostic]]:
+    """Each included source's `Defaults`: its manifests' `defaults:` (outermost first) merged key by key
+    over the including manifest's (`root`, already interpolated), so an included manifest's sources are
+    shaped as when it is loaded alone, as far as the root sets nothing it leaves unset. Errors are at
+    the included file's lines; a source whose defaults fail keeps the manifest's."""
+    found: dict[str, Defaults] = {}
+    errors: list[Diagnostic] = []
+    reported: set[tuple[str, int, int]] = set()
+    for name, chain in chains.items():
+        merged: Any = root if isinstance(root, dict) else {}
+        failed = False
+        for raw, child_index in chain:
+            wrapped, _, env_errors, _ = envvars.interpolate({"defaults": raw}, environment, child_index)
+            new = [d for d in env_errors if (d.file, d.line, d.col) not in reported]
+            try:  # as a manifest of only `defaults`: errors located at ("defaults", …) in the included file
+                Manifest.model_validate({"version": 1, **wrapped})
+            except ValidationError as exc:
+                new += diagnostics_from(exc, wrapped, child_index)
+            reported |= {(d.file, d.line, d.col) for d in new}
+            errors += new
+            failed = failed or bool(env_errors) or bool(new)
+            merged = _deep_merge(merged, wrapped["defaults"])
+        if not failed:
+            found[name] = Defaults.model_validate(merged)
+    return found, errors
+
+
+def _deep_merge(base: Any, over: Any) -> Any:
+    if not isinstance(base, dict) or not isinstance(over, dict):
+        return over
+    return {**base, **{key: _deep_merge(base.get(key), value) for key, value in over.items()}}
+
+
+def manifest_files(path: Path) -> list[Path]:
+    """`path` and every manifest it includes (recursively, each once, in include order): the files
+    whose folders hold manifest-relative things such as recorded cases. Reads only the files'
+    `include:` lists; what is wrong with them is reported by `load_manifest`, not here."""
+    data, index, errors = read_manifest_file(path)
+    files = [path]
+    if not errors:
+        _merge_includes(path, data, index, {}, files, [], seen={path.resolve()})
+    return files
 
 
 def _leave_out(data: dict[str, Any], failed: set[NodePath]) -> None:
@@ -300,8 +356,11 @@ def _merge_includes(
     files: list[Path],
     warnings: list[Diagnostic],
     seen: set[Path],
+    included_defaults: dict[str, list[tuple[Any, PositionIndex]]] | None = None,
 ) -> list[Diagnostic]:
-    """Add the sources of included manifests (recursively) into `data`; an include adds sources only."""
+    """Add the sources of included manifests (recursively) into `data`, and into `included_defaults`
+    the `defaults:` of the manifests each such source comes from (outermost first); an include adds
+    nothing else."""
     includes = data.get("include")
     if not isinstance(includes, list):
         return []  # a wrong type is reported by validation
@@ -338,9 +397,16 @@ def _merge_includes(
             continue
         files.append(child_path)
         child_dirs = {name: child_path.parent for name in (child.get("sources") or {})}
-        errors += _merge_includes(Path(shown), child, child_index, child_dirs, files, warnings, seen | {child_path})
+        child_defaults: dict[str, list[tuple[Any, PositionIndex]]] = {}
+        errors += _merge_includes(Path(shown), child, child_index, child_dirs, files, warnings, seen | {child_path},
+                                  child_defaults)
+        if included_defaults is not None:
+            own = [(child["defaults"], child_index)] if "defaults" in child else []
+            for name in child.get("sources") or {}:
+                if own or name in child_defaults:
+                    included_defaults[name] = own + child_defaults.get(name, [])
         for key in child:
-            if key not in ("version", "sources", "include"):
+            if key not in ("version", "sources", "include", "defaults"):
                 at = child_index.locate((key,), "key")
                 warnings.append(Diagnostic(at.file, at.line, at.col, f"`{key}` in an included manifest is ignored "
                                            "(an include contributes its sources only)", "warning"))

@@ -11,12 +11,18 @@
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import replace
 
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import is_loopback
 from ..toolset.toolset import ToolSet
 from .rules import CompiledMatch
+
+
+# `Diagnostic.code` of a rule's or rate limit's tool glob or source that matches nothing: `mcprt diff`
+# flags one a change introduces as breaking (the calls it governed are now decided by other rules).
+MATCHES_NOTHING = "policy-matches-nothing"
 
 
 def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
@@ -27,8 +33,8 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
     names = list(toolset.tools)
     sources = set(loaded.manifest.sources)
 
-    def warn(path: tuple, message: str) -> None:
-        found.append(loaded.diagnostic(("policy", *path), message, severity="warning"))
+    def warn(path: tuple, message: str, code: str = "") -> None:
+        found.append(replace(loaded.diagnostic(("policy", *path), message, severity="warning"), code=code))
 
     entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
     entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
@@ -36,11 +42,12 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
         for j, pattern in enumerate(match.tools):
             if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
                 hint = did_you_mean(pattern, names)
-                warn((group, index, "match", "tools", j), f"{group}[{index}]: '{pattern}' matches no tool" + hint)
+                warn((group, index, "match", "tools", j), f"{group}[{index}]: '{pattern}' matches no tool" + hint,
+                     MATCHES_NOTHING)
         for j, source in enumerate(match.sources):
             if source not in sources:
                 warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
-                     + did_you_mean(source, sorted(sources)))
+                     + did_you_mean(source, sorted(sources)), MATCHES_NOTHING)
     catch_all = None
     for i, rule in enumerate(policy.rules):
         if catch_all is not None:

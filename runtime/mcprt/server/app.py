@@ -159,10 +159,12 @@ def build_server(
             )
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
-        task_support = tool.task_support_for(params.arguments, principal) if modern else "forbidden"
+        reached = tool.reached(params.arguments, principal)  # through discovery's call tool: the operation
+        task_support = reached.task_support if modern else "forbidden"
         as_task = task_support != "forbidden" and client_declares_tasks(ctx)
-        if task_support == "required" and not as_task:
-            raise missing_extension(f"tool {tool.name}")  # it runs only as a task (SEP-2663 §Capability Negotiation)
+        if task_support == "required" and not as_task:  # it runs only as a task (SEP-2663 §Capability Negotiation)
+            raise missing_extension(f"tool {reached.name}"
+                                    + (f" (called through {tool.name})" if reached is not tool else ""))
         assert server.tasks is not None
         try:
             # How the client is asked (its session, rounds, or not at all) is `with_client`'s decision; a

@@ -33,6 +33,7 @@ from .lean import LeanPath, answer_stateless_in_json
 from .lean_modern import answer_modern_lean
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
+from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
 
 HEALTH_PATH = "/healthz"
@@ -130,6 +131,8 @@ def build_http_app(
         answer_stateless_in_json(manager, holder)  # JSON unless the request may stream
     if lean:  # 2026-07-28 tools/call and tools/list that cannot stream: in the request's task (lean_modern.py)
         answer_modern_lean(manager, holder)
+    if not options.stateless:  # first of all: a session's request with a version its era does not know
+        check_session_versions(manager)
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 

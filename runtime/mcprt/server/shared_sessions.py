@@ -186,6 +186,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
 
     async def _serve_opening_request(self, http_transport: StreamableHTTPServerTransport, scope: Scope,
                                      receive: Receive, send: Send) -> None:
+        send = _naming_no_discarded_session(send)
         if self.records is None:
             await super()._serve_opening_request(http_transport, scope, receive, send)
             return
@@ -395,3 +396,22 @@ async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.start", "status": 404,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+_SESSION_HEADER = MCP_SESSION_ID_HEADER.lower().encode("latin-1")
+
+
+def _naming_no_discarded_session(send: Send) -> Send:
+    """`send` for a request that opens a session: an error answer (status 400 and up) loses its
+    `Mcp-Session-Id`, as the SDK discards a session whose opening request fails — the header would
+    name a session that no longer exists (MCP 2025-06-18, Transports, "Session Management": the id
+    is assigned by the response that carries the InitializeResult)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            message = {**message, "headers": [(name, value) for name, value in message.get("headers", [])
+                                              if name.lower() != _SESSION_HEADER]}
+        await send(message)
+
+    return sending
+

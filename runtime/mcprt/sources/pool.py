@@ -93,7 +93,8 @@ class SourcePool:
         """What `sync(loaded, stale)` would do. `stale`: running sources whose local files changed."""
         manifest = loaded.manifest
         wanted = {
-            name: kind_of(cfg).fingerprint(cfg, loaded.source_dirs.get(name, loaded.base_dir), manifest.defaults)
+            name: kind_of(cfg).fingerprint(cfg, loaded.source_dirs.get(name, loaded.base_dir),
+                                           loaded.defaults_for(name))
             for name, cfg in manifest.sources.items()
         }
         running = self._running
@@ -177,7 +178,7 @@ class SourcePool:
             config=config,
             base_dir=loaded.source_dirs.get(name, loaded.base_dir),
             settings=self.settings,
-            defaults=loaded.manifest.defaults,
+            defaults=loaded.defaults_for(name),
             on_tools_changed=self.on_tools_changed,
             on_event=self.on_event,
         )

@@ -32,8 +32,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,6 +140,12 @@ class Case:
     request: RecordedRequest | None = None
     response: RecordedResponse | None = None
     policy: tuple[PolicyExpectation, ...] = ()
+    root: Path | None = None  # the cases folder it was found in; None: `path`'s grandparent (cases/<tool>/)
+
+    @property
+    def cases_root(self) -> Path:
+        """The cases folder this case belongs to: its snapshot is under `<cases_root>/__snapshots__/`."""
+        return self.root if self.root is not None else self.path.parent.parent
 
     @property
     def policy_only(self) -> bool:
@@ -160,9 +167,22 @@ def snapshots_dir(manifest: Path) -> Path:
     return cases_dir(manifest) / SNAPSHOTS_DIR
 
 
-def case_files(manifest: Path) -> list[Path]:
-    """Every case file beside a manifest, in a stable order (snapshots are not cases)."""
-    root = cases_dir(manifest)
+def case_roots(manifest: Path) -> list[Path]:
+    """The cases folders a manifest's run covers, each once: `cases/` beside it, then beside each
+    manifest it includes. An included manifest's cases are where a run of it alone finds them, so
+    its source's cases travel with it; named relative to `manifest`'s folder where they lie inside it."""
+    from ..manifest.loader import manifest_files
+
+    base = manifest.parent
+    roots: dict[Path, Path] = {}
+    for file in manifest_files(manifest):
+        folder = file.parent if file == manifest else base / os.path.relpath(file.parent, base.resolve())
+        roots.setdefault((folder / CASES_DIR).resolve(), Path(os.path.normpath(folder / CASES_DIR)))
+    return list(roots.values())
+
+
+def case_files(root: Path) -> list[Path]:
+    """Every case file in one cases folder, in a stable order (snapshots are not cases)."""
     if not root.is_dir():
         return []
     files = [
@@ -173,14 +193,15 @@ def case_files(manifest: Path) -> list[Path]:
 
 
 def find_cases(manifest: Path) -> list[Case]:
-    """Load every case beside `manifest`; raise CaseError naming each unusable file."""
+    """Load every case of `manifest` (its `case_roots`); raise CaseError naming each unusable file."""
     cases: list[Case] = []
     problems: list[str] = []
-    for path in case_files(manifest):
-        try:
-            cases.append(load_case(path))
-        except CaseError as exc:
-            problems.append(str(exc))
+    for root in case_roots(manifest):
+        for path in case_files(root):
+            try:
+                cases.append(replace(load_case(path), root=root))
+            except CaseError as exc:
+                problems.append(str(exc))
     if problems:
         raise CaseError("\n".join(problems))
     seen: dict[str, Path] = {}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import ManifestError, McprtError
+from ..errors import Diagnostic, ManifestError, McprtError
 from ..manifest.loader import LoadedManifest, find_manifest
 from ..settings import Settings, load_settings
 from ..toolset.invoke import call_tool
@@ -63,6 +63,7 @@ class ReplayHarness:
         self.loaded: LoadedManifest | None = None
         self.toolset: ToolSet | None = None
         self.warnings: list[str] = []
+        self.warning_diagnostics: list[Diagnostic] = []  # the compile's warnings, as `mcprt validate` gives them
         self._runtime: Any = None
 
     async def open(self) -> None:
@@ -77,6 +78,7 @@ class ReplayHarness:
             await self.close()
             raise
         self.toolset = compiled.toolset
+        self.warning_diagnostics = list(compiled.warnings)
         self.warnings = [str(w) for w in compiled.warnings]
         # Replays check shaping, not policy: the harness's own tools run ungated, and cases assert
         # decisions explicitly (`policy:`) against the gate kept here.

@@ -7,7 +7,7 @@
 - a source whose `openapi:` is a URL reads the pinned copy `spec/<source>.json` (or `.yaml`/`.yml`)
   beside the manifest when there is one, so tests never depend on the network or on upstream edits
   (each kind says what it replays from: `SourceKind.for_replay`);
-- a `${VAR}` without a default that is not set gets a placeholder value: nothing leaves loopback, so
+- a `${VAR}` without a default that is not set (in the manifest or one it includes) gets a placeholder value: nothing leaves loopback, so
   CI needs no secrets to replay cases (a variable that is set keeps its value).
 
 With `origin=None` only the pinned-spec substitution applies (what `mcprt diff` compiles).
@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ManifestError
 from ..manifest import envvars
-from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
+from ..manifest.loader import LoadedManifest, find_manifest, load_manifest, manifest_files
 from ..settings import Settings
 from ..sources.kind import kind_of
 
@@ -33,14 +33,16 @@ _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def replay_environment(manifest: Path) -> dict[str, str]:
-    """The manifest's environment, with a placeholder for each required variable that is not set."""
+    """The manifest's environment, with a placeholder for each required variable that is not set
+    (in the manifest or in a manifest it includes)."""
     environment = envvars.environment_for(manifest.parent)
-    try:
-        text = manifest.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return environment  # the loader reports it
-    for name in _REQUIRED_VARIABLE.findall(text):
-        environment.setdefault(name, PLACEHOLDER)
+    for file in manifest_files(manifest):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # the loader reports it
+        for name in _REQUIRED_VARIABLE.findall(text):
+            environment.setdefault(name, PLACEHOLDER)
     return environment
 
 

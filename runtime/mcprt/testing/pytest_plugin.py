@@ -4,7 +4,8 @@ Registered as the `mcprt` pytest11 entry point, so it is active wherever mcprt i
 collects (nothing else is touched, so it cannot disturb a project's own tests):
 
 - a manifest file (`mcp.yaml`, `mcp.yml`, `mcp.toml`) that pytest reaches while collecting and that
-  has a `cases/` folder beside it: one test per case, e.g. `api/mcp.yaml::list_issues/open-issues`.
+  has a `cases/` folder beside it or beside a manifest it includes: one test per case, e.g.
+  `api/mcp.yaml::list_issues/open-issues`.
   `pytest api/mcp.yaml` runs one manifest's cases; `pytest` runs those under `testpaths`.
 - manifests named by `--mcprt-manifest PATH` (repeatable) or the `mcprt_manifests` ini setting
   (one path per line, relative to the ini file), added to what pytest collects.
@@ -63,7 +64,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not (named or automatic):
         return None
     if not (file_path.parent / "cases").is_dir():
-        return None
+        from .cases import case_roots  # only here: the included manifests' cases count too
+
+        if not any(root.is_dir() for root in case_roots(file_path)):
+            return None
     return ManifestCases.from_parent(parent, path=file_path)
 
 
@@ -140,7 +144,6 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         from ..errors import McprtError
-        from .cases import cases_dir
         from .runner import check_case
         from .snapshots import SnapshotStore
 
@@ -151,7 +154,7 @@ class CaseItem(pytest.Item):
         except McprtError as exc:
             raise CaseFailed(f"{manifest}: cannot compile the manifest for replay:\n{exc}") from None
         update = bool(self.config.getoption("mcprt_update") or getattr(self.config.option, "update_snapshots", False))
-        self.outcome = check_case(session, SnapshotStore(cases_dir(manifest)), self.case, update=update)
+        self.outcome = check_case(session, SnapshotStore(self.case.cases_root), self.case, update=update)
         if self.outcome.run is not None:
             run = self.outcome.run
             state.figures.setdefault(manifest, []).append((run.tool, run.raw_bytes, run.sent_bytes))

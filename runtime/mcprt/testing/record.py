@@ -19,12 +19,14 @@ from ..manifest.loader import find_manifest
 from ..outbound.capture import Exchange, capturing
 from ..contracts import ToolResult
 from .cases import (
+    CASES_DIR,
     Body,
     Case,
     CaseError,
     RecordedRequest,
     RecordedResponse,
     case_name_for,
+    case_roots,
     cases_dir,
     check_case_name,
     write_case,
@@ -53,7 +55,8 @@ def record_case(manifest: str | Path | None, tool_name: str, arguments: dict[str
     case_name = check_case_name(name) if name else case_name_for(arguments)
     live = asyncio.run(_call_live(path, tool_name, arguments))
     tool, result, exchanges = live.tool, live.result, live.exchanges
-    target = cases_dir(path) / tool / f"{case_name}.yaml"
+    root = live.cases_root  # beside the manifest that defines the tool's source (an included one too)
+    target = root / tool / f"{case_name}.yaml"
     if target.exists():
         raise CaseError(f"{target} already exists: delete it to record it again, or pass --name for another case")
     warnings: list[str] = []
@@ -74,7 +77,7 @@ def record_case(manifest: str | Path | None, tool_name: str, arguments: dict[str
         if exchange.status >= 400:
             warnings.append(f"upstream answered HTTP {exchange.status}; the case records that error")
     case = Case(target, case_name, tool, dict(arguments), operation=live.operation,
-                request=request, response=response)
+                request=request, response=response, root=root)
     source = f" from {request.method} {request.url}" if request else ""
     write_case(case, f"Recorded by `mcprt record`{source} on {dt.date.today().isoformat()}.\n"
                      "Edit freely: `mcprt test` replays it and compares the result with its snapshot.")
@@ -88,6 +91,7 @@ class _LiveCall:
     operation: str
     result: ToolResult
     exchanges: list[Exchange]
+    cases_root: Path
 
 
 async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any]) -> _LiveCall:
@@ -105,9 +109,18 @@ async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any]) 
             raise McprtError(f"{manifest}: {compiled.toolset.unknown_tool_message(tool_name)}")
         with capturing() as exchanges:
             result = await call_tool(tool, arguments)
-        return _LiveCall(tool.name, tool.operation.key, result, list(exchanges))
+        return _LiveCall(tool.name, tool.operation.key, result, list(exchanges),
+                         _cases_root(manifest, compiled.loaded.source_dirs.get(tool.source)))
     finally:
         await runtime.aclose()
+
+
+def _cases_root(manifest: Path, source_dir: Path | None) -> Path:
+    """The cases folder of the manifest that defines a source: the one `find_cases` reads for it."""
+    for root in case_roots(manifest):
+        if source_dir is not None and root.resolve() == (source_dir / CASES_DIR).resolve():
+            return root
+    return cases_dir(manifest)
 
 
 def _request_of(exchange: Exchange) -> RecordedRequest:
@@ -125,6 +138,6 @@ def _response_of(exchange: Exchange) -> RecordedResponse:
 
 
 def _write_snapshot(manifest: Path, case: Case) -> CaseOutcome:
-    store = SnapshotStore(cases_dir(manifest))
+    store = SnapshotStore(case.cases_root)
     with ReplaySession(manifest) as session:
         return check_case(session, store, case, update=True)

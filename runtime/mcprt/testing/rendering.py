@@ -7,6 +7,8 @@ no network; `mcprt test` still replays the whole call and compares snapshots.
 
 from __future__ import annotations
 
+import os
+
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.checks import at_line
@@ -44,7 +46,7 @@ def render_recorded_cases(loaded: LoadedManifest, toolset: ToolSet) -> list[Diag
             continue
         path = ("sources", tool.source, "tools", tool.override_key or tool.operation.key, "output")
         where = f"output template, line {error.line}" if error.line else "output template"
-        message = (f"{where}: fails on the recorded case {case.path.relative_to(loaded.base_dir)}: "
+        message = (f"{where}: fails on the recorded case {os.path.relpath(case.path, loaded.base_dir)}: "
                    f"{error.message.rstrip('.')}")
         found.append(at_line(loaded.index, path, tool.shaping.output.source, error.line or 1, 1, message))
     return found

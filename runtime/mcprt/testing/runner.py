@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import McprtError
-from .cases import Case, cases_dir, find_cases
+from .cases import Case, case_roots, find_cases
 from .harness import CaseRun, ReplaySession
 from .snapshots import SnapshotCheck, SnapshotStore
 
@@ -105,12 +105,13 @@ class ManifestRun:
 def run_manifest_cases(manifest: Path, *, update: bool = False,
                        progress: Callable[[int], AbstractContextManager[Callable[[str], None]]] | None = None,
                        ) -> ManifestRun:
-    """Every case beside `manifest`, replayed with one session. Raises ManifestError/CaseError on bad input.
+    """Every case of `manifest` and of the manifests it includes (`case_roots`), replayed with one
+    session. Raises ManifestError/CaseError on bad input.
 
     `progress(total)` (the CLI's progress bar) yields a function called with each case id once done."""
     cases = find_cases(manifest)
     report = ManifestRun(manifest)
-    store = SnapshotStore(cases_dir(manifest))
+    stores = {root: SnapshotStore(root) for root in case_roots(manifest)}
     if cases:
         session = ReplaySession(manifest)
         try:
@@ -118,11 +119,12 @@ def run_manifest_cases(manifest: Path, *, update: bool = False,
             report.warnings = list(session.harness.warnings)
             with (progress or _no_progress)(len(cases)) as advance:
                 for case in cases:
-                    report.outcomes.append(check_case(session, store, case, update=update))
+                    report.outcomes.append(check_case(session, stores[case.cases_root], case, update=update))
                     advance(case.id)
         finally:
             session.close()
-    report.stale_snapshots = store.stale(cases)
+    report.stale_snapshots = [path for root, store in stores.items()
+                              for path in store.stale([c for c in cases if c.cases_root == root])]
     if update:
         for path in report.stale_snapshots:
             path.unlink()

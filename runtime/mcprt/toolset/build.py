@@ -114,7 +114,7 @@ def _source_tools(
             continue
         overrides[id(op)] = (key, override)
 
-    defaults = loaded.manifest.defaults
+    defaults = loaded.defaults_for(source_name)
     autoprune = compile_autoprune(defaults.prune)
     tools = []
     no_override = (None, ToolOverride())  # one (frozen) default for every operation without an override

@@ -48,15 +48,16 @@ class Tool:
     _definition: dict[str, Any] | None = None
     _validator: Any = None
 
-    def task_support_for(self, arguments: Mapping[str, Any] | None, principal: Any) -> str:
-        """Whether this call may run as a task (`forbidden`, `optional`, `required`): the tool's own
-        `task_support`, or for a forwarding tool that of the tool the call reaches (the tasks
-        extension lets the server decide per request, SEP-2663 "Abstract")."""
+    def reached(self, arguments: Mapping[str, Any] | None, principal: Any) -> Tool:
+        """The tool a call with these arguments runs: for a forwarding tool (discovery's call tool) the
+        operation it names, when there is one for this principal; else this tool. Its `task_support`
+        decides whether the call may run as a task (the tasks extension lets the server decide per
+        request, SEP-2663 "Abstract")."""
         if self.forwards_to is not None:
             target = self.forwards_to(arguments, principal)
             if target is not None:
-                return target.task_support
-        return self.task_support
+                return target
+        return self
 
     @property
     def listed(self) -> bool:

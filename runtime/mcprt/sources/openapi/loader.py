@@ -239,9 +239,11 @@ class LoadedDocument:
 
     def untrim_for_names(self, uri: str) -> None:
         """Before the `$id`s and anchors of the document at `uri` are read: parse it in full when the
-        lean parse left out its `webhooks`, which hold schemas as `paths` do (OpenAPI 3.1 §4.8.1), so a
-        schema named there is found. Only documents that name schemas get here (`names_resources`)."""
-        if uri != self.uri or not self._trimmed or b'"webhooks"' not in self.raw_bytes:
+        lean parse left out its `webhooks` (or 3.0's `x-webhooks`), which hold schemas as `paths` do
+        (OpenAPI 3.1 §4.8.1), so a schema named there is found. Only documents that name schemas get here
+        (`names_resources`)."""
+        if uri != self.uri or not self._trimmed or not any(f'"{key}"'.encode() in self.raw_bytes
+                                                           for key in SKIPPED_TOP):
             return
         self._data = parse_text(_decode(self.raw_bytes, self.location, []), self.location)[0]
         self._trimmed = False

@@ -69,6 +69,10 @@ def walk(data: Any, pointer: str) -> Any:
 # keys whose values map names to schemas (a property may be called `$id`).
 _DATA_KEYS = frozenset({"example", "examples", "default", "const", "enum", "links"})
 _NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "schemas"})
+# Extensions at the document's root that hold schemas as OpenAPI 3.1 `webhooks` does (§4.8.1): 3.0
+# descriptions wrote webhooks as `x-webhooks` (Redoc's extension) before 3.1 named the section. Other
+# `x-` members are vendor data, not read for names.
+SCHEMA_EXTENSIONS = frozenset({"x-webhooks"})
 
 
 @dataclass(slots=True)
@@ -105,7 +109,8 @@ def _scan(data: Any, uri: str) -> tuple[_Names, dict[str, str], dict[tuple[str, 
                 if isinstance(anchor, str) and anchor:
                     anchors.setdefault((base, anchor), (pointer, dynamic))
         for key, value in node.items():
-            if isinstance(value, (dict, list)) and (name_map or not (key in _DATA_KEYS or key.startswith("x-"))):
+            if isinstance(value, (dict, list)) and (name_map or not (key in _DATA_KEYS or key.startswith("x-"))
+                                                    or (not pointer and key in SCHEMA_EXTENSIONS)):
                 stack.append((value, join(pointer, key), base, not name_map and key in _NAME_MAPS))
     return names, resources, anchors
 
