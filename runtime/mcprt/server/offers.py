@@ -208,6 +208,7 @@ class Subscriptions:
     def __init__(self, holder: ToolSetHolder) -> None:
         self._holder = holder
         self._by_uri: dict[str, dict[int, Connection]] = {}
+        self._uris_of: dict[int, set[str]] = {}  # by connection: what it subscribed to, until it closes
 
     async def subscribe(self, connection: Connection, uri: str) -> None:
         owner = self._holder.current.offers.resolve_uri(uri)
@@ -218,14 +219,23 @@ class Subscriptions:
         first = not listeners
         if id(connection) not in listeners:
             listeners[id(connection)] = connection
-            connection.exit_stack.push_async_callback(self._forget, uri, connection)
+            held = self._uris_of.get(id(connection))
+            if held is None:  # one exit callback per connection, however often it (un)subscribes
+                held = self._uris_of[id(connection)] = set()
+                connection.exit_stack.push_async_callback(self._forget_all, connection)
+            held.add(uri)
         if first and provider.supports_subscribe:
             await _offer_call(provider.subscribe(upstream))
 
     async def unsubscribe(self, connection: Connection, uri: str) -> None:
         await self._forget(uri, connection)
 
+    async def _forget_all(self, connection: Connection) -> None:
+        for uri in self._uris_of.pop(id(connection), set()):
+            await self._forget(uri, connection)
+
     async def _forget(self, uri: str, connection: Connection) -> None:
+        self._uris_of.get(id(connection), set()).discard(uri)
         listeners = self._by_uri.get(uri)
         if not listeners or listeners.pop(id(connection), None) is None or listeners:
             return
