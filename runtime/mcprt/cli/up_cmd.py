@@ -54,6 +54,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 async def _up(manifest: Path | str | None, *, transport: str | None, host: str | None, port: int | None,
               stateless: bool, reload: bool, metrics_port: int | None = None) -> int:
     from ..manifest.loader import load_manifest
+    from ..observability import memdebug
     from ..observability.log import log_event, setup_logging
     from ..pipeline import Runtime
     from ..server.options import check_exposure, chosen_transport, resolve_options
@@ -63,6 +64,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)
+    memdebug.folder()  # a bad MCPRT_DEBUG_TRACEMALLOC is exit 2 before anything opens (serve() takes it again)
     # Decide where to serve (and refuse an unauthenticated public bind) before opening any source.
     # Over stdio, `server.auth`'s variables may be unset (a warning): so the transport is chosen first.
     loaded = load_manifest(manifest, transport=chosen_transport(transport, settings))

@@ -2,9 +2,10 @@
 frames) when `mcprt up` starts serving, and each SIGUSR2 then writes, after a full garbage
 collection, `DIR/mcprt-PID-N.tracemalloc` (a `tracemalloc.Snapshot`, compare two with
 `Snapshot.load(b).compare_to(Snapshot.load(a), "traceback")`) and `DIR/mcprt-PID-N.types.json` (live
-objects counted by type name, the largest 200). `bench/soak.py --tracemalloc` reads them to say
-where growth comes from. Off (nothing imported, no handler) unless the variable is set: tracing
-every allocation costs several times the CPU.
+objects counted by type, every type, keyed `module.qualname` such as `mcp.server.connection.Connection`;
+written under a temporary name and renamed, so a reader never sees half a file). `bench/soak.py
+--tracemalloc` reads them to say where growth comes from. Off (no tracing, no handler, `tracemalloc` not
+imported) unless the variable is set: tracing every allocation costs several times the CPU.
 """
 
 from __future__ import annotations
@@ -14,22 +15,38 @@ import gc
 import json
 import os
 import signal
-import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import McprtError
+
 ENV = "MCPRT_DEBUG_TRACEMALLOC"
 
 
-def install() -> Callable[[], None]:
-    """Start tracing and handle SIGUSR2 in the running loop when `MCPRT_DEBUG_TRACEMALLOC` names a
-    folder; returns the undo (a no-op when off)."""
-    folder = os.environ.get(ENV)
-    if not folder or not hasattr(signal, "SIGUSR2"):
-        return lambda: None
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+def folder() -> Path | None:
+    """The probe's folder from `MCPRT_DEBUG_TRACEMALLOC`, made if missing; None when the variable is unset
+    or empty, or the platform has no SIGUSR2. Check it before serving starts.
+
+    Raises `McprtError` (exit 2, naming the variable) when the value cannot be a folder (a path through
+    a file, no permission): said at start rather than ending the server with an internal error."""
+    value = os.environ.get(ENV)
+    if not value or not hasattr(signal, "SIGUSR2"):
+        return None
+    out = Path(value)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise McprtError(f"{ENV}={value}: not a folder the memory probe can write to "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    return out
+
+
+def install(out: Path) -> Callable[[], None]:
+    """Start tracing and handle SIGUSR2 in the running loop, writing into `out` (from `folder()`);
+    returns the undo."""
+    import tracemalloc
+
     tracemalloc.start(16)
     loop = asyncio.get_running_loop()
     taken = [0]
@@ -39,8 +56,11 @@ def install() -> Callable[[], None]:
         gc.collect()
         stem = out / f"mcprt-{os.getpid()}-{taken[0]}"
         tracemalloc.take_snapshot().dump(f"{stem}.tracemalloc")
-        counts = Counter(type(o).__qualname__ for o in gc.get_objects())
-        stem.with_suffix(".types.json").write_text(json.dumps(dict(counts.most_common(200))))
+        counts = Counter(_type_name(type(o)) for o in gc.get_objects())
+        written = stem.with_suffix(".types.json")
+        partial = stem.with_suffix(".types.json.partial")
+        partial.write_text(json.dumps(dict(counts.most_common())))
+        os.replace(partial, written)  # atomic on POSIX: whole or absent
 
     loop.add_signal_handler(signal.SIGUSR2, dump)
 
@@ -49,3 +69,10 @@ def install() -> Callable[[], None]:
         tracemalloc.stop()
 
     return undo
+
+
+def _type_name(kind: type) -> str:
+    """`module.qualname` of a type (bare for builtins): two classes of one name in different modules,
+    or a rare class among many of a common name, are told apart."""
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"

@@ -63,7 +63,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive, Scope, Send
 
 from ..observability.log import logger
-from . import wire_json
+from . import connection_state, wire_json
 from .batches import BATCH_VERSION, batch_of, serve_batch
 from .invalid_messages import plain_message, refusals
 from .streaming import may_stream
@@ -104,9 +104,6 @@ class _LeanDispatchContext:
         return None  # no progress token, else the request would have gone the SSE way
 
 
-_RUNNER = "mcprt.lean.runner"  # the key of a connection's ServerRunner in `Connection.state`
-
-
 @dataclass
 class _Running:
     scope: anyio.CancelScope
@@ -138,16 +135,6 @@ class LeanPath:
             running.dctx.cancel_requested.set()
             running.scope.cancel()
 
-    def runner(self, connection: Connection) -> ServerRunner[Any]:
-        """The connection's own runner, kept in its scratch `state` so both go together. (A
-        WeakKeyDictionary by connection kept every session forever: its value, the runner, holds
-        the connection, so the key never died — dispatcher, streams and all, about 2 KB a session.)"""
-        runner = connection.state.get(_RUNNER)
-        if runner is None:
-            runner = connection.state[_RUNNER] = ServerRunner(self.manager.app, connection,
-                                                              self.manager._lifespan_state)
-        return runner
-
     async def answer(self, session_id: str | None, connection: Connection, request: Request,
                      message: dict[str, Any]) -> dict[str, Any]:
         """The JSON-RPC response object for one request, as the SDK's dispatcher would write it."""
@@ -164,7 +151,8 @@ class LeanPath:
         try:
             with running.scope:
                 try:
-                    result = await self.runner(connection).on_request(dctx, method, message.get("params"))
+                    result = await connection_state.runner(connection, self.manager.app, self.manager._lifespan_state).on_request(
+                        dctx, method, message.get("params"))
                 finally:
                     if self._running.get(key) is running:
                         del self._running[key]

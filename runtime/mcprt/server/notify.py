@@ -34,6 +34,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..observability.log import log_event
 from ..toolset.toolset import ToolSet, ToolSetHolder
+from . import connection_state
 
 STDIO_KEY = "stdio"
 
@@ -76,16 +77,19 @@ class Notifier:
         return self._connections.get(key)
 
     def track(self, connection: Connection) -> None:
-        """Remember a handshake-era connection until it closes; idempotent per connection."""
+        """Remember a handshake-era connection until it closes; idempotent per connection, and a no-op
+        once it closed (a lean request, answered outside the session's task, can end after its session
+        did: tracking it then would keep the connection for the life of the process)."""
         if connection.protocol_version in MODERN_PROTOCOL_VERSIONS or not connection.has_standalone_channel:
             return  # 2026 clients listen on the bus; stateless HTTP has no channel to push on
         key = connection.session_id or STDIO_KEY
-        if self._connections.get(key) is connection:
+        if self._connections.get(key) is connection or connection_state.closed(connection):
             return
         if self._loop is None:
             self._loop = asyncio.get_running_loop()  # the loop that owns the connections
         self._connections[key] = connection
         connection.exit_stack.callback(self._forget, key, connection)
+        connection_state.watch(connection)  # registered after `_forget`, so it runs first (LIFO)
 
     def _forget(self, key: str, connection: Connection) -> None:
         if self._connections.get(key) is connection:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..manifest.model import Manifest
+from ..observability import memdebug
 from ..observability.log import announce, log_event
 from ..outbound.token_cache import share_tokens
 from ..reload import follow_upstream
@@ -52,6 +53,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     The caller closes the runtime's sources afterwards (`runtime.aclose()`).
     """
     assert runtime.holder is not None and runtime.loaded is not None, "start the runtime first"
+    probe = memdebug.folder()  # before anything starts: a bad MCPRT_DEBUG_TRACEMALLOC is exit 2, nothing to undo
     config = runtime.loaded.manifest.server
     http = options.transport == "http"
     notifier = Notifier()
@@ -125,10 +127,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         spawn(reload_now(runtime, notifier), "reload")
 
     restore_signals = _install_signals(stopping, on_hup=on_hup)
-    if os.environ.get("MCPRT_DEBUG_TRACEMALLOC"):  # opt-in memory probe for soaks (observability.memdebug)
-        from ..observability.memdebug import install as install_memory_probe
-
-        cleanups.append(install_memory_probe())
+    if probe is not None:  # the opt-in memory probe for soaks
+        cleanups.append(memdebug.install(probe))
     if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
         if wire.pending.reload:
             on_hup()

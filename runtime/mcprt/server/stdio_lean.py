@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server.connection import Connection, NotifyOnlyOutbound
-from mcp.server.runner import ServerRunner, modern_error_data
+from mcp.server.runner import modern_error_data
 from mcp.shared.dispatcher import CallOptions, as_request_id, coerce_request_id
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import InboundLadderRejection, classify_inbound_request
@@ -61,7 +61,7 @@ from mcp_types import CONNECTION_CLOSED, PROTOCOL_VERSION_META_KEY, ErrorData, R
 from pydantic import ValidationError
 
 from ..observability.log import logger
-from . import wire_json
+from . import connection_state, wire_json
 from .lean import LEAN_METHODS, _LeanDispatchContext, plain_jsonrpc, serve_one
 from .batches import BATCH_VERSION, batch_of, serve_batch
 from .invalid_messages import BATCH, refuse_batch, refusals
@@ -136,7 +136,7 @@ class StdioLean:
         self._to_sdk: asyncio.Queue[str | None] = asyncio.Queue()
         self._running: dict[RequestId, _Running] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._runner: ServerRunner[Any] | None = None
+        self._connection: Connection | None = None  # the handshake-era session's, once its handshake is in
         self._modern_outbound = NotifyOnlyOutbound(_PipeOutbound(self))
         # anyio's Event() and CancelScope() look the running backend up (sniffio) on every call: several
         # per cent of the server's CPU per call; the backend's own classes, taken once, build the same objects.
@@ -204,8 +204,7 @@ class StdioLean:
         connection = self.notifier.connection(STDIO_KEY)
         if connection is None or not connection.initialize_accepted:
             return False  # before the handshake completed: the SDK decides, as it always did
-        if self._runner is None or self._runner.connection is not connection:
-            self._runner = ServerRunner(self.server, connection, self.lifespan_state)
+        self._connection = connection
         return True
 
     # --- answering ---------------------------------------------------------------------------
@@ -310,8 +309,9 @@ class StdioLean:
 
     async def _handle(self, dctx: _StdioDispatchContext, method: str, params: Mapping[str, Any] | None) -> Any:
         if self.era == LEGACY:
-            assert self._runner is not None
-            return await self._runner.on_request(dctx, method, params)
+            assert self._connection is not None
+            runner = connection_state.runner(self._connection, self.server, self.lifespan_state)
+            return await runner.on_request(dctx, method, params)
         # The modern stream's request path (runner._serve_modern_stream), for a request whose envelope
         # passed the ladder (`_lean_ok`); a refused envelope never comes here.
         route = classify_inbound_request({"method": method, "params": params})
