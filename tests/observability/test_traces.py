@@ -129,6 +129,38 @@ def test_a_crashed_proxied_server_shows_as_restarted(traced) -> None:
     assert source["state"] == "up" and source["restarts"] == 1
 
 
+async def test_spans_are_not_named_by_methods_or_tools_the_client_made_up(traced) -> None:
+    """The span name and `mcp.method.name` were the client's method string, and `tools/call {tool}` the
+    client's tool name even for a tool nobody offers: one span name per made-up string in the trace
+    backend. A method MCP does not define is `_OTHER` (the client's string in `rpc.method_original`,
+    OpenTelemetry's JSON-RPC conventions); an unknown tool's span is `tools/call` alone."""
+    up, _, received = traced
+    auth = {"authorization": f"Bearer {ALICE_TOKEN}", "content-type": "application/json",
+            "accept": "application/json, text/event-stream"}
+    init = httpx.post(up.url, headers=auth, timeout=10, json={
+        "jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    session = {**auth, "mcp-session-id": init.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+    httpx.post(up.url, headers=session, timeout=10, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    for n, method in enumerate(["made/up/span", "roots/list"]):  # roots/list is a server→client method
+        answer = httpx.post(up.url, headers=session, timeout=10, json={"jsonrpc": "2.0", "id": n + 1, "method": method})
+        assert answer.json()["error"]["code"] == -32601
+    answer = httpx.post(up.url, headers=session, timeout=10, json={
+        "jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "made_up_tool_span", "arguments": {}}})
+    assert "made_up_tool_span" in answer.text  # the client is told which tool is unknown
+    httpx.delete(up.url, headers=session, timeout=10)
+
+    for original in ("made/up/span", "roots/list"):
+        (span,) = received.wait_for(lambda s, o=original: s.attributes.get("rpc.method_original") == o)
+        assert span.name == "_OTHER" and span.attributes["mcp.method.name"] == "_OTHER" and span.kind == SERVER
+    (call,) = received.wait_for(lambda s: s.attributes.get("jsonrpc.request.id") == "9"
+                                and s.attributes.get("mcp.session.id") == session["mcp-session-id"])
+    assert call.name == "tools/call" and call.attributes["mcp.method.name"] == "tools/call"
+    assert "gen_ai.tool.name" not in call.attributes and "rpc.method_original" not in call.attributes
+    names = {s.name for s in received.spans}
+    assert not any("made" in name or "roots" in name for name in names), names
+
+
 async def test_traceparent_http_header_continues_the_trace(traced) -> None:
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client

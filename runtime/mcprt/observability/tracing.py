@@ -79,8 +79,15 @@ class Tracer:
 
     def request_span(self, method: str, params: Mapping[str, Any] | None, *, session_id: str | None,
                      protocol_version: str | None, request_id: Any, headers: Mapping[str, str] | None,
-                     tool: str | None) -> AbstractContextManager[Any]:
-        """The SERVER span of one MCP request (a context manager making it current)."""
+                     tool: str | None, method_original: str | None = None) -> AbstractContextManager[Any]:
+        """The SERVER span of one MCP request (a context manager making it current).
+
+        `method` names the span and is `mcp.method.name`: the server's label for the request's method,
+        never a string only the client chose (the caller maps a method MCP does not define to `_OTHER`
+        and passes the client's string as `method_original`, recorded as `rpc.method_original`,
+        OpenTelemetry semconv, JSON-RPC spans). `tool`, a tool the server offers (None otherwise), makes
+        the span `{method} {tool}` with `gen_ai.tool.name` (semconv MCP spans: the target must be low
+        cardinality, else the name is the method alone)."""
         carrier: dict[str, str] = {}
         if headers is not None:
             carrier.update({k: headers[k] for k in _CONTEXT_FIELDS if headers.get(k)})
@@ -95,6 +102,8 @@ class Tracer:
             attributes["mcp.protocol.version"] = protocol_version
         if request_id is not None:
             attributes["jsonrpc.request.id"] = str(request_id)
+        if method_original is not None and method_original != method:
+            attributes["rpc.method_original"] = method_original
         name = method
         if tool is not None:
             name = f"{method} {tool}"

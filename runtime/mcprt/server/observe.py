@@ -256,18 +256,27 @@ class OperationTimer:
             finally:
                 self.observatory.metrics.observe_operation(method_label(ctx.method), time.perf_counter() - started)
         params = ctx.params or {}
-        tool = params.get("name") if ctx.method == "tools/call" else None
+        label = method_label(ctx.method)
         headers = getattr(ctx.request, "headers", None)
         started = time.perf_counter()
-        with tracer.request_span(ctx.method, params, session_id=headers.get("mcp-session-id") if headers else None,
+        with tracer.request_span(label, params, session_id=headers.get("mcp-session-id") if headers else None,
                                  protocol_version=ctx.protocol_version, request_id=ctx.request_id,
-                                 headers=headers, tool=tool if isinstance(tool, str) else None):
+                                 headers=headers, tool=self._offered_tool(ctx.method, params),
+                                 method_original=ctx.method):
             try:
                 return await call_next(ctx)
             finally:
                 if ctx.method != "tools/call" and self.observatory.metrics is not None:
-                    self.observatory.metrics.observe_operation(method_label(ctx.method),
-                                                               time.perf_counter() - started)
+                    self.observatory.metrics.observe_operation(label, time.perf_counter() - started)
+
+    def _offered_tool(self, method: str, params: Any) -> str | None:
+        """The tool a tools/call names when this server offers it, else None: a name the client made up
+        must not name a span (one span name per made-up tool in the trace backend)."""
+        tool = params.get("name") if method == "tools/call" else None
+        holder = self.observatory.runtime.holder
+        if not isinstance(tool, str) or holder is None or holder.current.get(tool) is None:
+            return None
+        return tool
 
 
 OTHER_METHOD = "_OTHER"
