@@ -151,8 +151,8 @@ class LeanPath:
         try:
             with running.scope:
                 try:
-                    result = await connection_state.runner(connection, self.manager.app, self.manager._lifespan_state).on_request(
-                        dctx, method, message.get("params"))
+                    runner = connection_state.runner(connection, self.manager.app, self.manager._lifespan_state)
+                    result = await runner.on_request(dctx, method, message.get("params"))
                 finally:
                     if self._running.get(key) is running:
                         del self._running[key]
