@@ -149,6 +149,8 @@ async def test_one_2026_clients_log_messages_never_reach_another(kind: str, tmp_
 
 
 ROUNDS_SERVER = '''
+import asyncio
+
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel
@@ -167,46 +169,6 @@ async def greet(ctx: Context) -> str:
     answer = await ctx.elicit("Your name?", Name)
     await ctx.info(f"after asking: {answer.data.name}")
     return f"hello {answer.data.name}"
-
-
-app.run()
-'''
-
-
-@pytest.mark.parametrize("transport", ["stdio", "http"])
-async def test_log_messages_follow_the_call_across_input_rounds(transport: str, tmp_path: Path) -> None:
-    """A call that asks its client is answered in rounds (InputRequiredResult, then a retry): what it logs
-    before the question rides the first request's stream, what it logs after, the retry's."""
-    (tmp_path / "rounds.py").write_text(ROUNDS_SERVER, encoding="utf-8")
-    path = tmp_path / "mcp.yaml"
-    path.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "rounds.py"]\n', encoding="utf-8")
-    logs: list[Any] = []
-
-    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
-        logs.append(params.data)
-
-    async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
-        return types.ElicitResult(action="accept", content={"name": "Ada"})
-
-    async with served(transport, path, mode="auto", logging_callback=on_log, log_level="info",
-                      elicitation_callback=on_elicit) as client:
-        assert client.protocol_version == "2026-07-28"
-        assert text_of(await client.call_tool("greet", {})) == "hello Ada"
-        assert logs == ["before asking", "after asking: Ada"]
-
-
-WAITING_SERVER = '''
-import asyncio
-
-from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
-from pydantic import BaseModel
-
-app = MCPServer("waiting")
-
-
-class Name(BaseModel):
-    name: str
 
 
 @app.tool(structured_output=False)
@@ -232,6 +194,35 @@ app.run()
 '''
 
 
+def rounds_manifest(tmp_path: Path) -> Path:
+    (tmp_path / "rounds.py").write_text(ROUNDS_SERVER, encoding="utf-8")
+    path = tmp_path / "mcp.yaml"
+    path.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "rounds.py"]\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_log_messages_follow_the_call_across_input_rounds(transport: str, tmp_path: Path) -> None:
+    """A call that asks its client is answered in rounds (InputRequiredResult, then a retry): what it logs
+    before the question rides the first request's stream, what it logs after, the retry's."""
+    path = rounds_manifest(tmp_path)
+    logs: list[Any] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        logs.append(params.data)
+
+    async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async with served(transport, path, mode="auto", logging_callback=on_log, log_level="info",
+                      elicitation_callback=on_elicit) as client:
+        assert client.protocol_version == "2026-07-28"
+        assert text_of(await client.call_tool("greet", {})) == "hello Ada"
+        assert logs == ["before asking", "after asking: Ada"]
+
+
+
+
 @pytest.mark.parametrize("bob_mode", ["auto", "legacy"])
 async def test_a_log_of_a_call_waiting_on_its_client_never_reaches_another_client(bob_mode: str,
                                                                                    tmp_path: Path) -> None:
@@ -240,10 +231,7 @@ async def test_a_log_of_a_call_waiting_on_its_client_never_reaches_another_clien
     meanwhile on the same `command:` server. The log names no call, and two are in flight: it goes to
     mcprt's log, never to bob (it did: the rule that a question goes to the one call not waiting on its
     client was applied to logs, and the waiting call is the one whose server logged)."""
-    (tmp_path / "waiting.py").write_text(WAITING_SERVER, encoding="utf-8")
-    path = tmp_path / "mcp.yaml"
-    path.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "waiting.py"]\n',
-                    encoding="utf-8")
+    path = rounds_manifest(tmp_path)
     got: dict[str, list[Any]] = {"alice": [], "bob": []}
 
     def handler(who: str) -> Any:
