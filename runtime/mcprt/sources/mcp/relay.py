@@ -31,9 +31,12 @@ changes are passed on to every proxied server (`client_roots_changed`). Over HTT
 connection is shared by every session: one client's roots must not decide what another's calls
 reach, so there nothing is guessed.
 
-Log messages (`notifications/message`) follow the same rule: to the one caller they belong to, and
-to no client when that cannot be told (several calls in flight on stdio, or none: a late log of a
-call that has ended is no less that caller's). Those go to mcprt's own log, for the operator. They
+Log messages (`notifications/message`) follow the same rule: to the one caller they belong to (by the
+caller context, by a `traceparent` in the message's `_meta`, or as the source's only call in flight),
+and to no client when that cannot be told (several calls in flight, or none: a late log of a call that
+has ended is no less that caller's). The exception for calls waiting on their client does not apply to
+logs: such a call's server is still running and may log, so with alice's call waiting on her answer and
+bob's running, a log of alice's call reached bob. Those go to mcprt's own log, for the operator. They
 were sent to every connected client, so a server logging `processing <alice's argument>` while
 alice's and bob's calls ran showed alice's data to bob and to every idle client.
 """
@@ -161,9 +164,13 @@ class Relay:
                 context.detach(attached)
             CALLER.reset(token)
 
-    def caller(self, meta: Any = None) -> ClientPeer:
+    def caller(self, meta: Any = None, *, question: bool = True) -> ClientPeer:
         """The client to ask: the one whose call sent the question (see the module docstring);
-        `meta`: the question's `_meta` (its trace context). RelayError when that cannot be told."""
+        `meta`: the question's `_meta` (its trace context). RelayError when that cannot be told.
+
+        `question=False` (a log message): the rule that passes over calls waiting on their client does
+        not apply — a call whose question is out is still running upstream and may log, so with several
+        calls in flight only the caller context or the trace context names the addressee."""
         peer = CALLER.get()
         if peer is not None:
             return peer
@@ -179,7 +186,7 @@ class Relay:
             asking = [peer for peer in peers if not getattr(peer, "awaiting_client", False)]
             first = getattr(peers[0], "principal", None)
             one_principal = first is not None and all(getattr(peer, "principal", None) == first for peer in peers)
-            if len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
+            if question and len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
                 return asking[0]  # type: ignore[return-value]
             if _sole_client is not None:  # every call in flight is that one client's
                 return _sole_client
@@ -234,7 +241,7 @@ class Relay:
     async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
         wire = params.model_dump(by_alias=True, mode="json", exclude_none=True)
         try:
-            peer = self.caller()
+            peer = self.caller(wire.get("_meta"), question=False)
         except RelayError as exc:
             self.log.log(_PYTHON_LEVELS.get(str(wire.get("level")), logging.INFO),
                          "source %s: log message for no one client (%s): %s", self.source, exc,
