@@ -19,7 +19,9 @@ Resources, templates and prompts
   is their `OfferProvider`). Subscriptions are remembered and renewed after a reconnect;
   `resources/updated` goes up as an `on_event(name, "resource_updated", uri)`.
 Server→client requests during a call (sampling, elicitation, roots) and log messages are relayed
-to the calling client (relay.py).
+to the calling client (relay.py); outside any call, to mcprt's one client when served over stdio,
+whose roots changes the server is told of (`client_roots_changed`, also once it is up again when
+it was (re)starting at the time).
 Malformed things the server says
   Every message passes vetting.py before the SDK reads it: a malformed list item, call result,
   notification or stray response costs only itself, with a warning. Listings are assembled here
