@@ -21,9 +21,11 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.server import Server
 
 from tests.support.everything import write_manifest
 from tests.support.served import http_client, mcprt_http, stdio_up, text_of
+from tests.support.upstream import serve_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
@@ -41,11 +43,11 @@ def _roots(holder: list[str]) -> Callable[[Any], Any]:
     return list_roots
 
 
-async def _kept_roots(client: Client, expected: str) -> str:
+async def _kept_roots(client: Client, expected: str, prefix: str = "fs") -> str:
     """The server's kept roots once they read `expected` (else what they read after WITHIN s)."""
     text = ""
     with anyio.move_on_after(WITHIN):
-        while (text := text_of(await client.call_tool("fs_roots", {}))) != expected:
+        while (text := text_of(await client.call_tool(f"{prefix}_roots", {}))) != expected:
             await anyio.sleep(0.05)
     return text
 
@@ -134,6 +136,61 @@ async def test_a_client_without_roots_gets_the_server_an_error_at_once(tmp_path:
         assert "the client does not support roots" in refusal
         took = re.search(r"after ([0-9.]+)s", refusal)
         assert took is not None and float(took.group(1)) < 2.0, refusal
+
+
+def _stalling_server() -> Any:
+    """A streamable HTTP MCP server (the SDK's) that never answers the POST carrying a
+    `notifications/roots/list_changed`: an upstream that stopped reading."""
+    async def list_tools(ctx: Any, params: Any) -> dict[str, Any]:
+        return {"tools": [{"name": "ping", "inputSchema": {"type": "object"}}]}
+
+    async def call_tool(ctx: Any, params: Any) -> dict[str, Any]:
+        return {"content": [{"type": "text", "text": "pong"}]}
+
+    app = Server("stalling", on_list_tools=list_tools, on_call_tool=call_tool).streamable_http_app()
+
+    async def stalling(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        if b"notifications/roots/list_changed" in body:
+            await anyio.sleep_forever()
+        sent = False
+
+        async def replay() -> Any:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await app(scope, replay, send)
+
+    stalling.router = app.router  # type: ignore[attr-defined]  # (its lifespan runs the session manager)
+    return stalling
+
+
+async def test_a_server_that_stops_reading_holds_up_no_other_servers_roots_change(tmp_path: Path) -> None:
+    """Roots changes were told to one server after another, each without a time limit: with a server
+    that never took the notification, the servers told after it heard of no change again. (Which
+    came after it depended on a set's order: each of three others here.)"""
+    roots = ["file:///work/0"]
+    fixture = f'["{sys.executable}", "{SERVER}"]'
+    with serve_app(_stalling_server(), lifespan="on") as base:
+        manifest = write_manifest(tmp_path, f"  stalling:\n    url: {base}/mcp\n    prefix: st_\n",
+                                  *(f"  files{n}:\n    command: {fixture}\n    prefix: fs{n}_\n" for n in range(3)))
+        async with Client(stdio_up(manifest), mode="legacy", list_roots_callback=_roots(roots)) as client:
+            for n in range(3):
+                assert await _kept_roots(client, "file:///work/0", f"fs{n}") == "file:///work/0"
+            for change in range(1, 4):
+                roots[:] = [f"file:///work/{change}"]
+                await client.send_roots_list_changed()
+                for n in range(3):
+                    assert await _kept_roots(client, f"file:///work/{change}", f"fs{n}") == f"file:///work/{change}"
 
 
 async def test_a_log_message_after_the_call_reaches_the_stdio_client(tmp_path: Path) -> None:
