@@ -153,7 +153,7 @@ async def log_within_level(levels: LogLevels, connection: Connection | None, par
 
 class ConnectionPeer:
     """A whole connection as the relay's addressee, for what a proxied server sends outside any call
-    (contracts.ClientPeer): mcprt served over stdio has this one client (stdio.py `SoleClient`).
+    (contracts.ClientPeer): mcprt served over stdio has this one client (sole_client.py `SoleClient`).
     Requests and log messages go on the connection's standalone channel; no call's timeout bounds a
     request here, so the relay bounds it (sources/mcp/relay.py `ASK_OUTSIDE_CALL`)."""
 
