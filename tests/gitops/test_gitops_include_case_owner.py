@@ -86,3 +86,44 @@ def test_an_included_manifests_policy_cases_are_not_checked_against_the_roots_po
     run = _pytest(ws, "-q", "-rs")
     assert run.returncode == 0 and "1 skipped" in run.stdout and "policy of shop/mcp.yaml is ignored" in run.stdout, \
         run.stdout
+
+
+NULL_TAG_CASE = CASE.replace("{id: 2, name: Tom, tag: cat}", "{id: 2, name: Tom, tag: null}")
+
+
+def test_an_included_manifests_defaults_are_checked_with_the_roots_other_errors(tmp_path: Path) -> None:
+    """Found by review: with an unrelated error in the root, the partial manifest the rest is checked with
+    gave the included sources the root's defaults, and a bad included `defaults:` was reported only once the
+    root validated — not all at once."""
+    from mcprt.errors import ManifestError
+    from mcprt.manifest.loader import load_manifest
+
+    ws = _with_case(tmp_path)
+    shop = ws.root / "shop" / "mcp.yaml"
+    shop.write_text(shop.read_text().replace("sources:\n", "defaults:\n  prune: {drop_nulls: true}\nsources:\n", 1))
+    ws.write_manifest("version: 1\ninclude: [pets/mcp.yaml, shop/mcp.yaml]\nserver: {nmae: x}\n")
+    try:
+        load_manifest(ws.manifest, env=ws.env)
+    except ManifestError as exc:
+        assert exc.partial is not None
+        assert exc.partial.defaults_for("shop").prune.drop_nulls is True
+        assert exc.partial.defaults_for("pets").prune.drop_nulls is False
+    else:
+        raise AssertionError("the root's unknown key is an error")
+    shop.write_text(shop.read_text().replace("{drop_nulls: true}", "{drop_nulls: maybe}"))
+    both = ws.mcprt("validate", "mcp.yaml")
+    assert both.returncode == 2 and "Traceback" not in both.stderr, both.stderr
+    assert "mcp.yaml:3:10: server: unknown key 'nmae'" in both.stderr, both.stderr
+    assert "shop/mcp.yaml:3:23: defaults.prune.drop_nulls: expected true or false" in both.stderr, both.stderr
+
+
+def test_measuring_prunes_uses_an_included_sources_own_defaults(tmp_path: Path) -> None:
+    """Found by review: `authoring.measure` applied the root's `defaults.prune` to every case."""
+    from mcprt.authoring.measure import measure_manifest
+
+    ws = _with_case(tmp_path)
+    (ws.root / "shop" / "cases" / "shop_list_pets" / "two.yaml").write_text(NULL_TAG_CASE, encoding="utf-8")
+    shop = ws.root / "shop" / "mcp.yaml"
+    shop.write_text(shop.read_text().replace("sources:\n", "defaults:\n  prune: {drop_nulls: true}\nsources:\n", 1))
+    alone, served = measure_manifest(shop), measure_manifest(ws.manifest)
+    assert [(f.tool, f.hand_bytes) for f in served] == [(f.tool, f.hand_bytes) for f in alone], (served, alone)
