@@ -108,3 +108,26 @@ def test_a_stricter_rule_left_unreachable_behind_a_widened_allow_is_breaking(tmp
     code, news = _diff(old, new, "--fail-on", "breaking")
     [unreachable] = [c for c in news if "is unreachable" in c["detail"]]
     assert unreachable["breaking"] is True and code == 1, news
+
+
+def _duplicated_ids(folder: Path, paths: list[str]) -> Path:
+    folder.mkdir(parents=True)
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "paths": {p: {"get": {"operationId": "dup", "responses": {"200": {"description": "ok"}}}} for p in paths}}
+    (folder / "spec.json").write_text(json.dumps(spec))
+    (folder / "mcp.yaml").write_text("version: 1\nsources:\n  api:\n    openapi: spec.json\n")
+    return folder / "mcp.yaml"
+
+
+def test_a_sources_cut_warning_list_counts_as_a_whole(tmp_path: Path) -> None:
+    """A source shows five warnings of a kind, then "… and N more": another operation first shows another
+    of them (not new), and one more duplicate is one new warning."""
+    old = _duplicated_ids(tmp_path / "old", [f"/p{i}" for i in range(7)])
+    moved = _duplicated_ids(tmp_path / "moved", ["/p0", *(f"/p{i}" for i in range(2, 7)), "/z"])
+    grown = _duplicated_ids(tmp_path / "grown", [f"/p{i}" for i in range(8)])
+    ws = make_workspace(tmp_path / "ws", "http://127.0.0.1:9", tmp_path / "cache")
+    for manifest, expected in ((moved, []), (grown, ["mcp.yaml:4:14: source 'api': … and 2 more warnings of this kind"])):
+        result = ws.mcprt("diff", str(old), str(manifest), "--format", "json")
+        assert result.returncode == 0, result.stderr
+        news = [c["detail"] for c in json.loads(result.stdout)["manifest_changes"] if c["kind"] == "new warning"]
+        assert [n.replace(str(manifest), "mcp.yaml") for n in news] == expected, news

@@ -42,23 +42,41 @@ def new_warnings(old: list[Diagnostic], new: list[Diagnostic], old_ref: Manifest
                  old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> list[Change]:
     """One `new warning` change per warning of `new` beyond the count of its identity in `old` (see the
     module docstring), as `file:line:col: message` with the files named as the user knows them
-    (`ManifestRef.shown`). A "… and N more" summary whose N grew is new too, with its count."""
+    (`ManifestRef.shown`).
+
+    A source shows at most a handful of warnings of a kind, then "… and N more": which ones are shown
+    moves with the source's other operations, so at a node where either side cut its list, only as many
+    as its total (shown + N) grew are new — the unmatched shown ones first, else the summary."""
     old_nodes, nodes = _Nodes(old_loaded), _Nodes(new_loaded)
-    keyed = [(_key(d, old_ref, old_nodes), _more(d.message)) for d in old]
-    before = Counter(key for key, _ in keyed)
-    more_before = {key: more for key, more in keyed if more}
-    changes: list[Change] = []
-    for diagnostic in new:
-        key = _key(diagnostic, new_ref, nodes)
-        message = new_ref.shown(diagnostic.message)
-        if before[key] > 0:
+    old_keys = [_key(d, old_ref, old_nodes) for d in old]
+    new_keys = [_key(d, new_ref, nodes) for d in new]
+    before = Counter(old_keys)
+    unmatched: list[tuple[Key, Diagnostic]] = []
+    for key, diagnostic in zip(new_keys, new):
+        if _more(diagnostic.message):
+            unmatched.append((key, diagnostic))  # counted by `room` below, never matched by its text
+        elif before[key] > 0:
             before[key] -= 1
-            if _more(message) <= more_before.get(key, 0):
+        else:
+            unmatched.append((key, diagnostic))
+    cut = {key[:2] for key, d in [*zip(old_keys, old), *zip(new_keys, new)] if _more(d.message)}
+    room = {node: _total(new_keys, new, node) - _total(old_keys, old, node) for node in cut}
+    changes: list[Change] = []
+    for key, diagnostic in sorted(unmatched, key=lambda pair: bool(_more(pair[1].message))):
+        if key[:2] in room:
+            if room[key[:2]] <= 0:
                 continue
+            room[key[:2]] -= max(1, _more(diagnostic.message))
         where = f"{new_ref.shown(diagnostic.file)}:{diagnostic.line}:{diagnostic.col}: " if diagnostic.file else ""
         why = BREAKING.get(diagnostic.code)
-        changes.append(Change("new warning", f"{where}{message}" + (f" ({why})" if why else ""), why is not None))
+        changes.append(Change("new warning", f"{where}{new_ref.shown(diagnostic.message)}"
+                              + (f" ({why})" if why else ""), why is not None))
     return changes
+
+
+def _total(keys: list[Key], diagnostics: list[Diagnostic], node: tuple[object, ...]) -> int:
+    """How many warnings stand at `node` (code, node identity), those a summary counts included."""
+    return sum(max(1, _more(d.message)) for key, d in zip(keys, diagnostics) if key[:2] == node)
 
 
 class _Nodes:
