@@ -47,6 +47,21 @@ class ClientPeer(Protocol):
 
 
 @dataclass(slots=True)
+class SoleClientSlot:
+    """mcprt's one client when it is served over stdio, as the sources see it (one per runtime).
+
+    `peer`: the addressee of what a proxied server sends outside any call (a `roots/list` after its
+    handshake, a log message between calls); None over HTTP, and until a handshake-era client's
+    `notifications/initialized` arrives. `roots_changes`: how many times that client's roots changed
+    (or became known); a source that was (re)starting when it changed tells its server
+    `notifications/roots/list_changed` once connected (MCP 2025-11-25 client/roots "Root List Changes").
+    """
+
+    peer: ClientPeer | None = None
+    roots_changes: int = 0
+
+
+@dataclass(slots=True)
 class CallContext:
     """What an invoker may know about the call it serves."""
 

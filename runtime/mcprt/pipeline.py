@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import end_gc_pause
 from .cancellation import check_abandoned
+from .contracts import SoleClientSlot
 from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
 from .offerings import build_offers
@@ -58,7 +59,11 @@ class Runtime:
         self.transport = transport  # what loads are for: "stdio" lets `server.auth` variables be unset
         self._loader = loader  # replaces the ordinary load (e.g. the offline load of `validate --offline`)
         self.settings = settings
-        self.pool = SourcePool(settings, on_tools_changed=self._source_tools_changed, on_event=self._source_event)
+        # mcprt's one client when served over stdio (server/sole_client.py sets it): every source's
+        # relay sends it what a proxied server sends outside any call
+        self.sole_client = SoleClientSlot()
+        self.pool = SourcePool(settings, on_tools_changed=self._source_tools_changed, on_event=self._source_event,
+                               sole_client=self.sole_client)
         self.holder: ToolSetHolder | None = None
         self.loaded: LoadedManifest | None = None
         self._upstream_changed_callbacks: list = []

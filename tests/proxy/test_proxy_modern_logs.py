@@ -149,6 +149,8 @@ async def test_one_2026_clients_log_messages_never_reach_another(kind: str, tmp_
 
 
 ROUNDS_SERVER = '''
+import asyncio
+
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel
@@ -169,17 +171,41 @@ async def greet(ctx: Context) -> str:
     return f"hello {answer.data.name}"
 
 
+@app.tool(structured_output=False)
+async def ask(ctx: Context) -> str:
+    """Asks the user's name; logs a private line while the question is out."""
+    async def later() -> None:
+        await asyncio.sleep(0.7)
+        await ctx.info("ALICE-PRIVATE while waiting")
+    logged = asyncio.create_task(later())
+    answer = await ctx.elicit("Your name?", Name)
+    await logged
+    return f"hello {answer.data.name}"
+
+
+@app.tool(structured_output=False)
+async def slow() -> str:
+    """Sleeps."""
+    await asyncio.sleep(3)
+    return "slept"
+
+
 app.run()
 '''
+
+
+def rounds_manifest(tmp_path: Path) -> Path:
+    (tmp_path / "rounds.py").write_text(ROUNDS_SERVER, encoding="utf-8")
+    path = tmp_path / "mcp.yaml"
+    path.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "rounds.py"]\n', encoding="utf-8")
+    return path
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_log_messages_follow_the_call_across_input_rounds(transport: str, tmp_path: Path) -> None:
     """A call that asks its client is answered in rounds (InputRequiredResult, then a retry): what it logs
     before the question rides the first request's stream, what it logs after, the retry's."""
-    (tmp_path / "rounds.py").write_text(ROUNDS_SERVER, encoding="utf-8")
-    path = tmp_path / "mcp.yaml"
-    path.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "rounds.py"]\n', encoding="utf-8")
+    path = rounds_manifest(tmp_path)
     logs: list[Any] = []
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
@@ -193,3 +219,51 @@ async def test_log_messages_follow_the_call_across_input_rounds(transport: str, 
         assert client.protocol_version == "2026-07-28"
         assert text_of(await client.call_tool("greet", {})) == "hello Ada"
         assert logs == ["before asking", "after asking: Ada"]
+
+
+
+
+@pytest.mark.parametrize("bob_mode", ["auto", "legacy"])
+async def test_a_log_of_a_call_waiting_on_its_client_never_reaches_another_client(bob_mode: str,
+                                                                                   tmp_path: Path) -> None:
+    """Alice's call (2026-07-28) asks her a question and, while she takes 2 s to answer, its server logs a
+    private line; bob's call (2026-07-28 or handshake era, the same anonymous principal over HTTP) runs
+    meanwhile on the same `command:` server. The log names no call, and two are in flight: it goes to
+    mcprt's log, never to bob (it did: the rule that a question goes to the one call not waiting on its
+    client was applied to logs, and the waiting call is the one whose server logged)."""
+    path = rounds_manifest(tmp_path)
+    got: dict[str, list[Any]] = {"alice": [], "bob": []}
+
+    def handler(who: str) -> Any:
+        async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+            got[who].append(params.data)
+        return on_log
+
+    async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
+        await anyio.sleep(2.0)
+        return types.ElicitResult(action="accept", content={"name": "Ada"})
+
+    answers: dict[str, str] = {}
+    with mcprt_http(path, "--no-reload") as up:
+        async with httpx.AsyncClient() as a_http, httpx.AsyncClient() as b_http, \
+                Client(streamable_http_client(up.url, http_client=a_http), mode="auto",
+                       logging_callback=handler("alice"), elicitation_callback=on_elicit, log_level="debug") as alice, \
+                Client(streamable_http_client(up.url, http_client=b_http), mode=bob_mode,
+                       logging_callback=handler("bob"), log_level="debug") as bob:
+            assert alice.protocol_version == "2026-07-28"
+            assert (bob.protocol_version == "2026-07-28") == (bob_mode == "auto")
+
+            async def alice_calls() -> None:
+                answers["alice"] = text_of(await alice.call_tool("ask", {}))
+
+            async def bob_calls() -> None:
+                await anyio.sleep(0.2)
+                answers["bob"] = text_of(await bob.call_tool("slow", {}))
+
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(alice_calls)
+                    group.start_soon(bob_calls)
+        assert answers == {"alice": "hello Ada", "bob": "slept"}
+        assert not any("ALICE-PRIVATE" in str(data) for data in got["bob"]), got
+        assert "ALICE-PRIVATE" in up.log()  # the operator's log has it

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.mcp_schema import check
+from tests.support.mcp_schema import check, check_notification
 from tests.support.served import child_env, mcprt_http, up_command
 
 VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
@@ -29,7 +29,8 @@ SERVER = '''
 import base64
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp_types import (Annotations, AudioContent, EmbeddedResource, Icon, ImageContent, ResourceLink,
+from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp_types import (Annotations, AudioContent, Completion, EmbeddedResource, Icon, ImageContent, ResourceLink,
                        TextContent, TextResourceContents, ToolAnnotations)
 from pydantic import BaseModel
 
@@ -58,7 +59,7 @@ def kinds() -> list:
         ImageContent(type="image", data=base64.b64encode(b"png!").decode(), mime_type="image/png"),
         AudioContent(type="audio", data=base64.b64encode(b"wav!wav!").decode(), mime_type="audio/wav"),
         ResourceLink(type="resource_link", uri="file:///data/report.txt", name="report", mime_type="text/plain",
-                     description="The monthly report"),
+                     description="The monthly report", icons=ICON),
         EmbeddedResource(type="resource", resource=TextResourceContents(uri="file:///a.txt", text="a",
                                                                          _meta={"example.com/x": 1})),
     ]
@@ -69,6 +70,19 @@ async def slow(ctx: Context) -> str:
     """Reports progress with a message (a 2025-03-26 field)."""
     await ctx.report_progress(1, 2, "half way")
     return "done"
+
+
+@app.tool()
+async def chatty(ctx: Context) -> str:
+    """Logs a line and tells the subscribers of the notes that they changed."""
+    await ctx.info("a log line")
+    await ctx.session.send_resource_updated("file:///notes.txt")
+    return "chatted"
+
+
+@app.completion()
+async def complete(ref, argument, context):
+    return Completion(values=["Ada", "Alan"], total=2, has_more=False)
 
 
 @app.resource("file:///notes.txt", title="Notes", icons=ICON, mime_type="text/plain",
@@ -88,6 +102,13 @@ def greet(name: str) -> str:
     return f"Hello {name}"
 
 
+@app.prompt(title="Linked")
+def linked() -> list:
+    """A message that is a resource link (with icons, a 2025-11-25 field)."""
+    return [UserMessage(content=ResourceLink(type="resource_link", uri="file:///data/report.txt", name="report",
+                                             icons=ICON))]
+
+
 app.run()
 '''
 
@@ -102,6 +123,11 @@ REQUESTS = [
     ("prompts/list", {}),
     ("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}),
     ("tools/call", {"name": "slow", "arguments": {}, "_meta": {"progressToken": "p"}}),
+    ("prompts/get", {"name": "linked", "arguments": {}}),
+    ("completion/complete", {"ref": {"type": "ref/prompt", "name": "greet"}, "argument": {"name": "name", "value": "A"}}),
+    ("logging/setLevel", {"level": "debug"}),
+    ("resources/subscribe", {"uri": "file:///notes.txt"}),
+    ("tools/call", {"name": "chatty", "arguments": {}}),
 ]
 
 
@@ -138,6 +164,10 @@ def exchange_stdio(path: Path, version: str) -> Exchange:
         answers = [("initialize", ask(0, "initialize", initialize(version)))]
         process.stdin.write('{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
         answers += [(method, ask(n, method, params)) for n, (method, params) in enumerate(REQUESTS, 1)]
+        for extra in range(100, 150):  # resources/updated may follow the call's answer: read on a little
+            if any(note.get("method") == "notifications/resources/updated" for note in notes):
+                break
+            ask(extra, "ping", {})
         return answers, notes
     finally:
         process.stdin.close()
@@ -176,6 +206,17 @@ def test_every_answer_is_what_the_negotiated_version_defines(transport: str, ver
     exchange = exchange_stdio if transport == "stdio" else exchange_http
     answers, notes = exchange(manifest(tmp_path), version)
     results = [check(version, method, response) for method, response in answers]
+    for note in notes:
+        check_notification(version, note)
+    # (over HTTP resources/updated goes on the standalone GET stream, which this client does not open)
+    sent = {"notifications/message"} | ({"notifications/resources/updated"} if transport == "stdio" else set())
+    assert {note.get("method") for note in notes} >= sent
+    linked = results[10]["messages"][0]["content"]
+    if version in ("2024-11-05", "2025-03-26"):
+        assert linked["type"] == "text" and "file:///data/report.txt" in linked["text"], linked
+    else:
+        assert linked["type"] == "resource_link" and ("icons" in linked) == (version == "2025-11-25"), linked
+    assert results[11]["completion"]["values"] == ["Ada", "Alan"]
     assert results[0]["protocolVersion"] == version
     # What an older client cannot receive degrades to text; nothing vanishes.
     kinds = results[3]["content"]

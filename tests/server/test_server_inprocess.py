@@ -7,6 +7,8 @@ with the real tool-set builder to play a source that reports progress, blocks, o
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from mcp import Client
 from mcprt.pipeline import Runtime
 from mcprt.server import Notifier, build_http_app, build_server, resolve_options
 from mcprt.server.notify import Reached
+from mcprt.server.stdio import StdioWire, serve_stdio
 from mcprt.settings import Settings
 from mcprt.toolset.build import build_toolset
 from mcprt.contracts import CallContext, Operation, UpstreamResult
@@ -189,3 +192,34 @@ def test_tools_list_is_one_shared_listing(runtime: Runtime) -> None:
     assert first is runtime.holder.current.list_tools()
     assert [tool["name"] for tool in first] == ["add", "fail", "echo"]
     assert all(isinstance(types.Tool.model_validate(t, by_name=False), types.Tool) for t in first)
+
+
+async def test_serving_over_stdio_ends_with_its_client_forgotten_and_the_handlers_it_installed_removed(
+        runtime: Runtime) -> None:
+    """The one stdio client is the runtime's (`runtime.sole_client`, read by every proxied source): once
+    serving ends, nothing proxied servers send outside a call may still go to it, and the server
+    keeps no notification handler of that session."""
+    server, _ = serving(runtime)
+    methods = ("notifications/initialized", "notifications/roots/list_changed")
+    before = [server.get_notification_handler(method) for method in methods]
+    client_r, client_w = os.pipe()
+    server_r, server_w = os.pipe()
+    stop = asyncio.Event()
+    serving_task = asyncio.create_task(serve_stdio(server, stop, StdioWire(client_r, server_w), runtime=runtime))
+    try:
+        os.write(client_w, json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {"roots": {}},
+            "clientInfo": {"name": "t", "version": "1"}}}).encode() + b"\n")
+        os.write(client_w, b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+        with anyio.fail_after(10):
+            while runtime.sole_client.peer is None:
+                await asyncio.sleep(0.02)
+        assert runtime.sole_client.roots_changes == 1  # it declared roots: the sources were told
+        assert all(server.get_notification_handler(method) is not None for method in methods)
+    finally:
+        os.close(client_w)  # EOF: serving ends
+        await asyncio.wait_for(serving_task, 10)
+        for fd in (client_r, server_r, server_w):
+            os.close(fd)
+    assert runtime.sole_client.peer is None
+    assert [server.get_notification_handler(method) for method in methods] == before

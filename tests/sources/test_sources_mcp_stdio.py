@@ -89,6 +89,22 @@ async def test_the_server_gets_the_hosts_default_variables_and_its_env_never_mcp
                      "LC_CTYPE"}  # (Python sets LC_CTYPE itself when it coerces the C locale, PEP 538)
 
 
+async def test_an_optional_pass_through_of_an_unset_variable_leaves_it_unset(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`SSL_CERT_FILE: ${SSL_CERT_FILE:-}` (the README's way to pass on what may be unset) gave the
+    server SSL_CERT_FILE="" when mcprt had none, and OpenSSL then loads no CA file at all."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    manifest = fixture_manifest(folder)
+    source = json.loads(manifest.read_text())
+    source["sources"]["fx"]["env"].update(SSL_CERT_FILE="${SSL_CERT_FILE:-}", HTTPS_PROXY="${HTTPS_PROXY:-}")
+    manifest.write_text(json.dumps(source))
+    async with running(manifest) as (_, compiled):
+        given = set(json_of(await call(compiled, "whoami"))["variables"])
+    assert "HTTPS_PROXY" in given
+    assert "SSL_CERT_FILE" not in given
+
+
 async def test_progress_from_upstream_reaches_the_caller(folder: Path) -> None:
     seen: list[tuple[float, float | None, str | None]] = []
 

@@ -34,14 +34,34 @@ def _defs(loaded: dict[str, Any]) -> str:
 RESULTS = {"initialize": "InitializeResult", "tools/list": "ListToolsResult", "tools/call": "CallToolResult",
            "resources/list": "ListResourcesResult", "resources/templates/list": "ListResourceTemplatesResult",
            "resources/read": "ReadResourceResult", "prompts/list": "ListPromptsResult",
-           "prompts/get": "GetPromptResult"}
+           "prompts/get": "GetPromptResult", "completion/complete": "CompleteResult",
+           "logging/setLevel": "EmptyResult", "resources/subscribe": "EmptyResult"}
+NOTIFICATIONS = {"notifications/message": "LoggingMessageNotification",
+                 "notifications/resources/updated": "ResourceUpdatedNotification",
+                 "notifications/progress": "ProgressNotification"}
 
 def check(version: str, method: str, response: dict[str, Any]) -> dict[str, Any]:
     """The JSON-RPC `response`'s result, asserted valid for `method` in `version`'s closed schema."""
     assert "result" in response, response
-    loaded = schema(version)
-    whole = {**loaded, "$ref": f"#/{_defs(loaded)}/{RESULTS[method]}"}
-    validator = jsonschema.validators.validator_for(loaded)(whole)
-    errors = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(response["result"])]
-    assert not errors, f"{version} {method}: " + "; ".join(errors)
+    _valid(version, RESULTS[method], response["result"], method)
     return response["result"]
+
+
+def check_notification(version: str, message: dict[str, Any]) -> None:
+    """A server→client notification (log, resources/updated, progress), asserted valid in `version`'s
+    closed schema: the whole JSON-RPC message against the notification's definition."""
+    method = message.get("method")
+    assert method in NOTIFICATIONS, f"{version}: a notification this check does not know: {message}"
+    definition = NOTIFICATIONS[method]
+    loaded = schema(version)
+    if "jsonrpc" not in loaded[_defs(loaded)][definition]["properties"]:  # 2025-11-25 has it, older ones not
+        message = {key: value for key, value in message.items() if key != "jsonrpc"}
+    _valid(version, definition, message, method)
+
+
+def _valid(version: str, definition: str, value: Any, what: Any) -> None:
+    loaded = schema(version)
+    whole = {**loaded, "$ref": f"#/{_defs(loaded)}/{definition}"}
+    validator = jsonschema.validators.validator_for(loaded)(whole)
+    errors = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(value)]
+    assert not errors, f"{version} {what}: " + "; ".join(errors)

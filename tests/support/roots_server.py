@@ -6,12 +6,22 @@ and logs between calls as server-everything's simulated logging does, for
   any call) and keeps the answer; a refusal keeps what it had (the filesystem server keeps its
   command-line directories);
 - `roots`: answers the roots it keeps, one URI a line (`(none)` before any answer);
-- `log_later`: answers at once, then 0.2 s later sends a log message `later` (no call in flight).
+- `roots_refusal`: how its last `roots/list` was refused (`(none)` before any refusal), with the
+  seconds the answer took;
+- `ask_roots_later`: answers at once, then 0.2 s later asks `roots/list` (no call in flight);
+- `log_later`: answers at once, then 0.2 s later sends a log message `later` (no call in flight);
+- `log_levels_later`: answers at once, then 0.2 s later logs `debug`, `info` and `error` (data: the level);
+- `exit_later`: answers at once, then ends the process 0.2 s later (its client sees it restart).
+
+`ROOTS_FIXTURE_LIST_DELAY` (seconds, env): every `tools/list` answers that much later (a slow start,
+after the roots were asked).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from typing import Any
 
 import anyio
@@ -21,9 +31,16 @@ from mcp.server.stdio import stdio_server
 
 TOOLS = [
     {"name": "roots", "description": "The client's roots this server was given.", "inputSchema": {"type": "object"}},
+    {"name": "roots_refusal", "description": "How roots/list was last refused.", "inputSchema": {"type": "object"}},
+    {"name": "ask_roots_later", "description": "Asks roots/list after it answered.", "inputSchema": {"type": "object"}},
     {"name": "log_later", "description": "Logs `later` after it answered.", "inputSchema": {"type": "object"}},
+    {"name": "log_levels_later", "description": "Logs at three levels after it answered.",
+     "inputSchema": {"type": "object"}},
+    {"name": "exit_later", "description": "Ends the process after it answered.", "inputSchema": {"type": "object"}},
 ]
+LIST_DELAY = float(os.environ.get("ROOTS_FIXTURE_LIST_DELAY", "0"))
 _kept: list[str] = []
+_refused: list[str] = []
 _tasks: set[asyncio.Task[None]] = set()
 
 
@@ -33,12 +50,29 @@ def _soon(coro: Any) -> None:
     task.add_done_callback(_tasks.discard)
 
 
-async def _ask_roots(session: Any) -> None:
+async def _ask_roots(session: Any, delay: float = 0.0) -> None:
+    await anyio.sleep(delay)
+    started = time.monotonic()
     try:
         result = await session.list_roots()
-    except Exception:  # refused: keep what we had
+    except Exception as exc:  # refused: keep what we had
+        _refused[:] = [f"{exc} (after {time.monotonic() - started:.1f}s)"]
         return
     _kept[:] = [str(root.uri) for root in result.roots]
+
+
+async def _later(seconds: float, then: Any) -> None:
+    await anyio.sleep(seconds)
+    await then()
+
+
+async def _exit() -> None:
+    os._exit(0)  # as a crash would: no goodbye on the wire
+
+
+async def _log_levels(session: Any) -> None:
+    for level in ("debug", "info", "error"):
+        await session.send_log_message(level, level, "roots-fixture")
 
 
 async def _log_later(session: Any) -> None:
@@ -47,15 +81,27 @@ async def _log_later(session: Any) -> None:
 
 
 async def list_tools(ctx: Any, params: Any) -> dict[str, Any]:
+    await anyio.sleep(LIST_DELAY)
     return {"tools": TOOLS}
 
 
 async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> dict[str, Any]:
     if params.name == "roots":
         return {"content": [{"type": "text", "text": "\n".join(_kept) or "(none)"}]}
+    if params.name == "roots_refusal":
+        return {"content": [{"type": "text", "text": "\n".join(_refused) or "(none)"}]}
+    if params.name == "ask_roots_later":
+        _soon(_ask_roots(ctx.session, 0.2))
+        return {"content": [{"type": "text", "text": "will ask"}]}
     if params.name == "log_later":
         _soon(_log_later(ctx.session))
         return {"content": [{"type": "text", "text": "will log"}]}
+    if params.name == "log_levels_later":
+        _soon(_later(0.2, lambda: _log_levels(ctx.session)))
+        return {"content": [{"type": "text", "text": "will log"}]}
+    if params.name == "exit_later":
+        _soon(_later(0.2, _exit))
+        return {"content": [{"type": "text", "text": "will exit"}]}
     return {"content": [{"type": "text", "text": f"unknown tool {params.name}"}], "isError": True}
 
 

@@ -609,7 +609,9 @@ class CommandSource(SourceBase):
     args: list[str] = Field(default_factory=empty_list, description="More arguments.")
     env: dict[str, str] = Field(default_factory=dict, description=(
         "Environment variables of the server, besides HOME, LOGNAME, PATH, SHELL, TERM and USER (the only ones "
-        "it inherits from mcprt); pass others as `NAME: ${NAME}`."))
+        "it inherits from mcprt); pass on others as `NAME: ${NAME}` (an error when NAME is unset) or, when they "
+        "may be unset, `NAME: ${NAME:-}` (an empty value leaves the variable unset): often HTTP_PROXY, "
+        "HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, TZ, TMPDIR, DOCKER_HOST."))
     cwd: str | None = Field(None, description="Working directory, relative to the manifest.")
     startup_timeout: Duration = Field(30.0, description="Time allowed to start and list tools.")
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)

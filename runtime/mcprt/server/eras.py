@@ -46,7 +46,7 @@ _ADDED: dict[str, dict[str, str]] = {
     "Implementation": {"title": _V0618, "icons": _V1125, "description": _V1125, "websiteUrl": _V1125},
     "ServerCapabilities": {"completions": _V0326, "tasks": _V1125},
     "CallToolResult": {"structuredContent": _V0618},
-    "ContentBlock": _BLOCK_META,
+    "ContentBlock": {"_meta": _V0618, "icons": _V1125},  # icons: a resource_link's (ResourceLink extends Resource)
     "ResourceContents": _BLOCK_META,
     "Annotations": {"lastModified": _V0618},
     "ProgressNotification": {"message": _V0326},  # params.message

@@ -50,7 +50,7 @@ def refusals(line: str | bytes) -> list[dict[str, Any]] | None:
         if not message:
             return [error(None, INVALID_REQUEST, EMPTY_BATCH)]
         return refuse_batch(message, BATCH)
-    if isinstance(message, dict) and ("result" in message or "error" in message) and "method" not in message:
+    if looks_like_response(message):
         return []
     return [error(request_id_of(message), INVALID_REQUEST, NOT_A_REQUEST)]
 
@@ -60,6 +60,13 @@ def refuse_batch(items: list[Any], why: str) -> list[dict[str, Any]]:
     (a batch of notifications only would otherwise be dropped without a word)."""
     answered = [error(rid, INVALID_REQUEST, why) for rid in map(request_id_of, items) if rid is not None]
     return answered or [error(None, INVALID_REQUEST, why)]
+
+
+def looks_like_response(message: Any) -> bool:
+    """Whether `message` (parsed JSON) is shaped as a response — an object with `result` or `error` and
+    no `method` — valid or not. Such a message is never answered (JSON-RPC 2.0 §5: a response gets no
+    response; its `id` is in mcprt's own request namespace), alone or in a batch."""
+    return isinstance(message, dict) and ("result" in message or "error" in message) and "method" not in message
 
 
 def request_id_of(message: Any) -> str | int | None:

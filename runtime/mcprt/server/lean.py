@@ -65,7 +65,7 @@ from starlette.types import Message, Receive, Scope, Send
 from ..observability.log import logger
 from . import wire_json
 from .batches import BATCH_VERSION, batch_of, serve_batch
-from .invalid_messages import plain_message, refusals
+from .invalid_messages import error, plain_message, refusals
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -256,7 +256,14 @@ class LeanTransport(StreamableHTTPServerTransport):
         assert writer is not None, "connect() runs before any request is served"
 
         async def answer(message: dict[str, Any]) -> dict[str, Any]:
-            return await self.lean.answer(session_id, connection, request, message)
+            if self.lean.enabled:
+                return await self.lean.answer(session_id, connection, request, message)
+            # MCPRT_HTTP_LEAN=0: through the session task, as every request then goes (`plain_message`
+            # passed it as the SDK reads a request, so it parses)
+            reply = await self._through_session(request, JSONRPCRequest.model_validate(message, by_name=False))
+            if reply is None:
+                return error(message["id"], INTERNAL_ERROR, "Session terminated before the request completed")
+            return reply.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
         async def deliver(message: dict[str, Any]) -> None:
             if message.get("method") == "notifications/cancelled":
@@ -269,8 +276,8 @@ class LeanTransport(StreamableHTTPServerTransport):
             await writer.send(SessionMessage(parsed, metadata=self._message_metadata(request)))
 
         answers = await serve_batch(elements, answer, deliver)
-        if answers:
-            await _send_json(wire_json.dumps(answers), send, session_id=session_id)
+        if answers is not None:
+            await _send_json(answers, send, session_id=session_id)
         else:
             await send({"type": "http.response.start", "status": HTTPStatus.ACCEPTED,
                         "headers": [(b"content-length", b"0"), (MCP_SESSION_ID_HEADER.encode(), session_id.encode())]})
@@ -285,6 +292,16 @@ class LeanTransport(StreamableHTTPServerTransport):
         except ValidationError:  # the SDK answers a malformed envelope with its 400
             await super()._handle_post_request(scope, request, request.receive, send)
             return
+        answer = await self._through_session(request, parsed)
+        if answer is None:
+            response = self._create_error_response("Session terminated before the request completed",
+                                                   HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
+        else:
+            response = self._create_json_response(answer)
+        await response(scope, request.receive, send)
+
+    async def _through_session(self, request: Request, parsed: JSONRPCRequest) -> JSONRPCResponse | JSONRPCError | None:
+        """`parsed`'s answer from the session task (None: the session ended first)."""
         writer = self._read_stream_writer
         assert writer is not None, "connect() runs before any request is served"
         request_id = str(parsed.id)
@@ -300,16 +317,12 @@ class LeanTransport(StreamableHTTPServerTransport):
             while True:
                 event = await reader.receive()
                 if isinstance(event.message, JSONRPCResponse | JSONRPCError):
-                    break
+                    return event.message
                 # Request-scoped notifications have no wire in one JSON body (as in the SDK's JSON mode).
         except (anyio.EndOfStream, anyio.ClosedResourceError):
-            response = self._create_error_response("Session terminated before the request completed",
-                                                   HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
-        else:
-            response = self._create_json_response(event.message)
+            return None
         finally:
             await self._clean_up_memory_streams(request_id)
-        await response(scope, request.receive, send)
 
 
 def _acceptable(request: Request, json_response: bool) -> bool:

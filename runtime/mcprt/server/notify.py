@@ -59,6 +59,7 @@ class Notifier:
         self.bus: SubscriptionBus = bus or InMemorySubscriptionBus()
         self.manifest_status = "ok"
         self._connections: dict[str, Connection] = {}
+        self._awaited: dict[str, asyncio.Event] = {}  # keys someone waits on (`tracked`)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[asyncio.Task[Any]] = set()
         self._tools_task: asyncio.Task[Reached] | None = None  # the latest tools/list_changed fan-out
@@ -80,12 +81,19 @@ class Notifier:
         if connection.protocol_version in MODERN_PROTOCOL_VERSIONS or not connection.has_standalone_channel:
             return  # 2026 clients listen on the bus; stateless HTTP has no channel to push on
         key = connection.session_id or STDIO_KEY
-        if self._connections.get(key) is connection:
-            return
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()  # the loop that owns the connections
-        self._connections[key] = connection
-        connection.exit_stack.callback(self._forget, key, connection)
+        if self._connections.get(key) is not connection:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()  # the loop that owns the connections
+            self._connections[key] = connection
+            connection.exit_stack.callback(self._forget, key, connection)
+        awaited = self._awaited.pop(key, None)
+        if awaited is not None:
+            awaited.set()
+
+    async def tracked(self, key: str) -> None:
+        """Return once the next request of the handshake-era connection `key` has been handled (and
+        its connection tracked): e.g. the `initialize` a stdio batch waits on."""
+        await self._awaited.setdefault(key, asyncio.Event()).wait()
 
     def _forget(self, key: str, connection: Connection) -> None:
         if self._connections.get(key) is connection:

@@ -134,20 +134,28 @@ async def send_log(ctx: ServerRequestContext[Any], levels: LogLevels, params: di
     (MCP 2025-11-25, server/utilities/logging); 2026-07-28, only when the request's `_meta` asked for a
     level (`io.modelcontextprotocol/logLevel`), at or above it, on that request's response stream (MCP
     2026-07-28, server/utilities/logging; the SDK's request session enforces both)."""
+    await log_within_level(levels, connection_of(ctx), params,
+                           partial(ctx.session.send_log_message, related_request_id=ctx.request_id))
+
+
+async def log_within_level(levels: LogLevels, connection: Connection | None, params: dict[str, Any],
+                           send: Callable[[str, Any, str | None], Awaitable[None]]) -> None:
+    """`send(level, data, logger)` for one `notifications/message` (params, wire form) unless `connection`'s
+    `logging/setLevel` is above its level (MCP 2025-11-25, server/utilities/logging)."""
     level = params.get("level", "info")
-    if not levels.allows(connection_of(ctx), level):
+    if not levels.allows(connection, level):
         return
     with warnings.catch_warnings():  # the SDK marks logging deprecated for 2026-07-28; clients that
         warnings.simplefilter("ignore", MCPDeprecationWarning)  # ask still get it (no raw line on stderr)
-        sending = ctx.session.send_log_message(level, params.get("data"), params.get("logger"),
-                                               related_request_id=ctx.request_id)
+        sending = send(level, params.get("data"), params.get("logger"))
     await sending
 
 
 class ConnectionPeer:
     """A whole connection as the relay's addressee, for what a proxied server sends outside any call
-    (contracts.ClientPeer): mcprt served over stdio has this one client (stdio.py `SoleClient`).
-    Requests and log messages go on the connection's standalone channel."""
+    (contracts.ClientPeer): mcprt served over stdio has this one client (sole_client.py `SoleClient`).
+    Requests and log messages go on the connection's standalone channel; no call's timeout bounds a
+    request here, so the relay bounds it (sources/mcp/relay.py `ASK_OUTSIDE_CALL`)."""
 
     def __init__(self, connection: Connection, levels: LogLevels) -> None:
         self._connection = connection
@@ -165,12 +173,7 @@ class ConnectionPeer:
             raise RelayError(f"the client answered {method} with an error: {exc.message}", exc.code) from None
 
     async def log(self, params: dict[str, Any]) -> None:
-        level = params.get("level", "info")
-        if not self._levels.allows(self._connection, level):
-            return
-        with warnings.catch_warnings():  # as SessionPeer.log
-            warnings.simplefilter("ignore", MCPDeprecationWarning)
-            await self._connection.log(level, params.get("data"), params.get("logger"))
+        await log_within_level(self._levels, self._connection, params, self._connection.log)
 
 
 async def with_client(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,

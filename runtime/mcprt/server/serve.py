@@ -174,7 +174,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             _banner(runtime, options, None)
             spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
                   "stop")
-            await serve_stdio(server, stop, wire, notifier=notifier)
+            await serve_stdio(server, stop, wire, notifier=notifier, runtime=runtime)
     finally:
         stop.set()  # the stdio side listener ends with the session
         observatory.close()

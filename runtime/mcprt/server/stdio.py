@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..pipeline import Runtime
     from .app import McprtServer
     from .early import PendingSignals
     from .notify import Notifier
@@ -355,28 +356,30 @@ def claim_stdio() -> Iterator[StdioWire]:
 
 
 async def serve_stdio(server: McprtServer, stop: asyncio.Event, wire: StdioWire | None = None, *,
-                      notifier: Notifier | None = None) -> None:
+                      notifier: Notifier | None = None, runtime: Runtime | None = None) -> None:
     """Serve one client until it closes stdin or `stop` is set (on `wire`, else on a claim of
     the process's stdin/stdout made here).
 
     With `notifier` (whose session tracking finds the handshake-era connection), `tools/call` and
     `tools/list` are answered beside the SDK's session (`stdio_lean`) unless `MCPRT_STDIO_LEAN=0`.
-    The client is the relay's sole client (sole_client.py): proxied servers' roots requests and log
-    messages outside any call reach it.
+    With `runtime` (whose sources serve), the client is its sole client (sole_client.py): proxied
+    servers' roots requests and log messages outside any call reach it.
     """
     if wire is None:
         with claim_stdio() as own:
-            await serve_stdio(server, stop, own, notifier=notifier)
+            await serve_stdio(server, stop, own, notifier=notifier, runtime=runtime)
         return
     log.debug("stdio: stdin read by %s", "a thread" if wire.lines.threaded else "the event loop")
     from .sole_client import SoleClient
 
-    sole = SoleClient(server, server.levels)  # the one client gets what proxied servers send outside calls
+    # the one client gets what proxied servers send outside calls
+    sole = SoleClient(server, server.levels, runtime) if runtime is not None else None
     try:
         with _asyncio_declared():
             await _serve_wire(server, stop, wire, notifier)
     finally:
-        sole.close()
+        if sole is not None:
+            sole.close()
 
 
 @contextlib.contextmanager

@@ -135,6 +135,7 @@ class StdioLean:
         self.era: str | None = None  # decided by the first request, as the SDK decides it
         self._to_sdk: asyncio.Queue[str | None] = asyncio.Queue()
         self._running: dict[RequestId, _Running] = {}
+        self._closing = False  # stdin ended: a request starting now (a batch's next) is cancelled at once
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: ServerRunner[Any] | None = None
         self._modern_outbound = NotifyOnlyOutbound(_PipeOutbound(self))
@@ -230,7 +231,7 @@ class StdioLean:
         early phase answered may still be on its way through the SDK: waited for, briefly."""
         with anyio.move_on_after(HANDSHAKE_WAIT):
             while not self._lean_ok(False):
-                await asyncio.sleep(0.01)
+                await self.notifier.tracked(STDIO_KEY)
         connection = self.notifier.connection(STDIO_KEY)
         if not self._lean_ok(False) or connection is None or connection.protocol_version != BATCH_VERSION:
             self._refuse(refuse_batch(elements, BATCH))
@@ -241,21 +242,25 @@ class StdioLean:
                 self.cancel(message.get("params"))
             self._to_sdk.put_nowait(wire_json.dumps(message).decode())  # as if it came alone
 
-        answers = await serve_batch(elements, self._answer_alone, deliver)
-        if answers:
-            self.answered += len(answers)
-            await self.wire.send(wire_json.dumps(answers) + b"\n")
+        answers = await serve_batch(elements, self._answer_batched, deliver)
+        if answers is not None:
+            await self.wire.send(answers + b"\n")
 
-    async def _answer_alone(self, message: dict[str, Any]) -> dict[str, Any]:
-        """One batched request's response object: through the kernel, as a lean call, not cancellable."""
-        dctx = _StdioDispatchContext(transport=_TRANSPORT, request_id=message["id"], message_metadata=None,
-                                     cancel_requested=self._new_event(), lane=self)
-        try:
-            return await self._response(dctx, message)
-        finally:
-            dctx.closed = True
+    async def _answer_batched(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        """One batched request's response object (None: the client cancelled it): through the kernel
+        as a lean call, in flight like one (`cancel`, and `-32000 Connection closed` at stdin's end)."""
+        answer = await self._run(message, self._track(message))
+        self.answered += answer is not None
+        return answer
 
     def _start(self, message: dict[str, Any]) -> None:
+        running = self._track(message)
+        running.task = asyncio.get_running_loop().create_task(self._answer(message, running))
+        self._tasks.add(running.task)
+        running.task.add_done_callback(self._tasks.discard)
+
+    def _track(self, message: dict[str, Any]) -> _Running:
+        """A request in flight (`_running`, by its id), for `cancel` and `shutdown`."""
         request_id: RequestId = message["id"]
         dctx = _StdioDispatchContext(
             transport=_TRANSPORT,
@@ -265,13 +270,22 @@ class StdioLean:
             lane=self,
         )
         running = _Running(dctx, self._new_scope())
+        if self._closing:
+            running.scope.cancel()
         # Duplicate ids in flight: the newer one is the one a cancel names (the SDK overwrites too).
         self._running[coerce_request_id(request_id)] = running
-        running.task = asyncio.get_running_loop().create_task(self._answer(message, running))
-        self._tasks.add(running.task)
-        running.task.add_done_callback(self._tasks.discard)
+        return running
 
     async def _answer(self, message: dict[str, Any], running: _Running) -> None:
+        answer = await self._run(message, running)
+        if answer is None:
+            return  # the client cancelled it: no answer (MCP basic/utilities/cancellation)
+        self.answered += 1
+        await self.wire.send(wire_json.dumps(answer) + b"\n")
+
+    async def _run(self, message: dict[str, Any], running: _Running) -> dict[str, Any] | None:
+        """The response object of a tracked request; `-32000 Connection closed` when shut down
+        unanswered; None when the client cancelled it."""
         request_id: RequestId = message["id"]
         key = coerce_request_id(request_id)
         dctx = running.dctx
@@ -289,10 +303,9 @@ class StdioLean:
                 answer = {"jsonrpc": "2.0", "id": request_id,
                           "error": {"code": CONNECTION_CLOSED, "message": "Connection closed"}}
         if dctx.cancel_requested.is_set():
-            return  # the client cancelled it: no answer (MCP basic/utilities/cancellation)
+            return None
         running.answer_started = True
-        self.answered += 1
-        await self.wire.send(wire_json.dumps(answer) + b"\n")
+        return answer
 
     async def _response(self, dctx: _StdioDispatchContext, message: dict[str, Any]) -> dict[str, Any]:
         """The JSON-RPC response object for `message`, errors mapped as the SDK's dispatcher maps them."""
@@ -347,6 +360,7 @@ class StdioLean:
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Cancel the calls in flight (each is answered `-32000 Connection closed`, as the SDK's
         dispatcher answers its own at EOF) and wait for their answers to be written (bounded)."""
+        self._closing = True
         for running in list(self._running.values()):
             running.scope.cancel()
         tasks = list(self._tasks)  # also those answered but still writing

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..errors import Diagnostic
 from ..manifest.model import SourceBase
 from ..settings import Settings
-from ..contracts import Operation
+from ..contracts import Operation, SoleClientSlot
 
 
 @dataclass
@@ -31,6 +31,8 @@ class SourceContext:
     # Upstream events the server forwards: (source, "resource_updated", uri). (A log message no call
     # explains stays in mcprt's log: it is never broadcast to every client.)
     on_event: Callable[[str, str, Any], None] | None = None
+    # mcprt's one client over stdio (the runtime's): proxied servers' messages outside any call go to it
+    sole_client: SoleClientSlot = field(default_factory=SoleClientSlot)
     warnings: list[Diagnostic] = field(default_factory=list)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..contracts import Operation
+from ..contracts import Operation, SoleClientSlot
 from ..errors import Diagnostic, ManifestError, McprtError, SourceConfigError, SpecError
 from ..manifest.loader import LoadedManifest
 from ..observability.log import logger
@@ -73,14 +73,17 @@ class SourcePool:
     Read them through `running` (a read-only view); change them only through `sync()`,
     `rollback()` and `aclose()`. `on_tools_changed(source_name)` is passed to every source opened
     (e.g. an upstream MCP server announcing a new tool list), and `on_event(source, kind, payload)`
-    (resource updates, prompt list changes, log messages of proxied servers).
+    (resource updates, prompt list changes, log messages of proxied servers). `sole_client`: the
+    runtime's one stdio client, shared by every source opened (contracts.SoleClientSlot).
     """
 
     def __init__(self, settings: Settings, on_tools_changed: Callable[[str], None] | None = None,
-                 on_event: Callable[[str, str, Any], None] | None = None) -> None:
+                 on_event: Callable[[str, str, Any], None] | None = None,
+                 sole_client: SoleClientSlot | None = None) -> None:
         self.settings = settings
         self.on_tools_changed = on_tools_changed
         self.on_event = on_event
+        self.sole_client = sole_client or SoleClientSlot()  # passed to every source opened
         self._running: dict[str, RunningSource] = {}
         self._fingerprints: dict[str, str] = {}
 
@@ -181,6 +184,7 @@ class SourcePool:
             defaults=loaded.defaults_for(name),
             on_tools_changed=self.on_tools_changed,
             on_event=self.on_event,
+            sole_client=self.sole_client,
         )
         where = ("sources", name, kind.key)
         try:

@@ -153,9 +153,11 @@ class ToolSetHolder:
     def current(self) -> ToolSet:
         return self._current
 
-    def on_swap(self, listener: Callable[[ToolSet, ToolSet], Any]) -> None:
-        """Called as listener(old, new) after every swap (e.g. to send list_changed)."""
+    def on_swap(self, listener: Callable[[ToolSet, ToolSet], Any]) -> Callable[[], None]:
+        """Called as listener(old, new) after every swap (e.g. to send list_changed); returns the
+        function that removes it again."""
         self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def swap(self, new: ToolSet) -> bool:
         """Install `new`; return True when the listing changed (clients should be notified)."""

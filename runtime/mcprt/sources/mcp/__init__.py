@@ -46,6 +46,6 @@ async def _start(ctx: SourceContext, kind: str, connector: Connector) -> McpServ
     assert isinstance(config, (CommandSource, UrlSource))
     source = McpServerSource(ctx.name, kind, connector, float(config.startup_timeout), ctx.on_tools_changed,
                              wants=Wants(resources=config.resources is not False, prompts=config.prompts is not False),
-                             on_event=ctx.on_event)
+                             on_event=ctx.on_event, sole_client=ctx.sole_client)
     await source.start()
     return source

@@ -188,7 +188,14 @@ def process_spec(config: CommandSource, base_dir: Path) -> ProcessSpec:
     # The server gets what an MCP host gives one: the SDK's small default set (HOME, LOGNAME, PATH,
     # SHELL, TERM, USER) plus the manifest's `env` — never mcprt's whole environment, which holds the
     # secrets of every other source and of `server.auth` (a third-party server read them all).
-    env = {**get_default_environment(), **config.env}
+    # An empty value leaves the variable unset, so `NAME: ${NAME:-}` passes NAME on only when mcprt has
+    # it: set but empty, some mean something else (an empty SSL_CERT_FILE loads no CA file at all).
+    env = get_default_environment()
+    for name, value in config.env.items():
+        if value:
+            env[name] = value
+        else:
+            env.pop(name, None)
     program = argv[0]
     if os.sep in program or (os.altsep and os.altsep in program):
         path = (cwd / program) if not Path(program).is_absolute() else Path(program)

@@ -13,8 +13,9 @@ another user). Which call that is:
   request when none is current), and a server that continues that trace (the SDKs do, by default)
   sends its questions with a `traceparent` of the same trace. The one call in flight whose trace
   (and, among calls sharing a trace, whose span) the question carries gets it;
-- else it is the source's only call in flight; with several in flight the request is refused with an
-  error saying so, never guessed. One exception: calls whose questions are out with a 2026-07-28
+- else it is the source's only call in flight; with several in flight it is refused with an error
+  saying so, never guessed — except over stdio, where every call in flight is the one client's, so
+  that client is asked (below). One exception: calls whose questions are out with a 2026-07-28
   client (the peer's `awaiting_client`: the upstream waits for answers the client may never send,
   for up to the round's lifetime) do not count when they and the one other call are the same
   principal's (`principal`) — an abandoned round must not stop that caller's next calls from
@@ -24,16 +25,23 @@ A caller that cannot be reached (stateless HTTP, a 2026-07-28 client, a client w
 capability) makes the relay answer the upstream with a JSON-RPC error at once — no hang.
 
 The one exception to "no call, no addressee": mcprt served over stdio has exactly one client, the
-process that started it, so what names no call (`sole_client`) goes to that client — the
-filesystem server's `roots/list` right after its handshake or on a roots change, a server's log
-messages between calls — as it would reach it without mcprt in between. That client's roots
-changes are passed on to every proxied server (`client_roots_changed`). Over HTTP the upstream
-connection is shared by every session: one client's roots must not decide what another's calls
-reach, so there nothing is guessed.
+process that started it, so what names no call goes to that client (the runtime's
+`SoleClientSlot`, set by server/sole_client.py) — the filesystem server's `roots/list` right after
+its handshake or on a roots change, a server's log messages between calls — as it would reach it
+without mcprt in between. No call's time limit bounds such a request, so the relay does: the
+source's `startup_timeout` for `roots/list` (a client answers it from memory), `ASK_OUTSIDE_CALL`
+seconds for sampling and elicitation (a person or a model answers); past it the upstream gets a
+-32001 error saying so, and the client a `notifications/cancelled`. That client's roots changes are
+passed on to every proxied server (server/sole_client.py). Over HTTP the upstream connection is
+shared by every session: one client's roots must not decide what another's calls reach, so there
+nothing is guessed.
 
-Log messages (`notifications/message`) follow the same rule: to the one caller they belong to, and
-to no client when that cannot be told (several calls in flight on stdio, or none: a late log of a
-call that has ended is no less that caller's). Those go to mcprt's own log, for the operator. They
+Log messages (`notifications/message`) follow the same rule: to the one caller they belong to (by the
+caller context, by a `traceparent` in the message's `_meta`, or as the source's only call in flight),
+and to no client when that cannot be told (several calls in flight, or none: a late log of a call that
+has ended is no less that caller's). The exception for calls waiting on their client does not apply to
+logs: such a call's server is still running and may log, so with alice's call waiting on her answer and
+bob's running, a log of alice's call reached bob. Those go to mcprt's own log, for the operator. They
 were sent to every connected client, so a server logging `processing <alice's argument>` while
 alice's and bob's calls ran showed alice's data to bob and to every idle client.
 """
@@ -45,15 +53,15 @@ import json
 import logging
 import re
 import secrets
-import weakref
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import mcp_types as types
 
-from ...contracts import ClientPeer, RelayError
+from ...contracts import ClientPeer, RelayError, SoleClientSlot
 
 # MCP log levels (RFC 5424 severities, MCP spec "Logging") as Python's.
 _PYTHON_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO, "warning": logging.WARNING,
@@ -75,30 +83,9 @@ CALLER: contextvars.ContextVar[ClientPeer | None] = contextvars.ContextVar("mcpr
 _TRACEPARENT = re.compile(r"^\s*[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 
 
-_sole_client: ClientPeer | None = None  # mcprt's only client (stdio), set by the server
-_relays: weakref.WeakSet[Relay] = weakref.WeakSet()  # every source's relay, for client_roots_changed
-
-
-def sole_client(peer: ClientPeer | None) -> Callable[[], None]:
-    """Make `peer` the addressee of what proxied servers send outside any call (mcprt served over
-    stdio, whose one client it is); returns the function that forgets it again."""
-    global _sole_client
-    _sole_client = peer
-
-    def forget() -> None:
-        global _sole_client
-        if _sole_client is peer:
-            _sole_client = None
-
-    return forget
-
-
-async def client_roots_changed() -> None:
-    """Tell every proxied server that the client's roots changed (`notifications/roots/list_changed`,
-    MCP 2025-11-25 client/roots "Root List Changes"): a server that reads roots asks for them again."""
-    for relay in list(_relays):
-        if relay.roots_changed is not None:
-            await relay.roots_changed()
+# s: how long the sole client may take to answer sampling or elicitation asked outside any call (no
+# call's timeout bounds it; a person may be answering). `roots/list` gets the source's startup_timeout.
+ASK_OUTSIDE_CALL = 300.0
 
 
 @dataclass(eq=False)
@@ -136,13 +123,13 @@ def _trace_of(meta: Any) -> tuple[int, int] | None:
 class Relay:
     """Per-source bookkeeping of calls in flight and the SDK client callbacks that relay to them."""
 
-    def __init__(self, source: str, log: logging.Logger) -> None:
+    def __init__(self, source: str, log: logging.Logger, sole_client: SoleClientSlot | None = None,
+                 roots_within: float = 30.0) -> None:
         self.source = source
         self.log = log
         self._in_flight: list[_Call] = []
-        # sends `notifications/roots/list_changed` upstream (set by the source; None: nothing to tell)
-        self.roots_changed: Callable[[], Awaitable[None]] | None = None
-        _relays.add(self)
+        self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (none over HTTP)
+        self._within = {"roots/list": roots_within}  # s, for requests to the sole client (else ASK_OUTSIDE_CALL)
 
     @contextmanager
     def calling(self, peer: ClientPeer | None) -> Iterator[None]:
@@ -161,15 +148,19 @@ class Relay:
                 context.detach(attached)
             CALLER.reset(token)
 
-    def caller(self, meta: Any = None) -> ClientPeer:
+    def caller(self, meta: Any = None, *, question: bool = True) -> ClientPeer:
         """The client to ask: the one whose call sent the question (see the module docstring);
-        `meta`: the question's `_meta` (its trace context). RelayError when that cannot be told."""
+        `meta`: the question's `_meta` (its trace context). RelayError when that cannot be told.
+
+        `question=False` (a log message): the rule that passes over calls waiting on their client does
+        not apply — a call whose question is out is still running upstream and may log, so with several
+        calls in flight only the caller context or the trace context names the addressee."""
         peer = CALLER.get()
         if peer is not None:
             return peer
         if not self._in_flight:
-            if _sole_client is not None:
-                return _sole_client
+            if self._sole.peer is not None:
+                return self._sole.peer
             raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
         if len(self._in_flight) > 1:
             tied = self._tied(meta)
@@ -179,13 +170,13 @@ class Relay:
             asking = [peer for peer in peers if not getattr(peer, "awaiting_client", False)]
             first = getattr(peers[0], "principal", None)
             one_principal = first is not None and all(getattr(peer, "principal", None) == first for peer in peers)
-            if len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
+            if question and len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
                 return asking[0]  # type: ignore[return-value]
-            if _sole_client is not None:  # every call in flight is that one client's
-                return _sole_client
+            if self._sole.peer is not None:  # every call in flight is that one client's
+                return self._sole.peer
             raise RelayError(f"source '{self.source}' has several calls in progress and this request names none of "
                              "them (no trace context of one of their calls in its _meta); mcprt relays such "
-                             "server→client requests over stdio only while one call runs")
+                             "server→client requests only while one call runs (over stdio: to its one client)")
         return self._reachable(self._in_flight[0].peer)
 
     def _tied(self, meta: Any) -> _Call | None:
@@ -208,7 +199,15 @@ class Relay:
         try:
             peer = self.caller(getattr(context, "meta", None))
             wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
-            result = await peer.request(method, wire)
+            if peer is self._sole.peer:  # no call's time limit bounds it (the module docstring)
+                within = self._within.get(method, ASK_OUTSIDE_CALL)
+                with anyio.move_on_after(within) as bound:
+                    result = await peer.request(method, wire)
+                if bound.cancelled_caught:
+                    raise RelayError(f"mcprt's client did not answer {method} within {within:g}s",
+                                     types.REQUEST_TIMEOUT)
+            else:
+                result = await peer.request(method, wire)
             return result_model.model_validate(result, by_name=False)
         except RelayError as exc:
             self.log.info("source %s: %s not relayed: %s", self.source, method, exc)
@@ -234,7 +233,7 @@ class Relay:
     async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
         wire = params.model_dump(by_alias=True, mode="json", exclude_none=True)
         try:
-            peer = self.caller()
+            peer = self.caller(wire.get("_meta"), question=False)
         except RelayError as exc:
             self.log.log(_PYTHON_LEVELS.get(str(wire.get("level")), logging.INFO),
                          "source %s: log message for no one client (%s): %s", self.source, exc,

@@ -19,7 +19,9 @@ Resources, templates and prompts
   is their `OfferProvider`). Subscriptions are remembered and renewed after a reconnect;
   `resources/updated` goes up as an `on_event(name, "resource_updated", uri)`.
 Server→client requests during a call (sampling, elicitation, roots) and log messages are relayed
-to the calling client (relay.py).
+to the calling client (relay.py); outside any call, to mcprt's one client when served over stdio,
+whose roots changes the server is told of (`client_roots_changed`, also once it is up again when
+it was (re)starting at the time).
 Malformed things the server says
   Every message passes vetting.py before the SDK reads it: a malformed list item, call result,
   notification or stray response costs only itself, with a warning. Listings are assembled here
@@ -49,7 +51,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ...errors import McprtError, ToolCallError, UpstreamError, UpstreamRefused
-from ...contracts import CallContext, ClientPeer, Operation, UpstreamResult
+from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from .connectors import Connector
@@ -113,6 +115,7 @@ class McpServerSource:
         *,
         wants: Wants | None = None,
         on_event: Callable[[str, str, Any], None] | None = None,
+        sole_client: SoleClientSlot | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -137,8 +140,9 @@ class McpServerSource:
         self._task: asyncio.Task[None] | None = None
         self.wants = wants or Wants()
         self.on_event = on_event
-        self.relay = Relay(name, self.log)
-        self.relay.roots_changed = self._roots_changed
+        self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (relay.py)
+        self._roots_known = 0  # the sole client's `roots_changes` the server's roots are current with
+        self.relay = Relay(name, self.log, self._sole, startup_timeout)
         self._offerings: Offerings | None = None
         self._subscribed: set[str] = set()  # upstream URIs some client subscribed to
         self.supports_subscribe = False
@@ -254,17 +258,23 @@ class McpServerSource:
             self.log.debug("source %s: call to %s failed", self.name, upstream_name, exc_info=exc)
             raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
 
-    async def _roots_changed(self) -> None:
-        """Pass the client's roots change on to the server (it may ask `roots/list` again)."""
+    async def client_roots_changed(self) -> None:
+        """Tell the server `notifications/roots/list_changed` (it may ask `roots/list` again) unless it
+        knows of every change of mcprt's one client's roots already (MCP 2025-11-25 client/roots "Root
+        List Changes"). Bounded by `startup_timeout` (a server not reading its stdin holds no one up);
+        never raises. A server not connected yet is told once it is (`_supervise`): one (re)starting
+        asked `roots/list` after its handshake, maybe before the change."""
         client = self._client
-        if client is None:
-            return  # not connected: a server (re)starting asks for roots after its own handshake
+        if client is None or self._roots_known == self._sole.roots_changes:
+            return
+        self._roots_known = self._sole.roots_changes
         try:
-            with warnings.catch_warnings():  # the SDK marks roots deprecated for 2026-07-28 connections
-                warnings.simplefilter("ignore", MCPDeprecationWarning)
+            with anyio.fail_after(self.startup_timeout), warnings.catch_warnings():
+                warnings.simplefilter("ignore", MCPDeprecationWarning)  # the SDK marks roots deprecated for 2026-07-28
                 await client.send_roots_list_changed()
         except Exception as exc:  # a server gone or restarting: its next handshake asks anyway
-            self.log.debug("source %s: roots/list_changed not sent: %s", self.name, exc)
+            self.log.debug("source %s: roots/list_changed not sent: %s", self.name,
+                           f"not within {self.startup_timeout:g}s" if isinstance(exc, TimeoutError) else exc)
 
     # --- resources and prompts (OfferProvider) -----------------------------------------------------
 
@@ -356,6 +366,7 @@ class McpServerSource:
             self._lost = anyio.Event()
             self._relist = anyio.Event()
             up_since: float | None = None
+            self._roots_known = self._sole.roots_changes  # the server asks roots/list after its handshake
             try:
                 with anyio.fail_after(self.startup_timeout) as startup:
                     async with self.connector.connect(self._on_message, self.relay.callbacks()) as client:
@@ -369,6 +380,7 @@ class McpServerSource:
                             self._ready.set()
                         else:
                             self.log.info("source %s: reconnected (%d tools)", self.name, len(tools))
+                        await self.client_roots_changed()  # changed while it started: it may have asked before
                         await self._serve(client)
             except Exception as exc:
                 reason = self.connector.explain(exc)
