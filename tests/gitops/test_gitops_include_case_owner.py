@@ -127,3 +127,12 @@ def test_measuring_prunes_uses_an_included_sources_own_defaults(tmp_path: Path) 
     shop.write_text(shop.read_text().replace("sources:\n", "defaults:\n  prune: {drop_nulls: true}\nsources:\n", 1))
     alone, served = measure_manifest(shop), measure_manifest(ws.manifest)
     assert [(f.tool, f.hand_bytes) for f in served] == [(f.tool, f.hand_bytes) for f in alone], (served, alone)
+
+
+def test_recording_through_the_root_says_at_once_when_the_defaults_disagree(tmp_path: Path, pets_upstream: str) -> None:
+    ws = _tree(tmp_path / "project", pets_upstream, tmp_path / "cache")
+    ws.write_manifest("version: 1\ndefaults:\n  max_result_bytes: 40\ninclude: [pets/mcp.yaml, shop/mcp.yaml]\n")
+    recorded = ws.mcprt("record", "mcp.yaml", "shop_list_pets", "--args", '{"limit": 2}', "--name", "two")
+    assert recorded.returncode == 1, recorded.stdout + recorded.stderr
+    assert "source 'shop' is shaped with other defaults than by shop/mcp.yaml" in recorded.stderr, recorded.stderr
+    assert not (ws.root / "shop" / "cases" / "__snapshots__").exists()
