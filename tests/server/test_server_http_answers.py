@@ -96,3 +96,21 @@ def test_a_refused_opening_request_names_no_session(up: UpProcess, name: str, bo
     assert "mcp-session-id" not in answer.headers, (name, answer.headers)
     # an initialize that succeeds still names its session
     assert httpx.post(up.url, json=INITIALIZE, headers=HEADERS).headers.get("mcp-session-id")
+
+
+def test_a_stateless_initialize_with_a_bad_protocol_version_header_is_told_so(tmp_path) -> None:
+    """Found by review: with `--stateless` the check was not installed, so a handshake-era initialize (a
+    stateless server still answers one) with an unknown header got the 2026-07-28 envelope message."""
+    manifest = write_manifest(tmp_path, command_source("everything"))
+    with mcprt_http(manifest, "--no-reload", "--stateless", startup_timeout=60) as served:
+        answer = httpx.post(served.url, json=INITIALIZE, headers={**HEADERS, "mcp-protocol-version": "1999-01-01"})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["message"].startswith(
+            "Bad Request: unsupported protocol version '1999-01-01' in the MCP-Protocol-Version header; an "
+            "initialize asks for one of "), answer.text
+        # with a known version it is served, and a 2026-07-28 request still gets the SDK's own checks
+        opened = httpx.post(served.url, json=INITIALIZE, headers={**HEADERS, "mcp-protocol-version": "2025-06-18"})
+        assert opened.status_code == 200 and "serverInfo" in opened.text, opened.text
+        modern = httpx.post(served.url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                            headers={**HEADERS, "mcp-protocol-version": "2026-07-28"})
+        assert modern.status_code == 400 and "params._meta" in modern.json()["error"]["message"], modern.text

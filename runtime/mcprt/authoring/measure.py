@@ -120,6 +120,7 @@ class _Case:
     hand_paths: set[str]
     signals: OperationSignals
     vouched: list[str]
+    autoprune: Any  # its source's `defaults.prune` (an included manifest's own, `LoadedManifest.defaults_for`)
 
 
 @dataclass
@@ -128,7 +129,6 @@ class Prepared:
 
     entry: str
     cases: list[_Case]
-    autoprune: Any
 
 
 def prepare(manifest: Path) -> Prepared:
@@ -138,7 +138,6 @@ def prepare(manifest: Path) -> Prepared:
 
     from ..pipeline import Runtime
     from ..settings import load_settings
-    from ..shaping.autoprune import compile_autoprune
     from ..testing.cases import find_cases
     from ..testing.overrides import load_for_replay
 
@@ -152,7 +151,6 @@ def prepare(manifest: Path) -> Prepared:
 
     result = asyncio.run(compiled())
     annotated = _annotated(result.loaded)
-    autoprune = compile_autoprune(result.loaded.manifest.defaults.prune)
     vouched = {o.name: o.undocumented_fields for src in result.loaded.manifest.sources.values()
                for o in (getattr(src, "tools", None) or {}).values() if o.name}
     cases: list[_Case] = []
@@ -167,11 +165,12 @@ def prepare(manifest: Path) -> Prepared:
             tool.operation.response_schema, tool.operation.default_response_schema)
         body = response.body.value
         hand = tool.shaping.pruner.apply(body)
+        autoprune = tool.shaping.autoprune  # compiled from its source's defaults (`toolset.build`)
         if autoprune is not None:
             hand = autoprune.apply(hand)
         cases.append(_Case(case.tool, case.name, body, hand, source_paths(tool.shaping.pruner.expression), found,
-                           vouched.get(case.tool, [])))
-    return Prepared(manifest.parent.name, cases, autoprune)
+                           vouched.get(case.tool, []), autoprune))
+    return Prepared(manifest.parent.name, cases)
 
 
 def measure_manifest(manifest: Path | Prepared, budget: Budget | None = None,
@@ -188,8 +187,8 @@ def measure_manifest(manifest: Path | Prepared, budget: Budget | None = None,
         success = case.signals.success
         suggestion = suggest_prune(success, case.signals.default, budget, case.signals.hints, signals)
         mine = jmespath.search(suggestion, case.body) if suggestion else case.body
-        if prepared.autoprune is not None:
-            mine = prepared.autoprune.apply(mine)
+        if case.autoprune is not None:
+            mine = case.autoprune.apply(mine)
         mine_paths = source_paths(suggestion) if suggestion else {""}
         missing = sorted(p for p in case.hand_paths if not (suggestion is None or kept(p, mine_paths)))
         undocumented = [p for p in missing if kept(p, set(case.vouched)) or not documented_by_name(success, p)]

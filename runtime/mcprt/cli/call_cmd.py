@@ -26,8 +26,11 @@ def unknown_tool(toolset: Any, manifest: Path | None, tool_name: str) -> McprtEr
     in discovery mode `mcprt tools` lists only the meta-tools, so the hint names the search one."""
     target = f" {manifest}" if manifest is not None else ""
     hint = f"`mcprt tools{target}` lists the tools"
-    if toolset.extra and any(not tool.listed for tool in toolset):
-        search = next(iter(toolset.extra))  # the meta-tools in the order a model uses them: search first
+    from ..discovery.meta import names_in
+
+    meta = names_in(toolset)
+    if meta is not None and any(not tool.listed for tool in toolset):
+        search = meta.search
         hint = (f"`mcprt tools{target}` lists the meta-tools of discovery mode and counts the other tools, which "
                 f"`{search}` finds (e.g. `mcprt call{target} {search} --args '{{\"query\": \"...\"}}'`)")
     return McprtError(toolset.unknown_tool_message(tool_name, list_hint=hint))

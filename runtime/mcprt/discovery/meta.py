@@ -23,6 +23,7 @@ from ..toolset.gate import visible_to
 from ..toolset.invoke import call_tool
 from ..contracts import CallContext, Invoker, Operation, UpstreamResult
 from ..toolset.tool import ArgPlan, Tool
+from ..toolset.toolset import ToolSet
 from .catalog import Catalog, SourceSummary
 from .text import terms
 
@@ -52,6 +53,13 @@ def choose_names(taken: set[str]) -> MetaNames:
         return name
 
     return MetaNames(pick(SEARCH), pick(DESCRIBE), pick(CALL))
+
+
+def names_in(toolset: ToolSet) -> MetaNames | None:
+    """The names of the meta-tools `toolset` serves (`attach_discovery` put them among its extra tools,
+    after any it had), or None when it is not in discovery mode."""
+    found = [tool.name for tool in toolset.extra.values() if tool.source == META_SOURCE]
+    return MetaNames(*found) if len(found) == 3 else None
 
 
 def build_meta_tools(catalog: Catalog, names: MetaNames, defaults: Defaults) -> list[Tool]:

@@ -64,7 +64,7 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
         toolset = compare_toolsets(before.harness.toolset, after.harness.toolset,
                                    before.harness.loaded, after.harness.loaded)
         toolset.manifest_changes += new_warnings(before.harness.warning_diagnostics, after.harness.warning_diagnostics,
-                                                 old_ref, new_ref)
+                                                 old_ref, new_ref, before.harness.loaded, after.harness.loaded)
         cases = compare_case_outputs(before, after, find_cases(new_ref.path))
         offers = compare_offers(before.harness.toolset.offers, after.harness.toolset.offers)
         return ManifestDiff(old_ref.label, new_ref.label, toolset, cases, offers)

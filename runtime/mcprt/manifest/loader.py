@@ -162,6 +162,10 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused)
     errors += env_errors
 
+    # before the root validates: an included manifest's bad `defaults:` is reported with the root's errors
+    source_defaults, defaults_errors = _included_defaults(data.get("defaults"), included_defaults, environment)
+    errors += defaults_errors
+
     failed: set[NodePath] = set()
     expression_errors = check_expressions(data, index, failed)
     errors += expression_errors
@@ -173,11 +177,9 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         warned = {(d.file, d.line, d.col) for d in env_errors if d.severity == "warning"}  # unset, unused here
         errors += [d for d in diagnostics_from(exc, data, index, env_paths) if (d.file, d.line, d.col) not in warned]
         salvaged = _without_invalid_parts(data, exc)
-        partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, []) \
-            if salvaged is not None else None
+        partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, [],
+                                 source_defaults) if salvaged is not None else None
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
-    source_defaults, defaults_errors = _included_defaults(data.get("defaults"), included_defaults, environment)
-    errors += defaults_errors
     warnings += literal_secrets(manifest, env_paths, index)
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
@@ -220,7 +222,10 @@ def _included_defaults(root: Any, chains: dict[str, list[tuple[Any, PositionInde
             failed = failed or bool(env_errors) or bool(new)
             merged = _deep_merge(merged, wrapped["defaults"])
         if not failed:
-            found[name] = Defaults.model_validate(merged)
+            try:
+                found[name] = Defaults.model_validate(merged)
+            except ValidationError:
+                pass  # the including manifest's own `defaults:` fail: reported where they are
     return found, errors
 
 
@@ -409,7 +414,7 @@ def _merge_includes(
             if key not in ("version", "sources", "include", "defaults"):
                 at = child_index.locate((key,), "key")
                 warnings.append(Diagnostic(at.file, at.line, at.col, f"`{key}` in an included manifest is ignored "
-                                           "(an include contributes its sources only)", "warning"))
+                                           "(an include contributes its sources and their `defaults`)", "warning"))
         for name, source in (child.get("sources") or {}).items():
             at = child_index.locate(("sources", name), "key")
             if name in sources:

@@ -679,7 +679,9 @@ class Manifest(StrictModel):
     server: ServerConfig = Field(default_factory=ServerConfig, description="The MCP server presented to clients.")
     defaults: Defaults = Field(default_factory=Defaults, description="Settings every tool inherits.")
     include: list[str] = Field(
-        default_factory=empty_list, description="Other manifests (paths relative to this one) whose sources are added."
+        default_factory=empty_list,
+        description="Other manifests (paths relative to this one) whose sources are added, each with its own "
+                    "manifest's `defaults:` over this one's; their other keys are ignored."
     )
     sources: dict[Annotated[str, Field(pattern=SOURCE_KEY_PATTERN)], Source] = Field(
         default_factory=dict, description="Where tools come from, by name. The name namespaces colliding tools."

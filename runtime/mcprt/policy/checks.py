@@ -17,12 +17,16 @@ from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import is_loopback
 from ..toolset.toolset import ToolSet
+from .diff import STRICTNESS
 from .rules import CompiledMatch
 
 
 # `Diagnostic.code` of a rule's or rate limit's tool glob or source that matches nothing: `mcprt diff`
 # flags one a change introduces as breaking (the calls it governed are now decided by other rules).
 MATCHES_NOTHING = "policy-matches-nothing"
+# … of a rule that refuses, approves or hides, left unreachable by a catch-all before it: the calls it
+# governed are now allowed or decided by that catch-all (also breaking for `mcprt diff`).
+UNREACHABLE_RULE = "policy-unreachable-rule"
 
 
 def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
@@ -51,7 +55,8 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
     catch_all = None
     for i, rule in enumerate(policy.rules):
         if catch_all is not None:
-            warn(("rules", i), f"rules[{i}] is unreachable: rules[{catch_all}] matches every call first")
+            warn(("rules", i), f"rules[{i}] is unreachable: rules[{catch_all}] matches every call first",
+                 UNREACHABLE_RULE if STRICTNESS[rule.action] > STRICTNESS[policy.rules[catch_all].action] else "")
             continue
         if CompiledMatch.build(rule.match).catch_all:
             catch_all = i

@@ -155,9 +155,13 @@ def unknown_target(tools: Mapping[str, Tool], target: str, paused: bool = True) 
     known = sorted(tools) if kind == "tool" else sorted({tool.source for tool in tools.values()})
     if name in known:
         return None
-    what = "`mcprt tools`" if kind == "tool" else "the manifest's `sources:`"
-    return (f"nothing {'paused' if paused else 'resumed'}: this server has no {kind} '{name}'{did_you_mean(name, known)}; {what} lists "
-            f"the {kind}s it serves")
+    where = f"the manifest's `sources:` lists the {kind}s it serves"
+    if kind == "tool":  # in discovery mode `mcprt tools` lists only the meta-tools, and counts the rest
+        where = ("`mcprt tools` lists the meta-tools of discovery mode and counts the tools it serves, which its "
+                 "search meta-tool finds") if any(not tool.listed for tool in tools.values()) \
+            else "`mcprt tools` lists the tools it serves"
+    return (f"nothing {'paused' if paused else 'resumed'}: this server has no {kind} '{name}'"
+            f"{did_you_mean(name, known)}; {where}")
 
 
 def render_section(service: PolicyService, back: str = PAGE_PATH) -> str:

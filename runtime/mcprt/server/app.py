@@ -159,7 +159,8 @@ def build_server(
             )
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
-        reached = tool.reached(params.arguments, principal)  # through discovery's call tool: the operation
+        # through discovery's call tool: the operation (only the tasks extension's era asks which it is)
+        reached = tool.reached(params.arguments, principal) if modern else tool
         task_support = reached.task_support if modern else "forbidden"
         as_task = task_support != "forbidden" and client_declares_tasks(ctx)
         if task_support == "required" and not as_task:  # it runs only as a task (SEP-2663 §Capability Negotiation)

@@ -131,8 +131,8 @@ def build_http_app(
         answer_stateless_in_json(manager, holder)  # JSON unless the request may stream
     if lean:  # 2026-07-28 tools/call and tools/list that cannot stream: in the request's task (lean_modern.py)
         answer_modern_lean(manager, holder)
-    if not options.stateless:  # first of all: a session's request with a version its era does not know
-        check_session_versions(manager)
+    # first of all: a session's request (or an initialize) with a version its era does not know
+    check_session_versions(manager, sessions=not options.stateless)
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 

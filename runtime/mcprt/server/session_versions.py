@@ -31,19 +31,23 @@ _SESSION = MCP_SESSION_ID_HEADER.lower().encode("latin-1")
 SHOWN_CHARS = 64  # of the offending value: a header may be kilobytes long
 
 
-def check_session_versions(manager: StreamableHTTPSessionManager) -> None:
+def check_session_versions(manager: StreamableHTTPSessionManager, *, sessions: bool = True) -> None:
     """Put `SessionVersionCheck` in front of everything the manager routes a request to (inside
-    its request-body limit; install it after the other routers, so it sees every request first)."""
+    its request-body limit; install it after the other routers, so it sees every request first).
+    `sessions=False` (stateless HTTP: no request names a session): only `initialize` is checked — a
+    stateless handshake-era server still answers one, and other requests carry nothing that tells a
+    handshake-era one from a 2026-07-28 one."""
     limited = manager.asgi_app
-    limited.app = SessionVersionCheck(limited.app)  # type: ignore[attr-defined]
+    limited.app = SessionVersionCheck(limited.app, sessions=sessions)  # type: ignore[attr-defined]
 
 
 class SessionVersionCheck:
     """Answers 400 to a handshake-era request (a session's, or an `initialize`) whose protocol version
     header is not a handshake-era version; every other request goes on to `inner` unchanged."""
 
-    def __init__(self, inner: ASGIApp) -> None:
+    def __init__(self, inner: ASGIApp, *, sessions: bool = True) -> None:
         self.inner = inner
+        self.sessions = sessions  # False: an `Mcp-Session-Id` means nothing here (stateless HTTP)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         version = session = None
@@ -55,7 +59,7 @@ class SessionVersionCheck:
         if version is None or version in HANDSHAKE_PROTOCOL_VERSIONS:
             await self.inner(scope, receive, send)
             return
-        if session is not None:
+        if session is not None and self.sessions:
             await _refuse(send, version, None, "a session's requests carry the version its initialize settled on")
             return
         if scope.get("method") != "POST":

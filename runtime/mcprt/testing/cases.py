@@ -141,6 +141,8 @@ class Case:
     response: RecordedResponse | None = None
     policy: tuple[PolicyExpectation, ...] = ()
     root: Path | None = None  # the cases folder it was found in; None: `path`'s grandparent (cases/<tool>/)
+    # the included manifest beside which it lies, when a manifest that includes that one replays it
+    owner: Path | None = None
 
     @property
     def cases_root(self) -> Path:
@@ -171,14 +173,19 @@ def case_roots(manifest: Path) -> list[Path]:
     """The cases folders a manifest's run covers, each once: `cases/` beside it, then beside each
     manifest it includes. An included manifest's cases are where a run of it alone finds them, so
     its source's cases travel with it; named relative to `manifest`'s folder where they lie inside it."""
+    return list(case_owners(manifest))
+
+
+def case_owners(manifest: Path) -> dict[Path, Path]:
+    """`case_roots`, each with the manifest file it lies beside (`manifest` or one it includes)."""
     from ..manifest.loader import manifest_files
 
     base = manifest.parent
-    roots: dict[Path, Path] = {}
+    roots: dict[Path, tuple[Path, Path]] = {}
     for file in manifest_files(manifest):
         folder = file.parent if file == manifest else base / os.path.relpath(file.parent, base.resolve())
-        roots.setdefault((folder / CASES_DIR).resolve(), Path(os.path.normpath(folder / CASES_DIR)))
-    return list(roots.values())
+        roots.setdefault((folder / CASES_DIR).resolve(), (Path(os.path.normpath(folder / CASES_DIR)), file))
+    return dict(roots.values())
 
 
 def case_files(root: Path) -> list[Path]:
@@ -196,10 +203,10 @@ def find_cases(manifest: Path) -> list[Case]:
     """Load every case of `manifest` (its `case_roots`); raise CaseError naming each unusable file."""
     cases: list[Case] = []
     problems: list[str] = []
-    for root in case_roots(manifest):
+    for root, owner in case_owners(manifest).items():
         for path in case_files(root):
             try:
-                cases.append(replace(load_case(path), root=root))
+                cases.append(replace(load_case(path), root=root, owner=None if owner == manifest else owner))
             except CaseError as exc:
                 problems.append(str(exc))
     if problems:

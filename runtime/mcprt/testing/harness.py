@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import Diagnostic, ManifestError, McprtError
-from ..manifest.loader import LoadedManifest, find_manifest
+from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
 from ..settings import Settings, load_settings
 from ..toolset.invoke import call_tool
 from ..contracts import ToolResult
 from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
 from .cases import Case
-from .overrides import load_for_replay
+from .included import defaults_divergence, policy_note
+from .overrides import load_for_replay, replay_environment
 from .replay_server import ReceivedRequest, ReplayUpstream
 from .wire import WireRequest, compare_requests
 
@@ -43,6 +44,7 @@ class CaseRun:
     request_problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     policy_problems: list[str] = field(default_factory=list)
+    policy_checked: bool = True  # False: the case's `policy:` was not checked (`included.policy_note`)
 
     @property
     def raw_bytes(self) -> int:
@@ -65,6 +67,7 @@ class ReplayHarness:
         self.warnings: list[str] = []
         self.warning_diagnostics: list[Diagnostic] = []  # the compile's warnings, as `mcprt validate` gives them
         self._runtime: Any = None
+        self._alone: dict[Path, LoadedManifest | None] = {}  # an included manifest loaded by itself
 
     async def open(self) -> None:
         from ..pipeline import Runtime
@@ -133,15 +136,22 @@ class ReplayHarness:
 
     async def run(self, case: Case) -> CaseRun:
         tool, notes = self.find_tool(case)
+        check_policy = True
+        if case.owner is not None:  # an included manifest's case (`included.py`)
+            assert self.loaded is not None
+            defaults_divergence(case, tool.source, self.loaded, await self._loaded_alone(case.owner))
+            if case.policy:
+                check_policy = False
+                notes = [*notes, policy_note(case, self.loaded)]
         if case.policy_only:
-            run = CaseRun(case, tool.name, ToolResult(content=[]), notes=notes)
-            run.policy_problems = self.policy_problems(case, tool)
+            run = CaseRun(case, tool.name, ToolResult(content=[]), notes=notes, policy_checked=check_policy)
+            run.policy_problems = self.policy_problems(case, tool) if check_policy else []
             return run
         replayed = case.response is not None
         self.upstream.expect(case.response if replayed else None)
         result = await asyncio.wait_for(call_tool(tool, dict(case.args)), CALL_TIMEOUT)
         received = list(self.upstream.received)
-        run = CaseRun(case, tool.name, result, received, notes=notes)
+        run = CaseRun(case, tool.name, result, received, notes=notes, policy_checked=check_policy)
         if replayed:
             run.request_problems = self._check_request(case, received, result, self._credential_names(tool))
         elif received:
@@ -149,8 +159,20 @@ class ReplayHarness:
                 "the tool called an HTTP upstream, but the case has no `response:` to replay; record the case "
                 "with `mcprt record` or add the response"
             ]
-        run.policy_problems = self.policy_problems(case, tool)
+        run.policy_problems = self.policy_problems(case, tool) if check_policy else []
         return run
+
+    async def _loaded_alone(self, manifest: Path) -> LoadedManifest | None:
+        """`manifest` (an included one) loaded by itself, as its own replay loads it; None when it does not."""
+        if manifest not in self._alone:
+            def load() -> LoadedManifest | None:
+                try:
+                    return load_manifest(manifest, env=replay_environment(manifest))
+                except ManifestError as exc:
+                    return exc.partial
+
+            self._alone[manifest] = await asyncio.to_thread(load)
+        return self._alone[manifest]
 
     def _credential_names(self, tool: Tool) -> tuple[str, ...]:
         """Where the tool's source puts its credential (from its own `auth`, whatever the name)."""

@@ -5,7 +5,8 @@ collects (nothing else is touched, so it cannot disturb a project's own tests):
 
 - a manifest file (`mcp.yaml`, `mcp.yml`, `mcp.toml`) that pytest reaches while collecting and that
   has a `cases/` folder beside it or beside a manifest it includes: one test per case, e.g.
-  `api/mcp.yaml::list_issues/open-issues`.
+  `api/mcp.yaml::list_issues/open-issues`. A case of an included manifest is one test, of the outermost
+  collected manifest that includes it (`pytest_collection_modifyitems`).
   `pytest api/mcp.yaml` runs one manifest's cases; `pytest` runs those under `testpaths`.
 - manifests named by `--mcprt-manifest PATH` (repeatable) or the `mcprt_manifests` ini setting
   (one path per line, relative to the ini file), added to what pytest collects.
@@ -69,6 +70,34 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         if not any(root.is_dir() for root in case_roots(file_path)):
             return None
     return ManifestCases.from_parent(parent, path=file_path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each case once: a case of an included manifest is collected through that manifest and through
+    each collected manifest including it, all against its one snapshot; only the outermost keep it
+    (as `mcprt test` of the including manifest runs it: with the defaults the served manifest gives)."""
+    from ..manifest.loader import manifest_files
+
+    by_case: dict[Path, list[CaseItem]] = {}
+    for item in items:
+        if isinstance(item, CaseItem):
+            by_case.setdefault(item.case.path.resolve(), []).append(item)
+    included: dict[Path, set[Path]] = {}  # a manifest → the manifests it includes
+    dropped: list[pytest.Item] = []
+    for collected in by_case.values():
+        if len(collected) < 2:
+            continue
+        for item in collected:
+            manifest = item.path.resolve()
+            if manifest not in included:
+                included[manifest] = {f.resolve() for f in manifest_files(item.path)} - {manifest}
+        manifests = {item.path.resolve() for item in collected}
+        dropped += [item for item in collected
+                    if any(item.path.resolve() in included[other] for other in manifests)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in gone]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -160,6 +189,8 @@ class CaseItem(pytest.Item):
             state.figures.setdefault(manifest, []).append((run.tool, run.raw_bytes, run.sent_bytes))
         if not self.outcome.passed:
             raise CaseFailed(self.outcome.explain())
+        if self.outcome.run is not None and not self.outcome.run.policy_checked and self.case.policy_only:
+            pytest.skip("; ".join(self.outcome.run.notes))  # it checks nothing else: shown, not passed
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CaseFailed):

@@ -26,6 +26,7 @@ from .cases import (
     RecordedRequest,
     RecordedResponse,
     case_name_for,
+    case_owners,
     case_roots,
     cases_dir,
     check_case_name,
@@ -76,8 +77,9 @@ def record_case(manifest: str | Path | None, tool_name: str, arguments: dict[str
             warnings.append("the response was cut at the response size limit; the case holds the cut body")
         if exchange.status >= 400:
             warnings.append(f"upstream answered HTTP {exchange.status}; the case records that error")
+    owner = case_owners(path).get(root, path)  # an included manifest's: replayed as `mcprt test` will
     case = Case(target, case_name, tool, dict(arguments), operation=live.operation,
-                request=request, response=response, root=root)
+                request=request, response=response, root=root, owner=None if owner == path else owner)
     source = f" from {request.method} {request.url}" if request else ""
     write_case(case, f"Recorded by `mcprt record`{source} on {dt.date.today().isoformat()}.\n"
                      "Edit freely: `mcprt test` replays it and compares the result with its snapshot.")

@@ -24,7 +24,9 @@ from collections.abc import Callable
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
-SKIPPED_TOP = frozenset({"x-webhooks", "webhooks"})
+from .refs import SCHEMA_EXTENSIONS
+
+SKIPPED_TOP = frozenset({"webhooks", *SCHEMA_EXTENSIONS})
 SKIPPED_COMPONENTS = frozenset({"examples"})
 _WS = re.compile(r"[ \t\n\r]*")
 _NON_ASCII_ESCAPE = re.compile(rb"\\u(?!00[0-7])")
