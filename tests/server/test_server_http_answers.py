@@ -114,3 +114,15 @@ def test_a_stateless_initialize_with_a_bad_protocol_version_header_is_told_so(tm
         modern = httpx.post(served.url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
                             headers={**HEADERS, "mcp-protocol-version": "2026-07-28"})
         assert modern.status_code == 400 and "params._meta" in modern.json()["error"]["message"], modern.text
+
+
+def test_an_initialize_under_the_2026_header_is_that_versions_removed_method(up: UpProcess) -> None:
+    """Found by the 0.2 conformance suite (sep-2575-http-server-method-not-found-404-initialize): the version
+    check took an `initialize` under `MCP-Protocol-Version: 2026-07-28` for an unknown version (400 / -32600);
+    2026-07-28 removed `initialize`, and a removed method gets 404 / -32601 (SEP-2575)."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"}}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"_meta": meta}}
+    answer = httpx.post(up.url, json=body, headers={**HEADERS, "mcp-protocol-version": "2026-07-28",
+                                                    "mcp-method": "initialize"})
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == -32601, answer.text

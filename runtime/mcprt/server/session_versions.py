@@ -4,7 +4,8 @@ The SDK routes a request by that header alone: a value outside `HANDSHAKE_PROTOC
 to the 2026-07-28 entry, whose first check answers "params._meta must be an object carrying …" —
 about an envelope a handshake-era client never sends, and silent about the header. A request of
 the handshake era — it names a session (`Mcp-Session-Id`: only that era has sessions), or it is an
-`initialize` (2026-07-28 has none) — is checked here instead, and answered as MCP 2025-06-18 says
+`initialize` under a header that is no version at all (under a 2026-07-28 header it is that version's
+removed method: 404 / -32601, SEP-2575) — is checked here instead, and answered as MCP 2025-06-18 says
 (Transports, "Protocol Version Header": an invalid or unsupported version gets 400 Bad Request),
 naming the header, the value and the versions served.
 """
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types import INVALID_REQUEST
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .lean import Replay, _send_json, plain_jsonrpc
@@ -62,7 +63,9 @@ class SessionVersionCheck:
         if session is not None and self.sessions:
             await _refuse(send, version, None, "a session's requests carry the version its initialize settled on")
             return
-        if scope.get("method") != "POST":
+        if scope.get("method") != "POST" or version in MODERN_PROTOCOL_VERSIONS:
+            # under a 2026-07-28 header an `initialize` is that version's removed method, which the
+            # 2026-07-28 entry answers 404 / -32601 (SEP-2575), not a version the server does not know
             await self.inner(scope, receive, send)
             return
         first = await receive()  # whole and bounded: this sits inside the manager's body limit
