@@ -16,6 +16,7 @@ import inspect
 import types
 import warnings
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
@@ -198,16 +199,28 @@ def _return_schema(annotation: Any) -> dict[str, Any] | None:
 
 
 def _output_schema(annotation: Any, returned: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An output schema only for return types that always serialize to a JSON object."""
+    """An output schema only for return types that always serialize to a JSON object (MCP
+    2025-11-25 §server/tools "Output Schema": structuredContent is an object): pydantic models,
+    dataclasses, `TypedDict`s, mappings with typed values (`dict[str, int]`, `Mapping[str, Item]`)
+    and unions of these (`A | B`). A mapping of `Any` (`dict`, `dict[str, Any]`) has an unknown
+    shape (`response_shape`), so it declares none; `X | None` is no object when it is None."""
     if returned is None:
         return None
-    target = _unannotated(annotation)
-    is_object = (
-        (inspect.isclass(target) and issubclass(target, BaseModel))
-        or (inspect.isclass(target) and dataclasses.is_dataclass(target))
-        or is_typeddict(target)
-    )
-    return _tidy(copy.deepcopy(returned)) if is_object else None
+    members = _members(annotation)
+    return _tidy(copy.deepcopy(returned)) if members and all(map(_is_object_type, members)) else None
+
+
+def _is_object_type(annotation: Any) -> bool:
+    """Whether values of this (non-union) type always serialize to a JSON object with a known shape."""
+    if inspect.isclass(annotation) and (issubclass(annotation, BaseModel) or dataclasses.is_dataclass(annotation)):
+        return True
+    if is_typeddict(annotation):
+        return True
+    origin = get_origin(annotation)
+    if inspect.isclass(origin) and issubclass(origin, Mapping):  # dict[str, X], Mapping[str, X], OrderedDict…
+        args = get_args(annotation)
+        return len(args) == 2 and not _is_any(args[1])
+    return False
 
 
 def response_shape(annotation: Any, returned: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -1,0 +1,112 @@
+"""What a FastMCP author moving functions to a `python:` source expects, checked over stdio with the
+SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP 4):
+
+- a return type that always serializes to an object — `dict[str, int]`, `Mapping[str, Model]`, a
+  union of models/dataclasses — declares its `outputSchema`, as a model or dataclass does (it sent
+  `structuredContent` with no schema); a mapping of `Any` and `X | None` still declare none.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mcp import Client, StdioServerParameters
+
+from tests.support.served import child_env, up_command
+
+MODULE = '''
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+
+class Item(BaseModel):
+    sku: str
+    qty: int = Field(default=1, ge=1)
+
+
+@dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+def word_counts(text: str) -> dict[str, int]:
+    """Count words."""
+    counts: dict[str, int] = {}
+    for word in text.split():
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def by_sku(skus: list[str]) -> Mapping[str, Item]:
+    """Items by SKU."""
+    return {sku: Item(sku=sku) for sku in skus}
+
+
+def either(as_point: bool = False) -> Item | Point:
+    """An item or a point."""
+    return Point(x=1) if as_point else Item(sku="a")
+
+
+def loose(key: str) -> dict[str, Any]:
+    """Anything."""
+    return {key: [1, "two"]}
+
+
+def maybe(present: bool) -> Optional[Item]:
+    """An item, or nothing."""
+    return Item(sku="a") if present else None
+
+
+def bulk_add(items: list[Item], tags: Optional[dict[str, int]] = None,
+             mode: Optional[Literal["merge", "replace"]] = None, owner: Item | Point | None = None) -> int:
+    """Add items."""
+    return len(items)
+'''
+
+
+def _served(folder: Path) -> Client:
+    """The SDK client of `mcprt up` serving MODULE over stdio."""
+    (folder / "parity_tools.py").write_text(MODULE)
+    (folder / "mcp.yaml").write_text("version: 1\nsources:\n  s:\n    python: parity_tools\n")
+    command = up_command(folder / "mcp.yaml")
+    params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
+    return Client(params, mode="legacy")
+
+
+def _text(result) -> str:  # type: ignore[no-untyped-def]
+    return "".join(getattr(block, "text", "") for block in result.content)
+
+
+async def test_object_typed_returns_declare_their_output_schema(tmp_path: Path) -> None:
+    async with _served(tmp_path) as client:
+        await _check_output_schemas(client)
+
+
+async def _check_output_schemas(client: Client) -> None:
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert tools["word_counts"].output_schema == {
+        "type": "object", "properties": {}, "additionalProperties": {"type": "integer"}
+    }
+    by_sku = tools["by_sku"].output_schema
+    assert by_sku is not None and by_sku["type"] == "object"
+    assert by_sku["additionalProperties"] == {"$ref": "#/$defs/Item"}
+    either = tools["either"].output_schema
+    assert either is not None and either["type"] == "object"
+    assert sorted(either["$defs"]) == ["Item", "Point"]
+    assert tools["loose"].output_schema is None  # dict[str, Any]: an unknown shape (README)
+    assert tools["maybe"].output_schema is None  # None is no object
+
+    # The SDK client checks structuredContent against the declared schema: each must fit it.
+    counted = await client.call_tool("word_counts", {"text": "a b a"})
+    assert not counted.is_error, _text(counted)
+    assert counted.structured_content == {"a": 2, "b": 1}
+    found = await client.call_tool("by_sku", {"skus": ["x"]})
+    assert found.structured_content == {"x": {"sku": "x", "qty": 1}}
+    point = await client.call_tool("either", {"as_point": True})
+    assert point.structured_content == {"x": 1, "y": 0}
+    assert json.loads(_text(point)) == {"x": 1, "y": 0}
