@@ -3,7 +3,10 @@ SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP
 
 - a return type that always serializes to an object — `dict[str, int]`, `Mapping[str, Model]`, a
   union of models/dataclasses — declares its `outputSchema`, as a model or dataclass does (it sent
-  `structuredContent` with no schema); a mapping of `Any` and `X | None` still declare none.
+  `structuredContent` with no schema); a mapping of `Any` and `X | None` still declare none;
+- a bad value for an optional or union argument (`anyOf`/`oneOf`) is refused with the reason
+  inside the branch it comes closest to (`tags.a: 'b' is not of type 'integer'`), not with
+  "is not valid under any of the given schemas".
 """
 
 from __future__ import annotations
@@ -110,3 +113,22 @@ async def _check_output_schemas(client: Client) -> None:
     point = await client.call_tool("either", {"as_point": True})
     assert point.structured_content == {"x": 1, "y": 0}
     assert json.loads(_text(point)) == {"x": 1, "y": 0}
+
+
+BAD_ARGUMENTS = [
+    ({"items": [], "tags": {"a": "b"}}, "tags.a: 'b' is not of type 'integer'"),
+    ({"items": [], "tags": 5}, "tags: 5 is not of type 'object' or 'null'"),
+    ({"items": [], "mode": "append"}, "mode: 'append' is not one of ['merge', 'replace']"),
+    ({"items": [], "owner": {"sku": "a", "qty": 0}}, "owner.qty: 0 is less than the minimum of 1"),
+    ({"items": [], "owner": {"y": 2}},
+     "owner: {'y': 2} fits none of its 2 forms: 'sku' is required, or 'x' is required"),
+]
+
+
+async def test_a_bad_optional_or_union_argument_says_what_is_wrong_inside_it(tmp_path: Path) -> None:
+    async with _served(tmp_path) as client:
+        for arguments, problem in BAD_ARGUMENTS:
+            result = await client.call_tool("bulk_add", arguments)
+            assert result.is_error
+            assert _text(result) == (f"invalid arguments for bulk_add: {problem}. "
+                                     "Arguments (* required): items*, tags, mode, owner.")
