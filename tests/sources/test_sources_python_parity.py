@@ -6,7 +6,10 @@ SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP
   `structuredContent` with no schema); a mapping of `Any` and `X | None` still declare none;
 - a bad value for an optional or union argument (`anyOf`/`oneOf`) is refused with the reason
   inside the branch it comes closest to (`tags.a: 'b' is not of type 'integer'`), not with
-  "is not valid under any of the given schemas".
+  "is not valid under any of the given schemas";
+- a result whose JSON form is a string (`datetime`, `Decimal`, `UUID`, `Path`, an `Enum`, `date |
+  None`) is its text, unquoted, as a `str` result is (it was the JSON text `"2026-01-02T09:00:00Z"`,
+  and a plain `Enum` read `"low"` where a `str` Enum read `low`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,13 @@ from mcp import Client, StdioServerParameters
 from tests.support.served import child_env, up_command
 
 MODULE = '''
+import enum
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
@@ -63,6 +71,40 @@ def loose(key: str) -> dict[str, Any]:
 def maybe(present: bool) -> Optional[Item]:
     """An item, or nothing."""
     return Item(sku="a") if present else None
+
+
+class Level(enum.Enum):
+    LOW = "low"
+
+
+def when() -> datetime:
+    """A time."""
+    return datetime(2026, 1, 2, 9, tzinfo=timezone.utc)
+
+
+def price() -> Decimal:
+    """A price."""
+    return Decimal("12.50")
+
+
+def ident() -> uuid.UUID:
+    """An id."""
+    return uuid.UUID(int=7)
+
+
+def where() -> Path:
+    """A path."""
+    return Path("/srv/data")
+
+
+def level() -> Level:
+    """A level."""
+    return Level.LOW
+
+
+def day(known: bool) -> Optional[date]:
+    """A day, or nothing."""
+    return date(2026, 2, 1) if known else None
 
 
 def bulk_add(items: list[Item], tags: Optional[dict[str, int]] = None,
@@ -132,3 +174,19 @@ async def test_a_bad_optional_or_union_argument_says_what_is_wrong_inside_it(tmp
             assert result.is_error
             assert _text(result) == (f"invalid arguments for bulk_add: {problem}. "
                                      "Arguments (* required): items*, tags, mode, owner.")
+
+
+TEXT_RESULTS = {"when": "2026-01-02T09:00:00Z", "price": "12.50", "ident": "00000000-0000-0000-0000-000000000007",
+                "where": "/srv/data", "level": "low"}
+
+
+async def test_a_result_serialized_as_a_string_is_its_text_unquoted(tmp_path: Path) -> None:
+    async with _served(tmp_path) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        for name, text in TEXT_RESULTS.items():
+            result = await client.call_tool(name, {})
+            assert not result.is_error, _text(result)
+            assert [block.type for block in result.content] == ["text"] and _text(result) == text, name
+            assert result.structured_content is None and tools[name].output_schema is None
+        assert _text(await client.call_tool("day", {"known": True})) == "2026-02-01"
+        assert _text(await client.call_tool("day", {"known": False})) == ""

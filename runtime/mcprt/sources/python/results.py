@@ -1,6 +1,8 @@
 """A Python return value as an `UpstreamResult`, so pruning and templates treat it like any other source.
 
 - `None` → empty text; `str` → text; `bytes` → binary (PNG/JPEG/GIF/WebP recognised as images)
+- a value whose JSON form is a string (`datetime`, `date`, `UUID`, `Decimal`, `Path`, an `Enum` of
+  strings) → that string as text, unquoted, like a `str` result (not the JSON text `"2026-01-02"`)
 - pydantic models, dataclasses, TypedDicts, enums, dates, lists and dicts of them → JSON (pydantic's
   JSON mode, fields by alias: what the return type's JSON Schema in serialization mode describes)
 - anything pydantic cannot serialize → an error result saying which type it was
@@ -42,6 +44,8 @@ def to_upstream(value: Any) -> UpstreamResult:
     except (PydanticSerializationError, TypeError, ValueError) as exc:
         message = f"the function returned a {type(value).__name__}, which cannot be sent as JSON ({exc})"
         return UpstreamResult(kind="text", body=message, raw_bytes=len(message), is_error=True)
+    if isinstance(plain, str):  # a datetime, date, UUID, Decimal, Path or Enum: its text, as a `str` result
+        return UpstreamResult(kind="text", body=plain, raw_bytes=len(plain.encode("utf-8")))
     return UpstreamResult(kind="json", body=plain, raw_bytes=len(_ENCODE(plain).encode("utf-8")))
 
 

@@ -27,7 +27,7 @@ from typing_extensions import is_typeddict
 
 from ...errors import McprtError, ToolCallError
 from ...contracts import CallContext
-from ...schema.shapes import shape_of
+from ...schema.shapes import declared_types, shape_of
 from .docstrings import Docstring
 
 _INFERABLE_DEFAULTS = (bool, int, float, str)
@@ -229,12 +229,20 @@ def response_shape(annotation: Any, returned: dict[str, Any] | None) -> dict[str
 
     None — no check, no outputSchema — when the shape is unknown (unannotated, `Any`, a type
     pydantic cannot describe) or the results are not JSON (`str`, `bytes`, `None` become text,
-    binary and empty text: `results.to_upstream`).
+    binary and empty text, and so does anything serialized as a string: `results.to_upstream`).
     """
     if returned is None or _is_any(annotation) or all(_not_json(t) for t in _members(annotation)):
         return None
     shape = shape_of(returned)
-    return None if shape == {} else shape
+    return None if shape == {} or _always_text(shape) else shape
+
+
+def _always_text(shape: dict[str, Any]) -> bool:
+    """Whether every result of this shape is a string or null, which `results.to_upstream` sends as
+    text (a `datetime`, `UUID`, `Decimal`, an `Enum` of strings, `date | None`), not as JSON."""
+    options = shape.get("anyOf") if isinstance(shape.get("anyOf"), list) else [shape]
+    kinds = [declared_types(option) for option in options if isinstance(option, dict)]
+    return bool(kinds) and all(k is not None and set(k) <= {"string", "null"} for k in kinds)
 
 
 def _unannotated(annotation: Any) -> Any:
