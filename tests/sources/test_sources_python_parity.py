@@ -9,7 +9,11 @@ SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP
   "is not valid under any of the given schemas";
 - a result whose JSON form is a string (`datetime`, `Decimal`, `UUID`, `Path`, an `Enum`, `date |
   None`) is its text, unquoted, as a `str` result is (it was the JSON text `"2026-01-02T09:00:00Z"`,
-  and a plain `Enum` read `"low"` where a `str` Enum read `low`).
+  and a plain `Enum` read `"low"` where a `str` Enum read `low`);
+- a resource or prompt function's value is serialized as a tool's result is: a model or dataclass
+  was read as its `str()` (`"sku='a' qty=1"`), a prompt message holding one made the handler fail
+  ("Handler returned an invalid result", a traceback in the log), a role other than user/assistant
+  too; PNG bytes are `image/png`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from tests.support.served import child_env, up_command
 
@@ -114,10 +120,73 @@ def bulk_add(items: list[Item], tags: Optional[dict[str, int]] = None,
 '''
 
 
+OFFERS = '''
+import base64
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import BaseModel
+
+
+class Item(BaseModel):
+    sku: str
+    qty: int = 1
+
+
+@dataclass
+class Point:
+    x: int
+
+
+def item(sku: str) -> Item:
+    """An item."""
+    return Item(sku=sku)
+
+
+def points() -> list[Point]:
+    """Points."""
+    return [Point(1)]
+
+
+def today() -> date:
+    """A day."""
+    return date(2026, 1, 2)
+
+
+def logo() -> bytes:
+    """A 1x1 PNG."""
+    return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def about(sku: str) -> list:
+    """Talk about an item."""
+    return [f"About {sku}", {"role": "assistant", "content": Item(sku=sku)}, Point(2)]
+
+
+def narrate() -> list:
+    """A role MCP does not have."""
+    return [{"role": "system", "content": "Be terse."}]
+'''
+
+MANIFEST = """\
+version: 1
+sources:
+  s:
+    python: parity_tools
+    resources:
+      "shop://item/{sku}": parity_offers:item
+      "shop://points": parity_offers:points
+      "shop://today": parity_offers:today
+      "shop://logo": parity_offers:logo
+    prompts: [parity_offers:about, parity_offers:narrate]
+"""
+
+
 def _served(folder: Path) -> Client:
-    """The SDK client of `mcprt up` serving MODULE over stdio."""
+    """The SDK client of `mcprt up` serving MODULE (tools) and OFFERS (resources, prompts) over stdio."""
     (folder / "parity_tools.py").write_text(MODULE)
-    (folder / "mcp.yaml").write_text("version: 1\nsources:\n  s:\n    python: parity_tools\n")
+    (folder / "parity_offers.py").write_text(OFFERS)
+    (folder / "mcp.yaml").write_text(MANIFEST)
     command = up_command(folder / "mcp.yaml")
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
     return Client(params, mode="legacy")
@@ -190,3 +259,24 @@ async def test_a_result_serialized_as_a_string_is_its_text_unquoted(tmp_path: Pa
             assert result.structured_content is None and tools[name].output_schema is None
         assert _text(await client.call_tool("day", {"known": True})) == "2026-02-01"
         assert _text(await client.call_tool("day", {"known": False})) == ""
+
+
+async def test_resource_and_prompt_values_are_serialized_as_tool_results_are(tmp_path: Path) -> None:
+    async with _served(tmp_path) as client:
+        read = {uri: (await client.read_resource(uri)).contents[0]
+                for uri in ("shop://item/a", "shop://points", "shop://today", "shop://logo")}
+        assert (read["shop://item/a"].mime_type, json.loads(read["shop://item/a"].text)) == (  # type: ignore[union-attr]
+            "application/json", {"sku": "a", "qty": 1})
+        assert json.loads(read["shop://points"].text) == [{"x": 1}]  # type: ignore[union-attr]
+        assert (read["shop://today"].mime_type, read["shop://today"].text) == (  # type: ignore[union-attr]
+            "text/plain", "2026-01-02")
+        assert read["shop://logo"].mime_type == "image/png"
+
+        about = await client.get_prompt("about", {"sku": "a"})
+        assert [(m.role, m.content.text) for m in about.messages] == [  # type: ignore[union-attr]
+            ("user", "About a"), ("assistant", '{"sku": "a", "qty": 1}'), ("user", '{"x": 2}')]
+        with pytest.raises(MCPError) as refused:
+            await client.get_prompt("narrate", {})
+        assert str(refused.value) == ("the prompt function returned a message with role 'system'; "
+                                      "a prompt message's role is 'user' or 'assistant'")
+        assert _text(await client.call_tool("word_counts", {"text": "still serving"})) == '{"still":1,"serving":1}'

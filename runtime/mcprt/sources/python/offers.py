@@ -2,10 +2,13 @@
 
 Shapes (MCP 2025-11-25 §server/resources, §server/prompts):
 - a resource function takes the URI template's variables as arguments (none for a plain URI) and
-  returns `str` (text/plain), `bytes` (a base64 blob, application/octet-stream) or any JSON value
-  (application/json text);
+  returns `str` (text/plain), `bytes` (a base64 blob: image/png, image/jpeg, image/gif, image/webp
+  when the bytes are one, else application/octet-stream) or any value a tool may return, serialized
+  the same way (`results.py`: models and dataclasses as application/json text, a `date` as text/plain);
 - a prompt function's typed parameters are the prompt's arguments (all strings on the wire, coerced
-  by the signature); it returns `str` (one user message), or a list of `str` / `{"role", "content"}`.
+  by the signature); it returns `str` (one user message), or a list of `str` / `{"role", "content"}`
+  (content: a string, a content block, or any value, sent as its JSON text); other items are sent as
+  their text too, and a role other than `user`/`assistant` is the function's error.
 An exception is answered as a JSON-RPC error `<ExceptionType>: <message>`; the server keeps serving.
 """
 
@@ -24,9 +27,10 @@ import anyio.to_thread
 from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
-from ...contracts import CallContext
+from ...contracts import CallContext, UpstreamResult
 from .docstrings import parse_docstring
 from .importing import Entry, functions_of, import_fresh
+from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
 INTERNAL_ERROR = -32603
@@ -175,16 +179,47 @@ def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
 
 
 def _content(uri: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        return {"uri": uri, "mimeType": "text/plain", "text": value}
-    if isinstance(value, (bytes, bytearray)):
-        return {"uri": uri, "mimeType": "application/octet-stream", "blob": base64.b64encode(value).decode()}
-    return {"uri": uri, "mimeType": "application/json", "text": json.dumps(value, default=str, ensure_ascii=False)}
+    """A resource function's value as resource contents, serialized as a tool's result is
+    (`results.to_upstream`: models and dataclasses as their JSON, a `date` as its text, PNG/JPEG/GIF/WebP
+    bytes with their image type), not by `str()`."""
+    serialized = _serialized(value)
+    if serialized.kind == "text":
+        return {"uri": uri, "mimeType": "text/plain", "text": serialized.body}
+    if serialized.kind == "binary":
+        return {"uri": uri, "mimeType": serialized.media_type or "application/octet-stream",
+                "blob": base64.b64encode(serialized.body).decode()}
+    return {"uri": uri, "mimeType": "application/json", "text": json.dumps(serialized.body, ensure_ascii=False)}
 
 
 def _message(item: Any) -> dict[str, Any]:
-    if isinstance(item, dict) and "role" in item and "content" in item:
-        content = item["content"]
-        return {"role": item["role"], "content": {"type": "text", "text": content} if isinstance(content, str)
-                else content}
-    return {"role": "user", "content": {"type": "text", "text": item if isinstance(item, str) else json.dumps(item)}}
+    """One prompt message: a `{"role", "content"}` mapping (content a string, a content block, or any
+    value shown as its text), else a user message with the item's text. A role MCP does not know is
+    the function's error, said as such (MCP 2025-11-25 §server/prompts: `user` or `assistant`)."""
+    if isinstance(item, Mapping) and "role" in item and "content" in item:
+        role, content = item["role"], item["content"]
+        if role not in _ROLES:
+            raise OfferError(f"the prompt function returned a message with role {role!r}; "
+                             f"a prompt message's role is 'user' or 'assistant'", INTERNAL_ERROR)
+        if isinstance(content, Mapping) and isinstance(content.get("type"), str):
+            return {"role": role, "content": dict(content)}  # a content block (text, image, resource…)
+        return {"role": role, "content": _text_block(content)}
+    return {"role": "user", "content": _text_block(item)}
+
+
+_ROLES = ("user", "assistant")
+
+
+def _text_block(value: Any) -> dict[str, Any]:
+    serialized = _serialized(value)
+    if serialized.kind == "binary":
+        raise OfferError("the prompt function returned bytes; give a message text or an image content block",
+                         INTERNAL_ERROR)
+    text = serialized.body if serialized.kind == "text" else json.dumps(serialized.body, ensure_ascii=False)
+    return {"type": "text", "text": text}
+
+
+def _serialized(value: Any) -> UpstreamResult:
+    serialized = to_upstream(value)
+    if serialized.is_error:  # a value pydantic cannot serialize: the message says which type
+        raise OfferError(str(serialized.body), INTERNAL_ERROR)
+    return serialized
