@@ -107,7 +107,7 @@ async def test_python_prompts(served: str) -> None:
         review = prompts["review"]
         assert review.description == "Ask for a review of a topic."
         assert [(a.name, a.required, a.description) for a in review.arguments or []] == [
-            ("topic", True, "What to review."), ("strict", False, "Be strict.")]
+            ("topic", True, "What to review."), ("strict", False, "Be strict. (true or false)")]
         got = await client.get_prompt("review", {"topic": "the README", "strict": "true"})
         assert got.messages[0].role == "user"
         assert got.messages[0].content.text == "Review the README strictly."  # type: ignore[union-attr]

@@ -13,7 +13,10 @@ SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP
 - a resource or prompt function's value is serialized as a tool's result is: a model or dataclass
   was read as its `str()` (`"sku='a' qty=1"`), a prompt message holding one made the handler fail
   ("Handler returned an invalid result", a traceback in the log), a role other than user/assistant
-  too; PNG bytes are `image/png`.
+  too; PNG bytes are `image/png`;
+- a prompt parameter that takes no string (`list[str]`, a model) can be given: prompt arguments are
+  strings (MCP §server/prompts), read as JSON for such a parameter (it was always refused: "Input
+  should be a valid list"), and the prompt's listing says the form each non-string argument takes.
 """
 
 from __future__ import annotations
@@ -124,6 +127,7 @@ OFFERS = '''
 import base64
 from dataclasses import dataclass
 from datetime import date
+from typing import Optional
 
 from pydantic import BaseModel
 
@@ -163,6 +167,15 @@ def about(sku: str) -> list:
     return [f"About {sku}", {"role": "assistant", "content": Item(sku=sku)}, Point(2)]
 
 
+def plan(tags: list[str], strict: bool = False, item: Optional[Item] = None, title: str = "") -> str:
+    """Plan the work.
+
+    Args:
+        tags: Labels to plan for.
+    """
+    return f"{tags} {strict} {item!r} {title!r}"
+
+
 def narrate() -> list:
     """A role MCP does not have."""
     return [{"role": "system", "content": "Be terse."}]
@@ -178,7 +191,7 @@ sources:
       "shop://points": parity_offers:points
       "shop://today": parity_offers:today
       "shop://logo": parity_offers:logo
-    prompts: [parity_offers:about, parity_offers:narrate]
+    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan]
 """
 
 
@@ -280,3 +293,23 @@ async def test_resource_and_prompt_values_are_serialized_as_tool_results_are(tmp
         assert str(refused.value) == ("the prompt function returned a message with role 'system'; "
                                       "a prompt message's role is 'user' or 'assistant'")
         assert _text(await client.call_tool("word_counts", {"text": "still serving"})) == '{"still":1,"serving":1}'
+
+
+async def test_a_prompt_parameter_taking_no_string_is_given_as_json_and_listed_with_its_form(tmp_path: Path) -> None:
+    async with _served(tmp_path) as client:
+        listed = {p.name: p for p in (await client.list_prompts()).prompts}["plan"]
+        assert [(a.name, a.description) for a in listed.arguments or []] == [
+            ("tags", 'Labels to plan for. (JSON: {"items":{"type":"string"},"type":"array"})'),
+            ("strict", "true or false"),
+            ("item", 'JSON: {"anyOf":[{"properties":{"sku":{"type":"string"},"qty":{"default":1,"type":"integer"}},'
+                     '"required":["sku"],"type":"object"},{"type":"null"}]}'),
+            ("title", None),
+        ]
+        got = await client.get_prompt("plan", {"tags": '["a", "b"]', "strict": "true", "item": '{"sku": "z"}',
+                                               "title": '["kept as text"]'})
+        assert got.messages[0].content.text == (  # type: ignore[union-attr]
+            "['a', 'b'] True Item(sku='z', qty=1) '[\"kept as text\"]'")
+        with pytest.raises(MCPError) as refused:
+            await client.get_prompt("plan", {"tags": "a, b"})
+        assert str(refused.value) == ("invalid arguments for prompt 'plan' (parity_offers:plan): "
+                                      "tags: Input should be a valid list")

@@ -5,8 +5,9 @@ Shapes (MCP 2025-11-25 §server/resources, §server/prompts):
   returns `str` (text/plain), `bytes` (a base64 blob: image/png, image/jpeg, image/gif, image/webp
   when the bytes are one, else application/octet-stream) or any value a tool may return, serialized
   the same way (`results.py`: models and dataclasses as application/json text, a `date` as text/plain);
-- a prompt function's typed parameters are the prompt's arguments (all strings on the wire, coerced
-  by the signature); it returns `str` (one user message), or a list of `str` / `{"role", "content"}`
+- a prompt function's typed parameters are the prompt's arguments (all strings on the wire: read
+  as JSON for a parameter that takes no string, then coerced by the signature; `prompt_args.py`);
+  it returns `str` (one user message), or a list of `str` / `{"role", "content"}`
   (content: a string, a content block, or any value, sent as its JSON text); other items are sent as
   their text too, and a role other than `user`/`assistant` is the function's error.
 An exception is answered as a JSON-RPC error `<ExceptionType>: <message>`; the server keeps serving.
@@ -30,6 +31,7 @@ from ...offerings.uris import template_values
 from ...contracts import CallContext, UpstreamResult
 from .docstrings import parse_docstring
 from .importing import Entry, functions_of, import_fresh
+from . import prompt_args
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -96,7 +98,7 @@ class PythonOffers:
         function = self.prompts.get(name)
         if function is None:
             raise OfferError(f"unknown prompt '{name}'")
-        value = await function(arguments or {})
+        value = await function(prompt_args.decode(function.signature.input_schema, arguments or {}))
         items = value if isinstance(value, list) else [value]
         result: dict[str, Any] = {"messages": [_message(item) for item in items]}
         if function.doc.summary:
@@ -169,8 +171,10 @@ def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
     arguments = []
     for argument, spec in (schema.get("properties") or {}).items():
         item: dict[str, Any] = {"name": argument, "required": argument in required}
-        if spec.get("description"):
-            item["description"] = spec["description"]
+        # the listing has no types: a parameter that takes no plain string says its form
+        described, form = spec.get("description"), prompt_args.hint(spec, schema)
+        if described or form:
+            item["description"] = f"{described} ({form})" if described and form else described or form
         arguments.append(item)
     wire: dict[str, Any] = {"name": name, "description": function.doc.summary or f"Prompt {name}."}
     if arguments:
