@@ -16,7 +16,10 @@ SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP
   too; PNG bytes are `image/png`;
 - a prompt parameter that takes no string (`list[str]`, a model) can be given: prompt arguments are
   strings (MCP §server/prompts), read as JSON for such a parameter (it was always refused: "Input
-  should be a valid list"), and the prompt's listing says the form each non-string argument takes.
+  should be a valid list"), and the prompt's listing says the form each non-string argument takes;
+- a parameter whose default is a `Field(…)` (`n: int = Field(5, ge=1, le=10, description=…)`) has that
+  default, constraints and description (the function received the FieldInfo object itself, the schema
+  had none of them, `n: 11` was taken and a `Field(description=…)` parameter was not required).
 """
 
 from __future__ import annotations
@@ -80,6 +83,12 @@ def loose(key: str) -> dict[str, Any]:
 def maybe(present: bool) -> Optional[Item]:
     """An item, or nothing."""
     return Item(sku="a") if present else None
+
+
+def pick(n: int = Field(5, ge=1, le=10, description="How many."), who: str = Field(description="Who picks."),
+         tags: list[str] = Field(default_factory=list)) -> str:
+    """Pick some."""
+    return f"{n} {who} {tags}"
 
 
 class Level(enum.Enum):
@@ -313,3 +322,18 @@ async def test_a_prompt_parameter_taking_no_string_is_given_as_json_and_listed_w
             await client.get_prompt("plan", {"tags": "a, b"})
         assert str(refused.value) == ("invalid arguments for prompt 'plan' (parity_offers:plan): "
                                       "tags: Input should be a valid list")
+
+
+async def test_a_field_as_a_parameter_default_gives_its_default_constraints_and_description(tmp_path: Path) -> None:
+    async with _served(tmp_path) as client:
+        schema = {tool.name: tool for tool in (await client.list_tools()).tools}["pick"].input_schema
+        assert schema["properties"] == {
+            "n": {"type": "integer", "default": 5, "minimum": 1, "maximum": 10, "description": "How many."},
+            "who": {"type": "string", "description": "Who picks."},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        }
+        assert schema["required"] == ["who"]
+        assert _text(await client.call_tool("pick", {"who": "ann"})) == "5 ann []"
+        too_many = await client.call_tool("pick", {"who": "ann", "n": 11})
+        assert too_many.is_error and _text(too_many).startswith(
+            "invalid arguments for pick: n: 11 is greater than the maximum of 10.")

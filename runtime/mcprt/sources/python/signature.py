@@ -76,6 +76,12 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
         if annotation is None:
             problems.append(f"parameter '{parameter.name}' has no type hint; annotate it (e.g. `{parameter.name}: str`)")
             continue
+        if isinstance(parameter.default, FieldInfo):
+            # `n: int = Field(5, ge=1, description=…)` (pydantic's and FastMCP's idiom): the Field is the
+            # parameter's default, constraints and description, as `Annotated[int, Field(…)]` would be —
+            # not a default value handed to the function
+            annotation = Annotated[annotation, parameter.default]
+            parameter = parameter.replace(default=inspect.Parameter.empty)
         field_name = f"p{index}"
         fields[field_name] = (annotation, _field_info(parameter, annotation, doc))
         params.append(Param(parameter.name, field_name, parameter.kind == parameter.POSITIONAL_ONLY))
