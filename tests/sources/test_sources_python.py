@@ -239,3 +239,30 @@ async def test_a_module_failing_at_import_is_reported_with_its_error(tmp_path: P
     assert "source 'a': 'explodes': importing 'explodes' failed: RuntimeError: no config found" in messages
     assert any(m.startswith("source 'b': 'typo:f': cannot import 'typo': ") and "typo.py, line 1" in m
                for m in messages), messages
+
+
+async def test_a_module_that_cannot_be_imported_is_one_error_however_many_entries_name_it(tmp_path: Path) -> None:
+    """One syntax error in a module named by a tool entry, resources and prompts was reported once per
+    entry (eleven identical errors for a trial's shop module); the first entry naming it reports it."""
+    (tmp_path / "shop.py").write_text("def ok() -> int:\n    return 1\n\ndef broken(:\n    pass\n")
+    (tmp_path / "fine.py").write_text("def about() -> str:\n    'About.'\n    return 'x'\n")
+    manifest = write_manifest(tmp_path, """
+        version: 1
+        sources:
+          s:
+            python: [shop:ok, shop:broken]
+            resources:
+              "shop://a": shop:ok
+              "shop://{id}": shop:broken
+              "shop://about": fine:about
+              "shop://missing": fine:nothing
+            prompts: [shop:ok]
+    """)
+    with pytest.raises(ManifestError) as caught:
+        async with running(manifest):
+            pass
+    messages = [d.message for d in caught.value.diagnostics]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("source 's': entry 1 'shop:ok': cannot import 'shop': ")
+    assert "shop.py, line 4" in messages[0]
+    assert messages[1] == "source 's': 'fine:nothing': module 'fine' has no attribute 'nothing' (it has: about)"

@@ -109,6 +109,39 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
         return module
 
 
+class AlreadyReported(McprtError):
+    """An entry's module failed to import, which the diagnostic of an earlier entry naming it says."""
+
+
+class ModuleImports:
+    """The imports of one load of a source (its `python:` entries, resources and prompts): each module
+    imported once, in the order first named (`modules`). A module that fails to import is reported
+    by the first entry naming it; the others raise `AlreadyReported`, so one syntax error is one
+    diagnostic, not one per function the module gives."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+        self.modules: list[ModuleType] = []
+        self._imported: dict[str, ModuleType] = {}
+        self._failed: set[str] = set()
+
+    def module(self, entry: Entry) -> ModuleType:
+        """The entry's module; McprtError (the first time) or AlreadyReported when it cannot be imported."""
+        if entry.module in self._failed:
+            raise AlreadyReported(f"{entry.label()}: module '{entry.module}' cannot be imported")
+        found = self._imported.get(entry.module)
+        if found is None:
+            try:
+                found = import_fresh(entry, self.base_dir)
+            except McprtError:
+                self._failed.add(entry.module)
+                raise
+            self._imported[entry.module] = found
+            if found not in self.modules:
+                self.modules.append(found)
+        return found
+
+
 def tree_files(base_dir: Path) -> list[Path]:
     """Files of the imported modules that live in `base_dir`'s tree (installed packages excluded)."""
     with _lock:

@@ -30,7 +30,7 @@ from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer
 from ...offerings.uris import template_values
 from ...contracts import CallContext, UpstreamResult
 from .docstrings import parse_docstring
-from .importing import Entry, functions_of, import_fresh
+from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
@@ -116,8 +116,7 @@ class PythonOffers:
         return None
 
 
-def load_offers(resources: Mapping[str, str], prompts: list[str], base_dir: Any,
-                modules: list[Any]) -> Offerings | None:
+def load_offers(resources: Mapping[str, str], prompts: list[str], imports: ModuleImports) -> Offerings | None:
     """Import the functions named by `resources`/`prompts`; raise SourceConfigError naming every bad entry
     at its own key."""
     if not resources and not prompts:
@@ -129,7 +128,9 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], base_dir: Any,
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for uri, target in resources.items():
         try:
-            function = _function(target, f"resource '{uri}'", base_dir, modules)
+            function = _function(target, f"resource '{uri}'", imports)
+        except AlreadyReported:
+            continue
         except McprtError as exc:
             problems.append((("resources", uri), str(exc)))
             continue
@@ -142,7 +143,9 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], base_dir: Any,
             resource_offers.append(ResourceOffer(uri, {"uri": uri, **wire}))
     for index, target in enumerate(prompts):
         try:
-            function = _function(target, f"prompt '{target.partition(':')[2].strip() or target}'", base_dir, modules)
+            function = _function(target, f"prompt '{target.partition(':')[2].strip() or target}'", imports)
+        except AlreadyReported:
+            continue
         except McprtError as exc:
             problems.append((("prompts", index), str(exc)))
             continue
@@ -154,14 +157,12 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], base_dir: Any,
     return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
 
 
-def _function(target: str, what: str, base_dir: Any, modules: list[Any]) -> _Function:
+def _function(target: str, what: str, imports: ModuleImports) -> _Function:
     module_name, sep, attr = target.strip().partition(":")
     if not sep or not attr:
         raise McprtError(f"{what}: '{target}' is not `package.module:function`")
     entry = Entry(target, module_name, attr, None)
-    module = import_fresh(entry, base_dir)
-    modules.append(module)
-    [(_, fn)] = functions_of(entry, module)
+    [(_, fn)] = functions_of(entry, imports.module(entry))
     return _Function(fn, attr, f"{what} ({target})")
 
 

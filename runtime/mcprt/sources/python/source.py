@@ -27,7 +27,8 @@ from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ...offerings.model import Offerings
 from .docstrings import parse_docstring
-from .importing import functions_of, import_fresh, make_importable, module_files, parse_entries, tree_files
+from .importing import (AlreadyReported, ModuleImports, functions_of, make_importable, module_files, parse_entries,
+                        tree_files)
 from .offers import load_offers
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
@@ -106,13 +107,13 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
     entries = parse_entries(config.python)
     make_importable(ctx.base_dir)
     operations: list[Operation] = []
-    modules = []
+    imports = ModuleImports(ctx.base_dir)
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for entry in entries:
         try:
-            module = import_fresh(entry, ctx.base_dir)
-            modules.append(module)
-            functions = functions_of(entry, module)
+            functions = functions_of(entry, imports.module(entry))
+        except AlreadyReported:
+            continue
         except McprtError as exc:
             problems.append((entry.where, str(exc)))
             continue
@@ -124,12 +125,12 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
                 problems.append((entry.where, str(exc)))
     offerings = None
     try:
-        offerings = load_offers(config.resources, config.prompts, ctx.base_dir, modules)
+        offerings = load_offers(config.resources, config.prompts, imports)
     except SourceConfigError as exc:
         problems += exc.problems
     if problems:
         raise SourceConfigError(problems)
-    files = module_files(modules)
+    files = module_files(imports.modules)
     files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
     return PythonFunctionsSource(ctx.name, operations, files, offerings)
 
