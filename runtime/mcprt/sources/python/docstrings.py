@@ -27,6 +27,7 @@ _UNDERLINE = re.compile(r"^-{3,}\s*$")
 class Docstring:
     summary: str = ""  # the first paragraph, on one line
     params: dict[str, str] = field(default_factory=dict)
+    text: str = ""  # the whole docstring minus its parameter sections (those are in the input schema)
 
 
 def parse_docstring(doc: str | None) -> Docstring:
@@ -38,7 +39,38 @@ def parse_docstring(doc: str | None) -> Docstring:
     params.update(_rest_params(lines))
     params.update(_numpy_params(lines))
     params.update(_google_params(lines))
-    return Docstring(summary=_summary(lines), params=params)
+    return Docstring(summary=_summary(lines), params=params, text=_without_parameters(lines))
+
+
+_REST_PARAM_FIELD = re.compile(r"^:(?:param|parameter|arg|argument|key|keyword|type)\b")
+
+
+def _without_parameters(lines: list[str]) -> str:
+    """The docstring without its Google `Args:`, NumPy `Parameters` and reST `:param …:`/`:type …:`
+    parts, blank-line runs collapsed: the prose and the other sections (`Returns:`, `Raises:`, notes)."""
+    kept: list[str] = []
+    i = 0
+    while i < len(lines):
+        line, stripped = lines[i], lines[i].strip()
+        if stripped.endswith(":") and stripped[:-1].strip().lower() in _GOOGLE_HEADERS:
+            base, i = _indent(line), i + 1  # a Google section: its indented lines go with it
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > base):
+                i += 1
+            continue
+        if stripped.lower() in {"parameters", "other parameters"} and i + 1 < len(lines) \
+                and _UNDERLINE.match(lines[i + 1].strip()):
+            i += 2  # a NumPy section: up to the next underlined header
+            while i < len(lines) and not (i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1].strip())):
+                i += 1
+            continue
+        if _REST_PARAM_FIELD.match(stripped):
+            i += 1  # a reST field and its indented continuation lines
+            while i < len(lines) and lines[i].strip() and _indent(lines[i]) > 0 and not _REST_FIELD.match(lines[i].strip()):
+                i += 1
+            continue
+        kept.append(line.rstrip())
+        i += 1
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
 def _summary(lines: list[str]) -> str:

@@ -21,12 +21,13 @@ import anyio
 import anyio.to_thread
 
 from ...errors import McprtError, SourceConfigError, ToolCallError, UpstreamError
-from ...manifest.model import PythonSource
+from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ...offerings.model import Offerings
-from .docstrings import parse_docstring
+from ..openapi.text import fit  # the one sentence-aware cut every description gets
+from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
 from .offers import load_offers
@@ -139,11 +140,10 @@ def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: st
     documented = fn.func if isinstance(fn, functools.partial) else fn  # a partial's own doc is partial's
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
-    summary = doc.summary or f"Calls the Python function {fn_name}."
     return Operation(
         key=fn_name,
         name=fit_tool_name(sanitize_tool_name(fn_name)),
-        description=summary,
+        description=_description(doc, ctx.defaults.descriptions) or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug),
         aliases=(f"{module}:{fn_name}",),
@@ -153,3 +153,13 @@ def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: st
         meta=OperationMeta(summary=doc.summary or "", words=(module,)),
         client_requests=signature.context_param is not None,  # its CallContext reaches the client (peer, progress)
     )
+
+
+def _description(doc: Docstring, policy: DescriptionPolicy) -> str:
+    """The tool description a docstring gives under `defaults.descriptions`: `full` — the whole
+    docstring but its parameter sections (each parameter's text is in the input schema already);
+    `brief` and `summary` — its first paragraph (PEP 257's summary), cut at a sentence within
+    `max_chars`."""
+    if policy.style == "full":
+        return doc.text or doc.summary
+    return fit(doc.summary, policy.max_chars)
