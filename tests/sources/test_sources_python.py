@@ -266,3 +266,75 @@ async def test_a_module_that_cannot_be_imported_is_one_error_however_many_entrie
     assert messages[0].startswith("source 's': entry 1 'shop:ok': cannot import 'shop': ")
     assert "shop.py, line 4" in messages[0]
     assert messages[1] == "source 's': 'fine:nothing': module 'fine' has no attribute 'nothing' (it has: about)"
+
+
+INVENTORY = '''
+class Inventory:
+    count = 5
+
+    def __init__(self) -> None:
+        self.items = 3
+
+    @classmethod
+    def restock(cls, n: int = 1) -> int:
+        """Restock the shelves."""
+        return cls.count + n
+
+    @staticmethod
+    def price(sku: str) -> float:
+        """Price of a SKU."""
+        return 9.5
+
+    def take(self, n: int = 1) -> int:
+        """Take some."""
+        self.items -= n
+        return self.items
+
+
+inventory = Inventory()
+'''
+
+
+async def test_an_entry_may_name_a_method_by_a_dotted_path_as_an_entry_point_does(tmp_path: Path) -> None:
+    """`module:object.attr` (PyPA entry points' object reference): a classmethod, a staticmethod, a
+    bound method of a module-level object; the tool is named by the last part, overrides take the
+    whole path. It was refused: "is not `package.module:function`"."""
+    (tmp_path / "inv.py").write_text(INVENTORY)
+    manifest = write_manifest(tmp_path, """
+        version: 1
+        sources:
+          s:
+            python: [inv:Inventory.restock, inv:Inventory.price, inv:inventory.take]
+            tools:
+              inv:Inventory.price: {name: sku_price}
+    """)
+    async with running(manifest) as (_, compiled):
+        assert sorted(tools_by_name(compiled)) == ["restock", "sku_price", "take"]
+        assert text_of(await call(compiled, "restock", {"n": 2})) == "7"
+        assert text_of(await call(compiled, "sku_price", {"sku": "a"})) == "9.5"
+        assert text_of(await call(compiled, "take", {"n": 2})) == "1"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("inv:Inventory.restok", "'Inventory' has no attribute 'restok' (did you mean 'restock'?)"),
+        ("inv:Inventory.take", "'self' is unbound: name the method through an object of its class "
+                               "(`module:instance.method`), or make it a classmethod or staticmethod"),
+        ("inv:inventory.nope.x", "'inventory' has no attribute 'nope' (it has: price, restock, take)"),
+        ("inv:Inventory..take", "is not `package.module:function` or `package.module`"),
+    ],
+)
+async def test_a_dotted_entry_that_names_no_usable_function_says_why(tmp_path: Path, entry: str, message: str) -> None:
+    (tmp_path / "inv.py").write_text(INVENTORY)
+    manifest = write_manifest(tmp_path, f"""
+        version: 1
+        sources:
+          s:
+            python: {entry}
+    """)
+    with pytest.raises(ManifestError) as caught:
+        async with running(manifest):
+            pass
+    [problem] = [d.message for d in caught.value.diagnostics]
+    assert problem.endswith(message), problem

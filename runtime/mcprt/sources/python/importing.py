@@ -24,7 +24,6 @@ from typing import Any
 from ...errors import McprtError, SourceConfigError
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _lock = threading.Lock()  # sys.path and sys.modules are process-wide
 _imported_stats: dict[str, tuple[str, int, int]] = {}  # module name → (file, mtime_ns, size) when we imported it
 
@@ -59,7 +58,7 @@ def parse_entries(spec: str | list[str]) -> list[Entry]:
         position = index if isinstance(spec, list) else None
         module, sep, attr = text.strip().partition(":")
         entry = Entry(text, module, attr if sep else None, position)
-        if not _DOTTED.match(module) or (sep and not _IDENTIFIER.match(attr)):
+        if not _DOTTED.match(module) or (sep and not _DOTTED.match(attr)):
             problems.append((entry.where, f"{entry.label()} is not `package.module:function` or `package.module`"))
             continue
         entries.append(entry)
@@ -178,22 +177,23 @@ def _forget_tree(base_dir: Path) -> None:
 
 
 def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:
-    """The (name, callable) pairs an entry names: one function, `__all__`, or the public functions."""
-    if entry.attr is not None:
-        if not hasattr(module, entry.attr):
-            import difflib
+    """The (name, callable) pairs an entry names: one function, `__all__`, or the public functions.
 
-            public = [n for n, _ in _public_functions(module)]
-            close = difflib.get_close_matches(entry.attr, public, n=1, cutoff=0.6)
-            more = f", … {len(public) - 10} more" if len(public) > 10 else ""
-            hint = (f" (did you mean '{close[0]}'?)" if close else
-                    f" (it has: {', '.join(public[:10])}{more})" if public else "")
-            raise McprtError(f"{entry.label()}: module '{entry.module}' has no attribute '{entry.attr}'{hint}")
-        value = getattr(module, entry.attr)
+    The attribute may be a dotted path, as in a Python entry point's object reference
+    (`module:object.attr`, PyPA "Entry points specification"): `shop:Inventory.restock` (a
+    classmethod or staticmethod), `shop:inventory.take` (a bound method of a module-level object);
+    its name is the last part (`restock`)."""
+    if entry.attr is not None:
+        value: Any = module
+        owner = f"module '{entry.module}'"
+        for part in entry.attr.split("."):
+            if not hasattr(value, part):
+                raise McprtError(f"{entry.label()}: {owner} has no attribute '{part}'{_near_miss(value, part)}")
+            value, owner = getattr(value, part), f"'{part}'"
         problem = _not_a_function(value)
         if problem:
             raise McprtError(f"{entry.label()}: '{entry.attr}' is {problem}, not a function")
-        return [(entry.attr, value)]
+        return [(entry.attr.rpartition(".")[2], value)]
     exported = getattr(module, "__all__", None)
     if exported is not None:
         found = [(str(n), getattr(module, n)) for n in exported if hasattr(module, n)]
@@ -203,6 +203,20 @@ def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:
     if not found:
         raise McprtError(f"{entry.label()}: module '{entry.module}' has no public functions")
     return found
+
+
+def _near_miss(owner: Any, name: str) -> str:
+    """' (did you mean …?)' for a close public name of a module or object, else the names it has."""
+    import difflib
+
+    if isinstance(owner, ModuleType):
+        public = [n for n, _ in _public_functions(owner)]
+    else:
+        public = [n for n in dir(owner) if not n.startswith("_") and callable(getattr(owner, n, None))]
+    close = difflib.get_close_matches(name, public, n=1, cutoff=0.6)
+    more = f", … {len(public) - 10} more" if len(public) > 10 else ""
+    return (f" (did you mean '{close[0]}'?)" if close else
+            f" (it has: {', '.join(public[:10])}{more})" if public else "")
 
 
 def module_files(modules: list[ModuleType]) -> list[Path]:

@@ -162,8 +162,8 @@ def _function(target: str, what: str, imports: ModuleImports) -> _Function:
     if not sep or not attr:
         raise McprtError(f"{what}: '{target}' is not `package.module:function`")
     entry = Entry(target, module_name, attr, None)
-    [(_, fn)] = functions_of(entry, imports.module(entry))
-    return _Function(fn, attr, f"{what} ({target})")
+    [(name, fn)] = functions_of(entry, imports.module(entry))
+    return _Function(fn, name, f"{what} ({target})")
 
 
 def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:

@@ -73,6 +73,10 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
             context_param = parameter.name
             continue
         annotation = _annotation_of(parameter)
+        if annotation is None and index == 0 and parameter.name in ("self", "cls"):
+            problems.append(f"'{parameter.name}' is unbound: name the method through an object of its class "
+                            "(`module:instance.method`), or make it a classmethod or staticmethod")
+            continue
         if annotation is None:
             problems.append(f"parameter '{parameter.name}' has no type hint; annotate it (e.g. `{parameter.name}: str`)")
             continue

@@ -120,8 +120,9 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
             continue
         for fn_name, fn in functions:
             label = f"{entry.label()}: '{entry.module}:{fn_name}'" if entry.attr is None else entry.label()
+            target = f"{entry.module}:{entry.attr or fn_name}"  # `shop:Inventory.restock` names `restock`
             try:
-                operations.append(_operation(ctx, entry.module, fn_name, fn, label))
+                operations.append(_operation(ctx, target, fn_name, fn, label))
             except McprtError as exc:
                 problems.append((entry.where, str(exc)))
     offerings = None
@@ -136,7 +137,7 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
     return PythonFunctionsSource(ctx.name, operations, files, offerings)
 
 
-def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: str) -> Operation:
+def _operation(ctx: SourceContext, target: str, fn_name: str, fn: Any, label: str) -> Operation:
     documented = fn.func if isinstance(fn, functools.partial) else fn  # a partial's own doc is partial's
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
@@ -146,11 +147,11 @@ def _operation(ctx: SourceContext, module: str, fn_name: str, fn: Any, label: st
         description=_description(doc, ctx.defaults.descriptions) or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug),
-        aliases=(f"{module}:{fn_name}",),
+        aliases=(target,),
         output_schema=signature.output_schema,
         response_schema=signature.response_shape,  # checked shaping and outputSchema, as for OpenAPI responses
         response_schema_exact=True,  # a return annotation names every field: nothing is merely undocumented
-        meta=OperationMeta(summary=doc.summary or "", words=(module,)),
+        meta=OperationMeta(summary=doc.summary or "", words=(target.partition(":")[0],)),
         client_requests=signature.context_param is not None,  # its CallContext reaches the client (peer, progress)
     )
 
