@@ -338,3 +338,21 @@ async def test_a_dotted_entry_that_names_no_usable_function_says_why(tmp_path: P
             pass
     [problem] = [d.message for d in caught.value.diagnostics]
     assert problem.endswith(message), problem
+
+
+async def test_a_whole_module_entry_says_how_to_leave_out_a_helper_that_cannot_be_a_tool(tmp_path: Path) -> None:
+    """`python: m` takes every public function of a module without `__all__`: a helper with `*args`
+    (never meant as a tool) failed the source with no word on how to leave it out."""
+    (tmp_path / "m.py").write_text("def log(*parts) -> None:\n    print(*parts)\n\n"
+                                   "def add(a: int) -> int:\n    'Add.'\n    return a\n")
+    manifest = write_manifest(tmp_path, "version: 1\nsources:\n  s:\n    python: m\n")
+    with pytest.raises(ManifestError) as caught:
+        async with running(manifest):
+            pass
+    assert [d.message for d in caught.value.diagnostics] == [
+        "source 's': 'm': 'm:log': parameter '*parts' cannot be described as a tool argument (`m` has no "
+        "`__all__`, so each of its public functions is a tool: list the tools in `__all__`, or start a helper's "
+        "name with `_`)"]
+    (tmp_path / "m.py").write_text("__all__ = ['add']\n\n" + (tmp_path / "m.py").read_text())
+    async with running(manifest) as (_, compiled):
+        assert list(tools_by_name(compiled)) == ["add"]

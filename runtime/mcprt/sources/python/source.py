@@ -15,6 +15,7 @@ import inspect
 import logging
 import traceback
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import anyio
@@ -28,7 +29,7 @@ from ..base import SourceContext
 from ...offerings.model import Offerings
 from ..openapi.text import fit  # the one sentence-aware cut every description gets
 from .docstrings import Docstring, parse_docstring
-from .importing import (AlreadyReported, ModuleImports, functions_of, make_importable, module_files, parse_entries,
+from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
 from .offers import load_offers
 from .results import to_upstream
@@ -124,7 +125,7 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
             try:
                 operations.append(_operation(ctx, target, fn_name, fn, label))
             except McprtError as exc:
-                problems.append((entry.where, str(exc)))
+                problems.append((entry.where, str(exc) + _listing_hint(entry, imports.module(entry))))
     offerings = None
     try:
         offerings = load_offers(config.resources, config.prompts, imports)
@@ -164,3 +165,12 @@ def _description(doc: Docstring, policy: DescriptionPolicy) -> str:
     if policy.style == "full":
         return doc.text or doc.summary
     return fit(doc.summary, policy.max_chars)
+
+
+def _listing_hint(entry: Entry, module: ModuleType) -> str:
+    """For a function a whole-module entry took without being asked (no `__all__`): how to leave it out,
+    since it may be a helper the author never meant as a tool."""
+    if entry.attr is not None or hasattr(module, "__all__"):
+        return ""
+    return (f" (`{entry.module}` has no `__all__`, so each of its public functions is a tool: list the tools in "
+            "`__all__`, or start a helper's name with `_`)")
