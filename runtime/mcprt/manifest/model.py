@@ -586,7 +586,7 @@ class PythonSource(SourceBase):
     kind_runtime: ClassVar[str] = "mcprt.sources.python.kind:KIND"
 
     python: str | list[str] = Field(
-        description="`package.module:function`, a list of them, or `package.module` (its public functions)."
+        description="`package.module:function` (or a dotted path, `module:Class.method`, as in an entry point), a list of them, or `package.module` (its public functions)."
     )
     resources: dict[str, str] = Field(
         default_factory=dict,
