@@ -120,7 +120,7 @@ def test_stateless_http(tmp_path: Path) -> None:
         status, answer = _post(up, ACCEPT, json.dumps(
             {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}))
         assert (status, answer["result"]["content"][0]["text"]) == (200, "3")
-        # The SDK's Content-Type rule comes first, as on the stateful path: a media type that only
+        # The Content-Type rule comes first (server/post_headers.py), as on the stateful path: a media type that only
         # starts like JSON's is 415, not our 400 for a body that is not JSON.
         response = httpx.post(up.url, headers={**ACCEPT, "content-type": "application/json-seq"}, content="{not json",
                               timeout=60)
