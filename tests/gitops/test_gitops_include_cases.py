@@ -98,20 +98,25 @@ response:
 """
 
 
-def test_diff_replays_the_included_cases(tmp_path: Path, pets_upstream: str) -> None:
-    ws = _tree(tmp_path / "repo", pets_upstream, tmp_path / "cache")
-    (ws.root / "shop" / "cases" / "shop_list_pets").mkdir(parents=True)  # written by hand, where its source is
+def _shop_case_changes_after_commit(ws: Workspace, manifest: str) -> None:
+    """A case of shop's written by hand (where its source is), committed; then shop's template changes:
+    `mcprt diff HEAD:<manifest> <manifest>` must show the case's output change."""
+    (ws.root / "shop" / "cases" / "shop_list_pets").mkdir(parents=True)
     (ws.root / "shop" / "cases" / "shop_list_pets" / "two.yaml").write_text(CASE, encoding="utf-8")
     _git(ws.root, "init", "-q")
     _git(ws.root, "add", ".")
     _git(ws.root, "commit", "-q", "-m", "first")
     shop = ws.root / "shop" / "mcp.yaml"
     shop.write_text(shop.read_text().replace("({{ p.tag }})", "[{{ p.tag }}]"))
-    result = ws.mcprt("diff", "HEAD:mcp.yaml", "mcp.yaml", "--format", "json")
+    result = ws.mcprt("diff", f"HEAD:{manifest}", manifest, "--format", "json")
     assert result.returncode == 0, result.stderr
     cases = {c["case"]: c for c in json.loads(result.stdout)["cases"]}
     assert cases["shop_list_pets/two"]["changed"] is True, result.stdout
     assert "+#1 Rex [dog]" in cases["shop_list_pets/two"]["diff"], result.stdout
+
+
+def test_diff_replays_the_included_cases(tmp_path: Path, pets_upstream: str) -> None:
+    _shop_case_changes_after_commit(_tree(tmp_path / "repo", pets_upstream, tmp_path / "cache"), "mcp.yaml")
 
 
 def test_an_included_manifests_defaults_shape_its_own_sources(tmp_path: Path, pets_upstream: str) -> None:
@@ -152,3 +157,15 @@ def test_diff_names_a_change_of_an_included_manifests_defaults(tmp_path: Path, p
     changes = [c for c in json.loads(result.stdout)["manifest_changes"] if c["kind"] == "automatic pruning changed"]
     assert [c["detail"].split(":")[0] for c in changes] == ["source shop"], changes
     assert '"drop_nulls":true' in changes[0]["detail"], changes
+
+
+def test_diff_replays_the_cases_of_an_include_outside_the_manifests_folder(tmp_path: Path, pets_upstream: str) -> None:
+    """`mcprt diff REV:app/mcp.yaml` extracts app/ at REV and fetches an included manifest outside it (here
+    ../shop, allowed by MCPRT_INCLUDE_PATHS): in the temporary tree it lay outside every allowed folder (the
+    REV side failed, exit 2), and it was fetched as one file, without the cases beside it."""
+    ws = _tree(tmp_path / "repo", pets_upstream, tmp_path / "cache")
+    (ws.root / "app").mkdir()
+    ws.manifest.rename(ws.root / "app" / "mcp.yaml")
+    (ws.root / "app" / "mcp.yaml").write_text("version: 1\ninclude: [../shop/mcp.yaml]\n", encoding="utf-8")
+    ws.env["MCPRT_INCLUDE_PATHS"] = str(ws.root / "shop")
+    _shop_case_changes_after_commit(ws, "app/mcp.yaml")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import anyio
 import pytest
+from mcp import Client
 
 from mcprt.errors import ManifestError
 from mcprt.manifest.loader import load_manifest
+
+from tests.support.served import child_env, stdio_up
 
 VAR = "MCPRT_TEST_ENV_BASE_URL"
 OTHER = "MCPRT_TEST_ENV_OTHER"
@@ -151,3 +157,56 @@ def test_an_unset_variable_is_a_diagnostic_of_its_own_code(tmp_path: Path) -> No
     # needed only over HTTP: a warning, not this error (no hint: the manifest checks fine without it)
     (unused,) = [d for d in caught.value.diagnostics if OTHER in d.message]
     assert unused.severity == "warning" and unused.code == ""
+
+
+KID_TOOLS = 'def hello(name: str) -> str:\n    """Say hello."""\n    return "hi " + name\n'
+KID = """\
+version: 1
+defaults: {timeout: "${KID_TIMEOUT}"}
+sources:
+  kid:
+    python: kidtools
+    tools:
+      hello: {description: "${KID_TITLE} / ${SHARED} / $${KID_TITLE}"}
+"""
+
+
+def included_project(folder: Path) -> Path:
+    """A root manifest including pkg/child.yaml, each with its own `.env`: the child's names its `${VAR}`s
+    (one, SHARED, also set by the root's `.env`)."""
+    (folder / "pkg").mkdir(parents=True)
+    (folder / "pkg" / "kidtools.py").write_text(KID_TOOLS)
+    (folder / "pkg" / "child.yaml").write_text(KID)
+    (folder / "pkg" / ".env").write_text("KID_TITLE=from the kid env\nKID_TIMEOUT=7s\nSHARED=kid\n")
+    (folder / ".env").write_text("SHARED=root\n")
+    (folder / "mcp.yaml").write_text("version: 1\ninclude: [pkg/child.yaml]\nsources: {}\n")
+    return folder / "mcp.yaml"
+
+
+def _cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, capture_output=True, text=True,
+                          env=child_env(**env), timeout=120)
+
+
+def test_an_included_manifest_reads_the_dotenv_beside_it_under_the_roots(tmp_path: Path) -> None:
+    """Only the top manifest's `.env` was read: an included manifest's own `${VAR}`s were unset errors.
+    Now its `.env` supplies them, the root's `.env` and the process environment winning (`mcprt validate`)."""
+    path = included_project(tmp_path)
+    done = _cli(tmp_path, "validate", "mcp.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    loaded = load_manifest(path)
+    assert tmp_path / "pkg" / ".env" in loaded.files  # watched for reload
+    tool = loaded.manifest.sources["kid"].tools["hello"]  # type: ignore[union-attr]
+    assert tool.description == "from the kid env / root / ${KID_TITLE}"
+    assert loaded.source_defaults["kid"].timeout == 7
+
+
+def test_an_included_manifests_variables_served_by_mcprt_up(tmp_path: Path) -> None:
+    """Through `mcprt up` (stdio, the SDK client): the process environment beats both `.env` files."""
+    included_project(tmp_path)
+
+    async def listed() -> str:
+        async with Client(stdio_up(tmp_path / "mcp.yaml", env=child_env(SHARED="process"))) as client:
+            return (await client.list_tools()).tools[0].description or ""
+
+    assert anyio.run(listed) == "from the kid env / process / ${KID_TITLE}"

@@ -87,18 +87,3 @@ def test_the_url_source_client_holds_any_redirect_to_the_guard(tmp_path: Path, h
         else:
             assert outcome.startswith(f"refused: upstream redirected to {host}, a "), outcome
             assert "not followed" in outcome
-
-
-def test_an_httpx2_without_the_guarded_fields_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The guard reaches httpx2's private transport pool; an httpx2 whose transport lacks it (a release
-    mcprt was not tested with) fails `url:` sources with one sentence naming that version."""
-    from mcprt.errors import McprtError
-
-    class PoolLess(httpx2.AsyncHTTPTransport):
-        def __init__(self, **kwargs: object) -> None:
-            super().__init__(**kwargs)  # type: ignore[arg-type]
-            del self._pool
-
-    monkeypatch.setattr(httpx2, "AsyncHTTPTransport", PoolLess)
-    with pytest.raises(McprtError, match=rf"httpx2 {httpx2.__version__} is not supported for `url:` sources"):
-        make_http_client(UrlSource(url="http://127.0.0.1:1/mcp"), HttpStatus())

@@ -8,15 +8,20 @@ only when the session ends), so a client cycling subscribe/unsubscribe grew it w
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp.server.connection import Connection
 from mcprt.pipeline import Runtime
-from mcprt.server.offers import Subscriptions
+from mcprt.server.offers import LogLevels, Subscriptions
 from mcprt.settings import Settings
 
 from tests.support.everything import command_source, write_manifest
+from tests.support.served import mcprt_http
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 WATCHED = "test://watched-resource"
@@ -36,11 +41,88 @@ async def test_subscribe_cycles_keep_one_exit_callback_and_closing_forgets_every
         await subscriptions.subscribe(connection, WATCHED)
         await subscriptions.subscribe(connection, WATCHED)  # twice in a row: still one listener
         await subscriptions.subscribe(other, WATCHED)
-        assert len(connection.exit_stack._exit_callbacks) == 1  # type: ignore[attr-defined]
+        assert len(connection.exit_stack._exit_callbacks) == 2  # type: ignore[attr-defined]  # ours, and the close mark
         assert await subscriptions.updated("fx", WATCHED) == 2
         await connection.exit_stack.aclose()  # the session ends: every URI it held is forgotten
         assert await subscriptions.updated("fx", WATCHED) == 1
-        await subscriptions.subscribe(connection, WATCHED)  # (an id reused by a new connection starts clean)
-        assert len(connection.exit_stack._exit_callbacks) == 1  # type: ignore[attr-defined]
+        await subscriptions.subscribe(connection, WATCHED)  # closed: nothing is kept for it any more
+        assert len(connection.exit_stack._exit_callbacks) == 0  # type: ignore[attr-defined]
+        assert await subscriptions.updated("fx", WATCHED) == 1
+        renewed = Connection.from_envelope("2025-06-18", None, None)  # a new connection starts clean
+        await subscriptions.subscribe(renewed, WATCHED)
+        assert await subscriptions.updated("fx", WATCHED) == 2
     finally:
         await runtime.aclose()
+
+
+async def test_a_closed_connection_keeps_no_log_level() -> None:
+    """`logging/setLevel` answered after the session closed kept its level (its forget callback sat on the
+    unwound stack): held forever, and given to the next connection that got the same id()."""
+    levels, connection = LogLevels(), Connection.from_envelope("2025-06-18", None, None)
+    levels.set(connection, "error")
+    assert not levels.allows(connection, "debug")
+    await connection.exit_stack.aclose()
+    assert levels.allows(connection, "debug")
+    levels.set(connection, "error")  # after the close: nothing is kept
+    assert levels.allows(connection, "debug") and not connection.exit_stack._exit_callbacks  # type: ignore[attr-defined]
+
+
+SLOW_TOOL = '''
+import asyncio
+
+
+async def slow(seconds: float, marker: str) -> str:
+    """Write the file `marker`, then sleep `seconds`."""
+    open(marker, "w").close()
+    await asyncio.sleep(seconds)
+    return "slept"
+'''
+ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+
+
+def _session(url: str) -> dict[str, str]:
+    """A raw 2025-03-26 session's headers (the one version whose clients may send batches)."""
+    init = {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
+    opened = httpx.post(url, headers=ACCEPT, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init},
+                        timeout=60)
+    assert opened.status_code == 200, opened.text
+    headers = {**ACCEPT, "mcp-session-id": opened.headers["mcp-session-id"]}
+    httpx.post(url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, timeout=60)
+    return headers
+
+
+def _touch(url: str) -> str:
+    """How many subscribers the upstream fixture notifies (its `touch_watched` tool), asked on a new session."""
+    headers = _session(url)
+    answer = httpx.post(url, headers=headers, timeout=60, json={
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "touch_watched", "arguments": {}}})
+    assert answer.status_code == 200, answer.text
+    data = answer.text if answer.headers["content-type"].startswith("application/json") else \
+        next(line[5:] for line in answer.text.splitlines() if line.startswith("data:"))  # an SSE answer
+    return json.loads(data)["result"]["content"][0]["text"]
+
+
+def test_a_subscribe_answered_after_its_session_was_deleted_leaves_no_upstream_subscription(tmp_path: Path) -> None:
+    """A batch [slow call, resources/subscribe] whose session is DELETEd during the slow call: the subscribe
+    runs in the POST's own task after the session's exit stack unwound. It registered a callback on that
+    unwound stack (never run), so the closed connection stayed a listener and the upstream subscription was
+    never released (the fixture still notified 1 subscriber); now nothing is registered for a closed one."""
+    (tmp_path / "slowtools.py").write_text(SLOW_TOOL)
+    path = write_manifest(tmp_path, command_source("fx"), "  t: {python: slowtools}\n")
+    marker = tmp_path / "started"
+    with mcprt_http(path, "--no-reload") as up:
+        headers = _session(up.url)
+        answers: list[httpx.Response] = []
+        batch = [{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                  "params": {"name": "slow", "arguments": {"seconds": 1.5, "marker": str(marker)}}},
+                 {"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe", "params": {"uri": WATCHED}}]
+        worker = threading.Thread(target=lambda: answers.append(
+            httpx.post(up.url, headers=headers, json=batch, timeout=60)))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert httpx.delete(up.url, headers=headers, timeout=30).status_code == 200
+        worker.join(60)
+        assert answers, "the batch was not answered"
+        assert _touch(up.url) == "notified 0"

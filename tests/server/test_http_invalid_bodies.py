@@ -20,24 +20,15 @@ import pytest
 
 from mcprt.server.batches import MAX_BATCH
 from tests.support.mcp_schema import check
+from tests.support.adder import adder_manifest, adder_up
 from tests.support.served import UpProcess, mcprt_http
 
-TOOLS = '''
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-'''
 ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
-    folder = tmp_path_factory.mktemp("bodies")
-    (folder / "adder.py").write_text(TOOLS)
-    manifest = folder / "mcp.yaml"
-    manifest.write_text("version: 1\nsources:\n  adder: {python: adder}\n")
-    with mcprt_http(manifest, "--no-reload") as served:
-        yield served
+    yield from adder_up(tmp_path_factory, "bodies")
 
 
 def _session(up: UpProcess, version: str) -> dict[str, str]:
@@ -119,10 +110,7 @@ def test_without_a_session(up: UpProcess) -> None:
 
 def test_stateless_http(tmp_path: Path) -> None:
     """`--stateless` answers each request on a transport of its own: the same refusals."""
-    (tmp_path / "adder.py").write_text(TOOLS)
-    manifest = tmp_path / "mcp.yaml"
-    manifest.write_text("version: 1\nsources:\n  adder: {python: adder}\n")
-    with mcprt_http(manifest, "--no-reload", "--stateless") as up:
+    with mcprt_http(adder_manifest(tmp_path), "--no-reload", "--stateless") as up:
         status, answers = _post(up, ACCEPT, json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "ping"},
                                                          {"jsonrpc": "2.0", "id": 2, "method": "ping"}]))
         assert status == 400 and [a["id"] for a in answers] == [1, 2], answers
@@ -132,7 +120,7 @@ def test_stateless_http(tmp_path: Path) -> None:
         status, answer = _post(up, ACCEPT, json.dumps(
             {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}))
         assert (status, answer["result"]["content"][0]["text"]) == (200, "3")
-        # The SDK's Content-Type rule comes first, as on the stateful path: a media type that only
+        # The Content-Type rule comes first (server/post_headers.py), as on the stateful path: a media type that only
         # starts like JSON's is 415, not our 400 for a body that is not JSON.
         response = httpx.post(up.url, headers={**ACCEPT, "content-type": "application/json-seq"}, content="{not json",
                               timeout=60)

@@ -205,8 +205,8 @@ def test_session_and_header_rules_hold(served: UpProcess) -> None:
     missing = httpx.post(session.url, content=json.dumps(call), headers=HEADERS, timeout=30)
     assert missing.status_code == 400  # no session id on a request other than initialize
     assert session.post(call, accept="application/json").status_code == 406
-    refused = session.post(call, **{"content-type": "text/plain"})  # the SDK's transport security check
-    assert refused.status_code == 400 and refused.text == "Invalid Content-Type header"
+    refused = session.post(call, **{"content-type": "text/plain"})  # server/post_headers.py
+    assert refused.status_code == 415 and refused.json()["error"]["code"] == -32600
     assert session.http.delete(session.url, headers=session.headers).status_code == 200
     assert session.post(call).status_code == 404
 

@@ -17,16 +17,12 @@ import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.support.served import UpProcess, http_client, mcprt_http
+from tests.support.adder import adder_up
+from tests.support.served import UpProcess, http_client
 
 MODERN = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {},
         "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"}}
-TOOLS = '''
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-'''
 UNOFFERED = {
     "prompts/list": {},
     "prompts/get": {"name": "anything"},
@@ -40,12 +36,7 @@ UNOFFERED = {
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
-    folder = tmp_path_factory.mktemp("unoffered")
-    (folder / "adder.py").write_text(TOOLS)
-    manifest = folder / "mcp.yaml"
-    manifest.write_text("version: 1\nsources:\n  adder: {python: adder}\n")
-    with mcprt_http(manifest, "--no-reload") as served:
-        yield served
+    yield from adder_up(tmp_path_factory, "unoffered")
 
 
 def modern(up: UpProcess, method: str, params: dict[str, Any]) -> httpx.Response:

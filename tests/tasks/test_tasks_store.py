@@ -105,3 +105,28 @@ def test_wire_forms_by_status() -> None:
     assert record.detailed()["error"] == {"code": -32603, "message": "boom"} and "result" not in record.detailed()
     assert TaskRecord.from_json(record.to_json()) == record
     assert json.loads(record.to_json())["task_id"] == "id1"
+
+
+def test_expired_records_are_swept_while_no_client_asks() -> None:
+    """The server's sweep (`TaskService.sweep_forever`, spawned by `serve`) drops expired records on a timer:
+    before it, they went only at the next `tasks/*` access, so a server whose clients stopped asking kept
+    every expired result in memory."""
+    from mcprt.server.tasks import TaskService
+
+    service = TaskService(Limits(ttl=0.2, max_per_principal=3))
+
+    async def scenario() -> tuple[int, int]:
+        sweeping = asyncio.ensure_future(service.sweep_forever(every=0.05))
+        try:
+            for _ in range(3):
+                await service.store.create(ALICE, "t")
+            held = len(service.store)
+            for _ in range(100):  # 5 s at most; no get, no create: only the sweep may drop them
+                if not len(service.store):
+                    break
+                await asyncio.sleep(0.05)
+            return held, len(service.store)
+        finally:
+            sweeping.cancel()
+
+    assert run(scenario()) == (3, 0)

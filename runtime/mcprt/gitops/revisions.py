@@ -3,8 +3,9 @@
 `REV:path` follows `git show`: the path is relative to the repository's top level, or to the current
 folder when it starts with `./` or `../`. The manifest's whole folder at REV is extracted (with
 `git archive`) into a temporary tree that mirrors the repository, so its relative spec files, pinned
-specs, cases and snapshots are those of REV too; spec files and included manifests outside that
-folder are fetched one by one. The tree mirrors the repository at its absolute path (`<tmp>/rev-N` +
+specs, cases and snapshots are those of REV too; spec files outside that folder are fetched one by
+one, and an included manifest outside it with its whole folder (its cases lie beside it); the copies
+of `MCPRT_INCLUDE_PATHS` folders in the tree may be included as those folders are. The tree mirrors the repository at its absolute path (`<tmp>/rev-N` +
 `/home/me/repo`), so a file the manifest names outside the repository (`../specs/api.json`) has a
 place in it too: git has no revision of such a file, so it is taken as it is now, as checking REV
 out would leave it. Messages name the files as the user knows them (`ManifestRef.shown`): a file of
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import tarfile
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ..errors import McprtError
+from ..manifest.limits import mirror_include_paths
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
     folder = PurePosixPath(relative).parent
     _extract(top, rev, str(folder) if str(folder) != "." else ".", target)
     manifest = target / relative
+    mirror_include_paths(mirror)
     _fetch_outside_files(top, rev, manifest, target, mirror)
     return ManifestRef(spec, manifest, mirror, top.resolve(), rev)
 
@@ -137,14 +141,23 @@ def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, mirr
             relative = local.relative_to(target).as_posix()
         except ValueError:
             relative = None  # outside the repository: nothing git can give
+        included = entry in data.get("include", [])
         try:
-            if relative is not None:
+            if relative is not None and included:  # its whole folder: the cases and specs beside it are its
+                _extract(top, rev, PurePosixPath(relative).parent.as_posix(), target)
+                if not local.exists():
+                    continue
+            elif relative is not None:
                 body = _git(top, "show", f"{rev}:{relative}", what="")
             else:  # the file itself, where the manifest names it (what REV checked out would read)
-                body = (Path(os.sep) / local.relative_to(mirror)).read_bytes()
+                original = Path(os.sep) / local.relative_to(mirror)
+                body = original.read_bytes()
+                if included and (original.parent / "cases").is_dir():  # its cases, as they are now
+                    shutil.copytree(original.parent / "cases", local.parent / "cases", dirs_exist_ok=True)
         except (McprtError, ValueError, OSError):
             continue  # missing at REV, or not there: the compile names it (`ManifestRef.shown`)
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(body)
-        if entry in data.get("include", []):
+        if not local.exists():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(body)
+        if included:
             _fetch_outside_files(top, rev, local, target, mirror, depth + 1)

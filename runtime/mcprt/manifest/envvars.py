@@ -2,7 +2,9 @@
 
 Interpolation happens once, at load, on the plain data (before validation), so a missing variable
 is an error at the line that uses it — never an empty string sent upstream. `$${` writes a literal
-`${`. The process environment wins over `.env` (as in pydantic-settings and docker compose).
+`${`. The process environment wins over `.env` (as in pydantic-settings and docker compose). An
+included manifest's sources also read the `.env` beside that manifest, under the including one's
+variables (`included_environment`).
 
 One exception: a value the chosen transport never uses (`server.auth` over stdio) may be unset — a
 warning saying when it is needed, so a stdio client config need not carry the HTTP tokens.
@@ -37,11 +39,27 @@ def environment_for(manifest_dir: FsPath) -> dict[str, str]:
     return values
 
 
+def included_environment(manifest_dir: FsPath, top: Mapping[str, str]) -> Mapping[str, str]:
+    """The variables an included manifest in `manifest_dir` may reference: `.env` beside it, overridden by
+    `top` (the including manifest's environment: its `.env` and the process environment), so the
+    deployment's values win and the included file's `.env` supplies what they leave unset. `top` itself
+    when there is no such `.env`."""
+    env_file = manifest_dir / ".env"
+    if not env_file.is_file():
+        return top
+    return {**read_env_file(env_file), **top}
+
+
 def interpolate(
-    data: Any, env: Mapping[str, str], index: PositionIndex, unused: Mapping[Path, str] | None = None
+    data: Any, env: Mapping[str, str], index: PositionIndex, unused: Mapping[Path, str] | None = None,
+    scoped: Mapping[Path, Mapping[str, str]] | None = None,
 ) -> tuple[Any, set[Path], list[Diagnostic], set[Path]]:
     """Replace references in every string; return the data, the paths that used a variable, errors,
     and the paths whose value used an unset variable of an `unused` subtree.
+
+    `scoped`: subtrees (path → variables) that read their own variables instead of `env` (an included
+    manifest's sources: `included_environment`). One pass over the data, so a value that contains `${`
+    is never interpolated twice.
 
     `unused`: subtrees (path prefix → when they are needed, e.g. "to serve over HTTP") whose unset
     variables are warnings, not errors; their value is then the empty string (which a field may
@@ -58,16 +76,19 @@ def interpolate(
     unset: set[Path] = set()
     errors: list[Diagnostic] = []
 
-    def walk(node: Any, path: Path) -> Any:
+    scopes = dict(scoped or {})
+
+    def walk(node: Any, path: Path, env: Mapping[str, str]) -> Any:
+        env = scopes.get(path, env)
         if isinstance(node, dict):
-            return {key: walk(value, (*path, key)) for key, value in node.items()}
+            return {key: walk(value, (*path, key), env) for key, value in node.items()}
         if isinstance(node, list):
-            return [walk(value, (*path, i)) for i, value in enumerate(node)]
+            return [walk(value, (*path, i), env) for i, value in enumerate(node)]
         if isinstance(node, str) and "${" in node:
-            return substitute(node, path)
+            return substitute(node, path, env)
         return node
 
-    def substitute(text: str, path: Path) -> str:
+    def substitute(text: str, path: Path, env: Mapping[str, str]) -> str:
         def replace(match: re.Match[str]) -> str:
             if match.group(1):  # `$${...}` escapes
                 return "${" + match.group(2) + "}"
@@ -103,4 +124,4 @@ def interpolate(
 
         return _REFERENCE.sub(replace, text)
 
-    return walk(data, ()), used, errors, unset
+    return walk(data, (), env), used, errors, unset

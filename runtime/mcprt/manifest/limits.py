@@ -98,9 +98,23 @@ class NodeBudget:
             raise LimitExceeded(f"the manifest nests deeper than {MAX_DEPTH} levels")
 
 
+_MIRRORED_ROOTS: list[Path] = []  # copies of `MCPRT_INCLUDE_PATHS` folders in a revision's tree (`mirror_include_paths`)
+
+
+def include_paths() -> list[Path]:
+    """The folders of `MCPRT_INCLUDE_PATHS`, resolved."""
+    return [Path(p).resolve() for p in os.environ.get("MCPRT_INCLUDE_PATHS", "").split(os.pathsep) if p]
+
+
+def mirror_include_paths(mirror: Path) -> None:
+    """Allow includes from the copy of each `MCPRT_INCLUDE_PATHS` folder under `mirror` too: the temporary
+    tree standing for the file system's root, where `mcprt diff REV:path` puts a revision's files
+    (gitops/revisions.py), so a revision's manifest includes what the working tree's may."""
+    _MIRRORED_ROOTS.extend(mirror / root.relative_to(root.anchor) for root in include_paths())
+
+
 def include_allowed(child: Path, including_dir: Path) -> bool:
     """Whether an included manifest (resolved) lies inside the including manifest's folder tree or
-    a folder of `MCPRT_INCLUDE_PATHS`."""
-    roots = [including_dir.resolve()]
-    roots += [Path(p).resolve() for p in os.environ.get("MCPRT_INCLUDE_PATHS", "").split(os.pathsep) if p]
+    a folder of `MCPRT_INCLUDE_PATHS` (or its copy in a revision's tree)."""
+    roots = [including_dir.resolve(), *include_paths(), *(root.resolve() for root in _MIRRORED_ROOTS)]
     return any(child == root or child.is_relative_to(root) for root in roots)

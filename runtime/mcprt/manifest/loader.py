@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -156,14 +157,17 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
                               included_defaults=included_defaults)
 
     environment = env if env is not None else envvars.environment_for(manifest_path.parent)
-    if (manifest_path.parent / ".env").is_file():
-        files.append(manifest_path.parent / ".env")
+    environments = _environments(manifest_path.parent, environment, set(source_dirs.values()), files)
     unused = STDIO_UNUSED if transport == "stdio" else None
-    data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused)
+    scoped = {("sources", name): environments[folder] for name, folder in source_dirs.items()
+              if environments[folder] is not environment}
+    data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused, scoped)
     errors += env_errors
 
     # before the root validates: an included manifest's bad `defaults:` is reported with the root's errors
-    source_defaults, defaults_errors = _included_defaults(data.get("defaults"), included_defaults, environment)
+    source_defaults, defaults_errors = _included_defaults(
+        data.get("defaults"), included_defaults,
+        {name: environments[folder] for name, folder in source_dirs.items()}, environment)
     errors += defaults_errors
 
     failed: set[NodePath] = set()
@@ -198,11 +202,28 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     return loaded
 
 
+def _environments(root: Path, environment: dict[str, str], folders: set[Path],
+                  files: list[Path]) -> dict[Path, Mapping[str, str]]:
+    """The variables of each folder a source was defined in: the root's `environment`, or for an included
+    manifest's folder its `.env` under that (`envvars.included_environment`). Every `.env` read is added
+    to `files` (hot reload watches them)."""
+    found: dict[Path, Mapping[str, str]] = {root: environment}
+    if (root / ".env").is_file():
+        files.append(root / ".env")
+    for folder in sorted(folders - {root}):
+        found[folder] = envvars.included_environment(folder, environment)
+        if found[folder] is not environment:
+            files.append(folder / ".env")
+    return found
+
+
 def _included_defaults(root: Any, chains: dict[str, list[tuple[Any, PositionIndex]]],
-                       environment: dict[str, str]) -> tuple[dict[str, Defaults], list[Diagnostic]]:
+                       environments: Mapping[str, Mapping[str, str]],
+                       environment: Mapping[str, str]) -> tuple[dict[str, Defaults], list[Diagnostic]]:
     """Each included source's `Defaults`: its manifests' `defaults:` (outermost first) merged key by key
     over the including manifest's (`root`, already interpolated), so an included manifest's sources are
-    shaped as when it is loaded alone, as far as the root sets nothing it leaves unset. Errors are at
+    shaped as when it is loaded alone, as far as the root sets nothing it leaves unset. Each source's
+    chain reads that source's `environments` entry (its manifest's `.env` under the root's). Errors are at
     the included file's lines; a source whose defaults fail keeps the manifest's."""
     found: dict[str, Defaults] = {}
     errors: list[Diagnostic] = []
@@ -211,7 +232,8 @@ def _included_defaults(root: Any, chains: dict[str, list[tuple[Any, PositionInde
         merged: Any = root if isinstance(root, dict) else {}
         failed = False
         for raw, child_index in chain:
-            wrapped, _, env_errors, _ = envvars.interpolate({"defaults": raw}, environment, child_index)
+            wrapped, _, env_errors, _ = envvars.interpolate({"defaults": raw}, environments.get(name, environment),
+                                                            child_index)
             new = [d for d in env_errors if (d.file, d.line, d.col) not in reported]
             try:  # as a manifest of only `defaults`: errors located at ("defaults", …) in the included file
                 Manifest.model_validate({"version": 1, **wrapped})

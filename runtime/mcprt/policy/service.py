@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..identity.principal import Principal
 from ..observability.events import BUS, DecisionEvent
 from ..observability.log import log_event
+from ..periodic import repeat_forever
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote
 
 if TYPE_CHECKING:
@@ -142,21 +143,12 @@ class PolicyService:
 
     async def refresh_forever(self, every: float = 2.0) -> None:
         """Keep `snapshot` fresh (other replicas' changes, expiries) and publish expiries
-        (`publish_expired`); runs while serving."""
-        failing = False  # logged when it starts failing and when it works again, not every `every` s
-        while True:
-            try:
-                await self.publish_expired()
-                await self.refresh()
-            except Exception as exc:  # a flaky backend must not end the loop
-                if not failing:
-                    failing = True
-                    log_event("policy state refresh failed", logging.WARNING, error=type(exc).__name__)
-            else:
-                if failing:
-                    failing = False
-                    log_event("policy state refresh works again", logging.WARNING)
-            await asyncio.sleep(every)
+        (`publish_expired`) every `every` seconds; runs while serving (`periodic.repeat_forever`)."""
+        await repeat_forever(self._refresh_and_expire, every, "policy state refresh")
+
+    async def _refresh_and_expire(self) -> None:
+        await self.publish_expired()
+        await self.refresh()
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

@@ -173,7 +173,7 @@ def build_server(
             outcome = await with_client(
                 ctx, params, run, levels=levels, principal=principal, round_trips=server.round_trips,
                 may_ask=may_request(tool, toolset),
-                escalate=server.tasks.escalation(principal, tool.name) if as_task else None,
+                escalate=server.tasks.escalation(principal, reached.name) if as_task else None,
                 within=server.tasks.answer_within)
             if isinstance(outcome, (types.InputRequiredResult, dict)):  # a round; a CreateTaskResult
                 return outcome

@@ -7,10 +7,13 @@ answer requests in the HTTP request's own task) can end after the session did, s
 attach to the connection from then on would be held forever. `watch` registers, once per connection,
 a callback that marks the connection closed and drops the runner cached on it; `closed` reads the
 mark, and `runner` caches a connection's `ServerRunner` only while the connection is open.
+`on_close` is the one way mcprt attaches anything else to a connection: it refuses a closed one.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.connection import Connection
@@ -37,6 +40,27 @@ def closed(connection: Connection) -> bool:
 def _close(connection: Connection) -> None:
     connection.state[_CLOSED] = True
     connection.state.pop(_RUNNER, None)  # runner → connection → state → runner: freed without the cyclic GC
+
+
+def on_close(connection: Connection, callback: Callable[[], Any]) -> bool:
+    """Have `callback()` (sync, or async: its awaitable is awaited) run when `connection` closes, unless it already has: then nothing
+    is registered and the answer is False, and the caller must keep nothing for the connection (its exit
+    stack is unwound and would never run the callback). True when registered.
+
+    The connection is watched from here on, so `closed` knows when it ends; the watch is registered
+    before the first callback, and an exit stack unwinds last-in first-out, so the connection is marked
+    closed only after every callback ran (one registered while they run still runs)."""
+    if closed(connection):
+        return False
+    watch(connection)
+
+    async def run() -> None:
+        outcome = callback()
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    connection.exit_stack.push_async_callback(run)
+    return True
 
 
 def runner(connection: Connection, app: Any, lifespan_state: Any) -> ServerRunner[Any]:

@@ -33,6 +33,7 @@ from .lean import LeanPath, answer_stateless_in_json
 from .lean_modern import answer_modern_lean
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
+from .post_headers import check_post_headers
 from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
 
@@ -133,6 +134,8 @@ def build_http_app(
         answer_modern_lean(manager, holder)
     # first of all: a session's request (or an initialize) with a version its era does not know
     check_session_versions(manager, sessions=not options.stateless)
+    # before that: a POST whose Content-Type or Accept cannot be served gets its JSON-RPC error at once
+    check_post_headers(manager)
     return HttpGuard(InFlight(app, readiness, options.path), policy)
 
 

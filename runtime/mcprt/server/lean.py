@@ -17,7 +17,7 @@ request in the lightest way that keeps the protocol (`streaming.may_stream` deci
   stream could carry, are dropped as in the SDK's JSON mode).
 
 Kept as on the SDK path (each is tested by the serving, proxy, policy, identity and replica
-suites): the Accept (406) and Content-Type (415) rules, the session id checks (400/404), the
+suites): the Accept (406) and Content-Type (415) rules (`post_headers`, before the SDK), the session id checks (400/404), the
 idle-timeout accounting (the override sits below `handle_request`), the principal (the guard's
 ASGI scope is the request the handler sees), JSON-RPC errors mapped as the SDK's dispatcher maps
 them (`MCPError` → its code; invalid params → -32602; anything else code 0), and cancellation:
@@ -50,7 +50,6 @@ from mcp.server.streamable_http import (
     REQUEST_STREAM_BUFFER_SIZE,
     EventMessage,
     StreamableHTTPServerTransport,
-    check_accept_headers,
 )
 from mcp.shared.dispatcher import CallOptions, as_request_id, coerce_request_id
 from mcp.shared.exceptions import NoBackChannelError
@@ -66,6 +65,7 @@ from ..observability.log import logger
 from . import connection_state, wire_json
 from .batches import BATCH_VERSION, batch_of, serve_batch
 from .invalid_messages import error, plain_message, refusals
+from .post_headers import refusal
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -314,12 +314,9 @@ class LeanTransport(StreamableHTTPServerTransport):
 
 
 def _acceptable(request: Request, json_response: bool) -> bool:
-    """Whether the SDK's transport takes this POST's `Accept` and `Content-Type` (else it answers 406
-    / 415 itself, before reading the body): the SDK's own checks (`_check_content_type` reads no
-    transport state)."""
-    has_json, has_sse = check_accept_headers(request)
-    return (has_json and (has_sse or json_response)
-            and StreamableHTTPServerTransport._check_content_type(None, request))  # type: ignore[arg-type]
+    """Whether this POST's `Accept` and `Content-Type` are served (`post_headers`, which answers the others
+    before they get here)."""
+    return refusal(request, json_response) is None
 
 
 async def _send_json(body: bytes, send: Send, status: int = HTTPStatus.OK, session_id: str | None = None) -> None:

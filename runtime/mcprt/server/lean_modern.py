@@ -10,8 +10,8 @@ writes the answer with pydantic and `json.dumps`. For a request whose answer can
 before the result (`streaming.may_stream` is false: no progress token, a tool that sends nothing
 back) all of that is plumbing. Here such a request is answered in the request's task:
 
-- every check before dispatch is the SDK's own and in its order (Content-Type, Accept, the
-  JSON-RPC envelope, duplicated routing headers, the envelope/header ladder
+- every check before dispatch is the SDK's own and in its order (Content-Type and Accept as
+  `post_headers` reads them, which answered any refused one already; the JSON-RPC envelope, duplicated routing headers, the envelope/header ladder
   `classify_inbound_request`, `Mcp-Param-*` headers against the tool's input schema); a request
   that fails any of them, or is anything but one plain request, is handed to the SDK's entry
   unchanged (body replayed), which writes the refusal it always writes;
@@ -42,8 +42,6 @@ import anyio
 from mcp.server._streamable_http_modern import _mcp_param_rejection, _SingleExchangeDispatchContext
 from mcp.server.connection import Connection
 from mcp.server.runner import modern_error_data
-from mcp.server.streamable_http import check_accept_headers
-from mcp.server.transport_security import TransportSecurityMiddleware
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
     MCP_PROTOCOL_VERSION_HEADER,
@@ -61,6 +59,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import wire_json
 from .lean import Replay, serve_one
+from .post_headers import refusal
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -91,7 +90,6 @@ class ModernLean:
         self.manager = manager
         self.holder = holder
         self.inner = inner
-        self.security = TransportSecurityMiddleware(manager.security_settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         version = _version_header(scope)
@@ -110,10 +108,7 @@ class ModernLean:
         if method not in LEAN_METHODS or may_stream(method, decoded.get("params"), self.holder.current):
             return False
         request = Request(scope, receive)
-        if await self.security.validate_request(request, is_post=True) is not None:
-            return False
-        has_json, has_sse = check_accept_headers(request)
-        if not has_json or not (self.manager.json_response or has_sse):
+        if refusal(request, self.manager.json_response) is not None:  # Content-Type, Accept (post_headers)
             return False
         try:
             req = JSONRPCRequest.model_validate(decoded)

@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from mcp.server.connection import Connection
@@ -84,12 +85,11 @@ class Notifier:
         if connection.protocol_version in MODERN_PROTOCOL_VERSIONS or not connection.has_standalone_channel:
             return  # 2026 clients listen on the bus; stateless HTTP has no channel to push on
         key = connection.session_id or STDIO_KEY
-        if self._connections.get(key) is not connection and not connection_state.closed(connection):
+        if self._connections.get(key) is not connection \
+                and connection_state.on_close(connection, partial(self._forget, key, connection)):
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()  # the loop that owns the connections
             self._connections[key] = connection
-            connection.exit_stack.callback(self._forget, key, connection)
-            connection_state.watch(connection)  # registered after `_forget`, so it runs first (LIFO)
         awaited = self._awaited.pop(key, None)
         if awaited is not None:
             awaited.set()

@@ -41,6 +41,7 @@ from ..observability.log import log_event
 from ..offerings.model import OfferError
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
+from . import connection_state
 from .notify import connection_of
 from .pagination import refuse_cursor
 
@@ -74,8 +75,8 @@ class LogLevels:
     def set(self, connection: Connection | None, level: str) -> None:
         if connection is not None:
             key = id(connection)
-            if key not in self._levels:
-                connection.exit_stack.callback(self._levels.pop, key, None)
+            if key not in self._levels and not connection_state.on_close(connection, partial(self._levels.pop, key, None)):
+                return  # closed: kept, the level would pass to the next connection given its id
             self._levels[key] = level
 
     def allows(self, connection: Connection | None, level: str) -> bool:
@@ -218,14 +219,15 @@ class Subscriptions:
         if owner is None:
             raise MCPError(code=RESOURCE_NOT_FOUND, message=f"no source offers the resource {uri}")
         _, upstream, provider = owner
+        held = self._uris_of.get(id(connection))
+        if held is None:  # one exit callback per connection, however often it (un)subscribes
+            if not connection_state.on_close(connection, partial(self._forget_all, connection)):
+                return  # it closed (a request answered after its session's DELETE): nothing to keep for it
+            held = self._uris_of[id(connection)] = set()
         listeners = self._by_uri.setdefault(uri, {})
         first = not listeners
         if id(connection) not in listeners:
             listeners[id(connection)] = connection
-            held = self._uris_of.get(id(connection))
-            if held is None:  # one exit callback per connection, however often it (un)subscribes
-                held = self._uris_of[id(connection)] = set()
-                connection.exit_stack.push_async_callback(self._forget_all, connection)
             held.add(uri)
         if first and provider.supports_subscribe:
             await _offer_call(provider.subscribe(upstream))

@@ -145,6 +145,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     else:  # the manifest stays as it is; proxied servers' tool lists are still followed
         spawn(follow_upstream(runtime, notifier), "upstream tool lists")
     spawn(_warm_up_sources(runtime), "warm-up")
+    if server.tasks is not None:
+        spawn(server.tasks.sweep_forever(), "task sweep")  # expired results go even when no client asks
     try:
         if http:
             sock = listener if listener is not None else listen(options.host, options.port)

@@ -34,6 +34,7 @@ from mcp.server import ServerRequestContext
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..observability.log import log_event
+from . import connection_state
 from .notify import connection_of
 from .offers import ConnectionPeer, LogLevels
 
@@ -80,9 +81,10 @@ class SoleClient:
         if connection is None or connection.protocol_version in MODERN_PROTOCOL_VERSIONS \
                 or not connection.has_standalone_channel:
             return  # a 2026-07-28 client cannot be sent requests, nor logs outside a request
+        if not connection_state.on_close(connection, self._forget):
+            return  # closed already: a peer kept now would never be forgotten
         self._peer = ConnectionPeer(connection, self._levels)
         self._runtime.sole_client.peer = self._peer
-        connection.exit_stack.callback(self._forget)
         if connection.check_capability(_ROOTS):
             self._roots_change()
 

@@ -36,9 +36,10 @@ from pydantic import Field
 from ..contracts import ToolResult
 from ..errors import ToolCallError
 from ..identity.principal import Principal
+from ..periodic import repeat_forever
 from ..tasks.record import EXTENSION, TaskRecord
 from ..tasks.run import Conversation, TaskRunner
-from ..tasks.store import TaskLimits, TaskStore
+from ..tasks.store import SWEEP_EVERY, TaskLimits, TaskStore
 from .results import to_call_result
 from .roundtrip import SERVER_BUSY
 
@@ -90,6 +91,11 @@ class TaskService:
         was told them), and a call already running keeps the `answer_within` it started with.
         `max` and `max_per_principal` are checked when the next task is created."""
         self.store.limits = limits
+
+    async def sweep_forever(self, every: float = SWEEP_EVERY) -> None:
+        """Drop expired task records every `every` seconds while serving, whether or not a client asks
+        (the store in use now: `share` may replace it)."""
+        await repeat_forever(lambda: self.store.sweep(), every, "task sweep")
 
     @property
     def answer_within(self) -> float:

@@ -9,8 +9,9 @@
   included (their results take memory until their TTL): `create` raises `TaskLimitReached` and the
   caller answers the call directly instead.
 - **Kept at least `ttlMs`.** A record is dropped once `createdAt + ttlMs` has passed (checked on
-  every access, oldest first); a task still running then is cancelled by its runner's own timer
-  (`tasks.run`).
+  every access, oldest first, and by `sweep`, which the server runs every `SWEEP_EVERY` seconds so a
+  server whose clients stopped asking does not hold every expired result); a task still running then
+  is cancelled by its runner's own timer (`tasks.run`).
 
 With `server.state` the records live in Redis instead (`state.tasks.SharedTaskStore`, same methods).
 """
@@ -26,6 +27,9 @@ from typing import Protocol
 
 from ..identity.principal import Principal
 from .record import TaskRecord, owner_of
+
+
+SWEEP_EVERY = 5.0  # s: how late past its TTL an expired record may still be held (a sweep costs O(1) when none is due)
 
 
 class TaskLimitReached(Exception):
@@ -95,6 +99,14 @@ class TaskStore:
     async def save(self, record: TaskRecord) -> None:
         """Record a change of `record` (its `lastUpdatedAt` is now)."""
         record.updated = self._clock()  # the stored object itself: the runner changes it in place
+
+    def __len__(self) -> int:
+        """How many records this process holds (finished ones included, until their TTL)."""
+        return len(self._records)
+
+    async def sweep(self) -> None:
+        """Drop every record whose TTL has passed, as an access would (`periodic.repeat_forever` runs it)."""
+        self._drop_expired()
 
     def _drop_expired(self) -> None:
         now = self._clock()

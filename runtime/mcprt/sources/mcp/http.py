@@ -8,19 +8,18 @@ on 401 renew and resend once — and the token request's limits are the HTTP exe
 
 Redirects go through the outbound SSRF guard (`mcprt.outbound.redirects`), as OpenAPI upstreams'
 do: a request to any origin other than the configured URL's (which only a redirect can cause) may
-connect only to public addresses or to the address range the server answered from. The addresses
-a name resolves to are checked before connecting, and the socket's peer once connected, before a
-byte of the request is written (`_GuardedBackend`). The SDK (2.3) itself follows a redirect only
+connect only to public addresses or to the address range the server answered from (the peer of its
+last response). Such a request's host is resolved and every address checked before anything connects,
+and the request is then sent to that checked address (`_pinned`), so a second resolution cannot lead
+elsewhere. Only public httpx2/httpcore API is used (a transport wrapper, the `sni_hostname` request and
+`network_stream` response extensions). The SDK (2.3) itself follows a redirect only
 within the endpoint's origin; the guard holds whatever an SDK version or a caller of this client
 follows.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
-import httpcore2
 import httpx
 import httpx2
 
@@ -28,7 +27,8 @@ from ...manifest.model import UrlSource
 from ... import __version__
 from ...outbound.authorize import send_authorized, token_sender
 from ...outbound.credentials import Credentials, Stamp, credentials_for, stamp_into
-from ...outbound.redirects import Hop, check_addresses, connected, guarded, origin_of, redirect_ranges
+from ...errors import ToolCallError
+from ...outbound.redirects import Hop, address_range, check_addresses, origin_of, redirect_ranges
 
 CONNECT_TIMEOUT = 30.0
 STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long time
@@ -78,11 +78,13 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         return response
 
     async def _guarded(self, request: httpx2.Request) -> httpx2.Response:
-        own = origin_of(str(request.url)) == self._origin
-        with Hop(None if own else redirect_ranges(self._origin_range)) as hop:
-            response = await self._inner.handle_async_request(request)
-        if own and hop.peer_range is not None:  # a new connection to the configured origin
-            self._origin_range = hop.peer_range
+        if origin_of(str(request.url)) != self._origin:  # only a redirect leads here: held to the ranges
+            request = await _pinned(request, redirect_ranges(self._origin_range))
+            return await self._inner.handle_async_request(request)
+        response = await self._inner.handle_async_request(request)
+        peer = _peer_of(response)
+        if peer is not None:  # the range the configured origin answers from: what redirects may reach too
+            self._origin_range = address_range(peer)
         return response
 
     async def aclose(self) -> None:
@@ -97,74 +99,44 @@ def _stamped(request: httpx2.Request, stamp: Stamp) -> httpx2.Request:
     return httpx2.Request(request.method, url, headers=headers, stream=request.stream, extensions=request.extensions)
 
 
-class _GuardedBackend(httpcore2.AsyncNetworkBackend):
-    """httpcore2's network backend, minding the redirect guard's address ranges (redirects.py): on a
-    guarded hop the addresses a host resolves to are checked before connecting; on every hop the
-    socket's peer is recorded (it sets what later hops may reach) and checked after."""
+async def _pinned(request: httpx2.Request, allowed: frozenset[str]) -> httpx2.Request:
+    """`request` sent to an address its host resolves to, once every such address is checked against
+    `allowed` (redirects.py): the URL names that address (so the connection cannot reach another one,
+    whatever a second resolution would say), the `Host` header and the TLS server name (httpcore's
+    `sni_hostname` extension) the host, so the server and its certificate are checked as for the name.
 
-    def __init__(self, inner: httpcore2.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                          socket_options: Any = None) -> httpcore2.AsyncNetworkStream:
-        if guarded():  # a redirect off the configured origin: check where the name leads before connecting
-            try:
-                addresses = [str(info[4][0]) for info in await anyio.getaddrinfo(host, port)]
-            except OSError as exc:
-                raise httpcore2.ConnectError(str(exc)) from exc
-            _refused_as_connect_error(lambda: check_addresses(host, addresses))
-        stream = await self._inner.connect_tcp(host, port, timeout=timeout, local_address=local_address,
-                                               socket_options=socket_options)
-        peer = stream.get_extra_info("server_addr")
-        if peer:
-            try:
-                _refused_as_connect_error(lambda: connected(host, str(peer[0])))
-            except BaseException:
-                await stream.aclose()
-                raise
-        return stream
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Any = None) -> httpcore2.AsyncNetworkStream:
-        return await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def _refused_as_connect_error(check: Any) -> None:
-    """Run a guard check; its refusal becomes the connect error httpx2 and the SDK report."""
-    from ...errors import ToolCallError
-
+    Raises httpx2.ConnectError (what the SDK reports for a connection it cannot make) when the name does
+    not resolve or an address is outside `allowed`."""
+    host = request.url.host
+    port = origin_of(str(request.url))[2]
     try:
-        check()
-    except ToolCallError as exc:
-        raise httpcore2.ConnectError(str(exc)) from None
+        addresses = [str(info[4][0]) for info in await anyio.getaddrinfo(host, port)]
+    except OSError as exc:
+        raise httpx2.ConnectError(str(exc), request=request) from exc
+    with Hop(allowed):
+        try:
+            check_addresses(host, addresses)
+        except ToolCallError as exc:
+            raise httpx2.ConnectError(str(exc), request=request) from None
+    extensions = dict(request.extensions)
+    if request.url.scheme == "https":
+        extensions["sni_hostname"] = host
+    return httpx2.Request(request.method, request.url.copy_with(host=addresses[0]), headers=request.headers,
+                          stream=request.stream, extensions=extensions)
 
 
-def _guarded_transport() -> httpx2.AsyncHTTPTransport:
-    """httpx2's transport with `_GuardedBackend` under its connection pool.
-
-    Raises McprtError naming the httpx2 version when its transport lacks the private fields this
-    reaches (`_pool`, `_network_backend`): httpx2 takes no network backend; its pool does."""
-    transport = httpx2.AsyncHTTPTransport(retries=0)
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if not isinstance(backend, httpcore2.AsyncNetworkBackend):
-        from ...errors import McprtError
-
-        raise McprtError(
-            f"httpx2 {getattr(httpx2, '__version__', '(unknown version)')} is not supported for `url:` sources: "
-            "its transport has no connection pool with a network backend to guard (mcprt is tested with httpx2 2.16)"
-        )
-    pool._network_backend = _GuardedBackend(backend)  # noqa: SLF001
-    return transport
+def _peer_of(response: httpx2.Response) -> str | None:
+    """The address the response came from: its connection's peer (httpcore's `network_stream` response
+    extension), None when the transport does not say (HTTP/2)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    return str(peer[0]) if peer else None
 
 
 def make_http_client(config: UrlSource, status: HttpStatus) -> httpx2.AsyncClient:
     """A client for one remote MCP server: fixed headers, credentials, MCP-friendly timeouts, and
     redirects held to the outbound guard's address ranges (module docstring)."""
-    inner = _guarded_transport()
+    inner = httpx2.AsyncHTTPTransport(retries=0)
     return httpx2.AsyncClient(
         transport=_UpstreamTransport(inner, credentials_for(config.auth), status, float(config.startup_timeout),
                                      config.url),

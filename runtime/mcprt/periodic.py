@@ -1,0 +1,34 @@
+"""Background upkeep that runs every few seconds while serving (approval expiries, task sweeps).
+
+One loop for all of them, so each gets the same guarantees: a failing step never ends the loop (the
+next period tries again), and its failure is logged when it starts failing and when it works again,
+not once a period (a backend down for an hour writes two lines, not 1,800).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .observability.log import log_event
+
+
+async def repeat_forever(step: Callable[[], Awaitable[Any]], every: float, what: str) -> None:
+    """Await `step()`, then sleep `every` seconds, until cancelled. `what` names the work in the two log
+    lines ("`what` failed" with the exception's type, never its text: it may hold a backend's address or
+    credentials; "`what` works again"), both WARNING."""
+    failing = False
+    while True:
+        try:
+            await step()
+        except Exception as exc:  # a flaky backend must not end the loop
+            if not failing:
+                failing = True
+                log_event(f"{what} failed", logging.WARNING, error=type(exc).__name__)
+        else:
+            if failing:
+                failing = False
+                log_event(f"{what} works again", logging.WARNING)
+        await asyncio.sleep(every)

@@ -1,0 +1,80 @@
+"""Every refused POST to the MCP endpoint is answered with a JSON-RPC error (id null), of either era,
+stateful or stateless (server/post_headers.py, server/invalid_messages.py).
+
+Found by the last pass: a `Content-Type` of `text/plain` (or none) got the SDK's plain-text 400 "Invalid
+Content-Type header" on both eras' entries, while `application/jsonx` got a 415 with a JSON-RPC body; a
+2026-07-28 POST with a bad `Accept` got 406 with an empty body. Each over a real `mcprt up`, raw HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.adder import adder_manifest
+from tests.support.served import UpProcess, mcprt_http
+
+BOTH = "application/json, text/event-stream"
+LEGACY = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+MODERN = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {}}}}
+MODERN_HEADERS = {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/list"}
+ERAS = {"2025-06-18": (LEGACY, {}), "2026-07-28": (MODERN, MODERN_HEADERS)}
+
+
+@pytest.fixture(scope="module", params=["stateful", "stateless"])
+def up(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    flags = ("--stateless",) if request.param == "stateless" else ()
+    with mcprt_http(adder_manifest(tmp_path_factory.mktemp("headers")), "--no-reload", *flags) as served:
+        yield served
+
+
+def _post(up: UpProcess, era: str, headers: dict[str, str], body: bytes | None = None) -> tuple[int, str, Any]:
+    message, era_headers = ERAS[era]
+    response = httpx.post(up.url, headers={**era_headers, **headers}, timeout=30,
+                          content=body if body is not None else httpx.Request("POST", "/", json=message).content)
+    return response.status_code, response.headers.get("content-type", ""), response.json()
+
+
+def _refused(answer: tuple[int, str, Any], status: int, code: int = -32600) -> str:
+    got, content_type, body = answer
+    assert (got, content_type, body["jsonrpc"], body["id"], body["error"]["code"]) == (
+        status, "application/json", "2.0", None, code), answer
+    return body["error"]["message"]
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "",
+                                          "application/jsonx", "text/json", "application/json-seq"])
+def test_a_body_not_sent_as_json_is_415_and_json_rpc(up: UpProcess, era: str, content_type: str | None) -> None:
+    headers = {"accept": BOTH} if content_type is None else {"accept": BOTH, "content-type": content_type}
+    message = _refused(_post(up, era, headers), 415)
+    assert "Content-Type: application/json" in message and ("none" if content_type is None else repr(content_type)) in message
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("accept", ["text/html", "", "application/json", "text/event-stream"])
+def test_an_accept_without_both_types_is_406_and_json_rpc(up: UpProcess, era: str, accept: str) -> None:
+    message = _refused(_post(up, era, {"accept": accept, "content-type": "application/json"}), 406)
+    assert "application/json and text/event-stream" in message
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize(("body", "status", "code"), [(b"{nope", 400, -32700), (b"", 400, -32700),
+                                                       (b'{"a": 1}', 400, -32600), (b"[]", 400, -32600)])
+def test_a_body_that_is_not_json_rpc_is_400_and_json_rpc(up: UpProcess, era: str, body: bytes, status: int,
+                                                          code: int) -> None:
+    _refused(_post(up, era, {"accept": BOTH, "content-type": "application/json"}, body), status, code)
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
+def test_json_with_parameters_or_any_case_is_served(up: UpProcess, era: str, content_type: str) -> None:
+    status, _, body = _post(up, era, {"accept": BOTH, "content-type": content_type})
+    assert status == 200 and "result" in body, body
