@@ -34,6 +34,11 @@ class NotFound(Exception):
     """No such (unexpired) approval request (HTTP 404)."""
 
 
+class Conflict(Exception):
+    """A vote that contradicts what is already recorded (HTTP 409): the request was settled the other
+    way, or this approver voted the other way before. The message says what stands; nothing changed."""
+
+
 @dataclass
 class Snapshot:
     pending: list[ApprovalRequest] = field(default_factory=list)
@@ -81,10 +86,13 @@ class PolicyService:
             raise NotFound(f"no open approval request {approval_id}")
         self.check_decider(request, principal)
         before = request.status
-        updated = await self.state.approval_decide(
-            approval_id, Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None))
+        vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
+        updated = await self.state.approval_decide(approval_id, vote)
         if updated is None:
             raise NotFound(f"no open approval request {approval_id}")
+        if not any(v.approver == vote.approver and v.time == vote.time for v in updated.votes):
+            unrecorded(updated, vote)  # raises Conflict unless the vote agrees with what stands
+            return updated
         if before == "pending" and updated.status != "pending" and BUS.active:
             voters = ", ".join(v.approver for v in updated.votes if v.approve == (updated.status == "approved"))
             BUS.publish(DecisionEvent(
@@ -208,3 +216,20 @@ def _short_json(value: Any, limit: int) -> str:
 
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unrecorded(request: ApprovalRequest, vote: Vote) -> None:
+    """Judge a vote the state did not record (one vote per approver; none once settled): one that agrees
+    with what stands (the same approver approving again, an approval of an approved request) changes
+    nothing and is answered as such; one that contradicts it raises Conflict, so an approver who meant
+    to refuse is never told "approved" with success."""
+    verdict = "approval" if vote.approve else "denial"
+    earlier = next((v for v in request.votes if v.approver == vote.approver), None)
+    if request.status == "pending":
+        if earlier is not None and earlier.approve != vote.approve:
+            raise Conflict(f"{vote.approver} already {'approved' if earlier.approve else 'denied'} {request.id}; "
+                           f"a vote cannot be changed, so this {verdict} was not recorded")
+        return
+    if (request.status == "approved") != vote.approve:
+        by = ", ".join(v.approver for v in request.votes if v.approve == (request.status == "approved"))
+        raise Conflict(f"{request.id} was already {request.status} by {by}; this {verdict} was not recorded")
