@@ -429,3 +429,41 @@ def test_resuming_what_is_not_paused_says_so(served: UpProcess) -> None:
     assert cli(served, "pause", "ping", token=TOKENS["alice"]).returncode == 0
     lifted = cli(served, "resume", "ping", token=TOKENS["alice"])
     assert lifted.returncode == 0 and "tool:ping: resumed" in lifted.stdout
+
+
+RELOADED = """\
+version: 1
+server:
+  auth: {tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}}
+  observability: {audit: audit.jsonl}
+sources: {ops: {python: policy_tools}}
+policy:
+  rules:
+    - {match: {tools: [transfer]}, action: approve, approvals: {wait: 60s}}
+  approvals: {approvers: [alice]}
+"""
+
+
+async def test_an_approval_under_a_replaced_policy_does_not_carry_a_call_the_new_one_refuses(tmp_path: Path) -> None:
+    """A reload while a call waits for approval: the approval was asked under the old policy; when the
+    policy now in force denies the call, the approval does not make it run (it did before)."""
+    shutil.copy(HERE / "policy_tools.py", tmp_path)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(RELOADED)
+    arguments = {"to": "acct-reload", "amount": 9}
+    with mcprt_http(manifest, env=child_env(ALICE_TOKEN=TOKENS["alice"], CI_TOKEN=TOKENS["ci-bot"])) as up:
+        async with waiting_call(up, TOKENS["ci-bot"], "transfer", arguments) as (request, results):
+            manifest.write_text(RELOADED.replace("action: approve, approvals: {wait: 60s}",
+                                                 'action: deny, reason: "transfers are frozen"'))
+            await anyio.to_thread.run_sync(lambda: up.wait_log("reload applied"))
+            approved = await anyio.to_thread.run_sync(lambda: cli(up, "approvals", "approve", request["id"],
+                                                                  token=TOKENS["alice"]))
+            assert approved.returncode == 0 and "approved (1/1 approvals)" in approved.stdout
+        text = text_of(results[0])
+        assert results[0].is_error and "moved" not in text
+        assert text.startswith("transfer was refused by policy: transfers are frozen (the policy changed while "
+                               f"this call waited for approval {request['id']}")
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    decisions = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == request["id"]]
+    assert decisions == [("approval_requested", "rules[0]"), ("approval_granted", "rules[0]"), ("deny", "rules[0]")]
+    assert not [c for c in audit if c["type"] == "call" and c["outcome"] == "ok"]

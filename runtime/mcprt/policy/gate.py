@@ -172,9 +172,22 @@ class PolicyGate:
         if decision.action == "approve":
             from .approvals import require_approval
 
-            await require_approval(self, tool, arguments, context, decision)
+            await require_approval(self, tool, arguments, completed, context, decision)
             return
         self.publish("allow", tool, context, rule=decision.rule)
+
+    def refusal_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> Decision | None:
+        """When a reload replaced this policy while a call waited for approval: the serving policy's
+        refusal of the call (`deny`, `hide`, or the tool no longer served), else None. An approval given
+        under the old policy must not carry a call the policy in force now refuses."""
+        current = self.service.gate
+        if current is None or current is self:
+            return None
+        now_tool = current.tools.get(tool.name)
+        if now_tool is None:
+            return Decision("deny", "reload", f"tool {tool.name} is no longer served")
+        decision = current.decide(now_tool, principal, completed)
+        return decision if decision.action in ("deny", "hide") else None
 
     async def _take_tokens(self, tool: Tool, principal: Principal, completed: Mapping[str, Any],
                            context: CallContext) -> None:
