@@ -152,12 +152,13 @@ class PolicyGate:
         state = self.service.state
         paused = await state.pause_check((f"tool:{tool.name}", f"source:{tool.source}", "all"))
         if paused is not None:
-            self.publish("paused", tool, context, rule=f"pause:{paused}")
+            # The reason is operator-written text meant for callers (`mcprt pause --reason`, capped at
+            # 500 characters by the policy endpoint): the model can act on "upstream maintenance until 14:00";
+            # the audit record of the refused call carries it too, as every other refusal's does.
+            reason = await state.pause_reason(paused)
+            self.publish("paused", tool, context, rule=f"pause:{paused}", reason=reason)
             what = "all tools are" if paused == "all" else (
                 f"tool {tool.name} is" if paused.startswith("tool:") else f"the tools of source {tool.source} are")
-            # The reason is operator-written text meant for callers (`mcprt pause --reason`, capped at
-            # 500 characters by the policy endpoint): the model can act on "upstream maintenance until 14:00".
-            reason = await state.pause_reason(paused)
             because = f" (reason: {reason})" if reason else ""
             raise PolicyDenied(f"{what} paused by an operator{because}; this call was not made. Try again later "
                                "or ask an operator to resume it.")
