@@ -155,3 +155,22 @@ def test_validate_knows_what_oauth_can_produce(folder: Path) -> None:
     assert "can never be approved" not in result.stderr and "claim 'groups'" not in result.stderr
     assert "warning: rules[7]: claim 'department' is never on the principal: add it to server.auth.oauth.claims " \
         "(only the claims listed there are kept)" in result.stderr
+
+
+def test_diff_judges_a_rules_own_approvals_like_the_shared_ones(folder: Path) -> None:
+    """A rule's own `approvals` loosened (fewer required, another approver) was one unflagged line,
+    "policy rule settings changed: rules[2]", saying neither what changed nor who gains what."""
+    old = BASE.replace("action: approve}", "action: approve, approvals: {required: 2, approvers: [alice, ci-bot]}}")
+    (folder / "mcp.yaml").write_text(old)
+    (folder / "new.yaml").write_text(old.replace("{required: 2, approvers: [alice, ci-bot]}",
+                                                 "{required: 1, approvers: [alice, ops-*]}").replace(
+        "deleting is not allowed here", "no deleting"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml", "--fail-on", "breaking")
+    assert result.returncode == 1, result.stdout
+    assert "BREAKING rules[2] approvals required changed (loosened): 2 → 1" in result.stdout
+    assert "BREAKING rules[2] approvers changed (loosened): alice, ci-bot → alice, ops-* (may now decide: ops-*; " \
+        "may no longer decide: ci-bot)" in result.stdout
+    assert "policy rule reason changed: rules[0]: deleting is not allowed here → no deleting" in result.stdout
+    (folder / "new.yaml").write_text(old.replace("required: 2, approvers: [alice, ci-bot]", "approvers: [alice, ci-bot]"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")  # the override dropped: policy.approvals' 1 applies
+    assert "BREAKING rules[2] approvals required changed (loosened): 2 → 1" in result.stdout
