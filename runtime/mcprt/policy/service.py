@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import Principal
 from ..observability.events import BUS, DecisionEvent
-from ..observability.log import log_event
+from ..observability.log import log_event, rfc3339
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote
 
 if TYPE_CHECKING:
@@ -82,8 +82,13 @@ class PolicyService:
     async def decide(self, approval_id: str, principal: Principal, approve: bool,
                      reason: str | None = None) -> ApprovalRequest:
         request = await self.state.approval_get(approval_id)
-        if request is None or request.expires < time.time():
+        if request is None:
             raise NotFound(f"no open approval request {approval_id}")
+        if request.expires < time.time():  # said apart from an unknown id: the approver was late, not wrong
+            settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
+            raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
+                           "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
+                           "request")
         self.check_decider(request, principal)
         before = request.status
         vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
