@@ -73,6 +73,8 @@ async def ask(url: str, text: str) -> str:
     async with http_client(url, token=ENV["CI_TOKEN"]) as client:
         result = await client.call_tool("write_note", {"text": text})
     assert result.is_error and "is pending" in text_of(result), text_of(result)
+    # valid_for is 3 s: the model is told seconds, not "about 1 min" (it would retry after the request closed)
+    assert re.search(r"the request stays open about [0-3]s\.$", text_of(result)), text_of(result)
     assert result.meta is not None
     return str(result.meta["mcprt/approval"]["id"])
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO
-from ..observability.log import rfc3339
+from ..observability.log import duration_text, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
 from .state import ApprovalRequest, new_approval_id
@@ -105,12 +105,12 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         f"no decision within the {wait:g} s wait" if wait > 0 else "the call does not wait (wait: 0)")
     gate.publish("approval_pending", tool, context, rule=rule, approval_id=request.id,
                  reason=f"{waited}; the request stays open until {rfc3339(request.expires)}")
-    minutes = max(1, round((request.expires - time.time()) / 60))
+    left = duration_text(request.expires - time.time())  # "about 3s" when valid_for is short, never "1 min"
     why = "this server is restarting, so the call stopped waiting" if stopping else "none was given in time"
     raise PolicyDenied(
         f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
-        f"{minutes} min.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
+        f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
 
 
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,
