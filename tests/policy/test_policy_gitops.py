@@ -140,6 +140,10 @@ def test_validate_warns_about_rule_parts_that_can_never_hold(folder: Path) -> No
     ]:
         assert line in result.stderr, result.stderr
     assert "rules[8]: `when` reads" not in result.stderr  # `amount` is an argument of transfer: no warning
+    (folder / "mcp.yaml").write_text(NEVER.replace("server:\n  auth: {tokens: {alice: \"${ALICE_TOKEN}\", ci-bot: "
+                                                   "\"${CI_TOKEN}\"}}\n", ""))
+    result = mcprt(folder, "validate", "mcp.yaml")  # no auth: one warning says approvals cannot work, not two
+    assert "approvals need named principals" in result.stderr and "can never be approved" not in result.stderr
 
 
 def test_validate_knows_what_oauth_can_produce(folder: Path) -> None:

@@ -62,7 +62,8 @@ def never_holding(policy: Policy, auth: InboundAuth | None, tools: list[Tool]) -
                 if not _any_fits(pattern, names):
                     found.append(((*where, j), f"{label}: approver '{pattern}' {_no_caller(pattern, names)}"
                                   if label != "admins" else f"admins: '{pattern}' {_no_caller(pattern, names)}", False))
-        found += _unreachable_quorums(policy, names)
+        if auth is not None and auth.tokens:  # without named tokens checks.py already says approvals cannot work
+            found += _unreachable_quorums(policy, names)
     return found
 
 
@@ -124,7 +125,7 @@ def _unreachable_quorums(policy: Policy, names: frozenset[str]) -> list[Finding]
     found: list[Finding] = []
     for where, labels in users.items():
         required, able = quorum[where]
-        found.append((where, f"{', '.join(labels)} need{'s' if len(labels) == 1 else ''} {required} approvals but only "
+        found.append((where, f"{', '.join(labels)} need{'s' if len(labels) == 1 else ''} {required} approval{'s' if required > 1 else ''} but only "
                       f"{len(able)} principal{'' if len(able) == 1 else 's'} can approve ({', '.join(able) or 'none'}): "
                       "those calls can never be approved", False))
     return found
