@@ -347,6 +347,12 @@ async def test_a_vote_against_what_stands_is_refused_and_changes_nothing(served:
         assert f"{request['id']} was already approved by alice, bob; this denial was not recorded" in late.stderr
         agreeing = await anyio.to_thread.run_sync(lambda: vote("approve", request["id"], token=TOKENS["carol"]))
         assert agreeing.returncode == 0 and "approved (2/2 approvals)" in agreeing.stdout  # changes nothing
+        own = await anyio.to_thread.run_sync(lambda: vote("approve", request["id"], token=TOKENS["ci-bot"]))
+        assert own.returncode == 2 and "HTTP 403" in own.stderr
+    # every refused vote leaves a line for operators (a self-approval attempt left no trace at all)
+    log = await anyio.to_thread.run_sync(lambda: served.wait_log(f"approval vote refused id={request['id']} by=ci-bot"))
+    assert f"approval vote refused id={request['id']} by=alice vote=deny why=" in log
+    assert f"approval vote refused id={request['id']} by=carol vote=deny why=" in log
     assert not results[0].is_error and text_of(results[0]) == "moved 3 to acct-409"
     stored = httpx.get(f"{served.base}/policy/approvals/{request['id']}", timeout=10,
                        headers={"Authorization": f"Bearer {TOKENS['alice']}"}).json()

@@ -89,14 +89,25 @@ class PolicyService:
             raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
                            "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
                            "request")
-        self.check_decider(request, principal)
+        verdict = "approve" if approve else "deny"
+        try:
+            self.check_decider(request, principal)
+        except Forbidden as exc:  # an attempt to approve one's own call, or by a non-approver: an operator must see it
+            log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject, vote=verdict,
+                      why=str(exc))
+            raise
         before = request.status
         vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
         updated = await self.state.approval_decide(approval_id, vote)
         if updated is None:
             raise NotFound(f"no open approval request {approval_id}")
         if not any(v.approver == vote.approver and v.time == vote.time for v in updated.votes):
-            unrecorded(updated, vote)  # raises Conflict unless the vote agrees with what stands
+            try:
+                unrecorded(updated, vote)  # raises Conflict unless the vote agrees with what stands
+            except Conflict as exc:
+                log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject,
+                          vote=verdict, why=str(exc))
+                raise
             return updated
         if before == "pending" and updated.status != "pending" and BUS.active:
             voters = ", ".join(v.approver for v in updated.votes if v.approve == (updated.status == "approved"))
@@ -105,8 +116,8 @@ class PolicyService:
                 tool=updated.tool, source=updated.source, principal=Principal(updated.principal, "token"),
                 rule=updated.rule, reason=f"{updated.status} by {voters}"
                 + (f": {updated.reason}" if updated.reason else ""), approval_id=updated.id))
-        log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject,
-                  vote="approve" if approve else "deny", status=updated.status)
+        log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject, vote=verdict,
+                  status=updated.status)
         await self.refresh()
         return updated
 
