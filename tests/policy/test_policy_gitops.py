@@ -178,3 +178,13 @@ def test_diff_judges_a_rules_own_approvals_like_the_shared_ones(folder: Path) ->
     (folder / "new.yaml").write_text(old.replace("required: 2, approvers: [alice, ci-bot]", "approvers: [alice, ci-bot]"))
     result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")  # the override dropped: policy.approvals' 1 applies
     assert "BREAKING rules[2] approvals required changed (loosened): 2 → 1" in result.stdout
+
+
+def test_diff_names_whom_a_principals_change_concerns(folder: Path) -> None:
+    """A rule's `principals` edited showed only the two JSON matches: a reviewer had to work out who gains
+    or loses the tool."""
+    (folder / "new.yaml").write_text(BASE.replace("principals: [ci-bot]}, action: hide",
+                                                  "principals: [carol, ops-*]}, action: hide"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "(now hidden from: carol, ops-*; no longer applies to: ci-bot)" in result.stdout, result.stdout
+    assert "BREAKING policy rule match changed (loosened): rules[1]:" in result.stdout  # ci-bot sees showSecret again

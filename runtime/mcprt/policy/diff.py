@@ -90,8 +90,8 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
         if before.match != after.match:
             narrowed = _narrowed(before.match, after.match)
             changes.append(PolicyChange(
-                "policy rule match changed", f"{label}: {_compact(_dump(before.match))} → {_compact(_dump(after.match))}",
-                narrowed and STRICTNESS[after.action] > 0))
+                "policy rule match changed", f"{label}: {_compact(_dump(before.match))} → {_compact(_dump(after.match))}"
+                + _who(before, after), narrowed and STRICTNESS[after.action] > 0))
         if before.reason != after.reason:
             changes.append(PolicyChange("policy rule reason changed", f"{label}: {before.reason or '(none)'} → "
                                         f"{after.reason or '(none)'}", False))
@@ -100,6 +100,19 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
         if i != j and before.match == after.match and before.action == after.action:
             changes.append(PolicyChange("policy rule moved", f"{label}: was rules[{i}]", after.action == "allow"))
     return changes
+
+
+def _who(before: Rule, after: Rule) -> str:
+    """Whom a change of a rule's `principals` concerns, in the words of its action: ` (now hidden from:
+    carol; no longer: bob)`. An empty list means every principal, so nobody is named then."""
+    was, now = set(before.match.principals), set(after.match.principals)
+    if was == now or not was or not now:
+        return ""
+    verb = {"allow": "now allowed for", "deny": "now denied to", "approve": "now needs approval for",
+            "hide": "now hidden from"}[after.action]
+    parts = [f"{verb}: {', '.join(sorted(now - was))}"] if now - was else []
+    parts += [f"no longer applies to: {', '.join(sorted(was - now))}"] if was - now else []
+    return f" ({'; '.join(parts)})"
 
 
 def _narrowed(before: Match, after: Match) -> bool:
