@@ -188,3 +188,17 @@ def test_diff_names_whom_a_principals_change_concerns(folder: Path) -> None:
     result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
     assert "(now hidden from: carol, ops-*; no longer applies to: ci-bot)" in result.stdout, result.stdout
     assert "BREAKING policy rule match changed (loosened): rules[1]:" in result.stdout  # ci-bot sees showSecret again
+
+
+def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Path) -> None:
+    """`methods: [DELETE]` on tools that have no HTTP method (or none that is DELETE) matched nothing and
+    validate said ok: each key was checked alone (tool globs, sources), never together."""
+    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: deny}\n"
+                                                  "    - {match: {tools: [add], annotations: {readOnlyHint: true}}, "
+                                                  "action: allow}\n  approvals:"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert "mcp.yaml:12:15: warning: rules[3] applies to no served tool: none fits its methods" in result.stderr, \
+        result.stderr
+    assert "mcp.yaml:13:15: warning: rules[4] applies to no served tool: none fits its tools and annotations" \
+        in result.stderr
+    assert "rules[0] applies to no served tool" not in result.stderr

@@ -1,6 +1,8 @@
 """`mcprt validate` checks of a policy against the tool set it governs (warnings, at their lines).
 
-- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away);
+- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away), or a
+  match whose tool keys each match something but fit no served tool together (`methods: [DELETE]`
+  on an API without DELETE operations);
 - a rule after a catch-all rule (one that matches every call), or after a rule without `when` that
   fits every tool it fits for the same callers: it can never apply;
 - parts that can never hold (`never.py`): principals no auth setting gives, scopes or claims
@@ -25,7 +27,7 @@ from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
 from .hints import did_you_mean
 from .never import never_holding
-from .rules import CompiledMatch
+from .rules import CompiledMatch, http_method
 
 if TYPE_CHECKING:
     from ..manifest.policy import Policy
@@ -75,7 +77,9 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
 
     entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
     entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
+    tools = list(toolset.tools.values())
     for group, index, match in entries:
+        before = len(found)
         for j, pattern in enumerate(match.tools):
             if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
                 hint = did_you_mean(pattern, names)
@@ -85,9 +89,16 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
             if source not in sources:
                 warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
                      + did_you_mean(source, sorted(sources)), MATCHES_NOTHING)
-    for path, message, nothing in never_holding(policy, loaded.manifest.server.auth, list(toolset.tools.values())):
+        keys = [k for k in ("tools", "sources", "methods", "annotations") if getattr(match, k)]
+        if len(found) == before and keys and tools and not any(CompiledMatch.build(match).fits_tool(t) for t in tools):
+            # each key matches something alone, not together (`methods: [DELETE]` where no tool is a DELETE)
+            served = sorted({m for m in map(http_method, tools) if m}) if "methods" in keys else []
+            warn((group, index, "match"), f"{group}[{index}] applies to no served tool: none fits its "
+                 + " and ".join(keys) + (f" (the served tools' methods: {', '.join(served)})" if served else ""),
+                 MATCHES_NOTHING)
+    for path, message, nothing in never_holding(policy, loaded.manifest.server.auth, tools):
         warn(path, message, MATCHES_NOTHING if nothing else "")
-    for i, earlier, why in shadowed_rules(policy, list(toolset.tools.values())):
+    for i, earlier, why in shadowed_rules(policy, tools):
         warn(("rules", i), f"rules[{i}] is unreachable: rules[{earlier}] matches every call {why}",
              UNREACHABLE_RULE if STRICTNESS[policy.rules[i].action] > STRICTNESS[policy.rules[earlier].action] else "")
     approving = policy.default == "approve" or any(r.action == "approve" for r in policy.rules)
