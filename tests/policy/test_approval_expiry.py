@@ -73,6 +73,8 @@ async def ask(url: str, text: str) -> str:
     async with http_client(url, token=ENV["CI_TOKEN"]) as client:
         result = await client.call_tool("write_note", {"text": text})
     assert result.is_error and "is pending" in text_of(result), text_of(result)
+    # valid_for is 3 s: the model is told seconds, not "about 1 min" (it would retry after the request closed)
+    assert re.search(r"the request stays open about [0-3]s\.$", text_of(result)), text_of(result)
     assert result.meta is not None
     return str(result.meta["mcprt/approval"]["id"])
 
@@ -88,6 +90,12 @@ async def test_an_undecided_request_expires_once_into_the_audit_log_and_metrics(
         assert expired["principal"] == "ci-bot"
         assert expired["reason"].startswith("never decided within valid_for (3 s)"), expired
         assert expired_counted(up) == 1
+        late = httpx.post(f"{up.base}/policy/approvals/{approval_id}/approve",
+                          headers={"Authorization": "Bearer tok-alice"}, timeout=10)
+        # told it expired, not "no open approval request" as for an id that never existed
+        assert late.status_code == 404 and late.json()["error"].startswith(
+            f"approval request {approval_id} expired at "), late.text
+        assert "(never decided within approvals.valid_for); nothing was recorded" in late.json()["error"]
         # Sweeps go on (every 2 s): the same request is not published again.
         await asyncio.sleep(5)
         assert len(await wait_for_expired([folder], 2, timeout=0)) == 1

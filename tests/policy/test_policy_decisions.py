@@ -193,13 +193,15 @@ async def test_rate_limited_and_paused(runtime: Runtime, decisions: list[Decisio
     assert (await call(runtime, "add", {"a": 1, "b": 1}, ALICE))[0] is False  # global: one shared bucket
     error, text = await call(runtime, "add", {"a": 1, "b": 1}, BOB)
     assert error and "2 calls per minute for everyone together" in text and "Retry after" in text
-    await service.pause("tool:ping", ALICE, True)
+    await service.pause("tool:ping", ALICE, True, "upstream maintenance")
     error, text = await call(runtime, "ping", {}, CI)
     assert error and "tool ping is paused" in text
     await service.pause("tool:ping", ALICE, False)
     assert await call(runtime, "ping", {}, CI) == (False, "pong")
     assert [d.action for d in decisions] == ["allow", "allow", "rate_limited", "pause", "paused", "resume", "allow"]
     assert decisions[2].rule == "rate_limits[0]"
+    # the refused call's record says why, as the model was told (it had no reason before)
+    assert (decisions[4].rule, decisions[4].reason) == ("pause:tool:ping", "upstream maintenance")
 
 
 async def test_anonymous_cannot_approve_anonymous(runtime: Runtime) -> None:

@@ -103,3 +103,102 @@ def test_cases_assert_decisions_per_principal(folder: Path) -> None:
     result = mcprt(folder, "test", "mcp.yaml")
     assert result.returncode == 1
     assert "policy for ci-bot: expected approve, got allow (default)" in result.stdout + result.stderr
+
+
+NEVER = BASE.replace("""  approvals: {approvers: [alice], required: 1}""", """\
+    - {match: {tools: [delete_item]}, action: allow}
+    - {match: {tools: [showSecret], principals: [carol]}, action: hide}
+    - {match: {tools: [refund], when: "amount > '1000'"}, action: deny}
+    - {match: {tools: [refund], when: "amout > `1000`"}, action: deny}
+    - {match: {tools: [transfer], scopes: [payments]}, action: deny}
+    - {match: {tools: [transfer], when: "to == `7` || !(amount <= `5`)"}, action: deny}
+  approvals: {approvers: [alice, dave], required: 2}
+  admins: [eve]""")
+
+
+def test_validate_warns_about_rule_parts_that_can_never_hold(folder: Path) -> None:
+    """Each of these rules silently decided nothing (a deny that never refuses, approvals nobody can
+    give) and `mcprt validate` said `ok` with no warning."""
+    (folder / "mcp.yaml").write_text(NEVER)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    callers = "is never a caller here: server.auth gives alice, ci-bot, stdio (no OAuth)"
+    for line in [
+        "mcp.yaml:12:7: warning: rules[3] is unreachable: rules[0] matches every call it matches (delete_item) first",
+        f"mcp.yaml:13:50: warning: rules[4]: principal 'carol' {callers}",
+        "mcp.yaml:14:39: warning: rules[5]: `when` compares 'amount' (integer) with '1000' (a string): it never holds "
+        "(write a number in backticks: `1000`)",
+        "mcp.yaml:15:39: warning: rules[6]: `when` reads 'amout', which none of its tools (refund) takes: it is null "
+        "on every call (did you mean 'amount'?)",
+        "mcp.yaml:16:43: warning: rules[7]: `scopes` never match: only OAuth access tokens carry scopes, and "
+        "server.auth has no oauth",
+        "mcp.yaml:17:41: warning: rules[8]: `when` compares 'to' (string) with `7` (an integer): it never holds",
+        f"mcp.yaml:18:34: warning: approvals: approver 'dave' {callers}",
+        "mcp.yaml:18:51: warning: rules[2] needs 2 approvals but only 1 principal can approve (alice): those calls "
+        "can never be approved",
+        f"mcp.yaml:19:12: warning: admins: 'eve' {callers}",
+    ]:
+        assert line in result.stderr, result.stderr
+    assert "rules[8]: `when` reads" not in result.stderr  # `amount` is an argument of transfer: no warning
+    (folder / "mcp.yaml").write_text(NEVER.replace("server:\n  auth: {tokens: {alice: \"${ALICE_TOKEN}\", ci-bot: "
+                                                   "\"${CI_TOKEN}\"}}\n", ""))
+    result = mcprt(folder, "validate", "mcp.yaml")  # no auth: one warning says approvals cannot work, not two
+    assert "approvals need named principals" in result.stderr and "can never be approved" not in result.stderr
+
+
+def test_validate_knows_what_oauth_can_produce(folder: Path) -> None:
+    """With OAuth any subject can call (no principal warning), scopes can match, and only the claims
+    `server.auth.oauth.claims` keeps are on the principal."""
+    oauth = NEVER.replace('ci-bot: "${CI_TOKEN}"}}', 'ci-bot: "${CI_TOKEN}"}, oauth: {issuer: "https://sso.example.com", '
+                          'audience: "https://mcp.example.com/mcp", claims: [groups]}}').replace(
+        "scopes: [payments]}", "scopes: [payments], claims: {groups: admins, department: ops}}")
+    (folder / "mcp.yaml").write_text(oauth)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "is never a caller" not in result.stderr and "scopes` never match" not in result.stderr
+    assert "can never be approved" not in result.stderr and "claim 'groups'" not in result.stderr
+    assert "warning: rules[7]: claim 'department' is never on the principal: add it to server.auth.oauth.claims " \
+        "(only the claims listed there are kept)" in result.stderr
+
+
+def test_diff_judges_a_rules_own_approvals_like_the_shared_ones(folder: Path) -> None:
+    """A rule's own `approvals` loosened (fewer required, another approver) was one unflagged line,
+    "policy rule settings changed: rules[2]", saying neither what changed nor who gains what."""
+    old = BASE.replace("action: approve}", "action: approve, approvals: {required: 2, approvers: [alice, ci-bot]}}")
+    (folder / "mcp.yaml").write_text(old)
+    (folder / "new.yaml").write_text(old.replace("{required: 2, approvers: [alice, ci-bot]}",
+                                                 "{required: 1, approvers: [alice, ops-*]}").replace(
+        "deleting is not allowed here", "no deleting"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml", "--fail-on", "breaking")
+    assert result.returncode == 1, result.stdout
+    assert "BREAKING rules[2] approvals required changed (loosened): 2 → 1" in result.stdout
+    assert "BREAKING rules[2] approvers changed (loosened): alice, ci-bot → alice, ops-* (may now decide: ops-*; " \
+        "may no longer decide: ci-bot)" in result.stdout
+    assert "policy rule reason changed: rules[0]: deleting is not allowed here → no deleting" in result.stdout
+    (folder / "new.yaml").write_text(old.replace("required: 2, approvers: [alice, ci-bot]", "approvers: [alice, ci-bot]"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")  # the override dropped: policy.approvals' 1 applies
+    assert "BREAKING rules[2] approvals required changed (loosened): 2 → 1" in result.stdout
+
+
+def test_diff_names_whom_a_principals_change_concerns(folder: Path) -> None:
+    """A rule's `principals` edited showed only the two JSON matches: a reviewer had to work out who gains
+    or loses the tool."""
+    (folder / "new.yaml").write_text(BASE.replace("principals: [ci-bot]}, action: hide",
+                                                  "principals: [carol, ops-*]}, action: hide"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "(now hidden from: carol, ops-*; no longer applies to: ci-bot)" in result.stdout, result.stdout
+    assert "BREAKING policy rule match changed (loosened): rules[1]:" in result.stdout  # ci-bot sees showSecret again
+
+
+def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Path) -> None:
+    """`methods: [DELETE]` on tools that have no HTTP method (or none that is DELETE) matched nothing and
+    validate said ok: each key was checked alone (tool globs, sources), never together."""
+    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: deny}\n"
+                                                  "    - {match: {tools: [add], annotations: {readOnlyHint: true}}, "
+                                                  "action: allow}\n  approvals:"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert "mcp.yaml:12:15: warning: rules[3] applies to no served tool: none fits its methods" in result.stderr, \
+        result.stderr
+    assert "mcp.yaml:13:15: warning: rules[4] applies to no served tool: none fits its tools and annotations" \
+        in result.stderr
+    assert "rules[0] applies to no served tool" not in result.stderr

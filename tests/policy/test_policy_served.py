@@ -3,6 +3,8 @@ named static tokens, the `mcprt approvals|pause|resume` CLI and a real webhook r
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import re
 import shutil
@@ -10,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -291,29 +293,70 @@ async def test_waiting_call_proceeds_when_approved_over_http_from_the_webhook(
     assert any(m and "waiting for approval" in m for m in progress)
 
 
-async def test_two_required_approvers(served: UpProcess) -> None:
-    arguments = {"to": "acct-9", "amount": 70}
-    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+@contextlib.asynccontextmanager
+async def waiting_call(up: UpProcess, token: str, tool: str, arguments: dict[str, Any]) \
+        -> AsyncIterator[tuple[dict[str, Any], list[Any]]]:
+    """A call made in the background that waits for approval: yields its pending request (as listed) and
+    the list its result lands in once the block ends (the block must let the call finish)."""
+    async with http_client(up.url, token=token) as client:
         async with anyio.create_task_group() as group:
             results: list[Any] = []
 
             async def call() -> None:
-                results.append(await client.call_tool("transfer", arguments))
+                results.append(await client.call_tool(tool, arguments))
 
             group.start_soon(call)
-            request = await anyio.to_thread.run_sync(lambda: pending(served, "transfer", arguments))
-            assert request["required"] == 2
-            one = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
-                                                             token=TOKENS["alice"]))
-            assert one.returncode == 0 and "pending (1/2 approvals)" in one.stdout
-            again = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
-                                                               token=TOKENS["alice"]))
-            assert "pending (1/2 approvals)" in again.stdout  # the same approver twice counts once
-            assert not results
-            two = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
-                                                             token=TOKENS["carol"]))
-            assert two.returncode == 0 and "approved (2/2 approvals)" in two.stdout
+            yield await anyio.to_thread.run_sync(lambda: pending(up, tool, arguments)), results
+
+
+async def test_two_required_approvers(served: UpProcess) -> None:
+    arguments = {"to": "acct-9", "amount": 70}
+    async with waiting_call(served, TOKENS["ci-bot"], "transfer", arguments) as (request, results):
+        assert request["required"] == 2
+        one = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
+                                                         token=TOKENS["alice"]))
+        assert one.returncode == 0 and "pending (1/2 approvals)" in one.stdout
+        again = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
+                                                           token=TOKENS["alice"]))
+        assert "pending (1/2 approvals)" in again.stdout  # the same approver twice counts once
+        assert not results
+        two = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"],
+                                                         token=TOKENS["carol"]))
+        assert two.returncode == 0 and "approved (2/2 approvals)" in two.stdout
     assert not results[0].is_error and text_of(results[0]) == "moved 70 to acct-9"
+
+
+async def test_a_vote_against_what_stands_is_refused_and_changes_nothing(served: UpProcess) -> None:
+    """An approver who changes their mind, or denies a request already approved (or approves one already
+    denied), is told their vote was not recorded — 409, `mcprt approvals` exits non-zero — not answered
+    "approved" with success."""
+    arguments = {"to": "acct-409", "amount": 3}
+    async with waiting_call(served, TOKENS["ci-bot"], "transfer", arguments) as (request, results):
+        vote = functools.partial(cli, served, "approvals")
+        one = await anyio.to_thread.run_sync(lambda: vote("approve", request["id"], token=TOKENS["alice"]))
+        assert one.returncode == 0 and "pending (1/2 approvals)" in one.stdout
+        changed = await anyio.to_thread.run_sync(lambda: vote("deny", request["id"], token=TOKENS["alice"]))
+        assert changed.returncode == 2 and "HTTP 409" in changed.stderr
+        assert f"alice already approved {request['id']}; a vote cannot be changed, so this denial was not " \
+            "recorded" in changed.stderr
+        two = await anyio.to_thread.run_sync(lambda: vote("approve", request["id"], token=TOKENS["bob"]))
+        assert two.returncode == 0 and "approved (2/2 approvals)" in two.stdout
+        late = await anyio.to_thread.run_sync(lambda: vote("deny", request["id"], "--reason", "no",
+                                                           token=TOKENS["carol"]))
+        assert late.returncode == 2 and "HTTP 409" in late.stderr and "approved (" not in late.stdout
+        assert f"{request['id']} was already approved by alice, bob; this denial was not recorded" in late.stderr
+        agreeing = await anyio.to_thread.run_sync(lambda: vote("approve", request["id"], token=TOKENS["carol"]))
+        assert agreeing.returncode == 0 and "approved (2/2 approvals)" in agreeing.stdout  # changes nothing
+        own = await anyio.to_thread.run_sync(lambda: vote("approve", request["id"], token=TOKENS["ci-bot"]))
+        assert own.returncode == 2 and "HTTP 403" in own.stderr
+    # every refused vote leaves a line for operators (a self-approval attempt left no trace at all)
+    log = await anyio.to_thread.run_sync(lambda: served.wait_log(f"approval vote refused id={request['id']} by=ci-bot"))
+    assert f"approval vote refused id={request['id']} by=alice vote=deny why=" in log
+    assert f"approval vote refused id={request['id']} by=carol vote=deny why=" in log
+    assert not results[0].is_error and text_of(results[0]) == "moved 3 to acct-409"
+    stored = httpx.get(f"{served.base}/policy/approvals/{request['id']}", timeout=10,
+                       headers={"Authorization": f"Bearer {TOKENS['alice']}"}).json()
+    assert [(v["approver"], v["approve"]) for v in stored["votes"]] == [("alice", True), ("bob", True)]
 
 
 async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpProcess) -> None:
@@ -392,3 +435,41 @@ def test_resuming_what_is_not_paused_says_so(served: UpProcess) -> None:
     assert cli(served, "pause", "ping", token=TOKENS["alice"]).returncode == 0
     lifted = cli(served, "resume", "ping", token=TOKENS["alice"])
     assert lifted.returncode == 0 and "tool:ping: resumed" in lifted.stdout
+
+
+RELOADED = """\
+version: 1
+server:
+  auth: {tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}}
+  observability: {audit: audit.jsonl}
+sources: {ops: {python: policy_tools}}
+policy:
+  rules:
+    - {match: {tools: [transfer]}, action: approve, approvals: {wait: 60s}}
+  approvals: {approvers: [alice]}
+"""
+
+
+async def test_an_approval_under_a_replaced_policy_does_not_carry_a_call_the_new_one_refuses(tmp_path: Path) -> None:
+    """A reload while a call waits for approval: the approval was asked under the old policy; when the
+    policy now in force denies the call, the approval does not make it run (it did before)."""
+    shutil.copy(HERE / "policy_tools.py", tmp_path)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(RELOADED)
+    arguments = {"to": "acct-reload", "amount": 9}
+    with mcprt_http(manifest, env=child_env(ALICE_TOKEN=TOKENS["alice"], CI_TOKEN=TOKENS["ci-bot"])) as up:
+        async with waiting_call(up, TOKENS["ci-bot"], "transfer", arguments) as (request, results):
+            manifest.write_text(RELOADED.replace("action: approve, approvals: {wait: 60s}",
+                                                 'action: deny, reason: "transfers are frozen"'))
+            await anyio.to_thread.run_sync(lambda: up.wait_log("reload applied"))
+            approved = await anyio.to_thread.run_sync(lambda: cli(up, "approvals", "approve", request["id"],
+                                                                  token=TOKENS["alice"]))
+            assert approved.returncode == 0 and "approved (1/1 approvals)" in approved.stdout
+        text = text_of(results[0])
+        assert results[0].is_error and "moved" not in text
+        assert text.startswith("transfer was refused by policy: transfers are frozen (the policy changed while "
+                               f"this call waited for approval {request['id']}")
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    decisions = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == request["id"]]
+    assert decisions == [("approval_requested", "rules[0]"), ("approval_granted", "rules[0]"), ("deny", "rules[0]")]
+    assert not [c for c in audit if c["type"] == "call" and c["outcome"] == "ok"]

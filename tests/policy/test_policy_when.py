@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import jmespath
 import pytest
-from hypothesis import given, settings
+from jmespath.visitor import TreeInterpreter
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mcprt.policy.when import compile_when, truthy
@@ -14,6 +15,8 @@ EXPRESSIONS = [
     "a.b == 'x' && !c", "a.b == 'x' || c", "items[0].price >= `5`", "items[-1]", "flag == `true`",
     "flag == `1`", "name == 'bob'", "!flag", "a.b.c", "@.amount > `3`",
     "contains(tags, 'x')", "length(items) > `1`", "items[?price > `2`]",  # jmespath fallback
+    "name > 'm'", "name <= a.b", "name > 'm' || flag", "amount > '1000' || flag",  # strings are ordered too
+    "name > 'm' && length(tags) > `0`", "amount > '1000' || contains(tags, 'x')",  # … on the fallback as well
 ]
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 2000) | st.floats(-5, 2000, allow_nan=False) | st.sampled_from(
@@ -25,9 +28,20 @@ ARGUMENTS = st.fixed_dictionaries({}, optional={
     "amount": VALUES, "a": VALUES, "c": VALUES, "items": VALUES, "flag": VALUES, "name": VALUES, "tags": VALUES})
 
 
+class SpecComparisons(TreeInterpreter):
+    """jmespath, except that an ordering comparison it cannot make (a number with a string) is null, as the
+    JMESPath spec says, rather than a TypeError that fails the whole expression."""
+
+    def visit_comparator(self, node: dict, value: object) -> object:
+        try:
+            return super().visit_comparator(node, value)
+        except TypeError:
+            return None
+
+
 def reference(expression: str, arguments: dict) -> bool:
     try:
-        return truthy(jmespath.search(expression, arguments))
+        return truthy(SpecComparisons().visit(jmespath.compile(expression).parsed, arguments))
     except Exception:
         return False
 
@@ -35,6 +49,7 @@ def reference(expression: str, arguments: dict) -> bool:
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 @settings(max_examples=150, deadline=None)
 @given(arguments=ARGUMENTS)
+@example(arguments={"name": "x", "amount": 5, "a": {"b": "bob"}, "flag": False, "tags": ["x"]})  # strings ordered
 def test_fast_path_matches_jmespath(expression: str, arguments: dict) -> None:
     assert compile_when(expression)(arguments) == reference(expression, arguments)
 
@@ -42,3 +57,13 @@ def test_fast_path_matches_jmespath(expression: str, arguments: dict) -> None:
 def test_issue_example() -> None:
     over = compile_when("amount > `1000`")
     assert over({"amount": 1001}) and not over({"amount": 1000}) and not over({"amount": "5000"}) and not over({})
+
+
+def test_a_string_comparison_means_the_same_with_or_without_a_function_beside_it() -> None:
+    """`to > 'm'` held only when the expression also called a function (jmespath's path): the fast path
+    ordered numbers only, so a deny rule on it alone silently never matched."""
+    alone, beside = compile_when("to > 'm'"), compile_when("to > 'm' && length(to) > `0`")
+    assert alone({"to": "zed"}) and beside({"to": "zed"})
+    assert not alone({"to": "abe"}) and not beside({"to": "abe"})
+    either = compile_when("amount > '1000' || contains(tags, 'vip')")  # a number with a string: null, not a crash
+    assert either({"amount": 5, "tags": ["vip"]}) and not either({"amount": 5, "tags": []})

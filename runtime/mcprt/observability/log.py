@@ -33,6 +33,17 @@ def rfc3339(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
 
 
+def duration_text(seconds: float) -> str:
+    """A span told to people: `42s` under 2 minutes, `17m` under 2 hours, else `3h 5m` (the status
+    page's ages, and how long an approval request stays open)."""
+    seconds = int(max(0, seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+
+
 def _json_line(created: float, msecs: float, levelname: str, name: str, message: str,
                fields: dict[str, Any] | None) -> str:
     """One JSON log line (`MCPRT_LOG_FORMAT=json`), scrubbed of configured secrets."""

@@ -13,6 +13,7 @@ import html
 import time
 from typing import Any
 
+from .log import duration_text
 from .recent import CallRecorder, Payloads, RecentCall, ToolFigures
 from .sections import SECTIONS
 from .state import ServerState
@@ -104,7 +105,7 @@ def _head(state: ServerState | None, *, refresh: bool) -> str:
 
 
 def _server(state: ServerState) -> str:
-    up = _duration(time.time() - state.started)
+    up = duration_text(time.time() - state.started)
     where = f" at <code>{_e(state.endpoint)}</code>" if state.endpoint else ""
     return (f'<h1 id="server">{_e(state.name)}</h1><p class="muted">mcprt {_e(state.version)} · '
             f'{_e(state.transport)}{where} · up {up} · <span id="sessions">{state.sessions}</span> '
@@ -248,10 +249,3 @@ def _clock(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(epoch))
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h {seconds % 3600 // 60}m"

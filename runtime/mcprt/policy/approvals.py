@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO
-from ..observability.log import rfc3339
+from ..observability.log import duration_text, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
 from .state import ApprovalRequest, new_approval_id
@@ -46,9 +46,11 @@ def request_key(principal: str, tool: str, arguments: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str, Any], context: CallContext,
-                           decision: Decision) -> None:
-    """Return when a human approved this call; raise PolicyDenied when denied or still pending."""
+async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str, Any], completed: Mapping[str, Any],
+                           context: CallContext, decision: Decision) -> None:
+    """Return when a human approved this call; raise PolicyDenied when denied or still pending, or when
+    a reload during the wait brought a policy that refuses the call (`arguments` as the model gave them
+    key the request; `completed`, with defaults filled in, is what rules see)."""
     service, settings, rule = gate.service, gate.approvals, decision.rule
     override = decision.approvals
     wait = override.wait if override is not None and override.wait is not None else settings.wait
@@ -77,6 +79,13 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     if request.status == "pending" and wait > 0:
         request = await _wait(state, request, wait, context, service.stopping)
     if request.status == "approved":
+        refused = gate.refusal_now(tool, context.principal, completed)
+        if refused is not None:
+            reason = refused.reason or "not allowed"
+            gate.publish("deny", tool, context, rule=refused.rule, approval_id=request.id,
+                         reason=f"the policy changed while the call waited for approval: {reason}")
+            raise PolicyDenied(f"{tool.name} was refused by policy: {reason} (the policy changed while this call "
+                               f"waited for approval {request.id}; the approval does not override it)")
         who = ", ".join(v.approver for v in request.votes if v.approve)
         gate.publish("allow", tool, context, rule=rule, reason=f"approved by {who}", approval_id=request.id)
         return
@@ -96,12 +105,12 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         f"no decision within the {wait:g} s wait" if wait > 0 else "the call does not wait (wait: 0)")
     gate.publish("approval_pending", tool, context, rule=rule, approval_id=request.id,
                  reason=f"{waited}; the request stays open until {rfc3339(request.expires)}")
-    minutes = max(1, round((request.expires - time.time()) / 60))
+    left = duration_text(request.expires - time.time())  # "about 3s" when valid_for is short, never "1 min"
     why = "this server is restarting, so the call stopped waiting" if stopping else "none was given in time"
     raise PolicyDenied(
         f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
-        f"{minutes} min.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
+        f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
 
 
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,

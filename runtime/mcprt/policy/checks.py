@@ -1,7 +1,13 @@
 """`mcprt validate` checks of a policy against the tool set it governs (warnings, at their lines).
 
-- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away);
-- a rule after a catch-all rule (one that matches every call): it can never apply;
+- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away), or a
+  match whose tool keys each match something but fit no served tool together (`methods: [DELETE]`
+  on an API without DELETE operations);
+- a rule after a catch-all rule (one that matches every call), or after a rule without `when` that
+  fits every tool it fits for the same callers: it can never apply;
+- parts that can never hold (`never.py`): principals no auth setting gives, scopes or claims
+  without OAuth, more required approvals than approvers, a `when` on a missing argument or a type
+  its argument never has;
 - `approve` rules without named principals (`server.auth.tokens`): approvers could not be told
   apart from callers, so nobody could decide;
 - an approvals webhook while binding beyond loopback without `server.public_url`: its approve/deny
@@ -12,13 +18,20 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import is_loopback
 from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
-from .rules import CompiledMatch
+from .hints import did_you_mean
+from .never import never_holding
+from .rules import CompiledMatch, http_method
+
+if TYPE_CHECKING:
+    from ..manifest.policy import Policy
+    from ..toolset.tool import Tool
 
 
 # `Diagnostic.code` of a rule's or rate limit's tool glob or source that matches nothing: `mcprt diff`
@@ -27,6 +40,28 @@ MATCHES_NOTHING = "policy-matches-nothing"
 # … of a rule that refuses, approves or hides, left unreachable by a catch-all before it: the calls it
 # governed are now allowed or decided by that catch-all (also breaking for `mcprt diff`).
 UNREACHABLE_RULE = "policy-unreachable-rule"
+
+
+def shadowed_rules(policy: Policy, tools: list[Tool]) -> list[tuple[int, int, str]]:
+    """(rule, earlier rule, why) for each rule an earlier one always decides first: a catch-all, or a
+    rule without `when` that fits every served tool the later one fits, for the same principals or all."""
+    compiled = [CompiledMatch.build(rule.match) for rule in policy.rules]
+    fitting = [frozenset(t.name for t in tools if match.fits_tool(t)) for match in compiled]
+    found = []
+    for i, rule in enumerate(policy.rules):
+        for j in range(i):
+            if compiled[j].catch_all:
+                found.append((i, j, "first"))
+                break
+            earlier = policy.rules[j].match
+            same_callers = compiled[j].principal_free or earlier.principals == ["*"] and not (
+                earlier.scopes or earlier.claims) or (earlier.principals, earlier.scopes, earlier.claims) == (
+                rule.match.principals, rule.match.scopes, rule.match.claims)
+            if earlier.when is None and same_callers and fitting[i] and fitting[i] <= fitting[j]:
+                shown = ", ".join(sorted(fitting[i])[:3]) + (" …" if len(fitting[i]) > 3 else "")
+                found.append((i, j, f"it matches ({shown}) first"))
+                break
+    return found
 
 
 def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
@@ -42,7 +77,9 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
 
     entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
     entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
+    tools = list(toolset.tools.values())
     for group, index, match in entries:
+        before = len(found)
         for j, pattern in enumerate(match.tools):
             if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
                 hint = did_you_mean(pattern, names)
@@ -52,17 +89,21 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
             if source not in sources:
                 warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
                      + did_you_mean(source, sorted(sources)), MATCHES_NOTHING)
-    catch_all = None
-    for i, rule in enumerate(policy.rules):
-        if catch_all is not None:
-            warn(("rules", i), f"rules[{i}] is unreachable: rules[{catch_all}] matches every call first",
-                 UNREACHABLE_RULE if STRICTNESS[rule.action] > STRICTNESS[policy.rules[catch_all].action] else "")
-            continue
-        if CompiledMatch.build(rule.match).catch_all:
-            catch_all = i
+        keys = [k for k in ("tools", "sources", "methods", "annotations") if getattr(match, k)]
+        if len(found) == before and keys and tools and not any(CompiledMatch.build(match).fits_tool(t) for t in tools):
+            # each key matches something alone, not together (`methods: [DELETE]` where no tool is a DELETE)
+            served = sorted({m for m in map(http_method, tools) if m}) if "methods" in keys else []
+            warn((group, index, "match"), f"{group}[{index}] applies to no served tool: none fits its "
+                 + " and ".join(keys) + (f" (the served tools' methods: {', '.join(served)})" if served else ""),
+                 MATCHES_NOTHING)
+    for path, message, nothing in never_holding(policy, loaded.manifest.server.auth, tools):
+        warn(path, message, MATCHES_NOTHING if nothing else "")
+    for i, earlier, why in shadowed_rules(policy, tools):
+        warn(("rules", i), f"rules[{i}] is unreachable: rules[{earlier}] matches every call {why}",
+             UNREACHABLE_RULE if STRICTNESS[policy.rules[i].action] > STRICTNESS[policy.rules[earlier].action] else "")
     approving = policy.default == "approve" or any(r.action == "approve" for r in policy.rules)
     auth = loaded.manifest.server.auth
-    if approving and (auth is None or not auth.tokens):
+    if approving and (auth is None or not (auth.tokens or auth.oauth)):
         warn(("rules",) if policy.rules else ("default",),
              "approvals need named principals: add server.auth.tokens (or OAuth) so approvers are not the callers")
     server = loaded.manifest.server
@@ -72,10 +113,3 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
              "server.public_url to the URL they reach this server at (e.g. https://mcp.example.com)")
     return found
 
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    """` (did you mean 'x'?)` for the closest of `choices`, else an empty string."""
-    import difflib
-
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""

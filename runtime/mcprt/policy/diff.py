@@ -36,7 +36,7 @@ def compare_policies(old: Policy | None, new: Policy | None) -> list[PolicyChang
     if old.default != new.default:
         changes.append(PolicyChange("policy default changed", f"{old.default} → {new.default}",
                                     STRICTNESS[new.default] < STRICTNESS[old.default]))
-    changes += _rule_changes(old.rules, new.rules)
+    changes += _rule_changes(old, new)
     changes += _approval_changes(old, new)
     changes += _limit_changes(old.rate_limits, new.rate_limits)
     return changes
@@ -71,9 +71,9 @@ def _pair(old: list[Any], new: list[Any]) -> tuple[list[tuple[int, Any, int, Any
     return paired, removed, added
 
 
-def _rule_changes(old: list[Rule], new: list[Rule]) -> list[PolicyChange]:
+def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
     changes = []
-    paired, removed, added = _pair(old, new)
+    paired, removed, added = _pair(old_policy.rules, new_policy.rules)
     for i, rule in removed:
         changes.append(PolicyChange("policy rule removed", f"{_label(rule, i, 'rules')}: {_describe(rule)}",
                                     rule.action != "allow"))
@@ -90,13 +90,29 @@ def _rule_changes(old: list[Rule], new: list[Rule]) -> list[PolicyChange]:
         if before.match != after.match:
             narrowed = _narrowed(before.match, after.match)
             changes.append(PolicyChange(
-                "policy rule match changed", f"{label}: {_compact(_dump(before.match))} → {_compact(_dump(after.match))}",
-                narrowed and STRICTNESS[after.action] > 0))
-        if before.approvals != after.approvals or before.reason != after.reason:
-            changes.append(PolicyChange("policy rule settings changed", label, False))
+                "policy rule match changed", f"{label}: {_compact(_dump(before.match))} → {_compact(_dump(after.match))}"
+                + _who(before, after), narrowed and STRICTNESS[after.action] > 0))
+        if before.reason != after.reason:
+            changes.append(PolicyChange("policy rule reason changed", f"{label}: {before.reason or '(none)'} → "
+                                        f"{after.reason or '(none)'}", False))
+        if before.approvals != after.approvals:  # compared as in force: the rule's own value, else policy.approvals
+            changes += _quorum_changes(_quorum(old_policy, before), _quorum(new_policy, after), f"{label} ")
         if i != j and before.match == after.match and before.action == after.action:
             changes.append(PolicyChange("policy rule moved", f"{label}: was rules[{i}]", after.action == "allow"))
     return changes
+
+
+def _who(before: Rule, after: Rule) -> str:
+    """Whom a change of a rule's `principals` concerns, in the words of its action: ` (now hidden from:
+    carol; no longer: bob)`. An empty list means every principal, so nobody is named then."""
+    was, now = set(before.match.principals), set(after.match.principals)
+    if was == now or not was or not now:
+        return ""
+    verb = {"allow": "now allowed for", "deny": "now denied to", "approve": "now needs approval for",
+            "hide": "now hidden from"}[after.action]
+    parts = [f"{verb}: {', '.join(sorted(now - was))}"] if now - was else []
+    parts += [f"no longer applies to: {', '.join(sorted(was - now))}"] if was - now else []
+    return f" ({'; '.join(parts)})"
 
 
 def _narrowed(before: Match, after: Match) -> bool:
@@ -112,16 +128,35 @@ def _narrowed(before: Match, after: Match) -> bool:
     return before.when != after.when and after.when is not None
 
 
+def _quorum(policy: Policy, rule: Rule) -> tuple[int, list[str]]:
+    """(required, approvers) in force for an `approve` rule's calls."""
+    own, shared = rule.approvals, policy.approvals
+    required = own.required if own is not None and own.required is not None else shared.required
+    approvers = own.approvers if own is not None and own.approvers is not None else shared.approvers
+    return required, approvers
+
+
+def _quorum_changes(before: tuple[int, list[str]], after: tuple[int, list[str]], prefix: str = "") -> list[PolicyChange]:
+    """Fewer approvals needed, or more people (or anyone) who may approve, is a loosening; the
+    approvers change names who gains and who loses the right to decide."""
+    (was_required, was), (now_required, now) = before, after
+    changes = []
+    if was_required != now_required:
+        changes.append(PolicyChange(f"{prefix}approvals required changed", f"{was_required} → {now_required}",
+                                    now_required < was_required))
+    if set(was) != set(now):
+        gained, lost = sorted(set(now) - set(was)), sorted(set(was) - set(now))
+        who = [f"may now decide: {', '.join(gained)}"] if gained and was else []
+        who += [f"may no longer decide: {', '.join(lost)}"] if lost and now else []
+        more = bool(gained) or (bool(was) and not now)
+        changes.append(PolicyChange(f"{prefix}approvers changed", f"{', '.join(was) or '(anyone)'} → "
+                                    f"{', '.join(now) or '(anyone)'}" + (f" ({'; '.join(who)})" if who else ""), more))
+    return changes
+
+
 def _approval_changes(old: Policy, new: Policy) -> list[PolicyChange]:
     a, b = old.approvals, new.approvals
-    changes = []
-    if a.required != b.required:
-        changes.append(PolicyChange("approvals required changed", f"{a.required} → {b.required}",
-                                    b.required < a.required))
-    if set(a.approvers) != set(b.approvers):
-        more = bool(set(b.approvers) - set(a.approvers)) or (bool(a.approvers) and not b.approvers)
-        changes.append(PolicyChange("approvers changed", f"{', '.join(a.approvers) or '(anyone)'} → "
-                                    f"{', '.join(b.approvers) or '(anyone)'}", more))
+    changes = _quorum_changes((a.required, a.approvers), (b.required, b.approvers))
     if a.valid_for != b.valid_for:
         changes.append(PolicyChange("approval validity changed", f"{a.valid_for:g} s → {b.valid_for:g} s",
                                     b.valid_for > a.valid_for))

@@ -152,12 +152,13 @@ class PolicyGate:
         state = self.service.state
         paused = await state.pause_check((f"tool:{tool.name}", f"source:{tool.source}", "all"))
         if paused is not None:
-            self.publish("paused", tool, context, rule=f"pause:{paused}")
+            # The reason is operator-written text meant for callers (`mcprt pause --reason`, capped at
+            # 500 characters by the policy endpoint): the model can act on "upstream maintenance until 14:00";
+            # the audit record of the refused call carries it too, as every other refusal's does.
+            reason = await state.pause_reason(paused)
+            self.publish("paused", tool, context, rule=f"pause:{paused}", reason=reason)
             what = "all tools are" if paused == "all" else (
                 f"tool {tool.name} is" if paused.startswith("tool:") else f"the tools of source {tool.source} are")
-            # The reason is operator-written text meant for callers (`mcprt pause --reason`, capped at
-            # 500 characters by the policy endpoint): the model can act on "upstream maintenance until 14:00".
-            reason = await state.pause_reason(paused)
             because = f" (reason: {reason})" if reason else ""
             raise PolicyDenied(f"{what} paused by an operator{because}; this call was not made. Try again later "
                                "or ask an operator to resume it.")
@@ -172,9 +173,22 @@ class PolicyGate:
         if decision.action == "approve":
             from .approvals import require_approval
 
-            await require_approval(self, tool, arguments, context, decision)
+            await require_approval(self, tool, arguments, completed, context, decision)
             return
         self.publish("allow", tool, context, rule=decision.rule)
+
+    def refusal_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> Decision | None:
+        """When a reload replaced this policy while a call waited for approval: the serving policy's
+        refusal of the call (`deny`, `hide`, or the tool no longer served), else None. An approval given
+        under the old policy must not carry a call the policy in force now refuses."""
+        current = self.service.gate
+        if current is None or current is self:
+            return None
+        now_tool = current.tools.get(tool.name)
+        if now_tool is None:
+            return Decision("deny", "reload", f"tool {tool.name} is no longer served")
+        decision = current.decide(now_tool, principal, completed)
+        return decision if decision.action in ("deny", "hide") else None
 
     async def _take_tokens(self, tool: Tool, principal: Principal, completed: Mapping[str, Any],
                            context: CallContext) -> None:

@@ -5,7 +5,7 @@ inbound auth is on, and cross-site Origins are refused — which also stops cros
   `arguments`, `created`, `expires`, `status`, `votes`, `required`, `approvers`)
 - `GET  /policy/approvals/{id}`             → one request
 - `POST /policy/approvals/{id}/approve|deny` → JSON `{"reason": …}` or a form; JSON answer, or a
-  303 back to the page for form posts
+  303 back to the page for form posts; 409 for a vote against what stands (recorded votes never change)
 - `GET  /policy/pauses`, `POST /policy/pause|resume` with `{"target": "tool:NAME"|"source:KEY"|"all"}`
   → `{"target", "paused", "changed", "pauses"}` (`changed` false: it already was in that state — resume
   is idempotent); 404 with the closest name for a tool or source not served (and, for resume, not paused)
@@ -27,8 +27,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..identity.principal import ANONYMOUS, Principal, from_scope
-from .checks import did_you_mean
-from .service import Forbidden, NotFound, PolicyService
+from .hints import did_you_mean
+from .service import Conflict, Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
 
 if TYPE_CHECKING:
@@ -67,6 +67,8 @@ def policy_routes(service: PolicyService) -> list[Route]:
             return _back(request, fields, str(exc)) if form else _error(403, str(exc))
         except NotFound as exc:
             return _back(request, fields, str(exc)) if form else _error(404, str(exc))
+        except Conflict as exc:
+            return _back(request, fields, str(exc)) if form else _error(409, str(exc))
         if form:
             return _back(request, fields, None)
         return JSONResponse(approval_json(decided))

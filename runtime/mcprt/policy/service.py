@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import Principal
 from ..observability.events import BUS, DecisionEvent
-from ..observability.log import log_event
+from ..observability.log import log_event, rfc3339
 from ..periodic import repeat_forever
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote
 
@@ -33,6 +33,11 @@ class Forbidden(Exception):
 
 class NotFound(Exception):
     """No such (unexpired) approval request (HTTP 404)."""
+
+
+class Conflict(Exception):
+    """A vote that contradicts what is already recorded (HTTP 409): the request was settled the other
+    way, or this approver voted the other way before. The message says what stands; nothing changed."""
 
 
 @dataclass
@@ -78,14 +83,33 @@ class PolicyService:
     async def decide(self, approval_id: str, principal: Principal, approve: bool,
                      reason: str | None = None) -> ApprovalRequest:
         request = await self.state.approval_get(approval_id)
-        if request is None or request.expires < time.time():
+        if request is None:
             raise NotFound(f"no open approval request {approval_id}")
-        self.check_decider(request, principal)
+        if request.expires < time.time():  # said apart from an unknown id: the approver was late, not wrong
+            settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
+            raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
+                           "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
+                           "request")
+        verdict = "approve" if approve else "deny"
+        try:
+            self.check_decider(request, principal)
+        except Forbidden as exc:  # an attempt to approve one's own call, or by a non-approver: an operator must see it
+            log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject, vote=verdict,
+                      why=str(exc))
+            raise
         before = request.status
-        updated = await self.state.approval_decide(
-            approval_id, Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None))
+        vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
+        updated = await self.state.approval_decide(approval_id, vote)
         if updated is None:
             raise NotFound(f"no open approval request {approval_id}")
+        if not any(v.approver == vote.approver and v.time == vote.time for v in updated.votes):
+            try:
+                unrecorded(updated, vote)  # raises Conflict unless the vote agrees with what stands
+            except Conflict as exc:
+                log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject,
+                          vote=verdict, why=str(exc))
+                raise
+            return updated
         if before == "pending" and updated.status != "pending" and BUS.active:
             voters = ", ".join(v.approver for v in updated.votes if v.approve == (updated.status == "approved"))
             BUS.publish(DecisionEvent(
@@ -93,8 +117,8 @@ class PolicyService:
                 tool=updated.tool, source=updated.source, principal=Principal(updated.principal, "token"),
                 rule=updated.rule, reason=f"{updated.status} by {voters}"
                 + (f": {updated.reason}" if updated.reason else ""), approval_id=updated.id))
-        log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject,
-                  vote="approve" if approve else "deny", status=updated.status)
+        log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject, vote=verdict,
+                  status=updated.status)
         await self.refresh()
         return updated
 
@@ -200,3 +224,20 @@ def _short_json(value: Any, limit: int) -> str:
 
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unrecorded(request: ApprovalRequest, vote: Vote) -> None:
+    """Judge a vote the state did not record (one vote per approver; none once settled): one that agrees
+    with what stands (the same approver approving again, an approval of an approved request) changes
+    nothing and is answered as such; one that contradicts it raises Conflict, so an approver who meant
+    to refuse is never told "approved" with success."""
+    verdict = "approval" if vote.approve else "denial"
+    earlier = next((v for v in request.votes if v.approver == vote.approver), None)
+    if request.status == "pending":
+        if earlier is not None and earlier.approve != vote.approve:
+            raise Conflict(f"{vote.approver} already {'approved' if earlier.approve else 'denied'} {request.id}; "
+                           f"a vote cannot be changed, so this {verdict} was not recorded")
+        return
+    if (request.status == "approved") != vote.approve:
+        by = ", ".join(v.approver for v in request.votes if v.approve == (request.status == "approved"))
+        raise Conflict(f"{request.id} was already {request.status} by {by}; this {verdict} was not recorded")

@@ -2,10 +2,14 @@
 
 jmespath's interpreter costs 5-15 µs per search; a 100-rule policy with many conditions would pay
 that per rule per call. The common forms — fields, sub-expressions, indexes, literals, comparisons,
-`&&`, `||`, `!` — are compiled here into plain Python closures with JMESPath's semantics (JMESPath
-spec: ordering comparisons apply to numbers only, else null; `==` never equates a boolean with a
-number; truthiness per the spec). Anything else (functions, projections, filters) is handed to
-jmespath itself, so every valid expression works and the fast path never changes a result.
+`&&`, `||`, `!` — are compiled here into plain Python closures with jmespath's semantics: ordering
+comparisons (`<`, `<=`, `>`, `>=`) hold between two numbers or two strings (jmespath 1.x compares
+strings, as the JMESPath Community spec does), anything else is null; `==` never equates a boolean
+with a number; truthiness per the spec. Anything else (functions, projections, filters) is handed to
+jmespath itself, so every valid expression works and the fast path never changes a result. One
+departure from jmespath, on both paths: an ordering comparison of a number with a string is null
+(JMESPath spec, "Comparison Operators"), where jmespath raises TypeError — which would make the
+whole condition fail, so `amount > '5' || flag` would ignore `flag`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,20 @@ from typing import Any
 
 Evaluator = Callable[[Any], Any]
 _ORDER = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
+def _interpreter() -> Any:
+    """jmespath's tree interpreter, with an ordering comparison it cannot make (number with string) null."""
+    from jmespath.visitor import TreeInterpreter
+
+    class Interpreter(TreeInterpreter):  # type: ignore[misc]
+        def visit_comparator(self, node: dict[str, Any], value: Any) -> Any:
+            try:
+                return super().visit_comparator(node, value)
+            except TypeError:
+                return None
+
+    return Interpreter()
 
 
 class _Unsupported(Exception):
@@ -43,9 +61,11 @@ def compile_when(text: str) -> Callable[[Mapping[str, Any]], bool]:
     try:
         fast = _node(expression.parsed)
     except _Unsupported:
+        interpreter = _interpreter()
+
         def slow(arguments: Mapping[str, Any]) -> bool:
             try:
-                return truthy(expression.search(dict(arguments)))
+                return truthy(interpreter.visit(expression.parsed, dict(arguments)))
             except Exception:  # jmespath raises for type errors inside functions: no match
                 return False
 
@@ -127,7 +147,7 @@ def _node(node: dict[str, Any]) -> Evaluator:
 
             def order(value: Any) -> Any:
                 a, b = left(value), right(value)
-                if _number(a) and _number(b):
+                if (_number(a) and _number(b)) or (type(a) is str and type(b) is str):
                     return compare(a, b)
                 return None
 

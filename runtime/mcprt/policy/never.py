@@ -1,0 +1,232 @@
+"""Policy parts that can never hold, whatever the call: `mcprt validate` warnings (see `checks.py`).
+
+A rule with such a part silently decides nothing (a `deny` that never refuses), an approval that
+needs more approvers than can exist is never granted; each is found here against what the manifest
+can produce:
+
+- a principal name or glob (in `match.principals`, `approvers`, `admins`) that no auth setting
+  gives — static token names, `bearer`, `stdio`, `anonymous`; with `server.auth.oauth` any
+  other name can come from the provider, so nothing is said then;
+- `scopes` or `claims` without OAuth (static tokens carry neither), and a claim OAuth does not
+  keep on the principal (`server.auth.oauth.claims`);
+- `required` approvals beyond the principals that can approve;
+- a `when` that reads an argument none of the rule's tools takes, or compares an argument with a
+  literal its schema type can never equal or be ordered with (`<`, `>`: two numbers or two strings,
+  as `when.py` evaluates them).
+
+Each finding is a `Finding`; the caller (`checks.py`) turns it into a located warning.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from typing import Any
+
+from ..manifest.model import InboundAuth
+from ..manifest.policy import Match, Policy
+from ..toolset.tool import Tool
+from .hints import did_you_mean
+from .rules import CompiledMatch
+
+# (path under `policy`, message, whether the part makes its rule or limit match no call at all)
+Finding = tuple[tuple[Any, ...], str, bool]
+_SCHEMA_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
+                 type(None): "null"}
+
+
+def never_holding(policy: Policy, auth: InboundAuth | None, tools: list[Tool]) -> list[Finding]:
+    """Every part of `policy` that can never hold given `auth` and the served `tools`."""
+    names, open_names = producible(auth)
+    found: list[Finding] = []
+    entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
+    entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
+    for group, index, match in entries:
+        label = f"{group}[{index}]"
+        path = (group, index, "match")
+        if not open_names:
+            for j, pattern in enumerate(match.principals):
+                if not _any_fits(pattern, names):
+                    found.append(((*path, "principals", j), f"{label}: principal '{pattern}' {_no_caller(pattern, names)}",
+                                  True))
+        found += _identity_claims(auth, match, label, path)
+        if match.when is not None:
+            fitting = [t for t in tools if CompiledMatch.build(match).fits_tool(t)]
+            found += [((*path, "when"), f"{label}: `when` {problem}", False) for problem in _when_problems(match.when, fitting)]
+    if not open_names:
+        lists = [(("approvals", "approvers"), "approvals", policy.approvals.approvers), (("admins",), "admins", policy.admins)]
+        lists += [(("rules", i, "approvals", "approvers"), f"rules[{i}].approvals", r.approvals.approvers)
+                  for i, r in enumerate(policy.rules) if r.approvals is not None and r.approvals.approvers]
+        for where, label, patterns in lists:
+            for j, pattern in enumerate(patterns):
+                if not _any_fits(pattern, names):
+                    found.append(((*where, j), f"{label}: approver '{pattern}' {_no_caller(pattern, names)}"
+                                  if label != "admins" else f"admins: '{pattern}' {_no_caller(pattern, names)}", False))
+        if auth is not None and auth.tokens:  # without named tokens checks.py already says approvals cannot work
+            found += _unreachable_quorums(policy, names)
+    return found
+
+
+def producible(auth: InboundAuth | None) -> tuple[frozenset[str], bool]:
+    """The principal names the manifest's auth settings give, and whether OAuth can give any other."""
+    if auth is None:
+        return frozenset({"anonymous", "stdio"}), False
+    names = set(auth.tokens) | {"stdio"} | ({"bearer"} if auth.bearer_tokens else set())
+    return frozenset(names), auth.oauth is not None
+
+
+def _any_fits(pattern: str, names: frozenset[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for name in names)
+
+
+def _no_caller(pattern: str, names: frozenset[str]) -> str:
+    return ("is never a caller here: server.auth gives " + ", ".join(sorted(names)) + " (no OAuth)"
+            + did_you_mean(pattern, sorted(names)))
+
+
+def _identity_claims(auth: InboundAuth | None, match: Match, label: str, path: tuple[Any, ...]) -> list[Finding]:
+    oauth = auth.oauth if auth is not None else None
+    found: list[Finding] = []
+    if oauth is None:
+        if match.scopes:
+            found.append(((*path, "scopes"), f"{label}: `scopes` never match: only OAuth access tokens carry scopes, "
+                          "and server.auth has no oauth", True))
+        if match.claims:
+            found.append(((*path, "claims"), f"{label}: `claims` never match: only OAuth access tokens carry claims, "
+                          "and server.auth has no oauth", True))
+        return found
+    kept = oauth.kept_claims
+    for name in match.claims:
+        if name not in kept:
+            found.append(((*path, "claims", name), f"{label}: claim '{name}' is never on the principal: add it to "
+                          "server.auth.oauth.claims (only the claims listed there are kept)", True))
+    return found
+
+
+def _unreachable_quorums(policy: Policy, names: frozenset[str]) -> list[Finding]:
+    """`required` beyond the principals that can approve, once per `required` setting (the shared
+    `policy.approvals` one names every rule that uses it)."""
+    settings = policy.approvals
+    users: dict[tuple[Any, ...], list[str]] = {}  # where `required` is set → who needs that many approvals
+    quorum: dict[tuple[Any, ...], tuple[int, list[str]]] = {}
+    approving = [("the default", None)] if policy.default == "approve" else []
+    approving += [(f"rules[{i}]", r) for i, r in enumerate(policy.rules) if r.action == "approve"]
+    for label, rule in approving:
+        override = rule.approvals if rule is not None else None
+        patterns = override.approvers if override is not None and override.approvers is not None else settings.approvers
+        required = override.required if override is not None and override.required is not None else settings.required
+        own = override is not None and (override.required is not None or override.approvers is not None)
+        where = ("rules", int(label[6:-1]), "approvals") if own else ("approvals", "required")
+        able = sorted(n for n in names if n not in ("stdio", "anonymous")
+                      and (not patterns or _any_fits(n, frozenset(patterns))))
+        if required > len(able):
+            users.setdefault(where, []).append(label)
+            quorum[where] = (required, able)
+    found: list[Finding] = []
+    for where, labels in users.items():
+        required, able = quorum[where]
+        found.append((where, f"{', '.join(labels)} need{'s' if len(labels) == 1 else ''} {required} approval{'s' if required > 1 else ''} but only "
+                      f"{len(able)} principal{'' if len(able) == 1 else 's'} can approve ({', '.join(able) or 'none'}): "
+                      "those calls can never be approved", False))
+    return found
+
+
+# --- `when` ---------------------------------------------------------------------------------------
+
+
+def _when_problems(text: str, tools: list[Tool]) -> list[str]:
+    import jmespath
+
+    if not tools:
+        return []  # the rule's tool part matches nothing: said elsewhere
+    parsed = jmespath.compile(text).parsed
+    problems: list[str] = []
+    arguments: dict[str, list[dict[str, Any]]] = {}  # argument name → its schemas in the tools that take it
+    for tool in tools:
+        for name, schema in (tool.input_schema.get("properties") or {}).items():
+            arguments.setdefault(name, []).append(schema if isinstance(schema, dict) else {})
+    # a schema that lists no properties at all takes any argument
+    open_ended = any("properties" not in tool.input_schema for tool in tools)
+    names = ", ".join(t.name for t in tools[:3]) + (f" and {len(tools) - 3} more" if len(tools) > 3 else "")
+    seen: set[str] = set()
+    for field in _root_fields(parsed):
+        if field in arguments or open_ended or field in seen:
+            continue
+        seen.add(field)
+        problems.append(f"reads '{field}', which none of its tools ({names}) takes: it is null on every call"
+                        + did_you_mean(field, sorted(arguments)))
+    for field, op, literal in _root_comparisons(parsed):
+        types = {t for schema in arguments.get(field, []) for t in _types(schema)}
+        if not types or "any" in types:
+            continue
+        if not any(_can_hold(kind, op, literal) for kind in types):
+            shown = f"'{literal}'" if isinstance(literal, str) else f"`{literal}`"
+            hint = " (write a number in backticks: `1000`)" if isinstance(literal, str) and _numeric(literal) else ""
+            kind = _SCHEMA_TYPES.get(type(literal), "value")
+            problems.append(f"compares '{field}' ({' or '.join(sorted(types))}) with {shown} "
+                            f"({'an' if kind[0] in 'aeiou' else 'a'} {kind}): it never holds{hint}")
+    return problems
+
+
+def _root_fields(node: dict[str, Any]) -> Iterator[str]:
+    """Argument names the expression reads from the call's arguments (not from what a projection,
+    filter or pipe produced)."""
+    kind, children = node["type"], node.get("children") or []
+    if kind == "field":
+        yield node["value"]
+    elif kind in ("subexpression", "index_expression", "projection", "value_projection", "filter_projection",
+                  "flatten", "pipe"):
+        if children:
+            yield from _root_fields(children[0])  # the later parts read what the first produced
+    elif kind in ("comparator", "and_expression", "or_expression", "not_expression", "function_expression",
+                  "multi_select_list", "multi_select_hash", "key_val_pair"):
+        for child in children:
+            yield from _root_fields(child)
+
+
+def _root_comparisons(node: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(argument, operator, literal) of each comparison of a top-level argument with a literal."""
+    kind, children = node["type"], node.get("children") or []
+    if kind == "comparator" and len(children) == 2:
+        left, right = children
+        flipped = {"gt": "lt", "lt": "gt", "gte": "lte", "lte": "gte"}
+        if left["type"] == "field" and right["type"] == "literal":
+            yield left["value"], node["value"], right["value"]
+        elif right["type"] == "field" and left["type"] == "literal":
+            yield right["value"], flipped.get(node["value"], node["value"]), left["value"]
+    elif kind in ("and_expression", "or_expression", "not_expression"):
+        for child in children:
+            yield from _root_comparisons(child)
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {kind}
+    if isinstance(kind, list):
+        return {k for k in kind if isinstance(k, str)}
+    variants = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(variants, list):
+        return {t for v in variants if isinstance(v, dict) for t in (_types(v) or {"any"})}
+    return {"any"}
+
+
+def _can_hold(kind: str, op: str, literal: Any) -> bool:
+    """Whether an argument of JSON Schema type `kind` can satisfy `argument op literal`."""
+    literal_kind = _SCHEMA_TYPES.get(type(literal), "any")
+    numeric = {"integer", "number"}
+    if op in ("gt", "gte", "lt", "lte"):
+        return (kind in numeric and literal_kind in numeric) or (kind == "string" and literal_kind == "string")
+    if op == "ne":
+        return True
+    if kind in numeric and literal_kind in numeric:
+        return kind == "number" or float(literal).is_integer()
+    return kind == literal_kind
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
