@@ -258,6 +258,45 @@ async def test_an_approval_granted_through_one_replica_releases_a_call_waiting_o
     assert json.loads(result.content[0].text)["refunded"] == 4200  # type: ignore[attr-defined]
 
 
+async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_again(cluster: Cluster) -> None:
+    """An operator trial: Redis flushed (a restart without persistence, FLUSHALL, eviction) while a
+    call waited for approval -> the request vanished from `mcprt approvals list`, and the call
+    ended at once telling the model "approval … is pending … stays open about 10 min" (it no longer
+    existed: nobody could approve it). The waiting call stores it again, under the same id."""
+    outcome: dict[str, object] = {}
+
+    async def waiting_call() -> None:
+        async with http_client(cluster.url, mode="auto", token=BOT) as client:  # stateless: no session to lose
+            outcome["result"] = await client.call_tool("refund", {"amount": 4300})
+
+    def pending() -> list[dict]:
+        listed = subprocess.run([sys.executable, "-m", "mcprt", "approvals", "list", "--json", "--url", cluster.url,
+                                 "--token", ALICE], capture_output=True, text=True, timeout=60, env=child_env())
+        assert listed.returncode == 0, listed.stderr
+        return [a for a in json.loads(listed.stdout) if a["tool"] == "refund" and a["arguments"] == {"amount": 4300}]
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(waiting_call)
+        with anyio.fail_after(20):
+            while not (before := await anyio.to_thread.run_sync(pending)):
+                await anyio.sleep(0.3)
+        assert cluster.redis.cli("FLUSHALL") == "OK"
+        with anyio.fail_after(10):  # the wait re-reads its request every second
+            while not (after := await anyio.to_thread.run_sync(pending)):
+                assert "result" not in outcome, outcome["result"]
+                await anyio.sleep(0.3)
+        assert after[0]["id"] == before[0]["id"], "the same request, so a link already sent still works"
+        approved = subprocess.run([sys.executable, "-m", "mcprt", "approvals", "approve", after[0]["id"], "--url",
+                                   cluster.url, "--token", ALICE], capture_output=True, text=True, timeout=60,
+                                  env=child_env())
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+    result = outcome["result"]
+    assert not result.is_error, result.content  # type: ignore[attr-defined]
+    assert json.loads(result.content[0].text)["refunded"] == 4300  # type: ignore[attr-defined]
+    logs = "".join(replica.log() for replica in cluster.replicas)
+    assert logs.count("approval request lost from the policy state; opened again") == 1, logs
+
+
 async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: Cluster) -> None:
     """At most the calls in flight on the victim fail (one per caller at most); every caller goes on
     through the other replicas. HAProxy retries only what never reached a replica (conn-failure,
