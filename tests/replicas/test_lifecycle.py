@@ -153,19 +153,40 @@ async def test_a_redis_outage_is_logged_once_when_lost_and_once_when_back(tmp_pa
     # A new-user trial stopped Redis for 8 s under three replicas: each logged "shared state events
     # lost" and "policy state refresh failed" every retry (about ten lines), and nothing at all when
     # Redis came back, so the log could not say whether the replica had recovered.
+    # An operator trial (three replicas, Redis down or full under traffic): every handshake-era
+    # session opened and every unknown session id looked up logged its own warning ("session not
+    # shared", "session lookup failed": a line per client request), and nothing when it worked again.
     manifest = _folder(tmp_path)
     with redis_server(tmp_path) as redis:
         with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
             redis.process.kill()
             redis.process.wait(10)
             await _wait_for_log(up, "policy state refresh failed", "shared state events lost")
+            await _open_sessions_and_look_up_others(up, 3)  # none can be shared or looked up now
             await anyio.sleep(6)  # several retries of both loops (refresh every 2 s, reconnect backoff to 5 s)
             with redis_server(tmp_path, port=redis.port):
                 await _wait_for_log(up, "policy state refresh works again", "shared state events restored")
+                await _open_sessions_and_look_up_others(up, 2)
                 log = up.log()
     assert log.count("shared state events lost") == 1, log
     assert log.count("policy state refresh failed") == 1, log
     assert log.count("shared state events restored") == 1 and log.count("refresh works again") == 1, log
+    assert log.count("sessions not shared") == 1 and log.count("sessions are shared again") == 1, log
+    assert log.count("session lookups failed") == 1 and log.count("session lookups work again") == 1, log
+
+
+async def _open_sessions_and_look_up_others(up: UpProcess, count: int) -> None:
+    """`count` handshake-era sessions opened here (each writes its record), and `count` requests for
+    a session id another replica might have opened (each reads a record: none, so 404)."""
+    for _ in range(count):
+        async with http_client(up.url, mode="legacy") as client:
+            assert not (await client.call_tool("whoami", {})).is_error  # served here, shared or not
+    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        for n in range(count):
+            answer = await http.post(up.url, headers={**headers, "Mcp-Session-Id": f"{n:032x}"},
+                                     json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            assert answer.status_code == 404, answer.text
 
 
 async def _wait_for_log(up: UpProcess, *needles: str, timeout: float = 60) -> None:

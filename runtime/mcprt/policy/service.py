@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import Principal
 from ..observability.events import BUS, DecisionEvent
-from ..observability.log import log_event
+from ..observability.log import Outage, log_event
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote
 
 if TYPE_CHECKING:
@@ -143,19 +143,15 @@ class PolicyService:
     async def refresh_forever(self, every: float = 2.0) -> None:
         """Keep `snapshot` fresh (other replicas' changes, expiries) and publish expiries
         (`publish_expired`); runs while serving."""
-        failing = False  # logged when it starts failing and when it works again, not every `every` s
+        outage = Outage("policy state refresh failed", "policy state refresh works again")
         while True:
             try:
                 await self.publish_expired()
                 await self.refresh()
             except Exception as exc:  # a flaky backend must not end the loop
-                if not failing:
-                    failing = True
-                    log_event("policy state refresh failed", logging.WARNING, error=type(exc).__name__)
+                outage.failed(error=type(exc).__name__)
             else:
-                if failing:
-                    failing = False
-                    log_event("policy state refresh works again", logging.WARNING)
+                outage.worked()
             await asyncio.sleep(every)
 
     async def aclose(self) -> None:
