@@ -297,6 +297,37 @@ async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_ag
     assert logs.count("approval request lost from the policy state; opened again") == 1, logs
 
 
+async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:
+    """An operator trial: a tool paused (the kill switch), then Redis flushed (a restart without
+    persistence, FLUSHALL, eviction) -> within 5 s every replica re-read an empty pause set and the
+    paused tool was called again, with nothing logged. The replicas still hold the pause: they write
+    it back. A resume still resumes."""
+    def admin(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", cluster.url, "--token", ALICE],
+                              capture_output=True, text=True, timeout=60, env=child_env())
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    async def refused_everywhere(client) -> bool:  # type: ignore[no-untyped-def]
+        results = [await client.call_tool("whoami", {}) for _ in range(6)]  # round robin: each replica twice
+        return all(r.is_error and "paused" in r.content[0].text for r in results)
+
+    await anyio.to_thread.run_sync(lambda: admin("pause", "whoami", "--reason", "incident 42"))
+    try:
+        async with http_client(cluster.url, mode="auto", token=BOT) as client:
+            assert await refused_everywhere(client)
+            assert cluster.redis.cli("FLUSHALL") == "OK"
+            await anyio.sleep(6)  # past every replica's periodic re-read of the pause set (5 s)
+            assert await refused_everywhere(client), "the pause was lost with Redis's data"
+            assert "whoami" in cluster.redis.cli("HKEYS", "mcprt:replicas-test:pauses")
+            await anyio.to_thread.run_sync(lambda: admin("resume", "whoami"))
+            await anyio.sleep(0.5)  # pub/sub tells every replica at once
+            assert {_pid(await client.call_tool("whoami", {})) for _ in range(6)} == cluster.pids()
+    finally:
+        await anyio.to_thread.run_sync(lambda: admin("resume", "whoami"))
+    logs = "".join(replica.log() for replica in cluster.replicas)
+    assert 1 <= logs.count("pauses lost from the policy state; restored from this replica's copy") <= 3, logs
+
+
 async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: Cluster) -> None:
     """At most the calls in flight on the victim fail (one per caller at most); every caller goes on
     through the other replicas. HAProxy retries only what never reached a replica (conn-failure,

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 PAUSE_REFRESH = 5.0  # seconds between full re-reads of the pause set
+# A field the pauses hash keeps once anything was paused, resumes included: a hash that is missing
+# altogether while this replica still holds pauses was lost by Redis (a restart without persistence,
+# FLUSHALL, eviction), not emptied by a resume, so the replica writes its copy back.
+PAUSES_KEPT = "~kept"
 WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
 KEEP_AFTER_EXPIRY = 3600  # seconds a settled/expired approval stays readable
 
@@ -243,8 +247,28 @@ class RedisPolicyState:
 
     async def _read_pauses(self) -> None:
         raw = await guarded(self._client.hgetall(self._k("pauses")))
-        self._pauses = {k.decode(): json.loads(v) for k, v in raw.items()}
+        if not raw and self._pauses:
+            await self._restore_pauses()
+            return
+        self._pauses = _pauses_of(raw)
         self._pauses_read = time.monotonic()
+
+    async def _restore_pauses(self) -> None:
+        """Write this replica's copy of the pauses back to a Redis that lost them: a kill switch must
+        not turn off by itself. Only into a missing hash (HSETNX per field), so a copy never undoes a
+        pause or resume another replica wrote meanwhile; each replica that notices logs it once."""
+        key = self._k("pauses")
+        async with self._client.pipeline(transaction=True) as pipe:
+            for target, info in self._pauses.items():
+                pipe.hsetnx(key, target, json.dumps(info))
+            pipe.hsetnx(key, PAUSES_KEPT, "1")
+            await guarded(pipe.execute())
+        log_event("pauses lost from the policy state; restored from this replica's copy", logging.WARNING,
+                  targets=",".join(sorted(self._pauses)))
+        raw = await guarded(self._client.hgetall(key))
+        self._pauses = _pauses_of(raw)
+        self._pauses_read = time.monotonic()
+        await self._publish("pauses changed")
 
     async def _read_pauses_quietly(self) -> None:
         try:
@@ -255,7 +279,7 @@ class RedisPolicyState:
     async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
         if paused:
             info = {"by": by, "since": time.time(), "reason": reason}
-            await guarded(self._client.hset(self._k("pauses"), target, json.dumps(info)))
+            await guarded(self._client.hset(self._k("pauses"), mapping={target: json.dumps(info), PAUSES_KEPT: "1"}))
         else:
             await guarded(self._client.hdel(self._k("pauses"), target))
         await self._read_pauses()
@@ -287,3 +311,8 @@ class RedisPolicyState:
         for waiters in self._waiters.values():
             for event in waiters:
                 event.set()
+
+
+def _pauses_of(raw: dict[bytes, bytes]) -> dict[str, dict[str, Any]]:
+    """The pauses hash as target → {by, since, reason}, without its PAUSES_KEPT marker."""
+    return {k.decode(): json.loads(v) for k, v in raw.items() if k.decode() != PAUSES_KEPT}
