@@ -328,6 +328,37 @@ async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:
     assert 1 <= logs.count("pauses lost from the policy state; restored from this replica's copy") <= 3, logs
 
 
+async def test_sessions_stay_reachable_everywhere_after_redis_loses_its_data(cluster: Cluster) -> None:
+    """An operator trial: Redis flushed (a restart without persistence, FLUSHALL, eviction), then one
+    replica restarted -> every long-lived handshake-era session died ("Session not found") the moment
+    the balancer sent it to that replica: no record was left, though the replicas serving the sessions
+    still held them. They write their records back (a replica that has not seen the session here)."""
+    opener, other = cluster.replicas[0], cluster.replicas[1]
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2025-06-18", "Authorization": f"Bearer {BOT}"}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
+    async with httpx.AsyncClient(timeout=30) as http:
+        opened = await http.post(opener.url, headers=headers, json={
+            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "flushed", "version": "1"}}})
+        assert opened.status_code == 200, opened.text
+        session = {**headers, "Mcp-Session-Id": opened.headers["mcp-session-id"]}
+        await http.post(opener.url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        try:
+            wrote_back = "wrote back what this replica holds"
+            seen = opener.log().count(wrote_back)  # earlier tests flush Redis too
+            assert cluster.redis.cli("FLUSHALL") == "OK"
+            deadline = time.monotonic() + 10  # the replicas check every 2 s
+            while opener.log().count(wrote_back) == seen:
+                assert time.monotonic() < deadline, opener.log()
+                await anyio.sleep(0.2)
+            answer = await http.post(other.url, headers=session, json=call)  # never saw this session
+            assert answer.status_code == 200, answer.text
+            assert _pid_of(json.loads(answer.text[answer.text.index("{"):])["result"]) == other.process.pid
+        finally:
+            await http.delete(opener.url, headers=session)
+
+
 async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: Cluster) -> None:
     """At most the calls in flight on the victim fail (one per caller at most); every caller goes on
     through the other replicas. HAProxy retries only what never reached a replica (conn-failure,

@@ -140,6 +140,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     if shared is not None:
         observatory.state_up = lambda: readiness.state_up
         spawn(readiness.watch_state(), "shared state watch")
+        spawn(shared.watch_data_loss(), "shared state data watch")
     if reload:
         spawn(watch_manifest(runtime, notifier), "hot reload")
     else:  # the manifest stays as it is; proxied servers' tool lists are still followed

@@ -267,6 +267,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             await self._until_connected(session_id)
             return session_id in self._server_instances and self._owners.get(session_id) == principal
         assert self._task_group is not None
+        self.records.hold(session_id, record)  # forgotten when the session ends (`_discard_session`)
         try:
             await self._task_group.start(self._run_adopted, session_id, transport, record)
         finally:

@@ -5,6 +5,7 @@ Imported by `serve` always; the `redis` package only when a state URL is set.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,9 @@ from ..observability.log import log_event
 from ..state.url import redact_state_url
 from .options import ServeOptions
 from .roundtrip import STATE_TTL
+
+DATA_CHECK_EVERY = 2.0  # seconds between checks that Redis still holds what this replica wrote
+MARK_TTL_MS = 30_000  # the check's marker outlives many checks; one that expired only costs a no-op restore
 
 if TYPE_CHECKING:
     from ..state.policy import RedisPolicyState
@@ -35,6 +39,29 @@ class SharedState:
 
     async def ping(self) -> object:
         return await self.client.ping()
+
+    async def watch_data_loss(self, every: float = DATA_CHECK_EVERY) -> None:
+        """Notice Redis losing its data (a restart without persistence, FLUSHALL, eviction) and write
+        back the session records this replica holds, so the sessions it serves stay reachable on every
+        replica (pauses and waiting approvals restore themselves: `state.policy`, `policy.approvals`).
+        Runs until cancelled. The sign is this replica's marker (`<prefix>replica:<id>`, refreshed every
+        `every` s with SET … GET) found missing; Redis not answering is the other loops' to log."""
+        marker = f"{self.prefix}replica:{self.rounds.replica}"
+        first = True
+        while True:
+            try:
+                before = await self.client.set(marker, b"1", px=MARK_TTL_MS, get=True)
+                if before is None and not first:
+                    restored = await self.sessions.restore()
+                    log_event("shared state lost its data (Redis restarted without persistence, flushed or "
+                              "evicting); wrote back what this replica holds", logging.WARNING,
+                              session_records=restored)
+                first = False
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - an outage: the state client's loops log it once each way
+                pass
+            await asyncio.sleep(every)
 
     async def aclose(self) -> None:
         await self.rounds.aclose()
