@@ -38,7 +38,7 @@ class SharedState:
     tokens: RedisTokenStore  # upstream OAuth tokens (mcprt.outbound.token_cache.SharedTokenStore)
     rounds: RoundRelay  # 2026-07-28 input rounds resumed on the replica holding the call
     # what this replica writes back when Redis lost its data (`watch_data_loss`): name → restore(),
-    # which returns how many records it wrote (session records here; serve adds task records)
+    # which returns how many records it wrote (session and round records here; serve adds task records)
     restorers: dict[str, Callable[[], Awaitable[int]]] = field(default_factory=dict)
 
     async def ping(self) -> object:
@@ -46,7 +46,7 @@ class SharedState:
 
     async def watch_data_loss(self, every: float = DATA_CHECK_EVERY) -> None:
         """Notice Redis losing its data (a restart without persistence, FLUSHALL, eviction) and write
-        back the records this replica holds (`restorers`: its sessions' and its tasks'), so the sessions
+        back the records this replica holds (`restorers`: its sessions', its held rounds' and its tasks'), so the sessions
         it serves and the tasks it runs stay reachable on every replica (pauses and waiting approvals
         restore themselves: `state.policy`, `policy.approvals`).
         Runs until cancelled. The sign is this replica's marker (`<prefix>replica:<id>`, refreshed every
@@ -103,4 +103,5 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
         rounds=RoundRelay(client, prefix=prefix, ttl=STATE_TTL),
     )
     shared.restorers["session_records"] = shared.sessions.restore
+    shared.restorers["round_records"] = shared.rounds.restore
     return shared
