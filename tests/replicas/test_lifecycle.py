@@ -264,3 +264,53 @@ async def test_a_configmap_update_is_hot_reloaded(tmp_path: Path) -> None:
             _configmap_swap(folder, "2026_11_29_10_05_00.2", MANIFEST.format(extra=EXTRA_TOOL))
             assert await seen.wait_beyond(0, 30), "the symlink swap was not noticed:\n" + up.log()
             assert "extra" in {t.name for t in (await client.list_tools()).tools}
+
+
+SKEWED_CLOCK = '''\
+import time
+
+_real = time.time
+time.time = lambda: _real() - 900  # this host's clock is 15 min behind
+'''
+
+
+async def test_approvals_agree_across_replicas_whose_clocks_disagree(tmp_path: Path) -> None:
+    # An operator check: approvals were timed by each replica's own clock. A request opened on a
+    # replica 15 min behind (valid_for 10 min) had already expired for the others: `mcprt approvals
+    # list` through them did not show it, approving through them answered "no open approval
+    # request", and their identical calls opened a second request. Times now come from Redis.
+    from tests.replicas.test_replicas import ALICE, BOT, MANIFEST, TOKENS
+
+    (tmp_path / "replica_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(MANIFEST.format(extra=""))
+    skew = tmp_path / "skew"
+    skew.mkdir()
+    (skew / "sitecustomize.py").write_text(SKEWED_CLOCK)
+    with ExitStack() as stack:
+        redis = stack.enter_context(redis_server(tmp_path))
+        env = child_env(MCPRT_STATE_URL=redis.url, **TOKENS)
+        behind = stack.enter_context(mcprt_http(manifest, env={**env, "PYTHONPATH": str(skew)}, startup_timeout=60))
+        on_time = stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60))
+
+        def admin(*args: str) -> str:
+            done = subprocess.run([sys.executable, "-m", "mcprt", "approvals", *args, "--url", on_time.url,
+                                   "--token", ALICE], capture_output=True, text=True, timeout=60, env=child_env())
+            assert done.returncode == 0, done.stdout + done.stderr
+            return done.stdout
+
+        outcome: dict[str, object] = {}
+
+        async def waiting_call() -> None:
+            async with http_client(behind.url, mode="auto", token=BOT) as client:
+                outcome["result"] = await client.call_tool("refund", {"amount": 5100})
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(waiting_call)
+            with anyio.fail_after(15):
+                while not (pending := json.loads(await anyio.to_thread.run_sync(admin, "list", "--json"))):
+                    await anyio.sleep(0.3)
+            await anyio.to_thread.run_sync(admin, "approve", pending[0]["id"])
+        result = outcome["result"]
+        assert not result.is_error, result.content  # type: ignore[attr-defined]
+        assert json.loads(result.content[0].text)["refunded"] == 5100  # type: ignore[attr-defined]

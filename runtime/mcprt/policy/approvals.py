@@ -66,7 +66,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             raise PolicyDenied(
                 f"{tool.name} needs human approval, and this process serves no approval endpoint (a one-shot "
                 "`mcprt call`, or stdio without a status listener): make the call through `mcprt up --transport http`.")
-        now = time.time()
+        now = await state.now()  # shared: every replica's clock agrees with it
         fresh = ApprovalRequest(
             id=new_approval_id(), key=key, tool=tool.name, source=tool.source, principal=principal,
             arguments=shown_arguments(arguments), created=now, expires=now + settings.valid_for, required=required,
@@ -113,7 +113,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         f"no decision within the {wait:g} s wait" if wait > 0 else "the call does not wait (wait: 0)")
     gate.publish("approval_pending", tool, context, rule=rule, approval_id=request.id,
                  reason=f"{waited}; the request stays open until {rfc3339(request.expires)}")
-    minutes = max(1, round((request.expires - time.time()) / 60))
+    minutes = max(1, round((request.expires - await state.now()) / 60))
     why = "this server is restarting, so the call stopped waiting" if stopping else "none was given in time"
     raise PolicyDenied(
         f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
@@ -154,7 +154,7 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
             return request  # stopping
         current = step.result()
         if current is None:
-            if request.expires < time.time():
+            if request.expires < await state.now():
                 return request
             if time.monotonic() - reopened < REOPEN_EVERY:
                 await asyncio.sleep(max(0.0, min(REOPEN_EVERY, deadline - time.monotonic())))

@@ -77,7 +77,7 @@ class PolicyService:
     async def decide(self, approval_id: str, principal: Principal, approve: bool,
                      reason: str | None = None) -> ApprovalRequest:
         request = await self.state.approval_get(approval_id)
-        if request is None or request.expires < time.time():
+        if request is None or request.expires < await self.state.now():
             raise NotFound(f"no open approval request {approval_id}")
         self.check_decider(request, principal)
         before = request.status

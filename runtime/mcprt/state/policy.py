@@ -119,12 +119,18 @@ class RedisPolicyState:
         raw = await guarded(self._client.get(self._k("approval", approval_id)))
         return None if raw is None else ApprovalRequest.from_json(json.loads(raw))
 
-    def _ttl_ms(self, request: ApprovalRequest) -> int:
-        return max(1000, int((request.expires - time.time() + KEEP_AFTER_EXPIRY) * 1000))
+    async def now(self) -> float:
+        """The Redis server's clock (TIME), so replicas whose own clocks disagree agree on approvals."""
+        seconds, micros = await guarded(self._client.time())
+        return float(seconds) + float(micros) / 1_000_000
+
+    def _ttl_ms(self, request: ApprovalRequest, now: float) -> int:
+        return max(1000, int((request.expires - now + KEEP_AFTER_EXPIRY) * 1000))
 
     async def approval_create(self, request: ApprovalRequest) -> ApprovalRequest:
         key_ref = self._k("approval-key", request.key)
         result: list[ApprovalRequest] = []
+        now = await self.now()
 
         async def create(pipe: Any) -> None:
             existing_id = await pipe.get(key_ref)
@@ -132,12 +138,12 @@ class RedisPolicyState:
                 raw = await pipe.get(self._k("approval", existing_id.decode()))
                 if raw is not None:
                     existing = ApprovalRequest.from_json(json.loads(raw))
-                    if existing.status == "pending" and existing.expires >= time.time():
+                    if existing.status == "pending" and existing.expires >= now:
                         result.append(existing)
                         pipe.multi()
                         return
             pipe.multi()
-            ttl = self._ttl_ms(request)
+            ttl = self._ttl_ms(request, now)
             pipe.set(self._k("approval", request.id), json.dumps(request.to_json()), px=ttl)
             pipe.set(key_ref, request.id, px=ttl)
             pipe.zadd(self._k("approvals"), {request.id: request.created})
@@ -154,7 +160,7 @@ class RedisPolicyState:
         if approval_id is None:
             return None
         request = await self._load(approval_id.decode())
-        return request if request is not None and request.expires >= time.time() else None
+        return request if request is not None and request.expires >= await self.now() else None
 
     async def _indexed(self) -> list[ApprovalRequest]:
         """Every stored request (expired ones too, for KEEP_AFTER_EXPIRY), oldest first; ids whose
@@ -171,7 +177,7 @@ class RedisPolicyState:
 
     async def approval_list(self, *, pending_only: bool = True) -> list[ApprovalRequest]:
         requests = await self._indexed()
-        now = time.time()
+        now = await self.now()
         live = [r for r in requests if r.expires >= now]
         return [r for r in live if r.status == "pending" or not pending_only]
 
@@ -179,20 +185,21 @@ class RedisPolicyState:
         record_key = self._k("approval", approval_id)
         result: list[ApprovalRequest | None] = []
         changed: list[bool] = []
+        now = await self.now()
 
         async def decide(pipe: Any) -> None:
             raw = await pipe.get(record_key)
             request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
-            if request is None or request.expires < time.time():
+            if request is None or request.expires < now:
                 result.append(None)
                 pipe.multi()
                 return
             before = request.status
             if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
                 request.votes.append(vote)
-                request.settle(time.time())
+                request.settle(now)
             pipe.multi()
-            pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request))
+            pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
             result.append(request)
             changed.append(request.status != before)
 
@@ -205,7 +212,7 @@ class RedisPolicyState:
     async def approval_claim_expired(self) -> list[ApprovalRequest]:
         """Pending records past `expires`, each claimed by one replica only: a `SET NX` on
         `<prefix>approval-expired:<id>` decides which replica publishes the expiry (the first to sweep)."""
-        now = time.time()
+        now = await self.now()
         claimed: list[ApprovalRequest] = []
         indexed = await self._indexed()
         # A claim is tried once per replica: the record stays indexed for an hour past `expires`.
