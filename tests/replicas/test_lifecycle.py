@@ -128,10 +128,16 @@ def _pid(result) -> int:  # type: ignore[no-untyped-def]
     return int((result.structured_content or json.loads(result.content[0].text))["pid"])
 
 
-async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(tmp_path: Path) -> None:
+def _rate_limited_folder(tmp_path: Path) -> Path:
+    """`_folder` with `whoami` rate limited: every call of it takes from a bucket in Redis."""
     manifest = _folder(tmp_path)
     manifest.write_text(MANIFEST.format(extra="") + "policy:\n  rate_limits:\n"
                         "    - {match: {tools: [whoami]}, per: global, limit: 100/min}\n")
+    return manifest
+
+
+async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(tmp_path: Path) -> None:
+    manifest = _rate_limited_folder(tmp_path)
     with redis_server(tmp_path) as redis:
         with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
             async with http_client(up.url, mode="legacy") as client:
@@ -147,6 +153,24 @@ async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(
                 free = await client.call_tool("slow", {"seconds": 0})  # no rate limit: no shared state
                 assert not free.is_error, free.content
             assert "Traceback" not in up.log()
+
+
+async def test_a_full_redis_is_named_as_such_in_the_error_a_call_gets(tmp_path: Path) -> None:
+    # An operator trial filled Redis to `maxmemory` (noeviction): a rate-limited call's tool error read
+    # "shared state (Redis) is unavailable: command not allowed when used memory > 'maxmemory'. script:
+    # 64daa86d…, on @user_script:19.; try again shortly" - a Lua script hash and line for the model.
+    manifest = _rate_limited_folder(tmp_path)
+    with redis_server(tmp_path) as redis:
+        with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
+            async with http_client(up.url, mode="auto") as client:
+                assert not (await client.call_tool("whoami", {})).is_error
+                redis.cli("CONFIG", "SET", "maxmemory", "1")  # below what it already uses: every write refused
+                refused = await client.call_tool("whoami", {})
+                redis.cli("CONFIG", "SET", "maxmemory", "0")
+                assert not (await client.call_tool("whoami", {})).is_error, "works again at once"
+    assert refused.is_error
+    text = refused.content[0].text
+    assert "Redis is full (maxmemory reached" in text and "script" not in text, text
 
 
 async def test_a_redis_outage_is_logged_once_when_lost_and_once_when_back(tmp_path: Path) -> None:
