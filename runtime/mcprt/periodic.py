@@ -8,27 +8,22 @@ not once a period (a backend down for an hour writes two lines, not 1,800).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .observability.log import log_event
+from .observability.log import Outage
 
 
 async def repeat_forever(step: Callable[[], Awaitable[Any]], every: float, what: str) -> None:
     """Await `step()`, then sleep `every` seconds, until cancelled. `what` names the work in the two log
     lines ("`what` failed" with the exception's type, never its text: it may hold a backend's address or
     credentials; "`what` works again"), both WARNING."""
-    failing = False
+    outage = Outage(f"{what} failed", f"{what} works again")
     while True:
         try:
             await step()
         except Exception as exc:  # a flaky backend must not end the loop
-            if not failing:
-                failing = True
-                log_event(f"{what} failed", logging.WARNING, error=type(exc).__name__)
+            outage.failed(error=type(exc).__name__)
         else:
-            if failing:
-                failing = False
-                log_event(f"{what} works again", logging.WARNING)
+            outage.worked()
         await asyncio.sleep(every)

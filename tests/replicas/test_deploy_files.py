@@ -100,6 +100,61 @@ def test_haproxy_example_starts_and_serves_mcprt(tmp_path: Path) -> None:
             stop_process(process)
 
 
+async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuses(tmp_path: Path) -> None:
+    """An operator trial: one of three replicas SIGTERMed under load behind this config -> the
+    replica answered new requests 503 (`Retry-After`, `Connection: close`) as promised, but HAProxy
+    passed 1-4 of those 503s to the clients instead of retrying them elsewhere (`retry-on 503` needs
+    the request buffered whole: `option http-buffer-request`). Every call must be answered 200."""
+    import signal
+
+    import anyio
+
+    from tests.replicas.test_replicas import TOOLS
+    from tests.support.modern_client import post_call
+    from tests.support.served import mcprt_http
+
+    (tmp_path / "replica_tools.py").write_text(TOOLS)
+    (tmp_path / "mcp.yaml").write_text("version: 1\nserver: {http: {drain_timeout: 5s}}\n"
+                                       "sources:\n  tools:\n    python: replica_tools\n")
+    with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as stays, \
+            mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as drains:
+        port = free_port()
+        text = (DEPLOY / "plain-hosts" / "haproxy.cfg").read_text().replace("bind :8080", f"bind 127.0.0.1:{port}")
+        targets = iter([stays, drains, stays])
+        text = re.sub(r"10\.0\.0\.1\d:8765", lambda _: next(targets).base.removeprefix("http://"), text)
+        (tmp_path / "haproxy.cfg").write_text(text)
+        process = subprocess.Popen([binary("haproxy", "/usr/sbin"), "-f", str(tmp_path / "haproxy.cfg"), "-db"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}/mcp"
+            deadline = time.monotonic() + 30
+            while True:  # until the health checks (inter 1s, rise 2) put both replicas in rotation
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            await anyio.sleep(2.5)
+            statuses: list[int] = []
+
+            async def caller(http: httpx.AsyncClient, until: float) -> None:
+                while time.monotonic() < until:
+                    answer = await post_call(http, url, "whoami", {"arguments": {}})
+                    statuses.append(answer.status if answer.error else 200)
+
+            async with httpx.AsyncClient(timeout=30) as http, anyio.create_task_group() as group:
+                until = time.monotonic() + 4  # the drained replica stays in rotation ~2 s (inter 1s, fall 2)
+                for _ in range(6):
+                    group.start_soon(caller, http, until)
+                await anyio.sleep(1)
+                drains.signal(signal.SIGTERM)
+            assert len(statuses) > 100 and set(statuses) == {200}, sorted(set(statuses))
+        finally:
+            stop_process(process)
+
+
 def test_dockerfile_runs_as_non_root_from_a_slim_base_with_the_catalog() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     bases = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]

@@ -128,10 +128,16 @@ def _pid(result) -> int:  # type: ignore[no-untyped-def]
     return int((result.structured_content or json.loads(result.content[0].text))["pid"])
 
 
-async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(tmp_path: Path) -> None:
+def _rate_limited_folder(tmp_path: Path) -> Path:
+    """`_folder` with `whoami` rate limited: every call of it takes from a bucket in Redis."""
     manifest = _folder(tmp_path)
     manifest.write_text(MANIFEST.format(extra="") + "policy:\n  rate_limits:\n"
                         "    - {match: {tools: [whoami]}, per: global, limit: 100/min}\n")
+    return manifest
+
+
+async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(tmp_path: Path) -> None:
+    manifest = _rate_limited_folder(tmp_path)
     with redis_server(tmp_path) as redis:
         with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
             async with http_client(up.url, mode="legacy") as client:
@@ -149,23 +155,62 @@ async def test_calls_that_need_shared_state_fail_fast_while_others_keep_working(
             assert "Traceback" not in up.log()
 
 
+async def test_a_full_redis_is_named_as_such_in_the_error_a_call_gets(tmp_path: Path) -> None:
+    # An operator trial filled Redis to `maxmemory` (noeviction): a rate-limited call's tool error read
+    # "shared state (Redis) is unavailable: command not allowed when used memory > 'maxmemory'. script:
+    # 64daa86d…, on @user_script:19.; try again shortly" - a Lua script hash and line for the model.
+    manifest = _rate_limited_folder(tmp_path)
+    with redis_server(tmp_path) as redis:
+        with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
+            async with http_client(up.url, mode="auto") as client:
+                assert not (await client.call_tool("whoami", {})).is_error
+                redis.cli("CONFIG", "SET", "maxmemory", "1")  # below what it already uses: every write refused
+                refused = await client.call_tool("whoami", {})
+                redis.cli("CONFIG", "SET", "maxmemory", "0")
+                assert not (await client.call_tool("whoami", {})).is_error, "works again at once"
+    assert refused.is_error
+    text = refused.content[0].text
+    assert "Redis is full (maxmemory reached" in text and "script" not in text, text
+
+
 async def test_a_redis_outage_is_logged_once_when_lost_and_once_when_back(tmp_path: Path) -> None:
     # A new-user trial stopped Redis for 8 s under three replicas: each logged "shared state events
     # lost" and "policy state refresh failed" every retry (about ten lines), and nothing at all when
     # Redis came back, so the log could not say whether the replica had recovered.
+    # An operator trial (three replicas, Redis down or full under traffic): every handshake-era
+    # session opened and every unknown session id looked up logged its own warning ("session not
+    # shared", "session lookup failed": a line per client request), and nothing when it worked again.
     manifest = _folder(tmp_path)
     with redis_server(tmp_path) as redis:
         with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
             redis.process.kill()
             redis.process.wait(10)
             await _wait_for_log(up, "policy state refresh failed", "shared state events lost")
+            await _open_sessions_and_look_up_others(up, 3)  # none can be shared or looked up now
             await anyio.sleep(6)  # several retries of both loops (refresh every 2 s, reconnect backoff to 5 s)
             with redis_server(tmp_path, port=redis.port):
                 await _wait_for_log(up, "policy state refresh works again", "shared state events restored")
+                await _open_sessions_and_look_up_others(up, 2)
                 log = up.log()
     assert log.count("shared state events lost") == 1, log
     assert log.count("policy state refresh failed") == 1, log
     assert log.count("shared state events restored") == 1 and log.count("refresh works again") == 1, log
+    assert log.count("sessions not shared") == 1 and log.count("sessions are shared again") == 1, log
+    assert log.count("session lookups failed") == 1 and log.count("session lookups work again") == 1, log
+
+
+async def _open_sessions_and_look_up_others(up: UpProcess, count: int) -> None:
+    """`count` handshake-era sessions opened here (each writes its record), and `count` requests for
+    a session id another replica might have opened (each reads a record: none, so 404)."""
+    for _ in range(count):
+        async with http_client(up.url, mode="legacy") as client:
+            assert not (await client.call_tool("whoami", {})).is_error  # served here, shared or not
+    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        for n in range(count):
+            answer = await http.post(up.url, headers={**headers, "Mcp-Session-Id": f"{n:032x}"},
+                                     json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            assert answer.status_code == 404, answer.text
 
 
 async def _wait_for_log(up: UpProcess, *needles: str, timeout: float = 60) -> None:
@@ -243,3 +288,53 @@ async def test_a_configmap_update_is_hot_reloaded(tmp_path: Path) -> None:
             _configmap_swap(folder, "2026_11_29_10_05_00.2", MANIFEST.format(extra=EXTRA_TOOL))
             assert await seen.wait_beyond(0, 30), "the symlink swap was not noticed:\n" + up.log()
             assert "extra" in {t.name for t in (await client.list_tools()).tools}
+
+
+SKEWED_CLOCK = '''\
+import time
+
+_real = time.time
+time.time = lambda: _real() - 900  # this host's clock is 15 min behind
+'''
+
+
+async def test_approvals_agree_across_replicas_whose_clocks_disagree(tmp_path: Path) -> None:
+    # An operator check: approvals were timed by each replica's own clock. A request opened on a
+    # replica 15 min behind (valid_for 10 min) had already expired for the others: `mcprt approvals
+    # list` through them did not show it, approving through them answered "no open approval
+    # request", and their identical calls opened a second request. Times now come from Redis.
+    from tests.replicas.test_replicas import ALICE, BOT, MANIFEST, TOKENS
+
+    (tmp_path / "replica_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(MANIFEST.format(extra=""))
+    skew = tmp_path / "skew"
+    skew.mkdir()
+    (skew / "sitecustomize.py").write_text(SKEWED_CLOCK)
+    with ExitStack() as stack:
+        redis = stack.enter_context(redis_server(tmp_path))
+        env = child_env(MCPRT_STATE_URL=redis.url, **TOKENS)
+        behind = stack.enter_context(mcprt_http(manifest, env={**env, "PYTHONPATH": str(skew)}, startup_timeout=60))
+        on_time = stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60))
+
+        def admin(*args: str) -> str:
+            done = subprocess.run([sys.executable, "-m", "mcprt", "approvals", *args, "--url", on_time.url,
+                                   "--token", ALICE], capture_output=True, text=True, timeout=60, env=child_env())
+            assert done.returncode == 0, done.stdout + done.stderr
+            return done.stdout
+
+        outcome: dict[str, object] = {}
+
+        async def waiting_call() -> None:
+            async with http_client(behind.url, mode="auto", token=BOT) as client:
+                outcome["result"] = await client.call_tool("refund", {"amount": 5100})
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(waiting_call)
+            with anyio.fail_after(15):
+                while not (pending := json.loads(await anyio.to_thread.run_sync(admin, "list", "--json"))):
+                    await anyio.sleep(0.3)
+            await anyio.to_thread.run_sync(admin, "approve", pending[0]["id"])
+        result = outcome["result"]
+        assert not result.is_error, result.content  # type: ignore[attr-defined]
+        assert json.loads(result.content[0].text)["refunded"] == 5100  # type: ignore[attr-defined]

@@ -258,6 +258,104 @@ async def test_an_approval_granted_through_one_replica_releases_a_call_waiting_o
     assert json.loads(result.content[0].text)["refunded"] == 4200  # type: ignore[attr-defined]
 
 
+async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_again(cluster: Cluster) -> None:
+    """An operator trial: Redis flushed (a restart without persistence, FLUSHALL, eviction) while a
+    call waited for approval -> the request vanished from `mcprt approvals list`, and the call
+    ended at once telling the model "approval … is pending … stays open about 10 min" (it no longer
+    existed: nobody could approve it). The waiting call stores it again, under the same id."""
+    outcome: dict[str, object] = {}
+
+    async def waiting_call() -> None:
+        async with http_client(cluster.url, mode="auto", token=BOT) as client:  # stateless: no session to lose
+            outcome["result"] = await client.call_tool("refund", {"amount": 4300})
+
+    def pending() -> list[dict]:
+        listed = subprocess.run([sys.executable, "-m", "mcprt", "approvals", "list", "--json", "--url", cluster.url,
+                                 "--token", ALICE], capture_output=True, text=True, timeout=60, env=child_env())
+        assert listed.returncode == 0, listed.stderr
+        return [a for a in json.loads(listed.stdout) if a["tool"] == "refund" and a["arguments"] == {"amount": 4300}]
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(waiting_call)
+        with anyio.fail_after(20):
+            while not (before := await anyio.to_thread.run_sync(pending)):
+                await anyio.sleep(0.3)
+        assert cluster.redis.cli("FLUSHALL") == "OK"
+        with anyio.fail_after(10):  # the wait re-reads its request every second
+            while not (after := await anyio.to_thread.run_sync(pending)):
+                assert "result" not in outcome, outcome["result"]
+                await anyio.sleep(0.3)
+        assert after[0]["id"] == before[0]["id"], "the same request, so a link already sent still works"
+        approved = subprocess.run([sys.executable, "-m", "mcprt", "approvals", "approve", after[0]["id"], "--url",
+                                   cluster.url, "--token", ALICE], capture_output=True, text=True, timeout=60,
+                                  env=child_env())
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+    result = outcome["result"]
+    assert not result.is_error, result.content  # type: ignore[attr-defined]
+    assert json.loads(result.content[0].text)["refunded"] == 4300  # type: ignore[attr-defined]
+    logs = "".join(replica.log() for replica in cluster.replicas)
+    assert logs.count("approval request lost from the policy state; opened again") == 1, logs
+
+
+async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:
+    """An operator trial: a tool paused (the kill switch), then Redis flushed (a restart without
+    persistence, FLUSHALL, eviction) -> within 5 s every replica re-read an empty pause set and the
+    paused tool was called again, with nothing logged. The replicas still hold the pause: they write
+    it back. A resume still resumes."""
+    def admin(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", cluster.url, "--token", ALICE],
+                              capture_output=True, text=True, timeout=60, env=child_env())
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    async def refused_everywhere(client) -> bool:  # type: ignore[no-untyped-def]
+        results = [await client.call_tool("whoami", {}) for _ in range(6)]  # round robin: each replica twice
+        return all(r.is_error and "paused" in r.content[0].text for r in results)
+
+    await anyio.to_thread.run_sync(lambda: admin("pause", "whoami", "--reason", "incident 42"))
+    try:
+        async with http_client(cluster.url, mode="auto", token=BOT) as client:
+            assert await refused_everywhere(client)
+            assert cluster.redis.cli("FLUSHALL") == "OK"
+            await anyio.sleep(6)  # past every replica's periodic re-read of the pause set (5 s)
+            assert await refused_everywhere(client), "the pause was lost with Redis's data"
+            assert "whoami" in cluster.redis.cli("HKEYS", "mcprt:replicas-test:pauses")
+            await anyio.to_thread.run_sync(lambda: admin("resume", "whoami"))
+            await anyio.sleep(0.5)  # pub/sub tells every replica at once
+            assert {_pid(await client.call_tool("whoami", {})) for _ in range(6)} == cluster.pids()
+    finally:
+        await anyio.to_thread.run_sync(lambda: admin("resume", "whoami"))
+    logs = "".join(replica.log() for replica in cluster.replicas)
+    assert 1 <= logs.count("pauses lost from the policy state; restored from this replica's copy") <= 3, logs
+
+
+async def test_sessions_stay_reachable_everywhere_after_redis_loses_its_data(cluster: Cluster) -> None:
+    """An operator trial: Redis flushed (a restart without persistence, FLUSHALL, eviction), then one
+    replica restarted -> every long-lived handshake-era session died ("Session not found") the moment
+    the balancer sent it to that replica: no record was left, though the replicas serving the sessions
+    still held them. They write their records back (a replica that has not seen the session here)."""
+    opener, other = cluster.replicas[0], cluster.replicas[1]
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "MCP-Protocol-Version": "2025-06-18", "Authorization": f"Bearer {BOT}"}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
+    async with httpx.AsyncClient(timeout=30) as http:
+        opened = await http.post(opener.url, headers=headers, json={
+            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "flushed", "version": "1"}}})
+        assert opened.status_code == 200, opened.text
+        session = {**headers, "Mcp-Session-Id": opened.headers["mcp-session-id"]}
+        await http.post(opener.url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        try:
+            wrote_back = "wrote back what this replica holds"
+            seen = opener.log().count(wrote_back)  # earlier tests flush Redis too
+            assert cluster.redis.cli("FLUSHALL") == "OK"
+            opener.wait_log_beyond(wrote_back, seen)  # the replicas check every 2 s
+            answer = await http.post(other.url, headers=session, json=call)  # never saw this session
+            assert answer.status_code == 200, answer.text
+            assert _pid_of(json.loads(answer.text[answer.text.index("{"):])["result"]) == other.process.pid
+        finally:
+            await http.delete(opener.url, headers=session)
+
+
 async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: Cluster) -> None:
     """At most the calls in flight on the victim fail (one per caller at most); every caller goes on
     through the other replicas. HAProxy retries only what never reached a replica (conn-failure,

@@ -94,6 +94,7 @@ defaults
     retries 3
     option redispatch 1
     retry-on conn-failure 503
+    option http-buffer-request  # lets HAProxy retry a POST whole (deploy/plain-hosts/haproxy.cfg says why)
 frontend mcp
     bind 127.0.0.1:{port}
     default_backend replicas

@@ -76,6 +76,15 @@ class UpProcess:
             time.sleep(0.02)
         return self.log()
 
+    def wait_log_beyond(self, text: str, count: int, timeout: float = 10) -> str:
+        """The log once it holds `text` more than `count` times (an event that already happened before
+        is seen again); AssertionError after `timeout` seconds, with the log."""
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) <= count:
+            assert time.monotonic() < deadline and self.process.poll() is None, f"no new {text!r} in:\n{self.log()}"
+            time.sleep(0.05)
+        return self.log()
+
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 

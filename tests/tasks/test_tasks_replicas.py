@@ -99,6 +99,22 @@ def test_a_cancel_sent_to_the_other_replica_cancels_the_upstream_call(cluster: C
         time.sleep(0.05)
 
 
+def test_a_running_task_is_still_found_everywhere_after_redis_loses_its_data(cluster: Cluster) -> None:
+    """An operator trial: Redis flushed (a restart without persistence, FLUSHALL, eviction) while a
+    task ran -> `tasks/get` on any other replica answered -32602 "Task not found" until the task
+    happened to change, so a client polling through the balancer lost it. The replica running it
+    writes its record back."""
+    owner, other = cluster.replicas
+    task = call(owner.url, "slow_compute", {"seconds": 8, "label": "flushed"}, token=ALICE).result
+    wrote_back = "wrote back what this replica holds"
+    seen = owner.log().count(wrote_back)
+    assert cluster.redis.cli("FLUSHALL") == "OK"
+    line = owner.wait_log_beyond(wrote_back, seen).rsplit(wrote_back, 1)[1].splitlines()[0]  # checked every 2 s
+    assert int(line.split("task_records=")[1].split()[0]) >= 1, line  # earlier tests' tasks too (1 h TTL)
+    assert get(other.url, task["taskId"], token=ALICE).result["status"] == "working"
+    assert wait_for(other.url, task["taskId"], token=ALICE)["status"] == "completed"
+
+
 def test_a_task_whose_replica_died_reads_failed(cluster: Cluster) -> None:
     survivor = cluster.replicas[0].url
     with mcprt_http(cluster.manifest, "--no-reload", env=cluster.env(), startup_timeout=60) as doomed:

@@ -217,3 +217,26 @@ def log_call(*, tool: str, source: str, status: Any, latency_ms: float, raw_byte
         error=is_error,
         **({"task": task} if task is not None else {}),
     )
+
+
+class Outage:
+    """Logs a failing dependency once each way: `lost` at the first failure of a run of failures,
+    `restored` at the first success after it — not a line per failed request, which during an outage
+    under traffic floods the log (one per new session, per lookup) and hides when it ended."""
+
+    def __init__(self, lost: str, restored: str) -> None:
+        self._lost = lost
+        self._restored = restored
+        self.failing = False
+
+    def failed(self, **fields: Any) -> None:
+        """Record a failure; logs `lost` (WARNING, with `fields`) only when the last attempt worked."""
+        if not self.failing:
+            self.failing = True
+            log_event(self._lost, logging.WARNING, **fields)
+
+    def worked(self) -> None:
+        """Record a success; logs `restored` (WARNING, as the loss was) only after a failure."""
+        if self.failing:
+            self.failing = False
+            log_event(self._restored, logging.WARNING)

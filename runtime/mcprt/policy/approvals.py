@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO
-from ..observability.log import duration_text, rfc3339
+from ..observability.log import duration_text, log_event, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
 from .state import ApprovalRequest, new_approval_id
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .gate import Decision, PolicyGate
 
 PROGRESS_EVERY = 5.0  # seconds between "waiting for approval" progress notifications
+REOPEN_EVERY = 1.0  # seconds at least between two re-openings of one lost request (a store that keeps losing it)
 
 
 def shown_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,7 +68,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             raise PolicyDenied(
                 f"{tool.name} needs human approval, and this process serves no approval endpoint (a one-shot "
                 "`mcprt call`, or stdio without a status listener): make the call through `mcprt up --transport http`.")
-        now = time.time()
+        now = await state.now()  # shared: every replica's clock agrees with it
         fresh = ApprovalRequest(
             id=new_approval_id(), key=key, tool=tool.name, source=tool.source, principal=principal,
             arguments=shown_arguments(arguments), created=now, expires=now + settings.valid_for, required=required,
@@ -76,8 +78,23 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         if request is fresh:
             gate.publish("approval_requested", tool, context, rule=rule, approval_id=request.id)
             await service.announce(request)
+
+    async def reopen(lost: ApprovalRequest) -> ApprovalRequest:
+        # The store lost the request while this call waits on it (a shared Redis restarted without
+        # persistence, flushed, or evicting under `maxmemory`): approvers could no longer see or
+        # decide it, and the call would end saying it is pending when it no longer exists. The
+        # waiting call still holds it, so it stores it again under the same id (an identical call
+        # that re-opened it first wins: `approval_create` returns that one) and approvers are told again.
+        again = await state.approval_create(lost)
+        if again is lost:
+            log_event("approval request lost from the policy state; opened again", logging.WARNING,
+                      approval_id=lost.id, tool=lost.tool)
+            gate.publish("approval_requested", tool, context, rule=rule, approval_id=lost.id)
+            await service.announce(lost)
+        return again
+
     if request.status == "pending" and wait > 0:
-        request = await _wait(state, request, wait, context, service.stopping)
+        request = await _wait(state, request, wait, context, service.stopping, reopen)
     if request.status == "approved":
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
@@ -105,7 +122,8 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         f"no decision within the {wait:g} s wait" if wait > 0 else "the call does not wait (wait: 0)")
     gate.publish("approval_pending", tool, context, rule=rule, approval_id=request.id,
                  reason=f"{waited}; the request stays open until {rfc3339(request.expires)}")
-    left = duration_text(request.expires - time.time())  # "about 3s" when valid_for is short, never "1 min"
+    # Redis's clock, as the request's expiry (replicas' clocks may disagree); "about 3s" when little is left
+    left = duration_text(request.expires - await state.now())
     why = "this server is restarting, so the call stopped waiting" if stopping else "none was given in time"
     raise PolicyDenied(
         f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
@@ -114,11 +132,15 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
 
 
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,
-                stopping: asyncio.Event) -> ApprovalRequest:
+                stopping: asyncio.Event,
+                reopen: Callable[[ApprovalRequest], Awaitable[ApprovalRequest]]) -> ApprovalRequest:
     """Wait up to `wait` s for a decision, sending a progress notification every PROGRESS_EVERY s.
     Returns the request still pending at once when `stopping` is set (the server drains: the model
-    is told to make the call again, which reaches another replica, rather than being cut off)."""
+    is told to make the call again, which reaches another replica, rather than being cut off). A
+    request the store no longer holds while it is still valid is stored again by `reopen` (at most
+    once every REOPEN_EVERY s) and waited on."""
     started = time.monotonic()
+    reopened = -REOPEN_EVERY
     deadline = started + wait
     message = f"waiting for approval {request.id} of {request.tool} (up to {wait:g} s)"
     while True:
@@ -142,7 +164,12 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
             return request  # stopping
         current = step.result()
         if current is None:
-            return request
+            if request.expires < await state.now():
+                return request
+            if time.monotonic() - reopened < REOPEN_EVERY:
+                await asyncio.sleep(max(0.0, min(REOPEN_EVERY, deadline - time.monotonic())))
+            reopened = time.monotonic()
+            current = await reopen(request)
         request = current
         if request.status != "pending":
             return request

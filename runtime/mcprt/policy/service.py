@@ -85,7 +85,7 @@ class PolicyService:
         request = await self.state.approval_get(approval_id)
         if request is None:
             raise NotFound(f"no open approval request {approval_id}")
-        if request.expires < time.time():  # said apart from an unknown id: the approver was late, not wrong
+        if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
             settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
             raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
                            "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
@@ -167,7 +167,8 @@ class PolicyService:
 
     async def refresh_forever(self, every: float = 2.0) -> None:
         """Keep `snapshot` fresh (other replicas' changes, expiries) and publish expiries
-        (`publish_expired`) every `every` seconds; runs while serving (`periodic.repeat_forever`)."""
+        (`publish_expired`) every `every` seconds; runs while serving (`periodic.repeat_forever`: a failure
+        is logged once when it starts and once when it ends)"""
         await repeat_forever(self._refresh_and_expire, every, "policy state refresh")
 
     async def _refresh_and_expire(self) -> None:

@@ -93,6 +93,11 @@ def new_approval_id() -> str:
 class PolicyState(Protocol):
     """What policies need to remember. Keys are opaque strings chosen by the caller."""
 
+    async def now(self) -> float:
+        """Epoch seconds on the state's clock. Approvals' `created` and `expires` are on it, so replicas
+        whose own clocks disagree still agree on when a request expires (shared: the Redis server's)."""
+        ...
+
     async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
         """Take one token from the bucket `key` (refilled at `rate` tokens/s, at most `burst`).
         Returns (allowed, retry_after seconds; 0 when allowed)."""
@@ -165,6 +170,9 @@ class MemoryPolicyState:
         self._events: dict[str, asyncio.Event] = {}
         self._pauses: dict[str, dict[str, Any]] = {}
         self._expiry_claimed: set[str] = set()  # ids already returned by approval_claim_expired
+
+    async def now(self) -> float:
+        return float(self._clock())
 
     async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
         now = time.monotonic()

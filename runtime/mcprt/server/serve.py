@@ -107,8 +107,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         from ..state.tasks import SharedTaskStore
 
         assert server.tasks is not None
-        server.tasks.share(SharedTaskStore(config.tasks, shared.client, prefix=shared.prefix,
-                                           replica=shared.rounds.replica, alive=shared.rounds.alive), shared.rounds)
+        task_store = SharedTaskStore(config.tasks, shared.client, prefix=shared.prefix,
+                                     replica=shared.rounds.replica, alive=shared.rounds.alive)
+        server.tasks.share(task_store, shared.rounds)
+        shared.restorers["task_records"] = task_store.restore
 
     def spawn(coro: Awaitable[Any], what: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -140,6 +142,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     if shared is not None:
         observatory.state_up = lambda: readiness.state_up
         spawn(readiness.watch_state(), "shared state watch")
+        spawn(shared.watch_data_loss(), "shared state data watch")
     if reload:
         spawn(watch_manifest(runtime, notifier), "hot reload")
     else:  # the manifest stays as it is; proxied servers' tool lists are still followed

@@ -41,7 +41,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERS
 from starlette.types import Message, Receive, Scope, Send
 
 from ..identity.principal import from_scope
-from ..observability.log import log_event
+from ..observability.log import Outage, log_event
 from ..state.redis_client import StateUnavailable
 from .lean import Replay
 from .limits import MAX_RETRY_AFTER, TOO_MANY_SESSIONS, client_key
@@ -78,6 +78,11 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         self._clients = {}
         self._last_used = {}
         self._connecting = {}
+        # Once each way per outage, not per session or request (a Redis outage under traffic).
+        self._sharing = Outage("sessions not shared: other replicas will not know the sessions opened here "
+                               "until shared state works again", "sessions are shared again")
+        self._lookups = Outage("session lookups failed: sessions opened on other replicas answer 404 here "
+                               "until shared state works again", "session lookups work again")
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = from_scope(scope)
@@ -220,7 +225,9 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         try:
             await self.records.put(session_id, record)
         except StateUnavailable as exc:
-            log_event("session not shared: other replicas will not know it", logging.WARNING, error=str(exc))
+            self._sharing.failed(error=str(exc))
+        else:
+            self._sharing.worked()
 
     async def _adopt(self, session_id: str, principal: str | None, client: str) -> bool:
         """Serve a session another replica opened; False when it is unknown or someone else's, or when
@@ -229,8 +236,9 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         try:
             record = await self.records.get(session_id)
         except StateUnavailable as exc:
-            log_event("session lookup failed", logging.WARNING, error=str(exc))
+            self._lookups.failed(error=str(exc))
             return False
+        self._lookups.worked()
         if record is None or record.principal != principal:
             return False
         async with self._session_creation_lock:
@@ -259,6 +267,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             await self._until_connected(session_id)
             return session_id in self._server_instances and self._owners.get(session_id) == principal
         assert self._task_group is not None
+        self.records.hold(session_id, record)  # forgotten when the session ends (`_discard_session`)
         try:
             await self._task_group.start(self._run_adopted, session_id, transport, record)
         finally:

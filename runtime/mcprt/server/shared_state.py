@@ -5,14 +5,19 @@ Imported by `serve` always; the `redis` package only when a state URL is set.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
 from ..state.url import redact_state_url
 from .options import ServeOptions
 from .roundtrip import STATE_TTL
+
+DATA_CHECK_EVERY = 2.0  # seconds between checks that Redis still holds what this replica wrote
+MARK_TTL_MS = 30_000  # the check's marker outlives many checks; one that expired only costs a no-op restore
 
 if TYPE_CHECKING:
     from ..state.policy import RedisPolicyState
@@ -32,9 +37,37 @@ class SharedState:
     policy: RedisPolicyState  # approvals, rate-limit buckets, pauses (mcprt.policy.state.PolicyState)
     tokens: RedisTokenStore  # upstream OAuth tokens (mcprt.outbound.token_cache.SharedTokenStore)
     rounds: RoundRelay  # 2026-07-28 input rounds resumed on the replica holding the call
+    # what this replica writes back when Redis lost its data (`watch_data_loss`): name → restore(),
+    # which returns how many records it wrote (session and round records here; serve adds task records)
+    restorers: dict[str, Callable[[], Awaitable[int]]] = field(default_factory=dict)
 
     async def ping(self) -> object:
         return await self.client.ping()
+
+    async def watch_data_loss(self, every: float = DATA_CHECK_EVERY) -> None:
+        """Notice Redis losing its data (a restart without persistence, FLUSHALL, eviction) and write
+        back the records this replica holds (`restorers`: its sessions', its held rounds' and its tasks'), so the sessions
+        it serves and the tasks it runs stay reachable on every replica (pauses and waiting approvals
+        restore themselves: `state.policy`, `policy.approvals`).
+        Runs until cancelled. The sign is this replica's marker (`<prefix>replica:<id>`, refreshed every
+        `every` s with SET … GET) found missing; Redis not answering is the other loops' to log."""
+        marker = f"{self.prefix}replica:{self.rounds.replica}"
+        first, lost = True, False  # `lost` stays set until a write-back went through (Redis may fail mid-way)
+        while True:
+            try:
+                before = await self.client.set(marker, b"1", px=MARK_TTL_MS, get=True)
+                lost = lost or (before is None and not first)
+                first = False
+                if lost:
+                    restored = {name: await restore() for name, restore in self.restorers.items()}
+                    lost = False
+                    log_event("shared state lost its data (Redis restarted without persistence, flushed or "
+                              "evicting); wrote back what this replica holds", logging.WARNING, **restored)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - an outage: the state client's loops log it once each way
+                pass
+            await asyncio.sleep(every)
 
     async def aclose(self) -> None:
         await self.rounds.aclose()
@@ -60,7 +93,7 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
     log_event("shared state connected", logging.INFO, url=redact_state_url(options.state_url))
     policy = RedisPolicyState(client, prefix=prefix)
     await policy.start()
-    return SharedState(
+    shared = SharedState(
         url=options.state_url,
         client=client,
         prefix=prefix,
@@ -69,3 +102,6 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
         tokens=RedisTokenStore(client, prefix=prefix),
         rounds=RoundRelay(client, prefix=prefix, ttl=STATE_TTL),
     )
+    shared.restorers["session_records"] = shared.sessions.restore
+    shared.restorers["round_records"] = shared.rounds.restore
+    return shared

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 PAUSE_REFRESH = 5.0  # seconds between full re-reads of the pause set
+# A field the pauses hash keeps once anything was paused, resumes included: a hash that is missing
+# altogether while this replica still holds pauses was lost by Redis (a restart without persistence,
+# FLUSHALL, eviction), not emptied by a resume, so the replica writes its copy back.
+PAUSES_KEPT = "~kept"
 WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
 KEEP_AFTER_EXPIRY = 3600  # seconds a settled/expired approval stays readable
 
@@ -115,12 +119,18 @@ class RedisPolicyState:
         raw = await guarded(self._client.get(self._k("approval", approval_id)))
         return None if raw is None else ApprovalRequest.from_json(json.loads(raw))
 
-    def _ttl_ms(self, request: ApprovalRequest) -> int:
-        return max(1000, int((request.expires - time.time() + KEEP_AFTER_EXPIRY) * 1000))
+    async def now(self) -> float:
+        """The Redis server's clock (TIME), so replicas whose own clocks disagree agree on approvals."""
+        seconds, micros = await guarded(self._client.time())
+        return float(seconds) + float(micros) / 1_000_000
+
+    def _ttl_ms(self, request: ApprovalRequest, now: float) -> int:
+        return max(1000, int((request.expires - now + KEEP_AFTER_EXPIRY) * 1000))
 
     async def approval_create(self, request: ApprovalRequest) -> ApprovalRequest:
         key_ref = self._k("approval-key", request.key)
         result: list[ApprovalRequest] = []
+        now = await self.now()
 
         async def create(pipe: Any) -> None:
             existing_id = await pipe.get(key_ref)
@@ -128,12 +138,12 @@ class RedisPolicyState:
                 raw = await pipe.get(self._k("approval", existing_id.decode()))
                 if raw is not None:
                     existing = ApprovalRequest.from_json(json.loads(raw))
-                    if existing.status == "pending" and existing.expires >= time.time():
+                    if existing.status == "pending" and existing.expires >= now:
                         result.append(existing)
                         pipe.multi()
                         return
             pipe.multi()
-            ttl = self._ttl_ms(request)
+            ttl = self._ttl_ms(request, now)
             pipe.set(self._k("approval", request.id), json.dumps(request.to_json()), px=ttl)
             pipe.set(key_ref, request.id, px=ttl)
             pipe.zadd(self._k("approvals"), {request.id: request.created})
@@ -150,7 +160,7 @@ class RedisPolicyState:
         if approval_id is None:
             return None
         request = await self._load(approval_id.decode())
-        return request if request is not None and request.expires >= time.time() else None
+        return request if request is not None and request.expires >= await self.now() else None
 
     async def _indexed(self) -> list[ApprovalRequest]:
         """Every stored request (expired ones too, for KEEP_AFTER_EXPIRY), oldest first; ids whose
@@ -167,7 +177,7 @@ class RedisPolicyState:
 
     async def approval_list(self, *, pending_only: bool = True) -> list[ApprovalRequest]:
         requests = await self._indexed()
-        now = time.time()
+        now = await self.now()
         live = [r for r in requests if r.expires >= now]
         return [r for r in live if r.status == "pending" or not pending_only]
 
@@ -175,20 +185,21 @@ class RedisPolicyState:
         record_key = self._k("approval", approval_id)
         result: list[ApprovalRequest | None] = []
         changed: list[bool] = []
+        now = await self.now()
 
         async def decide(pipe: Any) -> None:
             raw = await pipe.get(record_key)
             request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
-            if request is None or request.expires < time.time():
+            if request is None or request.expires < now:
                 result.append(None)
                 pipe.multi()
                 return
             before = request.status
             if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
                 request.votes.append(vote)
-                request.settle(time.time())
+                request.settle(now)
             pipe.multi()
-            pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request))
+            pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
             result.append(request)
             changed.append(request.status != before)
 
@@ -201,7 +212,7 @@ class RedisPolicyState:
     async def approval_claim_expired(self) -> list[ApprovalRequest]:
         """Pending records past `expires`, each claimed by one replica only: a `SET NX` on
         `<prefix>approval-expired:<id>` decides which replica publishes the expiry (the first to sweep)."""
-        now = time.time()
+        now = await self.now()
         claimed: list[ApprovalRequest] = []
         indexed = await self._indexed()
         # A claim is tried once per replica: the record stays indexed for an hour past `expires`.
@@ -243,8 +254,28 @@ class RedisPolicyState:
 
     async def _read_pauses(self) -> None:
         raw = await guarded(self._client.hgetall(self._k("pauses")))
-        self._pauses = {k.decode(): json.loads(v) for k, v in raw.items()}
+        if not raw and self._pauses:
+            await self._restore_pauses()
+            return
+        self._pauses = _pauses_of(raw)
         self._pauses_read = time.monotonic()
+
+    async def _restore_pauses(self) -> None:
+        """Write this replica's copy of the pauses back to a Redis that lost them: a kill switch must
+        not turn off by itself. Only into a missing hash (HSETNX per field), so a copy never undoes a
+        pause or resume another replica wrote meanwhile; each replica that notices logs it once."""
+        key = self._k("pauses")
+        async with self._client.pipeline(transaction=True) as pipe:
+            for target, info in self._pauses.items():
+                pipe.hsetnx(key, target, json.dumps(info))
+            pipe.hsetnx(key, PAUSES_KEPT, "1")
+            await guarded(pipe.execute())
+        log_event("pauses lost from the policy state; restored from this replica's copy", logging.WARNING,
+                  targets=",".join(sorted(self._pauses)))
+        raw = await guarded(self._client.hgetall(key))
+        self._pauses = _pauses_of(raw)
+        self._pauses_read = time.monotonic()
+        await self._publish("pauses changed")
 
     async def _read_pauses_quietly(self) -> None:
         try:
@@ -255,7 +286,7 @@ class RedisPolicyState:
     async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
         if paused:
             info = {"by": by, "since": time.time(), "reason": reason}
-            await guarded(self._client.hset(self._k("pauses"), target, json.dumps(info)))
+            await guarded(self._client.hset(self._k("pauses"), mapping={target: json.dumps(info), PAUSES_KEPT: "1"}))
         else:
             await guarded(self._client.hdel(self._k("pauses"), target))
         await self._read_pauses()
@@ -287,3 +318,8 @@ class RedisPolicyState:
         for waiters in self._waiters.values():
             for event in waiters:
                 event.set()
+
+
+def _pauses_of(raw: dict[bytes, bytes]) -> dict[str, dict[str, Any]]:
+    """The pauses hash as target → {by, since, reason}, without its PAUSES_KEPT marker."""
+    return {k.decode(): json.loads(v) for k, v in raw.items() if k.decode() != PAUSES_KEPT}

@@ -76,6 +76,12 @@ def is_redis_error(exc: BaseException) -> bool:
 
 
 def _reason(exc: Any) -> str:
+    from redis.exceptions import OutOfMemoryError
+
+    if isinstance(exc, OutOfMemoryError):
+        # Redis answers, but refuses writes: the raw reply names Lua script hashes and line numbers,
+        # and "unavailable … try again shortly" would not tell an operator what to change.
+        return "Redis is full (maxmemory reached with a noeviction policy); writes are refused until memory is freed"
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:200]
 

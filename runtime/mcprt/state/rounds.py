@@ -46,6 +46,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 from types import MappingProxyType
@@ -57,7 +58,7 @@ from mcp.shared.exceptions import MCPError
 from ..contracts import ToolResult
 from ..errors import ToolCallError
 from ..identity.principal import Principal
-from ..observability.log import log_event
+from ..observability.log import Outage, log_event
 from .redis_client import COMMAND_TIMEOUT, guarded, is_redis_error, listen, unavailable
 
 if TYPE_CHECKING:
@@ -104,6 +105,10 @@ class RoundRelay:
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._releasing: set[asyncio.Task[None]] = set()
+        # states claimed here and not released yet → monotonic time they expire (for `restore`)
+        self._claimed: dict[str, float] = {}
+        self._sharing = Outage("rounds not shared: a retry reaching another replica will not find the calls held "
+                               "here until shared state works again", "rounds are shared again")
 
     def _channel(self, replica: str) -> str:
         return f"{self._prefix}rounds:{replica}"
@@ -141,18 +146,38 @@ class RoundRelay:
     async def claim(self, state: str) -> None:
         """Record that this replica holds `state` (for as long as the state lives). A Redis failure
         is logged, not raised: the state still works on a retry that reaches this replica."""
+        now = time.monotonic()
+        self._claimed = {held: until for held, until in self._claimed.items() if until > now}  # drop expired
+        self._claimed[state] = now + self._ttl
         try:
             await self._client.set(self._record(state), self.replica, px=self._ttl_ms)
         except Exception as exc:
             if not is_redis_error(exc):
                 raise
-            log_event("round not shared: a retry reaching another replica will not find it", logging.WARNING,
-                      error=str(unavailable(exc)))
+            self._sharing.failed(error=str(unavailable(exc)))  # once per outage, not per round
+        else:
+            self._sharing.worked()
+
+    async def restore(self) -> int:
+        """Write back the records of the states this replica holds that Redis no longer has, after it
+        lost its data (`server.shared_state`): without them a retry reaching another replica is refused
+        as unknown (-32602) while the call still waits here. SET NX with the remaining lifetime; returns
+        how many were written; raises StateUnavailable."""
+        now = time.monotonic()
+        held = [(state, int((until - now) * 1000)) for state, until in self._claimed.items() if until > now]
+        if not held:
+            return 0
+        async with self._client.pipeline(transaction=False) as pipe:
+            for state, left_ms in held:
+                pipe.set(self._record(state), self.replica, px=max(1, left_ms), nx=True)
+            written = await guarded(pipe.execute())
+        return sum(1 for done in written if done)
 
     def release(self, state: str) -> None:
         """Delete the record of a state that can no longer be resumed (see the module docstring), in the
         background: the resumed call does not wait for Redis, and when Redis fails the record only
         lingers until it expires (a retry it leads to the owner is refused there as unknown)."""
+        self._claimed.pop(state, None)
         task = asyncio.get_running_loop().create_task(self._delete(state))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)

@@ -6,7 +6,9 @@ session without a new handshake: the negotiated protocol version, the client's `
 params (capabilities, clientInfo) and the principal that opened it. Records expire after the
 session idle timeout (`server.http.session_idle_timeout`); a replica refreshes the expiry at most
 once per `REFRESH_EVERY` (or a quarter of the timeout) per session, so an ordinary call costs no
-Redis round trip.
+Redis round trip. A replica keeps the records of the sessions it serves (`held`), so when Redis
+loses its data (a restart without persistence, FLUSHALL, eviction) it can write them back
+(`restore`) and the other replicas, or one started since, still find them.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class SessionRecords:
         # expire and other replicas would answer 404.
         self._refresh_every = min(REFRESH_EVERY, ttl / 4)
         self._touched: dict[str, float] = {}
+        self._held: dict[str, SessionRecord] = {}  # sessions served here (opened or adopted), until they end
 
     def _key(self, session_id: str) -> str:
         return f"{self._prefix}session:{session_id}"
@@ -57,6 +60,29 @@ class SessionRecords:
                 raise unavailable(exc) from None
             raise
         self._touched[session_id] = time.monotonic()
+        self._held[session_id] = record
+
+    def hold(self, session_id: str, record: SessionRecord) -> None:
+        """Keep `record` of a session this replica adopted, for `restore` (until `forget_local`)."""
+        self._held[session_id] = record
+
+    async def restore(self) -> int:
+        """Write back the records of the sessions served here that Redis no longer has (SET NX: a
+        record still there, or written meanwhile, is kept). Returns how many were written; raises
+        StateUnavailable when Redis does not answer."""
+        held = list(self._held.items())
+        if not held:
+            return 0
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for session_id, record in held:
+                    pipe.set(self._key(session_id), json.dumps(asdict(record)), px=self._ttl_ms, nx=True)
+                written = await pipe.execute()
+        except Exception as exc:
+            if is_redis_error(exc):
+                raise unavailable(exc) from None
+            raise
+        return sum(1 for done in written if done)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         try:
@@ -87,7 +113,7 @@ class SessionRecords:
                 raise
 
     async def delete(self, session_id: str) -> None:
-        self._touched.pop(session_id, None)
+        self.forget_local(session_id)
         try:
             await self._client.delete(self._key(session_id))
         except Exception as exc:
@@ -96,3 +122,4 @@ class SessionRecords:
 
     def forget_local(self, session_id: str) -> None:
         self._touched.pop(session_id, None)
+        self._held.pop(session_id, None)

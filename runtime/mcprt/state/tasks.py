@@ -76,6 +76,23 @@ class SharedTaskStore(TaskStore):
             record.input_requests = {}
         return record
 
+    async def restore(self) -> int:
+        """Write back the records of the tasks this replica keeps (running or ended, not expired) that
+        Redis no longer has, after it lost its data (`server.shared_state`): without them another
+        replica answers a running task's `tasks/get` as unknown. SET NX: a record written meanwhile
+        (the task changed) is kept. Returns how many were written; raises StateUnavailable."""
+        self._drop_expired()
+        now = self._clock()
+        held = [(r, int((r.expires - now) * 1000)) for r in self._records.values()]
+        held = [(r, left_ms) for r, left_ms in held if left_ms > 0]
+        if not held:
+            return 0
+        async with self._client.pipeline(transaction=False) as pipe:
+            for record, left_ms in held:
+                pipe.set(self._key(record.task_id), record.to_json(), px=left_ms, nx=True)
+            written = await guarded(pipe.execute())
+        return sum(1 for done in written if done)
+
     async def _write(self, record: TaskRecord) -> None:
         left_ms = int((record.expires - self._clock()) * 1000)
         if left_ms <= 0:
