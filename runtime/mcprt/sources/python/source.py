@@ -27,7 +27,7 @@ from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ...offerings.model import Offerings
-from ..openapi.text import fit  # the one sentence-aware cut every description gets
+from ..sentences import fit  # the one sentence-aware cut every description gets
 from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
