@@ -19,7 +19,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from tests.support.served import stdio_up
+from tests.support.served import stdio_up, text_of
 
 MODULE = '''
 def ratio() -> float:
@@ -60,6 +60,24 @@ def _served(folder: Path) -> Client:
     (folder / "results_tools.py").write_text(MODULE)
     (folder / "mcp.yaml").write_text(MANIFEST)
     return Client(stdio_up(folder / "mcp.yaml"), mode="legacy")
+
+
+async def test_results_json_or_their_schema_cannot_carry_are_tool_errors(tmp_path: Path) -> None:
+    async with _served(tmp_path) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert tools["counts"].output_schema is not None
+        ratio = await client.call_tool("ratio", {})
+        assert ratio.is_error and text_of(ratio) == (
+            "the function returned result = inf, which JSON cannot carry (no NaN or Infinity in JSON, "
+            "RFC 8259 §6); return None or a string for it instead")
+        stats = await client.call_tool("stats", {})
+        assert stats.is_error and text_of(stats).startswith("the function returned result['spread'][1] = nan,")
+        counts = await client.call_tool("counts", {})
+        assert counts.is_error and text_of(counts) == (
+            "the function returned a dict that does not fit its declared return type (the tool's outputSchema): "
+            "a: Input should be a valid integer, got a number with a fractional part")
+        coerced = await client.call_tool("coerced", {})
+        assert not coerced.is_error and coerced.structured_content == {"a": 2}
 
 
 async def test_a_prompt_argument_nested_too_deep_is_refused_and_the_server_keeps_serving(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ class FunctionInvoker:
             if self.debug:
                 text += "\n" + "".join(traceback.format_exception(exc))
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
-        return to_upstream(value)
+        return to_upstream(value, self.signature.returns)
 
 
 async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:
