@@ -2,7 +2,7 @@
 JSON parser cannot read — over stdio with the SDK client against a real `mcprt up`:
 
 - a NaN or infinity in a result is a tool error naming where it is (JSON has none: RFC 8259 §6); it
-  went out as the invalid JSON text `Infinity`/`NaN`;
+  went out as the invalid JSON text `Infinity`/`NaN` (a resource's value too: now a read error);
 - a result that does not fit the return type that declared the tool's outputSchema (`-> dict[str,
   int]` returning `{"a": 1.5}`) is a tool error naming the mismatch; the SDK client raised
   "Invalid structured content returned by tool counts"; a value pydantic coerces to the type (`"2"`
@@ -52,6 +52,8 @@ version: 1
 sources:
   s:
     python: results_tools
+    resources:
+      "stats://now": results_tools:stats
     prompts: [results_tools:plan]
 """
 
@@ -78,6 +80,9 @@ async def test_results_json_or_their_schema_cannot_carry_are_tool_errors(tmp_pat
             "a: Input should be a valid integer, got a number with a fractional part")
         coerced = await client.call_tool("coerced", {})
         assert not coerced.is_error and coerced.structured_content == {"a": 2}
+        with pytest.raises(MCPError) as refused:  # a resource's value is serialized as a tool result is
+            await client.read_resource("stats://now")
+        assert str(refused.value).startswith("the function returned result['spread'][1] = nan,")
 
 
 async def test_a_prompt_argument_nested_too_deep_is_refused_and_the_server_keeps_serving(tmp_path: Path) -> None:
