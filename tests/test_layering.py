@@ -98,3 +98,20 @@ def test_the_check_sees_an_upward_import() -> None:
     assert layer_of("mcprt.identity.principal") == 0 < layer_of("mcprt.identity.oauth")
     assert layer_of("mcprt.manifest.model") < layer_of("mcprt.sources.kind") < layer_of("mcprt.toolset.build")
     assert layer_of("mcprt") == 0 and layer_of("mcprt.newthing") == CONCERNS
+
+
+SOURCE_KINDS = ("mcprt.sources.mcp", "mcprt.sources.openapi", "mcprt.sources.python")
+
+
+def _kind_of(module: str) -> str | None:
+    return next((kind for kind in SOURCE_KINDS if module == kind or module.startswith(kind + ".")), None)
+
+
+def test_no_source_kind_imports_another_kind() -> None:
+    """A source kind uses what `mcprt.sources` shares (naming, sentences, base), never another kind's
+    modules: the Python source importing `sources.openapi.text` loaded ~19 OpenAPI modules into every
+    Python source, for one text helper."""
+    edges = _deps_tool().graph()
+    sideways = sorted(f"{src} imports {dst}" for src, targets in edges.items() for dst in targets
+                      if _kind_of(src) and _kind_of(dst) and _kind_of(src) != _kind_of(dst))
+    assert not sideways, "one source kind imports another:\n" + "\n".join(sideways)

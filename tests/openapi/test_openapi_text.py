@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from openapi_support import compile_spec
 
 from mcprt.manifest.model import DescriptionPolicy
-from mcprt.sources.openapi.text import (_SENTENCE_END, _collapse_space, _same_text, arg_description, clean, fit,
-                                        tool_description)
+from mcprt.sources.openapi.text import _collapse_space, _same_text, arg_description, clean, tool_description
+from mcprt.sources.sentences import SENTENCE_END as _SENTENCE_END, fit
 
 BRIEF = DescriptionPolicy()
 

@@ -290,6 +290,10 @@ class Inventory:
         self.items -= n
         return self.items
 
+    @property
+    def stock(self) -> int:  # run only when an entry names it: suggesting a name must not run it
+        raise RuntimeError("the stock database is down")
+
 
 inventory = Inventory()
 '''
@@ -322,6 +326,8 @@ async def test_an_entry_may_name_a_method_by_a_dotted_path_as_an_entry_point_doe
         ("inv:Inventory.take", "'self' is unbound: name the method through an object of its class "
                                "(`module:instance.method`), or make it a classmethod or staticmethod"),
         ("inv:inventory.nope.x", "'inventory' has no attribute 'nope' (it has: price, restock, take)"),
+        ("inv:inventory.restok", "'inventory' has no attribute 'restok' (did you mean 'restock'?)"),
+        ("inv:inventory.stock", "reading 'stock' of 'inventory' failed: RuntimeError: the stock database is down"),
         ("inv:Inventory..take", "is not `package.module:function` or `package.module`"),
     ],
 )

@@ -95,7 +95,7 @@ class _Converter:
         found = self.memo.get(ref)
         if found is not None:
             return found
-        target = _resolve(self.root, ref)
+        target = resolve_pointer(self.root, ref)
         if target is None or ref in self.busy:
             return ANY  # not local, or recursion: anything
         self.busy.add(ref)
@@ -107,7 +107,7 @@ class _Converter:
         return found
 
 
-def _resolve(root: dict[str, Any], ref: str) -> Any:
+def resolve_pointer(root: dict[str, Any], ref: str) -> Any:
     """A local JSON Pointer reference (`#/$defs/Note`, RFC 6901 escapes), or None."""
     if not ref.startswith("#"):
         return None

@@ -12,8 +12,6 @@ import logging
 import time
 from typing import Any
 
-from jsonschema.exceptions import ValidationError as SchemaError, best_match
-
 from ..errors import PolicyDenied, ToolCallError, UpstreamError, UpstreamRefused
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome
@@ -22,10 +20,14 @@ from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
 from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
+from .argument_errors import describe, short
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
 from .stopping import RUNNING, STOPPED
 from .tool import Tool
+
+
+_MAX_PROBLEMS = 10  # argument problems said in one refusal; the rest are counted
 
 
 def error_result(message: str) -> ToolResult:
@@ -52,11 +54,15 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
         for name in arguments:
             if name not in properties:
                 hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
-                problems.append(f"unknown argument '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+                problems.append(f"unknown argument {short(name)}" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
     if tool._validator is None:
         tool._validator = argument_validator(schema)
-    for error in sorted(tool._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path)):
-        problems.append(_describe(error))
+    errors = sorted(tool._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    total = len(problems) + len(errors)
+    problems = problems[:_MAX_PROBLEMS]  # a model need not read a thousand of one mistake
+    problems.extend(describe(error, schema) for error in errors[:_MAX_PROBLEMS - len(problems)])
+    if total > len(problems):
+        problems.append(f"… {total - len(problems)} more")
     if problems:
         required = schema.get("required") if isinstance(schema.get("required"), list) else []
         allowed = ", ".join(
@@ -67,53 +73,6 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
         )
     completed = {**tool.args.defaults, **arguments, **tool.args.fixed}
     return completed
-
-
-def _describe(error: SchemaError) -> str:
-    """One problem, where it is: `children[0].name: 5 is not of type 'string'`; a missing property names
-    the object it is missing from (`children[0].children[1]: 'name' is required`), so a model can find
-    it in nested arguments. A value no branch of an `anyOf`/`oneOf` accepts (an optional or union
-    argument: `{"anyOf": [{…}, {"type": "null"}]}`) is described by its most relevant branch's
-    problem (`tags.a: 'b' is not of type 'integer'`), not as "not valid under any of the given schemas"."""
-    error = _most_specific(error)
-    return _located(error.absolute_path, error)
-
-
-def _located(path: Any, error: SchemaError) -> str:
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-    message = error.message.replace("is a required property", "is required") \
-        if error.validator == "required" else error.message
-    return f"{where}: {message}" if where else message
-
-
-def _most_specific(error: SchemaError) -> SchemaError:
-    """The problem inside an anyOf/oneOf that best explains the failure (jsonschema's `best_match`,
-    which descends into the branch the value comes closest to). When no branch is closest: every
-    branch wants another type → one problem naming them all (`5 is not of type 'object' or 'null'`);
-    else the problem of each branch whose type fits (`{'y': 2} fits none of its 2 forms: 'sku' is
-    required, or 'x' is required`)."""
-    if error.validator not in ("anyOf", "oneOf") or not error.context:
-        return error
-    best = best_match([error])
-    if best is not error:
-        return best
-    branches: dict[Any, list[SchemaError]] = {}
-    for problem in error.context:
-        branches.setdefault(problem.relative_schema_path[0] if problem.relative_schema_path else None,
-                            []).append(problem)
-    mismatched = [b for b in branches.values() if len(b) == 1 and b[0].validator == "type" and not b[0].relative_path]
-    if len(mismatched) == len(branches):
-        names = [n for [b] in mismatched for n in ([b.validator_value] if isinstance(b.validator_value, str)
-                                                  else b.validator_value)]
-        message = f"{error.instance!r} is not of type " + " or ".join(repr(n) for n in dict.fromkeys(names))
-    else:
-        # each within the value (`qty: 0 is less than …`), the value's own place is said once, in front
-        fitting = [_located(best.relative_path, best) for best in
-                   (best_match(b) for b in branches.values() if b not in mismatched)]
-        if len(fitting) == 1:
-            return best_match(next(b for b in branches.values() if b not in mismatched))
-        message = f"{error.instance!r} fits none of its {len(fitting)} forms: " + ", or ".join(fitting)
-    return SchemaError(message, path=error.absolute_path, validator=error.validator)
 
 
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from mcprt.manifest.model import DescriptionPolicy
 
+from ..sentences import first_sentence, fit
+
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
@@ -38,10 +40,6 @@ _NON_WORD = re.compile(r"\W+")
 _ASCII_NON_WORD = dict.fromkeys(i for i in range(128) if not (chr(i).isalnum() or chr(i) == "_"))
 _BLANKS = " \t\r\f\v"
 _BLANK_RUN = re.compile(r"[ \t\r\f\v]{2,}")
-# A sentence ends at . ! or ? before whitespace, except after e.g, i.e, etc, vs, Ex, ex. The end mark is
-# matched first and the exceptions looked behind it: the engine then tries the lookbehinds only at
-# marks, not at every position (about 3× faster on descriptions, same matches).
-_SENTENCE_END = re.compile(r"[.!?](?<!\be\.g.)(?<!\bi\.e.)(?<!\betc.)(?<!\bvs.)(?<!\bEx.)(?<!\bex.)(?=\s|$)")
 
 # Limits for argument (parameter/property) descriptions, by style: they repeat per argument, so
 # they are kept tighter than tool descriptions.
@@ -116,23 +114,6 @@ def _first_prose(paragraphs: Iterable[str]) -> str:
             continue
         return paragraph
     return ""
-
-
-def fit(text: str, limit: int) -> str:
-    """`text` if it fits, else cut at the last sentence end within `limit` (or a word, with …)."""
-    if len(text) <= limit:
-        return text
-    head = text[:limit]
-    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
-    if ends and ends[-1] >= min(10, limit // 3):
-        return head[: ends[-1]]
-    cut = head[: limit - 1].rsplit(" ", 1)[0] if " " in head else head[: limit - 1]
-    return cut.rstrip(",;:-— ") + "…"
-
-
-def first_sentence(text: str) -> str:
-    match = _SENTENCE_END.search(text)
-    return text[: match.end()] if match else text
 
 
 def _as_sentence(text: str) -> str:

@@ -187,9 +187,16 @@ def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:
         value: Any = module
         owner = f"module '{entry.module}'"
         for part in entry.attr.split("."):
-            if not hasattr(value, part):
-                raise McprtError(f"{entry.label()}: {owner} has no attribute '{part}'{_near_miss(value, part)}")
-            value, owner = getattr(value, part), f"'{part}'"
+            try:
+                # the author's own code may run here (a property, `__getattr__`): whatever it raises is
+                # this entry's problem, said as such, not a bare traceback that ends the load
+                value, owner = getattr(value, part), f"'{part}'"
+            except AttributeError:
+                raise McprtError(f"{entry.label()}: {owner} has no attribute '{part}'{_near_miss(value, part)}") \
+                    from None
+            except Exception as exc:
+                raise McprtError(f"{entry.label()}: reading '{part}' of {owner} failed: "
+                                 f"{type(exc).__name__}: {exc}") from None
         problem = _not_a_function(value)
         if problem:
             raise McprtError(f"{entry.label()}: '{entry.attr}' is {problem}, not a function")
@@ -211,12 +218,19 @@ def _near_miss(owner: Any, name: str) -> str:
 
     if isinstance(owner, ModuleType):
         public = [n for n, _ in _public_functions(owner)]
-    else:
-        public = [n for n in dir(owner) if not n.startswith("_") and callable(getattr(owner, n, None))]
+    else:  # looked up statically: a property is not run (it may raise, or be slow) just to suggest a name
+        public = [n for n in dir(owner) if not n.startswith("_") and _static_callable(owner, n)]
     close = difflib.get_close_matches(name, public, n=1, cutoff=0.6)
     more = f", … {len(public) - 10} more" if len(public) > 10 else ""
     return (f" (did you mean '{close[0]}'?)" if close else
             f" (it has: {', '.join(public[:10])}{more})" if public else "")
+
+
+def _static_callable(owner: Any, name: str) -> bool:
+    value = inspect.getattr_static(owner, name, None)
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    return callable(value)
 
 
 def module_files(modules: list[ModuleType]) -> list[Path]:

@@ -35,7 +35,7 @@ def decode(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> dict[str,
         if isinstance(value, str) and types and "string" not in types:
             try:
                 decoded[name] = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
                 pass  # the argument check names the parameter and the form it wanted
     return decoded
 

@@ -6,19 +6,29 @@
 - pydantic models, dataclasses, TypedDicts, enums, dates, lists and dicts of them → JSON (pydantic's
   JSON mode, fields by alias: what the return type's JSON Schema in serialization mode describes)
 - anything pydantic cannot serialize → an error result saying which type it was
+- a float JSON cannot carry (`nan`, `inf`, `-inf`: RFC 8259 §6 has no such numbers, and MCP results
+  are JSON) → an error result naming where it is (`result['a']`), not the invalid JSON `NaN`/`Infinity`
+  nor pydantic's silent `null`, which would change what the function said (and may not fit its schema)
+- with the function's declared return type (`returns`, only when an outputSchema is declared): the
+  value is validated (lax, as pydantic coerces arguments) and dumped through that type, so
+  structuredContent fits the outputSchema a client checks it against (MCP 2025-11-25 §server/tools
+  "Output Schema"); a value that does not fit is an error result naming the mismatch
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ...contracts import UpstreamResult
+from .signature import validation_problems
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -27,8 +37,8 @@ _MAGIC = (
 )
 
 
-def to_upstream(value: Any) -> UpstreamResult:
-    """Serialize what a function returned."""
+def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> UpstreamResult:
+    """Serialize what a function returned (`returns`: its declared return type, see the module docstring)."""
     if value is None:
         return UpstreamResult(kind="text", body="", raw_bytes=0)
     if isinstance(value, str):
@@ -37,16 +47,42 @@ def to_upstream(value: Any) -> UpstreamResult:
         data = bytes(value)
         return UpstreamResult(kind="binary", body=data, raw_bytes=len(data), media_type=_sniff(data))
     try:
-        if isinstance(value, BaseModel):
+        if returns is not None:
+            plain = returns.dump_python(returns.validate_python(value), mode="json", by_alias=True)
+        elif isinstance(value, BaseModel):
             plain = value.model_dump(mode="json", by_alias=True)  # as nested models and the schema have it
         else:
             plain = to_jsonable_python(value)
+    except ValidationError as exc:
+        return _error(f"the function returned a {type(value).__name__} that does not fit its declared return "
+                      "type (the tool's outputSchema): " + "; ".join(validation_problems(exc)))
     except (PydanticSerializationError, TypeError, ValueError) as exc:
-        message = f"the function returned a {type(value).__name__}, which cannot be sent as JSON ({exc})"
-        return UpstreamResult(kind="text", body=message, raw_bytes=len(message), is_error=True)
+        return _error(f"the function returned a {type(value).__name__}, which cannot be sent as JSON ({exc})")
     if isinstance(plain, str):  # a datetime, date, UUID, Decimal, Path or Enum: its text, as a `str` result
         return UpstreamResult(kind="text", body=plain, raw_bytes=len(plain.encode("utf-8")))
-    return UpstreamResult(kind="json", body=plain, raw_bytes=len(_ENCODE(plain).encode("utf-8")))
+    try:
+        encoded = _ENCODE(plain)
+    except ValueError:  # allow_nan=False: a nan or infinity somewhere in it
+        where = next(_non_finite(plain, "result"), "result")
+        return _error(f"the function returned {where}, which JSON cannot carry "
+                      "(no NaN or Infinity in JSON, RFC 8259 §6); return None or a string for it instead")
+    return UpstreamResult(kind="json", body=plain, raw_bytes=len(encoded.encode("utf-8")))
+
+
+def _error(message: str) -> UpstreamResult:
+    return UpstreamResult(kind="text", body=message, raw_bytes=len(message.encode("utf-8")), is_error=True)
+
+
+def _non_finite(plain: Any, where: str) -> Iterator[str]:
+    """`where = value` for each nan/inf float in a JSON-able value (`result['a'][0] = inf`)."""
+    if isinstance(plain, float) and not math.isfinite(plain):
+        yield f"{where} = {plain}"
+    elif isinstance(plain, dict):
+        for key, item in plain.items():
+            yield from _non_finite(item, f"{where}[{key!r}]")
+    elif isinstance(plain, list):
+        for index, item in enumerate(plain):
+            yield from _non_finite(item, f"{where}[{index}]")
 
 
 def _sniff(data: bytes) -> str:

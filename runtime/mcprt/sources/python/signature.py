@@ -50,6 +50,8 @@ class FunctionSignature:
     context_param: str | None  # a parameter typed `CallContext` receives the call's context
     output_schema: dict[str, Any] | None
     response_shape: dict[str, Any] | None = None  # the JSON results' shape (`response_shape` below)
+    # the return type results are validated and dumped through when `output_schema` promises their shape
+    returns: TypeAdapter[Any] | None = None
 
 
 def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
@@ -101,14 +103,27 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
     except Exception as exc:  # pydantic's schema errors name the type that cannot be described
         raise McprtError(f"{label}: its parameters cannot be described as JSON Schema: {_first_line(exc)}") from None
     returned = _return_schema(signature.return_annotation)
+    output_schema = _output_schema(signature.return_annotation, returned)
     return FunctionSignature(
         model=model,
         input_schema=_tidy(schema),
         params=tuple(params),
         context_param=context_param,
-        output_schema=_output_schema(signature.return_annotation, returned),
+        output_schema=output_schema,
         response_shape=response_shape(signature.return_annotation, returned),
+        returns=TypeAdapter(signature.return_annotation) if output_schema is not None else None,
     )
+
+
+def validation_problems(exc: ValidationError, most: int = 10) -> list[str]:
+    """pydantic's problems as `where: what` (`items.0.qty: Input should be greater than 0`), at most
+    `most` of them (then `… N more`); the values themselves are not repeated."""
+    errors = exc.errors(include_url=False, include_input=False)
+    problems = []
+    for error in errors[:most]:
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        problems.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return problems + ([f"… {len(errors) - most} more"] if len(errors) > most else [])
 
 
 class _InputSchema(GenerateJsonSchema):
@@ -138,11 +153,7 @@ def bind_arguments(
     try:
         validated = signature.model.model_validate(arguments)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            where = ".".join(str(p) for p in error.get("loc", ()))
-            problems.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
-        raise ToolCallError(f"invalid arguments for {tool}: " + "; ".join(problems)) from None
+        raise ToolCallError(f"invalid arguments for {tool}: " + "; ".join(validation_problems(exc))) from None
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     for param in signature.params:

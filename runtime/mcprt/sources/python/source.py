@@ -27,7 +27,7 @@ from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ...offerings.model import Offerings
-from ..openapi.text import fit  # the one sentence-aware cut every description gets
+from ..sentences import fit  # the one sentence-aware cut every description gets
 from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
@@ -94,7 +94,7 @@ class FunctionInvoker:
             if self.debug:
                 text += "\n" + "".join(traceback.format_exception(exc))
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
-        return to_upstream(value)
+        return to_upstream(value, self.signature.returns)
 
 
 async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:

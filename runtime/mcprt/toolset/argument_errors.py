@@ -1,0 +1,199 @@
+"""One argument problem, said where it is, about the branch of a union the value was meant for, and short.
+
+jsonschema's own messages (`ValidationError.message`) quote the whole value — and an `enum`'s whole
+list — and say of any `anyOf`/`oneOf` (every optional or union argument) only "is not valid under any
+of the given schemas". `describe` refines that:
+
+- a discriminated union (OpenAPI 3.1 §4.8.25 `discriminator.propertyName` with its `mapping`, which
+  pydantic emits for `Field(discriminator=…)`; or branches that each fix one shared property with
+  `const`/`enum`) is described by the branch whose value the argument carries — or, when it carries
+  none of them, by the values that property allows;
+- any other union by the branch the value comes closest to (a step of jsonschema's `best_match`), else by the
+  problem of each branch whose type fits; a union inside a union is refined the same way, level by level;
+- values are shown by `reprlib` (long strings and lists cut with `...`) and at most `MAX_FORMS`
+  branches are listed, so a message stays well under ~1,000 characters whatever the input.
+"""
+
+from __future__ import annotations
+
+import heapq
+import reprlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from jsonschema.exceptions import ValidationError as SchemaError, relevance
+
+from ..schema.shapes import resolve_pointer
+
+MAX_FORMS = 3  # branches of a union listed in one message; the rest are counted
+_LONG = 80  # a quoted value longer than this (characters) is shown shortened
+_MISSING = object()
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+_SHORT.maxlevel = 3
+
+
+def short(value: Any) -> str:
+    """`repr(value)`, cut (with `...`) to about 60 characters per string and 6 items per container."""
+    return _SHORT.repr(value)
+
+
+def describe(error: SchemaError, root: Mapping[str, Any]) -> str:
+    """`children[0].name: 5 is not of type 'string'`: one problem and where it is in the arguments.
+
+    `root` is the whole input schema (for the local `$ref`s union branches name). A missing property
+    names the object it is missing from (`children[0]: 'name' is required`)."""
+    error = _most_specific(error, root)
+    return located(error.absolute_path, error)
+
+
+def located(path: Iterable[Any], error: SchemaError) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    message = _message(error)
+    return f"{where}: {message}" if where else message
+
+
+def _message(error: SchemaError) -> str:
+    message = error.message.replace("is a required property", "is required") \
+        if error.validator == "required" else error.message
+    if len(message) > _LONG:  # jsonschema quotes the whole value and the whole allowed list
+        for value in (error.instance, error.validator_value):
+            whole = repr(value)
+            if len(whole) > _LONG:
+                message = message.replace(whole, short(value))
+    return message
+
+
+def _listed(items: Sequence[str], joiner: str) -> str:
+    shown = joiner.join(items[:MAX_FORMS])
+    return shown + (f"{joiner}… {len(items) - MAX_FORMS} more" if len(items) > MAX_FORMS else "")
+
+
+def _most_specific(error: SchemaError, root: Mapping[str, Any]) -> SchemaError:
+    """The problem inside an anyOf/oneOf that best explains the failure (see the module docstring)."""
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return error
+    branches: dict[Any, list[SchemaError]] = {}
+    for problem in error.context:
+        branches.setdefault(problem.relative_schema_path[0] if problem.relative_schema_path else None,
+                            []).append(problem)
+    chosen = _meant(error, branches, root)
+    if isinstance(chosen, SchemaError):
+        return chosen
+    if chosen is None:
+        chosen = _without_wrong_tags(branches)
+    if len(chosen) == len(branches):
+        best = _closest(error)
+        if best is not error:
+            return _most_specific(best, root)
+    if not chosen:  # a oneOf the value fits more than one branch of: jsonschema's message says so
+        return error
+    if len(chosen) == 1:
+        return _most_specific(max(next(iter(chosen.values())), key=relevance), root)
+    mismatched = [b for b in chosen.values() if len(b) == 1 and b[0].validator == "type" and not b[0].relative_path]
+    if len(mismatched) == len(chosen):
+        names = [n for [b] in mismatched for n in ([b.validator_value] if isinstance(b.validator_value, str)
+                                                  else b.validator_value)]
+        message = f"{short(error.instance)} is not of type " + " or ".join(repr(n) for n in dict.fromkeys(names))
+        return SchemaError(message, path=error.absolute_path, validator=error.validator)
+    fitting = [b for b in chosen.values() if b not in mismatched]
+    if len(fitting) == 1:
+        return _most_specific(max(fitting[0], key=relevance), root)
+    # each within the value (`qty: 0 is less than …`), the value's own place is said once, in front
+    depth = len(error.absolute_path)
+    problems = [located(list(refined.absolute_path)[depth:], refined)
+                for refined in (_most_specific(max(b, key=relevance), root) for b in fitting)]
+    message = f"{short(error.instance)} fits none of its {len(fitting)} forms: " + _listed(problems, ", or ")
+    return SchemaError(message, path=error.absolute_path, validator=error.validator)
+
+
+def _closest(error: SchemaError) -> SchemaError:
+    """The problem among a union's that is clearly the closest, or the union's own error when none is.
+
+    One step of jsonschema's `best_match` descent: `best_match` itself would go on through a union
+    inside this one without looking at its tags (`Optional[Cat | Dog]` with `{"kind": "dog"}` got
+    Cat's `'cat' was expected`); `_most_specific` takes each further step."""
+    smallest = heapq.nsmallest(2, error.context, key=relevance)
+    if len(smallest) == 2 and relevance(smallest[0]) == relevance(smallest[1]):
+        return error
+    return smallest[0]
+
+
+def _meant(error: SchemaError, branches: dict[Any, list[SchemaError]],
+           root: Mapping[str, Any]) -> dict[Any, list[SchemaError]] | SchemaError | None:
+    """A discriminated union's branches the value's tag selects (their errors), or the problem with
+    the tag itself; None when the union is not discriminated or the value is no object."""
+    found = _tags(error.schema, error.validator_value, root)
+    if found is None or not isinstance(error.instance, dict):
+        return None
+    name, allowed = found
+    value = error.instance.get(name, _MISSING)
+    selected = [i for i, values in enumerate(allowed) if value is not _MISSING and _among(value, values)]
+    if selected:
+        return {i: branches[i] for i in selected if i in branches}
+    choices = [v for values in allowed for v in values]
+    wanted = ", ".join(short(v) for v in dict.fromkeys(choices[:10])) + (" …" if len(choices) > 10 else "")
+    if value is _MISSING:
+        return SchemaError(f"{name!r} is required (one of {wanted})", path=error.absolute_path, validator="required")
+    return SchemaError(f"{short(value)} is not one of {wanted}", path=[*error.absolute_path, name],
+                       validator="enum")
+
+
+def _among(value: Any, values: list[Any]) -> bool:
+    # JSON equality: True is not 1 (`True in [1]` is true in Python)
+    return any(type(value) is type(v) and value == v for v in values)
+
+
+def _tags(schema: Any, options: Any, root: Mapping[str, Any]) -> tuple[str, list[list[Any]]] | None:
+    """(property, the values each branch allows for it) of a discriminated union, or None.
+
+    The property is `discriminator.propertyName`, each branch's values its `mapping` keys (else its
+    `const`/`enum`, else — OpenAPI's implicit mapping — its schema's name); without a discriminator,
+    the first property every branch fixes with `const`/`enum`."""
+    if not isinstance(options, list) or not options or not isinstance(schema, Mapping):
+        return None
+    resolved = [_resolved(o, root) for o in options]
+    discriminator = schema.get("discriminator")
+    name = discriminator.get("propertyName") if isinstance(discriminator, Mapping) else None
+    if isinstance(name, str):
+        mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), Mapping) else {}
+        allowed = []
+        for option, branch in zip(options, resolved):
+            ref = option.get("$ref") if isinstance(option, Mapping) else None
+            values = [k for k, target in mapping.items() if ref is not None and target == ref] or _fixed(branch, name)
+            if not values and isinstance(ref, str):
+                values = [ref.rsplit("/", 1)[-1]]
+            allowed.append(values)
+        return (name, allowed) if all(allowed) else None
+    first = resolved[0].get("properties") if isinstance(resolved[0], Mapping) else None
+    for candidate in first if isinstance(first, Mapping) else ():
+        allowed = [_fixed(branch, candidate) for branch in resolved]
+        if all(allowed):
+            return candidate, allowed
+    return None
+
+
+def _fixed(branch: Any, name: str) -> list[Any]:
+    """The values a branch allows for property `name` by `const` or `enum` ([] if it does not fix it)."""
+    properties = branch.get("properties") if isinstance(branch, Mapping) else None
+    spec = properties.get(name) if isinstance(properties, Mapping) else None
+    if not isinstance(spec, Mapping):
+        return []
+    if "const" in spec:
+        return [spec["const"]]
+    return list(spec["enum"]) if isinstance(spec.get("enum"), list) else []
+
+
+def _resolved(option: Any, root: Mapping[str, Any]) -> Any:
+    ref = option.get("$ref") if isinstance(option, Mapping) else None
+    target = resolve_pointer(dict(root), ref) if isinstance(ref, str) else None
+    return target if isinstance(target, Mapping) else option
+
+
+def _without_wrong_tags(branches: dict[Any, list[SchemaError]]) -> dict[Any, list[SchemaError]]:
+    """The branches whose errors fix no property by `const`/`enum` the value fails (all, if none is left)."""
+    kept = {i: b for i, b in branches.items()
+            if not any(e.validator in ("const", "enum") and len(e.relative_path) == 1 for e in b)}
+    return kept or branches

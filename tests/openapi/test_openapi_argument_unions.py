@@ -1,0 +1,70 @@
+"""An OpenAPI union argument refused with the problem of the branch the value names, through a real
+tool call: `mcprt up` over stdio (the SDK client) against a recording upstream on 127.0.0.1.
+
+A `oneOf` whose branches fix a shared property by `enum`/`const` (referenced components, as with a
+`discriminator`, or inline) was described by whichever branch jsonschema's `best_match` picked:
+`{"type": "dog"}` (no `bark`) got `pet.type: 'dog' is not one of ['cat']`. (The compiled input schema
+leaves `discriminator` itself out, `sources.openapi.schemas`: branches that do not fix the property
+are described by the closest branch, or by each.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+
+from tests.support.catchall import catch_all
+from tests.support.served import stdio_up, text_of
+
+
+def _spec() -> dict[str, Any]:
+    cat = {"type": "object", "required": ["type", "meow"],
+           "properties": {"type": {"type": "string", "enum": ["cat"]}, "meow": {"type": "integer"}}}
+    dog = {"type": "object", "required": ["type", "bark"],
+           "properties": {"type": {"type": "string", "const": "dog"}, "bark": {"type": "boolean"}}}
+    mapped = {"oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
+              "discriminator": {"propertyName": "type",
+                                "mapping": {"cat": "#/components/schemas/Cat", "dog": "#/components/schemas/Dog"}}}
+    tagged = {"oneOf": [
+        {"type": "object", "required": ["shape", "r"],
+         "properties": {"shape": {"type": "string", "enum": ["circle"]}, "r": {"type": "number"}}},
+        {"type": "object", "required": ["shape", "w"],
+         "properties": {"shape": {"type": "string", "enum": ["square", "box"]}, "w": {"type": "number"}}},
+    ]}
+    body = {"type": "object", "properties": {"pet": mapped, "figure": tagged}}
+    return {
+        "openapi": "3.1.0", "info": {"title": "pets", "version": "1"},
+        "components": {"schemas": {"Cat": cat, "Dog": dog}},
+        "paths": {"/pets": {"post": {
+            "operationId": "addPet", "responses": {"200": {"description": "ok"}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}}},
+    }
+
+
+REFUSED = [
+    ({"pet": {"type": "dog"}}, "pet: 'bark' is required"),
+    ({"pet": {"type": "cat", "meow": "x"}}, "pet.meow: 'x' is not of type 'integer'"),
+    ({"pet": {"type": "cow"}}, "pet.type: 'cow' is not one of 'cat', 'dog'"),
+    ({"pet": {"bark": True}}, "pet: 'type' is required (one of 'cat', 'dog')"),
+    ({"figure": {"shape": "box"}}, "figure: 'w' is required"),
+    ({"figure": {"shape": "circle", "r": "big"}}, "figure.r: 'big' is not of type 'number'"),
+    ({"figure": {"shape": "oval"}}, "figure.shape: 'oval' is not one of 'circle', 'square', 'box'"),
+]
+
+
+async def test_a_union_argument_is_described_by_the_branch_its_tag_names(tmp_path: Path) -> None:
+    (tmp_path / "spec.json").write_text(json.dumps(_spec()))
+    with catch_all() as upstream:
+        (tmp_path / "mcp.yaml").write_text(
+            f"version: 1\nsources:\n  p:\n    openapi: spec.json\n    base_url: {upstream.base}\n")
+        async with Client(stdio_up(tmp_path / "mcp.yaml")) as client:
+            for arguments, problem in REFUSED:
+                result = await client.call_tool("addPet", arguments)
+                assert result.is_error, arguments
+                assert text_of(result).startswith(f"invalid arguments for addPet: {problem}. Arguments"), (
+                    arguments, text_of(result))
+            done = await client.call_tool("addPet", {"pet": {"type": "dog", "bark": True}})
+            assert not done.is_error, text_of(done)
+            assert json.loads(upstream.last().body) == {"pet": {"type": "dog", "bark": True}}
