@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,8 +137,11 @@ STDIO_UNUSED: dict[NodePath, str] = {
 
 
 def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None = None,
-                  transport: str = "http") -> LoadedManifest:
+                  transport: str = "http", include_roots: Sequence[Path] = ()) -> LoadedManifest:
     """Load and validate; raise ManifestError with every diagnostic when anything is wrong.
+
+    `include_roots`: folders this load may also include from, besides the including manifest's tree and
+    `MCPRT_INCLUDE_PATHS` (`limits.include_allowed`): a revision's copies of those (`mcprt diff REV:path`).
 
     `transport`: what the manifest is loaded for. `"http"` (the default, the strictest) needs every
     `${VAR}`; `"stdio"` (also `mcprt validate`/`tools` unless `MCPRT_TRANSPORT=http`) lets the
@@ -155,7 +158,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     included_defaults: dict[str, list[tuple[Any, PositionIndex]]] = {}
     includers: dict[Path, Path] = {}
     errors += _merge_includes(manifest_path, data, index, source_dirs, files, warnings, seen={manifest_path.resolve()},
-                              included_defaults=included_defaults, includers=includers)
+                              included_defaults=included_defaults, includers=includers, include_roots=include_roots)
 
     environment = env if env is not None else envvars.environment_for(manifest_path.parent)
     environments = _environments(manifest_path.parent, environment, set(source_dirs.values()), files, includers)
@@ -269,14 +272,15 @@ def _deep_merge(base: Any, over: Any) -> Any:
     return {**base, **{key: _deep_merge(base.get(key), value) for key, value in over.items()}}
 
 
-def manifest_files(path: Path) -> list[Path]:
+def manifest_files(path: Path, include_roots: Sequence[Path] = ()) -> list[Path]:
     """`path` and every manifest it includes (recursively, each once, in include order): the files
     whose folders hold manifest-relative things such as recorded cases. Reads only the files'
-    `include:` lists; what is wrong with them is reported by `load_manifest`, not here."""
+    `include:` lists; what is wrong with them is reported by `load_manifest`, not here.
+    `include_roots` as for `load_manifest`."""
     data, index, errors = read_manifest_file(path)
     files = [path]
     if not errors:
-        _merge_includes(path, data, index, {}, files, [], seen={path.resolve()})
+        _merge_includes(path, data, index, {}, files, [], seen={path.resolve()}, include_roots=include_roots)
     return files
 
 
@@ -397,6 +401,7 @@ def _merge_includes(
     seen: set[Path],
     included_defaults: dict[str, list[tuple[Any, PositionIndex]]] | None = None,
     includers: dict[Path, Path] | None = None,
+    include_roots: Sequence[Path] = (),
 ) -> list[Diagnostic]:
     """Add the sources of included manifests (recursively) into `data`, and into `included_defaults`
     the `defaults:` of the manifests each such source comes from (outermost first); an include adds
@@ -418,7 +423,7 @@ def _merge_includes(
         if child_path in seen:
             errors.append(Diagnostic(where.file, where.line, where.col, f"include cycle: {entry} is already included"))
             continue
-        if not include_allowed(child_path, manifest_path.parent):
+        if not include_allowed(child_path, manifest_path.parent, include_roots):
             # A pull request's manifest must not read (and echo) files elsewhere on the machine.
             errors.append(Diagnostic(where.file, where.line, where.col, f"include {entry} is outside this "
                                      "manifest's folder; add its folder to MCPRT_INCLUDE_PATHS to allow it"))
@@ -442,7 +447,7 @@ def _merge_includes(
         child_dirs = {name: child_path.parent for name in (child.get("sources") or {})}
         child_defaults: dict[str, list[tuple[Any, PositionIndex]]] = {}
         errors += _merge_includes(Path(shown), child, child_index, child_dirs, files, warnings, seen | {child_path},
-                                  child_defaults, includers)
+                                  child_defaults, includers, include_roots)
         if included_defaults is not None:
             own = [(child["defaults"], child_index)] if "defaults" in child else []
             for name in child.get("sources") or {}:
