@@ -4,7 +4,6 @@ nothing between callers; refuses what it cannot verify; and its pools close with
 from __future__ import annotations
 
 import asyncio
-import datetime
 import gc
 import logging
 import socket
@@ -23,6 +22,7 @@ from tests.http.http_support import Upstream
 from mcprt.contracts import CallContext
 from mcprt.errors import ToolCallError
 from mcprt.outbound import BuiltRequest, HttpUpstream
+from tests.support.tls import self_signed, server_context
 from tests.support.upstream import read_request_head, serve_app, serve_tcp
 
 OK_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
@@ -107,29 +107,7 @@ async def test_many_calls_in_flight_share_one_pool(upstream: Upstream, client: H
 
 
 def _self_signed(tmp_path: Path) -> ssl.SSLContext:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    import ipaddress
-
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    return context
+    return server_context(*self_signed(tmp_path, addresses=["127.0.0.1"]))
 
 
 @pytest.mark.parametrize("verify", [True, False])

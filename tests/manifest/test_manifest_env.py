@@ -204,9 +204,52 @@ def test_an_included_manifest_reads_the_dotenv_beside_it_under_the_roots(tmp_pat
 def test_an_included_manifests_variables_served_by_mcprt_up(tmp_path: Path) -> None:
     """Through `mcprt up` (stdio, the SDK client): the process environment beats both `.env` files."""
     included_project(tmp_path)
+    assert served_description(tmp_path / "mcp.yaml", SHARED="process") == "from the kid env / process / ${KID_TITLE}"
+
+
+def served_description(manifest: Path, **env: str) -> str:
+    """The description of the one tool `mcprt up manifest` serves over stdio (the SDK client), with `env`."""
 
     async def listed() -> str:
-        async with Client(stdio_up(tmp_path / "mcp.yaml", env=child_env(SHARED="process"))) as client:
+        async with Client(stdio_up(manifest, env=child_env(**env))) as client:
             return (await client.list_tools()).tools[0].description or ""
 
-    assert anyio.run(listed) == "from the kid env / process / ${KID_TITLE}"
+    return anyio.run(listed)
+
+
+def nested_project(folder: Path) -> Path:
+    """mcp.yaml includes b/mcp.yaml, which includes c/mcp.yaml; c's tool uses ${U} (set only in b/.env),
+    ${NEAR} (set in every .env: the root's wins) and ${MID} (set in b/.env and c/.env: b's wins)."""
+    (folder / "b" / "c").mkdir(parents=True)
+    (folder / "b" / "c" / "kidtools.py").write_text(KID_TOOLS)
+    (folder / "b" / "c" / "mcp.yaml").write_text(
+        'version: 1\nsources:\n  kid:\n    python: kidtools\n    tools:\n'
+        '      hello: {description: "${U} / ${NEAR} / ${MID} / ${OWN}"}\n')
+    (folder / "b" / "c" / ".env").write_text("NEAR=c\nMID=c\nOWN=c\n")
+    (folder / "b" / "mcp.yaml").write_text("version: 1\ninclude: [c/mcp.yaml]\nsources: {}\n")
+    (folder / "b" / ".env").write_text("U=from b\nNEAR=b\nMID=b\n")
+    (folder / ".env").write_text("NEAR=root\n")
+    (folder / "mcp.yaml").write_text("version: 1\ninclude: [b/mcp.yaml]\nsources: {}\n")
+    return folder / "mcp.yaml"
+
+
+@pytest.mark.parametrize("manifest", ["mcp.yaml", "b/mcp.yaml"])
+def test_a_nested_include_reads_the_dotenv_of_each_manifest_down_its_include_chain(tmp_path: Path,
+                                                                                  manifest: str) -> None:
+    """Only the root's environment was under an included `.env`: c (included by b) said `U is not set`
+    at the root though b/.env sets it and `mcprt validate b/mcp.yaml` worked. Now each folder's variables
+    are its own `.env` under its includer's, down the chain: the nearer to the root wins."""
+    nested_project(tmp_path)
+    done = _cli(tmp_path, "validate", manifest)
+    assert done.returncode == 0, done.stdout + done.stderr
+    loaded = load_manifest(tmp_path / manifest)
+    tool = loaded.manifest.sources["kid"].tools["hello"]  # type: ignore[union-attr]
+    near = "root" if manifest == "mcp.yaml" else "b"
+    assert tool.description == f"from b / {near} / b / c"
+    assert tmp_path / "b" / "c" / ".env" in loaded.files and tmp_path / "b" / ".env" in loaded.files
+
+
+def test_a_nested_includes_variables_served_by_mcprt_up(tmp_path: Path) -> None:
+    """Through `mcprt up` (stdio, the SDK client): the process environment beats every `.env` of the chain."""
+    nested_project(tmp_path)
+    assert served_description(tmp_path / "mcp.yaml", MID="process") == "from b / root / process / c"

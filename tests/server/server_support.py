@@ -4,12 +4,14 @@ process and client plumbing is shared with the reload tests (tests/support/serve
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+from mcprt.pipeline import Runtime
+from mcprt.settings import Settings
 
 from tests.support.served import BANNER_URL, ListChanged, UpProcess, text_of, up_command, wait_healthy  # noqa: F401
 from tests.support.served import child_env as shared_child_env
@@ -95,3 +97,14 @@ def http_client(url: str, *, token: str | None = TOKEN, mode: str = "legacy",
 
 
 ListChangedCatcher = ListChanged
+
+
+@asynccontextmanager
+async def demo_runtime(folder: Path) -> AsyncIterator[Runtime]:
+    """The demo manifest (`demo_manifest`) compiled by a real, started runtime; closed on exit."""
+    runtime = Runtime(demo_manifest(folder), Settings(_env_file=None))
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.aclose()

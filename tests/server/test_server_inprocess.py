@@ -25,7 +25,7 @@ from mcprt.settings import Settings
 from mcprt.toolset.build import build_toolset
 from mcprt.contracts import CallContext, Operation, UpstreamResult
 from mcprt.toolset.toolset import ToolSet
-from server_support import ListChangedCatcher, demo_manifest, http_client, text_of
+from server_support import ListChangedCatcher, demo_runtime, http_client, text_of
 
 from tests.support.upstream import serve_app
 
@@ -34,12 +34,8 @@ EMPTY_OBJECT = {"type": "object", "properties": {}, "additionalProperties": Fals
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    runtime = Runtime(demo_manifest(tmp_path), Settings(_env_file=None))
-    await runtime.start()
-    try:
+    async with demo_runtime(tmp_path) as runtime:
         yield runtime
-    finally:
-        await runtime.aclose()
 
 
 def toolset_with(runtime: Runtime, *operations: Operation) -> ToolSet:

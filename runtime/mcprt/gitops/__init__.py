@@ -52,7 +52,7 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
         old_ref, new_ref = resolve_manifest_ref(old, workdir), resolve_manifest_ref(new, workdir)
         for ref in (old_ref, new_ref):
             try:
-                sessions.append(open_session(ref.path))
+                sessions.append(open_session(ref.path, include_roots=ref.include_roots))
             except ManifestError as exc:  # named as the user knows the files, not by their temporary copies
                 raise ManifestError([replace(d, file=ref.shown(d.file), message=ref.shown(d.message))
                                      for d in exc.diagnostics]) from None
@@ -65,7 +65,7 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
                                    before.harness.loaded, after.harness.loaded)
         toolset.manifest_changes += new_warnings(before.harness.warning_diagnostics, after.harness.warning_diagnostics,
                                                  old_ref, new_ref, before.harness.loaded, after.harness.loaded)
-        cases = compare_case_outputs(before, after, find_cases(new_ref.path))
+        cases = compare_case_outputs(before, after, find_cases(new_ref.path, new_ref.include_roots))
         offers = compare_offers(before.harness.toolset.offers, after.harness.toolset.offers)
         return ManifestDiff(old_ref.label, new_ref.label, toolset, cases, offers)
     finally:

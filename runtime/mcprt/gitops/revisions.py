@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ..errors import McprtError
-from ..manifest.limits import mirror_include_paths
+from ..manifest.limits import include_paths
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class ManifestRef:
     mirror: Path | None = None  # for a revision: the temporary tree standing for the file system's root
     top: Path | None = None  # the repository's top level (a revision)
     rev: str = ""
+    # for a revision: the tree's copies of the `MCPRT_INCLUDE_PATHS` folders, which its loads may include
+    # from as the working tree's manifest may from the originals (given to each load, never process-wide)
+    include_roots: tuple[Path, ...] = ()
 
     def shown(self, text: str) -> str:
         """`text` with each path into the temporary tree as the user knows it: a file of the repository
@@ -64,9 +67,9 @@ def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
     folder = PurePosixPath(relative).parent
     _extract(top, rev, str(folder) if str(folder) != "." else ".", target)
     manifest = target / relative
-    mirror_include_paths(mirror)
+    roots = tuple(mirror / root.relative_to(root.anchor) for root in include_paths())
     _fetch_outside_files(top, rev, manifest, target, mirror)
-    return ManifestRef(spec, manifest, mirror, top.resolve(), rev)
+    return ManifestRef(spec, manifest, mirror, top.resolve(), rev, roots)
 
 
 def _toplevel() -> Path:
@@ -97,11 +100,26 @@ def _git(cwd: Path, *args: str, what: str) -> bytes:
     return done.stdout
 
 
+class UnsafeRevisionFile(McprtError):
+    """A file of the revision that cannot be extracted safely (a link leading outside the tree)."""
+
+
 def _extract(top: Path, rev: str, folder: str, target: Path) -> None:
+    """`folder` (relative to the top level) at `rev` into `target`, with tarfile's `data` filter (PEP 706):
+    McprtError when git cannot give it; UnsafeRevisionFile naming the file when a member would land, or
+    a link would point, outside `target` (a symlink to `/etc/passwd` or `../../x`)."""
     data = _git(top, "archive", "--format=tar", rev, "--", folder, what=f"cannot read {folder} at {rev}")
     target.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        archive.extractall(target, filter="data")
+        try:
+            archive.extractall(target, filter="data")
+        except tarfile.FilterError as exc:  # the member names its link target: the repository's own text
+            where = getattr(exc.tarinfo, "name", folder)
+            link = f" (to {exc.tarinfo.linkname})" if getattr(exc.tarinfo, "linkname", "") else ""
+            raise UnsafeRevisionFile(f"{rev}:{where}: a link{link} leading outside the repository's files at {rev}; "
+                                     "mcprt diff reads a revision only through files inside it") from None
+        except tarfile.TarError as exc:
+            raise UnsafeRevisionFile(f"cannot read {folder} at {rev}: {exc}") from None
 
 
 def _config_files(source: Any, folder: Path) -> list[Path]:
@@ -130,10 +148,11 @@ def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, mirr
         return  # the loader reports what is wrong with it
     if not isinstance(data, dict):
         return
-    wanted: list[str] = [i for i in data.get("include") or [] if isinstance(i, str)]
+    includes = data.get("include")  # not a list of strings: the loader reports it, at its line
+    wanted = [(i, True) for i in includes if isinstance(i, str)] if isinstance(includes, list) else []
     for source in (data.get("sources") or {}).values() if isinstance(data.get("sources"), dict) else ():
-        wanted += [os.path.relpath(path, manifest.parent) for path in _config_files(source, manifest.parent)]
-    for entry in wanted:
+        wanted += [(os.path.relpath(path, manifest.parent), False) for path in _config_files(source, manifest.parent)]
+    for entry, included in wanted:
         local = Path(os.path.normpath(manifest.parent / entry))
         if local.exists():
             continue
@@ -141,7 +160,6 @@ def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, mirr
             relative = local.relative_to(target).as_posix()
         except ValueError:
             relative = None  # outside the repository: nothing git can give
-        included = entry in data.get("include", [])
         try:
             if relative is not None and included:  # its whole folder: the cases and specs beside it are its
                 _extract(top, rev, PurePosixPath(relative).parent.as_posix(), target)
@@ -154,6 +172,8 @@ def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, mirr
                 body = original.read_bytes()
                 if included and (original.parent / "cases").is_dir():  # its cases, as they are now
                     shutil.copytree(original.parent / "cases", local.parent / "cases", dirs_exist_ok=True)
+        except UnsafeRevisionFile:
+            raise
         except (McprtError, ValueError, OSError):
             continue  # missing at REV, or not there: the compile names it (`ManifestRef.shown`)
         if not local.exists():

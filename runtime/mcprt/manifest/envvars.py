@@ -4,7 +4,7 @@ Interpolation happens once, at load, on the plain data (before validation), so a
 is an error at the line that uses it — never an empty string sent upstream. `$${` writes a literal
 `${`. The process environment wins over `.env` (as in pydantic-settings and docker compose). An
 included manifest's sources also read the `.env` beside that manifest, under the including one's
-variables (`included_environment`).
+variables (`included_environment`), down the include chain (the loader's `_environments`).
 
 One exception: a value the chosen transport never uses (`server.auth` over stdio) may be unset — a
 warning saying when it is needed, so a stdio client config need not carry the HTTP tokens.
@@ -41,7 +41,8 @@ def environment_for(manifest_dir: FsPath) -> dict[str, str]:
 
 def included_environment(manifest_dir: FsPath, top: Mapping[str, str]) -> Mapping[str, str]:
     """The variables an included manifest in `manifest_dir` may reference: `.env` beside it, overridden by
-    `top` (the including manifest's environment: its `.env` and the process environment), so the
+    `top` (the including manifest's variables: its own `.env` under its includer's, ..., the root's `.env`
+    and the process environment), so the
     deployment's values win and the included file's `.env` supplies what they leave unset. `top` itself
     when there is no such `.env`."""
     env_file = manifest_dir / ".env"

@@ -8,7 +8,8 @@
   values, nested at most `MAX_DEPTH` (64) deep — counted while building, so the expansion stops at
   the limit instead of after it;
 - includes: an included manifest must be inside the including manifest's folder tree, or inside a
-  folder listed in `MCPRT_INCLUDE_PATHS` (os.pathsep-separated).
+  folder listed in `MCPRT_INCLUDE_PATHS` (os.pathsep-separated), or one its load was given (`extra`:
+  a revision's copies of those folders, for that load only).
 
 Each limit is read from the environment when used, so a test or an operator can change it.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from collections.abc import Sequence
 from typing import BinaryIO
 from ..settings import env_limit
 
@@ -98,23 +100,14 @@ class NodeBudget:
             raise LimitExceeded(f"the manifest nests deeper than {MAX_DEPTH} levels")
 
 
-_MIRRORED_ROOTS: list[Path] = []  # copies of `MCPRT_INCLUDE_PATHS` folders in a revision's tree (`mirror_include_paths`)
-
-
 def include_paths() -> list[Path]:
     """The folders of `MCPRT_INCLUDE_PATHS`, resolved."""
     return [Path(p).resolve() for p in os.environ.get("MCPRT_INCLUDE_PATHS", "").split(os.pathsep) if p]
 
 
-def mirror_include_paths(mirror: Path) -> None:
-    """Allow includes from the copy of each `MCPRT_INCLUDE_PATHS` folder under `mirror` too: the temporary
-    tree standing for the file system's root, where `mcprt diff REV:path` puts a revision's files
-    (gitops/revisions.py), so a revision's manifest includes what the working tree's may."""
-    _MIRRORED_ROOTS.extend(mirror / root.relative_to(root.anchor) for root in include_paths())
-
-
-def include_allowed(child: Path, including_dir: Path) -> bool:
-    """Whether an included manifest (resolved) lies inside the including manifest's folder tree or
-    a folder of `MCPRT_INCLUDE_PATHS` (or its copy in a revision's tree)."""
-    roots = [including_dir.resolve(), *include_paths(), *(root.resolve() for root in _MIRRORED_ROOTS)]
+def include_allowed(child: Path, including_dir: Path, extra: Sequence[Path] = ()) -> bool:
+    """Whether an included manifest (resolved) lies inside the including manifest's folder tree, a
+    folder of `MCPRT_INCLUDE_PATHS`, or a folder of `extra` (given by the one load asking: e.g. the copies
+    of those folders in a revision's tree, `gitops.revisions.ManifestRef.include_roots`)."""
+    roots = [including_dir.resolve(), *include_paths(), *(root.resolve() for root in extra)]
     return any(child == root or child.is_relative_to(root) for root in roots)

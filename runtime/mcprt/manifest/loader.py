@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,8 +137,11 @@ STDIO_UNUSED: dict[NodePath, str] = {
 
 
 def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None = None,
-                  transport: str = "http") -> LoadedManifest:
+                  transport: str = "http", include_roots: Sequence[Path] = ()) -> LoadedManifest:
     """Load and validate; raise ManifestError with every diagnostic when anything is wrong.
+
+    `include_roots`: folders this load may also include from, besides the including manifest's tree and
+    `MCPRT_INCLUDE_PATHS` (`limits.include_allowed`): a revision's copies of those (`mcprt diff REV:path`).
 
     `transport`: what the manifest is loaded for. `"http"` (the default, the strictest) needs every
     `${VAR}`; `"stdio"` (also `mcprt validate`/`tools` unless `MCPRT_TRANSPORT=http`) lets the
@@ -153,11 +156,12 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     ) else {}
     warnings: list[Diagnostic] = []
     included_defaults: dict[str, list[tuple[Any, PositionIndex]]] = {}
+    includers: dict[Path, Path] = {}
     errors += _merge_includes(manifest_path, data, index, source_dirs, files, warnings, seen={manifest_path.resolve()},
-                              included_defaults=included_defaults)
+                              included_defaults=included_defaults, includers=includers, include_roots=include_roots)
 
     environment = env if env is not None else envvars.environment_for(manifest_path.parent)
-    environments = _environments(manifest_path.parent, environment, set(source_dirs.values()), files)
+    environments = _environments(manifest_path.parent, environment, set(source_dirs.values()), files, includers)
     unused = STDIO_UNUSED if transport == "stdio" else None
     scoped = {("sources", name): environments[folder] for name, folder in source_dirs.items()
               if environments[folder] is not environment}
@@ -202,19 +206,30 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     return loaded
 
 
-def _environments(root: Path, environment: dict[str, str], folders: set[Path],
-                  files: list[Path]) -> dict[Path, Mapping[str, str]]:
+def _environments(root: Path, environment: dict[str, str], folders: set[Path], files: list[Path],
+                  includers: Mapping[Path, Path]) -> dict[Path, Mapping[str, str]]:
     """The variables of each folder a source was defined in: the root's `environment`, or for an included
-    manifest's folder its `.env` under that (`envvars.included_environment`). Every `.env` read is added
-    to `files` (hot reload watches them)."""
-    found: dict[Path, Mapping[str, str]] = {root: environment}
+    manifest's folder its `.env` under its *including* manifest's folder's variables, down the include
+    chain (`includers`: folder → the folder of the manifest that first included one there), so the
+    process environment beats the root's `.env`, which beats each nearer-to-root `.env`
+    (`envvars.included_environment`): an included `.env` never changes a value its includer sets. Every
+    `.env` read is added to `files` (hot reload watches them)."""
+    top = root.resolve()
+    found: dict[Path, Mapping[str, str]] = {top: environment}
     if (root / ".env").is_file():
         files.append(root / ".env")
-    for folder in sorted(folders - {root}):
-        found[folder] = envvars.included_environment(folder, environment)
-        if found[folder] is not environment:
-            files.append(folder / ".env")
-    return found
+
+    def of(folder: Path) -> Mapping[str, str]:
+        folder = folder.resolve()
+        if folder not in found:
+            found[folder] = environment  # while its includers' are built (the chain is acyclic; this is a guard)
+            includer = includers.get(folder)
+            found[folder] = envvars.included_environment(folder, of(includer) if includer is not None else environment)
+            if (folder / ".env").is_file():
+                files.append(folder / ".env")
+        return found[folder]
+
+    return {folder: of(folder) for folder in {root, *folders}}
 
 
 def _included_defaults(root: Any, chains: dict[str, list[tuple[Any, PositionIndex]]],
@@ -257,14 +272,15 @@ def _deep_merge(base: Any, over: Any) -> Any:
     return {**base, **{key: _deep_merge(base.get(key), value) for key, value in over.items()}}
 
 
-def manifest_files(path: Path) -> list[Path]:
+def manifest_files(path: Path, include_roots: Sequence[Path] = ()) -> list[Path]:
     """`path` and every manifest it includes (recursively, each once, in include order): the files
     whose folders hold manifest-relative things such as recorded cases. Reads only the files'
-    `include:` lists; what is wrong with them is reported by `load_manifest`, not here."""
+    `include:` lists; what is wrong with them is reported by `load_manifest`, not here.
+    `include_roots` as for `load_manifest`."""
     data, index, errors = read_manifest_file(path)
     files = [path]
     if not errors:
-        _merge_includes(path, data, index, {}, files, [], seen={path.resolve()})
+        _merge_includes(path, data, index, {}, files, [], seen={path.resolve()}, include_roots=include_roots)
     return files
 
 
@@ -384,10 +400,13 @@ def _merge_includes(
     warnings: list[Diagnostic],
     seen: set[Path],
     included_defaults: dict[str, list[tuple[Any, PositionIndex]]] | None = None,
+    includers: dict[Path, Path] | None = None,
+    include_roots: Sequence[Path] = (),
 ) -> list[Diagnostic]:
     """Add the sources of included manifests (recursively) into `data`, and into `included_defaults`
     the `defaults:` of the manifests each such source comes from (outermost first); an include adds
-    nothing else."""
+    nothing else. `includers` receives, for each included manifest's folder (resolved), the folder of
+    the manifest that first included one there (the chain its variables come down)."""
     includes = data.get("include")
     if not isinstance(includes, list):
         return []  # a wrong type is reported by validation
@@ -404,7 +423,7 @@ def _merge_includes(
         if child_path in seen:
             errors.append(Diagnostic(where.file, where.line, where.col, f"include cycle: {entry} is already included"))
             continue
-        if not include_allowed(child_path, manifest_path.parent):
+        if not include_allowed(child_path, manifest_path.parent, include_roots):
             # A pull request's manifest must not read (and echo) files elsewhere on the machine.
             errors.append(Diagnostic(where.file, where.line, where.col, f"include {entry} is outside this "
                                      "manifest's folder; add its folder to MCPRT_INCLUDE_PATHS to allow it"))
@@ -423,10 +442,12 @@ def _merge_includes(
             ]
             continue
         files.append(child_path)
+        if includers is not None and child_path.parent != manifest_path.parent.resolve():
+            includers.setdefault(child_path.parent, manifest_path.parent.resolve())
         child_dirs = {name: child_path.parent for name in (child.get("sources") or {})}
         child_defaults: dict[str, list[tuple[Any, PositionIndex]]] = {}
         errors += _merge_includes(Path(shown), child, child_index, child_dirs, files, warnings, seen | {child_path},
-                                  child_defaults)
+                                  child_defaults, includers, include_roots)
         if included_defaults is not None:
             own = [(child["defaults"], child_index)] if "defaults" in child else []
             for name in child.get("sources") or {}:

@@ -65,7 +65,6 @@ from ..observability.log import logger
 from . import connection_state, wire_json
 from .batches import BATCH_VERSION, batch_of, serve_batch
 from .invalid_messages import error, plain_message, refusals
-from .post_headers import refusal
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -177,9 +176,8 @@ class LeanTransport(StreamableHTTPServerTransport):
     lean: LeanPath
 
     async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
-        if not _acceptable(request, self.is_json_response_enabled):  # the SDK's 406 / 415
-            await super()._handle_post_request(scope, request, receive, send)
-            return
+        # Content-Type and Accept were checked once, in front of everything the manager routes
+        # (`post_headers.PostHeaderCheck`): a refused one never gets here.
         try:
             body = await request.body()  # it stays cached on `request` for the SDK
         except ClientDisconnect:  # gone (or cut off as too slow) before its body arrived: nobody to answer,
@@ -313,12 +311,6 @@ class LeanTransport(StreamableHTTPServerTransport):
             await self._clean_up_memory_streams(request_id)
 
 
-def _acceptable(request: Request, json_response: bool) -> bool:
-    """Whether this POST's `Accept` and `Content-Type` are served (`post_headers`, which answers the others
-    before they get here)."""
-    return refusal(request, json_response) is None
-
-
 async def _send_json(body: bytes, send: Send, status: int = HTTPStatus.OK, session_id: str | None = None) -> None:
     """Send `body` (JSON) as the whole response, with `Mcp-Session-Id` when the request has a session."""
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
@@ -396,8 +388,8 @@ def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: Tool
             return
         first = await receive()
         replay = Replay(first, receive)
-        whole = (first["type"] == "http.request" and not first.get("more_body")
-                 and _acceptable(Request(scope, replay), json_response=False))
+        # its Content-Type and Accept: checked once, in front (`post_headers.PostHeaderCheck`)
+        whole = first["type"] == "http.request" and not first.get("more_body")
         body = first.get("body", b"")
         message = plain_jsonrpc(body) if whole else None  # one parse for the common, valid request
         if message is None and whole:

@@ -59,7 +59,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import wire_json
 from .lean import Replay, serve_one
-from .post_headers import refusal
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -108,8 +107,6 @@ class ModernLean:
         if method not in LEAN_METHODS or may_stream(method, decoded.get("params"), self.holder.current):
             return False
         request = Request(scope, receive)
-        if refusal(request, self.manager.json_response) is not None:  # Content-Type, Accept (post_headers)
-            return False
         try:
             req = JSONRPCRequest.model_validate(decoded)
         except ValidationError:

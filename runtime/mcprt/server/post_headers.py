@@ -17,8 +17,8 @@ nothing. Here every such POST, of either era, stateful or stateless, gets one an
 
 The body is neither read nor parsed here (`invalid_messages` answers bodies that are not JSON-RPC). An
 accepted `Content-Type` is passed on as plain `application/json` (JSON is UTF-8, RFC 8259 §8.1), so the
-SDK's own checks, which compare case-sensitively, take what is accepted here. The lean paths (`lean.py`,
-`lean_modern.py`) ask `refusal` too, not the SDK's private checks.
+SDK's own checks, which compare case-sensitively, take what is accepted here. The check runs once per
+POST: the lean paths (`lean.py`, `lean_modern.py`, the stateless route) sit behind it and do not repeat it.
 """
 
 from __future__ import annotations

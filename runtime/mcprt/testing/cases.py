@@ -34,6 +34,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -176,13 +177,14 @@ def case_roots(manifest: Path) -> list[Path]:
     return list(case_owners(manifest))
 
 
-def case_owners(manifest: Path) -> dict[Path, Path]:
-    """`case_roots`, each with the manifest file it lies beside (`manifest` or one it includes)."""
+def case_owners(manifest: Path, include_roots: Sequence[Path] = ()) -> dict[Path, Path]:
+    """`case_roots`, each with the manifest file it lies beside (`manifest` or one it includes;
+    `include_roots` as for `load_manifest`)."""
     from ..manifest.loader import manifest_files
 
     base = manifest.parent
     roots: dict[Path, tuple[Path, Path]] = {}
-    for file in manifest_files(manifest):
+    for file in manifest_files(manifest, include_roots):
         folder = file.parent if file == manifest else base / os.path.relpath(file.parent, base.resolve())
         roots.setdefault((folder / CASES_DIR).resolve(), (Path(os.path.normpath(folder / CASES_DIR)), file))
     return dict(roots.values())
@@ -199,11 +201,12 @@ def case_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def find_cases(manifest: Path) -> list[Case]:
-    """Load every case of `manifest` (its `case_roots`); raise CaseError naming each unusable file."""
+def find_cases(manifest: Path, include_roots: Sequence[Path] = ()) -> list[Case]:
+    """Load every case of `manifest` (its `case_roots`; `include_roots` as for `load_manifest`); raise
+    CaseError naming each unusable file."""
     cases: list[Case] = []
     problems: list[str] = []
-    for root, owner in case_owners(manifest).items():
+    for root, owner in case_owners(manifest, include_roots).items():
         for path in case_files(root):
             try:
                 cases.append(replace(load_case(path), root=root, owner=None if owner == manifest else owner))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +58,10 @@ class CaseRun:
 class ReplayHarness:
     """One manifest compiled against one replay upstream; replays cases one at a time."""
 
-    def __init__(self, manifest: str | Path | None, settings: Settings | None = None) -> None:
+    def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
+                 include_roots: Sequence[Path] = ()) -> None:
         self.manifest = find_manifest(manifest)
+        self.include_roots = tuple(include_roots)  # for its loads only (`load_manifest`): a revision's folders
         self.settings = settings or load_settings()
         self.upstream = ReplayUpstream()
         self.loaded: LoadedManifest | None = None
@@ -74,7 +76,8 @@ class ReplayHarness:
 
         origin = await self.upstream.start()
         try:
-            self.loaded = await asyncio.to_thread(load_for_replay, self.manifest, origin, self.settings)
+            self.loaded = await asyncio.to_thread(load_for_replay, self.manifest, origin, self.settings,
+                                                  self.include_roots)
             self._runtime = Runtime(self.manifest, self.settings)
             compiled = await self._runtime.compile(self.loaded)
         except BaseException:
@@ -167,7 +170,8 @@ class ReplayHarness:
         if manifest not in self._alone:
             def load() -> LoadedManifest | None:
                 try:
-                    return load_manifest(manifest, env=replay_environment(manifest))
+                    return load_manifest(manifest, env=replay_environment(manifest, self.include_roots),
+                                         include_roots=self.include_roots)
                 except ManifestError as exc:
                     return exc.partial
 
@@ -207,8 +211,9 @@ class ReplaySession:
     `close()` (or use it as a context manager): it stops the thread and the replay upstream.
     """
 
-    def __init__(self, manifest: str | Path | None, settings: Settings | None = None) -> None:
-        self.harness = ReplayHarness(manifest, settings)
+    def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
+                 include_roots: Sequence[Path] = ()) -> None:
+        self.harness = ReplayHarness(manifest, settings, include_roots)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcprt-replay", daemon=True)
         self._thread.start()
@@ -251,9 +256,10 @@ class ReplaySession:
         self.close()
 
 
-def open_session(manifest: str | Path | None, settings: Settings | None = None) -> ReplaySession:
-    """A ready session; the thread is cleaned up when opening fails."""
-    session = ReplaySession(manifest, settings)
+def open_session(manifest: str | Path | None, settings: Settings | None = None,
+                 include_roots: Sequence[Path] = ()) -> ReplaySession:
+    """A ready session; the thread is cleaned up when opening fails. `include_roots` as for `load_manifest`."""
+    session = ReplaySession(manifest, settings, include_roots)
     try:
         return session.open()
     except (ManifestError, McprtError, Exception):

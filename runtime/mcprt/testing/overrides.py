@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,11 @@ PLACEHOLDER = "mcprt-replay-placeholder"
 _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def replay_environment(manifest: Path) -> dict[str, str]:
+def replay_environment(manifest: Path, include_roots: Sequence[Path] = ()) -> dict[str, str]:
     """The manifest's environment, with a placeholder for each required variable that is not set
-    (in the manifest or in a manifest it includes)."""
+    (in the manifest or in a manifest it includes; `include_roots` as for `load_manifest`)."""
     environment = envvars.environment_for(manifest.parent)
-    for file in manifest_files(manifest):
+    for file in manifest_files(manifest, include_roots):
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -46,11 +47,13 @@ def replay_environment(manifest: Path) -> dict[str, str]:
     return environment
 
 
-def load_for_replay(manifest: str | Path | None, origin: str | None, settings: Settings) -> LoadedManifest:
-    """Load `manifest` for a replay against `origin` (see the module docstring)."""
+def load_for_replay(manifest: str | Path | None, origin: str | None, settings: Settings,
+                    include_roots: Sequence[Path] = ()) -> LoadedManifest:
+    """Load `manifest` for a replay against `origin` (see the module docstring); `include_roots` as for
+    `load_manifest`."""
     path = find_manifest(manifest)
     try:
-        loaded = load_manifest(path, env=replay_environment(path))
+        loaded = load_manifest(path, env=replay_environment(path, include_roots), include_roots=include_roots)
     except ManifestError as exc:
         if exc.partial is None:
             raise

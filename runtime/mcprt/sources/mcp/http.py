@@ -10,14 +10,18 @@ Redirects go through the outbound SSRF guard (`mcprt.outbound.redirects`), as Op
 do: a request to any origin other than the configured URL's (which only a redirect can cause) may
 connect only to public addresses or to the address range the server answered from (the peer of its
 last response). Such a request's host is resolved and every address checked before anything connects,
-and the request is then sent to that checked address (`_pinned`), so a second resolution cannot lead
-elsewhere. Only public httpx2/httpcore API is used (a transport wrapper, the `sni_hostname` request and
+and the request is then sent to a checked address (`_pinned`; each in turn until one connects), so a
+second resolution cannot lead elsewhere. Such a hop has a connection of its own (`_send_once`): pooled
+connections are keyed by address, and one verified for another name on the same address must never carry
+it. Only public httpx2/httpcore API is used (a transport wrapper, the `sni_hostname` request and
 `network_stream` response extensions). The SDK (2.3) itself follows a redirect only
 within the endpoint's origin; the guard holds whatever an SDK version or a caller of this client
 follows.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import httpx
@@ -46,11 +50,13 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
 
     def __init__(
         self, inner: httpx2.AsyncBaseTransport, credentials: Credentials | None, status: HttpStatus,
-        token_seconds: float, url: str,
+        token_seconds: float, url: str, hop_transport: Callable[[], httpx2.AsyncBaseTransport],
     ) -> None:
         """`token_seconds`: time allowed for one OAuth2 token request (the source's `startup_timeout`);
-        `url`: the server's endpoint, whose origin any address may serve (it is the one configured)."""
+        `url`: the server's endpoint, whose origin any address may serve (it is the one configured);
+        `hop_transport`: a new transport for one request to another origin (closed with its response)."""
         self._inner = inner
+        self._hop_transport = hop_transport
         self._origin = origin_of(url)
         self._origin_range: str | None = None  # of the address the configured origin answered from
         self._credentials = credentials
@@ -79,8 +85,7 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
 
     async def _guarded(self, request: httpx2.Request) -> httpx2.Response:
         if origin_of(str(request.url)) != self._origin:  # only a redirect leads here: held to the ranges
-            request = await _pinned(request, redirect_ranges(self._origin_range))
-            return await self._inner.handle_async_request(request)
+            return await _pinned(request, redirect_ranges(self._origin_range), self._hop_transport)
         response = await self._inner.handle_async_request(request)
         peer = _peer_of(response)
         if peer is not None:  # the range the configured origin answers from: what redirects may reach too
@@ -99,18 +104,20 @@ def _stamped(request: httpx2.Request, stamp: Stamp) -> httpx2.Request:
     return httpx2.Request(request.method, url, headers=headers, stream=request.stream, extensions=request.extensions)
 
 
-async def _pinned(request: httpx2.Request, allowed: frozenset[str]) -> httpx2.Request:
+async def _pinned(request: httpx2.Request, allowed: frozenset[str],
+                  transport: Callable[[], httpx2.AsyncBaseTransport]) -> httpx2.Response:
     """`request` sent to an address its host resolves to, once every such address is checked against
     `allowed` (redirects.py): the URL names that address (so the connection cannot reach another one,
     whatever a second resolution would say), the `Host` header and the TLS server name (httpcore's
     `sni_hostname` extension) the host, so the server and its certificate are checked as for the name.
+    The addresses are tried in the resolver's order until one connects (all were checked).
 
     Raises httpx2.ConnectError (what the SDK reports for a connection it cannot make) when the name does
-    not resolve or an address is outside `allowed`."""
+    not resolve or an address is outside `allowed`; the last address's connect error when none connects."""
     host = request.url.host
     port = origin_of(str(request.url))[2]
     try:
-        addresses = [str(info[4][0]) for info in await anyio.getaddrinfo(host, port)]
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in await anyio.getaddrinfo(host, port)))
     except OSError as exc:
         raise httpx2.ConnectError(str(exc), request=request) from exc
     with Hop(allowed):
@@ -121,8 +128,46 @@ async def _pinned(request: httpx2.Request, allowed: frozenset[str]) -> httpx2.Re
     extensions = dict(request.extensions)
     if request.url.scheme == "https":
         extensions["sni_hostname"] = host
-    return httpx2.Request(request.method, request.url.copy_with(host=addresses[0]), headers=request.headers,
-                          stream=request.stream, extensions=extensions)
+    failure: httpx2.TransportError | None = None
+    for address in addresses:
+        hop = httpx2.Request(request.method, request.url.copy_with(host=address), headers=request.headers,
+                             stream=request.stream, extensions=extensions)
+        try:
+            return await _send_once(hop, transport())
+        except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:  # nothing was sent: the next address
+            failure = exc
+    assert failure is not None  # getaddrinfo gives at least one address or raises
+    raise failure
+
+
+async def _send_once(request: httpx2.Request, transport: httpx2.AsyncBaseTransport) -> httpx2.Response:
+    """`request` on `transport`, which is closed with the response (or at once when sending fails): the
+    connection serves this request only, so no later request for another name can reuse it."""
+    try:
+        response = await transport.handle_async_request(request)
+    except BaseException:
+        await transport.aclose()
+        raise
+    return httpx2.Response(response.status_code, headers=response.headers, extensions=response.extensions,
+                           stream=_ClosingStream(response.stream, transport))
+
+
+class _ClosingStream(httpx2.AsyncByteStream):
+    """A response body that closes its one-request transport when it is closed."""
+
+    def __init__(self, stream: httpx2.AsyncByteStream, transport: httpx2.AsyncBaseTransport) -> None:
+        self._stream = stream
+        self._transport = transport
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            await self._transport.aclose()
 
 
 def _peer_of(response: httpx2.Response) -> str | None:
@@ -137,9 +182,10 @@ def make_http_client(config: UrlSource, status: HttpStatus) -> httpx2.AsyncClien
     """A client for one remote MCP server: fixed headers, credentials, MCP-friendly timeouts, and
     redirects held to the outbound guard's address ranges (module docstring)."""
     inner = httpx2.AsyncHTTPTransport(retries=0)
+    tls = httpx2.create_ssl_context()  # as `inner`'s (SSL_CERT_FILE honoured), made once for every redirect hop
     return httpx2.AsyncClient(
         transport=_UpstreamTransport(inner, credentials_for(config.auth), status, float(config.startup_timeout),
-                                     config.url),
+                                     config.url, lambda: httpx2.AsyncHTTPTransport(verify=tls, retries=0)),
         headers=dict(config.headers),
         timeout=httpx2.Timeout(CONNECT_TIMEOUT, read=STREAM_READ_TIMEOUT),
         follow_redirects=False,
