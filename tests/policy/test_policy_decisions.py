@@ -241,3 +241,28 @@ async def test_reload_applies_new_rules_and_keeps_state(runtime: Runtime, decisi
     assert error and "no sums" in text
     error, text = await call(runtime, "ping", {}, ALICE)
     assert error and "paused" in text
+
+
+async def test_a_compiled_but_never_served_policy_does_not_decide_a_waiting_call(runtime: Runtime) -> None:
+    """A waits for approval under policy A; policy B (deny) is served; policy C (allow) is compiled but
+    never swapped in (what a reload failing or abandoned after its compile leaves). The approval must be
+    judged by B, the policy in force — it was judged by C, and the call ran."""
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "rex"}, CI))
+    request = await first_pending(runtime)
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    approve = "    - {match: {sources: [pets], methods: [POST]}, action: approve, approvals: {wait: 30s}}"
+    manifest.write_text(original.replace(approve, approve.replace(
+        "action: approve, approvals: {wait: 30s}", 'action: deny, reason: "pets are frozen"')))
+    await runtime.apply(await runtime.compile())  # B: served
+    manifest.write_text(original.replace(approve, approve.replace("action: approve, approvals: {wait: 30s}",
+                                                                  "action: allow")))
+    unserved = await runtime.compile()  # C: compiled, never applied
+    try:
+        await service.decide(request.id, ALICE, True)
+        error, text = await waiting
+        assert error and "pets are frozen" in text and "rex" not in text
+        assert runtime.holder is not None and service.gate is runtime.holder.current.gate
+    finally:
+        await runtime.pool.rollback(unserved.sync)
