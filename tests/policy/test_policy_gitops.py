@@ -202,3 +202,26 @@ def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Pat
     assert "mcp.yaml:13:15: warning: rules[4] applies to no served tool: none fits its tools and annotations" \
         in result.stderr
     assert "rules[0] applies to no served tool" not in result.stderr
+
+
+@pytest.mark.parametrize("huge", [
+    pytest.param('{match: {tools: [refund], when: "amount == `HUGE`"}, action: deny}', id="when-literal"),
+    pytest.param('{match: {tools: [refund], when: "`HUGE` == amount"}, action: deny}', id="when-literal-flipped"),
+])
+def test_a_huge_integer_literal_in_when_is_checked_not_an_internal_error(folder: Path, huge: str) -> None:
+    """float() of a 400-digit integer overflows: `validate` (and a reload) said `internal error:
+    OverflowError`. An integer literal of any size is compared as an integer."""
+    rule = huge.replace("HUGE", "9" * 400)
+    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", f"    - {rule}\n  approvals:"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0 and "internal error" not in result.stderr, result.stderr
+    assert "never holds" not in result.stderr
+
+
+@pytest.mark.parametrize("limit", ["HUGE/min", "5/HUGEmin", "HUGE/HUGEs"])
+def test_a_rate_beyond_a_floats_range_is_a_located_error(folder: Path, limit: str) -> None:
+    (folder / "mcp.yaml").write_text(BASE.replace("limit: 60/min", f"limit: {limit.replace('HUGE', '9' * 400)}"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 2 and "internal error" not in result.stderr, result.stderr
+    assert "mcp.yaml:14:54: policy.rate_limits.0.limit: invalid rate '" in result.stderr
+    assert "the count or period is too large" in result.stderr

@@ -220,7 +220,8 @@ def _can_hold(kind: str, op: str, literal: Any) -> bool:
     if op == "ne":
         return True
     if kind in numeric and literal_kind in numeric:
-        return kind == "number" or float(literal).is_integer()
+        # an int literal of any size is integral (float() of a 400-digit one overflows)
+        return kind == "number" or isinstance(literal, int) or float(literal).is_integer()
     return kind == literal_kind
 
 
