@@ -266,3 +266,26 @@ async def test_a_compiled_but_never_served_policy_does_not_decide_a_waiting_call
         assert runtime.holder is not None and service.gate is runtime.holder.current.gate
     finally:
         await runtime.pool.rollback(unserved.sync)
+
+
+async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_want_more(runtime: Runtime) -> None:
+    """Approved 1/1, then a reload raises the rule's quorum to 2: the identical call ran on the old
+    approval. It now opens a new request that needs 2 approvals (README: an old approval never
+    outweighs the current rules)."""
+    service = runtime.policy_service()
+    arguments = {"name": "quorum"}
+    waiting = asyncio.create_task(call(runtime, "createPet", arguments, CI))
+    first = await first_pending(runtime)
+    assert (await service.decide(first.id, ALICE, True)).status == "approved"
+    assert (await waiting)[0] is False
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace("action: approve, approvals: {wait: 30s}",
+                                                     "action: approve, approvals: {wait: 0, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "createPet", arguments, CI)
+    assert error and "pending" in text and first.id not in text, text
+    [second] = [r for r in service.snapshot.pending if r.id != first.id]
+    assert (second.required, second.tool) == (2, "createPet")
+    # the same quorum again: the identical call shares the request (no third one)
+    error, text = await call(runtime, "createPet", arguments, CI)
+    assert error and second.id in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, WithJsonSchema, model_validator
@@ -163,6 +164,24 @@ class Approvals(StrictModel):
     required: int = Field(1, ge=1, le=10, description="Distinct approvals needed; one denial refuses.")
     webhook: SecretStr | None = Field(None, description="URL notified of each new request with a Slack-compatible "
                                       "JSON body. Write it as `${VAR}`: webhook URLs are secrets.")
+
+    def in_force(self, own: RuleApprovals | None) -> InForce:
+        """The settings an `approve` rule's calls get: each of the rule's own `approvals` values, else
+        this (shared) one's. The one place this fallback is made (calls, `mcprt diff`, `validate`)."""
+        def pick(name: str) -> Any:
+            value = getattr(own, name) if own is not None else None
+            return value if value is not None else getattr(self, name)
+
+        return InForce(wait=pick("wait"), required=pick("required"), approvers=tuple(pick("approvers")))
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """The approval settings in force for one rule's calls (`Approvals.in_force`)."""
+
+    wait: float  # seconds a call waits for a decision (0: not at all)
+    required: int  # distinct approvals needed
+    approvers: tuple[str, ...]  # principal patterns who may decide; empty: anyone authenticated but the caller
 
 
 class RateLimit(StrictModel):

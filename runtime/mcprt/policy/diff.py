@@ -130,10 +130,8 @@ def _narrowed(before: Match, after: Match) -> bool:
 
 def _quorum(policy: Policy, rule: Rule) -> tuple[int, list[str]]:
     """(required, approvers) in force for an `approve` rule's calls."""
-    own, shared = rule.approvals, policy.approvals
-    required = own.required if own is not None and own.required is not None else shared.required
-    approvers = own.approvers if own is not None and own.approvers is not None else shared.approvers
-    return required, approvers
+    in_force = policy.approvals.in_force(rule.approvals)
+    return in_force.required, list(in_force.approvers)
 
 
 def _quorum_changes(before: tuple[int, list[str]], after: tuple[int, list[str]], prefix: str = "") -> list[PolicyChange]:

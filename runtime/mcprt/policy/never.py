@@ -113,8 +113,8 @@ def _unreachable_quorums(policy: Policy, names: frozenset[str]) -> list[Finding]
     approving += [(f"rules[{i}]", r) for i, r in enumerate(policy.rules) if r.action == "approve"]
     for label, rule in approving:
         override = rule.approvals if rule is not None else None
-        patterns = override.approvers if override is not None and override.approvers is not None else settings.approvers
-        required = override.required if override is not None and override.required is not None else settings.required
+        in_force = settings.in_force(override)
+        patterns, required = in_force.approvers, in_force.required
         own = override is not None and (override.required is not None or override.approvers is not None)
         where = ("rules", int(label[6:-1]), "approvals") if own else ("approvals", "required")
         able = sorted(n for n in names if n not in ("stdio", "anonymous")
