@@ -27,7 +27,7 @@ from ..manifest.model import InboundAuth
 from ..manifest.policy import Match, Policy
 from ..toolset.tool import Tool
 from .hints import did_you_mean
-from .rules import CompiledMatch
+from .rules import Governed
 
 # (path under `policy`, message, whether the part makes its rule or limit match no call at all)
 Finding = tuple[tuple[Any, ...], str, bool]
@@ -35,15 +35,14 @@ _SCHEMA_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"
                  type(None): "null"}
 
 
-def never_holding(policy: Policy, auth: InboundAuth | None, tools: list[Tool]) -> list[Finding]:
-    """Every part of `policy` that can never hold given `auth` and the served `tools`."""
+def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Governed]) -> list[Finding]:
+    """Every part of `policy` that can never hold given `auth` and its matches against the served
+    tools (`rules.governed`)."""
     names, open_names = producible(auth)
     found: list[Finding] = []
-    entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
-    entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
-    for group, index, match in entries:
-        label = f"{group}[{index}]"
-        path = (group, index, "match")
+    for entry in entries:
+        match, label = entry.match, entry.label
+        path = (entry.group, entry.index, "match")
         if not open_names:
             for j, pattern in enumerate(match.principals):
                 if not _any_fits(pattern, names):
@@ -51,8 +50,8 @@ def never_holding(policy: Policy, auth: InboundAuth | None, tools: list[Tool]) -
                                   True))
         found += _identity_claims(auth, match, label, path)
         if match.when is not None:
-            fitting = [t for t in tools if CompiledMatch.build(match).fits_tool(t)]
-            found += [((*path, "when"), f"{label}: `when` {problem}", False) for problem in _when_problems(match.when, fitting)]
+            found += [((*path, "when"), f"{label}: `when` {problem}", False)
+                      for problem in _when_problems(match.when, list(entry.fitting))]
     if not open_names:
         lists = [(("approvals", "approvers"), "approvals", policy.approvals.approvers), (("admins",), "admins", policy.admins)]
         lists += [(("rules", i, "approvals", "approvers"), f"rules[{i}].approvals", r.approvals.approvers)
