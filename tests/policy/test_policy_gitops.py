@@ -192,16 +192,54 @@ def test_diff_names_whom_a_principals_change_concerns(folder: Path) -> None:
 
 def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Path) -> None:
     """`methods: [DELETE]` on tools that have no HTTP method (or none that is DELETE) matched nothing and
-    validate said ok: each key was checked alone (tool globs, sources), never together."""
-    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: deny}\n"
+    validate said ok: each key was checked alone (tool globs, sources), never together. Said for rules that
+    grant (allow, approve) and rate limits; a deny or hide rule that fits nothing today is defensive (the
+    README's worked example's `methods: [DELETE]` deny failed `validate --strict`)."""
+    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: approve}\n"
                                                   "    - {match: {tools: [add], annotations: {readOnlyHint: true}}, "
-                                                  "action: allow}\n  approvals:"))
+                                                  "action: allow}\n"
+                                                  "    - {match: {methods: [DELETE]}, action: deny}\n"
+                                                  "    - {match: {methods: [DELETE]}, action: hide}\n  approvals:")
+                                     + "    - {match: {methods: [DELETE]}, limit: 5/min}\n")
     result = mcprt(folder, "validate", "mcp.yaml")
     assert "mcp.yaml:12:15: warning: rules[3] applies to no served tool: none fits its methods" in result.stderr, \
         result.stderr
     assert "mcp.yaml:13:15: warning: rules[4] applies to no served tool: none fits its tools and annotations" \
         in result.stderr
-    assert "rules[0] applies to no served tool" not in result.stderr
+    assert "rate_limits[1] applies to no served tool: none fits its methods" in result.stderr
+    for quiet in ("rules[0]", "rules[5]", "rules[6]"):
+        assert f"{quiet} applies to no served tool" not in result.stderr
+    defensive = BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: deny}\n  approvals:")
+    (folder / "mcp.yaml").write_text(defensive)
+    strict = mcprt(folder, "validate", "--strict", "mcp.yaml")
+    assert strict.returncode == 0 and "warning" not in strict.stderr, strict.stderr
+
+
+TAG_TOOLS = """\
+def tag(item: str, labels: list[str] | None = None, color: str = "red", size: int | None = 3) -> str:
+    \"\"\"Tag an item.\"\"\"
+    return f"tagged {item}"
+"""
+
+
+def test_a_null_literal_holds_for_an_argument_a_call_can_leave_out(folder: Path) -> None:
+    """`labels == `null`` on an optional argument was reported "never holds" (it matches when the argument
+    is left out), and messages showed Python's `None`/`True`. Null can hold unless the argument is required
+    or a default fills it; literals are shown as JSON."""
+    (folder / "tag_tools.py").write_text(TAG_TOOLS)
+    rules = ["labels == `null`", "`null` == labels", "item == `null`", "color == `null`", "size == `true`",
+             "size == `null`"]
+    text = BASE.replace("    python: policy_tools\n", "    python: policy_tools\n  tags:\n    python: tag_tools\n")
+    text = text.replace("  approvals:", "".join(f'    - {{match: {{tools: [tag], when: "{r}"}}, action: deny}}\n'
+                                                for r in rules) + "  approvals:")
+    (folder / "mcp.yaml").write_text(text)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    warned = {line.split("warning: ")[1].split(":")[0]: line for line in result.stderr.splitlines() if "never holds" in line}
+    assert set(warned) == {"rules[5]", "rules[6]", "rules[7]"}, result.stderr  # item (required), color (default), size
+    assert "compares 'item' (string) with `null` (a null): it never holds" in warned["rules[5]"]
+    assert "with `true` (a boolean)" in warned["rules[7]"]
+    assert "None" not in result.stderr and "True" not in result.stderr
 
 
 @pytest.mark.parametrize("huge", [

@@ -1,8 +1,8 @@
 """`mcprt validate` checks of a policy against the tool set it governs (warnings, at their lines).
 
-- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away), or a
-  match whose tool keys each match something but fit no served tool together (`methods: [DELETE]`
-  on an API without DELETE operations);
+- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away), or an
+  allow/approve rule's or a rate limit's match whose tool keys each match something but fit no served
+  tool together (`methods: [POST]` on a read-only API; a deny/hide rule fitting nothing is defensive);
 - a rule after a catch-all rule (one that matches every call), or after a rule without `when` that
   fits every tool it fits for the same callers: it can never apply;
 - parts that can never hold (`never.py`): principals no auth setting gives, scopes or claims
@@ -90,7 +90,11 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
                 warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
                      + did_you_mean(source, sorted(sources)), MATCHES_NOTHING)
         keys = [k for k in ("tools", "sources", "methods", "annotations") if getattr(match, k)]
-        if len(found) == before and keys and tools and not entry.fitting:
+        # A deny or hide rule that fits no tool today is defensive (`methods: [DELETE]` in the README's
+        # worked example, kept for the day the API gains one): said only for rules that grant (allow,
+        # approve) and for rate limits, whose fitting nothing is the surprise.
+        defensive = group == "rules" and policy.rules[index].action in ("deny", "hide")
+        if len(found) == before and keys and tools and not entry.fitting and not defensive:
             # each key matches something alone, not together (`methods: [DELETE]` where no tool is a DELETE)
             served = sorted({m for m in map(http_method, tools) if m}) if "methods" in keys else []
             warn((group, index, "match"), f"{group}[{index}] applies to no served tool: none fits its "

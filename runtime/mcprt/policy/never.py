@@ -20,6 +20,7 @@ Each finding is a `Finding`; the caller (`checks.py`) turns it into a located wa
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -141,9 +142,14 @@ def _when_problems(text: str, tools: list[Tool]) -> list[str]:
     parsed = jmespath.compile(text).parsed
     problems: list[str] = []
     arguments: dict[str, list[dict[str, Any]]] = {}  # argument name → its schemas in the tools that take it
+    omissible: set[str] = set()  # arguments a call can leave out (then null for `when`: no default fills them)
     for tool in tools:
+        required = tool.input_schema.get("required") or []
         for name, schema in (tool.input_schema.get("properties") or {}).items():
-            arguments.setdefault(name, []).append(schema if isinstance(schema, dict) else {})
+            schema = schema if isinstance(schema, dict) else {}
+            arguments.setdefault(name, []).append(schema)
+            if name not in required and schema.get("default") is None:
+                omissible.add(name)
     # a schema that lists no properties at all takes any argument
     open_ended = any("properties" not in tool.input_schema for tool in tools)
     names = ", ".join(t.name for t in tools[:3]) + (f" and {len(tools) - 3} more" if len(tools) > 3 else "")
@@ -158,8 +164,11 @@ def _when_problems(text: str, tools: list[Tool]) -> list[str]:
         types = {t for schema in arguments.get(field, []) for t in _types(schema)}
         if not types or "any" in types:
             continue
+        if literal is None and op == "eq" and field in omissible:
+            continue  # `labels == \`null\``: holds when the call leaves the argument out
         if not any(_can_hold(kind, op, literal) for kind in types):
-            shown = f"'{literal}'" if isinstance(literal, str) else f"`{literal}`"
+            # as the manifest writes it: `null`, `true`, `1000` (JSON), not Python's None/True
+            shown = f"'{literal}'" if isinstance(literal, str) else f"`{json.dumps(literal)}`"
             hint = " (write a number in backticks: `1000`)" if isinstance(literal, str) and _numeric(literal) else ""
             kind = _SCHEMA_TYPES.get(type(literal), "value")
             problems.append(f"compares '{field}' ({' or '.join(sorted(types))}) with {shown} "
