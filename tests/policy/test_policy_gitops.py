@@ -186,8 +186,47 @@ def test_diff_names_whom_a_principals_change_concerns(folder: Path) -> None:
     (folder / "new.yaml").write_text(BASE.replace("principals: [ci-bot]}, action: hide",
                                                   "principals: [carol, ops-*]}, action: hide"))
     result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
-    assert "(now hidden from: carol, ops-*; no longer applies to: ci-bot)" in result.stdout, result.stdout
+    assert "(now hidden from: carol; no longer applies to: ci-bot; pattern changed: (none) → ops-*)" in result.stdout, \
+        result.stdout
     assert "BREAKING policy rule match changed (loosened): rules[1]:" in result.stdout  # ci-bot sees showSecret again
+
+
+@pytest.mark.parametrize(("was", "now", "said"), [
+    # a name the old glob already covered gains nothing: the glob changed (it said "now hidden from: ops-a")
+    ('["ops-*"]', "[ops-a]", "(pattern changed: ops-* → (none))"),
+    ("[ops-a]", '["ops-*"]', "(pattern changed: (none) → ops-*)"),
+    ('["ops-*", carol]', '["ops-*", carol, ops-b]', None),  # ops-b was covered: nobody to name
+    ("[alice, bob]", "[alice]", "(no longer applies to: bob)"),
+    ("[]", "[ops-a]", "(now hidden from only: ops-a (was: everyone))"),
+    ("[ops-a]", "[]", "(now hidden from: everyone (was: ops-a))"),
+])
+def test_diff_names_only_principals_a_change_of_patterns_really_concerns(
+        folder: Path, was: str, now: str, said: str | None) -> None:
+    (folder / "mcp.yaml").write_text(BASE.replace("principals: [ci-bot]", f"principals: {was}"))
+    (folder / "new.yaml").write_text(BASE.replace("principals: [ci-bot]", f"principals: {now}"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
+    assert line.endswith(said) if said else line.endswith("}"), line
+
+
+def test_diff_shows_a_rules_approvals_change_that_keeps_the_quorum(folder: Path) -> None:
+    """Only `approvals.wait` changed: BASE printed "policy rule settings changed: rules[2]", then nothing."""
+    (folder / "new.yaml").write_text(BASE.replace("action: approve}", "action: approve, approvals: {wait: 5s}}"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "policy rule settings changed: rules[2]: approvals {} → {\"wait\":5.0}" in result.stdout, result.stdout
+    assert "BREAKING" not in result.stdout
+
+
+def test_diff_approvers_from_anyone_to_a_list_narrows(folder: Path) -> None:
+    """approvers: anyone → [alice] was flagged "(loosened)": it narrows who may decide."""
+    old = BASE.replace("approvals: {approvers: [alice], required: 1}", "approvals: {required: 1}")
+    (folder / "mcp.yaml").write_text(old)
+    (folder / "new.yaml").write_text(BASE)
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "approvers changed: (anyone) → alice" in result.stdout, result.stdout
+    assert "loosened" not in result.stdout and "BREAKING" not in result.stdout
+    back = mcprt(folder, "diff", "new.yaml", "mcp.yaml")  # a list → anyone: loosened
+    assert "BREAKING approvers changed (loosened): alice → (anyone)" in back.stdout, back.stdout
 
 
 def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Path) -> None:
