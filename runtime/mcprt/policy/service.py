@@ -85,18 +85,19 @@ class PolicyService:
         request = await self.state.approval_get(approval_id)
         if request is None:
             raise NotFound(f"no open approval request {approval_id}")
-        if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
-            settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
-            raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
-                           "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
-                           "request")
         verdict = "approve" if approve else "deny"
         try:
+            # first: one who may not decide this request learns nothing more of it (its status, its expiry)
             self.check_decider(request, principal)
         except Forbidden as exc:  # an attempt to approve one's own call, or by a non-approver: an operator must see it
             log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject, vote=verdict,
                       why=str(exc))
             raise
+        if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
+            settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
+            raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
+                           "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
+                           "request")
         before = request.status
         vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
         updated = await self.state.approval_decide(approval_id, vote)
