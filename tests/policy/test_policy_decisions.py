@@ -268,6 +268,25 @@ async def test_a_compiled_but_never_served_policy_does_not_decide_a_waiting_call
         await runtime.pool.rollback(unserved.sync)
 
 
+async def test_a_waiting_call_is_judged_by_no_policy_once_the_served_manifest_has_none(runtime: Runtime) -> None:
+    """A (approve) → B (deny, served) → C without `policy:` (served): the call is allowed now, so the
+    approval carries it; B, the last policy served, no longer decides."""
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "fido"}, CI))
+    request = await first_pending(runtime)
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    approve = "    - {match: {sources: [pets], methods: [POST]}, action: approve, approvals: {wait: 30s}}"
+    manifest.write_text(original.replace(approve, approve.replace(
+        "action: approve, approvals: {wait: 30s}", 'action: deny, reason: "pets are frozen"')))
+    await runtime.apply(await runtime.compile())
+    manifest.write_text(original.split("policy:")[0])
+    await runtime.apply(await runtime.compile())
+    await service.decide(request.id, ALICE, True)
+    error, text = await waiting
+    assert not error and "fido" in text, text
+
+
 async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_want_more(runtime: Runtime) -> None:
     """Approved 1/1, then a reload raises the rule's quorum to 2: the identical call ran on the old
     approval. It now opens a new request that needs 2 approvals (README: an old approval never

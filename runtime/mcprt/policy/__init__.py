@@ -37,6 +37,13 @@ def attach_policy(loaded: LoadedManifest, toolset: ToolSet, service: PolicyServi
 
 
 def serve_policy(toolset: ToolSet, service: PolicyService) -> None:
-    """Make `toolset`'s policy (None: no policy) the one in force for `service`: what `refusal_now`,
-    the approval settings and `/policy/*` read. Called when `toolset` is swapped in, never at compile."""
-    service.gate = toolset.gate if isinstance(toolset.gate, PolicyGate) else None
+    """Make `toolset`'s policy the one in force for `service`: what `refusal_now`, the approval
+    settings and `/policy/*` read. Called when `toolset` is swapped in, never at compile.
+
+    A set without a policy gates no call (`service.serving` is None: a call waiting for approval is not
+    refused), and leaves `service.gate`, the last served policy, in place: its `admins`/approvers still
+    guard the listing of requests opened under it."""
+    gate = toolset.gate if isinstance(toolset.gate, PolicyGate) else None
+    service.serving = gate
+    if gate is not None:
+        service.gate = gate

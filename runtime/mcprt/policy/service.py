@@ -50,7 +50,8 @@ class Snapshot:
 class PolicyService:
     def __init__(self, state: PolicyState | None = None) -> None:
         self.state: PolicyState = state or MemoryPolicyState()
-        self.gate: PolicyGate | None = None  # the served policy (set at each swap: `serve_policy`)
+        self.gate: PolicyGate | None = None  # the last served policy (admins, webhook; `serve_policy`)
+        self.serving: PolicyGate | None = None  # the served tool set's policy; None: it has none (`serve_policy`)
         self.reachable = False  # True once approval endpoints are served (`mcprt up --transport http`)
         self.base_url: str | None = None  # e.g. http://127.0.0.1:8765, for links in webhook messages
         self.snapshot = Snapshot()
