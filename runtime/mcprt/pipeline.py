@@ -142,6 +142,7 @@ class Runtime:
         compiled = await self.compile(loaded)
         self.loaded = compiled.loaded
         self.holder = ToolSetHolder(compiled.toolset)
+        self._serve_policy(compiled.toolset)
         # What the first compile built (tools, schemas, validators, imported modules) mostly lives as
         # long as the process: moved out of the collector's generations, later collections skip it.
         # Only once: frozen objects are never collected as cycles, and reloads retire tool sets.
@@ -157,6 +158,7 @@ class Runtime:
         assert self.holder is not None
         self.loaded = compiled.loaded
         changed = self.holder.swap(compiled.toolset)
+        self._serve_policy(compiled.toolset)
         if close_retired_now:
             await close_retired(compiled.sync.retired)
         return changed
@@ -168,6 +170,13 @@ class Runtime:
 
             self.policy = PolicyService()
         return self.policy
+
+    def _serve_policy(self, toolset: ToolSet) -> None:
+        """The swapped-in set's policy decides calls from now on (also calls waiting for approval)."""
+        if self.policy is not None:
+            from .policy import serve_policy
+
+            serve_policy(toolset, self.policy)
 
     def _attach_policy(self, loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
         """Compile `policy:` for the new tool set (the policy layer is imported only when there is one);

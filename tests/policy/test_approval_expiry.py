@@ -96,6 +96,11 @@ async def test_an_undecided_request_expires_once_into_the_audit_log_and_metrics(
         assert late.status_code == 404 and late.json()["error"].startswith(
             f"approval request {approval_id} expired at "), late.text
         assert "(never decided within approvals.valid_for); nothing was recorded" in late.json()["error"]
+        # one who may not decide it learns nothing of it (status, expiry): refused as for an open request
+        stranger = httpx.post(f"{up.base}/policy/approvals/{approval_id}/approve",
+                              headers={"Authorization": "Bearer tok-ci"}, timeout=10)
+        assert stranger.status_code == 403 and "expired" not in stranger.text and "never decided" not in stranger.text, \
+            stranger.text
         # Sweeps go on (every 2 s): the same request is not published again.
         await asyncio.sleep(5)
         assert len(await wait_for_expired([folder], 2, timeout=0)) == 1

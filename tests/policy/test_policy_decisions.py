@@ -241,3 +241,68 @@ async def test_reload_applies_new_rules_and_keeps_state(runtime: Runtime, decisi
     assert error and "no sums" in text
     error, text = await call(runtime, "ping", {}, ALICE)
     assert error and "paused" in text
+
+
+PETS_APPROVE = "action: approve, approvals: {wait: 30s}"  # the rule createPet falls to in MANIFEST
+
+
+async def waiting_then_denied(runtime: Runtime, name: str) -> tuple[asyncio.Task, ApprovalRequest, str]:
+    """A createPet call waiting for approval under MANIFEST's policy (A), then policy B — that rule now
+    `deny` ("pets are frozen") — compiled and served. Returns the call, its request and A's text."""
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": name}, CI))
+    request = await first_pending(runtime)
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    manifest.write_text(original.replace(PETS_APPROVE, 'action: deny, reason: "pets are frozen"'))
+    await runtime.apply(await runtime.compile())
+    return waiting, request, original
+
+
+async def test_a_compiled_but_never_served_policy_does_not_decide_a_waiting_call(runtime: Runtime) -> None:
+    """A waits for approval under policy A; policy B (deny) is served; policy C (allow) is compiled but
+    never swapped in (what a reload failing or abandoned after its compile leaves). The approval must be
+    judged by B, the policy in force — it was judged by C, and the call ran."""
+    waiting, request, original = await waiting_then_denied(runtime, "rex")
+    Path(runtime.manifest_path).write_text(original.replace(PETS_APPROVE, "action: allow"))  # type: ignore[arg-type]
+    unserved = await runtime.compile()  # C: compiled, never applied
+    try:
+        await runtime.policy_service().decide(request.id, ALICE, True)
+        error, text = await waiting
+        assert error and "pets are frozen" in text and "rex" not in text
+        assert runtime.holder is not None and runtime.policy_service().serving is runtime.holder.current.gate
+    finally:
+        await runtime.pool.rollback(unserved.sync)
+
+
+async def test_a_waiting_call_is_judged_by_no_policy_once_the_served_manifest_has_none(runtime: Runtime) -> None:
+    """A (approve) → B (deny, served) → C without `policy:` (served): the call is allowed now, so the
+    approval carries it; B, the last policy served, no longer decides."""
+    waiting, request, original = await waiting_then_denied(runtime, "fido")
+    Path(runtime.manifest_path).write_text(original.split("policy:")[0])  # type: ignore[arg-type]
+    await runtime.apply(await runtime.compile())
+    await runtime.policy_service().decide(request.id, ALICE, True)
+    error, text = await waiting
+    assert not error and "fido" in text, text
+
+
+async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_want_more(runtime: Runtime) -> None:
+    """Approved 1/1, then a reload raises the rule's quorum to 2: the identical call ran on the old
+    approval. It now opens a new request that needs 2 approvals (README: an old approval never
+    outweighs the current rules)."""
+    service = runtime.policy_service()
+    arguments = {"name": "quorum"}
+    waiting = asyncio.create_task(call(runtime, "createPet", arguments, CI))
+    first = await first_pending(runtime)
+    assert (await service.decide(first.id, ALICE, True)).status == "approved"
+    assert (await waiting)[0] is False
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace("action: approve, approvals: {wait: 30s}",
+                                                     "action: approve, approvals: {wait: 0, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "createPet", arguments, CI)
+    assert error and "pending" in text and first.id not in text, text
+    [second] = [r for r in service.snapshot.pending if r.id != first.id]
+    assert (second.required, second.tool) == (2, "createPet")
+    # the same quorum again: the identical call shares the request (no third one)
+    error, text = await call(runtime, "createPet", arguments, CI)
+    assert error and second.id in text

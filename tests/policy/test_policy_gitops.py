@@ -186,19 +186,119 @@ def test_diff_names_whom_a_principals_change_concerns(folder: Path) -> None:
     (folder / "new.yaml").write_text(BASE.replace("principals: [ci-bot]}, action: hide",
                                                   "principals: [carol, ops-*]}, action: hide"))
     result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
-    assert "(now hidden from: carol, ops-*; no longer applies to: ci-bot)" in result.stdout, result.stdout
+    assert "(now hidden from: carol; no longer applies to: ci-bot; pattern changed: (none) → ops-*)" in result.stdout, \
+        result.stdout
     assert "BREAKING policy rule match changed (loosened): rules[1]:" in result.stdout  # ci-bot sees showSecret again
+
+
+@pytest.mark.parametrize(("was", "now", "said"), [
+    # a name the old glob already covered gains nothing: the glob changed (it said "now hidden from: ops-a")
+    ('["ops-*"]', "[ops-a]", "(pattern changed: ops-* → (none))"),
+    ("[ops-a]", '["ops-*"]', "(pattern changed: (none) → ops-*)"),
+    ('["ops-*", carol]', '["ops-*", carol, ops-b]', None),  # ops-b was covered: nobody to name
+    ("[alice, bob]", "[alice]", "(no longer applies to: bob)"),
+    ("[]", "[ops-a]", "(now hidden from only: ops-a (was: everyone))"),
+    ("[ops-a]", "[]", "(now hidden from: everyone (was: ops-a))"),
+])
+def test_diff_names_only_principals_a_change_of_patterns_really_concerns(
+        folder: Path, was: str, now: str, said: str | None) -> None:
+    (folder / "mcp.yaml").write_text(BASE.replace("principals: [ci-bot]", f"principals: {was}"))
+    (folder / "new.yaml").write_text(BASE.replace("principals: [ci-bot]", f"principals: {now}"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
+    assert line.endswith(said) if said else line.endswith("}"), line
+
+
+def test_diff_shows_a_rules_approvals_change_that_keeps_the_quorum(folder: Path) -> None:
+    """Only `approvals.wait` changed: BASE printed "policy rule settings changed: rules[2]", then nothing."""
+    (folder / "new.yaml").write_text(BASE.replace("action: approve}", "action: approve, approvals: {wait: 5s}}"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "policy rule settings changed: rules[2]: approvals {} → {\"wait\":5.0}" in result.stdout, result.stdout
+    assert "BREAKING" not in result.stdout
+
+
+def test_diff_approvers_from_anyone_to_a_list_narrows(folder: Path) -> None:
+    """approvers: anyone → [alice] was flagged "(loosened)": it narrows who may decide."""
+    old = BASE.replace("approvals: {approvers: [alice], required: 1}", "approvals: {required: 1}")
+    (folder / "mcp.yaml").write_text(old)
+    (folder / "new.yaml").write_text(BASE)
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "approvers changed: (anyone) → alice" in result.stdout, result.stdout
+    assert "loosened" not in result.stdout and "BREAKING" not in result.stdout
+    back = mcprt(folder, "diff", "new.yaml", "mcp.yaml")  # a list → anyone: loosened
+    assert "BREAKING approvers changed (loosened): alice → (anyone)" in back.stdout, back.stdout
 
 
 def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Path) -> None:
     """`methods: [DELETE]` on tools that have no HTTP method (or none that is DELETE) matched nothing and
-    validate said ok: each key was checked alone (tool globs, sources), never together."""
-    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: deny}\n"
+    validate said ok: each key was checked alone (tool globs, sources), never together. Said for rules that
+    grant (allow, approve) and rate limits; a deny or hide rule that fits nothing today is defensive (the
+    README's worked example's `methods: [DELETE]` deny failed `validate --strict`)."""
+    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: approve}\n"
                                                   "    - {match: {tools: [add], annotations: {readOnlyHint: true}}, "
-                                                  "action: allow}\n  approvals:"))
+                                                  "action: allow}\n"
+                                                  "    - {match: {methods: [DELETE]}, action: deny}\n"
+                                                  "    - {match: {methods: [DELETE]}, action: hide}\n  approvals:")
+                                     + "    - {match: {methods: [DELETE]}, limit: 5/min}\n")
     result = mcprt(folder, "validate", "mcp.yaml")
     assert "mcp.yaml:12:15: warning: rules[3] applies to no served tool: none fits its methods" in result.stderr, \
         result.stderr
     assert "mcp.yaml:13:15: warning: rules[4] applies to no served tool: none fits its tools and annotations" \
         in result.stderr
-    assert "rules[0] applies to no served tool" not in result.stderr
+    assert "rate_limits[1] applies to no served tool: none fits its methods" in result.stderr
+    for quiet in ("rules[0]", "rules[5]", "rules[6]"):
+        assert f"{quiet} applies to no served tool" not in result.stderr
+    defensive = BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: deny}\n  approvals:")
+    (folder / "mcp.yaml").write_text(defensive)
+    strict = mcprt(folder, "validate", "--strict", "mcp.yaml")
+    assert strict.returncode == 0 and "warning" not in strict.stderr, strict.stderr
+
+
+TAG_TOOLS = """\
+def tag(item: str, labels: list[str] | None = None, color: str = "red", size: int | None = 3) -> str:
+    \"\"\"Tag an item.\"\"\"
+    return f"tagged {item}"
+"""
+
+
+def test_a_null_literal_holds_for_an_argument_a_call_can_leave_out(folder: Path) -> None:
+    """`labels == `null`` on an optional argument was reported "never holds" (it matches when the argument
+    is left out), and messages showed Python's `None`/`True`. Null can hold unless the argument is required
+    or a default fills it; literals are shown as JSON."""
+    (folder / "tag_tools.py").write_text(TAG_TOOLS)
+    rules = ["labels == `null`", "`null` == labels", "item == `null`", "color == `null`", "size == `true`",
+             "size == `null`"]
+    text = BASE.replace("    python: policy_tools\n", "    python: policy_tools\n  tags:\n    python: tag_tools\n")
+    text = text.replace("  approvals:", "".join(f'    - {{match: {{tools: [tag], when: "{r}"}}, action: deny}}\n'
+                                                for r in rules) + "  approvals:")
+    (folder / "mcp.yaml").write_text(text)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    warned = {line.split("warning: ")[1].split(":")[0]: line for line in result.stderr.splitlines() if "never holds" in line}
+    assert set(warned) == {"rules[5]", "rules[6]", "rules[7]"}, result.stderr  # item (required), color (default), size
+    assert "compares 'item' (string) with `null` (a null): it never holds" in warned["rules[5]"]
+    assert "with `true` (a boolean)" in warned["rules[7]"]
+    assert "None" not in result.stderr and "True" not in result.stderr
+
+
+@pytest.mark.parametrize("huge", [
+    pytest.param('{match: {tools: [refund], when: "amount == `HUGE`"}, action: deny}', id="when-literal"),
+    pytest.param('{match: {tools: [refund], when: "`HUGE` == amount"}, action: deny}', id="when-literal-flipped"),
+])
+def test_a_huge_integer_literal_in_when_is_checked_not_an_internal_error(folder: Path, huge: str) -> None:
+    """float() of a 400-digit integer overflows: `validate` (and a reload) said `internal error:
+    OverflowError`. An integer literal of any size is compared as an integer."""
+    rule = huge.replace("HUGE", "9" * 400)
+    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", f"    - {rule}\n  approvals:"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0 and "internal error" not in result.stderr, result.stderr
+    assert "never holds" not in result.stderr
+
+
+@pytest.mark.parametrize("limit", ["HUGE/min", "5/HUGEmin", "HUGE/HUGEs"])
+def test_a_rate_beyond_a_floats_range_is_a_located_error(folder: Path, limit: str) -> None:
+    (folder / "mcp.yaml").write_text(BASE.replace("limit: 60/min", f"limit: {limit.replace('HUGE', '9' * 400)}"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 2 and "internal error" not in result.stderr, result.stderr
+    assert "mcp.yaml:14:54: policy.rate_limits.0.limit: invalid rate '" in result.stderr
+    assert "the count or period is too large" in result.stderr

@@ -8,6 +8,8 @@ at its line, not a surprise at the first call.
 from __future__ import annotations
 
 import re
+import sys
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, WithJsonSchema, model_validator
@@ -28,15 +30,20 @@ def parse_rate(value: Any) -> tuple[int, float]:
     """`60/min` → (60, 60.0): at most `count` calls per `seconds` (a token bucket of that size,
     refilled evenly). Also `5/s`, `1000/day`, `10/5m`."""
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        return int(value[0]), float(value[1])
-    match = _RATE.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(f"invalid rate {value!r}: write COUNT/UNIT, e.g. '60/min', '5/s', '1000/day', '10/5m'")
-    count = int(match.group(1))
-    if count < 1:
-        raise ValueError(f"invalid rate {value!r}: the count must be at least 1")
-    every = int(match.group(2)) if match.group(2) else 1
-    return count, float(every * _RATE_UNITS[match.group(3).lower()])
+        count, every = int(value[0]), value[1] if isinstance(value[1], int) else float(value[1])
+    else:
+        match = _RATE.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError(f"invalid rate {value!r}: write COUNT/UNIT, e.g. '60/min', '5/s', '1000/day', '10/5m'")
+        count = int(match.group(1))
+        if count < 1:
+            raise ValueError(f"invalid rate {value!r}: the count must be at least 1")
+        every = (int(match.group(2)) if match.group(2) else 1) * _RATE_UNITS[match.group(3).lower()]
+    # the bucket works in floats (tokens, refill per second): a count or period beyond a float's range
+    # (a 400-digit number) is refused here rather than failing later as an internal OverflowError
+    if abs(count) > sys.float_info.max or abs(every) > sys.float_info.max:
+        raise ValueError(f"invalid rate {str(value)[:40]!r}…: the count or period is too large")
+    return int(count), float(every)
 
 
 Rate = Annotated[
@@ -157,6 +164,24 @@ class Approvals(StrictModel):
     required: int = Field(1, ge=1, le=10, description="Distinct approvals needed; one denial refuses.")
     webhook: SecretStr | None = Field(None, description="URL notified of each new request with a Slack-compatible "
                                       "JSON body. Write it as `${VAR}`: webhook URLs are secrets.")
+
+    def in_force(self, own: RuleApprovals | None) -> InForce:
+        """The settings an `approve` rule's calls get: each of the rule's own `approvals` values, else
+        this (shared) one's. The one place this fallback is made (calls, `mcprt diff`, `validate`)."""
+        def pick(name: str) -> Any:
+            value = getattr(own, name) if own is not None else None
+            return value if value is not None else getattr(self, name)
+
+        return InForce(wait=pick("wait"), required=pick("required"), approvers=tuple(pick("approvers")))
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """The approval settings in force for one rule's calls (`Approvals.in_force`)."""
+
+    wait: float  # seconds a call waits for a decision (0: not at all)
+    required: int  # distinct approvals needed
+    approvers: tuple[str, ...]  # principal patterns who may decide; empty: anyone authenticated but the caller
 
 
 class RateLimit(StrictModel):

@@ -15,7 +15,7 @@ from .service import PolicyService
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote
 
 __all__ = ["ApprovalRequest", "Decision", "MemoryPolicyState", "PolicyGate", "PolicyService", "PolicyState",
-           "RateLimited", "Vote", "attach_policy"]
+           "RateLimited", "Vote", "attach_policy", "serve_policy"]
 
 
 def attach_policy(loaded: LoadedManifest, toolset: ToolSet, service: PolicyService) -> PolicyGate | None:
@@ -31,5 +31,19 @@ def attach_policy(loaded: LoadedManifest, toolset: ToolSet, service: PolicyServi
     toolset.gate = gate
     for tool in toolset.tools.values():
         tool.gate = gate
-    service.gate = gate
+    # `service.gate` (the policy in force) is NOT set here: a compile is not yet served, and a reload
+    # failing after this point must leave calls decided by the served policy (`serve_policy`).
     return gate
+
+
+def serve_policy(toolset: ToolSet, service: PolicyService) -> None:
+    """Make `toolset`'s policy the one in force for `service`: what `refusal_now`, the approval
+    settings and `/policy/*` read. Called when `toolset` is swapped in, never at compile.
+
+    A set without a policy gates no call (`service.serving` is None: a call waiting for approval is not
+    refused), and leaves `service.gate`, the last served policy, in place: its `admins`/approvers still
+    guard the listing of requests opened under it."""
+    gate = toolset.gate if isinstance(toolset.gate, PolicyGate) else None
+    service.serving = gate
+    if gate is not None:
+        service.gate = gate

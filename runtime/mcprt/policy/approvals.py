@@ -1,6 +1,7 @@
 """Human approval of a call: find or open a request, notify approvers, wait with progress, settle.
 
-Identical calls (same principal, tool and arguments as the model gave them) share one request:
+Identical calls (same principal, tool and arguments as the model gave them, under the same quorum:
+`required` and `approvers`) share one request:
 a call repeated while its request is pending waits on the same request, and a decision applies to
 identical calls for `approvals.valid_for`. Approvers decide through the admin endpoints
 (`policy/http.py`: status page, `mcprt approvals`, any HTTP client) — never through the calling MCP
@@ -14,7 +15,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
@@ -42,9 +43,14 @@ def shown_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
     return SECRETS.scrub_value(shown) if SECRETS else shown
 
 
-def request_key(principal: str, tool: str, arguments: Mapping[str, Any]) -> str:
-    """Identical calls share a key: canonical JSON of (principal, tool, arguments), hashed."""
-    canonical = json.dumps([principal, tool, arguments], sort_keys=True, separators=(",", ":"), default=str)
+def request_key(principal: str, tool: str, arguments: Mapping[str, Any], required: int = 1,
+                approvers: Sequence[str] = ()) -> str:
+    """Identical calls under the same quorum share a key: canonical JSON of (principal, tool, arguments,
+    required, approvers), hashed. The quorum is part of it so that a decision taken under a weaker one
+    (1 approval, or anyone) never stands for a call the rules in force now want 2 approvals for, or
+    approvers named: such a call opens a new request (README "Approvals")."""
+    canonical = json.dumps([principal, tool, arguments, required, sorted(set(approvers))], sort_keys=True,
+                           separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -54,13 +60,11 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     a reload during the wait brought a policy that refuses the call (`arguments` as the model gave them
     key the request; `completed`, with defaults filled in, is what rules see)."""
     service, settings, rule = gate.service, gate.approvals, decision.rule
-    override = decision.approvals
-    wait = override.wait if override is not None and override.wait is not None else settings.wait
-    approvers = override.approvers if override is not None and override.approvers is not None else settings.approvers
-    required = override.required if override is not None and override.required is not None else settings.required
+    in_force = settings.in_force(decision.approvals)
+    wait, approvers, required = in_force.wait, in_force.approvers, in_force.required
     state = service.state
     principal = (context.principal or STDIO).subject
-    key = request_key(principal, tool.name, arguments)
+    key = request_key(principal, tool.name, arguments, required, approvers)
     request = await state.approval_find(key)
     if request is None:
         if not service.reachable:

@@ -1,8 +1,8 @@
 """`mcprt validate` checks of a policy against the tool set it governs (warnings, at their lines).
 
-- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away), or a
-  match whose tool keys each match something but fit no served tool together (`methods: [DELETE]`
-  on an API without DELETE operations);
+- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away), or an
+  allow/approve rule's or a rate limit's match whose tool keys each match something but fit no served
+  tool together (`methods: [POST]` on a read-only API; a deny/hide rule fitting nothing is defensive);
 - a rule after a catch-all rule (one that matches every call), or after a rule without `when` that
   fits every tool it fits for the same callers: it can never apply;
 - parts that can never hold (`never.py`): principals no auth setting gives, scopes or claims
@@ -27,11 +27,10 @@ from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
 from .hints import did_you_mean
 from .never import never_holding
-from .rules import CompiledMatch, http_method
+from .rules import Governed, governed, http_method
 
 if TYPE_CHECKING:
     from ..manifest.policy import Policy
-    from ..toolset.tool import Tool
 
 
 # `Diagnostic.code` of a rule's or rate limit's tool glob or source that matches nothing: `mcprt diff`
@@ -42,11 +41,12 @@ MATCHES_NOTHING = "policy-matches-nothing"
 UNREACHABLE_RULE = "policy-unreachable-rule"
 
 
-def shadowed_rules(policy: Policy, tools: list[Tool]) -> list[tuple[int, int, str]]:
+def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, int, str]]:
     """(rule, earlier rule, why) for each rule an earlier one always decides first: a catch-all, or a
-    rule without `when` that fits every served tool the later one fits, for the same principals or all."""
-    compiled = [CompiledMatch.build(rule.match) for rule in policy.rules]
-    fitting = [frozenset(t.name for t in tools if match.fits_tool(t)) for match in compiled]
+    rule without `when` that fits every served tool the later one fits, for the same principals or all.
+    `entries`: `rules.governed(policy, tools)` (its rules come first, in order)."""
+    compiled = [entry.compiled for entry in entries[:len(policy.rules)]]
+    fitting = [frozenset(t.name for t in entry.fitting) for entry in entries[:len(policy.rules)]]
     found = []
     for i, rule in enumerate(policy.rules):
         for j in range(i):
@@ -75,10 +75,10 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
     def warn(path: tuple, message: str, code: str = "") -> None:
         found.append(replace(loaded.diagnostic(("policy", *path), message, severity="warning"), code=code))
 
-    entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
-    entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
     tools = list(toolset.tools.values())
-    for group, index, match in entries:
+    entries = governed(policy, tools)
+    for entry in entries:
+        group, index, match = entry.group, entry.index, entry.match
         before = len(found)
         for j, pattern in enumerate(match.tools):
             if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
@@ -90,15 +90,19 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
                 warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
                      + did_you_mean(source, sorted(sources)), MATCHES_NOTHING)
         keys = [k for k in ("tools", "sources", "methods", "annotations") if getattr(match, k)]
-        if len(found) == before and keys and tools and not any(CompiledMatch.build(match).fits_tool(t) for t in tools):
+        # A deny or hide rule that fits no tool today is defensive (`methods: [DELETE]` in the README's
+        # worked example, kept for the day the API gains one): said only for rules that grant (allow,
+        # approve) and for rate limits, whose fitting nothing is the surprise.
+        defensive = group == "rules" and policy.rules[index].action in ("deny", "hide")
+        if len(found) == before and keys and tools and not entry.fitting and not defensive:
             # each key matches something alone, not together (`methods: [DELETE]` where no tool is a DELETE)
             served = sorted({m for m in map(http_method, tools) if m}) if "methods" in keys else []
             warn((group, index, "match"), f"{group}[{index}] applies to no served tool: none fits its "
                  + " and ".join(keys) + (f" (the served tools' methods: {', '.join(served)})" if served else ""),
                  MATCHES_NOTHING)
-    for path, message, nothing in never_holding(policy, loaded.manifest.server.auth, tools):
+    for path, message, nothing in never_holding(policy, loaded.manifest.server.auth, entries):
         warn(path, message, MATCHES_NOTHING if nothing else "")
-    for i, earlier, why in shadowed_rules(policy, tools):
+    for i, earlier, why in shadowed_rules(policy, entries):
         warn(("rules", i), f"rules[{i}] is unreachable: rules[{earlier}] matches every call {why}",
              UNREACHABLE_RULE if STRICTNESS[policy.rules[i].action] > STRICTNESS[policy.rules[earlier].action] else "")
     approving = policy.default == "approve" or any(r.action == "approve" for r in policy.rules)

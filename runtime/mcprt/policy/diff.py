@@ -8,6 +8,7 @@ Rules are paired by `name` where they have one, else by position.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,10 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
             changes.append(PolicyChange("policy rule reason changed", f"{label}: {before.reason or '(none)'} → "
                                         f"{after.reason or '(none)'}", False))
         if before.approvals != after.approvals:  # compared as in force: the rule's own value, else policy.approvals
-            changes += _quorum_changes(_quorum(old_policy, before), _quorum(new_policy, after), f"{label} ")
+            quorum = _quorum_changes(_quorum(old_policy, before), _quorum(new_policy, after), f"{label} ")
+            # the quorum in force unchanged (say, only `wait`): the edit is still shown, as it was before
+            changes += quorum or [PolicyChange("policy rule settings changed", f"{label}: approvals "
+                                               f"{_compact(_settings(before))} → {_compact(_settings(after))}", False)]
         if i != j and before.match == after.match and before.action == after.action:
             changes.append(PolicyChange("policy rule moved", f"{label}: was rules[{i}]", after.action == "allow"))
     return changes
@@ -104,15 +108,37 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
 
 def _who(before: Rule, after: Rule) -> str:
     """Whom a change of a rule's `principals` concerns, in the words of its action: ` (now hidden from:
-    carol; no longer: bob)`. An empty list means every principal, so nobody is named then."""
-    was, now = set(before.match.principals), set(after.match.principals)
-    if was == now or not was or not now:
+    carol; no longer applies to: bob)`. Only literal names are named, and only those the other side's
+    patterns did not already cover (`ops-*` → `ops-a` gains nobody); a change of glob patterns is said as
+    such. An empty list means every principal."""
+    was, now = before.match.principals, after.match.principals
+    if set(was) == set(now):
         return ""
     verb = {"allow": "now allowed for", "deny": "now denied to", "approve": "now needs approval for",
             "hide": "now hidden from"}[after.action]
-    parts = [f"{verb}: {', '.join(sorted(now - was))}"] if now - was else []
-    parts += [f"no longer applies to: {', '.join(sorted(was - now))}"] if was - now else []
-    return f" ({'; '.join(parts)})"
+    if not was or not now:
+        part = f"{verb} only: {', '.join(now)} (was: everyone)" if now else f"{verb}: everyone (was: {', '.join(was)})"
+        return f" ({part})"
+    gained = [name for name in now if _literal(name) and not _covered(name, was)]
+    lost = [name for name in was if _literal(name) and not _covered(name, now)]
+    parts = [f"{verb}: {', '.join(sorted(gained))}"] if gained else []
+    parts += [f"no longer applies to: {', '.join(sorted(lost))}"] if lost else []
+    globs_before, globs_now = sorted(p for p in was if not _literal(p)), sorted(p for p in now if not _literal(p))
+    if globs_before != globs_now:
+        parts.append(f"pattern changed: {', '.join(globs_before) or '(none)'} → {', '.join(globs_now) or '(none)'}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _literal(pattern: str) -> bool:
+    return not any(c in pattern for c in "*?[")
+
+
+def _covered(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _settings(rule: Rule) -> dict[str, Any]:
+    return rule.approvals.model_dump(exclude_none=True) if rule.approvals is not None else {}
 
 
 def _narrowed(before: Match, after: Match) -> bool:
@@ -130,10 +156,8 @@ def _narrowed(before: Match, after: Match) -> bool:
 
 def _quorum(policy: Policy, rule: Rule) -> tuple[int, list[str]]:
     """(required, approvers) in force for an `approve` rule's calls."""
-    own, shared = rule.approvals, policy.approvals
-    required = own.required if own is not None and own.required is not None else shared.required
-    approvers = own.approvers if own is not None and own.approvers is not None else shared.approvers
-    return required, approvers
+    in_force = policy.approvals.in_force(rule.approvals)
+    return in_force.required, list(in_force.approvers)
 
 
 def _quorum_changes(before: tuple[int, list[str]], after: tuple[int, list[str]], prefix: str = "") -> list[PolicyChange]:
@@ -148,7 +172,9 @@ def _quorum_changes(before: tuple[int, list[str]], after: tuple[int, list[str]],
         gained, lost = sorted(set(now) - set(was)), sorted(set(was) - set(now))
         who = [f"may now decide: {', '.join(gained)}"] if gained and was else []
         who += [f"may no longer decide: {', '.join(lost)}"] if lost and now else []
-        more = bool(gained) or (bool(was) and not now)
+        # more people may decide: a name added to a list, or the list dropped (anyone may); from anyone
+        # to a list narrows, whatever it names
+        more = (bool(gained) and bool(was)) or (bool(was) and not now)
         changes.append(PolicyChange(f"{prefix}approvers changed", f"{', '.join(was) or '(anyone)'} → "
                                     f"{', '.join(now) or '(anyone)'}" + (f" ({'; '.join(who)})" if who else ""), more))
     return changes

@@ -181,9 +181,9 @@ class PolicyGate:
         """When a reload replaced this policy while a call waited for approval: the serving policy's
         refusal of the call (`deny`, `hide`, or the tool no longer served), else None. An approval given
         under the old policy must not carry a call the policy in force now refuses."""
-        current = self.service.gate
+        current = self.service.serving  # the served set's, never one only compiled (a failed reload's)
         if current is None or current is self:
-            return None
+            return None  # no policy in force (every call is allowed), or this one
         now_tool = current.tools.get(tool.name)
         if now_tool is None:
             return Decision("deny", "reload", f"tool {tool.name} is no longer served")

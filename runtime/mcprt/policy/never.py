@@ -20,6 +20,7 @@ Each finding is a `Finding`; the caller (`checks.py`) turns it into a located wa
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..manifest.model import InboundAuth
 from ..manifest.policy import Match, Policy
 from ..toolset.tool import Tool
 from .hints import did_you_mean
-from .rules import CompiledMatch
+from .rules import Governed
 
 # (path under `policy`, message, whether the part makes its rule or limit match no call at all)
 Finding = tuple[tuple[Any, ...], str, bool]
@@ -35,15 +36,14 @@ _SCHEMA_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"
                  type(None): "null"}
 
 
-def never_holding(policy: Policy, auth: InboundAuth | None, tools: list[Tool]) -> list[Finding]:
-    """Every part of `policy` that can never hold given `auth` and the served `tools`."""
+def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Governed]) -> list[Finding]:
+    """Every part of `policy` that can never hold given `auth` and its matches against the served
+    tools (`rules.governed`)."""
     names, open_names = producible(auth)
     found: list[Finding] = []
-    entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
-    entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
-    for group, index, match in entries:
-        label = f"{group}[{index}]"
-        path = (group, index, "match")
+    for entry in entries:
+        match, label = entry.match, entry.label
+        path = (entry.group, entry.index, "match")
         if not open_names:
             for j, pattern in enumerate(match.principals):
                 if not _any_fits(pattern, names):
@@ -51,8 +51,8 @@ def never_holding(policy: Policy, auth: InboundAuth | None, tools: list[Tool]) -
                                   True))
         found += _identity_claims(auth, match, label, path)
         if match.when is not None:
-            fitting = [t for t in tools if CompiledMatch.build(match).fits_tool(t)]
-            found += [((*path, "when"), f"{label}: `when` {problem}", False) for problem in _when_problems(match.when, fitting)]
+            found += [((*path, "when"), f"{label}: `when` {problem}", False)
+                      for problem in _when_problems(match.when, list(entry.fitting))]
     if not open_names:
         lists = [(("approvals", "approvers"), "approvals", policy.approvals.approvers), (("admins",), "admins", policy.admins)]
         lists += [(("rules", i, "approvals", "approvers"), f"rules[{i}].approvals", r.approvals.approvers)
@@ -113,8 +113,8 @@ def _unreachable_quorums(policy: Policy, names: frozenset[str]) -> list[Finding]
     approving += [(f"rules[{i}]", r) for i, r in enumerate(policy.rules) if r.action == "approve"]
     for label, rule in approving:
         override = rule.approvals if rule is not None else None
-        patterns = override.approvers if override is not None and override.approvers is not None else settings.approvers
-        required = override.required if override is not None and override.required is not None else settings.required
+        in_force = settings.in_force(override)
+        patterns, required = in_force.approvers, in_force.required
         own = override is not None and (override.required is not None or override.approvers is not None)
         where = ("rules", int(label[6:-1]), "approvals") if own else ("approvals", "required")
         able = sorted(n for n in names if n not in ("stdio", "anonymous")
@@ -142,9 +142,14 @@ def _when_problems(text: str, tools: list[Tool]) -> list[str]:
     parsed = jmespath.compile(text).parsed
     problems: list[str] = []
     arguments: dict[str, list[dict[str, Any]]] = {}  # argument name → its schemas in the tools that take it
+    omissible: set[str] = set()  # arguments a call can leave out (then null for `when`: no default fills them)
     for tool in tools:
+        required = tool.input_schema.get("required") or []
         for name, schema in (tool.input_schema.get("properties") or {}).items():
-            arguments.setdefault(name, []).append(schema if isinstance(schema, dict) else {})
+            schema = schema if isinstance(schema, dict) else {}
+            arguments.setdefault(name, []).append(schema)
+            if name not in required and schema.get("default") is None:
+                omissible.add(name)
     # a schema that lists no properties at all takes any argument
     open_ended = any("properties" not in tool.input_schema for tool in tools)
     names = ", ".join(t.name for t in tools[:3]) + (f" and {len(tools) - 3} more" if len(tools) > 3 else "")
@@ -159,8 +164,11 @@ def _when_problems(text: str, tools: list[Tool]) -> list[str]:
         types = {t for schema in arguments.get(field, []) for t in _types(schema)}
         if not types or "any" in types:
             continue
+        if literal is None and op == "eq" and field in omissible:
+            continue  # `labels == \`null\``: holds when the call leaves the argument out
         if not any(_can_hold(kind, op, literal) for kind in types):
-            shown = f"'{literal}'" if isinstance(literal, str) else f"`{literal}`"
+            # as the manifest writes it: `null`, `true`, `1000` (JSON), not Python's None/True
+            shown = f"'{literal}'" if isinstance(literal, str) else f"`{json.dumps(literal)}`"
             hint = " (write a number in backticks: `1000`)" if isinstance(literal, str) and _numeric(literal) else ""
             kind = _SCHEMA_TYPES.get(type(literal), "value")
             problems.append(f"compares '{field}' ({' or '.join(sorted(types))}) with {shown} "
@@ -220,7 +228,8 @@ def _can_hold(kind: str, op: str, literal: Any) -> bool:
     if op == "ne":
         return True
     if kind in numeric and literal_kind in numeric:
-        return kind == "number" or float(literal).is_integer()
+        # an int literal of any size is integral (float() of a 400-digit one overflows)
+        return kind == "number" or isinstance(literal, int) or float(literal).is_integer()
     return kind == literal_kind
 
 

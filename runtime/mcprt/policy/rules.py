@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import STDIO, Principal
-from ..manifest.policy import Match
+from ..manifest.policy import Match, Policy
 from .when import compile_when
 
 if TYPE_CHECKING:
@@ -120,3 +120,31 @@ class CompiledMatch:
 
     def fits_arguments(self, arguments: Mapping[str, Any]) -> bool:
         return self.when is None or self.when(arguments)
+
+
+@dataclass(frozen=True, slots=True)
+class Governed:
+    """One rule's or rate limit's `match`, compiled once, with the served tools its tool part fits
+    (what `mcprt validate`'s checks read: `checks.py`, `never.py`)."""
+
+    group: str  # "rules" | "rate_limits"
+    index: int
+    match: Match
+    compiled: CompiledMatch
+    fitting: tuple[Tool, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.group}[{self.index}]"
+
+
+def governed(policy: Policy, tools: list[Tool]) -> list[Governed]:
+    """Every rule, then every rate limit, of `policy` against `tools`: each match is compiled once and
+    tried once per tool (compiling it per tool cost seconds on a 1,223-tool API during a reload)."""
+    entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
+    entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
+    found = []
+    for group, index, match in entries:
+        compiled = CompiledMatch.build(match)
+        found.append(Governed(group, index, match, compiled, tuple(t for t in tools if compiled.fits_tool(t))))
+    return found

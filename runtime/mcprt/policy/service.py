@@ -50,7 +50,8 @@ class Snapshot:
 class PolicyService:
     def __init__(self, state: PolicyState | None = None) -> None:
         self.state: PolicyState = state or MemoryPolicyState()
-        self.gate: PolicyGate | None = None  # the latest compiled policy (set at each compile)
+        self.gate: PolicyGate | None = None  # the last served policy (admins, webhook; `serve_policy`)
+        self.serving: PolicyGate | None = None  # the served tool set's policy; None: it has none (`serve_policy`)
         self.reachable = False  # True once approval endpoints are served (`mcprt up --transport http`)
         self.base_url: str | None = None  # e.g. http://127.0.0.1:8765, for links in webhook messages
         self.snapshot = Snapshot()
@@ -85,18 +86,19 @@ class PolicyService:
         request = await self.state.approval_get(approval_id)
         if request is None:
             raise NotFound(f"no open approval request {approval_id}")
-        if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
-            settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
-            raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
-                           "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
-                           "request")
         verdict = "approve" if approve else "deny"
         try:
+            # first: one who may not decide this request learns nothing more of it (its status, its expiry)
             self.check_decider(request, principal)
         except Forbidden as exc:  # an attempt to approve one's own call, or by a non-approver: an operator must see it
             log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject, vote=verdict,
                       why=str(exc))
             raise
+        if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
+            settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
+            raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
+                           "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
+                           "request")
         before = request.status
         vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
         updated = await self.state.approval_decide(approval_id, vote)
