@@ -34,10 +34,10 @@ class StateUnavailable(ToolCallError):
 def make_client(url: str, *, command_timeout: float = COMMAND_TIMEOUT) -> Redis:
     """A pooled asyncio Redis client for `url` (redis://, rediss://, unix://) with retries."""
     from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry  # the asyncio one: the sync Retry never awaits, so retried nothing
     from redis.backoff import ExponentialBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from redis.retry import Retry
 
     return Redis.from_url(
         url,
