@@ -36,3 +36,84 @@ async def test_the_first_command_after_a_redis_restart_is_retried_on_a_new_conne
                 assert await client.set("k", b"2")  # on the dead pooled connection: one retry reconnects
         finally:
             await client.aclose()
+
+
+# --- pauses: a kill switch never turns itself off, and a resume or a new pause is never undone ------
+
+
+class Replicas:
+    """Policy states of several replicas sharing one prefix on the module's Redis (their own clients)."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url, self.prefix = url, prefix
+        self.started: list[RedisPolicyState] = []
+
+    async def replica(self) -> RedisPolicyState:
+        state = RedisPolicyState(make_client(self.url), prefix=self.prefix)
+        await state.start()
+        self.started.append(state)
+        return state
+
+    async def aclose(self) -> None:
+        for state in self.started:
+            await state.aclose()
+            await state._client.aclose()
+
+
+@pytest.fixture
+async def replicas(redis: Redis, request: pytest.FixtureRequest) -> AsyncIterator[Replicas]:
+    made = Replicas(redis.url, f"mcprt:{request.node.name}:")
+    yield made
+    await made.aclose()
+
+
+async def lose_data(redis: Redis) -> None:
+    """FLUSHALL once the replicas' re-reads on their own "pauses changed" messages have landed (a
+    re-read that came after the flush would notice the loss before the step under test)."""
+    await asyncio.sleep(0.3)
+    assert redis.cli("FLUSHALL") == "OK"
+
+
+async def paused_everywhere(replicas: Replicas, redis: Redis, *, also_new: bool = True) -> list[list[str]]:
+    """What the hash holds, then what each replica's copy holds once it re-read (one started now too)."""
+    if also_new:
+        await replicas.replica()
+    copies = [sorted(await state.pause_list()) for state in replicas.started]
+    hash_fields = redis.cli("HKEYS", f"{replicas.prefix}pauses").split()
+    return [sorted(f for f in hash_fields if not f.startswith("~")), *copies]
+
+
+async def test_a_resume_right_after_redis_lost_its_data_is_not_undone(replicas: Replicas, redis: Redis) -> None:
+    holder, operator = await replicas.replica(), await replicas.replica()
+    await holder.pause_set("tool:x", True, by="ops")
+    await holder.pause_set("tool:y", True, by="ops")
+    assert sorted(await operator.pause_list()) == ["tool:x", "tool:y"]
+    await lose_data(redis)
+    await operator.pause_set("tool:x", False, by="ops")  # before any replica noticed the loss
+    # the holder's copy brings tool:y back, not tool:x; every replica (one started since too) agrees
+    assert await paused_everywhere(replicas, redis) == [["tool:y"]] * 4
+
+
+async def test_a_pause_right_after_redis_lost_its_data_does_not_hide_the_older_ones(
+        replicas: Replicas, redis: Redis) -> None:
+    holder = await replicas.replica()
+    await replicas.replica()  # another one that holds the pause
+    await holder.pause_set("tool:x", True, by="ops")
+    await lose_data(redis)
+    fresh = await replicas.replica()  # started after the loss: it holds nothing
+    await fresh.pause_set("tool:y", True, by="ops")  # the hash is not empty any more
+    assert await paused_everywhere(replicas, redis) == [["tool:x", "tool:y"]] * 5
+
+
+async def test_a_pauses_hash_of_an_older_version_is_migrated_not_restored_over(
+        replicas: Replicas, redis: Redis) -> None:
+    """Written before the `~kept` marker existed: resuming its last target must resume it."""
+    old = json.dumps({"by": "ops", "since": time.time(), "reason": None})
+    redis.cli("HSET", f"{replicas.prefix}pauses", "tool:x", old)
+    holder, operator = await replicas.replica(), await replicas.replica()
+    assert sorted(await holder.pause_list()) == ["tool:x"]
+    await operator.pause_set("tool:x", False, by="ops")
+    assert await paused_everywhere(replicas, redis) == [[]] * 4
+    await operator.pause_set("tool:x", True, by="ops")  # paused again: the tombstone goes with it
+    await lose_data(redis)
+    assert await paused_everywhere(replicas, redis, also_new=False) == [["tool:x"]] * 4
