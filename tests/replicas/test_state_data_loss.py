@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from mcprt.server.options import ServeOptions
+from mcprt.server.shared_state import SharedState, open_shared_state
 from mcprt.state.policy import RedisPolicyState
 from mcprt.state.redis_client import make_client
+from mcprt.state.sessions import SessionRecord, SessionRecords
 from tests.support.components import Redis, redis_server
 
 
@@ -117,3 +120,59 @@ async def test_a_pauses_hash_of_an_older_version_is_migrated_not_restored_over(
     await operator.pause_set("tool:x", True, by="ops")  # paused again: the tombstone goes with it
     await lose_data(redis)
     assert await paused_everywhere(replicas, redis, also_new=False) == [["tool:x"]] * 4
+
+
+# --- sessions: an ended session is not written back, nor one whose idle timeout passed --------------
+
+
+@pytest.fixture
+async def two_replicas(redis: Redis, request: pytest.FixtureRequest) -> AsyncIterator[list[SharedState]]:
+    """Two replicas' shared state as `mcprt up` opens it (wiring included), 2 s session idle timeout."""
+    options = ServeOptions("http", "127.0.0.1", 0, "/mcp", False, False, state_url=redis.url)
+    opened = [await open_shared_state(options, request.node.name, 2.0) for _ in range(2)]
+    yield [shared for shared in opened if shared is not None]
+    for shared in opened:
+        assert shared is not None
+        await shared.aclose()
+
+
+def record() -> SessionRecord:
+    return SessionRecord("2025-06-18", {"capabilities": {}}, "alice", time.time())
+
+
+async def test_a_session_deleted_through_another_replica_is_not_written_back(
+        two_replicas: list[SharedState], redis: Redis) -> None:
+    opener, other = two_replicas
+    await opener.sessions.put("s1", record())
+    other.sessions.hold("s1", record())  # adopted there, then the client's DELETE reached it
+    await other.sessions.delete("s1")
+    await asyncio.sleep(0.3)  # the session-ended message reaches the opener
+    await lose_data(redis)
+    assert [await opener.sessions.restore(), await other.sessions.restore()] == [0, 0]
+    assert await opener.sessions.get("s1") is None
+
+
+async def test_a_replica_that_missed_the_end_of_a_session_does_not_write_it_back(redis: Redis) -> None:
+    """Cut off from Redis meanwhile (its marker expired, so it writes back): the ended-marker holds it."""
+    client = make_client(redis.url)
+    try:
+        cut_off, other = (SessionRecords(client, prefix="mcprt:missed:", ttl=60) for _ in range(2))
+        await cut_off.put("s1", record())
+        await other.delete("s1")  # no one listens: the message is lost
+        assert await cut_off.restore() == 0
+        assert await other.get("s1") is None
+    finally:
+        await client.aclose()
+
+
+async def test_a_written_back_session_keeps_the_lifetime_it_had_left_and_an_idle_one_stays_gone(
+        two_replicas: list[SharedState], redis: Redis) -> None:
+    opener = two_replicas[0].sessions
+    await opener.put("s1", record())
+    await asyncio.sleep(1.0)
+    await lose_data(redis)
+    assert await opener.restore() == 1
+    assert 0 < int(redis.cli("PTTL", f"{two_replicas[0].prefix}session:s1")) <= 800  # not a fresh 2 s
+    await asyncio.sleep(1.0)  # its idle timeout has passed: Redis dropped it
+    assert await opener.get("s1") is None
+    assert await opener.restore() == 0

@@ -21,11 +21,12 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
 from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
-from .redis_client import guarded, listen
+from .redis_client import events_channel, guarded, listen
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -94,7 +95,10 @@ class RedisPolicyState:
     def __init__(self, client: Redis, *, prefix: str) -> None:
         self._client = client
         self._prefix = prefix
-        self._channel = f"{prefix}events"
+        self._channel = events_channel(prefix)
+        # handlers of the other kinds of message on the events channel (kind → handler(value)), e.g.
+        # "session-ended" (`state.sessions`): one subscription per replica carries them all
+        self.on_event: dict[str, Callable[[str], None]] = {}
         self._take = client.register_script(_TAKE)
         self._merge = client.register_script(_MERGE)
         self._pauses: dict[str, dict[str, Any]] = {}
@@ -131,6 +135,8 @@ class RedisPolicyState:
         elif kind == "pauses":
             self._pauses_read = 0.0  # re-read on the next check
             asyncio.get_running_loop().create_task(self._read_pauses_quietly())
+        elif kind in self.on_event:
+            self.on_event[kind](value)
 
     async def _publish(self, message: str) -> None:
         await guarded(self._client.publish(self._channel, message))

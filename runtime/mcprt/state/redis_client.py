@@ -26,6 +26,12 @@ CONNECT_TIMEOUT = 2.0
 RETRIES = 2
 
 
+def events_channel(prefix: str) -> str:
+    """The pub/sub channel every replica listens on (`state.policy` does): `<kind> <value>` messages
+    (approval decided, pauses changed, session ended)."""
+    return f"{prefix}events"
+
+
 class StateUnavailable(ToolCallError):
     """The shared state backend did not answer in time (Redis down or unreachable): the call that
     needed it gets this as a tool error; calls that need no shared state are not affected."""
