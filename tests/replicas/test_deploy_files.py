@@ -5,6 +5,7 @@ field is an error), the kustomization names files that exist, the HAProxy exampl
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
-from tests.support.components import binary, free_port, stop_process
+from tests.support.components import binary, free_port, stop_process, wait_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "kubernetes"
@@ -98,6 +99,30 @@ def test_haproxy_example_starts_and_serves_mcprt(tmp_path: Path) -> None:
                 time.sleep(0.1)
         finally:
             stop_process(process)
+
+
+def test_the_shipped_haproxy_config_drops_a_client_that_stalls_mid_request(tmp_path: Path) -> None:
+    """`option http-buffer-request` makes HAProxy wait for a POST's body; a client that stops sending
+    (slowloris) must get 408 after `timeout http-request`, not hold the connection for `timeout client`
+    (1 h, for SSE streams). The shipped 10 s is shortened to 1 s here; nothing else changes."""
+    port = free_port()
+    text = (DEPLOY / "plain-hosts" / "haproxy.cfg").read_text().replace("bind :8080", f"bind 127.0.0.1:{port}")
+    text = re.sub(r"10\.0\.0\.1\d:8765", f"127.0.0.1:{free_port()}", text)  # no replica needed
+    assert "timeout http-request 10s" in text, "the shipped file bounds a request's arrival"
+    (tmp_path / "haproxy.cfg").write_text(text.replace("timeout http-request 10s", "timeout http-request 1s"))
+    process = subprocess.Popen([binary("haproxy", "/usr/sbin"), "-f", str(tmp_path / "haproxy.cfg"), "-db"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as stalled:
+            stalled.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 100\r\n\r\n{\"jsonrpc\"")  # then nothing more
+            started = time.monotonic()
+            answer = stalled.recv(4096)  # socket.timeout (5 s) when HAProxy keeps waiting
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+        assert time.monotonic() - started < 3
+    finally:
+        stop_process(process)
 
 
 async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuses(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
     from ..state.policy import RedisPolicyState
     from ..state.redis_client import connect
     from ..state.rounds import RoundRelay
-    from ..state.sessions import SessionRecords
+    from ..state.sessions import ENDED, SessionRecords
     from ..state.tokens import RedisTokenStore
 
     client = await connect(options.state_url)
@@ -103,5 +103,7 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
         rounds=RoundRelay(client, prefix=prefix, ttl=STATE_TTL),
     )
     shared.restorers["session_records"] = shared.sessions.restore
+    # a session ended on another replica: this one drops its copy, so it never writes it back
+    policy.on_event[ENDED] = shared.sessions.forget_local
     shared.restorers["round_records"] = shared.rounds.restore
     return shared

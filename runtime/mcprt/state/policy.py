@@ -19,21 +19,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
 from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
-from .redis_client import guarded, listen
+from .redis_client import events_channel, guarded, listen
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 PAUSE_REFRESH = 5.0  # seconds between full re-reads of the pause set
-# A field the pauses hash keeps once anything was paused, resumes included: a hash that is missing
-# altogether while this replica still holds pauses was lost by Redis (a restart without persistence,
-# FLUSHALL, eviction), not emptied by a resume, so the replica writes its copy back.
+# Fields of the pauses hash that are not targets start with "~" (no target does: `policy.state`).
+# `~kept` holds the hash's generation: a random id set by the first replica that reads the hash
+# without one, i.e. after Redis lost its data (a restart without persistence, FLUSHALL, eviction) or
+# when an older version wrote it. Each replica remembers the generation its copy came from; finding
+# another one, it merges its copy in (`_MERGE`) — each replica once per loss, even when a pause, a
+# resume or a replica started since (holding nothing) wrote to the new hash first.
 PAUSES_KEPT = "~kept"
+# `~resumed:<target>`: written with the resume that deleted the target (one MULTI), cleared by a new
+# pause of it; a merge skips tombstoned targets, so a replica's stale copy never undoes a resume.
+RESUMED = "~resumed:"
 WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
 KEEP_AFTER_EXPIRY = 3600  # seconds a settled/expired approval stays readable
 
@@ -61,6 +69,25 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {allowed, retry_ms}
 """
 
+# KEYS[1] = the pauses hash; ARGV[1] = a new generation (used when the hash has none), then target,
+# JSON info, target, JSON info, … (a replica's copy). Atomic, so a resume between the read that saw
+# another generation and this merge still wins. Returns {generation, targets written back}.
+_MERGE = """
+local generation = redis.call('HGET', KEYS[1], '""" + PAUSES_KEPT + """')
+if not generation then
+  generation = ARGV[1]
+  redis.call('HSET', KEYS[1], '""" + PAUSES_KEPT + """', generation)
+end
+local written = {}
+for i = 2, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], '""" + RESUMED + """' .. ARGV[i]) == 0
+     and redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    table.insert(written, ARGV[i])
+  end
+end
+return {generation, written}
+"""
+
 
 class RedisPolicyState:
     """`mcprt.policy.state.PolicyState` on a shared Redis (see the module docstring)."""
@@ -68,10 +95,15 @@ class RedisPolicyState:
     def __init__(self, client: Redis, *, prefix: str) -> None:
         self._client = client
         self._prefix = prefix
-        self._channel = f"{prefix}events"
+        self._channel = events_channel(prefix)
+        # handlers of the other kinds of message on the events channel (kind → handler(value)), e.g.
+        # "session-ended" (`state.sessions`): one subscription per replica carries them all
+        self.on_event: dict[str, Callable[[str], None]] = {}
         self._take = client.register_script(_TAKE)
+        self._merge = client.register_script(_MERGE)
         self._pauses: dict[str, dict[str, Any]] = {}
         self._pauses_read = 0.0
+        self._pauses_generation: bytes | None = None  # the `~kept` of the hash `_pauses` was read from
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._expiry_tried: set[str] = set()  # ids this replica already tried to claim (won or lost)
         self._listener: asyncio.Task[None] | None = None
@@ -103,6 +135,8 @@ class RedisPolicyState:
         elif kind == "pauses":
             self._pauses_read = 0.0  # re-read on the next check
             asyncio.get_running_loop().create_task(self._read_pauses_quietly())
+        elif kind in self.on_event:
+            self.on_event[kind](value)
 
     async def _publish(self, message: str) -> None:
         await guarded(self._client.publish(self._channel, message))
@@ -254,28 +288,25 @@ class RedisPolicyState:
 
     async def _read_pauses(self) -> None:
         raw = await guarded(self._client.hgetall(self._k("pauses")))
-        if not raw and self._pauses:
-            await self._restore_pauses()
-            return
+        generation = raw.get(PAUSES_KEPT.encode())
+        if generation is None or generation != self._pauses_generation:
+            await self._merge_pauses()
+            raw = await guarded(self._client.hgetall(self._k("pauses")))
         self._pauses = _pauses_of(raw)
         self._pauses_read = time.monotonic()
 
-    async def _restore_pauses(self) -> None:
-        """Write this replica's copy of the pauses back to a Redis that lost them: a kill switch must
-        not turn off by itself. Only into a missing hash (HSETNX per field), so a copy never undoes a
-        pause or resume another replica wrote meanwhile; each replica that notices logs it once."""
-        key = self._k("pauses")
-        async with self._client.pipeline(transaction=True) as pipe:
-            for target, info in self._pauses.items():
-                pipe.hsetnx(key, target, json.dumps(info))
-            pipe.hsetnx(key, PAUSES_KEPT, "1")
-            await guarded(pipe.execute())
-        log_event("pauses lost from the policy state; restored from this replica's copy", logging.WARNING,
-                  targets=",".join(sorted(self._pauses)))
-        raw = await guarded(self._client.hgetall(key))
-        self._pauses = _pauses_of(raw)
-        self._pauses_read = time.monotonic()
-        await self._publish("pauses changed")
+    async def _merge_pauses(self) -> None:
+        """Write this replica's copy of the pauses into a hash of another generation than the one the
+        copy came from (Redis lost its data): a kill switch must not turn off by itself. Per target only
+        where the hash has neither that target (HSETNX: a pause written meanwhile is kept) nor its
+        resume tombstone (a resume made meanwhile is kept). Logged by each replica that wrote something."""
+        args = [secrets.token_hex(8)]
+        args += [part for target, info in self._pauses.items() for part in (target, json.dumps(info))]
+        self._pauses_generation, written = await guarded(self._merge(keys=[self._k("pauses")], args=args))
+        if written:
+            log_event("pauses lost from the policy state; restored from this replica's copy", logging.WARNING,
+                      targets=",".join(sorted(t.decode() for t in written)))
+            await self._publish("pauses changed")
 
     async def _read_pauses_quietly(self) -> None:
         try:
@@ -284,11 +315,16 @@ class RedisPolicyState:
             log_event("pauses not refreshed", logging.WARNING, error=str(exc))
 
     async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
-        if paused:
-            info = {"by": by, "since": time.time(), "reason": reason}
-            await guarded(self._client.hset(self._k("pauses"), mapping={target: json.dumps(info), PAUSES_KEPT: "1"}))
-        else:
-            await guarded(self._client.hdel(self._k("pauses"), target))
+        key = self._k("pauses")
+        async with self._client.pipeline(transaction=True) as pipe:
+            if paused:
+                info = {"by": by, "since": time.time(), "reason": reason}
+                pipe.hset(key, target, json.dumps(info))
+                pipe.hdel(key, RESUMED + target)
+            else:  # the tombstone with the delete, so no replica's merge can slip in between
+                pipe.hdel(key, target)
+                pipe.hset(key, RESUMED + target, "1")
+            await guarded(pipe.execute())
         await self._read_pauses()
         await self._publish("pauses changed")
 
@@ -321,5 +357,5 @@ class RedisPolicyState:
 
 
 def _pauses_of(raw: dict[bytes, bytes]) -> dict[str, dict[str, Any]]:
-    """The pauses hash as target → {by, since, reason}, without its PAUSES_KEPT marker."""
-    return {k.decode(): json.loads(v) for k, v in raw.items() if k.decode() != PAUSES_KEPT}
+    """The pauses hash as target → {by, since, reason}, without its `~` fields (marker, tombstones)."""
+    return {k.decode(): json.loads(v) for k, v in raw.items() if not k.startswith(b"~")}

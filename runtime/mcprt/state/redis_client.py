@@ -26,6 +26,12 @@ CONNECT_TIMEOUT = 2.0
 RETRIES = 2
 
 
+def events_channel(prefix: str) -> str:
+    """The pub/sub channel every replica listens on (`state.policy` does): `<kind> <value>` messages
+    (approval decided, pauses changed, session ended)."""
+    return f"{prefix}events"
+
+
 class StateUnavailable(ToolCallError):
     """The shared state backend did not answer in time (Redis down or unreachable): the call that
     needed it gets this as a tool error; calls that need no shared state are not affected."""
@@ -34,10 +40,10 @@ class StateUnavailable(ToolCallError):
 def make_client(url: str, *, command_timeout: float = COMMAND_TIMEOUT) -> Redis:
     """A pooled asyncio Redis client for `url` (redis://, rediss://, unix://) with retries."""
     from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry  # the asyncio one: the sync Retry never awaits, so retried nothing
     from redis.backoff import ExponentialBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from redis.retry import Retry
 
     return Redis.from_url(
         url,

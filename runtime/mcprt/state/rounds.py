@@ -60,6 +60,7 @@ from ..errors import ToolCallError
 from ..identity.principal import Principal
 from ..observability.log import Outage, log_event
 from .redis_client import COMMAND_TIMEOUT, guarded, is_redis_error, listen, unavailable
+from .write_back import write_back
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -164,14 +165,8 @@ class RoundRelay:
         as unknown (-32602) while the call still waits here. SET NX with the remaining lifetime; returns
         how many were written; raises StateUnavailable."""
         now = time.monotonic()
-        held = [(state, int((until - now) * 1000)) for state, until in self._claimed.items() if until > now]
-        if not held:
-            return 0
-        async with self._client.pipeline(transaction=False) as pipe:
-            for state, left_ms in held:
-                pipe.set(self._record(state), self.replica, px=max(1, left_ms), nx=True)
-            written = await guarded(pipe.execute())
-        return sum(1 for done in written if done)
+        return await write_back(self._client, [(self._record(state), self.replica, int((until - now) * 1000))
+                                               for state, until in self._claimed.items()])
 
     def release(self, state: str) -> None:
         """Delete the record of a state that can no longer be resumed (see the module docstring), in the

@@ -8,7 +8,13 @@ session idle timeout (`server.http.session_idle_timeout`); a replica refreshes t
 once per `REFRESH_EVERY` (or a quarter of the timeout) per session, so an ordinary call costs no
 Redis round trip. A replica keeps the records of the sessions it serves (`held`), so when Redis
 loses its data (a restart without persistence, FLUSHALL, eviction) it can write them back
-(`restore`) and the other replicas, or one started since, still find them.
+(`restore`) and the other replicas, or one started since, still find them — with the lifetime this
+replica knows they have left, so a write-back never extends a session's idle expiry.
+
+A session ended on one replica (DELETE, or ended to make room) must not come back from another's
+copy: the delete publishes `session-ended <id>` on the events channel (every replica drops its copy,
+`forget_local`) and leaves a marker `<prefix>session-ended:<id>` for the idle timeout, which `restore`
+respects (for a replica that missed the message, e.g. cut off from Redis meanwhile).
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from .redis_client import is_redis_error, unavailable
+from .redis_client import events_channel, guarded, is_redis_error
+from .write_back import write_back
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 REFRESH_EVERY = 60.0  # seconds
+ENDED = "session-ended"  # the events channel's message kind, and the marker's key part
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,49 +56,41 @@ class SessionRecords:
         self._refresh_every = min(REFRESH_EVERY, ttl / 4)
         self._touched: dict[str, float] = {}
         self._held: dict[str, SessionRecord] = {}  # sessions served here (opened or adopted), until they end
+        # monotonic time each held record expires in Redis, as far as this replica knows (for `restore`)
+        self._expires: dict[str, float] = {}
 
     def _key(self, session_id: str) -> str:
         return f"{self._prefix}session:{session_id}"
 
+    def _ended(self, session_id: str) -> str:
+        return f"{self._prefix}{ENDED}:{session_id}"
+
     async def put(self, session_id: str, record: SessionRecord) -> None:
-        try:
-            await self._client.set(self._key(session_id), json.dumps(asdict(record)), px=self._ttl_ms)
-        except Exception as exc:
-            if is_redis_error(exc):
-                raise unavailable(exc) from None
-            raise
+        await guarded(self._client.set(self._key(session_id), json.dumps(asdict(record)), px=self._ttl_ms))
         self._touched[session_id] = time.monotonic()
-        self._held[session_id] = record
+        self.hold(session_id, record)
 
     def hold(self, session_id: str, record: SessionRecord) -> None:
-        """Keep `record` of a session this replica adopted, for `restore` (until `forget_local`)."""
+        """Keep `record` of a session this replica opened or adopted, for `restore` (until `forget_local`)."""
         self._held[session_id] = record
+        self._expires[session_id] = time.monotonic() + self._ttl_ms / 1000
 
     async def restore(self) -> int:
         """Write back the records of the sessions served here that Redis no longer has (SET NX: a
-        record still there, or written meanwhile, is kept). Returns how many were written; raises
+        record still there, or written meanwhile, is kept), each with the lifetime it had left; not
+        one ended meanwhile on another replica (its marker). Returns how many were written; raises
         StateUnavailable when Redis does not answer."""
         held = list(self._held.items())
         if not held:
             return 0
-        try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for session_id, record in held:
-                    pipe.set(self._key(session_id), json.dumps(asdict(record)), px=self._ttl_ms, nx=True)
-                written = await pipe.execute()
-        except Exception as exc:
-            if is_redis_error(exc):
-                raise unavailable(exc) from None
-            raise
-        return sum(1 for done in written if done)
+        ended = await guarded(self._client.mget([self._ended(session_id) for session_id, _ in held]))
+        now = time.monotonic()
+        return await write_back(self._client, [
+            (self._key(session_id), json.dumps(asdict(record)), int((self._expires[session_id] - now) * 1000))
+            for (session_id, record), gone in zip(held, ended) if gone is None])
 
     async def get(self, session_id: str) -> SessionRecord | None:
-        try:
-            raw = await self._client.get(self._key(session_id))
-        except Exception as exc:
-            if is_redis_error(exc):
-                raise unavailable(exc) from None
-            raise
+        raw = await guarded(self._client.get(self._key(session_id)))
         if raw is None:
             return None
         try:
@@ -111,15 +111,27 @@ class SessionRecords:
         except Exception as exc:
             if not is_redis_error(exc):
                 raise
+        else:
+            if session_id in self._held:
+                self._expires[session_id] = now + self._ttl_ms / 1000
 
     async def delete(self, session_id: str) -> None:
+        """End the session on every replica: its record goes, a marker stays for the idle timeout (so no
+        replica's `restore` brings it back), and every replica drops its copy (`session-ended <id>` on
+        the events channel). A Redis failure is not raised: the record then expires by itself."""
         self.forget_local(session_id)
         try:
-            await self._client.delete(self._key(session_id))
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.delete(self._key(session_id))
+                pipe.set(self._ended(session_id), b"1", px=self._ttl_ms)
+                pipe.publish(events_channel(self._prefix), f"{ENDED} {session_id}")
+                await pipe.execute()
         except Exception as exc:
             if not is_redis_error(exc):
                 raise
 
     def forget_local(self, session_id: str) -> None:
+        """Drop this replica's copy of the session (it ended here, or on another replica)."""
         self._touched.pop(session_id, None)
         self._held.pop(session_id, None)
+        self._expires.pop(session_id, None)

@@ -25,6 +25,7 @@ from ..observability.log import log_event
 from ..tasks.record import INTERNAL_ERROR, TaskRecord, owner_of
 from ..tasks.store import TaskLimits, TaskStore
 from .redis_client import guarded
+from .write_back import write_back
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -83,15 +84,8 @@ class SharedTaskStore(TaskStore):
         (the task changed) is kept. Returns how many were written; raises StateUnavailable."""
         self._drop_expired()
         now = self._clock()
-        held = [(r, int((r.expires - now) * 1000)) for r in self._records.values()]
-        held = [(r, left_ms) for r, left_ms in held if left_ms > 0]
-        if not held:
-            return 0
-        async with self._client.pipeline(transaction=False) as pipe:
-            for record, left_ms in held:
-                pipe.set(self._key(record.task_id), record.to_json(), px=left_ms, nx=True)
-            written = await guarded(pipe.execute())
-        return sum(1 for done in written if done)
+        return await write_back(self._client, [(self._key(r.task_id), r.to_json(), int((r.expires - now) * 1000))
+                                               for r in self._records.values()])
 
     async def _write(self, record: TaskRecord) -> None:
         left_ms = int((record.expires - self._clock()) * 1000)

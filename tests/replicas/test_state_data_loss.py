@@ -1,0 +1,178 @@
+"""The state client against a real `redis-server` that restarts or loses its data (a restart without
+persistence, FLUSHALL, eviction): commands are retried over a restart, and what replicas write back
+never undoes what an operator or a client did (a resume, a new pause, a DELETE, an idle expiry)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from mcprt.server.options import ServeOptions
+from mcprt.server.shared_state import SharedState, open_shared_state
+from mcprt.state.policy import RedisPolicyState
+from mcprt.state.redis_client import make_client
+from mcprt.state.sessions import SessionRecord, SessionRecords
+from tests.support.components import Redis, redis_server
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+async def test_the_first_command_after_a_redis_restart_is_retried_on_a_new_connection(tmp_path: Path) -> None:
+    """The pooled connection dies with the server; the command on it must be retried (RETRIES), not
+    fail with 'Connection closed by server' (the sync Retry given to the asyncio client never retried)."""
+    with redis_server(tmp_path) as first:
+        client = make_client(first.url)
+        try:
+            assert await client.set("k", b"1")
+            first.process.kill()
+            first.process.wait()
+            with redis_server(tmp_path, port=first.port):
+                assert await client.set("k", b"2")  # on the dead pooled connection: one retry reconnects
+        finally:
+            await client.aclose()
+
+
+# --- pauses: a kill switch never turns itself off, and a resume or a new pause is never undone ------
+
+
+class Replicas:
+    """Policy states of several replicas sharing one prefix on the module's Redis (their own clients)."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url, self.prefix = url, prefix
+        self.started: list[RedisPolicyState] = []
+
+    async def replica(self) -> RedisPolicyState:
+        state = RedisPolicyState(make_client(self.url), prefix=self.prefix)
+        await state.start()
+        self.started.append(state)
+        return state
+
+    async def aclose(self) -> None:
+        for state in self.started:
+            await state.aclose()
+            await state._client.aclose()
+
+
+@pytest.fixture
+async def replicas(redis: Redis, request: pytest.FixtureRequest) -> AsyncIterator[Replicas]:
+    made = Replicas(redis.url, f"mcprt:{request.node.name}:")
+    yield made
+    await made.aclose()
+
+
+async def lose_data(redis: Redis) -> None:
+    """FLUSHALL once the replicas' re-reads on their own "pauses changed" messages have landed (a
+    re-read that came after the flush would notice the loss before the step under test)."""
+    await asyncio.sleep(0.3)
+    assert redis.cli("FLUSHALL") == "OK"
+
+
+async def paused_everywhere(replicas: Replicas, redis: Redis, *, also_new: bool = True) -> list[list[str]]:
+    """What the hash holds, then what each replica's copy holds once it re-read (one started now too)."""
+    if also_new:
+        await replicas.replica()
+    copies = [sorted(await state.pause_list()) for state in replicas.started]
+    hash_fields = redis.cli("HKEYS", f"{replicas.prefix}pauses").split()
+    return [sorted(f for f in hash_fields if not f.startswith("~")), *copies]
+
+
+async def test_a_resume_right_after_redis_lost_its_data_is_not_undone(replicas: Replicas, redis: Redis) -> None:
+    holder, operator = await replicas.replica(), await replicas.replica()
+    await holder.pause_set("tool:x", True, by="ops")
+    await holder.pause_set("tool:y", True, by="ops")
+    assert sorted(await operator.pause_list()) == ["tool:x", "tool:y"]
+    await lose_data(redis)
+    await operator.pause_set("tool:x", False, by="ops")  # before any replica noticed the loss
+    # the holder's copy brings tool:y back, not tool:x; every replica (one started since too) agrees
+    assert await paused_everywhere(replicas, redis) == [["tool:y"]] * 4
+
+
+async def test_a_pause_right_after_redis_lost_its_data_does_not_hide_the_older_ones(
+        replicas: Replicas, redis: Redis) -> None:
+    holder = await replicas.replica()
+    await replicas.replica()  # another one that holds the pause
+    await holder.pause_set("tool:x", True, by="ops")
+    await lose_data(redis)
+    fresh = await replicas.replica()  # started after the loss: it holds nothing
+    await fresh.pause_set("tool:y", True, by="ops")  # the hash is not empty any more
+    assert await paused_everywhere(replicas, redis) == [["tool:x", "tool:y"]] * 5
+
+
+async def test_a_pauses_hash_of_an_older_version_is_migrated_not_restored_over(
+        replicas: Replicas, redis: Redis) -> None:
+    """Written before the `~kept` marker existed: resuming its last target must resume it."""
+    old = json.dumps({"by": "ops", "since": time.time(), "reason": None})
+    redis.cli("HSET", f"{replicas.prefix}pauses", "tool:x", old)
+    holder, operator = await replicas.replica(), await replicas.replica()
+    assert sorted(await holder.pause_list()) == ["tool:x"]
+    await operator.pause_set("tool:x", False, by="ops")
+    assert await paused_everywhere(replicas, redis) == [[]] * 4
+    await operator.pause_set("tool:x", True, by="ops")  # paused again: the tombstone goes with it
+    await lose_data(redis)
+    assert await paused_everywhere(replicas, redis, also_new=False) == [["tool:x"]] * 4
+
+
+# --- sessions: an ended session is not written back, nor one whose idle timeout passed --------------
+
+
+@pytest.fixture
+async def two_replicas(redis: Redis, request: pytest.FixtureRequest) -> AsyncIterator[list[SharedState]]:
+    """Two replicas' shared state as `mcprt up` opens it (wiring included), 2 s session idle timeout."""
+    options = ServeOptions("http", "127.0.0.1", 0, "/mcp", False, False, state_url=redis.url)
+    opened = [await open_shared_state(options, request.node.name, 2.0) for _ in range(2)]
+    yield [shared for shared in opened if shared is not None]
+    for shared in opened:
+        assert shared is not None
+        await shared.aclose()
+
+
+def record() -> SessionRecord:
+    return SessionRecord("2025-06-18", {"capabilities": {}}, "alice", time.time())
+
+
+async def test_a_session_deleted_through_another_replica_is_not_written_back(
+        two_replicas: list[SharedState], redis: Redis) -> None:
+    opener, other = two_replicas
+    await opener.sessions.put("s1", record())
+    other.sessions.hold("s1", record())  # adopted there, then the client's DELETE reached it
+    await other.sessions.delete("s1")
+    await asyncio.sleep(0.3)  # the session-ended message reaches the opener
+    await lose_data(redis)
+    assert [await opener.sessions.restore(), await other.sessions.restore()] == [0, 0]
+    assert await opener.sessions.get("s1") is None
+
+
+async def test_a_replica_that_missed_the_end_of_a_session_does_not_write_it_back(redis: Redis) -> None:
+    """Cut off from Redis meanwhile (its marker expired, so it writes back): the ended-marker holds it."""
+    client = make_client(redis.url)
+    try:
+        cut_off, other = (SessionRecords(client, prefix="mcprt:missed:", ttl=60) for _ in range(2))
+        await cut_off.put("s1", record())
+        await other.delete("s1")  # no one listens: the message is lost
+        assert await cut_off.restore() == 0
+        assert await other.get("s1") is None
+    finally:
+        await client.aclose()
+
+
+async def test_a_written_back_session_keeps_the_lifetime_it_had_left_and_an_idle_one_stays_gone(
+        two_replicas: list[SharedState], redis: Redis) -> None:
+    opener = two_replicas[0].sessions
+    await opener.put("s1", record())
+    await asyncio.sleep(1.0)
+    await lose_data(redis)
+    assert await opener.restore() == 1
+    assert 0 < int(redis.cli("PTTL", f"{two_replicas[0].prefix}session:s1")) <= 800  # not a fresh 2 s
+    await asyncio.sleep(1.0)  # its idle timeout has passed: Redis dropped it
+    assert await opener.get("s1") is None
+    assert await opener.restore() == 0
