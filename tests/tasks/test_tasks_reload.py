@@ -39,7 +39,7 @@ def manifest_text(tasks: str, *, discovery: bool = False) -> str:
 @pytest.fixture
 def manifest(tmp_path: Path) -> Path:
     path = tmp_path / "mcp.yaml"
-    path.write_text(manifest_text("{ttl: 40s, poll_interval: 250ms, max_per_principal: 1, answer_within: 5s}"))
+    path.write_text(manifest_text("{ttl: 40s, poll_interval: 250ms, max_per_principal: 1, answer_within: 2s}"))
     return path
 
 
@@ -64,15 +64,15 @@ def _edit(up: UpProcess, manifest: Path, text: str) -> None:
 
 
 def test_task_limits_follow_a_manifest_edit_and_running_tasks_keep_theirs(up: UpProcess, manifest: Path) -> None:
-    # answer_within 5 s: a 1 s call is answered directly
-    quick = call(up.url, "test_slow", {"seconds": 1}).result
+    # answer_within 2 s: a 0.5 s call is answered directly (a call costs well under 0.5 s more, loaded)
+    quick = call(up.url, "test_slow", {"seconds": 0.5}).result
     assert quick["resultType"] == "complete"
     first = call(up.url, "test_slow", {"seconds": 8}).result
     assert first["resultType"] == "task"
-    # 8 s > answer_within (5 s): it became a task with the limits it started with
+    # 8 s > answer_within (2 s): it became a task with the limits it started with
     assert (first["ttlMs"], first["pollIntervalMs"]) == (40_000, 250)
-    # max_per_principal 1: a second long call is answered directly
-    assert call(up.url, "test_slow", {"seconds": 6}).result["resultType"] == "complete"
+    # max_per_principal 1: a second long call (3.5 s > answer_within) is answered directly
+    assert call(up.url, "test_slow", {"seconds": 3.5}).result["resultType"] == "complete"
 
     _edit(up, manifest, manifest_text("{ttl: 30s, poll_interval: 400ms, max_per_principal: 3, answer_within: 0s}"))
     assert "only after a restart" not in up.log()  # tasks are no restart-only setting
