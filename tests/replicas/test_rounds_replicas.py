@@ -68,7 +68,8 @@ def started(folder: Path, count: int, features: str = "tools,rounds") -> Iterato
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with started(tmp_path_factory.mktemp("rounds"), 3) as running:
+    # prompts too: the prompt-rounds test shares these replicas (the tool tests never list prompts)
+    with started(tmp_path_factory.mktemp("rounds"), 3, features="tools,prompts,rounds") as running:
         yield running
 
 
@@ -361,7 +362,7 @@ async def test_with_redis_down_a_retry_elsewhere_says_so_and_the_holder_still_se
         assert holder.wait_log("rounds not shared").count("rounds not shared") == 1
 
 
-async def test_a_prompt_asking_in_rounds_is_resumed_on_its_owner_from_another_replica(tmp_path: Path) -> None:
+async def test_a_prompt_asking_in_rounds_is_resumed_on_its_owner_from_another_replica(cluster: Cluster) -> None:
     """`prompts/get` rounds cross replicas as tool calls do: the owner's result (a prompt, not a tool
     result) comes back through the relay unchanged."""
     name = "test_input_required_result_prompt"
@@ -378,15 +379,14 @@ async def test_a_prompt_asking_in_rounds_is_resumed_on_its_owner_from_another_re
         assert "result" in message, message
         return message["result"], response.headers["x-served-by"]
 
-    with started(tmp_path, 2, features="tools,prompts,rounds") as running:
-        url = running.balancer.url()
-        async with httpx.AsyncClient(timeout=60) as http:
-            asked, owner = await get_prompt(http, url, {})
-            assert asked["resultType"] == "input_required", asked
-            key = next(iter(asked["inputRequests"]))
-            await until_next_is_not(http, url, owner)
-            done, served_by = await get_prompt(http, url, {
-                "inputResponses": {key: {"action": "accept", "content": {"context": "release notes"}}},
-                "requestState": asked["requestState"]})
+    url = cluster.balancer.url()
+    async with httpx.AsyncClient(timeout=60) as http:
+        asked, owner = await get_prompt(http, url, {})
+        assert asked["resultType"] == "input_required", asked
+        key = next(iter(asked["inputRequests"]))
+        await until_next_is_not(http, url, owner)
+        done, served_by = await get_prompt(http, url, {
+            "inputResponses": {key: {"action": "accept", "content": {"context": "release notes"}}},
+            "requestState": asked["requestState"]})
     assert served_by != owner
     assert done["messages"][0]["content"]["text"] == "Use this context: release notes", done
