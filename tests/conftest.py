@@ -11,6 +11,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.support.xdist_groups"]  # one worker per xdist_group on pytest 9 (see there)
+
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not os.environ.get("CI") or hasattr(session.config, "workerinput"):  # the xdist controller decides
