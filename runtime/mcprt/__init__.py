@@ -87,3 +87,25 @@ def import_httpx():  # type: ignore[no-untyped-def]  # the httpx module; typed w
 
     return httpx
 
+
+def lazy_exports(package: str, homes: dict[str, str]):  # type: ignore[no-untyped-def]  # a module __getattr__
+    """A package's `__getattr__` (PEP 562) that imports each exported name from its submodule
+    (`homes`: name → submodule) on first use and keeps it on the package.
+
+    For packages whose submodules are imported on paths that need only them (`mcprt.server.options`
+    before the MCP SDK, `mcprt.sources.openapi.cache` on a manifest without OpenAPI): importing a
+    submodule runs the package's `__init__` first, which must then not import the rest.
+    Unknown names raise AttributeError (so `from package import unknown` is an ImportError).
+    """
+    import importlib
+    import sys
+
+    def __getattr__(name: str) -> object:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{home}"), name)
+        setattr(sys.modules[package], name, value)  # found directly from now on
+        return value
+
+    return __getattr__

@@ -7,6 +7,10 @@ are in bench/cli_startup.py; no timing here): the real command line in a subproc
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +24,10 @@ version: 1
 sources:
   tools:
     python: op_tools
+    tools:
+      echo:
+        args:
+          text: {default: hello}
 policy: {}
 """
 TOOLS = '''\
@@ -111,3 +119,24 @@ def test_validate_of_a_python_manifest_loads_no_other_source_kind_no_server_and_
     other_kinds = ("mcprt.sources.openapi", "mcprt.sources.mcp")  # every kind there is besides python:
     assert loaded(modules, (*other_kinds, "mcprt.server", "mcprt.outbound", "mcp", "typer", "click", "httpx",
                             "aiohttp", "uvicorn", "starlette")) == []
+
+
+def test_up_over_stdio_of_a_python_manifest_never_loads_the_openapi_compiler(tmp_path: Path) -> None:
+    """`mcprt up` takes the compile cache's and the loader's switches for every manifest
+    (`sources.openapi.cache`, `.loader`); the package's names load with their submodules only
+    (`mcprt.lazy_exports`), so a manifest without an OpenAPI source never imports the compiler."""
+    (tmp_path / "mcp.yaml").write_text(MANIFEST)
+    (tmp_path / "op_tools.py").write_text(TOOLS)
+    handshake = "\n".join(json.dumps(m) for m in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})) + "\n"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
+    environment["MCPRT_CACHE_DIR"] = str(tmp_path / "cache")
+    done = subprocess.run([sys.executable, "-c", _RUN_AND_LIST, "up", "mcp.yaml", "--transport", "stdio", "--no-reload"],
+                          input=handshake, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["id"] for a in answers] == [1, 2] and answers[1]["result"]["tools"][0]["name"] == "echo", done.stderr
+    line = next(line for line in done.stderr.splitlines() if line.startswith("MODULES "))
+    assert loaded(set(line.split()[1:]), ("mcprt.sources.openapi.compiler", "mcprt.sources.mcp")) == []
