@@ -117,8 +117,9 @@ def test_validate_of_a_python_manifest_loads_no_other_source_kind_no_server_and_
     code, modules, _ = imported("validate", "mcp.yaml", cwd=tmp_path)
     assert code == 0
     other_kinds = ("mcprt.sources.openapi", "mcprt.sources.mcp")  # every kind there is besides python:
+    # jsonschema: the `default` is a plain string of a plain string argument (`schema.shapes.certainly_of_type`)
     assert loaded(modules, (*other_kinds, "mcprt.server", "mcprt.outbound", "mcp", "typer", "click", "httpx",
-                            "aiohttp", "uvicorn", "starlette")) == []
+                            "aiohttp", "uvicorn", "starlette", "jsonschema")) == []
 
 
 def test_up_over_stdio_of_a_python_manifest_never_loads_the_openapi_compiler(tmp_path: Path) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
+import pytest
+from jsonschema import Draft202012Validator
 from pydantic import BaseModel, TypeAdapter
 
-from mcprt.schema.shapes import shape_of
+from mcprt.schema.shapes import certainly_of_type, shape_of
 
 
 def schema(annotation: object) -> dict:
@@ -74,3 +76,29 @@ def test_what_cannot_be_read_is_anything() -> None:
     assert shape_of({"anyOf": [{"type": "string"}, {}]}) == {}
     assert shape_of(True) == {}
     assert shape_of("not a schema") is None
+
+
+# `certainly_of_type`: the load-time check of a `fixed`/`default` value skips jsonschema only where
+# jsonschema would accept the value too; everything else goes to jsonschema (which words the problem).
+_TYPE_CASES = [
+    ({"type": "integer"}, 5, True), ({"type": "integer"}, 5.0, True), ({"type": "integer"}, 5.5, False),
+    ({"type": "integer"}, True, False), ({"type": "number"}, 3, True), ({"type": "number"}, False, False),
+    ({"type": "boolean"}, 3, False), ({"type": "boolean"}, False, True), ({"type": "string"}, "x", True),
+    ({"type": "string"}, b"x", False), ({"type": "string", "description": "d", "default": "y"}, "x", True),
+    ({"type": ["string", "null"]}, None, True), ({"type": "null"}, 0, False), ({"type": "array"}, [1], True),
+    ({"type": "object"}, {"a": 1}, True), ({"type": "object"}, [], False),
+    # more than a type (or no type): never decided here
+    ({"type": "integer", "maximum": 3}, 2, False), ({"type": "string", "enum": ["x"]}, "x", False),
+    ({"type": "string", "pattern": "^x$"}, "x", False), ({"$ref": "#/$defs/x"}, 1, False), ({}, 1, False),
+    ({"type": "integr"}, 1, False), (True, 1, False),
+]
+
+
+@pytest.mark.parametrize("schema, value, certain", _TYPE_CASES, ids=repr)
+def test_certainly_of_type_says_yes_only_where_jsonschema_accepts(schema: Any, value: Any, certain: bool) -> None:
+    assert certainly_of_type(schema, value) is certain
+    if certain:
+        assert Draft202012Validator(schema).is_valid(value)
+    elif isinstance(schema, dict) and set(schema) <= {"type", "description", "default"} and "type" in schema \
+            and schema["type"] != "integr":
+        assert not Draft202012Validator(schema).is_valid(value)  # a plain type it does not fit: refused by both
