@@ -28,15 +28,20 @@ sources:
       echo:
         args:
           text: {default: hello}
+          times: {default: 2}
 policy: {}
 """
 TOOLS = '''\
+from typing import Annotated
+
+from pydantic import Field
+
 __all__ = ["echo"]
 
 
-def echo(text: str) -> str:
+def echo(text: str, times: Annotated[int, Field(ge=1, le=3)] = 1) -> str:
     """Say it back."""
-    return text
+    return text * times
 '''
 _RUN_AND_LIST = """
 import sys
@@ -106,7 +111,7 @@ def test_status_loads_rich_for_its_tables_and_nothing_of_the_server_stack(served
 
 
 def test_call_url_loads_the_sdk_client_but_not_mcprts_compiler_or_server(served: UpProcess) -> None:
-    code, modules, out = imported("call", "--url", served.url, "echo", "--args", '{"text": "hi"}')
+    code, modules, out = imported("call", "--url", served.url, "echo", "--args", '{"text": "hi", "times": 1}')
     assert code == 0 and '"text": "hi"' in out
     assert loaded(modules, SERVER_STACK) == []
 
@@ -117,7 +122,7 @@ def test_validate_of_a_python_manifest_loads_no_other_source_kind_no_server_and_
     code, modules, _ = imported("validate", "mcp.yaml", cwd=tmp_path)
     assert code == 0
     other_kinds = ("mcprt.sources.openapi", "mcprt.sources.mcp")  # every kind there is besides python:
-    # jsonschema: the `default` is a plain string of a plain string argument (`schema.shapes.certainly_of_type`)
+    # jsonschema: the `default` fits the argument's plain type and bounds (`schema.shapes.certainly_fits`)
     assert loaded(modules, (*other_kinds, "mcprt.server", "mcprt.outbound", "mcp", "typer", "click", "httpx",
                             "aiohttp", "uvicorn", "starlette", "jsonschema")) == []
 
