@@ -3,9 +3,9 @@
 `mcprt up` is started by an MCP client every time it starts, and its time to the first tools/list
 is the server's start-up; `mcprt tools` and `mcprt validate` are what CI runs; the operator
 commands (`status`, `approvals`, `pause`, `resume`) should answer like `curl`. Loading Typer (and
-the Click it carries) to parse such a line costs about 0.09 s of CPU, as much as the whole work of
-`mcprt status`. So `run_fast(argv)` takes the common forms itself and runs the same command bodies
-Typer runs (each command's `*_command` function, `Command.run`). Anything else — another command,
+the Click it carries) to parse such a line costs about 0.09 s of CPU, more than a third of all that
+`mcprt status` now takes (bench/cli_startup.py). So `run_fast(argv)` takes the common forms itself
+and runs the same command bodies Typer runs (each command's `*_command` function, `Command.run`). Anything else — another command,
 `--help`, a global option, `--name=value`, an unknown or repeated option, an option value or an
 argument that looks like an option, one argument too many — is left to Typer (returns None), which
 gives its usual help and messages. `COMMANDS` mirrors the Typer declarations in `cli/main.py`; a
