@@ -1,6 +1,7 @@
 """`python -m mcprt` and the `mcprt` console script: the CLI, with the garbage collector paused
 through start-up (see `mcprt.pause_gc_for_startup`). Nothing heavy is imported before the pause;
-a plain `mcprt up`/`mcprt tools` line runs without loading Typer (`cli.fast`)."""
+a plain line of the commands run most often (`up`, `tools`, `validate`, the operator commands)
+runs without loading Typer (`cli.fast`)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ anything else is left to Typer."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import textwrap
@@ -29,19 +30,29 @@ def _typer_parse(argv: list[str]) -> dict[str, Any]:
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_the_fast_table_mirrors_the_typer_declaration(name: str) -> None:
     params = _CLICK.commands[name].params  # type: ignore[attr-defined]
-    arguments = [p.name for p in params if p.param_type_name == "argument"]
+    arguments = [(p.name, p.default) for p in params if p.param_type_name == "argument"]
     flags = {p.opts[0]: p.name for p in params if p.param_type_name == "option" and p.is_flag}
     options = {p.opts[0]: p.name for p in params if p.param_type_name == "option" and not p.is_flag}
-    assert arguments == ["manifest"]
+    envvars = {p.name: p.envvar for p in params if p.param_type_name == "option" and p.envvar}
     assert all(len(p.opts) == 1 and not p.secondary_opts for p in params if p.param_type_name == "option")
+    assert all(p.nargs == 1 for p in params)  # one value each: no list argument, no repeatable option
     command = COMMANDS[name]
+    assert [(argument, default) for argument, _, default in command.arguments] == arguments
     assert command.flags == flags
     assert {opt: parameter for opt, (parameter, _) in command.options.items()} == options
+    assert command.envvars == envvars
     hints = typing.get_type_hints(getattr(cli_main, name), include_extras=False)
     for parameter, kind in command.options.values():
         assert hints[parameter] == typing.Optional[kind]
+    for argument, kind, default in command.arguments:
+        assert hints[argument] == (typing.Optional[kind] if default is None else kind)
     signature = inspect.signature(getattr(cli_main, name))
-    assert set(signature.parameters) == {"manifest", *flags.values(), *options.values()}
+    names = {argument for argument, _, _ in command.arguments} | {*flags.values(), *options.values()}
+    assert set(signature.parameters) == names
+    # the body `cli.fast` runs takes exactly those parameters (it is called with them by name)
+    module, function = command.run.split(":")
+    body = getattr(importlib.import_module(f"mcprt.cli.{module}"), function)
+    assert set(inspect.signature(body).parameters) == names
 
 
 ACCEPTED = [
@@ -53,18 +64,46 @@ ACCEPTED = [
     ["up", "mcp.yaml", "--transport", "stdio", "--no-reload"],
     ["up", "--transport", "http", "--host", "0.0.0.0", "--port", "8765", "--stateless", "catalog/x/mcp.yaml"],
     ["up", "mcp.yaml", "--metrics-port", "0", "--offline"],
+    ["validate"],
+    ["validate", "mcp.yaml", "--offline", "--no-exec", "--strict"],
+    ["status"],
+    ["status", "http://127.0.0.1:8765", "--json"],
+    ["status", "--url", "host:8765", "--token", "t0k"],
+    ["status", "http://a:1", "--url", "http://b:2"],
+    ["approvals"],
+    ["approvals", "list", "--all", "--json", "--url", "http://127.0.0.1:8765"],
+    ["approvals", "approve", "ap_x1y2", "--reason", "looks right", "--token", "t0k"],
+    ["approvals", "deny", "ap_x1y2", "--url", "host:1"],
+    ["pause", "delete_repo", "--url", "http://h:1", "--reason", "incident 42"],
+    ["pause", "--source", "github", "--json"],
+    ["pause", "--all"],
+    ["resume", "delete_repo"],
+    ["resume", "--all", "--url", "h:1", "--token", "t0k", "--json"],
 ]
 
 
 @pytest.mark.parametrize("argv", ACCEPTED, ids=" ".join)
-def test_accepted_forms_parse_as_typer_parses_them(argv: list[str]) -> None:
+def test_accepted_forms_parse_as_typer_parses_them(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MCPRT_TOKEN", raising=False)
     parsed = parse(argv)
     assert parsed is not None
     assert parsed == (argv[0], _typer_parse(argv))
 
 
+@pytest.mark.parametrize("token", ["from-env", ""])
+def test_the_token_variable_counts_as_typer_reads_it(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`approvals`, `pause`, `resume` take --token from MCPRT_TOKEN (an empty one is none); `status`
+    reads it itself, later."""
+    monkeypatch.setenv("MCPRT_TOKEN", token)
+    for argv in (["approvals"], ["pause", "--all"], ["resume", "x", "--token", "given"], ["status", "h:1"]):
+        assert parse(argv) == (argv[0], _typer_parse(argv)), argv
+
+
 @pytest.mark.parametrize("argv", [
-    [], ["validate", "mcp.yaml"], ["--debug", "tools"], ["tools", "--help"], ["up", "-h"],
+    [], ["schema"], ["call", "--url", "http://h:1/mcp", "echo"], ["--debug", "tools"],
+    ["validate", "a.yaml", "b.yaml"], ["status", "a", "b"], ["approvals", "approve", "x", "y"],
+    ["pause", "a", "--all", "b"], ["resume", "--reason", "x"], ["approvals", "--token=t"], ["status", "--url", "-"],
+    ["approvals", "list", "--all", "--all"], ["validate", "--help"], ["tools", "--help"], ["up", "-h"],
     ["tools", "a.yaml", "b.yaml"], ["tools", "--json", "--json"], ["tools", "--verbose"], ["up", "--port=8765"],
     ["up", "--port", "x"], ["up", "--port", "-1"], ["up", "--port"], ["up", "--host", "--no-reload"],
     ["tools", "--"], ["tools", "-"], ["tools", ""], ["up", "--port", "８７"],

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
+import pytest
+from jsonschema import Draft202012Validator
 from pydantic import BaseModel, TypeAdapter
 
-from mcprt.schema.shapes import shape_of
+from mcprt.schema.shapes import certainly_fits, shape_of
 
 
 def schema(annotation: object) -> dict:
@@ -74,3 +76,35 @@ def test_what_cannot_be_read_is_anything() -> None:
     assert shape_of({"anyOf": [{"type": "string"}, {}]}) == {}
     assert shape_of(True) == {}
     assert shape_of("not a schema") is None
+
+
+# `certainly_fits`: the load-time check of a `fixed`/`default` value skips jsonschema only where
+# jsonschema would accept the value too; everything else goes to jsonschema (which words the problem).
+_DECIDED_CASES = [  # schemas of type, bounds and annotations only: the same verdict as jsonschema's
+    ({"type": "integer"}, 5), ({"type": "integer"}, 5.0), ({"type": "integer"}, 5.5), ({"type": "integer"}, True),
+    ({"type": "number"}, 3), ({"type": "number"}, False), ({"type": "boolean"}, 3), ({"type": "boolean"}, False),
+    ({"type": "string"}, "x"), ({"type": "string", "description": "d", "default": "y", "title": "T"}, "x"),
+    ({"type": ["string", "null"]}, None), ({"type": "null"}, 0), ({"type": "array"}, [1]),
+    ({"type": "object"}, {"a": 1}), ({"type": "object"}, []),
+    ({"type": "integer", "minimum": 1, "maximum": 50}, 5), ({"type": "integer", "minimum": 1, "maximum": 50}, 0),
+    ({"type": "integer", "minimum": 1, "maximum": 50}, 51), ({"type": "integer", "exclusiveMinimum": 1}, 1),
+    ({"type": "number", "exclusiveMaximum": 2.5}, 2), ({"type": "number", "exclusiveMaximum": 2.5}, 2.5),
+    ({"type": "string", "minLength": 2}, "é"), ({"type": "string", "maxLength": 1}, "😀"),
+    ({"type": "string", "maxLength": 1}, "ab"), ({"type": "string", "minimum": 3}, "x"),
+    ({"type": "integer", "maxLength": 1}, 12345),
+]
+_UNDECIDED_CASES = [  # more than a type and bounds, no type, or a bound that is no number: jsonschema's to say
+    ({"type": "string", "enum": ["x"]}, "x"), ({"type": "string", "pattern": "^x$"}, "x"),
+    ({"type": "integer", "multipleOf": 2}, 4), ({"$ref": "#/$defs/x"}, 1), ({}, 1), ({"type": "integr"}, 1),
+    (True, 1), ({"type": "integer", "minimum": True}, 1), ({"type": "integer", "maximum": "3"}, 1),
+]
+
+
+@pytest.mark.parametrize("schema, value", _DECIDED_CASES, ids=repr)
+def test_certainly_fits_agrees_with_jsonschema_where_it_decides(schema: Any, value: Any) -> None:
+    assert certainly_fits(schema, value) is Draft202012Validator(schema).is_valid(value)
+
+
+@pytest.mark.parametrize("schema, value", _UNDECIDED_CASES, ids=repr)
+def test_certainly_fits_leaves_every_other_schema_to_jsonschema(schema: Any, value: Any) -> None:
+    assert certainly_fits(schema, value) is False

@@ -96,11 +96,9 @@ def validate(
     ] = False,
 ) -> None:
     """Check the manifest, its sources and templates; print `file:line:col: message` for each problem."""
-    from .validate_cmd import run_validate
+    from .validate_cmd import validate_command
 
-    go_offline(offline)
-    with guarded():
-        raise typer.Exit(run_validate(manifest, offline, no_exec, strict=strict))
+    raise typer.Exit(validate_command(manifest, offline, strict, no_exec))
 
 
 @app.command(epilog="Example: `mcprt schema > schemas/mcprt.schema.json`")
@@ -309,13 +307,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Show a running server's sources, tools (calls, errors, latency, bytes saved) and last reload."""
-    from ..errors import McprtError
-    from .status_cmd import run_status
+    from .status_cmd import status_command
 
-    with guarded():
-        if url is not None and url_option is not None and url != url_option:
-            raise McprtError(f"two servers given ({url} and --url {url_option}): give one")
-        raise typer.Exit(run_status(url or url_option, token, as_json))
+    raise typer.Exit(status_command(url, url_option, token, as_json))
 
 
 UrlOpt = Annotated[Optional[str], typer.Option(
@@ -341,10 +335,9 @@ def approvals(
     show_all: Annotated[bool, typer.Option("--all", help="list: decided requests too.")] = False,
 ) -> None:
     """List pending approval requests of a running server, or approve/deny one."""
-    from .policy_cmd import run_approvals
+    from .policy_cmd import approvals_command
 
-    with guarded():
-        raise typer.Exit(run_approvals(action, approval_id, url, token, as_json, reason, show_all))
+    raise typer.Exit(approvals_command(action, approval_id, url, token, as_json, reason, show_all))
 
 
 @app.command(epilog="Examples: `mcprt pause delete_repo --url URL`, `mcprt pause --source github --url URL`, "
@@ -359,10 +352,9 @@ def pause(
     reason: PauseReasonOpt = None,
 ) -> None:
     """Kill switch: refuse calls to a tool, a source or everything at once, until resumed (no reload)."""
-    from .policy_cmd import run_pause
+    from .policy_cmd import pause_command
 
-    with guarded():
-        raise typer.Exit(run_pause(True, tool, source, everything, url, token, as_json, reason))
+    raise typer.Exit(pause_command(tool, source, everything, url, token, as_json, reason))
 
 
 @app.command(epilog="Examples: `mcprt resume delete_repo --url URL`, `mcprt resume --all --url URL`")
@@ -375,10 +367,9 @@ def resume(
     as_json: JsonOpt = False,
 ) -> None:
     """Lift a pause set by `mcprt pause` (idempotent: says so, exit 0, when the target was not paused)."""
-    from .policy_cmd import run_pause
+    from .policy_cmd import resume_command
 
-    with guarded():
-        raise typer.Exit(run_pause(False, tool, source, everything, url, token, as_json, None))
+    raise typer.Exit(resume_command(tool, source, everything, url, token, as_json))
 
 
 def run() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import McprtError
-from .errors import EXIT_OK
+from .errors import EXIT_OK, guarded
 from .status_cmd import checked_url, server_url, token_refusal, unreachable
 
 TIMEOUT = 15.0
@@ -31,7 +31,9 @@ def admin_base(url: str | None) -> tuple[str, str]:
 
 def _request(method: str, base: tuple[str, str], path: str, token: str | None,
              body: dict[str, Any] | None = None) -> Any:
-    import httpx
+    from .. import import_httpx
+
+    httpx = import_httpx()
 
     url = base[0] + path
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -50,6 +52,30 @@ def _request(method: str, base: tuple[str, str], path: str, token: str | None,
         raise McprtError(f"{method} {urlsplit(url).path}: HTTP {response.status_code}: "
                          f"{detail or response.text[:200]}")
     return data
+
+
+def approvals_command(action: str, approval_id: str | None, url: str | None, token: str | None, as_json: bool,
+                      reason: str | None, show_all: bool) -> int:
+    """`mcprt approvals` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
+    with guarded():
+        code = run_approvals(action, approval_id, url, token, as_json, reason, show_all)
+    return code
+
+
+def pause_command(tool: str | None, source: str | None, everything: bool, url: str | None, token: str | None,
+                  as_json: bool, reason: str | None) -> int:
+    """`mcprt pause` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
+    with guarded():
+        code = run_pause(True, tool, source, everything, url, token, as_json, reason)
+    return code
+
+
+def resume_command(tool: str | None, source: str | None, everything: bool, url: str | None, token: str | None,
+                   as_json: bool) -> int:
+    """`mcprt resume` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
+    with guarded():
+        code = run_pause(False, tool, source, everything, url, token, as_json, None)
+    return code
 
 
 def run_approvals(action: str, approval_id: str | None, url: str | None, token: str | None, as_json: bool,

@@ -6,7 +6,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import EXIT_OK
+from .errors import EXIT_OK, guarded
 
 TOKEN_ENV = "MCPRT_TOKEN"
 URL_ENV = "MCPRT_URL"  # the running server, when --url (or status's URL) is not given
@@ -76,10 +76,24 @@ def status_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"{path}/status.json", "", ""))
 
 
+def status_command(url: str | None, url_option: str | None, token: str | None, as_json: bool) -> int:
+    """`mcprt status` as Typer and `cli.fast` run it: the URL as an argument or `--url` (the same
+    one, if both), the exit code (errors exit through `guarded`)."""
+    from ..errors import McprtError
+
+    with guarded():
+        if url is not None and url_option is not None and url != url_option:
+            raise McprtError(f"two servers given ({url} and --url {url_option}): give one")
+        code = run_status(url or url_option, token, as_json)
+    return code
+
+
 def run_status(url: str | None, token: str | None, as_json: bool) -> int:
     """Fetch and print; a refused token or an unreachable server raises McprtError (exit 2). `url`
     None: $MCPRT_URL, else DEFAULT_URL (`server_url`)."""
-    import httpx
+    from .. import import_httpx
+
+    httpx = import_httpx()
 
     from ..errors import McprtError
 

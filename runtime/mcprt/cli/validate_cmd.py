@@ -12,12 +12,20 @@ import sys
 from pathlib import Path
 
 from ..toolset.budget import check_budget
-from .common import compile_once, run_async
+from .common import compile_once, go_offline, run_async
 from ..errors import Diagnostic, ManifestError
-from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, guarded, print_diagnostics
 
 
 EXECUTED_KINDS = ("python", "command")
+
+
+def validate_command(manifest: Path | None, offline: bool, strict: bool, no_exec: bool) -> int:
+    """`mcprt validate` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
+    go_offline(offline)
+    with guarded():
+        code = run_validate(manifest, offline, no_exec, strict=strict)
+    return code
 
 
 def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = False, *, strict: bool = False) -> int:

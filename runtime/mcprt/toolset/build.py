@@ -18,6 +18,7 @@ from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
 from ..shaping.autoprune import compile_autoprune
 from ..expressions.prune import compile_prune
+from ..schema.shapes import certainly_fits
 from ..shaping.result import Shaping
 from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
@@ -327,6 +328,8 @@ def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, s
     if keyword is None:
         return True
     value = spec.fixed if spec.has_fixed else spec.default
+    if certainly_fits(schema["properties"][arg], value):  # the common case, without loading jsonschema
+        return True
     wrapper: dict[str, Any] = {"type": "object", "properties": {arg: schema["properties"][arg]}}
     if "$defs" in schema:  # the argument's `$ref`s point into the tool's own definitions
         wrapper["$defs"] = schema["$defs"]
