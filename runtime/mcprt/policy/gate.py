@@ -7,6 +7,8 @@ published as a `DecisionEvent`; a refusal raises `PolicyDenied` (call outcome `d
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ class CompiledLimit:
     per: str
     count: int
     seconds: float
+    identity: str = ""  # what its buckets are keyed by across reloads (`limit_identities`)
 
     @property
     def rate(self) -> float:
@@ -61,6 +64,21 @@ class Decision:
     approvals: RuleApprovals | None = None  # an `approve` rule's overrides of `policy.approvals`
 
 
+def limit_identities(policy: Policy) -> list[str]:
+    """One identity per `policy.rate_limits` entry, keying its buckets so that they outlive a reload
+    that keeps the limit (README "Rate limits"): its `name` when it has one, else its `match` and `per`
+    (hashed canonical JSON; the n-th of identical ones gets `#n`). Neither its position (a limit added before
+    it) nor its rate (`limit: 10/min` → `20/min`: the calls made count against the new one) is part of it."""
+    seen: dict[str, int] = {}
+    identities = []
+    for limit in policy.rate_limits:
+        described = [limit.name, limit.per] if limit.name else [limit.match.model_dump(mode="json"), limit.per]
+        base = hashlib.sha256(json.dumps(described, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
+        seen[base] = seen.get(base, 0) + 1
+        identities.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+    return identities
+
+
 class RateLimited(PolicyDenied):
     """A rate limit refused the call; `retry_after` says in how many seconds a token is back."""
 
@@ -80,7 +98,8 @@ class PolicyGate:
         self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason,
                                    r.approvals) for i, r in enumerate(policy.rules)]
         self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match), l.per,
-                                     l.limit[0], l.limit[1]) for i, l in enumerate(policy.rate_limits)]
+                                     l.limit[0], l.limit[1], identity)
+                       for i, (l, identity) in enumerate(zip(policy.rate_limits, limit_identities(policy)))]
         self.approvals = policy.approvals
         self._rules_by_tool: dict[str, tuple[CompiledRule, ...]] = {}
         self._limits_by_tool: dict[str, tuple[CompiledLimit, ...]] = {}
@@ -197,7 +216,7 @@ class PolicyGate:
                 continue
             scope = {"principal": principal.subject, "global": "", "tool": tool.name,
                      "principal_tool": f"{principal.subject}\x1f{tool.name}"}[limit.per]
-            key = f"rl\x1f{limit.label}\x1f{limit.count}/{limit.seconds:g}\x1f{scope}"
+            key = f"rl\x1f{limit.identity}\x1f{scope}"
             allowed, retry_after = await self.service.state.bucket_take(key, limit.rate, limit.count)
             if not allowed:
                 wait = max(1, round(retry_after + 0.499))
