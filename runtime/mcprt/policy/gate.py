@@ -200,14 +200,28 @@ class PolicyGate:
         """When a reload replaced this policy while a call waited for approval: the serving policy's
         refusal of the call (`deny`, `hide`, or the tool no longer served), else None. An approval given
         under the old policy must not carry a call the policy in force now refuses."""
+        decision = self.decision_now(tool, principal, completed)
+        return decision if decision is not None and decision.action in ("deny", "hide") else None
+
+    def decision_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> Decision | None:
+        """The serving policy's decision of the call when a reload replaced this policy (a `deny` when it
+        no longer serves the tool); None when this policy is still in force or none is (every call allowed)."""
         current = self.service.serving  # the served set's, never one only compiled (a failed reload's)
         if current is None or current is self:
-            return None  # no policy in force (every call is allowed), or this one
+            return None
         now_tool = current.tools.get(tool.name)
         if now_tool is None:
             return Decision("deny", "reload", f"tool {tool.name} is no longer served")
-        decision = current.decide(now_tool, principal, completed)
-        return decision if decision.action in ("deny", "hide") else None
+        return current.decide(now_tool, principal, completed)
+
+    def allowed_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> bool:
+        """When a reload replaced this policy while a call waited for approval: True when the policy in
+        force now allows the call outright (its rule is `allow`, or the served set has no policy), so the
+        call runs without the approval; a refusal is judged when the approval arrives (`refusal_now`)."""
+        if self.service.serving is self:
+            return False
+        decision = self.decision_now(tool, principal, completed)
+        return decision is None or decision.action == "allow"
 
     async def _take_tokens(self, tool: Tool, principal: Principal, completed: Mapping[str, Any],
                            context: CallContext) -> None:
