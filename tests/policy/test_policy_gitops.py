@@ -254,6 +254,33 @@ def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Pat
     assert strict.returncode == 0 and "warning" not in strict.stderr, strict.stderr
 
 
+FUNCTIONS = ["length(amount) > `3`", "!contains(amount, '1')", "starts_with(to, `7`)", "contains(to, 'acct')",
+             "lenght(to) > `1`", "abs(amount, amount) > `1`", "length(to) > `3` && abs(amount) > `9`"]
+
+
+def test_validate_warns_about_a_when_function_that_fails_on_every_call(folder: Path) -> None:
+    """`length(amount)` on an integer argument raises on every call, so the rule never matched (not even
+    under `!`), and `validate` said nothing. A function given a type its signature never takes, an unknown
+    function or a wrong count of arguments is now a located warning; fitting calls are not."""
+    rules = "".join(f'    - {{match: {{tools: [transfer], when: "{w}"}}, action: deny}}\n' for w in FUNCTIONS)
+    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", rules + "  approvals:"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    fails = "it fails on every call that reaches it, and a `when` that fails never matches"
+    for line in [
+        f"mcp.yaml:12:41: warning: rules[3]: `when` calls length() on 'amount' (integer), which takes string or array "
+        f"or object: {fails}",
+        f"mcp.yaml:13:41: warning: rules[4]: `when` calls contains() on 'amount' (integer), which takes array or "
+        f"string: {fails}",
+        f"mcp.yaml:14:41: warning: rules[5]: `when` calls starts_with() on `7` (integer), which takes string: {fails}",
+        f"mcp.yaml:16:41: warning: rules[7]: `when` calls lenght(), which JMESPath does not have: {fails} "
+        "(did you mean 'length'?)",
+        f"mcp.yaml:17:41: warning: rules[8]: `when` calls abs() with 2 argument(s); it takes 1: {fails}",
+    ]:
+        assert line in result.stderr, result.stderr
+    assert "rules[6]" not in result.stderr and "rules[9]" not in result.stderr, result.stderr
+
+
 TAG_TOOLS = """\
 def tag(item: str, labels: list[str] | None = None, color: str = "red", size: int | None = 3) -> str:
     \"\"\"Tag an item.\"\"\"
