@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..manifest.model import InboundAuth
@@ -66,6 +66,30 @@ def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Govern
         if auth is not None and auth.tokens:  # without named tokens checks.py already says approvals cannot work
             found += _unreachable_quorums(policy, names)
     return found
+
+
+def impossible_caller(policy: Policy, auth: InboundAuth | None, principal: str, scopes: Sequence[str],
+                      claims: Iterable[str]) -> list[str]:
+    """Why a caller a `mcprt test` case names (`principal` with its token's `scopes` and claim names) is
+    none this manifest can have, or carries scopes no rule reads: a name no auth setting gives (as for
+    rules), scopes or claims without OAuth, a claim `server.auth.oauth.claims` does not keep, a scope neither
+    a rule's nor a rate limit's `scopes` nor `server.auth.oauth.scopes` names (a typo: it decides nothing)."""
+    names, open_names = producible(auth)
+    problems = []
+    if not open_names and principal not in names:
+        problems.append(f"principal '{principal}' {_no_caller(principal, names)}")
+    oauth = auth.oauth if auth is not None else None
+    if oauth is None:
+        if scopes or claims:
+            problems.append("`scopes` and `claims` come only with OAuth access tokens, and server.auth has no oauth")
+        return problems
+    known = {s for m in [*(r.match for r in policy.rules), *(l.match for l in policy.rate_limits)] for s in m.scopes}
+    known |= set(oauth.scopes)
+    problems += [f"scope '{s}' is in no rule's or rate limit's `scopes` (nor server.auth.oauth.scopes): it decides "
+                 "nothing" + did_you_mean(s, sorted(known)) for s in scopes if s not in known]
+    problems += [f"claim '{c}' is never on the principal: server.auth.oauth.claims does not keep it"
+                 for c in claims if c not in oauth.kept_claims]
+    return problems
 
 
 def producible(auth: InboundAuth | None) -> tuple[frozenset[str], bool]:
