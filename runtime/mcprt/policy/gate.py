@@ -107,6 +107,11 @@ class PolicyGate:
         self._candidates: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
         self._has_hide = any(r.action == "hide" for r in self.rules)
 
+    @property
+    def hides_any(self) -> bool:
+        """Whether a `hide` rule may hide some tool from some principal (`CallGate.hides_any`)."""
+        return self._has_hide
+
     # --- pure decisions (also used by `mcprt test` and the benchmark) ---------------------------
 
     def rules_for(self, tool: Tool) -> tuple[CompiledRule, ...]:
