@@ -65,8 +65,8 @@ POLICY_CASE = """\
 tool: shop_list_pets
 args: {limit: 2}
 policy:
-  - {principal: alice, decision: deny}
-"""
+  - {principal: anonymous, decision: deny}
+"""  # the only HTTP caller a manifest without auth has (a name no auth gives is a case error)
 
 
 def test_an_included_manifests_policy_cases_are_not_checked_against_the_roots_policy(tmp_path: Path) -> None:

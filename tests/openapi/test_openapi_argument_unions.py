@@ -3,9 +3,10 @@ tool call: `mcprt up` over stdio (the SDK client) against a recording upstream o
 
 A `oneOf` whose branches fix a shared property by `enum`/`const` (referenced components, as with a
 `discriminator`, or inline) was described by whichever branch jsonschema's `best_match` picked:
-`{"type": "dog"}` (no `bark`) got `pet.type: 'dog' is not one of ['cat']`. (The compiled input schema
-leaves `discriminator` itself out, `sources.openapi.schemas`: branches that do not fix the property
-are described by the closest branch, or by each.)"""
+`{"type": "dog"}` (no `bark`) got `pet.type: 'dog' is not one of ['cat']`. Branches that do not fix the
+property themselves (the usual OpenAPI form: the `discriminator` alone says which is which) lost their tags
+when the compiler dropped `discriminator`; it now writes each branch's tag on it (its `mapping` keys, else
+its component's name) and keeps `discriminator.propertyName`, so those are described by their branch too."""
 
 from __future__ import annotations
 
@@ -33,10 +34,17 @@ def _spec() -> dict[str, Any]:
         {"type": "object", "required": ["shape", "w"],
          "properties": {"shape": {"type": "string", "enum": ["square", "box"]}, "w": {"type": "number"}}},
     ]}
-    body = {"type": "object", "properties": {"pet": mapped, "figure": tagged}}
+    bird = {"type": "object", "required": ["kind", "wings"],
+            "properties": {"kind": {"type": "string"}, "wings": {"type": "integer"}}}
+    fish = {"type": "object", "required": ["kind", "fins"],
+            "properties": {"kind": {"type": "string"}, "fins": {"type": "integer"}}}
+    untagged = {"oneOf": [{"$ref": "#/components/schemas/Bird"}, {"$ref": "#/components/schemas/Fish"}],
+                "discriminator": {"propertyName": "kind", "mapping": {"bird": "#/components/schemas/Bird",
+                                                                      "parrot": "#/components/schemas/Bird"}}}
+    body = {"type": "object", "properties": {"pet": mapped, "figure": tagged, "animal": untagged}}
     return {
         "openapi": "3.1.0", "info": {"title": "pets", "version": "1"},
-        "components": {"schemas": {"Cat": cat, "Dog": dog}},
+        "components": {"schemas": {"Cat": cat, "Dog": dog, "Bird": bird, "Fish": fish}},
         "paths": {"/pets": {"post": {
             "operationId": "addPet", "responses": {"200": {"description": "ok"}},
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}}},
@@ -51,6 +59,10 @@ REFUSED = [
     ({"figure": {"shape": "box"}}, "figure: 'w' is required"),
     ({"figure": {"shape": "circle", "r": "big"}}, "figure.r: 'big' is not of type 'number'"),
     ({"figure": {"shape": "oval"}}, "figure.shape: 'oval' is not one of 'circle', 'square', 'box'"),
+    # branches tagged only by the discriminator: by its mapping (two keys for Bird), else by name (Fish)
+    ({"animal": {"kind": "Fish", "wings": 2}}, "animal: 'fins' is required"),
+    ({"animal": {"kind": "parrot", "fins": 2}}, "animal: 'wings' is required"),
+    ({"animal": {"kind": "cow"}}, "animal.kind: 'cow' is not one of 'bird', 'parrot', 'Fish'"),
 ]
 
 
@@ -60,6 +72,12 @@ async def test_a_union_argument_is_described_by_the_branch_its_tag_names(tmp_pat
         (tmp_path / "mcp.yaml").write_text(
             f"version: 1\nsources:\n  p:\n    openapi: spec.json\n    base_url: {upstream.base}\n")
         async with Client(stdio_up(tmp_path / "mcp.yaml")) as client:
+            [tool] = (await client.list_tools()).tools
+            animal = tool.input_schema["properties"]["body"]["properties"]["animal"] \
+                if "body" in tool.input_schema["properties"] else tool.input_schema["properties"]["animal"]
+            assert animal["discriminator"] == {"propertyName": "kind"}  # listed, so counted in the tools/list bytes
+            assert [b["properties"]["kind"] for b in animal["oneOf"]] == [
+                {"type": "string", "enum": ["bird", "parrot"]}, {"type": "string", "const": "Fish"}]
             for arguments, problem in REFUSED:
                 result = await client.call_tool("addPet", arguments)
                 assert result.is_error, arguments

@@ -243,6 +243,23 @@ async def test_reload_applies_new_rules_and_keeps_state(runtime: Runtime, decisi
     assert error and "paused" in text
 
 
+async def test_rate_limit_buckets_outlive_a_reload_that_keeps_or_changes_the_limit(runtime: Runtime) -> None:
+    """Buckets were keyed by the limit's position and rate: a limit added before it, or its rate changed,
+    gave every caller a fresh allowance at each save. A limit is the same while its `match` and `per`
+    (or its `name`) are; a new rate counts the calls already made."""
+    assert [(await call(runtime, "add", {"a": 1, "b": 1}, ALICE))[0] for _ in range(3)] == [False, False, True]
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    limit = "    - {match: {tools: [add]}, per: global, limit: 2/min}"
+    manifest.write_text(manifest.read_text().replace(
+        limit, "    - {match: {tools: [ping]}, per: global, limit: 100/min}\n" + limit))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "add", {"a": 1, "b": 1}, CI)
+    assert error and "2 calls per minute" in text  # spent before the reload, still spent
+    manifest.write_text(manifest.read_text().replace("limit: 2/min", "limit: 3/min"))
+    await runtime.apply(await runtime.compile())
+    assert [(await call(runtime, "add", {"a": 1, "b": 1}, CI))[0] for _ in range(2)] == [False, True]
+
+
 PETS_APPROVE = "action: approve, approvals: {wait: 30s}"  # the rule createPet falls to in MANIFEST
 
 
@@ -306,3 +323,32 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     # the same quorum again: the identical call shares the request (no third one)
     error, text = await call(runtime, "createPet", arguments, CI)
     assert error and second.id in text
+
+
+async def test_a_waiting_call_whose_rule_a_reload_makes_allow_runs_at_once(runtime: Runtime,
+                                                                           decisions: list[DecisionEvent]) -> None:
+    """The reload re-check refused a waiting call the new policy denies, but one it now allows kept waiting
+    for an approval it no longer needs (30 s here). It runs as soon as the policy is served."""
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "freed"}, CI))
+    request = await first_pending(runtime)
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace(PETS_APPROVE, "action: allow"))
+    await runtime.apply(await runtime.compile())
+    error, text = await asyncio.wait_for(waiting, 10)
+    assert not error and "freed" in text, text
+    [allowed] = [d for d in decisions if d.approval_id == request.id and d.action == "allow"]
+    assert allowed.rule == "reload" and "allows it now" in (allowed.reason or "")
+
+
+async def test_an_approval_under_the_quorum_a_reload_replaced_does_not_carry_the_waiting_call(runtime: Runtime) -> None:
+    """A call waits on a 1-approval request; a reload makes its rule want 2. One approval carried the call
+    (a repeated call already needed the new quorum). Now the call is told to call again, under the new rules."""
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "two"}, CI))
+    request = await first_pending(runtime)
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    assert (await runtime.policy_service().decide(request.id, ALICE, True)).status == "approved"
+    error, text = await asyncio.wait_for(waiting, 10)
+    assert error and "two" not in text.split("(")[0], text
+    assert "now 2 approval(s) from alice, bob" in text and "Make the same call again" in text

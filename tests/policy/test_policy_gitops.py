@@ -105,6 +105,41 @@ def test_cases_assert_decisions_per_principal(folder: Path) -> None:
     assert "policy for ci-bot: expected approve, got allow (default)" in result.stdout + result.stderr
 
 
+def test_a_case_naming_a_caller_the_server_never_has_is_a_case_error(folder: Path) -> None:
+    """`principal: alcie` (a typo of alice) passed as the anonymous-looking caller the rules do not name, and
+    `scopes` without OAuth were accepted: the case asserted decisions for a caller that cannot exist. Each is
+    a case error at the case's line, naming what the server gives."""
+    cases = folder / "cases" / "refund"
+    cases.mkdir(parents=True)
+    (cases / "typo.yaml").write_text("tool: refund\nargs: {order: o, amount: 5}\npolicy:\n"
+                                     "  - {principal: alice, decision: allow}\n  - {principal: alcie, decision: allow}\n")
+    (cases / "scoped.yaml").write_text("tool: refund\nargs: {order: o, amount: 5}\npolicy:\n"
+                                       "  - {principal: ci-bot, decision: allow, scopes: [refunds]}\n")
+    result = mcprt(folder, "test", "mcp.yaml")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert ("typo.yaml:5:17: policy[1]: principal 'alcie' is never a caller here: server.auth gives alice, ci-bot, "
+            "stdio (no OAuth) (did you mean 'alice'?)") in out
+    assert ("scoped.yaml:4:17: policy[0]: `scopes` and `claims` come only with OAuth access tokens, and server.auth "
+            "has no oauth") in out
+
+
+def test_with_oauth_a_case_scope_no_rule_reads_or_a_claim_not_kept_is_impossible() -> None:
+    """With OAuth any name can call, but a scope no rule, limit or `oauth.scopes` names decides nothing (a
+    typo of one that does), and a claim OAuth does not keep is never on the principal."""
+    from mcprt.manifest.model import InboundAuth
+    from mcprt.manifest.policy import Policy
+    from mcprt.policy.never import impossible_caller
+
+    auth = InboundAuth.model_validate({"oauth": {"issuer": "https://idp.example.com", "scopes": ["mcp"]}})
+    policy = Policy.model_validate({"rules": [{"match": {"scopes": ["pets:write"]}, "action": "allow"}]})
+    assert impossible_caller(policy, auth, "u-17", ["pets:write", "mcp"], ["groups"]) == []
+    assert impossible_caller(policy, auth, "u-17", ["pets:wirte"], ["team"]) == [
+        "scope 'pets:wirte' is in no rule's or rate limit's `scopes` (nor server.auth.oauth.scopes): it decides "
+        "nothing (did you mean 'pets:write'?)",
+        "claim 'team' is never on the principal: server.auth.oauth.claims does not keep it"]
+
+
 NEVER = BASE.replace("""  approvals: {approvers: [alice], required: 1}""", """\
     - {match: {tools: [delete_item]}, action: allow}
     - {match: {tools: [showSecret], principals: [carol]}, action: hide}
@@ -252,6 +287,33 @@ def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Pat
     (folder / "mcp.yaml").write_text(defensive)
     strict = mcprt(folder, "validate", "--strict", "mcp.yaml")
     assert strict.returncode == 0 and "warning" not in strict.stderr, strict.stderr
+
+
+FUNCTIONS = ["length(amount) > `3`", "!contains(amount, '1')", "starts_with(to, `7`)", "contains(to, 'acct')",
+             "lenght(to) > `1`", "abs(amount, amount) > `1`", "length(to) > `3` && abs(amount) > `9`"]
+
+
+def test_validate_warns_about_a_when_function_that_fails_on_every_call(folder: Path) -> None:
+    """`length(amount)` on an integer argument raises on every call, so the rule never matched (not even
+    under `!`), and `validate` said nothing. A function given a type its signature never takes, an unknown
+    function or a wrong count of arguments is now a located warning; fitting calls are not."""
+    rules = "".join(f'    - {{match: {{tools: [transfer], when: "{w}"}}, action: deny}}\n' for w in FUNCTIONS)
+    (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", rules + "  approvals:"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    fails = "it fails on every call that reaches it, and a `when` that fails never matches"
+    for line in [
+        f"mcp.yaml:12:41: warning: rules[3]: `when` calls length() on 'amount' (integer), which takes string or array "
+        f"or object: {fails}",
+        f"mcp.yaml:13:41: warning: rules[4]: `when` calls contains() on 'amount' (integer), which takes array or "
+        f"string: {fails}",
+        f"mcp.yaml:14:41: warning: rules[5]: `when` calls starts_with() on `7` (integer), which takes string: {fails}",
+        f"mcp.yaml:16:41: warning: rules[7]: `when` calls lenght(), which JMESPath does not have: {fails} "
+        "(did you mean 'length'?)",
+        f"mcp.yaml:17:41: warning: rules[8]: `when` calls abs() with 2 argument(s); it takes 1: {fails}",
+    ]:
+        assert line in result.stderr, result.stderr
+    assert "rules[6]" not in result.stderr and "rules[9]" not in result.stderr, result.stderr
 
 
 TAG_TOOLS = """\

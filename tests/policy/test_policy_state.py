@@ -54,6 +54,19 @@ async def test_bucket_allows_burst_then_refuses_with_retry_time(state: PolicySta
     assert (await state.bucket_take("other", rate=5 / 60, burst=5))[0]  # buckets are independent
 
 
+async def test_a_bucket_keeps_its_spent_calls_when_its_limit_changes(state: PolicyState) -> None:
+    """A reload changing a limit (same key, another rate and burst) gave a full bucket of the new size:
+    10/min with 10 spent, raised to 20/min, allowed 20 more (and lowered to 9/min, 9 more). The calls
+    made count against the new limit: 10 more when raised; none when lowered below them."""
+    assert all([(await state.bucket_take("up", rate=10 / 60, burst=10))[0] for _ in range(10)])
+    raised = [(await state.bucket_take("up", rate=20 / 60, burst=20))[0] for _ in range(11)]
+    assert raised == [True] * 10 + [False]
+    assert all([(await state.bucket_take("down", rate=10 / 60, burst=10))[0] for _ in range(3)])
+    lowered = [(await state.bucket_take("down", rate=4 / 60, burst=4)) for _ in range(2)]
+    assert [allowed for allowed, _ in lowered] == [True, False]
+    assert 14 < lowered[1][1] <= 15  # one spent call drains every 15 s at 4/min
+
+
 async def test_memory_buckets_of_principals_gone_quiet_are_forgotten() -> None:
     """One bucket per principal (and tool, and limit): a server running for weeks meets any number of
     them. Once a bucket has refilled it is the same as none, so the table does not keep it; a bucket

@@ -29,6 +29,7 @@ from tests.support.tls import self_signed, server_context
 from tests.support.upstream import read_request_head, serve_tcp
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+DEAD = (4, 5, 6, 7)  # 127.0.0.N: listeners that never answer the TLS handshake (dead.test's addresses)
 NAMES = ("a.test", "rebind.test", "multi.test")  # the certificate's; b.test and other.test resolve, not in it
 Seen = list[tuple[str | None, str]]  # (TLS server name, Host header) of each request, in order
 
@@ -73,7 +74,7 @@ def resolved(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
             return real(host, port, *args, **kwargs)
         with lock:
             asked[name] = asked.get(name, 0) + 1
-        addresses = {"multi.test": ["127.0.0.2", "127.0.0.1"],
+        addresses = {"multi.test": ["127.0.0.2", "127.0.0.1"], "dead.test": [f"127.0.0.{n}" for n in DEAD],
                      "rebind.test": ["127.0.0.1"] if asked[name] == 1 else ["127.0.0.3"]}.get(name, ["127.0.0.1"])
         return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 0)))
                 for address in addresses]
@@ -133,3 +134,33 @@ def test_each_checked_address_is_tried_in_turn(servers: tuple[str, int, Path, Se
     seen.clear()
     assert _hops(servers, monkeypatch, "multi.test") == ["200"]
     assert seen == [("multi.test", f"multi.test:{servers[1]}")]
+
+
+def test_a_dead_target_with_several_addresses_costs_one_connect_timeout(
+        servers: tuple[str, int, Path, Seen], resolved: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """dead.test has four addresses whose listeners take the connection and never answer the TLS handshake:
+    each waited out the whole connect timeout in turn (4 × 1 s here). All of them together now get one."""
+    origin, https_port, cert, _ = servers
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    silent = []
+    for n in DEAD:
+        listener = socket.socket()
+        listener.bind((f"127.0.0.{n}", https_port))
+        listener.listen(8)  # the kernel completes the TCP handshake; nobody ever reads the ClientHello
+        silent.append(listener)
+
+    async def run() -> tuple[str, float]:
+        async with make_http_client(UrlSource(url=origin), HttpStatus()) as client:
+            assert (await client.get(origin)).status_code == 200
+            started = anyio.current_time()
+            with pytest.raises(httpx2.ConnectTimeout) as refused:
+                await client.get(f"https://dead.test:{https_port}/mcp", timeout=httpx2.Timeout(10.0, connect=1.0))
+            return str(refused.value), anyio.current_time() - started
+
+    try:
+        message, took = anyio.run(run)
+    finally:
+        for listener in silent:
+            listener.close()
+    assert took < 3.0, took  # one timeout (TCP and TLS each bounded by what is left), not four
+    assert message.startswith("no address of dead.test connected within the 1 s connect timeout (4 tried"), message

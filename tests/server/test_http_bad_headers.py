@@ -3,7 +3,9 @@ stateful or stateless (server/post_headers.py, server/invalid_messages.py).
 
 Found by the last pass: a `Content-Type` of `text/plain` (or none) got the SDK's plain-text 400 "Invalid
 Content-Type header" on both eras' entries, while `application/jsonx` got a 415 with a JSON-RPC body; a
-2026-07-28 POST with a bad `Accept` got 406 with an empty body. Each over a real `mcprt up`, raw HTTP.
+2026-07-28 POST with a bad `Accept` got 406 with an empty body. Then (server/empty_refusals.py): a 2026-07-28
+GET, DELETE or PUT got 405 with an empty body, and a `subscriptions/listen` not accepting `text/event-stream`
+under `--json-response` got 406 with an empty body. Each over a real `mcprt up`, raw HTTP.
 """
 
 from __future__ import annotations
@@ -78,3 +80,29 @@ def test_a_body_that_is_not_json_rpc_is_400_and_json_rpc(up: UpProcess, era: str
 def test_json_with_parameters_or_any_case_is_served(up: UpProcess, era: str, content_type: str) -> None:
     status, _, body = _post(up, era, {"accept": BOTH, "content-type": content_type})
     assert status == 200 and "result" in body, body
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+def test_a_2026_request_not_posted_is_405_with_allow_and_json_rpc(up: UpProcess, method: str) -> None:
+    response = httpx.request(method, up.url, timeout=30, headers={**MODERN_HEADERS, "accept": BOTH})
+    assert response.headers["allow"] == "POST"
+    message = _refused((response.status_code, response.headers.get("content-type", ""), response.json()), 405)
+    assert message.startswith(f"Method Not Allowed: {method}; an MCP 2026-07-28 request is one POST"), message
+
+
+@pytest.fixture(scope="module")
+def json_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    manifest = adder_manifest(tmp_path_factory.mktemp("json"))
+    manifest.write_text("version: 1\nserver: {http: {json_response: true}}\n" + manifest.read_text().split("\n", 1)[1])
+    with mcprt_http(manifest, "--no-reload") as served:
+        yield served
+
+
+def test_a_listen_request_not_accepting_a_stream_is_406_and_json_rpc(json_up: UpProcess) -> None:
+    """With `--json-response` a client need not accept `text/event-stream`, except for a listen request (its
+    answer is always a stream): the SDK refused that one with an empty 406."""
+    listen = {**MODERN, "method": "subscriptions/listen"}
+    response = httpx.post(json_up.url, timeout=30, json=listen, headers={
+        **MODERN_HEADERS, "mcp-method": "subscriptions/listen", "accept": "application/json"})
+    message = _refused((response.status_code, response.headers.get("content-type", ""), response.json()), 406)
+    assert "must accept text/event-stream (the Accept header lists 'application/json')" in message, message

@@ -70,7 +70,30 @@ async def test_swap_is_visible_to_the_next_request_and_notifies_the_session(runt
         assert (await client.list_tools()).tools == []
         gone = await client.call_tool("add", {"a": 1, "b": 2})
         assert gone.is_error and "no tools right now" in text_of(gone)
+        # a client that listed before the swap is told why the name is gone (it only said "unknown tool")
+        assert "(this server served 'add' until its manifest changed: list tools again" in text_of(gone)
+        never = await client.call_tool("never_was", {})
+        assert never.is_error and "until its manifest changed" not in text_of(never)
     assert notifier.sessions == []  # the closed connection is forgotten
+
+
+async def test_an_unknown_tool_while_a_reload_runs_says_one_is_under_way(runtime: Runtime, tmp_path: Path) -> None:
+    """A call to a name the new manifest renames, made while the reload is applying, got a bare "unknown
+    tool". The reloader marks the holder while it runs; the answer then says a reload is under way."""
+    from mcprt.reload.reloader import Reloader
+    from mcprt.server.results import unknown_tool_result
+    from server_support import demo_manifest
+
+    holder = runtime.holder
+    assert holder is not None and not holder.reloading
+    answers: list[Any] = []
+    holder.on_swap(lambda old, new: answers.append(unknown_tool_result("add", new, reloading=holder.reloading)))
+    demo_manifest(tmp_path, renames={"add": "plus"})
+    outcome = await Reloader(runtime).reload()
+    assert outcome.ok and not holder.reloading, outcome
+    [answer] = answers
+    assert answer["isError"] and "(this server is reloading its manifest right now: call again in a moment" \
+        in answer["content"][0]["text"], answer
 
 
 async def test_a_swap_that_changes_nothing_sends_nothing(runtime: Runtime) -> None:

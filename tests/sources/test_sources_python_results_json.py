@@ -6,7 +6,8 @@ JSON parser cannot read — over stdio with the SDK client against a real `mcprt
 - a result that does not fit the return type that declared the tool's outputSchema (`-> dict[str,
   int]` returning `{"a": 1.5}`) is a tool error naming the mismatch; the SDK client raised
   "Invalid structured content returned by tool counts"; a value pydantic coerces to the type (`"2"`
-  for an `int`) is sent as the type says;
+  for an `int`) is sent as the type says; with `output_schema: false` no schema is declared and the
+  result is sent as the function returned it;
 - a prompt argument nested deeper than the JSON parser goes (`"[" * 200000`) is refused like any
   other bad argument (it was an unhandled RecursionError), and the server keeps serving.
 """
@@ -42,6 +43,11 @@ def coerced() -> dict[str, int]:
     return {"a": "2"}
 
 
+def loose() -> dict[str, int]:
+    """Counts, loosely computed, with the output schema turned off."""
+    return {"a": 1.5}
+
+
 def plan(tags: list[str]) -> str:
     """Plan for some tags."""
     return ", ".join(tags)
@@ -52,6 +58,7 @@ version: 1
 sources:
   s:
     python: results_tools
+    tools: {loose: {output_schema: false}}
     resources:
       "stats://now": results_tools:stats
     prompts: [results_tools:plan]
@@ -80,6 +87,10 @@ async def test_results_json_or_their_schema_cannot_carry_are_tool_errors(tmp_pat
             "a: Input should be a valid integer, got a number with a fractional part")
         coerced = await client.call_tool("coerced", {})
         assert not coerced.is_error and coerced.structured_content == {"a": 2}
+        # `output_schema: false` declares no schema, so nothing holds the result to the return type (it did)
+        assert tools["loose"].output_schema is None
+        loose = await client.call_tool("loose", {})
+        assert not loose.is_error and text_of(loose) == '{"a":1.5}', text_of(loose)
         with pytest.raises(MCPError) as refused:  # a resource's value is serialized as a tool result is
             await client.read_resource("stats://now")
         assert str(refused.value).startswith("the function returned result['spread'][1] = nan,")

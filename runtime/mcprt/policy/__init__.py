@@ -43,7 +43,4 @@ def serve_policy(toolset: ToolSet, service: PolicyService) -> None:
     A set without a policy gates no call (`service.serving` is None: a call waiting for approval is not
     refused), and leaves `service.gate`, the last served policy, in place: its `admins`/approvers still
     guard the listing of requests opened under it."""
-    gate = toolset.gate if isinstance(toolset.gate, PolicyGate) else None
-    service.serving = gate
-    if gate is not None:
-        service.gate = gate
+    service.serve(toolset.gate if isinstance(toolset.gate, PolicyGate) else None)

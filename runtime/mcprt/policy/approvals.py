@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..contracts import CallContext
     from ..toolset.tool import Tool
     from .gate import Decision, PolicyGate
+    from .service import PolicyService
 
 PROGRESS_EVERY = 5.0  # seconds between "waiting for approval" progress notifications
 REOPEN_EVERY = 1.0  # seconds at least between two re-openings of one lost request (a store that keeps losing it)
@@ -97,8 +98,17 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             await service.announce(lost)
         return again
 
+    def released() -> bool:
+        return gate.allowed_now(tool, context.principal, completed)
+
     if request.status == "pending" and wait > 0:
-        request = await _wait(state, request, wait, context, service.stopping, reopen)
+        request = await _wait(state, request, wait, context, service, reopen, released)
+    if request.status == "pending" and released():
+        # A reload made the call's rule `allow` (or removed the policy) while it waited: it needs no approval
+        # now. Its request stays open (an approver may still decide it) until `valid_for` ends.
+        gate.publish("allow", tool, context, rule="reload", approval_id=request.id,
+                     reason="the policy in force allows it now (changed while the call waited for approval)")
+        return
     if request.status == "approved":
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
@@ -107,6 +117,14 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                          reason=f"the policy changed while the call waited for approval: {reason}")
             raise PolicyDenied(f"{tool.name} was refused by policy: {reason} (the policy changed while this call "
                                f"waited for approval {request.id}; the approval does not override it)")
+        requeued = _new_quorum(gate, tool, context, completed, request)
+        if requeued is not None:
+            gate.publish("deny", tool, context, rule=rule, approval_id=request.id,
+                         reason=f"the approval rules changed while the call waited: {requeued}")
+            raise PolicyDenied(
+                f"{tool.name} was approved under approval rules a reload has since changed ({requeued}), so that "
+                f"approval ({request.id}) does not carry it. Make the same call again: it opens a request under "
+                "the rules in force.", {"mcprt/approval": {"id": request.id, "status": "superseded"}})
         who = ", ".join(v.approver for v in request.votes if v.approve)
         gate.publish("allow", tool, context, rule=rule, reason=f"approved by {who}", approval_id=request.id)
         return
@@ -135,14 +153,32 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
 
 
+def _new_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],
+                request: ApprovalRequest) -> str | None:
+    """When a reload while the call waited left its rule `approve` under another quorum (`required`,
+    `approvers`) than `request` was opened under: what the rules in force want (e.g. `now 2 approvals
+    from alice, bob`), else None. As for a repeated call, an approval under the old quorum must not stand."""
+    decision = gate.decision_now(tool, context.principal, completed)
+    current = gate.service.serving
+    if decision is None or decision.action != "approve" or current is None:
+        return None
+    wanted = current.approvals.in_force(decision.approvals)
+    if (wanted.required, sorted(set(wanted.approvers))) == (request.required, sorted(set(request.approvers))):
+        return None
+    return f"now {wanted.required} approval(s) from " + (", ".join(wanted.approvers) or "anyone but the caller")
+
+
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,
-                stopping: asyncio.Event,
-                reopen: Callable[[ApprovalRequest], Awaitable[ApprovalRequest]]) -> ApprovalRequest:
+                service: PolicyService,
+                reopen: Callable[[ApprovalRequest], Awaitable[ApprovalRequest]],
+                released: Callable[[], bool]) -> ApprovalRequest:
     """Wait up to `wait` s for a decision, sending a progress notification every PROGRESS_EVERY s.
-    Returns the request still pending at once when `stopping` is set (the server drains: the model
-    is told to make the call again, which reaches another replica, rather than being cut off). A
+    Returns the request still pending at once when `service.stopping` is set (the server drains: the
+    model is told to make the call again, which reaches another replica, rather than being cut off), or
+    when another policy is served and `released()` says it lets the call run without approval. A
     request the store no longer holds while it is still valid is stored again by `reopen` (at most
     once every REOPEN_EVERY s) and waited on."""
+    stopping = service.stopping
     started = time.monotonic()
     reopened = -REOPEN_EVERY
     deadline = started + wait
@@ -158,14 +194,19 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
             return request
         step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining)))
         stop = asyncio.ensure_future(stopping.wait())
+        change = asyncio.ensure_future(service.served_changed.wait())
         try:
-            await asyncio.wait((step, stop), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((step, stop, change), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (step, stop):
+            for task in (step, stop, change):
                 if not task.done():
                     task.cancel()
+        if change.done() and not change.cancelled() and released():
+            return request  # a reload: the policy in force lets the call run
         if not step.done() or step.cancelled():
-            return request  # stopping
+            if stopping.is_set():
+                return request  # stopping
+            continue  # a reload that still wants the approval: wait on
         current = step.result()
         if current is None:
             if request.expires < await state.now():

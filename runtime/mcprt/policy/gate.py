@@ -7,6 +7,8 @@ published as a `DecisionEvent`; a refusal raises `PolicyDenied` (call outcome `d
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ class CompiledLimit:
     per: str
     count: int
     seconds: float
+    identity: str = ""  # what its buckets are keyed by across reloads (`limit_identities`)
 
     @property
     def rate(self) -> float:
@@ -61,6 +64,21 @@ class Decision:
     approvals: RuleApprovals | None = None  # an `approve` rule's overrides of `policy.approvals`
 
 
+def limit_identities(policy: Policy) -> list[str]:
+    """One identity per `policy.rate_limits` entry, keying its buckets so that they outlive a reload
+    that keeps the limit (README "Rate limits"): its `name` when it has one, else its `match` and `per`
+    (hashed canonical JSON; the n-th of identical ones gets `#n`). Neither its position (a limit added before
+    it) nor its rate (`limit: 10/min` → `20/min`: the calls made count against the new one) is part of it."""
+    seen: dict[str, int] = {}
+    identities = []
+    for limit in policy.rate_limits:
+        described = [limit.name, limit.per] if limit.name else [limit.match.model_dump(mode="json"), limit.per]
+        base = hashlib.sha256(json.dumps(described, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
+        seen[base] = seen.get(base, 0) + 1
+        identities.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+    return identities
+
+
 class RateLimited(PolicyDenied):
     """A rate limit refused the call; `retry_after` says in how many seconds a token is back."""
 
@@ -80,13 +98,19 @@ class PolicyGate:
         self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason,
                                    r.approvals) for i, r in enumerate(policy.rules)]
         self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match), l.per,
-                                     l.limit[0], l.limit[1]) for i, l in enumerate(policy.rate_limits)]
+                                     l.limit[0], l.limit[1], identity)
+                       for i, (l, identity) in enumerate(zip(policy.rate_limits, limit_identities(policy)))]
         self.approvals = policy.approvals
         self._rules_by_tool: dict[str, tuple[CompiledRule, ...]] = {}
         self._limits_by_tool: dict[str, tuple[CompiledLimit, ...]] = {}
         self._hidden: dict[Any, frozenset[str]] = {}
         self._candidates: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
         self._has_hide = any(r.action == "hide" for r in self.rules)
+
+    @property
+    def hides_any(self) -> bool:
+        """Whether a `hide` rule may hide some tool from some principal (`CallGate.hides_any`)."""
+        return self._has_hide
 
     # --- pure decisions (also used by `mcprt test` and the benchmark) ---------------------------
 
@@ -181,14 +205,28 @@ class PolicyGate:
         """When a reload replaced this policy while a call waited for approval: the serving policy's
         refusal of the call (`deny`, `hide`, or the tool no longer served), else None. An approval given
         under the old policy must not carry a call the policy in force now refuses."""
+        decision = self.decision_now(tool, principal, completed)
+        return decision if decision is not None and decision.action in ("deny", "hide") else None
+
+    def decision_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> Decision | None:
+        """The serving policy's decision of the call when a reload replaced this policy (a `deny` when it
+        no longer serves the tool); None when this policy is still in force or none is (every call allowed)."""
         current = self.service.serving  # the served set's, never one only compiled (a failed reload's)
         if current is None or current is self:
-            return None  # no policy in force (every call is allowed), or this one
+            return None
         now_tool = current.tools.get(tool.name)
         if now_tool is None:
             return Decision("deny", "reload", f"tool {tool.name} is no longer served")
-        decision = current.decide(now_tool, principal, completed)
-        return decision if decision.action in ("deny", "hide") else None
+        return current.decide(now_tool, principal, completed)
+
+    def allowed_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> bool:
+        """When a reload replaced this policy while a call waited for approval: True when the policy in
+        force now allows the call outright (its rule is `allow`, or the served set has no policy), so the
+        call runs without the approval; a refusal is judged when the approval arrives (`refusal_now`)."""
+        if self.service.serving is self:
+            return False
+        decision = self.decision_now(tool, principal, completed)
+        return decision is None or decision.action == "allow"
 
     async def _take_tokens(self, tool: Tool, principal: Principal, completed: Mapping[str, Any],
                            context: CallContext) -> None:
@@ -197,7 +235,7 @@ class PolicyGate:
                 continue
             scope = {"principal": principal.subject, "global": "", "tool": tool.name,
                      "principal_tool": f"{principal.subject}\x1f{tool.name}"}[limit.per]
-            key = f"rl\x1f{limit.label}\x1f{limit.count}/{limit.seconds:g}\x1f{scope}"
+            key = f"rl\x1f{limit.identity}\x1f{scope}"
             allowed, retry_after = await self.service.state.bucket_take(key, limit.rate, limit.count)
             if not allowed:
                 wait = max(1, round(retry_after + 0.499))

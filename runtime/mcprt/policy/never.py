@@ -12,7 +12,8 @@ can produce:
 - `required` approvals beyond the principals that can approve;
 - a `when` that reads an argument none of the rule's tools takes, or compares an argument with a
   literal its schema type can never equal or be ordered with (`<`, `>`: two numbers or two strings,
-  as `when.py` evaluates them).
+  as `when.py` evaluates them), or calls a function that fails whatever the call (unknown, the wrong
+  number of arguments, or an argument whose schema type the function never takes).
 
 Each finding is a `Finding`; the caller (`checks.py`) turns it into a located warning.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..manifest.model import InboundAuth
@@ -65,6 +66,30 @@ def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Govern
         if auth is not None and auth.tokens:  # without named tokens checks.py already says approvals cannot work
             found += _unreachable_quorums(policy, names)
     return found
+
+
+def impossible_caller(policy: Policy, auth: InboundAuth | None, principal: str, scopes: Sequence[str],
+                      claims: Iterable[str]) -> list[str]:
+    """Why a caller a `mcprt test` case names (`principal` with its token's `scopes` and claim names) is
+    none this manifest can have, or carries scopes no rule reads: a name no auth setting gives (as for
+    rules), scopes or claims without OAuth, a claim `server.auth.oauth.claims` does not keep, a scope neither
+    a rule's nor a rate limit's `scopes` nor `server.auth.oauth.scopes` names (a typo: it decides nothing)."""
+    names, open_names = producible(auth)
+    problems = []
+    if not open_names and principal not in names:
+        problems.append(f"principal '{principal}' {_no_caller(principal, names)}")
+    oauth = auth.oauth if auth is not None else None
+    if oauth is None:
+        if scopes or claims:
+            problems.append("`scopes` and `claims` come only with OAuth access tokens, and server.auth has no oauth")
+        return problems
+    known = {s for m in [*(r.match for r in policy.rules), *(l.match for l in policy.rate_limits)] for s in m.scopes}
+    known |= set(oauth.scopes)
+    problems += [f"scope '{s}' is in no rule's or rate limit's `scopes` (nor server.auth.oauth.scopes): it decides "
+                 "nothing" + did_you_mean(s, sorted(known)) for s in scopes if s not in known]
+    problems += [f"claim '{c}' is never on the principal: server.auth.oauth.claims does not keep it"
+                 for c in claims if c not in oauth.kept_claims]
+    return problems
 
 
 def producible(auth: InboundAuth | None) -> tuple[frozenset[str], bool]:
@@ -173,7 +198,76 @@ def _when_problems(text: str, tools: list[Tool]) -> list[str]:
             kind = _SCHEMA_TYPES.get(type(literal), "value")
             problems.append(f"compares '{field}' ({' or '.join(sorted(types))}) with {shown} "
                             f"({'an' if kind[0] in 'aeiou' else 'a'} {kind}): it never holds{hint}")
+    problems += _call_problems(parsed, arguments)
     return problems
+
+
+# A function's error (a wrong type, an unknown name, a wrong count) makes the whole condition false:
+# `when.compile_when` counts it as no match, so `!contains(amount, '1')` never matches either.
+_FAILS = "it fails on every call that reaches it, and a `when` that fails never matches"
+# JSON Schema type → the JMESPath type a value of it has (JMESPath spec, "Data Types")
+_JMESPATH_TYPES = {"integer": "number", "number": "number", "string": "string", "boolean": "boolean",
+                   "array": "array", "object": "object", "null": "null"}
+
+
+def _call_problems(parsed: dict[str, Any], arguments: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Function calls in `when` that fail whatever the call: an unknown function, a wrong number of
+    arguments, or an argument of the call passed where its schema type never fits (`length(amount)` on an
+    integer), checked against jmespath's own signatures (JMESPath spec, "Built-in Functions")."""
+    from jmespath.functions import Functions
+
+    table = Functions().FUNCTION_TABLE
+    problems = []
+    for node in _root_calls(parsed):
+        name, given = node["value"], node.get("children") or []
+        spec = table.get(name)
+        if spec is None:
+            problems.append(f"calls {name}(), which JMESPath does not have: {_FAILS}" + did_you_mean(name, sorted(table)))
+            continue
+        signature = spec["signature"]
+        variadic = bool(signature) and bool(signature[-1].get("variadic"))
+        if len(given) < len(signature) or (len(given) > len(signature) and not variadic):
+            takes = f"{'at least ' if variadic else ''}{len(signature)}"
+            problems.append(f"calls {name}() with {len(given)} argument(s); it takes {takes}: {_FAILS}")
+            continue
+        for position, child in enumerate(given):
+            accepted = signature[min(position, len(signature) - 1)]["types"]
+            if child["type"] == "field":
+                shown, types = f"'{child['value']}'", {t for s in arguments.get(child["value"], []) for t in _types(s)}
+            elif child["type"] == "literal":
+                shown, types = f"`{json.dumps(child['value'])}`", {_SCHEMA_TYPES.get(type(child["value"]), "any")}
+            else:
+                continue
+            if not accepted or "any" in accepted or not types or "any" in types \
+                    or any(_fits(kind, accepted) for kind in types):
+                continue
+            problems.append(f"calls {name}() on {shown} ({' or '.join(sorted(types))}), which takes "
+                            f"{' or '.join(accepted)}: {_FAILS}")
+    return problems
+
+
+def _fits(kind: str, accepted: list[str]) -> bool:
+    """Whether a value of JSON Schema type `kind` can be what a JMESPath function parameter accepts
+    (an array may hold the items an `array-number` or `array-string` parameter wants)."""
+    jmespath_type = _JMESPATH_TYPES.get(kind)
+    if jmespath_type is None:
+        return True
+    return any(a == jmespath_type or (jmespath_type == "array" and a.startswith("array-")) for a in accepted)
+
+
+def _root_calls(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The function calls whose arguments are read from the call's arguments (as `_root_fields`)."""
+    kind, children = node["type"], node.get("children") or []
+    if kind == "function_expression":
+        yield node
+    if kind in ("subexpression", "index_expression", "projection", "value_projection", "filter_projection",
+                "flatten", "pipe"):
+        if children:
+            yield from _root_calls(children[0])
+    elif kind in ("comparator", "and_expression", "or_expression", "not_expression", "function_expression",
+                  "multi_select_list", "multi_select_hash", "key_val_pair"):
+        for child in children:
+            yield from _root_calls(child)
 
 
 def _root_fields(node: dict[str, Any]) -> Iterator[str]:

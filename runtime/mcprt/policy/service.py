@@ -59,6 +59,18 @@ class PolicyService:
         # Set when the server starts draining (SIGTERM): calls waiting for a human stop waiting and
         # are told the request is pending, instead of being cut when the drain runs out.
         self.stopping = asyncio.Event()
+        # Set, and replaced by a fresh one, whenever another policy is served (`serve`): calls waiting for
+        # approval then ask whether the policy in force still wants one (`PolicyGate.allowed_now`).
+        self.served_changed = asyncio.Event()
+
+    def serve(self, gate: PolicyGate | None) -> None:
+        """Make `gate` the policy in force (None: the served set has none) and wake the calls waiting for
+        approval to re-check against it; `gate`, the last served policy, stays when None (`serve_policy`)."""
+        self.serving = gate
+        if gate is not None:
+            self.gate = gate
+        changed, self.served_changed = self.served_changed, asyncio.Event()
+        changed.set()
 
     # --- who may do what -------------------------------------------------------------------------
 

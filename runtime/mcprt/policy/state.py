@@ -100,7 +100,11 @@ class PolicyState(Protocol):
 
     async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
         """Take one token from the bucket `key` (refilled at `rate` tokens/s, at most `burst`).
-        Returns (allowed, retry_after seconds; 0 when allowed)."""
+        Returns (allowed, retry_after seconds; 0 when allowed).
+
+        A bucket records the tokens spent (draining at `rate`), not those left, so a call with another
+        `rate` or `burst` for the same `key` (a reload changed the limit) keeps the calls already made
+        counted against the new limit: 10/min with 10 spent, raised to 20/min, allows 10 more."""
         ...
 
     async def approval_create(self, request: ApprovalRequest) -> ApprovalRequest:
@@ -160,7 +164,7 @@ class MemoryPolicyState:
 
     def __init__(self, clock: Any = time.time) -> None:
         self._clock = clock
-        # key → (tokens, updated, full again at): monotonic seconds. A bucket refilled to its burst is
+        # key → (tokens spent, updated, full again at): monotonic seconds. A bucket refilled to its burst is
         # the same as no bucket, so those are swept: keys are per principal (and tool, and limit as a
         # reload last wrote it), and a server running for weeks meets any number of them.
         self._buckets: dict[str, tuple[float, float, float]] = {}
@@ -176,15 +180,15 @@ class MemoryPolicyState:
 
     async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
         now = time.monotonic()
-        tokens, updated, _ = self._buckets.get(key, (float(burst), now, now))
-        tokens = min(float(burst), tokens + (now - updated) * rate)
-        allowed = tokens >= 1.0
+        spent, updated, _ = self._buckets.get(key, (0.0, now, now))
+        spent = max(0.0, spent - (now - updated) * rate)
+        allowed = spent + 1.0 <= burst
         if allowed:
-            tokens -= 1.0
-        self._buckets[key] = (tokens, now, now + (burst - tokens) / rate)
+            spent += 1.0
+        self._buckets[key] = (spent, now, now + spent / rate)
         if len(self._buckets) >= self._sweep_at:
             self._sweep(now)
-        return (True, 0.0) if allowed else (False, (1.0 - tokens) / rate)
+        return (True, 0.0) if allowed else (False, (spent + 1.0 - burst) / rate)
 
     @property
     def buckets(self) -> int:

@@ -290,13 +290,19 @@ class Reloader:
 
     async def _locked_reload(self, trigger: Trigger, paths: set[Path] | None) -> tuple[ReloadOutcome, _Report | None]:
         """One attempt under the lock; an applied one also returns its "reload applied" report, to be
-        awaited after the lock is released."""
+        awaited after the lock is released. While it runs, a call to an unknown tool is told a reload
+        is under way (`ToolSetHolder.reloading`)."""
         report: list[_Report] = []
+        holder = self.runtime.holder
         async with self._lock:
+            if holder is not None:
+                holder.reloading = True
             try:
                 outcome = await self._attempt_reload(trigger, paths or set(), report)
             finally:
                 self._attempt = None
+                if holder is not None:
+                    holder.reloading = False
         return outcome, (report[0] if report else None)
 
     async def _attempt_reload(self, trigger: Trigger, paths: set[Path], report: list[_Report]) -> ReloadOutcome:

@@ -18,6 +18,7 @@ Shapes may share objects: treat them as immutable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 MAX_DEPTH = 24
@@ -105,6 +106,18 @@ class _Converter:
             self.busy.discard(ref)
         self.memo[ref] = found
         return found
+
+
+def fixed_values(branch: Any, name: str) -> list[Any]:
+    """The values a union's branch allows for property `name` by `const` or `enum` ([] if it does not fix
+    it): the branch's tag in a discriminated union (OpenAPI 3.1 §4.8.25 `discriminator`)."""
+    properties = branch.get("properties") if isinstance(branch, Mapping) else None
+    spec = properties.get(name) if isinstance(properties, Mapping) else None
+    if not isinstance(spec, Mapping):
+        return []
+    if "const" in spec:
+        return [spec["const"]]
+    return list(spec["enum"]) if isinstance(spec.get("enum"), list) else []
 
 
 def resolve_pointer(root: dict[str, Any], ref: str) -> Any:

@@ -33,6 +33,7 @@ from .lean import LeanPath, answer_stateless_in_json
 from .lean_modern import answer_modern_lean
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
+from .empty_refusals import fill_empty_refusals
 from .post_headers import check_post_headers
 from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
@@ -134,6 +135,8 @@ def build_http_app(
         answer_modern_lean(manager, holder)
     # first of all: a session's request (or an initialize) with a version its era does not know
     check_session_versions(manager, sessions=not options.stateless)
+    # the SDK's refusals without a body (2026-07-28: non-POST 405, a listen's 406) get a JSON-RPC error body
+    fill_empty_refusals(manager)
     # before that: a POST whose Content-Type or Accept cannot be served gets its JSON-RPC error at once
     check_post_headers(manager)
     return HttpGuard(InFlight(app, readiness, options.path), policy)

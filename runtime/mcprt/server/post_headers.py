@@ -55,16 +55,17 @@ def refusal(request: Request, json_response: bool) -> tuple[HTTPStatus, str] | N
     `json_response`: the server answers only with JSON (then `text/event-stream` need not be accepted)."""
     content_type = request.headers.get("content-type")
     if not is_json(content_type):
-        return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, NOT_JSON.format(given=_shown(content_type, "none"))
+        return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, NOT_JSON.format(given=shown(content_type, "none"))
     has_json, has_sse = check_accept_headers(request)
     if not has_json or not (has_sse or json_response):
         wanted = "application/json" if json_response else "both application/json and text/event-stream"
         return HTTPStatus.NOT_ACCEPTABLE, NOT_ACCEPTED.format(wanted=wanted,
-                                                              given=_shown(request.headers.get("accept"), "nothing"))
+                                                              given=shown(request.headers.get("accept"), "nothing"))
     return None
 
 
-def _shown(value: str | None, absent: str) -> str:
+def shown(value: str | None, absent: str) -> str:
+    """A client's header value as an answer quotes it: `repr`, cut at SHOWN_CHARS; `absent` when not sent."""
     if value is None:
         return absent
     return repr(value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…")

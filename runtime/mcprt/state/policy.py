@@ -45,27 +45,28 @@ RESUMED = "~resumed:"
 WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
 KEEP_AFTER_EXPIRY = 3600  # seconds a settled/expired approval stays readable
 
-# KEYS[1] = bucket key; ARGV = rate (tokens/s), burst. Returns {allowed, retry_after_ms}.
+# KEYS[1] = bucket key; ARGV = rate (tokens/s), burst. Returns {allowed, retry_after_ms}. The bucket
+# holds the tokens spent, not those left (`PolicyState.bucket_take`: a changed limit keeps them counted).
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1])
+local state = redis.call('HMGET', KEYS[1], 'spent', 'at')
+local spent = tonumber(state[1])
 local at = tonumber(state[2])
-if tokens == nil then tokens = burst; at = now end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+if spent == nil then spent = 0; at = now end
+spent = math.max(0, spent - math.max(0, now - at) * rate)
 local allowed = 0
 local retry_ms = 0
-if tokens >= 1 then
-  tokens = tokens - 1
+if spent + 1 <= burst then
+  spent = spent + 1
   allowed = 1
 else
-  retry_ms = math.ceil((1 - tokens) / rate * 1000)
+  retry_ms = math.ceil((spent + 1 - burst) / rate * 1000)
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+redis.call('HSET', KEYS[1], 'spent', tostring(spent), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(spent / rate * 1000) + 1000)
 return {allowed, retry_ms}
 """
 

@@ -360,6 +360,21 @@ def _no_unknown(data: dict[str, Any], allowed: set[str], where: str, what: str) 
         )
 
 
+def located(path: Path, *keys: str | int) -> str:
+    """`path:line:col` of the value at `keys` in the case file (`path` alone when it cannot be found).
+    Cases are read without positions (faster); this reads them again, only to report a problem."""
+    try:
+        node = YAML(typ="safe", pure=True).compose(path.read_text(encoding="utf-8"))
+        for key in keys:
+            if isinstance(key, int):
+                node = node.value[key]
+            else:
+                node = next(value for name, value in node.value if name.value == key)
+        return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+    except Exception:  # noqa: BLE001 - a position is a courtesy: the message stands without it
+        return str(path)
+
+
 def _first_line(exc: Exception) -> str:
     return " ".join(str(exc).split())[:300]
 

@@ -125,6 +125,18 @@ class ReplayHarness:
         from ..identity.principal import Principal
         from ..toolset.invoke import check_arguments
 
+        from ..policy.never import impossible_caller
+        from .cases import located
+
+        assert self.loaded is not None
+        manifest = self.loaded.manifest
+        assert manifest.policy is not None  # there is a gate
+        for i, expected in enumerate(case.policy):
+            impossible = impossible_caller(manifest.policy, manifest.server.auth, expected.principal,
+                                           expected.scopes, expected.claims)
+            if impossible:
+                raise McprtError(f"{located(case.path, 'policy', i, 'principal')}: policy[{i}]: "
+                                 + "; ".join(impossible) + " — this case checks a caller the server never has")
         completed = check_arguments(tool, dict(case.args))
         problems = []
         for expected in case.policy:

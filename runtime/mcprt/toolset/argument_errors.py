@@ -23,7 +23,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError as SchemaError, relevance
 
-from ..schema.shapes import resolve_pointer
+from ..schema.shapes import fixed_values, resolve_pointer
 
 MAX_FORMS = 3  # branches of a union listed in one message; the rest are counted
 _LONG = 80  # a quoted value longer than this (characters) is shown shortened
@@ -162,28 +162,17 @@ def _tags(schema: Any, options: Any, root: Mapping[str, Any]) -> tuple[str, list
         allowed = []
         for option, branch in zip(options, resolved):
             ref = option.get("$ref") if isinstance(option, Mapping) else None
-            values = [k for k, target in mapping.items() if ref is not None and target == ref] or _fixed(branch, name)
+            values = [k for k, target in mapping.items() if ref is not None and target == ref] or fixed_values(branch, name)
             if not values and isinstance(ref, str):
                 values = [ref.rsplit("/", 1)[-1]]
             allowed.append(values)
         return (name, allowed) if all(allowed) else None
     first = resolved[0].get("properties") if isinstance(resolved[0], Mapping) else None
     for candidate in first if isinstance(first, Mapping) else ():
-        allowed = [_fixed(branch, candidate) for branch in resolved]
+        allowed = [fixed_values(branch, candidate) for branch in resolved]
         if all(allowed):
             return candidate, allowed
     return None
-
-
-def _fixed(branch: Any, name: str) -> list[Any]:
-    """The values a branch allows for property `name` by `const` or `enum` ([] if it does not fix it)."""
-    properties = branch.get("properties") if isinstance(branch, Mapping) else None
-    spec = properties.get(name) if isinstance(properties, Mapping) else None
-    if not isinstance(spec, Mapping):
-        return []
-    if "const" in spec:
-        return [spec["const"]]
-    return list(spec["enum"]) if isinstance(spec.get("enum"), list) else []
 
 
 def _resolved(option: Any, root: Mapping[str, Any]) -> Any:

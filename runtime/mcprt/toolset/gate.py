@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 
 class CallGate(Protocol):
+    @property
+    def hides_any(self) -> bool:
+        """Whether some tool may be hidden from some principal (then names it served are not repeated
+        to callers once gone: `ToolSet.retired`)."""
+        ...
+
     def hidden(self, principal: Principal | None) -> frozenset[str]:
         """Names of tools not listed for (and unknown to) `principal`."""
         ...

@@ -33,6 +33,9 @@ class ToolSet:
         self.offers = offers or OfferSet()
         self.instructions = instructions
         self._listing: list[dict[str, Any]] | None = None
+        # Names an earlier set of this process served and this one does not (`ToolSetHolder.swap`): a
+        # client that listed before the reload may call them; it is told so, not only "unknown".
+        self.retired: frozenset[str] = frozenset()
         self._fingerprint: str | None = None
         self.gate: Any = None  # a policy's CallGate (toolset/gate.py); None: everything visible
         self._listings: dict[frozenset[str], list[dict[str, Any]]] = {}
@@ -65,7 +68,20 @@ class ToolSet:
         return None
 
     def unknown_tool_message(self, name: str, principal: Principal | None = None, *,
-                             list_hint: str | None = None) -> str:
+                             list_hint: str | None = None, reloading: bool = False) -> str:
+        """`_unknown_message` with why the name may be gone: a reload is under way (`reloading`), or an
+        earlier manifest of this server had it (`retired`); calling again or listing tools again helps."""
+        message = self._unknown_message(name, principal, list_hint=list_hint)
+        if reloading:
+            return (f"{message} (this server is reloading its manifest right now: call again in a moment, or list "
+                    "tools again once it notifies that the list changed)")
+        if name in self.retired:
+            return (f"{message} (this server served '{name}' until its manifest changed: list tools again "
+                    "to see what it serves now)")
+        return message
+
+    def _unknown_message(self, name: str, principal: Principal | None = None, *,
+                        list_hint: str | None = None) -> str:
         """What to say about a name that is not here: close matches, else what is listed.
 
         One wording for the model (server), the CLI (`call`, `show`) and recording (`record`). Only
@@ -142,12 +158,22 @@ class ToolSet:
             return json.dumps(listing, separators=(",", ":")).encode()
 
 
+RETIRED_KEPT = 1000  # names of tools no longer served remembered for hints (a bound on a long-lived server)
+
+
+def old_gate_hides_nothing(toolset: ToolSet) -> bool:
+    """Whether `toolset`'s names may be repeated to any caller once gone: not when a policy hid some tool
+    from someone (a hint must not tell them the hidden tool existed)."""
+    return toolset.gate is None or not toolset.gate.hides_any
+
+
 class ToolSetHolder:
     """The one swappable reference the server reads; swapping is a single assignment."""
 
     def __init__(self, initial: ToolSet) -> None:
         self._current = initial
         self._listeners: list[Callable[[ToolSet, ToolSet], Any]] = []
+        self.reloading = False  # a reload is compiling or applying a new set (set by `reload.Reloader`)
 
     @property
     def current(self) -> ToolSet:
@@ -161,6 +187,10 @@ class ToolSetHolder:
 
     def swap(self, new: ToolSet) -> bool:
         """Install `new`; return True when the listing changed (clients should be notified)."""
+        if old_gate_hides_nothing(self._current):
+            gone = (self._current.retired | self._current.tools.keys() | self._current.extra.keys())
+            gone -= new.tools.keys() | new.extra.keys()
+            new.retired = frozenset(sorted(gone)[:RETIRED_KEPT])
         old, self._current = self._current, new
         changed = old.fingerprint() != new.fingerprint()
         for listener in list(self._listeners):

@@ -21,6 +21,7 @@ follows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -110,7 +111,8 @@ async def _pinned(request: httpx2.Request, allowed: frozenset[str],
     `allowed` (redirects.py): the URL names that address (so the connection cannot reach another one,
     whatever a second resolution would say), the `Host` header and the TLS server name (httpcore's
     `sni_hostname` extension) the host, so the server and its certificate are checked as for the name.
-    The addresses are tried in the resolver's order until one connects (all were checked).
+    The addresses are tried in the resolver's order until one connects (all were checked), within one
+    connect timeout (the request's `timeout` extension) for them all.
 
     Raises httpx2.ConnectError (what the SDK reports for a connection it cannot make) when the name does
     not resolve or an address is outside `allowed`; the last address's connect error when none connects."""
@@ -128,10 +130,21 @@ async def _pinned(request: httpx2.Request, allowed: frozenset[str],
     extensions = dict(request.extensions)
     if request.url.scheme == "https":
         extensions["sni_hostname"] = host
+    # One connect timeout for all the addresses together, as for a connection to one: a dead target with N
+    # addresses cost N × the timeout (each attempt now gets what is left; a refused one costs nothing).
+    timeouts = dict(extensions.get("timeout") or {})
+    budget = timeouts.get("connect")
+    deadline = None if budget is None else time.monotonic() + budget
     failure: httpx2.TransportError | None = None
     for address in addresses:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise httpx2.ConnectTimeout(f"no address of {host} connected within the {budget:g} s connect timeout "
+                                            f"({len(addresses)} tried in turn)", request=request) from failure
+            extensions["timeout"] = {**timeouts, "connect": left}
         hop = httpx2.Request(request.method, request.url.copy_with(host=address), headers=request.headers,
-                             stream=request.stream, extensions=extensions)
+                             stream=request.stream, extensions=dict(extensions))
         try:
             return await _send_once(hop, transport())
         except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:  # nothing was sent: the next address

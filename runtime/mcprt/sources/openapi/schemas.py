@@ -8,8 +8,9 @@
   one tool into `$defs` when that is smaller.
 - 3.0 `nullable` → a `null` type (or option); boolean `exclusiveMinimum` → numeric; Swagger
   `type: file` and `format: binary` → a string carrying a file (see FILE_HINT).
-- Left out for compactness: examples, `x-*` extensions, `xml`, `externalDocs`, `discriminator`,
-  `readOnly` properties (request side), titles that repeat the name or sit next to a description.
+- Left out for compactness: examples, `x-*` extensions, `xml`, `externalDocs`, `readOnly` properties
+  (request side), titles that repeat the name or sit next to a description. A union's `discriminator`
+  is kept in the inline form of the branches (`_discriminate`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from mcprt.manifest.model import DescriptionPolicy
 from mcprt.schema.ecma_regex import ecma_error
+from mcprt.schema.shapes import fixed_values
 
 from .model import SchemaRef
 from .refs import Resolver, join, split
@@ -574,6 +576,7 @@ class SchemaConverter:
             value = node.get(key)
             if isinstance(value, list) and value:
                 out[key] = [self._node(s, uri, join(ptr, key, i), None) for i, s in enumerate(value)]
+        _discriminate(node, out)
         if "default" in node and node["default"] is not None:
             out["default"] = node["default"]
 
@@ -690,6 +693,49 @@ def _nullable(schema: Any) -> Any:
             out["description"] = schema["description"]
         return out
     return schema
+
+
+def _discriminate(node: dict[str, Any], out: dict[str, Any]) -> None:
+    """Keep a `oneOf`/`anyOf`'s `discriminator` (OpenAPI 3.1 §4.8.25) in the inline form the compiled schema
+    has: the branches are converted in place (their `$ref`s are gone), so each branch's tag values — its
+    `mapping` keys, else (the implicit mapping) its component's name — are written on it as a `const` or
+    `enum` of the property, and `discriminator` keeps `propertyName` alone. A client can then validate the
+    union without two branches both matching, and a refused argument names the branch its tag picks
+    (`toolset.argument_errors`). A branch that already fixes the property is left as it is; when some branch's
+    values cannot be told (an inline branch: a bundled spec's mapping names files it no longer has), the union
+    is left as converted and `discriminator` out. The branches are copies (converted schemas are shared)."""
+    discriminator = node.get("discriminator")
+    name = discriminator.get("propertyName") if isinstance(discriminator, dict) else None
+    key = next((k for k in ("oneOf", "anyOf") if isinstance(out.get(k), list)), None)
+    if not isinstance(name, str) or not name or key is None or not isinstance(node.get(key), list):
+        return
+    mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), dict) else {}
+    branches = []
+    for raw, branch in zip(node[key], out[key]):
+        ref = raw.get("$ref") if isinstance(raw, dict) else None
+        component = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+        values = [tag for tag, target in mapping.items()
+                  if isinstance(target, str) and component is not None and target.rsplit("/", 1)[-1] == component]
+        if not values and component is not None:
+            values = [component]
+        branches.append(_tagged(branch, name, values))
+    if all(fixed_values(branch, name) for branch in branches):  # else it would tell nothing, at a cost in bytes
+        out[key] = branches
+        out["discriminator"] = {"propertyName": name}
+
+
+def _tagged(branch: Any, name: str, values: list[str]) -> Any:
+    """`branch` with property `name` fixed to `values` (unchanged when it fixes it already or none are given)."""
+    if not values or not isinstance(branch, dict):
+        return branch
+    if fixed_values(branch, name):
+        return branch
+    properties = branch.get("properties")
+    current = properties.get(name) if isinstance(properties, dict) else None
+    fixed = {"const": values[0]} if len(values) == 1 else {"enum": values}
+    if "$ref" in branch or not (branch.get("type") == "object" or isinstance(properties, dict)):
+        return {"allOf": [branch], "properties": {name: fixed}}  # a recursive `$defs` body stays shared
+    return {**branch, "properties": {**(properties or {}), name: {**(current or {}), **fixed}}}
 
 
 def _simplify_all_of(out: dict[str, Any]) -> dict[str, Any]:

@@ -94,7 +94,8 @@ class FunctionInvoker:
             if self.debug:
                 text += "\n" + "".join(traceback.format_exception(exc))
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
-        return to_upstream(value, self.signature.returns)
+        # checked against the return type only while the tool promises that shape (README: "When it declares one")
+        return to_upstream(value, self.signature.returns if context.output_declared else None)
 
 
 async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:

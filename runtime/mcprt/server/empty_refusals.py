@@ -1,0 +1,79 @@
+"""The MCP endpoint's refusals that the SDK sends with an empty body, given a JSON-RPC error body.
+
+The SDK's 2026-07-28 entry (`mcp.server._streamable_http_modern`) answers a GET, DELETE or any other
+non-POST request with 405 (and `Allow: POST`) and no body, and a `subscriptions/listen` request from a
+client that does not accept `text/event-stream` (a listen answer is always a stream, even with
+`--json-response`) with 406 and no body. Every other refusal on the endpoint carries a JSON-RPC error
+(`post_headers`, `invalid_messages`; MCP basic/transports: "The HTTP response body MAY comprise a
+JSON-RPC error response that has no id"), so a client that reads every error answer as JSON-RPC got
+nothing to read. Here such an answer keeps its status and headers (the `Allow` of a 405, RFC 9110
+§15.5.6) and gets the error body (-32600, id null) that says what the transport wants instead.
+
+Only an answer with no body and no `Content-Type` is filled in; anything that already has a body passes
+unchanged, byte for byte.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from mcp_types import INVALID_REQUEST
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import wire_json
+from .invalid_messages import error
+from .post_headers import shown
+
+# status → what the client is told (2026-07-28: one POST per request, no GET stream, no session to end)
+MESSAGES = {
+    HTTPStatus.METHOD_NOT_ALLOWED: "Method Not Allowed: {method}; an MCP 2026-07-28 request is one POST (there "
+                                   "is no GET stream, and no session to DELETE)",
+    HTTPStatus.NOT_ACCEPTABLE: "Not Acceptable: the answer to this request is an event stream (as a "
+                               "subscriptions/listen answer always is): the client must accept text/event-stream "
+                               "(the Accept header lists {accept})",
+}
+
+
+def fill_empty_refusals(manager: object) -> None:
+    """Put `EmptyRefusalBodies` in front of everything the manager routes a request to."""
+    limited = manager.asgi_app  # type: ignore[attr-defined]
+    limited.app = EmptyRefusalBodies(limited.app)
+
+
+class EmptyRefusalBodies:
+    """Passes every request to `inner`; a 405 or 406 it answers without a body gets a JSON-RPC error body."""
+
+    def __init__(self, inner: ASGIApp) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        held: Message | None = None  # a refusal's start, until its body shows whether it has one
+
+        async def filling(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] in MESSAGES \
+                    and not any(name == b"content-type" for name, _ in message.get("headers", ())):
+                held = message
+                return
+            if held is not None and message["type"] == "http.response.body":
+                start, held = held, None
+                if message.get("body") or message.get("more_body"):
+                    await send(start)  # it had a body after all: unchanged
+                else:
+                    start, message = _filled(scope, start)
+                    await send(start)
+            await send(message)
+
+        await self.inner(scope, receive, filling)
+
+
+def _filled(scope: Scope, start: Message) -> tuple[Message, Message]:
+    status = HTTPStatus(start["status"])
+    request_headers = dict(scope.get("headers", ()))
+    accept = request_headers.get(b"accept")
+    text = MESSAGES[status].format(method=scope.get("method", "?"),
+                                   accept=shown(accept.decode("latin-1") if accept is not None else None, "nothing"))
+    body = wire_json.dumps(error(None, INVALID_REQUEST, text))
+    headers = [(name, value) for name, value in start.get("headers", ()) if name != b"content-length"]
+    headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return {**start, "headers": headers}, {"type": "http.response.body", "body": body}
