@@ -16,7 +16,9 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.support.served import child_env, mcprt_http
+import pytest
+
+from tests.support.served import UpProcess, child_env, mcprt_http
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "catalog"
@@ -98,33 +100,43 @@ def test_call_url_sends_headers_and_fails_cleanly_without_them(tmp_path: Path) -
         assert bad.returncode == 2 and "expected 'Name: value'" in bad.stderr
 
 
-def test_call_url_says_what_an_http_refusal_means_and_takes_the_token(tmp_path: Path) -> None:
-    """Found by a new-user trial: a 401 (no or a wrong token) and a 404 (not the MCP endpoint) both
-    printed `MCPError: Server returned an error response`; and `call --url` alone of the commands
-    that talk to a running server took no `--token` / `MCPRT_TOKEN`."""
-    entry = tmp_path / "quickstart"
+@pytest.fixture(scope="module")
+def ops_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, UpProcess]]:
+    """The quick start with one operator token (`ops-token-1`), served over HTTP once for the tests of
+    refused and missing tokens: they only read (search_notes, status) or are refused before any change
+    (`pause` without a valid token), so no test sees another's state."""
+    entry = tmp_path_factory.mktemp("ops") / "quickstart"
     shutil.copytree(CATALOG / "quickstart", entry)
     manifest = entry / "mcp.yaml"
     manifest.write_text(manifest.read_text().replace(
         "server:\n", 'server:\n  auth: {tokens: {ops: "${OPS_TOKEN}"}}\n', 1))
-    call = ("call", "search_notes", "--args", '{"query": "release"}')
     with mcprt_http(manifest, env=child_env(OPS_TOKEN="ops-token-1")) as up:
-        missing = mcprt(*call, "--url", up.url)
-        assert missing.returncode == 2 and "Traceback" not in missing.stderr
-        assert "HTTP 401" in missing.stderr and "pass --token TOKEN or set MCPRT_TOKEN" in missing.stderr
-        wrong = mcprt(*call, "--url", up.url, "--token", "not-it")
-        assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr
-        assert "did not accept the bearer token" in wrong.stderr and "not-it" not in wrong.stderr
-        by_option = mcprt(*call, "--url", up.url, "--token", "ops-token-1")
-        assert by_option.returncode == 0, by_option.stderr
-        assert "Release checklist" in by_option.stdout
-        by_env = mcprt(*call, "--url", up.url, env=child_env(MCPRT_TOKEN="ops-token-1"))
-        assert by_env.returncode == 0, by_env.stderr
-        header_wins = mcprt(*call, "--url", up.url, "--token", "ops-token-1", "--header", "Authorization: Bearer x")
-        assert header_wins.returncode == 2 and "did not accept" in header_wins.stderr
-        elsewhere = mcprt(*call, "--url", f"{up.base}/nope", "--token", "ops-token-1")
-        assert elsewhere.returncode == 2 and "HTTP 404" in elsewhere.stderr
-        assert "the server's MCP endpoint?" in elsewhere.stderr
+        yield entry, up
+
+
+@pytest.mark.xdist_group("test_authoring_cli_ops")  # `ops_served` started once per run
+def test_call_url_says_what_an_http_refusal_means_and_takes_the_token(ops_served: tuple[Path, UpProcess]) -> None:
+    """Found by a new-user trial: a 401 (no or a wrong token) and a 404 (not the MCP endpoint) both
+    printed `MCPError: Server returned an error response`; and `call --url` alone of the commands
+    that talk to a running server took no `--token` / `MCPRT_TOKEN`."""
+    entry, up = ops_served
+    call = ("call", "search_notes", "--args", '{"query": "release"}')
+    missing = mcprt(*call, "--url", up.url)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "HTTP 401" in missing.stderr and "pass --token TOKEN or set MCPRT_TOKEN" in missing.stderr
+    wrong = mcprt(*call, "--url", up.url, "--token", "not-it")
+    assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr
+    assert "did not accept the bearer token" in wrong.stderr and "not-it" not in wrong.stderr
+    by_option = mcprt(*call, "--url", up.url, "--token", "ops-token-1")
+    assert by_option.returncode == 0, by_option.stderr
+    assert "Release checklist" in by_option.stdout
+    by_env = mcprt(*call, "--url", up.url, env=child_env(MCPRT_TOKEN="ops-token-1"))
+    assert by_env.returncode == 0, by_env.stderr
+    header_wins = mcprt(*call, "--url", up.url, "--token", "ops-token-1", "--header", "Authorization: Bearer x")
+    assert header_wins.returncode == 2 and "did not accept" in header_wins.stderr
+    elsewhere = mcprt(*call, "--url", f"{up.base}/nope", "--token", "ops-token-1")
+    assert elsewhere.returncode == 2 and "HTTP 404" in elsewhere.stderr
+    assert "the server's MCP endpoint?" in elsewhere.stderr
     local = mcprt(*call, "--token", "ops-token-1", cwd=entry)
     assert local.returncode == 2 and "--token is for --url" in local.stderr
 
@@ -218,26 +230,22 @@ def test_diff_reports_output_schema_changes(tmp_path: Path) -> None:
                                                                        "status": {"type": ["string", "null"]}}}
 
 
-def test_operator_commands_tell_a_refused_token_from_a_missing_one(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("test_authoring_cli_ops")  # `ops_served` started once per run
+def test_operator_commands_tell_a_refused_token_from_a_missing_one(ops_served: tuple[Path, UpProcess]) -> None:
     """Found by a new-user trial: `mcprt status --token WRONG` said the page "needs a bearer token:
     pass --token", and `approvals`/`pause` printed the server's "a valid bearer token is required"
     with no token as with a wrong one; `call --url` alone told the two apart."""
-    entry = tmp_path / "quickstart"
-    shutil.copytree(CATALOG / "quickstart", entry)
-    manifest = entry / "mcp.yaml"
-    manifest.write_text(manifest.read_text().replace(
-        "server:\n", 'server:\n  auth: {tokens: {ops: "${OPS_TOKEN}"}}\n', 1))
-    with mcprt_http(manifest, env=child_env(OPS_TOKEN="ops-token-1")) as up:
-        for command in (("status", up.url), ("approvals", "list", "--url", up.url),
-                        ("pause", "search_notes", "--url", up.url)):
-            missing = mcprt(*command)
-            assert missing.returncode == 2 and "Traceback" not in missing.stderr, missing.stderr
-            assert "HTTP 401" in missing.stderr and "pass --token TOKEN or set MCPRT_TOKEN" in missing.stderr
-            wrong = mcprt(*command, "--token", "not-it")
-            assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr, wrong.stderr
-            assert "did not accept the bearer token sent" in wrong.stderr and "pass --token" not in wrong.stderr
-            assert "not-it" not in wrong.stderr
-        assert mcprt("status", up.url, "--token", "ops-token-1").returncode == 0
+    _, up = ops_served
+    for command in (("status", up.url), ("approvals", "list", "--url", up.url),
+                    ("pause", "search_notes", "--url", up.url)):
+        missing = mcprt(*command)
+        assert missing.returncode == 2 and "Traceback" not in missing.stderr, missing.stderr
+        assert "HTTP 401" in missing.stderr and "pass --token TOKEN or set MCPRT_TOKEN" in missing.stderr
+        wrong = mcprt(*command, "--token", "not-it")
+        assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr, wrong.stderr
+        assert "did not accept the bearer token sent" in wrong.stderr and "pass --token" not in wrong.stderr
+        assert "not-it" not in wrong.stderr
+    assert mcprt("status", up.url, "--token", "ops-token-1").returncode == 0
 
 
 def _refusing_address() -> tuple[socket.socket, str]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from mcprt.authoring.measure import Prepared, measure_entry, prepare, source_paths, table
@@ -118,6 +120,7 @@ def prepared() -> list[Prepared]:
     return [prepare(CATALOG / e / "mcp.yaml") for e in ENTRIES]
 
 
+@pytest.mark.xdist_group("test_init_prepared")  # `prepared` compiled once per run, not once per worker
 def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     """Every documented field a hand-written prune keeps is kept, per entry, and the bytes saved.
 
@@ -139,6 +142,7 @@ def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
                for p in e.undocumented)
 
 
+@pytest.mark.xdist_group("test_init_prepared")  # `prepared` compiled once per run, not once per worker
 def test_an_unknown_shape_alternative_keeps_what_the_other_alternatives_keep(prepared: list[Prepared]) -> None:
     """Found by a new-user trial: DigitalOcean's `links.pages` is `anyOf: [{last, next}, {first, prev}, {}]`,
     and the `{}` (any value) alternative made the suggestion `[pages][?type(@) != 'object'] | [0]`: always
@@ -158,6 +162,7 @@ def test_an_unknown_shape_alternative_keeps_what_the_other_alternatives_keep(pre
     assert pages and {k: v for k, v in kept.items() if v is not None} == pages  # the absent alternative: nulls
 
 
+@pytest.mark.xdist_group("test_init_prepared")  # `prepared` compiled once per run, not once per worker
 def test_an_error_response_feeds_a_success_prune_only_when_it_can_come_as_a_success(prepared: list[Prepared]) -> None:
     """Found by a new-user trial: every DigitalOcean suggestion kept its `default` error's `{id, message,
     request_id}`. An error comes as a success only in the success's envelope (Slack's `ok`, status 200);
@@ -179,6 +184,7 @@ def test_an_error_response_feeds_a_success_prune_only_when_it_can_come_as_a_succ
     assert "ok: ok" in history, history
 
 
+@pytest.mark.xdist_group("test_init_prepared")  # `prepared` compiled once per run, not once per worker
 def test_no_field_budget_keeps_every_hand_kept_field(prepared: list[Prepared]) -> None:
     """Why the rule has no budget (README): ranked by every signal the spec gives, 36 fields per list item keep
     every hand-kept field and save nothing, 32 already drop one the spec says nothing special about (GitHub's
@@ -197,16 +203,34 @@ def test_no_field_budget_keeps_every_hand_kept_field(prepared: list[Prepared]) -
     assert reduction >= 0.90 and len(lost) >= 100, (reduction, len(lost))
 
 
-def test_each_signal_is_measured_on_its_own() -> None:
-    """`measure_suggestions.py --signals` prints, per signal, what switching it on changes (the README's table)."""
-    run = subprocess.run([sys.executable, str(CATALOG / "_tools" / "measure_suggestions.py"), "--signals"],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| `")}
-    assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, run.stdout
-    assert "| all of `SIGNALS` (the rule) | 84.6% / 0 |" in run.stdout, run.stdout
+@pytest.mark.xdist_group("test_init_prepared")  # `prepared` compiled once per run, not once per worker
+def test_each_signal_is_measured_on_its_own(prepared: list[Prepared], monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`measure_suggestions.py --signals` prints, per signal, what switching it on changes (the README's table).
+
+    The script's own `main` runs in this process on the entries the module compiled once (`prepared`, the
+    same manifests in the same order as the script finds them): compiling the catalog again in a
+    subprocess cost ~6 s of CPU and measured nothing more."""
+    script = _measure_script()
+    by_manifest = {CATALOG / p.entry / "mcp.yaml": p for p in prepared}
+    monkeypatch.setattr(script, "prepare", lambda manifest: by_manifest[manifest.resolve()])
+    returncode = script.main(["--signals"])
+    out = capsys.readouterr().out
+    assert returncode == 0, out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| `")}
+    assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, out
+    assert "| all of `SIGNALS` (the rule) | 84.6% / 0 |" in out, out
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
-    assert "| `links` (off) | +0.5 pt / +1 |" in run.stdout, run.stdout
+    assert "| `links` (off) | +0.5 pt / +1 |" in out, out
+
+
+def _measure_script() -> ModuleType:
+    """`catalog/_tools/measure_suggestions.py`, imported from its file (it is a script, not a package module)."""
+    spec = importlib.util.spec_from_file_location("measure_suggestions", CATALOG / "_tools" / "measure_suggestions.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_a_tag_no_operation_carries_is_refused_before_writing(tmp_path: Path) -> None:

@@ -19,6 +19,9 @@ SCHEMA_LINE = "# yaml-language-server: $schema=../../schemas/mcprt.schema.json"
 _runs: dict[str, ManifestRun] = {}
 
 
+pytestmark = pytest.mark.xdist_group("test_catalog_entries")  # one set of recorded-case runs (`_runs`) per run, not one per worker
+
+
 @pytest.fixture(scope="module", autouse=True)
 def offline_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     previous = os.environ.get("MCPRT_CACHE_DIR")

@@ -23,6 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 TOOLS_LIST_LIMIT = 1_200_000
 
 
+pytestmark = pytest.mark.xdist_group("test_openapi_github")  # one compile of GitHub's description per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def spec_path() -> Path:
     if os.environ.get("MCPRT_GITHUB_SPEC"):

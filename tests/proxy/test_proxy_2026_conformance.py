@@ -47,6 +47,9 @@ def meta(**capabilities: Any) -> dict[str, Any]:
 ALL = {"sampling": {}, "elicitation": {}, "roots": {}}
 
 
+pytestmark = pytest.mark.xdist_group("test_proxy_2026_conformance")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     manifest = write_manifest(tmp_path_factory.mktemp("conf26"), command_source("everything"))

@@ -17,7 +17,8 @@ from tests.support.everything_server import TOOLS
 from tests.support.served import http_client, mcprt_http, text_of
 
 # resources/subscribe and logging are handshake-era features the SDK marks deprecated for 2026-07-28.
-pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
+              pytest.mark.xdist_group("test_proxy_features")]  # one started server per run, not one per worker
 
 
 @pytest.fixture(scope="module")

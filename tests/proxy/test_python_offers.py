@@ -63,6 +63,9 @@ sources:
 """
 
 
+pytestmark = pytest.mark.xdist_group("test_python_offers")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("python-offers")

@@ -70,6 +70,9 @@ def manifest(folder: Path, *, auth: bool = False) -> Path:
     return path
 
 
+pytestmark = pytest.mark.xdist_group("test_batches")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     with mcprt_http(manifest(tmp_path_factory.mktemp("batches")), "--no-reload") as served:

@@ -39,6 +39,9 @@ def _serve(folder: Path, **tokens: str) -> Iterator[UpProcess]:
         yield up
 
 
+pytestmark = pytest.mark.xdist_group("test_browser_login")  # one started servers per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, UpProcess]]:
     """Two processes with the same tokens, like two replicas."""

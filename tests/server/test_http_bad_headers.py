@@ -30,6 +30,9 @@ MODERN_HEADERS = {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/lis
 ERAS = {"2025-06-18": (LEGACY, {}), "2026-07-28": (MODERN, MODERN_HEADERS)}
 
 
+pytestmark = pytest.mark.xdist_group("test_http_bad_headers")  # one started servers per run, not one per worker
+
+
 @pytest.fixture(scope="module", params=["stateful", "stateless"])
 def up(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     flags = ("--stateless",) if request.param == "stateless" else ()

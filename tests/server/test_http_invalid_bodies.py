@@ -26,6 +26,9 @@ from tests.support.served import UpProcess, mcprt_http
 ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
+pytestmark = pytest.mark.xdist_group("test_http_invalid_bodies")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     yield from adder_up(tmp_path_factory, "bodies")

@@ -29,10 +29,10 @@ VERSION = package_version(FOLDER, PACKAGE) if FOLDER else None
 # 0.1.12 runs on Node 20; later releases need Node 22 (they call fs.globSync at start).
 NODE = node_at_least(FOLDER, (20,) if VERSION == "0.1.12" else (22,)) if VERSION else None
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.skipif(
     NODE is None,
     reason=f"the MCP conformance suite is not installed (install it with: {INSTALL_HINT})",
-)
+), pytest.mark.xdist_group("test_server_conformance")]  # one started server per run, not one per worker
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,9 @@ INITIALIZE = {
 MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
+pytestmark = pytest.mark.xdist_group("test_server_http")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     """One authenticated server for the tests that do not change what it serves."""

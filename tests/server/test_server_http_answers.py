@@ -28,6 +28,9 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
                          "clientInfo": {"name": "raw", "version": "1"}}}
 
 
+pytestmark = pytest.mark.xdist_group("test_server_http_answers")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     manifest = write_manifest(tmp_path_factory.mktemp("http-answers"), command_source("everything"))

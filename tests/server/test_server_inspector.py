@@ -17,10 +17,10 @@ PACKAGE = "@modelcontextprotocol/inspector"
 FOLDER = tools_folder()
 NODE = node_at_least(FOLDER, (22, 19)) if FOLDER and package_version(FOLDER, PACKAGE) else None
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.skipif(
     NODE is None,
     reason=f"the MCP Inspector (with Node >= 22.19) is not installed (install it with: {INSTALL_HINT})",
-)
+), pytest.mark.xdist_group("test_server_inspector")]  # one started server per run, not one per worker
 
 
 def inspector(tmp_path: Path, *target_and_options: str) -> subprocess.CompletedProcess[str]:

@@ -75,6 +75,9 @@ def spec(base_url: str) -> dict[str, Any]:
             "paths": {"/items/{id}": get("get_item", "/items/{id}", id_param), "/slow": get("slow", "/slow", [])}}
 
 
+pytestmark = pytest.mark.xdist_group("test_server_json_answers")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[Upstream, str]]:
     recorder = Upstream()

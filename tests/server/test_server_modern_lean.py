@@ -91,6 +91,9 @@ def spec(base_url: str) -> dict[str, Any]:
                       "/slow": get("slow", [], {"type": "object"})}}
 
 
+pytestmark = pytest.mark.xdist_group("test_server_modern_lean")  # one started servers per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[Upstream, str]]:
     recorder = Upstream()

@@ -56,6 +56,9 @@ def upstream_app() -> Starlette:
     return Starlette(routes=[Route("/pets/{pet_id}", pet), Route("/busy", busy)])
 
 
+pytestmark = pytest.mark.xdist_group("test_server_openapi")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     folder = tmp_path_factory.mktemp("openapi")

@@ -34,6 +34,9 @@ UNOFFERED = {
 }
 
 
+pytestmark = pytest.mark.xdist_group("test_server_unoffered_methods")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     yield from adder_up(tmp_path_factory, "unoffered")

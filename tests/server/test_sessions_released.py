@@ -57,6 +57,9 @@ def probed(folder: Path, http: str) -> Iterator[tuple[UpProcess, Path]]:
         yield served, probe
 
 
+pytestmark = pytest.mark.xdist_group("test_sessions_released")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, Path]]:
     with probed(tmp_path_factory.mktemp("sessions-released"), "{session_idle_timeout: 1s}") as served:

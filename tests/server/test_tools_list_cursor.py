@@ -37,6 +37,9 @@ def _spec() -> dict[str, Any]:
             "servers": [{"url": "http://127.0.0.1:9"}], "paths": paths}
 
 
+pytestmark = pytest.mark.xdist_group("test_tools_list_cursor")  # one started server per run, not one per worker
+
+
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cursor")
