@@ -70,8 +70,8 @@ def import_httpx():  # type: ignore[no-untyped-def]  # the httpx module; typed w
     of CPU) for a function mcprt never calls. httpx guards that import with `except ImportError` (then
     `httpx.main` says the CLI's extras are missing), and a module set to None in `sys.modules` raises
     ImportError (the import system's documented rule), so the client-only commands (`status`,
-    `approvals`, `pause`, `resume`) import it through here. The marker is removed again: a later
-    `import httpx._main` works as usual. Once httpx is imported, this only returns it.
+    `approvals`, `pause`, `resume`) import it through here. The marker is removed again, but
+    `httpx.main` stays httpx's stand-in in this process (no user code runs in these commands). Once httpx is imported, this only returns it.
     """
     import sys
 

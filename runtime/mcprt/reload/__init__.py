@@ -8,9 +8,10 @@ clients about a new tool list (it listens to `runtime.holder.on_swap`), so nothi
 from __future__ import annotations
 
 import asyncio
-import importlib
 import weakref
 from typing import TYPE_CHECKING, Any
+
+from .. import lazy_exports
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
@@ -23,12 +24,7 @@ if TYPE_CHECKING:
 _LAZY = {"ToolChanges": "changes", "diff_toolsets": "changes", "ReloadOutcome": "reloader",
          "Reloader": "reloader", "ReloadStatus": "status"}
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "ReloadOutcome",
