@@ -245,8 +245,8 @@ async def test_reload_applies_new_rules_and_keeps_state(runtime: Runtime, decisi
 
 async def test_rate_limit_buckets_outlive_a_reload_that_keeps_or_changes_the_limit(runtime: Runtime) -> None:
     """Buckets were keyed by the limit's position and rate: a limit added before it, or its rate changed,
-    gave every caller a fresh allowance at each save. A limit is the same while its `match` and `per`
-    (or its `name`) are; a new rate counts the calls already made."""
+    gave every caller a fresh allowance at each save. A limit is the same while its `match`, `per` and
+    window (or its `name`) are; a new rate counts the calls already made."""
     assert [(await call(runtime, "add", {"a": 1, "b": 1}, ALICE))[0] for _ in range(3)] == [False, False, True]
     manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
     limit = "    - {match: {tools: [add]}, per: global, limit: 2/min}"
@@ -255,6 +255,13 @@ async def test_rate_limit_buckets_outlive_a_reload_that_keeps_or_changes_the_lim
     await runtime.apply(await runtime.compile())
     error, text = await call(runtime, "add", {"a": 1, "b": 1}, CI)
     assert error and "2 calls per minute" in text  # spent before the reload, still spent
+    # a daily limit over the same calls inserted before it: unnamed limits alike in match and per were
+    # numbered by position, so the 2/min took a fresh bucket (#2) and the daily one the spent one
+    manifest.write_text(manifest.read_text().replace(
+        limit, "    - {match: {tools: [add]}, per: global, limit: 100/day}\n" + limit))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "add", {"a": 1, "b": 1}, CI)
+    assert error and "2 calls per minute" in text, text
     manifest.write_text(manifest.read_text().replace("limit: 2/min", "limit: 3/min"))
     await runtime.apply(await runtime.compile())
     assert [(await call(runtime, "add", {"a": 1, "b": 1}, CI))[0] for _ in range(2)] == [False, True]
