@@ -359,3 +359,23 @@ async def test_an_approval_under_the_quorum_a_reload_replaced_does_not_carry_the
     error, text = await asyncio.wait_for(waiting, 10)
     assert error and "two" not in text.split("(")[0], text
     assert "now 2 approval(s) from alice, bob" in text and "Make the same call again" in text
+
+
+async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime: Runtime,
+                                                                        decisions: list[DecisionEvent]) -> None:
+    """A call waits on a 2-approval request and alice approves (1 of 2); a reload lowers the rule's quorum
+    to 1. Any change of quorum refused the approved-enough call: it kept waiting its whole `wait`, then was
+    told it was pending. alice's vote is what the served policy counts, so the call runs at once."""
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "one"}, CI))
+    request = await first_pending(runtime)
+    assert (await runtime.policy_service().decide(request.id, ALICE, True)).status == "pending"  # 1 of 2
+    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 1}"))
+    await runtime.apply(await runtime.compile())
+    error, text = await asyncio.wait_for(waiting, 10)
+    assert not error and "one" in text, text
+    [allowed] = [d for d in decisions if d.approval_id == request.id and d.action == "allow"]
+    assert allowed.reason and allowed.reason.startswith("approved by alice (now 1 approval(s)"), allowed.reason
