@@ -379,3 +379,23 @@ async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime
     assert not error and "one" in text, text
     [allowed] = [d for d in decisions if d.approval_id == request.id and d.action == "allow"]
     assert allowed.reason and allowed.reason.startswith("approved by alice (now 1 approval(s)"), allowed.reason
+
+
+async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: Runtime) -> None:
+    """The rule becomes `allow` while the waiting call sends its progress notification, i.e. before it
+    listens for the next policy change: only a change that woke a round was checked, so the call waited
+    its whole `wait` (30 s) for an approval it no longer needs. Each round now checks the policy in force."""
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    reloaded: list[bool] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        if not reloaded:
+            reloaded.append(True)
+            manifest.write_text(manifest.read_text().replace(PETS_APPROVE, "action: allow"))
+            await runtime.apply(await runtime.compile())
+
+    assert runtime.holder is not None
+    tool = runtime.holder.current.get_for("createPet", CI)
+    assert tool is not None
+    result = await asyncio.wait_for(call_tool(tool, {"name": "between"}, principal=CI, progress=progress), 3)
+    assert reloaded and not result.is_error and "between" in result.content[0]["text"], result.content

@@ -197,9 +197,10 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
     Returns the request still pending at once when `service.stopping` is set (the server drains: the
     model is told to make the call again, which reaches another replica, rather than being cut off), or
     when another policy is served and `released()` says it lets the call run without approval, or its
-    quorum is met by the votes given (`served_quorum`). Both are checked at the top of every round, so a
-    reload landing between two rounds is seen (not only one that wakes a round), and a vote under a
-    loosened quorum within PROGRESS_EVERY s (a vote that does not settle the request wakes no round). A
+    quorum is met by the votes given (`served_quorum`). Both are checked in every round, after it took the
+    served-policy event, so a reload landing between two rounds is seen (not only one that wakes a round),
+    and a vote under a loosened quorum within PROGRESS_EVERY s (a vote that does not settle the request
+    wakes no round). A
     request the store no longer holds while it is still valid is stored again by `reopen` (at most
     once every REOPEN_EVERY s) and waited on."""
     stopping = service.stopping
@@ -208,13 +209,6 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
     deadline = started + wait
     message = f"waiting for approval {request.id} of {request.tool} (up to {wait:g} s)"
     while True:
-        if released():
-            return request  # a reload: the policy in force lets the call run
-        if served_quorum(request) is not None:  # a reload changed the quorum: judge the votes as they are now
-            fresh = await state.approval_get(request.id)  # (a shared store's copy, not the one this call holds)
-            quorum = served_quorum(fresh) if fresh is not None and fresh.status == "pending" else None
-            if quorum is not None and quorum.met:
-                return fresh  # the votes given meet the quorum in force (it was loosened)
         if context.progress is not None:
             try:
                 await context.progress(round(time.monotonic() - started, 1), wait, message)
@@ -223,15 +217,28 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
         remaining = deadline - time.monotonic()
         if remaining <= 0 or stopping.is_set():
             return request
-        step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining)))
-        stop = asyncio.ensure_future(stopping.wait())
+        # The served-policy event is taken before the policy is checked: a reload after the check sets it
+        # (wakes this round), and one before it (while progress was sent, say) is seen by the check.
         change = asyncio.ensure_future(service.served_changed.wait())
         try:
-            await asyncio.wait((step, stop, change), return_when=asyncio.FIRST_COMPLETED)
+            if released():
+                return request  # a reload: the policy in force lets the call run
+            if served_quorum(request) is not None:  # a reload changed the quorum: judge the votes as they are now
+                fresh = await state.approval_get(request.id)  # (a shared store's copy, not the one this call holds)
+                quorum = served_quorum(fresh) if fresh is not None and fresh.status == "pending" else None
+                if quorum is not None and quorum.met:
+                    return fresh  # the votes given meet the quorum in force (it was loosened)
+            step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining)))
+            stop = asyncio.ensure_future(stopping.wait())
+            try:
+                await asyncio.wait((step, stop, change), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (step, stop):
+                    if not task.done():
+                        task.cancel()
         finally:
-            for task in (step, stop, change):
-                if not task.done():
-                    task.cancel()
+            if not change.done():
+                change.cancel()
         if not step.done() or step.cancelled():
             if stopping.is_set():
                 return request  # stopping
