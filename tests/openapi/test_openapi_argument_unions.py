@@ -14,8 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from jsonschema import Draft202012Validator
 from mcp import Client
 
+from tests.openapi.openapi_support import by_name, compile_inline
 from tests.support.catchall import catch_all
 from tests.support.served import stdio_up, text_of
 
@@ -86,3 +89,45 @@ async def test_a_union_argument_is_described_by_the_branch_its_tag_names(tmp_pat
             done = await client.call_tool("addPet", {"pet": {"type": "dog", "bark": True}})
             assert not done.is_error, text_of(done)
             assert json.loads(upstream.last().body) == {"pet": {"type": "dog", "bark": True}}
+
+
+def _inherited(cat_tag: dict[str, Any], mapping: dict[str, str] | None = None) -> dict[str, Any]:
+    """Pets by allOf inheritance (OpenAPI 3.1 §4.8.25.2): Cat sets the tag inside an `allOf` part."""
+    pet = {"type": "object", "required": ["petType"], "properties": {"petType": {"type": "string"}}}
+    cat = {"allOf": [{"$ref": "#/components/schemas/Pet"},
+                     {"type": "object", "properties": {"petType": cat_tag, "meow": {"type": "boolean"}}}]}
+    dog = {"allOf": [{"$ref": "#/components/schemas/Pet"},
+                     {"type": "object", "properties": {"bark": {"type": "boolean"}}}]}
+    union = {"oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
+             "discriminator": {"propertyName": "petType", **({"mapping": mapping} if mapping else {})}}
+    return {"openapi": "3.1.0", "info": {"title": "pets", "version": "1"},
+            "components": {"schemas": {"Pet": pet, "Cat": cat, "Dog": dog}},
+            "paths": {"/pets": {"post": {
+                "operationId": "addPet", "responses": {"200": {"description": "ok"}},
+                "requestBody": {"required": True, "content": {"application/json": {"schema": union}}}}}}}
+
+
+INHERITED = [  # (Cat's tag, the mapping, arguments the compiled schema must accept, ... must refuse)
+    ({"type": "string", "enum": ["cat"]}, None, [{"petType": "cat", "meow": True}, {"petType": "Dog"}],
+     [{"petType": "Cat"}]),
+    ({"const": "cat"}, None, [{"petType": "cat"}], [{"petType": "Cat"}]),
+    # the mapping names Cat `kitty` but Cat fixes `cat`: no tag is added (the union as converted, which
+    # cannot tell a cat from a dog: both branches match it)
+    ({"enum": ["cat"]}, {"kitty": "#/components/schemas/Cat"}, [], [{"petType": "cat", "meow": True}]),
+]
+
+
+@pytest.mark.parametrize(("tag", "mapping", "accepted", "refused"), INHERITED)
+def test_a_tag_fixed_in_an_allof_part_is_not_contradicted(tag: dict[str, Any], mapping: dict[str, str] | None,
+                                                          accepted: list[dict[str, Any]],
+                                                          refused: list[dict[str, Any]]) -> None:
+    """The compiler wrote `const: "Cat"` (the implicit mapping) beside the `enum: ["cat"]` Cat inherits
+    through `allOf`: no value matched both, and a valid argument was refused. A branch fixing its tag in an
+    `allOf` part keeps it; a mapping contradicting it adds nothing."""
+    schema = by_name(compile_inline(_inherited(tag, mapping)))["addPet"].operation.input_schema
+    assert '"const": "kitty"' not in json.dumps(schema)  # never beside the `cat` it fixes
+    validator = Draft202012Validator(schema)
+    for arguments in accepted:
+        assert not list(validator.iter_errors({"body": arguments})), (arguments, json.dumps(schema))
+    for arguments in refused:
+        assert list(validator.iter_errors({"body": arguments})), arguments

@@ -245,8 +245,8 @@ async def test_reload_applies_new_rules_and_keeps_state(runtime: Runtime, decisi
 
 async def test_rate_limit_buckets_outlive_a_reload_that_keeps_or_changes_the_limit(runtime: Runtime) -> None:
     """Buckets were keyed by the limit's position and rate: a limit added before it, or its rate changed,
-    gave every caller a fresh allowance at each save. A limit is the same while its `match` and `per`
-    (or its `name`) are; a new rate counts the calls already made."""
+    gave every caller a fresh allowance at each save. A limit is the same while its `match`, `per` and
+    window (or its `name`) are; a new rate counts the calls already made."""
     assert [(await call(runtime, "add", {"a": 1, "b": 1}, ALICE))[0] for _ in range(3)] == [False, False, True]
     manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
     limit = "    - {match: {tools: [add]}, per: global, limit: 2/min}"
@@ -255,6 +255,13 @@ async def test_rate_limit_buckets_outlive_a_reload_that_keeps_or_changes_the_lim
     await runtime.apply(await runtime.compile())
     error, text = await call(runtime, "add", {"a": 1, "b": 1}, CI)
     assert error and "2 calls per minute" in text  # spent before the reload, still spent
+    # a daily limit over the same calls inserted before it: unnamed limits alike in match and per were
+    # numbered by position, so the 2/min took a fresh bucket (#2) and the daily one the spent one
+    manifest.write_text(manifest.read_text().replace(
+        limit, "    - {match: {tools: [add]}, per: global, limit: 100/day}\n" + limit))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "add", {"a": 1, "b": 1}, CI)
+    assert error and "2 calls per minute" in text, text
     manifest.write_text(manifest.read_text().replace("limit: 2/min", "limit: 3/min"))
     await runtime.apply(await runtime.compile())
     assert [(await call(runtime, "add", {"a": 1, "b": 1}, CI))[0] for _ in range(2)] == [False, True]
@@ -352,3 +359,43 @@ async def test_an_approval_under_the_quorum_a_reload_replaced_does_not_carry_the
     error, text = await asyncio.wait_for(waiting, 10)
     assert error and "two" not in text.split("(")[0], text
     assert "now 2 approval(s) from alice, bob" in text and "Make the same call again" in text
+
+
+async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime: Runtime,
+                                                                        decisions: list[DecisionEvent]) -> None:
+    """A call waits on a 2-approval request and alice approves (1 of 2); a reload lowers the rule's quorum
+    to 1. Any change of quorum refused the approved-enough call: it kept waiting its whole `wait`, then was
+    told it was pending. alice's vote is what the served policy counts, so the call runs at once."""
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "one"}, CI))
+    request = await first_pending(runtime)
+    assert (await runtime.policy_service().decide(request.id, ALICE, True)).status == "pending"  # 1 of 2
+    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 1}"))
+    await runtime.apply(await runtime.compile())
+    error, text = await asyncio.wait_for(waiting, 10)
+    assert not error and "one" in text, text
+    [allowed] = [d for d in decisions if d.approval_id == request.id and d.action == "allow"]
+    assert allowed.reason and allowed.reason.startswith("approved by alice (now 1 approval(s)"), allowed.reason
+
+
+async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: Runtime) -> None:
+    """The rule becomes `allow` while the waiting call sends its progress notification, i.e. before it
+    listens for the next policy change: only a change that woke a round was checked, so the call waited
+    its whole `wait` (30 s) for an approval it no longer needs. Each round now checks the policy in force."""
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    reloaded: list[bool] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        if not reloaded:
+            reloaded.append(True)
+            manifest.write_text(manifest.read_text().replace(PETS_APPROVE, "action: allow"))
+            await runtime.apply(await runtime.compile())
+
+    assert runtime.holder is not None
+    tool = runtime.holder.current.get_for("createPet", CI)
+    assert tool is not None
+    result = await asyncio.wait_for(call_tool(tool, {"name": "between"}, principal=CI, progress=progress), 3)
+    assert reloaded and not result.is_error and "between" in result.content[0]["text"], result.content

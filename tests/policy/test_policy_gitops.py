@@ -44,13 +44,20 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_validate_warns_about_unmatched_globs_and_unreachable_rules(folder: Path) -> None:
+def test_validate_warns_about_unmatched_globs_unreachable_rules_and_unnamed_twin_limits(folder: Path) -> None:
+    """… and about unnamed rate limits alike in match, per and window (only their order keys their
+    buckets across a reload); a daily limit beside a per-minute one over the same calls is told apart."""
     (folder / "mcp.yaml").write_text(BASE.replace('["delete*"]', '["delete*", "remove*"]').replace(
-        "  approvals:", "    - {match: {}, action: allow}\n    - {match: {tools: [add]}, action: deny}\n  approvals:"))
+        "  approvals:", "    - {match: {}, action: allow}\n    - {match: {tools: [add]}, action: deny}\n  approvals:")
+        + '    - {match: {tools: ["*"]}, per: principal, limit: 1000/day}\n'
+        + '    - {match: {tools: ["*"]}, limit: 120/min}\n')
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
     assert "mcp.yaml:9:35: warning: rules[0]: 'remove*' matches no tool" in result.stderr
     assert "mcp.yaml:13:7: warning: rules[4] is unreachable: rules[3] matches every call first" in result.stderr
+    assert "mcp.yaml:18:7: warning: rate_limits[2] has the same match, per and window as rate_limits[0]: " \
+           "give each a `name`" in result.stderr, result.stderr
+    assert "rate_limits[1] has" not in result.stderr
 
 
 def test_bad_rules_are_located_errors(folder: Path) -> None:

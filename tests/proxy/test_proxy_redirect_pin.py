@@ -2,7 +2,7 @@
 guard checked, its TLS certificate verified for the name (mcprt.sources.mcp.http._pinned).
 
 Real servers on 127.0.0.1 (plain HTTP for the configured origin, HTTPS with a self-signed certificate made
-here for `a.test`, `rebind.test`, `multi.test` only, trusted through SSL_CERT_FILE); the test names resolve
+here for `a.test`, `rebind.test`, `multi.test`, `dual.test` only, trusted through SSL_CERT_FILE); the test names resolve
 through a stand-in for DNS (socket.getaddrinfo), which for `rebind.test` answers 127.0.0.1 once and
 127.0.0.3 (nothing listens there) after.
 
@@ -16,6 +16,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ from tests.support.upstream import read_request_head, serve_tcp
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 DEAD = (4, 5, 6, 7)  # 127.0.0.N: listeners that never answer the TLS handshake (dead.test's addresses)
-NAMES = ("a.test", "rebind.test", "multi.test")  # the certificate's; b.test and other.test resolve, not in it
+HANGING = 8  # 127.0.0.8: a listener that never answers the TLS handshake (dual.test's first address)
+NAMES = ("a.test", "rebind.test", "multi.test", "dual.test")  # the certificate's; b.test and other.test resolve, not in it
 Seen = list[tuple[str | None, str]]  # (TLS server name, Host header) of each request, in order
 
 
@@ -75,6 +77,7 @@ def resolved(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         with lock:
             asked[name] = asked.get(name, 0) + 1
         addresses = {"multi.test": ["127.0.0.2", "127.0.0.1"], "dead.test": [f"127.0.0.{n}" for n in DEAD],
+                     "dual.test": [f"127.0.0.{HANGING}", "127.0.0.1"],
                      "rebind.test": ["127.0.0.1"] if asked[name] == 1 else ["127.0.0.3"]}.get(name, ["127.0.0.1"])
         return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 0)))
                 for address in addresses]
@@ -136,31 +139,57 @@ def test_each_checked_address_is_tried_in_turn(servers: tuple[str, int, Path, Se
     assert seen == [("multi.test", f"multi.test:{servers[1]}")]
 
 
-def test_a_dead_target_with_several_addresses_costs_one_connect_timeout(
-        servers: tuple[str, int, Path, Seen], resolved: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
-    """dead.test has four addresses whose listeners take the connection and never answer the TLS handshake:
-    each waited out the whole connect timeout in turn (4 × 1 s here). All of them together now get one."""
+@contextmanager
+def _silent(port: int, *hosts: int) -> Iterator[None]:
+    """Listeners on 127.0.0.N:port (N in `hosts`) that take connections and never read from them."""
+    silent = []
+    try:
+        for n in hosts:
+            listener = socket.socket()
+            listener.bind((f"127.0.0.{n}", port))
+            listener.listen(8)  # the kernel completes the TCP handshake; nobody ever reads the ClientHello
+            silent.append(listener)
+        yield
+    finally:
+        for listener in silent:
+            listener.close()
+
+
+def _timed_get(servers: tuple[str, int, Path, Seen], monkeypatch: pytest.MonkeyPatch, name: str,
+               *silent: int) -> tuple[str, float]:
+    """GET https://NAME:port/mcp with a 1 s connect timeout while 127.0.0.N (N in `silent`) hang: its
+    outcome (`200`, or the connect timeout's message) and the seconds it took."""
     origin, https_port, cert, _ = servers
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    silent = []
-    for n in DEAD:
-        listener = socket.socket()
-        listener.bind((f"127.0.0.{n}", https_port))
-        listener.listen(8)  # the kernel completes the TCP handshake; nobody ever reads the ClientHello
-        silent.append(listener)
 
     async def run() -> tuple[str, float]:
         async with make_http_client(UrlSource(url=origin), HttpStatus()) as client:
             assert (await client.get(origin)).status_code == 200
             started = anyio.current_time()
-            with pytest.raises(httpx2.ConnectTimeout) as refused:
-                await client.get(f"https://dead.test:{https_port}/mcp", timeout=httpx2.Timeout(10.0, connect=1.0))
-            return str(refused.value), anyio.current_time() - started
+            try:
+                answer = await client.get(f"https://{name}:{https_port}/mcp", timeout=httpx2.Timeout(10.0, connect=1.0))
+                outcome = str(answer.status_code)
+            except httpx2.ConnectTimeout as exc:
+                outcome = str(exc)
+            return outcome, anyio.current_time() - started
 
-    try:
-        message, took = anyio.run(run)
-    finally:
-        for listener in silent:
-            listener.close()
+    with _silent(https_port, *silent):
+        return anyio.run(run)
+
+
+def test_a_hanging_first_address_leaves_the_next_one_its_share_of_the_connect_timeout(
+        servers: tuple[str, int, Path, Seen], resolved: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """dual.test is a silent listener then a live server (dual-stack with IPv6 blackholed): the first attempt
+    used the whole 1 s connect timeout, so the live address was never tried. Each now gets its share."""
+    outcome, took = _timed_get(servers, monkeypatch, "dual.test", HANGING)
+    assert outcome == "200", outcome
+    assert took < 1.5, took  # half the timeout on the hanging address, the live one connects at once
+
+
+def test_a_dead_target_with_several_addresses_costs_one_connect_timeout(
+        servers: tuple[str, int, Path, Seen], resolved: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """dead.test has four addresses whose listeners take the connection and never answer the TLS handshake:
+    each waited out the whole connect timeout in turn (4 × 1 s here). All of them together now get one."""
+    message, took = _timed_get(servers, monkeypatch, "dead.test", *DEAD)
     assert took < 3.0, took  # one timeout (TCP and TLS each bounded by what is left), not four
-    assert message.startswith("no address of dead.test connected within the 1 s connect timeout (4 tried"), message
+    assert message.startswith("no address of dead.test connected within the 1 s connect timeout (4 of 4 tried)"), message

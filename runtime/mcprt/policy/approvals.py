@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
@@ -101,15 +102,19 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     def released() -> bool:
         return gate.allowed_now(tool, context.principal, completed)
 
+    def served_quorum(request: ApprovalRequest) -> Quorum | None:
+        return _served_quorum(gate, tool, context, completed, request)
+
     if request.status == "pending" and wait > 0:
-        request = await _wait(state, request, wait, context, service, reopen, released)
+        request = await _wait(state, request, wait, context, service, reopen, released, served_quorum)
+    quorum = served_quorum(request) if request.status in ("pending", "approved") else None
     if request.status == "pending" and released():
         # A reload made the call's rule `allow` (or removed the policy) while it waited: it needs no approval
         # now. Its request stays open (an approver may still decide it) until `valid_for` ends.
         gate.publish("allow", tool, context, rule="reload", approval_id=request.id,
                      reason="the policy in force allows it now (changed while the call waited for approval)")
         return
-    if request.status == "approved":
+    if request.status == "approved" or quorum is not None and quorum.met:
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
             reason = refused.reason or "not allowed"
@@ -117,16 +122,16 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                          reason=f"the policy changed while the call waited for approval: {reason}")
             raise PolicyDenied(f"{tool.name} was refused by policy: {reason} (the policy changed while this call "
                                f"waited for approval {request.id}; the approval does not override it)")
-        requeued = _new_quorum(gate, tool, context, completed, request)
-        if requeued is not None:
+        if quorum is not None and not quorum.met:
             gate.publish("deny", tool, context, rule=rule, approval_id=request.id,
-                         reason=f"the approval rules changed while the call waited: {requeued}")
+                         reason=f"the approval rules changed while the call waited: {quorum.wanted}")
             raise PolicyDenied(
-                f"{tool.name} was approved under approval rules a reload has since changed ({requeued}), so that "
-                f"approval ({request.id}) does not carry it. Make the same call again: it opens a request under "
-                "the rules in force.", {"mcprt/approval": {"id": request.id, "status": "superseded"}})
-        who = ", ".join(v.approver for v in request.votes if v.approve)
-        gate.publish("allow", tool, context, rule=rule, reason=f"approved by {who}", approval_id=request.id)
+                f"{tool.name} was approved under approval rules a reload has since changed ({quorum.wanted}), so "
+                f"that approval ({request.id}) does not carry it. Make the same call again: it opens a request "
+                "under the rules in force.", {"mcprt/approval": {"id": request.id, "status": "superseded"}})
+        who = ", ".join(quorum.counted if quorum is not None else (v.approver for v in request.votes if v.approve))
+        gate.publish("allow", tool, context, rule=rule, approval_id=request.id, reason=f"approved by {who}" + (
+            f" ({quorum.wanted}, the approval rules changed while the call waited)" if quorum is not None else ""))
         return
     if request.status == "denied":
         gate.publish("deny", tool, context, rule=rule, reason=request.reason or "approval denied",
@@ -153,11 +158,22 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
 
 
-def _new_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],
-                request: ApprovalRequest) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Quorum:
+    """The served policy's quorum for a waiting call whose request was opened under another one."""
+
+    wanted: str  # what it wants, e.g. `now 2 approval(s) from alice, bob`
+    counted: tuple[str, ...]  # the request's distinct approvers it counts (its approvers, never the caller)
+    met: bool  # whether they reach its `required`: the call runs on them
+
+
+def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],
+                   request: ApprovalRequest) -> Quorum | None:
     """When a reload while the call waited left its rule `approve` under another quorum (`required`,
-    `approvers`) than `request` was opened under: what the rules in force want (e.g. `now 2 approvals
-    from alice, bob`), else None. As for a repeated call, an approval under the old quorum must not stand."""
+    `approvers`) than `request` was opened under: that quorum judged on the request's approve votes, else
+    None (the request's own status decides). Votes are counted as the served policy counts them, so a
+    loosened quorum (2 → 1) lets the call run on one approval, a tightened one does not (an approval
+    under a weaker quorum must not stand, as for a repeated call: README "Approvals")."""
     decision = gate.decision_now(tool, context.principal, completed)
     current = gate.service.serving
     if decision is None or decision.action != "approve" or current is None:
@@ -165,17 +181,26 @@ def _new_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: M
     wanted = current.approvals.in_force(decision.approvals)
     if (wanted.required, sorted(set(wanted.approvers))) == (request.required, sorted(set(request.approvers))):
         return None
-    return f"now {wanted.required} approval(s) from " + (", ".join(wanted.approvers) or "anyone but the caller")
+    counted = tuple(dict.fromkeys(v.approver for v in request.votes if v.approve and v.approver != request.principal
+                                  and (not wanted.approvers or v.approver in wanted.approvers)))
+    met = len(counted) >= wanted.required
+    return Quorum(f"now {wanted.required} approval(s) from " + (", ".join(wanted.approvers) or "anyone but the caller"),
+                  counted, met)
 
 
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,
                 service: PolicyService,
                 reopen: Callable[[ApprovalRequest], Awaitable[ApprovalRequest]],
-                released: Callable[[], bool]) -> ApprovalRequest:
+                released: Callable[[], bool],
+                served_quorum: Callable[[ApprovalRequest], Quorum | None]) -> ApprovalRequest:
     """Wait up to `wait` s for a decision, sending a progress notification every PROGRESS_EVERY s.
     Returns the request still pending at once when `service.stopping` is set (the server drains: the
     model is told to make the call again, which reaches another replica, rather than being cut off), or
-    when another policy is served and `released()` says it lets the call run without approval. A
+    when another policy is served and `released()` says it lets the call run without approval, or its
+    quorum is met by the votes given (`served_quorum`). Both are checked in every round, after it took the
+    served-policy event, so a reload landing between two rounds is seen (not only one that wakes a round),
+    and a vote under a loosened quorum within PROGRESS_EVERY s (a vote that does not settle the request
+    wakes no round). A
     request the store no longer holds while it is still valid is stored again by `reopen` (at most
     once every REOPEN_EVERY s) and waited on."""
     stopping = service.stopping
@@ -192,17 +217,28 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
         remaining = deadline - time.monotonic()
         if remaining <= 0 or stopping.is_set():
             return request
-        step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining)))
-        stop = asyncio.ensure_future(stopping.wait())
+        # The served-policy event is taken before the policy is checked: a reload after the check sets it
+        # (wakes this round), and one before it (while progress was sent, say) is seen by the check.
         change = asyncio.ensure_future(service.served_changed.wait())
         try:
-            await asyncio.wait((step, stop, change), return_when=asyncio.FIRST_COMPLETED)
+            if released():
+                return request  # a reload: the policy in force lets the call run
+            if served_quorum(request) is not None:  # a reload changed the quorum: judge the votes as they are now
+                fresh = await state.approval_get(request.id)  # (a shared store's copy, not the one this call holds)
+                quorum = served_quorum(fresh) if fresh is not None and fresh.status == "pending" else None
+                if quorum is not None and quorum.met:
+                    return fresh  # the votes given meet the quorum in force (it was loosened)
+            step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining)))
+            stop = asyncio.ensure_future(stopping.wait())
+            try:
+                await asyncio.wait((step, stop, change), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (step, stop):
+                    if not task.done():
+                        task.cancel()
         finally:
-            for task in (step, stop, change):
-                if not task.done():
-                    task.cancel()
-        if change.done() and not change.cancelled() and released():
-            return request  # a reload: the policy in force lets the call run
+            if not change.done():
+                change.cancel()
         if not step.done() or step.cancelled():
             if stopping.is_set():
                 return request  # stopping

@@ -18,7 +18,7 @@ Shapes may share objects: treat them as immutable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MAX_DEPTH = 24
@@ -108,16 +108,58 @@ class _Converter:
         return found
 
 
-def fixed_values(branch: Any, name: str) -> list[Any]:
+Resolve = Callable[[str], Any]  # a `$ref` → the schema it names (None when it cannot be told)
+
+
+def fixed_values(branch: Any, name: str, resolve: Resolve | None = None, depth: int = 0) -> list[Any]:
     """The values a union's branch allows for property `name` by `const` or `enum` ([] if it does not fix
-    it): the branch's tag in a discriminated union (OpenAPI 3.1 §4.8.25 `discriminator`)."""
-    properties = branch.get("properties") if isinstance(branch, Mapping) else None
-    spec = properties.get(name) if isinstance(properties, Mapping) else None
-    if not isinstance(spec, Mapping):
+    it): the branch's tag in a discriminated union (OpenAPI 3.1 §4.8.25 `discriminator`). Looks through
+    the branch's `allOf` parts too (inheritance: `Cat: allOf[$ref Pet, {properties: {petType: {enum:
+    [cat]}}}]`), following `$ref`s with `resolve` when given (at most 16 deep: a cycle ends there)."""
+    if not isinstance(branch, Mapping) or depth > 16:
         return []
-    if "const" in spec:
-        return [spec["const"]]
-    return list(spec["enum"]) if isinstance(spec.get("enum"), list) else []
+    if resolve is not None and isinstance(branch.get("$ref"), str):
+        target = resolve(branch["$ref"])
+        found = fixed_values(target, name, resolve, depth + 1)
+        if found:
+            return found
+    properties = branch.get("properties")
+    spec = properties.get(name) if isinstance(properties, Mapping) else None
+    if isinstance(spec, Mapping):
+        if "const" in spec:
+            return [spec["const"]]
+        if isinstance(spec.get("enum"), list):
+            return list(spec["enum"])
+    parts = branch.get("allOf")
+    for part in parts if isinstance(parts, list) else ():
+        found = fixed_values(part, name, resolve, depth + 1)
+        if found:
+            return found
+    return []
+
+
+def branch_tags(option: Any, name: str, mapping: Mapping[str, Any],
+                resolve: Resolve | None = None) -> tuple[list[Any], bool] | None:
+    """(the tag values, whether the branch fixes exactly those itself) of one branch of a union
+    discriminated by property `name` (OpenAPI 3.1 §4.8.25). The tags are the `mapping` keys naming its
+    `$ref` (by reference or by schema name), else — the implicit mapping — its schema's name; where the
+    branch fixes the property by `const`/`enum` (`fixed_values`, also through `allOf`), only the tags among
+    those values (an inherited `enum: [approved, denied]` narrowed to the mapping's `approved`), or all it
+    fixes when none is (`Cat` fixing `cat`: no implicit `Cat` beside it). ([], False) when none can be told
+    (an inline branch); None when a mapping key is not among the values the branch fixes: no value could
+    match both. The one place the OpenAPI compiler and the argument errors read tags."""
+    ref = option.get("$ref") if isinstance(option, Mapping) else None
+    named = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+    mapped = [tag for tag, target in mapping.items()
+              if named is not None and isinstance(target, str) and (target == ref or target.rsplit("/", 1)[-1] == named)]
+    candidates = mapped or ([named] if named is not None else [])
+    fixed = fixed_values(option, name, resolve)
+    if not fixed:
+        return candidates, False
+    kept = [tag for tag in candidates if tag in fixed]
+    if len(kept) < len(mapped):
+        return None
+    return (kept, False) if kept and set(kept) != set(fixed) else (fixed, True)
 
 
 def resolve_pointer(root: dict[str, Any], ref: str) -> Any:

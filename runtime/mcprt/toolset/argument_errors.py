@@ -23,7 +23,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError as SchemaError, relevance
 
-from ..schema.shapes import fixed_values, resolve_pointer
+from ..schema.shapes import branch_tags, fixed_values, resolve_pointer
 
 MAX_FORMS = 3  # branches of a union listed in one message; the rest are counted
 _LONG = 80  # a quoted value longer than this (characters) is shown shortened
@@ -149,27 +149,25 @@ def _among(value: Any, values: list[Any]) -> bool:
 def _tags(schema: Any, options: Any, root: Mapping[str, Any]) -> tuple[str, list[list[Any]]] | None:
     """(property, the values each branch allows for it) of a discriminated union, or None.
 
-    The property is `discriminator.propertyName`, each branch's values its `mapping` keys (else its
-    `const`/`enum`, else — OpenAPI's implicit mapping — its schema's name); without a discriminator,
-    the first property every branch fixes with `const`/`enum`."""
+    The property is `discriminator.propertyName`, each branch's values `schema.shapes.branch_tags` (its
+    `const`/`enum`, also in `allOf` parts, else its `mapping` keys, else — OpenAPI's implicit mapping — its
+    schema's name); without a discriminator, the first property every branch fixes with `const`/`enum`."""
     if not isinstance(options, list) or not options or not isinstance(schema, Mapping):
         return None
-    resolved = [_resolved(o, root) for o in options]
+
+    def resolve(ref: str) -> Any:
+        return resolve_pointer(dict(root), ref)
+
     discriminator = schema.get("discriminator")
     name = discriminator.get("propertyName") if isinstance(discriminator, Mapping) else None
     if isinstance(name, str):
         mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), Mapping) else {}
-        allowed = []
-        for option, branch in zip(options, resolved):
-            ref = option.get("$ref") if isinstance(option, Mapping) else None
-            values = [k for k, target in mapping.items() if ref is not None and target == ref] or fixed_values(branch, name)
-            if not values and isinstance(ref, str):
-                values = [ref.rsplit("/", 1)[-1]]
-            allowed.append(values)
-        return (name, allowed) if all(allowed) else None
+        tags = [branch_tags(option, name, mapping, resolve) for option in options]
+        return (name, [t[0] for t in tags if t is not None]) if all(t is not None and t[0] for t in tags) else None
+    resolved = [_resolved(o, root) for o in options]
     first = resolved[0].get("properties") if isinstance(resolved[0], Mapping) else None
     for candidate in first if isinstance(first, Mapping) else ():
-        allowed = [fixed_values(branch, candidate) for branch in resolved]
+        allowed = [fixed_values(branch, candidate, resolve) for branch in resolved]
         if all(allowed):
             return candidate, allowed
     return None

@@ -112,7 +112,8 @@ async def _pinned(request: httpx2.Request, allowed: frozenset[str],
     whatever a second resolution would say), the `Host` header and the TLS server name (httpcore's
     `sni_hostname` extension) the host, so the server and its certificate are checked as for the name.
     The addresses are tried in the resolver's order until one connects (all were checked), within one
-    connect timeout (the request's `timeout` extension) for them all.
+    connect timeout (the request's `timeout` extension, seconds) for them all: each attempt gets
+    `left / addresses_remaining` of it, the last all that is left.
 
     Raises httpx2.ConnectError (what the SDK reports for a connection it cannot make) when the name does
     not resolve or an address is outside `allowed`; the last address's connect error when none connects."""
@@ -131,24 +132,29 @@ async def _pinned(request: httpx2.Request, allowed: frozenset[str],
     if request.url.scheme == "https":
         extensions["sni_hostname"] = host
     # One connect timeout for all the addresses together, as for a connection to one: a dead target with N
-    # addresses cost N × the timeout (each attempt now gets what is left; a refused one costs nothing).
+    # addresses cost N × the timeout. Each attempt gets an equal share of what is left (the last all of it),
+    # so a first address that hangs (dual-stack with IPv6 blackholed) cannot use it up before a live one.
     timeouts = dict(extensions.get("timeout") or {})
     budget = timeouts.get("connect")
     deadline = None if budget is None else time.monotonic() + budget
     failure: httpx2.TransportError | None = None
+    tried = 0
     for address in addresses:
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise httpx2.ConnectTimeout(f"no address of {host} connected within the {budget:g} s connect timeout "
-                                            f"({len(addresses)} tried in turn)", request=request) from failure
-            extensions["timeout"] = {**timeouts, "connect": left}
+                break
+            extensions["timeout"] = {**timeouts, "connect": left / (len(addresses) - tried)}
         hop = httpx2.Request(request.method, request.url.copy_with(host=address), headers=request.headers,
                              stream=request.stream, extensions=dict(extensions))
+        tried += 1
         try:
             return await _send_once(hop, transport())
         except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:  # nothing was sent: the next address
             failure = exc
+    if deadline is not None and (tried < len(addresses) or isinstance(failure, httpx2.ConnectTimeout)):
+        raise httpx2.ConnectTimeout(f"no address of {host} connected within the {budget:g} s connect timeout "
+                                    f"({tried} of {len(addresses)} tried)", request=request) from failure
     assert failure is not None  # getaddrinfo gives at least one address or raises
     raise failure
 

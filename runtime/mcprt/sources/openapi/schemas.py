@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcprt.manifest.model import DescriptionPolicy
+from mcprt.errors import SpecError
 from mcprt.schema.ecma_regex import ecma_error
-from mcprt.schema.shapes import fixed_values
+from mcprt.schema.shapes import Resolve, branch_tags
 
 from .model import SchemaRef
 from .refs import Resolver, join, split
@@ -576,9 +577,17 @@ class SchemaConverter:
             value = node.get(key)
             if isinstance(value, list) and value:
                 out[key] = [self._node(s, uri, join(ptr, key, i), None) for i, s in enumerate(value)]
-        _discriminate(node, out)
+        _discriminate(node, out, lambda ref: self._raw_target(ref, uri, ptr))
         if "default" in node and node["default"] is not None:
             out["default"] = node["default"]
+
+    def _raw_target(self, ref: str, uri: str, ptr: str) -> Any:
+        """The spec node `ref` (met under `uri`#`ptr`) names, or None when it does not resolve (then it is
+        read as fixing nothing; the conversion reports a dangling `$ref` on its own)."""
+        try:
+            return self.resolver.resolve(ref, uri, ptr)[2]
+        except SpecError:
+            return None
 
     def _annotations(self, node: dict[str, Any], out: dict[str, Any], uri: str, ptr: str, name: str | None,
                      file: bool) -> None:
@@ -695,15 +704,19 @@ def _nullable(schema: Any) -> Any:
     return schema
 
 
-def _discriminate(node: dict[str, Any], out: dict[str, Any]) -> None:
+def _discriminate(node: dict[str, Any], out: dict[str, Any], resolve: Resolve) -> None:
     """Keep a `oneOf`/`anyOf`'s `discriminator` (OpenAPI 3.1 §4.8.25) in the inline form the compiled schema
     has: the branches are converted in place (their `$ref`s are gone), so each branch's tag values — its
     `mapping` keys, else (the implicit mapping) its component's name — are written on it as a `const` or
     `enum` of the property, and `discriminator` keeps `propertyName` alone. A client can then validate the
     union without two branches both matching, and a refused argument names the branch its tag picks
-    (`toolset.argument_errors`). A branch that already fixes the property is left as it is; when some branch's
-    values cannot be told (an inline branch: a bundled spec's mapping names files it no longer has), the union
-    is left as converted and `discriminator` out. The branches are copies (converted schemas are shared)."""
+    (`toolset.argument_errors`). A branch that already fixes the property — itself or in an `allOf` part
+    (inheritance: `Cat: allOf[$ref Pet, {petType: enum [cat]}]`), `resolve` following the spec's `$ref`s —
+    is left as it is (a `const` beside it could contradict it: no value would match). When some branch's
+    values cannot be told (an inline branch: a bundled spec's mapping names files it no longer has), two
+    branches share one, or the mapping contradicts what a branch fixes, the union is left as converted and
+    `discriminator` out
+    (`schema.shapes.branch_tags`). The branches are copies (converted schemas are shared)."""
     discriminator = node.get("discriminator")
     name = discriminator.get("propertyName") if isinstance(discriminator, dict) else None
     key = next((k for k in ("oneOf", "anyOf") if isinstance(out.get(k), list)), None)
@@ -711,24 +724,22 @@ def _discriminate(node: dict[str, Any], out: dict[str, Any]) -> None:
         return
     mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), dict) else {}
     branches = []
+    seen: list[Any] = []
     for raw, branch in zip(node[key], out[key]):
-        ref = raw.get("$ref") if isinstance(raw, dict) else None
-        component = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
-        values = [tag for tag, target in mapping.items()
-                  if isinstance(target, str) and component is not None and target.rsplit("/", 1)[-1] == component]
-        if not values and component is not None:
-            values = [component]
-        branches.append(_tagged(branch, name, values))
-    if all(fixed_values(branch, name) for branch in branches):  # else it would tell nothing, at a cost in bytes
-        out[key] = branches
-        out["discriminator"] = {"propertyName": name}
+        tags = branch_tags(raw, name, mapping, resolve)
+        # no tag, or one another branch has too (all inheriting one `enum`): it would tell nothing, at a cost in bytes
+        if tags is None or not tags[0] or any(value in seen for value in tags[0]):
+            return
+        values, fixed = tags
+        seen.extend(values)
+        branches.append(branch if fixed else _tagged(branch, name, values))
+    out[key] = branches
+    out["discriminator"] = {"propertyName": name}
 
 
-def _tagged(branch: Any, name: str, values: list[str]) -> Any:
-    """`branch` with property `name` fixed to `values` (unchanged when it fixes it already or none are given)."""
-    if not values or not isinstance(branch, dict):
-        return branch
-    if fixed_values(branch, name):
+def _tagged(branch: Any, name: str, values: list[Any]) -> Any:
+    """`branch` (which does not fix it) with property `name` fixed to `values`."""
+    if not isinstance(branch, dict):
         return branch
     properties = branch.get("properties")
     current = properties.get(name) if isinstance(properties, dict) else None
