@@ -11,7 +11,10 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.support.xdist_groups"]  # one worker per xdist_group on pytest 9 (see there)
+pytest_plugins = [
+    "tests.support.xdist_groups",  # one worker per xdist_group on pytest 9 (see there)
+    "tests.support.bytecode",  # mcprt compiled once for the ~1,000 processes the suite starts (see there)
+]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
