@@ -77,6 +77,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     from mcprt.reload import reloader
     from mcprt.server import limits as server_limits
     from mcprt.sources.mcp import lines
+    from mcprt.state import policy as state_policy
 
     assert set(DEFAULTS) == set(LIMITS)
     numbers = {
@@ -96,6 +97,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_TRACES_FLUSH_TIMEOUT": tracing.DEFAULT_FLUSH_TIMEOUT,
         "MCPRT_POLICY_REFRESH_INTERVAL": service.REFRESH_INTERVAL_SECONDS,
         "MCPRT_UNKNOWN_KID_REFRESH": discovery.UNKNOWN_KID_REFRESH_S,
+        "MCPRT_PAUSE_REFRESH_INTERVAL": state_policy.PAUSE_REFRESH,
     }
     assert set(numbers) == set(LIMITS)
     for name, number in numbers.items():
