@@ -40,7 +40,7 @@ LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_TEMPLATE_MAX_OUTPUT": ("characters", "1_000_000"), "MCPRT_TEMPLATE_TIMEOUT": _SECONDS,
     "MCPRT_RELOAD_TIMEOUT": _SECONDS, "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
     "MCPRT_POLICY_REFRESH_INTERVAL": _SECONDS, "MCPRT_UNKNOWN_KID_REFRESH": _SECONDS,
-    "MCPRT_PAUSE_REFRESH_INTERVAL": _SECONDS,
+    "MCPRT_PAUSE_REFRESH_INTERVAL": _SECONDS, "MCPRT_DATA_LOSS_CHECK_INTERVAL": _SECONDS,
 }
 # What each limit falls back to, as its warning says it (the constants live where each limit is read;
 # tests/cli/test_cli_env_names.py checks these against them).
@@ -54,7 +54,7 @@ DEFAULTS: Mapping[str, str] = {
     "MCPRT_TEMPLATE_MAX_OUTPUT": "1,000,000 characters", "MCPRT_TEMPLATE_TIMEOUT": "2 seconds",
     "MCPRT_RELOAD_TIMEOUT": "60 seconds", "MCPRT_TRACES_FLUSH_TIMEOUT": "2 seconds",
     "MCPRT_POLICY_REFRESH_INTERVAL": "2 seconds", "MCPRT_UNKNOWN_KID_REFRESH": "5 seconds",
-    "MCPRT_PAUSE_REFRESH_INTERVAL": "5 seconds",
+    "MCPRT_PAUSE_REFRESH_INTERVAL": "5 seconds", "MCPRT_DATA_LOSS_CHECK_INTERVAL": "2 seconds",
 }
 # Switches and values read directly where they are used.
 OTHERS = frozenset({

@@ -76,6 +76,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     from mcprt.policy import service
     from mcprt.reload import reloader
     from mcprt.server import limits as server_limits
+    from mcprt.server import shared_state
     from mcprt.sources.mcp import lines
     from mcprt.state import policy as state_policy
 
@@ -98,6 +99,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_POLICY_REFRESH_INTERVAL": service.REFRESH_INTERVAL_SECONDS,
         "MCPRT_UNKNOWN_KID_REFRESH": discovery.UNKNOWN_KID_REFRESH_S,
         "MCPRT_PAUSE_REFRESH_INTERVAL": state_policy.PAUSE_REFRESH,
+        "MCPRT_DATA_LOSS_CHECK_INTERVAL": shared_state.DATA_CHECK_EVERY,
     }
     assert set(numbers) == set(LIMITS)
     for name, number in numbers.items():
