@@ -108,7 +108,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(folder))
         # Pause sets re-read every 1 s (not 5 s): the pause test waits that out after Redis lost its data.
-        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_PAUSE_REFRESH_INTERVAL=f"{PAUSE_REFRESH:g}", **TOKENS)
+        # Redis's data checked every 0.5 s (not 2 s): the sessions test waits for the write-back.
+        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_PAUSE_REFRESH_INTERVAL=f"{PAUSE_REFRESH:g}",
+                        MCPRT_DATA_LOSS_CHECK_INTERVAL="0.5", **TOKENS)
         replicas = [stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60)) for _ in range(3)]
         ports = [int(r.url.split(":")[2].split("/")[0]) for r in replicas]
         balancer = stack.enter_context(haproxy(folder, ports))
@@ -352,7 +354,7 @@ async def test_sessions_stay_reachable_everywhere_after_redis_loses_its_data(clu
             wrote_back = "wrote back what this replica holds"
             seen = opener.log().count(wrote_back)  # earlier tests flush Redis too
             assert cluster.redis.cli("FLUSHALL") == "OK"
-            opener.wait_log_beyond(wrote_back, seen)  # the replicas check every 2 s
+            opener.wait_log_beyond(wrote_back, seen)  # the replicas check every 0.5 s here
             answer = await http.post(other.url, headers=session, json=call)  # never saw this session
             assert answer.status_code == 200, answer.text
             assert _pid_of(json.loads(answer.text[answer.text.index("{"):])["result"]) == other.process.pid
