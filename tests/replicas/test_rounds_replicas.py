@@ -72,15 +72,11 @@ class Cluster:
         while not all(_ready(replica) for replica in self.replicas):
             assert time.monotonic() < deadline, "a replica did not come back ready"
             await asyncio.sleep(0.1)
-        headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
-                   "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "server/discover",
-                   "Authorization": f"Bearer {ALICE}"}
-        body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": META}}
         seen: set[str] = set()
         async with httpx.AsyncClient(timeout=30) as http:
             while len(seen) < len(self.replicas):  # HAProxy's health check (300 ms, rise 1) took each back
                 assert time.monotonic() < deadline, f"the balancer reaches only {sorted(seen)}"
-                response = await http.post(self.balancer.url(), json=body, headers=headers)
+                response = await discover(http, self.balancer.url())
                 if response.status_code == 200:
                     seen.add(response.headers["x-served-by"])
                 else:
@@ -156,14 +152,19 @@ async def post(http: httpx.AsyncClient, url: str, token: str, name: str, params:
     return answer
 
 
-async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> None:
-    """Send cheap requests until one lands on `replica`: round robin sends the next one elsewhere."""
+async def discover(http: httpx.AsyncClient, url: str) -> httpx.Response:
+    """One cheap request (2026-07-28 `server/discover`, as alice) to `url`."""
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
                "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "server/discover",
                "Authorization": f"Bearer {ALICE}"}
     body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": META}}
+    return await http.post(url, json=body, headers=headers)
+
+
+async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> None:
+    """Send cheap requests until one lands on `replica`: round robin sends the next one elsewhere."""
     for _ in range(10):
-        response = await http.post(url, json=body, headers=headers)
+        response = await discover(http, url)
         assert response.status_code == 200, response.text
         if response.headers["x-served-by"] == replica:
             return
