@@ -39,6 +39,8 @@ LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_BODY_TIMEOUT": _SECONDS, "MCPRT_MAX_SESSIONS": _COUNT, "MCPRT_MAX_SESSIONS_PER_CLIENT": _COUNT, "MCPRT_SESSION_IDLE_TIMEOUT": _SECONDS,
     "MCPRT_TEMPLATE_MAX_OUTPUT": ("characters", "1_000_000"), "MCPRT_TEMPLATE_TIMEOUT": _SECONDS,
     "MCPRT_RELOAD_TIMEOUT": _SECONDS, "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
+    "MCPRT_POLICY_REFRESH_INTERVAL": _SECONDS, "MCPRT_UNKNOWN_KID_REFRESH": _SECONDS,
+    "MCPRT_PAUSE_REFRESH_INTERVAL": _SECONDS, "MCPRT_DATA_LOSS_CHECK_INTERVAL": _SECONDS,
 }
 # What each limit falls back to, as its warning says it (the constants live where each limit is read;
 # tests/cli/test_cli_env_names.py checks these against them).
@@ -51,6 +53,8 @@ DEFAULTS: Mapping[str, str] = {
     "MCPRT_SESSION_IDLE_TIMEOUT": "the manifest's server.http.session_idle_timeout (600 seconds unless set)",
     "MCPRT_TEMPLATE_MAX_OUTPUT": "1,000,000 characters", "MCPRT_TEMPLATE_TIMEOUT": "2 seconds",
     "MCPRT_RELOAD_TIMEOUT": "60 seconds", "MCPRT_TRACES_FLUSH_TIMEOUT": "2 seconds",
+    "MCPRT_POLICY_REFRESH_INTERVAL": "2 seconds", "MCPRT_UNKNOWN_KID_REFRESH": "5 seconds",
+    "MCPRT_PAUSE_REFRESH_INTERVAL": "5 seconds", "MCPRT_DATA_LOSS_CHECK_INTERVAL": "2 seconds",
 }
 # Switches and values read directly where they are used.
 OTHERS = frozenset({

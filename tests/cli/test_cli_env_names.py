@@ -69,12 +69,16 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     """The warnings' defaults (`envcheck.DEFAULTS`) are the constants where each limit is read."""
     from mcprt.envcheck import DEFAULTS, LIMITS
     from mcprt.expressions import budget
+    from mcprt.identity import discovery
     from mcprt.manifest import limits as manifest_limits
     from mcprt.manifest.model import HttpConfig
     from mcprt.observability import tracing
+    from mcprt.policy import service
     from mcprt.reload import reloader
     from mcprt.server import limits as server_limits
+    from mcprt.server import shared_state
     from mcprt.sources.mcp import lines
+    from mcprt.state import policy as state_policy
 
     assert set(DEFAULTS) == set(LIMITS)
     numbers = {
@@ -92,6 +96,10 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_TEMPLATE_TIMEOUT": budget.DEFAULT_TIMEOUT,
         "MCPRT_RELOAD_TIMEOUT": reloader.RELOAD_TIMEOUT_SECONDS,
         "MCPRT_TRACES_FLUSH_TIMEOUT": tracing.DEFAULT_FLUSH_TIMEOUT,
+        "MCPRT_POLICY_REFRESH_INTERVAL": service.REFRESH_INTERVAL_SECONDS,
+        "MCPRT_UNKNOWN_KID_REFRESH": discovery.UNKNOWN_KID_REFRESH_S,
+        "MCPRT_PAUSE_REFRESH_INTERVAL": state_policy.PAUSE_REFRESH,
+        "MCPRT_DATA_LOSS_CHECK_INTERVAL": shared_state.DATA_CHECK_EVERY,
     }
     assert set(numbers) == set(LIMITS)
     for name, number in numbers.items():

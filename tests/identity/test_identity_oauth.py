@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 
-from mcprt.identity.discovery import UNKNOWN_KID_REFRESH_S
 from tests.identity.oauth_support import (
     CI_TOKEN,
     EXCHANGE_SECRET,
@@ -76,16 +75,18 @@ class World:
         return self.up.log().count("call tool=")
 
 
-def env() -> dict[str, str]:
-    return child_env(CI_TOKEN=CI_TOKEN, EXCHANGE_SECRET=EXCHANGE_SECRET, INTROSPECTION_SECRET="svc-secret")
+def env(**settings: str) -> dict[str, str]:
+    return child_env(CI_TOKEN=CI_TOKEN, EXCHANGE_SECRET=EXCHANGE_SECRET, INTROSPECTION_SECRET="svc-secret", **settings)
 
 
 @contextmanager
-def world_of(idp: AuthServer, folder: Path, *, stateless: bool = False, extra: str = "") -> Iterator[World]:
+def world_of(idp: AuthServer, folder: Path, *, stateless: bool = False, extra: str = "",
+             settings: dict[str, str] | None = None) -> Iterator[World]:
+    """The upstream and `mcprt up` (with these `MCPRT_*` `settings`) in front of it, trusting `idp`."""
     state = Upstream(issuer=idp.issuer)
     with serve_app(upstream_app(state)) as base:
         manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base, stateless=stateless, extra=extra)
-        with mcprt_http(manifest, env=env()) as up:
+        with mcprt_http(manifest, env=env(**(settings or {}))) as up:
             state.resource = up.url
             yield World(idp, state, up)
 
@@ -313,8 +314,12 @@ def test_expired_token_is_rejected(world: World) -> None:
 # --- key rotation -----------------------------------------------------------------------------------
 
 
+UNKNOWN_KID_REFRESH = 1.0  # MCPRT_UNKNOWN_KID_REFRESH below (default 5 s): the wait for it is 1.2 s, not 5.2 s
+
+
 def test_unknown_kid_after_rotation_refreshes_the_keys(modules: Path, tmp_path: Path) -> None:
-    with auth_server(modules) as idp, world_of(idp, tmp_path) as world:
+    settings = {"MCPRT_UNKNOWN_KID_REFRESH": f"{UNKNOWN_KID_REFRESH:g}"}
+    with auth_server(modules) as idp, world_of(idp, tmp_path, settings=settings) as world:
         before = idp.client_credentials(world.resource)
         assert world.post(before, INITIALIZE).status_code == 200
         fetched = time.monotonic()
@@ -322,7 +327,7 @@ def test_unknown_kid_after_rotation_refreshes_the_keys(modules: Path, tmp_path: 
         after = idp.client_credentials(world.resource)
         assert unverified(after, 0)["kid"] != unverified(before, 0)["kid"]
         # Refreshes on unknown kids are rate-limited; wait out that window (it bounds, not paces, the test).
-        time.sleep(max(0.0, fetched + UNKNOWN_KID_REFRESH_S + 0.2 - time.monotonic()))
+        time.sleep(max(0.0, fetched + UNKNOWN_KID_REFRESH + 0.2 - time.monotonic()))
         assert world.post(after, INITIALIZE).status_code == 200
         assert_rejected(world, before, 401, "a key the issuer does not publish")
         # The key set was fetched once before the rotation (then reused from the cache) and once after.

@@ -19,6 +19,8 @@ from mcp import Client, StdioServerParameters
 from tests.identity.identity_support import who_source
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of, up_command
 
+pytestmark = pytest.mark.xdist_group("identity-tokens")  # its two `mcprt up` once per run, not per worker
+
 CI_TOKEN = "ci-token-0123456789abcdef"
 ALICE_TOKEN = "alice-token-fedcba9876543210"
 SHARED_TOKEN = "shared-token-00112233445566"

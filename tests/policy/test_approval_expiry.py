@@ -37,6 +37,10 @@ policy:
   approvals: {wait: 0s, valid_for: 3s, approvers: [alice]}
 """
 ENV = {"ALICE_TOKEN": "tok-alice", "CI_TOKEN": "tok-ci"}
+# Each process sweeps (refreshes its policy state and publishes expiries) every 0.25 s instead of 2 s:
+# an expiry is found sooner, and the waits below for "several sweeps later" take 1.5 s instead of 5 s.
+SWEEP = {"MCPRT_POLICY_REFRESH_INTERVAL": "0.25"}
+SEVERAL_SWEEPS = 1.5  # six sweeps nominally; at least two even when the event loop runs late under load
 
 
 def decisions(folder: Path) -> list[dict[str, Any]]:
@@ -81,7 +85,7 @@ async def ask(url: str, text: str) -> str:
 
 async def test_an_undecided_request_expires_once_into_the_audit_log_and_metrics(tmp_path: Path) -> None:
     folder = project(tmp_path, "one")
-    with mcprt_http(folder / "mcp.yaml", "--no-reload", env=child_env(**ENV)) as up:
+    with mcprt_http(folder / "mcp.yaml", "--no-reload", env=child_env(**ENV, **SWEEP)) as up:
         approval_id = await ask(up.url, "never decided")
         # A decided request never expires into the log, though its valid_for runs out too: decided now,
         # its valid_for runs out with the first one's, and the sweeps below pass over both.
@@ -107,9 +111,9 @@ async def test_an_undecided_request_expires_once_into_the_audit_log_and_metrics(
                               headers={"Authorization": "Bearer tok-ci"}, timeout=10)
         assert stranger.status_code == 403 and "expired" not in stranger.text and "never decided" not in stranger.text, \
             stranger.text
-        # Sweeps go on (every 2 s; at least two since the decided one's valid_for ran out): the same
-        # request is not published again, and the decided one is not published at all.
-        await asyncio.sleep(5)
+        # Sweeps go on (at least two since the decided one's valid_for ran out): the same request is
+        # not published again, and the decided one is not published at all.
+        await asyncio.sleep(SEVERAL_SWEEPS)
         assert len(await wait_for_expired([folder], 2, timeout=0)) == 1
         assert expired_counted(up) == 1
     assert [d["approval_id"] for d in decisions(folder) if d["action"] == "approval_expired"] == [approval_id]
@@ -119,11 +123,11 @@ async def test_with_replicas_sharing_redis_one_replica_publishes_each_expiry(tmp
     folders = [project(tmp_path, "a"), project(tmp_path, "b")]
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(tmp_path))
-        env = child_env(MCPRT_STATE_URL=redis.url, **ENV)
+        env = child_env(MCPRT_STATE_URL=redis.url, **ENV, **SWEEP)
         replicas = [stack.enter_context(mcprt_http(f / "mcp.yaml", "--no-reload", env=env)) for f in folders]
         ids = {await ask(replicas[0].url, "first"), await ask(replicas[1].url, "second")}
         found = await wait_for_expired(folders, 2)
-        await asyncio.sleep(5)  # both replicas sweep several times more
+        await asyncio.sleep(SEVERAL_SWEEPS)  # both replicas sweep several times more
         found = await wait_for_expired(folders, 3, timeout=0)
         assert sorted(d["approval_id"] for d in found) == sorted(ids), found
         assert sum(expired_counted(up) for up in replicas) == 2

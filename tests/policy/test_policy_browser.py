@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 
+pytestmark = pytest.mark.xdist_group("policy-browser")  # its `mcprt up` once per run, not once per worker
+
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).parent
 MANIFEST = """\

@@ -27,6 +27,8 @@ from starlette.routing import Route
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
+pytestmark = pytest.mark.xdist_group("policy-served")  # its `mcprt up` once per run, not once per worker
+
 HERE = Path(__file__).parent
 TOKENS = {"alice": "tok-alice", "bob": "tok-bob", "carol": "tok-carol", "ci-bot": "tok-ci"}
 

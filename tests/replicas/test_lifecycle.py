@@ -182,12 +182,16 @@ async def test_a_redis_outage_is_logged_once_when_lost_and_once_when_back(tmp_pa
     # shared", "session lookup failed": a line per client request), and nothing when it worked again.
     manifest = _folder(tmp_path)
     with redis_server(tmp_path) as redis:
-        with mcprt_http(manifest, env=child_env(MCPRT_STATE_URL=redis.url)) as up:
+        # The policy state refreshes every 0.25 s (not 2 s), so the wait below sees many of its retries.
+        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_POLICY_REFRESH_INTERVAL="0.25")
+        with mcprt_http(manifest, env=env) as up:
             redis.process.kill()
             redis.process.wait(10)
             await _wait_for_log(up, "policy state refresh failed", "shared state events lost")
             await _open_sessions_and_look_up_others(up, 3)  # none can be shared or looked up now
-            await anyio.sleep(6)  # several retries of both loops (refresh every 2 s, reconnect backoff to 5 s)
+            # Several retries of both loops: the refresh ten times, the events' reconnect (backoff 0.1 s
+            # doubling) at least four times.
+            await anyio.sleep(2.5)
             with redis_server(tmp_path, port=redis.port):
                 await _wait_for_log(up, "policy state refresh works again", "shared state events restored")
                 await _open_sessions_and_look_up_others(up, 2)

@@ -95,6 +95,9 @@ class Cluster:
         return {r.process.pid for r in self.replicas}
 
 
+PAUSE_REFRESH = 1.0  # s: the replicas' MCPRT_PAUSE_REFRESH_INTERVAL
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("replicas")
@@ -104,7 +107,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     manifest.write_text(MANIFEST.format(extra=""))
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(folder))
-        env = child_env(MCPRT_STATE_URL=redis.url, **TOKENS)
+        # Pause sets re-read every 1 s (not 5 s): the pause test waits that out after Redis lost its data.
+        # Redis's data checked every 0.5 s (not 2 s): the sessions test waits for the write-back.
+        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_PAUSE_REFRESH_INTERVAL=f"{PAUSE_REFRESH:g}",
+                        MCPRT_DATA_LOSS_CHECK_INTERVAL="0.5", **TOKENS)
         replicas = [stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60)) for _ in range(3)]
         ports = [int(r.url.split(":")[2].split("/")[0]) for r in replicas]
         balancer = stack.enter_context(haproxy(folder, ports))
@@ -299,9 +305,9 @@ async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_ag
 
 async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:
     """An operator trial: a tool paused (the kill switch), then Redis flushed (a restart without
-    persistence, FLUSHALL, eviction) -> within 5 s every replica re-read an empty pause set and the
-    paused tool was called again, with nothing logged. The replicas still hold the pause: they write
-    it back. A resume still resumes."""
+    persistence, FLUSHALL, eviction) -> within 5 s (MCPRT_PAUSE_REFRESH_INTERVAL's default; 1 s here)
+    every replica re-read an empty pause set and the paused tool was called again, with nothing
+    logged. The replicas still hold the pause: they write it back. A resume still resumes."""
     def admin(*args: str) -> None:
         done = subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", cluster.url, "--token", ALICE],
                               capture_output=True, text=True, timeout=60, env=child_env())
@@ -316,7 +322,7 @@ async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:
         async with http_client(cluster.url, mode="auto", token=BOT) as client:
             assert await refused_everywhere(client)
             assert cluster.redis.cli("FLUSHALL") == "OK"
-            await anyio.sleep(6)  # past every replica's periodic re-read of the pause set (5 s)
+            await anyio.sleep(PAUSE_REFRESH + 0.5)  # past every replica's periodic re-read of the pause set
             assert await refused_everywhere(client), "the pause was lost with Redis's data"
             assert "whoami" in cluster.redis.cli("HKEYS", "mcprt:replicas-test:pauses")
             await anyio.to_thread.run_sync(lambda: admin("resume", "whoami"))
@@ -348,7 +354,7 @@ async def test_sessions_stay_reachable_everywhere_after_redis_loses_its_data(clu
             wrote_back = "wrote back what this replica holds"
             seen = opener.log().count(wrote_back)  # earlier tests flush Redis too
             assert cluster.redis.cli("FLUSHALL") == "OK"
-            opener.wait_log_beyond(wrote_back, seen)  # the replicas check every 2 s
+            opener.wait_log_beyond(wrote_back, seen)  # the replicas check every 0.5 s here
             answer = await http.post(other.url, headers=session, json=call)  # never saw this session
             assert answer.status_code == 200, answer.text
             assert _pid_of(json.loads(answer.text[answer.text.index("{"):])["result"]) == other.process.pid

@@ -48,9 +48,48 @@ class Cluster:
     redis: Redis
     replicas: list[UpProcess]
     balancer: HAProxy
+    folder: Path
+    manifest: Path
+    env: dict[str, str]
+    stack: ExitStack
 
     def replica(self, served_by: str) -> UpProcess:
         return self.replicas[int(served_by.removeprefix("r"))]  # HAProxy's names follow the backends' order
+
+    async def repaired(self) -> Cluster:
+        """This cluster as `started` left it, after a test killed or stopped parts of it: a stopped Redis
+        started again on its port (empty, as a new one), each replica that exited started again on its
+        port (a new process: nothing of the old one's calls), then waited for until every replica says
+        ready and the balancer sends requests to each. Costs nothing when all still run."""
+        if self.redis.process.poll() is not None:
+            self.redis = self.stack.enter_context(redis_server(self.folder, port=self.redis.port))
+        for index, replica in enumerate(self.replicas):
+            if replica.process.poll() is not None:
+                port = replica.base.rsplit(":", 1)[1]
+                self.replicas[index] = self.stack.enter_context(mcprt_http(
+                    self.manifest, "--no-reload", "--port", port, env=self.env, startup_timeout=60))
+        deadline = time.monotonic() + 30
+        while not all(_ready(replica) for replica in self.replicas):
+            assert time.monotonic() < deadline, "a replica did not come back ready"
+            await asyncio.sleep(0.1)
+        seen: set[str] = set()
+        async with httpx.AsyncClient(timeout=30) as http:
+            while len(seen) < len(self.replicas):  # HAProxy's health check (300 ms, rise 1) took each back
+                assert time.monotonic() < deadline, f"the balancer reaches only {sorted(seen)}"
+                response = await discover(http, self.balancer.url())
+                if response.status_code == 200:
+                    seen.add(response.headers["x-served-by"])
+                else:
+                    await asyncio.sleep(0.1)
+        return self
+
+
+def _ready(replica: UpProcess) -> bool:
+    try:
+        answer = httpx.get(f"{replica.base}/readyz", timeout=5)
+    except httpx.HTTPError:
+        return False
+    return answer.status_code == 200 and answer.json().get("status") == "ready"
 
 
 @contextmanager
@@ -59,11 +98,13 @@ def started(folder: Path, count: int, features: str = "tools,rounds") -> Iterato
     manifest = write_manifest(folder, command_source("fx", "--features", features), server=SERVER)
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(folder))
-        env = child_env(MCPRT_STATE_URL=redis.url, ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)
+        # Redis's data checked every 0.5 s (not 2 s): a test waits for the write-back after FLUSHALL.
+        env = child_env(MCPRT_STATE_URL=redis.url, ALICE_TOKEN=ALICE, BOT_TOKEN=BOT,
+                        MCPRT_DATA_LOSS_CHECK_INTERVAL="0.5")
         replicas = [stack.enter_context(mcprt_http(manifest, "--no-reload", env=env, startup_timeout=60))
                     for _ in range(count)]
         ports = [int(r.url.split(":")[2].split("/")[0]) for r in replicas]
-        yield Cluster(redis, replicas, stack.enter_context(haproxy(folder, ports)))
+        yield Cluster(redis, replicas, stack.enter_context(haproxy(folder, ports)), folder, manifest, env, stack)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +112,22 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     # prompts too: the prompt-rounds test shares these replicas (the tool tests never list prompts)
     with started(tmp_path_factory.mktemp("rounds"), 3, features="tools,prompts,rounds") as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Two replicas for the tests that kill a replica or stop Redis; see `two`."""
+    with started(tmp_path_factory.mktemp("rounds-pair"), 2) as running:
+        yield running
+
+
+@pytest.fixture
+async def two(pair: Cluster) -> Cluster:
+    """The two-replica cluster, whole again before each test: what an earlier test killed (a replica,
+    Redis) is started again on its port, so each test begins with two fresh-enough replicas behind the
+    balancer - cheaper than a new cluster per test (Redis, HAProxy, two `mcprt up`, two proxied servers).
+    The tests use calls of their own; records earlier tests left in Redis belong to other calls."""
+    return await pair.repaired()
 
 
 @dataclass
@@ -95,14 +152,19 @@ async def post(http: httpx.AsyncClient, url: str, token: str, name: str, params:
     return answer
 
 
-async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> None:
-    """Send cheap requests until one lands on `replica`: round robin sends the next one elsewhere."""
+async def discover(http: httpx.AsyncClient, url: str) -> httpx.Response:
+    """One cheap request (2026-07-28 `server/discover`, as alice) to `url`."""
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
                "MCP-Protocol-Version": "2026-07-28", "MCP-Method": "server/discover",
                "Authorization": f"Bearer {ALICE}"}
     body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": META}}
+    return await http.post(url, json=body, headers=headers)
+
+
+async def until_next_is_not(http: httpx.AsyncClient, url: str, replica: str) -> None:
+    """Send cheap requests until one lands on `replica`: round robin sends the next one elsewhere."""
     for _ in range(10):
-        response = await http.post(url, json=body, headers=headers)
+        response = await discover(http, url)
         assert response.status_code == 200, response.text
         if response.headers["x-served-by"] == replica:
             return
@@ -263,7 +325,7 @@ async def test_a_call_waiting_for_input_survives_redis_losing_its_data(cluster: 
         wrote_back = "wrote back what this replica holds"
         seen = holder.log().count(wrote_back)
         assert cluster.redis.cli("FLUSHALL") == "OK"
-        holder.wait_log_beyond(wrote_back, seen)  # replicas check every 2 s
+        holder.wait_log_beyond(wrote_back, seen)  # replicas check every 0.5 s here
         retry = {"arguments": {"message": "Who are you?"}, "inputResponses": responses_to(first.result),
                  "requestState": first.result["requestState"]}
         done = await post_call(http, other.url, "test_elicitation", retry, ALICE)
@@ -271,95 +333,97 @@ async def test_a_call_waiting_for_input_survives_redis_losing_its_data(cluster: 
         assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")], done
 
 
-async def test_a_retry_for_a_replica_that_died_between_rounds_is_a_clear_error(tmp_path: Path) -> None:
-    with started(tmp_path, 2) as running:
-        url = running.balancer.url()
-        async with httpx.AsyncClient(timeout=60) as http:
-            first = await post(http, url, ALICE, "test_roots", {"arguments": {}})
-            assert first.result["resultType"] == "input_required", first
-            owner = running.replica(first.served_by)
-            owner.process.send_signal(signal.SIGKILL)  # no drain, no goodbye: a crash
-            owner.process.wait(10)
-            responses = responses_to(first.result)
-            retry = await post(http, url, ALICE, "test_roots", {
-                "arguments": {}, "inputResponses": responses, "requestState": first.result["requestState"]})
-            assert retry.served_by != first.served_by
-            assert refused(retry, SERVER_ERROR) == OWNER_STOPPED, retry
-            # Calling again, as told, works on the replica left.
-            again = await call_in_rounds(http, url, "test_roots", {})
-            assert text(again.result) == '["file:///work/project"]'
+async def test_a_retry_for_a_replica_that_died_between_rounds_is_a_clear_error(two: Cluster) -> None:
+    running = two
+    url = running.balancer.url()
+    async with httpx.AsyncClient(timeout=60) as http:
+        first = await post(http, url, ALICE, "test_roots", {"arguments": {}})
+        assert first.result["resultType"] == "input_required", first
+        owner = running.replica(first.served_by)
+        owner.process.send_signal(signal.SIGKILL)  # no drain, no goodbye: a crash
+        owner.process.wait(10)
+        responses = responses_to(first.result)
+        retry = await post(http, url, ALICE, "test_roots", {
+            "arguments": {}, "inputResponses": responses, "requestState": first.result["requestState"]})
+        assert retry.served_by != first.served_by
+        assert refused(retry, SERVER_ERROR) == OWNER_STOPPED, retry
+        # Calling again, as told, works on the replica left.
+        again = await call_in_rounds(http, url, "test_roots", {})
+        assert text(again.result) == '["file:///work/project"]'
 
 
 async def test_an_owner_that_dies_while_a_forwarded_retry_runs_ends_the_wait_with_a_clear_error(
-        tmp_path: Path) -> None:
+        two: Cluster, tmp_path: Path) -> None:
     marker = tmp_path / "answered"
     arguments = {"seconds": 30, "marker": str(marker)}
-    with started(tmp_path, 2) as running:
-        url = running.balancer.url()
-        async with httpx.AsyncClient(timeout=60) as http:
-            first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
-            assert first.result["resultType"] == "input_required", first
-            owner = running.replica(first.served_by)
-            responses = responses_to(first.result)
-            retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
-                "arguments": arguments, "inputResponses": responses, "requestState": first.result["requestState"]}))
-            deadline = time.monotonic() + 30
-            while not marker.exists():  # the owner resumed the call: the upstream has the answer
-                assert time.monotonic() < deadline and not retry.done(), retry
-                await asyncio.sleep(0.05)
-            assert json.loads(marker.read_text()) == {"username": "ada", "email": "ada@example.com"}
-            owner.process.send_signal(signal.SIGKILL)
-            killed = time.monotonic()
-            answer = await asyncio.wait_for(retry, 30)
-            assert answer.served_by != first.served_by
-            assert refused(answer, SERVER_ERROR) == OWNER_STOPPED, answer
-            assert time.monotonic() - killed < 15, "the waiting replica notices a dead owner within seconds"
+    running = two
+    url = running.balancer.url()
+    async with httpx.AsyncClient(timeout=60) as http:
+        first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
+        assert first.result["resultType"] == "input_required", first
+        owner = running.replica(first.served_by)
+        responses = responses_to(first.result)
+        retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
+            "arguments": arguments, "inputResponses": responses, "requestState": first.result["requestState"]}))
+        deadline = time.monotonic() + 30
+        while not marker.exists():  # the owner resumed the call: the upstream has the answer
+            assert time.monotonic() < deadline and not retry.done(), retry
+            await asyncio.sleep(0.05)
+        assert json.loads(marker.read_text()) == {"username": "ada", "email": "ada@example.com"}
+        owner.process.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        answer = await asyncio.wait_for(retry, 30)
+        assert answer.served_by != first.served_by
+        assert refused(answer, SERVER_ERROR) == OWNER_STOPPED, answer
+        assert time.monotonic() - killed < 15, "the waiting replica notices a dead owner within seconds"
 
 
-async def test_an_owner_told_to_stop_finishes_the_call_it_resumes_for_another_replica_first(tmp_path: Path) -> None:
+async def test_an_owner_told_to_stop_finishes_the_call_it_resumes_for_another_replica_first(
+        two: Cluster, tmp_path: Path) -> None:
     """SIGTERM drains: the calls a replica resumed for another replica's retry count as in flight, so
     the answer still reaches the client (was: the process exited under it)."""
     marker = tmp_path / "answered"
     arguments = {"seconds": 3, "marker": str(marker)}
-    with started(tmp_path, 2) as running:
-        url = running.balancer.url()
-        async with httpx.AsyncClient(timeout=60) as http:
-            first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
-            owner = running.replica(first.served_by)
-            retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
-                "arguments": arguments, "inputResponses": responses_to(first.result),
-                "requestState": first.result["requestState"]}))
-            deadline = time.monotonic() + 30
-            while not marker.exists():
-                assert time.monotonic() < deadline and not retry.done(), retry
-                await asyncio.sleep(0.05)
-            owner.signal(signal.SIGTERM)
-            answer = await asyncio.wait_for(retry, 30)
-            assert answer.served_by != first.served_by
-            assert not answer.result.get("isError") and text(answer.result) == "waited", answer
-            assert owner.process.wait(30) == 0
+    running = two
+    url = running.balancer.url()
+    async with httpx.AsyncClient(timeout=60) as http:
+        first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
+        owner = running.replica(first.served_by)
+        retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
+            "arguments": arguments, "inputResponses": responses_to(first.result),
+            "requestState": first.result["requestState"]}))
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert time.monotonic() < deadline and not retry.done(), retry
+            await asyncio.sleep(0.05)
+        owner.signal(signal.SIGTERM)
+        answer = await asyncio.wait_for(retry, 30)
+        assert answer.served_by != first.served_by
+        assert not answer.result.get("isError") and text(answer.result) == "waited", answer
+        assert owner.process.wait(30) == 0
 
 
-async def test_with_redis_down_a_retry_elsewhere_says_so_and_the_holder_still_serves_its_calls(tmp_path: Path) -> None:
-    with started(tmp_path, 2) as running:
-        holder, other = running.replicas
-        async with httpx.AsyncClient(timeout=60) as http:
-            first = await post_call(http, holder.url, "test_elicitation", {"arguments": {"message": "Who are you?"}},
-                                    ALICE)
-            assert first.result["resultType"] == "input_required", first
-            stop_process(running.redis.process)
-            retry = {"arguments": {"message": "Who are you?"}, "inputResponses": responses_to(first.result),
-                     "requestState": first.result["requestState"]}
-            elsewhere = await post_call(http, other.url, "test_elicitation", retry, ALICE)
-            assert refused(elsewhere, SERVER_ERROR).startswith("shared state (Redis) is unavailable: "), elsewhere
-            # Nothing was lost: the retry that reaches the holder completes the call ...
-            done = await post_call(http, holder.url, "test_elicitation", retry, ALICE)
-            assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")], done
-            # ... and a new call's rounds work there too (the state is not shared, and says nothing of it).
-            again = await call_in_rounds(http, holder.url, "test_roots", {}, via_balancer=False)
-            assert text(again.result) == '["file:///work/project"]'
-        # Once per outage, not per round (a line per call under traffic was a log flood).
-        assert holder.wait_log("rounds not shared").count("rounds not shared") == 1
+async def test_with_redis_down_a_retry_elsewhere_says_so_and_the_holder_still_serves_its_calls(
+        two: Cluster) -> None:
+    running = two
+    holder, other = running.replicas
+    async with httpx.AsyncClient(timeout=60) as http:
+        first = await post_call(http, holder.url, "test_elicitation", {"arguments": {"message": "Who are you?"}},
+                                ALICE)
+        assert first.result["resultType"] == "input_required", first
+        stop_process(running.redis.process)
+        retry = {"arguments": {"message": "Who are you?"}, "inputResponses": responses_to(first.result),
+                 "requestState": first.result["requestState"]}
+        elsewhere = await post_call(http, other.url, "test_elicitation", retry, ALICE)
+        assert refused(elsewhere, SERVER_ERROR).startswith("shared state (Redis) is unavailable: "), elsewhere
+        # Nothing was lost: the retry that reaches the holder completes the call ...
+        done = await post_call(http, holder.url, "test_elicitation", retry, ALICE)
+        assert text(done.result) == EXPECTED[("test_elicitation", "Who are you?")], done
+        # ... and a new call's rounds work there too (the state is not shared, and says nothing of it).
+        again = await call_in_rounds(http, holder.url, "test_roots", {}, via_balancer=False)
+        assert text(again.result) == '["file:///work/project"]'
+    # Once per outage, not per round (a line per call under traffic was a log flood).
+    assert holder.wait_log("rounds not shared").count("rounds not shared") == 1
 
 
 async def test_a_prompt_asking_in_rounds_is_resumed_on_its_owner_from_another_replica(cluster: Cluster) -> None:

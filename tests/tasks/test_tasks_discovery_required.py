@@ -16,6 +16,8 @@ from tests.support.everything import command_source, write_manifest
 from tests.support.served import UpProcess, child_env, mcprt_http
 from tests.tasks.tasks_support import EXTENSION, WITHOUT_TASKS, call, wait_for
 
+pytestmark = pytest.mark.xdist_group("tasks-discovery-required")  # one `mcprt up` per run, not per worker
+
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:

@@ -30,6 +30,8 @@ from tests.support.served import UpProcess, child_env, mcprt_http
 from tests.support.upstream import serve_app
 from tests.tasks.tasks_support import EXTENSION, call, get, rpc, wait_for
 
+pytestmark = pytest.mark.xdist_group("tasks-governed")  # its `mcprt up` once per run, not once per worker
+
 TOKENS = {"alice": "alice-secret-token-0123456789", "bob": "bob-secret-token-0123456789",
           "carol": "carol-secret-token-0123456789"}
 TTL = 4.0

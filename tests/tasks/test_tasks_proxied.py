@@ -28,6 +28,8 @@ from tests.tasks.tasks_support import (
     wait_for,
 )
 
+pytestmark = pytest.mark.xdist_group("tasks-proxied")  # its `mcprt up` once per run, not once per worker
+
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 ACK_FORBIDDEN = ("taskId", "status", "result", "error", "inputRequests")
 

@@ -40,8 +40,9 @@ class Cluster:
     cancel_file: Path
 
     def env(self) -> dict[str, str]:
+        # Redis's data checked every 0.5 s (not 2 s): the data-loss test's task need not run as long.
         return child_env(MCPRT_STATE_URL=self.redis.url, ALICE_TOKEN=ALICE, BOB_TOKEN=BOB,
-                         FIXTURE_CANCEL_FILE=str(self.cancel_file))
+                         FIXTURE_CANCEL_FILE=str(self.cancel_file), MCPRT_DATA_LOSS_CHECK_INTERVAL="0.5")
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +106,12 @@ def test_a_running_task_is_still_found_everywhere_after_redis_loses_its_data(clu
     happened to change, so a client polling through the balancer lost it. The replica running it
     writes its record back."""
     owner, other = cluster.replicas
-    task = call(owner.url, "slow_compute", {"seconds": 8, "label": "flushed"}, token=ALICE).result
+    # 4 s: still running after the write-back (0.5 s checks; ~1 s at a load of 10) and the look from the other
+    task = call(owner.url, "slow_compute", {"seconds": 4, "label": "flushed"}, token=ALICE).result
     wrote_back = "wrote back what this replica holds"
     seen = owner.log().count(wrote_back)
     assert cluster.redis.cli("FLUSHALL") == "OK"
-    line = owner.wait_log_beyond(wrote_back, seen).rsplit(wrote_back, 1)[1].splitlines()[0]  # checked every 2 s
+    line = owner.wait_log_beyond(wrote_back, seen).rsplit(wrote_back, 1)[1].splitlines()[0]  # checked every 0.5 s
     assert int(line.split("task_records=")[1].split()[0]) >= 1, line  # earlier tests' tasks too (1 h TTL)
     assert get(other.url, task["taskId"], token=ALICE).result["status"] == "working"
     assert wait_for(other.url, task["taskId"], token=ALICE)["status"] == "completed"

@@ -7,7 +7,7 @@
 - Both documents are kept as long as their `Cache-Control: max-age` (or `Expires`) allows, bounded to
   [`MIN_TTL_S`, `MAX_TTL_S`]; an expired JWK Set is revalidated with its `ETag`.
 - A token naming a key id the cached set lacks (the issuer rotated its keys) refreshes the set at once,
-  at most once per `UNKNOWN_KID_REFRESH_S`, so a flood of made-up key ids cannot hammer the issuer.
+  at most once per `unknown_kid_refresh()` seconds, so a flood of made-up key ids cannot hammer the issuer.
 
 httpx and joserfc are imported on first use: listing tools never loads them.
 """
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..observability.log import log_event
+from ..settings import env_limit
 
 if TYPE_CHECKING:
     import httpx
@@ -31,9 +32,17 @@ if TYPE_CHECKING:
 DEFAULT_TTL_S = 300.0  # when the server sends no caching headers
 MIN_TTL_S = 0.0
 MAX_TTL_S = 86_400.0
-UNKNOWN_KID_REFRESH_S = 5.0
+UNKNOWN_KID_REFRESH_S = 5.0  # default of MCPRT_UNKNOWN_KID_REFRESH
 FETCH_TIMEOUT_S = 10.0
 MAX_DOCUMENT_BYTES = 1_000_000
+
+
+def unknown_kid_refresh() -> float:
+    """Seconds that must pass after a JWK Set fetch before a token naming an unknown key id fetches it
+    again (`MCPRT_UNKNOWN_KID_REFRESH`, a positive number, default `UNKNOWN_KID_REFRESH_S`). Right after
+    the issuer rotates its keys, tokens signed with the new key are refused (401) for at most this
+    long; a shorter value shortens that window, a longer one asks the issuer less under a flood."""
+    return env_limit("MCPRT_UNKNOWN_KID_REFRESH", UNKNOWN_KID_REFRESH_S)
 
 
 class KeysUnavailable(Exception):
@@ -117,7 +126,7 @@ class KeySource:
         key = _select(keys, kid, alg)
         if key is not None:
             return key
-        if self._jwks is not None and time.monotonic() - self._jwks.fetched < UNKNOWN_KID_REFRESH_S:
+        if self._jwks is not None and time.monotonic() - self._jwks.fetched < unknown_kid_refresh():
             raise UnknownKey(kid)
         keys = await self._key_set(force=True)
         key = _select(keys, kid, alg)
@@ -166,7 +175,7 @@ class KeySource:
             # Another waiter may have fetched while this one queued: use that set.
             if cached is not None and not force and now < cached.expires:
                 return cached.value
-            if cached is not None and force and now - cached.fetched < UNKNOWN_KID_REFRESH_S:
+            if cached is not None and force and now - cached.fetched < unknown_kid_refresh():
                 return cached.value
             return await self._fetch_key_set(cached)
 

@@ -19,12 +19,22 @@ from ..identity.principal import Principal
 from ..observability.events import BUS, DecisionEvent
 from ..observability.log import log_event, rfc3339
 from ..periodic import repeat_forever
+from ..settings import env_limit
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote
 
 if TYPE_CHECKING:
     from .gate import PolicyGate
 
 WEBHOOK_TIMEOUT = 10.0
+REFRESH_INTERVAL_SECONDS = 2.0  # default of MCPRT_POLICY_REFRESH_INTERVAL
+
+
+def refresh_interval() -> float:
+    """Seconds between two policy state refreshes of a serving process (`MCPRT_POLICY_REFRESH_INTERVAL`,
+    a positive number, default `REFRESH_INTERVAL_SECONDS`). It bounds how late an undecided approval
+    request's `approval_expired` is published and another replica's change shows on the status page;
+    each refresh costs a few Redis round trips per replica, so many replicas may want it longer."""
+    return env_limit("MCPRT_POLICY_REFRESH_INTERVAL", REFRESH_INTERVAL_SECONDS)
 
 
 class Forbidden(Exception):
@@ -179,11 +189,12 @@ class PolicyService:
             log_event("approval expired", logging.INFO, id=request.id, tool=request.tool)
         return len(expired)
 
-    async def refresh_forever(self, every: float = 2.0) -> None:
+    async def refresh_forever(self, every: float | None = None) -> None:
         """Keep `snapshot` fresh (other replicas' changes, expiries) and publish expiries
-        (`publish_expired`) every `every` seconds; runs while serving (`periodic.repeat_forever`: a failure
-        is logged once when it starts and once when it ends)"""
-        await repeat_forever(self._refresh_and_expire, every, "policy state refresh")
+        (`publish_expired`) every `every` seconds (None: `refresh_interval()`); runs while serving
+        (`periodic.repeat_forever`: a failure is logged once when it starts and once when it ends)"""
+        await repeat_forever(self._refresh_and_expire, refresh_interval() if every is None else every,
+                             "policy state refresh")
 
     async def _refresh_and_expire(self) -> None:
         await self.publish_expired()

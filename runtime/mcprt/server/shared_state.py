@@ -12,12 +12,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
+from ..settings import env_limit
 from ..state.url import redact_state_url
 from .options import ServeOptions
 from .roundtrip import STATE_TTL
 
-DATA_CHECK_EVERY = 2.0  # seconds between checks that Redis still holds what this replica wrote
+DATA_CHECK_EVERY = 2.0  # seconds between checks that Redis still holds what this replica wrote: the default
 MARK_TTL_MS = 30_000  # the check's marker outlives many checks; one that expired only costs a no-op restore
+
+
+
+def data_check_interval() -> float:
+    """Seconds between two checks that Redis still holds what this replica wrote
+    (`MCPRT_DATA_LOSS_CHECK_INTERVAL`, a positive number, default `DATA_CHECK_EVERY`). It bounds how
+    long after Redis lost its data the sessions, held rounds and tasks of a replica are unknown to the
+    others (404, "unknown task") before it writes them back; each check is one SET per replica."""
+    return env_limit("MCPRT_DATA_LOSS_CHECK_INTERVAL", DATA_CHECK_EVERY)
+
 
 if TYPE_CHECKING:
     from ..state.policy import RedisPolicyState
@@ -44,13 +55,15 @@ class SharedState:
     async def ping(self) -> object:
         return await self.client.ping()
 
-    async def watch_data_loss(self, every: float = DATA_CHECK_EVERY) -> None:
+    async def watch_data_loss(self, every: float | None = None) -> None:
         """Notice Redis losing its data (a restart without persistence, FLUSHALL, eviction) and write
         back the records this replica holds (`restorers`: its sessions', its held rounds' and its tasks'), so the sessions
         it serves and the tasks it runs stay reachable on every replica (pauses and waiting approvals
         restore themselves: `state.policy`, `policy.approvals`).
         Runs until cancelled. The sign is this replica's marker (`<prefix>replica:<id>`, refreshed every
-        `every` s with SET … GET) found missing; Redis not answering is the other loops' to log."""
+        `every` s - None: `data_check_interval()` - with SET … GET) found missing; Redis not answering is
+        the other loops' to log."""
+        every = data_check_interval() if every is None else every
         marker = f"{self.prefix}replica:{self.rounds.replica}"
         first, lost = True, False  # `lost` stays set until a write-back went through (Redis may fail mid-way)
         while True:

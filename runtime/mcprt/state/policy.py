@@ -2,7 +2,7 @@
 
 Round trips per call (the scale-out issue's budget): a call that matches no rate limit and needs no
 approval makes none — pauses are read from a local copy kept current by Redis pub/sub (and re-read
-every `PAUSE_REFRESH` seconds in case a message was missed); a rate-limited call makes exactly one
+every `pause_refresh()` seconds in case a message was missed); a rate-limited call makes exactly one
 (`bucket_take`, an atomic Lua script timed by the Redis server's clock, so replicas agree).
 
 Approvals are JSON records (`ApprovalRequest.to_json`) under `<prefix>approval:<id>`, indexed by
@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
 from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
+from ..settings import env_limit
 from .redis_client import events_channel, guarded, listen
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-PAUSE_REFRESH = 5.0  # seconds between full re-reads of the pause set
+PAUSE_REFRESH = 5.0  # seconds between full re-reads of the pause set: default of MCPRT_PAUSE_REFRESH_INTERVAL
 # Fields of the pauses hash that are not targets start with "~" (no target does: `policy.state`).
 # `~kept` holds the hash's generation: a random id set by the first replica that reads the hash
 # without one, i.e. after Redis lost its data (a restart without persistence, FLUSHALL, eviction) or
@@ -90,6 +91,15 @@ return {generation, written}
 """
 
 
+def pause_refresh() -> float:
+    """Seconds between two full re-reads of the pause set by a replica that serves calls
+    (`MCPRT_PAUSE_REFRESH_INTERVAL`, a positive number, default `PAUSE_REFRESH`). Pub/sub brings
+    pauses and resumes at once; this bounds how long a replica that missed a message (its subscription
+    was down) or whose Redis lost its data keeps its old copy. Each re-read is one Redis round trip per
+    replica per interval under traffic."""
+    return env_limit("MCPRT_PAUSE_REFRESH_INTERVAL", PAUSE_REFRESH)
+
+
 class RedisPolicyState:
     """`mcprt.policy.state.PolicyState` on a shared Redis (see the module docstring)."""
 
@@ -104,6 +114,7 @@ class RedisPolicyState:
         self._merge = client.register_script(_MERGE)
         self._pauses: dict[str, dict[str, Any]] = {}
         self._pauses_read = 0.0
+        self._pause_refresh = pause_refresh()  # read once: `pause_check` runs on every call
         self._pauses_generation: bytes | None = None  # the `~kept` of the hash `_pauses` was read from
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._expiry_tried: set[str] = set()  # ids this replica already tried to claim (won or lost)
@@ -334,9 +345,9 @@ class RedisPolicyState:
         return {target: dict(info) for target, info in self._pauses.items()}
 
     async def pause_check(self, targets: tuple[str, ...]) -> str | None:
-        """From the local copy (no round trip); re-read when older than PAUSE_REFRESH. While Redis is
-        away the last copy stays in force (and pub/sub brings changes once it is back)."""
-        if time.monotonic() - self._pauses_read > PAUSE_REFRESH:
+        """From the local copy (no round trip); re-read when older than `pause_refresh()`. While Redis
+        is away the last copy stays in force (and pub/sub brings changes once it is back)."""
+        if time.monotonic() - self._pauses_read > self._pause_refresh:
             self._pauses_read = time.monotonic()  # one attempt per period, not one per call
             await self._read_pauses_quietly()
         return first_paused(self._pauses, targets)
