@@ -18,9 +18,16 @@ response:
 """
 
 
+# Plugins of this suite's own dev tools, which `pip install mcprt` never brings into a user's environment:
+# hypothesis imports itself at every run's summary and xdist adds its hooks (~1.5 s CPU per run together).
+# The plugins mcprt's dependencies do bring (anyio's, syrupy's, mcprt's own) and pytest-asyncio, common in
+# users' suites, stay on.
+_DEV_PLUGINS_OFF = ("-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:xdist.looponfail")
+
+
 def _pytest(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ws.root,
-                          env=ws.env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *_DEV_PLUGINS_OFF, *args],
+                          cwd=ws.root, env=ws.env, capture_output=True, text=True, timeout=120)
 
 
 def _user_repo(tmp_path: Path) -> Workspace:

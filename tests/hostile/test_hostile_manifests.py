@@ -146,6 +146,28 @@ def test_devices_pipes_and_huge_files_are_refused_at_once(tmp_path: Path) -> Non
     assert run_cli("validate", str(manifest), cwd=folder, timeout=60).returncode == 0
 
 
+def test_brackets_nested_past_the_depth_limit_stop_at_the_first_one_too_deep(tmp_path: Path) -> None:
+    """Found while profiling the suite: `[` nested 5,000 deep cost ~8 s CPU to refuse (ruamel's scanner walks
+    every open flow level at each token) and the error said 1:1. Now the first bracket past the limit is
+    named; 64 levels, the most a manifest may nest, still load (its `x:` key being the first)."""
+    from mcprt.errors import ManifestError
+    from mcprt.manifest.loader import load_manifest
+
+    for depth, where in ((65, "mcp.yaml:5:67:"), (5000, "mcp.yaml:5:69:")):
+        manifest = _project(tmp_path / str(depth), f"{GOOD}x: {'[' * depth}{']' * depth}\n")
+        try:
+            load_manifest(manifest)
+        except ManifestError as exc:
+            assert f"{manifest.parent}/{where} the manifest nests deeper than 64 levels" in str(exc), str(exc)
+        else:
+            raise AssertionError(f"{depth} levels loaded")
+    deepest = _project(tmp_path / "64", f"{GOOD}x: {'[' * 64}{']' * 64}\n")
+    try:
+        load_manifest(deepest)
+    except ManifestError as exc:  # refused for its unknown `x:` key, not for its depth
+        assert "nests" not in str(exc) and "'x'" in str(exc), str(exc)
+
+
 def test_deeply_nested_expressions_are_file_line_col_errors(tmp_path: Path) -> None:
     deep_prune = "(" * 5000 + "a" + ")" * 5000
     deep_template = "{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}"

@@ -37,10 +37,15 @@ def spec_path() -> Path:
 
 
 @pytest.fixture(scope="module")
-def github(spec_path: Path, tmp_path_factory: pytest.TempPathFactory) -> CompiledOpenAPI:
-    cache = tmp_path_factory.mktemp("gh-cache")
-    doc = load_document(str(spec_path), REPO, cache)
-    return compile_openapi(doc, OpenAPISource(openapi=str(spec_path)), Defaults(), cache_dir=cache)
+def github_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gh-cache")
+
+
+@pytest.fixture(scope="module")
+def github(spec_path: Path, github_cache: Path) -> CompiledOpenAPI:
+    """The module's one cold compile, into `github_cache` (which the warm-cache test then reads)."""
+    doc = load_document(str(spec_path), REPO, github_cache)
+    return compile_openapi(doc, OpenAPISource(openapi=str(spec_path)), Defaults(), cache_dir=github_cache)
 
 
 def tools_list_bytes(compiled: CompiledOpenAPI) -> int:
@@ -65,10 +70,10 @@ def test_github_schemas_are_valid(github: CompiledOpenAPI) -> None:
         Draft202012Validator.check_schema(op.operation.input_schema)
 
 
-def test_github_warm_cache_gives_the_same_tools(github: CompiledOpenAPI, spec_path: Path, tmp_path: Path) -> None:
-    doc = load_document(str(spec_path), REPO, tmp_path)
+def test_github_warm_cache_gives_the_same_tools(github: CompiledOpenAPI, spec_path: Path, github_cache: Path) -> None:
+    assert not github.from_cache  # the module's compile was the cold one, and wrote the cache read here
     config = OpenAPISource(openapi=str(spec_path))
-    compile_openapi(doc, config, Defaults(), cache_dir=tmp_path)
-    warm = compile_openapi(load_document(str(spec_path), REPO, tmp_path), config, Defaults(), cache_dir=tmp_path)
+    warm = compile_openapi(load_document(str(spec_path), REPO, github_cache), config, Defaults(),
+                           cache_dir=github_cache)
     assert warm.from_cache
     assert tools_list_bytes(warm) == tools_list_bytes(github)

@@ -15,6 +15,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+from ruamel.yaml.scanner import RoundTripScanner
 
 from ..errors import Diagnostic
 from .limits import MAX_DEPTH, LimitExceeded, NodeBudget
@@ -35,13 +36,42 @@ def _resolver() -> Any:
     return YAML(typ="rt").resolver
 
 
+class _TooDeep(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line, self.column = line, column  # 0-based, of the `[` or `{` past the limit
+
+
+class _FlowDepthScanner(RoundTripScanner):
+    """ruamel's round-trip scanner that stops at a `[` or `{` opened more than MAX_DEPTH flow levels deep.
+
+    Why: the scanner keeps one possible simple key per open flow level and walks all of them at each
+    token, so `[` nested 5,000 deep cost ~8 s CPU before the parser's recursion gave up (a manifest
+    saved in a pull request, or while `mcprt up` watches it). Nothing refused here could be accepted:
+    data nested deeper than MAX_DEPTH is refused when built (`_plain`), and each open flow level is
+    one level of the data."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+        if self.flow_level >= MAX_DEPTH + 1:  # this one would be level MAX_DEPTH + 2: past `_plain`'s limit too
+            mark = self.reader.get_mark()
+            raise _TooDeep(mark.line, mark.column)
+        super().fetch_flow_collection_start(TokenClass, to_push)
+
+
 def read_yaml(text: str, file: str) -> tuple[Any, PositionIndex, list[Diagnostic]]:
-    """Parse YAML text; on a syntax error return no data and one diagnostic at the problem."""
+    """Parse YAML text; on a syntax error return no data and one diagnostic at the problem.
+
+    Flow collections nested past MAX_DEPTH are refused at the first bracket too deep, in time linear
+    in the text (see `_FlowDepthScanner`)."""
     yaml = YAML(typ="rt")
+    yaml.Scanner = _FlowDepthScanner
     yaml.allow_duplicate_keys = False
     index = PositionIndex(Position(file, 1, 1))
     try:
         node = yaml.load(text)
+    except _TooDeep as exc:
+        return None, index, [Diagnostic(file, exc.line + 1, exc.column + 1,
+                                        f"the manifest nests deeper than {MAX_DEPTH} levels")]
     except MarkedYAMLError as exc:
         return None, index, [_syntax_error(exc, file)]
     except YAMLError as exc:  # errors without a mark
