@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -103,12 +104,15 @@ async def test_resource_updates_reach_only_the_subscribers(served: str) -> None:
 
 @pytest.mark.parametrize("kind", ["command", "url"])
 async def test_tool_and_result_fields_the_proxy_does_not_change_pass_through(
-    kind: str, fixture_url: str, tmp_path: Path
+    kind: str, fixture_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """#12 fault 8: a tool's `icons`, `_meta`, `execution` and a result's `_meta` were dropped."""
-    source = command_source("fx") if kind == "command" else url_source("fx", fixture_url)
-    with mcprt_http(write_manifest(tmp_path, source), "--no-reload") as up:
-        async with http_client(up.url) as client:
+    with ExitStack() as stack:
+        if kind == "command":  # the module's server proxies the same `command:` source: a new session on it
+            url = request.getfixturevalue("served")
+        else:
+            url = stack.enter_context(mcprt_http(write_manifest(tmp_path, url_source("fx", fixture_url)), "--no-reload")).url
+        async with http_client(url) as client:
             listed = {tool.name: tool for tool in (await client.list_tools()).tools}
             wire = listed["test_fields"].model_dump(by_alias=True, mode="json", exclude_none=True)
             assert wire == next(tool for tool in TOOLS if tool["name"] == "test_fields")

@@ -7,8 +7,8 @@ Before, such a client got none at all (the call's peer for a 2026-07-28 client d
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.sources.sources_support import http_server
 from tests.support.served import child_env, mcprt_http, text_of, up_command
+from tests.support.shared_up import ShareUps, shared_ups
 
-pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
+              pytest.mark.xdist_group("test_proxy_modern_logs")]  # one started server per manifest per run
 
 SERVER = Path(__file__).parents[1] / "sources" / "fixtures" / "mcp_server.py"
 
@@ -51,29 +53,44 @@ def manifest(tmp_path: Path, kind: str, url: str = "") -> Path:
     return path
 
 
+def _manifest_named(name: str, folder: Path) -> Path:
+    return rounds_manifest(folder) if name == "rounds" else manifest(folder, name)
+
+
+@pytest.fixture(scope="module")
+def ups(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShareUps]:
+    """One `mcprt up --transport http` per manifest ("command", "python", "rounds"), shared by the HTTP
+    tests: each test opens its own sessions, and a log level is per session (`logging/setLevel`) or per
+    request (2026-07-28 `_meta`), never the proxied server's, so no test's level reaches another."""
+    with shared_ups(tmp_path_factory, _manifest_named, "--no-reload") as started:
+        yield started
+
+
 @asynccontextmanager
-async def served(transport: str, path: Path, **client: Any) -> AsyncIterator[Client]:
+async def served(transport: str, name: str, tmp_path: Path, ups: ShareUps, **client: Any) -> AsyncIterator[Client]:
+    """A client of manifest `name`: over stdio its own `mcprt up` (one client per process), over HTTP
+    a new session on the module's shared server."""
     if transport == "stdio":
+        path = _manifest_named(name, tmp_path)
         command = up_command(path, "--no-reload")
         params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(path.parent))
         async with Client(params, **client) as connected:
             yield connected
         return
-    with mcprt_http(path, "--no-reload") as up:
-        async with Client(streamable_http_client(up.url), **client) as connected:
-            yield connected
+    async with Client(streamable_http_client(ups(name).url), **client) as connected:
+        yield connected
 
 
 @pytest.mark.parametrize("kind", ["command", "python"])
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_a_2026_client_gets_the_log_messages_its_request_asked_for(transport: str, kind: str,
-                                                                         tmp_path: Path) -> None:
+                                                                         tmp_path: Path, ups: ShareUps) -> None:
     logs: list[tuple[str, Any]] = []
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
         logs.append((params.level, params.data))
 
-    async with served(transport, manifest(tmp_path, kind), mode="auto", logging_callback=on_log,
+    async with served(transport, kind, tmp_path, ups, mode="auto", logging_callback=on_log,
                       log_level="info") as client:
         assert client.protocol_version == "2026-07-28"
         assert text_of(await client.call_tool("chatty", {})) == "chatted"
@@ -88,14 +105,15 @@ async def test_a_2026_client_gets_the_log_messages_its_request_asked_for(transpo
 
 @pytest.mark.parametrize("kind", ["command", "python"])
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-async def test_a_handshake_client_gets_them_by_its_set_level(transport: str, kind: str, tmp_path: Path) -> None:
+async def test_a_handshake_client_gets_them_by_its_set_level(transport: str, kind: str, tmp_path: Path,
+                                                            ups: ShareUps) -> None:
     """The same tools, a handshake-era client: the level is the session's `logging/setLevel`."""
     logs: list[tuple[str, Any]] = []
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
         logs.append((params.level, params.data))
 
-    async with served(transport, manifest(tmp_path, kind), mode="legacy", logging_callback=on_log) as client:
+    async with served(transport, kind, tmp_path, ups, mode="legacy", logging_callback=on_log) as client:
         await client.set_logging_level("warning")
         assert text_of(await client.call_tool("chatty", {})) == "chatted"
         with anyio.fail_after(30):
@@ -106,14 +124,15 @@ async def test_a_handshake_client_gets_them_by_its_set_level(transport: str, kin
 
 
 @pytest.mark.parametrize("kind", ["command", "python"])
-async def test_a_2026_request_that_asks_for_no_level_gets_no_log_message(kind: str, tmp_path: Path) -> None:
+async def test_a_2026_request_that_asks_for_no_level_gets_no_log_message(kind: str, tmp_path: Path,
+                                                                         ups: ShareUps) -> None:
     """No `logLevel` in the request's `_meta`: the server MUST NOT send `notifications/message` for it."""
     logs: list[Any] = []
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
         logs.append(params.data)
 
-    async with served("http", manifest(tmp_path, kind), mode="auto", logging_callback=on_log) as client:
+    async with served("http", kind, tmp_path, ups, mode="auto", logging_callback=on_log) as client:
         assert client.protocol_version == "2026-07-28"
         assert text_of(await client.call_tool("chatty", {})) == "chatted"
         await anyio.sleep(0.3)
@@ -121,7 +140,7 @@ async def test_a_2026_request_that_asks_for_no_level_gets_no_log_message(kind: s
 
 
 @pytest.mark.parametrize("kind", ["url", "python"])
-async def test_one_2026_clients_log_messages_never_reach_another(kind: str, tmp_path: Path) -> None:
+async def test_one_2026_clients_log_messages_never_reach_another(kind: str, tmp_path: Path, ups: ShareUps) -> None:
     """Two 2026-07-28 clients call at once, one asking for logs and one not: only the asking one hears its
     calls' messages (the other's calls log the same lines, into no stream). A `url:` source tells its
     calls' log messages apart (a `command:` one cannot while several run: they go to mcprt's log)."""
@@ -132,12 +151,11 @@ async def test_one_2026_clients_log_messages_never_reach_another(kind: str, tmp_
             got[who].append(params.data)
         return on_log
 
-    with http_server() as (_, port), \
-            mcprt_http(manifest(tmp_path, kind, f"http://127.0.0.1:{port}/mcp"), "--no-reload") as up:
+    with _url_or_shared(kind, tmp_path, ups) as url:
         async with httpx.AsyncClient() as a_http, httpx.AsyncClient() as b_http, \
-                Client(streamable_http_client(up.url, http_client=a_http), logging_callback=handler("alice"),
+                Client(streamable_http_client(url, http_client=a_http), logging_callback=handler("alice"),
                        log_level="debug") as alice, \
-                Client(streamable_http_client(up.url, http_client=b_http), logging_callback=handler("bob")) as bob:
+                Client(streamable_http_client(url, http_client=b_http), logging_callback=handler("bob")) as bob:
             assert alice.protocol_version == bob.protocol_version == "2026-07-28"
             with anyio.fail_after(60):
                 async with anyio.create_task_group() as group:
@@ -146,6 +164,18 @@ async def test_one_2026_clients_log_messages_never_reach_another(kind: str, tmp_
                         group.start_soon(bob.call_tool, "chatty", {})
     assert sorted(got["alice"]) == sorted(["first log line", "second log line"] * 3)
     assert got["bob"] == []
+
+
+@contextmanager
+def _url_or_shared(kind: str, tmp_path: Path, ups: ShareUps) -> Iterator[str]:
+    """The MCP URL of an `mcprt up` serving `kind`: a `url:` source needs this test's own upstream MCP
+    server (and so its own `mcprt up`); a `python:` one is the shared server."""
+    if kind != "url":
+        yield ups(kind).url
+        return
+    with http_server() as (_, port), \
+            mcprt_http(manifest(tmp_path, kind, f"http://127.0.0.1:{port}/mcp"), "--no-reload") as up:
+        yield up.url
 
 
 ROUNDS_SERVER = '''
@@ -202,10 +232,10 @@ def rounds_manifest(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-async def test_log_messages_follow_the_call_across_input_rounds(transport: str, tmp_path: Path) -> None:
+async def test_log_messages_follow_the_call_across_input_rounds(transport: str, tmp_path: Path,
+                                                                ups: ShareUps) -> None:
     """A call that asks its client is answered in rounds (InputRequiredResult, then a retry): what it logs
     before the question rides the first request's stream, what it logs after, the retry's."""
-    path = rounds_manifest(tmp_path)
     logs: list[Any] = []
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
@@ -214,7 +244,7 @@ async def test_log_messages_follow_the_call_across_input_rounds(transport: str, 
     async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
         return types.ElicitResult(action="accept", content={"name": "Ada"})
 
-    async with served(transport, path, mode="auto", logging_callback=on_log, log_level="info",
+    async with served(transport, "rounds", tmp_path, ups, mode="auto", logging_callback=on_log, log_level="info",
                       elicitation_callback=on_elicit) as client:
         assert client.protocol_version == "2026-07-28"
         assert text_of(await client.call_tool("greet", {})) == "hello Ada"
@@ -225,13 +255,12 @@ async def test_log_messages_follow_the_call_across_input_rounds(transport: str, 
 
 @pytest.mark.parametrize("bob_mode", ["auto", "legacy"])
 async def test_a_log_of_a_call_waiting_on_its_client_never_reaches_another_client(bob_mode: str,
-                                                                                   tmp_path: Path) -> None:
+                                                                                   ups: ShareUps) -> None:
     """Alice's call (2026-07-28) asks her a question and, while she takes 2 s to answer, its server logs a
     private line; bob's call (2026-07-28 or handshake era, the same anonymous principal over HTTP) runs
     meanwhile on the same `command:` server. The log names no call, and two are in flight: it goes to
     mcprt's log, never to bob (it did: the rule that a question goes to the one call not waiting on its
     client was applied to logs, and the waiting call is the one whose server logged)."""
-    path = rounds_manifest(tmp_path)
     got: dict[str, list[Any]] = {"alice": [], "bob": []}
 
     def handler(who: str) -> Any:
@@ -244,26 +273,27 @@ async def test_a_log_of_a_call_waiting_on_its_client_never_reaches_another_clien
         return types.ElicitResult(action="accept", content={"name": "Ada"})
 
     answers: dict[str, str] = {}
-    with mcprt_http(path, "--no-reload") as up:
-        async with httpx.AsyncClient() as a_http, httpx.AsyncClient() as b_http, \
-                Client(streamable_http_client(up.url, http_client=a_http), mode="auto",
-                       logging_callback=handler("alice"), elicitation_callback=on_elicit, log_level="debug") as alice, \
-                Client(streamable_http_client(up.url, http_client=b_http), mode=bob_mode,
-                       logging_callback=handler("bob"), log_level="debug") as bob:
-            assert alice.protocol_version == "2026-07-28"
-            assert (bob.protocol_version == "2026-07-28") == (bob_mode == "auto")
+    up = ups("rounds")  # shared: the line this test adds to its log is counted, not just looked for
+    logged_before = up.log().count("ALICE-PRIVATE")
+    async with httpx.AsyncClient() as a_http, httpx.AsyncClient() as b_http, \
+            Client(streamable_http_client(up.url, http_client=a_http), mode="auto",
+                   logging_callback=handler("alice"), elicitation_callback=on_elicit, log_level="debug") as alice, \
+            Client(streamable_http_client(up.url, http_client=b_http), mode=bob_mode,
+                   logging_callback=handler("bob"), log_level="debug") as bob:
+        assert alice.protocol_version == "2026-07-28"
+        assert (bob.protocol_version == "2026-07-28") == (bob_mode == "auto")
 
-            async def alice_calls() -> None:
-                answers["alice"] = text_of(await alice.call_tool("ask", {}))
+        async def alice_calls() -> None:
+            answers["alice"] = text_of(await alice.call_tool("ask", {}))
 
-            async def bob_calls() -> None:
-                await anyio.sleep(0.2)
-                answers["bob"] = text_of(await bob.call_tool("slow", {}))
+        async def bob_calls() -> None:
+            await anyio.sleep(0.2)
+            answers["bob"] = text_of(await bob.call_tool("slow", {}))
 
-            with anyio.fail_after(60):
-                async with anyio.create_task_group() as group:
-                    group.start_soon(alice_calls)
-                    group.start_soon(bob_calls)
-        assert answers == {"alice": "hello Ada", "bob": "slept"}
-        assert not any("ALICE-PRIVATE" in str(data) for data in got["bob"]), got
-        assert "ALICE-PRIVATE" in up.log()  # the operator's log has it
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as group:
+                group.start_soon(alice_calls)
+                group.start_soon(bob_calls)
+    assert answers == {"alice": "hello Ada", "bob": "slept"}
+    assert not any("ALICE-PRIVATE" in str(data) for data in got["bob"]), got
+    up.wait_log_beyond("ALICE-PRIVATE", logged_before)  # the operator's log has it

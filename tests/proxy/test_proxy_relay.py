@@ -5,7 +5,7 @@ cancelled call reaching the upstream server."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,34 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
 from tests.support.modern_client import post_call
 from tests.support.served import child_env, mcprt_http, text_of, up_command
+from tests.support.shared_up import ShareUps, shared_ups
 
-pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
+              pytest.mark.xdist_group("test_proxy_relay")]  # one started server per manifest per run
+CANCEL_MARKER = "cancelled.txt"  # in the shared "command" server's folder: where the fixture's test_slow records its cancellation
+
+
+@pytest.fixture(scope="module")
+def fixture_url() -> Iterator[str]:
+    """The everything fixture over streamable HTTP, shared by the module's `url:` sources (each mcprt
+    connection to it is its own MCP session)."""
+    with fixture_http() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ups(tmp_path_factory: pytest.TempPathFactory, fixture_url: str) -> Iterator[ShareUps]:
+    """`mcprt up --transport http --no-reload` of the fixture as a `command:` source ("command") and as a
+    `url:` source ("url"), shared by the HTTP tests: each opens its own sessions, and a relayed question
+    goes to the session whose call asked it (what these tests check), so one test's answers never
+    serve another's call."""
+    def make(name: str, folder: Path) -> Path:
+        if name == "url":
+            return write_manifest(folder, url_source("fx", fixture_url))
+        return write_manifest(folder, command_source("fx", extra=f'env: {{FIXTURE_CANCEL_FILE: "{folder / CANCEL_MARKER}"}}\n'))
+
+    with shared_ups(tmp_path_factory, make, "--no-reload") as started:
+        yield started
 
 
 async def sampling(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
@@ -44,33 +70,35 @@ CALLBACKS = {"sampling_callback": sampling, "elicitation_callback": elicitation,
 
 
 @asynccontextmanager
-async def connected(transport: str, manifest: Path, *flags: str, mode: str = "legacy") -> AsyncIterator[Client]:
+async def connected(transport: str, source: str, tmp_path: Path, ups: ShareUps, name: str,
+                    mode: str = "legacy") -> AsyncIterator[Client]:
+    """A client of `mcprt up --no-reload` serving `source`: over stdio its own process (one client per
+    process), over HTTP a new session on the module's shared server `name` (the same source)."""
     if transport == "stdio":
-        command = up_command(manifest, *flags)
+        manifest = write_manifest(tmp_path, source)
+        command = up_command(manifest, "--no-reload")
         params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(manifest.parent))
         async with Client(params, mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
             yield client
         return
-    with mcprt_http(manifest, *flags) as up:
-        async with Client(streamable_http_client(up.url), mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
-            yield client
+    async with Client(streamable_http_client(ups(name).url), mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
+        yield client
 
 
 @pytest.mark.parametrize(("transport", "kind"), [("stdio", "command"), ("http", "command"), ("stdio", "url"),
                                                   ("http", "url")])
-async def test_sampling_elicitation_and_roots_reach_the_calling_client(transport: str, kind: str,
-                                                                       tmp_path: Path) -> None:
-    with fixture_http() as url:
-        source = command_source("fx") if kind == "command" else url_source("fx", url)
-        async with connected(transport, write_manifest(tmp_path, source), "--no-reload") as client:
-            await exercise(client)
+async def test_sampling_elicitation_and_roots_reach_the_calling_client(transport: str, kind: str, tmp_path: Path,
+                                                                       ups: ShareUps, fixture_url: str) -> None:
+    source = command_source("fx") if kind == "command" else url_source("fx", fixture_url)
+    async with connected(transport, source, tmp_path, ups, kind) as client:
+        await exercise(client)
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-async def test_a_2026_client_answers_through_input_required_rounds(transport: str, tmp_path: Path) -> None:
+async def test_a_2026_client_answers_through_input_required_rounds(transport: str, tmp_path: Path,
+                                                                   ups: ShareUps) -> None:
     """2026-07-28 clients cannot be sent requests mid-call: the questions come back as InputRequiredResult."""
-    async with connected(transport, write_manifest(tmp_path, command_source("fx")), "--no-reload",
-                         mode="auto") as client:
+    async with connected(transport, command_source("fx"), tmp_path, ups, "command", mode="auto") as client:
         assert client.protocol_version == "2026-07-28"
         await exercise(client)
 
@@ -88,7 +116,7 @@ async def exercise(client: Client) -> None:
     assert text_of(listed) == '["file:///work/project"]'
 
 
-async def test_concurrent_callers_each_get_their_own_elicitation(tmp_path: Path) -> None:
+async def test_concurrent_callers_each_get_their_own_elicitation(ups: ShareUps) -> None:
     """Over a `url:` source, each relayed request goes to the client whose call caused it, never another."""
 
     def answering(name: str) -> Any:
@@ -97,18 +125,18 @@ async def test_concurrent_callers_each_get_their_own_elicitation(tmp_path: Path)
             return types.ElicitResult(action="accept", content={"username": name, "email": f"{name}@example.com"})
         return elicit
 
-    with fixture_http() as url, mcprt_http(write_manifest(tmp_path, url_source("fx", url)), "--no-reload") as up:
-        results: dict[str, str] = {}
+    up = ups("url")
+    results: dict[str, str] = {}
 
-        async def caller(name: str) -> None:
-            async with Client(streamable_http_client(up.url), mode="legacy",
-                              elicitation_callback=answering(name)) as client:  # type: ignore[arg-type]
-                results[name] = text_of(await client.call_tool("test_elicitation", {"message": "Who are you?"}))
+    async def caller(name: str) -> None:
+        async with Client(streamable_http_client(up.url), mode="legacy",
+                          elicitation_callback=answering(name)) as client:  # type: ignore[arg-type]
+            results[name] = text_of(await client.call_tool("test_elicitation", {"message": "Who are you?"}))
 
-        with anyio.fail_after(60):
-            async with anyio.create_task_group() as tasks:
-                for name in ("ada", "bob"):
-                    tasks.start_soon(caller, name)
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tasks:
+            for name in ("ada", "bob"):
+                tasks.start_soon(caller, name)
     for name in ("ada", "bob"):
         assert results[name] == (f'User response: action=accept, content={{"username": "{name}", '
                                  f'"email": "{name}@example.com"}}')
@@ -131,32 +159,30 @@ async def test_elicitation_on_stateless_http_is_a_clear_error_without_a_hang(tmp
                 assert text_of(ok) == "This is a simple text response for testing."
 
 
-async def test_a_client_without_the_capability_gets_a_clear_error(tmp_path: Path) -> None:
-    manifest = write_manifest(tmp_path, command_source("fx"))
-    with mcprt_http(manifest, "--no-reload") as up:
-        async with Client(streamable_http_client(up.url), mode="legacy") as client:
-            with anyio.fail_after(30):
-                result = await client.call_tool("test_sampling", {"prompt": "hi"})
-            assert result.is_error
-            assert "does not support sampling" in text_of(result)
+async def test_a_client_without_the_capability_gets_a_clear_error(ups: ShareUps) -> None:
+    up = ups("command")
+    async with Client(streamable_http_client(up.url), mode="legacy") as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool("test_sampling", {"prompt": "hi"})
+        assert result.is_error
+        assert "does not support sampling" in text_of(result)
 
 
-async def test_cancelling_a_proxied_call_cancels_it_upstream(tmp_path: Path) -> None:
-    marker = tmp_path / "cancelled.txt"
-    manifest = write_manifest(tmp_path, command_source("fx", extra=f'env: {{FIXTURE_CANCEL_FILE: "{marker}"}}\n'))
-    with mcprt_http(manifest, "--no-reload") as up:
-        async with Client(streamable_http_client(up.url), mode="legacy") as client:
-            with anyio.move_on_after(2):
-                await client.call_tool("test_slow", {"seconds": 120})
-            with anyio.fail_after(20):
-                while not (marker.exists() and marker.read_text() == "cancelled\n"):
-                    await anyio.sleep(0.05)
-            ok = await client.call_tool("test_simple_text", {})
-            assert text_of(ok) == "This is a simple text response for testing."
+async def test_cancelling_a_proxied_call_cancels_it_upstream(ups: ShareUps) -> None:
+    up = ups("command")
+    marker = ups.folder("command") / CANCEL_MARKER
+    marker.unlink(missing_ok=True)  # only this test's cancellation counts
+    async with Client(streamable_http_client(up.url), mode="legacy") as client:
+        with anyio.move_on_after(2):
+            await client.call_tool("test_slow", {"seconds": 120})
+        with anyio.fail_after(20):
+            while not (marker.exists() and marker.read_text() == "cancelled\n"):
+                await anyio.sleep(0.05)
+        ok = await client.call_tool("test_simple_text", {})
+        assert text_of(ok) == "This is a simple text response for testing."
 
 
-
-async def test_a_prompt_that_asks_its_client_reaches_the_calling_client(tmp_path: Path) -> None:
+async def test_a_prompt_that_asks_its_client_reaches_the_calling_client(ups: ShareUps) -> None:
     """A proxied server eliciting during `prompts/get` asks the handshake-era client that asked for the prompt."""
     asked: list[str] = []
 
@@ -164,23 +190,23 @@ async def test_a_prompt_that_asks_its_client_reaches_the_calling_client(tmp_path
         asked.append(params.message)
         return types.ElicitResult(action="accept", content={"context": "release notes"})
 
-    with mcprt_http(write_manifest(tmp_path, command_source("fx")), "--no-reload") as up:
-        async with Client(streamable_http_client(up.url), mode="legacy",
-                          elicitation_callback=context) as client:  # type: ignore[arg-type]
-            with anyio.fail_after(30):
-                got = await client.get_prompt("test_input_required_result_prompt")
+    up = ups("command")
+    async with Client(streamable_http_client(up.url), mode="legacy",
+                      elicitation_callback=context) as client:  # type: ignore[arg-type]
+        with anyio.fail_after(30):
+            got = await client.get_prompt("test_input_required_result_prompt")
     assert asked == ["What context should the prompt use?"]
     assert got.messages[0].content.text == "Use this context: release notes"  # type: ignore[union-attr]
 
 
-async def test_without_shared_state_an_unknown_request_state_says_replicas_need_server_state(tmp_path: Path) -> None:
+async def test_without_shared_state_an_unknown_request_state_says_replicas_need_server_state(ups: ShareUps) -> None:
     """One process holds a 2026-07-28 call's state: a retry carrying a state this process does not
     hold (another replica's, an expired or a made-up one) is told how replicas share it."""
-    with mcprt_http(write_manifest(tmp_path, command_source("fx")), "--no-reload") as up:
-        async with httpx.AsyncClient(timeout=30) as http:
-            answer = await post_call(http, up.url, "test_elicitation", {
-                "arguments": {"message": "Who are you?"}, "inputResponses": {"r1": {"action": "decline"}},
-                "requestState": "Zm9yZ2VkLXN0YXRlLWZyb20tZWxzZXdoZXJl"})
+    up = ups("command")
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await post_call(http, up.url, "test_elicitation", {
+            "arguments": {"message": "Who are you?"}, "inputResponses": {"r1": {"action": "decline"}},
+            "requestState": "Zm9yZ2VkLXN0YXRlLWZyb20tZWxzZXdoZXJl"})
     assert answer.error is not None and answer.error["code"] == -32602, answer
     assert answer.error["message"] == (
         "Invalid or expired requestState: mcprt keeps a round's state in memory for 600s, in the process that "
@@ -255,12 +281,12 @@ async def test_a_log_no_one_call_explains_reaches_no_client(tmp_path: Path) -> N
                 assert got == {"alice": ["processing ALICE-ALONE"], "bob": [], "carol": []}, got
 
 
-def test_elicitation_in_a_2025_03_26_batch_is_a_clear_error(tmp_path: Path) -> None:
+def test_elicitation_in_a_2025_03_26_batch_is_a_clear_error(ups: ShareUps) -> None:
     """A batched request is answered in one JSON array, with no stream to carry a question to the client:
     the proxied server's elicitation gets an error naming that (and the way out), the batch its answers."""
-    manifest = write_manifest(tmp_path, command_source("fx"))
+    up = ups("command")
     headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-    with mcprt_http(manifest, "--no-reload") as up, httpx.Client(timeout=60) as http:
+    with httpx.Client(timeout=60) as http:
         opened = http.post(up.url, headers=headers, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-03-26", "capabilities": {"elicitation": {}},
             "clientInfo": {"name": "raw", "version": "1"}}})

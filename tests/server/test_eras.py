@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ import httpx
 import pytest
 
 from tests.support.mcp_schema import check, check_notification
-from tests.support.served import child_env, mcprt_http, up_command
+from tests.support.served import UpProcess, child_env, mcprt_http, up_command
 
+pytestmark = pytest.mark.xdist_group("test_eras")  # one started HTTP server per run, not one per worker
 VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
 
 SERVER = '''
@@ -174,9 +176,17 @@ def exchange_stdio(path: Path, version: str) -> Exchange:
         process.wait(timeout=30)
 
 
-def exchange_http(path: Path, version: str) -> Exchange:
+@pytest.fixture(scope="module")
+def http_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    """One `mcprt up --transport http` shared by the HTTP cases: each opens its own session with its
+    own version (what a session is sent, its log level and subscriptions are per session)."""
+    with mcprt_http(manifest(tmp_path_factory.mktemp("eras")), "--no-reload") as up:
+        yield up
+
+
+def exchange_http(up: UpProcess, version: str) -> Exchange:
     notes: list[dict[str, Any]] = []
-    with mcprt_http(path, "--no-reload") as up, httpx.Client(timeout=30) as http:
+    with httpx.Client(timeout=30) as http:
         headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
         def post(body: dict[str, Any]) -> httpx.Response:
@@ -202,9 +212,12 @@ def exchange_http(path: Path, version: str) -> Exchange:
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-def test_every_answer_is_what_the_negotiated_version_defines(transport: str, version: str, tmp_path: Path) -> None:
-    exchange = exchange_stdio if transport == "stdio" else exchange_http
-    answers, notes = exchange(manifest(tmp_path), version)
+def test_every_answer_is_what_the_negotiated_version_defines(transport: str, version: str, tmp_path: Path,
+                                                             request: pytest.FixtureRequest) -> None:
+    if transport == "stdio":  # its own process: one client per stdio server
+        answers, notes = exchange_stdio(manifest(tmp_path), version)
+    else:
+        answers, notes = exchange_http(request.getfixturevalue("http_up"), version)
     results = [check(version, method, response) for method, response in answers]
     for note in notes:
         check_notification(version, note)

@@ -9,17 +9,20 @@ log's count of lean answers shows the lean path was actually taken (and the off 
 
 from __future__ import annotations
 
+import array
 import asyncio
+import fcntl
 import json
 import re
 import sys
 import subprocess
+import termios
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -317,6 +320,21 @@ def test_calls_before_the_handshake_completes_are_treated_as_the_sdk_treats_them
 BIG_CALLS = 16
 
 
+def _wait_until_full(pipe: IO[bytes]) -> None:
+    """Until the unread pipe is about full (7/8 of its capacity: a write that does not fit whole leaves
+    part of a page unused, 6 KB of 1 MiB seen), so the server, with far more to write, must wait for its
+    client: the state a client reading late leaves it in (Linux `FIONREAD`, `F_GETPIPE_SZ`; the capacity
+    is read each time, as the server widens the pipe after it starts)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        queued = array.array("i", [0])
+        fcntl.ioctl(pipe.fileno(), termios.FIONREAD, queued)
+        if queued[0] >= fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) * 7 // 8:
+            return
+        assert time.monotonic() < deadline, f"the pipe never filled: {queued[0]} bytes"
+        time.sleep(0.02)
+
+
 def test_answers_larger_than_the_pipe_arrive_whole_when_the_client_reads_late(tmp_path: Path,
                                                                             upstream: Upstream) -> None:
     """A client that stops reading fills the pipe (widened to 1 MiB where Linux allows): the rest waits
@@ -333,7 +351,7 @@ def test_answers_larger_than_the_pipe_arrive_whole_when_the_client_reads_late(tm
                      *(call(f"rows-{n}", "rows", {"count": 5000}) for n in range(BIG_CALLS)), call("item", "get_item", {"n": 3})]
             process.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in lines))
             process.stdin.flush()
-            time.sleep(2)  # nobody reads meanwhile
+            _wait_until_full(process.stdout)  # nobody reads meanwhile
             got = {}
             written = 0
             while len(got) < BIG_CALLS + 3:

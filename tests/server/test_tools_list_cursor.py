@@ -114,25 +114,32 @@ OFFER_LISTS = [("resources/list", "resources"), ("resources/templates/list", "re
                ("prompts/list", "prompts")]
 
 
+@pytest.fixture(scope="module")
+def proxying_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    """`mcprt up` proxying the everything fixture, shared by both eras: each case opens its own session
+    (or sends session-less 2026-07-28 requests) and only lists."""
+    with mcprt_http(write_manifest(tmp_path_factory.mktemp("offers"), command_source("everything")), "--no-reload") as up:
+        yield up
+
+
 @pytest.mark.parametrize("era", ["2025-11-25", MODERN])
-def test_resources_templates_and_prompts_refuse_a_cursor_too(tmp_path: Path, era: str) -> None:
+def test_resources_templates_and_prompts_refuse_a_cursor_too(proxying_up: UpProcess, era: str) -> None:
     """The other listings are one page as well (a proxied server's resources, templates and prompts): a
     cursor got the whole list again there too (trial9's note; fixed in server/pagination.py for all four)."""
-    manifest = write_manifest(tmp_path, command_source("everything"))
-    with mcprt_http(manifest, "--no-reload") as up:
-        if era == MODERN:
-            session: dict[str, str] = {"mcp-protocol-version": MODERN}
-            meta: dict[str, Any] = {"_meta": META}
-        else:
-            opened = _post(up, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": era, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}, {})
-            session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": era}
-            _post(up, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
-            meta = {}
-        for number, (method, key) in enumerate(OFFER_LISTS, start=10):
-            headers = {**session, "mcp-method": method} if era == MODERN else session
-            listed = _post(up, {"jsonrpc": "2.0", "id": number, "method": method, "params": {**meta}}, headers).json()
-            assert listed["result"][key] and "nextCursor" not in listed["result"], listed
-            refused = _post(up, {"jsonrpc": "2.0", "id": number + 100, "method": method,
-                                 "params": {"cursor": "bogus", **meta}}, headers)
-            _assert_refused(refused.json(), number + 100)
+    up = proxying_up
+    if era == MODERN:
+        session: dict[str, str] = {"mcp-protocol-version": MODERN}
+        meta: dict[str, Any] = {"_meta": META}
+    else:
+        opened = _post(up, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": era, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}, {})
+        session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": era}
+        _post(up, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+        meta = {}
+    for number, (method, key) in enumerate(OFFER_LISTS, start=10):
+        headers = {**session, "mcp-method": method} if era == MODERN else session
+        listed = _post(up, {"jsonrpc": "2.0", "id": number, "method": method, "params": {**meta}}, headers).json()
+        assert listed["result"][key] and "nextCursor" not in listed["result"], listed
+        refused = _post(up, {"jsonrpc": "2.0", "id": number + 100, "method": method,
+                             "params": {"cursor": "bogus", **meta}}, headers)
+        _assert_refused(refused.json(), number + 100)

@@ -25,13 +25,21 @@ SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
+from tests.support.held_client import held
 from tests.support.served import child_env, up_command
+
+# One `mcprt up` over stdio for the module (its start is most of each test's cost): the tests only list
+# and call pure functions, read resources and get prompts — nothing a session keeps (no log level, no
+# subscription, no state in the tools) — so one session serves them all. Its loop lives as long.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("test_sources_python_parity")]
 
 MODULE = '''
 import enum
@@ -214,13 +222,18 @@ def _served(folder: Path) -> Client:
     return Client(params, mode="legacy")
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
+    async with held(_served(tmp_path_factory.mktemp("parity"))) as served:
+        yield served
+
+
 def _text(result) -> str:  # type: ignore[no-untyped-def]
     return "".join(getattr(block, "text", "") for block in result.content)
 
 
-async def test_object_typed_returns_declare_their_output_schema(tmp_path: Path) -> None:
-    async with _served(tmp_path) as client:
-        await _check_output_schemas(client)
+async def test_object_typed_returns_declare_their_output_schema(client: Client) -> None:
+    await _check_output_schemas(client)
 
 
 async def _check_output_schemas(client: Client) -> None:
@@ -258,82 +271,77 @@ BAD_ARGUMENTS = [
 ]
 
 
-async def test_a_bad_optional_or_union_argument_says_what_is_wrong_inside_it(tmp_path: Path) -> None:
-    async with _served(tmp_path) as client:
-        for arguments, problem in BAD_ARGUMENTS:
-            result = await client.call_tool("bulk_add", arguments)
-            assert result.is_error
-            assert _text(result) == (f"invalid arguments for bulk_add: {problem}. "
-                                     "Arguments (* required): items*, tags, mode, owner.")
+async def test_a_bad_optional_or_union_argument_says_what_is_wrong_inside_it(client: Client) -> None:
+    for arguments, problem in BAD_ARGUMENTS:
+        result = await client.call_tool("bulk_add", arguments)
+        assert result.is_error
+        assert _text(result) == (f"invalid arguments for bulk_add: {problem}. "
+                                 "Arguments (* required): items*, tags, mode, owner.")
 
 
 TEXT_RESULTS = {"when": "2026-01-02T09:00:00Z", "price": "12.50", "ident": "00000000-0000-0000-0000-000000000007",
                 "where": "/srv/data", "level": "low"}
 
 
-async def test_a_result_serialized_as_a_string_is_its_text_unquoted(tmp_path: Path) -> None:
-    async with _served(tmp_path) as client:
-        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-        for name, text in TEXT_RESULTS.items():
-            result = await client.call_tool(name, {})
-            assert not result.is_error, _text(result)
-            assert [block.type for block in result.content] == ["text"] and _text(result) == text, name
-            assert result.structured_content is None and tools[name].output_schema is None
-        assert _text(await client.call_tool("day", {"known": True})) == "2026-02-01"
-        assert _text(await client.call_tool("day", {"known": False})) == ""
+async def test_a_result_serialized_as_a_string_is_its_text_unquoted(client: Client) -> None:
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    for name, text in TEXT_RESULTS.items():
+        result = await client.call_tool(name, {})
+        assert not result.is_error, _text(result)
+        assert [block.type for block in result.content] == ["text"] and _text(result) == text, name
+        assert result.structured_content is None and tools[name].output_schema is None
+    assert _text(await client.call_tool("day", {"known": True})) == "2026-02-01"
+    assert _text(await client.call_tool("day", {"known": False})) == ""
 
 
-async def test_resource_and_prompt_values_are_serialized_as_tool_results_are(tmp_path: Path) -> None:
-    async with _served(tmp_path) as client:
-        read = {uri: (await client.read_resource(uri)).contents[0]
-                for uri in ("shop://item/a", "shop://points", "shop://today", "shop://logo")}
-        assert (read["shop://item/a"].mime_type, json.loads(read["shop://item/a"].text)) == (  # type: ignore[union-attr]
-            "application/json", {"sku": "a", "qty": 1})
-        assert json.loads(read["shop://points"].text) == [{"x": 1}]  # type: ignore[union-attr]
-        assert (read["shop://today"].mime_type, read["shop://today"].text) == (  # type: ignore[union-attr]
-            "text/plain", "2026-01-02")
-        assert read["shop://logo"].mime_type == "image/png"
+async def test_resource_and_prompt_values_are_serialized_as_tool_results_are(client: Client) -> None:
+    read = {uri: (await client.read_resource(uri)).contents[0]
+            for uri in ("shop://item/a", "shop://points", "shop://today", "shop://logo")}
+    assert (read["shop://item/a"].mime_type, json.loads(read["shop://item/a"].text)) == (  # type: ignore[union-attr]
+        "application/json", {"sku": "a", "qty": 1})
+    assert json.loads(read["shop://points"].text) == [{"x": 1}]  # type: ignore[union-attr]
+    assert (read["shop://today"].mime_type, read["shop://today"].text) == (  # type: ignore[union-attr]
+        "text/plain", "2026-01-02")
+    assert read["shop://logo"].mime_type == "image/png"
 
-        about = await client.get_prompt("about", {"sku": "a"})
-        assert [(m.role, m.content.text) for m in about.messages] == [  # type: ignore[union-attr]
-            ("user", "About a"), ("assistant", '{"sku": "a", "qty": 1}'), ("user", '{"x": 2}')]
-        with pytest.raises(MCPError) as refused:
-            await client.get_prompt("narrate", {})
-        assert str(refused.value) == ("the prompt function returned a message with role 'system'; "
-                                      "a prompt message's role is 'user' or 'assistant'")
-        assert _text(await client.call_tool("word_counts", {"text": "still serving"})) == '{"still":1,"serving":1}'
-
-
-async def test_a_prompt_parameter_taking_no_string_is_given_as_json_and_listed_with_its_form(tmp_path: Path) -> None:
-    async with _served(tmp_path) as client:
-        listed = {p.name: p for p in (await client.list_prompts()).prompts}["plan"]
-        assert [(a.name, a.description) for a in listed.arguments or []] == [
-            ("tags", 'Labels to plan for. (JSON: {"items":{"type":"string"},"type":"array"})'),
-            ("strict", "true or false"),
-            ("item", 'JSON: {"anyOf":[{"properties":{"sku":{"type":"string"},"qty":{"default":1,"type":"integer"}},'
-                     '"required":["sku"],"type":"object"},{"type":"null"}]}'),
-            ("title", None),
-        ]
-        got = await client.get_prompt("plan", {"tags": '["a", "b"]', "strict": "true", "item": '{"sku": "z"}',
-                                               "title": '["kept as text"]'})
-        assert got.messages[0].content.text == (  # type: ignore[union-attr]
-            "['a', 'b'] True Item(sku='z', qty=1) '[\"kept as text\"]'")
-        with pytest.raises(MCPError) as refused:
-            await client.get_prompt("plan", {"tags": "a, b"})
-        assert str(refused.value) == ("invalid arguments for prompt 'plan' (parity_offers:plan): "
-                                      "tags: Input should be a valid list")
+    about = await client.get_prompt("about", {"sku": "a"})
+    assert [(m.role, m.content.text) for m in about.messages] == [  # type: ignore[union-attr]
+        ("user", "About a"), ("assistant", '{"sku": "a", "qty": 1}'), ("user", '{"x": 2}')]
+    with pytest.raises(MCPError) as refused:
+        await client.get_prompt("narrate", {})
+    assert str(refused.value) == ("the prompt function returned a message with role 'system'; "
+                                  "a prompt message's role is 'user' or 'assistant'")
+    assert _text(await client.call_tool("word_counts", {"text": "still serving"})) == '{"still":1,"serving":1}'
 
 
-async def test_a_field_as_a_parameter_default_gives_its_default_constraints_and_description(tmp_path: Path) -> None:
-    async with _served(tmp_path) as client:
-        schema = {tool.name: tool for tool in (await client.list_tools()).tools}["pick"].input_schema
-        assert schema["properties"] == {
-            "n": {"type": "integer", "default": 5, "minimum": 1, "maximum": 10, "description": "How many."},
-            "who": {"type": "string", "description": "Who picks."},
-            "tags": {"type": "array", "items": {"type": "string"}},
-        }
-        assert schema["required"] == ["who"]
-        assert _text(await client.call_tool("pick", {"who": "ann"})) == "5 ann []"
-        too_many = await client.call_tool("pick", {"who": "ann", "n": 11})
-        assert too_many.is_error and _text(too_many).startswith(
-            "invalid arguments for pick: n: 11 is greater than the maximum of 10.")
+async def test_a_prompt_parameter_taking_no_string_is_given_as_json_and_listed_with_its_form(client: Client) -> None:
+    listed = {p.name: p for p in (await client.list_prompts()).prompts}["plan"]
+    assert [(a.name, a.description) for a in listed.arguments or []] == [
+        ("tags", 'Labels to plan for. (JSON: {"items":{"type":"string"},"type":"array"})'),
+        ("strict", "true or false"),
+        ("item", 'JSON: {"anyOf":[{"properties":{"sku":{"type":"string"},"qty":{"default":1,"type":"integer"}},'
+                 '"required":["sku"],"type":"object"},{"type":"null"}]}'),
+        ("title", None),
+    ]
+    got = await client.get_prompt("plan", {"tags": '["a", "b"]', "strict": "true", "item": '{"sku": "z"}',
+                                           "title": '["kept as text"]'})
+    assert got.messages[0].content.text == (  # type: ignore[union-attr]
+        "['a', 'b'] True Item(sku='z', qty=1) '[\"kept as text\"]'")
+    with pytest.raises(MCPError) as refused:
+        await client.get_prompt("plan", {"tags": "a, b"})
+    assert str(refused.value) == ("invalid arguments for prompt 'plan' (parity_offers:plan): "
+                                  "tags: Input should be a valid list")
+
+
+async def test_a_field_as_a_parameter_default_gives_its_default_constraints_and_description(client: Client) -> None:
+    schema = {tool.name: tool for tool in (await client.list_tools()).tools}["pick"].input_schema
+    assert schema["properties"] == {
+        "n": {"type": "integer", "default": 5, "minimum": 1, "maximum": 10, "description": "How many."},
+        "who": {"type": "string", "description": "Who picks."},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    }
+    assert schema["required"] == ["who"]
+    assert _text(await client.call_tool("pick", {"who": "ann"})) == "5 ann []"
+    too_many = await client.call_tool("pick", {"who": "ann", "n": 11})
+    assert too_many.is_error and _text(too_many).startswith(
+        "invalid arguments for pick: n: 11 is greater than the maximum of 10.")
