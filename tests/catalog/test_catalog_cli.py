@@ -1,17 +1,15 @@
-"""`mcprt catalog list|show|init` as a user runs it (real subprocesses)."""
+"""`mcprt catalog list|show|init` as a user runs it (the real entry point, in this process: `mcprt_cli`)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.cli import mcprt_cli
 
 
 def _mcprt(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MCPRT_CACHE_DIR": str(cwd / ".cache")}
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return mcprt_cli(*args, cwd=cwd, env={"MCPRT_CACHE_DIR": str(cwd / ".cache")})
 
 
 def test_list_show_and_init(tmp_path: Path) -> None:

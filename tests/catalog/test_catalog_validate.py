@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import mcprt_cli
 from tests.support.served import child_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,8 +16,7 @@ MANIFESTS = sorted((REPO / "catalog").glob("*/mcp.yaml"))
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.parent.name)
 def test_shipped_manifest_validates_offline(manifest: Path, tmp_path: Path) -> None:
     env = child_env(MCPRT_CACHE_DIR=str(tmp_path))  # an empty cache: nothing fetched earlier helps
-    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest), "--offline"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    done = mcprt_cli("validate", str(manifest), "--offline", env=env)
     assert done.returncode == 0, done.stderr
     assert ": ok — " in done.stderr and "written literally" not in done.stderr
 
@@ -26,8 +24,7 @@ def test_shipped_manifest_validates_offline(manifest: Path, tmp_path: Path) -> N
 def test_without_offline_a_missing_secret_is_still_an_error(tmp_path: Path) -> None:
     env = child_env(MCPRT_CACHE_DIR=str(tmp_path))
     env.pop("GITHUB_TOKEN", None)
-    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(REPO / "catalog/github/mcp.yaml")],
-                          capture_output=True, text=True, timeout=120, env=env)
+    done = mcprt_cli("validate", str(REPO / "catalog/github/mcp.yaml"), env=env, drop=("GITHUB_TOKEN",))
     assert done.returncode == 2
     assert "environment variable GITHUB_TOKEN is not set" in done.stderr
 
@@ -41,8 +38,7 @@ _STRICT_EXCEPTIONS = {"petstore": "needs auth `petstore_auth` (OAuth2 implicit)"
 def test_shipped_manifest_validates_strictly(manifest: Path, tmp_path: Path) -> None:
     """`validate --strict` (warnings fail): every prune/template look-up is documented or vouched for."""
     env = child_env(MCPRT_CACHE_DIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest), "--offline", "--strict"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    done = mcprt_cli("validate", str(manifest), "--offline", "--strict", env=env)
     expected = _STRICT_EXCEPTIONS.get(manifest.parent.name)
     if expected is None:
         assert done.returncode == 0, done.stderr

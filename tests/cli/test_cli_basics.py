@@ -1,7 +1,8 @@
 """The command line's own behaviour: help with examples, version, schema, exit codes, --debug.
 
-Help texts run in-process through Typer's runner (the real app, fast); what depends on the process
-(`python -m mcprt`, exit codes, stderr, environment) runs in a subprocess.
+Help texts run through Typer's runner (the real app, fast); exit codes, stderr and environment through
+the real entry point `python -m mcprt` runs, in this process (`tests.support.cli.mcprt_cli`), and in a
+subprocess where the test runs its own code around it (`mcprt_process` with `code`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 import mcprt
 from mcprt.cli.main import app
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_cli, mcprt_process
 
 COMMANDS = sorted(command.name or command.callback.__name__ for command in app.registered_commands)
 
@@ -120,7 +121,7 @@ _EXPLODING = textwrap.dedent('''
 
 
 def test_an_internal_error_is_one_line_without_debug() -> None:
-    result = mcprt_cli("explode", code=_EXPLODING)
+    result = mcprt_process("explode", code=_EXPLODING)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == "internal error: RuntimeError: kaboom (run with --debug for the traceback)"
@@ -129,7 +130,7 @@ def test_an_internal_error_is_one_line_without_debug() -> None:
 @pytest.mark.parametrize("how", ["flag", "env"])
 def test_debug_shows_the_traceback_of_an_internal_error(how: str) -> None:
     args, env = (["--debug", "explode"], None) if how == "flag" else (["explode"], {"MCPRT_DEBUG": "1"})
-    result = mcprt_cli(*args, code=_EXPLODING, env=env)
+    result = mcprt_process(*args, code=_EXPLODING, env=env)
     assert result.returncode == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert ", in explode\nRuntimeError: kaboom\n" in result.stderr
@@ -138,7 +139,7 @@ def test_debug_shows_the_traceback_of_an_internal_error(how: str) -> None:
 
 @pytest.mark.parametrize("debug", [[], ["--debug"]])
 def test_a_deliberate_error_is_one_line_and_exit_2(debug: list[str]) -> None:
-    result = mcprt_cli(*debug, "refuse", code=_EXPLODING)
+    result = mcprt_process(*debug, "refuse", code=_EXPLODING)
     assert result.returncode == 2
     assert result.stderr == "error: the spec at ./api.json is not OpenAPI\n"
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.served import child_env
+from tests.support.cli import mcprt_cli
 
 MANIFEST = """\
 version: 1
@@ -42,8 +41,7 @@ def project(folder: Path, dotenv: str) -> Path:
 
 
 def mcprt(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, capture_output=True, text=True,
-                          env=child_env(**env), timeout=120)
+    return mcprt_cli(*args, cwd=cwd, env=env)
 
 
 def test_one_warning_with_file_and_line_when_settings_and_manifest_share_the_file(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mcprt.envcheck import KNOWN, SETTINGS
 from mcprt.settings import Settings
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_cli, mcprt_process
 from tests.support.served import child_env, mcprt_http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,10 +144,10 @@ def test_known_names_cover_every_name_the_code_and_the_readme_use() -> None:
 def test_an_unusable_port_names_where_it_came_from(tmp_path: Path) -> None:
     """Found by the same trial: `MCPRT_PORT=99999 mcprt up` said only "port 99999 is out of range"."""
     manifest = _folder(tmp_path)
-    from_env = mcprt_cli("up", str(manifest), cwd=tmp_path, env={"MCPRT_PORT": "99999", "MCPRT_TRANSPORT": "http"})
+    from_env = mcprt_process("up", str(manifest), cwd=tmp_path, env={"MCPRT_PORT": "99999", "MCPRT_TRANSPORT": "http"})
     assert from_env.returncode == 2 and "Traceback" not in from_env.stderr, from_env.stderr
     assert "port 99999 is out of range (0-65535; 0 picks a free port); it came from MCPRT_PORT" in from_env.stderr
-    from_flag = mcprt_cli("up", str(manifest), "--transport", "http", "--port", "70000", cwd=tmp_path,
+    from_flag = mcprt_process("up", str(manifest), "--transport", "http", "--port", "70000", cwd=tmp_path,
                           env={"MCPRT_PORT": "8000"})
     assert from_flag.returncode == 2 and "port 70000 is out of range" in from_flag.stderr, from_flag.stderr
     assert "it came from --port" in from_flag.stderr

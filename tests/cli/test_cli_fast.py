@@ -17,7 +17,7 @@ import typer.main
 
 from mcprt.cli import main as cli_main
 from mcprt.cli.fast import COMMANDS, parse
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_process
 
 _CLICK = typer.main.get_command(cli_main.app)
 
@@ -130,11 +130,11 @@ def test_tools_runs_without_typer_and_prints_the_list(tmp_path: Path) -> None:
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  api:\n    openapi: api.json\n"
                                        "    base_url: http://127.0.0.1:9\n")
     env = {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}
-    fast = mcprt_cli("tools", "mcp.yaml", "--json", cwd=tmp_path, env=env, code=_RUN_MAIN)
+    fast = mcprt_process("tools", "mcp.yaml", "--json", cwd=tmp_path, env=env, code=_RUN_MAIN)
     assert fast.returncode == 0, fast.stderr
     assert "typer loaded: False" in fast.stderr
     assert [t["name"] for t in json.loads(fast.stdout)["tools"]] == ["listPets"]
-    typer_run = mcprt_cli("--debug", "tools", "mcp.yaml", "--json", cwd=tmp_path, env=env, code=_RUN_MAIN)
+    typer_run = mcprt_process("--debug", "tools", "mcp.yaml", "--json", cwd=tmp_path, env=env, code=_RUN_MAIN)
     assert "typer loaded: True" in typer_run.stderr
     assert typer_run.returncode == 0 and typer_run.stdout == fast.stdout
 
@@ -143,14 +143,14 @@ def test_tools_runs_without_typer_and_prints_the_list(tmp_path: Path) -> None:
 def test_a_bad_manifest_exits_2_with_its_position_and_no_traceback(command: str, tmp_path: Path) -> None:
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  api:\n    openapi: absent.json\n")
     args = [command, "mcp.yaml"] + (["--no-reload"] if command == "up" else [])
-    fast = mcprt_cli(*args, cwd=tmp_path, env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")}, code=_RUN_MAIN)
+    fast = mcprt_process(*args, cwd=tmp_path, env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")}, code=_RUN_MAIN)
     assert fast.returncode == 2
     assert "typer loaded: False" in fast.stderr
     assert "Traceback" not in fast.stderr
     diagnostics = [line for line in fast.stderr.splitlines() if line.startswith("mcp.yaml:") or line == "1 error"]
     assert diagnostics[0].startswith("mcp.yaml:4:14: absent.json: cannot read") and diagnostics[1:] == ["1 error"]
-    typer_run = mcprt_cli("--debug", *args, cwd=tmp_path, env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")},
-                          code=_RUN_MAIN)
+    typer_run = mcprt_process("--debug", *args, cwd=tmp_path, env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")},
+                              code=_RUN_MAIN)
     assert typer_run.returncode == 2
     assert [line for line in typer_run.stderr.splitlines() if line.startswith("mcp.yaml:") or line == "1 error"] \
         == diagnostics
@@ -161,8 +161,8 @@ def test_mcprt_debug_still_shows_tracebacks_on_the_fast_path(tmp_path: Path) -> 
     code = _RUN_MAIN.replace("from mcprt.__main__ import main",
                              "from mcprt.__main__ import main\nimport mcprt.cli.tools_cmd as t\n"
                              "t.run_tools = lambda *a: 1 / 0")
-    plain = mcprt_cli("tools", cwd=tmp_path, code=code)
+    plain = mcprt_process("tools", cwd=tmp_path, code=code)
     assert plain.returncode == 1
     assert "internal error: ZeroDivisionError" in plain.stderr and "Traceback" not in plain.stderr
-    debug = mcprt_cli("tools", cwd=tmp_path, code=code, env={"MCPRT_DEBUG": "1"})
+    debug = mcprt_process("tools", cwd=tmp_path, code=code, env={"MCPRT_DEBUG": "1"})
     assert debug.returncode == 1 and "Traceback" in debug.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_process
 
 TOOLS = '''
 from pathlib import Path
@@ -50,7 +50,7 @@ def test_up_on_a_busy_port_says_so_first_and_alone(project: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = mcprt_cli("up", str(project), "--transport", "http", "--port", str(port), "--no-reload",
+        run = mcprt_process("up", str(project), "--transport", "http", "--port", str(port), "--no-reload",
                         cwd=project.parent, timeout=120)
     assert run.returncode == 2, run.stderr
     assert run.stderr.splitlines() == [
@@ -61,7 +61,7 @@ def test_up_on_a_busy_port_says_so_first_and_alone(project: Path) -> None:
 
 
 def test_up_without_a_manifest_names_the_missing_file_and_how_to_create_one(tmp_path: Path) -> None:
-    run = mcprt_cli("up", "notes/mcp.yaml", cwd=tmp_path)
+    run = mcprt_process("up", "notes/mcp.yaml", cwd=tmp_path)
     assert run.returncode == 2
     assert run.stderr.splitlines() == [
         f"error: notes/mcp.yaml does not exist (looked for {tmp_path.resolve() / 'notes' / 'mcp.yaml'}). Create one "
@@ -72,12 +72,12 @@ def test_up_without_a_manifest_names_the_missing_file_and_how_to_create_one(tmp_
 
 @pytest.mark.parametrize("command", ["show", "call"])
 def test_an_unknown_tool_gets_only_close_suggestions(project: Path, command: str) -> None:
-    typo = mcprt_cli(command, str(project), "get_nte", cwd=project.parent)
+    typo = mcprt_process(command, str(project), "get_nte", cwd=project.parent)
     assert typo.returncode == 2
     # `add_note` and `search_notes` share `_note` (difflib 0.53): not close enough to suggest
     assert typo.stderr.splitlines() == ["error: unknown tool 'get_nte'; did you mean 'get_note'?"]
 
-    unlike = mcprt_cli(command, str(project), "delete_everything", cwd=project.parent)
+    unlike = mcprt_process(command, str(project), "delete_everything", cwd=project.parent)
     assert unlike.returncode == 2
     assert unlike.stderr.splitlines() == [
         f"error: unknown tool 'delete_everything'; `mcprt tools {project}` lists the tools"]
@@ -88,7 +88,7 @@ def test_an_unknown_tool_in_discovery_mode_points_at_search_not_at_the_listing(p
     """Found by a later pass: in discovery mode `mcprt tools` lists only the meta-tools, so "`mcprt tools`
     lists the tools" sent a person to a list without the tool they looked for."""
     project.write_text(project.read_text().replace("version: 1\n", "version: 1\nserver: {expose: discovery}\n"))
-    unlike = mcprt_cli(command, str(project), "delete_everything", cwd=project.parent)
+    unlike = mcprt_process(command, str(project), "delete_everything", cwd=project.parent)
     assert unlike.returncode == 2
     assert unlike.stderr.splitlines() == [
         f"error: unknown tool 'delete_everything'; `mcprt tools {project}` lists the meta-tools of discovery mode "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_process
 from tests.support.served import UpProcess, mcprt_http
 
 MANIFEST = """\
@@ -72,7 +72,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
 
 def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
     """Run `mcprt ARGS`: (exit code, the modules loaded at exit, stdout)."""
-    done = mcprt_cli(*args, cwd=cwd, code=_RUN_AND_LIST)
+    done = mcprt_process(*args, cwd=cwd, code=_RUN_AND_LIST)
     line = next(line for line in done.stderr.splitlines() if line.startswith("MODULES "))
     return done.returncode, set(line.split()[1:]), done.stdout
 

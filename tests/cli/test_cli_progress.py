@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mcprt.cli.common import counted
+
+from tests.support.cli import mcprt_cli
 
 
 def big_spec(operations: int) -> dict:
@@ -24,8 +24,7 @@ def test_compiling_a_big_description_reports_progress_in_plain_lines(tmp_path: P
     (tmp_path / "big.json").write_text(json.dumps(big_spec(400)))
     (tmp_path / "mcp.yaml").write_text(
         "version: 1\nsources:\n  big:\n    openapi: big.json\n    base_url: http://127.0.0.1:9\n")
-    done = subprocess.run([sys.executable, "-m", "mcprt", "tools", str(tmp_path / "mcp.yaml"), "--json"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = mcprt_cli("tools", str(tmp_path / "mcp.yaml"), "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["tools"]) == 400  # stdout stays the exact tools/list result
     lines = [line for line in done.stderr.splitlines() if line.startswith("compiling ")]
@@ -37,8 +36,7 @@ def test_small_descriptions_print_no_progress(tmp_path: Path) -> None:
     (tmp_path / "small.json").write_text(json.dumps(big_spec(20)))
     (tmp_path / "mcp.yaml").write_text(
         "version: 1\nsources:\n  small:\n    openapi: small.json\n    base_url: http://127.0.0.1:9\n")
-    done = subprocess.run([sys.executable, "-m", "mcprt", "tools", str(tmp_path / "mcp.yaml")],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = mcprt_cli("tools", str(tmp_path / "mcp.yaml"), cwd=tmp_path)
     assert done.returncode == 0 and "compiling" not in done.stderr
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_process
 
 PLUGIN = '''
 import os
@@ -76,7 +76,7 @@ def test_a_plugin_sees_the_python_tools_models_and_the_tool_module_sees_no_switc
         tmp_path: Path, args: tuple[str, ...]) -> None:
     env = _project(tmp_path)
     env.pop("PYDANTIC_DISABLE_PLUGINS", None)
-    result = mcprt_cli(*args, cwd=tmp_path, env=env)
+    result = mcprt_process(*args, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     log = _log(tmp_path)
     if "--json" in args:  # the fast path: mcprt's own models were built before the lookup
@@ -91,7 +91,7 @@ def test_a_plugin_sees_the_python_tools_models_and_the_tool_module_sees_no_switc
 
 def test_a_switch_the_user_set_is_kept(tmp_path: Path) -> None:
     env = _project(tmp_path) | {"PYDANTIC_DISABLE_PLUGINS": "probe"}
-    result = mcprt_cli("tools", "mcp.yaml", "--json", cwd=tmp_path, env=env)
+    result = mcprt_process("tools", "mcp.yaml", "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     log = _log(tmp_path)
     assert "switch probe" in log

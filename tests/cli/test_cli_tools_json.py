@@ -91,8 +91,7 @@ def test_the_stdio_server_lists_the_same_text(tmp_path: Path) -> None:
             answers[message.get("id")] = message
         assert answers[2]["result"] == listing
         # the budget check (`validate`; `up` warns with it) measures such a listing too: it ended both
-        checked = subprocess.run([sys.executable, "-m", "mcprt", "validate", "mcp.yaml"], cwd=tmp_path, env=env,
-                                 capture_output=True, text=True, timeout=120)
+        checked = mcprt_cli("validate", "mcp.yaml", cwd=tmp_path, env=env)
         assert checked.returncode == 0 and "Traceback" not in checked.stderr, checked.stderr
         assert b"\\udfff" in line  # escaped: UTF-8 cannot carry it
     finally:

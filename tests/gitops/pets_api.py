@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.support.cli import mcprt_cli
 
 API_KEY = "sekret-key-4711"
 PETS = [
@@ -148,27 +149,9 @@ class Workspace:
         self.manifest.write_text(text.replace(old, new), encoding="utf-8")
 
     def mcprt(self, *args: str, drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-        """Run the CLI in the workspace; `drop` removes variables from its environment."""
-        env = {k: v for k, v in self.env.items() if k not in drop}
-        return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=self.root, env=env,
-                              capture_output=True, text=True, timeout=120)
-
-    def cli(self, *args: str, drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-        """The same CLI in this process (no interpreter start-up): typer's runner, in the workspace."""
-        from typer.testing import CliRunner
-
-        from mcprt.cli.main import app
-
-        env: dict[str, str | None] = {**self.env, **{name: None for name in drop}}
-        previous = Path.cwd()
-        os.chdir(self.root)
-        try:
-            result = CliRunner(env=env).invoke(app, list(args))
-        finally:
-            os.chdir(previous)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+        """Run the CLI (in this process: `tests.support.cli.mcprt_cli`) in the workspace; `drop` removes
+        variables from its environment."""
+        return mcprt_cli(*args, cwd=self.root, env=self.env, drop=drop, timeout=120)
 
 
 def make_workspace(root: Path, base_url: str, cache: Path) -> Workspace:

@@ -105,14 +105,14 @@ def test_diff_finds_each_kind_of_change(pair: tuple[Workspace, Workspace], monke
 
 def test_identical_manifests_and_fail_on(pair: tuple[Workspace, Workspace]) -> None:
     old, new = pair
-    same = old.cli("diff", "mcp.yaml", "mcp.yaml", "--fail-on", "any")
+    same = old.mcprt("diff", "mcp.yaml", "mcp.yaml", "--fail-on", "any")
     assert same.returncode == 0, same.stderr
     assert "no breaking changes; no tool changes" in same.stdout
-    breaking = old.cli("diff", "mcp.yaml", str(new.manifest), "--fail-on", "breaking", "--format", "markdown")
+    breaking = old.mcprt("diff", "mcp.yaml", str(new.manifest), "--fail-on", "breaking", "--format", "markdown")
     assert breaking.returncode == 1 and "breaking changes found" in breaking.stderr
     assert breaking.stdout.startswith("### mcprt diff")
-    assert old.cli("diff", "mcp.yaml", str(new.manifest)).returncode == 0  # without --fail-on: report only
-    bad = old.cli("diff", "mcp.yaml", "mcp.yaml", "--format", "html")
+    assert old.mcprt("diff", "mcp.yaml", str(new.manifest)).returncode == 0  # without --fail-on: report only
+    bad = old.mcprt("diff", "mcp.yaml", "mcp.yaml", "--format", "html")
     assert bad.returncode == 2 and "--format must be one of text, markdown, json" in bad.stderr
 
 
@@ -120,7 +120,7 @@ def test_prune_only_change_is_not_breaking(tmp_path: Path) -> None:
     old = make_workspace(tmp_path / "a", "http://127.0.0.1:9", tmp_path / "cache")
     new = make_workspace(tmp_path / "b", "http://127.0.0.1:9", tmp_path / "cache")
     new.edit("category: category.name}", "category: category.name, tag: tag}")
-    result = new.cli("diff", str(old.manifest), "mcp.yaml", "--fail-on", "breaking", "--format", "json")
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--fail-on", "breaking", "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["breaking"] is False
@@ -142,18 +142,18 @@ def test_diff_against_a_git_revision(tmp_path: Path) -> None:
     ws.edit("        name: get_pet\n", "        name: fetch_pet\n")
     (ws.root / "pets.json").unlink()  # REV:path must read the spec of that revision, not the working tree
     (ws.root / "pets.json").write_text(json.dumps(SPEC))
-    result = ws.cli("diff", "HEAD:api/mcp.yaml", "mcp.yaml", "--format", "text")
+    result = ws.mcprt("diff", "HEAD:api/mcp.yaml", "mcp.yaml", "--format", "text")
     assert result.returncode == 0, result.stderr
     assert "get_pet → fetch_pet: renamed" in result.stdout
-    relative = ws.cli("diff", "HEAD:./mcp.yaml", "mcp.yaml")
+    relative = ws.mcprt("diff", "HEAD:./mcp.yaml", "mcp.yaml")
     assert "get_pet → fetch_pet: renamed" in relative.stdout
-    missing = ws.cli("diff", "HEAD:api/nope.yaml", "mcp.yaml")
+    missing = ws.mcprt("diff", "HEAD:api/nope.yaml", "mcp.yaml")
     assert missing.returncode == 2 and "no such file at revision HEAD" in missing.stderr
-    unknown = ws.cli("diff", "nope.yaml", "mcp.yaml")
+    unknown = ws.mcprt("diff", "nope.yaml", "mcp.yaml")
     assert unknown.returncode == 2 and "write REV:path" in unknown.stderr
     # found by a new-user trial: a revision the repository does not have said "no such file"
     for rev in ("HEAD~3", "no-such-branch"):
-        gone = ws.cli("diff", f"{rev}:api/mcp.yaml", "mcp.yaml")
+        gone = ws.mcprt("diff", f"{rev}:api/mcp.yaml", "mcp.yaml")
         assert gone.returncode == 2 and f"{rev}:api/mcp.yaml: unknown revision '{rev}'" in gone.stderr, gone.stderr
         assert "no such file" not in gone.stderr and "Traceback" not in gone.stderr
 
@@ -185,11 +185,11 @@ def test_a_spec_outside_the_repository_is_named_by_its_own_path(tmp_path: Path) 
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "first")
     ws.edit("        name: get_pet\n", "        name: fetch_pet\n")
-    result = ws.cli("diff", "HEAD:api/mcp.yaml", "mcp.yaml", "--format", "text")
+    result = ws.mcprt("diff", "HEAD:api/mcp.yaml", "mcp.yaml", "--format", "text")
     assert result.returncode == 0, result.stderr
     assert "get_pet → fetch_pet: renamed" in result.stdout
     (outside / "pets.json").rename(outside / "moved.json")
-    missing = ws.cli("diff", "HEAD:api/mcp.yaml", "mcp.yaml")
+    missing = ws.mcprt("diff", "HEAD:api/mcp.yaml", "mcp.yaml")
     assert missing.returncode == 2, missing.stderr
     assert "mcprt-diff-" not in missing.stderr, missing.stderr
     shown = str((outside / "pets.json").resolve())

@@ -53,14 +53,14 @@ def test_record_then_test_then_prune_change_then_update(workspace: Workspace) ->
 
     # A prune change alters what the model receives: the test fails with a readable diff.
     workspace.edit("[].{id: id, name: name, tag: tag}", "[].{id: id, name: name, tag: status}")
-    failed = workspace.cli("test", "mcp.yaml")
+    failed = workspace.mcprt("test", "mcp.yaml")
     assert failed.returncode == 1
     assert "FAIL list_pets/first-eight" in failed.stdout
     assert "what the model receives changed" in failed.stdout
     assert "-#1 pet-1 (dog)" in failed.stdout and "+#1 pet-1 (available)" in failed.stdout
     assert "mcprt test --update" in failed.stdout
 
-    updated = workspace.cli("test", "mcp.yaml", "--update")
+    updated = workspace.mcprt("test", "mcp.yaml", "--update")
     assert updated.returncode == 0, updated.stdout
     assert "snapshot updated" in updated.stdout
     assert "#1 pet-1 (available)" in snapshot.read_text()
@@ -69,21 +69,21 @@ def test_record_then_test_then_prune_change_then_update(workspace: Workspace) ->
 
 
 def test_argument_mapping_regression_fails_on_the_request(workspace: Workspace) -> None:
-    recorded = workspace.cli("record", "list_pets", "--args", "{}")
+    recorded = workspace.mcprt("record", "list_pets", "--args", "{}")
     assert recorded.returncode == 0, recorded.stderr
     assert (workspace.root / "cases" / "list_pets" / "default.yaml").is_file()
     # A changed default changes the request the runtime builds: caught before any output comparison.
     workspace.edit("limit: {default: 5}", "limit: {default: 6}")
-    failed = workspace.cli("test")
+    failed = workspace.mcprt("test")
     assert failed.returncode == 1
     assert "the request differs from the recorded one" in failed.stdout
     assert 'query limit: recorded "5", sent "6"' in failed.stdout
     # --update rewrites snapshots, never the recorded request.
-    assert workspace.cli("test", "--update").returncode == 1
+    assert workspace.mcprt("test", "--update").returncode == 1
 
 
 def test_record_post_body_and_replay_checks_it(workspace: Workspace) -> None:
-    recorded = workspace.cli("record", "mcp.yaml", "create_pet", "--args", '{"name": "Rex", "tag": "dog"}')
+    recorded = workspace.mcprt("record", "mcp.yaml", "create_pet", "--args", '{"name": "Rex", "tag": "dog"}')
     assert recorded.returncode == 0, recorded.stderr
     case_file = workspace.root / "cases" / "create_pet" / "name-rex_tag-dog.yaml"
     case = _load(case_file)
@@ -93,18 +93,18 @@ def test_record_post_body_and_replay_checks_it(workspace: Workspace) -> None:
     # Hand-edit the recorded body as if the mapping had sent something else.
     case_file.write_text(case_file.read_text().replace("tag: dog\nresponse", "tag: cat\nresponse"))
     assert "tag: cat" in case_file.read_text()
-    failed = workspace.cli("test")
+    failed = workspace.mcprt("test")
     assert failed.returncode == 1
     assert 'body $.tag: recorded "cat", sent "dog"' in failed.stdout
 
 
 def test_record_refuses_to_overwrite_and_rejects_bad_input(workspace: Workspace) -> None:
-    assert workspace.cli("record", "get_pet", "--args", '{"petId": 3}').returncode == 0
-    again = workspace.cli("record", "get_pet", "--args", '{"petId": 3}')
+    assert workspace.mcprt("record", "get_pet", "--args", '{"petId": 3}').returncode == 0
+    again = workspace.mcprt("record", "get_pet", "--args", '{"petId": 3}')
     assert again.returncode == 2 and "already exists" in again.stderr
-    unknown = workspace.cli("record", "get_pets", "--args", "{}")
+    unknown = workspace.mcprt("record", "get_pets", "--args", "{}")
     assert unknown.returncode == 2 and "did you mean 'get_pet'" in unknown.stderr
-    invalid = workspace.cli("record", "get_pet", "--args", '{"petId": "x"}')
+    invalid = workspace.mcprt("record", "get_pet", "--args", '{"petId": "x"}')
     assert invalid.returncode == 2 and "nothing recorded" in invalid.stderr
     assert "Traceback" not in unknown.stderr + invalid.stderr + again.stderr
 
@@ -119,24 +119,24 @@ def test_hand_written_case_from_documented_example(workspace: Workspace) -> None
         "tool: get_pet\nargs: {petId: 4}\nrequest: {method: GET, url: 'https://pets.example.com/v1/pets/4'}\n"
         f"response:\n  status: 200\n  json: {json.dumps(documented)}\n"
     )
-    first = workspace.cli("test")
+    first = workspace.mcprt("test")
     assert first.returncode == 1 and "no snapshot yet" in first.stdout and '"name": "Lassie"' in first.stdout
-    assert workspace.cli("test", "--update").returncode == 0
+    assert workspace.mcprt("test", "--update").returncode == 0
     snapshot = (workspace.root / "cases" / "__snapshots__" / "get_pet" / "documented.txt").read_text()
     assert '"category": "Dogs"' in snapshot and "photoUrls" not in snapshot
     # A snapshot whose case is deleted is reported, and removed by --update.
     shutil.copy(folder / "documented.yaml", folder / "second.yaml")
-    assert workspace.cli("test", "--update").returncode == 0
+    assert workspace.mcprt("test", "--update").returncode == 0
     (folder / "second.yaml").unlink()
-    stale = workspace.cli("test")
+    stale = workspace.mcprt("test")
     assert stale.returncode == 0 and "stale snapshot" in stale.stderr
-    assert "removed stale snapshot" in workspace.cli("test", "--update").stderr
+    assert "removed stale snapshot" in workspace.mcprt("test", "--update").stderr
 
 
 def test_broken_case_file_is_a_clear_error(workspace: Workspace) -> None:
     folder = workspace.root / "cases" / "get_pet"
     folder.mkdir(parents=True)
     (folder / "bad.yaml").write_text("tool: get_pet\nargs: [1]\n")
-    result = workspace.cli("test")
+    result = workspace.mcprt("test")
     assert result.returncode == 2
     assert "bad.yaml: `args` must be a mapping" in result.stderr and "Traceback" not in result.stderr

@@ -17,7 +17,6 @@ import importlib
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from mcprt.errors import ManifestError
 from mcprt.manifest.loader import load_manifest
 from mcprt.pipeline import Runtime
 from mcprt.settings import Settings
+
+from tests.support.cli import mcprt_cli, mcprt_process
 
 BROKEN = Path(__file__).parent / "broken"
 UNSET_VARIABLE = "MCPRT_TEST_UNSET_TOKEN"  # used by missing_env_var.yaml; must never be set
@@ -149,10 +150,7 @@ CLI_SAMPLE = [
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != UNSET_VARIABLE and not k.startswith("MCPRT_")}
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=60)
+    return mcprt_cli(*args, cwd=cwd, env=env, drop=(UNSET_VARIABLE,), timeout=60)
 
 
 @pytest.mark.parametrize("name", CLI_SAMPLE)
@@ -204,8 +202,8 @@ def test_a_directory_without_a_manifest(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"error: {(tmp_path / 'empty').resolve()} has no mcp.yaml, mcp.yml or mcp.toml. Create one "
                                     "with `mcprt init --openapi SPEC --out empty/mcp.yaml`")
     # and with no argument at all, in a folder without a manifest: `up` as every command
-    for command in ("validate", "up"):
-        result = run_cli(command, cwd=tmp_path / "empty")
+    for command in ("validate", "up"):  # `up` as a process, as every server start (tests.support.cli)
+        result = (mcprt_process if command == "up" else run_cli)(command, cwd=tmp_path / "empty")
         assert result.returncode == 2
         assert result.stderr.splitlines() == [
             f"error: no manifest given, and {(tmp_path / 'empty').resolve()} has no mcp.yaml, mcp.yml or mcp.toml. Create one "

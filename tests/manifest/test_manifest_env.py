@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import anyio
@@ -13,6 +12,7 @@ from mcp import Client
 from mcprt.errors import ManifestError
 from mcprt.manifest.loader import load_manifest
 
+from tests.support.cli import mcprt_cli
 from tests.support.served import child_env, stdio_up
 
 VAR = "MCPRT_TEST_ENV_BASE_URL"
@@ -184,8 +184,7 @@ def included_project(folder: Path) -> Path:
 
 
 def _cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, capture_output=True, text=True,
-                          env=child_env(**env), timeout=120)
+    return mcprt_cli(*args, cwd=cwd, env=env)
 
 
 def test_an_included_manifest_reads_the_dotenv_beside_it_under_the_roots(tmp_path: Path) -> None:

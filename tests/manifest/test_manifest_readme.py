@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from mcprt.manifest.reference import END, START, manifest_reference_markdown
+
+from tests.support.cli import mcprt_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,20 +29,14 @@ def test_every_model_field_is_in_the_readme_reference() -> None:
 
 
 def test_the_quick_start_manifest_validates() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mcprt", "validate", str(REPO / "catalog" / "quickstart" / "mcp.yaml")],
-        capture_output=True, text=True, timeout=120,
-    )
+    done = mcprt_process("validate", str(REPO / "catalog" / "quickstart" / "mcp.yaml"))
     assert done.returncode == 0, done.stderr
     assert "4 tools" in done.stderr
 
 
 def test_the_quick_start_call_is_pruned() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mcprt", "call", str(REPO / "catalog" / "quickstart" / "mcp.yaml"), "search_notes",
-         "--args", '{"query": "retry"}'],
-        capture_output=True, text=True, timeout=120,
-    )
+    done = mcprt_process("call", str(REPO / "catalog" / "quickstart" / "mcp.yaml"), "search_notes",
+                         "--args", '{"query": "retry"}')  # the README's quick start, as a user types it
     assert done.returncode == 0, done.stderr
     text = json.loads(done.stdout)["content"][0]["text"]
     notes = json.loads(text)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,8 @@ from ruamel.yaml import YAML
 
 from mcprt.manifest.schema import manifest_schema
 
+from tests.support.cli import mcprt_cli
+
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "schemas" / "mcprt.schema.json"
 GOOD = Path(__file__).parent / "good"
@@ -24,7 +24,7 @@ BROKEN = Path(__file__).parent / "broken"
 
 @pytest.fixture(scope="module")
 def cli_schema_text() -> str:
-    result = subprocess.run([sys.executable, "-m", "mcprt", "schema"], capture_output=True, text=True, timeout=60)
+    result = mcprt_cli("schema", timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,8 @@ from pydantic import SecretStr
 
 from mcprt.manifest.loader import load_manifest
 from mcprt.manifest.schema import manifest_schema, manifest_schema_text
+
+from tests.support.cli import mcprt_cli
 
 SECRETS = {
     "MCPRT_TEST_SECRET_INBOUND": "inbound-7a1f9c",
@@ -86,9 +85,7 @@ def test_secrets_never_appear_in_repr_str_or_dumps(manifest_path: Path) -> None:
 def test_validate_does_not_print_secrets(manifest_path: Path) -> None:
     """An error elsewhere in the file: the diagnostics and summary never contain a credential."""
     manifest_path.write_text(MANIFEST.replace("version: 1", "version: 1\ndefaults: {timeout: nope}"))
-    env = {**os.environ, **SECRETS}
-    result = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest_path)], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = mcprt_cli("validate", str(manifest_path), env=SECRETS, timeout=60)
     assert result.returncode == 2
     assert "invalid duration 'nope'" in result.stderr
     for secret in SECRETS.values():

@@ -7,14 +7,13 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from observability_support import ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY, Seen, env_for, pets_app, write_manifest
 
+from tests.support.cli import mcprt_cli
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.upstream import serve_app
 
@@ -97,18 +96,15 @@ def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProc
 
 def test_mcprt_status_prints_the_same_summary(served: UpProcess) -> None:
     env = {**os.environ, "MCPRT_TOKEN": ALICE_TOKEN, "COLUMNS": "160"}
-    done = subprocess.run([sys.executable, "-m", "mcprt", "status", served.url, "--json"], capture_output=True,
-                          text=True, env=env, timeout=60)
+    done = mcprt_cli("status", served.url, "--json", env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     figures = {t["name"]: t for t in data["tools"]}
     assert figures["list_pets"]["calls"] == 3 and figures["get_pet"]["errors"] == 1
-    table = subprocess.run([sys.executable, "-m", "mcprt", "status", served.base], capture_output=True, text=True,
-                           env=env, timeout=60)
+    table = mcprt_cli("status", served.base, env=env, timeout=60)
     assert table.returncode == 0, table.stderr
     assert "list_pets" in table.stdout and "pets-ops" in table.stdout and "up" in table.stdout
-    refused = subprocess.run([sys.executable, "-m", "mcprt", "status", served.base], capture_output=True, text=True,
-                             env={k: v for k, v in env.items() if k != "MCPRT_TOKEN"}, timeout=60)
+    refused = mcprt_cli("status", served.base, env={k: v for k, v in env.items() if k != "MCPRT_TOKEN"}, timeout=60)
     assert refused.returncode == 2 and "--token" in refused.stderr and "Traceback" not in refused.stderr
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.served import child_env
+from tests.support.cli import mcprt_cli
 
 HERE = Path(__file__).parent
 BASE = """\
@@ -32,9 +31,8 @@ policy:
 
 
 def mcprt(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=folder, capture_output=True, text=True,
-                          env=child_env(ALICE_TOKEN="a", CI_TOKEN="c", MCPRT_CACHE_DIR=str(folder / ".cache")),
-                          timeout=120)
+    return mcprt_cli(*args, cwd=folder,
+                     env={"ALICE_TOKEN": "a", "CI_TOKEN": "c", "MCPRT_CACHE_DIR": str(folder / ".cache")})
 
 
 @pytest.fixture

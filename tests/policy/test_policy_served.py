@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.cli import mcprt_cli
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
@@ -105,9 +105,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, webhook: tuple[Webhook, str
 
 
 def cli(up: UpProcess, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = child_env(**({"MCPRT_TOKEN": token} if token else {}))
-    return subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", up.url], capture_output=True, text=True,
-                          env=env, timeout=60)
+    return mcprt_cli(*args, "--url", up.url, env={"MCPRT_TOKEN": token} if token else {}, timeout=60)
 
 
 def pending(up: UpProcess, tool: str, arguments: dict[str, Any], timeout: float = 30) -> dict[str, Any]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-from tests.support.served import child_env
+from tests.support.cli import mcprt_cli
 
 OLD = '''
 def all_notes() -> list:
@@ -49,8 +48,7 @@ def project(folder: Path, code: str, resources: str, prompts: str) -> Path:
 
 
 def mcprt(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], capture_output=True, text=True, env=child_env(),
-                          cwd=cwd, timeout=120)
+    return mcprt_cli(*args, cwd=cwd)
 
 
 def test_tools_lists_resources_templates_and_prompts_with_sizes(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.cli import mcprt_cli
 
 SPEC = Path(__file__).resolve().parents[2] / "catalog" / "github" / "spec" / "github.json"
 
@@ -32,9 +33,8 @@ sources:
 """
 
 
-def validate(manifest: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)],
-                          capture_output=True, text=True, timeout=120)
+def validate(manifest: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return mcprt_cli("validate", *options, str(manifest))
 
 
 def test_typos_are_reported_inside_the_expression_with_a_suggestion(tmp_path: Path) -> None:
@@ -75,8 +75,7 @@ def test_recorded_cases_are_rendered_at_validate_time(tmp_path: Path) -> None:
         'output: "created #{{ result.number }} {{ result.title }} [{{ result.state }}] {{ result.url }}"',
         'output: "created #{{ result.number }} first labels: {{ result.labels[3] }}"'))
     line = next(i for i, l in enumerate(manifest.read_text().splitlines(), 1) if "first labels" in l)
-    run = subprocess.run([sys.executable, "-m", "mcprt", "validate", "--offline", str(manifest)],
-                         capture_output=True, text=True, timeout=120)
+    run = validate(manifest, "--offline")
     assert run.returncode == 2, run.stderr
     # at the template's first character (inside the quotes), naming the case; no model-facing advice
     assert (f"{manifest}:{line}:18: output template, line 1: fails on the recorded case "
@@ -99,8 +98,7 @@ def test_a_block_template_failing_on_a_recorded_case_is_reported_at_its_failing_
     lines = manifest.read_text().splitlines()
     line = next(i for i, l in enumerate(lines, 1) if "result.closed[:10]" in l)
     col = lines[line - 1].index("by @") + 1  # the template's text starts at the block's indentation
-    run = subprocess.run([sys.executable, "-m", "mcprt", "validate", "--offline", str(manifest)],
-                         capture_output=True, text=True, timeout=120)
+    run = validate(manifest, "--offline")
     assert run.returncode == 2, run.stderr
     assert (f"{manifest}:{line}:{col}: output template, line 2: fails on the recorded case "
             f"cases/get_issue/issue-1347.yaml: 'dict object' has no attribute 'closed'") in run.stderr, run.stderr

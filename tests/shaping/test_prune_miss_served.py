@@ -10,8 +10,6 @@ shaped exactly as before.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.cli import mcprt_cli
 from tests.support.served import http_client, mcprt_http
 from tests.support.upstream import serve_app
 
@@ -166,8 +165,7 @@ async def test_init_s_suggested_prune_no_longer_turns_a_2xx_error_into_an_empty_
     """`mcprt init` suggests `{messages: …, has_more: has_more}` from the success schema (the document names
     no error shape) with `drop_nulls`/`drop_empty`: Slack's error became `{}`; now it is shown unpruned."""
     (tmp_path / "chat.json").write_text(json.dumps(SPEC))
-    done = subprocess.run([sys.executable, "-m", "mcprt", "init", "--openapi", "chat.json", "--out", "mcp.yaml"],
-                          cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    done = mcprt_cli("init", "--openapi", "chat.json", "--out", "mcp.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     manifest = (tmp_path / "mcp.yaml").read_text()
     assert 'prune: "{messages: messages[].{ts: ts, user: user, text: text}, has_more: has_more}"' in manifest

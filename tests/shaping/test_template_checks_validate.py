@@ -15,7 +15,7 @@ import pytest
 from mcprt.expressions.template_errors import TemplateRenderError
 from mcprt.expressions.templates import compile_template
 from mcprt.shaping.template_safety import refused_lookups
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_cli, mcprt_process
 
 MODULE = '''
 def count(n: int) -> dict:
@@ -162,7 +162,7 @@ def test_validate_parses_each_template_once(tmp_path: Path) -> None:
         "      count:\n        description: 'Count to {{ n }}.'\n"
         "        output: '{% for k in result %}{{ k }} {% endfor %}{{ result.n | default(0) + 1 }}'\n"
         "      other:\n        output: '{{ result.n }}'\n")
-    done = mcprt_cli("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, code=PARSES_COUNTED)
+    done = mcprt_process("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, code=PARSES_COUNTED)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == "[1, 1, 1]", done.stderr  # three templates, one parse each
 

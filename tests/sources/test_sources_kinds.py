@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -30,6 +27,8 @@ from mcprt.settings import Settings
 from mcprt.sources.base import RunningSource, SourceContext
 from mcprt.sources.filters import selected
 from mcprt.sources.kind import SourceKind, kind_of
+
+from tests.support.cli import mcprt_cli
 
 FILTER_CRITERIA = set(OperationFilter.model_fields)
 
@@ -99,9 +98,7 @@ async def test_tags_on_a_python_source_is_an_error_not_every_function(tmp_path: 
 
 def test_cli_validate_rejects_tags_on_a_python_source(tmp_path: Path) -> None:
     _typed_tools_project(tmp_path, "\n              tags: [notes]")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
-    result = subprocess.run([sys.executable, "-m", "mcprt", "validate", "mcp.yaml"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = mcprt_cli("validate", "mcp.yaml", cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[0].startswith("mcp.yaml:6:7: `include.tags` cannot select operations of a "

@@ -4,7 +4,6 @@ errors as tool results, import problems as manifest diagnostics at the `python:`
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,8 @@ from mcprt.errors import ManifestError
 from mcprt.toolset.invoke import call_tool
 
 from sources_support import FIXTURES, call, json_of, running, text_of, write_manifest
+
+from tests.support.cli import mcprt_cli
 
 
 @pytest.fixture
@@ -209,9 +210,7 @@ def test_import_problems_are_diagnostics_at_the_python_line(project: Path, entry
           broken:
             python: {entry}
     """)
-    result = subprocess.run(
-        [sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True, text=True, timeout=60
-    )
+    result = mcprt_cli("validate", str(manifest), timeout=60)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     first_line = result.stderr.splitlines()[0]

@@ -1,18 +1,40 @@
-"""The real command line in a subprocess: `python -m mcprt ARGS` with MCPRT_* settings cleared."""
+"""The real command line with MCPRT_* settings cleared: in this process (`mcprt_cli`, the default) or in a
+real `python -m mcprt` subprocess (`mcprt_process`, where the process itself is what is tested)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
+from tests.support.inprocess_cli import run_in_process
 
-def mcprt_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-              code: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`python -m mcprt ARGS` (or `python -c CODE ARGS`) with MCPRT_* settings cleared."""
+
+def cli_env(env: Mapping[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """This environment without MCPRT_* settings (they would change what a command does), plus `env`, minus `drop`."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
     environment.update(env or {})
+    for name in drop:
+        environment.pop(name, None)
+    return environment
+
+
+def mcprt_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None, drop: tuple[str, ...] = (),
+              timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`python -m mcprt ARGS` run in this process (`tests.support.inprocess_cli`: the real entry point, a
+    process's argv, environment, cwd, streams and exit code; the worker restored afterwards), with this
+    environment minus MCPRT_* plus `env`, minus `drop`."""
+    return run_in_process(args, env=cli_env(env, drop=drop), cwd=cwd, timeout=timeout)
+
+
+def mcprt_process(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+                  drop: tuple[str, ...] = (), code: str | None = None,
+                  timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`python -m mcprt ARGS` (or `python -c CODE ARGS`) in a real subprocess with an empty stdin, this
+    environment minus MCPRT_* plus `env`, minus `drop`: for tests of the process itself (start-up, imports,
+    signals, the README's quick start as a user types it)."""
     program = ["-c", code] if code else ["-m", "mcprt"]
-    return subprocess.run([sys.executable, *program, *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *program, *args], cwd=cwd, env=cli_env(env, drop=drop), capture_output=True,
+                          stdin=subprocess.DEVNULL, text=True, timeout=timeout)

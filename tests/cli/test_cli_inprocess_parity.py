@@ -1,0 +1,313 @@
+"""The in-process runner (`tests.support.inprocess_cli`) gives what a real `python -m mcprt` process gives.
+
+Most tests run the CLI in their own process (`tests.support.cli.mcprt_cli`): a subprocess pays 0.45–0.8 s
+of CPU for imports alone. This guard runs every command the runner may run — each with a good input and
+a bad one — both ways and compares exit code, stdout and stderr exactly; only what differs between any two
+runs is normalised (the fresh folder each run gets, ports, times). It also checks what a process gives
+for free: a traceback and exit 1 for an uncaught exception, `SystemExit`'s codes, a worker left as it
+was (environment, working directory, logging, modules, garbage collector, mcprt's module state), a
+manifest edited within the same second seen by the next command, a timeout honoured. The
+real-process runs here are also each command's real-process test."""
+
+from __future__ import annotations
+
+import _thread
+import gc
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mcprt.scrubbing import SECRETS
+from tests.support.cli import cli_env, mcprt_cli, mcprt_process
+from tests.support.inprocess_cli import run_in_process
+from tests.support.served import UpProcess, mcprt_http
+
+TOOLS = '''\
+"""The parity workspace's tools."""
+
+__all__ = ["echo", "add"]
+
+
+def echo(text: str) -> str:
+    """Say it back."""
+    return text
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+'''
+MANIFEST = """\
+version: 1
+server:
+  auth:
+    tokens: {alice: "${ALICE_TOKEN}"}
+sources:
+  ops:
+    python: parity_tools
+policy:
+  default: allow
+  approvals: {approvers: [alice]}
+"""
+OLD_MANIFEST = MANIFEST.replace("python: parity_tools\n", "python: parity_tools:echo\n")
+BROKEN = "version: 1\nsources:\n  ops:\n    python: parity_tools\n  bad: [unclosed\n"
+UNSET_SECRET = "version: 1\nsources:\n  api:\n    openapi: notes.json\n    base_url: http://127.0.0.1:9\n" \
+               "    auth: {bearer: \"${PARITY_UNSET_SECRET}\"}\n"
+FROM_DOTENV = "version: 1\nsources:\n  api:\n    openapi: notes.json\n    base_url: \"${NOTES_BASE}\"\n"
+SPEC = {
+    "openapi": "3.0.3", "info": {"title": "Notes", "version": "1"},
+    "paths": {"/notes/{id}": {"get": {
+        "operationId": "getNote", "summary": "One note.",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "The note.", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"text": {"type": "string"}}}}}}}}}},
+}
+ALICE = "tok-alice-parity-0123456789"
+
+# (name, arguments): every command the in-process runner may run, each with a good input and a bad one.
+COMMANDS: list[tuple[str, tuple[str, ...]]] = [
+    ("no-arguments", ()),
+    ("help", ("--help",)),
+    ("version", ("--version",)),
+    ("unknown-command", ("frobnicate",)),
+    ("validate", ("validate", "mcp.yaml")),
+    ("validate-broken", ("validate", "broken.yaml")),
+    ("validate-unset-secret", ("validate", "secret.yaml")),
+    ("validate-offline-unset-secret", ("validate", "secret.yaml", "--offline")),
+    ("validate-dotenv", ("validate", "dotenv.yaml")),
+    ("validate-dotenv-problem", ("validate",)),  # in envdir/ (CWD below)
+    ("validate-missing", ("validate", "missing.yaml")),
+    ("validate-bad-setting", ("validate", "mcp.yaml")),  # with MCPRT_LOG_LEVEL=loud (env below)
+    ("validate-help", ("validate", "--help")),
+    ("tools", ("tools", "mcp.yaml")),
+    ("tools-json", ("tools", "mcp.yaml", "--json")),
+    ("tools-usage-error", ("tools", "mcp.yaml", "--bogus")),
+    ("tools-broken", ("tools", "broken.yaml")),
+    ("show", ("show", "mcp.yaml", "echo")),
+    ("show-json", ("show", "mcp.yaml", "add", "--json")),
+    ("show-unknown-tool", ("show", "mcp.yaml", "ehco")),
+    ("init", ("init", "--openapi", "notes.json", "--out", "made/mcp.yaml", "--no-input")),
+    ("init-missing-spec", ("init", "--openapi", "nowhere.json", "--out", "made/mcp.yaml", "--no-input")),
+    ("init-usage-error", ("init",)),
+    ("diff", ("diff", "old.yaml", "mcp.yaml")),
+    ("diff-json-fail-on", ("diff", "old.yaml", "mcp.yaml", "--format", "json", "--fail-on", "any")),
+    ("diff-bad-format", ("diff", "old.yaml", "mcp.yaml", "--format", "yaml")),
+    ("pin", ("pin", "mcp.yaml")),
+    ("pin-broken", ("pin", "broken.yaml")),
+    ("record", ("record", "mcp.yaml", "add", "--args", '{"a": 2, "b": 3}')),
+    ("record-bad-json", ("record", "mcp.yaml", "add", "--args", "{a: 2")),
+    ("test", ("test", "mcp.yaml")),
+    ("test-broken", ("test", "broken.yaml")),
+    ("call", ("call", "mcp.yaml", "echo", "--args", '{"text": "hi"}')),
+    ("call-wrong-argument", ("call", "mcp.yaml", "add", "--args", '{"a": "two"}')),
+    ("catalog-list", ("catalog", "list")),
+    ("catalog-show", ("catalog", "show", "quickstart")),
+    ("catalog-show-unknown", ("catalog", "show", "no-such-entry")),
+    ("schema", ("schema",)),
+]
+ENV = {"validate-bad-setting": {"MCPRT_LOG_LEVEL": "loud"}, "call-wrong-argument": {"MCPRT_LOG_LEVEL": "debug"}}
+CWD = {"validate-dotenv-problem": "envdir"}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workspace every run copies: tools, manifests good and bad, a spec, a `.env`, one recorded case."""
+    folder = tmp_path_factory.mktemp("parity") / "template"
+    folder.mkdir()
+    (folder / "parity_tools.py").write_text(TOOLS)
+    (folder / "mcp.yaml").write_text(MANIFEST)
+    (folder / "old.yaml").write_text(OLD_MANIFEST)
+    (folder / "broken.yaml").write_text(BROKEN)
+    (folder / "secret.yaml").write_text(UNSET_SECRET)
+    (folder / "dotenv.yaml").write_text(FROM_DOTENV)
+    (folder / "notes.json").write_text(json.dumps(SPEC))
+    (folder / ".env").write_text("NOTES_BASE=http://127.0.0.1:9\n")
+    (folder / "envdir").mkdir()  # a `.env` with a statement that does not parse: a logged warning
+    (folder / "envdir" / ".env").write_text("NOTES_BASE=http://127.0.0.1:9\nthis line is no statement\n")
+    (folder / "envdir" / "mcp.yaml").write_text(FROM_DOTENV)
+    (folder / "envdir" / "notes.json").write_text(json.dumps(SPEC))
+    recorded = mcprt_process("record", "mcp.yaml", "echo", "--args", '{"text": "case"}', cwd=folder,
+                             env=_env(folder))
+    assert recorded.returncode == 0, recorded.stderr
+    return folder
+
+
+def _env(folder: Path, **extra: str) -> dict[str, str]:
+    return {"ALICE_TOKEN": ALICE, "MCPRT_CACHE_DIR": str(folder / ".cache"), "NO_COLOR": "1", **extra}
+
+
+def _workspace(template: Path, where: Path) -> Path:
+    shutil.copytree(template, where, ignore=shutil.ignore_patterns("__pycache__", ".cache"))
+    return where
+
+
+_TIMES = re.compile(r"\b\d\d:\d\d:\d\d\b|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?|\b\d+(\.\d+)? ?(ms|s)\b|(?<=latency_ms=)[\d.]+")
+
+
+def _normal(text: str, *folders: Path, url: str = "") -> str:
+    """`text` with what differs between any two runs made alike: the run's folder, a server's port, times."""
+    for folder in folders:
+        text = text.replace(str(folder.resolve()), "<WS>").replace(str(folder), "<WS>")
+    if url:
+        text = text.replace(url, "<URL>")
+    return _TIMES.sub("<TIME>", text)
+
+
+def _both(template: Path, tmp_path: Path, args: tuple[str, ...], below: str = "",
+          **extra: str) -> tuple[list[str], list[str]]:
+    """`args` run in a fresh workspace (in its folder `below`) by a real process and by the in-process runner:
+    [code, stdout, stderr] each."""
+    ran = []
+    for how, run in (("process", mcprt_process), ("in-process", mcprt_cli)):
+        folder = _workspace(template, tmp_path / how)
+        done = run(*args, cwd=folder / below, env=_env(folder, **extra))
+        ran.append([str(done.returncode), _normal(done.stdout, folder), _normal(done.stderr, folder)])
+    return ran[0], ran[1]
+
+
+@pytest.mark.parametrize(("name", "args"), COMMANDS, ids=[name for name, _ in COMMANDS])
+def test_a_command_gives_in_process_what_a_process_gives(name: str, args: tuple[str, ...], template: Path,
+                                                         tmp_path: Path) -> None:
+    process, in_process = _both(template, tmp_path, args, CWD.get(name, ""), **ENV.get(name, {}))
+    assert in_process == process
+
+
+@pytest.fixture(scope="module")
+def served(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    folder = _workspace(template, tmp_path_factory.mktemp("parity-served") / "up")
+    with mcprt_http(folder / "mcp.yaml", "--no-reload", env=cli_env(_env(folder))) as up:
+        yield up
+
+
+# Sequences of operator commands against one running server, run once by real processes and once
+# in-process (each sequence leaves the server as it found it): good and bad inputs.
+OPERATOR: dict[str, list[tuple[str, ...]]] = {
+    "status": [("status", "{url}"), ("status", "{url}", "--json")],
+    "status-unreachable": [("status", "http://127.0.0.1:9")],
+    "approvals": [("approvals", "list", "--url", "{url}", "--json"), ("approvals", "list", "--url", "{url}")],
+    "approvals-bad-token": [("approvals", "list", "--url", "{url}", "--token", "wrong-token-0123456789")],
+    "approvals-unknown-id": [("approvals", "approve", "no-such-id", "--url", "{url}")],
+    "pause-resume": [("pause", "echo", "--url", "{url}", "--reason", "maintenance"), ("pause", "echo", "--url", "{url}"),
+                     ("resume", "echo", "--url", "{url}"), ("resume", "echo", "--url", "{url}", "--json")],
+    "pause-no-target": [("pause", "--url", "{url}")],
+    "pause-unknown-tool": [("pause", "ehco", "--url", "{url}")],
+}
+
+
+@pytest.mark.xdist_group("inprocess-parity-served")  # one `mcprt up` (module fixture) for all of them
+@pytest.mark.parametrize("name", sorted(OPERATOR))
+def test_an_operator_command_gives_in_process_what_a_process_gives(name: str, served: UpProcess) -> None:
+    url = served.base
+    outputs = {}
+    for how, run in (("process", mcprt_process), ("in-process", mcprt_cli)):
+        outputs[how] = []
+        for command in OPERATOR[name]:
+            done = run(*(part.format(url=url) for part in command), env={"MCPRT_TOKEN": ALICE, "NO_COLOR": "1"})
+            outputs[how].append([done.returncode, _normal(done.stdout, url=url), _normal(done.stderr, url=url)])
+    assert outputs["in-process"] == outputs["process"]
+
+
+def _raising(template: Path, tmp_path: Path, body: str) -> tuple[list[str], list[str]]:
+    """`mcprt tools` on a manifest whose Python module runs `body` at import, both ways."""
+    folder = tmp_path / "raising"
+    shutil.copytree(template, folder)
+    (folder / "parity_tools.py").write_text(f"{body}\n{TOOLS}")
+    return _both(folder, tmp_path, ("tools", "mcp.yaml"))
+
+
+def test_an_uncaught_exception_leaves_its_traceback_and_exit_1(template: Path, tmp_path: Path) -> None:
+    """`guarded` catches every `Exception`; a `BaseException` of a user's module passes it, as through a process."""
+    process, in_process = _raising(template, tmp_path, "class Stop(BaseException):\n    pass\n\n\nraise Stop('no')")
+    assert process[0] == in_process[0] == "1"
+    assert process[1] == in_process[1] == ""
+    for stderr in (process[2], in_process[2]):
+        assert stderr.startswith("Traceback (most recent call last):\n"), stderr
+        assert stderr.endswith("parity_tools.Stop: no\n"), stderr
+
+
+@pytest.mark.parametrize(("body", "code", "stderr"), [("raise SystemExit(3)", "3", ""),
+                                                       ("raise SystemExit('stopped here')", "1", "stopped here\n"),
+                                                       ("raise SystemExit(None)", "0", "")])
+def test_system_exit_codes_are_a_processs(body: str, code: str, stderr: str, template: Path, tmp_path: Path) -> None:
+    process, in_process = _raising(template, tmp_path, body)
+    assert in_process == process
+    assert in_process[0] == code and in_process[2] == stderr
+
+
+def _worker_state() -> dict[str, object]:
+    mcprt_logger, root = logging.getLogger("mcprt"), logging.getLogger()
+    return {
+        "environ": dict(os.environ), "cwd": os.getcwd(), "argv": list(sys.argv), "path": list(sys.path),
+        "main": sys.modules["__main__"], "streams": (sys.stdin, sys.stdout, sys.stderr),
+        "loggers": [(list(x.handlers), x.level, x.propagate, list(x.filters)) for x in (root, mcprt_logger)],
+        "gc": (gc.isenabled(), gc.get_freeze_count()), "tools module": "parity_tools" in sys.modules,
+        "secrets": (set(SECRETS._static), list(SECRETS._dynamic), SECRETS._index),
+        "warnings": list(__import__("warnings").filters),
+    }
+
+
+def test_a_command_leaves_the_worker_as_it_was(template: Path, tmp_path: Path) -> None:
+    """`up`-free commands that load a `.env`, go offline (MCPRT_OFFLINE is set in the environment), set up
+    logging, import a user's module, register secrets and pause the garbage collector: nothing stays."""
+    folder = _workspace(template, tmp_path / "w")
+    (folder / "secret.yaml").write_text(UNSET_SECRET.replace("${PARITY_UNSET_SECRET}", "${NOTES_TOKEN}"))
+    (folder / ".env").write_text("NOTES_BASE=http://127.0.0.1:9\nNOTES_TOKEN=a-secret-from-dotenv-123456\n")
+    before = _worker_state()
+    for args in (("validate", "dotenv.yaml", "--offline"), ("tools", "secret.yaml", "--offline"),
+                 ("test", "mcp.yaml"), ("call", "mcp.yaml", "add", "--args", '{"a": 1, "b": 2}')):
+        done = mcprt_cli(*args, cwd=folder, env=_env(folder, MCPRT_LOG_LEVEL="debug"))
+        assert done.returncode == 0, (args, done.stderr)
+        assert _worker_state() == before, args
+
+
+def test_an_edit_within_the_same_second_is_seen_by_the_next_command(template: Path, tmp_path: Path) -> None:
+    """A fresh process reads the files anew; so must the next in-process command, whatever the mtimes say."""
+    folder = _workspace(template, tmp_path / "w")
+    first = mcprt_cli("tools", "mcp.yaml", "--json", cwd=folder, env=_env(folder))
+    assert first.returncode == 0, first.stderr
+    stamps = {name: (folder / name).stat().st_mtime_ns for name in ("mcp.yaml", "parity_tools.py")}
+    (folder / "parity_tools.py").write_text(TOOLS.replace('["echo", "add"]', '["echo", "add", "shout"]')
+                                            + '\n\ndef shout(text: str) -> str:\n    """Loudly."""\n'
+                                              '    return text.upper()\n')
+    (folder / "mcp.yaml").write_text(MANIFEST.replace("parity_tools\n", "[parity_tools:add, parity_tools:shout]\n"))
+    for name, stamp in stamps.items():  # the same second, even the same nanosecond
+        os.utime(folder / name, ns=(stamp, stamp))
+    second = mcprt_cli("tools", "mcp.yaml", "--json", cwd=folder, env=_env(folder))
+    assert second.returncode == 0, second.stderr
+    names = lambda done: sorted(tool["name"] for tool in json.loads(done.stdout)["tools"])  # noqa: E731
+    assert (names(first), names(second)) == (["add", "echo"], ["add", "shout"])
+
+
+def test_a_hung_command_fails_within_its_timeout(template: Path, tmp_path: Path) -> None:
+    folder = _workspace(template, tmp_path / "w")
+    (folder / "parity_tools.py").write_text(f"import time\ntime.sleep(1.5)\n{TOOLS}")
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_in_process(["tools", "mcp.yaml"], env=cli_env(_env(folder)), cwd=folder, timeout=0.3)
+    assert time.monotonic() - started < 1.2
+    time.sleep(1.5)  # the command ends by itself; the runner takes commands again once it has
+    done = mcprt_cli("--version")
+    assert done.returncode == 0 and done.stdout.startswith("mcprt "), done.stderr
+
+
+def test_output_is_captured_when_the_command_thread_reuses_a_dead_threads_ident() -> None:
+    """A thread started outside `threading` that asked for its `Thread` stays listed (a dummy) after it
+    ended; the command's new thread often gets its ident. Found in a suite run: `mcprt diff --format json`
+    printed to the worker's stdout, and the test read an empty output."""
+    for _ in range(5):
+        ended = threading.Event()
+        _thread.start_new_thread(lambda: (threading.current_thread(), ended.set()), ())
+        ended.wait(10)
+        time.sleep(0.05)  # its native thread has exited; its dummy `Thread` is still listed
+        done = mcprt_cli("--version")
+        assert done.returncode == 0 and done.stdout.startswith("mcprt "), (done.stdout, done.stderr)

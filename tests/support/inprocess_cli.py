@@ -1,0 +1,404 @@
+"""`python -m mcprt ARGS` run inside the test process: the real entry point, as a fresh process would see it.
+
+A `python -m mcprt` subprocess pays 0.45–0.8 s of CPU for its imports before it does anything; the test
+worker has imported all of that already. `run_in_process` runs `mcprt.__main__.main` — `cli.fast.run_fast`,
+then Typer's app, exactly what `python -m mcprt` runs, no command re-implemented — with what a process
+would have:
+
+- `sys.argv` (`…/mcprt/__main__.py ARGS`, so Click names the program `python -m mcprt`), the given
+  environment (all of `os.environ`) and working directory, an empty stdin, and stdout/stderr captured as
+  text (also `sys.__stdout__`…, the Rich consoles, `print`, the logging handlers the CLI installs, the
+  interpreter's default warning filters and logging's last-resort handler, as in a fresh process);
+- the exit code an interpreter gives: `SystemExit(None)` → 0, an int → itself, anything else printed on
+  stderr → 1; an uncaught exception → its traceback on stderr and 1;
+- afterwards the worker as it was: `os.environ` (also after a `.env` was loaded into it), the working
+  directory, streams, `sys.argv`, `sys.path` and the modules a manifest's `python:` source imported,
+  loggers (handlers, levels, filters), warning filters, the garbage collector (the CLI's start-up pause
+  and its `gc.freeze()`), and the module-level state of every `mcprt` module (`_PROCESS_STATE`).
+
+The command runs in its own thread (the caller blocks, as in `subprocess.run`): its asyncio loop, if any,
+lives and dies with that thread, a running loop in the calling thread (an async test) is no obstacle, and
+`timeout` is honoured — a command still running then fails the call with `subprocess.TimeoutExpired`
+(the thread cannot be killed: the worker's state is restored, and the runner refuses further commands
+until that thread has ended).
+Writes from threads that existed before the command (a test's in-process server) go to the streams they
+had, not into the command's output.
+
+What stays a real process (`tests/support/cli.py::mcprt_process`): `mcprt up`, start-up and import
+tests, signals, stdin-driven commands, commands timed or killed, and `tests/cli/test_cli_inprocess_parity.py`,
+which runs every command both ways and compares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib
+import io
+import linecache
+import locale
+import logging
+import os
+import pkgutil
+import subprocess
+import sys
+import threading
+import traceback
+import types
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_lock = threading.Lock()  # one in-process command at a time: os.environ, cwd and the streams are process-wide
+_hung: list[tuple[threading.Thread, str]] = []  # a command past its timeout, still running: none other meanwhile
+
+# The warning filters of a fresh CPython 3.11 interpreter without -W or PYTHONWARNINGS ("The default
+# warning filter", warnings module documentation), most important last (as `filterwarnings` inserts).
+_FRESH_WARNING_FILTERS: tuple[tuple[str, type[Warning], str], ...] = (
+    ("ignore", ResourceWarning, ""),
+    ("ignore", ImportWarning, ""),
+    ("ignore", PendingDeprecationWarning, ""),
+    ("ignore", DeprecationWarning, ""),
+    ("default", DeprecationWarning, "__main__"),
+)
+
+
+def run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str | None = None,
+                   timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m mcprt ARGS` in this process with `env` as the whole environment and `cwd` as the
+    working directory (None: this one); the `CompletedProcess` `subprocess.run(…, capture_output=True,
+    text=True)` would give (args, returncode, stdout, stderr). Raises `subprocess.TimeoutExpired` after
+    `timeout` seconds, ValueError for `up` but its `--help` (a server is a process: `tests.support.cli.mcprt_process`)."""
+    argv = [str(arg) for arg in args]
+    if ("up" in argv[:1] or "up" in argv[1:2] and argv[0].startswith("-")) and "--help" not in argv:
+        raise ValueError("`mcprt up` serves until stopped, with signal handlers: run it as a process "
+                         "(tests.support.cli.mcprt_process, tests.support.served.mcprt_http)")
+    with _lock:
+        if _hung and _hung[0][0].is_alive():
+            raise RuntimeError(f"an earlier in-process command still runs past its timeout: {_hung[0][1]}")
+        _hung.clear()
+        _import_all_of_mcprt()
+        with _process_like(argv, env, cwd) as streams:
+            outcome = _Outcome()
+            thread = threading.Thread(target=_main, args=(outcome,), name="mcprt-in-process", daemon=True)
+            thread.start()
+            thread.join(timeout)
+            if thread.is_alive():
+                _hung.append((thread, " ".join(argv)))
+                raise subprocess.TimeoutExpired(["mcprt", *argv], timeout, streams.stdout(), streams.stderr())
+        return subprocess.CompletedProcess(["mcprt", *argv], outcome.code, streams.stdout(), streams.stderr())
+
+
+@dataclass
+class _Outcome:
+    code: int = 1
+
+
+def _main(outcome: _Outcome) -> None:
+    """The interpreter's part of `python -m mcprt`: run `__main__.main`, turn how it ended into an exit code."""
+    try:
+        importlib.import_module("mcprt.__main__").main()
+        outcome.code = 0
+    except SystemExit as stop:
+        outcome.code = _exit_code(stop.code)
+    except BaseException:  # what the interpreter prints for an uncaught exception, then exit 1
+        traceback.print_exc(file=sys.stderr)
+        outcome.code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def _exit_code(code: object) -> int:
+    """The exit status of `SystemExit(code)` (Python docs, `SystemExit`): None → 0, an int → itself,
+    anything else printed on stderr → 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+_all_imported = False
+
+
+def _import_all_of_mcprt() -> None:
+    """Import every `mcprt` module once, so each one's module-level state exists before the first command
+    and `_PROCESS_STATE` can restore all of it (a module first imported by a command would keep what the
+    command left in it)."""
+    global _all_imported
+    if _all_imported:
+        return
+    import mcprt
+
+    for module in pkgutil.walk_packages(mcprt.__path__, "mcprt."):
+        importlib.import_module(module.name)
+    _all_imported = True
+
+
+class _Routed:
+    """A stream seen through `sys.stdout` (…): writes of the command (its thread and the threads it
+    starts) are captured; threads that existed before it keep writing to what they had. Threads are told
+    apart by their `Thread` objects, not by `threading.get_ident()`: an ident is reused as soon as its
+    thread ends, so a thread of the command could take the ident of one that ended meanwhile."""
+
+    def __init__(self, captured: io.TextIOWrapper, original: Any, foreign: frozenset[threading.Thread]) -> None:
+        self._captured = captured
+        self._original = original
+        self._foreign = foreign
+
+    def _target(self) -> Any:
+        return self._original if threading.current_thread() in self._foreign else self._captured
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._target())
+
+
+@dataclass
+class _Streams:
+    """The command's stdin (empty), stdout and stderr, encoded as a child process's pipes would be."""
+
+    encoding: str = field(default_factory=lambda: locale.getpreferredencoding(False))
+    out: io.BytesIO = field(default_factory=io.BytesIO)
+    err: io.BytesIO = field(default_factory=io.BytesIO)
+
+    def __post_init__(self) -> None:
+        # A child's stdout to a pipe: block-buffered, strict; its stderr: backslashreplace (Python docs, sys.stderr).
+        self.stdout_text = io.TextIOWrapper(self.out, encoding=self.encoding, errors="strict")
+        self.stderr_text = io.TextIOWrapper(self.err, encoding=self.encoding, errors="backslashreplace",
+                                            line_buffering=True)
+        self.stdin_text = io.TextIOWrapper(io.BytesIO(), encoding=self.encoding)
+
+    def _text(self, stream: io.TextIOWrapper, data: io.BytesIO) -> str:
+        try:
+            stream.flush()
+        except ValueError:  # closed by the command: what it wrote is in `data` already
+            pass
+        # As `subprocess.run(text=True)` decodes a pipe: universal newlines.
+        return data.getvalue().decode(self.encoding).replace("\r\n", "\n").replace("\r", "\n")
+
+    def stdout(self) -> str:
+        return self._text(self.stdout_text, self.out)
+
+    def stderr(self) -> str:
+        return self._text(self.stderr_text, self.err)
+
+
+@contextmanager
+def _process_like(argv: list[str], env: Mapping[str, str], cwd: Path | str | None) -> Iterator[_Streams]:
+    """The process-wide state a fresh `python -m mcprt` would have, for the length of the block; all of it as
+    it was afterwards."""
+    main_module = importlib.import_module("mcprt.__main__")
+    streams = _Streams()
+    foreign = frozenset(threading.enumerate())
+    saved = _Saved.take()
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.argv = [str(main_module.__file__), *argv]
+        sys.modules["__main__"] = main_module  # Click names the program from it: `python -m mcprt`
+        sys.stdin = sys.__stdin__ = streams.stdin_text
+        sys.stdout = sys.__stdout__ = _Routed(streams.stdout_text, saved.streams[1], foreign)  # type: ignore[assignment]
+        sys.stderr = sys.__stderr__ = _Routed(streams.stderr_text, saved.streams[2], foreign)  # type: ignore[assignment]
+        _fresh_logging()
+        warnings.resetwarnings()
+        for action, category, module in _FRESH_WARNING_FILTERS:
+            warnings.filterwarnings(action, category=category, module=module)
+        importlib.invalidate_caches()  # a module file written since the last import is found, as by a new process
+        linecache.checkcache()
+        yield streams
+    finally:
+        saved.restore()
+
+
+def _fresh_logging() -> None:
+    """Logging as a new interpreter has it: no handler on the root logger (a record goes to the last-resort
+    handler, on stderr), level WARNING, nothing disabled."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.disable(logging.NOTSET)
+
+
+@dataclass
+class _LoggerState:
+    handlers: list[logging.Handler]
+    filters: list[Any]
+    level: int
+    propagate: bool
+    disabled: bool
+
+    @classmethod
+    def of(cls, logger: logging.Logger) -> _LoggerState:
+        return cls(list(logger.handlers), list(logger.filters), logger.level, logger.propagate, logger.disabled)
+
+    def restore(self, logger: logging.Logger) -> None:
+        logger.handlers[:] = self.handlers
+        logger.filters[:] = self.filters
+        logger.setLevel(self.level)
+        logger.propagate = self.propagate
+        logger.disabled = self.disabled
+
+
+def _loggers() -> dict[str, logging.Logger]:
+    found = {name: logger for name, logger in logging.Logger.manager.loggerDict.items()
+             if isinstance(logger, logging.Logger)}
+    found[""] = logging.getLogger()
+    return found
+
+
+def _copied(value: Any) -> Any:
+    """A copy of a plain container's items (its identity is kept by restoring in place), else the value."""
+    kind = type(value)
+    if kind is dict:
+        return dict(value)
+    if kind is list:
+        return list(value)
+    if kind is set:
+        return set(value)
+    return value
+
+
+def _put_back(current: Any, saved: Any, copy: Any) -> Any:
+    """`saved` (a container refilled with `copy`'s items when it is still the same object)."""
+    if current is saved and copy is not saved and current != copy:
+        current.clear()
+        if isinstance(current, list):
+            current.extend(copy)
+        else:
+            current.update(copy)
+    return saved
+
+
+class _ProcessState:
+    """The module-level state of every `mcprt` module, and of the `mcprt` objects those modules hold
+    (`SECRETS`, the reaper, …): names rebound and plain containers (dict, list, set) changed in place
+    by a command are put back. Caches of pure functions are left alone; they give a fresh process the
+    same answers (`functools.cache`d functions of their arguments: regexes, templates, meta-schemas)."""
+
+    def __init__(self) -> None:
+        self.modules: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+        self.objects: list[tuple[object, dict[str, Any], dict[str, Any]]] = []
+        for name, module in list(sys.modules.items()):
+            if not (name == "mcprt" or name.startswith("mcprt.")) or not isinstance(module, types.ModuleType):
+                continue
+            namespace = {k: v for k, v in vars(module).items() if not k.startswith("__")}  # not `__builtins__`
+            self.modules.append((vars(module), namespace, {k: _copied(v) for k, v in namespace.items()}))
+            for value in namespace.values():
+                if _is_mcprt_object(value):
+                    attributes = vars(value)
+                    self.objects.append((value, dict(attributes), {k: _copied(v) for k, v in attributes.items()}))
+
+    def restore(self) -> None:
+        for namespace, saved, copies in self.modules:
+            for key, value in saved.items():
+                namespace[key] = _put_back(namespace.get(key), value, copies[key])
+        for target, saved, copies in self.objects:
+            attributes = vars(target)
+            for key, value in saved.items():
+                attributes[key] = _put_back(attributes.get(key), value, copies[key])
+            for key in [k for k in attributes if k not in saved]:
+                del attributes[key]
+
+
+def _is_mcprt_object(value: object) -> bool:
+    kind = type(value)
+    return (kind.__module__.startswith("mcprt.") and hasattr(value, "__dict__")
+            and not isinstance(value, (type, types.ModuleType, types.FunctionType)))
+
+
+@dataclass
+class _Saved:
+    """Everything `_process_like` changes or a command may change, as it was."""
+
+    environ: dict[str, str]
+    cwd: str
+    argv: list[str]
+    main: types.ModuleType
+    streams: tuple[Any, Any, Any]
+    dunder_streams: tuple[Any, Any, Any]
+    path: list[str]
+    modules: dict[str, Any]
+    loggers: dict[str, _LoggerState]
+    logging_disabled: int
+    warning_filters: list[Any]
+    showwarning: Any
+    gc_enabled: bool
+    gc_frozen: int
+    loop_policy: Any
+    mcprt_state: _ProcessState
+
+    @classmethod
+    def take(cls) -> _Saved:
+        return cls(
+            environ=dict(os.environ), cwd=os.getcwd(), argv=list(sys.argv), main=sys.modules["__main__"],
+            streams=(sys.stdin, sys.stdout, sys.stderr),
+            dunder_streams=(sys.__stdin__, sys.__stdout__, sys.__stderr__),
+            path=list(sys.path), modules=dict(sys.modules),
+            loggers={name: _LoggerState.of(logger) for name, logger in _loggers().items()},
+            logging_disabled=logging.root.manager.disable,
+            warning_filters=list(warnings.filters), showwarning=warnings.showwarning,
+            gc_enabled=gc.isenabled(), gc_frozen=gc.get_freeze_count(),
+            loop_policy=asyncio.events._event_loop_policy,  # type: ignore[attr-defined]
+            mcprt_state=_ProcessState(),
+        )
+
+    def restore(self) -> None:
+        os.environ.clear()
+        os.environ.update(self.environ)
+        os.chdir(self.cwd)
+        sys.argv = self.argv
+        sys.stdin, sys.stdout, sys.stderr = self.streams
+        sys.__stdin__, sys.__stdout__, sys.__stderr__ = self.dunder_streams  # type: ignore[misc]
+        added_paths = [entry for entry in sys.path if entry not in self.path]
+        sys.path[:] = self.path
+        self._restore_modules(added_paths)
+        sys.modules["__main__"] = self.main
+        self._restore_logging()
+        warnings.filters[:] = self.warning_filters
+        warnings._filters_mutated()  # type: ignore[attr-defined]  # each module's "already shown" registry is stale
+        warnings.showwarning = self.showwarning
+        if gc.get_freeze_count() > self.gc_frozen == 0:  # the CLI's `end_gc_pause` froze the worker's objects
+            gc.unfreeze()
+        (gc.enable if self.gc_enabled else gc.disable)()
+        asyncio.events._event_loop_policy = self.loop_policy  # type: ignore[attr-defined]
+        self.mcprt_state.restore()
+
+    def _restore_modules(self, added_paths: list[str]) -> None:
+        """Drop the modules imported from folders the command put on sys.path (a `python:` source's own
+        modules: a later command's folder may hold another `tools.py`), and put back any it replaced."""
+        folders = [Path(entry).resolve() for entry in added_paths if entry]
+        for name, module in list(sys.modules.items()):
+            if name in self.modules:
+                continue
+            file = getattr(module, "__file__", None)
+            if file and any(Path(file).resolve().is_relative_to(folder) for folder in folders):
+                del sys.modules[name]
+        for name, module in self.modules.items():
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+
+    def _restore_logging(self) -> None:
+        for name, logger in _loggers().items():
+            state = self.loggers.get(name)
+            if state is not None:
+                state.restore(logger)
+                continue
+            # A logger made during the command: keep what its library set up, drop handlers writing to the command's output.
+            for handler in list(logger.handlers):
+                if isinstance(getattr(handler, "stream", None), (_Routed, io.TextIOWrapper)):
+                    logger.removeHandler(handler)
+        logging.disable(self.logging_disabled)
