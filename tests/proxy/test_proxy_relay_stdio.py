@@ -8,6 +8,7 @@ call it at once over streamable HTTP (handshake era, so questions are relayed on
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.everything import write_manifest
-from tests.support.served import mcprt_http, text_of
+from tests.support.served import UpProcess, mcprt_http, text_of
 
-pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
+              pytest.mark.xdist_group("test_proxy_relay_stdio")]  # one started server per run, not one per worker
 
 SERVER = Path(__file__).resolve().parents[1] / "support" / "asking_server.py"
 BOTH_ASKED_WITHIN = 20.0  # s: only bounds a hang (a question never relayed); never reached when it works
@@ -30,7 +32,15 @@ def _manifest(folder: Path) -> Path:
     return write_manifest(folder, f'  asking:\n    command: ["{sys.executable}", "{SERVER}"]\n')
 
 
-async def test_two_calls_on_one_stdio_server_each_get_their_own_question(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    """One `mcprt up` proxying the asking server for both tests: each opens its own sessions, and every
+    call a test makes has ended (answered) before it returns, so no question of one is in flight in the other."""
+    with mcprt_http(_manifest(tmp_path_factory.mktemp("asking")), "--no-reload", startup_timeout=60) as served:
+        yield served
+
+
+async def test_two_calls_on_one_stdio_server_each_get_their_own_question(up: UpProcess) -> None:
     asked = {"ada": anyio.Event(), "bob": anyio.Event()}
     results: dict[str, str] = {}
 
@@ -42,21 +52,20 @@ async def test_two_calls_on_one_stdio_server_each_get_their_own_question(tmp_pat
             return types.ElicitResult(action="accept", content={"name": name})
         return elicit
 
-    with mcprt_http(_manifest(tmp_path), "--no-reload", startup_timeout=60) as up:
-        async def caller(name: str, other: str) -> None:
-            async with Client(streamable_http_client(up.url), mode="legacy",
-                              elicitation_callback=answering(name, other)) as client:  # type: ignore[arg-type]
-                results[name] = text_of(await client.call_tool("ask", {}))
+    async def caller(name: str, other: str) -> None:
+        async with Client(streamable_http_client(up.url), mode="legacy",
+                          elicitation_callback=answering(name, other)) as client:  # type: ignore[arg-type]
+            results[name] = text_of(await client.call_tool("ask", {}))
 
-        with anyio.fail_after(90):
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(caller, "ada", "bob")
-                tasks.start_soon(caller, "bob", "ada")
+    with anyio.fail_after(90):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(caller, "ada", "bob")
+            tasks.start_soon(caller, "bob", "ada")
     assert results == {"ada": 'asked: accept {"name": "ada"}', "bob": 'asked: accept {"name": "bob"}'}
     assert all(event.is_set() for event in asked.values())
 
 
-async def test_a_question_no_call_in_flight_names_is_refused_while_several_run(tmp_path: Path) -> None:
+async def test_a_question_no_call_in_flight_names_is_refused_while_several_run(up: UpProcess) -> None:
     """While bob's call runs (its own question is out with bob), `ask_untied` asks from a trace of its
     own: no call is named, so the relay refuses it (never guessing a client); ada's tied question still
     reaches ada, and bob's call ends with bob's answer."""
@@ -74,23 +83,22 @@ async def test_a_question_no_call_in_flight_names_is_refused_while_several_run(t
         return types.ElicitResult(action="accept", content={"name": "ada"})
 
     results: dict[str, str] = {}
-    with mcprt_http(_manifest(tmp_path), "--no-reload", startup_timeout=60) as up:
-        async with Client(streamable_http_client(up.url), mode="legacy",
-                          elicitation_callback=bobs_answer) as bob, \
-                Client(streamable_http_client(up.url), mode="legacy",
-                       elicitation_callback=adas_answer) as ada:  # type: ignore[arg-type]
+    async with Client(streamable_http_client(up.url), mode="legacy",
+                      elicitation_callback=bobs_answer) as bob, \
+            Client(streamable_http_client(up.url), mode="legacy",
+                   elicitation_callback=adas_answer) as ada:  # type: ignore[arg-type]
 
-            async def bobs_call() -> None:
-                results["bob"] = text_of(await bob.call_tool("ask", {}))
+        async def bobs_call() -> None:
+            results["bob"] = text_of(await bob.call_tool("ask", {}))
 
-            with anyio.fail_after(90):
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(bobs_call)
-                    await bob_asked.wait()
-                    results["untied"] = text_of(await ada.call_tool("ask_untied", {}))
-                    results["tied"] = text_of(await ada.call_tool("ask", {}))
-                    assert not release.is_set() and "bob" not in results  # both ran beside bob's call
-                    release.set()
+        with anyio.fail_after(90):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(bobs_call)
+                await bob_asked.wait()
+                results["untied"] = text_of(await ada.call_tool("ask_untied", {}))
+                results["tied"] = text_of(await ada.call_tool("ask", {}))
+                assert not release.is_set() and "bob" not in results  # both ran beside bob's call
+                release.set()
     assert results["untied"].startswith("refused: ") and "several calls in progress" in results["untied"], results
     assert results["tied"] == 'asked: accept {"name": "ada"}'
     assert questions == ["Who are you?"]  # the refused question never reached ada (nor bob)
