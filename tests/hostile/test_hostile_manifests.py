@@ -146,10 +146,10 @@ def test_devices_pipes_and_huge_files_are_refused_at_once(tmp_path: Path) -> Non
     assert run_cli("validate", str(manifest), cwd=folder, timeout=60).returncode == 0
 
 
-def test_brackets_nested_past_the_depth_limit_stop_at_the_first_one_too_deep(tmp_path: Path) -> None:
+def test_brackets_nested_past_the_depth_limit_stop_at_a_bracket_past_it(tmp_path: Path) -> None:
     """Found while profiling the suite: `[` nested 5,000 deep cost ~8 s CPU to refuse (ruamel's scanner walks
-    every open flow level at each token) and the error said 1:1. Now the first bracket past the limit is
-    named; 64 levels, the most a manifest may nest, still load (its `x:` key being the first)."""
+    every open flow level at each token) and the error said 1:1. Now a bracket just past the limit is
+    named (65 deep: the one that makes level 65, from `_plain`; deeper: the scanner stops at the one after); 64 levels, the most a manifest may nest, still load (its `x:` key being the first)."""
     from mcprt.errors import ManifestError
     from mcprt.manifest.loader import load_manifest
 
