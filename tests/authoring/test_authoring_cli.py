@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket
@@ -18,15 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import mcprt_cli as mcprt
+from tests.support.cli import mcprt_process
 from tests.support.served import UpProcess, child_env, mcprt_http
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "catalog"
-
-
-def mcprt(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, env=env or child_env(),
-                          capture_output=True, text=True, timeout=180)
 
 
 @contextmanager
@@ -59,26 +55,26 @@ def static_files(folder: Path) -> Iterator[str]:
 
 def test_quick_start_init_validate_up_and_call_over_http(tmp_path: Path) -> None:
     manifest = tmp_path / "notes" / "mcp.yaml"
-    made = mcprt("init", "--openapi", str(CATALOG / "quickstart" / "notes-api.yaml"), "--out", str(manifest))
+    made = mcprt_process("init", "--openapi", str(CATALOG / "quickstart" / "notes-api.yaml"), "--out", str(manifest))
     assert made.returncode == 0, made.stderr
     with notes_api() as api:
         text = manifest.read_text()
         manifest.write_text(text.replace("    tools:\n", f"    base_url: {api}\n    tools:\n", 1))  # our free port
-        checked = mcprt("validate", str(manifest))
+        checked = mcprt_process("validate", str(manifest))
         assert checked.returncode == 0, checked.stderr
         with mcprt_http(manifest) as up:
-            created = mcprt("call", "--url", up.url, "create_note", "--args",
-                            json.dumps({"title": "Quokka budget", "body": "Quokkas need 30 s of retries."}))
+            created = mcprt_process("call", "--url", up.url, "create_note", "--args",
+                                    json.dumps({"title": "Quokka budget", "body": "Quokkas need 30 s of retries."}))
             assert created.returncode == 0, created.stderr
             note_id = json.loads(created.stdout)["structuredContent"]["id"]
-            found = mcprt("call", "--url", up.url, "search_notes", "--args", '{"q": "quokkas"}')
+            found = mcprt_process("call", "--url", up.url, "search_notes", "--args", '{"q": "quokkas"}')
             assert found.returncode == 0, found.stderr
             assert json.loads(json.loads(found.stdout)["content"][0]["text"])[0]["title"] == "Quokka budget"
             # get_note declares an outputSchema (its prune gives an object): the SDK client validated it
-            read = mcprt("call", "--url", up.url, "get_note", "--args", json.dumps({"id": note_id}))
+            read = mcprt_process("call", "--url", up.url, "get_note", "--args", json.dumps({"id": note_id}))
             assert read.returncode == 0, read.stderr
             assert json.loads(read.stdout)["structuredContent"]["body"] == "Quokkas need 30 s of retries."
-            missing = mcprt("call", "--url", up.url, "get_note", "--args", '{"id": 9999}')
+            missing = mcprt_process("call", "--url", up.url, "get_note", "--args", '{"id": 9999}')
             assert missing.returncode == 1 and '"isError": true' in missing.stdout
 
 
@@ -321,16 +317,12 @@ def test_an_unset_secret_points_review_commands_at_offline(tmp_path: Path) -> No
     and `tools` take) reviews the manifest without the secret. `call` needs the real one: no such hint."""
     entry = tmp_path / "github"
     shutil.copytree(CATALOG / "github", entry)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_") and k != "GITHUB_TOKEN"}
     hint = "; or pass --offline to check the manifest with a placeholder for it"
     for command in (["show", "list_issues"], ["validate"], ["tools"]):
-        run = subprocess.run([sys.executable, "-m", "mcprt", *command], cwd=entry, env=env, capture_output=True,
-                             text=True, timeout=180)
+        run = mcprt(*command, cwd=entry, drop=("GITHUB_TOKEN",))
         assert run.returncode == 2, (command, run.stderr)
         assert "environment variable GITHUB_TOKEN is not set (set it" in run.stderr and hint in run.stderr, run.stderr
-        offline = subprocess.run([sys.executable, "-m", "mcprt", *command, "--offline"], cwd=entry, env=env,
-                                 capture_output=True, text=True, timeout=180)
+        offline = mcprt(*command, "--offline", cwd=entry, drop=("GITHUB_TOKEN",))
         assert offline.returncode == 0, (command, offline.stderr)
-    call = subprocess.run([sys.executable, "-m", "mcprt", "call", "list_issues", "--args", "{}"], cwd=entry, env=env,
-                          capture_output=True, text=True, timeout=180)
+    call = mcprt("call", "list_issues", "--args", "{}", cwd=entry, drop=("GITHUB_TOKEN",))
     assert call.returncode == 2 and "GITHUB_TOKEN is not set" in call.stderr and hint not in call.stderr

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from mcprt.authoring.measure import Prepared, measure_entry, prepare, source_paths, table
 from mcprt.authoring.suggest import OPTIONAL, SIGNALS, Budget
+
+from tests.support.cli import mcprt_cli as mcprt
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "tests" / "fixtures" / "specs"
@@ -24,12 +23,6 @@ DOCUMENTS = sorted(
     if p.suffix in (".json", ".yaml") and not any(part in ("common", "paths", "schemas") for part in p.parts)
     and p.name not in ("Pet.json", "NewPet.json", "parameters.json")
 )
-
-
-def mcprt(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=180)
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
@@ -293,14 +286,12 @@ def test_each_auth_hint_is_a_working_auth_once_uncommented(tmp_path: Path) -> No
                for h in hints)
     assert any(h.startswith('    # auth: {oauth2: {token_url: "http://example.com/oauth/token"') for h in hints)
     assert not any("mutualTLS" in h for h in hints)  # no `auth` form sends a client certificate
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
-    env.update(API_KEY="k-123", API_USERNAME="u", API_PASSWORD="p-123", API_TOKEN="t-123", CLIENT_ID="c",
+    env = dict(API_KEY="k-123", API_USERNAME="u", API_PASSWORD="p-123", API_TOKEN="t-123", CLIENT_ID="c",
                CLIENT_SECRET="s-123")
     for hint in hints:
         one = tmp_path / f"hint{hints.index(hint)}.yaml"
         one.write_text(text.replace(hint, hint.replace("    # auth: ", "    auth: ", 1)))
-        run = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(one)], env=env, capture_output=True,
-                             text=True, timeout=180)
+        run = mcprt("validate", str(one), env=env)
         assert run.returncode == 0, (hint, run.stderr)
         assert "Traceback" not in run.stderr
 
@@ -407,20 +398,17 @@ def test_a_manifest_too_big_for_the_limit_leaves_out_prunes_then_operations_and_
     steps = [(30_000, "suggested prunes are left out (the commented-out operations' first, then the longest)"),
              (9_000, "The 106 operations outside the chosen tags are not listed, and "),
              (3_000, "The 129 operations are not listed under `tools:`")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
     for limit, said in steps:
         out = tmp_path / str(limit) / "mcp.yaml"
-        run_env = {**env, "MCPRT_MAX_MANIFEST_BYTES": str(limit)}
-        made = subprocess.run([sys.executable, "-m", "mcprt", "init", "--openapi", blockfrost, *tags, "--out", str(out)],
-                              env=run_env, capture_output=True, text=True, timeout=180)
+        run_env = {"MCPRT_MAX_MANIFEST_BYTES": str(limit)}
+        made = mcprt("init", "--openapi", blockfrost, *tags, "--out", str(out), env=run_env)
         assert made.returncode == 0, made.stderr
         assert said in made.stderr and f"MCPRT_MAX_MANIFEST_BYTES ({limit:,} bytes)" in made.stderr, made.stderr
         pruned = int(re.search(r", (\d+) with a suggested prune", made.stderr).group(1))
         assert pruned == out.read_text().count("\n        prune:"), made.stderr  # what the summary counts is written
         text = out.read_text()
         assert len(text.encode()) <= limit and " ".join(said.split()[:4]) in " ".join(text.split()), text[:1500]
-        checked = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(out)], env=run_env,
-                                 capture_output=True, text=True, timeout=180)
+        checked = mcprt("validate", str(out), env=run_env)
         assert checked.returncode == 0, checked.stderr
         assert "ok — 23 tools from 1 source" in checked.stderr
     # the first step keeps every included operation's prune: only commented-out ones lost theirs

@@ -11,21 +11,15 @@ over the limit and one just under it.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from mcprt.cli.init_cmd import DISCOVERY_ABOVE
 
+from tests.support.cli import mcprt_cli as mcprt
+
 META_TOOLS = {"search_tools", "describe_tools", "call_tool"}
-
-
-def mcprt(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], env=env, capture_output=True, text=True, timeout=180)
 
 
 def entity_graph(operations: int, entities: int = 12, fields: int = 60) -> dict[str, Any]:
@@ -122,10 +116,8 @@ def test_the_not_listed_note_in_discovery_mode_says_how_the_tools_are_found(tmp_
     spec = tmp_path / "graph.json"
     spec.write_text(json.dumps(entity_graph(140)))
     out = tmp_path / "api" / "mcp.yaml"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
-    env["MCPRT_MAX_MANIFEST_BYTES"] = "6000"
-    made = subprocess.run([sys.executable, "-m", "mcprt", "init", "--openapi", str(spec), "--out", str(out),
-                           "--no-input"], env=env, capture_output=True, text=True, timeout=180)
+    env = {"MCPRT_MAX_MANIFEST_BYTES": "6000"}
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input", env=env)
     assert made.returncode == 0, made.stderr
     text = out.read_text()
     assert "  expose: discovery\n" in text and "    tools: {}\n" in text, text
@@ -136,7 +128,6 @@ def test_the_not_listed_note_in_discovery_mode_says_how_the_tools_are_found(tmp_
         assert "`mcprt tools` lists them" not in shown, shown
         assert ("each included one is a tool all the same (clients find them with `search_tools`, and `mcprt tools` "
                 "counts them as reachable through discovery)") in shown, shown
-    listed = subprocess.run([sys.executable, "-m", "mcprt", "tools", str(out)], env=env, capture_output=True,
-                            text=True, timeout=180)
+    listed = mcprt("tools", str(out), env=env)
     assert listed.returncode == 0, listed.stderr
     assert "140 more reachable through discovery" in " ".join(listed.stdout.split()), listed.stdout

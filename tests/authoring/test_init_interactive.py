@@ -7,10 +7,11 @@ import pty
 import select
 import signal
 import termios
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tests.support.cli import mcprt_cli
 
 SPEC = """openapi: 3.0.3
 info: {title: Shop, version: "1"}
@@ -90,8 +91,7 @@ def test_on_a_terminal_init_offers_the_tags_and_writes_the_chosen_two(tmp_path: 
     # exactly those tags' operations are active; the others are listed commented out
     assert "\n      listPets:" in text and "\n      getPet:" in text and "\n      listUsers:" in text
     assert "\n      # listOrders:" in text and "\n      # health: {}" in text
-    listed = subprocess.run([sys.executable, "-m", "mcprt", "tools", "mcp.yaml", "--json"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=180)
+    listed = mcprt_cli("tools", "mcp.yaml", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert sorted(n for n in ("list_pets", "get_pet", "list_users", "list_orders", "health")
                   if f'"name":"{n}"' in listed.stdout) == ["get_pet", "list_pets", "list_users"]

@@ -12,11 +12,11 @@ Slack's 200-status error envelope as its `default` response.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from mcprt.shaping.schema_paths import analyze
+
+from tests.support.cli import mcprt_cli
 
 PIN = {"type": "object", "properties": {"created": {"type": "integer"}, "channel": {"type": "string"}}}
 SUCCESS = {  # Slack's pins.list success schema, abridged: no `type`, only `items`
@@ -42,16 +42,11 @@ SPEC = {
 }
 
 
-def _mcprt(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
-
-
 def test_validate_accepts_what_init_suggests_for_a_typeless_success_schema(tmp_path: Path) -> None:
     (tmp_path / "slack.json").write_text(json.dumps(SPEC))
-    made = _mcprt("init", "--openapi", "slack.json", "--out", "mcp.yaml", "--no-input", cwd=tmp_path)
+    made = mcprt_cli("init", "--openapi", "slack.json", "--out", "mcp.yaml", "--no-input", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    checked = _mcprt("validate", "mcp.yaml", cwd=tmp_path)
+    checked = mcprt_cli("validate", "mcp.yaml", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert "prune:" not in checked.stderr, checked.stderr  # no warning about init's own suggestion
     manifest = (tmp_path / "mcp.yaml").read_text()
