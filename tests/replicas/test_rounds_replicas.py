@@ -26,7 +26,7 @@ import pytest
 from tests.support.components import HAProxy, Redis, haproxy, redis_server, stop_process
 from tests.support.everything import command_source, write_manifest
 from tests.support.modern_client import META, Answer, answering, post_call, responses_to
-from tests.support.served import UpProcess, child_env, http_client, mcprt_http
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http, until_ready
 
 pytestmark = pytest.mark.xdist_group("replicas")  # one cluster at a time, not one per worker
 
@@ -69,9 +69,7 @@ class Cluster:
                 self.replicas[index] = self.stack.enter_context(mcprt_http(
                     self.manifest, "--no-reload", "--port", port, env=self.env, startup_timeout=60))
         deadline = time.monotonic() + 30
-        while not all(_ready(replica) for replica in self.replicas):
-            assert time.monotonic() < deadline, "a replica did not come back ready"
-            await asyncio.sleep(0.1)
+        await until_ready(self.replicas, 30, "a replica did not come back ready")
         seen: set[str] = set()
         async with httpx.AsyncClient(timeout=30) as http:
             while len(seen) < len(self.replicas):  # HAProxy's health check (300 ms, rise 1) took each back
@@ -82,14 +80,6 @@ class Cluster:
                 else:
                     await asyncio.sleep(0.1)
         return self
-
-
-def _ready(replica: UpProcess) -> bool:
-    try:
-        answer = httpx.get(f"{replica.base}/readyz", timeout=5)
-    except httpx.HTTPError:
-        return False
-    return answer.status_code == 200 and answer.json().get("status") == "ready"
 
 
 @contextmanager

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
 
 from mcprt.state.tokens import RETRY_AFTER
 from tests.replicas.token_support import CLIENT_SECRET, EXCHANGE, SPEC, Issuer, token_app
 from tests.support.components import HAProxy, Redis, haproxy, redis_server
 from tests.support.oidc import AuthServer, auth_server, oidc_provider_modules
-from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of, until_ready
 from tests.support.upstream import serve_app
 
 pytestmark = pytest.mark.xdist_group("token-replicas")  # one cluster per run, not one per worker
@@ -89,10 +88,7 @@ class Cluster:
         behind the balancer) and its token store has rested (`RETRY_AFTER`) since, as if nothing failed."""
         if not self.recovering:
             return
-        deadline = time.monotonic() + 30
-        while not all(_ready(r) for r in self.replicas):  # reconnected: back behind the balancer
-            assert time.monotonic() < deadline, "the replicas did not reconnect to Redis"
-            await anyio.sleep(0.2)
+        await until_ready(self.replicas, 30, "the replicas did not reconnect to Redis")
         await anyio.sleep(RETRY_AFTER + 0.5)  # the token store rests that long after a failure
         self.recovering = False
 
@@ -224,10 +220,3 @@ async def test_redis_stopped_calls_still_succeed_with_tokens_fetched_locally(clu
     finally:
         cluster.redis = cluster.stack.enter_context(redis_server(cluster.folder, port=port))
         cluster.recovering = True  # the next test waits for the replicas' recovery (`Cluster.settled`)
-
-
-def _ready(replica: UpProcess) -> bool:
-    try:
-        return httpx.get(f"{replica.base}/readyz", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
