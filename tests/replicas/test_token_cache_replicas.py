@@ -67,10 +67,10 @@ class Cluster:
     idp: AuthServer
     replicas: list[UpProcess]
     balancer: HAProxy
-    # Set when a test restarted Redis: the next test first waits for the replicas to be back (see
-    # `settled`). Deferred rather than waited for in that test's teardown, so the last test of the
-    # module does not pay for a recovery nobody uses.
-    recovering: bool = False
+    # When the token stores have rested (`RETRY_AFTER`) after a test stopped Redis: the next test waits
+    # until then (`settled`). The replicas' reconnection is waited for (and asserted) in that test; only
+    # this rest is deferred, so the module's last test does not pay for a recovery nobody uses.
+    rested_at: float = 0.0
 
     @property
     def url(self) -> str:
@@ -84,13 +84,9 @@ class Cluster:
             return {c["replica"] for c in self.issuer.api_calls[since:]}
 
     async def settled(self) -> None:
-        """Every test starts here: after a Redis restart, wait until each replica has reconnected (back
-        behind the balancer) and its token store has rested (`RETRY_AFTER`) since, as if nothing failed."""
-        if not self.recovering:
-            return
-        await until_ready(self.replicas, 30, "the replicas did not reconnect to Redis")
-        await anyio.sleep(RETRY_AFTER + 0.5)  # the token store rests that long after a failure
-        self.recovering = False
+        """Every test starts here: after a Redis restart, wait until each replica's token store has
+        rested (`RETRY_AFTER`) since its reconnection, as if nothing failed."""
+        await anyio.sleep(max(0.0, self.rested_at - time.monotonic()))
 
 
 @pytest.fixture(scope="module")
@@ -219,4 +215,7 @@ async def test_redis_stopped_calls_still_succeed_with_tokens_fetched_locally(clu
             assert replica.log().count("shared token cache unavailable") == 1, replica.log()
     finally:
         cluster.redis = cluster.stack.enter_context(redis_server(cluster.folder, port=port))
-        cluster.recovering = True  # the next test waits for the replicas' recovery (`Cluster.settled`)
+        # here, not in a next test: this is the module's last, and a replica that never reconnects must fail it
+        await until_ready(cluster.replicas, 30, "the replicas did not reconnect to Redis")
+        # the token store rests that long after a failure: waited for by a next test (`Cluster.settled`)
+        cluster.rested_at = time.monotonic() + RETRY_AFTER + 0.5
