@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mcprt.envcheck import KNOWN, SETTINGS
+from mcprt.envcheck import KNOWN, LIMITS, SETTINGS
 from mcprt.settings import Settings
 from tests.support.cli import mcprt_cli, mcprt_process
 from tests.support.served import child_env, mcprt_http
@@ -139,6 +139,15 @@ def test_known_names_cover_every_name_the_code_and_the_readme_use() -> None:
     examples = {"MCPRT_LOGLEVEL", "MCPRT_GITHUB_TOKEN"}  # the README's own examples of names that are no setting
     missing = sorted((used | readme) - examples - KNOWN)
     assert not missing, f"MCPRT_* names read somewhere but not in mcprt.envcheck.KNOWN: {missing}"
+
+
+def test_every_limit_is_a_row_of_the_readme_s_limits_table() -> None:
+    """Operators look for a limit in the README's table (`| limit | default | setting |`): the four
+    intervals made settings on 2026-12-01 and MCPRT_TRACES_FLUSH_TIMEOUT were only in running text."""
+    table = (ROOT / "README.md").read_text().split("| limit | default | setting |\n", 1)[1].split("\n\n", 1)[0]
+    listed = {name for row in table.splitlines() for name in re.findall(r"`(MCPRT_[A-Z0-9_]+)`", row.rsplit("|", 2)[1])}
+    missing = sorted(set(LIMITS) - listed)
+    assert not missing, f"limits missing from the README's table: {missing}"
 
 
 def test_an_unusable_port_names_where_it_came_from(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mcprt.server import shared_state
 from mcprt.server.options import ServeOptions
 from mcprt.server.shared_state import SharedState, open_shared_state
 from mcprt.state.policy import RedisPolicyState
@@ -125,10 +126,14 @@ async def test_a_pauses_hash_of_an_older_version_is_migrated_not_restored_over(
 # --- sessions: an ended session is not written back, nor one whose idle timeout passed --------------
 
 
+def options_for(redis: Redis) -> ServeOptions:
+    return ServeOptions("http", "127.0.0.1", 0, "/mcp", False, False, state_url=redis.url)
+
+
 @pytest.fixture
 async def two_replicas(redis: Redis, request: pytest.FixtureRequest) -> AsyncIterator[list[SharedState]]:
     """Two replicas' shared state as `mcprt up` opens it (wiring included), 2 s session idle timeout."""
-    options = ServeOptions("http", "127.0.0.1", 0, "/mcp", False, False, state_url=redis.url)
+    options = options_for(redis)
     opened = [await open_shared_state(options, request.node.name, 2.0) for _ in range(2)]
     yield [shared for shared in opened if shared is not None]
     for shared in opened:
@@ -176,3 +181,38 @@ async def test_a_written_back_session_keeps_the_lifetime_it_had_left_and_an_idle
     await asyncio.sleep(1.0)  # its idle timeout has passed: Redis dropped it
     assert await opener.get("s1") is None
     assert await opener.restore() == 0
+
+
+# --- the data check: Redis that kept its data is not taken for one that lost it -------------------
+
+
+async def test_a_data_check_interval_longer_than_the_marker_s_30_s_sees_no_loss_where_there_was_none(
+        redis: Redis, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """MCPRT_DATA_LOSS_CHECK_INTERVAL=60 with the replica's marker living a fixed 30 s: the marker had
+    expired at every check, so every check logged "shared state lost its data" and wrote everything
+    back, Redis holding all of it. Scaled by 1/100 (a 0.3 s floor, a 0.6 s interval); a real loss is
+    still noticed at the next check."""
+    monkeypatch.setattr(shared_state, "MARK_TTL_MS", 300)
+    monkeypatch.setenv("MCPRT_DATA_LOSS_CHECK_INTERVAL", "0.6")
+    shared = await open_shared_state(options_for(redis), request.node.name, 60.0)
+    assert shared is not None
+    write_backs: list[float] = []
+
+    async def counted() -> int:  # one more restorer, as serve adds the task records' own
+        write_backs.append(time.monotonic())
+        return 0
+
+    shared.restorers["counted"] = counted
+    watch = asyncio.create_task(shared.watch_data_loss())
+    try:
+        await asyncio.sleep(2.0)  # three checks after the first, each one past the 0.3 s floor
+        assert write_backs == [], "Redis kept its data: nothing was to be written back"
+        await lose_data(redis)
+        deadline = time.monotonic() + 5
+        while not write_backs:
+            assert time.monotonic() < deadline, "Redis lost its data and no check noticed"
+            await asyncio.sleep(0.05)
+    finally:
+        watch.cancel()
+        await asyncio.gather(watch, return_exceptions=True)
+        await shared.aclose()

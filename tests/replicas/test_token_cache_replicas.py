@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
 
 from mcprt.state.tokens import RETRY_AFTER
 from tests.replicas.token_support import CLIENT_SECRET, EXCHANGE, SPEC, Issuer, token_app
 from tests.support.components import HAProxy, Redis, haproxy, redis_server
 from tests.support.oidc import AuthServer, auth_server, oidc_provider_modules
-from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of, until_ready
 from tests.support.upstream import serve_app
 
 pytestmark = pytest.mark.xdist_group("token-replicas")  # one cluster per run, not one per worker
@@ -68,10 +67,10 @@ class Cluster:
     idp: AuthServer
     replicas: list[UpProcess]
     balancer: HAProxy
-    # Set when a test restarted Redis: the next test first waits for the replicas to be back (see
-    # `settled`). Deferred rather than waited for in that test's teardown, so the last test of the
-    # module does not pay for a recovery nobody uses.
-    recovering: bool = False
+    # When the token stores have rested (`RETRY_AFTER`) after a test stopped Redis: the next test waits
+    # until then (`settled`). The replicas' reconnection is waited for (and asserted) in that test; only
+    # this rest is deferred, so the module's last test does not pay for a recovery nobody uses.
+    rested_at: float = 0.0
 
     @property
     def url(self) -> str:
@@ -85,16 +84,9 @@ class Cluster:
             return {c["replica"] for c in self.issuer.api_calls[since:]}
 
     async def settled(self) -> None:
-        """Every test starts here: after a Redis restart, wait until each replica has reconnected (back
-        behind the balancer) and its token store has rested (`RETRY_AFTER`) since, as if nothing failed."""
-        if not self.recovering:
-            return
-        deadline = time.monotonic() + 30
-        while not all(_ready(r) for r in self.replicas):  # reconnected: back behind the balancer
-            assert time.monotonic() < deadline, "the replicas did not reconnect to Redis"
-            await anyio.sleep(0.2)
-        await anyio.sleep(RETRY_AFTER + 0.5)  # the token store rests that long after a failure
-        self.recovering = False
+        """Every test starts here: after a Redis restart, wait until each replica's token store has
+        rested (`RETRY_AFTER`) since its reconnection, as if nothing failed."""
+        await anyio.sleep(max(0.0, self.rested_at - time.monotonic()))
 
 
 @pytest.fixture(scope="module")
@@ -223,11 +215,7 @@ async def test_redis_stopped_calls_still_succeed_with_tokens_fetched_locally(clu
             assert replica.log().count("shared token cache unavailable") == 1, replica.log()
     finally:
         cluster.redis = cluster.stack.enter_context(redis_server(cluster.folder, port=port))
-        cluster.recovering = True  # the next test waits for the replicas' recovery (`Cluster.settled`)
-
-
-def _ready(replica: UpProcess) -> bool:
-    try:
-        return httpx.get(f"{replica.base}/readyz", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
+        # here, not in a next test: this is the module's last, and a replica that never reconnects must fail it
+        await until_ready(cluster.replicas, 30, "the replicas did not reconnect to Redis")
+        # the token store rests that long after a failure: waited for by a next test (`Cluster.settled`)
+        cluster.rested_at = time.monotonic() + RETRY_AFTER + 0.5

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +148,26 @@ def wait_healthy(up: UpProcess, timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("/healthz never answered:\n" + up.log())
         time.sleep(0.05)
+
+
+def is_ready(up: UpProcess) -> bool:
+    """Whether `up`'s `GET /readyz` says "ready" (200, `status` "ready"). False for a process that does
+    not answer, a draining one, and a "degraded" one - 200 too, so that a balancer keeps it, while its
+    shared state does not answer PING (server/lifecycle.py): a status code alone cannot tell that a
+    replica reconnected to Redis."""
+    try:
+        answer = httpx.get(f"{up.base}/readyz", timeout=5)
+    except httpx.HTTPError:
+        return False
+    return answer.status_code == 200 and answer.json().get("status") == "ready"
+
+
+async def until_ready(replicas: Sequence[UpProcess], timeout: float, failure: str) -> None:
+    """Poll (every 0.1 s) until each of `replicas` `is_ready`; AssertionError(`failure`) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not all(is_ready(up) for up in replicas):
+        assert time.monotonic() < deadline, failure
+        await anyio.sleep(0.1)
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,8 @@ from .options import ServeOptions
 from .roundtrip import STATE_TTL
 
 DATA_CHECK_EVERY = 2.0  # seconds between checks that Redis still holds what this replica wrote: the default
-MARK_TTL_MS = 30_000  # the check's marker outlives many checks; one that expired only costs a no-op restore
-
+MARK_TTL_MS = 30_000  # the check's marker lives at least this long (`mark_ttl_ms`)
+MARK_CHECKS = 3  # ... and at least this many check intervals, so a late check still finds it
 
 
 def data_check_interval() -> float:
@@ -28,6 +29,15 @@ def data_check_interval() -> float:
     long after Redis lost its data the sessions, held rounds and tasks of a replica are unknown to the
     others (404, "unknown task") before it writes them back; each check is one SET per replica."""
     return env_limit("MCPRT_DATA_LOSS_CHECK_INTERVAL", DATA_CHECK_EVERY)
+
+
+def mark_ttl_ms(every: float) -> int:
+    """Milliseconds a replica's marker lives when it is refreshed every `every` seconds: `MARK_TTL_MS`
+    or `MARK_CHECKS` intervals, the longer. A marker gone at a check reads as Redis having lost its
+    data, so it must outlive the time between two checks (the interval plus the SET's own time): with
+    a fixed 30 s, an interval of 30 s or more was a false "lost its data" (and a write-back) at every
+    check. Redis unreachable for longer than this looks the same, and only costs a no-op write-back."""
+    return max(MARK_TTL_MS, math.ceil(MARK_CHECKS * every * 1000))
 
 
 if TYPE_CHECKING:
@@ -61,14 +71,14 @@ class SharedState:
         it serves and the tasks it runs stay reachable on every replica (pauses and waiting approvals
         restore themselves: `state.policy`, `policy.approvals`).
         Runs until cancelled. The sign is this replica's marker (`<prefix>replica:<id>`, refreshed every
-        `every` s - None: `data_check_interval()` - with SET … GET) found missing; Redis not answering is
-        the other loops' to log."""
+        `every` s - None: `data_check_interval()` - with SET … GET, living `mark_ttl_ms(every)`) found
+        missing; Redis not answering is the other loops' to log."""
         every = data_check_interval() if every is None else every
-        marker = f"{self.prefix}replica:{self.rounds.replica}"
+        marker, ttl_ms = f"{self.prefix}replica:{self.rounds.replica}", mark_ttl_ms(every)
         first, lost = True, False  # `lost` stays set until a write-back went through (Redis may fail mid-way)
         while True:
             try:
-                before = await self.client.set(marker, b"1", px=MARK_TTL_MS, get=True)
+                before = await self.client.set(marker, b"1", px=ttl_ms, get=True)
                 lost = lost or (before is None and not first)
                 first = False
                 if lost:
