@@ -25,7 +25,8 @@ def mcprt_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None
               timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """`python -m mcprt ARGS` run in this process (`tests.support.inprocess_cli`: the real entry point, a
     process's argv, environment, cwd, streams and exit code; the worker restored afterwards), with this
-    environment minus MCPRT_* plus `env`, minus `drop`."""
+    environment minus MCPRT_* plus `env`, minus `drop`. ValueError when that sets a variable read only at a
+    process's start or a library's import (PYTHONWARNINGS, TERMINAL_WIDTH…): use `mcprt_process`."""
     return run_in_process(args, env=cli_env(env, drop=drop), cwd=cwd, timeout=timeout)
 
 

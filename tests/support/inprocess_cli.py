@@ -8,7 +8,8 @@ would have:
 - `sys.argv` (`…/mcprt/__main__.py ARGS`, so Click names the program `python -m mcprt`), the given
   environment (all of `os.environ`) and working directory, an empty stdin, and stdout/stderr captured as
   text (also `sys.__stdout__`…, the Rich consoles, `print`, the logging handlers the CLI installs, the
-  interpreter's default warning filters and logging's last-resort handler, as in a fresh process);
+  interpreter's default warning filters and its way of showing a warning — on stderr, not into pytest's
+  record — and logging's last-resort handler, as in a fresh process);
 - the exit code an interpreter gives: `SystemExit(None)` → 0, an int → itself, anything else printed on
   stderr → 1; an uncaught exception → its traceback on stderr and 1;
 - afterwards the worker as it was: `os.environ` (also after a `.env` was loaded into it), the working
@@ -18,9 +19,20 @@ would have:
 
 The command runs in its own thread (the caller blocks, as in `subprocess.run`): its asyncio loop, if any,
 lives and dies with that thread, a running loop in the calling thread (an async test) is no obstacle, and
-`timeout` is honoured — a command still running then fails the call with `subprocess.TimeoutExpired`
-(the thread cannot be killed: the worker's state is restored, and the runner refuses further commands
-until that thread has ended).
+`timeout` is honoured — a command still running then fails the call with `subprocess.TimeoutExpired`.
+The thread cannot be killed: the worker's state is restored at once, the runner refuses further commands
+until that thread has ended, and what the thread does meanwhile lands in the worker — it may still import
+modules (its own `tools.py`…), put its folder on `sys.path` again, change mcprt's module state, write to
+its captured (discarded) output, and change `os.environ`, the working directory or logging. When it ends,
+it takes its folders off `sys.path`, drops the modules it imported from them and puts mcprt's module
+state back as it was before the command; anything else it changed after the timeout stays (a test should
+not hang a command that sets those up).
+
+Refused (ValueError naming `tests.support.cli.mcprt_process`): an environment that gives another value than
+the worker's to a variable read only when a process starts — the interpreter's `PYTHON*` (PYTHONWARNINGS,
+PYTHONTRACEMALLOC, PYTHONIOENCODING, PYTHONPATH, PYTHONDEVMODE, …; Python docs, "Command line and
+environment") — or when a library module is first imported (Typer's `typer.core`, `typer.rich_utils`:
+TERMINAL_WIDTH, FORCE_COLOR, …): in this process the command would silently run with the worker's values.
 Writes from threads that existed before the command (a test's in-process server) go to the streams they
 had, not into the command's output.
 
@@ -34,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import importlib.util
 import io
 import linecache
 import locale
@@ -55,6 +68,32 @@ from typing import Any
 _lock = threading.Lock()  # one in-process command at a time: os.environ, cwd and the streams are process-wide
 _hung: list[tuple[threading.Thread, str]] = []  # a command past its timeout, still running: none other meanwhile
 
+# Variables read once, at import, by the libraries the CLI uses (Typer 0.29: `typer.core.HAS_RICH`,
+# `typer.rich_utils.MAX_WIDTH`/`FORCE_TERMINAL`); Click and Rich read theirs when used (COLUMNS, NO_COLOR…).
+_IMPORT_TIME_VARIABLES = frozenset({"TYPER_USE_RICH", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL",
+                                    "GITHUB_ACTIONS", "FORCE_COLOR", "PY_COLORS"})
+
+
+def _read_at_start(name: str) -> bool:
+    """Whether `name` is read only at the interpreter's start (`PYTHON*`) or at a library's import."""
+    return name.startswith("PYTHON") or name in _IMPORT_TIME_VARIABLES
+
+
+# What this worker read them as: its environment when it imported this module (before any test ran); Typer's
+# modules are imported now, with it, not by the first command with that command's environment.
+_START_UP = {name: value for name, value in os.environ.items() if _read_at_start(name)}
+importlib.import_module("typer.rich_utils")
+
+
+def _refuse_start_up_variables(env: Mapping[str, str]) -> None:
+    """ValueError when `env` gives a start-up variable another value than the worker read (or drops one)."""
+    differing = sorted(name for name in {*env, *_START_UP}
+                       if _read_at_start(name) and env.get(name) != _START_UP.get(name))
+    if differing:
+        raise ValueError(f"{', '.join(differing)}: read only when a process starts or a library is imported, so "
+                         "an in-process command would run with the worker's value; run it as a process "
+                         "(tests.support.cli.mcprt_process)")
+
 # The warning filters of a fresh CPython 3.11 interpreter without -W or PYTHONWARNINGS ("The default
 # warning filter", warnings module documentation), most important last (as `filterwarnings` inserts).
 _FRESH_WARNING_FILTERS: tuple[tuple[str, type[Warning], str], ...] = (
@@ -66,13 +105,30 @@ _FRESH_WARNING_FILTERS: tuple[tuple[str, type[Warning], str], ...] = (
 )
 
 
+def _fresh_warnings_module() -> types.ModuleType:
+    """A private copy of the `warnings` module as a new interpreter has it: its `_showwarnmsg_impl` writes
+    a warning on `sys.stderr`. The worker's own may be another: pytest's `catch_warnings(record=True)`
+    replaces it with a list's `append` around every test and collection, and keeps the original out of
+    reach."""
+    spec = importlib.util.find_spec("warnings")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_FRESH_WARNINGS = _fresh_warnings_module()
+
+
 def run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str | None = None,
                    timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`python -m mcprt ARGS` in this process with `env` as the whole environment and `cwd` as the
     working directory (None: this one); the `CompletedProcess` `subprocess.run(…, capture_output=True,
     text=True)` would give (args, returncode, stdout, stderr). Raises `subprocess.TimeoutExpired` after
-    `timeout` seconds, ValueError for `up` but its `--help` (a server is a process: `tests.support.cli.mcprt_process`)."""
+    `timeout` seconds, ValueError for `up` but its `--help` (a server is a process: `tests.support.cli.mcprt_process`)
+    and for an `env` giving a start-up variable another value than the worker's (module docstring: which)."""
     argv = [str(arg) for arg in args]
+    _refuse_start_up_variables(env)
     if ("up" in argv[:1] or "up" in argv[1:2] and argv[0].startswith("-")) and "--help" not in argv:
         raise ValueError("`mcprt up` serves until stopped, with signal handlers: run it as a process "
                          "(tests.support.cli.mcprt_process, tests.support.served.mcprt_http)")
@@ -81,12 +137,14 @@ def run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | s
             raise RuntimeError(f"an earlier in-process command still runs past its timeout: {_hung[0][1]}")
         _hung.clear()
         _import_all_of_mcprt()
-        with _process_like(argv, env, cwd) as streams:
+        with _process_like(argv, env, cwd) as (streams, saved):
             outcome = _Outcome()
-            thread = threading.Thread(target=_main, args=(outcome,), name="mcprt-in-process", daemon=True)
+            thread = threading.Thread(target=_main, args=(outcome, saved), name="mcprt-in-process", daemon=True)
             thread.start()
             thread.join(timeout)
-            if thread.is_alive():
+            with outcome.ending:
+                outcome.late = thread.is_alive()
+            if outcome.late:
                 _hung.append((thread, " ".join(argv)))
                 raise subprocess.TimeoutExpired(["mcprt", *argv], timeout, streams.stdout(), streams.stderr())
         return subprocess.CompletedProcess(["mcprt", *argv], outcome.code, streams.stdout(), streams.stderr())
@@ -95,10 +153,24 @@ def run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | s
 @dataclass
 class _Outcome:
     code: int = 1
+    late: bool = False  # past its timeout: the caller has gone on, the worker restored without waiting for it
+    ending: threading.Lock = field(default_factory=threading.Lock)  # `late` is decided before or after the end
 
 
-def _main(outcome: _Outcome) -> None:
-    """The interpreter's part of `python -m mcprt`: run `__main__.main`, turn how it ended into an exit code."""
+def _main(outcome: _Outcome, saved: _Saved) -> None:
+    """The interpreter's part of `python -m mcprt`: run `__main__.main`, turn how it ended into an exit code;
+    past its timeout, undo at its end what it did to the worker's modules since the restore."""
+    try:
+        _run_main(outcome)
+    finally:
+        with outcome.ending:
+            late = outcome.late
+        if late:
+            with _lock:  # the caller's restore (under `_lock`) is over: this one comes after it
+                saved.forget_late_changes()
+
+
+def _run_main(outcome: _Outcome) -> None:
     try:
         importlib.import_module("mcprt.__main__").main()
         outcome.code = 0
@@ -195,9 +267,10 @@ class _Streams:
 
 
 @contextmanager
-def _process_like(argv: list[str], env: Mapping[str, str], cwd: Path | str | None) -> Iterator[_Streams]:
+def _process_like(argv: list[str], env: Mapping[str, str],
+                  cwd: Path | str | None) -> Iterator[tuple[_Streams, _Saved]]:
     """The process-wide state a fresh `python -m mcprt` would have, for the length of the block; all of it as
-    it was afterwards."""
+    it was afterwards (the `_Saved` that put it back)."""
     main_module = importlib.import_module("mcprt.__main__")
     streams = _Streams()
     foreign = frozenset(threading.enumerate())
@@ -214,11 +287,13 @@ def _process_like(argv: list[str], env: Mapping[str, str], cwd: Path | str | Non
         sys.stderr = sys.__stderr__ = _Routed(streams.stderr_text, saved.streams[2], foreign)  # type: ignore[assignment]
         _fresh_logging()
         warnings.resetwarnings()
+        warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+        warnings._showwarnmsg_impl = _FRESH_WARNINGS._showwarnmsg_impl  # type: ignore[attr-defined]
         for action, category, module in _FRESH_WARNING_FILTERS:
             warnings.filterwarnings(action, category=category, module=module)
         importlib.invalidate_caches()  # a module file written since the last import is found, as by a new process
         linecache.checkcache()
-        yield streams
+        yield streams, saved
     finally:
         saved.restore()
 
@@ -336,10 +411,12 @@ class _Saved:
     logging_disabled: int
     warning_filters: list[Any]
     showwarning: Any
+    showwarnmsg_impl: Any
     gc_enabled: bool
     gc_frozen: int
     loop_policy: Any
     mcprt_state: _ProcessState
+    added_paths: list[str] = field(default_factory=list)  # what the command put on sys.path, known at restore
 
     @classmethod
     def take(cls) -> _Saved:
@@ -351,6 +428,7 @@ class _Saved:
             loggers={name: _LoggerState.of(logger) for name, logger in _loggers().items()},
             logging_disabled=logging.root.manager.disable,
             warning_filters=list(warnings.filters), showwarning=warnings.showwarning,
+            showwarnmsg_impl=warnings._showwarnmsg_impl,  # type: ignore[attr-defined]
             gc_enabled=gc.isenabled(), gc_frozen=gc.get_freeze_count(),
             loop_policy=asyncio.events._event_loop_policy,  # type: ignore[attr-defined]
             mcprt_state=_ProcessState(),
@@ -363,18 +441,26 @@ class _Saved:
         sys.argv = self.argv
         sys.stdin, sys.stdout, sys.stderr = self.streams
         sys.__stdin__, sys.__stdout__, sys.__stderr__ = self.dunder_streams  # type: ignore[misc]
-        added_paths = [entry for entry in sys.path if entry not in self.path]
+        self.added_paths = [entry for entry in sys.path if entry not in self.path]
         sys.path[:] = self.path
-        self._restore_modules(added_paths)
+        self._restore_modules(self.added_paths)
         sys.modules["__main__"] = self.main
         self._restore_logging()
         warnings.filters[:] = self.warning_filters
         warnings._filters_mutated()  # type: ignore[attr-defined]  # each module's "already shown" registry is stale
         warnings.showwarning = self.showwarning
+        warnings._showwarnmsg_impl = self.showwarnmsg_impl  # type: ignore[attr-defined]
         if gc.get_freeze_count() > self.gc_frozen == 0:  # the CLI's `end_gc_pause` froze the worker's objects
             gc.unfreeze()
         (gc.enable if self.gc_enabled else gc.disable)()
         asyncio.events._event_loop_policy = self.loop_policy  # type: ignore[attr-defined]
+        self.mcprt_state.restore()
+
+    def forget_late_changes(self) -> None:
+        """After a timed-out command's end: take its folders off sys.path again, drop the modules it imported
+        from them since the restore and put mcprt's module state back (the module docstring: what stays)."""
+        sys.path[:] = [entry for entry in sys.path if entry not in self.added_paths]
+        self._restore_modules(self.added_paths)
         self.mcprt_state.restore()
 
     def _restore_modules(self, added_paths: list[str]) -> None:

@@ -6,7 +6,6 @@ where it listens. Its stderr is collected line by line so tests can assert on th
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -26,15 +25,14 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from tests.support.cli import cli_env
+
 BANNER_URL = re.compile(r" at (http://\S+) \(")
 
 
 def child_env(**extra: str) -> dict[str, str]:
     """This environment minus MCPRT_* settings (they would change what is served), plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
+    return cli_env({"PYTHONUNBUFFERED": "1", **extra})
 
 
 def up_command(manifest: Path, *args: str) -> list[str]:
