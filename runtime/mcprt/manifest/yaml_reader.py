@@ -61,8 +61,8 @@ class _FlowDepthScanner(RoundTripScanner):
 def read_yaml(text: str, file: str) -> tuple[Any, PositionIndex, list[Diagnostic]]:
     """Parse YAML text; on a syntax error return no data and one diagnostic at the problem.
 
-    Flow collections nested past MAX_DEPTH are refused at a bracket past the limit (the second or
-    third one past it: see `_FlowDepthScanner`), in time linear in the text (see `_FlowDepthScanner`)."""
+    Flow collections nested past MAX_DEPTH are refused at a bracket just past the limit, in time
+    linear in the text (`_FlowDepthScanner`)."""
     yaml = YAML(typ="rt")
     yaml.Scanner = _FlowDepthScanner
     yaml.allow_duplicate_keys = False
