@@ -269,6 +269,7 @@ async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_ag
     call waited for approval -> the request vanished from `mcprt approvals list`, and the call
     ended at once telling the model "approval … is pending … stays open about 10 min" (it no longer
     existed: nobody could approve it). The waiting call stores it again, under the same id."""
+    marks = [replica.log_mark() for replica in cluster.replicas]  # the cluster is shared: count this test's lines
     outcome: dict[str, object] = {}
 
     async def waiting_call() -> None:
@@ -299,7 +300,7 @@ async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_ag
     result = outcome["result"]
     assert not result.is_error, result.content  # type: ignore[attr-defined]
     assert json.loads(result.content[0].text)["refunded"] == 4300  # type: ignore[attr-defined]
-    logs = "".join(replica.log() for replica in cluster.replicas)
+    logs = "".join(replica.log_since(mark) for replica, mark in zip(cluster.replicas, marks))
     assert logs.count("approval request lost from the policy state; opened again") == 1, logs
 
 
@@ -317,6 +318,7 @@ async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:
         results = [await client.call_tool("whoami", {}) for _ in range(6)]  # round robin: each replica twice
         return all(r.is_error and "paused" in r.content[0].text for r in results)
 
+    marks = [replica.log_mark() for replica in cluster.replicas]  # the cluster is shared: count this test's lines
     await anyio.to_thread.run_sync(lambda: admin("pause", "whoami", "--reason", "incident 42"))
     try:
         async with http_client(cluster.url, mode="auto", token=BOT) as client:
@@ -330,7 +332,7 @@ async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:
             assert {_pid(await client.call_tool("whoami", {})) for _ in range(6)} == cluster.pids()
     finally:
         await anyio.to_thread.run_sync(lambda: admin("resume", "whoami"))
-    logs = "".join(replica.log() for replica in cluster.replicas)
+    logs = "".join(replica.log_since(mark) for replica, mark in zip(cluster.replicas, marks))
     assert 1 <= logs.count("pauses lost from the policy state; restored from this replica's copy") <= 3, logs
 
 

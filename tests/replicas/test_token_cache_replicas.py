@@ -197,6 +197,7 @@ async def test_exchanged_tokens_are_shared_per_subject_token(cluster: Cluster) -
 
 async def test_redis_stopped_calls_still_succeed_with_tokens_fetched_locally(cluster: Cluster) -> None:
     await cluster.settled()
+    marks = [replica.log_mark() for replica in cluster.replicas]  # the cluster is shared: count this test's lines
     cluster.issuer.revoke_all()
     port = cluster.redis.port
     cluster.redis.process.kill()
@@ -211,8 +212,8 @@ async def test_redis_stopped_calls_still_succeed_with_tokens_fetched_locally(clu
                     answer = _answer(await client.call_tool("whoami", {}))
                     assert answer["authorization"] == "Bearer [redacted]"
         assert cluster.issuer.token_requests - before == 3, "each replica fetched its own, once"
-        for replica in cluster.replicas:
-            assert replica.log().count("shared token cache unavailable") == 1, replica.log()
+        for replica, mark in zip(cluster.replicas, marks):
+            assert replica.log_since(mark).count("shared token cache unavailable") == 1, replica.log_since(mark)
     finally:
         cluster.redis = cluster.stack.enter_context(redis_server(cluster.folder, port=port))
         # here, not in a next test: this is the module's last, and a replica that never reconnects must fail it

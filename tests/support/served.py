@@ -64,6 +64,14 @@ class UpProcess:
     def log(self) -> str:
         return "".join(self.stderr)
 
+    def log_mark(self) -> int:
+        """Where the log ends now: `log_since(mark)` is what came after (a shared server's log holds
+        every earlier test's lines; a count over the whole log depends on which tests ran first)."""
+        return len(self.stderr)
+
+    def log_since(self, mark: int) -> str:
+        return "".join(self.stderr[mark:])
+
     def wait_log(self, text: str, timeout: float = 30) -> str:
         """The log once it holds `text` (its stderr is read by a thread: a line the server wrote
         before answering may not be collected yet when the answer arrives); AssertionError after
