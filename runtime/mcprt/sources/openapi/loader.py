@@ -113,12 +113,14 @@ def _lean_latin1(text: str) -> tuple[Any, bool] | None:
 
 
 def _parse_yaml(text: str, label: str) -> Any:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="safe", pure=True)
+    from mcprt import safe_yaml
+
     try:
-        return _plain(yaml.load(text))
+        return _plain(safe_yaml.load(text))
+    except safe_yaml.TooDeep as exc:
+        raise SpecError(label, "", f"the document is nested too deeply{exc.detail}") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
