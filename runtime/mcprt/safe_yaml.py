@@ -5,7 +5,7 @@ as it does. Its libyaml-backed parser (the `ruamel.yaml.clib` extension: ~10x le
 Blockfrost's 500 KB description, see bench/yaml_spec.py) builds the nodes in C, but the same
 Python resolver and constructor turn them into values, so `yes`, `0o17`, `1_000`, timestamps, merge
 keys, tags and duplicate keys come out alike. libyaml is a YAML 1.1 scanner, though, and it differs
-from the reference on a few inputs (each a case in tests/sources/test_safe_yaml.py):
+from the reference on a few inputs (each a case in tests/openapi/test_openapi_yaml_parsers.py):
 
 - a `%YAML 1.1` directive: the reference then resolves `yes`/`on`/`017`/`1:20` as YAML 1.1 does, libyaml
   always as 1.2 (ruamel's C path does not pass the directive on);
