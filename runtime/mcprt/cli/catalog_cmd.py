@@ -136,11 +136,12 @@ def _print_entries(known: list[Entry]) -> None:
 
 
 def _manifest_data(path: Path) -> dict[str, Any]:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from .. import safe_yaml
+
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        data = safe_yaml.load(path.read_text(encoding="utf-8"))
     except (OSError, YAMLError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from .. import safe_yaml
 from ..errors import McprtError
 from ..manifest.limits import include_paths
 
@@ -143,7 +143,7 @@ def _fetch_outside_files(top: Path, rev: str, manifest: Path, target: Path, mirr
     if depth > 8:
         return
     try:
-        data: Any = YAML(typ="safe", pure=True).load(manifest.read_text(encoding="utf-8"))
+        data: Any = safe_yaml.load(manifest.read_text(encoding="utf-8"))
     except (OSError, YAMLError, UnicodeDecodeError):
         return  # the loader reports what is wrong with it
     if not isinstance(data, dict):

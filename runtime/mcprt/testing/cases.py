@@ -43,6 +43,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from .. import safe_yaml
 from ..errors import McprtError
 
 CASES_DIR = "cases"
@@ -231,7 +232,7 @@ def load_case(path: Path) -> Case:
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError(f"{path}: cannot read the case: {exc}") from None
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        data = safe_yaml.load(text)
     except YAMLError as exc:
         raise CaseError(f"{path}: not valid YAML: {_first_line(exc)}") from None
     return case_from_data(data, path)

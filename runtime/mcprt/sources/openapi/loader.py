@@ -62,12 +62,34 @@ def _decode(raw: bytes, label: str, warnings: list[str]) -> str:
         return raw.decode("latin-1")
 
 
-def _plain(value: Any) -> Any:
-    """YAML gives dates and non-string keys; the rest of the pipeline wants JSON values."""
+# Values a YAML document may expand to beyond one per character of its text (which no document without
+# aliases reaches): YAML aliases repeat a value by reference, and the tree built here copies each, so
+# nine levels of nine aliases (400 bytes) would be 387 million values.
+ALIAS_ALLOWANCE = 1_000_000
+
+
+class _TooManyValues(Exception):
+    pass
+
+
+class _Budget:
+    __slots__ = ("left",)
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+
+def _plain(value: Any, budget: _Budget) -> Any:
+    """YAML gives dates and non-string keys; the rest of the pipeline wants JSON values. Each container
+    spends its length from `budget` (raises _TooManyValues when it runs out)."""
+    if isinstance(value, (dict, list)):
+        budget.left -= len(value)
+        if budget.left < 0:
+            raise _TooManyValues
     if isinstance(value, dict):
-        return {k if isinstance(k, str) else _key(k): _plain(v) for k, v in value.items()}
+        return {k if isinstance(k, str) else _key(k): _plain(v, budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, budget) for v in value]
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -113,12 +135,18 @@ def _lean_latin1(text: str) -> tuple[Any, bool] | None:
 
 
 def _parse_yaml(text: str, label: str) -> Any:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="safe", pure=True)
+    from mcprt import safe_yaml
+
     try:
-        return _plain(yaml.load(text))
+        return _plain(safe_yaml.load(text), _Budget(len(text) + ALIAS_ALLOWANCE))
+    except _TooManyValues:
+        raise SpecError(label, "", f"the document expands to more than {len(text) + ALIAS_ALLOWANCE:,} values "
+                        "(YAML aliases counted: one per character of the text, plus "
+                        f"{ALIAS_ALLOWANCE:,})") from None
+    except safe_yaml.TooDeep as exc:
+        raise SpecError(label, "", f"the document is nested too deeply{exc.detail}") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

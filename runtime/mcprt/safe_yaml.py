@@ -1,0 +1,158 @@
+"""YAML text to plain data, without positions: API descriptions, recorded cases, the catalog's manifests.
+
+ruamel's pure-Python parser (`YAML(typ="safe", pure=True)`) is the reference: mcprt reads YAML 1.2
+as it does. Its libyaml-backed parser (the `ruamel.yaml.clib` extension: ~10x less CPU on
+Blockfrost's 500 KB description, see bench/yaml_spec.py) builds the nodes in C, but the same
+Python resolver and constructor turn them into values, so `yes`, `0o17`, `1_000`, timestamps, merge
+keys, tags and duplicate keys come out alike. libyaml is a YAML 1.1 scanner, though, and it differs
+from the reference on a few inputs (each a case in tests/openapi/test_openapi_yaml_parsers.py):
+
+- a `%YAML 1.1` directive: the reference then resolves `yes`/`on`/`017`/`1:20` as YAML 1.1 does, libyaml
+  always as 1.2 (ruamel's C path does not pass the directive on);
+- NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR: line breaks to libyaml, text to YAML 1.2 (§5.4);
+- a byte order mark after the start: libyaml drops it, the reference keeps it in the text;
+- an empty node tagged `!` alone: libyaml reads `""`, the reference null;
+- a block scalar at the root, whose lines may start at column 0: libyaml ends it at a line starting
+  with `#` or `...`, the reference reads them as its text;
+- a block scalar header followed straight by `#` (`|#`): libyaml reads a comment, the reference (as
+  YAML 1.2's `s-b-comment` says) wants white space first and refuses it.
+
+Text with any of these is read by the reference parser (`_c_reads_alike`). Text libyaml refuses is
+read again by the reference, so every error (and anything the reference accepts that libyaml does
+not, e.g. `"\\ud83d"` escapes) is today's, word for word. What libyaml accepts and the reference
+refused stays accepted, deliberately: tabs as separation white space (`key:\\tvalue`, a tab before a
+comment or at the end of a line), which YAML 1.2 allows (§6.1-6.2, `s-white`).
+
+Depth is bounded on both paths (MAX_DEPTH): libyaml composes nodes by C recursion, unchecked by
+Python's recursion limit (`[` nested 100,000 deep: the process dies of SIGSEGV), and both scanners
+walk every open flow level at each token (the pure one took 4-8 s of CPU to refuse 100,000 levels).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.parser import Parser as PureParser
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scanner import Scanner, ScannerError
+
+MAX_DEPTH = 512
+"""Nesting read at most (collections and the scalar inside, each one level). ruamel's pure parser
+gives up near 490 levels anyway (its composer recurses twice a level under Python's limit of 1000),
+so nothing it read is refused; JSON documents (json.loads: ~990) get further, and no real API
+description comes near either (Blockfrost's deepest: 20 levels, Stripe's 18)."""
+
+# The inputs where libyaml and the reference build different trees (see the module docstring). A
+# false match only costs the C speed-up, never a difference.
+_LINE_BREAKS_1_1 = ("\x85", "\u2028", "\u2029")
+# `!` alone as a token: after a separator (or at the start) and before one. The `!` comes first so the
+# search skips ahead to each `!` (0.2 ms on Blockfrost's 500 KB; a leading look-behind: 13 ms).
+_BARE_TAG = re.compile(r"!(?<![^ \t\r\n\[{,\ufeff]!)(?=[ \t\r\n,\]}]|\Z)")
+# The root node starts with a block scalar indicator or node properties (tag, anchor): the first thing
+# after blank, comment and directive lines and `---`. (A mapping or sequence at the root starts otherwise.)
+_ROOT_SCALAR = re.compile(r"\A\ufeff?(?:(?:[ \t]*(?:#[^\r\n]*)?|%[^\r\n]*|---[ \t]*(?:#[^\r\n]*)?)(?:\r\n|\n|\r))*"
+                          r"(?:---)?[ \t]*[|>!&]")
+# `|#`, `>-#`, `|2+#`: a block scalar header (indicator, then up to two of indentation and chomping) and `#`.
+_HEADER_COMMENT = re.compile(r"#(?:(?<=[|>]#)|(?<=[|>][-+1-9]#)|(?<=[|>][-+1-9][-+1-9]#))")
+
+
+class TooDeep(YAMLError):
+    """The text nests collections more than MAX_DEPTH deep (or deeper than the pure parser's recursion reaches)."""
+
+    def __init__(self, limit: int | None = MAX_DEPTH) -> None:
+        self.limit = limit  # None: the pure parser's recursion gave out first (near 490 levels)
+        self.detail = f" (more than {limit} levels)" if limit else ""
+        super().__init__(f"the YAML is nested too deeply{self.detail}")
+
+
+class _DepthResolver(VersionedResolver):
+    """ruamel's YAML 1.2 resolver that counts nesting as nodes are composed: both composers (the C one
+    too) call `descend_resolver` before each node and `ascend_resolver` after it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._depth = 0
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise TooDeep()
+        super().descend_resolver(current_node, current_index)
+
+    def ascend_resolver(self) -> None:
+        self._depth -= 1
+        super().ascend_resolver()
+
+
+class _Scanner(Scanner):
+    """The reference scanner, bounded: it stops at a `[`/`{` past MAX_DEPTH (it walks every open flow
+    level at each token: 4-8 s of CPU before its recursion gave out on 100,000 levels), and refuses a `%YAML 1.x` directive other
+    than 1.1 or 1.2 as a YAML error (ruamel asserts on it: an AssertionError, or a KeyError under -O)."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise TooDeep()
+        super().fetch_flow_collection_start(TokenClass, to_push)
+
+    def scan_yaml_directive_value(self, start_mark: Any) -> Any:
+        major, minor = super().scan_yaml_directive_value(start_mark)
+        if major == 1 and minor not in (1, 2):  # another major version: the parser says it is incompatible
+            raise ScannerError("while scanning a directive", start_mark,
+                               f"unsupported YAML version {major}.{minor} (YAML 1.2 and 1.1 are read)",
+                               start_mark)  # the problem is the directive, not where its number ended
+        return major, minor
+
+
+def c_parser_available() -> bool:
+    """Whether ruamel found its libyaml extension (`ruamel.yaml.clib`): CPython wheels carry it; on
+    other interpreters, or when installed without it, everything is read by the pure parser."""
+    return YAML(typ="safe").Parser is not PureParser
+
+
+def load(text: str) -> Any:
+    """The single YAML document in `text` as Python values (dicts, lists, str, int, float, bool, None,
+    datetime/date, bytes), as ruamel's pure YAML 1.2 parser reads it (see the module docstring for
+    what differs).
+
+    Errors: ruamel's YAMLError subclasses, as the pure parser raises them (MarkedYAMLError carries the
+    line and column); TooDeep (a YAMLError) past MAX_DEPTH or the pure parser's recursion."""
+    if _c_reads_alike(text):
+        fast = YAML(typ="safe")
+        fast.Resolver = _DepthResolver
+        try:
+            return fast.load(text)
+        except TooDeep:
+            raise
+        except Exception:  # noqa: BLE001 - whatever libyaml refuses, the reference decides (and words the error)
+            pass
+    return _load_pure(text)
+
+
+def _load_pure(text: str) -> Any:
+    reference = YAML(typ="safe", pure=True)
+    reference.Resolver = _DepthResolver
+    reference.Scanner = _Scanner
+    try:
+        return reference.load(text)
+    except RecursionError:
+        raise TooDeep(None) from None
+
+
+def _c_reads_alike(text: str) -> bool:
+    """Whether libyaml may read `text`: the extension is there and the text has none of the inputs on
+    which it builds another tree than the reference."""
+    if not _C_PARSER:
+        return False
+    if "%YAML" in text or any(ch in text for ch in _LINE_BREAKS_1_1) or text.find("\ufeff", 1) != -1:
+        return False
+    if _ROOT_SCALAR.match(text):
+        return False
+    if "!" in text and _BARE_TAG.search(text) is not None:
+        return False
+    return "#" not in text or _HEADER_COMMENT.search(text) is None
+
+
+_C_PARSER = c_parser_available()
