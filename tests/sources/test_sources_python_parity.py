@@ -133,6 +133,16 @@ def day(known: bool) -> Optional[date]:
     return date(2026, 2, 1) if known else None
 
 
+class Tag(BaseModel):
+    code: str = Field(title="Short code")
+    due_date: Optional[date] = None
+
+
+def label(tag: Tag, level: Level = Level.LOW) -> str:
+    """Label something."""
+    return tag.code
+
+
 def bulk_add(items: list[Item], tags: Optional[dict[str, int]] = None,
              mode: Optional[Literal["merge", "replace"]] = None, owner: Item | Point | None = None) -> int:
     """Add items."""
@@ -174,6 +184,11 @@ def today() -> date:
     return date(2026, 1, 2)
 
 
+def note() -> str:
+    """A note."""
+    return "hello"
+
+
 def logo() -> bytes:
     """A 1x1 PNG."""
     return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
@@ -208,6 +223,7 @@ sources:
       "shop://points": parity_offers:points
       "shop://today": parity_offers:today
       "shop://logo": parity_offers:logo
+      "shop://note": parity_offers:note
     prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan]
 """
 
@@ -238,9 +254,7 @@ async def test_object_typed_returns_declare_their_output_schema(client: Client) 
 
 async def _check_output_schemas(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert tools["word_counts"].output_schema == {
-        "type": "object", "properties": {}, "additionalProperties": {"type": "integer"}
-    }
+    assert tools["word_counts"].output_schema == {"type": "object", "additionalProperties": {"type": "integer"}}
     by_sku = tools["by_sku"].output_schema
     assert by_sku is not None and by_sku["type"] == "object"
     assert by_sku["additionalProperties"] == {"$ref": "#/$defs/Item"}
@@ -345,3 +359,44 @@ async def test_a_field_as_a_parameter_default_gives_its_default_constraints_and_
     too_many = await client.call_tool("pick", {"who": "ann", "n": 11})
     assert too_many.is_error and _text(too_many).startswith(
         "invalid arguments for pick: n: 11 is greater than the maximum of 10.")
+
+
+def _titles(node: object, where: str = "") -> list[str]:
+    """Every `title` in a schema, as `where: title`."""
+    if isinstance(node, dict):
+        found = [f"{where}: {node['title']}"] if isinstance(node.get("title"), str) else []
+        return found + [t for key, value in node.items() for t in _titles(value, f"{where}/{key}")]
+    if isinstance(node, list):
+        return [t for index, value in enumerate(node) for t in _titles(value, f"{where}/{index}")]
+    return []
+
+
+async def test_schemas_keep_only_titles_that_add_something(client: Client) -> None:
+    """pydantic titles every `$defs` entry with its name (`"Item"`, `"Level"`) and every property with
+    its name (`"Due Date"`): bytes of the tool list that say nothing, dropped as the OpenAPI path drops
+    a title repeating its name. A title the author wrote (`Field(title="Short code")`) adds something
+    and stays. Mapping output schemas carry no empty `properties` (word_counts, above)."""
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    titles = [t for tool in tools.values() for schema in (tool.input_schema, tool.output_schema or {})
+              for t in _titles(schema, tool.name)]
+    assert titles == ["label/$defs/Tag/properties/code: Short code"]
+    label = tools["label"].input_schema
+    assert sorted(label["$defs"]) == ["Level", "Tag"]
+    assert label["$defs"]["Tag"]["properties"]["code"] == {"type": "string", "title": "Short code"}
+    assert "properties" not in tools["by_sku"].output_schema  # type: ignore[operator]
+    assert _text(await client.call_tool("label", {"tag": {"code": "x1"}})) == "x1"
+
+
+async def test_resources_list_the_mime_type_their_return_annotation_fixes(client: Client) -> None:
+    """MCP §server/resources: a resource's `mimeType` is "the MIME type of this resource, if known".
+    The return annotation knows it when every value is read the same way — as a read of it says —
+    and nothing is listed when only the value tells (`-> bytes` is sniffed: image/png here)."""
+    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources}
+    assert listed == {"shop://points": "application/json", "shop://today": "text/plain", "shop://logo": None,
+                      "shop://note": "text/plain"}
+    templates = {t.uri_template: t.mime_type for t in (await client.list_resource_templates()).resource_templates}
+    assert templates == {"shop://item/{sku}": "application/json"}
+    for uri, mime_type in {**listed, "shop://item/{sku}": "application/json"}.items():
+        read = (await client.read_resource(uri.replace("{sku}", "a"))).contents[0]
+        assert read.mime_type == (mime_type or "image/png"), uri
+

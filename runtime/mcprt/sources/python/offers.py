@@ -5,6 +5,10 @@ Shapes (MCP 2025-11-25 §server/resources, §server/prompts):
   returns `str` (text/plain), `bytes` (a base64 blob: image/png, image/jpeg, image/gif, image/webp
   when the bytes are one, else application/octet-stream) or any value a tool may return, serialized
   the same way (`results.py`: models and dataclasses as application/json text, a `date` as text/plain);
+  its listing carries that `mimeType` when the return annotation fixes it for every value ("The MIME
+  type of this resource, if known": `-> str`/`-> date` text/plain, `-> Model`/`-> dict`/`-> list[X]`
+  application/json), and none when only the value tells (`-> bytes` is sniffed, `-> Item | None`,
+  `Any`, no annotation) — unlike FastMCP, which lists text/plain whatever the function returns;
 - a prompt function's typed parameters are the prompt's arguments (all strings on the wire: read
   as JSON for a parameter that takes no string, then coerced by the signature; `prompt_args.py`);
   it returns `str` (one user message), or a list of `str` / `{"role", "content"}`
@@ -135,6 +139,9 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
             problems.append((("resources", uri), str(exc)))
             continue
         wire = {"name": function.name, "description": function.doc.summary or f"Resource {uri}."}
+        mime_type = _MIME_TYPES.get(function.signature.result_kind or "")
+        if mime_type:
+            wire["mimeType"] = mime_type
         if "{" in uri:
             provider.templates[uri] = function
             template_offers.append(TemplateOffer(uri, {"uriTemplate": uri, **wire}))
@@ -183,17 +190,21 @@ def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
     return wire
 
 
+# a resource's listed mimeType by `FunctionSignature.result_kind`: what `_content` will send
+_MIME_TYPES = {"text": "text/plain", "json": "application/json"}
+
+
 def _content(uri: str, value: Any) -> dict[str, Any]:
     """A resource function's value as resource contents, serialized as a tool's result is
     (`results.to_upstream`: models and dataclasses as their JSON, a `date` as its text, PNG/JPEG/GIF/WebP
     bytes with their image type), not by `str()`."""
     serialized = _serialized(value)
     if serialized.kind == "text":
-        return {"uri": uri, "mimeType": "text/plain", "text": serialized.body}
+        return {"uri": uri, "mimeType": _MIME_TYPES["text"], "text": serialized.body}
     if serialized.kind == "binary":
         return {"uri": uri, "mimeType": serialized.media_type or "application/octet-stream",
                 "blob": base64.b64encode(serialized.body).decode()}
-    return {"uri": uri, "mimeType": "application/json", "text": json.dumps(serialized.body, ensure_ascii=False)}
+    return {"uri": uri, "mimeType": _MIME_TYPES["json"], "text": json.dumps(serialized.body, ensure_ascii=False)}
 
 
 def _message(item: Any) -> dict[str, Any]:
