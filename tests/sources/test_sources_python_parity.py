@@ -208,6 +208,15 @@ def plan(tags: list[str], strict: bool = False, item: Optional[Item] = None, tit
     return f"{tags} {strict} {item!r} {title!r}"
 
 
+BLOCKS = {"image": {"type": "image"}, "text": {"type": "text", "text": 5}, "video": {"type": "video", "url": "v"},
+          "good": {"type": "image", "data": "iVBORw0K", "mimeType": "image/png"}}
+
+
+def blocks(kind: str) -> list:
+    """A hand-written content block."""
+    return ["Look:", {"role": "user", "content": BLOCKS[kind]}]
+
+
 def narrate() -> list:
     """A role MCP does not have."""
     return [{"role": "system", "content": "Be terse."}]
@@ -224,7 +233,7 @@ sources:
       "shop://today": parity_offers:today
       "shop://logo": parity_offers:logo
       "shop://note": parity_offers:note
-    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan]
+    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan, parity_offers:blocks]
 """
 
 
@@ -400,3 +409,24 @@ async def test_resources_list_the_mime_type_their_return_annotation_fixes(client
         read = (await client.read_resource(uri.replace("{sku}", "a"))).contents[0]
         assert read.mime_type == (mime_type or "image/png"), uri
 
+
+BAD_BLOCKS = {
+    "image": "it is not a valid 'image' content block: data: Field required; mimeType: Field required",
+    "text": "it is not a valid 'text' content block: text: Input should be a valid string",
+    "video": "its type 'video' is none of MCP's content blocks (text, image, audio, resource_link, resource)",
+}
+
+
+async def test_a_malformed_content_block_in_a_prompt_is_an_error_naming_the_prompt_and_the_block(
+        client: Client) -> None:
+    """A block with a `type` but missing or mistyped fields made the SDK refuse the answer as an invalid
+    result: the client got a generic internal error. Now the error says which prompt, which message
+    and what is wrong, and a valid block passes as written."""
+    for kind, problem in BAD_BLOCKS.items():
+        with pytest.raises(MCPError) as refused:
+            await client.get_prompt("blocks", {"kind": kind})
+        assert str(refused.value) == ("prompt 'blocks' (parity_offers:blocks) returned message 1 with a content "
+                                      f"block the MCP schema refuses: {problem}"), kind
+    good = await client.get_prompt("blocks", {"kind": "good"})
+    assert [(m.role, m.content.type) for m in good.messages] == [("user", "text"), ("user", "image")]
+    assert good.messages[1].content.data == "iVBORw0K"  # type: ignore[union-attr]

@@ -36,6 +36,7 @@ from ...contracts import CallContext, UpstreamResult
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
+from .blocks import BadBlock, content_block
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -104,7 +105,8 @@ class PythonOffers:
             raise OfferError(f"unknown prompt '{name}'")
         value = await function(prompt_args.decode(function.signature.input_schema, arguments or {}))
         items = value if isinstance(value, list) else [value]
-        result: dict[str, Any] = {"messages": [_message(item) for item in items]}
+        result: dict[str, Any] = {"messages": [_message(item, function.label, index)
+                                               for index, item in enumerate(items)]}
         if function.doc.summary:
             result["description"] = function.doc.summary
         return result
@@ -207,17 +209,23 @@ def _content(uri: str, value: Any) -> dict[str, Any]:
     return {"uri": uri, "mimeType": _MIME_TYPES["json"], "text": json.dumps(serialized.body, ensure_ascii=False)}
 
 
-def _message(item: Any) -> dict[str, Any]:
+def _message(item: Any, label: str, index: int) -> dict[str, Any]:
     """One prompt message: a `{"role", "content"}` mapping (content a string, a content block, or any
     value shown as its text), else a user message with the item's text. A role MCP does not know is
-    the function's error, said as such (MCP 2025-11-25 §server/prompts: `user` or `assistant`)."""
+    the function's error, said as such (MCP 2025-11-25 §server/prompts: `user` or `assistant`); so is
+    a content block MCP would not accept (`blocks.py`), named by the prompt (`label`) and the
+    message's `index`."""
     if isinstance(item, Mapping) and "role" in item and "content" in item:
         role, content = item["role"], item["content"]
         if role not in _ROLES:
             raise OfferError(f"the prompt function returned a message with role {role!r}; "
                              f"a prompt message's role is 'user' or 'assistant'", INTERNAL_ERROR)
-        if isinstance(content, Mapping) and isinstance(content.get("type"), str):
-            return {"role": role, "content": dict(content)}  # a content block (text, image, resource…)
+        if isinstance(content, Mapping) and isinstance(content.get("type"), str):  # a content block
+            try:
+                return {"role": role, "content": content_block(content)}
+            except BadBlock as exc:
+                raise OfferError(f"{label} returned message {index} with a content block the MCP schema "
+                                 f"refuses: {exc}", INTERNAL_ERROR) from None
         return {"role": role, "content": _text_block(content)}
     return {"role": "user", "content": _text_block(item)}
 
