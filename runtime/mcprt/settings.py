@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .envcheck import MINIMUMS
+
 
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -40,13 +42,17 @@ class Settings(BaseSettings):
 
 def env_limit(name: str, default: float) -> float:
     """A positive limit from the environment variable `name` (`_` allowed as digit separator, e.g.
-    `MCPRT_MAX_SPEC_BYTES=64_000_000`); a missing, malformed, non-positive or infinite value gives `default`.
-    Read when used, so an operator or a test can change a limit without restarting anything else."""
+    `MCPRT_MAX_SPEC_BYTES=64_000_000`); a missing, malformed, non-positive or infinite value gives `default`,
+    and so does one below the limit's minimum (`envcheck.MINIMUMS`, e.g. 1 s for
+    `MCPRT_UNKNOWN_KID_REFRESH`; `envcheck` warns of each at start-up). Read when used, so an operator or a
+    test can change a limit without restarting anything else."""
     try:
         value = float(os.environ.get(name, "").strip().replace("_", ""))
     except ValueError:
         return default
-    return value if 0 < value < float("inf") else default  # "inf", "1e999": not a limit (nan fails too)
+    least = MINIMUMS.get(name, 0.0)
+    # "inf", "1e999": not a limit (nan fails every comparison, so it gives `default` too)
+    return value if 0 < value < float("inf") and value >= least else default
 
 
 def load_settings() -> Settings:

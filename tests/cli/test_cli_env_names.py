@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from mcprt.envcheck import KNOWN, LIMITS, SETTINGS
 from mcprt.settings import Settings
 from tests.support.cli import mcprt_cli, mcprt_process
@@ -63,6 +65,39 @@ def test_an_infinite_limit_is_one_warning_and_the_default_not_a_crash(tmp_path: 
             f"MCPRT_MAX_MANIFEST_BYTES={value!r} is not a finite number (bytes, e.g. "
             "MCPRT_MAX_MANIFEST_BYTES=64_000_000; no unit suffix), so the default applies: 1,000,000 bytes",
         ], done.stderr
+
+
+TOO_SMALL = {"MCPRT_POLICY_REFRESH_INTERVAL": ("0.001", "0.1", "2 seconds"),  # in `envcheck.LIMITS` order
+             "MCPRT_UNKNOWN_KID_REFRESH": ("0.01", "1", "5 seconds"),
+             "MCPRT_PAUSE_REFRESH_INTERVAL": ("1e-9", "0.1", "5 seconds"),
+             "MCPRT_DATA_LOSS_CHECK_INTERVAL": ("0.05", "0.1", "2 seconds")}
+
+
+def test_an_interval_below_its_minimum_is_a_warning_and_the_default_applies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`MCPRT_UNKNOWN_KID_REFRESH=0.01` was taken: every token naming a made-up key id could make the
+    server fetch the issuer's key set again (README: keep it at 1 s or more); a refresh or check
+    interval of 1e-9 s spun its loop on Redis. Each is now refused as a malformed limit is: one
+    warning naming the minimum, and the default is what the code reads. The minimum itself is taken."""
+    from mcprt.identity.discovery import unknown_kid_refresh
+    from mcprt.policy.service import refresh_interval
+    from mcprt.server.shared_state import data_check_interval
+    from mcprt.state.policy import pause_refresh
+
+    manifest = _folder(tmp_path)
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={n: v[0] for n, v in TOO_SMALL.items()})
+    assert done.returncode == 0, done.stderr
+    warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+    assert warned == [f"{name}={small!r} is not a number of at least {least} (seconds, e.g. {name}=2.5; "
+                      f"no unit suffix), so the default applies: {default}"
+                      for name, (small, least, default) in TOO_SMALL.items()], done.stderr
+    readers = {"MCPRT_UNKNOWN_KID_REFRESH": unknown_kid_refresh, "MCPRT_POLICY_REFRESH_INTERVAL": refresh_interval,
+               "MCPRT_PAUSE_REFRESH_INTERVAL": pause_refresh, "MCPRT_DATA_LOSS_CHECK_INTERVAL": data_check_interval}
+    for name, (small, least, default) in TOO_SMALL.items():
+        monkeypatch.setenv(name, small)
+        assert readers[name]() == float(default.split()[0]), name
+        monkeypatch.setenv(name, least)
+        assert readers[name]() == float(least), name
 
 
 def test_the_defaults_named_are_the_ones_applied() -> None:
