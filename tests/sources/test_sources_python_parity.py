@@ -209,7 +209,7 @@ def plan(tags: list[str], strict: bool = False, item: Optional[Item] = None, tit
 
 
 BLOCKS = {"image": {"type": "image"}, "text": {"type": "text", "text": 5}, "video": {"type": "video", "url": "v"},
-          "good": {"type": "image", "data": "iVBORw0K", "mimeType": "image/png"}}
+          "good": {"type": "image", "data": "iVBORw0K", "mimeType": "image/png"}, "bytes": b"GIF89a"}
 
 
 def blocks(kind: str) -> list:
@@ -332,7 +332,7 @@ async def test_resource_and_prompt_values_are_serialized_as_tool_results_are(cli
         ("user", "About a"), ("assistant", '{"sku": "a", "qty": 1}'), ("user", '{"x": 2}')]
     with pytest.raises(MCPError) as refused:
         await client.get_prompt("narrate", {})
-    assert str(refused.value) == ("the prompt function returned a message with role 'system'; "
+    assert str(refused.value) == ("prompt 'narrate' (parity_offers:narrate), message 0: its role is 'system'; "
                                   "a prompt message's role is 'user' or 'assistant'")
     assert _text(await client.call_tool("word_counts", {"text": "still serving"})) == '{"still":1,"serving":1}'
 
@@ -410,10 +410,12 @@ async def test_resources_list_the_mime_type_their_return_annotation_fixes(client
         assert read.mime_type == (mime_type or "image/png"), uri
 
 
+_REFUSED = "its content block breaks the MCP schema: "
 BAD_BLOCKS = {
-    "image": "it is not a valid 'image' content block: data: Field required; mimeType: Field required",
-    "text": "it is not a valid 'text' content block: text: Input should be a valid string",
-    "video": "its type 'video' is none of MCP's content blocks (text, image, audio, resource_link, resource)",
+    "image": _REFUSED + "it is not a valid 'image' content block: data: Field required; mimeType: Field required",
+    "text": _REFUSED + "it is not a valid 'text' content block: text: Input should be a valid string",
+    "video": _REFUSED + "its type 'video' is none of MCP's content blocks (text, image, audio, resource_link, resource)",
+    "bytes": "it is bytes; give a message text or an image content block",
 }
 
 
@@ -421,12 +423,12 @@ async def test_a_malformed_content_block_in_a_prompt_is_an_error_naming_the_prom
         client: Client) -> None:
     """A block with a `type` but missing or mistyped fields made the SDK refuse the answer as an invalid
     result: the client got a generic internal error. Now the error says which prompt, which message
-    and what is wrong, and a valid block passes as written."""
+    and what is wrong (as for any message that cannot be sent: bytes, a role MCP does not have), and a
+    valid block passes as written."""
     for kind, problem in BAD_BLOCKS.items():
         with pytest.raises(MCPError) as refused:
             await client.get_prompt("blocks", {"kind": kind})
-        assert str(refused.value) == ("prompt 'blocks' (parity_offers:blocks) returned message 1 with a content "
-                                      f"block the MCP schema refuses: {problem}"), kind
+        assert str(refused.value) == f"prompt 'blocks' (parity_offers:blocks), message 1: {problem}", kind
     good = await client.get_prompt("blocks", {"kind": "good"})
     assert [(m.role, m.content.type) for m in good.messages] == [("user", "text"), ("user", "image")]
     assert good.messages[1].content.data == "iVBORw0K"  # type: ignore[union-attr]

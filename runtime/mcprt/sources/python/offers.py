@@ -105,8 +105,13 @@ class PythonOffers:
             raise OfferError(f"unknown prompt '{name}'")
         value = await function(prompt_args.decode(function.signature.input_schema, arguments or {}))
         items = value if isinstance(value, list) else [value]
-        result: dict[str, Any] = {"messages": [_message(item, function.label, index)
-                                               for index, item in enumerate(items)]}
+        messages = []
+        for index, item in enumerate(items):
+            try:
+                messages.append(_message(item))
+            except OfferError as exc:  # the operator learns which prompt and which message
+                raise OfferError(f"{function.label}, message {index}: {exc}", exc.code) from None
+        result: dict[str, Any] = {"messages": messages}
         if function.doc.summary:
             result["description"] = function.doc.summary
         return result
@@ -209,23 +214,22 @@ def _content(uri: str, value: Any) -> dict[str, Any]:
     return {"uri": uri, "mimeType": _MIME_TYPES["json"], "text": json.dumps(serialized.body, ensure_ascii=False)}
 
 
-def _message(item: Any, label: str, index: int) -> dict[str, Any]:
+def _message(item: Any) -> dict[str, Any]:
     """One prompt message: a `{"role", "content"}` mapping (content a string, a content block, or any
     value shown as its text), else a user message with the item's text. A role MCP does not know is
     the function's error, said as such (MCP 2025-11-25 §server/prompts: `user` or `assistant`); so is
-    a content block MCP would not accept (`blocks.py`), named by the prompt (`label`) and the
-    message's `index`."""
+    a content block MCP would not accept (`blocks.py`) and a value that cannot be text (OfferError;
+    `get_prompt` adds which prompt and message)."""
     if isinstance(item, Mapping) and "role" in item and "content" in item:
         role, content = item["role"], item["content"]
         if role not in _ROLES:
-            raise OfferError(f"the prompt function returned a message with role {role!r}; "
-                             f"a prompt message's role is 'user' or 'assistant'", INTERNAL_ERROR)
+            raise OfferError(f"its role is {role!r}; a prompt message's role is 'user' or 'assistant'",
+                             INTERNAL_ERROR)
         if isinstance(content, Mapping) and isinstance(content.get("type"), str):  # a content block
             try:
                 return {"role": role, "content": content_block(content)}
             except BadBlock as exc:
-                raise OfferError(f"{label} returned message {index} with a content block the MCP schema "
-                                 f"refuses: {exc}", INTERNAL_ERROR) from None
+                raise OfferError(f"its content block breaks the MCP schema: {exc}", INTERNAL_ERROR) from None
         return {"role": role, "content": _text_block(content)}
     return {"role": "user", "content": _text_block(item)}
 
@@ -236,8 +240,7 @@ _ROLES = ("user", "assistant")
 def _text_block(value: Any) -> dict[str, Any]:
     serialized = _serialized(value)
     if serialized.kind == "binary":
-        raise OfferError("the prompt function returned bytes; give a message text or an image content block",
-                         INTERNAL_ERROR)
+        raise OfferError("it is bytes; give a message text or an image content block", INTERNAL_ERROR)
     text = serialized.body if serialized.kind == "text" else json.dumps(serialized.body, ensure_ascii=False)
     return {"type": "text", "text": text}
 
