@@ -152,11 +152,12 @@ def bulk_add(items: list[Item], tags: Optional[dict[str, int]] = None,
 
 OFFERS = '''
 import base64
+import json
 from dataclasses import dataclass
-from datetime import date
-from typing import Optional
+from datetime import date, datetime, timezone
+from typing import Annotated, Optional
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer, WrapSerializer, field_serializer
 
 
 class Item(BaseModel):
@@ -192,6 +193,53 @@ def note() -> str:
 def logo() -> bytes:
     """A 1x1 PNG."""
     return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+# return annotations whose serializers a read did not apply (listed json, read text; or the reverse)
+Stamp = Annotated[datetime, PlainSerializer(lambda d: d.timestamp(), return_type=float)]
+
+
+def stamp() -> Stamp:
+    """A moment, as seconds."""
+    return datetime(2026, 1, 2, tzinfo=timezone.utc)
+
+
+def packed() -> Annotated[dict, PlainSerializer(json.dumps, return_type=str)]:
+    """A mapping packed as a string."""
+    return {"a": 1}
+
+
+def stamps() -> list[Stamp]:
+    """Moments, as seconds."""
+    return [datetime(2026, 1, 2, tzinfo=timezone.utc)]
+
+
+def wrapped() -> Annotated[int, WrapSerializer(lambda v, nxt: str(nxt(v)), return_type=str)]:
+    """A number, as text."""
+    return 5
+
+
+class Coded(BaseModel):
+    code: int
+
+    @field_serializer("code")
+    def _as_text(self, code: int) -> str:
+        return str(code)
+
+
+def coded() -> Coded:
+    """A model whose own serializer a read applies too."""
+    return Coded(code=7)
+
+
+def blobs() -> dict[str, bytes]:
+    """Bytes JSON cannot carry."""
+    return {"a": b"\\xff"}
+
+
+def chunks() -> list[bytes]:
+    """Bytes JSON cannot carry."""
+    return [b"\\xff"]
 
 
 def about(sku: str) -> list:
@@ -233,6 +281,13 @@ sources:
       "shop://today": parity_offers:today
       "shop://logo": parity_offers:logo
       "shop://note": parity_offers:note
+      "shop://stamp": parity_offers:stamp
+      "shop://packed": parity_offers:packed
+      "shop://stamps": parity_offers:stamps
+      "shop://wrapped": parity_offers:wrapped
+      "shop://coded": parity_offers:coded
+      "shop://blobs": parity_offers:blobs
+      "shop://chunks": parity_offers:chunks
     prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan, parity_offers:blocks]
 """
 
@@ -400,7 +455,7 @@ async def test_resources_list_the_mime_type_their_return_annotation_fixes(client
     """MCP §server/resources: a resource's `mimeType` is "the MIME type of this resource, if known".
     The return annotation knows it when every value is read the same way — as a read of it says —
     and nothing is listed when only the value tells (`-> bytes` is sniffed: image/png here)."""
-    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources}
+    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources if r.uri not in SERIALIZED}
     assert listed == {"shop://points": "application/json", "shop://today": "text/plain", "shop://logo": None,
                       "shop://note": "text/plain"}
     templates = {t.uri_template: t.mime_type for t in (await client.list_resource_templates()).resource_templates}
@@ -432,3 +487,30 @@ async def test_a_malformed_content_block_in_a_prompt_is_an_error_naming_the_prom
     good = await client.get_prompt("blocks", {"kind": "good"})
     assert [(m.role, m.content.type) for m in good.messages] == [("user", "text"), ("user", "image")]
     assert good.messages[1].content.data == "iVBORw0K"  # type: ignore[union-attr]
+
+
+# resources whose return annotation carries serializers (`Annotated[…, PlainSerializer(…)]`) or bytes
+# below the root: what each lists (None: unknown) and what a read of it sends (None: the read fails)
+SERIALIZED = {"shop://stamp": (None, "text/plain"), "shop://packed": (None, "application/json"),
+              "shop://stamps": (None, "application/json"), "shop://wrapped": (None, "application/json"),
+              "shop://coded": ("application/json", "application/json"),
+              "shop://blobs": (None, None), "shop://chunks": (None, None)}
+
+
+async def test_a_listed_mime_type_is_what_every_read_sends(client: Client) -> None:
+    """The listing's mimeType came from the return annotation's serialization schema, which follows
+    `Annotated[...]` serializers, while a read serializes the value by its own type: `-> Annotated[datetime,
+    PlainSerializer(…, return_type=float)]` was listed application/json and read text/plain, `-> Annotated[dict,
+    PlainSerializer(json.dumps, return_type=str)]` the reverse, and `dict[str, bytes]` was listed
+    application/json though no read could send it. Such an annotation now lists nothing; a model's own
+    field serializer runs on the read too, so its listing stays."""
+    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources if r.uri in SERIALIZED}
+    assert listed == {uri: mime_types[0] for uri, mime_types in SERIALIZED.items()}
+    for uri, (mime_type, read_type) in SERIALIZED.items():
+        if read_type is None:
+            with pytest.raises(MCPError, match="cannot be sent as JSON"):
+                await client.read_resource(uri)
+            continue
+        read = (await client.read_resource(uri)).contents[0]
+        assert read.mime_type == read_type, uri
+        assert mime_type in (None, read.mime_type), uri

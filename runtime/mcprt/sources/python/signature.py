@@ -270,6 +270,8 @@ def result_kind(annotation: Any, returned: dict[str, Any] | None) -> Literal["te
     members = _members(annotation)
     if annotation is inspect.Signature.empty or _is_any(annotation) or any(_binary(t) for t in members):
         return None
+    if _read_differs(annotation):
+        return None
     if all(_not_json(t) for t in members):  # str, None
         return "text"
     shape = shape_of(returned) if returned is not None else None
@@ -278,6 +280,45 @@ def result_kind(annotation: Any, returned: dict[str, Any] | None) -> Literal["te
     if _always_text(shape):  # `date`, `date | None`, `str | UUID`
         return "text"
     return "json" if _never_text(shape) else None  # `Item | None`: JSON, or empty text for None
+
+
+def _read_differs(annotation: Any) -> bool:
+    """Whether a value read without its annotation (`results.to_upstream(value)`, as a resource read
+    is) may serialize otherwise than the annotation's serialization schema says, or not at all:
+    - a `PlainSerializer`/`WrapSerializer` in `Annotated[...]` outside a model (`-> Annotated[datetime,
+      PlainSerializer(…, return_type=float)]`): only the annotation knows it; the value's own type is
+      serialized instead. A model's field and model serializers travel with its instances, so they
+      apply on the read too and are not counted;
+    - `bytes` anywhere below the root (`dict[str, bytes]`, a model's `bytes` field): JSON mode sends
+      them as UTF-8 text, and any other bytes cannot be sent at all.
+    An annotation pydantic cannot build a schema for counts as differing (nothing is known)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            core = TypeAdapter(annotation).core_schema
+    except Exception:
+        return True
+    return _differs(core, in_model=False)
+
+
+def _differs(node: Any, *, in_model: bool) -> bool:
+    if isinstance(node, list):
+        return any(_differs(item, in_model=in_model) for item in node)
+    if not isinstance(node, dict):
+        return False
+    kind = node.get("type")
+    if kind == "bytes":
+        return True
+    serialization = node.get("serialization")
+    if not in_model and isinstance(serialization, dict) and serialization.get("type") in _CUSTOM_SERIALIZERS:
+        return True
+    inside = in_model or kind == "model"
+    return any(_differs(value, in_model=inside) for key, value in node.items()
+               if key not in ("serialization", "metadata", "cls", "function"))
+
+
+# core-schema serializers that run functions the author wrote (pydantic_core `SerSchema`)
+_CUSTOM_SERIALIZERS = ("function-plain", "function-wrap")
 
 
 def _option_types(shape: dict[str, Any]) -> list[list[str] | None]:
