@@ -51,7 +51,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Item(BaseModel):
@@ -135,12 +135,23 @@ def day(known: bool) -> Optional[date]:
 
 class Tag(BaseModel):
     code: str = Field(title="Short code")
+    note: str = Field("", title="Remark", description="A remark.")  # the description says more
     due_date: Optional[date] = None
 
 
 def label(tag: Tag, level: Level = Level.LOW) -> str:
     """Label something."""
     return tag.code
+
+
+class Doc(BaseModel):
+    model_config = ConfigDict(title="A document")
+    body: str
+
+
+def document() -> Doc:
+    """A document."""
+    return Doc(body="text")
 
 
 def bulk_add(items: list[Item], tags: Optional[dict[str, int]] = None,
@@ -443,10 +454,13 @@ async def test_schemas_keep_only_titles_that_add_something(client: Client) -> No
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     titles = [t for tool in tools.values() for schema in (tool.input_schema, tool.output_schema or {})
               for t in _titles(schema, tool.name)]
-    assert titles == ["label/$defs/Tag/properties/code: Short code"]
+    assert sorted(titles) == ["document: A document", "label/$defs/Tag/properties/code: Short code"]
     label = tools["label"].input_schema
     assert sorted(label["$defs"]) == ["Level", "Tag"]
     assert label["$defs"]["Tag"]["properties"]["code"] == {"type": "string", "title": "Short code"}
+    assert label["$defs"]["Tag"]["properties"]["note"] == {"type": "string", "default": "", "description": "A remark."}
+    assert tools["document"].output_schema == {  # a root title the author wrote stays; a generated one goes
+        "type": "object", "title": "A document", "properties": {"body": {"type": "string"}}, "required": ["body"]}
     assert "properties" not in tools["by_sku"].output_schema  # type: ignore[operator]
     assert _text(await client.call_tool("label", {"tag": {"code": "x1"}})) == "x1"
 

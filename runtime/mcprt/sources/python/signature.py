@@ -109,7 +109,7 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
     output_schema = _output_schema(signature.return_annotation, returned)
     return FunctionSignature(
         model=model,
-        input_schema=_tidy(schema, arguments=True),
+        input_schema=_tidy(schema, arguments=True, name=model.__name__),
         params=tuple(params),
         context_param=context_param,
         output_schema=output_schema,
@@ -232,7 +232,9 @@ def _output_schema(annotation: Any, returned: dict[str, Any] | None) -> dict[str
     if returned is None:
         return None
     members = _members(annotation)
-    return _tidy(copy.deepcopy(returned), arguments=False) if members and all(map(_is_object_type, members)) else None
+    if not (members and all(map(_is_object_type, members))):
+        return None
+    return _tidy(copy.deepcopy(returned), arguments=False, name=getattr(_unannotated(annotation), "__name__", None))
 
 
 def _is_object_type(annotation: Any) -> bool:
@@ -363,14 +365,15 @@ def _binary(annotation: Any) -> bool:
     return annotation in (bytes, bytearray, memoryview)
 
 
-def _tidy(schema: dict[str, Any], *, arguments: bool) -> dict[str, Any]:
-    """An object schema without pydantic's generated titles (tokens for nothing: `schema.titles`;
-    the root's is the generated model name, or the return type's, never the tool's). An input
+def _tidy(schema: dict[str, Any], *, arguments: bool, name: str | None) -> dict[str, Any]:
+    """An object schema without pydantic's generated titles (tokens for nothing: `schema.titles`).
+    The root's title is dropped when it repeats `name` — the generated arguments model's name, or the
+    return type's class name (`Doc` for `-> Doc`), never the tool's — as a `$defs` entry's is; one the
+    author wrote (`ConfigDict(title="A document")`) stays. An input
     schema always has `properties` (none for a function without parameters), as clients building
     forms from it expect; an output schema only when it has some — a mapping (`dict[str, int]`) is
     `additionalProperties` alone (MCP 2025-11-25 schema: `properties` is optional in both)."""
-    schema.pop("title", None)
-    drop_idle_titles(schema)
+    drop_idle_titles(schema, name)
     schema["type"] = "object"
     if arguments:
         schema.setdefault("properties", {})
