@@ -27,10 +27,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 import pytest_asyncio
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
 from tests.support.held_client import held
@@ -303,20 +305,29 @@ sources:
 """
 
 
-def _served(folder: Path) -> Client:
-    """The SDK client of `mcprt up` serving MODULE (tools) and OFFERS (resources, prompts) over stdio."""
+def _served(folder: Path, errlog: TextIO) -> Client:
+    """The SDK client of `mcprt up` serving MODULE (tools) and OFFERS (resources, prompts) over stdio,
+    its log written to `errlog`."""
     (folder / "parity_tools.py").write_text(MODULE)
     (folder / "parity_offers.py").write_text(OFFERS)
     (folder / "mcp.yaml").write_text(MANIFEST)
     command = up_command(folder / "mcp.yaml")
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
-    return Client(params, mode="legacy")
+    return Client(stdio_client(params, errlog=errlog), mode="legacy")  # type: ignore[arg-type]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
-    async with held(_served(tmp_path_factory.mktemp("parity"))) as served:
-        yield served
+async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Client, Path]]:
+    """The module's one client, and the file its server logs to."""
+    folder = tmp_path_factory.mktemp("parity")
+    with open(folder / "server.log", "w") as errlog:
+        async with held(_served(folder, errlog)) as client:
+            yield client, folder / "server.log"
+
+
+@pytest.fixture(scope="module")
+def client(served: tuple[Client, Path]) -> Client:
+    return served[0]
 
 
 def _text(result) -> str:  # type: ignore[no-untyped-def]
@@ -528,3 +539,24 @@ async def test_a_listed_mime_type_is_what_every_read_sends(client: Client) -> No
         read = (await client.read_resource(uri)).contents[0]
         assert read.mime_type == read_type, uri
         assert mime_type in (None, read.mime_type), uri
+
+
+def _not_sent(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if "python offer not sent" in line]
+
+
+async def test_a_value_that_cannot_be_sent_is_logged_for_the_operator(served: tuple[Client, Path]) -> None:
+    """A prompt message or resource value that cannot be sent is the function's fault, and its author
+    is the operator: the error reached only the requesting client, the server's log said nothing. Now
+    each failing get or read is one warning naming the function (and the message)."""
+    client, log = served
+    before = len(_not_sent(log))
+    with pytest.raises(MCPError):
+        await client.get_prompt("blocks", {"kind": "video"})
+    with pytest.raises(MCPError):
+        await client.read_resource("shop://chunks")
+    await client.list_prompts()  # a later answer: the lines before it were written
+    new = _not_sent(log)[before:]
+    wanted = [f"prompt 'blocks' (parity_offers:blocks), message 1: {BAD_BLOCKS['video']}",
+              "resource 'shop://chunks' (parity_offers:chunks): the function returned a list, which cannot be sent"]
+    assert len(new) == 2 and all(text in line and "WARNING" in line for text, line in zip(wanted, new)), new

@@ -23,6 +23,7 @@ import base64
 import functools
 import inspect
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
 from ...contracts import CallContext, UpstreamResult
+from ...observability.log import log_event
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
@@ -97,7 +99,11 @@ class PythonOffers:
                     break
         if function is None:
             raise OfferError(f"Resource not found: {uri}", -32002)
-        return {"contents": [_content(uri, await function(values))]}
+        value = await function(values)
+        try:
+            return {"contents": [_content(uri, value)]}
+        except OfferError as exc:
+            raise _reported(OfferError(f"{function.label}: {exc}", exc.code)) from None
 
     async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *, peer: Any = None) -> dict[str, Any]:
         function = self.prompts.get(name)
@@ -109,8 +115,8 @@ class PythonOffers:
         for index, item in enumerate(items):
             try:
                 messages.append(_message(item))
-            except OfferError as exc:  # the operator learns which prompt and which message
-                raise OfferError(f"{function.label}, message {index}: {exc}", exc.code) from None
+            except OfferError as exc:  # the client and the operator learn which prompt and which message
+                raise _reported(OfferError(f"{function.label}, message {index}: {exc}", exc.code)) from None
         result: dict[str, Any] = {"messages": messages}
         if function.doc.summary:
             result["description"] = function.doc.summary
@@ -125,6 +131,15 @@ class PythonOffers:
 
     async def unsubscribe(self, uri: str) -> None:
         return None
+
+
+def _reported(error: OfferError) -> OfferError:
+    """`error` — a function's value that cannot be sent (a bad prompt message, a resource value JSON
+    cannot carry) — logged once as a warning for the operator, who owns the function: the JSON-RPC
+    error reaches only the requesting client. Its text names the function, message and type, never a
+    value sent to it, so it holds no argument a client sent."""
+    log_event("python offer not sent", logging.WARNING, error=str(error))
+    return error
 
 
 def load_offers(resources: Mapping[str, str], prompts: list[str], imports: ModuleImports) -> Offerings | None:
