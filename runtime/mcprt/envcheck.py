@@ -10,7 +10,8 @@ a positive number. A typo (`MCPRT_LOGLEVEL=debug`, `MCPRT_STATEURL=redis://…`)
 - a variable named `MCPRT_…` that is no setting but close to one is a warning naming the setting
   ("did you mean MCPRT_LOG_LEVEL?"); names close to none are left alone (they are the manifest's own);
 - a limit that is set but is not a positive, finite number is a warning saying which default applies
-  and the unit the limit takes; a limit written only in `.env` (which `env_limit` never reads) is one too.
+  and the unit the limit takes; one below its minimum (`MINIMUMS`) is a warning that the minimum
+  applies; a limit written only in `.env` (which `env_limit` never reads) is one too.
 
 Both are warnings, not errors: the process behaves exactly as before, the operator is told.
 `KNOWN` is the one list of the variables mcprt reads (tests check that every `MCPRT_*` name in the
@@ -41,6 +42,15 @@ LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_RELOAD_TIMEOUT": _SECONDS, "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
     "MCPRT_POLICY_REFRESH_INTERVAL": _SECONDS, "MCPRT_UNKNOWN_KID_REFRESH": _SECONDS,
     "MCPRT_PAUSE_REFRESH_INTERVAL": _SECONDS, "MCPRT_DATA_LOSS_CHECK_INTERVAL": _SECONDS,
+}
+# The least value a limit takes, in seconds (`env_limit` raises a smaller one to it, and a warning says so), for the
+# intervals whose tiny values cost more than they buy: `repeat_forever` loops that would spin on Redis
+# (a few round trips each) and the unknown-`kid` refetch, whose interval is all that stands between a
+# flood of tokens naming made-up key ids and the issuer (README: keep it at 1 s or more). Tests and
+# operators who want fast refreshes stay well above these (0.25 s, 0.5 s).
+MINIMUMS: Mapping[str, float] = {
+    "MCPRT_UNKNOWN_KID_REFRESH": 1.0, "MCPRT_POLICY_REFRESH_INTERVAL": 0.1,
+    "MCPRT_PAUSE_REFRESH_INTERVAL": 0.1, "MCPRT_DATA_LOSS_CHECK_INTERVAL": 0.1,
 }
 # What each limit falls back to, as its warning says it (the constants live where each limit is read;
 # tests/cli/test_cli_env_names.py checks these against them).
@@ -74,7 +84,7 @@ _done = False
 def problems(dotenv: Mapping[str, str] | None = None) -> list[str]:
     """The warnings for this process's environment and the names in `dotenv` (the working
     directory's `.env`, which the settings read), in name order."""
-    from .settings import env_limit
+    from .settings import env_number
 
     found: list[str] = []
     environ = os.environ
@@ -91,10 +101,14 @@ def problems(dotenv: Mapping[str, str] | None = None) -> list[str]:
             found.append(f"{name}{where} is not an mcprt setting and is ignored; did you mean {close[0]}?")
     for name, (unit, example) in LIMITS.items():
         value = environ.get(name)
-        if value is not None and env_limit(name, -1.0) == -1.0:
-            shown = value if len(value) <= 40 else value[:37] + "..."
+        number = env_number(name) if value is not None else None
+        shown = value if value is None or len(value) <= 40 else value[:37] + "..."
+        if value is not None and number is None:
             found.append(f"{name}={shown!r} is not a {_problem(value)} ({unit}, e.g. {name}={example}; "
                          f"no unit suffix), so the default applies: {DEFAULTS[name]}")
+        elif number is not None and number < MINIMUMS.get(name, 0.0):
+            found.append(f"{name}={shown!r} is below this interval's minimum (seconds), so the "
+                         f"minimum applies: {MINIMUMS[name]:g} s")
         elif value is None and name in dotenv:
             found.append(f"{name} in .env is not read: limits come from the environment only "
                          f"(export {name}=… or set it where the process starts)")

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .envcheck import MINIMUMS
+
 
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -38,15 +40,30 @@ class Settings(BaseSettings):
     state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
 
 
-def env_limit(name: str, default: float) -> float:
-    """A positive limit from the environment variable `name` (`_` allowed as digit separator, e.g.
-    `MCPRT_MAX_SPEC_BYTES=64_000_000`); a missing, malformed, non-positive or infinite value gives `default`.
-    Read when used, so an operator or a test can change a limit without restarting anything else."""
+def env_number(name: str) -> float | None:
+    """The environment variable `name` as a positive, finite number (`_` allowed as digit separator,
+    e.g. `MCPRT_MAX_SPEC_BYTES=64_000_000`), or None when it is missing, malformed, zero or less, or
+    infinite (`inf`, `1e999`; nan fails every comparison, so it is None too)."""
     try:
         value = float(os.environ.get(name, "").strip().replace("_", ""))
     except ValueError:
+        return None
+    return value if 0 < value < float("inf") else None
+
+
+def env_limit(name: str, default: float) -> float:
+    """A positive limit from the environment variable `name` (`env_number`): a missing or malformed
+    value gives `default`, and so does zero or less — it is no interval, size or count, and the
+    operator who writes `0` may mean "off", which no limit offers, so the documented default is the
+    safer reading. A well-formed value below the limit's minimum (`envcheck.MINIMUMS`, e.g. 1 s for
+    `MCPRT_UNKNOWN_KID_REFRESH`) is clamped to that minimum: its intent ("as often as allowed") is
+    clear, and the result stays monotonic in what was written (0.99 → 1, 1 → 1, 2 → 2). `envcheck`
+    warns of each at start-up. Read when used, so an operator or a test can change a limit without
+    restarting anything else."""
+    value = env_number(name)
+    if value is None:
         return default
-    return value if 0 < value < float("inf") else default  # "inf", "1e999": not a limit (nan fails too)
+    return max(value, MINIMUMS.get(name, 0.0))
 
 
 def load_settings() -> Settings:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from mcprt.envcheck import KNOWN, LIMITS, SETTINGS
 from mcprt.settings import Settings
 from tests.support.cli import mcprt_cli, mcprt_process
@@ -63,6 +65,43 @@ def test_an_infinite_limit_is_one_warning_and_the_default_not_a_crash(tmp_path: 
             f"MCPRT_MAX_MANIFEST_BYTES={value!r} is not a finite number (bytes, e.g. "
             "MCPRT_MAX_MANIFEST_BYTES=64_000_000; no unit suffix), so the default applies: 1,000,000 bytes",
         ], done.stderr
+
+
+TOO_SMALL = {"MCPRT_POLICY_REFRESH_INTERVAL": ("0.001", "0.1", "2 seconds"),  # in `envcheck.LIMITS` order
+             "MCPRT_UNKNOWN_KID_REFRESH": ("0.99", "1", "5 seconds"),
+             "MCPRT_PAUSE_REFRESH_INTERVAL": ("1e-9", "0.1", "5 seconds"),
+             "MCPRT_DATA_LOSS_CHECK_INTERVAL": ("0.09", "0.1", "2 seconds")}
+
+
+def test_an_interval_below_its_minimum_is_a_warning_and_the_minimum_applies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`MCPRT_UNKNOWN_KID_REFRESH=0.01` was taken: every token naming a made-up key id could make the
+    server fetch the issuer's key set again; a refresh or check interval of 1e-9 s spun its loop on
+    Redis. Then a value below the minimum gave the *default*: 0.99 → 5 s but 1 → 1 s, 0.09 → 2 s but
+    0.1 → 0.1 s, not monotonic in what the operator wrote. A well-formed value below the minimum now
+    means "as often as allowed": the minimum applies, with one warning naming it; a value of zero or
+    less is no interval and still gives the default, as a malformed one does."""
+    from mcprt.identity.discovery import unknown_kid_refresh
+    from mcprt.policy.service import refresh_interval
+    from mcprt.server.shared_state import data_check_interval
+    from mcprt.state.policy import pause_refresh
+
+    manifest = _folder(tmp_path)
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={n: v[0] for n, v in TOO_SMALL.items()})
+    assert done.returncode == 0, done.stderr
+    warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+    assert warned == [f"{name}={small!r} is below this interval's minimum (seconds), so the minimum applies: {least} s"
+                      for name, (small, least, default) in TOO_SMALL.items()], done.stderr
+    readers = {"MCPRT_UNKNOWN_KID_REFRESH": unknown_kid_refresh, "MCPRT_POLICY_REFRESH_INTERVAL": refresh_interval,
+               "MCPRT_PAUSE_REFRESH_INTERVAL": pause_refresh, "MCPRT_DATA_LOSS_CHECK_INTERVAL": data_check_interval}
+    for name, (small, least, default) in TOO_SMALL.items():
+        read = []
+        for value in (small, least, str(float(least) * 1.5), "0", "-1"):
+            monkeypatch.setenv(name, value)
+            read.append(readers[name]())
+        # below the minimum, the minimum, above it, zero and negative (the default)
+        assert read == [float(least), float(least), float(least) * 1.5, float(default.split()[0]),
+                        float(default.split()[0])], name
 
 
 def test_the_defaults_named_are_the_ones_applied() -> None:

@@ -27,10 +27,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 import pytest_asyncio
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
 from tests.support.held_client import held
@@ -51,7 +53,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Item(BaseModel):
@@ -133,6 +135,27 @@ def day(known: bool) -> Optional[date]:
     return date(2026, 2, 1) if known else None
 
 
+class Tag(BaseModel):
+    code: str = Field(title="Short code")
+    note: str = Field("", title="Remark", description="A remark.")  # the description says more
+    due_date: Optional[date] = None
+
+
+def label(tag: Tag, level: Level = Level.LOW) -> str:
+    """Label something."""
+    return tag.code
+
+
+class Doc(BaseModel):
+    model_config = ConfigDict(title="A document")
+    body: str
+
+
+def document() -> Doc:
+    """A document."""
+    return Doc(body="text")
+
+
 def bulk_add(items: list[Item], tags: Optional[dict[str, int]] = None,
              mode: Optional[Literal["merge", "replace"]] = None, owner: Item | Point | None = None) -> int:
     """Add items."""
@@ -142,11 +165,12 @@ def bulk_add(items: list[Item], tags: Optional[dict[str, int]] = None,
 
 OFFERS = '''
 import base64
+import json
 from dataclasses import dataclass
-from datetime import date
-from typing import Optional
+from datetime import date, datetime, timezone
+from typing import Annotated, Optional
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer, WrapSerializer, field_serializer
 
 
 class Item(BaseModel):
@@ -174,9 +198,61 @@ def today() -> date:
     return date(2026, 1, 2)
 
 
+def note() -> str:
+    """A note."""
+    return "hello"
+
+
 def logo() -> bytes:
     """A 1x1 PNG."""
     return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+# return annotations whose serializers a read did not apply (listed json, read text; or the reverse)
+Stamp = Annotated[datetime, PlainSerializer(lambda d: d.timestamp(), return_type=float)]
+
+
+def stamp() -> Stamp:
+    """A moment, as seconds."""
+    return datetime(2026, 1, 2, tzinfo=timezone.utc)
+
+
+def packed() -> Annotated[dict, PlainSerializer(json.dumps, return_type=str)]:
+    """A mapping packed as a string."""
+    return {"a": 1}
+
+
+def stamps() -> list[Stamp]:
+    """Moments, as seconds."""
+    return [datetime(2026, 1, 2, tzinfo=timezone.utc)]
+
+
+def wrapped() -> Annotated[int, WrapSerializer(lambda v, nxt: str(nxt(v)), return_type=str)]:
+    """A number, as text."""
+    return 5
+
+
+class Coded(BaseModel):
+    code: int
+
+    @field_serializer("code")
+    def _as_text(self, code: int) -> str:
+        return str(code)
+
+
+def coded() -> Coded:
+    """A model whose own serializer a read applies too."""
+    return Coded(code=7)
+
+
+def blobs() -> dict[str, bytes]:
+    """Bytes JSON cannot carry."""
+    return {"a": b"\\xff"}
+
+
+def chunks() -> list[bytes]:
+    """Bytes JSON cannot carry."""
+    return [b"\\xff"]
 
 
 def about(sku: str) -> list:
@@ -191,6 +267,15 @@ def plan(tags: list[str], strict: bool = False, item: Optional[Item] = None, tit
         tags: Labels to plan for.
     """
     return f"{tags} {strict} {item!r} {title!r}"
+
+
+BLOCKS = {"image": {"type": "image"}, "text": {"type": "text", "text": 5}, "video": {"type": "video", "url": "v"},
+          "good": {"type": "image", "data": "iVBORw0K", "mimeType": "image/png"}, "bytes": b"GIF89a"}
+
+
+def blocks(kind: str) -> list:
+    """A hand-written content block."""
+    return ["Look:", {"role": "user", "content": BLOCKS[kind]}]
 
 
 def narrate() -> list:
@@ -208,24 +293,41 @@ sources:
       "shop://points": parity_offers:points
       "shop://today": parity_offers:today
       "shop://logo": parity_offers:logo
-    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan]
+      "shop://note": parity_offers:note
+      "shop://stamp": parity_offers:stamp
+      "shop://packed": parity_offers:packed
+      "shop://stamps": parity_offers:stamps
+      "shop://wrapped": parity_offers:wrapped
+      "shop://coded": parity_offers:coded
+      "shop://blobs": parity_offers:blobs
+      "shop://chunks": parity_offers:chunks
+    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan, parity_offers:blocks]
 """
 
 
-def _served(folder: Path) -> Client:
-    """The SDK client of `mcprt up` serving MODULE (tools) and OFFERS (resources, prompts) over stdio."""
+def _served(folder: Path, errlog: TextIO) -> Client:
+    """The SDK client of `mcprt up` serving MODULE (tools) and OFFERS (resources, prompts) over stdio,
+    its log written to `errlog`."""
     (folder / "parity_tools.py").write_text(MODULE)
     (folder / "parity_offers.py").write_text(OFFERS)
     (folder / "mcp.yaml").write_text(MANIFEST)
     command = up_command(folder / "mcp.yaml")
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
-    return Client(params, mode="legacy")
+    return Client(stdio_client(params, errlog=errlog), mode="legacy")  # type: ignore[arg-type]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
-    async with held(_served(tmp_path_factory.mktemp("parity"))) as served:
-        yield served
+async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Client, Path]]:
+    """The module's one client, and the file its server logs to."""
+    folder = tmp_path_factory.mktemp("parity")
+    with open(folder / "server.log", "w") as errlog:
+        async with held(_served(folder, errlog)) as client:
+            yield client, folder / "server.log"
+
+
+@pytest.fixture(scope="module")
+def client(served: tuple[Client, Path]) -> Client:
+    return served[0]
 
 
 def _text(result) -> str:  # type: ignore[no-untyped-def]
@@ -238,9 +340,7 @@ async def test_object_typed_returns_declare_their_output_schema(client: Client) 
 
 async def _check_output_schemas(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert tools["word_counts"].output_schema == {
-        "type": "object", "properties": {}, "additionalProperties": {"type": "integer"}
-    }
+    assert tools["word_counts"].output_schema == {"type": "object", "additionalProperties": {"type": "integer"}}
     by_sku = tools["by_sku"].output_schema
     assert by_sku is not None and by_sku["type"] == "object"
     assert by_sku["additionalProperties"] == {"$ref": "#/$defs/Item"}
@@ -309,7 +409,7 @@ async def test_resource_and_prompt_values_are_serialized_as_tool_results_are(cli
         ("user", "About a"), ("assistant", '{"sku": "a", "qty": 1}'), ("user", '{"x": 2}')]
     with pytest.raises(MCPError) as refused:
         await client.get_prompt("narrate", {})
-    assert str(refused.value) == ("the prompt function returned a message with role 'system'; "
+    assert str(refused.value) == ("prompt 'narrate' (parity_offers:narrate), message 0: its role is 'system'; "
                                   "a prompt message's role is 'user' or 'assistant'")
     assert _text(await client.call_tool("word_counts", {"text": "still serving"})) == '{"still":1,"serving":1}'
 
@@ -345,3 +445,118 @@ async def test_a_field_as_a_parameter_default_gives_its_default_constraints_and_
     too_many = await client.call_tool("pick", {"who": "ann", "n": 11})
     assert too_many.is_error and _text(too_many).startswith(
         "invalid arguments for pick: n: 11 is greater than the maximum of 10.")
+
+
+def _titles(node: object, where: str = "") -> list[str]:
+    """Every `title` in a schema, as `where: title`."""
+    if isinstance(node, dict):
+        found = [f"{where}: {node['title']}"] if isinstance(node.get("title"), str) else []
+        return found + [t for key, value in node.items() for t in _titles(value, f"{where}/{key}")]
+    if isinstance(node, list):
+        return [t for index, value in enumerate(node) for t in _titles(value, f"{where}/{index}")]
+    return []
+
+
+async def test_schemas_keep_only_titles_that_add_something(client: Client) -> None:
+    """pydantic titles every `$defs` entry with its name (`"Item"`, `"Level"`) and every property with
+    its name (`"Due Date"`): bytes of the tool list that say nothing, dropped as the OpenAPI path drops
+    a title repeating its name. A title the author wrote (`Field(title="Short code")`) adds something
+    and stays. Mapping output schemas carry no empty `properties` (word_counts, above)."""
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    titles = [t for tool in tools.values() for schema in (tool.input_schema, tool.output_schema or {})
+              for t in _titles(schema, tool.name)]
+    assert sorted(titles) == ["document: A document", "label/$defs/Tag/properties/code: Short code"]
+    label = tools["label"].input_schema
+    assert sorted(label["$defs"]) == ["Level", "Tag"]
+    assert label["$defs"]["Tag"]["properties"]["code"] == {"type": "string", "title": "Short code"}
+    assert label["$defs"]["Tag"]["properties"]["note"] == {"type": "string", "default": "", "description": "A remark."}
+    assert tools["document"].output_schema == {  # a root title the author wrote stays; a generated one goes
+        "type": "object", "title": "A document", "properties": {"body": {"type": "string"}}, "required": ["body"]}
+    assert "properties" not in tools["by_sku"].output_schema  # type: ignore[operator]
+    assert _text(await client.call_tool("label", {"tag": {"code": "x1"}})) == "x1"
+
+
+async def test_resources_list_the_mime_type_their_return_annotation_fixes(client: Client) -> None:
+    """MCP §server/resources: a resource's `mimeType` is "the MIME type of this resource, if known".
+    The return annotation knows it when every value is read the same way — as a read of it says —
+    and nothing is listed when only the value tells (`-> bytes` is sniffed: image/png here)."""
+    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources if r.uri not in SERIALIZED}
+    assert listed == {"shop://points": "application/json", "shop://today": "text/plain", "shop://logo": None,
+                      "shop://note": "text/plain"}
+    templates = {t.uri_template: t.mime_type for t in (await client.list_resource_templates()).resource_templates}
+    assert templates == {"shop://item/{sku}": "application/json"}
+    for uri, mime_type in {**listed, "shop://item/{sku}": "application/json"}.items():
+        read = (await client.read_resource(uri.replace("{sku}", "a"))).contents[0]
+        assert read.mime_type == (mime_type or "image/png"), uri
+
+
+_REFUSED = "its content block breaks the MCP schema: "
+BAD_BLOCKS = {
+    "image": _REFUSED + "it is not a valid 'image' content block: data: Field required; mimeType: Field required",
+    "text": _REFUSED + "it is not a valid 'text' content block: text: Input should be a valid string",
+    "video": _REFUSED + "its type 'video' is none of MCP's content blocks (text, image, audio, resource_link, resource)",
+    "bytes": "it is bytes; give a message text or an image content block",
+}
+
+
+async def test_a_malformed_content_block_in_a_prompt_is_an_error_naming_the_prompt_and_the_block(
+        client: Client) -> None:
+    """A block with a `type` but missing or mistyped fields made the SDK refuse the answer as an invalid
+    result: the client got a generic internal error. Now the error says which prompt, which message
+    and what is wrong (as for any message that cannot be sent: bytes, a role MCP does not have), and a
+    valid block passes as written."""
+    for kind, problem in BAD_BLOCKS.items():
+        with pytest.raises(MCPError) as refused:
+            await client.get_prompt("blocks", {"kind": kind})
+        assert str(refused.value) == f"prompt 'blocks' (parity_offers:blocks), message 1: {problem}", kind
+    good = await client.get_prompt("blocks", {"kind": "good"})
+    assert [(m.role, m.content.type) for m in good.messages] == [("user", "text"), ("user", "image")]
+    assert good.messages[1].content.data == "iVBORw0K"  # type: ignore[union-attr]
+
+
+# resources whose return annotation carries serializers (`Annotated[…, PlainSerializer(…)]`) or bytes
+# below the root: what each lists (None: unknown) and what a read of it sends (None: the read fails)
+SERIALIZED = {"shop://stamp": (None, "text/plain"), "shop://packed": (None, "application/json"),
+              "shop://stamps": (None, "application/json"), "shop://wrapped": (None, "application/json"),
+              "shop://coded": ("application/json", "application/json"),
+              "shop://blobs": (None, None), "shop://chunks": (None, None)}
+
+
+async def test_a_listed_mime_type_is_what_every_read_sends(client: Client) -> None:
+    """The listing's mimeType came from the return annotation's serialization schema, which follows
+    `Annotated[...]` serializers, while a read serializes the value by its own type: `-> Annotated[datetime,
+    PlainSerializer(…, return_type=float)]` was listed application/json and read text/plain, `-> Annotated[dict,
+    PlainSerializer(json.dumps, return_type=str)]` the reverse, and `dict[str, bytes]` was listed
+    application/json though no read could send it. Such an annotation now lists nothing; a model's own
+    field serializer runs on the read too, so its listing stays."""
+    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources if r.uri in SERIALIZED}
+    assert listed == {uri: mime_types[0] for uri, mime_types in SERIALIZED.items()}
+    for uri, (mime_type, read_type) in SERIALIZED.items():
+        if read_type is None:
+            with pytest.raises(MCPError, match="cannot be sent as JSON"):
+                await client.read_resource(uri)
+            continue
+        read = (await client.read_resource(uri)).contents[0]
+        assert read.mime_type == read_type, uri
+        assert mime_type in (None, read.mime_type), uri
+
+
+def _not_sent(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if "python offer not sent" in line]
+
+
+async def test_a_value_that_cannot_be_sent_is_logged_for_the_operator(served: tuple[Client, Path]) -> None:
+    """A prompt message or resource value that cannot be sent is the function's fault, and its author
+    is the operator: the error reached only the requesting client, the server's log said nothing. Now
+    each failing get or read is one warning naming the function (and the message)."""
+    client, log = served
+    before = len(_not_sent(log))
+    with pytest.raises(MCPError):
+        await client.get_prompt("blocks", {"kind": "video"})
+    with pytest.raises(MCPError):
+        await client.read_resource("shop://chunks")
+    await client.list_prompts()  # a later answer: the lines before it were written
+    new = _not_sent(log)[before:]
+    wanted = [f"prompt 'blocks' (parity_offers:blocks), message 1: {BAD_BLOCKS['video']}",
+              "resource 'shop://chunks' (parity_offers:chunks): the function returned a list, which cannot be sent"]
+    assert len(new) == 2 and all(text in line and "WARNING" in line for text, line in zip(wanted, new)), new

@@ -106,7 +106,8 @@ async def test_results_json_or_their_schema_cannot_carry_are_tool_errors(client:
     assert not loose.is_error and text_of(loose) == '{"a":1.5}', text_of(loose)
     with pytest.raises(MCPError) as refused:  # a resource's value is serialized as a tool result is
         await client.read_resource("stats://now")
-    assert str(refused.value).startswith("the function returned result['spread'][1] = nan,")
+    assert str(refused.value).startswith(  # naming the resource, as a prompt's error names the prompt
+        "resource 'stats://now' (results_tools:stats): the function returned result['spread'][1] = nan,")
 
 
 async def test_a_prompt_argument_nested_too_deep_is_refused_and_the_server_keeps_serving(client: Client) -> None:

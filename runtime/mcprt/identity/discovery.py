@@ -39,11 +39,11 @@ MAX_DOCUMENT_BYTES = 1_000_000
 
 def unknown_kid_refresh() -> float:
     """Seconds that must pass after a JWK Set fetch before a token naming an unknown key id fetches it
-    again (`MCPRT_UNKNOWN_KID_REFRESH`, a positive number, default `UNKNOWN_KID_REFRESH_S`). Right after
+    again (`MCPRT_UNKNOWN_KID_REFRESH`, a positive number of at least 1, default `UNKNOWN_KID_REFRESH_S`). Right after
     the issuer rotates its keys, tokens signed with the new key are refused (401) for at most this
-    long; a shorter value shortens that window, a longer one asks the issuer less under a flood. No
-    minimum is enforced (`env_limit` has none): a very small value lets a flood of tokens naming made-up
-    key ids through to the issuer, one JWK Set fetch per interval (README: keep it at 1 s or more)."""
+    long; a shorter value shortens that window, a longer one asks the issuer less under a flood. A value
+    under 1 s (`envcheck.MINIMUMS`) is taken as 1 s, with a warning at start-up: a very small one would
+    let a flood of tokens naming made-up key ids through to the issuer, one JWK Set fetch per interval."""
     return env_limit("MCPRT_UNKNOWN_KID_REFRESH", UNKNOWN_KID_REFRESH_S)
 
 

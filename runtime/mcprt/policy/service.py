@@ -31,7 +31,7 @@ REFRESH_INTERVAL_SECONDS = 2.0  # default of MCPRT_POLICY_REFRESH_INTERVAL
 
 def refresh_interval() -> float:
     """Seconds between two policy state refreshes of a serving process (`MCPRT_POLICY_REFRESH_INTERVAL`,
-    a positive number, default `REFRESH_INTERVAL_SECONDS`). It bounds how late an undecided approval
+    a positive number, at least 0.1 — `envcheck.MINIMUMS` —, default `REFRESH_INTERVAL_SECONDS`). It bounds how late an undecided approval
     request's `approval_expired` is published and another replica's change shows on the status page;
     each refresh costs a few Redis round trips per replica, so many replicas may want it longer."""
     return env_limit("MCPRT_POLICY_REFRESH_INTERVAL", REFRESH_INTERVAL_SECONDS)

@@ -25,7 +25,8 @@ MARK_CHECKS = 3  # ... and at least this many check intervals, so a late check s
 
 def data_check_interval() -> float:
     """Seconds between two checks that Redis still holds what this replica wrote
-    (`MCPRT_DATA_LOSS_CHECK_INTERVAL`, a positive number, default `DATA_CHECK_EVERY`). It bounds how
+    (`MCPRT_DATA_LOSS_CHECK_INTERVAL`, a positive number, at least 0.1 — `envcheck.MINIMUMS` —, default
+    `DATA_CHECK_EVERY`). It bounds how
     long after Redis lost its data the sessions, held rounds and tasks of a replica are unknown to the
     others (404, "unknown task") before it writes them back; each check is one SET per replica."""
     return env_limit("MCPRT_DATA_LOSS_CHECK_INTERVAL", DATA_CHECK_EVERY)

@@ -93,7 +93,8 @@ return {generation, written}
 
 def pause_refresh() -> float:
     """Seconds between two full re-reads of the pause set by a replica that serves calls
-    (`MCPRT_PAUSE_REFRESH_INTERVAL`, a positive number, default `PAUSE_REFRESH`). Pub/sub brings
+    (`MCPRT_PAUSE_REFRESH_INTERVAL`, a positive number, at least 0.1 — `envcheck.MINIMUMS` —, default
+    `PAUSE_REFRESH`). Pub/sub brings
     pauses and resumes at once; this bounds how long a replica that missed a message (its subscription
     was down) or whose Redis lost its data keeps its old copy. Each re-read is one Redis round trip per
     replica per interval under traffic."""

@@ -24,6 +24,7 @@ from mcprt.manifest.model import DescriptionPolicy
 from mcprt.errors import SpecError
 from mcprt.schema.ecma_regex import ecma_error
 from mcprt.schema.shapes import Resolve, branch_tags
+from mcprt.schema.titles import title_adds
 
 from .model import SchemaRef
 from .refs import Resolver, join, split
@@ -66,10 +67,6 @@ def _bounds(node: dict[str, Any], out: dict[str, Any]) -> None:
         value = node.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             out[key] = value
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def _is_number(value: Any) -> bool:
@@ -596,9 +593,8 @@ class SchemaConverter:
         if file:
             desc = f"{_sentence(desc)} {FILE_HINT}" if desc else FILE_HINT
         title = node.get("title")
-        if isinstance(title, str) and title.strip() and not desc:
-            if not (name and _norm(title) == _norm(name)):
-                out["title"] = title.strip()
+        if title_adds(title, name, desc):
+            out["title"] = title.strip()
         if desc:
             out["description"] = desc
 

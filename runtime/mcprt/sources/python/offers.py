@@ -5,6 +5,10 @@ Shapes (MCP 2025-11-25 §server/resources, §server/prompts):
   returns `str` (text/plain), `bytes` (a base64 blob: image/png, image/jpeg, image/gif, image/webp
   when the bytes are one, else application/octet-stream) or any value a tool may return, serialized
   the same way (`results.py`: models and dataclasses as application/json text, a `date` as text/plain);
+  its listing carries that `mimeType` when the return annotation fixes it for every value ("The MIME
+  type of this resource, if known": `-> str`/`-> date` text/plain, `-> Model`/`-> dict`/`-> list[X]`
+  application/json), and none when only the value tells (`-> bytes` is sniffed, `-> Item | None`,
+  `Any`, no annotation) — unlike FastMCP, which lists text/plain whatever the function returns;
 - a prompt function's typed parameters are the prompt's arguments (all strings on the wire: read
   as JSON for a parameter that takes no string, then coerced by the signature; `prompt_args.py`);
   it returns `str` (one user message), or a list of `str` / `{"role", "content"}`
@@ -19,6 +23,7 @@ import base64
 import functools
 import inspect
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,9 +34,11 @@ from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
 from ...contracts import CallContext, UpstreamResult
+from ...observability.log import log_event
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
+from .blocks import BadBlock, content_block
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -92,7 +99,11 @@ class PythonOffers:
                     break
         if function is None:
             raise OfferError(f"Resource not found: {uri}", -32002)
-        return {"contents": [_content(uri, await function(values))]}
+        value = await function(values)
+        try:
+            return {"contents": [_content(uri, value)]}
+        except OfferError as exc:
+            raise _reported(OfferError(f"{function.label}: {exc}", exc.code)) from None
 
     async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *, peer: Any = None) -> dict[str, Any]:
         function = self.prompts.get(name)
@@ -100,7 +111,13 @@ class PythonOffers:
             raise OfferError(f"unknown prompt '{name}'")
         value = await function(prompt_args.decode(function.signature.input_schema, arguments or {}))
         items = value if isinstance(value, list) else [value]
-        result: dict[str, Any] = {"messages": [_message(item) for item in items]}
+        messages = []
+        for index, item in enumerate(items):
+            try:
+                messages.append(_message(item))
+            except OfferError as exc:  # the client and the operator learn which prompt and which message
+                raise _reported(OfferError(f"{function.label}, message {index}: {exc}", exc.code)) from None
+        result: dict[str, Any] = {"messages": messages}
         if function.doc.summary:
             result["description"] = function.doc.summary
         return result
@@ -114,6 +131,15 @@ class PythonOffers:
 
     async def unsubscribe(self, uri: str) -> None:
         return None
+
+
+def _reported(error: OfferError) -> OfferError:
+    """`error` — a function's value that cannot be sent (a bad prompt message, a resource value JSON
+    cannot carry) — logged once as a warning for the operator, who owns the function: the JSON-RPC
+    error reaches only the requesting client. Its text names the function, message and type, never a
+    value sent to it, so it holds no argument a client sent."""
+    log_event("python offer not sent", logging.WARNING, error=str(error))
+    return error
 
 
 def load_offers(resources: Mapping[str, str], prompts: list[str], imports: ModuleImports) -> Offerings | None:
@@ -135,6 +161,9 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
             problems.append((("resources", uri), str(exc)))
             continue
         wire = {"name": function.name, "description": function.doc.summary or f"Resource {uri}."}
+        mime_type = _MIME_TYPES.get(function.signature.result_kind or "")
+        if mime_type:
+            wire["mimeType"] = mime_type
         if "{" in uri:
             provider.templates[uri] = function
             template_offers.append(TemplateOffer(uri, {"uriTemplate": uri, **wire}))
@@ -183,30 +212,39 @@ def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
     return wire
 
 
+# a resource's listed mimeType by `FunctionSignature.result_kind`: what `_content` will send
+_MIME_TYPES = {"text": "text/plain", "json": "application/json"}
+
+
 def _content(uri: str, value: Any) -> dict[str, Any]:
     """A resource function's value as resource contents, serialized as a tool's result is
     (`results.to_upstream`: models and dataclasses as their JSON, a `date` as its text, PNG/JPEG/GIF/WebP
     bytes with their image type), not by `str()`."""
     serialized = _serialized(value)
     if serialized.kind == "text":
-        return {"uri": uri, "mimeType": "text/plain", "text": serialized.body}
+        return {"uri": uri, "mimeType": _MIME_TYPES["text"], "text": serialized.body}
     if serialized.kind == "binary":
         return {"uri": uri, "mimeType": serialized.media_type or "application/octet-stream",
                 "blob": base64.b64encode(serialized.body).decode()}
-    return {"uri": uri, "mimeType": "application/json", "text": json.dumps(serialized.body, ensure_ascii=False)}
+    return {"uri": uri, "mimeType": _MIME_TYPES["json"], "text": json.dumps(serialized.body, ensure_ascii=False)}
 
 
 def _message(item: Any) -> dict[str, Any]:
     """One prompt message: a `{"role", "content"}` mapping (content a string, a content block, or any
     value shown as its text), else a user message with the item's text. A role MCP does not know is
-    the function's error, said as such (MCP 2025-11-25 §server/prompts: `user` or `assistant`)."""
+    the function's error, said as such (MCP 2025-11-25 §server/prompts: `user` or `assistant`); so is
+    a content block MCP would not accept (`blocks.py`) and a value that cannot be text (OfferError;
+    `get_prompt` adds which prompt and message)."""
     if isinstance(item, Mapping) and "role" in item and "content" in item:
         role, content = item["role"], item["content"]
         if role not in _ROLES:
-            raise OfferError(f"the prompt function returned a message with role {role!r}; "
-                             f"a prompt message's role is 'user' or 'assistant'", INTERNAL_ERROR)
-        if isinstance(content, Mapping) and isinstance(content.get("type"), str):
-            return {"role": role, "content": dict(content)}  # a content block (text, image, resource…)
+            raise OfferError(f"its role is {role!r}; a prompt message's role is 'user' or 'assistant'",
+                             INTERNAL_ERROR)
+        if isinstance(content, Mapping) and isinstance(content.get("type"), str):  # a content block
+            try:
+                return {"role": role, "content": content_block(content)}
+            except BadBlock as exc:
+                raise OfferError(f"its content block breaks the MCP schema: {exc}", INTERNAL_ERROR) from None
         return {"role": role, "content": _text_block(content)}
     return {"role": "user", "content": _text_block(item)}
 
@@ -217,8 +255,7 @@ _ROLES = ("user", "assistant")
 def _text_block(value: Any) -> dict[str, Any]:
     serialized = _serialized(value)
     if serialized.kind == "binary":
-        raise OfferError("the prompt function returned bytes; give a message text or an image content block",
-                         INTERNAL_ERROR)
+        raise OfferError("it is bytes; give a message text or an image content block", INTERNAL_ERROR)
     text = serialized.body if serialized.kind == "text" else json.dumps(serialized.body, ensure_ascii=False)
     return {"type": "text", "text": text}
 

@@ -17,7 +17,7 @@ import types
 import warnings
 from dataclasses import dataclass
 from collections.abc import Mapping
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
@@ -28,6 +28,7 @@ from typing_extensions import is_typeddict
 from ...errors import McprtError, ToolCallError
 from ...contracts import CallContext
 from ...schema.shapes import declared_types, shape_of
+from ...schema.titles import drop_idle_titles
 from .docstrings import Docstring
 
 _INFERABLE_DEFAULTS = (bool, int, float, str)
@@ -52,6 +53,8 @@ class FunctionSignature:
     response_shape: dict[str, Any] | None = None  # the JSON results' shape (`response_shape` below)
     # the return type results are validated and dumped through when `output_schema` promises their shape
     returns: TypeAdapter[Any] | None = None
+    # what every result serializes to, when the return type fixes it (`result_kind` below)
+    result_kind: Literal["text", "json"] | None = None
 
 
 def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
@@ -106,12 +109,13 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
     output_schema = _output_schema(signature.return_annotation, returned)
     return FunctionSignature(
         model=model,
-        input_schema=_tidy(schema),
+        input_schema=_tidy(schema, arguments=True, name=model.__name__),
         params=tuple(params),
         context_param=context_param,
         output_schema=output_schema,
         response_shape=response_shape(signature.return_annotation, returned),
         returns=TypeAdapter(signature.return_annotation) if output_schema is not None else None,
+        result_kind=result_kind(signature.return_annotation, returned),
     )
 
 
@@ -228,7 +232,9 @@ def _output_schema(annotation: Any, returned: dict[str, Any] | None) -> dict[str
     if returned is None:
         return None
     members = _members(annotation)
-    return _tidy(copy.deepcopy(returned)) if members and all(map(_is_object_type, members)) else None
+    if not (members and all(map(_is_object_type, members))):
+        return None
+    return _tidy(copy.deepcopy(returned), arguments=False, name=getattr(_unannotated(annotation), "__name__", None))
 
 
 def _is_object_type(annotation: Any) -> bool:
@@ -258,12 +264,81 @@ def response_shape(annotation: Any, returned: dict[str, Any] | None) -> dict[str
     return None if shape == {} or _always_text(shape) else shape
 
 
+def result_kind(annotation: Any, returned: dict[str, Any] | None) -> Literal["text", "json"] | None:
+    """What `results.to_upstream` makes of every value of the return type: "text" (`str`, `None`, or
+    a type whose JSON form is a string: `date`, `UUID`, an `Enum` of strings…), "json" (models,
+    dataclasses, mappings, lists, numbers, booleans) or None when it depends on the value (`bytes`
+    are sniffed for an image type; `Item | None` is JSON or empty text) or the type is unknown."""
+    members = _members(annotation)
+    if annotation is inspect.Signature.empty or _is_any(annotation) or any(_binary(t) for t in members):
+        return None
+    if _read_differs(annotation):
+        return None
+    if all(_not_json(t) for t in members):  # str, None
+        return "text"
+    shape = shape_of(returned) if returned is not None else None
+    if not shape:  # undescribable, or any value
+        return None
+    if _always_text(shape):  # `date`, `date | None`, `str | UUID`
+        return "text"
+    return "json" if _never_text(shape) else None  # `Item | None`: JSON, or empty text for None
+
+
+def _read_differs(annotation: Any) -> bool:
+    """Whether a value read without its annotation (`results.to_upstream(value)`, as a resource read
+    is) may serialize otherwise than the annotation's serialization schema says, or not at all:
+    - a `PlainSerializer`/`WrapSerializer` in `Annotated[...]` outside a model (`-> Annotated[datetime,
+      PlainSerializer(…, return_type=float)]`): only the annotation knows it; the value's own type is
+      serialized instead. A model's field and model serializers travel with its instances, so they
+      apply on the read too and are not counted;
+    - `bytes` anywhere below the root (`dict[str, bytes]`, a model's `bytes` field): JSON mode sends
+      them as UTF-8 text, and any other bytes cannot be sent at all.
+    An annotation pydantic cannot build a schema for counts as differing (nothing is known)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            core = TypeAdapter(annotation).core_schema
+    except Exception:
+        return True
+    return _differs(core, in_model=False)
+
+
+def _differs(node: Any, *, in_model: bool) -> bool:
+    if isinstance(node, list):
+        return any(_differs(item, in_model=in_model) for item in node)
+    if not isinstance(node, dict):
+        return False
+    kind = node.get("type")
+    if kind == "bytes":
+        return True
+    serialization = node.get("serialization")
+    if not in_model and isinstance(serialization, dict) and serialization.get("type") in _CUSTOM_SERIALIZERS:
+        return True
+    inside = in_model or kind == "model"
+    return any(_differs(value, in_model=inside) for key, value in node.items()
+               if key not in ("serialization", "metadata", "cls", "function"))
+
+
+# core-schema serializers that run functions the author wrote (pydantic_core `SerSchema`)
+_CUSTOM_SERIALIZERS = ("function-plain", "function-wrap")
+
+
+def _option_types(shape: dict[str, Any]) -> list[list[str] | None]:
+    options = shape.get("anyOf") if isinstance(shape.get("anyOf"), list) else [shape]
+    return [declared_types(option) for option in options if isinstance(option, dict)]
+
+
 def _always_text(shape: dict[str, Any]) -> bool:
     """Whether every result of this shape is a string or null, which `results.to_upstream` sends as
     text (a `datetime`, `UUID`, `Decimal`, an `Enum` of strings, `date | None`), not as JSON."""
-    options = shape.get("anyOf") if isinstance(shape.get("anyOf"), list) else [shape]
-    kinds = [declared_types(option) for option in options if isinstance(option, dict)]
+    kinds = _option_types(shape)
     return bool(kinds) and all(k is not None and set(k) <= {"string", "null"} for k in kinds)
+
+
+def _never_text(shape: dict[str, Any]) -> bool:
+    """Whether no result of this shape is a string or null (each then goes out as JSON)."""
+    kinds = _option_types(shape)
+    return bool(kinds) and all(k is not None and not set(k) & {"string", "null"} for k in kinds)
 
 
 def _unannotated(annotation: Any) -> Any:
@@ -286,27 +361,23 @@ def _not_json(annotation: Any) -> bool:
     return annotation in (str, bytes, bytearray, memoryview, None, type(None))
 
 
-def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
-    """Drop pydantic's generated titles (tokens for nothing) and make sure it is an object schema."""
-    schema.pop("title", None)
-    _drop_property_titles(schema)
+def _binary(annotation: Any) -> bool:
+    return annotation in (bytes, bytearray, memoryview)
+
+
+def _tidy(schema: dict[str, Any], *, arguments: bool, name: str | None) -> dict[str, Any]:
+    """An object schema without pydantic's generated titles (tokens for nothing: `schema.titles`).
+    The root's title is dropped when it repeats `name` — the generated arguments model's name, or the
+    return type's class name (`Doc` for `-> Doc`), never the tool's — as a `$defs` entry's is; one the
+    author wrote (`ConfigDict(title="A document")`) stays. An input
+    schema always has `properties` (none for a function without parameters), as clients building
+    forms from it expect; an output schema only when it has some — a mapping (`dict[str, int]`) is
+    `additionalProperties` alone (MCP 2025-11-25 schema: `properties` is optional in both)."""
+    drop_idle_titles(schema, name)
     schema["type"] = "object"
-    schema.setdefault("properties", {})
+    if arguments:
+        schema.setdefault("properties", {})
     return schema
-
-
-def _drop_property_titles(node: Any) -> None:
-    if isinstance(node, dict):
-        properties = node.get("properties")
-        if isinstance(properties, dict):
-            for prop in properties.values():
-                if isinstance(prop, dict) and isinstance(prop.get("title"), str):
-                    prop.pop("title")
-        for value in node.values():
-            _drop_property_titles(value)
-    elif isinstance(node, list):
-        for value in node:
-            _drop_property_titles(value)
 
 
 def _first_line(exc: Exception) -> str:
