@@ -129,7 +129,13 @@ async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuse
     """An operator trial: one of three replicas SIGTERMed under load behind this config -> the
     replica answered new requests 503 (`Retry-After`, `Connection: close`) as promised, but HAProxy
     passed 1-4 of those 503s to the clients instead of retrying them elsewhere (`retry-on 503` needs
-    the request buffered whole: `option http-buffer-request`). Every call must be answered 200."""
+    the request buffered whole: `option http-buffer-request`). Every call must be answered 200.
+    Then about one SIGTERM in three came back to a client as `Server disconnected without sending a
+    response`: the replica exited while HAProxy still had it in rotation (HAProxy's log: marked DOWN
+    by "Connection refused", not by /readyz's 503) and closed keep-alive connections HAProxy was
+    reusing at that instant; HAProxy answers that by closing the client's connection without a
+    response (and logs nothing). The replica now stays until no request reaches it for
+    `DRAIN_QUIET`; test_lifecycle's drain test shows it on every run, this one about one in three."""
     import signal
 
     import anyio
@@ -163,17 +169,11 @@ async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuse
                 time.sleep(0.1)
             await anyio.sleep(2.5)
             statuses: list[int] = []
-            dropped: list[int] = []
 
             async def caller(http: httpx.AsyncClient, until: float) -> None:
                 while time.monotonic() < until:
-                    try:
-                        answer = await post_call(http, url, "whoami", {"arguments": {}})
-                    except httpx.RemoteProtocolError:
-                        # Not what this test is about, and not solved (README "Running several replicas"):
-                        # a request handed to the replica as it exits can come back as a dropped connection.
-                        dropped.append(1)
-                        continue
+                    # a dropped connection (httpx.RemoteProtocolError) fails the test as well
+                    answer = await post_call(http, url, "whoami", {"arguments": {}})
                     statuses.append(answer.status if answer.error else 200)
 
             async with httpx.AsyncClient(timeout=30) as http, anyio.create_task_group() as group:
@@ -182,8 +182,10 @@ async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuse
                     group.start_soon(caller, http, until)
                 await anyio.sleep(1)
                 drains.signal(signal.SIGTERM)
-            # every answer a client got is 200: no draining replica's 503 reached a client
-            assert len(statuses) > 100 and set(statuses) == {200}, (sorted(set(statuses)), len(dropped))
+            # every call was answered 200: no draining replica's 503 reached a client, and no
+            # connection was dropped as the replica exited
+            assert len(statuses) > 100 and set(statuses) == {200}, sorted(set(statuses))
+            assert drains.process.wait(10) == 0
         finally:
             stop_process(process)
 
