@@ -104,12 +104,12 @@ def test_haproxy_example_starts_and_serves_mcprt(tmp_path: Path) -> None:
 def test_the_shipped_haproxy_config_drops_a_client_that_stalls_mid_request_not_an_idle_one(tmp_path: Path) -> None:
     """`option http-buffer-request` makes HAProxy wait for a POST's body; a client that stops sending
     (slowloris) must get 408 after `timeout http-request`, not hold the connection for `timeout client`
-    (1 h, for SSE streams). The shipped 10 s is shortened to 1 s here; nothing else changes."""
+    (1 h, for SSE streams). The shipped 10 s is shortened to 0.5 s here; nothing else changes."""
     port = free_port()
     text = (DEPLOY / "plain-hosts" / "haproxy.cfg").read_text().replace("bind :8080", f"bind 127.0.0.1:{port}")
     text = re.sub(r"10\.0\.0\.1\d:8765", f"127.0.0.1:{free_port()}", text)  # no replica needed
     assert "timeout http-request 10s" in text, "the shipped file bounds a request's arrival"
-    (tmp_path / "haproxy.cfg").write_text(text.replace("timeout http-request 10s", "timeout http-request 1s"))
+    (tmp_path / "haproxy.cfg").write_text(text.replace("timeout http-request 10s", "timeout http-request 500ms"))
     process = subprocess.Popen([binary("haproxy", "/usr/sbin"), "-f", str(tmp_path / "haproxy.cfg"), "-db"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -120,14 +120,14 @@ def test_the_shipped_haproxy_config_drops_a_client_that_stalls_mid_request_not_a
             started = time.monotonic()
             answer = stalled.recv(4096)  # socket.timeout (5 s) when HAProxy keeps waiting
         assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 2.5
         # ... while a client connection idle between requests stays open for `timeout http-keep-alive`
         # (1 min), not `timeout http-request`: HAProxy closed idle connections after 10 s, racing
         # clients that reuse them (the client must be the side that closes an idle connection).
-        with socket.create_connection(("127.0.0.1", port), timeout=2.5) as idle:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.2) as idle:
             idle.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")  # 503 (no replica), kept alive
             assert idle.recv(4096).startswith(b"HTTP/1.1 503")
-            with pytest.raises(TimeoutError):  # still open 2.5 s on, past the (shortened) 1 s
+            with pytest.raises(TimeoutError):  # still open 1.2 s on, past the (shortened) 0.5 s
                 idle.recv(4096)
     finally:
         stop_process(process)
