@@ -101,15 +101,15 @@ def test_haproxy_example_starts_and_serves_mcprt(tmp_path: Path) -> None:
             stop_process(process)
 
 
-def test_the_shipped_haproxy_config_drops_a_client_that_stalls_mid_request(tmp_path: Path) -> None:
+def test_the_shipped_haproxy_config_drops_a_client_that_stalls_mid_request_not_an_idle_one(tmp_path: Path) -> None:
     """`option http-buffer-request` makes HAProxy wait for a POST's body; a client that stops sending
     (slowloris) must get 408 after `timeout http-request`, not hold the connection for `timeout client`
-    (1 h, for SSE streams). The shipped 10 s is shortened to 1 s here; nothing else changes."""
+    (1 h, for SSE streams). The shipped 10 s is shortened to 0.5 s here; nothing else changes."""
     port = free_port()
     text = (DEPLOY / "plain-hosts" / "haproxy.cfg").read_text().replace("bind :8080", f"bind 127.0.0.1:{port}")
     text = re.sub(r"10\.0\.0\.1\d:8765", f"127.0.0.1:{free_port()}", text)  # no replica needed
     assert "timeout http-request 10s" in text, "the shipped file bounds a request's arrival"
-    (tmp_path / "haproxy.cfg").write_text(text.replace("timeout http-request 10s", "timeout http-request 1s"))
+    (tmp_path / "haproxy.cfg").write_text(text.replace("timeout http-request 10s", "timeout http-request 500ms"))
     process = subprocess.Popen([binary("haproxy", "/usr/sbin"), "-f", str(tmp_path / "haproxy.cfg"), "-db"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -120,7 +120,15 @@ def test_the_shipped_haproxy_config_drops_a_client_that_stalls_mid_request(tmp_p
             started = time.monotonic()
             answer = stalled.recv(4096)  # socket.timeout (5 s) when HAProxy keeps waiting
         assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 2.5
+        # ... while a client connection idle between requests stays open for `timeout http-keep-alive`
+        # (1 min), not `timeout http-request`: HAProxy closed idle connections after 10 s, racing
+        # clients that reuse them (the client must be the side that closes an idle connection).
+        with socket.create_connection(("127.0.0.1", port), timeout=1.2) as idle:
+            idle.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")  # 503 (no replica), kept alive
+            assert idle.recv(4096).startswith(b"HTTP/1.1 503")
+            with pytest.raises(TimeoutError):  # still open 1.2 s on, past the (shortened) 0.5 s
+                idle.recv(4096)
     finally:
         stop_process(process)
 
@@ -129,7 +137,13 @@ async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuse
     """An operator trial: one of three replicas SIGTERMed under load behind this config -> the
     replica answered new requests 503 (`Retry-After`, `Connection: close`) as promised, but HAProxy
     passed 1-4 of those 503s to the clients instead of retrying them elsewhere (`retry-on 503` needs
-    the request buffered whole: `option http-buffer-request`). Every call must be answered 200."""
+    the request buffered whole: `option http-buffer-request`). Every call must be answered 200.
+    Then about one SIGTERM in three came back to a client as `Server disconnected without sending a
+    response`: the replica exited while HAProxy still had it in rotation (HAProxy's log: marked DOWN
+    by "Connection refused", not by /readyz's 503) and closed keep-alive connections HAProxy was
+    reusing at that instant; HAProxy answers that by closing the client's connection without a
+    response (and logs nothing). The replica now stays until no request reaches it for
+    `DRAIN_QUIET`; test_lifecycle's drain test shows it on every run, this one about one in three."""
     import signal
 
     import anyio
@@ -163,17 +177,11 @@ async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuse
                 time.sleep(0.1)
             await anyio.sleep(2.5)
             statuses: list[int] = []
-            dropped: list[int] = []
 
             async def caller(http: httpx.AsyncClient, until: float) -> None:
                 while time.monotonic() < until:
-                    try:
-                        answer = await post_call(http, url, "whoami", {"arguments": {}})
-                    except httpx.RemoteProtocolError:
-                        # Not what this test is about, and not solved (README "Running several replicas"):
-                        # a request handed to the replica as it exits can come back as a dropped connection.
-                        dropped.append(1)
-                        continue
+                    # a dropped connection (httpx.RemoteProtocolError) fails the test as well
+                    answer = await post_call(http, url, "whoami", {"arguments": {}})
                     statuses.append(answer.status if answer.error else 200)
 
             async with httpx.AsyncClient(timeout=30) as http, anyio.create_task_group() as group:
@@ -182,8 +190,10 @@ async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuse
                     group.start_soon(caller, http, until)
                 await anyio.sleep(1)
                 drains.signal(signal.SIGTERM)
-            # every answer a client got is 200: no draining replica's 503 reached a client
-            assert len(statuses) > 100 and set(statuses) == {200}, (sorted(set(statuses)), len(dropped))
+            # every call was answered 200: no draining replica's 503 reached a client, and no
+            # connection was dropped as the replica exited
+            assert len(statuses) > 100 and set(statuses) == {200}, sorted(set(statuses))
+            assert drains.process.wait(10) == 0
         finally:
             stop_process(process)
 

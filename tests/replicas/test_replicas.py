@@ -145,23 +145,30 @@ async def test_a_session_opened_on_one_replica_is_served_by_the_others(cluster: 
     assert cluster.redis.cli("--scan", "--pattern", "mcprt:replicas-test:session:*") == ""
 
 
+SESSION_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+                   "MCP-Protocol-Version": "2025-06-18", "Authorization": f"Bearer {BOT}"}
+
+
+async def _open_session(http: httpx.AsyncClient, replica: UpProcess, name: str) -> dict[str, str]:
+    """A handshake-era session opened (initialize, initialized) on `replica`: the headers naming it."""
+    opened = await http.post(replica.url, headers=SESSION_HEADERS, json={
+        "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": name, "version": "1"}}})
+    assert opened.status_code == 200, opened.text
+    session = {**SESSION_HEADERS, "Mcp-Session-Id": opened.headers["mcp-session-id"]}
+    notified = await http.post(replica.url, headers=session,
+                               json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert notified.status_code == 202
+    return session
+
+
 async def test_concurrent_first_requests_of_a_session_on_another_replica_all_succeed(cluster: Cluster) -> None:
     """A client's first requests to a replica that has not seen its session yet arrive together (a
     balancer spreads them): one adopts the session, the others wait for it instead of reaching a
     transport that is not connected yet (was: 500, "No read stream writer available")."""
     opener, other = cluster.replicas[0], cluster.replicas[1]
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
-               "MCP-Protocol-Version": "2025-06-18", "Authorization": f"Bearer {BOT}"}
     async with httpx.AsyncClient(timeout=30) as http:
-        opened = await http.post(opener.url, headers=headers, json={
-            "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {},
-                "clientInfo": {"name": "concurrent-adoption", "version": "1"}}})
-        assert opened.status_code == 200, opened.text
-        session = {**headers, "Mcp-Session-Id": opened.headers["mcp-session-id"]}
-        notified = await http.post(opener.url, headers=session,
-                                   json={"jsonrpc": "2.0", "method": "notifications/initialized"})
-        assert notified.status_code == 202
+        session = await _open_session(http, opener, "concurrent-adoption")
         answers: list[httpx.Response] = []
 
         async def call(n: int) -> None:
@@ -181,6 +188,23 @@ async def test_concurrent_first_requests_of_a_session_on_another_replica_all_suc
         assert "error" not in body and not body["result"].get("isError"), body
         pids.add(_pid_of(body["result"]))
     assert pids == {other.process.pid}
+
+
+async def test_a_session_deleted_through_one_replica_stops_at_once_on_the_replica_holding_it(
+        cluster: Cluster) -> None:
+    """A DELETE reaching replica B ended the session's record, but replica A, holding the session's
+    transport, kept serving it (200) until it idled out (10 min): A now ends it on B's
+    `session-ended` message, and the session's id answers 404 there too."""
+    holder, other = cluster.replicas[0], cluster.replicas[1]
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
+    async with httpx.AsyncClient(timeout=30) as http:
+        session = await _open_session(http, holder, "delete-elsewhere")
+        assert (await http.post(holder.url, headers=session, json=call)).status_code == 200
+        assert (await http.delete(other.url, headers=session)).status_code == 200
+        deadline = time.monotonic() + 5  # the message crosses Redis pub/sub: milliseconds
+        while (answer := await http.post(holder.url, headers=session, json=call)).status_code != 404:
+            assert answer.status_code == 200 and time.monotonic() < deadline, (answer.status_code, answer.text[:200])
+            await anyio.sleep(0.05)
 
 
 def _pid_of(result: dict) -> int:
@@ -342,16 +366,9 @@ async def test_sessions_stay_reachable_everywhere_after_redis_loses_its_data(clu
     the balancer sent it to that replica: no record was left, though the replicas serving the sessions
     still held them. They write their records back (a replica that has not seen the session here)."""
     opener, other = cluster.replicas[0], cluster.replicas[1]
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
-               "MCP-Protocol-Version": "2025-06-18", "Authorization": f"Bearer {BOT}"}
     call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
     async with httpx.AsyncClient(timeout=30) as http:
-        opened = await http.post(opener.url, headers=headers, json={
-            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "flushed", "version": "1"}}})
-        assert opened.status_code == 200, opened.text
-        session = {**headers, "Mcp-Session-Id": opened.headers["mcp-session-id"]}
-        await http.post(opener.url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        session = await _open_session(http, opener, "flushed")
         try:
             wrote_back = "wrote back what this replica holds"
             seen = opener.log().count(wrote_back)  # earlier tests flush Redis too

@@ -15,7 +15,7 @@ import pytest
 from mcprt.server import shared_state
 from mcprt.server.options import ServeOptions
 from mcprt.server.shared_state import SharedState, open_shared_state
-from mcprt.state.policy import RedisPolicyState
+from mcprt.state.policy import RESUMED_TTL, RedisPolicyState
 from mcprt.state.redis_client import make_client
 from mcprt.state.sessions import SessionRecord, SessionRecords
 from tests.support.components import Redis, redis_server
@@ -52,9 +52,12 @@ class Replicas:
         self.url, self.prefix = url, prefix
         self.started: list[RedisPolicyState] = []
 
-    async def replica(self) -> RedisPolicyState:
-        state = RedisPolicyState(make_client(self.url), prefix=self.prefix)
-        await state.start()
+    async def replica(self, *, start: bool = True, resumed_ttl: float = RESUMED_TTL) -> RedisPolicyState:
+        """A replica's policy state; `start=False`: one that never re-reads on its own (as if its link
+        to Redis were down), its copy as old as its last own command."""
+        state = RedisPolicyState(make_client(self.url), prefix=self.prefix, resumed_ttl=resumed_ttl)
+        if start:
+            await state.start()
         self.started.append(state)
         return state
 
@@ -96,6 +99,40 @@ async def test_a_resume_right_after_redis_lost_its_data_is_not_undone(replicas: 
     await operator.pause_set("tool:x", False, by="ops")  # before any replica noticed the loss
     # the holder's copy brings tool:y back, not tool:x; every replica (one started since too) agrees
     assert await paused_everywhere(replicas, redis) == [["tool:y"]] * 4
+
+
+def _tombstones(replicas: Replicas, redis: Redis) -> list[str]:
+    return sorted(f for f in redis.cli("HKEYS", f"{replicas.prefix}pauses").split() if f.startswith("~resumed:"))
+
+
+async def test_resume_tombstones_do_not_accumulate(replicas: Replicas, redis: Redis) -> None:
+    """One tombstone per target ever resumed stayed in the pauses hash forever; each now lives
+    `RESUMED_TTL` (1 s here, a day by default) and the next pause or resume drops the older ones."""
+    operator = await replicas.replica(resumed_ttl=1.0)
+    for target in ("tool:a", "tool:b"):
+        await operator.pause_set(target, True, by="ops")
+        await operator.pause_set(target, False, by="ops")
+    assert _tombstones(replicas, redis) == ["~resumed:tool:a", "~resumed:tool:b"]
+    await asyncio.sleep(1.1)
+    await operator.pause_set("tool:c", True, by="ops")
+    await operator.pause_set("tool:c", False, by="ops")
+    assert _tombstones(replicas, redis) == ["~resumed:tool:c"]
+
+
+async def test_a_copy_older_than_the_tombstones_is_not_merged_back(replicas: Replicas, redis: Redis) -> None:
+    """The bound must not reopen what tombstones fix: a replica whose copy predates a resume whose
+    tombstone is gone does not write that copy back after a loss (every replica re-reads at least
+    every eighth of the TTL; this one never did, as if cut off from Redis)."""
+    holder = await replicas.replica(start=False, resumed_ttl=1.0)
+    operator = await replicas.replica(resumed_ttl=1.0)
+    await holder.pause_set("tool:x", True, by="ops")  # the holder's copy: tool:x paused
+    await lose_data(redis)
+    await operator.pause_set("tool:x", False, by="ops")  # resumed after the loss: a tombstone
+    await asyncio.sleep(1.1)
+    await operator.pause_set("tool:y", True, by="ops")  # drops the tombstone, older than the TTL
+    assert _tombstones(replicas, redis) == []
+    assert sorted(await holder.pause_list()) == ["tool:y"]  # tool:x stays resumed
+    assert sorted(await operator.pause_list()) == ["tool:y"]
 
 
 async def test_a_pause_right_after_redis_lost_its_data_does_not_hide_the_older_ones(

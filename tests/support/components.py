@@ -89,6 +89,8 @@ defaults
     mode http
     timeout connect 2s
     timeout client 120s
+    timeout http-request 10s    # as deploy/plain-hosts/haproxy.cfg, which says why
+    timeout http-keep-alive 1m
     timeout server 120s
     timeout tunnel 1h
     retries 3

@@ -80,7 +80,8 @@ class HttpConfig(StrictModel):
         description="On SIGTERM (HTTP): how long requests in flight may take to finish. `/readyz` turns false at "
         "once and new requests get 503 while they drain; tool calls still running then are answered with a tool "
         "error saying the server is restarting and to call again, any other request with a JSON-RPC error "
-        "(`data.reason: shutting_down`, `data.retrySafe`).",
+        "(`data.reason: shutting_down`, `data.retrySafe`). Also bounds how long the replica then stays while a "
+        "balancer still sends it requests (it exits once none came for 0.5 s).",
     )
     max_sessions: int = Field(
         10_000, ge=1,

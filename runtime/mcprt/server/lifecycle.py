@@ -12,7 +12,13 @@
   MCP requests get 503 with `Connection: close` (a balancer retries them on another replica),
   requests in flight get up to `server.http.drain_timeout` to finish; those still running then
   are answered (a tool call with a tool error, any other request with a JSON-RPC error:
-  `toolset.stopping`, `server.stop_answers`), then the server stops.
+  `toolset.stopping`, `server.stop_answers`). While a balancer still sends requests (each refused),
+  the server stays until none has arrived for `DRAIN_QUIET` seconds (within the same drain timeout),
+  then stops: a replica that exits while the balancer still counts it in rotation closes keep-alive
+  connections the balancer is reusing at that instant, and HAProxy answers such a request (not the
+  first of its client connection) by closing the client's connection without a response, for the
+  client to retry (which an MCP client does not do): `Server disconnected without sending a response`.
+  A balancer that marked the replica down (its health check read `/readyz`'s 503) sends nothing more.
   Long-lived GET streams (server→client notifications) are not waited for: clients reopen them
   through the balancer, on another replica.
 """
@@ -31,6 +37,11 @@ from ..observability.log import rfc3339
 
 STATE_CHECK_EVERY = 1.0  # seconds a state PING result is reused by /readyz
 STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric stays current)
+# seconds without an MCP request after which a draining replica takes it that no balancer sends it
+# any more: while it is in a busy rotation requests arrive far more often. Under light load the gap
+# may be longer and the replica leaves before the balancer's health check noticed, which costs at
+# most a refused connection (retried elsewhere) unless a request lands in the very instant of exit.
+DRAIN_QUIET = 0.5
 
 
 class Readiness:
@@ -107,12 +118,16 @@ class InFlight:
         self.count = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self.refused = 0  # MCP requests answered 503 because the server drains
+        self._last_arrival = float("-inf")  # time.monotonic() of the latest MCP request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.mcp_path:
             await self.app(scope, receive, send)
             return
+        self._last_arrival = time.monotonic()
         if self.readiness.draining and scope.get("method") != "DELETE":
+            self.refused += 1
             await _send_unavailable(send)
             return
         if scope.get("method") != "POST":
@@ -141,6 +156,18 @@ class InFlight:
             return True
         except TimeoutError:
             return False
+
+    async def wait_unsent(self, quiet: float, timeout: float) -> bool:
+        """While draining: wait until no MCP request has arrived for `quiet` seconds (a balancer that
+        still sends requests has not marked this replica down yet); False when `timeout` (s) ran out
+        first. A replica that got no request in the last `quiet` seconds returns at once."""
+        deadline = time.monotonic() + timeout
+        while (left := self._last_arrival + quiet - time.monotonic()) > 0:
+            if time.monotonic() + left > deadline:
+                await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+                return False
+            await asyncio.sleep(left)
+        return True
 
 
 async def _send_unavailable(send: Send) -> None:

@@ -23,7 +23,7 @@ from ..reload import watch as watch_manifest
 from .app import build_server
 from .http import build_http_app, build_side_app, serve_http
 from .sockets import listen
-from .lifecycle import InFlight, Readiness
+from .lifecycle import DRAIN_QUIET, InFlight, Readiness
 from .limits import session_limits
 from .shared_state import open_shared_state
 from .notify import Notifier
@@ -234,6 +234,7 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
     is restarting and to call again (`toolset.stopping`), answered before the server closes.
     """
     await stopping.wait()
+    began = asyncio.get_running_loop().time()
     readiness.draining = True
     end_listen_streams()
     end_approval_waits()
@@ -254,6 +255,16 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
                       in_flight=inflight.count, requests_ended=ended)
             if ended and not await inflight.wait_idle(ANSWER_GRACE):
                 log_event("stopping with requests in flight", logging.WARNING, in_flight=inflight.count)
+    if inflight is not None:
+        # Stay while a balancer still sends requests (each refused 503, retried elsewhere): exiting
+        # while it counts this replica in rotation cut requests it was handing over on reused
+        # keep-alive connections (server.lifecycle). Bounded by what is left of the drain timeout.
+        left = max(0.0, options.drain_timeout - (asyncio.get_running_loop().time() - began))
+        if not await inflight.wait_unsent(DRAIN_QUIET, left):
+            log_event("stopping while a balancer still sends requests: is its health check on /readyz?",
+                      logging.WARNING, refused=inflight.refused)
+        log_event("drained", logging.INFO, refused=inflight.refused,
+                  drain_s=round(asyncio.get_running_loop().time() - began, 3))
     stop.set()
 
 

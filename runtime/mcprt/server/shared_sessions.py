@@ -83,6 +83,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                                "until shared state works again", "sessions are shared again")
         self._lookups = Outage("session lookups failed: sessions opened on other replicas answer 404 here "
                                "until shared state works again", "session lookups work again")
+        if records is not None:
+            records.on_ended.append(self._ended_elsewhere)
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = from_scope(scope)
@@ -166,23 +168,41 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                 self.lean.adopt(transport)
         return transport
 
-    def _evict(self, session_id: str, client: str) -> None:
-        """End `session_id` to make room: forgotten at once (404 from now on), its transport and
-        shared record ended in the background."""
+    def _forget(self, session_id: str) -> StreamableHTTPServerTransport | None:
+        """Stop knowing `session_id` here (its requests answer 404 from now on); its transport, if any.
+        Popped first, so the end of its transport does not delete the shared record a second time."""
         transport = self._server_instances.pop(session_id, None)
         self._owners.pop(session_id, None)
         self._clients.pop(session_id, None)
         self._last_used.pop(session_id, None)
+        return transport
+
+    def _evict(self, session_id: str, client: str) -> None:
+        """End `session_id` to make room: forgotten at once (404 from now on), its transport and
+        shared record ended in the background."""
+        transport = self._forget(session_id)
         log_event("idle session ended: the client opened one past its limit", logging.INFO,
                   client=client, session=session_id[:12])
         if transport is not None and self._task_group is not None:
             self._task_group.start_soon(self._end_evicted, session_id, transport)
 
-    async def _end_evicted(self, session_id: str, transport: StreamableHTTPServerTransport) -> None:
+    def _ended_elsewhere(self, session_id: str) -> None:
+        """`session-ended` from the events channel: the session was ended (DELETE, eviction) on some
+        replica. Held here, it kept serving requests that reached this replica until it idled out."""
+        transport = self._server_instances.get(session_id)
+        if transport is None or transport.is_terminated or self._task_group is None:
+            return  # not held here, or being ended here already (this replica's own message)
+        self._forget(session_id)
+        log_event("session ended on another replica; ended here too", logging.DEBUG, session=session_id[:12])
+        self._task_group.start_soon(self._end_evicted, session_id, transport, False)
+
+    async def _end_evicted(self, session_id: str, transport: StreamableHTTPServerTransport,
+                           delete: bool = True) -> None:
+        """End `transport`; with `delete`, the shared record too (no other replica may adopt it)."""
         with anyio.CancelScope(shield=True):
             if not transport.is_terminated:
                 await transport.terminate()
-            if self.records is not None:
+            if self.records is not None and delete:
                 self.records.forget_local(session_id)
                 try:
                     await self.records.delete(session_id)  # no other replica may adopt it either

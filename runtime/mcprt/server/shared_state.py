@@ -127,7 +127,8 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
         rounds=RoundRelay(client, prefix=prefix, ttl=STATE_TTL),
     )
     shared.restorers["session_records"] = shared.sessions.restore
-    # a session ended on another replica: this one drops its copy, so it never writes it back
-    policy.on_event[ENDED] = shared.sessions.forget_local
+    # a session ended on another replica: this one drops its copy, so it never writes it back, and
+    # ends its transport of the session (`server.shared_sessions`)
+    policy.on_event[ENDED] = shared.sessions.ended
     shared.restorers["round_records"] = shared.rounds.restore
     return shared

@@ -40,9 +40,15 @@ PAUSE_REFRESH = 5.0  # seconds between full re-reads of the pause set: default o
 # another one, it merges its copy in (`_MERGE`) — each replica once per loss, even when a pause, a
 # resume or a replica started since (holding nothing) wrote to the new hash first.
 PAUSES_KEPT = "~kept"
-# `~resumed:<target>`: written with the resume that deleted the target (one MULTI), cleared by a new
+# `~resumed:<target>`: written with the resume that deleted the target (one script), cleared by a new
 # pause of it; a merge skips tombstoned targets, so a replica's stale copy never undoes a resume.
 RESUMED = "~resumed:"
+# Its value is the Redis time (s) of the resume. A tombstone only has to outlive the replica copies
+# read before that resume, and a replica merges its copy only when it read it less than half this
+# ago (each re-reads the pause set at least every eighth of it, idle or not): so one older than
+# this meets no copy it must stop, and `pause_set` drops it. Without the bound there was one per
+# target ever resumed, forever.
+RESUMED_TTL = 86_400.0  # seconds
 WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
 KEEP_AFTER_EXPIRY = 3600  # seconds a settled/expired approval stays readable
 
@@ -91,6 +97,35 @@ return {generation, written}
 """
 
 
+# KEYS[1] = the pauses hash; ARGV = target, JSON info ("" to resume), RESUMED_TTL (s). The pause or the
+# resume (with its tombstone, atomically: no merge slips in between), then tombstones older than the
+# TTL go; an older version's tombstone ("1") gets the time now, so it lives one TTL from here.
+_SET_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tombstone = '""" + RESUMED + """'
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('HDEL', KEYS[1], tombstone .. ARGV[1])
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('HSET', KEYS[1], tombstone .. ARGV[1], tostring(now))
+end
+local ttl = tonumber(ARGV[3])
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(field, 1, #tombstone) == tombstone then
+    local at = tonumber(redis.call('HGET', KEYS[1], field))
+    if at == nil then
+      redis.call('HSET', KEYS[1], field, tostring(now))
+    elseif now - at > ttl then
+      redis.call('HDEL', KEYS[1], field)
+    end
+  end
+end
+return 1
+"""
+
+
 def pause_refresh() -> float:
     """Seconds between two full re-reads of the pause set by a replica that serves calls
     (`MCPRT_PAUSE_REFRESH_INTERVAL`, a positive number, at least 0.1 — `envcheck.MINIMUMS` —, default
@@ -104,8 +139,11 @@ def pause_refresh() -> float:
 class RedisPolicyState:
     """`mcprt.policy.state.PolicyState` on a shared Redis (see the module docstring)."""
 
-    def __init__(self, client: Redis, *, prefix: str) -> None:
+    def __init__(self, client: Redis, *, prefix: str, resumed_ttl: float = RESUMED_TTL) -> None:
         self._client = client
+        self._resumed_ttl = resumed_ttl  # seconds a resume's tombstone lives (`RESUMED_TTL`)
+        self._copy_read = float("-inf")  # time.monotonic() of the last full read of the pause set
+        self._refresher: asyncio.Task[None] | None = None
         self._prefix = prefix
         self._channel = events_channel(prefix)
         # handlers of the other kinds of message on the events channel (kind → handler(value)), e.g.
@@ -113,6 +151,7 @@ class RedisPolicyState:
         self.on_event: dict[str, Callable[[str], None]] = {}
         self._take = client.register_script(_TAKE)
         self._merge = client.register_script(_MERGE)
+        self._set_pause = client.register_script(_SET_PAUSE)
         self._pauses: dict[str, dict[str, Any]] = {}
         self._pauses_read = 0.0
         self._pause_refresh = pause_refresh()  # read once: `pause_check` runs on every call
@@ -133,6 +172,15 @@ class RedisPolicyState:
         await self._read_pauses()
         if self._listener is None:
             self._listener = asyncio.get_running_loop().create_task(self._listen())
+        if self._refresher is None:
+            self._refresher = asyncio.get_running_loop().create_task(self._keep_copy_fresh())
+
+    async def _keep_copy_fresh(self) -> None:
+        """Re-read the pause set every eighth of `RESUMED_TTL` even when no call asks (an idle
+        replica's copy must stay young enough to be merged back after a loss: `_merge_pauses`)."""
+        while True:
+            await asyncio.sleep(self._resumed_ttl / 8)
+            await self._read_pauses_quietly()
 
     async def _listen(self) -> None:
         # re-reading the pauses on each (re)subscription catches anything missed meanwhile
@@ -306,15 +354,21 @@ class RedisPolicyState:
             await self._merge_pauses()
             raw = await guarded(self._client.hgetall(self._k("pauses")))
         self._pauses = _pauses_of(raw)
-        self._pauses_read = time.monotonic()
+        self._pauses_read = self._copy_read = time.monotonic()
 
     async def _merge_pauses(self) -> None:
         """Write this replica's copy of the pauses into a hash of another generation than the one the
         copy came from (Redis lost its data): a kill switch must not turn off by itself. Per target only
         where the hash has neither that target (HSETNX: a pause written meanwhile is kept) nor its
         resume tombstone (a resume made meanwhile is kept). Logged by each replica that wrote something."""
+        copy = self._pauses
+        if copy and time.monotonic() - self._copy_read >= self._resumed_ttl / 2:
+            # read before tombstones that may be gone by now (`RESUMED_TTL`): it could undo a resume
+            log_event("pauses not restored from this replica's copy: read too long ago", logging.WARNING,
+                      targets=",".join(sorted(copy)), age_s=round(time.monotonic() - self._copy_read))
+            copy = {}
         args = [secrets.token_hex(8)]
-        args += [part for target, info in self._pauses.items() for part in (target, json.dumps(info))]
+        args += [part for target, info in copy.items() for part in (target, json.dumps(info))]
         self._pauses_generation, written = await guarded(self._merge(keys=[self._k("pauses")], args=args))
         if written:
             log_event("pauses lost from the policy state; restored from this replica's copy", logging.WARNING,
@@ -328,16 +382,8 @@ class RedisPolicyState:
             log_event("pauses not refreshed", logging.WARNING, error=str(exc))
 
     async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
-        key = self._k("pauses")
-        async with self._client.pipeline(transaction=True) as pipe:
-            if paused:
-                info = {"by": by, "since": time.time(), "reason": reason}
-                pipe.hset(key, target, json.dumps(info))
-                pipe.hdel(key, RESUMED + target)
-            else:  # the tombstone with the delete, so no replica's merge can slip in between
-                pipe.hdel(key, target)
-                pipe.hset(key, RESUMED + target, "1")
-            await guarded(pipe.execute())
+        info = json.dumps({"by": by, "since": time.time(), "reason": reason}) if paused else ""
+        await guarded(self._set_pause(keys=[self._k("pauses")], args=[target, info, self._resumed_ttl]))
         await self._read_pauses()
         await self._publish("pauses changed")
 
@@ -357,6 +403,9 @@ class RedisPolicyState:
         return pause_reason_of(self._pauses, target)
 
     async def aclose(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            self._refresher = None
         if self._listener is not None:
             self._listener.cancel()
             try:

@@ -12,15 +12,17 @@ loses its data (a restart without persistence, FLUSHALL, eviction) it can write 
 replica knows they have left, so a write-back never extends a session's idle expiry.
 
 A session ended on one replica (DELETE, or ended to make room) must not come back from another's
-copy: the delete publishes `session-ended <id>` on the events channel (every replica drops its copy,
-`forget_local`) and leaves a marker `<prefix>session-ended:<id>` for the idle timeout, which `restore`
-respects (for a replica that missed the message, e.g. cut off from Redis meanwhile).
+copy: the delete publishes `session-ended <id>` on the events channel (every replica drops its copy
+and ends its transport of the session at once, `ended`) and leaves a marker `<prefix>session-ended:<id>`
+for the idle timeout, which `restore` respects (for a replica that missed the message, e.g. cut off
+from Redis meanwhile).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +60,8 @@ class SessionRecords:
         self._held: dict[str, SessionRecord] = {}  # sessions served here (opened or adopted), until they end
         # monotonic time each held record expires in Redis, as far as this replica knows (for `restore`)
         self._expires: dict[str, float] = {}
+        # told the id of each session ended on any replica (`ended`): the session manager stops serving it
+        self.on_ended: list[Callable[[str], None]] = []
 
     def _key(self, session_id: str) -> str:
         return f"{self._prefix}session:{session_id}"
@@ -129,6 +133,13 @@ class SessionRecords:
         except Exception as exc:
             if not is_redis_error(exc):
                 raise
+
+    def ended(self, session_id: str) -> None:
+        """A `session-ended <id>` message (this replica's own delete included): drop the copy and tell
+        `on_ended`, so a replica holding the session's transport ends it now, not when it idles out."""
+        self.forget_local(session_id)
+        for listener in self.on_ended:
+            listener(session_id)
 
     def forget_local(self, session_id: str) -> None:
         """Drop this replica's copy of the session (it ended here, or on another replica)."""
