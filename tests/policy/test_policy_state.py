@@ -121,6 +121,55 @@ async def test_wait_wakes_on_decision_and_times_out(state: PolicyState) -> None:
     assert woke is not None and woke.status == "approved"
 
 
+async def test_a_vote_that_does_not_settle_wakes_the_waiters_at_once(state: PolicyState) -> None:
+    """Only a vote that settled a request woke its waiters, so a vote meeting a quorum a reload loosened
+    (stored `required: 2`, served 1) reached the waiting call at its next round, up to 5 s later. Every
+    recorded vote wakes them now; `seen` says how many votes the waiter has judged already."""
+    request = await state.approval_create(pending("k9", required=2))
+
+    async def vote_soon() -> None:
+        await asyncio.sleep(0.05)
+        await state.approval_decide(request.id, Vote("alice", True, time.time()))
+
+    task = asyncio.create_task(vote_soon())
+    started = time.monotonic()
+    woke = await state.approval_wait(request.id, 3)
+    await task
+    # well within the Redis backend's 1 s re-read: the published vote woke it
+    assert time.monotonic() - started < 0.9
+    assert woke is not None and woke.status == "pending" and [v.approver for v in woke.votes] == ["alice"]
+    started = time.monotonic()
+    assert (await state.approval_wait(request.id, 3)).votes  # type: ignore[union-attr]  # a vote past `seen`: at once
+    assert time.monotonic() - started < 0.5
+    assert len((await state.approval_wait(request.id, 0.2, seen=1)).votes) == 1  # type: ignore[union-attr]
+
+
+async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_url: str) -> None:
+    """Replicas share Redis: the vote recorded through A wakes the waiter on B at once (pub/sub), though
+    it does not settle the request."""
+    from mcprt.state.policy import RedisPolicyState
+    from mcprt.state.redis_client import make_client
+
+    prefix = f"test:{new_approval_id()}:"
+    clients = [make_client(redis_url), make_client(redis_url)]
+    replicas = [RedisPolicyState(client, prefix=prefix) for client in clients]
+    try:
+        for replica in replicas:
+            await replica.start()
+        request = await replicas[0].approval_create(pending("k10", required=2))
+        waiting = asyncio.create_task(replicas[1].approval_wait(request.id, 3))
+        await asyncio.sleep(0.1)  # B waits (subscribed since start)
+        started = time.monotonic()
+        await replicas[0].approval_decide(request.id, Vote("alice", True, time.time()))
+        woke = await waiting
+        assert time.monotonic() - started < 0.9  # not B's 1 s re-read
+        assert woke is not None and [v.approver for v in woke.votes] == ["alice"]
+    finally:
+        for replica, client in zip(replicas, clients):
+            await replica.aclose()
+            await client.aclose()
+
+
 async def test_expired_requests_are_gone(state: PolicyState) -> None:
     old = await state.approval_create(pending("k5", valid_for=0.05))
     await asyncio.sleep(0.1)

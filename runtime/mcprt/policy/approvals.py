@@ -198,9 +198,9 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
     model is told to make the call again, which reaches another replica, rather than being cut off), or
     when another policy is served and `released()` says it lets the call run without approval, or its
     quorum is met by the votes given (`served_quorum`). Both are checked in every round, after it took the
-    served-policy event, so a reload landing between two rounds is seen (not only one that wakes a round),
-    and a vote under a loosened quorum within PROGRESS_EVERY s (a vote that does not settle the request
-    wakes no round). A
+    served-policy event, so a reload landing between two rounds is seen (not only one that wakes a round);
+    every recorded vote wakes a round (`PolicyState.approval_wait`'s `seen`), on every replica, so a vote
+    meeting a loosened quorum runs the call at once. A
     request the store no longer holds while it is still valid is stored again by `reopen` (at most
     once every REOPEN_EVERY s) and waited on."""
     stopping = service.stopping
@@ -223,12 +223,16 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
         try:
             if released():
                 return request  # a reload: the policy in force lets the call run
+            seen = len(request.votes)
             if served_quorum(request) is not None:  # a reload changed the quorum: judge the votes as they are now
                 fresh = await state.approval_get(request.id)  # (a shared store's copy, not the one this call holds)
                 quorum = served_quorum(fresh) if fresh is not None and fresh.status == "pending" else None
                 if quorum is not None and quorum.met:
                     return fresh  # the votes given meet the quorum in force (it was loosened)
-            step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining)))
+                seen = len(fresh.votes) if fresh is not None else seen
+            # Woken by any vote after the ones judged, not only a settling one: under a loosened quorum a
+            # vote the stored request does not count as enough may be (judged in the next round, at once).
+            step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining), seen=seen))
             stop = asyncio.ensure_future(stopping.wait())
             try:
                 await asyncio.wait((step, stop, change), return_when=asyncio.FIRST_COMPLETED)

@@ -123,11 +123,13 @@ class PolicyState(Protocol):
 
     async def approval_decide(self, approval_id: str, vote: Vote) -> ApprovalRequest | None:
         """Record `vote` (one per approver; ignored once settled) and settle the status; None when unknown
-        or expired. Wakes `approval_wait`ers when the status changes."""
+        or expired. Wakes `approval_wait`ers (every replica's) when it records the vote, whether or not
+        the vote settles the request: a quorum a reload loosened counts votes the stored `required` does not."""
         ...
 
-    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
-        """Wait up to `timeout` s for the request to be decided; returns it as it is then."""
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
+        """Wait up to `timeout` s for the request to change: decided, or holding more than `seen` votes
+        (returned at once when it already does). Returns it as it is then (None when unknown)."""
         ...
 
     async def approval_claim_expired(self) -> list[ApprovalRequest]:
@@ -171,6 +173,8 @@ class MemoryPolicyState:
         self._sweep_at = _SWEEP_MIN
         self._approvals: dict[str, ApprovalRequest] = {}
         self._by_key: dict[str, str] = {}
+        # id → the event the next change of the request sets (then replaced: a vote that does not settle
+        # it wakes the waiters once, not every later wait)
         self._events: dict[str, asyncio.Event] = {}
         self._pauses: dict[str, dict[str, Any]] = {}
         self._expiry_claimed: set[str] = set()  # ids already returned by approval_claim_expired
@@ -234,14 +238,19 @@ class MemoryPolicyState:
         if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
             request.votes.append(vote)
             request.settle(self._clock())
-            if request.status != "pending":
-                self._events[approval_id].set()
+            self._wake(approval_id)
         return request
 
-    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
+    def _wake(self, approval_id: str) -> None:
+        woken = self._events.get(approval_id)
+        if woken is not None:
+            self._events[approval_id] = asyncio.Event()
+            woken.set()
+
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
         request = self._approvals.get(approval_id)
         event = self._events.get(approval_id)
-        if request is None or event is None or request.status != "pending":
+        if request is None or event is None or request.status != "pending" or len(request.votes) > seen:
             return request
         try:
             await asyncio.wait_for(event.wait(), timeout)

@@ -8,8 +8,8 @@ every `pause_refresh()` seconds in case a message was missed); a rate-limited ca
 Approvals are JSON records (`ApprovalRequest.to_json`) under `<prefix>approval:<id>`, indexed by
 key (`<prefix>approval-key:<key>`) and in a sorted set by creation time. Creating and deciding use
 optimistic transactions (WATCH/MULTI) so concurrent replicas never lose a vote, and the settling
-rule is the one `ApprovalRequest.settle` defines. A decision is published on `<prefix>events`, which
-wakes `approval_wait` on every replica at once (with a one-second re-read as a safety net). A
+rule is the one `ApprovalRequest.settle` defines. Each recorded vote (settling or not) is published on
+`<prefix>events`, which wakes `approval_wait` on every replica at once (with a one-second re-read as a safety net). A
 request that expires undecided is claimed by one replica (`SET NX` on `<prefix>approval-expired:<id>`),
 which publishes its `approval_expired` decision.
 """
@@ -240,14 +240,14 @@ class RedisPolicyState:
                 result.append(None)
                 pipe.multi()
                 return
-            before = request.status
-            if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
+            recorded = request.status == "pending" and all(v.approver != vote.approver for v in request.votes)
+            if recorded:
                 request.votes.append(vote)
                 request.settle(now)
             pipe.multi()
             pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
             result.append(request)
-            changed.append(request.status != before)
+            changed.append(recorded)
 
         await guarded(self._client.transaction(decide, record_key))
         request = result[-1]
@@ -274,7 +274,7 @@ class RedisPolicyState:
                 claimed.append(request)
         return claimed
 
-    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
         deadline = time.monotonic() + timeout
         event = asyncio.Event()
         self._waiters.setdefault(approval_id, set()).add(event)
@@ -282,7 +282,7 @@ class RedisPolicyState:
             while True:
                 request = await self._load(approval_id)
                 left = deadline - time.monotonic()
-                if request is None or request.status != "pending" or left <= 0:
+                if request is None or request.status != "pending" or len(request.votes) > seen or left <= 0:
                     return request
                 event.clear()
                 try:
