@@ -170,6 +170,23 @@ async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_
             await client.aclose()
 
 
+async def test_a_request_no_longer_needed_is_closed_once(state: PolicyState) -> None:
+    """A reload made the call's rule `allow`: its request is closed (not pending, with why), once, and
+    its waiters wake; no vote is recorded on it, and the identical call's next request is a new one."""
+    request = await state.approval_create(pending("k11"))
+    waiting = asyncio.create_task(state.approval_wait(request.id, 3))
+    await asyncio.sleep(0.05)
+    closed = await state.approval_close(request.id, "not needed")
+    assert closed is not None and (closed.status, closed.reason) == ("closed", "not needed")
+    assert (await asyncio.wait_for(waiting, 0.9)).status == "closed"  # type: ignore[union-attr]
+    assert await state.approval_close(request.id, "again") is None  # once: audited once
+    assert await state.approval_list() == []
+    voted = await state.approval_decide(request.id, Vote("alice", True, time.time()))
+    assert voted is not None and (voted.status, voted.votes) == ("closed", [])
+    assert (await state.approval_create(pending("k11"))).id != request.id
+    assert await state.approval_close("ap_unknown", "x") is None
+
+
 async def test_expired_requests_are_gone(state: PolicyState) -> None:
     old = await state.approval_create(pending("k5", valid_for=0.05))
     await asyncio.sleep(0.1)

@@ -68,7 +68,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     principal = (context.principal or STDIO).subject
     key = request_key(principal, tool.name, arguments, required, approvers)
     request = await state.approval_find(key)
-    if request is None:
+    if request is None or request.status == "closed":  # closed: nobody decided it; the rules in force want one
         if not service.reachable:
             gate.publish("deny", tool, context, rule=rule, reason="approval needed; no approval endpoint here")
             raise PolicyDenied(
@@ -108,12 +108,21 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     if request.status == "pending" and wait > 0:
         request = await _wait(state, request, wait, context, service, reopen, released, served_quorum)
     quorum = served_quorum(request) if request.status in ("pending", "approved") else None
-    if request.status == "pending" and released():
+    if request.status in ("pending", "closed") and released():
         # A reload made the call's rule `allow` (or removed the policy) while it waited: it needs no approval
-        # now. Its request stays open (an approver may still decide it) until `valid_for` ends.
+        # now, and neither does any identical call (same principal, tool, arguments: the same decision), so
+        # its request is closed — approvers no longer see it pending, and a vote on it is refused.
+        await _close(gate, tool, context, request)
         gate.publish("allow", tool, context, rule="reload", approval_id=request.id,
                      reason="the policy in force allows it now (changed while the call waited for approval)")
         return
+    if request.status == "closed":  # closed through a replica whose policy allows the call; this one's does not yet
+        gate.publish("deny", tool, context, rule=rule, approval_id=request.id,
+                     reason=f"its approval request was closed: {request.reason}")
+        raise PolicyDenied(
+            f"{tool.name}'s approval request {request.id} was closed without a decision ({request.reason}), but the "
+            "policy this server serves still wants an approval: make the same call again in a moment.",
+            {"mcprt/approval": {"id": request.id, "status": "closed"}})
     if request.status == "approved" or quorum is not None and quorum.met:
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
@@ -156,6 +165,20 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
         f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
+
+
+CLOSED_BY_RELOAD = "no approval needed: a reload made the policy in force allow the call"
+
+
+async def _close(gate: PolicyGate, tool: Tool, context: CallContext, request: ApprovalRequest) -> None:
+    """Close `request`, which a reload made unneeded, once (whichever waiting call or replica gets there
+    first): audited as `approval_closed` with why, and gone from the pending list."""
+    closed = await gate.service.state.approval_close(request.id, CLOSED_BY_RELOAD)
+    if closed is None:
+        return  # decided, expired or closed meanwhile (another identical call, another replica)
+    gate.publish("approval_closed", tool, context, rule="reload", approval_id=request.id, reason=CLOSED_BY_RELOAD)
+    log_event("approval request closed", logging.INFO, id=request.id, tool=request.tool, why=CLOSED_BY_RELOAD)
+    await gate.service.refresh()
 
 
 @dataclass(frozen=True, slots=True)

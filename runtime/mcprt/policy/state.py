@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-ApprovalStatus = Literal["pending", "approved", "denied"]
+# closed: no longer needed, nobody decided it (a reload made the call's rule `allow`); `reason` says why
+ApprovalStatus = Literal["pending", "approved", "denied", "closed"]
 
 
 @dataclass(slots=True)
@@ -48,7 +49,7 @@ class ApprovalRequest:
     status: ApprovalStatus = "pending"
     votes: list[Vote] = field(default_factory=list)
     decided: float | None = None
-    reason: str | None = None  # the denial reason an approver gave
+    reason: str | None = None  # the denial reason an approver gave, or why it was closed
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,6 +126,12 @@ class PolicyState(Protocol):
         """Record `vote` (one per approver; ignored once settled) and settle the status; None when unknown
         or expired. Wakes `approval_wait`ers (every replica's) when it records the vote, whether or not
         the vote settles the request: a quorum a reload loosened counts votes the stored `required` does not."""
+        ...
+
+    async def approval_close(self, approval_id: str, reason: str) -> ApprovalRequest | None:
+        """Close a pending request nobody needs to decide any more (`status: closed`, `reason`, `decided`
+        now), waking its waiters as a decision does. Returns it when this call closed it; None when it
+        is unknown, expired or no longer pending (closed once, so its closing is audited once)."""
         ...
 
     async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
@@ -239,6 +246,14 @@ class MemoryPolicyState:
             request.votes.append(vote)
             request.settle(self._clock())
             self._wake(approval_id)
+        return request
+
+    async def approval_close(self, approval_id: str, reason: str) -> ApprovalRequest | None:
+        request = self._live(self._approvals.get(approval_id))
+        if request is None or request.status != "pending":
+            return None
+        request.status, request.decided, request.reason = "closed", self._clock(), reason
+        self._wake(approval_id)
         return request
 
     def _wake(self, approval_id: str) -> None:

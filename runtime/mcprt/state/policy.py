@@ -255,6 +255,27 @@ class RedisPolicyState:
             await self._publish(f"approval {approval_id}")
         return request
 
+    async def approval_close(self, approval_id: str, reason: str) -> ApprovalRequest | None:
+        record_key = self._k("approval", approval_id)
+        result: list[ApprovalRequest | None] = []
+        now = await self.now()
+
+        async def close(pipe: Any) -> None:
+            raw = await pipe.get(record_key)
+            request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
+            pipe.multi()
+            if request is None or request.expires < now or request.status != "pending":
+                result.append(None)
+                return
+            request.status, request.decided, request.reason = "closed", now, reason
+            pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
+            result.append(request)
+
+        await guarded(self._client.transaction(close, record_key))
+        if result[-1] is not None:
+            await self._publish(f"approval {approval_id}")
+        return result[-1]
+
     async def approval_claim_expired(self) -> list[ApprovalRequest]:
         """Pending records past `expires`, each claimed by one replica only: a `SET NX` on
         `<prefix>approval-expired:<id>` decides which replica publishes the expiry (the first to sweep)."""
