@@ -265,6 +265,13 @@ async def test_rate_limit_buckets_outlive_a_reload_that_keeps_or_changes_the_lim
     manifest.write_text(manifest.read_text().replace("limit: 2/min", "limit: 3/min"))
     await runtime.apply(await runtime.compile())
     assert [(await call(runtime, "add", {"a": 1, "b": 1}, CI))[0] for _ in range(2)] == [False, True]
+    # a twin (same match, per and window) inserted before it: twins were numbered by position, so the
+    # 50/min took the spent bucket and the 3/min a fresh one; they are numbered by count now
+    manifest.write_text(manifest.read_text().replace(
+        "limit: 100/day}\n", "limit: 100/day}\n" + limit.replace("2/min", "50/min") + "\n"))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "add", {"a": 1, "b": 1}, CI)
+    assert error and "3 calls per minute" in text, text
 
 
 PETS_APPROVE = "action: approve, approvals: {wait: 30s}"  # the rule createPet falls to in MANIFEST

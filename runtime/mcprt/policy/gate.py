@@ -7,8 +7,6 @@ published as a `DecisionEvent`; a refusal raises `PolicyDenied` (call outcome `d
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO, Principal
-from ..manifest.policy import Policy, RateLimit, RuleApprovals
+from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
+from .limits import limit_identities
 from .rules import CompiledMatch, principal_key
 
 if TYPE_CHECKING:
@@ -62,47 +61,6 @@ class Decision:
     rule: str  # the rule's label, or `default`
     reason: str | None = None
     approvals: RuleApprovals | None = None  # an `approve` rule's overrides of `policy.approvals`
-
-
-def _limit_basis(limit: RateLimit) -> str:
-    """What makes `limit` the same limit across reloads, hashed (canonical JSON): its `name` and `per`
-    when named, else its `match`, `per` and window (the rate's unit in seconds: `10/min` → 60), so that
-    a burst 10/min and a daily 1000/day over the same calls stay apart wherever they sit in the list."""
-    described = [limit.name, limit.per] if limit.name else [limit.match.model_dump(mode="json"), limit.per,
-                                                            limit.limit[1]]
-    return hashlib.sha256(json.dumps(described, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
-
-
-def limit_identities(policy: Policy) -> list[str]:
-    """One identity per `policy.rate_limits` entry, keying its buckets so that they outlive a reload
-    that keeps the limit (README "Rate limits"): `_limit_basis`, the n-th of identical ones getting `#n`.
-    Neither its position (a limit added before it) nor its count (`limit: 10/min` → `20/min`: the calls
-    made count against the new one) is part of it; identical unnamed ones are told apart only by their
-    order, which `limit_twins` makes `mcprt validate` warn about."""
-    seen: dict[str, int] = {}
-    identities = []
-    for limit in policy.rate_limits:
-        base = _limit_basis(limit)
-        seen[base] = seen.get(base, 0) + 1
-        identities.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
-    return identities
-
-
-def limit_twins(policy: Policy) -> list[tuple[int, int]]:
-    """(index, earlier index) of each unnamed rate limit with the same `match`, `per` and window as an
-    earlier unnamed one: only their order tells their buckets apart, so inserting or reordering such
-    limits hands one's bucket to the other at a reload (they need a `name`)."""
-    first: dict[str, int] = {}
-    twins = []
-    for i, limit in enumerate(policy.rate_limits):
-        if limit.name:
-            continue
-        base = _limit_basis(limit)
-        if base in first:
-            twins.append((i, first[base]))
-        else:
-            first[base] = i
-    return twins
 
 
 class RateLimited(PolicyDenied):
