@@ -16,7 +16,7 @@ from ..errors import PolicyDenied
 from ..identity.principal import STDIO, Principal
 from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
-from .limits import limit_identities
+from .limits import BUCKET, legacy_heads, limit_identities
 from .rules import CompiledMatch, principal_key
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ class CompiledLimit:
     count: int
     seconds: float
     identity: str = ""  # what its buckets are keyed by across reloads (`limit_identities`)
+    legacy: tuple[str, ...] = ()  # key heads earlier versions kept its buckets under (`legacy_heads`)
 
     @property
     def rate(self) -> float:
@@ -82,8 +83,9 @@ class PolicyGate:
         self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason,
                                    r.approvals) for i, r in enumerate(policy.rules)]
         self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match), l.per,
-                                     l.limit[0], l.limit[1], identity)
-                       for i, (l, identity) in enumerate(zip(policy.rate_limits, limit_identities(policy)))]
+                                     l.limit[0], l.limit[1], identity, legacy)
+                       for i, (l, identity, legacy) in enumerate(zip(policy.rate_limits, limit_identities(policy),
+                                                                     legacy_heads(policy)))]
         self.approvals = policy.approvals
         self._rules_by_tool: dict[str, tuple[CompiledRule, ...]] = {}
         self._limits_by_tool: dict[str, tuple[CompiledLimit, ...]] = {}
@@ -219,8 +221,9 @@ class PolicyGate:
                 continue
             scope = {"principal": principal.subject, "global": "", "tool": tool.name,
                      "principal_tool": f"{principal.subject}\x1f{tool.name}"}[limit.per]
-            key = f"rl\x1f{limit.identity}\x1f{scope}"
-            allowed, retry_after = await self.service.state.bucket_take(key, limit.rate, limit.count)
+            key = f"{BUCKET}{limit.identity}\x1f{scope}"
+            legacy = tuple(f"{head}\x1f{scope}" for head in limit.legacy)
+            allowed, retry_after = await self.service.state.bucket_take(key, limit.rate, limit.count, legacy)
             if not allowed:
                 wait = max(1, round(retry_after + 0.499))
                 self.publish("rate_limited", tool, context, rule=limit.label, reason=f"retry after {wait} s")

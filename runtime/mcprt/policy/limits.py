@@ -1,4 +1,4 @@
-"""Rate-limit identity: what keys a limit's buckets across reloads, and which limits share one basis.
+"""Rate-limit identity: what keys a limit's buckets across reloads and upgrades, and which limits share one basis.
 
 A bucket outlives a reload while its limit stays the same limit (README "Rate limits"): one concept,
 used by the gate (bucket keys), `mcprt validate` (twins need a name) and `mcprt diff` (limits are
@@ -13,14 +13,30 @@ import json
 from ..manifest.policy import Policy, RateLimit
 
 
+BUCKET = "rl\x1f"  # a bucket's key is BUCKET + identity + "\x1f" + scope (`PolicyGate._take_tokens`)
+
+
+def _hashed(described: list[object]) -> str:
+    return hashlib.sha256(json.dumps(described, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
+
+
+def _by_position(bases: list[str]) -> list[str]:
+    """`base`, `base#2`, … in list order (how the versions before count numbering told twins apart)."""
+    seen: dict[str, int] = {}
+    numbered = []
+    for base in bases:
+        seen[base] = n = seen.get(base, 0) + 1
+        numbered.append(base if n == 1 else f"{base}#{n}")
+    return numbered
+
+
 def limit_basis(limit: RateLimit) -> str:
     """What makes `limit` the same limit across reloads, hashed (canonical JSON; 24 hex digits): its
     `name` and `per` when named, else its `match`, `per` and window (the rate's unit in seconds:
     `10/min` → 60), so that a burst 10/min and a daily 1000/day over the same calls stay apart wherever
     they sit in the list. Its count is not part of it: `10/min` → `20/min` keeps the bucket."""
-    described = [limit.name, limit.per] if limit.name else [limit.match.model_dump(mode="json"), limit.per,
-                                                            limit.limit[1]]
-    return hashlib.sha256(json.dumps(described, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
+    return _hashed([limit.name, limit.per] if limit.name else [limit.match.model_dump(mode="json"), limit.per,
+                                                               limit.limit[1]])
 
 
 def limit_identities(policy: Policy) -> list[str]:
@@ -33,12 +49,37 @@ def limit_identities(policy: Policy) -> list[str]:
     renumbers them: `limit_twins` makes `mcprt validate` warn, and `mcprt diff` pairs limits by this."""
     limits = policy.rate_limits
     bases = [limit_basis(limit) for limit in limits]
+    ranked = sorted(range(len(limits)), key=lambda i: (bases[i], limits[i].limit, i))
     identities = [""] * len(limits)
-    seen: dict[str, int] = {}
-    for i in sorted(range(len(limits)), key=lambda i: (bases[i], limits[i].limit, i)):
-        seen[bases[i]] = n = seen.get(bases[i], 0) + 1
-        identities[i] = bases[i] if n == 1 else f"{bases[i]}#{n}"
+    for i, identity in zip(ranked, _by_position([bases[i] for i in ranked])):
+        identities[i] = identity
     return identities
+
+
+def legacy_heads(policy: Policy) -> list[tuple[str, ...]]:
+    """Per `policy.rate_limits` entry, the heads (key before `\x1f<scope>`) earlier versions kept the same
+    limit's buckets under, newest first, so that an upgrade does not hand every caller a fresh allowance
+    (the shared state reads one once, when the current key has no bucket, and deletes it:
+    `PolicyState.bucket_take`):
+
+    - 2026-12-01, before twins were numbered by count: `limit_basis` numbered by position;
+    - 2026-12-01, before the window was part of it: `name`+`per`, else `match`+`per`, by position;
+    - before 2026-12-01: the label (`name` or `rate_limits[N]`) and the rate (`10/60`), its bucket holding
+      the tokens left, not those spent.
+
+    A head that is any entry's current one is left out: it is that entry's bucket now (twins whose
+    position order differed from their count order may so get each other's bucket once, at the upgrade)."""
+    limits = policy.rate_limits
+    current = {BUCKET + identity for identity in limit_identities(policy)}
+    by_window = _by_position([limit_basis(limit) for limit in limits])
+    by_match = _by_position([_hashed([limit.name, limit.per] if limit.name else [limit.match.model_dump(mode="json"),
+                                                                                 limit.per]) for limit in limits])
+    heads = []
+    for i, limit in enumerate(limits):
+        by_rate = f"{BUCKET}{limit.name or f'rate_limits[{i}]'}\x1f{limit.limit[0]}/{limit.limit[1]:g}"
+        found = dict.fromkeys(h for h in (BUCKET + by_window[i], BUCKET + by_match[i], by_rate) if h not in current)
+        heads.append(tuple(found))
+    return heads
 
 
 def limit_twins(policy: Policy) -> list[tuple[int, int]]:

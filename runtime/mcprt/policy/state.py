@@ -99,9 +99,12 @@ class PolicyState(Protocol):
         whose own clocks disagree still agree on when a request expires (shared: the Redis server's)."""
         ...
 
-    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
+    async def bucket_take(self, key: str, rate: float, burst: int, legacy: tuple[str, ...] = ()) -> tuple[bool, float]:
         """Take one token from the bucket `key` (refilled at `rate` tokens/s, at most `burst`).
-        Returns (allowed, retry_after seconds; 0 when allowed).
+        Returns (allowed, retry_after seconds; 0 when allowed). `legacy`: keys earlier versions kept
+        the same bucket under (`policy.limits.legacy_heads`); a store that outlives an upgrade reads the
+        first one holding a bucket when `key` has none, once (then deletes them), so the calls made
+        before the upgrade still count (an in-process store starts empty: nothing to read).
 
         A bucket records the tokens spent (draining at `rate`), not those left, so a call with another
         `rate` or `burst` for the same `key` (a reload changed the limit) keeps the calls already made
@@ -189,7 +192,7 @@ class MemoryPolicyState:
     async def now(self) -> float:
         return float(self._clock())
 
-    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
+    async def bucket_take(self, key: str, rate: float, burst: int, legacy: tuple[str, ...] = ()) -> tuple[bool, float]:
         now = time.monotonic()
         spent, updated, _ = self._buckets.get(key, (0.0, now, now))
         spent = max(0.0, spent - (now - updated) * rate)

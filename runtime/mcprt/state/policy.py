@@ -46,8 +46,11 @@ RESUMED = "~resumed:"
 WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
 KEEP_AFTER_EXPIRY = 3600  # seconds a settled/expired approval stays readable
 
-# KEYS[1] = bucket key; ARGV = rate (tokens/s), burst. Returns {allowed, retry_after_ms}. The bucket
-# holds the tokens spent, not those left (`PolicyState.bucket_take`: a changed limit keeps them counted).
+# KEYS[1] = bucket key, KEYS[2..] = the keys earlier versions kept it under; ARGV = rate (tokens/s),
+# burst. Returns {allowed, retry_after_ms}. The bucket holds the tokens spent, not those left
+# (`PolicyState.bucket_take`: a changed limit keeps them counted). Without a bucket at KEYS[1], the first
+# earlier key holding one is read — `spent`, or the oldest format's tokens left (`tokens`, of the same
+# burst: its key held the count) — and every earlier key found is deleted: read once.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -56,6 +59,22 @@ local burst = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'spent', 'at')
 local spent = tonumber(state[1])
 local at = tonumber(state[2])
+if spent == nil then
+  for i = 2, #KEYS do
+    local old = redis.call('HMGET', KEYS[i], 'spent', 'at', 'tokens')
+    local old_at = tonumber(old[2])
+    if old_at ~= nil then
+      if spent == nil then
+        if tonumber(old[1]) ~= nil then
+          spent = tonumber(old[1]); at = old_at
+        elseif tonumber(old[3]) ~= nil then
+          spent = math.max(0, burst - tonumber(old[3])); at = old_at
+        end
+      end
+      redis.call('DEL', KEYS[i])
+    end
+  end
+end
 if spent == nil then spent = 0; at = now end
 spent = math.max(0, spent - math.max(0, now - at) * rate)
 local allowed = 0
@@ -155,8 +174,9 @@ class RedisPolicyState:
 
     # --- rate limits --------------------------------------------------------------------------
 
-    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
-        allowed, retry_ms = await guarded(self._take(keys=[self._k("bucket", key)], args=[rate, burst]))
+    async def bucket_take(self, key: str, rate: float, burst: int, legacy: tuple[str, ...] = ()) -> tuple[bool, float]:
+        keys = [self._k("bucket", k) for k in (key, *legacy)]
+        allowed, retry_ms = await guarded(self._take(keys=keys, args=[rate, burst]))
         return bool(allowed), float(retry_ms) / 1000.0
 
     # --- approvals ----------------------------------------------------------------------------
