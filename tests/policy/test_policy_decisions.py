@@ -337,6 +337,13 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     # the same quorum again: the identical call shares the request (no third one)
     error, text = await call(runtime, "createPet", arguments, CI)
     assert error and second.id in text
+    # alice approves (1 of 2), then a reload loosens the rule to 1 approval from alice: the quorum was part
+    # of the request's key, so the identical call opened a third request; it now runs on alice's vote
+    assert (await service.decide(second.id, ALICE, True)).status == "pending"
+    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 2}", "{wait: 0, required: 1, approvers: [alice]}"))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "createPet", arguments, CI)
+    assert not error and "quorum" in text, text
 
 
 async def test_a_waiting_call_whose_rule_a_reload_makes_allow_runs_at_once(runtime: Runtime,

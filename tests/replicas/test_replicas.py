@@ -263,6 +263,29 @@ async def test_buckets_an_earlier_version_wrote_still_count_after_the_upgrade(cl
     assert [cluster.redis.cli("EXISTS", key) for key, _, _ in old_keys.values()] == ["0", "0"]
 
 
+async def test_approvals_an_earlier_version_stored_are_found_after_the_upgrade(cluster: Cluster) -> None:
+    """Requests are found by a key made from the call; a version put the quorum in it (2026-12-01), so
+    requests stored before it were not found: the identical call opened a new one and waited (30 s here),
+    though alice had approved. Both earlier keys (without and with the quorum) are found now."""
+    def key(*described: object) -> str:
+        return hashlib.sha256(json.dumps(list(described), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    now = time.time()
+    stored = {71: key("bot", "refund", {"amount": 71}), 72: key("bot", "refund", {"amount": 72}, 1, ["alice"])}
+    for amount, request_key in stored.items():
+        record = {"id": f"ap_old{amount}", "key": request_key, "tool": "refund", "source": "tools", "principal": "bot",
+                  "arguments": {"amount": amount}, "created": now, "expires": now + 600, "required": 1,
+                  "approvers": ["alice"], "rule": "rules[0]", "status": "approved", "decided": now, "reason": None,
+                  "votes": [{"approver": "alice", "approve": True, "time": now, "reason": None}]}
+        cluster.redis.cli("SET", f"mcprt:replicas-test:approval:ap_old{amount}", json.dumps(record), "EX", "600")
+        cluster.redis.cli("SET", f"mcprt:replicas-test:approval-key:{request_key}", f"ap_old{amount}", "EX", "600")
+    async with http_client(cluster.url, mode="legacy", token=BOT) as client:
+        for amount in stored:
+            with anyio.fail_after(10):
+                result = await client.call_tool("refund", {"amount": amount})
+            assert not result.is_error and f'"refunded":{amount}' in result.content[0].text, result.content
+
+
 async def test_an_approval_granted_through_one_replica_releases_a_call_waiting_on_another(cluster: Cluster) -> None:
     outcome: dict[str, object] = {}
 

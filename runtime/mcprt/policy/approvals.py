@@ -1,9 +1,9 @@
 """Human approval of a call: find or open a request, notify approvers, wait with progress, settle.
 
-Identical calls (same principal, tool and arguments as the model gave them, under the same quorum:
-`required` and `approvers`) share one request:
-a call repeated while its request is pending waits on the same request, and a decision applies to
-identical calls for `approvals.valid_for`. Approvers decide through the admin endpoints
+Identical calls (same principal, tool and arguments as the model gave them) share one request: a call
+repeated while its request is pending waits on the same request, and a decision applies to identical
+calls for `approvals.valid_for` — judged by the quorum in force (`required`, `approvers`), which a
+reload may have changed since the request opened. Approvers decide through the admin endpoints
 (`policy/http.py`: status page, `mcprt approvals`, any HTTP client) — never through the calling MCP
 client (no elicitation), and never for their own calls.
 """
@@ -28,6 +28,7 @@ from .state import ApprovalRequest, new_approval_id
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
+    from ..manifest.policy import InForce
     from ..toolset.tool import Tool
     from .gate import Decision, PolicyGate
     from .service import PolicyService
@@ -45,14 +46,23 @@ def shown_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
     return SECRETS.scrub_value(shown) if SECRETS else shown
 
 
-def request_key(principal: str, tool: str, arguments: Mapping[str, Any], required: int = 1,
-                approvers: Sequence[str] = ()) -> str:
-    """Identical calls under the same quorum share a key: canonical JSON of (principal, tool, arguments,
-    required, approvers), hashed. The quorum is part of it so that a decision taken under a weaker one
-    (1 approval, or anyone) never stands for a call the rules in force now want 2 approvals for, or
-    approvers named: such a call opens a new request (README "Approvals")."""
-    canonical = json.dumps([principal, tool, arguments, required, sorted(set(approvers))], sort_keys=True,
-                           separators=(",", ":"), default=str)
+def request_key(principal: str, tool: str, arguments: Mapping[str, Any]) -> str:
+    """Identical calls share a key: canonical JSON of (principal, tool, arguments), hashed — the call,
+    not the rules deciding it (a reload may change those while the request stands): the quorum in
+    force judges the request's votes (`_judged`), so a loosened one counts the votes given and a
+    stricter one opens a new request. The format of every version but one (`quorum_key`)."""
+    return _hashed([principal, tool, arguments])
+
+
+def quorum_key(principal: str, tool: str, arguments: Mapping[str, Any], required: int,
+               approvers: Sequence[str]) -> str:
+    """The key of requests stored 2026-12-01 by the version that put the quorum in it: found by the
+    identical call when `request_key` finds none, so requests pending at the upgrade are not lost."""
+    return _hashed([principal, tool, arguments, required, sorted(set(approvers))])
+
+
+def _hashed(described: list[Any]) -> str:
+    canonical = json.dumps(described, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -66,9 +76,16 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     wait, approvers, required = in_force.wait, in_force.approvers, in_force.required
     state = service.state
     principal = (context.principal or STDIO).subject
-    key = request_key(principal, tool.name, arguments, required, approvers)
-    request = await state.approval_find(key)
-    if request is None or request.status == "closed":  # closed: nobody decided it; the rules in force want one
+    key = request_key(principal, tool.name, arguments)
+    request = await state.approval_find(key) or await state.approval_find(
+        quorum_key(principal, tool.name, arguments, required, approvers))
+
+    def served_quorum(request: ApprovalRequest) -> Quorum | None:
+        return _served_quorum(gate, tool, context, completed, request, in_force)
+
+    superseded = request is not None and request.status == "approved" and not _stands(served_quorum(request))
+    # closed: nobody decided it; superseded: approved under a weaker quorum than the one in force
+    if request is None or request.status == "closed" or superseded:
         if not service.reachable:
             gate.publish("deny", tool, context, rule=rule, reason="approval needed; no approval endpoint here")
             raise PolicyDenied(
@@ -101,9 +118,6 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
 
     def released() -> bool:
         return gate.allowed_now(tool, context.principal, completed)
-
-    def served_quorum(request: ApprovalRequest) -> Quorum | None:
-        return _served_quorum(gate, tool, context, completed, request)
 
     if request.status == "pending" and wait > 0:
         request = await _wait(state, request, wait, context, service, reopen, released, served_quorum)
@@ -190,18 +204,26 @@ class Quorum:
     met: bool  # whether they reach its `required`: the call runs on them
 
 
+def _stands(quorum: Quorum | None) -> bool:
+    """Whether an approved request carries the call under `quorum` (None: the quorum it was approved under)."""
+    return quorum is None or quorum.met
+
+
 def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],
-                   request: ApprovalRequest) -> Quorum | None:
-    """When a reload while the call waited left its rule `approve` under another quorum (`required`,
-    `approvers`) than `request` was opened under: that quorum judged on the request's approve votes, else
-    None (the request's own status decides). Votes are counted as the served policy counts them, so a
-    loosened quorum (2 → 1) lets the call run on one approval, a tightened one does not (an approval
-    under a weaker quorum must not stand, as for a repeated call: README "Approvals")."""
-    decision = gate.decision_now(tool, context.principal, completed)
+                   request: ApprovalRequest, own: InForce) -> Quorum | None:
+    """When the quorum in force for the call (`own`, this policy's, while it is served; else the served
+    policy's, its rule still `approve`) is another (`required`, `approvers`) than `request` was opened
+    under — a reload since it opened, or while the call waited: that quorum judged on the request's
+    approve votes, else None (the request's own status decides). Votes are counted as the quorum in
+    force counts them, so a loosened quorum (2 → 1) lets the call run on one approval, a stricter one
+    does not (an approval under a weaker quorum must not stand: README "Approvals")."""
+    wanted: InForce | None = own
     current = gate.service.serving
-    if decision is None or decision.action != "approve" or current is None:
-        return None
-    wanted = current.approvals.in_force(decision.approvals)
+    if current is not gate:
+        decision = gate.decision_now(tool, context.principal, completed)
+        if decision is None or decision.action != "approve" or current is None:
+            return None
+        wanted = current.approvals.in_force(decision.approvals)
     if (wanted.required, sorted(set(wanted.approvers))) == (request.required, sorted(set(request.approvers))):
         return None
     counted = tuple(dict.fromkeys(v.approver for v in request.votes if v.approve and v.approver != request.principal
