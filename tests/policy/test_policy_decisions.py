@@ -344,6 +344,18 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     await runtime.apply(await runtime.compile())
     error, text = await call(runtime, "createPet", arguments, CI)
     assert not error and "quorum" in text, text
+    # a request still open under the weaker quorum when a reload makes it stricter again (2 from alice or
+    # bob): closed saying why, and the identical call opens one under the rules in force
+    error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
+    [weak] = [r for r in service.snapshot.pending if r.arguments == {"name": "strict"}]
+    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 1, approvers: [alice]}", "{wait: 0, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
+    [strict] = [r for r in service.snapshot.pending if r.arguments == {"name": "strict"}]
+    assert error and strict.id in text and (strict.required, strict.id != weak.id) == (2, True), text
+    closed = await service.state.approval_get(weak.id)
+    assert closed is not None and closed.status == "closed" and "the approval rules changed (now 2 approval(s)" in (
+        closed.reason or ""), closed
 
 
 async def test_a_waiting_call_whose_rule_a_reload_makes_allow_runs_at_once(runtime: Runtime,

@@ -83,7 +83,14 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     def served_quorum(request: ApprovalRequest) -> Quorum | None:
         return _served_quorum(gate, tool, context, completed, request, in_force)
 
-    superseded = request is not None and request.status == "approved" and not _stands(served_quorum(request))
+    quorum = served_quorum(request) if request is not None else None
+    if request is not None and request.status == "pending" and quorum is not None and quorum.stricter and not quorum.met:
+        # Still open under a weaker quorum than the one in force: approvers must not read (nor settle) it as
+        # enough, so it is closed, saying why, and the call opens a request under the rules in force.
+        await _close(gate, tool, context, request, f"the approval rules changed ({quorum.wanted}): a new request "
+                                                   "replaces it")
+        request = None
+    superseded = request is not None and request.status == "approved" and not _stands(quorum)
     # closed: nobody decided it; superseded: approved under a weaker quorum than the one in force
     if request is None or request.status == "closed" or superseded:
         if not service.reachable:
@@ -184,14 +191,15 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
 CLOSED_BY_RELOAD = "no approval needed: a reload made the policy in force allow the call"
 
 
-async def _close(gate: PolicyGate, tool: Tool, context: CallContext, request: ApprovalRequest) -> None:
-    """Close `request`, which a reload made unneeded, once (whichever waiting call or replica gets there
-    first): audited as `approval_closed` with why, and gone from the pending list."""
-    closed = await gate.service.state.approval_close(request.id, CLOSED_BY_RELOAD)
+async def _close(gate: PolicyGate, tool: Tool, context: CallContext, request: ApprovalRequest,
+                 why: str = CLOSED_BY_RELOAD) -> None:
+    """Close `request`, which a reload made unneeded or replaced, once (whichever call or replica gets
+    there first): audited as `approval_closed` with `why`, and gone from the pending list."""
+    closed = await gate.service.state.approval_close(request.id, why)
     if closed is None:
         return  # decided, expired or closed meanwhile (another identical call, another replica)
-    gate.publish("approval_closed", tool, context, rule="reload", approval_id=request.id, reason=CLOSED_BY_RELOAD)
-    log_event("approval request closed", logging.INFO, id=request.id, tool=request.tool, why=CLOSED_BY_RELOAD)
+    gate.publish("approval_closed", tool, context, rule="reload", approval_id=request.id, reason=why)
+    log_event("approval request closed", logging.INFO, id=request.id, tool=request.tool, why=why)
     await gate.service.refresh()
 
 
@@ -202,6 +210,7 @@ class Quorum:
     wanted: str  # what it wants, e.g. `now 2 approval(s) from alice, bob`
     counted: tuple[str, ...]  # the request's distinct approvers it counts (its approvers, never the caller)
     met: bool  # whether they reach its `required`: the call runs on them
+    stricter: bool  # more approvals than the request's, or approvers it did not limit itself to
 
 
 def _stands(quorum: Quorum | None) -> bool:
@@ -229,8 +238,10 @@ def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed
     counted = tuple(dict.fromkeys(v.approver for v in request.votes if v.approve and v.approver != request.principal
                                   and (not wanted.approvers or v.approver in wanted.approvers)))
     met = len(counted) >= wanted.required
+    stricter = wanted.required > request.required or bool(wanted.approvers) and (
+        not request.approvers or not set(wanted.approvers) <= set(request.approvers))
     return Quorum(f"now {wanted.required} approval(s) from " + (", ".join(wanted.approvers) or "anyone but the caller"),
-                  counted, met)
+                  counted, met, stricter)
 
 
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,
