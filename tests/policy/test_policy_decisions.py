@@ -419,6 +419,10 @@ async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime
         assert not error and name in text, text
         [allowed] = [d for d in decisions if d.approval_id == request.id and d.action == "allow"]
         assert allowed.reason and allowed.reason.startswith("approved by alice (now 1 approval(s)"), allowed.reason
+        # the request is approved under the quorum in force: it stayed listed pending (1 of 2) to approvers
+        stored = await runtime.policy_service().state.approval_get(request.id)
+        assert stored is not None and (stored.status, stored.required) == ("approved", 1), stored
+        assert request.id not in [r.id for r in runtime.policy_service().snapshot.pending]
 
 
 async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: Runtime) -> None:

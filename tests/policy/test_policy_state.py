@@ -172,7 +172,8 @@ async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_
 
 async def test_a_request_no_longer_needed_is_closed_once(state: PolicyState) -> None:
     """A reload made the call's rule `allow`: its request is closed (not pending, with why), once, and
-    its waiters wake; no vote is recorded on it, and the identical call's next request is a new one."""
+    its waiters wake; no vote is recorded on it, and the identical call's next request is a new one.
+    A reload that loosened its quorum, met by the votes given, approves it (`approval_requorum`)."""
     request = await state.approval_create(pending("k11"))
     waiting = asyncio.create_task(state.approval_wait(request.id, 3))
     await asyncio.sleep(0.05)
@@ -185,6 +186,12 @@ async def test_a_request_no_longer_needed_is_closed_once(state: PolicyState) -> 
     assert voted is not None and (voted.status, voted.votes) == ("closed", [])
     assert (await state.approval_create(pending("k11"))).id != request.id
     assert await state.approval_close("ap_unknown", "x") is None
+    # a quorum a reload loosened (2 → 1), met by the votes given: the request is put under it, approved
+    two = await state.approval_create(pending("k12", required=2))
+    await state.approval_decide(two.id, Vote("alice", True, time.time()))
+    moved = await state.approval_requorum(two.id, 1, ["alice", "bob"])
+    assert moved is not None and (moved.status, moved.required, moved.approvers) == ("approved", 1, ["alice", "bob"])
+    assert await state.approval_requorum(two.id, 1, []) is None  # no longer pending
 
 
 async def test_expired_requests_are_gone(state: PolicyState) -> None:

@@ -159,6 +159,11 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                 f"{tool.name} was approved under approval rules a reload has since changed ({quorum.wanted}), so "
                 f"that approval ({request.id}) does not carry it. Make the same call again: it opens a request "
                 "under the rules in force.", {"mcprt/approval": {"id": request.id, "status": "superseded"}})
+        if quorum is not None and request.status == "pending":
+            # The votes given meet the quorum in force: the request is put under it and so approved, for
+            # approvers (no longer listed pending) and identical calls alike.
+            await state.approval_requorum(request.id, quorum.required, list(quorum.approvers))
+            await service.refresh()
         who = ", ".join(quorum.counted if quorum is not None else (v.approver for v in request.votes if v.approve))
         gate.publish("allow", tool, context, rule=rule, approval_id=request.id, reason=f"approved by {who}" + (
             f" ({quorum.wanted}, the approval rules changed while the call waited)" if quorum is not None else ""))
@@ -211,6 +216,8 @@ class Quorum:
     counted: tuple[str, ...]  # the request's distinct approvers it counts (its approvers, never the caller)
     met: bool  # whether they reach its `required`: the call runs on them
     stricter: bool  # more approvals than the request's, or approvers it did not limit itself to
+    required: int = 1  # the quorum in force itself (`InForce`): what the request is put under when it is met
+    approvers: tuple[str, ...] = ()
 
 
 def _stands(quorum: Quorum | None) -> bool:
@@ -241,7 +248,7 @@ def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed
     stricter = wanted.required > request.required or bool(wanted.approvers) and (
         not request.approvers or not set(wanted.approvers) <= set(request.approvers))
     return Quorum(f"now {wanted.required} approval(s) from " + (", ".join(wanted.approvers) or "anyone but the caller"),
-                  counted, met, stricter)
+                  counted, met, stricter, wanted.required, tuple(wanted.approvers))
 
 
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,

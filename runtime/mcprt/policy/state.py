@@ -137,6 +137,12 @@ class PolicyState(Protocol):
         is unknown, expired or no longer pending (closed once, so its closing is audited once)."""
         ...
 
+    async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
+        """Put a pending request under the quorum in force (a reload loosened it) and settle it by its votes,
+        so one the votes given now approve is approved for approvers and identical calls too. Returns it as
+        it is then; None when unknown, expired or no longer pending."""
+        ...
+
     async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
         """Wait up to `timeout` s for the request to change: decided, or holding more than `seen` votes
         (returned at once when it already does). Returns it as it is then (None when unknown)."""
@@ -256,6 +262,15 @@ class MemoryPolicyState:
         if request is None or request.status != "pending":
             return None
         request.status, request.decided, request.reason = "closed", self._clock(), reason
+        self._wake(approval_id)
+        return request
+
+    async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
+        request = self._live(self._approvals.get(approval_id))
+        if request is None or request.status != "pending":
+            return None
+        request.required, request.approvers = required, list(approvers)
+        request.settle(self._clock())
         self._wake(approval_id)
         return request
 

@@ -276,22 +276,38 @@ class RedisPolicyState:
         return request
 
     async def approval_close(self, approval_id: str, reason: str) -> ApprovalRequest | None:
+        def close(request: ApprovalRequest, now: float) -> None:
+            request.status, request.decided, request.reason = "closed", now, reason
+
+        return await self._change_pending(approval_id, close)
+
+    async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
+        def requorum(request: ApprovalRequest, now: float) -> None:
+            request.required, request.approvers = required, list(approvers)
+            request.settle(now)
+
+        return await self._change_pending(approval_id, requorum)
+
+    async def _change_pending(self, approval_id: str,
+                              change: Callable[[ApprovalRequest, float], None]) -> ApprovalRequest | None:
+        """Apply `change` to a pending, unexpired request in one optimistic transaction (WATCH/MULTI) and
+        wake every replica's waiters; None (nothing written) when it is not such a request."""
         record_key = self._k("approval", approval_id)
         result: list[ApprovalRequest | None] = []
         now = await self.now()
 
-        async def close(pipe: Any) -> None:
+        async def apply(pipe: Any) -> None:
             raw = await pipe.get(record_key)
             request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
             pipe.multi()
             if request is None or request.expires < now or request.status != "pending":
                 result.append(None)
                 return
-            request.status, request.decided, request.reason = "closed", now, reason
+            change(request, now)
             pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
             result.append(request)
 
-        await guarded(self._client.transaction(close, record_key))
+        await guarded(self._client.transaction(apply, record_key))
         if result[-1] is not None:
             await self._publish(f"approval {approval_id}")
         return result[-1]
