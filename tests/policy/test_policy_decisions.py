@@ -103,12 +103,14 @@ async def call(runtime: Runtime, name: str, arguments: dict[str, Any], principal
     return result.is_error, result.content[0]["text"]
 
 
-async def first_pending(runtime: Runtime) -> ApprovalRequest:
-    """The one pending approval request, once the waiting call has created it (bounded wait)."""
+async def first_pending(runtime: Runtime, arguments: dict[str, Any] | None = None) -> ApprovalRequest:
+    """The one pending approval request (of a call with `arguments`, when given), once the waiting call
+    has created it (bounded wait)."""
     service = runtime.policy_service()
     for _ in range(1000):
-        if service.snapshot.pending:
-            [request] = service.snapshot.pending
+        found = [r for r in service.snapshot.pending if arguments is None or r.arguments == arguments]
+        if found:
+            [request] = found
             return request
         await asyncio.sleep(0.01)
     raise AssertionError("no pending approval request appeared")
@@ -265,6 +267,13 @@ async def test_rate_limit_buckets_outlive_a_reload_that_keeps_or_changes_the_lim
     manifest.write_text(manifest.read_text().replace("limit: 2/min", "limit: 3/min"))
     await runtime.apply(await runtime.compile())
     assert [(await call(runtime, "add", {"a": 1, "b": 1}, CI))[0] for _ in range(2)] == [False, True]
+    # a twin (same match, per and window) inserted before it: twins were numbered by position, so the
+    # 50/min took the spent bucket and the 3/min a fresh one; they are numbered by count now
+    manifest.write_text(manifest.read_text().replace(
+        "limit: 100/day}\n", "limit: 100/day}\n" + limit.replace("2/min", "50/min") + "\n"))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "add", {"a": 1, "b": 1}, CI)
+    assert error and "3 calls per minute" in text, text
 
 
 PETS_APPROVE = "action: approve, approvals: {wait: 30s}"  # the rule createPet falls to in MANIFEST
@@ -330,6 +339,25 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     # the same quorum again: the identical call shares the request (no third one)
     error, text = await call(runtime, "createPet", arguments, CI)
     assert error and second.id in text
+    # alice approves (1 of 2), then a reload loosens the rule to 1 approval from alice: the quorum was part
+    # of the request's key, so the identical call opened a third request; it now runs on alice's vote
+    assert (await service.decide(second.id, ALICE, True)).status == "pending"
+    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 2}", "{wait: 0, required: 1, approvers: [alice]}"))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "createPet", arguments, CI)
+    assert not error and "quorum" in text, text
+    # a request still open under the weaker quorum when a reload makes it stricter again (2 from alice or
+    # bob): closed saying why, and the identical call opens one under the rules in force
+    error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
+    [weak] = [r for r in service.snapshot.pending if r.arguments == {"name": "strict"}]
+    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 1, approvers: [alice]}", "{wait: 0, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
+    [strict] = [r for r in service.snapshot.pending if r.arguments == {"name": "strict"}]
+    assert error and strict.id in text and (strict.required, strict.id != weak.id) == (2, True), text
+    closed = await service.state.approval_get(weak.id)
+    assert closed is not None and closed.status == "closed" and "the approval rules changed (now 2 approval(s)" in (
+        closed.reason or ""), closed
 
 
 async def test_a_waiting_call_whose_rule_a_reload_makes_allow_runs_at_once(runtime: Runtime,
@@ -365,20 +393,36 @@ async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime
                                                                         decisions: list[DecisionEvent]) -> None:
     """A call waits on a 2-approval request and alice approves (1 of 2); a reload lowers the rule's quorum
     to 1. Any change of quorum refused the approved-enough call: it kept waiting its whole `wait`, then was
-    told it was pending. alice's vote is what the served policy counts, so the call runs at once."""
+    told it was pending. alice's vote is what the served policy counts, so the call runs at once.
+    Then the other order, reload first, vote after: her vote does not settle the stored request
+    (`required: 2`), and only a settling vote woke the waiting call, so it ran at its next round (5 s
+    later); every vote wakes it now."""
     manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
     original = manifest.read_text()
-    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
-    await runtime.apply(await runtime.compile())
-    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "one"}, CI))
-    request = await first_pending(runtime)
-    assert (await runtime.policy_service().decide(request.id, ALICE, True)).status == "pending"  # 1 of 2
-    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 1}"))
-    await runtime.apply(await runtime.compile())
-    error, text = await asyncio.wait_for(waiting, 10)
-    assert not error and "one" in text, text
-    [allowed] = [d for d in decisions if d.approval_id == request.id and d.action == "allow"]
-    assert allowed.reason and allowed.reason.startswith("approved by alice (now 1 approval(s)"), allowed.reason
+    for name, vote_first in (("one", True), ("later", False)):
+        manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+        await runtime.apply(await runtime.compile())
+        waiting = asyncio.create_task(call(runtime, "createPet", {"name": name}, CI))
+        request = await first_pending(runtime, {"name": name})
+
+        async def vote() -> None:
+            assert (await runtime.policy_service().decide(request.id, ALICE, True)).status == "pending"  # 1 of 2
+
+        if vote_first:
+            await vote()
+        manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 1}"))
+        await runtime.apply(await runtime.compile())
+        if not vote_first:
+            await asyncio.sleep(0.1)  # the woken round has judged the (no) votes and waits again
+            await vote()
+        error, text = await asyncio.wait_for(waiting, 3)
+        assert not error and name in text, text
+        [allowed] = [d for d in decisions if d.approval_id == request.id and d.action == "allow"]
+        assert allowed.reason and allowed.reason.startswith("approved by alice (now 1 approval(s)"), allowed.reason
+        # the request is approved under the quorum in force: it stayed listed pending (1 of 2) to approvers
+        stored = await runtime.policy_service().state.approval_get(request.id)
+        assert stored is not None and (stored.status, stored.required) == ("approved", 1), stored
+        assert request.id not in [r.id for r in runtime.policy_service().snapshot.pending]
 
 
 async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: Runtime) -> None:

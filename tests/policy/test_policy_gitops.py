@@ -89,6 +89,22 @@ def test_diff_flags_loosening_as_breaking(folder: Path) -> None:
     assert "approvals required changed: 1 → 2" in result.stdout and "BREAKING" not in result.stdout
 
 
+def test_diff_pairs_rate_limits_as_their_buckets_are(folder: Path) -> None:
+    """Unnamed twins (same match, per and window) reordered: diff paired them by position and flagged
+    "rate limit changed" twice (once as loosened) while the runtime swapped their buckets. Buckets now
+    follow the count, and diff pairs limits as buckets are: the reorder is no change; a limit whose
+    `match` changed says its buckets start afresh."""
+    limit = '    - {match: {tools: ["*"]}, per: principal, limit: 60/min}\n'
+    twin = '    - {match: {tools: ["*"]}, per: principal, limit: 600/min}\n'
+    burst = '    - {match: {tools: ["add"]}, per: global, limit: 5/s}\n'
+    (folder / "mcp.yaml").write_text(BASE + twin + burst)
+    (folder / "new.yaml").write_text(BASE.replace(limit, twin + limit) + burst.replace('"add"', '"ping"'))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "per principal" not in result.stdout, result.stdout  # the twins: no change
+    assert "rate limit changed (loosened): rate_limits[2]: 5 per 1 s per global → 5 per 1 s per global (new buckets: " \
+           "the calls already made stop counting)" in result.stdout, result.stdout
+
+
 def test_cases_assert_decisions_per_principal(folder: Path) -> None:
     cases = folder / "cases"
     (cases / "delete_item").mkdir(parents=True)

@@ -469,7 +469,26 @@ async def test_an_approval_under_a_replaced_policy_does_not_carry_a_call_the_new
         assert results[0].is_error and "moved" not in text
         assert text.startswith("transfer was refused by policy: transfers are frozen (the policy changed while "
                                f"this call waited for approval {request['id']}")
+        # A reload that makes the rule `allow` runs the waiting call, and closes its request: it stayed
+        # pending until valid_for, listed to approvers, who could still vote on it.
+        manifest.write_text(RELOADED)
+        await anyio.to_thread.run_sync(lambda: up.wait_log_beyond("reload applied", 1))
+        freed = {"to": "acct-freed", "amount": 3}
+        async with waiting_call(up, TOKENS["ci-bot"], "transfer", freed) as (closing, results):
+            manifest.write_text(RELOADED.replace("action: approve, approvals: {wait: 60s}", "action: allow"))
+        assert not results[0].is_error and "acct-freed" in text_of(results[0]), text_of(results[0])
+        listed = cli(up, "approvals", "list", token=TOKENS["alice"])
+        assert listed.returncode == 0 and closing["id"] not in listed.stdout, listed.stdout  # no longer pending
+        listed = cli(up, "approvals", "list", "--all", token=TOKENS["alice"])
+        [line] = [line for line in listed.stdout.splitlines() if closing["id"] in line]
+        assert " closed " in line and line.endswith(
+            "(no approval needed: a reload made the policy in force allow the call)"), line
+        late = cli(up, "approvals", "approve", closing["id"], token=TOKENS["alice"])
+        assert late.returncode == 2 and "was closed without a decision" in late.stderr, late.stderr
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     decisions = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == request["id"]]
     assert decisions == [("approval_requested", "rules[0]"), ("approval_granted", "rules[0]"), ("deny", "rules[0]")]
-    assert not [c for c in audit if c["type"] == "call" and c["outcome"] == "ok"]
+    # one call ran: the one the last reload freed (the approved one under the deny policy did not)
+    assert [c["tool"] for c in audit if c["type"] == "call" and c["outcome"] == "ok"] == ["transfer"]
+    closed = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == closing["id"]]
+    assert closed == [("approval_requested", "rules[0]"), ("approval_closed", "reload"), ("allow", "reload")], closed

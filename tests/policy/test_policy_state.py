@@ -121,6 +121,79 @@ async def test_wait_wakes_on_decision_and_times_out(state: PolicyState) -> None:
     assert woke is not None and woke.status == "approved"
 
 
+async def test_a_vote_that_does_not_settle_wakes_the_waiters_at_once(state: PolicyState) -> None:
+    """Only a vote that settled a request woke its waiters, so a vote meeting a quorum a reload loosened
+    (stored `required: 2`, served 1) reached the waiting call at its next round, up to 5 s later. Every
+    recorded vote wakes them now; `seen` says how many votes the waiter has judged already."""
+    request = await state.approval_create(pending("k9", required=2))
+
+    async def vote_soon() -> None:
+        await asyncio.sleep(0.05)
+        await state.approval_decide(request.id, Vote("alice", True, time.time()))
+
+    task = asyncio.create_task(vote_soon())
+    started = time.monotonic()
+    woke = await state.approval_wait(request.id, 3)
+    await task
+    # well within the Redis backend's 1 s re-read: the published vote woke it
+    assert time.monotonic() - started < 0.9
+    assert woke is not None and woke.status == "pending" and [v.approver for v in woke.votes] == ["alice"]
+    started = time.monotonic()
+    assert (await state.approval_wait(request.id, 3)).votes  # type: ignore[union-attr]  # a vote past `seen`: at once
+    assert time.monotonic() - started < 0.5
+    assert len((await state.approval_wait(request.id, 0.2, seen=1)).votes) == 1  # type: ignore[union-attr]
+
+
+async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_url: str) -> None:
+    """Replicas share Redis: the vote recorded through A wakes the waiter on B at once (pub/sub), though
+    it does not settle the request."""
+    from mcprt.state.policy import RedisPolicyState
+    from mcprt.state.redis_client import make_client
+
+    prefix = f"test:{new_approval_id()}:"
+    clients = [make_client(redis_url), make_client(redis_url)]
+    replicas = [RedisPolicyState(client, prefix=prefix) for client in clients]
+    try:
+        for replica in replicas:
+            await replica.start()
+        request = await replicas[0].approval_create(pending("k10", required=2))
+        waiting = asyncio.create_task(replicas[1].approval_wait(request.id, 3))
+        await asyncio.sleep(0.1)  # B waits (subscribed since start)
+        started = time.monotonic()
+        await replicas[0].approval_decide(request.id, Vote("alice", True, time.time()))
+        woke = await waiting
+        assert time.monotonic() - started < 0.9  # not B's 1 s re-read
+        assert woke is not None and [v.approver for v in woke.votes] == ["alice"]
+    finally:
+        for replica, client in zip(replicas, clients):
+            await replica.aclose()
+            await client.aclose()
+
+
+async def test_a_request_no_longer_needed_is_closed_once(state: PolicyState) -> None:
+    """A reload made the call's rule `allow`: its request is closed (not pending, with why), once, and
+    its waiters wake; no vote is recorded on it, and the identical call's next request is a new one.
+    A reload that loosened its quorum, met by the votes given, approves it (`approval_requorum`)."""
+    request = await state.approval_create(pending("k11"))
+    waiting = asyncio.create_task(state.approval_wait(request.id, 3))
+    await asyncio.sleep(0.05)
+    closed = await state.approval_close(request.id, "not needed")
+    assert closed is not None and (closed.status, closed.reason) == ("closed", "not needed")
+    assert (await asyncio.wait_for(waiting, 0.9)).status == "closed"  # type: ignore[union-attr]
+    assert await state.approval_close(request.id, "again") is None  # once: audited once
+    assert await state.approval_list() == []
+    voted = await state.approval_decide(request.id, Vote("alice", True, time.time()))
+    assert voted is not None and (voted.status, voted.votes) == ("closed", [])
+    assert (await state.approval_create(pending("k11"))).id != request.id
+    assert await state.approval_close("ap_unknown", "x") is None
+    # a quorum a reload loosened (2 → 1), met by the votes given: the request is put under it, approved
+    two = await state.approval_create(pending("k12", required=2))
+    await state.approval_decide(two.id, Vote("alice", True, time.time()))
+    moved = await state.approval_requorum(two.id, 1, ["alice", "bob"])
+    assert moved is not None and (moved.status, moved.required, moved.approvers) == ("approved", 1, ["alice", "bob"])
+    assert await state.approval_requorum(two.id, 1, []) is None  # no longer pending
+
+
 async def test_expired_requests_are_gone(state: PolicyState) -> None:
     old = await state.approval_create(pending("k5", valid_for=0.05))
     await asyncio.sleep(0.1)

@@ -6,6 +6,7 @@ with the SDK client over streamable HTTP in both protocol eras.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -30,7 +31,7 @@ TOOLS = '''\
 import asyncio
 import os
 
-__all__ = ["whoami", "slow", "refund", "limited"]
+__all__ = ["whoami", "slow", "refund", "limited", "upgraded"]
 
 
 def whoami() -> dict:
@@ -52,6 +53,11 @@ def refund(amount: int) -> dict:
 def limited() -> dict:
     """Rate limited to 5 a minute across the whole deployment."""
     return {"pid": os.getpid()}
+
+
+def upgraded() -> dict:
+    """Rate limited to 2 a minute per caller, whose buckets an earlier version wrote."""
+    return {"pid": os.getpid()}
 '''
 
 MANIFEST = """\
@@ -67,6 +73,7 @@ policy:
   approvals: {{wait: 30s, valid_for: 10m, approvers: [alice]}}
   rate_limits:
     - {{match: {{tools: [limited]}}, per: global, limit: 5/min}}
+    - {{match: {{tools: [upgraded]}}, per: principal, limit: 2/min}}
 sources:
   tools:
     python: replica_tools
@@ -256,6 +263,51 @@ async def test_a_rate_limit_holds_across_replicas(cluster: Cluster) -> None:
     assert len({_pid(r) for r in allowed}) >= 2, "the allowed calls were served by several replicas"
     refused = [r.content[0].text for r in results if r.is_error]
     assert all("rate limit" in text.lower() for text in refused), refused
+
+
+async def test_buckets_an_earlier_version_wrote_still_count_after_the_upgrade(cluster: Cluster) -> None:
+    """An upgrade changed how buckets are keyed (and, before 2026-12-01, what they hold): the new replicas
+    did not read the old keys, so every caller got a fresh allowance. Here alice spent her 2/min under
+    the oldest format (label and rate; tokens left) and bot under the next one (match and per; tokens
+    spent), both just now: their next call is refused, and the old keys are read once (moved, deleted)."""
+    from mcprt.manifest.policy import Match
+
+    bucket = "mcprt:replicas-test:bucket:rl\x1f"
+    by_match = hashlib.sha256(json.dumps([Match(tools=["upgraded"]).model_dump(mode="json"), "principal"],
+                                         sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
+    old_keys = {"alice": (f"{bucket}rate_limits[1]\x1f2/60\x1falice", "tokens", "0"),
+                "bot": (f"{bucket}{by_match}\x1fbot", "spent", "2")}
+    for key, field, value in old_keys.values():
+        cluster.redis.cli("HSET", key, field, value, "at", f"{time.time():.3f}")
+    for token in (ALICE, BOT):
+        async with http_client(cluster.url, mode="legacy", token=token) as client:
+            results = [await client.call_tool("upgraded", {}) for _ in range(3)]  # reaching several replicas
+        assert all(r.is_error and "rate limit reached" in r.content[0].text for r in results), \
+            [r.content for r in results]
+    assert [cluster.redis.cli("EXISTS", key) for key, _, _ in old_keys.values()] == ["0", "0"]
+
+
+async def test_approvals_an_earlier_version_stored_are_found_after_the_upgrade(cluster: Cluster) -> None:
+    """Requests are found by a key made from the call; a version put the quorum in it (2026-12-01), so
+    requests stored before it were not found: the identical call opened a new one and waited (30 s here),
+    though alice had approved. Both earlier keys (without and with the quorum) are found now."""
+    def key(*described: object) -> str:
+        return hashlib.sha256(json.dumps(list(described), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    now = time.time()
+    stored = {71: key("bot", "refund", {"amount": 71}), 72: key("bot", "refund", {"amount": 72}, 1, ["alice"])}
+    for amount, request_key in stored.items():
+        record = {"id": f"ap_old{amount}", "key": request_key, "tool": "refund", "source": "tools", "principal": "bot",
+                  "arguments": {"amount": amount}, "created": now, "expires": now + 600, "required": 1,
+                  "approvers": ["alice"], "rule": "rules[0]", "status": "approved", "decided": now, "reason": None,
+                  "votes": [{"approver": "alice", "approve": True, "time": now, "reason": None}]}
+        cluster.redis.cli("SET", f"mcprt:replicas-test:approval:ap_old{amount}", json.dumps(record), "EX", "600")
+        cluster.redis.cli("SET", f"mcprt:replicas-test:approval-key:{request_key}", f"ap_old{amount}", "EX", "600")
+    async with http_client(cluster.url, mode="legacy", token=BOT) as client:
+        for amount in stored:
+            with anyio.fail_after(10):
+                result = await client.call_tool("refund", {"amount": amount})
+            assert not result.is_error and f'"refunded":{amount}' in result.content[0].text, result.content
 
 
 async def test_an_approval_granted_through_one_replica_releases_a_call_waiting_on_another(cluster: Cluster) -> None:

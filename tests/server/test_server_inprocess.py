@@ -78,22 +78,39 @@ async def test_swap_is_visible_to_the_next_request_and_notifies_the_session(runt
 
 
 async def test_an_unknown_tool_while_a_reload_runs_says_one_is_under_way(runtime: Runtime, tmp_path: Path) -> None:
-    """A call to a name the new manifest renames, made while the reload is applying, got a bare "unknown
-    tool". The reloader marks the holder while it runs; the answer then says a reload is under way."""
+    """A call to a name the new manifest brings, made while the reload is applying, got a bare "unknown
+    tool": the reloader marks the holder while it runs, and the answer says a reload is under way. But it
+    said so for any name, a typo too (told to call again, which never helps): it says so now only for a
+    name plausibly coming — served by the set the reload compiled, or, while it compiles (names not known
+    yet), served before or no near miss of a served one."""
     from mcprt.reload.reloader import Reloader
     from mcprt.server.results import unknown_tool_result
     from server_support import demo_manifest
 
     holder = runtime.holder
     assert holder is not None and not holder.reloading
-    answers: list[Any] = []
-    holder.on_swap(lambda old, new: answers.append(unknown_tool_result("add", new, reloading=holder.reloading)))
+    before = holder.current
+    hint = "(this server is reloading its manifest right now: call again in a moment"
+    answers: dict[str, str] = {}
+
+    def at_swap(old: Any, new: Any) -> None:
+        for name, toolset in (("plus", old), ("add", new), ("ad", old), ("plsu", old)):
+            answer = unknown_tool_result(name, toolset, reloading=holder.reloading, incoming=holder.incoming)
+            assert answer["isError"]
+            answers[name] = answer["content"][0]["text"]
+
+    holder.on_swap(at_swap)
     demo_manifest(tmp_path, renames={"add": "plus"})
     outcome = await Reloader(runtime).reload()
-    assert outcome.ok and not holder.reloading, outcome
-    [answer] = answers
-    assert answer["isError"] and "(this server is reloading its manifest right now: call again in a moment" \
-        in answer["content"][0]["text"], answer
+    assert outcome.ok and not holder.reloading and holder.incoming is None, outcome
+    assert hint in answers["plus"], answers  # the compiled set brings it: the swap is a moment away
+    assert hint not in answers["add"] and "served 'add' until its manifest changed" in answers["add"], answers
+    assert hint not in answers["ad"] and "did you mean 'add'" in answers["ad"], answers  # a typo
+    assert hint not in answers["plsu"], answers  # not coming either
+    # while the reload compiles, the names it brings are not known yet
+    assert hint in before.unknown_tool_message("brand_new", reloading=True)
+    assert hint not in before.unknown_tool_message("ad", reloading=True)  # a near miss of 'add': a typo
+    assert hint in holder.current.unknown_tool_message("add", reloading=True)  # served before: a revert brings it
 
 
 async def test_a_swap_that_changes_nothing_sends_nothing(runtime: Runtime) -> None:

@@ -332,7 +332,7 @@ def approvals(
     token: TokenOpt = None,
     as_json: JsonOpt = False,
     reason: ReasonOpt = None,
-    show_all: Annotated[bool, typer.Option("--all", help="list: decided requests too.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="list: decided and closed requests too.")] = False,
 ) -> None:
     """List pending approval requests of a running server, or approve/deny one."""
     from .policy_cmd import approvals_command

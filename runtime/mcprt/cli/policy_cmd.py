@@ -92,8 +92,9 @@ def run_approvals(action: str, approval_id: str | None, url: str | None, token: 
             created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(item["created"]))
             args = json.dumps(item["arguments"], ensure_ascii=False, sort_keys=True)
             got = sum(1 for v in item.get("votes", []) if v.get("approve"))
+            why = f"  ({item['reason']})" if item["status"] != "pending" and item.get("reason") else ""
             print(f"{item['id']}  {item['status']:<8} {item['tool']}  by {item['principal']}  {created} UTC  "
-                  f"{got}/{item['required']} approvals  {args[:200]}")
+                  f"{got}/{item['required']} approvals  {args[:200]}{why}")
         return EXIT_OK
     if action not in ("approve", "deny"):
         raise McprtError(f"unknown action {action!r}: use list, approve ID or deny ID")

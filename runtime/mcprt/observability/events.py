@@ -58,7 +58,8 @@ class CallEvent:
 class DecisionEvent:
     """One policy decision (allow, deny, approval_requested/granted/denied, approval_pending — a
     call's wait for approval ended with its request still open —, approval_expired — a request
-    nobody decided within `valid_for`, published once —, rate_limited, paused, hidden)."""
+    nobody decided within `valid_for`, published once —, approval_closed — a request a reload made
+    unneeded, closed once —, rate_limited, paused, hidden)."""
 
     time: float
     action: str

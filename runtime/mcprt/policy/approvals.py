@@ -1,9 +1,9 @@
 """Human approval of a call: find or open a request, notify approvers, wait with progress, settle.
 
-Identical calls (same principal, tool and arguments as the model gave them, under the same quorum:
-`required` and `approvers`) share one request:
-a call repeated while its request is pending waits on the same request, and a decision applies to
-identical calls for `approvals.valid_for`. Approvers decide through the admin endpoints
+Identical calls (same principal, tool and arguments as the model gave them) share one request: a call
+repeated while its request is pending waits on the same request, and a decision applies to identical
+calls for `approvals.valid_for` — judged by the quorum in force (`required`, `approvers`), which a
+reload may have changed since the request opened. Approvers decide through the admin endpoints
 (`policy/http.py`: status page, `mcprt approvals`, any HTTP client) — never through the calling MCP
 client (no elicitation), and never for their own calls.
 """
@@ -28,6 +28,7 @@ from .state import ApprovalRequest, new_approval_id
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
+    from ..manifest.policy import InForce
     from ..toolset.tool import Tool
     from .gate import Decision, PolicyGate
     from .service import PolicyService
@@ -45,14 +46,23 @@ def shown_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
     return SECRETS.scrub_value(shown) if SECRETS else shown
 
 
-def request_key(principal: str, tool: str, arguments: Mapping[str, Any], required: int = 1,
-                approvers: Sequence[str] = ()) -> str:
-    """Identical calls under the same quorum share a key: canonical JSON of (principal, tool, arguments,
-    required, approvers), hashed. The quorum is part of it so that a decision taken under a weaker one
-    (1 approval, or anyone) never stands for a call the rules in force now want 2 approvals for, or
-    approvers named: such a call opens a new request (README "Approvals")."""
-    canonical = json.dumps([principal, tool, arguments, required, sorted(set(approvers))], sort_keys=True,
-                           separators=(",", ":"), default=str)
+def request_key(principal: str, tool: str, arguments: Mapping[str, Any]) -> str:
+    """Identical calls share a key: canonical JSON of (principal, tool, arguments), hashed — the call,
+    not the rules deciding it (a reload may change those while the request stands): the quorum in
+    force judges the request's votes (`_judged`), so a loosened one counts the votes given and a
+    stricter one opens a new request. The format of every version but one (`quorum_key`)."""
+    return _hashed([principal, tool, arguments])
+
+
+def quorum_key(principal: str, tool: str, arguments: Mapping[str, Any], required: int,
+               approvers: Sequence[str]) -> str:
+    """The key of requests stored 2026-12-01 by the version that put the quorum in it: found by the
+    identical call when `request_key` finds none, so requests pending at the upgrade are not lost."""
+    return _hashed([principal, tool, arguments, required, sorted(set(approvers))])
+
+
+def _hashed(described: list[Any]) -> str:
+    canonical = json.dumps(described, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -66,9 +76,23 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     wait, approvers, required = in_force.wait, in_force.approvers, in_force.required
     state = service.state
     principal = (context.principal or STDIO).subject
-    key = request_key(principal, tool.name, arguments, required, approvers)
-    request = await state.approval_find(key)
-    if request is None:
+    key = request_key(principal, tool.name, arguments)
+    request = await state.approval_find(key) or await state.approval_find(
+        quorum_key(principal, tool.name, arguments, required, approvers))
+
+    def served_quorum(request: ApprovalRequest) -> Quorum | None:
+        return _served_quorum(gate, tool, context, completed, request, in_force)
+
+    quorum = served_quorum(request) if request is not None else None
+    if request is not None and request.status == "pending" and quorum is not None and quorum.stricter and not quorum.met:
+        # Still open under a weaker quorum than the one in force: approvers must not read (nor settle) it as
+        # enough, so it is closed, saying why, and the call opens a request under the rules in force.
+        await _close(gate, tool, context, request, f"the approval rules changed ({quorum.wanted}): a new request "
+                                                   "replaces it")
+        request = None
+    superseded = request is not None and request.status == "approved" and not _stands(quorum)
+    # closed: nobody decided it; superseded: approved under a weaker quorum than the one in force
+    if request is None or request.status == "closed" or superseded:
         if not service.reachable:
             gate.publish("deny", tool, context, rule=rule, reason="approval needed; no approval endpoint here")
             raise PolicyDenied(
@@ -102,18 +126,24 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     def released() -> bool:
         return gate.allowed_now(tool, context.principal, completed)
 
-    def served_quorum(request: ApprovalRequest) -> Quorum | None:
-        return _served_quorum(gate, tool, context, completed, request)
-
     if request.status == "pending" and wait > 0:
         request = await _wait(state, request, wait, context, service, reopen, released, served_quorum)
     quorum = served_quorum(request) if request.status in ("pending", "approved") else None
-    if request.status == "pending" and released():
+    if request.status in ("pending", "closed") and released():
         # A reload made the call's rule `allow` (or removed the policy) while it waited: it needs no approval
-        # now. Its request stays open (an approver may still decide it) until `valid_for` ends.
+        # now, and neither does any identical call (same principal, tool, arguments: the same decision), so
+        # its request is closed — approvers no longer see it pending, and a vote on it is refused.
+        await _close(gate, tool, context, request)
         gate.publish("allow", tool, context, rule="reload", approval_id=request.id,
                      reason="the policy in force allows it now (changed while the call waited for approval)")
         return
+    if request.status == "closed":  # closed through a replica whose policy allows the call; this one's does not yet
+        gate.publish("deny", tool, context, rule=rule, approval_id=request.id,
+                     reason=f"its approval request was closed: {request.reason}")
+        raise PolicyDenied(
+            f"{tool.name}'s approval request {request.id} was closed without a decision ({request.reason}), but the "
+            "policy this server serves still wants an approval: make the same call again in a moment.",
+            {"mcprt/approval": {"id": request.id, "status": "closed"}})
     if request.status == "approved" or quorum is not None and quorum.met:
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
@@ -129,6 +159,11 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                 f"{tool.name} was approved under approval rules a reload has since changed ({quorum.wanted}), so "
                 f"that approval ({request.id}) does not carry it. Make the same call again: it opens a request "
                 "under the rules in force.", {"mcprt/approval": {"id": request.id, "status": "superseded"}})
+        if quorum is not None and request.status == "pending":
+            # The votes given meet the quorum in force: the request is put under it and so approved, for
+            # approvers (no longer listed pending) and identical calls alike.
+            await state.approval_requorum(request.id, quorum.required, list(quorum.approvers))
+            await service.refresh()
         who = ", ".join(quorum.counted if quorum is not None else (v.approver for v in request.votes if v.approve))
         gate.publish("allow", tool, context, rule=rule, approval_id=request.id, reason=f"approved by {who}" + (
             f" ({quorum.wanted}, the approval rules changed while the call waited)" if quorum is not None else ""))
@@ -158,6 +193,21 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
 
 
+CLOSED_BY_RELOAD = "no approval needed: a reload made the policy in force allow the call"
+
+
+async def _close(gate: PolicyGate, tool: Tool, context: CallContext, request: ApprovalRequest,
+                 why: str = CLOSED_BY_RELOAD) -> None:
+    """Close `request`, which a reload made unneeded or replaced, once (whichever call or replica gets
+    there first): audited as `approval_closed` with `why`, and gone from the pending list."""
+    closed = await gate.service.state.approval_close(request.id, why)
+    if closed is None:
+        return  # decided, expired or closed meanwhile (another identical call, another replica)
+    gate.publish("approval_closed", tool, context, rule="reload", approval_id=request.id, reason=why)
+    log_event("approval request closed", logging.INFO, id=request.id, tool=request.tool, why=why)
+    await gate.service.refresh()
+
+
 @dataclass(frozen=True, slots=True)
 class Quorum:
     """The served policy's quorum for a waiting call whose request was opened under another one."""
@@ -165,27 +215,40 @@ class Quorum:
     wanted: str  # what it wants, e.g. `now 2 approval(s) from alice, bob`
     counted: tuple[str, ...]  # the request's distinct approvers it counts (its approvers, never the caller)
     met: bool  # whether they reach its `required`: the call runs on them
+    stricter: bool  # more approvals than the request's, or approvers it did not limit itself to
+    required: int = 1  # the quorum in force itself (`InForce`): what the request is put under when it is met
+    approvers: tuple[str, ...] = ()
+
+
+def _stands(quorum: Quorum | None) -> bool:
+    """Whether an approved request carries the call under `quorum` (None: the quorum it was approved under)."""
+    return quorum is None or quorum.met
 
 
 def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],
-                   request: ApprovalRequest) -> Quorum | None:
-    """When a reload while the call waited left its rule `approve` under another quorum (`required`,
-    `approvers`) than `request` was opened under: that quorum judged on the request's approve votes, else
-    None (the request's own status decides). Votes are counted as the served policy counts them, so a
-    loosened quorum (2 → 1) lets the call run on one approval, a tightened one does not (an approval
-    under a weaker quorum must not stand, as for a repeated call: README "Approvals")."""
-    decision = gate.decision_now(tool, context.principal, completed)
+                   request: ApprovalRequest, own: InForce) -> Quorum | None:
+    """When the quorum in force for the call (`own`, this policy's, while it is served; else the served
+    policy's, its rule still `approve`) is another (`required`, `approvers`) than `request` was opened
+    under — a reload since it opened, or while the call waited: that quorum judged on the request's
+    approve votes, else None (the request's own status decides). Votes are counted as the quorum in
+    force counts them, so a loosened quorum (2 → 1) lets the call run on one approval, a stricter one
+    does not (an approval under a weaker quorum must not stand: README "Approvals")."""
+    wanted: InForce | None = own
     current = gate.service.serving
-    if decision is None or decision.action != "approve" or current is None:
-        return None
-    wanted = current.approvals.in_force(decision.approvals)
+    if current is not gate:
+        decision = gate.decision_now(tool, context.principal, completed)
+        if decision is None or decision.action != "approve" or current is None:
+            return None
+        wanted = current.approvals.in_force(decision.approvals)
     if (wanted.required, sorted(set(wanted.approvers))) == (request.required, sorted(set(request.approvers))):
         return None
     counted = tuple(dict.fromkeys(v.approver for v in request.votes if v.approve and v.approver != request.principal
                                   and (not wanted.approvers or v.approver in wanted.approvers)))
     met = len(counted) >= wanted.required
+    stricter = wanted.required > request.required or bool(wanted.approvers) and (
+        not request.approvers or not set(wanted.approvers) <= set(request.approvers))
     return Quorum(f"now {wanted.required} approval(s) from " + (", ".join(wanted.approvers) or "anyone but the caller"),
-                  counted, met)
+                  counted, met, stricter, wanted.required, tuple(wanted.approvers))
 
 
 async def _wait(state: Any, request: ApprovalRequest, wait: float, context: CallContext,
@@ -198,9 +261,9 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
     model is told to make the call again, which reaches another replica, rather than being cut off), or
     when another policy is served and `released()` says it lets the call run without approval, or its
     quorum is met by the votes given (`served_quorum`). Both are checked in every round, after it took the
-    served-policy event, so a reload landing between two rounds is seen (not only one that wakes a round),
-    and a vote under a loosened quorum within PROGRESS_EVERY s (a vote that does not settle the request
-    wakes no round). A
+    served-policy event, so a reload landing between two rounds is seen (not only one that wakes a round);
+    every recorded vote wakes a round (`PolicyState.approval_wait`'s `seen`), on every replica, so a vote
+    meeting a loosened quorum runs the call at once. A
     request the store no longer holds while it is still valid is stored again by `reopen` (at most
     once every REOPEN_EVERY s) and waited on."""
     stopping = service.stopping
@@ -223,12 +286,16 @@ async def _wait(state: Any, request: ApprovalRequest, wait: float, context: Call
         try:
             if released():
                 return request  # a reload: the policy in force lets the call run
+            seen = len(request.votes)
             if served_quorum(request) is not None:  # a reload changed the quorum: judge the votes as they are now
                 fresh = await state.approval_get(request.id)  # (a shared store's copy, not the one this call holds)
                 quorum = served_quorum(fresh) if fresh is not None and fresh.status == "pending" else None
                 if quorum is not None and quorum.met:
                     return fresh  # the votes given meet the quorum in force (it was loosened)
-            step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining)))
+                seen = len(fresh.votes) if fresh is not None else seen
+            # Woken by any vote after the ones judged, not only a settling one: under a loosened quorum a
+            # vote the stored request does not count as enough may be (judged in the next round, at once).
+            step = asyncio.ensure_future(state.approval_wait(request.id, min(PROGRESS_EVERY, remaining), seen=seen))
             stop = asyncio.ensure_future(stopping.wait())
             try:
                 await asyncio.wait((step, stop, change), return_when=asyncio.FIRST_COMPLETED)

@@ -10,8 +10,8 @@
   its argument never has;
 - `approve` rules without named principals (`server.auth.tokens`): approvers could not be told
   apart from callers, so nobody could decide;
-- unnamed rate limits with the same `match`, `per` and window: only their order keys their buckets,
-  so a reload that inserts or reorders limits swaps them (`gate.limit_twins`);
+- unnamed rate limits with the same `match`, `per` and window: only their counts key their buckets,
+  so a reload that moves a count past the other's, or adds a twin, hands buckets over (`limits.limit_twins`);
 - an approvals webhook while binding beyond loopback without `server.public_url`: its approve/deny
   links would point at the bind address.
 """
@@ -27,7 +27,7 @@ from ..manifest.loader import LoadedManifest
 from ..manifest.model import is_loopback
 from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
-from .gate import limit_twins
+from .limits import limit_twins
 from .hints import did_you_mean
 from .never import never_holding
 from .rules import Governed, governed, http_method
@@ -110,7 +110,8 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
              UNREACHABLE_RULE if STRICTNESS[policy.rules[i].action] > STRICTNESS[policy.rules[earlier].action] else "")
     for i, earlier in limit_twins(policy):
         warn(("rate_limits", i), f"rate_limits[{i}] has the same match, per and window as rate_limits[{earlier}]: "
-             "give each a `name`, or a reload that inserts or reorders limits hands one's buckets to the other")
+             "give each a `name`: only their counts tell their buckets apart, so a count changed past the other's, "
+             "or another such limit added, hands one's buckets to the other at a reload")
     approving = policy.default == "approve" or any(r.action == "approve" for r in policy.rules)
     auth = loaded.manifest.server.auth
     if approving and (auth is None or not (auth.tokens or auth.oauth)):

@@ -3,7 +3,8 @@
 A change that lets an agent do more than before — a refusing rule removed or weakened, a default
 or action made more permissive, fewer approvals needed, a rate limit raised or removed — is
 *loosened* and flagged like a breaking change: it is the kind of change a reviewer must not miss.
-Rules are paired by `name` where they have one, else by position.
+Rules are paired by `name` where they have one, else by position; rate limits as their buckets are
+(`limits.limit_identities`), then the rest like rules — a pair that does not share buckets says so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..manifest.policy import Match, Policy, RateLimit, Rule
+from .limits import limit_identities
 
 STRICTNESS = {"allow": 0, "approve": 1, "deny": 2, "hide": 2}
 _LISTS = ("tools", "sources", "principals", "scopes", "methods")
@@ -39,7 +41,7 @@ def compare_policies(old: Policy | None, new: Policy | None) -> list[PolicyChang
                                     STRICTNESS[new.default] < STRICTNESS[old.default]))
     changes += _rule_changes(old, new)
     changes += _approval_changes(old, new)
-    changes += _limit_changes(old.rate_limits, new.rate_limits)
+    changes += _limit_changes(old, new)
     return changes
 
 
@@ -195,20 +197,33 @@ def _approval_changes(old: Policy, new: Policy) -> list[PolicyChange]:
     return changes
 
 
-def _limit_changes(old: list[RateLimit], new: list[RateLimit]) -> list[PolicyChange]:
+def _limit_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
+    """Limits keeping their buckets are paired first (so reordering unnamed twins, which keeps each
+    one's buckets, is no change); the others by name, else position, and such a pair is marked as
+    starting from fresh buckets (the reviewer sees the calls already made stop counting)."""
+    old, new = old_policy.rate_limits, new_policy.rate_limits
+    old_at = {identity: i for i, identity in enumerate(limit_identities(old_policy))}
+    kept = [(old_at[identity], j) for j, identity in enumerate(limit_identities(new_policy)) if identity in old_at]
+    old_rest = [i for i in range(len(old)) if i not in {i for i, _ in kept}]
+    new_rest = [j for j in range(len(new)) if j not in {j for _, j in kept}]
+    paired, removed, added = _pair([old[i] for i in old_rest], [new[j] for j in new_rest])
     changes = []
-    paired, removed, added = _pair(old, new)
     for i, limit in removed:
-        changes.append(PolicyChange("rate limit removed", f"{_label(limit, i, 'rate_limits')}: {_rate(limit)}", True))
+        changes.append(PolicyChange("rate limit removed", f"{_label(limit, old_rest[i], 'rate_limits')}: "
+                                    f"{_rate(limit)}", True))
     for j, limit in added:
-        changes.append(PolicyChange("rate limit added", f"{_label(limit, j, 'rate_limits')}: {_rate(limit)}", False))
-    for _, before, j, after in paired:
+        changes.append(PolicyChange("rate limit added", f"{_label(limit, new_rest[j], 'rate_limits')}: {_rate(limit)}",
+                                    False))
+    pairs = [(old[i], j, new[j], "") for i, j in kept]
+    pairs += [(before, new_rest[j], after, " (new buckets: the calls already made stop counting)")
+              for _, before, j, after in paired]
+    for before, j, after, fresh in sorted(pairs, key=lambda pair: pair[1]):
         if before == after:
             continue
         faster = after.limit[0] / after.limit[1] > before.limit[0] / before.limit[1] or after.limit[0] > before.limit[0]
         wider = before.per != after.per and after.per in ("principal", "principal_tool") and before.per == "global"
         changes.append(PolicyChange("rate limit changed", f"{_label(after, j, 'rate_limits')}: {_rate(before)} → "
-                                    f"{_rate(after)}", faster or wider or _narrowed(before.match, after.match)))
+                                    f"{_rate(after)}{fresh}", faster or wider or _narrowed(before.match, after.match)))
     return changes
 
 

@@ -7,8 +7,6 @@ published as a `DecisionEvent`; a refusal raises `PolicyDenied` (call outcome `d
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO, Principal
-from ..manifest.policy import Policy, RateLimit, RuleApprovals
+from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
+from .limits import BUCKET, legacy_heads, limit_identities
 from .rules import CompiledMatch, principal_key
 
 if TYPE_CHECKING:
@@ -43,6 +42,7 @@ class CompiledLimit:
     count: int
     seconds: float
     identity: str = ""  # what its buckets are keyed by across reloads (`limit_identities`)
+    legacy: tuple[str, ...] = ()  # key heads earlier versions kept its buckets under (`legacy_heads`)
 
     @property
     def rate(self) -> float:
@@ -64,47 +64,6 @@ class Decision:
     approvals: RuleApprovals | None = None  # an `approve` rule's overrides of `policy.approvals`
 
 
-def _limit_basis(limit: RateLimit) -> str:
-    """What makes `limit` the same limit across reloads, hashed (canonical JSON): its `name` and `per`
-    when named, else its `match`, `per` and window (the rate's unit in seconds: `10/min` → 60), so that
-    a burst 10/min and a daily 1000/day over the same calls stay apart wherever they sit in the list."""
-    described = [limit.name, limit.per] if limit.name else [limit.match.model_dump(mode="json"), limit.per,
-                                                            limit.limit[1]]
-    return hashlib.sha256(json.dumps(described, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
-
-
-def limit_identities(policy: Policy) -> list[str]:
-    """One identity per `policy.rate_limits` entry, keying its buckets so that they outlive a reload
-    that keeps the limit (README "Rate limits"): `_limit_basis`, the n-th of identical ones getting `#n`.
-    Neither its position (a limit added before it) nor its count (`limit: 10/min` → `20/min`: the calls
-    made count against the new one) is part of it; identical unnamed ones are told apart only by their
-    order, which `limit_twins` makes `mcprt validate` warn about."""
-    seen: dict[str, int] = {}
-    identities = []
-    for limit in policy.rate_limits:
-        base = _limit_basis(limit)
-        seen[base] = seen.get(base, 0) + 1
-        identities.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
-    return identities
-
-
-def limit_twins(policy: Policy) -> list[tuple[int, int]]:
-    """(index, earlier index) of each unnamed rate limit with the same `match`, `per` and window as an
-    earlier unnamed one: only their order tells their buckets apart, so inserting or reordering such
-    limits hands one's bucket to the other at a reload (they need a `name`)."""
-    first: dict[str, int] = {}
-    twins = []
-    for i, limit in enumerate(policy.rate_limits):
-        if limit.name:
-            continue
-        base = _limit_basis(limit)
-        if base in first:
-            twins.append((i, first[base]))
-        else:
-            first[base] = i
-    return twins
-
-
 class RateLimited(PolicyDenied):
     """A rate limit refused the call; `retry_after` says in how many seconds a token is back."""
 
@@ -124,8 +83,9 @@ class PolicyGate:
         self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason,
                                    r.approvals) for i, r in enumerate(policy.rules)]
         self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match), l.per,
-                                     l.limit[0], l.limit[1], identity)
-                       for i, (l, identity) in enumerate(zip(policy.rate_limits, limit_identities(policy)))]
+                                     l.limit[0], l.limit[1], identity, legacy)
+                       for i, (l, identity, legacy) in enumerate(zip(policy.rate_limits, limit_identities(policy),
+                                                                     legacy_heads(policy)))]
         self.approvals = policy.approvals
         self._rules_by_tool: dict[str, tuple[CompiledRule, ...]] = {}
         self._limits_by_tool: dict[str, tuple[CompiledLimit, ...]] = {}
@@ -261,8 +221,9 @@ class PolicyGate:
                 continue
             scope = {"principal": principal.subject, "global": "", "tool": tool.name,
                      "principal_tool": f"{principal.subject}\x1f{tool.name}"}[limit.per]
-            key = f"rl\x1f{limit.identity}\x1f{scope}"
-            allowed, retry_after = await self.service.state.bucket_take(key, limit.rate, limit.count)
+            key = f"{BUCKET}{limit.identity}\x1f{scope}"
+            legacy = tuple(f"{head}\x1f{scope}" for head in limit.legacy)
+            allowed, retry_after = await self.service.state.bucket_take(key, limit.rate, limit.count, legacy)
             if not allowed:
                 wait = max(1, round(retry_after + 0.499))
                 self.publish("rate_limited", tool, context, rule=limit.label, reason=f"retry after {wait} s")

@@ -258,6 +258,9 @@ def unrecorded(request: ApprovalRequest, vote: Vote) -> None:
     nothing and is answered as such; one that contradicts it raises Conflict, so an approver who meant
     to refuse is never told "approved" with success."""
     verdict = "approval" if vote.approve else "denial"
+    if request.status == "closed":
+        raise Conflict(f"{request.id} was closed without a decision ({request.reason}); this {verdict} was not "
+                       "recorded")
     earlier = next((v for v in request.votes if v.approver == vote.approver), None)
     if request.status == "pending":
         if earlier is not None and earlier.approve != vote.approve:

@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-ApprovalStatus = Literal["pending", "approved", "denied"]
+# closed: no longer needed, nobody decided it (a reload made the call's rule `allow`); `reason` says why
+ApprovalStatus = Literal["pending", "approved", "denied", "closed"]
 
 
 @dataclass(slots=True)
@@ -48,7 +49,7 @@ class ApprovalRequest:
     status: ApprovalStatus = "pending"
     votes: list[Vote] = field(default_factory=list)
     decided: float | None = None
-    reason: str | None = None  # the denial reason an approver gave
+    reason: str | None = None  # the denial reason an approver gave, or why it was closed
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,9 +99,12 @@ class PolicyState(Protocol):
         whose own clocks disagree still agree on when a request expires (shared: the Redis server's)."""
         ...
 
-    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
+    async def bucket_take(self, key: str, rate: float, burst: int, legacy: tuple[str, ...] = ()) -> tuple[bool, float]:
         """Take one token from the bucket `key` (refilled at `rate` tokens/s, at most `burst`).
-        Returns (allowed, retry_after seconds; 0 when allowed).
+        Returns (allowed, retry_after seconds; 0 when allowed). `legacy`: keys earlier versions kept
+        the same bucket under (`policy.limits.legacy_heads`); a store that outlives an upgrade reads the
+        first one holding a bucket when `key` has none, once (then deletes them), so the calls made
+        before the upgrade still count (an in-process store starts empty: nothing to read).
 
         A bucket records the tokens spent (draining at `rate`), not those left, so a call with another
         `rate` or `burst` for the same `key` (a reload changed the limit) keeps the calls already made
@@ -123,11 +127,25 @@ class PolicyState(Protocol):
 
     async def approval_decide(self, approval_id: str, vote: Vote) -> ApprovalRequest | None:
         """Record `vote` (one per approver; ignored once settled) and settle the status; None when unknown
-        or expired. Wakes `approval_wait`ers when the status changes."""
+        or expired. Wakes `approval_wait`ers (every replica's) when it records the vote, whether or not
+        the vote settles the request: a quorum a reload loosened counts votes the stored `required` does not."""
         ...
 
-    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
-        """Wait up to `timeout` s for the request to be decided; returns it as it is then."""
+    async def approval_close(self, approval_id: str, reason: str) -> ApprovalRequest | None:
+        """Close a pending request nobody needs to decide any more (`status: closed`, `reason`, `decided`
+        now), waking its waiters as a decision does. Returns it when this call closed it; None when it
+        is unknown, expired or no longer pending (closed once, so its closing is audited once)."""
+        ...
+
+    async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
+        """Put a pending request under the quorum in force (a reload loosened it) and settle it by its votes,
+        so one the votes given now approve is approved for approvers and identical calls too. Returns it as
+        it is then; None when unknown, expired or no longer pending."""
+        ...
+
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
+        """Wait up to `timeout` s for the request to change: decided, or holding more than `seen` votes
+        (returned at once when it already does). Returns it as it is then (None when unknown)."""
         ...
 
     async def approval_claim_expired(self) -> list[ApprovalRequest]:
@@ -171,6 +189,8 @@ class MemoryPolicyState:
         self._sweep_at = _SWEEP_MIN
         self._approvals: dict[str, ApprovalRequest] = {}
         self._by_key: dict[str, str] = {}
+        # id → the event the next change of the request sets (then replaced: a vote that does not settle
+        # it wakes the waiters once, not every later wait)
         self._events: dict[str, asyncio.Event] = {}
         self._pauses: dict[str, dict[str, Any]] = {}
         self._expiry_claimed: set[str] = set()  # ids already returned by approval_claim_expired
@@ -178,7 +198,7 @@ class MemoryPolicyState:
     async def now(self) -> float:
         return float(self._clock())
 
-    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
+    async def bucket_take(self, key: str, rate: float, burst: int, legacy: tuple[str, ...] = ()) -> tuple[bool, float]:
         now = time.monotonic()
         spent, updated, _ = self._buckets.get(key, (0.0, now, now))
         spent = max(0.0, spent - (now - updated) * rate)
@@ -234,14 +254,36 @@ class MemoryPolicyState:
         if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
             request.votes.append(vote)
             request.settle(self._clock())
-            if request.status != "pending":
-                self._events[approval_id].set()
+            self._wake(approval_id)
         return request
 
-    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
+    async def approval_close(self, approval_id: str, reason: str) -> ApprovalRequest | None:
+        request = self._live(self._approvals.get(approval_id))
+        if request is None or request.status != "pending":
+            return None
+        request.status, request.decided, request.reason = "closed", self._clock(), reason
+        self._wake(approval_id)
+        return request
+
+    async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
+        request = self._live(self._approvals.get(approval_id))
+        if request is None or request.status != "pending":
+            return None
+        request.required, request.approvers = required, list(approvers)
+        request.settle(self._clock())
+        self._wake(approval_id)
+        return request
+
+    def _wake(self, approval_id: str) -> None:
+        woken = self._events.get(approval_id)
+        if woken is not None:
+            self._events[approval_id] = asyncio.Event()
+            woken.set()
+
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
         request = self._approvals.get(approval_id)
         event = self._events.get(approval_id)
-        if request is None or event is None or request.status != "pending":
+        if request is None or event is None or request.status != "pending" or len(request.votes) > seen:
             return request
         try:
             await asyncio.wait_for(event.wait(), timeout)

@@ -302,7 +302,7 @@ class Reloader:
             finally:
                 self._attempt = None
                 if holder is not None:
-                    holder.reloading = False
+                    holder.reloading, holder.incoming = False, None
         return outcome, (report[0] if report else None)
 
     async def _attempt_reload(self, trigger: Trigger, paths: set[Path], report: list[_Report]) -> ReloadOutcome:
@@ -338,6 +338,8 @@ class Reloader:
         if token.cancelled:  # finished although abandoned (a stage ignored the cancellation): drop it
             await asyncio.shield(self.runtime.pool.rollback(compiled.sync))
             return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+        if self.runtime.holder is not None:  # what an unknown-tool answer may now say is coming
+            self.runtime.holder.incoming = compiled.toolset
         return await self._apply(compiled, trigger, started, old, paths, taken, report)
 
     async def _compile_abandonable(self, trigger: Trigger, token: CancelToken) -> Compiled:

@@ -145,7 +145,8 @@ def build_server(
         # a tool a policy hides is unknown to this caller
         tool = toolset.get_for(params.name, principal, session_id_of(ctx))
         if tool is None:
-            return unknown_tool_result(params.name, toolset, principal, reloading=holder.reloading)
+            return unknown_tool_result(params.name, toolset, principal, reloading=holder.reloading,
+                                       incoming=holder.incoming)
 
         def run(peer: Any) -> Any:
             return call_tool(

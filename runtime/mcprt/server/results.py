@@ -55,8 +55,9 @@ def _object_or_none(value: Any) -> bool:
 
 
 def unknown_tool_result(name: str, toolset: ToolSet, principal: Principal | None = None, *,
-                        reloading: bool = False) -> types.CallToolResult | dict[str, Any]:
+                        reloading: bool = False, incoming: ToolSet | None = None) -> types.CallToolResult | dict[str, Any]:
     """Name close matches so the model can correct itself (tools may have been renamed on reload);
-    tools hidden from `principal` are never named; a reload under way or a name an earlier manifest
-    served is said (`ToolSet.unknown_tool_message`)."""
-    return to_call_result(error_result(toolset.unknown_tool_message(name, principal, reloading=reloading)), name)
+    tools hidden from `principal` are never named; a reload under way that may bring the name, or a name
+    an earlier manifest served, is said (`ToolSet.unknown_tool_message`)."""
+    message = toolset.unknown_tool_message(name, principal, reloading=reloading, incoming=incoming)
+    return to_call_result(error_result(message), name)

@@ -8,8 +8,8 @@ every `pause_refresh()` seconds in case a message was missed); a rate-limited ca
 Approvals are JSON records (`ApprovalRequest.to_json`) under `<prefix>approval:<id>`, indexed by
 key (`<prefix>approval-key:<key>`) and in a sorted set by creation time. Creating and deciding use
 optimistic transactions (WATCH/MULTI) so concurrent replicas never lose a vote, and the settling
-rule is the one `ApprovalRequest.settle` defines. A decision is published on `<prefix>events`, which
-wakes `approval_wait` on every replica at once (with a one-second re-read as a safety net). A
+rule is the one `ApprovalRequest.settle` defines. Each recorded vote (settling or not) is published on
+`<prefix>events`, which wakes `approval_wait` on every replica at once (with a one-second re-read as a safety net). A
 request that expires undecided is claimed by one replica (`SET NX` on `<prefix>approval-expired:<id>`),
 which publishes its `approval_expired` decision.
 """
@@ -52,8 +52,11 @@ RESUMED_TTL = 86_400.0  # seconds
 WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
 KEEP_AFTER_EXPIRY = 3600  # seconds a settled/expired approval stays readable
 
-# KEYS[1] = bucket key; ARGV = rate (tokens/s), burst. Returns {allowed, retry_after_ms}. The bucket
-# holds the tokens spent, not those left (`PolicyState.bucket_take`: a changed limit keeps them counted).
+# KEYS[1] = bucket key, KEYS[2..] = the keys earlier versions kept it under; ARGV = rate (tokens/s),
+# burst. Returns {allowed, retry_after_ms}. The bucket holds the tokens spent, not those left
+# (`PolicyState.bucket_take`: a changed limit keeps them counted). Without a bucket at KEYS[1], the first
+# earlier key holding one is read — `spent`, or the oldest format's tokens left (`tokens`, of the same
+# burst: its key held the count) — and every earlier key found is deleted: read once.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -62,6 +65,22 @@ local burst = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'spent', 'at')
 local spent = tonumber(state[1])
 local at = tonumber(state[2])
+if spent == nil then
+  for i = 2, #KEYS do
+    local old = redis.call('HMGET', KEYS[i], 'spent', 'at', 'tokens')
+    local old_at = tonumber(old[2])
+    if old_at ~= nil then
+      if spent == nil then
+        if tonumber(old[1]) ~= nil then
+          spent = tonumber(old[1]); at = old_at
+        elseif tonumber(old[3]) ~= nil then
+          spent = math.max(0, burst - tonumber(old[3])); at = old_at
+        end
+      end
+      redis.call('DEL', KEYS[i])
+    end
+  end
+end
 if spent == nil then spent = 0; at = now end
 spent = math.max(0, spent - math.max(0, now - at) * rate)
 local allowed = 0
@@ -204,8 +223,9 @@ class RedisPolicyState:
 
     # --- rate limits --------------------------------------------------------------------------
 
-    async def bucket_take(self, key: str, rate: float, burst: int) -> tuple[bool, float]:
-        allowed, retry_ms = await guarded(self._take(keys=[self._k("bucket", key)], args=[rate, burst]))
+    async def bucket_take(self, key: str, rate: float, burst: int, legacy: tuple[str, ...] = ()) -> tuple[bool, float]:
+        keys = [self._k("bucket", k) for k in (key, *legacy)]
+        allowed, retry_ms = await guarded(self._take(keys=keys, args=[rate, burst]))
         return bool(allowed), float(retry_ms) / 1000.0
 
     # --- approvals ----------------------------------------------------------------------------
@@ -289,20 +309,57 @@ class RedisPolicyState:
                 result.append(None)
                 pipe.multi()
                 return
-            before = request.status
-            if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
+            recorded = request.status == "pending" and all(v.approver != vote.approver for v in request.votes)
+            if recorded:
                 request.votes.append(vote)
                 request.settle(now)
             pipe.multi()
             pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
             result.append(request)
-            changed.append(request.status != before)
+            changed.append(recorded)
 
         await guarded(self._client.transaction(decide, record_key))
         request = result[-1]
         if request is not None and changed and changed[-1]:
             await self._publish(f"approval {approval_id}")
         return request
+
+    async def approval_close(self, approval_id: str, reason: str) -> ApprovalRequest | None:
+        def close(request: ApprovalRequest, now: float) -> None:
+            request.status, request.decided, request.reason = "closed", now, reason
+
+        return await self._change_pending(approval_id, close)
+
+    async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
+        def requorum(request: ApprovalRequest, now: float) -> None:
+            request.required, request.approvers = required, list(approvers)
+            request.settle(now)
+
+        return await self._change_pending(approval_id, requorum)
+
+    async def _change_pending(self, approval_id: str,
+                              change: Callable[[ApprovalRequest, float], None]) -> ApprovalRequest | None:
+        """Apply `change` to a pending, unexpired request in one optimistic transaction (WATCH/MULTI) and
+        wake every replica's waiters; None (nothing written) when it is not such a request."""
+        record_key = self._k("approval", approval_id)
+        result: list[ApprovalRequest | None] = []
+        now = await self.now()
+
+        async def apply(pipe: Any) -> None:
+            raw = await pipe.get(record_key)
+            request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
+            pipe.multi()
+            if request is None or request.expires < now or request.status != "pending":
+                result.append(None)
+                return
+            change(request, now)
+            pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
+            result.append(request)
+
+        await guarded(self._client.transaction(apply, record_key))
+        if result[-1] is not None:
+            await self._publish(f"approval {approval_id}")
+        return result[-1]
 
     async def approval_claim_expired(self) -> list[ApprovalRequest]:
         """Pending records past `expires`, each claimed by one replica only: a `SET NX` on
@@ -323,7 +380,7 @@ class RedisPolicyState:
                 claimed.append(request)
         return claimed
 
-    async def approval_wait(self, approval_id: str, timeout: float) -> ApprovalRequest | None:
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
         deadline = time.monotonic() + timeout
         event = asyncio.Event()
         self._waiters.setdefault(approval_id, set()).add(event)
@@ -331,7 +388,7 @@ class RedisPolicyState:
             while True:
                 request = await self._load(approval_id)
                 left = deadline - time.monotonic()
-                if request is None or request.status != "pending" or left <= 0:
+                if request is None or request.status != "pending" or len(request.votes) > seen or left <= 0:
                     return request
                 event.clear()
                 try:

@@ -68,11 +68,20 @@ class ToolSet:
         return None
 
     def unknown_tool_message(self, name: str, principal: Principal | None = None, *,
-                             list_hint: str | None = None, reloading: bool = False) -> str:
-        """`_unknown_message` with why the name may be gone: a reload is under way (`reloading`), or an
-        earlier manifest of this server had it (`retired`); calling again or listing tools again helps."""
-        message = self._unknown_message(name, principal, list_hint=list_hint)
-        if reloading:
+                             list_hint: str | None = None, reloading: bool = False,
+                             incoming: ToolSet | None = None) -> str:
+        """`_unknown_message` with why the name may be missing: a reload under way may bring it, or an
+        earlier manifest of this server had it (`retired`); calling again or listing tools again helps.
+
+        The reload hint ("call again in a moment") is given only when the name is plausibly coming, as far
+        as is known at that point: once the reload compiled its set (`incoming`, while it is applied),
+        when that set serves the name to `principal`; while it compiles (names not known yet), when this
+        server served the name before (an edit may bring it back) or it is no near miss of a name served
+        now — a typo of a served tool is told "did you mean", not to call again."""
+        close = self._close_names(name, principal)
+        message = self._unknown_message(name, principal, list_hint=list_hint, close=close)
+        if reloading and (_serves(incoming, name, principal) if incoming is not None
+                          else name in self.retired or not close):
             return (f"{message} (this server is reloading its manifest right now: call again in a moment, or list "
                     "tools again once it notifies that the list changed)")
         if name in self.retired:
@@ -80,9 +89,16 @@ class ToolSet:
                     "to see what it serves now)")
         return message
 
+    def _close_names(self, name: str, principal: Principal | None) -> list[str]:
+        """Up to 3 served names close to `name` (`SUGGEST_CUTOFF`), none hidden from `principal`."""
+        hidden = self.gate.hidden(principal) if self.gate is not None else frozenset()
+        import difflib  # only for a typo's hint: not on every start
+        return difflib.get_close_matches(name, [n for n in [*self.extra, *self.tools] if n not in hidden],
+                                         n=3, cutoff=SUGGEST_CUTOFF)
+
     def _unknown_message(self, name: str, principal: Principal | None = None, *,
-                        list_hint: str | None = None) -> str:
-        """What to say about a name that is not here: close matches, else what is listed.
+                        list_hint: str | None = None, close: list[str] | None = None) -> str:
+        """What to say about a name that is not here: close matches (`close`, else computed), else what is listed.
 
         One wording for the model (server), the CLI (`call`, `show`) and recording (`record`). Only
         close matches are suggested (`SUGGEST_CUTOFF`: `get_nte` → `get_note`, never `add_note`).
@@ -90,14 +106,13 @@ class ToolSet:
         for that, passes `list_hint` (what to run instead) and lists none. Tools hidden from
         `principal` are never suggested (a hidden tool must not leak through a "did you mean").
         """
-        hidden = self.gate.hidden(principal) if self.gate is not None else frozenset()
-        import difflib  # only for a typo's hint: not on every start
-        close = difflib.get_close_matches(name, [n for n in [*self.extra, *self.tools] if n not in hidden],
-                                          n=3, cutoff=SUGGEST_CUTOFF)
+        if close is None:
+            close = self._close_names(name, principal)
         if close:
             return f"unknown tool '{name}'; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
         if list_hint is not None:
             return f"unknown tool '{name}'; {list_hint}"
+        hidden = self.gate.hidden(principal) if self.gate is not None else frozenset()
         names = [tool.name for tool in self.listed if tool.name not in hidden]
         if not names:
             return f"unknown tool '{name}'; this server has no tools right now"
@@ -158,6 +173,11 @@ class ToolSet:
             return json.dumps(listing, separators=(",", ":")).encode()
 
 
+def _serves(toolset: ToolSet, name: str, principal: Principal | None) -> bool:
+    """Whether `toolset` has `name` for `principal` (not hidden from them: a hint must not leak it)."""
+    return toolset.get(name) is not None and (toolset.gate is None or name not in toolset.gate.hidden(principal))
+
+
 RETIRED_KEPT = 1000  # names of tools no longer served remembered for hints (a bound on a long-lived server)
 
 
@@ -174,6 +194,7 @@ class ToolSetHolder:
         self._current = initial
         self._listeners: list[Callable[[ToolSet, ToolSet], Any]] = []
         self.reloading = False  # a reload is compiling or applying a new set (set by `reload.Reloader`)
+        self.incoming: ToolSet | None = None  # the set that reload compiled, while it is applied (ditto)
 
     @property
     def current(self) -> ToolSet:
