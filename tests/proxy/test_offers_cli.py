@@ -61,7 +61,8 @@ def test_tools_lists_resources_templates_and_prompts_with_sizes(tmp_path: Path) 
     for kind, key in (("resource", "notes://all"), ("template", "notes://{id}"), ("prompt", "review")):
         row = next(line for line in out.splitlines() if f" {kind} " in line and f" {key} " in line)
         assert " notes " in row
-    resource = json.dumps({"uri": "notes://all", "name": "all_notes", "description": "Every note."},
+    resource = json.dumps({"uri": "notes://all", "name": "all_notes", "description": "Every note.",
+                           "mimeType": "application/json"},  # `-> list`: every read sends JSON
                           separators=(",", ":"))
     row = next(line for line in out.splitlines() if " notes://all " in line)
     assert f" {len(resource)} " in row
