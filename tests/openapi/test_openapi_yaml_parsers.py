@@ -194,15 +194,28 @@ def parse_refusal(text: str) -> BaseException | None:
     return found[0]
 
 
+ALIAS_LEVELS = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+ALIAS_LEVELS += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+REUSED = "openapi: 3.0.0\npaths: {}\n" + "\n".join(ALIAS_LEVELS[:5]) + "\n"  # 9**5 = 59,049 copies
+
+
 def test_aliases_expanding_past_the_allowance_are_refused() -> None:
     """Before: nine levels of nine aliases (~500 bytes) expanded to 387 million values while the tree was
     copied (seven levels: 12 s). Reuse within the allowance still reads."""
-    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
-    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
-    refusal = parse_refusal("openapi: 3.0.0\npaths: {}\n" + "\n".join(levels) + "\n")
+    refusal = parse_refusal("openapi: 3.0.0\npaths: {}\n" + "\n".join(ALIAS_LEVELS) + "\n")
     assert "the document expands to more than 1,000," in str(refusal), refusal
-    reused = "openapi: 3.0.0\npaths: {}\n" + "\n".join(levels[:5]) + "\n"  # 9**5 = 59,049 copies
-    assert parse_refusal(reused) is None
+    assert "raise it with MCPRT_SPEC_ALIAS_ALLOWANCE" in str(refusal)
+    assert parse_refusal(REUSED) is None
+
+
+def test_an_operator_sets_the_alias_allowance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the allowance was a constant; like the manifest's MCPRT_MAX_MANIFEST_NODES it is a setting."""
+    monkeypatch.setenv("MCPRT_SPEC_ALIAS_ALLOWANCE", "10_000")
+    refusal = parse_refusal(REUSED)
+    assert isinstance(refusal, SpecError)
+    assert refusal.message == (f"the document expands to more than {len(REUSED) + 10_000:,} values (YAML aliases "
+                               "counted: one per character of the text, plus 10,000; raise it with "
+                               "MCPRT_SPEC_ALIAS_ALLOWANCE)")
 
 
 def nested(levels: int, directive: str, case: bool = False) -> str:
