@@ -31,7 +31,7 @@ refused stays accepted, deliberately, as YAML 1.2 reads it too:
   line than first in a block scalar").
 
 Errors raised while building the values (`!!int` on an empty scalar, `!!timestamp 2001-13-45`, `!!float x`,
-an escape past U+10FFFF) are YAML errors too (BadValue, with the line and column), never a bare
+an escape past U+10FFFF, a key holding a list: `[[a]]: 1`) are YAML errors too (BadValue, with the line and column), never a bare
 ValueError or IndexError.
 
 Depth is bounded on both paths (MAX_DEPTH): libyaml composes nodes by C recursion, unchecked by
@@ -42,6 +42,7 @@ walk every open flow level at each token (the pure one took 4-8 s of CPU to refu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -88,20 +89,37 @@ class TooDeep(YAMLError):
 
 
 class BadValue(MarkedYAMLError):
-    """A scalar its tag cannot be built from (`!!int` with no digits, `!!timestamp 2001-13-45`): the
-    constructor's own ValueError/IndexError, worded with the tag and the node's line and column."""
+    """A scalar its tag cannot be built from (`!!int` with no digits, `!!timestamp 2001-13-45`), or a
+    mapping whose key cannot be one (`[[a]]: 1`, unhashable): the constructor's own ValueError,
+    IndexError or TypeError, worded with the node's line and column."""
 
 
 class _Constructor(SafeConstructor):
     """ruamel's safe constructor, whose Python errors on a bad value become BadValue at the node."""
 
     def construct_non_recursive_object(self, node: Any, tag: Any = None) -> Any:
+        pending = len(self.state_generators)
         try:
-            return super().construct_non_recursive_object(node, tag)
+            data = super().construct_non_recursive_object(node, tag)
         except _VALUE_ERRORS as exc:
-            short = str(node.tag).replace("tag:yaml.org,2002:", "!!")
-            shown = repr(node.value[:40]) if isinstance(node.value, str) else "this node"
-            raise BadValue(None, None, f"{shown} is not a valid {short} value ({exc})", node.start_mark) from None
+            raise _bad_value(node, exc) from None
+        # A collection is filled later, by a generator step outside this call: mark those steps too.
+        self.state_generators[pending:] = [_marked(steps, node) for steps in self.state_generators[pending:]]
+        return data
+
+
+def _marked(steps: Iterator[Any], node: Any) -> Iterator[Any]:
+    try:
+        yield from steps
+    except _VALUE_ERRORS as exc:  # `[[a]]: 1`, `!!omap [[a]: 1]`: a key holding a list is unhashable
+        raise _bad_value(node, exc) from None
+
+
+def _bad_value(node: Any, exc: Exception) -> BadValue:
+    short = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    if isinstance(node.value, str):
+        return BadValue(None, None, f"{node.value[:40]!r} is not a valid {short} value ({exc})", node.start_mark)
+    return BadValue(None, None, f"this {short} cannot be built ({exc})", node.start_mark)
 
 
 class _DepthResolver(VersionedResolver):

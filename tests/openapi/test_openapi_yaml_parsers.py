@@ -249,10 +249,13 @@ def test_the_depth_limit_is_one_number_on_both_paths(tmp_path: Path, directive: 
     ("a: !!float x\n", "line 3, column 4", "'x' is not a valid !!float value"),
     ("a: !!timestamp 2001-13-45\n", "line 3, column 4", "'2001-13-45' is not a valid !!timestamp value"),
     ("a: \"\\U0011FFFF\"\n", "line 3, column 7", "invalid character"),
+    ("b:\n  [[a]]: 1\n", "line 4, column 3", "this !!map cannot be built (unhashable type: 'list')"),
+    ("a: !!omap [[a]: 1]\n", "line 3, column 4", "this !!omap cannot be built (unhashable type: 'list')"),
 ])
 def test_a_value_its_tag_cannot_build_is_a_yaml_error(tmp_path: Path, text: str, where: str, problem: str) -> None:
     """Before: the constructor's IndexError (`!!int` with no digits) escaped `parse` and `load_case`, and
-    its ValueErrors escaped `load_case` (which catches YAMLError only). Now each is a YAML error at the node."""
+    its ValueErrors and TypeErrors (an unhashable key) escaped `load_case` (which catches YAMLError only);
+    `parse` gave the TypeError without a place. Now each is a YAML error at the node."""
     with pytest.raises(SpecError) as raised:
         parse(f"openapi: 3.0.0\npaths: {{}}\n{text}".encode(), "spec.yaml")
     assert raised.value.message.startswith(f"invalid YAML at {where}: {problem}"), raised.value.message
