@@ -2,8 +2,8 @@
 
 ruamel's pure-Python parser (`YAML(typ="safe", pure=True)`) is the reference: mcprt reads YAML 1.2
 as it does. Its libyaml-backed parser (the `ruamel.yaml.clib` extension: 5.5x less CPU on
-Blockfrost's 500 KB description, 1,650 → 300 ms, see bench/yaml_spec.py) builds the nodes in C, but the same
-Python resolver and constructor turn them into values, so `yes`, `0o17`, `1_000`, timestamps, merge
+Blockfrost's 500 KB description, 1,650 → 300 ms, see bench/yaml_spec.py) builds the nodes in C, but
+the same Python resolver and constructor turn them into values, so `yes`, `0o17`, `1_000`, timestamps, merge
 keys, tags and duplicate keys come out alike. libyaml is a YAML 1.1 scanner, though, and it differs
 from the reference on a few inputs (each a case in tests/openapi/test_openapi_yaml_parsers.py):
 
@@ -30,9 +30,9 @@ refused stays accepted, deliberately, as YAML 1.2 reads it too:
   the spaces-only line as an empty line (`"\\ntext\\n"`); the reference refused it ("more indented follow up
   line than first in a block scalar").
 
-Errors raised while building the values (`!!int` on an empty scalar, `!!timestamp 2001-13-45`, `!!float x`,
-an escape past U+10FFFF, a key holding a list: `[[a]]: 1`) are YAML errors too (BadValue, with the line and column), never a bare
-ValueError or IndexError.
+Errors raised while building the values (`!!int` on an empty scalar, `!!timestamp 2001-13-45`,
+`!!float x`, an escape past U+10FFFF, a key holding a list: `[[a]]: 1`) are YAML errors too (BadValue
+or ScannerError, with the line and column), never a bare ValueError, IndexError or TypeError.
 
 Depth is bounded on both paths (MAX_DEPTH): libyaml composes nodes by C recursion, unchecked by
 Python's recursion limit (`[` nested 100,000 deep: the process dies of SIGSEGV), and both scanners
@@ -80,10 +80,11 @@ _HEADER_COMMENT = re.compile(r"#(?:(?<=[|>]#)|(?<=[|>][-+1-9]#)|(?<=[|>][-+1-9][
 
 
 class TooDeep(YAMLError):
-    """The text nests collections more than MAX_DEPTH deep (or deeper than the pure parser's recursion reaches)."""
+    """The text nests collections more than MAX_DEPTH deep (or, only when the caller's own stack is
+    ~200 frames deep, deeper than the pure parser's recursion reaches)."""
 
     def __init__(self, limit: int | None = MAX_DEPTH) -> None:
-        self.limit = limit  # None: the pure parser's recursion gave out first (near 490 levels)
+        self.limit = limit  # None: the pure parser's recursion gave out first (a deep caller stack)
         self.detail = f" (more than {limit} levels)" if limit else ""
         super().__init__(f"the YAML is nested too deeply{self.detail}")
 
