@@ -36,6 +36,7 @@ SETTINGS = frozenset({
 _BYTES, _COUNT, _SECONDS = ("bytes", "64_000_000"), ("a count", "200"), ("seconds", "2.5")
 LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_MAX_MANIFEST_BYTES": _BYTES, "MCPRT_MAX_MANIFEST_NODES": _COUNT, "MCPRT_MAX_SPEC_BYTES": _BYTES,
+    "MCPRT_SPEC_ALIAS_ALLOWANCE": _COUNT,
     "MCPRT_MAX_MESSAGE_BYTES": _BYTES, "MCPRT_MAX_CONNECTIONS": _COUNT, "MCPRT_HEADER_TIMEOUT": _SECONDS,
     "MCPRT_BODY_TIMEOUT": _SECONDS, "MCPRT_MAX_SESSIONS": _COUNT, "MCPRT_MAX_SESSIONS_PER_CLIENT": _COUNT, "MCPRT_SESSION_IDLE_TIMEOUT": _SECONDS,
     "MCPRT_TEMPLATE_MAX_OUTPUT": ("characters", "1_000_000"), "MCPRT_TEMPLATE_TIMEOUT": _SECONDS,
@@ -57,6 +58,7 @@ MINIMUMS: Mapping[str, float] = {
 DEFAULTS: Mapping[str, str] = {
     "MCPRT_MAX_MANIFEST_BYTES": "1,000,000 bytes", "MCPRT_MAX_MANIFEST_NODES": "100,000",
     "MCPRT_MAX_SPEC_BYTES": "64,000,000 bytes", "MCPRT_MAX_MESSAGE_BYTES": "16,000,000 bytes",
+    "MCPRT_SPEC_ALIAS_ALLOWANCE": "1,000,000",
     "MCPRT_MAX_CONNECTIONS": "4,096 (fewer under a lower open-file limit)", "MCPRT_HEADER_TIMEOUT": "10 seconds",
     "MCPRT_BODY_TIMEOUT": "30 seconds", "MCPRT_MAX_SESSIONS": "the manifest's server.http.max_sessions (10,000 unless set)",
     "MCPRT_MAX_SESSIONS_PER_CLIENT": "the manifest's server.http.max_sessions_per_client (100 unless set)",

@@ -65,3 +65,16 @@ def test_init_names_the_variables_to_set_and_never_overwrites_a_readme(tmp_path:
     bare.mkdir()
     quick = _mcprt(bare, "catalog", "init", "quickstart")  # no README, no variables
     assert quick.returncode == 0 and quick.stdout.splitlines()[-1] == "next: `mcprt validate` and `mcprt up`"
+
+
+def test_an_entry_with_a_value_its_tag_cannot_build_is_listed(tmp_path: Path) -> None:
+    """Before: `x: !!int` (no digits) in an entry's mcp.yaml let ruamel's IndexError out of `catalog list`
+    (an internal error); the lister reads what it can and skips the rest, as for any other bad YAML."""
+    entry = tmp_path / "catalog" / "odd"
+    entry.mkdir(parents=True)
+    (entry / "mcp.yaml").write_text("server: {name: odd}\nx: !!int\n")
+    (entry / "README.md").write_text("# odd\n\nAn entry whose manifest does not read.\n")
+    listed = mcprt_cli("catalog", "list", cwd=tmp_path, env={"MCPRT_CATALOG": str(tmp_path / "catalog"),
+                                                              "MCPRT_CACHE_DIR": str(tmp_path / ".cache")})
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split()[:1] == ["odd"] and "An entry whose manifest does not read." in listed.stdout

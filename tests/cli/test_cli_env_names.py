@@ -124,6 +124,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_MAX_MANIFEST_BYTES": manifest_limits.DEFAULT_MAX_MANIFEST_BYTES,
         "MCPRT_MAX_MANIFEST_NODES": manifest_limits.DEFAULT_MAX_MANIFEST_NODES,
         "MCPRT_MAX_SPEC_BYTES": manifest_limits.DEFAULT_MAX_SPEC_BYTES,
+        "MCPRT_SPEC_ALIAS_ALLOWANCE": manifest_limits.DEFAULT_SPEC_ALIAS_ALLOWANCE,
         "MCPRT_MAX_MESSAGE_BYTES": lines.DEFAULT_MAX_MESSAGE_BYTES,
         "MCPRT_MAX_CONNECTIONS": server_limits.DEFAULT_MAX_CONNECTIONS,
         "MCPRT_HEADER_TIMEOUT": server_limits.DEFAULT_HEADER_TIMEOUT,

@@ -8,6 +8,9 @@ difference (libyaml accepts them where the pure scanner refused).
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from mcprt.testing.cases import CaseError, load_case
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "tests" / "fixtures" / "specs"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def reference(text: str) -> Any:
@@ -76,6 +80,8 @@ SAME_TREE = {
     "LINE SEPARATOR is text in 1.2": "a: x\u2028y\nb: \"p\u2029q\"\n",
     "BOM after the start": "a: x\n\ufeffb: 2\n",
     "empty node tagged !": "a: !\nb: ! 12\n",
+    "empty node tagged !<!> (verbatim)": "a: !<!>\nb: !<!> 12\n",
+    "empty node tagged !<%21> (verbatim, escaped)": "a: !<%21>\nb: [!<%21> , !<!> ]\n",
     "root block scalar, # at column 0": "|\n#not a comment\n",
     "root block scalar, ... at column 0": "--- |-\n...\n",
     # Errors: libyaml refuses, the reference decides and words them (today's messages).
@@ -134,6 +140,16 @@ def test_tabs_as_white_space_are_accepted_deliberately() -> None:
         assert safe_yaml.load(text) == reference(spaced)
 
 
+@pytest.mark.parametrize("text", ["x: |\n  \n    text\n", "x: >\n  \n    text\n", "- |\n  \n    text\n",
+                                  "x: |-\n \n\n  text\n  more\n"])
+def test_a_short_spaces_only_first_line_in_a_block_scalar_is_accepted_deliberately(text: str) -> None:
+    """YAML 1.2 §8.1.1.1: a block scalar's indentation is that of its first non-empty line; a line of
+    fewer spaces before it is an empty line. The pure scanner refused these ("more indented follow up
+    line than first in a block scalar"); libyaml reads them as the same text without the spaces."""
+    assert outcome(reference, text)[0] == "error"
+    assert safe_yaml.load(text) == reference(text.replace("\n  \n", "\n\n").replace("\n \n", "\n\n"))
+
+
 @pytest.mark.parametrize("version", ["1.0", "1.3"])
 def test_an_unknown_minor_version_is_a_clear_error(tmp_path: Path, version: str) -> None:
     """Before: ruamel's AssertionError (KeyError under -O) escaped, and `mcprt validate` said "internal error"."""
@@ -142,7 +158,8 @@ def test_an_unknown_minor_version_is_a_clear_error(tmp_path: Path, version: str)
 
 
 @pytest.mark.parametrize(("shape", "text"), [
-    ("flow sequences", "[" * 100_000 + "]" * 100_000),
+    # `x: ` first: a text starting with `[` is valid JSON here, which json.loads refuses before YAML sees it.
+    ("flow sequences", "x: " + "[" * 100_000 + "]" * 100_000),
     ("flow mappings", "{a: " * 100_000 + "1" + "}" * 100_000),
     ("compact block sequences", "- " * 100_000 + "1\n"),
     ("flow sequences, read by the pure parser", "%YAML 1.2\n---\n" + "[" * 100_000 + "]" * 100_000),
@@ -153,7 +170,8 @@ def test_a_document_nested_100000_deep_is_a_clear_error(shape: str, text: str) -
     process (SIGSEGV). The pure parser refused it before too, after 4-8 s of CPU (it walks every open flow
     level at each token); both paths now answer in well under a second."""
     refusal = parse_refusal(text)
-    assert "the document is nested too deeply" in str(refusal), (shape, refusal)
+    assert isinstance(refusal, SpecError), (shape, refusal)
+    assert refusal.message == f"the document is nested too deeply (more than {safe_yaml.MAX_DEPTH} levels)", shape
 
 
 def parse_refusal(text: str) -> BaseException | None:
@@ -176,22 +194,75 @@ def parse_refusal(text: str) -> BaseException | None:
     return found[0]
 
 
+ALIAS_LEVELS = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+ALIAS_LEVELS += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+REUSED = "openapi: 3.0.0\npaths: {}\n" + "\n".join(ALIAS_LEVELS[:5]) + "\n"  # 9**5 = 59,049 copies
+
+
 def test_aliases_expanding_past_the_allowance_are_refused() -> None:
     """Before: nine levels of nine aliases (~500 bytes) expanded to 387 million values while the tree was
     copied (seven levels: 12 s). Reuse within the allowance still reads."""
-    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
-    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
-    refusal = parse_refusal("openapi: 3.0.0\npaths: {}\n" + "\n".join(levels) + "\n")
+    refusal = parse_refusal("openapi: 3.0.0\npaths: {}\n" + "\n".join(ALIAS_LEVELS) + "\n")
     assert "the document expands to more than 1,000," in str(refusal), refusal
-    reused = "openapi: 3.0.0\npaths: {}\n" + "\n".join(levels[:5]) + "\n"  # 9**5 = 59,049 copies
-    assert parse_refusal(reused) is None
+    assert "raise it with MCPRT_SPEC_ALIAS_ALLOWANCE" in str(refusal)
+    assert parse_refusal(REUSED) is None
 
 
-def test_the_depth_limit_is_exact_on_the_c_path() -> None:
+def test_an_operator_sets_the_alias_allowance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the allowance was a constant; like the manifest's MCPRT_MAX_MANIFEST_NODES it is a setting."""
+    monkeypatch.setenv("MCPRT_SPEC_ALIAS_ALLOWANCE", "10_000")
+    refusal = parse_refusal(REUSED)
+    assert isinstance(refusal, SpecError)
+    assert refusal.message == (f"the document expands to more than {len(REUSED) + 10_000:,} values (YAML aliases "
+                               "counted: one per character of the text, plus 10,000; raise it with "
+                               "MCPRT_SPEC_ALIAS_ALLOWANCE)")
+
+
+def nested(levels: int, directive: str, case: bool = False) -> str:
+    """An OpenAPI description (or a case: `args` a mapping too) whose `x` nests flow sequences around a
+    scalar: `levels` levels in all, each mapping and the scalar counted."""
+    head, mappings = ("tool: t\nargs:\n  x: ", 2) if case else ("openapi: 3.0.0\npaths: {}\nx: ", 1)
+    inner = levels - mappings - 1
+    return directive + head + "[" * inner + "1" + "]" * inner + "\n"
+
+
+@pytest.mark.parametrize("directive", ["", "%YAML 1.2\n---\n"], ids=["libyaml", "pure parser"])
+def test_the_depth_limit_is_one_number_on_both_paths(tmp_path: Path, directive: str) -> None:
+    """Before: MAX_DEPTH was 512 but OpenAPI documents were refused near 496 levels (`_plain`'s recursion,
+    no limit named), and a 505-deep case was read by libyaml yet refused with a `%YAML 1.2` directive.
+    The README's number is read on either path, by the OpenAPI loader and by `load_case`; one more is refused."""
     limit = safe_yaml.MAX_DEPTH
-    assert safe_yaml.load("[" * (limit - 1) + "1" + "]" * (limit - 1)) is not None
-    with pytest.raises(safe_yaml.TooDeep, match=f"more than {limit} levels"):
-        safe_yaml.load("[" * limit + "1" + "]" * limit)
+    assert limit == int(re.search(r"recorded case\) nesting depth[^|]*\| (\d+)", README).group(1))
+    assert parse_refusal(nested(limit, directive)) is None
+    refusal = parse_refusal(nested(limit + 1, directive))
+    assert isinstance(refusal, SpecError) and refusal.message.endswith(f"(more than {limit} levels)"), refusal
+    case = tmp_path / "deep.yaml"
+    case.write_text(nested(limit, directive, case=True))
+    assert load_case(case).tool == "t"
+    case.write_text(nested(limit + 1, directive, case=True))
+    with pytest.raises(CaseError, match=f"more than {limit} levels"):
+        load_case(case)
+
+
+@pytest.mark.parametrize(("text", "where", "problem"), [
+    ("a: !!int\n", "line 3, column 4", "'' is not a valid !!int value"),
+    ("a: !!float x\n", "line 3, column 4", "'x' is not a valid !!float value"),
+    ("a: !!timestamp 2001-13-45\n", "line 3, column 4", "'2001-13-45' is not a valid !!timestamp value"),
+    ("a: \"\\U0011FFFF\"\n", "line 3, column 7", "invalid character"),
+    ("b:\n  [[a]]: 1\n", "line 4, column 3", "this !!map cannot be built (unhashable type: 'list')"),
+    ("a: !!omap [[a]: 1]\n", "line 3, column 4", "this !!omap cannot be built (unhashable type: 'list')"),
+])
+def test_a_value_its_tag_cannot_build_is_a_yaml_error(tmp_path: Path, text: str, where: str, problem: str) -> None:
+    """Before: the constructor's IndexError (`!!int` with no digits) escaped `parse` and `load_case`, and
+    its ValueErrors and TypeErrors (an unhashable key) escaped `load_case` (which catches YAMLError only);
+    `parse` gave the TypeError without a place. Now each is a YAML error at the node."""
+    with pytest.raises(SpecError) as raised:
+        parse(f"openapi: 3.0.0\npaths: {{}}\n{text}".encode(), "spec.yaml")
+    assert raised.value.message.startswith(f"invalid YAML at {where}: {problem}"), raised.value.message
+    case = tmp_path / "bad.yaml"
+    case.write_text(f"tool: t\nargs:\n{text}")
+    with pytest.raises(CaseError, match=re.escape(problem)):
+        load_case(case)
 
 
 def test_a_deep_case_file_is_a_case_error(tmp_path: Path) -> None:
@@ -213,3 +284,30 @@ def test_every_yaml_spec_reads_alike(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert safe_yaml._c_reads_alike(text), "each of these is read by libyaml: none needs the reference"
     assert outcome(safe_yaml.load, text) == outcome(reference, text)
+
+
+# The behaviour tests' core, where ruamel.yaml.clib cannot be imported (PyPy, or installed without it):
+# every load is the pure parser's, with the same results, errors and depth limit.
+WITHOUT_LIBYAML = """
+import sys
+sys.modules["_ruamel_yaml"] = None  # the extension's import fails, as where it is not installed
+sys.path.insert(0, sys.argv[1])
+import test_openapi_yaml_parsers as t
+from mcprt import safe_yaml
+assert not safe_yaml.c_parser_available() and not safe_yaml._c_reads_alike("a: 1\\n")
+for text in [*t.SAME_TREE.values(), *t.ERRORS.values()]:
+    assert t.outcome(safe_yaml.load, text) == t.outcome(t.reference, text), repr(text[:60])
+for text in ["a:\\tb\\n", "x: |\\n  \\n    text\\n"]:  # what libyaml accepts deliberately, the pure parser refuses
+    assert t.outcome(safe_yaml.load, text)[0] == "error", repr(text)
+limit = safe_yaml.MAX_DEPTH
+assert t.parse_refusal(t.nested(limit, "")) is None
+assert t.parse_refusal(t.nested(limit + 1, "")).message.endswith(f"(more than {limit} levels)")
+print("pure", len(t.SAME_TREE) + len(t.ERRORS))
+"""
+
+
+def test_without_the_extension_everything_is_read_by_the_pure_parser() -> None:
+    done = subprocess.run([sys.executable, "-c", WITHOUT_LIBYAML, str(Path(__file__).parent)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["pure", str(len(SAME_TREE) + len(ERRORS))]

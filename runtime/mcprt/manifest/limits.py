@@ -6,7 +6,8 @@
 - nodes and depth: YAML aliases let 530 bytes describe billions of nodes ("billion laughs"); the
   plain data built from a manifest may hold at most `MCPRT_MAX_MANIFEST_NODES` (default 100,000)
   values, nested at most `MAX_DEPTH` (64) deep — counted while building, so the expansion stops at
-  the limit instead of after it;
+  the limit instead of after it; a YAML OpenAPI document may expand to one value per character of
+  its text plus `MCPRT_SPEC_ALIAS_ALLOWANCE` (default 1,000,000), counted by the OpenAPI loader;
 - includes: an included manifest must be inside the including manifest's folder tree, or inside a
   folder listed in `MCPRT_INCLUDE_PATHS` (os.pathsep-separated), or one its load was given (`extra`:
   a revision's copies of those folders, for that load only).
@@ -26,6 +27,10 @@ from ..settings import env_limit
 DEFAULT_MAX_MANIFEST_BYTES = 1_000_000
 DEFAULT_MAX_SPEC_BYTES = 64_000_000
 DEFAULT_MAX_MANIFEST_NODES = 100_000
+# Values a YAML API description may expand to beyond one per character of its text (which no document
+# without aliases reaches): aliases repeat a value by reference, and the OpenAPI loader copies each, so
+# nine levels of nine aliases (400 bytes) would be 387 million values.
+DEFAULT_SPEC_ALIAS_ALLOWANCE = 1_000_000
 MAX_DEPTH = 64
 
 
@@ -48,6 +53,11 @@ def max_spec_bytes() -> int:
 
 def max_manifest_nodes() -> int:
     return setting("MAX_MANIFEST_NODES", DEFAULT_MAX_MANIFEST_NODES)
+
+
+def spec_alias_allowance() -> int:
+    """Values (a count) a YAML API description may expand to past one per character of its text."""
+    return setting("SPEC_ALIAS_ALLOWANCE", DEFAULT_SPEC_ALIAS_ALLOWANCE)
 
 
 def read_capped(path: Path, limit: int, what: str, setting_name: str) -> bytes:

@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 from mcprt.errors import SpecError
 from mcprt.file_identity import identity as file_identity
 from mcprt.file_identity import settled_identity
-from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped
+from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped, spec_alias_allowance
 
 from . import fetch as fetching
 from .jsonlean import SKIPPED_COMPONENTS, SKIPPED_TOP, latin1_text, loads_lean
@@ -60,12 +60,6 @@ def _decode(raw: bytes, label: str, warnings: list[str]) -> str:
     except UnicodeDecodeError:
         warnings.append(f"{label}: not UTF-8; read as Latin-1")
         return raw.decode("latin-1")
-
-
-# Values a YAML document may expand to beyond one per character of its text (which no document without
-# aliases reaches): YAML aliases repeat a value by reference, and the tree built here copies each, so
-# nine levels of nine aliases (400 bytes) would be 387 million values.
-ALIAS_ALLOWANCE = 1_000_000
 
 
 class _TooManyValues(Exception):
@@ -139,12 +133,13 @@ def _parse_yaml(text: str, label: str) -> Any:
 
     from mcprt import safe_yaml
 
+    allowance = spec_alias_allowance()
     try:
-        return _plain(safe_yaml.load(text), _Budget(len(text) + ALIAS_ALLOWANCE))
+        return _plain(safe_yaml.load(text), _Budget(len(text) + allowance))
     except _TooManyValues:
-        raise SpecError(label, "", f"the document expands to more than {len(text) + ALIAS_ALLOWANCE:,} values "
-                        "(YAML aliases counted: one per character of the text, plus "
-                        f"{ALIAS_ALLOWANCE:,})") from None
+        raise SpecError(label, "", f"the document expands to more than {len(text) + allowance:,} values "
+                        f"(YAML aliases counted: one per character of the text, plus {allowance:,}; "
+                        "raise it with MCPRT_SPEC_ALIAS_ALLOWANCE)") from None
     except safe_yaml.TooDeep as exc:
         raise SpecError(label, "", f"the document is nested too deeply{exc.detail}") from None
     except MarkedYAMLError as exc:
