@@ -350,6 +350,14 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     # bob): closed saying why, and the identical call opens one under the rules in force
     error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
     [weak] = [r for r in service.snapshot.pending if r.arguments == {"name": "strict"}]
+    # a call that looked its tool up just before that reload (so under the weaker policy) and reaches the
+    # approval just after it (with Redis the rate-limit check awaits in between) replaces its weak request by
+    # one under the quorum the served policy wants, not under the weaker one it was looked up with
+    await call(runtime, "createPet", {"name": "stale"}, CI)
+    [stale_weak] = [r for r in service.snapshot.pending if r.arguments == {"name": "stale"}]
+    assert runtime.holder is not None
+    looked_up = runtime.holder.current.get_for("createPet", CI)
+    assert looked_up is not None
     manifest.write_text(manifest.read_text().replace("{wait: 0, required: 1, approvers: [alice]}", "{wait: 0, required: 2}"))
     await runtime.apply(await runtime.compile())
     error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
@@ -358,6 +366,17 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     closed = await service.state.approval_get(weak.id)
     assert closed is not None and closed.status == "closed" and "the approval rules changed (now 2 approval(s)" in (
         closed.reason or ""), closed
+    result = await call_tool(looked_up, {"name": "stale"}, principal=CI)
+    [stale] = [r for r in service.snapshot.pending if r.arguments == {"name": "stale"}]
+    assert result.is_error and stale.id in result.content[0]["text"] and stale.id != stale_weak.id
+    assert (stale.required, stale.approvers) == (2, ["alice", "bob"]), stale
+    # one approval does not carry it, and the identical call on the served policy shares that request
+    assert (await service.decide(stale.id, ALICE, True)).status == "pending"
+    error, text = await call(runtime, "createPet", {"name": "stale"}, CI)
+    assert error and stale.id in text, text
+    assert (await service.decide(stale.id, BOB, True)).status == "approved"
+    error, text = await call(runtime, "createPet", {"name": "stale"}, CI)
+    assert not error, text
 
 
 async def test_a_waiting_call_whose_rule_a_reload_makes_allow_runs_at_once(runtime: Runtime,
