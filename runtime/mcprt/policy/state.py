@@ -143,9 +143,10 @@ class PolicyState(Protocol):
         it is then; None when unknown, expired or no longer pending."""
         ...
 
-    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int) -> ApprovalRequest | None:
         """Wait up to `timeout` s for the request to change: decided, or holding more than `seen` votes
-        (returned at once when it already does). Returns it as it is then (None when unknown)."""
+        (returned at once when it already does). Returns it as it is then (None when unknown). `seen` has
+        no default: a waiter that left it out (0) would return at once for any request with votes."""
         ...
 
     async def approval_claim_expired(self) -> list[ApprovalRequest]:
@@ -280,7 +281,7 @@ class MemoryPolicyState:
             self._events[approval_id] = asyncio.Event()
             woken.set()
 
-    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int) -> ApprovalRequest | None:
         request = self._approvals.get(approval_id)
         event = self._events.get(approval_id)
         if request is None or event is None or request.status != "pending" or len(request.votes) > seen:

@@ -331,7 +331,7 @@ class RedisPolicyState:
                 claimed.append(request)
         return claimed
 
-    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int) -> ApprovalRequest | None:
         deadline = time.monotonic() + timeout
         event = asyncio.Event()
         self._waiters.setdefault(approval_id, set()).add(event)
