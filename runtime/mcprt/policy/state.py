@@ -94,6 +94,10 @@ def new_approval_id() -> str:
 class PolicyState(Protocol):
     """What policies need to remember. Keys are opaque strings chosen by the caller."""
 
+    # Whether buckets an earlier version wrote can be here (a shared store outliving an upgrade): only then
+    # does `bucket_take` read `legacy`, so callers build those keys (one string per head, per call) only then.
+    outlives_upgrades: bool
+
     async def now(self) -> float:
         """Epoch seconds on the state's clock. Approvals' `created` and `expires` are on it, so replicas
         whose own clocks disagree still agree on when a request expires (shared: the Redis server's)."""
@@ -180,6 +184,8 @@ _SWEEP_MIN = 256  # rate-limit buckets held before the first sweep of the refill
 
 class MemoryPolicyState:
     """`PolicyState` in this process: dicts, an asyncio.Event per pending request."""
+
+    outlives_upgrades = False  # it starts empty with the process: no earlier version's bucket to read
 
     def __init__(self, clock: Any = time.time) -> None:
         self._clock = clock

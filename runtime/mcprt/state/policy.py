@@ -122,6 +122,8 @@ def pause_refresh() -> float:
 class RedisPolicyState:
     """`mcprt.policy.state.PolicyState` on a shared Redis (see the module docstring)."""
 
+    outlives_upgrades = True  # buckets an earlier version wrote may be here (`bucket_take`'s `legacy`)
+
     def __init__(self, client: Redis, *, prefix: str) -> None:
         self._client = client
         self._prefix = prefix
