@@ -462,3 +462,34 @@ async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: R
     assert tool is not None
     result = await asyncio.wait_for(call_tool(tool, {"name": "between"}, principal=CI, progress=progress), 3)
     assert reloaded and not result.is_error and "between" in result.content[0]["text"], result.content
+
+
+async def test_a_call_waiting_on_a_request_another_replica_closed_is_told_to_call_again(
+        runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A rolling reload: another replica, already serving a policy that allows the call, closed the request
+    this replica's waiting call holds, while this replica still serves the policy wanting approval. The
+    call is not run, nor left to wait out its 30 s: it is told the request was closed and to call again."""
+    from mcprt.policy.state import new_approval_id
+    from mcprt.state.policy import RedisPolicyState
+    from mcprt.state.redis_client import make_client
+    from tests.support.components import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as redis:
+        prefix = f"test:{new_approval_id()}:"
+        clients = [make_client(redis.url), make_client(redis.url)]
+        here, other = (RedisPolicyState(client, prefix=prefix) for client in clients)
+        try:
+            for state in (here, other):
+                await state.start()
+            runtime.policy_service().state = here
+            waiting = asyncio.create_task(call(runtime, "createPet", {"name": "rolling"}, CI))
+            request = await first_pending(runtime, {"name": "rolling"})
+            assert await other.approval_close(request.id, "no approval needed: a reload made the policy in force "
+                                              "allow the call") is not None
+            error, text = await asyncio.wait_for(waiting, 5)
+            assert error and f"approval request {request.id} was closed without a decision" in text, text
+            assert "make the same call again in a moment" in text, text
+        finally:
+            for state, client in zip((here, other), clients):
+                await state.aclose()
+                await client.aclose()
