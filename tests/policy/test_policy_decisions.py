@@ -350,6 +350,14 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     # bob): closed saying why, and the identical call opens one under the rules in force
     error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
     [weak] = [r for r in service.snapshot.pending if r.arguments == {"name": "strict"}]
+    # a call that looked its tool up just before that reload (so under the weaker policy) and reaches the
+    # approval just after it (with Redis the rate-limit check awaits in between) replaces its weak request by
+    # one under the quorum the served policy wants, not under the weaker one it was looked up with
+    await call(runtime, "createPet", {"name": "stale"}, CI)
+    [stale_weak] = [r for r in service.snapshot.pending if r.arguments == {"name": "stale"}]
+    assert runtime.holder is not None
+    looked_up = runtime.holder.current.get_for("createPet", CI)
+    assert looked_up is not None
     manifest.write_text(manifest.read_text().replace("{wait: 0, required: 1, approvers: [alice]}", "{wait: 0, required: 2}"))
     await runtime.apply(await runtime.compile())
     error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
@@ -358,6 +366,17 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     closed = await service.state.approval_get(weak.id)
     assert closed is not None and closed.status == "closed" and "the approval rules changed (now 2 approval(s)" in (
         closed.reason or ""), closed
+    result = await call_tool(looked_up, {"name": "stale"}, principal=CI)
+    [stale] = [r for r in service.snapshot.pending if r.arguments == {"name": "stale"}]
+    assert result.is_error and stale.id in result.content[0]["text"] and stale.id != stale_weak.id
+    assert (stale.required, stale.approvers) == (2, ["alice", "bob"]), stale
+    # one approval does not carry it, and the identical call on the served policy shares that request
+    assert (await service.decide(stale.id, ALICE, True)).status == "pending"
+    error, text = await call(runtime, "createPet", {"name": "stale"}, CI)
+    assert error and stale.id in text, text
+    assert (await service.decide(stale.id, BOB, True)).status == "approved"
+    error, text = await call(runtime, "createPet", {"name": "stale"}, CI)
+    assert not error, text
 
 
 async def test_a_waiting_call_whose_rule_a_reload_makes_allow_runs_at_once(runtime: Runtime,
@@ -443,3 +462,34 @@ async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: R
     assert tool is not None
     result = await asyncio.wait_for(call_tool(tool, {"name": "between"}, principal=CI, progress=progress), 3)
     assert reloaded and not result.is_error and "between" in result.content[0]["text"], result.content
+
+
+async def test_a_call_waiting_on_a_request_another_replica_closed_is_told_to_call_again(
+        runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A rolling reload: another replica, already serving a policy that allows the call, closed the request
+    this replica's waiting call holds, while this replica still serves the policy wanting approval. The
+    call is not run, nor left to wait out its 30 s: it is told the request was closed and to call again."""
+    from mcprt.policy.state import new_approval_id
+    from mcprt.state.policy import RedisPolicyState
+    from mcprt.state.redis_client import make_client
+    from tests.support.components import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as redis:
+        prefix = f"test:{new_approval_id()}:"
+        clients = [make_client(redis.url), make_client(redis.url)]
+        here, other = (RedisPolicyState(client, prefix=prefix) for client in clients)
+        try:
+            for state in (here, other):
+                await state.start()
+            runtime.policy_service().state = here
+            waiting = asyncio.create_task(call(runtime, "createPet", {"name": "rolling"}, CI))
+            request = await first_pending(runtime, {"name": "rolling"})
+            assert await other.approval_close(request.id, "no approval needed: a reload made the policy in force "
+                                              "allow the call") is not None
+            error, text = await asyncio.wait_for(waiting, 5)
+            assert error and f"approval request {request.id} was closed without a decision" in text, text
+            assert "make the same call again in a moment" in text, text
+        finally:
+            for state, client in zip((here, other), clients):
+                await state.aclose()
+                await client.aclose()

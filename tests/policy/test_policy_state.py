@@ -108,7 +108,7 @@ async def test_votes_settle_required_and_denial(state: PolicyState) -> None:
 async def test_wait_wakes_on_decision_and_times_out(state: PolicyState) -> None:
     request = await state.approval_create(pending("k4"))
     started = time.monotonic()
-    assert (await state.approval_wait(request.id, 0.2)).status == "pending"  # type: ignore[union-attr]
+    assert (await state.approval_wait(request.id, 0.2, seen=0)).status == "pending"  # type: ignore[union-attr]
     assert time.monotonic() - started >= 0.19
 
     async def decide_soon() -> None:
@@ -116,7 +116,7 @@ async def test_wait_wakes_on_decision_and_times_out(state: PolicyState) -> None:
         await state.approval_decide(request.id, Vote("alice", True, time.time()))
 
     task = asyncio.create_task(decide_soon())
-    woke = await state.approval_wait(request.id, 30)
+    woke = await state.approval_wait(request.id, 30, seen=0)
     await task
     assert woke is not None and woke.status == "approved"
 
@@ -133,15 +133,28 @@ async def test_a_vote_that_does_not_settle_wakes_the_waiters_at_once(state: Poli
 
     task = asyncio.create_task(vote_soon())
     started = time.monotonic()
-    woke = await state.approval_wait(request.id, 3)
+    woke = await state.approval_wait(request.id, 3, seen=0)
     await task
     # well within the Redis backend's 1 s re-read: the published vote woke it
     assert time.monotonic() - started < 0.9
     assert woke is not None and woke.status == "pending" and [v.approver for v in woke.votes] == ["alice"]
     started = time.monotonic()
-    assert (await state.approval_wait(request.id, 3)).votes  # type: ignore[union-attr]  # a vote past `seen`: at once
+    assert (await state.approval_wait(request.id, 3, seen=0)).votes  # type: ignore[union-attr]  # a vote past `seen`: at once
     assert time.monotonic() - started < 0.5
     assert len((await state.approval_wait(request.id, 0.2, seen=1)).votes) == 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("backend", ["protocol", "memory", "redis"])
+def test_a_waiter_must_say_how_many_votes_it_has_seen(backend: str) -> None:
+    """`seen` defaulted to 0, so a waiter that left it out returned at once, again and again, for any
+    request that already had a vote (a busy loop until it was decided). It is keyword-only with no default."""
+    import inspect
+
+    from mcprt.state.policy import RedisPolicyState
+
+    made = {"protocol": PolicyState, "memory": MemoryPolicyState, "redis": RedisPolicyState}[backend]
+    seen = inspect.signature(made.approval_wait).parameters["seen"]
+    assert (seen.kind, seen.default) == (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.empty)
 
 
 async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_url: str) -> None:
@@ -157,7 +170,7 @@ async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_
         for replica in replicas:
             await replica.start()
         request = await replicas[0].approval_create(pending("k10", required=2))
-        waiting = asyncio.create_task(replicas[1].approval_wait(request.id, 3))
+        waiting = asyncio.create_task(replicas[1].approval_wait(request.id, 3, seen=0))
         await asyncio.sleep(0.1)  # B waits (subscribed since start)
         started = time.monotonic()
         await replicas[0].approval_decide(request.id, Vote("alice", True, time.time()))
@@ -175,7 +188,7 @@ async def test_a_request_no_longer_needed_is_closed_once(state: PolicyState) -> 
     its waiters wake; no vote is recorded on it, and the identical call's next request is a new one.
     A reload that loosened its quorum, met by the votes given, approves it (`approval_requorum`)."""
     request = await state.approval_create(pending("k11"))
-    waiting = asyncio.create_task(state.approval_wait(request.id, 3))
+    waiting = asyncio.create_task(state.approval_wait(request.id, 3, seen=0))
     await asyncio.sleep(0.05)
     closed = await state.approval_close(request.id, "not needed")
     assert closed is not None and (closed.status, closed.reason) == ("closed", "not needed")

@@ -28,7 +28,7 @@ from .state import ApprovalRequest, new_approval_id
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
-    from ..manifest.policy import InForce
+    from ..manifest.policy import Approvals, InForce
     from ..toolset.tool import Tool
     from .gate import Decision, PolicyGate
     from .service import PolicyService
@@ -71,8 +71,12 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     """Return when a human approved this call; raise PolicyDenied when denied or still pending, or when
     a reload during the wait brought a policy that refuses the call (`arguments` as the model gave them
     key the request; `completed`, with defaults filled in, is what rules see)."""
-    service, settings, rule = gate.service, gate.approvals, decision.rule
-    in_force = settings.in_force(decision.approvals)
+    service, rule = gate.service, decision.rule
+    own = gate.approvals.in_force(decision.approvals)
+    # The call may have picked its tool (so `gate`) just before a reload swapped in another policy: a request
+    # it opens or judges is under the quorum the served policy wants, never the one it was looked up under.
+    # (When the served policy no longer wants an approval, `released`/`refusal_now` judge the call below.)
+    settings, in_force = _in_force(gate, tool, context, completed, own) or (gate.approvals, own)
     wait, approvers, required = in_force.wait, in_force.approvers, in_force.required
     state = service.state
     principal = (context.principal or STDIO).subject
@@ -81,7 +85,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         quorum_key(principal, tool.name, arguments, required, approvers))
 
     def served_quorum(request: ApprovalRequest) -> Quorum | None:
-        return _served_quorum(gate, tool, context, completed, request, in_force)
+        return _served_quorum(gate, tool, context, completed, request, own)
 
     quorum = served_quorum(request) if request is not None else None
     if request is not None and request.status == "pending" and quorum is not None and quorum.stricter and not quorum.met:
@@ -99,6 +103,9 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                 f"{tool.name} needs human approval, and this process serves no approval endpoint (a one-shot "
                 "`mcprt call`, or stdio without a status listener): make the call through `mcprt up --transport http`.")
         now = await state.now()  # shared: every replica's clock agrees with it
+        # judged again after the awaits since the call began (a reload may have landed in any of them)
+        settings, in_force = _in_force(gate, tool, context, completed, own) or (settings, in_force)
+        required, approvers = in_force.required, in_force.approvers
         fresh = ApprovalRequest(
             id=new_approval_id(), key=key, tool=tool.name, source=tool.source, principal=principal,
             arguments=shown_arguments(arguments), created=now, expires=now + settings.valid_for, required=required,
@@ -225,21 +232,33 @@ def _stands(quorum: Quorum | None) -> bool:
     return quorum is None or quorum.met
 
 
+def _in_force(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],
+              own: InForce) -> tuple[Approvals, InForce] | None:
+    """The approval settings (`policy.approvals`, and the call's rule's `InForce`) of the policy in force
+    for an `approve` call `gate` decided with `own`: `gate`'s while it is the served policy; else the served
+    policy's while its rule for the call is still `approve`; None when it no longer wants an approval (it
+    allows or refuses the call, or no policy is served). The one place a call's quorum is chosen: a
+    request is opened (`require_approval`) and judged (`_served_quorum`) under it."""
+    current = gate.service.serving
+    if current is gate:
+        return gate.approvals, own
+    decision = gate.decision_now(tool, context.principal, completed)
+    if decision is None or decision.action != "approve" or current is None:
+        return None
+    return current.approvals, current.approvals.in_force(decision.approvals)
+
+
 def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],
                    request: ApprovalRequest, own: InForce) -> Quorum | None:
-    """When the quorum in force for the call (`own`, this policy's, while it is served; else the served
-    policy's, its rule still `approve`) is another (`required`, `approvers`) than `request` was opened
-    under — a reload since it opened, or while the call waited: that quorum judged on the request's
-    approve votes, else None (the request's own status decides). Votes are counted as the quorum in
-    force counts them, so a loosened quorum (2 → 1) lets the call run on one approval, a stricter one
-    does not (an approval under a weaker quorum must not stand: README "Approvals")."""
-    wanted: InForce | None = own
-    current = gate.service.serving
-    if current is not gate:
-        decision = gate.decision_now(tool, context.principal, completed)
-        if decision is None or decision.action != "approve" or current is None:
-            return None
-        wanted = current.approvals.in_force(decision.approvals)
+    """When the quorum in force for the call (`_in_force`) is another (`required`, `approvers`) than
+    `request` was opened under — a reload since it opened, or while the call waited: that quorum judged
+    on the request's approve votes, else None (the request's own status decides). Votes are counted as
+    the quorum in force counts them, so a loosened quorum (2 → 1) lets the call run on one approval, a
+    stricter one does not (an approval under a weaker quorum must not stand: README "Approvals")."""
+    found = _in_force(gate, tool, context, completed, own)
+    if found is None:
+        return None
+    wanted = found[1]
     if (wanted.required, sorted(set(wanted.approvers))) == (request.required, sorted(set(request.approvers))):
         return None
     counted = tuple(dict.fromkeys(v.approver for v in request.votes if v.approve and v.approver != request.principal

@@ -94,6 +94,10 @@ def new_approval_id() -> str:
 class PolicyState(Protocol):
     """What policies need to remember. Keys are opaque strings chosen by the caller."""
 
+    # Whether buckets an earlier version wrote can be here (a shared store outliving an upgrade): only then
+    # does `bucket_take` read `legacy`, so callers build those keys (one string per head, per call) only then.
+    outlives_upgrades: bool
+
     async def now(self) -> float:
         """Epoch seconds on the state's clock. Approvals' `created` and `expires` are on it, so replicas
         whose own clocks disagree still agree on when a request expires (shared: the Redis server's)."""
@@ -143,9 +147,10 @@ class PolicyState(Protocol):
         it is then; None when unknown, expired or no longer pending."""
         ...
 
-    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int) -> ApprovalRequest | None:
         """Wait up to `timeout` s for the request to change: decided, or holding more than `seen` votes
-        (returned at once when it already does). Returns it as it is then (None when unknown)."""
+        (returned at once when it already does). Returns it as it is then (None when unknown). `seen` has
+        no default: a waiter that left it out (0) would return at once for any request with votes."""
         ...
 
     async def approval_claim_expired(self) -> list[ApprovalRequest]:
@@ -179,6 +184,8 @@ _SWEEP_MIN = 256  # rate-limit buckets held before the first sweep of the refill
 
 class MemoryPolicyState:
     """`PolicyState` in this process: dicts, an asyncio.Event per pending request."""
+
+    outlives_upgrades = False  # it starts empty with the process: no earlier version's bucket to read
 
     def __init__(self, clock: Any = time.time) -> None:
         self._clock = clock
@@ -280,7 +287,7 @@ class MemoryPolicyState:
             self._events[approval_id] = asyncio.Event()
             woken.set()
 
-    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int) -> ApprovalRequest | None:
         request = self._approvals.get(approval_id)
         event = self._events.get(approval_id)
         if request is None or event is None or request.status != "pending" or len(request.votes) > seen:

@@ -158,6 +158,8 @@ def pause_refresh() -> float:
 class RedisPolicyState:
     """`mcprt.policy.state.PolicyState` on a shared Redis (see the module docstring)."""
 
+    outlives_upgrades = True  # buckets an earlier version wrote may be here (`bucket_take`'s `legacy`)
+
     def __init__(self, client: Redis, *, prefix: str, resumed_ttl: float = RESUMED_TTL) -> None:
         self._client = client
         self._resumed_ttl = resumed_ttl  # seconds a resume's tombstone lives (`RESUMED_TTL`)
@@ -380,7 +382,7 @@ class RedisPolicyState:
                 claimed.append(request)
         return claimed
 
-    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int = 0) -> ApprovalRequest | None:
+    async def approval_wait(self, approval_id: str, timeout: float, *, seen: int) -> ApprovalRequest | None:
         deadline = time.monotonic() + timeout
         event = asyncio.Event()
         self._waiters.setdefault(approval_id, set()).add(event)
