@@ -50,6 +50,7 @@ class CompiledOperation:
     path: str
     tags: tuple[str, ...] = ()
     deprecated: bool = False
+    answer_types: tuple[str, ...] = ()  # documented success media types (`answers.mismatch` checks by them)
 
 
 @dataclass(slots=True)
@@ -272,7 +273,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             report_shape_problems(shapes, warnings)
         security = requirement(op.security if op.security is not None else model.security)
         compiled.append(
-            CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated)
+            CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated,
+                              tuple(op.response_types))
         )
     if tell:
         progress.report(f"{label}: operations", total, total)
