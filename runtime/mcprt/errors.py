@@ -11,6 +11,12 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
+# One wording, wherever a call that may change something ended without an answer that says whether it
+# did (a drain or stop cut it, or an upstream timed out or closed the connection after the request went
+# out): a model told only "timed out" repeats the call, and a non-idempotent one (POST) is done twice.
+MAY_HAVE_ACTED = "The upstream may or may not have acted on it"
+CHECK_FIRST = "if the call changes something, check first whether it took effect"
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Diagnostic:
