@@ -18,6 +18,20 @@ MAY_HAVE_ACTED = "The upstream may or may not have acted on it"
 CHECK_FIRST = "if the call changes something, check first whether it took effect"
 
 
+def closest(word: str, choices: list[str]) -> str | None:
+    """The one of `choices` a typo of `word` most likely meant (difflib ratio ≥ 0.6), else None."""
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices`, else an empty string."""
+    close = closest(word, choices)
+    return f" (did you mean '{close}'?)" if close else ""
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Diagnostic:
     """One finding about a manifest (or a file it references), pointing at a place in a file."""

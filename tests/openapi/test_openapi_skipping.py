@@ -187,6 +187,8 @@ DANGLING_RESPONSES = {
             "parameters": [{"name": "itemId", "in": "path", "required": True, "schema": {"type": "integer"}}],
             "responses": {"200": {"description": "ok", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Itme"}}}}}}},
+        "/items": {"post": {"operationId": "createItem", "responses": _OK, "requestBody": {"content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Iten"}}}}}},
         "/users": {"get": {"operationId": "listUsers", "responses": {"200": {"description": "ok", "content": {
             "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}}}}}},
     },
@@ -197,9 +199,13 @@ DANGLING_RESPONSES = {
 }
 DANGLING_WARNINGS = [
     "#/paths/~1items~1{itemId}/get/responses/200/content/application~1json/schema/$ref: $ref "
-    "'#/components/schemas/Itme' does not resolve; response schema left out",
+    "'#/components/schemas/Itme' does not resolve (did you mean '#/components/schemas/Item'?); "
+    "response schema left out",
     "#/components/schemas/User/properties/team/$ref: $ref '#/components/schemas/Teem' does not resolve; "
     "response schema left out",
+    # the same hint for a request body's (whose operation is skipped, as before)
+    "#/paths/~1items/post/requestBody/content/application~1json/schema/$ref: $ref '#/components/schemas/Iten' "
+    "does not resolve (did you mean '#/components/schemas/Item'?); operation skipped",
 ]
 
 
@@ -227,4 +233,5 @@ def test_validate_strict_refuses_a_dangling_response_ref_under_a_prune(tmp_path:
                                        "    tools:\n      getItem: {prune: '{id: id, name: name, ownr: nme}'}\n")
     strict = mcprt_cli("validate", str(tmp_path / "mcp.yaml"), "--strict")
     assert strict.returncode == 2, strict.stderr
-    assert "'#/components/schemas/Itme' does not resolve; response schema left out" in strict.stderr
+    assert ("'#/components/schemas/Itme' does not resolve (did you mean '#/components/schemas/Item'?); response "
+            "schema left out") in strict.stderr
