@@ -11,6 +11,26 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
+# One wording, wherever a call that may change something ended without an answer that says whether it
+# did (a drain or stop cut it, or an upstream timed out or closed the connection after the request went
+# out): a model told only "timed out" repeats the call, and a non-idempotent one (POST) is done twice.
+MAY_HAVE_ACTED = "The upstream may or may not have acted on it"
+CHECK_FIRST = "if the call changes something, check first whether it took effect"
+
+
+def closest(word: str, choices: list[str]) -> str | None:
+    """The one of `choices` a typo of `word` most likely meant (difflib ratio ≥ 0.6), else None."""
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices`, else an empty string."""
+    close = closest(word, choices)
+    return f" (did you mean '{close}'?)" if close else ""
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Diagnostic:

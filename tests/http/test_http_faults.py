@@ -94,8 +94,41 @@ async def test_refused_connection_is_retried_then_reported(upstream: Upstream, c
 
 
 async def test_refused_post_is_not_retried(client: HttpUpstream) -> None:
-    with pytest.raises(ToolCallError, match=r"^cannot connect to upstream: connection refused \(POST"):
+    with pytest.raises(ToolCallError, match=r"^cannot connect to upstream: connection refused \(POST") as caught:
         await client.send(post(f"http://127.0.0.1:{free_port()}/things"), ctx())
+    assert str(caught.value).endswith("/things)")  # nothing was sent: no "may have acted" warning
+
+
+# A request that went out and got no answer may have been acted on: for a method that is not idempotent
+# (RFC 9110 §9.2.2: POST, PATCH; PUT and DELETE are) the model is told, or it repeats the call and, say,
+# creates the item twice (the trial's POST /items). Both ways the trial lost the answer: a timeout, and
+# a connection closed after the request was read.
+MAY_HAVE_ACTED = (". The upstream may or may not have acted on it: the request was sent, and {method} is not "
+                  "idempotent, so repeating it may do it twice; if the call changes something, check first "
+                  "whether it took effect before calling again.")
+
+
+# (GET is covered by the exact messages of the timeout and reset tests above.)
+@pytest.mark.parametrize(("method", "warned"), [("POST", True), ("PATCH", True), ("PUT", False)])
+@pytest.mark.parametrize("fault", ["timeout", "reset"])
+async def test_a_lost_answer_to_a_non_idempotent_request_says_it_may_have_acted(
+        upstream: Upstream, client: HttpUpstream, method: str, warned: bool, fault: str) -> None:
+    def handler(conn: socket.socket) -> None:
+        read_request_head(conn)
+        if fault == "timeout":
+            time.sleep(0.6)  # past the call's 0.3 s
+        reset(conn)
+
+    with serve_tcp(handler) as (host, port):
+        request = BuiltRequest(method=method, url=f"http://{host}:{port}/items", body=b"{}",
+                               content_type="application/json", idempotent=method == "PUT")
+        with pytest.raises(ToolCallError) as caught:
+            await client.send(request, ctx(timeout=0.3))
+    message = str(caught.value)
+    lost = "did not answer within 0.3s" if fault == "timeout" else "upstream closed the connection"
+    assert message.startswith("upstream ") and lost in message, message
+    assert message.endswith(MAY_HAVE_ACTED.format(method=method)) is warned, message
+    await still_serves(client, upstream)
 
 
 async def test_connection_reset_before_answer(upstream: Upstream, client: HttpUpstream) -> None:

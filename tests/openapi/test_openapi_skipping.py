@@ -14,6 +14,9 @@ import pytest
 from openapi_support import by_key, compile_inline
 
 from mcprt.errors import SpecError
+from mcprt.manifest.model import Defaults, OpenAPISource
+from mcprt.sources.openapi.compiler import PendingShapes, compile_document, effective_policy
+from mcprt.sources.openapi.loader import document_from_bytes
 from tests.support.catchall import CatchAll, catch_all
 from tests.support.cli import mcprt_cli
 
@@ -169,3 +172,66 @@ def test_a_warning_from_a_referenced_file_names_that_file_only(tmp_path: Path) -
     named = re.search(r"warning: source 'b': (.+)#/Thing: unknown type 'weird'; ignored", checked.stderr)
     assert named is not None, checked.stderr
     assert Path(named.group(1)).name == "common.json" and "api.json" not in named.group(1), checked.stderr
+
+
+# A response schema's `$ref` that does not resolve — the trial's `#/components/schemas/Itme`, directly
+# and one level down in a component — used to be dropped in silence: no outputSchema, and a prune with
+# a typo (`ownr: nme`) passed `validate --strict`. It is reported like a request body's, at its pointer;
+# only the response schema is left out (the tool still works).
+DANGLING_RESPONSES = {
+    "openapi": "3.1.0",
+    "info": {"title": "inventory", "version": "1"},
+    "paths": {
+        "/items/{itemId}": {"get": {
+            "operationId": "getItem",
+            "parameters": [{"name": "itemId", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "ok", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Itme"}}}}}}},
+        "/items": {"post": {"operationId": "createItem", "responses": _OK, "requestBody": {"content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Iten"}}}}}},
+        "/users": {"get": {"operationId": "listUsers", "responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}}}}}},
+    },
+    "components": {"schemas": {
+        "Item": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+        "User": {"type": "object", "properties": {"team": {"$ref": "#/components/schemas/Teem"}}},
+    }},
+}
+DANGLING_WARNINGS = [
+    "#/paths/~1items~1{itemId}/get/responses/200/content/application~1json/schema/$ref: $ref "
+    "'#/components/schemas/Itme' does not resolve (did you mean '#/components/schemas/Item'?); "
+    "response schema left out",
+    "#/components/schemas/User/properties/team/$ref: $ref '#/components/schemas/Teem' does not resolve; "
+    "response schema left out",
+    # the same hint for a request body's (whose operation is skipped, as before)
+    "#/paths/~1items/post/requestBody/content/application~1json/schema/$ref: $ref '#/components/schemas/Iten' "
+    "does not resolve (did you mean '#/components/schemas/Item'?); operation skipped",
+]
+
+
+def test_a_dangling_response_ref_is_reported_at_its_pointer_and_the_tool_kept() -> None:
+    compiled = compile_inline(DANGLING_RESPONSES)
+    assert sorted(by_key(compiled)) == ["getItem", "listUsers"]
+    assert by_key(compiled)["getItem"].operation.response_schema is None
+    text = "\n".join(compiled.warnings)
+    for fragment in DANGLING_WARNINGS:
+        assert fragment in text, text
+    # The deferred path (`mcprt up` over stdio fills shapes after the first tools/list) reports the same,
+    # into the warnings the compile-cache entry keeps.
+    config = OpenAPISource(openapi="inline")
+    doc = document_from_bytes(json.dumps(DANGLING_RESPONSES).encode(), "inline.json")
+    pending = PendingShapes()
+    deferred = compile_document(doc, config, effective_policy(config, Defaults()), pending=pending)
+    pending.fill()
+    assert [w for w in deferred.warnings if "response schema" in w] == [
+        w for w in compiled.warnings if "response schema" in w]
+
+
+def test_validate_strict_refuses_a_dangling_response_ref_under_a_prune(tmp_path: Path) -> None:
+    (tmp_path / "api.json").write_text(json.dumps(DANGLING_RESPONSES))
+    (tmp_path / "mcp.yaml").write_text("version: 1\nserver: {name: b}\nsources:\n  b:\n    openapi: api.json\n"
+                                       "    tools:\n      getItem: {prune: '{id: id, name: name, ownr: nme}'}\n")
+    strict = mcprt_cli("validate", str(tmp_path / "mcp.yaml"), "--strict")
+    assert strict.returncode == 2, strict.stderr
+    assert ("'#/components/schemas/Itme' does not resolve (did you mean '#/components/schemas/Item'?); response "
+            "schema left out") in strict.stderr

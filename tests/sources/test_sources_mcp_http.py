@@ -101,9 +101,9 @@ async def test_the_source_reconnects_when_the_server_comes_back(tmp_path: Path) 
             # Whether the SDK notices the dead server before this call (its stream ended) or through this
             # call's pending request (whether that arrived is then unknown) is a race: either answer is right.
             restarting = "source 'remote' is restarting (attempt 1); try again in a few seconds"
-            assert text_of(down) in (restarting, "say: the connection to server 'remote' ended before it answered, "
-                                                 f"so whether this call took effect is unknown; {restarting}, after "
-                                                 "checking that repeating it is safe")
+            assert text_of(down) in (restarting, "say: the connection to server 'remote' ended before it answered. "
+                                                 "The upstream may or may not have acted on it: if the call changes "
+                                                 f"something, check first whether it took effect ({restarting}).")
             with http_server(port=port):
 
                 async def served() -> bool:

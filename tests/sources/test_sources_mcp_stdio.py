@@ -158,9 +158,10 @@ async def test_a_killed_server_answers_restarting_then_serves_again(folder: Path
         interrupted = await asyncio.wait_for(in_flight, 5)  # no hanging on a dead server
         assert interrupted["isError"] is True
         # it reached the server (and may be what ended it): the model is told so, not just "try again"
-        assert text_of(interrupted) == ("nap: the connection to server 'fx' ended before it answered, so whether "
-                                        "this call took effect is unknown; source 'fx' is restarting (attempt 1); "
-                                        "try again in a few seconds, after checking that repeating it is safe")
+        assert text_of(interrupted) == ("nap: the connection to server 'fx' ended before it answered. The upstream "
+                                        "may or may not have acted on it: if the call changes something, check "
+                                        "first whether it took effect (source 'fx' is restarting (attempt 1); "
+                                        "try again in a few seconds).")
 
         refused = await call(compiled, "whoami")
         assert refused == {

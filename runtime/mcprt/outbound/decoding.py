@@ -14,7 +14,9 @@ values would break recursive shaping and the JSON-RPC serializer, so they are a 
 from __future__ import annotations
 
 import codecs
+import html
 import json
+import re
 from email.message import Message
 from functools import lru_cache
 
@@ -56,6 +58,26 @@ def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
     media_type = message.get_content_type().lower()
     charset = message.get_param("charset")
     return media_type, (charset if isinstance(charset, str) else None)
+
+
+_HTML_DROP = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]+>")
+
+
+def looks_like_html(text: str, media_type: str | None) -> bool:
+    """Whether a body is an HTML page: by its media type, else by how it begins."""
+    if media_type and "html" in media_type.lower():
+        return True
+    head = text.lstrip()[:100].lower()
+    return head.startswith("<!doctype html") or head.startswith("<html")
+
+
+def html_to_text(text: str) -> str:
+    """An HTML page's visible text on one line (scripts, styles and the head dropped): what a model
+    can read of an error or login page."""
+    text = _HTML_DROP.sub(" ", text)
+    text = _HTML_TAG.sub(" ", text)
+    return " ".join(html.unescape(text).split())
 
 
 def is_json_type(media_type: str) -> bool:

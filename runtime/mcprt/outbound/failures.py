@@ -12,9 +12,21 @@ import socket
 import ssl
 from typing import TYPE_CHECKING
 
+from ..errors import CHECK_FIRST, MAY_HAVE_ACTED
+
 if TYPE_CHECKING:
     import aiohttp
     import httpx
+
+def may_have_acted(method: str, idempotent: bool, reached: bool) -> str:
+    """The sentence to add to a failure of a `method` request that got no answer, when the request
+    `reached` a connection to upstream (so it may have been received and acted on) and repeating it
+    is not safe (not `idempotent`, RFC 9110 §9.2.2: POST, PATCH); "" otherwise (a refused or timed-out
+    connect sent nothing, and an idempotent request may simply be repeated)."""
+    if not reached or idempotent:
+        return ""
+    return (f". {MAY_HAVE_ACTED}: the request was sent, and {method.upper()} is not idempotent, so repeating it "
+            f"may do it twice; {CHECK_FIRST} before calling again.")
 
 
 def _reason_of_connect_error(exc: BaseException) -> str:

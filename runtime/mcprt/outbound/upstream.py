@@ -33,7 +33,7 @@ from .body import ACCEPT_ENCODING, read_chunks
 from .capture import Exchange, capture_sink
 from .credentials import Credentials, Stamp, claim_headers, credentials_for, stamp_into, without_query_param
 from .decoding import decode_body
-from .failures import describe_client_error
+from .failures import describe_client_error, may_have_acted
 from .oauth2 import TokenSender
 from .redaction import describe_target, is_sensitive_name, redact_headers, redact_url, scrub
 from .redirects import (
@@ -68,6 +68,7 @@ class _Call:
     redirects: int = 0
     waiting_for_token: bool = False
     head_status: int | None = None  # the status of the response whose body is being read, if any
+    reached: bool = False  # the hop being sent got a connection: its request may have reached upstream
     trace_headers: tuple[tuple[str, str], ...] = ()  # W3C trace context from an observer, if any
 
     def remaining(self) -> float:
@@ -198,10 +199,15 @@ class HttpUpstream:
                 return await self._send_with_retries(request, ctx, call, claimed)
         except (TimeoutError, httpx.TimeoutException):  # httpx: a token request's time-out
             message = self._timeout_message(call)
+            if not call.waiting_for_token:
+                message += may_have_acted(request.method, request.idempotent, call.reached)
         except ToolCallError as exc:
             message = self._scrub(str(exc))
+        except aiohttp.ClientConnectorError as exc:  # never connected: certainly not acted on
+            message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
         except aiohttp.ClientError as exc:
             message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
+            message += may_have_acted(request.method, request.idempotent, call.reached)
         except httpx.InvalidURL:  # a token endpoint's URL
             message = f"the request URL is not valid ({self._target(call)})"
         # Raised outside the handlers, so it has no __context__: aiohttp's exceptions keep the request
@@ -276,7 +282,10 @@ class HttpUpstream:
             trusted = hop == 0 or origin_of(url) == origin
             sent = self._build(request, method, url, body, trusted, call, claimed)
             with Hop(None if trusted else ranges) as sending:
-                response = await self._transmit(sent, stamp if trusted else None, call)
+                try:
+                    response = await self._transmit(sent, stamp if trusted else None, call)
+                finally:  # `connected` sets the peer before any byte is written: unset, nothing was sent
+                    call.reached = sending.peer_range is not None
             if hop == 0:
                 ranges = redirect_ranges(sending.peer_range)
             location = response.headers.get("Location")

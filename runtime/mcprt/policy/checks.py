@@ -28,7 +28,7 @@ from ..manifest.model import is_loopback
 from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
 from .limits import limit_twins
-from .hints import did_you_mean
+from ..errors import did_you_mean
 from .never import never_holding
 from .rules import Governed, governed, http_method
 

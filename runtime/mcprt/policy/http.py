@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..identity.principal import ANONYMOUS, Principal, from_scope
-from .hints import did_you_mean
+from ..errors import did_you_mean
 from .service import Conflict, Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
 

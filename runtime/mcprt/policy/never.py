@@ -28,7 +28,7 @@ from typing import Any
 from ..manifest.model import InboundAuth
 from ..manifest.policy import Match, Policy
 from ..toolset.tool import Tool
-from .hints import did_you_mean
+from ..errors import did_you_mean
 from .rules import Governed
 
 # (path under `policy`, message, whether the part makes its rule or limit match no call at all)

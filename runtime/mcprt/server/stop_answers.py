@@ -26,6 +26,7 @@ import asyncio
 import time
 from typing import Any
 
+from ..errors import CHECK_FIRST
 from ..toolset.stopping import RUNNING
 
 SHUTTING_DOWN_CODE = -32603  # JSON-RPC 2.0 §5.1 Internal error
@@ -43,7 +44,7 @@ MESSAGE = ("mcprt is shutting down: the {method} request was stopped after {seco
            "arrived ({why}). {retry}")
 RETRY = "It only reads, so sending it again is safe: retry in a few seconds (a restarted server or another replica answers)."
 MAYBE = ("Retry in a few seconds if repeating it is safe (a restarted server or another replica answers); "
-         "if it changes something, check first whether it took effect.")
+         f"{CHECK_FIRST}.")
 
 
 def stopped_error(method: str, seconds: float, why: str) -> Any:

@@ -59,9 +59,7 @@ blocks' payload, structuredContent only when there is no content), the "after" o
 from __future__ import annotations
 
 import base64
-import html
 import json
-import re
 import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -69,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
+from mcprt.outbound.decoding import html_to_text, looks_like_html
 
 from .autoprune import AutoPruner
 from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
@@ -84,8 +83,6 @@ ERROR_BODY_BYTES = 2_000
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 _ENCODE = compact_json  # every value shaped here is a JSON value (parsed, pruned, shortened)
-_HTML_DROP = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_HTML_TAG = re.compile(r"<[^>]+>")
 _MAX_RERENDERS = 4
 
 
@@ -283,8 +280,8 @@ def _error_text(upstream: UpstreamResult, shaping: Shaping) -> str:
         detail = f"binary body of {len(body or b'')} bytes ({media_type}) not shown"
     else:
         text = _as_text(body)
-        if _looks_like_html(text, upstream.media_type):
-            text = _html_to_text(text)
+        if looks_like_html(text, upstream.media_type):
+            text = html_to_text(text)
         detail = shorten_text(text.strip(), ERROR_BODY_BYTES)
     if not prefix:
         return detail or f"Tool '{shaping.tool}' failed without a message."
@@ -296,19 +293,6 @@ def _reason(status: int) -> str:
         return f" {HTTPStatus(status).phrase}"
     except ValueError:
         return ""
-
-
-def _looks_like_html(text: str, media_type: str | None) -> bool:
-    if media_type and "html" in media_type.lower():
-        return True
-    head = text.lstrip()[:100].lower()
-    return head.startswith("<!doctype html") or head.startswith("<html")
-
-
-def _html_to_text(text: str) -> str:
-    text = _HTML_DROP.sub(" ", text)
-    text = _HTML_TAG.sub(" ", text)
-    return " ".join(html.unescape(text).split())
 
 
 def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:

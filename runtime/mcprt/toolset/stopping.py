@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 
+from mcprt.errors import CHECK_FIRST, MAY_HAVE_ACTED
+
 STOPPED = ("mcprt is restarting: the call to {tool} was stopped after {seconds:.0f} s, before its answer arrived "
-           "({why}). The upstream may or may not have acted on it. Call again in a few "
-           "seconds; if the call changes something, check first whether it took effect.")
+           f"({{why}}). {MAY_HAVE_ACTED}. Call again in a few seconds; {CHECK_FIRST}.")
 OUTLASTED_DRAIN = "it outlasted the server's drain"  # HTTP: `server.http.drain_timeout` ran out
 TOLD_TO_STOP = "the server was told to stop"  # stdio: no drain (see server.serve)
 

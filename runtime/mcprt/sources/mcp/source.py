@@ -50,7 +50,7 @@ from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ...errors import McprtError, ToolCallError, UpstreamError, UpstreamRefused
+from ...errors import CHECK_FIRST, MAY_HAVE_ACTED, McprtError, ToolCallError, UpstreamError, UpstreamRefused
 from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
@@ -349,8 +349,8 @@ class McpServerSource:
         """For a call in flight when the connection ended: unlike a call made while the source is known
         to be down, it may have reached the server (and may be what ended it), so "just try again" is
         not the whole story for a call that changes something."""
-        return (f"{tool}: the connection to server '{self.name}' ended before it answered, so whether this call "
-                f"took effect is unknown; {self.unavailable_message()}, after checking that repeating it is safe")
+        return (f"{tool}: the connection to server '{self.name}' ended before it answered. {MAY_HAVE_ACTED}: "
+                f"{CHECK_FIRST} ({self.unavailable_message()}).")
 
     def _connection_lost(self, client: Client, why: str) -> None:
         if self._client is client:

@@ -16,6 +16,7 @@ from ...manifest.model import OpenAPISource
 from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from . import compile_openapi, missing_auth
+from .answers import mismatch
 from .pinned import open_description
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     if document.shapes_pending:
         source.track(document)
     for item in compiled.operations:
-        item.operation.invoke = _invoker(item.plan, config.base_url, source)
+        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source)
         source.operations.append(item.operation)
     _warn(ctx, notes)
     # Each compile warning already names its document (`api.json#/paths/…`, or the referenced file a
@@ -110,10 +111,12 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     return source
 
 
-def _invoker(plan: Any, base_url: str | None, source: OpenAPIRunningSource):  # type: ignore[no-untyped-def]
+def _invoker(plan: Any, answer_types: tuple[str, ...], base_url: str | None,  # type: ignore[no-untyped-def]
+             source: OpenAPIRunningSource):
     async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
         request = plan.build(arguments, base_url)
-        return await source.upstream().send(request, ctx)
+        result = await source.upstream().send(request, ctx)
+        return mismatch(answer_types, result) or result
 
     return invoke
 

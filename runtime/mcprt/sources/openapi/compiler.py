@@ -50,6 +50,7 @@ class CompiledOperation:
     path: str
     tags: tuple[str, ...] = ()
     deprecated: bool = False
+    answer_types: tuple[str, ...] = ()  # documented success media types (`answers.mismatch` checks by them)
 
 
 @dataclass(slots=True)
@@ -87,12 +88,16 @@ class PendingShapes:
         self._shapes: ResponseShapes | None = None
         self._doc: LoadedDocument | None = None
         self._items: list[tuple[Operation, SchemaRef | None, SchemaRef | None]] = []
+        self._warnings: list[str] = []
         self._lock = threading.Lock()
 
-    def bind(self, shapes: ResponseShapes, doc: LoadedDocument) -> None:
-        """The converter (with the compile's `Resolver`) that `fill` uses, and its document."""
+    def bind(self, shapes: ResponseShapes, doc: LoadedDocument, warnings: list[str]) -> None:
+        """The converter (with the compile's `Resolver`) that `fill` uses, its document, and the
+        compiled source's warning list (`fill` adds a response schema it cannot read there, so the
+        cache entry, written after `fill`, reports it on every later load)."""
         self._shapes = shapes
         self._doc = doc
+        self._warnings = warnings
         doc.shapes_pending = True
 
     def add(self, operation: Operation, success: SchemaRef | None, default: SchemaRef | None) -> None:
@@ -108,9 +113,21 @@ class PendingShapes:
                 assert shapes is not None
                 operation.response_schema = shapes.convert(success)
                 operation.default_response_schema = shapes.convert(default) if success else None
+            if shapes is not None:
+                report_shape_problems(shapes, self._warnings)
             if doc is not None:
                 doc.shapes_pending = False
                 doc.release()  # a running source may keep the document for `local_files()`: not its tree
+
+
+def report_shape_problems(shapes: ResponseShapes, warnings: list[str]) -> None:
+    """Move what `shapes` could not read into `warnings` (once each): like a request body's `$ref`
+    that does not resolve, at its JSON pointer; only the response schema is left out, the tool works."""
+    for exc in shapes.problems:
+        line = f"{exc}; response schema left out (no outputSchema; prune and output are not checked against it)"
+        if line not in warnings:
+            warnings.append(line)
+    shapes.problems.clear()
 
 
 def _shapes_needed(config: OpenAPISource) -> bool:
@@ -183,9 +200,9 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
                    for name in config.credential_parameters for where in ("query", "header", "cookie")}
     conv = SchemaConverter(resolver, model.version, policy)
     shapes = ResponseShapes(resolver, model.version)
-    if pending is not None:
-        pending.bind(shapes, doc)
     warnings: list[str] = list(doc.warnings) + model.warnings
+    if pending is not None:
+        pending.bind(shapes, doc, warnings)
     label = doc.location
     doc_servers = model.servers or [ServerSpec("/", {}, doc.uri, "/servers")]
     bases: dict[tuple[str, str], str | None] = {}
@@ -253,9 +270,11 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         else:
             operation.response_schema = shapes.convert(op.response_schema)
             operation.default_response_schema = shapes.convert(op.default_schema) if op.response_schema else None
+            report_shape_problems(shapes, warnings)
         security = requirement(op.security if op.security is not None else model.security)
         compiled.append(
-            CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated)
+            CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated,
+                              tuple(op.response_types))
         )
     if tell:
         progress.report(f"{label}: operations", total, total)

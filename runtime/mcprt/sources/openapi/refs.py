@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin
 
-from mcprt.errors import SpecError
+from mcprt.errors import SpecError, closest
 
 if TYPE_CHECKING:
     from .loader import LoadedDocument
@@ -63,6 +63,24 @@ def walk(data: Any, pointer: str) -> Any:
         else:
             raise KeyError(token)
     return node
+
+
+def _near_miss(data: Any, pointer: str, ref: str) -> str:
+    """` (did you mean '#/components/schemas/Item'?)` when `pointer` fails at a member whose name is
+    close to one its parent has (`Itme`); else ""."""
+    node, tokens = data, split(pointer)
+    for index, token in enumerate(tokens):
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+            continue
+        if not isinstance(node, dict):
+            return ""
+        close = closest(token, [k for k in node if isinstance(k, str)])
+        if close is None:
+            return ""
+        head = ref.partition("#")[0]
+        return f" (did you mean '{head}#{join(''.join('/' + escape(t) for t in tokens[:index]), close)}'?)"
+    return ""
 
 
 # Keys whose values are instance data, not schemas (an `example` may hold a `"$id"` string), and
@@ -197,7 +215,8 @@ class Resolver:
                 return self._locate(ref, base_uri, base_uri, where)
             if doc_uri == self.doc.uri and self.doc.untrim(pointer):
                 return self._locate(ref, base_uri, scope, where)
-            raise SpecError(self.label(base_uri), where, f"$ref '{ref}' does not resolve") from None
+            raise SpecError(self.label(base_uri), where, f"$ref '{ref}' does not resolve"
+                            + ("" if root else _near_miss(self.doc.document_at(doc_uri), pointer, ref))) from None
 
     def _scope(self, uri: str, where: str) -> str:
         """The base URI at `where`: the innermost enclosing `$id`, else the document's (2020-12 §8.2.1)."""

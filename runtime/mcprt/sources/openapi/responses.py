@@ -32,7 +32,7 @@ from mcprt.schema.shapes import ANY, declared_types, dedupe, merge_into, with_ty
 from .loader import LoadedDocument
 from .model import SchemaRef
 from .reader import read_document
-from .refs import Resolver
+from .refs import Resolver, join
 
 MAX_DEPTH = 24
 
@@ -46,16 +46,49 @@ class ResponseShapes:
         self.annotate = annotate
         self._memo: dict[str, Any] = {}
         self._busy: set[str] = set()
+        # What `convert` could not read, as the compiler reports it: a `$ref` that does not resolve is
+        # the same fault in a response as in a request body (README "Bad elements"), never silent,
+        # since the missing shape turns off the prune/output checks and the tool's outputSchema.
+        self.problems: list[SpecError] = []
 
     def convert(self, ref: SchemaRef | None) -> dict[str, Any] | None:
-        """The shape of a response schema, or None without one (or when it cannot be read)."""
+        """The shape of a response schema, or None without one (or when it cannot be read: a
+        SpecError naming the exact JSON pointer of a `$ref` that does not resolve is then added to
+        `problems`)."""
         if ref is None:
             return None
         try:
             shape = self._node(ref.node, ref.uri, ref.pointer, 0)
-        except (SpecError, RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError):
+        except SpecError as exc:
+            self.problems.append(self._dangling(ref.node, ref.uri, ref.pointer, set()) or exc)
+            return None
+        except (RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError):
             return None
         return shape if isinstance(shape, dict) else None
+
+    def _dangling(self, node: Any, uri: str, ptr: str, seen: set[str]) -> SpecError | None:
+        """The first `$ref` under `node` that does not resolve, named at its own pointer (`_node` keeps
+        only coarse pointers for speed; this walk runs only once a conversion failed)."""
+        if isinstance(node, list):
+            return next((e for i, v in enumerate(node) if (e := self._dangling(v, uri, join(ptr, i), seen))), None)
+        if not isinstance(node, dict):
+            return None
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                try:
+                    target_uri, target_ptr, target = self.resolver.resolve(value, uri, join(ptr, "$ref"))
+                except SpecError as exc:
+                    return exc
+                if f"{target_uri}#{target_ptr}" not in seen:
+                    seen.add(f"{target_uri}#{target_ptr}")
+                    found = self._dangling(target, target_uri, target_ptr, seen)
+                    if found is not None:
+                        return found
+            elif isinstance(value, (dict, list)) and key not in ("example", "examples", "default", "enum", "const"):
+                found = self._dangling(value, uri, join(ptr, key), seen)
+                if found is not None:
+                    return found
+        return None
 
     # `ptr` is where the converted schema starts (the response's schema, or a `$ref` target), not
     # each node's own pointer: it only names the place in a SpecError, and `convert` turns every

@@ -1,0 +1,62 @@
+"""An upstream answer checked against the media types its operation documents.
+
+A successful status with a body of another kind than every documented one is not the data asked
+for: the usual case is an HTML page (a single sign-on "session expired" page, a proxy's error page)
+sent with 200 where the description promises `application/json`. Passed on as a success it reads
+as the answer (`isError: false`, the page as text, an empty structuredContent, the prune skipped)
+or breaks the operator's `output` template, which then blames the server's configuration.
+
+The rule (`mismatch`): only when *every* documented success media type is JSON (`application/json`,
+`text/json`, a `+json` suffix; parameters such as `charset` ignored) and the answer is 2xx, not
+already an error, has a body, and was not read as JSON (its Content-Type, or without one its bytes,
+say otherwise). An operation documenting no content, a `text/*`, `*/*` or any other non-JSON type,
+accepts what comes. `application/problem+json` is JSON (RFC 9457): read as JSON as before. An empty
+body is not a representation of another type: it keeps the "(empty body)" success note.
+"""
+
+from __future__ import annotations
+
+from mcprt.contracts import UpstreamResult
+from mcprt.outbound.decoding import html_to_text, is_json_type, looks_like_html
+
+from .media import base_type
+
+EXCERPT_CHARS = 200
+
+
+def json_only(documented: tuple[str, ...]) -> bool:
+    """Whether the documented success media types are all JSON (and there is one)."""
+    return bool(documented) and all(is_json_type(base_type(t)) for t in documented)
+
+
+def mismatch(documented: tuple[str, ...], result: UpstreamResult) -> UpstreamResult | None:
+    """A tool-error result when `result` is a 2xx answer of another media type than the JSON the
+    operation documents (see the module docstring); else None. The excerpt comes from the body the
+    executor has already scrubbed of configured secrets."""
+    if result.is_error or result.kind == "json" or not json_only(documented):
+        return None
+    if result.status is None or not 200 <= result.status < 300 or not result.body:
+        return None
+    received = result.media_type or "no Content-Type"
+    promised = " or ".join(dict.fromkeys(base_type(t) for t in documented))
+    message = (f"the upstream answered with {received} where this operation documents {promised}, so the "
+               f"answer is not the data asked for and was not used.")
+    if isinstance(result.body, str):
+        text = result.body
+        page = looks_like_html(text, result.media_type)
+        if page:
+            text = html_to_text(text)
+            message += (" An HTML page in a successful answer is usually a login or \"session expired\" page"
+                        " from a sign-on or proxy in front of the API: the upstream may need re-authentication"
+                        " (its credentials in the server's configuration), which repeating the call will not"
+                        " fix; tell the user.")
+        text = " ".join(text.split())
+        if len(text) > EXCERPT_CHARS:
+            text = text[:EXCERPT_CHARS].rstrip() + "…"
+        if text:
+            message += f" It began: {text!r}"
+    else:
+        message += f" It was {len(result.body):,} bytes of binary data."
+    return UpstreamResult(kind="text", body=message, status=result.status, is_error=True,
+                          media_type="text/plain", raw_bytes=result.raw_bytes, meta=result.meta,
+                          scrubbed=result.scrubbed)
