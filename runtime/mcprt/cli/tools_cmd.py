@@ -9,7 +9,7 @@ from typing import Any
 
 from ..offerings.offerset import OfferSet, definition_size
 
-from .common import compile_once, go_offline, run_async
+from .common import compile_once, go_offline, run_async, stdout_console
 from .errors import EXIT_OK, guarded, print_diagnostics
 
 
@@ -30,7 +30,6 @@ def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> in
             if as_json:
                 _write_json(toolset.list_result_bytes())
                 return EXIT_OK
-            from rich.console import Console
             from rich.table import Table
 
             table = Table(title=f"{compiled.loaded.path} — tools", show_lines=False)
@@ -46,7 +45,7 @@ def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> in
                 total += size
                 first_line = tool.description.split("\n", 1)[0]
                 table.add_row(tool.name, getattr(tool, "source", "-"), f"{size:,}", _clip(first_line))
-            console = Console()
+            console = stdout_console()
             console.print(table)
             hidden = len(toolset) - len([t for t in toolset.listed if t.name in toolset.tools])
             console.print(f"{len(toolset.listed)} listed tools; the bytes column (each tool's definition) sums to "
