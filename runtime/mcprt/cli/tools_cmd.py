@@ -11,6 +11,7 @@ from ..offerings.offerset import OfferSet, definition_size
 
 from .common import compile_once, go_offline, run_async, stdout_console
 from .errors import EXIT_OK, guarded, print_diagnostics
+from ..wording import noun
 
 
 def tools_command(manifest: Path | None, as_json: bool, offline: bool) -> int:
@@ -80,8 +81,9 @@ def _print_offers(console: Any, path: Any, offers: OfferSet) -> None:
         total += size
         table.add_row(kind, key, item.source, f"{size:,}", _clip(str(item.wire.get("description", ""))))
     console.print(table)
-    console.print(f"{len(offers.resources)} resources, {len(offers.templates)} resource templates, "
-                  f"{len(offers.prompts)} prompts, {total:,} bytes of definitions")
+    console.print(f"{len(offers.resources)} {noun(len(offers.resources), 'resource')}, {len(offers.templates)} resource "
+                  f"{noun(len(offers.templates), 'template')}, {len(offers.prompts)} {noun(len(offers.prompts), 'prompt')}, "
+                  f"{total:,} bytes of definitions")
 
 
 def _clip(text: str, width: int = 90) -> str:
