@@ -26,7 +26,9 @@ JSON (`kind="json"`)
      JSON text is never cut mid-way. A rendered template over the limit is re-rendered from a
      structurally shortened value whose arrays carry no marker item (a template iterating over
      objects would trip on a string; the note counts what was dropped); only if that cannot get
-     under the limit is the rendered text itself shortened at a line boundary.
+     under the limit is the rendered text itself shortened at a line boundary. A rendering stopped at
+     the template output cap (`MCPRT_TEMPLATE_MAX_OUTPUT`) is over the limit too, and is shortened the
+     same way; only a template over the cap on every shortened value is a template failure.
 Errors (`is_error`, e.g. HTTP status ≥ 400)
   `isError: true` and one text block `HTTP 404 Not Found: <body>`. The body is auto-pruned but
   never passed through the tool's `prune` (that targets the success shape, and would usually
