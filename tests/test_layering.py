@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE = ("mcprt", "mcprt.contracts", "mcprt.errors", "mcprt.settings", "mcprt.envfile", "mcprt.envcheck", "mcprt.identity.principal",
         "mcprt.expressions", "mcprt.schema", "mcprt.observability.log", "mcprt.observability.events",
         "mcprt.scrubbing", "mcprt.observability.hooks", "mcprt.progress", "mcprt.cancellation",
-        "mcprt.file_identity", "mcprt.periodic", "mcprt.safe_yaml")
+        "mcprt.file_identity", "mcprt.periodic", "mcprt.safe_yaml", "mcprt.wording")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", BASE),
     ("manifest", ("mcprt.manifest",)),

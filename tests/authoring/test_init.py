@@ -337,6 +337,18 @@ paths:
     assert "credential_parameters" not in plain.read_text()
 
 
+def test_one_operation_is_counted_in_the_singular(tmp_path: Path) -> None:
+    """A new-user trial read `1 operations, 1 included (1 tools, …)` and `bytes for 1 tools`."""
+    spec = tmp_path / "one.json"
+    spec.write_text(json.dumps({"openapi": "3.1.0", "info": {"title": "One", "version": "1"}, "paths": {
+        "/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}))
+    done = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "one.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert ": 1 operation, 1 included (1 tool, " in done.stderr, done.stderr
+    text = (tmp_path / "one.yaml").read_text()
+    assert ": 1 operation of One." in text and " bytes for 1 tool (" in text, text
+
+
 def test_the_summary_counts_included_prunes_and_points_big_lists_at_discovery(tmp_path: Path) -> None:
     """Found by a new-user trial: `init --tag issues` on GitHub's description said "58 included …, 604 with a
     suggested prune" (the prunes of the 1,165 commented-out operations counted), and a 1.4 MB tools/list

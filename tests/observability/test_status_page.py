@@ -186,3 +186,18 @@ def test_the_inspector_shows_no_saving_for_a_failed_call(served: UpProcess) -> N
     assert "saved" not in failure and "added by shaping" not in failure, failure
     assert "Sent to the model (the error)" in failure
     assert "% saved" in inspected(fine)
+
+
+def test_mcprt_status_piped_cuts_no_name(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new-user trial piped `mcprt status` and read `list_it…`: rich assumed 80 columns off a terminal."""
+    from mcprt.cli.status_cmd import _print
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    _print({"server": {"name": "n", "version": "0", "transport": "stdio", "endpoint": None, "sessions": 1},
+            "sources": [{"name": "inventory_service", "kind": "openapi", "state": "up", "restarts": 0, "error": None}],
+            "tools": [{"name": "list_items_by_owner", "source": "inventory_service", "calls": 3, "error_rate": 0,
+                       "p50": 1000.0, "p95": 2000.0, "bytes_raw": 1_000_000, "bytes_sent": 100_000, "saved_ratio": 0.9}],
+            "reload": {}})
+    out = capsys.readouterr().out
+    assert "│ list_items_by_owner │ inventory_service │" in out and "…" not in out, out
+    assert "sent: what the model reads (the result's text; structuredContent only without content)" in out

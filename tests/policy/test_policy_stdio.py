@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mcp import Client, StdioServerParameters
 
+from tests.support.cli import mcprt_cli, mcprt_process
 from tests.support.served import child_env, text_of
 
 HERE = Path(__file__).parent
@@ -39,3 +40,17 @@ async def test_stdio_principal_rules_and_approvals_refused(tmp_path: Path) -> No
         assert approval.is_error and "needs human approval" in text_of(approval)
         assert "serves no approval endpoint" in text_of(approval)
         assert text_of(await client.call_tool("add", {"a": 2, "b": 3})) == "5"
+
+
+def test_approve_rules_over_stdio_are_warned_to_the_operator(tmp_path: Path) -> None:
+    """The refusal above reached only the model; `up` on stdio said nothing to the operator, nor did
+    `validate`. Now `up` warns at the rule's line at start, and `validate` (which cannot know the
+    transport) notes it (a note, not a warning: `--strict` must pass an HTTP setup)."""
+    shutil.copy(HERE / "policy_tools.py", tmp_path)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(MANIFEST)
+    said = "rules[2] asks a human to approve calls, and only `mcprt up --transport http` serves the approval endpoints"
+    started = mcprt_process("up", str(manifest), "--no-reload", cwd=tmp_path)  # empty stdin: serves, then ends
+    assert f"mcp.yaml:9:7: warning: {said}" in started.stderr, started.stderr
+    checked = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    assert checked.returncode == 0 and f"mcp.yaml: note: {said}" in checked.stderr, checked.stderr

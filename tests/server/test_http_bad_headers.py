@@ -71,6 +71,29 @@ def test_an_accept_without_both_types_is_406_and_json_rpc(up: UpProcess, era: st
 
 
 @pytest.mark.parametrize("era", ERAS)
+def test_a_post_without_an_accept_header_is_406_and_says_what_to_send(up: UpProcess, era: str) -> None:
+    """MCP basic/transports: "The client MUST include an Accept header, listing both application/json and
+    text/event-stream". RFC 9110 §12.5.1 reads a missing Accept as "anything", but a client that omits it
+    breaks the transport's MUST and is told at once what to send, instead of failing later on a stream
+    it did not expect. (A trial read `curl`'s default `Accept: */*` as "no Accept": that one is served.)"""
+    message, era_headers = ERAS[era]
+    request = httpx.Request("POST", up.url, json=message, headers={**era_headers, "content-type": "application/json"})
+    assert "accept" not in request.headers
+    with httpx.Client(timeout=30) as client:
+        response = client.send(request)  # `send` adds none of the client's default headers (Accept: */*)
+    answer = _refused((response.status_code, response.headers.get("content-type", ""), response.json()), 406)
+    assert "both application/json and text/event-stream (the Accept header lists nothing)" in answer, answer
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("accept", ["*/*", "application/*, text/*", "text/event-stream, application/json;q=0.9"])
+def test_an_accept_listing_both_by_wildcard_is_served(up: UpProcess, era: str, accept: str) -> None:
+    """RFC 9110 §12.5.1: `*/*` and `type/*` list every type (of that type); curl and httpx send `*/*`."""
+    status, _, body = _post(up, era, {"accept": accept, "content-type": "application/json"})
+    assert status == 200 and "result" in body, body
+
+
+@pytest.mark.parametrize("era", ERAS)
 @pytest.mark.parametrize(("body", "status", "code"), [(b"{nope", 400, -32700), (b"", 400, -32700),
                                                        (b'{"a": 1}', 400, -32600), (b"[]", 400, -32600)])
 def test_a_body_that_is_not_json_rpc_is_400_and_json_rpc(up: UpProcess, era: str, body: bytes, status: int,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.served import http_client, mcprt_http
@@ -30,6 +30,10 @@ SPEC = {
                     "responses": {"200": {"description": "ok"}}},
         },
         "/empty-text": {"get": {"operationId": "emptyText", "responses": {"200": {"description": "ok"}}}},
+        "/items": {"get": {"operationId": "listItems",
+                           "parameters": [{"name": "count", "in": "query", "required": True,
+                                           "schema": {"type": "integer"}}],
+                           "responses": {"200": {"description": "ok"}}}},
     },
 }
 
@@ -44,8 +48,13 @@ def items_app() -> Starlette:
     async def templated(request: Request) -> Response:
         return Response(b"", media_type="text/plain")
 
+    async def many(request: Request) -> Response:  # the trial's list: ~520 bytes an item
+        count = int(request.query_params["count"])
+        return JSONResponse([{"id": n, "name": "word " * 100, "kind": "k", "price": n} for n in range(count)])
+
     return Starlette(routes=[Route("/items/{id}", delete, methods=["DELETE"]),
-                             Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated)])
+                             Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated),
+                             Route("/items", many)])
 
 
 async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> None:
@@ -53,12 +62,23 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
     with serve_app(items_app()) as base:
         (tmp_path / "mcp.yaml").write_text(
             f"version: 1\nsources:\n  items:\n    openapi: items.json\n    base_url: {base}\n"
-            "    tools:\n      emptyText: {output: 'got [{{ result }}]'}\n")
+            "    tools:\n      emptyText: {output: 'got [{{ result }}]'}\n"
+            "      listItems:\n        prune: '[].{id: id, name: name, price: price}'\n"
+            "        output: \"{% for i in result %}{{ i.id }} {{ i.name }} $${{ i.price }}\\n{% endfor %}\"\n")
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async with http_client(up.url) as client:
                 deleted = await client.call_tool("deleteItem", {"id": "a1"})
                 touched = await client.call_tool("touchItem", {"id": "a1"})
                 templated = await client.call_tool("emptyText", {})
+                # Shares this server (cheap): a 1 MB list whose rendering passes the template output
+                # cap (MCPRT_TEMPLATE_MAX_OUTPUT, 1,000,000) was an error; 1,000 items were shortened.
+                listed = {count: await client.call_tool("listItems", {"count": count}) for count in (1_000, 2_000)}
     assert not deleted.is_error and deleted.content[0].text == "HTTP 204 No Content (empty body)"
     assert not touched.is_error and touched.content[0].text == "HTTP 200 OK (empty body)"
     assert templated.content[0].text == "got []"  # an output template still renders what came
+    for count, result in listed.items():
+        assert not result.is_error, result.content[0].text
+        text, note = (block.text for block in result.content)
+        assert text.startswith("0 word word") and len(text.encode()) <= 100_000  # the default max_result_bytes
+        assert note == (f"Note: result shortened to fit 100000 bytes: $: "
+                        f"{count - len(text.splitlines())} of {count} items omitted")

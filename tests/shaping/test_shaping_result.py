@@ -148,6 +148,46 @@ def test_template_output_that_cannot_shrink_by_structure_is_cut_at_a_line():
     assert note == "Note: the rendered text was shortened to fit the result limit of 300 bytes"
 
 
+# A value big enough that its rendering passes the template output cap (MCPRT_TEMPLATE_MAX_OUTPUT)
+# was an error ("the template's output exceeds …") instead of being shortened like a smaller one.
+# The cap is lowered here so the case stays cheap; the served test runs it at the default sizes.
+ROWS = "{% for i in result %}\n{{ i.id }}: {{ i.name }} ${{ i.price }}\n{% endfor %}"
+
+
+@pytest.mark.parametrize(("items", "json_rows"), [(200, False), (2_000, False), (20_000, False), (2_000, True)])
+def test_a_rendering_over_the_template_output_cap_is_shortened_not_an_error(monkeypatch, items, json_rows):
+    monkeypatch.setenv("MCPRT_TEMPLATE_MAX_OUTPUT", "20000")
+    body = [{"id": n, "name": "word " * 20, "price": n} for n in range(items)]
+    # `tojson` builds one string of the whole value: over the cap as a value, not as output.
+    source = "{{ result | tojson }}" if json_rows else ROWS
+    result = shape(ok_json(body), output=compile_template(source, kind="output"), max_result_bytes=2_000)
+    assert not result.is_error, texts(result)
+    text, note = texts(result)
+    assert 0 < len(text.encode()) <= 2_000
+    kept = len(json.loads(text)) if json_rows else len(text.splitlines())
+    assert text.startswith("[{\"id\":0," if json_rows else "0: word word")
+    assert note == f"Note: result shortened to fit 2000 bytes: $: {items - kept} of {items} items omitted"
+
+
+def test_a_template_that_passes_the_output_cap_on_any_input_is_still_stopped(monkeypatch):
+    monkeypatch.setenv("MCPRT_TEMPLATE_MAX_OUTPUT", "20000")
+    template = compile_template("{% for i in result %}{% for n in range(10000) %}xxxx{% endfor %}{% endfor %}",
+                                kind="output")
+    result = shape(ok_json([{"id": n} for n in range(50)]), output=template, max_result_bytes=2_000)
+    assert result.is_error
+    assert "exceeds 20,000 characters (MCPRT_TEMPLATE_MAX_OUTPUT)" in texts(result)[0]
+
+
+def test_a_text_result_whose_rendering_passes_the_output_cap_is_shortened(monkeypatch):
+    monkeypatch.setenv("MCPRT_TEMPLATE_MAX_OUTPUT", "20000")
+    upstream = UpstreamResult(kind="text", body="a log line\n" * 5_000, raw_bytes=55_000, status=200)
+    result = shape(upstream, output=compile_template("{{ result }}", kind="output"), max_result_bytes=2_000)
+    assert not result.is_error, texts(result)
+    text, note = texts(result)
+    assert text.startswith("a log line\n") and len(text.encode()) <= 2_000
+    assert note.startswith("Note: result shortened to fit 2000 bytes")
+
+
 def test_a_prune_that_matches_nothing_gives_null_and_says_so(issues):
     """A body that is not an object (here a list) is left to the prune, even when it finds nothing."""
     result = shape(ok_json(issues), pruner=compile_prune("data"))

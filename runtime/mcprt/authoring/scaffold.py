@@ -33,6 +33,7 @@ from .credentials import auth_hints, credential_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
 from .suggest import suggest_prune
+from ..wording import noun
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 WIDTH = 120  # the line length prunes are folded to (the project's own line length)
@@ -236,7 +237,8 @@ def _header(spec: str, source: str, compiled: CompiledOpenAPI, tags: list[str]) 
         "fields, references reduced to their names).", width=WIDTH - 2)
     return [
         "# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json",
-        f"# Written by `mcprt init --openapi {spec}`: {len(compiled.operations)} operations of {title}.",
+        f"# Written by `mcprt init --openapi {spec}`: {len(compiled.operations)} "
+        f"{noun(len(compiled.operations), 'operation')} of {title}.",
         *(f"# {line}" for line in review),
         "# TOOLS_LIST_SIZE",
         "version: 1",
@@ -363,10 +365,10 @@ def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | Non
     if note and discovery is not None:
         text = text.replace(_wrapped(note), _wrapped(left_out_note(note, True)), 1)
     if discovery is None:
-        line = f"# tools/list: {size:,} bytes for {tools} tools (`mcprt tools` shows each)."
+        line = f"# tools/list: {size:,} bytes for {tools} {noun(tools, 'tool')} (`mcprt tools` shows each)."
     else:
         line = (f"# tools/list: {discovery[1]:,} bytes for {discovery[0]} meta-tools in discovery mode; listing every "
-                f"tool, {size:,} bytes for {tools} tools.")
+                f"tool, {size:,} bytes for {tools} {noun(tools, 'tool')}.")
     return text.replace("# TOOLS_LIST_SIZE", line)
 
 

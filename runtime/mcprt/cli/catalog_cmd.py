@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import McprtError
 from .errors import EXIT_OK
+from ..wording import noun
 
 ACTIONS = ("list", "search", "show", "init")
 # The line each entry's README carries (written by catalog/_tools/measure.py, kept true by the catalog tests).
@@ -38,7 +39,7 @@ class Entry:
         if self.figures is None:
             return "—"
         tools, list_bytes, saved = self.figures
-        return f"{tools} tools, {list_bytes / 1000:.1f} KB list, {saved:.1f}% saved"
+        return f"{tools} {noun(tools, 'tool')}, {list_bytes / 1000:.1f} KB list, {saved:.1f}% saved"
 
     def text(self) -> str:
         """Everything `search` looks in: name, summary, README, tool names."""
@@ -247,7 +248,7 @@ def _init(entry: Entry, target: Path) -> int:
         manifest.write_text("".join(lines), encoding="utf-8")
     readme = _copy_readme(entry, target)
     copied = len(files) + (readme is not None)
-    print(f"copied {copied} files of '{entry.name}' into {target}")
+    print(f"copied {copied} {noun(copied, 'file')} of '{entry.name}' into {target}")
     variables = sorted(set(_VARIABLE.findall("".join(lines))))
     see = f" (see {readme.name})" if readme is not None else ""
     if variables:

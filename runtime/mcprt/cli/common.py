@@ -8,7 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Diagnostic, ManifestError
 
@@ -29,6 +29,23 @@ def go_offline(offline: bool) -> None:
 
 def run_async(factory: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(factory())  # type: ignore[arg-type]
+
+
+_PIPED_WIDTH = 100_000  # no line a table prints comes near this: a piped table is never cut or wrapped
+
+
+def stdout_console() -> Any:
+    """The rich Console every table and summary goes to stdout through (`rich.console.Console`).
+
+    On a terminal, its width (or `COLUMNS`). Piped or redirected, rich would assume 80 columns and
+    cut names to fit (`list_it…`), and a script or `grep` then reads names that do not exist; so
+    without a terminal (and no `COLUMNS`), the width is unlimited and nothing is cut or wrapped."""
+    from rich.console import Console
+
+    console = Console()
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return console
+    return Console(width=_PIPED_WIDTH)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import ManifestError, McprtError
 from .common import run_async
 from .errors import EXIT_BAD_INPUT, EXIT_OK, print_diagnostics
+from ..wording import noun
 
 # Above this a tools/list is a noticeable share of a model's context (GitHub's issues tag alone is 68 KB):
 # `init` points at narrowing it or at discovery mode.
@@ -71,7 +72,8 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
         return EXIT_BAD_INPUT
     tools, size = measured
     out.write_text(with_size(text, tools, size, discovery, made.left_out), encoding="utf-8")
-    print(f"{out}: {made.operations} operations, {made.included} included ({tools} tools, {size:,} bytes of "
+    print(f"{out}: {made.operations} {noun(made.operations, 'operation')}, {made.included} included ({tools} "
+          f"{noun(tools, 'tool')}, {size:,} bytes of "
           f"tools/list), {made.pruned} with a suggested prune. Next: review it, then `mcprt validate {out}`.",
           file=sys.stderr)
     if made.left_out:

@@ -6,6 +6,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .common import stdout_console
 from .errors import EXIT_OK, guarded
 
 TOKEN_ENV = "MCPRT_TOKEN"
@@ -120,10 +121,9 @@ def run_status(url: str | None, token: str | None, as_json: bool) -> int:
 
 
 def _print(data: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     server = data["server"]
     console.print(f"[bold]{server['name']}[/] · mcprt {server['version']} · {server['transport']}"
                   f"{' at ' + server['endpoint'] if server.get('endpoint') else ''} · {server['sessions']} "

@@ -9,8 +9,9 @@ from typing import Any
 
 from ..offerings.offerset import OfferSet, definition_size
 
-from .common import compile_once, go_offline, run_async
+from .common import compile_once, go_offline, run_async, stdout_console
 from .errors import EXIT_OK, guarded, print_diagnostics
+from ..wording import noun
 
 
 def tools_command(manifest: Path | None, as_json: bool, offline: bool) -> int:
@@ -30,7 +31,6 @@ def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> in
             if as_json:
                 _write_json(toolset.list_result_bytes())
                 return EXIT_OK
-            from rich.console import Console
             from rich.table import Table
 
             table = Table(title=f"{compiled.loaded.path} — tools", show_lines=False)
@@ -46,7 +46,7 @@ def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> in
                 total += size
                 first_line = tool.description.split("\n", 1)[0]
                 table.add_row(tool.name, getattr(tool, "source", "-"), f"{size:,}", _clip(first_line))
-            console = Console()
+            console = stdout_console()
             console.print(table)
             hidden = len(toolset) - len([t for t in toolset.listed if t.name in toolset.tools])
             console.print(f"{len(toolset.listed)} listed tools; the bytes column (each tool's definition) sums to "
@@ -81,8 +81,9 @@ def _print_offers(console: Any, path: Any, offers: OfferSet) -> None:
         total += size
         table.add_row(kind, key, item.source, f"{size:,}", _clip(str(item.wire.get("description", ""))))
     console.print(table)
-    console.print(f"{len(offers.resources)} resources, {len(offers.templates)} resource templates, "
-                  f"{len(offers.prompts)} prompts, {total:,} bytes of definitions")
+    console.print(f"{len(offers.resources)} {noun(len(offers.resources), 'resource')}, {len(offers.templates)} resource "
+                  f"{noun(len(offers.templates), 'template')}, {len(offers.prompts)} {noun(len(offers.prompts), 'prompt')}, "
+                  f"{total:,} bytes of definitions")
 
 
 def _clip(text: str, width: int = 90) -> str:

@@ -94,8 +94,13 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
             from ..reload.baseline import record_baseline
 
             record_baseline(runtime, read_digests)
-        if compiled.warnings:
-            print_diagnostics(compiled.warnings, serving=True)
+        warnings = list(compiled.warnings)
+        if options.transport == "stdio" and compiled.loaded.manifest.policy is not None:
+            from ..policy.checks import stdio_approval_warnings
+
+            warnings += stdio_approval_warnings(compiled.loaded)  # the model is told only at the first such call
+        if warnings:
+            print_diagnostics(warnings, serving=True)
         if options.transport == "stdio":
             await _up_stdio(runtime, compiled, options, reload=reload, metrics_port=metrics_port,
                             cache_writes=cache_writes.flush)

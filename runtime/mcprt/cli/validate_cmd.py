@@ -58,6 +58,11 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
                       f"{'s' if len(compiled.warnings) != 1 else ''} treated as errors (--strict)", file=sys.stderr)
                 return fail(EXIT_BAD_INPUT)
             print_diagnostics(compiled.warnings)
+            from ..policy.checks import stdio_approval_note
+
+            note = stdio_approval_note(compiled.loaded.manifest.policy)
+            if note:  # validate cannot know the transport: a note, not a warning (--strict passes an HTTP setup)
+                print(f"{compiled.loaded.path}: note: {note}", file=sys.stderr)
             toolset = compiled.toolset
             from ..testing.rendering import render_recorded_cases
 

@@ -26,6 +26,7 @@ from ..toolset.tool import ArgPlan, Tool
 from ..toolset.toolset import ToolSet
 from .catalog import Catalog, SourceSummary
 from .text import terms
+from ..wording import noun
 
 SEARCH, DESCRIBE, CALL = "search_tools", "describe_tools", "call_tool"
 FALLBACK_PREFIX = "mcprt_"  # used when a real tool already has a meta-tool's name
@@ -121,11 +122,11 @@ def _search_description(catalog: Catalog, names: MetaNames) -> str:
         f"({catalog.unlisted:,} of them not listed as tools)"
     if len(summaries) == 1:
         only = summaries[0]
-        what = f"{total:,} {only.name} operations{_areas(only)} {hidden}"
+        what = f"{total:,} {only.name} {noun(total, 'operation')}{_areas(only)} {hidden}"
         subject = only.name
     else:
         parts = "; ".join(f"{s.count:,} from {s.name}{_areas(s)}" for s in summaries)
-        what = f"{total:,} operations {hidden}: {parts}"
+        what = f"{total:,} {noun(total, 'operation')} {hidden}: {parts}"
         subject = " or ".join(s.name for s in summaries)
     return (
         f"This server has {what}. To do anything with {subject}: "
@@ -241,7 +242,7 @@ def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
             tip = f" (areas: {areas})" if areas else ""
             return _text(f"No operation{scope} matches \"{query}\". Try other words{tip}.")
         many = len(catalog.sources) > 1 and not source
-        lines = [f"Best {len(hits)} of {len(index):,} operations{scope} for \"{query}\":"]
+        lines = [f"Best {len(hits)} of {len(index):,} {noun(len(index), 'operation')}{scope} for \"{query}\":"]
         for hit in hits:
             origin = f" [{hit.tool.source}]" if many else ""
             listed = " (also listed as a tool)" if hit.tool.listed else ""

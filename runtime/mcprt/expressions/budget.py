@@ -39,6 +39,11 @@ class BudgetExceeded(Exception):
     """A template went over its output or time budget."""
 
 
+class OutputExceeded(BudgetExceeded):
+    """A template built a value, or wrote output, larger than the output limit: what a correct
+    template does on a large enough input, so the result shaping retries with a smaller one."""
+
+
 def max_output() -> int:
     return int(env_limit("MCPRT_TEMPLATE_MAX_OUTPUT", DEFAULT_MAX_OUTPUT))
 
@@ -99,7 +104,7 @@ def steps(iterable: Any) -> Iterator[Any]:
 def check_size(value: Any) -> Any:
     """`value`, unless it is a string or list over the output limit."""
     if isinstance(value, (str, list, tuple, bytes)) and len(value) > _STATE.limit:
-        raise BudgetExceeded(f"the template built a value of {len(value):,} items, over the limit of "
+        raise OutputExceeded(f"the template built a value of {len(value):,} items, over the limit of "
                              f"{_STATE.limit:,} (MCPRT_TEMPLATE_MAX_OUTPUT)")
     return value
 
@@ -129,7 +134,7 @@ def check_output(chunks: Iterator[str]) -> str:
     for chunk in chunks:
         size += len(chunk)
         if size > _STATE.limit:
-            raise BudgetExceeded(f"the template's output exceeds {_STATE.limit:,} characters "
+            raise OutputExceeded(f"the template's output exceeds {_STATE.limit:,} characters "
                                  "(MCPRT_TEMPLATE_MAX_OUTPUT)")
         tick()
         parts.append(chunk)

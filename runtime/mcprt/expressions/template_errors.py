@@ -20,10 +20,15 @@ class TemplateError(ValueError):
 
 
 class TemplateRenderError(ValueError):
-    """A template that failed while rendering (missing key, blocked attribute, ...)."""
+    """A template that failed while rendering (missing key, blocked attribute, ...).
 
-    def __init__(self, message: str, line: int | None = None, kind: str = "template") -> None:
+    `too_large`: it stopped because it built or wrote more than `MCPRT_TEMPLATE_MAX_OUTPUT`
+    characters, which a smaller input may not (the result shaping retries with one)."""
+
+    def __init__(self, message: str, line: int | None = None, kind: str = "template", *,
+                 too_large: bool = False) -> None:
         self.message = message
+        self.too_large = too_large
         self.line = line
         self.kind = kind
         where = f" at line {line}" if line is not None else ""

@@ -201,7 +201,8 @@ class CompiledTemplate:
             with budget.budget():
                 return budget.check_output(self._template.generate(**context))
         except budget.BudgetExceeded as exc:
-            raise TemplateRenderError(str(exc), None, self.kind) from None
+            too_large = isinstance(exc, budget.OutputExceeded)
+            raise TemplateRenderError(str(exc), None, self.kind, too_large=too_large) from None
         except Abandoned:
             raise  # the compile was abandoned: not a template problem
         except jinja2.TemplateError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
+from ..wording import noun
 
 if TYPE_CHECKING:
     from . import ManifestDiff
@@ -30,7 +31,7 @@ def _summary(diff: ManifestDiff) -> str:
     breaking = (sum(1 for t in tools if t.breaking) + sum(1 for c in diff.toolset.manifest_changes if c.breaking)
                 + sum(1 for o in diff.offers if o.breaking))
     head = f"{breaking} breaking" if breaking else "no breaking changes"
-    listing = (f"tools/list: {diff.toolset.old_count} → {diff.toolset.new_count} tools, "
+    listing = (f"tools/list: {diff.toolset.old_count} → {diff.toolset.new_count} {noun(diff.toolset.new_count, 'tool')}, "
                f"{diff.toolset.old_list_bytes:,} → {diff.toolset.new_list_bytes:,} bytes"
                f"{_percent_change(diff.toolset.old_list_bytes, diff.toolset.new_list_bytes)}")
     offers = ""

@@ -97,7 +97,7 @@ def interpolate(
             name, has_default, default = body.partition(":-")
             if not _NAME.match(name):
                 where = index.locate(path)
-                errors.append(Diagnostic(where.file, where.line, where.col, f"invalid variable reference ${{{body}}}"))
+                errors.append(Diagnostic(where.file, where.line, where.col, _invalid_reference(text, match)))
                 return match.group(0)
             used.add(path)
             if name in env and (env[name] != "" or not has_default):
@@ -126,3 +126,11 @@ def interpolate(
         return _REFERENCE.sub(replace, text)
 
     return walk(data, (), env), used, errors, unset
+
+
+def _invalid_reference(text: str, match: re.Match[str]) -> str:
+    """The error for `${…}` that names no variable. Most are a template's `${{ x }}` (a price, a shell
+    snippet) meant literally, so the message shows the `$${` escape on the text as written."""
+    written = match.group(0) + ("}" if text.startswith("}", match.end()) else "")
+    return (f"invalid variable reference {written}: a variable name is letters, digits and _ (not starting "
+            f"with a digit); to write a literal ${{ here, write $${{ (${written})")

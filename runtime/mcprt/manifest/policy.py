@@ -209,3 +209,10 @@ class Policy(StrictModel):
         default_factory=empty_list, description="Principals who may pause/resume and list approvals over HTTP "
         "(default: the approvers if set, else any authenticated principal).",
     )
+
+    def approving(self) -> list[tuple[str] | tuple[str, int]]:
+        """The paths under `policy` of what asks a human (`("rules", i)` per approve rule, `("default",)`
+        for `default: approve`), in manifest order; empty when nothing does."""
+        found: list[tuple[str] | tuple[str, int]] = [("rules", i) for i, r in enumerate(self.rules)
+                                                    if r.action == "approve"]
+        return [*found, ("default",)] if self.default == "approve" else found

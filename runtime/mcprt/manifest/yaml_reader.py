@@ -73,7 +73,7 @@ def read_yaml(text: str, file: str) -> tuple[Any, PositionIndex, list[Diagnostic
         return None, index, [Diagnostic(file, exc.line + 1, exc.column + 1,
                                         f"the manifest nests deeper than {MAX_DEPTH} levels")]
     except MarkedYAMLError as exc:
-        return None, index, [_syntax_error(exc, file)]
+        return None, index, [_syntax_error(exc, file, text)]
     except YAMLError as exc:  # errors without a mark
         return None, index, [Diagnostic(file, 1, 1, f"YAML syntax error: {exc}")]
     except RecursionError:
@@ -97,8 +97,9 @@ _UNCLOSED = {
 }
 
 
-def _syntax_error(exc: MarkedYAMLError, file: str) -> Diagnostic:
-    """One diagnostic for a YAML syntax error, at the most useful of the parser's two marks."""
+def _syntax_error(exc: MarkedYAMLError, file: str, text: str = "") -> Diagnostic:
+    """One diagnostic for a YAML syntax error, at the most useful of the parser's two marks, with a
+    hint where the usual cause can be told from the text (`_mapping_hint`)."""
     mark = exc.problem_mark or exc.context_mark
     problem = str(exc.problem or exc.context or "invalid YAML")
     context = str(exc.context or "")
@@ -110,8 +111,37 @@ def _syntax_error(exc: MarkedYAMLError, file: str) -> Diagnostic:
         problem = f"duplicate key {_duplicate_key(str(exc))}".rstrip()
     elif "'\\t'" in problem:
         problem = f"{problem} (indent with spaces, not tabs)"
+    elif problem == "mapping values are not allowed here" and mark is not None:
+        problem += _mapping_hint(text.splitlines(), mark.line)
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return Diagnostic(file, line, col, f"YAML syntax error: {problem}")
+
+
+def _mapping_hint(lines: list[str], at: int) -> str:
+    """Why a `key:` is "not allowed here" (0-based line `at`), for the two causes one can see:
+
+    - it is indented deeper than the `key: value` line above it, so YAML reads it as more of that
+      value (a plain scalar may span lines) — one of the two lines is mis-indented;
+    - its own line holds a second `: ` inside an unquoted value (`description: Note: …`).
+    Nothing when neither shows (the bare message is then the honest one)."""
+    if not 0 <= at < len(lines):
+        return ""
+    current = lines[at]
+    indent = len(current) - len(current.lstrip(" "))
+    for above in range(at - 1, -1, -1):
+        previous = lines[above]
+        stripped = previous.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        previous_indent = len(previous) - len(previous.lstrip(" "))
+        key, colon, value = stripped.partition(": ")
+        if previous_indent < indent and colon and value.strip() and not value.lstrip().startswith(("|", ">", "#")):
+            return (f" (this line is indented deeper than line {above + 1} ({key}: …), so it reads as more of "
+                    f"that value: one of the two lines is mis-indented; keys of one mapping share a column)")
+        break
+    if current.strip().partition(": ")[2].count(": "):
+        return " (a value containing ': ' must be quoted)"
+    return ""
 
 
 def _duplicate_key(message: str) -> str:

@@ -17,6 +17,7 @@ from .log import duration_text
 from .recent import CallRecorder, Payloads, RecentCall, ToolFigures
 from .sections import SECTIONS
 from .state import ServerState
+from ..wording import noun
 
 REFRESH_SECONDS = 15
 _SENT_TITLE = ("raw: the upstream body; sent: what the model reads (the result's text, or its "
@@ -170,7 +171,7 @@ def _chart(recorder: CallRecorder) -> str:
     for i, (ago, calls, saved) in enumerate(minutes):
         h = calls / top_calls * (height - 4)
         bars.append(f'<rect x="{i * bar}" y="{height - h:.1f}" width="{bar - 2}" height="{h:.1f}" fill="#8fb0f0">'
-                    f'<title>{ago} min ago: {calls} calls, {saved} bytes saved</title></rect>')
+                    f'<title>{ago} min ago: {calls} {noun(calls, "call")}, {saved} {noun(saved, "byte")} saved</title></rect>')
         points.append(f"{i * bar + bar / 2:.0f},{height - saved / top_saved * (height - 4):.1f}")
     total_calls = sum(c for _, c, _ in minutes)
     total_saved = sum(s for _, _, s in minutes)

@@ -67,6 +67,32 @@ def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, i
     return found
 
 
+# The one sentence on approvals over stdio: `mcprt up` on stdio warns it at the rule, `validate` notes it.
+STDIO_APPROVALS = ("{what} asks a human to approve calls, and only `mcprt up --transport http` serves the approval "
+                   "endpoints: over stdio (and `mcprt call`) the calls it matches are refused")
+
+
+def _named(path: tuple) -> str:
+    return f"rules[{path[1]}]" if path[0] == "rules" else "default: approve"
+
+
+def stdio_approval_warnings(loaded: LoadedManifest) -> list[Diagnostic]:
+    """What `mcprt up` on stdio warns at start: one warning at each approve rule (or `default`). Not
+    part of `check_policy`: `validate` and the other commands compile as stdio too, without serving."""
+    policy = loaded.manifest.policy
+    if policy is None:
+        return []
+    return [loaded.diagnostic(("policy", *path), STDIO_APPROVALS.format(what=_named(path)), severity="warning")
+            for path in policy.approving()]
+
+
+def stdio_approval_note(policy: Policy | None) -> str | None:
+    """What `mcprt validate` says of a policy that asks for approvals (it cannot know the transport), else None."""
+    if policy is None or not policy.approving():
+        return None
+    return STDIO_APPROVALS.format(what=", ".join(_named(path) for path in policy.approving()))
+
+
 def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
     policy = loaded.manifest.policy
     if policy is None:
@@ -112,7 +138,7 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
         warn(("rate_limits", i), f"rate_limits[{i}] has the same match, per and window as rate_limits[{earlier}]: "
              "give each a `name`: only their counts tell their buckets apart, so a count changed past the other's, "
              "or another such limit added, hands one's buckets to the other at a reload")
-    approving = policy.default == "approve" or any(r.action == "approve" for r in policy.rules)
+    approving = bool(policy.approving())
     auth = loaded.manifest.server.auth
     if approving and (auth is None or not (auth.tokens or auth.oauth)):
         warn(("rules",) if policy.rules else ("default",),

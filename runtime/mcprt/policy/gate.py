@@ -18,6 +18,7 @@ from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
 from .limits import BUCKET, legacy_heads, limit_identities
 from .rules import CompiledMatch, principal_key
+from ..wording import noun
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
@@ -53,7 +54,7 @@ class CompiledLimit:
         every = f"per {period}" if period else f"per {self.seconds:g} s"
         scope = {"principal": " for each caller", "global": " for everyone together", "tool": " for this tool",
                  "principal_tool": " for each caller of this tool"}[self.per]
-        return f"{self.count} calls {every}{scope}"
+        return f"{self.count} {noun(self.count, 'call')} {every}{scope}"
 
 
 @dataclass(frozen=True, slots=True)

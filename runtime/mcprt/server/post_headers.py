@@ -14,6 +14,9 @@ nothing. Here every such POST, of either era, stateful or stateless, gets one an
 - `Accept` without `application/json`, or without `text/event-stream` where an answer may stream
   (not `--json-response`) → 406 Not Acceptable (RFC 9110 §15.5.7; MCP basic/transports: "The client
   MUST include an Accept header, listing both application/json and text/event-stream"), -32600, id null.
+  Wildcards list what they match (`*/*`, `application/*`, `text/*`: RFC 9110 §12.5.1). No `Accept` at all
+  is refused too: RFC 9110 reads it as "anything", but MCP makes listing both a client MUST, and a client
+  told at once what to send beats one that later meets a stream it did not expect.
 
 The body is neither read nor parsed here (`invalid_messages` answers bodies that are not JSON-RPC). An
 accepted `Content-Type` is passed on as plain `application/json` (JSON is UTF-8, RFC 8259 §8.1), so the

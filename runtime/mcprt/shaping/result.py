@@ -26,7 +26,9 @@ JSON (`kind="json"`)
      JSON text is never cut mid-way. A rendered template over the limit is re-rendered from a
      structurally shortened value whose arrays carry no marker item (a template iterating over
      objects would trip on a string; the note counts what was dropped); only if that cannot get
-     under the limit is the rendered text itself shortened at a line boundary.
+     under the limit is the rendered text itself shortened at a line boundary. A rendering stopped at
+     the template output cap (`MCPRT_TEMPLATE_MAX_OUTPUT`) is over the limit too, and is shortened the
+     same way; only a template over the cap on every shortened value is a template failure.
 Errors (`is_error`, e.g. HTTP status ≥ 400)
   `isError: true` and one text block `HTTP 404 Not Found: <body>`. The body is auto-pruned but
   never passed through the tool's `prune` (that targets the success shape, and would usually
@@ -73,6 +75,7 @@ from .autoprune import AutoPruner
 from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
 from .prune_miss import missed
 from .sent import sent_size
+from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
 
@@ -187,7 +190,7 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
 def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> list[dict]:
     text = _as_text(upstream.body)
     if shaping.output is not None:
-        text = _render(shaping, text, upstream)
+        text = _render_fitting(text, upstream, shaping, notes)
     elif not text and upstream.status:
         # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
         # say what the upstream answered, as an error's empty body is said.
@@ -362,11 +365,16 @@ def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
 
 
 def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> str:
-    """Render; if over the limit, re-render from a smaller value, scaling by how far over it is."""
+    """Render; if over the limit, re-render from a smaller value, scaling by how far over it is.
+
+    A render stopped at the template output cap (`MCPRT_TEMPLATE_MAX_OUTPUT`) is over the limit by
+    at least the cap, so it is shortened the same way: a large enough value makes any template pass
+    the cap, and the README promises a shortened result, not an error. Only a template that passes
+    the cap on every smaller value too (one that explodes whatever it gets) is a failure. Cost: one
+    render of the full value and at most `_MAX_RERENDERS` of shortened ones, each stopped at the cap."""
     limit = shaping.max_result_bytes
-    text = _render(shaping, value, upstream)
-    size = utf8_length(text)
-    if size <= limit:
+    text, size, failure = _render_measured(shaping, value, upstream)
+    if text is not None and size <= limit:
         return text
     budget = json_size(value)
     for _ in range(_MAX_RERENDERS):
@@ -374,13 +382,34 @@ def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, note
         if budget < 64:
             break
         smaller, shortened = shorten_to_fit(value, budget, item_markers=False)
-        text = _render(shaping, smaller, upstream)
-        size = utf8_length(text)
+        if not shortened:  # nothing left to drop: rendering it again gives the same text
+            break
+        attempt, size, failure = _render_measured(shaping, smaller, upstream)
+        if attempt is None:
+            continue
+        text = attempt
         if size <= limit:
             notes.append(_shortened_note(limit, shortened))
             return text
+    if text is None:
+        assert failure is not None
+        raise failure
     notes.append(f"the rendered text was shortened to fit the result limit of {limit} bytes")
     return shorten_text(text, limit)
+
+
+def _render_measured(
+    shaping: Shaping, value: Any, upstream: UpstreamResult
+) -> tuple[str | None, int, _TemplateFailed | None]:
+    """(text, its UTF-8 size, None), or, when the render stopped at the template output cap,
+    (None, the cap: a lower bound of the size, the failure to raise if no smaller value renders)."""
+    try:
+        text = _render(shaping, value, upstream)
+    except _TemplateFailed as failed:
+        if not failed.error.too_large:
+            raise
+        return None, max_output(), failed
+    return text, utf8_length(text), None
 
 
 def _render_content(
