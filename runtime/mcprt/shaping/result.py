@@ -69,7 +69,6 @@ from typing import TYPE_CHECKING, Any
 
 from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
-from mcprt.outbound.decoding import html_to_text, looks_like_html
 
 from .autoprune import AutoPruner
 from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
@@ -282,6 +281,10 @@ def _error_text(upstream: UpstreamResult, shaping: Shaping) -> str:
         media_type = _media_type(upstream.media_type) or "application/octet-stream"
         detail = f"binary body of {len(body or b'')} bytes ({media_type}) not shown"
     else:
+        # here, not at the top: only an HTTP upstream's error body needs it, and `validate` of a manifest
+        # without one must not load the outbound package (tests/cli/test_cli_imports.py)
+        from mcprt.outbound.decoding import html_to_text, looks_like_html
+
         text = _as_text(body)
         if looks_like_html(text, upstream.media_type):
             text = html_to_text(text)
