@@ -9,6 +9,7 @@ before filtering, so a tool keeps its name whatever `include`/`exclude` select.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,9 @@ def effective_policy(config: OpenAPISource, defaults: Defaults) -> DescriptionPo
     return config.descriptions or defaults.descriptions
 
 
+_log = logging.getLogger("mcprt.source.openapi")
+
+
 class PendingShapes:
     """Response shapes left for later: `mcprt up` over stdio answers its first tools/list before
     they are computed (~0.025 s of CPU for GitHub's 1,223 operations, 15 % of the compile).
@@ -114,7 +118,13 @@ class PendingShapes:
                 operation.response_schema = shapes.convert(success)
                 operation.default_response_schema = shapes.convert(default) if success else None
             if shapes is not None:
+                before = len(self._warnings)
                 report_shape_problems(shapes, self._warnings)
+                # The running source showed the compile's warnings when it opened, before this fill
+                # (deferred to after the first tools/list): say the new ones now, once (a later load
+                # from the cache entry shows them at open).
+                for line in self._warnings[before:]:
+                    _log.warning("%s", line)
             if doc is not None:
                 doc.shapes_pending = False
                 doc.release()  # a running source may keep the document for `local_files()`: not its tree
