@@ -51,7 +51,8 @@ class CompiledOperation:
     path: str
     tags: tuple[str, ...] = ()
     deprecated: bool = False
-    answer_types: tuple[str, ...] = ()  # documented success media types (`answers.mismatch` checks by them)
+    # documented media types per success status code (`answers.mismatch` checks by them)
+    answer_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -284,7 +285,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         security = requirement(op.security if op.security is not None else model.security)
         compiled.append(
             CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated,
-                              tuple(op.response_types))
+                              {code: tuple(types) for code, types in op.answer_types.items()})
         )
     if tell:
         progress.report(f"{label}: operations", total, total)
