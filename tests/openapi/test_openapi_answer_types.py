@@ -40,6 +40,12 @@ CASES: dict[str, tuple[dict[str, Any] | None, str | None, bytes]] = {
     "mixed_ok": ({"application/json": {}, "text/csv": {}}, "text/csv", b"id,name\n1,a\n"),
     "undocumented_ok": (None, "text/html", b"<html><body>anything</body></html>"),
     "empty_ok": ({"application/json": {}}, "application/json", b""),
+    # JSON under another label is JSON: shaped as JSON (the `output` template below reads it)
+    "json_as_plain_ok": ({"application/json": {}}, "text/plain; charset=utf-8", b'{"id": 5}'),
+    "json_as_octets_ok": ({"application/json": {}}, "application/octet-stream", b'{"id": 7}'),
+    "json_as_ndjson_ok": ({"application/json": {}}, "application/x-ndjson", b'{"id": 6}\n'),
+    "ndjson_lines_ok": ({"application/json": {}}, "application/x-ndjson", b'{"id": 1}\n\n{"id": 2}\n'),
+    "no_type": ({"application/json": {}}, None, b"upstream maintenance"),
     # per status code: 200 documents JSON, 202 CSV (a queued export)
     "csv_202_ok": ({"application/json": {}}, "text/csv", b"id\n1\n"),
     "csv_200": ({"application/json": {}}, "text/csv", b"id\n1\n"),
@@ -102,6 +108,7 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                         "    auth: {bearer: '${ANSWERS_TOKEN}'}\n"
                         # an `output` template: the mismatch is said, not a template failure blaming the operator
                         "    tools:\n      html: {output: '#{{ result.id }}'}\n"
+                        "      json_as_plain_ok: {output: '#{{ result.id }}'}\n"
                         "  b:\n    openapi: swagger.json\n")
         yield path
 
@@ -128,6 +135,8 @@ def test_a_login_page_for_a_json_operation_is_an_error_that_says_so(manifest: Pa
     ("binary", "with application/octet-stream", "It was 3 bytes of binary data."),
     # 200 documents JSON; the CSV documented for 202 does not make it right for 200
     ("csv_200", "with text/csv", "It began: 'id 1'"),
+    # no Content-Type: the message names none, not the type mcprt guessed
+    ("no_type", "without a Content-Type (its body reads as text/plain)", "It began: 'upstream maintenance'"),
 ])
 def test_other_non_json_answers_are_errors_without_the_login_hint(manifest: Path, tool: str, received: str,
                                                                   begins: str) -> None:
@@ -145,6 +154,10 @@ def test_other_non_json_answers_are_errors_without_the_login_hint(manifest: Path
     ("mixed_ok", "id,name\n1,a\n"),
     ("undocumented_ok", "<html><body>anything</body></html>"),
     ("empty_ok", "HTTP 200 OK (empty body)"),
+    ("json_as_plain_ok", "#5"),
+    ("json_as_octets_ok", '{"id":7}'),
+    ("json_as_ndjson_ok", '{"id":6}'),
+    ("ndjson_lines_ok", '[{"id":1},{"id":2}]'),
     ("csv_202_ok", "id\n1\n"),
     ("csv_201_undocumented_ok", "id\n1\n"),
     ("sw_json_ok", '{"id":3}'),
