@@ -96,6 +96,7 @@ class UpstreamResult:
     status: int | None = None  # HTTP status where there is one
     is_error: bool = False
     media_type: str | None = None
+    type_guessed: bool = False  # no Content-Type came: `media_type` was read from the bytes
     truncated: bool = False  # the body was cut at max_response_bytes while streaming
     content: list[dict[str, Any]] | None = None
     structured: dict[str, Any] | None = None

@@ -209,7 +209,8 @@ DANGLING_WARNINGS = [
 ]
 
 
-def test_a_dangling_response_ref_is_reported_at_its_pointer_and_the_tool_kept() -> None:
+def test_a_dangling_response_ref_is_reported_at_its_pointer_and_the_tool_kept(
+        caplog: pytest.LogCaptureFixture) -> None:
     compiled = compile_inline(DANGLING_RESPONSES)
     assert sorted(by_key(compiled)) == ["getItem", "listUsers"]
     assert by_key(compiled)["getItem"].operation.response_schema is None
@@ -225,6 +226,12 @@ def test_a_dangling_response_ref_is_reported_at_its_pointer_and_the_tool_kept() 
     pending.fill()
     assert [w for w in deferred.warnings if "response schema" in w] == [
         w for w in compiled.warnings if "response schema" in w]
+    # The running source copied the warnings when it opened, before this fill: the fill says its new
+    # ones itself (the same cold `mcprt up` run shows them), once.
+    logged = [r.getMessage() for r in caplog.records if r.name == "mcprt.source.openapi"]
+    assert logged == [w for w in deferred.warnings if "response schema" in w], logged
+    pending.fill()
+    assert len([r for r in caplog.records if r.name == "mcprt.source.openapi"]) == len(logged)
 
 
 def test_validate_strict_refuses_a_dangling_response_ref_under_a_prune(tmp_path: Path) -> None:

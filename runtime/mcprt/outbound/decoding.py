@@ -97,8 +97,16 @@ def decode_body(
     if not data:
         return UpstreamResult(kind="text", body="", status=status, is_error=failed, media_type=media_type)
     failed = failed or truncated
+    guessed = media_type is None
     if media_type is None:
         media_type = _sniff(data)
+    result = _typed_result(status, media_type, charset, data, failed=failed, truncated=truncated, limit=limit)
+    result.type_guessed = guessed
+    return result
+
+
+def _typed_result(status: int, media_type: str, charset: str | None, data: bytes, *, failed: bool,
+                  truncated: bool, limit: int) -> UpstreamResult:
     if is_json_type(media_type):
         return _json_result(status, media_type, data, truncated=truncated, limit=limit)
     if is_text_type(media_type):

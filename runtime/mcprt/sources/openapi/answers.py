@@ -6,18 +6,28 @@ sent with 200 where the description promises `application/json`. Passed on as a 
 as the answer (`isError: false`, the page as text, an empty structuredContent, the prune skipped)
 or breaks the operator's `output` template, which then blames the server's configuration.
 
-The rule (`mismatch`): only when *every* documented success media type is JSON (`application/json`,
+The documented types are those of the status received when the operation documents it (`200`,
+else its range `2XX`), else those of every success response and `default` together.
+
+The rule (`mismatch`): only when *every* documented media type is JSON (`application/json`,
 `text/json`, a `+json` suffix; parameters such as `charset` ignored) and the answer is 2xx, not
-already an error, has a body, and was not read as JSON (its Content-Type, or without one its bytes,
-say otherwise). An operation documenting no content, a `text/*`, `*/*` or any other non-JSON type,
-accepts what comes. `application/problem+json` is JSON (RFC 9457): read as JSON as before. An empty
+already an error, has a body, and was not read as JSON. A body that *parses* as JSON is JSON
+whatever its label (many APIs send JSON as `text/plain` or `application/octet-stream`): it becomes
+the JSON result, so prune and output apply. Newline-delimited JSON (`application/x-ndjson`,
+`application/jsonl`, …) whose every non-empty line parses becomes the list of those values: each
+line is one record of the documented JSON, and a list is the shape prune/output can walk.
+
+An operation documenting no content, a `text/*`, `*/*` or any other non-JSON type, accepts what
+comes. `application/problem+json` is JSON (RFC 9457): read as JSON as before. An empty
 body is not a representation of another type: it keeps the "(empty body)" success note.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mcprt.contracts import UpstreamResult
-from mcprt.outbound.decoding import html_to_text, is_json_type, looks_like_html
+from mcprt.outbound.decoding import html_to_text, is_json_type, looks_like_html, parse_json
 
 from .media import base_type
 
@@ -29,17 +39,38 @@ def json_only(documented: tuple[str, ...]) -> bool:
     return bool(documented) and all(is_json_type(base_type(t)) for t in documented)
 
 
-def mismatch(documented: tuple[str, ...], result: UpstreamResult) -> UpstreamResult | None:
-    """A tool-error result when `result` is a 2xx answer of another media type than the JSON the
-    operation documents (see the module docstring); else None. The excerpt comes from the body the
-    executor has already scrubbed of configured secrets."""
-    if result.is_error or result.kind == "json" or not json_only(documented):
+def documented_for(answer_types: Mapping[str, tuple[str, ...]], status: int) -> tuple[str, ...]:
+    """The media types documented for `status`: its own code's, else its range's (`2XX`), else all
+    codes' together (OAS 3.1 §4.8.16: an exact code wins over a range)."""
+    code = str(status)
+    if code in answer_types:
+        return answer_types[code]
+    for key, types in answer_types.items():
+        if key.upper() == f"{code[0]}XX":
+            return types
+    return tuple(dict.fromkeys(t for types in answer_types.values() for t in types))
+
+
+def mismatch(answer_types: Mapping[str, tuple[str, ...]], result: UpstreamResult) -> UpstreamResult | None:
+    """For a 2xx answer where only JSON is documented (see the module docstring), a replacement
+    result: the JSON result when the body parses as JSON under another label, else a tool error
+    saying what came; None when the answer stands as it is. `answer_types` maps a status code
+    (`"200"`, `"2XX"`, `"default"`) to its documented media types. The excerpt comes from the body
+    the executor has already scrubbed of configured secrets."""
+    if result.is_error or result.kind == "json" or result.status is None or not 200 <= result.status < 300:
         return None
-    if result.status is None or not 200 <= result.status < 300 or not result.body:
+    documented = documented_for(answer_types, result.status)
+    if not json_only(documented) or not result.body:
         return None
-    received = result.media_type or "no Content-Type"
+    value = _as_json(result)
+    if value is not _NOT_JSON:
+        return UpstreamResult(kind="json", body=value, status=result.status, media_type=result.media_type,
+                              type_guessed=result.type_guessed, raw_bytes=result.raw_bytes, meta=result.meta,
+                              scrubbed=result.scrubbed)
+    received = f"without a Content-Type (its body reads as {result.media_type})" if result.type_guessed \
+        else f"with {result.media_type or 'no Content-Type'}"
     promised = " or ".join(dict.fromkeys(base_type(t) for t in documented))
-    message = (f"the upstream answered with {received} where this operation documents {promised}, so the "
+    message = (f"the upstream answered {received} where this operation documents {promised}, so the "
                f"answer is not the data asked for and was not used.")
     if isinstance(result.body, str):
         text = result.body
@@ -60,3 +91,24 @@ def mismatch(documented: tuple[str, ...], result: UpstreamResult) -> UpstreamRes
     return UpstreamResult(kind="text", body=message, status=result.status, is_error=True,
                           media_type="text/plain", raw_bytes=result.raw_bytes, meta=result.meta,
                           scrubbed=result.scrubbed)
+
+
+_NOT_JSON = object()
+_LINES_OF_JSON = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl",
+                            "application/x-jsonlines", "application/jsonlines"})
+
+
+def _as_json(result: UpstreamResult) -> object:
+    """The body's JSON value when it parses as JSON (a list of values for newline-delimited JSON);
+    else `_NOT_JSON`."""
+    data = result.body.encode("utf-8") if isinstance(result.body, str) else result.body
+    try:
+        return parse_json(data)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    if base_type(result.media_type or "") not in _LINES_OF_JSON:
+        return _NOT_JSON
+    try:
+        return [parse_json(line) for line in data.splitlines() if line.strip()]
+    except (ValueError, UnicodeDecodeError):
+        return _NOT_JSON

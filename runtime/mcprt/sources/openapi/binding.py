@@ -111,7 +111,7 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     return source
 
 
-def _invoker(plan: Any, answer_types: tuple[str, ...], base_url: str | None,  # type: ignore[no-untyped-def]
+def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]
              source: OpenAPIRunningSource):
     async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
         request = plan.build(arguments, base_url)

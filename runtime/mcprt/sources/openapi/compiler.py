@@ -9,6 +9,7 @@ before filtering, so a tool keeps its name whatever `include`/`exclude` select.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,8 @@ class CompiledOperation:
     path: str
     tags: tuple[str, ...] = ()
     deprecated: bool = False
-    answer_types: tuple[str, ...] = ()  # documented success media types (`answers.mismatch` checks by them)
+    # documented media types per success status code (`answers.mismatch` checks by them)
+    answer_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -67,6 +69,9 @@ class CompiledOpenAPI:
 
 def effective_policy(config: OpenAPISource, defaults: Defaults) -> DescriptionPolicy:
     return config.descriptions or defaults.descriptions
+
+
+_log = logging.getLogger("mcprt.source.openapi")
 
 
 class PendingShapes:
@@ -114,7 +119,13 @@ class PendingShapes:
                 operation.response_schema = shapes.convert(success)
                 operation.default_response_schema = shapes.convert(default) if success else None
             if shapes is not None:
+                before = len(self._warnings)
                 report_shape_problems(shapes, self._warnings)
+                # The running source showed the compile's warnings when it opened, before this fill
+                # (deferred to after the first tools/list): say the new ones now, once (a later load
+                # from the cache entry shows them at open).
+                for line in self._warnings[before:]:
+                    _log.warning("%s", line)
             if doc is not None:
                 doc.shapes_pending = False
                 doc.release()  # a running source may keep the document for `local_files()`: not its tree
@@ -274,7 +285,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         security = requirement(op.security if op.security is not None else model.security)
         compiled.append(
             CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated,
-                              tuple(op.response_types))
+                              {code: tuple(types) for code, types in op.answer_types.items()})
         )
     if tell:
         progress.report(f"{label}: operations", total, total)

@@ -86,6 +86,8 @@ class OperationSpec:
     body: BodySpec | None
     servers: list[ServerSpec] | None  # None: the document's
     security: list[dict[str, Any]] | None  # None: the document's
-    response_types: list[str] = field(default_factory=list)
+    response_types: list[str] = field(default_factory=list)  # what `Accept` offers
+    # documented media types per success status code (`"200"`, `"2XX"`, `"default"`): the answer check's
+    answer_types: dict[str, list[str]] = field(default_factory=dict)
     response_schema: SchemaRef | None = None  # the JSON schema of the success response, if any
     default_schema: SchemaRef | None = None  # the `default` response's JSON schema (usually errors)

@@ -300,6 +300,7 @@ class OpenAPI3Reader(_Reader):
             servers=op_servers or item_servers,
             security=self.security(op, op_ptr),
             response_types=self.response_types(op.get("responses"), uri, join(op_ptr, "responses")),
+            answer_types=self.answer_types(op.get("responses"), uri, join(op_ptr, "responses")),
             response_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"), None),
             default_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"), None, True),
         )
@@ -382,14 +383,30 @@ class OpenAPI3Reader(_Reader):
         return result
 
     def response_types(self, raw: Any, uri: str, pointer: str) -> list[str]:
-        if not isinstance(raw, dict):
-            return []
+        """The media types an `Accept` header offers: the first 2xx response's that documents content
+        (with `default`'s before it)."""
         found: list[str] = []
+        for code, types in self.answer_types(raw, uri, pointer).items():
+            found.extend(t for t in types if t not in found)
+            if code != "default" and found:
+                break
+        return found
+
+    def answer_types(self, raw: Any, uri: str, pointer: str) -> dict[str, list[str]]:
+        """Each success status code's (`2xx`, `2XX`, `default`) documented media types, in document
+        order (OpenAPI 3.x `responses` object, OAS 3.1 §4.8.16). A response in another file is left
+        empty (only the answer check reads it, and never loads a document for that): empty documents
+        nothing, so any answer goes."""
+        if not isinstance(raw, dict):
+            return {}
+        found: dict[str, list[str]] = {}
         for code, response in raw.items():
-            if not (str(code).startswith("2") or code == "default"):
+            code = str(code)
+            if not (code.startswith("2") or code == "default"):
                 continue
+            found[code] = []
             if isinstance(response, dict) and not str(response.get("$ref", "#")).startswith("#"):
-                continue  # only the Accept header depends on it: never load a document for that
+                continue
             try:
                 response, _, _ = self.resolver.deref(response, uri, join(pointer, code))
             except SpecError as exc:
@@ -397,9 +414,7 @@ class OpenAPI3Reader(_Reader):
                 continue
             content = response.get("content") if isinstance(response, dict) else None
             if isinstance(content, dict):
-                found.extend(k for k in content if isinstance(k, str) and k not in found)
-            if code != "default" and found:
-                break
+                found[code] = list(dict.fromkeys(k for k in content if isinstance(k, str)))
         return found
 
 
@@ -527,7 +542,9 @@ class Swagger2Reader(_Reader):
         if form and body is None:
             body = self.form_body(form, consumes, uri, op_ptr)
         params = self.complete_path_params(path, params, op_ptr)
-        produces = _str_list(op.get("produces")) if "produces" in op else []
+        # An operation's `produces` replaces the document's, which it otherwise inherits (Swagger 2.0
+        # "Operation Object": "overrides the produces definition at the Swagger Object").
+        produces = _str_list(op.get("produces")) if "produces" in op else self.produces
         return OperationSpec(
             method=method.upper(),
             path=path,
@@ -543,10 +560,9 @@ class Swagger2Reader(_Reader):
             servers=None,
             security=self.security(op, op_ptr),
             response_types=produces,
-            response_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"),
-                                                produces or self.produces),
-            default_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"),
-                                               produces or self.produces, True),
+            answer_types={"2XX": produces},  # one list for every response of the operation
+            response_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"), produces),
+            default_schema=self.success_schema(op.get("responses"), uri, join(op_ptr, "responses"), produces, True),
         )
 
     def parameter(self, param: dict[str, Any], name: str, location: str, uri: str, pointer: str) -> ParamSpec:
