@@ -66,7 +66,7 @@ def test_tools_lists_resources_templates_and_prompts_with_sizes(tmp_path: Path) 
                           separators=(",", ":"))
     row = next(line for line in out.splitlines() if " notes://all " in line)
     assert f" {len(resource)} " in row
-    assert "1 resources, 1 resource templates, 1 prompts" in out
+    assert "1 resource, 1 resource template, 1 prompt" in out
     listed = mcprt("tools", str(manifest), "--json", cwd=tmp_path)
     assert list(json.loads(listed.stdout)) == ["tools"]  # --json stays exactly the tools/list result
 
