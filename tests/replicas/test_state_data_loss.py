@@ -160,7 +160,7 @@ async def test_a_pause_survives_a_long_outage_followed_by_a_data_loss(replicas: 
     await asyncio.sleep(0.6)
     await lose_data(redis)
     assert sorted(await holder.pause_list()) == ["tool:x"]
-    assert sorted(await (await replicas.replica(resumed_ttl=1.0)).pause_list()) == ["tool:x"]
+    assert sorted(await (await replicas.replica(start=False, resumed_ttl=1.0)).pause_list()) == ["tool:x"]
 
 
 async def test_a_pause_right_after_redis_lost_its_data_does_not_hide_the_older_ones(
