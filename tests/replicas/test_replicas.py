@@ -214,6 +214,41 @@ async def test_a_session_deleted_through_one_replica_stops_at_once_on_the_replic
             await anyio.sleep(0.05)
 
 
+async def test_a_session_evicted_on_one_replica_while_busy_on_another_keeps_its_call_and_itself(
+        cluster: Cluster) -> None:
+    """Replica A evicted a session (idle on A: its client opened one past its limit there) whose call
+    was running on replica B: B ended the session on A's `session-ended` message and the call was
+    cut (README promises only *idle* sessions are evicted). Now B keeps a session busy there, the
+    call is answered, and the record is written back: the session works on every replica."""
+    evicting, holder = cluster.replicas[0], cluster.replicas[1]
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
+    slow = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 3}}}
+    async with httpx.AsyncClient(timeout=30) as http:
+        session = await _open_session(http, evicting, "evicted-while-busy")
+        assert (await http.post(holder.url, headers=session, json=call)).status_code == 200  # adopted on B
+        async with anyio.create_task_group() as group:
+            answers: list[httpx.Response] = []
+
+            async def run_slow() -> None:
+                answers.append(await http.post(holder.url, headers=session, json=slow))
+
+            group.start_soon(run_slow)
+            await anyio.sleep(0.5)  # the slow call runs on B
+            # 100 newer sessions of the same client on A (its default per-client limit): A evicts the
+            # session, the least recently used idle one there
+            newer = [await _open_session(http, evicting, f"newer-{n}") for n in range(100)]
+        for headers in newer:
+            await http.delete(evicting.url, headers=headers)
+        assert answers[0].status_code == 200, answers[0].text[:300]
+        text = answers[0].text
+        body = json.loads(text[text.index("{"):])
+        assert "error" not in body and not body["result"].get("isError"), body
+        for replica in (holder, evicting):  # kept on B, adopted again on A from the written-back record
+            answer = await http.post(replica.url, headers=session, json=call)
+            assert answer.status_code == 200, (replica.url, answer.text[:200])
+        await http.delete(holder.url, headers=session)
+
+
 def _pid_of(result: dict) -> int:
     data = result.get("structuredContent") or json.loads(result["content"][0]["text"])
     return int(data["pid"])

@@ -119,6 +119,21 @@ async def test_resume_tombstones_do_not_accumulate(replicas: Replicas, redis: Re
     assert _tombstones(replicas, redis) == ["~resumed:tool:c"]
 
 
+async def test_an_older_versions_tombstone_starts_its_ttl_when_next_touched(replicas: Replicas, redis: Redis) -> None:
+    """A tombstone written by the version before tombstones had a time holds "1", which Lua's
+    tonumber read as a time in 1970: the next pause or resume deleted it at once (and with it the
+    protection of that resume). It gets the time of that pause or resume instead, and lives a TTL."""
+    operator = await replicas.replica(start=False)  # only the script is under test
+    redis.cli("HSET", f"{replicas.prefix}pauses", "~resumed:tool:old", "1")
+    before = time.time()
+    await operator.pause_set("tool:new", True, by="ops")
+    assert _tombstones(replicas, redis) == ["~resumed:tool:old"]
+    stamped = float(redis.cli("HGET", f"{replicas.prefix}pauses", "~resumed:tool:old"))
+    assert before - 1 <= stamped <= time.time() + 1
+    await operator.pause_set("tool:new", False, by="ops")  # touched again: the stamp stays
+    assert float(redis.cli("HGET", f"{replicas.prefix}pauses", "~resumed:tool:old")) == stamped
+
+
 async def test_a_copy_older_than_the_tombstones_is_not_merged_back(replicas: Replicas, redis: Redis) -> None:
     """The bound must not reopen what tombstones fix: a replica whose copy predates a resume whose
     tombstone is gone does not write that copy back after a loss (every replica re-reads at least
@@ -133,6 +148,19 @@ async def test_a_copy_older_than_the_tombstones_is_not_merged_back(replicas: Rep
     assert _tombstones(replicas, redis) == []
     assert sorted(await holder.pause_list()) == ["tool:y"]  # tool:x stays resumed
     assert sorted(await operator.pause_list()) == ["tool:y"]
+
+
+async def test_a_pause_survives_a_long_outage_followed_by_a_data_loss(replicas: Replicas, redis: Redis) -> None:
+    """Redis unreachable for longer than half `RESUMED_TTL` (12 h by default; 0.6 s of a 1 s TTL
+    here), then back empty: every replica's copy was "too old" and none restored the pause — the
+    kill switch turned itself off. The new hash is younger than the TTL, so none of its tombstones
+    can be gone yet: the copy is merged back."""
+    holder = await replicas.replica(start=False, resumed_ttl=1.0)  # its copy ages as in an outage
+    await holder.pause_set("tool:x", True, by="ops")
+    await asyncio.sleep(0.6)
+    await lose_data(redis)
+    assert sorted(await holder.pause_list()) == ["tool:x"]
+    assert sorted(await (await replicas.replica(start=False, resumed_ttl=1.0)).pause_list()) == ["tool:x"]
 
 
 async def test_a_pause_right_after_redis_lost_its_data_does_not_hide_the_older_ones(

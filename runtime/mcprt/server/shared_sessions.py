@@ -186,15 +186,32 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         if transport is not None and self._task_group is not None:
             self._task_group.start_soon(self._end_evicted, session_id, transport)
 
-    def _ended_elsewhere(self, session_id: str) -> None:
+    def _ended_elsewhere(self, session_id: str, evicted: bool) -> bool:
         """`session-ended` from the events channel: the session was ended (DELETE, eviction) on some
-        replica. Held here, it kept serving requests that reached this replica until it idled out."""
+        replica. Held here, it kept serving requests that reached this replica until it idled out; so
+        it ends here too — unless it was evicted (the evicting replica judged it idle from its own view
+        only) and is busy here (a call in flight, an open GET stream): then it is kept, and its record
+        written back (`SessionRecords.revive`), so the client loses neither the call nor its session.
+        Returns whether it is kept."""
         transport = self._server_instances.get(session_id)
         if transport is None or transport.is_terminated or self._task_group is None:
-            return  # not held here, or being ended here already (this replica's own message)
+            return False  # not held here, or being ended here already (this replica's own message)
+        if evicted and not _idle(transport):
+            log_event("session evicted on another replica kept here: it is in use here", logging.INFO,
+                      session=session_id[:12])
+            self._task_group.start_soon(self._revive, session_id)
+            return True
         self._forget(session_id)
         log_event("session ended on another replica; ended here too", logging.DEBUG, session=session_id[:12])
         self._task_group.start_soon(self._end_evicted, session_id, transport, False)
+        return False
+
+    async def _revive(self, session_id: str) -> None:
+        assert self.records is not None
+        try:
+            await self.records.revive(session_id)
+        except StateUnavailable as exc:  # the record then stays gone: only this replica serves the session
+            self._sharing.failed(error=str(exc))
 
     async def _end_evicted(self, session_id: str, transport: StreamableHTTPServerTransport,
                            delete: bool = True) -> None:
@@ -205,7 +222,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             if self.records is not None and delete:
                 self.records.forget_local(session_id)
                 try:
-                    await self.records.delete(session_id)  # no other replica may adopt it either
+                    # no other replica may adopt it either (unless busy there: `_ended_elsewhere`)
+                    await self.records.delete(session_id, evicted=True)
                 except StateUnavailable as exc:
                     log_event("ended session not removed from shared state", logging.WARNING, error=str(exc))
 

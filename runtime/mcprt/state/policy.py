@@ -43,10 +43,14 @@ PAUSES_KEPT = "~kept"
 # `~resumed:<target>`: written with the resume that deleted the target (one script), cleared by a new
 # pause of it; a merge skips tombstoned targets, so a replica's stale copy never undoes a resume.
 RESUMED = "~resumed:"
+# `~since`: the Redis time (s) the hash began (its first write after a loss). Every tombstone in it
+# is younger, so while the hash is younger than RESUMED_TTL none of them has been dropped yet.
+PAUSES_SINCE = "~since"
 # Its value is the Redis time (s) of the resume. A tombstone only has to outlive the replica copies
 # read before that resume, and a replica merges its copy only when it read it less than half this
-# ago (each re-reads the pause set at least every eighth of it, idle or not): so one older than
-# this meets no copy it must stop, and `pause_set` drops it. Without the bound there was one per
+# ago (each re-reads the pause set at least every eighth of it, idle or not) or the hash is younger
+# than this (`~since`: none of its tombstones is gone yet): so one older than this meets no copy it
+# must stop, and `pause_set` drops it. Without the bound there was one per
 # target ever resumed, forever.
 RESUMED_TTL = 86_400.0  # seconds
 WAIT_POLL = 1.0  # seconds between re-reads while waiting for a decision
@@ -96,23 +100,33 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(spent / rate * 1000) + 1000)
 return {allowed, retry_ms}
 """
 
-# KEYS[1] = the pauses hash; ARGV[1] = a new generation (used when the hash has none), then target,
-# JSON info, target, JSON info, … (a replica's copy). Atomic, so a resume between the read that saw
-# another generation and this merge still wins. Returns {generation, targets written back}.
+# KEYS[1] = the pauses hash; ARGV[1] = a new generation (used when the hash has none), ARGV[2] =
+# RESUMED_TTL (s), ARGV[3] = '1' when the copy was read less than half of it ago, then target, JSON
+# info, target, JSON info, … (a replica's copy). Atomic, so a resume between the read that saw
+# another generation and this merge still wins. The copy is written only where no tombstone it must
+# yield to can be gone yet (`_merge_pauses`). Returns {generation, targets written back, 1 if the
+# copy was used}.
 _MERGE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local generation = redis.call('HGET', KEYS[1], '""" + PAUSES_KEPT + """')
 if not generation then
   generation = ARGV[1]
   redis.call('HSET', KEYS[1], '""" + PAUSES_KEPT + """', generation)
+  redis.call('HSETNX', KEYS[1], '""" + PAUSES_SINCE + """', tostring(now))
 end
+local since = tonumber(redis.call('HGET', KEYS[1], '""" + PAUSES_SINCE + """'))
+local used = ARGV[3] == '1' or (since ~= nil and now - since <= tonumber(ARGV[2]))
 local written = {}
-for i = 2, #ARGV, 2 do
-  if redis.call('HEXISTS', KEYS[1], '""" + RESUMED + """' .. ARGV[i]) == 0
-     and redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
-    table.insert(written, ARGV[i])
+if used then
+  for i = 4, #ARGV, 2 do
+    if redis.call('HEXISTS', KEYS[1], '""" + RESUMED + """' .. ARGV[i]) == 0
+       and redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+      table.insert(written, ARGV[i])
+    end
   end
 end
-return {generation, written}
+return {generation, written, used and 1 or 0}
 """
 
 
@@ -123,6 +137,9 @@ _SET_PAUSE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local tombstone = '""" + RESUMED + """'
+if redis.call('HEXISTS', KEYS[1], '""" + PAUSES_KEPT + """') == 0 then  -- a fresh hash: when it began
+  redis.call('HSETNX', KEYS[1], '""" + PAUSES_SINCE + """', tostring(now))
+end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('HDEL', KEYS[1], tombstone .. ARGV[1])
@@ -133,8 +150,9 @@ end
 local ttl = tonumber(ARGV[3])
 for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(field, 1, #tombstone) == tombstone then
-    local at = tonumber(redis.call('HGET', KEYS[1], field))
-    if at == nil then
+    local raw = redis.call('HGET', KEYS[1], field)
+    local at = tonumber(raw)
+    if raw == '1' or at == nil then  -- '1': an older version's tombstone (tonumber reads it as 1970)
       redis.call('HSET', KEYS[1], field, tostring(now))
     elseif now - at > ttl then
       redis.call('HDEL', KEYS[1], field)
@@ -420,15 +438,17 @@ class RedisPolicyState:
         copy came from (Redis lost its data): a kill switch must not turn off by itself. Per target only
         where the hash has neither that target (HSETNX: a pause written meanwhile is kept) nor its
         resume tombstone (a resume made meanwhile is kept). Logged by each replica that wrote something."""
-        copy = self._pauses
-        if copy and time.monotonic() - self._copy_read >= self._resumed_ttl / 2:
-            # read before tombstones that may be gone by now (`RESUMED_TTL`): it could undo a resume
-            log_event("pauses not restored from this replica's copy: read too long ago", logging.WARNING,
-                      targets=",".join(sorted(copy)), age_s=round(time.monotonic() - self._copy_read))
-            copy = {}
-        args = [secrets.token_hex(8)]
-        args += [part for target, info in copy.items() for part in (target, json.dumps(info))]
-        self._pauses_generation, written = await guarded(self._merge(keys=[self._k("pauses")], args=args))
+        # A copy read long ago may predate a resume whose tombstone is gone by now (`RESUMED_TTL`) and
+        # undo it. But tombstones only exist in the new hash, all younger than it: while the hash is
+        # younger than the TTL none is gone, however old the copy (a long outage before the loss does
+        # not turn the kill switches off). Both judged in the script, on Redis's clock.
+        age = time.monotonic() - self._copy_read
+        args = [secrets.token_hex(8), self._resumed_ttl, "1" if age < self._resumed_ttl / 2 else "0"]
+        args += [part for target, info in self._pauses.items() for part in (target, json.dumps(info))]
+        self._pauses_generation, written, used = await guarded(self._merge(keys=[self._k("pauses")], args=args))
+        if self._pauses and not used:
+            log_event("pauses not restored from this replica's copy: read too long before the loss", logging.WARNING,
+                      targets=",".join(sorted(self._pauses)), age_s=round(age))
         if written:
             log_event("pauses lost from the policy state; restored from this replica's copy", logging.WARNING,
                       targets=",".join(sorted(t.decode() for t in written)))

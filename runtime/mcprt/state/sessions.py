@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 REFRESH_EVERY = 60.0  # seconds
 ENDED = "session-ended"  # the events channel's message kind, and the marker's key part
+EVICTED = " evicted"  # after the id: ended to make room on one replica (not by the client)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +61,9 @@ class SessionRecords:
         self._held: dict[str, SessionRecord] = {}  # sessions served here (opened or adopted), until they end
         # monotonic time each held record expires in Redis, as far as this replica knows (for `restore`)
         self._expires: dict[str, float] = {}
-        # told the id of each session ended on any replica (`ended`): the session manager stops serving it
-        self.on_ended: list[Callable[[str], None]] = []
+        # told (id, evicted) of each session ended on any replica (`ended`): the session manager stops
+        # serving it, or keeps it when evicted elsewhere while busy here (answers True)
+        self.on_ended: list[Callable[[str, bool], bool]] = []
 
     def _key(self, session_id: str) -> str:
         return f"{self._prefix}session:{session_id}"
@@ -119,27 +121,49 @@ class SessionRecords:
             if session_id in self._held:
                 self._expires[session_id] = now + self._ttl_ms / 1000
 
-    async def delete(self, session_id: str) -> None:
+    async def delete(self, session_id: str, *, evicted: bool = False) -> None:
         """End the session on every replica: its record goes, a marker stays for the idle timeout (so no
         replica's `restore` brings it back), and every replica drops its copy (`session-ended <id>` on
-        the events channel). A Redis failure is not raised: the record then expires by itself."""
+        the events channel, `session-ended <id> evicted` when it was ended to make room: see `ended`).
+        A Redis failure is not raised: the record then expires by itself."""
         self.forget_local(session_id)
         try:
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.delete(self._key(session_id))
                 pipe.set(self._ended(session_id), b"1", px=self._ttl_ms)
-                pipe.publish(events_channel(self._prefix), f"{ENDED} {session_id}")
+                pipe.publish(events_channel(self._prefix), f"{ENDED} {session_id}{EVICTED if evicted else ''}")
                 await pipe.execute()
         except Exception as exc:
             if not is_redis_error(exc):
                 raise
 
-    def ended(self, session_id: str) -> None:
-        """A `session-ended <id>` message (this replica's own delete included): drop the copy and tell
-        `on_ended`, so a replica holding the session's transport ends it now, not when it idles out."""
-        self.forget_local(session_id)
-        for listener in self.on_ended:
-            listener(session_id)
+    def ended(self, message: str) -> None:
+        """A `session-ended <id>[ evicted]` message (this replica's own delete included): tell `on_ended`
+        (a replica holding the session's transport ends it now, not when it idles out) and drop the copy.
+
+        An eviction was judged on the evicting replica's view alone: a listener may keep a session that
+        is busy here (answers True), and then the copy stays for it to `revive`. A client's DELETE ends
+        the session everywhere."""
+        session_id, _, why = message.partition(" ")
+        evicted = why == EVICTED.strip()
+        kept = [listener(session_id, evicted) for listener in self.on_ended]
+        if not (evicted and any(kept)):
+            self.forget_local(session_id)
+
+    async def revive(self, session_id: str) -> None:
+        """Write back the record of a session held here that another replica evicted while it was busy
+        here (`ended`), with a fresh idle timeout, and lift its ended marker: the client keeps its session
+        on every replica. Does nothing for a session not held here; raises StateUnavailable."""
+        record = self._held.get(session_id)
+        if record is None:
+            return
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.set(self._key(session_id), json.dumps(asdict(record)), px=self._ttl_ms)
+            pipe.delete(self._ended(session_id))
+            await guarded(pipe.execute())
+        now = time.monotonic()
+        self._touched[session_id] = now
+        self._expires[session_id] = now + self._ttl_ms / 1000
 
     def forget_local(self, session_id: str) -> None:
         """Drop this replica's copy of the session (it ended here, or on another replica)."""
