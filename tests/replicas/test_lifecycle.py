@@ -285,6 +285,19 @@ async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Pat
         assert "draining" in up.log() and "mcprt: drained refused=" in up.log(), up.log()
 
 
+async def test_a_server_no_health_check_asked_stops_once_its_calls_are_done(tmp_path: Path) -> None:
+    """The wait for a balancer to stop sending (above) is for a health-checked rotation: a lone `mcprt up`
+    whose `/readyz` nobody asked stops as soon as its requests are done. It waited `DRAIN_QUIET` after
+    its last request (the whole `drain_timeout` for a client polling every 0.3 s) before exiting."""
+    manifest = _folder(tmp_path)
+    with mcprt_http(manifest) as up:
+        async with http_client(up.url, mode="legacy") as client:
+            await client.list_tools()
+        up.signal(signal.SIGTERM)
+        assert up.process.wait(20) == 0
+    assert "drained refused=" not in up.log(), up.log()  # the balancer wait logs this line when it ran
+
+
 def _configmap_swap(folder: Path, version: str, text: str) -> None:
     """What the kubelet does when a ConfigMap changes: a new timestamped folder, `..data` re-pointed
     at it by an atomic rename of a temporary link, the old folder removed. `mcp.yaml` itself is a

@@ -19,6 +19,8 @@
   first of its client connection) by closing the client's connection without a response, for the
   client to retry (which an MCP client does not do): `Server disconnected without sending a response`.
   A balancer that marked the replica down (its health check read `/readyz`'s 503) sends nothing more.
+  A server whose `/readyz` nobody ever asked is in no health-checked rotation: it stops as soon as
+  its requests are done (a lone `mcprt up` stopped with Ctrl-C does not linger).
   Long-lived GET streams (server→client notifications) are not waited for: clients reopen them
   through the balancer, on another replica.
 """
@@ -55,6 +57,9 @@ class Readiness:
     def __init__(self, state_ping: Callable[[], Awaitable[object]] | None = None,
                  state_reached: bool = False) -> None:
         self.draining = False
+        # a health check asked `/readyz` at least once: something (a balancer, Kubernetes) takes this
+        # replica in and out of rotation by it, so the stop sequence waits for it to stop sending
+        self.probed = False
         self._state_ping = state_ping
         self._checked_at = 0.0
         self._state_reached = state_reached
@@ -63,7 +68,8 @@ class Readiness:
     async def report(self) -> tuple[bool, dict[str, str]]:
         """(ready, body fields): `status` is "ready", "degraded", "draining" or "shared state not reached
         yet", plus `state` ("ok" or "unreachable since
-        <RFC 3339 UTC time>") when a state backend is configured."""
+        <RFC 3339 UTC time>") when a state backend is configured. Marks the replica `probed`."""
+        self.probed = True
         if self.draining:
             return False, {"status": "draining"}
         if self._state_ping is None:

@@ -255,7 +255,7 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
                       in_flight=inflight.count, requests_ended=ended)
             if ended and not await inflight.wait_idle(ANSWER_GRACE):
                 log_event("stopping with requests in flight", logging.WARNING, in_flight=inflight.count)
-    if inflight is not None:
+    if inflight is not None and readiness.probed:
         # Stay while a balancer still sends requests (each refused 503, retried elsewhere): exiting
         # while it counts this replica in rotation cut requests it was handing over on reused
         # keep-alive connections (server.lifecycle). Bounded by what is left of the drain timeout.
