@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+from ..wording import noun
+
 
 def interactive() -> bool:
     """Whether a person is at the terminal to answer."""
@@ -26,7 +28,7 @@ def choose_tags(counts: list[tuple[str, int]], untagged: int) -> list[str]:
     for i, (tag, n) in enumerate(counts, 1):
         print(f"  {i:>{width}}. {tag} ({n})", file=sys.stderr)
     if untagged:
-        print(f"  ({untagged} operation{'s' if untagged != 1 else ''} without a tag: listed commented out when "
+        print(f"  ({untagged} {noun(untagged, 'operation')} without a tag: listed commented out when "
               "you choose tags)", file=sys.stderr)
     while True:
         print("Include which tags? Numbers or names, separated by commas or spaces; Enter for all: ",

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from ..errors import Diagnostic, ManifestError, ManifestNotFound, McprtError
+from ..wording import noun
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_BAD_INPUT = 0, 1, 2
 _debug = False
@@ -74,7 +75,7 @@ class _Report:
     def diagnostics(self, exc: ManifestError) -> None:
         print_diagnostics(exc.diagnostics, serving=self.serving)
         errors = len(exc.errors)
-        summary = f"{errors} error{'s' if errors != 1 else ''}"
+        summary = f"{errors} {noun(errors, 'error')}"
         self.line(summary, summary, errors=errors)
 
 

@@ -15,6 +15,7 @@ from ..toolset.budget import check_budget
 from .common import compile_once, go_offline, run_async
 from ..errors import Diagnostic, ManifestError
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, guarded, print_diagnostics
+from ..wording import noun
 
 
 EXECUTED_KINDS = ("python", "command")
@@ -43,7 +44,7 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
                                                  for d in exc.diagnostics]) from None
             raise
         # Said in the summary (and before a failure), so "0 tools from 0 sources" never hides skipped ones.
-        not_checked = (f"{len(unchecked)} source{'s' if len(unchecked) != 1 else ''} not checked (--no-exec; these run "
+        not_checked = (f"{len(unchecked)} {noun(len(unchecked), 'source')} not checked (--no-exec; these run "
                        f"code): {', '.join(unchecked)}") if unchecked else ""
 
         def fail(code: int) -> int:
@@ -54,8 +55,8 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
         try:
             if strict and compiled.warnings:
                 print_diagnostics([Diagnostic(d.file, d.line, d.col, d.message, "error") for d in compiled.warnings])
-                print(f"{compiled.loaded.path}: {len(compiled.warnings)} warning"
-                      f"{'s' if len(compiled.warnings) != 1 else ''} treated as errors (--strict)", file=sys.stderr)
+                print(f"{compiled.loaded.path}: {len(compiled.warnings)} "
+                      f"{noun(len(compiled.warnings), 'warning')} treated as errors (--strict)", file=sys.stderr)
                 return fail(EXIT_BAD_INPUT)
             print_diagnostics(compiled.warnings)
             from ..policy.checks import stdio_approval_note
@@ -77,8 +78,8 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
             sources = len(compiled.loaded.manifest.sources)
             listed = len(toolset.listed)
             print(
-                f"{compiled.loaded.path}: ok — {len(toolset)} tool{'s' if len(toolset) != 1 else ''} "
-                f"from {sources} source{'s' if sources != 1 else ''}{' opened' if unchecked else ''}, {listed} listed, "
+                f"{compiled.loaded.path}: ok — {len(toolset)} {noun(len(toolset), 'tool')} "
+                f"from {sources} {noun(sources, 'source')}{' opened' if unchecked else ''}, {listed} listed, "
                 f"{budget.total_bytes:,} bytes of tools/list"
                 + (f"; {not_checked}" if not_checked else ""),
                 file=sys.stderr,

@@ -110,7 +110,7 @@ def _server(state: ServerState) -> str:
     where = f" at <code>{_e(state.endpoint)}</code>" if state.endpoint else ""
     return (f'<h1 id="server">{_e(state.name)}</h1><p class="muted">mcprt {_e(state.version)} · '
             f'{_e(state.transport)}{where} · up {up} · <span id="sessions">{state.sessions}</span> '
-            f'session{"s" if state.sessions != 1 else ""} · {len(state.tools)} tools</p>')
+            f'{noun(state.sessions, "session")} · {len(state.tools)} {noun(len(state.tools), "tool")}</p>')
 
 
 def _sources(state: ServerState) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 from ..settings import env_limit
 from .hooks import UpstreamKind
 from .log import log_event
+from ..wording import noun
 
 ACTIVE: Tracer | None = None
 """The serving process's tracer while tracing is on (the server sets it; None costs one check)."""
@@ -156,7 +157,7 @@ class Tracer:
             flush.join(0.5)
         dropped = self._ended.count - self._exporter.exported
         if dropped > 0:
-            log_event(f"traces: {dropped} span{'s' if dropped != 1 else ''} not exported at shutdown: the OTLP "
+            log_event(f"traces: {dropped} {noun(dropped, 'span')} not exported at shutdown: the OTLP "
                       f"collector did not take them within {timeout:g} s ({FLUSH_TIMEOUT_VARIABLE})",
                       logging.WARNING, dropped=dropped)
 

@@ -33,6 +33,7 @@ from .options import ServeOptions, check_side_exposure, has_inbound_auth, is_loo
 from .stdio import serve_stdio
 from .stop_answers import StopAnswers
 from ..toolset.stopping import RUNNING, TOLD_TO_STOP
+from ..wording import noun
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
@@ -396,7 +397,7 @@ def _banner(runtime: Runtime, options: ServeOptions, port: int | None) -> None:
     manifest = runtime.loaded.manifest
     toolset = runtime.holder.current
     count = len(toolset.listed)
-    head = f"mcprt {__version__}: serving '{manifest.server.name}' ({count} tool{'s' if count != 1 else ''})"
+    head = f"mcprt {__version__}: serving '{manifest.server.name}' ({count} {noun(count, 'tool')})"
     facts: dict[str, Any] = {"server": manifest.server.name, "version": __version__, "tools": count,
                              "transport": options.transport}
     if options.transport == "stdio":

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import Budget
+from ..wording import noun
 from .tool import Tool
 from .toolset import ToolSet
 
@@ -101,7 +102,7 @@ class BudgetReport:
             if violation.hint:
                 lines.append(f"  hint: {violation.hint}")
         count = len(self.violations)
-        lines.append(f"{count} budget{'s' if count != 1 else ''} exceeded")
+        lines.append(f"{count} {noun(count, 'budget')} exceeded")
         return "\n".join(lines)
 
     def warnings(self) -> list[str]:
@@ -189,7 +190,7 @@ def _too_many(loaded: LoadedManifest, report: BudgetReport, limit: int) -> Viola
             label = f"discovery meta-tools: {count}"
             where: tuple[Any, ...] = _discovery_path(loaded)
         else:
-            label = f"source '{source}' lists {count:,} tool{'s' if count != 1 else ''}"
+            label = f"source '{source}' lists {count:,} {noun(count, 'tool')}"
             where = ("sources", source)
         offenders.append(Offender(label, count, loaded.diagnostic(where, label, prefer="key")))
     return _violation(
