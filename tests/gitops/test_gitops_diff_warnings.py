@@ -131,3 +131,21 @@ def test_a_sources_cut_warning_list_counts_as_a_whole(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         news = [c["detail"] for c in json.loads(result.stdout)["manifest_changes"] if c["kind"] == "new warning"]
         assert [n.replace(str(manifest), "mcp.yaml") for n in news] == expected, news
+
+
+def test_a_moved_spec_keeps_its_warnings(tmp_path: Path) -> None:
+    """Found by a new-user trial: moving the spec (same content, `openapi:` names the new path) made each of
+    its warnings a `new warning`: their messages name the place as `<file>#/pointer`, and the key held the file."""
+    old = _duplicated_ids(tmp_path / "old", ["/a", "/b"])
+    moved = _duplicated_ids(tmp_path / "moved", ["/a", "/b"])
+    (moved.parent / "specs").mkdir()
+    (moved.parent / "spec.json").rename(moved.parent / "specs" / "api.json")
+    moved.write_text(moved.read_text().replace("openapi: spec.json", "openapi: specs/api.json"))
+    grown = _duplicated_ids(tmp_path / "grown", ["/a", "/b", "/c"])
+    ws = make_workspace(tmp_path / "ws", "http://127.0.0.1:9", tmp_path / "cache")
+    same = ws.mcprt("diff", str(old), str(moved), "--fail-on", "any")
+    assert same.returncode == 0 and "new warning" not in same.stdout, same.stdout + same.stderr
+    news = ws.mcprt("diff", str(moved), str(grown), "--format", "json")  # …while another one is still new
+    assert [c["detail"].split(": ", 1)[1] for c in json.loads(news.stdout)["manifest_changes"]
+            if c["kind"] == "new warning"] == ["source 'api': spec.json#/paths/~1c/get: operationId `dup` is used "
+                                               "twice"], news.stdout

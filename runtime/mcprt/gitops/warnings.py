@@ -4,7 +4,8 @@ pull request, not a validate run of its branch.
 A warning is identified by what it is about, not by where it is printed: its `code`, the manifest node
 it points at (`("policy", "rules", <the rule>, "match", "tools", <the glob>)`: list indexes and positions
 move with any edit above them, so an item stands for itself) and its message without list indexes, "did
-you mean" hints (they follow the other names) or the count of a "… and N more" summary. A warning is new when the new
+you mean" hints (they follow the other names), the path of the document a `file#/pointer` names (a spec
+moved with the same content keeps its warnings) or the count of a "… and N more" summary. A warning is new when the new
 manifest has more warnings of its identity than the old one. Breaking: a policy glob or source that a
 change leaves matching nothing (`policy.checks.MATCHES_NOTHING`: a tool renamed or prefixed away) or a
 stricter rule left unreachable behind a catch-all (`UNREACHABLE_RULE`): the calls the rule or limit
@@ -34,6 +35,9 @@ BREAKING = {MATCHES_NOTHING: "this rule or limit now applies to no call",
 _INDEX = re.compile(r"\[\d+\]")
 _HINT = re.compile(r" \(did you mean '[^']*'\?\)")
 _MORE = re.compile(r"… and \d+ more")
+# `pets.json#/paths/…`: a place in a document, named by the document's path as the manifest spells it; the
+# same document moved (`openapi: ../up/x.json` → `x.json`) is the same document, so its warnings stay themselves
+_DOCUMENT = re.compile(r"[^\s'\"`(]+(?=#/)")
 
 Key = tuple[str, tuple[object, ...], str]
 
@@ -126,6 +130,7 @@ def _fingerprint(item: Any) -> str:
 
 def _key(diagnostic: Diagnostic, ref: ManifestRef, nodes: _Nodes) -> Key:
     message = _MORE.sub("… and N more", _HINT.sub("", _INDEX.sub("[]", ref.shown(diagnostic.message))))
+    message = _DOCUMENT.sub("<document>", message)
     return diagnostic.code, nodes.identity(diagnostic), message
 
 
