@@ -1,12 +1,23 @@
-"""Words in the messages people read: one place for a count's noun (`1 tool`, `2 tools`).
+"""Words in the messages people read: one place for a count's noun (`1 tool`, `2 tools`) and a value's JSON excerpt.
 
 A new-user trial read `mcprt init`'s "(1 tools, …)"; each message had spelled its plural on its own,
 and most never checked for one. Lowest layer: imports nothing of mcprt's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def noun(count: int, singular: str, plural: str | None = None) -> str:
     """`singular` for a count of exactly 1 (English: 0 takes the plural), else `plural` (default
     `singular + "s"`). Only the word: callers format the number as their message does (`1,234`)."""
     return singular if count == 1 else (plural if plural is not None else singular + "s")
+
+
+def json_excerpt(value: Any, limit: int = 160) -> str:
+    """`value` as JSON (keys sorted, non-ASCII kept) in at most `limit` characters, ending in `…` when cut;
+    None is `(none)`. For reports that show a setting's or schema keyword's value before and after."""
+    import json
+
+    text = "(none)" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

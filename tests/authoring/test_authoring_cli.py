@@ -220,7 +220,7 @@ def test_diff_reports_output_schema_changes(tmp_path: Path) -> None:
     new.write_text(body.format(spec=spec, prune="{id: id, status: status}"))
     shown = mcprt("diff", str(old), str(new), "--fail-on", "breaking")
     assert shown.returncode == 1, shown.stdout + shown.stderr
-    assert "output schema changed" in shown.stdout and "removed `name`" in shown.stdout
+    assert "BREAKING output schema changed: /properties/name: removed" in shown.stdout, shown.stdout
     listed = json.loads(mcprt("tools", str(new), "--json").stdout)["tools"][0]
     assert listed["outputSchema"] == {"type": "object", "properties": {"id": {"type": ["integer", "null"]},
                                                                        "status": {"type": ["string", "null"]}}}

@@ -17,6 +17,8 @@ from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase
 from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
+from .effective import effective_changes
+from .schemas import schema_changes, types
 
 
 @dataclass
@@ -130,6 +132,7 @@ def _tool_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: 
     if old.annotations != new.annotations:
         diff.changes.append(Change("annotations changed", _before_after(_compact(old.annotations),
                                                                         _compact(new.annotations))))
+    diff.changes += [Change(kind, detail) for kind, detail in effective_changes(old, new)]
     if old.listed != new.listed:
         diff.changes.append(Change("exposure changed", "now listed directly" if new.listed
                                    else "now reachable through discovery only"))
@@ -137,20 +140,17 @@ def _tool_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: 
 
 
 def _output_schema_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Change]:
-    """outputSchema: a client reading structuredContent breaks when it, or one of its fields, goes away."""
+    """outputSchema: one change per JSON Pointer that differs; breaking when a client reading structuredContent
+    finds less than before (`schemas` module: a field removed, no longer required, a type or enum widened)."""
     if before == after:
         return []
     if before is None:
-        return [Change("output schema added", _compact(after))]
+        fields = ", ".join(f"`{name}`" for name in (after or {}).get("properties") or {})
+        return [Change("output schema added", f"fields {fields}" if fields else "an object")]
     if after is None:
         return [Change("output schema removed", "structuredContent is no longer declared", breaking=True)]
-    old_props = set((before.get("properties") or {}))
-    new_props = set((after.get("properties") or {}))
-    removed, added = sorted(old_props - new_props), sorted(new_props - old_props)
-    parts = [f"removed {', '.join(f'`{p}`' for p in removed)}" if removed else "",
-             f"added {', '.join(f'`{p}`' for p in added)}" if added else ""]
-    detail = "; ".join(p for p in parts if p) or _before_after(_compact(before), _compact(after))
-    return [Change("output schema changed", detail, breaking=bool(removed))]
+    return [Change("output schema changed", c.describe(), c.breaking)
+            for c in schema_changes(before, after, "output")]
 
 
 def _override(tool: Tool, loaded: LoadedManifest) -> dict[str, Any]:
@@ -193,24 +193,22 @@ def _argument_changes(old: Tool, new: Tool) -> list[Change]:
     return changes
 
 
+_OWN_MESSAGES = {"default", "description"}  # an argument's own keywords worded below, not as schema paths
+
+
 def _schema_changes(name: str, before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """One argument's schema: its type and values in the words of an argument, anything deeper by JSON
+    Pointer; breaking by the input rule of the `schemas` module (a narrowed type or enum refuses a value
+    that worked)."""
     changes: list[Change] = []
-    if _types(before) != _types(after):
-        changes.append(Change("argument type changed", f"`{name}`: {_types(before) or 'any'} → "
-                              f"{_types(after) or 'any'}", breaking=True))
-    was_enum, now_enum = before.get("enum"), after.get("enum")
-    if was_enum != now_enum:
-        if isinstance(was_enum, list) and isinstance(now_enum, list):
-            dropped = [v for v in was_enum if v not in now_enum]
-            added = [v for v in now_enum if v not in was_enum]
-            detail = "; ".join(p for p in (f"removed {_compact(dropped)}" if dropped else "",
-                                           f"added {_compact(added)}" if added else "") if p)
-            changes.append(Change("argument values changed", f"`{name}`: {detail}", breaking=bool(dropped)))
-        elif now_enum is not None:
-            changes.append(Change("argument values changed", f"`{name}`: now one of {_compact(now_enum)}",
-                                  breaking=True))
-        else:
-            changes.append(Change("argument values changed", f"`{name}`: any value now"))
+    for change in schema_changes(before, after, "input"):
+        if change.pointer == "" and change.what == "type":
+            changes.append(Change("argument type changed", f"`{name}`: {_types(before)} → {_types(after)}",
+                                  change.breaking))
+        elif change.pointer == "" and change.what == "enum":
+            changes.append(Change("argument values changed", f"`{name}`: {change.detail}", change.breaking))
+        elif change.pointer or change.what not in _OWN_MESSAGES:
+            changes.append(Change("argument schema changed", f"`{name}` {change.describe()}", change.breaking))
     if before.get("default") != after.get("default"):
         was = _compact(before["default"]) if "default" in before else "none"
         now = _compact(after["default"]) if "default" in after else "none"
@@ -223,12 +221,7 @@ def _schema_changes(name: str, before: dict[str, Any], after: dict[str, Any]) ->
 
 
 def _types(schema: dict[str, Any]) -> str:
-    value = schema.get("type")
-    if isinstance(value, list):
-        return "|".join(sorted(str(v) for v in value))
-    if value is None and isinstance(schema.get("anyOf"), list):
-        return "|".join(sorted(_types(s) for s in schema["anyOf"] if isinstance(s, dict)))
-    return str(value) if value is not None else ""
+    return "|".join(sorted(types(schema))) or "any"
 
 
 def _manifest_changes(old: LoadedManifest, new: LoadedManifest) -> list[Change]:

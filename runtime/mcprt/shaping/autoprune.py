@@ -51,6 +51,30 @@ class AutoPruner:
                 self._verdicts[key] = verdict
         return verdict
 
+    def project_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """`schema` (a JSON Schema of the values `apply` receives) as `apply` leaves them: properties named by
+        `drop_keys` removed at any depth (and from `required`); with `drop_nulls`/`drop_empty` a property may
+        be missing, so none stays `required`. A tool's own `prune` projects its outputSchema the same way
+        (`shaping.schema_paths`), so a key dropped here is never advertised. Returns a new dict."""
+        return self._project(schema)
+
+    def _project(self, schema: Any) -> Any:
+        if not isinstance(schema, dict):
+            return schema
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {name: self._project(child) for name, child in value.items() if not self.drops_key(name)}
+            elif key == "required" and isinstance(value, list):
+                if self.drop_nulls or self.drop_empty:
+                    continue  # a null or empty value goes away with its key
+                out[key] = [name for name in value if not self.drops_key(name)]
+            elif key in ("items", "additionalProperties") or (key == "anyOf" and isinstance(value, list)):
+                out[key] = [self._project(v) for v in value] if key == "anyOf" else self._project(value)
+            else:
+                out[key] = value
+        return out
+
     def _walk(self, value: Any) -> Any:
         if isinstance(value, dict):
             return self._walk_object(value)

@@ -135,6 +135,8 @@ def _source_tools(
         identity = pruner is None and output is None and autoprune is None
         wanted = override.output_schema if override.output_schema is not None else source.output_schema
         declared = _declared_output_schema(loaded, base, op, override, wanted, out)
+        if declared is not None and autoprune is not None:  # `defaults.prune` runs after the tool's own prune
+            declared = autoprune.project_schema(declared)
         if declared is None and identity and wanted is not False:
             declared_as_is = op.output_schema  # a function's or upstream tool's own, for results passed unchanged
         else:
