@@ -78,6 +78,29 @@ def test_a_field_dropped_by_defaults_prune_shows_on_each_tool_like_a_tools_own_p
     assert ("output schema changed", "/properties/status: removed", True) in _changes(by_prune, "get_pet")
 
 
+def test_server_settings_and_an_exceeded_budget_are_changes(pair: tuple[Workspace, Workspace]) -> None:
+    old, new = pair
+    new.edit("version: 1\n", "version: 1\nserver:\n  budget: {max_tools_bytes: 100}\n"
+                             "  auth: {tokens: {ci: literal-token-4711}}\n")
+    code, data = _diff(old, new, "--fail-on", "any")
+    assert code == 1 and data["tools"] == []
+    changes = {c["kind"]: c for c in data["manifest_changes"]}
+    assert changes["server budget changed"]["detail"] == \
+        '`budget`: (none) → {"max_tool_bytes": null, "max_tools": null, "max_tools_bytes": 100}', changes
+    exceeded = changes["budget exceeded"]
+    assert exceeded["breaking"] and exceeded["detail"].startswith("`server.budget.max_tools_bytes`: tools/list bytes ")
+    assert changes["server auth changed"]["breaking"] and "`auth` added" in changes["server auth changed"]["detail"]
+    assert "literal-token-4711" not in json.dumps(data)  # a credential is never shown
+    markdown = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "markdown").stdout
+    assert "- ⚠️ **breaking** **budget exceeded**: `server.budget.max_tools_bytes`: " in markdown, markdown
+    # a budget both sides exceed is not news; raising it is a change, not a breaking one
+    old.edit("version: 1\n", "version: 1\nserver:\n  budget: {max_tools_bytes: 50}\n")
+    new.edit("  auth: {tokens: {ci: literal-token-4711}}\n", "")
+    code, data = _diff(old, new, "--fail-on", "breaking")
+    assert code == 0 and [(c["kind"], c["detail"], c["breaking"]) for c in data["manifest_changes"]] == [
+        ("server budget changed", "`budget.max_tools_bytes`: 50 → 100", False)], data["manifest_changes"]
+
+
 def test_a_spec_driven_output_schema_change_is_named_by_its_path(pair: tuple[Workspace, Workspace]) -> None:
     old, new = pair
     (new.root / "pets.json").write_text(json.dumps(_spec(without="name")))

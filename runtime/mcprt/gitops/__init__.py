@@ -20,6 +20,7 @@ from .compare import Change, ToolDiff, ToolsetDiff, compare_toolsets
 from .offers import OfferDiff, compare_offers
 from .outputs import CaseDiff, compare_case_outputs
 from .revisions import ManifestRef, resolve_manifest_ref
+from .server_settings import budget_changes, server_changes
 from .warnings import new_warnings
 
 __all__ = ["Change", "CaseDiff", "ManifestDiff", "ManifestRef", "OfferDiff", "ToolDiff", "diff_manifests", "render",
@@ -63,6 +64,9 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
         assert before.harness.loaded is not None and after.harness.loaded is not None
         toolset = compare_toolsets(before.harness.toolset, after.harness.toolset,
                                    before.harness.loaded, after.harness.loaded)
+        toolset.manifest_changes += server_changes(before.harness.loaded, after.harness.loaded)
+        toolset.manifest_changes += budget_changes(before.harness.loaded, after.harness.loaded,
+                                                   before.harness.toolset, after.harness.toolset)
         toolset.manifest_changes += new_warnings(before.harness.warning_diagnostics, after.harness.warning_diagnostics,
                                                  old_ref, new_ref, before.harness.loaded, after.harness.loaded)
         cases = compare_case_outputs(before, after, find_cases(new_ref.path, new_ref.include_roots))

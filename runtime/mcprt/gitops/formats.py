@@ -127,7 +127,7 @@ def render_markdown(diff: ManifestDiff) -> str:
     out.append("")
     if diff.toolset.manifest_changes:
         for change in diff.toolset.manifest_changes:
-            out.append(f"- **{change.kind}**: {_md(change.detail)}")
+            out.append(f"- {'⚠️ **breaking** ' if change.breaking else ''}**{change.kind}**: {_md(change.detail)}")
         out.append("")
     if diff.toolset.tools:
         out += ["| | tool | change | details |", "| --- | --- | --- | --- |"]
