@@ -127,6 +127,8 @@ def test_a_spec_driven_output_schema_change_is_named_by_its_path(pair: tuple[Wor
     ({"type": "integer"}, {"type": "string"}, "", True, True),
     ({"enum": ["a", "b"]}, {"enum": ["a"]}, "", True, False),
     ({"enum": ["a"]}, {"enum": ["a", "b"]}, "", False, True),
+    # a constraint on items added narrows, taken away widens
+    ({"type": "array", "items": {"type": "string"}}, {"type": "array"}, "/items", False, True),
     # deep inside items, with a `/` in a name (RFC 6901 escaping)
     ({"items": {"properties": {"a/b": {"type": "string"}}}}, {"items": {"properties": {"a/b": {"type": "integer"}}}},
      "/items/properties/a~1b", True, True),

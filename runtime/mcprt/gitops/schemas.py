@@ -50,9 +50,10 @@ def schema_changes(before: Any, after: Any, direction: Direction, pointer: str =
     for key in ("items", "additionalProperties"):
         if key in before and key in after:
             changes += schema_changes(before[key], after[key], direction, f"{pointer}/{key}")
-        elif key in before or key in after:
-            side = "now" if key in after else "no longer"
-            changes.append(SchemaChange(f"{pointer}/{key}", key, f"{side} constrained", False))
+        elif key in before or key in after:  # a constraint added narrows, one taken away widens
+            narrowed = key in after
+            changes.append(SchemaChange(f"{pointer}/{key}", key, f"{'now' if narrowed else 'no longer'} constrained",
+                                        narrowed == (direction == "input")))
     was, now = before.get("anyOf"), after.get("anyOf")
     if isinstance(was, list) and isinstance(now, list) and len(was) == len(now):
         for index, (old_option, new_option) in enumerate(zip(was, now)):
