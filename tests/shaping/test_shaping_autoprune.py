@@ -102,3 +102,22 @@ def test_scalars_and_top_level_values_pass_through():
     assert pruner.apply("") == ""
     assert pruner.apply(5) == 5
     assert pruner.apply({"a": None}) == {}
+
+
+def test_the_schema_of_pruned_values_loses_the_dropped_keys():
+    """The outputSchema a tool declares describes what `apply` leaves: a key `drop_keys` drops is not
+    advertised at any depth (a client would wait for it in vain), and with drop_nulls/drop_empty a field
+    may go away, so none is `required`. Found by a new-user trial (`defaults.prune.drop_keys`)."""
+    schema = {"type": "object", "required": ["id", "html_url"], "properties": {
+        "id": {"type": "integer"}, "html_url": {"type": "string"},
+        "items": {"type": "array", "items": {"anyOf": [
+            {"type": "object", "properties": {"url": {"type": "string"}, "name": {"type": "string"}}},
+            {"type": "null"}]}}}}
+    before = copy.deepcopy(schema)
+    keys_only = AutoPruner(drop_keys=("*url",)).project_schema(schema)
+    assert keys_only == {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "integer"},
+        "items": {"type": "array", "items": {"anyOf": [
+            {"type": "object", "properties": {"name": {"type": "string"}}}, {"type": "null"}]}}}}
+    assert "required" not in AutoPruner(drop_nulls=True, drop_keys=("*url",)).project_schema(schema)
+    assert schema == before  # never mutated
