@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -261,6 +263,35 @@ async def test_a_written_back_session_keeps_the_lifetime_it_had_left_and_an_idle
     await asyncio.sleep(1.0)  # its idle timeout has passed: Redis dropped it
     assert await opener.get("s1") is None
     assert await opener.restore() == 0
+
+
+async def test_a_kept_session_whose_record_cannot_be_written_back_is_logged_as_such(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A session evicted on another replica but busy here is kept, its record written back
+    (`SessionRecords.revive`). When Redis refused that write, the failure only went to the sessions'
+    outage line: nothing at all when that outage was logged already, and never that this session is
+    now unknown to every other replica (it stays so after Redis is back). One line, naming it."""
+    from mcp.server.lowlevel import Server
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+    from mcprt.server.shared_sessions import share_sessions
+    from tests.support.components import free_port
+
+    client = make_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens: every write fails
+    try:
+        records = SessionRecords(client, prefix="mcprt:revive:", ttl=60)
+        records.hold("kept-session-1", record())
+        holder = SimpleNamespace(_session_manager=StreamableHTTPSessionManager(app=Server("revive")))
+        manager = share_sessions(holder, records, None)
+        with caplog.at_level(logging.WARNING, logger="mcprt"):
+            manager._sharing.failed(error="Redis went away earlier")  # the outage's line was logged already
+            caplog.clear()
+            await manager._revive("kept-session-1")  # as `_ended_elsewhere` starts it
+        lines = [(r.getMessage(), getattr(r, "fields", {})) for r in caplog.records]
+        assert len(lines) == 1 and "could not be written back" in lines[0][0], lines
+        assert lines[0][1]["session"] == "kept-session"  # which one (an id's first 12 characters, as elsewhere)
+    finally:
+        await client.aclose()
 
 
 # --- the data check: Redis that kept its data is not taken for one that lost it -------------------

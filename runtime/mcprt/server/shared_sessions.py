@@ -210,8 +210,12 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         assert self.records is not None
         try:
             await self.records.revive(session_id)
-        except StateUnavailable as exc:  # the record then stays gone: only this replica serves the session
-            self._sharing.failed(error=str(exc))
+        except StateUnavailable as exc:
+            # Its own line, not the outage's: that one is logged once per outage (so this went unseen when
+            # Redis was already failing) and says sharing resumes when Redis is back, which this record
+            # does not — it stays gone, and the session is served by this replica only.
+            log_event("session evicted on another replica and kept here could not be written back: other "
+                      "replicas answer 404 for it", logging.WARNING, session=session_id[:12], error=str(exc))
 
     async def _end_evicted(self, session_id: str, transport: StreamableHTTPServerTransport,
                            delete: bool = True) -> None:
