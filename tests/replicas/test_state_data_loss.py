@@ -295,6 +295,25 @@ async def test_a_kept_session_whose_record_cannot_be_written_back_is_logged_as_s
         await client.aclose()
 
 
+async def test_ended_sessions_whose_records_cannot_be_removed_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """An eviction (or a client's DELETE) whose delete Redis refused: `SessionRecords.delete` swallowed
+    the failure, so the session manager's "not removed" line, waiting for an exception, was never
+    written, while other replicas could still adopt the evicted session until its record expired.
+    Logged once per outage (a DELETE per session under traffic)."""
+    from tests.support.components import free_port
+
+    client = make_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens: every write fails
+    try:
+        records = SessionRecords(client, prefix="mcprt:evict:", ttl=60)
+        with caplog.at_level(logging.WARNING, logger="mcprt"):
+            await records.delete("evicted-session-1", evicted=True)  # raises nothing, as before
+            await records.delete("deleted-session-2")
+        assert [r.getMessage() for r in caplog.records] == [
+            "ended sessions not removed from shared state: other replicas may serve them until they idle out"]
+    finally:
+        await client.aclose()
+
+
 # --- the data check: Redis that kept its data is not taken for one that lost it -------------------
 
 

@@ -225,11 +225,9 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                 await transport.terminate()
             if self.records is not None and delete:
                 self.records.forget_local(session_id)
-                try:
-                    # no other replica may adopt it either (unless busy there: `_ended_elsewhere`)
-                    await self.records.delete(session_id, evicted=True)
-                except StateUnavailable as exc:
-                    log_event("ended session not removed from shared state", logging.WARNING, error=str(exc))
+                # no other replica may adopt it either (unless busy there: `_ended_elsewhere`); a Redis
+                # failure is logged there (it never raised, so the line this caught was never written)
+                await self.records.delete(session_id, evicted=True)
 
     async def _serve_opening_request(self, http_transport: StreamableHTTPServerTransport, scope: Scope,
                                      receive: Receive, send: Send) -> None:
