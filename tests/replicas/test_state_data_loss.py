@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,7 +19,9 @@ from mcprt.server.options import ServeOptions
 from mcprt.server.shared_state import SharedState, open_shared_state
 from mcprt.state.policy import RESUMED_TTL, RedisPolicyState
 from mcprt.state.redis_client import make_client
+from mcprt.state.rounds import RoundRelay
 from mcprt.state.sessions import SessionRecord, SessionRecords
+from mcprt.stopping import stop_tasks
 from tests.support.components import Redis, redis_server
 
 
@@ -62,9 +66,23 @@ class Replicas:
         return state
 
     async def aclose(self) -> None:
-        for state in self.started:
-            await state.aclose()
-            await state._client.aclose()
+        try:
+            for state in self.started:
+                assert await stop_time(state.aclose) < STOPS_WITHIN
+        finally:
+            for state in self.started:
+                await state._client.aclose()
+
+
+STOPS_WITHIN = 1.0  # s: generous (a stop takes milliseconds; a lost cancel costs one re-cancel, 50 ms)
+
+
+async def stop_time(aclose: Callable[[], Awaitable[None]]) -> float:
+    """Seconds `aclose()` took, bounded at twice `STOPS_WITHIN` so a stop that hangs fails instead of
+    hanging the suite (the old `aclose` swallowed even this bound's cancel, and returned at it)."""
+    started = time.monotonic()
+    await asyncio.wait_for(aclose(), 2 * STOPS_WITHIN)
+    return time.monotonic() - started
 
 
 @pytest.fixture
@@ -160,7 +178,7 @@ async def test_a_pause_survives_a_long_outage_followed_by_a_data_loss(replicas: 
     await asyncio.sleep(0.6)
     await lose_data(redis)
     assert sorted(await holder.pause_list()) == ["tool:x"]
-    assert sorted(await (await replicas.replica(start=False, resumed_ttl=1.0)).pause_list()) == ["tool:x"]
+    assert sorted(await (await replicas.replica(resumed_ttl=1.0)).pause_list()) == ["tool:x"]  # started: it stops
 
 
 async def test_a_pause_right_after_redis_lost_its_data_does_not_hide_the_older_ones(
@@ -248,6 +266,54 @@ async def test_a_written_back_session_keeps_the_lifetime_it_had_left_and_an_idle
     assert await opener.restore() == 0
 
 
+async def test_a_kept_session_whose_record_cannot_be_written_back_is_logged_as_such(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A session evicted on another replica but busy here is kept, its record written back
+    (`SessionRecords.revive`). When Redis refused that write, the failure only went to the sessions'
+    outage line: nothing at all when that outage was logged already, and never that this session is
+    now unknown to every other replica (it stays so after Redis is back). One line, naming it."""
+    from mcp.server.lowlevel import Server
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+    from mcprt.server.shared_sessions import share_sessions
+    from tests.support.components import free_port
+
+    client = make_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens: every write fails
+    try:
+        records = SessionRecords(client, prefix="mcprt:revive:", ttl=60)
+        records.hold("kept-session-1", record())
+        holder = SimpleNamespace(_session_manager=StreamableHTTPSessionManager(app=Server("revive")))
+        manager = share_sessions(holder, records, None)
+        with caplog.at_level(logging.WARNING, logger="mcprt"):
+            manager._sharing.failed(error="Redis went away earlier")  # the outage's line was logged already
+            caplog.clear()
+            await manager._revive("kept-session-1")  # as `_ended_elsewhere` starts it
+        lines = [(r.getMessage(), getattr(r, "fields", {})) for r in caplog.records]
+        assert len(lines) == 1 and "could not be written back" in lines[0][0], lines
+        assert lines[0][1]["session"] == "kept-session"  # which one (an id's first 12 characters, as elsewhere)
+    finally:
+        await client.aclose()
+
+
+async def test_ended_sessions_whose_records_cannot_be_removed_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """An eviction (or a client's DELETE) whose delete Redis refused: `SessionRecords.delete` swallowed
+    the failure, so the session manager's "not removed" line, waiting for an exception, was never
+    written, while other replicas could still adopt the evicted session until its record expired.
+    Logged once per outage (a DELETE per session under traffic)."""
+    from tests.support.components import free_port
+
+    client = make_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens: every write fails
+    try:
+        records = SessionRecords(client, prefix="mcprt:evict:", ttl=60)
+        with caplog.at_level(logging.WARNING, logger="mcprt"):
+            await records.delete("evicted-session-1", evicted=True)  # raises nothing, as before
+            await records.delete("deleted-session-2")
+        assert [r.getMessage() for r in caplog.records] == [
+            "ended sessions not removed from shared state: other replicas may serve them until they idle out"]
+    finally:
+        await client.aclose()
+
+
 # --- the data check: Redis that kept its data is not taken for one that lost it -------------------
 
 
@@ -278,6 +344,50 @@ async def test_a_data_check_interval_longer_than_the_marker_s_30_s_sees_no_loss_
             assert time.monotonic() < deadline, "Redis lost its data and no check noticed"
             await asyncio.sleep(0.05)
     finally:
-        watch.cancel()
-        await asyncio.gather(watch, return_exceptions=True)
+        assert await stop_tasks([watch], what="data watch")  # as serve stops it: a lost cancel hung a gather
         await shared.aclose()
+
+
+# --- stopping: a started replica's shared state stops within a bound, even mid-command -------------
+
+
+def running(kind: type) -> list[str]:
+    """Names of the tasks still running a method of `kind` (a stopped component leaves none)."""
+    return [task.get_coro().__qualname__ for task in asyncio.all_tasks()
+            if not task.done() and task.get_coro().__qualname__.startswith(kind.__name__ + ".")]
+
+
+async def test_a_started_policy_state_stops_promptly_even_in_the_middle_of_a_command(redis: Redis) -> None:
+    """Cancelled right as a command was written (re-reading the pauses every 6 ms here keeps one in
+    flight), the refresher or the listener carried on — Python 3.11's `asyncio.wait_for` in redis-py's
+    send returns instead of raising then — and `aclose`, awaiting the listener, hung for ever (a test's
+    teardown never finished): about one stop in five here. Each stop now ends every task within the bound."""
+    client = make_client(redis.url)
+    try:
+        for cycle in range(20):  # a stop hung one time in five or more: 20 catch it 99 times in 100
+            state = RedisPolicyState(client, prefix="mcprt:stopping:", resumed_ttl=0.05)
+            await state.start()
+            await asyncio.sleep((cycle % 5) * 0.002)  # stopped at different points of a re-read
+            took = await stop_time(state.aclose)
+            assert took < STOPS_WITHIN and running(RedisPolicyState) == [], f"stop {cycle}: {took:.2f} s"
+    finally:
+        await client.aclose()
+
+
+async def test_a_round_relay_stopped_while_subscribing_stops_promptly(redis: Redis) -> None:
+    """A replica stopped while its relay was (re)subscribing — at start, or after Redis came back: the
+    cancel landed in the SUBSCRIBE's send, was lost, and the listener went on to wait for messages for
+    ever, so `aclose` never returned (about one stop in three here)."""
+    async def resume(state: str, principal: object, responses: dict[str, object]) -> dict[str, object]:
+        return {}
+
+    client = make_client(redis.url)
+    try:
+        for cycle in range(20):  # a stop hung one time in five or more: 20 catch it 99 times in 100
+            relay = RoundRelay(client, prefix="mcprt:stopping:", ttl=5.0)
+            await relay.start(resume, timeout=0)  # returns at once: the listener is still subscribing
+            await asyncio.sleep((cycle % 5) * 0.0005)
+            took = await stop_time(relay.aclose)
+            assert took < STOPS_WITHIN and running(RoundRelay) == [], f"stop {cycle}: {took:.2f} s"
+    finally:
+        await client.aclose()

@@ -20,6 +20,7 @@ from ..reload import follow_upstream
 from ..reload import reload_now as reload_manifest
 from ..reload import reload_status
 from ..reload import watch as watch_manifest
+from ..stopping import stop_tasks
 from .app import build_server
 from .http import build_http_app, build_side_app, serve_http
 from .sockets import listen
@@ -187,15 +188,15 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         restore_signals()
         for cleanup in cleanups:
             cleanup()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # bounded even when one is mid-command on Redis (a lost cancel hung `gather`: `mcprt.stopping`)
+        await stop_tasks(list(tasks), what="background tasks", within=BACKGROUND_STOP_WITHIN)
         await notifier.drain()
         restore_tokens()
         if shared is not None:
             await shared.aclose()
 
 
+BACKGROUND_STOP_WITHIN = 5.0  # s a stopping server waits for its background tasks (reloads, watches, sweeps)
 WARM_UP_DELAY = 0.2  # s: after the handshake and first tools/list of a starting client, before its first call
 
 

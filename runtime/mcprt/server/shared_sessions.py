@@ -210,8 +210,12 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         assert self.records is not None
         try:
             await self.records.revive(session_id)
-        except StateUnavailable as exc:  # the record then stays gone: only this replica serves the session
-            self._sharing.failed(error=str(exc))
+        except StateUnavailable as exc:
+            # Its own line, not the outage's: that one is logged once per outage (so this went unseen when
+            # Redis was already failing) and says sharing resumes when Redis is back, which this record
+            # does not — it stays gone, and the session is served by this replica only.
+            log_event("session evicted on another replica and kept here could not be written back: other "
+                      "replicas answer 404 for it", logging.WARNING, session=session_id[:12], error=str(exc))
 
     async def _end_evicted(self, session_id: str, transport: StreamableHTTPServerTransport,
                            delete: bool = True) -> None:
@@ -221,11 +225,9 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                 await transport.terminate()
             if self.records is not None and delete:
                 self.records.forget_local(session_id)
-                try:
-                    # no other replica may adopt it either (unless busy there: `_ended_elsewhere`)
-                    await self.records.delete(session_id, evicted=True)
-                except StateUnavailable as exc:
-                    log_event("ended session not removed from shared state", logging.WARNING, error=str(exc))
+                # no other replica may adopt it either (unless busy there: `_ended_elsewhere`); a Redis
+                # failure is logged there (it never raised, so the line this caught was never written)
+                await self.records.delete(session_id, evicted=True)
 
     async def _serve_opening_request(self, http_transport: StreamableHTTPServerTransport, scope: Scope,
                                      receive: Receive, send: Send) -> None:

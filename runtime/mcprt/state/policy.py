@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..observability.log import log_event
 from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
 from ..settings import env_limit
+from ..stopping import stop_tasks
 from .redis_client import events_channel, guarded, listen
 
 if TYPE_CHECKING:
@@ -198,6 +199,7 @@ class RedisPolicyState:
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._expiry_tried: set[str] = set()  # ids this replica already tried to claim (won or lost)
         self._listener: asyncio.Task[None] | None = None
+        self._rereads: set[asyncio.Task[None]] = set()  # re-reads a "pauses" message started (stopped by aclose)
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -234,7 +236,9 @@ class RedisPolicyState:
                 event.set()
         elif kind == "pauses":
             self._pauses_read = 0.0  # re-read on the next check
-            asyncio.get_running_loop().create_task(self._read_pauses_quietly())
+            reread = asyncio.get_running_loop().create_task(self._read_pauses_quietly())
+            self._rereads.add(reread)  # kept, so `aclose` stops it: left alone it outlived the client
+            reread.add_done_callback(self._rereads.discard)
         elif kind in self.on_event:
             self.on_event[kind](value)
 
@@ -482,16 +486,11 @@ class RedisPolicyState:
         return pause_reason_of(self._pauses, target)
 
     async def aclose(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            self._refresher = None
-        if self._listener is not None:
-            self._listener.cancel()
-            try:
-                await self._listener
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._listener = None
+        """Stop listening, refreshing and re-reading, within `stopping.STOP_WITHIN` seconds even when a
+        task is mid-command (`stopping.stop_tasks`: a cancel lost in redis-py's send hung this for
+        ever), then wake every `approval_wait`. The client is the caller's to close."""
+        tasks, self._listener, self._refresher = [self._listener, self._refresher, *self._rereads], None, None
+        await stop_tasks(tasks, what="shared state events listener")
         for waiters in self._waiters.values():
             for event in waiters:
                 event.set()

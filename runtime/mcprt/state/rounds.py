@@ -59,6 +59,7 @@ from ..contracts import ToolResult
 from ..errors import ToolCallError
 from ..identity.principal import Principal
 from ..observability.log import Outage, log_event
+from ..stopping import stop_tasks
 from .redis_client import COMMAND_TIMEOUT, guarded, is_redis_error, listen, unavailable
 from .write_back import write_back
 
@@ -135,11 +136,9 @@ class RoundRelay:
     async def aclose(self) -> None:
         if self._releasing:  # deletes already sent get a moment to land; the rest expire with their states
             await asyncio.wait(self._releasing, timeout=COMMAND_TIMEOUT)
-        tasks = [t for t in (self._listener, *self._working.values(), *self._releasing) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._listener = None
+        # bounded even when a task is mid-command (`stopping.stop_tasks`: a lost cancel hung `gather`)
+        tasks, self._listener = [self._listener, *self._working.values(), *self._releasing], None
+        await stop_tasks(tasks, what="round relay")
         self._fail_waiting("this replica is stopping")
 
     # --- owner side ---------------------------------------------------------------------------

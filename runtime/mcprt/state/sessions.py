@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from .redis_client import events_channel, guarded, is_redis_error
+from ..observability.log import Outage
+from .redis_client import events_channel, guarded, is_redis_error, unavailable
 from .write_back import write_back
 
 if TYPE_CHECKING:
@@ -64,6 +65,9 @@ class SessionRecords:
         # told (id, evicted) of each session ended on any replica (`ended`): the session manager stops
         # serving it, or keeps it when evicted elsewhere while busy here (answers True)
         self.on_ended: list[Callable[[str, bool], bool]] = []
+        # Once each way per outage (a DELETE per session under traffic): ended sessions Redis still holds.
+        self._removing = Outage("ended sessions not removed from shared state: other replicas may serve them until "
+                                "they idle out", "ended sessions are removed from shared state again")
 
     def _key(self, session_id: str) -> str:
         return f"{self._prefix}session:{session_id}"
@@ -125,7 +129,8 @@ class SessionRecords:
         """End the session on every replica: its record goes, a marker stays for the idle timeout (so no
         replica's `restore` brings it back), and every replica drops its copy (`session-ended <id>` on
         the events channel, `session-ended <id> evicted` when it was ended to make room: see `ended`).
-        A Redis failure is not raised: the record then expires by itself."""
+        A Redis failure is not raised (the record then expires by itself after the idle timeout, and until
+        then other replicas may still serve the session) but logged, once per outage."""
         self.forget_local(session_id)
         try:
             async with self._client.pipeline(transaction=True) as pipe:
@@ -136,6 +141,9 @@ class SessionRecords:
         except Exception as exc:
             if not is_redis_error(exc):
                 raise
+            self._removing.failed(error=str(unavailable(exc)))
+        else:
+            self._removing.worked()
 
     def ended(self, message: str) -> None:
         """A `session-ended <id>[ evicted]` message (this replica's own delete included): tell `on_ended`
