@@ -154,8 +154,9 @@ def test_missing_token_gets_401_pointing_at_the_metadata(world: World) -> None:
     response = world.post(None)
     assert response.status_code == 401
     metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
-    # RFC 9728 §5.1; RFC 6750 §3.1: no error code when the request carried no credentials.
-    assert response.headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}"'
+    # RFC 9728 §5.1; RFC 6750 §3.1: no error code when the request carried no credentials; MCP
+    # authorization 2025-11-25 ("Scope Selection Strategy"): the scopes to ask for (a trial saw none).
+    assert response.headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}", scope="mcp:tools"'
 
 
 # --- valid tokens -----------------------------------------------------------------------------------
@@ -224,6 +225,7 @@ def assert_rejected(world: World, token: str, status: int, *fragments: str) -> N
     challenge = response.headers.get("www-authenticate", "")
     assert response.status_code == status, (response.status_code, response.text)
     assert challenge.startswith('Bearer resource_metadata="') and 'error="' in challenge
+    assert challenge.endswith(', scope="mcp:tools"'), challenge  # the manifest's scopes, on 401 and 403 alike
     for fragment in fragments:
         assert fragment in challenge, challenge
     assert "mcp-session-id" not in response.headers
@@ -421,7 +423,7 @@ async def test_a_configured_audience_is_the_resource_and_the_metadata_stays_on_t
     """Entra-style: tokens are for `api://<app>`, not for the URL; clients still find the metadata here."""
     with world_of(idp, tmp_path, extra="      audience: api://mcprt-tests") as world:
         metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
-        assert world.post(None).headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}"'
+        assert world.post(None).headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}", scope="mcp:tools"'
         assert httpx.get(metadata, timeout=10).json()["resource"] == "api://mcprt-tests"
         token = idp.client_credentials("api://mcprt-tests")
         assert await echo_as(world, token) == "oauth|svc|svc|mcp:tools|-|hi"
