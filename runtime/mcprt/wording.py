@@ -1,4 +1,5 @@
-"""Words in the messages people read: one place for a count's noun (`1 tool`, `2 tools`) and a value's JSON excerpt.
+"""Words in the messages people read: one place for a count's noun (`1 tool`, `2 tools`), a value's JSON
+excerpt and joining a message's parts (`clause`).
 
 A new-user trial read `mcprt init`'s "(1 tools, …)"; each message had spelled its plural on its own,
 and most never checked for one. Lowest layer: imports nothing of mcprt's."""
@@ -21,3 +22,10 @@ def json_excerpt(value: Any, limit: int = 160) -> str:
 
     text = "(none)" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clause(text: str) -> str:
+    """`text` as a part of a longer message that goes on after `; ` or `. `: without its own trailing
+    sentence punctuation and whitespace. Libraries end their messages as they like (redis-py's
+    "Connection refused.") and a message joined to one read "Connection refused.; try again shortly"."""
+    return text.rstrip().rstrip(".;:,").rstrip()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,22 @@ def forged(token: str, header: dict[str, Any], signature: str = "") -> str:
     """`token`'s payload under another header (e.g. alg none), with `signature`."""
     encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
     return f"{encoded}.{token.split('.')[1]}.{signature}"
+
+
+ELSEWHERE = "https://elsewhere.example"
+
+
+def foreign_token(resource: str, issuer: str = ELSEWHERE) -> str:
+    """A well-formed ES256 access token for `resource` from another issuer (its own key, a `kid` the
+    tests' authorization server does not publish): what a second authorization server would issue."""
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+
+    key = ECKey.generate_key("P-256", parameters={"kid": "elsewhere-1"})
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": resource, "sub": "svc", "client_id": "svc", "scope": "mcp:tools",
+              "iat": now, "exp": now + 300}
+    return jwt.encode({"alg": "ES256", "kid": "elsewhere-1"}, claims, key)
 
 
 def unverified(token: str, part: int = 1) -> dict[str, Any]:

@@ -9,6 +9,7 @@ stateful and stateless HTTP, both protocol eras.
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -22,9 +23,11 @@ import pytest
 
 from tests.identity.oauth_support import (
     CI_TOKEN,
+    ELSEWHERE,
     EXCHANGE_SECRET,
     INTROSPECTION,
     Upstream,
+    foreign_token,
     forged,
     oauth_manifest,
     unverified,
@@ -151,8 +154,9 @@ def test_missing_token_gets_401_pointing_at_the_metadata(world: World) -> None:
     response = world.post(None)
     assert response.status_code == 401
     metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
-    # RFC 9728 §5.1; RFC 6750 §3.1: no error code when the request carried no credentials.
-    assert response.headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}"'
+    # RFC 9728 §5.1; RFC 6750 §3.1: no error code when the request carried no credentials; MCP
+    # authorization 2025-11-25 ("Scope Selection Strategy"): the scopes to ask for (a trial saw none).
+    assert response.headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}", scope="mcp:tools"'
 
 
 # --- valid tokens -----------------------------------------------------------------------------------
@@ -221,6 +225,7 @@ def assert_rejected(world: World, token: str, status: int, *fragments: str) -> N
     challenge = response.headers.get("www-authenticate", "")
     assert response.status_code == status, (response.status_code, response.text)
     assert challenge.startswith('Bearer resource_metadata="') and 'error="' in challenge
+    assert challenge.endswith(', scope="mcp:tools"'), challenge  # the manifest's scopes, on 401 and 403 alike
     for fragment in fragments:
         assert fragment in challenge, challenge
     assert "mcp-session-id" not in response.headers
@@ -294,11 +299,15 @@ def test_opaque_token_without_introspection_is_rejected(world: World) -> None:
     assert_rejected(world, "an-opaque-token-mcprt-cannot-check", 401, "introspection")
 
 
-def test_token_of_another_issuer_is_rejected(world: World, modules: Path) -> None:
-    with auth_server(modules) as other:
-        token = other.client_credentials(world.resource)
-    assert unverified(token)["iss"] == other.issuer != world.idp.issuer
-    assert_rejected(world, token, 401, 'error="invalid_token"')
+def test_token_of_another_issuer_is_rejected_naming_both_issuers(world: World) -> None:
+    # A trial: a second authorization server's token was told "signed with a key the issuer does not
+    # publish" (the key lookup ran before the issuer check), and each one cost a key-set fetch.
+    token = foreign_token(world.resource)
+    assert unverified(token)["iss"] == ELSEWHERE != world.idp.issuer
+    assert_rejected(world, token, 401, 'error="invalid_token"',
+                    f"issued by '{ELSEWHERE}', not by the accepted issuer '{world.idp.issuer}'")
+    unnamed = foreign_token(world.resource, issuer="")
+    assert_rejected(world, unnamed, 401, "issued by '', not by the accepted issuer")
 
 
 def test_expired_token_is_rejected(world: World) -> None:
@@ -328,6 +337,9 @@ def test_unknown_kid_after_rotation_refreshes_the_keys(modules: Path, tmp_path: 
         assert unverified(after, 0)["kid"] != unverified(before, 0)["kid"]
         # Refreshes on unknown kids are rate-limited; wait out that window (it bounds, not paces, the test).
         time.sleep(max(0.0, fetched + UNKNOWN_KID_REFRESH + 0.2 - time.monotonic()))
+        # Another issuer's token (a kid unknown here too) is turned away for what it is, before any key
+        # fetch: it must not spend the refresh the rotated key needs next.
+        assert_rejected(world, foreign_token(world.resource), 401, f"issued by '{ELSEWHERE}'")
         assert world.post(after, INITIALIZE).status_code == 200
         assert_rejected(world, before, 401, "a key the issuer does not publish")
         # The key set was fetched once before the rotation (then reused from the cache) and once after.
@@ -411,7 +423,7 @@ async def test_a_configured_audience_is_the_resource_and_the_metadata_stays_on_t
     """Entra-style: tokens are for `api://<app>`, not for the URL; clients still find the metadata here."""
     with world_of(idp, tmp_path, extra="      audience: api://mcprt-tests") as world:
         metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
-        assert world.post(None).headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}"'
+        assert world.post(None).headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}", scope="mcp:tools"'
         assert httpx.get(metadata, timeout=10).json()["resource"] == "api://mcprt-tests"
         token = idp.client_credentials("api://mcprt-tests")
         assert await echo_as(world, token) == "oauth|svc|svc|mcp:tools|-|hi"
@@ -425,7 +437,10 @@ def test_an_unreachable_authorization_server_is_a_503_not_a_bad_token(tmp_path: 
         manifest = oauth_manifest(tmp_path, issuer="http://127.0.0.1:9", upstream=base)  # nothing listens on 9
         with mcprt_http(manifest, env=env()) as up:
             world = World(None, state, up)  # type: ignore[arg-type]
-            token = forged("e30.e30.x", {"alg": "ES256", "kid": "k1"}, "c2ln")
+            # claims that pass (they are checked before any key is fetched); only the key is missing
+            claims = {"iss": "http://127.0.0.1:9", "aud": up.url, "sub": "svc", "exp": time.time() + 300}
+            payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+            token = forged(f"e30.{payload}.x", {"alg": "ES256", "kid": "k1"}, "c2ln")
             response = world.post(token)
             assert response.status_code == 503 and response.headers["retry-after"] == "5"
             assert "www-authenticate" not in response.headers

@@ -4,6 +4,7 @@ issuer, audience, expiry, not-before, issued-at, algorithm allow-list, key disco
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -85,7 +86,8 @@ async def test_a_valid_token_passes_and_metadata_is_found_by_oidc_discovery(issu
 
 
 @pytest.mark.parametrize(("changes", "reason"), [
-    ({"iss": "https://evil.example"}, "not issued by the accepted issuer"),
+    ({"iss": "https://evil.example"}, "issued by 'https://evil.example', not by the accepted issuer 'http://127.0.0.1:"),
+    ({"iss": None}, "issued without an issuer (iss), not by the accepted issuer"),
     ({"aud": "https://other.example/mcp"}, "not intended for this resource"),
     ({"aud": ["https://other.example", "https://else.example"]}, "not intended for this resource"),
     ({"exp": None}, "no expiry"),
@@ -95,8 +97,20 @@ async def test_a_valid_token_passes_and_metadata_is_found_by_oidc_discovery(issu
     ({"exp": "tomorrow"}, "no expiry"),
 ])
 async def test_each_claim_rule_rejects_with_its_reason(issuer: Issuer, changes: dict[str, Any], reason: str) -> None:
-    with pytest.raises(TokenRejected, match=reason):
+    # A trial: another issuer's token was told "signed with a key the issuer does not publish", as the
+    # key lookup (a key-set fetch per unknown kid) ran before the claims. Claims come first, offline.
+    fetched = issuer.jwks_requests, len(issuer.metadata_requests)
+    with pytest.raises(TokenRejected, match=re.escape(reason)):
         await check(issuer, issuer.sign(issuer.claims(**changes)))
+    assert (issuer.jwks_requests, len(issuer.metadata_requests)) == fetched
+
+
+async def test_a_malformed_payload_is_rejected_before_any_key_fetch(issuer: Issuer) -> None:
+    header = issuer.sign(issuer.claims()).split(".")[0]
+    for payload in ("not-base64-json", "WzFd"):  # garbage; a JSON list ([1]), not an object
+        with pytest.raises(TokenRejected, match="the token's payload is not"):
+            await check(issuer, f"{header}.{payload}.c2ln")
+    assert issuer.jwks_requests == 0 and issuer.metadata_requests == []
 
 
 async def test_audience_may_be_one_of_several_and_clock_skew_is_tolerated(issuer: Issuer) -> None:

@@ -45,6 +45,7 @@ def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert f"cannot reach the shared state at redis://***@127.0.0.1:{port}/0" in done.stderr
+    assert ".. Start Redis" not in done.stderr and ". Start Redis" in done.stderr  # redis-py's own period, and ours
     assert "hunter2" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
 

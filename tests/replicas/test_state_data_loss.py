@@ -46,6 +46,39 @@ async def test_the_first_command_after_a_redis_restart_is_retried_on_a_new_conne
             await client.aclose()
 
 
+async def test_a_redis_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A trial: with Redis down ~28 s each replica logged `pauses not refreshed` at every re-read (5 s:
+    720 lines an hour per replica), its error reading "…Connection refused.; try again shortly"."""
+    caplog.set_level(logging.WARNING, logger="mcprt")
+    with redis_server(tmp_path) as first:
+        # resumed_ttl 0.4 s: the idle re-read runs every 0.05 s, so the outage below spans many of them
+        state = RedisPolicyState(make_client(first.url), prefix="mcprt:outage:", resumed_ttl=0.4)
+        await state.start()
+        try:
+            first.process.kill()
+            first.process.wait()
+            for _ in range(2):  # calls re-read too (`pause_check`, once per refresh period)
+                state._pauses_read = 0.0
+                assert await state.pause_check(("tool:x",)) is None
+                await asyncio.sleep(0.1)
+            with redis_server(tmp_path, port=first.port):
+                deadline = time.monotonic() + 10
+                while "pauses refreshed again" not in caplog.text:
+                    assert time.monotonic() < deadline, caplog.text
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2)  # more re-reads that work: no more lines
+        finally:
+            await state.aclose()
+            await state._client.aclose()
+    lines = [r for r in caplog.records if r.getMessage().startswith("pauses ")]
+    assert [r.getMessage().split(":")[0] for r in lines] == ["pauses not refreshed", "pauses refreshed again"], \
+        caplog.text
+    error = lines[0].fields["error"]  # type: ignore[attr-defined]
+    assert error.startswith("shared state (Redis) is unavailable: ") and error.endswith("; try again shortly")
+    assert ".;" not in error and ".." not in error, error
+
+
 # --- pauses: a kill switch never turns itself off, and a resume or a new pause is never undone ------
 
 

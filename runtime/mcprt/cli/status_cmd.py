@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .common import stdout_console
+from ..wording import clause
 from .errors import EXIT_OK, guarded
 
 TOKEN_ENV = "MCPRT_TOKEN"
@@ -53,7 +54,7 @@ def unreachable(target: str, error: str, origin: str) -> str:
     from, and how to point the command at the running server instead."""
     where = {"given": "", URL_ENV: f" (from {URL_ENV})",
              "default": f" (the default: no --url given and {URL_ENV} is not set)"}[origin]
-    return (f"cannot reach the server at {target}{where}: {error}. Is `mcprt up --transport http` running "
+    return (f"cannot reach the server at {target}{where}: {clause(error)}. Is `mcprt up --transport http` running "
             f"there? Point at it with --url URL or {URL_ENV}=URL (its base URL or MCP endpoint, "
             f"e.g. http://host:8765/mcp)")
 

@@ -88,6 +88,13 @@ class ResourceServer:
         when the audience is not a URL of it (e.g. Entra's `api://<app id>`)."""
         return metadata_url(self.endpoint_url(scheme, host))
 
+    @property
+    def required_scopes(self) -> list[str]:
+        """The scopes every request needs (`scopes`): the `scope=` of every challenge, 401 and 403 — MCP
+        authorization 2025-11-25, "Protected Resource Metadata Discovery Requirements" and "Scope
+        Selection Strategy" (servers SHOULD include it; clients use it before `scopes_supported`)."""
+        return list(self.config.scopes)
+
     def metadata(self, resource: str) -> dict[str, Any]:
         """Protected Resource Metadata (RFC 9728 §2); `resource` is its only required member."""
         document: dict[str, Any] = {
@@ -128,7 +135,7 @@ class ResourceServer:
         scopes = granted_scopes(claims)
         missing = [s for s in config.scopes if s not in scopes]
         if missing:
-            raise InsufficientScope(list(config.scopes))
+            raise InsufficientScope(self.required_scopes)
         client_id = _first_str(claims, "client_id", "azp", "appid")
         subject = _first_str(claims, "sub") or client_id
         if not subject:

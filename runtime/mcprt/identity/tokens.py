@@ -2,10 +2,16 @@
 
 What a JWT must satisfy, in this order (the first failure is the reason given):
 1. three base64url parts with a JSON header whose `alg` is on the allow-list — never `none`, never
-   HMAC (a resource server holds only public keys; RFC 8725 §2.1, §3.1);
-2. a signature that verifies with the issuer's published key (`kid`), fetched by `KeySource`;
-3. `iss` equal to the configured issuer, `aud` naming this resource (RFC 8707, RFC 9068 §4),
-   `exp` in the future, `nbf`/`iat` not in the future — all with `clock_skew` tolerance.
+   HMAC (a resource server holds only public keys; RFC 8725 §2.1, §3.1) — and a JSON payload;
+2. in that (not yet verified) payload: `iss` equal to the configured issuer, `aud` naming this
+   resource (RFC 8707, RFC 9068 §4), `exp` in the future, `nbf`/`iat` not in the future — all with
+   `clock_skew` tolerance;
+3. a signature that verifies with the issuer's published key (`kid`), fetched by `KeySource`.
+
+Steps 1–2 cost no network: a token of another issuer, an expired or malformed one is turned away
+without asking the issuer for keys (each unknown `kid` could otherwise cost a key-set fetch), and
+with its real reason. Rejecting on claims nobody has verified is safe — whoever wrote them gains
+nothing by being turned away; accepting on them never is, so nothing is accepted before step 3.
 
 Errors are `TokenRejected` with a short description safe to return in `WWW-Authenticate`
 (RFC 6750 §3: `error_description`); it never echoes the token.
@@ -82,6 +88,7 @@ async def verify_jwt(
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise TokenRejected("the token's key id (kid) is not a string")
+    check_claims(_b64json(token.split(".")[1], "payload"), issuer=issuer, audience=audience, clock_skew=clock_skew, now=now)
     try:
         key = await keys.key_for(kid, alg)
     except UnknownKey:
@@ -93,6 +100,7 @@ async def verify_jwt(
     except (ValueError, TypeError):
         raise TokenRejected("the token is malformed") from None
     claims = decoded.claims
+    # the verified claims, checked again: the payload decoded by joserfc is the one that counts
     check_claims(claims, issuer=issuer, audience=audience, clock_skew=clock_skew, now=now)
     return claims
 
@@ -101,10 +109,13 @@ def check_claims(
     claims: Mapping[str, Any], *, issuer: str | None, audience: str, clock_skew: float, now: float | None = None
 ) -> None:
     """`iss`, `aud`, `exp`, `nbf`, `iat` (RFC 7519 §4.1, RFC 9068 §4); `issuer=None` skips `iss`
-    (introspection answers need not carry it)."""
+    (introspection answers need not carry it). Raises TokenRejected naming the first claim that fails
+    (a wrong issuer: the one received and the one expected)."""
     moment = time.time() if now is None else now
     if issuer is not None and claims.get("iss") != issuer:
-        raise TokenRejected("the token was not issued by the accepted issuer")
+        given = claims.get("iss")
+        named = f"by {_shown(given)}" if isinstance(given, str) else "without an issuer (iss)"
+        raise TokenRejected(f"the token was issued {named}, not by the accepted issuer {_shown(issuer)}")
     if audience not in _audiences(claims.get("aud")):
         raise TokenRejected("the token is not intended for this resource (aud)")
     exp = claims.get("exp")
@@ -118,6 +129,12 @@ def check_claims(
     iat = claims.get("iat")
     if iat is not None and (not _is_number(iat) or float(iat) > moment + clock_skew):
         raise TokenRejected("the token was issued in the future (iat)")
+
+
+def _shown(value: str, limit: int = 100) -> str:
+    """A claim as a challenge may quote it: `ascii` (quoted; control and non-ASCII characters escaped,
+    so it is safe in a header and a log line), cut at `limit` characters."""
+    return ascii(value if len(value) <= limit else value[:limit] + "...")
 
 
 def _audiences(value: Any) -> list[str]:

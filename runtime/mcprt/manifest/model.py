@@ -97,7 +97,9 @@ class HttpConfig(StrictModel):
     session_idle_timeout: Duration = Field(
         600.0, gt=0,
         description="A session with no request in flight (and no open GET stream) for this long is ended; its id "
-        "then answers 404 and the client initializes again. Also the expiry of session records in "
+        "then answers 404 (`Session not found`; a client MUST then initialize a new session, MCP transports "
+        "\"Session Management\" — the Python SDK 2.3 raises the error instead and the application opens a "
+        "new client). Also the expiry of session records in "
         "`server.state`. Env override: `MCPRT_SESSION_IDLE_TIMEOUT` (seconds).",
     )
 

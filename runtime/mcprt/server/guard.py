@@ -8,7 +8,8 @@ Checked in that order, before the MCP layer sees anything:
    `server.http.allowed_origins` pass, a request without Origin (any non-browser client) passes.
 3. Bearer token: a static token (compared in constant time) names its principal; otherwise, with
    `server.auth.oauth`, an OAuth access token is validated (`identity.resource`). A missing or bad
-   token gets 401 `WWW-Authenticate: Bearer` (with `resource_metadata=` under OAuth, RFC 9728 §5.1);
+   token gets 401 `WWW-Authenticate: Bearer` (with `resource_metadata=`, RFC 9728 §5.1, and the
+   required `scope=`, MCP authorization 2025-11-25, under OAuth);
    a valid token lacking a required scope gets 403 `insufficient_scope` (RFC 6750 §3.1); keys that
    cannot be fetched from the issuer get 503.
 4. Declared body size (413) against `server.http.max_request_bytes`; the SDK enforces the same
@@ -287,17 +288,19 @@ class HttpGuard:
         scheme_used, host = scope.get("scheme", "http"), headers.get("host")
         resource = server.resource(scheme_used, host)
         metadata = server.metadata_location(scheme_used, host)
+        needed = server.required_scopes  # `scope=` in every challenge: what a client should ask for
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             # RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
-            return Unauthenticated((401, "authorization required", [(b"www-authenticate", challenge(metadata).encode())]),
+            value = challenge(metadata, scope=needed)
+            return Unauthenticated((401, "authorization required", [(b"www-authenticate", value.encode())]),
                                    "rejected request: bearer token", logging.INFO,
                                    {"reason": "missing", "path": _logged_path(scope)})
         try:
             principal = await server.authenticate(token, resource)
         except TokenRejected as exc:
-            value = challenge(metadata, error="invalid_token", description=exc.description)
+            value = challenge(metadata, error="invalid_token", description=exc.description, scope=needed)
             return Unauthenticated((401, exc.description, [(b"www-authenticate", value.encode())]),
                                    "rejected request: access token", logging.WARNING,
                                    {"reason": exc.description, "path": _logged_path(scope)})
@@ -311,7 +314,7 @@ class HttpGuard:
             return 503, "the authorization server's keys are unavailable; try again later", [(b"retry-after", b"5")]
         clash = subject_clash(principal.subject, (name for _, name in self.policy.tokens))
         if clash is not None:  # one principal namespace: see identity.principal.subject_clash
-            value = challenge(metadata, error="invalid_token", description=clash)
+            value = challenge(metadata, error="invalid_token", description=clash, scope=needed)
             return Unauthenticated((401, clash, [(b"www-authenticate", value.encode())]),
                                    "rejected request: access token", logging.WARNING,
                                    {"reason": clash, "client_id": principal.client_id or "-",

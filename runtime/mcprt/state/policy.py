@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..observability.log import log_event
+from ..observability.log import Outage, log_event
 from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
 from ..settings import env_limit
 from ..stopping import stop_tasks
@@ -200,6 +200,10 @@ class RedisPolicyState:
         self._expiry_tried: set[str] = set()  # ids this replica already tried to claim (won or lost)
         self._listener: asyncio.Task[None] | None = None
         self._rereads: set[asyncio.Task[None]] = set()  # re-reads a "pauses" message started (stopped by aclose)
+        # the periodic and per-call re-reads fail together while Redis is away: one line when they
+        # start failing and one when they work again, not one per attempt (720 an hour per replica)
+        self._refreshes = Outage("pauses not refreshed: this replica keeps its last copy until the shared "
+                                 "state answers", "pauses refreshed again")
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -462,7 +466,9 @@ class RedisPolicyState:
         try:
             await self._read_pauses()
         except Exception as exc:
-            log_event("pauses not refreshed", logging.WARNING, error=str(exc))
+            self._refreshes.failed(error=str(exc))
+        else:
+            self._refreshes.worked()
 
     async def pause_set(self, target: str, paused: bool, *, by: str, reason: str | None = None) -> None:
         info = json.dumps({"by": by, "since": time.time(), "reason": reason}) if paused else ""

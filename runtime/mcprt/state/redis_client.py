@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import McprtError, ToolCallError
 from ..observability.log import log_event
+from ..wording import clause
 from .url import redact_state_url
 
 if TYPE_CHECKING:
@@ -89,7 +90,8 @@ def _reason(exc: Any) -> str:
         # and "unavailable … try again shortly" would not tell an operator what to change.
         return "Redis is full (maxmemory reached with a noeviction policy); writes are refused until memory is freed"
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:200]
+    # callers go on after it with "; " or ". ": its own final period would double theirs
+    return clause(text.splitlines()[0][:200]) or type(exc).__name__
 
 
 async def guarded(awaitable: Any) -> Any:

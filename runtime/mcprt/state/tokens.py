@@ -19,14 +19,13 @@ costs a token miss no more than one bounded attempt.
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..observability.log import log_event
+from ..observability.log import Outage
 from ..outbound.token_cache import SharedTokensUnavailable, TokenKey
 from .redis_client import is_redis_error
 
@@ -55,7 +54,8 @@ class RedisTokenStore:
         self._prefix = prefix
         self._delete_if_prefix = client.register_script(_DELETE_IF_PREFIX)
         self._skip_until = 0.0  # time.monotonic() before which Redis is not asked (after a failure)
-        self._failing = False
+        self._outage = Outage("shared token cache unavailable; this replica fetches its own upstream tokens "
+                              "meanwhile", "shared token cache available again")
 
     def token_key(self, key: TokenKey) -> str:
         return f"{self._prefix}oauth-token:{key.id}"
@@ -108,14 +108,9 @@ class RedisTokenStore:
             if not is_redis_error(exc):
                 raise
             self._skip_until = time.monotonic() + RETRY_AFTER
-            if not self._failing:
-                self._failing = True
-                log_event("shared token cache unavailable; this replica fetches its own upstream tokens meanwhile",
-                          logging.WARNING, error=type(exc).__name__)
+            self._outage.failed(error=type(exc).__name__)
             raise SharedTokensUnavailable(str(exc)) from None
-        if self._failing:
-            self._failing = False
-            log_event("shared token cache available again", logging.INFO)
+        self._outage.worked()
         return result
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mcprt.errors import SpecError
+from mcprt.wording import clause
 
 from .loader import LoadedDocument, is_url, load_document
 
@@ -81,10 +82,10 @@ def open_description(source: str, location: str, base_dir: Path, cache_dir: Path
         return load_document(location, base_dir, cache_dir, notes=notes), notes, []
     except SpecError as exc:
         if pinned is None:
-            raise SpecError(exc.document, exc.pointer, f"{exc.message}; to work without network, run "
+            raise SpecError(exc.document, exc.pointer, f"{clause(exc.message)}; to work without network, run "
                                                        f"`mcprt pin MANIFEST` while the URL is reachable: it "
                                                        f"writes the pinned copy {shown} beside the manifest "
                                                        "(used when the fetch fails, and always with --offline)") \
                 from None
-        warning = f"{location}: {exc.message}; using the pinned copy {shown} beside the manifest"
+        warning = f"{location}: {clause(exc.message)}; using the pinned copy {shown} beside the manifest"
         return load_document(str(pinned), base_dir, cache_dir), [warning], [pinned]
