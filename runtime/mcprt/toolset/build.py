@@ -19,6 +19,7 @@ from ..manifest.model import SourceBase, ToolOverride
 from ..shaping.autoprune import compile_autoprune
 from ..expressions.prune import compile_prune
 from ..schema.shapes import certainly_fits
+from ..shaping.pagination import page_size_parameter
 from ..shaping.result import Shaping
 from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
@@ -146,6 +147,8 @@ def _source_tools(
             max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
             tool=name,
             structured=declared is not None,
+            output_schema=declared,
+            page_size=page_size_parameter(schema),
             template_origin=_origin(loaded, (*base, "output")) if output is not None else None,
         )
         max_response = kind.max_response_bytes(source, defaults)
