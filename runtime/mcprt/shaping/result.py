@@ -110,6 +110,7 @@ class Shaping:
     structured: bool = False  # the tool declares an outputSchema: every success carries an object
     output_schema: dict[str, Any] | None = None  # that outputSchema: a shortened structuredContent must conform
     page_size: str | None = None  # the operation's page-size parameter (`limit`), named when a page is shortened
+    documented: frozenset[str] = frozenset()  # result field names the `output` template renders empty when absent
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
     principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
 
@@ -425,6 +426,7 @@ def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
     assert shaping.output is not None
     try:
         text = shaping.output.render(
+            absent_ok=shaping.documented,
             result=result, status=upstream.status, raw_bytes=upstream.raw_bytes, tool=shaping.tool,
             principal=(shaping.principal or ANONYMOUS).as_template_context(),
         )
