@@ -17,6 +17,10 @@ from starlette.routing import Route
 from tests.support.served import http_client, mcprt_http
 from tests.support.upstream import serve_app
 
+# The operation's `count` parameter is its page size: a shortened page says how to get what was left out.
+PAGE_NOTE = ("this page was shortened: the omitted items are NOT on the next page (the next page continues after the "
+             "last item the upstream sent); to get them, call again with a smaller `count`")
+
 SPEC = {
     "openapi": "3.1.0",
     "info": {"title": "Items", "version": "1"},
@@ -34,6 +38,17 @@ SPEC = {
                            "parameters": [{"name": "count", "in": "query", "required": True,
                                            "schema": {"type": "integer"}}],
                            "responses": {"200": {"description": "ok"}}}},
+        # The trial's optional field (test_template_absence.py has the kind): a null description, drop_nulls.
+        "/records/{id}": {"get": {"operationId": "getRecord", "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"name": {"type": "string"},
+                                                 "description": {"type": "string", "nullable": True}}}}}}}}},
+        # The trial's map (shortened_conforms.py has the kind): typed map values, 3,000 keys, 2 KB.
+        "/map": {"get": {"operationId": "getMap", "responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": {"type": "object", "additionalProperties": {
+                "type": "object", "properties": {"v": {"type": "integer"}, "s": {"type": "string"}},
+                "required": ["v", "s"]}}}}}}}},
     },
 }
 
@@ -52,7 +67,13 @@ def items_app() -> Starlette:
         count = int(request.query_params["count"])
         return JSONResponse([{"id": n, "name": "word " * 100, "kind": "k", "price": n} for n in range(count)])
 
-    return Starlette(routes=[Route("/items/{id}", delete, methods=["DELETE"]),
+    async def a_map(request: Request) -> Response:
+        return JSONResponse({f"k{i}": {"v": i, "s": "ü" * 5} for i in range(3000)})
+
+    async def record(request: Request) -> Response:
+        return JSONResponse({"name": "Item 3", "description": None})
+
+    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/items/{id}", delete, methods=["DELETE"]),
                              Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated),
                              Route("/items", many)])
 
@@ -61,10 +82,12 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
     (tmp_path / "items.json").write_text(json.dumps(SPEC))
     with serve_app(items_app()) as base:
         (tmp_path / "mcp.yaml").write_text(
-            f"version: 1\nsources:\n  items:\n    openapi: items.json\n    base_url: {base}\n"
+            f"version: 1\ndefaults:\n  prune: {{drop_nulls: true, drop_empty: true}}\nsources:\n  items:\n    openapi: items.json\n    base_url: {base}\n"
             "    tools:\n      emptyText: {output: 'got [{{ result }}]'}\n"
             "      listItems:\n        prune: '[].{id: id, name: name, price: price}'\n"
-            "        output: \"{% for i in result %}{{ i.id }} {{ i.name }} $${{ i.price }}\\n{% endfor %}\"\n")
+            "        output: \"{% for i in result %}{{ i.id }} {{ i.name }} $${{ i.price }}\\n{% endfor %}\"\n"
+            "      getMap: {name: get_map, prune: '@', max_result_bytes: 2KB}\n"
+            "      getRecord: {output: '{{ result.name }} — {{ result.description | shorten(40) }}'}\n")
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async with http_client(up.url) as client:
                 deleted = await client.call_tool("deleteItem", {"id": "a1"})
@@ -72,13 +95,23 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
                 templated = await client.call_tool("emptyText", {})
                 # Shares this server (cheap): a 1 MB list whose rendering passes the template output
                 # cap (MCPRT_TEMPLATE_MAX_OUTPUT, 1,000,000) was an error; 1,000 items were shortened.
+                # The SDK client rejects a result whose structuredContent breaks the tool's outputSchema.
+                mapped = await client.call_tool("get_map", {})
+                recorded = await client.call_tool("getRecord", {"id": 3})
                 listed = {count: await client.call_tool("listItems", {"count": count}) for count in (1_000, 2_000)}
     assert not deleted.is_error and deleted.content[0].text == "HTTP 204 No Content (empty body)"
     assert not touched.is_error and touched.content[0].text == "HTTP 200 OK (empty body)"
     assert templated.content[0].text == "got []"  # an output template still renders what came
+    assert not recorded.is_error and recorded.content[0].text == "Item 3 —", recorded.content[0].text
+    assert not mapped.is_error and mapped.structured_content
+    assert "…" not in mapped.structured_content and json.loads(mapped.content[0].text) == mapped.structured_content
+    assert f"$: {3000 - len(mapped.structured_content)} of 3000 keys omitted" in mapped.content[1].text
+    assert sum(len(block.text.encode()) for block in mapped.content) <= 2048  # notes included
     for count, result in listed.items():
         assert not result.is_error, result.content[0].text
         text, note = (block.text for block in result.content)
-        assert text.startswith("0 word word") and len(text.encode()) <= 100_000  # the default max_result_bytes
+        assert text.startswith("0 word word")
+        assert len(text.encode()) + len(note.encode()) <= 100_000  # the default max_result_bytes, notes counted
         assert note == (f"Note: result shortened to fit 100000 bytes: $: "
-                        f"{count - len(text.splitlines())} of {count} items omitted")
+                        f"{count - len(text.splitlines())} of {count} items omitted\n"
+                        f"Note: {PAGE_NOTE}")

@@ -303,9 +303,9 @@ def test_text_passes_through():
 
 def test_long_text_is_shortened_at_a_line_with_a_note():
     upstream = UpstreamResult(kind="text", body="".join(f"row {i}\n" for i in range(1_000)), raw_bytes=7_890)
-    text, note = texts(shape(upstream, max_result_bytes=100))
-    assert len(text.encode()) <= 100 and text.startswith("row 0\nrow 1\n")
-    assert note == "Note: the text was shortened to fit the result limit of 100 bytes"
+    text, note = texts(shape(upstream, max_result_bytes=200))
+    assert len(text.encode()) + len(note.encode()) <= 200 and text.startswith("row 0\nrow 1\n")  # the note counts
+    assert note == "Note: the text was shortened to fit the result limit of 200 bytes"
 
 
 def test_text_output_template_gets_the_text():

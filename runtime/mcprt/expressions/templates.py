@@ -3,7 +3,11 @@
 Manifests arrive through pull requests, so a template is untrusted code: it runs in Jinja's
 immutable sandbox (no `__class__` walks, no mutating the data it renders), with big `*`/`**`
 results refused, and a missing variable is an error rather than silent emptiness
-(`StrictUndefined`). Output is text for a model, so there is no HTML escaping.
+(`StrictUndefined`: a typo fails loudly). One exception, per render: a field name the caller says
+is documented but may be absent from a record (`render(absent_ok=…)`, from `shaping.absence`)
+renders empty — it is empty, iterates as nothing, is false, and a look-up on it is absent too — so
+one record without an optional field does not fail the whole result; `is defined` and `default`
+still see it as undefined. Output is text for a model, so there is no HTML escaping.
 
 Filters beyond Jinja's built-ins (`join`, `default`, `truncate`, `map`, `selectattr`, ...):
   - `tojson`           compact JSON (`,`/`:` separators, UTF-8 kept), `tojson(2)` indents
@@ -13,6 +17,7 @@ Filters beyond Jinja's built-ins (`join`, `default`, `truncate`, `map`, `selecta
 
 from __future__ import annotations
 
+import contextvars
 import functools
 
 import json
@@ -27,6 +32,7 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+from jinja2.utils import missing
 
 from ..cancellation import Abandoned
 from . import budget
@@ -155,12 +161,55 @@ def _firstline(value: Any) -> str:
     return ""
 
 
+# The documented-but-absent field names of the render in progress (`CompiledTemplate.render`).
+_ABSENT_OK: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("absent_ok", default=frozenset())
+
+
+def _lenient(strict: Any, lenient: Any) -> Any:
+    def method(self: _DocumentedUndefined, *args: Any) -> Any:
+        return lenient(self, *args) if self._absent_ok() else strict(self, *args)
+    return method
+
+
+class _DocumentedUndefined(StrictUndefined):
+    """StrictUndefined, except for a field missing from an object whose name the render allows absent
+    (`_ABSENT_OK`): that one behaves as empty (Jinja's ChainableUndefined), so a typo still fails."""
+
+    __slots__ = ()
+
+    def _absent_ok(self) -> bool:
+        if self._undefined_name is None or self._undefined_name not in _ABSENT_OK.get():
+            return False
+        # a look-up on a value (`result.x`, or on an absent field: `result.meta.created`), not a variable
+        return self._undefined_obj is not missing
+
+    _strict = StrictUndefined._fail_with_undefined_error
+    __str__ = _lenient(_strict, lambda self: "")
+    __iter__ = _lenient(_strict, lambda self: iter(()))
+    __len__ = _lenient(_strict, lambda self: 0)
+    __bool__ = _lenient(_strict, lambda self: False)
+    __contains__ = _lenient(_strict, lambda self, item: False)
+    __eq__ = _lenient(_strict, lambda self, other: type(self) is type(other))
+    __ne__ = _lenient(_strict, lambda self, other: type(self) is not type(other))
+    __hash__ = _lenient(_strict, lambda self: id(type(self)))
+
+    def __getattr__(self, name: str) -> Any:
+        if name[:2] == "__":
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name: Any) -> Any:
+        if self._absent_ok():  # a look-up on an absent documented field is absent too
+            return _DocumentedUndefined(obj=self, name=self._undefined_name)
+        return self._fail_with_undefined_error()  # the sandbox's "unsafe" hint included
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> SandboxedEnvironment:
     """The one shared sandbox every manifest template is compiled in."""
     env = _ShapingEnvironment(
         autoescape=False,
-        undefined=StrictUndefined,
+        undefined=_DocumentedUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
@@ -195,8 +244,10 @@ class CompiledTemplate:
         self.kind = kind
         self._template = template
 
-    def render(self, **context: Any) -> str:
-        """Render under the budget (output size and time, budget.py); TemplateRenderError on failure."""
+    def render(self, absent_ok: frozenset[str] = frozenset(), **context: Any) -> str:
+        """Render under the budget (output size and time, budget.py); TemplateRenderError on failure.
+        `absent_ok`: field names that render empty when a looked-up object lacks them (module doc)."""
+        token = _ABSENT_OK.set(absent_ok)
         try:
             with budget.budget():
                 return budget.check_output(self._template.generate(**context))
@@ -212,6 +263,8 @@ class CompiledTemplate:
         except Exception as exc:  # a filter or operator failing on unexpected data
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise TemplateRenderError(message, _template_line(exc), self.kind) from None
+        finally:
+            _ABSENT_OK.reset(token)
 
     def __repr__(self) -> str:
         return f"CompiledTemplate(kind={self.kind!r}, source={self.source[:40]!r})"

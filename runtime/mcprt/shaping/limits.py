@@ -3,7 +3,8 @@
 A model shown JSON cut at byte N invents what the cut hid. So a value over its limit loses whole
 array items from the end (replaced by one marker string, `"… 970 more items omitted"`), and long
 strings end at a word boundary with `"… (1234 more chars)"`. Every omission is visible in the
-value itself and described in the returned notes.
+value itself and described in the returned notes — except, on request, the list-item and key markers
+(structuredContent must conform to the tool's outputSchema; the notes alone say what was dropped).
 
 How the budget is spent, top-down:
   - array: keep the first items that fit whole; if a large share of the budget is left, the next
@@ -87,7 +88,9 @@ def utf8_length(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
 
 
-def shorten_to_fit(value: Any, max_bytes: int, *, item_markers: bool = True) -> tuple[Any, list[str]]:
+def shorten_to_fit(
+    value: Any, max_bytes: int, *, item_markers: bool = True, key_markers: bool = True
+) -> tuple[Any, list[str]]:
     """`value` shortened by structure until its compact JSON fits `max_bytes`, plus notes.
 
     The input is never mutated; unchanged subtrees are shared with it. When even the markers do
@@ -96,9 +99,11 @@ def shorten_to_fit(value: Any, max_bytes: int, *, item_markers: bool = True) -> 
 
     `item_markers=False` leaves no marker string in shortened arrays (the notes still count what
     was dropped): for values a template iterates over, where a stray string among objects would
-    break `{{ item.field }}`.
+    break `{{ item.field }}`. `key_markers=False` leaves no `"…"` entry in an object shortened to
+    its first keys: for structuredContent, which must conform to the tool's outputSchema (a typed
+    `additionalProperties` refuses a marker string).
     """
-    shortener = _Shortener(item_markers)
+    shortener = _Shortener(item_markers, key_markers)
     if shortener.size(value) <= max_bytes:
         return value, []
     shortened = shortener.fit(value, max(max_bytes, 0), "$")
@@ -156,8 +161,9 @@ def _child_path(path: str, key: Any) -> str:
 class _Shortener:
     """One shortening pass: remembers sizes (by identity, holding each node so ids stay unique)."""
 
-    def __init__(self, item_markers: bool = True) -> None:
+    def __init__(self, item_markers: bool = True, key_markers: bool = True) -> None:
         self._item_markers = item_markers
+        self._key_markers = key_markers
         self._sizes: dict[int, tuple[Any, int]] = {}
         self._notes: list[str] = []
         self._more_notes = 0
@@ -292,6 +298,8 @@ class _Shortener:
         total = len(obj)
         marker_key = _MORE_KEYS if _MORE_KEYS not in obj else f"{_MORE_KEYS}(mcprt)"
         reserve = self.size(marker_key) + 1 + len(_ENCODE(f"{total} more keys omitted").encode("utf-8")) + 1
+        if not self._key_markers:
+            reserve = 0
         room = budget - 2 - reserve
         kept: dict[str, Any] = {}
         used = 0
@@ -302,8 +310,10 @@ class _Shortener:
             kept[key] = value
             used += cost
         dropped = total - len(kept)
+        self._note(f"{path}: {dropped} of {total} keys omitted")
+        if not self._key_markers:
+            return self._known(kept, used + 2)
         marker = f"{dropped} more keys omitted"
         kept[marker_key] = marker
-        self._note(f"{path}: {dropped} of {total} keys omitted")
         size = used + (1 if len(kept) > 1 else 0) + self.size(marker_key) + 1 + utf8_length(_ENCODE(marker)) + 2
         return self._known(kept, size)

@@ -50,7 +50,14 @@ Proxied MCP content (`kind="content"`)
 Notes
   Anything omitted or odd (shortened, prune matched nothing, the upstream body was cut at the
   response limit) is said in one trailing text block of `Note: …` lines, so the JSON block stays
-  valid JSON. Notes are not counted against `max_result_bytes`.
+  valid JSON. Notes count against `max_result_bytes` (the limit is what the model receives): the
+  value is shortened until it and the notes fit together. A shortened page (a cursor-like field at
+  the top, or an operation with a page-size parameter) gets a note that the omitted items are not
+  on the next page (`pagination.py`).
+structuredContent and outputSchema
+  structuredContent never carries a marker (no marker item in a list, no `"…"` key in an object),
+  and a node the outputSchema refuses shortened (`enum`, `pattern`, `format`, `minItems`,
+  `required` …) is restored as sent (`conform.py`): it always conforms (MCP: "MUST conform").
 Template failures
   A failing `output` template gives an isError result naming the tool, the template line and the
   problem, and saying it is a server configuration problem (no traceback).
@@ -72,6 +79,7 @@ from mcprt.identity.principal import ANONYMOUS, Principal
 
 from .autoprune import AutoPruner
 from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
+from .pagination import shortened_page_note
 from .prune_miss import missed
 from .sent import sent_size
 from ..expressions.budget import max_output
@@ -86,6 +94,8 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 _ENCODE = compact_json  # every value shaped here is a JSON value (parsed, pruned, shortened)
 _MAX_RERENDERS = 4
+_TYPICAL_DETAIL = "$.items: 1234 of 12345 items omitted"
+_MAX_REFITS = 3  # shortening again by what the notes took: their size barely depends on the numbers in them
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,9 @@ class Shaping:
     max_result_bytes: int = 100_000
     tool: str = "tool"
     structured: bool = False  # the tool declares an outputSchema: every success carries an object
+    output_schema: dict[str, Any] | None = None  # that outputSchema: a shortened structuredContent must conform
+    page_size: str | None = None  # the operation's page-size parameter (`limit`), named when a page is shortened
+    documented: frozenset[str] = frozenset()  # result field names the `output` template renders empty when absent
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
     principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
 
@@ -144,7 +157,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         content, structured, is_error, notes = [_text_block(message)], None, True, []
     if notes:
         unique = dict.fromkeys(notes)  # a mirrored text block and structuredContent may say the same
-        content = [*content, _text_block("\n".join(f"Note: {note}" for note in unique))]
+        content = [*content, _text_block(_notes_text(unique))]
     return ToolResult(
         content=content,
         structured_content=structured,
@@ -179,7 +192,9 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     if shaping.output is not None and not unpruned:  # the template reads the pruned shape, which this is not
         text = _render_fitting(value, upstream, shaping, notes)
         return [_text_block(text)], None
-    value, text = _json_fitting(value, shaping.max_result_bytes, notes, item_markers=not shaping.structured)
+    schema = shaping.output_schema if shaping.structured and not unpruned else None
+    value, text = _json_fitting(value, shaping.max_result_bytes, notes, structured=shaping.structured,
+                                schema=schema, page_size=shaping.page_size)
     if isinstance(value, dict) and not (unpruned and shaping.structured):
         return [_text_block(text)], value
     # A declared outputSchema describes the pruned shape: an unpruned body goes as text only, beside `{}`.
@@ -194,9 +209,10 @@ def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
         # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
         # say what the upstream answered, as an error's empty body is said.
         text = f"HTTP {upstream.status}{_reason(upstream.status)} (empty body)"
-    if utf8_length(text) > shaping.max_result_bytes:
-        text = shorten_text(text, shaping.max_result_bytes)
-        notes.append(f"the text was shortened to fit the result limit of {shaping.max_result_bytes} bytes")
+    note = f"the text was shortened to fit the result limit of {shaping.max_result_bytes} bytes"
+    if utf8_length(text) + notes_size(notes) > shaping.max_result_bytes:
+        text = shorten_text(text, max(shaping.max_result_bytes - notes_size([*notes, note]), 0))
+        notes.append(note)
     return [_text_block(text)]
 
 
@@ -341,13 +357,64 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
     return value, unpruned
 
 
-def _json_fitting(value: Any, max_bytes: int, notes: list[str], item_markers: bool = True) -> tuple[Any, str]:
+def _json_fitting(
+    value: Any, max_bytes: int, notes: list[str], *, structured: bool = False, schema: dict[str, Any] | None = None,
+    page_size: str | None = None,
+) -> tuple[Any, str]:
+    """`value` and its JSON text, shortened so that the text and every note (those already in `notes`
+    and the ones this adds) fit `max_bytes` together: the limit is what the model receives.
+
+    `structured`: the value may become structuredContent, so no marker goes into the data (a marker
+    string among typed items or map values breaks the outputSchema; the notes say what was dropped),
+    and with `schema` (the outputSchema) every node it refuses shortened is restored (`conform`).
+    """
     text = _ENCODE(value)
-    if len(text) <= max_bytes // 4 or utf8_length(text) <= max_bytes:
+    taken = notes_size(notes)
+    if len(text) + taken <= max_bytes // 4 or utf8_length(text) + taken <= max_bytes:
         return value, text
-    value, shortened = shorten_to_fit(value, max_bytes, item_markers=item_markers)
-    notes.append(_shortened_note(max_bytes, shortened))
-    return value, _ENCODE(value)
+    page_note = shortened_page_note(value, page_size)
+    # room for the usual notes up front (one place shortened), so one shortening pass is the rule
+    page_notes = [page_note] if page_note else []
+    budget = max_bytes - notes_size([*notes, _shortened_note(max_bytes, [_TYPICAL_DETAIL]), *page_notes])
+    for _ in range(_MAX_REFITS):
+        fitted, details = shorten_to_fit(value, max(budget, 0), item_markers=not structured, key_markers=not structured)
+        kept: list[str] = []
+        if schema is not None and details:
+            from .conform import conform  # jsonschema: loaded only when a structured result is shortened
+
+            fitted, kept = conform(fitted, value, schema)
+            details = [*(d for d in details if not _superseded(d, kept)), *kept]
+        added = [_shortened_note(max_bytes, details), *(page_notes if details else [])]
+        text = _ENCODE(fitted)
+        over = utf8_length(text) + notes_size([*notes, *kept, *added]) - max_bytes
+        # What the schema refuses shortened stays whole whatever the budget: shrinking the rest
+        # again for it would only drop more of what could be shown.
+        if over <= 0 or budget <= 0 or kept:
+            break
+        budget -= over
+    notes.extend(added)
+    return fitted, text
+
+
+def _superseded(detail: str, kept: list[str]) -> bool:
+    """A shortening detail (`$.a: …`) that a `conform` note on the same node, or on a node kept whole
+    above it, makes wrong. Both kinds of note start with the node's path."""
+    path = detail.split(": ", 1)[0]
+    for note in kept:
+        node = note.split(": ", 1)[0]
+        if path == node or ("kept whole" in note and path.startswith((f"{node}.", f"{node}["))):
+            return True
+    return False
+
+
+def notes_size(notes: list[str]) -> int:
+    """UTF-8 bytes of the trailing `Note:` block `shape_result` makes of `notes` (0 for none)."""
+    unique = dict.fromkeys(notes)
+    return utf8_length(_notes_text(unique)) if unique else 0
+
+
+def _notes_text(notes: Any) -> str:
+    return "\n".join(f"Note: {note}" for note in notes)
 
 
 def _shortened_note(max_bytes: int, details: list[str]) -> str:
@@ -359,6 +426,7 @@ def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
     assert shaping.output is not None
     try:
         text = shaping.output.render(
+            absent_ok=shaping.documented,
             result=result, status=upstream.status, raw_bytes=upstream.raw_bytes, tool=shaping.tool,
             principal=(shaping.principal or ANONYMOUS).as_template_context(),
         )
@@ -376,12 +444,14 @@ def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, note
     the cap on every smaller value too (one that explodes whatever it gets) is a failure. Cost: one
     render of the full value and at most `_MAX_RERENDERS` of shortened ones, each stopped at the cap."""
     limit = shaping.max_result_bytes
+    room = limit - notes_size(notes)  # the notes are part of what the model receives
     text, size, failure = _render_measured(shaping, value, upstream)
-    if text is not None and size <= limit:
+    if text is not None and size <= room:
         return text
     budget = json_size(value)
+    page_note = shortened_page_note(value, shaping.page_size)
     for _ in range(_MAX_RERENDERS):
-        budget = int(budget * limit / max(size, 1) * 0.95)
+        budget = int(budget * room / max(size, 1) * 0.95)
         if budget < 64:
             break
         smaller, shortened = shorten_to_fit(value, budget, item_markers=False)
@@ -391,14 +461,17 @@ def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, note
         if attempt is None:
             continue
         text = attempt
-        if size <= limit:
-            notes.append(_shortened_note(limit, shortened))
+        added = [_shortened_note(limit, shortened), *([page_note] if page_note else [])]
+        room = limit - notes_size([*notes, *added])
+        if size <= room:
+            notes.extend(added)
             return text
     if text is None:
         assert failure is not None
         raise failure
-    notes.append(f"the rendered text was shortened to fit the result limit of {limit} bytes")
-    return shorten_text(text, limit)
+    note = f"the rendered text was shortened to fit the result limit of {limit} bytes"
+    notes.append(note)
+    return shorten_text(text, max(limit - notes_size(notes), 0))
 
 
 def _render_measured(

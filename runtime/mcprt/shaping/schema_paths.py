@@ -203,8 +203,7 @@ def output_schema(shape: dict[str, Any]) -> dict[str, Any] | None:
     """The MCP `outputSchema` for results of this shape, or None when they are not surely objects.
 
     structuredContent is only ever an object, so the top level is `"type": "object"`; an explicit
-    `additionalProperties: false` is left out (documents are often wrong about it, and a shortened
-    wide object carries an extra `"…"` key).
+    `additionalProperties: false` is left out (documents are often wrong about it).
     """
     if shape == ANY or "anyOf" in shape or "object" not in _type_set(shape):
         return None

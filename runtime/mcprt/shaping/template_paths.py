@@ -5,7 +5,10 @@ rooted at `result` — directly, through `{% set %}` or through `{% for x in res
 variables — are followed through the shape (see `schema_paths`). A look-up of a field the shape
 cannot have is reported at its line and column in the template, with "did you mean …?"; one
 guarded by `is defined` or `| default(…)` is marked `guarded` (a template shared by tools
-whose results differ does that on purpose).
+whose results differ does that on purpose). A documented field that one record may lack (`absence`:
+not required, nullable under `drop_nulls`, a list or object under `drop_empty`, a `drop_keys` match)
+is reported, as `absent`, where it is read without a guard: `is defined`, `| default(…)`, or an
+`{% if %}` that tests it around the read.
 Anything else (filters, function calls, other variables) is not followed: no finding, never a
 false one.
 """
@@ -18,6 +21,7 @@ from typing import Any
 
 from jinja2 import nodes
 
+from .absence import Absence
 from .schema_paths import ANY, built, field_of, is_list, is_typo, items_of, suggestion
 from ..expressions.templates import parsed_template
 
@@ -29,26 +33,32 @@ class TemplateProblem:
     message: str
     guarded: bool = False  # inside `is defined` / `| default(…)`: the template handles absence
     certain: bool = True  # a typo of a documented field or a look-up on a list (see schema_paths)
+    absent: bool = False  # a documented field some records lack, read unguarded (`absence`)
 
 
-def check_template(source: str, shape: dict[str, Any], *, exact: bool = False) -> list[TemplateProblem]:
+def check_template(
+    source: str, shape: dict[str, Any], *, exact: bool = False, absence: Absence | None = None
+) -> list[TemplateProblem]:
     """Problems of `result` look-ups in `source` (a template that compiles) against `shape`; `exact` as
-    in `schema_paths.analyze` (every impossible look-up is certain)."""
+    in `schema_paths.analyze` (every impossible look-up is certain); `absence`: the rules that say
+    which documented fields a record may lack (none checked without)."""
     try:
         tree = parsed_template(source)
     except Exception:  # noqa: BLE001 - a template that does not parse is reported by the compile check
         return []
-    walker = _Walker(source, exact)
+    walker = _Walker(source, exact, absence)
     walker.block(tree.body, {"result": shape})
     return walker.problems
 
 
 class _Walker:
-    def __init__(self, source: str, exact: bool = False) -> None:
+    def __init__(self, source: str, exact: bool = False, absence: Absence | None = None) -> None:
         self.lines = source.splitlines()
         self.exact = exact
+        self.absence = absence
         self.problems: list[TemplateProblem] = []
         self.guarded = 0
+        self.tested: list[str] = []  # field names an enclosing `{% if %}` tests: read safely inside it
 
     def block(self, body: list[nodes.Node], scope: dict[str, Any]) -> None:
         for node in body:
@@ -69,6 +79,12 @@ class _Walker:
             self.block(node.body, inner)
             self.block(node.else_, scope)
             return
+        if isinstance(node, nodes.If):
+            self.conditional(node.test, lambda: self.block(node.body, scope), scope)
+            for branch in node.elif_:
+                self.statement(branch, scope)
+            self.block(node.else_, scope)
+            return
         if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name):
             scope[node.target.name] = self.expr(node.node, scope)
             return
@@ -78,8 +94,30 @@ class _Walker:
             else:
                 self.statement(child, scope)
 
+    def conditional(self, test: nodes.Node, then: Any, scope: dict[str, Any]) -> None:
+        """Walk `test`, then `then()` with the fields `test` reads counted as guarded: an absent
+        documented field renders empty, so `{% if result.x %}` is false, not an error, for it."""
+        names = [n.attr for n in (test, *test.find_all(nodes.Getattr)) if isinstance(n, nodes.Getattr)] + [
+            n.arg.value for n in (test, *test.find_all(nodes.Getitem))
+            if isinstance(n, nodes.Getitem) and isinstance(n.arg, nodes.Const) and isinstance(n.arg.value, str)]
+        self.guarded += 1
+        try:
+            self.expr(test, scope)
+        finally:
+            self.guarded -= 1
+        self.tested.extend(names)
+        try:
+            then()
+        finally:
+            del self.tested[len(self.tested) - len(names):]
+
     def expr(self, node: nodes.Node, scope: dict[str, Any]) -> dict[str, Any] | None:
         """The shape of an expression's value when it is followed from `result`, else None."""
+        if isinstance(node, nodes.CondExpr):  # `a if test else b`: `a` is read only when `test` holds
+            self.conditional(node.test, lambda: self.expr(node.expr1, scope), scope)
+            if node.expr2 is not None:
+                self.expr(node.expr2, scope)
+            return None
         if isinstance(node, nodes.Name):
             return scope.get(node.name) if node.ctx == "load" else None
         if isinstance(node, nodes.Getattr):
@@ -119,12 +157,18 @@ class _Walker:
                         # an object the prune's `{…}` builds has exactly its keys: any other is a mistake
                         self.exact or built(base) or is_typo(name, known))
             return None
+        why = self.absence.reason(base, name, found) if self.absence is not None else None
+        if why is not None and not self.guarded and name not in self.tested:
+            self.report(node, name, f"result field '{name}' may be absent from a record ({why}): "
+                                    f"guard it — `| default('')` after it, `is defined`, or an "
+                                    f"`{{% if … %}}` that tests it around it; unguarded it renders empty there",
+                        certain=False, absent=True)
         return found
 
-    def report(self, node: nodes.Node, name: str, message: str, certain: bool = True) -> None:
+    def report(self, node: nodes.Node, name: str, message: str, certain: bool = True, absent: bool = False) -> None:
         line = getattr(node, "lineno", 1) or 1
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         match = re.search(rf"(?:\.|\[\s*['\"]){re.escape(name)}\b", text)
         col = (match.start() + (1 if text[match.start()] == "." else len(match.group(0)) - len(name))) + 1 \
             if match else 1
-        self.problems.append(TemplateProblem(line, col, message, self.guarded > 0, certain))
+        self.problems.append(TemplateProblem(line, col, message, self.guarded > 0, certain, absent))

@@ -16,9 +16,10 @@ from ..cancellation import check_abandoned
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
-from ..shaping.autoprune import compile_autoprune
+from ..shaping.autoprune import AutoPruner, compile_autoprune
 from ..expressions.prune import compile_prune
 from ..schema.shapes import certainly_fits
+from ..shaping.pagination import page_size_parameter
 from ..shaping.result import Shaping
 from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
@@ -134,7 +135,7 @@ def _source_tools(
             _check_refused_lookups(loaded, base, override.output, out)
         identity = pruner is None and output is None and autoprune is None
         wanted = override.output_schema if override.output_schema is not None else source.output_schema
-        declared = _declared_output_schema(loaded, base, op, override, wanted, out)
+        declared, documented = _declared_output_schema(loaded, base, op, override, wanted, autoprune, out)
         if declared is not None and autoprune is not None:  # `defaults.prune` runs after the tool's own prune
             declared = autoprune.project_schema(declared)
         if declared is None and identity and wanted is not False:
@@ -148,6 +149,9 @@ def _source_tools(
             max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
             tool=name,
             structured=declared is not None,
+            output_schema=declared,
+            documented=documented,
+            page_size=page_size_parameter(schema),
             template_origin=_origin(loaded, (*base, "output")) if output is not None else None,
         )
         max_response = kind.max_response_bytes(source, defaults)
@@ -187,9 +191,11 @@ def _declared_output_schema(
     op: Operation,
     override: ToolOverride,
     wanted: bool | None,
+    autoprune: AutoPruner | None,
     out: list[Diagnostic],
-) -> dict[str, Any] | None:
-    """Check `prune` and `output` against the response shape; the outputSchema to declare, if any.
+) -> tuple[dict[str, Any] | None, frozenset[str]]:
+    """Check `prune` and `output` against the response shape; the outputSchema to declare, if any,
+    and the field names an `output` template may read although a record lacks them (`absence`).
 
     The shape is the operation's `response_schema`, whatever the kind: an OpenAPI success response,
     a Python function's return type. A field that cannot exist is an error when it is a typo of a
@@ -202,9 +208,9 @@ def _declared_output_schema(
     """
     shape = op.response_schema
     if shape is None:
-        return None
+        return None, frozenset()
     if not (override.prune or override.output or wanted):
-        return None  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
+        return None, frozenset()  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
     if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
         shape = {"anyOf": [shape, op.default_response_schema]}
     from ..manifest.checks import at_line, at_offset
@@ -215,6 +221,7 @@ def _declared_output_schema(
     if override.undocumented_fields:  # the manifest author vouches for fields the document leaves out
         shape = with_fields(shape, override.undocumented_fields)
 
+    unpruned = shape
     if override.prune:
         analysis = analyze(override.prune, shape, exact=exact)
         for problem in analysis.problems:
@@ -222,15 +229,23 @@ def _declared_output_schema(
             out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset, message,
                                  severity="error" if problem.certain else "warning"))
         shape = analysis.shape
+    documented: frozenset[str] = frozenset()
     if override.output:
+        from ..shaping.absence import absence_rules
         from ..shaping.template_paths import check_template  # Jinja2: only for a tool with a template
 
+        absence = absence_rules(unpruned, shape, autoprune)
+        documented = absence.documented
         seen: set[tuple[int, int]] = set()
-        for t in check_template(override.output, shape, exact=exact):
+        for t in check_template(override.output, shape, exact=exact, absence=absence):
             if (t.line, t.col) in seen:
                 continue
             seen.add((t.line, t.col))
             message = f"output template, line {t.line}: {t.message}"
+            if t.absent:
+                out.append(at_line(loaded.index, (*base, "output"), override.output, t.line, t.col, message,
+                                   severity="warning"))
+                continue
             if t.guarded:
                 message += " (guarded by `is defined`/`default`, so the template still renders)"
             elif not t.certain:
@@ -238,14 +253,14 @@ def _declared_output_schema(
             out.append(at_line(loaded.index, (*base, "output"), override.output, t.line, t.col, message,
                                severity="error" if t.certain and not t.guarded else "warning"))
     if wanted is False or override.output or not (override.prune or wanted):
-        return None
+        return None, documented
     declared = output_schema(shape)
     if declared is None and override.output_schema is True:  # asked for on this tool, and cannot be given
         out.append(loaded.diagnostic((*base, "output_schema"), "output_schema: true, but the result is not "
                                      "provably an object, and an MCP outputSchema describes an object: none is "
                                      "declared (prune the result into an object to declare one)",
                                      severity="warning"))
-    return declared
+    return declared, documented
 
 
 _UNDOCUMENTED = (" (if the result carries it anyway, its schema is incomplete — the API's description or the "

@@ -1,0 +1,152 @@
+"""A shortened result stays valid against the tool's outputSchema, and its notes count against the limit.
+
+Found by a new-user trial: a map result (`additionalProperties: {type: object, …}`) shortened to
+2 KB got a `"…": "2938 more keys omitted"` entry in structuredContent, and the SDK client threw the
+whole answer away (MCP: structuredContent MUST conform to the outputSchema). The kind: any marker
+the shortener can put into data (a map key, a list item, a string's end) against any keyword that
+forbids it. Property-style: every fixture schema below, with a body that fits it, shortened at
+several sizes, must give structuredContent that validates (jsonschema, with format checking).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from mcprt.contracts import UpstreamResult
+from mcprt.shaping import Shaping, shape_result
+
+LONG = "word " * 80
+
+# (name, outputSchema, a body that conforms to it and is far over the smaller limits)
+FIXTURES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("typed map values", {"type": "object", "additionalProperties": {
+        "type": "object", "properties": {"v": {"type": "integer"}, "s": {"type": "string"}}}},
+     {f"k{i}": {"v": i, "s": "ü" * 5} for i in range(600)}),  # the trial's 3,000 keys: below and served
+    ("map values required", {"type": "object", "additionalProperties": {
+        "type": "object", "properties": {"v": {"type": "integer"}, "s": {"type": "string"}}, "required": ["v", "s"]}},
+     {f"k{i}": {"v": i, "s": LONG} for i in range(300)}),
+    ("list of objects, minItems", {"type": "object", "properties": {
+        "items": {"type": "array", "minItems": 3, "items": {"type": "object", "properties": {"id": {"type": "integer"}}}},
+        "next": {"type": "string"}}},
+     {"items": [{"id": i, "text": LONG} for i in range(500)], "next": "cursor-abc"}),
+    ("string constraints", {"type": "object", "properties": {
+        "state": {"type": "string", "enum": [LONG.strip(), "closed"]},
+        "sha": {"type": "string", "pattern": "^[0-9a-f]+$"},
+        "when": {"type": "string", "format": "date-time"},
+        "code": {"type": "string", "maxLength": 800},
+        "id": {"type": "string", "minLength": 500}}},
+     {"state": LONG.strip(), "sha": "ab" * 300, "when": "2026-01-01T00:00:00." + "1" * 600 + "Z",
+      "code": "x " * 390, "id": "y " * 300}),
+    ("required keys of a wide object", {"type": "object", "required": ["a0", "z"], "properties": {
+        "a0": {"type": "string"}, "z": {"type": "integer"}}, "additionalProperties": {"type": "string"}},
+     {"a0": "first", **{f"f{i}": f"v{i}" * 10 for i in range(400)}, "z": 7}),
+    ("nested typed maps", {"type": "object", "properties": {"groups": {"type": "object", "additionalProperties": {
+        "type": "object", "additionalProperties": {"type": "integer"}}}}},
+     {"groups": {f"g{i}": {f"m{j}": j for j in range(60)} for i in range(60)}}),
+    ("items with const and nested list", {"type": "object", "properties": {"rows": {"type": "array", "items": {
+        "type": "array", "maxItems": 40, "items": {"type": "object", "properties": {"kind": {"const": LONG}}}}}}},
+     {"rows": [[{"kind": LONG} for _ in range(5)] for _ in range(40)]}),
+]
+SIZES = (300, 600, 1_500, 4_000)
+
+
+def _shape(body: Any, schema: dict[str, Any], limit: int) -> Any:
+    raw = json.dumps(body)
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(raw))
+    return shape_result(upstream, Shaping(tool="t", structured=True, output_schema=schema, max_result_bytes=limit))
+
+
+@pytest.mark.parametrize(("name", "schema", "body"), FIXTURES, ids=[f[0] for f in FIXTURES])
+def test_every_shortened_structured_content_validates_against_its_output_schema(
+    name: str, schema: dict[str, Any], body: dict[str, Any]
+) -> None:
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert not list(validator.iter_errors(body)), f"fixture {name} must itself conform"
+    for limit in SIZES:
+        result = _shape(body, schema, limit)
+        assert not result.is_error
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:80]}" for e in validator.iter_errors(
+            result.structured_content)]
+        assert not errors, (limit, errors)
+        # the text block is the same data; the note says what was left out, never the data itself
+        assert json.loads(result.content[0]["text"]) == result.structured_content
+        assert "omitted" not in json.dumps(result.structured_content, ensure_ascii=False)
+        if len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()) > limit:
+            note = result.content[-1]["text"]
+            assert note.startswith("Note: result shortened")
+            if " kept" not in note:  # only what the schema refuses shortened may take the result over its limit
+                received = sum(len(block["text"].encode()) for block in result.content)
+                assert received <= max(limit, len(note.encode()) + 2)  # or the notes alone are over a tiny limit
+
+
+def test_what_the_schema_refuses_shortened_is_kept_and_said() -> None:
+    schema, body = FIXTURES[3][1], FIXTURES[3][2]  # string constraints
+    result = _shape(body, schema, 1_500)
+    for name in ("state", "sha", "id"):
+        assert result.structured_content[name] == body[name]
+    note = result.content[-1]["text"]
+    assert "$.sha: kept whole (the tool's outputSchema does not allow it shortened: pattern)" in note
+    assert "$.sha: text shortened" not in note  # the earlier detail is no longer true
+    listed = _shape(FIXTURES[2][2], FIXTURES[2][1], 600).structured_content["items"]
+    assert len(listed) == 3  # as many items back as minItems needs, not the whole list
+
+
+def test_the_testers_map_keeps_no_marker_key_and_says_what_was_omitted() -> None:
+    schema, body = FIXTURES[0][1], {f"k{i}": {"v": i, "s": "ü" * 5} for i in range(3000)}
+    result = _shape(body, schema, 2_000)
+    assert "…" not in result.structured_content
+    assert all(isinstance(value, dict) for value in result.structured_content.values())
+    kept = len(result.structured_content)
+    assert f"$: {3000 - kept} of 3000 keys omitted" in result.content[-1]["text"]
+
+
+@pytest.mark.parametrize("limit", [500, 3_000, 20_000])
+@pytest.mark.parametrize("structured", [False, True])
+def test_what_the_model_receives_notes_included_fits_the_limit(limit: int, structured: bool) -> None:
+    """The note block counts: 2,999 bytes of JSON and a 95-byte note against a 3,000 limit was over."""
+    body = {"items": [{"id": i, "title": LONG[: 20 + i % 50]} for i in range(400)], "next": "cursor-abc"}
+    schema = {"type": "object"} if structured else None
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    result = shape_result(upstream, Shaping(tool="t", structured=structured, output_schema=schema,
+                                            max_result_bytes=limit))
+    received = sum(len(block["text"].encode()) for block in result.content)
+    assert received <= limit, received
+    assert result.content[-1]["text"].startswith("Note: ")
+
+
+def test_a_text_result_and_its_note_fit_the_limit_together() -> None:
+    text = "line of text\n" * 1_000
+    upstream = UpstreamResult(kind="text", status=200, body=text, raw_bytes=len(text))
+    result = shape_result(upstream, Shaping(tool="t", max_result_bytes=1_000))
+    assert sum(len(block["text"].encode()) for block in result.content) <= 1_000
+
+
+@pytest.mark.parametrize(("body", "page_size", "said"), [
+    ({"items": [{"id": i, "t": LONG} for i in range(500)], "next": "cursor-abc"}, None, "(`next` continues"),
+    ({"data": [{"id": i, "t": LONG} for i in range(500)], "nextPageToken": "tok"}, "pageSize", "smaller `pageSize`"),
+    ({"data": [{"id": i, "t": LONG} for i in range(500)], "links": {"next": "https://x/?page=2"}}, None,
+     "(`links.next` continues"),
+    ({"messages": [{"t": LONG} for _ in range(500)], "response_metadata": {"next_cursor": "dXNlcjpV"}}, "limit",
+     "smaller `limit`"),
+    ({"data": [{"id": i, "t": LONG} for i in range(500)]}, "per_page", "smaller `per_page`"),
+])
+def test_a_shortened_page_says_the_omitted_items_are_not_on_the_next_page(
+    body: dict[str, Any], page_size: str | None, said: str
+) -> None:
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    result = shape_result(upstream, Shaping(tool="list_page", max_result_bytes=3_000, page_size=page_size))
+    note = result.content[-1]["text"]
+    assert "NOT on the next page" in note and said in note, note
+    if page_size is None:
+        assert "fewer items per page" in note
+
+
+def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note() -> None:
+    body = {"items": [{"id": i, "t": LONG} for i in range(500)], "next": None}
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    result = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000))
+    assert "next page" not in result.content[-1]["text"]

@@ -1,0 +1,95 @@
+"""An `output` template reading a documented field that a record may lack: warned at validate, empty at call time.
+
+Found by a new-user trial: `init` writes `defaults.prune: {drop_nulls: true, drop_empty: true}`; a
+template `{{ result.name }} — {{ result.description | shorten(40) }}` on an operation whose
+`description` is `nullable: true` passed `validate --strict` (the recorded case had a description),
+and every record with a null description failed the whole call ("'dict object' has no attribute
+'description'"). The kind: a documented field that may be absent (not required, nullable under
+`drop_nulls`, a list/object under `drop_empty`, a `drop_keys` match), read without a guard.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mcprt.contracts import UpstreamResult
+from mcprt.shaping import Shaping, compile_autoprune, compile_template, shape_result
+from mcprt.manifest.model import AutoPrune
+from mcprt.shaping.absence import absence_rules
+from mcprt.shaping.schema_paths import analyze
+from mcprt.shaping.template_paths import check_template
+
+from tests.support.cli import mcprt_cli
+
+ITEM = {"type": "object", "required": ["id", "name", "state"], "properties": {
+    "id": {"type": "integer"}, "name": {"type": "string"}, "state": {"type": "string"},
+    "description": {"type": ["string", "null"]}, "tags": {"type": "array", "items": {"type": "string"}},
+    "html_url": {"type": "string"}, "meta": {"type": "object", "properties": {"created": {"type": "string"}}}}}
+TRIAL_PRUNE = "{id: id, name: name, description: description, tags: tags, meta: meta.{created: created}}"
+AUTOPRUNE = compile_autoprune(AutoPrune(drop_nulls=True, drop_empty=True, drop_keys=["*_url"]))
+
+
+def absent_reads(template: str, prune: str | None = TRIAL_PRUNE) -> list[tuple[int, int, str]]:
+    shape = analyze(prune, ITEM).shape if prune else ITEM
+    rules = absence_rules(ITEM, shape, AUTOPRUNE)
+    return [(p.line, p.col, p.message.split("'")[1]) for p in check_template(template, shape, absence=rules) if p.absent]
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{ result.name }} — {{ result.description | shorten(40) }}", [(1, 31, "description")]),  # the trial's
+    ("{{ result.tags | join(', ') }}", []),  # judged by name through the prune's object: only nullable counts
+    ("{{ result.meta.created }}", []),  # neither is documented nullable
+    ("{{ result.description | default('') }}", []),
+    ("{{ result.description if result.description is defined }}", []),
+    ("{% if result.description %}{{ result.description | shorten(40) }}{% endif %}", []),
+    ("{% if result.description %}{{ result.description }}{% else %}{{ result.description }}{% endif %}",
+     [(1, 14, "description")]),  # the else branch's read, reported at the name's first column, as every finding
+    ("{{ result.id }} {{ result.name }}", []),
+])
+def test_a_documented_field_a_record_may_lack_is_warned_where_read_unguarded(template: str, expected: list) -> None:
+    assert absent_reads(template) == expected
+
+
+def test_the_rules_follow_the_document_through_a_prune_that_keeps_its_shape() -> None:
+    # `@` keeps the document's own `required` list: `state` is required, `description` is not; `tags`
+    # may be `[]`, which drop_empty removes; `drop_keys: [*_url]` removes html_url
+    assert absent_reads("{{ result.state }} {{ result.description }} {{ result.html_url }} {{ result.tags | join }}",
+                        prune="@") == [(1, 30, "description"), (1, 55, "html_url"), (1, 77, "tags")]
+
+
+def test_an_absent_documented_field_renders_empty_and_a_typo_still_fails() -> None:
+    template = compile_template("{{ result.name }} — {{ result.description | shorten(40) }} [{{ result.tags | "
+                                "join(', ') }}]{{ result.meta.created }}", kind="output")
+    shaping = Shaping(output=template, tool="get_item", autoprune=AUTOPRUNE,
+                      documented=absence_rules(ITEM, ITEM, AUTOPRUNE).documented)
+    record = {"id": 3, "name": "Item 3", "description": None, "tags": [], "meta": None}
+    result = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), shaping)
+    assert not result.is_error and result.content[0]["text"] == "Item 3 —  []"
+    typo = Shaping(output=compile_template("{{ result.nmae }}", kind="output"), tool="get_item",
+                   documented=shaping.documented)
+    failed = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), typo)
+    assert failed.is_error and "has no attribute 'nmae'" in failed.content[0]["text"]
+
+
+def test_validate_strict_warns_at_the_templates_line_and_column(tmp_path: Path) -> None:
+    """The trial's case through the real CLI: the warning makes `validate --strict` fail, with the fix."""
+    spec = {"openapi": "3.0.3", "info": {"title": "T", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "paths": {"/items/{id}": {"get": {"operationId": "getItem", "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                                     "description": {"type": "string", "nullable": True}}}}}}}}}}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\ndefaults:\n  prune: {drop_nulls: true, drop_empty: true}\nsources:\n  t:\n"
+                        "    openapi: spec.json\n    tools:\n      getItem:\n        name: get_item\n"
+                        "        prune: '{id: id, name: name, description: description}'\n"
+                        "        output: \"{{ result.name }} — {{ result.description | shorten(40) }}\"\n")
+    run = mcprt_cli("validate", "--strict", str(manifest))
+    assert run.returncode == 2, run.stderr
+    assert f"{manifest}:11:48: output template, line 1: result field 'description' may be absent from a record " \
+           "(it may be null, and defaults.prune `drop_nulls` removes nulls): guard it" in run.stderr
+    assert "'name' may be absent" not in run.stderr
