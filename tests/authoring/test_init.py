@@ -531,3 +531,28 @@ def test_long_suggested_prunes_are_folded_to_readable_lines(tmp_path: Path) -> N
     assert sum(1 for p in written.values() if p) == 12
     checked = mcprt("validate", str(out))
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("head", ["openapi: 3.0.3", "swagger: '2.0'\nhost: api.example.com\nschemes: [https]"])
+def test_a_repeated_operation_id_is_keyed_by_method_and_path_and_the_manifest_validates(
+        head: str, tmp_path: Path) -> None:
+    """Found by a new-user trial: two operations sharing the operationId `dupOp` were both written under the key
+    `dupOp`, a YAML duplicate-key error: init exited 2 and left the invalid file, its header still holding the
+    `# TOOLS_LIST_SIZE` placeholder. The second is keyed `GET /dup2` (the key that always works), and what init
+    writes validates."""
+    spec = tmp_path / "api.yaml"
+    servers = "servers: [{url: 'https://api.example.com'}]\n" if head.startswith("openapi") else ""
+    spec.write_text(f"{head}\ninfo: {{title: Dup, version: '1'}}\n{servers}paths:\n"
+                    "  /dup1: {get: {operationId: dupOp, responses: {'200': {description: ok}}}}\n"
+                    "  /dup2: {get: {operationId: dupOp, responses: {'200': {description: ok}}}}\n"
+                    "  /dup3: {post: {operationId: dupOp, responses: {'200': {description: ok}}}}\n")
+    out = tmp_path / "t" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "      dupOp:\n" in text and '      "GET /dup2":\n' in text and '      "POST /dup3":\n' in text
+    assert "TOOLS_LIST_SIZE" not in text and sorted(p.name for p in out.parent.iterdir()) == ["mcp.yaml"]
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0, checked.stderr
+    listed = mcprt("tools", str(out), "--json")
+    assert sorted(t["name"] for t in json.loads(listed.stdout)["tools"]) == ["dup_op", "dup_op_2", "dup_op_3"]

@@ -107,8 +107,9 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
     limit = max_manifest_bytes()
     room = limit - len("\n".join(lines).encode()) - _ROOM
-    blocks = [_operation_block(op, name, selected)
-              for op, name, selected in zip(compiled.operations, names, chosen, strict=True)]
+    keys = override_keys(compiled.operations)
+    blocks = [_operation_block(op, key, name, selected)
+              for op, key, name, selected in zip(compiled.operations, keys, names, chosen, strict=True)]
     suggesting = _worth_suggesting(blocks, room)
     if suggesting:
         for op, block, suggest in zip(compiled.operations, blocks, suggesting, strict=True):
@@ -266,13 +267,28 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     return lines
 
 
-def _operation_block(op: Any, name: str, selected: bool) -> Block:
-    """The block of `op` (a compiled operation) without a prune: `_suggested_prune` gives the block's."""
+def override_keys(operations: list[Any]) -> list[str]:
+    """The key each compiled operation's block is written under: its own key (operationId, else `METHOD /path`),
+    but `METHOD /path` for an operation whose operationId an earlier one already uses. Descriptions do repeat
+    operationIds (a fault the compiler warns of), and a repeated key is a YAML duplicate-key error; `METHOD /path`
+    always names one operation (README, Names)."""
+    seen: set[str] = set()
+    keys = []
+    for op in operations:
+        key = op.operation.key if op.operation.key not in seen else f"{op.method} {op.path}"
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+def _operation_block(op: Any, key: str, name: str, selected: bool) -> Block:
+    """The block of `op` (a compiled operation) under `key`, without a prune: `_suggested_prune` gives the
+    block's."""
     operation = op.operation
     summary = operation.meta.summary or ""
     tags = f" [{', '.join(op.tags)}]" if op.tags else ""
     comment = f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")
-    return Block(comment, operation.key, name if name != operation.name else None, [], selected)
+    return Block(comment, key, name if name != operation.name else None, [], selected)
 
 
 def _suggested_prune(op: Any, annotated: OperationSignals | None) -> list[str]:

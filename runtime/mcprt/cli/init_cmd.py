@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -41,34 +42,44 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     _check_tags(spec, tags, tag_counts(opened.compiled))
     made = scaffold(spec, tags, out, settings.cache_dir, opened)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(made.text, encoding="utf-8")
+    # The manifest is checked before it is written: compiled from a draft beside `out` (its `openapi:` path is
+    # relative to that folder), and only a manifest that validates replaces `out`. A draft that does not is a
+    # fault of init's (a repeated operationId once made a duplicate YAML key): its errors are shown, named as
+    # `out`, and nothing is written, so no half-made file with a placeholder header is left for the user.
+    draft = out.parent / f".{out.name}.init-draft{out.suffix}"
 
     async def measure() -> tuple[int, int] | None:
-        """The manifest as written, compiled: its listed tools and the bytes of its tools/list."""
+        """The draft compiled: its listed tools and the bytes of its tools/list (None: it does not validate)."""
         from ..pipeline import Runtime
         from ..testing.overrides import load_for_replay
 
-        runtime = Runtime(out, settings)
+        runtime = Runtime(draft, settings)
         try:
-            compiled = await runtime.compile(load_for_replay(out, None, settings))
+            compiled = await runtime.compile(load_for_replay(draft, None, settings))
         except ManifestError as exc:
-            print_diagnostics(exc.diagnostics)
+            print_diagnostics([dataclasses.replace(d, file=str(out)) if Path(d.file).name == draft.name else d
+                               for d in exc.diagnostics])
             return None
         finally:
             await runtime.aclose()
         return len(compiled.toolset.listed), len(compiled.toolset.list_result_bytes())
 
-    measured = run_async(measure)
     text = made.text
     discovery: tuple[int, int] | None = None  # what discovery mode lists, when init chose it
-    if measured is not None and measured[1] > DISCOVERY_ABOVE:
-        text = with_discovery(text, measured[1], DISCOVERY_ABOVE)
-        out.write_text(text, encoding="utf-8")
-        discovery = run_async(measure)
-        if discovery is None:
-            measured = None
+    try:
+        draft.write_text(text, encoding="utf-8")
+        measured = run_async(measure)
+        if measured is not None and measured[1] > DISCOVERY_ABOVE:
+            text = with_discovery(text, measured[1], DISCOVERY_ABOVE)
+            draft.write_text(text, encoding="utf-8")
+            discovery = run_async(measure)
+            if discovery is None:
+                measured = None
+    finally:
+        draft.unlink(missing_ok=True)
     if measured is None:
-        print(f"{out}: written, but it does not validate yet (see above)", file=sys.stderr)
+        print(f"{out}: not written: the manifest init made does not validate (see above). This is a fault of "
+              f"`mcprt init`: please report it with the API description ({spec})", file=sys.stderr)
         return EXIT_BAD_INPUT
     tools, size = measured
     out.write_text(with_size(text, tools, size, discovery, made.left_out), encoding="utf-8")
