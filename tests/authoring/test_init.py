@@ -556,3 +556,20 @@ def test_a_repeated_operation_id_is_keyed_by_method_and_path_and_the_manifest_va
     assert checked.returncode == 0, checked.stderr
     listed = mcprt("tools", str(out), "--json")
     assert sorted(t["name"] for t in json.loads(listed.stdout)["tools"]) == ["dup_op", "dup_op_2", "dup_op_3"]
+
+
+def test_non_ascii_operation_ids_get_readable_ascii_names(tmp_path: Path) -> None:
+    """Found by a new-user trial: `récupérerÉlément` was named `r_cup_rer_l_ment`, `größe` and `grüße` `gr_e` and
+    `gr_e_2`. Letters are transliterated; an operationId with no Latin letter is poor (`<verb>_<path words>`)."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: Names, version: '1'}\nservers: [{url: 'https://api.example.com'}]\n"
+                    "paths:\n  /élément:\n    get: {operationId: récupérerÉlément, responses: {'200': {description: ok}}}\n"
+                    "  /größe:\n    get: {operationId: größe, responses: {'200': {description: ok}}}\n"
+                    "    post: {operationId: grüße, responses: {'200': {description: ok}}}\n"
+                    "  /pets/{id}:\n    get: {operationId: 取得, responses: {'200': {description: ok}}}\n")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 0, made.stderr
+    listed = mcprt("tools", str(out), "--json")
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == [
+        "recuperer_element", "grosse", "grusse", "get_pets"]

@@ -3,7 +3,7 @@
 Rule: a usable operationId becomes snake_case (`findPetsByStatus` → `find_pets_by_status`,
 `issues/list-for-repo` → `issues_list_for_repo`). An operationId is *poor* when missing, shorter
 than 3 characters, a bare generic verb (`GENERIC`: `get`, `list`, `post`, `index`, …) or without
-letters; then the name is `<verb>_<path words>`: the verb from the method (GET on a collection
+Latin letters (`取得`: names are ASCII, `sources/naming.py`); then the name is `<verb>_<path words>`: the verb from the method (GET on a collection
 `list`, GET on an item or on `/` `get`, POST `create`, PUT/PATCH `update`, DELETE `delete`, others
 the method), the words being the path's literal segments (`GET /` → `get_root`,
 `GET /addresses/{address}/txs` → `list_addresses_txs`, `GET /pets/{id}` → `get_pets`).
@@ -12,9 +12,8 @@ Names are fitted to 64 characters and made unique with `_2`, `_3`… in document
 
 from __future__ import annotations
 
-import re
 
-from ..sources.naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from ..sources.naming import dedupe_names, fit_tool_name, has_latin_letter, sanitize_tool_name
 
 GENERIC = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "list", "create", "update",
                      "index", "show", "root", "handler", "default", "main", "api", "endpoint", "read", "fetch",
@@ -26,7 +25,7 @@ def is_poor(operation_id: str | None) -> bool:
     if not operation_id:
         return True
     snake = sanitize_tool_name(operation_id, snake=True)
-    return len(snake) < 3 or snake in GENERIC or not re.search(r"[a-z]", snake)
+    return len(snake) < 3 or snake in GENERIC or not has_latin_letter(operation_id)
 
 
 def readable_name(operation_id: str | None, method: str, path: str) -> str:
