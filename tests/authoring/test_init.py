@@ -573,3 +573,28 @@ def test_non_ascii_operation_ids_get_readable_ascii_names(tmp_path: Path) -> Non
     listed = mcprt("tools", str(out), "--json")
     assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == [
         "recuperer_element", "grosse", "grusse", "get_pets"]
+
+
+def test_the_verb_of_a_poor_name_follows_the_response_and_a_verb_in_the_path(tmp_path: Path) -> None:
+    """Found by a new-user trial on Blockfrost: single-object GETs were named as lists (`GET /health` →
+    `list_health`, `GET /epochs/{number}/parameters` → `list_epochs_parameters`) and `POST
+    /ipfs/pin/remove/{IPFS_path}` was `create_ipfs_pin_remove`. The operations here are Blockfrost's, shortened."""
+    obj = "{'200': {description: ok, content: {application/json: {schema: {type: object, properties: {a: {type: string}}}}}}}"
+    arr = "{'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: string}}}}}}"
+    page = ("{'200': {description: ok, content: {application/json: {schema: {type: object, properties: "
+            "{data: {type: array, items: {type: string}}}}}}}}")
+    operations = [("/health", "get", obj), ("/blocks/latest", "get", obj), ("/epochs/{number}/parameters", "get", obj),
+                  ("/ipfs/pin/remove/{IPFS_path}", "post", obj), ("/tx/submit", "post", obj), ("/pins", "post", obj),
+                  ("/addresses/{address}/txs", "get", arr), ("/epochs/{number}/stakes/{pool_id}", "get", arr),
+                  ("/pages", "get", page), ("/undocumented", "get", "{'200': {description: ok}}")]
+    paths = "".join(f"  {path}:\n    {method}: {{responses: {answer}}}\n" for path, method, answer in operations)
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: Chain, version: '1'}\nservers: [{url: 'https://api.example.com'}]\n"
+                    f"paths:\n{paths}")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 0, made.stderr
+    listed = mcprt("tools", str(out), "--json")
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == [
+        "get_health", "get_blocks_latest", "get_epochs_parameters", "remove_ipfs_pin", "submit_tx", "create_pins",
+        "list_addresses_txs", "list_epochs_stakes_by_pool_id", "list_pages", "list_undocumented"]

@@ -102,7 +102,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     lines += _auth_hint(compiled)
     if tags:
         lines += [f"    include: {{tags: [{', '.join(_scalar(t) for t in tags)}]}}"]
-    names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path)
+    names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path, op.operation.response_schema)
                             for op in compiled.operations])
     chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
     limit = max_manifest_bytes()
