@@ -598,3 +598,16 @@ def test_the_verb_of_a_poor_name_follows_the_response_and_a_verb_in_the_path(tmp
     assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == [
         "get_health", "get_blocks_latest", "get_epochs_parameters", "remove_ipfs_pin", "submit_tx", "create_pins",
         "list_addresses_txs", "list_epochs_stakes_by_pool_id", "list_pages", "list_undocumented"]
+
+
+def test_a_tag_given_as_one_word_of_a_longer_tag_is_suggested(tmp_path: Path) -> None:
+    """Found by a new-user trial: Blockfrost's tags are `Cardano » Blocks`, `Cardano » Epochs`…, and `--tag blocks`
+    was refused with no "did you mean" (difflib finds nothing that close)."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: Chain, version: '1'}\nservers: [{url: 'https://api.example.com'}]\n"
+                    "paths:\n" + "".join(f"  /{t}: {{get: {{tags: ['Cardano » {t.title()}'], responses: "
+                                         "{'200': {description: ok}}}}\n" for t in ("blocks", "epochs", "blocksets")))
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--tag", "blocks", "--out", str(out))
+    assert made.returncode == 2 and "--tag 'blocks': no operation of " in made.stderr
+    assert "(did you mean 'Cardano » Blocks'?)" in made.stderr and not out.exists()

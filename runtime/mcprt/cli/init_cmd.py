@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import ManifestError, McprtError
 from .common import run_async
-from .errors import EXIT_BAD_INPUT, EXIT_OK, print_diagnostics
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 from ..wording import noun
 
 # Above this a tools/list is a noticeable share of a model's context (GitHub's issues tag alone is 68 KB):
@@ -18,6 +18,9 @@ LARGE_TOOL_LIST = 100_000
 # `server: {expose: discovery}` itself: Microsoft Graph (105 MB), Graph beta (336 MB), docusign.net (~17 MB).
 # GitHub's full description (1.4 MB as `init` writes it) stays listed, with the LARGE_TOOL_LIST advice.
 DISCOVERY_ABOVE = 10_000_000
+# Input ended (Ctrl-D) at the tag question: not bad input, and not success either, so the exit code a
+# script tells apart from both (the CLI's 1)
+EXIT_ABORTED = EXIT_FAILED_CHECK
 
 
 def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool = False) -> int:
@@ -38,7 +41,11 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     opened = open_spec(spec, out, settings.cache_dir)
     if not tags and not no_input and interactive():
         untagged = sum(1 for op in opened.compiled.operations if not op.tags)
-        tags = choose_tags(tag_counts(opened.compiled), untagged)
+        chosen = choose_tags(tag_counts(opened.compiled), untagged)
+        if chosen is None:  # Ctrl-D at the question: nothing was chosen, so nothing is written
+            print(f"{out}: not written: input ended before tags were chosen", file=sys.stderr)
+            return EXIT_ABORTED
+        tags = chosen
     _check_tags(spec, tags, tag_counts(opened.compiled))
     made = scaffold(spec, tags, out, settings.cache_dir, opened)
     out.parent.mkdir(parents=True, exist_ok=True)
