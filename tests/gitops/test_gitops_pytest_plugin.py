@@ -78,15 +78,17 @@ def test_a_named_manifest_is_collected_alone_and_one_with_errors_says_them(tmp_p
     (other / "cases").mkdir()
     (other / "cases" / "get_pet").mkdir()
     (other / "cases" / "get_pet" / "other.yaml").write_text(CASE)
-    alone = _pytest(ws, "--collect-only", "-q", "--mcprt-manifest", "mcp.yaml")
-    assert "mcp.yaml::get_pet/bella" in alone.stdout and "1 test collected" in alone.stdout, alone.stdout
-    assert "other/" not in alone.stdout and "test_own.py" not in alone.stdout
-    (ws.root / "bad").mkdir()
-    (ws.root / "bad" / "mcp.yaml").write_text("version: 1\nserver: {name: x}\nsources:\n  a: {openapi: x.json, bogus: 1}\n")
+    for folder, text in (("bad", "version: 1\nserver: {name: x}\nsources:\n  a: {openapi: x.json, bogus: 1}\n"),
+                         ("bare", (ws.root / "mcp.yaml").read_text())):
+        (ws.root / folder).mkdir()
+        (ws.root / folder / "mcp.yaml").write_text(text)
+    # two pytest runs (each costs seconds): manifests named by option alone, then one on the command line
+    named = _pytest(ws, "--collect-only", "-q", "--mcprt-manifest", "mcp.yaml", "--mcprt-manifest", "bare/mcp.yaml")
+    assert named.returncode == 2, named.stdout
+    assert "mcp.yaml::get_pet/bella" in named.stdout and "1 test collected, 1 error" in named.stdout, named.stdout
+    assert "other/" not in named.stdout and "test_own.py" not in named.stdout and "bad/" not in named.stdout
+    assert "bare/mcp.yaml: no recorded cases" in named.stdout and "not found" not in named.stdout
     bad = _pytest(ws, "-q", "bad/mcp.yaml")
     assert bad.returncode == 2, bad.stdout
     assert re.search(r"bad/mcp.yaml:4:\d+: sources.a: unknown key 'bogus'", bad.stdout), bad.stdout
     assert "not found" not in bad.stdout
-    (ws.root / "bad" / "mcp.yaml").write_text((ws.root / "mcp.yaml").read_text())
-    bare = _pytest(ws, "-q", "--mcprt-manifest", "bad/mcp.yaml")
-    assert "bad/mcp.yaml: no recorded cases" in bare.stdout and "not found" not in bare.stdout, bare.stdout
