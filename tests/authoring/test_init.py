@@ -533,6 +533,12 @@ def test_long_suggested_prunes_are_folded_to_readable_lines(tmp_path: Path) -> N
     assert checked.returncode == 0, checked.stderr
 
 
+def _answer(field: str) -> str:
+    """A 200 response of an object with `id` and `field`, as YAML flow (Swagger 2.0 and OpenAPI 3 alike)."""
+    schema = f"{{type: object, properties: {{id: {{type: integer}}, {field}: {{type: string}}}}}}"
+    return f"{{'200': {{description: ok, schema: {schema}, content: {{application/json: {{schema: {schema}}}}}}}}}"
+
+
 @pytest.mark.parametrize("head", ["openapi: 3.0.3", "swagger: '2.0'\nhost: api.example.com\nschemes: [https]"])
 def test_a_repeated_operation_id_is_keyed_by_method_and_path_and_the_manifest_validates(
         head: str, tmp_path: Path) -> None:
@@ -543,8 +549,8 @@ def test_a_repeated_operation_id_is_keyed_by_method_and_path_and_the_manifest_va
     spec = tmp_path / "api.yaml"
     servers = "servers: [{url: 'https://api.example.com'}]\n" if head.startswith("openapi") else ""
     spec.write_text(f"{head}\ninfo: {{title: Dup, version: '1'}}\n{servers}paths:\n"
-                    "  /dup1: {get: {operationId: dupOp, responses: {'200': {description: ok}}}}\n"
-                    "  /dup2: {get: {operationId: dupOp, responses: {'200': {description: ok}}}}\n"
+                    f"  /dup1: {{get: {{operationId: dupOp, responses: {_answer('first')}}}}}\n"
+                    f"  /dup2: {{get: {{operationId: dupOp, responses: {_answer('second')}}}}}\n"
                     "  /dup3: {post: {operationId: dupOp, responses: {'200': {description: ok}}}}\n")
     out = tmp_path / "t" / "mcp.yaml"
     made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
@@ -552,6 +558,9 @@ def test_a_repeated_operation_id_is_keyed_by_method_and_path_and_the_manifest_va
     text = out.read_text()
     assert "      dupOp:\n" in text and '      "GET /dup2":\n' in text and '      "POST /dup3":\n' in text
     assert "TOOLS_LIST_SIZE" not in text and sorted(p.name for p in out.parent.iterdir()) == ["mcp.yaml"]
+    # each is pruned by its own response (the suggestions were once looked up by the repeated operationId)
+    assert 'dupOp:\n        name: dup_op\n        prune: "{id: id, first: first}"' in text, text
+    assert '"GET /dup2":\n        name: dup_op_2\n        prune: "{id: id, second: second}"' in text, text
     checked = mcprt("validate", str(out))
     assert checked.returncode == 0, checked.stderr
     listed = mcprt("tools", str(out), "--json")

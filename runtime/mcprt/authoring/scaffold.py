@@ -29,6 +29,7 @@ from ..manifest.model import Defaults, OpenAPISource
 from ..manifest.yaml_reader import plain_reads_as_string
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import LoadedDocument, is_url
+from ..sources.openapi.model import unique_keys
 from .credentials import auth_hints, credential_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
@@ -107,14 +108,14 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
     limit = max_manifest_bytes()
     room = limit - len("\n".join(lines).encode()) - _ROOM
-    keys = override_keys(compiled.operations)
+    keys = unique_keys([(op.operation.meta.operation_id or None, op.method, op.path) for op in compiled.operations])
     blocks = [_operation_block(op, key, name, selected)
               for op, key, name, selected in zip(compiled.operations, keys, names, chosen, strict=True)]
     suggesting = _worth_suggesting(blocks, room)
     if suggesting:
         for op, block, suggest in zip(compiled.operations, blocks, suggesting, strict=True):
             if suggest:
-                block.prune = _suggested_prune(op, opened.annotated.get(op.operation.key))
+                block.prune = _suggested_prune(op, opened.annotated.get(block.key))
     fitted, note = fit_blocks(blocks, room, limit)
     if note:  # its size is known now; the words follow the mode `init` chooses later (`with_size`)
         lines[lines.index("# TOOLS_LIST_SIZE")] = f"# TOOLS_LIST_SIZE\n{_wrapped(note)}"
@@ -265,20 +266,6 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
         lines.append(f"    credential_parameters: [{', '.join(_scalar(n) for n in carried)}]"
                      "   # parameters carrying a credential: kept from the model, sent by `auth`")
     return lines
-
-
-def override_keys(operations: list[Any]) -> list[str]:
-    """The key each compiled operation's block is written under: its own key (operationId, else `METHOD /path`),
-    but `METHOD /path` for an operation whose operationId an earlier one already uses. Descriptions do repeat
-    operationIds (a fault the compiler warns of), and a repeated key is a YAML duplicate-key error; `METHOD /path`
-    always names one operation (README, Names)."""
-    seen: set[str] = set()
-    keys = []
-    for op in operations:
-        key = op.operation.key if op.operation.key not in seen else f"{op.method} {op.path}"
-        seen.add(key)
-        keys.append(key)
-    return keys
 
 
 def _operation_block(op: Any, key: str, name: str, selected: bool) -> Block:
