@@ -620,3 +620,19 @@ def test_a_tag_given_as_one_word_of_a_longer_tag_is_suggested(tmp_path: Path) ->
     made = mcprt("init", "--openapi", str(spec), "--tag", "blocks", "--out", str(out))
     assert made.returncode == 2 and "--tag 'blocks': no operation of " in made.stderr
     assert "(did you mean 'Cardano » Blocks'?)" in made.stderr and not out.exists()
+
+
+def test_a_manifest_that_would_not_validate_is_not_written(tmp_path: Path) -> None:
+    """The kind behind the repeated operationId: init checks what it made before writing. An operationId spelled
+    as another operation's `METHOD /path` still gives two blocks one key (no key is left to tell them apart), so
+    init says so, writes nothing (no file, no placeholder, no folder it made) and exits 2."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: K, version: '1'}\nservers: [{url: 'https://api.example.com'}]\n"
+                    "paths:\n  /a: {get: {operationId: 'GET /b', responses: {'200': {description: ok}}}}\n"
+                    "  /b: {get: {responses: {'200': {description: ok}}}}\n")
+    out = tmp_path / "new" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 2, made.stderr
+    assert re.search(rf'{re.escape(str(out))}:\d+:\d+: YAML syntax error: duplicate key "GET /b"', made.stderr)
+    assert f"{out}: not written: the manifest init made does not validate" in made.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["api.yaml"]

@@ -48,6 +48,7 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
         tags = chosen
     _check_tags(spec, tags, tag_counts(opened.compiled))
     made = scaffold(spec, tags, out, settings.cache_dir, opened)
+    made_dirs = [d for d in (out.parent, *out.parent.parents) if not d.exists()]  # removed again if not written
     out.parent.mkdir(parents=True, exist_ok=True)
     # The manifest is checked before it is written: compiled from a draft beside `out` (its `openapi:` path is
     # relative to that folder), and only a manifest that validates replaces `out`. A draft that does not is a
@@ -85,6 +86,8 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     finally:
         draft.unlink(missing_ok=True)
     if measured is None:
+        for folder in made_dirs:  # innermost first
+            folder.rmdir()
         print(f"{out}: not written: the manifest init made does not validate (see above). This is a fault of "
               f"`mcprt init`: please report it with the API description ({spec})", file=sys.stderr)
         return EXIT_BAD_INPUT
