@@ -531,3 +531,108 @@ def test_long_suggested_prunes_are_folded_to_readable_lines(tmp_path: Path) -> N
     assert sum(1 for p in written.values() if p) == 12
     checked = mcprt("validate", str(out))
     assert checked.returncode == 0, checked.stderr
+
+
+def _answer(field: str) -> str:
+    """A 200 response of an object with `id` and `field`, as YAML flow (Swagger 2.0 and OpenAPI 3 alike)."""
+    schema = f"{{type: object, properties: {{id: {{type: integer}}, {field}: {{type: string}}}}}}"
+    return f"{{'200': {{description: ok, schema: {schema}, content: {{application/json: {{schema: {schema}}}}}}}}}"
+
+
+@pytest.mark.parametrize("head", ["openapi: 3.0.3", "swagger: '2.0'\nhost: api.example.com\nschemes: [https]"])
+def test_a_repeated_operation_id_is_keyed_by_method_and_path_and_the_manifest_validates(
+        head: str, tmp_path: Path) -> None:
+    """Found by a new-user trial: two operations sharing the operationId `dupOp` were both written under the key
+    `dupOp`, a YAML duplicate-key error: init exited 2 and left the invalid file, its header still holding the
+    `# TOOLS_LIST_SIZE` placeholder. The second is keyed `GET /dup2` (the key that always works), and what init
+    writes validates."""
+    spec = tmp_path / "api.yaml"
+    servers = "servers: [{url: 'https://api.example.com'}]\n" if head.startswith("openapi") else ""
+    spec.write_text(f"{head}\ninfo: {{title: Dup, version: '1'}}\n{servers}paths:\n"
+                    f"  /dup1: {{get: {{operationId: dupOp, responses: {_answer('first')}}}}}\n"
+                    f"  /dup2: {{get: {{operationId: dupOp, responses: {_answer('second')}}}}}\n"
+                    "  /dup3: {post: {operationId: dupOp, responses: {'200': {description: ok}}}}\n")
+    out = tmp_path / "t" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "      dupOp:\n" in text and '      "GET /dup2":\n' in text and '      "POST /dup3":\n' in text
+    assert "TOOLS_LIST_SIZE" not in text and sorted(p.name for p in out.parent.iterdir()) == ["mcp.yaml"]
+    # each is pruned by its own response (the suggestions were once looked up by the repeated operationId)
+    assert 'dupOp:\n        name: dup_op\n        prune: "{id: id, first: first}"' in text, text
+    assert '"GET /dup2":\n        name: dup_op_2\n        prune: "{id: id, second: second}"' in text, text
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0, checked.stderr
+    listed = mcprt("tools", str(out), "--json")
+    assert sorted(t["name"] for t in json.loads(listed.stdout)["tools"]) == ["dup_op", "dup_op_2", "dup_op_3"]
+
+
+def test_non_ascii_operation_ids_get_readable_ascii_names(tmp_path: Path) -> None:
+    """Found by a new-user trial: `récupérerÉlément` was named `r_cup_rer_l_ment`, `größe` and `grüße` `gr_e` and
+    `gr_e_2`. Letters are transliterated; an operationId with no Latin letter is poor (`<verb>_<path words>`)."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: Names, version: '1'}\nservers: [{url: 'https://api.example.com'}]\n"
+                    "paths:\n  /élément:\n    get: {operationId: récupérerÉlément, responses: {'200': {description: ok}}}\n"
+                    "  /größe:\n    get: {operationId: größe, responses: {'200': {description: ok}}}\n"
+                    "    post: {operationId: grüße, responses: {'200': {description: ok}}}\n"
+                    "  /pets/{id}:\n    get: {operationId: 取得, responses: {'200': {description: ok}}}\n")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 0, made.stderr
+    listed = mcprt("tools", str(out), "--json")
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == [
+        "recuperer_element", "grosse", "grusse", "get_pets"]
+
+
+def test_the_verb_of_a_poor_name_follows_the_response_and_a_verb_in_the_path(tmp_path: Path) -> None:
+    """Found by a new-user trial on Blockfrost: single-object GETs were named as lists (`GET /health` →
+    `list_health`, `GET /epochs/{number}/parameters` → `list_epochs_parameters`) and `POST
+    /ipfs/pin/remove/{IPFS_path}` was `create_ipfs_pin_remove`. The operations here are Blockfrost's, shortened."""
+    obj = "{'200': {description: ok, content: {application/json: {schema: {type: object, properties: {a: {type: string}}}}}}}"
+    arr = "{'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: string}}}}}}"
+    page = ("{'200': {description: ok, content: {application/json: {schema: {type: object, properties: "
+            "{data: {type: array, items: {type: string}}}}}}}}")
+    operations = [("/health", "get", obj), ("/blocks/latest", "get", obj), ("/epochs/{number}/parameters", "get", obj),
+                  ("/ipfs/pin/remove/{IPFS_path}", "post", obj), ("/tx/submit", "post", obj), ("/pins", "post", obj),
+                  ("/addresses/{address}/txs", "get", arr), ("/epochs/{number}/stakes/{pool_id}", "get", arr),
+                  ("/pages", "get", page), ("/undocumented", "get", "{'200': {description: ok}}")]
+    paths = "".join(f"  {path}:\n    {method}: {{responses: {answer}}}\n" for path, method, answer in operations)
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: Chain, version: '1'}\nservers: [{url: 'https://api.example.com'}]\n"
+                    f"paths:\n{paths}")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 0, made.stderr
+    listed = mcprt("tools", str(out), "--json")
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == [
+        "get_health", "get_blocks_latest", "get_epochs_parameters", "remove_ipfs_pin", "submit_tx", "create_pins",
+        "list_addresses_txs", "list_epochs_stakes_by_pool_id", "list_pages", "list_undocumented"]
+
+
+def test_a_tag_given_as_one_word_of_a_longer_tag_is_suggested(tmp_path: Path) -> None:
+    """Found by a new-user trial: Blockfrost's tags are `Cardano » Blocks`, `Cardano » Epochs`…, and `--tag blocks`
+    was refused with no "did you mean" (difflib finds nothing that close)."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: Chain, version: '1'}\nservers: [{url: 'https://api.example.com'}]\n"
+                    "paths:\n" + "".join(f"  /{t}: {{get: {{tags: ['Cardano » {t.title()}'], responses: "
+                                         "{'200': {description: ok}}}}\n" for t in ("blocks", "epochs", "blocksets")))
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--tag", "blocks", "--out", str(out))
+    assert made.returncode == 2 and "--tag 'blocks': no operation of " in made.stderr
+    assert "(did you mean 'Cardano » Blocks'?)" in made.stderr and not out.exists()
+
+
+def test_a_manifest_that_would_not_validate_is_not_written(tmp_path: Path) -> None:
+    """The kind behind the repeated operationId: init checks what it made before writing. An operationId spelled
+    as another operation's `METHOD /path` still gives two blocks one key (no key is left to tell them apart), so
+    init says so, writes nothing (no file, no placeholder, no folder it made) and exits 2."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: K, version: '1'}\nservers: [{url: 'https://api.example.com'}]\n"
+                    "paths:\n  /a: {get: {operationId: 'GET /b', responses: {'200': {description: ok}}}}\n"
+                    "  /b: {get: {responses: {'200': {description: ok}}}}\n")
+    out = tmp_path / "new" / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 2, made.stderr
+    assert re.search(rf'{re.escape(str(out))}:\d+:\d+: YAML syntax error: duplicate key "GET /b"', made.stderr)
+    assert f"{out}: not written: the manifest init made does not validate" in made.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["api.yaml"]

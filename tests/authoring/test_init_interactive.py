@@ -130,3 +130,17 @@ def test_on_a_terminal_tag_names_of_several_words_are_taken_whole(tmp_path: Path
     assert '    include: {tags: ["Droplet Actions", "SSH Keys", Droplets]}\n' in text
     assert "\n      dropletActions_list:" in text and "\n      sshKeys_get:" in text and "\n      droplets_list:" in text
     assert "\n      # actions_list:" in text  # tagged `Actions` only: commented out
+
+
+def test_on_a_terminal_end_of_input_after_a_refused_answer_aborts_and_writes_nothing(tmp_path: Path) -> None:
+    """Found by a new-user trial: an answer init refused, then Ctrl-D, wrote a manifest of every operation
+    (129 of Blockfrost's) as if Enter had been pressed. A word some tags contain gets them as suggestions."""
+    (tmp_path / "shop.yaml").write_text(SPEC.replace("tags: [users]", "tags: [Shop » Users]"))
+    term = Terminal("init", "--openapi", "shop.yaml", "--out", "mcp.yaml", cwd=tmp_path)
+    term.send("users")
+    os.write(term.master, b"\x04")  # Ctrl-D at the start of a line: end of input
+    assert term.finish() == 1, term.seen.decode(errors="replace")
+    transcript = term.seen.decode(errors="replace")
+    assert "no tag 'users' (did you mean 'Shop » Users'?)" in transcript
+    assert "mcp.yaml: not written: input ended before tags were chosen" in transcript
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.yaml"]

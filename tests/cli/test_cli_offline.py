@@ -94,18 +94,21 @@ def test_without_a_pin_the_error_says_how_to_work_offline(tmp_path: Path, upstre
     online = mcprt_cli("tools", str(manifest), env=_env(tmp_path))
     assert online.returncode == 2
     assert "cannot fetch the document" in online.stderr
-    assert "run `mcprt pin MANIFEST` while the URL is reachable: it writes the pinned copy spec/notes.json " \
-        "beside the manifest" in online.stderr and "--offline" in online.stderr
+    assert "to work without network, pin it (spec/notes.json, .yaml or .yml beside the manifest; `mcprt pin` on this " \
+        "manifest writes spec/notes.json while the URL is reachable; the pinned copy is used when the fetch fails, " \
+        "and always with --offline)" in online.stderr
     offline = mcprt_cli("tools", str(manifest), "--offline", env=_env(tmp_path))
     assert offline.returncode == 2
-    assert "offline, and neither a pinned copy (spec/notes.json beside the manifest, which `mcprt pin MANIFEST` " \
-        "writes while the URL is reachable) nor a cached copy" in offline.stderr
+    assert "offline, and neither a pinned copy (spec/notes.json, .yaml or .yml beside the manifest; `mcprt pin` on " \
+        "this manifest writes spec/notes.json while the URL is reachable) nor a cached copy" in offline.stderr
+    # found by a new-user trial: the hint said `mcprt pin MANIFEST`, a placeholder never filled in
+    assert "MANIFEST" not in online.stderr + offline.stderr
     assert "Traceback" not in online.stderr + offline.stderr
 
 
 @pytest.mark.parametrize(("url_path", "named"), [
     ("notes.yaml", "spec/notes.yaml"), ("openapi.yml", "spec/notes.yml"), ("spec.JSON", "spec/notes.json"),
-    ("openapi", "spec/notes.json or .yaml (as the description is written)"),
+    ("openapi", "spec/notes.json or .yaml, as the description is written"),
 ])
 def test_the_offline_hint_names_the_file_pin_would_write(tmp_path: Path, upstream: CatchAll, url_path: str,
                                                          named: str) -> None:
@@ -116,8 +119,18 @@ def test_the_offline_hint_names_the_file_pin_would_write(tmp_path: Path, upstrea
     for flags in ([], ["--offline"]):
         done = mcprt_cli("validate", str(manifest), *flags, env=_env(tmp_path))
         assert done.returncode == 2, done.stderr
-        assert f"{named} beside the manifest" in done.stderr and "pinned copy" in done.stderr, done.stderr
-        assert "`mcprt pin MANIFEST`" in done.stderr and "Traceback" not in done.stderr
+        assert f"`mcprt pin` on this manifest writes {named} while" in done.stderr, done.stderr
+        assert "pinned copy (spec/notes.json, .yaml or .yml beside" in done.stderr or not flags, done.stderr
+        assert "MANIFEST" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_pinned_copy_is_read_whatever_the_url_extension(tmp_path: Path, upstream: CatchAll) -> None:
+    """Found by a new-user trial: the README said the pinned copy's extension follows the URL's, but the catalog's
+    DigitalOcean entry pins its `.yaml` URL as `spec/digitalocean.json`, which is read: any of the three is."""
+    manifest = _folder(tmp_path, f"http://127.0.0.1:{free_port()}/notes.yaml", upstream.base)
+    listed = mcprt_cli("tools", str(manifest), "--offline", "--json", env=_env(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["getNote"]
 
 
 @pytest.mark.parametrize("command", LOADING)

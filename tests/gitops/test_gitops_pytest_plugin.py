@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,29 @@ def test_collection_can_be_switched_off_and_manifests_named(tmp_path: Path) -> N
     assert "test_own.py::test_own_suite_still_runs" in off.stdout and "get_pet/bella" not in off.stdout
     named = _pytest(ws, "--collect-only", "-q", "--mcprt-manifest", "mcp.yaml", "test_own.py")
     assert "mcp.yaml::get_pet/bella" in named.stdout and "test_own.py::test_own_suite_still_runs" in named.stdout
+
+
+def test_a_named_manifest_is_collected_alone_and_one_with_errors_says_them(tmp_path: Path) -> None:
+    """Found by a new-user trial: `pytest --mcprt-manifest t6/mcp.yaml` from the parent folder collected 45 tests of
+    10 manifests, not the one named; `pytest bad/mcp.yaml` (errors, no cases) printed only `ERROR: not found`."""
+    ws = _user_repo(tmp_path)
+    other = ws.root / "other"
+    other.mkdir()
+    (other / "mcp.yaml").write_text((ws.root / "mcp.yaml").read_text())
+    (other / "cases").mkdir()
+    (other / "cases" / "get_pet").mkdir()
+    (other / "cases" / "get_pet" / "other.yaml").write_text(CASE)
+    for folder, text in (("bad", "version: 1\nserver: {name: x}\nsources:\n  a: {openapi: x.json, bogus: 1}\n"),
+                         ("bare", (ws.root / "mcp.yaml").read_text())):
+        (ws.root / folder).mkdir()
+        (ws.root / folder / "mcp.yaml").write_text(text)
+    # two pytest runs (each costs seconds): manifests named by option alone, then one on the command line
+    named = _pytest(ws, "--collect-only", "-q", "--mcprt-manifest", "mcp.yaml", "--mcprt-manifest", "bare/mcp.yaml")
+    assert named.returncode == 2, named.stdout
+    assert "mcp.yaml::get_pet/bella" in named.stdout and "1 test collected, 1 error" in named.stdout, named.stdout
+    assert "other/" not in named.stdout and "test_own.py" not in named.stdout and "bad/" not in named.stdout
+    assert "bare/mcp.yaml: no recorded cases" in named.stdout and "not found" not in named.stdout
+    bad = _pytest(ws, "-q", "bad/mcp.yaml")
+    assert bad.returncode == 2, bad.stdout
+    assert re.search(r"bad/mcp.yaml:4:\d+: sources.a: unknown key 'bogus'", bad.stdout), bad.stdout
+    assert "not found" not in bad.stdout

@@ -29,6 +29,7 @@ from ..manifest.model import Defaults, OpenAPISource
 from ..manifest.yaml_reader import plain_reads_as_string
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import LoadedDocument, is_url
+from ..sources.openapi.model import unique_keys
 from .credentials import auth_hints, credential_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
@@ -102,18 +103,19 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     lines += _auth_hint(compiled)
     if tags:
         lines += [f"    include: {{tags: [{', '.join(_scalar(t) for t in tags)}]}}"]
-    names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path)
+    names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path, op.operation.response_schema)
                             for op in compiled.operations])
     chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
     limit = max_manifest_bytes()
     room = limit - len("\n".join(lines).encode()) - _ROOM
-    blocks = [_operation_block(op, name, selected)
-              for op, name, selected in zip(compiled.operations, names, chosen, strict=True)]
+    keys = unique_keys([(op.operation.meta.operation_id or None, op.method, op.path) for op in compiled.operations])
+    blocks = [_operation_block(op, key, name, selected)
+              for op, key, name, selected in zip(compiled.operations, keys, names, chosen, strict=True)]
     suggesting = _worth_suggesting(blocks, room)
     if suggesting:
         for op, block, suggest in zip(compiled.operations, blocks, suggesting, strict=True):
             if suggest:
-                block.prune = _suggested_prune(op, opened.annotated.get(op.operation.key))
+                block.prune = _suggested_prune(op, opened.annotated.get(block.key))
     fitted, note = fit_blocks(blocks, room, limit)
     if note:  # its size is known now; the words follow the mode `init` chooses later (`with_size`)
         lines[lines.index("# TOOLS_LIST_SIZE")] = f"# TOOLS_LIST_SIZE\n{_wrapped(note)}"
@@ -266,13 +268,14 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     return lines
 
 
-def _operation_block(op: Any, name: str, selected: bool) -> Block:
-    """The block of `op` (a compiled operation) without a prune: `_suggested_prune` gives the block's."""
+def _operation_block(op: Any, key: str, name: str, selected: bool) -> Block:
+    """The block of `op` (a compiled operation) under `key`, without a prune: `_suggested_prune` gives the
+    block's."""
     operation = op.operation
     summary = operation.meta.summary or ""
     tags = f" [{', '.join(op.tags)}]" if op.tags else ""
     comment = f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")
-    return Block(comment, operation.key, name if name != operation.name else None, [], selected)
+    return Block(comment, key, name if name != operation.name else None, [], selected)
 
 
 def _suggested_prune(op: Any, annotated: OperationSignals | None) -> list[str]:

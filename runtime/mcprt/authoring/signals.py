@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..sources.openapi.loader import LoadedDocument
+from ..sources.openapi.model import unique_keys
 from ..sources.openapi.reader import read_document
 from ..sources.openapi.refs import Resolver
 from ..sources.openapi.responses import ResponseShapes, annotated_shapes
@@ -60,7 +61,7 @@ class OperationSignals:
 
 
 def operation_signals(doc: LoadedDocument) -> dict[str, OperationSignals]:
-    """Per operation key (operationId, else `METHOD /path`): its shapes and hints."""
+    """Per operation key (`unique_keys`: operationId, else `METHOD /path`): its shapes and hints."""
     shapes = annotated_shapes(doc)
     resolver = Resolver(doc)
     model = read_document(resolver)
@@ -80,8 +81,8 @@ def operation_signals(doc: LoadedDocument) -> dict[str, OperationSignals]:
             vocabulary |= {norm(n) for n in ((body or {}).get("properties") or {})}
     vocab, addressed = frozenset(vocabulary), frozenset(addresses)
     found: dict[str, OperationSignals] = {}
-    for op in model.operations:
-        key = op.operation_id or f"{op.method} {op.path}"
+    for op, key in zip(model.operations, unique_keys([(o.operation_id, o.method, o.path) for o in model.operations]),
+                       strict=True):
         success, default = shapes.get(key, (None, None))
         if _errors_by_status(resolver, op):  # the `default` is an error sent with an error status
             default = None

@@ -4,11 +4,14 @@ Shown only when stdin and stderr are terminals and neither `--tag` nor `--no-inp
 list and the prompt go to stderr (stdout stays free). An answer is tag numbers or names separated by
 commas or spaces (`1,3`, `pets store`, `Droplet Actions, SSH Keys`: a name of several words is matched
 whole); Enter takes every operation (no `include`). An unknown number or name is named (with a close
-tag name, if any) and the question asked again; end of input (Ctrl-D) takes every operation.
+tag name, or the tags containing it as a word: `blocks` → `Cardano » Blocks`) and the question asked
+again; end of input (Ctrl-D) aborts: `init` writes nothing and exits 1 (taking every operation would
+answer a question the person walked away from).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 
 from ..wording import noun
@@ -19,8 +22,9 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def choose_tags(counts: list[tuple[str, int]], untagged: int) -> list[str]:
-    """The tags chosen from `counts` ([(tag, operations)]); [] for all operations."""
+def choose_tags(counts: list[tuple[str, int]], untagged: int) -> list[str] | None:
+    """The tags chosen from `counts` ([(tag, operations)]); [] for all operations; None when input ended
+    (Ctrl-D) before an answer was taken: the caller aborts."""
     if not counts:
         return []
     width = len(str(len(counts)))
@@ -36,7 +40,7 @@ def choose_tags(counts: list[tuple[str, int]], untagged: int) -> list[str]:
         line = sys.stdin.readline()
         if not line:  # end of input
             print(file=sys.stderr)
-            return []
+            return None
         chosen, unknown = _parse(line, [tag for tag, _ in counts])
         if not unknown:
             return chosen
@@ -72,9 +76,15 @@ def _parse(line: str, tags: list[str]) -> tuple[list[str], list[str]]:
 
 
 def tag_hint(word: str, by_name: dict[str, str]) -> str:
-    """` (did you mean 'Tag'?)` for the tag closest to `word`, case-insensitively (`by_name`: lower-cased
-    tag → tag as written), else an empty string."""
+    """` (did you mean 'Tag'?)` (`by_name`: lower-cased tag → tag as written): the tags that contain `word` as
+    a word, case-insensitively (Blockfrost's `blocks` → `Cardano » Blocks`; up to three), else the tag closest
+    to it (a typo: `Pett` → `pet`), else an empty string."""
     import difflib
 
+    within = re.compile(rf"(?<!\w){re.escape(word.lower())}(?!\w)")
+    containing = [tag for lowered, tag in by_name.items() if within.search(lowered)]
+    if containing:
+        shown = " or ".join(repr(tag) for tag in containing[:3]) + (" or another" if len(containing) > 3 else "")
+        return f" (did you mean {shown}?)"
     close = difflib.get_close_matches(word.lower(), list(by_name), n=1, cutoff=0.6)
     return f" (did you mean '{by_name[close[0]]}'?)" if close else ""

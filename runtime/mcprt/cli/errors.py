@@ -1,6 +1,6 @@
 """One place that turns errors into exit codes and messages, so no traceback reaches a user.
 
-Exit codes: 0 ok, 1 a failed check (tests/diff/budgets), 2 bad input (manifest, spec, arguments).
+Exit codes: 0 ok, 1 a failed check (tests/diff/budgets) or an aborted question (`init`), 2 bad input (manifest, spec, arguments).
 `--debug` (or MCPRT_DEBUG=1) shows the traceback of unexpected errors.
 """
 

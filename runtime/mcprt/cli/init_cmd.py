@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 from ..errors import ManifestError, McprtError
 from .common import run_async
-from .errors import EXIT_BAD_INPUT, EXIT_OK, print_diagnostics
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
 from ..wording import noun
 
 # Above this a tools/list is a noticeable share of a model's context (GitHub's issues tag alone is 68 KB):
@@ -17,6 +18,9 @@ LARGE_TOOL_LIST = 100_000
 # `server: {expose: discovery}` itself: Microsoft Graph (105 MB), Graph beta (336 MB), docusign.net (~17 MB).
 # GitHub's full description (1.4 MB as `init` writes it) stays listed, with the LARGE_TOOL_LIST advice.
 DISCOVERY_ABOVE = 10_000_000
+# Input ended (Ctrl-D) at the tag question: not bad input, and not success either, so the exit code a
+# script tells apart from both (the CLI's 1)
+EXIT_ABORTED = EXIT_FAILED_CHECK
 
 
 def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool = False) -> int:
@@ -37,38 +41,55 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     opened = open_spec(spec, out, settings.cache_dir)
     if not tags and not no_input and interactive():
         untagged = sum(1 for op in opened.compiled.operations if not op.tags)
-        tags = choose_tags(tag_counts(opened.compiled), untagged)
+        chosen = choose_tags(tag_counts(opened.compiled), untagged)
+        if chosen is None:  # Ctrl-D at the question: nothing was chosen, so nothing is written
+            print(f"{out}: not written: input ended before tags were chosen", file=sys.stderr)
+            return EXIT_ABORTED
+        tags = chosen
     _check_tags(spec, tags, tag_counts(opened.compiled))
     made = scaffold(spec, tags, out, settings.cache_dir, opened)
+    made_dirs = [d for d in (out.parent, *out.parent.parents) if not d.exists()]  # removed again if not written
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(made.text, encoding="utf-8")
+    # The manifest is checked before it is written: compiled from a draft beside `out` (its `openapi:` path is
+    # relative to that folder), and only a manifest that validates replaces `out`. A draft that does not is a
+    # fault of init's (a repeated operationId once made a duplicate YAML key): its errors are shown, named as
+    # `out`, and nothing is written, so no half-made file with a placeholder header is left for the user.
+    draft = out.parent / f".{out.name}.init-draft{out.suffix}"
 
     async def measure() -> tuple[int, int] | None:
-        """The manifest as written, compiled: its listed tools and the bytes of its tools/list."""
+        """The draft compiled: its listed tools and the bytes of its tools/list (None: it does not validate)."""
         from ..pipeline import Runtime
         from ..testing.overrides import load_for_replay
 
-        runtime = Runtime(out, settings)
+        runtime = Runtime(draft, settings)
         try:
-            compiled = await runtime.compile(load_for_replay(out, None, settings))
+            compiled = await runtime.compile(load_for_replay(draft, None, settings))
         except ManifestError as exc:
-            print_diagnostics(exc.diagnostics)
+            print_diagnostics([dataclasses.replace(d, file=str(out)) if Path(d.file).name == draft.name else d
+                               for d in exc.diagnostics])
             return None
         finally:
             await runtime.aclose()
         return len(compiled.toolset.listed), len(compiled.toolset.list_result_bytes())
 
-    measured = run_async(measure)
     text = made.text
     discovery: tuple[int, int] | None = None  # what discovery mode lists, when init chose it
-    if measured is not None and measured[1] > DISCOVERY_ABOVE:
-        text = with_discovery(text, measured[1], DISCOVERY_ABOVE)
-        out.write_text(text, encoding="utf-8")
-        discovery = run_async(measure)
-        if discovery is None:
-            measured = None
+    try:
+        draft.write_text(text, encoding="utf-8")
+        measured = run_async(measure)
+        if measured is not None and measured[1] > DISCOVERY_ABOVE:
+            text = with_discovery(text, measured[1], DISCOVERY_ABOVE)
+            draft.write_text(text, encoding="utf-8")
+            discovery = run_async(measure)
+            if discovery is None:
+                measured = None
+    finally:
+        draft.unlink(missing_ok=True)
     if measured is None:
-        print(f"{out}: written, but it does not validate yet (see above)", file=sys.stderr)
+        for folder in made_dirs:  # innermost first
+            folder.rmdir()
+        print(f"{out}: not written: the manifest init made does not validate (see above). This is a fault of "
+              f"`mcprt init`: please report it with the API description ({spec})", file=sys.stderr)
         return EXIT_BAD_INPUT
     tools, size = measured
     out.write_text(with_size(text, tools, size, discovery, made.left_out), encoding="utf-8")

@@ -1,23 +1,59 @@
 """Tool names that every client accepts: `[A-Za-z0-9_-]`, at most 64 characters, stable.
 
-Several popular clients reject names over 64 characters or with dots and slashes, and a source
-prefix makes names longer, so every name passes through here. Shortening keeps a readable head and
-appends a short hash of the full name, so it is deterministic and distinct names stay distinct.
+Several popular clients reject names over 64 characters or with dots and slashes (MCP SEP-986 allows
+ASCII letters, digits, `_`, `-`, `.`, `/`; model APIs narrow it, e.g. Claude's `^[a-zA-Z0-9_-]{1,128}$`),
+and a source prefix makes names longer, so every name passes through here. Non-ASCII letters are
+spelled in ASCII first (`transliterate`), so `größe` is `grosse`, not `gr_e`. Shortening keeps a
+readable head and appends a short hash of the full name, so it is deterministic and distinct names
+stay distinct.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 MAX_TOOL_NAME = 64
 _INVALID = re.compile(r"[^A-Za-z0-9_-]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Latin letters that neither NFKD nor casefolding spell in ASCII
+_LATIN_EXTRA = str.maketrans({"æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
+                              "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i", "ẞ": "SS"})
+
+
+def transliterate(raw: str) -> str:
+    """`raw` in ASCII: Latin letters spelled without their marks (Unicode NFKD, combining marks dropped:
+    `récupérerÉlément` → `recupererElement`; `ß` → `ss` by casefolding; `æ`, `ø`, `ł`… by a table), any other
+    letter or digit as `u<hex code point>` between underscores (`日本` → `_u65e5__u672c_`: stable, and distinct
+    names stay distinct), anything else as it is (callers replace what they do not accept)."""
+    if raw.isascii():
+        return raw
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", raw.translate(_LATIN_EXTRA)):
+        if ch.isascii():
+            out.append(ch)
+        elif unicodedata.combining(ch):
+            continue
+        elif ch.casefold().isascii():
+            out.append(ch.casefold())
+        elif ch.isalnum():
+            out.append(f"_u{ord(ch):04x}_")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def has_latin_letter(raw: str) -> bool:
+    """Whether `raw` has a letter `transliterate` spells in ASCII (`日本` has none; `日本_id` has)."""
+    return bool(re.search(r"[A-Za-z]", re.sub(r"_u[0-9a-f]{4,6}_", "", transliterate(raw))))
 
 
 def sanitize_tool_name(raw: str, *, snake: bool = False) -> str:
-    """Replace characters clients refuse with `_` (optionally camelCase → snake_case)."""
-    text = _CAMEL.sub("_", raw).lower() if snake else raw
+    """`raw` transliterated (`transliterate`), characters clients refuse replaced with `_` (optionally
+    camelCase → snake_case); `tool` when nothing is left."""
+    text = transliterate(raw)
+    text = _CAMEL.sub("_", text).lower() if snake else text
     text = _INVALID.sub("_", text).strip("_")
     return re.sub(r"_{2,}", "_", text) or "tool"
 

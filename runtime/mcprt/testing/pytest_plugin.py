@@ -8,8 +8,13 @@ collects (nothing else is touched, so it cannot disturb a project's own tests):
   `api/mcp.yaml::list_issues/open-issues`. A case of an included manifest is one test, of the outermost
   collected manifest that includes it (`pytest_collection_modifyitems`).
   `pytest api/mcp.yaml` runs one manifest's cases; `pytest` runs those under `testpaths`.
-- manifests named by `--mcprt-manifest PATH` (repeatable) or the `mcprt_manifests` ini setting
-  (one path per line, relative to the ini file), added to what pytest collects.
+- manifests named by `--mcprt-manifest PATH` (repeatable): added to the paths given on the command
+  line, or, when none is given, collected alone (not beside everything under the current folder or
+  `testpaths`, which pytest would collect by default); the `mcprt_manifests` ini setting (one path per
+  line, relative to the ini file): added to what pytest collects.
+- a manifest named (on the command line, or as above) without cases is not passed over in silence
+  (pytest's `ERROR: not found`): its errors are the collection error, at their `file:line:col`, else
+  the error says it has no recorded cases.
 - `mcprt_collect = false` in the ini file turns off the automatic collection (named manifests are
   still collected).
 
@@ -48,10 +53,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    named = [Path(p) for p in config.getoption("mcprt_manifest") or []]
-    named += [Path(p) for p in config.getini("mcprt_manifests") or []]
-    config.stash[_STATE] = _Sessions({p.resolve() for p in named})
-    if named:
+    option = [Path(p) for p in config.getoption("mcprt_manifest") or []]
+    named = [*option, *(Path(p) for p in config.getini("mcprt_manifests") or [])]
+    given = config.args_source == pytest.Config.ArgsSource.ARGS
+    # A manifest on the command line is named too (`pytest api/mcp.yaml`): without cases it says why
+    typed = [Path(arg.split("::", 1)[0]) for arg in config.args] if given else []
+    config.stash[_STATE] = _Sessions({p.resolve() for p in [*named, *(t for t in typed if t.name in DEFAULT_NAMES)]})
+    if option and not given:
+        # `pytest --mcprt-manifest t6/mcp.yaml` asks for that manifest's cases: pytest's default arguments
+        # (the current folder, or `testpaths`) would collect every other manifest and test below it too
+        config.args = [str(p) for p in named]
+    elif named:
         # Collected like any path given on the command line.
         config.args = [*config.args, *(str(p) for p in named if str(p) not in config.args)]
 
@@ -64,7 +76,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     automatic = file_path.name in DEFAULT_NAMES and bool(parent.config.getini("mcprt_collect"))
     if not (named or automatic):
         return None
-    if not (file_path.parent / "cases").is_dir():
+    if not named and not (file_path.parent / "cases").is_dir():
         from .cases import case_roots  # only here: the included manifests' cases count too
 
         if not any(root.is_dir() for root in case_roots(file_path)):
@@ -161,8 +173,27 @@ class ManifestCases(pytest.File):
     def collect(self) -> Any:
         from .cases import find_cases
 
-        for case in find_cases(self.path):
+        cases = find_cases(self.path)
+        if not cases:  # only a named manifest gets here without cases: say why nothing runs
+            raise self.CollectError(_no_cases(self.path))
+        for case in cases:
             yield CaseItem.from_parent(self, name=case.id, case=case)
+
+
+def _no_cases(manifest: Path) -> str:
+    """Why a named manifest has no test: its errors (`file:line:col: message`), else that it has no cases."""
+    from ..errors import ManifestError, McprtError
+    from ..manifest.loader import load_manifest
+    from .overrides import replay_environment
+
+    try:  # read as a replay reads it: `${VAR}`s of credentials need not be set
+        load_manifest(manifest, env=replay_environment(manifest))
+    except ManifestError as exc:
+        return "\n".join(str(d) for d in sorted(exc.diagnostics))
+    except McprtError as exc:
+        return f"{manifest}: {exc}"
+    return (f"{manifest}: no recorded cases (a `cases/` folder beside it or beside a manifest it includes); "
+            "`mcprt record` records one")
 
 
 class CaseItem(pytest.Item):

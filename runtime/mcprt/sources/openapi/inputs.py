@@ -1,8 +1,12 @@
 """One operation's tool arguments: the input schema and how each argument maps onto the request.
 
 Argument names (the rule, in order):
-1. Names are the wire names made safe for every client: characters outside `[A-Za-z0-9_.-]`
-   become `_` (so `filter[name]` → `filter_name`), at most 64 characters.
+1. Names are the wire names made safe for every client and model API (property names must match
+   `^[a-zA-Z0-9_.-]{1,64}$`): non-ASCII letters transliterated (`größe` → `grosse`; letters with no
+   Latin spelling as code points, `日本` → `u65e5_u672c`: `sources/naming.transliterate`), then
+   characters outside `[A-Za-z0-9_.-]` become `_` (so `filter[name]` → `filter_name`), at most 64
+   characters; `arg` when nothing is left (`!!`). A name that was not ASCII gets the wire name in its
+   description (`The '日本' query parameter.`), so the model knows what it is.
 2. Parameters are named in the order path, query, header, cookie. A name already taken gets its
    location as a prefix: a query `id` next to a path `id` becomes `query_id` (then `_2`, `_3`…).
 3. An object request body (JSON, form or multipart) is flattened: its properties become top-level
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..naming import transliterate
 from .media import media_kind, wire_content_type
 from .model import BodySpec, OperationSpec, ParamSpec
 from .plan import BodyPlan, ParamPlan
@@ -36,7 +41,7 @@ _STRING = {"type": "string"}
 
 @lru_cache(maxsize=4096)  # the same few hundred names recur across a description's operations
 def arg_name(raw: str) -> str:
-    name = _UNSAFE.sub("_", raw).strip("_")
+    name = _UNSAFE.sub("_", transliterate(raw)).strip("_")
     return _UNDERSCORES.sub("_", name)[:64] or "arg"
 
 
@@ -107,7 +112,18 @@ def _param_schema(spec: ParamSpec, conv: SchemaConverter) -> Any:
     description = arg_description(spec.description, conv.policy)
     if spec.deprecated:
         description = f"Deprecated. {description}" if description else "Deprecated."
-    return conv.with_description(schema, description)
+    return with_wire_name(conv.with_description(schema, description), spec.name, f"{spec.location} parameter", conv)
+
+
+def with_wire_name(schema: Any, wire: str, what: str, conv: SchemaConverter) -> Any:
+    """`schema` with `The '<wire>' <what>.` before its description when the wire name is not ASCII: the
+    argument's name is a transliteration (`grosse`) or a code-point fallback (`u65e5_u672c`), and the
+    description is where the model reads what it stands for."""
+    if wire.isascii() or not isinstance(schema, dict):
+        return schema
+    said = f"The '{wire}' {what}."
+    current = schema.get("description")
+    return conv.with_description(schema, f"{said} {current}" if current else said)
 
 
 def _object_view(schema: Any, conv: SchemaConverter, depth: int = 0) -> tuple[dict[str, Any], list[str]] | None:
@@ -170,7 +186,7 @@ def _body(
         if len(set(arg_names)) == len(arg_names) and not (set(arg_names) & names.taken):
             for arg, prop in planned:
                 names.taken.add(arg)
-                properties[arg] = props[prop]
+                properties[arg] = with_wire_name(props[prop], prop, "field of the request body", conv)
                 if body.required and prop in req:
                     required.append(arg)
             return BodyPlan(kind, content_type, body.required, fields=tuple(planned),

@@ -91,3 +91,17 @@ class OperationSpec:
     answer_types: dict[str, list[str]] = field(default_factory=dict)
     response_schema: SchemaRef | None = None  # the JSON schema of the success response, if any
     default_schema: SchemaRef | None = None  # the `default` response's JSON schema (usually errors)
+
+
+def unique_keys(operations: list[tuple[str | None, str, str]]) -> list[str]:
+    """A key naming each of `operations` ((operationId, METHOD, path), in document order) alone: the operationId,
+    else `METHOD /path`, which is also the key of an operation whose operationId an earlier one already uses.
+    Descriptions do repeat operationIds (the compiler warns); a manifest's `tools:` cannot repeat a YAML key,
+    and `METHOD /path` always names one operation (README, Names)."""
+    seen: set[str] = set()
+    keys = []
+    for operation_id, method, path in operations:
+        key = operation_id if operation_id and operation_id not in seen else f"{method} {path}"
+        seen.add(key)
+        keys.append(key)
+    return keys

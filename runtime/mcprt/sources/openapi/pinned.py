@@ -52,12 +52,16 @@ def pin_suffix(url: str, body: bytes | None = None) -> str | None:
     return ".json" if body.lstrip()[:1] in (b"{", b"[") else ".yaml"
 
 
-def _pin_target(source: str, url: str) -> str:
-    """The pinned copy `mcprt pin` would write for `url`, as the hints name it."""
+def _pin_hint(source: str, url: str) -> str:
+    """Which files are read as the pinned copy (any of `PINNED_SPEC_SUFFIXES`, whatever the URL's extension:
+    the catalog's DigitalOcean entry pins a `.yaml` URL as `.json`) and the one `mcprt pin` writes. The
+    diagnostic carrying it starts with the manifest's `file:line:col`, so "this manifest" names it."""
+    looked = f"{PINNED_SPEC_DIR}/{source}" + ", ".join(PINNED_SPEC_SUFFIXES[:-1]) + f" or {PINNED_SPEC_SUFFIXES[-1]}"
     suffix = pin_suffix(url)
-    if suffix is not None:
-        return f"{PINNED_SPEC_DIR}/{source}{suffix}"
-    return f"{PINNED_SPEC_DIR}/{source}.json or .yaml (as the description is written)"
+    writes = (f"{PINNED_SPEC_DIR}/{source}{suffix}" if suffix is not None
+              else f"{PINNED_SPEC_DIR}/{source}.json or .yaml, as the description is written")
+    return (f"{looked} beside the manifest; `mcprt pin` on this manifest writes {writes} while the URL is "
+            "reachable")
 
 
 def open_description(source: str, location: str, base_dir: Path, cache_dir: Path | None, *,
@@ -66,8 +70,6 @@ def open_description(source: str, location: str, base_dir: Path, cache_dir: Path
         document = load_document(location, base_dir, cache_dir)
         return document, [], [(base_dir / location).resolve()]
     pinned = pinned_spec(base_dir, source)
-    # The hints name the file `mcprt pin` writes (its extension follows the URL's), and the command.
-    shown = f"{PINNED_SPEC_DIR}/{pinned.name}" if pinned else _pin_target(source, location)
     notes: list[str] = []
     if offline:
         if pinned is not None:
@@ -75,17 +77,15 @@ def open_description(source: str, location: str, base_dir: Path, cache_dir: Path
         try:
             return load_document(location, base_dir, cache_dir, network=False, notes=notes), notes, []
         except SpecError:
-            raise SpecError(location, "", f"offline, and neither a pinned copy ({shown} beside the manifest, "
-                                          "which `mcprt pin MANIFEST` writes while the URL is reachable) "
+            raise SpecError(location, "", f"offline, and neither a pinned copy ({_pin_hint(source, location)}) "
                                           "nor a cached copy of this URL exists") from None
     try:
         return load_document(location, base_dir, cache_dir, notes=notes), notes, []
     except SpecError as exc:
         if pinned is None:
-            raise SpecError(exc.document, exc.pointer, f"{clause(exc.message)}; to work without network, run "
-                                                       f"`mcprt pin MANIFEST` while the URL is reachable: it "
-                                                       f"writes the pinned copy {shown} beside the manifest "
-                                                       "(used when the fetch fails, and always with --offline)") \
-                from None
+            raise SpecError(exc.document, exc.pointer, f"{clause(exc.message)}; to work without network, pin it "
+                                                       f"({_pin_hint(source, location)}; the pinned copy is used "
+                                                       "when the fetch fails, and always with --offline)") from None
+        shown = f"{PINNED_SPEC_DIR}/{pinned.name}"
         warning = f"{location}: {clause(exc.message)}; using the pinned copy {shown} beside the manifest"
         return load_document(str(pinned), base_dir, cache_dir), [warning], [pinned]

@@ -30,7 +30,7 @@ from mcprt.errors import SpecError
 from mcprt.schema.shapes import ANY, declared_types, dedupe, merge_into, with_types
 
 from .loader import LoadedDocument
-from .model import SchemaRef
+from .model import SchemaRef, unique_keys
 from .reader import read_document
 from .refs import Resolver, join
 
@@ -157,15 +157,16 @@ class ResponseShapes:
 
 
 def annotated_shapes(doc: LoadedDocument) -> dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
-    """Per operation key (operationId, else `METHOD /path`): its success and `default` response shapes,
-    annotated (see the module docstring). Operations that cannot be read are left out."""
+    """Per operation key (`model.unique_keys`: operationId, else `METHOD /path`): its success and `default`
+    response shapes, annotated (see the module docstring). Operations that cannot be read are left out."""
     resolver = Resolver(doc)
     model = read_document(resolver)
     shapes = ResponseShapes(resolver, model.version, annotate=True)
     found: dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
-    for op in model.operations:
+    keys = unique_keys([(op.operation_id, op.method, op.path) for op in model.operations])
+    for op, key in zip(model.operations, keys, strict=True):
         success = shapes.convert(op.response_schema)
-        found[op.operation_id or f"{op.method} {op.path}"] = (
+        found[key] = (
             success, shapes.convert(op.default_schema) if op.response_schema else None)
     return found
 
