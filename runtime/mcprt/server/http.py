@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from ..errors import McprtError
 from ..identity.principal import BEARER
-from ..manifest.model import ServerConfig
+from ..manifest.model import KEEP_ALIVE_DEFAULT, ServerConfig
 from ..toolset.toolset import ToolSetHolder
 
 if TYPE_CHECKING:
@@ -206,8 +206,10 @@ def end_sse_streams() -> None:
 
 async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
                      on_started: Callable[[], Any] | None = None,
-                     on_stopping: Callable[[], Any] | None = None) -> None:
-    """Serve until `stop` is set; open streams are asked to end, and cut after a short grace."""
+                     on_stopping: Callable[[], Any] | None = None,
+                     keep_alive: float = KEEP_ALIVE_DEFAULT) -> None:
+    """Serve until `stop` is set; open streams are asked to end, and cut after a short grace.
+    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`)."""
     config = uvicorn.Config(
         app,
         log_config=None,  # never touch logging; uvicorn's own access log would go to stdout
@@ -216,7 +218,7 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
         lifespan="on",
         timeout_graceful_shutdown=2,
         ws="none",
-        **connection_settings(),  # header deadline, connection cap, fd limit (see limits.py)
+        **connection_settings(keep_alive),  # keep-alive, header deadline, connection cap, fd limit (see limits.py)
     )
     server = _QuietServer(config)
 
