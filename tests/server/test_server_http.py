@@ -177,6 +177,30 @@ def test_request_larger_than_the_limit_is_413(served: UpProcess) -> None:
     }
     too_large = post(served, call, **authorized())
     assert too_large.status_code == 413
+    _assert_refusal(too_large, -32600, "request_entity_too_large")
+
+
+def _assert_refusal(answer: httpx.Response, code: int, reason: str) -> None:
+    """`answer` is a JSON-RPC error response with id null, `code` and `data.reason` `reason`."""
+    message = answer.json()
+    assert message["jsonrpc"] == "2.0" and message["id"] is None, message
+    assert message["error"]["code"] == code and message["error"]["data"] == {"reason": reason}, message
+
+
+def test_the_front_doors_refusals_on_the_mcp_endpoint_are_json_rpc_errors(served: UpProcess) -> None:
+    """The guard's 401/403/421/413 on the MCP endpoint were `{"error": "…"}`, the only refusals there
+    not in JSON-RPC shape (a client reading every error answer as JSON-RPC found no `error.code`).
+    Elsewhere (the operator pages, /metrics) they keep `{"error": …}`."""
+    port = served.url.split(":")[2].split("/")[0]
+    _assert_refusal(post(served, INITIALIZE), -32600, "unauthorized")
+    _assert_refusal(post(served, INITIALIZE, **authorized(origin="http://evil.example")), -32600, "forbidden")
+    _assert_refusal(post(served, INITIALIZE, **authorized(host=f"attacker.example:{port}")), -32600,
+                    "misdirected_request")
+    missing = post(served, INITIALIZE)
+    assert "a valid bearer token is required" in missing.json()["error"]["message"]
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    elsewhere = httpx.get(f"{served.base}/metrics", timeout=5)
+    assert elsewhere.status_code == 401 and elsewhere.json() == {"error": "a valid bearer token is required"}
 
 
 async def test_closed_sessions_are_forgotten(served: UpProcess) -> None:

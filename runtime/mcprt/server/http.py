@@ -139,7 +139,8 @@ def build_http_app(
     fill_empty_refusals(manager)
     # before that: a POST whose Content-Type or Accept cannot be served gets its JSON-RPC error at once
     check_post_headers(manager)
-    return HttpGuard(InFlight(app, readiness, options.path), policy)
+    return HttpGuard(InFlight(app, readiness, options.path, max_body=int(http.max_request_bytes)), policy,
+                     mcp_path=options.path)
 
 
 def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]]) -> ASGIApp:
