@@ -178,6 +178,13 @@ def test_request_larger_than_the_limit_is_413(served: UpProcess) -> None:
     too_large = post(served, call, **authorized())
     assert too_large.status_code == 413
     _assert_refusal(too_large, -32600, "request_entity_too_large")
+    # sent without Content-Length (chunked) the SDK's own limit answers it: plain text "Request body too
+    # large" without a Content-Type, before
+    chunked = httpx.post(served.url, content=iter([json.dumps(call).encode()]), headers={**MCP_HEADERS, **authorized()},
+                         timeout=10)
+    assert chunked.status_code == 413 and "content-length" not in chunked.request.headers
+    _assert_refusal(chunked, -32600, "request_entity_too_large")
+    assert chunked.json()["error"]["message"] == too_large.json()["error"]["message"]  # one refusal, one text
 
 
 def _assert_refusal(answer: httpx.Response, code: int, reason: str) -> None:

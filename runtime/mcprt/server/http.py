@@ -33,7 +33,7 @@ from .lean import LeanPath, answer_stateless_in_json
 from .lean_modern import answer_modern_lean
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
-from .empty_refusals import fill_empty_refusals
+from .empty_refusals import fill_empty_refusals, fill_oversized_refusal
 from .post_headers import check_post_headers
 from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
@@ -139,6 +139,8 @@ def build_http_app(
     fill_empty_refusals(manager)
     # before that: a POST whose Content-Type or Accept cannot be served gets its JSON-RPC error at once
     check_post_headers(manager)
+    # around the SDK's body limit: its plain-text 413 for a chunked body past the limit gets a JSON-RPC error
+    fill_oversized_refusal(manager, int(http.max_request_bytes))
     return HttpGuard(InFlight(app, readiness, options.path, max_body=int(http.max_request_bytes)), policy,
                      mcp_path=options.path)
 
