@@ -141,13 +141,14 @@ def test_oversized_request_heads_get_431_before_any_token_check_and_memory_stays
         assert asyncio.run(asyncio.wait_for(call(), 30)) == "pong"
 
 
-def _alice_served(folder: Path, *, body_timeout: float) -> ContextManager[UpProcess]:
-    """`mcprt up` over HTTP with alice's token and a `ping` tool, bodies due within `body_timeout` s."""
+def _alice_served(folder: Path, *, body_timeout: float, **env_vars: str) -> ContextManager[UpProcess]:
+    """`mcprt up` over HTTP with alice's token and a `ping` tool, bodies due within `body_timeout` s;
+    `env_vars`: more of its environment."""
     (folder / "tools.py").write_text(TOOLS)
     manifest = folder / "mcp.yaml"
     manifest.write_text('version: 1\nserver:\n  auth: {tokens: {alice: "${ALICE_TOKEN}"}}\n'
                         "sources:\n  t:\n    python: tools:ping\n")
-    env = child_env(ALICE_TOKEN="alice-token-31337", MCPRT_BODY_TIMEOUT=f"{body_timeout:g}")
+    env = child_env(ALICE_TOKEN="alice-token-31337", MCPRT_BODY_TIMEOUT=f"{body_timeout:g}", **env_vars)
     return mcprt_http(manifest, "--no-reload", env=env)
 
 
@@ -210,3 +211,55 @@ def test_a_client_still_sending_after_the_408_can_read_it(tmp_path: Path) -> Non
             while chunk := sock.recv(4096):
                 answer += chunk
         assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closes `sock` within `seconds` (what it still sends is read and dropped)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except TimeoutError:
+        return False
+    except OSError:
+        return True  # reset: closed too
+
+
+def test_idle_keep_alive_connections_give_way_at_the_cap_and_a_stalled_next_request_is_closed(
+        tmp_path: Path) -> None:
+    """The keep-alive is long now (`server.http.keep_alive_timeout`, 620 s, so that a load balancer in
+    front closes idle connections first): a client that opens connections, makes one request on each
+    and idles must still not hold the connection cap. At the cap, the longest-idle connection is
+    closed for a newcomer (it was the newcomer that was refused). And one byte of a next request on a
+    kept-alive connection stopped every deadline: a client that sent a partial head and stalled held
+    its connection for good. It now has the header timeout (1 s here) like a first request."""
+    cap = 12
+    with _alice_served(tmp_path, body_timeout=30, MCPRT_MAX_CONNECTIONS=str(cap), MCPRT_HEADER_TIMEOUT="1") as up:
+        host, port = up.base.removeprefix("http://").split(":")
+        idlers = []
+        for _ in range(cap):  # each made one request and idles, kept alive
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+            idlers.append(sock)
+        try:
+            # a newcomer at the cap is served; the first idler (idle the longest) made room for it
+            assert httpx.get(f"{up.base}/healthz", timeout=5).status_code == 200
+            assert _closed_within(idlers[0], 2), "the longest-idle connection should have been closed"
+            assert not _closed_within(idlers[-1], 0.2), "the others stay open"
+
+            async def call() -> str:
+                async with http_client(up.url, token="alice-token-31337") as client:
+                    return text_of(await client.call_tool("ping", {}))
+
+            assert asyncio.run(asyncio.wait_for(call(), 30)) == "pong"
+            # a kept-alive connection whose next request's head stalls is closed after the header timeout
+            stalled = idlers[-1]
+            stalled.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            started = time.monotonic()
+            assert _closed_within(stalled, 5), "a stalled head of a next request held its connection"
+            assert time.monotonic() - started < 3
+        finally:
+            for sock in idlers:
+                sock.close()

@@ -60,6 +60,46 @@ def test_the_deployment_probes_drain_and_reloads_as_documented() -> None:
     assert service["spec"]["sessionAffinity"] == "None"
 
 
+def _duration(value: str, unit: str) -> float:
+    """A HAProxy or nginx time value in seconds; `unit` is the one a bare number is in ("ms" for HAProxy,
+    "s" for nginx)."""
+    number, suffix = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)?", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[suffix or unit]
+
+
+# HAProxy closes half of a server's idle connections every `pool-purge-delay` (its configuration
+# manual): all of them within 20 delays, for up to 2**20 idle connections.
+PURGE_ROUNDS = 20
+GOOGLE_CLOUD_LB_IDLE = 600.0  # s: the backend keep-alive of Google Cloud's HTTP(S) load balancers
+AWS_ALB_IDLE = 60.0  # s: an AWS Application Load Balancer's default idle timeout
+
+
+def test_the_balancers_close_idle_backend_connections_before_mcprt_does() -> None:
+    """The side that would send the next request on an idle connection must be the one that closes it.
+    mcprt closed idle connections after uvicorn's 5 s, before HAProxy (as shipped), nginx (`keepalive`)
+    or a cloud balancer did, and a request one of them sent in that instant was lost. Read from the
+    shipped files, so an edit that breaks the rule fails here."""
+    from mcprt.manifest.model import HttpConfig
+
+    keep_alive = HttpConfig().keep_alive_timeout
+    assert keep_alive > max(GOOGLE_CLOUD_LB_IDLE, AWS_ALB_IDLE)
+    haproxy = (DEPLOY / "plain-hosts" / "haproxy.cfg").read_text()
+    delays = re.findall(r"^\s*(?:default-server|server)\b.*\bpool-purge-delay\s+(\S+)", haproxy, re.M)
+    assert delays, "the HAProxy example states its pool-purge-delay where the rule is explained"
+    assert all(PURGE_ROUNDS * _duration(d, "ms") < keep_alive for d in delays), (delays, keep_alive)
+    nginx = (DEPLOY / "plain-hosts" / "nginx.conf").read_text()
+    upstream = re.search(r"^upstream mcprt \{(.*?)^\}", nginx, re.M | re.S)
+    assert upstream is not None
+    found = re.search(r"^\s*keepalive_timeout\s+(\S+);", upstream.group(1), re.M)
+    assert found, "the nginx example states its upstream keepalive_timeout"
+    assert _duration(found.group(1), "s") < keep_alive
+    # Kubernetes: the Service keeps no connections; a balancer in front does, and the ConfigMap's
+    # manifest must leave mcprt's keep-alive above the cloud balancers'
+    (configmap,) = _documents(K8S / "configmap.yaml")
+    server = YAML(typ="safe").load(configmap["data"]["mcp.yaml"])["server"]
+    assert HttpConfig(**server.get("http", {})).keep_alive_timeout > max(GOOGLE_CLOUD_LB_IDLE, AWS_ALB_IDLE)
+
+
 def test_haproxy_example_is_valid() -> None:
     done = subprocess.run([binary("haproxy", "/usr/sbin"), "-c", "-f", str(DEPLOY / "plain-hosts" / "haproxy.cfg")],
                           capture_output=True, text=True)

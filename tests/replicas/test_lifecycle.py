@@ -231,8 +231,20 @@ async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Pat
     not marked it down yet. It exited as soon as its calls were done: under a balancer that still
     sent it requests, a request on a keep-alive connection it closed at that instant came back to
     the client as `Server disconnected without sending a response` (about one SIGTERM in three in
-    test_deploy_files' HAProxy trial); here the requests after the call met a closed port."""
+    test_deploy_files' HAProxy trial); here the requests after the call met a closed port.
+    Each refusal is a JSON-RPC error by the request's id (each of a batch by its own, null when the
+    body is no request), `data.reason` "shutting_down": it was `{"error": "this replica is shutting
+    down; retry on another"}`, the one refusal on the MCP endpoint not in JSON-RPC shape."""
     from mcprt.server.lifecycle import DRAIN_QUIET
+
+    # what the "balancer" sends in turn, and the ids its refusal must carry
+    bodies: list[tuple[bytes, object]] = [
+        (b'{"jsonrpc": "2.0", "id": 9, "method": "ping"}', 9),
+        (b'{"jsonrpc": "2.0", "id": "call-7", "method": "tools/call", "params": {"name": "whoami"}}', "call-7"),
+        (b'[{"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0", "id": "b", "method": "ping"}]', [1, "b"]),
+        (b'{"jsonrpc": "2.0", "method": "notifications/initialized"}', None),
+        (b'{"not json', None),
+    ]
 
     manifest = _folder(tmp_path)
     with mcprt_http(manifest) as up:
@@ -240,6 +252,7 @@ async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Pat
             await client.list_tools()
             outcome: dict[str, object] = {}
             refusals: list[object] = []  # what the "balancer's" requests got after SIGTERM
+            answered: list[tuple[object, object]] = []  # (ids sent, the refusal's JSON-RPC body)
 
             async def slow_call() -> None:
                 outcome["result"] = await client.call_tool("slow", {"seconds": 2.0})
@@ -248,11 +261,16 @@ async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Pat
                 """Requests every 50 ms (one keep-alive client, as a proxy's pool) until 1 s after the
                 call in flight was answered."""
                 until = float("inf")
+                turn = 0
                 while time.monotonic() < until:
+                    body, ids = bodies[turn % len(bodies)]
+                    turn += 1
                     try:
-                        answer = await http.post(up.url, json={"jsonrpc": "2.0", "id": 9, "method": "ping"},
-                                                 headers={"Accept": "application/json, text/event-stream"})
-                        refusals.append((answer.status_code, answer.headers.get("retry-after")))
+                        answer = await http.post(up.url, content=body, headers={
+                            "Accept": "application/json, text/event-stream", "Content-Type": "application/json"})
+                        refusals.append((answer.status_code, answer.headers.get("retry-after"),
+                                         answer.headers.get("connection"), answer.headers.get("content-type")))
+                        answered.append((ids, answer.json()))
                     except httpx.HTTPError as error:
                         refusals.append(type(error).__name__)
                     if "result" in outcome and until == float("inf"):
@@ -276,7 +294,15 @@ async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Pat
             assert not result.is_error, result  # type: ignore[attr-defined]
         # every request after SIGTERM was refused with an answer (retry elsewhere), none met a
         # closed port or connection, also in the second after the last call was done
-        assert len(refusals) > 20 and set(refusals) == {(503, "1")}, refusals
+        assert len(refusals) > 20 and set(refusals) == {(503, "1", "close", "application/json")}, refusals
+        for ids, message in answered:
+            each = message if isinstance(ids, list) else [message]
+            assert [m["id"] for m in each] == (ids if isinstance(ids, list) else [ids]), message
+            for refused in each:
+                assert refused["jsonrpc"] == "2.0" and refused["error"]["code"] == -32603, refused
+                assert refused["error"]["data"] == {"reason": "shutting_down", "retrySafe": True}, refused
+                assert "shutting down" in refused["error"]["message"], refused
+        assert {json.dumps(ids) for ids, _ in answered} == {json.dumps(ids) for _, ids in bodies}  # each kind met
         stopped_sending = time.monotonic()
         assert up.process.wait(20) == 0
         assert time.monotonic() - stopped_sending < DRAIN_QUIET + 3  # then it leaves promptly

@@ -6,7 +6,9 @@ import json
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -37,14 +39,51 @@ MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, 
 pytestmark = pytest.mark.xdist_group("test_server_http")  # one started server per run, not one per worker
 
 
+@dataclass
+class KeptAlive:
+    """A raw connection to the shared server that served one request and then idled from `since`."""
+
+    sock: socket.socket
+    since: float  # time.monotonic() of its first answer
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
-    """One authenticated server for the tests that do not change what it serves."""
+def served_and_idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, KeptAlive]]:
+    """One authenticated server for the tests that do not change what it serves, and a connection to it
+    left idle from the start (test_an_idle_connection_outlasts_the_old_5_s_keep_alive reads it last:
+    the module's other tests pass the idle time, so it costs no waiting of its own)."""
     folder = tmp_path_factory.mktemp("served")
     manifest = demo_manifest(folder, auth=True, http="{max_request_bytes: 20000}")
     with mcprt_http(manifest, "--no-reload") as up:
-        yield up
+        host, port = up.base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(HEALTHZ)
+            assert _read_answer(sock).startswith(b"HTTP/1.1 200 "), "a kept-alive answer"
+            yield up, KeptAlive(sock, time.monotonic())
     assert up.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def served(served_and_idle: tuple[UpProcess, KeptAlive]) -> UpProcess:
+    return served_and_idle[0]
+
+
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """One HTTP/1.1 answer with a Content-Length body (b"" when the server closed the connection)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return data
 
 
 def post(up: UpProcess, body: object, **headers: str) -> httpx.Response:
@@ -138,6 +177,37 @@ def test_request_larger_than_the_limit_is_413(served: UpProcess) -> None:
     }
     too_large = post(served, call, **authorized())
     assert too_large.status_code == 413
+    _assert_refusal(too_large, -32600, "request_entity_too_large")
+    # sent without Content-Length (chunked) the SDK's own limit answers it: plain text "Request body too
+    # large" without a Content-Type, before
+    chunked = httpx.post(served.url, content=iter([json.dumps(call).encode()]), headers={**MCP_HEADERS, **authorized()},
+                         timeout=10)
+    assert chunked.status_code == 413 and "content-length" not in chunked.request.headers
+    _assert_refusal(chunked, -32600, "request_entity_too_large")
+    assert chunked.json()["error"]["message"] == too_large.json()["error"]["message"]  # one refusal, one text
+
+
+def _assert_refusal(answer: httpx.Response, code: int, reason: str) -> None:
+    """`answer` is a JSON-RPC error response with id null, `code` and `data.reason` `reason`."""
+    message = answer.json()
+    assert message["jsonrpc"] == "2.0" and message["id"] is None, message
+    assert message["error"]["code"] == code and message["error"]["data"] == {"reason": reason}, message
+
+
+def test_the_front_doors_refusals_on_the_mcp_endpoint_are_json_rpc_errors(served: UpProcess) -> None:
+    """The guard's 401/403/421/413 on the MCP endpoint were `{"error": "…"}`, the only refusals there
+    not in JSON-RPC shape (a client reading every error answer as JSON-RPC found no `error.code`).
+    Elsewhere (the operator pages, /metrics) they keep `{"error": …}`."""
+    port = served.url.split(":")[2].split("/")[0]
+    _assert_refusal(post(served, INITIALIZE), -32600, "unauthorized")
+    _assert_refusal(post(served, INITIALIZE, **authorized(origin="http://evil.example")), -32600, "forbidden")
+    _assert_refusal(post(served, INITIALIZE, **authorized(host=f"attacker.example:{port}")), -32600,
+                    "misdirected_request")
+    missing = post(served, INITIALIZE)
+    assert "a valid bearer token is required" in missing.json()["error"]["message"]
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    elsewhere = httpx.get(f"{served.base}/metrics", timeout=5)
+    assert elsewhere.status_code == 401 and elsewhere.json() == {"error": "a valid bearer token is required"}
 
 
 async def test_closed_sessions_are_forgotten(served: UpProcess) -> None:
@@ -295,6 +365,21 @@ def test_call_result_is_wire_exact(served: UpProcess) -> None:
     assert message["result"]["isError"] is True
     assert message["result"]["content"][0]["type"] == "text"
     types.CallToolResult.model_validate(message["result"], by_name=False)
+
+
+def test_an_idle_connection_outlasts_the_old_5_s_keep_alive(served_and_idle: tuple[UpProcess, KeptAlive]) -> None:
+    """uvicorn's default 5 s keep-alive closed idle connections before any load balancer in front did
+    (HAProxy, nginx `keepalive`, AWS ALB 60 s, Google Cloud 600 s): one that sent a request on a
+    connection in the instant mcprt closed it lost the request. An idle connection now stays open
+    `server.http.keep_alive_timeout` (620 s by default) and serves its next request."""
+    _, kept = served_and_idle
+    time.sleep(max(0.0, kept.since + 6.0 - time.monotonic()))  # past the old 5 s (the module's tests took most)
+    kept.sock.sendall(HEALTHZ)
+    try:
+        answer = _read_answer(kept.sock)
+    except ConnectionResetError:
+        answer = b"reset"
+    assert answer.startswith(b"HTTP/1.1 200 "), f"the idle connection was closed: {answer[:80]!r}"
 
 
 def _sse_message(text: str) -> dict:

@@ -25,6 +25,12 @@ from .units import ByteSize, Duration, DurationOrZero
 
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SOURCE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
+# `server.http.keep_alive_timeout` (seconds). The backend's idle keep-alive must outlast every balancer's
+# idle timeout for its backend connections: the shipped HAProxy/nginx files (deploy/plain-hosts, at most
+# 75 s), AWS ALB (60 s default) and Google Cloud's load balancers (600 s; Google's guidance is 620 s on
+# the backend). A balancer keeping idle connections longer than an hour is told to lower its own.
+KEEP_ALIVE_DEFAULT = 620.0
+KEEP_ALIVE_MAX = 3600.0
 
 
 def empty_list() -> list[Any]:
@@ -82,6 +88,14 @@ class HttpConfig(StrictModel):
         "error saying the server is restarting and to call again, any other request with a JSON-RPC error "
         "(`data.reason: shutting_down`, `data.retrySafe`). Also bounds how long the replica then stays while a "
         "balancer still sends it requests (it exits once none came for 0.5 s).",
+    )
+    keep_alive_timeout: Duration = Field(
+        KEEP_ALIVE_DEFAULT, ge=1, le=KEEP_ALIVE_MAX,
+        description="How long an idle HTTP/1.1 connection (between requests) stays open before mcprt closes it. "
+        "Must outlast the idle timeout of any load balancer or proxy in front that reuses backend connections "
+        "(HAProxy, nginx `keepalive`, AWS ALB 60 s, Google Cloud 600 s), so that the balancer, the side that "
+        "would send the next request, closes first: a request it sends in the instant mcprt closes is lost. "
+        "At most 1 h. Idle connections are closed first when the connection limit is reached.",
     )
     max_sessions: int = Field(
         10_000, ge=1,

@@ -73,7 +73,51 @@ def _filled(scope: Scope, start: Message) -> tuple[Message, Message]:
     accept = request_headers.get(b"accept")
     text = MESSAGES[status].format(method=scope.get("method", "?"),
                                    accept=shown(accept.decode("latin-1") if accept is not None else None, "nothing"))
-    body = wire_json.dumps(error(None, INVALID_REQUEST, text))
-    headers = [(name, value) for name, value in start.get("headers", ()) if name != b"content-length"]
+    return _with_json_body(start, wire_json.dumps(error(None, INVALID_REQUEST, text)))
+
+
+def _with_json_body(start: Message, body: bytes) -> tuple[Message, Message]:
+    """`start` (its status and headers kept) with `body` as its JSON body: the two messages to send."""
+    headers = [(name, value) for name, value in start.get("headers", ())
+               if name not in (b"content-length", b"content-type")]
     headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     return {**start, "headers": headers}, {"type": "http.response.body", "body": body}
+
+
+def fill_oversized_refusal(manager: object, limit: int) -> None:
+    """Put `OversizedBodyRefusal` around the manager's request-body limit (install it after every
+    router that reaches inside that limit: it replaces `manager.asgi_app`). `limit`: bytes."""
+    manager.asgi_app = OversizedBodyRefusal(manager.asgi_app, limit)  # type: ignore[attr-defined]
+
+
+class OversizedBodyRefusal:
+    """The SDK's body limit answers a body sent without `Content-Length` (chunked) that grows past the
+    limit with 413 and the plain text "Request body too large" (no `Content-Type`); a declared one never
+    gets that far (the guard answers it). Here that 413 gets the guard's JSON-RPC error body
+    (`guard.refusal_message`), as every refusal on the MCP endpoint has; anything else passes unchanged."""
+
+    def __init__(self, inner: ASGIApp, limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        held: Message | None = None  # the SDK's 413, its text body dropped until it ends
+
+        async def replacing(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] == HTTPStatus.REQUEST_ENTITY_TOO_LARGE \
+                    and not any(name == b"content-type" for name, _ in message.get("headers", ())):
+                held = message
+                return
+            if held is not None and message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                from .guard import refusal_message
+
+                start, message = _with_json_body(held, wire_json.dumps(refusal_message(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body larger than {self.limit} bytes")))
+                held = None
+                await send(start)
+            await send(message)
+
+        await self.inner(scope, receive, replacing)

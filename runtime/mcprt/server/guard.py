@@ -32,6 +32,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -213,11 +214,15 @@ def _logged_path(scope: Scope) -> str:
 
 
 class HttpGuard:
-    """ASGI middleware applying a `GuardPolicy` to every HTTP request."""
+    """ASGI middleware applying a `GuardPolicy` to every HTTP request. A refusal on `mcp_path` (the MCP
+    endpoint) carries a JSON-RPC error (id null: no body is read), as every refusal there does (MCP
+    basic/transports: "The HTTP response body MAY comprise a JSON-RPC error response that has no
+    id"); elsewhere `{"error": message}`."""
 
-    def __init__(self, app: ASGIApp, policy: GuardPolicy) -> None:
+    def __init__(self, app: ASGIApp, policy: GuardPolicy, mcp_path: str | None = None) -> None:
         self.app = app
         self.policy = policy
+        self.mcp_path = (mcp_path.rstrip("/") or "/") if mcp_path is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -244,7 +249,8 @@ class HttpGuard:
             rejection = self._check_size(headers)
         if rejection is not None:
             status, message, extra = rejection
-            await _send_error(send, status, message, extra)
+            await _send_error(send, status, message, extra,
+                              jsonrpc=self.mcp_path is not None and path.rstrip("/") == self.mcp_path)
             return
         await self.app(scope, receive, send)
 
@@ -345,8 +351,25 @@ class HttpGuard:
         return None
 
 
-async def _send_error(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps({"error": message}).encode()
+# JSON-RPC 2.0 §5.1: a refused request (-32600); the server unable to serve it now (-32603)
+_REFUSAL_CODES = {HTTPStatus.SERVICE_UNAVAILABLE: -32603}
+
+
+def refusal_message(status: int, message: str) -> dict[str, object]:
+    """The JSON-RPC error response (id null) a refusal with HTTP `status` and `message` gets on the MCP
+    endpoint: code -32600 (-32603 for a 503), the status's phrase and `message`, `data.reason` the
+    phrase in snake case (`unauthorized`, `forbidden`, `request_entity_too_large`,
+    `misdirected_request`, `service_unavailable`)."""
+    from .invalid_messages import error  # here: the guard also fronts the stdio metrics listener, before the SDK
+
+    phrase = HTTPStatus(status).phrase
+    return error(None, _REFUSAL_CODES.get(HTTPStatus(status), -32600), f"{phrase}: {message}",
+                 {"reason": phrase.lower().replace(" ", "_")})
+
+
+async def _send_error(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]],
+                      jsonrpc: bool = False) -> None:
+    body = json.dumps(refusal_message(status, message) if jsonrpc else {"error": message}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from ..errors import McprtError
 from ..identity.principal import BEARER
-from ..manifest.model import ServerConfig
+from ..manifest.model import KEEP_ALIVE_DEFAULT, ServerConfig
 from ..toolset.toolset import ToolSetHolder
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ from .lean import LeanPath, answer_stateless_in_json
 from .lean_modern import answer_modern_lean
 from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
-from .empty_refusals import fill_empty_refusals
+from .empty_refusals import fill_empty_refusals, fill_oversized_refusal
 from .post_headers import check_post_headers
 from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
@@ -139,7 +139,10 @@ def build_http_app(
     fill_empty_refusals(manager)
     # before that: a POST whose Content-Type or Accept cannot be served gets its JSON-RPC error at once
     check_post_headers(manager)
-    return HttpGuard(InFlight(app, readiness, options.path), policy)
+    # around the SDK's body limit: its plain-text 413 for a chunked body past the limit gets a JSON-RPC error
+    fill_oversized_refusal(manager, int(http.max_request_bytes))
+    return HttpGuard(InFlight(app, readiness, options.path, max_body=int(http.max_request_bytes)), policy,
+                     mcp_path=options.path)
 
 
 def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]]) -> ASGIApp:
@@ -206,8 +209,10 @@ def end_sse_streams() -> None:
 
 async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
                      on_started: Callable[[], Any] | None = None,
-                     on_stopping: Callable[[], Any] | None = None) -> None:
-    """Serve until `stop` is set; open streams are asked to end, and cut after a short grace."""
+                     on_stopping: Callable[[], Any] | None = None,
+                     keep_alive: float = KEEP_ALIVE_DEFAULT) -> None:
+    """Serve until `stop` is set; open streams are asked to end, and cut after a short grace.
+    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`)."""
     config = uvicorn.Config(
         app,
         log_config=None,  # never touch logging; uvicorn's own access log would go to stdout
@@ -216,7 +221,7 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
         lifespan="on",
         timeout_graceful_shutdown=2,
         ws="none",
-        **connection_settings(),  # header deadline, connection cap, fd limit (see limits.py)
+        **connection_settings(keep_alive),  # keep-alive, header deadline, connection cap, fd limit (see limits.py)
     )
     server = _QuietServer(config)
 

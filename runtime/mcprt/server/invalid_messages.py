@@ -90,5 +90,9 @@ def plain_message(message: Any) -> dict[str, Any] | None:
     return message
 
 
-def error(request_id: str | int | None, code: int, message: str) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+def error(request_id: str | int | None, code: int, message: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON-RPC 2.0 error response (§5.1): the one shape of every refusal mcprt writes itself."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        body["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": body}

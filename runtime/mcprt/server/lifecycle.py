@@ -9,7 +9,9 @@
   failure) although calls that need no shared state still work. The outage shows in the
   `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each).
 - On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), new
-  MCP requests get 503 with `Connection: close` (a balancer retries them on another replica),
+  MCP requests get 503 with `Retry-After: 1`, `Connection: close` (a balancer retries them on another
+  replica) and a JSON-RPC error by the request's id, as every refusal on the MCP endpoint is written
+  (`stop_answers.refused_while_draining`: `data.reason` "shutting_down"; it was `{"error": …}`),
   requests in flight get up to `server.http.drain_timeout` to finish; those still running then
   are answered (a tool call with a tool error, any other request with a JSON-RPC error:
   `toolset.stopping`, `server.stop_answers`). While a balancer still sends requests (each refused),
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -117,10 +118,11 @@ class InFlight:
     GET requests (standalone SSE streams) are not counted: they last as long as the client wants.
     """
 
-    def __init__(self, app: ASGIApp, readiness: Readiness, mcp_path: str) -> None:
+    def __init__(self, app: ASGIApp, readiness: Readiness, mcp_path: str, max_body: int = 1_000_000) -> None:
         self.app = app
         self.readiness = readiness
         self.mcp_path = mcp_path.rstrip("/") or "/"
+        self.max_body = max_body  # bytes of a refused request read for its id (`server.http.max_request_bytes`)
         self.count = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -134,7 +136,7 @@ class InFlight:
         self._last_arrival = time.monotonic()
         if self.readiness.draining and scope.get("method") != "DELETE":
             self.refused += 1
-            await _send_unavailable(send)
+            await _send_unavailable(send, await _read_body(receive, self.max_body))
             return
         if scope.get("method") != "POST":
             await self.app(scope, receive, send)
@@ -176,8 +178,44 @@ class InFlight:
         return True
 
 
-async def _send_unavailable(send: Send) -> None:
-    body = json.dumps({"error": "this replica is shutting down; retry on another"}).encode()
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """A request's body when it is at most `limit` bytes, else None (then nothing more is read: the
+    answer closes the connection)."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None  # the client left
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return None
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def refusal_body(body: bytes | None) -> bytes:
+    """The JSON-RPC error(s) a draining replica answers a request `body` with (`stop_answers.
+    refused_while_draining`): by the request's id when the body is a request, each request of a
+    batch by its own, else one error with id null (JSON-RPC 2.0 §5: an id that cannot be read)."""
+    from . import wire_json
+    from .invalid_messages import request_id_of
+    from .stop_answers import refused_while_draining
+
+    try:
+        message = wire_json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        message = None
+    if isinstance(message, list):  # a 2025-03-26 batch: an array of answers (JSON-RPC 2.0 §6)
+        ids = [rid for rid in map(request_id_of, message) if rid is not None]
+        if ids:
+            return wire_json.dumps([refused_while_draining(rid) for rid in ids])
+    return wire_json.dumps(refused_while_draining(request_id_of(message)))
+
+
+async def _send_unavailable(send: Send, request_body: bytes | None) -> None:
+    # 503 + Retry-After: a balancer retries it elsewhere; Connection: close, so it stops reusing this
+    # replica's connection (and the rest of an unread body is not expected)
+    body = refusal_body(request_body)
     await send({
         "type": "http.response.start",
         "status": 503,

@@ -5,10 +5,20 @@ unauthenticated client can hold a connection — and a file descriptor — as lo
 common limit of 1,024 descriptors, 1,100 half-open connections made every legitimate call time out
 and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
 
-- a connection must complete its first request's headers within `MCPRT_HEADER_TIMEOUT` seconds
-  (default 10) or it is closed; idle keep-alive connections close after 5 s (uvicorn);
+- a connection must complete each request's headers within `MCPRT_HEADER_TIMEOUT` seconds
+  (default 10; the first request's counted from the connection's start, a kept-alive one's from its
+  first byte) or it is closed: one byte of a next request used to stop every deadline;
+- an idle keep-alive connection closes after `server.http.keep_alive_timeout` (default 620 s). It
+  was uvicorn's 5 s, shorter than every load balancer's idle timeout for backend connections (HAProxy
+  as shipped, nginx `keepalive`, AWS ALB 60 s, Google Cloud 600 s): a balancer reuses an idle
+  connection while the backend may be closing it, and the request it sent in that instant is lost
+  (HAProxy closes its client's connection without an answer). The side that would send next, the
+  balancer, must be the one that closes;
 - at most `MCPRT_MAX_CONNECTIONS` connections are open at once (default: 4,096, or what the
-  descriptor limit allows after a reserve for upstreams and files); more are closed on arrival;
+  descriptor limit allows after a reserve for upstreams and files). A connection arriving at the cap
+  closes the longest-idle keep-alive connection (nginx does the same with its reusable ones), so
+  clients that open connections and idle cannot hold the cap for the long keep-alive; only when none
+  is idle is the newcomer closed on arrival;
 - a request's body must arrive within `MCPRT_BODY_TIMEOUT` seconds (default 30) of its head, or
   the client gets 408 (RFC 9110 §15.5.9) and the connection closes: the token is checked before
   the body is read, but an authenticated client trickling bodies a byte at a time held a
@@ -39,7 +49,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..identity.principal import Principal
-from ..manifest.model import HttpConfig
+from ..manifest.model import KEEP_ALIVE_DEFAULT, HttpConfig
 from ..observability.log import log_event
 from ..settings import env_limit
 
@@ -90,17 +100,21 @@ def _closing_response(status: str, text: str) -> bytes:
 
 
 def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_BODY_TIMEOUT) -> type:
-    """uvicorn's HTTP protocol class with a connection cap, a first-request header deadline, a
-    header-size cap and a body deadline (each request's, keep-alive ones too)."""
+    """uvicorn's HTTP protocol class with a connection cap (reclaiming idle keep-alive connections
+    first), a header deadline per request, a header-size cap and a body deadline (each request's,
+    keep-alive ones too). `timeout`, `body_seconds`: seconds."""
+    # connections waiting between requests (uvicorn's keep-alive timer running), longest idle first
+    idle: dict[HttpToolsProtocol, None] = {}
 
     class LimitedHTTPProtocol(HttpToolsProtocol):
         _in_head = True  # between a request's first byte (or the connection's) and its blank line
         _head_bytes = 0
         _head_tail = b""
+        _header_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            if len(self.connections) > limit:
+            if len(self.connections) > limit and not _close_longest_idle():
                 transport.abort()  # frees the descriptor at once; the client sees a reset
                 return
             self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
@@ -108,6 +122,7 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
         _lingering = False
 
         def data_received(self, data: bytes) -> None:
+            idle.pop(self, None)  # a next request is arriving: no longer idle (uvicorn stops its timer)
             if self._lingering or self.transport.is_closing():
                 return
             if self._in_head:  # counted before the parser sees (and buffers) any of it
@@ -123,11 +138,19 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._in_head = True
+            if self._header_timer is None:  # a kept-alive connection's next request: its own deadline
+                self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
 
         def on_headers_complete(self) -> None:
             self._in_head, self._head_bytes, self._head_tail = False, 0, b""
+            self._stop_header_timer()
             super().on_headers_complete()
             self._body_timer = self.loop.call_later(body_seconds, self._body_overdue)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self.timeout_keep_alive_task is not None:  # kept alive, waiting for a next request
+                idle[self] = None
 
         def on_message_complete(self) -> None:
             self._stop_body_timer()
@@ -169,24 +192,38 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             # once, a client still sending its body or headers gets a reset for its next bytes, and the reset
             # can discard our answer before the client has read it.
             self._lingering = True
-            timer = getattr(self, "_header_timer", None)
-            if timer is not None:
-                timer.cancel()
+            self._stop_header_timer()
             if self.transport.can_write_eof():
                 self.transport.write_eof()
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
         def _headers_overdue(self) -> None:
-            # No request has started on this connection: it never finished sending its headers.
-            if getattr(self, "cycle", None) is None and not self.transport.is_closing():
+            # The request being sent (the connection's first, or a kept-alive one's next) never
+            # finished its headers.
+            self._header_timer = None
+            if self._in_head and not self.transport.is_closing():
                 self.transport.abort()
 
+        def _stop_header_timer(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
         def connection_lost(self, exc: Exception | None) -> None:
+            idle.pop(self, None)
             self._stop_body_timer()
-            timer = getattr(self, "_header_timer", None)
-            if timer is not None:
-                timer.cancel()
+            self._stop_header_timer()
             super().connection_lost(exc)
+
+    def _close_longest_idle() -> bool:
+        """Close the connection idle the longest between requests, if any (False: none is idle)."""
+        while idle:
+            oldest = next(iter(idle))
+            del idle[oldest]
+            if not oldest.transport.is_closing():
+                oldest.timeout_keep_alive_handler()  # as its keep-alive timer would: a plain close
+                return True
+        return False
 
     return LimitedHTTPProtocol
 
@@ -227,12 +264,13 @@ def throttle_accept_errors() -> None:
             log.addFilter(_THROTTLE)
 
 
-def connection_settings() -> dict[str, Any]:
-    """uvicorn.Config keyword arguments enforcing these limits (raises the fd limit as a side effect)."""
+def connection_settings(keep_alive: float = KEEP_ALIVE_DEFAULT) -> dict[str, Any]:
+    """uvicorn.Config keyword arguments enforcing these limits (raises the fd limit as a side effect);
+    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`)."""
     fd_limit = raise_fd_limit()
     throttle_accept_errors()
     protocol = limited_protocol(max_connections(fd_limit), header_timeout(), body_seconds=body_timeout())
-    return {"http": protocol, "timeout_keep_alive": 5}
+    return {"http": protocol, "timeout_keep_alive": keep_alive}
 
 
 MAX_RETRY_AFTER = 60  # seconds; the longest `Retry-After` a refused session opening is told

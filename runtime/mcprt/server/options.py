@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import McprtError
-from ..manifest.model import Manifest, is_loopback  # is_loopback: re-exported (mcprt.server)
+from ..manifest.model import KEEP_ALIVE_DEFAULT, Manifest, is_loopback  # is_loopback: re-exported (mcprt.server)
 from ..settings import Settings
 from ..state.url import state_url_for
 
@@ -33,6 +33,7 @@ class ServeOptions:
     json_response: bool
     state_url: str | None = None  # shared state (MCPRT_STATE_URL beats `server.state`)
     drain_timeout: float = 20.0  # seconds calls in flight may take to finish on SIGTERM
+    keep_alive_timeout: float = KEEP_ALIVE_DEFAULT  # seconds an idle HTTP connection stays open (see limits.py)
     public_url: str | None = None  # `server.public_url` (or the OAuth audience's base): see `public_base`
 
     def url(self, port: int | None = None) -> str:
@@ -122,6 +123,7 @@ def resolve_options(
         json_response=http.json_response,
         state_url=state_url_for(manifest.server.state, settings.state_url),
         drain_timeout=float(http.drain_timeout),
+        keep_alive_timeout=float(http.keep_alive_timeout),
         public_url=manifest.server.public_base_url,
     )
 

@@ -57,6 +57,19 @@ def stopped_error(method: str, seconds: float, why: str) -> Any:
     return MCPError(SHUTTING_DOWN_CODE, message, {"reason": "shutting_down", "retrySafe": safe})
 
 
+REFUSED = ("mcprt is shutting down: this replica takes no new requests, and this one was not started. Send it "
+           "again: a load balancer retries it on another replica (Retry-After says when).")
+
+
+def refused_while_draining(request_id: str | int | None) -> dict[str, Any]:
+    """The JSON-RPC error response (JSON-RPC 2.0 §5) a request gets from a draining replica (HTTP 503):
+    -32603 with `data: {"reason": "shutting_down", "retrySafe": true}` (the request never started,
+    so sending it again is always safe); `request_id` as the request carried it, else None."""
+    from .invalid_messages import error  # here: this module loads before the SDK's types
+
+    return error(request_id, SHUTTING_DOWN_CODE, REFUSED, {"reason": "shutting_down", "retrySafe": True})
+
+
 class StopAnswers:
     """Server middleware: registers each request in `RUNNING`; one the stop ends answers
     `stopped_error` (see the module docstring). Notifications have no answer and are not registered."""
