@@ -14,12 +14,15 @@ import mcp_types as types
 import pytest
 
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
-from tests.support.everything_server import TOOLS
+from tests.support.everything_server import BIG_KINDS, TOOLS
 from tests.support.served import http_client, mcprt_http, text_of
 
 # resources/subscribe and logging are handshake-era features the SDK marks deprecated for 2026-07-28.
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_proxy_features")]  # one started server per run, not one per worker
+
+
+BIG_LIMIT = 16_000  # test_big_result's max_result_bytes
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,8 @@ def fixture_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mcprt up --transport http` proxying the fixture as a `command:` source."""
-    manifest = write_manifest(tmp_path_factory.mktemp("features"), command_source("fx"))
+    limit = f"tools:\n  test_big_result: {{max_result_bytes: {BIG_LIMIT}}}\n"
+    manifest = write_manifest(tmp_path_factory.mktemp("features"), command_source("fx", extra=limit))
     with mcprt_http(manifest, "--no-reload") as up:
         yield up.url
 
@@ -155,3 +159,50 @@ def http_client_with(url: str, **callbacks: Any) -> Any:
     from mcp.client.streamable_http import streamable_http_client
 
     return Client(streamable_http_client(url), mode="legacy", **callbacks)
+
+
+def _payload_bytes(result: types.CallToolResult) -> int:
+    """The whole result as sent, notes aside: every block's payload (text, base64 data, a resource's
+    text or blob, a link's uri) plus structuredContent's compact JSON unless a text block repeats it."""
+    size, texts = 0, []
+    for block in result.content:
+        wire = block.model_dump(by_alias=True, exclude_none=True)
+        if wire["type"] == "text":
+            if wire["text"].startswith("Note: "):
+                continue
+            texts.append(wire["text"])
+        resource = wire.get("resource") or {}
+        payload = wire.get("text") or wire.get("data") or resource.get("text") or resource.get("blob") or wire["uri"]
+        size += len(payload.encode())
+    structured = result.structured_content
+    if structured is not None and not any(structured in ({"result": t}, _json_or_none(t)) for t in texts):
+        size += len(json.dumps(structured, separators=(",", ":"), ensure_ascii=False).encode())
+    return size
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize(("kind", "kb"), [*((kind, 64) for kind in BIG_KINDS), ("wrapped", 1500)])
+async def test_the_result_limit_bounds_every_block_type_and_structured_content(served: str, kind: str,
+                                                                               kb: int) -> None:
+    """#15 fault 1: only text blocks were shortened; structuredContent (a `-> str` tool's copy of its text),
+    images, audio, embedded resources and links went out whole (1.5 MiB of structuredContent past the SDK
+    client's 1 MiB SSE event limit: `MCPError: SSE stream failed`). The whole result keeps to the limit,
+    structuredContent still validates against the tool's outputSchema (the SDK client checks it), and a
+    note says what was shortened or left out."""
+    async with http_client(served) as client:
+        await client.list_tools()  # the client learns the outputSchema it validates structuredContent against
+        result = await client.call_tool("test_big_result", {"kind": kind, "kb": kb})
+        assert not result.is_error, result.content
+        assert 0 < _payload_bytes(result) <= BIG_LIMIT, (kind, _payload_bytes(result))
+        note = result.content[-1]
+        assert isinstance(note, types.TextContent) and note.text.startswith("Note: ")
+        assert f"{BIG_LIMIT} bytes" in note.text, note.text
+        assert isinstance(result.structured_content, dict)
+        if kind == "wrapped":  # the copy repeats the shortened text, as the upstream's repeated the whole
+            assert result.structured_content == {"result": result.content[0].text}  # type: ignore[union-attr]

@@ -59,6 +59,44 @@ def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 
+# test_big_result's kinds: the block type its `kb` KiB are sent in ("structured": all in structuredContent,
+# "wrapped": a text block and the `{"result": <text>}` copy an SDK server sends for a `-> str` tool).
+BIG_KINDS = ("text", "image", "audio", "resource", "blob", "resource_link", "structured", "wrapped")
+ITEMS_SCHEMA = {"type": "object", "properties": {"items": {"type": "array", "items": {
+    "type": "object", "properties": {"n": {"type": "integer"}, "word": {"type": "string"}},
+    "required": ["n", "word"], "additionalProperties": False}}, "result": {"type": "string"}}}
+
+
+def big_result(kind: str, kb: float) -> dict[str, Any]:
+    """test_big_result's answer: `kb` KiB of payload in `kind` blocks, beside a small structuredContent
+    (all of it in structuredContent for "structured"; the SDK's string wrapper for "wrapped")."""
+    size = int(kb * 1024)
+    small = {"items": [{"n": 1, "word": "one"}]}
+    data = base64.b64encode(b"\x00" * (size * 3 // 4)).decode()
+    if kind == "text":
+        return {"content": [_text("word " * (size // 5))], "structuredContent": small}
+    if kind in ("image", "audio"):
+        return {"content": [_text("see the attachment"),
+                            {"type": kind, "data": data, "mimeType": "image/png" if kind == "image" else "audio/wav"}],
+                "structuredContent": small}
+    if kind == "resource":
+        return {"content": [{"type": "resource", "resource": {"uri": "test://big", "mimeType": "text/plain",
+                                                              "text": "line\n" * (size // 5)}}],
+                "structuredContent": small}
+    if kind == "blob":
+        return {"content": [{"type": "resource", "resource": {"uri": "test://big.bin", "blob": data}}],
+                "structuredContent": small}
+    if kind == "resource_link":
+        links = [{"type": "resource_link", "uri": f"test://item/{n:08d}", "name": f"item {n}"}
+                 for n in range(size // 22)]
+        return {"content": [_text("items:"), *links], "structuredContent": small}
+    if kind == "structured":
+        items = [{"n": n, "word": f"word{n:05d}"} for n in range(size // 25)]
+        return {"content": [_text(f"{len(items)} items")], "structuredContent": {"items": items}}
+    text = "x" * size
+    return {"content": [_text(text)], "structuredContent": {"result": text}}
+
+
 TOOLS: list[dict[str, Any]] = [
     {"name": "test_simple_text", "description": "Returns simple text.", "inputSchema": NO_ARGS},
     {"name": "test_image_content", "description": "Returns an image.", "inputSchema": NO_ARGS},
@@ -106,6 +144,10 @@ TOOLS: list[dict[str, Any]] = [
         "_meta": {"example.com/owner": "team-a"},
         "execution": {"taskSupport": "optional"},
     },
+    {"name": "test_big_result", "description": "A result of `kb` KiB in blocks of one `kind`, with structuredContent.",
+     "inputSchema": {"type": "object", "properties": {"kind": {"type": "string", "enum": list(BIG_KINDS)},
+                                                      "kb": {"type": "number"}}, "required": ["kind", "kb"]},
+     "outputSchema": ITEMS_SCHEMA},
     {"name": "test_roots", "description": "Lists the client's roots.", "inputSchema": NO_ARGS},
     {"name": "test_slow", "description": "Sleeps until cancelled.",
      "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}}},
@@ -275,6 +317,8 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
     if name == "test_fields":
         return {"content": [_text('{"ok": true}')], "structuredContent": {"ok": True},
                 "_meta": {"example.com/trace": "t-1"}}
+    if name == "test_big_result":
+        return big_result(args["kind"], float(args["kb"]))
     if name == "test_roots":
         roots = await ctx.session.send_request(types.ListRootsRequest(), types.ListRootsResult,
                                                metadata=_related(rid))
