@@ -37,9 +37,12 @@ def shape(upstream: UpstreamResult, **shaping) -> ToolResult:
     wire = result.to_wire()
     CallToolResult.model_validate(wire)  # the real SDK's model accepts it
     assert result.sent_bytes == model_reads(result)
-    # a proxied result's raw is its upstream result measured as sent is; any other's is carried through
-    expected_raw = (model_reads(ToolResult(content=upstream.content or [], structured_content=upstream.structured))
-                    if upstream.kind == "content" else upstream.raw_bytes)
+    # raw is the upstream's answer measured as sent is: a proxied result by the same rule, a binary body
+    # as its base64 (the form it is sent in), a text or JSON body as received
+    if upstream.kind == "content":
+        expected_raw = model_reads(ToolResult(content=upstream.content or [], structured_content=upstream.structured))
+    else:
+        expected_raw = (upstream.raw_bytes + 2) // 3 * 4 if upstream.kind == "binary" else upstream.raw_bytes
     assert result.raw_bytes == expected_raw
     return result
 

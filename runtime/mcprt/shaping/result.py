@@ -57,7 +57,7 @@ Notes
 Template failures
   A failing `output` template gives an isError result naming the tool, the template line and the
   problem, and saying it is a server configuration problem (no traceback).
-`raw_bytes` is carried through (a proxied result's: `sent_size` of the upstream's content); `sent_bytes`
+`raw_bytes` is the upstream's answer measured as sent bytes are (`shaping.sent.raw_size`); `sent_bytes`
 is what the model reads (`shaping.sent`: the content blocks' payload, structuredContent unless a text
 block repeats it), the "after" of the token figures.
 """
@@ -78,7 +78,7 @@ from .autoprune import AutoPruner
 from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
 from .prune_miss import missed
 from .result_limit import fit_result
-from .sent import sent_size
+from .sent import raw_size, sent_size
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
@@ -154,10 +154,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         content=content,
         structured_content=structured,
         is_error=is_error,
-        # A proxied result is measured as it is sent (`sent_size`), not as the JSON that carried it: an
-        # unpruned passthrough then shows 0 % saved, as every other source kind does.
-        raw_bytes=sent_size(upstream.content or [], upstream.structured) if upstream.kind == "content"
-        else upstream.raw_bytes,
+        raw_bytes=raw_size(upstream),  # measured as sent is: an unshaped result shows 0 % saved
         sent_bytes=sent_size(content, structured),
         meta=upstream.result_meta,
     )

@@ -30,6 +30,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mcprt.contracts import UpstreamResult
+
 from .limits import compact_json, json_size, utf8_length
 
 _PAYLOAD_KEYS = {"text": "text", "image": "data", "audio": "data", "resource_link": "uri"}
@@ -43,6 +45,19 @@ def sent_size(content: list[Any], structured: Any = None) -> int:
     if structured is None or (content and mirrored_block(content, structured) is not None):
         return blocks
     return blocks + json_size(structured)
+
+
+def raw_size(upstream: UpstreamResult) -> int:
+    """The "raw" figure of a call: what upstream sent, measured as `sent_size` measures a result, so an
+    unshaped result shows raw = sent (0 % saved) whatever the source kind. A proxied server's result:
+    `sent_size` of its content and structuredContent (not the JSON-RPC result carrying them); a binary
+    body: its base64 length, the form any result sends it in (MCP image/audio `data`, resource `blob`);
+    a text or JSON body: its bytes as received (`upstream.raw_bytes`, HTTP framing not counted)."""
+    if upstream.kind == "content":
+        return sent_size(upstream.content or [], upstream.structured)
+    if upstream.kind == "binary":
+        return (upstream.raw_bytes + 2) // 3 * 4
+    return upstream.raw_bytes
 
 
 def mirrored_block(content: list[Any], structured: Any) -> int | None:
