@@ -35,7 +35,9 @@ def fixture_url() -> Iterator[str]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mcprt up --transport http` proxying the fixture as a `command:` source."""
     limit = f"tools:\n  test_big_result: {{max_result_bytes: {BIG_LIMIT}}}\n"
-    manifest = write_manifest(tmp_path_factory.mktemp("features"), command_source("fx", extra=limit))
+    # `quiet`: resources without subscriptions, beside fx's with (its URIs exposed as `q+test://…`)
+    quiet = command_source("quiet", "--features", "resources,nosubscribe", extra="prefix: q_\n")
+    manifest = write_manifest(tmp_path_factory.mktemp("features"), command_source("fx", extra=limit), quiet)
     with mcprt_http(manifest, "--no-reload") as up:
         yield up.url
 
@@ -47,11 +49,12 @@ async def test_resources_templates_prompts_and_completion_are_proxied(served: st
         assert capabilities.prompts is not None and capabilities.completions is not None
 
         listed = await client.list_resources()
-        assert [str(r.uri) for r in listed.resources] == ["test://static-text", "test://static-binary",
-                                                           "test://watched-resource"]
+        assert [str(r.uri) for r in listed.resources if not str(r.uri).startswith("q+")] == [
+            "test://static-text", "test://static-binary", "test://watched-resource"]
         assert listed.resources[0].description == "A static text resource."
         templates = await client.list_resource_templates()
-        assert [t.uri_template for t in templates.resource_templates] == ["test://template/{id}/data"]
+        assert [t.uri_template for t in templates.resource_templates if not t.uri_template.startswith("q+")] == [
+            "test://template/{id}/data"]
 
         text = await client.read_resource("test://static-text")
         assert text.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
@@ -104,6 +107,24 @@ async def test_resource_updates_reach_only_the_subscribers(served: str) -> None:
         await other.call_tool("touch_watched", {})
         await anyio.sleep(0.5)
         assert updates == {"subscribed": ["test://watched-resource"], "other": []}
+
+
+async def test_a_resource_whose_source_has_no_subscriptions_refuses_subscribe(served: str) -> None:
+    """#15 check 3: an upstream without resource subscriptions (`resources.subscribe` false) had its
+    `resources/subscribe` answered with success, promising updates that never come. Now an error
+    (-32602 naming the source, since another source here does support them; -32601 when none does:
+    tests/proxy/test_subscriptions_released.py), and the server keeps serving subscriptions that work."""
+    from mcp.shared.exceptions import MCPError
+
+    async with http_client(served) as client:
+        assert client.server_capabilities.resources.subscribe is True  # type: ignore[union-attr]  # fx's
+        with pytest.raises(MCPError, match="source 'quiet' does not support resource subscriptions") as refused:
+            await client.subscribe_resource("q+test://watched-resource")
+        assert refused.value.error.code == types.INVALID_PARAMS
+        read = await client.read_resource("q+test://static-text")  # its resources still read
+        assert read.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
+        await client.subscribe_resource("test://watched-resource")  # fx's still subscribe
+        await client.unsubscribe_resource("test://watched-resource")
 
 
 @pytest.mark.parametrize("kind", ["command", "url"])

@@ -23,6 +23,7 @@ scenarios' tools (`greet`, `slow_compute`, `failing_job`, `protocol_error_job`, 
 expects; they work a second before they end or ask, since a proxy answers directly a call that
 ends or asks within its `answer_within` (`test_tool_with_task` asks at once: its question is an
 InputRequiredResult round before its task).
+With the `nosubscribe` feature its resources offer no subscriptions (`resources.subscribe` false).
 With the `rounds` feature it also offers `test_two_questions` (asks the user, then for the roots) and
 `test_ask_then_wait` (asks the user, writes the answer to the file `marker`, then waits `seconds`).
 It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
@@ -599,8 +600,9 @@ def build(features: set[str]) -> Server[Any]:
         handlers.update(on_list_tools=list_tools, on_call_tool=call_tool)
     if "resources" in features:
         handlers.update(on_list_resources=list_resources, on_list_resource_templates=list_templates,
-                        on_read_resource=read_resource, on_subscribe_resource=subscribe,
-                        on_unsubscribe_resource=unsubscribe)
+                        on_read_resource=read_resource)
+        if "nosubscribe" not in features:  # the feature `nosubscribe`: resources without subscriptions
+            handlers.update(on_subscribe_resource=subscribe, on_unsubscribe_resource=unsubscribe)
     if "prompts" in features:
         handlers.update(on_list_prompts=list_prompts, on_get_prompt=get_prompt)
     if features & {"resources", "prompts"}:
