@@ -66,8 +66,10 @@ def pets_app(seen: Seen) -> Starlette:
     return Starlette(routes=[Route("/pets", list_pets), Route("/pets/{pet_id:int}", get_pet)])
 
 
-def write_manifest(folder: Path, upstream: str, *, observability: str = "", extra_server: str = "") -> Path:
-    """mcp.yaml serving the pets API (`list_pets` pruned to id+name, `get_pet`) with named tokens."""
+def write_manifest(folder: Path, upstream: str, *, observability: str = "", extra_server: str = "",
+                   extra_sources: str = "") -> Path:
+    """mcp.yaml serving the pets API (`list_pets` pruned to id+name, `get_pet`) with named tokens, and
+    `extra_sources` (YAML lines of more `sources:` entries)."""
     (folder / "pets.json").write_text(json.dumps(SPEC))
     lines = [
         "version: 1",
@@ -90,7 +92,7 @@ def write_manifest(folder: Path, upstream: str, *, observability: str = "", extr
         "      getPet: {name: get_pet}",
     ]
     path = folder / "mcp.yaml"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + extra_sources)
     return path
 
 

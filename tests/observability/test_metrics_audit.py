@@ -25,6 +25,8 @@ from observability_support import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.cli import mcprt_cli
+from tests.support.everything import command_source
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.upstream import serve_app
 
@@ -37,7 +39,7 @@ SECRETS = (ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY)
 
 def sent_size(result: object) -> int:
     """What the model received, measured as mcprt defines it (shaping/sent.py): the text blocks' text
-    in UTF-8; structuredContent only when there is no content (the text carries the same JSON)."""
+    in UTF-8; structuredContent unless a text block repeats it (these tools' text carries the same JSON)."""
     if not result.content:
         structured = result.structured_content
         return 0 if structured is None else len(json.dumps(structured, separators=(",", ":")).encode())
@@ -73,7 +75,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess,
     folder = tmp_path_factory.mktemp("metrics")
     seen = Seen()
     with serve_app(pets_app(seen)) as base:
-        manifest = write_manifest(folder, base, observability="{audit: logs/audit.jsonl}")
+        # and the everything fixture proxied (`command:`), for a passthrough's bytes (test_big_result)
+        manifest = write_manifest(folder, base, observability="{audit: logs/audit.jsonl}",
+                                  extra_sources=command_source("fx", "--features", "tools",
+                                                               extra="include: {operations: [test_big_result]}\n"))
         with mcprt_http(manifest, "--no-reload", env=env_for()) as up:
             yield up, seen, folder / "logs" / "audit.jsonl"
 
@@ -130,7 +135,7 @@ async def test_metrics_count_each_call_exactly(world: tuple[UpProcess, Seen, Pat
     assert value(samples, upstream, source="pets", status_class="2xx") == 3
     assert value(samples, upstream, source="pets", status_class="4xx") == 1
 
-    assert value(samples, "mcprt_tools", exposure="tools") == 2
+    assert value(samples, "mcprt_tools", exposure="tools") == 3  # the pets API's two, test_big_result
     assert value(samples, "mcprt_source_up", source="pets") == 1
     assert value(samples, "mcprt_source_restarts_total", source="pets") == 0
     assert value(samples, "mcprt_reloads_total", result="ok") == 0
@@ -228,6 +233,30 @@ async def test_sent_bytes_agree_across_metrics_audit_and_status(world: tuple[UpP
     tools = {t["name"]: t for t in status["tools"]}
     assert tools["get_pet"]["saved_ratio"] >= 0, tools["get_pet"]  # "saved" counts successful calls
     assert tools["list_pets"]["saved_ratio"] > 0.5, tools["list_pets"]  # pruned to id+name
+
+
+async def test_an_unpruned_proxied_tool_shows_no_saving(world: tuple[UpProcess, Seen, Path]) -> None:
+    """#15 fault 2: `echo` of a proxied server (no prune, no template) showed `459 → 207, saved 87%`: raw was
+    the upstream's whole result JSON (its text and the SDK's `{"result": <text>}` copy, and the framing),
+    sent only the text. Both are now measured by one rule, so the audit log, the metrics and `mcprt status`
+    show raw = sent, 0 % saved."""
+    up, _, audit = world
+    size = "mcprt_tool_result_bytes_total"
+    before_lines = len(wait_for_lines(audit, 0, timeout=0))
+    before = scrape(up)
+    async with http_client(up.url, token=ALICE_TOKEN) as alice:
+        result = await alice.call_tool("test_big_result", {"kind": "wrapped", "kb": 0.02})  # 20 bytes, and a copy
+        assert not result.is_error and result.structured_content == {"result": "x" * 20}
+    record = next(r for r in wait_for_lines(audit, before_lines + 1)[before_lines:] if r.get("tool") == "test_big_result")
+    assert (record["bytes_raw"], record["bytes_sent"]) == (20, 20), record
+    after = scrape(up)
+    counted = {stage: value(after, size, tool="test_big_result", stage=stage)
+               - (value(before, size, tool="test_big_result", stage=stage) or 0) for stage in ("raw", "sent")}
+    assert counted == {"raw": 20, "sent": 20}, counted
+    shown = mcprt_cli("status", "--url", up.url, "--token", ALICE_TOKEN, env={"COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    row = next(line for line in shown.stdout.splitlines() if "test_big_result" in line)
+    assert "20 → 20" in row and "0%" in row, row
 
 
 async def test_audit_file_reopens_on_sighup(world: tuple[UpProcess, Seen, Path]) -> None:

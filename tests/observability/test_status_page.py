@@ -200,4 +200,4 @@ def test_mcprt_status_piped_cuts_no_name(capsys: pytest.CaptureFixture[str], mon
             "reload": {}})
     out = capsys.readouterr().out
     assert "│ list_items_by_owner │ inventory_service │" in out and "…" not in out, out
-    assert "sent: what the model reads (the result's text; structuredContent only without content)" in out
+    assert "sent: what the model reads (the result's blocks; structuredContent unless a text block repeats it)" in out

@@ -14,12 +14,15 @@ import mcp_types as types
 import pytest
 
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
-from tests.support.everything_server import TOOLS
+from tests.support.everything_server import BIG_KINDS, TOOLS
 from tests.support.served import http_client, mcprt_http, text_of
 
 # resources/subscribe and logging are handshake-era features the SDK marks deprecated for 2026-07-28.
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_proxy_features")]  # one started server per run, not one per worker
+
+
+BIG_LIMIT = 16_000  # test_big_result's max_result_bytes
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,10 @@ def fixture_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mcprt up --transport http` proxying the fixture as a `command:` source."""
-    manifest = write_manifest(tmp_path_factory.mktemp("features"), command_source("fx"))
+    limit = f"tools:\n  test_big_result: {{max_result_bytes: {BIG_LIMIT}}}\n"
+    # `quiet`: resources without subscriptions, beside fx's with (its URIs exposed as `q+test://…`)
+    quiet = command_source("quiet", "--features", "resources,nosubscribe", extra="prefix: q_\n")
+    manifest = write_manifest(tmp_path_factory.mktemp("features"), command_source("fx", extra=limit), quiet)
     with mcprt_http(manifest, "--no-reload") as up:
         yield up.url
 
@@ -43,11 +49,12 @@ async def test_resources_templates_prompts_and_completion_are_proxied(served: st
         assert capabilities.prompts is not None and capabilities.completions is not None
 
         listed = await client.list_resources()
-        assert [str(r.uri) for r in listed.resources] == ["test://static-text", "test://static-binary",
-                                                           "test://watched-resource"]
+        assert [str(r.uri) for r in listed.resources if not str(r.uri).startswith("q+")] == [
+            "test://static-text", "test://static-binary", "test://watched-resource"]
         assert listed.resources[0].description == "A static text resource."
         templates = await client.list_resource_templates()
-        assert [t.uri_template for t in templates.resource_templates] == ["test://template/{id}/data"]
+        assert [t.uri_template for t in templates.resource_templates if not t.uri_template.startswith("q+")] == [
+            "test://template/{id}/data"]
 
         text = await client.read_resource("test://static-text")
         assert text.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
@@ -100,6 +107,24 @@ async def test_resource_updates_reach_only_the_subscribers(served: str) -> None:
         await other.call_tool("touch_watched", {})
         await anyio.sleep(0.5)
         assert updates == {"subscribed": ["test://watched-resource"], "other": []}
+
+
+async def test_a_resource_whose_source_has_no_subscriptions_refuses_subscribe(served: str) -> None:
+    """#15 check 3: an upstream without resource subscriptions (`resources.subscribe` false) had its
+    `resources/subscribe` answered with success, promising updates that never come. Now an error
+    (-32602 naming the source, since another source here does support them; -32601 when none does:
+    tests/proxy/test_subscriptions_released.py), and the server keeps serving subscriptions that work."""
+    from mcp.shared.exceptions import MCPError
+
+    async with http_client(served) as client:
+        assert client.server_capabilities.resources.subscribe is True  # type: ignore[union-attr]  # fx's
+        with pytest.raises(MCPError, match="source 'quiet' does not support resource subscriptions") as refused:
+            await client.subscribe_resource("q+test://watched-resource")
+        assert refused.value.error.code == types.INVALID_PARAMS
+        read = await client.read_resource("q+test://static-text")  # its resources still read
+        assert read.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
+        await client.subscribe_resource("test://watched-resource")  # fx's still subscribe
+        await client.unsubscribe_resource("test://watched-resource")
 
 
 @pytest.mark.parametrize("kind", ["command", "url"])
@@ -155,3 +180,50 @@ def http_client_with(url: str, **callbacks: Any) -> Any:
     from mcp.client.streamable_http import streamable_http_client
 
     return Client(streamable_http_client(url), mode="legacy", **callbacks)
+
+
+def _payload_bytes(result: types.CallToolResult) -> int:
+    """The whole result as sent, notes aside: every block's payload (text, base64 data, a resource's
+    text or blob, a link's uri) plus structuredContent's compact JSON unless a text block repeats it."""
+    size, texts = 0, []
+    for block in result.content:
+        wire = block.model_dump(by_alias=True, exclude_none=True)
+        if wire["type"] == "text":
+            if wire["text"].startswith("Note: "):
+                continue
+            texts.append(wire["text"])
+        resource = wire.get("resource") or {}
+        payload = wire.get("text") or wire.get("data") or resource.get("text") or resource.get("blob") or wire["uri"]
+        size += len(payload.encode())
+    structured = result.structured_content
+    if structured is not None and not any(structured in ({"result": t}, _json_or_none(t)) for t in texts):
+        size += len(json.dumps(structured, separators=(",", ":"), ensure_ascii=False).encode())
+    return size
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize(("kind", "kb"), [*((kind, 64) for kind in BIG_KINDS), ("wrapped", 1500)])
+async def test_the_result_limit_bounds_every_block_type_and_structured_content(served: str, kind: str,
+                                                                               kb: int) -> None:
+    """#15 fault 1: only text blocks were shortened; structuredContent (a `-> str` tool's copy of its text),
+    images, audio, embedded resources and links went out whole (1.5 MiB of structuredContent past the SDK
+    client's 1 MiB SSE event limit: `MCPError: SSE stream failed`). The whole result keeps to the limit,
+    structuredContent still validates against the tool's outputSchema (the SDK client checks it), and a
+    note says what was shortened or left out."""
+    async with http_client(served) as client:
+        await client.list_tools()  # the client learns the outputSchema it validates structuredContent against
+        result = await client.call_tool("test_big_result", {"kind": kind, "kb": kb})
+        assert not result.is_error, result.content
+        assert 0 < _payload_bytes(result) <= BIG_LIMIT, (kind, _payload_bytes(result))
+        note = result.content[-1]
+        assert isinstance(note, types.TextContent) and note.text.startswith("Note: ")
+        assert f"{BIG_LIMIT} bytes" in note.text, note.text
+        assert isinstance(result.structured_content, dict)
+        if kind == "wrapped":  # the copy repeats the shortened text, as the upstream's repeated the whole
+            assert result.structured_content == {"result": result.content[0].text}  # type: ignore[union-attr]

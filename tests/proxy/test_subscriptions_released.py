@@ -65,6 +65,26 @@ async def test_subscribe_cycles_keep_nothing_more_and_closing_forgets_every_uri(
         await runtime.aclose()
 
 
+async def test_subscribe_without_any_source_supporting_it_is_method_not_found(tmp_path: Path) -> None:
+    """#15 check 3: a server whose sources offer resources but no subscriptions advertises
+    `resources.subscribe` false; its `resources/subscribe` was answered with success. Now -32601 (MCP:
+    a method the server's capabilities do not include)."""
+    from mcp.shared.exceptions import MCPError
+
+    manifest = write_manifest(tmp_path, command_source("quiet", "--features", "resources,nosubscribe"))
+    runtime = Runtime(manifest, Settings(_env_file=None))
+    await runtime.start()
+    try:
+        assert runtime.holder is not None and runtime.holder.current.offers.subscribe is False
+        subscriptions = Subscriptions(runtime.holder)
+        connection = Connection.from_envelope("2025-06-18", None, None)
+        with pytest.raises(MCPError, match="Method not found: resources/subscribe") as refused:
+            await subscriptions.subscribe(connection, WATCHED)
+        assert refused.value.error.code == -32601
+    finally:
+        await runtime.aclose()
+
+
 async def test_a_closed_connection_keeps_no_log_level() -> None:
     """`logging/setLevel` answered after the session closed kept its level (its forget callback sat on the
     unwound stack): held forever, and given to the next connection that got the same id()."""

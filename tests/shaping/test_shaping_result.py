@@ -37,21 +37,39 @@ def shape(upstream: UpstreamResult, **shaping) -> ToolResult:
     wire = result.to_wire()
     CallToolResult.model_validate(wire)  # the real SDK's model accepts it
     assert result.sent_bytes == model_reads(result)
-    assert result.raw_bytes == upstream.raw_bytes
+    # raw is the upstream's answer measured as sent is: a proxied result by the same rule, a binary body
+    # as its base64 (the form it is sent in), a text or JSON body as received
+    if upstream.kind == "content":
+        expected_raw = model_reads(ToolResult(content=upstream.content or [], structured_content=upstream.structured))
+    else:
+        expected_raw = (upstream.raw_bytes + 2) // 3 * 4 if upstream.kind == "binary" else upstream.raw_bytes
+    assert result.raw_bytes == expected_raw
     return result
 
 
 def model_reads(result: ToolResult) -> int:
     """Sent bytes by shaping/sent.py's rule, written out: each block's payload in UTF-8 (text, base64
-    data, a resource's text or blob), structuredContent's compact JSON only without content."""
-    if not result.content:
-        return 0 if result.structured_content is None else len(compact(result.structured_content).encode())
+    data, a resource's text or blob), plus structuredContent's compact JSON unless a text block repeats it."""
     size = 0
     for block in result.content:
         payload = {"text": block.get("text"), "image": block.get("data"),
                    "resource": (block.get("resource") or {}).get("text", (block.get("resource") or {}).get("blob"))}
         size += len(payload[block["type"]].encode())
-    return size
+    structured = result.structured_content
+    if structured is None or any(repeats(block.get("text"), structured) for block in result.content):
+        return size
+    return size + len(compact(structured).encode())
+
+
+def repeats(text: object, structured: dict) -> bool:
+    if not isinstance(text, str):
+        return False
+    if structured == {"result": text}:
+        return True
+    try:
+        return bool(json.loads(text) == structured)
+    except ValueError:
+        return False
 
 
 def texts(result: ToolResult) -> list[str]:
@@ -435,9 +453,10 @@ def test_content_text_over_the_limit_is_shortened(issues):
     upstream = UpstreamResult(kind="content", content=[json_block, text_block], raw_bytes=130_000)
     result = shape(upstream, max_result_bytes=3_000)
     first, second, note = texts(result)
-    assert len(first.encode()) <= 3_000 and json.loads(first)[-1].endswith("more items omitted")
-    assert len(second.encode()) <= 3_000 and second.endswith("more characters omitted)")
-    assert note.startswith("Note: result shortened to fit 3000 bytes")
+    assert json.loads(first)[-1].endswith("more items omitted")  # JSON stays JSON
+    assert second.endswith("more characters omitted)")
+    assert len(first.encode()) + len(second.encode()) <= 3_000  # the limit bounds both blocks together
+    assert note.startswith("Note: result shortened to fit 3000 bytes (all content blocks")
 
 
 # --- snapshots of what a model sees ---------------------------------------------------------------

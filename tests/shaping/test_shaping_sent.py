@@ -40,6 +40,29 @@ def test_an_unpruned_compact_json_body_is_not_reported_larger_than_it_came() -> 
     assert pruned.sent_bytes == len('{"id":7,"name":"Rex"}') < raw  # what pruning removed is what is saved
 
 
+def test_an_unshaped_result_of_any_kind_shows_raw_equal_to_sent() -> None:
+    """#15 fault 2's kind: raw and sent measured two ways. A proxied `-> str` tool's result (its text and the
+    SDK's `{"result": <text>}` copy) counted its whole JSON-RPC result as raw (153 bytes for a 20-byte echo,
+    "saved 87%"); a binary body counted its bytes as raw and their base64 as sent (-33 % "saved")."""
+    echo = "echo:hi:pid=4242:abcd"
+    proxied = UpstreamResult(kind="content", content=[{"type": "text", "text": echo}], structured={"result": echo},
+                             raw_bytes=153)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    binary = UpstreamResult(kind="binary", body=png, raw_bytes=len(png), media_type="image/png", status=200)
+    blob = UpstreamResult(kind="binary", body=png[8:], raw_bytes=len(png) - 8, media_type="application/pdf")
+    for upstream in (proxied, binary, blob):
+        result = shape_result(upstream, Shaping(tool="t"))
+        assert result.raw_bytes == result.sent_bytes > 0, (upstream.kind, result.raw_bytes, result.sent_bytes)
+
+
+def test_a_structured_content_no_text_block_repeats_counts() -> None:
+    """It is sent and read as well as the blocks, and the result size limit bounds this same figure."""
+    structured = {"items": [1, 2, 3]}
+    assert sent_size([{"type": "text", "text": "3 items"}], structured) == 7 + len('{"items":[1,2,3]}')
+    indented = json.dumps(structured, indent=2)
+    assert sent_size([{"type": "text", "text": indented}], structured) == len(indented)  # a copy: once
+
+
 def test_a_result_holding_a_lone_surrogate_is_shaped_and_measured() -> None:
     """The upstream body `{"name": "Rex\\ud800"}` decodes to a lone surrogate: shaping it under a
     size limit (which measures every subtree) and counting its sent bytes both use the one UTF-8

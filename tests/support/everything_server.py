@@ -23,6 +23,7 @@ scenarios' tools (`greet`, `slow_compute`, `failing_job`, `protocol_error_job`, 
 expects; they work a second before they end or ask, since a proxy answers directly a call that
 ends or asks within its `answer_within` (`test_tool_with_task` asks at once: its question is an
 InputRequiredResult round before its task).
+With the `nosubscribe` feature its resources offer no subscriptions (`resources.subscribe` false).
 With the `rounds` feature it also offers `test_two_questions` (asks the user, then for the roots) and
 `test_ask_then_wait` (asks the user, writes the answer to the file `marker`, then waits `seconds`).
 It refuses `server/discover`, so SDK clients in "auto" mode fall back to `initialize`.
@@ -57,6 +58,44 @@ NO_ARGS = {"type": "object", "properties": {}}
 
 def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
+
+
+# test_big_result's kinds: the block type its `kb` KiB are sent in ("structured": all in structuredContent,
+# "wrapped": a text block and the `{"result": <text>}` copy an SDK server sends for a `-> str` tool).
+BIG_KINDS = ("text", "image", "audio", "resource", "blob", "resource_link", "structured", "wrapped")
+ITEMS_SCHEMA = {"type": "object", "properties": {"items": {"type": "array", "items": {
+    "type": "object", "properties": {"n": {"type": "integer"}, "word": {"type": "string"}},
+    "required": ["n", "word"], "additionalProperties": False}}, "result": {"type": "string"}}}
+
+
+def big_result(kind: str, kb: float) -> dict[str, Any]:
+    """test_big_result's answer: `kb` KiB of payload in `kind` blocks, beside a small structuredContent
+    (all of it in structuredContent for "structured"; the SDK's string wrapper for "wrapped")."""
+    size = int(kb * 1024)
+    small = {"items": [{"n": 1, "word": "one"}]}
+    data = base64.b64encode(b"\x00" * (size * 3 // 4)).decode()
+    if kind == "text":
+        return {"content": [_text("word " * (size // 5))], "structuredContent": small}
+    if kind in ("image", "audio"):
+        return {"content": [_text("see the attachment"),
+                            {"type": kind, "data": data, "mimeType": "image/png" if kind == "image" else "audio/wav"}],
+                "structuredContent": small}
+    if kind == "resource":
+        return {"content": [{"type": "resource", "resource": {"uri": "test://big", "mimeType": "text/plain",
+                                                              "text": "line\n" * (size // 5)}}],
+                "structuredContent": small}
+    if kind == "blob":
+        return {"content": [{"type": "resource", "resource": {"uri": "test://big.bin", "blob": data}}],
+                "structuredContent": small}
+    if kind == "resource_link":
+        links = [{"type": "resource_link", "uri": f"test://item/{n:08d}", "name": f"item {n}"}
+                 for n in range(size // 22)]
+        return {"content": [_text("items:"), *links], "structuredContent": small}
+    if kind == "structured":
+        items = [{"n": n, "word": f"word{n:05d}"} for n in range(size // 25)]
+        return {"content": [_text(f"{len(items)} items")], "structuredContent": {"items": items}}
+    text = "x" * size
+    return {"content": [_text(text)], "structuredContent": {"result": text}}
 
 
 TOOLS: list[dict[str, Any]] = [
@@ -106,6 +145,10 @@ TOOLS: list[dict[str, Any]] = [
         "_meta": {"example.com/owner": "team-a"},
         "execution": {"taskSupport": "optional"},
     },
+    {"name": "test_big_result", "description": "A result of `kb` KiB in blocks of one `kind`, with structuredContent.",
+     "inputSchema": {"type": "object", "properties": {"kind": {"type": "string", "enum": list(BIG_KINDS)},
+                                                      "kb": {"type": "number"}}, "required": ["kind", "kb"]},
+     "outputSchema": ITEMS_SCHEMA},
     {"name": "test_roots", "description": "Lists the client's roots.", "inputSchema": NO_ARGS},
     {"name": "test_slow", "description": "Sleeps until cancelled.",
      "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}}},
@@ -275,6 +318,8 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
     if name == "test_fields":
         return {"content": [_text('{"ok": true}')], "structuredContent": {"ok": True},
                 "_meta": {"example.com/trace": "t-1"}}
+    if name == "test_big_result":
+        return big_result(args["kind"], float(args["kb"]))
     if name == "test_roots":
         roots = await ctx.session.send_request(types.ListRootsRequest(), types.ListRootsResult,
                                                metadata=_related(rid))
@@ -555,8 +600,9 @@ def build(features: set[str]) -> Server[Any]:
         handlers.update(on_list_tools=list_tools, on_call_tool=call_tool)
     if "resources" in features:
         handlers.update(on_list_resources=list_resources, on_list_resource_templates=list_templates,
-                        on_read_resource=read_resource, on_subscribe_resource=subscribe,
-                        on_unsubscribe_resource=unsubscribe)
+                        on_read_resource=read_resource)
+        if "nosubscribe" not in features:  # the feature `nosubscribe`: resources without subscriptions
+            handlers.update(on_subscribe_resource=subscribe, on_unsubscribe_resource=unsubscribe)
     if "prompts" in features:
         handlers.update(on_list_prompts=list_prompts, on_get_prompt=get_prompt)
     if features & {"resources", "prompts"}:

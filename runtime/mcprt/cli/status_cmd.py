@@ -136,7 +136,7 @@ def _print(data: dict[str, Any]) -> None:
     console.print(sources)
     tools = Table("tool", "source", "calls", "errors", "p50", "p95", "bytes raw → sent", "saved",
                   title="Tools", title_justify="left",
-                  caption="sent: what the model reads (the result's text; structuredContent only without content)",
+                  caption="sent: what the model reads (the result's blocks; structuredContent unless a text block repeats it)",
                   caption_justify="left")
     for t in sorted(data["tools"], key=lambda t: (-t["calls"], t["name"])):
         saved = "" if t["saved_ratio"] is None else f"{t['saved_ratio']:.0%}"

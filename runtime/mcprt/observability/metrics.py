@@ -97,8 +97,9 @@ class Metrics:
         self.upstream = _Histogram("mcprt_upstream_request_duration_seconds",
                                    "Duration of upstream HTTP exchanges (all attempts of one call).",
                                    ("source", "status_class"), DURATION_BUCKETS)
-        self.result_bytes = _Counter("mcprt_tool_result_bytes", "Result bytes: raw = upstream body; sent = what the model reads (content blocks' text/data; "
-                                     "structuredContent only when there is no content).",
+        self.result_bytes = _Counter("mcprt_tool_result_bytes", "Result bytes: raw = upstream body (a proxied server's result: "
+                                     "measured as sent); sent = what the model reads (content blocks' text/data; "
+                                     "structuredContent unless a text block repeats it).",
                                      ("tool", "stage"))
         self.decisions = _Counter("mcprt_policy_decisions", "Policy decisions by action and rule.", ("action", "rule"))
         self.registry = CollectorRegistry(auto_describe=False)

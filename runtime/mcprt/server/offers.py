@@ -215,10 +215,21 @@ class Subscriptions:
         self._uris_of: dict[int, set[str]] = {}  # by connection: what it subscribed to, until it closes
 
     async def subscribe(self, connection: Connection, uri: str) -> None:
-        owner = self._holder.current.offers.resolve_uri(uri)
+        """Subscribe `connection` to `uri`'s updates. MCPError -32601 (method not found) when no source
+        supports subscriptions (`resources.subscribe` is not advertised: MCP 2025-11-25 §server/resources
+        "Capabilities", §basic "JSON-RPC" error codes), -32602 when the source owning `uri` does not while
+        another does, -32002 for an unknown URI: a success would promise updates that never come."""
+        offers = self._holder.current.offers
+        if not offers.subscribe:
+            raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found: resources/subscribe (no source of "
+                           "this server supports resource subscriptions; resources.subscribe is not advertised)")
+        owner = offers.resolve_uri(uri)
         if owner is None:
             raise MCPError(code=RESOURCE_NOT_FOUND, message=f"no source offers the resource {uri}")
-        _, upstream, provider = owner
+        source, upstream, provider = owner
+        if not provider.supports_subscribe:
+            raise MCPError(code=types.INVALID_PARAMS, message=f"the resource {uri} cannot be subscribed to: its "
+                           f"source '{source}' does not support resource subscriptions")
         held = self._uris_of.get(id(connection))
         if held is None:  # one exit callback per connection, however often it (un)subscribes
             if not connection_state.on_close(connection, partial(self._forget_all, connection)):
@@ -229,7 +240,7 @@ class Subscriptions:
         if id(connection) not in listeners:
             listeners[id(connection)] = connection
             held.add(uri)
-        if first and provider.supports_subscribe:
+        if first:
             await _offer_call(provider.subscribe(upstream))
 
     async def unsubscribe(self, connection: Connection, uri: str) -> None:

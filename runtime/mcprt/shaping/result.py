@@ -46,7 +46,10 @@ Proxied MCP content (`kind="content"`)
   blocks holding JSON are parsed, pruned and re-serialized compactly; structuredContent that
   stops being an object is dropped (the text blocks carry it). `output` renders with `result` =
   the pruned structuredContent, else the JSON (or text) of the text blocks, replacing them with
-  one text block. Over-limit text blocks are shortened as above. Error results pass through.
+  one text block. The limit bounds the whole result (every block and structuredContent, as
+  `result_limit` says: text shortened as above, a structuredContent no text block repeats shortened
+  by structure, blocks that cannot be shortened left out with a note); error results pass through
+  within the same limit. `raw_bytes` is the upstream's result measured as `sent_bytes` is.
 Notes
   Anything omitted or odd (shortened, prune matched nothing, the upstream body was cut at the
   response limit) is said in one trailing text block of `Note: …` lines, so the JSON block stays
@@ -61,8 +64,9 @@ structuredContent and outputSchema
 Template failures
   A failing `output` template gives an isError result naming the tool, the template line and the
   problem, and saying it is a server configuration problem (no traceback).
-`raw_bytes` is carried through; `sent_bytes` is what the model reads (`shaping.sent`: the content
-blocks' payload, structuredContent only when there is no content), the "after" of the token figures.
+`raw_bytes` is the upstream's answer measured as sent bytes are (`shaping.sent.raw_size`); `sent_bytes`
+is what the model reads (`shaping.sent`: the content blocks' payload, structuredContent unless a text
+block repeats it), the "after" of the token figures.
 """
 
 from __future__ import annotations
@@ -81,7 +85,8 @@ from .autoprune import AutoPruner
 from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
 from .pagination import shortened_page_note
 from .prune_miss import missed
-from .sent import sent_size
+from .result_limit import fit_result
+from .sent import raw_size, sent_size
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
@@ -162,7 +167,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         content=content,
         structured_content=structured,
         is_error=is_error,
-        raw_bytes=upstream.raw_bytes,
+        raw_bytes=raw_size(upstream),  # measured as sent is: an unshaped result shows 0 % saved
         sent_bytes=sent_size(content, structured),
         meta=upstream.result_meta,
     )
@@ -242,7 +247,7 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
     blocks = list(upstream.content or [])
     structured: Any = upstream.structured
     if upstream.is_error:
-        return blocks, structured
+        return fit_result(blocks, structured, shaping.max_result_bytes, notes)
     transforms = shaping.pruner is not None or shaping.autoprune is not None
     wrapped = _wraps_text(structured, blocks)
     any_unpruned = False
@@ -266,9 +271,8 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
         structured = {}  # the declared outputSchema describes the pruned shape; the text blocks carry the body
     if shaping.output is not None and not any_unpruned:
         blocks = _render_content(blocks, parsed, structured, upstream, shaping, notes)
-    else:
-        blocks = [_fit_text_block(block, shaping.max_result_bytes, notes) for block in blocks]
-    return blocks, structured if isinstance(structured, dict) else None
+    # The limit bounds the whole result: every block (a template's text included) and structuredContent.
+    return fit_result(blocks, structured if isinstance(structured, dict) else None, shaping.max_result_bytes, notes)
 
 
 def _wraps_text(structured: Any, blocks: list[dict]) -> bool:
@@ -510,19 +514,6 @@ def _render_content(
     if rendered is not None:
         out.insert(0, rendered)
     return out
-
-
-def _fit_text_block(block: dict, max_bytes: int, notes: list[str]) -> dict:
-    text = block.get("text")
-    if block.get("type") != "text" or not isinstance(text, str) or utf8_length(text) <= max_bytes:
-        return block
-    value = _parse_json(text)
-    if value is not _NOT_JSON:
-        _, fitted = _json_fitting(value, max_bytes, notes)
-    else:
-        fitted = shorten_text(text, max_bytes)
-        notes.append(f"a text block was shortened to fit the result limit of {max_bytes} bytes")
-    return {**block, "text": fitted}
 
 
 # --- small helpers --------------------------------------------------------------------------------

@@ -5,27 +5,34 @@ A result's size as the model receives it is what it reads, not the JSON-RPC fram
   - each content block's payload, in UTF-8 bytes: a text block's `text`, an image or audio block's
     base64 `data`, an embedded resource's `text` or `blob`, a resource link's `uri`; any other
     block, its compact JSON;
-  - `structuredContent` (compact JSON) only when the result has no content blocks.
+  - `structuredContent` (compact JSON), unless a text block repeats it (`mirrored_block`): its JSON
+    (compact or indented), or, as SDK servers wrap a string return value, `{"result": <the text>}`.
 
-Why structuredContent is not added to the content: the MCP specification has a tool returning
+Why a repeated structuredContent is counted once: the MCP specification has a tool returning
 structured content also return it serialized in a text block "for backwards compatibility"
 (MCP 2025-06-18, server/tools "Structured Content"), and mcprt's shaped JSON results do exactly
 that, so a model (or its client) reads one copy or the other, never both. Counting both made an
-unpruned tool whose upstream answers compact JSON look twice as large as its upstream body.
+unpruned tool whose upstream answers compact JSON look twice as large as its upstream body. A
+structuredContent no text block repeats is read as well, so it counts (not counting it let a
+proxied result's structuredContent escape the result size limit, which bounds this same size).
 Why the text itself and not its JSON-string encoding: escaping the quotes of a JSON document inside
 a JSON string is transport framing, as the MCP envelope is; `raw_bytes` (the upstream body) is not
 measured with its HTTP framing either. So an unpruned, compact JSON body gives sent ≈ raw (saved ≈
 0), and the "saved" figures (`raw - sent`) of pruned tools measure what pruning removed.
 
 Every producer of a `ToolResult` (shaping, tool errors, the CLI) takes its `sent_bytes` from
-`sent_size`; sinks (metrics, audit, status page, `mcprt record`/`test`) only read it.
+`sent_size`, a proxied result's `raw_bytes` too (the upstream's result measured the same way, so an
+unpruned passthrough shows 0 % saved), and the result size limit bounds it (`result_limit`); sinks (metrics, audit, status page, `mcprt record`/`test`) only read it.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from .limits import json_size, utf8_length
+from mcprt.contracts import UpstreamResult
+
+from .limits import compact_json, json_size, utf8_length
 
 _PAYLOAD_KEYS = {"text": "text", "image": "data", "audio": "data", "resource_link": "uri"}
 
@@ -34,9 +41,53 @@ def sent_size(content: list[Any], structured: Any = None) -> int:
     """UTF-8 bytes of `content` (MCP content blocks, wire format) as the model reads them, or of
     `structured` (compact JSON) when there are no content blocks; the rule is the module's. 0 for
     an empty result."""
-    if not content:
-        return 0 if structured is None else json_size(structured)
-    return sum(_block_size(block) for block in content)
+    blocks = sum(_block_size(block) for block in content)
+    if structured is None or (content and mirrored_block(content, structured) is not None):
+        return blocks
+    return blocks + json_size(structured)
+
+
+def raw_size(upstream: UpstreamResult) -> int:
+    """The "raw" figure of a call: what upstream sent, measured as `sent_size` measures a result, so an
+    unshaped result shows raw = sent (0 % saved) whatever the source kind. A proxied server's result:
+    `sent_size` of its content and structuredContent (not the JSON-RPC result carrying them); a binary
+    body: its base64 length, the form any result sends it in (MCP image/audio `data`, resource `blob`);
+    a text or JSON body: its bytes as received (`upstream.raw_bytes`, HTTP framing not counted)."""
+    if upstream.kind == "content":
+        return sent_size(upstream.content or [], upstream.structured)
+    if upstream.kind == "binary":
+        return (upstream.raw_bytes + 2) // 3 * 4
+    return upstream.raw_bytes
+
+
+def mirrored_block(content: list[Any], structured: Any) -> int | None:
+    """Index of the text block in `content` that repeats `structured` (see the module docstring), or
+    None. Cost: one compact encoding of `structured`; a text block is parsed only when it starts like
+    a JSON object and is at least as long as that encoding (an indented copy is longer)."""
+    if not isinstance(structured, dict):
+        return None
+    wrapped = structured.get("result") if len(structured) == 1 else None
+    encoded: str | None = None
+    for index, block in enumerate(content):
+        text = block.get("text") if isinstance(block, dict) and block.get("type") == "text" else None
+        if not isinstance(text, str):
+            continue
+        if isinstance(wrapped, str) and text == wrapped:
+            return index
+        if encoded is None:
+            encoded = compact_json(structured)
+        if text == encoded:
+            return index
+        if len(text) > len(encoded) and text.lstrip().startswith("{") and _parses_to(text, structured):
+            return index
+    return None
+
+
+def _parses_to(text: str, value: Any) -> bool:
+    try:
+        return bool(json.loads(text) == value)
+    except ValueError:
+        return False
 
 
 def _block_size(block: Any) -> int:
