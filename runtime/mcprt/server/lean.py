@@ -28,6 +28,10 @@ plain JSON-RPC request (responses, notifications, malformed envelopes), uninitia
 unknown sessions — except a 2025-03-26 session's batch, served here (`batches.py`: each request
 through the same kernel as `LeanPath.answer`, the answers in one JSON array).
 
+With shared state, a session's POSTed response to a server→client request sent by another replica, and a
+`notifications/cancelled` for a request running on another one, are handed to that replica instead
+(`client_messages`, before anything else here).
+
 The override is one private method of the SDK's transport (`_handle_post_request`, SDK 2.3) and
 reads a few of its attributes; the suites above fail loudly if a future SDK changes them.
 """

@@ -309,7 +309,9 @@ class RoundRelay:
         """The ids of the replicas listening now (this one included), from their channels (`PUBSUB
         CHANNELS`). Raises `StateUnavailable` when Redis does not answer."""
         start = len(self._channel(""))
-        channels = await guarded(self._client.pubsub_channels(self._channel("*")))
+        # the prefix holds the server's name, which may hold glob characters: matched literally
+        literal = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self._channel(""))
+        channels = await guarded(self._client.pubsub_channels(f"{literal}*"))
         return [bytes(channel).decode()[start:] for channel in channels]
 
     async def alive(self, replica: str) -> bool:
