@@ -510,6 +510,19 @@ async def test_a_legacy_client_whose_requests_alternate_replicas_answers_every_s
     assert all(isinstance(i, str) and len(i.rpartition("-")[0]) == 16 for i in ids), ids
 
 
+async def test_a_legacy_sdk_client_gets_every_answer_through_the_round_robin_balancer(cluster: Cluster) -> None:
+    """The same through HAProxy (the shipped round-robin config, no affinity): the trial's setup."""
+    import anyio
+
+    from tests.proxy.test_proxy_relay import CALLBACKS, exercise
+
+    async with http_client(cluster.balancer.url(), mode="legacy", token=BOT, **CALLBACKS) as client:
+        assert client.protocol_version != "2026-07-28"
+        with anyio.fail_after(20):
+            for _ in range(2):
+                await exercise(client)
+
+
 async def test_a_legacy_client_s_cancellation_sent_to_another_replica_cancels_the_call(cluster: Cluster) -> None:
     """`notifications/cancelled` reaching a replica that does not run the call is carried to the one
     that does: the call ends there at once (its log says so), not when the question times out."""
