@@ -405,7 +405,14 @@ async def test_with_redis_down_a_retry_elsewhere_says_so_and_the_holder_still_se
         first = await post_call(http, holder.url, "test_elicitation", {"arguments": {"message": "Who are you?"}},
                                 ALICE)
         assert first.result["resultType"] == "input_required", first
+        session = await legacy_session(http, holder)  # a handshake-era session both replicas serve
+        listed = await http.post(other.url, headers=session, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert listed.status_code == 200, listed.text
         stop_process(running.redis.process)
+        # its answer to another replica's request cannot be carried there: 503, not a 202 that loses it
+        carried = await http.post(other.url, headers=session, json=ANSWER_TO_A_GONE_REPLICA)
+        assert carried.status_code == 503, carried.text
+        assert "shared state (Redis)" in carried.json()["error"]["message"], carried.text
         retry = {"arguments": {"message": "Who are you?"}, "inputResponses": responses_to(first.result),
                  "requestState": first.result["requestState"]}
         elsewhere = await post_call(http, other.url, "test_elicitation", retry, ALICE)
@@ -449,3 +456,135 @@ async def test_a_prompt_asking_in_rounds_is_resumed_on_its_owner_from_another_re
             "requestState": asked["requestState"]})
     assert served_by != owner
     assert done["messages"][0]["content"]["text"] == "Use this context: release notes", done
+
+
+# --- handshake-era clients: their answers and cancellations reach the replica holding the call ---------
+
+
+class Rotating(httpx.AsyncHTTPTransport):
+    """Sends each request of one client to the next replica in turn (the worst a round-robin balancer
+    can do to one client), and notes where each POST went: (port, its JSON-RPC body)."""
+
+    def __init__(self, ports: list[int]) -> None:
+        super().__init__()
+        self._ports = ports
+        self._next = 0
+        self.posts: list[tuple[int, dict[str, Any]]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        port = self._ports[self._next % len(self._ports)]
+        self._next += 1
+        request.url = request.url.copy_with(port=port)
+        if request.method == "POST":
+            self.posts.append((port, json.loads(request.content)))
+        return await super().handle_async_request(request)
+
+    def replica_of(self, predicate: Callable[[dict[str, Any]], bool]) -> list[int]:
+        return [port for port, body in self.posts if isinstance(body, dict) and predicate(body)]
+
+
+async def test_a_legacy_client_whose_requests_alternate_replicas_answers_every_server_request(
+        cluster: Cluster) -> None:
+    """elicitation/create, sampling/createMessage and roots/list reach a handshake-era client from the
+    replica running the call; its answer, POSTed to another replica, is carried back to that one."""
+    import anyio
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    from tests.proxy.test_proxy_relay import CALLBACKS, exercise
+
+    ports = [int(r.base.rsplit(":", 1)[1]) for r in cluster.replicas]
+    rotating = Rotating(ports)
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {BOT}"}, timeout=30, transport=rotating) as http:
+        async with Client(streamable_http_client(cluster.replicas[0].url, http_client=http), mode="legacy",
+                          **CALLBACKS) as client:  # type: ignore[arg-type]
+            assert client.protocol_version != "2026-07-28"
+            with anyio.fail_after(20):  # each answer takes well under a second once carried
+                await exercise(client)
+    calls = rotating.replica_of(lambda body: body.get("method") == "tools/call")
+    answers = rotating.replica_of(lambda body: "method" not in body and "result" in body)
+    assert len(calls) == len(answers) == 3, rotating.posts
+    assert all(call != answer for call, answer in zip(calls, answers, strict=True)), (calls, answers)
+    # each replica's requests carry its own ids (a replica id, then a number): no two replicas send the same
+    ids = [body["id"] for _, body in rotating.posts if "method" not in body and "result" in body]
+    assert all(isinstance(i, str) and len(i.rpartition("-")[0]) == 16 for i in ids), ids
+
+
+async def test_a_legacy_sdk_client_gets_every_answer_through_the_round_robin_balancer(cluster: Cluster) -> None:
+    """The same through HAProxy (the shipped round-robin config, no affinity): the trial's setup."""
+    import anyio
+
+    from tests.proxy.test_proxy_relay import CALLBACKS, exercise
+
+    async with http_client(cluster.balancer.url(), mode="legacy", token=BOT, **CALLBACKS) as client:
+        assert client.protocol_version != "2026-07-28"
+        with anyio.fail_after(20):
+            for _ in range(2):
+                await exercise(client)
+
+
+async def test_a_legacy_client_s_cancellation_sent_to_another_replica_cancels_the_call(cluster: Cluster) -> None:
+    """`notifications/cancelled` reaching a replica that does not run the call is carried to the one
+    that does: the call ends there at once (its log says so), not when the question times out."""
+    import anyio
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    asked = anyio.Event()
+
+    async def never_answered(context: Any, params: Any) -> Any:
+        asked.set()
+        await anyio.sleep_forever()
+
+    ports = [int(r.base.rsplit(":", 1)[1]) for r in cluster.replicas]
+    rotating = Rotating(ports)
+    marks = [r.log_mark() for r in cluster.replicas]
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {BOT}"}, timeout=30, transport=rotating) as http:
+        async with Client(streamable_http_client(cluster.replicas[0].url, http_client=http), mode="legacy",
+                          elicitation_callback=never_answered) as client:  # type: ignore[arg-type]
+            with anyio.move_on_after(20):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(client.call_tool, "test_elicitation", {"message": "Who are you?"})
+                    await asked.wait()
+                    group.cancel_scope.cancel()  # the SDK client sends notifications/cancelled
+            [call] = rotating.replica_of(lambda body: body.get("method") == "tools/call")
+            cancels = rotating.replica_of(lambda body: body.get("method") == "notifications/cancelled")
+            assert cancels and cancels[0] != call, rotating.posts
+            holder = ports.index(call)
+            started = time.monotonic()
+            while "status=cancelled" not in cluster.replicas[holder].log_since(marks[holder]):
+                assert time.monotonic() - started < 5, "the call went on after its cancellation"
+                await anyio.sleep(0.1)
+
+
+async def legacy_session(http: httpx.AsyncClient, replica: UpProcess) -> dict[str, str]:
+    """A handshake-era session (as alice) opened on `replica`: the headers naming it."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+               "Authorization": f"Bearer {ALICE}"}
+    opened = await http.post(replica.url, headers=headers, json={
+        "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "relay", "version": "1"}}})
+    assert opened.status_code == 200, opened.text
+    session = {**headers, "Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-06-18"}
+    notified = await http.post(replica.url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert notified.status_code == 202, notified.text
+    return session
+
+
+ANSWER_TO_A_GONE_REPLICA = {"jsonrpc": "2.0", "id": f"{'0' * 16}-1", "result": {"action": "decline"}}
+
+
+async def test_a_legacy_answer_for_a_replica_that_is_gone_is_refused_clearly(cluster: Cluster) -> None:
+    """A response whose request was sent by a replica no longer listening (stopped, restarted) cannot
+    be delivered: 410 with a JSON-RPC error saying so, not a 202 that loses it; a response naming no
+    replica (an id mcprt did not mint) is taken as before."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        session = await legacy_session(http, cluster.replicas[0])
+        gone = await http.post(cluster.replicas[1].url, headers=session, json=ANSWER_TO_A_GONE_REPLICA)
+        assert gone.status_code == 410, gone.text
+        assert gone.json()["error"]["message"] == ("the replica holding the request this message concerns stopped; "
+                                                   "that request is gone with it")
+        assert gone.json()["id"] is None
+        plain = await http.post(cluster.replicas[1].url, headers=session,
+                                json={"jsonrpc": "2.0", "id": 5, "result": {}})
+        assert plain.status_code == 202, plain.text

@@ -28,6 +28,10 @@ plain JSON-RPC request (responses, notifications, malformed envelopes), uninitia
 unknown sessions — except a 2025-03-26 session's batch, served here (`batches.py`: each request
 through the same kernel as `LeanPath.answer`, the answers in one JSON array).
 
+With shared state, a session's POSTed response to a server→client request sent by another replica, and a
+`notifications/cancelled` for a request running on another one, are handed to that replica instead
+(`client_messages`, before anything else here).
+
 The override is one private method of the SDK's transport (`_handle_post_request`, SDK 2.3) and
 reads a few of its attributes; the suites above fail loudly if a future SDK changes them.
 """
@@ -61,9 +65,11 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive, Scope, Send
 
+from ..identity.principal import from_scope
 from ..observability.log import logger
 from . import connection_state, wire_json
 from .batches import BATCH_VERSION, batch_of, serve_batch
+from .client_messages import CANCELLED, SERVER_ERROR, ClientMessages, Refused
 from .invalid_messages import error, plain_message, refusals
 from .streaming import may_stream
 
@@ -119,6 +125,8 @@ class LeanPath:
         self.notifier = notifier
         self.enabled = True  # False: JSON-unless-streaming only, every request through the session task
         self._running: dict[tuple[str | None, RequestId], _Running] = {}
+        # with shared state: a client's response or cancellation for a call another replica holds goes there
+        self.messages: ClientMessages | None = None
 
     def adopt(self, transport: StreamableHTTPServerTransport) -> None:
         """Make a session's transport answer its POSTs the lean way (a class swap: the manager
@@ -133,6 +141,10 @@ class LeanPath:
         if running is not None:
             running.dctx.cancel_requested.set()
             running.scope.cancel()
+
+    def running(self, session_id: str | None, request_id: RequestId) -> bool:
+        """Whether the request `request_id` (coerced) of the session is being answered here."""
+        return (session_id, request_id) in self._running
 
     async def answer(self, session_id: str | None, connection: Connection, request: Request,
                      message: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +198,8 @@ class LeanTransport(StreamableHTTPServerTransport):
         # unless the SDK's adapter would refuse it with pydantic's report: then `invalid_messages`
         # answers 400 naming what is wrong (not JSON, not a request, a batch — each batched request
         # by its id). A malformed response from the client is left to the SDK, as before.
+        if self.lean.messages is not None and await self._carried(request, body, send):
+            return
         message = plain_jsonrpc(body) if self._event_store is None else None
         if message is None:
             if await self._served_batch(request, body, send):
@@ -227,6 +241,32 @@ class LeanTransport(StreamableHTTPServerTransport):
             response = self._create_error_response("Error handling POST request", HTTPStatus.INTERNAL_SERVER_ERROR,
                                                    INTERNAL_ERROR)
             await response(scope, receive, send)
+
+    async def _carried(self, request: Request, body: bytes, send: Send) -> bool:
+        """Hand a response or cancellation concerning a call another replica holds to that replica
+        (`client_messages`) and answer 202, or the error saying why it could not be; False (nothing
+        sent) for any other body, which is served here."""
+        messages, session_id = self.lean.messages, self.mcp_session_id
+        if messages is None or session_id is None or (b'"method"' in body and CANCELLED.encode() not in body):
+            return False  # a request or a notification of another kind: the common case, not parsed twice
+        try:
+            message = wire_json.loads(body)
+        except (ValueError, RecursionError):
+            return False
+        holder = messages.holder(session_id, message) if isinstance(message, dict) else None
+        if holder is None:
+            return False
+        if not await self._validate_request_headers(request, send):
+            return True
+        try:
+            await messages.carry(session_id, from_scope(request.scope), message, holder)
+        except Refused as exc:
+            await _send_json(wire_json.dumps(error(None, SERVER_ERROR, str(exc))), send, exc.status, session_id)
+            return True
+        await send({"type": "http.response.start", "status": HTTPStatus.ACCEPTED,
+                    "headers": [(b"content-length", b"0"), (MCP_SESSION_ID_HEADER.encode(), session_id.encode())]})
+        await send({"type": "http.response.body", "body": b""})
+        return True
 
     async def _served_batch(self, request: Request, body: bytes, send: Send) -> bool:
         """Serve `body` when it is a batch of a session that negotiated 2025-03-26 (`batches.py`): one

@@ -66,6 +66,9 @@ class Notifier:
         self._pending: set[asyncio.Task[Any]] = set()
         self._tools_task: asyncio.Task[Reached] | None = None  # the latest tools/list_changed fan-out
         self._tool_listeners = 0  # open 2026-07-28 listen streams that asked for toolsListChanged
+        # called once for each handshake-era connection tracked, before it is served (its server→client
+        # request ids are tagged with the replica's: `client_messages`)
+        self.on_track: list[Callable[[Connection], None]] = []
 
     # --- connections ------------------------------------------------------------------------
 
@@ -90,6 +93,8 @@ class Notifier:
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()  # the loop that owns the connections
             self._connections[key] = connection
+            for hook in self.on_track:
+                hook(connection)
         awaited = self._awaited.pop(key, None)
         if awaited is not None:
             awaited.set()

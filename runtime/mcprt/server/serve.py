@@ -22,6 +22,7 @@ from ..reload import reload_status
 from ..reload import watch as watch_manifest
 from ..stopping import stop_tasks
 from .app import build_server
+from .client_messages import carry_client_messages
 from .http import build_http_app, build_side_app, serve_http
 from .sockets import listen
 from .lifecycle import DRAIN_QUIET, InFlight, Readiness
@@ -162,6 +163,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                                  manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
                                  session_records=shared.sessions if shared is not None else None,
                                  extra_routes=routes, guarded_routes=observatory.routes)
+            if shared is not None:  # a client's answer or cancellation reaches the replica holding its call
+                carry_client_messages(server, shared.rounds)
             inflight = _find_inflight(app)
             if shared is not None and inflight is not None:  # the drain waits for calls resumed for other replicas
                 shared.rounds.hold = inflight.hold

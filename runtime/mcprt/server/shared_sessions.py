@@ -124,6 +124,13 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             return
         await self._serve_opening_request(transport, scope, receive, send)
 
+    def transport(self, session_id: str, principal: str | None) -> StreamableHTTPServerTransport | None:
+        """The transport of `session_id` when this replica holds it for `principal` (a name), else None."""
+        transport = self._server_instances.get(session_id)
+        if transport is None or transport.is_terminated or self._owners.get(session_id, principal) != principal:
+            return None
+        return transport
+
     def _at_client_cap(self, client: str) -> bool:
         """Whether `client` holds as many sessions as `SessionLimits.per_client` allows."""
         limits = self.limits

@@ -31,6 +31,10 @@ reach any replica behind a round-robin balancer. This module carries such a retr
 - **Tasks.** The same channels carry a task's `tasks/update` (its `inputResponses`) and `tasks/cancel` to
   the replica running it (`forward_task`, op `task`; the sender checked the caller against the task's
   record, `state.tasks`), and `alive` tells whether a task's replica still listens.
+- **Handshake-era messages.** They also carry a handshake-era client's JSON-RPC message that concerns
+  what one replica holds — its response to a server→client request, its `notifications/cancelled` —
+  to that replica (`forward_message`, op `message`; `server.client_messages` decides where it goes and
+  delivers it), and `replicas` names every replica listening, for a message whose holder is unknown.
 
 What the channel carries (the client's answers, the tool's result) is as sensitive as the rest of
 Redis (README, "Running several replicas"). `redis` is imported by the caller that built the client.
@@ -80,6 +84,8 @@ Resume = Callable[[str, Principal | None, dict[str, Any]], Awaitable[Outcome]]
 OWNER_STOPPED = "the replica holding this call stopped; call the tool again"
 # (action "update" | "cancel", task id, input responses) → whether this replica runs the task
 TaskAction = Callable[[str, str, dict[str, Any]], Awaitable[bool]]
+# (session id, sender's principal, JSON-RPC message) → whether this replica held what it concerns
+MessageAction = Callable[[str, Principal | None, dict[str, Any]], Awaitable[bool]]
 
 
 class RoundLost(ToolCallError):
@@ -99,6 +105,8 @@ class RoundRelay:
         self._resume: Resume | None = None
         # A task's update or cancel carried here from another replica (`state.tasks`): set by the server.
         self.on_task: TaskAction | None = None
+        # A handshake-era client's message carried here from another replica: set by the server.
+        self.on_message: MessageAction | None = None
         # Counts a resumed call as work in progress (the HTTP drain waits for it); set by the server.
         self.hold: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -205,7 +213,7 @@ class RoundRelay:
             future = self._waiting.get(message_id)
             if future is not None and not future.done():
                 future.set_result(message)
-        elif kind in ("resume", "task"):
+        elif kind in ("resume", "task", "message"):
             if message_id in self._seen:
                 return  # a PUBLISH retried by the client library: resumed once already
             self._seen.append(message_id)
@@ -235,6 +243,10 @@ class RoundRelay:
             elif message.get("op") == "task":  # a task's update or cancel (the sender checked the principal)
                 held = self.on_task is not None and await self.on_task(
                     str(message["action"]), str(message["task"]), dict(message.get("responses") or {}))
+                answer = {"result": {"wire": {"held": held}}}
+            elif message.get("op") == "message":  # the sender checked the session's principal; so does `on_message`
+                held = self.on_message is not None and await self.on_message(
+                    str(message["session"]), _principal_from(message.get("principal")), dict(message["message"]))
                 answer = {"result": {"wire": {"held": held}}}
             else:
                 try:
@@ -281,6 +293,25 @@ class RoundRelay:
         message = {"op": "task", "action": action, "task": task_id, "responses": responses}
         outcome = _decode(await self._exchange(owner, message))
         return bool(isinstance(outcome, dict) and outcome.get("held"))
+
+    async def forward_message(self, owner: str, session: str, principal: Principal | None,
+                              message: dict[str, Any]) -> bool:
+        """Carry a handshake-era client's JSON-RPC `message` (wire form) of `session` to the replica
+        `owner`; whether that replica held what it concerns (the request it answers or cancels).
+        Raises `RoundLost` when it stopped (or stops before answering), `StateUnavailable` when Redis
+        does not answer."""
+        fields = {"op": "message", "session": session, "principal": _principal_wire(principal), "message": message}
+        outcome = _decode(await self._exchange(owner, fields))
+        return bool(isinstance(outcome, dict) and outcome.get("held"))
+
+    async def replicas(self) -> list[str]:
+        """The ids of the replicas listening now (this one included), from their channels (`PUBSUB
+        CHANNELS`). Raises `StateUnavailable` when Redis does not answer."""
+        start = len(self._channel(""))
+        # the prefix holds the server's name, which may hold glob characters: matched literally
+        literal = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self._channel(""))
+        channels = await guarded(self._client.pubsub_channels(f"{literal}*"))
+        return [bytes(channel).decode()[start:] for channel in channels]
 
     async def alive(self, replica: str) -> bool:
         """That replica still serves (listens on its channel). Raises `StateUnavailable` when Redis does
