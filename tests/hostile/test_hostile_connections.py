@@ -126,7 +126,7 @@ def test_oversized_request_heads_get_431_before_any_token_check_and_memory_stays
             answer = _send_head(up.url, 40_000_000, token)
             assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
             assert b"request header fields larger than 65536 bytes" in answer
-        with open(f"/proc/{up.process.pid}/status") as status:
+        with open(f"/proc/{up.pid}/status") as status:
             peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
         assert peak_kb < 300_000, peak_kb  # 40 MB heads were held whole before
         # A big but reasonable head (a large JWT, many cookies) is served as before.

@@ -44,7 +44,7 @@ def test_servers_and_grandchildren_die_with_a_killed_mcprt(tmp_path: Path) -> No
 
         started = asyncio.run(pids())
         assert all(_alive(pid) for pid in started)
-        os.kill(up.process.pid, signal.SIGKILL)
+        os.kill(up.pid, signal.SIGKILL)
         up.process.wait(10)
         deadline = time.monotonic() + 20
         while any(_alive(pid) for pid in started) and time.monotonic() < deadline:

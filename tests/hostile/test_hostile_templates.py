@@ -90,6 +90,6 @@ def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) 
             assert "is over the template output limit" in out[name][1], out[name][1]
         assert out["normal"][:2] == (False, "pong")
         assert health_times and max(health_times) < 1.5, max(health_times)  # the 2 s render ran off the loop
-        with open(f"/proc/{up.process.pid}/status") as status:
+        with open(f"/proc/{up.pid}/status") as status:
             peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
         assert peak_kb < 600_000, peak_kb

@@ -145,7 +145,7 @@ async def test_a_slow_reload_is_superseded_by_a_later_good_save(tmp_path: Path) 
             async with http_client(up.url) as client:
                 assert text_of(await client.call_tool("pong", {})) == "ping"
             done.set()
-        idle_cpu = await _cpu_used_over(up.process.pid, IDLE_WINDOW)
+        idle_cpu = await _cpu_used_over(up.pid, IDLE_WINDOW)
         log = up.log()
         status = _status(up)
     assert "reload abandoned" in log and "superseded by a newer save" in log, log
@@ -170,7 +170,7 @@ async def test_a_reload_over_its_time_budget_is_abandoned_and_the_old_tools_answ
         async with http_client(up.url) as client:
             assert [t.name for t in (await client.list_tools()).tools] == ["ping"]  # nothing half-applied
             assert text_of(await client.call_tool("ping", {})) == "pong"
-        idle_cpu = await _cpu_used_over(up.process.pid, IDLE_WINDOW)
+        idle_cpu = await _cpu_used_over(up.pid, IDLE_WINDOW)
         health = up.health()["manifest"]
         assert health["status"] == "abandoned" and health["abandoned"] == 1 and health["failures"] == 0, health
         status = _status(up)

@@ -93,7 +93,7 @@ async def test_a_redis_outage_keeps_every_replica_in_the_balancer(tmp_path: Path
         env = child_env(MCPRT_STATE_URL=redis.url)
         replicas = [stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60)) for _ in range(2)]
         balancer = stack.enter_context(haproxy(tmp_path, [int(r.base.rsplit(":", 1)[1]) for r in replicas]))
-        pids = {r.process.pid for r in replicas}
+        pids = {r.pid for r in replicas}
         async with http_client(balancer.url(), mode="legacy") as client:
             # The session reaches (and is adopted by) both replicas while Redis is up.
             assert {_pid(await client.call_tool("whoami", {})) for _ in range(4)} == pids

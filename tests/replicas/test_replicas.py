@@ -99,7 +99,7 @@ class Cluster:
         return self.balancer.url()
 
     def pids(self) -> set[int]:
-        return {r.process.pid for r in self.replicas}
+        return {r.pid for r in self.replicas}
 
 
 PAUSE_REFRESH = 1.0  # s: the replicas' MCPRT_PAUSE_REFRESH_INTERVAL
@@ -194,7 +194,7 @@ async def test_concurrent_first_requests_of_a_session_on_another_replica_all_suc
             else answer.json()
         assert "error" not in body and not body["result"].get("isError"), body
         pids.add(_pid_of(body["result"]))
-    assert pids == {other.process.pid}
+    assert pids == {other.pid}
 
 
 async def test_a_session_deleted_through_one_replica_stops_at_once_on_the_replica_holding_it(
@@ -463,7 +463,7 @@ async def test_sessions_stay_reachable_everywhere_after_redis_loses_its_data(clu
             opener.wait_log_beyond(wrote_back, seen)  # the replicas check every 0.5 s here
             answer = await http.post(other.url, headers=session, json=call)  # never saw this session
             assert answer.status_code == 200, answer.text
-            assert _pid_of(json.loads(answer.text[answer.text.index("{"):])["result"]) == other.process.pid
+            assert _pid_of(json.loads(answer.text[answer.text.index("{"):])["result"]) == other.pid
         finally:
             await http.delete(opener.url, headers=session)
 
@@ -494,7 +494,7 @@ async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: C
     async def killer() -> None:
         await anyio.sleep(2)
         killed_at.append(time.monotonic())
-        os.kill(victim.process.pid, signal.SIGKILL)
+        os.kill(victim.pid, signal.SIGKILL)
 
     callers = ("legacy", "legacy", "auto", "auto")
     async with anyio.create_task_group() as group:
@@ -506,7 +506,7 @@ async def test_kill_9_of_one_replica_loses_only_calls_in_flight_on_it(cluster: C
     assert all(t >= killed_at[0] for t, _, _ in failures), "nothing failed before the kill"
     after = [r for r in results if r[0] > killed_at[0] + 1.5]
     assert after and all(ok for _, ok, _ in after), "callers continue through the remaining replicas"
-    assert victim.process.pid not in {pid for _, ok, pid in after if ok}
+    assert victim.pid not in {pid for _, ok, pid in after if ok}
     assert len({pid for _, ok, pid in after if ok}) == 2
     assert len(results) > 40
 

@@ -13,7 +13,7 @@ from mcp import Client, StdioServerParameters
 from mcprt.pipeline import Runtime
 from mcprt.settings import Settings
 
-from tests.support.served import BANNER_URL, ListChanged, UpProcess, text_of, up_command, wait_healthy  # noqa: F401
+from tests.support.served import BANNER_URL, ListChanged, UpProcess, launch_command, text_of, up_command, wait_healthy  # noqa: F401
 from tests.support.served import child_env as shared_child_env
 from tests.support.served import http_client as shared_http_client
 from tests.support.served import mcprt_http as shared_mcprt_http
@@ -82,9 +82,10 @@ def mcprt_http(manifest: Path, *args: str, env: dict[str, str] | None = None,
 
 def stdio_params(manifest: Path, *args: str, pidfile: Path | None = None) -> StdioServerParameters:
     """`mcprt up` over stdio; with `pidfile`, a shell writes the server's pid first (then `exec`s it)."""
-    command = up_command(manifest, *args)
     if pidfile is None:
+        command = launch_command(manifest, *args)
         return StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(manifest.parent))
+    command = up_command(manifest, *args)  # the pid the shell writes must be the server's
     script = f'echo $$ > "{pidfile}"; exec "$@"'
     return StdioServerParameters(command="/bin/sh", args=["-c", script, "sh", *command], env=child_env(),
                                  cwd=str(manifest.parent))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support.served import child_env, up_command
+from tests.support.served import child_env, launch_command
 
 TIMEOUT = 60  # only bounds a hang: a loaded 2-core machine is slow to start Python
 
@@ -26,7 +26,7 @@ class RawStdio:
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
         args = ("--transport", "stdio") if reload else ("--transport", "stdio", "--no-reload")
         self.process = subprocess.Popen(
-            up_command(manifest, *args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            launch_command(manifest, *args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             cwd=str(manifest.parent),
             env=base_env(MCPRT_LOG_LEVEL=log_level, MCPRT_CACHE_DIR=str(tmp / "cache"), **env))
         self.lines: queue.Queue[bytes] = queue.Queue()

@@ -25,6 +25,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from tests.support import zygote
 from tests.support.cli import cli_env
 
 BANNER_URL = re.compile(r" at (http://\S+) \(")
@@ -39,9 +40,16 @@ def up_command(manifest: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "mcprt", "up", str(manifest), *args]
 
 
+def launch_command(manifest: Path, *args: str) -> list[str]:
+    """`up_command`, started as a fork of the suite's warm zygote when it can be (tests/support/zygote.py:
+    the same code path without ~1.5 s of imports); `up_command` itself always starts a fresh interpreter
+    (for tests about imports or wrapping the command)."""
+    return zygote.launcher_command(["up", str(manifest), *args]) or up_command(manifest, *args)
+
+
 def stdio_up(manifest: Path, *args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
     """The SDK client's parameters for `mcprt up MANIFEST --no-reload ARGS` over stdio, run in the manifest's folder."""
-    command = up_command(manifest, "--no-reload", *args)
+    command = launch_command(manifest, "--no-reload", *args)
     return StdioServerParameters(command=command[0], args=command[1:], env=env if env is not None else child_env(),
                                  cwd=str(manifest.parent))
 
@@ -53,6 +61,11 @@ class UpProcess:
     process: subprocess.Popen[str]
     url: str = ""
     stderr: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        """The serving process's pid (with the zygote, not the launcher's: tests/support/zygote.py)."""
+        return zygote.child_pid(self.process)
 
     @property
     def base(self) -> str:
@@ -109,7 +122,7 @@ def mcprt_http(manifest: Path, *args: str, env: dict[str, str] | None = None,
                startup_timeout: float = 30) -> Iterator[UpProcess]:
     """Start `mcprt up FILE --transport http --port 0`, wait for the banner and /healthz; SIGTERM on exit."""
     process = subprocess.Popen(
-        up_command(manifest, "--transport", "http", "--port", "0", *args),
+        launch_command(manifest, "--transport", "http", "--port", "0", *args),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env=env or child_env(), cwd=manifest.parent,
     )
