@@ -46,7 +46,7 @@ def server_changes(old: LoadedManifest, new: LoadedManifest) -> list[Change]:
         elif key in _SECRET:
             detail = ", ".join(f"`{path}` {how}" for path, how, _, _ in paths)
         else:
-            detail = "; ".join(f"`{path}`: {_shown(before)} → {_shown(after)}" for path, _, before, after in paths)
+            detail = "; ".join(_before_after(path, before, after) for path, _, before, after in paths)
         why = " (callers let in or refused change)" if key == "auth" else ""
         changes.append(Change(f"server {key} changed", detail + why, key == "auth"))
     return changes
@@ -70,6 +70,13 @@ def budget_changes(old: LoadedManifest, new: LoadedManifest, old_tools: ToolSet,
 def _written_server(loaded: LoadedManifest) -> dict[str, Any]:
     server = loaded.written.get("server")
     return server if isinstance(server, dict) else {}
+
+
+def _before_after(path: str, before: Any, after: Any) -> str:
+    was, now = _shown(before), _shown(after)
+    if was == now:  # only what the mask hides changed: say so rather than show two equal values
+        return f"`{path}`: {now}, a URL's user or password changed (not shown)"
+    return f"`{path}`: {was} → {now}"
 
 
 def _shown(value: Any) -> str:
