@@ -15,12 +15,19 @@ def noun(count: int, singular: str, plural: str | None = None) -> str:
     return singular if count == 1 else (plural if plural is not None else singular + "s")
 
 
-def json_excerpt(value: Any, limit: int = 160) -> str:
-    """`value` as JSON (keys sorted, non-ASCII kept) in at most `limit` characters, ending in `…` when cut;
-    None is `(none)`. For reports that show a setting's or schema keyword's value before and after."""
+def json_excerpt(value: Any, limit: int | None = 160) -> str:
+    """`value` as compact JSON (keys sorted, non-ASCII kept, no spaces after `,`/`:`) in at most `limit`
+    characters (None: no limit), ending in `…` when cut; None is `(none)`. For reports that show a
+    setting's, a schema keyword's or a policy rule's value before and after (`mcprt diff`)."""
     import json
 
-    text = "(none)" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    text = "(none)" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str,
+                                                     separators=(",", ":"))
+    return text if limit is None else excerpt(text, limit)
+
+
+def excerpt(text: str, limit: int = 160) -> str:
+    """`text` in at most `limit` characters, ending in `…` when cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -9,7 +9,6 @@ changed or enum values removed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase
 from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
+from ..wording import excerpt, json_excerpt
 from .effective import effective_changes
 from .schemas import schema_changes, types
 
@@ -130,8 +130,7 @@ def _tool_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: 
             diff.changes.append(Change(f"{label} {verb}", _before_after(was or "", now or "")))
     diff.changes += _output_schema_changes(old.output_schema, new.output_schema)
     if old.annotations != new.annotations:
-        diff.changes.append(Change("annotations changed", _before_after(_compact(old.annotations),
-                                                                        _compact(new.annotations))))
+        diff.changes.append(Change("annotations changed", _values_before_after(old.annotations, new.annotations)))
     diff.changes += [Change(kind, detail) for kind, detail in effective_changes(old, new)]
     if old.listed != new.listed:
         diff.changes.append(Change("exposure changed", "now listed directly" if new.listed
@@ -210,8 +209,8 @@ def _schema_changes(name: str, before: dict[str, Any], after: dict[str, Any]) ->
         elif change.pointer or change.what not in _OWN_MESSAGES:
             changes.append(Change("argument schema changed", f"`{name}` {change.describe()}", change.breaking))
     if before.get("default") != after.get("default"):
-        was = _compact(before["default"]) if "default" in before else "none"
-        now = _compact(after["default"]) if "default" in after else "none"
+        was = json_excerpt(before["default"]) if "default" in before else "none"
+        now = json_excerpt(after["default"]) if "default" in after else "none"
         changes.append(Change("argument default changed", f"`{name}`: {was} → {now}"))
     if (before.get("description") or "") != (after.get("description") or ""):
         changes.append(Change("argument description changed",
@@ -228,12 +227,12 @@ def _manifest_changes(old: LoadedManifest, new: LoadedManifest) -> list[Change]:
     changes: list[Change] = []
     was, now = old.manifest.defaults.prune.model_dump(), new.manifest.defaults.prune.model_dump()
     if was != now:
-        changes.append(Change("automatic pruning changed", _before_after(_compact(was), _compact(now))))
+        changes.append(Change("automatic pruning changed", _values_before_after(was, now)))
     for name in sorted(set(old.manifest.sources) & set(new.manifest.sources)):  # an included manifest's own
         source_was, source_now = old.defaults_for(name).prune.model_dump(), new.defaults_for(name).prune.model_dump()
         if source_was != source_now and (source_was, source_now) != (was, now):
             changes.append(Change("automatic pruning changed",
-                                  f"source {name}: " + _before_after(_compact(source_was), _compact(source_now))))
+                                  f"source {name}: " + _values_before_after(source_was, source_now)))
     if old.manifest.server.instructions != new.manifest.server.instructions:
         changes.append(Change("server instructions changed", _before_after(old.manifest.server.instructions or "",
                                                                           new.manifest.server.instructions or "")))
@@ -248,14 +247,10 @@ def _manifest_changes(old: LoadedManifest, new: LoadedManifest) -> list[Change]:
     return changes
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
-
-
 def _before_after(before: str, after: str) -> str:
-    return f"{_clip(before) or '(none)'} → {_clip(after) or '(none)'}"
+    """Two texts, whitespace runs made single spaces, each clipped; empty is `(none)`."""
+    return f"{excerpt(' '.join(before.split())) or '(none)'} → {excerpt(' '.join(after.split())) or '(none)'}"
 
 
-def _clip(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _values_before_after(before: Any, after: Any) -> str:
+    return f"{json_excerpt(before)} → {json_excerpt(after)}"

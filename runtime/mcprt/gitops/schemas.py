@@ -4,13 +4,24 @@ Each difference is named by its JSON Pointer (RFC 6901) into the schema — `/pr
 properties/tags` — with what changed there (added, removed, type, required, enum, another keyword),
 so a reviewer reads the differing part itself, never a clipped dump of both schemas.
 
-One rule decides what is breaking, read in the direction the data flows (JSON Schema 2020-12
-§10.3.2.1 `properties`, §6.5.3 `required`, §6.1.1 `type`, §6.1.2 `enum`):
-- an *input* breaks a call that worked before when it accepts less: a property removed, a property or
-  `required` entry newly required, a type or enum narrowed;
-- an *output* breaks a client that read it before when it promises less: a property removed, a
-  `required` entry dropped, a type or enum widened (a value the client never saw before).
-A change in both directions (`integer` → `string`) narrows and widens: breaking either way.
+One rule decides what is breaking, read in the direction the data flows (JSON Schema 2020-12):
+- an *input* breaks a call that worked before when it accepts less (narrows);
+- an *output* breaks a client that read it before when it promises less (widens: a value the client
+  never saw before, or a field it read gone).
+A change that narrows and widens (`integer` → `string`) is breaking either way. What narrows:
+- a property removed (both directions: a call passing it is refused, a client reading it finds nothing),
+  a property or `required` name newly required (§10.3.2.1 `properties`, §6.5.3 `required`);
+- a `type` that allows fewer types (§6.1.1; `number` includes `integer`), an `enum`/`const` with fewer values
+  (§6.1.2, §6.1.3), OpenAPI 3.0's `nullable` taken away;
+- `items`/`additionalProperties` (§10.3.1.2, §10.3.2.3) compared as schemas: absent, `true` and `{}`
+  accept everything, `false` nothing; a new property where `additionalProperties` was `false` widens;
+- `anyOf`/`oneOf` options matched by content, not position: an option removed narrows, one added widens
+  (reordering is no change); `allOf` the other way round (§10.2.1);
+- a bound added or tightened (`minimum`, `maximum`, `exclusive*`, `min*`/`max*` of length, items,
+  properties, contains), `pattern`, `format`, `multipleOf` or `uniqueItems` added (§6.2–§6.4, §7); a
+  changed `pattern`/`format`/`multipleOf` both narrows and widens.
+Annotations (`description`, `title`, `default`, `examples`, …: §9) never break. Any other keyword
+(`$ref`, `not`, `if`, …) is reported as *unclassified*: not breaking by this rule, said so to the reviewer.
 """
 
 from __future__ import annotations
@@ -22,7 +33,14 @@ from ..wording import json_excerpt
 
 Direction = Literal["input", "output"]
 
-_WALKED = {"properties", "required", "type", "enum", "items", "additionalProperties", "anyOf"}
+# keywords whose bound narrows as its value grows (`min*`) or as it shrinks (`max*`)
+_LOWER_BOUNDS = {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains"}
+_UPPER_BOUNDS = {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains"}
+# keywords that, when present, refuse values: added narrows, removed widens, changed does both
+_CONSTRAINTS = {"pattern", "format", "multipleOf"}
+_ANNOTATIONS = {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
+                "$schema", "$id", "$anchor", "x-mcprt-title"}
+UNCLASSIFIED = "unclassified: not judged by the rule, check it by hand"
 
 
 @dataclass(frozen=True)
@@ -38,33 +56,86 @@ class SchemaChange:
 
 
 def schema_changes(before: Any, after: Any, direction: Direction, pointer: str = "") -> list[SchemaChange]:
-    """Every difference between two schemas, deepest paths included, each classified for `direction`."""
+    """Every difference between two schemas, deepest paths included, each classified for `direction`
+    (see the module docstring). `true` is the schema `{}`; `false` accepts nothing."""
+    shown = f"{json_excerpt(before)} → {json_excerpt(after)}"
+    before, after = ({} if s is True else s for s in (before, after))
     if before == after:
         return []
-    if not isinstance(before, dict) or not isinstance(after, dict):  # `true`/`false` schemas
-        return [SchemaChange(pointer, "changed", f"{json_excerpt(before)} → {json_excerpt(after)}", True)]
+    if before is False or after is False:  # the narrowest schema: to it narrows, from it widens
+        return [SchemaChange(pointer, "changed", shown, (after is False) == (direction == "input"))]
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [SchemaChange(pointer, "changed", f"{shown} ({UNCLASSIFIED})", False)]
     changes: list[SchemaChange] = []
     changes += _type_change(before, after, direction, pointer)
-    changes += _enum_change(before.get("enum"), after.get("enum"), direction, pointer)
+    changes += _enum_change(_values(before), _values(after), direction, pointer)
     changes += _properties(before, after, direction, pointer)
-    for key in ("items", "additionalProperties"):
-        if key in before and key in after:
-            changes += schema_changes(before[key], after[key], direction, f"{pointer}/{key}")
-        elif key in before or key in after:  # a constraint added narrows, one taken away widens
-            narrowed = key in after
-            changes.append(SchemaChange(f"{pointer}/{key}", key, f"{'now' if narrowed else 'no longer'} constrained",
-                                        narrowed == (direction == "input")))
-    was, now = before.get("anyOf"), after.get("anyOf")
-    if isinstance(was, list) and isinstance(now, list) and len(was) == len(now):
-        for index, (old_option, new_option) in enumerate(zip(was, now)):
-            changes += schema_changes(old_option, new_option, direction, f"{pointer}/anyOf/{index}")
-    elif was != now and not (was is None or now is None):  # one side without anyOf: `_type_change` told it
-        changes.append(SchemaChange(f"{pointer}/anyOf", "anyOf", f"{len(was or [])} → {len(now or [])} options",
-                                    True))
-    for key in sorted((set(before) | set(after)) - _WALKED):
+    for key in ("items", "additionalProperties"):  # absent is `true`: accepts everything
+        changes += schema_changes(before.get(key, True), after.get(key, True), direction, f"{pointer}/{key}")
+    for key in ("anyOf", "oneOf", "allOf"):
+        changes += _options(key, before.get(key), after.get(key), direction, pointer)
+    for key in sorted((set(before) | set(after)) - {"enum", "const", "type", "properties", "required", "items",
+                                                    "additionalProperties", "anyOf", "oneOf", "allOf"}):
         if before.get(key) != after.get(key):
-            shown = f"{key} {json_excerpt(before.get(key))} → {json_excerpt(after.get(key))}"
-            changes.append(SchemaChange(pointer, key, shown, False))
+            changes.append(_keyword_change(key, before.get(key), after.get(key), direction, pointer))
+    return changes
+
+
+def _keyword_change(key: str, was: Any, now: Any, direction: Direction, pointer: str) -> SchemaChange:
+    """A keyword that is not a subschema: a bound, a constraint, an annotation or one not understood."""
+    shown = f"{key} {json_excerpt(was)} → {json_excerpt(now)}"
+    narrowed = widened = False
+    if key in _LOWER_BOUNDS or key in _UPPER_BOUNDS:
+        if not _number(was) or not _number(now):  # a bound added narrows, taken away widens
+            narrowed, widened = now is not None, was is not None
+        else:
+            narrowed = (now > was) if key in _LOWER_BOUNDS else (now < was)
+            widened = not narrowed
+    elif key in _CONSTRAINTS or key == "uniqueItems":
+        narrowed, widened = bool(now) and now is not None, bool(was) and was is not None
+    elif key == "nullable":  # OpenAPI 3.0: `nullable: true` adds null to the type
+        narrowed, widened = bool(was) and not now, bool(now) and not was
+    elif key not in _ANNOTATIONS:
+        return SchemaChange(pointer, key, f"{shown} ({UNCLASSIFIED})", False)
+    return SchemaChange(pointer, key, shown, narrowed if direction == "input" else widened)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _options(key: str, was: Any, now: Any, direction: Direction, pointer: str) -> list[SchemaChange]:
+    """`anyOf`/`oneOf`/`allOf` options matched by content: equal ones (wherever they stand) are no change;
+    of the rest, an old and a new option allowing the same types are one option changed (compared
+    deeper), any other is removed or added. Removing an `anyOf`/`oneOf` option narrows, adding one widens;
+    `allOf` (every option must hold) the other way round."""
+    if was == now:
+        return []
+    if not (isinstance(was, list | None) and isinstance(now, list | None)):
+        return [SchemaChange(f"{pointer}/{key}", key, f"{json_excerpt(was)} → {json_excerpt(now)} ({UNCLASSIFIED})",
+                             False)]
+    old, new = list(was or []), list(now or [])
+    for option in [o for o in old if o in new]:
+        old.remove(option)
+        new.remove(option)
+    changes: list[SchemaChange] = []
+    for option in list(old):
+        twin = next((n for n in new if isinstance(n, dict) and isinstance(option, dict) and types(n) == types(option)),
+                    None)
+        if twin is not None:
+            old.remove(option)
+            new.remove(twin)
+            at = f"{pointer}/{key}/{(now or []).index(twin)}"
+            changes += schema_changes(option, twin, direction, at)
+    narrows_when_removed = key != "allOf"
+    for option in old:
+        changes.append(SchemaChange(f"{pointer}/{key}/{(was or []).index(option)}", key,
+                                    f"option {json_excerpt(option)} removed",
+                                    narrows_when_removed == (direction == "input")))
+    for option in new:
+        changes.append(SchemaChange(f"{pointer}/{key}/{(now or []).index(option)}", key,
+                                    f"option {json_excerpt(option)} added",
+                                    narrows_when_removed != (direction == "input")))
     return changes
 
 
@@ -81,28 +152,40 @@ def _properties(before: dict[str, Any], after: dict[str, Any], direction: Direct
         at = _join(pointer, name)
         if name not in old_props:
             required = name in new_required
+            # an output object that refused other properties now has one a client never saw
             changes.append(SchemaChange(at, "added", "added" + (" (required)" if required else ""),
-                                        direction == "input" and required))
+                                        required if direction == "input" else before.get("additionalProperties") is False))
             continue
         if name in new_required and name not in old_required:
             changes.append(SchemaChange(at, "required", "now required", direction == "input"))
         elif name in old_required and name not in new_required:
             changes.append(SchemaChange(at, "required", "now optional", direction == "output"))
         changes += schema_changes(old_props[name], schema, direction, at)
+    for name in sorted((old_required ^ new_required) - set(old_props) - set(new_props)):
+        # `required` may name a property `properties` does not describe (§6.5.3)
+        now = name in new_required
+        changes.append(SchemaChange(_join(pointer, name), "required", "now required" if now else "now optional",
+                                    now == (direction == "input")))
     return changes
 
 
 def _type_change(before: dict[str, Any], after: dict[str, Any], direction: Direction, pointer: str
                  ) -> list[SchemaChange]:
+    if "type" not in before and "type" not in after:
+        return []  # types only from `anyOf` options: `_options` tells those
     was, now = types(before), types(after)
     if was == now:
         return []
-    # no type at all allows every type: from it any type narrows, to it any type widens
-    narrowed = not was or (bool(now) and bool(was - now))
-    widened = not now or (bool(was) and bool(now - was))
+    # no type at all allows every type; `number` includes `integer` (§6.1.1)
+    narrowed = bool(now) and (not was or any(not _covered(t, now) for t in was))
+    widened = bool(was) and (not now or any(not _covered(t, was) for t in now))
     breaking = narrowed if direction == "input" else widened
     shown = "type " + ("|".join(sorted(was)) or "any") + " → " + ("|".join(sorted(now)) or "any")
     return [SchemaChange(pointer, "type", shown, breaking)]
+
+
+def _covered(name: str, allowed: set[str]) -> bool:
+    return name in allowed or (name == "integer" and "number" in allowed)
 
 
 def types(schema: dict[str, Any]) -> set[str]:
@@ -117,6 +200,14 @@ def types(schema: dict[str, Any]) -> set[str]:
         found = [types(o) for o in options if isinstance(o, dict)]
         return set() if any(not t for t in found) else set().union(*found)
     return set()
+
+
+def _values(schema: dict[str, Any]) -> Any:
+    """The values a schema allows by `enum`, or by `const` (one value); None: any."""
+    if "const" in schema:
+        return [schema["const"]] if not isinstance(schema.get("enum"), list) else \
+            [v for v in schema["enum"] if v == schema["const"]]
+    return schema.get("enum")
 
 
 def _enum_change(was: Any, now: Any, direction: Direction, pointer: str) -> list[SchemaChange]:

@@ -45,6 +45,9 @@ class LoadedManifest:
     warnings: list[Diagnostic] = field(default_factory=list)
     # the `defaults` of a source an included manifest defines, when that manifest has `defaults:`
     source_defaults: dict[str, Defaults] = field(default_factory=dict)
+    # the merged data as written, before `${VAR}` substitution: what a report may show of a setting
+    # (`mcprt diff`), since a substituted value can be a credential (`https://admin:${PASS}@…`)
+    written: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -165,6 +168,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     unused = STDIO_UNUSED if transport == "stdio" else None
     scoped = {("sources", name): environments[folder] for name, folder in source_dirs.items()
               if environments[folder] is not environment}
+    written = data  # `interpolate` builds new containers: this stays as written
     data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused, scoped)
     errors += env_errors
 
@@ -186,7 +190,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         errors += [d for d in diagnostics_from(exc, data, index, env_paths) if (d.file, d.line, d.col) not in warned]
         salvaged = _without_invalid_parts(data, exc)
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, [],
-                                 source_defaults) if salvaged is not None else None
+                                 source_defaults, written) if salvaged is not None else None
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
     warnings += literal_secrets(manifest, env_paths, index)
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
@@ -194,7 +198,8 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     register_secrets(manifest)
     errors += _per_user_credential_errors(manifest, index)
     warnings += _plain_http_issuer(manifest, index)
-    loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings, source_defaults)
+    loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings, source_defaults,
+                            written)
     blocking = [d for d in errors if d.severity == "error"]
     if blocking:
         # Only expressions failed: the later stages (sources, the build's template checks) still run on

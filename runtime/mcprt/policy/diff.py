@@ -10,11 +10,11 @@ Rules are paired by `name` where they have one, else by position; rate limits as
 from __future__ import annotations
 
 import fnmatch
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from ..manifest.policy import Match, Policy, RateLimit, Rule
+from ..wording import json_excerpt
 from .limits import limit_identities
 
 STRICTNESS = {"allow": 0, "approve": 1, "deny": 2, "hide": 2}
@@ -93,7 +93,7 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
         if before.match != after.match:
             narrowed = _narrowed(before.match, after.match)
             changes.append(PolicyChange(
-                "policy rule match changed", f"{label}: {_compact(_dump(before.match))} → {_compact(_dump(after.match))}"
+                "policy rule match changed", f"{label}: {_shown(_dump(before.match))} → {_shown(_dump(after.match))}"
                 + _who(before, after), narrowed and STRICTNESS[after.action] > 0))
         if before.reason != after.reason:
             changes.append(PolicyChange("policy rule reason changed", f"{label}: {before.reason or '(none)'} → "
@@ -102,7 +102,7 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
             quorum = _quorum_changes(_quorum(old_policy, before), _quorum(new_policy, after), f"{label} ")
             # the quorum in force unchanged (say, only `wait`): the edit is still shown, as it was before
             changes += quorum or [PolicyChange("policy rule settings changed", f"{label}: approvals "
-                                               f"{_compact(_settings(before))} → {_compact(_settings(after))}", False)]
+                                               f"{_shown(_settings(before))} → {_shown(_settings(after))}", False)]
         if i != j and before.match == after.match and before.action == after.action:
             changes.append(PolicyChange("policy rule moved", f"{label}: was rules[{i}]", after.action == "allow"))
     return changes
@@ -233,12 +233,12 @@ def _rate(limit: RateLimit) -> str:
 
 
 def _describe(rule: Rule) -> str:
-    return f"{rule.action} {_compact(_dump(rule.match))}" + (f" ({rule.reason})" if rule.reason else "")
+    return f"{rule.action} {_shown(_dump(rule.match))}" + (f" ({rule.reason})" if rule.reason else "")
 
 
 def _dump(match: Match) -> dict[str, Any]:
     return match.model_dump(exclude_defaults=True)
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+def _shown(value: Any) -> str:
+    return json_excerpt(value, None)  # a rule is shown whole: a clipped match could hide who gains access

@@ -13,5 +13,6 @@ every layer may use it.
 """
 
 from .scrubber import REDACTED, SECRETS, Scrubber, secret_forms
+from .userinfo import mask_userinfo
 
-__all__ = ["REDACTED", "SECRETS", "Scrubber", "secret_forms"]
+__all__ = ["REDACTED", "SECRETS", "Scrubber", "mask_userinfo", "secret_forms"]

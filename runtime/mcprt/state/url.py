@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from ..scrubbing import mask_userinfo
 
 
 def state_url_for(configured: str | None, setting: str | None) -> str | None:
@@ -15,8 +15,4 @@ def state_url_for(configured: str | None, setting: str | None) -> str | None:
 
 def redact_state_url(url: str) -> str:
     """`redis://:secret@host:6379/0` → `redis://***@host:6379/0` (never log a Redis password)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    return mask_userinfo(url)
