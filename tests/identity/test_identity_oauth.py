@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -308,6 +309,44 @@ def test_token_of_another_issuer_is_rejected_naming_both_issuers(world: World) -
                     f"issued by '{ELSEWHERE}', not by the accepted issuer '{world.idp.issuer}'")
     unnamed = foreign_token(world.resource, issuer="")
     assert_rejected(world, unnamed, 401, "issued by '', not by the accepted issuer")
+
+
+# RFC 6750 §3: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ), nothing else, nothing escaped.
+DESCRIPTION = re.compile(r'error_description="([\x20\x21\x23-\x5b\x5d-\x7e]+)"')
+
+
+@pytest.mark.parametrize("header, iss", [
+    # A review: a header's `alg` went into the description raw; CR LF made uvicorn refuse the header
+    # (connection reset, a traceback per request, no token needed).
+    ({"alg": "X\r\nSet-Cookie: a=1"}, None),
+    ({"alg": "\U0001F600" * 30 + '"\\'}, None),
+    # `ascii()` of an `iss` grew ~10x past the 100-character cut, and left `"`/`\\` escapes in the header.
+    (None, "\U0001F600" * 100),
+    (None, 'x", scope="admin\r\n'),
+    (None, "x' path=/admin reason='ok"),  # cannot close the quotes of the log line's value
+], ids=["alg-crlf", "alg-emoji", "iss-emoji", "iss-crlf", "iss-quote"])
+def test_a_crafted_alg_or_iss_gets_a_401_whose_description_stays_in_the_rfc_6750_set(
+        world: World, header: dict[str, str] | None, iss: str | None) -> None:
+    if header is not None:
+        token = forged(world.idp.client_credentials(world.resource), header)
+    else:
+        token = foreign_token(world.resource, issuer=str(iss))
+    response = world.post(token)
+    challenge = response.headers.get("www-authenticate", "")
+    assert response.status_code == 401, (response.status_code, response.text)
+    found = DESCRIPTION.search(challenge)
+    assert found is not None, challenge
+    description = found.group(1)
+    assert len(description) <= 200, description
+    assert challenge == challenge.strip() and challenge.endswith(', scope="mcp:tools"'), challenge
+    assert "set-cookie" not in response.headers
+    world.up.wait_log(description[:40])
+    log = world.up.log()
+    assert "Traceback" not in log and "Invalid HTTP header" not in log, log[-3000:]
+    # the logged reason is the description; a chosen value stays inside its quotes there too
+    assert f"reason={description}" in log and description.count("'") % 2 == 0, description
+    if iss is not None and "path=" in iss:
+        assert "by 'x? path=/admin reason=?ok'" in description, description
 
 
 def test_expired_token_is_rejected(world: World) -> None:
