@@ -132,6 +132,22 @@ def test_protected_resource_metadata_has_rfc_9728_fields(world: World) -> None:
                    for k, v in document.items() if k != "resource")
 
 
+def test_operator_pages_challenge_like_the_endpoint_whose_access_tokens_they_take(world: World) -> None:
+    # A review: /metrics and /status.json take OAuth access tokens (with the required scopes) but
+    # answered `Bearer realm="mcprt"`, with neither where to get one nor the scope= to ask for.
+    metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
+    for path in ("/metrics", "/status.json"):
+        missing = httpx.get(world.up.base + path, timeout=10)
+        assert missing.status_code == 401
+        assert missing.headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}", scope="mcp:tools"'
+        wrong = httpx.get(world.up.base + path, headers={"authorization": "Bearer nope"}, timeout=10)
+        assert wrong.status_code == 401
+        assert wrong.headers["www-authenticate"] == (
+            f'Bearer resource_metadata="{metadata}", error="invalid_token", scope="mcp:tools"')
+    token = world.idp.client_credentials(world.resource)
+    assert httpx.get(world.up.base + "/metrics", headers={"authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+
+
 def test_status_sign_in_with_an_access_token_says_how_to_use_it(world: World) -> None:
     # A new-user trial pasted a valid access token into the status page's sign-in form and was told
     # "that token is not valid", while the same token in a header opened the page.
