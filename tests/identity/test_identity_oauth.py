@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -129,6 +130,22 @@ def test_protected_resource_metadata_has_rfc_9728_fields(world: World) -> None:
         assert "resource_signing_alg_values_supported" not in document
         assert all(isinstance(v, list) and all(isinstance(x, str) for x in v)
                    for k, v in document.items() if k != "resource")
+
+
+def test_operator_pages_challenge_like_the_endpoint_whose_access_tokens_they_take(world: World) -> None:
+    # A review: /metrics and /status.json take OAuth access tokens (with the required scopes) but
+    # answered `Bearer realm="mcprt"`, with neither where to get one nor the scope= to ask for.
+    metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
+    for path in ("/metrics", "/status.json"):
+        missing = httpx.get(world.up.base + path, timeout=10)
+        assert missing.status_code == 401
+        assert missing.headers["www-authenticate"] == f'Bearer resource_metadata="{metadata}", scope="mcp:tools"'
+        wrong = httpx.get(world.up.base + path, headers={"authorization": "Bearer nope"}, timeout=10)
+        assert wrong.status_code == 401
+        assert wrong.headers["www-authenticate"] == (
+            f'Bearer resource_metadata="{metadata}", error="invalid_token", scope="mcp:tools"')
+    token = world.idp.client_credentials(world.resource)
+    assert httpx.get(world.up.base + "/metrics", headers={"authorization": f"Bearer {token}"}, timeout=10).status_code == 200
 
 
 def test_status_sign_in_with_an_access_token_says_how_to_use_it(world: World) -> None:
@@ -308,6 +325,44 @@ def test_token_of_another_issuer_is_rejected_naming_both_issuers(world: World) -
                     f"issued by '{ELSEWHERE}', not by the accepted issuer '{world.idp.issuer}'")
     unnamed = foreign_token(world.resource, issuer="")
     assert_rejected(world, unnamed, 401, "issued by '', not by the accepted issuer")
+
+
+# RFC 6750 §3: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ), nothing else, nothing escaped.
+DESCRIPTION = re.compile(r'error_description="([\x20\x21\x23-\x5b\x5d-\x7e]+)"')
+
+
+@pytest.mark.parametrize("header, iss", [
+    # A review: a header's `alg` went into the description raw; CR LF made uvicorn refuse the header
+    # (connection reset, a traceback per request, no token needed).
+    ({"alg": "X\r\nSet-Cookie: a=1"}, None),
+    ({"alg": "\U0001F600" * 30 + '"\\'}, None),
+    # `ascii()` of an `iss` grew ~10x past the 100-character cut, and left `"`/`\\` escapes in the header.
+    (None, "\U0001F600" * 100),
+    (None, 'x", scope="admin\r\n'),
+    (None, "x' path=/admin reason='ok"),  # cannot close the quotes of the log line's value
+], ids=["alg-crlf", "alg-emoji", "iss-emoji", "iss-crlf", "iss-quote"])
+def test_a_crafted_alg_or_iss_gets_a_401_whose_description_stays_in_the_rfc_6750_set(
+        world: World, header: dict[str, str] | None, iss: str | None) -> None:
+    if header is not None:
+        token = forged(world.idp.client_credentials(world.resource), header)
+    else:
+        token = foreign_token(world.resource, issuer=str(iss))
+    response = world.post(token)
+    challenge = response.headers.get("www-authenticate", "")
+    assert response.status_code == 401, (response.status_code, response.text)
+    found = DESCRIPTION.search(challenge)
+    assert found is not None, challenge
+    description = found.group(1)
+    assert len(description) <= 200, description
+    assert challenge == challenge.strip() and challenge.endswith(', scope="mcp:tools"'), challenge
+    assert "set-cookie" not in response.headers
+    world.up.wait_log(description[:40])
+    log = world.up.log()
+    assert "Traceback" not in log and "Invalid HTTP header" not in log, log[-3000:]
+    # the logged reason is the description; a chosen value stays inside its quotes there too
+    assert f"reason={description}" in log and description.count("'") % 2 == 0, description
+    if iss is not None and "path=" in iss:
+        assert "by 'x? path=/admin reason=?ok'" in description, description
 
 
 def test_expired_token_is_rejected(world: World) -> None:

@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcprt.identity.discovery import KeySource, KeysUnavailable, cache_lifetime, metadata_urls
-from mcprt.identity.resource import challenge, metadata_paths, metadata_url
-from mcprt.identity.tokens import TokenRejected, granted_scopes, verify_jwt
+from mcprt.identity.resource import DESCRIPTION_LIMIT, challenge, metadata_paths, metadata_url
+from mcprt.identity.tokens import TokenRejected, granted_scopes, shown, verify_jwt
 from tests.support.upstream import serve_app
 
 AUDIENCE = "https://mcp.example.com/mcp"
@@ -126,7 +126,7 @@ async def test_algorithms_outside_the_allow_list_are_refused(issuer: Issuer) -> 
     issuer.keys.append(rsa)
     token = issuer.sign(issuer.claims(), key=rsa, alg="RS256")
     assert (await check(issuer, token))["sub"] == "alice"
-    with pytest.raises(TokenRejected, match="RS256 is not allowed"):
+    with pytest.raises(TokenRejected, match="algorithm 'RS256' is not allowed"):
         await check(issuer, token, algorithms=["ES256"])
 
 
@@ -205,11 +205,25 @@ def test_protected_resource_metadata_locations_and_challenges() -> None:
     assert metadata_paths("/") == ("/.well-known/oauth-protected-resource",)
     assert challenge("https://m/x", error="insufficient_scope", scope=["a", "b"]) == (
         'Bearer resource_metadata="https://m/x", error="insufficient_scope", scope="a b"')
-    assert challenge("https://m/x", error="invalid_token", description='say "no"') == (
-        'Bearer resource_metadata="https://m/x", error="invalid_token", error_description="say \\"no\\""')
+    # RFC 6750 §3: `"`, `\\`, control and non-ASCII characters are outside error_description's set
+    # (not escaped: replaced, one for one), and it is cut at a fixed length after that.
+    assert challenge("https://m/x", error="invalid_token", description='say "no"\\\r\n\U0001F600') == (
+        'Bearer resource_metadata="https://m/x", error="invalid_token", error_description="say ?no?????"')
+    long = challenge("https://m/x", description="\U0001F600" * 1000)
+    assert long.endswith('error_description="' + "?" * DESCRIPTION_LIMIT + '"')
 
 
 def test_scopes_come_from_scope_or_scp() -> None:
     assert granted_scopes({"scope": "a b"}) == {"a", "b"}
     assert granted_scopes({"scp": ["c"], "scope": "a"}) == {"a", "c"}
     assert granted_scopes({}) == frozenset()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("\U0001F600" * 100, "'" + "?" * 60 + "...'"),  # cut after replacing: ascii() grew this to ~1,000
+    ('x", scope="admin\r\n', "'x?, scope=?admin??'"),
+    ("x' path=/admin", "'x? path=/admin'"),  # a ' inside cannot close the quotes
+    ("https://sso.example", "'https://sso.example'"),
+])
+def test_a_shown_value_is_quoted_within_the_rfc_6750_set_and_cut_after(value: str, expected: str) -> None:
+    assert shown(value) == expected

@@ -21,7 +21,7 @@ from ..manifest.model import OAuthResourceServer
 from .discovery import KeySource
 from .introspection import Introspector
 from .principal import Principal, SubjectToken
-from .tokens import TokenRejected, check_claims, granted_scopes, looks_like_jwt, verify_jwt
+from .tokens import TokenRejected, check_claims, description_text, granted_scopes, looks_like_jwt, verify_jwt
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
@@ -47,6 +47,9 @@ def metadata_url(resource: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, WELL_KNOWN + path, "", ""))
 
 
+DESCRIPTION_LIMIT = 300  # characters; the longest description built here (two shown issuers) is ~190
+
+
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -54,12 +57,14 @@ def _quoted(value: str) -> str:
 def challenge(metadata: str, *, error: str | None = None, description: str | None = None,
               scope: list[str] | None = None) -> str:
     """A `Bearer` challenge carrying `resource_metadata` (RFC 9728 §5.1) and, where there is one,
-    the error (RFC 6750 §3: invalid_token, insufficient_scope) and the scope needed."""
+    the error (RFC 6750 §3: invalid_token, insufficient_scope) and the scope needed. The description
+    is forced into RFC 6750 §3's character set and cut at DESCRIPTION_LIMIT characters, whatever
+    built it (values a client chose are already `tokens.shown`: this is the last line, not the first)."""
     params = [f"resource_metadata={_quoted(metadata)}"]
     if error:
         params.append(f"error={_quoted(error)}")
     if description:
-        params.append(f"error_description={_quoted(description)}")
+        params.append(f"error_description={_quoted(description_text(description)[:DESCRIPTION_LIMIT])}")
     if scope:
         params.append(f"scope={_quoted(' '.join(scope))}")
     return "Bearer " + ", ".join(params)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -84,7 +85,7 @@ async def verify_jwt(
     if alg in HMAC_ALGORITHMS:
         raise TokenRejected(f"symmetric signatures ({alg}) are not accepted; the issuer must sign with a public key")
     if alg not in algorithms:
-        raise TokenRejected(f"the signing algorithm {alg[:20]} is not allowed here")
+        raise TokenRejected(f"the signing algorithm {shown(alg, 20)} is not allowed here")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise TokenRejected("the token's key id (kid) is not a string")
@@ -114,8 +115,8 @@ def check_claims(
     moment = time.time() if now is None else now
     if issuer is not None and claims.get("iss") != issuer:
         given = claims.get("iss")
-        named = f"by {_shown(given)}" if isinstance(given, str) else "without an issuer (iss)"
-        raise TokenRejected(f"the token was issued {named}, not by the accepted issuer {_shown(issuer)}")
+        named = f"by {shown(given)}" if isinstance(given, str) else "without an issuer (iss)"
+        raise TokenRejected(f"the token was issued {named}, not by the accepted issuer {shown(issuer)}")
     if audience not in _audiences(claims.get("aud")):
         raise TokenRejected("the token is not intended for this resource (aud)")
     exp = claims.get("exp")
@@ -131,10 +132,24 @@ def check_claims(
         raise TokenRejected("the token was issued in the future (iat)")
 
 
-def _shown(value: str, limit: int = 100) -> str:
-    """A claim as a challenge may quote it: `ascii` (quoted; control and non-ASCII characters escaped,
-    so it is safe in a header and a log line), cut at `limit` characters."""
-    return ascii(value if len(value) <= limit else value[:limit] + "...")
+# RFC 6750 §3: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E (no `"`, no `\\`, no
+# control or non-ASCII characters), so it never needs escaping inside the header's quoted string.
+_OUTSIDE_RFC6750 = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+
+
+def description_text(text: str) -> str:
+    """`text` within the RFC 6750 §3 `error_description` character set: every other character
+    (control, non-ASCII, `"`, `\\`) becomes `?`, one for one, so the length never grows."""
+    return _OUTSIDE_RFC6750.sub("?", text)
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """A value someone else chose (a token's `iss` or `alg`, a configured issuer) as a description
+    may quote it: in `'…'`, within the RFC 6750 §3 set, a `'` inside turned to `?` (so the quotes
+    always enclose it, also in a `key=value` log line), cut AFTER that at `limit` characters (+`...`).
+    At most `limit + 5` characters."""
+    safe = description_text(value).replace("'", "?")
+    return "'" + (safe if len(safe) <= limit else safe[:limit] + "...") + "'"
 
 
 def _audiences(value: Any) -> list[str]:

@@ -145,14 +145,14 @@ class Observatory:
 
     async def _metrics(self, request: Request) -> Response:
         if not self._bearer_ok(request):
-            return _unauthorized(request)
+            return self._unauthorized(request)
         from ..observability.metrics import CONTENT_TYPE
 
         return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
     async def _status_json(self, request: Request) -> Response:
         if not self._bearer_ok(request):
-            return _unauthorized(request)
+            return self._unauthorized(request)
         from ..observability.status_page import summary
 
         return JSONResponse(summary(self.state(), self.recorder))
@@ -218,6 +218,25 @@ class Observatory:
                                 path="/", httponly=True, samesite="strict")
         return response
 
+    def _unauthorized(self, request: Request) -> Response:
+        """401 for /metrics and /status.json. Under `server.auth.oauth` these pages take the same access
+        tokens as the MCP endpoint (the guard validates them, required scopes included), so they get its
+        challenge: `resource_metadata=` (RFC 9728 §5.1) and `scope=` (RFC 6750 §3, MCP authorization
+        2025-11-25). With static tokens only, `Bearer realm="mcprt"` and no `scope=`: a static token has
+        no scopes, so there is none a client could ask for (RFC 6750 §3 makes `scope` optional)."""
+        given = bool(request.headers.get("authorization"))
+        log_refused(given, request.url.path)
+        server = self.policy.resource_server if self.policy is not None else None
+        if server is None:
+            value = 'Bearer realm="mcprt"'
+        else:
+            from ..identity.resource import challenge
+
+            metadata = server.metadata_location(request.url.scheme, request.headers.get("host"))
+            value = challenge(metadata, error="invalid_token" if given else None, scope=server.required_scopes)
+        return JSONResponse({"error": "a valid bearer token is required"}, status_code=401,
+                            headers={"WWW-Authenticate": value})
+
     def _bearer_ok(self, request: Request) -> bool:
         # The guard attaches a principal for a valid static token, OAuth access token or sign-in cookie,
         # and ANONYMOUS when no inbound auth is configured; nothing attached means not admitted.
@@ -228,12 +247,6 @@ def _health(name: str, source: Any) -> SourceHealth:
     state = getattr(source, "state", "up")  # only proxied MCP servers go down and come back
     error = getattr(source, "last_error", None) if state != "up" else None
     return SourceHealth(name, getattr(source, "kind", "?"), state, getattr(source, "restarts", 0), error)
-
-
-def _unauthorized(request: Request) -> Response:
-    log_refused(bool(request.headers.get("authorization")), request.url.path)
-    return JSONResponse({"error": "a valid bearer token is required"}, status_code=401,
-                        headers={"WWW-Authenticate": 'Bearer realm="mcprt"'})
 
 
 class OperationTimer:
