@@ -671,3 +671,17 @@ def test_a_manifest_written_before_transliteration_keeps_its_names_and_overrides
     assert tools["grosse"]["description"] == "Deletes a grosse (dangerous)."
     assert tools["gr_e"].get("description") != "Deletes a grosse (dangerous)."
 
+
+def test_init_leaves_a_file_of_its_old_draft_name_alone_and_no_draft_behind(tmp_path: Path) -> None:
+    """Found by review: `init` checked its manifest in a draft of a fixed name beside `out` and deleted it after,
+    so a user's own `.mcp.yaml.init-draft.yaml` was overwritten and removed. The draft now has a fresh name."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text(_PAIR.replace("größe", "size"), encoding="utf-8")
+    project = tmp_path / "proj"
+    project.mkdir()
+    mine = project / ".mcp.yaml.init-draft.yaml"
+    mine.write_text("# the user's own file\n", encoding="utf-8")
+    made = mcprt("init", "--openapi", str(spec), "--out", str(project / "mcp.yaml"), "--no-input")
+    assert made.returncode == 0, made.stderr
+    assert mine.read_text(encoding="utf-8") == "# the user's own file\n"
+    assert sorted(p.name for p in project.iterdir()) == [".mcp.yaml.init-draft.yaml", "mcp.yaml"]
