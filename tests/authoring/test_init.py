@@ -636,3 +636,52 @@ def test_a_manifest_that_would_not_validate_is_not_written(tmp_path: Path) -> No
     assert re.search(rf'{re.escape(str(out))}:\d+:\d+: YAML syntax error: duplicate key "GET /b"', made.stderr)
     assert f"{out}: not written: the manifest init made does not validate" in made.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["api.yaml"]
+
+
+_PAIR = ("openapi: 3.0.3\ninfo: {title: Pair, version: '1'}\nservers: [{url: 'https://api.example.com'}]\npaths:\n"
+         "  /größe:\n    get: {operationId: größe, responses: {'200': {description: ok}}}\n"
+         "  /grosse:\n    delete: {operationId: grosse, responses: {'200': {description: ok}}}\n")
+
+
+def test_a_transliterated_name_never_takes_another_operations_name(tmp_path: Path) -> None:
+    """Found by review: `init` named `größe` `grosse` and so renamed the operation `grosse` `grosse_2`. A written
+    name is checked against every default and written name: the ASCII-named operation keeps its name."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text(_PAIR, encoding="utf-8")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out), "--no-input")
+    assert made.returncode == 0, made.stderr
+    assert "name: grosse_2" in out.read_text(encoding="utf-8")
+    listed = mcprt("tools", str(out), "--json")
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["grosse_2", "grosse"]
+
+
+def test_a_manifest_written_before_transliteration_keeps_its_names_and_overrides(tmp_path: Path) -> None:
+    """Found by review: with served names transliterated, the manifest main's `init` wrote for `größe` and `grosse`
+    no longer loaded (`operation 'größe' is already overridden as 'größe'`), and an override of `grosse` landed on
+    `GET /größe`. Served default names are not transliterated, so it loads with the names it had."""
+    (tmp_path / "api.yaml").write_text(_PAIR, encoding="utf-8")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  pair:\n    openapi: api.yaml\n    tools:\n      größe: {}\n"
+                        "      grosse:\n        description: Deletes a grosse (dangerous).\n", encoding="utf-8")
+    listed = mcprt("tools", str(manifest), "--json")
+    assert listed.returncode == 0, listed.stderr
+    tools = {t["name"]: t for t in json.loads(listed.stdout)["tools"]}
+    assert list(tools) == ["gr_e", "grosse"]
+    assert tools["grosse"]["description"] == "Deletes a grosse (dangerous)."
+    assert tools["gr_e"].get("description") != "Deletes a grosse (dangerous)."
+
+
+def test_init_leaves_a_file_of_its_old_draft_name_alone_and_no_draft_behind(tmp_path: Path) -> None:
+    """Found by review: `init` checked its manifest in a draft of a fixed name beside `out` and deleted it after,
+    so a user's own `.mcp.yaml.init-draft.yaml` was overwritten and removed. The draft now has a fresh name."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text(_PAIR.replace("größe", "size"), encoding="utf-8")
+    project = tmp_path / "proj"
+    project.mkdir()
+    mine = project / ".mcp.yaml.init-draft.yaml"
+    mine.write_text("# the user's own file\n", encoding="utf-8")
+    made = mcprt("init", "--openapi", str(spec), "--out", str(project / "mcp.yaml"), "--no-input")
+    assert made.returncode == 0, made.stderr
+    assert mine.read_text(encoding="utf-8") == "# the user's own file\n"
+    assert sorted(p.name for p in project.iterdir()) == [".mcp.yaml.init-draft.yaml", "mcp.yaml"]

@@ -61,9 +61,16 @@ def test_cases_run_as_pytest_tests_beside_the_users_own(tmp_path: Path) -> None:
 
 def test_collection_can_be_switched_off_and_manifests_named(tmp_path: Path) -> None:
     ws = _user_repo(tmp_path)
-    (ws.root / "pytest.ini").write_text("[pytest]\nmcprt_collect = false\n")
+    # Found by review: a valid manifest without cases listed in the ini file stopped every run (`no recorded
+    # cases … Interrupted`); the ini file is read by every run, so there it is a warning and the rest runs
+    (ws.root / "bare").mkdir()
+    (ws.root / "bare" / "mcp.yaml").write_text((ws.root / "mcp.yaml").read_text())
+    (ws.root / "pytest.ini").write_text("[pytest]\nmcprt_collect = false\nmcprt_manifests = bare/mcp.yaml\n")
     off = _pytest(ws, "--collect-only", "-q")
+    assert off.returncode == 0, off.stdout
     assert "test_own.py::test_own_suite_still_runs" in off.stdout and "get_pet/bella" not in off.stdout
+    assert "PytestCollectionWarning: skipped (listed in mcprt_manifests): " in off.stdout, off.stdout
+    assert "bare/mcp.yaml: no recorded cases" in off.stdout and "Interrupted" not in off.stdout
     named = _pytest(ws, "--collect-only", "-q", "--mcprt-manifest", "mcp.yaml", "test_own.py")
     assert "mcp.yaml::get_pet/bella" in named.stdout and "test_own.py::test_own_suite_still_runs" in named.stdout
 

@@ -342,16 +342,17 @@ def test_name_collisions_between_parameters_and_body() -> None:
     assert ops["patchItem"].plan.build({"id": "1", "name": "n"}).body == b'{"name":"n"}'
 
 
-def test_non_ascii_names_are_transliterated_described_and_sent_under_their_wire_names() -> None:
-    """Found by a new-user trial: `größe` became the argument `gr_e`, `grüße` `query_gr_e`, `日本` `arg`, `中国`
-    `query_arg` (nothing said what they were), and GET and POST on `/größe` the tools `gr_e`, `gr_e_2`. Names stay
-    within `^[a-zA-Z0-9_.-]{1,64}$` (model APIs' property names) and `[A-Za-z0-9_-]` (tool names)."""
+def test_non_ascii_names_keep_their_served_names_are_described_and_sent_under_their_wire_names() -> None:
+    """Found by a new-user trial: `größe` became the argument `gr_e`, `日本` `arg` and nothing said what they were:
+    the description now names the wire name. Found by review: spelling them in ASCII (`grosse`) renamed served
+    arguments and tools and let `größe` take the name of a parameter `grosse` (then `query_grosse`): served names
+    are as they were, and only the description is added."""
     spec = {
         "openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "https://api.example.com"}],
         "paths": {
             "/größe": {
                 "get": {"parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
-                                       for n in ("größe", "grüße", "日本", "中国", "Straße_id", "œuvre")]},
+                                       for n in ("gr_e", "grosse", "größe", "日本", "œuvre")]},
                 "post": {"requestBody": {"content": {"application/json": {"schema": {
                     "type": "object", "properties": {"ñame": {"type": "string", "description": "A name."}}}}}}},
             },
@@ -360,15 +361,15 @@ def test_non_ascii_names_are_transliterated_described_and_sent_under_their_wire_
     }
     ops = by_key(compile_inline(spec))
     get, post = ops["GET /größe"], ops["POST /größe"]
-    assert (get.operation.name, post.operation.name) == ("get_grosse", "post_grosse")
-    assert ops["récupérerÉlément"].operation.name == "recupererElement"
+    assert (get.operation.name, post.operation.name) == ("get_gr_e", "post_gr_e")
+    assert ops["récupérerÉlément"].operation.name == "r_cup_rer_l_ment"
     props = get.operation.input_schema["properties"]
-    assert list(props) == ["grosse", "grusse", "u65e5_u672c", "u4e2d_u56fd", "Strasse_id", "oeuvre"]
-    assert props["u65e5_u672c"]["description"] == "The '日本' query parameter."
-    assert props["grosse"]["description"] == "The 'größe' query parameter."
+    assert list(props) == ["gr_e", "grosse", "query_gr_e", "arg", "uvre"]
+    assert "description" not in props["gr_e"] and "description" not in props["grosse"]
+    assert props["query_gr_e"]["description"] == "The 'größe' query parameter."
+    assert props["arg"]["description"] == "The '日本' query parameter."
     body = post.operation.input_schema["properties"]
-    assert list(body) == ["name"] and body["name"]["description"] == "The 'ñame' field of the request body. A name."
-    built = get.plan.build({"grosse": "1", "grusse": "2", "u65e5_u672c": "3", "u4e2d_u56fd": "4"})
-    assert built.url == ("https://api.example.com/gr%C3%B6%C3%9Fe?gr%C3%B6%C3%9Fe=1&gr%C3%BC%C3%9Fe=2"
-                         "&%E6%97%A5%E6%9C%AC=3&%E4%B8%AD%E5%9B%BD=4")
-    assert post.plan.build({"name": "x"}).body == '{"ñame":"x"}'.encode()
+    assert list(body) == ["ame"] and body["ame"]["description"] == "The 'ñame' field of the request body. A name."
+    built = get.plan.build({"gr_e": "1", "grosse": "2", "query_gr_e": "3", "arg": "4"})
+    assert built.url == "https://api.example.com/gr%C3%B6%C3%9Fe?gr_e=1&grosse=2&gr%C3%B6%C3%9Fe=3&%E6%97%A5%E6%9C%AC=4"
+    assert post.plan.build({"ame": "x"}).body == '{"ñame":"x"}'.encode()

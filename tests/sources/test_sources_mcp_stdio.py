@@ -231,3 +231,25 @@ async def test_a_server_that_cannot_start_is_a_diagnostic_at_its_command(
     [diagnostic] = caught.value.diagnostics
     assert (diagnostic.line, diagnostic.col) == (4, 14)
     assert diagnostic.message == expected
+
+
+_NON_ASCII_SERVER = '''
+from mcp.server import MCPServer
+
+server = MCPServer("names", log_level="CRITICAL")
+for upstream in ("größe", "grosse", "日本"):
+    server.add_tool(lambda upstream=upstream: upstream, name=upstream, description=f"answers {upstream}")
+server.run()
+'''
+
+
+async def test_non_ascii_upstream_names_keep_their_served_names(folder: Path) -> None:
+    """Found by review: spelling names in ASCII at runtime served upstream `größe` as `grosse`, so `grosse` was
+    renamed `grosse_2` and a client calling `grosse` reached `größe`. Served names stay as they always were."""
+    script = folder / "names_server.py"
+    script.write_text(_NON_ASCII_SERVER, encoding="utf-8")
+    manifest = write_manifest(folder, json.dumps({"version": 1, "sources": {"fx": {"command": [PYTHON, str(script)]}}}))
+    async with running(manifest) as (runtime, compiled):
+        assert [tool["name"] for tool in compiled.toolset.list_tools()] == ["gr_e", "grosse", "tool"]
+        assert text_of(await call(compiled, "grosse")) == "grosse"
+        assert text_of(await call(compiled, "gr_e")) == "größe"

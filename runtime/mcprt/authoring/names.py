@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..schema.shapes import declared_types
-from ..sources.naming import dedupe_names, fit_tool_name, has_latin_letter, sanitize_tool_name
+from ..sources.naming import dedupe_names, fit_tool_name, has_latin_letter, sanitize_tool_name, transliterate
 
 GENERIC = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "list", "create", "update",
                      "index", "show", "root", "handler", "default", "main", "api", "endpoint", "read", "fetch",
@@ -43,7 +43,7 @@ ACTION_VERBS = frozenset({
 def is_poor(operation_id: str | None) -> bool:
     if not operation_id:
         return True
-    snake = sanitize_tool_name(operation_id, snake=True)
+    snake = _snake(operation_id)
     return len(snake) < 3 or snake in GENERIC or not has_latin_letter(operation_id)
 
 
@@ -53,15 +53,15 @@ def readable_name(operation_id: str | None, method: str, path: str, response: An
     if not is_poor(operation_id):
         # GitHub has operationIds of 70+ characters: fitted as the compiler fits default names, else the
         # written `name:` fails the manifest's own 64-character rule (MCP clients refuse longer names)
-        return fit_tool_name(sanitize_tool_name(str(operation_id).replace("-", "_"), snake=True))
+        return fit_tool_name(_snake(str(operation_id).replace("-", "_")))
     segments = [s for s in path.split("/") if s]
-    words = [sanitize_tool_name(s, snake=True) for s in segments if not (s.startswith("{") and s.endswith("}"))]
+    words = [_snake(s) for s in segments if not (s.startswith("{") and s.endswith("}"))]
     item = bool(segments) and segments[-1].startswith("{")
     upper = method.upper()
     if upper == "GET":
         verb = _get_verb(response, item, bool(words))
         if verb == "list" and item:  # a list below an item (`/epochs/{number}/stakes/{pool_id}`): by what
-            words = [*words, "by", sanitize_tool_name(segments[-1].strip("{}"), snake=True)]
+            words = [*words, "by", _snake(segments[-1].strip("{}"))]
     elif upper == "POST" and words and words[-1] in ACTION_VERBS:
         verb, words = words[-1], words[:-1]
     else:
@@ -83,6 +83,19 @@ def _get_verb(response: Any, item: bool, has_words: bool) -> str:
     return "get" if item or not has_words else "list"
 
 
-def readable_names(operations: list[tuple[str | None, str, str, Any]]) -> list[str]:
-    """Readable, unique names for (operationId, method, path, success response shape) tuples, in order."""
-    return dedupe_names([readable_name(*op) for op in operations])
+def _snake(raw: str) -> str:
+    """`raw` as snake_case ASCII words: transliterated (`größe` → `grosse`), only here, for the `name:` init
+    writes; the served default names are not (`sources/naming.py`)."""
+    return sanitize_tool_name(transliterate(raw), snake=True)
+
+
+def readable_names(operations: list[tuple[str | None, str, str, Any]], defaults: list[str]) -> list[str]:
+    """Readable, unique names for (operationId, method, path, success response shape) tuples, in order;
+    `defaults`: each operation's default (served) name, in the same order.
+
+    A readable name equal to its operation's default is kept. Any other is made unique (`_2`, `_3`…) against
+    every default name and every name given before it: a written `name:` never takes another operation's
+    name, so `größe` (default `gr_e`) is written `grosse_2` beside an operation `grosse`, which keeps `grosse`."""
+    proposed = [readable_name(*op) for op in operations]
+    renamed = iter(dedupe_names([p for p, d in zip(proposed, defaults, strict=True) if p != d], taken=defaults))
+    return [p if p == d else next(renamed) for p, d in zip(proposed, defaults, strict=True)]

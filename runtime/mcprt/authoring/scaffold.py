@@ -104,7 +104,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     if tags:
         lines += [f"    include: {{tags: [{', '.join(_scalar(t) for t in tags)}]}}"]
     names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path, op.operation.response_schema)
-                            for op in compiled.operations])
+                            for op in compiled.operations], [op.operation.name for op in compiled.operations])
     chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
     limit = max_manifest_bytes()
     room = limit - len("\n".join(lines).encode()) - _ROOM

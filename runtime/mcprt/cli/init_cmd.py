@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from ..errors import ManifestError, McprtError
@@ -54,7 +56,11 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     # relative to that folder), and only a manifest that validates replaces `out`. A draft that does not is a
     # fault of init's (a repeated operationId once made a duplicate YAML key): its errors are shown, named as
     # `out`, and nothing is written, so no half-made file with a placeholder header is left for the user.
-    draft = out.parent / f".{out.name}.init-draft{out.suffix}"
+    # A fresh name (mkstemp): a fixed one (`.mcp.yaml.init-draft.yaml`) would overwrite and then delete a
+    # user's file that happens to have it.
+    handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=out.suffix)
+    os.close(handle)
+    draft = Path(name)
 
     async def measure() -> tuple[int, int] | None:
         """The draft compiled: its listed tools and the bytes of its tools/list (None: it does not validate)."""

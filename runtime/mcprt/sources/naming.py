@@ -2,10 +2,14 @@
 
 Several popular clients reject names over 64 characters or with dots and slashes (MCP SEP-986 allows
 ASCII letters, digits, `_`, `-`, `.`, `/`; model APIs narrow it, e.g. Claude's `^[a-zA-Z0-9_-]{1,128}$`),
-and a source prefix makes names longer, so every name passes through here. Non-ASCII letters are
-spelled in ASCII first (`transliterate`), so `größe` is `grosse`, not `gr_e`. Shortening keeps a
+and a source prefix makes names longer, so every name passes through here. Shortening keeps a
 readable head and appends a short hash of the full name, so it is deterministic and distinct names
 stay distinct.
+
+Served names are never transliterated (`größe` is served as `gr_e`, as it always was): a served name is
+what clients and manifests call, and spelling `größe` as `grosse` would rename tools and could hand a
+name to another operation (`grosse`). `transliterate` is only for the readable `name:` that `mcprt init`
+writes into a new manifest (`authoring/names.py`), where it checks every other name first.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 
 MAX_TOOL_NAME = 64
 _INVALID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -50,10 +55,9 @@ def has_latin_letter(raw: str) -> bool:
 
 
 def sanitize_tool_name(raw: str, *, snake: bool = False) -> str:
-    """`raw` transliterated (`transliterate`), characters clients refuse replaced with `_` (optionally
-    camelCase → snake_case); `tool` when nothing is left."""
-    text = transliterate(raw)
-    text = _CAMEL.sub("_", text).lower() if snake else text
+    """Replace characters clients refuse with `_` (optionally camelCase → snake_case); `tool` when nothing
+    is left. Not transliterated: served names stay as they are (module docstring)."""
+    text = _CAMEL.sub("_", raw).lower() if snake else raw
     text = _INVALID.sub("_", text).strip("_")
     return re.sub(r"_{2,}", "_", text) or "tool"
 
@@ -67,9 +71,10 @@ def fit_tool_name(name: str, limit: int = MAX_TOOL_NAME) -> str:
     return f"{head}_{digest}"
 
 
-def dedupe_names(names: list[str], limit: int = MAX_TOOL_NAME) -> list[str]:
-    """Make names unique deterministically: later duplicates get `_2`, `_3`… (fitted to `limit`)."""
-    seen: set[str] = set()
+def dedupe_names(names: list[str], limit: int = MAX_TOOL_NAME, taken: Iterable[str] = ()) -> list[str]:
+    """Make names unique deterministically: later duplicates, and names in `taken`, get `_2`, `_3`… (fitted
+    to `limit`)."""
+    seen: set[str] = set(taken)
     result: list[str] = []
     for name in names:
         candidate, n = name, 1

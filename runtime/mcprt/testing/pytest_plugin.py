@@ -12,9 +12,11 @@ collects (nothing else is touched, so it cannot disturb a project's own tests):
   line, or, when none is given, collected alone (not beside everything under the current folder or
   `testpaths`, which pytest would collect by default); the `mcprt_manifests` ini setting (one path per
   line, relative to the ini file): added to what pytest collects.
-- a manifest named (on the command line, or as above) without cases is not passed over in silence
-  (pytest's `ERROR: not found`): its errors are the collection error, at their `file:line:col`, else
-  the error says it has no recorded cases.
+- a manifest named on the command line or by `--mcprt-manifest` without cases is not passed over in
+  silence (pytest's `ERROR: not found`): its errors are the collection error, at their `file:line:col`,
+  else the error says it has no recorded cases. One listed in `mcprt_manifests` without cases is skipped
+  with a warning saying the same (the ini file is read by every run, which must still run the project's
+  own tests).
 - `mcprt_collect = false` in the ini file turns off the automatic collection (named manifests are
   still collected).
 
@@ -58,7 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
     given = config.args_source == pytest.Config.ArgsSource.ARGS
     # A manifest on the command line is named too (`pytest api/mcp.yaml`): without cases it says why
     typed = [Path(arg.split("::", 1)[0]) for arg in config.args] if given else []
-    config.stash[_STATE] = _Sessions({p.resolve() for p in [*named, *(t for t in typed if t.name in DEFAULT_NAMES)]})
+    asked = {p.resolve() for p in [*option, *(t for t in typed if t.name in DEFAULT_NAMES)]}
+    config.stash[_STATE] = _Sessions({*asked, *(p.resolve() for p in named)}, asked)
     if option and not given:
         # `pytest --mcprt-manifest t6/mcp.yaml` asks for that manifest's cases: pytest's default arguments
         # (the current folder, or `testpaths`) would collect every other manifest and test below it too
@@ -134,8 +137,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 class _Sessions:
     """Per pytest session: one replay session per manifest, opened on first use."""
 
-    def __init__(self, named: set[Path]) -> None:
-        self.named = named
+    def __init__(self, named: set[Path], asked: set[Path]) -> None:
+        self.named = named  # every manifest named: on the command line, by --mcprt-manifest or in the ini file
+        # those of this run's command line: without cases they are an error, while a manifest the ini file lists
+        # is collected by every run, so that one without cases (yet) is a warning and the project's tests run
+        self.asked = asked
         self.sessions: dict[Path, ReplaySession | BaseException] = {}
         self.figures: dict[Path, list[tuple[str, int, int]]] = {}
 
@@ -175,7 +181,10 @@ class ManifestCases(pytest.File):
 
         cases = find_cases(self.path)
         if not cases:  # only a named manifest gets here without cases: say why nothing runs
-            raise self.CollectError(_no_cases(self.path))
+            if self.path.resolve() in self.config.stash[_STATE].asked:
+                raise self.CollectError(_no_cases(self.path))
+            self.warn(pytest.PytestCollectionWarning(f"skipped (listed in mcprt_manifests): {_no_cases(self.path)}"))
+            return
         for case in cases:
             yield CaseItem.from_parent(self, name=case.id, case=case)
 

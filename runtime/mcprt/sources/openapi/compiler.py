@@ -1,8 +1,7 @@
 """Compiling a loaded API description into Operations and request plans.
 
-Tool names: the operationId passed through `sanitize_tool_name` (transliterated to ASCII, `größe` →
-`grosse`; characters outside `[A-Za-z0-9_-]` become `_`, case kept: GitHub's `issues/list-for-repo` →
-`issues_list-for-repo`),
+Tool names: the operationId passed through `sanitize_tool_name` (characters outside `[A-Za-z0-9_-]`
+become `_`, case kept: GitHub's `issues/list-for-repo` → `issues_list-for-repo`, `größe` → `gr_e`),
 or `<method>_<path>` without one (`GET /pets/{petId}` → `get_pets_petId`); fitted to 64 characters
 with a hash suffix when longer, and made unique in document order (`_2`, `_3`…). Names are given
 before filtering, so a tool keeps its name whatever `include`/`exclude` select.

@@ -2,11 +2,11 @@
 
 Argument names (the rule, in order):
 1. Names are the wire names made safe for every client and model API (property names must match
-   `^[a-zA-Z0-9_.-]{1,64}$`): non-ASCII letters transliterated (`größe` → `grosse`; letters with no
-   Latin spelling as code points, `日本` → `u65e5_u672c`: `sources/naming.transliterate`), then
-   characters outside `[A-Za-z0-9_.-]` become `_` (so `filter[name]` → `filter_name`), at most 64
-   characters; `arg` when nothing is left (`!!`). A name that was not ASCII gets the wire name in its
-   description (`The '日本' query parameter.`), so the model knows what it is.
+   `^[a-zA-Z0-9_.-]{1,64}$`): characters outside `[A-Za-z0-9_.-]` become `_` (so `filter[name]` →
+   `filter_name`, `größe` → `gr_e`), at most 64 characters; `arg` when nothing is left (`!!`, `日本`).
+   Not transliterated: an argument name is what clients call, and `grosse` for `größe` would rename it
+   and could take the name of a parameter `grosse` (`sources/naming.py`). A wire name that is not ASCII
+   is said in the argument's description instead (`The 'größe' query parameter.`): it changes no name.
 2. Parameters are named in the order path, query, header, cookie. A name already taken gets its
    location as a prefix: a query `id` next to a path `id` becomes `query_id` (then `_2`, `_3`…).
 3. An object request body (JSON, form or multipart) is flattened: its properties become top-level
@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..naming import transliterate
 from .media import media_kind, wire_content_type
 from .model import BodySpec, OperationSpec, ParamSpec
 from .plan import BodyPlan, ParamPlan
@@ -41,7 +40,7 @@ _STRING = {"type": "string"}
 
 @lru_cache(maxsize=4096)  # the same few hundred names recur across a description's operations
 def arg_name(raw: str) -> str:
-    name = _UNSAFE.sub("_", transliterate(raw)).strip("_")
+    name = _UNSAFE.sub("_", raw).strip("_")
     return _UNDERSCORES.sub("_", name)[:64] or "arg"
 
 
@@ -117,8 +116,8 @@ def _param_schema(spec: ParamSpec, conv: SchemaConverter) -> Any:
 
 def with_wire_name(schema: Any, wire: str, what: str, conv: SchemaConverter) -> Any:
     """`schema` with `The '<wire>' <what>.` before its description when the wire name is not ASCII: the
-    argument's name is a transliteration (`grosse`) or a code-point fallback (`u65e5_u672c`), and the
-    description is where the model reads what it stands for."""
+    argument's name lost those letters (`größe` → `gr_e`, `日本` → `arg`), and the description is where the
+    model reads what it stands for."""
     if wire.isascii() or not isinstance(schema, dict):
         return schema
     said = f"The '{wire}' {what}."
