@@ -94,8 +94,8 @@ def shorten_to_fit(value: Any, max_bytes: int, *, item_markers: bool = True) -> 
     not fit (a tiny limit, a huge number), the result is as small as the rules allow and may
     still be over: callers check `json_size` if they need a hard bound.
 
-    `item_markers=False` leaves no marker string in shortened arrays (the notes still count what
-    was dropped): for values a template iterates over, where a stray string among objects would
+    `item_markers=False` leaves no marker string in shortened arrays and no marker key in shortened
+    objects (the notes still count what was dropped): for values a template iterates over, where a stray string among objects would
     break `{{ item.field }}`.
     """
     shortener = _Shortener(item_markers)
@@ -302,8 +302,13 @@ class _Shortener:
             kept[key] = value
             used += cost
         dropped = total - len(kept)
+        self._note(f"{path}: {dropped} of {total} keys omitted")
+        if not self._item_markers:
+            # No marker key: a string value would break an outputSchema's `additionalProperties`
+            # (e.g. {type: integer}); the note counts what was dropped.
+            size = used + 2
+            return self._known(kept, size)
         marker = f"{dropped} more keys omitted"
         kept[marker_key] = marker
-        self._note(f"{path}: {dropped} of {total} keys omitted")
         size = used + (1 if len(kept) > 1 else 0) + self.size(marker_key) + 1 + utf8_length(_ENCODE(marker)) + 2
         return self._known(kept, size)
