@@ -56,7 +56,8 @@ def model_reads(result: ToolResult) -> int:
                    "resource": (block.get("resource") or {}).get("text", (block.get("resource") or {}).get("blob"))}
         size += len(payload[block["type"]].encode())
     structured = result.structured_content
-    if structured is None or any(repeats(block.get("text"), structured) for block in result.content):
+    if structured is None or (structured == {} and result.content) or any(
+            repeats(block.get("text"), structured) for block in result.content):
         return size
     return size + len(compact(structured).encode())
 
