@@ -56,7 +56,8 @@ def model_reads(result: ToolResult) -> int:
                    "resource": (block.get("resource") or {}).get("text", (block.get("resource") or {}).get("blob"))}
         size += len(payload[block["type"]].encode())
     structured = result.structured_content
-    if structured is None or any(repeats(block.get("text"), structured) for block in result.content):
+    if structured is None or (structured == {} and result.content) or any(
+            repeats(block.get("text"), structured) for block in result.content):
         return size
     return size + len(compact(structured).encode())
 
@@ -458,6 +459,43 @@ def test_content_text_over_the_limit_is_shortened(issues):
     assert len(first.encode()) + len(second.encode()) <= 3_000  # the limit bounds both blocks together
     assert note.startswith("Note: result shortened to fit 3000 bytes (all content blocks")
 
+
+
+@pytest.mark.parametrize(("count", "text_of_block"), [
+    (2_000, lambda n: f"item number {n:06d} ok"),  # 22 bytes each: below a cut marker's size once shared
+    (25_000, lambda n: str(n % 10)),  # one character each (an SDK `-> list[list[int]]` tool's blocks)
+    (300, lambda n: "line\n" * 20),  # 100 bytes each: a share of 53 bytes would leave only markers
+])
+def test_many_small_text_blocks_keep_whole_blocks_in_order_with_one_note(count, text_of_block):
+    """Review of the whole-result limit: each of N blocks got `limit/N` bytes; below a cut marker's size
+    every block became the marker alone, so 2000 blocks of 22 B went out as 110,093 B with none intact.
+    Now whole blocks are kept in order, the rest left out with ONE counted note, and the result never
+    grows past its input."""
+    blocks = [{"type": "text", "text": text_of_block(n)} for n in range(count)]
+    result = shape(UpstreamResult(kind="content", content=blocks), max_result_bytes=16_000)
+    *kept, note = texts(result)
+    assert kept == [block["text"] for block in blocks[:len(kept)]]  # whole, in order
+    assert 0 < sum(len(text.encode()) for text in kept) <= 16_000
+    assert note.count("left out:") == 1 and "omitted" not in note  # counted once, no per-block marker
+    dropped = count - len(kept)
+    assert f"left out: {dropped:,} text block{'s' if dropped != 1 else ''}" in note
+    assert result.sent_bytes <= sum(len(block["text"].encode()) for block in blocks)
+
+
+def test_a_template_and_the_structured_content_it_renders_share_the_limit_consistently():
+    """Review: structuredContent was shortened after the template text had been re-rendered to fit the
+    limit alone, so the text was then cut mid-line (`… (6880 more characters, 487 more lines omitted)`)
+    and two notes disagreed (1938 vs 2721 of 3000 omitted). Now both are shortened together: the text
+    renders exactly the items structuredContent keeps, and one note counts them."""
+    template = compile_template("{% for i in result['items'] %}{{ i.n }} {{ i.word }}\n{% endfor %}", kind="output")
+    items = {"items": [{"n": n, "word": f"word{n:05d}"} for n in range(3000)]}
+    upstream = UpstreamResult(kind="content", content=[{"type": "text", "text": "3000 items"}], structured=items)
+    result = shape(upstream, max_result_bytes=16_000, output=template)
+    text, note = texts(result)
+    kept = result.structured_content["items"]
+    assert text.splitlines() == [f"{i['n']} {i['word']}" for i in kept]  # no line cut, same items as structured
+    assert len(text.encode()) + len(compact(result.structured_content).encode()) <= 16_000
+    assert note.count("omitted") == 1 and f"{3000 - len(kept)} of 3000 items omitted" in note
 
 # --- snapshots of what a model sees ---------------------------------------------------------------
 

@@ -63,6 +63,18 @@ def test_a_structured_content_no_text_block_repeats_counts() -> None:
     assert sent_size([{"type": "text", "text": indented}], structured) == len(indented)  # a copy: once
 
 
+
+def test_the_empty_structured_placeholder_beside_content_is_not_counted() -> None:
+    """Review: a tool declaring an outputSchema (`structured: true`) sends `{}` beside its text, and it was
+    counted: `json raw 23 sent 25`, "saved" negative (the README promises never a negative figure)."""
+    body = [{"id": 1, "name": "Rex"}]
+    raw = len(json.dumps(body, **COMPACT).encode())
+    for kind, answer, size in [("json", body, raw), ("text", "hello world", 11)]:
+        result = shape_result(UpstreamResult(kind=kind, body=answer, raw_bytes=size, status=200),
+                              Shaping(tool="t", structured=True))
+        assert result.structured_content == {} and result.raw_bytes == result.sent_bytes == size, kind
+    assert sent_size([], {}) == 2  # with no content, `{}` is the whole result
+
 def test_a_result_holding_a_lone_surrogate_is_shaped_and_measured() -> None:
     """The upstream body `{"name": "Rex\\ud800"}` decodes to a lone surrogate: shaping it under a
     size limit (which measures every subtree) and counting its sent bytes both use the one UTF-8

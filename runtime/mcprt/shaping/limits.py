@@ -97,11 +97,11 @@ def shorten_to_fit(
     not fit (a tiny limit, a huge number), the result is as small as the rules allow and may
     still be over: callers check `json_size` if they need a hard bound.
 
-    `item_markers=False` leaves no marker string in shortened arrays (the notes still count what
-    was dropped): for values a template iterates over, where a stray string among objects would
-    break `{{ item.field }}`. `key_markers=False` leaves no `"…"` entry in an object shortened to
-    its first keys: for structuredContent, which must conform to the tool's outputSchema (a typed
-    `additionalProperties` refuses a marker string).
+    `item_markers=False` leaves no marker string in shortened arrays and no marker key in shortened
+    objects (the notes still count what was dropped): for values a template iterates over, where a stray
+    string among objects would break `{{ item.field }}`. `key_markers=False` leaves no `"…"` entry in an
+    object shortened to its first keys: for structuredContent, which must conform to the tool's
+    outputSchema (a typed `additionalProperties` refuses a marker string).
     """
     shortener = _Shortener(item_markers, key_markers)
     if shortener.size(value) <= max_bytes:
@@ -311,7 +311,9 @@ class _Shortener:
             used += cost
         dropped = total - len(kept)
         self._note(f"{path}: {dropped} of {total} keys omitted")
-        if not self._key_markers:
+        if not self._key_markers or not self._item_markers:
+            # No marker key: a string value would break an outputSchema's `additionalProperties`
+            # (e.g. {type: integer}); the note counts what was dropped.
             return self._known(kept, used + 2)
         marker = f"{dropped} more keys omitted"
         kept[marker_key] = marker

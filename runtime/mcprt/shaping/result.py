@@ -270,7 +270,7 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
     if any_unpruned and shaping.structured:
         structured = {}  # the declared outputSchema describes the pruned shape; the text blocks carry the body
     if shaping.output is not None and not any_unpruned:
-        blocks = _render_content(blocks, parsed, structured, upstream, shaping, notes)
+        blocks, structured = _render_content(blocks, parsed, structured, upstream, shaping, notes)
     # The limit bounds the whole result: every block (a template's text included) and structuredContent.
     return fit_result(blocks, structured if isinstance(structured, dict) else None, shaping.max_result_bytes, notes)
 
@@ -440,7 +440,16 @@ def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
 
 
 def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> str:
-    """Render; if over the limit, re-render from a smaller value, scaling by how far over it is.
+    """The rendered text of `value` within the result limit (see `_render_fitting_with`)."""
+    return _render_fitting_with(value, upstream, shaping, notes, sent_beside=False)[0]
+
+
+def _render_fitting_with(
+    value: Any, upstream: UpstreamResult, shaping: Shaping, notes: list[str], *, sent_beside: bool
+) -> tuple[str, Any]:
+    """(text, the value it was rendered from). Render; if over the limit, re-render from a smaller
+    value, scaling by how far over it is. `sent_beside`: the value goes out too (as structuredContent),
+    so the text and the value's compact JSON share the limit, and both omit the same items (one note).
 
     A render stopped at the template output cap (`MCPRT_TEMPLATE_MAX_OUTPUT`) is over the limit by
     at least the cap, so it is shortened the same way: a large enough value makes any template pass
@@ -448,10 +457,16 @@ def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, note
     the cap on every smaller value too (one that explodes whatever it gets) is a failure. Cost: one
     render of the full value and at most `_MAX_RERENDERS` of shortened ones, each stopped at the cap."""
     limit = shaping.max_result_bytes
+
+    def beside(used: Any) -> int:  # bytes the value itself takes of the limit
+        return json_size(used) if sent_beside else 0
+
     room = limit - notes_size(notes)  # the notes are part of what the model receives
     text, size, failure = _render_measured(shaping, value, upstream)
+    rendered_from = value
+    size += beside(value)
     if text is not None and size <= room:
-        return text
+        return text, value
     budget = json_size(value)
     page_note = shortened_page_note(value, shaping.page_size)
     for _ in range(_MAX_RERENDERS):
@@ -462,20 +477,20 @@ def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, note
         if not shortened:  # nothing left to drop: rendering it again gives the same text
             break
         attempt, size, failure = _render_measured(shaping, smaller, upstream)
+        size += beside(smaller)
         if attempt is None:
             continue
-        text = attempt
+        text, rendered_from = attempt, smaller
         added = [_shortened_note(limit, shortened), *([page_note] if page_note else [])]
         room = limit - notes_size([*notes, *added])
         if size <= room:
             notes.extend(added)
-            return text
+            return text, smaller
     if text is None:
         assert failure is not None
         raise failure
-    note = f"the rendered text was shortened to fit the result limit of {limit} bytes"
-    notes.append(note)
-    return shorten_text(text, max(limit - notes_size(notes), 0))
+    notes.append(f"the rendered text was shortened to fit the result limit of {limit} bytes")
+    return shorten_text(text, max(limit - notes_size(notes) - beside(rendered_from), 0)), rendered_from
 
 
 def _render_measured(
@@ -494,14 +509,19 @@ def _render_measured(
 
 def _render_content(
     blocks: list[dict], parsed: list[Any], structured: Any, upstream: UpstreamResult, shaping: Shaping, notes: list[str]
-) -> list[dict]:
+) -> tuple[list[dict], Any]:
+    """The blocks with their text replaced by the template's, and the structuredContent to send beside
+    it: rendered from structuredContent, the two share the limit and are shortened together."""
     if structured is not None:
         result = structured
     elif len(parsed) == 1 and parsed[0] is not _NOT_JSON:
         result = parsed[0]
     else:
         result = "\n".join(b["text"] for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str))
-    text = _render_fitting(result, upstream, shaping, notes)
+    beside = isinstance(structured, dict)
+    text, used = _render_fitting_with(result, upstream, shaping, notes, sent_beside=beside)
+    if beside:
+        structured = used
     rendered = _text_block(text)
     out: list[dict] = []
     for block in blocks:
@@ -513,7 +533,7 @@ def _render_content(
         out.append(block)
     if rendered is not None:
         out.insert(0, rendered)
-    return out
+    return out, structured
 
 
 # --- small helpers --------------------------------------------------------------------------------

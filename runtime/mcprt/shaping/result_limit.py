@@ -12,7 +12,9 @@ Over the limit, in this order:
   2. The budget left is shared among the shortenable parts, smallest first (one that fits an equal share
      of what is left stays whole, so the largest shrink most): text blocks
      (JSON ones shortened by structure, other text at a line or word boundary, with `limits`' markers),
-     embedded resources' `text`, and a structuredContent no text block repeats. structuredContent is
+     embedded resources' `text`, and a structuredContent no text block repeats. When the texts are too
+     many for each to get `_MIN_SHARE` bytes, they are kept whole in order instead (the first past the
+     budget shortened if it can be, the rest left out with one counted note). structuredContent is
      shortened with no marker item in its arrays (a string among objects would break the tool's
      outputSchema, which clients check it against; the note counts what was dropped), and a repeated
      one is rebuilt from its shortened text block (`{"result": <text>}`, or the shortened JSON value).
@@ -28,6 +30,9 @@ from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_
 from .sent import mirrored_block, sent_size
 
 _STRUCTURED = -1  # the part index of structuredContent
+# The smallest share worth shortening a part to: below it a cut marker ("… (N more characters omitted)")
+# is all that is left, so whole blocks are kept in order and the rest left out instead.
+_MIN_SHARE = 64
 
 
 def fit_result(blocks: list[dict], structured: dict | None, limit: int,
@@ -61,7 +66,12 @@ def fit_result(blocks: list[dict], structured: dict | None, limit: int,
                            for (kind, mime), (n, size) in left_out.items())
         notes.append(f"left out: {listed}; they did not fit the result limit of {limit} bytes")
     details: list[str] = []
-    for index, share in _water_fill(shortenable, limit - used).items():
+    budget = limit - used
+    if sum(1 for index in shortenable if index not in (_STRUCTURED, mirror)) * _MIN_SHARE > budget:
+        # Too many parts for each to keep a useful share (a share below a cut marker's size turns every
+        # block into the marker alone, and the result grows): keep whole blocks in order instead.
+        budget = _keep_whole_blocks(blocks, kept, shortenable, budget, {_STRUCTURED, mirror}, notes, limit)
+    for index, share in _water_fill(shortenable, budget).items():
         if index == _STRUCTURED:
             structured = _shorten_value(structured, share, details, "structuredContent")
         else:
@@ -72,6 +82,33 @@ def fit_result(blocks: list[dict], structured: dict | None, limit: int,
         notes.append(f"result shortened to fit {limit} bytes (all content blocks and "
                      f"structuredContent together): " + "; ".join(details))
     return [block for block in kept if block is not None], structured
+
+
+def _keep_whole_blocks(blocks: list[dict], kept: list[dict | None], shortenable: dict[int, int], budget: int,
+                       reserved: set[int | None], notes: list[str], limit: int) -> int:
+    """Keep shortenable blocks whole, in order, while they fit `budget` less what the `reserved` parts
+    (structuredContent, its mirror block) are owed (their size, at most half); the first one past that is
+    shortened if at least `_MIN_SHARE` bytes are left, the rest are left out with one counted note.
+    Removes the handled blocks from `shortenable` and returns the budget left for the reserved parts."""
+    owed = min(sum(size for index, size in shortenable.items() if index in reserved), budget // 2)
+    room = budget - owed
+    dropped = dropped_bytes = 0
+    for index in [index for index in sorted(shortenable) if index not in reserved]:
+        size = shortenable.pop(index)
+        if size <= room and not dropped:
+            room -= size
+        elif room >= _MIN_SHARE and not dropped:
+            said: list[str] = []
+            kept[index] = _shorten_block(blocks[index], room, said, False, False)[0]
+            room = 0
+            notes.append(f"result shortened to fit {limit} bytes: " + "; ".join(said))
+        else:
+            kept[index] = None
+            dropped, dropped_bytes = dropped + 1, dropped_bytes + size
+    if dropped:
+        notes.append(f"left out: {dropped:,} text block{'s' if dropped != 1 else ''}, {dropped_bytes:,} bytes; "
+                     f"they did not fit the result limit of {limit} bytes")
+    return room + owed
 
 
 def _water_fill(sizes: dict[int, int], budget: int) -> dict[int, int]:

@@ -39,10 +39,12 @@ _PAYLOAD_KEYS = {"text": "text", "image": "data", "audio": "data", "resource_lin
 
 def sent_size(content: list[Any], structured: Any = None) -> int:
     """UTF-8 bytes of `content` (MCP content blocks, wire format) as the model reads them, or of
-    `structured` (compact JSON) when there are no content blocks; the rule is the module's. 0 for
-    an empty result."""
+    `structured` (compact JSON) unless a text block repeats it or it is an empty `{}` beside content;
+    the rule is the module's. 0 for an empty result."""
     blocks = sum(_block_size(block) for block in content)
-    if structured is None or (content and mirrored_block(content, structured) is not None):
+    if structured is None or (content and (structured == {} or mirrored_block(content, structured) is not None)):
+        # An empty `{}` beside content is the placeholder sent for a tool declaring an outputSchema
+        # whose body goes as text: nothing to read, and counting it made "saved" negative.
         return blocks
     return blocks + json_size(structured)
 
