@@ -25,7 +25,7 @@ MODULE = '''
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
@@ -93,6 +93,28 @@ def totals() -> Totals:
 def whoami() -> Author:
     """The current author."""
     return NOTES[0].author
+
+
+class Item(BaseModel):
+    v: int
+    s: str
+
+
+class Release(BaseModel):  # pydantic's schema carries what mcprt's own shapes never do: required, pattern, enum
+    sha: str = Field(pattern="^[0-9a-f]+$")
+    state: Literal["published-after-a-long-review-of-every-change", "draft"]
+    assets: list[str] = Field(min_length=3)
+
+
+def get_map() -> dict[str, Item]:
+    """The trial's map: 3,000 typed values."""
+    return {f"k{i}": Item(v=i, s="ü" * 5) for i in range(3000)}
+
+
+def release() -> Release:
+    """A release whose fields break their schema when cut."""
+    return Release(sha="ab" * 600, state="published-after-a-long-review-of-every-change",
+                   assets=["asset " * 60 + str(i) for i in range(40)])
 
 
 def anything() -> Any:
@@ -219,6 +241,8 @@ sources:
         prune: "{count: count, by_tag: by_tag}"
       list_notes:
         prune: "[].{id: id, name: name}"
+      get_map: {max_result_bytes: 2KB}
+      release: {max_result_bytes: 2KB}
 """
 
 
@@ -259,6 +283,19 @@ async def test_the_served_output_schema_is_the_prune_of_the_return_type_and_resu
         assert (await client.call_tool("whoami", {})).structured_content == {"login": "ana", "displayName": "Ana"}
         missing = await client.call_tool("find_note", {"name": "none"})
         assert missing.structured_content == {}  # no object: `{}` still conforms
+
+        # Passed through unchanged, the function's own schema is advertised: a result shortened to
+        # 2 KB must still conform (the SDK client raised "'2941 more keys omitted' is not of type
+        # 'object'"), and pydantic's pattern/enum/minItems hold after shortening.
+        mapped = await client.call_tool("get_map", {})
+        assert not mapped.is_error and mapped.structured_content and "…" not in mapped.structured_content
+        assert all(isinstance(value, dict) for value in mapped.structured_content.values())
+        assert f"$: {3000 - len(mapped.structured_content)} of 3000 keys omitted" in mapped.content[-1].text
+        released = await client.call_tool("release", {})
+        assert not released.is_error, released.content
+        Draft202012Validator(listed["release"].output_schema).validate(released.structured_content)
+        assert released.structured_content["sha"] == "ab" * 600
+        assert len(released.structured_content["assets"]) == 3  # as many as minItems needs
 
 
 async def test_the_quickstart_entry_validates_strictly_and_its_real_results_conform(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_what_the_schema_refuses_shortened_is_kept_and_said() -> None:
     note = result.content[-1]["text"]
     assert "$.sha: kept whole (the tool's outputSchema does not allow it shortened: pattern)" in note
     assert "$.sha: text shortened" not in note  # the earlier detail is no longer true
-    listed = _shape(FIXTURES[2][2], FIXTURES[2][1], 600).structured_content["items"]
+    listed = _shape(FIXTURES[2][2], FIXTURES[2][1], 1_500).structured_content["items"]
     assert len(listed) == 3  # as many items back as minItems needs, not the whole list
 
 
@@ -150,3 +150,54 @@ def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note() ->
     upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
     result = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000))
     assert "next page" not in result.content[-1]["text"]
+
+
+MB5 = 5_000_000
+HEX = {"type": "string", "pattern": "^[0-9a-f]+$"}
+REFUSED = [  # the review's inputs under a 100 KB limit: each was sent at 5 MB or more
+    ("5 MB string under pattern", {"type": "object", "properties": {"sha": HEX, "id": {"type": "integer"}}},
+     {"id": 1, "sha": "ab" * (MB5 // 2)}),
+    ("5 MB map under root minProperties", {"type": "object", "minProperties": 80,
+                                          "additionalProperties": {"type": "string"}},
+     {f"k{i}": "v" * 2_000 for i in range(2_500)}),  # ~49 keys fit 100 KB: 31 more restored, not 2,451
+    ("5 MB list under contains", {"type": "object", "properties": {
+        "id": {"type": "integer"}, "l": {"type": "array", "contains": {"const": "END"}}}},
+     {"id": 1, "l": ["v" * 500] * 10_000 + ["END"]}),
+]
+
+
+@pytest.mark.parametrize(("name", "schema", "body"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_what_the_schema_refuses_shortened_is_restored_only_within_the_limit(
+    name: str, schema: dict[str, Any], body: dict[str, Any]
+) -> None:
+    result = _shape(body, schema, 100_000)
+    assert not result.is_error, result.content
+    received = sum(len(block["text"].encode()) for block in result.content)
+    assert received <= 200_000, received  # the limit, and at most as much again restored
+    Draft202012Validator(schema).validate(result.structured_content)
+
+
+def test_root_min_properties_restores_only_up_to_the_minimum() -> None:
+    schema, body = REFUSED[1][1], {f"k{i}": "v" * 500 for i in range(10_000)}
+    assert len(_shape(body, schema, 30_000).structured_content) == 80  # 40 KB: the limit and less than as much again
+
+
+def test_a_node_past_the_restore_cap_is_dropped_where_its_parent_allows_it() -> None:
+    result = _shape(REFUSED[0][2], REFUSED[0][1], 100_000)
+    assert result.structured_content == {"id": 1}
+    assert "$.sha: omitted (the tool's outputSchema does not allow it shortened" in result.content[-1]["text"]
+
+
+def test_a_result_that_cannot_conform_within_the_limit_is_an_error_naming_the_setting() -> None:
+    schema = {"type": "object", "required": ["sha"], "properties": {"sha": HEX}}
+    result = _shape({"sha": "ab" * (MB5 // 2)}, schema, 100_000)
+    assert result.is_error and result.structured_content is None
+    assert "cannot be shortened to fit the tool's outputSchema within the result limit of 100000 bytes" \
+        in result.content[0]["text"] and "`max_result_bytes`" in result.content[0]["text"]
+
+
+def test_a_node_the_upstream_sent_invalid_is_never_restored() -> None:
+    schema = {"type": "object", "properties": {"sha": HEX}}
+    result = _shape({"sha": "zz " * (MB5 // 3)}, schema, 100_000)
+    assert sum(len(block["text"].encode()) for block in result.content) <= 100_000
+    assert "kept whole" not in result.content[-1]["text"]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError, ValidationError
 from referencing import Registry
 
 from .ecma_regex import compile_pattern
@@ -128,3 +128,14 @@ def argument_validator(schema: dict[str, Any], *, shortcut: bool = True) -> Any:
     `shortcut=False` for a validator used once (a manifest value checked at load time): compiling
     fastjsonschema's check costs more than the one walk it could spare."""
     return _Validator(schema, shortcut)
+
+
+def result_validator(schema: dict[str, Any]) -> Any | None:
+    """A validator for a tool's outputSchema (JSON Schema 2020-12, MCP 2025-06-18 "Output Schema"),
+    checking `format` too (some clients do), resolving no remote `$ref` (`_LOCAL_ONLY`) and never
+    raising for the schema's sake (as `argument_validator`). None for a schema the library refuses."""
+    try:
+        _ArgumentValidator.check_schema(schema)
+    except SchemaError:
+        return None
+    return _ArgumentValidator(schema, registry=_LOCAL_ONLY, format_checker=_ArgumentValidator.FORMAT_CHECKER)

@@ -82,6 +82,7 @@ from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
 
 from .autoprune import AutoPruner
+from .conform import CannotConform, conform  # cheap: jsonschema is loaded on first use
 from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
 from .pagination import shortened_page_note
 from .prune_miss import missed
@@ -157,6 +158,8 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     except _TemplateFailed as failed:
         content, structured, is_error = [_text_block(_template_failure(shaping, failed.error))], None, True
         notes = []
+    except CannotConform as failed:
+        content, structured, is_error, notes = [_text_block(f"Tool '{shaping.tool}': {failed}.")], None, True, []
     except RecursionError:
         message = f"Tool '{shaping.tool}' returned a result nested too deeply to process."
         content, structured, is_error, notes = [_text_block(message)], None, True, []
@@ -197,8 +200,11 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     if shaping.output is not None and not unpruned:  # the template reads the pruned shape, which this is not
         text = _render_fitting(value, upstream, shaping, notes)
         return [_text_block(text)], None
-    schema = shaping.output_schema if shaping.structured and not unpruned else None
-    value, text = _json_fitting(value, shaping.max_result_bytes, notes, structured=shaping.structured,
+    # The advertised outputSchema, whatever its origin (declared by mcprt, or the function's or upstream
+    # tool's own passed through): structuredContent must conform to it, so no marker goes into the data.
+    schema = shaping.output_schema if not (unpruned and shaping.structured) else None
+    value, text = _json_fitting(value, shaping.max_result_bytes, notes,
+                                structured=shaping.structured or schema is not None,
                                 schema=schema, page_size=shaping.page_size)
     if isinstance(value, dict) and not (unpruned and shaping.structured):
         return [_text_block(text)], value
@@ -384,9 +390,7 @@ def _json_fitting(
         fitted, details = shorten_to_fit(value, max(budget, 0), item_markers=not structured, key_markers=not structured)
         kept: list[str] = []
         if schema is not None and details:
-            from .conform import conform  # jsonschema: loaded only when a structured result is shortened
-
-            fitted, kept = conform(fitted, value, schema)
+            fitted, kept = conform(fitted, value, schema, restore_cap=max_bytes)
             details = [*(d for d in details if not _superseded(d, kept)), *kept]
         added = [_shortened_note(max_bytes, details), *(page_notes if details else [])]
         text = _ENCODE(fitted)

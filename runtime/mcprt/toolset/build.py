@@ -149,7 +149,7 @@ def _source_tools(
             max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
             tool=name,
             structured=declared is not None,
-            output_schema=declared,
+            output_schema=declared if declared is not None else declared_as_is,  # what the client is told
             documented=documented,
             page_size=page_size_parameter(schema),
             template_origin=_origin(loaded, (*base, "output")) if output is not None else None,
