@@ -65,13 +65,16 @@ def test_an_absent_documented_field_renders_empty_and_a_typo_still_fails() -> No
                                 "join(', ') }}]{{ result.meta.created }}", kind="output")
     shaping = Shaping(output=template, tool="get_item", autoprune=AUTOPRUNE,
                       documented=absence_rules(ITEM, ITEM, AUTOPRUNE).documented)
-    record = {"id": 3, "name": "Item 3", "description": None, "tags": [], "meta": None}
+    record = {"id": 3, "name": "Item 3", "description": None, "tags": [], "meta": {}}
     result = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), shaping)
     assert not result.is_error and result.content[0]["text"] == "Item 3 —  []"
-    typo = Shaping(output=compile_template("{{ result.nmae }}", kind="output"), tool="get_item",
-                   documented=shaping.documented)
-    failed = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), typo)
-    assert failed.is_error and "has no attribute 'nmae'" in failed.content[0]["text"]
+    # a typo fails, and so does a field documented elsewhere in the response but read at the wrong path
+    # (`result.created` for `result.meta.created`): only fields a record may lack render empty
+    for wrong in ("result.nmae", "result.created"):
+        typo = Shaping(output=compile_template("{{ %s }}" % wrong, kind="output"), tool="get_item",
+                       documented=shaping.documented)
+        failed = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), typo)
+        assert failed.is_error and f"has no attribute '{wrong.split('.')[1]}'" in failed.content[0]["text"], wrong
 
 
 def test_validate_strict_warns_at_the_templates_line_and_column(tmp_path: Path) -> None:

@@ -34,7 +34,10 @@ class Absence:
 
     autoprune: AutoPruner | None = None
     by_name: dict[str, str] = field(default_factory=dict)  # field name -> why it may be absent
-    documented: frozenset[str] = frozenset()  # every field name of the response, pruned or not: render empty
+    # Field names a record may lack although the response documents them (nullable with `drop_nulls`, a list
+    # or object with `drop_empty`): these render empty when absent. Not every documented name: a review showed
+    # `result.login` (for `result.user.login`) rendering empty because `login` was documented elsewhere.
+    documented: frozenset[str] = frozenset()
 
     def reason(self, base: dict[str, Any], name: str, found: dict[str, Any]) -> str | None:
         """Why `name` (of shape `found`, looked up on object shape `base`) may be absent, else None."""
@@ -53,7 +56,7 @@ def absence_rules(
     `pruned_shape` (`schema_paths` shapes, or None when undocumented: then only `drop_keys` can be
     judged, and no name renders empty)."""
     by_name: dict[str, str] = {}
-    names: set[str] = set()
+    emptied: set[str] = set()  # documented lists and objects `drop_empty` may remove
     present: set[str] = set()  # names some object documents as always there: not judged by name
     seen: set[int] = set()
 
@@ -63,8 +66,10 @@ def absence_rules(
         seen.add(id(shape))
         properties = shape.get("properties")
         if isinstance(properties, dict):
-            names.update(properties)
             for name, child in properties.items():
+                if (isinstance(child, dict) and autoprune is not None and autoprune.drop_empty
+                        and _types(child) & {"array", "object"}):
+                    emptied.add(name)
                 if isinstance(child, dict) and shape.get(BUILT) is not True:
                     # by name, only the strong signal counts: documented nullable, and nulls are dropped
                     if autoprune is not None and autoprune.drop_nulls and "null" in _types(child):
@@ -79,7 +84,8 @@ def absence_rules(
 
     walk(source_shape)
     walk(pruned_shape)
-    return Absence(autoprune, {name: why for name, why in by_name.items() if name not in present}, frozenset(names))
+    absent = {name: why for name, why in by_name.items() if name not in present}
+    return Absence(autoprune, absent, frozenset(absent) | frozenset(emptied))
 
 
 def _reason(base: dict[str, Any], name: str, found: dict[str, Any], pruner: AutoPruner | None) -> str | None:
