@@ -6,8 +6,12 @@ arrives in the loop iteration after the inner awaitable finished (CPython gh-862
 rebuilding `wait_for` on `asyncio.timeout`). redis-py sends every command through
 `asyncio.wait_for(..., socket_timeout)`, so a task cancelled right as its command was written carries
 on: a pub/sub listener then blocks in its next read for ever, a refresh loop goes back to sleep, and
-whoever awaited it (a replica's shutdown, a test's teardown) hangs. `stop_tasks` cancels again until
-each task has ended, and gives up (logging which) at a bound, so shutdown never waits longer.
+whoever awaited it (a replica's shutdown, a test's teardown) hangs. `stop_tasks` cancels again those
+still running after a grace period, and gives up (logging which) at a bound, so shutdown never waits longer.
+
+The grace period is what tells a lost cancel from a task's own clean-up: a cancelled task may have a
+`finally` that awaits (hot reload's closes the sources a reload replaced, and with them their
+subprocesses). A second cancel lands in that `finally` and cuts it short, so none comes before `grace`.
 
 Contract-level: imports nothing from mcprt above base.
 """
@@ -16,36 +20,72 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from .observability.log import log_event
 
-RECANCEL_EVERY = 0.05  # s between cancels of a task that is still running (its last cancel may have been lost)
+RECANCEL_EVERY = 0.05  # s between cancels of a task still running after its grace (a cancel may have been lost)
 STOP_WITHIN = 2.0  # s a component's `aclose` waits for its own background tasks by default
+# s after the first cancel before any second one, by default: a Redis listener's clean-up (closing its
+# pub/sub connection) takes milliseconds, and its owner's stop must stay well under a second.
+GRACE = 0.25
+
+_DEFAULT_NAME = re.compile(r"Task-\d+")  # what asyncio names a task created without a name
 
 
-async def stop_tasks(tasks: Iterable[asyncio.Future[Any] | None], *, what: str, within: float = STOP_WITHIN) -> bool:
-    """Cancel each of `tasks` (None and finished ones are skipped) and wait until all have ended,
-    cancelling again every `RECANCEL_EVERY` seconds those still running, for at most `within` seconds.
+async def stop_tasks(tasks: Iterable[asyncio.Future[Any] | None], *, what: str, within: float = STOP_WITHIN,
+                     grace: float = GRACE) -> bool:
+    """Cancel each of `tasks` (None and finished ones are skipped) and wait until all have ended, for
+    at most `within` seconds. Those still running `grace` seconds after the cancel (their own clean-up
+    runs meanwhile undisturbed) are cancelled again every `RECANCEL_EVERY` seconds: their cancel may
+    have been lost (see the module's docstring).
 
-    Returns True when all ended; else logs one WARNING naming `what` and how many were left running,
-    and returns False (the tasks stay cancelled; nothing is raised: a shutdown goes on). Their results
-    and exceptions are retrieved (no "exception was never retrieved" at exit). A cancellation of the
-    caller itself propagates (it is never taken for one of the tasks')."""
+    Returns True when all ended; else logs one WARNING "`what` did not stop in time; left running"
+    naming each task left (`tasks`: its name, else its coroutine's) and returns False (the tasks stay
+    cancelled; nothing is raised: a shutdown goes on). A task that ended with an error other than its
+    cancellation (a `finally` that raised) gets a WARNING "`what`: a task failed while stopping" naming
+    it (`task`, `error`): its error is retrieved here, so nobody else would see it. A cancellation
+    of the caller itself propagates (it is never taken for one of the tasks')."""
     pending = {task for task in tasks if task is not None and not task.done()}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
+    for task in pending:
+        task.cancel()
+    wait = min(grace, within)
     while pending:
-        for task in pending:
-            task.cancel()
+        done, pending = await asyncio.wait(pending, timeout=wait)
+        _report_errors(done, what)
+        if not pending:
+            break
         left = deadline - loop.time()
         if left <= 0:
-            log_event(f"{what} did not stop in time; left running", logging.WARNING, tasks=len(pending),
-                      within_s=within)
+            log_event(f"{what} did not stop in time; left running", logging.WARNING,
+                      tasks=", ".join(sorted(task_name(task) for task in pending)), within_s=within)
             return False
-        done, pending = await asyncio.wait(pending, timeout=min(RECANCEL_EVERY, left))
-        for task in done:
-            if not task.cancelled():
-                task.exception()  # retrieved: an ending task's error is its own loop's to log
+        for task in pending:
+            task.cancel()
+        wait = min(RECANCEL_EVERY, left)
     return True
+
+
+def task_name(task: asyncio.Future[Any]) -> str:
+    """The task's name when it was given one, else its coroutine's qualified name (`Class.method`)."""
+    if isinstance(task, asyncio.Task):
+        name = task.get_name()
+        if not _DEFAULT_NAME.fullmatch(name):
+            return name
+        coro = task.get_coro()
+        return getattr(coro, "__qualname__", None) or repr(coro)
+    return repr(task)
+
+
+def _report_errors(done: Iterable[asyncio.Future[Any]], what: str) -> None:
+    for task in done:
+        if task.cancelled():
+            continue
+        error = task.exception()  # retrieved: asyncio will not report it, so it is logged here
+        if error is not None:
+            log_event(f"{what}: a task failed while stopping", logging.WARNING, task=task_name(task),
+                      error=f"{type(error).__name__}: {error}")

@@ -219,13 +219,23 @@ async def test_a_session_evicted_on_one_replica_while_busy_on_another_keeps_its_
     """Replica A evicted a session (idle on A: its client opened one past its limit there) whose call
     was running on replica B: B ended the session on A's `session-ended` message and the call was
     cut (README promises only *idle* sessions are evicted). Now B keeps a session busy there, the
-    call is answered, and the record is written back: the session works on every replica."""
+    call is answered, and the record is written back: the session works on every replica.
+
+    The 99 newer sessions are opened before the slow call and only the 100th during it: opened all
+    during the call, they took longer than it on a loaded machine, A evicted after the call had ended
+    and B rightly answered 404 (the test failed 2 times in 5). B's "kept here" line, written only
+    when the eviction reaches it while the session is busy there, shows the test tested this case."""
     evicting, holder = cluster.replicas[0], cluster.replicas[1]
     call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
     slow = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 3}}}
+    kept = "session evicted on another replica kept here: it is in use here"
     async with httpx.AsyncClient(timeout=30) as http:
         session = await _open_session(http, evicting, "evicted-while-busy")
         assert (await http.post(holder.url, headers=session, json=call)).status_code == 200  # adopted on B
+        # 100 newer sessions of the same client on A (its default per-client limit) make A evict the
+        # session, the least recently used idle one there: 99 now, the last one during the call
+        newer = [await _open_session(http, evicting, f"newer-{n}") for n in range(99)]
+        kept_before = holder.log().count(kept)
         async with anyio.create_task_group() as group:
             answers: list[httpx.Response] = []
 
@@ -234,9 +244,8 @@ async def test_a_session_evicted_on_one_replica_while_busy_on_another_keeps_its_
 
             group.start_soon(run_slow)
             await anyio.sleep(0.5)  # the slow call runs on B
-            # 100 newer sessions of the same client on A (its default per-client limit): A evicts the
-            # session, the least recently used idle one there
-            newer = [await _open_session(http, evicting, f"newer-{n}") for n in range(100)]
+            newer.append(await _open_session(http, evicting, "newer-99"))
+        holder.wait_log_beyond(kept, kept_before)  # the eviction reached B during the call
         for headers in newer:
             await http.delete(evicting.url, headers=headers)
         assert answers[0].status_code == 200, answers[0].text[:300]

@@ -107,7 +107,7 @@ class Replicas:
                 await state._client.aclose()
 
 
-STOPS_WITHIN = 1.0  # s: generous (a stop takes milliseconds; a lost cancel costs one re-cancel, 50 ms)
+STOPS_WITHIN = 1.0  # s: generous (a stop takes milliseconds; a lost cancel costs `stopping.GRACE`, 0.25 s)
 
 
 async def stop_time(aclose: Callable[[], Awaitable[None]]) -> float:
@@ -423,4 +423,26 @@ async def test_a_round_relay_stopped_while_subscribing_stops_promptly(redis: Red
             took = await stop_time(relay.aclose)
             assert took < STOPS_WITHIN and running(RoundRelay) == [], f"stop {cycle}: {took:.2f} s"
     finally:
+        await client.aclose()
+
+
+async def test_each_task_a_stop_may_leave_running_is_named_for_what_it_does(redis: Redis) -> None:
+    """The policy state's stop said "shared state events listener did not stop in time" whichever of
+    its tasks was left (its pause refresher, a pause re-read); its tasks and the relay's had no
+    names (`Task-7`). Each now has one, which `stop_tasks` logs for each task left running."""
+    async def resume(state: str, principal: object, responses: dict[str, object]) -> dict[str, object]:
+        return {}
+
+    client = make_client(redis.url)
+    state = RedisPolicyState(client, prefix="mcprt:names:")
+    relay = RoundRelay(client, prefix="mcprt:names:", ttl=5.0)
+    try:
+        await state.start()
+        await relay.start(resume)
+        names = {task.get_name() for task in asyncio.all_tasks()
+                 if task.get_coro().__qualname__.split(".")[0] in ("RedisPolicyState", "RoundRelay")}
+        assert names == {"shared state events listener", "pause copy refresher", "round relay listener"}
+    finally:
+        await state.aclose()
+        await relay.aclose()
         await client.aclose()

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -115,13 +115,16 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         server.tasks.share(task_store, shared.rounds)
         shared.restorers["task_records"] = task_store.restore
 
-    def spawn(coro: Awaitable[Any], what: str) -> None:
-        task = asyncio.ensure_future(coro)
+    stopping_tasks = False  # set when the stop cancels them: `stop_tasks` then logs their errors
+
+    def spawn(coro: Coroutine[Any, Any, Any], what: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=what)  # the name: how `stop_tasks` logs it
         tasks.add(task)
 
         def finished(done: asyncio.Task[Any]) -> None:
             tasks.discard(done)
-            _log_failure(done, what)
+            if not stopping_tasks:  # else logged once, by `stop_tasks`
+                _log_failure(done, what)
 
         task.add_done_callback(finished)
 
@@ -192,7 +195,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         for cleanup in cleanups:
             cleanup()
         # bounded even when one is mid-command on Redis (a lost cancel hung `gather`: `mcprt.stopping`)
-        await stop_tasks(list(tasks), what="background tasks", within=BACKGROUND_STOP_WITHIN)
+        stopping_tasks = True
+        await stop_tasks(list(tasks), what="background tasks", within=BACKGROUND_STOP_WITHIN,
+                         grace=BACKGROUND_STOP_GRACE)
         await notifier.drain()
         restore_tokens()
         if shared is not None:
@@ -200,6 +205,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
 
 
 BACKGROUND_STOP_WITHIN = 5.0  # s a stopping server waits for its background tasks (reloads, watches, sweeps)
+# s their own clean-up runs before a second cancel (`stop_tasks`): hot reload's closes the sources a reload
+# replaced, and a stdio server's close takes up to `STDIN_CLOSE_GRACE` + `TERM_GRACE` (3 s) before its SIGKILL.
+BACKGROUND_STOP_GRACE = 4.0
 WARM_UP_DELAY = 0.2  # s: after the handshake and first tools/list of a starting client, before its first call
 
 
@@ -298,7 +306,8 @@ def _find_inflight(app: Any) -> InFlight | None:
 
 
 def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
-                  spawn: Callable[[Awaitable[Any], str], None], cleanups: list[Callable[[], Any]]) -> list[Any]:
+                  spawn: Callable[[Coroutine[Any, Any, Any], str], None],
+                  cleanups: list[Callable[[], Any]]) -> list[Any]:
     """Policy admin endpoints (approvals, pauses) and the approvals section of /status.
 
     Served even when the manifest has no `policy:` yet, so one added by a reload is administrable.

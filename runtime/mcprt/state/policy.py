@@ -216,9 +216,11 @@ class RedisPolicyState:
         """Read the pauses and start listening for changes made by any replica."""
         await self._read_pauses()
         if self._listener is None:
-            self._listener = asyncio.get_running_loop().create_task(self._listen())
+            self._listener = asyncio.get_running_loop().create_task(self._listen(),
+                                                                    name="shared state events listener")
         if self._refresher is None:
-            self._refresher = asyncio.get_running_loop().create_task(self._keep_copy_fresh())
+            self._refresher = asyncio.get_running_loop().create_task(self._keep_copy_fresh(),
+                                                                     name="pause copy refresher")
 
     async def _keep_copy_fresh(self) -> None:
         """Re-read the pause set every eighth of `RESUMED_TTL` even when no call asks (an idle
@@ -240,7 +242,7 @@ class RedisPolicyState:
                 event.set()
         elif kind == "pauses":
             self._pauses_read = 0.0  # re-read on the next check
-            reread = asyncio.get_running_loop().create_task(self._read_pauses_quietly())
+            reread = asyncio.get_running_loop().create_task(self._read_pauses_quietly(), name="pause re-read")
             self._rereads.add(reread)  # kept, so `aclose` stops it: left alone it outlived the client
             reread.add_done_callback(self._rereads.discard)
         elif kind in self.on_event:
@@ -496,7 +498,7 @@ class RedisPolicyState:
         task is mid-command (`stopping.stop_tasks`: a cancel lost in redis-py's send hung this for
         ever), then wake every `approval_wait`. The client is the caller's to close."""
         tasks, self._listener, self._refresher = [self._listener, self._refresher, *self._rereads], None, None
-        await stop_tasks(tasks, what="shared state events listener")
+        await stop_tasks(tasks, what="shared policy state")  # each task it logs is named (`start`, `_on_message`)
         for waiters in self._waiters.values():
             for event in waiters:
                 event.set()

@@ -134,7 +134,7 @@ class RoundRelay:
         subscribed (so a state this replica claims can be forwarded to it from then on)."""
         self._resume = resume
         if self._listener is None:
-            self._listener = asyncio.get_running_loop().create_task(self._listen())
+            self._listener = asyncio.get_running_loop().create_task(self._listen(), name="round relay listener")
         try:
             await asyncio.wait_for(self._subscribed.wait(), timeout)
         except TimeoutError:
