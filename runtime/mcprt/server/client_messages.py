@@ -74,6 +74,9 @@ class ClientMessages:
         self._relay = relay
         self._manager = manager
         relay.on_message = self.deliver
+        # the other replicas listening at the last look (None: never looked); with Redis down, a
+        # cancellation when none was is the common "request just finished" race: taken (202) as before
+        self._others: list[str] | None = None
 
     @property
     def replica(self) -> str:
@@ -117,7 +120,13 @@ class ClientMessages:
             if holder != "*":
                 held = await self._relay.forward_message(holder, session_id, principal, message)
             else:
-                others = [r for r in await self._relay.replicas() if r != self.replica]
+                try:
+                    others = [r for r in await self._relay.replicas() if r != self.replica]
+                except StateUnavailable:
+                    if self._others != []:
+                        raise
+                    others = []  # this replica was alone: nothing elsewhere to cancel
+                self._others = others
                 results = await asyncio.gather(*(self._relay.forward_message(r, session_id, principal, message)
                                                  for r in others), return_exceptions=True)
                 for result in results:  # a replica that stopped meanwhile held nothing of this session;
