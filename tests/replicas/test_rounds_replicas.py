@@ -588,3 +588,18 @@ async def test_a_legacy_answer_for_a_replica_that_is_gone_is_refused_clearly(clu
         plain = await http.post(cluster.replicas[1].url, headers=session,
                                 json={"jsonrpc": "2.0", "id": 5, "result": {}})
         assert plain.status_code == 202, plain.text
+
+
+async def test_a_lone_replica_with_redis_down_takes_a_late_cancellation(two: Cluster) -> None:
+    """A cancellation for a request that already finished (a common race), on a replica that was alone
+    when it last looked, is taken (202) with Redis down, as before 2026-11-30 - not refused (503)."""
+    holder, other = two.replicas
+    stop_process(other.process)
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 4242}}
+    async with httpx.AsyncClient(timeout=60) as http:
+        session = await legacy_session(http, holder)
+        while (await http.post(holder.url, headers=session, json=cancel)).status_code != 202:
+            await asyncio.sleep(0.2)  # until the stopped replica no longer listens
+        stop_process(two.redis.process)
+        late = await http.post(holder.url, headers=session, json=cancel)
+        assert late.status_code == 202, late.text

@@ -45,7 +45,7 @@ from pydantic import ValidationError
 from ..identity.principal import Principal
 from ..observability.log import log_event
 from ..state.redis_client import StateUnavailable
-from ..state.rounds import OWNER_STOPPED, RoundLost
+from ..state.rounds import OwnerStopped, RoundLost
 
 if TYPE_CHECKING:
     from mcp.server.connection import Connection
@@ -74,6 +74,9 @@ class ClientMessages:
         self._relay = relay
         self._manager = manager
         relay.on_message = self.deliver
+        # the other replicas listening at the last look (None: never looked); with Redis down, a
+        # cancellation when none was is the common "request just finished" race: taken (202) as before
+        self._others: list[str] | None = None
 
     @property
     def replica(self) -> str:
@@ -117,25 +120,31 @@ class ClientMessages:
             if holder != "*":
                 held = await self._relay.forward_message(holder, session_id, principal, message)
             else:
-                others = [r for r in await self._relay.replicas() if r != self.replica]
+                try:
+                    others = [r for r in await self._relay.replicas() if r != self.replica]
+                except StateUnavailable:
+                    if self._others != []:
+                        raise
+                    others = []  # this replica was alone: nothing elsewhere to cancel
+                self._others = others
                 results = await asyncio.gather(*(self._relay.forward_message(r, session_id, principal, message)
                                                  for r in others), return_exceptions=True)
-                for result in results:  # a replica that stopped meanwhile held nothing of this session
-                    if isinstance(result, StateUnavailable):
-                        raise result
-                    if isinstance(result, BaseException) and not isinstance(result, RoundLost):
+                for result in results:  # a replica that stopped meanwhile held nothing of this session;
+                    # any other failure (Redis, link being restored, too many waiting, no answer in
+                    # time) may have lost the cancellation: refused (503), never a 202
+                    if isinstance(result, BaseException) and not isinstance(result, OwnerStopped):
                         raise result
                 held = any(result is True for result in results)
         except StateUnavailable:
             raise Refused(HTTPStatus.SERVICE_UNAVAILABLE, "the shared state (Redis) does not answer, so this "
                           "message cannot reach the replica holding the call it concerns; send it again shortly"
                           ) from None
-        except RoundLost as exc:
-            if str(exc) != OWNER_STOPPED:  # the link to Redis is being restored, too many waiting: transient
-                raise Refused(HTTPStatus.SERVICE_UNAVAILABLE, f"this message could not reach the replica holding "
-                              f"the call it concerns: {exc}") from None
+        except OwnerStopped:
             raise Refused(HTTPStatus.GONE, "the replica holding the request this message concerns stopped; that "
                           "request is gone with it") from None
+        except RoundLost as exc:  # the link to Redis is being restored, too many waiting: transient
+            raise Refused(HTTPStatus.SERVICE_UNAVAILABLE, f"this message could not reach the replica holding "
+                          f"the call it concerns: {exc}") from None
         log_event("client message carried to the replica holding its call", logging.DEBUG,
                   method=message.get("method", "response"), held=held)
 

@@ -92,6 +92,14 @@ class RoundLost(ToolCallError):
     """A forwarded retry got no outcome: its owner stopped, or the link to it broke (a tool error)."""
 
 
+class OwnerStopped(RoundLost):
+    """The replica a retry or message was sent to stopped (no longer listens on its channel): what it
+    held is gone with it, unlike the transient `RoundLost`s (link being restored, too many waiting)."""
+
+    def __init__(self) -> None:
+        super().__init__(OWNER_STOPPED)
+
+
 class RoundRelay:
     """One replica's end of the relay: it claims the states it hands out, forwards retries for
     states another replica holds, and resumes retries forwarded to it (see the module docstring)."""
@@ -335,7 +343,7 @@ class RoundRelay:
         try:
             message = {**fields, "id": message_id, "from": self.replica}
             if not await self._publish(owner_id, json.dumps(message, default=str)):
-                raise RoundLost(OWNER_STOPPED)
+                raise OwnerStopped()
             sent = True
             log_event("round forwarded to the replica holding the call", logging.DEBUG, owner=owner_id)
             answer = await self._until_answered(future, owner_id)
@@ -359,7 +367,7 @@ class RoundRelay:
             if done:
                 return future.result()
             if not await self._listening(owner):
-                raise RoundLost(OWNER_STOPPED)
+                raise OwnerStopped()
             if loop.time() > deadline:
                 raise RoundLost("the replica holding this call gave no answer in time; call the tool again")
 
