@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -412,3 +414,43 @@ async def test_approvals_agree_across_replicas_whose_clocks_disagree(tmp_path: P
         result = outcome["result"]
         assert not result.is_error, result.content  # type: ignore[attr-defined]
         assert json.loads(result.content[0].text)["refunded"] == 5100  # type: ignore[attr-defined]
+
+
+def _refusal_of_an_unfinished_body(host: str, port: int) -> tuple[bytes, float]:
+    """A POST to the MCP endpoint whose body stops after 10 of its 100 bytes (a slow sender):
+    (what came back within 2 s, seconds until the first byte of it)."""
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Accept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n"
+                     + b'{"jsonrpc": "2.0", "id": 42, "method": "ping"}'[:10])
+        started = time.monotonic()
+        sock.settimeout(2)
+        got, first = b"", 0.0
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                first = first or time.monotonic() - started
+                got += chunk
+        return got, first
+
+
+async def test_a_slowly_sent_body_is_refused_at_once_while_draining(tmp_path: Path) -> None:
+    """The draining refusal read the whole body for the request's id: a body trickled at 1 byte per
+    0.1 s was answered only when complete, with uvicorn's 500 once the replica stopped (3.4 s for 100
+    bytes), not at once with 503 + Retry-After. The body is read for at most 0.2 s; then `id: null`."""
+    manifest = _folder(tmp_path)
+    with mcprt_http(manifest) as up:
+        host, port = up.base.removeprefix("http://").split(":")
+        httpx.get(f"{up.base}/readyz")  # a balancer's health check asked: the replica waits while refusing
+        async with http_client(up.url, mode="legacy") as client:
+            await client.list_tools()
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(client.call_tool, "slow", {"seconds": 2.0})  # keeps it draining
+                await anyio.sleep(0.5)
+                up.signal(signal.SIGTERM)
+                await anyio.sleep(0.3)
+                got, first = await anyio.to_thread.run_sync(_refusal_of_an_unfinished_body, host, int(port))
+        assert got.startswith(b"HTTP/1.1 503 "), got[:300]
+        assert b"retry-after: 1" in got.lower() and 0 < first < 1, (got[:300], first)
+        refusal = json.loads(got.partition(b"\r\n\r\n")[2])
+        assert refusal["id"] is None and refusal["error"]["data"]["reason"] == "shutting_down", refusal
+        assert up.process.wait(20) == 0

@@ -45,6 +45,7 @@ STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric 
 # may be longer and the replica leaves before the balancer's health check noticed, which costs at
 # most a refused connection (retried elsewhere) unless a request lands in the very instant of exit.
 DRAIN_QUIET = 0.5
+REFUSAL_BODY_WAIT = 0.2  # seconds a draining replica reads a refused request's body for its id
 
 
 class Readiness:
@@ -136,7 +137,13 @@ class InFlight:
         self._last_arrival = time.monotonic()
         if self.readiness.draining and scope.get("method") != "DELETE":
             self.refused += 1
-            await _send_unavailable(send, await _read_body(receive, self.max_body))
+            # the body only for the id, and only briefly: a trickled body was refused (uvicorn's 500)
+            # only once complete, seconds later, instead of at once
+            try:
+                body = await asyncio.wait_for(_read_body(receive, self.max_body), REFUSAL_BODY_WAIT)
+            except asyncio.TimeoutError:
+                body = None  # answered with id null
+            await _send_unavailable(send, body)
             return
         if scope.get("method") != "POST":
             await self.app(scope, receive, send)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -125,6 +126,14 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             idle.pop(self, None)  # a next request is arriving: no longer idle (uvicorn stops its timer)
             if self._lingering or self.transport.is_closing():
                 return
+            cycle = getattr(self, "cycle", None)
+            if self._header_timer is None and (cycle is None or (cycle.response_complete and not cycle.more_body)):
+                # A byte between requests starts the next head's deadline here, not at the parser's
+                # message begin: llhttp skips a leading CRLF without beginning a message, and uvicorn
+                # stops the keep-alive timer on any byte, so a client sending bare CRLFs was never
+                # idle, never overdue, and held its connection (and a place under the cap) for good.
+                self._in_head = True
+                self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
             if self._in_head:  # counted before the parser sees (and buffers) any of it
                 end = (self._head_tail + data).find(b"\r\n\r\n")
                 counted = len(data) if end < 0 else max(0, end - len(self._head_tail))
@@ -149,7 +158,9 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if self.timeout_keep_alive_task is not None:  # kept alive, waiting for a next request
+            # kept alive and waiting for a next request; one whose next head is partly received
+            # (pipelined, or sent before this answer completed) is busy, not idle
+            if self.timeout_keep_alive_task is not None and not self._in_head:
                 idle[self] = None
 
         def on_message_complete(self) -> None:
@@ -216,16 +227,38 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             super().connection_lost(exc)
 
     def _close_longest_idle() -> bool:
-        """Close the connection idle the longest between requests, if any (False: none is idle)."""
-        while idle:
-            oldest = next(iter(idle))
-            del idle[oldest]
-            if not oldest.transport.is_closing():
-                oldest.timeout_keep_alive_handler()  # as its keep-alive timer would: a plain close
+        """Close the connection idle the longest between requests, if any (False: none is idle).
+        Skipped: one whose next request has begun (`_in_head`) or is waiting unread in the kernel's
+        buffer (closing it would lose a request already sent); it stays in `idle` until it is read."""
+        for candidate in list(idle):
+            if candidate.transport.is_closing():
+                del idle[candidate]
+            elif not candidate._in_head and not _bytes_waiting(candidate.transport):
+                del idle[candidate]
+                candidate.timeout_keep_alive_handler()  # as its keep-alive timer would: a plain close
                 return True
         return False
 
     return LimitedHTTPProtocol
+
+
+def _bytes_waiting(transport: asyncio.BaseTransport) -> bool:
+    """Whether the transport's socket has received bytes the event loop has not read yet
+    (a non-blocking MSG_PEEK of one byte; recv(2)). False when there is no socket to ask."""
+    transport_socket = transport.get_extra_info("socket")
+    if transport_socket is None:
+        return False
+    # asyncio's TransportSocket offers no recv: peek through a socket object on the same descriptor,
+    # detached afterwards so that the descriptor stays the transport's
+    peek = socket.socket(fileno=transport_socket.fileno())
+    try:
+        return bool(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))  # b"": the client closed
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return False  # reset or gone: closing it loses nothing
+    finally:
+        peek.detach()
 
 
 class _Throttle(logging.Filter):
