@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from tests.support import zygote
+from tests.support.components import alive
 from tests.support.served import child_env, launch_command, mcprt_http, up_command
 
 PROBE = '''
@@ -74,7 +75,7 @@ def test_signals_reach_the_server_and_its_status_is_the_launchers(tmp_path: Path
         up.process.kill()  # -9 of the launcher: the server goes with it, as a killed server would be gone
         assert up.process.wait(10) == -signal.SIGKILL
         deadline = time.monotonic() + 5
-        while _alive(server):
+        while alive(server):
             assert time.monotonic() < deadline, "the server outlived its killed launcher"
             time.sleep(0.02)
 
@@ -84,14 +85,6 @@ def test_a_start_only_python_variable_starts_a_fresh_interpreter(tmp_path: Path)
     with mcprt_http(manifest, "--no-reload", env=child_env(PYTHONDEVMODE="1")) as up:
         assert up.pid == up.process.pid  # `exec`ed: the launcher became the server
         assert "python" in Path(f"/proc/{up.pid}/exe").resolve().name
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 def test_the_launcher_imports_only_the_standard_library() -> None:

@@ -21,6 +21,8 @@ import httpx
 import pytest
 from reload_served import UpProcess, child_env, eventually, http_client, mcprt_up_http, text_of
 
+from tests.support.components import alive
+
 TOOLS = '''
 def ping() -> str:
     """Answer pong."""
@@ -196,14 +198,6 @@ async def test_a_reload_over_its_time_budget_is_abandoned_and_the_old_tools_answ
     assert idle_cpu < IDLE_CPU, f"{idle_cpu:.2f} s of CPU in {IDLE_WINDOW} s after the reload was abandoned"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
-
-
 def _command_manifest(pids: Path, tag: str, *, start_delay: float = 0, description: str | None = None) -> str:
     source: dict = {
         "command": [sys.executable, str(PID_SERVER)],
@@ -244,10 +238,10 @@ async def test_no_proxied_server_of_an_abandoned_build_remains(tmp_path: Path, s
             await eventually(v3_serving, timeout=60, what="the v3 server answering")
             v3 = int((pids / "v3.pid").read_text())
             deadline = time.monotonic() + 30
-            while (_alive(v2) or _alive(v1)) and time.monotonic() < deadline:
+            while (alive(v2) or alive(v1)) and time.monotonic() < deadline:
                 await anyio.sleep(0.1)  # v2 stops when abandoned; v1 once calls on the old set drained
-            assert not _alive(v2) and not _alive(v1), (_alive(v1), _alive(v2), up.log())
-            assert _alive(v3)
+            assert not alive(v2) and not alive(v1), (alive(v1), alive(v2), up.log())
+            assert alive(v3)
             assert text_of(await client.call_tool("tag", {})) == "v3"
         log = up.log()
     assert "reload abandoned" in log and "superseded by a newer save" in log, log
