@@ -82,6 +82,18 @@ def _fast_json(value: Any) -> bytes | None:
     return data
 
 
+def parse_json_container(text: str) -> Any:
+    """`text` parsed when it is a JSON object or array, else None (a cheap first-character test spares
+    parsing prose; JSON starting with `{` or `[` never parses to None)."""
+    stripped = text.lstrip()
+    if not stripped or stripped[0] not in "{[":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def utf8_length(text: str) -> int:
     """Bytes of `text` in UTF-8; a lone surrogate (a JSON `\\ud800` escape decodes to one) counts
     its 3 bytes rather than raising, so a size is never the reason a result fails."""

@@ -72,7 +72,6 @@ block repeats it), the "after" of the token figures.
 from __future__ import annotations
 
 import base64
-import json
 import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -83,7 +82,7 @@ from mcprt.identity.principal import ANONYMOUS, Principal
 
 from .autoprune import AutoPruner
 from .conform import CannotConform, conform  # cheap: jsonschema is loaded on first use
-from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
+from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
 from .pagination import shortened_page_note
 from .prune_miss import missed
 from .result_limit import fit_result
@@ -546,13 +545,8 @@ _NOT_JSON = object()
 
 
 def _parse_json(text: str) -> Any:
-    stripped = text.lstrip()
-    if not stripped or stripped[0] not in "{[":
-        return _NOT_JSON
-    try:
-        return json.loads(text)
-    except ValueError:
-        return _NOT_JSON
+    value = parse_json_container(text)
+    return _NOT_JSON if value is None else value  # a pruned value may be None: the sentinel tells them apart
 
 
 def _text_block(text: str) -> dict[str, Any]:

@@ -23,10 +23,9 @@ The notes block `shape_result` appends is not counted, as everywhere in shaping.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .limits import compact_json, json_size, shorten_text, shorten_to_fit, utf8_length
+from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
 from .sent import mirrored_block, sent_size
 
 _STRUCTURED = -1  # the part index of structuredContent
@@ -144,7 +143,7 @@ def _shorten_block(block: dict, share: int, details: list[str], as_pair: bool, w
         details.append(f"the text of embedded resource {resource.get('uri', '')} was shortened")
         return {**block, "resource": {**resource, "text": shorten_text(resource["text"], share)}}, None
     text = block["text"]
-    value = None if wrapped else _parse_object_or_array(text)
+    value = None if wrapped else parse_json_container(text)
     if value is not None:
         # A JSON text stays JSON; a pair's text is the compact JSON of its structuredContent.
         value = _shorten_value(value, share, details, "a JSON text block", item_markers=not as_pair)
@@ -158,16 +157,6 @@ def _shorten_value(value: Any, share: int, details: list[str], what: str, item_m
     shortened, said = shorten_to_fit(value, share, item_markers=item_markers)
     details.append(f"{what}: " + (", ".join(said) if said else "shortened"))
     return shortened
-
-
-def _parse_object_or_array(text: str) -> Any:
-    stripped = text.lstrip()
-    if not stripped or stripped[0] not in "{[":
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def _mime(block: dict) -> str:
