@@ -308,6 +308,10 @@ def test_a_command_leaves_the_worker_as_it_was(template: Path, tmp_path: Path) -
     folder = _workspace(template, tmp_path / "w")
     (folder / "secret.yaml").write_text(UNSET_SECRET.replace("${PARITY_UNSET_SECRET}", "${NOTES_TOKEN}"))
     (folder / ".env").write_text("NOTES_BASE=http://127.0.0.1:9\nNOTES_TOKEN=a-secret-from-dotenv-123456\n")
+    # The runner's one-time imports (every mcprt module; `observability.log` gives the `mcprt` logger its
+    # NullHandler) stay in the worker as a fresh process's imports stay in it: done before the snapshot,
+    # so the test checks what a command leaves, whatever ran before it in this worker.
+    assert mcprt_cli("--version", cwd=folder, env=_env(folder)).returncode == 0
     before = _worker_state()
     for args in (("validate", "dotenv.yaml", "--offline"), ("tools", "secret.yaml", "--offline"),
                  ("test", "mcp.yaml"), ("call", "mcp.yaml", "add", "--args", '{"a": 1, "b": 2}')):
