@@ -24,7 +24,7 @@ from ..identity.principal import STDIO
 from ..observability.log import duration_text, log_event, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
-from .state import ApprovalRequest, new_approval_id
+from .state import ApprovalRequest, new_approval_id, voters_text
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
@@ -171,7 +171,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             # approvers (no longer listed pending) and identical calls alike.
             await state.approval_requorum(request.id, quorum.required, list(quorum.approvers))
             await service.refresh()
-        who = ", ".join(quorum.counted if quorum is not None else (v.approver for v in request.votes if v.approve))
+        who = voters_text(request.votes, True, quorum.counted if quorum is not None else None)
         gate.publish("allow", tool, context, rule=rule, approval_id=request.id, reason=f"approved by {who}" + (
             f" ({quorum.wanted}, the approval rules changed while the call waited)" if quorum is not None else ""))
         return

@@ -20,7 +20,7 @@ from ..observability.events import BUS, DecisionEvent
 from ..observability.log import log_event, rfc3339
 from ..periodic import repeat_forever
 from ..settings import env_limit
-from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote
+from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote, voters_text
 
 if TYPE_CHECKING:
     from .gate import PolicyGate
@@ -135,12 +135,11 @@ class PolicyService:
                 raise
             return updated
         if before == "pending" and updated.status != "pending" and BUS.active:
-            voters = ", ".join(v.approver for v in updated.votes if v.approve == (updated.status == "approved"))
+            voters = voters_text(updated.votes, updated.status == "approved")
             BUS.publish(DecisionEvent(
                 time=time.time(), action="approval_granted" if updated.status == "approved" else "approval_denied",
                 tool=updated.tool, source=updated.source, principal=Principal(updated.principal, "token"),
-                rule=updated.rule, reason=f"{updated.status} by {voters}"
-                + (f": {updated.reason}" if updated.reason else ""), approval_id=updated.id))
+                rule=updated.rule, reason=f"{updated.status} by {voters}", approval_id=updated.id))
         log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject, vote=verdict,
                   status=updated.status)
         await self.refresh()

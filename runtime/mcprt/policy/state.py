@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -29,6 +29,19 @@ class Vote:
     approve: bool
     time: float  # epoch seconds
     reason: str | None = None
+
+
+def voters_text(votes: Sequence[Vote], approve: bool, only: Sequence[str] | None = None) -> str:
+    """Who decided, with what each said: `alice`, `alice: ok for the demo`, or with several voters
+    `alice (ok for the demo), bob`. `only` limits it to those approvers (a quorum's counted ones), in
+    that order. What an approver wrote is their record of why: the audit log keeps it for approvals as
+    for denials."""
+    said = {v.approver: v.reason for v in votes if v.approve == approve}
+    names = [name for name in (only if only is not None else said) if name in said]
+    if len(names) == 1:
+        reason = said[names[0]]
+        return names[0] + (f": {reason}" if reason else "")
+    return ", ".join(name + (f" ({said[name]})" if said[name] else "") for name in names)
 
 
 @dataclass(slots=True)
