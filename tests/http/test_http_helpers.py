@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from tests.http.http_support import Upstream
 
 from mcprt.outbound import BuiltRequest, HttpUpstream, redact_headers, redact_url
+from mcprt.outbound.redaction import redact_value
 from mcprt.outbound.decoding import decode_body, parse_content_type
 from mcprt.outbound.retry import backoff_delay, parse_retry_after
 from mcprt.contracts import CallContext
@@ -43,6 +44,21 @@ def test_redact_headers_hides_credentials_and_keeps_the_rest() -> None:
         ("User-Agent", "mcprt/0.1.0"),
     ]
     assert redact_headers({"authorization": "opaque-value"}) == [("authorization", "[redacted]")]
+
+
+def test_credential_names_are_whole_words() -> None:
+    """Found by a new-user trial: `author` (and `keywords`) were hidden as if they were credentials, in the
+    audit log's arguments and in the payload inspector's copy of what the model received."""
+    shown = redact_value({"author": "you", "keywords": ["retry"], "tokenizer": "bpe", "AUTHOR_NAME": "a",
+                          "authored_at": "2026", "api_key": "k", "accessToken": "t", "sessionId": "s",
+                          "X-Hub-Signature-256": "h", "oauth": "o", "sig": "azure", "db_passwd": "p", "APIKEY": "K",
+                          "nested": [{"refresh_token": "r", "title": "kept"}]})
+    assert shown == {"author": "you", "keywords": ["retry"], "tokenizer": "bpe", "AUTHOR_NAME": "a",
+                     "authored_at": "2026", "api_key": "[redacted]", "accessToken": "[redacted]",
+                     "sessionId": "[redacted]", "X-Hub-Signature-256": "[redacted]", "oauth": "[redacted]",
+                     "sig": "[redacted]", "db_passwd": "[redacted]", "APIKEY": "[redacted]",
+                     "nested": [{"refresh_token": "[redacted]", "title": "kept"}]}
+    assert redact_url("http://h/p?author=me&key=k&keywords=a") == "http://h/p?author=me&key=[redacted]&keywords=a"
 
 
 def test_an_upstream_redacts_its_own_api_key_name() -> None:

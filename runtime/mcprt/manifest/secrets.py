@@ -9,14 +9,10 @@ scrubber (`mcprt.scrubbing.SECRETS`) so it is kept out of results, errors, logs 
 from __future__ import annotations
 
 from ..errors import Diagnostic
-from ..scrubbing import SECRETS
+from ..scrubbing import SECRETS, is_credential_name
 from .model import Manifest
 from .positions import Path as NodePath
 from .positions import PositionIndex
-
-# Header or environment names under `headers:` / `env:` whose values are credentials too.
-_SENSITIVE_PARTS = ("token", "secret", "key", "password", "passwd", "auth", "session", "signature", "credential",
-                    "cookie")
 
 
 def secret_paths(manifest: Manifest) -> list[NodePath]:
@@ -54,11 +50,6 @@ def _value_at(manifest: Manifest, path: NodePath) -> str:
     return node.get_secret_value() if hasattr(node, "get_secret_value") else str(node)  # type: ignore[union-attr]
 
 
-def _sensitive(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in ("authorization", "proxy-authorization") or any(p in lowered for p in _SENSITIVE_PARTS)
-
-
 def configured_secrets(manifest: Manifest) -> list[str]:
     """Every secret value the manifest configures: credentials, inbound tokens, and the values of
     `headers:` / `env:` entries whose names say they carry one (`X-Api-Key`, `GITHUB_TOKEN`)."""
@@ -69,7 +60,7 @@ def configured_secrets(manifest: Manifest) -> list[str]:
             values.append(f"{auth.basic.username}:{auth.basic.password.get_secret_value()}")
         for mapping in (getattr(source, "headers", None) or {}, getattr(source, "env", None) or {}):
             for key, value in mapping.items():
-                if _sensitive(key):
+                if is_credential_name(key):  # `X-Api-Key`, `GITHUB_TOKEN`
                     scheme, _, rest = value.partition(" ")
                     values.append(rest if rest and scheme.lower() in ("bearer", "basic", "token") else value)
     return [v for v in values if v]

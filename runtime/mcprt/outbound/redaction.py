@@ -12,14 +12,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from ..scrubbing import SECRETS, Scrubber
+from ..scrubbing import SECRETS, Scrubber, is_credential_name
 
 REDACTED = "[redacted]"
 
-_SENSITIVE_EXACT = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey"}
-)
-_SENSITIVE_PARTS = ("token", "secret", "key", "password", "passwd", "auth", "session", "signature", "credential")
 # Schemes kept visible in a redacted Authorization value: "Bearer [redacted]" still helps debugging.
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "digest", "token", "negotiate", "aws4-hmac-sha256"})
 
@@ -27,11 +23,9 @@ HeaderItems = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
 def is_sensitive_name(name: str, extra: Iterable[str] = ()) -> bool:
-    """Whether a header/query/cookie name may carry a credential (`extra`: e.g. the api-key name)."""
-    lowered = name.strip().lower()
-    if lowered in _SENSITIVE_EXACT or lowered in {e.lower() for e in extra}:
-        return True
-    return any(part in lowered for part in _SENSITIVE_PARTS)
+    """Whether a header/query/cookie/argument name may carry a credential (`extra`: e.g. the api-key
+    name). The rule: `mcprt.scrubbing.names` (whole words: `author` is not `auth`)."""
+    return is_credential_name(name, extra)
 
 
 def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:

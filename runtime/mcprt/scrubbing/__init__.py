@@ -12,7 +12,8 @@ recorder and the log formatters scrub through it. This module imports nothing el
 every layer may use it.
 """
 
+from .names import is_credential_name
 from .scrubber import REDACTED, SECRETS, Scrubber, secret_forms
 from .userinfo import mask_userinfo
 
-__all__ = ["REDACTED", "SECRETS", "Scrubber", "mask_userinfo", "secret_forms"]
+__all__ = ["REDACTED", "SECRETS", "Scrubber", "is_credential_name", "mask_userinfo", "secret_forms"]
