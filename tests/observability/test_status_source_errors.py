@@ -8,20 +8,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 from tests.support.served import http_client, mcprt_http
+from tests.support.zygote import script_command
 
 FIXTURE = Path(__file__).resolve().parents[1] / "sources" / "fixtures" / "mcp_server.py"
 
 
 async def test_a_restarting_source_says_why(tmp_path: Path) -> None:
     manifest = tmp_path / "mcp.yaml"
-    manifest.write_text(json.dumps({"version": 1, "sources": {"fx": {"command": [sys.executable, str(FIXTURE)]}}}))
+    manifest.write_text(json.dumps({"version": 1, "sources": {"fx": {"command": script_command(FIXTURE)}}}))
     seen: list[dict] = []
     with mcprt_http(manifest, "--no-reload") as up:
         # Each kill is followed by a growing backoff (1, 2, 4 s) in the `restarting` state: the poll

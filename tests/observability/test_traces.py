@@ -5,7 +5,6 @@ HTTP upstream (`traceparent` header) and at a proxied MCP server (`params._meta`
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.upstream import serve_app
+from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.xdist_group("test_traces")  # one started set of servers per run, not one per worker
 
@@ -32,7 +32,7 @@ FIXTURE = Path(__file__).with_name("traced_mcp_server.py")
 def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, Seen, Received]]:
     folder = tmp_path_factory.mktemp("traces")
     seen, received = Seen(), Received()
-    proxied = f'  traced:\n    command: ["{sys.executable}", "{FIXTURE}"]'
+    proxied = f'  traced:\n    command: {script_command_yaml(FIXTURE)}'
     with serve_app(pets_app(seen)) as base, serve_app(receiver_app(received)) as collector:
         manifest = write_manifest(folder, base)
         manifest.write_text(manifest.read_text() + proxied + "\n")

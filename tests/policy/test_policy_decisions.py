@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +22,7 @@ from mcprt.settings import Settings
 from mcprt.toolset.invoke import call_tool
 from tests.gitops.pets_api import API_KEY, SPEC, pets_app
 from tests.support.upstream import serve_app
+from tests.support.zygote import script_command_yaml
 
 HERE = Path(__file__).parent
 MCP_SERVER = HERE.parent / "sources" / "fixtures" / "mcp_server.py"
@@ -74,7 +74,7 @@ def pets_url() -> Iterator[str]:
 async def runtime(tmp_path: Path, pets_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
     (tmp_path / "pets.json").write_text(json.dumps(SPEC))
     (tmp_path / "policy_tools.py").write_text((HERE / "policy_tools.py").read_text())
-    text = MANIFEST.replace("BASE", pets_url).replace("PYTHON", sys.executable).replace("MCP_SERVER", str(MCP_SERVER))
+    text = MANIFEST.replace("BASE", pets_url).replace("[PYTHON, MCP_SERVER]", script_command_yaml(MCP_SERVER))
     (tmp_path / "mcp.yaml").write_text(text)
     for name, value in {"ALICE_TOKEN": "a", "CI_TOKEN": "c", "PETS_KEY": API_KEY}.items():
         monkeypatch.setenv(name, value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
 from tests.support.served import UpProcess, http_client, mcprt_http, text_of
+from tests.support.zygote import script_command, script_command_yaml
 
 SERVER = Path(__file__).parent / "misbehaving_server.py"
 OBJECT = {"type": "object"}
@@ -115,7 +115,7 @@ def write(path: Path, scenario: dict[str, Any]) -> Path:
 def manifest_for(tmp: Path, scenario: Path, *, url: str | None = None, name: str = "bad") -> Path:
     manifest = tmp / "mcp.yaml"
     source = (f"    url: {url}\n" if url else
-              f"    command: [{json.dumps(sys.executable)}, {json.dumps(str(SERVER))}, {json.dumps(str(scenario))}]\n")
+              f"    command: {script_command_yaml(SERVER, str(scenario))}\n")
     manifest.write_text(f"version: 1\nsources:\n  {name}:\n{source}    timeout: 60s\n")
     return manifest
 
@@ -222,9 +222,9 @@ def test_pagination_faults_end_with_a_warning_and_keep_what_was_listed(tmp_path:
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text(
         "version: 1\nsources:\n"
-        f"  bad:\n    command: [{json.dumps(sys.executable)}, {json.dumps(str(SERVER))}, {json.dumps(str(loop))}]\n"
+        f"  bad:\n    command: {script_command_yaml(SERVER, str(loop))}\n"
         "    timeout: 120s\n"
-        f"  endless:\n    command: [{json.dumps(sys.executable)}, {json.dumps(str(SERVER))}, {json.dumps(str(endless))}]\n"
+        f"  endless:\n    command: {script_command_yaml(SERVER, str(endless))}\n"
         "    timeout: 120s\n")
     with mcprt_http(manifest, "--no-reload", startup_timeout=120) as up:
         async def check() -> None:
@@ -303,7 +303,7 @@ def free_port() -> int:
 def http_upstream(scenario: Path) -> Iterator[int]:
     """The misbehaving server over streamable HTTP on 127.0.0.1; yields its port."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(SERVER), str(scenario), "--http", str(port)],
+    process = subprocess.Popen(script_command(SERVER, str(scenario), "--http", str(port)),
                                stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None and process.stdout.readline().startswith("PORT ")

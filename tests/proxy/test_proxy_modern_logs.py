@@ -6,7 +6,6 @@ Before, such a client got none at all (the call's peer for a 2026-07-28 client d
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.sources.sources_support import http_server
 from tests.support.served import child_env, mcprt_http, text_of, up_command
 from tests.support.shared_up import ShareUps, shared_ups
+from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_proxy_modern_logs")]  # one started server per manifest per run
@@ -42,7 +42,7 @@ async def chatty(ctx: CallContext) -> str:
 
 def manifest(tmp_path: Path, kind: str, url: str = "") -> Path:
     if kind == "command":
-        source = f'  fx:\n    command: ["{sys.executable}", "{SERVER}"]\n'
+        source = f'  fx:\n    command: {script_command_yaml(SERVER)}\n'
     elif kind == "url":
         source = f"  fx:\n    url: {url}\n"
     else:
@@ -227,7 +227,7 @@ app.run()
 def rounds_manifest(tmp_path: Path) -> Path:
     (tmp_path / "rounds.py").write_text(ROUNDS_SERVER, encoding="utf-8")
     path = tmp_path / "mcp.yaml"
-    path.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "rounds.py"]\n', encoding="utf-8")
+    path.write_text(f'version: 1\nsources:\n  fx:\n    command: {script_command_yaml("rounds.py")}\n', encoding="utf-8")
     return path
 
 

@@ -21,6 +21,7 @@ from tests.support.everything import command_source, fixture_http, url_source, w
 from tests.support.modern_client import post_call
 from tests.support.served import child_env, mcprt_http, text_of, up_command
 from tests.support.shared_up import ShareUps, shared_ups
+from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_proxy_relay")]  # one started server per manifest per run
@@ -248,8 +249,7 @@ async def test_a_log_no_one_call_explains_reaches_no_client(tmp_path: Path) -> N
     sent to every connected client: bob, and carol who called nothing, read `processing ALICE-…`.
     Now it goes to mcprt's log; with one call in flight it still reaches that caller alone."""
     (tmp_path / "logs.py").write_text(LOGGING_SERVER)
-    import sys
-    manifest = write_manifest(tmp_path, f"  logs:\n    command: [{sys.executable}, logs.py]\n",
+    manifest = write_manifest(tmp_path, f"  logs:\n    command: {script_command_yaml('logs.py')}\n",
                               server='server:\n  auth: {tokens: {alice: "${A}", bob: "${B}", carol: "${C}"}}\n')
     got: dict[str, list[str]] = {"alice": [], "bob": [], "carol": []}
 

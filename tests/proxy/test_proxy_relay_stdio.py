@@ -7,7 +7,6 @@ call it at once over streamable HTTP (handshake era, so questions are relayed on
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.everything import write_manifest
 from tests.support.served import UpProcess, mcprt_http, text_of
+from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_proxy_relay_stdio")]  # one started server per run, not one per worker
@@ -29,7 +29,7 @@ BOTH_ASKED_WITHIN = 20.0  # s: only bounds a hang (a question never relayed); ne
 
 
 def _manifest(folder: Path) -> Path:
-    return write_manifest(folder, f'  asking:\n    command: ["{sys.executable}", "{SERVER}"]\n')
+    return write_manifest(folder, f'  asking:\n    command: {script_command_yaml(SERVER)}\n')
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,8 @@ async def test_a_manifest_edit_renaming_a_prompt_notifies_clients(tmp_path: Path
             await catcher.wait_for("prompts")
             assert catcher.seen == ["prompts"]
             # An override is applied by the builder: the proxied server process is kept.
-            applied = next(line for line in up.log().splitlines() if "reload applied" in line)
+            # its stderr is read by a thread: the line may not be collected when the notification arrives
+            applied = next(line for line in up.wait_log("reload applied").splitlines() if "reload applied" in line)
             assert "sources_opened=-" in applied and "sources_reused=1" in applied, applied
             names = [p.name for p in (await client.list_prompts()).prompts]
             assert "simple" in names and "test_simple_prompt" not in names

@@ -6,13 +6,13 @@ they worked before: the limit must shorten a result, never make it bigger or inv
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.served import http_client, mcprt_http, text_of
+from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
@@ -23,7 +23,7 @@ LIMIT = 16_000
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     manifest = tmp_path_factory.mktemp("shaped") / "mcp.yaml"
-    manifest.write_text(f'version: 1\nsources:\n  sdk:\n    command: ["{sys.executable}", "{SERVER}"]\n'
+    manifest.write_text(f'version: 1\nsources:\n  sdk:\n    command: {script_command_yaml(SERVER)}\n'
                         f"    tools:\n      grid: {{max_result_bytes: {LIMIT}}}\n"
                         f"      counts: {{max_result_bytes: {LIMIT}}}\n", encoding="utf-8")
     with mcprt_http(manifest, "--no-reload") as up:

@@ -6,7 +6,6 @@ era, where the SDK has no back-channel for them."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.served import child_env, mcprt_http, text_of, up_command
+from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
@@ -28,7 +28,7 @@ async def test_an_sdk_servers_requests_logs_and_list_changes_reach_the_client(tm
                                                                               flags: tuple[str, ...]) -> None:
     """`--no-reload` stops watching files, not following the upstream's tool list."""
     manifest = tmp_path / "mcp.yaml"
-    manifest.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "{SERVER}"]\n',
+    manifest.write_text(f'version: 1\nsources:\n  fx:\n    command: {script_command_yaml(SERVER)}\n',
                         encoding="utf-8")
     logs: list[tuple[str, Any]] = []
     changed = anyio.Event()
@@ -74,7 +74,7 @@ async def test_relayed_log_messages_leave_no_raw_warning_on_stderr(tmp_path: Pat
     """mcprt relays log messages to handshake-era clients on purpose: the SDK's deprecation warning
     for 2026-07-28 must not reach the terminal as a raw Python warning line (a trial saw one)."""
     manifest = tmp_path / "mcp.yaml"
-    manifest.write_text(f'version: 1\nsources:\n  fx:\n    command: ["{sys.executable}", "{SERVER}"]\n',
+    manifest.write_text(f'version: 1\nsources:\n  fx:\n    command: {script_command_yaml(SERVER)}\n',
                         encoding="utf-8")
     logs: list[Any] = []
 

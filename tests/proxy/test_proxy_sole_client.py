@@ -12,7 +12,6 @@ here with `tests/support/roots_server.py`, a real subprocess SDK server that rea
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from mcp.server import Server
 from tests.support.everything import write_manifest
 from tests.support.served import http_client, mcprt_http, stdio_up, text_of
 from tests.support.upstream import serve_app
+from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
@@ -34,7 +34,7 @@ WITHIN = 20.0  # s: only bounds a hang (the roots never arrive); never reached w
 
 
 def _manifest(folder: Path, more: str = "") -> Path:
-    return write_manifest(folder, f'  files:\n    command: ["{sys.executable}", "{SERVER}"]\n    prefix: fs_\n{more}')
+    return write_manifest(folder, f'  files:\n    command: {script_command_yaml(SERVER)}\n    prefix: fs_\n{more}')
 
 
 def _roots(holder: list[str]) -> Callable[[Any], Any]:
@@ -179,7 +179,7 @@ async def test_a_server_that_stops_reading_holds_up_no_other_servers_roots_chang
     that never took the notification, the servers told after it heard of no change again. (Which
     came after it depended on a set's order: each of three others here.)"""
     roots = ["file:///work/0"]
-    fixture = f'["{sys.executable}", "{SERVER}"]'
+    fixture = script_command_yaml(SERVER)
     with serve_app(_stalling_server(), lifespan="on") as base:
         manifest = write_manifest(tmp_path, f"  stalling:\n    url: {base}/mcp\n    prefix: st_\n",
                                   *(f"  files{n}:\n    command: {fixture}\n    prefix: fs{n}_\n" for n in range(3)))

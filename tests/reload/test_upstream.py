@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,11 +17,13 @@ from mcprt.reload import Reloader, reloader_for, watch
 from mcprt.settings import Settings
 from mcprt.toolset.invoke import call_tool
 
+from tests.support.zygote import script_command
+
 FIXTURE = Path(__file__).parent / "fixtures" / "changing_server.py"
 
 
 def manifest_text(script: Path, tools: dict | None = None) -> str:
-    source: dict = {"command": [sys.executable, str(script)]}
+    source: dict = {"command": script_command(script)}
     if tools:
         source["tools"] = tools
     return json.dumps({"version": 1, "sources": {"up": source}}, indent=2)  # JSON is YAML too

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import pytest
 
 from tests.support.mcp_schema import check, check_notification
 from tests.support.served import UpProcess, child_env, mcprt_http, up_command
+from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.xdist_group("test_eras")  # one started HTTP server per run, not one per worker
 VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
@@ -136,7 +136,7 @@ REQUESTS = [
 def manifest(tmp_path: Path) -> Path:
     (tmp_path / "eras_server.py").write_text(SERVER, encoding="utf-8")
     path = tmp_path / "mcp.yaml"
-    path.write_text(f'version: 1\nsources:\n  up:\n    command: ["{sys.executable}", "eras_server.py"]\n', encoding="utf-8")
+    path.write_text(f'version: 1\nsources:\n  up:\n    command: {script_command_yaml("eras_server.py")}\n', encoding="utf-8")
     return path
 
 

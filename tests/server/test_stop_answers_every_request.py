@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,6 +28,7 @@ from mcp.shared.exceptions import MCPError
 
 from server_support import stdio_params
 from tests.support.served import child_env, http_client, mcprt_http, text_of
+from tests.support.zygote import script_command_yaml
 
 SERVER = Path(__file__).parents[1] / "support" / "blocking_server.py"
 ANSWER_WITHIN = 60.0  # s: only bounds a hang; the answers come within about a second of the drain
@@ -44,7 +44,7 @@ server:
   http: {{drain_timeout: 1s}}
 sources:
   up:
-    command: ["{sys.executable}", "{SERVER}", "{arrivals}"]
+    command: {script_command_yaml(SERVER, str(arrivals))}
 """)
     return manifest, arrivals
 

@@ -18,6 +18,8 @@ from mcprt.pipeline import Compiled, Runtime
 from mcprt.settings import Settings
 from mcprt.toolset.invoke import call_tool
 
+from tests.support.zygote import script_command  # noqa: F401 - the fixture servers' command, for the tests here
+
 FIXTURES = Path(__file__).parent / "fixtures"
 MCP_SERVER = FIXTURES / "mcp_server.py"
 PYTHON = sys.executable
@@ -74,7 +76,7 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) 
 def http_server(*flags: str, port: int = 0) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """The fixture MCP server over streamable HTTP on 127.0.0.1, as a subprocess; yields (process, port)."""
     process = subprocess.Popen(
-        [PYTHON, str(MCP_SERVER), "--http", "--port", str(port), *flags],
+        script_command(MCP_SERVER, "--http", "--port", str(port), *flags),
         stdout=subprocess.PIPE,
         text=True,
     )

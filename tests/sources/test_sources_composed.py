@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sources_support import FIXTURES, MCP_SERVER, PYTHON, call, http_server, json_of, running, text_of, write_manifest
+from sources_support import FIXTURES, MCP_SERVER, call, http_server, json_of, running, script_command, text_of, write_manifest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -49,7 +49,7 @@ async def test_python_command_url_and_openapi_sources_in_one_manifest(tmp_path: 
             "defaults": {"prune": {"drop_nulls": True}},
             "sources": {
                 "py": {"python": "typed_tools:add"},
-                "local": {"command": [PYTHON, str(MCP_SERVER)], "include": {"operations": ["echo"]}},
+                "local": {"command": script_command(MCP_SERVER), "include": {"operations": ["echo"]}},
                 "remote": {"url": f"http://127.0.0.1:{port}/mcp", "prefix": "remote_",
                            "include": {"operations": ["echo", "add"]}},
                 "api": {"openapi": "greeter.json", "base_url": base_url},

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sources_support import MCP_SERVER, PYTHON, call, json_of, running, write_manifest
+from sources_support import MCP_SERVER, call, json_of, running, script_command, write_manifest
 
 from mcprt.contracts import OperationMeta
 from mcprt.errors import ManifestError
@@ -107,7 +107,7 @@ def test_cli_validate_rejects_tags_on_a_python_source(tmp_path: Path) -> None:
 
 
 def _command_manifest(folder: Path, include: dict | None) -> Path:
-    source: dict = {"command": [PYTHON, str(MCP_SERVER)], "cwd": "."}
+    source: dict = {"command": script_command(MCP_SERVER), "cwd": "."}
     if include is not None:
         source["include"] = include
     return write_manifest(folder, json.dumps({"version": 1, "sources": {"fx": source}}, indent=2))
@@ -148,4 +148,5 @@ async def test_a_command_source_rejects_paths_at_their_line(tmp_path: Path) -> N
             pass
     [diagnostic] = [d for d in caught.value.diagnostics if d.severity == "error"]
     assert "`include.paths` cannot select operations of a `command:` source" in diagnostic.message
-    assert (diagnostic.line, diagnostic.col) == (11, 9), diagnostic  # the "paths" key
+    paths_line = next(n for n, line in enumerate(manifest.read_text().splitlines(), 1) if '"paths"' in line)
+    assert (diagnostic.line, diagnostic.col) == (paths_line, 9), diagnostic  # the "paths" key

@@ -12,17 +12,19 @@ import signal
 from pathlib import Path
 
 import pytest
-from sources_support import MCP_SERVER, PYTHON, call, eventually, json_of, running, text_of, write_manifest
+from sources_support import MCP_SERVER, PYTHON, call, eventually, json_of, running, script_command, text_of, write_manifest
 
 from mcprt.errors import ManifestError
 from mcprt.toolset.invoke import call_tool
 from mcprt.sources.mcp.process import is_alive
 
 
-def fixture_manifest(folder: Path, tools: dict | None = None, flags: tuple[str, ...] = ()) -> Path:
-    """The fixture server as source `fx` (written as JSON, which is YAML too)."""
+def fixture_manifest(folder: Path, tools: dict | None = None, flags: tuple[str, ...] = (), fresh: bool = False) -> Path:
+    """The fixture server as source `fx` (written as JSON, which is YAML too); forked from the suite's zygote
+    unless `fresh`: tests of the pid mcprt knows it by, or of what becomes of its grandchildren
+    (tests/support/zygote.py says why)."""
     source: dict = {
-        "command": [PYTHON, str(MCP_SERVER), *flags],
+        "command": [PYTHON, str(MCP_SERVER), *flags] if fresh else script_command(MCP_SERVER, *flags),
         "env": {"FIXTURE_GREETING": "hello from the manifest"},
         "cwd": "work",
     }
@@ -147,7 +149,7 @@ async def test_an_unchanged_source_survives_a_reload_and_a_changed_prune_does_no
 
 
 async def test_a_killed_server_answers_restarting_then_serves_again(folder: Path) -> None:
-    async with running(fixture_manifest(folder)) as (runtime, compiled):
+    async with running(fixture_manifest(folder, fresh=True)) as (runtime, compiled):
         source = runtime.pool.running["fx"]
         pid = json_of(await call(compiled, "whoami"))["pid"]
         assert source.connector.process.pid == pid
@@ -179,7 +181,7 @@ async def test_a_killed_server_answers_restarting_then_serves_again(folder: Path
 
 
 async def test_closing_ends_the_server_and_its_children(folder: Path) -> None:
-    async with running(fixture_manifest(folder)) as (runtime, compiled):
+    async with running(fixture_manifest(folder, fresh=True)) as (runtime, compiled):
         server = json_of(await call(compiled, "whoami"))["pid"]
         grandchild = int(text_of(await call(compiled, "spawn_child")))
         assert is_alive(server) and is_alive(grandchild)
@@ -188,7 +190,7 @@ async def test_closing_ends_the_server_and_its_children(folder: Path) -> None:
 
 
 async def test_a_crash_also_ends_the_crashed_servers_children(folder: Path) -> None:
-    async with running(fixture_manifest(folder)) as (runtime, compiled):
+    async with running(fixture_manifest(folder, fresh=True)) as (runtime, compiled):
         server = json_of(await call(compiled, "whoami"))["pid"]
         grandchild = int(text_of(await call(compiled, "spawn_child")))
         os.kill(server, signal.SIGKILL)
@@ -248,7 +250,7 @@ async def test_non_ascii_upstream_names_keep_their_served_names(folder: Path) ->
     renamed `grosse_2` and a client calling `grosse` reached `größe`. Served names stay as they always were."""
     script = folder / "names_server.py"
     script.write_text(_NON_ASCII_SERVER, encoding="utf-8")
-    manifest = write_manifest(folder, json.dumps({"version": 1, "sources": {"fx": {"command": [PYTHON, str(script)]}}}))
+    manifest = write_manifest(folder, json.dumps({"version": 1, "sources": {"fx": {"command": script_command(script)}}}))
     async with running(manifest) as (runtime, compiled):
         assert [tool["name"] for tool in compiled.toolset.list_tools()] == ["gr_e", "grosse", "tool"]
         assert text_of(await call(compiled, "grosse")) == "grosse"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from tests.support.components import stop_process
+from tests.support.zygote import script_command, script_command_yaml
 
 SERVER = Path(__file__).with_name("everything_server.py")
 # The fixture's FIXTURE_CANCEL_FILE, passed the documented way (a `command:` server inherits only HOME,
@@ -20,7 +20,7 @@ CANCEL_FILE_ENV = 'env: {FIXTURE_CANCEL_FILE: "${FIXTURE_CANCEL_FILE}"}\n'
 @contextmanager
 def fixture_http(*flags: str, timeout: float = 30) -> Iterator[str]:
     """The fixture over streamable HTTP on localhost; yields its MCP endpoint URL."""
-    process = subprocess.Popen([sys.executable, str(SERVER), "--http", *flags], stdout=subprocess.PIPE,
+    process = subprocess.Popen(script_command(SERVER, "--http", *flags), stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     port: list[str] = []
     announced = threading.Event()
@@ -45,8 +45,8 @@ def fixture_http(*flags: str, timeout: float = 30) -> Iterator[str]:
 
 def command_source(name: str, *flags: str, extra: str = "") -> str:
     """A manifest `sources:` entry running the fixture over stdio (extra: more YAML lines, indented 4)."""
-    argv = ", ".join(f'"{part}"' for part in (sys.executable, str(SERVER), *flags))
-    return f"  {name}:\n    command: [{argv}]\n" + textwrap.indent(textwrap.dedent(extra), "    ")
+    command = script_command_yaml(SERVER, *flags)
+    return f"  {name}:\n    command: {command}\n" + textwrap.indent(textwrap.dedent(extra), "    ")
 
 
 def url_source(name: str, url: str, extra: str = "") -> str:

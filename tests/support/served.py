@@ -44,7 +44,7 @@ def launch_command(manifest: Path, *args: str) -> list[str]:
     """`up_command`, started as a fork of the suite's warm zygote when it can be (tests/support/zygote.py:
     the same code path without ~1.5 s of imports); `up_command` itself always starts a fresh interpreter
     (for tests about imports or wrapping the command)."""
-    return zygote.launcher_command(["up", str(manifest), *args]) or up_command(manifest, *args)
+    return zygote.launcher_command(["-m", "mcprt", "up", str(manifest), *args]) or up_command(manifest, *args)
 
 
 def stdio_up(manifest: Path, *args: str, env: dict[str, str] | None = None) -> StdioServerParameters:

@@ -1,6 +1,7 @@
-"""`python -I -S zygote_launcher.py SOCKET START_ENV_JSON ARGS…`: run `python -m mcprt ARGS` as a fork of
-the suite's zygote (tests/support/zygote.py says why), or, when that cannot reproduce a fresh start, as
-a fresh interpreter. Stdlib only and no `site`: it starts in ~20 ms."""
+"""`python -I -S -c LAUNCH_CODE SOCKET PYTHON_ARGS…` (tests/support/zygote.py runs this file as `-c` code):
+run `python PYTHON_ARGS` (`-m mcprt ARGS…` or `SCRIPT ARGS…`) as a fork of the suite's zygote
+(tests/support/zygote.py says why), or, when the zygote says a fork cannot reproduce a fresh start (or
+is not there), as a fresh interpreter. Stdlib only and no `site`: it starts in ~20 ms."""
 
 import json
 import os
@@ -11,29 +12,34 @@ import sys
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
-def fresh(args: list[str]) -> None:
+def fresh(python_args: list[str]) -> None:
     executable = sys.executable
-    os.execve(executable, [executable, "-m", "mcprt", *args], dict(os.environ))
+    os.execve(executable, [executable, *python_args], dict(os.environ))
 
 
 def main() -> None:
-    path, start_env, args = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
-    mine = {k: v for k, v in os.environ.items() if k.startswith("PYTHON") and k != "PYTHONUNBUFFERED"}
-    if mine != start_env:
-        fresh(args)
+    path, python_args = sys.argv[1], sys.argv[2:]
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         connection.connect(path)
     except OSError:
-        fresh(args)
-    request = {"env": dict(os.environ), "cwd": os.getcwd(), "args": args, "argv0": "-m",
-               "launcher": os.getpid(), "socket": path}
+        fresh(python_args)
+    # Started in a session of its own (as mcprt starts a stdio server), the launcher stands for a group:
+    # the child then leads one of its own, and a signal to the launcher goes to that whole group.
+    own_group = os.getpgrp() == os.getpid()
+    request = {"env": dict(os.environ), "cwd": os.getcwd(), "python_args": python_args,
+               "launcher": os.getpid(), "socket": path, "own_group": own_group}
     socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
-    child = int(connection.recv(64))
+    answer = connection.recv(64)
+    if answer in (b"fresh\n", b""):  # a start-only PYTHON* variable differs from the zygote's
+        connection.close()
+        fresh(python_args)
+    child = int(answer)
+    send = os.killpg if own_group else os.kill
 
     def forward(signum: int, _frame: object) -> None:
         try:
-            os.kill(child, signum)
+            send(child, signum)
         except ProcessLookupError:
             pass
 

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from tests.support.everything import SERVER
 from tests.support.served import UpProcess, child_env, mcprt_http
 from tests.support.upstream import serve_app
+from tests.support.zygote import script_command_yaml
 from tests.tasks.tasks_support import EXTENSION, call, get, rpc, wait_for
 
 pytestmark = pytest.mark.xdist_group("tasks-governed")  # its `mcprt up` once per run, not once per worker
@@ -92,7 +93,7 @@ def manifest_text(folder: Path, upstream: str) -> str:
         "  observability: {audit: audit.jsonl}",
         "sources:",
         "  everything:",
-        f'    command: ["{sys.executable}", "{SERVER}", "--features", "tools,rounds"]',
+        f'    command: {script_command_yaml(SERVER, "--features", "tools,rounds")}',
         "    env: {FIXTURE_CANCEL_FILE: \"${FIXTURE_CANCEL_FILE}\"}",
         "    tools:",
         "      test_slow: {task_support: optional}",

@@ -7,7 +7,6 @@ manifest while a task runs. A second one serves the same tools behind `server.ex
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from tests.support.everything import SERVER
 from tests.support.served import UpProcess, child_env, mcprt_http
+from tests.support.zygote import script_command_yaml
 from tests.tasks.tasks_support import WITHOUT_TASKS, call, get, wait_for
 
 
@@ -27,7 +27,7 @@ def manifest_text(tasks: str, *, discovery: bool = False) -> str:
         *(["  expose: discovery"] if discovery else []),
         "sources:",
         "  everything:",
-        f'    command: ["{sys.executable}", "{SERVER}", "--features", "tools,rounds"]',
+        f'    command: {script_command_yaml(SERVER, "--features", "tools,rounds")}',
         "    env: {FIXTURE_CANCEL_FILE: \"${FIXTURE_CANCEL_FILE:-cancelled.txt}\"}",
         "    tools:",
         "      test_slow: {task_support: optional}",
