@@ -86,7 +86,7 @@ from .limits import compact_json, json_size, parse_json_container, shorten_text,
 from .pagination import shortened_page_note
 from .prune_miss import missed
 from .result_limit import fit_result
-from .sent import raw_size, sent_size
+from .sent import mirrored_block, raw_size, sent_size
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
@@ -254,7 +254,8 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
     if upstream.is_error:
         return fit_result(blocks, structured, shaping.max_result_bytes, notes)
     transforms = shaping.pruner is not None or shaping.autoprune is not None
-    wrapped = _wraps_text(structured, blocks)
+    mirror = mirrored_block(blocks, structured)
+    wrapped = mirror is not None and mirror.wrapped
     any_unpruned = False
     if transforms and structured is not None and not wrapped:
         structured, any_unpruned = _prune(structured, shaping, notes)
@@ -278,13 +279,6 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
         blocks, structured = _render_content(blocks, parsed, structured, upstream, shaping, notes)
     # The limit bounds the whole result: every block (a template's text included) and structuredContent.
     return fit_result(blocks, structured if isinstance(structured, dict) else None, shaping.max_result_bytes, notes)
-
-
-def _wraps_text(structured: Any, blocks: list[dict]) -> bool:
-    """SDK servers wrap a string return value as `{"result": "<the text>"}`: a copy, not data to prune."""
-    if not (isinstance(structured, dict) and len(structured) == 1 and isinstance(structured.get("result"), str)):
-        return False
-    return any(block.get("type") == "text" and block.get("text") == structured["result"] for block in blocks)
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -41,8 +41,8 @@ def fit_result(blocks: list[dict], structured: dict | None, limit: int,
     when already within the limit; inputs are never mutated."""
     if sent_size(blocks, structured) <= limit:
         return blocks, structured
-    mirror = mirrored_block(blocks, structured) if structured is not None else None
-    wrapped = mirror is not None and structured == {"result": blocks[mirror]["text"]}
+    found = mirrored_block(blocks, structured) if structured is not None else None
+    mirror, wrapped = (found.index, found.wrapped) if found is not None else (None, False)
     shortenable = {index: _text_size(block) for index, block in enumerate(blocks) if _text_size(block) is not None}
     if structured is not None and mirror is None:
         shortenable[_STRUCTURED] = json_size(structured)

@@ -28,7 +28,7 @@ unpruned passthrough shows 0 % saved), and the result size limit bounds it (`res
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from mcprt.contracts import UpstreamResult
 
@@ -62,26 +62,36 @@ def raw_size(upstream: UpstreamResult) -> int:
     return upstream.raw_bytes
 
 
-def mirrored_block(content: list[Any], structured: Any) -> int | None:
-    """Index of the text block in `content` that repeats `structured` (see the module docstring), or
-    None. Cost: one compact encoding of `structured`; a text block is parsed only when it starts like
-    a JSON object and is at least as long as that encoding (an indented copy is longer)."""
+class Mirror(NamedTuple):
+    """The text block that repeats a structuredContent: its `index` in the content, and whether
+    structuredContent is the SDK's wrapper of it (`{"result": <the text>}`, `wrapped`) rather than the
+    parsed JSON of the text. A wrapper is a copy of the text, not data of its own: pruning leaves it
+    alone (the pruned text becomes the structured form) and shortening rebuilds it from the text."""
+
+    index: int
+    wrapped: bool
+
+
+def mirrored_block(content: list[Any], structured: Any) -> Mirror | None:
+    """The text block in `content` that repeats `structured` (see the module docstring), or None; a
+    block `structured` wraps is preferred over one holding its JSON. Cost: one compact encoding of
+    `structured`; a text block is parsed only when it starts like a JSON object and is at least as
+    long as that encoding (an indented copy is longer)."""
     if not isinstance(structured, dict):
         return None
+    texts = [(index, block["text"]) for index, block in enumerate(content)
+             if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)]
     wrapped = structured.get("result") if len(structured) == 1 else None
-    encoded: str | None = None
-    for index, block in enumerate(content):
-        text = block.get("text") if isinstance(block, dict) and block.get("type") == "text" else None
-        if not isinstance(text, str):
-            continue
-        if isinstance(wrapped, str) and text == wrapped:
-            return index
-        if encoded is None:
-            encoded = compact_json(structured)
+    if isinstance(wrapped, str):
+        for index, text in texts:
+            if text == wrapped:
+                return Mirror(index, True)
+    encoded = compact_json(structured) if texts else ""
+    for index, text in texts:
         if text == encoded:
-            return index
+            return Mirror(index, False)
         if len(text) > len(encoded) and text.lstrip().startswith("{") and _parses_to(text, structured):
-            return index
+            return Mirror(index, False)
     return None
 
 
