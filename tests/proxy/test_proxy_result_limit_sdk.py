@@ -18,6 +18,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprec
 
 SERVER = Path(__file__).with_name("shaped_sdk_server.py")
 LIMIT = 16_000
+# What the server adds to the result object the limit bounds (`shaping/wire.py`): `"isError":false,"resultType":"complete"`
+FRAMING = 38
+
+
+def _wire_size(result: object) -> int:
+    """The result as the SDK client received it, serialized again: every field of every block."""
+    return len(result.model_dump_json(by_alias=True, exclude_none=True).encode())  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +32,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     manifest = tmp_path_factory.mktemp("shaped") / "mcp.yaml"
     manifest.write_text(f'version: 1\nsources:\n  sdk:\n    command: ["{sys.executable}", "{SERVER}"]\n'
                         f"    tools:\n      grid: {{max_result_bytes: {LIMIT}}}\n"
-                        f"      counts: {{max_result_bytes: {LIMIT}}}\n", encoding="utf-8")
+                        f"      counts: {{max_result_bytes: {LIMIT}}}\n"
+                        f"      link: {{max_result_bytes: {LIMIT}}}\n"
+                        f"      ledger: {{max_result_bytes: {LIMIT}}}\n", encoding="utf-8")
     with mcprt_http(manifest, "--no-reload") as up:
         yield up.url
 
@@ -45,9 +54,8 @@ async def test_many_small_text_blocks_are_kept_whole_not_each_cut_to_a_marker(se
         assert not result.is_error
         texts = [block.text for block in result.content if not block.text.startswith("Note: ")]  # type: ignore[union-attr]
         assert texts == [str(j % 50) for j in range(len(texts))]  # whole blocks, in order
-        size = sum(len(text.encode()) for text in texts) + len(json.dumps(
-            result.structured_content, separators=(",", ":")).encode())
-        assert size <= LIMIT
+        # the whole result, framing included: 25,000 blocks' `{"type":"text","text":"7"}` counted too
+        assert _wire_size(result) <= LIMIT + FRAMING
         notes = _notes(result)
         assert len(notes) == 1 and notes[0].count("left out:") == 1  # one counted note, not one per block
         assert f"left out: {25_000 - len(texts):,} text blocks" in notes[0]
@@ -67,3 +75,62 @@ async def test_a_shortened_structured_object_still_matches_the_output_schema(ser
         assert len(json.dumps(structured, separators=(",", ":")).encode()) <= LIMIT
         assert "of 5000 keys omitted" in " ".join(_notes(result))
         assert text_of(result)
+
+
+async def test_a_resource_links_long_description_is_shortened_and_the_whole_result_fits(served: str) -> None:
+    """A resource link with a 1.1 MB `description`: the limit counted only its `uri`, so the result went
+    out whole and the SDK client failed on its 1 MiB SSE event limit. Now the description (text) is
+    shortened with a marker, the URI kept exactly, and the whole result fits the limit."""
+    async with http_client(served) as client:
+        await client.list_tools()
+        result = await client.call_tool("link", {"description_bytes": 1_100_000})
+        assert not result.is_error
+        link, text = result.content[:2]
+        assert link.type == "resource_link" and link.uri == "file:///reports/q3.csv" and link.name == "q3.csv"
+        assert link.description.startswith("This file holds the quarterly figures.")  # type: ignore[union-attr]
+        assert "more characters omitted" in link.description  # type: ignore[operator]
+        assert text.text == "one report found"  # type: ignore[union-attr]
+        assert "the description of resource link file:///reports/q3.csv was shortened" in " ".join(_notes(result))
+        assert LIMIT // 2 < _wire_size(result) <= LIMIT + FRAMING
+
+
+async def test_a_block_whose_uri_does_not_fit_is_left_out_never_cut(served: str) -> None:
+    """A URI cut short names another resource: a link whose URI alone is past the limit is left out,
+    with a counted note, and the rest of the result is kept."""
+    async with http_client(served) as client:
+        await client.list_tools()
+        result = await client.call_tool("link", {"description_bytes": 10, "uri_bytes": 40_000})
+        assert not result.is_error
+        assert [block.type for block in result.content] == ["text", "text"]
+        assert result.content[0].text == "one report found"  # type: ignore[union-attr]
+        assert "left out: 1 resource_link block, 40," in " ".join(_notes(result))
+        assert _wire_size(result) <= LIMIT + FRAMING
+
+
+async def test_a_large_result_meta_is_left_out_with_a_note(served: str) -> None:
+    """The result's own `_meta` is sent too: one past a quarter of the limit is left out (there is no rule to
+    shorten a client's metadata), said in a note; the content stays whole."""
+    async with http_client(served) as client:
+        await client.list_tools()
+        result = await client.call_tool("link", {"description_bytes": 100, "meta_bytes": 50_000})
+        assert not result.is_error and not (result.meta or {}).get("trace")
+        assert len(result.content[0].description) == 100  # type: ignore[union-attr, arg-type]
+        assert "the result's _meta (50,012 bytes) was left out" in " ".join(_notes(result))
+        small = await client.call_tool("link", {"description_bytes": 100, "meta_bytes": 1_000})
+        assert small.meta == {"trace": "x" * 1_000} and not _notes(small)  # within the limit: unchanged
+
+
+async def test_a_wide_objects_required_keys_that_come_last_are_kept(served: str) -> None:
+    """`ledger(2000)`: 2000 entries, then `total` and `status`, which its outputSchema requires. Shortened to
+    its first keys, the object lost both and the SDK client refused the result (`'total' is a required
+    property`). Now the outputSchema's required keys are put back (`conform`), and the note says so."""
+    async with http_client(served) as client:
+        await client.list_tools()  # the client learns the outputSchema it validates against
+        result = await client.call_tool("ledger", {"n": 2000})
+        assert not result.is_error
+        structured = result.structured_content
+        assert structured is not None and structured["total"] == 2000 and structured["status"] == "complete"
+        assert 10 < len(structured) < 2000
+        assert json.loads(result.content[0].text) == structured  # type: ignore[union-attr]  # the pair stays a pair
+        assert "its required fields are kept" in " ".join(_notes(result))
+        assert _wire_size(result) <= LIMIT + FRAMING

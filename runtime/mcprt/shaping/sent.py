@@ -13,8 +13,7 @@ structured content also return it serialized in a text block "for backwards comp
 (MCP 2025-06-18, server/tools "Structured Content"), and mcprt's shaped JSON results do exactly
 that, so a model (or its client) reads one copy or the other, never both. Counting both made an
 unpruned tool whose upstream answers compact JSON look twice as large as its upstream body. A
-structuredContent no text block repeats is read as well, so it counts (not counting it let a
-proxied result's structuredContent escape the result size limit, which bounds this same size).
+structuredContent no text block repeats is read as well, so it counts.
 Why the text itself and not its JSON-string encoding: escaping the quotes of a JSON document inside
 a JSON string is transport framing, as the MCP envelope is; `raw_bytes` (the upstream body) is not
 measured with its HTTP framing either. So an unpruned, compact JSON body gives sent ≈ raw (saved ≈
@@ -22,7 +21,7 @@ measured with its HTTP framing either. So an unpruned, compact JSON body gives s
 
 Every producer of a `ToolResult` (shaping, tool errors, the CLI) takes its `sent_bytes` from
 `sent_size`, a proxied result's `raw_bytes` too (the upstream's result measured the same way, so an
-unpruned passthrough shows 0 % saved), and the result size limit bounds it (`result_limit`); sinks (metrics, audit, status page, `mcprt record`/`test`) only read it.
+unpruned passthrough shows 0 % saved); sinks (metrics, audit, status page, `mcprt record`/`test`) only read it.
 """
 
 from __future__ import annotations
