@@ -103,6 +103,9 @@ class UpstreamResult:
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
     result_meta: dict[str, Any] | None = None  # a proxied result's own `_meta`, passed on unchanged
     scrubbed: bool = False  # configured secrets already removed from the body (the HTTP executor does)
+    # `raw_bytes` is already the call's raw figure (`shaping.sent.raw_size`): a result relayed after its own
+    # shaping (discovery's `call_tool` relays its target's), whose "raw" is what the target's upstream sent
+    raw_measured: bool = False
 
 
 Invoker = Callable[[dict[str, Any], CallContext], Awaitable[UpstreamResult]]

@@ -53,7 +53,10 @@ def raw_size(upstream: UpstreamResult) -> int:
     unshaped result shows raw = sent (0 % saved) whatever the source kind. A proxied server's result:
     `sent_size` of its content and structuredContent (not the JSON-RPC result carrying them); a binary
     body: its base64 length, the form any result sends it in (MCP image/audio `data`, resource `blob`);
-    a text or JSON body: its bytes as received (`upstream.raw_bytes`, HTTP framing not counted)."""
+    a text or JSON body: its bytes as received (`upstream.raw_bytes`, HTTP framing not counted); a relayed
+    result (`raw_measured`, discovery's `call_tool`): the raw figure of the call it relays, as given."""
+    if upstream.raw_measured:
+        return upstream.raw_bytes
     if upstream.kind == "content":
         return sent_size(upstream.content or [], upstream.structured)
     if upstream.kind == "binary":
