@@ -44,6 +44,9 @@ def shape(upstream: UpstreamResult, **shaping) -> ToolResult:
     else:
         expected_raw = (upstream.raw_bytes + 2) // 3 * 4 if upstream.kind == "binary" else upstream.raw_bytes
     assert result.raw_bytes == expected_raw
+    if upstream.kind == "content" and "max_result_bytes" in shaping:
+        # a proxied result's limit bounds the result object as sent: every field, escaping, the notes
+        assert len(json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode()) <= shaping["max_result_bytes"]
     return result
 
 
