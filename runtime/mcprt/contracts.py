@@ -186,6 +186,9 @@ class ToolResult:
     raw_bytes: int = 0  # bytes received from upstream
     sent_bytes: int = 0  # what the model reads: the content blocks' payload (`shaping.sent.sent_size`)
     outcome: str = "ok"  # how the call ended (`observability.events.Outcome`), set by `call_tool`
+    # relays another call's result (discovery's `call_tool`): its target's own call already counted the
+    # bytes, so totals over calls (bytes saved per minute, metrics) leave this one out
+    relayed: bool = False
     meta: dict[str, Any] | None = None  # the result's `_meta` (metadata for the client, not the model; a
     # proxied server's passes unchanged)
     # The JSON-RPC error (`{code, message}`) a proxied server answered instead of a result: a direct

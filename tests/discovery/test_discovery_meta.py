@@ -281,6 +281,8 @@ async def test_the_status_row_of_call_tool_shows_its_targets_raw_and_saving(tmp_
             result = await client.call_tool("call_tool", {"name": "list_items", "arguments": {}})
             assert not result.is_error and json.loads(result.content[0].text) == ["apple", "pear"]  # type: ignore[union-attr]
         status = httpx.get(f"{up.base}/status.json", timeout=30).json()
+        page = httpx.get(f"{up.base}/status", timeout=30).text
+        metrics = httpx.get(f"{up.base}/metrics", timeout=30).text
     target = next(row for row in status["tools"] if row["name"] == "list_items")
     calls = {call["tool"]: call for call in status["recent"]}  # the call's own line, then the meta-tool's
     raw = len(json.dumps([{"name": "apple", "quantity": 3}, {"name": "pear", "quantity": 0}],
@@ -288,3 +290,11 @@ async def test_the_status_row_of_call_tool_shows_its_targets_raw_and_saving(tmp_
     assert (target["bytes_raw"], target["bytes_sent"]) == (raw, len('["apple","pear"]'))
     for row in (calls["list_items"], calls["call_tool"]):
         assert (row["bytes_raw"], row["bytes_sent"]) == (target["bytes_raw"], target["bytes_sent"]), row
+    # One call's saving counted once: the hour's bytes saved and the raw/sent counters summed over tools
+    # counted the relayed `call_tool` event too (88 B saved for a 44 B saving).
+    saved = target["bytes_raw"] - target["bytes_sent"]
+    assert f"line: bytes saved ({saved} B in the hour)" in page
+    for stage, figure in (("raw", target["bytes_raw"]), ("sent", target["bytes_sent"])):
+        summed = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                     if line.startswith("mcprt_tool_result_bytes_total{") and f'stage="{stage}"' in line)
+        assert summed == figure, (stage, metrics)

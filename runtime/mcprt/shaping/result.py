@@ -172,6 +172,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         structured_content=structured,
         is_error=is_error,
         raw_bytes=raw_size(upstream),  # measured as sent is: an unshaped result shows 0 % saved
+        relayed=upstream.raw_measured,  # another call's result: its figures are counted there
         sent_bytes=sent_size(content, structured),
         meta=meta,
     )
