@@ -46,8 +46,9 @@ Proxied MCP content (`kind="content"`)
   blocks holding JSON are parsed, pruned and re-serialized compactly; structuredContent that
   stops being an object is dropped (the text blocks carry it). `output` renders with `result` =
   the pruned structuredContent, else the JSON (or text) of the text blocks, replacing them with
-  one text block. The limit bounds the whole result object as sent (`wire`: every field of every
-  block, structuredContent, `_meta`, the notes), as `result_limit` says: texts shortened as above, a
+  one text block. The limit bounds the whole result object as sent, a structuredContent a text
+  block repeats counted once (`wire.limited_size`: every field of every block, `_meta`, the notes), as
+  `result_limit` says: texts shortened as above, a
   structuredContent no text block repeats shortened by structure, a block whose fixed part (URI, data)
   does not fit left out with a note; error results pass through within the same limit. `raw_bytes` is the upstream's result measured as `sent_bytes` is.
 Notes

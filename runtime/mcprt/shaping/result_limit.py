@@ -1,20 +1,27 @@
-"""The result size limit (`max_result_bytes`) over a whole proxied result: everything that is sent.
+"""The result size limit (`max_result_bytes`) over a whole proxied result: what the model sees, each thing once.
 
 A proxied MCP result can carry several blocks of any type, each with fields besides its payload, a
-structuredContent, and a `_meta`. The size bounded is `wire.result_wire_size`: the result object as
-JSON, every field, the escaping of each text, a structuredContent a text block repeats (it is sent
-twice) and the notes block (bounding only each block's payload let a resource link's 1.1 MB
-`description`, or the framing of 25,000 one-character blocks, past the SDK client's 1 MiB SSE limit).
+structuredContent, and a `_meta`. The size bounded is `wire.limited_size`: the result object as
+JSON, every field, the escaping of each text and the notes block, with a structuredContent a text
+block repeats counted once, as that block (MCP 2025-06-18 server/tools "Structured Content": the
+text is the same content for clients that do not read structuredContent; HTTP and Python tools
+count it once too). Bounding only each block's payload let a resource link's 1.1 MB `description`,
+or the framing of 25,000 one-character blocks, past the SDK client's 1 MiB SSE limit; with the
+repeated copy on the wire a result reaches about twice the limit (the 100 KB default stays far
+below that 1 MiB).
 
 Over the limit, in this order:
   0. The result's own `_meta`, when larger than a quarter of the limit, is left out with a note
      (it is data for the client, with no rule for shortening it).
   1. Each block has text fields that can be shortened — a text block's `text`, an embedded resource's
-     `text`, a resource link's `name`, `title` and `description` — and a fixed part: the rest (its
-     framing, `uri`, `mimeType`, `annotations`, `_meta`, image and audio `data`, a resource's `blob`).
-     A URI is never cut (a cut URI names another resource). Blocks are kept in order while their fixed
-     parts fit in the limit less what the text fields are owed (their size, at most half the limit);
-     a block past that is left out, and one counted note says which.
+     `text`, a resource link's `title` and `description` — and a fixed part: the rest (its
+     framing, `uri`, a link's `name`, `mimeType`, `annotations`, `_meta`, image and audio `data`, a
+     resource's `blob`). A URI or a link's `name` (an identifier, MCP `BaseMetadata`) is never cut (cut,
+     it names another thing). Blocks are kept in order while their fixed parts, with `_MIN_SHARE` for
+     their own texts, fit in the limit less what the other parts are owed (their size, at most half);
+     a block past that is left out, and one counted note says which. When the text block that
+     repeats structuredContent is left out (its own `_meta` too large), structuredContent is no
+     longer repeated: it becomes a part of its own, counted and shortened.
   2. The budget left is shared among the text fields and a structuredContent no text block repeats,
      smallest first (one that fits an equal share of what is left stays whole, so the largest shrink
      most): JSON text blocks shortened by structure, other text at a line or word boundary, with
@@ -26,19 +33,21 @@ Over the limit, in this order:
      shortened JSON value); either is then made to conform to the tool's outputSchema again
      (`conform`: a `required` key dropped with the end of a wide object is put back).
   3. The result is measured again as it will be sent (escaping and notes included); while it is over,
-     steps 1–2 run again on a budget lowered by the excess (at most `_ROUNDS` times), and blocks still
-     over are left out from the end. So the bound is exact for the result object; the server's
-     framing around it is the tolerance `wire` documents.
+     steps 1–2 run again on a budget lowered by the excess (at most `_ROUNDS` times; what `conform`
+     puts back is capped at the first round's budget, so later rounds shrink the rest around it).
+     Still over: blocks are left out from the end (measured again with the counted note as it reads),
+     then structuredContent is shortened to what is left, or left out, with a note. So the bound is
+     exact for `limited_size`; the server's framing around it is the tolerance `wire` documents.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .conform import conform
+from .conform import CannotConform, conform
 from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
 from .sent import mirrored_block
-from .wire import block_wire_size, result_wire_size
+from .wire import block_wire_size, limited_size, result_wire_size
 
 _STRUCTURED = -1  # the part key of structuredContent
 # The smallest share worth shortening a part to: below it a cut marker ("… (N more characters omitted)")
@@ -46,7 +55,10 @@ _STRUCTURED = -1  # the part key of structuredContent
 _MIN_SHARE = 64
 _NOTES_GUESS = 300  # bytes the notes of a fitting usually take ("left out: …", "result shortened …")
 _ROUNDS = 4  # measuring again after shortening: escaping and notes are estimated, then corrected
-_LINK_TEXTS = ("description", "title", "name")  # a resource link's text fields (MCP `Resource`)
+# A resource link's text fields (MCP `Resource`); its `name` is an identifier ("intended for programmatic
+# use", MCP 2025-06-18 schema `BaseMetadata`), so it is part of the fixed part and never cut.
+_LINK_TEXTS = ("description", "title")
+_STRUCTURED_KEY = len(',"structuredContent":')
 _SHOWN = 80  # characters of a URI or media type shown in a note (they may be as large as the result)
 
 _Key = tuple[int, tuple[str, ...]] | int  # (block index, path to a text field), or _STRUCTURED
@@ -55,44 +67,47 @@ _Key = tuple[int, tuple[str, ...]] | int  # (block index, path to a text field),
 def fit_result(blocks: list[dict], structured: dict | None, limit: int, notes: list[str],
                meta: dict | None = None, schema: dict[str, Any] | None = None) -> tuple[list[dict], dict | None, dict | None]:
     """`blocks` (MCP content blocks, wire format), `structured` and `meta` (the result's `_meta`) with
-    `wire.result_wire_size` of them and of `notes` at most `limit` bytes (UTF-8; see the module
-    docstring for how), plus a note per change in `notes`. A shortened structuredContent is made to
+    `wire.limited_size` of them and of `notes` at most `limit` bytes (UTF-8; a repeated structuredContent
+    counted once; see the module docstring for how), plus a note per change in `notes`. A shortened structuredContent is made to
     conform to `schema` (the tool's outputSchema) again (`conform`: what it refuses shortened, such as a
     `required` key, is restored; `CannotConform` when that cannot fit). Unchanged when already within
     the limit; inputs are never mutated."""
-    if result_wire_size(blocks, structured, meta, notes) <= limit:
+    if limited_size(blocks, structured, meta, notes) <= limit:
         return blocks, structured, meta
     given = list(notes)
     if meta and json_size(meta) > limit // 4:
         given.append(f"the result's _meta ({json_size(meta):,} bytes) was left out: it did not fit the result "
                      f"limit of {limit} bytes")
         meta = None
-    budget = limit - result_wire_size([], structured, meta, given) + (json_size(structured) if structured else 0)
+    budget = limit - result_wire_size([], None, meta, given) - (_STRUCTURED_KEY if structured is not None else 0)
     budget -= min(_NOTES_GUESS, limit // 8)  # the notes fitting adds: one round is then the rule, not two
     out, out_structured, trial = blocks, structured, given
     sizes = [block_wire_size(block) for block in blocks]  # measured once for every round
     found = mirrored_block(blocks, structured) if structured is not None else None
     mirror = (found.index, found.wrapped) if found is not None else (None, False)
+    restore_cap = max(budget, 0)  # what parts may take at most: a required key put back is at most that
     for _ in range(_ROUNDS):
         trial = list(given)
-        out, out_structured = _fit_parts(blocks, sizes, mirror, structured, max(budget, 0), trial, limit, schema)
-        over = result_wire_size(out, out_structured, meta, trial) - limit
+        out, out_structured = _fit_parts(blocks, sizes, mirror, structured, max(budget, 0), trial, limit,
+                                         schema, restore_cap)
+        over = limited_size(out, out_structured, meta, trial) - limit
         if over <= 0:
             break
         budget -= over + budget // 50
     else:
-        out = _leave_out_from_end(out, out_structured, meta, trial, limit)
+        out, out_structured = _leave_out_from_end(out, out_structured, meta, trial, limit, schema)
     notes[:] = trial
     return out, out_structured, meta
 
 
 def _fit_parts(blocks: list[dict], sizes: list[int], repeated: tuple[int | None, bool], structured: dict | None, budget: int, notes: list[str],
-               limit: int, schema: dict[str, Any] | None) -> tuple[list[dict], dict | None]:
-    """Steps 1–2 of the module docstring on `budget` bytes (what the blocks and structuredContent may take);
+               limit: int, schema: dict[str, Any] | None, restore_cap: int) -> tuple[list[dict], dict | None]:
+    """Steps 1–2 of the module docstring on `budget` bytes (what the blocks and structuredContent may take;
+    `restore_cap`: what `conform` may put back, the first round's budget, as the rest shrinks in later rounds);
     `sizes`: each block's wire bytes; `repeated`: the index of the text block structuredContent repeats, and
     whether it wraps it (`sent.Mirror`)."""
     mirror, wrapped = repeated
-    parts: dict[_Key, tuple[int, int]] = {}  # wire bytes (escaped, a repeated copy included), UTF-8 bytes
+    parts: dict[_Key, tuple[int, int]] = {}  # wire bytes (escaped; a repeated copy counts once), UTF-8 bytes
     fixed: list[int] = []
     for index, block in enumerate(blocks):
         texts = 0
@@ -100,25 +115,43 @@ def _fit_parts(blocks: list[dict], sizes: list[int], repeated: tuple[int | None,
             text = _get(block, path)
             escaped = json_size(text) - 2
             texts += escaped
-            copy = json_size(structured) if index == mirror and path == ("text",) else 0
-            parts[(index, path)] = (escaped + copy, utf8_length(text))
+            parts[(index, path)] = (escaped, utf8_length(text))
         fixed.append(sizes[index] - texts)
     if structured is not None and mirror is None:
         parts[_STRUCTURED] = (json_size(structured),) * 2
     kept: list[dict | None] = list(blocks)
     left_out: dict[tuple[str, str], list[int]] = {}  # (type, media type) → [blocks, bytes]: one counted note
     details: list[str] = []
+    if mirror is not None and fixed[mirror] + _MIN_SHARE > budget:
+        # The repeating text block's own fields (a large `_meta`) leave no room for its text: it is left
+        # out, and structuredContent, no longer repeated, is a part counted and shortened like any other.
+        _leave_out(mirror, blocks, sizes[mirror], kept, parts, left_out)
+        parts[_STRUCTURED] = (json_size(structured),) * 2
+        mirror, wrapped = None, False
     many = sum(1 for key in parts if key != _STRUCTURED and key[0] != mirror) * _MIN_SHARE > budget
     if many:
         # Too many texts for each to keep a useful share (a share below a cut marker's size turns every
         # block into the marker alone, and the result grows): keep whole blocks in order instead.
         room = _keep_whole_blocks(blocks, sizes, kept, parts, fixed, budget, mirror, left_out, details)
     else:
-        owed = min(sum(wire for wire, _ in parts.values()), budget // 2)
+        # A block is kept when its fixed part fits beside what the other parts are owed (their size, at
+        # most half the budget), with `_MIN_SHARE` left for its own texts: a fitting URI keeps its block,
+        # and its text is shortened instead.
+        total = sum(wire for wire, _ in parts.values())
+        own: dict[int, int] = {}  # each block's texts, wire bytes
+        for key, (wire, _) in parts.items():
+            if key != _STRUCTURED:
+                own[key[0]] = own.get(key[0], 0) + wire
         used = 0
         for index, block in enumerate(blocks):
-            if used + fixed[index] > budget - owed:
+            if kept[index] is None:
+                continue
+            owed = min(total - own.get(index, 0), budget // 2)
+            if used + fixed[index] + min(own.get(index, 0), _MIN_SHARE) > budget - owed:
                 _leave_out(index, blocks, sizes[index], kept, parts, left_out)
+                if index == mirror:  # structuredContent, no longer repeated, counts and is shortened
+                    parts[_STRUCTURED] = (json_size(structured),) * 2
+                    mirror, wrapped = None, False
             else:
                 used += fixed[index]
         room = budget - used
@@ -127,7 +160,9 @@ def _fit_parts(blocks: list[dict], sizes: list[int], repeated: tuple[int | None,
     if schema is not None and shortened is not structured and structured is not None and not wrapped:
         # Shortening drops keys and items from the end: put back what the outputSchema needs (a late
         # `required` key), or the client refuses the whole result. A repeated pair's text follows it.
-        shortened, restored = conform(shortened, structured, schema, restore_cap=limit)
+        # What is put back is capped at the room the limit leaves for parts (not the whole limit: a required
+        # key larger than that cannot fit, and later rounds shrink the rest around what was put back).
+        shortened, restored = conform(shortened, structured, schema, restore_cap=restore_cap)
         details.extend(restored)
         if mirror is not None and restored:
             kept[mirror] = {**blocks[mirror], "text": compact_json(shortened)}
@@ -173,22 +208,54 @@ def _keep_whole_blocks(blocks: list[dict], sizes: list[int], kept: list[dict | N
 
 
 def _leave_out_from_end(blocks: list[dict], structured: dict | None, meta: dict | None, notes: list[str],
-                        limit: int) -> list[dict]:
-    """The last resort when shortening did not converge: blocks left out from the end until it fits
-    (sizes subtracted, not measured again per block; the counted note is reserved at its largest)."""
+                        limit: int, schema: dict[str, Any] | None) -> tuple[list[dict], dict | None]:
+    """The last resort when shortening did not converge: blocks left out from the end until it fits (sizes
+    subtracted, then measured again with the real counted note, which names types and media types), then
+    structuredContent shortened to what is left, or left out when even that cannot fit."""
     kept = list(blocks)
     left_out: dict[tuple[str, str], list[int]] = {}
     note = f"left out: {len(blocks):,} blocks of several types; they did not fit the result limit of {limit} bytes"
-    size = result_wire_size(kept, structured, meta, [*notes, note])
+    size = limited_size(kept, structured, meta, [*notes, note])
     while kept and size > limit:
-        block = kept.pop()
-        block_size = block_wire_size(block)
-        size -= block_size
-        _count(block, block_size, left_out)
+        while kept and size > limit:
+            block = kept.pop()
+            block_size = block_wire_size(block)
+            size -= block_size
+            _count(block, block_size, left_out)
+        # measured again: the real note may be longer than the one reserved, and a text block that
+        # repeated structuredContent, once left out, no longer stands for it
+        size = limited_size(kept, structured, meta, [*notes, _left_out_note(left_out, limit)])
     if left_out:
-        listed = ", ".join(f"{n:,} {kind} block{'s' if n != 1 else ''}{mime}" for (kind, mime), (n, _) in left_out.items())
-        notes.append(f"left out: {listed}; they did not fit the result limit of {limit} bytes")
-    return kept
+        notes.append(_left_out_note(left_out, limit))
+    if structured is not None and size > limit:
+        structured = _last_structured(kept, structured, meta, notes, limit, schema)
+    return kept, structured
+
+
+def _left_out_note(left_out: dict[tuple[str, str], list[int]], limit: int) -> str:
+    listed = ", ".join(f"{n:,} {kind} block{'s' if n != 1 else ''}{mime}" for (kind, mime), (n, _) in left_out.items())
+    return f"left out: {listed}; they did not fit the result limit of {limit} bytes"
+
+
+def _last_structured(blocks: list[dict], structured: dict, meta: dict | None, notes: list[str], limit: int,
+                     schema: dict[str, Any] | None) -> dict | None:
+    """structuredContent shortened to the bytes the rest of the result leaves (made to conform to `schema`
+    again), or None with a note when it cannot fit."""
+    dropped = f"structuredContent ({json_size(structured):,} bytes) was left out: it did not fit the result limit of {limit} bytes"
+    shortened_note = f"result shortened to fit {limit} bytes: structuredContent was shortened"
+    share = limit - result_wire_size(blocks, None, meta, [*notes, shortened_note]) - _STRUCTURED_KEY
+    if share >= _MIN_SHARE:
+        shortened, _ = shorten_to_fit(structured, share)
+        try:
+            if schema is not None:
+                shortened, _ = conform(shortened, structured, schema, restore_cap=share)
+        except CannotConform:
+            shortened = None
+        if shortened is not None and limited_size(blocks, shortened, meta, [*notes, shortened_note]) <= limit:
+            notes.append(shortened_note)
+            return shortened
+    notes.append(dropped)
+    return None
 
 
 def _leave_out(index: int, blocks: list[dict], size: int, kept: list[dict | None], parts: dict[_Key, tuple[int, int]],
