@@ -60,10 +60,12 @@ def link(description_bytes: int, meta_bytes: int = 0, uri_bytes: int = 0, name_b
 
 @server.tool()
 def embedded(uri_bytes: int, text_bytes: int) -> CallToolResult:
-    """One embedded resource whose URI is about `uri_bytes` long and whose text is `text_bytes` long."""
+    """One embedded resource whose URI is about `uri_bytes` long and whose text is `text_bytes` long, then a
+    short text."""
     uri = "file:///notes/q3.txt" + "?v=1" * (uri_bytes // 4)
     text = ("Quarterly notes line.\n" * (text_bytes // 22 + 1))[:text_bytes]
-    return CallToolResult(content=[EmbeddedResource(type="resource", resource=TextResourceContents(uri=uri, text=text))])
+    return CallToolResult(content=[EmbeddedResource(type="resource", resource=TextResourceContents(uri=uri, text=text)),
+                                   TextContent(text="one note found")])
 
 
 @server.tool()

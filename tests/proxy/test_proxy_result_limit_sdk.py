@@ -215,7 +215,7 @@ async def test_a_resource_links_name_is_never_cut(served: str) -> None:
 
 async def test_an_embedded_resource_whose_uri_fits_has_its_text_shortened(served: str) -> None:
     """An embedded resource with a 9 KB URI and 9 KB text was left out whole though its URI fits the
-    limit: now its text is shortened and the URI kept exactly."""
+    limit: now its text is shortened and the URI kept exactly, and the short text block after it is kept."""
     async with http_client(served) as client:
         await client.list_tools()
         result = await client.call_tool("embedded", {"uri_bytes": 9_000, "text_bytes": 9_000})
@@ -225,4 +225,5 @@ async def test_an_embedded_resource_whose_uri_fits_has_its_text_shortened(served
         assert resource.resource.uri == "file:///notes/q3.txt" + "?v=1" * 2_250  # type: ignore[union-attr]
         text = resource.resource.text  # type: ignore[union-attr]
         assert text.startswith("Quarterly notes line.") and "more lines omitted)" in text
+        assert result.content[1].text == "one note found"  # type: ignore[union-attr]  # the block after it kept too
         assert _wire_size(result) <= LIMIT + FRAMING

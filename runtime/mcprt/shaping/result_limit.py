@@ -17,9 +17,10 @@ Over the limit, in this order:
      `text`, a resource link's `title` and `description` — and a fixed part: the rest (its
      framing, `uri`, a link's `name`, `mimeType`, `annotations`, `_meta`, image and audio `data`, a
      resource's `blob`). A URI or a link's `name` (an identifier, MCP `BaseMetadata`) is never cut (cut,
-     it names another thing). Blocks are kept in order while their fixed parts, with `_MIN_SHARE` for
-     their own texts, fit in the limit less what the other parts are owed (their size, at most half);
-     a block past that is left out, and one counted note says which. When the text block that
+     it names another thing). Blocks are kept in order while their fixed parts fit in the limit less
+     what the text fields are owed (their size, at most half the limit); a block past that with texts of
+     its own is still kept while its fixed part fits with `_MIN_SHARE` for every text (a long URI that
+     fits: its text is shortened instead); any other is left out, and one counted note says which. When the text block that
      repeats structuredContent is left out (its own `_meta` too large), structuredContent is no
      longer repeated: it becomes a part of its own, counted and shortened.
   2. The budget left is shared among the text fields and a structuredContent no text block repeats,
@@ -134,26 +135,30 @@ def _fit_parts(blocks: list[dict], sizes: list[int], repeated: tuple[int | None,
         # block into the marker alone, and the result grows): keep whole blocks in order instead.
         room = _keep_whole_blocks(blocks, sizes, kept, parts, fixed, budget, mirror, left_out, details)
     else:
-        # A block is kept when its fixed part fits beside what the other parts are owed (their size, at
-        # most half the budget), with `_MIN_SHARE` left for its own texts: a fitting URI keeps its block,
-        # and its text is shortened instead.
-        total = sum(wire for wire, _ in parts.values())
-        own: dict[int, int] = {}  # each block's texts, wire bytes
-        for key, (wire, _) in parts.items():
-            if key != _STRUCTURED:
-                own[key[0]] = own.get(key[0], 0) + wire
+        # Blocks are kept in order while their fixed parts fit beside what the texts are owed (their size, at
+        # most half the budget). A block past that which has texts of its own gets a second chance: its fixed
+        # part (a long URI) may fit with `_MIN_SHARE` for each text part, its own shortened instead of it
+        # left out whole.
+        owed = min(sum(wire for wire, _ in parts.values()), budget // 2)
         used = 0
-        for index, block in enumerate(blocks):
+        past: list[int] = []
+        for index in range(len(blocks)):
             if kept[index] is None:
                 continue
-            owed = min(total - own.get(index, 0), budget // 2)
-            if used + fixed[index] + min(own.get(index, 0), _MIN_SHARE) > budget - owed:
-                _leave_out(index, blocks, sizes[index], kept, parts, left_out)
-                if index == mirror:  # structuredContent, no longer repeated, counts and is shortened
-                    parts[_STRUCTURED] = (json_size(structured),) * 2
-                    mirror, wrapped = None, False
+            if used + fixed[index] > budget - owed:
+                past.append(index)
             else:
                 used += fixed[index]
+        floor = len(parts) * _MIN_SHARE
+        for index in past:
+            if any(key != _STRUCTURED and key[0] == index for key in parts) and used + fixed[index] + floor <= budget:
+                used += fixed[index]
+                continue
+            _leave_out(index, blocks, sizes[index], kept, parts, left_out)
+            floor = len(parts) * _MIN_SHARE
+            if index == mirror:  # structuredContent, no longer repeated, counts and is shortened
+                parts[_STRUCTURED] = (json_size(structured),) * 2
+                mirror, wrapped = None, False
         room = budget - used
     shares = _water_fill({key: wire for key, (wire, _) in parts.items()}, room)
     shortened = _apply(shares, parts, blocks, kept, structured, mirror, wrapped, details)
