@@ -103,6 +103,9 @@ class UpstreamResult:
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
     result_meta: dict[str, Any] | None = None  # a proxied result's own `_meta`, passed on unchanged
     scrubbed: bool = False  # configured secrets already removed from the body (the HTTP executor does)
+    # `raw_bytes` is already the call's raw figure (`shaping.sent.raw_size`): a result relayed after its own
+    # shaping (discovery's `call_tool` relays its target's), whose "raw" is what the target's upstream sent
+    raw_measured: bool = False
 
 
 Invoker = Callable[[dict[str, Any], CallContext], Awaitable[UpstreamResult]]
@@ -183,6 +186,9 @@ class ToolResult:
     raw_bytes: int = 0  # bytes received from upstream
     sent_bytes: int = 0  # what the model reads: the content blocks' payload (`shaping.sent.sent_size`)
     outcome: str = "ok"  # how the call ended (`observability.events.Outcome`), set by `call_tool`
+    # relays another call's result (discovery's `call_tool`): its target's own call already counted the
+    # bytes, so totals over calls (bytes saved per minute, metrics) leave this one out
+    relayed: bool = False
     meta: dict[str, Any] | None = None  # the result's `_meta` (metadata for the client, not the model; a
     # proxied server's passes unchanged)
     # The JSON-RPC error (`{code, message}`) a proxied server answered instead of a result: a direct

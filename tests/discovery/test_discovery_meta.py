@@ -266,3 +266,35 @@ async def test_a_reload_rebuilds_the_meta_tools(tmp_path: Path) -> None:
         assert "remove_item" not in text
         text, _ = await call(first.toolset, "search_tools", {"query": "remove"})
         assert "remove_item" in text  # a set in use keeps working as it was
+
+
+async def test_the_status_row_of_call_tool_shows_its_targets_raw_and_saving(tmp_path: Path) -> None:
+    """The status page of a discovery server: the `call_tool` call showed ~0 % saved for a pruned target, its
+    raw figure being the target's *shaped* result (what it relayed), while the target's own was right.
+    Now the meta-tool's row uses the same rule: raw = what the upstream sent, sent = what the model got."""
+    import httpx
+
+    from tests.support.served import http_client, mcprt_http
+
+    with mcprt_http(write_project(tmp_path, OVERRIDES), "--no-reload") as up:
+        async with http_client(up.url) as client:
+            result = await client.call_tool("call_tool", {"name": "list_items", "arguments": {}})
+            assert not result.is_error and json.loads(result.content[0].text) == ["apple", "pear"]  # type: ignore[union-attr]
+        status = httpx.get(f"{up.base}/status.json", timeout=30).json()
+        page = httpx.get(f"{up.base}/status", timeout=30).text
+        metrics = httpx.get(f"{up.base}/metrics", timeout=30).text
+    target = next(row for row in status["tools"] if row["name"] == "list_items")
+    calls = {call["tool"]: call for call in status["recent"]}  # the call's own line, then the meta-tool's
+    raw = len(json.dumps([{"name": "apple", "quantity": 3}, {"name": "pear", "quantity": 0}],
+                         separators=(",", ":")))
+    assert (target["bytes_raw"], target["bytes_sent"]) == (raw, len('["apple","pear"]'))
+    for row in (calls["list_items"], calls["call_tool"]):
+        assert (row["bytes_raw"], row["bytes_sent"]) == (target["bytes_raw"], target["bytes_sent"]), row
+    # One call's saving counted once: the hour's bytes saved and the raw/sent counters summed over tools
+    # counted the relayed `call_tool` event too (88 B saved for a 44 B saving).
+    saved = target["bytes_raw"] - target["bytes_sent"]
+    assert f"line: bytes saved ({saved} B in the hour)" in page
+    for stage, figure in (("raw", target["bytes_raw"]), ("sent", target["bytes_sent"])):
+        summed = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                     if line.startswith("mcprt_tool_result_bytes_total{") and f'stage="{stage}"' in line)
+        assert summed == figure, (stage, metrics)

@@ -221,6 +221,15 @@ async def test_the_result_limit_bounds_every_block_type_and_structured_content(s
         result = await client.call_tool("test_big_result", {"kind": kind, "kb": kb})
         assert not result.is_error, result.content
         assert 0 < _payload_bytes(result) <= BIG_LIMIT, (kind, _payload_bytes(result))
+        # and the whole result object as sent, every field and the notes included, a structuredContent a text
+        # block repeats counted once (README "Size limits"; the server's `"isError":false,"resultType":"complete"`,
+        # 38 bytes, is its documented tolerance)
+        dumped = result.model_dump(by_alias=True, exclude_none=True, mode="json")
+        texts = [block.text for block in result.content if isinstance(block, types.TextContent)]
+        if any(result.structured_content in ({"result": t}, _json_or_none(t)) for t in texts):
+            dumped.pop("structuredContent")
+        sent = len(json.dumps(dumped, separators=(",", ":"), ensure_ascii=False).encode())
+        assert sent <= BIG_LIMIT + 38, (kind, sent)
         note = result.content[-1]
         assert isinstance(note, types.TextContent) and note.text.startswith("Note: ")
         assert f"{BIG_LIMIT} bytes" in note.text, note.text

@@ -30,6 +30,13 @@ def compact(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _parses(text: object) -> object:
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
 def shape(upstream: UpstreamResult, **shaping) -> ToolResult:
     """Shape, and check the result is a valid MCP tools/call result with honest byte counts."""
     shaping.setdefault("tool", "list_issues")
@@ -44,6 +51,16 @@ def shape(upstream: UpstreamResult, **shaping) -> ToolResult:
     else:
         expected_raw = (upstream.raw_bytes + 2) // 3 * 4 if upstream.kind == "binary" else upstream.raw_bytes
     assert result.raw_bytes == expected_raw
+    if upstream.kind == "content" and "max_result_bytes" in shaping:
+        # a proxied result's limit bounds the result object as sent: every field, escaping, the notes; a
+        # structuredContent a text block repeats counted once (README "Size limits")
+        counted = dict(wire)
+        structured = counted.get("structuredContent")
+        if any(block.get("type") == "text" and structured is not None
+               and (_parses(block.get("text")) == structured or structured == {"result": block.get("text")})
+               for block in counted.get("content", [])):
+            counted.pop("structuredContent")
+        assert len(json.dumps(counted, separators=(",", ":"), ensure_ascii=False).encode()) <= shaping["max_result_bytes"]
     return result
 
 

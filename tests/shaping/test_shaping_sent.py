@@ -7,7 +7,7 @@ import json
 from mcprt.contracts import UpstreamResult
 from mcprt.shaping import Shaping, compile_prune, shape_result
 from mcprt.shaping.limits import json_size
-from mcprt.shaping.sent import sent_size
+from mcprt.shaping.sent import Mirror, mirrored_block, sent_size
 
 COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
 
@@ -85,3 +85,18 @@ def test_a_result_holding_a_lone_surrogate_is_shaped_and_measured() -> None:
     assert not result.is_error and result.structured_content["name"] == "Rex\ud800"
     assert json_size(result.structured_content) < 200
     assert result.sent_bytes == sent_size(result.content, result.structured_content) <= 200  # the note included
+
+
+def test_one_rule_finds_the_text_block_a_structured_content_repeats() -> None:
+    """The `{"result": text}` wrapper check lived twice (`result._wraps_text`, any block equal to the wrapped
+    text; `sent.mirrored_block`, the first block that is the text or the JSON): given both, one said "a wrapper"
+    and the other pointed at the JSON block, so pruning and the result limit treated the pair differently.
+    Now one `Mirror` (index, wrapped) serves both call sites, a wrapped copy first."""
+    text = '{"id":1}'
+    wrapper = {"result": text}
+    both = [{"type": "text", "text": json.dumps(wrapper, **COMPACT)}, {"type": "text", "text": text}]
+    assert mirrored_block(both, wrapper) == Mirror(1, True)
+    assert mirrored_block([{"type": "text", "text": text}], {"id": 1}) == Mirror(0, False)
+    assert mirrored_block([{"type": "text", "text": json.dumps({"id": 1}, indent=2)}], {"id": 1}) == Mirror(0, False)
+    assert mirrored_block([{"type": "text", "text": "other"}], wrapper) is None
+    assert mirrored_block([{"type": "image", "data": text, "mimeType": "image/png"}], wrapper) is None

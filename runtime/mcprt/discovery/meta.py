@@ -301,7 +301,8 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
             content=result.content,
             structured=result.structured_content,
             is_error=result.is_error,
-            raw_bytes=result.raw_bytes,
+            raw_bytes=result.raw_bytes,  # what the target's upstream sent, not its shaped result: the same
+            raw_measured=True,  # "saved" figure on the meta-tool's row as on the target's own
         )
 
     return call

@@ -348,7 +348,8 @@ class Defaults(StrictModel):
     )
     max_result_bytes: ByteSize = Field(
         100_000, description="Results larger than this after pruning (all content blocks and structuredContent "
-        "together) are shortened by structure (whole items); the notes saying what was left out count against it."
+        "together, a structuredContent a text block repeats counted once) are shortened by structure (whole items); "
+        "the notes saying what was left out count against it."
     )
     prune: AutoPrune = Field(default_factory=AutoPrune, description="Automatic pruning of JSON results.")
     descriptions: DescriptionPolicy = Field(default_factory=DescriptionPolicy, description="Description compaction.")

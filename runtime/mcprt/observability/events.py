@@ -52,6 +52,9 @@ class CallEvent:
     error: str | None = None  # the tool error text sent to the model, when the call failed
     detail: dict[str, Any] = field(default_factory=dict)  # e.g. raw/pruned bodies for the inspector
     task_id: str | None = None  # the task the call ran as (the tasks extension), if it became one
+    # relays another call's result (discovery's `call_tool`), whose own event carries the same bytes:
+    # totals over calls leave it out, or each relayed call's bytes are counted twice
+    relayed: bool = False
 
 
 @dataclass(slots=True)

@@ -115,8 +115,9 @@ class Metrics:
             tool = event.tool
             self.calls.inc((tool, event.source, event.outcome))
             self.operation.observe(("tools/call", tool), event.latency)
-            self.result_bytes.inc((tool, "raw"), event.raw_bytes)
-            self.result_bytes.inc((tool, "sent"), event.sent_bytes)
+            if not event.relayed:  # a relayed result's bytes are its target's, counted on the target's event
+                self.result_bytes.inc((tool, "raw"), event.raw_bytes)
+                self.result_bytes.inc((tool, "sent"), event.sent_bytes)
         elif isinstance(event, DecisionEvent):
             self.decisions.inc((event.action, event.rule or ""))
 

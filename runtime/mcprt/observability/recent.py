@@ -132,7 +132,9 @@ class CallRecorder:
         if not self.minutes or self.minutes[-1][0] != minute:
             self.minutes.append([minute, 0, 0])
         self.minutes[-1][1] += 1
-        if ok:  # bytes saved by shaping (an upstream error page cut to a short tool error is not that)
+        # bytes saved by shaping (an upstream error page cut to a short tool error is not that); a relayed
+        # result's saving is its target's call's, counted there
+        if ok and not event.relayed:
             self.minutes[-1][2] += max(0, event.raw_bytes - event.sent_bytes)
         if self.keep > 0:
             self._remember(event)

@@ -46,10 +46,11 @@ Proxied MCP content (`kind="content"`)
   blocks holding JSON are parsed, pruned and re-serialized compactly; structuredContent that
   stops being an object is dropped (the text blocks carry it). `output` renders with `result` =
   the pruned structuredContent, else the JSON (or text) of the text blocks, replacing them with
-  one text block. The limit bounds the whole result (every block and structuredContent, as
-  `result_limit` says: text shortened as above, a structuredContent no text block repeats shortened
-  by structure, blocks that cannot be shortened left out with a note); error results pass through
-  within the same limit. `raw_bytes` is the upstream's result measured as `sent_bytes` is.
+  one text block. The limit bounds the whole result object as sent, a structuredContent a text
+  block repeats counted once (`wire.limited_size`: every field of every block, `_meta`, the notes), as
+  `result_limit` says: texts shortened as above, a
+  structuredContent no text block repeats shortened by structure, a block whose fixed part (URI, data)
+  does not fit left out with a note; error results pass through within the same limit. `raw_bytes` is the upstream's result measured as `sent_bytes` is.
 Notes
   Anything omitted or odd (shortened, prune matched nothing, the upstream body was cut at the
   response limit) is said in one trailing text block of `Note: …` lines, so the JSON block stays
@@ -83,10 +84,11 @@ from mcprt.identity.principal import ANONYMOUS, Principal
 from .autoprune import AutoPruner
 from .conform import CannotConform, conform  # cheap: jsonschema is loaded on first use
 from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
+from .notes import notes_block, notes_size
 from .pagination import shortened_page_note
 from .prune_miss import missed
 from .result_limit import fit_result
-from .sent import raw_size, sent_size
+from .sent import mirrored_block, raw_size, sent_size
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
@@ -131,6 +133,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     if principal is not None and shaping.output is not None:
         shaping = dataclasses.replace(shaping, principal=principal)
     notes: list[str] = []
+    meta = upstream.result_meta
     if upstream.truncated:
         notes.append(
             f"the upstream response was larger than the response size limit and was cut after "
@@ -138,7 +141,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         )
     try:
         if upstream.kind == "content":
-            content, structured = _shape_content(upstream, shaping, notes)
+            content, structured, meta = _shape_content(upstream, shaping, notes)
             is_error = upstream.is_error
         elif upstream.is_error:
             content, structured, is_error = [_text_block(_error_text(upstream, shaping))], None, True
@@ -162,16 +165,17 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     except RecursionError:
         message = f"Tool '{shaping.tool}' returned a result nested too deeply to process."
         content, structured, is_error, notes = [_text_block(message)], None, True, []
-    if notes:
-        unique = dict.fromkeys(notes)  # a mirrored text block and structuredContent may say the same
-        content = [*content, _text_block(_notes_text(unique))]
+    block = notes_block(notes)  # one line per distinct note: a mirrored pair's two parts may say the same
+    if block is not None:
+        content = [*content, block]
     return ToolResult(
         content=content,
         structured_content=structured,
         is_error=is_error,
         raw_bytes=raw_size(upstream),  # measured as sent is: an unshaped result shows 0 % saved
+        relayed=upstream.raw_measured,  # another call's result: its figures are counted there
         sent_bytes=sent_size(content, structured),
-        meta=upstream.result_meta,
+        meta=meta,
     )
 
 
@@ -248,13 +252,16 @@ def _shape_binary(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) 
     ]
 
 
-def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> tuple[list[dict], dict | None]:
+def _shape_content(upstream: UpstreamResult, shaping: Shaping,
+                   notes: list[str]) -> tuple[list[dict], dict | None, dict | None]:
+    """Content, structuredContent and the result's `_meta` of a proxied result, within the limit."""
     blocks = list(upstream.content or [])
     structured: Any = upstream.structured
     if upstream.is_error:
-        return fit_result(blocks, structured, shaping.max_result_bytes, notes)
+        return fit_result(blocks, structured, shaping.max_result_bytes, notes, upstream.result_meta)
     transforms = shaping.pruner is not None or shaping.autoprune is not None
-    wrapped = _wraps_text(structured, blocks)
+    mirror = mirrored_block(blocks, structured)
+    wrapped = mirror is not None and mirror.wrapped
     any_unpruned = False
     if transforms and structured is not None and not wrapped:
         structured, any_unpruned = _prune(structured, shaping, notes)
@@ -277,14 +284,8 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str])
     if shaping.output is not None and not any_unpruned:
         blocks, structured = _render_content(blocks, parsed, structured, upstream, shaping, notes)
     # The limit bounds the whole result: every block (a template's text included) and structuredContent.
-    return fit_result(blocks, structured if isinstance(structured, dict) else None, shaping.max_result_bytes, notes)
-
-
-def _wraps_text(structured: Any, blocks: list[dict]) -> bool:
-    """SDK servers wrap a string return value as `{"result": "<the text>"}`: a copy, not data to prune."""
-    if not (isinstance(structured, dict) and len(structured) == 1 and isinstance(structured.get("result"), str)):
-        return False
-    return any(block.get("type") == "text" and block.get("text") == structured["result"] for block in blocks)
+    return fit_result(blocks, structured if isinstance(structured, dict) else None, shaping.max_result_bytes, notes,
+                      upstream.result_meta, shaping.output_schema if not any_unpruned else None)
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -412,16 +413,6 @@ def _superseded(detail: str, kept: list[str]) -> bool:
         if path == node or ("kept whole" in note and path.startswith((f"{node}.", f"{node}["))):
             return True
     return False
-
-
-def notes_size(notes: list[str]) -> int:
-    """UTF-8 bytes of the trailing `Note:` block `shape_result` makes of `notes` (0 for none)."""
-    unique = dict.fromkeys(notes)
-    return utf8_length(_notes_text(unique)) if unique else 0
-
-
-def _notes_text(notes: Any) -> str:
-    return "\n".join(f"Note: {note}" for note in notes)
 
 
 def _shortened_note(max_bytes: int, details: list[str]) -> str:

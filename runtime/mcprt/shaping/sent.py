@@ -13,8 +13,7 @@ structured content also return it serialized in a text block "for backwards comp
 (MCP 2025-06-18, server/tools "Structured Content"), and mcprt's shaped JSON results do exactly
 that, so a model (or its client) reads one copy or the other, never both. Counting both made an
 unpruned tool whose upstream answers compact JSON look twice as large as its upstream body. A
-structuredContent no text block repeats is read as well, so it counts (not counting it let a
-proxied result's structuredContent escape the result size limit, which bounds this same size).
+structuredContent no text block repeats is read as well, so it counts.
 Why the text itself and not its JSON-string encoding: escaping the quotes of a JSON document inside
 a JSON string is transport framing, as the MCP envelope is; `raw_bytes` (the upstream body) is not
 measured with its HTTP framing either. So an unpruned, compact JSON body gives sent ≈ raw (saved ≈
@@ -22,13 +21,13 @@ measured with its HTTP framing either. So an unpruned, compact JSON body gives s
 
 Every producer of a `ToolResult` (shaping, tool errors, the CLI) takes its `sent_bytes` from
 `sent_size`, a proxied result's `raw_bytes` too (the upstream's result measured the same way, so an
-unpruned passthrough shows 0 % saved), and the result size limit bounds it (`result_limit`); sinks (metrics, audit, status page, `mcprt record`/`test`) only read it.
+unpruned passthrough shows 0 % saved); sinks (metrics, audit, status page, `mcprt record`/`test`) only read it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from mcprt.contracts import UpstreamResult
 
@@ -54,7 +53,10 @@ def raw_size(upstream: UpstreamResult) -> int:
     unshaped result shows raw = sent (0 % saved) whatever the source kind. A proxied server's result:
     `sent_size` of its content and structuredContent (not the JSON-RPC result carrying them); a binary
     body: its base64 length, the form any result sends it in (MCP image/audio `data`, resource `blob`);
-    a text or JSON body: its bytes as received (`upstream.raw_bytes`, HTTP framing not counted)."""
+    a text or JSON body: its bytes as received (`upstream.raw_bytes`, HTTP framing not counted); a relayed
+    result (`raw_measured`, discovery's `call_tool`): the raw figure of the call it relays, as given."""
+    if upstream.raw_measured:
+        return upstream.raw_bytes
     if upstream.kind == "content":
         return sent_size(upstream.content or [], upstream.structured)
     if upstream.kind == "binary":
@@ -62,26 +64,36 @@ def raw_size(upstream: UpstreamResult) -> int:
     return upstream.raw_bytes
 
 
-def mirrored_block(content: list[Any], structured: Any) -> int | None:
-    """Index of the text block in `content` that repeats `structured` (see the module docstring), or
-    None. Cost: one compact encoding of `structured`; a text block is parsed only when it starts like
-    a JSON object and is at least as long as that encoding (an indented copy is longer)."""
+class Mirror(NamedTuple):
+    """The text block that repeats a structuredContent: its `index` in the content, and whether
+    structuredContent is the SDK's wrapper of it (`{"result": <the text>}`, `wrapped`) rather than the
+    parsed JSON of the text. A wrapper is a copy of the text, not data of its own: pruning leaves it
+    alone (the pruned text becomes the structured form) and shortening rebuilds it from the text."""
+
+    index: int
+    wrapped: bool
+
+
+def mirrored_block(content: list[Any], structured: Any) -> Mirror | None:
+    """The text block in `content` that repeats `structured` (see the module docstring), or None; a
+    block `structured` wraps is preferred over one holding its JSON. Cost: one compact encoding of
+    `structured`; a text block is parsed only when it starts like a JSON object and is at least as
+    long as that encoding (an indented copy is longer)."""
     if not isinstance(structured, dict):
         return None
+    texts = [(index, block["text"]) for index, block in enumerate(content)
+             if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)]
     wrapped = structured.get("result") if len(structured) == 1 else None
-    encoded: str | None = None
-    for index, block in enumerate(content):
-        text = block.get("text") if isinstance(block, dict) and block.get("type") == "text" else None
-        if not isinstance(text, str):
-            continue
-        if isinstance(wrapped, str) and text == wrapped:
-            return index
-        if encoded is None:
-            encoded = compact_json(structured)
+    if isinstance(wrapped, str):
+        for index, text in texts:
+            if text == wrapped:
+                return Mirror(index, True)
+    encoded = compact_json(structured) if texts else ""
+    for index, text in texts:
         if text == encoded:
-            return index
+            return Mirror(index, False)
         if len(text) > len(encoded) and text.lstrip().startswith("{") and _parses_to(text, structured):
-            return index
+            return Mirror(index, False)
     return None
 
 

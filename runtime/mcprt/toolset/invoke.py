@@ -186,6 +186,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             upstream_latency=_upstream_seconds(upstream),
             error=result.content[0].get("text") if result.is_error and result.content else None,
             task_id=getattr(peer, "task_id", None),  # set once the call became a task (server.roundtrip)
+            relayed=result.relayed,
             # by reference, only for a subscriber that reads payloads (the status page's inspector)
             detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))
