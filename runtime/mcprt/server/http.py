@@ -71,8 +71,9 @@ def build_http_app(
     policy = make_policy(
         tokens=named_tokens(config),
         bind_host=options.host,
-        allowed_hosts=http.allowed_hosts,
+        allowed_hosts=options.allowed_hosts,
         allowed_origins=http.allowed_origins,
+        public_url=options.public_url,
         max_request_bytes=int(http.max_request_bytes),
         resource_server=resource_server,
         token_free_paths=metadata_paths,
@@ -145,13 +146,16 @@ def build_http_app(
                      mcp_path=options.path)
 
 
-def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]]) -> ASGIApp:
-    """The stdio transport's small listener (`/metrics`, `/status`) behind the same guard rules."""
+def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]],
+                   options: ServeOptions) -> ASGIApp:
+    """The stdio transport's small listener (`/metrics`, `/status`) on `host` behind the same guard
+    rules (`options`: the accepted Host names and public URL)."""
     from starlette.applications import Starlette
 
     http = config.http
-    policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=http.allowed_hosts,
-                         allowed_origins=http.allowed_origins, max_request_bytes=int(http.max_request_bytes))
+    policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=options.allowed_hosts,
+                         allowed_origins=http.allowed_origins, public_url=options.public_url,
+                         max_request_bytes=int(http.max_request_bytes))
     return HttpGuard(Starlette(routes=routes(policy)), policy)
 
 

@@ -180,7 +180,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                 check_side_exposure(side[0], runtime.loaded.manifest)
                 side_sock = listen(*side)
                 address = side_sock.getsockname()
-                side_app = build_side_app(config, side[0], observatory.routes)
+                side_app = build_side_app(config, side[0], observatory.routes, options)
                 spawn(serve_http(side_app, side_sock, stop), "metrics listener")
                 status_page = f"{reachable_base(side[0], address[1])}/status"
                 announce(f"mcprt: metrics and status at {status_page}", url=status_page)
