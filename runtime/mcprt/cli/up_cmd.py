@@ -19,7 +19,35 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
     with guarded(serving=True):
         code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
                       reload=not no_reload, metrics_port=metrics_port)
+    _leave_sync_calls(code)
     return code
+
+
+SYNC_CALLS_STOP_WITHIN = 5.0  # s a stopped server waits for sync tool functions still running in threads
+
+
+def _leave_sync_calls(code: int) -> None:
+    """Sync tool functions still running after the stop (they cannot be interrupted, and the drain
+    already answered their calls) get `SYNC_CALLS_STOP_WITHIN` seconds; past that they are named in
+    a WARNING and the process exits with `code` at once: the interpreter's exit would wait for their
+    threads without a bound (see `sources.python.worker_calls`)."""
+    from ..sources.python.worker_calls import wait_finished
+
+    left = wait_finished(SYNC_CALLS_STOP_WITHIN)
+    if not left:
+        return
+    import atexit
+    import os
+    import sys
+
+    from ..observability.log import log_event
+
+    log_event("tool calls did not stop in time; left running", logging.WARNING, tools=", ".join(left),
+              within_s=SYNC_CALLS_STOP_WITHIN)
+    atexit._run_exitfuncs()  # what a normal exit runs (logging's flush among it), without joining the threads
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run_up(
