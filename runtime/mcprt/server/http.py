@@ -35,6 +35,7 @@ from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
 from .empty_refusals import fill_empty_refusals, fill_oversized_refusal
 from .post_headers import check_post_headers
+from .resume import ignore_unreplayable_resumes
 from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
 
@@ -138,6 +139,8 @@ def build_http_app(
     check_session_versions(manager, sessions=not options.stateless)
     # the SDK's refusals without a body (2026-07-28: non-POST 405, a listen's 406) get a JSON-RPC error body
     fill_empty_refusals(manager)
+    # a GET's Last-Event-ID with no events kept: a fresh stream (the SDK answered 500)
+    ignore_unreplayable_resumes(manager)
     # before that: a POST whose Content-Type or Accept cannot be served gets its JSON-RPC error at once
     check_post_headers(manager)
     # around the SDK's body limit: its plain-text 413 for a chunked body past the limit gets a JSON-RPC error
