@@ -217,9 +217,10 @@ def end_sse_streams() -> None:
 async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
                      on_started: Callable[[], Any] | None = None,
                      on_stopping: Callable[[], Any] | None = None,
-                     keep_alive: float = KEEP_ALIVE_DEFAULT) -> None:
+                     keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | None = None) -> None:
     """Serve until `stop` is set; open streams are asked to end, and cut after a short grace.
-    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`)."""
+    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`); `mcp_path`:
+    the MCP endpoint the app serves (None for a listener without one)."""
     config = uvicorn.Config(
         app,
         log_config=None,  # never touch logging; uvicorn's own access log would go to stdout
@@ -228,7 +229,7 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
         lifespan="on",
         timeout_graceful_shutdown=2,
         ws="none",
-        **connection_settings(keep_alive),  # keep-alive, header deadline, connection cap, fd limit (see limits.py)
+        **connection_settings(keep_alive, mcp_path),  # keep-alive, header deadline, connection cap, fd limit (see limits.py)
     )
     server = _QuietServer(config)
 
