@@ -16,9 +16,13 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
                no_reload: bool, metrics_port: int | None, offline: bool) -> int:
     """`mcprt up` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
     go_offline(offline)
-    with guarded(serving=True):
-        code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
-                      reload=not no_reload, metrics_port=metrics_port)
+    try:
+        with guarded(serving=True):
+            code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
+                          reload=not no_reload, metrics_port=metrics_port)
+    except SystemExit as stopped:  # an error's exit code: the same bound on what still runs
+        _leave_sync_calls(stopped.code if isinstance(stopped.code, int) else 1)
+        raise
     _leave_sync_calls(code)
     return code
 
