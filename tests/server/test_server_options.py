@@ -101,6 +101,9 @@ def test_a_wildcard_bind_accepts_the_names_it_is_reached_by() -> None:
         assert host_allowed(policy, ok), ok
     assert host_allowed(policy, "10.1.2.3:18768", local_address="10.1.2.3")  # the pod's IP
     assert host_allowed(policy, "[fd00::2]:18768", local_address="fd00::2")
+    # a review: on a dual-stack `::` bind an IPv4 client's connection arrives on `::ffff:10.1.2.3`
+    assert host_allowed(policy, "10.1.2.3:18768", local_address="::ffff:10.1.2.3")
+    assert not host_allowed(policy, "10.1.2.4:18768", local_address="::ffff:10.1.2.3")
     for bad in ("10.1.2.4:18768", "evil.example", "mcprt.evil.example", "example.com"):
         assert not host_allowed(policy, bad, local_address="10.1.2.3"), bad
     # a loopback bind gains no machine name: a page rebinding that name to 127.0.0.1 stays refused

@@ -154,6 +154,20 @@ def _is_loopback_name(name: str) -> bool:
         return False
 
 
+def _same_address(name: str, local_address: str) -> bool:
+    """Whether Host `name` is the address the connection arrived on. A dual-stack (`::`) socket
+    reports an IPv4 client's connection as `::ffff:192.0.2.2` (RFC 4291 §2.5.5.2), which the Host
+    `192.0.2.2` names too."""
+    try:
+        local = ipaddress.ip_address(local_address.split("%", 1)[0])
+        host = ipaddress.ip_address(name.split("%", 1)[0])  # `_split_host` took off the brackets
+    except ValueError:
+        return name == local_address.lower()
+    local = getattr(local, "ipv4_mapped", None) or local
+    host = getattr(host, "ipv4_mapped", None) or host
+    return host == local
+
+
 def host_allowed(policy: GuardPolicy, host_header: str | None, local_address: str | None = None) -> bool:
     """Whether a request with Host `host_header`, arriving on this machine's `local_address` (the
     connection's own IP, ASGI `scope["server"]`), may be served (see the module docstring, 1)."""
@@ -162,7 +176,7 @@ def host_allowed(policy: GuardPolicy, host_header: str | None, local_address: st
     if not host_header:
         return False
     name, port = _split_host(host_header)
-    if _is_loopback_name(name) or (local_address is not None and name == local_address.lower()):
+    if _is_loopback_name(name) or (local_address is not None and _same_address(name, local_address)):
         return True
     bare = _bracketed(name)
     return bare in policy.allowed_hosts or (port is not None and f"{bare}:{port}" in policy.allowed_hosts)

@@ -33,14 +33,14 @@ BATCH = ("Invalid Request: JSON-RPC batches are not supported by this server (MC
 EMPTY_BATCH = "Invalid Request: an empty array is not a JSON-RPC message"
 
 
-def refusals(line: str | bytes, not_json: str = NOT_JSON) -> list[dict[str, Any]] | None:
-    """The error responses a stdio `line` gets, or None when the SDK takes it as is; `not_json`: the
-    -32700 message.
+def refusals(line: str | bytes, not_json: str = NOT_JSON) -> tuple[list[dict[str, Any]], bool] | None:
+    """(the error responses a stdio `line` gets, whether they go as one array), or None when the SDK
+    takes it as is; `not_json`: the -32700 message. A batch is answered with an array on one line,
+    however many requests it held (JSON-RPC 2.0 §6), as over HTTP (`body_refusal`).
 
     An empty list means: refused, but nothing to answer (a malformed response from the client).
     """
-    refused = _refused(line, not_json)
-    return None if refused is None else refused[0]
+    return _refused(line, not_json)
 
 
 def body_refusal(body: bytes) -> bytes | None:
