@@ -176,7 +176,7 @@ class StdioLean:
                 return
             refused = refusals(line)  # what the SDK would drop without a word (invalid_messages.py)
             if refused is not None:
-                self._refuse(refused)
+                self._refuse(*refused)
                 return
             if self.era is None and _looks_like_request(line):
                 self.era = UNKNOWN  # a first request the SDK may judge otherwise: the session is the SDK's
@@ -210,13 +210,15 @@ class StdioLean:
 
     # --- answering ---------------------------------------------------------------------------
 
-    def _refuse(self, answers: list[dict[str, Any]]) -> None:
-        """Write the error answers to a line that is not a JSON-RPC request the SDK would serve."""
+    def _refuse(self, answers: list[dict[str, Any]], batch: bool = False) -> None:
+        """Write the error answers to a line that is not a JSON-RPC request the SDK would serve: a
+        batch's as one array on one line (JSON-RPC 2.0 §6), even for a one-request batch."""
         logger.warning("stdio: refused a message that is not a JSON-RPC 2.0 request (%s)",
                        ", ".join(str(answer["error"]["code"]) for answer in answers) or "a malformed response")
         if not answers:
             return
-        data = b"".join(wire_json.dumps(answer) + b"\n" for answer in answers)
+        data = wire_json.dumps(answers) + b"\n" if batch else b"".join(
+            wire_json.dumps(answer) + b"\n" for answer in answers)
         self._spawn(self.wire.send(data))
 
     def _spawn(self, work: Awaitable[None]) -> None:
@@ -233,7 +235,7 @@ class StdioLean:
                 await self.notifier.tracked(STDIO_KEY)
         connection = self.notifier.connection(STDIO_KEY)
         if not self._lean_ok(False) or connection is None or connection.protocol_version != BATCH_VERSION:
-            self._refuse(refuse_batch(elements, BATCH))
+            self._refuse(refuse_batch(elements, BATCH), batch=True)
             return
 
         async def deliver(message: dict[str, Any]) -> None:

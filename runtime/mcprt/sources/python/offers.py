@@ -41,6 +41,7 @@ from . import prompt_args
 from .blocks import BadBlock, content_block
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
+from .worker_calls import tracked
 
 INTERNAL_ERROR = -32603
 CALL_TIMEOUT = 30.0
@@ -63,8 +64,8 @@ class _Function:
                 if inspect.iscoroutinefunction(self.fn):
                     value = await self.fn(*args, **kwargs)
                 else:
-                    value = await anyio.to_thread.run_sync(functools.partial(self.fn, *args, **kwargs),
-                                                           abandon_on_cancel=True)
+                    value = await anyio.to_thread.run_sync(
+                        tracked(self.label, functools.partial(self.fn, *args, **kwargs)), abandon_on_cancel=True)
                 if inspect.isawaitable(value):
                     value = await value
         except ToolCallError as exc:

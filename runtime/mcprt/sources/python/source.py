@@ -28,6 +28,7 @@ from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ...offerings.model import Offerings
 from ..sentences import fit  # the one sentence-aware cut every description gets
+from .worker_calls import tracked  # a stopping server waits for these, within a bound
 from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
@@ -77,7 +78,7 @@ class FunctionInvoker:
                 if self.is_async:
                     value = await self.fn(*args, **kwargs)
                 else:
-                    call = functools.partial(self.fn, *args, **kwargs)
+                    call = tracked(context.tool, functools.partial(self.fn, *args, **kwargs))
                     value = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
                 if inspect.isawaitable(value):  # a sync wrapper returning a coroutine
                     value = await value
