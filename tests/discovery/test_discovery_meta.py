@@ -246,6 +246,19 @@ async def test_a_query_without_words_is_an_error_with_an_example(tmp_path: Path)
         assert not error and text.startswith('No operation matches "zebra"')
 
 
+async def test_a_long_query_or_name_is_refused_without_being_echoed(tmp_path: Path) -> None:
+    """Found by a new-user trial: a 100,000-character query was taken and echoed (a 100,328-byte answer)."""
+    async with compiled(write_project(tmp_path, BOTH)) as (_, result):
+        for tool, arguments in (("search_tools", {"query": "list items " * 10_000}),
+                                ("describe_tools", {"names": ["x" * 5_000]}),
+                                ("call_tool", {"name": "x" * 5_000, "arguments": {}})):
+            text, error = await call(result.toolset, tool, arguments)
+            assert error and len(text) < 600, (tool, len(text), text[:300])
+            assert "long" in text, text
+        text, error = await call(result.toolset, "search_tools", {"query": "list the items " * 30})  # 450 characters
+        assert not error and "list_items" in text
+
+
 async def test_without_discovery_there_are_no_meta_tools(tmp_path: Path) -> None:
     manifest = BOTH.replace("  expose: discovery\n", "")
     async with compiled(write_project(tmp_path, manifest)) as (_, result):

@@ -32,6 +32,9 @@ SEARCH, DESCRIBE, CALL = "search_tools", "describe_tools", "call_tool"
 FALLBACK_PREFIX = "mcprt_"  # used when a real tool already has a meta-tool's name
 META_SOURCE = "mcprt"  # the `source` of meta-tools in logs
 DEFAULT_LIMIT, MAX_LIMIT = 8, 25
+# A search query is a few words: longer is a model pasting a document, which the answer would echo
+# (a 100,000-character query got a 100 KB answer). Names are operation names.
+MAX_QUERY_CHARS, MAX_NAME_CHARS = 500, 200
 MAX_DESCRIBE = 10
 UNLIMITED = 1 << 40  # meta-tools never shorten: the target's own limits already applied
 
@@ -157,7 +160,7 @@ def _call_description(names: MetaNames) -> str:
 
 def _search_schema(catalog: Catalog) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "query": {"type": "string", "minLength": 1,
+        "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS,
                   "description": "What you want to do, in a few words, e.g. \"list open issues\"."},
         "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT,
                   "description": "Most results to return."},
@@ -172,7 +175,8 @@ def _describe_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "names": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+            "names": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS},
+                      "minItems": 1,
                       "maxItems": MAX_DESCRIBE, "description": "Exact operation names from search results."},
         },
         "required": ["names"],
@@ -184,7 +188,8 @@ def _call_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "name": {"type": "string", "minLength": 1, "description": "Exact operation name."},
+            "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS,
+                     "description": "Exact operation name."},
             "arguments": {"type": "object", "default": {},
                           "description": "The operation's arguments, as its input schema describes."},
         },
