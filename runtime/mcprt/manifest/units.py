@@ -6,6 +6,7 @@ sees strings; the JSON Schema documents the accepted spellings.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Annotated, Any
 
@@ -20,6 +21,22 @@ _SIZE_UNITS = {
 }
 
 
+def _given(value: Any) -> str:
+    """A value as the manifest wrote it: a TOML date, time or date-time is named as one (its Python
+    repr, `datetime.date(2024, 1, 1)`, names nothing a user wrote), a table or array by its kind."""
+    if isinstance(value, datetime.datetime):
+        return f"a date-time ({value.isoformat()})"
+    if isinstance(value, datetime.date):
+        return f"a date ({value.isoformat()})"
+    if isinstance(value, datetime.time):
+        return f"a time ({value.isoformat()})"
+    if isinstance(value, dict):
+        return "a table (mapping)"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
 def parse_duration(value: Any, *, zero: bool = False) -> float:
     """`30s` → 30.0; a bare number means seconds. `zero`: 0 is allowed (a setting where 0 means "at once")."""
     if isinstance(value, bool):
@@ -30,7 +47,7 @@ def parse_duration(value: Any, *, zero: bool = False) -> float:
         unit = match.group(2).lower() if match.group(2) else None
         seconds = float(match.group(1)) * _DURATION_UNITS[unit]
     else:
-        raise ValueError(f"invalid duration {value!r}: use a number of seconds or '30s', '500ms', '2m', '1h'")
+        raise ValueError(f"invalid duration {_given(value)}: use a number of seconds or '30s', '500ms', '2m', '1h'")
     if seconds < 0 or (seconds == 0 and not zero):
         raise ValueError(f"invalid duration {value!r}: must be {'0 or more' if zero else 'greater than zero'}")
     return seconds
@@ -52,7 +69,7 @@ def parse_size(value: Any) -> int:
         unit = match.group(2).lower() if match.group(2) else None
         size = int(float(match.group(1)) * _SIZE_UNITS[unit])
     else:
-        raise ValueError(f"invalid size {value!r}: use a number of bytes or '200kb', '1mb', '64kib'")
+        raise ValueError(f"invalid size {_given(value)}: use a number of bytes or '200kb', '1mb', '64kib'")
     if size <= 0:
         raise ValueError(f"invalid size {value!r}: must be greater than zero")
     return size
