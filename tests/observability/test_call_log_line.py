@@ -70,7 +70,7 @@ def test_the_text_line_is_the_one_logging_writes(stderr: _Stderr, is_error: bool
     assert clock.sub("", fast) == clock.sub("", ordinary)
     level = "WARNING" if is_error else "INFO   "
     assert clock.sub("", fast) == (f"{level} mcprt: call tool=get_item source=items status=200 latency_ms=12.3 "
-                                   f"raw_bytes=2048 sent_bytes=1500 error={is_error}")
+                                   f"raw_bytes=2048 sent_bytes=1500 error={str(is_error).lower()}")
 
 
 def test_the_json_line_is_the_one_logging_writes(stderr: _Stderr) -> None:
@@ -110,3 +110,48 @@ def test_another_handler_gets_the_record_the_ordinary_way(stderr: _Stderr) -> No
     call_log.log_call(**FIELDS)
     assert [r.getMessage() for r in records] == ["call"] and records[0].fields["tool"] == "get_item"  # type: ignore[attr-defined]
     assert "call tool=get_item" in stderr.getvalue()
+
+
+HOSTILE = {"reason": "no such pet", "query": "a=b", "said": 'he said "hi"', "path": "C:\\dir name",
+           "forged": "x\n12:00:00 ERROR   mcprt: call tool=admin status=200", "cr": "a\rb", "escape": "\x1b[2J",
+           "empty": "", "none": None, "plain": "get_item"}
+
+
+def test_text_values_are_quoted_as_logfmt_and_a_record_is_one_line(stderr: _Stderr) -> None:
+    """The text format wrote `k=v` unquoted: `reason=no such pet` reads as `reason=no` and two bare words,
+    `query=a=b` and quotes were ambiguous, and a value with a line break (an upstream's error text, a
+    tool name a client sent) wrote a second line that read as a record of its own. Values are quoted
+    and escaped as logfmt does; the message's line breaks and a traceback are escaped too: one line per
+    record, the fast way and the ordinary way alike."""
+    stderr.setup_logging("info", "text")
+    call_log.log_event("said\nforged", **HOSTILE)  # the fast way
+    logger = logging.getLogger(call_log.LOGGER_NAME)
+    logger.addFilter(_PassAll())
+    try:
+        call_log.log_event("said\nforged", **HOSTILE)  # the ordinary way
+        try:
+            raise ValueError("bad\n12:00:00 ERROR   mcprt: forged")
+        except ValueError:
+            logger.exception("failed", extra={"fields": {"tool": "t"}})
+    finally:
+        logger.filters.clear()
+    fast, ordinary, failed = stderr.getvalue().splitlines()
+    tail = ('said\\nforged reason="no such pet" query="a=b" said="he said \\"hi\\"" path="C:\\\\dir name" '
+            'forged="x\\n12:00:00 ERROR   mcprt: call tool=admin status=200" cr="a\\rb" escape="\\u001b[2J" '
+            'empty= none= plain=get_item')
+    assert fast.split("mcprt: ", 1)[1] == ordinary.split("mcprt: ", 1)[1] == tail
+    assert failed.split("mcprt: ", 1)[1].startswith('failed tool=t exc_info="Traceback (most recent call last):\\n')
+    assert failed.endswith('ValueError: bad\\n12:00:00 ERROR   mcprt: forged"'), failed
+
+
+def test_a_secret_is_scrubbed_before_it_is_escaped(stderr: _Stderr, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret with a line break or a quote (a PEM key, a password) is escaped in a text line; the
+    scrubber knows its raw form, so it scrubs before escaping: neither form is written."""
+    secret = 'line-one-of-a-key\nline-two "quoted" of-the-key'
+    scrubber = Scrubber()
+    scrubber.add(secret)
+    monkeypatch.setattr(call_log, "SECRETS", scrubber)
+    stderr.setup_logging("info", "text")
+    call_log.log_event(f"message {secret}", detail=f"value {secret}")
+    written = stderr.getvalue()
+    assert "line-two" not in written and written.count("[redacted]") == 2, written

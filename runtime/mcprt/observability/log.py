@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Any
 
+from logfmter import Logfmter
+
 from ..scrubbing import SECRETS
 
 LOGGER_NAME = "mcprt"
@@ -58,10 +60,34 @@ def _json_line(created: float, msecs: float, levelname: str, name: str, message:
     return SECRETS.scrub_text(json.dumps(entry, ensure_ascii=False, default=str))
 
 
+# A line break or other control character in a text line's message is written as its escape (`\n`,
+# `\u001b`): a value a client or an upstream chose (a tool name, an error text) must not start a line that
+# reads as a record of its own, nor move a terminal's cursor.
+_LINE_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]} | {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+
+
+def _escaped(message: str) -> str:
+    """`message` scrubbed of configured secrets, then its control characters escaped: scrubbing first,
+    as an escaped secret (a PEM key's line breaks) is a form the scrubber need not know."""
+    message = SECRETS.scrub_text(message)
+    return message.translate(_LINE_ESCAPES) if not message.isprintable() else message
+
+
+def _logfmt_value(value: Any) -> str:
+    """One field's value as logfmt writes it, a text one scrubbed before it is quoted (see `_escaped`)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return Logfmter.format_value(value)
+    return Logfmter.format_value(SECRETS.scrub_text(str(value)))
+
+
 def _with_fields(base: str, fields: dict[str, Any] | None) -> str:
-    """A text line's `key=value` tail, scrubbed of configured secrets (tracebacks included)."""
+    """A text line's `key=value` tail in logfmt (a value with a space, `=`, `"` or a control character is
+    double-quoted with `\\"`, `\\\\`, `\\n` escapes; `true`/`false`; None is empty: the `logfmter`
+    library's rules, which logfmt parsers such as Go's `kr/logfmt` and Grafana Loki's read), scrubbed of
+    configured secrets (tracebacks included). `base` is the head and message, already escaped; the
+    whole line is scrubbed again, as before, for what spans the head and the fields."""
     if fields:
-        base += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+        base += " " + " ".join(f"{k}={_logfmt_value(v)}" for k, v in fields.items())
     return SECRETS.scrub_text(base)
 
 
@@ -72,8 +98,26 @@ class _JsonFormatter(logging.Formatter):
 
 
 class _TextFormatter(logging.Formatter):
+    """`%(asctime)s LEVEL logger: message key=value…`, one line per record always: the message's line
+    breaks escaped, and a traceback (`logging` appends it after a line break) or stack given as the
+    logfmt fields `exc_info` / `stack_info`, its line breaks escaped like any value's, so that no
+    text an exception carries can start a line that reads as a record."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return _with_fields(super().format(record), getattr(record, "fields", None))
+        record.message = _escaped(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        fields: dict[str, Any] | None = getattr(record, "fields", None)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)  # cached as logging.Formatter does
+        if record.exc_text or record.stack_info:
+            fields = dict(fields or {})
+            if record.exc_text:
+                fields["exc_info"] = record.exc_text
+            if record.stack_info:
+                fields["stack_info"] = self.formatStack(record.stack_info)
+        return _with_fields(line, fields)
 
 
 class _CallLines:
@@ -103,7 +147,7 @@ class _CallLines:
             second = int(created)
             if second != self._second:  # the clock has whole seconds: one strftime per second
                 self._second, self._clock = second, time.strftime(_TEXT_CLOCK, time.localtime(created))
-            line = _with_fields(f"{self._clock} {levelname:<7} {LOGGER_NAME}: {message}", fields)
+            line = _with_fields(f"{self._clock} {levelname:<7} {LOGGER_NAME}: {_escaped(message)}", fields)
         handler = self.handler
         with handler.lock:  # type: ignore[union-attr]  # as Handler.handle: lines never interleave
             try:
