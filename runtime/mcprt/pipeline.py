@@ -70,19 +70,22 @@ class Runtime:
         self.policy: Any = None  # mcprt.policy.PolicyService, made at the first compile with `policy:`
         self._event_callbacks: list = []
 
-    async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = ()) -> Compiled:
+    async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
+                      may_start_down: bool = False) -> Compiled:
         """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
 
         `stale`: running sources to reopen although their configuration is unchanged (their local
         files changed). On error the pool keeps the sources of the previous successful compile.
+        `may_start_down`: see `SourcePool.sync` (the first compile of `mcprt up` without `--strict`).
         """
         try:
             with gc_paused():
-                return await self._compile(loaded, stale)
+                return await self._compile(loaded, stale, may_start_down)
         finally:
             end_gc_pause()  # the CLI's start-up pause (mcprt.pause_gc_for_startup) ends with the first compile
 
-    async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str]) -> Compiled:
+    async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str],
+                       may_start_down: bool = False) -> Compiled:
         started = time.perf_counter()
         try:
             loaded = loaded or await asyncio.to_thread(self.load)
@@ -91,7 +94,7 @@ class Runtime:
                 raise
             later = await self._later_stages(exc.partial)
             raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
-        sync = await self.pool.sync(loaded, stale)
+        sync = await self.pool.sync(loaded, stale, may_start_down=may_start_down)
         try:
             toolset, diagnostics = await self._build(loaded, sync)
         except BaseException:
@@ -138,8 +141,10 @@ class Runtime:
             return self._loader()
         return load_manifest(self.manifest_path, transport=self.transport)
 
-    async def start(self, loaded: LoadedManifest | None = None) -> Compiled:
-        compiled = await self.compile(loaded)
+    async def start(self, loaded: LoadedManifest | None = None, *, may_start_down: bool = False) -> Compiled:
+        """The first compile, installed. `may_start_down`: a proxied server that cannot be reached does
+        not stop the start while another source serves (see `SourcePool.sync`)."""
+        compiled = await self.compile(loaded, may_start_down=may_start_down)
         self.loaded = compiled.loaded
         self.holder = ToolSetHolder(compiled.toolset)
         self._serve_policy(compiled.toolset)

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     offline: bool = Field(False, description="Never fetch API descriptions: use pinned spec/<source>.* copies "
                                              "(else the cached copy). Set by `--offline`.")
     state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
+    strict: bool = Field(False, description="`mcprt up` refuses to start (exit 2) when any source cannot be "
+                                            "opened, instead of serving the others (set by `--strict`).")
 
 
 def env_number(name: str) -> float | None:

@@ -113,21 +113,33 @@ class SourcePool:
             fingerprints=MappingProxyType(wanted),
         )
 
-    async def sync(self, loaded: LoadedManifest, stale: Collection[str] = ()) -> SyncResult:
+    async def sync(self, loaded: LoadedManifest, stale: Collection[str] = (), *,
+                   may_start_down: bool = False) -> SyncResult:
         """Bring the pool in line with `loaded`; failed sources give diagnostics, the rest still open.
 
         All or nothing: when any source fails to open, the sources opened by this call are closed
         and the pool is unchanged (`result.diagnostics` says why).
+
+        `may_start_down` (the first compile of `mcprt up` without `--strict`): a proxied MCP server that
+        cannot be reached opens `down` instead (`McpServerSource.start`) — a warning diagnostic and one
+        log line each; it is retried with backoff and its tools appear when it answers — unless every
+        source of the manifest is down, which is an error as without the option (nothing to serve).
         """
         diff = self.diff(loaded, stale)
         result = SyncResult({}, [], diff=diff)
         to_open = diff.opening
-        opened = await self._open_all(loaded, to_open)
+        opened = await self._open_all(loaded, to_open, may_start_down)
         fresh: dict[str, RunningSource] = {}
         for name, (source, diagnostics) in zip(to_open, opened, strict=True):
             result.diagnostics += diagnostics
             if source is not None:
                 fresh[name] = source
+        down = {name: reason for name, source in fresh.items()
+                if (reason := getattr(source, "down_reason", None)) is not None}
+        if down:
+            retries = {name: getattr(fresh[name], "retry_schedule", "with backoff") for name in down}
+            result.diagnostics += self._down_diagnostics(loaded, down, retries,
+                                                         every=len(down) == len(diff.fingerprints))
         if any(d.severity == "error" for d in result.diagnostics):
             # all or nothing: the old set keeps serving (shielded: an abandoned reload still closes them)
             await asyncio.shield(close_retired(list(fresh.values())))
@@ -151,6 +163,22 @@ class SourcePool:
         result.offerings = {name: getattr(source, "offerings", None) for name, source in next_running.items()}
         return result
 
+    def _down_diagnostics(self, loaded: LoadedManifest, down: Mapping[str, str], retries: Mapping[str, str], *,
+                          every: bool) -> list[Diagnostic]:
+        """Each source down at start, at the line naming its kind: the error it was before when `every`
+        source is down, else a warning (the one line `mcprt up` prints about it) saying the others serve
+        and when it is retried (`retries`)."""
+        found = []
+        for name, reason in down.items():
+            where = ("sources", name, kind_of(loaded.manifest.sources[name]).key)
+            if every:
+                found.append(loaded.diagnostic(where, f"source '{name}': {reason}"))
+                continue
+            message = (f"source '{name}' is down at start: {reason}; serving the other sources, and retrying "
+                       f"this one {retries[name]} until it answers (`mcprt up --strict` refuses to start instead)")
+            found.append(loaded.diagnostic(where, message, severity="warning"))
+        return found
+
     async def rollback(self, result: SyncResult) -> None:
         """Undo a sync whose tool set could not be built: the previous sources serve on, new ones close."""
         if not result.fresh and not result.previous:
@@ -161,19 +189,21 @@ class SourcePool:
         fresh, result.fresh = result.fresh, []
         await asyncio.gather(*(_close_quietly(s) for s in fresh))
 
-    async def _open_all(self, loaded: LoadedManifest,
-                        names: tuple[str, ...]) -> list[tuple[RunningSource | None, list[Diagnostic]]]:
+    async def _open_all(self, loaded: LoadedManifest, names: tuple[str, ...],
+                        may_start_down: bool = False) -> list[tuple[RunningSource | None, list[Diagnostic]]]:
         """Open `names` concurrently. Cancelled (a reload abandoned), it cancels the opens still
         running and closes every source that did open before re-raising: an abandoned sync leaves
         no subprocess or connection behind, and the pool is unchanged."""
-        tasks = [asyncio.create_task(self._open(loaded, name), name=f"mcprt-open:{name}") for name in names]
+        tasks = [asyncio.create_task(self._open(loaded, name, may_start_down), name=f"mcprt-open:{name}")
+                 for name in names]
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:
             await asyncio.shield(_discard_opened(tasks))
             raise
 
-    async def _open(self, loaded: LoadedManifest, name: str) -> tuple[RunningSource | None, list[Diagnostic]]:
+    async def _open(self, loaded: LoadedManifest, name: str,
+                    may_start_down: bool = False) -> tuple[RunningSource | None, list[Diagnostic]]:
         config = loaded.manifest.sources[name]
         kind = kind_of(config)
         context = SourceContext(
@@ -185,6 +215,7 @@ class SourcePool:
             on_tools_changed=self.on_tools_changed,
             on_event=self.on_event,
             sole_client=self.sole_client,
+            may_start_down=may_start_down,
         )
         where = ("sources", name, kind.key)
         try:
