@@ -22,7 +22,7 @@ from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
 from .offerings import build_offers
 from .settings import Settings
-from .sources.pool import SourcePool, SyncResult, close_retired
+from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
 from .toolset.build import build_toolset
 from .toolset.toolset import ToolSet, ToolSetHolder
 
@@ -117,9 +117,11 @@ class Runtime:
         if not any(d.severity == "error" for d in diagnostics):
             toolset, built = await asyncio.to_thread(_build_tools, loaded, sync)
             diagnostics += built
-        if any(d.severity == "error" for d in diagnostics):
+        serving = not any(d.severity == "error" for d in diagnostics)
+        diagnostics += down_warnings(loaded, sync, serving=serving)  # "serving the others" only when it does
+        if not serving:
             raise ManifestError(sorted(diagnostics + loaded.warnings))
-        diagnostics += self._attach_policy(loaded, toolset)
+        diagnostics += self._attach_policy(loaded, toolset, sync.down)
         return toolset, diagnostics
 
     async def _later_stages(self, partial: LoadedManifest) -> list[Diagnostic]:
@@ -183,16 +185,18 @@ class Runtime:
 
             serve_policy(toolset, self.policy)
 
-    def _attach_policy(self, loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
+    def _attach_policy(self, loaded: LoadedManifest, toolset: ToolSet,
+                       pending: Collection[str] = ()) -> list[Diagnostic]:
         """Compile `policy:` for the new tool set (the policy layer is imported only when there is one);
-        returns its warnings (globs matching nothing, unreachable rules)."""
+        returns its warnings (globs matching nothing, unreachable rules), those about the tools of
+        `pending` sources (down since the start) left for the rebuild that lists them."""
         if loaded.manifest.policy is None:
             return []
         from .policy import attach_policy
         from .policy.checks import check_policy
 
         attach_policy(loaded, toolset, self.policy_service())
-        return check_policy(loaded, toolset)
+        return check_policy(loaded, toolset, pending)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
         """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""
@@ -238,7 +242,7 @@ async def compile_once(
 
 def _build_tools(loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:
     """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread)."""
-    build = build_toolset(loaded, sync.operations)
+    build = build_toolset(loaded, sync.operations, sync.down)
     offers, offer_diagnostics = build_offers(loaded, sync.offerings)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)

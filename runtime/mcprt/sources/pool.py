@@ -65,6 +65,11 @@ class SyncResult:
     diff: SourceDiff | None = None
     previous_fingerprints: dict[str, str] = field(default_factory=dict)
     offerings: dict[str, Any] = field(default_factory=dict)  # source → its Offerings (resources, prompts)
+    # source → why, for each source of the new pool down since it opened (no operations yet): the build
+    # skips the checks that name its tools until it answers (`toolset.pending`)
+    down: dict[str, str] = field(default_factory=dict)
+    # the warnings of the sources this sync opened down, once the compile is known to serve (`down_warnings`)
+    started_down: dict[str, tuple[str, str]] = field(default_factory=dict)  # source → (why, retry schedule)
 
 
 class SourcePool:
@@ -121,8 +126,9 @@ class SourcePool:
         and the pool is unchanged (`result.diagnostics` says why).
 
         `may_start_down` (the first compile of `mcprt up` without `--strict`): a proxied MCP server that
-        cannot be reached opens `down` instead (`McpServerSource.start`) — a warning diagnostic and one
-        log line each; it is retried with backoff and its tools appear when it answers — unless every
+        cannot be reached opens `down` instead (`McpServerSource.start`) — one warning each
+        (`down_warnings`, of `result.started_down`: the pipeline adds it once it knows whether the
+        compile serves); it is retried with backoff and its tools appear when it answers — unless every
         source of the manifest is down, which is an error as without the option (nothing to serve).
         """
         diff = self.diff(loaded, stale)
@@ -134,15 +140,16 @@ class SourcePool:
             result.diagnostics += diagnostics
             if source is not None:
                 fresh[name] = source
-        down = {name: reason for name, source in fresh.items()
-                if (reason := getattr(source, "down_reason", None)) is not None}
-        if down:
-            retries = {name: getattr(fresh[name], "retry_schedule", "with backoff") for name in down}
-            result.diagnostics += self._down_diagnostics(loaded, down, retries,
-                                                         every=len(down) == len(diff.fingerprints))
+        down = {name: (reason, getattr(source, "retry_schedule", "with backoff")) for name, source in fresh.items()
+                 if (reason := getattr(source, "down_reason", None)) is not None}
+        if down and len(down) == len(diff.fingerprints):  # nothing would serve: the errors they were before
+            result.diagnostics += [loaded.diagnostic(_kind_line(loaded, name), f"source '{name}': {reason}")
+                                   for name, (reason, _) in down.items()]
+            down = {}
         if any(d.severity == "error" for d in result.diagnostics):
             # all or nothing: the old set keeps serving (shielded: an abandoned reload still closes them)
             await asyncio.shield(close_retired(list(fresh.values())))
+            result.started_down = down  # said (`down_warnings`) by the compile that fails with these errors
             return result
         next_running: dict[str, RunningSource] = {}
         for name in diff.fingerprints:
@@ -161,23 +168,10 @@ class SourcePool:
         self._fingerprints = dict(diff.fingerprints)
         result.operations = {name: list(source.operations) for name, source in next_running.items()}
         result.offerings = {name: getattr(source, "offerings", None) for name, source in next_running.items()}
+        result.down = {name: reason for name, source in next_running.items()
+                       if (reason := getattr(source, "down_reason", None)) is not None}
+        result.started_down = down
         return result
-
-    def _down_diagnostics(self, loaded: LoadedManifest, down: Mapping[str, str], retries: Mapping[str, str], *,
-                          every: bool) -> list[Diagnostic]:
-        """Each source down at start, at the line naming its kind: the error it was before when `every`
-        source is down, else a warning (the one line `mcprt up` prints about it) saying the others serve
-        and when it is retried (`retries`)."""
-        found = []
-        for name, reason in down.items():
-            where = ("sources", name, kind_of(loaded.manifest.sources[name]).key)
-            if every:
-                found.append(loaded.diagnostic(where, f"source '{name}': {reason}"))
-                continue
-            message = (f"source '{name}' is down at start: {reason}; serving the other sources, and retrying "
-                       f"this one {retries[name]} until it answers (`mcprt up --strict` refuses to start instead)")
-            found.append(loaded.diagnostic(where, message, severity="warning"))
-        return found
 
     async def rollback(self, result: SyncResult) -> None:
         """Undo a sync whose tool set could not be built: the previous sources serve on, new ones close."""
@@ -242,6 +236,25 @@ class SourcePool:
         await asyncio.gather(*(_close_quietly(s) for s in self._running.values()))
         self._running = {}
         self._fingerprints = {}
+
+
+def down_warnings(loaded: LoadedManifest, result: SyncResult, *, serving: bool) -> list[Diagnostic]:
+    """One warning per source `result` opened down (`sync(may_start_down=True)`), at the line naming
+    its kind: with `serving` (the compile succeeded) it says the other sources serve and when this
+    one is retried; else only why it is down, as the compile's errors stop `mcprt up` anyway."""
+    found = []
+    for name, (reason, retries) in result.started_down.items():
+        message = f"source '{name}' is down at start: {reason}"
+        if serving:
+            message += (f"; serving the other sources, and retrying this one {retries} until it answers "
+                        "(`mcprt up --strict` refuses to start instead)")
+        found.append(loaded.diagnostic(_kind_line(loaded, name), message, severity="warning"))
+    return found
+
+
+def _kind_line(loaded: LoadedManifest, name: str) -> tuple[str, ...]:
+    """The manifest path of the key naming a source's kind (`command`, `url`, …): where its open fails."""
+    return ("sources", name, kind_of(loaded.manifest.sources[name]).key)
 
 
 async def _discard_opened(tasks: list[asyncio.Task[tuple[RunningSource | None, list[Diagnostic]]]]) -> None:

@@ -40,6 +40,9 @@ CLIENT_INFO = types.Implementation(name="mcprt", version=__version__)
 
 class Connector(Protocol):
     target: str  # what the server is, for messages (program or URL, never a secret)
+    # set by the source while it is down since it opened: what a connection writes of its own (a
+    # subprocess's stderr) is logged at DEBUG, as each failed retry's reason already carries its last lines
+    quiet: bool
 
     def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> Any: ...  # → Client
 
@@ -70,6 +73,10 @@ class StdioConnector:
         self.files = spec.files
         self.process: ServerProcess | None = None
         self.mode = "legacy"  # see connect()
+        self.quiet = False  # see Connector
+
+    def _stderr_level(self) -> int:
+        return logging.DEBUG if self.quiet else logging.INFO
 
     def _started(self, process: ServerProcess) -> None:
         self.process = process
@@ -89,7 +96,7 @@ class StdioConnector:
             self.spec = resolved(self.spec)  # a program missing at start may have been installed since
             try:
                 connected = await stack.enter_async_context(
-                    _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
+                    _client(stdio_transport(self.spec, self.log, self._started, self._stderr_level), message_handler, callbacks,
                             self.mode, self.source, self.log))
             except Exception as exc:  # the SDK may wrap it in an exception group
                 leaf = _leaf(exc)
@@ -98,7 +105,7 @@ class StdioConnector:
                 self.mode = "auto"
                 self.process = None
                 connected = await stack.enter_async_context(
-                    _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
+                    _client(stdio_transport(self.spec, self.log, self._started, self._stderr_level), message_handler, callbacks,
                             self.mode, self.source, self.log))
             yield connected
 
@@ -131,6 +138,7 @@ class HttpConnector:
         self.target = redact_url(config.url)
         self.status = HttpStatus()
         self.mode = "legacy"  # see connect()
+        self.quiet = False  # see Connector (an HTTP connection logs nothing of its own per attempt)
 
     @asynccontextmanager
     async def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> AsyncIterator[Client]:

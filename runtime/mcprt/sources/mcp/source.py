@@ -395,8 +395,10 @@ class McpServerSource:
                             self._ready.set()
                         elif came_up:
                             self._startup_error = None
+                            self.connector.quiet = False  # its stderr is news again
                             self.log.info("source %s: up after %d attempts (%d tools); it serves now",
-                                             self.name, self.attempt, len(tools))
+                                          self.name, self.attempt, len(tools))
+                            self.attempt = 0  # a later failure is a fresh one: retried after 1 s
                         else:
                             self.log.info("source %s: reconnected (%d tools)", self.name, len(tools))
                         await self.client_roots_changed()  # changed while it started: it may have asked before
@@ -410,7 +412,7 @@ class McpServerSource:
                     self._ready.set()
                     if not self._may_start_down:
                         return
-                    self.state = "down"
+                    self._went_down()
                 elif not self._closed.is_set():  # after a lost connection, its teardown may fail too
                     self.last_error = reason
                     # a source down since it opened said why once (the pool's start-up line): retries are debug
@@ -425,7 +427,7 @@ class McpServerSource:
                 self._ready.set()
                 if not self._may_start_down:
                     return
-                self.state = "down"
+                self._went_down()
             if up_since is not None and time.monotonic() - up_since >= BACKOFF_CAP:
                 self.attempt = 0
             self.attempt += 1
@@ -439,6 +441,12 @@ class McpServerSource:
                          self.name, self.connector.target, delay, self.attempt)
             with anyio.move_on_after(delay):
                 await self._closed.wait()
+
+    def _went_down(self) -> None:
+        """Down since it opened (`start(may_start_down=True)`): retried quietly — its reason was said
+        once (the start-up warning, with the server's last stderr lines), so each retry's stderr is debug."""
+        self.state = "down"
+        self.connector.quiet = True
 
     async def _serve(self, client: Client) -> None:
         """Until the connection is lost or the source closes: follow tool-list changes."""
