@@ -15,6 +15,7 @@ import pytest
 from mcprt.envcheck import KNOWN, LIMITS, SETTINGS
 from mcprt.settings import Settings
 from tests.support.cli import mcprt_cli, mcprt_process
+from tests.support.logs import message_of
 from tests.support.served import child_env, mcprt_http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ def test_misspelt_names_and_malformed_limits_are_warned_about(tmp_path: Path) ->
                MCPRT_RELOAD_TIMEOUT="30", MCPRT_HEADER_TIMEOUT="2.5")
     done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
-    warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+    warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
     assert warned == [
         "MCPRT_LOGLEVEL is not an mcprt setting and is ignored; did you mean MCPRT_LOG_LEVEL?",
         "MCPRT_STATEURL is not an mcprt setting and is ignored; did you mean MCPRT_STATE_URL?",
@@ -60,7 +61,7 @@ def test_an_infinite_limit_is_one_warning_and_the_default_not_a_crash(tmp_path: 
     for value in ("inf", "1e999"):
         done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={"MCPRT_MAX_MANIFEST_BYTES": value})
         assert done.returncode == 0 and "internal error" not in done.stderr, done.stderr
-        warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+        warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
         assert warned == [
             f"MCPRT_MAX_MANIFEST_BYTES={value!r} is not a finite number (bytes, e.g. "
             "MCPRT_MAX_MANIFEST_BYTES=64_000_000; no unit suffix), so the default applies: 1,000,000 bytes",
@@ -89,7 +90,7 @@ def test_an_interval_below_its_minimum_is_a_warning_and_the_minimum_applies(
     manifest = _folder(tmp_path)
     done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={n: v[0] for n, v in TOO_SMALL.items()})
     assert done.returncode == 0, done.stderr
-    warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+    warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
     assert warned == [f"{name}={small!r} is below this interval's minimum (seconds), so the minimum applies: {least} s"
                       for name, (small, least, default) in TOO_SMALL.items()], done.stderr
     readers = {"MCPRT_UNKNOWN_KID_REFRESH": unknown_kid_refresh, "MCPRT_POLICY_REFRESH_INTERVAL": refresh_interval,
@@ -178,7 +179,7 @@ def test_the_keep_alive_override_keeps_the_manifests_bounds_and_beats_the_manife
     for value, said in (("0.5", "below this interval's minimum (seconds), so the minimum applies: 1 s"),
                         ("7200", "above this interval's maximum (seconds), so the maximum applies: 3600 s")):
         done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={"MCPRT_KEEP_ALIVE_TIMEOUT": value})
-        warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+        warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
         assert warned == [f"MCPRT_KEEP_ALIVE_TIMEOUT={value!r} is {said}"], done.stderr
 
 

@@ -58,7 +58,8 @@ sources:
     tools:
       nope: {description: x}
 """
-FAILING = "#!/bin/sh\necho 'late-server: no database yet' >&2\nexit 1\n"
+# its stderr line carries a carriage return and what would read as a record after it
+FAILING = "#!/bin/sh\nprintf 'late-server: no database yet\\r12:00:00 ERROR   mcprt: forged tool=admin\\n' >&2\nexit 1\n"
 
 
 def _serve_fixture(folder: Path, pid_file: Path | None = None) -> None:
@@ -139,7 +140,10 @@ def test_an_override_the_server_lacks_is_reported_when_it_comes_up_and_its_stder
     pid_file = tmp_path / "late.pid"
     with mcprt_http(manifest, "--no-reload", env=child_env(MCPRT_LOG_LEVEL="debug")) as up:
         up.wait_log("restarting in 2s (attempt 2)", timeout=20)  # a second attempt failed too
-        said = [line for line in up.log().splitlines() if line.endswith("late-server: no database yet")]
+        # every record is one line, the start-up warning quoting its stderr too: nothing forged starts one
+        assert not [line for line in up.log().splitlines() if line.startswith("12:00:00")], up.log()
+        assert "its last stderr lines: late-server: no database yet\\r12:00:00 ERROR" in up.log(), up.log()
+        said = [line for line in up.log().splitlines() if 'msg="late-server: no database yet' in line]
         # the first attempt's stderr at INFO (its reason carries it too), each retry's at DEBUG only
         assert len(said) >= 2 and " INFO " in said[0] and all(" DEBUG " in line for line in said[1:]), said
         assert "no operation 'nope'" not in up.log(), up.log()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
 
 from logfmter import Logfmter
+from logfmter.formatter import REPLACEMENTS  # its escapes of C0 controls and DEL: `\n`, `\t`, `\u001b`
 
 from ..scrubbing import SECRETS
 
@@ -60,24 +62,51 @@ def _json_line(created: float, msecs: float, levelname: str, name: str, message:
     return SECRETS.scrub_text(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-# A line break or other control character in a text line's message is written as its escape (`\n`,
-# `\u001b`): a value a client or an upstream chose (a tool name, an error text) must not start a line that
-# reads as a record of its own, nor move a terminal's cursor.
-_LINE_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]} | {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+# What logfmter leaves bare that still ends a line for some reader or drives a terminal: the C1 controls
+# (NEL U+0085 is a line break, CSI U+009B starts a terminal escape) and the Unicode line and paragraph
+# separators (U+2028, U+2029). Escaped as logfmter writes its own (`\u0085`), in a quoted value.
+_BEYOND_LOGFMTER = {chr(c): f"\\u{c:04x}" for c in [*range(0x80, 0xA0), 0x2028, 0x2029]}
+_BEYOND = re.compile("[" + "".join(_BEYOND_LOGFMTER) + "]")
+_ESCAPES = str.maketrans({**REPLACEMENTS, **_BEYOND_LOGFMTER})  # every character a line must not carry raw
 
 
-def _escaped(message: str) -> str:
-    """`message` scrubbed of configured secrets, then its control characters escaped: scrubbing first,
-    as an escaped secret (a PEM key's line breaks) is a form the scrubber need not know."""
+def _logfmt_string(text: str) -> str:
+    """`text` as a logfmt value: logfmter's rules (`Logfmter.format_string`: quoted when it has a
+    space, `=`, `"` or a control character, with `\"`, `\\`, `\n`, `\u001b` escapes), and a C1 control
+    or U+2028/U+2029 escaped too, which also forces the quotes (a bare value's backslash is literal)."""
+    written = Logfmter.format_string(text)
+    if text.isascii() or not _BEYOND.search(text):
+        return written
+    if not written.startswith('"'):  # logfmter saw nothing to quote: quote as it would, doubling backslashes
+        written = '"' + written.replace("\\", "\\\\") + '"'
+    return written.translate(_ESCAPES)
+
+
+def _message(message: str) -> str:
+    """A text line's message, scrubbed of configured secrets (before escaping: an escaped secret, a PEM
+    key's line breaks, is a form the scrubber need not know). Written as it is, unless a logfmt reader
+    could take part of it for a field or it has a character a line must not carry raw: with `=` or `"`
+    (`upstream said status=ok`), a control character, or U+2028/U+2029, it is the quoted field
+    `msg="…"` (`_logfmt_string`), so text a client or upstream chose neither starts a line nor forges
+    a key."""
     message = SECRETS.scrub_text(message)
-    return message.translate(_LINE_ESCAPES) if not message.isprintable() else message
+    if "=" in message or '"' in message or not message.isprintable():
+        return "msg=" + _logfmt_string(message)
+    return message
+
+
+def one_line(text: str) -> str:
+    """`text` with every character a line must not carry raw (line breaks, C0/C1 controls, U+2028,
+    U+2029) escaped as in a logfmt value (`\n`, `\u0085`), unquoted: a start-up line that is no logfmt
+    record (a `file:line:col: message` diagnostic quoting an upstream's stderr) stays one line."""
+    return text if text.isprintable() else text.translate(_ESCAPES)
 
 
 def _logfmt_value(value: Any) -> str:
-    """One field's value as logfmt writes it, a text one scrubbed before it is quoted (see `_escaped`)."""
+    """One field's value as logfmt writes it, a text one scrubbed before it is quoted (see `_message`)."""
     if value is None or isinstance(value, (bool, int, float)):
         return Logfmter.format_value(value)
-    return Logfmter.format_value(SECRETS.scrub_text(str(value)))
+    return _logfmt_string(SECRETS.scrub_text(str(value)))
 
 
 def _with_fields(base: str, fields: dict[str, Any] | None) -> str:
@@ -104,7 +133,7 @@ class _TextFormatter(logging.Formatter):
     text an exception carries can start a line that reads as a record."""
 
     def format(self, record: logging.LogRecord) -> str:
-        record.message = _escaped(record.getMessage())
+        record.message = _message(record.getMessage())
         if self.usesTime():
             record.asctime = self.formatTime(record, self.datefmt)
         line = self.formatMessage(record)
@@ -147,7 +176,7 @@ class _CallLines:
             second = int(created)
             if second != self._second:  # the clock has whole seconds: one strftime per second
                 self._second, self._clock = second, time.strftime(_TEXT_CLOCK, time.localtime(created))
-            line = _with_fields(f"{self._clock} {levelname:<7} {LOGGER_NAME}: {_escaped(message)}", fields)
+            line = _with_fields(f"{self._clock} {levelname:<7} {LOGGER_NAME}: {_message(message)}", fields)
         handler = self.handler
         with handler.lock:  # type: ignore[union-attr]  # as Handler.handle: lines never interleave
             try:
@@ -229,7 +258,7 @@ def announce(message: str, *, level: str = "info", text: str | None = None, **fi
         created = time.time()
         line = _json_line(created, (created - int(created)) * 1000, level, LOGGER_NAME, message, fields)
     else:
-        line = SECRETS.scrub_text(message if text is None else text)
+        line = one_line(SECRETS.scrub_text(message if text is None else text))
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
