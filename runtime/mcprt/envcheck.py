@@ -30,6 +30,7 @@ log = logging.getLogger("mcprt.env")
 SETTINGS = frozenset({
     "MCPRT_LOG_LEVEL", "MCPRT_LOG_FORMAT", "MCPRT_TRANSPORT", "MCPRT_HOST", "MCPRT_PORT", "MCPRT_CACHE_DIR",
     "MCPRT_RELOAD", "MCPRT_DEBUG", "MCPRT_OFFLINE", "MCPRT_STATE_URL", "MCPRT_ALLOWED_HOSTS",
+    "MCPRT_STRICT",
 })
 # Limits read through `settings.env_limit` (a positive number, `_` allowed as digit separator): the unit
 # each takes and an example, for the warning.
@@ -39,6 +40,7 @@ LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_SPEC_ALIAS_ALLOWANCE": _COUNT,
     "MCPRT_MAX_MESSAGE_BYTES": _BYTES, "MCPRT_MAX_CONNECTIONS": _COUNT, "MCPRT_HEADER_TIMEOUT": _SECONDS,
     "MCPRT_BODY_TIMEOUT": _SECONDS, "MCPRT_MAX_SESSIONS": _COUNT, "MCPRT_MAX_SESSIONS_PER_CLIENT": _COUNT, "MCPRT_SESSION_IDLE_TIMEOUT": _SECONDS,
+    "MCPRT_KEEP_ALIVE_TIMEOUT": _SECONDS,
     "MCPRT_TEMPLATE_MAX_OUTPUT": ("characters", "1_000_000"), "MCPRT_TEMPLATE_TIMEOUT": _SECONDS,
     "MCPRT_RELOAD_TIMEOUT": _SECONDS, "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
     "MCPRT_POLICY_REFRESH_INTERVAL": _SECONDS, "MCPRT_UNKNOWN_KID_REFRESH": _SECONDS,
@@ -52,7 +54,12 @@ LIMITS: Mapping[str, tuple[str, str]] = {
 MINIMUMS: Mapping[str, float] = {
     "MCPRT_UNKNOWN_KID_REFRESH": 1.0, "MCPRT_POLICY_REFRESH_INTERVAL": 0.1,
     "MCPRT_PAUSE_REFRESH_INTERVAL": 0.1, "MCPRT_DATA_LOSS_CHECK_INTERVAL": 0.1,
+    "MCPRT_KEEP_ALIVE_TIMEOUT": 1.0,  # the manifest's own bounds for `server.http.keep_alive_timeout`
 }
+# The greatest value a limit takes (`env_limit` lowers a larger one to it, and a warning says so): the
+# environment override of a manifest setting keeps the manifest's bounds, so a value the manifest refuses
+# cannot come in through the environment (a keep-alive over 1 h only hides a balancer's misconfiguration).
+MAXIMUMS: Mapping[str, float] = {"MCPRT_KEEP_ALIVE_TIMEOUT": 3600.0}
 # What each limit falls back to, as its warning says it (the constants live where each limit is read;
 # tests/cli/test_cli_env_names.py checks these against them).
 DEFAULTS: Mapping[str, str] = {
@@ -63,6 +70,7 @@ DEFAULTS: Mapping[str, str] = {
     "MCPRT_BODY_TIMEOUT": "30 seconds", "MCPRT_MAX_SESSIONS": "the manifest's server.http.max_sessions (10,000 unless set)",
     "MCPRT_MAX_SESSIONS_PER_CLIENT": "the manifest's server.http.max_sessions_per_client (100 unless set)",
     "MCPRT_SESSION_IDLE_TIMEOUT": "the manifest's server.http.session_idle_timeout (600 seconds unless set)",
+    "MCPRT_KEEP_ALIVE_TIMEOUT": "the manifest's server.http.keep_alive_timeout (620 seconds unless set)",
     "MCPRT_TEMPLATE_MAX_OUTPUT": "1,000,000 characters", "MCPRT_TEMPLATE_TIMEOUT": "2 seconds",
     "MCPRT_RELOAD_TIMEOUT": "60 seconds", "MCPRT_TRACES_FLUSH_TIMEOUT": "2 seconds",
     "MCPRT_POLICY_REFRESH_INTERVAL": "2 seconds", "MCPRT_UNKNOWN_KID_REFRESH": "5 seconds",
@@ -111,6 +119,9 @@ def problems(dotenv: Mapping[str, str] | None = None) -> list[str]:
         elif number is not None and number < MINIMUMS.get(name, 0.0):
             found.append(f"{name}={shown!r} is below this interval's minimum (seconds), so the "
                          f"minimum applies: {MINIMUMS[name]:g} s")
+        elif number is not None and number > MAXIMUMS.get(name, float("inf")):
+            found.append(f"{name}={shown!r} is above this interval's maximum (seconds), so the "
+                         f"maximum applies: {MAXIMUMS[name]:g} s")
         elif value is None and name in dotenv:
             found.append(f"{name} in .env is not read: limits come from the environment only "
                          f"(export {name}=… or set it where the process starts)")

@@ -22,7 +22,7 @@ from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
 from .offerings import build_offers
 from .settings import Settings
-from .sources.pool import SourcePool, SyncResult, close_retired
+from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
 from .toolset.build import build_toolset
 from .toolset.toolset import ToolSet, ToolSetHolder
 
@@ -70,19 +70,22 @@ class Runtime:
         self.policy: Any = None  # mcprt.policy.PolicyService, made at the first compile with `policy:`
         self._event_callbacks: list = []
 
-    async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = ()) -> Compiled:
+    async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
+                      may_start_down: bool = False) -> Compiled:
         """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
 
         `stale`: running sources to reopen although their configuration is unchanged (their local
         files changed). On error the pool keeps the sources of the previous successful compile.
+        `may_start_down`: see `SourcePool.sync` (the first compile of `mcprt up` without `--strict`).
         """
         try:
             with gc_paused():
-                return await self._compile(loaded, stale)
+                return await self._compile(loaded, stale, may_start_down)
         finally:
             end_gc_pause()  # the CLI's start-up pause (mcprt.pause_gc_for_startup) ends with the first compile
 
-    async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str]) -> Compiled:
+    async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str],
+                       may_start_down: bool = False) -> Compiled:
         started = time.perf_counter()
         try:
             loaded = loaded or await asyncio.to_thread(self.load)
@@ -91,7 +94,7 @@ class Runtime:
                 raise
             later = await self._later_stages(exc.partial)
             raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
-        sync = await self.pool.sync(loaded, stale)
+        sync = await self.pool.sync(loaded, stale, may_start_down=may_start_down)
         try:
             toolset, diagnostics = await self._build(loaded, sync)
         except BaseException:
@@ -114,9 +117,11 @@ class Runtime:
         if not any(d.severity == "error" for d in diagnostics):
             toolset, built = await asyncio.to_thread(_build_tools, loaded, sync)
             diagnostics += built
-        if any(d.severity == "error" for d in diagnostics):
+        serving = not any(d.severity == "error" for d in diagnostics)
+        diagnostics += down_warnings(loaded, sync, serving=serving)  # "serving the others" only when it does
+        if not serving:
             raise ManifestError(sorted(diagnostics + loaded.warnings))
-        diagnostics += self._attach_policy(loaded, toolset)
+        diagnostics += self._attach_policy(loaded, toolset, sync.down)
         return toolset, diagnostics
 
     async def _later_stages(self, partial: LoadedManifest) -> list[Diagnostic]:
@@ -138,8 +143,10 @@ class Runtime:
             return self._loader()
         return load_manifest(self.manifest_path, transport=self.transport)
 
-    async def start(self, loaded: LoadedManifest | None = None) -> Compiled:
-        compiled = await self.compile(loaded)
+    async def start(self, loaded: LoadedManifest | None = None, *, may_start_down: bool = False) -> Compiled:
+        """The first compile, installed. `may_start_down`: a proxied server that cannot be reached does
+        not stop the start while another source serves (see `SourcePool.sync`)."""
+        compiled = await self.compile(loaded, may_start_down=may_start_down)
         self.loaded = compiled.loaded
         self.holder = ToolSetHolder(compiled.toolset)
         self._serve_policy(compiled.toolset)
@@ -178,16 +185,18 @@ class Runtime:
 
             serve_policy(toolset, self.policy)
 
-    def _attach_policy(self, loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
+    def _attach_policy(self, loaded: LoadedManifest, toolset: ToolSet,
+                       pending: Collection[str] = ()) -> list[Diagnostic]:
         """Compile `policy:` for the new tool set (the policy layer is imported only when there is one);
-        returns its warnings (globs matching nothing, unreachable rules)."""
+        returns its warnings (globs matching nothing, unreachable rules), those about the tools of
+        `pending` sources (down since the start) left for the rebuild that lists them."""
         if loaded.manifest.policy is None:
             return []
         from .policy import attach_policy
         from .policy.checks import check_policy
 
         attach_policy(loaded, toolset, self.policy_service())
-        return check_policy(loaded, toolset)
+        return check_policy(loaded, toolset, pending)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
         """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""
@@ -233,7 +242,7 @@ async def compile_once(
 
 def _build_tools(loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:
     """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread)."""
-    build = build_toolset(loaded, sync.operations)
+    build = build_toolset(loaded, sync.operations, sync.down)
     offers, offer_diagnostics = build_offers(loaded, sync.offerings)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .envcheck import MINIMUMS
+from .envcheck import MAXIMUMS, MINIMUMS
 
 
 def _default_cache_dir() -> Path:
@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
     allowed_hosts: str | None = Field(None, description="Comma-separated Host header values accepted in addition "
                                       "to the manifest's `server.http.allowed_hosts`.")
+    strict: bool = Field(False, description="`mcprt up` refuses to start (exit 2) when any source cannot be "
+                                            "opened, instead of serving the others (set by `--strict`).")
 
 
 def env_number(name: str) -> float | None:
@@ -59,13 +61,15 @@ def env_limit(name: str, default: float) -> float:
     operator who writes `0` may mean "off", which no limit offers, so the documented default is the
     safer reading. A well-formed value below the limit's minimum (`envcheck.MINIMUMS`, e.g. 1 s for
     `MCPRT_UNKNOWN_KID_REFRESH`) is clamped to that minimum: its intent ("as often as allowed") is
-    clear, and the result stays monotonic in what was written (0.99 → 1, 1 → 1, 2 → 2). `envcheck`
+    clear, and the result stays monotonic in what was written (0.99 → 1, 1 → 1, 2 → 2); one above its
+    maximum (`envcheck.MAXIMUMS`, the manifest's own bound where the limit overrides a manifest
+    setting) is clamped to that maximum likewise. `envcheck`
     warns of each at start-up. Read when used, so an operator or a test can change a limit without
     restarting anything else."""
     value = env_number(name)
     if value is None:
         return default
-    return max(value, MINIMUMS.get(name, 0.0))
+    return min(max(value, MINIMUMS.get(name, 0.0)), MAXIMUMS.get(name, float("inf")))
 
 
 def load_settings() -> Settings:

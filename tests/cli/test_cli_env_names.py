@@ -15,6 +15,7 @@ import pytest
 from mcprt.envcheck import KNOWN, LIMITS, SETTINGS
 from mcprt.settings import Settings
 from tests.support.cli import mcprt_cli, mcprt_process
+from tests.support.logs import message_of
 from tests.support.served import child_env, mcprt_http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ def test_misspelt_names_and_malformed_limits_are_warned_about(tmp_path: Path) ->
                MCPRT_RELOAD_TIMEOUT="30", MCPRT_HEADER_TIMEOUT="2.5")
     done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
-    warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+    warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
     assert warned == [
         "MCPRT_LOGLEVEL is not an mcprt setting and is ignored; did you mean MCPRT_LOG_LEVEL?",
         "MCPRT_STATEURL is not an mcprt setting and is ignored; did you mean MCPRT_STATE_URL?",
@@ -60,7 +61,7 @@ def test_an_infinite_limit_is_one_warning_and_the_default_not_a_crash(tmp_path: 
     for value in ("inf", "1e999"):
         done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={"MCPRT_MAX_MANIFEST_BYTES": value})
         assert done.returncode == 0 and "internal error" not in done.stderr, done.stderr
-        warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+        warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
         assert warned == [
             f"MCPRT_MAX_MANIFEST_BYTES={value!r} is not a finite number (bytes, e.g. "
             "MCPRT_MAX_MANIFEST_BYTES=64_000_000; no unit suffix), so the default applies: 1,000,000 bytes",
@@ -89,7 +90,7 @@ def test_an_interval_below_its_minimum_is_a_warning_and_the_minimum_applies(
     manifest = _folder(tmp_path)
     done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={n: v[0] for n, v in TOO_SMALL.items()})
     assert done.returncode == 0, done.stderr
-    warned = [line.split("mcprt.env: ", 1)[1] for line in done.stderr.splitlines() if "mcprt.env: " in line]
+    warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
     assert warned == [f"{name}={small!r} is below this interval's minimum (seconds), so the minimum applies: {least} s"
                       for name, (small, least, default) in TOO_SMALL.items()], done.stderr
     readers = {"MCPRT_UNKNOWN_KID_REFRESH": unknown_kid_refresh, "MCPRT_POLICY_REFRESH_INTERVAL": refresh_interval,
@@ -132,6 +133,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_MAX_SESSIONS": HttpConfig.model_fields["max_sessions"].default,
         "MCPRT_MAX_SESSIONS_PER_CLIENT": HttpConfig.model_fields["max_sessions_per_client"].default,
         "MCPRT_SESSION_IDLE_TIMEOUT": HttpConfig.model_fields["session_idle_timeout"].default,
+        "MCPRT_KEEP_ALIVE_TIMEOUT": HttpConfig.model_fields["keep_alive_timeout"].default,
         "MCPRT_TEMPLATE_MAX_OUTPUT": budget.DEFAULT_MAX_OUTPUT,
         "MCPRT_TEMPLATE_TIMEOUT": budget.DEFAULT_TIMEOUT,
         "MCPRT_RELOAD_TIMEOUT": reloader.RELOAD_TIMEOUT_SECONDS,
@@ -145,6 +147,40 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     for name, number in numbers.items():
         said = f"{int(number):,}" if float(number).is_integer() else f"{number}"
         assert re.search(rf"(^|\(){re.escape(said)}( |\)|$)", DEFAULTS[name]), (name, number, DEFAULTS[name])
+
+
+def test_the_keep_alive_override_keeps_the_manifests_bounds_and_beats_the_manifest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`server.http.keep_alive_timeout` had no environment override while its neighbours
+    (`max_sessions`, `session_idle_timeout`) did: `MCPRT_KEEP_ALIVE_TIMEOUT` now overrides it, as they do
+    (environment beats manifest), within the manifest's own bounds (1 s – 1 h), a value outside taken as
+    the nearer bound with one warning each. (That the listener closes after it: tests/hostile.)"""
+    from annotated_types import Ge, Le
+
+    from mcprt.envcheck import MAXIMUMS, MINIMUMS
+    from mcprt.manifest.loader import load_manifest
+    from mcprt.manifest.model import HttpConfig
+    from mcprt.server.options import resolve_options
+
+    bounds = HttpConfig.model_fields["keep_alive_timeout"].metadata
+    assert [MINIMUMS["MCPRT_KEEP_ALIVE_TIMEOUT"], MAXIMUMS["MCPRT_KEEP_ALIVE_TIMEOUT"]] == [
+        next(b.ge for b in bounds if isinstance(b, Ge)), next(b.le for b in bounds if isinstance(b, Le))]
+    manifest = _folder(tmp_path)
+    manifest.write_text(MANIFEST.replace("version: 1\n", "version: 1\nserver: {http: {keep_alive_timeout: 90s}}\n"))
+    loaded = load_manifest(manifest).manifest
+    read = []
+    for value in (None, "75", "0.5", "7200", "0", "7s"):
+        if value is None:
+            monkeypatch.delenv("MCPRT_KEEP_ALIVE_TIMEOUT", raising=False)
+        else:
+            monkeypatch.setenv("MCPRT_KEEP_ALIVE_TIMEOUT", value)
+        read.append(resolve_options(loaded, Settings(), transport="http").keep_alive_timeout)
+    assert read == [90.0, 75.0, 1.0, 3600.0, 90.0, 90.0]
+    for value, said in (("0.5", "below this interval's minimum (seconds), so the minimum applies: 1 s"),
+                        ("7200", "above this interval's maximum (seconds), so the maximum applies: 3600 s")):
+        done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={"MCPRT_KEEP_ALIVE_TIMEOUT": value})
+        warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
+        assert warned == [f"MCPRT_KEEP_ALIVE_TIMEOUT={value!r} is {said}"], done.stderr
 
 
 def test_correct_settings_draw_no_warning(tmp_path: Path) -> None:

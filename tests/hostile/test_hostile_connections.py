@@ -169,8 +169,18 @@ def test_a_body_trickling_in_gets_408_and_a_client_leaving_mid_body_leaves_no_tr
     """The token is checked before the body is read, but an authenticated client sending its body a
     byte every second held its connection for as long as it liked (each one of the connections all
     clients share); and a client hanging up mid-body wrote an "Exception in ASGI application"
-    traceback. Now the body has MCPRT_BODY_TIMEOUT seconds (2 here) and a hang-up is quiet."""
-    with _alice_served(tmp_path, body_timeout=2) as up:
+    traceback. Now the body has MCPRT_BODY_TIMEOUT seconds (2 here) and a hang-up is quiet.
+    The same server has MCPRT_KEEP_ALIVE_TIMEOUT=1: the environment override of
+    `server.http.keep_alive_timeout` (it had none) reaches the listener, which closes an idle
+    kept-alive connection after 1 s instead of the default 620 s."""
+    with _alice_served(tmp_path, body_timeout=2, MCPRT_KEEP_ALIVE_TIMEOUT="1") as up:
+        host, port = up.base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as idle:
+            idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert idle.recv(4096).startswith(b"HTTP/1.1 200 ")
+            started = time.monotonic()
+            assert _closed_within(idle, 4), "the idle connection outlived MCPRT_KEEP_ALIVE_TIMEOUT=1"
+            assert time.monotonic() - started > 0.5
         with _post_head(up.url, "alice-token-31337", 10_000) as sock:
             started = time.monotonic()
             answer = b""

@@ -61,7 +61,7 @@ async def test_a_cancelled_call_is_logged_audited_and_counted(tmp_path: Path) ->
             assert (await client.call_tool("quick", {})).content[0].text == "quick"  # type: ignore[union-attr]
         wait_until(marker.exists)
         line = wait_until(lambda: next((l for l in up.stderr if "call tool=slow" in l), None))
-        assert "status=cancelled" in line and "sent_bytes=0" in line and "error=False" in line
+        assert "status=cancelled" in line and "sent_bytes=0" in line and "error=false" in line
 
         def records() -> list[dict]:
             audit = tmp_path / "audit.jsonl"

@@ -65,8 +65,8 @@ async def test_add_remove_rename_notify_and_prune_does_not(project: Project) -> 
             assert catcher.count == seen, "a prune-only change must not send list_changed"
     log = up.log()
     # the one client's GET stream got each list_changed; the log line says so, as the notifier's does
-    assert re.search(r"reload applied .*changes=\+count \+tag .*sessions_notified=1 ", log), log
-    assert re.search(r"reload applied .*changes=no tool changes .*sessions_notified=0 ", log), log
+    assert re.search(r'reload applied .*changes="\+count \+tag" .*sessions_notified=1 ', log), log
+    assert re.search(r'reload applied .*changes="no tool changes" .*sessions_notified=0 ', log), log
 
 
 async def test_a_reload_with_no_session_connected_says_none_was_notified(project: Project) -> None:
@@ -102,7 +102,7 @@ async def test_a_reload_counts_the_2026_listen_streams_it_notified(project: Proj
                 with anyio.fail_after(30):
                     while type(await subscription.__anext__()).__name__ != "ToolsListChanged":
                         pass
-                up.wait_log("files=mcp.yaml changes=+counted")
+                up.wait_log('files=mcp.yaml changes="+counted')
     (line,) = [line for line in up.log().splitlines() if "reload applied" in line and "+counted" in line]
     assert "sessions_notified=1 listen_streams_notified=1 " in line, line
     assert re.search(r"tools/list_changed sent .*sessions=1 listen_streams=1", up.log()), up.log()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests.support.components import HAProxy, Redis, haproxy, redis_server, stop_process
 from tests.support.everything import command_source, write_manifest
@@ -603,3 +605,57 @@ async def test_a_lone_replica_with_redis_down_takes_a_late_cancellation(two: Clu
         stop_process(two.redis.process)
         late = await http.post(holder.url, headers=session, json=cancel)
         assert late.status_code == 202, late.text
+
+
+def _local_ports(pid: int) -> set[int]:
+    """The local TCP ports of process `pid`'s sockets (its fds' inodes looked up in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[9] in inodes:
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def test_a_cancellation_sent_to_every_replica_that_reached_none_for_a_transient_reason_is_refused(
+        two: Cluster) -> None:
+    """The fan-out of a cancellation (its request runs on no known replica: sent to every other one)
+    ignored every `RoundLost`, so a transient one - here "the link to Redis is being restored": this
+    replica's own subscription is down and cannot come back (Redis takes no new client; "…broke while
+    another replica resumed it" when it broke during the exchange) - answered 202
+    while the cancellation reached nobody. Only `OwnerStopped` (that replica held nothing) is ignored
+    now: this is refused with 503, to be sent again."""
+    holder = two.replicas[0]
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 4343}}
+    admin = redis.Redis(port=two.redis.port, single_connection_client=True)
+    try:
+        async with httpx.AsyncClient(timeout=60) as http:
+            session = await legacy_session(http, holder)
+            assert (await http.post(holder.url, headers=session, json=cancel)).status_code == 202  # reached all
+            ports = _local_ports(holder.pid)
+            listeners = [c for c in admin.client_list(_type="pubsub") if int(c["addr"].rsplit(":", 1)[1]) in ports]
+            assert listeners, admin.client_list(_type="pubsub")  # the relay's (and the policy state's)
+            admin.config_set("maxclients", len(admin.client_list()) - len(listeners))  # none new once they are gone
+            for listener in listeners:
+                admin.client_kill_filter(_id=listener["id"])
+            refused = await http.post(holder.url, headers=session, json=cancel)
+        assert refused.status_code == 503, refused.text
+        # a transient RoundLost (which one depends on when the subscription broke), not Redis down
+        assert refused.json()["error"]["message"].startswith(
+            "this message could not reach the replica holding the call it concerns: the link to the shared state "
+            "(Redis) "), refused.text
+    finally:
+        admin.config_set("maxclients", 10000)
+        deadline = time.monotonic() + 30  # the replica listens again before the next test uses the pair
+        while not any(int(c["addr"].rsplit(":", 1)[1]) in _local_ports(holder.pid)
+                      for c in admin.client_list(_type="pubsub")) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        admin.close()

@@ -46,7 +46,7 @@ COMMANDS = {
                      models=True),
     "up": Command(
         "up_cmd:up_command", _MANIFEST,
-        flags={"--stateless": "stateless", "--no-reload": "no_reload", "--offline": "offline"},
+        flags={"--stateless": "stateless", "--no-reload": "no_reload", "--offline": "offline", "--strict": "strict"},
         options={"--transport": ("transport", str), "--host": ("host", str), "--port": ("port", int),
                  "--metrics-port": ("metrics_port", int)},
         models=True,

@@ -225,11 +225,15 @@ def up(
                      help="stdio: serve /metrics and /status on 127.0.0.1:PORT (0: any free port)."),
     ] = None,
     offline: OfflineOpt = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse to start (exit 2) when any source cannot be opened, instead of serving the "
+                         "others while a proxied server that is down is retried (also MCPRT_STRICT=1); for CI.")] = False,
 ) -> None:
     """Serve the manifest's tools over stdio or streamable HTTP, reloading on change."""
     from .up_cmd import up_command
 
-    raise typer.Exit(up_command(manifest, transport, host, port, stateless, no_reload, metrics_port, offline))
+    raise typer.Exit(up_command(manifest, transport, host, port, stateless, no_reload, metrics_port, offline,
+                                strict))
 
 
 @app.command(epilog="Examples: `mcprt test`, `mcprt test catalog/github/mcp.yaml --update`")

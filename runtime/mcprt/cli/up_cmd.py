@@ -13,13 +13,13 @@ from .errors import EXIT_OK, guarded, print_diagnostics
 
 
 def up_command(manifest: Path | None, transport: str | None, host: str | None, port: int | None, stateless: bool,
-               no_reload: bool, metrics_port: int | None, offline: bool) -> int:
+               no_reload: bool, metrics_port: int | None, offline: bool, strict: bool = False) -> int:
     """`mcprt up` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
     go_offline(offline)
     try:
         with guarded(serving=True):
             code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
-                          reload=not no_reload, metrics_port=metrics_port)
+                          reload=not no_reload, metrics_port=metrics_port, strict=strict)
     except SystemExit as stopped:  # an error's exit code: the same bound on what still runs
         _leave_sync_calls(stopped.code if isinstance(stopped.code, int) else 1)
         raise
@@ -63,13 +63,16 @@ def run_up(
     stateless: bool = False,
     reload: bool = True,
     metrics_port: int | None = None,
+    strict: bool = False,
 ) -> int:
     """Serve until SIGINT/SIGTERM (or stdin closes, for stdio). Bad input raises for `guarded()`:
     manifest errors print as `file:line:col: message` and exit 2, as do a refused bind or a busy port (bound
-    before the manifest compiles, so that error comes first and alone)."""
+    before the manifest compiles, so that error comes first and alone). A proxied server that cannot be
+    reached at start is a warning and is retried while the other sources serve, unless `strict` (or
+    `MCPRT_STRICT`) or every source is down: then it is an error too."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         return runner.run(_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
-                              reload=reload, metrics_port=metrics_port))
+                              reload=reload, metrics_port=metrics_port, strict=strict))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -84,7 +87,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 async def _up(manifest: Path | str | None, *, transport: str | None, host: str | None, port: int | None,
-              stateless: bool, reload: bool, metrics_port: int | None = None) -> int:
+              stateless: bool, reload: bool, metrics_port: int | None = None, strict: bool = False) -> int:
     from ..manifest.loader import load_manifest
     from ..observability import memdebug
     from ..observability.log import log_event, setup_logging
@@ -116,7 +119,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
                 writes_deferred(enabled=options.transport == "stdio") as cache_writes, \
                 digests_recorded(enabled=reload) as read_digests:
             try:
-                compiled = await runtime.start(loaded)
+                compiled = await runtime.start(loaded, may_start_down=not (strict or settings.strict))
             except BaseException:
                 cache_writes.flush()
                 raise

@@ -99,7 +99,8 @@ class HttpConfig(StrictModel):
         "Must outlast the idle timeout of any load balancer or proxy in front that reuses backend connections "
         "(HAProxy, nginx `keepalive`, AWS ALB 60 s, Google Cloud 600 s), so that the balancer, the side that "
         "would send the next request, closes first: a request it sends in the instant mcprt closes is lost. "
-        "At most 1 h. Idle connections are closed first when the connection limit is reached.",
+        "At most 1 h. Idle connections are closed first when the connection limit is reached. "
+        "Env override: `MCPRT_KEEP_ALIVE_TIMEOUT` (seconds, 1 to 3600).",
     )
     max_sessions: int = Field(
         10_000, ge=1,

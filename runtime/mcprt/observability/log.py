@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
+
+from logfmter import Logfmter
+from logfmter.formatter import REPLACEMENTS  # its escapes of C0 controls and DEL: `\n`, `\t`, `\u001b`
 
 from ..scrubbing import SECRETS
 
@@ -58,10 +62,61 @@ def _json_line(created: float, msecs: float, levelname: str, name: str, message:
     return SECRETS.scrub_text(json.dumps(entry, ensure_ascii=False, default=str))
 
 
+# What logfmter leaves bare that still ends a line for some reader or drives a terminal: the C1 controls
+# (NEL U+0085 is a line break, CSI U+009B starts a terminal escape) and the Unicode line and paragraph
+# separators (U+2028, U+2029). Escaped as logfmter writes its own (`\u0085`), in a quoted value.
+_BEYOND_LOGFMTER = {chr(c): f"\\u{c:04x}" for c in [*range(0x80, 0xA0), 0x2028, 0x2029]}
+_BEYOND = re.compile("[" + "".join(_BEYOND_LOGFMTER) + "]")
+_ESCAPES = str.maketrans({**REPLACEMENTS, **_BEYOND_LOGFMTER})  # every character a line must not carry raw
+
+
+def _logfmt_string(text: str) -> str:
+    """`text` as a logfmt value: logfmter's rules (`Logfmter.format_string`: quoted when it has a
+    space, `=`, `"` or a control character, with `\"`, `\\`, `\n`, `\u001b` escapes), and a C1 control
+    or U+2028/U+2029 escaped too, which also forces the quotes (a bare value's backslash is literal)."""
+    written = Logfmter.format_string(text)
+    if text.isascii() or not _BEYOND.search(text):
+        return written
+    if not written.startswith('"'):  # logfmter saw nothing to quote: quote as it would, doubling backslashes
+        written = '"' + written.replace("\\", "\\\\") + '"'
+    return written.translate(_ESCAPES)
+
+
+def _message(message: str) -> str:
+    """A text line's message, scrubbed of configured secrets (before escaping: an escaped secret, a PEM
+    key's line breaks, is a form the scrubber need not know). Written as it is, unless a logfmt reader
+    could take part of it for a field or it has a character a line must not carry raw: with `=` or `"`
+    (`upstream said status=ok`), a control character, or U+2028/U+2029, it is the quoted field
+    `msg="…"` (`_logfmt_string`), so text a client or upstream chose neither starts a line nor forges
+    a key."""
+    message = SECRETS.scrub_text(message)
+    if "=" in message or '"' in message or not message.isprintable():
+        return "msg=" + _logfmt_string(message)
+    return message
+
+
+def one_line(text: str) -> str:
+    """`text` with every character a line must not carry raw (line breaks, C0/C1 controls, U+2028,
+    U+2029) escaped as in a logfmt value (`\n`, `\u0085`), unquoted: a start-up line that is no logfmt
+    record (a `file:line:col: message` diagnostic quoting an upstream's stderr) stays one line."""
+    return text if text.isprintable() else text.translate(_ESCAPES)
+
+
+def _logfmt_value(value: Any) -> str:
+    """One field's value as logfmt writes it, a text one scrubbed before it is quoted (see `_message`)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return Logfmter.format_value(value)
+    return _logfmt_string(SECRETS.scrub_text(str(value)))
+
+
 def _with_fields(base: str, fields: dict[str, Any] | None) -> str:
-    """A text line's `key=value` tail, scrubbed of configured secrets (tracebacks included)."""
+    """A text line's `key=value` tail in logfmt (a value with a space, `=`, `"` or a control character is
+    double-quoted with `\\"`, `\\\\`, `\\n` escapes; `true`/`false`; None is empty: the `logfmter`
+    library's rules, which logfmt parsers such as Go's `kr/logfmt` and Grafana Loki's read), scrubbed of
+    configured secrets (tracebacks included). `base` is the head and message, already escaped; the
+    whole line is scrubbed again, as before, for what spans the head and the fields."""
     if fields:
-        base += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+        base += " " + " ".join(f"{k}={_logfmt_value(v)}" for k, v in fields.items())
     return SECRETS.scrub_text(base)
 
 
@@ -72,8 +127,26 @@ class _JsonFormatter(logging.Formatter):
 
 
 class _TextFormatter(logging.Formatter):
+    """`%(asctime)s LEVEL logger: message key=value…`, one line per record always: the message's line
+    breaks escaped, and a traceback (`logging` appends it after a line break) or stack given as the
+    logfmt fields `exc_info` / `stack_info`, its line breaks escaped like any value's, so that no
+    text an exception carries can start a line that reads as a record."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return _with_fields(super().format(record), getattr(record, "fields", None))
+        record.message = _message(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        fields: dict[str, Any] | None = getattr(record, "fields", None)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)  # cached as logging.Formatter does
+        if record.exc_text or record.stack_info:
+            fields = dict(fields or {})
+            if record.exc_text:
+                fields["exc_info"] = record.exc_text
+            if record.stack_info:
+                fields["stack_info"] = self.formatStack(record.stack_info)
+        return _with_fields(line, fields)
 
 
 class _CallLines:
@@ -103,7 +176,7 @@ class _CallLines:
             second = int(created)
             if second != self._second:  # the clock has whole seconds: one strftime per second
                 self._second, self._clock = second, time.strftime(_TEXT_CLOCK, time.localtime(created))
-            line = _with_fields(f"{self._clock} {levelname:<7} {LOGGER_NAME}: {message}", fields)
+            line = _with_fields(f"{self._clock} {levelname:<7} {LOGGER_NAME}: {_message(message)}", fields)
         handler = self.handler
         with handler.lock:  # type: ignore[union-attr]  # as Handler.handle: lines never interleave
             try:
@@ -185,7 +258,7 @@ def announce(message: str, *, level: str = "info", text: str | None = None, **fi
         created = time.time()
         line = _json_line(created, (created - int(created)) * 1000, level, LOGGER_NAME, message, fields)
     else:
-        line = SECRETS.scrub_text(message if text is None else text)
+        line = one_line(SECRETS.scrub_text(message if text is None else text))
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()

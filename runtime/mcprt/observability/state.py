@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SourceState = Literal["starting", "up", "restarting", "error", "closed"]
+# "down": a proxied server unreachable since `mcprt up` started (retried; `mcp.sources.mcp.source`)
+SourceState = Literal["starting", "up", "down", "restarting", "error", "closed"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;
 th{font-weight:600;color:#4a5263}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#157a3a}.bad{color:#b42318}.warn{color:#b54708}.muted{color:#6b7385}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;background:#eef0f4}
-.badge.up{background:#d1fadf;color:#05603a}.badge.restarting{background:#fef0c7;color:#93370d}
+.badge.up{background:#d1fadf;color:#05603a}.badge.restarting{background:#fef0c7;color:#93370d}.badge.down{background:#fee4e2;color:#912018}
 .badge.error,.badge.closed{background:#fee4e2;color:#912018}
 .panes{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 pre{background:#0f1420;color:#e6e9ef;padding:8px;border-radius:4px;max-height:420px;overflow:auto;

@@ -19,12 +19,14 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import is_loopback
+from ..toolset.pending import pending_for
 from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
 from .limits import limit_twins
@@ -93,11 +95,16 @@ def stdio_approval_note(policy: Policy | None) -> str | None:
     return STDIO_APPROVALS.format(what=", ".join(_named(path) for path in policy.approving()))
 
 
-def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
+def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[str] = ()) -> list[Diagnostic]:
+    """The warnings above, at their lines. `pending`: sources whose tools are not known yet (down since
+    the start, `SyncResult.down`): what a rule's match could find among their tools — a glob they could
+    provide, a `sources` entry naming one, a rule fitting nothing or shadowed while one of them could
+    fit it — is left for the rebuild that lists them (`toolset.pending`), where it is checked in full."""
     policy = loaded.manifest.policy
     if policy is None:
         return []
     found: list[Diagnostic] = []
+    configs = loaded.manifest.sources
     names = list(toolset.tools)
     sources = set(loaded.manifest.sources)
 
@@ -106,11 +113,16 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
 
     tools = list(toolset.tools.values())
     entries = governed(policy, tools)
+    waiting = set()  # (group, index) of the matches a pending source's tools could fit
     for entry in entries:
         group, index, match = entry.group, entry.index, entry.match
+        if pending and (any(pending_for(configs, pending, p) for p in match.tools) or not match.tools
+                        and (not match.sources or any(s in pending for s in match.sources))):
+            waiting.add((group, index))
         before = len(found)
         for j, pattern in enumerate(match.tools):
-            if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
+            if not any(fnmatch.fnmatchcase(name, pattern) for name in names) \
+                    and not pending_for(configs, pending, pattern):
                 hint = did_you_mean(pattern, names)
                 warn((group, index, "match", "tools", j), f"{group}[{index}]: '{pattern}' matches no tool" + hint,
                      MATCHES_NOTHING)
@@ -123,7 +135,8 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
         # worked example, kept for the day the API gains one): said only for rules that grant (allow,
         # approve) and for rate limits, whose fitting nothing is the surprise.
         defensive = group == "rules" and policy.rules[index].action in ("deny", "hide")
-        if len(found) == before and keys and tools and not entry.fitting and not defensive:
+        if len(found) == before and keys and tools and not entry.fitting and not defensive \
+                and (group, index) not in waiting:
             # each key matches something alone, not together (`methods: [DELETE]` where no tool is a DELETE)
             served = sorted({m for m in map(http_method, tools) if m}) if "methods" in keys else []
             warn((group, index, "match"), f"{group}[{index}] applies to no served tool: none fits its "
@@ -132,6 +145,8 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet) -> list[Diagnostic]:
     for path, message, nothing in never_holding(policy, loaded.manifest.server.auth, entries):
         warn(path, message, MATCHES_NOTHING if nothing else "")
     for i, earlier, why in shadowed_rules(policy, entries):
+        if why != "first" and {("rules", i), ("rules", earlier)} & waiting:  # what either fits is not all known
+            continue
         warn(("rules", i), f"rules[{i}] is unreachable: rules[{earlier}] matches every call {why}",
              UNREACHABLE_RULE if STRICTNESS[policy.rules[i].action] > STRICTNESS[policy.rules[earlier].action] else "")
     for i, earlier in limit_twins(policy):

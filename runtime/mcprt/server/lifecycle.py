@@ -57,8 +57,11 @@ class Readiness:
     """
 
     def __init__(self, state_ping: Callable[[], Awaitable[object]] | None = None,
-                 state_reached: bool = False) -> None:
+                 state_reached: bool = False, sources_down: Callable[[], list[str]] | None = None) -> None:
         self.draining = False
+        # names of the sources down since the start (`mcprt up` without --strict): degraded, not unready —
+        # every replica shares the upstream, so failing readiness on it would empty the balancer
+        self._sources_down = sources_down or (lambda: [])
         # a health check asked `/readyz` at least once: something (a balancer, Kubernetes) takes this
         # replica in and out of rotation by it, so the stop sequence waits for it to stop sending
         self.probed = False
@@ -70,18 +73,22 @@ class Readiness:
     async def report(self) -> tuple[bool, dict[str, str]]:
         """(ready, body fields): `status` is "ready", "degraded", "draining" or "shared state not reached
         yet", plus `state` ("ok" or "unreachable since
-        <RFC 3339 UTC time>") when a state backend is configured. Marks the replica `probed`."""
+        <RFC 3339 UTC time>") when a state backend is configured and `sources_down` (comma-separated
+        names; "degraded", still ready) while a source is down since the start. Marks the replica `probed`."""
         self.probed = True
         if self.draining:
             return False, {"status": "draining"}
+        down = self._sources_down()
+        sources = {"sources_down": ", ".join(down)} if down else {}
         if self._state_ping is None:
-            return True, {"status": "ready"}
+            return True, {"status": "degraded" if down else "ready", **sources}
         await self._ping_state()
         if not self._state_reached:
             return False, {"status": "shared state not reached yet", "state": "unreachable"}
         if self.state_lost_at is not None:
-            return True, {"status": "degraded", "state": f"unreachable since {rfc3339(self.state_lost_at)}"}
-        return True, {"status": "ready", "state": "ok"}
+            return True, {"status": "degraded", "state": f"unreachable since {rfc3339(self.state_lost_at)}",
+                          **sources}
+        return True, {"status": "degraded" if down else "ready", "state": "ok", **sources}
 
     @property
     def state_up(self) -> bool | None:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from ..errors import McprtError
 from ..manifest.model import KEEP_ALIVE_DEFAULT, Manifest, is_loopback  # is_loopback: re-exported (mcprt.server)
-from ..settings import Settings
+from ..settings import Settings, env_limit
 from ..state.url import state_url_for
 
 Transport = Literal["stdio", "http"]
@@ -126,7 +126,7 @@ def resolve_options(
         json_response=http.json_response,
         state_url=state_url_for(manifest.server.state, settings.state_url),
         drain_timeout=float(http.drain_timeout),
-        keep_alive_timeout=float(http.keep_alive_timeout),
+        keep_alive_timeout=env_limit("MCPRT_KEEP_ALIVE_TIMEOUT", float(http.keep_alive_timeout)),
         public_url=manifest.server.public_base_url,
         allowed_hosts=extra_hosts(http.allowed_hosts, settings.allowed_hosts),
     )

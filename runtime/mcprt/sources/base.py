@@ -34,6 +34,9 @@ class SourceContext:
     # mcprt's one client over stdio (the runtime's): proxied servers' messages outside any call go to it
     sole_client: SoleClientSlot = field(default_factory=SoleClientSlot)
     warnings: list[Diagnostic] = field(default_factory=list)
+    # `mcprt up` without `--strict`: a proxied server that cannot be reached at start opens `down` (no
+    # tools, retried with backoff) instead of failing the compile; the pool decides whether that is enough
+    may_start_down: bool = False
 
 
 class RunningSource(Protocol):

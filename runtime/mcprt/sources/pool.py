@@ -65,6 +65,11 @@ class SyncResult:
     diff: SourceDiff | None = None
     previous_fingerprints: dict[str, str] = field(default_factory=dict)
     offerings: dict[str, Any] = field(default_factory=dict)  # source → its Offerings (resources, prompts)
+    # source → why, for each source of the new pool down since it opened (no operations yet): the build
+    # skips the checks that name its tools until it answers (`toolset.pending`)
+    down: dict[str, str] = field(default_factory=dict)
+    # the warnings of the sources this sync opened down, once the compile is known to serve (`down_warnings`)
+    started_down: dict[str, tuple[str, str]] = field(default_factory=dict)  # source → (why, retry schedule)
 
 
 class SourcePool:
@@ -113,24 +118,38 @@ class SourcePool:
             fingerprints=MappingProxyType(wanted),
         )
 
-    async def sync(self, loaded: LoadedManifest, stale: Collection[str] = ()) -> SyncResult:
+    async def sync(self, loaded: LoadedManifest, stale: Collection[str] = (), *,
+                   may_start_down: bool = False) -> SyncResult:
         """Bring the pool in line with `loaded`; failed sources give diagnostics, the rest still open.
 
         All or nothing: when any source fails to open, the sources opened by this call are closed
         and the pool is unchanged (`result.diagnostics` says why).
+
+        `may_start_down` (the first compile of `mcprt up` without `--strict`): a proxied MCP server that
+        cannot be reached opens `down` instead (`McpServerSource.start`) — one warning each
+        (`down_warnings`, of `result.started_down`: the pipeline adds it once it knows whether the
+        compile serves); it is retried with backoff and its tools appear when it answers — unless every
+        source of the manifest is down, which is an error as without the option (nothing to serve).
         """
         diff = self.diff(loaded, stale)
         result = SyncResult({}, [], diff=diff)
         to_open = diff.opening
-        opened = await self._open_all(loaded, to_open)
+        opened = await self._open_all(loaded, to_open, may_start_down)
         fresh: dict[str, RunningSource] = {}
         for name, (source, diagnostics) in zip(to_open, opened, strict=True):
             result.diagnostics += diagnostics
             if source is not None:
                 fresh[name] = source
+        down = {name: (reason, getattr(source, "retry_schedule", "with backoff")) for name, source in fresh.items()
+                 if (reason := getattr(source, "down_reason", None)) is not None}
+        if down and len(down) == len(diff.fingerprints):  # nothing would serve: the errors they were before
+            result.diagnostics += [loaded.diagnostic(_kind_line(loaded, name), f"source '{name}': {reason}")
+                                   for name, (reason, _) in down.items()]
+            down = {}
         if any(d.severity == "error" for d in result.diagnostics):
             # all or nothing: the old set keeps serving (shielded: an abandoned reload still closes them)
             await asyncio.shield(close_retired(list(fresh.values())))
+            result.started_down = down  # said (`down_warnings`) by the compile that fails with these errors
             return result
         next_running: dict[str, RunningSource] = {}
         for name in diff.fingerprints:
@@ -149,6 +168,9 @@ class SourcePool:
         self._fingerprints = dict(diff.fingerprints)
         result.operations = {name: list(source.operations) for name, source in next_running.items()}
         result.offerings = {name: getattr(source, "offerings", None) for name, source in next_running.items()}
+        result.down = {name: reason for name, source in next_running.items()
+                       if (reason := getattr(source, "down_reason", None)) is not None}
+        result.started_down = down
         return result
 
     async def rollback(self, result: SyncResult) -> None:
@@ -161,19 +183,21 @@ class SourcePool:
         fresh, result.fresh = result.fresh, []
         await asyncio.gather(*(_close_quietly(s) for s in fresh))
 
-    async def _open_all(self, loaded: LoadedManifest,
-                        names: tuple[str, ...]) -> list[tuple[RunningSource | None, list[Diagnostic]]]:
+    async def _open_all(self, loaded: LoadedManifest, names: tuple[str, ...],
+                        may_start_down: bool = False) -> list[tuple[RunningSource | None, list[Diagnostic]]]:
         """Open `names` concurrently. Cancelled (a reload abandoned), it cancels the opens still
         running and closes every source that did open before re-raising: an abandoned sync leaves
         no subprocess or connection behind, and the pool is unchanged."""
-        tasks = [asyncio.create_task(self._open(loaded, name), name=f"mcprt-open:{name}") for name in names]
+        tasks = [asyncio.create_task(self._open(loaded, name, may_start_down), name=f"mcprt-open:{name}")
+                 for name in names]
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:
             await asyncio.shield(_discard_opened(tasks))
             raise
 
-    async def _open(self, loaded: LoadedManifest, name: str) -> tuple[RunningSource | None, list[Diagnostic]]:
+    async def _open(self, loaded: LoadedManifest, name: str,
+                    may_start_down: bool = False) -> tuple[RunningSource | None, list[Diagnostic]]:
         config = loaded.manifest.sources[name]
         kind = kind_of(config)
         context = SourceContext(
@@ -185,6 +209,7 @@ class SourcePool:
             on_tools_changed=self.on_tools_changed,
             on_event=self.on_event,
             sole_client=self.sole_client,
+            may_start_down=may_start_down,
         )
         where = ("sources", name, kind.key)
         try:
@@ -211,6 +236,25 @@ class SourcePool:
         await asyncio.gather(*(_close_quietly(s) for s in self._running.values()))
         self._running = {}
         self._fingerprints = {}
+
+
+def down_warnings(loaded: LoadedManifest, result: SyncResult, *, serving: bool) -> list[Diagnostic]:
+    """One warning per source `result` opened down (`sync(may_start_down=True)`), at the line naming
+    its kind: with `serving` (the compile succeeded) it says the other sources serve and when this
+    one is retried; else only why it is down, as the compile's errors stop `mcprt up` anyway."""
+    found = []
+    for name, (reason, retries) in result.started_down.items():
+        message = f"source '{name}' is down at start: {reason}"
+        if serving:
+            message += (f"; serving the other sources, and retrying this one {retries} until it answers "
+                        "(`mcprt up --strict` refuses to start instead)")
+        found.append(loaded.diagnostic(_kind_line(loaded, name), message, severity="warning"))
+    return found
+
+
+def _kind_line(loaded: LoadedManifest, name: str) -> tuple[str, ...]:
+    """The manifest path of the key naming a source's kind (`command`, `url`, …): where its open fails."""
+    return ("sources", name, kind_of(loaded.manifest.sources[name]).key)
 
 
 async def _discard_opened(tasks: list[asyncio.Task[tuple[RunningSource | None, list[Diagnostic]]]]) -> None:

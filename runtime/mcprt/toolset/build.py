@@ -8,7 +8,7 @@ enable/disable, exposure. Mistakes become diagnostics at the manifest line that 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..sources.filters import selected
 from ..sources.kind import SourceKind, kind_of
 from ..sources.naming import fit_tool_name
 from ..contracts import Operation
+from .pending import pending_for
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
 
@@ -42,11 +43,15 @@ class BuildResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]]) -> BuildResult:
+def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
+                  pending: Collection[str] = ()) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
     have applied them while opening; applying the same filter again keeps the same operations).
+    `pending`: sources whose operations are not known yet (`SyncResult.down`: a proxied server down
+    since the start): no tools, and the checks naming their tools (a `tools:` override's key, a
+    `server.pinned` entry it could provide) wait for the rebuild that lists them (`toolset.pending`).
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
     CPU work (it renders `description` templates): the pipeline runs it in a worker thread. Raises
     `Abandoned` between operations, and inside a template, once the current cancel token is set.
@@ -58,11 +63,13 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
         kind = kind_of(source)
         if _check_criteria(loaded, source_name, source, kind, diagnostics):
             continue
+        if source_name in pending:  # no operations yet: its overrides are checked when it lists them
+            continue
         ops = [op for op in operations.get(source_name, ())
                if selected(source.include, source.exclude, op.key, op.name, op.meta)]
         tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
-    _check_pinned(loaded, tools, diagnostics)
+    _check_pinned(loaded, tools, diagnostics, pending)
     return BuildResult(ToolSet(tools), diagnostics)
 
 
@@ -422,10 +429,10 @@ def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagn
                                      "a `prefix`", prefer="key"))
 
 
-def _check_pinned(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:
+def _check_pinned(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic], pending: Collection[str]) -> None:
     names = {tool.name for tool in tools}
     for i, name in enumerate(loaded.manifest.server.pinned):
-        if name not in names:
+        if name not in names and not pending_for(loaded.manifest.sources, pending, name):
             import difflib  # only for a typo's hint: not on every start
             hint = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""

@@ -20,7 +20,8 @@ async def open_command_source(ctx: SourceContext) -> McpServerSource:
     if not isinstance(config, CommandSource):
         raise McprtError(f"source '{ctx.name}' is not a command source")
     log = logging.getLogger(f"mcprt.source.{ctx.name}")
-    return await _start(ctx, "command", StdioConnector(process_spec(config, ctx.base_dir), ctx.name, log))
+    return await _start(ctx, "command", StdioConnector(process_spec(config, ctx.base_dir, may_start_down=ctx.may_start_down),
+                                                     ctx.name, log))
 
 
 async def open_url_source(ctx: SourceContext) -> McpServerSource:
@@ -47,5 +48,5 @@ async def _start(ctx: SourceContext, kind: str, connector: Connector) -> McpServ
     source = McpServerSource(ctx.name, kind, connector, float(config.startup_timeout), ctx.on_tools_changed,
                              wants=Wants(resources=config.resources is not False, prompts=config.prompts is not False),
                              on_event=ctx.on_event, sole_client=ctx.sole_client)
-    await source.start()
+    await source.start(may_start_down=ctx.may_start_down)
     return source

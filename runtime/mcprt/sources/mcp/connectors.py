@@ -14,6 +14,7 @@ import shutil
 from http import HTTPStatus
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,6 +40,9 @@ CLIENT_INFO = types.Implementation(name="mcprt", version=__version__)
 
 class Connector(Protocol):
     target: str  # what the server is, for messages (program or URL, never a secret)
+    # set by the source while it is down since it opened: what a connection writes of its own (a
+    # subprocess's stderr) is logged at DEBUG, as each failed retry's reason already carries its last lines
+    quiet: bool
 
     def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> Any: ...  # → Client
 
@@ -69,6 +73,10 @@ class StdioConnector:
         self.files = spec.files
         self.process: ServerProcess | None = None
         self.mode = "legacy"  # see connect()
+        self.quiet = False  # see Connector
+
+    def _stderr_level(self) -> int:
+        return logging.DEBUG if self.quiet else logging.INFO
 
     def _started(self, process: ServerProcess) -> None:
         self.process = process
@@ -85,9 +93,10 @@ class StdioConnector:
         """
         async with AsyncExitStack() as stack:
             self.process = None
+            self.spec = resolved(self.spec)  # a program missing at start may have been installed since
             try:
                 connected = await stack.enter_async_context(
-                    _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
+                    _client(stdio_transport(self.spec, self.log, self._started, self._stderr_level), message_handler, callbacks,
                             self.mode, self.source, self.log))
             except Exception as exc:  # the SDK may wrap it in an exception group
                 leaf = _leaf(exc)
@@ -96,7 +105,7 @@ class StdioConnector:
                 self.mode = "auto"
                 self.process = None
                 connected = await stack.enter_async_context(
-                    _client(stdio_transport(self.spec, self.log, self._started), message_handler, callbacks,
+                    _client(stdio_transport(self.spec, self.log, self._started, self._stderr_level), message_handler, callbacks,
                             self.mode, self.source, self.log))
             yield connected
 
@@ -129,6 +138,7 @@ class HttpConnector:
         self.target = redact_url(config.url)
         self.status = HttpStatus()
         self.mode = "legacy"  # see connect()
+        self.quiet = False  # see Connector (an HTTP connection logs nothing of its own per attempt)
 
     @asynccontextmanager
     async def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> AsyncIterator[Client]:
@@ -176,8 +186,9 @@ class HttpConnector:
 _ERA_REFUSALS = {types.UNSUPPORTED_PROTOCOL_VERSION, types.INVALID_REQUEST, types.METHOD_NOT_FOUND}
 
 
-def process_spec(config: CommandSource, base_dir: Path) -> ProcessSpec:
-    """Resolve program, arguments, environment and folder; raise McprtError for what cannot work."""
+def process_spec(config: CommandSource, base_dir: Path, *, may_start_down: bool = False) -> ProcessSpec:
+    """Resolve program, arguments, environment and folder; raise McprtError for what cannot work
+    (`may_start_down`: a program not found yet is left unresolved, to be looked for at each start)."""
     argv = shlex.split(config.command) if isinstance(config.command, str) else list(config.command)
     if not argv or not argv[0]:
         raise McprtError("`command` is empty")
@@ -196,20 +207,31 @@ def process_spec(config: CommandSource, base_dir: Path) -> ProcessSpec:
             env[name] = value
         else:
             env.pop(name, None)
-    program = argv[0]
+    spec = ProcessSpec(argv=argv, env=env, cwd=cwd, files=_files_among(argv[1:], cwd))
+    try:
+        return resolved(spec)
+    except McprtError:
+        if not may_start_down:
+            raise
+        return spec  # resolved again at each start (`StdioConnector.connect`): it may be installed later
+
+
+def resolved(spec: ProcessSpec) -> ProcessSpec:
+    """`spec` with its program found (a path relative to its folder, or a name on its PATH); raise
+    McprtError saying why it cannot be started (missing, not executable)."""
+    program, cwd = spec.argv[0], spec.cwd
     if os.sep in program or (os.altsep and os.altsep in program):
         path = (cwd / program) if not Path(program).is_absolute() else Path(program)
         if not path.is_file():
             raise McprtError(f"command '{program}' does not exist (looked in {cwd})")
         if not os.access(path, os.X_OK):
             raise McprtError(f"command '{program}' is not executable")
-        argv[0] = str(path)
+        found: str | None = str(path)
     else:
-        found = shutil.which(program, path=env.get("PATH"))
+        found = shutil.which(program, path=spec.env.get("PATH"))
         if found is None:
             raise McprtError(f"command '{program}' was not found on PATH")
-        argv[0] = found
-    return ProcessSpec(argv=argv, env=env, cwd=cwd, files=_files_among(argv[1:], cwd))
+    return replace(spec, argv=[str(found), *spec.argv[1:]])
 
 
 def _files_among(arguments: list[str], cwd: Path) -> tuple[Path, ...]:
@@ -234,6 +256,8 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, McprtError):  # already a sentence for people (`resolved`)
+        return str(exc)
     if isinstance(exc, TimeoutError):
         return "the server did not finish starting (initialize and tools/list) in time"
     if isinstance(exc, MCPError):

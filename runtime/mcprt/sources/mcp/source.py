@@ -126,7 +126,7 @@ class McpServerSource:
         self.log = logging.getLogger(f"mcprt.source.{name}")
         self._complain = complainer(name, self.log)
         self.attempt = 0  # restarts since the last stable connection
-        self.state = "starting"  # starting | up | restarting | closed
+        self.state = "starting"  # starting | up | down (never up since it opened) | restarting | closed
         self.restarts = 0  # reconnects since the source opened (`mcprt_source_restarts_total`)
         self.last_error: str | None = None  # why the connection was last lost (status page)
         self._client: Client | None = None
@@ -137,6 +137,7 @@ class McpServerSource:
         self._closed = anyio.Event()
         self._ready = anyio.Event()
         self._startup_error: str | None = None
+        self._may_start_down = False
         self._task: asyncio.Task[None] | None = None
         self.wants = wants or Wants()
         self.on_event = on_event
@@ -164,8 +165,14 @@ class McpServerSource:
         """Files named in the command line (e.g. `server.py`): editing one restarts the server on reload."""
         return list(getattr(self.connector, "files", ()))
 
-    async def start(self) -> None:
-        """Connect and list; raise McprtError (with the reason) if the first connection fails."""
+    async def start(self, *, may_start_down: bool = False) -> None:
+        """Connect and list; raise McprtError (with the reason) if the first connection fails.
+
+        `may_start_down` (`mcprt up` without `--strict`): a failed first connection leaves the source
+        open and `down` instead, with no tools, `down_reason` saying why; the supervisor keeps trying
+        with the restart backoff (1 s, 2 s … 30 s) and, once the server answers, lists its tools and
+        calls `on_tools_changed` like any list change, so clients get `tools/list_changed`."""
+        self._may_start_down = may_start_down
         self._task = asyncio.create_task(self._supervise(), name=f"mcprt-source-{self.name}")
         try:
             await self._ready.wait()
@@ -173,9 +180,16 @@ class McpServerSource:
             # Whoever opened us gave up (a superseded reload): end the process we started, then stop.
             await asyncio.shield(self.aclose())
             raise
-        if self._startup_error is not None:
+        if self._startup_error is not None and not may_start_down:
             await self.aclose()
             raise McprtError(self._startup_error)
+
+    retry_schedule = f"after 1 s, 2 s, 4 s … then every {BACKOFF_CAP:g} s"  # of `_supervise`, for messages
+
+    @property
+    def down_reason(self) -> str | None:
+        """Why the source has been down since it opened (`start(may_start_down=True)`), else None."""
+        return self._startup_error if self.state == "down" else None
 
     async def aclose(self) -> None:
         """Stop the supervisor; it closes the connection (and ends the process group)."""
@@ -375,9 +389,16 @@ class McpServerSource:
                         await self._resubscribe(client)
                         startup.deadline = math.inf
                         self._install(listing, notify=self._ready.is_set())
+                        came_up = self.state == "down"
                         self._client, self.state, up_since = client, "up", time.monotonic()
                         if not self._ready.is_set():
                             self._ready.set()
+                        elif came_up:
+                            self._startup_error = None
+                            self.connector.quiet = False  # its stderr is news again
+                            self.log.info("source %s: up after %d attempts (%d tools); it serves now",
+                                          self.name, self.attempt, len(tools))
+                            self.attempt = 0  # a later failure is a fresh one: retried after 1 s
                         else:
                             self.log.info("source %s: reconnected (%d tools)", self.name, len(tools))
                         await self.client_roots_changed()  # changed while it started: it may have asked before
@@ -387,30 +408,45 @@ class McpServerSource:
                 if _leaf(exc).__class__ is TimeoutError:
                     reason += f" (startup_timeout: {self.startup_timeout:g}s)"
                 if not self._ready.is_set():
-                    self._startup_error = reason
+                    self._startup_error = self.last_error = reason
                     self._ready.set()
-                    return
-                if not self._closed.is_set():  # after a lost connection, its teardown may fail too
+                    if not self._may_start_down:
+                        return
+                    self._went_down()
+                elif not self._closed.is_set():  # after a lost connection, its teardown may fail too
                     self.last_error = reason
-                    self.log.log(logging.INFO if up_since else logging.WARNING, "source %s: %s", self.name, reason)
+                    # a source down since it opened said why once (the pool's start-up line): retries are debug
+                    level = logging.DEBUG if self.state == "down" else logging.INFO if up_since else logging.WARNING
+                    self.log.log(level, "source %s: %s", self.name, reason)
             finally:
                 self._client = None
             if self._closed.is_set():
                 return
             if not self._ready.is_set():  # ended before becoming ready without an exception
-                self._startup_error = "the server closed the connection during startup"
+                self._startup_error = self.last_error = "the server closed the connection during startup"
                 self._ready.set()
-                return
+                if not self._may_start_down:
+                    return
+                self._went_down()
             if up_since is not None and time.monotonic() - up_since >= BACKOFF_CAP:
                 self.attempt = 0
             self.attempt += 1
-            self.restarts += 1
-            self.state = "restarting"
+            never_up = self.state == "down"
+            if not never_up:
+                self.restarts += 1
+                self.state = "restarting"
             delay = min(BACKOFF_CAP, 2.0 ** (self.attempt - 1))
-            self.log.warning("source %s: server %s is down; restarting in %gs (attempt %d)",
-                             self.name, self.connector.target, delay, self.attempt)
+            self.log.log(logging.DEBUG if never_up else logging.WARNING,
+                         "source %s: server %s is down; restarting in %gs (attempt %d)",
+                         self.name, self.connector.target, delay, self.attempt)
             with anyio.move_on_after(delay):
                 await self._closed.wait()
+
+    def _went_down(self) -> None:
+        """Down since it opened (`start(may_start_down=True)`): retried quietly — its reason was said
+        once (the start-up warning, with the server's last stderr lines), so each retry's stderr is debug."""
+        self.state = "down"
+        self.connector.quiet = True
 
     async def _serve(self, client: Client) -> None:
         """Until the connection is lost or the source closes: follow tool-list changes."""

@@ -67,9 +67,11 @@ class ServerProcess:
 
 @asynccontextmanager
 async def stdio_transport(
-    spec: ProcessSpec, log: logging.Logger, started: Callable[[ServerProcess], None]
+    spec: ProcessSpec, log: logging.Logger, started: Callable[[ServerProcess], None],
+    stderr_level: Callable[[], int] = lambda: logging.INFO,
 ) -> AsyncIterator[tuple[anyio.abc.ObjectReceiveStream, anyio.abc.ObjectSendStream]]:
-    """Start the server; yield (read, write) message streams; end its process group on exit."""
+    """Start the server; yield (read, write) message streams; end its process group on exit.
+    Each stderr line is logged at `stderr_level()`, asked per line (it changes while the process lives)."""
     process = await anyio.open_process(
         spec.argv,
         stdin=subprocess.PIPE,
@@ -118,11 +120,11 @@ async def stdio_transport(
                     if isinstance(raw, Oversized):
                         log.warning("the server wrote a %d-byte line on stderr (not logged)", raw.size)
                     else:
-                        _log_stderr(raw, server, log)
+                        _log_stderr(raw, server, log, stderr_level())
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             pass
         if lines.rest():
-            _log_stderr(lines.rest(), server, log)
+            _log_stderr(lines.rest(), server, log, stderr_level())
 
     async def watch_exit() -> None:
         while process.returncode is None:  # not process.wait(): a grandchild may hold the pipes open
@@ -212,9 +214,9 @@ def _answered_id(text: str) -> int | str | None:
     return found if isinstance(found, (int, str)) and not isinstance(found, bool) else None
 
 
-def _log_stderr(raw: bytes, server: ServerProcess, log: logging.Logger) -> None:
+def _log_stderr(raw: bytes, server: ServerProcess, log: logging.Logger, level: int) -> None:
     line = raw.decode("utf-8", errors="replace").rstrip()
     if not line:
         return
     server.stderr_tail.append(line[:300])
-    log.info("%s", line[:_MAX_LOGGED_LINE])
+    log.log(level, "%s", line[:_MAX_LOGGED_LINE])
