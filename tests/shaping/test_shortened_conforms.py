@@ -152,17 +152,20 @@ def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note() ->
     assert "next page" not in result.content[-1]["text"]
 
 
-MB5 = 5_000_000
+# The review sent 5 MB against a 100 KB limit; the same ratios at a tenth of both keep each case's power
+# (an uncapped restore sends 50 times the limit) at a tenth of the cost.
+LIMIT = 10_000
+BIG = 50 * LIMIT
 HEX = {"type": "string", "pattern": "^[0-9a-f]+$"}
-REFUSED = [  # the review's inputs under a 100 KB limit: each was sent at 5 MB or more
-    ("5 MB string under pattern", {"type": "object", "properties": {"sha": HEX, "id": {"type": "integer"}}},
-     {"id": 1, "sha": "ab" * (MB5 // 2)}),
-    ("5 MB map under root minProperties", {"type": "object", "minProperties": 80,
-                                          "additionalProperties": {"type": "string"}},
-     {f"k{i}": "v" * 2_000 for i in range(2_500)}),  # ~49 keys fit 100 KB: 31 more restored, not 2,451
-    ("5 MB list under contains", {"type": "object", "properties": {
+REFUSED = [  # the review's inputs, scaled: each is 50 times the limit
+    ("string under pattern", {"type": "object", "properties": {"sha": HEX, "id": {"type": "integer"}}},
+     {"id": 1, "sha": "ab" * (BIG // 2)}),
+    ("map under root minProperties", {"type": "object", "minProperties": 80,
+                                     "additionalProperties": {"type": "string"}},
+     {f"k{i}": "v" * 200 for i in range(2_500)}),  # ~46 keys fit 10 KB: 34 more restored, not 2,454
+    ("list under contains", {"type": "object", "properties": {
         "id": {"type": "integer"}, "l": {"type": "array", "contains": {"const": "END"}}}},
-     {"id": 1, "l": ["v" * 500] * 10_000 + ["END"]}),
+     {"id": 1, "l": ["v" * 500] * 1_000 + ["END"]}),
 ]
 
 
@@ -170,34 +173,47 @@ REFUSED = [  # the review's inputs under a 100 KB limit: each was sent at 5 MB o
 def test_what_the_schema_refuses_shortened_is_restored_only_within_the_limit(
     name: str, schema: dict[str, Any], body: dict[str, Any]
 ) -> None:
-    result = _shape(body, schema, 100_000)
+    result = _shape(body, schema, LIMIT)
     assert not result.is_error, result.content
     received = sum(len(block["text"].encode()) for block in result.content)
-    assert received <= 200_000, received  # the limit, and at most as much again restored
+    assert received <= 2 * LIMIT, received  # the limit, and at most as much again restored
     Draft202012Validator(schema).validate(result.structured_content)
 
 
 def test_root_min_properties_restores_only_up_to_the_minimum() -> None:
-    schema, body = REFUSED[1][1], {f"k{i}": "v" * 500 for i in range(10_000)}
-    assert len(_shape(body, schema, 30_000).structured_content) == 80  # 40 KB: the limit and less than as much again
+    schema, body = REFUSED[1][1], {f"k{i}": "v" * 50 for i in range(2_000)}
+    assert len(_shape(body, schema, 3_000).structured_content) == 80  # 4.6 KB: the limit and less than as much again
 
 
 def test_a_node_past_the_restore_cap_is_dropped_where_its_parent_allows_it() -> None:
-    result = _shape(REFUSED[0][2], REFUSED[0][1], 100_000)
+    result = _shape(REFUSED[0][2], REFUSED[0][1], LIMIT)
     assert result.structured_content == {"id": 1}
     assert "$.sha: omitted (the tool's outputSchema does not allow it shortened" in result.content[-1]["text"]
 
 
 def test_a_result_that_cannot_conform_within_the_limit_is_an_error_naming_the_setting() -> None:
     schema = {"type": "object", "required": ["sha"], "properties": {"sha": HEX}}
-    result = _shape({"sha": "ab" * (MB5 // 2)}, schema, 100_000)
+    result = _shape({"sha": "ab" * (BIG // 2)}, schema, LIMIT)
     assert result.is_error and result.structured_content is None
-    assert "cannot be shortened to fit the tool's outputSchema within the result limit of 100000 bytes" \
+    assert f"cannot be shortened to fit the tool's outputSchema within the result limit of {LIMIT} bytes" \
         in result.content[0]["text"] and "`max_result_bytes`" in result.content[0]["text"]
 
 
 def test_a_node_the_upstream_sent_invalid_is_never_restored() -> None:
     schema = {"type": "object", "properties": {"sha": HEX}}
-    result = _shape({"sha": "zz " * (MB5 // 3)}, schema, 100_000)
-    assert sum(len(block["text"].encode()) for block in result.content) <= 100_000
+    # 1.5 times the limit: restoring it would fit the restore cap, so only the validity check keeps it out
+    result = _shape({"sha": "zz " * (LIMIT // 2)}, schema, LIMIT)
+    assert sum(len(block["text"].encode()) for block in result.content) <= LIMIT
     assert "kept whole" not in result.content[-1]["text"]
+
+
+@pytest.mark.parametrize("limit", [3_000, 10_000])
+def test_a_long_text_cut_at_word_boundaries_fits_the_limit_with_its_note(limit: int) -> None:
+    """Found shrinking the cases above: `{"sha": "zz zz …"}` (300 KB) at 10,000 bytes came out at 10,001;
+    each refit lowered the budget by the overshoot, and the cut, on a word boundary, gave the same text."""
+    body = {"sha": "zz " * 100_000}
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    for structured in (False, True):
+        result = shape_result(upstream, Shaping(tool="t", structured=structured, max_result_bytes=limit,
+                                                output_schema={"type": "object"} if structured else None))
+        assert sum(len(block["text"].encode()) for block in result.content) <= limit, structured

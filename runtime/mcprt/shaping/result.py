@@ -398,7 +398,9 @@ def _json_fitting(
         # again for it would only drop more of what could be shown.
         if over <= 0 or budget <= 0 or kept:
             break
-        budget -= over
+        # From what this pass gave, not from its budget: a cut lands on a word or item boundary, often
+        # below the budget, and the budget less `over` can give the same text again (1 byte over, 3 passes).
+        budget = min(budget, utf8_length(text)) - over
     notes.extend(added)
     return fitted, text
 
