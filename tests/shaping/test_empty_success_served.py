@@ -44,6 +44,16 @@ SPEC = {
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"name": {"type": "string"},
                                                  "description": {"type": "string", "nullable": True}}}}}}}}},
+        # Pages and not-pages (test_shortened_conforms.py has the kind): `feed` takes its cursor back, `log` has
+        # no parameter that could take one, so its `after` (a time), `marker` (an object), `next` are no cursors.
+        "/feed": {"get": {"operationId": "feed", "parameters": [
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            {"name": "shape", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok"}}}},
+        "/log": {"get": {"operationId": "log", "parameters": [
+            {"name": "since", "in": "query", "schema": {"type": "string"}},
+            {"name": "shape", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok"}}}},
         # The trial's map (shortened_conforms.py has the kind): typed map values, 3,000 keys, 2 KB.
         "/map": {"get": {"operationId": "getMap", "responses": {"200": {"description": "ok", "content": {
             "application/json": {"schema": {"type": "object", "additionalProperties": {
@@ -73,9 +83,18 @@ def items_app() -> Starlette:
     async def record(request: Request) -> Response:
         return JSONResponse({"name": "Item 3", "description": None})
 
+    async def paged(request: Request) -> Response:  # 60 entries of ~520 bytes, or one with a 150 KB text
+        entries = [{"id": n, "text": "word " * 100} for n in range(60)]
+        return JSONResponse({
+            "page": {"entries": entries, "after": "b3BhcXVl"}, "text": {"entries": [{"id": 0, "text": "word " * 30_000}],
+                                                                        "after": "b3BhcXVl"},
+            "time": {"after": "2026-01-01T00:00:00Z", "entries": entries}, "object": {"marker": {"id": 7}, "entries": entries},
+            "opaque": {"next": "b3BhcXVl", "entries": entries},
+        }[request.query_params["shape"]])
+
     return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/items/{id}", delete, methods=["DELETE"]),
                              Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated),
-                             Route("/items", many)])
+                             Route("/items", many), Route("/feed", paged), Route("/log", paged)])
 
 
 async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> None:
@@ -87,7 +106,8 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
             "      listItems:\n        prune: '[].{id: id, name: name, price: price}'\n"
             "        output: \"{% for i in result %}{{ i.id }} {{ i.name }} $${{ i.price }}\\n{% endfor %}\"\n"
             "      getMap: {name: get_map, prune: '@', max_result_bytes: 2KB}\n"
-            "      getRecord: {output: '{{ result.name }} — {{ result.description | shorten(40) }}'}\n")
+            "      getRecord: {output: '{{ result.name }} — {{ result.description | shorten(40) }}'}\n"
+            "      feed: {max_result_bytes: 5KB}\n      log: {max_result_bytes: 5KB}\n")
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async with http_client(up.url) as client:
                 deleted = await client.call_tool("deleteItem", {"id": "a1"})
@@ -99,6 +119,8 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
                 mapped = await client.call_tool("get_map", {})
                 recorded = await client.call_tool("getRecord", {"id": 3})
                 listed = {count: await client.call_tool("listItems", {"count": count}) for count in (1_000, 2_000)}
+                pages = {(tool, shape): await client.call_tool(tool, {"shape": shape}) for tool, shape in (
+                    ("feed", "page"), ("feed", "text"), ("log", "time"), ("log", "object"), ("log", "opaque"))}
     assert not deleted.is_error and deleted.content[0].text == "HTTP 204 No Content (empty body)"
     assert not touched.is_error and touched.content[0].text == "HTTP 200 OK (empty body)"
     assert templated.content[0].text == "got []"  # an output template still renders what came
@@ -115,3 +137,12 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
         assert note == (f"Note: result shortened to fit 100000 bytes: $: "
                         f"{count - len(text.splitlines())} of {count} items omitted\n"
                         f"Note: {PAGE_NOTE}")
+    # The page note only where a cursor the operation takes back continues after dropped items: not for a page
+    # whose one long text was shortened (nothing omitted), nor for `after`/`marker`/`next` the operation cannot take.
+    for (tool, shape), result in pages.items():
+        assert not result.is_error, result.content[0].text
+        note = result.content[-1].text
+        assert note.startswith("Note: result shortened to fit 5000 bytes: $."), note
+        assert ("NOT on the next page" in note) == (shape == "page"), (tool, shape, note)
+    assert "(`after` continues after the last item the upstream sent)" in pages["feed", "page"].content[-1].text
+    assert "items omitted" not in pages["feed", "text"].content[-1].text

@@ -17,7 +17,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mcprt.contracts import UpstreamResult
-from mcprt.shaping import Shaping, shape_result
+from mcprt.shaping import Shaping, compile_template, shape_result
 
 LONG = "word " * 80
 
@@ -145,11 +145,51 @@ def test_a_shortened_page_says_the_omitted_items_are_not_on_the_next_page(
         assert "fewer items per page" in note
 
 
-def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note() -> None:
-    body = {"items": [{"id": i, "t": LONG} for i in range(500)], "next": None}
+ITEMS = [{"id": i, "t": LONG} for i in range(500)]
+
+
+@pytest.mark.parametrize(("body", "parameters"), [
+    ({"items": ITEMS, "next": None}, None),
+    # named like a cursor, but no cursor: a time filter echoed back, an object, a flag
+    ({"after": "2026-01-01T00:00:00Z", "items": ITEMS}, None),
+    ({"after": "2026-01-01T00:00:00Z", "items": ITEMS}, frozenset({"after"})),
+    ({"marker": {"id": 7, "at": "x"}, "items": ITEMS}, None),
+    ({"marker": {"id": 7}, "items": ITEMS}, frozenset({"marker"})),
+    ({"next": True, "items": ITEMS}, None),
+    # without the spec, conservatively: `after`/`marker` alone are too often something else
+    ({"after": "b3BhcXVl", "items": ITEMS}, None),
+    # with it, a token no parameter of the operation can take back
+    ({"next": "b3BhcXVl", "items": ITEMS}, frozenset({"since", "q"})),
+    # a page whose one long text was shortened lost no item
+    ({"items": [{"id": 0, "t": LONG * 200}], "next": "cursor-abc"}, frozenset({"cursor"})),
+])
+def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note(
+    body: dict[str, Any], parameters: frozenset[str] | None
+) -> None:
     upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
-    result = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000))
-    assert "next page" not in result.content[-1]["text"]
+    for template in (None, compile_template("{{ result | tojson }}", kind="output")):
+        result = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000, output=template,
+                                                cursor_parameters=parameters))
+        note = result.content[-1]["text"]
+        assert note.startswith("Note: ") and "next page" not in note, note
+
+
+@pytest.mark.parametrize(("body", "parameters", "said"), [
+    ({"items": ITEMS, "after": "b3BhcXVl"}, frozenset({"after", "limit"}), "(`after` continues"),
+    ({"items": ITEMS, "nextMarker": "m-2"}, frozenset({"marker"}), "(`nextMarker` continues"),
+    ({"items": ITEMS, "next_page": 3}, frozenset({"page"}), "(`next_page` continues"),
+    ({"items": ITEMS, "next": "https://x/?page=2"}, frozenset({"q"}), "(`next` continues"),  # a link needs no parameter
+    ({"items": ITEMS, "pageInfo": {"endCursor": "Y3Vy", "hasNextPage": True}}, frozenset({"after"}),
+     "(`pageInfo.endCursor` continues"),
+])
+def test_a_cursor_the_operation_takes_back_gets_the_page_note(
+    body: dict[str, Any], parameters: frozenset[str], said: str
+) -> None:
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    for template in (None, compile_template("{{ result | tojson }}", kind="output")):
+        note = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000, output=template,
+                                              cursor_parameters=parameters)).content[-1]["text"]
+        assert "NOT on the next page" in note and said in note, note
 
 
 # The review sent 5 MB against a 100 KB limit; the same ratios at a tenth of both keep each case's power

@@ -100,10 +100,17 @@ def utf8_length(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
 
 
+class Shortened(list[str]):
+    """The notes of one shortening (`$.items: 3 of 50 items omitted`, at most `_MAX_NOTES` and a count
+    of the rest), and `items_omitted`: whether any list lost items (a page lost entries, not just text)."""
+
+    items_omitted: bool = False
+
+
 def shorten_to_fit(
     value: Any, max_bytes: int, *, item_markers: bool = True, key_markers: bool = True
-) -> tuple[Any, list[str]]:
-    """`value` shortened by structure until its compact JSON fits `max_bytes`, plus notes.
+) -> tuple[Any, Shortened]:
+    """`value` shortened by structure until its compact JSON fits `max_bytes`, plus notes (`Shortened`).
 
     The input is never mutated; unchanged subtrees are shared with it. When even the markers do
     not fit (a tiny limit, a huge number), the result is as small as the rules allow and may
@@ -117,7 +124,7 @@ def shorten_to_fit(
     """
     shortener = _Shortener(item_markers, key_markers)
     if shortener.size(value) <= max_bytes:
-        return value, []
+        return value, Shortened()
     shortened = shortener.fit(value, max(max_bytes, 0), "$")
     return shortened, shortener.summary()
 
@@ -179,6 +186,7 @@ class _Shortener:
         self._sizes: dict[int, tuple[Any, int]] = {}
         self._notes: list[str] = []
         self._more_notes = 0
+        self._items_omitted = False
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -212,10 +220,11 @@ class _Shortener:
         else:
             self._more_notes += 1
 
-    def summary(self) -> list[str]:
-        if self._more_notes:
-            return [*self._notes, f"… and {self._more_notes} more places shortened"]
-        return list(self._notes)
+    def summary(self) -> Shortened:
+        more = [f"… and {self._more_notes} more places shortened"] if self._more_notes else []
+        summary = Shortened([*self._notes, *more])
+        summary.items_omitted = self._items_omitted
+        return summary
 
     # -- shortening ----------------------------------------------------------------------------
 
@@ -278,6 +287,7 @@ class _Shortener:
             return self._known(kept, used + 2)
         marker = f"… {dropped} more items omitted"
         marker_size = utf8_length(_ENCODE(marker))
+        self._items_omitted = True
         self._note(f"{path}: {dropped} of {total} items omitted")
         if not self._item_markers:
             return self._known(kept, used + 2)

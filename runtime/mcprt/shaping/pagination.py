@@ -3,12 +3,23 @@
 A page shortened to fit `max_result_bytes` lost items the upstream did send; its cursor (or next
 link) continues after the last item the upstream sent, so a model following it silently skips
 what shortening dropped. The note built here says so, and how to get them: the same call with a
-smaller page size (the operation's own parameter by name when it has one).
+smaller page size (the operation's own parameter by name when it has one). Only when items were
+dropped: a page whose long strings alone were shortened is complete (`limits.Shortened`).
 
-What counts as paginated, from what shaping can know: a cursor-like field at the top level of the
+What counts as paginated, from what shaping can know: a cursor or next link at the top level of the
 result (`next`, `cursor`, `nextPageToken`, `next_cursor`, `@odata.nextLink`, …), or one level down
 in a pagination object (`links.next`, `paging.next`, Slack's `response_metadata.next_cursor`), or
 an operation whose parameters include a page-size parameter (`limit`, `per_page`, `pageSize`, …).
+
+A field named like a cursor is one only when its value can be one: a link (`https://…`, `/…`, `?…`)
+in a next-link field, or a token — a non-empty string that is not a date or time (`after:
+"2026-01-01T00:00:00Z"` is a time filter echoed back) or, with the operation's parameters known, a
+number. Objects, lists and booleans never are (`marker: {…}`). With the operation's parameters
+known (`cursor_parameters`: the tool's input schema lists properties) a token counts only when a
+parameter can take it back: one of the field's own name (`after` -> `after`, `nextMarker` -> `marker`,
+`next_page` -> `page`) or a cursor parameter (`cursor`, `after`, `pageToken`, `marker`, `page`, …).
+Without them, conservatively, only names that say cursor or token (`nextPageToken`, `next_cursor`)
+and `next` count: `after` and `marker` are too often something else.
 """
 
 from __future__ import annotations
@@ -17,10 +28,15 @@ import re
 from typing import Any
 
 # Names compared lower-case with `_`, `-`, `.`, `@` and `$` removed.
-_CURSOR_FIELDS = frozenset({
-    "next", "nexturl", "nextlink", "odatanextlink", "nextpage", "nextpageurl", "nextpagetoken", "pagetoken",
-    "cursor", "nextcursor", "endcursor", "continuationtoken", "continuation", "nexttoken", "marker", "nextmarker",
-    "after", "scrollid",
+_LINK_FIELDS = frozenset({"next", "nexturl", "nextlink", "odatanextlink", "nextpage", "nextpageurl", "nexthref"})
+_TOKEN_FIELDS = frozenset({
+    "next", "nextpage", "nextpagetoken", "pagetoken", "cursor", "nextcursor", "endcursor", "continuationtoken",
+    "continuation", "nexttoken", "nextmarker", "scrollid", "after", "marker",
+})
+_AMBIGUOUS_FIELDS = frozenset({"after", "marker"})  # a time filter, an object: cursors only by the spec's word
+_CURSOR_PARAMETERS = frozenset({
+    "cursor", "after", "pagetoken", "page", "token", "marker", "continuationtoken", "continuation", "startingafter",
+    "scrollid", "nextpagetoken", "nexttoken", "skiptoken", "starttoken", "pagecursor",
 })
 _PAGINATION_OBJECTS = frozenset({
     "links", "link", "paging", "pagination", "pageinfo", "responsemetadata", "meta", "cursor", "cursors",
@@ -29,6 +45,8 @@ _PAGE_SIZE_PARAMETERS = frozenset({
     "limit", "perpage", "pagesize", "pagelimit", "maxresults", "maxitems", "maxrecords", "count", "top", "first",
     "take", "numresults", "resultsperpage", "maxpagesize",
 })
+_LINK = re.compile(r"^(?:https?://|/|\?)\S*$", re.IGNORECASE)
+_DATE_OR_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)|^\d{2}:\d{2}(?::\d{2})?$")
 _NOISE = re.compile(r"[_\-.@$]")
 
 
@@ -50,25 +68,54 @@ def page_size_parameter(input_schema: dict[str, Any] | None) -> str | None:
     return None
 
 
-def cursor_field(value: Any) -> str | None:
-    """Where `value` (a pruned JSON result) carries a non-empty cursor or next link, as a path
-    (`next`, `links.next`), else None."""
+def cursor_parameters(input_schema: dict[str, Any] | None) -> frozenset[str] | None:
+    """The tool's parameter names, normalized (lower-case, no `_-.@$`), to tell a cursor field from a
+    field named like one; None when `input_schema` (the tool's JSON Schema) lists no properties."""
+    properties = (input_schema or {}).get("properties")
+    if not isinstance(properties, dict) or not properties:
+        return None
+    return frozenset(_normal(str(name)) for name in properties)
+
+
+def cursor_field(value: Any, parameters: frozenset[str] | None = None) -> str | None:
+    """Where `value` (a pruned JSON result) carries a cursor or next link, as a path (`next`,
+    `links.next`), else None. `parameters`: from `cursor_parameters` (None: not known; module doc)."""
     if not isinstance(value, dict):
         return None
     for key, field in value.items():
         name = _normal(str(key))
-        if name in _CURSOR_FIELDS and field not in (None, "", False, [], {}):
+        if _is_cursor(name, field, parameters):
             return str(key)
         if name in _PAGINATION_OBJECTS and isinstance(field, dict):
-            inner = cursor_field({k: v for k, v in field.items() if not isinstance(v, dict)})
+            inner = cursor_field({k: v for k, v in field.items() if not isinstance(v, dict)}, parameters)
             if inner is not None:
                 return f"{key}.{inner}"
     return None
 
 
-def shortened_page_note(value: Any, page_size: str | None) -> str | None:
-    """The note for a shortened result `value` (before shortening) when it is a page, else None."""
-    cursor = cursor_field(value)
+def _is_cursor(name: str, value: Any, parameters: frozenset[str] | None) -> bool:
+    """Whether field `name` (normalized) with `value` is a next link or a cursor token (module doc)."""
+    if isinstance(value, str) and name in _LINK_FIELDS and _LINK.match(value):
+        return True
+    if name not in _TOKEN_FIELDS:
+        return False
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return False  # null, an object (`marker: {…}`), a list: not a position to continue from
+    if isinstance(value, str) and (not value.strip() or _DATE_OR_TIME.match(value.strip())):
+        return False
+    if parameters is None:
+        return isinstance(value, str) and name not in _AMBIGUOUS_FIELDS
+    own = {name, name.removeprefix("next"), name.removesuffix("token")} - {""}
+    return bool(parameters & (own | _CURSOR_PARAMETERS))
+
+
+def shortened_page_note(
+    value: Any, page_size: str | None, parameters: frozenset[str] | None = None
+) -> str | None:
+    """The note for a shortened result `value` (before shortening) when it is a page, else None;
+    `page_size` from `page_size_parameter`, `parameters` from `cursor_parameters`. Add it only when
+    the shortening dropped items (`limits.Shortened.items_omitted`)."""
+    cursor = cursor_field(value, parameters)
     if cursor is None and page_size is None:
         return None
     where = f"`{cursor}`" if cursor else "the next page"

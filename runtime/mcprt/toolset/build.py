@@ -19,7 +19,7 @@ from ..manifest.model import SourceBase, ToolOverride
 from ..shaping.autoprune import AutoPruner, compile_autoprune
 from ..expressions.prune import compile_prune
 from ..schema.shapes import certainly_fits
-from ..shaping.pagination import page_size_parameter
+from ..shaping.pagination import cursor_parameters, page_size_parameter
 from ..shaping.result import Shaping
 from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
@@ -152,6 +152,7 @@ def _source_tools(
             output_schema=declared if declared is not None else declared_as_is,  # what the client is told
             documented=documented,
             page_size=page_size_parameter(schema),
+            cursor_parameters=cursor_parameters(schema),
             template_origin=_origin(loaded, (*base, "output")) if output is not None else None,
         )
         max_response = kind.max_response_bytes(source, defaults)
