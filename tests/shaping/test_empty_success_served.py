@@ -44,6 +44,12 @@ SPEC = {
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"name": {"type": "string"},
                                                  "description": {"type": "string", "nullable": True}}}}}}}}},
+        # The same record, with a template that uses the absent field as a value: the error the model reads
+        "/records/{id}/check": {"get": {"operationId": "checkRecord", "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"name": {"type": "string"},
+                                                 "description": {"type": "string", "nullable": True}}}}}}}}},
         # Pages and not-pages (test_shortened_conforms.py has the kind): `feed` takes its cursor back, `log` has
         # no parameter that could take one, so its `after` (a time), `marker` (an object), `next` are no cursors.
         "/feed": {"get": {"operationId": "feed", "parameters": [
@@ -92,7 +98,7 @@ def items_app() -> Starlette:
             "opaque": {"next": "b3BhcXVl", "entries": entries},
         }[request.query_params["shape"]])
 
-    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/items/{id}", delete, methods=["DELETE"]),
+    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/records/{id}/check", record), Route("/items/{id}", delete, methods=["DELETE"]),
                              Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated),
                              Route("/items", many), Route("/feed", paged), Route("/log", paged)])
 
@@ -107,6 +113,8 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
             "        output: \"{% for i in result %}{{ i.id }} {{ i.name }} $${{ i.price }}\\n{% endfor %}\"\n"
             "      getMap: {name: get_map, prune: '@', max_result_bytes: 2KB}\n"
             "      getRecord: {output: '{{ result.name }} — {{ result.description | shorten(40) }}'}\n"
+            "      checkRecord: {output: \"{{ result.name }}: {{ 'draft' in result.description }} "
+            "{{ result.description in 'draft' }}\"}\n"
             "      feed: {max_result_bytes: 5KB}\n      log: {max_result_bytes: 5KB}\n")
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async with http_client(up.url) as client:
@@ -118,6 +126,7 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
                 # The SDK client rejects a result whose structuredContent breaks the tool's outputSchema.
                 mapped = await client.call_tool("get_map", {})
                 recorded = await client.call_tool("getRecord", {"id": 3})
+                checked = await client.call_tool("checkRecord", {"id": 3})
                 listed = {count: await client.call_tool("listItems", {"count": count}) for count in (1_000, 2_000)}
                 pages = {(tool, shape): await client.call_tool(tool, {"shape": shape}) for tool, shape in (
                     ("feed", "page"), ("feed", "text"), ("log", "time"), ("log", "object"), ("log", "opaque"))}
@@ -125,6 +134,14 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
     assert not touched.is_error and touched.content[0].text == "HTTP 200 OK (empty body)"
     assert templated.content[0].text == "got []"  # an output template still renders what came
     assert not recorded.is_error and recorded.content[0].text == "Item 3 —", recorded.content[0].text
+    # `in` on the absent field: Python's TypeError named the internal `_DocumentedUndefined` class
+    assert checked.is_error and "Undefined" not in checked.content[0].text
+    assert checked.content[0].text.startswith(
+        f"Tool 'checkRecord' could not format its result: its output template ({tmp_path / 'mcp.yaml'}:"), \
+        checked.content[0].text
+    assert " failed at line 1: field 'description' is absent from this record (a documented field a record may " \
+           "lack: it renders empty, but cannot be used as a value here; guard it with `| default(…)` or " \
+           "`is defined`)" in checked.content[0].text, checked.content[0].text
     assert not mapped.is_error and mapped.structured_content
     assert "…" not in mapped.structured_content and json.loads(mapped.content[0].text) == mapped.structured_content
     assert f"$: {3000 - len(mapped.structured_content)} of 3000 keys omitted" in mapped.content[1].text

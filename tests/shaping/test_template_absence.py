@@ -96,3 +96,43 @@ def test_validate_strict_warns_at_the_templates_line_and_column(tmp_path: Path) 
     assert f"{manifest}:11:48: output template, line 1: result field 'description' may be absent from a record " \
            "(it may be null, and defaults.prune `drop_nulls` removes nulls): guard it" in run.stderr
     assert "'name' may be absent" not in run.stderr
+
+
+LEAKS = [  # (template, the field the error names, absent documented?): each error named the internal undefined class
+    ("{{ result.description | abs }}", "description", True), ("{{ result.description | round }}", "description", True),
+    ("{{ result.description in 'abc' }}", "description", True),
+    ("{{ result.meta.created.x() }}", "meta.created.x", True),  # `meta: {}` is dropped (drop_empty): the path from it
+    ("{{ result.nmae | abs }}", "nmae", False), ("{{ result.nmae | round }}", "nmae", False),
+    ("{{ result.nmae in 'abc' }}", "nmae", False), ("{{ result.nmae.__class__ }}", "nmae", False),
+]
+
+
+@pytest.mark.parametrize(("template", "field", "absent"), LEAKS)
+def test_a_template_error_names_the_field_and_why_never_an_internal_class(template: str, field: str, absent: bool) -> None:
+    """What the model reads: the template, its line, the missing field and why (never `_DocumentedUndefined`)."""
+    shaping = Shaping(output=compile_template("line one\n" + template, kind="output"), tool="get_item",
+                      autoprune=AUTOPRUNE, documented=frozenset({"description", "meta", "created"}),
+                      template_origin="mcp.yaml:12")
+    record = {"id": 3, "name": "Item 3", "meta": {}}
+    result = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), shaping)
+    text = result.content[0]["text"]
+    assert result.is_error, text
+    assert "Undefined" not in text and "mcprt." not in text, text
+    assert text.startswith("Tool 'get_item' could not format its result: its output template (mcp.yaml:12) "
+                           "failed at line 2: "), text
+    if "__class__" in template:
+        assert f"blocked by the sandbox: access to attribute '__class__' of the missing field '{field}'" in text
+    elif absent:
+        assert f"field '{field}' is absent from this record (a documented field a record may lack" in text, text
+    else:
+        assert f"field '{field}' is missing: 'dict object' has no attribute '{field}'" in text, text
+
+
+def test_items_of_a_missing_field_fails_like_any_other_look_up() -> None:
+    """`result.tpyo | items` rendered empty: Jinja's `items` gives nothing for any undefined."""
+    record = {"id": 3, "name": "Item 3"}
+    for source, documented, error in (("{{ result.nmae | items | list }}", frozenset(), True),
+                                      ("{{ result.tags | items | list }}", frozenset({"tags"}), False)):
+        shaping = Shaping(output=compile_template(source, kind="output"), tool="t", documented=documented)
+        result = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), shaping)
+        assert result.is_error == error, result.content

@@ -7,7 +7,9 @@ results refused, and a missing variable is an error rather than silent emptiness
 is documented but may be absent from a record (`render(absent_ok=…)`, from `shaping.absence`)
 renders empty — it is empty, iterates as nothing, is false, and a look-up on it is absent too — so
 one record without an optional field does not fail the whole result; `is defined` and `default`
-still see it as undefined. Output is text for a model, so there is no HTML escaping.
+still see it as undefined. An error names the missing field by its path and says why (missing, or documented
+but absent and used as a value), never the class that stands in for it. Output is text for a model, so there
+is no HTML escaping.
 
 Filters beyond Jinja's built-ins (`join`, `default`, `truncate`, `map`, `selectattr`, ...):
   - `tojson`           compact JSON (`,`/`:` separators, UTF-8 kept), `tojson(2)` indents
@@ -32,7 +34,7 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
-from jinja2.utils import missing
+from jinja2.utils import missing, object_type_repr
 
 from ..cancellation import Abandoned
 from . import budget
@@ -96,6 +98,13 @@ class _ShapingEnvironment(ImmutableSandboxedEnvironment):
                 if len(sequence) * count > _MAX_SEQUENCE_PRODUCT:
                     raise SecurityError("a template may not build a string or list that large with `*`")
         return operator.mul(left, right)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        """The sandbox's refusal, naming a missing field by its path, not by the class of its stand-in."""
+        if isinstance(obj, _DocumentedUndefined):
+            return self.undefined(f"access to attribute {attribute!r} of {obj._described()} is unsafe",
+                                  obj=obj, name=attribute, exc=SecurityError)
+        return super().unsafe_undefined(obj, attribute)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         budget.tick()
@@ -163,6 +172,9 @@ def _firstline(value: Any) -> str:
 
 # The documented-but-absent field names of the render in progress (`CompiledTemplate.render`).
 _ABSENT_OK: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("absent_ok", default=frozenset())
+# The undefined value the render in progress made last: Python's own errors on it (`x in 'abc'`) name
+# only its class, and the value is not in any frame (the compiled template evaluates it inline).
+_LAST_UNDEFINED: contextvars.ContextVar[Any] = contextvars.ContextVar("last_undefined", default=None)
 
 
 def _lenient(strict: Any, lenient: Any) -> Any:
@@ -173,15 +185,55 @@ def _lenient(strict: Any, lenient: Any) -> Any:
 
 class _DocumentedUndefined(StrictUndefined):
     """StrictUndefined, except for a field missing from an object whose name the render allows absent
-    (`_ABSENT_OK`): that one behaves as empty (Jinja's ChainableUndefined), so a typo still fails."""
+    (`_ABSENT_OK`): that one behaves as empty (Jinja's ChainableUndefined), so a typo still fails.
+    A look-up on an absent field is a child of it (`_undefined_obj` is the parent undefined), so the
+    error can name the whole path (`meta.created`). Its messages never name this class: a model reads them."""
 
     __slots__ = ()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _LAST_UNDEFINED.set(self)
+
+    def _root(self) -> tuple[_DocumentedUndefined, str]:
+        """The first missing field of a chain of look-ups, and the path from it (`x`, `x.y`, `x[0]`)."""
+        node, path = self, ""
+        while True:
+            name = node._undefined_name
+            path = (f"[{name!r}]" if not isinstance(name, str) else f".{name}") + path
+            parent = node._undefined_obj
+            if not isinstance(parent, _DocumentedUndefined):
+                return node, path.lstrip(".")
+            node = parent
+
     def _absent_ok(self) -> bool:
-        if self._undefined_name is None or self._undefined_name not in _ABSENT_OK.get():
+        root, _ = self._root()
+        if root._undefined_name is None or root._undefined_name not in _ABSENT_OK.get():
             return False
         # a look-up on a value (`result.x`, or on an absent field: `result.meta.created`), not a variable
-        return self._undefined_obj is not missing
+        return root._undefined_obj is not missing
+
+    def _described(self) -> str:
+        """`the missing field 'x'`, `the absent field 'x.y'` (absent: documented, and this record lacks it)."""
+        root, path = self._root()
+        if root._undefined_obj is missing:
+            return f"the undefined variable {root._undefined_name!r}"
+        return f"the {'absent' if self._absent_ok() else 'missing'} field '{path}'"
+
+    @property
+    def _undefined_message(self) -> str:
+        """What a model or an operator reads: which field is missing, and why (never this class's name)."""
+        if self._undefined_hint:
+            return self._undefined_hint
+        root, path = self._root()
+        if root._undefined_obj is missing:
+            return f"{root._undefined_name!r} is undefined"
+        if self._absent_ok():
+            return (f"field '{path}' is absent from this record (a documented field a record may lack: it renders "
+                    f"empty, but cannot be used as a value here; guard it with `| default(…)` or `is defined`)")
+        name, parent = root._undefined_name, object_type_repr(root._undefined_obj)
+        missing_what = f"element {name!r}" if not isinstance(name, str) else f"attribute {name!r}"
+        return f"field '{path}' is missing: {parent!r} has no {missing_what}"
 
     _strict = StrictUndefined._fail_with_undefined_error
     __str__ = _lenient(_strict, lambda self: "")
@@ -192,6 +244,10 @@ class _DocumentedUndefined(StrictUndefined):
     __eq__ = _lenient(_strict, lambda self, other: type(self) is type(other))
     __ne__ = _lenient(_strict, lambda self, other: type(self) is not type(other))
     __hash__ = _lenient(_strict, lambda self: id(type(self)))
+    # Python's own operations (`abs`, `round`, `int`, …) would otherwise raise a TypeError naming this class
+    __abs__ = __round__ = __int__ = __float__ = __index__ = __complex__ = __trunc__ = __floor__ = __ceil__ = _strict
+    __format__ = _lenient(_strict, lambda self, spec: "")
+    __reversed__ = _lenient(_strict, lambda self: iter(()))
 
     def __getattr__(self, name: str) -> Any:
         if name[:2] == "__":
@@ -200,8 +256,38 @@ class _DocumentedUndefined(StrictUndefined):
 
     def __getitem__(self, name: Any) -> Any:
         if self._absent_ok():  # a look-up on an absent documented field is absent too
-            return _DocumentedUndefined(obj=self, name=self._undefined_name)
+            return _DocumentedUndefined(obj=self, name=name)
         return self._fail_with_undefined_error()  # the sandbox's "unsafe" hint included
+
+
+def _missing_value_message(exc: BaseException) -> str | None:
+    """The message of the undefined value a TypeError from Python code (a filter, `in`, an operator)
+    was raised on: the one in the frames it passed (innermost first), else, when the error names the
+    class, the render's last one (`_LAST_UNDEFINED`); None when it involves none."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        for value in frame.f_locals.values():
+            if isinstance(value, _DocumentedUndefined):
+                return value._undefined_message
+    last = _LAST_UNDEFINED.get()
+    if _DocumentedUndefined.__name__ in str(exc) and last is not None:
+        return last._undefined_message
+    return None
+
+
+def _items(value: Any) -> Any:
+    """Jinja's `items`, except that a missing field fails as everywhere else (Jinja's gives nothing
+    for any undefined, so `result.tpyo | items` rendered empty); an absent documented one is empty."""
+    if isinstance(value, _DocumentedUndefined) and not value._absent_ok():
+        value._fail_with_undefined_error()
+    return _JINJA_ITEMS(value)
+
+
+_JINJA_ITEMS = jinja2.filters.FILTERS["items"]
 
 
 @lru_cache(maxsize=1)
@@ -231,6 +317,7 @@ def template_environment() -> SandboxedEnvironment:
     env.filters["tojson"] = _checked_filter(_tojson)
     env.filters["shorten"] = _shorten
     env.filters["firstline"] = _firstline
+    env.filters["items"] = _items
     return env
 
 
@@ -248,6 +335,7 @@ class CompiledTemplate:
         """Render under the budget (output size and time, budget.py); TemplateRenderError on failure.
         `absent_ok`: field names that render empty when a looked-up object lacks them (module doc)."""
         token = _ABSENT_OK.set(absent_ok)
+        last = _LAST_UNDEFINED.set(None)
         try:
             with budget.budget():
                 return budget.check_output(self._template.generate(**context))
@@ -258,6 +346,10 @@ class CompiledTemplate:
             raise  # the compile was abandoned: not a template problem
         except jinja2.TemplateError as exc:
             raise TemplateRenderError(_render_message(exc), _template_line(exc), self.kind) from None
+        except TypeError as exc:  # e.g. `x in 'abc'`, `abs(x)` on an undefined field: say which field
+            missing_value = _missing_value_message(exc)
+            message = missing_value or (f"TypeError: {exc}" if str(exc) else "TypeError")
+            raise TemplateRenderError(message, _template_line(exc), self.kind) from None
         except RecursionError:
             raise TemplateRenderError("recursion too deep", None, self.kind) from None
         except Exception as exc:  # a filter or operator failing on unexpected data
@@ -265,6 +357,7 @@ class CompiledTemplate:
             raise TemplateRenderError(message, _template_line(exc), self.kind) from None
         finally:
             _ABSENT_OK.reset(token)
+            _LAST_UNDEFINED.reset(last)
 
     def __repr__(self) -> str:
         return f"CompiledTemplate(kind={self.kind!r}, source={self.source[:40]!r})"
