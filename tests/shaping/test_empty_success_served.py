@@ -21,6 +21,11 @@ from tests.support.upstream import serve_app
 PAGE_NOTE = ("this page was shortened: the omitted items are NOT on the next page (the next page continues after the "
              "last item the upstream sent); to get them, call again with a smaller `count`")
 
+LISTING = {"type": "object", "properties": {
+    "entries": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "integer"}, "created": {"type": "string", "nullable": True}}}},
+    "meta": {"type": "object", "required": ["updated"], "properties": {"updated": {"type": "string"}}}}}
+
 SPEC = {
     "openapi": "3.1.0",
     "info": {"title": "Items", "version": "1"},
@@ -50,6 +55,12 @@ SPEC = {
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"name": {"type": "string"},
                                                  "description": {"type": "string", "nullable": True}}}}}}}}},
+        # `created` is nullable in the entries only (test_template_absence.py has the kind): absent there, it
+        # renders empty; `meta.created` is documented nowhere, and fails as a typo does.
+        "/listing": {"get": {"operationId": "listing", "responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": LISTING}}}}}},
+        "/listing/meta": {"get": {"operationId": "listingMeta", "responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": LISTING}}}}}},
         # Pages and not-pages (test_shortened_conforms.py has the kind): `feed` takes its cursor back, `log` has
         # no parameter that could take one, so its `after` (a time), `marker` (an object), `next` are no cursors.
         "/feed": {"get": {"operationId": "feed", "parameters": [
@@ -89,6 +100,10 @@ def items_app() -> Starlette:
     async def record(request: Request) -> Response:
         return JSONResponse({"name": "Item 3", "description": None})
 
+    async def listing(request: Request) -> Response:
+        return JSONResponse({"entries": [{"id": 1, "created": "2026"}, {"id": 2, "created": None}],
+                             "meta": {"updated": "u"}})
+
     async def paged(request: Request) -> Response:  # 60 entries of ~520 bytes, or one with a 150 KB text
         entries = [{"id": n, "text": "word " * 100} for n in range(60)]
         return JSONResponse({
@@ -98,7 +113,7 @@ def items_app() -> Starlette:
             "opaque": {"next": "b3BhcXVl", "entries": entries},
         }[request.query_params["shape"]])
 
-    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/records/{id}/check", record), Route("/items/{id}", delete, methods=["DELETE"]),
+    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/records/{id}/check", record), Route("/listing", listing), Route("/listing/meta", listing), Route("/items/{id}", delete, methods=["DELETE"]),
                              Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated),
                              Route("/items", many), Route("/feed", paged), Route("/log", paged)])
 
@@ -115,6 +130,9 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
             "      getRecord: {output: '{{ result.name }} — {{ result.description | shorten(40) }}'}\n"
             "      checkRecord: {output: \"{{ result.name }}: {{ 'draft' in result.description }} "
             "{{ result.description in 'draft' }}\"}\n"
+            "      listing: {output: \"{% set rows = result.entries %}{% for e in rows %}{{ e.id }}:{{ e.created }};"
+            "{% endfor %}\"}\n"
+            "      listingMeta: {output: \"{{ result.meta.updated }} {{ result.meta.created }}\"}\n"
             "      feed: {max_result_bytes: 5KB}\n      log: {max_result_bytes: 5KB}\n")
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async with http_client(up.url) as client:
@@ -127,6 +145,8 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
                 mapped = await client.call_tool("get_map", {})
                 recorded = await client.call_tool("getRecord", {"id": 3})
                 checked = await client.call_tool("checkRecord", {"id": 3})
+                listing = await client.call_tool("listing", {})
+                listing_meta = await client.call_tool("listingMeta", {})
                 listed = {count: await client.call_tool("listItems", {"count": count}) for count in (1_000, 2_000)}
                 pages = {(tool, shape): await client.call_tool(tool, {"shape": shape}) for tool, shape in (
                     ("feed", "page"), ("feed", "text"), ("log", "time"), ("log", "object"), ("log", "opaque"))}
@@ -142,6 +162,9 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
     assert " failed at line 1: field 'description' is absent from this record (a documented field a record may " \
            "lack: it renders empty, but cannot be used as a value here; guard it with `| default(…)` or " \
            "`is defined`)" in checked.content[0].text, checked.content[0].text
+    assert not listing.is_error and listing.content[0].text == "1:2026;2:;", listing.content[0].text
+    assert listing_meta.is_error and "failed at line 1: field 'created' is missing: 'dict object' has no attribute " \
+        "'created'" in listing_meta.content[0].text, listing_meta.content[0].text  # it rendered empty
     assert not mapped.is_error and mapped.structured_content
     assert "…" not in mapped.structured_content and json.loads(mapped.content[0].text) == mapped.structured_content
     assert f"$: {3000 - len(mapped.structured_content)} of 3000 keys omitted" in mapped.content[1].text

@@ -111,7 +111,7 @@ LEAKS = [  # (template, the field the error names, absent documented?): each err
 def test_a_template_error_names_the_field_and_why_never_an_internal_class(template: str, field: str, absent: bool) -> None:
     """What the model reads: the template, its line, the missing field and why (never `_DocumentedUndefined`)."""
     shaping = Shaping(output=compile_template("line one\n" + template, kind="output"), tool="get_item",
-                      autoprune=AUTOPRUNE, documented=frozenset({"description", "meta", "created"}),
+                      autoprune=AUTOPRUNE, documented=frozenset({("description",), ("meta",), ("meta", "created")}),
                       template_origin="mcp.yaml:12")
     record = {"id": 3, "name": "Item 3", "meta": {}}
     result = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), shaping)
@@ -132,7 +132,43 @@ def test_items_of_a_missing_field_fails_like_any_other_look_up() -> None:
     """`result.tpyo | items` rendered empty: Jinja's `items` gives nothing for any undefined."""
     record = {"id": 3, "name": "Item 3"}
     for source, documented, error in (("{{ result.nmae | items | list }}", frozenset(), True),
-                                      ("{{ result.tags | items | list }}", frozenset({"tags"}), False)):
+                                      ("{{ result.tags | items | list }}", frozenset({("tags",)}), False)):
         shaping = Shaping(output=compile_template(source, kind="output"), tool="t", documented=documented)
         result = shape_result(UpstreamResult(kind="json", status=200, body=record, raw_bytes=80), shaping)
         assert result.is_error == error, result.content
+
+
+# `created` is nullable in the items only: `meta` documents no `created` at all (the review's case)
+LISTING = {"type": "object", "properties": {
+    "entries": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "integer"}, "created": {"type": ["string", "null"]}}}},
+    "meta": {"type": "object", "required": ["updated"], "properties": {"updated": {"type": "string"}}}}}
+NULLS = compile_autoprune(AutoPrune(drop_nulls=True))
+LISTED = {"entries": [{"id": 1, "created": "2026"}, {"id": 2, "created": None}], "meta": {"updated": "u"}}
+
+
+@pytest.mark.parametrize(("template", "rendered"), [
+    ("{% for i in result.entries %}{{ i.id }}:{{ i.created }};{% endfor %}", "1:2026;2:;"),  # a loop variable
+    ("{{ result.entries[1].created }}.", "."),
+    ("{% set rows = result.entries %}{% for r in rows %}{{ r.created }}|{% endfor %}", "2026||"),  # an alias
+    ("{% set second = result['entries'][1] %}[{{ second.created }}]", "[]"),
+    # named like the nullable field, at a path the result does not document: a mistake, as any typo
+    ("{{ result.meta.created }}", "field 'created' is missing"), ("{{ result.created }}", "field 'created' is missing"),
+    ("{% set m = result.meta %}{{ m.created }}", "field 'created' is missing"),
+    ("{% for m in [result.meta] %}{{ m.created }}{% endfor %}", "field 'created' is missing"),
+    ("{% for i in result.entries %}{{ i.creatd }}{% endfor %}", "field 'creatd' is missing"),
+])
+def test_a_documented_absent_field_renders_empty_only_at_its_own_path(template: str, rendered: str) -> None:
+    rules = absence_rules(LISTING, LISTING, NULLS)
+    shaping = Shaping(output=compile_template(template, kind="output"), tool="t", autoprune=NULLS,
+                      documented=rules.documented)
+    result = shape_result(UpstreamResult(kind="json", status=200, body=LISTED, raw_bytes=90), shaping)
+    text = result.content[0]["text"]
+    # validate agrees: where the call renders empty it warns (unguarded absent read); where it fails, it reports
+    problems = check_template(template, LISTING, absence=rules)
+    if rendered.startswith("field "):
+        assert result.is_error and rendered in text, text
+        assert any(not p.absent for p in problems) or "[result.meta]" in template, problems
+    else:
+        assert not result.is_error and text == rendered, text
+        assert any(p.absent and "'created' may be absent" in p.message for p in problems), problems

@@ -3,9 +3,10 @@
 Manifests arrive through pull requests, so a template is untrusted code: it runs in Jinja's
 immutable sandbox (no `__class__` walks, no mutating the data it renders), with big `*`/`**`
 results refused, and a missing variable is an error rather than silent emptiness
-(`StrictUndefined`: a typo fails loudly). One exception, per render: a field name the caller says
-is documented but may be absent from a record (`render(absent_ok=…)`, from `shaping.absence`)
-renders empty — it is empty, iterates as nothing, is false, and a look-up on it is absent too — so
+(`StrictUndefined`: a typo fails loudly). One exception, per render: a field the caller says is
+documented but may be absent from a record, by its path in `result` (`render(absent_ok=…)`, from
+`shaping.absence`; found at run time by the identity of the objects on the way to it, so loop
+variables and `{% set %}` aliases count, and a value a filter builds does not) renders empty — it is empty, iterates as nothing, is false, and a look-up on it is absent too — so
 one record without an optional field does not fail the whole result; `is defined` and `default`
 still see it as undefined. An error names the missing field by its path and says why (missing, or documented
 but absent and used as a value), never the class that stands in for it. Output is text for a model, so there
@@ -170,8 +171,11 @@ def _firstline(value: Any) -> str:
     return ""
 
 
-# The documented-but-absent field names of the render in progress (`CompiledTemplate.render`).
-_ABSENT_OK: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("absent_ok", default=frozenset())
+# The render in progress's documented-but-absent fields (`CompiledTemplate.render`): their paths, and for
+# each object of the rendered value on a way to one, the paths it is at (by id: aliases and loop variables
+# are the same objects). An object reached otherwise (built by a filter) has no path: its fields are strict.
+_ABSENT_OK: contextvars.ContextVar[tuple[frozenset[tuple[str, ...]], dict[int, list[tuple[str, ...]]]]] = \
+    contextvars.ContextVar("absent_ok", default=(frozenset(), {}))
 # The undefined value the render in progress made last: Python's own errors on it (`x in 'abc'`) name
 # only its class, and the value is not in any frame (the compiled template evaluates it inline).
 _LAST_UNDEFINED: contextvars.ContextVar[Any] = contextvars.ContextVar("last_undefined", default=None)
@@ -207,11 +211,14 @@ class _DocumentedUndefined(StrictUndefined):
             node = parent
 
     def _absent_ok(self) -> bool:
+        """Whether the first missing field of this chain is documented absent at its path (`_ABSENT_OK`);
+        a variable (`foo`), an object whose path is not known, a field not documented there: False."""
         root, _ = self._root()
-        if root._undefined_name is None or root._undefined_name not in _ABSENT_OK.get():
+        documented, where = _ABSENT_OK.get()
+        name = root._undefined_name
+        if not documented or not isinstance(name, str):
             return False
-        # a look-up on a value (`result.x`, or on an absent field: `result.meta.created`), not a variable
-        return root._undefined_obj is not missing
+        return any((*path, name) in documented for path in where.get(id(root._undefined_obj), ()))
 
     def _described(self) -> str:
         """`the missing field 'x'`, `the absent field 'x.y'` (absent: documented, and this record lacks it)."""
@@ -258,6 +265,25 @@ class _DocumentedUndefined(StrictUndefined):
         if self._absent_ok():  # a look-up on an absent documented field is absent too
             return _DocumentedUndefined(obj=self, name=name)
         return self._fail_with_undefined_error()  # the sandbox's "unsafe" hint included
+
+
+def _paths_of(value: Any, documented: frozenset[tuple[str, ...]]) -> dict[int, list[tuple[str, ...]]]:
+    """For each object of `value` on the way to a `documented` path, the paths it is at, by id. Walks
+    only those ways (each item of a list on one), so its cost is what the template may look up."""
+    ways = {path[:end] for path in documented for end in range(len(path))}
+    where: dict[int, list[tuple[str, ...]]] = {}
+    if not ways:
+        return where
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            where.setdefault(id(node), []).append(path)
+            for key, child in node.items():
+                stack.extend((child, step) for step in ((*path, str(key)), (*path, "*")) if step in ways)
+        elif isinstance(node, list) and (*path, "[]") in ways:
+            stack.extend((item, (*path, "[]")) for item in node)
+    return where
 
 
 def _missing_value_message(exc: BaseException) -> str | None:
@@ -331,10 +357,11 @@ class CompiledTemplate:
         self.kind = kind
         self._template = template
 
-    def render(self, absent_ok: frozenset[str] = frozenset(), **context: Any) -> str:
+    def render(self, absent_ok: frozenset[tuple[str, ...]] = frozenset(), **context: Any) -> str:
         """Render under the budget (output size and time, budget.py); TemplateRenderError on failure.
-        `absent_ok`: field names that render empty when a looked-up object lacks them (module doc)."""
-        token = _ABSENT_OK.set(absent_ok)
+        `absent_ok`: paths of fields in `result` that render empty when a record lacks them
+        (`shaping.absence`: `("meta", "created")`, `("items", "[]", "x")`, `"*"` any key of a map)."""
+        token = _ABSENT_OK.set((absent_ok, _paths_of(context.get("result"), absent_ok)))
         last = _LAST_UNDEFINED.set(None)
         try:
             with budget.budget():

@@ -4,8 +4,12 @@ An `output` template reads the result after `prune` and auto-prune (`defaults.pr
 API documents can still be missing from one record: the document does not list it as `required`,
 or it is nullable and `drop_nulls` removes nulls, or it is a list that can be empty and
 `drop_empty` removes empties, or `drop_keys` removes it. `template_paths` warns at each unguarded
-look-up of such a field; `templates.CompiledTemplate.render` lets exactly those names render
+look-up of such a field; `templates.CompiledTemplate.render` lets exactly those fields render
 empty at call time (absent-but-documented is not a typo, and one record must not fail a tool).
+Both decide with `Absence.reason` on the same shapes: the warnings follow the template's look-ups
+through the result's shape, `documented` lists the same fields by their *path* in it (`("meta",
+"created")`, `("items", "[]", "x")`, `"*"` for any key of a map), so a field of the same name
+elsewhere in the response is not a pass for a look-up at a path the result does not document.
 
 Precision: on an object shape the tool's prune passes through as the document has it (`@`, a
 field path), the object's own `required` list and the field's own type decide. An object the
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .autoprune import AutoPruner
-from .schema_paths import BUILT, items_of
+from .schema_paths import ANY, BUILT, field_names, field_of, items_of
 
 _NULLS = "it may be null, and defaults.prune `drop_nulls` removes nulls"
 _CONTAINERS = ("properties", "additionalProperties", "items", "anyOf", "oneOf", "allOf")
@@ -34,10 +38,10 @@ class Absence:
 
     autoprune: AutoPruner | None = None
     by_name: dict[str, str] = field(default_factory=dict)  # field name -> why it may be absent
-    # Field names a record may lack although the response documents them (nullable with `drop_nulls`, a list
-    # or object with `drop_empty`): these render empty when absent. Not every documented name: a review showed
-    # `result.login` (for `result.user.login`) rendering empty because `login` was documented elsewhere.
-    documented: frozenset[str] = frozenset()
+    # Paths of result fields a record may lack although the result's shape documents them there (each one
+    # `reason` gives, and lists or objects under `drop_empty`): these render empty when absent. By path, not
+    # name: a review showed `result.meta.created` rendering empty because `created` was nullable elsewhere.
+    documented: frozenset[tuple[str, ...]] = frozenset()
 
     def reason(self, base: dict[str, Any], name: str, found: dict[str, Any]) -> str | None:
         """Why `name` (of shape `found`, looked up on object shape `base`) may be absent, else None."""
@@ -56,7 +60,6 @@ def absence_rules(
     `pruned_shape` (`schema_paths` shapes, or None when undocumented: then only `drop_keys` can be
     judged, and no name renders empty)."""
     by_name: dict[str, str] = {}
-    emptied: set[str] = set()  # documented lists and objects `drop_empty` may remove
     present: set[str] = set()  # names some object documents as always there: not judged by name
     seen: set[int] = set()
 
@@ -67,9 +70,6 @@ def absence_rules(
         properties = shape.get("properties")
         if isinstance(properties, dict):
             for name, child in properties.items():
-                if (isinstance(child, dict) and autoprune is not None and autoprune.drop_empty
-                        and _types(child) & {"array", "object"}):
-                    emptied.add(name)
                 if isinstance(child, dict) and shape.get(BUILT) is not True:
                     # by name, only the strong signal counts: documented nullable, and nulls are dropped
                     if autoprune is not None and autoprune.drop_nulls and "null" in _types(child):
@@ -85,7 +85,44 @@ def absence_rules(
     walk(source_shape)
     walk(pruned_shape)
     absent = {name: why for name, why in by_name.items() if name not in present}
-    return Absence(autoprune, absent, frozenset(absent) | frozenset(emptied))
+    rules = Absence(autoprune, absent)
+    if pruned_shape is None:
+        return rules
+    return Absence(autoprune, absent, frozenset(_documented_paths(rules, pruned_shape)))
+
+
+_MAX_DEPTH = 24  # deeper result fields are not judged: a template reading one fails as for any missing field
+
+
+def _documented_paths(rules: Absence, shape: dict[str, Any]) -> set[tuple[str, ...]]:
+    """Paths in the result's `shape` of the fields a record may lack (`Absence.documented`), found by the
+    look-ups a template makes (`field_of`, `items_of`), judged as `template_paths` judges them."""
+    pruner = rules.autoprune
+    paths: set[tuple[str, ...]] = set()
+    on_path: set[int] = set()  # a recursive schema is walked once along each path
+
+    def walk(node: dict[str, Any] | None, path: tuple[str, ...]) -> None:
+        if not isinstance(node, dict) or node == ANY or id(node) in on_path or len(path) > _MAX_DEPTH:
+            return
+        on_path.add(id(node))
+        for name in field_names(node):
+            found, _ = field_of(node, name)
+            if found is None or found == ANY:
+                continue
+            emptied = pruner is not None and pruner.drop_empty and bool(_types(found) & {"array", "object"})
+            if emptied or rules.reason(node, name, found) is not None:
+                paths.add((*path, name))
+            walk(found, (*path, name))
+        values, _ = field_of(node, "*")  # a map's values (`additionalProperties`), at any key
+        if values is not None and values != ANY and "*" not in field_names(node):
+            walk(values, (*path, "*"))
+        items = items_of(node)
+        if items is not None:
+            walk(items, (*path, "[]"))
+        on_path.discard(id(node))
+
+    walk(shape, ())
+    return paths
 
 
 def _reason(base: dict[str, Any], name: str, found: dict[str, Any], pruner: AutoPruner | None) -> str | None:

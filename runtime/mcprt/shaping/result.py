@@ -116,7 +116,7 @@ class Shaping:
     output_schema: dict[str, Any] | None = None  # that outputSchema: a shortened structuredContent must conform
     page_size: str | None = None  # the operation's page-size parameter (`limit`), named when a page is shortened
     cursor_parameters: frozenset[str] | None = None  # the tool's parameters, normalized (`pagination`); None: unknown
-    documented: frozenset[str] = frozenset()  # result field names the `output` template renders empty when absent
+    documented: frozenset[tuple[str, ...]] = frozenset()  # paths of result fields the `output` template renders empty when absent (`absence`)
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
     principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
 

@@ -194,9 +194,9 @@ def _declared_output_schema(
     wanted: bool | None,
     autoprune: AutoPruner | None,
     out: list[Diagnostic],
-) -> tuple[dict[str, Any] | None, frozenset[str]]:
+) -> tuple[dict[str, Any] | None, frozenset[tuple[str, ...]]]:
     """Check `prune` and `output` against the response shape; the outputSchema to declare, if any,
-    and the field names an `output` template may read although a record lacks them (`absence`).
+    and the paths of fields an `output` template may read although a record lacks them (`absence`).
 
     The shape is the operation's `response_schema`, whatever the kind: an OpenAPI success response,
     a Python function's return type. A field that cannot exist is an error when it is a typo of a
@@ -230,7 +230,7 @@ def _declared_output_schema(
             out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset, message,
                                  severity="error" if problem.certain else "warning"))
         shape = analysis.shape
-    documented: frozenset[str] = frozenset()
+    documented: frozenset[tuple[str, ...]] = frozenset()
     if override.output:
         from ..shaping.absence import absence_rules
         from ..shaping.template_paths import check_template  # Jinja2: only for a tool with a template
