@@ -172,3 +172,24 @@ def test_a_documented_absent_field_renders_empty_only_at_its_own_path(template: 
     else:
         assert not result.is_error and text == rendered, text
         assert any(p.absent and "'created' may be absent" in p.message for p in problems), problems
+
+
+MAPS = {"type": "object", "properties": {
+    "m": {"type": "object", "additionalProperties": {"type": "object", "required": ["a"], "properties": {
+        "a": {"type": "integer"}, "b": {"type": ["string", "null"]}}}},
+    "v": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}}}
+
+
+@pytest.mark.parametrize(("template", "rendered"), [
+    ("{{ result.m.k1.b }}|{{ result.m.k2.b }}", "x|"),  # a nullable field of a map's values, at any key
+    ("{{ result.v.x }}.", "."),  # a map's nullable values themselves
+    ("{{ result.m.k2.c }}", "field 'c' is missing"),
+])
+def test_a_maps_documented_absent_values_render_empty_at_any_key(template: str, rendered: str) -> None:
+    rules = absence_rules(MAPS, MAPS, NULLS)
+    body = {"m": {"k1": {"a": 1, "b": "x"}, "k2": {"a": 2, "b": None}}, "v": {"x": None}}
+    result = shape_result(UpstreamResult(kind="json", status=200, body=body, raw_bytes=90), Shaping(
+        output=compile_template(template, kind="output"), tool="t", autoprune=NULLS, documented=rules.documented))
+    assert (rendered in result.content[0]["text"]) if result.is_error else result.content[0]["text"] == rendered
+    # validate warns where the call renders empty
+    assert any(p.absent for p in check_template(template, MAPS, absence=rules)) == (not result.is_error)

@@ -218,7 +218,8 @@ class _DocumentedUndefined(StrictUndefined):
         name = root._undefined_name
         if not documented or not isinstance(name, str):
             return False
-        return any((*path, name) in documented for path in where.get(id(root._undefined_obj), ()))
+        return any((*path, name) in documented or (*path, "*") in documented  # "*": any key of a map
+                   for path in where.get(id(root._undefined_obj), ()))
 
     def _described(self) -> str:
         """`the missing field 'x'`, `the absent field 'x.y'` (absent: documented, and this record lacks it)."""

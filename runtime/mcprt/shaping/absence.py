@@ -115,6 +115,8 @@ def _documented_paths(rules: Absence, shape: dict[str, Any]) -> set[tuple[str, .
             walk(found, (*path, name))
         values, _ = field_of(node, "*")  # a map's values (`additionalProperties`), at any key
         if values is not None and values != ANY and "*" not in field_names(node):
+            if rules.reason(node, "*", values) is not None:  # e.g. nullable values under drop_nulls
+                paths.add((*path, "*"))
             walk(values, (*path, "*"))
         items = items_of(node)
         if items is not None:
