@@ -39,6 +39,7 @@ from jinja2.utils import missing, object_type_repr
 
 from ..cancellation import Abandoned
 from . import budget
+from .absent_fields import AbsentFields
 from .template_errors import TemplateError, TemplateRenderError
 
 OUTPUT_VARIABLES = frozenset({"result", "status", "raw_bytes", "tool", "principal"})
@@ -171,11 +172,10 @@ def _firstline(value: Any) -> str:
     return ""
 
 
-# The render in progress's documented-but-absent fields (`CompiledTemplate.render`): their paths, and for
-# each object of the rendered value on a way to one, the paths it is at (by id: aliases and loop variables
-# are the same objects). An object reached otherwise (built by a filter) has no path: its fields are strict.
-_ABSENT_OK: contextvars.ContextVar[tuple[frozenset[tuple[str, ...]], dict[int, list[tuple[str, ...]]]]] = \
-    contextvars.ContextVar("absent_ok", default=(frozenset(), {}))
+# The render in progress's documented-but-absent fields: for each dict of the rendered value on a way
+# to one, the `AbsentFields` nodes it is at (by id: aliases and loop variables are the same objects).
+# An object reached otherwise (built by a filter) is at none: its fields are strict.
+_ABSENT_OK: contextvars.ContextVar[dict[int, list[AbsentFields]]] = contextvars.ContextVar("absent_ok", default={})
 # The undefined value the render in progress made last: Python's own errors on it (`x in 'abc'`) name
 # only its class, and the value is not in any frame (the compiled template evaluates it inline).
 _LAST_UNDEFINED: contextvars.ContextVar[Any] = contextvars.ContextVar("last_undefined", default=None)
@@ -214,12 +214,10 @@ class _DocumentedUndefined(StrictUndefined):
         """Whether the first missing field of this chain is documented absent at its path (`_ABSENT_OK`);
         a variable (`foo`), an object whose path is not known, a field not documented there: False."""
         root, _ = self._root()
-        documented, where = _ABSENT_OK.get()
         name = root._undefined_name
-        if not documented or not isinstance(name, str):
+        if not isinstance(name, str):
             return False
-        return any((*path, name) in documented or (*path, "*") in documented  # "*": any key of a map
-                   for path in where.get(id(root._undefined_obj), ()))
+        return any(node.allows(name) for node in _ABSENT_OK.get().get(id(root._undefined_obj), ()))
 
     def _described(self) -> str:
         """`the missing field 'x'`, `the absent field 'x.y'` (absent: documented, and this record lacks it)."""
@@ -266,25 +264,6 @@ class _DocumentedUndefined(StrictUndefined):
         if self._absent_ok():  # a look-up on an absent documented field is absent too
             return _DocumentedUndefined(obj=self, name=name)
         return self._fail_with_undefined_error()  # the sandbox's "unsafe" hint included
-
-
-def _paths_of(value: Any, documented: frozenset[tuple[str, ...]]) -> dict[int, list[tuple[str, ...]]]:
-    """For each object of `value` on the way to a `documented` path, the paths it is at, by id. Walks
-    only those ways (each item of a list on one), so its cost is what the template may look up."""
-    ways = {path[:end] for path in documented for end in range(len(path))}
-    where: dict[int, list[tuple[str, ...]]] = {}
-    if not ways:
-        return where
-    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
-            where.setdefault(id(node), []).append(path)
-            for key, child in node.items():
-                stack.extend((child, step) for step in ((*path, str(key)), (*path, "*")) if step in ways)
-        elif isinstance(node, list) and (*path, "[]") in ways:
-            stack.extend((item, (*path, "[]")) for item in node)
-    return where
 
 
 def _missing_value_message(exc: BaseException) -> str | None:
@@ -358,11 +337,11 @@ class CompiledTemplate:
         self.kind = kind
         self._template = template
 
-    def render(self, absent_ok: frozenset[tuple[str, ...]] = frozenset(), **context: Any) -> str:
+    def render(self, absent_ok: AbsentFields | None = None, **context: Any) -> str:
         """Render under the budget (output size and time, budget.py); TemplateRenderError on failure.
-        `absent_ok`: paths of fields in `result` that render empty when a record lacks them
-        (`shaping.absence`: `("meta", "created")`, `("items", "[]", "x")`, `"*"` any key of a map)."""
-        token = _ABSENT_OK.set((absent_ok, _paths_of(context.get("result"), absent_ok)))
+        `absent_ok`: the fields of `result` that render empty when a record lacks them (`shaping.absence`;
+        `AbsentFields.from_paths` for explicit paths). Found along the value, so the cost is the value's."""
+        token = _ABSENT_OK.set(absent_ok.locate(context.get("result")) if absent_ok is not None else {})
         last = _LAST_UNDEFINED.set(None)
         try:
             with budget.budget():

@@ -87,6 +87,7 @@ from .pagination import shortened_page_note
 from .prune_miss import missed
 from .result_limit import fit_result
 from .sent import raw_size, sent_size
+from ..expressions.absent_fields import AbsentFields
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
@@ -116,7 +117,7 @@ class Shaping:
     output_schema: dict[str, Any] | None = None  # that outputSchema: a shortened structuredContent must conform
     page_size: str | None = None  # the operation's page-size parameter (`limit`), named when a page is shortened
     cursor_parameters: frozenset[str] | None = None  # the tool's parameters, normalized (`pagination`); None: unknown
-    documented: frozenset[tuple[str, ...]] = frozenset()  # paths of result fields the `output` template renders empty when absent (`absence`)
+    documented: AbsentFields | None = None  # result fields the `output` template renders empty when absent (`absence`)
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
     principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
 

@@ -17,6 +17,7 @@ from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
 from ..shaping.autoprune import AutoPruner, compile_autoprune
+from ..expressions.absent_fields import AbsentFields
 from ..expressions.prune import compile_prune
 from ..schema.shapes import certainly_fits
 from ..shaping.pagination import cursor_parameters, page_size_parameter
@@ -194,9 +195,9 @@ def _declared_output_schema(
     wanted: bool | None,
     autoprune: AutoPruner | None,
     out: list[Diagnostic],
-) -> tuple[dict[str, Any] | None, frozenset[tuple[str, ...]]]:
+) -> tuple[dict[str, Any] | None, AbsentFields | None]:
     """Check `prune` and `output` against the response shape; the outputSchema to declare, if any,
-    and the paths of fields an `output` template may read although a record lacks them (`absence`).
+    and the fields an `output` template may read although a record lacks them (`absence`).
 
     The shape is the operation's `response_schema`, whatever the kind: an OpenAPI success response,
     a Python function's return type. A field that cannot exist is an error when it is a typo of a
@@ -230,7 +231,7 @@ def _declared_output_schema(
             out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset, message,
                                  severity="error" if problem.certain else "warning"))
         shape = analysis.shape
-    documented: frozenset[tuple[str, ...]] = frozenset()
+    documented: AbsentFields | None = None
     if override.output:
         from ..shaping.absence import absence_rules
         from ..shaping.template_paths import check_template  # Jinja2: only for a tool with a template
