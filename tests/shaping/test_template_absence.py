@@ -244,3 +244,26 @@ def test_a_render_follows_the_documented_fields_along_the_value_only() -> None:
     where = documented.locate(record)
     assert len(where) == dicts and all(len(nodes) == 1 for nodes in where.values())
 
+
+@pytest.mark.parametrize(("template", "said", "not_said"), [
+    # a `str + int` error, with an absent field held in a `{% set %}` nearby: the error is the TypeError (review)
+    ("{% set d = result.entries[1].created %}[{{ d }}]{{ result.meta.updated + 1 }}",
+     'TypeError: can only concatenate str (not "int") to str', "created"),
+    ("{% for e in result.entries %}{% set c = e.created %}{{ e.id ~ c }}{{ e.id + 'a' }}{% endfor %}",
+     "TypeError: unsupported operand type(s) for +: 'int' and 'str'", "created"),
+    # a `default` guarded `nmae`: the error is about `created`, made earlier (review)
+    ("{{ result.entries[1].created in (result.meta.nmae | default('abc')) }}",
+     "field 'created' is absent from this record", "nmae"),
+    ("{{ result.entries[1].created in ('abc' if result.meta.nmae is defined else 'xyz') }}",
+     "field 'created' is absent from this record", "nmae"),
+    # the error's own undefined, still named
+    ("{{ result.entries[1].created in 'abc' }}", "field 'created' is absent from this record", "Undefined"),
+    ("{{ result.nmae in 'abc' }}", "field 'nmae' is missing", "Undefined"),
+])
+def test_an_error_blames_the_field_it_is_about(template: str, said: str, not_said: str) -> None:
+    rules = absence_rules(LISTING, LISTING, NULLS)
+    shaping = Shaping(output=compile_template(template, kind="output"), tool="t", autoprune=NULLS,
+                      documented=rules.documented)
+    result = shape_result(UpstreamResult(kind="json", status=200, body=LISTED, raw_bytes=90), shaping)
+    text = result.content[0]["text"]
+    assert result.is_error and said in text and not_said not in text, text

@@ -26,7 +26,8 @@ import functools
 import json
 import operator
 import re
-from collections.abc import Collection
+from collections import deque
+from collections.abc import Callable, Collection
 from functools import lru_cache
 from typing import Any
 
@@ -176,9 +177,10 @@ def _firstline(value: Any) -> str:
 # to one, the `AbsentFields` nodes it is at (by id: aliases and loop variables are the same objects).
 # An object reached otherwise (built by a filter) is at none: its fields are strict.
 _ABSENT_OK: contextvars.ContextVar[dict[int, list[AbsentFields]]] = contextvars.ContextVar("absent_ok", default={})
-# The undefined value the render in progress made last: Python's own errors on it (`x in 'abc'`) name
-# only its class, and the value is not in any frame (the compiled template evaluates it inline).
-_LAST_UNDEFINED: contextvars.ContextVar[Any] = contextvars.ContextVar("last_undefined", default=None)
+# The undefined values the render in progress made, latest last, less those a `default` or an
+# `is defined` took care of (`_handled`): Python's own errors on one (`x in 'abc'`) name only its class,
+# and the value is in no frame (the compiled template evaluates it inline). The latest few suffice.
+_UNHANDLED: contextvars.ContextVar[deque[Any] | None] = contextvars.ContextVar("unhandled", default=None)
 
 
 def _lenient(strict: Any, lenient: Any) -> Any:
@@ -197,7 +199,9 @@ class _DocumentedUndefined(StrictUndefined):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _LAST_UNDEFINED.set(self)
+        unhandled = _UNHANDLED.get()
+        if unhandled is not None:
+            unhandled.append(self)
 
     def _root(self) -> tuple[_DocumentedUndefined, str]:
         """The first missing field of a chain of look-ups, and the path from it (`x`, `x.y`, `x[0]`)."""
@@ -266,23 +270,46 @@ class _DocumentedUndefined(StrictUndefined):
         return self._fail_with_undefined_error()  # the sandbox's "unsafe" hint included
 
 
-def _missing_value_message(exc: BaseException) -> str | None:
+def _missing_value_message(exc: TypeError) -> str | None:
     """The message of the undefined value a TypeError from Python code (a filter, `in`, an operator)
-    was raised on: the one in the frames it passed (innermost first), else, when the error names the
-    class, the render's last one (`_LAST_UNDEFINED`); None when it involves none."""
+    was raised on, or None when it involves none. Only an error naming the stand-in class involves one
+    (`'in <string>' requires string as left operand, not …`; `str + int` does not, whatever undefined a
+    `{% set %}` holds nearby): then the one in a Python frame it passed (a filter's argument; innermost
+    first; the template's own frames hold aliases, not operands), else the render's latest one that no
+    `default` or `is defined` took care of (`_UNHANDLED`)."""
+    if _DocumentedUndefined.__name__ not in str(exc):
+        return None
     frames = []
     tb = exc.__traceback__
     while tb is not None:
-        frames.append(tb.tb_frame)
+        if tb.tb_frame.f_code.co_filename != "<template>":
+            frames.append(tb.tb_frame)
         tb = tb.tb_next
     for frame in reversed(frames):
         for value in frame.f_locals.values():
             if isinstance(value, _DocumentedUndefined):
                 return value._undefined_message
-    last = _LAST_UNDEFINED.get()
-    if _DocumentedUndefined.__name__ in str(exc) and last is not None:
-        return last._undefined_message
-    return None
+    unhandled = _UNHANDLED.get()
+    return unhandled[-1]._undefined_message if unhandled else None
+
+
+def _handled(value: Any) -> None:
+    """`value` was guarded (`default`, `is defined`): an error later is not about it (`_UNHANDLED`)."""
+    unhandled = _UNHANDLED.get()
+    if unhandled is not None and isinstance(value, _DocumentedUndefined):
+        for index in range(len(unhandled) - 1, -1, -1):
+            if unhandled[index] is value:
+                del unhandled[index]
+                break
+
+
+def _guarding(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Jinja's `default` filter or `defined`/`undefined` test, noting the value as guarded (`_handled`)."""
+    @functools.wraps(check)
+    def guarded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _handled(value)
+        return check(value, *args, **kwargs)
+    return guarded
 
 
 def _items(value: Any) -> Any:
@@ -324,6 +351,10 @@ def template_environment() -> SandboxedEnvironment:
     env.filters["shorten"] = _shorten
     env.filters["firstline"] = _firstline
     env.filters["items"] = _items
+    for name in ("default", "d"):
+        env.filters[name] = _guarding(env.filters[name])
+    for name in ("defined", "undefined"):
+        env.tests[name] = _guarding(env.tests[name])
     return env
 
 
@@ -342,7 +373,7 @@ class CompiledTemplate:
         `absent_ok`: the fields of `result` that render empty when a record lacks them (`shaping.absence`;
         `AbsentFields.from_paths` for explicit paths). Found along the value, so the cost is the value's."""
         token = _ABSENT_OK.set(absent_ok.locate(context.get("result")) if absent_ok is not None else {})
-        last = _LAST_UNDEFINED.set(None)
+        unhandled = _UNHANDLED.set(deque(maxlen=64))
         try:
             with budget.budget():
                 return budget.check_output(self._template.generate(**context))
@@ -364,7 +395,7 @@ class CompiledTemplate:
             raise TemplateRenderError(message, _template_line(exc), self.kind) from None
         finally:
             _ABSENT_OK.reset(token)
-            _LAST_UNDEFINED.reset(last)
+            _UNHANDLED.reset(unhandled)
 
     def __repr__(self) -> str:
         return f"CompiledTemplate(kind={self.kind!r}, source={self.source[:40]!r})"
