@@ -210,9 +210,9 @@ def _declared_output_schema(
     """
     shape = op.response_schema
     if shape is None:
-        return None, frozenset()
+        return None, None
     if not (override.prune or override.output or wanted):
-        return None, frozenset()  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
+        return None, None  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
     if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
         shape = {"anyOf": [shape, op.default_response_schema]}
     from ..manifest.checks import at_line, at_offset
