@@ -64,7 +64,7 @@ SPEC = {
         # Pages and not-pages (test_shortened_conforms.py has the kind): `feed` takes its cursor back, `log` has
         # no parameter that could take one, so its `after` (a time), `marker` (an object), `next` are no cursors.
         "/feed": {"get": {"operationId": "feed", "parameters": [
-            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            {"name": "after", "in": "query", "schema": {"type": "string"}},
             {"name": "shape", "in": "query", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "ok"}}}},
         "/log": {"get": {"operationId": "log", "parameters": [

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 from mcprt.contracts import UpstreamResult
 from mcprt.shaping import Shaping, compile_template, shape_result
+from mcprt.shaping.pagination import cursor_parameters
 
 LONG = "word " * 80
 
@@ -165,6 +166,14 @@ ITEMS = [{"id": i, "t": LONG} for i in range(500)]
     # nor one whose item lost items of its own list: the next page would not bring them back (review)
     ({"items": [{"id": 0, "tags": [LONG] * 40}], "next": "tok"}, frozenset({"cursor"})),
     ({"items": [{"id": 0, "tags": {f"k{i}": LONG for i in range(40)}}], "next": "tok"}, frozenset({"cursor"})),
+    # the kind of the time filter echoed back, not one spelling (review): a number, a number in text, an HTTP date
+    ({"after": 1735689600, "items": ITEMS}, frozenset({"after", "q"})),
+    ({"after": "1735689600", "items": ITEMS}, frozenset({"after", "q"})),
+    ({"after": "Thu, 01 Jan 2026 00:00:00 GMT", "items": ITEMS}, frozenset({"after", "q"})),
+    ({"marker": "1735689600.5", "items": ITEMS}, frozenset({"marker"})),
+    # `after`/`marker` only back into a parameter of their own name: `page` takes no `after` (review)
+    ({"items": ITEMS, "after": 1735689600}, frozenset({"page", "afterts"})),
+    ({"items": ITEMS, "after": "b3BhcXVl"}, frozenset({"page", "cursor"})),
 ])
 def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note(
     body: dict[str, Any], parameters: frozenset[str] | None
@@ -200,6 +209,21 @@ def test_a_cursor_the_operation_takes_back_gets_the_page_note(
         note = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000, output=template,
                                               cursor_parameters=parameters)).content[-1]["text"]
         assert "NOT on the next page" in note and said in note, note
+
+
+def test_a_parameter_for_a_date_time_or_a_number_takes_no_cursor_back() -> None:
+    """The tool's input schema decides which parameters can take a cursor: not `after: {format: date-time}`,
+    `since: {type: integer}` (a time filter, review), but a page number and text."""
+    schema = {"type": "object", "properties": {
+        "after": {"type": "string", "format": "date-time"}, "marker": {"type": "integer"}, "since": {"type": "number"},
+        "updated_before": {"type": "string", "format": "date"}, "page": {"type": "integer"},
+        "starting_after": {"type": "string"}, "q": {}}}
+    assert cursor_parameters(schema) == frozenset({"page", "startingafter", "q"})
+    body = {"after": "b3BhcXVl", "items": ITEMS}
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    note = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000,
+                                          cursor_parameters=cursor_parameters(schema))).content[-1]["text"]
+    assert "next page" not in note, note
 
 
 # The review sent 5 MB against a 100 KB limit; the same ratios at a tenth of both keep each case's power

@@ -16,10 +16,13 @@ in a next-link field, or a token — a non-empty string that is not a date or ti
 "2026-01-01T00:00:00Z"` is a time filter echoed back) or, with the operation's parameters known, a
 number. Objects, lists and booleans never are (`marker: {…}`). With the operation's parameters
 known (`cursor_parameters`: the tool's input schema lists properties) a token counts only when a
-parameter can take it back: one of the field's own name (`after` -> `after`, `nextMarker` -> `marker`,
-`next_page` -> `page`) or a cursor parameter (`cursor`, `after`, `pageToken`, `marker`, `page`, …).
-Without them, conservatively, only names that say cursor or token (`nextPageToken`, `next_cursor`)
-and `next` count: `after` and `marker` are too often something else.
+parameter can take it back: one of the field's own name (`nextMarker` -> `marker`, `next_page` ->
+`page`) or a cursor parameter (`cursor`, `pageToken`, `page`, …). A parameter that takes a date or
+time (`format: date-time`) or a number (other than a page number) takes no cursor back. `after`
+and `marker` are too often a time filter or an object echoed back: they count only as text that is
+no number, date or time (`1735689600`, `"Thu, 01 Jan 2026 00:00:00 GMT"` are not), and only when a
+parameter of their own name takes them back. Without the parameters, conservatively, only names that
+say cursor or token (`nextPageToken`, `next_cursor`) and `next` count.
 """
 
 from __future__ import annotations
@@ -46,7 +49,13 @@ _PAGE_SIZE_PARAMETERS = frozenset({
     "take", "numresults", "resultsperpage", "maxpagesize",
 })
 _LINK = re.compile(r"^(?:https?://|/|\?)\S*$", re.IGNORECASE)
-_DATE_OR_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)|^\d{2}:\d{2}(?::\d{2})?$")
+_DATE_OR_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)|^\d{2}:\d{2}(?::\d{2})?$"  # ISO 8601 / RFC 3339
+    r"|^(?:[A-Za-z]{3},? )?\d{1,2}[ -][A-Za-z]{3}[ -]\d{2,4} \d{2}:\d{2}"  # RFC 1123 / RFC 850 (HTTP dates)
+    r"|^[A-Za-z]{3} [A-Za-z]{3} +\d{1,2} \d{2}:\d{2}")  # asctime
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_TIME_FORMATS = frozenset({"date", "date-time", "time", "datetime", "timestamp", "unix-time"})
+_PAGE_NUMBERS = frozenset({"page", "pagenumber", "pageno", "pagenum", "pageindex"})  # a number, and a cursor
 _NOISE = re.compile(r"[_\-.@$]")
 
 
@@ -61,20 +70,36 @@ def page_size_parameter(input_schema: dict[str, Any] | None) -> str | None:
     if not isinstance(properties, dict):
         return None
     for name, schema in properties.items():
-        kind = schema.get("type") if isinstance(schema, dict) else None
-        kinds = set(kind) if isinstance(kind, list) else {kind}
+        kinds = _kinds(schema)
         if _normal(name) in _PAGE_SIZE_PARAMETERS and kinds & {"integer", "number", None}:
             return name
     return None
 
 
+def _kinds(schema: Any) -> set[str | None]:
+    """The JSON Schema `type`s of a parameter's `schema` ({None} when it says none)."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
 def cursor_parameters(input_schema: dict[str, Any] | None) -> frozenset[str] | None:
-    """The tool's parameter names, normalized (lower-case, no `_-.@$`), to tell a cursor field from a
-    field named like one; None when `input_schema` (the tool's JSON Schema) lists no properties."""
+    """The names, normalized (lower-case, no `_-.@$`), of the tool's parameters that can take a cursor
+    back, to tell a cursor field from a field named like one; None when `input_schema` (the tool's JSON
+    Schema) lists no properties. A date or time (`format`, JSON Schema 2020-12 §7.3.1) takes none, nor a
+    number unless it is a page number (`page`): `after: {type: integer}` is a time filter."""
     properties = (input_schema or {}).get("properties")
     if not isinstance(properties, dict) or not properties:
         return None
-    return frozenset(_normal(str(name)) for name in properties)
+    takers = set()
+    for name, schema in properties.items():
+        normal = _normal(str(name))
+        if isinstance(schema, dict) and str(schema.get("format", "")).lower() in _TIME_FORMATS:
+            continue
+        kinds = _kinds(schema) - {"null"}
+        if kinds and kinds <= {"integer", "number"} and normal not in _PAGE_NUMBERS:
+            continue
+        takers.add(normal)
+    return frozenset(takers)
 
 
 def cursor_field(value: Any, parameters: frozenset[str] | None = None) -> str | None:
@@ -103,8 +128,11 @@ def _is_cursor(name: str, value: Any, parameters: frozenset[str] | None) -> bool
         return False  # null, an object (`marker: {…}`), a list: not a position to continue from
     if isinstance(value, str) and (not value.strip() or _DATE_OR_TIME.match(value.strip())):
         return False
+    if name in _AMBIGUOUS_FIELDS:  # a time filter or an id echoed back, unless its own parameter takes it
+        return (parameters is not None and name in parameters and isinstance(value, str)
+                and not _NUMBER.match(value.strip()))
     if parameters is None:
-        return isinstance(value, str) and name not in _AMBIGUOUS_FIELDS
+        return isinstance(value, str)
     own = {name, name.removeprefix("next"), name.removesuffix("token")} - {""}
     return bool(parameters & (own | _CURSOR_PARAMETERS))
 
