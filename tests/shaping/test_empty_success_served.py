@@ -21,6 +21,11 @@ from tests.support.upstream import serve_app
 PAGE_NOTE = ("this page was shortened: the omitted items are NOT on the next page (the next page continues after the "
              "last item the upstream sent); to get them, call again with a smaller `count`")
 
+LISTING = {"type": "object", "properties": {
+    "entries": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "integer"}, "created": {"type": "string", "nullable": True}}}},
+    "meta": {"type": "object", "required": ["updated"], "properties": {"updated": {"type": "string"}}}}}
+
 SPEC = {
     "openapi": "3.1.0",
     "info": {"title": "Items", "version": "1"},
@@ -44,6 +49,28 @@ SPEC = {
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"name": {"type": "string"},
                                                  "description": {"type": "string", "nullable": True}}}}}}}}},
+        # The same record, with a template that uses the absent field as a value: the error the model reads
+        "/records/{id}/check": {"get": {"operationId": "checkRecord", "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"name": {"type": "string"},
+                                                 "description": {"type": "string", "nullable": True}}}}}}}}},
+        # `created` is nullable in the entries only (test_template_absence.py has the kind): absent there, it
+        # renders empty; `meta.created` is documented nowhere, and fails as a typo does.
+        "/listing": {"get": {"operationId": "listing", "responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": LISTING}}}}}},
+        "/listing/meta": {"get": {"operationId": "listingMeta", "responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": LISTING}}}}}},
+        # Pages and not-pages (test_shortened_conforms.py has the kind): `feed` takes its cursor back, `log` has
+        # no parameter that could take one, so its `after` (a time), `marker` (an object), `next` are no cursors.
+        "/feed": {"get": {"operationId": "feed", "parameters": [
+            {"name": "after", "in": "query", "schema": {"type": "string"}},
+            {"name": "shape", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok"}}}},
+        "/log": {"get": {"operationId": "log", "parameters": [
+            {"name": "since", "in": "query", "schema": {"type": "string"}},
+            {"name": "shape", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok"}}}},
         # The trial's map (shortened_conforms.py has the kind): typed map values, 3,000 keys, 2 KB.
         "/map": {"get": {"operationId": "getMap", "responses": {"200": {"description": "ok", "content": {
             "application/json": {"schema": {"type": "object", "additionalProperties": {
@@ -73,9 +100,22 @@ def items_app() -> Starlette:
     async def record(request: Request) -> Response:
         return JSONResponse({"name": "Item 3", "description": None})
 
-    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/items/{id}", delete, methods=["DELETE"]),
+    async def listing(request: Request) -> Response:
+        return JSONResponse({"entries": [{"id": 1, "created": "2026"}, {"id": 2, "created": None}],
+                             "meta": {"updated": "u"}})
+
+    async def paged(request: Request) -> Response:  # 60 entries of ~520 bytes, or one with a 150 KB text
+        entries = [{"id": n, "text": "word " * 100} for n in range(60)]
+        return JSONResponse({
+            "page": {"entries": entries, "after": "b3BhcXVl"}, "text": {"entries": [{"id": 0, "text": "word " * 30_000}],
+                                                                        "after": "b3BhcXVl"},
+            "time": {"after": "2026-01-01T00:00:00Z", "entries": entries}, "object": {"marker": {"id": 7}, "entries": entries},
+            "opaque": {"next": "b3BhcXVl", "entries": entries},
+        }[request.query_params["shape"]])
+
+    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/records/{id}/check", record), Route("/listing", listing), Route("/listing/meta", listing), Route("/items/{id}", delete, methods=["DELETE"]),
                              Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated),
-                             Route("/items", many)])
+                             Route("/items", many), Route("/feed", paged), Route("/log", paged)])
 
 
 async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> None:
@@ -87,7 +127,13 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
             "      listItems:\n        prune: '[].{id: id, name: name, price: price}'\n"
             "        output: \"{% for i in result %}{{ i.id }} {{ i.name }} $${{ i.price }}\\n{% endfor %}\"\n"
             "      getMap: {name: get_map, prune: '@', max_result_bytes: 2KB}\n"
-            "      getRecord: {output: '{{ result.name }} — {{ result.description | shorten(40) }}'}\n")
+            "      getRecord: {output: '{{ result.name }} — {{ result.description | shorten(40) }}'}\n"
+            "      checkRecord: {output: \"{{ result.name }}: {{ 'draft' in result.description }} "
+            "{{ result.description in 'draft' }}\"}\n"
+            "      listing: {output: \"{% set rows = result.entries %}{% for e in rows %}{{ e.id }}:{{ e.created }};"
+            "{% endfor %}\"}\n"
+            "      listingMeta: {output: \"{{ result.meta.updated }} {{ result.meta.created }}\"}\n"
+            "      feed: {max_result_bytes: 5KB}\n      log: {max_result_bytes: 5KB}\n")
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async with http_client(up.url) as client:
                 deleted = await client.call_tool("deleteItem", {"id": "a1"})
@@ -98,11 +144,27 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
                 # The SDK client rejects a result whose structuredContent breaks the tool's outputSchema.
                 mapped = await client.call_tool("get_map", {})
                 recorded = await client.call_tool("getRecord", {"id": 3})
+                checked = await client.call_tool("checkRecord", {"id": 3})
+                listing = await client.call_tool("listing", {})
+                listing_meta = await client.call_tool("listingMeta", {})
                 listed = {count: await client.call_tool("listItems", {"count": count}) for count in (1_000, 2_000)}
+                pages = {(tool, shape): await client.call_tool(tool, {"shape": shape}) for tool, shape in (
+                    ("feed", "page"), ("feed", "text"), ("log", "time"), ("log", "object"), ("log", "opaque"))}
     assert not deleted.is_error and deleted.content[0].text == "HTTP 204 No Content (empty body)"
     assert not touched.is_error and touched.content[0].text == "HTTP 200 OK (empty body)"
     assert templated.content[0].text == "got []"  # an output template still renders what came
     assert not recorded.is_error and recorded.content[0].text == "Item 3 —", recorded.content[0].text
+    # `in` on the absent field: Python's TypeError named the internal `_DocumentedUndefined` class
+    assert checked.is_error and "Undefined" not in checked.content[0].text
+    assert checked.content[0].text.startswith(
+        f"Tool 'checkRecord' could not format its result: its output template ({tmp_path / 'mcp.yaml'}:"), \
+        checked.content[0].text
+    assert " failed at line 1: field 'description' is absent from this record (a documented field a record may " \
+           "lack: it renders empty, but cannot be used as a value here; guard it with `| default(…)` or " \
+           "`is defined`)" in checked.content[0].text, checked.content[0].text
+    assert not listing.is_error and listing.content[0].text == "1:2026;2:;", listing.content[0].text
+    assert listing_meta.is_error and "failed at line 1: field 'created' is missing: 'dict object' has no attribute " \
+        "'created'" in listing_meta.content[0].text, listing_meta.content[0].text  # it rendered empty
     assert not mapped.is_error and mapped.structured_content
     assert "…" not in mapped.structured_content and json.loads(mapped.content[0].text) == mapped.structured_content
     assert f"$: {3000 - len(mapped.structured_content)} of 3000 keys omitted" in mapped.content[1].text
@@ -115,3 +177,12 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
         assert note == (f"Note: result shortened to fit 100000 bytes: $: "
                         f"{count - len(text.splitlines())} of {count} items omitted\n"
                         f"Note: {PAGE_NOTE}")
+    # The page note only where a cursor the operation takes back continues after dropped items: not for a page
+    # whose one long text was shortened (nothing omitted), nor for `after`/`marker`/`next` the operation cannot take.
+    for (tool, shape), result in pages.items():
+        assert not result.is_error, result.content[0].text
+        note = result.content[-1].text
+        assert note.startswith("Note: result shortened to fit 5000 bytes: $."), note
+        assert ("NOT on the next page" in note) == (shape == "page"), (tool, shape, note)
+    assert "(`after` continues after the last item the upstream sent)" in pages["feed", "page"].content[-1].text
+    assert "items omitted" not in pages["feed", "text"].content[-1].text

@@ -17,7 +17,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mcprt.contracts import UpstreamResult
-from mcprt.shaping import Shaping, shape_result
+from mcprt.shaping import Shaping, compile_template, shape_result
+from mcprt.shaping.pagination import cursor_parameters
 
 LONG = "word " * 80
 
@@ -145,24 +146,100 @@ def test_a_shortened_page_says_the_omitted_items_are_not_on_the_next_page(
         assert "fewer items per page" in note
 
 
-def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note() -> None:
-    body = {"items": [{"id": i, "t": LONG} for i in range(500)], "next": None}
+ITEMS = [{"id": i, "t": LONG} for i in range(500)]
+
+
+@pytest.mark.parametrize(("body", "parameters"), [
+    ({"items": ITEMS, "next": None}, None),
+    # named like a cursor, but no cursor: a time filter echoed back, an object, a flag
+    ({"after": "2026-01-01T00:00:00Z", "items": ITEMS}, None),
+    ({"after": "2026-01-01T00:00:00Z", "items": ITEMS}, frozenset({"after"})),
+    ({"marker": {"id": 7, "at": "x"}, "items": ITEMS}, None),
+    ({"marker": {"id": 7}, "items": ITEMS}, frozenset({"marker"})),
+    ({"next": True, "items": ITEMS}, None),
+    # without the spec, conservatively: `after`/`marker` alone are too often something else
+    ({"after": "b3BhcXVl", "items": ITEMS}, None),
+    # with it, a token no parameter of the operation can take back
+    ({"next": "b3BhcXVl", "items": ITEMS}, frozenset({"since", "q"})),
+    # a page whose one long text was shortened lost no item
+    ({"items": [{"id": 0, "t": LONG * 200}], "next": "cursor-abc"}, frozenset({"cursor"})),
+    # nor one whose item lost items of its own list: the next page would not bring them back (review)
+    ({"items": [{"id": 0, "tags": [LONG] * 40}], "next": "tok"}, frozenset({"cursor"})),
+    ({"items": [{"id": 0, "tags": {f"k{i}": LONG for i in range(40)}}], "next": "tok"}, frozenset({"cursor"})),
+    # the kind of the time filter echoed back, not one spelling (review): a number, a number in text, an HTTP date
+    ({"after": 1735689600, "items": ITEMS}, frozenset({"after", "q"})),
+    ({"after": "1735689600", "items": ITEMS}, frozenset({"after", "q"})),
+    ({"after": "Thu, 01 Jan 2026 00:00:00 GMT", "items": ITEMS}, frozenset({"after", "q"})),
+    ({"marker": "1735689600.5", "items": ITEMS}, frozenset({"marker"})),
+    # `after`/`marker` only back into a parameter of their own name: `page` takes no `after` (review)
+    ({"items": ITEMS, "after": 1735689600}, frozenset({"page", "afterts"})),
+    ({"items": ITEMS, "after": "b3BhcXVl"}, frozenset({"page", "cursor"})),
+])
+def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note(
+    body: dict[str, Any], parameters: frozenset[str] | None
+) -> None:
     upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
-    result = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000))
-    assert "next page" not in result.content[-1]["text"]
+    for template in (None, compile_template("{{ result | tojson }}", kind="output")):
+        result = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000, output=template,
+                                                cursor_parameters=parameters))
+        note = result.content[-1]["text"]
+        assert note.startswith("Note: ") and "next page" not in note, note
 
 
-MB5 = 5_000_000
+@pytest.mark.parametrize(("body", "parameters", "said"), [
+    ({"items": ITEMS, "after": "b3BhcXVl"}, frozenset({"after", "limit"}), "(`after` continues"),
+    ({"items": ITEMS, "nextMarker": "m-2"}, frozenset({"marker"}), "(`nextMarker` continues"),
+    ({"items": ITEMS, "next_page": 3}, frozenset({"page"}), "(`next_page` continues"),
+    ({"items": ITEMS, "next": "https://x/?page=2"}, frozenset({"q"}), "(`next` continues"),  # a link needs no parameter
+    ({"items": ITEMS, "pageInfo": {"endCursor": "Y3Vy", "hasNextPage": True}}, frozenset({"after"}),
+     "(`pageInfo.endCursor` continues"),
+    # a page keyed by id that lost keys lost entries (review: main said so, the shortened-items fix did not)
+    ({"entries": {f"k{i}": {"t": LONG} for i in range(300)}, "next_cursor": "abc"}, frozenset({"cursor"}),
+     "(`next_cursor` continues"),
+    ({"entries": {f"k{i}": {"t": LONG} for i in range(300)}, "next_cursor": "abc"}, None, "(`next_cursor` continues"),
+    # a page that lost items and whose items' lists were cut too
+    ({"items": [{"id": i, "tags": [LONG] * 3} for i in range(300)], "next": "tok"}, frozenset({"cursor"}),
+     "(`next` continues"),
+])
+def test_a_cursor_the_operation_takes_back_gets_the_page_note(
+    body: dict[str, Any], parameters: frozenset[str] | None, said: str
+) -> None:
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    for template in (None, compile_template("{{ result | tojson }}", kind="output")):
+        note = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000, output=template,
+                                              cursor_parameters=parameters)).content[-1]["text"]
+        assert "NOT on the next page" in note and said in note, note
+
+
+def test_a_parameter_for_a_date_time_or_a_number_takes_no_cursor_back() -> None:
+    """The tool's input schema decides which parameters can take a cursor: not `after: {format: date-time}`,
+    `since: {type: integer}` (a time filter, review), but a page number and text."""
+    schema = {"type": "object", "properties": {
+        "after": {"type": "string", "format": "date-time"}, "marker": {"type": "integer"}, "since": {"type": "number"},
+        "updated_before": {"type": "string", "format": "date"}, "page": {"type": "integer"},
+        "starting_after": {"type": "string"}, "q": {}}}
+    assert cursor_parameters(schema) == frozenset({"page", "startingafter", "q"})
+    body = {"after": "b3BhcXVl", "items": ITEMS}
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    note = shape_result(upstream, Shaping(tool="t", max_result_bytes=3_000,
+                                          cursor_parameters=cursor_parameters(schema))).content[-1]["text"]
+    assert "next page" not in note, note
+
+
+# The review sent 5 MB against a 100 KB limit; the same ratios at a tenth of both keep each case's power
+# (an uncapped restore sends 50 times the limit) at a tenth of the cost.
+LIMIT = 10_000
+BIG = 50 * LIMIT
 HEX = {"type": "string", "pattern": "^[0-9a-f]+$"}
-REFUSED = [  # the review's inputs under a 100 KB limit: each was sent at 5 MB or more
-    ("5 MB string under pattern", {"type": "object", "properties": {"sha": HEX, "id": {"type": "integer"}}},
-     {"id": 1, "sha": "ab" * (MB5 // 2)}),
-    ("5 MB map under root minProperties", {"type": "object", "minProperties": 80,
-                                          "additionalProperties": {"type": "string"}},
-     {f"k{i}": "v" * 2_000 for i in range(2_500)}),  # ~49 keys fit 100 KB: 31 more restored, not 2,451
-    ("5 MB list under contains", {"type": "object", "properties": {
+REFUSED = [  # the review's inputs, scaled: each is 50 times the limit
+    ("string under pattern", {"type": "object", "properties": {"sha": HEX, "id": {"type": "integer"}}},
+     {"id": 1, "sha": "ab" * (BIG // 2)}),
+    ("map under root minProperties", {"type": "object", "minProperties": 80,
+                                     "additionalProperties": {"type": "string"}},
+     {f"k{i}": "v" * 200 for i in range(2_500)}),  # ~46 keys fit 10 KB: 34 more restored, not 2,454
+    ("list under contains", {"type": "object", "properties": {
         "id": {"type": "integer"}, "l": {"type": "array", "contains": {"const": "END"}}}},
-     {"id": 1, "l": ["v" * 500] * 10_000 + ["END"]}),
+     {"id": 1, "l": ["v" * 500] * 1_000 + ["END"]}),
 ]
 
 
@@ -170,34 +247,47 @@ REFUSED = [  # the review's inputs under a 100 KB limit: each was sent at 5 MB o
 def test_what_the_schema_refuses_shortened_is_restored_only_within_the_limit(
     name: str, schema: dict[str, Any], body: dict[str, Any]
 ) -> None:
-    result = _shape(body, schema, 100_000)
+    result = _shape(body, schema, LIMIT)
     assert not result.is_error, result.content
     received = sum(len(block["text"].encode()) for block in result.content)
-    assert received <= 200_000, received  # the limit, and at most as much again restored
+    assert received <= 2 * LIMIT, received  # the limit, and at most as much again restored
     Draft202012Validator(schema).validate(result.structured_content)
 
 
 def test_root_min_properties_restores_only_up_to_the_minimum() -> None:
-    schema, body = REFUSED[1][1], {f"k{i}": "v" * 500 for i in range(10_000)}
-    assert len(_shape(body, schema, 30_000).structured_content) == 80  # 40 KB: the limit and less than as much again
+    schema, body = REFUSED[1][1], {f"k{i}": "v" * 50 for i in range(2_000)}
+    assert len(_shape(body, schema, 3_000).structured_content) == 80  # 4.6 KB: the limit and less than as much again
 
 
 def test_a_node_past_the_restore_cap_is_dropped_where_its_parent_allows_it() -> None:
-    result = _shape(REFUSED[0][2], REFUSED[0][1], 100_000)
+    result = _shape(REFUSED[0][2], REFUSED[0][1], LIMIT)
     assert result.structured_content == {"id": 1}
     assert "$.sha: omitted (the tool's outputSchema does not allow it shortened" in result.content[-1]["text"]
 
 
 def test_a_result_that_cannot_conform_within_the_limit_is_an_error_naming_the_setting() -> None:
     schema = {"type": "object", "required": ["sha"], "properties": {"sha": HEX}}
-    result = _shape({"sha": "ab" * (MB5 // 2)}, schema, 100_000)
+    result = _shape({"sha": "ab" * (BIG // 2)}, schema, LIMIT)
     assert result.is_error and result.structured_content is None
-    assert "cannot be shortened to fit the tool's outputSchema within the result limit of 100000 bytes" \
+    assert f"cannot be shortened to fit the tool's outputSchema within the result limit of {LIMIT} bytes" \
         in result.content[0]["text"] and "`max_result_bytes`" in result.content[0]["text"]
 
 
 def test_a_node_the_upstream_sent_invalid_is_never_restored() -> None:
     schema = {"type": "object", "properties": {"sha": HEX}}
-    result = _shape({"sha": "zz " * (MB5 // 3)}, schema, 100_000)
-    assert sum(len(block["text"].encode()) for block in result.content) <= 100_000
+    # 1.5 times the limit: restoring it would fit the restore cap, so only the validity check keeps it out
+    result = _shape({"sha": "zz " * (LIMIT // 2)}, schema, LIMIT)
+    assert sum(len(block["text"].encode()) for block in result.content) <= LIMIT
     assert "kept whole" not in result.content[-1]["text"]
+
+
+@pytest.mark.parametrize("limit", [3_000, 10_000])
+def test_a_long_text_cut_at_word_boundaries_fits_the_limit_with_its_note(limit: int) -> None:
+    """Found shrinking the cases above: `{"sha": "zz zz …"}` (300 KB) at 10,000 bytes came out at 10,001;
+    each refit lowered the budget by the overshoot, and the cut, on a word boundary, gave the same text."""
+    body = {"sha": "zz " * 100_000}
+    upstream = UpstreamResult(kind="json", status=200, body=body, raw_bytes=len(json.dumps(body)))
+    for structured in (False, True):
+        result = shape_result(upstream, Shaping(tool="t", structured=structured, max_result_bytes=limit,
+                                                output_schema={"type": "object"} if structured else None))
+        assert sum(len(block["text"].encode()) for block in result.content) <= limit, structured

@@ -3,11 +3,14 @@
 Manifests arrive through pull requests, so a template is untrusted code: it runs in Jinja's
 immutable sandbox (no `__class__` walks, no mutating the data it renders), with big `*`/`**`
 results refused, and a missing variable is an error rather than silent emptiness
-(`StrictUndefined`: a typo fails loudly). One exception, per render: a field name the caller says
-is documented but may be absent from a record (`render(absent_ok=…)`, from `shaping.absence`)
-renders empty — it is empty, iterates as nothing, is false, and a look-up on it is absent too — so
+(`StrictUndefined`: a typo fails loudly). One exception, per render: a field the caller says is
+documented but may be absent from a record, by its path in `result` (`render(absent_ok=…)`, from
+`shaping.absence`; found at run time by the identity of the objects on the way to it, so loop
+variables and `{% set %}` aliases count, and a value a filter builds does not) renders empty — it is empty, iterates as nothing, is false, and a look-up on it is absent too — so
 one record without an optional field does not fail the whole result; `is defined` and `default`
-still see it as undefined. Output is text for a model, so there is no HTML escaping.
+still see it as undefined. An error names the missing field by its path and says why (missing, or documented
+but absent and used as a value), never the class that stands in for it. Output is text for a model, so there
+is no HTML escaping.
 
 Filters beyond Jinja's built-ins (`join`, `default`, `truncate`, `map`, `selectattr`, ...):
   - `tojson`           compact JSON (`,`/`:` separators, UTF-8 kept), `tojson(2)` indents
@@ -23,7 +26,8 @@ import functools
 import json
 import operator
 import re
-from collections.abc import Collection
+from collections import deque
+from collections.abc import Callable, Collection
 from functools import lru_cache
 from typing import Any
 
@@ -32,10 +36,11 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
-from jinja2.utils import missing
+from jinja2.utils import missing, object_type_repr
 
 from ..cancellation import Abandoned
 from . import budget
+from .absent_fields import AbsentFields
 from .template_errors import TemplateError, TemplateRenderError
 
 OUTPUT_VARIABLES = frozenset({"result", "status", "raw_bytes", "tool", "principal"})
@@ -96,6 +101,13 @@ class _ShapingEnvironment(ImmutableSandboxedEnvironment):
                 if len(sequence) * count > _MAX_SEQUENCE_PRODUCT:
                     raise SecurityError("a template may not build a string or list that large with `*`")
         return operator.mul(left, right)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        """The sandbox's refusal, naming a missing field by its path, not by the class of its stand-in."""
+        if isinstance(obj, _DocumentedUndefined):
+            return self.undefined(f"access to attribute {attribute!r} of {obj._described()} is unsafe",
+                                  obj=obj, name=attribute, exc=SecurityError)
+        return super().unsafe_undefined(obj, attribute)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         budget.tick()
@@ -161,8 +173,14 @@ def _firstline(value: Any) -> str:
     return ""
 
 
-# The documented-but-absent field names of the render in progress (`CompiledTemplate.render`).
-_ABSENT_OK: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("absent_ok", default=frozenset())
+# The render in progress's documented-but-absent fields: for each dict of the rendered value on a way
+# to one, the `AbsentFields` nodes it is at (by id: aliases and loop variables are the same objects).
+# An object reached otherwise (built by a filter) is at none: its fields are strict.
+_ABSENT_OK: contextvars.ContextVar[dict[int, list[AbsentFields]]] = contextvars.ContextVar("absent_ok", default={})
+# The undefined values the render in progress made, latest last, less those a `default` or an
+# `is defined` took care of (`_handled`): Python's own errors on one (`x in 'abc'`) name only its class,
+# and the value is in no frame (the compiled template evaluates it inline). The latest few suffice.
+_UNHANDLED: contextvars.ContextVar[deque[Any] | None] = contextvars.ContextVar("unhandled", default=None)
 
 
 def _lenient(strict: Any, lenient: Any) -> Any:
@@ -173,15 +191,59 @@ def _lenient(strict: Any, lenient: Any) -> Any:
 
 class _DocumentedUndefined(StrictUndefined):
     """StrictUndefined, except for a field missing from an object whose name the render allows absent
-    (`_ABSENT_OK`): that one behaves as empty (Jinja's ChainableUndefined), so a typo still fails."""
+    (`_ABSENT_OK`): that one behaves as empty (Jinja's ChainableUndefined), so a typo still fails.
+    A look-up on an absent field is a child of it (`_undefined_obj` is the parent undefined), so the
+    error can name the whole path (`meta.created`). Its messages never name this class: a model reads them."""
 
     __slots__ = ()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        unhandled = _UNHANDLED.get()
+        if unhandled is not None:
+            unhandled.append(self)
+
+    def _root(self) -> tuple[_DocumentedUndefined, str]:
+        """The first missing field of a chain of look-ups, and the path from it (`x`, `x.y`, `x[0]`)."""
+        node, path = self, ""
+        while True:
+            name = node._undefined_name
+            path = (f"[{name!r}]" if not isinstance(name, str) else f".{name}") + path
+            parent = node._undefined_obj
+            if not isinstance(parent, _DocumentedUndefined):
+                return node, path.lstrip(".")
+            node = parent
+
     def _absent_ok(self) -> bool:
-        if self._undefined_name is None or self._undefined_name not in _ABSENT_OK.get():
+        """Whether the first missing field of this chain is documented absent at its path (`_ABSENT_OK`);
+        a variable (`foo`), an object whose path is not known, a field not documented there: False."""
+        root, _ = self._root()
+        name = root._undefined_name
+        if not isinstance(name, str):
             return False
-        # a look-up on a value (`result.x`, or on an absent field: `result.meta.created`), not a variable
-        return self._undefined_obj is not missing
+        return any(node.allows(name) for node in _ABSENT_OK.get().get(id(root._undefined_obj), ()))
+
+    def _described(self) -> str:
+        """`the missing field 'x'`, `the absent field 'x.y'` (absent: documented, and this record lacks it)."""
+        root, path = self._root()
+        if root._undefined_obj is missing:
+            return f"the undefined variable {root._undefined_name!r}"
+        return f"the {'absent' if self._absent_ok() else 'missing'} field '{path}'"
+
+    @property
+    def _undefined_message(self) -> str:
+        """What a model or an operator reads: which field is missing, and why (never this class's name)."""
+        if self._undefined_hint:
+            return self._undefined_hint
+        root, path = self._root()
+        if root._undefined_obj is missing:
+            return f"{root._undefined_name!r} is undefined"
+        if self._absent_ok():
+            return (f"field '{path}' is absent from this record (a documented field a record may lack: it renders "
+                    f"empty, but cannot be used as a value here; guard it with `| default(…)` or `is defined`)")
+        name, parent = root._undefined_name, object_type_repr(root._undefined_obj)
+        missing_what = f"element {name!r}" if not isinstance(name, str) else f"attribute {name!r}"
+        return f"field '{path}' is missing: {parent!r} has no {missing_what}"
 
     _strict = StrictUndefined._fail_with_undefined_error
     __str__ = _lenient(_strict, lambda self: "")
@@ -192,6 +254,10 @@ class _DocumentedUndefined(StrictUndefined):
     __eq__ = _lenient(_strict, lambda self, other: type(self) is type(other))
     __ne__ = _lenient(_strict, lambda self, other: type(self) is not type(other))
     __hash__ = _lenient(_strict, lambda self: id(type(self)))
+    # Python's own operations (`abs`, `round`, `int`, …) would otherwise raise a TypeError naming this class
+    __abs__ = __round__ = __int__ = __float__ = __index__ = __complex__ = __trunc__ = __floor__ = __ceil__ = _strict
+    __format__ = _lenient(_strict, lambda self, spec: "")
+    __reversed__ = _lenient(_strict, lambda self: iter(()))
 
     def __getattr__(self, name: str) -> Any:
         if name[:2] == "__":
@@ -200,8 +266,61 @@ class _DocumentedUndefined(StrictUndefined):
 
     def __getitem__(self, name: Any) -> Any:
         if self._absent_ok():  # a look-up on an absent documented field is absent too
-            return _DocumentedUndefined(obj=self, name=self._undefined_name)
+            return _DocumentedUndefined(obj=self, name=name)
         return self._fail_with_undefined_error()  # the sandbox's "unsafe" hint included
+
+
+def _missing_value_message(exc: TypeError) -> str | None:
+    """The message of the undefined value a TypeError from Python code (a filter, `in`, an operator)
+    was raised on, or None when it involves none. Only an error naming the stand-in class involves one
+    (`'in <string>' requires string as left operand, not …`; `str + int` does not, whatever undefined a
+    `{% set %}` holds nearby): then the one in a Python frame it passed (a filter's argument; innermost
+    first; the template's own frames hold aliases, not operands), else the render's latest one that no
+    `default` or `is defined` took care of (`_UNHANDLED`)."""
+    if _DocumentedUndefined.__name__ not in str(exc):
+        return None
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != "<template>":
+            frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        for value in frame.f_locals.values():
+            if isinstance(value, _DocumentedUndefined):
+                return value._undefined_message
+    unhandled = _UNHANDLED.get()
+    return unhandled[-1]._undefined_message if unhandled else None
+
+
+def _handled(value: Any) -> None:
+    """`value` was guarded (`default`, `is defined`): an error later is not about it (`_UNHANDLED`)."""
+    unhandled = _UNHANDLED.get()
+    if unhandled is not None and isinstance(value, _DocumentedUndefined):
+        for index in range(len(unhandled) - 1, -1, -1):
+            if unhandled[index] is value:
+                del unhandled[index]
+                break
+
+
+def _guarding(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Jinja's `default` filter or `defined`/`undefined` test, noting the value as guarded (`_handled`)."""
+    @functools.wraps(check)
+    def guarded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _handled(value)
+        return check(value, *args, **kwargs)
+    return guarded
+
+
+def _items(value: Any) -> Any:
+    """Jinja's `items`, except that a missing field fails as everywhere else (Jinja's gives nothing
+    for any undefined, so `result.tpyo | items` rendered empty); an absent documented one is empty."""
+    if isinstance(value, _DocumentedUndefined) and not value._absent_ok():
+        value._fail_with_undefined_error()
+    return _JINJA_ITEMS(value)
+
+
+_JINJA_ITEMS = jinja2.filters.FILTERS["items"]
 
 
 @lru_cache(maxsize=1)
@@ -231,6 +350,11 @@ def template_environment() -> SandboxedEnvironment:
     env.filters["tojson"] = _checked_filter(_tojson)
     env.filters["shorten"] = _shorten
     env.filters["firstline"] = _firstline
+    env.filters["items"] = _items
+    for name in ("default", "d"):
+        env.filters[name] = _guarding(env.filters[name])
+    for name in ("defined", "undefined"):
+        env.tests[name] = _guarding(env.tests[name])
     return env
 
 
@@ -244,10 +368,12 @@ class CompiledTemplate:
         self.kind = kind
         self._template = template
 
-    def render(self, absent_ok: frozenset[str] = frozenset(), **context: Any) -> str:
+    def render(self, absent_ok: AbsentFields | None = None, **context: Any) -> str:
         """Render under the budget (output size and time, budget.py); TemplateRenderError on failure.
-        `absent_ok`: field names that render empty when a looked-up object lacks them (module doc)."""
-        token = _ABSENT_OK.set(absent_ok)
+        `absent_ok`: the fields of `result` that render empty when a record lacks them (`shaping.absence`;
+        `AbsentFields.from_paths` for explicit paths). Found along the value, so the cost is the value's."""
+        token = _ABSENT_OK.set(absent_ok.locate(context.get("result")) if absent_ok is not None else {})
+        unhandled = _UNHANDLED.set(deque(maxlen=64))
         try:
             with budget.budget():
                 return budget.check_output(self._template.generate(**context))
@@ -258,6 +384,10 @@ class CompiledTemplate:
             raise  # the compile was abandoned: not a template problem
         except jinja2.TemplateError as exc:
             raise TemplateRenderError(_render_message(exc), _template_line(exc), self.kind) from None
+        except TypeError as exc:  # e.g. `x in 'abc'`, `abs(x)` on an undefined field: say which field
+            missing_value = _missing_value_message(exc)
+            message = missing_value or (f"TypeError: {exc}" if str(exc) else "TypeError")
+            raise TemplateRenderError(message, _template_line(exc), self.kind) from None
         except RecursionError:
             raise TemplateRenderError("recursion too deep", None, self.kind) from None
         except Exception as exc:  # a filter or operator failing on unexpected data
@@ -265,6 +395,7 @@ class CompiledTemplate:
             raise TemplateRenderError(message, _template_line(exc), self.kind) from None
         finally:
             _ABSENT_OK.reset(token)
+            _UNHANDLED.reset(unhandled)
 
     def __repr__(self) -> str:
         return f"CompiledTemplate(kind={self.kind!r}, source={self.source[:40]!r})"

@@ -100,10 +100,20 @@ def utf8_length(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
 
 
+class Shortened(list[str]):
+    """The notes of one shortening (`$.items: 3 of 50 items omitted`, at most `_MAX_NOTES` and a count
+    of the rest), and `items_omitted`: whether the page's own entries were dropped — items of the value
+    when it is a list, else items or keys of a list or map directly in it (`data`, `entries` by id), the
+    one beside a cursor. A nested list cut (`$.items[0].tags`) loses no page entry: the next page would
+    not bring it back."""
+
+    items_omitted: bool = False
+
+
 def shorten_to_fit(
     value: Any, max_bytes: int, *, item_markers: bool = True, key_markers: bool = True
-) -> tuple[Any, list[str]]:
-    """`value` shortened by structure until its compact JSON fits `max_bytes`, plus notes.
+) -> tuple[Any, Shortened]:
+    """`value` shortened by structure until its compact JSON fits `max_bytes`, plus notes (`Shortened`).
 
     The input is never mutated; unchanged subtrees are shared with it. When even the markers do
     not fit (a tiny limit, a huge number), the result is as small as the rules allow and may
@@ -116,8 +126,10 @@ def shorten_to_fit(
     outputSchema (a typed `additionalProperties` refuses a marker string).
     """
     shortener = _Shortener(item_markers, key_markers)
+    shortener.page_entries = {id(value)} if isinstance(value, list) else \
+        {id(child) for child in value.values() if isinstance(child, (list, dict))} if isinstance(value, dict) else set()
     if shortener.size(value) <= max_bytes:
-        return value, []
+        return value, Shortened()
     shortened = shortener.fit(value, max(max_bytes, 0), "$")
     return shortened, shortener.summary()
 
@@ -179,6 +191,8 @@ class _Shortener:
         self._sizes: dict[int, tuple[Any, int]] = {}
         self._notes: list[str] = []
         self._more_notes = 0
+        self._items_omitted = False
+        self.page_entries: set[int] = set()  # ids of the lists/maps whose loss is a page's (`Shortened`)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -212,10 +226,11 @@ class _Shortener:
         else:
             self._more_notes += 1
 
-    def summary(self) -> list[str]:
-        if self._more_notes:
-            return [*self._notes, f"… and {self._more_notes} more places shortened"]
-        return list(self._notes)
+    def summary(self) -> Shortened:
+        more = [f"… and {self._more_notes} more places shortened"] if self._more_notes else []
+        summary = Shortened([*self._notes, *more])
+        summary.items_omitted = self._items_omitted
+        return summary
 
     # -- shortening ----------------------------------------------------------------------------
 
@@ -278,6 +293,7 @@ class _Shortener:
             return self._known(kept, used + 2)
         marker = f"… {dropped} more items omitted"
         marker_size = utf8_length(_ENCODE(marker))
+        self._items_omitted |= id(items) in self.page_entries
         self._note(f"{path}: {dropped} of {total} items omitted")
         if not self._item_markers:
             return self._known(kept, used + 2)
@@ -322,6 +338,7 @@ class _Shortener:
             kept[key] = value
             used += cost
         dropped = total - len(kept)
+        self._items_omitted |= dropped > 0 and id(obj) in self.page_entries  # a page keyed by id lost entries
         self._note(f"{path}: {dropped} of {total} keys omitted")
         if not self._key_markers or not self._item_markers:
             # No marker key: a string value would break an outputSchema's `additionalProperties`

@@ -89,6 +89,7 @@ from .pagination import shortened_page_note
 from .prune_miss import missed
 from .result_limit import fit_result
 from .sent import mirrored_block, raw_size, sent_size
+from ..expressions.absent_fields import AbsentFields
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
@@ -117,7 +118,8 @@ class Shaping:
     structured: bool = False  # the tool declares an outputSchema: every success carries an object
     output_schema: dict[str, Any] | None = None  # that outputSchema: a shortened structuredContent must conform
     page_size: str | None = None  # the operation's page-size parameter (`limit`), named when a page is shortened
-    documented: frozenset[str] = frozenset()  # result field names the `output` template renders empty when absent
+    cursor_parameters: frozenset[str] | None = None  # the tool's parameters, normalized (`pagination`); None: unknown
+    documented: AbsentFields | None = None  # result fields the `output` template renders empty when absent (`absence`)
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
     principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
 
@@ -208,7 +210,7 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     schema = shaping.output_schema if not (unpruned and shaping.structured) else None
     value, text = _json_fitting(value, shaping.max_result_bytes, notes,
                                 structured=shaping.structured or schema is not None,
-                                schema=schema, page_size=shaping.page_size)
+                                schema=schema, page_note=_page_note(value, shaping))
     if isinstance(value, dict) and not (unpruned and shaping.structured):
         return [_text_block(text)], value
     # A declared outputSchema describes the pruned shape: an unpruned body goes as text only, beside `{}`.
@@ -369,7 +371,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
 
 def _json_fitting(
     value: Any, max_bytes: int, notes: list[str], *, structured: bool = False, schema: dict[str, Any] | None = None,
-    page_size: str | None = None,
+    page_note: str | None = None,
 ) -> tuple[Any, str]:
     """`value` and its JSON text, shortened so that the text and every note (those already in `notes`
     and the ones this adds) fit `max_bytes` together: the limit is what the model receives.
@@ -377,31 +379,39 @@ def _json_fitting(
     `structured`: the value may become structuredContent, so no marker goes into the data (a marker
     string among typed items or map values breaks the outputSchema; the notes say what was dropped),
     and with `schema` (the outputSchema) every node it refuses shortened is restored (`conform`).
+    `page_note`: added when items were dropped (`_page_note`).
     """
     text = _ENCODE(value)
     taken = notes_size(notes)
     if len(text) + taken <= max_bytes // 4 or utf8_length(text) + taken <= max_bytes:
         return value, text
-    page_note = shortened_page_note(value, page_size)
     # room for the usual notes up front (one place shortened), so one shortening pass is the rule
     page_notes = [page_note] if page_note else []
     budget = max_bytes - notes_size([*notes, _shortened_note(max_bytes, [_TYPICAL_DETAIL]), *page_notes])
     for _ in range(_MAX_REFITS):
         fitted, details = shorten_to_fit(value, max(budget, 0), item_markers=not structured, key_markers=not structured)
         kept: list[str] = []
+        omitted = details.items_omitted  # a page that lost items, not only text (pagination.py)
         if schema is not None and details:
             fitted, kept = conform(fitted, value, schema, restore_cap=max_bytes)
             details = [*(d for d in details if not _superseded(d, kept)), *kept]
-        added = [_shortened_note(max_bytes, details), *(page_notes if details else [])]
+        added = [_shortened_note(max_bytes, details), *(page_notes if omitted else [])]
         text = _ENCODE(fitted)
         over = utf8_length(text) + notes_size([*notes, *kept, *added]) - max_bytes
         # What the schema refuses shortened stays whole whatever the budget: shrinking the rest
         # again for it would only drop more of what could be shown.
         if over <= 0 or budget <= 0 or kept:
             break
-        budget -= over
+        # From what this pass gave, not from its budget: a cut lands on a word or item boundary, often
+        # below the budget, and the budget less `over` can give the same text again (1 byte over, 3 passes).
+        budget = min(budget, utf8_length(text)) - over
     notes.extend(added)
     return fitted, text
+
+
+def _page_note(value: Any, shaping: Shaping) -> str | None:
+    """The shortened-page note for `value` (`pagination`), to add when shortening drops items of it."""
+    return shortened_page_note(value, shaping.page_size, shaping.cursor_parameters)
 
 
 def _superseded(detail: str, kept: list[str]) -> bool:
@@ -462,7 +472,7 @@ def _render_fitting_with(
     if text is not None and size <= room:
         return text, value
     budget = json_size(value)
-    page_note = shortened_page_note(value, shaping.page_size)
+    page_note = _page_note(value, shaping)
     for _ in range(_MAX_RERENDERS):
         budget = int(budget * room / max(size, 1) * 0.95)
         if budget < 64:
@@ -475,7 +485,7 @@ def _render_fitting_with(
         if attempt is None:
             continue
         text, rendered_from = attempt, smaller
-        added = [_shortened_note(limit, shortened), *([page_note] if page_note else [])]
+        added = [_shortened_note(limit, shortened), *([page_note] if page_note and shortened.items_omitted else [])]
         room = limit - notes_size([*notes, *added])
         if size <= room:
             notes.extend(added)

@@ -164,6 +164,16 @@ def field_of(shape: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, l
     return (found[0] if len(found) == 1 else {"anyOf": found}), known
 
 
+def field_names(shape: dict[str, Any]) -> list[str]:
+    """The property names an object shape documents, over all its `anyOf` options, in order."""
+    names: list[str] = []
+    for option in _options(shape):
+        props = option.get("properties")
+        if isinstance(props, dict):
+            names += [k for k in props if k not in names]
+    return names
+
+
 def items_of(shape: dict[str, Any]) -> dict[str, Any] | None:
     """The item shape of an array shape; None when the shape cannot be an array."""
     found: list[dict[str, Any]] = []

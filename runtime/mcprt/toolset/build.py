@@ -17,9 +17,10 @@ from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
 from ..shaping.autoprune import AutoPruner, compile_autoprune
+from ..expressions.absent_fields import AbsentFields
 from ..expressions.prune import compile_prune
 from ..schema.shapes import certainly_fits
-from ..shaping.pagination import page_size_parameter
+from ..shaping.pagination import cursor_parameters, page_size_parameter
 from ..shaping.result import Shaping
 from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
@@ -159,6 +160,7 @@ def _source_tools(
             output_schema=declared if declared is not None else declared_as_is,  # what the client is told
             documented=documented,
             page_size=page_size_parameter(schema),
+            cursor_parameters=cursor_parameters(schema),
             template_origin=_origin(loaded, (*base, "output")) if output is not None else None,
         )
         max_response = kind.max_response_bytes(source, defaults)
@@ -200,9 +202,9 @@ def _declared_output_schema(
     wanted: bool | None,
     autoprune: AutoPruner | None,
     out: list[Diagnostic],
-) -> tuple[dict[str, Any] | None, frozenset[str]]:
+) -> tuple[dict[str, Any] | None, AbsentFields | None]:
     """Check `prune` and `output` against the response shape; the outputSchema to declare, if any,
-    and the field names an `output` template may read although a record lacks them (`absence`).
+    and the fields an `output` template may read although a record lacks them (`absence`).
 
     The shape is the operation's `response_schema`, whatever the kind: an OpenAPI success response,
     a Python function's return type. A field that cannot exist is an error when it is a typo of a
@@ -215,9 +217,9 @@ def _declared_output_schema(
     """
     shape = op.response_schema
     if shape is None:
-        return None, frozenset()
+        return None, None
     if not (override.prune or override.output or wanted):
-        return None, frozenset()  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
+        return None, None  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
     if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
         shape = {"anyOf": [shape, op.default_response_schema]}
     from ..manifest.checks import at_line, at_offset
@@ -236,7 +238,7 @@ def _declared_output_schema(
             out.append(at_offset(loaded.index, (*base, "prune"), override.prune, problem.offset, message,
                                  severity="error" if problem.certain else "warning"))
         shape = analysis.shape
-    documented: frozenset[str] = frozenset()
+    documented: AbsentFields | None = None
     if override.output:
         from ..shaping.absence import absence_rules
         from ..shaping.template_paths import check_template  # Jinja2: only for a tool with a template
