@@ -4,15 +4,22 @@ The review of the path-by-path schema diff ran these 32 changes through the rule
 many: `anyOf` options compared by position (a reordering "breaking" both ways, an added option always
 breaking), `additionalProperties` `false` ↔ `true` breaking both ways and absent ≠ `true`, `integer` →
 `number` breaking an input, and every keyword outside the few it walked (`maxLength`, `pattern`,
-`minimum`, `const`, `oneOf`, `$ref`, …) silently not breaking."""
+`minimum`, `const`, `oneOf`, `$ref`, …) silently not breaking. A later review: a keyword the rule does
+not understand passed `--fail-on breaking` (now possibly breaking: fail closed), and a changed schema behind
+a `$ref` was invisible (local `$ref`s are now inlined before comparing)."""
 
 from __future__ import annotations
 
+import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mcprt.gitops.inline import inline_refs
 from mcprt.gitops.schemas import UNCLASSIFIED, schema_changes
+from tests.support.cli import mcprt_cli
 
 OBJ_A = {"type": "object", "properties": {"a": {}}}
 
@@ -54,8 +61,9 @@ CASES: list[tuple[str, Any, Any, bool, bool]] = [
      {"type": "object", "properties": {"b": {}}, "additionalProperties": False}, False, True),
     ("property removed, addl open", {"type": "object", "properties": {"a": {"type": "string"}}},
      {"type": "object", "properties": {}}, True, True),
-    ("$ref target change", {"$ref": "#/$defs/A"}, {"$ref": "#/$defs/B"}, False, False),
-    ("inline->$ref", {"type": "string"}, {"$ref": "#/$defs/A"}, False, True),
+    # a `$ref` this rule is given unresolved (no `$defs` here) is not understood: possibly breaking both ways
+    ("$ref target change", {"$ref": "#/$defs/A"}, {"$ref": "#/$defs/B"}, True, True),
+    ("inline->$ref", {"type": "string"}, {"$ref": "#/$defs/A"}, True, True),
     ("type removed entirely", {"type": "string"}, {}, False, True),
     ("true->false schema", True, False, True, False),
     ("false->true schema", False, True, False, True),
@@ -105,9 +113,10 @@ def test_the_same_meaning_written_otherwise_is_no_change(before: Any, after: Any
 
 @pytest.mark.parametrize("keyword", ["$ref", "not", "if", "dependentRequired", "propertyNames", "x-vendor"])
 def test_a_keyword_the_rule_does_not_understand_is_reported_unclassified(keyword: str) -> None:
+    """Unclassified is possibly breaking (fail closed): a reviewer's `--fail-on breaking` let them through."""
     for direction in ("input", "output"):
         [change] = schema_changes({keyword: "A"}, {keyword: "B"}, direction)  # type: ignore[arg-type]
-        assert UNCLASSIFIED in change.describe() and not change.breaking, change
+        assert UNCLASSIFIED in change.describe() and change.breaking, change
 
 
 def test_an_anyof_option_matched_by_content_keeps_its_new_index() -> None:
@@ -115,3 +124,52 @@ def test_an_anyof_option_matched_by_content_keeps_its_new_index() -> None:
     after = {"anyOf": [{"type": "object", "properties": {}}, {"type": "null"}]}
     [change] = schema_changes(before, after, "output")
     assert (change.pointer, change.detail, change.breaking) == ("/anyOf/0/properties/a", "removed", True)
+
+
+def _tree_spec(name_schema: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """A recursive `Tree` (the compiler keeps it as `$defs` + `$ref` in the inputSchema) and a plain argument."""
+    tree = {"type": "object", "properties": {"name": name_schema,
+                                             "kids": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}
+    body = {"type": "object", "properties": {"root": {"$ref": "#/components/schemas/Tree"}, "q": query}}
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "components": {"schemas": {"Tree": tree}},
+            "paths": {"/t": {"post": {"operationId": "putTree", "responses": {"200": {"description": "ok"}},
+                                      "requestBody": {"content": {"application/json": {"schema": body}}}}}}}
+
+
+def test_diff_compares_referenced_schemas_and_counts_unknown_keywords_as_breaking(tmp_path: Path) -> None:
+    """Through `mcprt diff --fail-on breaking`: a field of a `$ref`erenced schema changing type was no change at
+    all (both sides `{"$ref": "#/$defs/Tree"}`), and a `not` added to an argument was "unclassified" and exit 0."""
+    plain = {"type": "string"}
+    sides = {"old": _tree_spec(plain, plain), "ref": _tree_spec({"type": "integer"}, plain),
+             "not": _tree_spec(plain, {**plain, "not": {"const": "x"}})}
+    for name, spec in sides.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(spec))
+        (tmp_path / f"{name}.yaml").write_text(f"version: 1\nsources:\n  t:\n    openapi: {name}.json\n")
+    env = {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}
+    old = str(tmp_path / "old.yaml")
+    by_ref = mcprt_cli("diff", old, str(tmp_path / "ref.yaml"), "--fail-on", "breaking", env=env)
+    assert by_ref.returncode == 1, by_ref.stdout + by_ref.stderr
+    assert "BREAKING argument schema changed: `root` /properties/name: type string → integer" in by_ref.stdout
+    by_keyword = mcprt_cli("diff", old, str(tmp_path / "not.yaml"), "--fail-on", "breaking", env=env)
+    assert by_keyword.returncode == 1, by_keyword.stdout + by_keyword.stderr
+    assert "BREAKING argument schema changed: `q` /: not" in by_keyword.stdout, by_keyword.stdout
+    assert "counts as possibly breaking" in by_keyword.stdout
+
+
+def test_inlining_is_recursion_safe_and_bounded() -> None:
+    tree = {"$ref": "#/$defs/T", "$defs": {"T": {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/T"}}}}}}
+    assert inline_refs(tree) == {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/T"}}}}
+    # a $ref with sibling keywords holds both (2020-12 §10.2.1): merged, or an allOf when they overlap
+    assert inline_refs({"$ref": "#/$defs/S", "maxLength": 3, "$defs": {"S": {"type": "string"}}}) == \
+        {"type": "string", "maxLength": 3}
+    assert inline_refs({"$ref": "#/$defs/S", "type": "integer", "$defs": {"S": {"type": "string"}}}) == \
+        {"allOf": [{"type": "string"}, {"type": "integer"}]}
+    # each definition used twice by the next doubles per level: past the bound, the schema as written
+    chain: dict[str, Any] = {"$defs": {"d40": {"type": "string"}}, "$ref": "#/$defs/d0"}
+    for i in range(40):
+        chain["$defs"][f"d{i}"] = {"properties": {"a": {"$ref": f"#/$defs/d{i + 1}"}, "b": {"$ref": f"#/$defs/d{i + 1}"}}}
+    assert inline_refs(chain) is chain
+    dangling = {"properties": {"a": {"$ref": "#/$defs/Missing"}, "b": {"$ref": "https://x.example/s.json"}}}
+    assert inline_refs(dangling) == dangling
+    assert not schema_changes(inline_refs(copy.deepcopy(tree)), inline_refs(tree), "input")
