@@ -160,9 +160,9 @@ def test_diff_compares_referenced_schemas_and_counts_unknown_keywords_as_breakin
 def test_inlining_is_recursion_safe_and_bounded() -> None:
     tree = {"$ref": "#/$defs/T", "$defs": {"T": {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/T"}}}}}}
     assert inline_refs(tree) == {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/T"}}}}
-    # a $ref with sibling keywords holds both (2020-12 §10.2.1): merged, or an allOf when they overlap
+    # a $ref with sibling keywords holds both (2020-12 §10.2.1): an allOf (annotations alone are merged)
     assert inline_refs({"$ref": "#/$defs/S", "maxLength": 3, "$defs": {"S": {"type": "string"}}}) == \
-        {"type": "string", "maxLength": 3}
+        {"allOf": [{"type": "string"}, {"maxLength": 3}]}
     assert inline_refs({"$ref": "#/$defs/S", "type": "integer", "$defs": {"S": {"type": "string"}}}) == \
         {"allOf": [{"type": "string"}, {"type": "integer"}]}
     # each definition used twice by the next doubles per level: past the bound, the schema as written
@@ -173,3 +173,78 @@ def test_inlining_is_recursion_safe_and_bounded() -> None:
     dangling = {"properties": {"a": {"$ref": "#/$defs/Missing"}, "b": {"$ref": "https://x.example/s.json"}}}
     assert inline_refs(dangling) == dangling
     assert not schema_changes(inline_refs(copy.deepcopy(tree)), inline_refs(tree), "input")
+
+
+def _query_spec(parameter: dict[str, Any]) -> dict[str, Any]:
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "paths": {"/q": {"get": {"operationId": "find", "parameters": [parameter],
+                                     "responses": {"200": {"description": "ok"}}}}}}
+
+
+def test_diff_sees_an_argument_named_definitions(tmp_path: Path) -> None:
+    """Through `mcprt diff --fail-on breaking`: the inlining dropped `definitions` wherever it stood, so a query
+    argument of that name changing type was "no tool changes", exit 0 (the rule on main said breaking)."""
+    for name, kind in (("old", "string"), ("new", "integer")):
+        spec = _query_spec({"name": "definitions", "in": "query", "schema": {"type": kind}})
+        (tmp_path / f"{name}.json").write_text(json.dumps(spec))
+        (tmp_path / f"{name}.yaml").write_text(f"version: 1\nsources:\n  t:\n    openapi: {name}.json\n")
+    result = mcprt_cli("diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--fail-on", "breaking",
+                       env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "BREAKING argument type changed: `definitions`" in result.stdout, result.stdout
+
+
+# Names and data that look like definitions or references: kept exactly, only schema positions are walked.
+LOOKALIKES: dict[str, Any] = {
+    "properties": {
+        "definitions": {"type": "string"},
+        "$defs": {"$ref": "#/$defs/S"},
+        "data": {"enum": [{"$ref": "#/$defs/S"}], "const": {"definitions": 1}, "default": {"$defs": {"x": 1}},
+                 "examples": [{"$ref": "#/$defs/S", "$defs": 2}], "x-vendor": {"$ref": "#/nowhere"}},
+    },
+    "patternProperties": {"^definitions$": {"$ref": "#/$defs/S"}},
+    "$defs": {"S": {"type": "string"}},
+}
+
+
+def test_inlining_walks_schema_positions_only() -> None:
+    assert inline_refs(LOOKALIKES) == {
+        "properties": {"definitions": {"type": "string"}, "$defs": {"type": "string"},
+                       "data": LOOKALIKES["properties"]["data"]},
+        "patternProperties": {"^definitions$": {"type": "string"}},
+    }
+    # a nested `$defs` is a map of schemas, walked and kept: only the root's definitions are left out
+    nested = {"$defs": {"S": {"type": "string"}},
+              "properties": {"a": {"$defs": {"T": {"$ref": "#/$defs/S"}}, "type": "object"}}}
+    assert inline_refs(nested) == {"properties": {"a": {"$defs": {"T": {"type": "string"}}, "type": "object"}}}
+
+
+def test_a_ref_with_siblings_keeps_its_meaning() -> None:
+    """`{"$ref": Closed-with-a, "additionalProperties": false}` admits only `{}` (the sibling sees no properties
+    beside it); merged into the target it admitted `{"a": …}`: siblings stand beside the target in an allOf."""
+    target = {"type": "object", "properties": {"a": {"type": "string"}}}
+    for sibling in ({"additionalProperties": False}, {"unevaluatedProperties": False}, {"required": ["b"]}):
+        schema = {"$ref": "#/$defs/T", **sibling, "$defs": {"T": target}}
+        assert inline_refs(schema) == {"allOf": [target, sibling]}, sibling
+    # annotations assert nothing: merged, the use site's own winning
+    described = {"$ref": "#/$defs/T", "description": "here", "$defs": {"T": {**target, "description": "there"}}}
+    assert inline_refs(described) == {**target, "description": "here"}
+    # a change behind the sibling's `allOf` is still seen, and breaking
+    before = {"properties": {"p": {"$ref": "#/$defs/T", "additionalProperties": False}}, "$defs": {"T": target}}
+    after = copy.deepcopy(before)
+    after["$defs"]["T"]["properties"]["a"]["type"] = "integer"
+    assert any(c.breaking for c in schema_changes(inline_refs(before), inline_refs(after), "input"))
+
+
+@pytest.mark.parametrize("ref", ["#/properties/a/enum", "#/$defs/Missing", "#/$defs/N", "#anchor",
+                                 "https://x.example/s.json"])
+def test_a_ref_to_no_local_schema_is_compared_as_written(ref: str) -> None:
+    """A `$ref` naming data (a list, a number), nothing, an anchor or another document was dropped with its
+    target (a list is no schema) or kept while the root's `$defs` were dropped: a change to what it named was
+    invisible. Compared as written, a `$defs` change counts as possibly breaking."""
+    before = {"properties": {"a": {"enum": ["x"]}, "b": {"$ref": ref}}, "$defs": {"N": 5, "S": {"type": "string"}}}
+    assert inline_refs(before) is before
+    after = copy.deepcopy(before)
+    after["$defs"]["N"] = 6
+    changes = schema_changes(inline_refs(before), inline_refs(after), "input")
+    assert [c.what for c in changes] == ["$defs"] and changes[0].breaking, changes

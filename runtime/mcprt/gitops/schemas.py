@@ -41,8 +41,9 @@ _LOWER_BOUNDS = {"minimum", "exclusiveMinimum", "minLength", "minItems", "minPro
 _UPPER_BOUNDS = {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains"}
 # keywords that, when present, refuse values: added narrows, removed widens, changed does both
 _CONSTRAINTS = {"pattern", "format", "multipleOf"}
-_ANNOTATIONS = {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
-                "$schema", "$id", "$anchor", "x-mcprt-title", "example"}
+# keywords that assert nothing (2020-12 Validation §9, Core §8): a change never breaks
+ANNOTATIONS = {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
+               "$schema", "$id", "$anchor", "x-mcprt-title", "example"}
 UNCLASSIFIED = "unclassified: the rule does not understand it, so it counts as possibly breaking; check it by hand"
 
 
@@ -98,7 +99,7 @@ def _keyword_change(key: str, was: Any, now: Any, direction: Direction, pointer:
         narrowed, widened = bool(now) and now is not None, bool(was) and was is not None
     elif key == "nullable":  # OpenAPI 3.0: `nullable: true` adds null to the type
         narrowed, widened = bool(was) and not now, bool(now) and not was
-    elif key not in _ANNOTATIONS:
+    elif key not in ANNOTATIONS:
         return SchemaChange(pointer, key, f"{shown} ({UNCLASSIFIED})", True)
     return SchemaChange(pointer, key, shown, narrowed if direction == "input" else widened)
 
