@@ -159,6 +159,28 @@ def test_a_document_where_nothing_compiles_is_still_an_error() -> None:
     assert info.value.pointer == "/paths/~1a/get"
 
 
+@pytest.mark.parametrize("include", [{"operations": ["wanted"]}, {"tags": ["nothing-such"]}])
+def test_a_left_out_operations_problem_never_becomes_the_documents_error(include: dict[str, list[str]]) -> None:
+    """When nothing compiled, the first skipped element was raised as the document's error: with `include`
+    selecting only a broken operation, that was the broken operation *left out* (first in the document), not
+    the selected one; with `include` selecting nothing, a left-out operation's problem instead of the note and
+    "the include/exclude filters select no operation"."""
+    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "paths": {"/a": {"get": {"operationId": "leftOut", "parameters": [{"$ref": "#/nowhere"}],
+                                     "responses": _OK}},
+                      "/b": {"get": {"operationId": "fine", "responses": _OK},
+                             "post": {"operationId": "wanted", "parameters": [{"in": "path"}], "responses": _OK}}}}
+    if "operations" in include:
+        with pytest.raises(SpecError) as info:
+            compile_inline(spec, include=include)
+        assert info.value.pointer.startswith("/paths/~1b/post"), info.value
+        return
+    compiled = compile_inline(spec, include=include)
+    assert not compiled.operations and "inline.json: the include/exclude filters select no operation" in \
+        compiled.warnings, compiled.warnings
+    assert [n for n in compiled.notes if "2 operations that `include`/`exclude` leave out" in n], compiled.notes
+
+
 def test_a_warning_from_a_referenced_file_names_that_file_only(tmp_path: Path) -> None:
     # The same kind as above: the source used to prefix its own spec file to every warning, so one
     # raised in a file a `$ref` led to read `api.json: common.json#/…` (two files, one of them wrong).

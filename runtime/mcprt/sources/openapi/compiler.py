@@ -69,9 +69,10 @@ class CompiledOpenAPI:
     notes: list[str] = field(default_factory=list)  # told to the operator, never warnings (`--strict` passes)
 
 
-def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str]) -> int:
-    """The warnings of operations that could not be read, added to `warnings` for those `include`/`exclude`
-    serve (matched by what could be read of them: operationId, method, path, tags); the number left out."""
+def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str], skipped: list[SpecError]) -> int:
+    """The warnings and skipped elements of operations that could not be read, added to `warnings` and
+    `skipped` for those `include`/`exclude` serve (matched by what could be read of them: operationId,
+    method, path, tags); the number left out, whose problems never become the document's error."""
     left_out = 0
     for unread in model.unread:
         key = unread.operation_id or f"{unread.method} {unread.path}"
@@ -79,6 +80,7 @@ def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str]) -> 
                              operation_id=unread.operation_id or "", deprecated=False)
         if selected(config.include, config.exclude, key, key, meta):
             warnings.extend(unread.warnings)
+            skipped.extend(unread.skipped)
         else:
             left_out += 1
     return left_out
@@ -246,7 +248,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
 
     skipped: list[SpecError] = list(model.skipped)
     notes: list[str] = []
-    left_out_with_problems = _unread_warnings(model, config, warnings)
+    left_out_with_problems = _unread_warnings(model, config, warnings, skipped)
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
     total = len(model.operations)
@@ -272,6 +274,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             left_out_with_problems += bool(op.warnings)
             continue
         warnings.extend(op.warnings)
+        skipped.extend(op.skipped)
         try:
             inputs = build_inputs(op, conv, key_params)
         except SpecError as exc:  # e.g. a schema `$ref` that does not resolve: this operation only

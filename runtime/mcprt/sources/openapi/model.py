@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcprt.errors import SpecError
+
 Location = str  # "path" | "query" | "header" | "cookie"
 
 
@@ -94,6 +96,7 @@ class OperationSpec:
     # what reading this operation warned about (a parameter `$ref` that does not resolve, …): reported only
     # when the source's `include`/`exclude` serve it, so problems of left-out operations hide no real ones
     warnings: list[str] = field(default_factory=list)
+    skipped: list[SpecError] = field(default_factory=list)  # its elements left out (a parameter), with warnings
 
 
 @dataclass
@@ -105,6 +108,7 @@ class UnreadOperation:
     operation_id: str | None
     tags: list[str]
     warnings: list[str]
+    skipped: list[SpecError]  # why it could not be read, and any element of it skipped before that
 
 
 def unique_keys(operations: list[tuple[str | None, str, str]]) -> list[str]:

@@ -41,7 +41,8 @@ class DocumentModel:
     security: list[dict[str, Any]]
     schemes: dict[str, dict[str, Any]]  # raw security scheme objects, dereferenced
     warnings: list[str] = field(default_factory=list)
-    skipped: list[SpecError] = field(default_factory=list)  # elements left out (each also a warning)
+    # elements left out outside any operation (each also a warning); an operation's own are with it
+    skipped: list[SpecError] = field(default_factory=list)
     unread: list[UnreadOperation] = field(default_factory=list)  # operations skipped, with their warnings
 
 
@@ -56,10 +57,11 @@ class _Reader:
 
     def read_operation(self, path: str, method: str, raw: Any, op_ptr: str,
                        read: Callable[[dict[str, Any]], OperationSpec]) -> OperationSpec | None:
-        """One operation read by `read`, its own warnings kept with it (`OperationSpec.warnings`), not the
-        document's: the compile reports them only for operations `include`/`exclude` serve. One that cannot
-        be read is skipped (None), kept in `unread` with what a filter can match of it."""
-        mark = len(self.warnings)
+        """One operation read by `read`, its own warnings and skipped elements kept with it
+        (`OperationSpec.warnings`, `.skipped`), not the document's: the compile reports them only for
+        operations `include`/`exclude` serve. One that cannot be read is skipped (None), kept in `unread`
+        with what a filter can match of it."""
+        mark, skip_mark = len(self.warnings), len(self.skipped)
         try:
             op = self.mapping(raw, op_ptr, "an operation")
             spec = read(op)
@@ -68,11 +70,11 @@ class _Reader:
             known = raw if isinstance(raw, dict) else {}
             op_id = known.get("operationId")
             self.unread.append(UnreadOperation(method.upper(), path, op_id if isinstance(op_id, str) else None,
-                                               self.tags(known), self.warnings[mark:]))
-            del self.warnings[mark:]
+                                               self.tags(known), self.warnings[mark:], self.skipped[skip_mark:]))
+            del self.warnings[mark:], self.skipped[skip_mark:]
             return None
-        spec.warnings = self.warnings[mark:]
-        del self.warnings[mark:]
+        spec.warnings, spec.skipped = self.warnings[mark:], self.skipped[skip_mark:]
+        del self.warnings[mark:], self.skipped[skip_mark:]
         return spec
 
     def skip(self, error: SpecError, what: str) -> None:
