@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
+# A note tells the operator where something came from (a pinned copy served offline, problems only in operations
+# `include` leaves out): shown beside warnings, never one (`validate --strict` fails on warnings, not notes).
+Severity = Literal["error", "warning", "note"]
 
 # One wording, wherever a call that may change something ended without an answer that says whether it
 # did (a drain or stop cut it, or an upstream timed out or closed the connection after the request went
@@ -47,7 +49,7 @@ class Diagnostic:
     code: str = ""
 
     def __str__(self) -> str:
-        prefix = "" if self.severity == "error" else "warning: "
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
         return f"{self.file}:{self.line}:{self.col}: {prefix}{self.message}"
 
 

@@ -103,7 +103,7 @@ class Runtime:
             # cannot leave this compile's new sources (say, a started subprocess) running.
             await asyncio.shield(self.pool.rollback(sync))
             raise
-        warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity == "warning"])
+        warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity != "error"])  # notes too
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
 
     async def _build(self, loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import re
@@ -11,6 +12,7 @@ from types import ModuleType
 import pytest
 from mcprt.authoring.measure import Prepared, measure_entry, prepare, source_paths, table
 from mcprt.authoring.suggest import OPTIONAL, SIGNALS, Budget
+from mcprt.manifest.model import BASE_URL_PLACEHOLDER
 
 from tests.support.cli import mcprt_cli as mcprt
 
@@ -25,6 +27,11 @@ DOCUMENTS = sorted(
 )
 
 
+def _base_url_set(text: str) -> str:
+    """A written manifest with `init`'s `base_url` placeholder set, as its user does (Petstore's server is relative)."""
+    return text.replace(f'"{BASE_URL_PLACEHOLDER}"', "http://127.0.0.1:9")
+
+
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_init_writes_a_manifest_that_validates(document: str, tmp_path: Path) -> None:
     out = tmp_path / "api" / "mcp.yaml"
@@ -34,6 +41,11 @@ def test_init_writes_a_manifest_that_validates(document: str, tmp_path: Path) ->
     text = out.read_text()
     assert "# tools/list: " in text and "version: 1" in text
     checked = mcprt("validate", str(out))
+    if BASE_URL_PLACEHOLDER in text:  # the description names no usable server: refused until it is set
+        line = next(n for n, row in enumerate(text.splitlines(), 1) if BASE_URL_PLACEHOLDER in row)
+        assert checked.returncode == 2 and f"mcp.yaml:{line}:15: " in checked.stderr, checked.stderr
+        out.write_text(_base_url_set(text))
+        checked = mcprt("validate", str(out))
     assert checked.returncode == 0, checked.stderr
 
 
@@ -470,7 +482,7 @@ def test_the_header_speaks_of_commented_out_operations_only_when_tags_were_chose
     assert mcprt("init", "--openapi", petstore, "--out", str(every)).returncode == 0
     text = every.read_text()
     assert "outside the chosen" not in text and "`enabled: false` leaves one out" in text
-    every.write_text(text.replace("      addPet:\n", "      addPet:\n        enabled: false\n", 1))
+    every.write_text(_base_url_set(text).replace("      addPet:\n", "      addPet:\n        enabled: false\n", 1))
     checked = mcprt("validate", str(every))
     assert checked.returncode == 0 and "7 tools from 1 source" in checked.stderr, checked.stderr
     tagged = tmp_path / "tagged.yaml"
@@ -490,7 +502,8 @@ def test_a_commented_out_operation_is_added_as_the_header_says(tmp_path: Path) -
     assert made.returncode == 0, made.stderr
     text = out.read_text()
     assert "      # addPet:\n      #   name: add_pet\n" in text
-    out.write_text(text.replace("      # addPet:\n      #   name: add_pet\n", "      addPet:\n        name: add_pet\n"))
+    out.write_text(_base_url_set(text).replace("      # addPet:\n      #   name: add_pet\n",
+                                               "      addPet:\n        name: add_pet\n"))
     only_deleted = mcprt("validate", str(out))
     assert only_deleted.returncode == 2
     assert ("source 'swagger_petstore_openapi' has no operation 'addPet' among the operations its "
@@ -685,3 +698,53 @@ def test_init_leaves_a_file_of_its_old_draft_name_alone_and_no_draft_behind(tmp_
     assert made.returncode == 0, made.stderr
     assert mine.read_text(encoding="utf-8") == "# the user's own file\n"
     assert sorted(p.name for p in project.iterdir()) == [".mcp.yaml.init-draft.yaml", "mcp.yaml"]
+
+
+def test_init_writes_the_servers_base_url_or_a_placeholder_validate_refuses(tmp_path: Path) -> None:
+    """Found trying `init` on descriptions without a usable server: it wrote `base_url: http://127.0.0.1:8080`,
+    an address that looked live and validated, so calls went to whatever listened there. Now: what the
+    description says (a relative URL resolved against the description's URL, variables from their defaults),
+    else a marked placeholder that `validate` refuses at its line:col."""
+    from tests.authoring.test_authoring_cli import static_files
+
+    def spec(servers: list[dict[str, object]] | None) -> dict[str, object]:
+        op = {"operationId": "getA", "responses": {"200": {"description": "ok"}}}
+        return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/a": {"get": op}},
+                **({"servers": servers} if servers is not None else {})}
+
+    cases = {  # name: (servers, what the comment quotes, or None when the spec's server is used)
+        "none": (None, "names no server"),
+        "empty": ([], "names no server"),
+        "relative": ([{"url": "/v2"}], "server '/v2' is relative"),
+        "undefaulted": ([{"url": "https://{region}.example.com", "variables": {"region": {"enum": ["eu"]}}}],
+                        "server 'https://{region}.example.com' has a variable without a default"),
+        "defaulted": ([{"url": "https://{region}.example.com/{v}",
+                        "variables": {"region": {"default": "eu"}, "v": {"default": "v1"}}}], None),
+    }
+    for name, (servers, said) in cases.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(spec(servers)))
+    for name, (servers, said) in cases.items():
+        out = tmp_path / name / "mcp.yaml"
+        assert mcprt("init", "--openapi", str(tmp_path / f"{name}.json"), "--out", str(out)).returncode == 0, name
+        text = out.read_text()
+        if said is None:
+            assert "base_url" not in text and "127.0.0.1" not in text, text
+            continue
+        (line,) = [row for row in text.splitlines() if "base_url:" in row]
+        assert line.startswith(f'    base_url: "{BASE_URL_PLACEHOLDER}"  # ') and said in line, line
+        assert "127.0.0.1" not in text
+        row = text.splitlines().index(line) + 1
+        checked = mcprt("validate", str(out))
+        assert checked.returncode == 2, checked.stderr
+        assert f"mcp.yaml:{row}:15: sources.t.base_url: still the placeholder `mcprt init` writes" in checked.stderr
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / "a").write_text('{"where": "served-at-v2"}')
+    with static_files(tmp_path) as base:  # a relative server of a description read from a URL: against that URL
+        out = tmp_path / "served" / "mcp.yaml"
+        assert mcprt("init", "--openapi", f"{base}/relative.json", "--out", str(out),
+                     env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")}).returncode == 0
+        assert "base_url" not in out.read_text()
+        called = mcprt("call", str(out), "get_a", "--args", "{}", env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")})
+        assert called.returncode == 0, called.stdout + called.stderr
+        (content,) = json.loads(called.stdout)["content"]  # the static server names no JSON type: bytes
+        assert base64.b64decode(content["resource"]["blob"]) == b'{"where": "served-at-v2"}'

@@ -29,7 +29,7 @@ import pytest
 
 from mcprt.scrubbing import SECRETS
 from tests.support.cli import cli_env, mcprt_cli, mcprt_process
-from tests.support.inprocess_cli import run_in_process
+from tests.support.inprocess_cli import _Saved, run_in_process
 from tests.support.served import UpProcess, mcprt_http
 
 TOOLS = '''\
@@ -318,6 +318,29 @@ def test_a_command_leaves_the_worker_as_it_was(template: Path, tmp_path: Path) -
         done = mcprt_cli(*args, cwd=folder, env=_env(folder, MCPRT_LOG_LEVEL="debug"))
         assert done.returncode == 0, (args, done.stderr)
         assert _worker_state() == before, args
+
+
+def test_mcprt_called_directly_in_the_worker_leaves_no_mark_on_a_later_command(template: Path,
+                                                                              tmp_path: Path) -> None:
+    """Found by order: the OpenAPI sweep calls `cli.common.compile_once` in the worker, which sets up logging
+    and says the environment's warnings once (`envcheck._done`); the runner started each command from the
+    worker's state, so every later command in that worker said no `MCPRT_*` warning (6 env-name tests
+    failed after the sweep). A command starts from the state a fresh process has."""
+    from mcprt import envcheck
+    from mcprt.observability.log import setup_logging
+
+    folder = _workspace(template, tmp_path / "w")
+    worker = _Saved.take()
+    try:
+        setup_logging("info", "text")  # what `cli.common.compile_once` does, called by a test, not a command
+        assert envcheck._done
+        done = mcprt_cli("validate", "mcp.yaml", cwd=folder, env=_env(folder, MCPRT_LOGLEVEL="debug"))
+        assert envcheck._done  # the worker's own state is its own again
+    finally:
+        worker.restore()
+    assert done.returncode == 0, done.stderr
+    assert "MCPRT_LOGLEVEL is not an mcprt setting and is ignored; did you mean MCPRT_LOG_LEVEL?" in done.stderr, \
+        done.stderr
 
 
 def test_an_edit_within_the_same_second_is_seen_by_the_next_command(template: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ All through the real CLI, against upstreams on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,6 +87,11 @@ async def test_up_serves_offline_from_the_pinned_copy(tmp_path: Path, upstream: 
             result = await client.call_tool("getNote", {"id": "2"})
             assert not result.is_error
     assert [seen.path for seen in upstream.seen] == ["/notes/2"]
+    # found by an operator's trial: nothing said the tools came from the pinned copy (of when), not the URL
+    told = "".join(up.stderr)
+    assert f"mcp.yaml:4:20: note: source 'notes': {upstream.base}/specs/notes.json not fetched: offline (--offline " \
+           "or MCPRT_OFFLINE); serving the pinned copy spec/notes.json beside the manifest (saved 20" in told, told
+    assert "warning" not in told, told
 
 
 def test_without_a_pin_the_error_says_how_to_work_offline(tmp_path: Path, upstream: CatchAll) -> None:
@@ -179,6 +185,7 @@ def test_each_fallback_warning_names_the_url_why_and_the_file(tmp_path: Path, up
     (tmp_path / "cache" / "http").rename(tmp_path / "cache" / "http.away")  # no cached copy: the pin is next
     pinned = warning_of()
     assert f"source 'notes': {url}: cannot fetch the document (ConnectError" in pinned, pinned
-    assert pinned.endswith("and no cached copy exists; using the pinned copy spec/notes.json beside the manifest")
+    assert re.search(r"and no cached copy exists; using the pinned copy spec/notes\.json beside the manifest "
+                     r"\(saved \d{4}-\d\d-\d\d \d\d:\d\d UTC\)$", pinned), pinned
     quiet = mcprt_cli("tools", str(manifest), "--offline", env=_env(tmp_path))  # what --offline asks for: no fallback
-    assert quiet.returncode == 0 and "warning" not in quiet.stderr, quiet.stderr
+    assert quiet.returncode == 0 and "warning:" not in quiet.stderr, quiet.stderr

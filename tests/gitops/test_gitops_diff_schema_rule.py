@@ -4,15 +4,22 @@ The review of the path-by-path schema diff ran these 32 changes through the rule
 many: `anyOf` options compared by position (a reordering "breaking" both ways, an added option always
 breaking), `additionalProperties` `false` ↔ `true` breaking both ways and absent ≠ `true`, `integer` →
 `number` breaking an input, and every keyword outside the few it walked (`maxLength`, `pattern`,
-`minimum`, `const`, `oneOf`, `$ref`, …) silently not breaking."""
+`minimum`, `const`, `oneOf`, `$ref`, …) silently not breaking. A later review: a keyword the rule does
+not understand passed `--fail-on breaking` (now possibly breaking: fail closed), and a changed schema behind
+a `$ref` was invisible (local `$ref`s are now inlined before comparing)."""
 
 from __future__ import annotations
 
+import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mcprt.gitops.inline import inline_refs
 from mcprt.gitops.schemas import UNCLASSIFIED, schema_changes
+from tests.support.cli import mcprt_cli
 
 OBJ_A = {"type": "object", "properties": {"a": {}}}
 
@@ -54,8 +61,9 @@ CASES: list[tuple[str, Any, Any, bool, bool]] = [
      {"type": "object", "properties": {"b": {}}, "additionalProperties": False}, False, True),
     ("property removed, addl open", {"type": "object", "properties": {"a": {"type": "string"}}},
      {"type": "object", "properties": {}}, True, True),
-    ("$ref target change", {"$ref": "#/$defs/A"}, {"$ref": "#/$defs/B"}, False, False),
-    ("inline->$ref", {"type": "string"}, {"$ref": "#/$defs/A"}, False, True),
+    # a `$ref` this rule is given unresolved (no `$defs` here) is not understood: possibly breaking both ways
+    ("$ref target change", {"$ref": "#/$defs/A"}, {"$ref": "#/$defs/B"}, True, True),
+    ("inline->$ref", {"type": "string"}, {"$ref": "#/$defs/A"}, True, True),
     ("type removed entirely", {"type": "string"}, {}, False, True),
     ("true->false schema", True, False, True, False),
     ("false->true schema", False, True, False, True),
@@ -105,9 +113,10 @@ def test_the_same_meaning_written_otherwise_is_no_change(before: Any, after: Any
 
 @pytest.mark.parametrize("keyword", ["$ref", "not", "if", "dependentRequired", "propertyNames", "x-vendor"])
 def test_a_keyword_the_rule_does_not_understand_is_reported_unclassified(keyword: str) -> None:
+    """Unclassified is possibly breaking (fail closed): a reviewer's `--fail-on breaking` let them through."""
     for direction in ("input", "output"):
         [change] = schema_changes({keyword: "A"}, {keyword: "B"}, direction)  # type: ignore[arg-type]
-        assert UNCLASSIFIED in change.describe() and not change.breaking, change
+        assert UNCLASSIFIED in change.describe() and change.breaking, change
 
 
 def test_an_anyof_option_matched_by_content_keeps_its_new_index() -> None:
@@ -115,3 +124,127 @@ def test_an_anyof_option_matched_by_content_keeps_its_new_index() -> None:
     after = {"anyOf": [{"type": "object", "properties": {}}, {"type": "null"}]}
     [change] = schema_changes(before, after, "output")
     assert (change.pointer, change.detail, change.breaking) == ("/anyOf/0/properties/a", "removed", True)
+
+
+def _tree_spec(name_schema: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """A recursive `Tree` (the compiler keeps it as `$defs` + `$ref` in the inputSchema) and a plain argument."""
+    tree = {"type": "object", "properties": {"name": name_schema,
+                                             "kids": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}
+    body = {"type": "object", "properties": {"root": {"$ref": "#/components/schemas/Tree"}, "q": query}}
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "components": {"schemas": {"Tree": tree}},
+            "paths": {"/t": {"post": {"operationId": "putTree", "responses": {"200": {"description": "ok"}},
+                                      "requestBody": {"content": {"application/json": {"schema": body}}}}}}}
+
+
+def test_diff_compares_referenced_schemas_and_counts_unknown_keywords_as_breaking(tmp_path: Path) -> None:
+    """Through `mcprt diff --fail-on breaking`: a field of a `$ref`erenced schema changing type was no change at
+    all (both sides `{"$ref": "#/$defs/Tree"}`), and a `not` added to an argument was "unclassified" and exit 0."""
+    plain = {"type": "string"}
+    sides = {"old": _tree_spec(plain, plain), "ref": _tree_spec({"type": "integer"}, plain),
+             "not": _tree_spec(plain, {**plain, "not": {"const": "x"}})}
+    for name, spec in sides.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(spec))
+        (tmp_path / f"{name}.yaml").write_text(f"version: 1\nsources:\n  t:\n    openapi: {name}.json\n")
+    env = {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}
+    old = str(tmp_path / "old.yaml")
+    by_ref = mcprt_cli("diff", old, str(tmp_path / "ref.yaml"), "--fail-on", "breaking", env=env)
+    assert by_ref.returncode == 1, by_ref.stdout + by_ref.stderr
+    assert "BREAKING argument schema changed: `root` /properties/name: type string → integer" in by_ref.stdout
+    by_keyword = mcprt_cli("diff", old, str(tmp_path / "not.yaml"), "--fail-on", "breaking", env=env)
+    assert by_keyword.returncode == 1, by_keyword.stdout + by_keyword.stderr
+    assert "BREAKING argument schema changed: `q` /: not" in by_keyword.stdout, by_keyword.stdout
+    assert "counts as possibly breaking" in by_keyword.stdout
+
+
+def test_inlining_is_recursion_safe_and_bounded() -> None:
+    tree = {"$ref": "#/$defs/T", "$defs": {"T": {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/T"}}}}}}
+    assert inline_refs(tree) == {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/T"}}}}
+    # a $ref with sibling keywords holds both (2020-12 §10.2.1): an allOf (annotations alone are merged)
+    assert inline_refs({"$ref": "#/$defs/S", "maxLength": 3, "$defs": {"S": {"type": "string"}}}) == \
+        {"allOf": [{"type": "string"}, {"maxLength": 3}]}
+    assert inline_refs({"$ref": "#/$defs/S", "type": "integer", "$defs": {"S": {"type": "string"}}}) == \
+        {"allOf": [{"type": "string"}, {"type": "integer"}]}
+    # each definition used twice by the next doubles per level: past the bound, the schema as written
+    chain: dict[str, Any] = {"$defs": {"d40": {"type": "string"}}, "$ref": "#/$defs/d0"}
+    for i in range(40):
+        chain["$defs"][f"d{i}"] = {"properties": {"a": {"$ref": f"#/$defs/d{i + 1}"}, "b": {"$ref": f"#/$defs/d{i + 1}"}}}
+    assert inline_refs(chain) is chain
+    dangling = {"properties": {"a": {"$ref": "#/$defs/Missing"}, "b": {"$ref": "https://x.example/s.json"}}}
+    assert inline_refs(dangling) == dangling
+    assert not schema_changes(inline_refs(copy.deepcopy(tree)), inline_refs(tree), "input")
+
+
+def _query_spec(parameter: dict[str, Any]) -> dict[str, Any]:
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "paths": {"/q": {"get": {"operationId": "find", "parameters": [parameter],
+                                     "responses": {"200": {"description": "ok"}}}}}}
+
+
+def test_diff_sees_an_argument_named_definitions(tmp_path: Path) -> None:
+    """Through `mcprt diff --fail-on breaking`: the inlining dropped `definitions` wherever it stood, so a query
+    argument of that name changing type was "no tool changes", exit 0 (the rule on main said breaking)."""
+    for name, kind in (("old", "string"), ("new", "integer")):
+        spec = _query_spec({"name": "definitions", "in": "query", "schema": {"type": kind}})
+        (tmp_path / f"{name}.json").write_text(json.dumps(spec))
+        (tmp_path / f"{name}.yaml").write_text(f"version: 1\nsources:\n  t:\n    openapi: {name}.json\n")
+    result = mcprt_cli("diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--fail-on", "breaking",
+                       env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "BREAKING argument type changed: `definitions`" in result.stdout, result.stdout
+
+
+# Names and data that look like definitions or references: kept exactly, only schema positions are walked.
+LOOKALIKES: dict[str, Any] = {
+    "properties": {
+        "definitions": {"type": "string"},
+        "$defs": {"$ref": "#/$defs/S"},
+        "data": {"enum": [{"$ref": "#/$defs/S"}], "const": {"definitions": 1}, "default": {"$defs": {"x": 1}},
+                 "examples": [{"$ref": "#/$defs/S", "$defs": 2}], "x-vendor": {"$ref": "#/nowhere"}},
+    },
+    "patternProperties": {"^definitions$": {"$ref": "#/$defs/S"}},
+    "$defs": {"S": {"type": "string"}},
+}
+
+
+def test_inlining_walks_schema_positions_only() -> None:
+    assert inline_refs(LOOKALIKES) == {
+        "properties": {"definitions": {"type": "string"}, "$defs": {"type": "string"},
+                       "data": LOOKALIKES["properties"]["data"]},
+        "patternProperties": {"^definitions$": {"type": "string"}},
+    }
+    # a nested `$defs` is a map of schemas, walked and kept: only the root's definitions are left out
+    nested = {"$defs": {"S": {"type": "string"}},
+              "properties": {"a": {"$defs": {"T": {"$ref": "#/$defs/S"}}, "type": "object"}}}
+    assert inline_refs(nested) == {"properties": {"a": {"$defs": {"T": {"type": "string"}}, "type": "object"}}}
+
+
+def test_a_ref_with_siblings_keeps_its_meaning() -> None:
+    """`{"$ref": Closed-with-a, "additionalProperties": false}` admits only `{}` (the sibling sees no properties
+    beside it); merged into the target it admitted `{"a": …}`: siblings stand beside the target in an allOf."""
+    target = {"type": "object", "properties": {"a": {"type": "string"}}}
+    for sibling in ({"additionalProperties": False}, {"unevaluatedProperties": False}, {"required": ["b"]}):
+        schema = {"$ref": "#/$defs/T", **sibling, "$defs": {"T": target}}
+        assert inline_refs(schema) == {"allOf": [target, sibling]}, sibling
+    # annotations assert nothing: merged, the use site's own winning
+    described = {"$ref": "#/$defs/T", "description": "here", "$defs": {"T": {**target, "description": "there"}}}
+    assert inline_refs(described) == {**target, "description": "here"}
+    # a change behind the sibling's `allOf` is still seen, and breaking
+    before = {"properties": {"p": {"$ref": "#/$defs/T", "additionalProperties": False}}, "$defs": {"T": target}}
+    after = copy.deepcopy(before)
+    after["$defs"]["T"]["properties"]["a"]["type"] = "integer"
+    assert any(c.breaking for c in schema_changes(inline_refs(before), inline_refs(after), "input"))
+
+
+@pytest.mark.parametrize("ref", ["#/properties/a/enum", "#/$defs/Missing", "#/$defs/N", "#anchor",
+                                 "https://x.example/s.json"])
+def test_a_ref_to_no_local_schema_is_compared_as_written(ref: str) -> None:
+    """A `$ref` naming data (a list, a number), nothing, an anchor or another document was dropped with its
+    target (a list is no schema) or kept while the root's `$defs` were dropped: a change to what it named was
+    invisible. Compared as written, a `$defs` change counts as possibly breaking."""
+    before = {"properties": {"a": {"enum": ["x"]}, "b": {"$ref": ref}}, "$defs": {"N": 5, "S": {"type": "string"}}}
+    assert inline_refs(before) is before
+    after = copy.deepcopy(before)
+    after["$defs"]["N"] = 6
+    changes = schema_changes(inline_refs(before), inline_refs(after), "input")
+    assert [c.what for c in changes] == ["$defs"] and changes[0].breaking, changes

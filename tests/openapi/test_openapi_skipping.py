@@ -159,6 +159,28 @@ def test_a_document_where_nothing_compiles_is_still_an_error() -> None:
     assert info.value.pointer == "/paths/~1a/get"
 
 
+@pytest.mark.parametrize("include", [{"operations": ["wanted"]}, {"tags": ["nothing-such"]}])
+def test_a_left_out_operations_problem_never_becomes_the_documents_error(include: dict[str, list[str]]) -> None:
+    """When nothing compiled, the first skipped element was raised as the document's error: with `include`
+    selecting only a broken operation, that was the broken operation *left out* (first in the document), not
+    the selected one; with `include` selecting nothing, a left-out operation's problem instead of the note and
+    "the include/exclude filters select no operation"."""
+    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "paths": {"/a": {"get": {"operationId": "leftOut", "parameters": [{"$ref": "#/nowhere"}],
+                                     "responses": _OK}},
+                      "/b": {"get": {"operationId": "fine", "responses": _OK},
+                             "post": {"operationId": "wanted", "parameters": [{"in": "path"}], "responses": _OK}}}}
+    if "operations" in include:
+        with pytest.raises(SpecError) as info:
+            compile_inline(spec, include=include)
+        assert info.value.pointer.startswith("/paths/~1b/post"), info.value
+        return
+    compiled = compile_inline(spec, include=include)
+    assert not compiled.operations and "inline.json: the include/exclude filters select no operation" in \
+        compiled.warnings, compiled.warnings
+    assert [n for n in compiled.notes if "2 operations that `include`/`exclude` leave out" in n], compiled.notes
+
+
 def test_a_warning_from_a_referenced_file_names_that_file_only(tmp_path: Path) -> None:
     # The same kind as above: the source used to prefix its own spec file to every warning, so one
     # raised in a file a `$ref` led to read `api.json: common.json#/…` (two files, one of them wrong).
@@ -242,3 +264,47 @@ def test_validate_strict_refuses_a_dangling_response_ref_under_a_prune(tmp_path:
     assert strict.returncode == 2, strict.stderr
     assert ("'#/components/schemas/Itme' does not resolve (did you mean '#/components/schemas/Item'?); response "
             "schema left out") in strict.stderr
+
+
+@pytest.mark.parametrize("version", ["3.0.3", "2.0"])
+def test_problems_of_operations_include_leaves_out_are_one_note_not_warnings(tmp_path: Path, version: str) -> None:
+    """Found trying `include` on a description with broken `$ref`s elsewhere: every left-out operation's
+    broken parameter `$ref` (and its unreadable required parameter) was a warning, hiding the served ones'
+    and failing `validate --strict`. Now: the served operations' problems are warnings; the left-out ones
+    are counted in one note."""
+    swagger = version == "2.0"
+    nope = {"$ref": "#/parameters/Nope" if swagger else "#/components/parameters/Nope"}
+    unnamed = {"name": "", "in": "path", "required": True, "type": "string"} if swagger else \
+        {"name": "", "in": "path", "required": True, "schema": {"type": "string"}}
+
+    def op(op_id: str, *params: dict[str, object]) -> dict[str, object]:
+        return {"operationId": op_id, "tags": [op_id], "parameters": list(params), "responses": _OK}
+
+    spec = {"info": {"title": "t", "version": "1"},
+            **({"swagger": "2.0", "host": "127.0.0.1:9"} if swagger else
+               {"openapi": version, "servers": [{"url": "http://127.0.0.1:9"}]}),
+            "paths": {"/good": {"get": op("good"), "post": op("goodButOne", nope)},
+                      "/b1": {"get": op("bad1", nope)}, "/b2": {"get": op("bad2", nope)},
+                      "/b3/{x}": {"get": op("unreadable", unnamed)}}}
+    (tmp_path / "s.json").write_text(json.dumps(spec))
+    env = {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}
+    for include, warned in (("{operations: [good, goodButOne]}", ["good"]), ("{tags: [good]}", [])):
+        manifest = tmp_path / "mcp.yaml"
+        manifest.write_text(f"version: 1\nsources:\n  t:\n    openapi: s.json\n    include: {include}\n")
+        done = mcprt_cli("validate", str(manifest), env=env)
+        assert done.returncode == 0, done.stderr
+        warnings = [line for line in done.stderr.splitlines() if "warning:" in line]
+        assert len(warnings) == len(warned) and all("/paths/~1good/post/parameters/0" in w for w in warnings), \
+            done.stderr
+        assert "bad1" not in done.stderr and "~1b1" not in done.stderr and "~1b3" not in done.stderr, done.stderr
+        left_out = 3 + (not warned)  # bad1, bad2, unreadable (skipped while reading), and goodButOne when left out
+        assert f"mcp.yaml:4:14: note: source 't': s.json: {left_out} operations that `include`/`exclude` leave " \
+               "out have problems (such as a `$ref` that does not resolve), not shown: they are not served" \
+               in done.stderr, done.stderr
+        strict = mcprt_cli("validate", "--strict", str(manifest), env=env)
+        assert strict.returncode == (2 if warned else 0), strict.stderr
+    everything = tmp_path / "all.yaml"  # nothing left out: every problem is a warning, as before
+    everything.write_text("version: 1\nsources:\n  t:\n    openapi: s.json\n")
+    done = mcprt_cli("validate", str(everything), env=env)
+    assert done.returncode == 0 and "note:" not in done.stderr, done.stderr
+    assert sum("warning:" in line for line in done.stderr.splitlines()) == 4, done.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import re
 import time
 
@@ -220,3 +222,27 @@ async def test_the_status_turns_ok_in_the_same_step_as_the_new_tools(
     finally:
         observer.cancel()
     assert seen and all(seen), f"{seen.count(False)} of {len(seen)} loop turns showed the new tools with the old status"
+
+
+async def test_a_note_in_a_reload_is_logged_at_info_and_a_warning_at_warning(
+    project: Project, runtime: Runtime, reloader: Reloader, log_lines,
+) -> None:
+    """Notes joined `Compiled.warnings` (left-out operations' problems, the pinned copy served offline), and the
+    reload logged every entry of it at WARNING: a note read as a warning. Now a note is INFO, a warning WARNING,
+    each with its `severity` field (a JSON log keeps the difference)."""
+    nope = {"$ref": "#/components/parameters/Nope"}
+    ok = {"200": {"description": "ok"}}
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "paths": {"/a": {"get": {"operationId": "served", "parameters": [nope], "responses": ok}},
+                      "/b": {"get": {"operationId": "leftOut", "parameters": [nope], "responses": ok}}}}
+    project.write("api.json", json.dumps(spec))
+    extra = "  api:\n    openapi: api.json\n    include: {operations: [served]}\n"
+    project.write("mcp.yaml", project.manifest_text(extra=extra))
+    outcome = await reloader.reload()
+    assert outcome.ok, outcome
+    said = {r.getMessage(): (r.levelno, getattr(r, "fields", {}).get("severity")) for r in log_lines.records
+            if "source 'api'" in r.getMessage()}
+    notes = [level for message, level in said.items() if "note: " in message and "leave out" in message]
+    warnings = [level for message, level in said.items() if "warning: " in message and "~1a/get" in message]
+    assert notes == [(logging.INFO, "note")], said
+    assert warnings == [(logging.WARNING, "warning")], said

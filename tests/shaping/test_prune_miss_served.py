@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mcprt.manifest.model import BASE_URL_PLACEHOLDER
 from tests.support.cli import mcprt_cli
 from tests.support.served import http_client, mcprt_http
 from tests.support.upstream import serve_app
@@ -170,7 +171,7 @@ async def test_init_s_suggested_prune_no_longer_turns_a_2xx_error_into_an_empty_
     manifest = (tmp_path / "mcp.yaml").read_text()
     assert 'prune: "{messages: messages[].{ts: ts, user: user, text: text}, has_more: has_more}"' in manifest
     with serve_app(chat_app()) as base:
-        (tmp_path / "mcp.yaml").write_text(manifest.replace("http://127.0.0.1:8080", base))
+        (tmp_path / "mcp.yaml").write_text(manifest.replace(f'"{BASE_URL_PLACEHOLDER}"', base))  # init's placeholder
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async with http_client(up.url) as client:
                 error = await client.call_tool("history", {"channel": "nope"})

@@ -15,7 +15,10 @@ would have:
 - afterwards the worker as it was: `os.environ` (also after a `.env` was loaded into it), the working
   directory, streams, `sys.argv`, `sys.path` and the modules a manifest's `python:` source imported,
   loggers (handlers, levels, filters), warning filters, the garbage collector (the CLI's start-up pause
-  and its `gc.freeze()`), and the module-level state of every `mcprt` module (`_PROCESS_STATE`).
+  and its `gc.freeze()`), and the module-level state of every `mcprt` module (`_ProcessState`);
+- before it, mcprt's module state and the loggers as the worker had them when this module was imported,
+  before any test ran (`_Pristine`): a test that called mcprt itself (set up logging, said the `MCPRT_*`
+  warnings once) leaves no mark on a later command.
 
 The command runs in its own thread (the caller blocks, as in `subprocess.run`): its asyncio loop, if any,
 lives and dies with that thread, a running loop in the calling thread (an async test) is no obstacle, and
@@ -136,7 +139,6 @@ def run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | s
         if _hung and _hung[0][0].is_alive():
             raise RuntimeError(f"an earlier in-process command still runs past its timeout: {_hung[0][1]}")
         _hung.clear()
-        _import_all_of_mcprt()
         with _process_like(argv, env, cwd) as (streams, saved):
             outcome = _Outcome()
             thread = threading.Thread(target=_main, args=(outcome, saved), name="mcprt-in-process", daemon=True)
@@ -198,21 +200,14 @@ def _exit_code(code: object) -> int:
     return 1
 
 
-_all_imported = False
-
-
 def _import_all_of_mcprt() -> None:
-    """Import every `mcprt` module once, so each one's module-level state exists before the first command
-    and `_PROCESS_STATE` can restore all of it (a module first imported by a command would keep what the
+    """Import every `mcprt` module, so each one's module-level state exists before the first command and
+    `_Pristine`/`_Saved` can restore all of it (a module first imported by a command would keep what the
     command left in it)."""
-    global _all_imported
-    if _all_imported:
-        return
     import mcprt
 
     for module in pkgutil.walk_packages(mcprt.__path__, "mcprt."):
         importlib.import_module(module.name)
-    _all_imported = True
 
 
 class _Routed:
@@ -276,6 +271,7 @@ def _process_like(argv: list[str], env: Mapping[str, str],
     foreign = frozenset(threading.enumerate())
     saved = _Saved.take()
     try:
+        _PRISTINE.apply()  # not the worker's: a test that called mcprt directly may have set up logging, …
         os.environ.clear()
         os.environ.update(env)
         if cwd is not None:
@@ -395,6 +391,27 @@ def _is_mcprt_object(value: object) -> bool:
             and not isinstance(value, (type, types.ModuleType, types.FunctionType)))
 
 
+class _Pristine:
+    """mcprt's module state and every logger as the worker had them before any test ran (this module is
+    imported while tests are collected): what a fresh process has. The state saved before a command is the
+    worker's, which a test calling mcprt directly changes — `cli.common.compile_once` sets up logging and
+    runs `envcheck.warn_once` (`_done`), after which a command in that worker said no `MCPRT_*` warning."""
+
+    def __init__(self) -> None:
+        _import_all_of_mcprt()
+        self.mcprt_state = _ProcessState()
+        self.loggers = {name: _LoggerState.of(logger) for name, logger in _loggers().items()}
+
+    def apply(self) -> None:
+        """Module state and the loggers that existed then, as they were then (the worker's come back with
+        `_Saved.restore`)."""
+        self.mcprt_state.restore()
+        for name, logger in _loggers().items():
+            state = self.loggers.get(name)
+            if state is not None:
+                state.restore(logger)
+
+
 @dataclass
 class _Saved:
     """Everything `_process_like` changes or a command may change, as it was."""
@@ -488,3 +505,6 @@ class _Saved:
                 if isinstance(getattr(handler, "stream", None), (_Routed, io.TextIOWrapper)):
                     logger.removeHandler(handler)
         logging.disable(self.logging_disabled)
+
+
+_PRISTINE = _Pristine()

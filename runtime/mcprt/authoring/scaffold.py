@@ -30,6 +30,7 @@ from ..manifest.yaml_reader import plain_reads_as_string
 from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import LoadedDocument, is_url
 from ..sources.openapi.model import unique_keys
+from .base_url import base_url_lines
 from .credentials import auth_hints, credential_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
@@ -97,9 +98,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     wanted = {t.lower() for t in tags}
     lines = _header(spec, source, compiled, tags)
     lines += [f"    openapi: {_scalar(location)}"]
-    if any(op.base_url is None or not str(op.base_url).startswith(("http://", "https://"))
-           for op in compiled.operations):
-        lines += ["    base_url: http://127.0.0.1:8080          # the document names no absolute server: set yours"]
+    lines += base_url_lines(compiled, opened.doc.data)
     lines += _auth_hint(compiled)
     if tags:
         lines += [f"    include: {{tags: [{', '.join(_scalar(t) for t in tags)}]}}"]

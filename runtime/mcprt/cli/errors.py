@@ -40,7 +40,8 @@ def print_diagnostics(diagnostics: list[Diagnostic], *, serving: bool = False) -
     from ..observability.log import announce
 
     for d in sorted(diagnostics):
-        announce(d.message, level=d.severity, text=str(d), file=d.file, line=d.line, col=d.col)
+        level = "info" if d.severity == "note" else d.severity  # a log level; the text keeps "note:"
+        announce(d.message, level=level, text=str(d), file=d.file, line=d.line, col=d.col)
 
 
 class NotYet(McprtError):

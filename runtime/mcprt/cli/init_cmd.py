@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..authoring.base_url import measurable
 from ..errors import ManifestError, McprtError
 from .common import run_async
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, print_diagnostics
@@ -81,11 +82,11 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     text = made.text
     discovery: tuple[int, int] | None = None  # what discovery mode lists, when init chose it
     try:
-        draft.write_text(text, encoding="utf-8")
+        draft.write_text(measurable(text), encoding="utf-8")
         measured = run_async(measure)
         if measured is not None and measured[1] > DISCOVERY_ABOVE:
             text = with_discovery(text, measured[1], DISCOVERY_ABOVE)
-            draft.write_text(text, encoding="utf-8")
+            draft.write_text(measurable(text), encoding="utf-8")
             discovery = run_async(measure)
             if discovery is None:
                 measured = None

@@ -39,8 +39,9 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
                                                    without_kinds=EXECUTED_KINDS if no_exec else (),
                                                    skipped=unchecked)
         except ManifestError as exc:
-            if strict and any(d.severity != "error" for d in exc.diagnostics):  # warnings fail too, also beside errors
-                raise ManifestError(diagnostics=[Diagnostic(d.file, d.line, d.col, d.message, "error")
+            if strict and any(d.severity == "warning" for d in exc.diagnostics):  # warnings fail too, beside errors
+                raise ManifestError(diagnostics=[d if d.severity == "note" else
+                                                 Diagnostic(d.file, d.line, d.col, d.message, "error")
                                                  for d in exc.diagnostics]) from None
             raise
         # Said in the summary (and before a failure), so "0 tools from 0 sources" never hides skipped ones.
@@ -53,10 +54,12 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
             return code
 
         try:
-            if strict and compiled.warnings:
-                print_diagnostics([Diagnostic(d.file, d.line, d.col, d.message, "error") for d in compiled.warnings])
-                print(f"{compiled.loaded.path}: {len(compiled.warnings)} "
-                      f"{noun(len(compiled.warnings), 'warning')} treated as errors (--strict)", file=sys.stderr)
+            warned = [d for d in compiled.warnings if d.severity == "warning"]  # notes inform, never fail
+            if strict and warned:
+                print_diagnostics([d if d.severity == "note" else Diagnostic(d.file, d.line, d.col, d.message, "error")
+                                   for d in compiled.warnings])
+                print(f"{compiled.loaded.path}: {len(warned)} "
+                      f"{noun(len(warned), 'warning')} treated as errors (--strict)", file=sys.stderr)
                 return fail(EXIT_BAD_INPUT)
             print_diagnostics(compiled.warnings)
             from ..policy.checks import stdio_approval_note

@@ -18,6 +18,7 @@ from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
 from ..wording import excerpt, json_excerpt
 from .effective import effective_changes
+from .inline import inline_refs
 from .schemas import schema_changes, types
 
 
@@ -149,7 +150,7 @@ def _output_schema_changes(before: dict[str, Any] | None, after: dict[str, Any] 
     if after is None:
         return [Change("output schema removed", "structuredContent is no longer declared", breaking=True)]
     return [Change("output schema changed", c.describe(), c.breaking)
-            for c in schema_changes(before, after, "output")]
+            for c in schema_changes(inline_refs(before), inline_refs(after), "output")]
 
 
 def _override(tool: Tool, loaded: LoadedManifest) -> dict[str, Any]:
@@ -162,10 +163,11 @@ def _override(tool: Tool, loaded: LoadedManifest) -> dict[str, Any]:
 
 def _argument_changes(old: Tool, new: Tool) -> list[Change]:
     changes: list[Change] = []
-    old_props = old.input_schema.get("properties") or {}
-    new_props = new.input_schema.get("properties") or {}
-    old_required = set(old.input_schema.get("required") or [])
-    new_required = set(new.input_schema.get("required") or [])
+    old_schema, new_schema = inline_refs(old.input_schema), inline_refs(new.input_schema)  # compared by content
+    old_props = old_schema.get("properties") or {}
+    new_props = new_schema.get("properties") or {}
+    old_required = set(old_schema.get("required") or [])
+    new_required = set(new_schema.get("required") or [])
     for name in old_props:
         if name in new_props:
             continue

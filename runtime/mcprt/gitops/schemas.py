@@ -21,7 +21,10 @@ A change that narrows and widens (`integer` → `string`) is breaking either way
   properties, contains), `pattern`, `format`, `multipleOf` or `uniqueItems` added (§6.2–§6.4, §7); a
   changed `pattern`/`format`/`multipleOf` both narrows and widens.
 Annotations (`description`, `title`, `default`, `examples`, …: §9) never break. Any other keyword
-(`$ref`, `not`, `if`, …) is reported as *unclassified*: not breaking by this rule, said so to the reviewer.
+(`not`, `if`, `propertyNames`, an `x-` extension, a `$ref` that is not local, …) is reported as
+*unclassified* and counted as possibly breaking: the rule cannot tell, so `--fail-on breaking` stops
+for a reviewer rather than letting an unjudged change through (fail closed). Local `$ref`s are
+inlined before comparing (`inline.py`), so a changed referenced schema is compared by content.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ _LOWER_BOUNDS = {"minimum", "exclusiveMinimum", "minLength", "minItems", "minPro
 _UPPER_BOUNDS = {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains"}
 # keywords that, when present, refuse values: added narrows, removed widens, changed does both
 _CONSTRAINTS = {"pattern", "format", "multipleOf"}
-_ANNOTATIONS = {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
-                "$schema", "$id", "$anchor", "x-mcprt-title"}
-UNCLASSIFIED = "unclassified: not judged by the rule, check it by hand"
+# keywords that assert nothing (2020-12 Validation §9, Core §8): a change never breaks
+ANNOTATIONS = {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
+               "$schema", "$id", "$anchor", "x-mcprt-title", "example"}
+UNCLASSIFIED = "unclassified: the rule does not understand it, so it counts as possibly breaking; check it by hand"
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def schema_changes(before: Any, after: Any, direction: Direction, pointer: str =
     if before is False or after is False:  # the narrowest schema: to it narrows, from it widens
         return [SchemaChange(pointer, "changed", shown, (after is False) == (direction == "input"))]
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return [SchemaChange(pointer, "changed", f"{shown} ({UNCLASSIFIED})", False)]
+        return [SchemaChange(pointer, "changed", f"{shown} ({UNCLASSIFIED})", True)]
     changes: list[SchemaChange] = []
     changes += _type_change(before, after, direction, pointer)
     changes += _enum_change(_values(before), _values(after), direction, pointer)
@@ -95,8 +99,8 @@ def _keyword_change(key: str, was: Any, now: Any, direction: Direction, pointer:
         narrowed, widened = bool(now) and now is not None, bool(was) and was is not None
     elif key == "nullable":  # OpenAPI 3.0: `nullable: true` adds null to the type
         narrowed, widened = bool(was) and not now, bool(now) and not was
-    elif key not in _ANNOTATIONS:
-        return SchemaChange(pointer, key, f"{shown} ({UNCLASSIFIED})", False)
+    elif key not in ANNOTATIONS:
+        return SchemaChange(pointer, key, f"{shown} ({UNCLASSIFIED})", True)
     return SchemaChange(pointer, key, shown, narrowed if direction == "input" else widened)
 
 
@@ -113,7 +117,7 @@ def _options(key: str, was: Any, now: Any, direction: Direction, pointer: str) -
         return []
     if not (isinstance(was, list | None) and isinstance(now, list | None)):
         return [SchemaChange(f"{pointer}/{key}", key, f"{json_excerpt(was)} → {json_excerpt(now)} ({UNCLASSIFIED})",
-                             False)]
+                             True)]
     old, new = list(was or []), list(now or [])
     for option in [o for o in old if o in new]:
         old.remove(option)

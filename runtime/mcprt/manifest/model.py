@@ -582,6 +582,19 @@ class SourceBase(StrictModel):
     )
 
 
+# What `mcprt init` writes as `base_url` when the description names no server it can use (none, one relative
+# to a local file, or one whose variables have no default): never a URL, so nothing is sent until it is set.
+BASE_URL_PLACEHOLDER = "<set the API's base URL>"
+
+
+def _not_the_placeholder(value: str) -> str:
+    """`init`'s placeholder left in place would send every call nowhere: `validate` refuses it at its line."""
+    if value.strip() == BASE_URL_PLACEHOLDER:
+        raise ValueError("still the placeholder `mcprt init` writes when the API description names no usable "
+                         "server: set the API's base URL (http:// or https://)")
+    return value
+
+
 class OpenAPISource(SourceBase):
     """Tools from an OpenAPI 3.0/3.1 or Swagger 2.0 document."""
 
@@ -589,7 +602,8 @@ class OpenAPISource(SourceBase):
     kind_runtime: ClassVar[str] = "mcprt.sources.openapi.kind:KIND"
 
     openapi: str = Field(description="URL, or a path relative to the manifest, of the JSON or YAML document.")
-    base_url: str | None = Field(None, description="API base URL; else the document's first server.")
+    base_url: Annotated[str, AfterValidator(_not_the_placeholder)] | None = Field(
+        None, description="API base URL; else the document's first server.")
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")

@@ -412,8 +412,9 @@ class Reloader:
         async def applied() -> None:
             fields.update(await _reached(fanout))
             log_event("reload applied", **fields)
-            for warning in warnings:
-                log_event(str(warning), logging.WARNING)
+            for warning in warnings:  # notes too (`Compiled.warnings`): said at INFO, never a warning
+                note = warning.severity == "note"
+                log_event(str(warning), logging.INFO if note else logging.WARNING, severity=warning.severity)
             if restart_keys:
                 log_event("these server settings changed but apply only after a restart of `mcprt up`",
                           logging.WARNING, keys=",".join(restart_keys))

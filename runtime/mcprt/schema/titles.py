@@ -13,12 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Keywords whose value is a map of name → subschema, and those whose value is one subschema or a
-# list of them (2020-12 Core §10.2, §10.3; `definitions` is the draft-07 spelling of `$defs`).
-_NAMED = ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas")
-_SINGLE = ("items", "additionalProperties", "unevaluatedProperties", "unevaluatedItems", "not", "if", "then",
-           "else", "propertyNames", "contains")
-_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+from .keywords import NAMED_SCHEMAS, ONE_SCHEMA, SCHEMA_LISTS
 
 
 def _norm(text: str) -> str:
@@ -45,11 +40,11 @@ def drop_idle_titles(schema: Any, name: str | None = None) -> None:
         return
     if "title" in schema and not title_adds(schema["title"], name, schema.get("description")):
         del schema["title"]
-    for key in _NAMED:
+    for key in NAMED_SCHEMAS:
         children = schema.get(key)
         if isinstance(children, dict):
             for child_name, child in children.items():
                 drop_idle_titles(child, child_name if key != "patternProperties" else None)
-    for key in _SINGLE + _LISTS:
+    for key in ONE_SCHEMA + SCHEMA_LISTS:
         if key in schema:
             drop_idle_titles(schema[key])

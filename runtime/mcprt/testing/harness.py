@@ -84,7 +84,7 @@ class ReplayHarness:
             await self.close()
             raise
         self.toolset = compiled.toolset
-        self.warning_diagnostics = list(compiled.warnings)
+        self.warning_diagnostics = [d for d in compiled.warnings if d.severity == "warning"]  # not the notes
         self.warnings = [str(w) for w in compiled.warnings]
         # Replays check shaping, not policy: the harness's own tools run ungated, and cases assert
         # decisions explicitly (`policy:`) against the gate kept here.

@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import Diagnostic
+from ...errors import Diagnostic, Severity
 from ...manifest.model import OpenAPISource
 from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
@@ -81,20 +81,20 @@ class OpenAPIRunningSource:
             await self._upstream.aclose()
 
 
-def _compile(ctx: SourceContext) -> tuple[Any, Any, list[str], list[Path]]:
+def _compile(ctx: SourceContext) -> tuple[Any, Any, list[str], list[str], list[Path]]:
     config = ctx.config
     assert isinstance(config, OpenAPISource)
     cache_dir = Path(ctx.settings.cache_dir)
-    document, notes, files = open_description(ctx.name, config.openapi, ctx.base_dir, cache_dir,
-                                              offline=bool(getattr(ctx.settings, "offline", False)))
+    document, warnings, notes, files = open_description(ctx.name, config.openapi, ctx.base_dir, cache_dir,
+                                                        offline=bool(getattr(ctx.settings, "offline", False)))
     compiled = compile_openapi(document, config, ctx.defaults, cache_dir=cache_dir)
-    return document, compiled, notes, files
+    return document, compiled, warnings, notes, files
 
 
 async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     config = ctx.config
     assert isinstance(config, OpenAPISource)
-    document, compiled, notes, files = await asyncio.to_thread(_compile, ctx)
+    document, compiled, fetch_warnings, fetch_notes, files = await asyncio.to_thread(_compile, ctx)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
     source = OpenAPIRunningSource(ctx.name, config, retries, files)
@@ -103,10 +103,12 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     for item in compiled.operations:
         item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source)
         source.operations.append(item.operation)
-    _warn(ctx, notes)
+    _warn(ctx, fetch_warnings)
+    _warn(ctx, fetch_notes, "note")  # where the description came from: the pinned copy served offline
     # Each compile warning already names its document (`api.json#/paths/…`, or the referenced file a
     # `$ref` led to): prefixing `config.openapi` doubled the name, or named the wrong file.
     _warn(ctx, compiled.warnings)
+    _warn(ctx, compiled.notes, "note")
     _warn(ctx, missing_auth(compiled, config))
     return source
 
@@ -121,12 +123,12 @@ def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str 
     return invoke
 
 
-def _warn(ctx: SourceContext, messages: list[str]) -> None:
-    """Warnings point at the source's `openapi:` line; at most a handful, then a count."""
+def _warn(ctx: SourceContext, messages: list[str], severity: Severity = "warning") -> None:
+    """Warnings (or notes) point at the source's `openapi:` line; at most a handful, then a count."""
     if not messages:
         return
     shown = messages[:5]
     if len(messages) > 5:
-        shown.append(f"… and {len(messages) - 5} more warnings of this kind")
+        shown.append(f"… and {len(messages) - 5} more {severity}s of this kind")
     for message in shown:
-        ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", "warning"))
+        ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", severity))

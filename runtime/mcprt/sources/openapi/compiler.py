@@ -18,6 +18,7 @@ from typing import Any
 from mcprt import progress
 from mcprt.cancellation import check_abandoned
 from mcprt.errors import SpecError
+from mcprt.wording import noun
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
 from mcprt.sources.filters import selected
 from mcprt.sources.naming import dedupe_names, fit_tool_name, sanitize_tool_name
@@ -65,6 +66,24 @@ class CompiledOpenAPI:
     title: str | None = None
     spec_version: str = "3.0"
     from_cache: bool = False
+    notes: list[str] = field(default_factory=list)  # told to the operator, never warnings (`--strict` passes)
+
+
+def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str], skipped: list[SpecError]) -> int:
+    """The warnings and skipped elements of operations that could not be read, added to `warnings` and
+    `skipped` for those `include`/`exclude` serve (matched by what could be read of them: operationId,
+    method, path, tags); the number left out, whose problems never become the document's error."""
+    left_out = 0
+    for unread in model.unread:
+        key = unread.operation_id or f"{unread.method} {unread.path}"
+        meta = OperationMeta(summary="", tags=tuple(unread.tags), method=unread.method, path=unread.path,
+                             operation_id=unread.operation_id or "", deprecated=False)
+        if selected(config.include, config.exclude, key, key, meta):
+            warnings.extend(unread.warnings)
+            skipped.extend(unread.skipped)
+        else:
+            left_out += 1
+    return left_out
 
 
 def effective_policy(config: OpenAPISource, defaults: Defaults) -> DescriptionPolicy:
@@ -228,6 +247,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         return bases[memo_key]
 
     skipped: list[SpecError] = list(model.skipped)
+    notes: list[str] = []
+    left_out_with_problems = _unread_warnings(model, config, warnings, skipped)
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
     total = len(model.operations)
@@ -250,7 +271,10 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             deprecated=op.deprecated,
         )
         if not selected(config.include, config.exclude, key, name, meta):
+            left_out_with_problems += bool(op.warnings)
             continue
+        warnings.extend(op.warnings)
+        skipped.extend(op.skipped)
         try:
             inputs = build_inputs(op, conv, key_params)
         except SpecError as exc:  # e.g. a schema `$ref` that does not resolve: this operation only
@@ -289,9 +313,14 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         )
     if tell:
         progress.report(f"{label}: operations", total, total)
+    if left_out_with_problems:
+        notes.append(f"{label}: {left_out_with_problems} {noun(left_out_with_problems, 'operation')} that "
+                     "`include`/`exclude` leave out "
+                     f"{'has' if left_out_with_problems == 1 else 'have'} problems (such as a `$ref` that does not "
+                     "resolve), not shown: they are not served")
     warnings.extend(conv.warnings)
     if skipped and not compiled:
         raise skipped[0]  # nothing could be compiled: the first problem is the document's error
     if not compiled and model.operations:
         warnings.append(f"{label}: the include/exclude filters select no operation")
-    return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version)
+    return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes)

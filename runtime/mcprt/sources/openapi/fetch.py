@@ -62,11 +62,16 @@ def cached_copy_named(cache_dir: Path | None, url: str) -> str:
     if cache_dir is None:
         return "the cached copy"
     body_path, _ = _paths(cache_dir, url)
+    return f"the cached copy {body_path}{saved_on(body_path)}"
+
+
+def saved_on(path: Path) -> str:
+    """` (saved 2026-11-30 09:13 UTC)`: when the file was last written (its mtime, UTC), or "" when it cannot
+    be read: an operator told which copy of a description is served is told how old it is."""
     try:
-        saved = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(body_path.stat().st_mtime))
+        return time.strftime(" (saved %Y-%m-%d %H:%M UTC)", time.gmtime(path.stat().st_mtime))
     except OSError:
-        return f"the cached copy {body_path}"
-    return f"the cached copy {body_path} (saved {saved})"
+        return ""
 
 
 def _read_cache(cache_dir: Path | None, url: str) -> tuple[bytes | None, dict[str, str]]:

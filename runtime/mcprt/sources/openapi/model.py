@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcprt.errors import SpecError
+
 Location = str  # "path" | "query" | "header" | "cookie"
 
 
@@ -91,6 +93,22 @@ class OperationSpec:
     answer_types: dict[str, list[str]] = field(default_factory=dict)
     response_schema: SchemaRef | None = None  # the JSON schema of the success response, if any
     default_schema: SchemaRef | None = None  # the `default` response's JSON schema (usually errors)
+    # what reading this operation warned about (a parameter `$ref` that does not resolve, …): reported only
+    # when the source's `include`/`exclude` serve it, so problems of left-out operations hide no real ones
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[SpecError] = field(default_factory=list)  # its elements left out (a parameter), with warnings
+
+
+@dataclass
+class UnreadOperation:
+    """An operation skipped while reading (its warnings say why): what `include`/`exclude` can match of it."""
+
+    method: str  # upper case
+    path: str
+    operation_id: str | None
+    tags: list[str]
+    warnings: list[str]
+    skipped: list[SpecError]  # why it could not be read, and any element of it skipped before that
 
 
 def unique_keys(operations: list[tuple[str | None, str, str]]) -> list[str]:

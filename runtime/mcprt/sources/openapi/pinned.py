@@ -10,10 +10,12 @@ one per URL source, `mcprt test` replays against it, and it keeps a server worki
 
 A fallback is a warning naming the URL that was not fetched, why (the fetch's error, or offline)
 and the file used instead (the pinned copy, or the cache file and when it was saved). The pinned
-copy read offline is no fallback: it is what `--offline` asks for.
+copy read offline is no fallback, so no warning: it is what `--offline` asks for, and a note says
+so (which file, saved when), as the served tools come from that file and not the live URL.
 
-`open_description(...)` → (LoadedDocument, warnings, the local files it read: watched for reload).
-The warnings are this start's, not the compile's: a compile-cache hit does not replay them.
+`open_description(...)` → (LoadedDocument, warnings, notes, the local files it read: watched for
+reload). The warnings and notes are this start's, not the compile's: a compile-cache hit does not
+replay them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from mcprt.errors import SpecError
 from mcprt.wording import clause
 
+from .fetch import saved_on
 from .loader import LoadedDocument, is_url, load_document
 
 PINNED_SPEC_DIR = "spec"
@@ -64,28 +67,33 @@ def _pin_hint(source: str, url: str) -> str:
             "reachable")
 
 
+def _pinned_named(pinned: Path) -> str:
+    """`the pinned copy spec/notes.json beside the manifest (saved 2026-11-30 09:13 UTC)`."""
+    return f"the pinned copy {PINNED_SPEC_DIR}/{pinned.name} beside the manifest{saved_on(pinned)}"
+
+
 def open_description(source: str, location: str, base_dir: Path, cache_dir: Path | None, *,
-                     offline: bool) -> tuple[LoadedDocument, list[str], list[Path]]:
+                     offline: bool) -> tuple[LoadedDocument, list[str], list[str], list[Path]]:
     if not is_url(location):
         document = load_document(location, base_dir, cache_dir)
-        return document, [], [(base_dir / location).resolve()]
+        return document, [], [], [(base_dir / location).resolve()]
     pinned = pinned_spec(base_dir, source)
     notes: list[str] = []
     if offline:
         if pinned is not None:
-            return load_document(str(pinned), base_dir, cache_dir), [], [pinned]
+            told = f"{location} not fetched: offline (--offline or MCPRT_OFFLINE); serving {_pinned_named(pinned)}"
+            return load_document(str(pinned), base_dir, cache_dir), [], [told], [pinned]
         try:
-            return load_document(location, base_dir, cache_dir, network=False, notes=notes), notes, []
+            return load_document(location, base_dir, cache_dir, network=False, notes=notes), notes, [], []
         except SpecError:
             raise SpecError(location, "", f"offline, and neither a pinned copy ({_pin_hint(source, location)}) "
                                           "nor a cached copy of this URL exists") from None
     try:
-        return load_document(location, base_dir, cache_dir, notes=notes), notes, []
+        return load_document(location, base_dir, cache_dir, notes=notes), notes, [], []
     except SpecError as exc:
         if pinned is None:
             raise SpecError(exc.document, exc.pointer, f"{clause(exc.message)}; to work without network, pin it "
                                                        f"({_pin_hint(source, location)}; the pinned copy is used "
                                                        "when the fetch fails, and always with --offline)") from None
-        shown = f"{PINNED_SPEC_DIR}/{pinned.name}"
-        warning = f"{location}: {clause(exc.message)}; using the pinned copy {shown} beside the manifest"
-        return load_document(str(pinned), base_dir, cache_dir), [warning], [pinned]
+        warning = f"{location}: {clause(exc.message)}; using {_pinned_named(pinned)}"
+        return load_document(str(pinned), base_dir, cache_dir), [warning], [], [pinned]

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from mcprt.cancellation import check_abandoned
 from mcprt.errors import SpecError
 
 from .media import choose_media_type, media_kind
-from .model import BodySpec, OperationSpec, ParamSpec, PropertyEncoding, SchemaRef, ServerSpec
+from .model import BodySpec, OperationSpec, ParamSpec, PropertyEncoding, SchemaRef, ServerSpec, UnreadOperation
 from .refs import Resolver, join
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -40,7 +41,9 @@ class DocumentModel:
     security: list[dict[str, Any]]
     schemes: dict[str, dict[str, Any]]  # raw security scheme objects, dereferenced
     warnings: list[str] = field(default_factory=list)
-    skipped: list[SpecError] = field(default_factory=list)  # elements left out (each also a warning)
+    # elements left out outside any operation (each also a warning); an operation's own are with it
+    skipped: list[SpecError] = field(default_factory=list)
+    unread: list[UnreadOperation] = field(default_factory=list)  # operations skipped, with their warnings
 
 
 class _Reader:
@@ -50,6 +53,29 @@ class _Reader:
         self.label = resolver.label(uri)
         self.warnings: list[str] = []
         self.skipped: list[SpecError] = []
+        self.unread: list[UnreadOperation] = []
+
+    def read_operation(self, path: str, method: str, raw: Any, op_ptr: str,
+                       read: Callable[[dict[str, Any]], OperationSpec]) -> OperationSpec | None:
+        """One operation read by `read`, its own warnings and skipped elements kept with it
+        (`OperationSpec.warnings`, `.skipped`), not the document's: the compile reports them only for
+        operations `include`/`exclude` serve. One that cannot be read is skipped (None), kept in `unread`
+        with what a filter can match of it."""
+        mark, skip_mark = len(self.warnings), len(self.skipped)
+        try:
+            op = self.mapping(raw, op_ptr, "an operation")
+            spec = read(op)
+        except SpecError as exc:
+            self.skip(exc, "operation")
+            known = raw if isinstance(raw, dict) else {}
+            op_id = known.get("operationId")
+            self.unread.append(UnreadOperation(method.upper(), path, op_id if isinstance(op_id, str) else None,
+                                               self.tags(known), self.warnings[mark:], self.skipped[skip_mark:]))
+            del self.warnings[mark:], self.skipped[skip_mark:]
+            return None
+        spec.warnings, spec.skipped = self.warnings[mark:], self.skipped[skip_mark:]
+        del self.warnings[mark:], self.skipped[skip_mark:]
+        return spec
 
     def skip(self, error: SpecError, what: str) -> None:
         """Leave one element out: a warning naming its pointer, and the error kept for the caller."""
@@ -237,11 +263,10 @@ class OpenAPI3Reader(_Reader):
                 if method not in item:
                     continue
                 op_ptr = join(item_ptr, method)
-                try:
-                    op = self.mapping(item[method], op_ptr, "an operation")
-                    ops.append(self.operation(path, method, item, op, uri, item_ptr, op_ptr, item_servers))
-                except SpecError as exc:
-                    self.skip(exc, "operation")
+                spec = self.read_operation(path, method, item[method], op_ptr, lambda op: self.operation(
+                    path, method, item, op, uri, item_ptr, op_ptr, item_servers))  # noqa: B023 (called at once)
+                if spec is not None:
+                    ops.append(spec)
         components = root.get("components") if isinstance(root.get("components"), dict) else {}
         return DocumentModel(
             version=version,
@@ -252,6 +277,7 @@ class OpenAPI3Reader(_Reader):
             schemes=self.schemes(components.get("securitySchemes"), "/components/securitySchemes"),
             warnings=self.warnings,
             skipped=self.skipped,
+            unread=self.unread,
         )
 
     def schemes(self, raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
@@ -455,11 +481,10 @@ class Swagger2Reader(_Reader):
                 if method not in item:
                     continue
                 op_ptr = join(item_ptr, method)
-                try:
-                    op = self.mapping(item[method], op_ptr, "an operation")
-                    ops.append(self.operation(path, method, item, op, uri, item_ptr, op_ptr, consumes))
-                except SpecError as exc:
-                    self.skip(exc, "operation")
+                spec = self.read_operation(path, method, item[method], op_ptr, lambda op: self.operation(
+                    path, method, item, op, uri, item_ptr, op_ptr, consumes))  # noqa: B023 (called at once)
+                if spec is not None:
+                    ops.append(spec)
         return DocumentModel(
             version="2.0",
             title=_title(root),
@@ -469,6 +494,7 @@ class Swagger2Reader(_Reader):
             schemes=self.schemes(root.get("securityDefinitions")),
             warnings=self.warnings,
             skipped=self.skipped,
+            unread=self.unread,
         )
 
     def servers_from_host(self, root: dict[str, Any]) -> list[ServerSpec]:

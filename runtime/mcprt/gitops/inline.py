@@ -1,0 +1,84 @@
+"""A tool schema with its local `$ref`s replaced by what they name, so `mcprt diff` compares content.
+
+Compared as written, `{"$ref": "#/$defs/Note"}` is the same text on both sides while `Note` itself changed
+(a field removed from a pydantic model, an upstream tool's `$defs`): the change was invisible. Each
+local reference (`#` or `#/…`, an RFC 6901 pointer into the schema's own root: JSON Schema 2020-12
+§8.2.3.1) is replaced by its target. Only schema positions are walked (`schema.keywords`): a property
+*named* `definitions` or `$ref` is a name, and `enum`/`const`/`default`/`examples` values are data, both
+kept exactly. The root's `$defs`/`definitions` are then left out: what they hold is compared where it is
+used, and an unused definition changes nothing; a nested one is walked like any map of schemas.
+
+A `$ref` with sibling keywords holds both (§10.2.1): the siblings beside the target in an
+`allOf: [target, siblings]`, since merging them into the target changes what some mean
+(`additionalProperties` and `unevaluated*` see only their own object's properties, §10.3.2.3, §11).
+Siblings that assert nothing (annotations: `description`, `title`, …) are merged, the use site's winning.
+A reference met again inside its own expansion (a recursive schema) stays a `$ref`: its target is
+compared at the outer level already.
+
+The schema is compared as written (its `$ref`/`$defs` changes then count as keywords the rule does not
+understand: possibly breaking, fail closed) when inlining could hide or change meaning: a `$ref` that is
+not a local pointer to an object or boolean schema (a remote one, an anchor, one that resolves to
+nothing or to data), `$dynamicRef`/`$recursiveRef`, a nested `$id` (it moves what `#` means), or more
+than `MAX_NODES` nodes produced (a chain of definitions each used twice doubles per level).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..schema.keywords import DEFINITIONS, NAMED_SCHEMAS, ONE_SCHEMA, SCHEMA_LISTS
+from ..schema.shapes import resolve_pointer
+from .schemas import ANNOTATIONS
+
+MAX_NODES = 20_000
+_UNFOLLOWED = ("$dynamicRef", "$recursiveRef")
+
+
+class _AsWritten(Exception):
+    """Inlining this schema could hide or change what it means, or grow it past `MAX_NODES`."""
+
+
+def inline_refs(schema: Any) -> Any:
+    """`schema` (a JSON Schema object or boolean) with local `$ref`s inlined and the root's definitions
+    dropped; `schema` itself (unchanged) when it is not an object or is compared as written (see above)."""
+    if not isinstance(schema, dict):
+        return schema
+    budget = [MAX_NODES]
+
+    def walk(node: Any, busy: frozenset[str]) -> Any:
+        """One schema position: a boolean (or malformed value) as it is, an object walked by keyword."""
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _AsWritten
+        if not isinstance(node, dict):
+            return node
+        if any(key in node for key in _UNFOLLOWED) or (node is not schema and "$id" in node):
+            raise _AsWritten
+        out = {key: keyword(key, value, busy) for key, value in node.items()
+               if not (node is schema and key in DEFINITIONS)}
+        ref = node.get("$ref")
+        if ref is None or (isinstance(ref, str) and ref in busy):
+            return out  # no reference, or a recursive one: compared as the name it is
+        target = resolve_pointer(schema, ref) if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")) else None
+        if not isinstance(target, dict | bool):
+            raise _AsWritten
+        resolved = walk(target, busy | {ref})
+        siblings = {key: value for key, value in out.items() if key != "$ref"}
+        if not siblings:
+            return resolved
+        if isinstance(resolved, dict) and set(siblings) <= ANNOTATIONS:
+            return {**resolved, **siblings}
+        return {"allOf": [resolved, siblings]}
+
+    def keyword(key: str, value: Any, busy: frozenset[str]) -> Any:
+        """A keyword's value: its subschemas walked, anything else (data, annotations) as written."""
+        if key in NAMED_SCHEMAS and isinstance(value, dict):
+            return {name: walk(child, busy) for name, child in value.items()}
+        if key in ONE_SCHEMA or key in SCHEMA_LISTS:
+            return [walk(item, busy) for item in value] if isinstance(value, list) else walk(value, busy)
+        return value
+
+    try:
+        return walk(schema, frozenset())
+    except (_AsWritten, RecursionError):
+        return schema
