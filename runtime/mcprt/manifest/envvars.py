@@ -128,6 +128,13 @@ def interpolate(
     return walk(data, (), env), used, errors, unset
 
 
+def variables_in(text: str) -> list[str]:
+    """The names of the variables `text` (a manifest string as written) references, in order, once each:
+    what a message about a substituted value names instead of the value (which may be a secret)."""
+    names = (m.group(2).partition(":-")[0] for m in _REFERENCE.finditer(text) if not m.group(1))
+    return list(dict.fromkeys(n for n in names if _NAME.match(n)))
+
+
 def _invalid_reference(text: str, match: re.Match[str]) -> str:
     """The error for `${…}` that names no variable. Most are a template's `${{ x }}` (a price, a shell
     snippet) meant literally, so the message shows the `$${` escape on the text as written."""

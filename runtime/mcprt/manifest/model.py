@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from .units import ByteSize, Duration, DurationOrZero
+from .urls import UpstreamUrl
 
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SOURCE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
@@ -583,7 +584,9 @@ class OpenAPISource(SourceBase):
     kind_runtime: ClassVar[str] = "mcprt.sources.openapi.kind:KIND"
 
     openapi: str = Field(description="URL, or a path relative to the manifest, of the JSON or YAML document.")
-    base_url: str | None = Field(None, description="API base URL; else the document's first server.")
+    base_url: UpstreamUrl | None = Field(
+        None, description="API base URL (absolute http(s), no `user:password@`: use `auth.basic`); else the "
+        "document's first server.")
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
@@ -643,7 +646,7 @@ class UrlSource(SourceBase):
     kind_runtime: ClassVar[str] = "mcprt.sources.mcp.kind:URL"
     kind_note: ClassVar[str] = " (MCP server over streamable HTTP)"
 
-    url: str = Field(description="The server's MCP endpoint URL.")
+    url: UpstreamUrl = Field(description="The server's MCP endpoint URL (absolute http(s), no `user:password@`).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     startup_timeout: Duration = Field(30.0, description="Time allowed to connect and list tools.")

@@ -1,0 +1,48 @@
+"""The check every upstream URL of the manifest passes at load: an absolute http(s) URL, no userinfo.
+
+A `base_url: notaurl` or `ftp://x` used to load ("ok — 3 tools") and fail every call a second later;
+checked here it is an error at its line (after `${VAR}` substitution: the loader names the variable and
+leaves a value from the environment out of the message).
+
+Userinfo (`https://user:pass@host`) is refused rather than sent: a password in a URL travels into every
+place the URL is shown (results' `url`, recorded cases, logs, errors) and into the `Authorization: Basic`
+header an HTTP client derives from it, none of which the scrubber knows to be secret. The manifest's
+`auth: {basic: …}` sends the same header with the password treated as a secret (RFC 3986 §3.2.1
+deprecates `user:password` in URLs for the same reason).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator
+
+
+def check_upstream_url(value: str) -> str:
+    """`value` unchanged when it is an absolute `http://` or `https://` URL with a host and no userinfo;
+    else ValueError saying which part is wrong (quoting no part of the value)."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # ValueError for a port that is not a number in 0-65535
+    except ValueError as exc:
+        del exc  # its text quotes the port, which may come from a secret variable
+        raise ValueError("not a valid URL (its port is not a number from 0 to 65535, or a [ is unclosed); "
+                         "expected an absolute http:// or https:// URL") from None
+    del port
+    if parts.scheme.lower() not in ("http", "https"):
+        # No part of the value is quoted: it may come from a variable holding a secret.
+        got = "another scheme" if parts.scheme else "no scheme"
+        raise ValueError(f"expected an absolute http:// or https:// URL, got {got}")
+    if "@" in parts.netloc:
+        raise ValueError("a user name or password in the URL is not allowed (it would be shown wherever the URL "
+                         "is, and sent unredacted); put the credentials in this source's `auth: {basic: {username: "
+                         "…, password: ${VAR}}}` instead")
+    if not parts.hostname:
+        raise ValueError("expected an absolute http:// or https:// URL with a host, got none after '//'")
+    return value
+
+
+# A manifest string holding an upstream URL (`base_url`, a `url:` source's endpoint). Its JSON Schema stays
+# a plain string: the file as written may hold `${BASE_URL}`, which only the loader resolves.
+UpstreamUrl = Annotated[str, AfterValidator(check_upstream_url)]
