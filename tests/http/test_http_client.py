@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import socket
 import ssl
+import subprocess
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from tests.http.http_support import Upstream
 from mcprt.contracts import CallContext
 from mcprt.errors import ToolCallError
 from mcprt.outbound import BuiltRequest, HttpUpstream
+from tests.support.cli import mcprt_cli
 from tests.support.tls import self_signed, server_context
 from tests.support.upstream import read_request_head, serve_app, serve_tcp
 
@@ -127,12 +131,108 @@ async def test_an_untrusted_certificate_is_refused_unless_verification_is_off(tm
                 with pytest.raises(ToolCallError) as caught:
                     await http.send(get(url), ctx())
                 assert str(caught.value) == (
-                    f"cannot connect to upstream: TLS certificate verification failed (GET {host}:{port}/secure)"
+                    "cannot connect to upstream: TLS certificate verification failed (self-signed certificate); "
+                    "to trust a private CA, give the source `tls: {ca_file: ca.pem}` or set SSL_CERT_FILE (or "
+                    f"SSL_CERT_DIR) for the mcprt process (GET {host}:{port}/secure)"
                 )
             else:
                 assert (await http.send(get(url), ctx())).body == {"ok": True}
     finally:
         await http.aclose()
+
+
+@dataclass(frozen=True)
+class TlsUpstream:
+    """An HTTPS upstream on 127.0.0.1 with a certificate of its own (no public CA signed it) that asks for a
+    client certificate, optionally (mutual TLS): it answers `{"client": <the client certificate's CN or null>}`."""
+
+    base: str
+    ca: Path  # the server's certificate: the only CA that trusts it
+    client_cert: Path
+    client_key: Path
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsUpstream]:
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "server").mkdir()
+    (folder / "client").mkdir()
+    cert, key = self_signed(folder / "server", addresses=["127.0.0.1"])
+    client_cert, client_key = self_signed(folder / "client", names=["mcprt-client"])
+    context = server_context(cert, key)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(client_cert)
+
+    def handler(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            read_request_head(tls)
+            peer = tls.getpeercert()
+            subject = dict(item for rdn in peer["subject"] for item in rdn) if peer else {}
+            body = json.dumps({"client": subject.get("commonName")}).encode()
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    spec = {"openapi": "3.0.3", "info": {"title": "k8s", "version": "1"}, "paths": {"/api/v1/pods": {"get": {
+        "operationId": "list_pods", "responses": {"200": {"description": "ok"}}}}}}
+    (folder / "k8s.json").write_text(json.dumps(spec))
+    with serve_tcp(handler) as (host, port):
+        yield TlsUpstream(f"https://{host}:{port}", cert, client_cert, client_key, folder)
+
+
+def _call_list_pods(upstream: TlsUpstream, tls: str = "", env: dict[str, str] | None = None,
+                    ) -> subprocess.CompletedProcess[str]:
+    """`mcprt call --offline list_pods` on a manifest naming the TLS upstream, `tls` its `tls:` line (flow)."""
+    manifest = upstream.folder / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  k8s:\n    openapi: k8s.json\n"
+                        f"    base_url: {upstream.base}\n" + (f"    tls: {tls}\n" if tls else ""))
+    return mcprt_cli("call", "--offline", str(manifest), "list_pods",
+                     env={"SSL_CERT_FILE": "", "SSL_CERT_DIR": "", **(env or {})})
+
+
+def test_an_untrusted_certificate_fails_at_once_saying_how_to_trust_a_ca(tls_upstream: TlsUpstream) -> None:
+    """Verification is deterministic: not retried (no "after 3 attempts"), and the error names the fix."""
+    done = _call_list_pods(tls_upstream)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "TLS certificate verification failed (self-signed certificate); to trust a private CA, give the " \
+           "source `tls: {ca_file: ca.pem}` or set SSL_CERT_FILE" in done.stdout
+    assert "attempts" not in done.stdout
+
+
+@pytest.mark.parametrize("trust", ["SSL_CERT_FILE", "SSL_CERT_DIR", "ca_file", "ca_file over SSL_CERT_FILE"])
+def test_a_private_ca_is_trusted_from_the_manifest_or_the_standard_variables(
+    tls_upstream: TlsUpstream, trust: str
+) -> None:
+    env: dict[str, str] = {}
+    tls = ""
+    if trust == "SSL_CERT_FILE":
+        env["SSL_CERT_FILE"] = str(tls_upstream.ca)
+    elif trust == "SSL_CERT_DIR":  # OpenSSL finds a CA in a directory by its subject hash: `openssl rehash`
+        hashed = tls_upstream.folder / "hashed"
+        hashed.mkdir(exist_ok=True)
+        (hashed / tls_upstream.ca.name).write_bytes(tls_upstream.ca.read_bytes())
+        subprocess.run(["openssl", "rehash", str(hashed)], check=True, capture_output=True)
+        env["SSL_CERT_DIR"] = str(hashed)
+    else:
+        tls = "{ca_file: server/cert.pem}"
+        if trust == "ca_file over SSL_CERT_FILE":
+            env["SSL_CERT_FILE"] = str(tls_upstream.client_cert)  # a CA that would not trust the upstream
+    done = _call_list_pods(tls_upstream, tls, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"client": null' in done.stdout or '"client":null' in done.stdout
+
+
+def test_a_client_certificate_is_presented_for_mutual_tls(tls_upstream: TlsUpstream) -> None:
+    done = _call_list_pods(tls_upstream, "{ca_file: server/cert.pem, cert_file: client/cert.pem, "
+                                         "key_file: client/key.pem}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mcprt-client" in done.stdout
+
+
+def test_a_missing_tls_file_is_a_load_error_at_its_key(tls_upstream: TlsUpstream) -> None:
+    done = _call_list_pods(tls_upstream, "{ca_file: nowhere/ca.pem}")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "mcp.yaml:6:" in done.stderr and "no such file" in done.stderr and "nowhere/ca.pem" in done.stderr
 
 
 # --- what cannot be sent ------------------------------------------------------------------------------

@@ -458,6 +458,26 @@ class OperationFilter(StrictModel):
 # --- outbound auth (mcprt → upstream) ------------------------------------------------------------
 
 
+class UpstreamTls(StrictModel):
+    """How an HTTPS upstream's certificate is checked, and the client certificate shown to it (mTLS).
+
+    Paths are relative to the manifest. Trust, highest first: `ca_file`, else `SSL_CERT_FILE` /
+    `SSL_CERT_DIR`, else certifi's public roots (mcprt.outbound.tls)."""
+
+    ca_file: str | None = Field(
+        None, description="PEM bundle of the CAs to trust for this source instead of the default store (e.g. a "
+        "Kubernetes cluster's `ca.crt`). Default: `SSL_CERT_FILE` / `SSL_CERT_DIR` when set, else public roots.")
+    cert_file: str | None = Field(None, description="PEM client certificate (chain) for mutual TLS.")
+    key_file: str | None = Field(None, description="PEM private key of `cert_file` (unencrypted), when that file "
+                                 "does not hold it.")
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> UpstreamTls:
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("`key_file` needs `cert_file` (the client certificate it belongs to)")
+        return self
+
+
 class BasicAuth(StrictModel):
     """HTTP basic credentials sent upstream."""
 
@@ -589,6 +609,7 @@ class OpenAPISource(SourceBase):
         "document's first server.")
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
+    tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for an HTTPS upstream.")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     credential_parameters: list[str] = Field(
         default_factory=empty_list,

@@ -11,7 +11,8 @@ The session is configured so that aiohttp does as little on its own as the execu
   - no cookie jar (`DummyCookieJar`): one session serves every caller of a source, so a cookie set
     for one call must never ride along on another's;
   - no timeouts of its own (each call runs under its deadline, `asyncio.timeout_at`);
-  - no environment lookups (`trust_env=False`: no proxy or netrc the manifest did not name);
+  - no environment lookups (`trust_env=False`: no proxy or netrc the manifest did not name); the one
+    exception, `SSL_CERT_FILE`/`SSL_CERT_DIR`, is read by tls.py, which makes the TLS context;
   - a redirect hop to another origin connects only to the address ranges redirects.py allows (the
     connector checks the addresses it resolved, literal IPs and cached names included).
 
@@ -40,16 +41,6 @@ KEEPALIVE_S = 30.0
 MAX_HEADER_LINE = 16 * 1024
 # Token requests are few: a small pool.
 TOKEN_POOL_CONNECTIONS = 10
-
-
-@cache
-def _verifying_context() -> ssl.SSLContext:
-    """The trust store httpx used before (certifi's), so moving to aiohttp trusts the same servers."""
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover - certifi comes with httpx
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 @cache
@@ -84,15 +75,16 @@ def _guarded_connector_class() -> type:
     return GuardedConnector
 
 
-def make_session(*, verify: bool) -> aiohttp.ClientSession:
-    """A pooled aiohttp session as described in the module docstring (call inside the running loop)."""
+def make_session(*, tls: ssl.SSLContext | None) -> aiohttp.ClientSession:
+    """A pooled aiohttp session as described in the module docstring (call inside the running loop);
+    `tls`: the context verifying upstream certificates (tls.py), None to verify none."""
     import aiohttp
 
     connector = _guarded_connector_class()(
         limit=MAX_CONNECTIONS,
         limit_per_host=0,  # one source usually has one host: the overall limit is the one that matters
         keepalive_timeout=KEEPALIVE_S,
-        ssl=_verifying_context() if verify else False,
+        ssl=tls if tls is not None else False,
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -108,14 +100,14 @@ def make_session(*, verify: bool) -> aiohttp.ClientSession:
     )
 
 
-def make_token_client(*, verify: bool) -> httpx.AsyncClient:
+def make_token_client(*, tls: ssl.SSLContext | None) -> httpx.AsyncClient:
     """The httpx client for token requests: no redirects, no cookies, no default timeout (each
     token request carries the call's remaining time), no environment lookups."""
     import httpx
 
     limits = httpx.Limits(max_connections=TOKEN_POOL_CONNECTIONS, keepalive_expiry=KEEPALIVE_S)
     return httpx.AsyncClient(
-        verify=_verifying_context() if verify else False,
+        verify=tls if tls is not None else False,
         limits=limits,
         cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),  # keeps none
         follow_redirects=False,
@@ -131,8 +123,8 @@ class SourcePool:
     (tests, `asyncio.run` twice) the old loop's clients are dropped and new ones made.
     """
 
-    def __init__(self, *, verify: bool) -> None:
-        self._verify = verify
+    def __init__(self, *, tls: ssl.SSLContext | None) -> None:
+        self._tls = tls
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: aiohttp.ClientSession | None = None
         self._token_client: httpx.AsyncClient | None = None
@@ -141,14 +133,14 @@ class SourcePool:
         """This loop's aiohttp session (made on first use)."""
         self._follow_loop()
         if self._session is None:
-            self._session = make_session(verify=self._verify)
+            self._session = make_session(tls=self._tls)
         return self._session
 
     def token_client(self) -> httpx.AsyncClient:
         """This loop's httpx client for token requests (made on first use)."""
         self._follow_loop()
         if self._token_client is None:
-            self._token_client = make_token_client(verify=self._verify)
+            self._token_client = make_token_client(tls=self._tls)
         return self._token_client
 
     @property

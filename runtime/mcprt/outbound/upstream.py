@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from .redirects import (
 )
 from .request import BuiltRequest
 from .retry import RETRYABLE_STATUSES, backoff_delay, fits_before_deadline, parse_retry_after
+from .tls import client_context
 from .transport import SourcePool
 from .wire import check_headers, wire_url
 
@@ -117,6 +119,7 @@ class HttpUpstream:
         headers: Mapping[str, str],
         retries: int,
         verify: bool = True,
+        tls: ssl.SSLContext | None = None,
         user_agent: str = f"mcprt/{__version__}",
     ) -> None:
         self.source = source
@@ -125,7 +128,8 @@ class HttpUpstream:
         self._default_headers = list(headers.items())
         self._retries = max(0, retries)
         self._user_agent = user_agent
-        self._pool = SourcePool(verify=verify)
+        # `tls`: the source's trust (outbound/tls.py); by default the environment's or certifi's.
+        self._pool = SourcePool(tls=(tls or client_context()) if verify else None)
         # Forwarded claims are personal data: redacted in logs and recordings like credentials.
         self._sensitive_names = (*(self._credentials.sensitive_names if self._credentials else ()),
                                  *self._forward_claims)
@@ -242,9 +246,10 @@ class HttpUpstream:
                     waiting_for_token=lambda flag: setattr(call, "waiting_for_token", flag),
                     principal=ctx.principal,
                 )
-            except aiohttp.ClientConnectorError:
-                # Nothing reached upstream, but only idempotent requests are retried, as promised.
-                if not (request.idempotent and retried < self._retries):
+            except aiohttp.ClientConnectorError as exc:
+                # Nothing reached upstream, but only idempotent requests are retried, as promised; a TLS
+                # failure (an untrusted certificate, a wrong name) would fail the same way again.
+                if isinstance(exc, aiohttp.ClientSSLError) or not (request.idempotent and retried < self._retries):
                     raise
                 wait = backoff_delay(retried)
                 if not fits_before_deadline(wait, call.remaining()):
