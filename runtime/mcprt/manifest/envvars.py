@@ -135,6 +135,19 @@ def variables_in(text: str) -> list[str]:
     return list(dict.fromkeys(n for n in names if _NAME.match(n)))
 
 
+def variables_at(written: Any, path: Path) -> str:
+    """" (from ${A}, ${B})" naming the variables the node at `path` of `written` (the data as written, before
+    substitution) references; "" when it names none or the path is not there."""
+    node = written
+    for element in path:
+        try:
+            node = node[element]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    names = variables_in(node) if isinstance(node, str) else []
+    return f" (from {', '.join('${' + n + '}' for n in names)})" if names else ""
+
+
 def _invalid_reference(text: str, match: re.Match[str]) -> str:
     """The error for `${…}` that names no variable. Most are a template's `${{ x }}` (a price, a shell
     snippet) meant literally, so the message shows the `$${` escape on the text as written."""

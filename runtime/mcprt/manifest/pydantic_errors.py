@@ -15,7 +15,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic
-from .envvars import variables_in
+from .envvars import variables_at
 from .model import SOURCE_KINDS, SOURCE_MODELS, Manifest, SourceBase, source_kind
 from .positions import Path, PositionIndex
 
@@ -55,7 +55,7 @@ def diagnostics_from(
         key = (where.file, where.line, where.col, label)
         message = _message(err, path, data)
         if path in from_env:
-            message = _without_value(message, err.get("input")) + _variables_named(written, path)
+            message = _without_value(message, err.get("input")) + variables_at(written, path)
         if message not in merged.setdefault(key, []):
             merged[key].append(message)
     result = []
@@ -73,18 +73,6 @@ def _without_value(message: str, value: Any) -> str:
     if value in message:
         return "invalid value (it comes from an environment variable, so it is not shown)"
     return message
-
-
-def _variables_named(written: Any, path: Path) -> str:
-    """" (from ${A}, ${B})" for the variables the node at `path` of `written` references; "" when unknown."""
-    node = written
-    for element in path:
-        try:
-            node = node[element]
-        except (KeyError, IndexError, TypeError):
-            return ""
-    names = variables_in(node) if isinstance(node, str) else []
-    return f" (from {', '.join('${' + n + '}' for n in names)})" if names else ""
 
 
 def _join(messages: list[str]) -> str:
