@@ -109,6 +109,21 @@ def test_record_refuses_to_overwrite_and_rejects_bad_input(workspace: Workspace)
     assert "Traceback" not in unknown.stderr + invalid.stderr + again.stderr
 
 
+def test_record_refuses_a_secret_in_the_arguments_or_the_case_name(workspace: Workspace) -> None:
+    """A case holds no secret: the source's key as an argument (path, body) or as --name is refused before
+    anything is sent, naming where it is, never the key; no case file is written (its name would hold it)."""
+    attempts = [("get_pet", {"petId": API_KEY}, (), "`petId`"),
+                ("create_pet", {"name": "x", "tag": f"k={API_KEY}"}, (), "`tag`"),
+                ("get_pet", {"petId": 3}, ("--name", f"with-{API_KEY}"), "--name")]
+    for tool, args, name, where in attempts:
+        refused = workspace.mcprt("record", tool, "--args", json.dumps(args), *name)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert f"nothing recorded: {where} holds the value of a secret" in refused.stderr
+        assert API_KEY not in refused.stdout + refused.stderr
+    cases = workspace.root / "cases"
+    assert not cases.exists() or not [p for p in cases.rglob("*") if p.is_file()]
+
+
 def test_hand_written_case_from_documented_example(workspace: Workspace) -> None:
     """A case written from an API's documentation: no headers, JSON in YAML, URL on the documented host."""
     folder = workspace.root / "cases" / "get_pet"
