@@ -109,6 +109,17 @@ def test_record_refuses_to_overwrite_and_rejects_bad_input(workspace: Workspace)
     assert "Traceback" not in unknown.stderr + invalid.stderr + again.stderr
 
 
+def test_a_base_url_from_an_unset_variable_replays_without_it(workspace: Workspace) -> None:
+    """`mcprt test` gives an unset variable a placeholder; one that starts `base_url` gets a URL (the loader
+    checks base_url as one), and the replay keeps the recorded base path."""
+    base = _base(workspace)
+    workspace.env["PETS_BASE"] = base.removesuffix("/v1")
+    workspace.edit(f"base_url: {base}", 'base_url: "${PETS_BASE}/v1"')
+    assert workspace.mcprt("record", "get_pet", "--args", '{"petId": 3}').returncode == 0
+    passed = workspace.mcprt("test", "mcp.yaml", drop=("PETS_BASE", "PETS_KEY"))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
 def test_record_refuses_a_secret_in_the_arguments_or_the_case_name(workspace: Workspace) -> None:
     """A case holds no secret: the source's key as an argument (path, body) or as --name is refused before
     anything is sent, naming where it is, never the key; no case file is written (its name would hold it)."""
