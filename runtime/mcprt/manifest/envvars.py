@@ -28,6 +28,11 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # `Diagnostic.code` of the error for a required variable that is unset (the CLI adds where `--offline` helps).
 UNSET_VARIABLE = "unset-variable"
 
+# The value a replay (`mcprt test`, `validate --offline`) gives a required variable that is not set
+# (testing/overrides.py): nothing leaves loopback there, so CI needs no secrets. Defined here, below the
+# URL check that must let it stand in any position of an upstream URL (manifest/urls.py).
+REPLAY_PLACEHOLDER = "mcprt-replay-placeholder"
+
 
 def environment_for(manifest_dir: FsPath) -> dict[str, str]:
     """The variables a manifest may reference: `.env` beside it, overridden by the process environment."""

@@ -18,12 +18,22 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
+from .envvars import REPLAY_PLACEHOLDER
+
+# What a replay placeholder is checked as: a digit string is valid as a host, a port and a path segment,
+# so a placeholder in any of those positions (`http://127.0.0.1:${PORT}/v1`) passes, while what the author
+# wrote around it (scheme, `user@`) is still checked. The replay sends nothing to that URL: it keeps only its
+# path (sources/openapi/replay.py), and `validate --offline` compiles without calling.
+_PLACEHOLDER_STAND_IN = "0"
+
 
 def check_upstream_url(value: str) -> str:
     """`value` unchanged when it is an absolute `http://` or `https://` URL with a host and no userinfo;
-    else ValueError saying which part is wrong (quoting no part of the value)."""
+    else ValueError saying which part is wrong (quoting no part of the value). A replay's placeholder for
+    an unset variable (`envvars.REPLAY_PLACEHOLDER`) is checked as `_PLACEHOLDER_STAND_IN`."""
+    checked = value.replace(REPLAY_PLACEHOLDER, _PLACEHOLDER_STAND_IN)
     try:
-        parts = urlsplit(value.strip())
+        parts = urlsplit(checked.strip())
         port = parts.port  # ValueError for a port that is not a number in 0-65535
     except ValueError as exc:
         del exc  # its text quotes the port, which may come from a secret variable

@@ -29,9 +29,10 @@ from ..sources.kind import kind_of
 
 __all__ = ["load_for_replay", "redirect_sources", "replay_environment"]
 
-PLACEHOLDER = "mcprt-replay-placeholder"
-# A variable that starts an upstream URL (`base_url: "${API_BASE}/v1"`) gets a URL, since the loader checks
-# that value as one (manifest/urls.py); the replay keeps only its path.
+PLACEHOLDER = envvars.REPLAY_PLACEHOLDER
+# A variable that starts an upstream URL (`base_url: "${API_BASE}/v1"`) gets a URL, so the replay finds the
+# base path after it; elsewhere in the URL (host, port, path) the plain placeholder passes the loader's
+# URL check (manifest/urls.py).
 URL_PLACEHOLDER = f"http://{PLACEHOLDER}"
 _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _URL_VARIABLE = re.compile(r"\b(?:base_url|url)[\"']?\s*[:=]\s*[\"']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
