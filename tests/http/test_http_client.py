@@ -4,6 +4,7 @@ nothing between callers; refuses what it cannot verify; and its pools close with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import json
 import logging
@@ -233,6 +234,87 @@ def test_a_missing_tls_file_is_a_load_error_at_its_key(tls_upstream: TlsUpstream
     done = _call_list_pods(tls_upstream, "{ca_file: nowhere/ca.pem}")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "mcp.yaml:6:" in done.stderr and "no such file" in done.stderr and "nowhere/ca.pem" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def plain_upstream(tls_upstream: TlsUpstream) -> Iterator[str]:
+    """A plain-http twin of `tls_upstream` (same description): its base URL."""
+
+    def handler(conn: socket.socket) -> None:
+        with conn:
+            read_request_head(conn)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                         b"Content-Length: 11\r\n\r\n{\"ok\":true}")
+
+    with serve_tcp(handler) as (host, port):
+        yield f"http://{host}:{port}"
+
+
+MISSING_BUNDLE = "/nonexistent/ca.pem"
+
+
+def test_a_wrong_ssl_cert_file_leaves_plain_http_alone(tls_upstream: TlsUpstream, plain_upstream: str) -> None:
+    """SSL_CERT_FILE is read for https only: an http source calls as before."""
+    done = _call_list_pods(dataclasses.replace(tls_upstream, base=plain_upstream), env={"SSL_CERT_FILE": MISSING_BUNDLE})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"ok": true' in done.stdout or '"ok":true' in done.stdout
+
+
+@pytest.mark.parametrize("tls", ["", "{cert_file: client/cert.pem, key_file: client/key.pem}"])
+def test_a_wrong_ssl_cert_file_is_a_load_error_naming_it(tls_upstream: TlsUpstream, tls: str) -> None:
+    """For an https source the environment's store is loaded at open: a path that is not one is an error
+    naming the variable (not the source's own files, not a traceback); validate reports it too."""
+    done = _call_list_pods(tls_upstream, tls, {"SSL_CERT_FILE": MISSING_BUNDLE})
+    checked = mcprt_cli("validate", "--offline", str(tls_upstream.folder / "mcp.yaml"),
+                        env={"SSL_CERT_FILE": MISSING_BUNDLE, "SSL_CERT_DIR": ""})
+    for ran in (done, checked):
+        assert ran.returncode == 2, ran.stdout + ran.stderr
+        assert f"the CA bundle the environment names cannot be loaded (SSL_CERT_FILE={MISSING_BUNDLE}: No such " \
+               "file or directory)" in ran.stderr, ran.stderr
+        assert "Traceback" not in ran.stderr and "internal error" not in ran.stderr
+        assert "client/cert.pem" not in ran.stderr
+
+
+@pytest.fixture(scope="module")
+def public_token_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """An OAuth2 token endpoint over https whose certificate another CA signed than the upstream's (a
+    public identity provider): its URL and that certificate (the store SSL_CERT_FILE names)."""
+    folder = tmp_path_factory.mktemp("idp")
+    cert, key = self_signed(folder, addresses=["127.0.0.1"])
+    context = server_context(cert, key)
+    context.verify_mode = ssl.CERT_OPTIONAL  # so a client certificate offered here would be seen
+    context.load_verify_locations(cert)
+    offered: list[bool] = []
+
+    def handler(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            data = read_request_head(tls)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            while len(body) < length:  # the form, read whole: closing on unread bytes would reset
+                body += tls.recv(4096)
+            offered.append(bool(tls.getpeercert()))
+            body = json.dumps({"access_token": "tok-1", "token_type": "Bearer", "expires_in": 300}).encode()
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    with serve_tcp(handler) as (host, port):
+        yield f"https://{host}:{port}/token", cert
+    assert not any(offered), "the source's client certificate was offered to the token endpoint"
+
+
+def test_token_requests_keep_the_default_trust_not_the_sources_ca(
+    tls_upstream: TlsUpstream, public_token_endpoint: tuple[str, Path]
+) -> None:
+    """`tls:` is for the source's API: its private CA does not replace the store token requests check the
+    identity provider against (SSL_CERT_FILE here), and its client certificate is not offered there."""
+    token_url, idp_ca = public_token_endpoint
+    tls = ("{ca_file: server/cert.pem, cert_file: client/cert.pem, key_file: client/key.pem}\n"
+           f"    auth: {{oauth2: {{token_url: {token_url}, client_id: mcprt, client_secret: \"${{CLIENT_SECRET}}\"}}}}")
+    done = _call_list_pods(tls_upstream, tls, {"SSL_CERT_FILE": str(idp_ca), "CLIENT_SECRET": "s3cret-value-long"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mcprt-client" in done.stdout  # the API still saw the client certificate
 
 
 # --- what cannot be sent ------------------------------------------------------------------------------

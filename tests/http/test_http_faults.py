@@ -286,11 +286,10 @@ async def test_a_name_resolving_into_a_refused_range_is_refused_after_resolution
     """The check reads the addresses the connection would use, not the URL's text: `localhost`
     (resolved by the system) is refused where only public addresses may be reached."""
     from mcprt.outbound.redirects import Hop, redirect_ranges
-    from mcprt.outbound.tls import client_context
     from mcprt.outbound.transport import make_session
 
     port = upstream.url("/echo").split("//")[1].split("/")[0].split(":")[1]
-    session = make_session(tls=client_context())
+    session = make_session(verify=True)
     try:
         with Hop(redirect_ranges("public")):
             with pytest.raises(ToolCallError, match=r"redirected to localhost \(.+\), a loopback address"):

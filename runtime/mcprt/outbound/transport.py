@@ -12,7 +12,8 @@ The session is configured so that aiohttp does as little on its own as the execu
     for one call must never ride along on another's;
   - no timeouts of its own (each call runs under its deadline, `asyncio.timeout_at`);
   - no environment lookups (`trust_env=False`: no proxy or netrc the manifest did not name); the one
-    exception, `SSL_CERT_FILE`/`SSL_CERT_DIR`, is read by tls.py, which makes the TLS context;
+    exception, `SSL_CERT_FILE`/`SSL_CERT_DIR`, is read by tls.py, which makes the TLS contexts (per
+    https request for API calls, `HttpUpstream._ssl_for`; the default trust for token requests);
   - a redirect hop to another origin connects only to the address ranges redirects.py allows (the
     connector checks the addresses it resolved, literal IPs and cached names included).
 
@@ -24,10 +25,11 @@ only when a source's credentials first need a token.
 from __future__ import annotations
 
 import asyncio
-import ssl
 from functools import cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
+
+from .tls import client_context
 
 if TYPE_CHECKING:
     import aiohttp
@@ -75,16 +77,17 @@ def _guarded_connector_class() -> type:
     return GuardedConnector
 
 
-def make_session(*, tls: ssl.SSLContext | None) -> aiohttp.ClientSession:
-    """A pooled aiohttp session as described in the module docstring (call inside the running loop);
-    `tls`: the context verifying upstream certificates (tls.py), None to verify none."""
+def make_session(*, verify: bool) -> aiohttp.ClientSession:
+    """A pooled aiohttp session as described in the module docstring (call inside the running loop).
+    Each https request passes its own context (`ssl=`, made by tls.py only when a hop is https); the
+    connector's default is aiohttp's verifying one, or none when `verify` is False."""
     import aiohttp
 
     connector = _guarded_connector_class()(
         limit=MAX_CONNECTIONS,
         limit_per_host=0,  # one source usually has one host: the overall limit is the one that matters
         keepalive_timeout=KEEPALIVE_S,
-        ssl=tls if tls is not None else False,
+        ssl=verify,
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -100,14 +103,19 @@ def make_session(*, tls: ssl.SSLContext | None) -> aiohttp.ClientSession:
     )
 
 
-def make_token_client(*, tls: ssl.SSLContext | None) -> httpx.AsyncClient:
+def make_token_client(*, verify: bool) -> httpx.AsyncClient:
     """The httpx client for token requests: no redirects, no cookies, no default timeout (each
-    token request carries the call's remaining time), no environment lookups."""
+    token request carries the call's remaining time), no environment lookups but the trust store.
+
+    Token endpoints keep the default trust (`SSL_CERT_FILE`/`SSL_CERT_DIR`, else certifi: tls.py) and
+    get no client certificate: a source's `tls:` is for its API, whose private CA (a cluster's) rarely
+    signs the identity provider's certificate. Raises TrustStoreError when the environment's store
+    cannot be loaded."""
     import httpx
 
     limits = httpx.Limits(max_connections=TOKEN_POOL_CONNECTIONS, keepalive_expiry=KEEPALIVE_S)
     return httpx.AsyncClient(
-        verify=tls if tls is not None else False,
+        verify=client_context() if verify else False,
         limits=limits,
         cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),  # keeps none
         follow_redirects=False,
@@ -123,8 +131,8 @@ class SourcePool:
     (tests, `asyncio.run` twice) the old loop's clients are dropped and new ones made.
     """
 
-    def __init__(self, *, tls: ssl.SSLContext | None) -> None:
-        self._tls = tls
+    def __init__(self, *, verify: bool) -> None:
+        self._verify = verify
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: aiohttp.ClientSession | None = None
         self._token_client: httpx.AsyncClient | None = None
@@ -133,14 +141,14 @@ class SourcePool:
         """This loop's aiohttp session (made on first use)."""
         self._follow_loop()
         if self._session is None:
-            self._session = make_session(tls=self._tls)
+            self._session = make_session(verify=self._verify)
         return self._session
 
     def token_client(self) -> httpx.AsyncClient:
         """This loop's httpx client for token requests (made on first use)."""
         self._follow_loop()
         if self._token_client is None:
-            self._token_client = make_token_client(tls=self._tls)
+            self._token_client = make_token_client(verify=self._verify)
         return self._token_client
 
     @property

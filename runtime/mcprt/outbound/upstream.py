@@ -128,8 +128,11 @@ class HttpUpstream:
         self._default_headers = list(headers.items())
         self._retries = max(0, retries)
         self._user_agent = user_agent
-        # `tls`: the source's trust (outbound/tls.py); by default the environment's or certifi's.
-        self._pool = SourcePool(tls=(tls or client_context()) if verify else None)
+        # `tls`: the source's trust (outbound/tls.py); None: the environment's or certifi's, made at the
+        # first https hop (`_ssl_for`), so a wrong SSL_CERT_FILE never breaks plain-http calls.
+        self._verify = verify
+        self._tls = tls
+        self._pool = SourcePool(verify=verify)
         # Forwarded claims are personal data: redacted in logs and recordings like credentials.
         self._sensitive_names = (*(self._credentials.sensitive_names if self._credentials else ()),
                                  *self._forward_claims)
@@ -316,12 +319,23 @@ class HttpUpstream:
         url = sent.url if stamp is None else stamp_into(sent.url, headers, stamp)
         check_headers(headers.items(), lambda: self._target(call))
         response = await self._pool.session().request(
-            sent.method, wire_url(url), headers=headers, data=sent.body, allow_redirects=False
+            sent.method, wire_url(url), headers=headers, data=sent.body, allow_redirects=False,
+            ssl=self._ssl_for(url),
         )
         if _REQUEST_LOG.isEnabledFor(logging.INFO):
             _REQUEST_LOG.info('HTTP Request: %s %s "HTTP/%s.%s %d %s"', sent.method, self.redact_url(sent.url),
                               *response.version, response.status, response.reason or "")
         return response
+
+    def _ssl_for(self, url: str) -> ssl.SSLContext | bool:
+        """The TLS setting of one hop: the source's context for https (made now when the source has no
+        `tls:`; TrustStoreError, a ToolCallError, when the environment's store cannot be loaded); True
+        (aiohttp's default, unused) for plain http; False when verification is off."""
+        if not self._verify:
+            return False
+        if not url[:8].lower().startswith("https://"):
+            return True
+        return self._tls or client_context()
 
     def _build(
         self,

@@ -101,7 +101,9 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     document, compiled, notes, files = await asyncio.to_thread(_compile, ctx)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
-    source = OpenAPIRunningSource(ctx.name, config, retries, files, _tls_context(ctx))
+    https = any((item.plan.base_url or "").lower().startswith("https://") for item in compiled.operations) or bool(
+        config.base_url and config.base_url.lower().startswith("https://"))
+    source = OpenAPIRunningSource(ctx.name, config, retries, files, _tls_context(ctx, https))
     if document.shapes_pending:
         source.track(document)
     for item in compiled.operations:
@@ -115,13 +117,22 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     return source
 
 
-def _tls_context(ctx: SourceContext) -> ssl.SSLContext | None:
+def _tls_context(ctx: SourceContext, https: bool) -> ssl.SSLContext | None:
     """The source's `tls:` as a client context, made at open so a missing or unreadable file is an error
-    of the source, at load, rather than of its first call. None without `tls:`."""
+    of the source, at load, rather than of its first call. Without `tls:`, None (the default trust, made
+    at the first https hop), after checking that the environment's store loads when `https` (the source
+    calls an https base URL): a wrong SSL_CERT_FILE is then a load error naming it, while an http-only
+    source never reads it."""
+    from ...outbound.tls import TrustStoreError, client_context
+
     tls = getattr(ctx.config, "tls", None)
     if tls is None:
+        if https:
+            try:
+                client_context()
+            except TrustStoreError as exc:
+                raise SourceConfigError([(("base_url",) if ctx.config.base_url else (), str(exc))]) from None
         return None
-    from ...outbound.tls import client_context
 
     paths = {key: ctx.base_dir / value for key, value in
              (("ca_file", tls.ca_file), ("cert_file", tls.cert_file), ("key_file", tls.key_file)) if value}
@@ -130,6 +141,8 @@ def _tls_context(ctx: SourceContext) -> ssl.SSLContext | None:
         raise SourceConfigError(missing)
     try:
         return client_context(**paths)
+    except TrustStoreError as exc:  # the environment's store, with only `cert_file`: not these files' fault
+        raise SourceConfigError([(("tls",), str(exc))]) from None
     except (OSError, ssl.SSLError) as exc:  # not PEM, a key not matching its certificate
         raise SourceConfigError([(("tls",), f"cannot load {', '.join(map(str, paths.values()))}: "
                                             f"{getattr(exc, 'reason', None) or exc}")]) from None
