@@ -142,6 +142,36 @@ async def test_an_untrusted_certificate_is_refused_unless_verification_is_off(tm
         await http.aclose()
 
 
+async def test_a_failed_handshake_is_retried_unlike_a_failed_verification(tmp_path: Path) -> None:
+    """A handshake cut by the server (a proxy restarting: the first connection answers in plain text)
+    may pass next time, so an idempotent call is retried; only an untrusted certificate is certain to fail
+    again (test_an_untrusted_certificate_fails_at_once_saying_how_to_trust_a_ca)."""
+    from mcprt.outbound.tls import client_context
+
+    cert, key = self_signed(tmp_path, addresses=["127.0.0.1"])
+    context = server_context(cert, key)
+    connections: list[int] = []
+
+    def handler(conn: socket.socket) -> None:
+        connections.append(1)
+        if len(connections) == 1:
+            with conn:
+                conn.recv(4096)  # the ClientHello
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            return
+        with context.wrap_socket(conn, server_side=True) as tls:
+            read_request_head(tls)
+            tls.sendall(OK_JSON)
+
+    http = HttpUpstream(source="tls", auth=None, headers={}, retries=2, tls=client_context(ca_file=cert))
+    try:
+        with serve_tcp(handler) as (host, port):
+            result = await http.send(get(f"https://{host}:{port}/secure"), ctx())
+    finally:
+        await http.aclose()
+    assert result.body == {"ok": True} and len(connections) == 2
+
+
 @dataclass(frozen=True)
 class TlsUpstream:
     """An HTTPS upstream on 127.0.0.1 with a certificate of its own (no public CA signed it) that asks for a

@@ -250,9 +250,11 @@ class HttpUpstream:
                     principal=ctx.principal,
                 )
             except aiohttp.ClientConnectorError as exc:
-                # Nothing reached upstream, but only idempotent requests are retried, as promised; a TLS
-                # failure (an untrusted certificate, a wrong name) would fail the same way again.
-                if isinstance(exc, aiohttp.ClientSSLError) or not (request.idempotent and retried < self._retries):
+                # Nothing reached upstream, but only idempotent requests are retried, as promised. A failed
+                # certificate verification (untrusted, wrong name) would fail the same way again; any other
+                # handshake failure (a proxy restarting, a reset) may not.
+                if isinstance(exc, aiohttp.ClientConnectorCertificateError) or not (
+                        request.idempotent and retried < self._retries):
                     raise
                 wait = backoff_delay(retried)
                 if not fits_before_deadline(wait, call.remaining()):
