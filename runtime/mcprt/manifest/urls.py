@@ -44,13 +44,19 @@ def check_upstream_url(value: str) -> str:
         # No part of the value is quoted: it may come from a variable holding a secret.
         got = "another scheme" if parts.scheme else "no scheme"
         raise ValueError(f"expected an absolute http:// or https:// URL, got {got}")
-    if "@" in parts.netloc:
-        raise ValueError("a user name or password in the URL is not allowed (it would be shown wherever the URL "
-                         "is, and sent unredacted); put the credentials in this source's `auth: {basic: {username: "
-                         "…, password: ${VAR}}}` instead")
+    refuse_userinfo(parts.netloc)
     if not parts.hostname:
         raise ValueError("expected an absolute http:// or https:// URL with a host, got none after '//'")
     return value
+
+
+def refuse_userinfo(netloc: str) -> None:
+    """ValueError when a URL's authority (`urlsplit(url).netloc`) holds userinfo (`user:pass@`), quoting
+    none of it: the one check every upstream URL gets, the manifest's and an API description's server."""
+    if "@" in netloc:
+        raise ValueError("a user name or password in the URL is not allowed (it would be shown wherever the URL "
+                         "is, and sent unredacted); put the credentials in this source's `auth: {basic: {username: "
+                         "…, password: ${VAR}}}` instead")
 
 
 # A manifest string holding an upstream URL (`base_url`, a `url:` source's endpoint). Its JSON Schema stays
