@@ -266,6 +266,20 @@ def test_a_missing_tls_file_is_a_load_error_at_its_key(tls_upstream: TlsUpstream
     assert "mcp.yaml:6:" in done.stderr and "no such file" in done.stderr and "nowhere/ca.pem" in done.stderr
 
 
+def test_an_encrypted_key_file_is_a_load_error_never_a_prompt(tls_upstream: TlsUpstream) -> None:
+    """OpenSSL asks for an encrypted key's passphrase on the terminal; mcprt refuses at load instead."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(tls_upstream.client_key.read_bytes(), password=None)
+    (tls_upstream.folder / "client" / "encrypted.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")))
+    done = _call_list_pods(tls_upstream, "{ca_file: server/cert.pem, cert_file: client/cert.pem, "
+                                         "key_file: client/encrypted.pem}")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the private key is encrypted; give an unencrypted one" in done.stderr, done.stderr
+
+
 @pytest.fixture(scope="module")
 def plain_upstream(tls_upstream: TlsUpstream) -> Iterator[str]:
     """A plain-http twin of `tls_upstream` (same description): its base URL."""

@@ -64,5 +64,13 @@ def _context(ca_file: Path | None, cert_file: Path | None, key_file: Path | None
 
         context = ssl.create_default_context(cafile=certifi.where())
     if cert_file is not None:
-        context.load_cert_chain(str(cert_file), str(key_file) if key_file is not None else None)
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file is not None else None,
+                                password=_refuse_passphrase)
     return context
+
+
+def _refuse_passphrase() -> bytes:
+    """Called by OpenSSL for an encrypted key: without it OpenSSL asks on the terminal, which hangs a
+    server (no one to answer) or takes a passphrase out of band; mcprt reads unencrypted keys only."""
+    raise ssl.SSLError("the private key is encrypted; give an unencrypted one "
+                       "(`openssl pkey -in key.pem -out key-plain.pem`, kept readable by mcprt only)")
