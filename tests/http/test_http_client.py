@@ -280,6 +280,24 @@ def test_an_encrypted_key_file_is_a_load_error_never_a_prompt(tls_upstream: TlsU
     assert "the private key is encrypted; give an unencrypted one" in done.stderr, done.stderr
 
 
+def test_a_rotated_ca_file_is_read_again(tmp_path: Path) -> None:
+    """A cluster's `ca.crt` renewed in place: the next context (the source reopens when a watched tls file
+    changes) trusts the new CA, not the cached old one."""
+    from mcprt.outbound.tls import client_context
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old, _ = self_signed(tmp_path / "old", names=["old-ca"])
+    new, _ = self_signed(tmp_path / "new", names=["new-ca", "longer-name-so-the-size-differs"])
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(old.read_bytes())
+    first = client_context(ca_file=ca)
+    ca.write_bytes(new.read_bytes())
+    second = client_context(ca_file=ca)
+    assert second is not first  # made again from the new file (before: the cached context of the old one)
+    assert client_context(ca_file=ca) is second  # unchanged: still made once
+
+
 @pytest.fixture(scope="module")
 def plain_upstream(tls_upstream: TlsUpstream) -> Iterator[str]:
     """A plain-http twin of `tls_upstream` (same description): its base URL."""

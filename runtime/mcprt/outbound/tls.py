@@ -41,7 +41,7 @@ def client_context(ca_file: Path | None = None, cert_file: Path | None = None,
     env = (os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
     if ca_file is None and env != (None, None):
         try:
-            _context(None, None, None, env)
+            _context(None, None, None, env, _versions(*env))
         except (OSError, ssl.SSLError) as exc:
             named = " and ".join(f"{name}={value}" for name, value in zip(("SSL_CERT_FILE", "SSL_CERT_DIR"), env)
                                  if value)
@@ -49,12 +49,27 @@ def client_context(ca_file: Path | None = None, cert_file: Path | None = None,
             raise TrustStoreError(f"the CA bundle the environment names cannot be loaded ({named}: {why}); "
                                   "point the variable at a PEM file (directory for SSL_CERT_DIR) or unset it "
                                   "for the default public roots") from None
-    return _context(ca_file, cert_file, key_file, env if ca_file is None else (None, None))
+    return _context(ca_file, cert_file, key_file, env if ca_file is None else (None, None),
+                    _versions(ca_file, cert_file, key_file, *(env if ca_file is None else ())))
+
+
+def _versions(*paths: Path | str | None) -> tuple[tuple[int, int], ...]:
+    """(mtime ns, size) of each file, part of the cache key: a rotated CA or certificate (a cluster's
+    `ca.crt` renewed) is read again when the source reopens (its tls files are watched: binding.py)."""
+    found = []
+    for path in paths:
+        try:
+            stat = os.stat(path) if path else None
+        except OSError:
+            stat = None  # loading it reports what is wrong
+        found.append((stat.st_mtime_ns, stat.st_size) if stat else (0, 0))
+    return tuple(found)
 
 
 @lru_cache(maxsize=32)
 def _context(ca_file: Path | None, cert_file: Path | None, key_file: Path | None,
-             env: tuple[str | None, str | None]) -> ssl.SSLContext:
+             env: tuple[str | None, str | None], versions: tuple[tuple[int, int], ...]) -> ssl.SSLContext:
+    del versions  # only a part of the cache key
     if ca_file is not None:
         context = ssl.create_default_context(cafile=str(ca_file))
     elif env != (None, None):

@@ -101,6 +101,9 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     document, compiled, notes, files = await asyncio.to_thread(_compile, ctx)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
+    tls = config.tls
+    # watched like the description: a rotated CA or client certificate reopens the source, which reads it again
+    files += [ctx.base_dir / name for name in (tls.ca_file, tls.cert_file, tls.key_file) if name] if tls else []
     https = any((item.plan.base_url or "").lower().startswith("https://") for item in compiled.operations) or bool(
         config.base_url and config.base_url.lower().startswith("https://"))
     source = OpenAPIRunningSource(ctx.name, config, retries, files, _tls_context(ctx, https))
