@@ -337,6 +337,34 @@ def test_a_wrong_ssl_cert_file_is_a_load_error_naming_it(tls_upstream: TlsUpstre
         assert "client/cert.pem" not in ran.stderr
 
 
+async def test_a_wrong_ssl_cert_file_fails_an_https_hop_of_an_http_source_clearly(
+    tls_upstream: TlsUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An http source redirected to https reads the store at that hop: a wrong SSL_CERT_FILE is the call's
+    error naming it (not an internal error), and its plain-http calls keep working."""
+    monkeypatch.setenv("SSL_CERT_FILE", MISSING_BUNDLE)
+    target = f"{tls_upstream.base}/api/v1/pods".encode()
+
+    def handler(conn: socket.socket) -> None:
+        with conn:
+            head = read_request_head(conn)
+            if b"/plain" in head.split(b"\r\n", 1)[0]:
+                conn.sendall(OK_JSON)
+            else:
+                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + target + b"\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+
+    http = HttpUpstream(source="plain", auth=None, headers={}, retries=0)
+    try:
+        with serve_tcp(handler) as (host, port):
+            assert (await http.send(get(f"http://{host}:{port}/plain"), ctx())).body == {"ok": True}
+            with pytest.raises(ToolCallError) as caught:
+                await http.send(get(f"http://{host}:{port}/moved"), ctx())
+    finally:
+        await http.aclose()
+    assert f"the CA bundle the environment names cannot be loaded (SSL_CERT_FILE={MISSING_BUNDLE}" in str(caught.value)
+
+
 @pytest.fixture(scope="module")
 def public_token_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """An OAuth2 token endpoint over https whose certificate another CA signed than the upstream's (a
