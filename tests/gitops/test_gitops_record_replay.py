@@ -109,6 +109,51 @@ def test_record_refuses_to_overwrite_and_rejects_bad_input(workspace: Workspace)
     assert "Traceback" not in unknown.stderr + invalid.stderr + again.stderr
 
 
+def test_a_base_url_from_an_unset_variable_replays_without_it(workspace: Workspace) -> None:
+    """`mcprt test` gives an unset variable a placeholder; one that starts `base_url` gets a URL (the loader
+    checks base_url as one), and the replay keeps the recorded base path."""
+    base = _base(workspace)
+    workspace.env["PETS_BASE"] = base.removesuffix("/v1")
+    workspace.edit(f"base_url: {base}", 'base_url: "${PETS_BASE}/v1"')
+    assert workspace.mcprt("record", "get_pet", "--args", '{"petId": 3}').returncode == 0
+    passed = workspace.mcprt("test", "mcp.yaml", drop=("PETS_BASE", "PETS_KEY"))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_a_variable_inside_base_url_replays_without_it(workspace: Workspace) -> None:
+    """An unset variable anywhere in base_url's host or port (not only at its start) gets a placeholder
+    the loader's URL check accepts: `mcprt test` and `validate --offline` pass without the variable."""
+    base = _base(workspace)  # http://127.0.0.1:PORT/v1
+    host, port = base.removeprefix("http://").removesuffix("/v1").split(":")
+    workspace.env |= {"PETS_HOST": host, "PETS_PORT": port}
+    assert workspace.mcprt("record", "get_pet", "--args", '{"petId": 3}').returncode == 0
+    for written in (f'"http://{host}:${{PETS_PORT}}/v1"', f'"http://${{PETS_HOST}}:{port}/v1"',
+                    '"http://${PETS_HOST}:${PETS_PORT}/v1"'):
+        workspace.edit(f"base_url: {_base(workspace)}", f"base_url: {written}")
+        for command in (("test", "mcp.yaml"), ("validate", "--offline", "mcp.yaml")):
+            ran = workspace.mcprt(*command, drop=("PETS_HOST", "PETS_PORT", "PETS_KEY"))
+            assert ran.returncode == 0, (written, command, ran.stdout + ran.stderr)
+    # What the author wrote around the placeholder is still checked.
+    workspace.edit(f"base_url: {_base(workspace)}", 'base_url: "ftp://127.0.0.1:${PETS_PORT}/v1"')
+    refused = workspace.mcprt("validate", "--offline", "mcp.yaml", drop=("PETS_HOST", "PETS_PORT", "PETS_KEY"))
+    assert refused.returncode == 2 and "got another scheme" in refused.stdout + refused.stderr, refused.stderr
+
+
+def test_record_refuses_a_secret_in_the_arguments_or_the_case_name(workspace: Workspace) -> None:
+    """A case holds no secret: the source's key as an argument (path, body) or as --name is refused before
+    anything is sent, naming where it is, never the key; no case file is written (its name would hold it)."""
+    attempts = [("get_pet", {"petId": API_KEY}, (), "`petId`"),
+                ("create_pet", {"name": "x", "tag": f"k={API_KEY}"}, (), "`tag`"),
+                ("get_pet", {"petId": 3}, ("--name", f"with-{API_KEY}"), "--name")]
+    for tool, args, name, where in attempts:
+        refused = workspace.mcprt("record", tool, "--args", json.dumps(args), *name)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert f"nothing recorded: {where} holds the value of a secret" in refused.stderr
+        assert API_KEY not in refused.stdout + refused.stderr
+    cases = workspace.root / "cases"
+    assert not cases.exists() or not [p for p in cases.rglob("*") if p.is_file()]
+
+
 def test_hand_written_case_from_documented_example(workspace: Workspace) -> None:
     """A case written from an API's documentation: no headers, JSON in YAML, URL on the documented host."""
     folder = workspace.root / "cases" / "get_pet"

@@ -4,12 +4,16 @@ nothing between callers; refuses what it cannot verify; and its pools close with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
+import json
 import logging
 import socket
 import ssl
+import subprocess
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,7 @@ from tests.http.http_support import Upstream
 from mcprt.contracts import CallContext
 from mcprt.errors import ToolCallError
 from mcprt.outbound import BuiltRequest, HttpUpstream
+from tests.support.cli import mcprt_cli
 from tests.support.tls import self_signed, server_context
 from tests.support.upstream import read_request_head, serve_app, serve_tcp
 
@@ -127,12 +132,279 @@ async def test_an_untrusted_certificate_is_refused_unless_verification_is_off(tm
                 with pytest.raises(ToolCallError) as caught:
                     await http.send(get(url), ctx())
                 assert str(caught.value) == (
-                    f"cannot connect to upstream: TLS certificate verification failed (GET {host}:{port}/secure)"
+                    "cannot connect to upstream: TLS certificate verification failed (self-signed certificate); "
+                    "to trust a private CA, give the source `tls: {ca_file: ca.pem}` or set SSL_CERT_FILE (or "
+                    f"SSL_CERT_DIR) for the mcprt process (GET {host}:{port}/secure)"
                 )
             else:
                 assert (await http.send(get(url), ctx())).body == {"ok": True}
     finally:
         await http.aclose()
+
+
+async def test_a_failed_handshake_is_retried_unlike_a_failed_verification(tmp_path: Path) -> None:
+    """A handshake cut by the server (a proxy restarting: the first connection answers in plain text)
+    may pass next time, so an idempotent call is retried; only an untrusted certificate is certain to fail
+    again (test_an_untrusted_certificate_fails_at_once_saying_how_to_trust_a_ca)."""
+    from mcprt.outbound.tls import client_context
+
+    cert, key = self_signed(tmp_path, addresses=["127.0.0.1"])
+    context = server_context(cert, key)
+    connections: list[int] = []
+
+    def handler(conn: socket.socket) -> None:
+        connections.append(1)
+        if len(connections) == 1:
+            with conn:
+                conn.recv(4096)  # the ClientHello
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            return
+        with context.wrap_socket(conn, server_side=True) as tls:
+            read_request_head(tls)
+            tls.sendall(OK_JSON)
+
+    http = HttpUpstream(source="tls", auth=None, headers={}, retries=2, tls=client_context(ca_file=cert))
+    try:
+        with serve_tcp(handler) as (host, port):
+            result = await http.send(get(f"https://{host}:{port}/secure"), ctx())
+    finally:
+        await http.aclose()
+    assert result.body == {"ok": True} and len(connections) == 2
+
+
+@dataclass(frozen=True)
+class TlsUpstream:
+    """An HTTPS upstream on 127.0.0.1 with a certificate of its own (no public CA signed it) that asks for a
+    client certificate, optionally (mutual TLS): it answers `{"client": <the client certificate's CN or null>}`."""
+
+    base: str
+    ca: Path  # the server's certificate: the only CA that trusts it
+    client_cert: Path
+    client_key: Path
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsUpstream]:
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "server").mkdir()
+    (folder / "client").mkdir()
+    cert, key = self_signed(folder / "server", addresses=["127.0.0.1"])
+    client_cert, client_key = self_signed(folder / "client", names=["mcprt-client"])
+    context = server_context(cert, key)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(client_cert)
+
+    def handler(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            read_request_head(tls)
+            peer = tls.getpeercert()
+            subject = dict(item for rdn in peer["subject"] for item in rdn) if peer else {}
+            body = json.dumps({"client": subject.get("commonName")}).encode()
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    spec = {"openapi": "3.0.3", "info": {"title": "k8s", "version": "1"}, "paths": {"/api/v1/pods": {"get": {
+        "operationId": "list_pods", "responses": {"200": {"description": "ok"}}}}}}
+    (folder / "k8s.json").write_text(json.dumps(spec))
+    with serve_tcp(handler) as (host, port):
+        yield TlsUpstream(f"https://{host}:{port}", cert, client_cert, client_key, folder)
+
+
+def _call_list_pods(upstream: TlsUpstream, tls: str = "", env: dict[str, str] | None = None,
+                    ) -> subprocess.CompletedProcess[str]:
+    """`mcprt call --offline list_pods` on a manifest naming the TLS upstream, `tls` its `tls:` line (flow)."""
+    manifest = upstream.folder / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  k8s:\n    openapi: k8s.json\n"
+                        f"    base_url: {upstream.base}\n" + (f"    tls: {tls}\n" if tls else ""))
+    return mcprt_cli("call", "--offline", str(manifest), "list_pods",
+                     env={"SSL_CERT_FILE": "", "SSL_CERT_DIR": "", **(env or {})})
+
+
+def test_an_untrusted_certificate_fails_at_once_saying_how_to_trust_a_ca(tls_upstream: TlsUpstream) -> None:
+    """Verification is deterministic: not retried (no "after 3 attempts"), and the error names the fix."""
+    done = _call_list_pods(tls_upstream)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "TLS certificate verification failed (self-signed certificate); to trust a private CA, give the " \
+           "source `tls: {ca_file: ca.pem}` or set SSL_CERT_FILE" in done.stdout
+    assert "attempts" not in done.stdout
+
+
+@pytest.mark.parametrize("trust", ["SSL_CERT_FILE", "SSL_CERT_DIR", "ca_file", "ca_file over SSL_CERT_FILE"])
+def test_a_private_ca_is_trusted_from_the_manifest_or_the_standard_variables(
+    tls_upstream: TlsUpstream, trust: str
+) -> None:
+    env: dict[str, str] = {}
+    tls = ""
+    if trust == "SSL_CERT_FILE":
+        env["SSL_CERT_FILE"] = str(tls_upstream.ca)
+    elif trust == "SSL_CERT_DIR":  # OpenSSL finds a CA in a directory by its subject hash: `openssl rehash`
+        hashed = tls_upstream.folder / "hashed"
+        hashed.mkdir(exist_ok=True)
+        (hashed / tls_upstream.ca.name).write_bytes(tls_upstream.ca.read_bytes())
+        subprocess.run(["openssl", "rehash", str(hashed)], check=True, capture_output=True)
+        env["SSL_CERT_DIR"] = str(hashed)
+    else:
+        tls = "{ca_file: server/cert.pem}"
+        if trust == "ca_file over SSL_CERT_FILE":
+            env["SSL_CERT_FILE"] = str(tls_upstream.client_cert)  # a CA that would not trust the upstream
+    done = _call_list_pods(tls_upstream, tls, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"client": null' in done.stdout or '"client":null' in done.stdout
+
+
+def test_a_client_certificate_is_presented_for_mutual_tls(tls_upstream: TlsUpstream) -> None:
+    done = _call_list_pods(tls_upstream, "{ca_file: server/cert.pem, cert_file: client/cert.pem, "
+                                         "key_file: client/key.pem}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mcprt-client" in done.stdout
+
+
+def test_a_missing_tls_file_is_a_load_error_at_its_key(tls_upstream: TlsUpstream) -> None:
+    done = _call_list_pods(tls_upstream, "{ca_file: nowhere/ca.pem}")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "mcp.yaml:6:" in done.stderr and "no such file" in done.stderr and "nowhere/ca.pem" in done.stderr
+
+
+def test_an_encrypted_key_file_is_a_load_error_never_a_prompt(tls_upstream: TlsUpstream) -> None:
+    """OpenSSL asks for an encrypted key's passphrase on the terminal; mcprt refuses at load instead."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(tls_upstream.client_key.read_bytes(), password=None)
+    (tls_upstream.folder / "client" / "encrypted.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")))
+    done = _call_list_pods(tls_upstream, "{ca_file: server/cert.pem, cert_file: client/cert.pem, "
+                                         "key_file: client/encrypted.pem}")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the private key is encrypted; give an unencrypted one" in done.stderr, done.stderr
+
+
+def test_a_rotated_ca_file_is_read_again(tmp_path: Path) -> None:
+    """A cluster's `ca.crt` renewed in place: the next context (the source reopens when a watched tls file
+    changes) trusts the new CA, not the cached old one."""
+    from mcprt.outbound.tls import client_context
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old, _ = self_signed(tmp_path / "old", names=["old-ca"])
+    new, _ = self_signed(tmp_path / "new", names=["new-ca", "longer-name-so-the-size-differs"])
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(old.read_bytes())
+    first = client_context(ca_file=ca)
+    ca.write_bytes(new.read_bytes())
+    second = client_context(ca_file=ca)
+    assert second is not first  # made again from the new file (before: the cached context of the old one)
+    assert client_context(ca_file=ca) is second  # unchanged: still made once
+
+
+@pytest.fixture(scope="module")
+def plain_upstream(tls_upstream: TlsUpstream) -> Iterator[str]:
+    """A plain-http twin of `tls_upstream` (same description): its base URL."""
+
+    def handler(conn: socket.socket) -> None:
+        with conn:
+            read_request_head(conn)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                         b"Content-Length: 11\r\n\r\n{\"ok\":true}")
+
+    with serve_tcp(handler) as (host, port):
+        yield f"http://{host}:{port}"
+
+
+MISSING_BUNDLE = "/nonexistent/ca.pem"
+
+
+def test_a_wrong_ssl_cert_file_leaves_plain_http_alone(tls_upstream: TlsUpstream, plain_upstream: str) -> None:
+    """SSL_CERT_FILE is read for https only: an http source calls as before."""
+    done = _call_list_pods(dataclasses.replace(tls_upstream, base=plain_upstream), env={"SSL_CERT_FILE": MISSING_BUNDLE})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"ok": true' in done.stdout or '"ok":true' in done.stdout
+
+
+@pytest.mark.parametrize("tls", ["", "{cert_file: client/cert.pem, key_file: client/key.pem}"])
+def test_a_wrong_ssl_cert_file_is_a_load_error_naming_it(tls_upstream: TlsUpstream, tls: str) -> None:
+    """For an https source the environment's store is loaded at open: a path that is not one is an error
+    naming the variable (not the source's own files, not a traceback); validate reports it too."""
+    done = _call_list_pods(tls_upstream, tls, {"SSL_CERT_FILE": MISSING_BUNDLE})
+    checked = mcprt_cli("validate", "--offline", str(tls_upstream.folder / "mcp.yaml"),
+                        env={"SSL_CERT_FILE": MISSING_BUNDLE, "SSL_CERT_DIR": ""})
+    for ran in (done, checked):
+        assert ran.returncode == 2, ran.stdout + ran.stderr
+        assert f"the CA bundle the environment names cannot be loaded (SSL_CERT_FILE={MISSING_BUNDLE}: No such " \
+               "file or directory)" in ran.stderr, ran.stderr
+        assert "Traceback" not in ran.stderr and "internal error" not in ran.stderr
+        assert "client/cert.pem" not in ran.stderr
+
+
+async def test_a_wrong_ssl_cert_file_fails_an_https_hop_of_an_http_source_clearly(
+    tls_upstream: TlsUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An http source redirected to https reads the store at that hop: a wrong SSL_CERT_FILE is the call's
+    error naming it (not an internal error), and its plain-http calls keep working."""
+    monkeypatch.setenv("SSL_CERT_FILE", MISSING_BUNDLE)
+    target = f"{tls_upstream.base}/api/v1/pods".encode()
+
+    def handler(conn: socket.socket) -> None:
+        with conn:
+            head = read_request_head(conn)
+            if b"/plain" in head.split(b"\r\n", 1)[0]:
+                conn.sendall(OK_JSON)
+            else:
+                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + target + b"\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+
+    http = HttpUpstream(source="plain", auth=None, headers={}, retries=0)
+    try:
+        with serve_tcp(handler) as (host, port):
+            assert (await http.send(get(f"http://{host}:{port}/plain"), ctx())).body == {"ok": True}
+            with pytest.raises(ToolCallError) as caught:
+                await http.send(get(f"http://{host}:{port}/moved"), ctx())
+    finally:
+        await http.aclose()
+    assert f"the CA bundle the environment names cannot be loaded (SSL_CERT_FILE={MISSING_BUNDLE}" in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def public_token_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """An OAuth2 token endpoint over https whose certificate another CA signed than the upstream's (a
+    public identity provider): its URL and that certificate (the store SSL_CERT_FILE names)."""
+    folder = tmp_path_factory.mktemp("idp")
+    cert, key = self_signed(folder, addresses=["127.0.0.1"])
+    context = server_context(cert, key)
+    context.verify_mode = ssl.CERT_OPTIONAL  # so a client certificate offered here would be seen
+    context.load_verify_locations(cert)
+    offered: list[bool] = []
+
+    def handler(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            data = read_request_head(tls)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            while len(body) < length:  # the form, read whole: closing on unread bytes would reset
+                body += tls.recv(4096)
+            offered.append(bool(tls.getpeercert()))
+            body = json.dumps({"access_token": "tok-1", "token_type": "Bearer", "expires_in": 300}).encode()
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    with serve_tcp(handler) as (host, port):
+        yield f"https://{host}:{port}/token", cert
+    assert not any(offered), "the source's client certificate was offered to the token endpoint"
+
+
+def test_token_requests_keep_the_default_trust_not_the_sources_ca(
+    tls_upstream: TlsUpstream, public_token_endpoint: tuple[str, Path]
+) -> None:
+    """`tls:` is for the source's API: its private CA does not replace the store token requests check the
+    identity provider against (SSL_CERT_FILE here), and its client certificate is not offered there."""
+    token_url, idp_ca = public_token_endpoint
+    tls = ("{ca_file: server/cert.pem, cert_file: client/cert.pem, key_file: client/key.pem}\n"
+           f"    auth: {{oauth2: {{token_url: {token_url}, client_id: mcprt, client_secret: \"${{CLIENT_SECRET}}\"}}}}")
+    done = _call_list_pods(tls_upstream, tls, {"SSL_CERT_FILE": str(idp_ca), "CLIENT_SECRET": "s3cret-value-long"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mcprt-client" in done.stdout  # the API still saw the client certificate
 
 
 # --- what cannot be sent ------------------------------------------------------------------------------

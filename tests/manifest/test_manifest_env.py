@@ -75,15 +75,15 @@ def test_a_default_applies_when_the_variable_is_unset_or_empty(tmp_path: Path, m
 
 
 def test_an_empty_variable_without_a_default_is_used_as_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write_manifest(tmp_path, f"x${{{VAR}}}y")
+    path = write_manifest(tmp_path, f"http://127.0.0.1${{{VAR}}}/v1")
     monkeypatch.setenv(VAR, "")
-    assert base_url(path) == "xy"
+    assert base_url(path) == "http://127.0.0.1/v1"
 
 
 def test_double_dollar_escapes_a_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(VAR, "substituted")
-    path = write_manifest(tmp_path, f"$${{{VAR}}} and ${{{VAR}}}")
-    assert base_url(path) == f"${{{VAR}}} and substituted"
+    path = write_manifest(tmp_path, f"http://127.0.0.1/$${{{VAR}}}/${{{VAR}}}")
+    assert base_url(path) == f"http://127.0.0.1/${{{VAR}}}/substituted"
 
 
 def test_several_references_in_one_string(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,6 +140,23 @@ def test_a_value_from_the_environment_is_never_echoed_in_an_error(
     assert {(d.line, d.col) for d in caught.value.errors} == {(2, 23), (6, 14), (8, 17)}
     assert "server.http.port: expected an integer, got a string (the value from the environment)" in text
     assert "sources.api.timeout: invalid duration (the value from the environment)" in text
+
+
+@pytest.mark.parametrize("value", ["notaurl-sk-live-0123456789", "ftp://sk-live-0123456789@x", "https://",
+                                   "http://u:sk-live-0123456789@127.0.0.1:9500", "http://h:sk-live-0123456789"])
+def test_a_base_url_from_the_environment_that_is_no_http_url_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Checked after substitution, reported at the reference's line, naming the variable, never its value."""
+    monkeypatch.setenv(VAR, value)
+    path = write_manifest(tmp_path, f"${{{VAR}}}/v1")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    [diagnostic] = caught.value.errors
+    assert (diagnostic.line, diagnostic.col) == (5, 15)
+    assert diagnostic.message.startswith("sources.api.base_url: ")
+    assert f"(from ${{{VAR}}})" in diagnostic.message
+    assert "sk-live" not in diagnostic.message and "notaurl" not in diagnostic.message
 
 
 def test_an_unset_variable_is_a_diagnostic_of_its_own_code(tmp_path: Path) -> None:

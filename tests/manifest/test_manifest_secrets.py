@@ -121,3 +121,21 @@ def test_the_schema_marks_secrets_write_only_and_contains_no_values(manifest_pat
     text = manifest_schema_text()
     for secret in SECRETS.values():
         assert secret not in text
+
+
+@pytest.mark.parametrize("short", ["GET", "ab", "k"])
+def test_a_secret_too_short_to_scrub_is_a_warning_naming_its_variable(
+    manifest_path: Path, monkeypatch: pytest.MonkeyPatch, short: str
+) -> None:
+    """`API_KEY=GET` is sent as is but could never be told from ordinary text ("GET", "ab" in any result): the
+    load says so once, at the secret's line, naming the variable, never the value; longer secrets say nothing."""
+    monkeypatch.setenv("MCPRT_TEST_SECRET_APIKEY", short)
+    path = manifest_path.parent / "short.yaml"
+    path.write_text(MANIFEST + "    headers: {X-Session-Token: \"${MCPRT_TEST_SECRET_APIKEY}\"}\n")
+    loaded = load_manifest(path)
+    short_warnings = [w for w in loaded.warnings if "shorter than 4 characters" in w.message]
+    assert [(w.line, w.severity) for w in short_warnings] == [(13, "warning"), (18, "warning")]
+    assert all("(from ${MCPRT_TEST_SECRET_APIKEY})" in w.message and f"'{short}'" not in w.message
+               and "cannot be scrubbed" in w.message for w in short_warnings)
+    monkeypatch.setenv("MCPRT_TEST_SECRET_APIKEY", SECRETS["MCPRT_TEST_SECRET_APIKEY"])
+    assert not [w for w in load_manifest(path).warnings if "shorter than" in w.message]

@@ -227,3 +227,27 @@ def test_a_dot_segment_argument_cannot_read_beside_its_path(tmp_path) -> None:  
         is_error, text = out[name]
         assert is_error and "PRIVATE-DATA" not in text, (name, text)
         assert "Argument `name` is part of the URL path and must not contain '.' or '..'" in text, text
+
+
+@pytest.mark.parametrize("server, variables", [
+    ({"url": "http://alice:PASSWSECRET@127.0.0.1:9/v1"}, ""),
+    ({"url": "http://{login}@127.0.0.1:9/v1", "variables": {"login": {"default": "bob"}}},
+     "    server_variables: {login: \"alice:PASSWSECRET\"}\n"),
+])
+def test_a_server_url_with_a_password_is_refused_naming_the_description(tmp_path, server, variables) -> None:  # type: ignore[no-untyped-def]
+    """The description's server URL passes the manifest's base_url check on userinfo: written in the
+    description or filled in by `server_variables`, a password there was sent as an unredacted Basic
+    header and echoed in results. Now a load error at the description's pointer, quoting no part of it."""
+    import json
+
+    from tests.support.cli import mcprt_cli
+
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [server],
+            "paths": {"/x": {"get": {"operationId": "getThing", "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "api.json").write_text(json.dumps(spec))
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  api:\n    openapi: api.json\n" + variables)
+    for command in (("validate", "--offline"), ("call", "--offline")):
+        done = mcprt_cli(*command, str(tmp_path / "mcp.yaml"), *(("getThing",) if command[0] == "call" else ()))
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "api.json#/servers/0: server URL: a user name or password in the URL is not allowed" in done.stderr
+        assert "PASSWSECRET" not in done.stdout + done.stderr and "alice" not in done.stdout + done.stderr

@@ -198,3 +198,15 @@ async def test_oauth2_token_responses_are_capped_like_the_http_executor(tmp_path
     message = str(caught.value)
     assert "source 'remote'" in message and "OAuth2 token endpoint" in message, message
     assert "s3cret" not in message and "issued-t0ken" not in message
+
+
+async def test_a_wrong_ssl_cert_file_leaves_a_plain_http_server_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trust store is for https: a wrong SSL_CERT_FILE used to fail an http `url:` source at open
+    ("FileNotFoundError"); an https one gets an error naming the variable (outbound/tls.py)."""
+    monkeypatch.setenv("FIXTURE_TOKEN", "t0ken-for-tests")
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    with http_server("--token", "t0ken-for-tests") as (_, port):
+        async with running(remote_manifest(tmp_path, port)) as (_, compiled):
+            assert text_of(await call(compiled, "say", {"text": "no store needed"})) == "no store needed"

@@ -28,6 +28,11 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # `Diagnostic.code` of the error for a required variable that is unset (the CLI adds where `--offline` helps).
 UNSET_VARIABLE = "unset-variable"
 
+# The value a replay (`mcprt test`, `validate --offline`) gives a required variable that is not set
+# (testing/overrides.py): nothing leaves loopback there, so CI needs no secrets. Defined here, below the
+# URL check that must let it stand in any position of an upstream URL (manifest/urls.py).
+REPLAY_PLACEHOLDER = "mcprt-replay-placeholder"
+
 
 def environment_for(manifest_dir: FsPath) -> dict[str, str]:
     """The variables a manifest may reference: `.env` beside it, overridden by the process environment."""
@@ -126,6 +131,26 @@ def interpolate(
         return _REFERENCE.sub(replace, text)
 
     return walk(data, (), env), used, errors, unset
+
+
+def variables_in(text: str) -> list[str]:
+    """The names of the variables `text` (a manifest string as written) references, in order, once each:
+    what a message about a substituted value names instead of the value (which may be a secret)."""
+    names = (m.group(2).partition(":-")[0] for m in _REFERENCE.finditer(text) if not m.group(1))
+    return list(dict.fromkeys(n for n in names if _NAME.match(n)))
+
+
+def variables_at(written: Any, path: Path) -> str:
+    """" (from ${A}, ${B})" naming the variables the node at `path` of `written` (the data as written, before
+    substitution) references; "" when it names none or the path is not there."""
+    node = written
+    for element in path:
+        try:
+            node = node[element]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    names = variables_in(node) if isinstance(node, str) else []
+    return f" (from {', '.join('${' + n + '}' for n in names)})" if names else ""
 
 
 def _invalid_reference(text: str, match: re.Match[str]) -> str:

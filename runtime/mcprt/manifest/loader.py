@@ -27,7 +27,7 @@ from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
-from .secrets import empty_secrets, literal_secrets, register_secrets
+from .secrets import empty_secrets, literal_secrets, register_secrets, short_secrets
 from .unused_values import validate_leaving_out
 from .yaml_reader import read_yaml
 
@@ -186,13 +186,16 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     try:
         manifest = validate_leaving_out(data, unset, set(unused or ()), env_paths)
     except ValidationError as exc:
-        warned = {(d.file, d.line, d.col) for d in env_errors if d.severity == "warning"}  # unset, unused here
-        errors += [d for d in diagnostics_from(exc, data, index, env_paths) if (d.file, d.line, d.col) not in warned]
+        # A value whose `${…}` failed (unset, misspelt) is reported once, for that reason only: what it became
+        # in its place ("" or the reference as written) is no value the author wrote.
+        warned = {(d.file, d.line, d.col) for d in env_errors}
+        errors += [d for d in diagnostics_from(exc, data, index, env_paths, written) if (d.file, d.line, d.col) not in warned]
         salvaged = _without_invalid_parts(data, exc)
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, [],
                                  source_defaults, written) if salvaged is not None else None
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
     warnings += literal_secrets(manifest, env_paths, index)
+    warnings += short_secrets(manifest, index, written)
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
     register_secrets(manifest)

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from .units import ByteSize, Duration, DurationOrZero
+from .urls import UpstreamUrl, check_upstream_url
 
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SOURCE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
@@ -463,6 +464,26 @@ class OperationFilter(StrictModel):
 # --- outbound auth (mcprt → upstream) ------------------------------------------------------------
 
 
+class UpstreamTls(StrictModel):
+    """How an HTTPS upstream's certificate is checked, and the client certificate shown to it (mTLS).
+
+    Paths are relative to the manifest. Trust, highest first: `ca_file`, else `SSL_CERT_FILE` /
+    `SSL_CERT_DIR`, else certifi's public roots (mcprt.outbound.tls)."""
+
+    ca_file: str | None = Field(
+        None, description="PEM bundle of the CAs to trust for this source instead of the default store (e.g. a "
+        "Kubernetes cluster's `ca.crt`). Default: `SSL_CERT_FILE` / `SSL_CERT_DIR` when set, else public roots.")
+    cert_file: str | None = Field(None, description="PEM client certificate (chain) for mutual TLS.")
+    key_file: str | None = Field(None, description="PEM private key of `cert_file` (unencrypted), when that file "
+                                 "does not hold it.")
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> UpstreamTls:
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("`key_file` needs `cert_file` (the client certificate it belongs to)")
+        return self
+
+
 class BasicAuth(StrictModel):
     """HTTP basic credentials sent upstream."""
 
@@ -602,10 +623,14 @@ class OpenAPISource(SourceBase):
     kind_runtime: ClassVar[str] = "mcprt.sources.openapi.kind:KIND"
 
     openapi: str = Field(description="URL, or a path relative to the manifest, of the JSON or YAML document.")
-    base_url: Annotated[str, AfterValidator(_not_the_placeholder)] | None = Field(
-        None, description="API base URL; else the document's first server.")
+    # `init`'s placeholder first: its own message, not "not a valid URL"
+    base_url: Annotated[str, AfterValidator(_not_the_placeholder), AfterValidator(check_upstream_url)] | None = Field(
+        None, description="API base URL (absolute http(s), no `user:password@`: use `auth.basic`); else the "
+        "document's first server.")
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
+    tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for this source's HTTPS API "
+                                    "requests (not its token requests, which keep the default trust).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     credential_parameters: list[str] = Field(
         default_factory=empty_list,
@@ -663,7 +688,7 @@ class UrlSource(SourceBase):
     kind_runtime: ClassVar[str] = "mcprt.sources.mcp.kind:URL"
     kind_note: ClassVar[str] = " (MCP server over streamable HTTP)"
 
-    url: str = Field(description="The server's MCP endpoint URL.")
+    url: UpstreamUrl = Field(description="The server's MCP endpoint URL (absolute http(s), no `user:password@`).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     startup_timeout: Duration = Field(30.0, description="Time allowed to connect and list tools.")

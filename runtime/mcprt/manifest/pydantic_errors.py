@@ -15,6 +15,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic
+from .envvars import variables_at
 from .model import SOURCE_KINDS, SOURCE_MODELS, Manifest, SourceBase, source_kind
 from .positions import Path, PositionIndex
 
@@ -37,10 +38,11 @@ _EXPECTED = {
 
 
 def diagnostics_from(
-    error: ValidationError, data: Any, index: PositionIndex, from_env: Collection[Path] = ()
+    error: ValidationError, data: Any, index: PositionIndex, from_env: Collection[Path] = (), written: Any = None,
 ) -> list[Diagnostic]:
     """One diagnostic per place; `from_env` are the nodes whose text came from `${VAR}`: their value
-    may be a secret, so it is never echoed in a message."""
+    may be a secret, so it is never echoed in a message, which names the variables instead (read from
+    `written`, the data before substitution, when given)."""
     merged: dict[tuple[str, int, int, str], list[str]] = {}
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -53,7 +55,7 @@ def diagnostics_from(
         key = (where.file, where.line, where.col, label)
         message = _message(err, path, data)
         if path in from_env:
-            message = _without_value(message, err.get("input"))
+            message = _without_value(message, err.get("input")) + variables_at(written, path)
         if message not in merged.setdefault(key, []):
             merged[key].append(message)
     result = []

@@ -36,6 +36,7 @@ _SECTIONS = [
     ("ApiKeyAuth", "`auth.api_key`"),
     ("OAuth2ClientCredentials", "`auth.oauth2`"),
     ("TokenExchange", "`auth.token_exchange`"),
+    ("UpstreamTls", "`tls` of a source"),
     ("Policy", "`policy`"),
     ("Rule", "`policy.rules[]`"),
     ("Match", "`match` of a rule or rate limit"),

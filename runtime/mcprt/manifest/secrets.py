@@ -8,8 +8,12 @@ scrubber (`mcprt.scrubbing.SECRETS`) so it is kept out of results, errors, logs 
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import Diagnostic
 from ..scrubbing import SECRETS, is_credential_name
+from ..scrubbing.scrubber import MIN_SECRET_CHARS
+from .envvars import variables_at
 from .model import Manifest
 from .positions import Path as NodePath
 from .positions import PositionIndex
@@ -87,6 +91,27 @@ def literal_secrets(manifest: Manifest, env_paths: set[NodePath], index: Positio
             where = index.locate(path)
             found.append(Diagnostic(where.file, where.line, where.col, "a secret is written literally in the "
                                     "manifest; use ${VAR} (from the environment or .env) instead", "warning"))
+    return found
+
+
+def short_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> list[Diagnostic]:
+    """Warn at each secret shorter than the scrubber's minimum (`MIN_SECRET_CHARS`): it is sent, but cannot be
+    told from ordinary text, so it is never scrubbed from results, errors, logs or recorded cases. The warning
+    names the variable it came from (via `written`, the data before substitution), never the value."""
+    found = []
+    places = [(path, _value_at(manifest, path)) for path in secret_paths(manifest)]
+    for name, source in manifest.sources.items():
+        for field in ("headers", "env"):
+            places += [(("sources", name, field, key), value)
+                       for key, value in (getattr(source, field, None) or {}).items() if is_credential_name(key)]
+    for path, value in places:
+        if 0 < len(value.strip()) < MIN_SECRET_CHARS:
+            where = index.locate(path)
+            found.append(Diagnostic(
+                where.file, where.line, where.col,
+                f"this secret{variables_at(written, path)} is shorter than {MIN_SECRET_CHARS} characters: it is sent, "
+                "but too short to be told from ordinary text, so it cannot be scrubbed from results, errors, logs "
+                "or recorded cases; use a longer one", "warning"))
     return found
 
 

@@ -33,7 +33,7 @@ def _reason_of_connect_error(exc: BaseException) -> str:
     chain = _chain(exc)
     text = " ".join(str(e).lower() for e in chain)
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate" in text:
-        return "TLS certificate verification failed"
+        return _certificate_failed(next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None))
     if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "tls" in text:
         return "TLS handshake failed"
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text or (
@@ -124,7 +124,7 @@ def _reason_of_aiohttp_connect_error(exc: aiohttp.ClientConnectorError) -> str:
     import aiohttp
 
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return "TLS certificate verification failed"
+        return _certificate_failed(exc.certificate_error)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "host name not found"
     if isinstance(exc, aiohttp.ClientSSLError):
@@ -133,6 +133,15 @@ def _reason_of_aiohttp_connect_error(exc: aiohttp.ClientConnectorError) -> str:
         )
     # Its own text names the TLS setting ("ssl:default"): read only the OS error under it.
     return _reason_of_connect_error(exc.os_error)
+
+
+def _certificate_failed(error: BaseException | None) -> str:
+    """Why the certificate was not trusted (OpenSSL's words, e.g. "self-signed certificate": they name
+    no secret) and how to trust a private CA."""
+    from .tls import TRUST_HINT
+
+    why = getattr(error, "verify_message", None)
+    return f"TLS certificate verification failed{f' ({why})' if why else ''}; {TRUST_HINT}"
 
 
 def _broken(exc: BaseException, tries: str, target: str) -> str:

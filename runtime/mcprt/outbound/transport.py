@@ -11,7 +11,9 @@ The session is configured so that aiohttp does as little on its own as the execu
   - no cookie jar (`DummyCookieJar`): one session serves every caller of a source, so a cookie set
     for one call must never ride along on another's;
   - no timeouts of its own (each call runs under its deadline, `asyncio.timeout_at`);
-  - no environment lookups (`trust_env=False`: no proxy or netrc the manifest did not name);
+  - no environment lookups (`trust_env=False`: no proxy or netrc the manifest did not name); the one
+    exception, `SSL_CERT_FILE`/`SSL_CERT_DIR`, is read by tls.py, which makes the TLS contexts (per
+    https request for API calls, `HttpUpstream._ssl_for`; the default trust for token requests);
   - a redirect hop to another origin connects only to the address ranges redirects.py allows (the
     connector checks the addresses it resolved, literal IPs and cached names included).
 
@@ -23,10 +25,11 @@ only when a source's credentials first need a token.
 from __future__ import annotations
 
 import asyncio
-import ssl
 from functools import cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
+
+from .tls import client_context
 
 if TYPE_CHECKING:
     import aiohttp
@@ -40,16 +43,6 @@ KEEPALIVE_S = 30.0
 MAX_HEADER_LINE = 16 * 1024
 # Token requests are few: a small pool.
 TOKEN_POOL_CONNECTIONS = 10
-
-
-@cache
-def _verifying_context() -> ssl.SSLContext:
-    """The trust store httpx used before (certifi's), so moving to aiohttp trusts the same servers."""
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover - certifi comes with httpx
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 @cache
@@ -85,14 +78,16 @@ def _guarded_connector_class() -> type:
 
 
 def make_session(*, verify: bool) -> aiohttp.ClientSession:
-    """A pooled aiohttp session as described in the module docstring (call inside the running loop)."""
+    """A pooled aiohttp session as described in the module docstring (call inside the running loop).
+    Each https request passes its own context (`ssl=`, made by tls.py only when a hop is https); the
+    connector's default is aiohttp's verifying one, or none when `verify` is False."""
     import aiohttp
 
     connector = _guarded_connector_class()(
         limit=MAX_CONNECTIONS,
         limit_per_host=0,  # one source usually has one host: the overall limit is the one that matters
         keepalive_timeout=KEEPALIVE_S,
-        ssl=_verifying_context() if verify else False,
+        ssl=verify,
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -110,12 +105,17 @@ def make_session(*, verify: bool) -> aiohttp.ClientSession:
 
 def make_token_client(*, verify: bool) -> httpx.AsyncClient:
     """The httpx client for token requests: no redirects, no cookies, no default timeout (each
-    token request carries the call's remaining time), no environment lookups."""
+    token request carries the call's remaining time), no environment lookups but the trust store.
+
+    Token endpoints keep the default trust (`SSL_CERT_FILE`/`SSL_CERT_DIR`, else certifi: tls.py) and
+    get no client certificate: a source's `tls:` is for its API, whose private CA (a cluster's) rarely
+    signs the identity provider's certificate. Raises TrustStoreError when the environment's store
+    cannot be loaded."""
     import httpx
 
     limits = httpx.Limits(max_connections=TOKEN_POOL_CONNECTIONS, keepalive_expiry=KEEPALIVE_S)
     return httpx.AsyncClient(
-        verify=_verifying_context() if verify else False,
+        verify=client_context() if verify else False,
         limits=limits,
         cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),  # keeps none
         follow_redirects=False,

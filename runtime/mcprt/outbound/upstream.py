@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from .redirects import (
 )
 from .request import BuiltRequest
 from .retry import RETRYABLE_STATUSES, backoff_delay, fits_before_deadline, parse_retry_after
+from .tls import client_context
 from .transport import SourcePool
 from .wire import check_headers, wire_url
 
@@ -117,6 +119,7 @@ class HttpUpstream:
         headers: Mapping[str, str],
         retries: int,
         verify: bool = True,
+        tls: ssl.SSLContext | None = None,
         user_agent: str = f"mcprt/{__version__}",
     ) -> None:
         self.source = source
@@ -125,6 +128,10 @@ class HttpUpstream:
         self._default_headers = list(headers.items())
         self._retries = max(0, retries)
         self._user_agent = user_agent
+        # `tls`: the source's trust (outbound/tls.py); None: the environment's or certifi's, made at the
+        # first https hop (`_ssl_for`), so a wrong SSL_CERT_FILE never breaks plain-http calls.
+        self._verify = verify
+        self._tls = tls
         self._pool = SourcePool(verify=verify)
         # Forwarded claims are personal data: redacted in logs and recordings like credentials.
         self._sensitive_names = (*(self._credentials.sensitive_names if self._credentials else ()),
@@ -242,9 +249,12 @@ class HttpUpstream:
                     waiting_for_token=lambda flag: setattr(call, "waiting_for_token", flag),
                     principal=ctx.principal,
                 )
-            except aiohttp.ClientConnectorError:
-                # Nothing reached upstream, but only idempotent requests are retried, as promised.
-                if not (request.idempotent and retried < self._retries):
+            except aiohttp.ClientConnectorError as exc:
+                # Nothing reached upstream, but only idempotent requests are retried, as promised. A failed
+                # certificate verification (untrusted, wrong name) would fail the same way again; any other
+                # handshake failure (a proxy restarting, a reset) may not.
+                if isinstance(exc, aiohttp.ClientConnectorCertificateError) or not (
+                        request.idempotent and retried < self._retries):
                     raise
                 wait = backoff_delay(retried)
                 if not fits_before_deadline(wait, call.remaining()):
@@ -311,12 +321,23 @@ class HttpUpstream:
         url = sent.url if stamp is None else stamp_into(sent.url, headers, stamp)
         check_headers(headers.items(), lambda: self._target(call))
         response = await self._pool.session().request(
-            sent.method, wire_url(url), headers=headers, data=sent.body, allow_redirects=False
+            sent.method, wire_url(url), headers=headers, data=sent.body, allow_redirects=False,
+            ssl=self._ssl_for(url),
         )
         if _REQUEST_LOG.isEnabledFor(logging.INFO):
             _REQUEST_LOG.info('HTTP Request: %s %s "HTTP/%s.%s %d %s"', sent.method, self.redact_url(sent.url),
                               *response.version, response.status, response.reason or "")
         return response
+
+    def _ssl_for(self, url: str) -> ssl.SSLContext | bool:
+        """The TLS setting of one hop: the source's context for https (made now when the source has no
+        `tls:`; TrustStoreError, a ToolCallError, when the environment's store cannot be loaded); True
+        (aiohttp's default, unused) for plain http; False when verification is off."""
+        if not self._verify:
+            return False
+        if not url[:8].lower().startswith("https://"):
+            return True
+        return self._tls or client_context()
 
     def _build(
         self,

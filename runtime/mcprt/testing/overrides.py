@@ -29,8 +29,13 @@ from ..sources.kind import kind_of
 
 __all__ = ["load_for_replay", "redirect_sources", "replay_environment"]
 
-PLACEHOLDER = "mcprt-replay-placeholder"
+PLACEHOLDER = envvars.REPLAY_PLACEHOLDER
+# A variable that starts an upstream URL (`base_url: "${API_BASE}/v1"`) gets a URL, so the replay finds the
+# base path after it; elsewhere in the URL (host, port, path) the plain placeholder passes the loader's
+# URL check (manifest/urls.py).
+URL_PLACEHOLDER = f"http://{PLACEHOLDER}"
 _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_URL_VARIABLE = re.compile(r"\b(?:base_url|url)[\"']?\s*[:=]\s*[\"']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def replay_environment(manifest: Path, include_roots: Sequence[Path] = ()) -> dict[str, str]:
@@ -42,6 +47,8 @@ def replay_environment(manifest: Path, include_roots: Sequence[Path] = ()) -> di
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # the loader reports it
+        for name in _URL_VARIABLE.findall(text):
+            environment.setdefault(name, URL_PLACEHOLDER)
         for name in _REQUIRED_VARIABLE.findall(text):
             environment.setdefault(name, PLACEHOLDER)
     return environment

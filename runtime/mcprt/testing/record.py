@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ class Recorded:
 def record_case(manifest: str | Path | None, tool_name: str, arguments: dict[str, Any], name: str | None) -> Recorded:
     path = find_manifest(manifest)
     case_name = check_case_name(name) if name else case_name_for(arguments)
-    live = asyncio.run(_call_live(path, tool_name, arguments))
+    live = asyncio.run(_call_live(path, tool_name, arguments, case_name))
     tool, result, exchanges = live.tool, live.result, live.exchanges
     root = live.cases_root  # beside the manifest that defines the tool's source (an included one too)
     target = root / tool / f"{case_name}.yaml"
@@ -96,7 +97,7 @@ class _LiveCall:
     cases_root: Path
 
 
-async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any]) -> _LiveCall:
+async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any], case_name: str) -> _LiveCall:
     from ..observability.log import setup_logging
     from ..pipeline import compile_once
     from ..settings import load_settings
@@ -109,12 +110,31 @@ async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any]) 
         tool = compiled.toolset.get(tool_name)
         if tool is None:
             raise McprtError(f"{manifest}: {compiled.toolset.unknown_tool_message(tool_name)}")
+        _refuse_secrets(arguments, case_name)
         with capturing() as exchanges:
             result = await call_tool(tool, arguments)
         return _LiveCall(tool.name, tool.operation.key, result, list(exchanges),
                          _cases_root(manifest, compiled.loaded.source_dirs.get(tool.source)))
     finally:
         await runtime.aclose()
+
+
+def _refuse_secrets(arguments: dict[str, Any], case_name: str) -> None:
+    """Refuse, before anything is sent, a call whose arguments or case name hold a configured secret.
+
+    A case is committed and replayed: its `args` must match what the replayed call sends, but the request the
+    capture hook recorded has the secret redacted, so no case could hold it both safely and replayably (and
+    the case's file name, made from the arguments, would hold it too). McprtError naming the arguments,
+    never the value."""
+    from ..scrubbing import SECRETS
+
+    if not SECRETS:
+        return
+    held = [key for key, value in arguments.items() if SECRETS.found_in(json.dumps(value, ensure_ascii=False))]
+    if held or SECRETS.found_in(case_name):
+        where = ", ".join(f"`{key}`" for key in held) if held else "--name"
+        raise McprtError(f"nothing recorded: {where} holds the value of a secret the manifest configures (a case "
+                         "is committed and shared, and never holds a secret); record with a placeholder value")
 
 
 def _cases_root(manifest: Path, source_dir: Path | None) -> Path:

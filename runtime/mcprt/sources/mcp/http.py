@@ -21,6 +21,7 @@ follows.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -197,11 +198,26 @@ def _peer_of(response: httpx2.Response) -> str | None:
     return str(peer[0]) if peer else None
 
 
+def _trust(url: str) -> ssl.SSLContext:
+    """The default trust (outbound/tls.py: SSL_CERT_FILE / SSL_CERT_DIR, else certifi). TrustStoreError, naming
+    the variable, when the environment's store cannot be loaded for an https server; for a plain-http one
+    that store is not needed, so a context trusting no CA stands in: an https redirect hop then fails
+    verification rather than being trusted without the store the user chose."""
+    from ...outbound.tls import TrustStoreError, client_context
+
+    try:
+        return client_context()
+    except TrustStoreError:
+        if url.lower().startswith("https://"):
+            raise
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, trusts nothing
+
+
 def make_http_client(config: UrlSource, status: HttpStatus) -> httpx2.AsyncClient:
     """A client for one remote MCP server: fixed headers, credentials, MCP-friendly timeouts, and
     redirects held to the outbound guard's address ranges (module docstring)."""
-    inner = httpx2.AsyncHTTPTransport(retries=0)
-    tls = httpx2.create_ssl_context()  # as `inner`'s (SSL_CERT_FILE honoured), made once for every redirect hop
+    tls = _trust(config.url)  # made once, for the first hop and every redirect hop
+    inner = httpx2.AsyncHTTPTransport(verify=tls, retries=0)
     return httpx2.AsyncClient(
         transport=_UpstreamTransport(inner, credentials_for(config.auth), status, float(config.startup_timeout),
                                      config.url, lambda: httpx2.AsyncHTTPTransport(verify=tls, retries=0)),

@@ -8,10 +8,11 @@ plan (pure, percent-encoded) and sends it through the source's `HttpUpstream`.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import Diagnostic, Severity
+from ...errors import Diagnostic, Severity, SourceConfigError
 from ...manifest.model import OpenAPISource
 from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
 class OpenAPIRunningSource:
     kind = "openapi"
 
-    def __init__(self, name: str, config: OpenAPISource, retries: int, files: list[Path]) -> None:
+    def __init__(self, name: str, config: OpenAPISource, retries: int, files: list[Path],
+                 tls: ssl.SSLContext | None = None) -> None:
         self.name = name
+        self._tls = tls  # from the source's `tls:` (None: the default trust, outbound/tls.py)
         self.fingerprint = ""
         self._operations: list[Operation] = []
         self._config = config
@@ -43,7 +46,8 @@ class OpenAPIRunningSource:
             from ...outbound import HttpUpstream
 
             self._upstream = HttpUpstream(
-                source=self.name, auth=self._config.auth, headers=self._config.headers, retries=self._retries
+                source=self.name, auth=self._config.auth, headers=self._config.headers, retries=self._retries,
+                tls=self._tls,
             )
         return self._upstream
 
@@ -97,7 +101,12 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     document, compiled, fetch_warnings, fetch_notes, files = await asyncio.to_thread(_compile, ctx)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
-    source = OpenAPIRunningSource(ctx.name, config, retries, files)
+    tls = config.tls
+    # watched like the description: a rotated CA or client certificate reopens the source, which reads it again
+    files += [ctx.base_dir / name for name in (tls.ca_file, tls.cert_file, tls.key_file) if name] if tls else []
+    https = any((item.plan.base_url or "").lower().startswith("https://") for item in compiled.operations) or bool(
+        config.base_url and config.base_url.lower().startswith("https://"))
+    source = OpenAPIRunningSource(ctx.name, config, retries, files, _tls_context(ctx, https))
     if document.shapes_pending:
         source.track(document)
     for item in compiled.operations:
@@ -111,6 +120,37 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     _warn(ctx, compiled.notes, "note")
     _warn(ctx, missing_auth(compiled, config))
     return source
+
+
+def _tls_context(ctx: SourceContext, https: bool) -> ssl.SSLContext | None:
+    """The source's `tls:` as a client context, made at open so a missing or unreadable file is an error
+    of the source, at load, rather than of its first call. Without `tls:`, None (the default trust, made
+    at the first https hop), after checking that the environment's store loads when `https` (the source
+    calls an https base URL): a wrong SSL_CERT_FILE is then a load error naming it, while an http-only
+    source never reads it."""
+    from ...outbound.tls import TrustStoreError, client_context
+
+    tls = getattr(ctx.config, "tls", None)
+    if tls is None:
+        if https:
+            try:
+                client_context()
+            except TrustStoreError as exc:
+                raise SourceConfigError([(("base_url",) if ctx.config.base_url else (), str(exc))]) from None
+        return None
+
+    paths = {key: ctx.base_dir / value for key, value in
+             (("ca_file", tls.ca_file), ("cert_file", tls.cert_file), ("key_file", tls.key_file)) if value}
+    missing = [(("tls", key), f"no such file: {path}") for key, path in paths.items() if not path.is_file()]
+    if missing:
+        raise SourceConfigError(missing)
+    try:
+        return client_context(**paths)
+    except TrustStoreError as exc:  # the environment's store, with only `cert_file`: not these files' fault
+        raise SourceConfigError([(("tls",), str(exc))]) from None
+    except (OSError, ssl.SSLError) as exc:  # not PEM, a key not matching its certificate
+        raise SourceConfigError([(("tls",), f"cannot load {', '.join(map(str, paths.values()))}: "
+                                            f"{getattr(exc, 'reason', None) or exc}")]) from None
 
 
 def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]

@@ -2,15 +2,19 @@
 
 Server variables take the manifest's `server_variables`, else their `default`. A server URL that
 stays relative resolves against the document's URL; a variable with no value, or a relative URL
-of a local file, leaves the tool without a base URL (with a warning saying what to set).
+of a local file, leaves the tool without a base URL (with a warning saying what to set). A resolved
+URL holding `user:password@` (written in the description, or filled in by a server variable) is a
+SpecError naming the description, never quoting the URL.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin, urlparse, urlsplit
 
+from ...errors import SpecError
+from ...manifest.urls import refuse_userinfo
 from .model import ServerSpec
 
 _VAR = re.compile(r"{([^{}]+)}")
@@ -48,6 +52,10 @@ def resolve_server(
             )
             return None
         url = urljoin(base, url)
+    try:  # as the manifest's base_url is checked (manifest/urls.py): a password here would be sent and shown
+        refuse_userinfo(urlsplit(url).netloc)
+    except ValueError as exc:
+        raise SpecError(label, server.pointer, f"server URL: {exc} (or set `base_url` in the manifest)") from None
     return url.rstrip("/")
 
 
