@@ -65,7 +65,7 @@ def test_sizes(text: object, bytes_: int) -> None:
         (-1.5, "must be greater than zero"),
         (True, "a duration is a number of seconds"),
         (None, "invalid duration None"),
-        ([30], "invalid duration [30]"),
+        ([30], "invalid duration a list"),
     ],
 )
 def test_bad_durations(value: object, fragment: str) -> None:
