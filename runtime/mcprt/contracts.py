@@ -68,6 +68,9 @@ class CallContext:
     tool: str  # exposed tool name
     timeout: float  # seconds for the whole upstream exchange
     max_response_bytes: int  # upstream bodies larger than this are cut while streaming
+    # the tool's result size limit (`max_result_bytes`): a source producing a result piece by piece (a
+    # Python generator) stops there; None where there is no tool (a resource read)
+    max_result_bytes: int | None = None
     request_id: str | None = None
     progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
     principal: Principal | None = None  # who calls (None: unknown, e.g. a CLI one-shot call)
@@ -102,6 +105,7 @@ class UpstreamResult:
     structured: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
     result_meta: dict[str, Any] | None = None  # a proxied result's own `_meta`, passed on unchanged
+    notes: list[str] = field(default_factory=list)  # what the source says about the result (shown with it)
     scrubbed: bool = False  # configured secrets already removed from the body (the HTTP executor does)
 
 

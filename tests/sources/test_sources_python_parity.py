@@ -25,9 +25,12 @@ SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import anyio
 
 import pytest
 import pytest_asyncio
@@ -283,9 +286,82 @@ def narrate() -> list:
     return [{"role": "system", "content": "Be terse."}]
 '''
 
+# generators as tools (a trial found them consumed on the event loop after the time limit stopped counting:
+# every other call blocked, `timeout` ignored, an endless one filled memory, an exception mid-way misreported)
+GENERATORS = '''
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Iterator
+
+CLOSED: list[str] = []
+
+
+def slowgen(n: int = 6, pause: float = 0.2) -> Iterator[int]:
+    """Slow items."""
+    for i in range(n):
+        time.sleep(pause)
+        yield i
+
+
+def endless() -> Iterator[int]:
+    """Never ends."""
+    try:
+        yield from itertools.count()
+    finally:
+        CLOSED.append("endless")
+
+
+def numbers() -> Iterator[int]:
+    """A plain iterator, not a generator."""
+    return iter(range(3))
+
+
+def breaks(at: int = 2) -> Iterator[int]:
+    """Fails mid-way."""
+    for i in range(5):
+        if i == at:
+            raise ValueError(f"no item {i}")
+        yield i
+
+
+async def agen(n: int = 3) -> AsyncIterator[int]:
+    """Async items."""
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield i
+
+
+async def aendless() -> AsyncIterator[int]:
+    """Never ends, slowly."""
+    try:
+        for i in itertools.count():
+            await asyncio.sleep(0.01)
+            yield i
+    finally:
+        CLOSED.append("aendless")
+
+
+async def asleeper(sec: float = 0.1) -> str:
+    """Sleeps."""
+    await asyncio.sleep(sec)
+    return "slept"
+
+
+def closed() -> list[str]:
+    """Which generators were closed."""
+    return CLOSED
+'''
+
 MANIFEST = """\
 version: 1
 sources:
+  g:
+    python: parity_gens
+    tools:
+      slowgen: {timeout: 600ms}
+      endless: {max_result_bytes: 2KB}
+      aendless: {timeout: 300ms}
   s:
     python: parity_tools
     resources:
@@ -310,6 +386,7 @@ def _served(folder: Path, errlog: TextIO) -> Client:
     its log written to `errlog`."""
     (folder / "parity_tools.py").write_text(MODULE)
     (folder / "parity_offers.py").write_text(OFFERS)
+    (folder / "parity_gens.py").write_text(GENERATORS)
     (folder / "mcp.yaml").write_text(MANIFEST)
     command = up_command(folder / "mcp.yaml")
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
@@ -560,3 +637,37 @@ async def test_a_value_that_cannot_be_sent_is_logged_for_the_operator(served: tu
     wanted = [f"prompt 'blocks' (parity_offers:blocks), message 1: {BAD_BLOCKS['video']}",
               "resource 'shop://chunks' (parity_offers:chunks): the function returned a list, which cannot be sent"]
     assert len(new) == 2 and all(text in line and "WARNING" in line for text, line in zip(wanted, new)), new
+
+
+async def test_generators_are_consumed_off_the_loop_within_the_timeout_and_bounded(client: Client) -> None:
+    """A generator's items are the result, collected in the worker thread (async ones between their
+    awaits) under the tool's timeout and result size limit, the generator closed after; other calls
+    go on meanwhile. Before: iterated on the event loop after the time limit stopped counting."""
+    assert json.loads(_text(await client.call_tool("slowgen", {"n": 3, "pause": 0}))) == [0, 1, 2]
+    assert json.loads(_text(await client.call_tool("numbers", {}))) == [0, 1, 2]
+    assert json.loads(_text(await client.call_tool("agen", {}))) == [0, 1, 2]
+
+    async with anyio.create_task_group() as group:
+        slow: list[Any] = []
+
+        async def run_slowgen() -> None:
+            slow.append(await client.call_tool("slowgen", {}))  # 6 × 0.2 s, over its 0.6 s timeout
+        group.start_soon(run_slowgen)
+        await anyio.sleep(0.1)
+        started = time.monotonic()
+        assert _text(await client.call_tool("asleeper", {"sec": 0.1})) == "slept"
+        assert time.monotonic() - started < 0.4  # not behind the generator (it took 5.1 s)
+    assert slow[0].is_error and _text(slow[0]) == "slowgen did not finish within 0.6s"
+
+    with anyio.fail_after(10):  # it ran forever on the loop: the whole server stopped answering
+        endless = await client.call_tool("endless", {})
+        late = await client.call_tool("aendless", {})
+    assert not endless.is_error
+    notes = endless.content[-1].text  # type: ignore[union-attr]
+    assert "Note: the function's generator was stopped after" in notes and "(max_result_bytes, 2000 bytes)" in notes
+    assert late.is_error and _text(late) == "aendless did not finish within 0.3s"
+    assert sorted(json.loads(_text(await client.call_tool("closed", {})))) == ["aendless", "endless"]
+
+    broken = await client.call_tool("breaks", {})
+    assert broken.is_error and _text(broken) == "ValueError: no item 2"
+

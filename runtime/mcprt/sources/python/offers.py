@@ -27,9 +27,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
 from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
@@ -38,12 +35,14 @@ from ...observability.log import log_event
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
+from .calling import run_function
 from .blocks import BadBlock, content_block
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
 INTERNAL_ERROR = -32603
 CALL_TIMEOUT = 30.0
+CALL_MAX_BYTES = 10_000_000  # a generator's items consumed for one read or prompt, at most (JSON bytes)
 
 
 class _Function:
@@ -59,14 +58,7 @@ class _Function:
         context = CallContext(tool=self.label, timeout=CALL_TIMEOUT, max_response_bytes=0)
         try:
             args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
-            with anyio.fail_after(CALL_TIMEOUT):
-                if inspect.iscoroutinefunction(self.fn):
-                    value = await self.fn(*args, **kwargs)
-                else:
-                    value = await anyio.to_thread.run_sync(functools.partial(self.fn, *args, **kwargs),
-                                                           abandon_on_cancel=True)
-                if inspect.isawaitable(value):
-                    value = await value
+            value = (await run_function(self.fn, args, kwargs, timeout=CALL_TIMEOUT, max_bytes=CALL_MAX_BYTES)).value
         except ToolCallError as exc:
             raise OfferError(str(exc)) from None
         except TimeoutError:

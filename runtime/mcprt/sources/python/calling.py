@@ -1,0 +1,138 @@
+"""Running one Python function for a call, within its time limit, without blocking the event loop.
+
+A sync function runs in a worker thread, an async one is awaited. A returned iterator — a generator
+(`yield`), `map(...)`, `itertools.count()` — is consumed into a list where it was made: a sync one in
+that same worker thread, an async one (`async def … yield`) on the loop, between its awaits. Either is
+consumed under the same time limit as the call, and bounded: consumption stops once the items' JSON
+passes `max_bytes` (the result would be shortened to fit anyway, and an endless generator would
+otherwise fill memory), or when the call ends — timed out, or cancelled by the client — and the
+iterator is then closed (`close()` / `aclose()`), so its `finally` blocks run. An exception raised
+mid-way propagates as the function's own (the caller makes it the tool's error answer).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from pydantic_core import to_json
+
+_ACLOSE_SECONDS = 1.0  # an async generator's cleanup gets this long once the call is over
+
+
+@dataclass(slots=True)
+class Returned:
+    """What a function gave: `value`, with an iterator already consumed into a list; `note` says why
+    consumption stopped before the iterator ended (None: it ended, or there was no iterator)."""
+
+    value: Any
+    note: str | None = None
+
+
+def is_async_function(fn: Any) -> bool:
+    """True for an `async def` function, or an object whose `__call__` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+
+
+async def run_function(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *, timeout: float,
+                       max_bytes: int) -> Returned:
+    """Call `fn(*args, **kwargs)` and consume what it returns (module docstring).
+
+    `timeout` in seconds covers the call and the consumption; past it `TimeoutError` is raised (a worker
+    thread still running is abandoned, told to stop at its next item). `max_bytes`: the most JSON bytes
+    of items consumed before stopping. Raises what the function raises."""
+    stop = threading.Event()  # set when the call is over: a worker thread still consuming stops at its next item
+    try:
+        with anyio.fail_after(timeout):
+            if is_async_function(fn):
+                returned = Returned(await fn(*args, **kwargs))
+            else:
+                work = functools.partial(_call_in_thread, fn, args, kwargs, stop, max_bytes)
+                returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            if inspect.isawaitable(returned.value):  # a sync wrapper returning a coroutine
+                returned = Returned(await returned.value)
+            if isinstance(returned.value, AsyncIterator):
+                returned = await _consume_async(returned.value, max_bytes)
+            elif _is_iterator(returned.value):  # an async function returned a sync generator: not on the loop
+                work = functools.partial(_consume, returned.value, stop, max_bytes)
+                returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            return returned
+    finally:
+        stop.set()
+
+
+def _is_iterator(value: Any) -> bool:
+    return isinstance(value, Iterator)
+
+
+def _call_in_thread(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], stop: threading.Event,
+                    max_bytes: int) -> Returned:
+    value = fn(*args, **kwargs)
+    return _consume(value, stop, max_bytes) if _is_iterator(value) else Returned(value)
+
+
+class _Items:
+    """The items consumed so far and about how many JSON bytes they make: `add` says when that passed the limit."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.items: list[Any] = []
+        self.size = 2  # the list's brackets
+        self.max_bytes = max_bytes
+
+    def add(self, item: Any) -> bool:
+        self.items.append(item)
+        self.size += _json_size(item) + 1
+        return self.size > self.max_bytes
+
+    def stopped(self) -> Returned:
+        return Returned(self.items, _stopped_note(len(self.items), self.max_bytes))
+
+
+def _consume(iterator: Iterator[Any], stop: threading.Event, max_bytes: int) -> Returned:
+    items = _Items(max_bytes)
+    try:
+        for item in iterator:
+            if stop.is_set():  # the call is over (timed out, cancelled): nobody reads these items
+                break
+            if items.add(item):
+                return items.stopped()
+    finally:
+        close = getattr(iterator, "close", None)
+        if callable(close):
+            close()  # a generator's `finally` runs now, not whenever it is collected
+    return Returned(items.items)
+
+
+async def _consume_async(iterator: AsyncIterator[Any], max_bytes: int) -> Returned:
+    items = _Items(max_bytes)
+    try:
+        async for item in iterator:
+            if items.add(item):
+                return items.stopped()
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if callable(aclose):
+            # shielded: a timed-out or cancelled call still lets the generator clean up, briefly
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_ACLOSE_SECONDS):
+                await aclose()
+    return Returned(items.items)
+
+
+def _json_size(item: Any) -> int:
+    """About how many bytes `item` takes in the result's JSON (its `repr` when it has no JSON form:
+    serializing the result reports that, here it only needs counting)."""
+    try:
+        return len(to_json(item))
+    except Exception:  # noqa: BLE001 — any value: counted, never refused here
+        return len(repr(item))
+
+
+def _stopped_note(count: int, max_bytes: int) -> str:
+    return (f"the function's generator was stopped after {count} items: they passed this tool's result size "
+            f"limit (max_result_bytes, {max_bytes} bytes), so it may have had more")
