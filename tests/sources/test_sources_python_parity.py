@@ -78,6 +78,11 @@ def word_counts(text: str) -> dict[str, int]:
     return counts
 
 
+def as_counts(text: str) -> dict[str, int]:
+    """A count given as text."""
+    return {"n": text}
+
+
 def by_sku(skus: list[str]) -> Mapping[str, Item]:
     """Items by SKU."""
     return {sku: Item(sku=sku) for sku in skus}
@@ -671,3 +676,10 @@ async def test_generators_are_consumed_off_the_loop_within_the_timeout_and_bound
     broken = await client.call_tool("breaks", {})
     assert broken.is_error and _text(broken) == "ValueError: no item 2"
 
+
+async def test_results_are_validated_lax_and_arguments_strictly_as_the_readme_says(client: Client) -> None:
+    """README (Python): a result is validated in pydantic's lax mode (`"2"` fits an `int`), an argument
+    strictly against the input schema (`"5"` for an `int` is refused). The README said both were lax."""
+    assert (await client.call_tool("as_counts", {"text": "2"})).structured_content == {"n": 2}
+    refused = await client.call_tool("pick", {"who": "ann", "n": "5"})
+    assert refused.is_error and _text(refused).startswith("invalid arguments for pick: n: '5' is not of type 'integer'")

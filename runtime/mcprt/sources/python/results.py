@@ -10,7 +10,8 @@
   are JSON) → an error result naming where it is (`result['a']`), not the invalid JSON `NaN`/`Infinity`
   nor pydantic's silent `null`, which would change what the function said (and may not fit its schema)
 - with the function's declared return type (`returns`, only when an outputSchema is declared): the
-  value is validated (lax, as pydantic coerces arguments) and dumped through that type, so
+  value is validated (pydantic's lax mode: `"2"` fits an `int`, unlike an argument, which the input
+  schema checks strictly first) and dumped through that type, so
   structuredContent fits the outputSchema a client checks it against (MCP 2025-11-25 §server/tools
   "Output Schema"); a value that does not fit is an error result naming the mismatch
 """
