@@ -3,8 +3,10 @@ errors as tool results, import problems as manifest diagnostics at the `python:`
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from mcprt.toolset.invoke import call_tool
 
 from sources_support import FIXTURES, call, json_of, running, text_of, write_manifest
 
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_cli, mcprt_process
 
 
 @pytest.fixture
@@ -143,6 +145,25 @@ async def test_bad_arguments_and_timeouts_are_tool_errors(project: Path) -> None
         assert late.is_error is True
         assert text_of(late.to_wire()) == "slow did not finish within 0.2s"
         assert late.outcome == "upstream_error"  # it ran and did not answer: not a refusal before the call
+
+
+def test_mcprt_call_exits_after_reporting_a_timeout_leaving_the_thread(project: Path) -> None:
+    """A sync function past its timeout runs on in its thread (Python cannot stop one): the server
+    abandons it, and so does a one-shot `mcprt call` — it waited for the function (10 s after a 2 s
+    timeout) because the interpreter joins every thread at exit."""
+    manifest = write_manifest(project, """
+        version: 1
+        sources:
+          notes:
+            python: typed_tools:slow
+            tools:
+              slow: {timeout: 200ms}
+    """)
+    started = time.monotonic()
+    done = mcprt_process("call", str(manifest), "slow", "--args", '{"seconds": 60}', timeout=120)
+    assert time.monotonic() - started < 30, "it waited for the abandoned thread"
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["content"][0]["text"] == "slow did not finish within 0.2s"
 
 
 async def test_overrides_apply_to_python_tools_by_name_or_full_path(project: Path) -> None:

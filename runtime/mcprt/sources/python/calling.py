@@ -25,6 +25,10 @@ from pydantic_core import to_json
 
 _ACLOSE_SECONDS = 1.0  # an async generator's cleanup gets this long once the call is over
 
+# Each worker thread running a function (or consuming its iterator), with its call's `stop` event:
+# Python cannot stop a thread, so one past its timeout is abandoned and runs on (see `abandoned_running`).
+_WORKING: dict[threading.Thread, threading.Event] = {}
+
 
 @dataclass(slots=True)
 class Returned:
@@ -60,21 +64,35 @@ async def run_function(fn: Callable[..., Any], args: list[Any], kwargs: dict[str
             if isinstance(returned.value, AsyncIterator):
                 returned = await _consume_async(returned.value, max_bytes)
             elif _is_iterator(returned.value):  # an async function returned a sync generator: not on the loop
-                work = functools.partial(_consume, returned.value, stop, max_bytes)
+                work = functools.partial(_call_in_thread, _same, [returned.value], {}, stop, max_bytes)
                 returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
             return returned
     finally:
         stop.set()
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _is_iterator(value: Any) -> bool:
     return isinstance(value, Iterator)
 
 
+def abandoned_running() -> bool:
+    """True while a worker thread still runs a function whose call is over (timed out or cancelled):
+    a one-shot command (`mcprt call`) then exits without waiting for it, as the server serves on."""
+    return any(stop.is_set() for stop in list(_WORKING.values()))
+
+
 def _call_in_thread(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], stop: threading.Event,
                     max_bytes: int) -> Returned:
-    value = fn(*args, **kwargs)
-    return _consume(value, stop, max_bytes) if _is_iterator(value) else Returned(value)
+    _WORKING[threading.current_thread()] = stop
+    try:
+        value = fn(*args, **kwargs)
+        return _consume(value, stop, max_bytes) if _is_iterator(value) else Returned(value)
+    finally:
+        _WORKING.pop(threading.current_thread(), None)
 
 
 class _Items:
