@@ -17,6 +17,7 @@ from mcprt.toolset.invoke import call_tool
 from sources_support import FIXTURES, call, json_of, running, text_of, write_manifest
 
 from tests.support.cli import mcprt_cli, mcprt_process
+from tests.support.raw_stdio import RawStdio
 
 
 @pytest.fixture
@@ -147,18 +148,76 @@ async def test_bad_arguments_and_timeouts_are_tool_errors(project: Path) -> None
         assert late.outcome == "upstream_error"  # it ran and did not answer: not a refusal before the call
 
 
-def test_mcprt_call_exits_after_reporting_a_timeout_leaving_the_thread(project: Path) -> None:
-    """A sync function past its timeout runs on in its thread (Python cannot stop one): the server
-    abandons it, and so does a one-shot `mcprt call` — it waited for the function (10 s after a 2 s
-    timeout) because the interpreter joins every thread at exit."""
-    manifest = write_manifest(project, """
+# A module writing to stdout at import, from a thread it starts (after a while) and at the descriptor level:
+# none of it may reach mcprt's machine-readable stdout (it corrupted the stdio protocol and `tools --json`).
+NOISY = """
+import os
+import threading
+import time
+
+print("IMPORT-TIME PRINT")
+os.write(1, b"FD-1 WRITE\\n")
+
+
+def _later() -> None:
+    time.sleep(0.3)
+    print("THREAD PRINT", flush=True)
+
+
+threading.Thread(target=_later, daemon=True).start()
+
+
+def hello() -> str:
+    \"\"\"Say hello.\"\"\"
+    print("CALL PRINT")
+    return "hello"
+"""
+
+
+def _noisy_manifest(folder: Path) -> Path:
+    (folder / "noisy_tools.py").write_text(NOISY)
+    return write_manifest(folder, """
         version: 1
         sources:
+          noisy:
+            python: noisy_tools
           notes:
             python: typed_tools:slow
             tools:
               slow: {timeout: 200ms}
     """)
+
+
+def test_what_user_code_prints_never_reaches_the_stdio_protocol(project: Path) -> None:
+    """Over stdio every stdout line is a JSON-RPC message; the module's prints are on stderr."""
+    server = RawStdio(_noisy_manifest(project), project)
+    try:
+        server.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        assert server.read()["id"] == 1  # read() parses the line: a print before it fails here
+        time.sleep(0.4)  # the module's thread has printed by now
+        server.send({"jsonrpc": "2.0", "method": "notifications/initialized"},
+                    {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "hello", "arguments": {}}})
+        assert server.read_until(2)["result"]["content"] == [{"type": "text", "text": "hello"}]
+    finally:
+        server.close()
+    assert all(text in server.stderr_text() for text in ("IMPORT-TIME PRINT", "FD-1 WRITE", "THREAD PRINT",
+                                                          "CALL PRINT"))
+
+
+def test_what_user_code_prints_never_reaches_a_commands_json(project: Path) -> None:
+    """`mcprt tools --json` and `mcprt call` print JSON a script reads: the module's prints go to stderr."""
+    listed = mcprt_process("tools", str(_noisy_manifest(project)), "--json", timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert [tool["name"] for tool in json.loads(listed.stdout)["tools"]] == ["hello", "slow"]
+    assert "IMPORT-TIME PRINT" in listed.stderr and "FD-1 WRITE" in listed.stderr
+
+
+def test_mcprt_call_exits_after_reporting_a_timeout_leaving_the_thread(project: Path) -> None:
+    """A sync function past its timeout runs on in its thread (Python cannot stop one): the server
+    abandons it, and so does a one-shot `mcprt call` — it waited for the function (10 s after a 2 s
+    timeout) because the interpreter joins every thread at exit."""
+    manifest = _noisy_manifest(project)  # its prints must not reach the printed JSON either
     started = time.monotonic()
     done = mcprt_process("call", str(manifest), "slow", "--args", '{"seconds": 60}', timeout=120)
     assert time.monotonic() - started < 30, "it waited for the abandoned thread"
