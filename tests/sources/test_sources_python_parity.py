@@ -347,6 +347,26 @@ async def aendless() -> AsyncIterator[int]:
         CLOSED.append("aendless")
 
 
+def ticker() -> Iterator[int]:
+    """Ticks until stopped."""
+    try:
+        for i in itertools.count():
+            time.sleep(0.02)
+            yield i
+    finally:
+        CLOSED.append("ticker")
+
+
+async def aticker() -> AsyncIterator[int]:
+    """Ticks until stopped."""
+    try:
+        for i in itertools.count():
+            await asyncio.sleep(0.02)
+            yield i
+    finally:
+        CLOSED.append("aticker")
+
+
 async def asleeper(sec: float = 0.1) -> str:
     """Sleeps."""
     await asyncio.sleep(sec)
@@ -683,3 +703,14 @@ async def test_results_are_validated_lax_and_arguments_strictly_as_the_readme_sa
     assert (await client.call_tool("as_counts", {"text": "2"})).structured_content == {"n": 2}
     refused = await client.call_tool("pick", {"who": "ann", "n": "5"})
     assert refused.is_error and _text(refused).startswith("invalid arguments for pick: n: '5' is not of type 'integer'")
+
+
+async def test_a_cancelled_call_stops_consuming_its_generator(client: Client) -> None:
+    """The client cancelling the call (MCP notifications/cancelled) stops the consumption and closes
+    the generator, sync or async; before, a sync one ran on the loop and nothing else was answered."""
+    for name in ("ticker", "aticker"):
+        with anyio.move_on_after(0.3):
+            await client.call_tool(name, {})  # endless, within the default 30 s timeout: only cancelling ends it
+        with anyio.fail_after(5):
+            while name not in json.loads(_text(await client.call_tool("closed", {}))):
+                await anyio.sleep(0.05)
