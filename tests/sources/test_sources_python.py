@@ -207,7 +207,7 @@ def test_what_user_code_prints_never_reaches_the_stdio_protocol(project: Path) -
 
 def test_what_user_code_prints_never_reaches_a_commands_json(project: Path) -> None:
     """`mcprt tools --json` and `mcprt call` print JSON a script reads: the module's prints go to stderr."""
-    listed = mcprt_process("tools", str(_noisy_manifest(project)), "--json", timeout=120)
+    listed = mcprt_process("tools", str(_noisy_manifest(project)), "--json", forked=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert [tool["name"] for tool in json.loads(listed.stdout)["tools"]] == ["hello", "slow"]
     assert "IMPORT-TIME PRINT" in listed.stderr and "FD-1 WRITE" in listed.stderr
@@ -219,7 +219,7 @@ def test_mcprt_call_exits_after_reporting_a_timeout_leaving_the_thread(project: 
     timeout) because the interpreter joins every thread at exit."""
     manifest = _noisy_manifest(project)  # its prints must not reach the printed JSON either
     started = time.monotonic()
-    done = mcprt_process("call", str(manifest), "slow", "--args", '{"seconds": 60}', timeout=120)
+    done = mcprt_process("call", str(manifest), "slow", "--args", '{"seconds": 60}', forked=True, timeout=120)
     assert time.monotonic() - started < 30, "it waited for the abandoned thread"
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["content"][0]["text"] == "slow did not finish within 0.2s"
