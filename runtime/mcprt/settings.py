@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     offline: bool = Field(False, description="Never fetch API descriptions: use pinned spec/<source>.* copies "
                                              "(else the cached copy). Set by `--offline`.")
     state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
+    allowed_hosts: str | None = Field(None, description="Comma-separated Host header values accepted in addition "
+                                      "to the manifest's `server.http.allowed_hosts`.")
 
 
 def env_number(name: str) -> float | None:

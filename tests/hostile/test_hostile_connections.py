@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import resource
 import socket
@@ -184,8 +185,14 @@ def test_a_body_trickling_in_gets_408_and_a_client_leaving_mid_body_leaves_no_tr
                     break
                 answer += chunk
             assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
-            assert b"request body not received within 2 s" in answer
             assert time.monotonic() - started < 15
+            # on the MCP endpoint a JSON-RPC error, as every refusal there (it was text/plain)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert b"content-type: application/json" in head.lower(), head
+            refusal = json.loads(body)
+            assert refusal["id"] is None and refusal["error"]["code"] == -32600, refusal
+            assert refusal["error"]["data"] == {"reason": "request_timeout"}, refusal
+            assert "request body not received within 2 s" in refusal["error"]["message"], refusal
         up.wait_log("rejected request: body too slow")
         with _post_head(up.url, "alice-token-31337", 10_000):
             time.sleep(0.3)  # part of the body sent, then the client hangs up

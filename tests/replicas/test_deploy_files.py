@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
-from tests.support.components import binary, free_port, stop_process, wait_port
+from tests.support.components import binary, free_port, redis_server, stop_process, wait_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "kubernetes"
@@ -113,9 +113,14 @@ def test_haproxy_example_starts_and_serves_mcprt(tmp_path: Path) -> None:
     from tests.replicas.test_replicas import TOOLS
     from tests.support.served import mcprt_http
 
+    from tests.support.served import child_env
+
     (tmp_path / "replica_tools.py").write_text(TOOLS)
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  tools:\n    python: replica_tools\n")
-    with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
+    # each replica started as the file's comment says, with the balancer's public name
+    said = re.search(r"^#\s+MCPRT_ALLOWED_HOSTS=(\S+)$", (DEPLOY / "plain-hosts" / "haproxy.cfg").read_text(), re.M)
+    assert said, "the HAProxy example says which Host names each replica must accept"
+    with mcprt_http(tmp_path / "mcp.yaml", "--no-reload", env=child_env(MCPRT_ALLOWED_HOSTS=said.group(1))) as up:
         replica = up.base.removeprefix("http://")
         port = free_port()
         text = (DEPLOY / "plain-hosts" / "haproxy.cfg").read_text()
@@ -137,8 +142,19 @@ def test_haproxy_example_starts_and_serves_mcprt(tmp_path: Path) -> None:
                     pass
                 assert time.monotonic() < deadline, "HAProxy never passed a request to the replica"
                 time.sleep(0.1)
+            # an MCP request by the balancer's public name reaches the replica and is served (421 before:
+            # HAProxy passes the client's Host on, and the shipped files named no setting to accept it)
+            initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                          "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                                     "clientInfo": {"name": "raw", "version": "1"}}}
+            answer = httpx.post(f"http://127.0.0.1:{port}/mcp", json=initialize, timeout=10,
+                                headers={"host": f"{said.group(1)}:8080",
+                                         "accept": "application/json, text/event-stream"})
+            assert answer.status_code == 200, answer.text
         finally:
             stop_process(process)
+    nginx = (DEPLOY / "plain-hosts" / "nginx.conf").read_text()
+    assert "proxy_set_header Host $host;" in nginx and f"MCPRT_ALLOWED_HOSTS={said.group(1)}" in nginx
 
 
 def test_the_shipped_haproxy_config_drops_a_client_that_stalls_mid_request_not_an_idle_one(tmp_path: Path) -> None:
@@ -258,13 +274,11 @@ def test_dockerfile_passes_hadolint() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_configmap_manifest_validates_where_the_image_puts_the_package(tmp_path: Path) -> None:
-    """A new-user trial found the ConfigMap's manifest naming `catalog/petstore/spec/petstore.json`
-    (the package ships `petstore.yaml`, so every pod exited 2 at start) and no `base_url` (the pinned
-    copy's server URL is relative). The manifest is validated as the Deployment runs it: image paths
-    mapped onto the installed package, the Deployment's env and the Secret's keys set."""
+def _as_deployed(tmp_path: Path, namespace: str = "default") -> tuple[Path, dict[str, str]]:
+    """The ConfigMap's manifest written to `tmp_path` with the image's package paths mapped onto the
+    installed package, and the env the Deployment gives it: its `env` (a `fieldRef` to the namespace
+    and `$(VAR)` references resolved as the kubelet does, for a pod in `namespace`) and the Secret's keys."""
     import mcprt
-    from tests.support.cli import mcprt_cli
 
     python = re.search(r"^FROM python:(\d+\.\d+)", (DEPLOY / "Dockerfile").read_text(), re.M)
     assert python, "the Dockerfile's base names its Python version"
@@ -274,9 +288,76 @@ def test_the_configmap_manifest_validates_where_the_image_puts_the_package(tmp_p
     assert in_image in text, "the ConfigMap points into the image's package"
     (tmp_path / "mcp.yaml").write_text(text.replace(in_image, str(Path(mcprt.__file__).parent)))
     deployment = next(d for d in _documents(K8S / "deployment.yaml") if d["kind"] == "Deployment")
-    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env: dict[str, str] = {}
+    for entry in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+        if "valueFrom" in entry:
+            assert entry["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}, entry
+            env[entry["name"]] = namespace
+        else:  # Kubernetes expands $(NAME) of a variable defined earlier in the list
+            env[entry["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), entry["value"])
     (secret,) = _documents(K8S / "secret.example.yaml")
     env.update(secret["stringData"])
-    done = mcprt_cli("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, env=env)
+    return tmp_path / "mcp.yaml", env
+
+
+def test_the_configmap_manifest_validates_where_the_image_puts_the_package(tmp_path: Path) -> None:
+    """A new-user trial found the ConfigMap's manifest naming `catalog/petstore/spec/petstore.json`
+    (the package ships `petstore.yaml`, so every pod exited 2 at start) and no `base_url` (the pinned
+    copy's server URL is relative). The manifest is validated as the Deployment runs it: image paths
+    mapped onto the installed package, the Deployment's env and the Secret's keys set."""
+    from tests.support.cli import mcprt_cli
+
+    manifest, env = _as_deployed(tmp_path)
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "base_url" not in done.stderr, done.stderr  # a relative server URL would leave calls nowhere to go
+
+
+def _local_address() -> str | None:
+    """This machine's address on its default route (no packet is sent), None when it has only loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_the_shipped_kubernetes_files_accept_the_host_headers_clients_send(tmp_path: Path) -> None:
+    """A new-user trial ran the ConfigMap's manifest as the Deployment does (bind 0.0.0.0): `/readyz`
+    said 200, but every MCP request got `421 Invalid Host header` — by the Service's names, the pod's IP,
+    and even the "from other machines" URL the banner printed. They are all served now, and a Host
+    nobody configured gets a 421 that names the settings to change."""
+    from tests.support.cli import cli_env
+    from tests.support.served import mcprt_http
+
+    manifest, env = _as_deployed(tmp_path, namespace="team-a")
+    token = env["CI_TOKEN"]
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                  "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                             "clientInfo": {"name": "raw", "version": "1"}}}
+    headers = {"authorization": f"Bearer {token}", "accept": "application/json, text/event-stream"}
+    with redis_server(tmp_path) as redis, \
+            mcprt_http(manifest, "--no-reload", env=cli_env({**env, "MCPRT_HOST": "0.0.0.0", "PYTHONUNBUFFERED": "1",
+                                                            "MCPRT_STATE_URL": redis.url})) as up:
+        port = int(up.base.rsplit(":", 1)[1])
+        banner = next(line for line in up.stderr if "from other machines" in line)
+        others = re.findall(r"from other machines (http://\S+?/mcp)", banner)
+        assert others, banner
+        hosts = ["mcprt", "mcprt.team-a", "mcprt.team-a.svc", "mcprt.team-a.svc.cluster.local:80",
+                 *(httpx.URL(url).netloc.decode() for url in others)]
+        for host in hosts:
+            answer = httpx.post(up.url, json=initialize, headers={**headers, "host": host}, timeout=10)
+            assert answer.status_code == 200, (host, answer.status_code, answer.text)
+        pod_ip = _local_address()
+        if pod_ip is not None:  # the pod's IP, as the connection arrived on it
+            answer = httpx.post(f"http://{pod_ip}:{port}/mcp", json=initialize, headers=headers, timeout=10)
+            assert answer.status_code == 200, (pod_ip, answer.text)
+        refused = httpx.post(up.url, json=initialize, headers={**headers, "host": "lb.example.com:8080"}, timeout=10)
+        assert refused.status_code == 421
+        message = refused.json()["error"]["message"]
+        assert "'lb.example.com:8080'" in message and "server.http.allowed_hosts" in message, message
+        assert "MCPRT_ALLOWED_HOSTS" in message and "server.public_url" in message, message
+    logged = [line for line in up.stderr if "Host not allowed" in line]
+    assert logged and "MCPRT_ALLOWED_HOSTS" in logged[0], up.log()

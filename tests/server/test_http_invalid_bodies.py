@@ -62,6 +62,12 @@ def test_a_batch_is_answered_per_request(up: UpProcess, version: str) -> None:
     for answer in answers:
         assert answer["error"]["code"] == -32600 and "batches are not supported" in answer["error"]["message"], answer
         assert "pydantic" not in answer["error"]["message"]
+    # a batch of one request is still a batch: answered with an array (JSON-RPC 2.0 §6), not the single
+    # object a client matching a batch's answers finds none in; so is a batch of notifications only
+    for one in ([batch[0]], [{"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}]):
+        status, answers = _post(up, headers, json.dumps(one))
+        assert status == 400 and isinstance(answers, list) and len(answers) == 1, answers
+        assert answers[0]["id"] == one[0].get("id") and "batches are not supported" in answers[0]["error"]["message"]
     status, answer = _post(up, headers, json.dumps(
         {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}))
     assert (status, answer["result"]["content"][0]["text"]) == (200, "3")  # the session keeps serving
@@ -103,12 +109,14 @@ def test_an_invalid_request_names_its_id(up: UpProcess) -> None:
     assert "pydantic" not in answer["error"]["message"] and "not a JSON-RPC 2.0 message" in answer["error"]["message"]
     status, answer = _post(up, headers, "{not json")
     assert (status, answer["id"], answer["error"]["code"]) == (400, None, -32700), answer
+    # said of what HTTP carries: "the line is not a JSON value" was stdio's wording
+    assert "the request body is not a JSON value" in answer["error"]["message"], answer
 
 
 def test_without_a_session(up: UpProcess) -> None:
     status, answers = _post(up, ACCEPT, json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}]))
-    assert (status, answers["id"], answers["error"]["code"]) == (400, 1, -32600), answers
+    assert status == 400 and [(a["id"], a["error"]["code"]) for a in answers] == [(1, -32600)], answers
 
 
 def test_stateless_http(tmp_path: Path) -> None:
@@ -118,6 +126,10 @@ def test_stateless_http(tmp_path: Path) -> None:
                                                          {"jsonrpc": "2.0", "id": 2, "method": "ping"}]))
         assert status == 400 and [a["id"] for a in answers] == [1, 2], answers
         assert all(a["error"]["code"] == -32600 and "batches" in a["error"]["message"] for a in answers)
+        status, answers = _post(up, ACCEPT, json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]))
+        assert status == 400 and [a["id"] for a in answers] == [1], answers  # one request, still an array
+        status, answer = _post(up, ACCEPT, "{not json")
+        assert answer["error"]["code"] == -32700 and "request body" in answer["error"]["message"], answer
         status, answer = _post(up, ACCEPT, json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": "x"}))
         assert (status, answer["id"], answer["error"]["code"]) == (400, 3, -32600), answer
         status, answer = _post(up, ACCEPT, json.dumps(

@@ -210,6 +210,30 @@ def test_the_front_doors_refusals_on_the_mcp_endpoint_are_json_rpc_errors(served
     assert elsewhere.status_code == 401 and elsewhere.json() == {"error": "a valid bearer token is required"}
 
 
+def _open_session(up: UpProcess) -> dict[str, str]:
+    """initialize + initialized by raw HTTP; the headers a request of that session carries."""
+    opened = post(up, INITIALIZE, **authorized())
+    assert opened.status_code == 200, opened.text
+    session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18",
+               **authorized()}
+    assert post(up, {"jsonrpc": "2.0", "method": "notifications/initialized"}, **session).status_code == 202
+    return session
+
+
+@pytest.mark.parametrize("last_event_id", ["1", "0", "not-an-id", "_GET_stream_1"])
+def test_a_get_resuming_a_stream_without_kept_events_opens_a_fresh_one(served: UpProcess, last_event_id: str) -> None:
+    """A new-user trial: GET /mcp with `Last-Event-ID: 1` on an initialized session got `500 text/plain`
+    (the SDK went to replay events, with no event store, and returned without answering). mcprt
+    keeps no events and so never issues event ids (MCP transports, "Resumability and Redelivery": the
+    server MAY replay): the header is ignored and the GET stream opens as any other does."""
+    session = _open_session(served)
+    headers = {**session, "accept": "text/event-stream", "last-event-id": last_event_id}
+    with httpx.stream("GET", served.url, headers=headers, timeout=10) as stream:
+        assert stream.status_code == 200, stream.read()
+        assert stream.headers["content-type"].startswith("text/event-stream")
+    assert not [line for line in served.stderr if "ASGI callable returned" in line], served.log()
+
+
 async def test_closed_sessions_are_forgotten(served: UpProcess) -> None:
     before = served.health()["sessions"]
     async with http_client(served.url) as client:

@@ -84,6 +84,30 @@ def test_host_rules() -> None:
     assert host_allowed(wide, "10.1.2.3:8765") and not host_allowed(wide, "10.1.2.4:8765")
 
 
+def test_a_wildcard_bind_accepts_the_names_it_is_reached_by() -> None:
+    """A new-user trial ran the shipped Kubernetes files (bind 0.0.0.0): every MCP request got 421,
+    for the pod's IP, the host name the banner printed ("from other machines http://vm:18768/mcp"),
+    the Service's names and the balancer's. The address a connection arrived on, this machine's
+    name, `public_url`'s host and MCPRT_ALLOWED_HOSTS (added to the manifest's list) now pass."""
+    import socket
+
+    options = resolve_options(manifest(allowed_hosts=["a.example"]), settings(allowed_hosts=" mcprt, mcprt.ns.svc ,"),
+                              host="0.0.0.0")
+    assert options.allowed_hosts == ("a.example", "mcprt", "mcprt.ns.svc")
+    policy = make_policy(tokens=[], bind_host="0.0.0.0", allowed_hosts=options.allowed_hosts,
+                         public_url="https://MCP.example.com", max_request_bytes=1)
+    for ok in (f"{socket.gethostname()}:18768", "mcprt", "mcprt.ns.svc:80", "a.example", "mcp.example.com:8443",
+               "mcp.example.com"):
+        assert host_allowed(policy, ok), ok
+    assert host_allowed(policy, "10.1.2.3:18768", local_address="10.1.2.3")  # the pod's IP
+    assert host_allowed(policy, "[fd00::2]:18768", local_address="fd00::2")
+    for bad in ("10.1.2.4:18768", "evil.example", "mcprt.evil.example", "example.com"):
+        assert not host_allowed(policy, bad, local_address="10.1.2.3"), bad
+    # a loopback bind gains no machine name: a page rebinding that name to 127.0.0.1 stays refused
+    assert socket.gethostname() == "localhost" or not host_allowed(
+        make_policy(tokens=[], bind_host="127.0.0.1", max_request_bytes=1), socket.gethostname())
+
+
 def test_origin_rules() -> None:
     policy = make_policy(tokens=[], bind_host="127.0.0.1", allowed_origins=["https://app.example.com/"],
                          max_request_bytes=1)

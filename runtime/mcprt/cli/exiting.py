@@ -20,8 +20,8 @@ def exit_leaving_abandoned(code: object) -> None:
     with `code` (SystemExit's: an int, None for 0, or a message printed to stderr, exit 1)."""
     if threading.current_thread() is not threading.main_thread():
         return  # not the process's own run (the CLI run inside a test worker): ending the process is not ours
-    calling = sys.modules.get("mcprt.sources.python.calling")  # not loaded: no Python tool ran
-    if calling is None or not calling.abandoned_running():
+    calls = sys.modules.get("mcprt.sources.python.worker_calls")  # not loaded: no Python tool ran
+    if calls is None or not calls.abandoned_running():
         return
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)

@@ -16,10 +16,42 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
                no_reload: bool, metrics_port: int | None, offline: bool) -> int:
     """`mcprt up` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
     go_offline(offline)
-    with guarded(serving=True):
-        code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
-                      reload=not no_reload, metrics_port=metrics_port)
+    try:
+        with guarded(serving=True):
+            code = run_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
+                          reload=not no_reload, metrics_port=metrics_port)
+    except SystemExit as stopped:  # an error's exit code: the same bound on what still runs
+        _leave_sync_calls(stopped.code if isinstance(stopped.code, int) else 1)
+        raise
+    _leave_sync_calls(code)
     return code
+
+
+SYNC_CALLS_STOP_WITHIN = 5.0  # s a stopped server waits for sync tool functions still running in threads
+
+
+def _leave_sync_calls(code: int) -> None:
+    """Sync tool functions still running after the stop (they cannot be interrupted, and the drain
+    already answered their calls) get `SYNC_CALLS_STOP_WITHIN` seconds; past that they are named in
+    a WARNING and the process exits with `code` at once: the interpreter's exit would wait for their
+    threads without a bound (see `sources.python.worker_calls`)."""
+    from ..sources.python.worker_calls import wait_finished
+
+    left = wait_finished(SYNC_CALLS_STOP_WITHIN)
+    if not left:
+        return
+    import atexit
+    import os
+    import sys
+
+    from ..observability.log import log_event
+
+    log_event("tool calls did not stop in time; left running", logging.WARNING, tools=", ".join(left),
+              within_s=SYNC_CALLS_STOP_WITHIN)
+    atexit._run_exitfuncs()  # what a normal exit runs (logging's flush among it), without joining the threads
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run_up(

@@ -78,7 +78,11 @@ class HttpConfig(StrictModel):
         description="Extra browser Origins accepted (loopback origins are always accepted). `*` disables the check.",
     )
     allowed_hosts: list[str] = Field(
-        default_factory=empty_list, description="Extra Host header values accepted (DNS-rebinding protection)."
+        default_factory=empty_list,
+        description="Host header values accepted besides loopback names, the bind address, the address a "
+        "request arrived on, this machine's host name (wildcard bind) and `public_url`'s host; others get 421 "
+        "(DNS-rebinding protection). `name` (any port) or `name:port`; `*` disables the check. "
+        "`MCPRT_ALLOWED_HOSTS` (comma-separated) adds more.",
     )
     max_request_bytes: ByteSize = Field(1_000_000, description="Largest accepted request body.")
     drain_timeout: Duration = Field(

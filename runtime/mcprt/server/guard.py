@@ -2,8 +2,12 @@
 
 Checked in that order, before the MCP layer sees anything:
 
-1. Host (421): DNS rebinding makes a hostile web page talk to a loopback server under the
-   attacker's name; only loopback names, the bound address and `server.http.allowed_hosts` pass.
+1. Host (421): DNS rebinding makes a hostile web page talk to a server under the attacker's name
+   (MCP basic/transports, streamable HTTP "Security Warning"). Names that cannot be the attacker's
+   pass: loopback names, the bound address, the address the connection arrived on (a pod IP), for a
+   wildcard bind this machine's host name (the banner's "from other machines" URL), the host of
+   `server.public_url`, and `server.http.allowed_hosts` / `MCPRT_ALLOWED_HOSTS` (a Service's or
+   balancer's names). A refusal names those settings, in the answer and in the log.
 2. Origin (403): browsers send it on cross-origin requests; loopback origins and
    `server.http.allowed_origins` pass, a request without Origin (any non-browser client) passes.
 3. Bearer token: a static token (compared in constant time) names its principal; otherwise, with
@@ -52,6 +56,9 @@ if TYPE_CHECKING:
     from ..identity.resource import ResourceServer
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+# What a refused Host's answer and log line tell the operator to change
+HOST_HINT = ("add the name clients use to server.http.allowed_hosts (or MCPRT_ALLOWED_HOSTS, comma-separated), "
+             "or set server.public_url to the URL they use")
 
 
 @dataclass(frozen=True)
@@ -92,14 +99,25 @@ def make_policy(
     bind_host: str,
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
+    public_url: str | None = None,
     max_request_bytes: int,
     resource_server: ResourceServer | None = None,
     token_free_paths: Iterable[str] = (),
 ) -> GuardPolicy:
+    """The guard's rules. `allowed_hosts`: extra Host values ("name" any port, "name:port" that port,
+    "*" all); `public_url`: `server.public_url`, whose host is accepted; a wildcard `bind_host` adds
+    this machine's host name (`socket.gethostname()`, no DNS lookup), a specific one itself."""
     named = dict(tokens) if isinstance(tokens, Mapping) else {t: BEARER for t in tokens}
     hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
     if not is_wildcard(bind_host):
         hosts.add(_bracketed(bind_host.lower()))
+    else:
+        import socket
+
+        if name := socket.gethostname().strip().lower():
+            hosts.add(name)
+    if public_url and (public := urlsplit(public_url).hostname):
+        hosts.add(_bracketed(public.lower()))  # any port: a balancer in front may listen on another
     return GuardPolicy(
         tokens=tuple((t.encode(), named.get(t, BEARER)) for t in named if t),
         allowed_hosts=frozenset(hosts),
@@ -136,13 +154,15 @@ def _is_loopback_name(name: str) -> bool:
         return False
 
 
-def host_allowed(policy: GuardPolicy, host_header: str | None) -> bool:
+def host_allowed(policy: GuardPolicy, host_header: str | None, local_address: str | None = None) -> bool:
+    """Whether a request with Host `host_header`, arriving on this machine's `local_address` (the
+    connection's own IP, ASGI `scope["server"]`), may be served (see the module docstring, 1)."""
     if policy.any_host:
         return True
     if not host_header:
         return False
     name, port = _split_host(host_header)
-    if _is_loopback_name(name):
+    if _is_loopback_name(name) or (local_address is not None and name == local_address.lower()):
         return True
     bare = _bracketed(name)
     return bare in policy.allowed_hosts or (port is not None and f"{bare}:{port}" in policy.allowed_hosts)
@@ -233,7 +253,7 @@ class HttpGuard:
         path = scope.get("path", "")
         open_path = path in self.policy.open_paths
         own_auth = path in self.policy.own_auth_paths
-        rejection = self._check_origin(headers, open_path)
+        rejection = self._check_origin(headers, open_path, scope)
         if rejection is None and not open_path and path not in self.policy.token_free_paths:
             refusal = await self._authenticate(headers, scope)
             if isinstance(refusal, Unauthenticated):
@@ -254,13 +274,14 @@ class HttpGuard:
             return
         await self.app(scope, receive, send)
 
-    def _check_origin(self, headers: Headers, open_path: bool) -> Rejection | None:
+    def _check_origin(self, headers: Headers, open_path: bool, scope: Scope) -> Rejection | None:
         policy = self.policy
         host = headers.get("host")
-        if not open_path and not host_allowed(policy, host):
+        local = (scope.get("server") or (None,))[0]
+        if not open_path and not host_allowed(policy, host, local):
             log_event("rejected request: Host not allowed", logging.WARNING, host=(host or "")[:100],
-                      hint="add it to server.http.allowed_hosts")
-            return 421, "Invalid Host header", []
+                      hint=HOST_HINT)
+            return 421, f"Host {(host or '')[:100]!r} is not accepted: {HOST_HINT}", []
         origin = headers.get("origin")
         if not origin_allowed(policy, origin):
             log_event("rejected request: Origin not allowed", logging.WARNING, origin=(origin or "")[:100],

@@ -35,6 +35,7 @@ from .lifecycle import InFlight, Readiness
 from .options import ServeOptions
 from .empty_refusals import fill_empty_refusals, fill_oversized_refusal
 from .post_headers import check_post_headers
+from .resume import ignore_unreplayable_resumes
 from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
 
@@ -71,8 +72,9 @@ def build_http_app(
     policy = make_policy(
         tokens=named_tokens(config),
         bind_host=options.host,
-        allowed_hosts=http.allowed_hosts,
+        allowed_hosts=options.allowed_hosts,
         allowed_origins=http.allowed_origins,
+        public_url=options.public_url,
         max_request_bytes=int(http.max_request_bytes),
         resource_server=resource_server,
         token_free_paths=metadata_paths,
@@ -137,6 +139,8 @@ def build_http_app(
     check_session_versions(manager, sessions=not options.stateless)
     # the SDK's refusals without a body (2026-07-28: non-POST 405, a listen's 406) get a JSON-RPC error body
     fill_empty_refusals(manager)
+    # a GET's Last-Event-ID with no events kept: a fresh stream (the SDK answered 500)
+    ignore_unreplayable_resumes(manager)
     # before that: a POST whose Content-Type or Accept cannot be served gets its JSON-RPC error at once
     check_post_headers(manager)
     # around the SDK's body limit: its plain-text 413 for a chunked body past the limit gets a JSON-RPC error
@@ -145,13 +149,16 @@ def build_http_app(
                      mcp_path=options.path)
 
 
-def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]]) -> ASGIApp:
-    """The stdio transport's small listener (`/metrics`, `/status`) behind the same guard rules."""
+def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]],
+                   options: ServeOptions) -> ASGIApp:
+    """The stdio transport's small listener (`/metrics`, `/status`) on `host` behind the same guard
+    rules (`options`: the accepted Host names and public URL)."""
     from starlette.applications import Starlette
 
     http = config.http
-    policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=http.allowed_hosts,
-                         allowed_origins=http.allowed_origins, max_request_bytes=int(http.max_request_bytes))
+    policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=options.allowed_hosts,
+                         allowed_origins=http.allowed_origins, public_url=options.public_url,
+                         max_request_bytes=int(http.max_request_bytes))
     return HttpGuard(Starlette(routes=routes(policy)), policy)
 
 
@@ -210,9 +217,10 @@ def end_sse_streams() -> None:
 async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
                      on_started: Callable[[], Any] | None = None,
                      on_stopping: Callable[[], Any] | None = None,
-                     keep_alive: float = KEEP_ALIVE_DEFAULT) -> None:
+                     keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | None = None) -> None:
     """Serve until `stop` is set; open streams are asked to end, and cut after a short grace.
-    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`)."""
+    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`); `mcp_path`:
+    the MCP endpoint the app serves (None for a listener without one)."""
     config = uvicorn.Config(
         app,
         log_config=None,  # never touch logging; uvicorn's own access log would go to stdout
@@ -221,7 +229,7 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
         lifespan="on",
         timeout_graceful_shutdown=2,
         ws="none",
-        **connection_settings(keep_alive),  # keep-alive, header deadline, connection cap, fd limit (see limits.py)
+        **connection_settings(keep_alive, mcp_path),  # keep-alive, header deadline, connection cap, fd limit (see limits.py)
     )
     server = _QuietServer(config)
 

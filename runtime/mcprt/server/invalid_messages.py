@@ -24,7 +24,8 @@ from mcp_types import INVALID_REQUEST, PARSE_ERROR
 from . import wire_json
 from .early import request_id
 
-NOT_JSON = "Parse error: the line is not a JSON value (one JSON-RPC 2.0 message per line or body)"
+NOT_JSON = "Parse error: the line is not a JSON value (one JSON-RPC 2.0 message per line)"  # stdio
+NOT_JSON_BODY = "Parse error: the request body is not a JSON value (one JSON-RPC 2.0 message per POST)"  # HTTP
 NOT_A_REQUEST = ("Invalid Request: not a JSON-RPC 2.0 message (an object with \"jsonrpc\": \"2.0\", a string "
                  "\"method\", a string or integer \"id\" for a request, and \"params\" an object when given)")
 BATCH = ("Invalid Request: JSON-RPC batches are not supported by this server (MCP allowed them only in "
@@ -32,11 +33,31 @@ BATCH = ("Invalid Request: JSON-RPC batches are not supported by this server (MC
 EMPTY_BATCH = "Invalid Request: an empty array is not a JSON-RPC message"
 
 
-def refusals(line: str | bytes) -> list[dict[str, Any]] | None:
-    """The error responses `line` (a stdio line or an HTTP body) gets, or None when the SDK takes it as is.
+def refusals(line: str | bytes, not_json: str = NOT_JSON) -> list[dict[str, Any]] | None:
+    """The error responses a stdio `line` gets, or None when the SDK takes it as is; `not_json`: the
+    -32700 message.
 
     An empty list means: refused, but nothing to answer (a malformed response from the client).
     """
+    refused = _refused(line, not_json)
+    return None if refused is None else refused[0]
+
+
+def body_refusal(body: bytes) -> bytes | None:
+    """HTTP: the JSON a POST body the SDK would not take is answered with (status 400), or None when
+    the SDK takes it (a malformed response from the client included: nothing to answer). A batch
+    (a non-empty JSON array) is answered with an array, one error per request (JSON-RPC 2.0 §6),
+    however many it held: a one-request batch got a single object, which a client matching a batch's
+    answers reads as no answer. Anything else gets one error object."""
+    refused = _refused(body, NOT_JSON_BODY)
+    if refused is None or not refused[0]:
+        return None
+    answers, batch = refused
+    return wire_json.dumps(answers if batch else answers[0])
+
+
+def _refused(line: str | bytes, not_json: str) -> tuple[list[dict[str, Any]], bool] | None:
+    """(the error responses, whether `line` was a batch to be answered as one), or None for the SDK."""
     try:
         types.jsonrpc_message_adapter.validate_json(line, by_name=False)
         return None  # the SDK's to handle
@@ -45,14 +66,14 @@ def refusals(line: str | bytes) -> list[dict[str, Any]] | None:
     try:
         message = wire_json.loads(line)  # type: ignore[arg-type]  # pydantic_core reads str too
     except (ValueError, RecursionError):
-        return [error(None, PARSE_ERROR, NOT_JSON)]
+        return [error(None, PARSE_ERROR, not_json)], False
     if isinstance(message, list):
-        if not message:
-            return [error(None, INVALID_REQUEST, EMPTY_BATCH)]
-        return refuse_batch(message, BATCH)
+        if not message:  # JSON-RPC 2.0 §7's example: an empty array gets one error object
+            return [error(None, INVALID_REQUEST, EMPTY_BATCH)], False
+        return refuse_batch(message, BATCH), True
     if looks_like_response(message):
-        return []
-    return [error(request_id_of(message), INVALID_REQUEST, NOT_A_REQUEST)]
+        return [], False
+    return [error(request_id_of(message), INVALID_REQUEST, NOT_A_REQUEST)], False
 
 
 def refuse_batch(items: list[Any], why: str) -> list[dict[str, Any]]:

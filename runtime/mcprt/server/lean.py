@@ -70,7 +70,7 @@ from ..observability.log import logger
 from . import connection_state, wire_json
 from .batches import BATCH_VERSION, batch_of, serve_batch
 from .client_messages import CANCELLED, SERVER_ERROR, ClientMessages, Refused
-from .invalid_messages import error, plain_message, refusals
+from .invalid_messages import body_refusal, error, plain_message
 from .streaming import may_stream
 
 if TYPE_CHECKING:
@@ -204,10 +204,9 @@ class LeanTransport(StreamableHTTPServerTransport):
         if message is None:
             if await self._served_batch(request, body, send):
                 return
-            answers = refusals(body)
-            if answers:
-                await _send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
-                                 HTTPStatus.BAD_REQUEST, self.mcp_session_id)
+            refusal = body_refusal(body)
+            if refusal is not None:
+                await _send_json(refusal, send, HTTPStatus.BAD_REQUEST, self.mcp_session_id)
             else:
                 await super()._handle_post_request(scope, request, receive, send)
             return
@@ -433,10 +432,9 @@ def answer_stateless_in_json(manager: StreamableHTTPSessionManager, holder: Tool
         body = first.get("body", b"")
         message = plain_jsonrpc(body) if whole else None  # one parse for the common, valid request
         if message is None and whole:
-            answers = refusals(body)  # not JSON, not a request, a batch (invalid_messages)
-            if answers:
-                await _send_json(wire_json.dumps(answers[0] if len(answers) == 1 else answers), send,
-                                 HTTPStatus.BAD_REQUEST)
+            refusal = body_refusal(body)  # not JSON, not a request, a batch (invalid_messages)
+            if refusal is not None:
+                await _send_json(refusal, send, HTTPStatus.BAD_REQUEST)
                 return
         if message is None or "id" not in message or may_stream(message["method"], message.get("params"),
                                                                  holder.current):

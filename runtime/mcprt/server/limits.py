@@ -53,6 +53,7 @@ from ..identity.principal import Principal
 from ..manifest.model import KEEP_ALIVE_DEFAULT, HttpConfig
 from ..observability.log import log_event
 from ..settings import env_limit
+from . import wire_json
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
@@ -93,17 +94,28 @@ def body_timeout() -> float:
     return env_limit("MCPRT_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
 
 
-def _closing_response(status: str, text: str) -> bytes:
-    """A plain-text HTTP/1.1 response that closes the connection (written before the app saw the request)."""
+def _closing_response(status: str, text: str, jsonrpc: bool = False) -> bytes:
+    """An HTTP/1.1 response that closes the connection (written before the app answered): plain
+    text, or with `jsonrpc` (a request to the MCP endpoint, where every refusal is one) the JSON-RPC
+    error the guard's refusals carry (`guard.refusal_message`)."""
+    content_type = "text/plain; charset=utf-8"
     body = text.encode()
-    return (f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
+    if jsonrpc:
+        from .guard import refusal_message  # here: only a refused MCP request needs it
+
+        code, _, _ = status.partition(" ")
+        content_type, body = "application/json", wire_json.dumps(refusal_message(int(code), text))
+    return (f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
             "connection: close\r\n\r\n").encode() + body
 
 
-def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_BODY_TIMEOUT) -> type:
+def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_BODY_TIMEOUT,
+                     mcp_path: str | None = None) -> type:
     """uvicorn's HTTP protocol class with a connection cap (reclaiming idle keep-alive connections
     first), a header deadline per request, a header-size cap and a body deadline (each request's,
-    keep-alive ones too). `timeout`, `body_seconds`: seconds."""
+    keep-alive ones too). `timeout`, `body_seconds`: seconds. A request to `mcp_path` (the MCP
+    endpoint) refused for its slow body gets a JSON-RPC error, as every refusal there does."""
+    endpoint = (mcp_path.rstrip("/") or "/") if mcp_path is not None else None
     # connections waiting between requests (uvicorn's keep-alive timer running), longest idle first
     idle: dict[HttpToolsProtocol, None] = {}
 
@@ -181,8 +193,10 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             if self.transport.is_closing() or cycle is None or not cycle.more_body:
                 return
             if not cycle.response_started:
+                path = str(cycle.scope.get("path", "")).rstrip("/") or "/"
                 self.transport.write(_closing_response(
-                    "408 Request Timeout", f"request body not received within {body_seconds:g} s"))
+                    "408 Request Timeout", f"request body not received within {body_seconds:g} s",
+                    jsonrpc=path == endpoint))
             # As uvicorn does for a client that went away: the app's pending `receive` gets
             # http.disconnect and whatever it still sends is dropped.
             cycle.response_started = cycle.response_complete = cycle.disconnected = True
@@ -297,12 +311,14 @@ def throttle_accept_errors() -> None:
             log.addFilter(_THROTTLE)
 
 
-def connection_settings(keep_alive: float = KEEP_ALIVE_DEFAULT) -> dict[str, Any]:
+def connection_settings(keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | None = None) -> dict[str, Any]:
     """uvicorn.Config keyword arguments enforcing these limits (raises the fd limit as a side effect);
-    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`)."""
+    `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`); `mcp_path`:
+    the MCP endpoint, whose refusals are JSON-RPC errors (None: a listener without one)."""
     fd_limit = raise_fd_limit()
     throttle_accept_errors()
-    protocol = limited_protocol(max_connections(fd_limit), header_timeout(), body_seconds=body_timeout())
+    protocol = limited_protocol(max_connections(fd_limit), header_timeout(), body_seconds=body_timeout(),
+                                mcp_path=mcp_path)
     return {"http": protocol, "timeout_keep_alive": keep_alive}
 
 

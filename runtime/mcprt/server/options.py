@@ -35,6 +35,9 @@ class ServeOptions:
     drain_timeout: float = 20.0  # seconds calls in flight may take to finish on SIGTERM
     keep_alive_timeout: float = KEEP_ALIVE_DEFAULT  # seconds an idle HTTP connection stays open (see limits.py)
     public_url: str | None = None  # `server.public_url` (or the OAuth audience's base): see `public_base`
+    # Host header values accepted beyond those the guard derives itself (`guard.make_policy`):
+    # `server.http.allowed_hosts` plus `MCPRT_ALLOWED_HOSTS`
+    allowed_hosts: tuple[str, ...] = ()
 
     def url(self, port: int | None = None) -> str:
         """The endpoint URL a client on this machine opens (`port` overrides for port 0): the bind
@@ -125,7 +128,19 @@ def resolve_options(
         drain_timeout=float(http.drain_timeout),
         keep_alive_timeout=float(http.keep_alive_timeout),
         public_url=manifest.server.public_base_url,
+        allowed_hosts=extra_hosts(http.allowed_hosts, settings.allowed_hosts),
     )
+
+
+ALLOWED_HOSTS_ENV = "MCPRT_ALLOWED_HOSTS"
+
+
+def extra_hosts(manifest_hosts: list[str], env_hosts: str | None) -> tuple[str, ...]:
+    """The Host values accepted besides the derived ones: the manifest's `server.http.allowed_hosts`
+    and the comma-separated `MCPRT_ALLOWED_HOSTS` (a Deployment's env adds its Service names
+    without editing the manifest). Both add; neither replaces the other."""
+    from_env = [h.strip() for h in (env_hosts or "").split(",")]
+    return tuple(h for h in (*manifest_hosts, *from_env) if h.strip())
 
 
 def has_inbound_auth(manifest: Manifest) -> bool:
@@ -146,7 +161,7 @@ def check_exposure(options: ServeOptions, manifest: Manifest) -> None:
     an OAuth endpoint whose token audience any client could choose (`_check_audience`)."""
     if options.transport != "http":
         return
-    _check_audience(manifest)
+    _check_audience(manifest, options.allowed_hosts)
     if _may_serve(options.host, manifest):
         return
     raise McprtError(
@@ -156,7 +171,7 @@ def check_exposure(options: ServeOptions, manifest: Manifest) -> None:
     )
 
 
-def _check_audience(manifest: Manifest) -> None:
+def _check_audience(manifest: Manifest, allowed_hosts: tuple[str, ...]) -> None:
     """Without `oauth.audience`, the `aud` a token must carry is this endpoint's URL as the client
     reached it, built from the Host header the guard let through. With `allowed_hosts: ["*"]` that
     is any Host a client sends, so a token the same issuer gave for another resource
@@ -165,9 +180,10 @@ def _check_audience(manifest: Manifest) -> None:
     auth = manifest.server.auth
     if auth is None or auth.oauth is None or auth.oauth.audience:
         return
-    if "*" in [h.strip() for h in manifest.server.http.allowed_hosts]:
+    if "*" in [h.strip() for h in allowed_hosts]:
         raise McprtError(
-            "refusing to serve: server.auth.oauth has no `audience` and server.http.allowed_hosts is \"*\", so the "
+            f"refusing to serve: server.auth.oauth has no `audience` and server.http.allowed_hosts (or "
+            f"{ALLOWED_HOSTS_ENV}) is \"*\", so the "
             "audience access tokens must carry would be whatever Host header a client sends (a token the issuer "
             "gave for another service would be accepted). Set server.auth.oauth.audience to this endpoint's URL "
             "(e.g. https://mcp.example.com/mcp), or list the host names clients use in allowed_hosts."

@@ -23,11 +23,10 @@ import anyio
 import anyio.to_thread
 from pydantic_core import to_json
 
+from .worker_calls import working
+
 _ACLOSE_SECONDS = 1.0  # an async generator's cleanup gets this long once the call is over
 
-# Each worker thread running a function (or consuming its iterator), with its call's `stop` event:
-# Python cannot stop a thread, so one past its timeout is abandoned and runs on (see `abandoned_running`).
-_WORKING: dict[threading.Thread, threading.Event] = {}
 
 
 @dataclass(slots=True)
@@ -44,10 +43,12 @@ def is_async_function(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
 
 
-async def run_function(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *, timeout: float,
-                       max_bytes: int) -> Returned:
+async def run_function(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *,
+                       timeout: float, max_bytes: int) -> Returned:
     """Call `fn(*args, **kwargs)` and consume what it returns (module docstring).
 
+    `tool`: the label a worker thread running it is registered under (`worker_calls`: a stopping server
+    names it).
     `timeout` in seconds covers the call and the consumption; past it `TimeoutError` is raised (a worker
     thread still running is abandoned, told to stop at its next item). `max_bytes`: the most JSON bytes
     of items consumed before stopping. Raises what the function raises."""
@@ -57,14 +58,14 @@ async def run_function(fn: Callable[..., Any], args: list[Any], kwargs: dict[str
             if is_async_function(fn):
                 returned = Returned(await fn(*args, **kwargs))
             else:
-                work = functools.partial(_call_in_thread, fn, args, kwargs, stop, max_bytes)
+                work = functools.partial(_call_in_thread, tool, fn, args, kwargs, stop, max_bytes)
                 returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
             if inspect.isawaitable(returned.value):  # a sync wrapper returning a coroutine
                 returned = Returned(await returned.value)
             if isinstance(returned.value, AsyncIterator):
                 returned = await _consume_async(returned.value, max_bytes)
             elif _is_iterator(returned.value):  # an async function returned a sync generator: not on the loop
-                work = functools.partial(_call_in_thread, _same, [returned.value], {}, stop, max_bytes)
+                work = functools.partial(_call_in_thread, tool, _same, [returned.value], {}, stop, max_bytes)
                 returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
             return returned
     finally:
@@ -79,20 +80,11 @@ def _is_iterator(value: Any) -> bool:
     return isinstance(value, Iterator)
 
 
-def abandoned_running() -> bool:
-    """True while a worker thread still runs a function whose call is over (timed out or cancelled):
-    a one-shot command (`mcprt call`) then exits without waiting for it, as the server serves on."""
-    return any(stop.is_set() for stop in list(_WORKING.values()))
-
-
-def _call_in_thread(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], stop: threading.Event,
-                    max_bytes: int) -> Returned:
-    _WORKING[threading.current_thread()] = stop
-    try:
+def _call_in_thread(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
+                    stop: threading.Event, max_bytes: int) -> Returned:
+    with working(tool, stop):  # the one registry of worker threads (worker_calls): stop and exit consult it
         value = fn(*args, **kwargs)
         return _consume(value, stop, max_bytes) if _is_iterator(value) else Returned(value)
-    finally:
-        _WORKING.pop(threading.current_thread(), None)
 
 
 class _Items:

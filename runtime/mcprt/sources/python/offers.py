@@ -58,7 +58,8 @@ class _Function:
         context = CallContext(tool=self.label, timeout=CALL_TIMEOUT, max_response_bytes=0)
         try:
             args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
-            value = (await run_function(self.fn, args, kwargs, timeout=CALL_TIMEOUT, max_bytes=CALL_MAX_BYTES)).value
+            value = (await run_function(self.label, self.fn, args, kwargs, timeout=CALL_TIMEOUT,
+                                         max_bytes=CALL_MAX_BYTES)).value
         except ToolCallError as exc:
             raise OfferError(str(exc)) from None
         except TimeoutError:

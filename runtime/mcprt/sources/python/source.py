@@ -74,7 +74,7 @@ class FunctionInvoker:
         args, kwargs = bind_arguments(self.signature, context.tool, arguments, context)
         limit = context.max_result_bytes if context.max_result_bytes is not None else context.max_response_bytes
         try:
-            returned = await run_function(self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit)
+            returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit)
         except TimeoutError:  # it ran and did not answer in time: the tool's failure (upstream_error), not a refusal
             raise UpstreamError(f"{context.tool} did not finish within {context.timeout:g}s") from None
         except UpstreamError:  # the function says its own upstream failed: counted so
