@@ -68,9 +68,6 @@ class CallContext:
     tool: str  # exposed tool name
     timeout: float  # seconds for the whole upstream exchange
     max_response_bytes: int  # upstream bodies larger than this are cut while streaming
-    # the tool's result size limit (`max_result_bytes`): a source producing a result piece by piece (a
-    # Python generator) stops there; None where there is no tool (a resource read)
-    max_result_bytes: int | None = None
     request_id: str | None = None
     progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
     principal: Principal | None = None  # who calls (None: unknown, e.g. a CLI one-shot call)

@@ -250,6 +250,63 @@ async def test_overrides_apply_to_python_tools_by_name_or_full_path(project: Pat
         ]
 
 
+# 5000 rows of about 200 JSON bytes each: 1 MB raw, far over the 100 KB result limit, a 4-byte result once pruned
+ROWS = """
+from collections.abc import Iterator
+
+
+def rows() -> Iterator[dict]:
+    \"\"\"Rows, yielded.\"\"\"
+    for i in range(5000):
+        yield {"id": i, "text": "x" * 180}
+
+
+def rows_list() -> list[dict]:
+    \"\"\"Rows, returned.\"\"\"
+    return list(rows())
+"""
+
+
+@pytest.mark.parametrize("tool", ["rows", "rows_list"])
+async def test_a_generator_is_shaped_whole_bounded_by_the_upstream_limit_not_the_result_limit(
+        tmp_path: Path, tool: str) -> None:
+    """`max_result_bytes` limits the result after `prune:`/`output:` shaped it; a generator's raw items
+    are bounded by `max_response_bytes`, as an HTTP body is. The generator was stopped at the result
+    limit: `prune: "length(@)"` over 5000 rows said 453 (with a note), where a returned list said 5000."""
+    (tmp_path / "rows_tools.py").write_text(ROWS)
+    manifest = write_manifest(tmp_path, """
+        version: 1
+        sources:
+          rows:
+            python: [rows_tools:rows, rows_tools:rows_list]
+            tools:
+              rows: {prune: "length(@)", max_result_bytes: 2KB}
+              rows_list: {prune: "length(@)", max_result_bytes: 2KB}
+    """)
+    async with running(manifest) as (_, compiled):
+        assert await call(compiled, tool) == {"content": [{"type": "text", "text": "5000"}]}
+
+
+async def test_a_generator_past_the_upstream_limit_is_stopped_with_a_note_naming_it(tmp_path: Path) -> None:
+    """Consumption stops once the raw items pass `max_response_bytes` (an endless generator would fill
+    memory); the result says so, naming that limit."""
+    (tmp_path / "rows_tools.py").write_text(ROWS)
+    manifest = write_manifest(tmp_path, """
+        version: 1
+        defaults: {max_response_bytes: 50KB}
+        sources:
+          rows:
+            python: rows_tools:rows
+            tools:
+              rows: {prune: "length(@)"}
+    """)
+    async with running(manifest) as (_, compiled):
+        result = await call(compiled, "rows")
+    count, note = (block["text"] for block in result["content"])
+    assert 240 <= int(count) <= 260, count  # 50 KB of ~200-byte rows
+    assert f"stopped after {count} items" in note and "(max_response_bytes, 50000 bytes)" in note
+
+
 async def test_the_manifest_folder_is_importable_once_and_its_own_module_wins(tmp_path: Path) -> None:
     first, second = tmp_path / "one", tmp_path / "two"
     for folder, answer in ((first, 1), (second, 2)):

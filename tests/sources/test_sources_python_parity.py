@@ -380,12 +380,12 @@ def closed() -> list[str]:
 
 MANIFEST = """\
 version: 1
+defaults: {max_response_bytes: 2KB}  # a generator's items are bounded by it: `endless` stops there
 sources:
   g:
     python: parity_gens
     tools:
       slowgen: {timeout: 600ms}
-      endless: {max_result_bytes: 2KB}
       aendless: {timeout: 300ms}
   s:
     python: parity_tools
@@ -689,7 +689,7 @@ async def test_generators_are_consumed_off_the_loop_within_the_timeout_and_bound
         late = await client.call_tool("aendless", {})
     assert not endless.is_error
     notes = endless.content[-1].text  # type: ignore[union-attr]
-    assert "Note: the function's generator was stopped after" in notes and "(max_result_bytes, 2000 bytes)" in notes
+    assert "Note: the function's generator was stopped after" in notes and "(max_response_bytes, 2000 bytes)" in notes
     assert late.is_error and _text(late) == "aendless did not finish within 0.3s"
     assert sorted(json.loads(_text(await client.call_tool("closed", {})))) == ["aendless", "endless"]
 

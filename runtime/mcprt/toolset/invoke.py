@@ -96,7 +96,6 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             tool=tool.name,
             timeout=tool.timeout,
             max_response_bytes=tool.max_response_bytes,
-            max_result_bytes=tool.shaping.max_result_bytes,
             request_id=request_id,
             progress=progress,
             principal=principal,

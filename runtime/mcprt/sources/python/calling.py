@@ -4,8 +4,9 @@ A sync function runs in a worker thread, an async one is awaited. A returned ite
 (`yield`), `map(...)`, `itertools.count()` — is consumed into a list where it was made: a sync one in
 that same worker thread, an async one (`async def … yield`) on the loop, between its awaits. Either is
 consumed under the same time limit as the call, and bounded: consumption stops once the items' JSON
-passes `max_bytes` (the result would be shortened to fit anyway, and an endless generator would
-otherwise fill memory), or when the call ends — timed out, or cancelled by the client — and the
+passes `max_bytes` — the raw upstream limit (`max_response_bytes`), as for an HTTP body, not the shaped
+result's: `prune:` may keep a little of each of many items (an endless generator would otherwise fill
+memory), or when the call ends — timed out, or cancelled by the client — and the
 iterator is then closed (`close()` / `aclose()`), so its `finally` blocks run. An exception raised
 mid-way propagates as the function's own (the caller makes it the tool's error answer).
 """
@@ -144,5 +145,5 @@ def _json_size(item: Any) -> int:
 
 
 def _stopped_note(count: int, max_bytes: int) -> str:
-    return (f"the function's generator was stopped after {count} items: they passed this tool's result size "
-            f"limit (max_result_bytes, {max_bytes} bytes), so it may have had more")
+    return (f"the function's generator was stopped after {count} items: they passed the upstream size "
+            f"limit (max_response_bytes, {max_bytes} bytes), so it may have had more")

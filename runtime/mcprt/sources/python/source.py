@@ -72,7 +72,9 @@ class FunctionInvoker:
 
     async def __call__(self, arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
         args, kwargs = bind_arguments(self.signature, context.tool, arguments, context)
-        limit = context.max_result_bytes if context.max_result_bytes is not None else context.max_response_bytes
+        # a generator is bounded by the raw upstream limit, as an HTTP body is: `max_result_bytes` is for the
+        # result after `prune:`/`output:` shaped it, which may keep a little of many items
+        limit = context.max_response_bytes
         try:
             returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit)
         except TimeoutError:  # it ran and did not answer in time: the tool's failure (upstream_error), not a refusal
