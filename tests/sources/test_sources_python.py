@@ -213,6 +213,34 @@ def test_what_user_code_prints_never_reaches_a_commands_json(project: Path) -> N
     assert "IMPORT-TIME PRINT" in listed.stderr and "FD-1 WRITE" in listed.stderr
 
 
+@pytest.mark.parametrize("command", [["show", "{manifest}", "hello", "--json"],
+                                     ["diff", "{manifest}", "{manifest}", "--format", "json"]])
+def test_what_user_code_prints_never_reaches_show_or_diff_json(project: Path, command: list[str]) -> None:
+    """`mcprt show --json` and `mcprt diff --format json` compile the manifest, importing its modules:
+    their prints went to stdout ahead of the JSON, which no longer parsed."""
+    manifest = str(_noisy_manifest(project))
+    done = mcprt_process(*(word.format(manifest=manifest) for word in command), cwd=project, forked=True,
+                         timeout=120)
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)  # stdout is the JSON alone
+    assert "IMPORT-TIME PRINT" in done.stderr and "FD-1 WRITE" in done.stderr
+
+
+def test_what_user_code_prints_never_reaches_record_or_test_output(project: Path) -> None:
+    """`mcprt record` and `mcprt test` call the tools: the module's prints and the function's were in
+    their report on stdout, between its lines."""
+    manifest = str(_noisy_manifest(project))
+    recorded = mcprt_process("record", manifest, "hello", "--args", "{}", cwd=project, forked=True, timeout=120)
+    assert recorded.returncode == 0, recorded.stderr
+    assert recorded.stdout.splitlines()[0].startswith("recorded hello/default: ")
+    tested = mcprt_process("test", manifest, cwd=project, forked=True, timeout=120)
+    assert tested.returncode == 0, tested.stderr
+    assert tested.stdout.splitlines()[0].startswith("ok   hello/default")
+    for done in (recorded, tested):
+        assert not any(text in done.stdout for text in ("PRINT", "FD-1")), done.stdout
+        assert "CALL PRINT" in done.stderr
+
+
 def test_mcprt_call_exits_after_reporting_a_timeout_leaving_the_thread(project: Path) -> None:
     """A sync function past its timeout runs on in its thread (Python cannot stop one): the server
     abandons it, and so does a one-shot `mcprt call` — it waited for the function (10 s after a 2 s
