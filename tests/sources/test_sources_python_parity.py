@@ -286,6 +286,18 @@ def blocks(kind: str) -> list:
     return ["Look:", {"role": "user", "content": BLOCKS[kind]}]
 
 
+def ticks():
+    """Counts, endlessly."""
+    import itertools
+    yield from itertools.count()
+
+
+def chatter():
+    """Talks, endlessly."""
+    while True:
+        yield "more"
+
+
 def narrate() -> list:
     """A role MCP does not have."""
     return [{"role": "system", "content": "Be terse."}]
@@ -402,7 +414,9 @@ sources:
       "shop://coded": parity_offers:coded
       "shop://blobs": parity_offers:blobs
       "shop://chunks": parity_offers:chunks
-    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan, parity_offers:blocks]
+      "shop://ticks": parity_offers:ticks
+    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan, parity_offers:blocks,
+              parity_offers:chatter]
 """
 
 
@@ -582,7 +596,8 @@ async def test_resources_list_the_mime_type_their_return_annotation_fixes(client
     """MCP §server/resources: a resource's `mimeType` is "the MIME type of this resource, if known".
     The return annotation knows it when every value is read the same way — as a read of it says —
     and nothing is listed when only the value tells (`-> bytes` is sniffed: image/png here)."""
-    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources if r.uri not in SERIALIZED}
+    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources
+              if r.uri not in SERIALIZED and r.uri != "shop://ticks"}  # ticks: a generator, for its own test
     assert listed == {"shop://points": "application/json", "shop://today": "text/plain", "shop://logo": None,
                       "shop://note": "text/plain"}
     templates = {t.uri_template: t.mime_type for t in (await client.list_resource_templates()).resource_templates}
@@ -662,6 +677,23 @@ async def test_a_value_that_cannot_be_sent_is_logged_for_the_operator(served: tu
     wanted = [f"prompt 'blocks' (parity_offers:blocks), message 1: {BAD_BLOCKS['video']}",
               "resource 'shop://chunks' (parity_offers:chunks): the function returned a list, which cannot be sent"]
     assert len(new) == 2 and all(text in line and "WARNING" in line for text, line in zip(wanted, new)), new
+
+
+async def test_a_resource_or_prompt_generator_stopped_at_the_limit_is_logged(served: tuple[Client, Path]) -> None:
+    """A resource or prompt has no place for a tool's notes: a generator stopped at `max_response_bytes`
+    gave a shortened list and nobody heard of it. Now each such read or get is a WARNING naming the
+    function and the limit."""
+    client, log = served
+    ticks = json.loads((await client.read_resource("shop://ticks")).contents[0].text)  # type: ignore[union-attr]
+    assert ticks == list(range(len(ticks))) and 300 < len(ticks) < 600  # 2 KB of small numbers
+    chatter = await client.get_prompt("chatter", {})
+    assert 200 < len(chatter.messages) < 400  # 2 KB of `"more",`
+    await client.list_prompts()  # a later answer: the lines before it were written
+    cut = [line for line in log.read_text().splitlines() if "python offer cut" in line]
+    assert len(cut) == 2 and all("WARNING" in line and "(max_response_bytes, 2000 bytes)" in line for line in cut), cut
+    assert "resource 'shop://ticks' (parity_offers:ticks)" in cut[0]
+    assert f"stopped after {len(ticks)} items" in cut[0]
+    assert "prompt 'chatter' (parity_offers:chatter)" in cut[1]
 
 
 async def test_generators_are_consumed_off_the_loop_within_the_timeout_and_bounded(client: Client) -> None:

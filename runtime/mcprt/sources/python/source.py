@@ -128,7 +128,7 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
                 problems.append((entry.where, str(exc) + _listing_hint(entry, imports.module(entry))))
     offerings = None
     try:
-        offerings = load_offers(config.resources, config.prompts, imports)
+        offerings = load_offers(config.resources, config.prompts, imports, int(ctx.defaults.max_response_bytes))
     except SourceConfigError as exc:
         problems += exc.problems
     if problems:
