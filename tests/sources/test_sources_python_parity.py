@@ -385,6 +385,32 @@ async def asleeper(sec: float = 0.1) -> str:
     return "slept"
 
 
+def stubborn() -> Iterator[int]:
+    """Ignores being closed."""
+    for i in itertools.count():
+        try:
+            yield i
+        except GeneratorExit:
+            pass
+
+
+async def astubborn() -> AsyncIterator[int]:
+    """Ignores being closed too."""
+    for i in itertools.count():
+        try:
+            await asyncio.sleep(0)
+            yield i
+        except GeneratorExit:
+            pass
+
+
+async def hog() -> AsyncIterator[int]:
+    """Never awaits: each item blocks."""
+    for i in itertools.count():
+        time.sleep(0.01)
+        yield i
+
+
 def closed() -> list[str]:
     """Which generators were closed."""
     return CLOSED
@@ -399,6 +425,7 @@ sources:
     tools:
       slowgen: {timeout: 600ms}
       aendless: {timeout: 300ms}
+      hog: {timeout: 300ms}
   s:
     python: parity_tools
     resources:
@@ -727,6 +754,37 @@ async def test_generators_are_consumed_off_the_loop_within_the_timeout_and_bound
 
     broken = await client.call_tool("breaks", {})
     assert broken.is_error and _text(broken) == "ValueError: no item 2"
+
+
+async def test_a_generator_that_will_not_close_keeps_the_calls_outcome(served: tuple[Client, Path]) -> None:
+    """A generator ignoring GeneratorExit makes `close()`/`aclose()` raise RuntimeError: raised in the
+    consumption's cleanup, it replaced the call's outcome — the items cut at the limit — with
+    "RuntimeError: generator ignored GeneratorExit". Now the outcome stays and the failure is logged."""
+    client, log = served
+    for name in ("stubborn", "astubborn"):
+        cut = await client.call_tool(name, {})
+        assert not cut.is_error, _text(cut)
+        assert "Note: the function's generator was stopped after" in cut.content[-1].text  # type: ignore[union-attr]
+    await client.list_tools()  # a later answer: the lines before it were written
+    failed = [line for line in log.read_text().splitlines() if "python generator did not close" in line]
+    assert len(failed) == 2 and all("WARNING" in line and "ignored GeneratorExit" in line for line in failed), failed
+
+
+async def test_an_async_generator_that_never_awaits_is_stopped_by_its_timeout(client: Client) -> None:
+    """An async generator that never awaits held the event loop: no other call was answered, and its
+    timeout could not stop it until the byte limit (here about 700 items × 10 ms: 7 s, not 0.3 s)."""
+    started = time.monotonic()
+    async with anyio.create_task_group() as group:
+        answers: list[Any] = []
+
+        async def run_hog() -> None:
+            answers.append(await client.call_tool("hog", {}))
+        group.start_soon(run_hog)
+        await anyio.sleep(0.1)
+        assert _text(await client.call_tool("asleeper", {"sec": 0})) == "slept"
+        other = time.monotonic() - started
+    assert answers[0].is_error and _text(answers[0]) == "hog did not finish within 0.3s"
+    assert time.monotonic() - started < 3 and other < 1
 
 
 async def test_results_are_validated_lax_and_arguments_strictly_as_the_readme_says(client: Client) -> None:

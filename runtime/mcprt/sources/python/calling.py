@@ -8,25 +8,33 @@ passes `max_bytes` — the raw upstream limit (`max_response_bytes`), as for an 
 result's: `prune:` may keep a little of each of many items (an endless generator would otherwise fill
 memory), or when the call ends — timed out, or cancelled by the client — and the
 iterator is then closed (`close()` / `aclose()`), so its `finally` blocks run. An exception raised
-mid-way propagates as the function's own (the caller makes it the tool's error answer).
+mid-way propagates as the function's own (the caller makes it the tool's error answer); a generator
+whose closing fails (it ignores GeneratorExit) is logged, and the call keeps its own outcome. An async
+generator that never awaits is given a checkpoint every `_LOOP_SLICE_SECONDS`: other calls run, and
+its time limit stops it (it would otherwise hold the loop until the byte limit).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 from pydantic_core import to_json
 
+from ...observability.log import log_event
 from .worker_calls import working
 
 _ACLOSE_SECONDS = 1.0  # an async generator's cleanup gets this long once the call is over
+_LOOP_SLICE_SECONDS = 0.01  # an async generator's consumption holds the loop at most about this long at once
 
 
 
@@ -116,23 +124,42 @@ def _consume(iterator: Iterator[Any], stop: threading.Event, max_bytes: int) -> 
     finally:
         close = getattr(iterator, "close", None)
         if callable(close):
-            close()  # a generator's `finally` runs now, not whenever it is collected
+            try:
+                close()  # a generator's `finally` runs now, not whenever it is collected
+            except Exception as exc:  # noqa: BLE001 — its cleanup's fault must not replace the call's outcome
+                _close_failed(iterator, exc)
     return Returned(items.items)
 
 
 async def _consume_async(iterator: AsyncIterator[Any], max_bytes: int) -> Returned:
     items = _Items(max_bytes)
+    slice_ends = time.monotonic() + _LOOP_SLICE_SECONDS
     try:
         async for item in iterator:
             if items.add(item):
                 return items.stopped()
+            if time.monotonic() >= slice_ends:
+                # a generator that never awaits would hold the loop (and outlive its timeout) until the
+                # byte limit: a checkpoint lets other calls run and the call's time limit cancel it here
+                await anyio.lowlevel.checkpoint()
+                slice_ends = time.monotonic() + _LOOP_SLICE_SECONDS
     finally:
         aclose = getattr(iterator, "aclose", None)
         if callable(aclose):
             # shielded: a timed-out or cancelled call still lets the generator clean up, briefly
             with anyio.CancelScope(shield=True), anyio.move_on_after(_ACLOSE_SECONDS):
-                await aclose()
+                try:
+                    await aclose()
+                except Exception as exc:  # noqa: BLE001 — its cleanup's fault must not replace the call's outcome
+                    _close_failed(iterator, exc)
     return Returned(items.items)
+
+
+def _close_failed(iterator: Any, exc: Exception) -> None:
+    """A generator's `close()`/`aclose()` raised (one that ignores GeneratorExit: RuntimeError): logged for
+    the operator, while the call keeps its own outcome — its items, its timeout, its exception."""
+    log_event("python generator did not close", logging.WARNING, generator=getattr(iterator, "__qualname__", None)
+              or type(iterator).__name__, error=f"{type(exc).__name__}: {exc}")
 
 
 def _json_size(item: Any) -> int:
