@@ -14,12 +14,18 @@ def main() -> None:
     pause_gc_for_startup()
     from .cli.fast import run_fast
 
-    code = run_fast(sys.argv[1:])
-    if code is not None:
-        raise SystemExit(code)
-    from .cli.main import run
+    try:
+        code = run_fast(sys.argv[1:])
+        if code is not None:
+            raise SystemExit(code)
+        from .cli.main import run
 
-    run()
+        run()
+    except SystemExit as done:
+        from .cli.exiting import exit_leaving_abandoned
+
+        exit_leaving_abandoned(done.code)  # a timed-out tool's thread must not hold the exit
+        raise
 
 
 if __name__ == "__main__":

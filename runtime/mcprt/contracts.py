@@ -102,6 +102,7 @@ class UpstreamResult:
     structured: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
     result_meta: dict[str, Any] | None = None  # a proxied result's own `_meta`, passed on unchanged
+    notes: list[str] = field(default_factory=list)  # what the source says about the result (shown with it)
     scrubbed: bool = False  # configured secrets already removed from the body (the HTTP executor does)
     # `raw_bytes` is already the call's raw figure (`shaping.sent.raw_size`): a result relayed after its own
     # shaping (discovery's `call_tool` relays its target's), whose "raw" is what the target's upstream sent

@@ -3,8 +3,10 @@ errors as tool results, import problems as manifest diagnostics at the `python:`
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from mcprt.toolset.invoke import call_tool
 
 from sources_support import FIXTURES, call, json_of, running, text_of, write_manifest
 
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_cli, mcprt_process
+from tests.support.raw_stdio import RawStdio
 
 
 @pytest.fixture
@@ -145,6 +148,111 @@ async def test_bad_arguments_and_timeouts_are_tool_errors(project: Path) -> None
         assert late.outcome == "upstream_error"  # it ran and did not answer: not a refusal before the call
 
 
+# A module writing to stdout at import, from a thread it starts (after a while) and at the descriptor level:
+# none of it may reach mcprt's machine-readable stdout (it corrupted the stdio protocol and `tools --json`).
+NOISY = """
+import os
+import threading
+import time
+
+print("IMPORT-TIME PRINT")
+os.write(1, b"FD-1 WRITE\\n")
+
+
+def _later() -> None:
+    time.sleep(0.3)
+    print("THREAD PRINT", flush=True)
+
+
+threading.Thread(target=_later, daemon=True).start()
+
+
+def hello() -> str:
+    \"\"\"Say hello.\"\"\"
+    print("CALL PRINT")
+    return "hello"
+"""
+
+
+def _noisy_manifest(folder: Path) -> Path:
+    (folder / "noisy_tools.py").write_text(NOISY)
+    return write_manifest(folder, """
+        version: 1
+        sources:
+          noisy:
+            python: noisy_tools
+          notes:
+            python: typed_tools:slow
+            tools:
+              slow: {timeout: 200ms}
+    """)
+
+
+def test_what_user_code_prints_never_reaches_the_stdio_protocol(project: Path) -> None:
+    """Over stdio every stdout line is a JSON-RPC message; the module's prints are on stderr."""
+    server = RawStdio(_noisy_manifest(project), project)
+    try:
+        server.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        assert server.read()["id"] == 1  # read() parses the line: a print before it fails here
+        time.sleep(0.4)  # the module's thread has printed by now
+        server.send({"jsonrpc": "2.0", "method": "notifications/initialized"},
+                    {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "hello", "arguments": {}}})
+        assert server.read_until(2)["result"]["content"] == [{"type": "text", "text": "hello"}]
+    finally:
+        server.close()
+    assert all(text in server.stderr_text() for text in ("IMPORT-TIME PRINT", "FD-1 WRITE", "THREAD PRINT",
+                                                          "CALL PRINT"))
+
+
+def test_what_user_code_prints_never_reaches_a_commands_json(project: Path) -> None:
+    """`mcprt tools --json` and `mcprt call` print JSON a script reads: the module's prints go to stderr."""
+    listed = mcprt_process("tools", str(_noisy_manifest(project)), "--json", forked=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert [tool["name"] for tool in json.loads(listed.stdout)["tools"]] == ["hello", "slow"]
+    assert "IMPORT-TIME PRINT" in listed.stderr and "FD-1 WRITE" in listed.stderr
+
+
+@pytest.mark.parametrize("command", [["show", "{manifest}", "hello", "--json"],
+                                     ["diff", "{manifest}", "{manifest}", "--format", "json"]])
+def test_what_user_code_prints_never_reaches_show_or_diff_json(project: Path, command: list[str]) -> None:
+    """`mcprt show --json` and `mcprt diff --format json` compile the manifest, importing its modules:
+    their prints went to stdout ahead of the JSON, which no longer parsed."""
+    manifest = str(_noisy_manifest(project))
+    done = mcprt_process(*(word.format(manifest=manifest) for word in command), cwd=project, forked=True,
+                         timeout=120)
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)  # stdout is the JSON alone
+    assert "IMPORT-TIME PRINT" in done.stderr and "FD-1 WRITE" in done.stderr
+
+
+def test_what_user_code_prints_never_reaches_record_or_test_output(project: Path) -> None:
+    """`mcprt record` and `mcprt test` call the tools: the module's prints and the function's were in
+    their report on stdout, between its lines."""
+    manifest = str(_noisy_manifest(project))
+    recorded = mcprt_process("record", manifest, "hello", "--args", "{}", cwd=project, forked=True, timeout=120)
+    assert recorded.returncode == 0, recorded.stderr
+    assert recorded.stdout.splitlines()[0].startswith("recorded hello/default: ")
+    tested = mcprt_process("test", manifest, cwd=project, forked=True, timeout=120)
+    assert tested.returncode == 0, tested.stderr
+    assert tested.stdout.splitlines()[0].startswith("ok   hello/default")
+    for done in (recorded, tested):
+        assert not any(text in done.stdout for text in ("PRINT", "FD-1")), done.stdout
+        assert "CALL PRINT" in done.stderr
+
+
+def test_mcprt_call_exits_after_reporting_a_timeout_leaving_the_thread(project: Path) -> None:
+    """A sync function past its timeout runs on in its thread (Python cannot stop one): the server
+    abandons it, and so does a one-shot `mcprt call` — it waited for the function (10 s after a 2 s
+    timeout) because the interpreter joins every thread at exit."""
+    manifest = _noisy_manifest(project)  # its prints must not reach the printed JSON either
+    started = time.monotonic()
+    done = mcprt_process("call", str(manifest), "slow", "--args", '{"seconds": 60}', forked=True, timeout=120)
+    assert time.monotonic() - started < 30, "it waited for the abandoned thread"
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["content"][0]["text"] == "slow did not finish within 0.2s"
+
+
 async def test_overrides_apply_to_python_tools_by_name_or_full_path(project: Path) -> None:
     manifest = write_manifest(project, """
         version: 1
@@ -168,6 +276,63 @@ async def test_overrides_apply_to_python_tools_by_name_or_full_path(project: Pat
         assert json_of(await call(compiled, "py_search_notes", {"query": "milk", "scope": "body"})) == [
             "groceries", "meeting"
         ]
+
+
+# 5000 rows of about 200 JSON bytes each: 1 MB raw, far over the 100 KB result limit, a 4-byte result once pruned
+ROWS = """
+from collections.abc import Iterator
+
+
+def rows() -> Iterator[dict]:
+    \"\"\"Rows, yielded.\"\"\"
+    for i in range(5000):
+        yield {"id": i, "text": "x" * 180}
+
+
+def rows_list() -> list[dict]:
+    \"\"\"Rows, returned.\"\"\"
+    return list(rows())
+"""
+
+
+@pytest.mark.parametrize("tool", ["rows", "rows_list"])
+async def test_a_generator_is_shaped_whole_bounded_by_the_upstream_limit_not_the_result_limit(
+        tmp_path: Path, tool: str) -> None:
+    """`max_result_bytes` limits the result after `prune:`/`output:` shaped it; a generator's raw items
+    are bounded by `max_response_bytes`, as an HTTP body is. The generator was stopped at the result
+    limit: `prune: "length(@)"` over 5000 rows said 453 (with a note), where a returned list said 5000."""
+    (tmp_path / "rows_tools.py").write_text(ROWS)
+    manifest = write_manifest(tmp_path, """
+        version: 1
+        sources:
+          rows:
+            python: [rows_tools:rows, rows_tools:rows_list]
+            tools:
+              rows: {prune: "length(@)", max_result_bytes: 2KB}
+              rows_list: {prune: "length(@)", max_result_bytes: 2KB}
+    """)
+    async with running(manifest) as (_, compiled):
+        assert await call(compiled, tool) == {"content": [{"type": "text", "text": "5000"}]}
+
+
+async def test_a_generator_past_the_upstream_limit_is_stopped_with_a_note_naming_it(tmp_path: Path) -> None:
+    """Consumption stops once the raw items pass `max_response_bytes` (an endless generator would fill
+    memory); the result says so, naming that limit."""
+    (tmp_path / "rows_tools.py").write_text(ROWS)
+    manifest = write_manifest(tmp_path, """
+        version: 1
+        defaults: {max_response_bytes: 50KB}
+        sources:
+          rows:
+            python: rows_tools:rows
+            tools:
+              rows: {prune: "length(@)"}
+    """)
+    async with running(manifest) as (_, compiled):
+        result = await call(compiled, "rows")
+    count, note = (block["text"] for block in result["content"])
+    assert 240 <= int(count) <= 260, count  # 50 KB of ~200-byte rows
+    assert f"stopped after {count} items" in note and "(max_response_bytes, 50000 bytes)" in note
 
 
 async def test_the_manifest_folder_is_importable_once_and_its_own_module_wins(tmp_path: Path) -> None:

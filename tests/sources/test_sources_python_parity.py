@@ -25,9 +25,12 @@ SDK client against a real `mcprt up` (found by a side-by-side trial with FastMCP
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import anyio
 
 import pytest
 import pytest_asyncio
@@ -73,6 +76,11 @@ def word_counts(text: str) -> dict[str, int]:
     for word in text.split():
         counts[word] = counts.get(word, 0) + 1
     return counts
+
+
+def as_counts(text: str) -> dict[str, int]:
+    """A count given as text."""
+    return {"n": text}
 
 
 def by_sku(skus: list[str]) -> Mapping[str, Item]:
@@ -278,14 +286,146 @@ def blocks(kind: str) -> list:
     return ["Look:", {"role": "user", "content": BLOCKS[kind]}]
 
 
+def ticks():
+    """Counts, endlessly."""
+    import itertools
+    yield from itertools.count()
+
+
+def chatter():
+    """Talks, endlessly."""
+    while True:
+        yield "more"
+
+
 def narrate() -> list:
     """A role MCP does not have."""
     return [{"role": "system", "content": "Be terse."}]
 '''
 
+# generators as tools (a trial found them consumed on the event loop after the time limit stopped counting:
+# every other call blocked, `timeout` ignored, an endless one filled memory, an exception mid-way misreported)
+GENERATORS = '''
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Iterator
+
+CLOSED: list[str] = []
+
+
+def slowgen(n: int = 6, pause: float = 0.2) -> Iterator[int]:
+    """Slow items."""
+    for i in range(n):
+        time.sleep(pause)
+        yield i
+
+
+def endless() -> Iterator[int]:
+    """Never ends."""
+    try:
+        yield from itertools.count()
+    finally:
+        CLOSED.append("endless")
+
+
+def numbers() -> Iterator[int]:
+    """A plain iterator, not a generator."""
+    return iter(range(3))
+
+
+def breaks(at: int = 2) -> Iterator[int]:
+    """Fails mid-way."""
+    for i in range(5):
+        if i == at:
+            raise ValueError(f"no item {i}")
+        yield i
+
+
+async def agen(n: int = 3) -> AsyncIterator[int]:
+    """Async items."""
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield i
+
+
+async def aendless() -> AsyncIterator[int]:
+    """Never ends, slowly."""
+    try:
+        for i in itertools.count():
+            await asyncio.sleep(0.01)
+            yield i
+    finally:
+        CLOSED.append("aendless")
+
+
+def ticker() -> Iterator[int]:
+    """Ticks until stopped."""
+    try:
+        for i in itertools.count():
+            time.sleep(0.02)
+            yield i
+    finally:
+        CLOSED.append("ticker")
+
+
+async def aticker() -> AsyncIterator[int]:
+    """Ticks until stopped."""
+    try:
+        for i in itertools.count():
+            await asyncio.sleep(0.02)
+            yield i
+    finally:
+        CLOSED.append("aticker")
+
+
+async def asleeper(sec: float = 0.1) -> str:
+    """Sleeps."""
+    await asyncio.sleep(sec)
+    return "slept"
+
+
+def stubborn() -> Iterator[int]:
+    """Ignores being closed."""
+    for i in itertools.count():
+        try:
+            yield i
+        except GeneratorExit:
+            pass
+
+
+async def astubborn() -> AsyncIterator[int]:
+    """Ignores being closed too."""
+    for i in itertools.count():
+        try:
+            await asyncio.sleep(0)
+            yield i
+        except GeneratorExit:
+            pass
+
+
+async def hog() -> AsyncIterator[int]:
+    """Never awaits: each item blocks."""
+    for i in itertools.count():
+        time.sleep(0.01)
+        yield i
+
+
+def closed() -> list[str]:
+    """Which generators were closed."""
+    return CLOSED
+'''
+
 MANIFEST = """\
 version: 1
+defaults: {max_response_bytes: 2KB}  # a generator's items are bounded by it: `endless` stops there
 sources:
+  g:
+    python: parity_gens
+    tools:
+      slowgen: {timeout: 600ms}
+      aendless: {timeout: 300ms}
+      hog: {timeout: 300ms}
   s:
     python: parity_tools
     resources:
@@ -301,7 +441,9 @@ sources:
       "shop://coded": parity_offers:coded
       "shop://blobs": parity_offers:blobs
       "shop://chunks": parity_offers:chunks
-    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan, parity_offers:blocks]
+      "shop://ticks": parity_offers:ticks
+    prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan, parity_offers:blocks,
+              parity_offers:chatter]
 """
 
 
@@ -310,6 +452,7 @@ def _served(folder: Path, errlog: TextIO) -> Client:
     its log written to `errlog`."""
     (folder / "parity_tools.py").write_text(MODULE)
     (folder / "parity_offers.py").write_text(OFFERS)
+    (folder / "parity_gens.py").write_text(GENERATORS)
     (folder / "mcp.yaml").write_text(MANIFEST)
     command = up_command(folder / "mcp.yaml")
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
@@ -480,7 +623,8 @@ async def test_resources_list_the_mime_type_their_return_annotation_fixes(client
     """MCP §server/resources: a resource's `mimeType` is "the MIME type of this resource, if known".
     The return annotation knows it when every value is read the same way — as a read of it says —
     and nothing is listed when only the value tells (`-> bytes` is sniffed: image/png here)."""
-    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources if r.uri not in SERIALIZED}
+    listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources
+              if r.uri not in SERIALIZED and r.uri != "shop://ticks"}  # ticks: a generator, for its own test
     assert listed == {"shop://points": "application/json", "shop://today": "text/plain", "shop://logo": None,
                       "shop://note": "text/plain"}
     templates = {t.uri_template: t.mime_type for t in (await client.list_resource_templates()).resource_templates}
@@ -560,3 +704,103 @@ async def test_a_value_that_cannot_be_sent_is_logged_for_the_operator(served: tu
     wanted = [f"prompt 'blocks' (parity_offers:blocks), message 1: {BAD_BLOCKS['video']}",
               "resource 'shop://chunks' (parity_offers:chunks): the function returned a list, which cannot be sent"]
     assert len(new) == 2 and all(text in line and "WARNING" in line for text, line in zip(wanted, new)), new
+
+
+async def test_a_resource_or_prompt_generator_stopped_at_the_limit_is_logged(served: tuple[Client, Path]) -> None:
+    """A resource or prompt has no place for a tool's notes: a generator stopped at `max_response_bytes`
+    gave a shortened list and nobody heard of it. Now each such read or get is a WARNING naming the
+    function and the limit."""
+    client, log = served
+    ticks = json.loads((await client.read_resource("shop://ticks")).contents[0].text)  # type: ignore[union-attr]
+    assert ticks == list(range(len(ticks))) and 300 < len(ticks) < 600  # 2 KB of small numbers
+    chatter = await client.get_prompt("chatter", {})
+    assert 200 < len(chatter.messages) < 400  # 2 KB of `"more",`
+    await client.list_prompts()  # a later answer: the lines before it were written
+    cut = [line for line in log.read_text().splitlines() if "python offer cut" in line]
+    assert len(cut) == 2 and all("WARNING" in line and "(max_response_bytes, 2000 bytes)" in line for line in cut), cut
+    assert "resource 'shop://ticks' (parity_offers:ticks)" in cut[0]
+    assert f"stopped after {len(ticks)} items" in cut[0]
+    assert "prompt 'chatter' (parity_offers:chatter)" in cut[1]
+
+
+async def test_generators_are_consumed_off_the_loop_within_the_timeout_and_bounded(client: Client) -> None:
+    """A generator's items are the result, collected in the worker thread (async ones between their
+    awaits) under the tool's timeout and result size limit, the generator closed after; other calls
+    go on meanwhile. Before: iterated on the event loop after the time limit stopped counting."""
+    assert json.loads(_text(await client.call_tool("slowgen", {"n": 3, "pause": 0}))) == [0, 1, 2]
+    assert json.loads(_text(await client.call_tool("numbers", {}))) == [0, 1, 2]
+    assert json.loads(_text(await client.call_tool("agen", {}))) == [0, 1, 2]
+
+    async with anyio.create_task_group() as group:
+        slow: list[Any] = []
+
+        async def run_slowgen() -> None:
+            slow.append(await client.call_tool("slowgen", {}))  # 6 × 0.2 s, over its 0.6 s timeout
+        group.start_soon(run_slowgen)
+        await anyio.sleep(0.1)
+        started = time.monotonic()
+        assert _text(await client.call_tool("asleeper", {"sec": 0.1})) == "slept"
+        assert time.monotonic() - started < 0.4  # not behind the generator (it took 5.1 s)
+    assert slow[0].is_error and _text(slow[0]) == "slowgen did not finish within 0.6s"
+
+    with anyio.fail_after(10):  # it ran forever on the loop: the whole server stopped answering
+        endless = await client.call_tool("endless", {})
+        late = await client.call_tool("aendless", {})
+    assert not endless.is_error
+    notes = endless.content[-1].text  # type: ignore[union-attr]
+    assert "Note: the function's generator was stopped after" in notes and "(max_response_bytes, 2000 bytes)" in notes
+    assert late.is_error and _text(late) == "aendless did not finish within 0.3s"
+    assert sorted(json.loads(_text(await client.call_tool("closed", {})))) == ["aendless", "endless"]
+
+    broken = await client.call_tool("breaks", {})
+    assert broken.is_error and _text(broken) == "ValueError: no item 2"
+
+
+async def test_a_generator_that_will_not_close_keeps_the_calls_outcome(served: tuple[Client, Path]) -> None:
+    """A generator ignoring GeneratorExit makes `close()`/`aclose()` raise RuntimeError: raised in the
+    consumption's cleanup, it replaced the call's outcome — the items cut at the limit — with
+    "RuntimeError: generator ignored GeneratorExit". Now the outcome stays and the failure is logged."""
+    client, log = served
+    for name in ("stubborn", "astubborn"):
+        cut = await client.call_tool(name, {})
+        assert not cut.is_error, _text(cut)
+        assert "Note: the function's generator was stopped after" in cut.content[-1].text  # type: ignore[union-attr]
+    await client.list_tools()  # a later answer: the lines before it were written
+    failed = [line for line in log.read_text().splitlines() if "python generator did not close" in line]
+    assert len(failed) == 2 and all("WARNING" in line and "ignored GeneratorExit" in line for line in failed), failed
+
+
+async def test_an_async_generator_that_never_awaits_is_stopped_by_its_timeout(client: Client) -> None:
+    """An async generator that never awaits held the event loop: no other call was answered, and its
+    timeout could not stop it until the byte limit (here about 700 items × 10 ms: 7 s, not 0.3 s)."""
+    started = time.monotonic()
+    async with anyio.create_task_group() as group:
+        answers: list[Any] = []
+
+        async def run_hog() -> None:
+            answers.append(await client.call_tool("hog", {}))
+        group.start_soon(run_hog)
+        await anyio.sleep(0.1)
+        assert _text(await client.call_tool("asleeper", {"sec": 0})) == "slept"
+        other = time.monotonic() - started
+    assert answers[0].is_error and _text(answers[0]) == "hog did not finish within 0.3s"
+    assert time.monotonic() - started < 3 and other < 1
+
+
+async def test_results_are_validated_lax_and_arguments_strictly_as_the_readme_says(client: Client) -> None:
+    """README (Python): a result is validated in pydantic's lax mode (`"2"` fits an `int`), an argument
+    strictly against the input schema (`"5"` for an `int` is refused). The README said both were lax."""
+    assert (await client.call_tool("as_counts", {"text": "2"})).structured_content == {"n": 2}
+    refused = await client.call_tool("pick", {"who": "ann", "n": "5"})
+    assert refused.is_error and _text(refused).startswith("invalid arguments for pick: n: '5' is not of type 'integer'")
+
+
+async def test_a_cancelled_call_stops_consuming_its_generator(client: Client) -> None:
+    """The client cancelling the call (MCP notifications/cancelled) stops the consumption and closes
+    the generator, sync or async; before, a sync one ran on the loop and nothing else was answered."""
+    for name in ("ticker", "aticker"):
+        with anyio.move_on_after(0.3):
+            await client.call_tool(name, {})  # endless, within the default 30 s timeout: only cancelling ends it
+        with anyio.fail_after(5):
+            while name not in json.loads(_text(await client.call_tool("closed", {}))):
+                await anyio.sleep(0.05)

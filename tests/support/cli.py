@@ -31,11 +31,17 @@ def mcprt_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None
 
 
 def mcprt_process(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-                  drop: tuple[str, ...] = (), code: str | None = None,
+                  drop: tuple[str, ...] = (), code: str | None = None, forked: bool = False,
                   timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """`python -m mcprt ARGS` (or `python -c CODE ARGS`) in a real subprocess with an empty stdin, this
     environment minus MCPRT_* plus `env`, minus `drop`: for tests of the process itself (start-up, imports,
-    signals, the README's quick start as a user types it)."""
+    signals, the README's quick start as a user types it). `forked`: a child of the suite's warm zygote
+    when it can be (tests/support/zygote.py: a real process without ~1.5 s of imports), for a test of
+    what the process does with its descriptors or threads rather than of its start."""
+    from tests.support import zygote
+
     program = ["-c", code] if code else ["-m", "mcprt"]
-    return subprocess.run([sys.executable, *program, *args], cwd=cwd, env=cli_env(env, drop=drop), capture_output=True,
+    command = (zygote.launcher_command(list(args)) if forked and not code else None) or [sys.executable, *program,
+                                                                                          *args]
+    return subprocess.run(command, cwd=cwd, env=cli_env(env, drop=drop), capture_output=True,
                           stdin=subprocess.DEVNULL, text=True, timeout=timeout)

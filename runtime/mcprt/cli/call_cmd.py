@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import McprtError
+from ..stdout_claim import command_output
 from .common import compile_once, run_async
 from .errors import EXIT_FAILED_CHECK, EXIT_OK
 
@@ -49,6 +49,7 @@ def parse_args(text: str) -> dict:
 def run_call(targets: list[str], args_text: str) -> int:
     manifest, tool_name = split_targets(targets)
     arguments = parse_args(args_text)
+    out = command_output()  # the original stdout, claimed before the manifest's Python code runs (its prints: stderr)
 
     async def work() -> int:
         from ..toolset.invoke import call_tool
@@ -59,7 +60,8 @@ def run_call(targets: list[str], args_text: str) -> int:
             if tool is None:
                 raise unknown_tool(compiled.toolset, manifest, tool_name)
             result = await call_tool(tool, arguments)
-            sys.stdout.write(json.dumps(result.to_wire(), indent=2, ensure_ascii=False) + "\n")
+            out.write(json.dumps(result.to_wire(), indent=2, ensure_ascii=False) + "\n")
+            out.flush()
             return EXIT_FAILED_CHECK if result.is_error else EXIT_OK
         finally:
             await runtime.aclose()

@@ -6,6 +6,7 @@ import sys
 
 from ..errors import McprtError
 from .errors import EXIT_FAILED_CHECK, EXIT_OK
+from ..stdout_claim import command_output
 
 FORMATS = ("text", "markdown", "json")
 FAIL_ON = ("breaking", "any")
@@ -20,8 +21,11 @@ def run_diff(old: str, new: str, format: str, fail_on: str | None) -> int:
     from ..observability.log import setup_logging
 
     setup_logging("warning", "text")
+    # the diff goes to the original stdout, claimed before either manifest's Python code runs (its prints: stderr)
+    out = command_output()
     diff = diff_manifests(old, new)
-    sys.stdout.write(render(diff, format))
+    out.write(render(diff, format))
+    out.flush()
     if fail_on == "breaking" and diff.breaking:
         print("mcprt diff: breaking changes found (--fail-on breaking)", file=sys.stderr)
         return EXIT_FAILED_CHECK

@@ -10,10 +10,13 @@ from typing import Any
 from .call_cmd import split_targets, unknown_tool
 from .common import compile_once, run_async
 from .errors import EXIT_OK
+from ..stdout_claim import command_output
 
 
 def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
     manifest, tool_name = split_targets(targets)
+    # the JSON goes to the original stdout, claimed before the manifest's Python code runs (its prints: stderr)
+    out = command_output() if as_json else sys.stdout
 
     async def work() -> int:
         runtime, compiled = await compile_once(manifest, offline=offline, offline_hint=True)
@@ -25,7 +28,8 @@ def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
         finally:
             await runtime.aclose()
         if as_json:
-            sys.stdout.write(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
+            out.write(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
+            out.flush()
         else:
             sys.stdout.write(format_facts(facts))
         return EXIT_OK

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .common import counted
+from ..stdout_claim import command_output
 from .errors import EXIT_FAILED_CHECK, EXIT_OK
 
 
@@ -17,6 +18,7 @@ def run_test(manifest: Path | None, update: bool) -> int:
     from ..testing.runner import run_manifest_cases
 
     setup_logging("warning", "text")
+    out = command_output()  # the original stdout, claimed before the manifest's Python code runs (its prints: stderr)
     path = find_manifest(manifest)
     report = run_manifest_cases(path, update=update, progress=lambda total: counted("testing cases", total))
     for warning in report.warnings:
@@ -29,12 +31,12 @@ def run_test(manifest: Path | None, update: bool) -> int:
         figures = ""
         if outcome.run is not None:
             figures = f"  {outcome.run.raw_bytes:,} -> {outcome.run.sent_bytes:,} bytes"
-        print(f"{mark} {outcome.case.id}{figures}  [{outcome.status}]")
+        print(f"{mark} {outcome.case.id}{figures}  [{outcome.status}]", file=out)
         for note in outcome.run.notes if outcome.run else []:
-            print(f"     note: {note}")
+            print(f"     note: {note}", file=out)
     for outcome in report.failed:
-        print()
-        print(outcome.explain())
+        print(file=out)
+        print(outcome.explain(), file=out)
     for stale in report.stale_snapshots:
         print(f"stale snapshot (no case): {stale} — `mcprt test --update` removes it", file=sys.stderr)
     for removed in report.removed_snapshots:
@@ -42,9 +44,10 @@ def run_test(manifest: Path | None, update: bool) -> int:
     ran = [(o.run.tool, o.run.raw_bytes, o.run.sent_bytes) for o in report.outcomes if o.run is not None]
     if ran:
         rows, total = bytes_by_tool(ran)
-        print()
-        print(bytes_table(rows, total))
+        print(file=out)
+        print(bytes_table(rows, total), file=out)
     failed = len(report.failed)
     passed = len(report.outcomes) - failed
-    print(f"\n{passed} passed, {failed} failed")
+    print(f"\n{passed} passed, {failed} failed", file=out)
+    out.flush()  # a process left with an abandoned call ends without the usual flush (cli/exiting.py)
     return EXIT_FAILED_CHECK if failed else EXIT_OK

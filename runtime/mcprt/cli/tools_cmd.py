@@ -11,6 +11,7 @@ from ..offerings.offerset import OfferSet, definition_size
 
 from .common import compile_once, go_offline, run_async, stdout_console
 from .errors import EXIT_OK, guarded, print_diagnostics
+from ..stdout_claim import command_output
 from ..wording import noun
 
 
@@ -23,13 +24,16 @@ def tools_command(manifest: Path | None, as_json: bool, offline: bool) -> int:
 
 
 def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> int:
+    # the JSON goes to the original stdout, claimed before the manifest's Python code runs (its prints: stderr)
+    out = command_output() if as_json else sys.stdout
+
     async def work() -> int:
         runtime, compiled = await compile_once(manifest, offline=offline, offline_hint=True)
         try:
             print_diagnostics(compiled.warnings)  # stderr: what was skipped or degraded, never in the JSON
             toolset = compiled.toolset
             if as_json:
-                _write_json(toolset.list_result_bytes())
+                _write_json(toolset.list_result_bytes(), out)
                 return EXIT_OK
             from rich.table import Table
 
@@ -91,13 +95,13 @@ def _clip(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _write_json(data: bytes) -> None:
-    """The tools/list JSON (UTF-8, RFC 8259 §8.1) and a newline on stdout, as bytes: Microsoft Graph beta's is
+def _write_json(data: bytes, out: Any) -> None:
+    """The tools/list JSON (UTF-8, RFC 8259 §8.1) and a newline on `out` (stdout), as bytes: Microsoft Graph beta's is
     336 MB, and decoding it to text to have it encoded again took seconds and as much memory again."""
-    sys.stdout.flush()
-    binary = getattr(sys.stdout, "buffer", None)
+    out.flush()
+    binary = getattr(out, "buffer", None)
     if binary is None:  # a text-only stdout (some embedding hosts)
-        sys.stdout.write(data.decode() + "\n")
+        out.write(data.decode() + "\n")
         return
     binary.write(data)
     binary.write(b"\n")

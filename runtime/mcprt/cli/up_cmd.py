@@ -111,6 +111,10 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
         from ..server.sockets import listen
 
         listener = listen(options.host, options.port)
+    if options.transport == "stdio":
+        from ..stdout_claim import claim_stdout
+
+        claim_stdout()  # before any Python source's module runs: what it prints goes to stderr (stdout_claim)
     runtime = Runtime(manifest, settings, options.transport)
     reload = reload and settings.reload
     try:

@@ -31,6 +31,8 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..stdout_claim import claimed_stdout
+
 if TYPE_CHECKING:
     from ..pipeline import Runtime
     from .app import McprtServer
@@ -321,33 +323,9 @@ def _claim_stdin() -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def _claim_stdout() -> Iterator[int]:
-    """A private duplicate of fd 1 for the protocol; fd 1 itself writes to stderr until restored."""
-    try:
-        sys.stdout.flush()
-        private = os.dup(1)
-    except (OSError, ValueError, AttributeError):
-        yield 1
-        return
-    try:
-        os.dup2(2, 1)
-    except OSError:
-        yield private
-        return
-    try:
-        yield private
-    finally:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            sys.stdout.flush()
-        with contextlib.suppress(OSError):
-            os.dup2(private, 1)
-        os.close(private)
-
-
-@contextlib.contextmanager
 def claim_stdio() -> Iterator[StdioWire]:
     """Claim stdin and stdout for the protocol (see the module docstring); restored on exit."""
-    with _claim_stdin() as stdin_fd, _claim_stdout() as stdout_fd:
+    with _claim_stdin() as stdin_fd, claimed_stdout() as stdout_fd:
         wire = StdioWire(stdin_fd, stdout_fd)
         try:
             yield wire

@@ -134,7 +134,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     calls; anonymous when None) is what `output:` templates see as `principal`."""
     if principal is not None and shaping.output is not None:
         shaping = dataclasses.replace(shaping, principal=principal)
-    notes: list[str] = []
+    notes: list[str] = list(upstream.notes)
     meta = upstream.result_meta
     if upstream.truncated:
         notes.append(

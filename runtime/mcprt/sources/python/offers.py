@@ -27,9 +27,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
 from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
@@ -38,18 +35,19 @@ from ...observability.log import log_event
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
+from .calling import run_function
 from .blocks import BadBlock, content_block
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
-from .worker_calls import tracked
 
 INTERNAL_ERROR = -32603
 CALL_TIMEOUT = 30.0
 
 
 class _Function:
-    def __init__(self, fn: Any, name: str, label: str) -> None:
+    def __init__(self, fn: Any, name: str, label: str, max_bytes: int) -> None:
         self.name = name
+        self.max_bytes = max_bytes  # a generator's items consumed for one read or prompt, at most (JSON bytes)
         documented = fn.func if isinstance(fn, functools.partial) else fn
         self.fn = fn
         self.label = label
@@ -60,21 +58,17 @@ class _Function:
         context = CallContext(tool=self.label, timeout=CALL_TIMEOUT, max_response_bytes=0)
         try:
             args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
-            with anyio.fail_after(CALL_TIMEOUT):
-                if inspect.iscoroutinefunction(self.fn):
-                    value = await self.fn(*args, **kwargs)
-                else:
-                    value = await anyio.to_thread.run_sync(
-                        tracked(self.label, functools.partial(self.fn, *args, **kwargs)), abandon_on_cancel=True)
-                if inspect.isawaitable(value):
-                    value = await value
+            returned = await run_function(self.label, self.fn, args, kwargs, timeout=CALL_TIMEOUT,
+                                          max_bytes=self.max_bytes)
         except ToolCallError as exc:
             raise OfferError(str(exc)) from None
         except TimeoutError:
             raise OfferError(f"{self.label} did not finish within {CALL_TIMEOUT:g}s", INTERNAL_ERROR) from None
         except Exception as exc:
             raise OfferError(f"{type(exc).__name__}: {exc}".rstrip(": "), INTERNAL_ERROR) from None
-        return value
+        if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
+            log_event("python offer cut", logging.WARNING, function=self.label, note=returned.note)
+        return returned.value
 
 
 class PythonOffers:
@@ -143,9 +137,11 @@ def _reported(error: OfferError) -> OfferError:
     return error
 
 
-def load_offers(resources: Mapping[str, str], prompts: list[str], imports: ModuleImports) -> Offerings | None:
+def load_offers(resources: Mapping[str, str], prompts: list[str], imports: ModuleImports,
+                max_bytes: int) -> Offerings | None:
     """Import the functions named by `resources`/`prompts`; raise SourceConfigError naming every bad entry
-    at its own key."""
+    at its own key. `max_bytes`: the JSON bytes of a generator's items consumed for one read or prompt
+    (`max_response_bytes`), past which it is stopped and a WARNING says so."""
     if not resources and not prompts:
         return None
     provider = PythonOffers()
@@ -155,7 +151,7 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for uri, target in resources.items():
         try:
-            function = _function(target, f"resource '{uri}'", imports)
+            function = _function(target, f"resource '{uri}'", imports, max_bytes)
         except AlreadyReported:
             continue
         except McprtError as exc:
@@ -173,7 +169,7 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
             resource_offers.append(ResourceOffer(uri, {"uri": uri, **wire}))
     for index, target in enumerate(prompts):
         try:
-            function = _function(target, f"prompt '{target.partition(':')[2].strip() or target}'", imports)
+            function = _function(target, f"prompt '{target.partition(':')[2].strip() or target}'", imports, max_bytes)
         except AlreadyReported:
             continue
         except McprtError as exc:
@@ -187,13 +183,13 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
     return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
 
 
-def _function(target: str, what: str, imports: ModuleImports) -> _Function:
+def _function(target: str, what: str, imports: ModuleImports, max_bytes: int) -> _Function:
     module_name, sep, attr = target.strip().partition(":")
     if not sep or not attr:
         raise McprtError(f"{what}: '{target}' is not `package.module:function`")
     entry = Entry(target, module_name, attr, None)
     [(name, fn)] = functions_of(entry, imports.module(entry))
-    return _Function(fn, name, f"{what} ({target})")
+    return _Function(fn, name, f"{what} ({target})", max_bytes)
 
 
 def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:

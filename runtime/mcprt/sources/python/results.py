@@ -10,7 +10,8 @@
   are JSON) → an error result naming where it is (`result['a']`), not the invalid JSON `NaN`/`Infinity`
   nor pydantic's silent `null`, which would change what the function said (and may not fit its schema)
 - with the function's declared return type (`returns`, only when an outputSchema is declared): the
-  value is validated (lax, as pydantic coerces arguments) and dumped through that type, so
+  value is validated (pydantic's lax mode: `"2"` fits an `int`, unlike an argument, which the input
+  schema checks strictly first) and dumped through that type, so
   structuredContent fits the outputSchema a client checks it against (MCP 2025-11-25 §server/tools
   "Output Schema"); a value that does not fit is an error result naming the mismatch
 """
@@ -54,10 +55,10 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
         else:
             plain = to_jsonable_python(value)
     except ValidationError as exc:
-        return _error(f"the function returned a {type(value).__name__} that does not fit its declared return "
+        return _error(f"the function returned {_a_type(value)} that does not fit its declared return "
                       "type (the tool's outputSchema): " + "; ".join(validation_problems(exc)))
     except (PydanticSerializationError, TypeError, ValueError) as exc:
-        return _error(f"the function returned a {type(value).__name__}, which cannot be sent as JSON ({exc})")
+        return _error(f"the function returned {_a_type(value)}, which cannot be sent as JSON ({exc})")
     if isinstance(plain, str):  # a datetime, date, UUID, Decimal, Path or Enum: its text, as a `str` result
         return UpstreamResult(kind="text", body=plain, raw_bytes=len(plain.encode("utf-8")))
     try:
@@ -67,6 +68,12 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
         return _error(f"the function returned {where}, which JSON cannot carry "
                       "(no NaN or Infinity in JSON, RFC 8259 §6); return None or a string for it instead")
     return UpstreamResult(kind="json", body=plain, raw_bytes=len(encoded.encode("utf-8")))
+
+
+def _a_type(value: Any) -> str:
+    """`a dict`, `an int`, `an async_generator`: the value's type with its article."""
+    name = type(value).__name__
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
 
 
 def _error(message: str) -> UpstreamResult:

@@ -2,7 +2,7 @@
 
 Calls: the arguments are validated and coerced by the function's pydantic model; a sync function
 runs in a worker thread (so a slow one never blocks the server), an async one is awaited, both
-within the tool's timeout. An exception raised by the function is the tool's answer, not a crash:
+within the tool's timeout; a returned generator is consumed there too, bounded (calling.py). An exception raised by the function is the tool's answer, not a crash:
 an `isError` result whose text is `<ExceptionType>: <message>` (plus the traceback with
 `MCPRT_DEBUG=1`), which a model can read and act on. A function that wants to refuse a call with
 a message of its own may raise `mcprt.errors.ToolCallError`; its message is passed on verbatim.
@@ -28,7 +28,7 @@ from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ...offerings.model import Offerings
 from ..sentences import fit  # the one sentence-aware cut every description gets
-from .worker_calls import tracked  # a stopping server waits for these, within a bound
+from .calling import run_function
 from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
@@ -67,21 +67,16 @@ class FunctionInvoker:
     def __init__(self, fn: Any, signature: FunctionSignature, source: str, debug: bool) -> None:
         self.fn = fn
         self.signature = signature
-        self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
         self.log = logging.getLogger(f"mcprt.source.{source}")
         self.debug = debug
 
     async def __call__(self, arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
         args, kwargs = bind_arguments(self.signature, context.tool, arguments, context)
+        # a generator is bounded by the raw upstream limit, as an HTTP body is: `max_result_bytes` is for the
+        # result after `prune:`/`output:` shaped it, which may keep a little of many items
+        limit = context.max_response_bytes
         try:
-            with anyio.fail_after(context.timeout):
-                if self.is_async:
-                    value = await self.fn(*args, **kwargs)
-                else:
-                    call = tracked(context.tool, functools.partial(self.fn, *args, **kwargs))
-                    value = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
-                if inspect.isawaitable(value):  # a sync wrapper returning a coroutine
-                    value = await value
+            returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit)
         except TimeoutError:  # it ran and did not answer in time: the tool's failure (upstream_error), not a refusal
             raise UpstreamError(f"{context.tool} did not finish within {context.timeout:g}s") from None
         except UpstreamError:  # the function says its own upstream failed: counted so
@@ -96,7 +91,10 @@ class FunctionInvoker:
                 text += "\n" + "".join(traceback.format_exception(exc))
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         # checked against the return type only while the tool promises that shape (README: "When it declares one")
-        return to_upstream(value, self.signature.returns if context.output_declared else None)
+        result = to_upstream(returned.value, self.signature.returns if context.output_declared else None)
+        if returned.note is not None:
+            result.notes.append(returned.note)
+        return result
 
 
 async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:
@@ -130,7 +128,7 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
                 problems.append((entry.where, str(exc) + _listing_hint(entry, imports.module(entry))))
     offerings = None
     try:
-        offerings = load_offers(config.resources, config.prompts, imports)
+        offerings = load_offers(config.resources, config.prompts, imports, int(ctx.defaults.max_response_bytes))
     except SourceConfigError as exc:
         problems += exc.problems
     if problems:

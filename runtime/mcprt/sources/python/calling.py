@@ -1,0 +1,176 @@
+"""Running one Python function for a call, within its time limit, without blocking the event loop.
+
+A sync function runs in a worker thread, an async one is awaited. A returned iterator — a generator
+(`yield`), `map(...)`, `itertools.count()` — is consumed into a list where it was made: a sync one in
+that same worker thread, an async one (`async def … yield`) on the loop, between its awaits. Either is
+consumed under the same time limit as the call, and bounded: consumption stops once the items' JSON
+passes `max_bytes` — the raw upstream limit (`max_response_bytes`), as for an HTTP body, not the shaped
+result's: `prune:` may keep a little of each of many items (an endless generator would otherwise fill
+memory), or when the call ends — timed out, or cancelled by the client — and the
+iterator is then closed (`close()` / `aclose()`), so its `finally` blocks run. An exception raised
+mid-way propagates as the function's own (the caller makes it the tool's error answer); a generator
+whose closing fails (it ignores GeneratorExit) is logged, and the call keeps its own outcome. An async
+generator that never awaits is given a checkpoint every `_LOOP_SLICE_SECONDS`: other calls run, and
+its time limit stops it (it would otherwise hold the loop until the byte limit).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+from pydantic_core import to_json
+
+from ...observability.log import log_event
+from .worker_calls import working
+
+_ACLOSE_SECONDS = 1.0  # an async generator's cleanup gets this long once the call is over
+_LOOP_SLICE_SECONDS = 0.01  # an async generator's consumption holds the loop at most about this long at once
+
+
+
+@dataclass(slots=True)
+class Returned:
+    """What a function gave: `value`, with an iterator already consumed into a list; `note` says why
+    consumption stopped before the iterator ended (None: it ended, or there was no iterator)."""
+
+    value: Any
+    note: str | None = None
+
+
+def is_async_function(fn: Any) -> bool:
+    """True for an `async def` function, or an object whose `__call__` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+
+
+async def run_function(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *,
+                       timeout: float, max_bytes: int) -> Returned:
+    """Call `fn(*args, **kwargs)` and consume what it returns (module docstring).
+
+    `tool`: the label a worker thread running it is registered under (`worker_calls`: a stopping server
+    names it).
+    `timeout` in seconds covers the call and the consumption; past it `TimeoutError` is raised (a worker
+    thread still running is abandoned, told to stop at its next item). `max_bytes`: the most JSON bytes
+    of items consumed before stopping. Raises what the function raises."""
+    stop = threading.Event()  # set when the call is over: a worker thread still consuming stops at its next item
+    try:
+        with anyio.fail_after(timeout):
+            if is_async_function(fn):
+                returned = Returned(await fn(*args, **kwargs))
+            else:
+                work = functools.partial(_call_in_thread, tool, fn, args, kwargs, stop, max_bytes)
+                returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            if inspect.isawaitable(returned.value):  # a sync wrapper returning a coroutine
+                returned = Returned(await returned.value)
+            if isinstance(returned.value, AsyncIterator):
+                returned = await _consume_async(returned.value, max_bytes)
+            elif _is_iterator(returned.value):  # an async function returned a sync generator: not on the loop
+                work = functools.partial(_call_in_thread, tool, _same, [returned.value], {}, stop, max_bytes)
+                returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            return returned
+    finally:
+        stop.set()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _is_iterator(value: Any) -> bool:
+    return isinstance(value, Iterator)
+
+
+def _call_in_thread(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
+                    stop: threading.Event, max_bytes: int) -> Returned:
+    with working(tool, stop):  # the one registry of worker threads (worker_calls): stop and exit consult it
+        value = fn(*args, **kwargs)
+        return _consume(value, stop, max_bytes) if _is_iterator(value) else Returned(value)
+
+
+class _Items:
+    """The items consumed so far and about how many JSON bytes they make: `add` says when that passed the limit."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.items: list[Any] = []
+        self.size = 2  # the list's brackets
+        self.max_bytes = max_bytes
+
+    def add(self, item: Any) -> bool:
+        self.items.append(item)
+        self.size += _json_size(item) + 1
+        return self.size > self.max_bytes
+
+    def stopped(self) -> Returned:
+        return Returned(self.items, _stopped_note(len(self.items), self.max_bytes))
+
+
+def _consume(iterator: Iterator[Any], stop: threading.Event, max_bytes: int) -> Returned:
+    items = _Items(max_bytes)
+    try:
+        for item in iterator:
+            if stop.is_set():  # the call is over (timed out, cancelled): nobody reads these items
+                break
+            if items.add(item):
+                return items.stopped()
+    finally:
+        close = getattr(iterator, "close", None)
+        if callable(close):
+            try:
+                close()  # a generator's `finally` runs now, not whenever it is collected
+            except Exception as exc:  # noqa: BLE001 — its cleanup's fault must not replace the call's outcome
+                _close_failed(iterator, exc)
+    return Returned(items.items)
+
+
+async def _consume_async(iterator: AsyncIterator[Any], max_bytes: int) -> Returned:
+    items = _Items(max_bytes)
+    slice_ends = time.monotonic() + _LOOP_SLICE_SECONDS
+    try:
+        async for item in iterator:
+            if items.add(item):
+                return items.stopped()
+            if time.monotonic() >= slice_ends:
+                # a generator that never awaits would hold the loop (and outlive its timeout) until the
+                # byte limit: a checkpoint lets other calls run and the call's time limit cancel it here
+                await anyio.lowlevel.checkpoint()
+                slice_ends = time.monotonic() + _LOOP_SLICE_SECONDS
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if callable(aclose):
+            # shielded: a timed-out or cancelled call still lets the generator clean up, briefly
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_ACLOSE_SECONDS):
+                try:
+                    await aclose()
+                except Exception as exc:  # noqa: BLE001 — its cleanup's fault must not replace the call's outcome
+                    _close_failed(iterator, exc)
+    return Returned(items.items)
+
+
+def _close_failed(iterator: Any, exc: Exception) -> None:
+    """A generator's `close()`/`aclose()` raised (one that ignores GeneratorExit: RuntimeError): logged for
+    the operator, while the call keeps its own outcome — its items, its timeout, its exception."""
+    log_event("python generator did not close", logging.WARNING, generator=getattr(iterator, "__qualname__", None)
+              or type(iterator).__name__, error=f"{type(exc).__name__}: {exc}")
+
+
+def _json_size(item: Any) -> int:
+    """About how many bytes `item` takes in the result's JSON (its `repr` when it has no JSON form:
+    serializing the result reports that, here it only needs counting)."""
+    try:
+        return len(to_json(item))
+    except Exception:  # noqa: BLE001 — any value: counted, never refused here
+        return len(repr(item))
+
+
+def _stopped_note(count: int, max_bytes: int) -> str:
+    return (f"the function's generator was stopped after {count} items: they passed the upstream size "
+            f"limit (max_response_bytes, {max_bytes} bytes), so it may have had more")
