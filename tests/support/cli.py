@@ -41,7 +41,7 @@ def mcprt_process(*args: str, cwd: Path | None = None, env: Mapping[str, str] | 
     from tests.support import zygote
 
     program = ["-c", code] if code else ["-m", "mcprt"]
-    command = (zygote.launcher_command(list(args)) if forked and not code else None) or [sys.executable, *program,
+    command = (zygote.launcher_command([*program, *args]) if forked and not code else None) or [sys.executable, *program,
                                                                                           *args]
     return subprocess.run(command, cwd=cwd, env=cli_env(env, drop=drop), capture_output=True,
                           stdin=subprocess.DEVNULL, text=True, timeout=timeout)
