@@ -153,7 +153,8 @@ def test_stdio_listener_beyond_loopback_needs_inbound_auth(tmp_path: Path) -> No
 def test_bytes_saved_count_only_shaped_answers() -> None:
     """Found by a new-user trial: a tool whose calls failed showed "saved -1200%" on the status page
     (a 26-byte upstream 404 body became a 76-byte tool error; bad arguments send text and no upstream
-    byte). Saved bytes are those pruning and templates saved: of calls that ended ok. The totals stay."""
+    byte). Saved bytes are those pruning and templates saved: of calls that ended ok, and the "raw → sent"
+    figures beside them are of those same calls (a trial saw "1893 → 2107 B" beside "5% saved")."""
     from mcprt.observability.recent import CallRecorder
 
     recorder = CallRecorder(keep=0)
@@ -161,9 +162,23 @@ def test_bytes_saved_count_only_shaped_answers() -> None:
     recorder.on_event(_call(tool="get_note", outcome="rejected", raw_bytes=0, sent_bytes=123))
     figures = recorder.tools["get_note"]
     assert figures.saved_ratio is None  # nothing was shaped yet
-    assert (figures.raw_bytes, figures.sent_bytes, figures.errors) == (26, 199, 2)
+    assert (figures.raw_bytes, figures.sent_bytes, figures.errors) == (0, 0, 2)
     recorder.on_event(_call(tool="get_note", outcome="ok", raw_bytes=400, sent_bytes=100))
-    assert figures.saved_ratio == 0.75 and (figures.raw_bytes, figures.sent_bytes) == (426, 299)
+    assert figures.saved_ratio == 0.75 and (figures.raw_bytes, figures.sent_bytes) == (400, 100)
     recorder.on_event(_call(tool="get_note", outcome="upstream_error", raw_bytes=10_000, sent_bytes=300))
-    assert figures.saved_ratio == 0.75
+    assert figures.saved_ratio == 0.75 and (figures.raw_bytes, figures.sent_bytes) == (400, 100)
     assert sum(saved for _, _, saved in recorder.minutes) == 300  # the ok call's 400 → 100 only
+
+
+def test_the_last_hour_lists_only_minutes_the_server_lived() -> None:
+    """A trial's server, up 3 minutes, listed 60 "0 calls" rows under "last hour": 57 minutes before it
+    started. Only the minutes since the start are listed (at most 60)."""
+    from mcprt.observability.recent import CallRecorder
+
+    now = 1_800_000_000.0  # a whole minute
+    fresh = CallRecorder(keep=0, started=now - 150)  # 2.5 minutes ago: minutes -3, -2, -1 and this one
+    fresh.on_event(_call(time=now - 70, outcome="ok", raw_bytes=400, sent_bytes=100))
+    assert fresh.last_hour(now) == [(3, 0, 0), (2, 1, 300), (1, 0, 0), (0, 0, 0)]
+    old = CallRecorder(keep=0, started=now - 5 * 3600)
+    hour = old.last_hour(now)
+    assert len(hour) == 60 and hour[0][0] == 59 and hour[-1][0] == 0

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SourceState = Literal["starting", "up", "restarting", "error", "closed"]
+SourceState = Literal["starting", "up", "restarting", "down", "degraded", "error", "closed"]
+"""`down`: its latest call got no answer (refused, timed out); `degraded`: an HTTP 5xx answer
+(`source_health`); `restarting`: a proxied server reconnecting; the rest as the source says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +19,9 @@ class SourceHealth:
     name: str
     kind: str  # openapi | python | command | url
     state: SourceState
-    restarts: int = 0  # reconnects since the source opened
+    restarts: int = 0  # reconnects of the source under this name since the server started (across reloads)
     error: str | None = None  # why it is down (never a secret: sources scrub their messages)
+    since: float | None = None  # epoch seconds: when the failure began (None: unknown, or up)
 
 
 @dataclass(frozen=True, slots=True)
