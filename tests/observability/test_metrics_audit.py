@@ -360,3 +360,20 @@ async def test_a_dead_upstream_is_down_until_it_answers(world: tuple[UpProcess, 
         gauge, source, row = _notes_health(up)
         assert (gauge, source["state"], source["error"], source["since"]) == (1, "up", None, None), source
         assert " up " in row, row
+
+
+async def test_calls_to_unknown_tools_are_audited_bounded(world: tuple[UpProcess, Seen, Path]) -> None:
+    """A probing agent's calls to tools the server does not offer left no audit record. Each is one
+    `unknown_tool` record naming the principal and the name (cut to 100 characters); no metric series
+    gets the made-up name."""
+    up, _, audit = world
+    before = len(wait_for_lines(audit, 0, timeout=0))
+    probe = "drop_all_tables_" + "z" * 500
+    async with http_client(up.url, token=BOB_TOKEN) as bob:
+        for name in ("get_pets", probe):
+            assert (await bob.call_tool(name, {"q": "x"})).is_error
+    records = [r for r in wait_for_lines(audit, before + 2)[before:] if r["type"] == "unknown_tool"]
+    assert [r["tool"] for r in records] == ["get_pets", probe[:99] + "…"], records
+    assert all(r["principal"] == "bob" and r["session"] and r["time"].endswith("Z") for r in records)
+    assert "arguments" not in records[0]
+    assert not any("drop_all" in str(labels) or "get_pets" in str(labels) for _, labels in scrape(up))

@@ -182,3 +182,20 @@ def test_the_last_hour_lists_only_minutes_the_server_lived() -> None:
     old = CallRecorder(keep=0, started=now - 5 * 3600)
     hour = old.last_hour(now)
     assert len(hour) == 60 and hour[0][0] == 59 and hour[-1][0] == 0
+
+
+def test_a_recorded_argument_value_is_capped(tmp_path: Path) -> None:
+    """With `audit_arguments: true` a trial's 100 KB argument was written whole (a 100,788-byte line). Each
+    recorded value (a string, or a list/object's JSON) keeps 1,024 characters, marked as shortened;
+    short values are written as they were."""
+    limit = 1024  # README: "each value longer than 1,024 characters"
+    log = AuditLog(tmp_path / "values.jsonl", with_values=True)
+    big = {"body": "x" * 100_000, "items": list(range(30_000)), "note": "short", "limit": 3}
+    log.on_event(_call(arguments=big))
+    log.close()
+    line = (tmp_path / "values.jsonl").read_text()
+    assert len(line) < 4 * limit, len(line)
+    arguments = json.loads(line)["arguments"]
+    assert arguments["body"] == "x" * limit + "… [shortened: 100,000 characters]"
+    assert arguments["items"].startswith("[0,1,2,") and arguments["items"].endswith(" characters]")
+    assert (arguments["note"], arguments["limit"]) == ("short", 3)

@@ -72,7 +72,30 @@ class DecisionEvent:
     approval_id: str | None = None
 
 
-Event = CallEvent | DecisionEvent
+NAME_LIMIT = 100
+"""Characters of a made-up tool name an `UnknownToolEvent` keeps: the name is the client's string."""
+
+
+@dataclass(slots=True)
+class UnknownToolEvent:
+    """A `tools/call` naming a tool this server does not offer (a probing agent, a stale list): for
+    the audit log only; metrics never see the name (a label per made-up name would grow without
+    bound). `tool` is cut to `NAME_LIMIT` characters, ending "…" when cut."""
+
+    time: float
+    tool: str
+    principal: Principal | None = None
+    session_id: str | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, time: float, name: str, principal: Principal | None, session_id: str | None,
+           request_id: str | None) -> UnknownToolEvent:
+        cut = name if len(name) <= NAME_LIMIT else name[:NAME_LIMIT - 1] + "…"
+        return cls(time, cut, principal, session_id, request_id)
+
+
+Event = CallEvent | DecisionEvent | UnknownToolEvent
 Subscriber = Callable[[Event], None]
 
 _log = logging.getLogger("mcprt")
