@@ -199,3 +199,17 @@ def test_a_recorded_argument_value_is_capped(tmp_path: Path) -> None:
     assert arguments["body"] == "x" * limit + "… [shortened: 100,000 characters]"
     assert arguments["items"].startswith("[0,1,2,") and arguments["items"].endswith(" characters]")
     assert (arguments["note"], arguments["limit"]) == ("short", 3)
+
+
+def test_span_urls_keep_argument_values_out_unless_recorded() -> None:
+    """The trial's `url.full` values `/notes?q=retry&limit=2` and `/notes/424242`: with values kept out (the
+    audit log's default), query values are REDACTED and the path is the route; `url.template` either way."""
+    from mcprt.observability.tracing import http_target
+
+    query = http_target("http://127.0.0.1:8080/api/notes?q=retry&limit=2", "/notes", record_values=False)
+    assert query == {"server.address": "127.0.0.1", "server.port": 8080, "url.template": "/api/notes",
+                     "url.full": "http://127.0.0.1:8080/api/notes?q=REDACTED&limit=REDACTED"}
+    path = http_target("https://notes.example/notes/424242", "/notes/{id}", record_values=False)
+    assert path["url.full"] == "https://notes.example/notes/{id}" and path["server.port"] == 443
+    kept = http_target("https://notes.example/notes/424242?q=retry", "/notes/{id}", record_values=True)
+    assert kept["url.full"] == "https://notes.example/notes/424242?q=retry" and kept["url.template"] == "/notes/{id}"

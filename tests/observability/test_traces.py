@@ -91,6 +91,11 @@ async def test_failed_call_span_has_error_type(traced) -> None:
     assert spans[0].parent_id == ""  # no caller context: a new trace
     (child,) = received.wait_for(lambda s: s.parent_id == spans[0].span_id)
     assert child.attributes["http.response.status_code"] == 404 and child.attributes["error.type"] == "404"
+    # HTTP client semconv: server.address/server.port required; `url.full` carried the argument (`/pets/99`)
+    # though the audit log keeps values out by default (audit_arguments: false): the route instead
+    attrs = child.attributes
+    assert (attrs["server.address"], attrs["url.template"]) == ("127.0.0.1", "/pets/{petId}"), attrs
+    assert f"http://127.0.0.1:{attrs['server.port']}/pets/{{petId}}" == attrs["url.full"], attrs
 
 
 async def test_proxied_mcp_call_carries_trace_context_in_meta(traced) -> None:
@@ -104,6 +109,8 @@ async def test_proxied_mcp_call_carries_trace_context_in_meta(traced) -> None:
     (proxied,) = received.wait_for(lambda s: s.parent_id == server.span_id)
     assert proxied.kind == CLIENT and proxied.name == "tools/call meta"
     assert proxied.attributes["gen_ai.tool.name"] == "meta" and proxied.attributes["mcprt.source"] == "traced"
+    # a stdio server: the command's name was `server.address` ("python"); not a network address
+    assert "server.address" not in proxied.attributes and proxied.attributes["network.transport"] == "pipe"
     assert got["traceparent"] == f"00-{CALLER_TRACE[::-1]}-{proxied.span_id}-01"
 
 

@@ -26,8 +26,9 @@ class Observation(Protocol):
         """The exchange ended: HTTP status (None for MCP or when no answer came) and an error type."""
 
 
-ObserverFactory = Callable[[UpstreamKind, str, str, str], Observation | None]
-"""(kind, source, method or tool, url or server) → an Observation, or None to skip this one."""
+ObserverFactory = Callable[[UpstreamKind, str, str, str, str | None], Observation | None]
+"""(kind, source, method or tool, url or server, route) → an Observation, or None to skip this one.
+`route`: an HTTP request's path template as documented (`/notes/{id}`), None when unknown."""
 
 _FACTORIES: list[ObserverFactory] = []
 
@@ -61,7 +62,7 @@ class _Many:
 
 
 def observed_upstream(kind: UpstreamKind, source: str, name: str,
-                      target: Callable[[], str]) -> Observation | None:
+                      target: Callable[[], str], route: str | None = None) -> Observation | None:
     """Begin watching one upstream exchange; None when nobody watches (the common, free case).
 
     `target` gives the URL or server for traces, already redacted (called only when watched). It is
@@ -75,7 +76,7 @@ def observed_upstream(kind: UpstreamKind, source: str, name: str,
     parts: list[Observation] = []
     for factory in _FACTORIES:
         try:
-            observation = factory(kind, source, name, where)
+            observation = factory(kind, source, name, where, route)
         except Exception:
             continue
         if observation is not None:

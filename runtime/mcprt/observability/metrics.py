@@ -133,7 +133,8 @@ class Metrics:
         empty; `error_type` when it failed (semconv `error.type`: the exception's class name)."""
         self.operation.observe((method, "", error_type or ""), seconds)
 
-    def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str) -> _Timed | None:
+    def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str,
+                          route: str | None = None) -> _Timed | None:
         """`hooks.ObserverFactory`: time HTTP exchanges only (proxied MCP calls are whole tool calls)."""
         if kind != "http":
             return None

@@ -18,3 +18,7 @@ class BuiltRequest:
     body: bytes | None = None
     content_type: str | None = None  # set for a body (multipart includes its boundary)
     idempotent: bool = False  # GET/HEAD/OPTIONS/PUT/DELETE: may be retried
+    # The operation's path as documented, arguments not filled in (`/notes/{id}`; the base URL's path not
+    # included): traces' `url.template` (OpenTelemetry HTTP client semconv) and their path when argument
+    # values stay out of them
+    route: str | None = None

@@ -150,7 +150,8 @@ class HttpUpstream:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         call = _Call(request.method, request.url, ctx.timeout, loop.time() + ctx.timeout)
-        watch = observed_upstream("http", self.source, request.method, lambda: self.redact_url(request.url))
+        watch = observed_upstream("http", self.source, request.method, lambda: self.redact_url(request.url),
+                                  route=request.route)
         if watch is None:  # nobody watches: metrics and traces are off
             received = await self._exchange_within_deadline(request, ctx, call)
         else:

@@ -97,7 +97,8 @@ class Observatory:
         if tracing_wanted(self.config.traces):
             from ..observability import tracing
 
-            self.tracer = tracing.ACTIVE = Tracer(self.loaded.manifest.server.name, __version__)
+            self.tracer = tracing.ACTIVE = Tracer(self.loaded.manifest.server.name, __version__,
+                                                  record_values=self.config.audit_arguments)
             self._undo.append(add_upstream_observer(self.tracer.upstream_observer))
 
     def reopen(self) -> None:

@@ -74,12 +74,14 @@ class RequestPlan:
     accept: str | None = None
     _pieces: tuple[str | int, ...] = ()  # literal text and indexes into params, from the template
     _fixed_query: str = ""
+    _route: str = ""  # the path template without its fixed query or fragment (BuiltRequest.route)
 
     def __post_init__(self) -> None:
         # A `#…` in a documented path is a fragment (some documents use it to tell variants
         # apart); fragments are never sent, so it is dropped.
         template, _, query = self.path.split("#", 1)[0].partition("?")
         self._fixed_query = query
+        self._route = template
         by_name = {p.name: i for i, p in enumerate(self.params) if p.location == "path"}
         pieces: list[str | int] = []
         last = 0
@@ -140,6 +142,7 @@ class RequestPlan:
             body=body,
             content_type=content_type,
             idempotent=self.idempotent,
+            route=self._route,
         )
 
     def _build_path(self, arguments: dict[str, Any]) -> str:
