@@ -76,8 +76,8 @@ class Observatory:
         from ..observability.tracing import Tracer, tracing_wanted
 
         secrets = manifest_secrets(self.loaded.manifest)
-        self._undo.append(BUS.subscribe(self.health.on_event))
-        if pages:
+        if pages:  # the sources' health is read by /metrics and /status only
+            self._undo.append(BUS.subscribe(self.health.on_event))
             self.metrics = Metrics(self.state)
             self._undo.append(BUS.subscribe(self.metrics.on_event))
             self._undo.append(add_upstream_observer(self.metrics.upstream_observer))
