@@ -20,5 +20,6 @@ class BuiltRequest:
     idempotent: bool = False  # GET/HEAD/OPTIONS/PUT/DELETE: may be retried
     # The operation's path as documented, arguments not filled in (`/notes/{id}`; the base URL's path not
     # included): traces' `url.template` (OpenTelemetry HTTP client semconv) and their path when argument
-    # values stay out of them
-    route: str | None = None
+    # values stay out of them. Not part of the request's identity (two requests sending the same bytes are
+    # equal), so not compared.
+    route: str | None = field(default=None, compare=False)
