@@ -327,9 +327,9 @@ def _notes_health(up: UpProcess, *, cli: bool = False) -> tuple[float | None, di
 async def test_a_dead_upstream_is_down_until_it_answers(world: tuple[UpProcess, Seen, Path]) -> None:
     """A trial killed an OpenAPI source's upstream: its calls failed "connection refused after 3 attempts"
     while `mcprt_source_up` stayed 1 and `/status` and `mcprt status` said `up`. A source's health now
-    follows its calls: no answer → down, 5xx → degraded (with the error and since when), the next answer
-    → up; the metric, the page and the CLI agree. `/readyz` does not follow it (an upstream outage must
-    not take every replica out of rotation)."""
+    follows its calls: unreachable → down, 5xx after down (or a run of them) → degraded (with the error and
+    since when), a run of answers → up; the metric, the page and the CLI agree. `/readyz` does not follow
+    it (an upstream outage must not take every replica out of rotation)."""
     up, _, _ = world
     async with http_client(up.url, token=ALICE_TOKEN) as alice:
         assert not (await alice.call_tool("get_note", {"petId": 1})).is_error
@@ -356,12 +356,20 @@ async def test_a_dead_upstream_is_down_until_it_answers(world: tuple[UpProcess, 
 
         assert (await alice.call_tool("get_note", {"petId": 500})).is_error  # an answer, but HTTP 500
         gauge, source, _ = _notes_health(up)
-        assert (gauge, source["state"]) == (0, "degraded") and "500" in source["error"], source
-        missing = await alice.call_tool("get_note", {"petId": 99})  # a 404 is an answer: the source is up
-        assert missing.is_error
+        assert (gauge, source["state"]) == (0, "degraded") and source["error"].startswith("HTTP 500"), source
+        missing = await alice.call_tool("get_note", {"petId": 99})  # a 404 is an answer, but one is not a run
+        assert missing.is_error and _notes_health(up)[1]["state"] == "degraded"
+        assert not (await alice.call_tool("get_note", {"petId": 1})).is_error
         gauge, source, row = _notes_health(up, cli=True)
         assert (gauge, source["state"], source["error"], source["since"]) == (1, "up", None, None), source
         assert " up " in row, row
+
+        # one 5xx among good answers is no verdict: `ok, 500, ok, 500, 404` flipped the gauge 1, 0, 1, 0, 1
+        seen = []
+        for pet in (1, 500, 1, 500, 99):
+            await alice.call_tool("get_note", {"petId": pet})
+            seen.append(value(scrape(up), "mcprt_source_up", source="notes"))
+        assert seen == [1] * 5, seen
 
 
 async def test_calls_to_unknown_tools_are_audited_bounded(world: tuple[UpProcess, Seen, Path]) -> None:

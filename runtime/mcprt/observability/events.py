@@ -50,6 +50,9 @@ class CallEvent:
     upstream_status: int | None = None
     upstream_latency: float | None = None  # seconds of the upstream exchange, where measured
     error: str | None = None  # the tool error text sent to the model, when the call failed
+    # The upstream could not be reached at all (connection refused or reset, DNS, connect time-out):
+    # set by the transport that knows it (`UpstreamError.unreachable`), never inferred from a missing status.
+    unreachable: bool = False
     detail: dict[str, Any] = field(default_factory=dict)  # e.g. raw/pruned bodies for the inspector
     task_id: str | None = None  # the task the call ran as (the tasks extension), if it became one
 

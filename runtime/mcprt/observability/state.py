@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SourceState = Literal["starting", "up", "restarting", "down", "degraded", "error", "closed"]
-"""`down`: its latest call got no answer (refused, timed out); `degraded`: an HTTP 5xx answer
-(`source_health`); `restarting`: a proxied server reconnecting; the rest as the source says."""
+SourceState = Literal["starting", "up", "restarting", "down", "degraded", "unknown", "error", "closed"]
+"""`down`: its upstream could not be reached; `degraded`: it answers HTTP 5xx; `unknown`: such a
+verdict no call has confirmed lately (`source_health`); `restarting`: a proxied server reconnecting;
+the rest as the source says."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from ..errors import McprtError
 from ..identity.principal import from_scope
 from ..observability.events import BUS
 from ..observability.hooks import add_upstream_observer
+from ..observability.redact import manifest_secrets
 from ..observability.source_health import CallHealth, CallVerdict
 from ..observability.state import ServerState, SourceHealth, ToolInfo
 from .browser_login import COOKIE, COOKIE_SECONDS
@@ -61,7 +62,9 @@ class Observatory:
         self.recorder: Any = None
         self.audit: Any = None
         self.tracer: Any = None
-        self.health = CallHealth()  # each source's health as its calls show it
+        # each source's health as its calls show it, tied to the source object a reload may replace
+        self.health = CallHealth(lambda name: runtime.pool.running.get(name),
+                                 manifest_secrets(runtime.loaded.manifest))
         self.policy: GuardPolicy | None = None
         self._undo: list[Callable[[], None]] = []
 
@@ -72,7 +75,6 @@ class Observatory:
         (stdio without a listener: nobody could read them) skips metrics and the status page's ring."""
         from ..observability.metrics import Metrics
         from ..observability.recent import CallRecorder
-        from ..observability.redact import manifest_secrets
         from ..observability.tracing import Tracer, tracing_wanted
 
         secrets = manifest_secrets(self.loaded.manifest)
@@ -124,7 +126,9 @@ class Observatory:
         runtime = self.runtime
         toolset = runtime.holder.current if runtime.holder is not None else None
         tools = [ToolInfo(t.name, t.source, t.expose) for t in toolset] if toolset is not None else []
-        sources = [_health(name, source, self.health.verdict(name)) for name, source in runtime.pool.running.items()]
+        now = time.time()
+        sources = [_health(name, source, self.health.verdict(name, now))
+                   for name, source in runtime.pool.running.items()]
         reload: dict[str, Any] = {}
         try:
             from ..reload import reload_status
