@@ -204,12 +204,32 @@ def test_a_recorded_argument_value_is_capped(tmp_path: Path) -> None:
 def test_span_urls_keep_argument_values_out_unless_recorded() -> None:
     """The trial's `url.full` values `/notes?q=retry&limit=2` and `/notes/424242`: with values kept out (the
     audit log's default), query values are REDACTED and the path is the route; `url.template` either way."""
+    from mcprt.observability.hooks import Route
     from mcprt.observability.tracing import http_target
 
-    query = http_target("http://127.0.0.1:8080/api/notes?q=retry&limit=2", "/notes", record_values=False)
+    notes = Route("/notes", frozenset({"q", "limit"}))
+    query = http_target("http://127.0.0.1:8080/api/notes?q=retry&limit=2", notes, record_values=False)
     assert query == {"server.address": "127.0.0.1", "server.port": 8080, "url.template": "/api/notes",
                      "url.full": "http://127.0.0.1:8080/api/notes?q=REDACTED&limit=REDACTED"}
-    path = http_target("https://notes.example/notes/424242", "/notes/{id}", record_values=False)
+    path = http_target("https://notes.example/notes/424242", Route("/notes/{id}"), record_values=False)
     assert path["url.full"] == "https://notes.example/notes/{id}" and path["server.port"] == 443
-    kept = http_target("https://notes.example/notes/424242?q=retry", "/notes/{id}", record_values=True)
+    kept = http_target("https://notes.example/notes/424242?q=retry", Route("/notes/{id}"), record_values=True)
     assert kept["url.full"] == "https://notes.example/notes/424242?q=retry" and kept["url.template"] == "/notes/{id}"
+
+
+def test_span_urls_keep_argument_data_in_query_keys_out() -> None:
+    """A deepObject (`filter[ssn-123-45-6789]=1`) or exploded form object (`ssn-123-45-6789=1`) puts the
+    argument's data in query KEYS, which `url.full` kept: only the operation's declared names stay, the
+    rest become one `REDACTED=REDACTED`. The request is built by the OpenAPI source's own plan."""
+    from mcprt.observability.tracing import http_target
+    from mcprt.sources.openapi.plan import ParamPlan, RequestPlan
+
+    plan = RequestPlan("GET", "/people?v=2", "http://127.0.0.1:8080/api", params=(
+        ParamPlan("filter", "filter", "query", "deepObject", True),
+        ParamPlan("tags", "tags", "query", "form", True),
+        ParamPlan("match", "match", "query", "form", True)))
+    request = plan.build({"filter": {"ssn-123-45-6789": "1", "name-ann": "2"}, "tags": ["a"],
+                          "match": {"dob-1970-01-01": "x"}})
+    assert "ssn-123-45-6789" in request.url and "dob-1970-01-01" in request.url, request.url
+    full = http_target(request.url, request.route, record_values=False)["url.full"]
+    assert full == "http://127.0.0.1:8080/api/people?v=REDACTED&tags=REDACTED&REDACTED=REDACTED", full

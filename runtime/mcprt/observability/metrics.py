@@ -42,7 +42,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from .events import CallEvent, DecisionEvent, Event
-from .hooks import UpstreamKind
+from .hooks import Route, UpstreamKind
 from .state import StateFn
 
 # The OpenTelemetry MCP semantic conventions' advice for mcp.server.operation.duration (seconds).
@@ -134,7 +134,7 @@ class Metrics:
         self.operation.observe((method, "", error_type or ""), seconds)
 
     def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str,
-                          route: str | None = None) -> _Timed | None:
+                          route: Route | None = None) -> _Timed | None:
         """`hooks.ObserverFactory`: time HTTP exchanges only (proxied MCP calls are whole tool calls)."""
         if kind != "http":
             return None

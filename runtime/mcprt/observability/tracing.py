@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..settings import env_limit
-from .hooks import UpstreamKind
+from .hooks import Route, UpstreamKind
 from .log import log_event
 from ..wording import noun
 
@@ -129,7 +129,7 @@ class Tracer:
             span.set_status(self._status(self._code.ERROR))
 
     def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str,
-                          route: str | None = None) -> _ClientSpan:
+                          route: Route | None = None) -> _ClientSpan:
         """`hooks.ObserverFactory`: a CLIENT child span whose context travels with the request.
 
         HTTP (OpenTelemetry HTTP client semconv): `server.address` and `server.port` (required),
@@ -196,26 +196,34 @@ class _ClientSpan:
 REDACTED = "REDACTED"  # OpenTelemetry's placeholder for a query value kept out of `url.full`
 
 
-def http_target(url: str, route: str | None, *, record_values: bool) -> dict[str, Any]:
+def http_target(url: str, route: Route | None, *, record_values: bool) -> dict[str, Any]:
     """The HTTP client span's address attributes for `url` (already free of credentials).
 
     Without `record_values`, argument values stay out as they do of the audit log: the path is the
-    route template (`/notes/{id}`, after the base URL's own path) and each query value is `REDACTED`
-    (OpenTelemetry HTTP semconv, `url.full`). Raises nothing: a URL it cannot read is passed as is."""
+    route template (`/notes/{id}`, after the base URL's own path), each query value is `REDACTED`
+    (OpenTelemetry HTTP semconv, `url.full`), and so is every query key the operation does not
+    declare (a deepObject's `filter[ssn-…]`, an exploded object's property names: argument data),
+    all of them as one `REDACTED=REDACTED`. Raises nothing: a URL it cannot read is passed as is."""
     parts = urlsplit(url)
     attributes: dict[str, Any] = {}
     if parts.hostname:
         attributes["server.address"] = parts.hostname
-        attributes["server.port"] = parts.port or (443 if parts.scheme == "https" else 80)
+        attributes["server.port"] = _port(parts.scheme, parts.port)
     path, query = parts.path, parts.query
     if route is not None:
         segments = path.split("/")
-        base = "/".join(segments[:len(segments) - route.count("/")])  # the filled route has as many segments
-        attributes["url.template"] = base + route
+        template = route.template  # the filled template has as many segments
+        base = "/".join(segments[:len(segments) - template.count("/")])
+        attributes["url.template"] = base + template
         if not record_values:
-            path = base + route
+            path = base + template
     if query and not record_values:
-        query = urlencode([(key, REDACTED) for key, _ in parse_qsl(query, keep_blank_values=True)], safe="{}")
+        declared = route.query if route is not None else frozenset()
+        keys = [key for key, _ in parse_qsl(query, keep_blank_values=True)]
+        kept = [(key, REDACTED) for key in keys if key in declared]
+        if len(kept) < len(keys):
+            kept.append((REDACTED, REDACTED))
+        query = urlencode(kept, safe="{}")
     attributes["url.full"] = urlunsplit((parts.scheme, parts.netloc, path, query, ""))
     return attributes
 
@@ -224,9 +232,14 @@ def mcp_target(target: str) -> dict[str, Any]:
     """A proxied MCP server's address attributes: a URL's host and port over TCP, else stdio (`pipe`)."""
     parts = urlsplit(target)
     if parts.scheme in ("http", "https") and parts.hostname:
-        return {"server.address": parts.hostname, "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+        return {"server.address": parts.hostname, "server.port": _port(parts.scheme, parts.port),
                 "network.transport": "tcp"}
     return {"network.transport": "pipe"}
+
+
+def _port(scheme: str, port: int | None) -> int:
+    """A URL's port: the given one, else its scheme's default (RFC 9110 §4.2: 80 for http, 443 for https)."""
+    return port or (443 if scheme == "https" else 80)
 
 
 def no_span() -> AbstractContextManager[None]:

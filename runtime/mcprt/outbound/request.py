@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..observability.hooks import Route
+
 
 @dataclass(slots=True)
 class BuiltRequest:
@@ -22,4 +24,4 @@ class BuiltRequest:
     # included): traces' `url.template` (OpenTelemetry HTTP client semconv) and their path when argument
     # values stay out of them. Not part of the request's identity (two requests sending the same bytes are
     # equal), so not compared.
-    route: str | None = field(default=None, compare=False)
+    route: Route | None = field(default=None, compare=False)
