@@ -122,7 +122,15 @@ class ToolCallError(McprtError):
 
 class UpstreamError(ToolCallError):
     """The upstream gave no usable answer (timeout, connection failure, undecodable body): counted
-    as outcome `upstream_error`, where a plain ToolCallError (bad arguments) is `rejected`."""
+    as outcome `upstream_error`, where a plain ToolCallError (bad arguments) is `rejected`.
+
+    `unreachable`: the upstream could not be reached at all (connection refused or reset, DNS,
+    connect time-out), which says the source is down; otherwise the call failed on its own (its
+    time-out, an oversized answer, a token fetch) and says nothing of the source's health."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class UpstreamRefused(ToolCallError):

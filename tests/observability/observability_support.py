@@ -4,10 +4,12 @@ tokens, an upstream API key, pruning and an audit log."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -60,6 +62,8 @@ def pets_app(seen: Seen) -> Starlette:
     async def get_pet(request: Request) -> JSONResponse:
         note(request)
         pet_id = int(request.path_params["pet_id"])
+        if pet_id == 500:  # an upstream fault: the source is degraded
+            return JSONResponse({"message": "database unavailable"}, status_code=500)
         pet = next((p for p in PETS if p["id"] == pet_id), None)
         return JSONResponse(pet) if pet else JSONResponse({"message": "no such pet"}, status_code=404)
 
@@ -100,3 +104,38 @@ def env_for(**extra: str) -> dict[str, str]:
     from tests.support.served import child_env
 
     return child_env(ALICE_TOKEN=ALICE_TOKEN, BOB_TOKEN=BOB_TOKEN, PETS_KEY=UPSTREAM_KEY, **extra)
+
+
+class Restartable:
+    """A real upstream that can be killed (connections refused) and brought back on the same port."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.port, self._running = app, 0, None
+
+    def start(self) -> str:
+        from tests.support.upstream import serve_app
+
+        running = serve_app(self.app, port=self.port)
+        base = running.__enter__()
+        self.port, self._running = int(base.rsplit(":", 1)[1]), running
+        return base
+
+    def stop(self) -> None:
+        if self._running is not None:
+            running, self._running = self._running, None
+            running.__exit__(None, None, None)
+
+    @contextlib.contextmanager
+    def served(self) -> Any:
+        try:
+            yield self.start()
+        finally:
+            self.stop()
+
+
+def openapi_source(name: str, base: str, tools: dict[str, str]) -> str:
+    """A `sources:` entry serving pets.json (written by `write_manifest`) from `base`: operationId → tool name."""
+    named = "".join(f"      {operation}: {{name: {tool}}}\n" for operation, tool in tools.items())
+    return (f"  {name}:\n    openapi: pets.json\n    base_url: {base}\n"
+            '    auth: {api_key: {in: header, name: X-Api-Key, value: "${PETS_KEY}"}}\n'
+            f"    tools:\n{named}")

@@ -18,8 +18,10 @@ from observability_support import (
     BOB_TOKEN,
     PETS,
     UPSTREAM_KEY,
+    Restartable,
     Seen,
     env_for,
+    openapi_source,
     pets_app,
     write_manifest,
 )
@@ -74,13 +76,18 @@ def wait_for_lines(path: Path, count: int, timeout: float = 20) -> list[dict]:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, Seen, Path]]:
     folder = tmp_path_factory.mktemp("metrics")
     seen = Seen()
-    with serve_app(pets_app(seen)) as base:
-        # and the everything fixture proxied (`command:`), for a passthrough's bytes (test_big_result)
+    with serve_app(pets_app(seen)) as base, NOTES.served() as notes:
+        # and the everything fixture proxied (`command:`), for a passthrough's bytes (test_big_result), and
+        # `notes`, an OpenAPI upstream test_a_dead_upstream_is_down kills and brings back
         manifest = write_manifest(folder, base, observability="{audit: logs/audit.jsonl}",
                                   extra_sources=command_source("fx", "--features", "tools",
-                                                               extra="include: {operations: [test_big_result]}\n"))
+                                                               extra="include: {operations: [test_big_result]}\n")
+                                  + openapi_source("notes", notes, {"listPets": "list_notes", "getPet": "get_note"}))
         with mcprt_http(manifest, "--no-reload", env=env_for()) as up:
             yield up, seen, folder / "logs" / "audit.jsonl"
+
+
+NOTES = Restartable(pets_app(Seen()))
 
 
 async def test_metrics_count_each_call_exactly(world: tuple[UpProcess, Seen, Path]) -> None:
@@ -99,10 +106,8 @@ async def test_metrics_count_each_call_exactly(world: tuple[UpProcess, Seen, Pat
     async with http_client(up.url, token=BOB_TOKEN) as bob:
         missing = await bob.call_tool("get_pet", {"petId": 99})  # upstream 404
         assert missing.is_error
-        sent["get_pet"] += sent_size(missing)
         invalid = await bob.call_tool("get_pet", {"petId": "seven"})  # refused before any upstream
         assert invalid.is_error
-        sent["get_pet"] += sent_size(invalid)
 
     samples = scrape(up)
     calls = "mcprt_tool_calls_total"
@@ -115,27 +120,40 @@ async def test_metrics_count_each_call_exactly(world: tuple[UpProcess, Seen, Pat
     pet_one = len(json.dumps(PETS[0], ensure_ascii=False, separators=(",", ":")).encode())
     not_found = len(json.dumps({"message": "no such pet"}, separators=(",", ":")).encode())
     size = "mcprt_tool_result_bytes_total"
-    assert value(samples, size, tool="list_pets", stage="raw") == 2 * PETS_RAW
-    assert value(samples, size, tool="list_pets", stage="sent") == sent["list_pets"]
-    assert value(samples, size, tool="get_pet", stage="raw") == pet_one + not_found
-    assert value(samples, size, tool="get_pet", stage="sent") == sent["get_pet"]
+    assert value(samples, size, tool="list_pets", stage="raw", outcome="ok") == 2 * PETS_RAW
+    assert value(samples, size, tool="list_pets", stage="sent", outcome="ok") == sent["list_pets"]
+    assert value(samples, size, tool="get_pet", stage="raw", outcome="ok") == pet_one
+    assert value(samples, size, tool="get_pet", stage="sent", outcome="ok") == sent["get_pet"]
+    # A failed call's error text is sent, its upstream body (or none at all) is raw: each outcome apart,
+    # so raw − sent of `outcome="ok"` (README's "bytes saved" panel) counts the same calls on both sides.
+    # A trial saw raw 1893, sent 2107 (−214 B "saved") when both were summed over every call.
+    assert value(samples, size, tool="get_pet", stage="raw", outcome="upstream_error") == not_found
+    assert value(samples, size, tool="get_pet", stage="sent", outcome="upstream_error") == sent_size(missing)
+    assert value(samples, size, tool="get_pet", stage="raw", outcome="rejected") == 0
+    assert value(samples, size, tool="get_pet", stage="sent", outcome="rejected") == sent_size(invalid) > 0
     assert sent["list_pets"] < 2 * PETS_RAW  # pruning to id+name saved bytes
     # get_pet is not pruned and its upstream answers compact JSON: nothing saved, but nothing "more"
     # either (an operator trial saw "357 → 691 bytes (93.6 % more)": content and structuredContent
     # were both counted, and the text as an escaped JSON string)
     assert 0 < sent_unpruned <= pet_one
 
+    # OpenTelemetry MCP semconv `mcp.server.operation.duration`: `gen_ai.tool.name`, and `error.type` iff
+    # the operation failed, as Prometheus label names (`.` → `_`); the tool was labelled `tool`, no error_type
     duration = "mcp_server_operation_duration_seconds_count"
-    assert value(samples, duration, mcp_method_name="tools/call", tool="list_pets") == 2
-    assert value(samples, duration, mcp_method_name="tools/call", tool="get_pet") == 3
-    assert value(samples, duration, mcp_method_name="tools/list", tool="") >= 1  # the clients list tools
-    assert value(samples, "mcp_server_operation_duration_seconds_bucket", mcp_method_name="tools/call",
-                 tool="list_pets", le="+Inf") == 2
+    call = dict(mcp_method_name="tools/call")
+    assert value(samples, duration, **call, gen_ai_tool_name="list_pets", error_type="") == 2
+    assert value(samples, duration, **call, gen_ai_tool_name="get_pet", error_type="") == 1
+    assert value(samples, duration, **call, gen_ai_tool_name="get_pet", error_type="upstream_error") == 1
+    assert value(samples, duration, **call, gen_ai_tool_name="get_pet", error_type="rejected") == 1
+    assert value(samples, duration, mcp_method_name="tools/list", gen_ai_tool_name="", error_type="") >= 1
+    assert value(samples, "mcp_server_operation_duration_seconds_bucket", **call,
+                 gen_ai_tool_name="list_pets", error_type="", le="+Inf") == 2
+    assert not any(name.startswith("mcp_server") and "tool" in dict(labels) for name, labels in samples)
     upstream = "mcprt_upstream_request_duration_seconds_count"
     assert value(samples, upstream, source="pets", status_class="2xx") == 3
     assert value(samples, upstream, source="pets", status_class="4xx") == 1
 
-    assert value(samples, "mcprt_tools", exposure="tools") == 3  # the pets API's two, test_big_result
+    assert value(samples, "mcprt_tools", exposure="tools") == 5  # the pets API twice (pets, notes), test_big_result
     assert value(samples, "mcprt_source_up", source="pets") == 1
     assert value(samples, "mcprt_source_restarts_total", source="pets") == 0
     assert value(samples, "mcprt_reloads_total", result="ok") == 0
@@ -152,7 +170,8 @@ def test_methods_a_client_makes_up_share_one_label(world: tuple[UpProcess, Seen,
     up, _, _ = world
     auth = {"authorization": f"Bearer {ALICE_TOKEN}", "content-type": "application/json",
             "accept": "application/json, text/event-stream"}
-    before = value(scrape(up), "mcp_server_operation_duration_seconds_count", mcp_method_name="_OTHER", tool="") or 0
+    other = dict(mcp_method_name="_OTHER", gen_ai_tool_name="", error_type="-32601")  # semconv: the JSON-RPC code
+    before = value(scrape(up), "mcp_server_operation_duration_seconds_count", **other) or 0
     init = httpx.post(up.url, headers=auth, timeout=10, json={
         "jsonrpc": "2.0", "id": 0, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
@@ -175,8 +194,8 @@ def test_methods_a_client_makes_up_share_one_label(world: tuple[UpProcess, Seen,
     samples = scrape(up)
     assert not any("made/up" in str(labels) for _, labels in samples)
     duration = "mcp_server_operation_duration_seconds_count"
-    assert value(samples, duration, mcp_method_name="_OTHER", tool="") == before + 20
-    assert value(samples, duration, mcp_method_name="ping", tool="") >= 1
+    assert value(samples, duration, **other) == before + 20
+    assert value(samples, duration, mcp_method_name="ping", gen_ai_tool_name="", error_type="") >= 1
 
 
 def test_metrics_and_status_need_the_endpoints_token(world: tuple[UpProcess, Seen, Path]) -> None:
@@ -226,12 +245,19 @@ async def test_sent_bytes_agree_across_metrics_audit_and_status(world: tuple[UpP
     records = wait_for_lines(audit, before_lines + 3)[before_lines:]
     after = scrape(up)
     for tool in measured:
-        counted = value(after, size, tool=tool, stage="sent") - (value(before, size, tool=tool, stage="sent") or 0)
+        counted = (value(after, size, tool=tool, stage="sent", outcome="ok")
+                   - (value(before, size, tool=tool, stage="sent", outcome="ok") or 0))
         audited = sum(r["bytes_sent"] for r in records if r.get("tool") == tool)
         assert counted == audited == measured[tool], (tool, counted, audited, measured[tool])
     status = httpx.get(f"{up.base}/status.json", headers={"Authorization": f"Bearer {ALICE_TOKEN}"}, timeout=10).json()
     tools = {t["name"]: t for t in status["tools"]}
     assert tools["get_pet"]["saved_ratio"] >= 0, tools["get_pet"]  # "saved" counts successful calls
+    # the page's "raw → sent" are the same calls as its "saved" and as the metric's outcome="ok" series (the
+    # module's earlier calls include failed ones: their error text was counted as sent, beside 5% "saved")
+    for tool in measured:
+        assert (tools[tool]["bytes_raw"], tools[tool]["bytes_sent"]) == (
+            value(after, size, tool=tool, stage="raw", outcome="ok"),
+            value(after, size, tool=tool, stage="sent", outcome="ok")), tools[tool]
     assert tools["list_pets"]["saved_ratio"] > 0.5, tools["list_pets"]  # pruned to id+name
 
 
@@ -250,8 +276,9 @@ async def test_an_unpruned_proxied_tool_shows_no_saving(world: tuple[UpProcess, 
     record = next(r for r in wait_for_lines(audit, before_lines + 1)[before_lines:] if r.get("tool") == "test_big_result")
     assert (record["bytes_raw"], record["bytes_sent"]) == (20, 20), record
     after = scrape(up)
-    counted = {stage: value(after, size, tool="test_big_result", stage=stage)
-               - (value(before, size, tool="test_big_result", stage=stage) or 0) for stage in ("raw", "sent")}
+    counted = {stage: value(after, size, tool="test_big_result", stage=stage, outcome="ok")
+               - (value(before, size, tool="test_big_result", stage=stage, outcome="ok") or 0)
+               for stage in ("raw", "sent")}
     assert counted == {"raw": 20, "sent": 20}, counted
     shown = mcprt_cli("status", "--url", up.url, "--token", ALICE_TOKEN, env={"COLUMNS": "200"})
     assert shown.returncode == 0, shown.stderr
@@ -281,3 +308,82 @@ async def test_audit_file_reopens_on_sighup(world: tuple[UpProcess, Seen, Path])
     records = wait_for_lines(audit, 1)
     assert [r["arguments"] for r in records] == [["petId"]] and records[-1]["principal"] == "alice"
     assert len(rotated.read_text().splitlines()) == before
+
+
+def _notes_health(up: UpProcess, *, cli: bool = False) -> tuple[float | None, dict, str]:
+    """(mcprt_source_up, the /status.json source, the `mcprt status` row when `cli`: a subprocess, so asked
+    only where it matters) of the `notes` source."""
+    gauge = value(scrape(up), "mcprt_source_up", source="notes")
+    status = httpx.get(f"{up.base}/status.json", headers={"Authorization": f"Bearer {ALICE_TOKEN}"}, timeout=10)
+    (source,) = [s for s in status.json()["sources"] if s["name"] == "notes"]
+    if not cli:
+        return gauge, source, ""
+    shown = mcprt_cli("status", "--url", up.url, "--token", ALICE_TOKEN, env={"COLUMNS": "300"})
+    assert shown.returncode == 0, shown.stderr
+    row = next(line for line in shown.stdout.splitlines() if "notes" in line and "openapi" in line)
+    return gauge, source, row
+
+
+async def test_a_dead_upstream_is_down_until_it_answers(world: tuple[UpProcess, Seen, Path]) -> None:
+    """A trial killed an OpenAPI source's upstream: its calls failed "connection refused after 3 attempts"
+    while `mcprt_source_up` stayed 1 and `/status` and `mcprt status` said `up`. A source's health now
+    follows its calls: unreachable → down, 5xx after down (or a run of them) → degraded (with the error and
+    since when), a run of answers → up; the metric, the page and the CLI agree. `/readyz` does not follow
+    it (an upstream outage must not take every replica out of rotation)."""
+    up, _, _ = world
+    async with http_client(up.url, token=ALICE_TOKEN) as alice:
+        assert not (await alice.call_tool("get_note", {"petId": 1})).is_error
+        gauge, source, _ = _notes_health(up)
+        assert (gauge, source["state"], source["error"], source["since"]) == (1, "up", None, None), source
+
+        NOTES.stop()  # killed: connections refused
+        killed_at = time.time()
+        try:
+            failed = await alice.call_tool("get_note", {"petId": 1})
+            assert failed.is_error and "refused" in failed.content[0].text, failed.content
+            gauge, source, row = _notes_health(up, cli=True)
+            assert (gauge, source["state"]) == (0, "down"), source
+            assert "refused" in source["error"] and killed_at - 1 <= source["since"] <= time.time(), source
+            assert " down " in row and "refused" in row, row
+            assert value(scrape(up), "mcprt_source_up", source="pets") == 1  # the other source is not touched
+            ready = httpx.get(f"{up.base}/readyz", timeout=10)
+            assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
+            since = source["since"]
+            await alice.call_tool("get_note", {"petId": 1})  # still refused: the outage began earlier
+            assert _notes_health(up)[1]["since"] == since
+        finally:
+            NOTES.start()  # back on the same port
+
+        assert (await alice.call_tool("get_note", {"petId": 500})).is_error  # an answer, but HTTP 500
+        gauge, source, _ = _notes_health(up)
+        assert (gauge, source["state"]) == (0, "degraded") and source["error"].startswith("HTTP 500"), source
+        missing = await alice.call_tool("get_note", {"petId": 99})  # a 404 is an answer, but one is not a run
+        assert missing.is_error and _notes_health(up)[1]["state"] == "degraded"
+        assert not (await alice.call_tool("get_note", {"petId": 1})).is_error
+        gauge, source, row = _notes_health(up, cli=True)
+        assert (gauge, source["state"], source["error"], source["since"]) == (1, "up", None, None), source
+        assert " up " in row, row
+
+        # one 5xx among good answers is no verdict: `ok, 500, ok, 500, 404` flipped the gauge 1, 0, 1, 0, 1
+        seen = []
+        for pet in (1, 500, 1, 500, 99):
+            await alice.call_tool("get_note", {"petId": pet})
+            seen.append(value(scrape(up), "mcprt_source_up", source="notes"))
+        assert seen == [1] * 5, seen
+
+
+async def test_calls_to_unknown_tools_are_audited_bounded(world: tuple[UpProcess, Seen, Path]) -> None:
+    """A probing agent's calls to tools the server does not offer left no audit record. Each is one
+    `unknown_tool` record naming the principal and the name (cut to 100 characters); no metric series
+    gets the made-up name."""
+    up, _, audit = world
+    before = len(wait_for_lines(audit, 0, timeout=0))
+    probe = "drop_all_tables_" + "z" * 500
+    async with http_client(up.url, token=BOB_TOKEN) as bob:
+        for name in ("get_pets", probe):
+            assert (await bob.call_tool(name, {"q": "x"})).is_error
+    records = [r for r in wait_for_lines(audit, before + 2)[before:] if r["type"] == "unknown_tool"]
+    assert [r["tool"] for r in records] == ["get_pets", probe[:99] + "…"], records
+    assert all(r["principal"] == "bob" and r["session"] and r["time"].endswith("Z") for r in records)
+    assert "arguments" not in records[0]
+    assert not any("drop_all" in str(labels) or "get_pets" in str(labels) for _, labels in scrape(up))

@@ -153,7 +153,8 @@ def test_stdio_listener_beyond_loopback_needs_inbound_auth(tmp_path: Path) -> No
 def test_bytes_saved_count_only_shaped_answers() -> None:
     """Found by a new-user trial: a tool whose calls failed showed "saved -1200%" on the status page
     (a 26-byte upstream 404 body became a 76-byte tool error; bad arguments send text and no upstream
-    byte). Saved bytes are those pruning and templates saved: of calls that ended ok. The totals stay."""
+    byte). Saved bytes are those pruning and templates saved: of calls that ended ok, and the "raw → sent"
+    figures beside them are of those same calls (a trial saw "1893 → 2107 B" beside "5% saved")."""
     from mcprt.observability.recent import CallRecorder
 
     recorder = CallRecorder(keep=0)
@@ -161,9 +162,74 @@ def test_bytes_saved_count_only_shaped_answers() -> None:
     recorder.on_event(_call(tool="get_note", outcome="rejected", raw_bytes=0, sent_bytes=123))
     figures = recorder.tools["get_note"]
     assert figures.saved_ratio is None  # nothing was shaped yet
-    assert (figures.raw_bytes, figures.sent_bytes, figures.errors) == (26, 199, 2)
+    assert (figures.raw_bytes, figures.sent_bytes, figures.errors) == (0, 0, 2)
     recorder.on_event(_call(tool="get_note", outcome="ok", raw_bytes=400, sent_bytes=100))
-    assert figures.saved_ratio == 0.75 and (figures.raw_bytes, figures.sent_bytes) == (426, 299)
+    assert figures.saved_ratio == 0.75 and (figures.raw_bytes, figures.sent_bytes) == (400, 100)
     recorder.on_event(_call(tool="get_note", outcome="upstream_error", raw_bytes=10_000, sent_bytes=300))
-    assert figures.saved_ratio == 0.75
+    assert figures.saved_ratio == 0.75 and (figures.raw_bytes, figures.sent_bytes) == (400, 100)
     assert sum(saved for _, _, saved in recorder.minutes) == 300  # the ok call's 400 → 100 only
+
+
+def test_the_last_hour_lists_only_minutes_the_server_lived() -> None:
+    """A trial's server, up 3 minutes, listed 60 "0 calls" rows under "last hour": 57 minutes before it
+    started. Only the minutes since the start are listed (at most 60)."""
+    from mcprt.observability.recent import CallRecorder
+
+    now = 1_800_000_000.0  # a whole minute
+    fresh = CallRecorder(keep=0, started=now - 150)  # 2.5 minutes ago: minutes -3, -2, -1 and this one
+    fresh.on_event(_call(time=now - 70, outcome="ok", raw_bytes=400, sent_bytes=100))
+    assert fresh.last_hour(now) == [(3, 0, 0), (2, 1, 300), (1, 0, 0), (0, 0, 0)]
+    old = CallRecorder(keep=0, started=now - 5 * 3600)
+    hour = old.last_hour(now)
+    assert len(hour) == 60 and hour[0][0] == 59 and hour[-1][0] == 0
+
+
+def test_a_recorded_argument_value_is_capped(tmp_path: Path) -> None:
+    """With `audit_arguments: true` a trial's 100 KB argument was written whole (a 100,788-byte line). Each
+    recorded value (a string, or a list/object's JSON) keeps 1,024 characters, marked as shortened;
+    short values are written as they were."""
+    limit = 1024  # README: "each value longer than 1,024 characters"
+    log = AuditLog(tmp_path / "values.jsonl", with_values=True)
+    big = {"body": "x" * 100_000, "items": list(range(30_000)), "note": "short", "limit": 3}
+    log.on_event(_call(arguments=big))
+    log.close()
+    line = (tmp_path / "values.jsonl").read_text()
+    assert len(line) < 4 * limit, len(line)
+    arguments = json.loads(line)["arguments"]
+    assert arguments["body"] == "x" * limit + "… [shortened: 100,000 characters]"
+    assert arguments["items"].startswith("[0,1,2,") and arguments["items"].endswith(" characters]")
+    assert (arguments["note"], arguments["limit"]) == ("short", 3)
+
+
+def test_span_urls_keep_argument_values_out_unless_recorded() -> None:
+    """The trial's `url.full` values `/notes?q=retry&limit=2` and `/notes/424242`: with values kept out (the
+    audit log's default), query values are REDACTED and the path is the route; `url.template` either way."""
+    from mcprt.observability.hooks import Route
+    from mcprt.observability.tracing import http_target
+
+    notes = Route("/notes", frozenset({"q", "limit"}))
+    query = http_target("http://127.0.0.1:8080/api/notes?q=retry&limit=2", notes, record_values=False)
+    assert query == {"server.address": "127.0.0.1", "server.port": 8080, "url.template": "/api/notes",
+                     "url.full": "http://127.0.0.1:8080/api/notes?q=REDACTED&limit=REDACTED"}
+    path = http_target("https://notes.example/notes/424242", Route("/notes/{id}"), record_values=False)
+    assert path["url.full"] == "https://notes.example/notes/{id}" and path["server.port"] == 443
+    kept = http_target("https://notes.example/notes/424242?q=retry", Route("/notes/{id}"), record_values=True)
+    assert kept["url.full"] == "https://notes.example/notes/424242?q=retry" and kept["url.template"] == "/notes/{id}"
+
+
+def test_span_urls_keep_argument_data_in_query_keys_out() -> None:
+    """A deepObject (`filter[ssn-123-45-6789]=1`) or exploded form object (`ssn-123-45-6789=1`) puts the
+    argument's data in query KEYS, which `url.full` kept: only the operation's declared names stay, the
+    rest become one `REDACTED=REDACTED`. The request is built by the OpenAPI source's own plan."""
+    from mcprt.observability.tracing import http_target
+    from mcprt.sources.openapi.plan import ParamPlan, RequestPlan
+
+    plan = RequestPlan("GET", "/people?v=2", "http://127.0.0.1:8080/api", params=(
+        ParamPlan("filter", "filter", "query", "deepObject", True),
+        ParamPlan("tags", "tags", "query", "form", True),
+        ParamPlan("match", "match", "query", "form", True)))
+    request = plan.build({"filter": {"ssn-123-45-6789": "1", "name-ann": "2"}, "tags": ["a"],
+                          "match": {"dob-1970-01-01": "x"}})
+    assert "ssn-123-45-6789" in request.url and "dob-1970-01-01" in request.url, request.url
+    full = http_target(request.url, request.route, record_values=False)["url.full"]
+    assert full == "http://127.0.0.1:8080/api/people?v=REDACTED&tags=REDACTED&REDACTED=REDACTED", full

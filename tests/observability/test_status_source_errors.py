@@ -1,7 +1,8 @@
 """A restarting proxied server shows why on the status page, `/status.json` and `mcprt status`.
 
 Found by an operator trial: a `command:` server whose process ended showed `restarting` with an empty
-error column (the log said "the server process ended"); only a failed restart filled it in."""
+error column (the log said "the server process ended"); only a failed restart filled it in. And
+`/healthz`'s `callable` still counted that source's tools."""
 
 from __future__ import annotations
 
@@ -33,13 +34,17 @@ async def test_a_restarting_source_says_why(tmp_path: Path) -> None:
             while time.monotonic() < deadline:
                 (source,) = httpx.get(f"{up.base}/status.json", timeout=10).json()["sources"]
                 if source["state"] == "restarting":
-                    seen.append(source)
+                    # the backoff is 1 s or more: /healthz, asked now, is in the same window
+                    seen.append((source, httpx.get(f"{up.base}/healthz", timeout=10).json()))
                     break
                 time.sleep(0.01)
             if seen:
                 break
     assert seen, "the source was never seen restarting"
-    assert seen[0]["error"] == "the server process ended", seen
+    source, health = seen[0]
+    assert source["error"] == "the server process ended", seen
+    # `callable` counted the tools of a restarting source (their calls are refused): none is callable now
+    assert health["tools"] > 0 and health["callable"] == 0, health
 
 
 async def _server_pid(url: str) -> int:

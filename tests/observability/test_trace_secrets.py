@@ -34,6 +34,7 @@ MANIFEST = """\
 version: 1
 server:
   auth: {tokens: {ops: "${INBOUND}"}}
+  observability: {audit_arguments: true}  # argument values may be recorded: url.full carries them, scrubbed
 sources:
   notes:
     openapi: notes.json
@@ -63,6 +64,7 @@ async def test_the_upstream_span_url_is_scrubbed_of_secrets(tmp_path: Path) -> N
             (span,) = received.wait_for(lambda s: s.kind == CLIENT and s.attributes.get("mcprt.source") == "notes")
             assert up.stop() == 0
     url = span.attributes["url.full"]
-    assert url.startswith(f"{base}/notes/") and "[redacted]" in url, url
+    assert url.startswith(f"{base}/notes/") and "[redacted]" in url and "REDACTED" not in url, url
+    assert span.attributes["url.template"] == "/notes/{slug}" and span.attributes["server.address"] == "127.0.0.1"
     everything = json.dumps([[s.name, s.attributes, s.events, s.resource] for s in received.spans])
     assert KEY not in everything and INBOUND not in everything

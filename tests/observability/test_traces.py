@@ -5,6 +5,7 @@ HTTP upstream (`traceparent` header) and at a proxied MCP server (`params._meta`
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,9 @@ CALLER_SPAN = "00f067aa0ba902b7"
 FIXTURE = Path(__file__).with_name("traced_mcp_server.py")
 
 
+MANIFEST: list[Path] = []  # the traced world's manifest (test_a_crashed_proxied_server_shows_as_restarted edits it)
+
+
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, Seen, Received]]:
     folder = tmp_path_factory.mktemp("traces")
@@ -36,6 +40,7 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess
     with serve_app(pets_app(seen)) as base, serve_app(receiver_app(received)) as collector:
         manifest = write_manifest(folder, base)
         manifest.write_text(manifest.read_text() + proxied + "\n")
+        MANIFEST.append(manifest)
         env = env_for(OTEL_EXPORTER_OTLP_ENDPOINT=collector, OTEL_BSP_SCHEDULE_DELAY="50",
                       OTEL_SERVICE_NAME="pets-ops-traced")
         with mcprt_http(manifest, "--no-reload", env=env) as up:
@@ -86,6 +91,11 @@ async def test_failed_call_span_has_error_type(traced) -> None:
     assert spans[0].parent_id == ""  # no caller context: a new trace
     (child,) = received.wait_for(lambda s: s.parent_id == spans[0].span_id)
     assert child.attributes["http.response.status_code"] == 404 and child.attributes["error.type"] == "404"
+    # HTTP client semconv: server.address/server.port required; `url.full` carried the argument (`/pets/99`)
+    # though the audit log keeps values out by default (audit_arguments: false): the route instead
+    attrs = child.attributes
+    assert (attrs["server.address"], attrs["url.template"]) == ("127.0.0.1", "/pets/{petId}"), attrs
+    assert f"http://127.0.0.1:{attrs['server.port']}/pets/{{petId}}" == attrs["url.full"], attrs
 
 
 async def test_proxied_mcp_call_carries_trace_context_in_meta(traced) -> None:
@@ -99,6 +109,8 @@ async def test_proxied_mcp_call_carries_trace_context_in_meta(traced) -> None:
     (proxied,) = received.wait_for(lambda s: s.parent_id == server.span_id)
     assert proxied.kind == CLIENT and proxied.name == "tools/call meta"
     assert proxied.attributes["gen_ai.tool.name"] == "meta" and proxied.attributes["mcprt.source"] == "traced"
+    # a stdio server: the command's name was `server.address` ("python"); not a network address
+    assert "server.address" not in proxied.attributes and proxied.attributes["network.transport"] == "pipe"
     assert got["traceparent"] == f"00-{CALLER_TRACE[::-1]}-{proxied.span_id}-01"
 
 
@@ -127,6 +139,26 @@ def test_a_crashed_proxied_server_shows_as_restarted(traced) -> None:
     status = httpx.get(f"{up.base}/status.json", headers=headers, timeout=10).json()
     (source,) = [s for s in status["sources"] if s["name"] == "traced"]
     assert source["state"] == "up" and source["restarts"] == 1
+
+    # A reload that reopens the source (its settings changed) made a new source object: the counter fell
+    # from 1 to 0, and a counter never goes down (Prometheus reads a drop as a process restart).
+    manifest = MANIFEST[0]
+    manifest.write_text(manifest.read_text().replace(f'{FIXTURE}"]', f'{FIXTURE}"]\n    env: {{RELOADED: "1"}}'))
+    up.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while True:
+        text = httpx.get(f"{up.base}/metrics", headers=headers, timeout=10).text
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for f in text_string_to_metric_families(text) for s in f.samples}
+        if samples[("mcprt_reloads_total", (("result", "ok"),))] == 1:
+            break
+        assert samples[("mcprt_reloads_total", (("result", "error"),))] == 0, up.log()
+        assert time.monotonic() < deadline, up.log()
+        time.sleep(0.2)
+    assert samples[("mcprt_source_restarts_total", (("source", "traced"),))] == 1
+    status = httpx.get(f"{up.base}/status.json", headers=headers, timeout=10).json()
+    (source,) = [s for s in status["sources"] if s["name"] == "traced"]
+    assert source["restarts"] == 1, source
 
 
 async def test_spans_are_not_named_by_methods_or_tools_the_client_made_up(traced) -> None:

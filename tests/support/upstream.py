@@ -28,12 +28,12 @@ import uvicorn
 LOOPBACK = "127.0.0.1"
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(port: int = 0) -> socket.socket:
     # proto=IPPROTO_TCP: asyncio turns Nagle off (TCP_NODELAY) only for sockets that say they are
     # TCP; with proto 0 every keep-alive response waited ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOOPBACK, 0))
+    sock.bind((LOOPBACK, port))
     sock.listen(128)
     return sock
 
@@ -46,9 +46,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(app: Any, *, startup_timeout: float = 10.0, lifespan: str = "auto") -> Iterator[str]:
-    """Run `app` with uvicorn on 127.0.0.1 in a thread; yield its base URL (no trailing slash)."""
-    sock = _listening_socket()
+def serve_app(app: Any, *, startup_timeout: float = 10.0, lifespan: str = "auto", port: int = 0) -> Iterator[str]:
+    """Run `app` with uvicorn on 127.0.0.1 in a thread; yield its base URL (no trailing slash).
+    `port`: the port of an upstream served before and stopped (one that comes back); 0 picks a free one."""
+    sock = _listening_socket(port)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,

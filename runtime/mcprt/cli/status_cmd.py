@@ -124,6 +124,8 @@ def run_status(url: str | None, token: str | None, as_json: bool) -> int:
 def _print(data: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from ..observability.log import rfc3339
+
     console = stdout_console()
     server = data["server"]
     console.print(f"[bold]{server['name']}[/] · mcprt {server['version']} · {server['transport']}"
@@ -131,8 +133,10 @@ def _print(data: dict[str, Any]) -> None:
                   f"session{'' if server['sessions'] == 1 else 's'}")
     sources = Table("source", "kind", "health", "restarts", "error", title="Sources", title_justify="left")
     for s in data["sources"]:
-        colour = "green" if s["state"] == "up" else "red"
-        sources.add_row(s["name"], s["kind"], f"[{colour}]{s['state']}[/]", str(s["restarts"]), s.get("error") or "")
+        colour = "green" if s["state"] == "up" else "yellow" if s["state"] == "degraded" else "red"
+        since = f" (since {rfc3339(s['since'])})" if s.get("since") else ""
+        sources.add_row(s["name"], s["kind"], f"[{colour}]{s['state']}[/]", str(s["restarts"]),
+                        (s.get("error") or "") + since)
     console.print(sources)
     tools = Table("tool", "source", "calls", "errors", "p50", "p95", "bytes raw → sent", "saved",
                   title="Tools", title_justify="left",

@@ -6,9 +6,13 @@ Record fields (absent when unknown):
           (`task`: the task id when the call ran as a task, the tasks extension)
   decision: {"time", "type": "decision", "action", "tool", "source", "principal", "session",
              "rule", "reason", "approval_id"}
+  unknown_tool: {"time", "type": "unknown_tool", "tool", "principal", "session", "request"}
+          (a `tools/call` naming no tool this server offers; `tool` cut to 100 characters, "…")
 `time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
 `audit_arguments: true` it is an object of their values, secret-looking names and the manifest's
-secrets redacted. Nothing else from the request or the upstream is written.
+secrets redacted, each value longer than `VALUE_LIMIT` characters (a string, or another value's
+JSON) shortened to that many and marked `… [shortened: N characters]`, so one call's argument
+cannot write a 100 KB line. Nothing else from the request or the upstream is written.
 
 Writing never blocks a call: the bus subscriber only enqueues; a daemon thread formats and
 writes. `reopen()` (on SIGHUP) makes the writer close and reopen the path, so `logrotate` can
@@ -26,9 +30,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from .events import CallEvent, DecisionEvent, Event
+from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
 from .log import log_event, rfc3339
 from .redact import redact_value
+
+VALUE_LIMIT = 1024
+"""Characters of one recorded argument value (a string's, or another value's compact JSON)."""
 
 _REOPEN = object()
 _STOP = object()
@@ -45,13 +52,19 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
             "bytes_raw": event.raw_bytes, "bytes_sent": event.sent_bytes,
         }
         arguments = dict(event.arguments or {})
-        record["arguments"] = redact_value(arguments, secrets) if with_values else sorted(arguments)
+        if with_values:
+            record["arguments"] = {name: _shortened(value) for name, value in redact_value(arguments, secrets).items()}
+        else:
+            record["arguments"] = sorted(arguments)
         if event.upstream_status is not None:
             record["upstream_status"] = event.upstream_status
         if event.error is not None:
             record["error"] = redact_value(event.error[:1000], secrets)
         if event.task_id is not None:  # only its creator can read it (tasks.store), so it names, not grants
             record["task"] = event.task_id
+    elif isinstance(event, UnknownToolEvent):
+        record = {"time": rfc3339(event.time), "type": "unknown_tool", "tool": event.tool, "principal": principal,
+                  "session": event.session_id, "request": event.request_id}
     else:
         record = {
             "time": rfc3339(event.time), "type": "decision", "action": event.action, "tool": event.tool,
@@ -59,6 +72,17 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
             "rule": event.rule, "reason": event.reason, "approval_id": event.approval_id,
         }
     return {k: v for k, v in record.items() if v is not None}
+
+
+def _shortened(value: Any) -> Any:
+    """`value`, or when longer than `VALUE_LIMIT` characters (a string; else its compact JSON) its
+    first `VALUE_LIMIT` characters marked with the full length."""
+    text = value if isinstance(value, str) else None
+    if text is None and isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if text is None or len(text) <= VALUE_LIMIT:
+        return value
+    return f"{text[:VALUE_LIMIT]}… [shortened: {len(text):,} characters]"
 
 
 class AuditLog:
@@ -75,7 +99,7 @@ class AuditLog:
         self._thread.start()
 
     def on_event(self, event: Event) -> None:
-        if isinstance(event, CallEvent | DecisionEvent):
+        if isinstance(event, CallEvent | DecisionEvent | UnknownToolEvent):
             self._queue.put(event)
 
     def reopen(self) -> None:

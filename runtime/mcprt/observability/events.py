@@ -50,6 +50,9 @@ class CallEvent:
     upstream_status: int | None = None
     upstream_latency: float | None = None  # seconds of the upstream exchange, where measured
     error: str | None = None  # the tool error text sent to the model, when the call failed
+    # The upstream could not be reached at all (connection refused or reset, DNS, connect time-out):
+    # set by the transport that knows it (`UpstreamError.unreachable`), never inferred from a missing status.
+    unreachable: bool = False
     detail: dict[str, Any] = field(default_factory=dict)  # e.g. raw/pruned bodies for the inspector
     task_id: str | None = None  # the task the call ran as (the tasks extension), if it became one
     # relays another call's result (discovery's `call_tool`), whose own event carries the same bytes:
@@ -75,7 +78,30 @@ class DecisionEvent:
     approval_id: str | None = None
 
 
-Event = CallEvent | DecisionEvent
+NAME_LIMIT = 100
+"""Characters of a made-up tool name an `UnknownToolEvent` keeps: the name is the client's string."""
+
+
+@dataclass(slots=True)
+class UnknownToolEvent:
+    """A `tools/call` naming a tool this server does not offer (a probing agent, a stale list): for
+    the audit log only; metrics never see the name (a label per made-up name would grow without
+    bound). `tool` is cut to `NAME_LIMIT` characters, ending "…" when cut."""
+
+    time: float
+    tool: str
+    principal: Principal | None = None
+    session_id: str | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, time: float, name: str, principal: Principal | None, session_id: str | None,
+           request_id: str | None) -> UnknownToolEvent:
+        cut = name if len(name) <= NAME_LIMIT else name[:NAME_LIMIT - 1] + "…"
+        return cls(time, cut, principal, session_id, request_id)
+
+
+Event = CallEvent | DecisionEvent | UnknownToolEvent
 Subscriber = Callable[[Event], None]
 
 _log = logging.getLogger("mcprt")

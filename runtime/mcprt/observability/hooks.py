@@ -12,11 +12,21 @@ as headers and the MCP source puts in the request's `params._meta`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from ..scrubbing import SECRETS
 
 UpstreamKind = Literal["http", "mcp"]
+
+
+class Route(NamedTuple):
+    """An HTTP request's operation as documented, arguments not filled in: `template` its path
+    (`/notes/{id}`, the base URL's path not included; OpenTelemetry `url.template`), `query` the
+    query parameter names it declares (anything else in a sent query came from argument data, e.g.
+    a deepObject's `filter[ssn]` key)."""
+
+    template: str
+    query: frozenset[str] = frozenset()
 
 
 class Observation(Protocol):
@@ -26,8 +36,9 @@ class Observation(Protocol):
         """The exchange ended: HTTP status (None for MCP or when no answer came) and an error type."""
 
 
-ObserverFactory = Callable[[UpstreamKind, str, str, str], Observation | None]
-"""(kind, source, method or tool, url or server) → an Observation, or None to skip this one."""
+ObserverFactory = Callable[[UpstreamKind, str, str, str, Route | None], Observation | None]
+"""(kind, source, method or tool, url or server, route) → an Observation, or None to skip this one.
+`route`: an HTTP request's documented operation (`Route`), None when unknown."""
 
 _FACTORIES: list[ObserverFactory] = []
 
@@ -61,7 +72,7 @@ class _Many:
 
 
 def observed_upstream(kind: UpstreamKind, source: str, name: str,
-                      target: Callable[[], str]) -> Observation | None:
+                      target: Callable[[], str], route: Route | None = None) -> Observation | None:
     """Begin watching one upstream exchange; None when nobody watches (the common, free case).
 
     `target` gives the URL or server for traces, already redacted (called only when watched). It is
@@ -75,7 +86,7 @@ def observed_upstream(kind: UpstreamKind, source: str, name: str,
     parts: list[Observation] = []
     for factory in _FACTORIES:
         try:
-            observation = factory(kind, source, name, where)
+            observation = factory(kind, source, name, where, route)
         except Exception:
             continue
         if observation is not None:

@@ -3,9 +3,9 @@
 | metric | type | labels |
 | --- | --- | --- |
 | `mcprt_tool_calls_total` | counter | tool, source, outcome (`events.Outcome`) |
-| `mcp_server_operation_duration_seconds` | histogram | mcp_method_name, tool (OpenTelemetry MCP semconv) |
+| `mcp_server_operation_duration_seconds` | histogram | mcp_method_name, gen_ai_tool_name, error_type (OpenTelemetry MCP semconv) |
 | `mcprt_upstream_request_duration_seconds` | histogram | source, status_class (`2xx`…`5xx`, `error`) |
-| `mcprt_tool_result_bytes_total` | counter | tool, stage (`raw`: upstream body, `sent`: what the model reads, `shaping.sent`) |
+| `mcprt_tool_result_bytes_total` | counter | tool, stage (`raw`: upstream body, `sent`: what the model reads, `shaping.sent`), outcome |
 | `mcprt_policy_decisions_total` | counter | action, rule |
 | `mcprt_reloads_total` | counter | result (`ok`, `error`, `abandoned`) |
 | `mcprt_tools` | gauge | exposure (`tools`, `discovery`) |
@@ -15,7 +15,15 @@
 | `mcprt_event_loop_tasks` | gauge | — |
 
 Label values are bounded: tool and source names come from the compiled tool set, never from
-arguments. Counting is plain arithmetic on dictionaries (a bisect for histograms) in the event loop's
+arguments; `error_type` is an `events.Outcome` or an exception's class name.
+
+`mcp_server_operation_duration_seconds` follows the OpenTelemetry MCP semantic conventions
+(`mcp.server.operation.duration`: `mcp.method.name` required, `gen_ai.tool.name` when the operation is
+a tool's, `error.type` if and only if it failed), its attribute names turned into label names as the
+OpenTelemetry → Prometheus mapping does (every character not valid in a label name becomes `_`).
+`mcprt_tool_result_bytes_total` carries the call's `outcome`: only an `ok` call's answer is shaped
+(an error's text replaces the upstream body, and a denied call has no raw byte), so raw and sent of
+`outcome="ok"` are the same calls, the ones the status page's "saved" counts. Counting is plain arithmetic on dictionaries (a bisect for histograms) in the event loop's
 thread, where calls finish and where scrapes are answered, so it needs no lock; prometheus-client
 turns the figures into its metric families and the text format only when scraped. Gauges and the
 reload/source figures are read from the server's state at scrape time.
@@ -34,7 +42,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from .events import CallEvent, DecisionEvent, Event
-from .hooks import UpstreamKind
+from .hooks import Route, UpstreamKind
 from .state import StateFn
 
 # The OpenTelemetry MCP semantic conventions' advice for mcp.server.operation.duration (seconds).
@@ -93,14 +101,14 @@ class Metrics:
         self.calls = _Counter("mcprt_tool_calls", "Tool calls by how they ended.", ("tool", "source", "outcome"))
         self.operation = _Histogram("mcp_server_operation_duration_seconds",
                                     "Duration of MCP requests handled by the server.",
-                                    ("mcp_method_name", "tool"), DURATION_BUCKETS)
+                                    ("mcp_method_name", "gen_ai_tool_name", "error_type"), DURATION_BUCKETS)
         self.upstream = _Histogram("mcprt_upstream_request_duration_seconds",
                                    "Duration of upstream HTTP exchanges (all attempts of one call).",
                                    ("source", "status_class"), DURATION_BUCKETS)
         self.result_bytes = _Counter("mcprt_tool_result_bytes", "Result bytes: raw = upstream body (a proxied server's result: "
                                      "measured as sent); sent = what the model reads (content blocks' text/data; "
                                      "structuredContent unless a text block repeats it).",
-                                     ("tool", "stage"))
+                                     ("tool", "stage", "outcome"))
         self.decisions = _Counter("mcprt_policy_decisions", "Policy decisions by action and rule.", ("action", "rule"))
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Families((self.calls, self.operation, self.upstream, self.result_bytes,
@@ -112,20 +120,22 @@ class Metrics:
     def on_event(self, event: Event) -> None:
         """The event bus subscriber."""
         if type(event) is CallEvent:
-            tool = event.tool
-            self.calls.inc((tool, event.source, event.outcome))
-            self.operation.observe(("tools/call", tool), event.latency)
+            tool, outcome = event.tool, event.outcome
+            self.calls.inc((tool, event.source, outcome))
+            self.operation.observe(("tools/call", tool, "" if outcome == "ok" else outcome), event.latency)
             if not event.relayed:  # a relayed result's bytes are its target's, counted on the target's event
-                self.result_bytes.inc((tool, "raw"), event.raw_bytes)
-                self.result_bytes.inc((tool, "sent"), event.sent_bytes)
+                self.result_bytes.inc((tool, "raw", outcome), event.raw_bytes)
+                self.result_bytes.inc((tool, "sent", outcome), event.sent_bytes)
         elif isinstance(event, DecisionEvent):
             self.decisions.inc((event.action, event.rule or ""))
 
-    def observe_operation(self, method: str, seconds: float) -> None:
-        """An MCP request other than tools/call (tools/list, initialize, …); `tool` stays empty."""
-        self.operation.observe((method, ""), seconds)
+    def observe_operation(self, method: str, seconds: float, error_type: str | None = None) -> None:
+        """An MCP request other than tools/call (tools/list, initialize, …): `gen_ai_tool_name` stays
+        empty; `error_type` when it failed (semconv `error.type`: the exception's class name)."""
+        self.operation.observe((method, "", error_type or ""), seconds)
 
-    def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str) -> _Timed | None:
+    def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str,
+                          route: Route | None = None) -> _Timed | None:
         """`hooks.ObserverFactory`: time HTTP exchanges only (proxied MCP calls are whole tool calls)."""
         if kind != "http":
             return None
@@ -170,8 +180,10 @@ class _StateCollector(Collector):
         for exposure, count in sorted(by_exposure.items()):
             tools.add_metric([exposure], count)
         yield tools
-        up = GaugeMetricFamily("mcprt_source_up", "1 when the source can serve calls.", labels=["source"])
-        restarts = CounterMetricFamily("mcprt_source_restarts", "Restarts of a proxied MCP server (since it opened).",
+        up = GaugeMetricFamily("mcprt_source_up", "1 when the source is up: connected, and its latest call that "
+                               "reached the upstream got an answer below HTTP 500.", labels=["source"])
+        restarts = CounterMetricFamily("mcprt_source_restarts", "Restarts of a proxied MCP server, by source name, "
+                                       "since the server started (reloads that reopen the source included).",
                                        labels=["source"])
         for source in state.sources:
             up.add_metric([source.name], 1.0 if source.state == "up" else 0.0)

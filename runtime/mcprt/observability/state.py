@@ -9,8 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# "down": a proxied server unreachable since `mcprt up` started (retried; `mcp.sources.mcp.source`)
-SourceState = Literal["starting", "up", "down", "restarting", "error", "closed"]
+SourceState = Literal["starting", "up", "restarting", "down", "degraded", "unknown", "error", "closed"]
+"""`down`: its upstream could not be reached (a proxied server: not reached since `mcprt up`
+started, retried); `degraded`: it answers HTTP 5xx; `unknown`: such a
+verdict no call has confirmed lately (`source_health`); `restarting`: a proxied server reconnecting;
+the rest as the source says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +21,9 @@ class SourceHealth:
     name: str
     kind: str  # openapi | python | command | url
     state: SourceState
-    restarts: int = 0  # reconnects since the source opened
+    restarts: int = 0  # reconnects of the source under this name since the server started (across reloads)
     error: str | None = None  # why it is down (never a secret: sources scrub their messages)
+    since: float | None = None  # epoch seconds: when the failure began (None: unknown, or up)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,8 +38,8 @@ def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
     return {
         "server": {"name": state.name, "version": state.version, "transport": state.transport,
                    "endpoint": state.endpoint, "started": state.started, "sessions": state.sessions},
-        "sources": [{"name": s.name, "kind": s.kind, "state": s.state, "restarts": s.restarts, "error": s.error}
-                    for s in state.sources],
+        "sources": [{"name": s.name, "kind": s.kind, "state": s.state, "restarts": s.restarts, "error": s.error,
+                     "since": s.since} for s in state.sources],
         "tools": tools,
         "reload": state.reload,
         "recent": [{"id": c.id, "time": c.time, "tool": c.tool, "outcome": c.outcome, "latency": c.latency,
@@ -88,8 +88,8 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;
 th{font-weight:600;color:#4a5263}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#157a3a}.bad{color:#b42318}.warn{color:#b54708}.muted{color:#6b7385}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;background:#eef0f4}
-.badge.up{background:#d1fadf;color:#05603a}.badge.restarting{background:#fef0c7;color:#93370d}.badge.down{background:#fee4e2;color:#912018}
-.badge.error,.badge.closed{background:#fee4e2;color:#912018}
+.badge.up{background:#d1fadf;color:#05603a}.badge.restarting{background:#fef0c7;color:#93370d}
+.badge.error,.badge.closed,.badge.down{background:#fee4e2;color:#912018}.badge.degraded{background:#fef0c7;color:#93370d}
 .panes{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 pre{background:#0f1420;color:#e6e9ef;padding:8px;border-radius:4px;max-height:420px;overflow:auto;
 white-space:pre-wrap;word-break:break-all;font-size:12px}
@@ -117,7 +117,7 @@ def _sources(state: ServerState) -> str:
     rows = "".join(
         f'<tr id="source-{_e(s.name)}"><td>{_e(s.name)}</td><td>{_e(s.kind)}</td>'
         f'<td><span class="badge {_e(s.state)}">{_e(s.state)}</span></td><td class="n">{s.restarts}</td>'
-        f'<td class="bad">{_e(s.error or "")}</td></tr>'
+        f'<td class="bad">{_e(s.error or "")}{_since(s.since)}</td></tr>'
         for s in state.sources
     )
     return ('<section id="sources"><h2>Sources</h2><table><tr><th>source</th><th>kind</th><th>health</th>'
@@ -244,6 +244,10 @@ def _bytes(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.1f} KB"
     return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _since(epoch: float | None) -> str:
+    return "" if epoch is None else f' <span class="muted">(since {_clock(epoch)} UTC)</span>'
 
 
 def _clock(epoch: float) -> str:

@@ -24,9 +24,10 @@ import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..settings import env_limit
-from .hooks import UpstreamKind
+from .hooks import Route, UpstreamKind
 from .log import log_event
 from ..wording import noun
 
@@ -51,7 +52,11 @@ def tracing_wanted(configured: bool) -> bool:
 class Tracer:
     """The OpenTelemetry tracer of one server, with a batch OTLP/HTTP exporter."""
 
-    def __init__(self, service_name: str, version: str) -> None:
+    def __init__(self, service_name: str, version: str, *, record_values: bool = False) -> None:
+        """`record_values`: argument values may appear in `url.full` (`server.observability.audit_arguments`,
+        the same setting as the audit log's); otherwise the path is the route template and query values
+        are `REDACTED`."""
+        self.record_values = record_values
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.propagate import get_global_textmap
         from opentelemetry.sdk.resources import Resource
@@ -123,14 +128,21 @@ class Tracer:
             span.set_attribute("error.type", outcome)
             span.set_status(self._status(self._code.ERROR))
 
-    def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str) -> _ClientSpan:
-        """`hooks.ObserverFactory`: a CLIENT child span whose context travels with the request."""
+    def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str,
+                          route: Route | None = None) -> _ClientSpan:
+        """`hooks.ObserverFactory`: a CLIENT child span whose context travels with the request.
+
+        HTTP (OpenTelemetry HTTP client semconv): `server.address` and `server.port` (required),
+        `url.full`, `url.template` (the route), `http.request.method`. A proxied MCP server reached
+        by URL has `server.address`/`server.port` and `network.transport = tcp`; one on stdio has
+        `network.transport = pipe` and no address (a command name is not a network address)."""
         if kind == "http":
-            attributes = {"http.request.method": name, "url.full": target, "mcprt.source": source}
+            attributes = {"http.request.method": name, "mcprt.source": source,
+                          **http_target(target, route, record_values=self.record_values)}
             span = self.tracer.start_span(name, kind=self._kind.CLIENT, attributes=attributes)
         else:
             attributes = {"mcp.method.name": "tools/call", "gen_ai.tool.name": name,
-                          "gen_ai.operation.name": "execute_tool", "mcprt.source": source, "server.address": target}
+                          "gen_ai.operation.name": "execute_tool", "mcprt.source": source, **mcp_target(target)}
             span = self.tracer.start_span(f"tools/call {name}", kind=self._kind.CLIENT, attributes=attributes)
         context = self._in_context(span)
         carrier: dict[str, str] = {}
@@ -179,6 +191,55 @@ class _ClientSpan:
             self.span.set_attribute("error.type", error)
             self.span.set_status(self.tracer._status(self.tracer._code.ERROR))
         self.span.end()
+
+
+REDACTED = "REDACTED"  # OpenTelemetry's placeholder for a query value kept out of `url.full`
+
+
+def http_target(url: str, route: Route | None, *, record_values: bool) -> dict[str, Any]:
+    """The HTTP client span's address attributes for `url` (already free of credentials).
+
+    Without `record_values`, argument values stay out as they do of the audit log: the path is the
+    route template (`/notes/{id}`, after the base URL's own path), each query value is `REDACTED`
+    (OpenTelemetry HTTP semconv, `url.full`), and so is every query key the operation does not
+    declare (a deepObject's `filter[ssn-…]`, an exploded object's property names: argument data),
+    all of them as one `REDACTED=REDACTED`. Raises nothing: a URL it cannot read is passed as is."""
+    parts = urlsplit(url)
+    attributes: dict[str, Any] = {}
+    if parts.hostname:
+        attributes["server.address"] = parts.hostname
+        attributes["server.port"] = _port(parts.scheme, parts.port)
+    path, query = parts.path, parts.query
+    if route is not None:
+        segments = path.split("/")
+        template = route.template  # the filled template has as many segments
+        base = "/".join(segments[:len(segments) - template.count("/")])
+        attributes["url.template"] = base + template
+        if not record_values:
+            path = base + template
+    if query and not record_values:
+        declared = route.query if route is not None else frozenset()
+        keys = [key for key, _ in parse_qsl(query, keep_blank_values=True)]
+        kept = [(key, REDACTED) for key in keys if key in declared]
+        if len(kept) < len(keys):
+            kept.append((REDACTED, REDACTED))
+        query = urlencode(kept, safe="{}")
+    attributes["url.full"] = urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+    return attributes
+
+
+def mcp_target(target: str) -> dict[str, Any]:
+    """A proxied MCP server's address attributes: a URL's host and port over TCP, else stdio (`pipe`)."""
+    parts = urlsplit(target)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return {"server.address": parts.hostname, "server.port": _port(parts.scheme, parts.port),
+                "network.transport": "tcp"}
+    return {"network.transport": "pipe"}
+
+
+def _port(scheme: str, port: int | None) -> int:
+    """A URL's port: the given one, else its scheme's default (RFC 9110 §4.2: 80 for http, 443 for https)."""
+    return port or (443 if scheme == "https" else 80)
 
 
 def no_span() -> AbstractContextManager[None]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..observability.hooks import Route
+
 
 @dataclass(slots=True)
 class BuiltRequest:
@@ -18,3 +20,8 @@ class BuiltRequest:
     body: bytes | None = None
     content_type: str | None = None  # set for a body (multipart includes its boundary)
     idempotent: bool = False  # GET/HEAD/OPTIONS/PUT/DELETE: may be retried
+    # The operation's path as documented, arguments not filled in (`/notes/{id}`; the base URL's path not
+    # included): traces' `url.template` (OpenTelemetry HTTP client semconv) and their path when argument
+    # values stay out of them. Not part of the request's identity (two requests sending the same bytes are
+    # equal), so not compared.
+    route: Route | None = field(default=None, compare=False)

@@ -12,6 +12,7 @@ request this module keeps (`_Sent`, what the capture hook and error messages see
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import ssl
@@ -157,7 +158,8 @@ class HttpUpstream:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         call = _Call(request.method, request.url, ctx.timeout, loop.time() + ctx.timeout)
-        watch = observed_upstream("http", self.source, request.method, lambda: self.redact_url(request.url))
+        watch = observed_upstream("http", self.source, request.method, lambda: self.redact_url(request.url),
+                                  route=request.route)
         if watch is None:  # nobody watches: metrics and traces are off
             received = await self._exchange_within_deadline(request, ctx, call)
         else:
@@ -201,25 +203,30 @@ class HttpUpstream:
         claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims else []
         if self._credentials is not None:
             self._credentials.admit(ctx.principal)
+        unreachable = False  # only what says the upstream itself is unreachable marks the source down
         try:
             async with asyncio.timeout_at(call.deadline):
                 return await self._send_with_retries(request, ctx, call, claimed)
-        except (TimeoutError, httpx.TimeoutException):  # httpx: a token request's time-out
+        except (TimeoutError, httpx.TimeoutException) as exc:  # httpx: a token request's time-out
+            # aiohttp's connect time-out is a TimeoutError too; the call's own deadline is not the upstream's fault
+            unreachable = isinstance(exc, aiohttp.ConnectionTimeoutError)
             message = self._timeout_message(call)
             if not call.waiting_for_token:
                 message += may_have_acted(request.method, request.idempotent, call.reached)
         except ToolCallError as exc:
             message = self._scrub(str(exc))
         except aiohttp.ClientConnectorError as exc:  # never connected: certainly not acted on
+            unreachable = True  # refused, DNS, no route
             message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
         except aiohttp.ClientError as exc:
+            unreachable = isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET
             message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
             message += may_have_acted(request.method, request.idempotent, call.reached)
         except httpx.InvalidURL:  # a token endpoint's URL
             message = f"the request URL is not valid ({self._target(call)})"
         # Raised outside the handlers, so it has no __context__: aiohttp's exceptions keep the request
         # as sent (`request_info`, credential included) and their tracebacks the frames that built it.
-        raise UpstreamError(message)
+        raise UpstreamError(message, unreachable=unreachable)
 
     @property
     def pooled(self) -> bool:

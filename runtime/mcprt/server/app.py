@@ -6,6 +6,7 @@ a call keeps the ToolSet (and Tool) it started with, so a swap never disturbs a 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from .. import __version__
 from ..identity.principal import ANONYMOUS, STDIO, Principal, from_scope
 from ..manifest.model import ServerConfig
 from ..observability import tracing
+from ..observability.events import BUS, UnknownToolEvent
 from ..toolset.invoke import call_tool, error_result
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
@@ -145,6 +147,9 @@ def build_server(
         # a tool a policy hides is unknown to this caller
         tool = toolset.get_for(params.name, principal, session_id_of(ctx))
         if tool is None:
+            if BUS.active and toolset.get(params.name) is None:  # a hidden tool's attempt is a policy decision
+                BUS.publish(UnknownToolEvent.of(time.time(), params.name, principal, session_id_of(ctx),
+                                                None if ctx.request_id is None else str(ctx.request_id)))
             return unknown_tool_result(params.name, toolset, principal, reloading=holder.reloading,
                                        incoming=holder.incoming)
 

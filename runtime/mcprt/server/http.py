@@ -51,6 +51,7 @@ def build_http_app(
     options: ServeOptions,
     *,
     manifest_health: Callable[[], dict[str, Any]] | None = None,
+    callable_tools: Callable[[], int] | None = None,
     readiness: Readiness | None = None,
     session_records: SessionRecords | None = None,
     extra_routes: Sequence[BaseRoute] = (),
@@ -59,7 +60,9 @@ def build_http_app(
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
     `/healthz` needs no token, so it says only counts and whether the manifest on disk is the one
-    being served (`manifest_health()`), never file contents or error text. `guarded_routes(policy)`
+    being served (`manifest_health()`), never file contents or error text: `tools` listed, `callable`
+    tools a call may reach now (`callable_tools()`: not those of a source that is restarting or not
+    running), open `sessions`. `guarded_routes(policy)`
     adds routes that authenticate themselves against the same policy (`/metrics`, `/status`).
     """
     http = config.http
@@ -88,7 +91,7 @@ def build_http_app(
                 "status": "ok",
                 "server": config.name,
                 "tools": len(toolset.listed),
-                "callable": len(toolset.tools) + len(toolset.extra),
+                "callable": callable_tools() if callable_tools is not None else len(toolset.tools) + len(toolset.extra),
                 "manifest": manifest,
                 "sessions": len(notifier.sessions),
             }

@@ -30,6 +30,8 @@ from ..errors import McprtError
 from ..identity.principal import from_scope
 from ..observability.events import BUS
 from ..observability.hooks import add_upstream_observer
+from ..observability.redact import manifest_secrets
+from ..observability.source_health import CallHealth, CallVerdict
 from ..observability.state import ServerState, SourceHealth, ToolInfo
 from .browser_login import COOKIE, COOKIE_SECONDS
 from .guard import GuardPolicy, log_refused, token_principal
@@ -60,6 +62,9 @@ class Observatory:
         self.recorder: Any = None
         self.audit: Any = None
         self.tracer: Any = None
+        # each source's health as its calls show it, tied to the source object a reload may replace
+        self.health = CallHealth(lambda name: runtime.pool.running.get(name),
+                                 manifest_secrets(runtime.loaded.manifest))
         self.policy: GuardPolicy | None = None
         self._undo: list[Callable[[], None]] = []
 
@@ -70,15 +75,15 @@ class Observatory:
         (stdio without a listener: nobody could read them) skips metrics and the status page's ring."""
         from ..observability.metrics import Metrics
         from ..observability.recent import CallRecorder
-        from ..observability.redact import manifest_secrets
         from ..observability.tracing import Tracer, tracing_wanted
 
         secrets = manifest_secrets(self.loaded.manifest)
-        if pages:
+        if pages:  # the sources' health is read by /metrics and /status only
+            self._undo.append(BUS.subscribe(self.health.on_event))
             self.metrics = Metrics(self.state)
             self._undo.append(BUS.subscribe(self.metrics.on_event))
             self._undo.append(add_upstream_observer(self.metrics.upstream_observer))
-            self.recorder = CallRecorder(self.config.recent_calls, secrets)
+            self.recorder = CallRecorder(self.config.recent_calls, secrets, started=self.started)
             self._undo.append(BUS.subscribe(self.recorder.on_event, payloads=self.config.recent_calls > 0))
         if self.config.audit:
             from ..observability.audit import AuditLog
@@ -94,7 +99,8 @@ class Observatory:
         if tracing_wanted(self.config.traces):
             from ..observability import tracing
 
-            self.tracer = tracing.ACTIVE = Tracer(self.loaded.manifest.server.name, __version__)
+            self.tracer = tracing.ACTIVE = Tracer(self.loaded.manifest.server.name, __version__,
+                                                  record_values=self.config.audit_arguments)
             self._undo.append(add_upstream_observer(self.tracer.upstream_observer))
 
     def reopen(self) -> None:
@@ -120,7 +126,9 @@ class Observatory:
         runtime = self.runtime
         toolset = runtime.holder.current if runtime.holder is not None else None
         tools = [ToolInfo(t.name, t.source, t.expose) for t in toolset] if toolset is not None else []
-        sources = [_health(name, source) for name, source in runtime.pool.running.items()]
+        now = time.time()
+        sources = [_health(name, source, self.health.verdict(name, now))
+                   for name, source in runtime.pool.running.items()]
         reload: dict[str, Any] = {}
         try:
             from ..reload import reload_status
@@ -243,10 +251,18 @@ class Observatory:
         return from_scope(request.scope) is not None
 
 
-def _health(name: str, source: Any) -> SourceHealth:
-    state = getattr(source, "state", "up")  # only proxied MCP servers go down and come back
-    error = getattr(source, "last_error", None) if state != "up" else None
-    return SourceHealth(name, getattr(source, "kind", "?"), state, getattr(source, "restarts", 0), error)
+def _health(name: str, source: Any, verdict: CallVerdict | None) -> SourceHealth:
+    """A proxied MCP server's health is its connection's (it notices a lost server and reconnects, so
+    a failed call's verdict would outlive the reconnect); an HTTP upstream holds no connection to
+    watch, so its health is its calls' verdict (refused, timed out, 5xx: not up)."""
+    kind = getattr(source, "kind", "?")
+    state = getattr(source, "state", None)  # only proxied MCP servers have a connection state
+    if state is not None:
+        error = getattr(source, "last_error", None) if state != "up" else None
+        return SourceHealth(name, kind, state, getattr(source, "restarts", 0), error)
+    if verdict is not None:
+        return SourceHealth(name, kind, verdict.state, 0, verdict.error, verdict.since)
+    return SourceHealth(name, kind, "up")
 
 
 class OperationTimer:
@@ -264,23 +280,32 @@ class OperationTimer:
             if ctx.method == "tools/call" or self.observatory.metrics is None:
                 return await call_next(ctx)
             started = time.perf_counter()
+            failure: str | None = None
             try:
                 return await call_next(ctx)
+            except BaseException as exc:
+                failure = error_type(exc)
+                raise
             finally:
-                self.observatory.metrics.observe_operation(method_label(ctx.method), time.perf_counter() - started)
+                self.observatory.metrics.observe_operation(method_label(ctx.method), time.perf_counter() - started,
+                                                           failure)
         params = ctx.params or {}
         label = method_label(ctx.method)
         headers = getattr(ctx.request, "headers", None)
         started = time.perf_counter()
+        failure: str | None = None
         with tracer.request_span(label, params, session_id=headers.get("mcp-session-id") if headers else None,
                                  protocol_version=ctx.protocol_version, request_id=ctx.request_id,
                                  headers=headers, tool=self._offered_tool(ctx.method, params),
                                  method_original=ctx.method):
             try:
                 return await call_next(ctx)
+            except BaseException as exc:
+                failure = error_type(exc)
+                raise
             finally:
                 if ctx.method != "tools/call" and self.observatory.metrics is not None:
-                    self.observatory.metrics.observe_operation(label, time.perf_counter() - started)
+                    self.observatory.metrics.observe_operation(label, time.perf_counter() - started, failure)
 
     def _offered_tool(self, method: str, params: Any) -> str | None:
         """The tool a tools/call names when this server offers it, else None: a name the client made up
@@ -293,6 +318,14 @@ class OperationTimer:
 
 
 OTHER_METHOD = "_OTHER"
+
+
+def error_type(exc: BaseException) -> str:
+    """Semconv `error.type` of a failed MCP request (OpenTelemetry MCP conventions: the JSON-RPC error
+    code as a string when the answer is a JSON-RPC error, e.g. "-32601"; else the exception's class
+    name). Both are bounded by the code, never by what a client sends."""
+    code = getattr(exc, "code", None)
+    return str(code) if isinstance(code, int) else type(exc).__name__
 
 
 def method_label(method: str) -> str:

@@ -165,7 +165,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             observatory.endpoint = options.public_endpoint(port)
             routes = _serve_policy(runtime, options, port, spawn, cleanups)
             app = build_http_app(server, runtime.holder, config, notifier, options,
-                                 manifest_health=lambda: manifest_health(runtime, notifier), readiness=readiness,
+                                 manifest_health=lambda: manifest_health(runtime, notifier),
+                                 callable_tools=lambda: callable_tools(runtime), readiness=readiness,
                                  session_records=shared.sessions if shared is not None else None,
                                  extra_routes=routes, guarded_routes=observatory.routes)
             if shared is not None:  # a client's answer or cancellation reaches the replica holding its call
@@ -350,6 +351,18 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
         "abandoned": last.get("abandoned", 0),
         "errors": len(last.get("errors") or ()),
     }
+
+
+def callable_tools(runtime: Runtime) -> int:
+    """Tools a call may reach now, for `/healthz`: mcprt's own (discovery) and those whose source is
+    running and not reconnecting (a proxied server that is restarting refuses its tools' calls)."""
+    toolset = runtime.holder.current if runtime.holder is not None else None
+    if toolset is None:
+        return 0
+    running = runtime.pool.running
+    reachable = {name for name, source in running.items() if getattr(source, "state", "up") == "up"}
+    return len(toolset.extra) + sum(1 for tool in toolset.tools.values()
+                                    if tool.source in reachable and tool.operation.invoke is not None)
 
 
 def _side_listener(configured: str | None, metrics_port: int | None) -> tuple[str, int] | None:

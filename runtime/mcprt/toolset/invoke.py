@@ -90,6 +90,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     outcome: Outcome = "ok"
     upstream_status: int | None = None
     upstream = None
+    unreachable = False  # the upstream could not be reached (CallEvent.unreachable)
     try:
         completed = check_arguments(tool, arguments)
         context = CallContext(
@@ -126,6 +127,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         # No HTTP status to show: the log line names the outcome, as metrics and the audit log do
         # (an operator grepping `status=rejected` for bad arguments must not also get denials and timeouts).
         status = outcome
+        unreachable = isinstance(exc, UpstreamError) and exc.unreachable
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
@@ -185,6 +187,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             upstream_status=upstream_status,
             upstream_latency=_upstream_seconds(upstream),
             error=result.content[0].get("text") if result.is_error and result.content else None,
+            unreachable=unreachable,
             task_id=getattr(peer, "task_id", None),  # set once the call became a task (server.roundtrip)
             relayed=result.relayed,
             # by reference, only for a subscriber that reads payloads (the status page's inspector)

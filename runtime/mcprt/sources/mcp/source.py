@@ -37,6 +37,7 @@ import logging
 import math
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,13 @@ class Listing:
         return listing_signature(self.tools) + repr(rest)
 
 
+
+RESTARTS: Counter[str] = Counter()
+"""Reconnects of a proxied server, by source name, since the process started: a counter
+(`mcprt_source_restarts_total`) must never go down, and a reload that reopens a source makes a new
+`McpServerSource` under the same name, so the tally lives here, not on the object."""
+
+
 class McpServerSource:
     """The running form of a `command:` or `url:` source. Holds no reference to the manifest."""
 
@@ -127,7 +135,6 @@ class McpServerSource:
         self._complain = complainer(name, self.log)
         self.attempt = 0  # restarts since the last stable connection
         self.state = "starting"  # starting | up | down (never up since it opened) | restarting | closed
-        self.restarts = 0  # reconnects since the source opened (`mcprt_source_restarts_total`)
         self.last_error: str | None = None  # why the connection was last lost (status page)
         self._client: Client | None = None
         self._operations: list[Operation] = []
@@ -151,6 +158,11 @@ class McpServerSource:
         self.asks_client = True  # a proxied server may ask its client during prompts/get or resources/read
 
     # --- RunningSource -----------------------------------------------------------------------------
+
+    @property
+    def restarts(self) -> int:
+        """Reconnects of the server under this source name since the process started (across reloads)."""
+        return RESTARTS[self.name]
 
     @property
     def operations(self) -> list[Operation]:
@@ -433,7 +445,7 @@ class McpServerSource:
             self.attempt += 1
             never_up = self.state == "down"
             if not never_up:
-                self.restarts += 1
+                RESTARTS[self.name] += 1
                 self.state = "restarting"
             delay = min(BACKOFF_CAP, 2.0 ** (self.attempt - 1))
             self.log.log(logging.DEBUG if never_up else logging.WARNING,

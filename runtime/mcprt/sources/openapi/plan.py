@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from mcprt.errors import ToolCallError
+from mcprt.observability.hooks import Route
 from mcprt.outbound.request import BuiltRequest
 
 from . import bodies, styles
@@ -74,12 +75,16 @@ class RequestPlan:
     accept: str | None = None
     _pieces: tuple[str | int, ...] = ()  # literal text and indexes into params, from the template
     _fixed_query: str = ""
+    _route: Route | None = None  # the path template without its fixed query or fragment, and the query's
+    # declared names, its fixed query's included (BuiltRequest.route)
 
     def __post_init__(self) -> None:
         # A `#…` in a documented path is a fragment (some documents use it to tell variants
         # apart); fragments are never sent, so it is dropped.
         template, _, query = self.path.split("#", 1)[0].partition("?")
         self._fixed_query = query
+        fixed = {piece.split("=", 1)[0] for piece in query.split("&") if piece}
+        self._route = Route(template, frozenset({p.name for p in self.params if p.location == "query"} | fixed))
         by_name = {p.name: i for i, p in enumerate(self.params) if p.location == "path"}
         pieces: list[str | int] = []
         last = 0
@@ -140,6 +145,7 @@ class RequestPlan:
             body=body,
             content_type=content_type,
             idempotent=self.idempotent,
+            route=self._route,
         )
 
     def _build_path(self, arguments: dict[str, Any]) -> str:
