@@ -39,7 +39,7 @@ def test_oauth_without_an_audience_is_not_served_behind_allowed_hosts_star(tmp_p
     run = subprocess.run(up_command(path, "--transport", "http", "--port", "0", "--no-reload"), cwd=tmp_path,
                          env=child_env(), capture_output=True, text=True, timeout=60)
     assert run.returncode == 2, run.stderr
-    assert "server.auth.oauth has no `audience` and server.http.allowed_hosts is" in run.stderr
+    assert "server.auth.oauth has no `audience` and server.http.allowed_hosts (or MCPRT_ALLOWED_HOSTS) is" in run.stderr
     assert "Traceback" not in run.stderr
     path.write_text(base % ', audience: "https://mcp.example.com/mcp"' + sources)
     with mcprt_http(path, "--no-reload") as up:

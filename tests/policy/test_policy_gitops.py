@@ -32,7 +32,8 @@ policy:
 
 def mcprt(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return mcprt_cli(*args, cwd=folder,
-                     env={"ALICE_TOKEN": "a", "CI_TOKEN": "c", "MCPRT_CACHE_DIR": str(folder / ".cache")})
+                     env={"ALICE_TOKEN": "alice-token", "CI_TOKEN": "ci-token",
+                          "MCPRT_CACHE_DIR": str(folder / ".cache")})
 
 
 @pytest.fixture

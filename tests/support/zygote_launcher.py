@@ -27,8 +27,11 @@ def main() -> None:
     # Started in a session of its own (as mcprt starts a stdio server), the launcher stands for a group:
     # the child then leads one of its own, and a signal to the launcher goes to that whole group.
     own_group = os.getpgrp() == os.getpid()
+    # A fresh interpreter keeps the signals its parent ignored (exec keeps SIG_IGN; Python installs its
+    # SIGINT handler only over SIG_DFL): a run in the background ignores SIGINT, and so must the child.
+    ignored = [int(signum) for signum in FORWARDED if signal.getsignal(signum) == signal.SIG_IGN]
     request = {"env": dict(os.environ), "cwd": os.getcwd(), "python_args": python_args,
-               "launcher": os.getpid(), "socket": path, "own_group": own_group}
+               "launcher": os.getpid(), "socket": path, "own_group": own_group, "ignored": ignored}
     socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
     answer = connection.recv(64)
     if answer in (b"fresh\n", b""):  # a start-only PYTHON* variable differs from the zygote's
