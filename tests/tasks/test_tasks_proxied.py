@@ -162,6 +162,14 @@ def test_an_unknown_task_id_answers_32602_on_every_method(up: UpProcess) -> None
         assert reply.error["code"] == -32602, (method, reply.message)
 
 
+def test_a_missing_or_malformed_task_id_is_named(up: UpProcess) -> None:
+    """Found by a new-user trial: `tasks/get` without `taskId` answered -32602 "Invalid request parameters", no data."""
+    for method, params in (("tasks/get", {}), ("tasks/cancel", {"taskId": 7}), ("tasks/update", {"taskId": ""})):
+        reply = rpc(up.url, method, params)
+        assert reply.error["code"] == -32602, (method, reply.message)
+        assert f"{method}: params.taskId" in reply.error["message"], reply.error
+
+
 def test_the_removed_v1_methods_are_not_found(up: UpProcess) -> None:
     assert rpc(up.url, "tasks/result", {"taskId": "a"}).error["code"] == -32601
     assert rpc(up.url, "tasks/list", {}).error["code"] == -32601

@@ -53,9 +53,11 @@ _EXTENSION_CAPABILITY = types.ClientCapabilities(extensions={EXTENSION: {}})
 
 
 class TaskParams(types.RequestParams):
-    """`tasks/get` and `tasks/cancel` params."""
+    """`tasks/get` and `tasks/cancel` params. `taskId` is checked by `find`, not by the model: the
+    SDK answers a params validation failure -32602 with no word of which parameter (a new-user trial
+    sent `tasks/get` without it and learned nothing)."""
 
-    task_id: str = Field(alias="taskId")
+    task_id: Any = Field(None, alias="taskId")
 
 
 class UpdateTaskParams(TaskParams):
@@ -140,6 +142,10 @@ class TaskService:
         """Serve `tasks/get`, `tasks/update` and `tasks/cancel` on `server` (a low-level SDK Server)."""
 
         async def find(ctx: ServerRequestContext[Any, Any], params: TaskParams) -> TaskRecord:
+            if not isinstance(params.task_id, str) or not params.task_id:
+                given = "is missing" if params.task_id is None else "must be a non-empty string"
+                raise MCPError(types.INVALID_PARAMS, f"{ctx.method}: params.taskId {given}: the id a tools/call "
+                               "answered with (resultType \"task\")")
             _check_era_and_header(ctx, params.task_id)
             if not client_declares_tasks(ctx):
                 raise missing_extension(ctx.method)
