@@ -18,7 +18,8 @@ from mcprt.pipeline import Compiled, Runtime
 from mcprt.settings import Settings
 from mcprt.toolset.invoke import call_tool
 
-from tests.support.zygote import script_command  # noqa: F401 - the fixture servers' command, for the tests here
+from tests.support.components import alive
+from tests.support.zygote import child_pid, script_command  # noqa: F401 - script_command: the fixture servers' command, for the tests here
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MCP_SERVER = FIXTURES / "mcp_server.py"
@@ -80,12 +81,20 @@ def http_server(*flags: str, port: int = 0) -> Iterator[tuple[subprocess.Popen[s
         stdout=subprocess.PIPE,
         text=True,
     )
+    server: int | None = None
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         if not line.startswith("PORT "):
             raise RuntimeError(f"fixture HTTP server did not start (exit {process.poll()})")
+        server = child_pid(process)  # the server itself (a zygote's fork: not the launcher)
         yield process, int(line.split()[1])
     finally:
         process.kill()
         process.wait(timeout=10)
+        # A forked server is killed by the zygote once its launcher is gone, a moment later: wait for
+        # that, so "stopped" means its port no longer answers (test_nothing_listening_is_a_diagnostic
+        # met the dying server's ReadError instead of a refused connection)
+        deadline = time.monotonic() + 10
+        while server is not None and alive(server) and time.monotonic() < deadline:
+            time.sleep(0.01)
