@@ -70,6 +70,7 @@ ACCEPTED = [
     ["status", "http://127.0.0.1:8765", "--json"],
     ["status", "--url", "host:8765", "--token", "t0k"],
     ["status", "http://a:1", "--url", "http://b:2"],
+    ["status", "--all", "http://127.0.0.1:8765"],
     ["approvals"],
     ["approvals", "list", "--all", "--json", "--url", "http://127.0.0.1:8765"],
     ["approvals", "approve", "ap_x1y2", "--reason", "looks right", "--token", "t0k"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,11 +28,38 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status-page.png"
 
 
+# Operations of the shelter's description never called (it also has `listShelterPets`): a discovery
+# source's many, and a listed source's many, each well over `tool_rows.IDLE_ROWS` (GitHub has 1,223).
+IDLE_OPERATIONS = 30
+INVENTED = "invented_operation_a_model_made_up"  # a name no source serves
+
+
+def shelter_spec() -> dict:
+    """A big description: the shelter's pet list and `IDLE_OPERATIONS` operations nobody calls."""
+    paths = {"/pets": {"get": {"operationId": "listShelterPets", "summary": "List the shelter's pets.",
+                               "responses": {"200": {"description": "ok"}}}}}
+    for i in range(IDLE_OPERATIONS):
+        paths[f"/things/{i}"] = {"get": {"operationId": f"thing{i}", "summary": f"Read thing number {i}.",
+                                         "responses": {"200": {"description": "ok"}}}}
+    return {"openapi": "3.1.0", "info": {"title": "Shelter", "version": "1"}, "paths": paths}
+
+
+def big_sources(base: str) -> str:
+    """`sources:` entries of the shelter's description twice: behind discovery (`shelter`), and listed
+    with a prefix (`bulk`): each `IDLE_OPERATIONS` + 1 operations, 2 × `IDLE_OPERATIONS` never called."""
+    entries = ""
+    for name, how in (("shelter", "    expose: discovery\n"), ("bulk", "    prefix: bulk_\n")):
+        entries += (f"  {name}:\n    openapi: shelter.json\n    base_url: {base}\n{how}"
+                    '    auth: {api_key: {in: header, name: X-Api-Key, value: "${PETS_KEY}"}}\n')
+    return entries
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     folder = tmp_path_factory.mktemp("status")
     with serve_app(pets_app(Seen())) as base:
-        manifest = write_manifest(folder, base)
+        (folder / "shelter.json").write_text(json.dumps(shelter_spec()))
+        manifest = write_manifest(folder, base, extra_sources=big_sources(base))
         with mcprt_http(manifest, "--no-reload", env=env_for()) as up:
             async def calls() -> None:
                 async with http_client(up.url, token=ALICE_TOKEN) as alice:
@@ -40,6 +68,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
                     await alice.call_tool("get_pet", {"petId": 1})
                 async with http_client(up.url, token=BOB_TOKEN) as bob:
                     await bob.call_tool("get_pet", {"petId": 99})
+                    # discovery: 2 searches, 1 describe, 3 call_tool calls of which 2 fail
+                    await bob.call_tool("search_tools", {"query": "shelter pets"})
+                    await bob.call_tool("search_tools", {"query": "thing number 7"})
+                    await bob.call_tool("describe_tools", {"names": ["listShelterPets"]})
+                    await bob.call_tool("call_tool", {"name": "listShelterPets", "arguments": {}})
+                    await bob.call_tool("call_tool", {"name": INVENTED, "arguments": {}})
+                    await bob.call_tool("call_tool", {"name": "listShelterPets", "arguments": {"nope": 1}})
 
             asyncio.run(calls())
             yield up
@@ -62,7 +97,16 @@ def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProc
             assert ALICE_TOKEN not in page.url  # a cookie admits the browser, not the token in the address
 
             rows = {row.get_attribute("data-tool"): row for row in page.query_selector_all("#tools tr[data-tool]")}
-            assert set(rows) == {"list_pets", "get_pet"}
+            # the tools called, and the discovery meta-tools; the many never called are one line
+            assert set(rows) == {"list_pets", "get_pet", "search_tools", "describe_tools", "call_tool",
+                                 "listShelterPets"}
+            assert rows["call_tool"].query_selector(".calls").inner_text() == "3"
+            assert rows["call_tool"].query_selector(".errors").inner_text() == "67%"
+            assert rows["search_tools"].query_selector(".calls").inner_text() == "2"
+            assert rows["listShelterPets"].query_selector(".calls").inner_text() == "2"
+            assert page.inner_text("#idle-tools") == (
+                f"{2 * IDLE_OPERATIONS + 1} tools never called ({IDLE_OPERATIONS} reached through discovery) "
+                "are not shown: show them")
             listing = rows["list_pets"]
             assert listing.query_selector(".calls").inner_text() == "3"
             assert listing.query_selector(".errors").inner_text() == "0%"
@@ -78,7 +122,7 @@ def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProc
 
             # the payload inspector: the upstream body beside what the model received
             newest_list = page.query_selector_all("#recent tr[id^=call-]")
-            assert len(newest_list) == 5
+            assert len(newest_list) == 13  # 5 direct calls, 6 of the meta-tools, 2 of their target
             page.click("#recent tr:has-text('list_pets') a")
             page.wait_for_selector("#inspected", timeout=30_000)
             raw, sent = page.inner_text("#raw pre"), page.inner_text("#sent pre")
@@ -90,6 +134,13 @@ def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProc
             assert shot.stat().st_size > 10_000
             html = page.content()
             assert all(secret not in html for secret in (ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY))
+
+            page.click("#idle-tools a")  # every tool, one row each (from the inspector's page: its link too)
+            page.wait_for_selector("#tools tr[data-tool='bulk_thing7']", timeout=30_000)
+            every = page.query_selector_all("#tools tr[data-tool]")
+            assert len(every) == 3 + 2 + 2 * (IDLE_OPERATIONS + 1)  # meta-tools, pets, shelter and bulk
+            assert page.query_selector("#tools tr[data-tool='thing7'] .calls").inner_text() == "0"
+            assert page.query_selector("#idle-tools") is None
         finally:
             browser.close()
 
@@ -101,11 +152,54 @@ def test_mcprt_status_prints_the_same_summary(served: UpProcess) -> None:
     data = json.loads(done.stdout)
     figures = {t["name"]: t for t in data["tools"]}
     assert figures["list_pets"]["calls"] == 3 and figures["get_pet"]["errors"] == 1
+    # the JSON lists every tool, the meta-tools included (a new-user trial found no trace of them)
+    assert len(figures) == 3 + 2 + 2 * (IDLE_OPERATIONS + 1)
+    meta = {name: (f["calls"], f["errors"], f["source"], f["exposure"]) for name, f in figures.items()
+            if f["exposure"] == "meta"}
+    assert meta == {"search_tools": (2, 0, "mcprt", "meta"), "describe_tools": (1, 0, "mcprt", "meta"),
+                    "call_tool": (3, 2, "mcprt", "meta")}
+    assert (figures["listShelterPets"]["calls"], figures["listShelterPets"]["exposure"]) == (2, "discovery")
+    assert figures["thing7"]["calls"] == 0 and INVENTED not in figures
     table = mcprt_cli("status", served.base, env=env, timeout=60)
     assert table.returncode == 0, table.stderr
     assert "list_pets" in table.stdout and "pets-ops" in table.stdout and "up" in table.stdout
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+            for line in table.stdout.splitlines() if line.startswith("│") and line.count("│") > 3}
+    assert set(rows) - {"pets", "shelter", "bulk"} == {"search_tools", "describe_tools", "call_tool", "list_pets",
+                                                      "get_pet", "listShelterPets"}, table.stdout
+    assert rows["call_tool"][:3] == ["mcprt", "3", "67%"], table.stdout
+    assert (f"{2 * IDLE_OPERATIONS + 1} tools never called ({IDLE_OPERATIONS} reached through discovery) are not "
+            "shown: mcprt status --all lists them") in table.stdout
+    assert len(table.stdout.splitlines()) < 30  # an operator's screen, not a row for each operation never called
+    everything = mcprt_cli("status", served.base, "--all", env=env, timeout=60)
+    assert everything.returncode == 0, everything.stderr
+    assert "│ thing7 " in everything.stdout and "│ bulk_thing7 " in everything.stdout
+    assert "never called" not in everything.stdout
     refused = mcprt_cli("status", served.base, env={k: v for k, v in env.items() if k != "MCPRT_TOKEN"}, timeout=60)
     assert refused.returncode == 2 and "--token" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_meta_tool_calls_in_metrics_are_bounded(served: UpProcess) -> None:
+    """Prometheus names each meta-tool (source `mcprt`) and, through its own series, the operation a
+    `call_tool` call reached; a name a model invented reaches no label (it only counts as the
+    call_tool call that failed), so a model cannot add series. The `mcprt_tools` gauge counts
+    operations: the meta-tools are not among them."""
+    import httpx
+
+    text = httpx.get(f"{served.base}/metrics", headers={"Authorization": f"Bearer {ALICE_TOKEN}"}, timeout=30).text
+    calls = dict(re.findall(r'^mcprt_tool_calls_total\{(outcome="[^"]*",source="[^"]*",tool="[^"]*")\} (\S+)$',
+                            text, re.M))
+    assert calls['outcome="ok",source="mcprt",tool="search_tools"'] == "2.0"
+    assert calls['outcome="ok",source="mcprt",tool="describe_tools"'] == "1.0"
+    assert calls['outcome="ok",source="mcprt",tool="call_tool"'] == "1.0"
+    assert calls['outcome="tool_error",source="mcprt",tool="call_tool"'] == "1.0"  # the invented name
+    assert calls['outcome="rejected",source="mcprt",tool="call_tool"'] == "1.0"  # a bad argument
+    assert calls['outcome="ok",source="shelter",tool="listShelterPets"'] == "1.0"  # the target, by name
+    assert INVENTED not in text
+    assert 'mcp_server_operation_duration_seconds_count{error_type="",gen_ai_tool_name="call_tool",' \
+           'mcp_method_name="tools/call"} 1.0' in text
+    assert f'mcprt_tools{{exposure="discovery"}} {IDLE_OPERATIONS + 1}.0' in text
+    assert f'mcprt_tools{{exposure="tools"}} {IDLE_OPERATIONS + 3}.0' in text
 
 
 @pytest.mark.parametrize(("sessions", "said"), [(1, "· 1 session\n"), (2, "· 2 sessions\n"), (0, "· 0 sessions\n")])

@@ -53,7 +53,7 @@ COMMANDS = {
     ),
     "validate": Command("validate_cmd:validate_command", _MANIFEST,
                         flags={"--offline": "offline", "--strict": "strict", "--no-exec": "no_exec"}, models=True),
-    "status": Command("status_cmd:status_command", (("url", str, None),), flags={"--json": "as_json"},
+    "status": Command("status_cmd:status_command", (("url", str, None),), flags={"--json": "as_json", "--all": "show_all"},
                       options={"--url": ("url_option", str), "--token": ("token", str)}),
     "approvals": Command("policy_cmd:approvals_command", (("action", str, "list"), ("approval_id", str, None)),
                          flags={"--json": "as_json", "--all": "show_all"},

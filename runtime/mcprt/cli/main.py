@@ -309,11 +309,13 @@ def status(
     token: Annotated[Optional[str], typer.Option("--token", metavar="TOKEN", show_default=False,
                                                  help="Bearer token (default: MCPRT_TOKEN).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="A row for every tool, never-called ones included (more than 10 are one line by default).")] = False,
 ) -> None:
     """Show a running server's sources, tools (calls, errors, latency, bytes saved) and last reload."""
     from .status_cmd import status_command
 
-    raise typer.Exit(status_command(url, url_option, token, as_json))
+    raise typer.Exit(status_command(url, url_option, token, as_json, show_all))
 
 
 UrlOpt = Annotated[Optional[str], typer.Option(

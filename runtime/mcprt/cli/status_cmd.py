@@ -78,19 +78,21 @@ def status_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"{path}/status.json", "", ""))
 
 
-def status_command(url: str | None, url_option: str | None, token: str | None, as_json: bool) -> int:
+def status_command(url: str | None, url_option: str | None, token: str | None, as_json: bool,
+                   show_all: bool = False) -> int:
     """`mcprt status` as Typer and `cli.fast` run it: the URL as an argument or `--url` (the same
-    one, if both), the exit code (errors exit through `guarded`)."""
+    one, if both), the exit code (errors exit through `guarded`). `show_all`: a row for every tool,
+    never-called ones included (`observability.tool_rows`); `--json` prints every tool anyway."""
     from ..errors import McprtError
 
     with guarded():
         if url is not None and url_option is not None and url != url_option:
             raise McprtError(f"two servers given ({url} and --url {url_option}): give one")
-        code = run_status(url or url_option, token, as_json)
+        code = run_status(url or url_option, token, as_json, show_all)
     return code
 
 
-def run_status(url: str | None, token: str | None, as_json: bool) -> int:
+def run_status(url: str | None, token: str | None, as_json: bool, show_all: bool = False) -> int:
     """Fetch and print; a refused token or an unreachable server raises McprtError (exit 2). `url`
     None: $MCPRT_URL, else DEFAULT_URL (`server_url`)."""
     from .. import import_httpx
@@ -117,14 +119,15 @@ def run_status(url: str | None, token: str | None, as_json: bool) -> int:
 
         print(json.dumps(data, indent=2))
         return EXIT_OK
-    _print(data)
+    _print(data, show_all)
     return EXIT_OK
 
 
-def _print(data: dict[str, Any]) -> None:
+def _print(data: dict[str, Any], show_all: bool = False) -> None:
     from rich.table import Table
 
     from ..observability.log import rfc3339
+    from ..observability.tool_rows import tool_rows
 
     console = stdout_console()
     server = data["server"]
@@ -142,11 +145,16 @@ def _print(data: dict[str, Any]) -> None:
                   title="Tools", title_justify="left",
                   caption="sent: what the model reads (the result's blocks; structuredContent unless a text block repeats it)",
                   caption_justify="left")
-    for t in sorted(data["tools"], key=lambda t: (-t["calls"], t["name"])):
+    chosen = tool_rows(sorted(data["tools"], key=lambda t: (-t["calls"], t["name"])), lambda t: t["calls"],
+                       lambda t: t.get("exposure", "tools"), show_all=show_all)
+    for t in chosen.shown:
         saved = "" if t["saved_ratio"] is None else f"{t['saved_ratio']:.0%}"
         tools.add_row(t["name"], t["source"], str(t["calls"]), f"{t['error_rate']:.0%}", _ms(t["p50"]), _ms(t["p95"]),
                       f"{t['bytes_raw']} → {t['bytes_sent']}", saved)
     console.print(tools)
+    idle = chosen.idle_line()
+    if idle:
+        console.print(f"{idle}: mcprt status --all lists them", markup=False, highlight=False)
     reload = data.get("reload") or {}
     if reload.get("outcome") == "abandoned":
         console.print(f"[yellow]last reload abandoned[/] ({reload.get('reason')}); the previous tools keep serving",

@@ -44,6 +44,7 @@ from prometheus_client.registry import Collector
 from .events import CallEvent, DecisionEvent, Event
 from .hooks import Route, UpstreamKind
 from .state import StateFn
+from .tool_rows import META
 
 # The OpenTelemetry MCP semantic conventions' advice for mcp.server.operation.duration (seconds).
 DURATION_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -176,7 +177,8 @@ class _StateCollector(Collector):
         tools = GaugeMetricFamily("mcprt_tools", "Tools served, by how they are exposed.", labels=["exposure"])
         by_exposure: dict[str, int] = {"tools": 0, "discovery": 0}
         for tool in state.tools:
-            by_exposure[tool.exposure] = by_exposure.get(tool.exposure, 0) + 1
+            if tool.exposure != META:  # operations served; the meta-tools are how some are reached
+                by_exposure[tool.exposure] = by_exposure.get(tool.exposure, 0) + 1
         for exposure, count in sorted(by_exposure.items()):
             tools.add_metric([exposure], count)
         yield tools

@@ -30,7 +30,9 @@ class SourceHealth:
 class ToolInfo:
     name: str
     source: str
-    exposure: str  # "tools" (listed) or "discovery" (reached through the meta-tools)
+    # "tools" (listed), "discovery" (reached through the meta-tools) or "meta" (a discovery meta-tool
+    # itself: `search_tools`, `describe_tools`, `call_tool`, whose calls the status page counts too)
+    exposure: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The status page (`GET /status`): server-rendered HTML, inline CSS and SVG, no script, no CDN.
 
-Parts, in order: the server; its sources with health; the tools with calls, error rate, p50/p95
+Parts, in order: the server; its sources with health; the tools (those `tool_rows` gives a row) with calls, error rate, p50/p95
 latency and bytes raw → sent (% saved); the last reload; calls and bytes saved over the last hour;
 the latest calls with a payload inspector (`?call=ID`: the upstream body beside the result the
 model received, redacted and capped); then each section registered in `sections.SECTIONS`.
@@ -16,7 +16,8 @@ from typing import Any
 from .log import duration_text
 from .recent import CallRecorder, Payloads, RecentCall, ToolFigures
 from .sections import SECTIONS
-from .state import ServerState
+from .state import ServerState, ToolInfo
+from .tool_rows import META, tool_rows
 from ..wording import noun
 
 REFRESH_SECONDS = 15
@@ -47,13 +48,14 @@ def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
     }
 
 
-def render(state: ServerState, recorder: CallRecorder, *, selected: int | None = None) -> str:
-    """The whole page. Every value from outside is escaped here."""
+def render(state: ServerState, recorder: CallRecorder, *, selected: int | None = None, show_all: bool = False) -> str:
+    """The whole page. Every value from outside is escaped here. `show_all`: a row for every tool,
+    never-called ones included (`tool_rows`: by default many of those are one line)."""
     parts = [
         _head(state, refresh=selected is None),
         _server(state),
         _sources(state),
-        _tools(state, recorder),
+        _tools(state, recorder, show_all),
         _reload(state),
         _chart(recorder),
         _recent(recorder, selected),
@@ -107,10 +109,11 @@ def _head(state: ServerState | None, *, refresh: bool) -> str:
 
 def _server(state: ServerState) -> str:
     up = duration_text(time.time() - state.started)
+    served = sum(1 for t in state.tools if t.exposure != META)  # operations; the meta-tools only reach them
     where = f" at <code>{_e(state.endpoint)}</code>" if state.endpoint else ""
     return (f'<h1 id="server">{_e(state.name)}</h1><p class="muted">mcprt {_e(state.version)} · '
             f'{_e(state.transport)}{where} · up {up} · <span id="sessions">{state.sessions}</span> '
-            f'{noun(state.sessions, "session")} · {len(state.tools)} {noun(len(state.tools), "tool")}</p>')
+            f'{noun(state.sessions, "session")} · {served:,} {noun(served, "tool")}</p>')
 
 
 def _sources(state: ServerState) -> str:
@@ -124,9 +127,14 @@ def _sources(state: ServerState) -> str:
             f'<th class="n">restarts</th><th>error</th></tr>{rows}</table></section>')
 
 
-def _tools(state: ServerState, recorder: CallRecorder) -> str:
+def _tools(state: ServerState, recorder: CallRecorder, show_all: bool) -> str:
+    def calls(tool: ToolInfo) -> int:
+        return (recorder.tools.get(tool.name) or ToolFigures()).calls
+
+    ordered = sorted(state.tools, key=lambda t: (-calls(t), t.name))
+    chosen = tool_rows(ordered, calls, lambda t: t.exposure, show_all=show_all)
     rows = []
-    for tool in sorted(state.tools, key=lambda t: (-(recorder.tools.get(t.name) or ToolFigures()).calls, t.name)):
+    for tool in chosen.shown:
         f = recorder.tools.get(tool.name) or ToolFigures()
         saved = "" if f.saved_ratio is None else f"{f.saved_ratio:.0%}"
         rate_class = "bad" if f.error_rate >= 0.1 else ""
@@ -138,10 +146,12 @@ def _tools(state: ServerState, recorder: CallRecorder) -> str:
             f'<td class="n bytes">{_bytes(f.raw_bytes)} → {_bytes(f.sent_bytes)}</td>'
             f'<td class="n saved">{saved}</td></tr>'
         )
+    idle = chosen.idle_line()
+    more = f'<p id="idle-tools" class="muted">{_e(idle)}: <a href="?all=1">show them</a></p>' if idle else ""
     return ('<section id="tools"><h2>Tools</h2><table><tr><th>tool</th><th>source</th><th class="n">calls</th>'
             '<th class="n">errors</th><th class="n">p50</th><th class="n">p95</th>'
             f'<th class="n" title="{_SENT_TITLE}">bytes raw → sent</th><th class="n">saved</th></tr>'
-            f'{"".join(rows)}</table></section>')
+            f'{"".join(rows)}</table>{more}</section>')
 
 
 def _reload(state: ServerState) -> str:

@@ -33,12 +33,14 @@ from ..observability.hooks import add_upstream_observer
 from ..observability.redact import manifest_secrets
 from ..observability.source_health import CallHealth, CallVerdict
 from ..observability.state import ServerState, SourceHealth, ToolInfo
+from ..observability.tool_rows import META
 from .browser_login import COOKIE, COOKIE_SECONDS
 from .guard import GuardPolicy, log_refused, token_principal
 
 if TYPE_CHECKING:
     from ..manifest.model import Observability as ObservabilityConfig
     from ..pipeline import Runtime
+    from ..toolset.toolset import ToolSet
     from .notify import Notifier
     from .options import ServeOptions
 
@@ -125,7 +127,7 @@ class Observatory:
     def state(self) -> ServerState:
         runtime = self.runtime
         toolset = runtime.holder.current if runtime.holder is not None else None
-        tools = [ToolInfo(t.name, t.source, t.expose) for t in toolset] if toolset is not None else []
+        tools = _tools(toolset) if toolset is not None else []
         now = time.time()
         sources = [_health(name, source, self.health.verdict(name, now))
                    for name, source in runtime.pool.running.items()]
@@ -177,7 +179,8 @@ class Observatory:
             return HTMLResponse(login_page(), status_code=401)
         call = request.query_params.get("call")
         selected = int(call) if call and call.isdigit() else None
-        return HTMLResponse(render(self.state(), self.recorder, selected=selected),
+        show_all = request.query_params.get("all") == "1"  # every tool, called or not (`tool_rows`)
+        return HTMLResponse(render(self.state(), self.recorder, selected=selected, show_all=show_all),
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     async def _login(self, request: Request) -> Response:
@@ -249,6 +252,16 @@ class Observatory:
         # The guard attaches a principal for a valid static token, OAuth access token or sign-in cookie,
         # and ANONYMOUS when no inbound auth is configured; nothing attached means not admitted.
         return from_scope(request.scope) is not None
+
+
+def _tools(toolset: ToolSet) -> list[ToolInfo]:
+    """Every tool served, the discovery meta-tools first: their calls (searches, describes, calls
+    of unlisted operations, and those that failed) are the server's busiest in discovery mode."""
+    from ..discovery.meta import META_SOURCE, names_in
+
+    meta = names_in(toolset)
+    found = [ToolInfo(name, META_SOURCE, META) for name in (meta.search, meta.describe, meta.call)] if meta else []
+    return found + [ToolInfo(t.name, t.source, t.expose) for t in toolset]
 
 
 def _health(name: str, source: Any, verdict: CallVerdict | None) -> SourceHealth:
