@@ -161,6 +161,32 @@ async def test_discovery_call_tool_cannot_bypass_rules(served: UpProcess) -> Non
         assert "peek_vault" in text_of(await client.call_tool("search_tools", {"query": "peek vault contents"}))
 
 
+async def test_an_unlisted_operation_called_directly_is_governed_as_through_call_tool(served: UpProcess) -> None:
+    """Discovery mode lists only the meta-tools, but a client that cached a name (or was told it by
+    describe_tools) may call the operation with a plain tools/call, as FastMCP's and ContextForge's
+    discovery layers allow. That call must meet exactly the rules a `call_tool` call meets: the same
+    deny (and its reason, counted under the same rule), the same hide (unknown to that principal,
+    recorded as a `hidden` decision), the same allow. A new-user trial asked whether it did."""
+    before = decisions_counted(served)
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        assert "purge_vault" not in [t.name for t in (await client.list_tools()).tools]  # not listed...
+        for direct in (True, False):  # ...yet callable both ways, under one set of rules
+            async def call(name: str) -> Any:
+                if direct:
+                    return await client.call_tool(name, {})
+                return await client.call_tool("call_tool", {"name": name, "arguments": {}})
+
+            denied = await call("purge_vault")
+            assert denied.is_error and "deleting is not allowed here" in text_of(denied), (direct, text_of(denied))
+            hidden = await call("peek_vault")
+            assert hidden.is_error and "contents" not in text_of(hidden), direct
+            assert ("unknown tool 'peek_vault'" if direct else "no operation named 'peek_vault'") in text_of(hidden)
+            assert text_of(await call("vault_status")) == "closed", direct
+    after = decisions_counted(served)
+    assert after.get(("deny", "rules[0]"), 0) == before.get(("deny", "rules[0]"), 0) + 2
+    assert after.get(("hidden", "rules[1]"), 0) == before.get(("hidden", "rules[1]"), 0) + 2
+
+
 def hidden_decisions(up: UpProcess) -> float:
     """`mcprt_policy_decisions_total{action="hidden", rule="rules[1]"}` (the manifest's hide rule)."""
     metrics = httpx.get(f"{up.base}/metrics", headers={"Authorization": f"Bearer {TOKENS['alice']}"}, timeout=10)
