@@ -107,6 +107,9 @@ class UpstreamResult:
     # `raw_bytes` is already the call's raw figure (`shaping.sent.raw_size`): a result relayed after its own
     # shaping (discovery's `call_tool` relays its target's), whose "raw" is what the target's upstream sent
     raw_measured: bool = False
+    # How the relayed call ended (`observability.events.Outcome`: `rejected`, `upstream_error`, `denied`, …),
+    # so a failed relay counts as its target's failure, not as a bare `tool_error` (None: not a relay)
+    relayed_outcome: str | None = None
 
 
 Invoker = Callable[[dict[str, Any], CallContext], Awaitable[UpstreamResult]]

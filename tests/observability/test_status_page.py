@@ -182,8 +182,9 @@ def test_mcprt_status_prints_the_same_summary(served: UpProcess) -> None:
 def test_meta_tool_calls_in_metrics_are_bounded(served: UpProcess) -> None:
     """Prometheus names each meta-tool (source `mcprt`) and, through its own series, the operation a
     `call_tool` call reached; a name a model invented reaches no label (it only counts as the
-    call_tool call that failed), so a model cannot add series. The `mcprt_tools` gauge counts
-    operations: the meta-tools are not among them."""
+    call_tool call that failed), so a model cannot add series. A failed `call_tool` call's outcome is
+    its target's (found checking the metrics: a rejected argument counted as `tool_error`). The
+    `mcprt_tools` gauge counts operations: the meta-tools are not among them."""
     import httpx
 
     text = httpx.get(f"{served.base}/metrics", headers={"Authorization": f"Bearer {ALICE_TOKEN}"}, timeout=30).text
@@ -192,8 +193,11 @@ def test_meta_tool_calls_in_metrics_are_bounded(served: UpProcess) -> None:
     assert calls['outcome="ok",source="mcprt",tool="search_tools"'] == "2.0"
     assert calls['outcome="ok",source="mcprt",tool="describe_tools"'] == "1.0"
     assert calls['outcome="ok",source="mcprt",tool="call_tool"'] == "1.0"
-    assert calls['outcome="tool_error",source="mcprt",tool="call_tool"'] == "1.0"  # the invented name
-    assert calls['outcome="rejected",source="mcprt",tool="call_tool"'] == "1.0"  # a bad argument
+    # Both failed call_tool calls were refused before any upstream: the invented name, and a bad argument
+    # (its target's own call `rejected` too). The relay counted the latter a `tool_error`, hiding why.
+    assert calls['outcome="rejected",source="mcprt",tool="call_tool"'] == "2.0"
+    assert calls['outcome="rejected",source="shelter",tool="listShelterPets"'] == "1.0"
+    assert not [key for key in calls if 'tool="call_tool"' in key and "tool_error" in key], calls
     assert calls['outcome="ok",source="shelter",tool="listShelterPets"'] == "1.0"  # the target, by name
     assert INVENTED not in text
     assert 'mcp_server_operation_duration_seconds_count{error_type="",gen_ai_tool_name="call_tool",' \

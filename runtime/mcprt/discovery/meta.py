@@ -308,6 +308,7 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
             is_error=result.is_error,
             raw_bytes=result.raw_bytes,  # what the target's upstream sent, not its shaped result: the same
             raw_measured=True,  # "saved" figure on the meta-tool's row as on the target's own
+            relayed_outcome=result.outcome,  # a failed target: the meta-tool's call failed the same way
         )
 
     return call

@@ -10,7 +10,7 @@ import asyncio
 import difflib
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from ..errors import PolicyDenied, ToolCallError, UpstreamError, UpstreamRefused
 from ..identity.principal import Principal
@@ -121,6 +121,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
             # function answered is the tool's.
             outcome = "upstream_error" if upstream.status is not None else "tool_error"
+            if upstream.relayed_outcome not in (None, "ok"):
+                # A relay (discovery's `call_tool`) failed the way its target did: its log line, metrics and
+                # audit say how, as the target's own do (a rejected argument is no tool error of the relay).
+                status = outcome = cast(Outcome, upstream.relayed_outcome)
     except ToolCallError as exc:
         outcome = "denied" if isinstance(exc, PolicyDenied) else (
             "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
