@@ -415,3 +415,37 @@ def test_refusals_before_the_app_on_the_mcp_endpoint_are_json_rpc_errors(
     code, head, body = _raw(host, port, request.replace(target.split(" ")[0].split("?")[0].encode(), b"/healthz", 1))
     assert code == status and b"content-type: text/plain" in head and says.encode() in body, (head, body[:300])
     assert "Traceback" not in up.log(), up.log()
+
+
+def _rejected_total(base: str) -> float:
+    metrics = httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer alice-token-31337"}, timeout=5).text
+    found = re.search(r"^mcprt_rejected_connections_total (\S+)$", metrics, re.M)
+    assert found, metrics
+    return float(found.group(1))
+
+
+def test_connections_refused_at_the_cap_are_counted_and_logged(capped: tuple[str, int, str, UpProcess]) -> None:
+    """A connection refused at MCPRT_MAX_CONNECTIONS (none idle to close) was neither logged nor counted:
+    a full server looked healthy. Now `mcprt_rejected_connections_total` counts each, and one warning
+    line per 10 s says how many (a flood writes one line, not one per socket)."""
+    host, port, base, up = capped
+    before = _rejected_total(base)
+    mark = up.log_mark()
+    busy = []
+    try:
+        for _ in range(CAP):  # each sending its first head: busy, not idle
+            sock = socket.create_connection((host, port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            busy.append(sock)
+        time.sleep(0.2)  # every one accepted before the newcomers
+        for _ in range(3):
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{base}/healthz", timeout=2)
+        up.wait_log("refused connection: MCPRT_MAX_CONNECTIONS reached", timeout=5)
+    finally:
+        for sock in busy:
+            sock.close()
+    time.sleep(0.2)
+    assert _rejected_total(base) - before == 3
+    lines = [line for line in up.log_since(mark).splitlines() if "refused connection" in line]
+    assert len(lines) == 1 and f"limit={CAP}" in lines[0] and "refused=1" in lines[0], lines  # the rest: in 10 s

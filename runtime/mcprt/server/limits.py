@@ -18,7 +18,9 @@ and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
   descriptor limit allows after a reserve for upstreams and files). A connection arriving at the cap
   closes the longest-idle keep-alive connection (nginx does the same with its reusable ones), so
   clients that open connections and idle cannot hold the cap for the long keep-alive; only when none
-  is idle is the newcomer closed on arrival;
+  is idle is the newcomer closed on arrival. Each refused connection is counted (`REFUSED`, the metric
+  `mcprt_rejected_connections_total`) and said in a warning at most once per 10 s with how many
+  were refused since the previous one: a full server must be visible to its operator;
 - a request's body must arrive within `MCPRT_BODY_TIMEOUT` seconds (default 30) of its head, or
   the client gets 408 (RFC 9110 §15.5.9) and the connection closes: the token is checked before
   the body is read, but an authenticated client trickling bodies a byte at a time held a
@@ -143,6 +145,7 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             super().connection_made(transport)
             if len(self.connections) > limit and not _close_longest_idle():
                 transport.abort()  # frees the descriptor at once; the client sees a reset
+                REFUSED.add(limit, self.loop)
                 return
             self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
 
@@ -294,6 +297,38 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
         return False
 
     return LimitedHTTPProtocol
+
+
+class RefusedConnections:
+    """Connections refused at the `MCPRT_MAX_CONNECTIONS` cap in this process: `count` since start (the
+    counter `mcprt_rejected_connections_total`, after OpenTelemetry's `kestrel.rejected_connections`), and
+    a warning per `ACCEPT_LOG_EVERY` seconds at most: the first refusal of a quiet spell at once, those
+    after it in one line when the window ends (a flood writes one line per 10 s, not one per socket)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._unsaid = 0  # refused since the last warning
+        self._window: asyncio.TimerHandle | None = None
+
+    def add(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.count += 1
+        self._unsaid += 1
+        if self._window is None:
+            self._say(limit)
+            self._window = loop.call_later(ACCEPT_LOG_EVERY, self._window_ends, limit)
+
+    def _window_ends(self, limit: int) -> None:
+        self._window = None
+        if self._unsaid:
+            self._say(limit)
+
+    def _say(self, limit: int) -> None:
+        log_event("refused connection: MCPRT_MAX_CONNECTIONS reached, none idle to close", logging.WARNING,
+                  limit=limit, refused=self._unsaid, window_seconds=ACCEPT_LOG_EVERY, total=self.count)
+        self._unsaid = 0
+
+
+REFUSED = RefusedConnections()  # one listener per process: `mcprt up` serves one
 
 
 def _bytes_waiting(transport: asyncio.BaseTransport) -> bool:

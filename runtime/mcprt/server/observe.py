@@ -136,9 +136,11 @@ class Observatory:
             reload = reload_status(runtime)
         except ImportError:
             pass
-        sessions = len(self.notifier.sessions) if self.options.transport == "http" else 1
+        http = self.options.transport == "http"
+        sessions = len(self.notifier.sessions) if http else 1
         return ServerState(self.loaded.manifest.server.name, __version__, self.options.transport, self.endpoint,
-                           self.started, tools, sources, sessions, reload, self.state_up(), _loop_tasks())
+                           self.started, tools, sources, sessions, reload, self.state_up(), _loop_tasks(),
+                           _refused_connections() if http else None)
 
     # --- HTTP --------------------------------------------------------------------------------------
 
@@ -356,6 +358,14 @@ def _known_methods() -> frozenset[str]:
         return found
 
     return frozenset(methods(mcp_types.ClientRequest) | {*TASK_METHODS, "tasks/list", "tasks/result"})
+
+
+def _refused_connections() -> int:
+    """Connections refused at the cap so far (`limits.REFUSED`; imported here: only an HTTP server has a cap,
+    and limits.py loads uvicorn, which a stdio server never needs)."""
+    from .limits import REFUSED
+
+    return REFUSED.count
 
 
 def _loop_tasks() -> int | None:
