@@ -11,6 +11,7 @@ import logging
 import os
 import shlex
 import shutil
+import ssl
 from http import HTTPStatus
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -130,9 +131,13 @@ class StdioConnector:
 class HttpConnector:
     """Connects to a remote server over streamable HTTP with the source's headers and credentials."""
 
-    def __init__(self, config: UrlSource, source: str, log: logging.Logger) -> None:
-        """`source`: the manifest's name for the source, which its warnings name."""
+    def __init__(self, config: UrlSource, source: str, log: logging.Logger, tls: ssl.SSLContext | None = None,
+                 files: tuple[Path, ...] = ()) -> None:
+        """`source`: the manifest's name for the source, which its warnings name; `tls`: its `tls:` as a
+        context (None: the default trust); `files`: the files that names, watched (a rotated CA reopens it)."""
         self.config = config
+        self.tls = tls
+        self.files = files
         self.source = source
         self.log = log
         self.target = redact_url(config.url)
@@ -151,7 +156,7 @@ class HttpConnector:
         """
         self.status.last_error = None
         async with AsyncExitStack() as stack:
-            http = await stack.enter_async_context(make_http_client(self.config, self.status))
+            http = await stack.enter_async_context(make_http_client(self.config, self.status, self.tls))
 
             def client(mode: str) -> Client:
                 return _client(streamable_http_client(self.config.url, http_client=http), message_handler, callbacks,
