@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from starlette.routing import Route
 
 from mcprt.errors import ManifestError
 from tests.support.tls import mutual_tls
-from tests.support.upstream import serve_app, serve_tcp
+from tests.support.upstream import forward, serve_app, serve_tcp
 
 
 def remote_manifest(folder: Path, port: int, token: str = "${FIXTURE_TOKEN}", path: str = "/mcp") -> Path:
@@ -226,24 +225,11 @@ def _mutual_tls_front(folder: Path, backend_port: int) -> Iterator[tuple[int, Pa
     trust, `client/cert.pem` + `client/key.pem` the client certificate."""
     context = mutual_tls(folder, ssl.CERT_REQUIRED)[0]
 
-    def forward(conn: socket.socket) -> None:
-        with context.wrap_socket(conn, server_side=True) as front, \
-                socket.create_connection(("127.0.0.1", backend_port)) as back:
-            front.settimeout(None)
+    def front(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            forward(tls, backend_port)
 
-            def backward() -> None:
-                with contextlib.suppress(OSError):
-                    while data := back.recv(65536):
-                        front.sendall(data)
-                with contextlib.suppress(OSError):
-                    front.shutdown(socket.SHUT_RDWR)
-
-            threading.Thread(target=backward, daemon=True).start()
-            with contextlib.suppress(OSError):
-                while data := front.recv(65536):
-                    back.sendall(data)
-
-    with serve_tcp(forward) as (_, port):
+    with serve_tcp(front) as (_, port):
         yield port, folder
 
 

@@ -51,6 +51,8 @@ class Connector(Protocol):
 
     def explain(self, exc: BaseException) -> str: ...
 
+    def answered_status(self, exc: MCPError) -> int | None: ...
+
 
 def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[str, Any], mode: str,
             source: str, log: logging.Logger) -> Client:
@@ -116,6 +118,9 @@ class StdioConnector:
         else:
             await anyio.sleep_forever()
 
+    def answered_status(self, exc: MCPError) -> int | None:
+        return None  # no HTTP under stdio: every error is the server's own
+
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
         if self.process is not None and self.process.exited_by_itself:
@@ -176,6 +181,17 @@ class HttpConnector:
     async def wait_gone(self) -> None:
         await anyio.sleep_forever()  # an HTTP server's absence shows on the next call instead
 
+    def answered_status(self, exc: MCPError) -> int | None:
+        """The HTTP status a request was answered with when `exc` is the SDK's stand-in for it (a non-2xx
+        answer without a JSON-RPC error body: INTERNAL_ERROR "Server returned an error response"), else
+        None: an error the server itself sent. The status is the latest error the transport saw
+        (`HttpStatus`; a concurrent request's error status may stand in for this one's), taken: a later
+        lost connection must not be explained by this answer."""
+        if exc.code != types.INTERNAL_ERROR or exc.message != SDK_HTTP_ERROR:
+            return None
+        status, self.status.last_error = self.status.last_error, None
+        return status
+
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
         if isinstance(leaf, httpx2.ConnectError):
@@ -188,6 +204,7 @@ class HttpConnector:
         return f"{self.target}: {_describe(leaf)}"
 
 
+SDK_HTTP_ERROR = "Server returned an error response"  # mcp.client.streamable_http's stand-in for a non-2xx answer
 _ERA_REFUSALS = {types.UNSUPPORTED_PROTOCOL_VERSION, types.INVALID_REQUEST, types.METHOD_NOT_FOUND}
 
 
