@@ -441,11 +441,18 @@ def test_connections_refused_at_the_cap_are_counted_and_logged(capped: tuple[str
         for _ in range(3):
             with contextlib.suppress(httpx.HTTPError):
                 httpx.get(f"{base}/healthz", timeout=2)
-        up.wait_log("refused connection: MCPRT_MAX_CONNECTIONS reached", timeout=5)
     finally:
         for sock in busy:
             sock.close()
     time.sleep(0.2)
     assert _rejected_total(base) - before == 3
-    lines = [line for line in up.log_since(mark).splitlines() if "refused connection" in line]
-    assert len(lines) == 1 and f"limit={CAP}" in lines[0] and "refused=1" in lines[0], lines  # the rest: in 10 s
+
+    def said() -> list[str]:
+        return [line for line in up.log_since(mark).splitlines() if "refused connection" in line]
+
+    # said at once, or (another test's refusal opened the 10 s window) in the window's closing line
+    deadline = time.monotonic() + 12
+    while not said() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert said() and all(f"limit={CAP}" in line and "MCPRT_MAX_CONNECTIONS reached" in line for line in said())
+    assert len(said()) <= 2, said()  # three refusals in one window: at most its first and its closing line
