@@ -328,6 +328,47 @@ def _kept(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _rejected_total(base: str) -> float:
+    metrics = httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer alice-token-31337"}, timeout=5).text
+    found = re.search(r"^mcprt_rejected_connections_total (\S+)$", metrics, re.M)
+    assert found, metrics
+    return float(found.group(1))
+
+
+def test_connections_refused_at_the_cap_are_counted_and_logged(capped: tuple[str, int, str, UpProcess]) -> None:
+    """A connection refused at MCPRT_MAX_CONNECTIONS (none idle to close) was neither logged nor counted:
+    a full server looked healthy. Now `mcprt_rejected_connections_total` counts each, and one warning
+    line per 10 s says how many (a flood writes one line, not one per socket)."""
+    host, port, base, up = capped
+    before = _rejected_total(base)
+    mark = up.log_mark()
+    busy = []
+    try:
+        for _ in range(CAP):  # each sending its first head: busy, not idle
+            sock = socket.create_connection((host, port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            busy.append(sock)
+        time.sleep(0.2)  # every one accepted before the newcomers
+        for _ in range(3):
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{base}/healthz", timeout=2)
+    finally:
+        for sock in busy:
+            sock.close()
+    time.sleep(0.2)
+    assert _rejected_total(base) - before == 3
+
+    def said() -> list[str]:
+        return [line for line in up.log_since(mark).splitlines() if "refused connection" in line]
+
+    # said at once, or (another test's refusal opened the 10 s window) in the window's closing line
+    deadline = time.monotonic() + 12
+    while not said() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert said() and all(f"limit={CAP}" in line and "MCPRT_MAX_CONNECTIONS reached" in line for line in said())
+    assert len(said()) <= 2, said()  # three refusals in one window: at most its first and its closing line
+
+
 def test_bare_line_breaks_between_requests_do_not_hold_connections_at_the_cap(capped: tuple[str, int, str, UpProcess]) -> None:
     """llhttp skips a CRLF before a request without beginning one, and uvicorn stops the keep-alive
     timer on any byte: kept-alive connections that sent only "\\r\\n" were neither idle nor overdue and
@@ -416,43 +457,3 @@ def test_refusals_before_the_app_on_the_mcp_endpoint_are_json_rpc_errors(
     assert code == status and b"content-type: text/plain" in head and says.encode() in body, (head, body[:300])
     assert "Traceback" not in up.log(), up.log()
 
-
-def _rejected_total(base: str) -> float:
-    metrics = httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer alice-token-31337"}, timeout=5).text
-    found = re.search(r"^mcprt_rejected_connections_total (\S+)$", metrics, re.M)
-    assert found, metrics
-    return float(found.group(1))
-
-
-def test_connections_refused_at_the_cap_are_counted_and_logged(capped: tuple[str, int, str, UpProcess]) -> None:
-    """A connection refused at MCPRT_MAX_CONNECTIONS (none idle to close) was neither logged nor counted:
-    a full server looked healthy. Now `mcprt_rejected_connections_total` counts each, and one warning
-    line per 10 s says how many (a flood writes one line, not one per socket)."""
-    host, port, base, up = capped
-    before = _rejected_total(base)
-    mark = up.log_mark()
-    busy = []
-    try:
-        for _ in range(CAP):  # each sending its first head: busy, not idle
-            sock = socket.create_connection((host, port), timeout=5)
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")
-            busy.append(sock)
-        time.sleep(0.2)  # every one accepted before the newcomers
-        for _ in range(3):
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"{base}/healthz", timeout=2)
-    finally:
-        for sock in busy:
-            sock.close()
-    time.sleep(0.2)
-    assert _rejected_total(base) - before == 3
-
-    def said() -> list[str]:
-        return [line for line in up.log_since(mark).splitlines() if "refused connection" in line]
-
-    # said at once, or (another test's refusal opened the 10 s window) in the window's closing line
-    deadline = time.monotonic() + 12
-    while not said() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert said() and all(f"limit={CAP}" in line and "MCPRT_MAX_CONNECTIONS reached" in line for line in said())
-    assert len(said()) <= 2, said()  # three refusals in one window: at most its first and its closing line
