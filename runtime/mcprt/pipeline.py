@@ -69,6 +69,9 @@ class Runtime:
         self._upstream_changed_callbacks: list = []
         self.policy: Any = None  # mcprt.policy.PolicyService, made at the first compile with `policy:`
         self._event_callbacks: list = []
+        # what `start` was given, for every later compile (reloads): a proxied server that cannot be
+        # reached while a reload opens it is `down` and retried, as at start; `--strict` keeps both strict
+        self.may_start_down = False
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
                       may_start_down: bool = False) -> Compiled:
@@ -76,7 +79,8 @@ class Runtime:
 
         `stale`: running sources to reopen although their configuration is unchanged (their local
         files changed). On error the pool keeps the sources of the previous successful compile.
-        `may_start_down`: see `SourcePool.sync` (the first compile of `mcprt up` without `--strict`).
+        `may_start_down`: see `SourcePool.sync` (the compiles of `mcprt up` without `--strict`: its start and
+        its reloads, `Runtime.may_start_down`).
         """
         try:
             with gc_paused():
@@ -118,7 +122,8 @@ class Runtime:
             toolset, built = await asyncio.to_thread(_build_tools, loaded, sync)
             diagnostics += built
         serving = not any(d.severity == "error" for d in diagnostics)
-        diagnostics += down_warnings(loaded, sync, serving=serving)  # "serving the others" only when it does
+        when = "at start" if self.holder is None else "after a reload"  # the holder is made by the first compile
+        diagnostics += down_warnings(loaded, sync, serving=serving, when=when)  # "serving the others" only when it does
         if not serving:
             raise ManifestError(sorted(diagnostics + loaded.warnings))
         diagnostics += self._attach_policy(loaded, toolset, sync.down)
@@ -146,6 +151,7 @@ class Runtime:
     async def start(self, loaded: LoadedManifest | None = None, *, may_start_down: bool = False) -> Compiled:
         """The first compile, installed. `may_start_down`: a proxied server that cannot be reached does
         not stop the start while another source serves (see `SourcePool.sync`)."""
+        self.may_start_down = may_start_down
         compiled = await self.compile(loaded, may_start_down=may_start_down)
         self.loaded = compiled.loaded
         self.holder = ToolSetHolder(compiled.toolset)

@@ -293,13 +293,13 @@ GET = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 @pytest.fixture(scope="module")
-def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, str]]:
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, str, UpProcess]]:
     """One `mcprt up` for the tests below: `CAP` connections, heads due within `HEAD_SECONDS`, the
-    default (long) keep-alive. (host, port, base URL); each test closes every socket it opens."""
+    default (long) keep-alive. (host, port, base URL, the server); each test closes every socket it opens."""
     with _alice_served(tmp_path_factory.mktemp("capped"), body_timeout=30, MCPRT_MAX_CONNECTIONS=str(CAP),
                        MCPRT_HEADER_TIMEOUT=f"{HEAD_SECONDS:g}") as up:
         host, port = up.base.removeprefix("http://").split(":")
-        yield host, int(port), up.base
+        yield host, int(port), up.base, up
 
 
 def _answer(sock: socket.socket) -> bytes:
@@ -328,11 +328,52 @@ def _kept(host: str, port: int) -> socket.socket:
     return sock
 
 
-def test_bare_line_breaks_between_requests_do_not_hold_connections_at_the_cap(capped: tuple[str, int, str]) -> None:
+def _rejected_total(base: str) -> float:
+    metrics = httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer alice-token-31337"}, timeout=5).text
+    found = re.search(r"^mcprt_rejected_connections_total (\S+)$", metrics, re.M)
+    assert found, metrics
+    return float(found.group(1))
+
+
+def test_connections_refused_at_the_cap_are_counted_and_logged(capped: tuple[str, int, str, UpProcess]) -> None:
+    """A connection refused at MCPRT_MAX_CONNECTIONS (none idle to close) was neither logged nor counted:
+    a full server looked healthy. Now `mcprt_rejected_connections_total` counts each, and one warning
+    line per 10 s says how many (a flood writes one line, not one per socket)."""
+    host, port, base, up = capped
+    before = _rejected_total(base)
+    mark = up.log_mark()
+    busy = []
+    try:
+        for _ in range(CAP):  # each sending its first head: busy, not idle
+            sock = socket.create_connection((host, port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            busy.append(sock)
+        time.sleep(0.2)  # every one accepted before the newcomers
+        for _ in range(3):
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{base}/healthz", timeout=2)
+    finally:
+        for sock in busy:
+            sock.close()
+    time.sleep(0.2)
+    assert _rejected_total(base) - before == 3
+
+    def said() -> list[str]:
+        return [line for line in up.log_since(mark).splitlines() if "refused connection" in line]
+
+    # said at once, or (another test's refusal opened the 10 s window) in the window's closing line
+    deadline = time.monotonic() + 12
+    while not said() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert said() and all(f"limit={CAP}" in line and "MCPRT_MAX_CONNECTIONS reached" in line for line in said())
+    assert len(said()) <= 2, said()  # three refusals in one window: at most its first and its closing line
+
+
+def test_bare_line_breaks_between_requests_do_not_hold_connections_at_the_cap(capped: tuple[str, int, str, UpProcess]) -> None:
     """llhttp skips a CRLF before a request without beginning one, and uvicorn stops the keep-alive
     timer on any byte: kept-alive connections that sent only "\\r\\n" were neither idle nor overdue and
     held the cap for good (a newcomer was refused). The CRLF now starts the header deadline."""
-    host, port, base = capped
+    host, port, base, _ = capped
     holders = [_kept(host, port) for _ in range(CAP)]
     try:
         for sock in holders:
@@ -347,11 +388,11 @@ def test_bare_line_breaks_between_requests_do_not_hold_connections_at_the_cap(ca
 
 
 def test_a_connection_with_its_next_request_partly_received_is_not_closed_as_idle(
-        capped: tuple[str, int, str]) -> None:
+        capped: tuple[str, int, str, UpProcess]) -> None:
     """A first request and the start of a second in one packet: once the first was answered the
     connection counted as idle and was closed for a newcomer at the cap, the second request (sent in
     full within the header timeout) lost without an answer. It is busy: the newcomer is refused."""
-    host, port, base = capped
+    host, port, base, _ = capped
     heads = []
     for _ in range(CAP - 1):  # first requests still sending their heads: not idle
         sock = socket.create_connection((host, port), timeout=5)
@@ -368,3 +409,51 @@ def test_a_connection_with_its_next_request_partly_received_is_not_closed_as_idl
     finally:
         for sock in [*heads, pipelined]:
             sock.close()
+
+
+def _raw(host: str, port: int, request: bytes) -> tuple[int, bytes, bytes]:
+    """Send `request` as is; (status, head, body) of the answer read until the server closes."""
+    with socket.create_connection((host, port), timeout=5) as sock:
+        with contextlib.suppress(OSError):  # the server may close while the rest is still being sent
+            sock.sendall(request)
+        answer = b""
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), head.lower(), body
+
+
+@pytest.mark.parametrize(("target", "request_tail", "status", "says"), [
+    # a head past 64 KiB: the 431 is written before the parser reads the head
+    ("/mcp", b"X-Filler: " + b"a" * 70_000 + b"\r\n\r\n", 431, "request header fields larger than 65536 bytes"),
+    ("/mcp?x=1", b"X-Filler: " + b"a" * 70_000 + b"\r\n\r\n", 431, "request header fields larger than 65536 bytes"),
+    # a header field that is not one
+    ("/mcp", b"Bad Header\r\n\r\n", 400, "Invalid header token"),
+    # a chunk size that is not hexadecimal (the head was fine: the body's target is the MCP endpoint)
+    ("/mcp", b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n"
+             b"Accept: application/json, text/event-stream\r\nAuthorization: Bearer alice-token-31337\r\n\r\n"
+             b"zz\r\n{}\r\n0\r\n\r\n", 400, "Invalid character in chunk size"),
+    # a request line without a valid HTTP version
+    ("/mcp HTZP/1.1", b"\r\n", 400, "Expected HTTP/"),
+])
+def test_refusals_before_the_app_on_the_mcp_endpoint_are_json_rpc_errors(
+        capped: tuple[str, int, str, UpProcess], target: str, request_tail: bytes, status: int, says: str) -> None:
+    """Refusals written by the HTTP layer itself, before any app code runs, were `text/plain` (431
+    "request header fields larger…", uvicorn's bare 400 "Invalid HTTP request received.") where every
+    other refusal on /mcp is a JSON-RPC error body. Now the MCP endpoint gets the JSON-RPC error
+    (naming the parser's complaint for a 400); other paths keep plain text."""
+    host, port, _, up = capped
+    version = b"" if " " in target else b" HTTP/1.1"
+    request = b"POST " + target.encode() + version + b"\r\nHost: 127.0.0.1\r\n" + request_tail
+    code, head, body = _raw(host, port, request)
+    assert code == status, (head, body[:300])
+    assert b"content-type: application/json" in head, (head, body[:300])
+    refusal = json.loads(body)
+    assert refusal["jsonrpc"] == "2.0" and refusal["id"] is None and refusal["error"]["code"] == -32600, refusal
+    assert says in refusal["error"]["message"], refusal
+    # elsewhere the same refusal stays plain text
+    code, head, body = _raw(host, port, request.replace(target.split(" ")[0].split("?")[0].encode(), b"/healthz", 1))
+    assert code == status and b"content-type: text/plain" in head and says.encode() in body, (head, body[:300])
+    assert "Traceback" not in up.log(), up.log()
+

@@ -27,7 +27,7 @@ from mcprt.contracts import CallContext
 from mcprt.errors import ToolCallError
 from mcprt.outbound import BuiltRequest, HttpUpstream
 from tests.support.cli import mcprt_cli
-from tests.support.tls import self_signed, server_context
+from tests.support.tls import mutual_tls, self_signed, server_context
 from tests.support.upstream import read_request_head, serve_app, serve_tcp
 
 OK_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
@@ -187,25 +187,22 @@ class TlsUpstream:
 @pytest.fixture(scope="module")
 def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsUpstream]:
     folder = tmp_path_factory.mktemp("tls")
-    (folder / "server").mkdir()
-    (folder / "client").mkdir()
-    cert, key = self_signed(folder / "server", addresses=["127.0.0.1"])
-    client_cert, client_key = self_signed(folder / "client", names=["mcprt-client"])
-    context = server_context(cert, key)
-    context.verify_mode = ssl.CERT_OPTIONAL
-    context.load_verify_locations(client_cert)
-
-    def handler(conn: socket.socket) -> None:
-        with context.wrap_socket(conn, server_side=True) as tls:
-            read_request_head(tls)
-            peer = tls.getpeercert()
-            subject = dict(item for rdn in peer["subject"] for item in rdn) if peer else {}
-            body = json.dumps({"client": subject.get("commonName")}).encode()
-            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    context, cert, client_cert, client_key = mutual_tls(folder, ssl.CERT_OPTIONAL)
 
     spec = {"openapi": "3.0.3", "info": {"title": "k8s", "version": "1"}, "paths": {"/api/v1/pods": {"get": {
         "operationId": "list_pods", "responses": {"200": {"description": "ok"}}}}}}
+
+    def handler(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            head = read_request_head(tls)
+            peer = tls.getpeercert()
+            subject = dict(item for rdn in peer["subject"] for item in rdn) if peer else {}
+            body = json.dumps({"client": subject.get("commonName")}).encode()
+            if head.startswith(b"GET /openapi.json ") and subject:  # the description: to the client certificate only
+                body = json.dumps(spec).encode()
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
     (folder / "k8s.json").write_text(json.dumps(spec))
     with serve_tcp(handler) as (host, port):
         yield TlsUpstream(f"https://{host}:{port}", cert, client_cert, client_key, folder)
@@ -256,6 +253,20 @@ def test_a_private_ca_is_trusted_from_the_manifest_or_the_standard_variables(
 def test_a_client_certificate_is_presented_for_mutual_tls(tls_upstream: TlsUpstream) -> None:
     done = _call_list_pods(tls_upstream, "{ca_file: server/cert.pem, cert_file: client/cert.pem, "
                                          "key_file: client/key.pem}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mcprt-client" in done.stdout
+
+
+def test_the_description_is_downloaded_with_the_sources_tls(tls_upstream: TlsUpstream, tmp_path: Path) -> None:
+    """The `openapi:` download used httpx's defaults whatever the source's `tls:` said: a private API serving
+    its description from its own host (Kubernetes' /openapi/v3), behind a private CA and mutual TLS, could
+    not be loaded at all. The source's `tls:` now applies to its description too."""
+    manifest = tls_upstream.folder / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  k8s:\n"
+                        f"    openapi: {tls_upstream.base}/openapi.json\n    base_url: {tls_upstream.base}\n"
+                        "    tls: {ca_file: server/cert.pem, cert_file: client/cert.pem, key_file: client/key.pem}\n")
+    done = mcprt_cli("call", str(manifest), "list_pods",
+                     env={"SSL_CERT_FILE": "", "SSL_CERT_DIR": "", "MCPRT_CACHE_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "mcprt-client" in done.stdout
 

@@ -12,9 +12,13 @@ import signal
 import time
 from pathlib import Path
 
+import socket
+
 import httpx
 
-from tests.support.served import http_client, mcprt_http
+from tests.sources.sources_support import http_server
+from tests.support.served import http_client, mcprt_http, text_of
+from tests.support.upstream import forward, read_request_head, serve_tcp
 from tests.support.zygote import script_command
 
 FIXTURE = Path(__file__).resolve().parents[1] / "sources" / "fixtures" / "mcp_server.py"
@@ -56,3 +60,48 @@ async def _server_pid(url: str) -> int:
             return json.loads(result.content[0].text)["pid"]
         assert time.monotonic() < deadline, result
         time.sleep(0.2)
+
+
+async def test_a_proxied_http_server_answering_5xx_is_degraded_like_an_openapi_upstream(tmp_path: Path) -> None:
+    """A proxied HTTP MCP server that answered every call with HTTP 503 stayed `up` (`mcprt_source_up` 1)
+    and its calls read `rejected` with the SDK's "Server returned an error response": only OpenAPI
+    sources took their health from their calls. The same rule now holds (source_health.py): a run of
+    5xx answers → `degraded`, a run of good answers → `up`; the model is told the HTTP status."""
+    answering = {"503": False}
+
+    def front(conn: socket.socket) -> None:
+        if not answering["503"]:
+            forward(conn, backend)
+            return
+        head = read_request_head(conn)
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        body = head.partition(b"\r\n\r\n")[2]
+        while len(body) < length and (chunk := conn.recv(65536)):
+            body += chunk
+        conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n"
+                     b"Connection: close\r\n\r\nbusy")
+
+    with http_server() as (_, backend), serve_tcp(front) as (_, port):
+        manifest = tmp_path / "mcp.yaml"
+        manifest.write_text(json.dumps({"version": 1, "sources": {"remote": {"url": f"http://127.0.0.1:{port}/mcp"}}}))
+        with mcprt_http(manifest, "--no-reload") as up:
+
+            def state() -> str:
+                (source,) = httpx.get(f"{up.base}/status.json", timeout=10).json()["sources"]
+                return source["state"]
+
+            async with http_client(up.url) as client:
+                assert text_of(await client.call_tool("echo", {"text": "hi"})) == "hi"
+                answering["503"] = True
+                for _ in range(3):  # DEGRADED_AFTER consecutive 5xx
+                    failed = await client.call_tool("echo", {"text": "hi"})
+                    assert failed.is_error and "HTTP 503" in text_of(failed), text_of(failed)
+                assert state() == "degraded"
+                metrics = httpx.get(f"{up.base}/metrics", timeout=10).text
+                assert 'mcprt_source_up{source="remote"} 0.0' in metrics
+                assert 'mcprt_tool_calls_total{outcome="upstream_error",source="remote",tool="echo"} 3.0' in metrics
+                answering["503"] = False
+                for _ in range(2):  # UP_AFTER good answers
+                    assert text_of(await client.call_tool("echo", {"text": "hi"})) == "hi"
+                assert state() == "up"

@@ -4,6 +4,10 @@ after the server restarts."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +18,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mcprt.errors import ManifestError
-from tests.support.upstream import serve_app
+from tests.support.tls import mutual_tls
+from tests.support.upstream import forward, serve_app, serve_tcp
 
 
 def remote_manifest(folder: Path, port: int, token: str = "${FIXTURE_TOKEN}", path: str = "/mcp") -> Path:
@@ -210,3 +215,52 @@ async def test_a_wrong_ssl_cert_file_leaves_a_plain_http_server_alone(
     with http_server("--token", "t0ken-for-tests") as (_, port):
         async with running(remote_manifest(tmp_path, port)) as (_, compiled):
             assert text_of(await call(compiled, "say", {"text": "no store needed"})) == "no store needed"
+
+
+@contextlib.contextmanager
+def _mutual_tls_front(folder: Path, backend_port: int) -> Iterator[tuple[int, Path]]:
+    """An HTTPS front on 127.0.0.1 for the plain-http fixture server on `backend_port`: its certificate is
+    signed by no public CA, and it refuses clients without the certificate `folder/client` holds (mutual
+    TLS, as a service behind a private CA asks). Yields (port, folder): `server/cert.pem` is the CA to
+    trust, `client/cert.pem` + `client/key.pem` the client certificate."""
+    context = mutual_tls(folder, ssl.CERT_REQUIRED)[0]
+
+    def front(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            forward(tls, backend_port)
+
+    with serve_tcp(front) as (_, port):
+        yield port, folder
+
+
+@pytest.mark.parametrize("tls", ["", "{ca_file: server/cert.pem}", "{ca_file: nowhere/ca.pem}",
+                                 "{ca_file: server/cert.pem, cert_file: client/cert.pem, key_file: client/key.pem}"])
+async def test_a_url_source_behind_a_private_ca_and_mutual_tls_takes_the_sources_tls(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls: str) -> None:
+    """`url:` sources had no `tls:` (OpenAPI sources have it): an MCP server behind a private CA or asking
+    for a client certificate could not be reached. The same `tls:` now applies, read by the same code."""
+    monkeypatch.setenv("SSL_CERT_FILE", "")
+    monkeypatch.setenv("SSL_CERT_DIR", "")
+    with http_server() as (_, backend), _mutual_tls_front(tmp_path, backend) as (port, folder):
+        manifest = write_manifest(folder, f"""
+            version: 1
+            sources:
+              remote:
+                url: https://127.0.0.1:{port}/mcp
+        """ + (f"        tls: {tls}\n" if tls else ""))
+        if "client/key.pem" not in tls:
+            with pytest.raises(ManifestError) as caught:
+                async with running(manifest):
+                    pass
+            message = caught.value.errors[0].message
+            if "nowhere" in tls:  # a file the manifest names is missing: said at its key, at load
+                assert f"no such file: {folder / 'nowhere/ca.pem'}" in message, message
+            elif tls:  # trusted now (no verification failure); the server refuses it without a client certificate
+                # (TLS 1.3: the refusal comes after the handshake, as an alert or as the connection closing)
+                assert "verif" not in message.lower(), message
+                assert "ReadError" in message or "certificate required" in message, message
+            else:
+                assert "certificate verify failed" in message or "verification failed" in message, message
+            return
+        async with running(manifest) as (_, compiled):
+            assert text_of(await call(compiled, "echo", {"text": "over mutual TLS"})) == "over mutual TLS"

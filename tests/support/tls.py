@@ -40,3 +40,18 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context
+
+
+def mutual_tls(folder: Path, client_certificate: int) -> tuple[ssl.SSLContext, Path, Path, Path]:
+    """A server on 127.0.0.1 with a self-signed certificate (`folder/server/cert.pem`, the only CA that
+    trusts it) asking for the client certificate in `folder/client` (`cert.pem`, `key.pem`, CN
+    `mcprt-client`) with `client_certificate` (`ssl.CERT_OPTIONAL` or `ssl.CERT_REQUIRED`).
+    (server context, server certificate, client certificate, client key)."""
+    (folder / "server").mkdir()
+    (folder / "client").mkdir()
+    cert, key = self_signed(folder / "server", addresses=["127.0.0.1"])
+    client_cert, client_key = self_signed(folder / "client", names=["mcprt-client"])
+    context = server_context(cert, key)
+    context.verify_mode = ssl.VerifyMode(client_certificate)
+    context.load_verify_locations(client_cert)
+    return context, cert, client_cert, client_key

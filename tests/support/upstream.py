@@ -130,6 +130,25 @@ def serve_tcp(handler: Handler) -> Iterator[tuple[str, int]]:
             worker.join(timeout=5)
 
 
+def forward(conn: socket.socket, port: int) -> None:
+    """Relay bytes both ways between `conn` (a `serve_tcp` connection, maybe TLS-wrapped) and a new
+    connection to 127.0.0.1:`port` until either side closes: a front that can be made to misbehave."""
+    with socket.create_connection(("127.0.0.1", port)) as back:
+        conn.settimeout(None)
+
+        def backward() -> None:
+            with contextlib.suppress(OSError):
+                while data := back.recv(65536):
+                    conn.sendall(data)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+        threading.Thread(target=backward, daemon=True).start()
+        with contextlib.suppress(OSError):
+            while data := conn.recv(65536):
+                back.sendall(data)
+
+
 def reset(conn: socket.socket) -> None:
     """Close `conn` with a TCP RST (not a FIN): what a crashed or killed upstream looks like."""
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

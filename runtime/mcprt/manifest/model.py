@@ -630,7 +630,8 @@ class OpenAPISource(SourceBase):
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for this source's HTTPS API "
-                                    "requests (not its token requests, which keep the default trust).")
+                                    "requests and its description's download (not its token requests, which keep "
+                                    "the default trust).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     credential_parameters: list[str] = Field(
         default_factory=empty_list,
@@ -691,6 +692,9 @@ class UrlSource(SourceBase):
     url: UpstreamUrl = Field(description="The server's MCP endpoint URL (absolute http(s), no `user:password@`).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
+    tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for the connection to this "
+                                    "server (as an OpenAPI source's `tls`; not its token requests, which keep the "
+                                    "default trust).")
     startup_timeout: Duration = Field(30.0, description="Time allowed to connect and list tools.")
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
     prompts: ItemSwitch = True  # proxied prompts (per-name overrides)

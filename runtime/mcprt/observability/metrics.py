@@ -13,6 +13,7 @@
 | `mcprt_source_restarts_total` | counter | source |
 | `mcprt_sessions` | gauge | — |
 | `mcprt_event_loop_tasks` | gauge | — |
+| `mcprt_rejected_connections_total` | counter | — (OpenTelemetry `kestrel.rejected_connections`) |
 
 Label values are bounded: tool and source names come from the compiled tool set, never from
 arguments; `error_type` is an `events.Outcome` or an exception's class name.
@@ -200,6 +201,12 @@ class _StateCollector(Collector):
                                       "(a figure that only grows is a leak).")
             tasks.add_metric([], state.loop_tasks)
             yield tasks
+        if state.rejected_connections is not None:
+            rejected = CounterMetricFamily("mcprt_rejected_connections", "HTTP connections refused on arrival at "
+                                           "the MCPRT_MAX_CONNECTIONS cap (none idle to close) since the server "
+                                           "started.")
+            rejected.add_metric([], state.rejected_connections)
+            yield rejected
         reloads = CounterMetricFamily("mcprt_reloads", "Reload attempts by result.", labels=["result"])
         reloads.add_metric(["ok"], state.reload.get("reloads", 0))
         reloads.add_metric(["error"], state.reload.get("failures", 0))

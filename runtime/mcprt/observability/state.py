@@ -48,6 +48,7 @@ class ServerState:
     reload: dict[str, Any] = field(default_factory=dict)  # `ReloadStatus.to_dict()`
     state_up: bool | None = None  # the shared state backend answers (None: no backend configured)
     loop_tasks: int | None = None  # asyncio tasks alive in the serving event loop (None: read off the loop)
+    rejected_connections: int | None = None  # refused at the connection cap since start (None: no HTTP listener)
 
 
 StateFn = Callable[[], ServerState]

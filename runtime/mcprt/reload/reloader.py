@@ -363,7 +363,9 @@ class Reloader:
         if loaded is None:
             loaded = await asyncio.to_thread(self.runtime.load)
         stale = sources_with_changed_files(self.runtime, self._signatures)
-        return await self.runtime.compile(loaded, stale)
+        # as at start: a proxied server this reload opens that cannot be reached is `down` and retried
+        # while the rest of the reload applies (unless `--strict`); before, it failed the whole reload
+        return await self.runtime.compile(loaded, stale, may_start_down=self.runtime.may_start_down)
 
     def _missing_files(self, exc: BaseException) -> set[Path]:
         candidates = set(self.watch_set())

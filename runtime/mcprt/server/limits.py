@@ -18,7 +18,9 @@ and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
   descriptor limit allows after a reserve for upstreams and files). A connection arriving at the cap
   closes the longest-idle keep-alive connection (nginx does the same with its reusable ones), so
   clients that open connections and idle cannot hold the cap for the long keep-alive; only when none
-  is idle is the newcomer closed on arrival;
+  is idle is the newcomer closed on arrival. Each refused connection is counted (`REFUSED`, the metric
+  `mcprt_rejected_connections_total`) and said in a warning at most once per 10 s with how many
+  were refused since the previous one: a full server must be visible to its operator;
 - a request's body must arrive within `MCPRT_BODY_TIMEOUT` seconds (default 30) of its head, or
   the client gets 408 (RFC 9110 §15.5.9) and the connection closes: the token is checked before
   the body is read, but an authenticated client trickling bodies a byte at a time held a
@@ -28,6 +30,11 @@ and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
   connection closes, whether or not it sent a token. uvicorn's
   httptools parser buffers a header line whole and has no limit of its own: a 50 MB header, sent
   before any token is checked, was held in memory in full;
+- a request the parser cannot read (a malformed request line or header field, bad chunked encoding)
+  gets 400 naming the parser's complaint, where uvicorn answered a bare "Invalid HTTP request received.";
+- every refusal written here to a request for the MCP endpoint (408, 431, 400) is the JSON-RPC error
+  body the guard's refusals carry (`guard.refusal_message`), as every other refusal on that endpoint
+  is; elsewhere (`/healthz`, a target not yet read) plain text;
 - the soft descriptor limit is raised to the hard limit at start;
 - "accept failed" errors (EMFILE) are logged at most once per 10 s, with a count.
 
@@ -41,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +67,7 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 4096
 MAX_HEADER_BYTES = 65_536  # nginx allows 32 KiB, Node 16 KiB; OAuth JWTs and cookies fit many times over
+MAX_REQUEST_LINE = 8_192  # bytes of a head kept to read a refused request's target (RFC 9112 §3 suggests 8,000)
 LINGER_SECONDS = 2.0  # reading (and dropping) what a client still sends after a closing error answer
 FD_RESERVE = 128  # descriptors kept for upstream connections, subprocess pipes, files, logs
 ACCEPT_LOG_EVERY = 10.0
@@ -116,6 +125,12 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
     keep-alive ones too). `timeout`, `body_seconds`: seconds. A request to `mcp_path` (the MCP
     endpoint) refused for its slow body gets a JSON-RPC error, as every refusal there does."""
     endpoint = (mcp_path.rstrip("/") or "/") if mcp_path is not None else None
+
+    def for_endpoint(target: bytes | str) -> bool:
+        """Whether a request target (`/mcp?x`, `/mcp/`, a raw request-line target) is the MCP endpoint's."""
+        text = target.decode("latin-1") if isinstance(target, bytes) else target
+        return endpoint is not None and (text.split("?", 1)[0].rstrip("/") or "/") == endpoint
+
     # connections waiting between requests (uvicorn's keep-alive timer running), longest idle first
     idle: dict[HttpToolsProtocol, None] = {}
 
@@ -123,12 +138,14 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
         _in_head = True  # between a request's first byte (or the connection's) and its blank line
         _head_bytes = 0
         _head_tail = b""
+        _request_line = b""  # the head's first bytes, up to its first line break: the target a 431 answers
         _header_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > limit and not _close_longest_idle():
                 transport.abort()  # frees the descriptor at once; the client sees a reset
+                REFUSED.add(limit, self.loop)
                 return
             self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
 
@@ -147,6 +164,8 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
                 self._in_head = True
                 self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
             if self._in_head:  # counted before the parser sees (and buffers) any of it
+                if b"\n" not in self._request_line and len(self._request_line) < MAX_REQUEST_LINE:
+                    self._request_line += data[:MAX_REQUEST_LINE]
                 end = (self._head_tail + data).find(b"\r\n\r\n")
                 counted = len(data) if end < 0 else max(0, end - len(self._head_tail))
                 if self._head_bytes + counted > MAX_HEADER_BYTES:
@@ -163,7 +182,7 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
                 self._header_timer = self.loop.call_later(timeout, self._headers_overdue)
 
         def on_headers_complete(self) -> None:
-            self._in_head, self._head_bytes, self._head_tail = False, 0, b""
+            self._in_head, self._head_bytes, self._head_tail, self._request_line = False, 0, b"", b""
             self._stop_header_timer()
             super().on_headers_complete()
             self._body_timer = self.loop.call_later(body_seconds, self._body_overdue)
@@ -193,10 +212,9 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             if self.transport.is_closing() or cycle is None or not cycle.more_body:
                 return
             if not cycle.response_started:
-                path = str(cycle.scope.get("path", "")).rstrip("/") or "/"
                 self.transport.write(_closing_response(
                     "408 Request Timeout", f"request body not received within {body_seconds:g} s",
-                    jsonrpc=path == endpoint))
+                    jsonrpc=for_endpoint(str(cycle.scope.get("path", "")))))
             # As uvicorn does for a client that went away: the app's pending `receive` gets
             # http.disconnect and whatever it still sends is dropped.
             cycle.response_started = cycle.response_complete = cycle.disconnected = True
@@ -206,11 +224,36 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             self._close_lingering()
 
         def _headers_too_large(self) -> None:
+            # the parser has not seen these bytes: the target is read off the request line kept above
+            line = self._request_line.lstrip(b"\r\n").split(b"\r\n", 1)[0].split(b" ")
             self.transport.write(_closing_response(
-                "431 Request Header Fields Too Large", f"request header fields larger than {MAX_HEADER_BYTES} bytes"))
+                "431 Request Header Fields Too Large", f"request header fields larger than {MAX_HEADER_BYTES} bytes",
+                jsonrpc=len(line) > 1 and for_endpoint(line[1])))
             self._close_lingering()
             log_event("rejected request: header fields too large", logging.WARNING,
                       limit_bytes=MAX_HEADER_BYTES, client=(self.client or ("unknown",))[0])
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to a request its parser refused, called inside its `except
+            httptools.HttpParserError` (so `sys.exc_info()` holds the parser's complaint, e.g. "Invalid
+            character in chunk size"): 400 naming it, a JSON-RPC error for the MCP endpoint (the target
+            the parser read so far: `on_url`), then close as uvicorn does."""
+            complaint = sys.exc_info()[1]
+            text = f"the request is not valid HTTP/1.1: {complaint}" if complaint is not None else msg
+            cycle = getattr(self, "cycle", None)
+            target: bytes | str = getattr(self, "url", b"")  # a head being read: its target so far
+            if not self._in_head and cycle is not None:  # the body was being read (chunked encoding)
+                target = str(cycle.scope.get("path", ""))
+                answered = cycle.response_started
+                # As for a client that went away: the app's pending `receive` gets http.disconnect and
+                # whatever it still sends is dropped (a second status line would corrupt its answer).
+                cycle.response_started = cycle.response_complete = cycle.disconnected = True
+                cycle.message_event.set()
+                if answered:
+                    self.transport.close()
+                    return
+            self.transport.write(_closing_response("400 Bad Request", text, jsonrpc=for_endpoint(target)))
+            self.transport.close()
 
         def _close_lingering(self) -> None:
             # Stop sending, read and drop what the client still sends, then close (RFC 9112 §9.6): closed at
@@ -254,6 +297,38 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
         return False
 
     return LimitedHTTPProtocol
+
+
+class RefusedConnections:
+    """Connections refused at the `MCPRT_MAX_CONNECTIONS` cap in this process: `count` since start (the
+    counter `mcprt_rejected_connections_total`, after OpenTelemetry's `kestrel.rejected_connections`), and
+    a warning per `ACCEPT_LOG_EVERY` seconds at most: the first refusal of a quiet spell at once, those
+    after it in one line when the window ends (a flood writes one line per 10 s, not one per socket)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._unsaid = 0  # refused since the last warning
+        self._window: asyncio.TimerHandle | None = None
+
+    def add(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.count += 1
+        self._unsaid += 1
+        if self._window is None:
+            self._say(limit)
+            self._window = loop.call_later(ACCEPT_LOG_EVERY, self._window_ends, limit)
+
+    def _window_ends(self, limit: int) -> None:
+        self._window = None
+        if self._unsaid:
+            self._say(limit)
+
+    def _say(self, limit: int) -> None:
+        log_event("refused connection: MCPRT_MAX_CONNECTIONS reached, none idle to close", logging.WARNING,
+                  limit=limit, refused=self._unsaid, window_seconds=ACCEPT_LOG_EVERY, total=self.count)
+        self._unsaid = 0
+
+
+REFUSED = RefusedConnections()  # one listener per process: `mcprt up` serves one
 
 
 def _bytes_waiting(transport: asyncio.BaseTransport) -> bool:

@@ -64,8 +64,9 @@ class Observatory:
         self.recorder: Any = None
         self.audit: Any = None
         self.tracer: Any = None
-        # each source's health as its calls show it, tied to the source object a reload may replace
-        self.health = CallHealth(lambda name: runtime.pool.running.get(name),
+        # each source's health as its calls show it, tied to the source object a reload may replace (a
+        # proxied server's: to its connection, which a reconnect replaces)
+        self.health = CallHealth(lambda name: _instance(runtime.pool.running.get(name)),
                                  manifest_secrets(runtime.loaded.manifest))
         self.policy: GuardPolicy | None = None
         self._undo: list[Callable[[], None]] = []
@@ -138,9 +139,11 @@ class Observatory:
             reload = reload_status(runtime)
         except ImportError:
             pass
-        sessions = len(self.notifier.sessions) if self.options.transport == "http" else 1
+        http = self.options.transport == "http"
+        sessions = len(self.notifier.sessions) if http else 1
         return ServerState(self.loaded.manifest.server.name, __version__, self.options.transport, self.endpoint,
-                           self.started, tools, sources, sessions, reload, self.state_up(), _loop_tasks())
+                           self.started, tools, sources, sessions, reload, self.state_up(), _loop_tasks(),
+                           _refused_connections() if http else None)
 
     # --- HTTP --------------------------------------------------------------------------------------
 
@@ -264,18 +267,25 @@ def _tools(toolset: ToolSet) -> list[ToolInfo]:
     return found + [ToolInfo(t.name, t.source, t.expose) for t in toolset]
 
 
+def _instance(source: Any) -> object:
+    """What a call verdict belongs to: a proxied server's current connection, else the source object."""
+    return getattr(source, "connection", source)
+
+
 def _health(name: str, source: Any, verdict: CallVerdict | None) -> SourceHealth:
-    """A proxied MCP server's health is its connection's (it notices a lost server and reconnects, so
-    a failed call's verdict would outlive the reconnect); an HTTP upstream holds no connection to
-    watch, so its health is its calls' verdict (refused, timed out, 5xx: not up)."""
+    """A source's health: a proxied MCP server's connection state when it is not up (it notices a lost
+    server and reconnects); else its calls' verdict (refused, timed out, a run of 5xx: not up), the one
+    rule for every kind (source_health.py) — a proxied HTTP server connected but answering 503 is
+    `degraded`, as an OpenAPI upstream is. A verdict belongs to the connection its calls went to, so a
+    reconnect does not inherit it."""
     kind = getattr(source, "kind", "?")
     state = getattr(source, "state", None)  # only proxied MCP servers have a connection state
-    if state is not None:
-        error = getattr(source, "last_error", None) if state != "up" else None
-        return SourceHealth(name, kind, state, getattr(source, "restarts", 0), error)
+    restarts = getattr(source, "restarts", 0)
+    if state is not None and state != "up":
+        return SourceHealth(name, kind, state, restarts, getattr(source, "last_error", None))
     if verdict is not None:
-        return SourceHealth(name, kind, verdict.state, 0, verdict.error, verdict.since)
-    return SourceHealth(name, kind, "up")
+        return SourceHealth(name, kind, verdict.state, restarts, verdict.error, verdict.since)
+    return SourceHealth(name, kind, state or "up", restarts)
 
 
 class OperationTimer:
@@ -369,6 +379,14 @@ def _known_methods() -> frozenset[str]:
         return found
 
     return frozenset(methods(mcp_types.ClientRequest) | {*TASK_METHODS, "tasks/list", "tasks/result"})
+
+
+def _refused_connections() -> int:
+    """Connections refused at the cap so far (`limits.REFUSED`; imported here: only an HTTP server has a cap,
+    and limits.py loads uvicorn, which a stdio server never needs)."""
+    from .limits import REFUSED
+
+    return REFUSED.count
 
 
 def _loop_tasks() -> int | None:

@@ -125,7 +125,7 @@ class SourcePool:
         All or nothing: when any source fails to open, the sources opened by this call are closed
         and the pool is unchanged (`result.diagnostics` says why).
 
-        `may_start_down` (the first compile of `mcprt up` without `--strict`): a proxied MCP server that
+        `may_start_down` (the compiles of `mcprt up` without `--strict`, its reloads' too): a proxied MCP server that
         cannot be reached opens `down` instead (`McpServerSource.start`) — one warning each
         (`down_warnings`, of `result.started_down`: the pipeline adds it once it knows whether the
         compile serves); it is retried with backoff and its tools appear when it answers — unless every
@@ -238,13 +238,14 @@ class SourcePool:
         self._fingerprints = {}
 
 
-def down_warnings(loaded: LoadedManifest, result: SyncResult, *, serving: bool) -> list[Diagnostic]:
+def down_warnings(loaded: LoadedManifest, result: SyncResult, *, serving: bool, when: str = "at start") -> list[Diagnostic]:
     """One warning per source `result` opened down (`sync(may_start_down=True)`), at the line naming
     its kind: with `serving` (the compile succeeded) it says the other sources serve and when this
-    one is retried; else only why it is down, as the compile's errors stop `mcprt up` anyway."""
+    one is retried; else only why it is down, as the compile's errors stop `mcprt up` anyway.
+    `when`: the compile that opened it (`at start`, `after a reload`)."""
     found = []
     for name, (reason, retries) in result.started_down.items():
-        message = f"source '{name}' is down at start: {reason}"
+        message = f"source '{name}' is down {when}: {reason}"
         if serving:
             message += (f"; serving the other sources, and retrying this one {retries} until it answers "
                         "(`mcprt up --strict` refuses to start instead)")

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from ...errors import McprtError
 from ...manifest.model import CommandSource, UrlSource
 from ..base import SourceContext
+from ..tls_setting import tls_context, tls_files
 from .connectors import Connector, HttpConnector, StdioConnector, process_spec
 from .source import McpServerSource, Wants
 
@@ -32,7 +33,10 @@ async def open_url_source(ctx: SourceContext) -> McpServerSource:
     parts = urlsplit(config.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise McprtError("url must be an http:// or https:// URL of the server's MCP endpoint")
-    return await _start(ctx, "url", HttpConnector(config, ctx.name, logging.getLogger(f"mcprt.source.{ctx.name}")))
+    tls = tls_context(config, ctx.base_dir, parts.scheme == "https", ("url",))
+    connector = HttpConnector(config, ctx.name, logging.getLogger(f"mcprt.source.{ctx.name}"), tls,
+                              tuple(tls_files(config, ctx.base_dir)))
+    return await _start(ctx, "url", connector)
 
 
 async def open_mcp_source(ctx: SourceContext) -> McpServerSource:

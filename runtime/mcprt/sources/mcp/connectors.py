@@ -11,6 +11,7 @@ import logging
 import os
 import shlex
 import shutil
+import ssl
 from http import HTTPStatus
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -49,6 +50,8 @@ class Connector(Protocol):
     async def wait_gone(self) -> None: ...
 
     def explain(self, exc: BaseException) -> str: ...
+
+    def answered_status(self, exc: MCPError) -> int | None: ...
 
 
 def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[str, Any], mode: str,
@@ -115,6 +118,9 @@ class StdioConnector:
         else:
             await anyio.sleep_forever()
 
+    def answered_status(self, exc: MCPError) -> int | None:
+        return None  # no HTTP under stdio: every error is the server's own
+
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
         if self.process is not None and self.process.exited_by_itself:
@@ -130,9 +136,13 @@ class StdioConnector:
 class HttpConnector:
     """Connects to a remote server over streamable HTTP with the source's headers and credentials."""
 
-    def __init__(self, config: UrlSource, source: str, log: logging.Logger) -> None:
-        """`source`: the manifest's name for the source, which its warnings name."""
+    def __init__(self, config: UrlSource, source: str, log: logging.Logger, tls: ssl.SSLContext | None = None,
+                 files: tuple[Path, ...] = ()) -> None:
+        """`source`: the manifest's name for the source, which its warnings name; `tls`: its `tls:` as a
+        context (None: the default trust); `files`: the files that names, watched (a rotated CA reopens it)."""
         self.config = config
+        self.tls = tls
+        self.files = files
         self.source = source
         self.log = log
         self.target = redact_url(config.url)
@@ -151,7 +161,7 @@ class HttpConnector:
         """
         self.status.last_error = None
         async with AsyncExitStack() as stack:
-            http = await stack.enter_async_context(make_http_client(self.config, self.status))
+            http = await stack.enter_async_context(make_http_client(self.config, self.status, self.tls))
 
             def client(mode: str) -> Client:
                 return _client(streamable_http_client(self.config.url, http_client=http), message_handler, callbacks,
@@ -171,6 +181,17 @@ class HttpConnector:
     async def wait_gone(self) -> None:
         await anyio.sleep_forever()  # an HTTP server's absence shows on the next call instead
 
+    def answered_status(self, exc: MCPError) -> int | None:
+        """The HTTP status a request was answered with when `exc` is the SDK's stand-in for it (a non-2xx
+        answer without a JSON-RPC error body: INTERNAL_ERROR "Server returned an error response"), else
+        None: an error the server itself sent. The status is the latest error the transport saw
+        (`HttpStatus`; a concurrent request's error status may stand in for this one's), taken: a later
+        lost connection must not be explained by this answer."""
+        if exc.code != types.INTERNAL_ERROR or exc.message != SDK_HTTP_ERROR:
+            return None
+        status, self.status.last_error = self.status.last_error, None
+        return status
+
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
         if isinstance(leaf, httpx2.ConnectError):
@@ -183,6 +204,7 @@ class HttpConnector:
         return f"{self.target}: {_describe(leaf)}"
 
 
+SDK_HTTP_ERROR = "Server returned an error response"  # mcp.client.streamable_http's stand-in for a non-2xx answer
 _ERA_REFUSALS = {types.UNSUPPORTED_PROTOCOL_VERSION, types.INVALID_REQUEST, types.METHOD_NOT_FOUND}
 
 

@@ -213,10 +213,11 @@ def _trust(url: str) -> ssl.SSLContext:
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, trusts nothing
 
 
-def make_http_client(config: UrlSource, status: HttpStatus) -> httpx2.AsyncClient:
+def make_http_client(config: UrlSource, status: HttpStatus, tls: ssl.SSLContext | None = None) -> httpx2.AsyncClient:
     """A client for one remote MCP server: fixed headers, credentials, MCP-friendly timeouts, and
-    redirects held to the outbound guard's address ranges (module docstring)."""
-    tls = _trust(config.url)  # made once, for the first hop and every redirect hop
+    redirects held to the outbound guard's address ranges (module docstring). `tls`: the source's `tls:`
+    (`sources.tls_setting`), None for the default trust."""
+    tls = tls or _trust(config.url)  # made once, for the first hop and every redirect hop
     inner = httpx2.AsyncHTTPTransport(verify=tls, retries=0)
     return httpx2.AsyncClient(
         transport=_UpstreamTransport(inner, credentials_for(config.auth), status, float(config.startup_timeout),

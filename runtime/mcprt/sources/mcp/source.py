@@ -137,6 +137,9 @@ class McpServerSource:
         self.state = "starting"  # starting | up | down (never up since it opened) | restarting | closed
         self.last_error: str | None = None  # why the connection was last lost (status page)
         self._client: Client | None = None
+        # the connection calls go to now (the source itself until the first): a verdict its calls' HTTP
+        # answers gave (source_health) belongs to one connection, and a reconnect starts afresh
+        self.connection: object = self
         self._operations: list[Operation] = []
         self._signature: str | None = None
         self._lost = anyio.Event()
@@ -240,6 +243,13 @@ class McpServerSource:
         try:
             result = await self._call(client, upstream_name, arguments, context,
                                       None if watch is None else watch.carrier)
+        except _HttpAnswer as answer:
+            # An HTTP error status, as an OpenAPI upstream's: the call's event carries it, so the source's
+            # health follows it by the same rule (observability/source_health.py: a run of 5xx → degraded)
+            if watch is not None:
+                watch.finish(answer.status, None)
+            text = f"{context.tool}: server '{self.name}' answered the call with an HTTP error, not an MCP result"
+            return UpstreamResult(kind="text", body=text, raw_bytes=0, status=answer.status, is_error=True)
         except BaseException as exc:
             if watch is not None:
                 watch.finish(None, type(exc).__name__)
@@ -270,6 +280,9 @@ class McpServerSource:
                 raise ToolCallError(self.unavailable_message()) from None
             if exc.code == types.REQUEST_TIMEOUT:
                 raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+            status = self.connector.answered_status(exc)
+            if status is not None:
+                raise _HttpAnswer(status) from None
             raise UpstreamRefused(f"{context.tool}: server '{self.name}' refused the call: {exc.message}",
                                   exc.code, exc.message) from None
         except _LOST_ERRORS as exc:
@@ -403,6 +416,7 @@ class McpServerSource:
                         self._install(listing, notify=self._ready.is_set())
                         came_up = self.state == "down"
                         self._client, self.state, up_since = client, "up", time.monotonic()
+                        self.connection = client
                         if not self._ready.is_set():
                             self._ready.set()
                         elif came_up:
@@ -576,6 +590,14 @@ class McpServerSource:
                     self.on_tools_changed(self.name)
                 except Exception:
                     self.log.exception("source %s: on_tools_changed callback failed", self.name)
+
+
+class _HttpAnswer(Exception):
+    """A call answered with an HTTP error status instead of a JSON-RPC message (`Connector.answered_status`)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def _leaf(exc: BaseException) -> BaseException:

@@ -12,12 +12,14 @@ import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import Diagnostic, Severity, SourceConfigError
+from ...errors import Diagnostic, Severity
 from ...manifest.model import OpenAPISource
 from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
+from ..tls_setting import tls_context, tls_files
 from . import compile_openapi, missing_auth
 from .answers import mismatch
+from .fetch import source_tls
 from .pinned import open_description
 
 if TYPE_CHECKING:
@@ -85,28 +87,30 @@ class OpenAPIRunningSource:
             await self._upstream.aclose()
 
 
-def _compile(ctx: SourceContext) -> tuple[Any, Any, list[str], list[str], list[Path]]:
+def _compile(ctx: SourceContext, tls: ssl.SSLContext | None) -> tuple[Any, Any, list[str], list[str], list[Path]]:
     config = ctx.config
     assert isinstance(config, OpenAPISource)
     cache_dir = Path(ctx.settings.cache_dir)
-    document, warnings, notes, files = open_description(ctx.name, config.openapi, ctx.base_dir, cache_dir,
-                                                        offline=bool(getattr(ctx.settings, "offline", False)))
-    compiled = compile_openapi(document, config, ctx.defaults, cache_dir=cache_dir)
+    with source_tls(tls):  # the description ($refs the compile follows too) fetched with the source's `tls:`
+        document, warnings, notes, files = open_description(ctx.name, config.openapi, ctx.base_dir, cache_dir,
+                                                            offline=bool(getattr(ctx.settings, "offline", False)))
+        compiled = compile_openapi(document, config, ctx.defaults, cache_dir=cache_dir)
     return document, compiled, warnings, notes, files
 
 
 async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     config = ctx.config
     assert isinstance(config, OpenAPISource)
-    document, compiled, fetch_warnings, fetch_notes, files = await asyncio.to_thread(_compile, ctx)
+    tls = tls_context(config, ctx.base_dir, False, ())  # the source's own `tls:`, None without it
+    document, compiled, fetch_warnings, fetch_notes, files = await asyncio.to_thread(_compile, ctx, tls)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
-    tls = config.tls
-    # watched like the description: a rotated CA or client certificate reopens the source, which reads it again
-    files += [ctx.base_dir / name for name in (tls.ca_file, tls.cert_file, tls.key_file) if name] if tls else []
+    files += tls_files(config, ctx.base_dir)  # watched like the description
     https = any((item.plan.base_url or "").lower().startswith("https://") for item in compiled.operations) or bool(
         config.base_url and config.base_url.lower().startswith("https://"))
-    source = OpenAPIRunningSource(ctx.name, config, retries, files, _tls_context(ctx, https))
+    if tls is None:  # the default trust: checked now that the API's scheme is known
+        tls_context(config, ctx.base_dir, https, ("base_url",) if config.base_url else ())
+    source = OpenAPIRunningSource(ctx.name, config, retries, files, tls)
     if document.shapes_pending:
         source.track(document)
     for item in compiled.operations:
@@ -120,37 +124,6 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     _warn(ctx, compiled.notes, "note")
     _warn(ctx, missing_auth(compiled, config))
     return source
-
-
-def _tls_context(ctx: SourceContext, https: bool) -> ssl.SSLContext | None:
-    """The source's `tls:` as a client context, made at open so a missing or unreadable file is an error
-    of the source, at load, rather than of its first call. Without `tls:`, None (the default trust, made
-    at the first https hop), after checking that the environment's store loads when `https` (the source
-    calls an https base URL): a wrong SSL_CERT_FILE is then a load error naming it, while an http-only
-    source never reads it."""
-    from ...outbound.tls import TrustStoreError, client_context
-
-    tls = getattr(ctx.config, "tls", None)
-    if tls is None:
-        if https:
-            try:
-                client_context()
-            except TrustStoreError as exc:
-                raise SourceConfigError([(("base_url",) if ctx.config.base_url else (), str(exc))]) from None
-        return None
-
-    paths = {key: ctx.base_dir / value for key, value in
-             (("ca_file", tls.ca_file), ("cert_file", tls.cert_file), ("key_file", tls.key_file)) if value}
-    missing = [(("tls", key), f"no such file: {path}") for key, path in paths.items() if not path.is_file()]
-    if missing:
-        raise SourceConfigError(missing)
-    try:
-        return client_context(**paths)
-    except TrustStoreError as exc:  # the environment's store, with only `cert_file`: not these files' fault
-        raise SourceConfigError([(("tls",), str(exc))]) from None
-    except (OSError, ssl.SSLError) as exc:  # not PEM, a key not matching its certificate
-        raise SourceConfigError([(("tls",), f"cannot load {', '.join(map(str, paths.values()))}: "
-                                            f"{getattr(exc, 'reason', None) or exc}")]) from None
 
 
 def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]

@@ -3,6 +3,10 @@
 The cache (keyed by URL) keeps the body and its ETag/Last-Modified, so an unchanged document costs a
 304, and a restart without network still works from the last copy (with a warning saying so).
 httpx is imported only here and only when a URL is actually fetched.
+
+A source's `tls:` applies to its description as to its API (`SOURCE_TLS`, set while the source's
+description is loaded, $refs to other URLs included): a private API serves its description from its own
+host (Kubernetes' `/openapi/v3`, a service's `/openapi.json`), behind the same private CA or mTLS.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ import hashlib
 import json
 import os
 import tempfile
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +29,21 @@ from mcprt.manifest.limits import DEFAULT_MAX_SPEC_BYTES, max_spec_bytes
 
 MAX_DOCUMENT_BYTES = DEFAULT_MAX_SPEC_BYTES  # the default; MCPRT_MAX_SPEC_BYTES changes it
 FETCH_TIMEOUT = 30.0
+
+# The TLS context of the source whose description is being loaded (`sources.tls_setting`); None: httpx's
+# default trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
+SOURCE_TLS: ContextVar[ssl.SSLContext | None] = ContextVar("SOURCE_TLS", default=None)
+
+
+@contextmanager
+def source_tls(context: ssl.SSLContext | None) -> Iterator[None]:
+    """Fetches in this block (this thread or task) check certificates, and show a client certificate, as
+    `context` says (None: the default trust)."""
+    token = SOURCE_TLS.set(context)
+    try:
+        yield
+    finally:
+        SOURCE_TLS.reset(token)
 
 
 @dataclass(slots=True)
@@ -139,7 +161,8 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = meta["last_modified"]
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+        trust = SOURCE_TLS.get()
+        with httpx.Client(timeout=timeout, follow_redirects=True, verify=trust if trust is not None else True) as client:
             with client.stream("GET", url, headers=headers) as response:
                 if response.status_code == 304 and cached is not None:
                     return Fetched(cached, from_cache=True)
