@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from mcprt.contracts import UpstreamResult
 from mcprt.expressions.template_errors import TemplateRenderError
 from mcprt.expressions.templates import compile_template
+from mcprt.shaping import Shaping, shape_result
 from mcprt.shaping.template_safety import refused_lookups
 from tests.support.cli import mcprt_cli, mcprt_process
 
@@ -270,24 +272,37 @@ CALL_TIME = [
 ]
 
 
+PAGE = {"entries": [{"id": 1, "name": "a", "meta": {"created": "x"}}],
+        "labels": {"a": {"id": 1, "name": "a", "meta": {"created": "x"}}}, "name": "p"}
+
+
+def _shaped(template: str) -> tuple[bool, str]:
+    """(is it an error, its text): the result shaping a call runs, on `PAGE` (cheap: no compile of a manifest)."""
+    shaping = Shaping(output=compile_template("first line\n" + template, kind="output"), tool="raw",
+                      template_origin="mcp.yaml:8")
+    result = shape_result(UpstreamResult(kind="json", status=200, body=PAGE, raw_bytes=200), shaping)
+    return bool(result.is_error), result.content[0]["text"]
+
+
 @pytest.mark.parametrize(("template", "error"), CALL_TIME)
-def test_a_missing_field_fails_the_call_wherever_it_is_printed(tmp_path: Path, template: str, error: str) -> None:
-    (tmp_path / "tools.py").write_text(TYPED_MODULE)
-    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  t:\n    python: tools\n    tools:\n      raw:\n"
-                                       f"        output: |\n          first line\n          {template}\n")
-    done = mcprt_cli("call", "mcp.yaml", "raw", "--args", '{"n": 1}', cwd=tmp_path)
-    assert done.returncode == 1, done.stdout
-    text = json.loads(done.stdout)["content"][0]["text"]
-    assert "Undefined" not in text and "generator" not in text, text
+def test_a_missing_field_fails_the_call_wherever_it_is_printed(template: str, error: str) -> None:
+    failed, text = _shaped(template)
+    assert failed and "Undefined" not in text and "generator" not in text, text
     assert f"its output template (mcp.yaml:8) failed at line 2: {error}" in text, text
 
 
-def test_tojson_writes_what_a_filter_yields_as_a_list(tmp_path: Path) -> None:
+def test_a_missing_field_in_a_list_fails_mcprt_call(tmp_path: Path) -> None:
+    """One of `CALL_TIME` through the real CLI: `[Undefined, Undefined]` was the tool's answer, exit 0."""
     (tmp_path / "tools.py").write_text(TYPED_MODULE)
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  t:\n    python: tools\n    tools:\n      raw:\n"
-                                       "        output: \"{{ result.entries | map(attribute='name') | tojson }} "
-                                       "{{ result.labels | dictsort | tojson }}\"\n")
+                                       f"        output: |\n          first line\n          {CALL_TIME[5][0]}\n")
     done = mcprt_cli("call", "mcp.yaml", "raw", "--args", '{"n": 1}', cwd=tmp_path)
-    assert done.returncode == 0, done.stdout
+    assert done.returncode == 1, done.stdout
+    text = json.loads(done.stdout)["content"][0]["text"]
+    assert f"its output template (mcp.yaml:8) failed at line 2: {CALL_TIME[5][1]}" in text, text
+
+
+def test_tojson_writes_what_a_filter_yields_as_a_list() -> None:
+    failed, text = _shaped("{{ result.entries | map(attribute='name') | tojson }} {{ result.labels | dictsort | tojson }}")
     entry = '{"id":1,"name":"a","meta":{"created":"x"}}'
-    assert json.loads(done.stdout)["content"][0]["text"] == f'["a"] [["a",{entry}]]'
+    assert not failed and text == f'first line\n["a"] [["a",{entry}]]', text
