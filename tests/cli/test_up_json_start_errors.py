@@ -14,6 +14,7 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import logfmtkv
 import pytest
 
 from tests.support.served import child_env, up_command
@@ -203,12 +204,22 @@ def test_start_warnings_are_json_lines(tmp_path: Path) -> None:
     assert "literal-secret-abc" not in raw
 
 
+# a key holding a space, `=`, quotes and a line break: its diagnostic quotes it
+FORGING = BOGUS.replace("bogus: 1", '"x=1 \\"q\\"\\nlevel=debug": 1')
+
+
 def test_text_format_and_validate_keep_plain_lines(tmp_path: Path) -> None:
-    manifest = _manifest(tmp_path, BOGUS)
+    """Text lines are logfmt records as every text log line is: a diagnostic whose message has `=`, quotes or
+    a line break is the quoted field `msg="…"` (it was written bare, escaped only: a logfmt reader such as
+    Loki's took `x=1` and `level=debug` for fields of the line and its quotes unbalanced the rest)."""
+    manifest = _manifest(tmp_path, FORGING)
     code, _, text = _up(manifest, fmt="text")
     assert code == 2
     lines = text.splitlines()
-    assert lines[0].startswith(f"{manifest}:5:5: sources.a: unknown key 'bogus'") and lines[-1] == "1 error", text
+    assert len(lines) == 2 and lines[-1] == "1 error", text
+    record = logfmtkv.parse(lines[0], strict=True)  # a go-logfmt compatible reader: no lenient reading past errors
+    assert list(record) == ["msg"], record
+    assert record["msg"].startswith(f"{manifest}:5:5: sources.a: unknown key 'x=1 \"q\"\nlevel=debug' (allowed:"), record
     validate = subprocess.run([*up_command(manifest)[:3], "validate", str(manifest)], cwd=tmp_path,
                               env=child_env(MCPRT_LOG_FORMAT="json"), capture_output=True, text=True, timeout=120)
     assert validate.returncode == 2

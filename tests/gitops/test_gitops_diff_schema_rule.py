@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from mcprt.gitops.inline import inline_refs
-from mcprt.gitops.schemas import UNCLASSIFIED, schema_changes
+from mcprt.gitops.schemas import REFERENCED, UNCLASSIFIED, schema_changes
 from tests.support.cli import mcprt_cli
 
 OBJ_A = {"type": "object", "properties": {"a": {}}}
@@ -126,12 +126,16 @@ def test_an_anyof_option_matched_by_content_keeps_its_new_index() -> None:
     assert (change.pointer, change.detail, change.breaking) == ("/anyOf/0/properties/a", "removed", True)
 
 
-def _tree_spec(name_schema: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
-    """A recursive `Tree` (the compiler keeps it as `$defs` + `$ref` in the inputSchema) and a plain argument."""
-    tree = {"type": "object", "properties": {"name": name_schema,
-                                             "kids": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}
-    body = {"type": "object", "properties": {"root": {"$ref": "#/components/schemas/Tree"}, "q": query}}
-    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+def _tree_spec(name_schema: dict[str, Any], query: dict[str, Any], siblings: dict[str, Any] | None = None,
+               tree_type: str = "object", tag: bool = False) -> dict[str, Any]:
+    """A recursive `Tree` (the compiler keeps it as `$defs` + `$ref` in the inputSchema) and a plain argument;
+    `siblings`: keywords beside the `$ref` of `root` (OpenAPI 3.1 allows them; the inputSchema holds an `allOf`)."""
+    tree = {"type": tree_type, "properties": {"name": name_schema, **({"tag": {"type": "string"}} if tag else {}),
+                                              "kids": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}
+    body = {"type": "object", "properties": {"root": {"$ref": "#/components/schemas/Tree", **(siblings or {})},
+                                             "q": query}}
+    return {"openapi": "3.1.0" if siblings else "3.0.3", "info": {"title": "t", "version": "1"},
+            "servers": [{"url": "http://127.0.0.1:9"}],
             "components": {"schemas": {"Tree": tree}},
             "paths": {"/t": {"post": {"operationId": "putTree", "responses": {"200": {"description": "ok"}},
                                       "requestBody": {"content": {"application/json": {"schema": body}}}}}}}
@@ -157,14 +161,42 @@ def test_diff_compares_referenced_schemas_and_counts_unknown_keywords_as_breakin
     assert "counts as possibly breaking" in by_keyword.stdout
 
 
+def test_a_ref_with_siblings_changes_in_the_referenced_schemas_terms(tmp_path: Path) -> None:
+    """Through `mcprt diff`: `root: {$ref: Tree, maxProperties: 5}` (an `allOf` of the reference and its siblings)
+    reported `/allOf/0/properties/name`, `/allOf/1: maxProperties` and, for Tree's own type, an option
+    "removed" and one "added": pointers into no schema a reviewer reads. Now the referenced schema's field, at
+    the argument, and every breaking one still caught."""
+    plain = {"type": "string"}
+    sides = {"old": _tree_spec(plain, plain, {"maxProperties": 5}, tag=True),
+             "field": _tree_spec({"type": "integer"}, plain, {"maxProperties": 5}, tag=True),
+             "dropped": _tree_spec(plain, plain, {"maxProperties": 5}),
+             "sibling": _tree_spec(plain, plain, {"maxProperties": 3}, tag=True),
+             "type": _tree_spec(plain, plain, {"maxProperties": 5}, tree_type="array", tag=True),
+             "described": _tree_spec({**plain, "description": "its name"}, plain, {"maxProperties": 5}, tag=True)}
+    for name, spec in sides.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(spec))
+        (tmp_path / f"{name}.yaml").write_text(f"version: 1\nsources:\n  t:\n    openapi: {name}.json\n")
+    env = {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}
+    expected = {"field": "BREAKING argument schema changed: `root` /properties/name: type string → integer",
+                "dropped": "BREAKING argument schema changed: `root` /properties/tag: removed",
+                "sibling": "BREAKING argument schema changed: `root` /: maxProperties 5 → 3",
+                "type": "BREAKING argument type changed: `root`: object → array",
+                "described": "argument schema changed: `root` /properties/name: description (none) → \"its name\""}
+    for name, line in expected.items():
+        done = mcprt_cli("diff", str(tmp_path / "old.yaml"), str(tmp_path / f"{name}.yaml"), "--fail-on", "breaking",
+                         env=env)
+        assert done.returncode == (1 if line.startswith("BREAKING") else 0), done.stdout + done.stderr
+        assert line in done.stdout and "allOf" not in done.stdout and "x-mcprt" not in done.stdout, done.stdout
+
+
 def test_inlining_is_recursion_safe_and_bounded() -> None:
     tree = {"$ref": "#/$defs/T", "$defs": {"T": {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/T"}}}}}}
     assert inline_refs(tree) == {"type": "object", "properties": {"kids": {"items": {"$ref": "#/$defs/T"}}}}
     # a $ref with sibling keywords holds both (2020-12 §10.2.1): an allOf (annotations alone are merged)
     assert inline_refs({"$ref": "#/$defs/S", "maxLength": 3, "$defs": {"S": {"type": "string"}}}) == \
-        {"allOf": [{"type": "string"}, {"maxLength": 3}]}
+        {"allOf": [{"type": "string", REFERENCED: "#/$defs/S"}, {"maxLength": 3}]}
     assert inline_refs({"$ref": "#/$defs/S", "type": "integer", "$defs": {"S": {"type": "string"}}}) == \
-        {"allOf": [{"type": "string"}, {"type": "integer"}]}
+        {"allOf": [{"type": "string", REFERENCED: "#/$defs/S"}, {"type": "integer"}]}
     # each definition used twice by the next doubles per level: past the bound, the schema as written
     chain: dict[str, Any] = {"$defs": {"d40": {"type": "string"}}, "$ref": "#/$defs/d0"}
     for i in range(40):
@@ -225,7 +257,7 @@ def test_a_ref_with_siblings_keeps_its_meaning() -> None:
     target = {"type": "object", "properties": {"a": {"type": "string"}}}
     for sibling in ({"additionalProperties": False}, {"unevaluatedProperties": False}, {"required": ["b"]}):
         schema = {"$ref": "#/$defs/T", **sibling, "$defs": {"T": target}}
-        assert inline_refs(schema) == {"allOf": [target, sibling]}, sibling
+        assert inline_refs(schema) == {"allOf": [{**target, REFERENCED: "#/$defs/T"}, sibling]}, sibling
     # annotations assert nothing: merged, the use site's own winning
     described = {"$ref": "#/$defs/T", "description": "here", "$defs": {"T": {**target, "description": "there"}}}
     assert inline_refs(described) == {**target, "description": "here"}

@@ -267,3 +267,22 @@ def test_an_error_blames_the_field_it_is_about(template: str, said: str, not_sai
     result = shape_result(UpstreamResult(kind="json", status=200, body=LISTED, raw_bytes=90), shaping)
     text = result.content[0]["text"]
     assert result.is_error and said in text and not_said not in text, text
+
+
+PAGE = {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array", "items": ITEM}}}
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{ (result.entries | first).description }}", [(1, 29, "description")]),
+    ("{{ result.entries | map(attribute='description') | join }}", [(1, 36, "description")]),
+    ("{{ result.entries | map(attribute='description', default='') | join }}", []),  # guarded by its default
+    ("{{ (result.entries | selectattr('id') | last).description | default('') }}", []),
+    ("{{ result.entries | map('string') | first }}", []),  # a filter the check does not follow: nothing said
+])
+def test_a_documented_field_a_record_may_lack_is_warned_through_the_followed_filters(template: str,
+                                                                                     expected: list) -> None:
+    """The absent-field warnings follow the same filters as the typo check (`template_paths.FOLLOWED_FILTERS`).
+    (`entries` may be `[]`, which drop_empty removes: it is warned about too, and left out here.)"""
+    rules = absence_rules(PAGE, PAGE, AUTOPRUNE)
+    found = [(p.line, p.col, p.message.split("'")[1]) for p in check_template(template, PAGE, absence=rules) if p.absent]
+    assert [f for f in found if f[2] != "entries"] == expected

@@ -8,12 +8,15 @@ checked by rendering them at build, after the load).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from mcprt.contracts import UpstreamResult
 from mcprt.expressions.template_errors import TemplateRenderError
 from mcprt.expressions.templates import compile_template
+from mcprt.shaping import Shaping, shape_result
 from mcprt.shaping.template_safety import refused_lookups
 from tests.support.cli import mcprt_cli, mcprt_process
 
@@ -177,3 +180,129 @@ def test_the_compile_leaves_the_shared_syntax_tree_as_parsed() -> None:
     pristine = copy.deepcopy(parsed_template(source))
     compile_template(source, kind="output")
     assert parsed_template(source) == pristine
+
+
+TYPED_MODULE = '''
+from typing_extensions import TypedDict
+
+
+class Meta(TypedDict):
+    created: str
+
+
+class Entry(TypedDict):
+    id: int
+    name: str
+    meta: Meta
+
+
+class Page(TypedDict):
+    entries: list[Entry]
+    labels: dict[str, Entry]
+    name: str
+
+
+def page(n: int) -> Page:
+    """A typed page."""
+    return {"entries": [{"id": 1, "name": "a", "meta": {"created": "x"}}],
+            "labels": {"a": {"id": 1, "name": "a", "meta": {"created": "x"}}}, "name": "p"}
+
+
+def raw(n: int) -> dict:
+    """The same page, untyped: nothing to check it against before the call."""
+    return page(n)
+'''
+
+# (template line, the misspelt field): each typo reached through a filter passed `validate` (filters were not followed)
+THROUGH_FILTERS = [
+    ("{{ result.entries | map(attribute='nmae') | join }}", "nmae"),
+    ("{{ (result.entries | last).nmae }}", "nmae"),
+    ("{{ (result.entries | first).meta.craeted }}", "craeted"),
+    ("{{ result.entries | selectattr('nmae') | list }}", "nmae"),
+    ("{{ result.entries | rejectattr('nmae', 'none') | list }}", "nmae"),
+    ("{{ result.entries | sort(attribute='meta.craeted') | list }}", "craeted"),
+    ("{{ result.entries | map(attribute='meta') | map(attribute='craeted') | join }}", "craeted"),
+    ("{{ (result.entries | sort(attribute='id') | reverse | first).nmae }}", "nmae"),
+    ("{{ result.entries | sum(attribute='nmae') }}", "nmae"),
+    ("{{ result.entries | groupby('nmae') | list }}", "nmae"),
+    ("{{ (result.entries | max(attribute='id')).nmae }}", "nmae"),
+    ("{% for k, v in result.labels | dictsort %}{{ v.nmae }}{% endfor %}", "nmae"),
+    ("{% for k, v in result.labels | items %}{{ v.meta.craeted }}{% endfor %}", "craeted"),
+]
+# followed and right, or not followed: no finding (a filter the check does not know says nothing)
+NOT_REPORTED = [
+    "{{ result.entries | map(attribute='meta.created') | join }}",
+    "{{ result.entries | map('string') | join }}",
+    "{% for k, v in result | dictsort %}{{ v.anything }}{% endfor %}",  # a record's values differ: not followed
+    "{{ (result.entries | batch(2) | first).nmae }}",  # `batch`: not a followed filter
+    "{{ result.entries | map(attribute='nmae', default='') | join }}",  # guarded: a warning only
+]
+
+
+def test_validate_follows_the_common_filters_to_a_misspelt_field(tmp_path: Path) -> None:
+    """Every line of one template is one case: all are reported at once, each at its `file:line:col`."""
+    (tmp_path / "tools.py").write_text(TYPED_MODULE)
+    lines = [case for case, _ in THROUGH_FILTERS] + NOT_REPORTED
+    text = ("version: 1\nsources:\n  t:\n    python: tools\n    tools:\n      page:\n        output: |\n"
+            + "".join(f"          {line}\n" for line in lines))
+    (tmp_path / "mcp.yaml").write_text(text)
+    done = mcprt_cli("validate", "mcp.yaml", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    manifest = text.splitlines()
+    for number, (case, field) in enumerate(THROUGH_FILTERS, 1):
+        row = next(n for n, line in enumerate(manifest, 1) if line.strip() == case)
+        at = f"mcp.yaml:{row}:{manifest[row - 1].index(case) + case.index(field) + 1}"
+        assert f"{at}: output template, line {number}: result field '{field}' cannot exist" in done.stderr, (case, done.stderr)
+    assert f"{len(THROUGH_FILTERS)} errors" in done.stderr, done.stderr
+    guarded = len(THROUGH_FILTERS) + len(NOT_REPORTED)
+    assert f"line {guarded}: result field 'nmae' cannot exist" in done.stderr and "guarded by" in done.stderr
+    assert "'anything'" not in done.stderr and f"line {guarded - 1}:" not in done.stderr, done.stderr
+
+
+# each rendered a stand-in's repr ("Undefined") or a generator's address: silently wrong text for the model
+CALL_TIME = [
+    ("{{ result.nmae | pprint }}", "field 'nmae' is missing"),
+    ("{{ [result.nmae] }}", "field 'nmae' is missing"),
+    ("{{ {'a': result.nmae} }}", "field 'nmae' is missing"),
+    ("{{ '%r' % result.nmae }}", "field 'nmae' is missing"),
+    ("{{ '{!r}'.format(result.nmae) }}", "field 'nmae' is missing"),
+    ("{{ result.entries | map(attribute='typo') | list }}", "field 'typo' is missing"),
+    ("{{ result.entries | map(attribute='typo') | tojson }}", "field 'typo' is missing"),
+    ("{{ result.keys | tojson }}", "tojson: a builtin_function_or_method is not a JSON value"),
+]
+
+
+PAGE = {"entries": [{"id": 1, "name": "a", "meta": {"created": "x"}}],
+        "labels": {"a": {"id": 1, "name": "a", "meta": {"created": "x"}}}, "name": "p"}
+
+
+def _shaped(template: str) -> tuple[bool, str]:
+    """(is it an error, its text): the result shaping a call runs, on `PAGE` (cheap: no compile of a manifest)."""
+    shaping = Shaping(output=compile_template("first line\n" + template, kind="output"), tool="raw",
+                      template_origin="mcp.yaml:8")
+    result = shape_result(UpstreamResult(kind="json", status=200, body=PAGE, raw_bytes=200), shaping)
+    return bool(result.is_error), result.content[0]["text"]
+
+
+@pytest.mark.parametrize(("template", "error"), CALL_TIME)
+def test_a_missing_field_fails_the_call_wherever_it_is_printed(template: str, error: str) -> None:
+    failed, text = _shaped(template)
+    assert failed and "Undefined" not in text and "generator" not in text, text
+    assert f"its output template (mcp.yaml:8) failed at line 2: {error}" in text, text
+
+
+def test_a_missing_field_in_a_list_fails_mcprt_call(tmp_path: Path) -> None:
+    """One of `CALL_TIME` through the real CLI: `[Undefined, Undefined]` was the tool's answer, exit 0."""
+    (tmp_path / "tools.py").write_text(TYPED_MODULE)
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  t:\n    python: tools\n    tools:\n      raw:\n"
+                                       f"        output: |\n          first line\n          {CALL_TIME[5][0]}\n")
+    done = mcprt_cli("call", "mcp.yaml", "raw", "--args", '{"n": 1}', cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    text = json.loads(done.stdout)["content"][0]["text"]
+    assert f"its output template (mcp.yaml:8) failed at line 2: {CALL_TIME[5][1]}" in text, text
+
+
+def test_tojson_writes_what_a_filter_yields_as_a_list() -> None:
+    failed, text = _shaped("{{ result.entries | map(attribute='name') | tojson }} {{ result.labels | dictsort | tojson }}")
+    entry = '{"id":1,"name":"a","meta":{"created":"x"}}'
+    assert not failed and text == f'first line\n["a"] [["a",{entry}]]', text

@@ -315,22 +315,26 @@ async def test_a_generator_is_shaped_whole_bounded_by_the_upstream_limit_not_the
         assert await call(compiled, tool) == {"content": [{"type": "text", "text": "5000"}]}
 
 
-async def test_a_generator_past_the_upstream_limit_is_stopped_with_a_note_naming_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["defaults", "source"])
+def test_a_generator_past_the_upstream_limit_is_stopped_with_a_note_naming_it(tmp_path: Path, where: str) -> None:
     """Consumption stops once the raw items pass `max_response_bytes` (an endless generator would fill
-    memory); the result says so, naming that limit."""
+    memory); the result says so, naming that limit. Set per source, as an OpenAPI source's is, it wins over
+    `defaults:` (a Python source's was refused as an unknown key: only `defaults:` could set it, for every
+    source at once). Through `mcprt call`."""
     (tmp_path / "rows_tools.py").write_text(ROWS)
-    manifest = write_manifest(tmp_path, """
+    limits = ("50KB", "") if where == "defaults" else ("1MB", "\n            max_response_bytes: 50KB")
+    manifest = write_manifest(tmp_path, f"""
         version: 1
-        defaults: {max_response_bytes: 50KB}
+        defaults: {{max_response_bytes: {limits[0]}}}
         sources:
           rows:
-            python: rows_tools:rows
+            python: rows_tools:rows{limits[1]}
             tools:
-              rows: {prune: "length(@)"}
+              rows: {{prune: "length(@)"}}
     """)
-    async with running(manifest) as (_, compiled):
-        result = await call(compiled, "rows")
-    count, note = (block["text"] for block in result["content"])
+    done = mcprt_cli("call", str(manifest), "rows", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    count, note = (block["text"] for block in json.loads(done.stdout)["content"])
     assert 240 <= int(count) <= 260, count  # 50 KB of ~200-byte rows
     assert f"stopped after {count} items" in note and "(max_response_bytes, 50000 bytes)" in note
 

@@ -27,7 +27,7 @@ import json
 import operator
 import re
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -150,10 +150,24 @@ def _checked_filter(base: Any, *, width_args: bool = False, format_arg: bool = F
     return checked
 
 
+def _json_default(value: Any) -> Any:
+    """What `tojson` writes for a value JSON has no type for. A sequence a filter yields lazily
+    (`map`, `select`, `dictsort` of a map, `range`) is the list it yields (its `str()`, which
+    `default=str` wrote, was `"<generator object sync_do_map at 0x…>"`); an undefined field fails
+    as everywhere (an absent documented one is `""`); anything else is an error naming its type."""
+    if isinstance(value, jinja2.Undefined):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        return list(value)
+    raise jinja2.TemplateRuntimeError(f"tojson: a {type(value).__name__} is not a JSON value")
+
+
 def _tojson(value: Any, indent: int | None = None) -> str:
     if indent:
-        return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
 def _shorten(value: Any, width: int = 80, end: str = "…") -> str:
@@ -257,6 +271,10 @@ class _DocumentedUndefined(StrictUndefined):
     # Python's own operations (`abs`, `round`, `int`, …) would otherwise raise a TypeError naming this class
     __abs__ = __round__ = __int__ = __float__ = __index__ = __complex__ = __trunc__ = __floor__ = __ceil__ = _strict
     __format__ = _lenient(_strict, lambda self, spec: "")
+    # `repr` is how a list, dict or tuple prints its items, and what `pprint`, `%r` and `{!r}` print:
+    # Jinja's "Undefined" there was silently wrong output (`{{ items | map(attribute='typo') | list }}`
+    # rendered `[Undefined, Undefined]`); an absent documented field is empty there as everywhere.
+    __repr__ = _lenient(_strict, lambda self: repr(""))
     __reversed__ = _lenient(_strict, lambda self: iter(()))
 
     def __getattr__(self, name: str) -> Any:

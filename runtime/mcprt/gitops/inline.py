@@ -11,6 +11,9 @@ used, and an unused definition changes nothing; a nested one is walked like any 
 A `$ref` with sibling keywords holds both (§10.2.1): the siblings beside the target in an
 `allOf: [target, siblings]`, since merging them into the target changes what some mean
 (`additionalProperties` and `unevaluated*` see only their own object's properties, §10.3.2.3, §11).
+The target is marked `REFERENCED` there, and in the `allOf: [{$ref}, siblings]` the OpenAPI compiler
+writes, so `schemas` reports a change of either part at the `$ref`'s own pointer, in the referenced
+schema's fields.
 Siblings that assert nothing (annotations: `description`, `title`, …) are merged, the use site's winning.
 A reference met again inside its own expansion (a recursive schema) stays a `$ref`: its target is
 compared at the outer level already.
@@ -28,7 +31,7 @@ from typing import Any
 
 from ..schema.keywords import DEFINITIONS, NAMED_SCHEMAS, ONE_SCHEMA, SCHEMA_LISTS
 from ..schema.shapes import resolve_pointer
-from .schemas import ANNOTATIONS
+from .schemas import ANNOTATIONS, REFERENCED
 
 MAX_NODES = 20_000
 _UNFOLLOWED = ("$dynamicRef", "$recursiveRef")
@@ -36,6 +39,12 @@ _UNFOLLOWED = ("$dynamicRef", "$recursiveRef")
 
 class _AsWritten(Exception):
     """Inlining this schema could hide or change what it means, or grow it past `MAX_NODES`."""
+
+
+def _referenced(target: Any, ref: Any) -> Any:
+    """The inlined `target` of a `$ref` that has sibling keywords, marked `REFERENCED` (`schemas` then words a
+    change of it, or of the siblings, at the `$ref`'s own pointer); a recursive reference left as it is."""
+    return {**target, REFERENCED: ref} if isinstance(target, dict) and "$ref" not in target else target
 
 
 def inline_refs(schema: Any) -> Any:
@@ -68,14 +77,20 @@ def inline_refs(schema: Any) -> Any:
             return resolved
         if isinstance(resolved, dict) and set(siblings) <= ANNOTATIONS:
             return {**resolved, **siblings}
-        return {"allOf": [resolved, siblings]}
+        return {"allOf": [_referenced(resolved, ref), siblings]}
 
     def keyword(key: str, value: Any, busy: frozenset[str]) -> Any:
         """A keyword's value: its subschemas walked, anything else (data, annotations) as written."""
         if key in NAMED_SCHEMAS and isinstance(value, dict):
             return {name: walk(child, busy) for name, child in value.items()}
         if key in ONE_SCHEMA or key in SCHEMA_LISTS:
-            return [walk(item, busy) for item in value] if isinstance(value, list) else walk(value, busy)
+            if not isinstance(value, list):
+                return walk(value, busy)
+            items = [walk(item, busy) for item in value]
+            first = value[0] if key == "allOf" and len(value) == 2 else None
+            if isinstance(first, dict) and set(first) == {"$ref"}:  # a `$ref` with siblings, as a compiler writes it
+                items[0] = _referenced(items[0], first["$ref"])
+            return items
         return value
 
     try:

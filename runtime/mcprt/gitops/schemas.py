@@ -44,6 +44,12 @@ _CONSTRAINTS = {"pattern", "format", "multipleOf"}
 # keywords that assert nothing (2020-12 Validation §9, Core §8): a change never breaks
 ANNOTATIONS = {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
                "$schema", "$id", "$anchor", "x-mcprt-title", "example"}
+# Marks a schema `inline.py` put where a local `$ref` stood (its value: the reference). An `allOf` of such a
+# target and the `$ref`'s sibling keywords (`{"allOf": [{"$ref": …}, {"maxProperties": 5}]}`, as the OpenAPI
+# compiler and `inline.py` write a `$ref` with siblings) is compared part by part at its own pointer, so a
+# change reads as the referenced schema's field (`/properties/name`), not as an `/allOf/0/…` option. Never a
+# keyword compared or shown.
+REFERENCED = "x-mcprt-ref"
 UNCLASSIFIED = "unclassified: the rule does not understand it, so it counts as possibly breaking; check it by hand"
 
 
@@ -70,6 +76,11 @@ def schema_changes(before: Any, after: Any, direction: Direction, pointer: str =
         return [SchemaChange(pointer, "changed", shown, (after is False) == (direction == "input"))]
     if not isinstance(before, dict) or not isinstance(after, dict):
         return [SchemaChange(pointer, "changed", f"{shown} ({UNCLASSIFIED})", True)]
+    split_before, split_after = _ref_parts(before), _ref_parts(after)
+    if split_before is not None or split_after is not None:  # a `$ref` with siblings on either side
+        (target_before, own_before), (target_after, own_after) = split_before or (before, {}), split_after or (after, {})
+        return (schema_changes(target_before, target_after, direction, pointer)
+                + schema_changes(own_before, own_after, direction, pointer))
     changes: list[SchemaChange] = []
     changes += _type_change(before, after, direction, pointer)
     changes += _enum_change(_values(before), _values(after), direction, pointer)
@@ -79,10 +90,24 @@ def schema_changes(before: Any, after: Any, direction: Direction, pointer: str =
     for key in ("anyOf", "oneOf", "allOf"):
         changes += _options(key, before.get(key), after.get(key), direction, pointer)
     for key in sorted((set(before) | set(after)) - {"enum", "const", "type", "properties", "required", "items",
-                                                    "additionalProperties", "anyOf", "oneOf", "allOf"}):
+                                                    "additionalProperties", "anyOf", "oneOf", "allOf", REFERENCED}):
         if before.get(key) != after.get(key):
             changes.append(_keyword_change(key, before.get(key), after.get(key), direction, pointer))
     return changes
+
+
+def _ref_parts(schema: dict[str, Any]) -> tuple[Any, Any] | None:
+    """(the referenced schema, the `$ref`'s sibling keywords) of an inlined `$ref` (`REFERENCED`), else None.
+    Both must hold (an `allOf`, §10.2.1): compared part by part, each change is classified as any other."""
+    parts = schema.get("allOf")
+    if isinstance(parts, list) and len(parts) == 2 and isinstance(parts[0], dict) and REFERENCED in parts[0]:
+        return parts[0], parts[1]
+    return None
+
+
+def _unmarked(schema: Any) -> Any:
+    """`schema` as shown to a reviewer: without `REFERENCED` (mcprt's mark, in no schema as written)."""
+    return {k: v for k, v in schema.items() if k != REFERENCED} if isinstance(schema, dict) else schema
 
 
 def _keyword_change(key: str, was: Any, now: Any, direction: Direction, pointer: str) -> SchemaChange:
@@ -134,11 +159,11 @@ def _options(key: str, was: Any, now: Any, direction: Direction, pointer: str) -
     narrows_when_removed = key != "allOf"
     for option in old:
         changes.append(SchemaChange(f"{pointer}/{key}/{(was or []).index(option)}", key,
-                                    f"option {json_excerpt(option)} removed",
+                                    f"option {json_excerpt(_unmarked(option))} removed",
                                     narrows_when_removed == (direction == "input")))
     for option in new:
         changes.append(SchemaChange(f"{pointer}/{key}/{(now or []).index(option)}", key,
-                                    f"option {json_excerpt(option)} added",
+                                    f"option {json_excerpt(_unmarked(option))} added",
                                     narrows_when_removed != (direction == "input")))
     return changes
 
@@ -193,7 +218,12 @@ def _covered(name: str, allowed: set[str]) -> bool:
 
 
 def types(schema: dict[str, Any]) -> set[str]:
-    """The JSON types a schema allows (`type`, else its `anyOf` options'); empty: any."""
+    """The JSON types a schema allows (`type`, else its `anyOf` options', else those an inlined `$ref` and its
+    siblings both allow); empty: any."""
+    parts = _ref_parts(schema)
+    if parts is not None:
+        allowed = [types(part) for part in parts if isinstance(part, dict) and types(part)]
+        return set.intersection(*allowed) if allowed else set()
     value = schema.get("type")
     if isinstance(value, list):
         return {str(v) for v in value}

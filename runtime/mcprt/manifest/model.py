@@ -660,6 +660,8 @@ class PythonSource(SourceBase):
     prompts: list[str] = Field(
         default_factory=empty_list, description="Prompts: `module:function` entries; the arguments are the prompt's."
     )
+    # as an OpenAPI source's: what a generator yields is read up to it (`defaults.max_response_bytes` alone set it)
+    max_response_bytes: ByteSize | None = Field(None, description="Overrides `defaults.max_response_bytes`.")
 
 
 class CommandSource(SourceBase):

@@ -95,13 +95,6 @@ def _message(message: str) -> str:
     return message
 
 
-def one_line(text: str) -> str:
-    """`text` with every character a line must not carry raw (line breaks, C0/C1 controls, U+2028,
-    U+2029) escaped as in a logfmt value (`\n`, `\u0085`), unquoted: a start-up line that is no logfmt
-    record (a `file:line:col: message` diagnostic quoting an upstream's stderr) stays one line."""
-    return text if text.isprintable() else text.translate(_ESCAPES)
-
-
 def _logfmt_value(value: Any) -> str:
     """One field's value as logfmt writes it, a text one scrubbed before it is quoted (see `_message`)."""
     if value is None or isinstance(value, (bool, int, float)):
@@ -253,12 +246,16 @@ def announce(message: str, *, level: str = "info", text: str | None = None, **fi
     metrics listener is, a forced exit, compile progress, a start-up error or diagnostic. Under text
     logs the plain `text` (default: `message`); under `MCPRT_LOG_FORMAT=json` (`log_format`) a JSON line
     like every other (`level` as given, `msg` the message, `fields` beside it), so a log pipeline that
-    parses JSON lines (the Docker image sets json) never meets bare text. Scrubbed."""
+    parses JSON lines (the Docker image sets json) never meets bare text. Scrubbed. A text line's message
+    follows the one rule of every text record (`_message`): bare when a logfmt reader takes it as
+    words, the quoted field `msg="…"` when it has `=`, `"` or a character to escape (a diagnostic
+    quoting a client's key or an upstream's stderr escaped its line breaks but was written bare, so
+    its `=` and quotes read as forged fields)."""
     if log_format() == "json":
         created = time.time()
         line = _json_line(created, (created - int(created)) * 1000, level, LOGGER_NAME, message, fields)
     else:
-        line = one_line(SECRETS.scrub_text(message if text is None else text))
+        line = _message(message if text is None else text)
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()

@@ -188,6 +188,20 @@ def items_of(shape: dict[str, Any]) -> dict[str, Any] | None:
     return found[0] if len(found) == 1 else {"anyOf": found}
 
 
+def map_values(shape: dict[str, Any]) -> dict[str, Any] | None:
+    """The shape every value of a map shape (`additionalProperties` only) has; `ANY` for an unknown shape;
+    None for an object with declared fields (its values differ) or a shape that cannot be an object."""
+    found: list[dict[str, Any]] = []
+    for option in _options(shape):
+        if option == ANY:
+            return ANY
+        extra = option.get("additionalProperties")
+        if "properties" in option or not isinstance(extra, dict) or not _may_be(option, "object"):
+            return None
+        found.append(extra)
+    return found[0] if len(found) == 1 else {"anyOf": found}
+
+
 def is_list(shape: dict[str, Any]) -> bool:
     """The shape is certainly an array (or null)."""
     types = _type_set(shape)

@@ -9,7 +9,18 @@ whose results differ does that on purpose). A documented field that one record m
 not required, nullable under `drop_nulls`, a list or object under `drop_empty`, a `drop_keys` match)
 is reported, as `absent`, where it is read without a guard: `is defined`, `| default(…)`, or an
 `{% if %}` that tests it around the read.
-Anything else (filters, function calls, other variables) is not followed: no finding, never a
+
+Filters followed (`FOLLOWED_FILTERS`; Jinja's built-ins of the same names):
+  - an item of a list: `first`, `last`, `min`, `max`, `random` (`(result.items | first).name`);
+  - the list itself, fewer or reordered: `list`, `reverse`, `sort`, `unique`, `select`, `reject`,
+    `selectattr`, `rejectattr`;
+  - `map(attribute='a.b')`: the list of that field of each item;
+  - the field an `attribute` names (`map`, `sort`, `unique`, `sum`, `min`, `max`, `groupby` by keyword,
+    `selectattr`/`rejectattr`/`groupby` by the first argument; dotted: `meta.created`) is looked up on
+    the items, as `item.a.b` would be (`map(attribute=…, default=…)` guards it);
+  - `{% for k, v in x | dictsort %}` (or `| items`): `v` is a map's value (an object with fields
+    has values of different shapes: not followed).
+Anything else (other filters, function calls, other variables) is not followed: no finding, never a
 false one.
 """
 
@@ -22,8 +33,17 @@ from typing import Any
 from jinja2 import nodes
 
 from .absence import Absence
-from .schema_paths import ANY, built, field_of, is_list, is_typo, items_of, suggestion
+from .schema_paths import ANY, built, field_of, is_list, is_typo, items_of, map_values, suggestion
 from ..expressions.templates import parsed_template
+
+
+_ONE_ITEM = frozenset({"first", "last", "min", "max", "random"})
+_SAME_LIST = frozenset({"list", "reverse", "sort", "unique", "select", "reject", "selectattr", "rejectattr"})
+_ATTRIBUTE_KEYWORD = frozenset({"map", "sort", "unique", "sum", "min", "max", "groupby"})
+_ATTRIBUTE_FIRST = frozenset({"selectattr", "rejectattr", "groupby"})
+_PAIRS = frozenset({"dictsort", "items"})
+FOLLOWED_FILTERS = _ONE_ITEM | _SAME_LIST | _ATTRIBUTE_KEYWORD | _ATTRIBUTE_FIRST
+"""The filters whose result (or `attribute` argument) the check follows through the shape; see above."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +94,11 @@ class _Walker:
             else:
                 for name in node.target.find_all(nodes.Name):
                     inner[name.name] = None
+                values = self.pair_values(node.iter, scope)
+                if isinstance(node.target, nodes.Tuple) and len(node.target.items) == 2 and values is not None:
+                    value = node.target.items[1]
+                    if isinstance(value, nodes.Name):
+                        inner[value.name] = values
             if node.test is not None:
                 self.expr(node.test, inner)
             self.block(node.body, inner)
@@ -130,6 +155,8 @@ class _Walker:
             if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, int) and base is not None:
                 return items_of(base)
             return None
+        if isinstance(node, nodes.Filter) and node.node is not None and node.name in FOLLOWED_FILTERS:
+            return self.filtered(node, scope)
         guard = (isinstance(node, nodes.Test) and node.name in ("defined", "undefined")) or (
             isinstance(node, nodes.Filter) and node.name == "default"
         )
@@ -140,6 +167,57 @@ class _Walker:
         finally:
             self.guarded -= guard
         return None
+
+    def filtered(self, node: nodes.Filter, scope: dict[str, Any]) -> dict[str, Any] | None:
+        """The shape of `node.node | name(…)` for a filter of `FOLLOWED_FILTERS`, checking the field its
+        `attribute` names on each item; None where the result is not a followed shape."""
+        base = self.expr(node.node, scope)  # type: ignore[arg-type]  # `node.node` is set (checked by the caller)
+        arguments = [*node.args, *(keyword.value for keyword in node.kwargs), node.dyn_args, node.dyn_kwargs]
+        for argument in arguments:
+            if argument is not None:
+                self.expr(argument, scope)
+        items = items_of(base) if base is not None else None
+        if items is None:
+            return None
+        keywords = {keyword.key: keyword.value for keyword in node.kwargs}
+        attribute = keywords.get("attribute") if node.name in _ATTRIBUTE_KEYWORD else None
+        if attribute is None and node.name in _ATTRIBUTE_FIRST and node.args:
+            attribute = node.args[0]
+        field: dict[str, Any] | None = None
+        if isinstance(attribute, nodes.Const) and isinstance(attribute.value, str):
+            guard = node.name == "map" and "default" in keywords  # `map(attribute=…, default=…)`
+            self.guarded += guard
+            try:
+                field = self.attribute(attribute, items, attribute.value)
+            finally:
+                self.guarded -= guard
+        if node.name in _ONE_ITEM:
+            return items
+        if node.name in _SAME_LIST and is_list(base):  # type: ignore[arg-type]  # not None: it has items
+            return base
+        if node.name == "map" and attribute is not None:
+            return {"type": "array", "items": field} if field is not None else None
+        return None
+
+    def attribute(self, node: nodes.Node, item: dict[str, Any], path: str) -> dict[str, Any] | None:
+        """The shape of `item`'s field `path` as a filter's `attribute=` reads it (Jinja's `make_attrgetter`:
+        dotted, a step of digits indexes a list), each step checked as a look-up."""
+        shape: dict[str, Any] | None = item
+        for step in path.split("."):
+            if shape is None:
+                return None
+            shape = items_of(shape) if step.isdigit() else self.lookup(node, shape, step)
+        return shape
+
+    def pair_values(self, iterated: nodes.Node, scope: dict[str, Any]) -> dict[str, Any] | None:
+        """The shape of `v` in `{% for k, v in x | dictsort %}` (or `| items`) when `x` is a map (its values share one
+        shape); None otherwise. Walks nothing: the loop's `iter` is walked by the caller."""
+        if not (isinstance(iterated, nodes.Filter) and iterated.name in _PAIRS and iterated.node is not None
+                and not iterated.args and not iterated.kwargs):
+            return None
+        probe = _Walker("", self.exact)  # only for the shape: its findings are the caller's to make
+        base = probe.expr(iterated.node, scope)
+        return map_values(base) if base is not None else None
 
     def lookup(self, node: nodes.Node, base: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
         if base is None or base == ANY:
@@ -168,7 +246,8 @@ class _Walker:
     def report(self, node: nodes.Node, name: str, message: str, certain: bool = True, absent: bool = False) -> None:
         line = getattr(node, "lineno", 1) or 1
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        match = re.search(rf"(?:\.|\[\s*['\"]){re.escape(name)}\b", text)
+        match = re.search(rf"(?:\.|\[\s*['\"]){re.escape(name)}\b", text) or re.search(
+            rf"['\".]{re.escape(name)}\b", text)  # a filter's `attribute='a.name'`
         col = (match.start() + (1 if text[match.start()] == "." else len(match.group(0)) - len(name))) + 1 \
             if match else 1
         self.problems.append(TemplateProblem(line, col, message, self.guarded > 0, certain, absent))

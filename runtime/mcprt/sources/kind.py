@@ -38,6 +38,13 @@ SHARED_BUILD_ONLY = frozenset({"tools", "prefix", "expose", "timeout"})
 SHARED_CRITERIA = frozenset({"operations"})
 
 
+def response_limit(config: SourceBase, defaults: Any) -> int:
+    """Largest upstream body (or a generator's yield, in JSON bytes) read for one call: the source's
+    `max_response_bytes` where its kind has one (OpenAPI, Python), else `defaults.max_response_bytes`.
+    The one place either is read."""
+    return int(getattr(config, "max_response_bytes", None) or defaults.max_response_bytes)
+
+
 class SourceKind:
     """One kind of source. Subclass per kind and override what differs; one instance per kind.
 
@@ -75,8 +82,8 @@ class SourceKind:
         return []
 
     def max_response_bytes(self, config: SourceBase, defaults: Any) -> int:
-        """Largest upstream body read for one call, in bytes (default: `defaults.max_response_bytes`)."""
-        return int(defaults.max_response_bytes)
+        """Largest upstream body read for one call, in bytes (`response_limit`)."""
+        return response_limit(config, defaults)
 
     def fingerprint(self, config: SourceBase, base_dir: Path, defaults: Any) -> str:
         """Identity of a source's behaviour: 32 hex digits over its config minus build-only keys

@@ -41,9 +41,5 @@ class OpenAPIKind(SourceKind):
         assert isinstance(config, OpenAPISource)
         return for_replay(config, folder, origin, pinned_spec(folder, name), settings)
 
-    def max_response_bytes(self, config: SourceBase, defaults: Any) -> int:
-        assert isinstance(config, OpenAPISource)
-        return int(config.max_response_bytes or defaults.max_response_bytes)
-
 
 KIND = OpenAPIKind()

@@ -26,6 +26,7 @@ from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
+from ..kind import response_limit
 from ...offerings.model import Offerings
 from ..sentences import fit  # the one sentence-aware cut every description gets
 from .calling import run_function
@@ -128,7 +129,7 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
                 problems.append((entry.where, str(exc) + _listing_hint(entry, imports.module(entry))))
     offerings = None
     try:
-        offerings = load_offers(config.resources, config.prompts, imports, int(ctx.defaults.max_response_bytes))
+        offerings = load_offers(config.resources, config.prompts, imports, response_limit(config, ctx.defaults))
     except SourceConfigError as exc:
         problems += exc.problems
     if problems:
