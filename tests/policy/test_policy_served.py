@@ -156,6 +156,9 @@ async def test_discovery_call_tool_cannot_bypass_rules(served: UpProcess) -> Non
         assert described.is_error and "no operation named 'peek_vault'" in text_of(described)
         pending_call = await client.call_tool("call_tool", {"name": "open_vault", "arguments": {"door": "d1"}})
         assert pending_call.is_error and "needs human approval" in text_of(pending_call)
+        # the approval's id and state reach the client in `_meta` as they do for a direct call (a review found
+        # the relay dropping the target's `_meta`: a client could read the approval id only from the text)
+        assert (pending_call.meta or {}).get("mcprt/approval", {}).get("status") == "pending", pending_call.meta
         assert text_of(await client.call_tool("call_tool", {"name": "vault_status", "arguments": {}})) == "closed"
     async with http_client(served.url, token=TOKENS["alice"]) as client:
         assert "peek_vault" in text_of(await client.call_tool("search_tools", {"query": "peek vault contents"}))

@@ -309,6 +309,8 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
             raw_bytes=result.raw_bytes,  # what the target's upstream sent, not its shaped result: the same
             raw_measured=True,  # "saved" figure on the meta-tool's row as on the target's own
             relayed_outcome=result.outcome,  # a failed target: the meta-tool's call failed the same way
+            result_meta=result.meta,  # the target's `_meta` (an approval's id, a rate limit's retry time) as a
+            # direct call returns it
         )
 
     return call
