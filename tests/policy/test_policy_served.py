@@ -43,6 +43,10 @@ sources:
   vault:
     python: vault_tools
     expose: discovery
+  lanes:
+    python: lane_tools
+    concurrency: 2
+    tools: {hold: {timeout: 5s}, nap: {timeout: 500ms}, quick: {timeout: 2s}}
 policy:
   default: allow
   rules:
@@ -97,6 +101,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, webhook: tuple[Webhook, str
     folder = tmp_path_factory.mktemp("policy")
     shutil.copy(HERE / "policy_tools.py", folder)
     shutil.copy(HERE / "vault_tools.py", folder)
+    shutil.copy(HERE / "lane_tools.py", folder)
     (folder / "mcp.yaml").write_text(MANIFEST)
     env = child_env(ALICE_TOKEN=TOKENS["alice"], BOB_TOKEN=TOKENS["bob"], CAROL_TOKEN=TOKENS["carol"],
                     CI_TOKEN=TOKENS["ci-bot"], APPROVAL_WEBHOOK=webhook[1])
@@ -492,3 +497,45 @@ async def test_an_approval_under_a_replaced_policy_does_not_carry_a_call_the_new
     assert [c["tool"] for c in audit if c["type"] == "call" and c["outcome"] == "ok"] == ["transfer"]
     closed = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == closing["id"]]
     assert closed == [("approval_requested", "rules[0]"), ("approval_closed", "reload"), ("allow", "reload")], closed
+
+
+async def test_a_slow_python_tool_never_starves_the_other_tools_and_a_queued_call_says_so(served: UpProcess) -> None:
+    """A trial called a sync `slow` 60× at once: the trivial `add` took 4.3 s, queued behind it on the 40
+    threads every tool shared, and calls that waited for a thread failed as if the function were slow.
+    Each tool has its own lane now (`concurrency: 2` here): 44 `hold` calls (more than the old shared
+    pool's 40 threads) leave `quick` answering at once, and a call that never got a thread says it
+    queued, behind how many calls, and did not run."""
+    manifest = next(arg for arg in served.process.args if str(arg).endswith("mcp.yaml"))
+    released = Path(manifest).parent / "released"
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        held: list[str] = []
+
+        async def hold() -> None:
+            held.append(text_of(await client.call_tool("hold", {"seconds": 20})))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(44):
+                group.start_soon(hold)
+            await anyio.sleep(0.5)  # the holds reached the server
+            try:
+                answer = await client.call_tool("quick", {})  # its timeout is 2 s: it would wait for a hold to end
+                assert not answer.is_error and text_of(answer) == "quick", text_of(answer)
+                assert not held  # every hold still waits: quick did not need any of their threads
+            finally:
+                released.touch()
+        assert held == ["held"] * 44  # queued behind two at a time, each ran once released
+
+        napping = [None] * 3
+
+        async def nap(index: int) -> None:
+            napping[index] = await client.call_tool("nap", {"seconds": 1.5})  # its timeout: 500 ms
+
+        async with anyio.create_task_group() as group:
+            for index in range(3):
+                group.start_soon(nap, index)
+    texts = sorted(text_of(result) for result in napping)
+    assert all(result.is_error for result in napping)
+    assert texts[:2] == ["nap did not finish within 0.5s"] * 2, texts
+    assert re.fullmatch(r"nap did not start within 0\.5s: queued 0\.\d s behind 2 running calls of this tool \(at most "
+                        r"2 run at once: the source's `concurrency`\); it did not run, so it is safe to try again later",
+                        texts[2]), texts

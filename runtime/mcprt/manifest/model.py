@@ -659,6 +659,14 @@ class PythonSource(SourceBase):
     prompts: list[str] = Field(
         default_factory=empty_list, description="Prompts: `module:function` entries; the arguments are the prompt's."
     )
+    concurrency: int = Field(
+        8, ge=1, le=64,
+        description="Calls of one sync tool (a plain `def`) running at once, each in a worker thread; more wait in "
+        "line, the wait counting against the call's timeout (its error then says it queued, behind how many calls); a call "
+        "its timeout abandoned holds its place until its function returns. "
+        "Each tool has its own threads, so a slow tool never delays the others. `async def` tools run on the "
+        "event loop, unbounded.",
+    )
 
 
 class CommandSource(SourceBase):
