@@ -142,6 +142,7 @@ CLI_SAMPLE = [
     "toml_unknown_key.toml",
     "bad_jinja_output_block.yaml",
     "unknown_key_did_you_mean.yaml",
+    "unknown_key_belongs_elsewhere.yaml",
     "missing_env_var.yaml",
     "empty.yaml",
     "include_cycle.yaml",
