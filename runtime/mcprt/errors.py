@@ -148,8 +148,17 @@ class PolicyDenied(ToolCallError):
 
     `meta` (optional) is machine-readable detail for the client, sent as the result's `_meta`
     (e.g. `{"mcprt/retryAfter": 12}` for a rate limit, `{"mcprt/approval": {"id", "status"}}`).
+    `action`: the decision as the audit log and `mcprt_policy_decisions_total` name it — `deny`,
+    `rate_limited`, `paused` (an operator's pause: the kill switch), `hidden`, `approval_pending`.
     """
 
-    def __init__(self, message: str, meta: dict[str, object] | None = None) -> None:
+    def __init__(self, message: str, meta: dict[str, object] | None = None, action: str = "deny") -> None:
         super().__init__(message)
         self.meta = meta or {}
+        self.action = action
+
+    @property
+    def status(self) -> str:
+        """The call's log-line `status`: `denied` for a `deny`, else the action itself, so a rate-limited
+        or paused call is told apart from a policy's refusal there too, as in the audit log."""
+        return "denied" if self.action == "deny" else self.action

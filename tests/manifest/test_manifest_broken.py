@@ -142,6 +142,8 @@ CLI_SAMPLE = [
     "toml_unknown_key.toml",
     "bad_jinja_output_block.yaml",
     "unknown_key_did_you_mean.yaml",
+    "unknown_key_belongs_elsewhere.yaml",
+    "literal_secret_and_unknown_key.yaml",
     "missing_env_var.yaml",
     "empty.yaml",
     "include_cycle.yaml",
@@ -238,3 +240,12 @@ def test_every_kind_of_empty_file(tmp_path: Path, suffix: str, text: str) -> Non
     [diagnostic] = caught.value.diagnostics
     assert (diagnostic.line, diagnostic.col) == (1, 1)
     assert diagnostic.message.startswith("the manifest is empty")
+
+
+def test_validate_prints_the_warnings_with_the_errors() -> None:
+    """A manifest failing the schema printed its errors only: its valid part's warnings (a literal secret)
+    showed up one fix later. All diagnostics come in one run."""
+    schema = run_cli("validate", "literal_secret_and_unknown_key.yaml", cwd=BROKEN)
+    assert schema.returncode == 2
+    assert "literal_secret_and_unknown_key.yaml:6:26: warning: a secret is written literally" in schema.stderr, \
+        schema.stderr

@@ -43,6 +43,10 @@ sources:
   vault:
     python: vault_tools
     expose: discovery
+  lanes:
+    python: lane_tools
+    concurrency: 2
+    tools: {hold: {timeout: 5s}, nap: {timeout: 500ms}, quick: {timeout: 2s}}
 policy:
   default: allow
   rules:
@@ -97,6 +101,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, webhook: tuple[Webhook, str
     folder = tmp_path_factory.mktemp("policy")
     shutil.copy(HERE / "policy_tools.py", folder)
     shutil.copy(HERE / "vault_tools.py", folder)
+    shutil.copy(HERE / "lane_tools.py", folder)
     (folder / "mcp.yaml").write_text(MANIFEST)
     env = child_env(ALICE_TOKEN=TOKENS["alice"], BOB_TOKEN=TOKENS["bob"], CAROL_TOKEN=TOKENS["carol"],
                     CI_TOKEN=TOKENS["ci-bot"], APPROVAL_WEBHOOK=webhook[1])
@@ -122,11 +127,20 @@ def pending(up: UpProcess, tool: str, arguments: dict[str, Any], timeout: float 
     raise AssertionError(f"no pending approval for {tool} {arguments}")
 
 
+def call_statuses(up: UpProcess, tool: str, since: int = 0) -> list[str]:
+    """The `status` of each call line `tool` wrote to the log after the log mark `since`."""
+    deadline = time.monotonic() + 10  # stderr is read by a thread: the line may trail the answer
+    while f"call tool={tool} " not in up.log_since(since) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return re.findall(rf"\bcall tool={re.escape(tool)} source=\S+ status=(\S+)", up.log_since(since))
+
+
 async def test_deny_with_reason(served: UpProcess) -> None:
     async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
         result = await client.call_tool("delete_item", {"item": "x"})
     assert result.is_error
     assert "deleting is not allowed here" in text_of(result)
+    assert call_statuses(served, "delete_item") == ["denied"]
 
 
 async def test_hide_unlisted_and_unknown_for_that_principal_only(served: UpProcess) -> None:
@@ -225,10 +239,12 @@ async def test_timeout_pending_then_cli_approve_then_repeat_succeeds(served: UpP
     `approval_expired`, which it is not: the request can still be approved, as here, long after)."""
     arguments = {"text": "hello"}
     async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        mark = served.log_mark()
         first = await client.call_tool("write_note", arguments)
         assert first.is_error
         text = text_of(first)
         assert "is pending" in text and "same call again" in text
+        assert call_statuses(served, "write_note", mark) == ["approval_pending"]  # not `denied`: it may yet run
         request = pending(served, "write_note", arguments)
         assert request["principal"] == "ci-bot" and request["id"] in text
         assert first.meta is not None and first.meta["mcprt/approval"]["id"] == request["id"]
@@ -389,6 +405,7 @@ async def test_a_vote_against_what_stands_is_refused_and_changes_nothing(served:
 
 
 async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpProcess) -> None:
+    mark = served.log_mark()
     async with http_client(served.url, token=TOKENS["bob"]) as client:
         for i in range(5):
             assert text_of(await client.call_tool("add", {"a": 1, "b": i})) == str(1 + i)
@@ -399,6 +416,9 @@ async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpPro
         retry = int(text.split("Retry after ")[1].split(" s")[0])
         assert 1 <= retry <= 12
         assert refused.meta is not None and refused.meta["mcprt/retryAfter"] == retry  # Retry-After-style data
+        # the log line tells a rate limit from a policy's denial, as the audit's action does (a trial saw
+        # `status=denied` for both)
+        assert call_statuses(served, "add", mark)[-1] == "rate_limited"
     async with http_client(served.url, token=TOKENS["carol"]) as client:  # per principal: carol's own bucket
         assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
 
@@ -408,7 +428,9 @@ async def test_pause_and_resume_tool_source_all(served: UpProcess) -> None:
         assert text_of(await client.call_tool("ping", {})) == "pong"
         paused = cli(served, "pause", "ping", "--reason", "upstream maintenance until 14:00", token=TOKENS["alice"])
         assert paused.returncode == 0, paused.stderr
+        mark = served.log_mark()
         refused = await client.call_tool("ping", {})
+        assert call_statuses(served, "ping", mark) == ["paused"]
         # the operator's reason is written for callers: the model is told it, not only "paused"
         assert refused.is_error and "paused by an operator (reason: upstream maintenance until 14:00)" in text_of(refused)
         assert text_of(await client.call_tool("add", {"a": 0, "b": 0})) == "0"  # other tools unaffected
@@ -521,3 +543,45 @@ async def test_an_approval_under_a_replaced_policy_does_not_carry_a_call_the_new
     assert [c["tool"] for c in audit if c["type"] == "call" and c["outcome"] == "ok"] == ["transfer"]
     closed = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == closing["id"]]
     assert closed == [("approval_requested", "rules[0]"), ("approval_closed", "reload"), ("allow", "reload")], closed
+
+
+async def test_a_slow_python_tool_never_starves_the_other_tools_and_a_queued_call_says_so(served: UpProcess) -> None:
+    """A trial called a sync `slow` 60× at once: the trivial `add` took 4.3 s, queued behind it on the 40
+    threads every tool shared, and calls that waited for a thread failed as if the function were slow.
+    Each tool has its own lane now (`concurrency: 2` here): 44 `hold` calls (more than the old shared
+    pool's 40 threads) leave `quick` answering at once, and a call that never got a thread says it
+    queued, behind how many calls, and did not run."""
+    manifest = next(arg for arg in served.process.args if str(arg).endswith("mcp.yaml"))
+    released = Path(manifest).parent / "released"
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        held: list[str] = []
+
+        async def hold() -> None:
+            held.append(text_of(await client.call_tool("hold", {"seconds": 20})))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(44):
+                group.start_soon(hold)
+            await anyio.sleep(0.5)  # the holds reached the server
+            try:
+                answer = await client.call_tool("quick", {})  # its timeout is 2 s: it would wait for a hold to end
+                assert not answer.is_error and text_of(answer) == "quick", text_of(answer)
+                assert not held  # every hold still waits: quick did not need any of their threads
+            finally:
+                released.touch()
+        assert held == ["held"] * 44  # queued behind two at a time, each ran once released
+
+        napping = [None] * 3
+
+        async def nap(index: int) -> None:
+            napping[index] = await client.call_tool("nap", {"seconds": 0.8})  # its timeout: 500 ms
+
+        async with anyio.create_task_group() as group:
+            for index in range(3):
+                group.start_soon(nap, index)
+    texts = sorted(text_of(result) for result in napping)
+    assert all(result.is_error for result in napping)
+    assert texts[:2] == ["nap did not finish within 0.5s"] * 2, texts
+    assert re.fullmatch(r"nap did not start within 0\.5s: queued 0\.\d s behind 2 running calls of this tool \(at most "
+                        r"2 run at once: the source's `concurrency`\); it did not run, so it is safe to try again later",
+                        texts[2]), texts

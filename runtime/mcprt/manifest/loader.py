@@ -191,6 +191,8 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         warned = {(d.file, d.line, d.col) for d in env_errors}
         errors += [d for d in diagnostics_from(exc, data, index, env_paths, written) if (d.file, d.line, d.col) not in warned]
         salvaged = _without_invalid_parts(data, exc)
+        if salvaged is not None:  # the valid part's warnings in the same run: fixing the error must not reveal more
+            warnings += literal_secrets(salvaged, env_paths, index) + short_secrets(salvaged, index, written)
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, [],
                                  source_defaults, written) if salvaged is not None else None
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None

@@ -662,6 +662,14 @@ class PythonSource(SourceBase):
     )
     # as an OpenAPI source's: what a generator yields is read up to it (`defaults.max_response_bytes` alone set it)
     max_response_bytes: ByteSize | None = Field(None, description="Overrides `defaults.max_response_bytes`.")
+    concurrency: int = Field(
+        8, ge=1, le=64,
+        description="Calls of one sync tool (a plain `def`) running at once, each in a worker thread; more wait in "
+        "line, the wait counting against the call's timeout (its error then says it queued, behind how many calls); a call "
+        "its timeout abandoned holds its place until its function returns. "
+        "Each tool has its own threads, so a slow tool never delays the others. `async def` tools run on the "
+        "event loop, unbounded.",
+    )
 
 
 class CommandSource(SourceBase):

@@ -7,6 +7,7 @@ and rewrites the messages into the manifest's vocabulary (with "did you mean …
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Collection
@@ -115,6 +116,11 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
         allowed = allowed_keys(path[:-1], data)
         import difflib  # only for a typo's hint: not on every start
         hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        homes = [home for home in key_homes(key) if not _names(home, path)]  # not here: another kind's key
+        if homes and len(homes) <= _MOST_HOMES:  # a valid key put in the wrong place: say where it goes
+            where = " or ".join(f"`{home}`" for home in homes)
+            also = f"; or did you mean '{hint[0]}'?" if hint else ""
+            return f"unknown key '{key}' here: it belongs at {where}{also}"
         suffix = f" (did you mean '{hint[0]}'?)" if hint else (f" (allowed: {', '.join(allowed)})" if allowed else "")
         return f"unknown key '{key}'{suffix}"
     if kind == "missing":
@@ -135,6 +141,55 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
         return f"{err.get('input')!r} is not allowed here (must match {pattern})"
     message = str(err["msg"])
     return message.removeprefix("Value error, ")
+
+
+_MOST_HOMES = 3  # a key valid in more places (`name`, `timeout`) is too common for a hint to help
+
+
+@functools.cache
+def key_homes(key: str) -> tuple[str, ...]:
+    """Every place in the manifest schema where `key` is a valid key, as dotted paths (`<name>` for a
+    mapping's own keys, `[]` for a list's items): `audit` → `server.observability.audit`."""
+    found: list[str] = []
+
+    def walk(tp: Any, where: str, seen: frozenset[type]) -> None:
+        for member in _members(tp):
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                if member in seen:
+                    continue
+                for name, field in member.model_fields.items():
+                    written = field.alias or name
+                    here = f"{where}.{written}" if where else written
+                    if written == key and here not in found:
+                        found.append(here)
+                    walk(field.annotation, here, seen | {member})
+            elif get_origin(member) is dict:
+                walk(get_args(member)[-1], f"{where}.<name>", seen)
+            elif get_origin(member) is list:
+                walk(get_args(member)[0], f"{where}[]", seen)
+
+    walk(Manifest, "", frozenset())
+    return tuple(found)
+
+
+def _names(home: str, path: Path) -> bool:
+    """Whether the schema place `home` (as `key_homes` writes it) names the data path `path`."""
+    import re  # only for an unknown key's hint: not on every start
+
+    written = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    pattern = re.escape(home).replace(re.escape("<name>"), r"[^.\[]+").replace(re.escape("[]"), r"\[\d+\]")
+    return re.fullmatch(pattern, written) is not None
+
+
+def _members(tp: Any) -> list[Any]:
+    """The types `tp` may be: Annotated and Optional stripped, a union's members (every source kind's
+    model for the sources' union)."""
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        return _members(get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in get_args(tp) if arg is not type(None) for m in _members(arg)]
+    return [tp]
 
 
 def _kind_key_typo(err: dict[str, Any]) -> str | None:

@@ -197,7 +197,8 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     raise PolicyDenied(
         f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
-        f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}})
+        f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}},
+        action="approval_pending")
 
 
 CLOSED_BY_RELOAD = "no approval needed: a reload made the policy in force allow the call"

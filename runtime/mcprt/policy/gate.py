@@ -69,7 +69,7 @@ class RateLimited(PolicyDenied):
     """A rate limit refused the call; `retry_after` says in how many seconds a token is back."""
 
     def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message, {"mcprt/retryAfter": max(1, round(retry_after + 0.499))})
+        super().__init__(message, {"mcprt/retryAfter": max(1, round(retry_after + 0.499))}, action="rate_limited")
         self.retry_after = retry_after
 
 
@@ -172,14 +172,14 @@ class PolicyGate:
                 f"tool {tool.name} is" if paused.startswith("tool:") else f"the tools of source {tool.source} are")
             because = f" (reason: {reason})" if reason else ""
             raise PolicyDenied(f"{what} paused by an operator{because}; this call was not made. Try again later "
-                               "or ask an operator to resume it.")
+                               "or ask an operator to resume it.", action="paused")
         decision = self.decide(tool, principal, completed)
         if decision.action == "deny":
             self.publish("deny", tool, context, rule=decision.rule, reason=decision.reason)
             raise PolicyDenied(f"{tool.name} was refused by policy: {decision.reason or 'not allowed'}")
         if decision.action == "hide":  # reached only when a caller bypassed listing (e.g. an old name)
             self.publish("hidden", tool, context, rule=decision.rule)
-            raise PolicyDenied(f"unknown tool '{tool.name}'")
+            raise PolicyDenied(f"unknown tool '{tool.name}'", action="hidden")
         await self._take_tokens(tool, principal, completed, context)
         if decision.action == "approve":
             from .approvals import require_approval

@@ -129,8 +129,9 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         outcome = "denied" if isinstance(exc, PolicyDenied) else (
             "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
         # No HTTP status to show: the log line names the outcome, as metrics and the audit log do
-        # (an operator grepping `status=rejected` for bad arguments must not also get denials and timeouts).
-        status = outcome
+        # (an operator grepping `status=rejected` for bad arguments must not also get denials and timeouts),
+        # a policy's refusal by its decision (`rate_limited`, `paused`…: PolicyDenied.status), as the audit does
+        status = exc.status if isinstance(exc, PolicyDenied) else outcome
         unreachable = isinstance(exc, UpstreamError) and exc.unreachable
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:

@@ -295,8 +295,14 @@ def _phrase(status: int) -> str:
 
 
 def _reason(exc: httpx2.ConnectError) -> str:
-    text = str(exc).lower()
-    if "refused" in text:
+    # the whole chain: anyio's "All connection attempts failed" wraps the ConnectionRefusedError it met
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(str(e).lower() for e in chain)
+    if "refused" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "connection refused (is the server running?)"
     if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
         return "unknown host"

@@ -34,6 +34,7 @@ from ... import __version__
 from ...outbound.authorize import send_authorized, token_sender
 from ...outbound.credentials import Credentials, Stamp, credentials_for, stamp_into
 from ...errors import ToolCallError
+from .delivery import note_failure
 from ...outbound.redirects import Hop, address_range, check_addresses, origin_of, redirect_ranges
 
 CONNECT_TIMEOUT = 30.0
@@ -78,9 +79,13 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         async def release(response: httpx2.Response) -> None:
             await response.aclose()
 
-        response = await send_authorized(
-            self._credentials, self._send_token, attempt, lambda got: got.status_code, release=release
-        )
+        try:
+            response = await send_authorized(
+                self._credentials, self._send_token, attempt, lambda got: got.status_code, release=release
+            )
+        except httpx2.TransportError as exc:  # the call learns whether its request left (delivery.py)
+            note_failure(exc)
+            raise
         if response.status_code >= 400 and request.method != "DELETE":
             self._status.last_error = response.status_code
         return response

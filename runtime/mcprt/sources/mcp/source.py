@@ -56,6 +56,7 @@ from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, Ups
 from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from .connectors import Connector
+from .delivery import Delivery, tracking
 from .convert import listing_signature, to_upstream, tool_operations
 from .relay import Relay
 from .vetting import complainer
@@ -261,7 +262,7 @@ class McpServerSource:
     async def _call(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
                     carrier: dict[str, str] | None) -> types.CallToolResult:
         try:
-            with anyio.fail_after(context.timeout + 1.0), self.relay.calling(context.peer):
+            with anyio.fail_after(context.timeout + 1.0), self.relay.calling(context.peer), tracking() as delivery:
                 return await client.call_tool(
                     upstream_name,
                     arguments,
@@ -275,8 +276,8 @@ class McpServerSource:
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED or _session_expired(exc):
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
-                if exc.code == types.CONNECTION_CLOSED:  # the request was out: the server may have acted on it
-                    raise UpstreamError(self.lost_during_call_message(context.tool)) from None
+                if exc.code == types.CONNECTION_CLOSED:  # unless its transport error says it never left (delivery.py)
+                    raise self._lost_call_error(context.tool, delivery) from None
                 raise ToolCallError(self.unavailable_message()) from None
             if exc.code == types.REQUEST_TIMEOUT:
                 raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
@@ -289,7 +290,7 @@ class McpServerSource:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
                 raise ToolCallError(self.unavailable_message()) from None
-            raise UpstreamError(self.lost_during_call_message(context.tool)) from None
+            raise self._lost_call_error(context.tool, delivery) from None
         except RuntimeError as exc:  # the SDK's check of structuredContent against the tool's outputSchema
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ToolCallError(f"{context.tool}: server '{self.name}' returned an invalid result: {reason}") from None
@@ -390,6 +391,15 @@ class McpServerSource:
         not the whole story for a call that changes something."""
         return (f"{tool}: the connection to server '{self.name}' ended before it answered. {MAY_HAVE_ACTED}: "
                 f"{CHECK_FIRST} ({self.unavailable_message()}).")
+
+    def _lost_call_error(self, tool: str, delivery: Delivery) -> UpstreamError:
+        """The error of a call whose connection ended before an answer: "did not run" when the transport
+        said its request was never sent (a refused connection: safe to repeat), else "may have acted"."""
+        if delivery.unsent is None:
+            return UpstreamError(self.lost_during_call_message(tool))
+        reason = self.connector.explain(delivery.unsent)  # "cannot connect to URL: connection refused"
+        return UpstreamError(f"{tool}: {reason}. The call was not sent, so it did not run: it is safe to try "
+                             f"again later ({self.unavailable_message()}).", unreachable=True)
 
     def _connection_lost(self, client: Client, why: str) -> None:
         if self._client is client:

@@ -16,6 +16,7 @@ its time limit stops it (it would otherwise hold the loop until the byte limit).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -31,6 +32,7 @@ import anyio.to_thread
 from pydantic_core import to_json
 
 from ...observability.log import log_event
+from .lanes import Ticket, unbounded
 from .worker_calls import working
 
 _ACLOSE_SECONDS = 1.0  # an async generator's cleanup gets this long once the call is over
@@ -53,32 +55,44 @@ def is_async_function(fn: Any) -> bool:
 
 
 async def run_function(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *,
-                       timeout: float, max_bytes: int) -> Returned:
+                       timeout: float, max_bytes: int, ticket: Ticket | None = None) -> Returned:
     """Call `fn(*args, **kwargs)` and consume what it returns (module docstring).
 
     `tool`: the label a worker thread running it is registered under (`worker_calls`: a stopping server
     names it).
     `timeout` in seconds covers the call and the consumption; past it `TimeoutError` is raised (a worker
     thread still running is abandoned, told to stop at its next item). `max_bytes`: the most JSON bytes
-    of items consumed before stopping. Raises what the function raises."""
+    of items consumed before stopping. `ticket`: the call's place in its tool's lane (`lanes.py`): a sync
+    function's threads are taken there, the wait counting against `timeout` (None: anyio's shared pool, for
+    resources and prompts). Raises what the function raises."""
     stop = threading.Event()  # set when the call is over: a worker thread still consuming stops at its next item
     try:
         with anyio.fail_after(timeout):
-            if is_async_function(fn):
-                returned = Returned(await fn(*args, **kwargs))
-            else:
-                work = functools.partial(_call_in_thread, tool, fn, args, kwargs, stop, max_bytes)
-                returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
-            if inspect.isawaitable(returned.value):  # a sync wrapper returning a coroutine
-                returned = Returned(await returned.value)
-            if isinstance(returned.value, AsyncIterator):
-                returned = await _consume_async(returned.value, max_bytes)
-            elif _is_iterator(returned.value):  # an async function returned a sync generator: not on the loop
-                work = functools.partial(_call_in_thread, tool, _same, [returned.value], {}, stop, max_bytes)
-                returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
-            return returned
+            if ticket is not None and not is_async_function(fn):
+                async with ticket:
+                    return await _returned(tool, fn, args, kwargs, stop, max_bytes, ticket)
+            return await _returned(tool, fn, args, kwargs, stop, max_bytes, None)
     finally:
         stop.set()
+
+
+async def _returned(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], stop: threading.Event,
+                    max_bytes: int, ticket: Ticket | None) -> Returned:
+    """What `fn` gave, consumed; its worker threads run under `ticket` (None: anyio's default pool)."""
+    limiter = None if ticket is None else unbounded()  # the ticket's lane bounds them, not anyio's shared pool
+    if is_async_function(fn):
+        returned = Returned(await fn(*args, **kwargs))
+    else:
+        work = functools.partial(_call_in_thread, tool, fn, args, kwargs, stop, max_bytes, ticket)
+        returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=limiter)
+    if inspect.isawaitable(returned.value):  # a sync wrapper returning a coroutine
+        returned = Returned(await returned.value)
+    if isinstance(returned.value, AsyncIterator):
+        returned = await _consume_async(returned.value, max_bytes)
+    elif _is_iterator(returned.value):  # an async function returned a sync generator: not on the loop
+        work = functools.partial(_call_in_thread, tool, _same, [returned.value], {}, stop, max_bytes, ticket)
+        returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=limiter)
+    return returned
 
 
 def _same(value: Any) -> Any:
@@ -90,8 +104,10 @@ def _is_iterator(value: Any) -> bool:
 
 
 def _call_in_thread(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
-                    stop: threading.Event, max_bytes: int) -> Returned:
-    with working(tool, stop):  # the one registry of worker threads (worker_calls): stop and exit consult it
+                    stop: threading.Event, max_bytes: int, ticket: Ticket | None) -> Returned:
+    # the one registry of worker threads (worker_calls): stop and exit consult it; the lane's place is held
+    # until the function returns, even after its call is over
+    with working(tool, stop), (ticket.in_thread() if ticket is not None else contextlib.nullcontext()):
         value = fn(*args, **kwargs)
         return _consume(value, stop, max_bytes) if _is_iterator(value) else Returned(value)
 

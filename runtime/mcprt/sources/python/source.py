@@ -30,6 +30,7 @@ from ..kind import response_limit
 from ...offerings.model import Offerings
 from ..sentences import fit  # the one sentence-aware cut every description gets
 from .calling import run_function
+from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
@@ -65,8 +66,9 @@ class PythonFunctionsSource:
 class FunctionInvoker:
     """Calls one function with a tool call's arguments and turns the outcome into an UpstreamResult."""
 
-    def __init__(self, fn: Any, signature: FunctionSignature, source: str, debug: bool) -> None:
+    def __init__(self, fn: Any, signature: FunctionSignature, source: str, debug: bool, concurrency: int) -> None:
         self.fn = fn
+        self.lane = Lane(concurrency)  # this tool's own worker threads (lanes.py): no other tool waits for them
         self.signature = signature
         self.log = logging.getLogger(f"mcprt.source.{source}")
         self.debug = debug
@@ -76,10 +78,13 @@ class FunctionInvoker:
         # a generator is bounded by the raw upstream limit, as an HTTP body is: `max_result_bytes` is for the
         # result after `prune:`/`output:` shaped it, which may keep a little of many items
         limit = context.max_response_bytes
+        ticket = self.lane.ticket()
         try:
-            returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit)
-        except TimeoutError:  # it ran and did not answer in time: the tool's failure (upstream_error), not a refusal
-            raise UpstreamError(f"{context.tool} did not finish within {context.timeout:g}s") from None
+            returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit,
+                                          ticket=ticket)
+        except TimeoutError:  # no answer in time: the tool's failure (upstream_error), not a refusal; the
+            # message says whether it waited for a thread of its lane, or never started
+            raise UpstreamError(ticket.message(context.tool, context.timeout)) from None
         except UpstreamError:  # the function says its own upstream failed: counted so
             raise
         except ToolCallError as exc:  # the function's own message, as is: still the tool's answer (tool_error)
@@ -124,7 +129,7 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
             label = f"{entry.label()}: '{entry.module}:{fn_name}'" if entry.attr is None else entry.label()
             target = f"{entry.module}:{entry.attr or fn_name}"  # `shop:Inventory.restock` names `restock`
             try:
-                operations.append(_operation(ctx, target, fn_name, fn, label))
+                operations.append(_operation(ctx, config, target, fn_name, fn, label))
             except McprtError as exc:
                 problems.append((entry.where, str(exc) + _listing_hint(entry, imports.module(entry))))
     offerings = None
@@ -139,7 +144,8 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
     return PythonFunctionsSource(ctx.name, operations, files, offerings)
 
 
-def _operation(ctx: SourceContext, target: str, fn_name: str, fn: Any, label: str) -> Operation:
+def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: str, fn: Any,
+               label: str) -> Operation:
     documented = fn.func if isinstance(fn, functools.partial) else fn  # a partial's own doc is partial's
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
@@ -148,7 +154,7 @@ def _operation(ctx: SourceContext, target: str, fn_name: str, fn: Any, label: st
         name=fit_tool_name(sanitize_tool_name(fn_name)),
         description=_description(doc, ctx.defaults.descriptions) or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,
-        invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug),
+        invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug, config.concurrency),
         aliases=(target,),
         output_schema=signature.output_schema,
         response_schema=signature.response_shape,  # checked shaping and outputSchema, as for OpenAPI responses

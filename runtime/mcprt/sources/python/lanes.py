@@ -1,0 +1,120 @@
+"""One lane of worker threads per sync Python tool: at most `concurrency` of its calls run at once.
+
+Why: anyio's default thread pool (40 threads) is shared by every `to_thread` call of the process. A trial
+called `def slow(s): time.sleep(s)` 60× at once and the trivial `add` of the same source took 4.3 s,
+queued behind `slow`; with 80 calls of 8 s, 27 failed "did not finish within 10s" though the function
+needs 8 s — the time spent waiting for a thread was charged to the function. Here each tool has its own
+`anyio.CapacityLimiter` (its calls take no token of the shared pool), so a slow tool waits only behind
+itself, and a call that timed out while it waited says so (`Ticket.message`).
+
+The wait counts against the call's timeout: the client waits for the answer either way.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import anyio
+import anyio.from_thread
+
+# the threads a lane's call runs in are bounded by the lane's limiter, taken before: this one only keeps
+# anyio from taking a token of its default pool as well (created lazily: a limiter belongs to an event loop)
+_UNBOUNDED: anyio.CapacityLimiter | None = None
+_NOTED_WAIT = 0.05  # seconds: a shorter wait for a thread is not worth a word in a timeout's message
+
+
+def unbounded() -> anyio.CapacityLimiter:
+    """A limiter that never makes a call wait (`to_thread.run_sync(limiter=...)`)."""
+    global _UNBOUNDED
+    if _UNBOUNDED is None:
+        _UNBOUNDED = anyio.CapacityLimiter(math.inf)
+    return _UNBOUNDED
+
+
+class Lane:
+    """The calls of one sync tool: at most `limit` run at once in worker threads, the rest wait in line.
+
+    `limit` ≥ 1 (the python source's `concurrency` setting)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the loop of the first call
+
+    def tokens(self) -> anyio.CapacityLimiter:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.limit)
+        return self._limiter
+
+    def ticket(self) -> Ticket:
+        """A place in line for one call."""
+        return Ticket(self)
+
+
+class Ticket:
+    """One call's place in its lane: `async with ticket:` waits for a place and holds it for the block, and
+    past it while a worker thread the call started still runs (`in_thread`): a call its timeout abandoned
+    keeps its place until its function returns, so the lane bounds the threads, not just the answers
+    pending. Afterwards (or when the call's time limit cancelled the wait) it says how the call fared:
+    seconds `waited`, calls `running` ahead of it when it joined, whether it `started`."""
+
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
+        self.running = 0
+        self.waited = 0.0
+        self.started = False
+        self._lock = threading.Lock()  # the loop and the worker thread decide together who gives the place back
+        self._in_thread = False
+        self._abandoned = False
+
+    async def __aenter__(self) -> None:
+        tokens = self.lane.tokens()
+        self.running = tokens.borrowed_tokens
+        began = time.monotonic()
+        try:
+            await tokens.acquire_on_behalf_of(self)
+        finally:  # cancelled by the call's time limit too: the message tells how long it waited
+            self.waited = time.monotonic() - began
+        self.started = True
+
+    async def __aexit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._in_thread:  # abandoned: the thread gives the place back when the function returns
+                self._abandoned = True
+                return
+        self._give_back()
+
+    @contextmanager
+    def in_thread(self) -> Iterator[None]:
+        """Wraps the call's work in its worker thread (see the class)."""
+        with self._lock:
+            self._in_thread = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_thread = False
+                abandoned = self._abandoned
+            if abandoned:
+                try:
+                    anyio.from_thread.run_sync(self._give_back)
+                except Exception:  # noqa: BLE001 — the loop is gone (the server stopped): no lane to give back to
+                    pass
+
+    def _give_back(self) -> None:
+        self.lane.tokens().release_on_behalf_of(self)
+
+    def message(self, tool: str, timeout: float) -> str:
+        """The error text of a call of `tool` that ran out of its `timeout` seconds."""
+        if not self.started:
+            return (f"{tool} did not start within {timeout:g}s: queued {self.waited:.1f} s behind {self.running} "
+                    f"running calls of this tool (at most {self.lane.limit} run at once: the source's "
+                    "`concurrency`); it did not run, so it is safe to try again later")
+        if self.waited >= _NOTED_WAIT:
+            return (f"{tool} did not finish within {timeout:g}s: it queued {self.waited:.1f} s behind {self.running} "
+                    f"running calls of this tool (at most {self.lane.limit} run at once: the source's "
+                    f"`concurrency`), then ran {max(0.0, timeout - self.waited):.1f} s")
+        return f"{tool} did not finish within {timeout:g}s"
