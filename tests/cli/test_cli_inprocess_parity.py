@@ -400,3 +400,44 @@ def test_output_is_captured_when_the_command_thread_reuses_a_dead_threads_ident(
         time.sleep(0.05)  # its native thread has exited; its dummy `Thread` is still listed
         done = mcprt_cli("--version")
         assert done.returncode == 0 and done.stdout.startswith("mcprt "), (done.stdout, done.stderr)
+
+
+def test_the_kept_click_command_stays_what_typer_builds() -> None:
+    """The runner keeps the Click command Typer builds from mcprt's app (a process builds it once per run);
+    after commands that parse options, fail on usage, print help and run, it is still what a fresh
+    build gives, parameter for parameter (a command changing it would leak into every later command)."""
+    import typer.main
+
+    from mcprt.cli.main import app
+    from tests.support import inprocess_cli
+
+    for args in (("--version",), ("validate", "--help"), ("init",), ("diff", "a.yaml", "b.yaml", "--format", "yaml"),
+                 ("catalog", "list"), ("schema",)):
+        mcprt_cli(*args, env={"NO_COLOR": "1"})
+    kept = inprocess_cli._kept_command(app)
+    fresh = typer.main.get_command(app)
+    assert kept is not fresh and inprocess_cli._kept_command(app) is kept
+    assert _shape(kept) == _shape(fresh)
+
+
+# Made on first use from the declaration alone and kept, in a process as here: Click's `--help` option of a
+# command, Typer's value converter of a parameter (built from its type descriptor).
+_LAZY = frozenset({"_help_option", "_runtime_param"})
+
+
+def _shape(value: object, depth: int = 0) -> object:
+    """A Click command's (or parameter's, type's…) attributes, recursively, as comparable plain values;
+    functions by name (each build makes its own callback wrappers)."""
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_shape(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {key: _shape(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, type):
+        return repr(value)
+    if callable(value) and not hasattr(value, "params"):
+        return getattr(value, "__qualname__", type(value).__qualname__)
+    if hasattr(value, "__dict__") and depth < 8:
+        return (type(value).__qualname__, _shape({k: v for k, v in vars(value).items() if k not in _LAZY}, depth + 1))
+    return type(value).__qualname__

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -19,8 +20,8 @@ from tests.hostile.hostile_support import (
     CLIENT_SECRET,
     echo_manifest,
     leaks,
-    run_cli,
 )
+from tests.support.cli import mcprt_cli
 from tests.support.served import child_env, http_client, mcprt_http, text_of
 
 KINDS = ("bearer", "basic", "project", "query", "cookie", "oauth")
@@ -28,6 +29,16 @@ KINDS = ("bearer", "basic", "project", "query", "cookie", "oauth")
 
 def _env(**extra: str) -> dict[str, str]:
     return child_env(MCPRT_CACHE_DIR="/tmp/mcprt-hostile-cache", **ALL_SECRETS, **extra)
+
+
+def _cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`mcprt ARGS` with `env` added (the in-process runner: a command's whole output, stdout + stderr, as a
+    process gives it — tests/cli/test_cli_inprocess_parity.py — without ~1 s of imports per command)."""
+    return mcprt_cli(*args, cwd=cwd, env=env, timeout=90)
+
+
+def _output(run: subprocess.CompletedProcess[str]) -> str:
+    return run.stdout + run.stderr
 
 
 def test_reflected_credentials_never_reach_results_or_logs(tmp_path: Path, echo_upstream: str) -> None:
@@ -76,27 +87,26 @@ def test_record_and_test_with_an_api_key_in_any_header(tmp_path: Path, echo_upst
     """#12 fault 3: `api_key: {in: header, name: project_id}`; record prints no key and exits 0, and
     `mcprt test` passes — for every kind of credential."""
     manifest = echo_manifest(tmp_path / "p", echo_upstream)
-    env = _env()
+    env = {"MCPRT_CACHE_DIR": "/tmp/mcprt-hostile-cache", **ALL_SECRETS}
     for kind in KINDS:
-        run = run_cli("record", str(manifest), f"{kind}_echo", "--args", '{"q": "x"}', cwd=manifest.parent,
-                      env=env, timeout=90)
-        assert run.returncode == 0, (kind, run.output)
-        assert leaks(run.output) == [], (kind, run.output)
+        run = _cli("record", str(manifest), f"{kind}_echo", "--args", '{"q": "x"}', cwd=manifest.parent, env=env)
+        assert run.returncode == 0, (kind, _output(run))
+        assert leaks(_output(run)) == [], (kind, _output(run))
     stored = "".join(p.read_text() for p in (manifest.parent / "cases").rglob("*") if p.is_file())
     assert "project_id" in stored or "[redacted]" in stored
     assert leaks(stored) == [], stored
-    tested = run_cli("test", str(manifest), cwd=manifest.parent, env=env, timeout=90)
-    assert tested.returncode == 0, tested.output
-    assert leaks(tested.output) == []
+    tested = _cli("test", str(manifest), cwd=manifest.parent, env=env)
+    assert tested.returncode == 0, _output(tested)
+    assert leaks(_output(tested)) == []
     # And without the secrets in the environment (CI replays with placeholders) it passes too — but
     # for OAuth2, whose token endpoint a replay still calls live (left as it is; see the report).
     import shutil
     shutil.rmtree(manifest.parent / "cases" / "oauth_echo")
     shutil.rmtree(manifest.parent / "cases" / "__snapshots__" / "oauth_echo")
-    bare = child_env(MCPRT_CACHE_DIR="/tmp/mcprt-hostile-cache")
-    assert run_cli("test", str(manifest), cwd=manifest.parent, env=bare, timeout=90).returncode == 0
-    diffed = run_cli("diff", str(manifest), str(manifest), cwd=manifest.parent, env=env, timeout=90)
-    assert leaks(diffed.output) == []
+    bare = {"MCPRT_CACHE_DIR": "/tmp/mcprt-hostile-cache"}
+    assert _cli("test", str(manifest), cwd=manifest.parent, env=bare).returncode == 0
+    diffed = _cli("diff", str(manifest), str(manifest), cwd=manifest.parent, env=env)
+    assert leaks(_output(diffed)) == []
 
 
 # A credential with every character some JSON or HTML encoder escapes differently.
@@ -172,9 +182,9 @@ def test_credentials_echoed_by_php_go_dotnet_or_html_encoders_are_redacted(tmp_p
             for text in texts:
                 assert leaks(text, list(forms.values())) == [] and DIALECT_SECRET not in text, text
             assert leaks(up.log(), list(forms.values())) == [], up.log()
-        recorded = run_cli("record", str(tmp_path / "mcp.yaml"), "reflect", "--args", '{"dialect": "dotnet"}',
-                           cwd=tmp_path, env=env, timeout=90)
-        assert recorded.returncode == 0, recorded.output
+        recorded = _cli("record", str(tmp_path / "mcp.yaml"), "reflect", "--args", '{"dialect": "dotnet"}',
+                        cwd=tmp_path, env={"DIALECT_TOKEN": DIALECT_SECRET, "MCPRT_LOG_LEVEL": "debug"})
+        assert recorded.returncode == 0, _output(recorded)
         stored = "".join(p.read_text() for p in (tmp_path / "cases").rglob("*") if p.is_file())
         assert "[redacted]" in stored
-        assert leaks(stored + recorded.output, list(forms.values())) == [], stored
+        assert leaks(stored + _output(recorded), list(forms.values())) == [], stored

@@ -119,8 +119,13 @@ async def test_a_client_that_never_answers_roots_list_gets_the_server_an_error_i
         await anyio.sleep_forever()
         raise AssertionError
 
-    async with Client(stdio_up(_manifest(tmp_path, "    startup_timeout: 4\n")), mode="legacy",
-                      list_roots_callback=never) as client:
+    # A second source (Python, in mcprt's process): on a loaded machine the server's first start may take
+    # over the 4 s; with a source still serving, mcprt starts with it down and retries (1 s, 2 s…) instead
+    # of refusing to start, and the restarted server asks roots/list after its handshake as the first did.
+    (tmp_path / "spare.py").write_text('def spare() -> str:\n    """Answer spare."""\n    return "spare"\n')
+    manifest = write_manifest(tmp_path, f"  files:\n    command: {script_command_yaml(SERVER)}\n    prefix: fs_\n"
+                              "    startup_timeout: 4\n", "  spare:\n    python: spare\n")
+    async with Client(stdio_up(manifest), mode="legacy", list_roots_callback=never) as client:
         with anyio.fail_after(WITHIN):  # no call meanwhile: the question is the sole client's, not a call's
             await asked.wait()
         refusal = await _refusal(client, "within 4s")

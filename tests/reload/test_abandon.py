@@ -42,9 +42,11 @@ def pong() -> str:
 FOREVER = "{% for i in range(100000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}Slow."
 PID_SERVER = Path(__file__).parent / "fixtures" / "pid_server.py"
 # An idle server uses ~0.01 s of CPU per second; a render still running after it was abandoned used
-# 0.3 s per second even with the 2 cores at a load of 10 (and a whole core when they are free).
-IDLE_WINDOW = 3.0
-IDLE_CPU = 0.25
+# 0.3 s per second even with the 2 cores at a load of 10 (and a whole core when they are free). The bound,
+# 1/12 s of CPU per second, sits between the two; 1.5 s of window (150 clock ticks) tells them apart as
+# well as the 3 s it was (the rate is what is compared, not the window).
+IDLE_WINDOW = 1.5
+IDLE_CPU = 0.125
 
 
 def _project(tmp_path: Path) -> Path:

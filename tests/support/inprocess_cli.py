@@ -20,6 +20,9 @@ would have:
   before any test ran (`_Pristine`): a test that called mcprt itself (set up logging, said the `MCPRT_*`
   warnings once) leaves no mark on a later command.
 
+One thing is kept between commands, as a process keeps it for its one run: the Click command Typer builds
+from mcprt's app (`_kept_command`; rebuilding it was half the CPU of a command that `cli.fast` leaves to Typer).
+
 The command runs in its own thread (the caller blocks, as in `subprocess.run`): its asyncio loop, if any,
 lives and dies with that thread, a running loop in the calling thread (an async test) is no obstacle, and
 `timeout` is honoured — a command still running then fails the call with `subprocess.TimeoutExpired`.
@@ -86,6 +89,26 @@ def _read_at_start(name: str) -> bool:
 # modules are imported now, with it, not by the first command with that command's environment.
 _START_UP = {name: value for name, value in os.environ.items() if _read_at_start(name)}
 importlib.import_module("typer.rich_utils")
+_typer_main = importlib.import_module("typer.main")
+_build_command = _typer_main.get_command  # Typer's own: builds an app's Click command anew on every call
+
+
+# The Click command Typer builds from an app (`typer.main.get_command`, run by `Typer.__call__` for every
+# command that `cli.fast` leaves to Typer), kept per app and per `_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION`
+# (the one variable the build reads). A process builds it once from the same declarations; building it
+# again for each in-process command cost ~20 ms of CPU of the ~40 ms such a command takes (`inspect.signature`
+# and the type hints of every command). Click parses each run into a new `Context` and changes no
+# parameter of a command (tests/cli/test_cli_inprocess_parity.py checks the kept one against a fresh build).
+_commands: dict[tuple[int, str | None], tuple[Any, Any]] = {}
+
+
+def _kept_command(typer_instance: Any) -> Any:
+    """`typer.main.get_command(typer_instance)`, built once per app (and shell-detection setting)."""
+    key = (id(typer_instance), os.environ.get("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"))
+    kept = _commands.get(key)
+    if kept is None or kept[0] is not typer_instance:
+        kept = _commands[key] = (typer_instance, _build_command(typer_instance))
+    return kept[1]
 
 
 def _refuse_start_up_variables(env: Mapping[str, str]) -> None:
@@ -289,8 +312,10 @@ def _process_like(argv: list[str], env: Mapping[str, str],
             warnings.filterwarnings(action, category=category, module=module)
         importlib.invalidate_caches()  # a module file written since the last import is found, as by a new process
         linecache.checkcache()
+        _typer_main.get_command = _kept_command  # type: ignore[attr-defined]
         yield streams, saved
     finally:
+        _typer_main.get_command = _build_command  # type: ignore[attr-defined]
         saved.restore()
 
 
@@ -361,28 +386,45 @@ class _ProcessState:
     same answers (`functools.cache`d functions of their arguments: regexes, templates, meta-schemas)."""
 
     def __init__(self) -> None:
+        # Taken before every in-process command, over ~7,000 names: one pass, a set lookup per name (three
+        # comprehensions and two calls per name took ~13 ms of CPU per command).
         self.modules: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
         self.objects: list[tuple[object, dict[str, Any], dict[str, Any]]] = []
         for name, module in list(sys.modules.items()):
             if not (name == "mcprt" or name.startswith("mcprt.")) or not isinstance(module, types.ModuleType):
                 continue
-            namespace = {k: v for k, v in vars(module).items() if not k.startswith("__")}  # not `__builtins__`
-            self.modules.append((vars(module), namespace, {k: _copied(v) for k, v in namespace.items()}))
-            for value in namespace.values():
-                if _is_mcprt_object(value):
+            namespace = vars(module)
+            saved: dict[str, Any] = {}
+            copies: dict[str, Any] = {}  # of the plain containers only: the rest is put back as the object it was
+            for key, value in namespace.items():
+                if key[:2] == "__":  # not `__builtins__`
+                    continue
+                saved[key] = value
+                kind = type(value)
+                if kind in _CONTAINERS:
+                    copies[key] = kind(value)
+                elif kind not in _NEVER_MCPRT_OBJECTS and _is_mcprt_object(value):
                     attributes = vars(value)
-                    self.objects.append((value, dict(attributes), {k: _copied(v) for k, v in attributes.items()}))
+                    self.objects.append((value, dict(attributes), {k: _copied(v) for k, v in attributes.items()
+                                                                   if type(v) in _CONTAINERS}))
+            self.modules.append((namespace, saved, copies))
 
     def restore(self) -> None:
         for namespace, saved, copies in self.modules:
             for key, value in saved.items():
-                namespace[key] = _put_back(namespace.get(key), value, copies[key])
+                namespace[key] = _put_back(namespace.get(key), value, copies.get(key, value))
         for target, saved, copies in self.objects:
             attributes = vars(target)
             for key, value in saved.items():
-                attributes[key] = _put_back(attributes.get(key), value, copies[key])
+                attributes[key] = _put_back(attributes.get(key), value, copies.get(key, value))
             for key in [k for k in attributes if k not in saved]:
                 del attributes[key]
+
+
+_CONTAINERS = frozenset({dict, list, set})  # what `_copied` copies
+# What a module's namespace mostly holds, none of it an mcprt object (`_is_mcprt_object` is False for each).
+_NEVER_MCPRT_OBJECTS = frozenset({type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, str, int,
+                                  float, bool, type(None), tuple, frozenset})
 
 
 def _is_mcprt_object(value: object) -> bool:
