@@ -21,7 +21,7 @@ from tests.hostile.hostile_support import (
     echo_manifest,
     leaks,
 )
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_process
 from tests.support.served import child_env, http_client, mcprt_http, text_of
 
 KINDS = ("bearer", "basic", "project", "query", "cookie", "oauth")
@@ -32,9 +32,10 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`mcprt ARGS` with `env` added (the in-process runner: a command's whole output, stdout + stderr, as a
-    process gives it — tests/cli/test_cli_inprocess_parity.py — without ~1 s of imports per command)."""
-    return mcprt_cli(*args, cwd=cwd, env=env, timeout=90)
+    """`mcprt ARGS` with `env` added, as a real process forked from the suite's warm zygote (no ~1 s of imports per
+    command): a secret leaked by a write to fd 1/2 itself (`os.write`, a child inheriting stderr, a message at
+    interpreter exit) must show here, which the in-process runner's captured `sys.stdout`/`sys.stderr` would miss."""
+    return mcprt_process(*args, cwd=cwd, env=env, forked=True, timeout=90)
 
 
 def _output(run: subprocess.CompletedProcess[str]) -> str:
