@@ -1,5 +1,6 @@
 """Words in the messages people read: one place for a count's noun (`1 tool`, `2 tools`), a value's JSON
-excerpt and joining a message's parts (`clause`).
+excerpt and joining a message's parts (`clause`), a size in bytes (`byte_count`: `10,000,001 bytes`) and a
+preview of text that may be no text (`readable`: `binary data (NUL bytes), not shown`).
 
 A new-user trial read `mcprt init`'s "(1 tools, …)"; each message had spelled its plural on its own,
 and most never checked for one. Lowest layer: imports nothing of mcprt's."""
@@ -36,3 +37,20 @@ def clause(text: str) -> str:
     sentence punctuation and whitespace. Libraries end their messages as they like (redis-py's
     "Connection refused.") and a message joined to one read "Connection refused.; try again shortly"."""
     return text.rstrip().rstrip(".;:,").rstrip()
+
+
+def byte_count(size: int) -> str:
+    """`10,000,001 bytes` (`1 byte`): a size with the thousands separators every message uses."""
+    return f"{size:,} {noun(size, 'byte')}"
+
+
+def readable(text: str, limit: int = 160) -> str:
+    """At most `limit` characters of `text` to show a person, or, when it is no text — more than a tenth
+    of those characters are control characters (a gzip bomb's zeros, an image sent as JSON) — what it is
+    instead: `binary data (NUL bytes), not shown` (`binary data (control characters), not shown`), never
+    hundreds of `\\u0000` escapes once the message is JSON-encoded."""
+    head = text[:limit]
+    unreadable = sum(1 for char in head if not (char.isprintable() or char in "\t\n\r"))
+    if unreadable * 10 > len(head):
+        return f"binary data ({'NUL bytes' if chr(0) in head else 'control characters'}), not shown"
+    return head

@@ -118,6 +118,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     from mcprt.server import limits as server_limits
     from mcprt.server import shared_state
     from mcprt.sources.mcp import lines
+    from mcprt.sources.openapi import fetch as spec_fetch
     from mcprt.state import policy as state_policy
 
     assert set(DEFAULTS) == set(LIMITS)
@@ -126,6 +127,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_MAX_MANIFEST_NODES": manifest_limits.DEFAULT_MAX_MANIFEST_NODES,
         "MCPRT_MAX_SPEC_BYTES": manifest_limits.DEFAULT_MAX_SPEC_BYTES,
         "MCPRT_SPEC_ALIAS_ALLOWANCE": manifest_limits.DEFAULT_SPEC_ALIAS_ALLOWANCE,
+        "MCPRT_SPEC_FETCH_TIMEOUT": spec_fetch.SPEC_FETCH_TIMEOUT_SECONDS,
         "MCPRT_MAX_MESSAGE_BYTES": lines.DEFAULT_MAX_MESSAGE_BYTES,
         "MCPRT_MAX_CONNECTIONS": server_limits.DEFAULT_MAX_CONNECTIONS,
         "MCPRT_HEADER_TIMEOUT": server_limits.DEFAULT_HEADER_TIMEOUT,

@@ -108,7 +108,10 @@ def record_when_updating() -> Any:
 
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("location", CORPUS)
-def test_corpus_output_is_unchanged(location: str, style: str, tmp_path: Path) -> None:
+def test_corpus_output_is_unchanged(location: str, style: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The corpus lives outside the temporary manifest's folder: its split descriptions' `$ref`s may
+    # reach their neighbours only through MCPRT_INCLUDE_PATHS (reach.py), as an operator's would.
+    monkeypatch.setenv("MCPRT_INCLUDE_PATHS", str(SPECS))
     manifest = digest_manifest(SPECS / location, tmp_path, style)
     _check(f"corpus/{location}/{style}", _compile(manifest, tmp_path / "cache"))
 

@@ -373,3 +373,18 @@ def test_path_level_parameters_merge_and_operation_wins() -> None:
     assert override == {"type": "string", "description": "A comma-separated list of IDs"}
     twice = ops["get_anything_id_action_id"].plan.build({"id": 1.5, "action": "lists"})
     assert twice.url == "https://httpbin.org/anything/1.5/lists/1.5"
+
+
+def test_a_description_without_operations_is_a_warning_not_a_silent_ok(tmp_path: Path) -> None:
+    """Found by a security reviewer's trial: `paths: {}` validated as "ok — 0 tools" with nothing said."""
+    from tests.support.cli import mcprt_cli
+
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  a:\n    openapi: api.json\n"
+                                       "    base_url: http://127.0.0.1:9\n")
+    for paths in ({}, {"/pets": {"parameters": []}}):  # no path, or a path item without an operation
+        spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": paths}
+        (tmp_path / "api.json").write_text(json.dumps(spec))
+        run = mcprt_cli("validate", "--strict", "mcp.yaml", cwd=tmp_path)
+        assert run.returncode != 0, run.stderr
+        assert "api.json: the description has no operations (nothing under `paths`), so this source serves no " \
+               "tools" in run.stderr

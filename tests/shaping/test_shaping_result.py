@@ -373,7 +373,7 @@ def test_binary_over_the_limit_is_described_not_sent():
     upstream = UpstreamResult(kind="binary", body=b"\x01" * 3_000, raw_bytes=3_000, media_type="image/jpeg")
     result = shape(upstream, max_result_bytes=1_000)
     assert texts(result) == [
-        "binary body of 3000 bytes (image/jpeg) not shown: larger than the result limit of 1000 bytes once base64-encoded"
+        "binary body of 3,000 bytes (image/jpeg) not shown: larger than the result limit of 1000 bytes once base64-encoded"
     ]
 
 
@@ -389,7 +389,7 @@ def test_a_cut_upstream_body_is_announced():
     upstream = UpstreamResult(kind="text", body="partial da", raw_bytes=10_000_000, truncated=True)
     assert texts(shape(upstream)) == [
         "partial da",
-        "Note: the upstream response was larger than the response size limit and was cut after 10000000 bytes; "
+        "Note: the upstream response was larger than the response size limit and was cut after 10,000,000 bytes; "
         "this result is incomplete",
     ]
 

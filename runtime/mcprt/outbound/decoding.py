@@ -17,12 +17,14 @@ import codecs
 import html
 import json
 import re
+import sys
 from email.message import Message
 from functools import lru_cache
 
 from pydantic_core import from_json
 
 from ..contracts import UpstreamResult
+from ..wording import byte_count, readable
 
 INVALID_JSON_PREVIEW_CHARS = 200
 
@@ -131,12 +133,18 @@ def _json_result(status: int, media_type: str, data: bytes, *, truncated: bool, 
     try:
         value = parse_json(data)
     except TooDeep:
-        message = (f"upstream sent JSON nested more than {MAX_JSON_DEPTH} levels deep ({len(data):,} bytes); "
+        message = (f"upstream sent JSON nested more than {MAX_JSON_DEPTH} levels deep ({byte_count(len(data))}); "
                    "mcprt does not process results that deep")
         return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
+    except TooManyDigits:
+        message = (f"upstream sent a JSON number longer than {sys.get_int_max_str_digits():,} digits "
+                   f"({byte_count(len(data))}): valid JSON, but past Python's limit on integer digits, so mcprt "
+                   "does not process it")
+        return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     except (ValueError, UnicodeDecodeError):
-        preview = data.decode("utf-8", errors="replace")[:INVALID_JSON_PREVIEW_CHARS]
-        message = f"upstream sent invalid JSON ({len(data)} bytes): {preview}"
+        preview = readable(data[: INVALID_JSON_PREVIEW_CHARS * 4].decode("utf-8", errors="replace"),
+                           INVALID_JSON_PREVIEW_CHARS)
+        message = f"upstream sent invalid JSON ({byte_count(len(data))}): {preview}"
         return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     return UpstreamResult(kind="json", body=value, status=status, is_error=failed, media_type=media_type)
 
@@ -146,6 +154,11 @@ MAX_JSON_DEPTH = 200  # pydantic-core's parser refuses deeper documents
 
 class TooDeep(ValueError):
     """A JSON document nests deeper than MAX_JSON_DEPTH."""
+
+
+class TooManyDigits(ValueError):
+    """A JSON number has more digits than Python converts to an int (`sys.get_int_max_str_digits()`,
+    4,300 by default: CVE-2020-10735's guard). The JSON is valid (RFC 8259 §6 sets no length)."""
 
 
 def parse_json(data: bytes) -> object:
@@ -161,6 +174,10 @@ def parse_json(data: bytes) -> object:
         return json.loads(data)
     except RecursionError:
         raise TooDeep("nested too deeply") from None
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            raise TooManyDigits(str(exc)) from None
+        raise
 
 
 def _decode_text(data: bytes, charset: str | None, *, truncated: bool) -> str:

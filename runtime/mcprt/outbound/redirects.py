@@ -2,8 +2,9 @@
 so a redirect cannot carry a call into a network the upstream itself is not in.
 
 Address ranges (`address_range`): `loopback` (127.0.0.0/8, ::1, and 0.0.0.0/::, which connect to
-this host), `link-local` (169.254.0.0/16 — cloud metadata at 169.254.169.254 — and fe80::/10),
-`private` (every other address that is not globally reachable: RFC 1918, fc00::/7, 100.64.0.0/10,
+this host), `link-local` (169.254.0.0/16 — cloud metadata at 169.254.169.254 — and fe80::/10, plus
+the cloud metadata services outside those ranges, `METADATA_ADDRESSES`: AWS's IPv6 fd00:ec2::254,
+Alibaba's 100.100.100.200), `private` (every other address that is not globally reachable: RFC 1918, fc00::/7, 100.64.0.0/10,
 …; IANA special-purpose registries, RFC 6890) and `public`. A redirect to another origin may reach a
 public address or one in the range the upstream answered from, nothing else: a public API answering
 `302 Location: http://169.254.169.254/latest/meta-data/…` or `http://127.0.0.1:6379/` would
@@ -62,6 +63,11 @@ def redirected_method(status: int, method: str, body: bytes | None) -> tuple[str
 
 
 PUBLIC = "public"
+LINK_LOCAL = "link-local"
+# Instance metadata services at addresses that are not link-local (AWS IMDS over IPv6, Alibaba Cloud's
+# 100.100.100.200): they hand out the host's cloud credentials, so they count as `link-local`, the range
+# nothing but the host itself should reach (AWS EC2 user guide, "Instance metadata"; Alibaba ECS docs).
+METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")})
 
 
 class Hop:
@@ -95,8 +101,8 @@ def address_range(address: str) -> str:
         ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
     if ip.is_loopback or ip.is_unspecified:
         return "loopback"
-    if ip.is_link_local:
-        return "link-local"
+    if ip.is_link_local or ip in METADATA_ADDRESSES:
+        return LINK_LOCAL
     return PUBLIC if ip.is_global else "private"
 
 

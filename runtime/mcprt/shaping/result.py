@@ -93,6 +93,7 @@ from ..expressions.absent_fields import AbsentFields
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.template_errors import TemplateRenderError
+from ..wording import byte_count, readable
 
 if TYPE_CHECKING:
     from ..expressions.templates import CompiledTemplate
@@ -139,7 +140,7 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     if upstream.truncated:
         notes.append(
             f"the upstream response was larger than the response size limit and was cut after "
-            f"{upstream.raw_bytes} bytes; this result is incomplete"
+            f"{byte_count(upstream.raw_bytes)}; this result is incomplete"
         )
     try:
         if upstream.kind == "content":
@@ -242,7 +243,7 @@ def _shape_binary(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) 
             if upstream.truncated
             else f"larger than the result limit of {shaping.max_result_bytes} bytes once base64-encoded"
         )
-        return [_text_block(f"binary body of {len(data)} bytes ({media_type}) not shown: {reason}")]
+        return [_text_block(f"binary body of {byte_count(len(data))} ({media_type}) not shown: {reason}")]
     encoded = base64.b64encode(data).decode("ascii")
     if media_type in IMAGE_TYPES:
         return [{"type": "image", "data": encoded, "mimeType": media_type}]
@@ -307,7 +308,7 @@ def _error_text(upstream: UpstreamResult, shaping: Shaping) -> str:
         detail = _ENCODE(value)
     elif upstream.kind == "binary":
         media_type = _media_type(upstream.media_type) or "application/octet-stream"
-        detail = f"binary body of {len(body or b'')} bytes ({media_type}) not shown"
+        detail = f"binary body of {byte_count(len(body or b''))} ({media_type}) not shown"
     else:
         # here, not at the top: only an HTTP upstream's error body needs it, and `validate` of a manifest
         # without one must not load the outbound package (tests/cli/test_cli_imports.py)
@@ -316,7 +317,8 @@ def _error_text(upstream: UpstreamResult, shaping: Shaping) -> str:
         text = _as_text(body)
         if looks_like_html(text, upstream.media_type):
             text = html_to_text(text)
-        detail = shorten_text(text.strip(), ERROR_BODY_BYTES)
+        shown = readable(text, ERROR_BODY_BYTES)
+        detail = shorten_text(text.strip(), ERROR_BODY_BYTES) if shown == text[:ERROR_BODY_BYTES] else shown
     if not prefix:
         return detail or f"Tool '{shaping.tool}' failed without a message."
     return f"{prefix}: {detail}" if detail else f"{prefix} (empty body)"

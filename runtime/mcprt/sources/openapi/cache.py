@@ -164,6 +164,7 @@ def load(cache_dir: Path, key: str, doc: LoadedDocument) -> CompiledOpenAPI | No
         return None
     for uri, digest in externals.items():
         try:
+            doc.check_reach(uri)  # an entry compiled before `$ref`s were confined may name a refused one
             raw, _ = read_external(uri, doc.cache_dir, [])
         except SpecError:
             return None

@@ -323,4 +323,9 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         raise skipped[0]  # nothing could be compiled: the first problem is the document's error
     if not compiled and model.operations:
         warnings.append(f"{label}: the include/exclude filters select no operation")
+    elif not compiled and not skipped and not left_out_with_problems:
+        # An empty `paths` (a description's skeleton, a URL answering another document's JSON) would
+        # otherwise validate as "ok — 0 tools" with nothing said.
+        warnings.append(f"{label}: the description has no operations (nothing under `paths`), "
+                        "so this source serves no tools")
     return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes)

@@ -7,6 +7,15 @@ httpx is imported only here and only when a URL is actually fetched.
 A source's `tls:` applies to its description as to its API (`SOURCE_TLS`, set while the source's
 description is loaded, $refs to other URLs included): a private API serves its description from its own
 host (Kubernetes' `/openapi/v3`, a service's `/openapi.json`), behind the same private CA or mTLS.
+
+Every fetch (an API description, a document a `$ref` names) is bounded and guarded:
+- time: the whole fetch, redirects and body included, must end within `MCPRT_SPEC_FETCH_TIMEOUT`
+  seconds (default 60), so a server dripping a byte a second cannot hold `validate` or `up` forever;
+- addresses: no hop may connect to a link-local or cloud metadata address (169.254.0.0/16, fe80::/10,
+  fd00:ec2::254, …: `outbound.redirects.address_range`), checked on the resolved addresses before
+  connecting and on the address the connection reached; redirects are followed by hand, at most
+  `MAX_REDIRECTS`, http(s) only, and a redirect to another origin is held to the ranges an API call's
+  redirect may reach (public, or the range the first origin answered from: the same rule, one place).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -22,13 +32,38 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from mcprt.cancellation import check_abandoned
-from mcprt.errors import SpecError
+from mcprt.errors import SpecError, ToolCallError
 from mcprt.manifest.limits import DEFAULT_MAX_SPEC_BYTES, max_spec_bytes
+from mcprt.outbound.redirects import (
+    LINK_LOCAL,
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    address_range,
+    origin_of,
+    redirect_ranges,
+    resolve_location,
+)
+from mcprt.settings import env_limit
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_DOCUMENT_BYTES = DEFAULT_MAX_SPEC_BYTES  # the default; MCPRT_MAX_SPEC_BYTES changes it
-FETCH_TIMEOUT = 30.0
+FETCH_TIMEOUT = 30.0  # one read or connect: a stalled server fails sooner than the whole fetch's deadline
+SPEC_FETCH_TIMEOUT_SECONDS = 60.0  # MCPRT_SPEC_FETCH_TIMEOUT: the whole fetch, redirects and body included
+
+
+def spec_fetch_timeout() -> float:
+    """Seconds one description fetch may take in all (`MCPRT_SPEC_FETCH_TIMEOUT`, default 60)."""
+    return env_limit("MCPRT_SPEC_FETCH_TIMEOUT", SPEC_FETCH_TIMEOUT_SECONDS)
+
+
+class _Refused(Exception):
+    """A hop the guard refuses (its message says why); reported like any other failed fetch."""
 
 # The TLS context of the source whose description is being loaded (`sources.tls_setting`); None: httpx's
 # default trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
@@ -149,8 +184,49 @@ def cached_copy(url: str, cache_dir: Path | None) -> Fetched | None:
     return Fetched(cached, from_cache=True) if cached is not None else None
 
 
+def _check_range(url: str, address: str, allowed: frozenset[str] | None) -> None:
+    """_Refused when `address` (what `url`'s host resolved to or reached) is link-local/metadata, or,
+    for a redirect to another origin, outside `allowed`."""
+    found = address_range(address)
+    if found == LINK_LOCAL or (allowed is not None and found not in allowed):
+        host = urlsplit(url).hostname or ""
+        shown = host if host == address else f"{host} ({address})"
+        why = ("a description is never fetched from one: cloud metadata lives there" if found == LINK_LOCAL
+               else "a redirect may not lead into a network the first server is not in")
+        raise _Refused(f"{shown} is a {found} address; not fetched ({why})")
+
+
+def _check_before(url: str, allowed: frozenset[str] | None) -> None:
+    """Check the addresses `url`'s host resolves to before connecting (literal IPs included)."""
+    parts = urlsplit(url)
+    try:
+        infos = socket.getaddrinfo(parts.hostname or "", parts.port or 0, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return  # the fetch itself reports the name that does not resolve
+    for info in infos:
+        _check_range(url, str(info[4][0]), allowed)
+
+
+def _peer(response: httpx.Response) -> str | None:
+    """The address the response's connection reached (None behind a proxy-less transport without one)."""
+    stream = response.extensions.get("network_stream")
+    address = stream.get_extra_info("server_addr") if stream is not None else None
+    return str(address[0]) if address else None
+
+
+def _left(deadline: float, limit: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Refused(f"not complete after {limit:g} s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets")
+    return left
+
+
 def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -> Fetched:
-    """GET `url`, revalidating a cached copy; fall back to the copy when the network fails."""
+    """GET `url`, revalidating a cached copy; fall back to the copy when the network fails.
+
+    Bounded by `MCPRT_SPEC_FETCH_TIMEOUT` seconds in all and guarded (module docstring); a refusal,
+    the deadline, an HTTP status ≥ 400 or a network error is a failed fetch: the cached copy with a
+    warning, else SpecError `cannot fetch the document (<why>) and no cached copy exists`."""
     import httpx
 
     cached, meta = _read_cache(cache_dir, url)
@@ -160,19 +236,36 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
             headers["If-None-Match"] = meta["etag"]
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = meta["last_modified"]
+    limit = spec_fetch_timeout()
+    deadline = time.monotonic() + limit
     try:
         trust = SOURCE_TLS.get()
-        with httpx.Client(timeout=timeout, follow_redirects=True, verify=trust if trust is not None else True) as client:
-            with client.stream("GET", url, headers=headers) as response:
-                if response.status_code == 304 and cached is not None:
-                    return Fetched(cached, from_cache=True)
-                if response.status_code >= 400:
-                    problem = f"HTTP {response.status_code}"
-                else:
+        with httpx.Client(follow_redirects=False, verify=trust if trust is not None else True) as client:
+            target, allowed, first_range = url, None, None
+            for _ in range(MAX_REDIRECTS + 1):
+                _check_before(target, allowed)
+                wait = min(timeout, _left(deadline, limit))
+                with client.stream("GET", target, headers=headers, timeout=wait) as response:
+                    peer = _peer(response)
+                    if peer is not None:
+                        _check_range(target, peer, allowed)
+                        if allowed is None and first_range is None:
+                            first_range = address_range(peer)
+                    location = response.headers.get("location")
+                    if response.status_code in REDIRECT_STATUSES and location:
+                        target = resolve_location(target, location)
+                        allowed = None if origin_of(target) == origin_of(url) else redirect_ranges(first_range)
+                        continue
+                    if response.status_code == 304 and cached is not None:
+                        return Fetched(cached, from_cache=True)
+                    if response.status_code >= 400:
+                        problem = f"HTTP {response.status_code}"
+                        break
                     chunks: list[bytes] = []
                     size = 0
                     for chunk in response.iter_bytes():
                         check_abandoned()  # a slow download for a superseded reload ends here, uncached
+                        _left(deadline, limit)
                         size += len(chunk)
                         if size > max_spec_bytes():
                             raise SpecError(url, "", f"document is larger than {max_spec_bytes():,} bytes "
@@ -183,8 +276,12 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
                         cache_dir, url, body, response.headers.get("etag"), response.headers.get("last-modified")
                     )
                     return Fetched(body)
+            else:
+                problem = f"more than {MAX_REDIRECTS} redirects"
     except httpx.HTTPError as exc:
         problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except (_Refused, ToolCallError) as exc:
+        problem = str(exc)
     if cached is not None:
         return Fetched(cached, warning=f"could not fetch {url} ({problem}); using {cached_copy_named(cache_dir, url)}",
                        from_cache=True)

@@ -29,6 +29,7 @@ from mcprt.file_identity import settled_identity
 from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped, spec_alias_allowance
 
 from . import fetch as fetching
+from .reach import refused
 from .jsonlean import SKIPPED_COMPONENTS, SKIPPED_TOP, latin1_text, loads_lean
 
 if os.name == "nt":  # pragma: no cover - Windows drive letters and UNC paths
@@ -177,8 +178,10 @@ class LoadedDocument:
         warnings: list[str] | None = None,
         reread: Callable[[], bytes] | None = None,
         digest: str | PendingDigest | None = None,
+        ref_root: Path | None = None,
     ) -> None:
         self.location = location  # as the user wrote it (URL or path)
+        self.ref_root = ref_root  # the manifest's folder: where local `$ref`s may lead (reach.py)
         self.uri = uri  # absolute: file:///… or http(s)://…
         self.cache_dir = cache_dir
         self.warnings: list[str] = warnings if warnings is not None else []
@@ -309,12 +312,21 @@ class LoadedDocument:
         """URI → sha256 of every external document loaded so far."""
         return {uri: ext.digest for uri, ext in self._externals.items()}
 
+    def check_reach(self, uri: str, referrer: tuple[str, str] | None = None) -> None:
+        """SpecError at the referring `$ref` (`referrer`: (document URI, pointer); default this document's
+        root) when the document at `uri` may not be loaded from there (reach.py)."""
+        source, where = referrer or (self.uri, "")
+        why = refused(uri, source, self.ref_root)
+        if why is not None:
+            raise SpecError(self.label_for(source), where, f"$ref to {uri} refused: {why}")
+
     def document_at(self, uri: str, referrer: tuple[str, str] | None = None) -> Any:
         """The parsed document at `uri` (this one, or an external one loaded on first use)."""
         if uri == self.uri:
             return self.data
         ext = self._externals.get(uri)
         if ext is None or ext.data is _UNSET:
+            self.check_reach(uri, referrer)
             raw, label = read_external(uri, self.cache_dir, self.warnings, referrer, self.label_for)
             ext = _External(label, hashlib.sha256(raw).hexdigest(), parse(raw, label, self.warnings),
                             _NAMING_BYTES.search(raw) is not None or raw.startswith(_WIDE_BOMS))
@@ -379,7 +391,7 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
         if fetched.warning:
             (warnings if notes is None else notes).append(fetched.warning)
         reread = fetching.cached_reader(cache_dir, location, fetched.body)
-        return LoadedDocument(location, location, fetched.body, cache_dir, warnings, reread)
+        return LoadedDocument(location, location, fetched.body, cache_dir, warnings, reread, ref_root=base_dir)
     if location.startswith("file:"):
         path = Path(url2pathname(urlparse(location).path))
     else:
@@ -417,7 +429,7 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
         return again
 
     # Otherwise the bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
-    document = LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings, reread, digest)
+    document = LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings, reread, digest, ref_root=base_dir)
     if _recording is not None:
         _recording.add(path, digest, identity)
     return document

@@ -1,0 +1,56 @@
+"""Where a `$ref` may lead: the documents an API description may pull in.
+
+An API description is data, often someone else's (a vendor's URL, a pull request's file); what its `$ref`s
+load ends up in tool descriptions and schemas a client reads. So:
+- a `$ref` in a document fetched from a URL may only name documents on that same origin (scheme, host,
+  port): a split description published together keeps working, while `file:///home/…/.kube/config` or
+  another host (an internal service, `http://169.254.169.254/…`) is refused;
+- a `$ref` in a local document may name files inside the manifest's folder tree (or a folder of
+  `MCPRT_INCLUDE_PATHS`: the confinement of `include:`, `manifest.limits.include_allowed`), symlinks
+  resolved first; and documents at http(s) URLs, fetched under the fetcher's address guard (fetch.py);
+- nothing else (`ftp:`, `data:`, …).
+OpenAPI leaves this to tools (OAI/OpenAPI-Specification#4037 asks for a safe default); peers that
+confine `$ref`s do the same: local files to a folder, remote ones to an allowed set (scalar/scalar#10079,
+christianhelle/refitter#1173, APIDevTools/swagger-parser#222 for the read they prevent).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from mcprt.errors import ToolCallError
+from mcprt.manifest.limits import include_allowed
+from mcprt.outbound.redirects import origin_of
+
+_WEB = ("http", "https")
+
+
+def refused(target: str, referrer: str, root: Path | None) -> str | None:
+    """Why the document at absolute URI `target` may not be loaded for a `$ref` in the document at
+    `referrer` (an absolute file:/http(s): URI), or None when it may. `root`: the manifest's folder
+    (None: a document held in memory, whose file `$ref`s are not confined)."""
+    scheme, from_scheme = urlparse(target).scheme.lower(), urlparse(referrer).scheme.lower()
+    if from_scheme in _WEB:
+        try:
+            if scheme in _WEB and origin_of(target) == origin_of(referrer):
+                return None
+        except ToolCallError:
+            return "not a valid URL"
+        return ("a document fetched from a URL may only reference documents on its own origin "
+                f"({_origin(referrer)})")
+    if scheme in _WEB:
+        return None
+    if scheme != "file":
+        return f"only files and http(s) URLs can be referenced, not {scheme or 'this'}: URIs"
+    if root is None:
+        return None
+    path = Path(unquote(urlparse(target).path)).resolve()
+    if include_allowed(path, root):
+        return None
+    return f"{path} is outside the manifest's folder {root.resolve()} (add its folder to MCPRT_INCLUDE_PATHS)"
+
+
+def _origin(uri: str) -> str:
+    scheme, host, port = origin_of(uri)
+    return f"{scheme}://{host}:{port}"

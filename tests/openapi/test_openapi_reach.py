@@ -1,0 +1,144 @@
+"""Where an API description's `$ref`s may lead, and how a description fetch is bounded (reach.py, fetch.py).
+
+Found by a security reviewer's trial: a description fetched from a URL read local files through `$ref`
+(`file:///…/secret.yaml`, a kubeconfig's field) and published them in tools/list; a local description
+read any absolute path; `$ref`s and redirects reached 169.254.169.254; a server dripping a byte a second
+held `mcprt validate` forever. Every case runs the real CLI against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.support.cli import mcprt_cli
+from tests.support.upstream import serve_app
+
+SECRET = "kube-token-that-must-stay-home"
+
+
+def _spec(*parameters: object) -> dict[str, object]:
+    """A description with one operation per parameter `$ref` (operation `op0`, `op1`, …)."""
+    paths = {f"/p{i}": {"get": {"operationId": f"op{i}", "parameters": [{"$ref": ref}],
+                                "responses": {"200": {"description": "ok"}}}} for i, ref in enumerate(parameters)}
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": paths}
+
+
+PARAM = {"name": "q", "in": "query", "description": "a shared parameter", "schema": {"type": "string"}}
+DOCS: dict[str, object] = {"/param.json": PARAM}
+
+
+async def _document(request: Request) -> Response:
+    found = DOCS.get(request.url.path)
+    return JSONResponse(found) if found is not None else Response("not found", status_code=404)
+
+
+async def _to_metadata(request: Request) -> Response:
+    return RedirectResponse("http://169.254.169.254/latest/meta-data/spec.json", status_code=302)
+
+
+async def _drip(request: Request) -> Response:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"{"
+        while True:  # a byte at a time, never done: each read succeeds, only a total deadline ends it
+            await asyncio.sleep(0.1)
+            yield b" "
+
+    return StreamingResponse(body(), media_type="application/json")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    app = Starlette(routes=[Route("/to-metadata", _to_metadata), Route("/drip", _drip),
+                            Route("/{path:path}", _document)])
+    with serve_app(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def secrets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder outside every manifest's tree holding a secret and a kubeconfig-shaped file."""
+    folder = tmp_path_factory.mktemp("outside")
+    (folder / "secret.yaml").write_text(f"name: q\nin: query\ndescription: {SECRET}\n")
+    (folder / "kube.yaml").write_text(json.dumps({"users": [{"user": {"name": "q", "in": "query",
+                                                                        "description": SECRET}}]}))
+    return folder
+
+
+def _manifest(folder: Path, openapi: str) -> Path:
+    manifest = folder / "mcp.yaml"
+    manifest.write_text(f"version: 1\nsources:\n  a:\n    openapi: {openapi}\n    base_url: http://127.0.0.1:9\n")
+    return manifest
+
+
+def test_a_remote_description_reaches_only_its_own_origin(server: str, secrets: Path, tmp_path: Path) -> None:
+    refs = [(secrets / "secret.yaml").as_uri(), (secrets / "kube.yaml").as_uri() + "#/users/0/user",
+            "http://169.254.169.254/latest/meta-data/x.json",
+            server.replace("127.0.0.1", "localhost") + "/param.json", "ftp://127.0.0.1/param.json",
+            "param.json"]
+    DOCS["/remote.json"] = _spec(*refs)
+    run = mcprt_cli("tools", "--json", str(_manifest(tmp_path, f"{server}/remote.json")), cwd=tmp_path)
+    assert SECRET not in run.stdout + run.stderr
+    origin = server
+    for index, ref in enumerate(refs[:-1]):
+        shown = ref.partition("#")[0]
+        assert f"$ref to {shown} refused: a document fetched from a URL may only reference documents on " \
+               f"its own origin ({origin})" in run.stderr, (ref, run.stderr)
+        assert f"#/paths/~1p{index}/get/parameters/0/$ref: $ref to {shown} refused" in run.stderr
+    tools = json.loads(run.stdout)["tools"]
+    assert [tool["inputSchema"]["properties"] for tool in tools[:-1]] == [{}] * (len(refs) - 1)  # left out
+    assert tools[-1]["inputSchema"]["properties"]["q"]["description"] == "a shared parameter"  # same origin: read
+
+
+def test_a_local_description_reaches_only_files_in_the_manifest_s_folder(secrets: Path, tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "param.yaml").write_text(json.dumps(PARAM))
+    (tmp_path / "shared" / "escape.yaml").symlink_to(secrets / "secret.yaml")
+    refs = [str(secrets / "secret.yaml"), f"../{secrets.name}/kube.yaml#/users/0/user",
+            (secrets / "secret.yaml").as_uri(), "shared/escape.yaml", "shared/param.yaml"]
+    (tmp_path / "api.json").write_text(json.dumps(_spec(*refs)))
+    run = mcprt_cli("tools", "--json", str(_manifest(tmp_path, "api.json")), cwd=tmp_path)
+    assert run.returncode == 0 and SECRET not in run.stdout + run.stderr
+    for index in range(len(refs) - 1):
+        assert f"api.json#/paths/~1p{index}/get/parameters/0/$ref: $ref to file://" in run.stderr, run.stderr
+    # The symlink is judged by where it leads.
+    assert run.stderr.count(f"refused: {secrets.resolve()}/") == len(refs) - 1, run.stderr
+    assert run.stderr.count(f"is outside the manifest's folder {tmp_path.resolve()}") == len(refs) - 1
+    tools = json.loads(run.stdout)["tools"]
+    assert tools[-1]["inputSchema"]["properties"]["q"]["description"] == "a shared parameter"  # inside: read
+
+
+def test_a_description_is_never_fetched_from_a_metadata_address(server: str, tmp_path: Path) -> None:
+    for location, why in ((f"{server}/to-metadata", "169.254.169.254 is a link-local address"),
+                          ("http://169.254.169.254/latest/meta-data/spec.json", "169.254.169.254 is a link-local"),
+                          ("http://[fd00:ec2::254]/spec.json", "fd00:ec2::254 is a link-local address")):
+        started = time.monotonic()
+        run = mcprt_cli("validate", str(_manifest(tmp_path, location)), cwd=tmp_path)
+        assert run.returncode == 2 and why in run.stderr and "not fetched" in run.stderr, run.stderr
+        assert time.monotonic() - started < 10  # refused before connecting, not timed out
+
+
+def test_a_description_that_never_ends_is_given_up_at_the_deadline(server: str, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, f"{server}/drip")
+    started = time.monotonic()
+    run = mcprt_cli("validate", str(manifest), cwd=tmp_path, env={"MCPRT_SPEC_FETCH_TIMEOUT": "1"}, timeout=30)
+    assert run.returncode == 2, run.stderr
+    assert "not complete after 1 s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets" in run.stderr
+    assert time.monotonic() - started < 15
+    # With a pinned copy the source is served from it, as for any other failed fetch.
+    (tmp_path / "spec").mkdir()
+    (tmp_path / "spec" / "a.json").write_text(json.dumps(_spec("#/components/parameters/q")
+                                                         | {"components": {"parameters": {"q": PARAM}}}))
+    served = mcprt_cli("tools", "--json", str(manifest), cwd=tmp_path, env={"MCPRT_SPEC_FETCH_TIMEOUT": "1"},
+                       timeout=30)
+    assert served.returncode == 0, served.stderr
+    assert [tool["name"] for tool in json.loads(served.stdout)["tools"]] == ["op0"]
+    assert "MCPRT_SPEC_FETCH_TIMEOUT" in served.stderr and "pinned copy" in served.stderr
