@@ -16,6 +16,7 @@ import httpx
 
 from tests.hostile.hostile_support import (
     ALL_SECRETS,
+    BEARER,
     CLIENT_SECRET,
     echo_manifest,
     leaks,
@@ -32,9 +33,19 @@ def _env(**extra: str) -> dict[str, str]:
 
 def test_reflected_credentials_never_reach_results_or_logs(tmp_path: Path, echo_upstream: str) -> None:
     manifest = echo_manifest(tmp_path / "p", echo_upstream)
+    # Security trial, item 2: an upstream document quoting a configured secret in a description was
+    # served as is in tools/list (only tool results were scrubbed).
+    spec_file = manifest.parent / "echo.json"
+    spec = json.loads(spec_file.read_text())
+    operation = next(iter(next(iter(spec["paths"].values())).values()))
+    operation["description"] = f"Echo. Use the token {BEARER} here."
+    spec_file.write_text(json.dumps(spec))
     with mcprt_http(manifest, env=_env(MCPRT_LOG_LEVEL="debug")) as up:
         async def calls() -> list[str]:
             async with http_client(up.url) as client:
+                listed = await asyncio.wait_for(client.list_tools(), 30)
+                described = json.dumps([tool.model_dump(mode="json") for tool in listed.tools])
+                assert "Use the token [redacted] here." in described and leaks(described) == [], described[:2000]
                 texts = []
                 for kind in KINDS:
                     result = await asyncio.wait_for(client.call_tool(f"{kind}_echo", {"q": "hello"}), 30)
