@@ -60,6 +60,10 @@ def test_reflected_credentials_never_reach_results_or_logs(tmp_path: Path, echo_
             assert leaks(text) == [], (kind, text)
         assert leaks(httpx.get(f"{up.base}/healthz", timeout=5).text) == []
         assert leaks(up.log()) == [], up.log()
+    # The same listing printed by the CLI (`mcprt tools --json`) is scrubbed too.
+    printed = run_cli("tools", "--json", "--offline", str(manifest), cwd=manifest.parent, env=_env(), timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    assert "Use the token [redacted] here." in printed.stdout and leaks(printed.stdout) == [], printed.stdout[:2000]
 
 
 def test_token_endpoint_error_never_shows_the_client_secret(tmp_path: Path, echo_upstream: str) -> None:
