@@ -108,7 +108,7 @@ def test_an_interval_below_its_minimum_is_a_warning_and_the_minimum_applies(
 def test_the_defaults_named_are_the_ones_applied() -> None:
     """The warnings' defaults (`envcheck.DEFAULTS`) are the constants where each limit is read."""
     from mcprt.envcheck import DEFAULTS, LIMITS
-    from mcprt.expressions import budget
+    from mcprt.expressions import budget, prune_budget
     from mcprt.identity import discovery
     from mcprt.manifest import limits as manifest_limits
     from mcprt.manifest.model import HttpConfig
@@ -138,6 +138,8 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_KEEP_ALIVE_TIMEOUT": HttpConfig.model_fields["keep_alive_timeout"].default,
         "MCPRT_TEMPLATE_MAX_OUTPUT": budget.DEFAULT_MAX_OUTPUT,
         "MCPRT_TEMPLATE_TIMEOUT": budget.DEFAULT_TIMEOUT,
+        "MCPRT_PRUNE_MAX_OUTPUT": prune_budget.DEFAULT_MAX_OUTPUT,
+        "MCPRT_PRUNE_TIMEOUT": prune_budget.DEFAULT_TIMEOUT,
         "MCPRT_RELOAD_TIMEOUT": reloader.RELOAD_TIMEOUT_SECONDS,
         "MCPRT_TRACES_FLUSH_TIMEOUT": tracing.DEFAULT_FLUSH_TIMEOUT,
         "MCPRT_POLICY_REFRESH_INTERVAL": service.REFRESH_INTERVAL_SECONDS,

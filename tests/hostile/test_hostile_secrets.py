@@ -17,6 +17,7 @@ import httpx
 
 from tests.hostile.hostile_support import (
     ALL_SECRETS,
+    BEARER,
     CLIENT_SECRET,
     echo_manifest,
     leaks,
@@ -44,9 +45,19 @@ def _output(run: subprocess.CompletedProcess[str]) -> str:
 
 def test_reflected_credentials_never_reach_results_or_logs(tmp_path: Path, echo_upstream: str) -> None:
     manifest = echo_manifest(tmp_path / "p", echo_upstream)
+    # Security trial, item 2: an upstream document quoting a configured secret in a description was
+    # served as is in tools/list (only tool results were scrubbed).
+    spec_file = manifest.parent / "echo.json"
+    spec = json.loads(spec_file.read_text())
+    operation = next(iter(next(iter(spec["paths"].values())).values()))
+    operation["description"] = f"Echo. Use the token {BEARER} here."
+    spec_file.write_text(json.dumps(spec))
     with mcprt_http(manifest, env=_env(MCPRT_LOG_LEVEL="debug")) as up:
         async def calls() -> list[str]:
             async with http_client(up.url) as client:
+                listed = await asyncio.wait_for(client.list_tools(), 30)
+                described = json.dumps([tool.model_dump(mode="json") for tool in listed.tools])
+                assert "Use the token [redacted] here." in described and leaks(described) == [], described[:2000]
                 texts = []
                 for kind in KINDS:
                     result = await asyncio.wait_for(client.call_tool(f"{kind}_echo", {"q": "hello"}), 30)
@@ -61,6 +72,10 @@ def test_reflected_credentials_never_reach_results_or_logs(tmp_path: Path, echo_
             assert leaks(text) == [], (kind, text)
         assert leaks(httpx.get(f"{up.base}/healthz", timeout=5).text) == []
         assert leaks(up.log()) == [], up.log()
+    # The same listing printed by the CLI (`mcprt tools --json`) is scrubbed too.
+    printed = run_cli("tools", "--json", "--offline", str(manifest), cwd=manifest.parent, env=_env(), timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    assert "Use the token [redacted] here." in printed.stdout and leaks(printed.stdout) == [], printed.stdout[:2000]
 
 
 def test_token_endpoint_error_never_shows_the_client_secret(tmp_path: Path, echo_upstream: str) -> None:

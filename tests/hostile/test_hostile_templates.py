@@ -39,6 +39,20 @@ ATTACKS = {
     "batch": "{{ range(10)|batch(999999999, 'x')|list|length }}",
     "slice": "{{ range(10)|slice(99999999)|list|length }}",
     "lipsum": "{{ lipsum(99999999)|length }}",
+    # The security trial's (item 1): a loop of 10^9 steps, and one string of 10^10 characters.
+    "range_loop": "{% for i in range(10**9) %}{% endfor %}x",
+    "huge_string": "{{ ('x' * 10**10) | length }}",
+}
+_DOUBLE = "{a:@,b:@}"
+# Prunes that are cheap to evaluate and exponential to expand (JMESPath shares values): the security
+# trial's 22 stages ran 37 s on the event loop, 40 grew to 10 GB and ignored SIGTERM. Each is a tool
+# error naming the tool and its prune, within moments.
+PRUNE_BOMBS = {
+    "prune22": " | ".join([_DOUBLE] * 22),
+    "prune40": " | ".join([_DOUBLE] * 40),
+    "prune_eq": f"{{p: {' | '.join([_DOUBLE] * 30)}, q: {' | '.join([_DOUBLE] * 30)}}} | p == q",
+    "prune_join": "to_string(@) | " + "[@,@] | join('', @) | " * 40 + "length(@)",
+    "prune_to_string": " | ".join([_DOUBLE] * 40) + " | to_string(@) | length(@)",
 }
 
 
@@ -48,6 +62,8 @@ def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) 
     sources = {name: {"python": "tools:data", "prefix": f"{name}_"} for name in ATTACKS}
     for name in ATTACKS:
         sources[name]["tools"] = {"data": tools[name]}
+    for name, prune in PRUNE_BOMBS.items():
+        sources[name] = {"python": "tools:data", "prefix": f"{name}_", "tools": {"data": {"prune": prune}}}
     sources["plain"] = {"python": "tools:ping"}
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text(json.dumps({"version": 1, "sources": sources}))  # JSON is YAML
@@ -71,6 +87,15 @@ def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) 
                     out[name] = (result.is_error, text_of(result), time.monotonic() - started)
                 normal = await asyncio.wait_for(client.call_tool("ping", {}), 10)
                 out["normal"] = (normal.is_error, text_of(normal), 0.0)
+                async with http_client(up.url) as other:  # another client's tools/list while the bombs run
+                    for name in PRUNE_BOMBS:
+                        started = time.monotonic()
+                        call = asyncio.create_task(asyncio.wait_for(client.call_tool(f"{name}_data", {}), 30))
+                        listed = await asyncio.wait_for(other.list_tools(), 30)
+                        listing = time.monotonic() - started
+                        result = await call
+                        out[name] = (result.is_error, text_of(result), time.monotonic() - started)
+                        out[f"{name}_list"] = (bool(listed.tools), "", listing)
             return out
 
         prober = threading.Thread(target=probe, daemon=True)
@@ -89,6 +114,14 @@ def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) 
         for name in ("batch", "slice", "lipsum"):
             assert "is over the template output limit" in out[name][1], out[name][1]
         assert out["normal"][:2] == (False, "pong")
+        assert "MAX_RANGE" in out["range_loop"][1], out["range_loop"][1]  # refused before it runs
+        assert "may not build a string or list that large" in out["huge_string"][1], out["huge_string"][1]
+        for name, prune in PRUNE_BOMBS.items():
+            is_error, text, seconds = out[name]
+            assert is_error and f"Tool '{name}_data': its prune expression {prune[:40]!r}"[:-1] in text, (name, text[:300])
+            assert "MCPRT_PRUNE_MAX_OUTPUT" in text and "configuration problem" in text, (name, text[:300])
+            assert seconds < 5, (name, seconds)
+            assert out[f"{name}_list"][0] and out[f"{name}_list"][2] < 5, (name, out[f"{name}_list"])
         assert health_times and max(health_times) < 1.5, max(health_times)  # the 2 s render ran off the loop
         with open(f"/proc/{up.pid}/status") as status:
             peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))

@@ -84,3 +84,20 @@ def test_validate_no_exec_says_how_many_sources_it_did_not_open(tmp_path: Path) 
     over = run_cli("validate", "--offline", "--no-exec", str(manifest), cwd=tmp_path, timeout=60)
     assert over.returncode == 1, over.output
     assert "2 sources not checked (--no-exec; these run code): notes (python), files (command)" in over.stderr
+
+
+def test_validate_warns_of_a_prune_that_grows_exponentially(tmp_path: Path) -> None:
+    """Security trial, item 1: 40 stages of `{a:@,b:@}` passed validate silently (and `length(@)` at the
+    end hides the growth from the result's type); each is a warning, a plain prune is not."""
+    (tmp_path / "tools.py").write_text('def data() -> dict:\n    """Data."""\n    return {"n": 1}\n')
+    bombs = {"doubled": " | ".join(["{a:@,b:@}"] * 40), "joined": "[@,@] | join('', @) | " * 40 + "length(@)",
+             "plain": "{n: n, m: n}"}
+    sources = "".join(f"  {name}:\n    python: tools:data\n    prefix: {name}_\n    tools:\n      data:\n"
+                      f"        prune: \"{prune}\"\n" for name, prune in bombs.items())
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n" + sources)
+    run = run_cli("validate", "--offline", str(manifest), cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.stderr
+    warned = [line for line in run.stderr.splitlines() if "prune can repeat its input" in line]
+    assert len(warned) == 2 and "up to 2^40 times" in warned[0], run.stderr
+    assert [line.split(":")[1] for line in warned] == ["8", "14"], warned  # at each bomb's line

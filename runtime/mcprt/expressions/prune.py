@@ -12,6 +12,9 @@ import functools
 import re
 from typing import TYPE_CHECKING, Any
 
+from .prune_budget import search
+from .prune_growth import growth, peak
+
 if TYPE_CHECKING:  # jmespath is imported by the first compile: a manifest without `prune` never loads it
     from jmespath import exceptions as jmespath_errors
 
@@ -46,16 +49,19 @@ class PruneRuntimeError(ValueError):
 class Pruner:
     """A compiled prune expression; `apply` never mutates its input."""
 
-    __slots__ = ("expression", "_parsed")
+    __slots__ = ("expression", "_parsed", "growth", "peak_growth")
 
     def __init__(self, expression: str, parsed: Any) -> None:
         self.expression = expression
         self._parsed = parsed
+        self.growth = growth(parsed.parsed)  # copies of its input its result can hold (`prune_growth`)
+        self.peak_growth = peak(parsed.parsed)  # … and any value it builds on the way
 
     def apply(self, data: Any) -> Any:
-        """The expression's result; `None` when nothing matched. Raises `PruneRuntimeError`."""
+        """The expression's result; `None` when nothing matched. Raises `PruneRuntimeError`, and
+        `PruneBudgetExceeded` past its time or size budget (`prune_budget`)."""
         try:
-            return self._parsed.search(data)
+            return search(self._parsed.parsed, data, measure_result=self.growth > 1)
         except (TypeError, ValueError, RecursionError) as exc:  # JMESPathError is a ValueError
             from jmespath import exceptions as jmespath_errors  # loaded: it compiled this expression
 

@@ -6,6 +6,7 @@ line and column in the manifest — not a failure at the first call.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path as FsPath
 from typing import Any
@@ -25,7 +26,7 @@ def check_expressions(data: Any, index: PositionIndex, failed: set[Path] | None 
     for path, field, text in _expressions(data):
         before = len(errors)
         _check_one(index, path, field, text, errors)
-        if failed is not None and len(errors) > before:
+        if failed is not None and any(d.severity == "error" for d in errors[before:]):
             failed.add(path)
     return errors
 
@@ -33,11 +34,14 @@ def check_expressions(data: Any, index: PositionIndex, failed: set[Path] | None 
 def _check_one(index: PositionIndex, path: Path, field: str, text: str, errors: list[Diagnostic]) -> None:
     """Compile one expression; append its error, if any."""
     from ..expressions.prune import PruneSyntaxError, compile_prune
+    from ..expressions.prune_growth import WARN_GROWTH
     from ..expressions.template_errors import TemplateError
 
     if field == "prune":
         try:
-            compile_prune(text)
+            pruner = compile_prune(text)
+            if pruner.peak_growth > WARN_GROWTH:
+                errors.append(_growth_warning(index, path, pruner.peak_growth))
         except PruneSyntaxError as exc:
             errors.append(_at(index, path, 1, (exc.position or 0) + 1, f"invalid JMESPath in prune: {exc.message}"))
         except RecursionError:  # thousands of nested parentheses: a manifest error, not a crash
@@ -51,6 +55,16 @@ def _check_one(index: PositionIndex, path: Path, field: str, text: str, errors: 
         errors.append(_at(index, path, exc.line or 1, exc.col or 1, f"invalid Jinja2 template in {field}: {exc.message}"))
     except RecursionError:
         errors.append(_at(index, path, 1, 1, f"{field} template nests too deeply"))
+
+
+def _growth_warning(index: PositionIndex, path: Path, growth: int) -> Diagnostic:
+    """A prune that can repeat its input `growth` times (`prune_growth`): each call may stop at its budget."""
+    times = f"2^{growth.bit_length() - 1}" if growth & (growth - 1) == 0 else f"{growth:,}"
+    warning = _at(index, path, 1, 1, (
+        f"prune can repeat its input up to {times} times (each `@` in a multi-select such as `{{a:@,b:@}}` "
+        "doubles it, and each pipe stage multiplies): its result grows exponentially, and a call whose result "
+        "passes MCPRT_PRUNE_MAX_OUTPUT is a tool error"))
+    return dataclasses.replace(warning, severity="warning")
 
 
 def _expressions(data: Any) -> Iterator[tuple[Path, str, str]]:

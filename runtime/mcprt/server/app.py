@@ -25,6 +25,7 @@ from ..identity.principal import ANONYMOUS, STDIO, Principal, from_scope
 from ..manifest.model import ServerConfig
 from ..observability import tracing
 from ..observability.events import BUS, UnknownToolEvent
+from ..scrubbing import SECRETS
 from ..toolset.invoke import call_tool, error_result
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
@@ -234,12 +235,16 @@ def build_server(
 
 
 async def shape_for_version(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-    """Server middleware: every result as the client's negotiated protocol version defines it
-    (`eras.shape_result`; the SDK shapes all handshake versions as 2025-11-25). `initialize` is
+    """Server middleware: every result scrubbed of configured secrets, and as the client's negotiated
+    protocol version defines it (`eras.shape_result`; the SDK shapes all handshake versions as 2025-11-25). `initialize` is
     shaped for the version it answers (the connection takes it only after this chain)."""
     result = await call_next(ctx)
     if not isinstance(result, dict):
         return result
+    # The one outbound rule for results: no configured secret reaches a client in any of them (a tool
+    # description or parameter an upstream document or MCP server wrote, resources/read text, prompts),
+    # not only in tool results. A tools/list passes here once per cached listing (`CachedToolListing`).
+    result = SECRETS.scrub_value(result)
     version = result.get("protocolVersion") if ctx.method == "initialize" else ctx.protocol_version
     return shape_result(ctx.method, version, result) if isinstance(version, str) else result
 

@@ -92,6 +92,7 @@ from .sent import mirrored_block, raw_size, sent_size
 from ..expressions.absent_fields import AbsentFields
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
+from ..expressions.prune_budget import PruneBudgetExceeded
 from ..expressions.template_errors import TemplateRenderError
 from ..wording import byte_count, readable
 
@@ -168,6 +169,8 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     except RecursionError:
         message = f"Tool '{shaping.tool}' returned a result nested too deeply to process."
         content, structured, is_error, notes = [_text_block(message)], None, True, []
+    except PruneBudgetExceeded as exceeded:
+        content, structured, is_error, notes = [_text_block(_prune_over_budget(shaping, exceeded))], None, True, []
     block = notes_block(notes)  # one line per distinct note: a mirrored pair's two parts may say the same
     if block is not None:
         content = [*content, block]
@@ -292,6 +295,18 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping,
 
 
 # --- errors ---------------------------------------------------------------------------------------
+
+_SHOWN_EXPRESSION = 120  # characters of a prune named in an error: enough to find it in the manifest
+
+
+def _prune_over_budget(shaping: Shaping, exceeded: PruneBudgetExceeded) -> str:
+    """The tool error of a prune stopped by its budget (`prune_budget`): the tool, the prune, why."""
+    expression = shaping.pruner.expression if shaping.pruner is not None else "?"
+    if len(expression) > _SHOWN_EXPRESSION:
+        expression = expression[:_SHOWN_EXPRESSION] + f"… ({len(expression)} characters)"
+    return (f"Tool '{shaping.tool}': its prune expression {expression!r} {exceeded}; this is a server "
+            "configuration problem (the manifest's `prune` for this tool), not something a different call can fix.")
+
 
 
 def _error_text(upstream: UpstreamResult, shaping: Shaping) -> str:

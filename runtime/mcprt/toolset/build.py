@@ -19,6 +19,7 @@ from ..manifest.model import SourceBase, ToolOverride
 from ..shaping.autoprune import AutoPruner, compile_autoprune
 from ..expressions.absent_fields import AbsentFields
 from ..expressions.prune import compile_prune
+from ..expressions.prune_growth import WARN_GROWTH
 from ..schema.shapes import certainly_fits
 from ..shaping.pagination import cursor_parameters, page_size_parameter
 from ..shaping.result import Shaping
@@ -220,6 +221,10 @@ def _declared_output_schema(
         return None, None
     if not (override.prune or override.output or wanted):
         return None, None  # nothing to check and nothing to declare (most tools): no JMESPath analysis loaded
+    if override.prune and compile_prune(override.prune).peak_growth > WARN_GROWTH:
+        # The shape of a result that repeats its input 2^n times is 2^n shapes (schema_paths expanded the
+        # security trial's 40-stage prune for minutes at load): validate warns of it, nothing is derived.
+        return None, None
     if op.default_response_schema is not None:  # e.g. Slack: `{ok: false, error}` with status 200
         shape = {"anyOf": [shape, op.default_response_schema]}
     from ..manifest.checks import at_line, at_offset

@@ -113,7 +113,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         status = upstream.status if upstream.status is not None else ("tool_error" if upstream.is_error else "ok")
         check_depth(upstream)
         scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
-        if tool.shaping.output is not None:  # a template may take its whole time budget: not on the loop
+        # A template or a prune may take its whole time budget (`budget`, `prune_budget`): not on the loop.
+        if tool.shaping.output is not None or tool.shaping.pruner is not None:
             result = await asyncio.to_thread(shape_result, upstream, tool.shaping, principal)
         else:
             result = shape_result(upstream, tool.shaping, principal)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..identity.principal import Principal
 from ..offerings.offerset import OfferSet
+from ..scrubbing import SECRETS
 from .tool import Tool
 
 # difflib similarity a name must reach to be suggested for an unknown one (2·matches / total length):
@@ -126,7 +127,9 @@ class ToolSet:
     def list_tools(self) -> list[dict[str, Any]]:
         """The `tools` array of the MCP tools/list result."""
         if self._listing is None:
-            self._listing = [tool.definition() for tool in self.listed]
+            # Scrubbed once here as well as on the way out (`server.app.shape_for_version`): `mcprt tools
+            # --json` and the stdio early listing print this without passing the server.
+            self._listing = SECRETS.scrub_value([tool.definition() for tool in self.listed])
         return self._listing
 
     def list_tools_for(self, principal: Principal | None) -> list[dict[str, Any]]:
