@@ -73,7 +73,7 @@ def test_reflected_credentials_never_reach_results_or_logs(tmp_path: Path, echo_
         assert leaks(httpx.get(f"{up.base}/healthz", timeout=5).text) == []
         assert leaks(up.log()) == [], up.log()
     # The same listing printed by the CLI (`mcprt tools --json`) is scrubbed too.
-    printed = run_cli("tools", "--json", "--offline", str(manifest), cwd=manifest.parent, env=_env(), timeout=60)
+    printed = _cli("tools", "--json", "--offline", str(manifest), cwd=manifest.parent, env=_env())
     assert printed.returncode == 0, printed.stderr
     assert "Use the token [redacted] here." in printed.stdout and leaks(printed.stdout) == [], printed.stdout[:2000]
 
