@@ -46,7 +46,9 @@ class Connector(Protocol):
 
     def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> Any: ...  # → Client
 
-    async def wait_gone(self) -> None: ...
+    async def wait_gone(self) -> str: ...  # returns why the connection is of no use any more
+
+    def session_gone(self) -> bool: ...  # the server said it no longer knows this connection's session
 
     def explain(self, exc: BaseException) -> str: ...
 
@@ -109,11 +111,15 @@ class StdioConnector:
                             self.mode, self.source, self.log))
             yield connected
 
-    async def wait_gone(self) -> None:
+    async def wait_gone(self) -> str:
         if self.process is not None:
             await self.process.gone.wait()
         else:
             await anyio.sleep_forever()
+        return "the server process ended"
+
+    def session_gone(self) -> bool:
+        return False  # a process's one connection is its session: it ends with the process (wait_gone)
 
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
@@ -150,6 +156,7 @@ class HttpConnector:
         error; then this source connects in "auto" mode and remembers it.
         """
         self.status.last_error = None
+        self.status.session_gone = anyio.Event()  # of the session this connection opens
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(make_http_client(self.config, self.status))
 
@@ -168,8 +175,14 @@ class HttpConnector:
                 connected = await stack.enter_async_context(client("auto"))
             yield connected
 
-    async def wait_gone(self) -> None:
-        await anyio.sleep_forever()  # an HTTP server's absence shows on the next call instead
+    async def wait_gone(self) -> str:
+        # An HTTP server's absence shows on the next call; a restart also on the session's GET stream,
+        # which the SDK reopens with the old session id and which then meets a 404.
+        await self.status.session_gone.wait()
+        return SESSION_GONE
+
+    def session_gone(self) -> bool:
+        return self.status.session_gone.is_set()
 
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
@@ -183,6 +196,7 @@ class HttpConnector:
         return f"{self.target}: {_describe(leaf)}"
 
 
+SESSION_GONE = "the server no longer knows its session (HTTP 404 for its Mcp-Session-Id: it restarted or ended it)"
 _ERA_REFUSALS = {types.UNSUPPORTED_PROTOCOL_VERSION, types.INVALID_REQUEST, types.METHOD_NOT_FOUND}
 
 

@@ -41,10 +41,16 @@ STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long
 
 
 class HttpStatus:
-    """The last HTTP error status the server answered (the SDK reports it only as a generic error)."""
+    """The last HTTP error status the server answered (the SDK reports it only as a generic error), and
+    whether the server has said it no longer knows the connection's session."""
 
     def __init__(self) -> None:
         self.last_error: int | None = None
+        # Set when a request carrying an `Mcp-Session-Id` is answered 404: the server restarted or ended
+        # the session, and the client MUST start a new one (MCP 2025-11-25 basic/transports "Session
+        # Management"). The SDK shows that 404 only as the body's JSON-RPC error ("Session not found")
+        # or its own "Session terminated"; the status is the one sign every server gives.
+        self.session_gone = anyio.Event()
 
 
 class _UpstreamTransport(httpx2.AsyncBaseTransport):
@@ -83,6 +89,8 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         )
         if response.status_code >= 400 and request.method != "DELETE":
             self._status.last_error = response.status_code
+            if response.status_code == 404 and "mcp-session-id" in request.headers:
+                self._status.session_gone.set()
         return response
 
     async def _guarded(self, request: httpx2.Request) -> httpx2.Response:

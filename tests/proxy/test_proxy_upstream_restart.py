@@ -1,0 +1,105 @@
+"""A `url:` source whose upstream restarts quickly (same port, new process) starts a new session.
+
+Found by a new-user trial: the restarted server answers HTTP 404 ("Session not found") to the old
+`Mcp-Session-Id`, and mcprt passed that on as `server 'fx' refused the call: Session not found`, for
+every call, forever, while /status.json said `up` with 0 restarts. MCP 2025-11-25 basic/transports
+("Session Management"): a client that gets 404 for its session MUST start a new session with a new
+initialize. Now the source does, at once, counts a restart, logs it, renews the subscriptions
+clients made, and retries the request that met the 404 (the server did not run it) once."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import anyio
+import httpx
+import mcp_types as types
+import pytest
+
+from tests.support.everything import fixture_http, url_source, write_manifest
+from tests.support.served import UpProcess, http_client, mcprt_http, text_of
+
+pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
+              pytest.mark.xdist_group("test_proxy_upstream_restart")]  # one upstream and gateway per run
+
+SIMPLE = "This is a simple text response for testing."
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Upstream:
+    """The everything fixture over HTTP on a fixed port, restartable as a new process."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self._stack = ExitStack()
+        self.url = self._stack.enter_context(fixture_http("--port", str(self.port)))
+
+    def restart(self) -> None:
+        self._stack.close()
+        self._stack = ExitStack()
+        self._stack.enter_context(fixture_http("--port", str(self.port)))
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Upstream]:
+    server = Upstream()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def served(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    manifest = write_manifest(tmp_path_factory.mktemp("restart"), url_source("fx", upstream.url))
+    with mcprt_http(manifest, "--no-reload") as up:
+        yield up
+
+
+def _source(up: UpProcess) -> dict[str, Any]:
+    [source] = httpx.get(f"{up.base}/status.json", timeout=10).json()["sources"]
+    return source
+
+
+@pytest.mark.parametrize("request_kind", ["tools/call", "resources/read"])
+async def test_a_quickly_restarted_upstream_gets_a_new_session_and_the_request_is_retried(
+        upstream: Upstream, served: UpProcess, request_kind: str) -> None:
+    updates: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ResourceUpdatedNotification):
+            updates.append(str(message.params.uri))
+
+    async with http_client(served.url, message_handler=on_message) as client:
+        assert text_of(await client.call_tool("test_simple_text", {})) == SIMPLE
+        await client.subscribe_resource("test://watched-resource")
+        restarts, mark = _source(served)["restarts"], served.log_mark()
+        upstream.restart()
+        if request_kind == "tools/call":
+            answer = await client.call_tool("test_simple_text", {})
+            assert not answer.is_error, text_of(answer) + served.log_since(mark)
+            assert text_of(answer) == SIMPLE
+        else:
+            read = await client.read_resource("test://static-text")
+            assert read.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
+        source = _source(served)
+        assert (source["state"], source["restarts"]) == ("up", restarts + 1)
+        assert "no longer knows its session" in served.log_since(mark)
+        # what the client subscribed to before the restart is subscribed to on the new session
+        await client.call_tool("touch_watched", {})
+        with anyio.fail_after(10):
+            while not updates:
+                await anyio.sleep(0.05)
+        assert updates == ["test://watched-resource"]
+        await client.unsubscribe_resource("test://watched-resource")
