@@ -156,7 +156,7 @@ class ConnectionPeer:
     """A whole connection as the relay's addressee, for what a proxied server sends outside any call
     (contracts.ClientPeer): mcprt served over stdio has this one client (sole_client.py `SoleClient`).
     Requests and log messages go on the connection's standalone channel; no call's timeout bounds a
-    request here, so the relay bounds it (sources/mcp/relay.py `ASK_OUTSIDE_CALL`)."""
+    request here, so the relay bounds it (sources/mcp/relay.py `ASK_CLIENT`)."""
 
     def __init__(self, connection: Connection, levels: LogLevels) -> None:
         self._connection = connection

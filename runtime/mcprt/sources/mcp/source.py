@@ -65,6 +65,7 @@ from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from .connectors import SESSION_GONE, Connector
 from .convert import listing_signature, to_upstream, tool_operations
+from .call_clock import CallClock
 from .relay import Relay
 from .vetting import complainer
 from .wellformed import shown
@@ -286,25 +287,27 @@ class McpServerSource:
 
     async def _call_on(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
                        carrier: dict[str, str] | None) -> types.CallToolResult:
+        # `timeout` bounds the server's time: it stands still while the server waits on the client (call_clock.py)
+        clock = CallClock(context.timeout)
         try:
-            with anyio.fail_after(context.timeout + 1.0), self.relay.calling(context.peer):
+            with clock.scope, self.relay.calling(context.peer, clock):
                 return await client.call_tool(
                     upstream_name,
                     arguments,
-                    read_timeout_seconds=context.timeout,
                     progress_callback=context.progress,  # type: ignore[arg-type]  # same signature
                     # W3C trace context in params._meta, as the MCP semantic conventions propose
                     meta=carrier or None,  # type: ignore[arg-type]
                 )
+            raise TimeoutError  # the clock ran out: the scope cancelled the request (the SDK tells the server)
         except TimeoutError:
-            raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+            raise UpstreamError(self._timed_out(context.tool, clock)) from None
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED:  # the request was out: the server may have acted on it
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
                 raise UpstreamError(self.lost_during_call_message(context.tool)) from None
             self._check_session(client, exc)
             if exc.code == types.REQUEST_TIMEOUT:
-                raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+                raise UpstreamError(self._timed_out(context.tool, clock)) from None
             raise UpstreamRefused(f"{context.tool}: server '{self.name}' refused the call: {exc.message}",
                                   exc.code, exc.message) from None
         except _LOST_ERRORS as exc:
@@ -318,6 +321,11 @@ class McpServerSource:
         except Exception as exc:  # e.g. the server asked for input (elicitation) that a proxy cannot give
             self.log.debug("source %s: call to %s failed", self.name, upstream_name, exc_info=exc)
             raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _timed_out(tool: str, clock: CallClock) -> str:
+        waited = f" (not counting {clock.client_seconds:.0f}s waiting on the client)" if clock.client_seconds >= 1 else ""
+        return f"{tool}: the server did not answer within {clock.timeout:g}s{waited}"
 
     async def client_roots_changed(self) -> None:
         """Tell the server `notifications/roots/list_changed` (it may ask `roots/list` again) unless it

@@ -1,0 +1,49 @@
+"""A proxied call's time limit, stopped while the call waits on its client.
+
+A tool that asks its client (elicitation, sampling, roots) waits for a person or a model: that time is
+the client's, not the server's, so it must not count against the call's `timeout` (which bounds how
+long the *server* may take). The clock stops when the first question of the call goes out to the client
+and runs on, with what was left, when the last one is answered. Each question is bounded on its own by
+the relay (`relay.ASK_CLIENT`), whose refusal says the client did not answer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import anyio
+
+
+class CallClock:
+    """`scope` cancels the call `timeout` seconds (of the server's time) after it was made."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.scope = anyio.CancelScope(deadline=anyio.current_time() + timeout)
+        self._asking = 0  # questions of this call out with the client now
+        self._left = timeout  # s of the server's time left when the clock stopped
+        self.client_seconds = 0.0  # time spent waiting on the client (for messages and logs)
+
+    @property
+    def ran_out(self) -> bool:
+        """The call was cancelled because its server used up `timeout`."""
+        return self.scope.cancelled_caught
+
+    @contextmanager
+    def client_turn(self) -> Iterator[None]:
+        """Around one question to the client: the call's clock stands still meanwhile."""
+        if self._asking == 0:
+            self._left = max(0.0, self.scope.deadline - anyio.current_time())
+            self.scope.deadline = math.inf
+        self._asking += 1
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self._asking -= 1
+            if self._asking == 0:
+                self.client_seconds += time.monotonic() - started
+                self.scope.deadline = anyio.current_time() + self._left
