@@ -110,6 +110,29 @@ async def test_switches_and_per_item_overrides(tmp_path: Path) -> None:
                     await client.subscribe_resource(uri)
             with pytest.raises(MCPError):
                 await client.get_prompt("test_simple_prompt")
+            # completion/complete of a prompt or template no source serves is -32602 naming it, as prompts/get
+            # is (MCP 2025-11-25 server/utilities/completion "Error Handling"), not an empty success; the
+            # server's own name for a renamed (or prefixed) prompt names what mcprt serves it as.
+            renamed = "unknown prompt 'test_prompt_with_arguments' (mcprt serves the prompt its server calls " \
+                      "'test_prompt_with_arguments' as 'greet')"
+            argument = {"name": "arg1", "value": "p"}
+            for ref, message in [
+                (types.PromptReference(type="ref/prompt", name="nope"), "unknown prompt 'nope'"),
+                (types.PromptReference(type="ref/prompt", name="test_simple_prompt"), "unknown prompt 'test_simple_prompt'"),
+                (types.PromptReference(type="ref/prompt", name="test_prompt_with_arguments"), renamed),
+                (types.ResourceTemplateReference(type="ref/resource", uri="zzz://{x}"),
+                 "unknown resource or resource template 'zzz://{x}'"),
+                (types.ResourceTemplateReference(type="ref/resource", uri="test://template/{id}/data"),
+                 "unknown resource or resource template 'test://template/{id}/data'"),
+            ]:
+                with pytest.raises(MCPError) as unknown:
+                    await client.complete(ref, argument)
+                assert (unknown.value.code, unknown.value.message) == (types.INVALID_PARAMS, message)
+            with pytest.raises(MCPError) as unknown:
+                await client.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
+            assert (unknown.value.code, unknown.value.message) == (types.INVALID_PARAMS, renamed)
+            assert (await client.complete(types.PromptReference(type="ref/prompt", name="greet"), argument)
+                    ).completion.values == ["paris", "park", "party"]
             read = await client.read_resource("test://static-text")  # what is served still reads
             assert read.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
 
