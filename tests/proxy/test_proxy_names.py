@@ -38,13 +38,21 @@ def test_colliding_prompt_names_are_an_error_at_the_later_source_asking_for_a_pr
 
 
 def test_colliding_resource_uris_are_an_error_too(tmp_path: Path) -> None:
+    """…and two prefixes that map to one URI scheme (`_` becomes `-`) are named as such: the message asked to
+    "give one of them a `prefix`" though both had one (found by a new-user trial)."""
     manifest = write_manifest(tmp_path, command_source("a", "--features", "resources"),
-                              command_source("b", "--features", "resources"))
+                              command_source("b", "--features", "resources"),
+                              command_source("c", "--features", "resources", extra="prefix: team_a_\n"),
+                              command_source("d", "--features", "resources", extra="prefix: team-a-\n"))
     done = validate(manifest)
     assert done.returncode == 2
     line = line_of(manifest, "  b:")
-    assert (f"{manifest}:{line}:3: resource URI 'test://static-text' from source 'b' collides with source 'a'"
-            in done.stdout + done.stderr)
+    assert (f"{manifest}:{line}:3: resource URI 'test://static-text' from source 'b' collides with source 'a': "
+            "give one of them a `prefix`" in done.stdout + done.stderr)
+    line = line_of(manifest, "  d:")
+    assert (f"{manifest}:{line}:3: resource URI 'team-a+test://static-text' from source 'd' collides with source 'c': "
+            "their prefixes 'team_a_' and 'team-a-' map to the same URI scheme prefix 'team-a+' (a scheme cannot hold "
+            "`_`, which becomes `-`): make them differ in a letter or digit") in done.stdout + done.stderr
 
 
 async def test_a_prefix_applies_to_prompt_names_and_reversibly_to_uris(tmp_path: Path) -> None:

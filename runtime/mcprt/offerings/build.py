@@ -100,8 +100,23 @@ def _add(loaded: LoadedManifest, into: dict[str, Exposed], item: Exposed, what: 
         message = f"{what} '{item.key}' is offered twice by source '{item.source}'"
     else:
         message = (f"{what} '{item.key}' from source '{item.source}' collides with source '{other.source}': "
-                   "give one of them a `prefix`")
+                   + _collision_hint(loaded, item.source, other.source, uri=what != "prompt name"))
     out.append(loaded.diagnostic(("sources", item.source), message, prefer="key"))
+
+
+def _collision_hint(loaded: LoadedManifest, source: str, other: str, *, uri: bool) -> str:
+    """What to change about two colliding sources: a `prefix` where one lacks it; where both have one
+    that maps to the same URI scheme (`team_a_` and `team-a-` both to `team-a+`: uris.py), say so."""
+    mine, theirs = (getattr(loaded.manifest.sources[name], "prefix", None) for name in (source, other))
+    if not mine and not theirs:
+        return "give one of them a `prefix`"
+    if not mine or not theirs:
+        return f"give source '{other if not theirs else source}' a `prefix` too"
+    scheme = scheme_prefix(mine)
+    if uri and scheme == scheme_prefix(theirs):
+        return (f"their prefixes '{theirs}' and '{mine}' map to the same URI scheme prefix '{scheme}+' (a scheme "
+                "cannot hold `_`, which becomes `-`): make them differ in a letter or digit")
+    return "change one of their prefixes"
 
 
 def _unknown_keys(loaded: LoadedManifest, source: str, feature: str, overrides: Mapping[str, ItemOverride],
