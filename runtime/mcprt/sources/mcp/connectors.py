@@ -186,6 +186,8 @@ class HttpConnector:
 
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
+        if self.status.session_gone.is_set():  # its 404 is no wrong path: the session is what is gone
+            return SESSION_GONE
         if isinstance(leaf, httpx2.ConnectError):
             return f"cannot connect to {self.target}: {_reason(leaf)}"
         if isinstance(leaf, httpx2.TimeoutException):
