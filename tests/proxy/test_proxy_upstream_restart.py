@@ -9,7 +9,10 @@ clients made, and retries the request that met the 404 (the server did not run i
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -18,6 +21,7 @@ import anyio
 import httpx
 import mcp_types as types
 import pytest
+from aiohttp import ClientSession, web
 
 from tests.support.everything import fixture_http, url_source, write_manifest
 from tests.support.served import UpProcess, http_client, mcprt_http, text_of
@@ -105,3 +109,50 @@ async def test_a_quickly_restarted_upstream_gets_a_new_session_and_the_request_i
                 await anyio.sleep(0.05)
         assert updates == ["test://watched-resource"]
         await client.unsubscribe_resource("test://watched-resource")
+
+
+def _serve_404_for_the_stream(upstream_url: str, port: int, ready: threading.Event) -> None:
+    """Passes everything to `upstream_url` except the session's GET stream, which it answers 404 (as some
+    servers do for a stream they do not offer, where the spec says 405)."""
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.method == "GET" and "mcp-session-id" in request.headers:
+            return web.Response(status=404, text="Not Found")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with ClientSession() as session, session.request(
+                request.method, upstream_url, headers=headers, data=await request.read()) as answer:
+            response = web.StreamResponse(status=answer.status, headers={
+                k: v for k, v in answer.headers.items() if k.lower() in ("content-type", "mcp-session-id")})
+            await response.prepare(request)
+            async for chunk in answer.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/mcp", handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+async def test_a_server_answering_the_get_stream_404_stays_up(
+        upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Found in review: any 404 to a request with our Mcp-Session-Id was read as "session gone", including
+    the GET stream the SDK opens right after `initialized`, so such a server (it served fine before) was
+    renewed at once, again and again, then backed off to 30 s for good. Only a POST's 404, or a GET's after
+    a GET of the session was served, says the session is gone."""
+    port, ready = _free_port(), threading.Event()
+    threading.Thread(target=_serve_404_for_the_stream, args=(upstream.url, port, ready), daemon=True).start()
+    assert ready.wait(10)
+    manifest = write_manifest(tmp_path_factory.mktemp("get404"), url_source("fx", f"http://127.0.0.1:{port}/mcp"))
+    with mcprt_http(manifest, "--no-reload") as up:
+        time.sleep(2)  # the old code renewed within a second of every connection
+        source = _source(up)
+        assert (source["state"], source["restarts"]) == ("up", 0), up.log_since(0)
+        async with http_client(up.url) as client:
+            assert text_of(await client.call_tool("test_simple_text", {})) == SIMPLE

@@ -155,8 +155,7 @@ class HttpConnector:
         session's GET stream). A server that speaks only 2026-07-28 answers `initialize` with an
         error; then this source connects in "auto" mode and remembers it.
         """
-        self.status.last_error = None
-        self.status.session_gone = anyio.Event()  # of the session this connection opens
+        self.status.new_session()
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(make_http_client(self.config, self.status))
 
