@@ -17,6 +17,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from mcprt.sources.mcp.call_clock import CallClock
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
 from tests.support.modern_client import post_call
 from tests.support.served import child_env, mcprt_http, text_of, up_command
@@ -169,6 +170,24 @@ async def test_the_time_a_client_takes_to_answer_does_not_count_against_the_time
         result = await client.call_tool(tool, arguments)
     assert not result.is_error, text_of(result)
     assert ("slow human" if tool != "test_sampling" else "LLM response: slow answer") in text_of(result)
+
+
+async def test_overlapping_questions_count_from_the_first_one_out() -> None:
+    """Found in review: with two questions out at once, the clock's `client_seconds` (shown in a timeout's
+    message) added only the last one's duration, not the whole time the clock stood still."""
+    clock = CallClock(30)
+
+    async def ask(after: float, lasting: float) -> None:
+        await anyio.sleep(after)
+        with clock.client_turn():
+            await anyio.sleep(lasting)
+
+    with clock.scope:
+        async with anyio.create_task_group() as questions:
+            questions.start_soon(ask, 0, 0.4)
+            questions.start_soon(ask, 0.3, 0.3)  # out from 0.3 s to 0.6 s: the clock stood still 0.6 s
+    assert clock.client_seconds >= 0.55
+    assert clock.scope.deadline > anyio.current_time() + 29  # what was left of the 30 s runs on
 
 
 async def test_elicitation_on_stateless_http_is_a_clear_error_without_a_hang(tmp_path: Path) -> None:

@@ -25,25 +25,21 @@ class CallClock:
         self.scope = anyio.CancelScope(deadline=anyio.current_time() + timeout)
         self._asking = 0  # questions of this call out with the client now
         self._left = timeout  # s of the server's time left when the clock stopped
-        self.client_seconds = 0.0  # time spent waiting on the client (for messages and logs)
-
-    @property
-    def ran_out(self) -> bool:
-        """The call was cancelled because its server used up `timeout`."""
-        return self.scope.cancelled_caught
+        self.client_seconds = 0.0  # s the clock stood still: some question was out (for messages and logs)
+        self._stopped_at = 0.0  # time.monotonic() when the first of the questions out now went out
 
     @contextmanager
     def client_turn(self) -> Iterator[None]:
         """Around one question to the client: the call's clock stands still meanwhile."""
-        if self._asking == 0:
+        if self._asking == 0:  # the clock stops now, whichever question ends last
             self._left = max(0.0, self.scope.deadline - anyio.current_time())
             self.scope.deadline = math.inf
+            self._stopped_at = time.monotonic()
         self._asking += 1
-        started = time.monotonic()
         try:
             yield
         finally:
             self._asking -= 1
             if self._asking == 0:
-                self.client_seconds += time.monotonic() - started
+                self.client_seconds += time.monotonic() - self._stopped_at
                 self.scope.deadline = anyio.current_time() + self._left
