@@ -26,8 +26,9 @@ from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_proxy_relay")]  # one started server per manifest per run
-SHORT_TIMEOUT = 3  # s, of the tools test_the_time_a_client_takes_to_answer_does_not_count_against_the_timeout calls
-SHORT = f"tools:\n  test_elicitation_sep1034_defaults: {{timeout: {SHORT_TIMEOUT}}}\n  test_sampling: {{timeout: {SHORT_TIMEOUT}}}\n"
+SHORT_TIMEOUT = 3  # s: the "short" source's timeouts (test_the_time_a_client_takes_to_answer_…); other tests' are the default
+SHORT = (f"prefix: short_\nstartup_timeout: {SHORT_TIMEOUT}\ntools:\n  test_elicitation_sep1034_defaults: "
+         f"{{timeout: {SHORT_TIMEOUT}}}\n  test_sampling: {{timeout: {SHORT_TIMEOUT}}}\n")
 CANCEL_MARKER = "cancelled.txt"  # in the shared "command" server's folder: where the fixture's test_slow records its cancellation
 
 
@@ -47,9 +48,9 @@ def ups(tmp_path_factory: pytest.TempPathFactory, fixture_url: str) -> Iterator[
     serve another's call."""
     def make(name: str, folder: Path) -> Path:
         if name == "url":
-            return write_manifest(folder, url_source("fx", fixture_url, extra=SHORT))
+            return write_manifest(folder, url_source("fx", fixture_url), url_source("short", fixture_url, extra=SHORT))
         return write_manifest(folder, command_source(
-            "fx", extra=f'env: {{FIXTURE_CANCEL_FILE: "{folder / CANCEL_MARKER}"}}\n' + SHORT))
+            "fx", extra=f'env: {{FIXTURE_CANCEL_FILE: "{folder / CANCEL_MARKER}"}}\n'), command_source("short", extra=SHORT))
 
     with shared_ups(tmp_path_factory, make, "--no-reload") as started:
         yield started
@@ -147,16 +148,20 @@ async def test_concurrent_callers_each_get_their_own_elicitation(ups: ShareUps) 
                                  f'"email": "{name}@example.com"}}')
 
 
-@pytest.mark.parametrize(("kind", "tool"), [("command", "test_elicitation_sep1034_defaults"), ("url", "test_sampling")])
+@pytest.mark.parametrize(("kind", "tool"), [("command", "test_elicitation_sep1034_defaults"), ("url", "test_sampling"),
+                                            ("command", "test_input_required_result_prompt")])
 async def test_the_time_a_client_takes_to_answer_does_not_count_against_the_timeout(kind: str, tool: str,
                                                                                      ups: ShareUps) -> None:
     """Found by a new-user trial: a person answering an elicitation after the tool's `timeout` got "the server
     did not answer within 30s" (status upstream_error) and the server's question was cancelled, the answer
-    lost. The timeout bounds the server's time; waiting on the client has its own bound (relay.ASK_CLIENT)."""
+    lost. The timeout bounds the server's time; waiting on the client has its own bound (relay.ASK_CLIENT).
+    Found in review: a prompt's `prompts/get` (bounded by `startup_timeout`) kept counting that time."""
     slow = SHORT_TIMEOUT + 1.5
 
     async def elicit(context: Any, params: Any) -> types.ElicitResult:
         await anyio.sleep(slow)  # a person filling in the form
+        if tool == "test_input_required_result_prompt":
+            return types.ElicitResult(action="accept", content={"context": "slow human"})
         return types.ElicitResult(action="accept", content={"name": "slow human"})
 
     async def sample(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
@@ -167,7 +172,11 @@ async def test_the_time_a_client_takes_to_answer_does_not_count_against_the_time
     arguments = {"prompt": "hi"} if tool == "test_sampling" else {}
     async with Client(streamable_http_client(ups(kind).url), mode="legacy", elicitation_callback=elicit,
                       sampling_callback=sample) as client:  # type: ignore[arg-type]
-        result = await client.call_tool(tool, arguments)
+        if tool == "test_input_required_result_prompt":
+            got = await client.get_prompt(f"short_{tool}")
+            assert got.messages[0].content.text == "Use this context: slow human"  # type: ignore[union-attr]
+            return
+        result = await client.call_tool(f"short_{tool}", arguments)
     assert not result.is_error, text_of(result)
     assert ("slow human" if tool != "test_sampling" else "LLM response: slow answer") in text_of(result)
 

@@ -28,6 +28,10 @@ class CallClock:
         self.client_seconds = 0.0  # s the clock stood still: some question was out (for messages and logs)
         self._stopped_at = 0.0  # time.monotonic() when the first of the questions out now went out
 
+    def not_counting(self) -> str:
+        """For a timeout's message: " (not counting Ns waiting on the client)", or "" under a second."""
+        return f" (not counting {self.client_seconds:.0f}s waiting on the client)" if self.client_seconds >= 1 else ""
+
     @contextmanager
     def client_turn(self) -> Iterator[None]:
         """Around one question to the client: the call's clock stands still meanwhile."""

@@ -49,7 +49,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any
 
 import anyio
 import httpx2
@@ -324,8 +324,7 @@ class McpServerSource:
 
     @staticmethod
     def _timed_out(tool: str, clock: CallClock) -> str:
-        waited = f" (not counting {clock.client_seconds:.0f}s waiting on the client)" if clock.client_seconds >= 1 else ""
-        return f"{tool}: the server did not answer within {clock.timeout:g}s{waited}"
+        return f"{tool}: the server did not answer within {clock.timeout:g}s{clock.not_counting()}"
 
     async def client_roots_changed(self) -> None:
         """Tell the server `notifications/roots/list_changed` (it may ask `roots/list` again) unless it
@@ -347,28 +346,34 @@ class McpServerSource:
 
     # --- resources and prompts (OfferProvider) -----------------------------------------------------
 
-    async def _request(self, what: str, send: Callable[[Client], Any]) -> Any:
+    async def _request(self, what: str, send: Callable[[Client], Any], peer: ClientPeer | None = None) -> Any:
+        """`send` on the current connection within `startup_timeout` (of the server's time: it stands still
+        while the server waits on `peer`, whom what the server asks meanwhile goes to; call_clock.py)."""
         client = await self._current(self.startup_timeout)
         if client is None:
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR)
         try:
-            return await self._request_on(client, what, send)
+            return await self._request_on(client, what, send, peer)
         except _SessionGone:  # not run: once more on the new session
             client = await self._renewed(client, self.startup_timeout)
             try:
                 if client is not None:
-                    return await self._request_on(client, what, send)
+                    return await self._request_on(client, what, send, peer)
             except _SessionGone:
                 pass
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
 
-    async def _request_on(self, client: Client, what: str, send: Callable[[Client], Any]) -> Any:
+    async def _request_on(self, client: Client, what: str, send: Callable[[Client], Any],
+                          peer: ClientPeer | None) -> Any:
+        clock = CallClock(self.startup_timeout)
+        asking = self.relay.calling(peer, clock) if peer is not None else contextlib.nullcontext()
         try:
-            with anyio.fail_after(self.startup_timeout), self._out(client):
+            with clock.scope, asking, self._out(client):
                 return await send(client)
+            raise TimeoutError  # the clock ran out: the scope cancelled the request
         except TimeoutError:
-            raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s",
-                             types.INTERNAL_ERROR) from None
+            raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s"
+                             f"{clock.not_counting()}", types.INTERNAL_ERROR) from None
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED:
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
@@ -380,19 +385,13 @@ class McpServerSource:
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
 
     async def read_resource(self, uri: str, *, peer: ClientPeer | None = None) -> dict[str, Any]:
-        with self._asking(peer):
-            result = await self._request("resources/read", lambda c: c.read_resource(uri))
+        result = await self._request("resources/read", lambda c: c.read_resource(uri), peer)
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *,
                          peer: ClientPeer | None = None) -> dict[str, Any]:
-        with self._asking(peer):
-            result = await self._request("prompts/get", lambda c: c.get_prompt(name, dict(arguments or {})))
+        result = await self._request("prompts/get", lambda c: c.get_prompt(name, dict(arguments or {})), peer)
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-    def _asking(self, peer: ClientPeer | None) -> ContextManager[None]:
-        """Around a resource or prompt request: what the server asks meanwhile goes to `peer`."""
-        return self.relay.calling(peer) if peer is not None else contextlib.nullcontext()
 
     async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
                        context: dict[str, Any] | None) -> dict[str, Any]:
