@@ -43,7 +43,9 @@ def test_colliding_resource_uris_are_an_error_too(tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path, command_source("a", "--features", "resources"),
                               command_source("b", "--features", "resources"),
                               command_source("c", "--features", "resources", extra="prefix: team_a_\n"),
-                              command_source("d", "--features", "resources", extra="prefix: team-a-\n"))
+                              command_source("d", "--features", "resources", extra="prefix: team-a-\n"),
+                              *(command_source(name, "--features", "resources", extra=f"prefix: {prefix}\n")
+                                for name, prefix in [("e", "fs_"), ("f", "fs_"), ("g", "fs."), ("h", "9z_"), ("i", "x9z_")]))
     done = validate(manifest)
     assert done.returncode == 2
     line = line_of(manifest, "  b:")
@@ -53,6 +55,21 @@ def test_colliding_resource_uris_are_an_error_too(tmp_path: Path) -> None:
     assert (f"{manifest}:{line}:3: resource URI 'team-a+test://static-text' from source 'd' collides with source 'c': "
             "their prefixes 'team_a_' and 'team-a-' map to the same URI scheme prefix 'team-a+' (a scheme cannot hold "
             "`_`, which becomes `-`): make them differ in a letter or digit") in done.stdout + done.stderr
+    # Found in review: the `_` explanation was given for any two prefixes making one scheme.
+    for name, other, hint in [
+        ("f", "e", "both have the prefix 'fs_': change one of them"),
+        ("g", "e", "their prefixes 'fs_' and 'fs.' map to the same URI scheme prefix 'fs+' (a scheme keeps letters, "
+                   "digits, `+`, `.` and `-`: every other character becomes `-`, `-`, `.` and `+` are stripped from "
+                   "both ends, and one not starting with a letter gets an `x` in front): make them differ in a letter "
+                   "or digit"),
+        ("i", "h", "their prefixes '9z_' and 'x9z_' map to the same URI scheme prefix 'x9z+' (a scheme keeps letters, "
+                   "digits, `+`, `.` and `-`: every other character becomes `-`, `-`, `.` and `+` are stripped from "
+                   "both ends, and one not starting with a letter gets an `x` in front): make them differ in a letter "
+                   "or digit"),
+    ]:
+        uri = f"{'x9z' if name == 'i' else 'fs'}+test://static-text"
+        assert (f"{manifest}:{line_of(manifest, f'  {name}:')}:3: resource URI '{uri}' from source '{name}' collides "
+                f"with source '{other}': {hint}") in done.stdout + done.stderr, done.stdout + done.stderr
 
 
 async def test_a_prefix_applies_to_prompt_names_and_reversibly_to_uris(tmp_path: Path) -> None:

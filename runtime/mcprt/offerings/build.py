@@ -15,7 +15,7 @@ from ..manifest.loader import LoadedManifest
 from ..manifest.model import ItemOverride
 from .model import Offerings
 from .offerset import Exposed, OfferSet, SourceOffers
-from .uris import add_prefix, scheme_prefix
+from .uris import SCHEME_RULE, add_prefix, scheme_prefix
 
 
 def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | None]) -> tuple[OfferSet, list[Diagnostic]]:
@@ -112,10 +112,14 @@ def _collision_hint(loaded: LoadedManifest, source: str, other: str, *, uri: boo
         return "give one of them a `prefix`"
     if not mine or not theirs:
         return f"give source '{other if not theirs else source}' a `prefix` too"
+    if mine == theirs:
+        return f"both have the prefix '{mine}': change one of them"
     scheme = scheme_prefix(mine)
     if uri and scheme == scheme_prefix(theirs):
-        return (f"their prefixes '{theirs}' and '{mine}' map to the same URI scheme prefix '{scheme}+' (a scheme "
-                "cannot hold `_`, which becomes `-`): make them differ in a letter or digit")
+        why = ("a scheme cannot hold `_`, which becomes `-`" if mine.replace("_", "-") == theirs.replace("_", "-")
+               else SCHEME_RULE)
+        return (f"their prefixes '{theirs}' and '{mine}' map to the same URI scheme prefix '{scheme}+' ({why}): "
+                "make them differ in a letter or digit")
     return "change one of their prefixes"
 
 
