@@ -17,7 +17,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from mcprt.server.roundtrip import STATE_TTL
 from mcprt.sources.mcp.call_clock import CallClock
+from mcprt.sources.mcp.relay import ASK_CLIENT
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
 from tests.support.modern_client import post_call
 from tests.support.served import child_env, mcprt_http, text_of, up_command
@@ -179,6 +181,14 @@ async def test_the_time_a_client_takes_to_answer_does_not_count_against_the_time
         result = await client.call_tool(f"short_{tool}", arguments)
     assert not result.is_error, text_of(result)
     assert ("slow human" if tool != "test_sampling" else "LLM response: slow answer") in text_of(result)
+
+
+def test_every_client_has_as_long_to_answer_a_question() -> None:
+    """Found in review: a handshake-era client's question was cut at 300 s while a 2026-07-28 client's round
+    (and README) waited 10 minutes: one rule now (contracts.CLIENT_ANSWER_SECONDS), and README states it."""
+    assert ASK_CLIENT == STATE_TTL == 600
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "5 minutes" not in readme and "own: 10 minutes for sampling and elicitation" in readme
 
 
 async def test_overlapping_questions_count_from_the_first_one_out() -> None:

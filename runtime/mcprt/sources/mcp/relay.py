@@ -62,7 +62,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 
-from ...contracts import ClientPeer, RelayError, SoleClientSlot
+from ...contracts import CLIENT_ANSWER_SECONDS, ClientPeer, RelayError, SoleClientSlot
 from .call_clock import CallClock
 
 # MCP log levels (RFC 5424 severities, MCP spec "Logging") as Python's.
@@ -87,7 +87,7 @@ _TRACEPARENT = re.compile(r"^\s*[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-
 
 # s: how long a client may take to answer sampling or elicitation (a person may be answering), in a call or
 # outside any; the call's timeout stands still meanwhile. `roots/list` gets the source's startup_timeout.
-ASK_CLIENT = 300.0
+ASK_CLIENT = CLIENT_ANSWER_SECONDS
 
 
 @dataclass(eq=False)
