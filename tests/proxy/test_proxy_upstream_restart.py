@@ -13,7 +13,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -22,6 +22,7 @@ import httpx
 import mcp_types as types
 import pytest
 from aiohttp import ClientSession, web
+from mcp.shared.exceptions import MCPError
 
 from tests.support.everything import fixture_http, url_source, write_manifest
 from tests.support.served import UpProcess, http_client, mcprt_http, text_of
@@ -111,15 +112,20 @@ async def test_a_quickly_restarted_upstream_gets_a_new_session_and_the_request_i
         await client.unsubscribe_resource("test://watched-resource")
 
 
-def _serve_404_for_the_stream(upstream_url: str, port: int, ready: threading.Event) -> None:
-    """Passes everything to `upstream_url` except the session's GET stream, which it answers 404 (as some
-    servers do for a stream they do not offer, where the spec says 405)."""
+Refuse = Callable[[str, bool, bytes], Awaitable[bool]]  # (method, has a session id, body) → answer 404?
+
+
+def _proxy(upstream_url: str, refuse: Refuse) -> str:
+    """An HTTP proxy to `upstream_url` in a thread of its own, answering 404 where `refuse` says so: the URL."""
+    port, ready = _free_port(), threading.Event()
+
     async def handle(request: web.Request) -> web.StreamResponse:
-        if request.method == "GET" and "mcp-session-id" in request.headers:
+        body = await request.read()
+        if await refuse(request.method, "mcp-session-id" in request.headers, body):
             return web.Response(status=404, text="Not Found")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
         async with ClientSession() as session, session.request(
-                request.method, upstream_url, headers=headers, data=await request.read()) as answer:
+                request.method, upstream_url, headers=headers, data=body) as answer:
             response = web.StreamResponse(status=answer.status, headers={
                 k: v for k, v in answer.headers.items() if k.lower() in ("content-type", "mcp-session-id")})
             await response.prepare(request)
@@ -137,7 +143,9 @@ def _serve_404_for_the_stream(upstream_url: str, port: int, ready: threading.Eve
         ready.set()
         await asyncio.Event().wait()
 
-    asyncio.run(main())
+    threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
+    assert ready.wait(10)
+    return f"http://127.0.0.1:{port}/mcp"
 
 
 async def test_a_server_answering_the_get_stream_404_stays_up(
@@ -146,13 +154,46 @@ async def test_a_server_answering_the_get_stream_404_stays_up(
     the GET stream the SDK opens right after `initialized`, so such a server (it served fine before) was
     renewed at once, again and again, then backed off to 30 s for good. Only a POST's 404, or a GET's after
     a GET of the session was served, says the session is gone."""
-    port, ready = _free_port(), threading.Event()
-    threading.Thread(target=_serve_404_for_the_stream, args=(upstream.url, port, ready), daemon=True).start()
-    assert ready.wait(10)
-    manifest = write_manifest(tmp_path_factory.mktemp("get404"), url_source("fx", f"http://127.0.0.1:{port}/mcp"))
+    async def the_stream(method: str, has_session: bool, body: bytes) -> bool:
+        return method == "GET" and has_session  # as some servers do for a stream they do not offer (405 in the spec)
+
+    manifest = write_manifest(tmp_path_factory.mktemp("get404"), url_source("fx", _proxy(upstream.url, the_stream)))
     with mcprt_http(manifest, "--no-reload") as up:
         time.sleep(2)  # the old code renewed within a second of every connection
         source = _source(up)
         assert (source["state"], source["restarts"]) == ("up", 0), up.log_since(0)
         async with http_client(up.url) as client:
             assert text_of(await client.call_tool("test_simple_text", {})) == SIMPLE
+
+
+async def test_a_genuine_error_while_another_request_meets_the_404_is_not_sent_again(
+        upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Found in review: once any request of a connection met the 404 for its session, every JSON-RPC error on
+    it was taken for "not run" and the request sent again on the new session: a request that had run (and
+    failed for its own reason) ran twice. Only an error in a 404's form is taken so now."""
+    lost = threading.Event()
+    missing_reads = []
+
+    async def first_static_read(method: str, has_session: bool, body: bytes) -> bool:
+        if b"test://static-text" in body and not lost.is_set():
+            lost.set()
+            return True  # this request's session is "gone"
+        if b"test://missing" in body:
+            missing_reads.append(body)
+            while not lost.is_set():
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)  # answered after the 404 to the other request
+        return False
+
+    manifest = write_manifest(tmp_path_factory.mktemp("genuine"), url_source("fx", _proxy(upstream.url, first_static_read)))
+    with mcprt_http(manifest, "--no-reload") as up:
+        async with http_client(up.url) as client:
+            async def read_missing() -> None:
+                with pytest.raises(MCPError, match="Resource not found"):
+                    await client.read_resource("test://missing")
+
+            async with anyio.create_task_group() as reads:
+                reads.start_soon(read_missing)
+                await anyio.sleep(0.2)
+                reads.start_soon(client.read_resource, "test://static-text")
+        assert len(missing_reads) == 1, up.log()

@@ -444,7 +444,9 @@ class McpServerSource:
 
     def _check_session(self, client: Client, exc: MCPError) -> None:
         """Raise _SessionGone (after handing the connection back) when `exc` is the server's 404 for our session."""
-        if _session_expired(exc) or self.connector.session_gone():
+        # The flag alone is the connection's (another request's 404, or the GET stream's): with it, only an
+        # error in a 404's form says this request met it too; a genuine error that ran must not be re-sent.
+        if _session_expired(exc) or (self.connector.session_gone() and _names_session(exc)):
             self._connection_lost(client, SESSION_GONE, renew=True)
             raise _SessionGone from None
 
@@ -695,6 +697,12 @@ def _leaf(exc: BaseException) -> BaseException:
 def _session_expired(exc: MCPError) -> bool:
     """A remote server that restarted no longer knows our session (the SDK's spelling of HTTP 404)."""
     return exc.code == types.INVALID_REQUEST and exc.message == "Session terminated"
+
+
+def _names_session(exc: MCPError) -> bool:
+    """The JSON-RPC error a server puts in the body of its 404 for an unknown session: "Session not found"
+    (the Python SDK, -32600; the TypeScript SDK, -32001) or the client SDK's own "Session terminated"."""
+    return "session" in exc.message.lower()
 
 
 def _wire(item: Any) -> dict[str, Any]:
