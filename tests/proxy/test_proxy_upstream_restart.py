@@ -77,9 +77,10 @@ def _source(up: UpProcess) -> dict[str, Any]:
     return source
 
 
-@pytest.mark.parametrize("request_kind", ["tools/call", "resources/read"])
-async def test_a_quickly_restarted_upstream_gets_a_new_session_and_the_request_is_retried(
-        upstream: Upstream, served: UpProcess, request_kind: str) -> None:
+async def test_a_quickly_restarted_upstream_gets_a_new_session_and_the_requests_are_retried(
+        upstream: Upstream, served: UpProcess) -> None:
+    """A tools/call and a resources/read sent together after one restart: both meet the 404, both are retried
+    on the one new session (one upstream restart for both checks: a restart costs seconds)."""
     updates: list[str] = []
 
     async def on_message(message: Any) -> None:
@@ -91,13 +92,19 @@ async def test_a_quickly_restarted_upstream_gets_a_new_session_and_the_request_i
         await client.subscribe_resource("test://watched-resource")
         restarts, mark = _source(served)["restarts"], served.log_mark()
         upstream.restart()
-        if request_kind == "tools/call":
-            answer = await client.call_tool("test_simple_text", {})
-            assert not answer.is_error, text_of(answer) + served.log_since(mark)
-            assert text_of(answer) == SIMPLE
-        else:
-            read = await client.read_resource("test://static-text")
-            assert read.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
+        answers: dict[str, Any] = {}
+
+        async def ask(kind: str, request: Callable[[], Awaitable[Any]]) -> None:
+            answers[kind] = await request()
+
+        async with anyio.create_task_group() as requests:
+            requests.start_soon(ask, "tools/call", lambda: client.call_tool("test_simple_text", {}))
+            requests.start_soon(ask, "resources/read", lambda: client.read_resource("test://static-text"))
+        answer = answers["tools/call"]
+        assert not answer.is_error, text_of(answer) + served.log_since(mark)
+        assert text_of(answer) == SIMPLE
+        read = answers["resources/read"]
+        assert read.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
         source = _source(served)
         assert (source["state"], source["restarts"]) == ("up", restarts + 1)
         log = served.log_since(mark)
