@@ -24,12 +24,13 @@ whose roots changes the server is told of (`client_roots_changed`, also once it 
 it was (re)starting at the time).
 A session the server no longer knows
   A `url:` server that restarted (or ended our session) answers HTTP 404 to the old `Mcp-Session-Id`
-  (on a request, or on the GET stream the SDK reopens). MCP 2025-11-25 basic/transports ("Session
+  (on a request, or on the GET stream the SDK reopens, once a GET of the session was served: http.py
+  `HttpStatus.note`). MCP 2025-11-25 basic/transports ("Session
   Management"): the client MUST start a new session with a new initialize. The source does so at once
   (a restart, counted and logged; the next one after a connection up for under RENEW_AT_ONCE_AFTER
   seconds waits its backoff, so a server refusing every session cannot make it spin). A request that
   met that 404 was not run, so it is sent again once on the new session (tools/call too), within
-  what is left of its own timeout.
+  what is left of its own timeout; an error in another form on that connection is an answer (`_names_session`).
 Malformed things the server says
   Every message passes vetting.py before the SDK reads it: a malformed list item, call result,
   notification or stray response costs only itself, with a warning. Listings are assembled here
