@@ -21,6 +21,12 @@ if TYPE_CHECKING:  # identity.principal imports nothing from mcprt either; only 
 ResultKind = Literal["json", "text", "binary", "content"]
 
 
+CLIENT_ANSWER_SECONDS = 600.0
+"""s a client may take to answer a proxied server's sampling or elicitation (a person may be answering): the
+relay's bound for a handshake-era client (sources/mcp/relay.py) and, as one rule, how long a 2026-07-28 client's
+round keeps its state (server/roundtrip.py), so neither cuts a question short that the other still waits for."""
+
+
 class RelayError(Exception):
     """The calling client cannot be asked (no back channel, no such capability); `code` is JSON-RPC's."""
 

@@ -38,13 +38,38 @@ def test_colliding_prompt_names_are_an_error_at_the_later_source_asking_for_a_pr
 
 
 def test_colliding_resource_uris_are_an_error_too(tmp_path: Path) -> None:
+    """…and two prefixes that map to one URI scheme (`_` becomes `-`) are named as such: the message asked to
+    "give one of them a `prefix`" though both had one (found by a new-user trial)."""
     manifest = write_manifest(tmp_path, command_source("a", "--features", "resources"),
-                              command_source("b", "--features", "resources"))
+                              command_source("b", "--features", "resources"),
+                              command_source("c", "--features", "resources", extra="prefix: team_a_\n"),
+                              command_source("d", "--features", "resources", extra="prefix: team-a-\n"),
+                              *(command_source(name, "--features", "resources", extra=f"prefix: {prefix}\n")
+                                for name, prefix in [("e", "fs_"), ("f", "fs_"), ("g", "fs."), ("h", "9z_"), ("i", "x9z_")]))
     done = validate(manifest)
     assert done.returncode == 2
     line = line_of(manifest, "  b:")
-    assert (f"{manifest}:{line}:3: resource URI 'test://static-text' from source 'b' collides with source 'a'"
-            in done.stdout + done.stderr)
+    assert (f"{manifest}:{line}:3: resource URI 'test://static-text' from source 'b' collides with source 'a': "
+            "give one of them a `prefix`" in done.stdout + done.stderr)
+    line = line_of(manifest, "  d:")
+    assert (f"{manifest}:{line}:3: resource URI 'team-a+test://static-text' from source 'd' collides with source 'c': "
+            "their prefixes 'team_a_' and 'team-a-' map to the same URI scheme prefix 'team-a+' (a scheme cannot hold "
+            "`_`, which becomes `-`): make them differ in a letter or digit") in done.stdout + done.stderr
+    # Found in review: the `_` explanation was given for any two prefixes making one scheme.
+    for name, other, hint in [
+        ("f", "e", "both have the prefix 'fs_': change one of them"),
+        ("g", "e", "their prefixes 'fs_' and 'fs.' map to the same URI scheme prefix 'fs+' (a scheme keeps letters, "
+                   "digits, `+`, `.` and `-`: every other character becomes `-`, `-`, `.` and `+` are stripped from "
+                   "both ends, and one not starting with a letter gets an `x` in front): make them differ in a letter "
+                   "or digit"),
+        ("i", "h", "their prefixes '9z_' and 'x9z_' map to the same URI scheme prefix 'x9z+' (a scheme keeps letters, "
+                   "digits, `+`, `.` and `-`: every other character becomes `-`, `-`, `.` and `+` are stripped from "
+                   "both ends, and one not starting with a letter gets an `x` in front): make them differ in a letter "
+                   "or digit"),
+    ]:
+        uri = f"{'x9z' if name == 'i' else 'fs'}+test://static-text"
+        assert (f"{manifest}:{line_of(manifest, f'  {name}:')}:3: resource URI '{uri}' from source '{name}' collides "
+                f"with source '{other}': {hint}") in done.stdout + done.stderr, done.stdout + done.stderr
 
 
 async def test_a_prefix_applies_to_prompt_names_and_reversibly_to_uris(tmp_path: Path) -> None:
@@ -110,6 +135,29 @@ async def test_switches_and_per_item_overrides(tmp_path: Path) -> None:
                     await client.subscribe_resource(uri)
             with pytest.raises(MCPError):
                 await client.get_prompt("test_simple_prompt")
+            # completion/complete of a prompt or template no source serves is -32602 naming it, as prompts/get
+            # is (MCP 2025-11-25 server/utilities/completion "Error Handling"), not an empty success; the
+            # server's own name for a renamed (or prefixed) prompt names what mcprt serves it as.
+            renamed = "unknown prompt 'test_prompt_with_arguments' (mcprt serves the prompt its server calls " \
+                      "'test_prompt_with_arguments' as 'greet')"
+            argument = {"name": "arg1", "value": "p"}
+            for ref, message in [
+                (types.PromptReference(type="ref/prompt", name="nope"), "unknown prompt 'nope'"),
+                (types.PromptReference(type="ref/prompt", name="test_simple_prompt"), "unknown prompt 'test_simple_prompt'"),
+                (types.PromptReference(type="ref/prompt", name="test_prompt_with_arguments"), renamed),
+                (types.ResourceTemplateReference(type="ref/resource", uri="zzz://{x}"),
+                 "unknown resource or resource template 'zzz://{x}'"),
+                (types.ResourceTemplateReference(type="ref/resource", uri="test://template/{id}/data"),
+                 "unknown resource or resource template 'test://template/{id}/data'"),
+            ]:
+                with pytest.raises(MCPError) as unknown:
+                    await client.complete(ref, argument)
+                assert (unknown.value.code, unknown.value.message) == (types.INVALID_PARAMS, message)
+            with pytest.raises(MCPError) as unknown:
+                await client.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
+            assert (unknown.value.code, unknown.value.message) == (types.INVALID_PARAMS, renamed)
+            assert (await client.complete(types.PromptReference(type="ref/prompt", name="greet"), argument)
+                    ).completion.values == ["paris", "park", "party"]
             read = await client.read_resource("test://static-text")  # what is served still reads
             assert read.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
 

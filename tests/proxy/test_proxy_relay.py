@@ -17,6 +17,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from mcprt.server.roundtrip import STATE_TTL
+from mcprt.sources.mcp.call_clock import CallClock
+from mcprt.sources.mcp.relay import ASK_CLIENT
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
 from tests.support.modern_client import post_call
 from tests.support.served import child_env, mcprt_http, text_of, up_command
@@ -25,6 +28,9 @@ from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_proxy_relay")]  # one started server per manifest per run
+SHORT_TIMEOUT = 3  # s: the "short" source's timeouts (test_the_time_a_client_takes_to_answer_…); other tests' are the default
+SHORT = (f"prefix: short_\nstartup_timeout: {SHORT_TIMEOUT}\ntools:\n  test_elicitation_sep1034_defaults: "
+         f"{{timeout: {SHORT_TIMEOUT}}}\n  test_sampling: {{timeout: {SHORT_TIMEOUT}}}\n")
 CANCEL_MARKER = "cancelled.txt"  # in the shared "command" server's folder: where the fixture's test_slow records its cancellation
 
 
@@ -44,8 +50,9 @@ def ups(tmp_path_factory: pytest.TempPathFactory, fixture_url: str) -> Iterator[
     serve another's call."""
     def make(name: str, folder: Path) -> Path:
         if name == "url":
-            return write_manifest(folder, url_source("fx", fixture_url))
-        return write_manifest(folder, command_source("fx", extra=f'env: {{FIXTURE_CANCEL_FILE: "{folder / CANCEL_MARKER}"}}\n'))
+            return write_manifest(folder, url_source("fx", fixture_url), url_source("short", fixture_url, extra=SHORT))
+        return write_manifest(folder, command_source(
+            "fx", extra=f'env: {{FIXTURE_CANCEL_FILE: "{folder / CANCEL_MARKER}"}}\n'), command_source("short", extra=SHORT))
 
     with shared_ups(tmp_path_factory, make, "--no-reload") as started:
         yield started
@@ -141,6 +148,65 @@ async def test_concurrent_callers_each_get_their_own_elicitation(ups: ShareUps) 
     for name in ("ada", "bob"):
         assert results[name] == (f'User response: action=accept, content={{"username": "{name}", '
                                  f'"email": "{name}@example.com"}}')
+
+
+@pytest.mark.parametrize(("kind", "tool"), [("command", "test_elicitation_sep1034_defaults"), ("url", "test_sampling"),
+                                            ("command", "test_input_required_result_prompt")])
+async def test_the_time_a_client_takes_to_answer_does_not_count_against_the_timeout(kind: str, tool: str,
+                                                                                     ups: ShareUps) -> None:
+    """Found by a new-user trial: a person answering an elicitation after the tool's `timeout` got "the server
+    did not answer within 30s" (status upstream_error) and the server's question was cancelled, the answer
+    lost. The timeout bounds the server's time; waiting on the client has its own bound (relay.ASK_CLIENT).
+    Found in review: a prompt's `prompts/get` (bounded by `startup_timeout`) kept counting that time."""
+    slow = SHORT_TIMEOUT + 1.5
+
+    async def elicit(context: Any, params: Any) -> types.ElicitResult:
+        await anyio.sleep(slow)  # a person filling in the form
+        if tool == "test_input_required_result_prompt":
+            return types.ElicitResult(action="accept", content={"context": "slow human"})
+        return types.ElicitResult(action="accept", content={"name": "slow human"})
+
+    async def sample(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        await anyio.sleep(slow)  # a model thinking
+        return types.CreateMessageResult(role="assistant", model="test-model",
+                                         content=types.TextContent(type="text", text="slow answer"))
+
+    arguments = {"prompt": "hi"} if tool == "test_sampling" else {}
+    async with Client(streamable_http_client(ups(kind).url), mode="legacy", elicitation_callback=elicit,
+                      sampling_callback=sample) as client:  # type: ignore[arg-type]
+        if tool == "test_input_required_result_prompt":
+            got = await client.get_prompt(f"short_{tool}")
+            assert got.messages[0].content.text == "Use this context: slow human"  # type: ignore[union-attr]
+            return
+        result = await client.call_tool(f"short_{tool}", arguments)
+    assert not result.is_error, text_of(result)
+    assert ("slow human" if tool != "test_sampling" else "LLM response: slow answer") in text_of(result)
+
+
+def test_every_client_has_as_long_to_answer_a_question() -> None:
+    """Found in review: a handshake-era client's question was cut at 300 s while a 2026-07-28 client's round
+    (and README) waited 10 minutes: one rule now (contracts.CLIENT_ANSWER_SECONDS), and README states it."""
+    assert ASK_CLIENT == STATE_TTL == 600
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "5 minutes" not in readme and "own: 10 minutes for sampling and elicitation" in readme
+
+
+async def test_overlapping_questions_count_from_the_first_one_out() -> None:
+    """Found in review: with two questions out at once, the clock's `client_seconds` (shown in a timeout's
+    message) added only the last one's duration, not the whole time the clock stood still."""
+    clock = CallClock(30)
+
+    async def ask(after: float, lasting: float) -> None:
+        await anyio.sleep(after)
+        with clock.client_turn():
+            await anyio.sleep(lasting)
+
+    with clock.scope:
+        async with anyio.create_task_group() as questions:
+            questions.start_soon(ask, 0, 0.4)
+            questions.start_soon(ask, 0.3, 0.3)  # out from 0.3 s to 0.6 s: the clock stood still 0.6 s
+    assert clock.client_seconds >= 0.55
+    assert clock.scope.deadline > anyio.current_time() + 29  # what was left of the 30 s runs on
 
 
 async def test_elicitation_on_stateless_http_is_a_clear_error_without_a_hang(tmp_path: Path) -> None:

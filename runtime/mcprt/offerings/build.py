@@ -15,7 +15,7 @@ from ..manifest.loader import LoadedManifest
 from ..manifest.model import ItemOverride
 from .model import Offerings
 from .offerset import Exposed, OfferSet, SourceOffers
-from .uris import add_prefix, scheme_prefix
+from .uris import SCHEME_RULE, add_prefix, scheme_prefix
 
 
 def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | None]) -> tuple[OfferSet, list[Diagnostic]]:
@@ -100,8 +100,27 @@ def _add(loaded: LoadedManifest, into: dict[str, Exposed], item: Exposed, what: 
         message = f"{what} '{item.key}' is offered twice by source '{item.source}'"
     else:
         message = (f"{what} '{item.key}' from source '{item.source}' collides with source '{other.source}': "
-                   "give one of them a `prefix`")
+                   + _collision_hint(loaded, item.source, other.source, uri=what != "prompt name"))
     out.append(loaded.diagnostic(("sources", item.source), message, prefer="key"))
+
+
+def _collision_hint(loaded: LoadedManifest, source: str, other: str, *, uri: bool) -> str:
+    """What to change about two colliding sources: a `prefix` where one lacks it; where both have one
+    that maps to the same URI scheme (`team_a_` and `team-a-` both to `team-a+`: uris.py), say so."""
+    mine, theirs = (getattr(loaded.manifest.sources[name], "prefix", None) for name in (source, other))
+    if not mine and not theirs:
+        return "give one of them a `prefix`"
+    if not mine or not theirs:
+        return f"give source '{other if not theirs else source}' a `prefix` too"
+    if mine == theirs:
+        return f"both have the prefix '{mine}': change one of them"
+    scheme = scheme_prefix(mine)
+    if uri and scheme == scheme_prefix(theirs):
+        why = ("a scheme cannot hold `_`, which becomes `-`" if mine.replace("_", "-") == theirs.replace("_", "-")
+               else SCHEME_RULE)
+        return (f"their prefixes '{theirs}' and '{mine}' map to the same URI scheme prefix '{scheme}+' ({why}): "
+                "make them differ in a letter or digit")
+    return "change one of their prefixes"
 
 
 def _unknown_keys(loaded: LoadedManifest, source: str, feature: str, overrides: Mapping[str, ItemOverride],

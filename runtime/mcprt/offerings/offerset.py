@@ -127,6 +127,13 @@ class OfferSet:
             return False
         return not any(item.source == source and pattern.match(uri) for pattern, item in self._template_patterns())
 
+    def exposed_as(self, upstream: str, *kinds: str) -> list[str]:
+        """The exposed keys of listed items (of `kinds`: "prompts", "templates", "resources") whose
+        upstream name or URI is `upstream`: what a client naming an item as its server does (before
+        the source's `prefix` or a rename) meant."""
+        return [key for kind in kinds for key, item in getattr(self, kind).items()
+                if item.upstream == upstream and key != upstream]
+
     def exposed_uri(self, source: str, upstream_uri: str) -> str:
         offers = self.sources.get(source)
         return add_prefix(upstream_uri, offers.scheme) if offers else upstream_uri

@@ -11,8 +11,13 @@ import re
 from functools import lru_cache
 
 
+SCHEME_RULE = ("a scheme keeps letters, digits, `+`, `.` and `-`: every other character becomes `-`, `-`, `.` and `+` "
+               "are stripped from both ends, and one not starting with a letter gets an `x` in front")
+
+
 def scheme_prefix(prefix: str | None) -> str:
-    """`fs_` → `fs` (empty when the source has no prefix)."""
+    """`fs_` → `fs` (empty when the source has no prefix): the rule is SCHEME_RULE (RFC 3986 §3.1's scheme
+    characters, starting with a letter)."""
     if not prefix:
         return ""
     cleaned = re.sub(r"[^A-Za-z0-9+.-]", "-", prefix).strip("-.+")

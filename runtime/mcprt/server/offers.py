@@ -47,6 +47,7 @@ from .pagination import refuse_cursor
 
 if TYPE_CHECKING:
     from ..identity.principal import Principal
+    from ..offerings.offerset import OfferSet
     from .roundtrip import RoundTrips
 
 RESOURCE_NOT_FOUND = -32002  # MCP 2025-11-25 §server/resources "Error Handling"
@@ -156,7 +157,7 @@ class ConnectionPeer:
     """A whole connection as the relay's addressee, for what a proxied server sends outside any call
     (contracts.ClientPeer): mcprt served over stdio has this one client (sole_client.py `SoleClient`).
     Requests and log messages go on the connection's standalone channel; no call's timeout bounds a
-    request here, so the relay bounds it (sources/mcp/relay.py `ASK_OUTSIDE_CALL`)."""
+    request here, so the relay bounds it (sources/mcp/relay.py `ASK_CLIENT`)."""
 
     def __init__(self, connection: Connection, levels: LogLevels) -> None:
         self._connection = connection
@@ -275,6 +276,14 @@ class Subscriptions:
         return sent
 
 
+def _unknown(offers: OfferSet, what: str, name: str, *kinds: str) -> str:
+    """The -32602 message for a prompt, resource or template no source serves under `name`, naming what the
+    client perhaps meant: the served name of an item its server calls `name` (before a `prefix` or rename)."""
+    meant = offers.exposed_as(name, *kinds)
+    hint = f" (mcprt serves the {what} its server calls '{name}' as {' and '.join(repr(m) for m in meant)})" if meant else ""
+    return f"unknown {what} '{name}'{hint}"
+
+
 async def _offer_call(awaitable: Any) -> Any:
     """Await a provider call; its OfferError becomes the JSON-RPC error the client receives."""
     try:
@@ -359,9 +368,10 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         return page("prompts", offering("prompts").list_prompts(), ctx)
 
     async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> dict[str, Any]:
-        prompt = offering("prompts").prompts.get(params.name)
+        offers = offering("prompts")
+        prompt = offers.prompts.get(params.name)
         if prompt is None:
-            raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt '{params.name}'")
+            raise MCPError(code=types.INVALID_PARAMS, message=_unknown(offers, "prompt", params.name, "prompts"))
         return await relayed(ctx, params, prompt.provider, lambda peer: _offer_call(
             prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer)))
 
@@ -374,7 +384,11 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         else:
             item = offers.templates.get(ref.get("uri", "")) or offers.resources.get(ref.get("uri", ""))
             ref = {**ref, "uri": item.upstream} if item else ref
-        if item is None or not item.provider.supports_completion:
+        if item is None:  # MCP 2025-11-25 server/utilities/completion "Error Handling": invalid prompt name
+            raise MCPError(code=types.INVALID_PARAMS, message=_unknown(offers, *(
+                ("prompt", ref.get("name", ""), "prompts") if ref.get("type") == "ref/prompt"
+                else ("resource or resource template", ref.get("uri", ""), "templates", "resources"))))
+        if not item.provider.supports_completion:
             return {"completion": {"values": [], "hasMore": False}}
         argument = params.argument.model_dump(by_alias=True, mode="json")
         context = params.context.model_dump(by_alias=True, mode="json", exclude_none=True) if params.context else None

@@ -36,14 +36,14 @@ import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
 from ..identity.principal import Principal
-from ..contracts import RelayError
+from ..contracts import CLIENT_ANSWER_SECONDS, RelayError
 from ..errors import ToolCallError
 from ..toolset.stopping import RUNNING
 
 if TYPE_CHECKING:
     from ..state.rounds import RoundRelay
 
-STATE_TTL = 600.0
+STATE_TTL = CLIENT_ANSWER_SECONDS
 MAX_PENDING = 1000
 BATCH_WINDOW = 0.05  # seconds a round waits for more questions after the latest one
 SERVER_BUSY = -32000  # JSON-RPC's implementation-defined server error range

@@ -47,7 +47,9 @@ class Connector(Protocol):
 
     def connect(self, message_handler: MessageHandlerFnT, callbacks: dict[str, Any]) -> Any: ...  # → Client
 
-    async def wait_gone(self) -> None: ...
+    async def wait_gone(self) -> str: ...  # returns why the connection is of no use any more
+
+    def session_gone(self) -> bool: ...  # the server said it no longer knows this connection's session
 
     def explain(self, exc: BaseException) -> str: ...
 
@@ -112,11 +114,15 @@ class StdioConnector:
                             self.mode, self.source, self.log))
             yield connected
 
-    async def wait_gone(self) -> None:
+    async def wait_gone(self) -> str:
         if self.process is not None:
             await self.process.gone.wait()
         else:
             await anyio.sleep_forever()
+        return "the server process ended"
+
+    def session_gone(self) -> bool:
+        return False  # a process's one connection is its session: it ends with the process (wait_gone)
 
     def answered_status(self, exc: MCPError) -> int | None:
         return None  # no HTTP under stdio: every error is the server's own
@@ -159,7 +165,7 @@ class HttpConnector:
         session's GET stream). A server that speaks only 2026-07-28 answers `initialize` with an
         error; then this source connects in "auto" mode and remembers it.
         """
-        self.status.last_error = None
+        self.status.new_session()
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(make_http_client(self.config, self.status, self.tls))
 
@@ -178,8 +184,14 @@ class HttpConnector:
                 connected = await stack.enter_async_context(client("auto"))
             yield connected
 
-    async def wait_gone(self) -> None:
-        await anyio.sleep_forever()  # an HTTP server's absence shows on the next call instead
+    async def wait_gone(self) -> str:
+        # An HTTP server's absence shows on the next call; a restart also on the session's GET stream,
+        # which the SDK reopens with the old session id and which then meets a 404.
+        await self.status.session_gone.wait()
+        return SESSION_GONE
+
+    def session_gone(self) -> bool:
+        return self.status.session_gone.is_set()
 
     def answered_status(self, exc: MCPError) -> int | None:
         """The HTTP status a request was answered with when `exc` is the SDK's stand-in for it (a non-2xx
@@ -194,6 +206,8 @@ class HttpConnector:
 
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
+        if self.status.session_gone.is_set():  # its 404 is no wrong path: the session is what is gone
+            return SESSION_GONE
         if isinstance(leaf, httpx2.ConnectError):
             return f"cannot connect to {self.target}: {_reason(leaf)}"
         if isinstance(leaf, httpx2.TimeoutException):
@@ -205,6 +219,7 @@ class HttpConnector:
 
 
 SDK_HTTP_ERROR = "Server returned an error response"  # mcp.client.streamable_http's stand-in for a non-2xx answer
+SESSION_GONE = "the server no longer knows its session (HTTP 404 for its Mcp-Session-Id: it restarted or ended it)"
 _ERA_REFUSALS = {types.UNSUPPORTED_PROTOCOL_VERSION, types.INVALID_REQUEST, types.METHOD_NOT_FOUND}
 
 

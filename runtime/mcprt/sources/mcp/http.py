@@ -42,10 +42,37 @@ STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long
 
 
 class HttpStatus:
-    """The last HTTP error status the server answered (the SDK reports it only as a generic error)."""
+    """The last HTTP error status the server answered (the SDK reports it only as a generic error), and
+    whether the server has said it no longer knows the connection's session."""
 
     def __init__(self) -> None:
         self.last_error: int | None = None
+        # Set when a request carrying an `Mcp-Session-Id` is answered 404: the server restarted or ended
+        # the session, and the client MUST start a new one (MCP 2025-11-25 basic/transports "Session
+        # Management"). The SDK shows that 404 only as the body's JSON-RPC error ("Session not found")
+        # or its own "Session terminated"; the status is the one sign every server gives.
+        self.session_gone = anyio.Event()
+        self._stream_served = False  # a GET stream of this session was answered 2xx
+
+    def new_session(self) -> None:
+        """Forget the previous connection's session: a new one is about to be opened."""
+        self.last_error = None
+        self.session_gone = anyio.Event()
+        self._stream_served = False
+
+    def note(self, method: str, has_session: bool, status: int) -> None:
+        """Record the status a request of `method` (carrying an `Mcp-Session-Id` or not) was answered.
+
+        A 404 means "session gone" for a POST; for the GET stream only once a GET of this session was
+        served before: some servers answer the stream they do not offer with 404 instead of 405 (MCP
+        2025-11-25 basic/transports "Listening for Messages from the Server" says 405), and the SDK opens
+        that stream right after `initialized`, so reading that 404 as a lost session would renew forever."""
+        if method == "GET" and has_session and 200 <= status < 300:
+            self._stream_served = True
+        if status >= 400 and method != "DELETE":
+            self.last_error = status
+            if status == 404 and has_session and (method != "GET" or self._stream_served):
+                self.session_gone.set()
 
 
 class _UpstreamTransport(httpx2.AsyncBaseTransport):
@@ -86,8 +113,7 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         except httpx2.TransportError as exc:  # the call learns whether its request left (delivery.py)
             note_failure(exc)
             raise
-        if response.status_code >= 400 and request.method != "DELETE":
-            self._status.last_error = response.status_code
+        self._status.note(request.method, "mcp-session-id" in request.headers, response.status_code)
         return response
 
     async def _guarded(self, request: httpx2.Request) -> httpx2.Response:

@@ -29,9 +29,10 @@ process that started it, so what names no call goes to that client (the runtime'
 `SoleClientSlot`, set by server/sole_client.py) — the filesystem server's `roots/list` right after
 its handshake or on a roots change, a server's log messages between calls — as it would reach it
 without mcprt in between. No call's time limit bounds such a request, so the relay does: the
-source's `startup_timeout` for `roots/list` (a client answers it from memory), `ASK_OUTSIDE_CALL`
+source's `startup_timeout` for `roots/list` (a client answers it from memory), `ASK_CLIENT`
 seconds for sampling and elicitation (a person or a model answers); past it the upstream gets a
--32001 error saying so, and the client a `notifications/cancelled`. That client's roots changes are
+-32001 error saying so, and the client a `notifications/cancelled`. A question during a call is bounded
+the same way, and the call's own `timeout` (the server's time: call_clock.py) stands still meanwhile. That client's roots changes are
 passed on to every proxied server (server/sole_client.py). Over HTTP the upstream connection is
 shared by every session: one client's roots must not decide what another's calls reach, so there
 nothing is guessed.
@@ -54,14 +55,15 @@ import logging
 import re
 import secrets
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import mcp_types as types
 
-from ...contracts import ClientPeer, RelayError, SoleClientSlot
+from ...contracts import CLIENT_ANSWER_SECONDS, ClientPeer, RelayError, SoleClientSlot
+from .call_clock import CallClock
 
 # MCP log levels (RFC 5424 severities, MCP spec "Logging") as Python's.
 _PYTHON_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO, "warning": logging.WARNING,
@@ -76,16 +78,16 @@ def _shown(data: Any) -> str:
     return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + f"… ({len(text) - _SHOWN_CHARS} more chars)"
 
 
-CALLER: contextvars.ContextVar[ClientPeer | None] = contextvars.ContextVar("mcprt_relay_caller", default=None)
+CALLER: contextvars.ContextVar["_Call | None"] = contextvars.ContextVar("mcprt_relay_caller", default=None)
 
 # W3C Trace Context §3.2 `traceparent`: version-traceid-parentid-flags (lowercase hex; version 00's layout,
 # which later versions keep as their prefix).
 _TRACEPARENT = re.compile(r"^\s*[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 
 
-# s: how long the sole client may take to answer sampling or elicitation asked outside any call (no
-# call's timeout bounds it; a person may be answering). `roots/list` gets the source's startup_timeout.
-ASK_OUTSIDE_CALL = 300.0
+# s: how long a client may take to answer sampling or elicitation (a person may be answering), in a call or
+# outside any; the call's timeout stands still meanwhile. `roots/list` gets the source's startup_timeout.
+ASK_CLIENT = CLIENT_ANSWER_SECONDS
 
 
 @dataclass(eq=False)
@@ -95,6 +97,7 @@ class _Call:
     peer: ClientPeer | None
     trace_id: int
     span_id: int
+    clock: CallClock | None = None  # the call's time limit, stopped while its client is asked
 
 
 def _traced_request() -> tuple[int, int, Any]:
@@ -129,14 +132,15 @@ class Relay:
         self.log = log
         self._in_flight: list[_Call] = []
         self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (none over HTTP)
-        self._within = {"roots/list": roots_within}  # s, for requests to the sole client (else ASK_OUTSIDE_CALL)
+        self._within = {"roots/list": roots_within}  # s a client may take to answer (else ASK_CLIENT)
 
     @contextmanager
-    def calling(self, peer: ClientPeer | None) -> Iterator[None]:
-        """Around one upstream request: the peer its server→client requests go to."""
-        token = CALLER.set(peer)
+    def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[None]:
+        """Around one upstream request: the peer its server→client requests go to (`clock`: the request's
+        time limit, stopped while that peer is asked)."""
         trace_id, span_id, attached = _traced_request()
-        call = _Call(peer, trace_id, span_id)
+        call = _Call(peer, trace_id, span_id, clock)
+        token = CALLER.set(call)
         self._in_flight.append(call)
         try:
             yield
@@ -155,29 +159,33 @@ class Relay:
         `question=False` (a log message): the rule that passes over calls waiting on their client does
         not apply — a call whose question is out is still running upstream and may log, so with several
         calls in flight only the caller context or the trace context names the addressee."""
-        peer = CALLER.get()
-        if peer is not None:
-            return peer
+        return self._addressee(meta, question)[0]
+
+    def _addressee(self, meta: Any, question: bool) -> tuple[ClientPeer, _Call | None]:
+        """`caller`, and the call it was told from (None: the sole client, for no one call)."""
+        call = CALLER.get()
+        if call is not None and call.peer is not None:
+            return call.peer, call
         if not self._in_flight:
             if self._sole.peer is not None:
-                return self._sole.peer
+                return self._sole.peer, None
             raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
         if len(self._in_flight) > 1:
             tied = self._tied(meta)
             if tied is not None:
-                return self._reachable(tied.peer)
+                return self._reachable(tied.peer), tied
             peers = [call.peer for call in self._in_flight]
             asking = [peer for peer in peers if not getattr(peer, "awaiting_client", False)]
             first = getattr(peers[0], "principal", None)
             one_principal = first is not None and all(getattr(peer, "principal", None) == first for peer in peers)
             if question and len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
-                return asking[0]  # type: ignore[return-value]
+                return asking[0], next(call for call in self._in_flight if call.peer is asking[0])  # type: ignore[return-value]
             if self._sole.peer is not None:  # every call in flight is that one client's
-                return self._sole.peer
+                return self._sole.peer, None
             raise RelayError(f"source '{self.source}' has several calls in progress and this request names none of "
                              "them (no trace context of one of their calls in its _meta); mcprt relays such "
                              "server→client requests only while one call runs (over stdio: to its one client)")
-        return self._reachable(self._in_flight[0].peer)
+        return self._reachable(self._in_flight[0].peer), self._in_flight[0]
 
     def _tied(self, meta: Any) -> _Call | None:
         """The one call in flight whose trace the question carries (by trace, then by span), if any."""
@@ -197,17 +205,15 @@ class Relay:
 
     async def _relay(self, method: str, params: Any, result_model: Any, context: Any = None) -> Any:
         try:
-            peer = self.caller(getattr(context, "meta", None))
+            peer, call = self._addressee(getattr(context, "meta", None), True)
             wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
-            if peer is self._sole.peer:  # no call's time limit bounds it (the module docstring)
-                within = self._within.get(method, ASK_OUTSIDE_CALL)
-                with anyio.move_on_after(within) as bound:
-                    result = await peer.request(method, wire)
-                if bound.cancelled_caught:
-                    raise RelayError(f"mcprt's client did not answer {method} within {within:g}s",
-                                     types.REQUEST_TIMEOUT)
-            else:
+            within = self._within.get(method, ASK_CLIENT)
+            clock = call.clock if call is not None and call.clock is not None else None
+            with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
                 result = await peer.request(method, wire)
+            if bound.cancelled_caught:
+                who = "mcprt's client" if peer is self._sole.peer else "the client"
+                raise RelayError(f"{who} did not answer {method} within {within:g}s", types.REQUEST_TIMEOUT)
             return result_model.model_validate(result, by_name=False)
         except RelayError as exc:
             self.log.info("source %s: %s not relayed: %s", self.source, method, exc)

@@ -22,6 +22,15 @@ Server→client requests during a call (sampling, elicitation, roots) and log me
 to the calling client (relay.py); outside any call, to mcprt's one client when served over stdio,
 whose roots changes the server is told of (`client_roots_changed`, also once it is up again when
 it was (re)starting at the time).
+A session the server no longer knows
+  A `url:` server that restarted (or ended our session) answers HTTP 404 to the old `Mcp-Session-Id`
+  (on a request, or on the GET stream the SDK reopens, once a GET of the session was served: http.py
+  `HttpStatus.note`). MCP 2025-11-25 basic/transports ("Session
+  Management"): the client MUST start a new session with a new initialize. The source does so at once
+  (a restart, counted and logged; the next one after a connection up for under RENEW_AT_ONCE_AFTER
+  seconds waits its backoff, so a server refusing every session cannot make it spin). A request that
+  met that 404 was not run, so it is sent again once on the new session (tools/call too), within
+  what is left of its own timeout; an error in another form on that connection is an answer (`_names_session`).
 Malformed things the server says
   Every message passes vetting.py before the SDK reads it: a malformed list item, call result,
   notification or stray response costs only itself, with a warning. Listings are assembled here
@@ -39,9 +48,9 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any
 
 import anyio
 import httpx2
@@ -55,14 +64,17 @@ from ...errors import CHECK_FIRST, MAY_HAVE_ACTED, McprtError, ToolCallError, Up
 from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
-from .connectors import Connector
+from .connectors import SESSION_GONE, Connector
 from .delivery import Delivery, tracking
 from .convert import listing_signature, to_upstream, tool_operations
+from .call_clock import CallClock
 from .relay import Relay
 from .vetting import complainer
 from .wellformed import shown
 
 BACKOFF_CAP = 30.0
+RENEW_AT_ONCE_AFTER = 1.0  # seconds a connection must have been up for its session's loss to renew at once
+DRAIN_TIMEOUT = 5.0  # seconds the requests out on a connection whose session is gone get to meet their 404
 CLOSE_TIMEOUT = 15.0
 MAX_PAGES = 100  # of one listing (tools, resources, templates or prompts); README "Proxied MCP servers"
 MAX_LISTED_ITEMS = 10_000  # of one listing
@@ -111,6 +123,10 @@ RESTARTS: Counter[str] = Counter()
 `McpServerSource` under the same name, so the tally lives here, not on the object."""
 
 
+class _SessionGone(Exception):
+    """A request met the server's 404 for our session: it was not run (see the module docstring)."""
+
+
 class McpServerSource:
     """The running form of a `command:` or `url:` source. Holds no reference to the manifest."""
 
@@ -147,6 +163,10 @@ class McpServerSource:
         self._relist = anyio.Event()
         self._closed = anyio.Event()
         self._ready = anyio.Event()
+        self._connected = anyio.Event()  # set (and replaced) each time a connection comes up, or on close
+        self._renew = False  # the connection was lost with its session: reconnect without the backoff
+        self._renewing = False  # … and the supervisor is doing so now (calls wait for it: `_current`)
+        self._in_flight: Counter[int] = Counter()  # requests out, by id() of the connection they went on
         self._startup_error: str | None = None
         self._may_start_down = False
         self._task: asyncio.Task[None] | None = None
@@ -212,6 +232,7 @@ class McpServerSource:
         self.state = "closed"
         self._closed.set()
         self._lost.set()
+        self._connected.set()
         task = self._task
         if task is None or task.done():
             return
@@ -237,13 +258,25 @@ class McpServerSource:
         return invoke
 
     async def call(self, upstream_name: str, arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
-        client = self._client
+        client = await self._current(context.timeout)
         if client is None:
             raise ToolCallError(self.unavailable_message())
         watch = observed_upstream("mcp", self.name, upstream_name, lambda: self.connector.target)
+        carrier = None if watch is None else watch.carrier
         try:
-            result = await self._call(client, upstream_name, arguments, context,
-                                      None if watch is None else watch.carrier)
+            try:
+                result = await self._call(client, upstream_name, arguments, context, carrier)
+            except _SessionGone:  # not run: once more on the new session, within the call's own timeout
+                started = time.monotonic()
+                client = await self._renewed(client, context.timeout)
+                left = context.timeout - (time.monotonic() - started)
+                if client is None or left <= 0:
+                    raise ToolCallError(self.unavailable_message()) from None
+                try:
+                    result = await self._call(client, upstream_name, arguments, replace(context, timeout=left),
+                                              carrier)
+                except _SessionGone:
+                    raise ToolCallError(self.unavailable_message()) from None
         except _HttpAnswer as answer:
             # An HTTP error status, as an OpenAPI upstream's: the call's event carries it, so the source's
             # health follows it by the same rule (observability/source_health.py: a run of 5xx → degraded)
@@ -261,26 +294,32 @@ class McpServerSource:
 
     async def _call(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
                     carrier: dict[str, str] | None) -> types.CallToolResult:
+        with self._out(client):
+            return await self._call_on(client, upstream_name, arguments, context, carrier)
+
+    async def _call_on(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
+                       carrier: dict[str, str] | None) -> types.CallToolResult:
+        # `timeout` bounds the server's time: it stands still while the server waits on the client (call_clock.py)
+        clock = CallClock(context.timeout)
         try:
-            with anyio.fail_after(context.timeout + 1.0), self.relay.calling(context.peer), tracking() as delivery:
+            with clock.scope, self.relay.calling(context.peer, clock), tracking() as delivery:
                 return await client.call_tool(
                     upstream_name,
                     arguments,
-                    read_timeout_seconds=context.timeout,
                     progress_callback=context.progress,  # type: ignore[arg-type]  # same signature
                     # W3C trace context in params._meta, as the MCP semantic conventions propose
                     meta=carrier or None,  # type: ignore[arg-type]
                 )
+            raise TimeoutError  # the clock ran out: the scope cancelled the request (the SDK tells the server)
         except TimeoutError:
-            raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+            raise UpstreamError(self._timed_out(context.tool, clock)) from None
         except MCPError as exc:
-            if exc.code == types.CONNECTION_CLOSED or _session_expired(exc):
+            if exc.code == types.CONNECTION_CLOSED:  # the request was out: the server may have acted on it
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
-                if exc.code == types.CONNECTION_CLOSED:  # unless its transport error says it never left (delivery.py)
-                    raise self._lost_call_error(context.tool, delivery) from None
-                raise ToolCallError(self.unavailable_message()) from None
+                raise self._lost_call_error(context.tool, delivery) from None  # unless it never left (delivery.py)
+            self._check_session(client, exc)
             if exc.code == types.REQUEST_TIMEOUT:
-                raise UpstreamError(f"{context.tool}: the server did not answer within {context.timeout:g}s") from None
+                raise UpstreamError(self._timed_out(context.tool, clock)) from None
             status = self.connector.answered_status(exc)
             if status is not None:
                 raise _HttpAnswer(status) from None
@@ -297,6 +336,10 @@ class McpServerSource:
         except Exception as exc:  # e.g. the server asked for input (elicitation) that a proxy cannot give
             self.log.debug("source %s: call to %s failed", self.name, upstream_name, exc_info=exc)
             raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _timed_out(tool: str, clock: CallClock) -> str:
+        return f"{tool}: the server did not answer within {clock.timeout:g}s{clock.not_counting()}"
 
     async def client_roots_changed(self) -> None:
         """Tell the server `notifications/roots/list_changed` (it may ask `roots/list` again) unless it
@@ -318,39 +361,52 @@ class McpServerSource:
 
     # --- resources and prompts (OfferProvider) -----------------------------------------------------
 
-    async def _request(self, what: str, send: Callable[[Client], Any]) -> Any:
-        client = self._client
+    async def _request(self, what: str, send: Callable[[Client], Any], peer: ClientPeer | None = None) -> Any:
+        """`send` on the current connection within `startup_timeout` (of the server's time: it stands still
+        while the server waits on `peer`, whom what the server asks meanwhile goes to; call_clock.py)."""
+        client = await self._current(self.startup_timeout)
         if client is None:
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR)
         try:
-            with anyio.fail_after(self.startup_timeout):
+            return await self._request_on(client, what, send, peer)
+        except _SessionGone:  # not run: once more on the new session
+            client = await self._renewed(client, self.startup_timeout)
+            try:
+                if client is not None:
+                    return await self._request_on(client, what, send, peer)
+            except _SessionGone:
+                pass
+            raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+
+    async def _request_on(self, client: Client, what: str, send: Callable[[Client], Any],
+                          peer: ClientPeer | None) -> Any:
+        clock = CallClock(self.startup_timeout)
+        asking = self.relay.calling(peer, clock) if peer is not None else contextlib.nullcontext()
+        try:
+            with clock.scope, asking, self._out(client):
                 return await send(client)
+            raise TimeoutError  # the clock ran out: the scope cancelled the request
         except TimeoutError:
-            raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s",
-                             types.INTERNAL_ERROR) from None
+            raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s"
+                             f"{clock.not_counting()}", types.INTERNAL_ERROR) from None
         except MCPError as exc:
-            if exc.code == types.CONNECTION_CLOSED or _session_expired(exc):
+            if exc.code == types.CONNECTION_CLOSED:
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
                 raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+            self._check_session(client, exc)
             raise OfferError(exc.message, exc.code) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during {what}")
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
 
     async def read_resource(self, uri: str, *, peer: ClientPeer | None = None) -> dict[str, Any]:
-        with self._asking(peer):
-            result = await self._request("resources/read", lambda c: c.read_resource(uri))
+        result = await self._request("resources/read", lambda c: c.read_resource(uri), peer)
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *,
                          peer: ClientPeer | None = None) -> dict[str, Any]:
-        with self._asking(peer):
-            result = await self._request("prompts/get", lambda c: c.get_prompt(name, dict(arguments or {})))
+        result = await self._request("prompts/get", lambda c: c.get_prompt(name, dict(arguments or {})), peer)
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-    def _asking(self, peer: ClientPeer | None) -> ContextManager[None]:
-        """Around a resource or prompt request: what the server asks meanwhile goes to `peer`."""
-        return self.relay.calling(peer) if peer is not None else contextlib.nullcontext()
 
     async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
                        context: dict[str, Any] | None) -> dict[str, Any]:
@@ -401,12 +457,51 @@ class McpServerSource:
         return UpstreamError(f"{tool}: {reason}. The call was not sent, so it did not run: it is safe to try "
                              f"again later ({self.unavailable_message()}).", unreachable=True)
 
-    def _connection_lost(self, client: Client, why: str) -> None:
+    def _connection_lost(self, client: Client, why: str, *, renew: bool = False) -> None:
+        """`renew`: the server is there but forgot the session: the supervisor reconnects at once."""
         if self._client is client:
             self._complain(why)
             self.last_error = why  # no exception follows a lost connection: the status page's reason is this
             self._client = None
+            self._renew = renew
             self._lost.set()
+
+    def _check_session(self, client: Client, exc: MCPError) -> None:
+        """Raise _SessionGone (after handing the connection back) when `exc` is the server's 404 for our session."""
+        # The flag alone is the connection's (another request's 404, or the GET stream's): with it, only an
+        # error in a 404's form says this request met it too; a genuine error that ran must not be re-sent.
+        if _session_expired(exc) or (self.connector.session_gone() and _names_session(exc)):
+            self._connection_lost(client, SESSION_GONE, renew=True)
+            raise _SessionGone from None
+
+    @contextlib.contextmanager
+    def _out(self, client: Client) -> Any:
+        """Around a request on `client`: counted, so a lost session's connection is closed only once the
+        requests sent on it have met their 404 (`_serve`)."""
+        self._in_flight[id(client)] += 1
+        try:
+            yield
+        finally:
+            self._in_flight[id(client)] -= 1
+            if not self._in_flight[id(client)]:
+                del self._in_flight[id(client)]
+
+    async def _current(self, within: float) -> Client | None:
+        """The connection to send on: while a new session is being opened (a moment, not a restart to wait
+        out) the one that comes up, within `within` seconds; else the current one (None: down)."""
+        if self._client is None and (self._renew or self._renewing):
+            return await self._renewed(None, min(within, self.startup_timeout))
+        return self._client
+
+    async def _renewed(self, old: Client | None, within: float) -> Client | None:
+        """The connection that replaces `old`, once up (None if none is within `within` seconds)."""
+        with anyio.move_on_after(within):
+            while (client := self._client) is None or client is old:
+                if self._closed.is_set():
+                    return None
+                await self._connected.wait()
+            return client
+        return None
 
     # --- supervision -------------------------------------------------------------------------------
 
@@ -427,6 +522,9 @@ class McpServerSource:
                         came_up = self.state == "down"
                         self._client, self.state, up_since = client, "up", time.monotonic()
                         self.connection = client
+                        self._renewing = False
+                        self._connected.set()  # wakes calls waiting for a renewed session (`_renewed`)
+                        self._connected = anyio.Event()
                         if not self._ready.is_set():
                             self._ready.set()
                         elif came_up:
@@ -456,6 +554,7 @@ class McpServerSource:
                     self.log.log(level, "source %s: %s", self.name, reason)
             finally:
                 self._client = None
+                self._renewing = False
             if self._closed.is_set():
                 return
             if not self._ready.is_set():  # ended before becoming ready without an exception
@@ -472,6 +571,12 @@ class McpServerSource:
                 RESTARTS[self.name] += 1
                 self.state = "restarting"
             delay = min(BACKOFF_CAP, 2.0 ** (self.attempt - 1))
+            renew, self._renew = self._renew, False
+            if renew and up_since is not None and time.monotonic() - up_since >= RENEW_AT_ONCE_AFTER:
+                self.log.warning("source %s: server %s answers; starting a new session (attempt %d)",
+                                 self.name, self.connector.target, self.attempt)
+                self._renewing = True
+                continue
             self.log.log(logging.DEBUG if never_up else logging.WARNING,
                          "source %s: server %s is down; restarting in %gs (attempt %d)",
                          self.name, self.connector.target, delay, self.attempt)
@@ -492,8 +597,8 @@ class McpServerSource:
                 tasks.start_soon(self._listen_for_changes, client)
 
             async def gone() -> None:
-                await self.connector.wait_gone()
-                self._connection_lost(client, "the server process ended")
+                why = await self.connector.wait_gone()
+                self._connection_lost(client, why, renew=self.connector.session_gone())
 
             async def closing() -> None:
                 await self._closed.wait()
@@ -502,6 +607,12 @@ class McpServerSource:
             tasks.start_soon(gone)
             tasks.start_soon(closing)
             await self._lost.wait()
+            if self._renew:
+                # The session is gone, the server is there: what was sent on it gets its 404 (not run: sent
+                # again on the new session) instead of "connection closed" (which may have run).
+                with anyio.move_on_after(DRAIN_TIMEOUT):
+                    while self._in_flight[id(client)] and not self._closed.is_set():
+                        await anyio.sleep(0.02)
             tasks.cancel_scope.cancel()
 
     async def _on_message(self, message: Any) -> None:
@@ -619,6 +730,12 @@ def _leaf(exc: BaseException) -> BaseException:
 def _session_expired(exc: MCPError) -> bool:
     """A remote server that restarted no longer knows our session (the SDK's spelling of HTTP 404)."""
     return exc.code == types.INVALID_REQUEST and exc.message == "Session terminated"
+
+
+def _names_session(exc: MCPError) -> bool:
+    """The JSON-RPC error a server puts in the body of its 404 for an unknown session: "Session not found"
+    (the Python SDK, -32600; the TypeScript SDK, -32001) or the client SDK's own "Session terminated"."""
+    return "session" in exc.message.lower()
 
 
 def _wire(item: Any) -> dict[str, Any]:
