@@ -280,3 +280,20 @@ def test_a_ref_to_no_local_schema_is_compared_as_written(ref: str) -> None:
     after["$defs"]["N"] = 6
     changes = schema_changes(inline_refs(before), inline_refs(after), "input")
     assert [c.what for c in changes] == ["$defs"] and changes[0].breaking, changes
+
+
+def test_only_a_ref_and_its_siblings_are_read_in_the_referenced_schemas_terms() -> None:
+    """Two references in an `allOf` are two schemas, and a user's key spelled like mcprt's mark is no mark:
+    both were compared as "a `$ref` and its siblings" (the second schema's changes worded as the first's)."""
+    a, b = {"type": "object", "properties": {"x": {"type": "string"}}}, {"type": "object", "required": ["x"]}
+    before = {"allOf": [{"$ref": "#/$defs/A"}, {"$ref": "#/$defs/B"}], "$defs": {"A": a, "B": b}}
+    assert inline_refs(before) == {"allOf": [a, b]}
+    after = copy.deepcopy(before)
+    after["$defs"]["B"]["required"] = ["x", "y"]
+    assert [c.pointer for c in schema_changes(inline_refs(before), inline_refs(after), "input")] == ["/allOf/1/properties/y"]
+    forged = {"allOf": [{**a, REFERENCED: "#/$defs/A"}, {"maxProperties": 5}]}
+    assert inline_refs(forged) == {"allOf": [a, {"maxProperties": 5}]}
+    changed = copy.deepcopy(forged)
+    changed["allOf"][0]["properties"]["x"]["type"] = "integer"
+    assert [c.pointer for c in schema_changes(inline_refs(forged), inline_refs(changed), "input")] == \
+        ["/allOf/0/properties/x"]
