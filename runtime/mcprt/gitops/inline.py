@@ -12,7 +12,7 @@ A `$ref` with sibling keywords holds both (§10.2.1): the siblings beside the ta
 `allOf: [target, siblings]`, since merging them into the target changes what some mean
 (`additionalProperties` and `unevaluated*` see only their own object's properties, §10.3.2.3, §11).
 The target is marked `REFERENCED` there, and in the `allOf: [{$ref}, siblings]` the OpenAPI compiler
-writes, so `schemas` reports a change of either part at the `$ref`'s own pointer, in the referenced
+writes for every such `$ref` (its target a `$defs` entry), so `schemas` reports a change of either part at the `$ref`'s own pointer, in the referenced
 schema's fields.
 Siblings that assert nothing (annotations: `description`, `title`, …) are merged, the use site's winning.
 A reference met again inside its own expansion (a recursive schema) stays a `$ref`: its target is
