@@ -127,11 +127,13 @@ def test_an_anyof_option_matched_by_content_keeps_its_new_index() -> None:
 
 
 def _tree_spec(name_schema: dict[str, Any], query: dict[str, Any], siblings: dict[str, Any] | None = None,
-               tree_type: str = "object", tag: bool = False) -> dict[str, Any]:
-    """A recursive `Tree` (the compiler keeps it as `$defs` + `$ref` in the inputSchema) and a plain argument;
+               tree_type: str = "object", tag: bool = False, recursive: bool = True) -> dict[str, Any]:
+    """A recursive `Tree` (the compiler keeps it as `$defs` + `$ref` in the inputSchema; `recursive=False`: no
+    `kids`, a Tree the compiler inlines where no keyword stands beside its `$ref`) and a plain argument;
     `siblings`: keywords beside the `$ref` of `root` (OpenAPI 3.1 allows them; the inputSchema holds an `allOf`)."""
+    kids = {"kids": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}} if recursive else {}
     tree = {"type": tree_type, "properties": {"name": name_schema, **({"tag": {"type": "string"}} if tag else {}),
-                                              "kids": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}
+                                              **kids}}
     body = {"type": "object", "properties": {"root": {"$ref": "#/components/schemas/Tree", **(siblings or {})},
                                              "q": query}}
     return {"openapi": "3.1.0" if siblings else "3.0.3", "info": {"title": "t", "version": "1"},
@@ -186,6 +188,26 @@ def test_a_ref_with_siblings_changes_in_the_referenced_schemas_terms(tmp_path: P
         done = mcprt_cli("diff", str(tmp_path / "old.yaml"), str(tmp_path / f"{name}.yaml"), "--fail-on", "breaking",
                          env=env)
         assert done.returncode == (1 if line.startswith("BREAKING") else 0), done.stdout + done.stderr
+        assert line in done.stdout and "allOf" not in done.stdout and "x-mcprt" not in done.stdout, done.stdout
+
+
+def test_a_non_recursive_ref_with_siblings_changes_in_the_referenced_schemas_terms(tmp_path: Path) -> None:
+    """The common case: a non-recursive Tree beside `maxProperties` was inlined by the compiler as
+    `allOf: [<Tree's body>, {maxProperties: 5}]`, no `$ref` left, so the diff read `/allOf/0/properties/name`."""
+    plain = {"type": "string"}
+    sides = {"old": _tree_spec(plain, plain, {"maxProperties": 5}, recursive=False),
+             "field": _tree_spec({"type": "integer"}, plain, {"maxProperties": 5}, recursive=False),
+             "sibling": _tree_spec(plain, plain, {"maxProperties": 3}, recursive=False)}
+    for name, spec in sides.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(spec))
+        (tmp_path / f"{name}.yaml").write_text(f"version: 1\nsources:\n  t:\n    openapi: {name}.json\n")
+    env = {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}
+    expected = {"field": "BREAKING argument schema changed: `root` /properties/name: type string → integer",
+                "sibling": "BREAKING argument schema changed: `root` /: maxProperties 5 → 3"}
+    for name, line in expected.items():
+        done = mcprt_cli("diff", str(tmp_path / "old.yaml"), str(tmp_path / f"{name}.yaml"), "--fail-on", "breaking",
+                         env=env)
+        assert done.returncode == 1, done.stdout + done.stderr
         assert line in done.stdout and "allOf" not in done.stdout and "x-mcprt" not in done.stdout, done.stdout
 
 
@@ -280,3 +302,20 @@ def test_a_ref_to_no_local_schema_is_compared_as_written(ref: str) -> None:
     after["$defs"]["N"] = 6
     changes = schema_changes(inline_refs(before), inline_refs(after), "input")
     assert [c.what for c in changes] == ["$defs"] and changes[0].breaking, changes
+
+
+def test_only_a_ref_and_its_siblings_are_read_in_the_referenced_schemas_terms() -> None:
+    """Two references in an `allOf` are two schemas, and a user's key spelled like mcprt's mark is no mark:
+    both were compared as "a `$ref` and its siblings" (the second schema's changes worded as the first's)."""
+    a, b = {"type": "object", "properties": {"x": {"type": "string"}}}, {"type": "object", "required": ["x"]}
+    before = {"allOf": [{"$ref": "#/$defs/A"}, {"$ref": "#/$defs/B"}], "$defs": {"A": a, "B": b}}
+    assert inline_refs(before) == {"allOf": [a, b]}
+    after = copy.deepcopy(before)
+    after["$defs"]["B"]["required"] = ["x", "y"]
+    assert [c.pointer for c in schema_changes(inline_refs(before), inline_refs(after), "input")] == ["/allOf/1/properties/y"]
+    forged = {"allOf": [{**a, REFERENCED: "#/$defs/A"}, {"maxProperties": 5}]}
+    assert inline_refs(forged) == {"allOf": [a, {"maxProperties": 5}]}
+    changed = copy.deepcopy(forged)
+    changed["allOf"][0]["properties"]["x"]["type"] = "integer"
+    assert [c.pointer for c in schema_changes(inline_refs(forged), inline_refs(changed), "input")] == \
+        ["/allOf/0/properties/x"]

@@ -47,7 +47,7 @@ def absent_reads(template: str, prune: str | None = TRIAL_PRUNE) -> list[tuple[i
     ("{{ result.description if result.description is defined }}", []),
     ("{% if result.description %}{{ result.description | shorten(40) }}{% endif %}", []),
     ("{% if result.description %}{{ result.description }}{% else %}{{ result.description }}{% endif %}",
-     [(1, 14, "description")]),  # the else branch's read, reported at the name's first column, as every finding
+     [(1, 72, "description")]),  # the else branch's read, at its own column (it was the first one's)
     ("{{ result.id }} {{ result.name }}", []),
 ])
 def test_a_documented_field_a_record_may_lack_is_warned_where_read_unguarded(template: str, expected: list) -> None:
@@ -278,6 +278,16 @@ PAGE = {"type": "object", "required": ["entries"], "properties": {"entries": {"t
     ("{{ result.entries | map(attribute='description', default='') | join }}", []),  # guarded by its default
     ("{{ (result.entries | selectattr('id') | last).description | default('') }}", []),
     ("{{ result.entries | map('string') | first }}", []),  # a filter the check does not follow: nothing said
+    # selectattr/rejectattr read the field as `is defined` does: Jinja's undefined is falsy, not none, not defined
+    ("{{ result.entries | selectattr('description', 'defined') | map(attribute='name') | join }}", []),
+    ("{{ result.entries | rejectattr('description', 'none') | map(attribute='name') | join }}", []),
+    ("{{ result.entries | selectattr('description') | map(attribute='name') | join }}", []),
+    ("{{ result.entries | selectattr('description', 'gt', 'a') | list }}", [(1, 33, "description")]),  # fails absent
+    # the same field read again on the line is its own finding, at its own column
+    ("{{ result.entries | selectattr('description', 'defined') | map(attribute='description') | join }}",
+     [(1, 75, "description")]),
+    ("{{ result.entries | map(attribute='description') | join }} {{ result.entries | map(attribute='description') "
+     "| join }}", [(1, 36, "description"), (1, 95, "description")]),
 ])
 def test_a_documented_field_a_record_may_lack_is_warned_through_the_followed_filters(template: str,
                                                                                      expected: list) -> None:

@@ -12,7 +12,7 @@ A `$ref` with sibling keywords holds both (§10.2.1): the siblings beside the ta
 `allOf: [target, siblings]`, since merging them into the target changes what some mean
 (`additionalProperties` and `unevaluated*` see only their own object's properties, §10.3.2.3, §11).
 The target is marked `REFERENCED` there, and in the `allOf: [{$ref}, siblings]` the OpenAPI compiler
-writes, so `schemas` reports a change of either part at the `$ref`'s own pointer, in the referenced
+writes for every such `$ref` (its target a `$defs` entry), so `schemas` reports a change of either part at the `$ref`'s own pointer, in the referenced
 schema's fields.
 Siblings that assert nothing (annotations: `description`, `title`, …) are merged, the use site's winning.
 A reference met again inside its own expansion (a recursive schema) stays a `$ref`: its target is
@@ -47,6 +47,14 @@ def _referenced(target: Any, ref: Any) -> Any:
     return {**target, REFERENCED: ref} if isinstance(target, dict) and "$ref" not in target else target
 
 
+def _ref_with_siblings(parts: list[Any]) -> bool:
+    """Whether an `allOf`'s `parts` are a `$ref` and its sibling keywords, as a compiler writes `{$ref, …}`
+    (§10.2.1): a lone `$ref`, then an object of other keywords. Two references (`[{$ref: A}, {$ref: B}]`)
+    are two schemas, not a reference and its siblings."""
+    return (len(parts) == 2 and isinstance(parts[0], dict) and set(parts[0]) == {"$ref"}
+            and isinstance(parts[1], dict) and "$ref" not in parts[1])
+
+
 def inline_refs(schema: Any) -> Any:
     """`schema` (a JSON Schema object or boolean) with local `$ref`s inlined and the root's definitions
     dropped; `schema` itself (unchanged) when it is not an object or is compared as written (see above)."""
@@ -63,8 +71,9 @@ def inline_refs(schema: Any) -> Any:
             return node
         if any(key in node for key in _UNFOLLOWED) or (node is not schema and "$id" in node):
             raise _AsWritten
+        # a key spelled like mcprt's mark, written by a user, is dropped: only `_referenced` writes the mark
         out = {key: keyword(key, value, busy) for key, value in node.items()
-               if not (node is schema and key in DEFINITIONS)}
+               if not (node is schema and key in DEFINITIONS) and key != REFERENCED}
         ref = node.get("$ref")
         if ref is None or (isinstance(ref, str) and ref in busy):
             return out  # no reference, or a recursive one: compared as the name it is
@@ -87,9 +96,8 @@ def inline_refs(schema: Any) -> Any:
             if not isinstance(value, list):
                 return walk(value, busy)
             items = [walk(item, busy) for item in value]
-            first = value[0] if key == "allOf" and len(value) == 2 else None
-            if isinstance(first, dict) and set(first) == {"$ref"}:  # a `$ref` with siblings, as a compiler writes it
-                items[0] = _referenced(items[0], first["$ref"])
+            if key == "allOf" and _ref_with_siblings(value):
+                items[0] = _referenced(items[0], value[0]["$ref"])
             return items
         return value
 

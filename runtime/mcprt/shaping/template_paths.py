@@ -16,8 +16,10 @@ Filters followed (`FOLLOWED_FILTERS`; Jinja's built-ins of the same names):
     `selectattr`, `rejectattr`;
   - `map(attribute='a.b')`: the list of that field of each item;
   - the field an `attribute` names (`map`, `sort`, `unique`, `sum`, `min`, `max`, `groupby` by keyword,
-    `selectattr`/`rejectattr`/`groupby` by the first argument; dotted: `meta.created`) is looked up on
-    the items, as `item.a.b` would be (`map(attribute=…, default=…)` guards it);
+    `selectattr`/`rejectattr`/`groupby` by the first argument; dotted: `meta.created`; `sort`'s split on commas,
+    as Jinja's `make_multi_attrgetter` does) is looked up on the items, as `item.a.b` would be
+    (`map(attribute=…, default=…)` guards it, and so do `selectattr`/`rejectattr` with no test or one of
+    `_SAFE_ON_ABSENT`: an absent field is Jinja's undefined there, which those tests take without failing);
   - `{% for k, v in x | dictsort %}` (or `| items`): `v` is a map's value (an object with fields
     has values of different shapes: not followed).
 Anything else (other filters, function calls, other variables) is not followed: no finding, never a
@@ -42,6 +44,12 @@ _SAME_LIST = frozenset({"list", "reverse", "sort", "unique", "select", "reject",
 _ATTRIBUTE_KEYWORD = frozenset({"map", "sort", "unique", "sum", "min", "max", "groupby"})
 _ATTRIBUTE_FIRST = frozenset({"selectattr", "rejectattr", "groupby"})
 _PAIRS = frozenset({"dictsort", "items"})
+# `attribute` of these is several fields, comma-separated (Jinja's `make_multi_attrgetter`: only `sort` in 3.1)
+_MULTI_ATTRIBUTE = frozenset({"sort"})
+# `selectattr`/`rejectattr` with these tests (or none: truthiness) read an absent field safely: Jinja's
+# undefined is falsy, not defined, not none, equal to nothing; an ordering test (`gt`) on it fails the render
+_SAFE_ON_ABSENT = frozenset({"defined", "undefined", "none", "true", "false", "boolean",
+                             "eq", "equalto", "==", "ne", "!=", "sameas"})
 FOLLOWED_FILTERS = _ONE_ITEM | _SAME_LIST | _ATTRIBUTE_KEYWORD | _ATTRIBUTE_FIRST
 """The filters whose result (or `attribute` argument) the check follows through the shape; see above."""
 
@@ -79,6 +87,8 @@ class _Walker:
         self.problems: list[TemplateProblem] = []
         self.guarded = 0
         self.tested: list[str] = []  # field names an enclosing `{% if %}` tests: read safely inside it
+        self.taken: dict[tuple[int, str], int] = {}  # (line, name): how many of its places found nodes took
+        self.columns: dict[tuple[int, str], int] = {}  # (id of a look-up's node, name): its column
 
     def block(self, body: list[nodes.Node], scope: dict[str, Any]) -> None:
         for node in body:
@@ -185,10 +195,12 @@ class _Walker:
             attribute = node.args[0]
         field: dict[str, Any] | None = None
         if isinstance(attribute, nodes.Const) and isinstance(attribute.value, str):
-            guard = node.name == "map" and "default" in keywords  # `map(attribute=…, default=…)`
+            guard = (node.name == "map" and "default" in keywords) or _selects_safely(node)
+            paths = attribute.value.split(",") if node.name in _MULTI_ATTRIBUTE else [attribute.value]
             self.guarded += guard
             try:
-                field = self.attribute(attribute, items, attribute.value)
+                for path in paths:
+                    field = self.attribute(attribute, items, path)
             finally:
                 self.guarded -= guard
         if node.name in _ONE_ITEM:
@@ -220,6 +232,7 @@ class _Walker:
         return map_values(base) if base is not None else None
 
     def lookup(self, node: nodes.Node, base: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+        self.column(node, getattr(node, "lineno", 1) or 1, name)  # every look-up takes its place, reported or not
         if base is None or base == ANY:
             return None if base is None else ANY
         if is_list(base):
@@ -245,9 +258,28 @@ class _Walker:
 
     def report(self, node: nodes.Node, name: str, message: str, certain: bool = True, absent: bool = False) -> None:
         line = getattr(node, "lineno", 1) or 1
+        self.problems.append(TemplateProblem(line, self.column(node, line, name), message, self.guarded > 0,
+                                             certain, absent))
+
+    def column(self, node: nodes.Node, line: int, name: str) -> int:
+        """1-based column of `node`'s look-up of `name` on `line` (Jinja's nodes carry no column): the n-th
+        place the line names it (`.name`, `['name`, a filter's `'name`, `'a.name`, `'b,name`) for the n-th
+        node found looking it up there, the walk going in reading order; 1 when not found."""
+        key = (id(node), name)
+        if key in self.columns:  # a node walked again keeps its place
+            return self.columns[key]
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        match = re.search(rf"(?:\.|\[\s*['\"]){re.escape(name)}\b", text) or re.search(
-            rf"['\".]{re.escape(name)}\b", text)  # a filter's `attribute='a.name'`
-        col = (match.start() + (1 if text[match.start()] == "." else len(match.group(0)) - len(name))) + 1 \
-            if match else 1
-        self.problems.append(TemplateProblem(line, col, message, self.guarded > 0, certain, absent))
+        places = [m.end() - len(name) + 1 for m in re.finditer(rf"(?:\[\s*['\"]|['\".,]){re.escape(name)}\b", text)]
+        taken = self.taken.get((line, name), 0)
+        self.taken[(line, name)] = taken + 1
+        self.columns[key] = places[min(taken, len(places) - 1)] if places else 1
+        return self.columns[key]
+
+
+def _selects_safely(node: nodes.Filter) -> bool:
+    """Whether `selectattr`/`rejectattr` reads its attribute without failing when an item lacks it: no test
+    (truthiness) or one of `_SAFE_ON_ABSENT`, as `is defined` guards a field in an `{% if %}`."""
+    if node.name not in ("selectattr", "rejectattr"):
+        return False
+    test = node.args[1] if len(node.args) > 1 else None
+    return test is None or (isinstance(test, nodes.Const) and test.value in _SAFE_ON_ABSENT)

@@ -250,11 +250,11 @@ def _declared_output_schema(
 
         absence = absence_rules(unpruned, shape, autoprune)
         documented = absence.documented
-        seen: set[tuple[int, int]] = set()
+        seen: set[tuple[int, int, str]] = set()  # a finding once; distinct ones at one place all shown
         for t in check_template(override.output, shape, exact=exact, absence=absence):
-            if (t.line, t.col) in seen:
+            if (t.line, t.col, t.message) in seen:
                 continue
-            seen.add((t.line, t.col))
+            seen.add((t.line, t.col, t.message))
             message = f"output template, line {t.line}: {t.message}"
             if t.absent:
                 out.append(at_line(loaded.index, (*base, "output"), override.output, t.line, t.col, message,

@@ -409,14 +409,24 @@ class SchemaConverter:
         extra = {k: node[k] for k in siblings if k not in _ANNOTATION_ONLY}
         if extra and self.version == "3.1":
             converted_extra = self._object(extra, uri, ptr, name)
-            if converted_extra:
-                result = {"allOf": [result, converted_extra]}
+            if converted_extra:  # the target stays a `$ref` (to `$defs`): `mcprt diff` words its changes in its terms
+                result = {"allOf": [self._named(resolved, result), converted_extra]}
         desc = arg_description(node.get("description"), self.policy)
         if desc:
             result = self.with_description(result, desc)
         if node.get("nullable") is True or node.get("x-nullable") is True:
             result = _nullable(result)
         return result
+
+    def _named(self, resolved: tuple[str, str, Any] | None, converted: Any) -> Any:
+        """A converted `$ref` target as a `{"$ref": "#/$defs/Name"}` (its body a `$defs` entry, as a recursive
+        one's is), where it has keywords beside it: the reference then stays visible to `gitops.inline`, which
+        reports a change of either part at the `$ref`'s own pointer in the referenced schema's fields."""
+        if resolved is None or not isinstance(converted, dict) or "$ref" in converted:
+            return converted
+        def_name = self._def_name(f"{resolved[0]}#{resolved[1]}")
+        self.defs.setdefault(def_name, converted)
+        return {"$ref": _REF_PREFIX + def_name}
 
     def _target(self, t_uri: str, t_ptr: str, target: Any, name: str | None) -> Any:
         """The converted schema a reference names: memoized, a `$defs` entry when it is recursive."""
