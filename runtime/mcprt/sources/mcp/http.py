@@ -21,8 +21,10 @@ follows.
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -41,10 +43,44 @@ STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long
 
 
 class HttpStatus:
-    """The last HTTP error status the server answered (the SDK reports it only as a generic error)."""
+    """The HTTP error statuses the server answered without a JSON-RPC error body: the SDK reports each
+    only as a generic error ("Server returned an error response"), without the status.
+
+    The SDK gives no cheap way to tie that stand-in to its HTTP answer (it carries no request id we
+    can see), so statuses are claimed in order (`claim`): two concurrent 503s give both calls 503.
+    Limitation: a stand-in no call claims (the handshake, a listing, the GET stream) leaves its status
+    to be claimed by the next call's stand-in; `clear` at each connect bounds that, and it is still a
+    status this server answered."""
 
     def __init__(self) -> None:
-        self.last_error: int | None = None
+        self.last_error: int | None = None  # the latest, explaining a failed connect (`Connector.explain`)
+        self._unclaimed: deque[int] = deque(maxlen=32)
+
+    def note(self, status: int) -> None:
+        self.last_error = status
+        self._unclaimed.append(status)
+
+    def claim(self) -> int | None:
+        """The oldest status no call has claimed yet (None: none). A later lost connection must not be
+        explained by an answer already given to a call, so `last_error` goes too."""
+        self.last_error = None
+        return self._unclaimed.popleft() if self._unclaimed else None
+
+    def clear(self) -> None:
+        self.last_error = None
+        self._unclaimed.clear()
+
+
+async def _json_rpc_error_body(response: httpx2.Response) -> bool:
+    """Whether an error answer carries a JSON-RPC error: the SDK passes that on as the server's own
+    error (no stand-in), so its status must not be noted for another request to claim."""
+    if not response.headers.get("content-type", "").lower().startswith("application/json"):
+        return False
+    try:
+        body = json.loads(await response.aread())  # kept: the SDK's own read gets the same bytes
+    except (ValueError, httpx2.HTTPError):
+        return False
+    return isinstance(body, dict) and "error" in body and "jsonrpc" in body
 
 
 class _UpstreamTransport(httpx2.AsyncBaseTransport):
@@ -81,8 +117,8 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         response = await send_authorized(
             self._credentials, self._send_token, attempt, lambda got: got.status_code, release=release
         )
-        if response.status_code >= 400 and request.method != "DELETE":
-            self._status.last_error = response.status_code
+        if response.status_code >= 400 and request.method != "DELETE" and not await _json_rpc_error_body(response):
+            self._status.note(response.status_code)
         return response
 
     async def _guarded(self, request: httpx2.Request) -> httpx2.Response:
