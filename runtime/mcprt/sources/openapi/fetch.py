@@ -5,8 +5,10 @@ The cache (keyed by URL) keeps the body and its ETag/Last-Modified, so an unchan
 httpx is imported only here and only when a URL is actually fetched.
 
 A source's `tls:` applies to its description as to its API (`SOURCE_TLS`, set while the source's
-description is loaded, $refs to other URLs included): a private API serves its description from its own
-host (Kubernetes' `/openapi/v3`, a service's `/openapi.json`), behind the same private CA or mTLS.
+description is loaded, $refs to other URLs included) when the URL has the API's origin: a private API
+serves its description from its own host (Kubernetes' `/openapi/v3`, a service's `/openapi.json`), behind
+the same private CA or mTLS. Another host (a vendor's description on a public host) gets the default
+trust: a `ca_file` replaces the default store, and the client certificate is the API's, not a third party's.
 """
 
 from __future__ import annotations
@@ -26,20 +28,23 @@ from pathlib import Path
 from mcprt.cancellation import check_abandoned
 from mcprt.errors import SpecError
 from mcprt.manifest.limits import DEFAULT_MAX_SPEC_BYTES, max_spec_bytes
+from mcprt.outbound.redirects import origin_of
 
 MAX_DOCUMENT_BYTES = DEFAULT_MAX_SPEC_BYTES  # the default; MCPRT_MAX_SPEC_BYTES changes it
 FETCH_TIMEOUT = 30.0
 
-# The TLS context of the source whose description is being loaded (`sources.tls_setting`); None: httpx's
-# default trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
-SOURCE_TLS: ContextVar[ssl.SSLContext | None] = ContextVar("SOURCE_TLS", default=None)
+# The TLS context of the source whose description is being loaded (`sources.tls_setting`) and the
+# (scheme, host, port) it is for; None: httpx's default trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR).
+SourceTls = tuple[ssl.SSLContext, tuple[str, str, int | None]]
+SOURCE_TLS: ContextVar[SourceTls | None] = ContextVar("SOURCE_TLS", default=None)
 
 
 @contextmanager
-def source_tls(context: ssl.SSLContext | None) -> Iterator[None]:
-    """Fetches in this block (this thread or task) check certificates, and show a client certificate, as
-    `context` says (None: the default trust)."""
-    token = SOURCE_TLS.set(context)
+def source_tls(context: ssl.SSLContext | None, api_url: str | None = None) -> Iterator[None]:
+    """Fetches in this block (this thread or task) of a URL with `api_url`'s origin (scheme, host, port)
+    check certificates, and show a client certificate, as `context` says; other URLs, and all with
+    `context` None, get the default trust."""
+    token = SOURCE_TLS.set((context, origin_of(api_url)) if context is not None and api_url else None)
     try:
         yield
     finally:
@@ -162,7 +167,8 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
             headers["If-Modified-Since"] = meta["last_modified"]
     try:
         trust = SOURCE_TLS.get()
-        with httpx.Client(timeout=timeout, follow_redirects=True, verify=trust if trust is not None else True) as client:
+        verify = trust[0] if trust is not None and origin_of(url) == trust[1] else True
+        with httpx.Client(timeout=timeout, follow_redirects=True, verify=verify) as client:
             with client.stream("GET", url, headers=headers) as response:
                 if response.status_code == 304 and cached is not None:
                     return Fetched(cached, from_cache=True)
