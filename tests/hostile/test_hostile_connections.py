@@ -457,3 +457,28 @@ def test_refusals_before_the_app_on_the_mcp_endpoint_are_json_rpc_errors(
     assert code == status and b"content-type: text/plain" in head and says.encode() in body, (head, body[:300])
     assert "Traceback" not in up.log(), up.log()
 
+
+
+@pytest.mark.parametrize(("bad_request", "says"), [
+    # refused inside uvicorn's `on_headers_complete` (parse_url), after the head was read
+    (b"GET http://a:99999/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", b"invalid url b'http://a:99999/'"),
+    (b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n", b"Invalid header token"),
+    (b"GET /healthz HTZP/1.1\r\n\r\n", b"Expected HTTP/"),
+])
+def test_a_kept_alive_connections_next_request_refused_by_the_parser_gets_its_400(
+        capped: tuple[str, int, str, UpProcess], bad_request: bytes, says: bytes) -> None:
+    """A kept-alive connection's next request with an invalid URL got no answer at all: refused in
+    `on_headers_complete`, it was taken for a body error of the previous (answered) request, and the
+    connection closed silently; the complaint read "User callback error". Now: 400 naming the parser's
+    real complaint, for the first request of a connection and for a kept-alive one's next alike."""
+    host, port, _, up = capped
+    code, _, body = _raw(host, port, bad_request)
+    assert code == 400 and says in body, body
+    sock = _kept(host, port)
+    try:
+        sock.sendall(bad_request)
+        answer = _answer(sock)
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 400 ") and says in answer, answer
+    assert "Traceback" not in up.log()

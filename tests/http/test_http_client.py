@@ -271,6 +271,39 @@ def test_the_description_is_downloaded_with_the_sources_tls(tls_upstream: TlsUps
     assert "mcprt-client" in done.stdout
 
 
+def test_a_description_on_another_host_is_downloaded_with_the_default_trust(
+        tls_upstream: TlsUpstream, tmp_path: Path) -> None:
+    """The source's `tls:` was applied to every description download: a vendor's description on a public
+    host (the API internal, behind `ca_file`) failed certificate verification (`ca_file` replaces the
+    default store), and the API's client certificate was offered to the third-party host. Now the source's
+    `tls:` applies only where the URL has `base_url`'s origin; another host gets the default trust."""
+    (tmp_path / "public").mkdir()
+    cert, key = self_signed(tmp_path / "public", addresses=["127.0.0.1"])
+    context = server_context(cert, key)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(tls_upstream.client_cert)  # it would accept the client certificate: none comes
+    shown: list[object] = []
+    body = (tls_upstream.folder / "k8s.json").read_bytes()
+
+    def public(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            read_request_head(tls)
+            shown.append(tls.getpeercert())
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    with serve_tcp(public) as (host, port):
+        manifest = tls_upstream.folder / "vendor.yaml"
+        manifest.write_text("version: 1\nsources:\n  k8s:\n"
+                            f"    openapi: https://{host}:{port}/openapi.json\n    base_url: {tls_upstream.base}\n"
+                            "    tls: {ca_file: server/cert.pem, cert_file: client/cert.pem, key_file: client/key.pem}\n")
+        done = mcprt_cli("call", str(manifest), "list_pods",
+                         env={"SSL_CERT_FILE": str(cert), "SSL_CERT_DIR": "", "MCPRT_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mcprt-client" in done.stdout  # the API still gets the source's tls: (its client certificate)
+    assert shown and not any(shown), shown  # the public host was offered no client certificate
+
+
 def test_a_missing_tls_file_is_a_load_error_at_its_key(tls_upstream: TlsUpstream) -> None:
     done = _call_list_pods(tls_upstream, "{ca_file: nowhere/ca.pem}")
     assert done.returncode == 2, done.stdout + done.stderr

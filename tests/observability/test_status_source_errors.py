@@ -6,13 +6,15 @@ error column (the log said "the server process ended"); only a failed restart fi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
+import socket
+import threading
 import time
 from pathlib import Path
-
-import socket
 
 import httpx
 
@@ -68,11 +70,14 @@ async def test_a_proxied_http_server_answering_5xx_is_degraded_like_an_openapi_u
     sources took their health from their calls. The same rule now holds (source_health.py): a run of
     5xx answers → `degraded`, a run of good answers → `up`; the model is told the HTTP status."""
     answering = {"503": False}
+    together = threading.Barrier(3, timeout=10)  # the three calls' 503s go out at once: answered concurrently
 
     def front(conn: socket.socket) -> None:
         if not answering["503"]:
             forward(conn, backend)
             return
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait()
         head = read_request_head(conn)
         length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
                        if line.lower().startswith(b"content-length:")), 0)
@@ -94,8 +99,9 @@ async def test_a_proxied_http_server_answering_5xx_is_degraded_like_an_openapi_u
             async with http_client(up.url) as client:
                 assert text_of(await client.call_tool("echo", {"text": "hi"})) == "hi"
                 answering["503"] = True
-                for _ in range(3):  # DEGRADED_AFTER consecutive 5xx
-                    failed = await client.call_tool("echo", {"text": "hi"})
+                # DEGRADED_AFTER consecutive 5xx, concurrent: each call is told its 503 (a status shared by
+                # the connection was taken by the first call, the others read "refused the call")
+                for failed in await asyncio.gather(*(client.call_tool("echo", {"text": "hi"}) for _ in range(3))):
                     assert failed.is_error and "HTTP 503" in text_of(failed), text_of(failed)
                 assert state() == "degraded"
                 metrics = httpx.get(f"{up.base}/metrics", timeout=10).text

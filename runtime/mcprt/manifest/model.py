@@ -630,8 +630,8 @@ class OpenAPISource(SourceBase):
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for this source's HTTPS API "
-                                    "requests and its description's download (not its token requests, which keep "
-                                    "the default trust).")
+                                    "requests and its description's download from the API's origin (base_url's; "
+                                    "another host, and token requests, keep the default trust).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
     credential_parameters: list[str] = Field(
         default_factory=empty_list,

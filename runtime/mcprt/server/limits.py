@@ -239,10 +239,18 @@ def limited_protocol(limit: int, timeout: float, body_seconds: float = DEFAULT_B
             character in chunk size"): 400 naming it, a JSON-RPC error for the MCP endpoint (the target
             the parser read so far: `on_url`), then close as uvicorn does."""
             complaint = sys.exc_info()[1]
+            if complaint is not None and complaint.__context__ is not None:
+                # one of uvicorn's parser callbacks raised (e.g. `on_headers_complete`'s parse_url:
+                # "invalid url ..."); httptools wraps it as "User callback error": name the real one
+                complaint = complaint.__context__
             text = f"the request is not valid HTTP/1.1: {complaint}" if complaint is not None else msg
             cycle = getattr(self, "cycle", None)
             target: bytes | str = getattr(self, "url", b"")  # a head being read: its target so far
-            if not self._in_head and cycle is not None:  # the body was being read (chunked encoding)
+            # A body-phase error only when the cycle is this message's: a head refused inside
+            # `on_headers_complete` (after `_in_head` went False, before uvicorn made the new cycle)
+            # leaves the kept-alive connection's *previous*, answered cycle here, and treating that
+            # as this request's would close without answering it.
+            if cycle is not None and cycle.scope is getattr(self, "scope", None) and not self._in_head:
                 target = str(cycle.scope.get("path", ""))
                 answered = cycle.response_started
                 # As for a client that went away: the app's pending `receive` gets http.disconnect and

@@ -129,7 +129,8 @@ class SourcePool:
         cannot be reached opens `down` instead (`McpServerSource.start`) — one warning each
         (`down_warnings`, of `result.started_down`: the pipeline adds it once it knows whether the
         compile serves); it is retried with backoff and its tools appear when it answers — unless every
-        source of the manifest is down, which is an error as without the option (nothing to serve).
+        source of the manifest is down (those opened now and those kept down from before), which is an
+        error as without the option (nothing to serve).
         """
         diff = self.diff(loaded, stale)
         result = SyncResult({}, [], diff=diff)
@@ -142,7 +143,10 @@ class SourcePool:
                 fresh[name] = source
         down = {name: (reason, getattr(source, "retry_schedule", "with backoff")) for name, source in fresh.items()
                  if (reason := getattr(source, "down_reason", None)) is not None}
-        if down and len(down) == len(diff.fingerprints):  # nothing would serve: the errors they were before
+        # a source kept as it was (reused) that is down serves nothing either: counted with the fresh ones
+        still_down = [name for name in diff.fingerprints if name not in fresh and name in self._running
+                      and getattr(self._running[name], "down_reason", None) is not None]
+        if down and len(down) + len(still_down) == len(diff.fingerprints):  # nothing would serve: errors, as before
             result.diagnostics += [loaded.diagnostic(_kind_line(loaded, name), f"source '{name}': {reason}")
                                    for name, (reason, _) in down.items()]
             down = {}

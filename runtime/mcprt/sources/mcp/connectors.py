@@ -180,7 +180,7 @@ class HttpConnector:
                 if self.mode != "legacy" or not isinstance(leaf, MCPError) or leaf.code not in _ERA_REFUSALS:
                     raise
                 self.mode = "auto"
-                self.status.last_error = None
+                self.status.new_session()
                 connected = await stack.enter_async_context(client("auto"))
             yield connected
 
@@ -196,13 +196,11 @@ class HttpConnector:
     def answered_status(self, exc: MCPError) -> int | None:
         """The HTTP status a request was answered with when `exc` is the SDK's stand-in for it (a non-2xx
         answer without a JSON-RPC error body: INTERNAL_ERROR "Server returned an error response"), else
-        None: an error the server itself sent. The status is the latest error the transport saw
-        (`HttpStatus`; a concurrent request's error status may stand in for this one's), taken: a later
-        lost connection must not be explained by this answer."""
+        None: an error the server itself sent. The status is the oldest unclaimed one the transport
+        noted (`HttpStatus.claim`: concurrent error answers are claimed one each, in order)."""
         if exc.code != types.INTERNAL_ERROR or exc.message != SDK_HTTP_ERROR:
             return None
-        status, self.status.last_error = self.status.last_error, None
-        return status
+        return self.status.claim()
 
     def explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)

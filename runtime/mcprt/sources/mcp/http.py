@@ -21,8 +21,10 @@ follows.
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -42,11 +44,19 @@ STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long
 
 
 class HttpStatus:
-    """The last HTTP error status the server answered (the SDK reports it only as a generic error), and
-    whether the server has said it no longer knows the connection's session."""
+    """The HTTP error statuses the server answered without a JSON-RPC error body, and whether the server has
+    said it no longer knows the connection's session.
+
+    The SDK reports a non-2xx answer without a JSON-RPC body only as a generic error ("Server returned an
+    error response"), without the status, and gives no cheap way to tie that stand-in to its HTTP answer
+    (it carries no request id we can see), so statuses are claimed in order (`claim`): two concurrent
+    503s give both calls 503. Limitation: a stand-in no call claims (the handshake, a listing, the GET
+    stream) leaves its status to be claimed by the next call's stand-in; `new_session` at each connect
+    bounds that, and it is still a status this server answered."""
 
     def __init__(self) -> None:
-        self.last_error: int | None = None
+        self.last_error: int | None = None  # the latest, explaining a failed connect (`Connector.explain`)
+        self._unclaimed: deque[int] = deque(maxlen=32)
         # Set when a request carrying an `Mcp-Session-Id` is answered 404: the server restarted or ended
         # the session, and the client MUST start a new one (MCP 2025-11-25 basic/transports "Session
         # Management"). The SDK shows that 404 only as the body's JSON-RPC error ("Session not found")
@@ -55,13 +65,16 @@ class HttpStatus:
         self._stream_served = False  # a GET stream of this session was answered 2xx
 
     def new_session(self) -> None:
-        """Forget the previous connection's session: a new one is about to be opened."""
+        """Forget the previous connection's session and statuses: a new one is about to be opened."""
         self.last_error = None
+        self._unclaimed.clear()
         self.session_gone = anyio.Event()
         self._stream_served = False
 
-    def note(self, method: str, has_session: bool, status: int) -> None:
-        """Record the status a request of `method` (carrying an `Mcp-Session-Id` or not) was answered.
+    def note(self, method: str, has_session: bool, status: int, json_rpc_error: bool = False) -> None:
+        """Record the status a request of `method` (carrying an `Mcp-Session-Id` or not) was answered;
+        `json_rpc_error`: the answer's body is a JSON-RPC error, which the SDK passes on as the server's
+        own (no stand-in), so its status is not left for another request to claim.
 
         A 404 means "session gone" for a POST; for the GET stream only once a GET of this session was
         served before: some servers answer the stream they do not offer with 404 instead of 405 (MCP
@@ -69,10 +82,31 @@ class HttpStatus:
         that stream right after `initialized`, so reading that 404 as a lost session would renew forever."""
         if method == "GET" and has_session and 200 <= status < 300:
             self._stream_served = True
-        if status >= 400 and method != "DELETE":
+        if status < 400 or method == "DELETE":
+            return
+        if status == 404 and has_session and (method != "GET" or self._stream_served):
+            self.session_gone.set()
+        if not json_rpc_error:
             self.last_error = status
-            if status == 404 and has_session and (method != "GET" or self._stream_served):
-                self.session_gone.set()
+            self._unclaimed.append(status)
+
+    def claim(self) -> int | None:
+        """The oldest status no call has claimed yet (None: none). A later lost connection must not be
+        explained by an answer already given to a call, so `last_error` goes too."""
+        self.last_error = None
+        return self._unclaimed.popleft() if self._unclaimed else None
+
+
+async def _json_rpc_error_body(response: httpx2.Response) -> bool:
+    """Whether an error answer carries a JSON-RPC error: the SDK passes that on as the server's own
+    error (no stand-in), so its status must not be noted for another request to claim."""
+    if not response.headers.get("content-type", "").lower().startswith("application/json"):
+        return False
+    try:
+        body = json.loads(await response.aread())  # kept: the SDK's own read gets the same bytes
+    except (ValueError, httpx2.HTTPError):
+        return False
+    return isinstance(body, dict) and "error" in body and "jsonrpc" in body
 
 
 class _UpstreamTransport(httpx2.AsyncBaseTransport):
@@ -113,7 +147,9 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         except httpx2.TransportError as exc:  # the call learns whether its request left (delivery.py)
             note_failure(exc)
             raise
-        self._status.note(request.method, "mcp-session-id" in request.headers, response.status_code)
+        error = response.status_code >= 400 and request.method != "DELETE"
+        self._status.note(request.method, "mcp-session-id" in request.headers, response.status_code,
+                          error and await _json_rpc_error_body(response))
         return response
 
     async def _guarded(self, request: httpx2.Request) -> httpx2.Response:

@@ -91,7 +91,9 @@ def _compile(ctx: SourceContext, tls: ssl.SSLContext | None) -> tuple[Any, Any, 
     config = ctx.config
     assert isinstance(config, OpenAPISource)
     cache_dir = Path(ctx.settings.cache_dir)
-    with source_tls(tls):  # the description ($refs the compile follows too) fetched with the source's `tls:`
+    # the description ($refs the compile follows too) fetched with the source's `tls:` where it is the
+    # API's origin (`base_url`; without one, the description's own URL: the only host known to be the API's)
+    with source_tls(tls, config.base_url or config.openapi):
         document, warnings, notes, files = open_description(ctx.name, config.openapi, ctx.base_dir, cache_dir,
                                                             offline=bool(getattr(ctx.settings, "offline", False)))
         compiled = compile_openapi(document, config, ctx.defaults, cache_dir=cache_dir)

@@ -24,6 +24,7 @@ from mcprt.sources.filters import selected
 from mcprt.sources.naming import dedupe_names, fit_tool_name, sanitize_tool_name
 from mcprt.contracts import Operation, OperationMeta
 
+from .fetch import SOURCE_TLS
 from .inputs import build_inputs
 from .loader import LoadedDocument
 from .media import media_kind
@@ -114,6 +115,9 @@ class PendingShapes:
         self._items: list[tuple[Operation, SchemaRef | None, SchemaRef | None]] = []
         self._warnings: list[str] = []
         self._lock = threading.Lock()
+        # the source's `tls:` the compile fetched with: `fill`, after that block ended, loads the `$ref`s
+        # only response schemas reach and must follow the same rule (fetch.source_tls)
+        self._tls = SOURCE_TLS.get()
 
     def bind(self, shapes: ResponseShapes, doc: LoadedDocument, warnings: list[str]) -> None:
         """The converter (with the compile's `Resolver`) that `fill` uses, its document, and the
@@ -133,10 +137,14 @@ class PendingShapes:
             items, self._items = self._items, []
             shapes, self._shapes = self._shapes, None  # its Resolver holds the parsed document
             doc, self._doc = self._doc, None
-            for operation, success, default in items:
-                assert shapes is not None
-                operation.response_schema = shapes.convert(success)
-                operation.default_response_schema = shapes.convert(default) if success else None
+            token = SOURCE_TLS.set(self._tls)
+            try:
+                for operation, success, default in items:
+                    assert shapes is not None
+                    operation.response_schema = shapes.convert(success)
+                    operation.default_response_schema = shapes.convert(default) if success else None
+            finally:
+                SOURCE_TLS.reset(token)
             if shapes is not None:
                 before = len(self._warnings)
                 report_shape_problems(shapes, self._warnings)

@@ -5,8 +5,10 @@ The cache (keyed by URL) keeps the body and its ETag/Last-Modified, so an unchan
 httpx is imported only here and only when a URL is actually fetched.
 
 A source's `tls:` applies to its description as to its API (`SOURCE_TLS`, set while the source's
-description is loaded, $refs to other URLs included): a private API serves its description from its own
-host (Kubernetes' `/openapi/v3`, a service's `/openapi.json`), behind the same private CA or mTLS.
+description is loaded, $refs to other URLs included) when the URL has the API's origin: a private API
+serves its description from its own host (Kubernetes' `/openapi/v3`, a service's `/openapi.json`), behind
+the same private CA or mTLS. Another host (a vendor's description on a public host) gets the default
+trust: a `ca_file` replaces the default store, and the client certificate is the API's, not a third party's.
 
 Every fetch (an API description, a document a `$ref` names) is bounded and guarded:
 - time: the whole fetch, redirects and body included, must end within `MCPRT_SPEC_FETCH_TIMEOUT`
@@ -65,16 +67,18 @@ def spec_fetch_timeout() -> float:
 class _Refused(Exception):
     """A hop the guard refuses (its message says why); reported like any other failed fetch."""
 
-# The TLS context of the source whose description is being loaded (`sources.tls_setting`); None: httpx's
-# default trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
-SOURCE_TLS: ContextVar[ssl.SSLContext | None] = ContextVar("SOURCE_TLS", default=None)
+# The TLS context of the source whose description is being loaded (`sources.tls_setting`) and the
+# (scheme, host, port) it is for; None: httpx's default trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR).
+SourceTls = tuple[ssl.SSLContext, tuple[str, str, int | None]]
+SOURCE_TLS: ContextVar[SourceTls | None] = ContextVar("SOURCE_TLS", default=None)
 
 
 @contextmanager
-def source_tls(context: ssl.SSLContext | None) -> Iterator[None]:
-    """Fetches in this block (this thread or task) check certificates, and show a client certificate, as
-    `context` says (None: the default trust)."""
-    token = SOURCE_TLS.set(context)
+def source_tls(context: ssl.SSLContext | None, api_url: str | None = None) -> Iterator[None]:
+    """Fetches in this block (this thread or task) of a URL with `api_url`'s origin (scheme, host, port)
+    check certificates, and show a client certificate, as `context` says; other URLs, and all with
+    `context` None, get the default trust."""
+    token = SOURCE_TLS.set((context, origin_of(api_url)) if context is not None and api_url else None)
     try:
         yield
     finally:
@@ -240,7 +244,8 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
     deadline = time.monotonic() + limit
     try:
         trust = SOURCE_TLS.get()
-        with httpx.Client(follow_redirects=False, verify=trust if trust is not None else True) as client:
+        verify = trust[0] if trust is not None and origin_of(url) == trust[1] else True
+        with httpx.Client(follow_redirects=False, verify=verify) as client:
             target, allowed, first_range = url, None, None
             for _ in range(MAX_REDIRECTS + 1):
                 _check_before(target, allowed)
