@@ -120,6 +120,21 @@ async def test_the_source_reconnects_when_the_server_comes_back(tmp_path: Path) 
                 await eventually(served, timeout=15, interval=0.2)
 
 
+async def test_a_call_that_ran_before_the_server_died_is_never_said_not_to_have_run(tmp_path: Path) -> None:
+    # The server (resumable SSE) runs the call, starts answering, and dies: the SDK's GET resuming the stream
+    # is refused in the call's context. That refusal was taken for the call's own: "not sent, so it did not
+    # run: safe to try again" for a call that ran (a charge repeated). Only the call's POST tells.
+    mark = tmp_path / "ran"
+    with http_server("--resumable") as (_, port):
+        manifest = remote_manifest(tmp_path, port, token="unused")
+        async with running(manifest) as (_, compiled):
+            answer = text_of(await call(compiled, "crash", {"mark": str(mark)}))
+    assert mark.read_text() == "ran\n"
+    assert "did not run" not in answer and "safe to try again" not in answer
+    assert answer.startswith("crash: the connection to server 'remote' ended before it answered. The upstream may "
+                             "or may not have acted on it"), answer
+
+
 async def test_oauth2_client_credentials_reach_the_remote_server(tmp_path: Path) -> None:
     grants: list[str] = []
 

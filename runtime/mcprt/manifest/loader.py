@@ -191,18 +191,19 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         warned = {(d.file, d.line, d.col) for d in env_errors}
         errors += [d for d in diagnostics_from(exc, data, index, env_paths, written) if (d.file, d.line, d.col) not in warned]
         salvaged = _without_invalid_parts(data, exc)
-        if salvaged is not None:  # the valid part's warnings in the same run: fixing the error must not reveal more
-            warnings += literal_secrets(salvaged, env_paths, index) + short_secrets(salvaged, index, written)
+        # The valid part's warnings in the same run: fixing the error must not reveal more. Not the policy's
+        # warnings on rule targets (policy/checks.py): they judge the built tool set, which a partial manifest
+        # does not make, so a target in a left-out source would be called unknown falsely.
+        if salvaged is not None:
+            warnings += _manifest_warnings(salvaged, env_paths, index, written)
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, [],
                                  source_defaults, written) if salvaged is not None else None
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
-    warnings += literal_secrets(manifest, env_paths, index)
-    warnings += short_secrets(manifest, index, written)
+    warnings += _manifest_warnings(manifest, env_paths, index, written)
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
     register_secrets(manifest)
     errors += _per_user_credential_errors(manifest, index)
-    warnings += _plain_http_issuer(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings, source_defaults,
                             written)
     blocking = [d for d in errors if d.severity == "error"]
@@ -355,6 +356,13 @@ def _override_item(loc: tuple[Any, ...]) -> tuple[Any, str, Any] | None:
         if len(loc) > at + 1 and loc[at] in _OVERRIDE_MAPS and isinstance(loc[at + 1], str):
             return loc[1], str(loc[at]), loc[at + 1]
     return None
+
+
+def _manifest_warnings(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex, written: Any) -> list[Diagnostic]:
+    """The warnings a manifest's own text earns (literal or short secrets, a plain-http OAuth issuer), the
+    same for a valid manifest and for the valid part of one failing the schema (so none waits for a fix)."""
+    return (literal_secrets(manifest, env_paths, index) + short_secrets(manifest, index, written)
+            + _plain_http_issuer(manifest, index))
 
 
 def _plain_http_issuer(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:

@@ -667,7 +667,8 @@ class PythonSource(SourceBase):
         description="Calls of one sync tool (a plain `def`) running at once, each in a worker thread; more wait in "
         "line, the wait counting against the call's timeout (its error then says it queued, behind how many calls); a call "
         "its timeout abandoned holds its place until its function returns. "
-        "Each tool has its own threads, so a slow tool never delays the others. `async def` tools run on the "
+        "Each tool has its own threads, so a slow tool never delays the others; all sync tools of the process "
+        "share at most 100 threads (above any one tool's `concurrency`). `async def` tools run on the "
         "event loop, unbounded.",
     )
 

@@ -116,9 +116,9 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
         allowed = allowed_keys(path[:-1], data)
         import difflib  # only for a typo's hint: not on every start
         hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        homes = [home for home in key_homes(key) if not _names(home, path)]  # not here: another kind's key
+        homes = _homes_elsewhere(key, path, data)
         if homes and len(homes) <= _MOST_HOMES:  # a valid key put in the wrong place: say where it goes
-            where = " or ".join(f"`{home}`" for home in homes)
+            where = " or ".join(f"`{home}`{_on_kinds(kinds)}" for home, kinds in homes)
             also = f"; or did you mean '{hint[0]}'?" if hint else ""
             return f"unknown key '{key}' here: it belongs at {where}{also}"
         suffix = f" (did you mean '{hint[0]}'?)" if hint else (f" (allowed: {', '.join(allowed)})" if allowed else "")
@@ -147,29 +147,57 @@ _MOST_HOMES = 3  # a key valid in more places (`name`, `timeout`) is too common 
 
 
 @functools.cache
-def key_homes(key: str) -> tuple[str, ...]:
+def key_homes(key: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """Every place in the manifest schema where `key` is a valid key, as dotted paths (`<name>` for a
-    mapping's own keys, `[]` for a list's items): `audit` → `server.observability.audit`."""
-    found: list[str] = []
+    mapping's own keys, `[]` for a list's items): `audit` → `server.observability.audit`; each with the
+    source kinds it is valid on (`cwd` → `sources.<name>.cwd` on `command`), empty when any place will do."""
+    found: dict[str, set[str]] = {}
+    anywhere: set[str] = set()  # places valid whatever the kind of the source they are in
 
-    def walk(tp: Any, where: str, seen: frozenset[type]) -> None:
+    def walk(tp: Any, where: str, seen: frozenset[type], kind: str | None) -> None:
         for member in _members(tp):
             if isinstance(member, type) and issubclass(member, BaseModel):
                 if member in seen:
                     continue
+                if member in SOURCE_MODELS.values():  # below here, a place only this kind of source has
+                    kind = getattr(member, "kind_key", None)
                 for name, field in member.model_fields.items():
                     written = field.alias or name
                     here = f"{where}.{written}" if where else written
-                    if written == key and here not in found:
-                        found.append(here)
-                    walk(field.annotation, here, seen | {member})
+                    if written == key:
+                        found.setdefault(here, set())
+                        if kind is None:
+                            anywhere.add(here)
+                        else:
+                            found[here].add(kind)
+                    walk(field.annotation, here, seen | {member}, kind)
             elif get_origin(member) is dict:
-                walk(get_args(member)[-1], f"{where}.<name>", seen)
+                walk(get_args(member)[-1], f"{where}.<name>", seen, kind)
             elif get_origin(member) is list:
-                walk(get_args(member)[0], f"{where}[]", seen)
+                walk(get_args(member)[0], f"{where}[]", seen, kind)
 
-    walk(Manifest, "", frozenset())
-    return tuple(found)
+    walk(Manifest, "", frozenset(), None)
+    every_kind = set(SOURCE_KINDS)
+    return tuple((home, frozenset() if home in anywhere or kinds >= every_kind else frozenset(kinds))
+                 for home, kinds in found.items())
+
+
+def _homes_elsewhere(key: str, path: Path, data: Any) -> list[tuple[str, frozenset[str]]]:
+    """The places `key` (unknown at `path`) is valid, leaving out `path` itself (another kind's key) and, when
+    `path` is inside a source, the places valid only on other kinds of source: a `cwd` misplaced in a python
+    source's tool must not be sent to `sources.<name>.cwd`, which a python source does not have."""
+    kind_here = None
+    if len(path) > 2 and path[0] == "sources" and isinstance(data, dict) and isinstance(data.get("sources"), dict):
+        kind_here = source_kind(data["sources"].get(path[1]))
+    return [(home, kinds) for home, kinds in key_homes(key)
+            if not _names(home, path) and not (kinds and kind_here is not None and kind_here not in kinds)]
+
+
+def _on_kinds(kinds: frozenset[str]) -> str:
+    """" (on a `command:` source)" for a place only some kinds of source have; "" for one any may have."""
+    if not kinds:
+        return ""
+    return " (on a " + " or ".join(f"`{kind}:`" for kind in sorted(kinds)) + " source)"
 
 
 def _names(home: str, path: Path) -> bool:

@@ -30,7 +30,7 @@ def may_have_acted(method: str, idempotent: bool, reached: bool) -> str:
 
 
 def _reason_of_connect_error(exc: BaseException) -> str:
-    chain = _chain(exc)
+    chain = exception_chain(exc)
     text = " ".join(str(e).lower() for e in chain)
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate" in text:
         return _certificate_failed(next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None))
@@ -98,14 +98,14 @@ def describe_client_error(exc: aiohttp.ClientError, target: str, attempts: int) 
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return f"upstream closed the connection before the response was complete{tries} ({target})"
     if isinstance(exc, aiohttp.ClientPayloadError):
-        text = " ".join(str(e).lower() for e in _chain(exc))
+        text = " ".join(str(e).lower() for e in exception_chain(exc))
         if "not completed" in text or "contentlength" in text or "content-length" in text or "closed" in text:
             return f"upstream closed the connection before the response was complete{tries} ({target})"
         return f"upstream sent a malformed HTTP response{tries} ({target})"
     if isinstance(exc, aiohttp.ClientOSError):
         return _broken(exc, tries, target)
     if isinstance(exc, aiohttp.ClientResponseError):  # the response head could not be parsed
-        if any(isinstance(e, LineTooLong) for e in _chain(exc)):
+        if any(isinstance(e, LineTooLong) for e in exception_chain(exc)):
             return _header_too_long(tries, target)
         return f"upstream sent a malformed HTTP response{tries} ({target})"
     return f"the upstream request failed ({type(exc).__name__}){tries} ({target})"
@@ -145,14 +145,17 @@ def _certificate_failed(error: BaseException | None) -> str:
 
 
 def _broken(exc: BaseException, tries: str, target: str) -> str:
-    reset = any(isinstance(e, ConnectionResetError) for e in _chain(exc)) or (
-        "reset" in " ".join(map(str, _chain(exc))).lower()
+    reset = any(isinstance(e, ConnectionResetError) for e in exception_chain(exc)) or (
+        "reset" in " ".join(map(str, exception_chain(exc))).lower()
     )
     reason = "connection reset by upstream" if reset else "the connection broke"
     return f"upstream closed the connection unexpectedly ({reason}){tries} ({target})"
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from or during (`__cause__`, else `__context__`), outermost
+    first: at most 10, each once (a chain may loop). What a transport's connect error says is often deep in
+    it (anyio's "All connection attempts failed" wraps the ConnectionRefusedError it met)."""
     seen: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in seen and len(seen) < 10:

@@ -31,6 +31,7 @@ from mcp.shared.exceptions import MCPError
 from ... import __version__
 from ...errors import McprtError
 from ...manifest.model import CommandSource, UrlSource
+from ...outbound.failures import exception_chain
 from ...outbound.redaction import redact_url
 from .http import HttpStatus, make_http_client
 from .stdio import ProcessSpec, ServerProcess, stdio_transport
@@ -308,12 +309,7 @@ def _phrase(status: int) -> str:
 
 
 def _reason(exc: httpx2.ConnectError) -> str:
-    # the whole chain: anyio's "All connection attempts failed" wraps the ConnectionRefusedError it met
-    chain: list[BaseException] = []
-    cause: BaseException | None = exc
-    while cause is not None and cause not in chain:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
+    chain = exception_chain(exc)
     text = " ".join(str(e).lower() for e in chain)
     if "refused" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "connection refused (is the server running?)"

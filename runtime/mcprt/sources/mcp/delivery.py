@@ -7,6 +7,14 @@ already dead (connection refused) was told "the upstream may or may not have act
 runs in the calling task's context (the SDK starts it from its sender's `contextvars` context), so the
 call opens a `Delivery` (`tracking`) and the HTTP transport notes on it a failure that sent nothing
 (`note_failure`): a refused or timed-out connect (RFC 9293 §3.5: a reset answering a SYN carries no data).
+
+Other requests run in the same context once the call's POST was delivered: the SDK's GET resuming a broken
+SSE stream (MCP 2025-11-25 basic/transports §Resumability), the `tools/list` checking the result's schema,
+the POST answering a sampling or elicitation request. A refused connect of one of those says nothing of
+whether the call ran (a server that acted and then died refuses them all), so only the call's own
+`tools/call` POST is judged (`is_call_request`), and only until the server answered it (`note_sent`): a
+false "did not run" invites a repeat of a call that ran, the worst outcome, so in doubt the call "may have
+acted".
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+import json
 
 import httpx2
 
@@ -25,9 +35,15 @@ _UNSENT_ERRORS: tuple[type[BaseException], ...] = (httpx2.ConnectError, httpx2.C
 @dataclass(slots=True)
 class Delivery:
     """One call's request: `unsent` is the transport error that kept it from being sent (None: it was
-    sent, or no request failed)."""
+    sent, or no request failed); `sent` whether the server answered the call's POST (it reached the server)."""
 
     unsent: BaseException | None = None
+    sent: bool = False
+
+    @property
+    def not_sent(self) -> BaseException | None:
+        """The error that kept the call from the server, when it surely never reached it; else None."""
+        return None if self.sent else self.unsent
 
 
 _CURRENT: ContextVar[Delivery | None] = ContextVar("mcprt_mcp_delivery", default=None)
@@ -44,8 +60,28 @@ def tracking() -> Iterator[Delivery]:
         _CURRENT.reset(token)
 
 
-def note_failure(exc: BaseException) -> None:
-    """Called by the HTTP transport with a request's error: kept when it means nothing was sent."""
+def is_call_request(method: str, body: bytes) -> bool:
+    """Whether an HTTP request (`method`, its JSON-RPC `body`) is a `tools/call` request: the call's own POST,
+    not a GET resuming its stream nor another request run in its context (module docstring)."""
+    if method != "POST" or b"tools/call" not in body:  # cheap test first: most requests are not calls
+        return False
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("method") == "tools/call"
+
+
+def note_sent() -> None:
+    """Called by the HTTP transport when the server answered the call's POST: the call reached it."""
     delivery = _CURRENT.get()
-    if delivery is not None and isinstance(exc, _UNSENT_ERRORS):
+    if delivery is not None:
+        delivery.sent = True
+
+
+def note_failure(exc: BaseException) -> None:
+    """Called by the HTTP transport with the error of the call's POST: kept when it means nothing was sent,
+    unless an earlier POST of the call was answered (a later one's refusal cannot unsend it)."""
+    delivery = _CURRENT.get()
+    if delivery is not None and not delivery.sent and isinstance(exc, _UNSENT_ERRORS):
         delivery.unsent = exc

@@ -36,7 +36,7 @@ from ... import __version__
 from ...outbound.authorize import send_authorized, token_sender
 from ...outbound.credentials import Credentials, Stamp, credentials_for, stamp_into
 from ...errors import ToolCallError
-from .delivery import note_failure
+from .delivery import is_call_request, note_failure, note_sent
 from ...outbound.redirects import Hop, address_range, check_addresses, origin_of, redirect_ranges
 
 CONNECT_TIMEOUT = 30.0
@@ -140,13 +140,19 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         async def release(response: httpx2.Response) -> None:
             await response.aclose()
 
+        # only the call's own POST tells whether the call left (delivery.py): other requests in its context
+        # (a GET resuming its stream, a schema check's tools/list) come after it was delivered
+        own = is_call_request(request.method, _body_of(request))
         try:
             response = await send_authorized(
                 self._credentials, self._send_token, attempt, lambda got: got.status_code, release=release
             )
-        except httpx2.TransportError as exc:  # the call learns whether its request left (delivery.py)
-            note_failure(exc)
+        except httpx2.TransportError as exc:
+            if own:
+                note_failure(exc)
             raise
+        if own:
+            note_sent()
         error = response.status_code >= 400 and request.method != "DELETE"
         self._status.note(request.method, "mcp-session-id" in request.headers, response.status_code,
                           error and await _json_rpc_error_body(response))
@@ -165,6 +171,14 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
         if self._token_http is not None:
             await self._token_http.aclose()
+
+
+def _body_of(request: httpx2.Request) -> bytes:
+    """The request's body when it is held in memory (the SDK's JSON-RPC POSTs), else b"" (a stream)."""
+    try:
+        return request.content
+    except httpx2.RequestNotRead:
+        return b""
 
 
 def _stamped(request: httpx2.Request, stamp: Stamp) -> httpx2.Request:

@@ -451,9 +451,10 @@ class McpServerSource:
     def _lost_call_error(self, tool: str, delivery: Delivery) -> UpstreamError:
         """The error of a call whose connection ended before an answer: "did not run" when the transport
         said its request was never sent (a refused connection: safe to repeat), else "may have acted"."""
-        if delivery.unsent is None:
+        unsent = delivery.not_sent
+        if unsent is None:
             return UpstreamError(self.lost_during_call_message(tool))
-        reason = self.connector.explain(delivery.unsent)  # "cannot connect to URL: connection refused"
+        reason = self.connector.explain(unsent)  # "cannot connect to URL: connection refused"
         return UpstreamError(f"{tool}: {reason}. The call was not sent, so it did not run: it is safe to try "
                              f"again later ({self.unavailable_message()}).", unreachable=True)
 

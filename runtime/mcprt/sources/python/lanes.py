@@ -7,6 +7,10 @@ needs 8 s — the time spent waiting for a thread was charged to the function. H
 `anyio.CapacityLimiter` (its calls take no token of the shared pool), so a slow tool waits only behind
 itself, and a call that timed out while it waited says so (`Ticket.message`).
 
+The lanes share one process-wide bound, `MAX_SYNC_THREADS` worker threads for all sync tools together: without
+it 100 tools × `concurrency` 64 could run 6,400 threads. It is above the largest `concurrency` (64), so one tool
+alone never takes every thread.
+
 The wait counts against the call's timeout: the client waits for the answer either way.
 """
 
@@ -20,11 +24,28 @@ from contextlib import contextmanager
 
 import anyio
 import anyio.from_thread
+from anyio.lowlevel import RunVar
+
+# Worker threads of all sync tools of the process at once (each tool's lane bounds its own, ≤ 64): above any one
+# tool's `concurrency`, so no tool starves the others; about anyio's former shared pool (40) plus room for more tools.
+MAX_SYNC_THREADS = 100
+# per event loop (a limiter belongs to one): the shared bound's tokens
+_SHARED: RunVar[anyio.CapacityLimiter] = RunVar("mcprt_sync_threads")
 
 # the threads a lane's call runs in are bounded by the lane's limiter, taken before: this one only keeps
 # anyio from taking a token of its default pool as well (created lazily: a limiter belongs to an event loop)
 _UNBOUNDED: anyio.CapacityLimiter | None = None
 _NOTED_WAIT = 0.05  # seconds: a shorter wait for a thread is not worth a word in a timeout's message
+
+
+def shared_threads() -> anyio.CapacityLimiter:
+    """The process-wide bound on sync tools' worker threads (`MAX_SYNC_THREADS`), of the running event loop."""
+    try:
+        return _SHARED.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(MAX_SYNC_THREADS)
+        _SHARED.set(limiter)
+        return limiter
 
 
 def unbounded() -> anyio.CapacityLimiter:
@@ -42,6 +63,7 @@ class Lane:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.overdue = 0  # calls past their timeout whose function still runs (holding a place): loop-only
         self._limiter: anyio.CapacityLimiter | None = None  # made in the loop of the first call
 
     def tokens(self) -> anyio.CapacityLimiter:
@@ -66,6 +88,8 @@ class Ticket:
         self.running = 0
         self.waited = 0.0
         self.started = False
+        self.shared_wait = False  # it waited (or waits) for one of the process's threads, its lane's place held
+        self._shared: anyio.CapacityLimiter | None = None
         self._lock = threading.Lock()  # the loop and the worker thread decide together who gives the place back
         self._in_thread = False
         self._abandoned = False
@@ -76,6 +100,15 @@ class Ticket:
         began = time.monotonic()
         try:
             await tokens.acquire_on_behalf_of(self)
+            shared = shared_threads()
+            self.shared_wait = True
+            try:
+                await shared.acquire_on_behalf_of(self)
+            except BaseException:
+                tokens.release_on_behalf_of(self)
+                raise
+            self._shared = shared
+            self.shared_wait = False
         finally:  # cancelled by the call's time limit too: the message tells how long it waited
             self.waited = time.monotonic() - began
         self.started = True
@@ -84,6 +117,7 @@ class Ticket:
         with self._lock:
             if self._in_thread:  # abandoned: the thread gives the place back when the function returns
                 self._abandoned = True
+                self.lane.overdue += 1
                 return
         self._give_back()
 
@@ -105,10 +139,21 @@ class Ticket:
                     pass
 
     def _give_back(self) -> None:
+        if self._abandoned:
+            self.lane.overdue -= 1
+        if self._shared is not None:
+            self._shared.release_on_behalf_of(self)
         self.lane.tokens().release_on_behalf_of(self)
 
     def message(self, tool: str, timeout: float) -> str:
         """The error text of a call of `tool` that ran out of its `timeout` seconds."""
+        if not self.started and self.shared_wait:
+            return (f"{tool} did not start within {timeout:g}s: all {MAX_SYNC_THREADS} worker threads for sync tools "
+                    "of this server were busy (calls of other tools); it did not run, so it is safe to try again later")
+        if not self.started and self.lane.overdue >= self.lane.limit:
+            return (f"{tool} did not start within {timeout:g}s: {self.lane.overdue} calls of this tool ran past their "
+                    f"timeout and still hold its threads (at most {self.lane.limit} run at once: the source's "
+                    "`concurrency`); it did not run, but it cannot start until those functions return")
         if not self.started:
             return (f"{tool} did not start within {timeout:g}s: queued {self.waited:.1f} s behind {self.running} "
                     f"running calls of this tool (at most {self.lane.limit} run at once: the source's "

@@ -1,0 +1,84 @@
+"""The worker threads of sync Python tools (`sources/python/lanes.py`): each tool's lane, the process-wide
+bound on them all, and what a call that never got a thread is told."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import anyio
+import pytest
+
+from mcprt.sources.python import lanes
+from mcprt.sources.python.calling import run_function
+from mcprt.sources.python.lanes import Lane
+
+
+def test_the_lanes_of_all_tools_share_a_process_wide_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each lane bounded its own tool only: 100 tools × `concurrency` 64 could start 6,400 threads. The
+    process-wide bound (here lowered to 3, for a new event loop) holds for all lanes together."""
+    monkeypatch.setattr(lanes, "MAX_SYNC_THREADS", 3)
+    running, most = 0, 0
+    counting = threading.Lock()
+    release = threading.Event()
+
+    def hold() -> str:
+        nonlocal running, most
+        with counting:
+            running += 1
+            most = max(most, running)
+        release.wait(5)
+        with counting:
+            running -= 1
+        return "held"
+
+    async def main() -> list[str]:
+        tools = [Lane(2) for _ in range(3)]  # 6 places in lanes, 3 threads in all
+        answers: list[str] = []
+
+        async def call(lane: Lane) -> None:
+            ticket = lane.ticket()
+            try:
+                answers.append((await run_function("hold", hold, [], {}, timeout=0.5, max_bytes=10**6,
+                                                   ticket=ticket)).value)
+            except TimeoutError:
+                answers.append(ticket.message("hold", 0.5))
+
+        async with anyio.create_task_group() as group:
+            for lane in tools:
+                for _ in range(2):
+                    group.start_soon(call, lane)
+            await anyio.sleep(0.3)
+            release.set()
+        return answers
+
+    answers = anyio.run(main)
+    assert most == 3, most
+    assert answers.count("held") == 6  # the others waited for a thread of the process and then ran
+
+
+def test_a_call_behind_calls_past_their_timeout_is_told_so() -> None:
+    """A call queued behind calls its timeout abandoned (their functions still run, holding the lane) was told
+    "it is safe to try again later", though no retry could start until those functions return."""
+    finished = threading.Event()
+
+    def slow(seconds: float) -> str:
+        time.sleep(seconds)
+        finished.set()
+        return "done"
+
+    async def main() -> str:
+        lane = Lane(1)
+        with pytest.raises(TimeoutError):
+            await run_function("slow", slow, [1.5], {}, timeout=0.1, max_bytes=10**6, ticket=lane.ticket())
+        queued = lane.ticket()
+        with pytest.raises(TimeoutError):
+            await run_function("slow", slow, [0.0], {}, timeout=0.2, max_bytes=10**6, ticket=queued)
+        return queued.message("slow", 0.2)
+
+    message = anyio.run(main)
+    finished.wait(5)
+    assert message == ("slow did not start within 0.2s: 1 calls of this tool ran past their timeout and still hold "
+                       "its threads (at most 1 run at once: the source's `concurrency`); it did not run, but it "
+                       "cannot start until those functions return"), message
+    assert "safe to try again" not in message
