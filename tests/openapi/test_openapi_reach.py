@@ -116,6 +116,45 @@ def test_a_local_description_reaches_only_files_in_the_manifest_s_folder(secrets
     assert tools[-1]["inputSchema"]["properties"]["q"]["description"] == "a shared parameter"  # inside: read
 
 
+def _split_api(folder: Path, ref: str = "./params.yaml#/q") -> Path:
+    """A description at `folder`/api/openapi.yaml whose parameter is `$ref`d from a split file beside it."""
+    api = folder / "api"
+    api.mkdir()
+    (api / "params.yaml").write_text(json.dumps({"q": PARAM}))
+    (api / "openapi.yaml").write_text(json.dumps(_spec(ref) | {"servers": [{"url": "http://127.0.0.1:9"}]}))
+    (folder / "proj").mkdir()
+    return folder / "proj"
+
+
+def test_a_local_description_reaches_its_own_folder_tree_wherever_the_manifest_is(secrets: Path,
+                                                                                 tmp_path: Path) -> None:
+    """The author named the description (`openapi: ../api/openapi.yaml`, `init --openapi ../api/…`): its
+    split files beside it are read; a file outside both trees still is not."""
+    proj = _split_api(tmp_path)
+    (tmp_path / "api" / "more.yaml").write_text(json.dumps(_spec("./params.yaml#/q", str(secrets / "secret.yaml"))))
+    run = mcprt_cli("tools", "--json", str(_manifest(proj, "../api/more.yaml")), cwd=proj)
+    assert run.returncode == 0 and SECRET not in run.stdout + run.stderr, run.stderr
+    tools = json.loads(run.stdout)["tools"]
+    assert tools[0]["inputSchema"]["properties"]["q"]["description"] == "a shared parameter"
+    assert tools[1]["inputSchema"]["properties"] == {}
+    assert f"is outside the manifest's folder {proj.resolve()} and the description's folder " \
+           f"{(tmp_path / 'api').resolve()}" in run.stderr, run.stderr
+    assert "refused" not in run.stderr.split("p1/get")[0], run.stderr  # only the secret's $ref is refused
+    made = mcprt_cli("init", "--openapi", "../api/openapi.yaml", "--out", "init.yaml", "-y", cwd=proj)
+    assert made.returncode == 0 and "refused" not in made.stderr, made.stderr
+    served = mcprt_cli("tools", "--json", "init.yaml", cwd=proj)
+    assert served.returncode == 0 and "refused" not in served.stderr, served.stderr
+    assert json.loads(served.stdout)["tools"][0]["inputSchema"]["properties"]["q"]["description"] \
+        == "a shared parameter"
+
+
+def test_a_ref_holding_a_nul_byte_is_refused_by_name(tmp_path: Path) -> None:
+    proj = _split_api(tmp_path, "params%00.yaml#/q")
+    run = mcprt_cli("tools", "--json", str(_manifest(proj, "../api/openapi.yaml")), cwd=proj)
+    assert run.returncode == 0, run.stderr
+    assert "internal error" not in run.stderr and "refused: a file name cannot hold a NUL byte (%00)" in run.stderr
+
+
 def test_a_description_is_never_fetched_from_a_metadata_address(server: str, tmp_path: Path) -> None:
     for location, why in ((f"{server}/to-metadata", "169.254.169.254 is a link-local address"),
                           ("http://169.254.169.254/latest/meta-data/spec.json", "169.254.169.254 is a link-local"),
