@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -163,6 +165,48 @@ def test_a_description_is_never_fetched_from_a_metadata_address(server: str, tmp
         run = mcprt_cli("validate", str(_manifest(tmp_path, location)), cwd=tmp_path)
         assert run.returncode == 2 and why in run.stderr and "not fetched" in run.stderr, run.stderr
         assert time.monotonic() - started < 10  # refused before connecting, not timed out
+
+
+@pytest.fixture(scope="module")
+def header_drip() -> Iterator[str]:
+    """A raw server sending a status line, then one header byte every 0.25 s for a minute: every read
+    succeeds and httpx is still reading headers, so only a watchdog ends it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+            for _ in range(240):
+                if stop.wait(0.25):
+                    return
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/spec.json"
+    stop.set()
+    listener.close()
+
+
+def test_a_description_whose_headers_drip_is_given_up_at_the_deadline(header_drip: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    run = mcprt_cli("validate", str(_manifest(tmp_path, header_drip)), cwd=tmp_path,
+                    env={"MCPRT_SPEC_FETCH_TIMEOUT": "1"}, timeout=40)
+    assert run.returncode == 2, run.stderr
+    assert "not complete after 1 s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets" in run.stderr, run.stderr
+    assert time.monotonic() - started < 15  # the drip lasts 60 s
 
 
 def test_a_description_that_never_ends_is_given_up_at_the_deadline(server: str, tmp_path: Path) -> None:

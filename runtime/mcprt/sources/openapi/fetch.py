@@ -21,8 +21,10 @@ import json
 import os
 import tempfile
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,10 +194,35 @@ def _peer(response: httpx.Response) -> str | None:
     return str(address[0]) if address else None
 
 
+@contextmanager
+def _watchdog(client: httpx.Client, limit: float) -> Iterator[threading.Event]:
+    """Close `client`'s connections `limit` seconds from now, wherever the fetch is: the per-read
+    timeout and the checks between chunks cannot end a server dripping one header byte at a time (each
+    read succeeds, and httpx reads all headers before returning); a closed socket ends the read. The
+    event yielded is set when it fired (the read's error is then the deadline's)."""
+    fired = threading.Event()
+
+    def close() -> None:
+        fired.set()
+        client.close()
+
+    timer = threading.Timer(limit, close)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
+def _deadline_passed(limit: float) -> str:
+    return f"not complete after {limit:g} s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets"
+
+
 def _left(deadline: float, limit: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise _Refused(f"not complete after {limit:g} s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets")
+        raise _Refused(_deadline_passed(limit))
     return left
 
 
@@ -217,7 +244,7 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
     limit = spec_fetch_timeout()
     deadline = time.monotonic() + limit
     try:
-        with httpx.Client(follow_redirects=False) as client:
+        with httpx.Client(follow_redirects=False) as client, _watchdog(client, limit) as fired:
             target, allowed, first_range = url, None, None
             for _ in range(MAX_REDIRECTS + 1):
                 _check_before(target, allowed)
@@ -255,8 +282,11 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
                     return Fetched(body)
             else:
                 problem = f"more than {MAX_REDIRECTS} redirects"
-    except httpx.HTTPError as exc:
-        problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: httpx's "client has been closed"
+        if not fired.is_set() and isinstance(exc, RuntimeError):
+            raise
+        problem = (_deadline_passed(limit) if fired.is_set()
+                   else f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     except (_Refused, ToolCallError) as exc:
         problem = str(exc)
     if cached is not None:
