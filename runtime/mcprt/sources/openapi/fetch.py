@@ -5,11 +5,13 @@ The cache (keyed by URL) keeps the body and its ETag/Last-Modified, so an unchan
 httpx is imported only here and only when a URL is actually fetched.
 
 Every fetch (an API description, a document a `$ref` names) is bounded and guarded:
-- time: the whole fetch, redirects and body included, must end within `MCPRT_SPEC_FETCH_TIMEOUT`
-  seconds (default 60), so a server dripping a byte a second cannot hold `validate` or `up` forever;
-- addresses: no hop may connect to a link-local or cloud metadata address (169.254.0.0/16, fe80::/10,
+- time: the whole fetch, redirects, headers and body included, must end within `MCPRT_SPEC_FETCH_TIMEOUT`
+  seconds (default 60; a watchdog closes the client then), so a server dripping a byte a second cannot
+  hold `validate` or `up` forever;
+- addresses: no document is read from a link-local or cloud metadata address (169.254.0.0/16, fe80::/10,
   fd00:ec2::254, …: `outbound.redirects.address_range`), checked on the resolved addresses before
-  connecting and on the address the connection reached; redirects are followed by hand, at most
+  connecting and on the address the connection reached once the response starts (httpx resolves the
+  name again and has sent the GET by then: a rebinding name is caught there, not before); redirects are followed by hand, at most
   `MAX_REDIRECTS`, http(s) only, and a redirect to another origin is held to the ranges an API call's
   redirect may reach (public, or the range the first origin answered from: the same rule, one place).
 """
@@ -39,6 +41,7 @@ from mcprt.outbound.redirects import (
     REDIRECT_STATUSES,
     address_range,
     origin_of,
+    peer_address,
     redirect_ranges,
     resolve_location,
 )
@@ -187,13 +190,6 @@ def _check_before(url: str, allowed: frozenset[str] | None) -> None:
         _check_range(url, str(info[4][0]), allowed)
 
 
-def _peer(response: httpx.Response) -> str | None:
-    """The address the response's connection reached (None behind a proxy-less transport without one)."""
-    stream = response.extensions.get("network_stream")
-    address = stream.get_extra_info("server_addr") if stream is not None else None
-    return str(address[0]) if address else None
-
-
 @contextmanager
 def _watchdog(client: httpx.Client, limit: float) -> Iterator[threading.Event]:
     """Close `client`'s connections `limit` seconds from now, wherever the fetch is: the per-read
@@ -250,7 +246,7 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
                 _check_before(target, allowed)
                 wait = min(timeout, _left(deadline, limit))
                 with client.stream("GET", target, headers=headers, timeout=wait) as response:
-                    peer = _peer(response)
+                    peer = peer_address(response)
                     if peer is not None:
                         _check_range(target, peer, allowed)
                         if allowed is None and first_range is None:
