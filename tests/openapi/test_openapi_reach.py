@@ -148,6 +148,9 @@ def test_a_local_description_reaches_its_own_folder_tree_wherever_the_manifest_i
     assert served.returncode == 0 and "refused" not in served.stderr, served.stderr
     assert json.loads(served.stdout)["tools"][0]["inputSchema"]["properties"]["q"]["description"] \
         == "a shared parameter"
+    outside = mcprt_cli("init", "--openapi", "../api/more.yaml", "--out", "more.yaml", "-y", cwd=proj)
+    assert outside.returncode == 0 and SECRET not in outside.stdout + outside.stderr, outside.stderr
+    assert "warning: " in outside.stderr and "secret.yaml refused" in outside.stderr, outside.stderr  # said, not silent
 
 
 def test_a_ref_holding_a_nul_byte_is_refused_by_name(tmp_path: Path) -> None:
