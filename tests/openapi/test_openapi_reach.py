@@ -153,6 +153,20 @@ def test_a_local_description_reaches_its_own_folder_tree_wherever_the_manifest_i
     assert "warning: " in outside.stderr and "secret.yaml refused" in outside.stderr, outside.stderr  # said, not silent
 
 
+def test_a_compile_cached_under_other_ref_roots_is_not_reused(tmp_path: Path) -> None:
+    """The compile cache keys where `$ref`s may lead: a parameter refused once is read when allowed."""
+    proj = _split_api(tmp_path, "../other/params.yaml#/q")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "api" / "params.yaml").rename(tmp_path / "other" / "params.yaml")
+    manifest = str(_manifest(proj, "../api/openapi.yaml"))
+    refused_run = mcprt_cli("tools", "--json", manifest, cwd=proj)
+    assert "refused" in refused_run.stderr, refused_run.stderr
+    allowed = mcprt_cli("tools", "--json", manifest, cwd=proj, env={"MCPRT_INCLUDE_PATHS": str(tmp_path / "other")})
+    assert "refused" not in allowed.stderr, allowed.stderr
+    assert json.loads(allowed.stdout)["tools"][0]["inputSchema"]["properties"]["q"]["description"] \
+        == "a shared parameter"
+
+
 def test_a_ref_holding_a_nul_byte_is_refused_by_name(tmp_path: Path) -> None:
     proj = _split_api(tmp_path, "params%00.yaml#/q")
     run = mcprt_cli("tools", "--json", str(_manifest(proj, "../api/openapi.yaml")), cwd=proj)
