@@ -100,7 +100,7 @@ def _check(case: str, found: dict[str, Any]) -> None:
 @pytest.mark.parametrize("location", CORPUS)
 def test_corpus_shapes_after_the_first_answer_equal_the_serial_ones(location: str, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MCPRT_INCLUDE_PATHS", str(SPECS))  # the corpus is outside tmp_path's manifest (reach.py)
+    monkeypatch.setenv("MCPRT_INCLUDE_PATHS", str(SPECS))  # petstore-separate $refs ../common (reach.py)
     manifest = digest_manifest(SPECS / location, tmp_path)
     found = _deferred(manifest, tmp_path / "cache")
     _check(f"corpus/{location}/brief", found)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -116,6 +118,62 @@ def test_a_local_description_reaches_only_files_in_the_manifest_s_folder(secrets
     assert tools[-1]["inputSchema"]["properties"]["q"]["description"] == "a shared parameter"  # inside: read
 
 
+def _split_api(folder: Path, ref: str = "./params.yaml#/q") -> Path:
+    """A description at `folder`/api/openapi.yaml whose parameter is `$ref`d from a split file beside it."""
+    api = folder / "api"
+    api.mkdir()
+    (api / "params.yaml").write_text(json.dumps({"q": PARAM}))
+    (api / "openapi.yaml").write_text(json.dumps(_spec(ref) | {"servers": [{"url": "http://127.0.0.1:9"}]}))
+    (folder / "proj").mkdir()
+    return folder / "proj"
+
+
+def test_a_local_description_reaches_its_own_folder_tree_wherever_the_manifest_is(secrets: Path,
+                                                                                 tmp_path: Path) -> None:
+    """The author named the description (`openapi: ../api/openapi.yaml`, `init --openapi ../api/…`): its
+    split files beside it are read; a file outside both trees still is not."""
+    proj = _split_api(tmp_path)
+    (tmp_path / "api" / "more.yaml").write_text(json.dumps(_spec("./params.yaml#/q", str(secrets / "secret.yaml"))))
+    run = mcprt_cli("tools", "--json", str(_manifest(proj, "../api/more.yaml")), cwd=proj)
+    assert run.returncode == 0 and SECRET not in run.stdout + run.stderr, run.stderr
+    tools = json.loads(run.stdout)["tools"]
+    assert tools[0]["inputSchema"]["properties"]["q"]["description"] == "a shared parameter"
+    assert tools[1]["inputSchema"]["properties"] == {}
+    assert f"is outside the manifest's folder {proj.resolve()} and the description's folder " \
+           f"{(tmp_path / 'api').resolve()}" in run.stderr, run.stderr
+    assert "refused" not in run.stderr.split("p1/get")[0], run.stderr  # only the secret's $ref is refused
+    made = mcprt_cli("init", "--openapi", "../api/openapi.yaml", "--out", "init.yaml", "-y", cwd=proj)
+    assert made.returncode == 0 and "refused" not in made.stderr, made.stderr
+    served = mcprt_cli("tools", "--json", "init.yaml", cwd=proj)
+    assert served.returncode == 0 and "refused" not in served.stderr, served.stderr
+    assert json.loads(served.stdout)["tools"][0]["inputSchema"]["properties"]["q"]["description"] \
+        == "a shared parameter"
+    outside = mcprt_cli("init", "--openapi", "../api/more.yaml", "--out", "more.yaml", "-y", cwd=proj)
+    assert outside.returncode == 0 and SECRET not in outside.stdout + outside.stderr, outside.stderr
+    assert "warning: " in outside.stderr and "secret.yaml refused" in outside.stderr, outside.stderr  # said, not silent
+
+
+def test_a_compile_cached_under_other_ref_roots_is_not_reused(tmp_path: Path) -> None:
+    """The compile cache keys where `$ref`s may lead: a parameter refused once is read when allowed."""
+    proj = _split_api(tmp_path, "../other/params.yaml#/q")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "api" / "params.yaml").rename(tmp_path / "other" / "params.yaml")
+    manifest = str(_manifest(proj, "../api/openapi.yaml"))
+    refused_run = mcprt_cli("tools", "--json", manifest, cwd=proj)
+    assert "refused" in refused_run.stderr, refused_run.stderr
+    allowed = mcprt_cli("tools", "--json", manifest, cwd=proj, env={"MCPRT_INCLUDE_PATHS": str(tmp_path / "other")})
+    assert "refused" not in allowed.stderr, allowed.stderr
+    assert json.loads(allowed.stdout)["tools"][0]["inputSchema"]["properties"]["q"]["description"] \
+        == "a shared parameter"
+
+
+def test_a_ref_holding_a_nul_byte_is_refused_by_name(tmp_path: Path) -> None:
+    proj = _split_api(tmp_path, "params%00.yaml#/q")
+    run = mcprt_cli("tools", "--json", str(_manifest(proj, "../api/openapi.yaml")), cwd=proj)
+    assert run.returncode == 0, run.stderr
+    assert "internal error" not in run.stderr and "refused: a file name cannot hold a NUL byte (%00)" in run.stderr
+
+
 def test_a_description_is_never_fetched_from_a_metadata_address(server: str, tmp_path: Path) -> None:
     for location, why in ((f"{server}/to-metadata", "169.254.169.254 is a link-local address"),
                           ("http://169.254.169.254/latest/meta-data/spec.json", "169.254.169.254 is a link-local"),
@@ -124,6 +182,48 @@ def test_a_description_is_never_fetched_from_a_metadata_address(server: str, tmp
         run = mcprt_cli("validate", str(_manifest(tmp_path, location)), cwd=tmp_path)
         assert run.returncode == 2 and why in run.stderr and "not fetched" in run.stderr, run.stderr
         assert time.monotonic() - started < 10  # refused before connecting, not timed out
+
+
+@pytest.fixture(scope="module")
+def header_drip() -> Iterator[str]:
+    """A raw server sending a status line, then one header byte every 0.25 s for a minute: every read
+    succeeds and httpx is still reading headers, so only a watchdog ends it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+            for _ in range(240):
+                if stop.wait(0.25):
+                    return
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/spec.json"
+    stop.set()
+    listener.close()
+
+
+def test_a_description_whose_headers_drip_is_given_up_at_the_deadline(header_drip: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    run = mcprt_cli("validate", str(_manifest(tmp_path, header_drip)), cwd=tmp_path,
+                    env={"MCPRT_SPEC_FETCH_TIMEOUT": "1"}, timeout=40)
+    assert run.returncode == 2, run.stderr
+    assert "not complete after 1 s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets" in run.stderr, run.stderr
+    assert time.monotonic() - started < 15  # the drip lasts 60 s
 
 
 def test_a_description_that_never_ends_is_given_up_at_the_deadline(server: str, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_every_tool_of_the_corpus_survives_generated_and_hostile_arguments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = time.perf_counter()
-    monkeypatch.setenv("MCPRT_INCLUDE_PATHS", str(SPECS))  # the corpus is outside tmp_path's manifests (reach.py)
+    monkeypatch.setenv("MCPRT_INCLUDE_PATHS", str(SPECS))  # petstore-separate $refs ../common (reach.py)
     calls, accepted, crashes = _run(tmp_path, monkeypatch, [SPECS / location for location in CORPUS])
     assert crashes == []
     assert calls > 1000  # every tool of ~40 documents, twice

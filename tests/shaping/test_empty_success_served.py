@@ -174,7 +174,7 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
         text, note = (block.text for block in result.content)
         assert text.startswith("0 word word")
         assert len(text.encode()) + len(note.encode()) <= 100_000  # the default max_result_bytes, notes counted
-        assert note == (f"Note: result shortened to fit 100000 bytes: $: "
+        assert note == (f"Note: result shortened to fit 100,000 bytes: $: "
                         f"{count - len(text.splitlines())} of {count} items omitted\n"
                         f"Note: {PAGE_NOTE}")
     # The page note only where a cursor the operation takes back continues after dropped items: not for a page
@@ -182,7 +182,7 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
     for (tool, shape), result in pages.items():
         assert not result.is_error, result.content[0].text
         note = result.content[-1].text
-        assert note.startswith("Note: result shortened to fit 5000 bytes: $."), note
+        assert note.startswith("Note: result shortened to fit 5,000 bytes: $."), note
         assert ("NOT on the next page" in note) == (shape == "page"), (tool, shape, note)
     assert "(`after` continues after the last item the upstream sent)" in pages["feed", "page"].content[-1].text
     assert "items omitted" not in pages["feed", "text"].content[-1].text

@@ -144,7 +144,7 @@ async def test_a_2xx_error_body_reaches_the_model_unpruned_and_the_rest_is_uncha
     # the size limit still applies to an unpruned body
     huge = calls["items", "huge"]
     assert len(texts(huge)[0].encode()) <= 4000 and json.loads(texts(huge)[0])["error"] == "too_many"
-    assert any("result shortened to fit 4000 bytes" in text for text in texts(huge)[1:])
+    assert any("result shortened to fit 4,000 bytes" in text for text in texts(huge)[1:])
 
     # legitimate empties stay as they are: what the prune found is empty, not missing
     assert texts(calls["items", "empty"]) == ["[]"]

@@ -161,7 +161,7 @@ def test_over_the_limit_json_is_shortened_by_structure_with_a_note(issues):
     assert value == result.structured_content
     assert value["total_count"] == 30
     assert value["items"][-1].endswith("more items omitted")
-    assert note.startswith("Note: result shortened to fit 5000 bytes: $.items: ")
+    assert note.startswith("Note: result shortened to fit 5,000 bytes: $.items: ")
 
 
 def test_over_the_limit_template_output_is_re_rendered_from_fewer_items(issues):
@@ -202,7 +202,7 @@ def test_a_rendering_over_the_template_output_cap_is_shortened_not_an_error(monk
     assert 0 < len(text.encode()) <= 2_000
     kept = len(json.loads(text)) if json_rows else len(text.splitlines())
     assert text.startswith("[{\"id\":0," if json_rows else "0: word word")
-    assert note == f"Note: result shortened to fit 2000 bytes: $: {items - kept} of {items} items omitted"
+    assert note == f"Note: result shortened to fit 2,000 bytes: $: {items - kept} of {items} items omitted"
 
 
 def test_a_template_that_passes_the_output_cap_on_any_input_is_still_stopped(monkeypatch):
@@ -221,7 +221,7 @@ def test_a_text_result_whose_rendering_passes_the_output_cap_is_shortened(monkey
     assert not result.is_error, texts(result)
     text, note = texts(result)
     assert text.startswith("a log line\n") and len(text.encode()) <= 2_000
-    assert note.startswith("Note: result shortened to fit 2000 bytes")
+    assert note.startswith("Note: result shortened to fit 2,000 bytes")
 
 
 def test_a_prune_that_matches_nothing_gives_null_and_says_so(issues):
@@ -373,7 +373,7 @@ def test_binary_over_the_limit_is_described_not_sent():
     upstream = UpstreamResult(kind="binary", body=b"\x01" * 3_000, raw_bytes=3_000, media_type="image/jpeg")
     result = shape(upstream, max_result_bytes=1_000)
     assert texts(result) == [
-        "binary body of 3,000 bytes (image/jpeg) not shown: larger than the result limit of 1000 bytes once base64-encoded"
+        "binary body of 3,000 bytes (image/jpeg) not shown: larger than the result limit of 1,000 bytes once base64-encoded"
     ]
 
 
@@ -474,7 +474,7 @@ def test_content_text_over_the_limit_is_shortened(issues):
     assert json.loads(first)[-1].endswith("more items omitted")  # JSON stays JSON
     assert second.endswith("more characters omitted)")
     assert len(first.encode()) + len(second.encode()) <= 3_000  # the limit bounds both blocks together
-    assert note.startswith("Note: result shortened to fit 3000 bytes (all content blocks")
+    assert note.startswith("Note: result shortened to fit 3,000 bytes (all content blocks")
 
 
 

@@ -269,7 +269,7 @@ def test_a_result_that_cannot_conform_within_the_limit_is_an_error_naming_the_se
     schema = {"type": "object", "required": ["sha"], "properties": {"sha": HEX}}
     result = _shape({"sha": "ab" * (BIG // 2)}, schema, LIMIT)
     assert result.is_error and result.structured_content is None
-    assert f"cannot be shortened to fit the tool's outputSchema within the result limit of {LIMIT} bytes" \
+    assert f"cannot be shortened to fit the tool's outputSchema within the result limit of {LIMIT:,} bytes" \
         in result.content[0]["text"] and "`max_result_bytes`" in result.content[0]["text"]
 
 

@@ -42,6 +42,8 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     settings = load_settings()
     quiet_logging(settings)  # e.g. the warning of a .env line that does not parse
     opened = open_spec(spec, out, settings.cache_dir)
+    for warning in opened.compiled.warnings:  # what the description loses (a refused $ref…) is said, as in validate
+        print(f"warning: {warning}", file=sys.stderr)
     if not tags and not no_input and interactive():
         untagged = sum(1 for op in opened.compiled.operations if not op.tags)
         chosen = choose_tags(tag_counts(opened.compiled), untagged)

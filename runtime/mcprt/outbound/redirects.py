@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 from contextvars import ContextVar
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import ToolCallError
@@ -142,3 +143,11 @@ def connected(host: str, address: str) -> None:
         return
     hop.peer_range = address_range(address)
     check_addresses(host, [address])
+
+
+def peer_address(response: Any) -> str | None:
+    """The address an httpx (or httpx2) response came from: its connection's peer, from httpcore's
+    `network_stream` response extension; None when the transport does not say (HTTP/2, a test transport)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    return str(peer[0]) if peer else None

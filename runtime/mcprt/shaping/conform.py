@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from .limits import json_size
+from mcprt.wording import byte_count
 
 _MAX_ROUNDS = 16  # each round restores or drops every failing node, one level up at least; schemas are not deeper
 _MISSING = object()
@@ -115,12 +116,12 @@ def _drop(shortened: Any, path: list[Any], restore_cap: int) -> str:
     else:
         del parent[step]
     return (f"{_display(path)}: omitted (the tool's outputSchema does not allow it shortened, and whole it "
-            f"would pass the result limit of {restore_cap} bytes)")
+            f"would pass the result limit of {byte_count(restore_cap)})")
 
 
 def _cannot(restore_cap: int) -> str:
     return (f"the result cannot be shortened to fit the tool's outputSchema within the result limit of "
-            f"{restore_cap} bytes; raise this tool's `max_result_bytes` in the manifest")
+            f"{byte_count(restore_cap)}; raise this tool's `max_result_bytes` in the manifest")
 
 
 def _key(schema: dict[str, Any]) -> str:

@@ -229,7 +229,7 @@ def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
         # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
         # say what the upstream answered, as an error's empty body is said.
         text = f"HTTP {upstream.status}{_reason(upstream.status)} (empty body)"
-    note = f"the text was shortened to fit the result limit of {shaping.max_result_bytes} bytes"
+    note = f"the text was shortened to fit the result limit of {byte_count(shaping.max_result_bytes)}"
     if utf8_length(text) + notes_size(notes) > shaping.max_result_bytes:
         text = shorten_text(text, max(shaping.max_result_bytes - notes_size([*notes, note]), 0))
         notes.append(note)
@@ -244,7 +244,7 @@ def _shape_binary(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) 
         reason = (
             "it was cut at the response size limit"
             if upstream.truncated
-            else f"larger than the result limit of {shaping.max_result_bytes} bytes once base64-encoded"
+            else f"larger than the result limit of {byte_count(shaping.max_result_bytes)} once base64-encoded"
         )
         return [_text_block(f"binary body of {byte_count(len(data))} ({media_type}) not shown: {reason}")]
     encoded = base64.b64encode(data).decode("ascii")
@@ -444,7 +444,7 @@ def _superseded(detail: str, kept: list[str]) -> bool:
 
 def _shortened_note(max_bytes: int, details: list[str]) -> str:
     listed = "; ".join(details) if details else "shortened"
-    return f"result shortened to fit {max_bytes} bytes: {listed}"
+    return f"result shortened to fit {byte_count(max_bytes)}: {listed}"
 
 
 def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
@@ -510,7 +510,7 @@ def _render_fitting_with(
     if text is None:
         assert failure is not None
         raise failure
-    notes.append(f"the rendered text was shortened to fit the result limit of {limit} bytes")
+    notes.append(f"the rendered text was shortened to fit the result limit of {byte_count(limit)}")
     return shorten_text(text, max(limit - notes_size(notes) - beside(rendered_from), 0)), rendered_from
 
 

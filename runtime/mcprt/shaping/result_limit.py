@@ -49,6 +49,7 @@ from .conform import CannotConform, conform
 from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
 from .sent import mirrored_block
 from .wire import block_wire_size, limited_size, result_wire_size
+from mcprt.wording import byte_count
 
 _STRUCTURED = -1  # the part key of structuredContent
 # The smallest share worth shortening a part to: below it a cut marker ("… (N more characters omitted)")
@@ -78,7 +79,7 @@ def fit_result(blocks: list[dict], structured: dict | None, limit: int, notes: l
     given = list(notes)
     if meta and json_size(meta) > limit // 4:
         given.append(f"the result's _meta ({json_size(meta):,} bytes) was left out: it did not fit the result "
-                     f"limit of {limit} bytes")
+                     f"limit of {byte_count(limit)}")
         meta = None
     budget = limit - result_wire_size([], None, meta, given) - (_STRUCTURED_KEY if structured is not None else 0)
     budget -= min(_NOTES_GUESS, limit // 8)  # the notes fitting adds: one round is then the rule, not two
@@ -175,9 +176,9 @@ def _fit_parts(blocks: list[dict], sizes: list[int], repeated: tuple[int | None,
     if left_out:
         listed = ", ".join(f"{n:,} {kind} block{'s' if n != 1 else ''}{mime}, {size:,} bytes"
                            for (kind, mime), (n, size) in left_out.items())
-        notes.append(f"left out: {listed}; they did not fit the result limit of {limit} bytes")
+        notes.append(f"left out: {listed}; they did not fit the result limit of {byte_count(limit)}")
     if details:
-        notes.append(f"result shortened to fit {limit} bytes (all content blocks and "
+        notes.append(f"result shortened to fit {byte_count(limit)} (all content blocks and "
                      f"structuredContent together): " + "; ".join(details))
     return [block for block in kept if block is not None], structured
 
@@ -219,7 +220,7 @@ def _leave_out_from_end(blocks: list[dict], structured: dict | None, meta: dict 
     structuredContent shortened to what is left, or left out when even that cannot fit."""
     kept = list(blocks)
     left_out: dict[tuple[str, str], list[int]] = {}
-    note = f"left out: {len(blocks):,} blocks of several types; they did not fit the result limit of {limit} bytes"
+    note = f"left out: {len(blocks):,} blocks of several types; they did not fit the result limit of {byte_count(limit)}"
     size = limited_size(kept, structured, meta, [*notes, note])
     while kept and size > limit:
         while kept and size > limit:
@@ -239,15 +240,15 @@ def _leave_out_from_end(blocks: list[dict], structured: dict | None, meta: dict 
 
 def _left_out_note(left_out: dict[tuple[str, str], list[int]], limit: int) -> str:
     listed = ", ".join(f"{n:,} {kind} block{'s' if n != 1 else ''}{mime}" for (kind, mime), (n, _) in left_out.items())
-    return f"left out: {listed}; they did not fit the result limit of {limit} bytes"
+    return f"left out: {listed}; they did not fit the result limit of {byte_count(limit)}"
 
 
 def _last_structured(blocks: list[dict], structured: dict, meta: dict | None, notes: list[str], limit: int,
                      schema: dict[str, Any] | None) -> dict | None:
     """structuredContent shortened to the bytes the rest of the result leaves (made to conform to `schema`
     again), or None with a note when it cannot fit."""
-    dropped = f"structuredContent ({json_size(structured):,} bytes) was left out: it did not fit the result limit of {limit} bytes"
-    shortened_note = f"result shortened to fit {limit} bytes: structuredContent was shortened"
+    dropped = f"structuredContent ({json_size(structured):,} bytes) was left out: it did not fit the result limit of {byte_count(limit)}"
+    shortened_note = f"result shortened to fit {byte_count(limit)}: structuredContent was shortened"
     share = limit - result_wire_size(blocks, None, meta, [*notes, shortened_note]) - _STRUCTURED_KEY
     if share >= _MIN_SHARE:
         shortened, _ = shorten_to_fit(structured, share)

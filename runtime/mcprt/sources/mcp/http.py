@@ -37,7 +37,7 @@ from ...outbound.authorize import send_authorized, token_sender
 from ...outbound.credentials import Credentials, Stamp, credentials_for, stamp_into
 from ...errors import ToolCallError
 from .delivery import is_call_request, note_failure, note_sent
-from ...outbound.redirects import Hop, address_range, check_addresses, origin_of, redirect_ranges
+from ...outbound.redirects import Hop, address_range, check_addresses, origin_of, peer_address, redirect_ranges
 
 CONNECT_TIMEOUT = 30.0
 STREAM_READ_TIMEOUT = 300.0  # the server may hold an SSE stream open for a long time
@@ -162,7 +162,7 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         if origin_of(str(request.url)) != self._origin:  # only a redirect leads here: held to the ranges
             return await _pinned(request, redirect_ranges(self._origin_range), self._hop_transport)
         response = await self._inner.handle_async_request(request)
-        peer = _peer_of(response)
+        peer = peer_address(response)
         if peer is not None:  # the range the configured origin answers from: what redirects may reach too
             self._origin_range = address_range(peer)
         return response
@@ -269,14 +269,6 @@ class _ClosingStream(httpx2.AsyncByteStream):
             await self._stream.aclose()
         finally:
             await self._transport.aclose()
-
-
-def _peer_of(response: httpx2.Response) -> str | None:
-    """The address the response came from: its connection's peer (httpcore's `network_stream` response
-    extension), None when the transport does not say (HTTP/2)."""
-    stream = response.extensions.get("network_stream")
-    peer = stream.get_extra_info("server_addr") if stream is not None else None
-    return str(peer[0]) if peer else None
 
 
 def _trust(url: str) -> ssl.SSLContext:

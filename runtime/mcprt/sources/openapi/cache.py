@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import mcprt
 from mcprt.errors import SpecError
+from mcprt.manifest.limits import include_paths
 from mcprt.manifest.model import DescriptionPolicy, OpenAPISource
 
 from .fetch import write_atomic
@@ -54,6 +55,8 @@ def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPol
             "uri": doc.uri,
             "config": relevant,
             "descriptions": policy.model_dump(mode="json"),
+            # where local `$ref`s may lead (reach.py): a `$ref` refused under other roots was left out
+            "ref_roots": [str(root) for root in [*(doc.ref_roots or ()), *include_paths()]],
         },
         sort_keys=True,
     )

@@ -11,11 +11,13 @@ the same private CA or mTLS. Another host (a vendor's description on a public ho
 trust: a `ca_file` replaces the default store, and the client certificate is the API's, not a third party's.
 
 Every fetch (an API description, a document a `$ref` names) is bounded and guarded:
-- time: the whole fetch, redirects and body included, must end within `MCPRT_SPEC_FETCH_TIMEOUT`
-  seconds (default 60), so a server dripping a byte a second cannot hold `validate` or `up` forever;
-- addresses: no hop may connect to a link-local or cloud metadata address (169.254.0.0/16, fe80::/10,
+- time: the whole fetch, redirects, headers and body included, must end within `MCPRT_SPEC_FETCH_TIMEOUT`
+  seconds (default 60; a watchdog closes the client then), so a server dripping a byte a second cannot
+  hold `validate` or `up` forever;
+- addresses: no document is read from a link-local or cloud metadata address (169.254.0.0/16, fe80::/10,
   fd00:ec2::254, …: `outbound.redirects.address_range`), checked on the resolved addresses before
-  connecting and on the address the connection reached; redirects are followed by hand, at most
+  connecting and on the address the connection reached once the response starts (httpx resolves the
+  name again and has sent the GET by then: a rebinding name is caught there, not before); redirects are followed by hand, at most
   `MAX_REDIRECTS`, http(s) only, and a redirect to another origin is held to the ranges an API call's
   redirect may reach (public, or the range the first origin answered from: the same rule, one place).
 """
@@ -28,6 +30,7 @@ import os
 import tempfile
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +49,7 @@ from mcprt.outbound.redirects import (
     REDIRECT_STATUSES,
     address_range,
     origin_of,
+    peer_address,
     redirect_ranges,
     resolve_location,
 )
@@ -211,17 +215,35 @@ def _check_before(url: str, allowed: frozenset[str] | None) -> None:
         _check_range(url, str(info[4][0]), allowed)
 
 
-def _peer(response: httpx.Response) -> str | None:
-    """The address the response's connection reached (None behind a proxy-less transport without one)."""
-    stream = response.extensions.get("network_stream")
-    address = stream.get_extra_info("server_addr") if stream is not None else None
-    return str(address[0]) if address else None
+@contextmanager
+def _watchdog(client: httpx.Client, limit: float) -> Iterator[threading.Event]:
+    """Close `client`'s connections `limit` seconds from now, wherever the fetch is: the per-read
+    timeout and the checks between chunks cannot end a server dripping one header byte at a time (each
+    read succeeds, and httpx reads all headers before returning); a closed socket ends the read. The
+    event yielded is set when it fired (the read's error is then the deadline's)."""
+    fired = threading.Event()
+
+    def close() -> None:
+        fired.set()
+        client.close()
+
+    timer = threading.Timer(limit, close)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
+def _deadline_passed(limit: float) -> str:
+    return f"not complete after {limit:g} s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets"
 
 
 def _left(deadline: float, limit: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise _Refused(f"not complete after {limit:g} s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets")
+        raise _Refused(_deadline_passed(limit))
     return left
 
 
@@ -245,13 +267,13 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
     try:
         trust = SOURCE_TLS.get()
         verify = trust[0] if trust is not None and origin_of(url) == trust[1] else True
-        with httpx.Client(follow_redirects=False, verify=verify) as client:
+        with httpx.Client(follow_redirects=False, verify=verify) as client, _watchdog(client, limit) as fired:
             target, allowed, first_range = url, None, None
             for _ in range(MAX_REDIRECTS + 1):
                 _check_before(target, allowed)
                 wait = min(timeout, _left(deadline, limit))
                 with client.stream("GET", target, headers=headers, timeout=wait) as response:
-                    peer = _peer(response)
+                    peer = peer_address(response)
                     if peer is not None:
                         _check_range(target, peer, allowed)
                         if allowed is None and first_range is None:
@@ -283,8 +305,11 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
                     return Fetched(body)
             else:
                 problem = f"more than {MAX_REDIRECTS} redirects"
-    except httpx.HTTPError as exc:
-        problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: httpx's "client has been closed"
+        if not fired.is_set() and isinstance(exc, RuntimeError):
+            raise
+        problem = (_deadline_passed(limit) if fired.is_set()
+                   else f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     except (_Refused, ToolCallError) as exc:
         problem = str(exc)
     if cached is not None:

@@ -178,10 +178,11 @@ class LoadedDocument:
         warnings: list[str] | None = None,
         reread: Callable[[], bytes] | None = None,
         digest: str | PendingDigest | None = None,
-        ref_root: Path | None = None,
+        ref_roots: tuple[Path, ...] | None = None,
     ) -> None:
         self.location = location  # as the user wrote it (URL or path)
-        self.ref_root = ref_root  # the manifest's folder: where local `$ref`s may lead (reach.py)
+        # Where local `$ref`s may lead (reach.py): the manifest's folder, then the description's own folder.
+        self.ref_roots = ref_roots
         self.uri = uri  # absolute: file:///… or http(s)://…
         self.cache_dir = cache_dir
         self.warnings: list[str] = warnings if warnings is not None else []
@@ -316,7 +317,7 @@ class LoadedDocument:
         """SpecError at the referring `$ref` (`referrer`: (document URI, pointer); default this document's
         root) when the document at `uri` may not be loaded from there (reach.py)."""
         source, where = referrer or (self.uri, "")
-        why = refused(uri, source, self.ref_root)
+        why = refused(uri, source, self.ref_roots)
         if why is not None:
             raise SpecError(self.label_for(source), where, f"$ref to {uri} refused: {why}")
 
@@ -391,7 +392,7 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
         if fetched.warning:
             (warnings if notes is None else notes).append(fetched.warning)
         reread = fetching.cached_reader(cache_dir, location, fetched.body)
-        return LoadedDocument(location, location, fetched.body, cache_dir, warnings, reread, ref_root=base_dir)
+        return LoadedDocument(location, location, fetched.body, cache_dir, warnings, reread, ref_roots=(base_dir,))
     if location.startswith("file:"):
         path = Path(url2pathname(urlparse(location).path))
     else:
@@ -429,7 +430,8 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
         return again
 
     # Otherwise the bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
-    document = LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings, reread, digest, ref_root=base_dir)
+    document = LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings, reread, digest,
+                              ref_roots=(base_dir, path.parent))
     if _recording is not None:
         _recording.add(path, digest, identity)
     return document
