@@ -107,3 +107,17 @@ def test_syntax_errors_carry_a_position(expression, position, fragment):
 def test_variadic_functions_accept_many_arguments():
     assert compile_prune("merge(a, b, c)").apply({"a": {"x": 1}, "b": {"y": 2}, "c": {}}) == {"x": 1, "y": 2}
     assert compile_prune("not_null(a, b, `3`)").apply({}) == 3
+
+
+def test_a_doubling_prune_on_a_deeply_nested_result_is_a_budget_error_not_a_recursion_note():
+    # Review of bombfix, item 4: measuring the result recursed past Python's limit on a ~1,200-deep
+    # value and came back as a PruneRuntimeError ("maximum recursion depth exceeded"), not the budget.
+    from mcprt.expressions.prune_budget import PruneBudgetExceeded
+
+    deep: dict = {}
+    node = deep
+    for _ in range(1200):
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(PruneBudgetExceeded, match="nested too deeply"):
+        compile_prune("{a:@,b:@}").apply(deep)

@@ -148,8 +148,12 @@ class Budget:
             raise PruneBudgetExceeded(f"ran longer than {timeout():g}s (MCPRT_PRUNE_TIMEOUT)")
 
     def measure(self, value: Any) -> None:
-        """Raise PruneBudgetExceeded when `value` expands past the limit (`expanded_size`)."""
-        expanded_size(value, self._limit, self._sizes)
+        """Raise PruneBudgetExceeded when `value` expands past the limit (`expanded_size`), or is
+        nested too deeply to measure (a value a prune built that way is not one to send either)."""
+        try:
+            expanded_size(value, self._limit, self._sizes)
+        except RecursionError:
+            raise PruneBudgetExceeded("built a value nested too deeply to measure or send") from None
 
     def measure_chars(self, count: int) -> None:
         """Raise PruneBudgetExceeded when a string of `count` characters would pass the limit."""
