@@ -121,3 +121,22 @@ def test_a_doubling_prune_on_a_deeply_nested_result_is_a_budget_error_not_a_recu
         node = node["a"]
     with pytest.raises(PruneBudgetExceeded, match="nested too deeply"):
         compile_prune("{a:@,b:@}").apply(deep)
+
+
+def test_the_budgeted_interpreter_is_reused_per_thread_and_a_stopped_run_leaves_no_trace():
+    # Review of bombfix, item 4a: each call built its interpreter and function table (tens of µs);
+    # one per thread now, so a run stopped by its budget must not affect the next one.
+    import threading
+
+    from mcprt.expressions.prune_budget import PruneBudgetExceeded, _interpreter
+
+    bomb = compile_prune(" | ".join(["{a:@,b:@}"] * 40))
+    with pytest.raises(PruneBudgetExceeded):
+        bomb.apply({"n": 1})
+    assert compile_prune("n").apply({"n": 1}) == 1
+    assert _interpreter() is _interpreter()
+    other: list = []
+    worker = threading.Thread(target=lambda: other.append(_interpreter()))
+    worker.start()
+    worker.join()
+    assert other[0] is not _interpreter()
