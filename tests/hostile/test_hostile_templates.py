@@ -54,6 +54,12 @@ PRUNE_BOMBS = {
     "prune_join": "to_string(@) | " + "[@,@] | join('', @) | " * 40 + "length(@)",
     "prune_to_string": " | ".join([_DOUBLE] * 40) + " | to_string(@) | length(@)",
 }
+# A function given the wrong type on a 2^40-copy value: jmespath's error message printed the value
+# whole, outside any budget, and never ended. The call answers with a short note naming the type.
+PRUNE_TYPE_BOMBS = {
+    "prune_abs": " | ".join([_DOUBLE] * 40) + " | abs(@)",
+    "prune_sort": " | ".join([_DOUBLE] * 40) + " | [@] | sort(@)",
+}
 
 
 def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) -> None:
@@ -62,7 +68,7 @@ def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) 
     sources = {name: {"python": "tools:data", "prefix": f"{name}_"} for name in ATTACKS}
     for name in ATTACKS:
         sources[name]["tools"] = {"data": tools[name]}
-    for name, prune in PRUNE_BOMBS.items():
+    for name, prune in {**PRUNE_BOMBS, **PRUNE_TYPE_BOMBS}.items():
         sources[name] = {"python": "tools:data", "prefix": f"{name}_", "tools": {"data": {"prune": prune}}}
     sources["plain"] = {"python": "tools:ping"}
     manifest = tmp_path / "mcp.yaml"
@@ -87,6 +93,10 @@ def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) 
                     out[name] = (result.is_error, text_of(result), time.monotonic() - started)
                 normal = await asyncio.wait_for(client.call_tool("ping", {}), 10)
                 out["normal"] = (normal.is_error, text_of(normal), 0.0)
+                for name in PRUNE_TYPE_BOMBS:
+                    started = time.monotonic()
+                    result = await asyncio.wait_for(client.call_tool(f"{name}_data", {}), 30)
+                    out[name] = (result.is_error, text_of(result), time.monotonic() - started)
                 async with http_client(up.url) as other:  # another client's tools/list while the bombs run
                     for name in PRUNE_BOMBS:
                         started = time.monotonic()
@@ -122,6 +132,11 @@ def test_template_bombs_are_tool_errors_and_the_loop_stays_free(tmp_path: Path) 
             assert "MCPRT_PRUNE_MAX_OUTPUT" in text and "configuration problem" in text, (name, text[:300])
             assert seconds < 5, (name, seconds)
             assert out[f"{name}_list"][0] and out[f"{name}_list"][2] < 5, (name, out[f"{name}_list"])
+        for name, prune in PRUNE_TYPE_BOMBS.items():
+            _, text, seconds = out[name]
+            function = prune.rsplit("| ", 1)[1].split("(")[0]
+            assert f"in function {function}(), invalid type" in text and len(text) < 2000, (name, text[:300])
+            assert seconds < 5, (name, seconds)
         assert health_times and max(health_times) < 1.5, max(health_times)  # the 2 s render ran off the loop
         with open(f"/proc/{up.pid}/status") as status:
             peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))

@@ -162,6 +162,26 @@ async def test_hide_filters_listing_and_lookup(runtime: Runtime) -> None:
     assert "showSecret" in toolset.unknown_tool_message("showSecre", ALICE)
 
 
+async def test_a_secret_that_is_a_name_part_or_schema_key_renames_nothing_and_hides_still_hide(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review of bombfix, item 2: with a configured secret `Secret` the listing's scrub renamed
+    `showSecret` to `show[redacted]`, which the hide rule no longer matched: ci-bot saw it; a secret
+    `type` rewrote every schema's `type` key."""
+    from mcprt.scrubbing import REDACTED, Scrubber
+
+    scrubber = Scrubber()
+    scrubber.add("Secret", "type")
+    monkeypatch.setattr("mcprt.toolset.toolset.SECRETS", scrubber)  # a real scrubber holding these two
+    toolset = runtime.holder.current  # type: ignore[union-attr]
+    monkeypatch.setattr(toolset, "_listing", None)  # built anew under the scrubber above
+    monkeypatch.setattr(toolset, "_listings", {})
+    names_ci = {t["name"] for t in toolset.list_tools_for(CI)}
+    listing_alice = toolset.list_tools_for(ALICE)
+    assert "showSecret" not in names_ci and not any(REDACTED in name for name in names_ci), names_ci
+    assert {t["name"] for t in listing_alice} - names_ci == {"showSecret"}
+    assert all(t["inputSchema"]["type"] == "object" for t in listing_alice)
+
+
 async def test_approval_granted_on_a_waiting_call_then_reused(runtime: Runtime,
                                                              decisions: list[DecisionEvent]) -> None:
     service = runtime.policy_service()

@@ -135,3 +135,31 @@ def test_json_and_html_spellings_of_other_encoders_are_forms() -> None:
     for form in spelled:
         assert form in forms, form
         assert scrubber.scrub_text(f"<p>{form}</p>") == f"<p>{REDACTED}</p>", form
+
+
+def test_protocol_identifiers_are_never_rewritten_only_prose() -> None:
+    """Review of bombfix, item 2: with a secret `admin` (or `type`) the whole-value scrub renamed the
+    tool `list_admin_users`, its schema property and `required` entry, and every schema `type` key."""
+    scrubber = _scrubber("admin", "type")
+    listing = [{
+        "name": "list_admin_users",
+        "title": "List admin users",
+        "description": "Lists every admin; pass type.",
+        "inputSchema": {"type": "object", "properties": {"admin": {"type": "string", "enum": ["admin", "x"],
+                                                                   "description": "the admin to show"}},
+                        "required": ["admin"]},
+    }]
+    scrubbed = scrubber.scrub_prose(listing)[0]
+    assert scrubbed["name"] == "list_admin_users"
+    assert scrubbed["inputSchema"]["properties"]["admin"]["type"] == "string"
+    assert scrubbed["inputSchema"]["properties"]["admin"]["enum"] == ["admin", "x"]
+    assert scrubbed["inputSchema"]["required"] == ["admin"]
+    assert scrubbed["inputSchema"]["type"] == "object"
+    assert scrubbed["title"] == f"List {REDACTED} users"
+    assert scrubbed["description"] == f"Lists every {REDACTED}; pass {REDACTED}."
+    assert scrubbed["inputSchema"]["properties"]["admin"]["description"] == f"the {REDACTED} to show"
+    read = {"contents": [{"uri": "file:///admin/type.txt", "mimeType": "text/plain", "text": "admin here"}]}
+    assert scrubber.scrub_prose(read) == {
+        "contents": [{"uri": "file:///admin/type.txt", "mimeType": "text/plain", "text": f"{REDACTED} here"}]}
+    untouched = {"name": "ping", "description": "Pong."}
+    assert scrubber.scrub_prose(untouched) is untouched  # nothing found: the same object, no copy

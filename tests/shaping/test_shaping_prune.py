@@ -107,3 +107,36 @@ def test_syntax_errors_carry_a_position(expression, position, fragment):
 def test_variadic_functions_accept_many_arguments():
     assert compile_prune("merge(a, b, c)").apply({"a": {"x": 1}, "b": {"y": 2}, "c": {}}) == {"x": 1, "y": 2}
     assert compile_prune("not_null(a, b, `3`)").apply({}) == 3
+
+
+def test_a_doubling_prune_on_a_deeply_nested_result_is_a_budget_error_not_a_recursion_note():
+    # Review of bombfix, item 4: measuring the result recursed past Python's limit on a ~1,200-deep
+    # value and came back as a PruneRuntimeError ("maximum recursion depth exceeded"), not the budget.
+    from mcprt.expressions.prune_budget import PruneBudgetExceeded
+
+    deep: dict = {}
+    node = deep
+    for _ in range(1200):
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(PruneBudgetExceeded, match="nested too deeply"):
+        compile_prune("{a:@,b:@}").apply(deep)
+
+
+def test_the_budgeted_interpreter_is_reused_per_thread_and_a_stopped_run_leaves_no_trace():
+    # Review of bombfix, item 4a: each call built its interpreter and function table (tens of µs);
+    # one per thread now, so a run stopped by its budget must not affect the next one.
+    import threading
+
+    from mcprt.expressions.prune_budget import PruneBudgetExceeded, _interpreter
+
+    bomb = compile_prune(" | ".join(["{a:@,b:@}"] * 40))
+    with pytest.raises(PruneBudgetExceeded):
+        bomb.apply({"n": 1})
+    assert compile_prune("n").apply({"n": 1}) == 1
+    assert _interpreter() is _interpreter()
+    other: list = []
+    worker = threading.Thread(target=lambda: other.append(_interpreter()))
+    worker.start()
+    worker.join()
+    assert other[0] is not _interpreter()

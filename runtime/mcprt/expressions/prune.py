@@ -147,4 +147,15 @@ def _function_position(expression: str, name: str | None) -> int | None:
 
 
 def _runtime_message(exc: jmespath_errors.JMESPathError) -> str:
-    return str(exc).strip() or type(exc).__name__
+    """What went wrong, never the value it went wrong on: jmespath's JMESPathTypeError prints its
+    `current_value` whole, and a prune's value can be 2^n shared copies of the input (formatting it
+    ran without end, outside any budget) or a secret from the result."""
+    from jmespath import exceptions as jmespath_errors
+
+    if isinstance(exc, jmespath_errors.JMESPathTypeError):
+        expected = ", ".join(str(kind) for kind in exc.expected_types or ())
+        return (f"in function {exc.function_name}(), invalid type: expected one of {expected}, "
+                f"received {exc.actual_type}")
+    if isinstance(exc, jmespath_errors.ArityError):  # its message holds only the name and counts
+        return str(exc)
+    return type(exc).__name__  # no other jmespath runtime error is known to carry only safe text

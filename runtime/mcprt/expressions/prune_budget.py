@@ -22,6 +22,7 @@ tool and its prune.
 
 from __future__ import annotations
 
+import threading
 import time
 from functools import cache
 from typing import Any
@@ -109,13 +110,16 @@ def _interpreter_class() -> type:
             return super()._func_contains(subject, search)
 
     class BudgetedInterpreter(TreeInterpreter):
-        def __init__(self, budget: Budget) -> None:
-            functions_ = BudgetedFunctions()
-            functions_.budget = budget
+        def __init__(self) -> None:
+            self._functions = BudgetedFunctions()
             from jmespath.visitor import Options
 
-            super().__init__(Options(custom_functions=functions_))
-            self._budget = budget
+            super().__init__(Options(custom_functions=self._functions))
+
+        def under(self, budget: Budget) -> BudgetedInterpreter:
+            """This interpreter, now counting against `budget` (one per thread, reused per call)."""
+            self._budget = self._functions.budget = budget
+            return self
 
         def visit(self, node: Any, *args: Any, **kwargs: Any) -> Any:
             self._budget.step()
@@ -133,6 +137,18 @@ def _interpreter_class() -> type:
     return BudgetedInterpreter
 
 
+_per_thread = threading.local()
+
+
+def _interpreter() -> Any:
+    """This thread's budgeted interpreter: building one (its function table by introspection) cost
+    tens of µs per call; prunes run in worker threads, so each keeps its own."""
+    interpreter = getattr(_per_thread, "interpreter", None)
+    if interpreter is None:
+        interpreter = _per_thread.interpreter = _interpreter_class()()
+    return interpreter
+
+
 class Budget:
     """One evaluation's budget: a deadline and a size limit (read from the environment when made)."""
 
@@ -148,8 +164,12 @@ class Budget:
             raise PruneBudgetExceeded(f"ran longer than {timeout():g}s (MCPRT_PRUNE_TIMEOUT)")
 
     def measure(self, value: Any) -> None:
-        """Raise PruneBudgetExceeded when `value` expands past the limit (`expanded_size`)."""
-        expanded_size(value, self._limit, self._sizes)
+        """Raise PruneBudgetExceeded when `value` expands past the limit (`expanded_size`), or is
+        nested too deeply to measure (a value a prune built that way is not one to send either)."""
+        try:
+            expanded_size(value, self._limit, self._sizes)
+        except RecursionError:
+            raise PruneBudgetExceeded("built a value nested too deeply to measure or send") from None
 
     def measure_chars(self, count: int) -> None:
         """Raise PruneBudgetExceeded when a string of `count` characters would pass the limit."""
@@ -163,7 +183,7 @@ def search(parsed: Any, data: Any, *, measure_result: bool) -> Any:
     `measure_result`: the expression can repeat its input (`prune_growth`), so its result is
     measured before anything serializes it. Raises PruneBudgetExceeded and jmespath's errors."""
     budget = Budget()
-    result = _interpreter_class()(budget).visit(parsed, data)
+    result = _interpreter().under(budget).visit(parsed, data)
     if measure_result:
         budget.measure(result)
     return result

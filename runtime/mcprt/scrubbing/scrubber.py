@@ -190,29 +190,42 @@ class Scrubber:
         return _replace(data, spans) if spans else data
 
     def scrub_value(self, value: Any) -> Any:
-        """A JSON-like value with secrets scrubbed from every string (keys included); unchanged
-        objects are returned as they are (no copy when nothing is found)."""
-        if self._index is None:
-            return value
+        """A JSON-like value with secrets scrubbed from every string (keys included): an upstream's
+        data. Unchanged objects are returned as they are (no copy when nothing is found)."""
+        return value if self._index is None else self._scrub(value, prose_only=False)
+
+    def scrub_prose(self, value: Any) -> Any:
+        """A protocol message (a tools/list listing, a resources/read or prompts/get result) with
+        secrets scrubbed from its prose only: the string values of `PROSE_KEYS` at any depth. Keys,
+        names, URIs, `required` entries and enum values are identifiers a client matches on: a
+        secret that is also a word (`admin`, `type`) must not rename a tool or a schema property.
+        Unchanged objects are returned as they are (no copy when nothing is found)."""
+        return value if self._index is None else self._scrub(value, prose_only=True)
+
+    def _scrub(self, value: Any, *, prose_only: bool, key: Any = None) -> Any:
         if isinstance(value, str):
-            return self.scrub_text(value)
+            return self.scrub_text(value) if not prose_only or key in PROSE_KEYS else value
         if isinstance(value, dict):
             changed = False
             out: dict[Any, Any] = {}
             for k, v in value.items():
-                nk = self.scrub_text(k) if isinstance(k, str) else k
-                nv = self.scrub_value(v)
+                nk = self.scrub_text(k) if isinstance(k, str) and not prose_only else k
+                nv = self._scrub(v, prose_only=prose_only, key=k)
                 changed = changed or nk is not k or nv is not v
                 out[nk] = nv
             return out if changed else value
         if isinstance(value, list):
-            items = [self.scrub_value(v) for v in value]
+            items = [self._scrub(v, prose_only=prose_only) for v in value]
             return items if any(a is not b for a, b in zip(items, value)) else value
         return value
 
     def scrub_all(self, texts: Iterable[str]) -> list[str]:
         return [self.scrub_text(t) for t in texts]
 
+
+# The MCP result fields that are prose written for a reader (MCP 2025-11-25 schema: Tool/Resource/
+# Prompt `description` and `title`, TextContent and TextResourceContents `text`, `instructions`).
+PROSE_KEYS = frozenset({"description", "title", "text", "instructions"})
 
 SECRETS = Scrubber()
 

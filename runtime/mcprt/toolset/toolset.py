@@ -127,9 +127,9 @@ class ToolSet:
     def list_tools(self) -> list[dict[str, Any]]:
         """The `tools` array of the MCP tools/list result."""
         if self._listing is None:
-            # Scrubbed once here as well as on the way out (`server.app.shape_for_version`): `mcprt tools
-            # --json` and the stdio early listing print this without passing the server.
-            self._listing = SECRETS.scrub_value([tool.definition() for tool in self.listed])
+            # Scrubbed once, here, for every way out (the server, `mcprt tools --json`, the stdio early
+            # listing); prose only, so names stay what `list_tools_for` filters hidden tools by.
+            self._listing = SECRETS.scrub_prose([tool.definition() for tool in self.listed])
         return self._listing
 
     def list_tools_for(self, principal: Principal | None) -> list[dict[str, Any]]:
