@@ -127,12 +127,14 @@ def pending(up: UpProcess, tool: str, arguments: dict[str, Any], timeout: float 
     raise AssertionError(f"no pending approval for {tool} {arguments}")
 
 
-def call_statuses(up: UpProcess, tool: str, since: int = 0) -> list[str]:
-    """The `status` of each call line `tool` wrote to the log after the log mark `since`."""
+def call_statuses(up: UpProcess, tool: str, since: int = 0, count: int = 1) -> list[str]:
+    """The `status` of each call line `tool` wrote to the log after the log mark `since`, once there are
+    at least `count` of them (or 10 s passed)."""
+    pattern = rf"\bcall tool={re.escape(tool)} source=\S+ status=(\S+)"
     deadline = time.monotonic() + 10  # stderr is read by a thread: the line may trail the answer
-    while f"call tool={tool} " not in up.log_since(since) and time.monotonic() < deadline:
+    while len(re.findall(pattern, up.log_since(since))) < count and time.monotonic() < deadline:
         time.sleep(0.05)
-    return re.findall(rf"\bcall tool={re.escape(tool)} source=\S+ status=(\S+)", up.log_since(since))
+    return re.findall(pattern, up.log_since(since))
 
 
 async def test_deny_with_reason(served: UpProcess) -> None:
@@ -418,7 +420,7 @@ async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpPro
         assert refused.meta is not None and refused.meta["mcprt/retryAfter"] == retry  # Retry-After-style data
         # the log line tells a rate limit from a policy's denial, as the audit's action does (a trial saw
         # `status=denied` for both)
-        assert call_statuses(served, "add", mark)[-1] == "rate_limited"
+        assert call_statuses(served, "add", mark, count=6)[-1] == "rate_limited"
     async with http_client(served.url, token=TOKENS["carol"]) as client:  # per principal: carol's own bucket
         assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
 

@@ -232,7 +232,7 @@ async def test_the_result_limit_bounds_every_block_type_and_structured_content(s
         assert sent <= BIG_LIMIT + 38, (kind, sent)
         note = result.content[-1]
         assert isinstance(note, types.TextContent) and note.text.startswith("Note: ")
-        assert f"{BIG_LIMIT} bytes" in note.text, note.text
+        assert f"{BIG_LIMIT:,} bytes" in note.text, note.text
         assert isinstance(result.structured_content, dict)
         if kind == "wrapped":  # the copy repeats the shortened text, as the upstream's repeated the whole
             assert result.structured_content == {"result": result.content[0].text}  # type: ignore[union-attr]
