@@ -120,6 +120,15 @@ _SECRETS = ("*token*", "*password*", "*secret*")
 _DROP = ("self", "selfLink", "href", "node_id", "gravatar_id", "*template*", *_SECRETS)  # scalar fields
 _PAGING = ("*page_token", "next_*", "*cursor*")  # paging tokens are not secrets
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled regex for shell globs, case-sensitive: what `fnmatch.fnmatchcase` against each says, in one
+    match (the rule tests field names against these ~170,000 times when the catalog is measured)."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+_STATE_NAME, _SECRET_NAME, _DROP_NAME, _PAGING_NAME = _globs(STATES), _globs(_SECRETS), _globs(_DROP), _globs(_PAGING)
 # The signals the rule reads (each can be switched off to measure it: `measure_suggestions.py --signals`) …
 SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting",
                      "text", "bookkeeping", "checksums", "given", "foreign", "media", "flags"})
@@ -163,8 +172,8 @@ def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
     `nested`: the field is in a part of a record (its `url` is the reference that part stands for);
     `objects`: the names of the object fields beside it (`repository_url` stands in for `repository`).
     """
-    if any(fnmatch.fnmatchcase(name, p) for p in _DROP):
-        return not any(fnmatch.fnmatchcase(name, p) for p in _PAGING)
+    if _DROP_NAME.match(name):
+        return not _PAGING_NAME.match(name)
     if not beside_html_url or name == "html_url":
         return False
     if name == "url":
@@ -197,7 +206,7 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
                     and not (not single and _is_scalar_list(prop) and _is_id_list(name)):
                 scored.append((rank.scalar(name, prop), f"{key}: {field}"))
             continue
-        if any(fnmatch.fnmatchcase(name, p) for p in _SECRETS):
+        if _SECRET_NAME.match(name):
             continue
         if _is(prop, "array") and not _properties(prop):
             item = _object(_items(prop))
@@ -597,7 +606,7 @@ def _is_link(name: str, shape: Any) -> bool:
 
 
 def _is_state(name: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in STATES)
+    return _STATE_NAME.match(name) is not None
 
 
 def _is_count(name: str) -> bool:
