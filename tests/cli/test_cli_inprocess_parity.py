@@ -363,10 +363,15 @@ def test_an_edit_within_the_same_second_is_seen_by_the_next_command(template: Pa
 
 def test_a_hung_command_fails_within_its_timeout_and_leaves_the_worker_whole(template: Path, tmp_path: Path) -> None:
     """The timed window holds the command alone (the runner's one-time imports are done before it), with
-    wide margins (a 3 s hang, a 0.3 s timeout); the command's thread, still running, keeps the runner
-    closed, and once it has ended the worker is as it was and the next command in its folder is right."""
+    wide margins (a hang until the test releases it, at most 30 s; a 0.3 s timeout); the command's thread,
+    still running, keeps the runner closed, and once it has ended the worker is as it was and the next
+    command in its folder is right. Released by a file, not a fixed sleep: the hang lasts as long as the
+    test needs it and not 3 s more."""
     folder = _workspace(template, tmp_path / "w")
-    (folder / "parity_tools.py").write_text(f"import time\ntime.sleep(3)\n{TOOLS}")
+    release = folder / "parity.release"
+    (folder / "parity_tools.py").write_text(
+        f"import time\nfrom pathlib import Path\n\nDEADLINE = time.monotonic() + 30\n"
+        f"while not Path({str(release)!r}).exists() and time.monotonic() < DEADLINE:\n    time.sleep(0.01)\n{TOOLS}")
     # A second `python:` source, imported after the timeout: the loader puts the folder on sys.path again.
     (folder / "parity_more.py").write_text('def more() -> str:\n    """More."""\n    return "more"\n')
     (folder / "mcp.yaml").write_text(MANIFEST.replace("python: parity_tools\n",
@@ -379,6 +384,7 @@ def test_a_hung_command_fails_within_its_timeout_and_leaves_the_worker_whole(tem
     assert time.monotonic() - started < 2.5
     with pytest.raises(RuntimeError, match="still runs past its timeout: tools mcp.yaml"):
         mcprt_cli("--version")
+    release.write_text("")
     for thread in threading.enumerate():
         if thread.name == "mcprt-in-process":
             thread.join(30)
