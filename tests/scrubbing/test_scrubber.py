@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 
+import jsonschema
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,7 +154,8 @@ def test_protocol_identifiers_are_never_rewritten_only_prose() -> None:
     scrubbed = scrubber.scrub_prose(listing)[0]
     assert scrubbed["name"] == "list_admin_users"
     assert scrubbed["inputSchema"]["properties"]["admin"]["type"] == "string"
-    assert scrubbed["inputSchema"]["properties"]["admin"]["enum"] == ["admin", "x"]
+    # An enum's entries are values a client is shown and sends, not names: scrubbed like a `default`.
+    assert scrubbed["inputSchema"]["properties"]["admin"]["enum"] == [REDACTED, "x"]
     assert scrubbed["inputSchema"]["required"] == ["admin"]
     assert scrubbed["inputSchema"]["type"] == "object"
     assert scrubbed["title"] == f"List {REDACTED} users"
@@ -163,3 +166,33 @@ def test_protocol_identifiers_are_never_rewritten_only_prose() -> None:
         "contents": [{"uri": "file:///admin/type.txt", "mimeType": "text/plain", "text": f"{REDACTED} here"}]}
     untouched = {"name": "ping", "description": "Pong."}
     assert scrubber.scrub_prose(untouched) is untouched  # nothing found: the same object, no copy
+
+
+def test_schema_values_log_data_and_relayed_prose_are_scrubbed_and_the_schema_stays_valid() -> None:
+    """Assignment scrub2, items 1-4: a secret in a schema's `default`/`examples`/`example`/`const`/`enum`,
+    in log or error `data`, completion `values`, a progress or elicitation `message`, a task's
+    `statusMessage` or a sampling `systemPrompt` passed `scrub_prose` untouched. Property names (also one
+    called `default`), `required` and `type` stay; an enum whose entries scrub alike keeps one of them."""
+    scrubber = _scrubber("tok-12345", "tok-67890")
+    schema = {"type": "object", "required": ["default"], "properties": {
+        "default": {"type": "string", "default": "tok-12345", "examples": ["a tok-12345 b"], "example": "tok-12345"},
+        "enum": {"enum": ["tok-12345", "tok-67890", "plain"], "const": "tok-12345"},
+        "obj": {"type": "object", "default": {"tok-12345": ["tok-67890"]}}},
+        "$defs": {"data": {"type": "string"}}}
+    scrubbed = scrubber.scrub_prose(schema)
+    assert set(scrubbed["properties"]) == {"default", "enum", "obj"} and scrubbed["required"] == ["default"]
+    assert scrubbed["properties"]["default"] == {"type": "string", "default": REDACTED,
+                                                "examples": [f"a {REDACTED} b"], "example": REDACTED}
+    assert scrubbed["properties"]["enum"] == {"enum": [REDACTED, "plain"], "const": REDACTED}
+    assert scrubbed["properties"]["obj"]["default"] == {REDACTED: [REDACTED]}
+    assert scrubbed["$defs"] == {"data": {"type": "string"}}
+    jsonschema.Draft202012Validator.check_schema(scrubbed)
+    for message in ({"level": "info", "data": {"headers": {"auth": "Bearer tok-12345"}}},
+                    {"progressToken": 1, "progress": 1, "message": "with tok-12345"},
+                    {"taskId": "t", "status": "failed", "statusMessage": "tok-12345 refused"},
+                    {"mode": "form", "message": "tok-12345?", "requestedSchema": {"properties": {"x": {"default": "tok-12345"}}}},
+                    {"messages": [{"role": "user", "content": {"type": "text", "text": "tok-12345"}}],
+                     "systemPrompt": "key tok-12345", "maxTokens": 1},
+                    {"completion": {"values": ["tok-12345"]}},
+                    {"code": -32050, "message": "refused tok-12345", "data": ["tok-12345"]}):
+        assert "tok-12345" not in json.dumps(scrubber.scrub_prose(message)), message

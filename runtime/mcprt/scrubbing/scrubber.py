@@ -195,22 +195,31 @@ class Scrubber:
         return value if self._index is None else self._scrub(value, prose_only=False)
 
     def scrub_prose(self, value: Any) -> Any:
-        """A protocol message (a tools/list listing, a resources/read or prompts/get result) with
-        secrets scrubbed from its prose only: the string values of `PROSE_KEYS` at any depth. Keys,
-        names, URIs, `required` entries and enum values are identifiers a client matches on: a
-        secret that is also a word (`admin`, `type`) must not rename a tool or a schema property.
-        Unchanged objects are returned as they are (no copy when nothing is found)."""
+        """A protocol message (a listing, a resources/read or prompts/get result, a notification's or a
+        relayed request's params, a JSON-RPC error) with secrets scrubbed from its prose and data only:
+        the string values of `PROSE_KEYS`, and the whole values of `VALUE_KEYS` (log and error `data`,
+        completion `values`, a schema's `default`, `examples`, `example`, `const` and `enum`), at any
+        depth. Keys, names, URIs and `required` entries are identifiers a client matches on: a secret
+        that is also a word (`admin`, `type`) must not rename a tool or a schema property. Inside a
+        schema's name maps (`properties`, `$defs`, …) keys are names, so a property called `default`
+        is still a schema. An `enum` keeps its values unique (two scrubbed to ``[redacted]`` are one),
+        so a schema stays valid. Unchanged objects are returned as they are (no copy when nothing is
+        found)."""
         return value if self._index is None else self._scrub(value, prose_only=True)
 
     def _scrub(self, value: Any, *, prose_only: bool, key: Any = None) -> Any:
         if isinstance(value, str):
-            return self.scrub_text(value) if not prose_only or key in PROSE_KEYS else value
+            return self.scrub_text(value) if not prose_only or key in PROSE_KEYS or key in VALUE_KEYS else value
+        if prose_only and key in VALUE_KEYS:  # data, not protocol structure: every string, keys included
+            scrubbed = self._scrub(value, prose_only=False)
+            return _unique(scrubbed) if key == "enum" and scrubbed is not value else scrubbed
         if isinstance(value, dict):
+            names = prose_only and key in _NAME_MAPS  # keys here name properties or definitions
             changed = False
             out: dict[Any, Any] = {}
             for k, v in value.items():
                 nk = self.scrub_text(k) if isinstance(k, str) and not prose_only else k
-                nv = self._scrub(v, prose_only=prose_only, key=k)
+                nv = self._scrub(v, prose_only=prose_only, key=None if names else k)
                 changed = changed or nk is not k or nv is not v
                 out[nk] = nv
             return out if changed else value
@@ -223,9 +232,32 @@ class Scrubber:
         return [self.scrub_text(t) for t in texts]
 
 
-# The MCP result fields that are prose written for a reader (MCP 2025-11-25 schema: Tool/Resource/
-# Prompt `description` and `title`, TextContent and TextResourceContents `text`, `instructions`).
-PROSE_KEYS = frozenset({"description", "title", "text", "instructions"})
+# The MCP fields that are prose written for a reader (MCP 2025-11-25 schema: Tool/Resource/Prompt
+# `description` and `title`, TextContent and TextResourceContents `text`, `instructions`; a progress
+# notification's and an elicitation request's and a JSON-RPC error's `message`, a task's
+# `statusMessage`, a sampling request's `systemPrompt`).
+PROSE_KEYS = frozenset({"description", "title", "text", "instructions", "message", "statusMessage", "systemPrompt"})
+# The fields whose whole value is data a client is shown, scrubbed as an upstream's data is (keys
+# included): a log message's and a JSON-RPC error's `data` (any JSON), completion `values`, and the
+# JSON Schema keywords holding instance values (2020-12 validation §6.1.2-3, meta-data §9.2, §9.5;
+# OpenAPI 3.0's `example`), which an API description may fill with a real credential.
+VALUE_KEYS = frozenset({"data", "values", "default", "examples", "example", "const", "enum"})
+# JSON Schema keywords whose value maps names to schemas (2020-12 core §10.3.2, §8.2.4; draft-07's
+# `definitions`, `dependencies`): their keys are names, never keywords.
+_NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas",
+                        "dependencies"})
+
+
+def _unique(values: Any) -> Any:
+    """An `enum` list without repeats (JSON Schema 2020-12 validation §6.1.2: its elements SHOULD be
+    unique), keeping the first of each; anything else as it is."""
+    if not isinstance(values, list):
+        return values
+    kept: list[Any] = []
+    for item in values:
+        if item not in kept:
+            kept.append(item)
+    return kept
 
 SECRETS = Scrubber()
 

@@ -10,7 +10,15 @@ protocol version) and reads each message coming in:
   - a `tools/call` result keeps its usable part or becomes a tool error saying what was wrong;
   - a malformed `resources/read`, `prompts/get` or `completion/complete` answer fails that request
     with a one-line reason (there is no usable part to keep);
-  - a notification whose params do not validate, and a response to no request of ours, are dropped.
+  - a notification whose params do not validate, and a response to no request of ours, are dropped;
+  - every notification's and server→client request's params, and every error's message and data, lose
+    mcprt's configured secrets (`SECRETS.scrub_prose`: log data, progress and status messages, an
+    elicitation's message and schema, a sampling request's messages and system prompt). This is the one
+    door for everything a proxied server sends, whatever carries it on to a client (the session, an
+    InputRequiredResult round, a task's status, mcprt's own log), so a secret the server (or an API it
+    calls) echoes reaches none of them. A sampling request keeps every other word: the model may need
+    the data, never mcprt's own credentials. Results are scrubbed where they are used (`scrub_upstream`,
+    the listings), after the checks below.
 Each problem is logged once, as a warning naming the source, the item and what is wrong; nothing
 else is lost. Messages that are not JSON at all are dropped by the transport (stdio.py), which also
 turns an answer with a readable `id` but a malformed envelope into an error for that request.
@@ -30,6 +38,7 @@ from mcp_types import methods as protocol
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
+from ...scrubbing import SECRETS
 from .wellformed import ANSWERS, LISTS, Complain, MalformedPage, result_problem, shown, vet_call_result, vet_listing
 
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 stamps it on every request
@@ -56,6 +65,28 @@ def complainer(source: str, log: logging.Logger) -> Complain:
     return complain
 
 
+def _scrubbed(message: SessionMessage) -> SessionMessage:
+    """`message` without configured secrets in a notification's or request's params or an error's message
+    and data (module docstring); a result as it is. The same object when nothing is found."""
+    inner = message.message
+    if not SECRETS or isinstance(inner, types.JSONRPCResponse):
+        return message
+    if isinstance(inner, types.JSONRPCError):
+        sent = inner.error.model_dump(by_alias=True, exclude_none=True)
+        error = SECRETS.scrub_prose(sent)
+        if error is sent:
+            return message
+        inner = types.JSONRPCError(jsonrpc="2.0", id=inner.id, error=types.ErrorData.model_validate(error))
+    elif isinstance(inner, (types.JSONRPCNotification, types.JSONRPCRequest)):
+        params = SECRETS.scrub_prose(inner.params)
+        if params is inner.params:
+            return message
+        inner = inner.model_copy(update={"params": params})
+    else:
+        return message
+    return SessionMessage(inner, metadata=message.metadata)
+
+
 class Vetter:
     """Per connection: the requests in flight, and the checks on what comes back."""
 
@@ -78,6 +109,7 @@ class Vetter:
 
     def incoming(self, message: SessionMessage) -> SessionMessage | None:
         """The message as the SDK should see it, or None to drop it."""
+        message = _scrubbed(message)
         inner = message.message
         if isinstance(inner, types.JSONRPCNotification):
             return message if self._notification_ok(inner) else None
