@@ -196,3 +196,39 @@ def test_schema_values_log_data_and_relayed_prose_are_scrubbed_and_the_schema_st
                     {"completion": {"values": ["tok-12345"]}},
                     {"code": -32050, "message": "refused tok-12345", "data": ["tok-12345"]}):
         assert "tok-12345" not in json.dumps(scrubber.scrub_prose(message)), message
+
+
+def test_legacy_titled_enum_labels_are_scrubbed_and_stay_parallel_to_the_values() -> None:
+    """Assignment mendsc2, item 2: de-duplicating a scrubbed `enum` shifted its sibling `enumNames` (MCP
+    2025-11-25 LegacyTitledEnumSchema: one label per value, by position), so a value was shown with
+    another's label, and the labels themselves kept the secret. A titled `oneOf` keeps its `const`s'
+    `title`s scrubbed too."""
+    scrubber = _scrubber("tok-12345", "tok-67890")
+    legacy = {"type": "string", "enum": ["tok-12345", "tok-67890", "plain"],
+              "enumNames": ["first tok-12345", "second tok-67890", "Plain"]}
+    assert scrubber.scrub_prose(legacy) == {"type": "string", "enum": [REDACTED, "plain"],
+                                            "enumNames": [f"first {REDACTED}", "Plain"]}
+    labels_only = {"type": "string", "enum": ["a", "b"], "enumNames": ["A tok-12345", "B"]}
+    assert scrubber.scrub_prose(labels_only) == {"type": "string", "enum": ["a", "b"],
+                                                 "enumNames": [f"A {REDACTED}", "B"]}
+    titled = {"type": "string", "oneOf": [{"const": "tok-12345", "title": "Key tok-12345"},
+                                          {"const": "p", "title": "P"}]}
+    assert "tok-12345" not in json.dumps(scrubber.scrub_prose(titled))
+
+
+def test_sampling_tool_use_input_and_tool_result_structured_content_are_scrubbed_keys_kept() -> None:
+    """Assignment mendsc2, item 3: a sampling request's `tool_use` `input` and `tool_result`
+    `structuredContent` (MCP 2025-11-25 ToolUseContent, ToolResultContent) kept the secret; their keys
+    are argument names and stay, even one that is the secret's word."""
+    scrubber = _scrubber("tok-12345", "admin")
+    params = {"maxTokens": 5, "messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "u1", "name": "lookup",
+                                           "input": {"admin": "tok-12345", "n": 1, "deep": ["x tok-12345"]}}]},
+        {"role": "user", "content": [{"type": "tool_result", "toolUseId": "u1",
+                                      "content": [{"type": "text", "text": "tok-12345"}],
+                                      "structuredContent": {"admin": {"found": "tok-12345"}}}]}]}
+    scrubbed = scrubber.scrub_prose(params)
+    assert scrubbed["messages"][0]["content"][0]["input"] == {"admin": REDACTED, "n": 1, "deep": [f"x {REDACTED}"]}
+    assert scrubbed["messages"][0]["content"][0]["name"] == "lookup"
+    assert scrubbed["messages"][1]["content"][0]["structuredContent"] == {"admin": {"found": REDACTED}}
+    assert scrubbed["messages"][1]["content"][0]["content"] == [{"type": "text", "text": REDACTED}]
