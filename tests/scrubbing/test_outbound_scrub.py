@@ -1,7 +1,8 @@
 """No configured secret reaches a client on any server→client path of a proxied server, end to end: the
-SDK client talks to `mcprt up` over stdio, which proxies a real SDK server (`leaky_server.py`) that is
-given the secret in its `env:` and writes it everywhere it can (each path below is a case; the test
-fails naming every path that leaked). Values a client or upstream needs to match on stay usable: the
+SDK client talks to `mcprt up` over stdio, which proxies real SDK servers given the secret in their `env:`
+that write it everywhere they can: `leaky_server.py` (handshake era) and `modern_leaky_server.py`
+(2026-07-28 only: its questions come inside an `InputRequiredResult`). Each path below is a case; the test
+fails naming every path that leaked. Values a client or upstream needs to match on stay usable: the
 scrubbed schema is still a valid schema, and names and URIs are untouched."""
 
 from __future__ import annotations
@@ -23,18 +24,21 @@ from tests.support.zygote import script_command_yaml
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
 SERVER = Path(__file__).with_name("leaky_server.py")
+MODERN_SERVER = Path(__file__).with_name("modern_leaky_server.py")
 TOKEN = "second-token-choice"  # also one of the server's enum values: a secret that is a listed value
 
 
 def _manifest(folder: Path) -> Path:
     manifest = folder / "mcp.yaml"
-    manifest.write_text(f"version: 1\nsources:\n  leaky:\n    command: {script_command_yaml(SERVER)}\n"
-                        f"    env: {{LEAKY_TOKEN: \"${{LEAKY_TOKEN}}\"}}\n", encoding="utf-8")
+    env = '    env: {LEAKY_TOKEN: "${LEAKY_TOKEN}"}\n'
+    manifest.write_text(f"version: 1\nsources:\n  leaky:\n    command: {script_command_yaml(SERVER)}\n{env}"
+                        f"  modern:\n    command: {script_command_yaml(MODERN_SERVER)}\n{env}", encoding="utf-8")
     return manifest
 
 
 async def test_no_secret_reaches_the_client_on_any_path_of_a_proxied_server(tmp_path: Path) -> None:
     seen: dict[str, Any] = {}
+    era = {"suffix": ""}  # which server's questions the callbacks are recording
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
         seen["notifications/message"] = params.model_dump(mode="json")
@@ -43,11 +47,11 @@ async def test_no_secret_reaches_the_client_on_any_path_of_a_proxied_server(tmp_
         seen["notifications/progress"] = message
 
     async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
-        seen["elicitation/create"] = params.model_dump(mode="json")
+        seen["elicitation/create" + era["suffix"]] = params.model_dump(mode="json")
         return types.ElicitResult(action="accept", content={"name": "Ada"})
 
     async def on_sampling(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
-        seen["sampling/createMessage"] = params.model_dump(mode="json")
+        seen["sampling/createMessage" + era["suffix"]] = params.model_dump(mode="json")
         return types.CreateMessageResult(role="assistant", model="m", content=types.TextContent(type="text", text="hi"))
 
     manifest = _manifest(tmp_path)
@@ -74,13 +78,23 @@ async def test_no_secret_reaches_the_client_on_any_path_of_a_proxied_server(tmp_
             completed = await client.complete(types.ResourceTemplateReference(uri=templates[0].uri_template),
                                               {"name": "item", "value": "x"})
             seen["completion/complete"] = completed.model_dump(mode="json")
+            era["suffix"] = " (2026-07-28 InputRequiredResult)"
+            asked = await client.call_tool("ask", {})
+            seen["tools/call ask"] = text_of(asked)
 
     leaked = {path: value for path, value in seen.items() if TOKEN in json.dumps(value)}
     assert leaked == {}, f"the secret reached the client on {sorted(leaked)}: {json.dumps(leaked)[:3000]}"
-    missing = {"notifications/message", "notifications/progress", "elicitation/create", "sampling/createMessage"} - set(seen)
+    modern = " (2026-07-28 InputRequiredResult)"
+    missing = {"notifications/message", "notifications/progress", "elicitation/create", "sampling/createMessage",
+               "elicitation/create" + modern, "sampling/createMessage" + modern} - set(seen)
     assert not missing, f"never reached the client (the test proves nothing for them): {missing}"
     assert "[redacted]" in seen["notifications/message"]["data"]["note"]
     assert called.is_error is False and text_of(called) == "accept; hi"
+    # The request state is the server's own, returned to it untouched; tool use keeps its argument names.
+    assert asked.is_error is False and text_of(asked) == "answered; state kept"
+    history = seen["sampling/createMessage" + modern]["messages"]
+    assert history[1]["content"][0]["input"] == {"key": "[redacted]"}
+    assert history[2]["content"][0]["structured_content"] == {"found": "[redacted]"}
 
     # Scrubbed values leave a valid schema, and the names stay as the server wrote them.
     schema = tools["values"].input_schema
