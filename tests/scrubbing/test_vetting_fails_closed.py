@@ -48,3 +48,25 @@ async def test_a_message_whose_check_fails_goes_on_scrubbed(secret: str, monkeyp
     assert isinstance(got, SessionMessage)
     assert got.message.params == {"level": "info", "data": f"calling with {REDACTED}"}
     assert "source leaky: checking a message failed" in caplog.text
+
+
+async def test_a_message_that_cannot_be_scrubbed_either_is_dropped(secret: str, monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """When scrubbing fails as well, the message is dropped with an error in mcprt's log (never passed on
+    raw), and the next one still arrives."""
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(vetting.Vetter, "incoming", broken)
+    monkeypatch.setattr(vetting, "_scrubbed", broken)
+    sent, received = anyio.create_memory_object_stream[object](2)
+    read = vetting._VettedRead(received, vetting.Vetter("leaky", logging.getLogger("mcprt.test.vetting")))
+    note = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/message",
+                                     params={"level": "info", "data": f"calling with {secret}"})
+    async with sent, read:
+        await sent.send(SessionMessage(note))
+        await sent.send(anyio.BrokenResourceError())  # the next item: a transport fault, passed on as it is
+        with anyio.fail_after(5):
+            got = await read.receive()
+    assert isinstance(got, anyio.BrokenResourceError)
+    assert "source leaky: scrubbing a message failed; it was dropped" in caplog.text
