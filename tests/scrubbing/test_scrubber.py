@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 
+import jsonschema
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,7 +154,8 @@ def test_protocol_identifiers_are_never_rewritten_only_prose() -> None:
     scrubbed = scrubber.scrub_prose(listing)[0]
     assert scrubbed["name"] == "list_admin_users"
     assert scrubbed["inputSchema"]["properties"]["admin"]["type"] == "string"
-    assert scrubbed["inputSchema"]["properties"]["admin"]["enum"] == ["admin", "x"]
+    # An enum's entries are values a client is shown and sends, not names: scrubbed like a `default`.
+    assert scrubbed["inputSchema"]["properties"]["admin"]["enum"] == [REDACTED, "x"]
     assert scrubbed["inputSchema"]["required"] == ["admin"]
     assert scrubbed["inputSchema"]["type"] == "object"
     assert scrubbed["title"] == f"List {REDACTED} users"
@@ -163,3 +166,69 @@ def test_protocol_identifiers_are_never_rewritten_only_prose() -> None:
         "contents": [{"uri": "file:///admin/type.txt", "mimeType": "text/plain", "text": f"{REDACTED} here"}]}
     untouched = {"name": "ping", "description": "Pong."}
     assert scrubber.scrub_prose(untouched) is untouched  # nothing found: the same object, no copy
+
+
+def test_schema_values_log_data_and_relayed_prose_are_scrubbed_and_the_schema_stays_valid() -> None:
+    """Assignment scrub2, items 1-4: a secret in a schema's `default`/`examples`/`example`/`const`/`enum`,
+    in log or error `data`, completion `values`, a progress or elicitation `message`, a task's
+    `statusMessage` or a sampling `systemPrompt` passed `scrub_prose` untouched. Property names (also one
+    called `default`), `required` and `type` stay; an enum whose entries scrub alike keeps one of them."""
+    scrubber = _scrubber("tok-12345", "tok-67890")
+    schema = {"type": "object", "required": ["default"], "properties": {
+        "default": {"type": "string", "default": "tok-12345", "examples": ["a tok-12345 b"], "example": "tok-12345"},
+        "enum": {"enum": ["tok-12345", "tok-67890", "plain"], "const": "tok-12345"},
+        "obj": {"type": "object", "default": {"tok-12345": ["tok-67890"]}}},
+        "$defs": {"data": {"type": "string"}}}
+    scrubbed = scrubber.scrub_prose(schema)
+    assert set(scrubbed["properties"]) == {"default", "enum", "obj"} and scrubbed["required"] == ["default"]
+    assert scrubbed["properties"]["default"] == {"type": "string", "default": REDACTED,
+                                                "examples": [f"a {REDACTED} b"], "example": REDACTED}
+    assert scrubbed["properties"]["enum"] == {"enum": [REDACTED, "plain"], "const": REDACTED}
+    assert scrubbed["properties"]["obj"]["default"] == {REDACTED: [REDACTED]}
+    assert scrubbed["$defs"] == {"data": {"type": "string"}}
+    jsonschema.Draft202012Validator.check_schema(scrubbed)
+    for message in ({"level": "info", "data": {"headers": {"auth": "Bearer tok-12345"}}},
+                    {"progressToken": 1, "progress": 1, "message": "with tok-12345"},
+                    {"taskId": "t", "status": "failed", "statusMessage": "tok-12345 refused"},
+                    {"mode": "form", "message": "tok-12345?", "requestedSchema": {"properties": {"x": {"default": "tok-12345"}}}},
+                    {"messages": [{"role": "user", "content": {"type": "text", "text": "tok-12345"}}],
+                     "systemPrompt": "key tok-12345", "maxTokens": 1},
+                    {"completion": {"values": ["tok-12345"]}},
+                    {"code": -32050, "message": "refused tok-12345", "data": ["tok-12345"]}):
+        assert "tok-12345" not in json.dumps(scrubber.scrub_prose(message)), message
+
+
+def test_legacy_titled_enum_labels_are_scrubbed_and_stay_parallel_to_the_values() -> None:
+    """Assignment mendsc2, item 2: de-duplicating a scrubbed `enum` shifted its sibling `enumNames` (MCP
+    2025-11-25 LegacyTitledEnumSchema: one label per value, by position), so a value was shown with
+    another's label, and the labels themselves kept the secret. A titled `oneOf` keeps its `const`s'
+    `title`s scrubbed too."""
+    scrubber = _scrubber("tok-12345", "tok-67890")
+    legacy = {"type": "string", "enum": ["tok-12345", "tok-67890", "plain"],
+              "enumNames": ["first tok-12345", "second tok-67890", "Plain"]}
+    assert scrubber.scrub_prose(legacy) == {"type": "string", "enum": [REDACTED, "plain"],
+                                            "enumNames": [f"first {REDACTED}", "Plain"]}
+    labels_only = {"type": "string", "enum": ["a", "b"], "enumNames": ["A tok-12345", "B"]}
+    assert scrubber.scrub_prose(labels_only) == {"type": "string", "enum": ["a", "b"],
+                                                 "enumNames": [f"A {REDACTED}", "B"]}
+    titled = {"type": "string", "oneOf": [{"const": "tok-12345", "title": "Key tok-12345"},
+                                          {"const": "p", "title": "P"}]}
+    assert "tok-12345" not in json.dumps(scrubber.scrub_prose(titled))
+
+
+def test_sampling_tool_use_input_and_tool_result_structured_content_are_scrubbed_keys_kept() -> None:
+    """Assignment mendsc2, item 3: a sampling request's `tool_use` `input` and `tool_result`
+    `structuredContent` (MCP 2025-11-25 ToolUseContent, ToolResultContent) kept the secret; their keys
+    are argument names and stay, even one that is the secret's word."""
+    scrubber = _scrubber("tok-12345", "admin")
+    params = {"maxTokens": 5, "messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "u1", "name": "lookup",
+                                           "input": {"admin": "tok-12345", "n": 1, "deep": ["x tok-12345"]}}]},
+        {"role": "user", "content": [{"type": "tool_result", "toolUseId": "u1",
+                                      "content": [{"type": "text", "text": "tok-12345"}],
+                                      "structuredContent": {"admin": {"found": "tok-12345"}}}]}]}
+    scrubbed = scrubber.scrub_prose(params)
+    assert scrubbed["messages"][0]["content"][0]["input"] == {"admin": REDACTED, "n": 1, "deep": [f"x {REDACTED}"]}
+    assert scrubbed["messages"][0]["content"][0]["name"] == "lookup"
+    assert scrubbed["messages"][1]["content"][0]["structuredContent"] == {"admin": {"found": REDACTED}}
+    assert scrubbed["messages"][1]["content"][0]["content"] == [{"type": "text", "text": REDACTED}]

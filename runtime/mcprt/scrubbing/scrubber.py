@@ -17,6 +17,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from ..schema.keywords import NAMED_SCHEMAS
+
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 4  # shorter values would redact ordinary words; an empty secret is refused at load
 MAX_DYNAMIC = 64  # runtime-issued values (OAuth2 tokens) kept; older ones have expired long ago
@@ -195,27 +197,42 @@ class Scrubber:
         return value if self._index is None else self._scrub(value, prose_only=False)
 
     def scrub_prose(self, value: Any) -> Any:
-        """A protocol message (a tools/list listing, a resources/read or prompts/get result) with
-        secrets scrubbed from its prose only: the string values of `PROSE_KEYS` at any depth. Keys,
-        names, URIs, `required` entries and enum values are identifiers a client matches on: a
-        secret that is also a word (`admin`, `type`) must not rename a tool or a schema property.
-        Unchanged objects are returned as they are (no copy when nothing is found)."""
+        """A protocol message (a listing, a resources/read or prompts/get result, a notification's or a
+        relayed request's params, a JSON-RPC error) with secrets scrubbed from its prose and data only:
+        the string values of `PROSE_KEYS`, the whole values of `VALUE_KEYS` (log and error `data`,
+        completion `values`, a schema's `default`, `examples`, `example`, `const`, `enum` and
+        `enumNames`) and the string values of `ARGUMENT_KEYS` (a sampling message's tool use `input`
+        and tool result `structuredContent`), at any depth. Keys, names, URIs and `required` entries are
+        identifiers a client matches on: a secret that is also a word (`admin`, `type`) must not rename
+        a tool or a schema property. Inside a schema's name maps (`properties`, `$defs`, …) keys are
+        names, so a property called `default` is still a schema. An `enum` keeps its values unique (two
+        scrubbed to ``[redacted]`` are one), so a schema stays valid, and a sibling `enumNames` stays
+        parallel to it (`_unique_enum`). Unchanged objects are returned as they are (no copy when
+        nothing is found)."""
         return value if self._index is None else self._scrub(value, prose_only=True)
 
-    def _scrub(self, value: Any, *, prose_only: bool, key: Any = None) -> Any:
+    def _scrub(self, value: Any, *, prose_only: bool, key: Any = None, keys: bool = True) -> Any:
+        """`keys=False`: a tool call's arguments, whose keys are names the tool matches on."""
         if isinstance(value, str):
-            return self.scrub_text(value) if not prose_only or key in PROSE_KEYS else value
+            return self.scrub_text(value) if not prose_only or key in PROSE_KEYS or key in _DATA_KEYS else value
+        if prose_only and key in VALUE_KEYS:  # data, not protocol structure: every string, keys included
+            return self._scrub(value, prose_only=False)
+        if prose_only and key in ARGUMENT_KEYS:  # data, but its keys are argument names
+            return self._scrub(value, prose_only=False, keys=False)
         if isinstance(value, dict):
+            names = prose_only and key in NAMED_SCHEMAS  # keys here name properties or definitions
             changed = False
             out: dict[Any, Any] = {}
             for k, v in value.items():
-                nk = self.scrub_text(k) if isinstance(k, str) and not prose_only else k
-                nv = self._scrub(v, prose_only=prose_only, key=k)
+                nk = self.scrub_text(k) if isinstance(k, str) and not prose_only and keys else k
+                nv = self._scrub(v, prose_only=prose_only, key=None if names else k, keys=keys)
                 changed = changed or nk is not k or nv is not v
                 out[nk] = nv
-            return out if changed else value
+            if not changed:
+                return value
+            return _unique_enum(out, value) if prose_only and not names else out
         if isinstance(value, list):
-            items = [self._scrub(v, prose_only=prose_only) for v in value]
+            items = [self._scrub(v, prose_only=prose_only, keys=keys) for v in value]
             return items if any(a is not b for a, b in zip(items, value)) else value
         return value
 
@@ -223,9 +240,39 @@ class Scrubber:
         return [self.scrub_text(t) for t in texts]
 
 
-# The MCP result fields that are prose written for a reader (MCP 2025-11-25 schema: Tool/Resource/
-# Prompt `description` and `title`, TextContent and TextResourceContents `text`, `instructions`).
-PROSE_KEYS = frozenset({"description", "title", "text", "instructions"})
+# The MCP fields that are prose written for a reader (MCP 2025-11-25 schema: Tool/Resource/Prompt
+# `description` and `title`, TextContent and TextResourceContents `text`, `instructions`; a progress
+# notification's and an elicitation request's and a JSON-RPC error's `message`, a task's
+# `statusMessage`, a sampling request's `systemPrompt`).
+PROSE_KEYS = frozenset({"description", "title", "text", "instructions", "message", "statusMessage", "systemPrompt"})
+# The fields whose whole value is data a client is shown, scrubbed as an upstream's data is (keys
+# included): a log message's and a JSON-RPC error's `data` (any JSON), completion `values`, the
+# JSON Schema keywords holding instance values (2020-12 validation §6.1.2-3, meta-data §9.2, §9.5;
+# OpenAPI 3.0's `example`), which an API description may fill with a real credential, and an
+# elicitation schema's `enumNames` (MCP 2025-11-25 LegacyTitledEnumSchema: the labels shown for `enum`).
+VALUE_KEYS = frozenset({"data", "values", "default", "examples", "example", "const", "enum", "enumNames"})
+# The fields whose values are data but whose keys are names a tool matches on (MCP 2025-11-25
+# sampling content: a `tool_use` block's `input` arguments, a `tool_result` block's `structuredContent`):
+# every string value is scrubbed, no key.
+ARGUMENT_KEYS = frozenset({"input", "structuredContent"})
+_DATA_KEYS = VALUE_KEYS | ARGUMENT_KEYS
+
+
+def _unique_enum(scrubbed: dict[Any, Any], sent: dict[Any, Any]) -> dict[Any, Any]:
+    """A scrubbed schema whose `enum` has no repeats (JSON Schema 2020-12 validation §6.1.2: its elements
+    SHOULD be unique; two values scrubbed to ``[redacted]`` are one), keeping the first of each. A sibling
+    `enumNames` (MCP 2025-11-25 LegacyTitledEnumSchema: one label per `enum` entry, by position) loses the
+    labels of the same entries, so each value keeps its own label. `scrubbed` itself when nothing repeats."""
+    values, labels = scrubbed.get("enum"), scrubbed.get("enumNames")
+    if not isinstance(values, list) or values is sent.get("enum"):
+        return scrubbed
+    first = [i for i, item in enumerate(values) if item not in values[:i]]
+    if len(first) == len(values):
+        return scrubbed
+    out = {**scrubbed, "enum": [values[i] for i in first]}
+    if isinstance(labels, list) and len(labels) == len(values):
+        out["enumNames"] = [labels[i] for i in first]
+    return out
 
 SECRETS = Scrubber()
 

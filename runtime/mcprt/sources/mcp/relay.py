@@ -21,6 +21,8 @@ another user). Which call that is:
   principal's (`principal`) — an abandoned round must not stop that caller's next calls from
   asking, and a question can still never reach another principal's client.
 
+What a question says reaches the client without mcprt's configured secrets (`_relay`).
+
 A caller that cannot be reached (stateless HTTP, a 2026-07-28 client, a client without the
 capability) makes the relay answer the upstream with a JSON-RPC error at once — no hang.
 
@@ -63,6 +65,7 @@ import anyio
 import mcp_types as types
 
 from ...contracts import CLIENT_ANSWER_SECONDS, ClientPeer, RelayError, SoleClientSlot
+from ...scrubbing import SECRETS
 from .call_clock import CallClock
 
 # MCP log levels (RFC 5424 severities, MCP spec "Logging") as Python's.
@@ -207,6 +210,12 @@ class Relay:
         try:
             peer, call = self._addressee(getattr(context, "meta", None), True)
             wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
+            # Without mcprt's configured secrets (`scrub_prose`: an elicitation's message and schema, a
+            # sampling request's messages, tool use and system prompt). Here, because every question of
+            # both eras passes here: a handshake-era request and the `inputRequests` of a 2026-07-28
+            # `InputRequiredResult` (which the SDK hands to these callbacks; its `requestState` goes back
+            # to the server only and is left as written).
+            wire = SECRETS.scrub_prose(wire)
             within = self._within.get(method, ASK_CLIENT)
             clock = call.clock if call is not None and call.clock is not None else None
             with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):

@@ -10,7 +10,14 @@ protocol version) and reads each message coming in:
   - a `tools/call` result keeps its usable part or becomes a tool error saying what was wrong;
   - a malformed `resources/read`, `prompts/get` or `completion/complete` answer fails that request
     with a one-line reason (there is no usable part to keep);
-  - a notification whose params do not validate, and a response to no request of ours, are dropped.
+  - a notification whose params do not validate, and a response to no request of ours, are dropped;
+  - every notification's params, and every error's message and data, lose mcprt's configured secrets
+    (`SECRETS.scrub_prose`: log data, progress and status messages), whatever carries them on (the
+    session, a task's status, mcprt's own log), so a secret the server (or an API it calls) echoes
+    reaches none of them — also when a check below fails (`_VettedRead`: fail closed). Results are
+    scrubbed where they are used (`scrub_upstream`, the listings), after the checks below; questions
+    (elicitation, sampling) where both eras' pass, a handshake-era request and the `inputRequests` of a
+    2026-07-28 `InputRequiredResult` result alike (relay.py `Relay._relay`).
 Each problem is logged once, as a warning naming the source, the item and what is wrong; nothing
 else is lost. Messages that are not JSON at all are dropped by the transport (stdio.py), which also
 turns an answer with a readable `id` but a malformed envelope into an error for that request.
@@ -30,6 +37,7 @@ from mcp_types import methods as protocol
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
+from ...scrubbing import SECRETS
 from .wellformed import ANSWERS, LISTS, Complain, MalformedPage, result_problem, shown, vet_call_result, vet_listing
 
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 stamps it on every request
@@ -56,6 +64,28 @@ def complainer(source: str, log: logging.Logger) -> Complain:
     return complain
 
 
+def _scrubbed(message: SessionMessage) -> SessionMessage:
+    """`message` without configured secrets in a notification's params or an error's message and data
+    (module docstring); a result or a request as it is. The same object when nothing is found."""
+    inner = message.message
+    if not SECRETS or isinstance(inner, types.JSONRPCResponse):
+        return message
+    if isinstance(inner, types.JSONRPCError):
+        sent = inner.error.model_dump(by_alias=True, exclude_none=True)
+        error = SECRETS.scrub_prose(sent)
+        if error is sent:
+            return message
+        inner = types.JSONRPCError(jsonrpc="2.0", id=inner.id, error=types.ErrorData.model_validate(error))
+    elif isinstance(inner, types.JSONRPCNotification):
+        params = SECRETS.scrub_prose(inner.params)
+        if params is inner.params:
+            return message
+        inner = inner.model_copy(update={"params": params})
+    else:
+        return message
+    return SessionMessage(inner, metadata=message.metadata)
+
+
 class Vetter:
     """Per connection: the requests in flight, and the checks on what comes back."""
 
@@ -78,6 +108,7 @@ class Vetter:
 
     def incoming(self, message: SessionMessage) -> SessionMessage | None:
         """The message as the SDK should see it, or None to drop it."""
+        message = _scrubbed(message)
         inner = message.message
         if isinstance(inner, types.JSONRPCNotification):
             return message if self._notification_ok(inner) else None
@@ -177,9 +208,14 @@ class _VettedRead(_Wrapped):
                 return item  # a transport fault: the SDK reports it
             try:
                 vetted = self._vetter.incoming(item)
-            except Exception:  # a bug in the checks must not cost the connection
+            except Exception:  # a bug in the checks must not cost the connection...
                 self._vetter.log.exception("source %s: checking a message failed", self._vetter.source)
-                return item
+                try:  # ...nor let a secret through: the message goes on unchecked but scrubbed
+                    return _scrubbed(item)
+                except Exception:
+                    self._vetter.log.exception("source %s: scrubbing a message failed; it was dropped",
+                                               self._vetter.source)
+                    continue
             if vetted is not None:
                 return vetted
 
