@@ -536,7 +536,9 @@ def _forwardable(value: dict[str, str]) -> dict[str, str]:
 
 
 class OutboundAuth(StrictModel):
-    """Credentials mcprt sends upstream: exactly one kind, optionally plus `forward_claims`."""
+    """Credentials mcprt sends upstream: exactly one kind, optionally plus `forward_claims`. An OpenAPI source sends
+    them only to its API's origin (and its `credential_origins`), and not to an operation with `security: []`
+    (OpenAPI 3.x §4.8.10)."""
 
     bearer: SecretStr | None = Field(None, description="`Authorization: Bearer` token; write `${VAR}`.")
     basic: BasicAuth | None = Field(None, description="HTTP basic credentials.")
@@ -633,6 +635,12 @@ class OpenAPISource(SourceBase):
                                     "requests and its description's download from the API's origin (base_url's; "
                                     "another host, and token requests, keep the default trust).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
+    credential_origins: list[Annotated[str, AfterValidator(check_upstream_url)]] = Field(
+        default_factory=empty_list,
+        description="Other origins (absolute http(s) URLs; only scheme, host and port count) that may receive this "
+        "source's credentials: an operation or path whose own `servers` name another origin than the API's "
+        "(`base_url`, else the document's first server) is sent none unless its origin is listed here.",
+    )
     credential_parameters: list[str] = Field(
         default_factory=empty_list,
         description="Parameters (query, header or cookie, by name) that carry a credential `auth` already sends, "

@@ -200,8 +200,9 @@ class HttpUpstream:
         """Every attempt within the call's deadline; each failure to get an answer is an UpstreamError.
 
         Per-user credentials that cannot serve this caller refuse the call before anything is sent."""
-        claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims else []
-        if self._credentials is not None:
+        claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims and not request.foreign \
+            else []
+        if self._credentials is not None and request.credentials and not request.foreign:
             self._credentials.admit(ctx.principal)
         unreachable = False  # only what says the upstream itself is unreachable marks the source down
         try:
@@ -252,7 +253,8 @@ class HttpUpstream:
 
             try:
                 received = await send_authorized(
-                    self._credentials, self._token_sender(call), attempt, lambda got: got.status,
+                    self._credentials if request.credentials and not request.foreign else None,
+                    self._token_sender(call), attempt, lambda got: got.status,
                     waiting_for_token=lambda flag: setattr(call, "waiting_for_token", flag),
                     principal=ctx.principal,
                 )
@@ -296,9 +298,12 @@ class HttpUpstream:
         method, url, body = request.method, request.url, request.body
         ranges = redirect_ranges(None)
         for hop in range(MAX_REDIRECTS + 1):
-            trusted = hop == 0 or origin_of(url) == origin
-            sent = self._build(request, method, url, body, trusted, call, claimed)
-            with Hop(None if trusted else ranges) as sending:
+            home = hop == 0 or origin_of(url) == origin
+            # an operation on another origin than the source's API is sent as a redirect there would be
+            # (its own cookie arguments aside: they are meant for that host)
+            trusted = home and not request.foreign
+            sent = self._build(request, method, url, body, trusted, call, claimed, cookies=home)
+            with Hop(None if home else ranges) as sending:
                 try:
                     response = await self._transmit(sent, stamp if trusted else None, call)
                 finally:  # `connected` sets the peer before any byte is written: unset, nothing was sent
@@ -355,6 +360,8 @@ class HttpUpstream:
         trusted: bool,
         call: _Call,
         claimed: Iterable[tuple[str, str]] = (),
+        *,
+        cookies: bool = False,
     ) -> _Sent:
         """One hop, before credentials. On another origin: no cookies, no sensitive headers (and
         `_follow_redirects` stamps no credentials)."""
@@ -374,7 +381,7 @@ class HttpUpstream:
         merged = [(n, v) for n, v in merged if n.lower() not in _COMPUTED_HEADERS]
         if body is not None and request.content_type:
             merged.append(("Content-Type", request.content_type))
-        if trusted and request.cookies:
+        if (trusted or cookies) and request.cookies:
             merged.append(("Cookie", "; ".join(f"{name}={value}" for name, value in request.cookies)))
         if not trusted and self._query_key is not None:
             url = without_query_param(url, self._query_key)

@@ -21,6 +21,7 @@ from . import compile_openapi, missing_auth
 from .answers import mismatch
 from .fetch import source_tls
 from .pinned import open_description
+from .security import Access, credential_access
 
 if TYPE_CHECKING:
     from ...outbound import HttpUpstream
@@ -115,8 +116,8 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     source = OpenAPIRunningSource(ctx.name, config, retries, files, tls)
     if document.shapes_pending:
         source.track(document)
-    for item in compiled.operations:
-        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source)
+    for item, access in zip(compiled.operations, credential_access(compiled, config), strict=True):
+        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source, access)
         source.operations.append(item.operation)
     _warn(ctx, fetch_warnings)
     _warn(ctx, fetch_notes, "note")  # where the description came from: the pinned copy served offline
@@ -129,9 +130,10 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
 
 
 def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]
-             source: OpenAPIRunningSource):
+             source: OpenAPIRunningSource, access: Access):
     async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
         request = plan.build(arguments, base_url)
+        request.credentials, request.foreign = access.credentials, access.foreign
         result = await source.upstream().send(request, ctx)
         return mismatch(answer_types, result) or result
 

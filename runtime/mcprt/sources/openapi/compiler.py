@@ -34,7 +34,7 @@ from .reader import read_document
 from .refs import Resolver
 from .responses import ResponseShapes
 from .schemas import SchemaConverter
-from .security import Requirement, SecurityScheme, api_key_locations, parse_schemes, requirement
+from .security import Requirement, SecurityScheme, api_key_locations, is_public, parse_schemes, requirement
 from .servers import pick_base_url
 from .text import clean, tool_description
 
@@ -55,6 +55,7 @@ class CompiledOperation:
     deprecated: bool = False
     # documented media types per success status code (`answers.mismatch` checks by them)
     answer_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    public: bool = False  # its `security` is `[]`: sent without credentials (security.credential_access)
 
 
 @dataclass(slots=True)
@@ -68,6 +69,8 @@ class CompiledOpenAPI:
     spec_version: str = "3.0"
     from_cache: bool = False
     notes: list[str] = field(default_factory=list)  # told to the operator, never warnings (`--strict` passes)
+    # the document's own base URL (its first server; `base_url` aside): the origin its credentials belong to
+    api_base: str | None = None
 
 
 def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str], skipped: list[SpecError]) -> int:
@@ -314,10 +317,11 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             operation.response_schema = shapes.convert(op.response_schema)
             operation.default_response_schema = shapes.convert(op.default_schema) if op.response_schema else None
             report_shape_problems(shapes, warnings)
-        security = requirement(op.security if op.security is not None else model.security)
+        effective = op.security if op.security is not None else model.security
         compiled.append(
-            CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated,
-                              {code: tuple(types) for code, types in op.answer_types.items()})
+            CompiledOperation(operation, plan, requirement(effective), base_url, op.method, op.path, tuple(op.tags),
+                              op.deprecated, {code: tuple(types) for code, types in op.answer_types.items()},
+                              is_public(op.security))  # the operation's own: a top-level `[]` is often a stub
         )
     if tell:
         progress.report(f"{label}: operations", total, total)
@@ -336,4 +340,14 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         # otherwise validate as "ok — 0 tools" with nothing said.
         warnings.append(f"{label}: the description has no operations (nothing under `paths`), "
                         "so this source serves no tools")
-    return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes)
+    return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes,
+                           api_base=_document_base(doc_servers, config, doc.uri, label))
+
+
+def _document_base(servers: list[ServerSpec], config: OpenAPISource, doc_uri: str, label: str) -> str | None:
+    """The document's first server resolved (what its operations without their own `servers` use), or
+    None; its warnings and errors are the operations' to report, so none are raised here."""
+    try:
+        return pick_base_url(servers, config.server_variables, doc_uri, label, [])
+    except SpecError:
+        return None
