@@ -12,7 +12,7 @@ import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import Diagnostic, Severity
+from ...errors import Diagnostic, Severity, SourceConfigError
 from ...manifest.model import OpenAPISource
 from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
@@ -106,6 +106,8 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     assert isinstance(config, OpenAPISource)
     tls = tls_context(config, ctx.base_dir, False, ())  # the source's own `tls:`, None without it
     document, compiled, fetch_warnings, fetch_notes, files = await asyncio.to_thread(_compile, ctx, tls)
+    if compiled.config_problems:  # e.g. a `server_variables` typo: an error at its key, not a wrong base URL
+        raise SourceConfigError(compiled.config_problems)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
     files += tls_files(config, ctx.base_dir)  # watched like the description

@@ -35,7 +35,7 @@ from .refs import Resolver
 from .responses import ResponseShapes
 from .schemas import SchemaConverter
 from .security import Requirement, SecurityScheme, api_key_locations, is_public, parse_schemes, requirement
-from .servers import pick_base_url
+from .servers import pick_base_url, variable_problems
 from .text import clean, tool_description
 
 _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -71,6 +71,9 @@ class CompiledOpenAPI:
     notes: list[str] = field(default_factory=list)  # told to the operator, never warnings (`--strict` passes)
     # the document's own base URL (its first server; `base_url` aside): the origin its credentials belong to
     api_base: str | None = None
+    # the manifest's own mistakes the compile found, (path below the source, message): `server_variables`
+    # a server does not declare or allow (servers.variable_problems); the source refuses to open with them
+    config_problems: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
 
 
 def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str], skipped: list[SpecError]) -> int:
@@ -248,12 +251,15 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     doc_servers = model.servers or [ServerSpec("/", {}, doc.uri, "/servers")]
     bases: dict[tuple[str, str], str | None] = {}
 
+    used: list[ServerSpec] = []  # the servers the selected operations use: `server_variables` are checked on them
+
     def base_for(servers: list[ServerSpec]) -> str | None:
         if config.base_url:
             return config.base_url.rstrip("/")
         first = servers[0]
         memo_key = (first.uri, first.pointer)
         if memo_key not in bases:
+            used.append(first)
             bases[memo_key] = pick_base_url(servers, config.server_variables, doc.uri, label, warnings)
         return bases[memo_key]
 
@@ -340,8 +346,9 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         # otherwise validate as "ok — 0 tools" with nothing said.
         warnings.append(f"{label}: the description has no operations (nothing under `paths`), "
                         "so this source serves no tools")
+    problems = variable_problems(used, config.server_variables) if compiled and not config.base_url else []
     return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes,
-                           api_base=_document_base(doc_servers, config, doc.uri, label))
+                           api_base=_document_base(doc_servers, config, doc.uri, label), config_problems=problems)
 
 
 def _document_base(servers: list[ServerSpec], config: OpenAPISource, doc_uri: str, label: str) -> str | None:

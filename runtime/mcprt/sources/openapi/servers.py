@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import urljoin, urlparse, urlsplit
 
-from ...errors import SpecError
+from ...errors import SpecError, did_you_mean
 from ...manifest.urls import refuse_userinfo
 from .model import ServerSpec
 
@@ -69,3 +69,33 @@ def pick_base_url(
     if not candidates:
         return None
     return resolve_server(candidates[0], overrides, doc_uri, label, warnings)
+
+
+def variable_problems(used: list[ServerSpec], overrides: dict[str, str]) -> list[tuple[tuple[str, ...], str]]:
+    """The manifest's `server_variables` checked against the Server Objects its operations use (OpenAPI 3.x
+    §4.8.6: a variable with an `enum` takes only those values): (path below the source, message) for a
+    name none of them declares (a typo would be ignored in silence and the default used) and for a value
+    outside a declaring server's `enum` (it would build a base URL the API does not serve)."""
+    declared: dict[str, list[str] | None] = {}
+    for server in used:
+        for name, spec in server.variables.items():
+            enum = spec.get("enum") if isinstance(spec, dict) and isinstance(spec.get("enum"), list) else None
+            if enum is not None:
+                declared[name] = [*(declared.get(name) or []), *(str(v) for v in enum)]
+            else:
+                declared.setdefault(name, None)
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for name, value in overrides.items():
+        where = ("server_variables", name)
+        if name not in declared:
+            known = sorted(declared)
+            hint = did_you_mean(name, known) or (
+                f" (it has: {', '.join(known)})" if known else " (its servers have no variables)")
+            problems.append((where, f"unknown server variable '{name}'{hint}: the description's servers "
+                                    "declare no such variable, so it would be ignored"))
+            continue
+        allowed = declared[name]
+        if allowed is not None and value not in allowed:
+            problems.append((where, f"server variable '{name}' is {value!r}, which the description's server does "
+                                    f"not allow (allowed: {', '.join(dict.fromkeys(allowed))})"))
+    return problems
