@@ -57,6 +57,8 @@ from .wire import check_headers, wire_url
 # handler on the root logger shows it): the URL as redacted, never a credential.
 _REQUEST_LOG = logging.getLogger("aiohttp.client")
 DEFAULT_ACCEPT = "application/json, text/plain;q=0.9, */*;q=0.8"
+# The only response headers handed on (`UpstreamResult.headers`): the next page and a created resource's place.
+PASSED_HEADERS = ("link", "location")
 # Set here from the body and cookies of each hop, never taken from configuration or arguments.
 _COMPUTED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "cookie", "host"})
 @dataclass(slots=True)
@@ -184,6 +186,8 @@ class HttpUpstream:
         )
         result.raw_bytes = received.received
         result.scrubbed = True
+        result.headers = {name: SECRETS.scrub_text(value) if SECRETS else value
+                          for name in PASSED_HEADERS if (value := received.headers.get(name)) is not None}
         meta: dict[str, object] = {
             "url": self.redact_url(received.url),
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),

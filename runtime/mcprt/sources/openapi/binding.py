@@ -18,6 +18,7 @@ from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from ..tls_setting import tls_context, tls_files
 from . import compile_openapi, missing_auth
+from .answer_headers import header_notes
 from .answers import mismatch
 from .fetch import source_tls
 from .pinned import open_description
@@ -119,7 +120,8 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     if document.shapes_pending:
         source.track(document)
     for item, access in zip(compiled.operations, credential_access(compiled, config), strict=True):
-        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source, access)
+        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source, access,
+                                         item.operation.input_schema.get("properties") or {})
         source.operations.append(item.operation)
     _warn(ctx, fetch_warnings)
     _warn(ctx, fetch_notes, "note")  # where the description came from: the pinned copy served offline
@@ -132,12 +134,16 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
 
 
 def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]
-             source: OpenAPIRunningSource, access: Access):
+             source: OpenAPIRunningSource, access: Access, properties: dict[str, Any]):
     async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
         request = plan.build(arguments, base_url)
         request.credentials, request.foreign = access.credentials, access.foreign
-        result = await source.upstream().send(request, ctx)
-        return mismatch(answer_types, result) or result
+        upstream = source.upstream()
+        result = await upstream.send(request, ctx)
+        final = mismatch(answer_types, result) or result
+        if result.headers and not final.is_error:
+            final.notes.extend(header_notes(result, request.url, plan, properties, upstream.redact_url))
+        return final
 
     return invoke
 
