@@ -35,6 +35,9 @@ def spec(base: str) -> dict[str, Any]:
                 {"name": "page", "in": "query", "schema": {"type": "integer"}},
                 {"name": "per_page", "in": "query", "schema": {"type": "integer"}}]}},
             "/elsewhere": {"get": {"operationId": "elsewhere", "responses": OK}},
+            "/missing/{id}": {"get": {"operationId": "missing", "responses": OK, "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "q", "in": "query", "schema": {"type": "string"}}]}},
             "/r/{kind}": {"post": {"operationId": "respPost", "responses": OK, "parameters": [
                 {"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}}]}},
         },
@@ -63,6 +66,9 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     elif path == "/api/v1/r/202":
         status, body = 202, b'{"job": "j1"}'
         headers.append((b"location", b"/api/v1/jobs/j1"))
+    elif path.startswith("/api/v1/missing/"):  # what a wrong base URL gets on every call
+        status, body = 404, b"Not Found"
+        headers = [(b"content-type", b"text/plain")]
     elif path == "/api/v1/r/400":  # an error's Location is no resource
         status, body = 400, b'{"error": "bad"}'
         headers.append((b"location", b"/api/v1/items/8"))
@@ -137,3 +143,14 @@ async def test_no_header_note_on_an_error(tools: Any) -> None:
 ])
 def test_next_link_parsing(value: str, target: str | None) -> None:
     assert next_link(value) == target
+
+
+async def test_a_404_names_the_url_path_tried_without_the_query(tools: Any) -> None:
+    """A wrong base URL (the trial's `server_variables: {base: api/v9}`) 404s every call: say where."""
+    result = await call_tool(tools.get("missing"), {"id": "42", "q": "private words"})
+    assert result.is_error
+    assert texts(result) == ["HTTP 404 Not Found: Not Found",
+                             "Note: the upstream has nothing at GET /api/v1/missing/42 (the URL path tried); if "
+                             "every call of this source gets 404, its base URL is wrong: check the source's "
+                             "`base_url` or `server_variables`"]
+    assert KEY not in json.dumps(result.content) and "private" not in json.dumps(result.content)

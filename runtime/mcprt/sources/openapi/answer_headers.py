@@ -12,6 +12,10 @@ and structuredContent keep their shape and the tool list grows by nothing:
   else `next page (Link rel="next"): <URL>` — the URL with the source's credential parameter redacted.
 - `Location of the created resource: <URL>` (201) or `Location to check on the accepted request: <URL>` (202).
 
+A 404 also gets a note naming the method and URL path tried (`not_found_note`; no query, so no
+argument values or query credential): a wrong `base_url` or server variable 404s every call, and the
+body of a 404 rarely says which URL it refused.
+
 No other header is passed on (cookies, auth challenges, rate-limit headers stay out); the executor
 keeps only these two (`HttpUpstream.send`), with configured secrets scrubbed by value.
 """
@@ -107,3 +111,11 @@ def _typed(values: list[str], schema: Any) -> Any:
 
 def _cut(url: str) -> str:
     return url if len(url) <= MAX_URL_CHARS else url[:MAX_URL_CHARS] + "…"
+
+
+def not_found_note(method: str, url: str) -> str:
+    """The note of a 404: the method and URL path tried (the query left out) and what to check when
+    every call gets one."""
+    path = urlsplit(url).path or "/"
+    return (f"the upstream has nothing at {method} {_cut(path)} (the URL path tried); if every call of this "
+            "source gets 404, its base URL is wrong: check the source's `base_url` or `server_variables`")

@@ -18,7 +18,7 @@ from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from ..tls_setting import tls_context, tls_files
 from . import compile_openapi, missing_auth
-from .answer_headers import header_notes
+from .answer_headers import header_notes, not_found_note
 from .answers import mismatch
 from .fetch import source_tls
 from .pinned import open_description
@@ -143,6 +143,8 @@ def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str 
         final = mismatch(answer_types, result) or result
         if result.headers and not final.is_error:
             final.notes.extend(header_notes(result, request.url, plan, properties, upstream.redact_url))
+        if result.status == 404:
+            final.notes.append(not_found_note(request.method, request.url))
         return final
 
     return invoke
