@@ -71,6 +71,9 @@ class CompiledOpenAPI:
     notes: list[str] = field(default_factory=list)  # told to the operator, never warnings (`--strict` passes)
     # the document's own base URL (its first server; `base_url` aside): the origin its credentials belong to
     api_base: str | None = None
+    # the scopes the selected operations' security requirements ask of each scheme, in first-use order
+    # (`init`'s oauth2 hint asks for them: a token without them is refused by the API)
+    scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # the manifest's own mistakes the compile found, (path below the source, message): `server_variables`
     # a server does not declare or allow (servers.variable_problems); the source refuses to open with them
     config_problems: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
@@ -268,6 +271,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     left_out_with_problems = _unread_warnings(model, config, warnings, skipped)
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
+    scopes: dict[str, dict[str, None]] = {}
     total = len(model.operations)
     tell = progress.reporting() and total >= PROGRESS_FROM
     for index, (op, name) in enumerate(zip(model.operations, _tool_names(model.operations), strict=True)):
@@ -324,6 +328,10 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             operation.default_response_schema = shapes.convert(op.default_schema) if op.response_schema else None
             report_shape_problems(shapes, warnings)
         effective = op.security if op.security is not None else model.security
+        for alternative in effective or ():
+            for scheme_name, wanted in alternative.items():
+                if isinstance(wanted, list):
+                    scopes[scheme_name] = {**scopes.get(scheme_name, {}), **dict.fromkeys(map(str, wanted))}
         compiled.append(
             CompiledOperation(operation, plan, requirement(effective), base_url, op.method, op.path, tuple(op.tags),
                               op.deprecated, {code: tuple(types) for code, types in op.answer_types.items()},
@@ -348,7 +356,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
                         "so this source serves no tools")
     problems = variable_problems(used, config.server_variables) if compiled and not config.base_url else []
     return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes,
-                           api_base=_document_base(doc_servers, config, doc.uri, label), config_problems=problems)
+                           api_base=_document_base(doc_servers, config, doc.uri, label), config_problems=problems,
+                           scopes={name: tuple(wanted) for name, wanted in scopes.items()})
 
 
 def _document_base(servers: list[ServerSpec], config: OpenAPISource, doc_uri: str, label: str) -> str | None:
