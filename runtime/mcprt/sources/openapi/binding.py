@@ -17,6 +17,7 @@ from ...manifest.model import OpenAPISource
 from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from ..tls_setting import tls_context, tls_files
+from ...wording import noun
 from . import compile_openapi, missing_auth
 from .answer_headers import header_notes, not_found_note
 from .answers import mismatch
@@ -156,6 +157,7 @@ def _warn(ctx: SourceContext, messages: list[str], severity: Severity = "warning
         return
     shown = messages[:5]
     if len(messages) > 5:
-        shown.append(f"… and {len(messages) - 5} more {severity}s of this kind")
+        more = len(messages) - 5
+        shown.append(f"… and {more} more {noun(more, severity)} of this kind")
     for message in shown:
         ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", severity))
