@@ -34,6 +34,7 @@ def spec(port: int) -> dict[str, Any]:
         "servers": [{"url": f"http://127.0.0.1:{port}/api"}],
         "security": [{"key": []}],
         "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                                           "basic": {"type": "http", "scheme": "basic"},
                                            "cc": {"type": "oauth2", "flows": {"clientCredentials": {
                                                "tokenUrl": f"http://127.0.0.1:{port}/nowhere", "scopes": {}}}}}},
         "paths": {
@@ -45,6 +46,8 @@ def spec(port: int) -> dict[str, Any]:
             # another origin at the operation and at the path level, needing the key
             "/ext/op": {"get": {"operationId": "extOp", "servers": [{"url": other}], "responses": ECHO}},
             "/ext/path": {"servers": [{"url": other}], "get": {"operationId": "extPath", "responses": ECHO}},
+            # two schemes at once (the trial's /auth/both)
+            "/both": {"get": {"operationId": "both", "security": [{"key": [], "basic": []}], "responses": ECHO}},
         },
     }
 
@@ -61,7 +64,8 @@ class Seen:
                               "key": headers.get("x-api-key", ""), "auth": headers.get("authorization", ""),
                               "tenant": headers.get("x-tenant-token", "")})
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": b"{}"})
+        # reflects the key it got, as the trial's `echo401` did: a result must never hand it on
+        await send({"type": "http.response.body", "body": json.dumps({"you_sent": headers.get("x-api-key")}).encode()})
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +153,19 @@ def test_validate_warns_at_each_operation_on_another_origin(tmp_path: Path, upst
     assert KEY not in checked.stderr
     opted = write(tmp_path, port, API_KEY, f"    credential_origins: [\"http://localhost:{port}\"]\n")
     assert "credential_origins" not in mcprt_cli("validate", str(opted), env={"OPAUTH_KEY": KEY}).stderr
+
+
+async def test_two_schemes_at_once_by_auth_plus_a_credential_header(tmp_path: Path, upstream: tuple[int, Seen],
+                                                                    env: None) -> None:
+    """The documented way for `security: [{key: [], basic: []}]` (README, `auth` of a source): one scheme in
+    `auth`, the other as a fixed header whose name says credential, which is then a secret: scrubbed from
+    what the upstream reflects, and no `validate` warning that the operation's auth is missing."""
+    port, seen = upstream
+    manifest = write(tmp_path, port, '{basic: {username: alice, password: "${OPAUTH_KEY}"}}',
+                     '    headers: {X-API-Key: "${OPAUTH_KEY}"}\n')
+    got = await calls(manifest, seen, "both")
+    result, sent = got["both"]
+    assert not result.is_error and sent[0]["key"] == KEY and sent[0]["auth"].startswith("Basic ")
+    assert KEY not in json.dumps(result.content) and KEY not in json.dumps(result.structured_content)
+    checked = mcprt_cli("validate", str(manifest), env={"OPAUTH_KEY": KEY})
+    assert "`both`" not in checked.stderr, checked.stderr

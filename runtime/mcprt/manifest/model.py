@@ -538,7 +538,9 @@ def _forwardable(value: dict[str, str]) -> dict[str, str]:
 class OutboundAuth(StrictModel):
     """Credentials mcprt sends upstream: exactly one kind, optionally plus `forward_claims`. An OpenAPI source sends
     them only to its API's origin (and its `credential_origins`), and not to an operation with `security: []`
-    (OpenAPI 3.x §4.8.10)."""
+    (OpenAPI 3.x §4.8.10). An operation needing two schemes at once (`security: [{key: [], basic: []}]`): one here,
+    the other as a source `headers` entry, `X-API-Key: "${API_KEY}"`; a header named like a credential (key, token,
+    secret, auth …) is a secret like these: scrubbed from results, logs and errors, not sent to another origin."""
 
     bearer: SecretStr | None = Field(None, description="`Authorization: Bearer` token; write `${VAR}`.")
     basic: BasicAuth | None = Field(None, description="HTTP basic credentials.")
