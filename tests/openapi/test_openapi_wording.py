@@ -42,3 +42,20 @@ def test_a_data_url_takes_its_name_before_or_after_base64() -> None:
     for url in ("data:image/png;name=cat.png;base64,aGk=", "data:image/png;base64;name=cat.png,aGk="):
         file = decode_file("file", url)
         assert (file.data, file.media_type, file.filename) == (b"hi", "image/png", "cat.png"), url
+
+
+def test_a_file_arguments_description_says_name_is_allowed() -> None:
+    """The model only learns of `;name=` from the schema: it sent every upload as the property's name."""
+    from openapi_support import by_key, compile_inline
+
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
+            "paths": {"/upload": {"post": {"operationId": "upload", "responses": OK, "requestBody": {
+                "required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+                    "file": {"type": "string", "format": "binary"}}}}}}}},
+                      "/blob": {"put": {"operationId": "putBlob", "responses": OK, "requestBody": {
+                          "required": True, "content": {"application/octet-stream": {
+                              "schema": {"type": "string", "format": "binary"}}}}}}}}
+    ops = by_key(compile_inline(spec))
+    for key, arg in (("upload", "file"), ("putBlob", "body")):
+        described = ops[key].operation.input_schema["properties"][arg]["description"]
+        assert "data:<type>[;name=<file>];base64,<data>" in described, described
