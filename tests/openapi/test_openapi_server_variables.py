@@ -55,3 +55,42 @@ def test_allowed_values_and_base_url_pass(tmp_path: Path) -> None:
         (tmp_path / "mcp.yaml").write_text(f"version: 1\nsources:\n  s:\n    openapi: api.json\n    {extra}\n")
         checked = mcprt_cli("validate", str(tmp_path / "mcp.yaml"), "--strict")
         assert checked.returncode == 0, checked.stderr
+
+
+# Declared is declared wherever the Server Object is: a later entry of a `servers` list (only the first is
+# used for the base URL) or the server of an operation `include` leaves out. Both were refused as
+# "unknown server variable", so a manifest valid before stopped the source from opening.
+LISTED = {
+    "openapi": "3.0.3",
+    "info": {"title": "t", "version": "1"},
+    "servers": [{"url": "https://api.example.com"},
+                {"url": "https://{region}.example.com", "variables": {"region": {"default": "eu", "enum": ["eu", "us"]}}}],
+    "paths": {
+        "/a": {"get": {"operationId": "a", "responses": {"200": {"description": "ok"}}}},
+        "/b": {"get": {"operationId": "b", "responses": {"200": {"description": "ok"}}, "servers": [
+            {"url": "https://{tenant}.files.example.com", "variables": {"tenant": {"default": "x", "enum": ["x"]}}}]}},
+    },
+}
+
+
+@pytest.mark.parametrize("extra", [
+    "server_variables: {region: us}",
+    "server_variables: {region: asia}",  # the server declaring it is not used: its `enum` builds no URL
+    "server_variables: {tenant: acme}\n    include: {operations: [a]}",
+])
+def test_a_variable_declared_by_a_server_not_used_passes(tmp_path: Path, extra: str) -> None:
+    (tmp_path / "api.json").write_text(json.dumps(LISTED))
+    (tmp_path / "mcp.yaml").write_text(f"version: 1\nsources:\n  s:\n    openapi: api.json\n    {extra}\n")
+    checked = mcprt_cli("validate", str(tmp_path / "mcp.yaml"))
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_used_servers_enum_still_binds(tmp_path: Path) -> None:
+    (tmp_path / "api.json").write_text(json.dumps(LISTED))
+    (tmp_path / "mcp.yaml").write_text(
+        "version: 1\nsources:\n  s:\n    openapi: api.json\n    server_variables: {tenant: acme, regio: us}\n")
+    checked = mcprt_cli("validate", str(tmp_path / "mcp.yaml"))
+    assert checked.returncode != 0, checked.stderr
+    assert "server variable 'tenant' is 'acme', which the description's server does not allow (allowed: x)" \
+        in checked.stderr
+    assert "unknown server variable 'regio' (did you mean 'region'?)" in checked.stderr

@@ -631,8 +631,9 @@ class OpenAPISource(SourceBase):
     base_url: Annotated[str, AfterValidator(_not_the_placeholder), AfterValidator(check_upstream_url)] | None = Field(
         None, description="API base URL (absolute http(s), no `user:password@`: use `auth.basic`); else the "
         "document's first server.")
-    server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables; a name the "
-                                                  "operations' servers do not declare, or a value outside a variable's `enum`, is an error.")
+    server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables; a name no "
+                                                  "server of the description declares, or a value outside the `enum` of a server the "
+                                                  "operations use, is an error.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for this source's HTTPS API "
                                     "requests and its description's download from the API's origin (base_url's; "

@@ -354,7 +354,9 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         # otherwise validate as "ok — 0 tools" with nothing said.
         warnings.append(f"{label}: the description has no operations (nothing under `paths`), "
                         "so this source serves no tools")
-    problems = variable_problems(used, config.server_variables) if compiled and not config.base_url else []
+    declaring = [*model.servers, *(server for op in model.operations for server in op.servers or ())]
+    problems = (variable_problems(declaring, used, config.server_variables)
+                if compiled and not config.base_url else [])
     return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes,
                            api_base=_document_base(doc_servers, config, doc.uri, label), config_problems=problems,
                            scopes={name: tuple(wanted) for name, wanted in scopes.items()})
