@@ -82,6 +82,9 @@ class CallContext:
     # The tool declares an outputSchema (MCP 2025-11-25 §server/tools "Output Schema"): a source that can
     # check its result against its own response type does so only then (`output_schema: false` turns it off).
     output_declared: bool = False
+    # Arguments the manifest hides from the model (`args: {x: {hidden: true}}` or `fixed`): a source that
+    # tells the model how to go on (a next page) never does so with one of these, which it could not set.
+    hidden_arguments: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)

@@ -61,6 +61,16 @@ DEFAULT_ACCEPT = "application/json, text/plain;q=0.9, */*;q=0.8"
 PASSED_HEADERS = ("link", "location")
 # Set here from the body and cookies of each hop, never taken from configuration or arguments.
 _COMPUTED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "cookie", "host"})
+
+
+def _field(headers: Mapping[str, str], name: str) -> str | None:
+    """A response header's field lines joined with ", " (RFC 9110 §5.3): an API may send `Link` twice
+    (RFC 8288 §3), and the next page may be in the second."""
+    getall = getattr(headers, "getall", None)  # aiohttp's CIMultiDictProxy; a plain mapping has one line
+    lines = getall(name, []) if getall is not None else [v for v in [headers.get(name)] if v is not None]
+    return ", ".join(lines) if lines else None
+
+
 @dataclass(slots=True)
 class _Call:
     """Bookkeeping of one `send`: what the error messages and `meta` report."""
@@ -152,6 +162,10 @@ class HttpUpstream:
     def redact_url(self, url: str) -> str:
         return redact_url(url, extra=self._sensitive_names)
 
+    def is_secret_name(self, name: str) -> bool:
+        """Whether a query/header name may carry a credential here (`redact_url`'s rule, this source's api-key name too)."""
+        return is_sensitive_name(name, self._sensitive_names)
+
     async def send(self, request: BuiltRequest, ctx: CallContext) -> UpstreamResult:
         """Send `request` with this source's credentials; a failure to get any answer raises ToolCallError.
 
@@ -187,7 +201,7 @@ class HttpUpstream:
         result.raw_bytes = received.received
         result.scrubbed = True
         result.headers = {name: SECRETS.scrub_text(value) if SECRETS else value
-                          for name in PASSED_HEADERS if (value := received.headers.get(name)) is not None}
+                          for name in PASSED_HEADERS if (value := _field(received.headers, name)) is not None}
         meta: dict[str, object] = {
             "url": self.redact_url(received.url),
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),

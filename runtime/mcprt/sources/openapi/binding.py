@@ -143,7 +143,9 @@ def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str 
         result = await upstream.send(request, ctx)
         final = mismatch(answer_types, result) or result
         if result.headers and not final.is_error:
-            final.notes.extend(header_notes(result, request.url, plan, properties, upstream.redact_url))
+            shown = {name: schema for name, schema in properties.items() if name not in ctx.hidden_arguments}
+            final.notes.extend(header_notes(result, request.url, plan, shown, upstream.redact_url,
+                                            upstream.is_secret_name))
         if result.status == 404:
             final.notes.append(not_found_note(request.method, request.url))
         return final
