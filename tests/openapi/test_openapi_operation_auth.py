@@ -169,3 +169,41 @@ async def test_two_schemes_at_once_by_auth_plus_a_credential_header(tmp_path: Pa
     assert KEY not in json.dumps(result.content) and KEY not in json.dumps(result.structured_content)
     checked = mcprt_cli("validate", str(manifest), env={"OPAUTH_KEY": KEY})
     assert "`both`" not in checked.stderr, checked.stderr
+
+
+def relative_spec(port: int) -> dict[str, Any]:
+    """A local description whose servers are relative (`/v1`): the API's origin is unknown without
+    `base_url`; one operation names an absolute server of its own (the upstream here)."""
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "/v1"}],
+            "security": [{"key": []}],
+            "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+            "paths": {"/ext/op": {"get": {"operationId": "extOp", "responses": ECHO,
+                                          "servers": [{"url": f"http://localhost:{port}/api"}]}}}}
+
+
+async def test_an_unknown_api_origin_sends_credentials_to_no_other_server(
+        tmp_path: Path, upstream: tuple[int, Seen], env: None) -> None:
+    """Before, an unknown origin protected nothing: the key went to any operation's own server, unsaid."""
+    port, seen = upstream
+    manifest = write(tmp_path, port, API_KEY)
+    (tmp_path / "api.json").write_text(json.dumps(relative_spec(port)))
+    got = await calls(manifest, seen, "extOp")
+    assert not got["extOp"][0].is_error and [r["key"] for r in got["extOp"][1]] == [""]
+    checked = mcprt_cli("validate", str(manifest), env={"OPAUTH_KEY": KEY})
+    assert (f"operation `extOp` is served from http://localhost:{port}, not the API's origin, which is unknown "
+            "(the description's servers are relative to a local file: set `base_url`)") in checked.stderr
+    opted = write(tmp_path, port, API_KEY, f"    credential_origins: [\"http://localhost:{port}\"]\n")
+    (tmp_path / "api.json").write_text(json.dumps(relative_spec(port)))
+    got = await calls(opted, seen, "extOp")
+    assert [r["key"] for r in got["extOp"][1]] == [KEY]
+
+
+@pytest.mark.parametrize(("url", "text"), [
+    ("https://api.example.com/v1", "https://api.example.com"),  # was https://api.example.com:443
+    ("http://API.example.com:80/", "http://api.example.com"),  # was http://api.example.com:80
+    ("https://api.example.com:8443/", "https://api.example.com:8443"),
+    ("http://[::1]:9101/x", "http://[::1]:9101"),
+])
+def test_an_origin_is_written_without_its_default_port(url: str, text: str) -> None:
+    from mcprt.outbound.redirects import origin_of, origin_text
+    assert origin_text(origin_of(url)) == text

@@ -643,7 +643,8 @@ class OpenAPISource(SourceBase):
         default_factory=empty_list,
         description="Other origins (absolute http(s) URLs; only scheme, host and port count) that may receive this "
         "source's credentials: an operation or path whose own `servers` name another origin than the API's "
-        "(`base_url`, else the document's first server) is sent none unless its origin is listed here.",
+        "(`base_url`, else the document's first server; with neither absolute, every such operation) is sent none "
+        "unless its origin is listed here.",
     )
     credential_parameters: list[str] = Field(
         default_factory=empty_list,

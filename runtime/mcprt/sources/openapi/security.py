@@ -10,7 +10,11 @@ Who gets the source's credentials (`credential_access`, one rule for the call an
 - an operation whose own (or its path's) `servers` name another origin (RFC 6454 §4: scheme, host,
   port) than the source's API — `base_url`, else the document's first server — is sent none of the
   source's credentials, sensitive `headers` or forwarded claims, as a redirect to another host is not,
-  unless that origin is listed in the source's `credential_origins`.
+  unless that origin is listed in the source's `credential_origins`. When the API's origin is unknown
+  (a local description whose servers are relative, and no `base_url`), every operation with an absolute
+  server of its own counts as another origin: credentials go only where the operator said they may.
+  The scheme is part of the origin: an `https` operation on the host of an `http` API is another
+  origin too (its key would not be expected there either); `credential_origins` opts it in.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcprt.manifest.model import OpenAPISource
-from mcprt.outbound.redirects import origin_of
+from mcprt.outbound.redirects import origin_of, origin_text
 from mcprt.errors import ToolCallError
 
 if TYPE_CHECKING:
@@ -147,7 +151,7 @@ def credential_access(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[
     found = []
     for op in compiled.operations:
         where = _origin(op.base_url)
-        foreign = where is not None and home is not None and where not in allowed
+        foreign = where is not None and where not in allowed  # an unknown `home` allows none but those listed
         found.append(Access(credentials=not (op.public or foreign), foreign=foreign))
     return found
 
@@ -156,10 +160,13 @@ def _foreign_warnings(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[
     """Operations served from another origin that would have carried credentials: they get none now."""
     if config.auth is None and not config.headers:
         return []
-    home = config.base_url or compiled.api_base or ""
+    home = config.base_url or compiled.api_base
+    api = (f"the API's origin ({_origin_text(home)})" if _origin(home) else
+           "the API's origin, which is unknown (the description's servers are relative to a local file: set "
+           "`base_url`)")
     return [
-        f"operation `{op.operation.key}` is served from {_origin_text(op.base_url)}, not the API's origin "
-        f"({_origin_text(home)}): the source's credentials are not sent there; if that host should get them, "
+        f"operation `{op.operation.key}` is served from {_origin_text(op.base_url)}, not {api}: the source's "
+        "credentials are not sent there; if that host should get them, "
         "list its origin in the source's `credential_origins`"
         for op, access in zip(compiled.operations, credential_access(compiled, config), strict=True)
         if access.foreign and not op.public
@@ -170,8 +177,7 @@ def _origin_text(url: str | None) -> str:
     origin = _origin(url)
     if origin is None:
         return "an unknown origin"
-    scheme, host, port = origin
-    return f"{scheme}://{host}:{port}" if port is not None else f"{scheme}://{host}"
+    return origin_text(origin)
 
 
 def missing_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[str]:
