@@ -82,6 +82,9 @@ class CallContext:
     # The tool declares an outputSchema (MCP 2025-11-25 §server/tools "Output Schema"): a source that can
     # check its result against its own response type does so only then (`output_schema: false` turns it off).
     output_declared: bool = False
+    # Arguments the manifest hides from the model (`args: {x: {hidden: true}}` or `fixed`): a source that
+    # tells the model how to go on (a next page) never does so with one of these, which it could not set.
+    hidden_arguments: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -109,6 +112,9 @@ class UpstreamResult:
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. url, latency; never secrets
     result_meta: dict[str, Any] | None = None  # a proxied result's own `_meta`, passed on unchanged
     notes: list[str] = field(default_factory=list)  # what the source says about the result (shown with it)
+    # the few response headers a source may tell the model about, lower-case names (`link`, `location`:
+    # openapi/answer_headers.py); never cookies, auth challenges or any other header
+    headers: dict[str, str] = field(default_factory=dict)
     scrubbed: bool = False  # configured secrets already removed from the body (the HTTP executor does)
     # `raw_bytes` is already the call's raw figure (`shaping.sent.raw_size`): a result relayed after its own
     # shaping (discovery's `call_tool` relays its target's), whose "raw" is what the target's upstream sent

@@ -748,3 +748,28 @@ def test_init_writes_the_servers_base_url_or_a_placeholder_validate_refuses(tmp_
         assert called.returncode == 0, called.stdout + called.stderr
         (content,) = json.loads(called.stdout)["content"]  # the static server names no JSON type: bytes
         assert base64.b64decode(content["resource"]["blob"]) == b'{"where": "served-at-v2"}'
+
+
+def test_the_oauth2_hint_asks_for_the_scopes_the_operations_require(tmp_path: Path) -> None:
+    """Found by a new-user trial: `# auth: {oauth2: …}` left out `scopes`, so the token, once uncommented,
+    lacked what the operations require (`security: [{cc: [read]}]`) and every call was refused."""
+    spec = tmp_path / "api.json"
+    spec.write_text(json.dumps({
+        "openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "https://api.example.com"}],
+        "components": {"securitySchemes": {"cc": {"type": "oauth2", "flows": {"clientCredentials": {
+            "tokenUrl": "https://auth.example.com/token", "scopes": {"read": "r", "write:all": "w", "admin": "a"}}}}}},
+        "paths": {"/a": {"get": {"operationId": "a", "security": [{"cc": ["read"]}],
+                                 "responses": {"200": {"description": "ok"}}}},
+                  "/b": {"post": {"operationId": "b", "security": [{"cc": ["read", "write:all"]}],
+                                  "responses": {"200": {"description": "ok"}}}}}}))
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    hints = [line for line in out.read_text().splitlines() if line.startswith("    # auth: ")]
+    assert hints == ['    # auth: {oauth2: {token_url: "https://auth.example.com/token", client_id: "${CLIENT_ID}", '
+                     'client_secret: "${CLIENT_SECRET}", scopes: [read, "write:all"]}}   # `cc` (OAuth2 '
+                     'clientCredentials)'], hints
+    one = tmp_path / "uncommented.yaml"
+    one.write_text(out.read_text().replace(hints[0], hints[0].replace("    # auth: ", "    auth: ", 1)))
+    checked = mcprt("validate", str(one), env={"CLIENT_ID": "c", "CLIENT_SECRET": "s-123"})
+    assert checked.returncode == 0, checked.stderr

@@ -139,7 +139,7 @@ def test_a_null_where_the_schema_forbids_it_is_refused_before_sending(manifest: 
     upstream.clear()
     done = mcprt_cli("call", str(manifest), "patchItem", "--args", json.dumps({"id": "7", "size": None}))
     assert done.returncode == 1
-    assert "size" in done.stdout and "None is not of type 'integer'" in done.stdout
+    assert "size" in done.stdout and "null is not of type 'integer'" in done.stdout
     assert upstream.seen == []
 
 

@@ -235,6 +235,30 @@ def test_form_urlencoded_encoding_styles() -> None:
     )
 
 
+@pytest.mark.parametrize(("encoding", "expected"), [
+    # the trial's /form2: OpenAPI 3.x Encoding Object, `form` + `explode` spreads the object's properties
+    ({"meta": {"style": "form", "explode": True}}, b"colors=r&colors=g&a=1&b=x%20y"),
+    ({"meta": {"explode": True}}, b"colors=r&colors=g&a=1&b=x%20y"),  # `style` defaults to form
+    ({"meta": {"style": "form", "explode": False}}, b"colors=r&colors=g&meta=a,1,b,x%20y"),
+    ({"meta": {"style": "deepObject", "explode": True}}, b"colors=r&colors=g&meta[a]=1&meta[b]=x+y"),
+    ({}, b"colors=r&colors=g&meta[a]=1&meta[b]=x+y"),  # no encoding: brackets, as Stripe-like APIs take them
+    ({"meta": {"contentType": "text/plain"}}, b"colors=r&colors=g&meta[a]=1&meta[b]=x+y"),
+])
+def test_form_object_property_follows_its_encoding_style(encoding: dict, expected: bytes) -> None:
+    spec = {
+        "openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "https://api.example.com"}],
+        "paths": {"/form2": {"post": {"operationId": "postForm2", "responses": {"200": {"description": "ok"}},
+                                      "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+                                          "schema": {"type": "object", "properties": {
+                                              "colors": {"type": "array", "items": {"type": "string"}},
+                                              "meta": {"type": "object", "properties": {
+                                                  "a": {"type": "string"}, "b": {"type": "string"}}}}},
+                                          "encoding": encoding}}}}}},
+    }
+    op = by_key(compile_inline(spec))["postForm2"]
+    assert op.plan.build({"colors": ["r", "g"], "meta": {"a": "1", "b": "x y"}}).body == expected
+
+
 def test_text_body_and_accept_header() -> None:
     spec = {
         "openapi": "3.1.0",

@@ -4,7 +4,7 @@ that carry a credential though the document declares them as ordinary parameters
 - **Schemes** (OpenAPI Security Scheme Object, OAS 3.1 §4.8.27): HTTP `bearer` → `auth: {bearer: …}`;
   HTTP `basic` → `basic`; `apiKey` → `api_key` with its `in` and `name` (an `Authorization` header
   key is a bearer token: Kubernetes' `BearerToken`); OAuth2 with a `clientCredentials` flow →
-  `oauth2` with its `tokenUrl`; other OAuth2 flows and OpenID Connect need a person to sign in, so
+  `oauth2` with its `tokenUrl` and the `scopes` the operations' requirements ask for; other OAuth2 flows and OpenID Connect need a person to sign in, so
   the hint is a `bearer` token obtained that way; mutual TLS gets none. Values are `${VAR}`s: secrets come from the
   environment. Equal hints are written once; all are comments, the author keeps one.
 - **Credential parameters**: a query, header or cookie parameter named like a credential
@@ -30,17 +30,20 @@ _NAMES = frozenset({"accesstoken", "authtoken", "apitoken", "apikey", "xapikey",
 _SAID = re.compile(r"\b(?:authentication|authorization|auth|access|api|bearer)[ -](?:token|key)\b", re.IGNORECASE)
 
 
-def auth_hints(schemes: dict[str, SecurityScheme]) -> list[tuple[str, list[str]]]:
+def auth_hints(schemes: dict[str, SecurityScheme],
+               scopes: dict[str, tuple[str, ...]] | None = None) -> list[tuple[str, list[str]]]:
     """One `auth: {…}` flow-style mapping per distinct way to send the schemes' credentials, in order,
-    each with the descriptions of the schemes it serves (`SecurityScheme.describe`)."""
+    each with the descriptions of the schemes it serves (`SecurityScheme.describe`). `scopes`: what the
+    operations' security requirements ask of each scheme (`CompiledOpenAPI.scopes`); an oauth2 hint
+    requests them, since a token without them is refused."""
     hints: dict[str, list[str]] = {}
     for scheme in schemes.values():
         if scheme.type in ("apiKey", "http", "oauth2", "openIdConnect"):  # mutual TLS has no `auth` form
-            hints.setdefault(_auth_for(scheme), []).append(scheme.describe())
+            hints.setdefault(_auth_for(scheme, (scopes or {}).get(scheme.name, ())), []).append(scheme.describe())
     return list(hints.items())
 
 
-def _auth_for(scheme: SecurityScheme) -> str:
+def _auth_for(scheme: SecurityScheme, scopes: tuple[str, ...] = ()) -> str:
     if scheme.type == "http" and scheme.scheme == "basic":
         return 'auth: {basic: {username: "${API_USERNAME}", password: "${API_PASSWORD}"}}'
     if scheme.type == "apiKey" and scheme.param_name and not (
@@ -48,8 +51,9 @@ def _auth_for(scheme: SecurityScheme) -> str:
         return (f"auth: {{api_key: {{in: {scheme.location or 'header'}, name: {_flow(scheme.param_name)}, "
                 f'value: "${{API_KEY}}"}}}}')
     if scheme.type == "oauth2" and scheme.token_url:
+        wanted = f", scopes: [{', '.join(_flow(s) for s in scopes)}]" if scopes else ""
         return (f"auth: {{oauth2: {{token_url: {_flow(scheme.token_url)}, client_id: \"${{CLIENT_ID}}\", "
-                f'client_secret: "${{CLIENT_SECRET}}"}}}}')
+                f'client_secret: "${{CLIENT_SECRET}}"{wanted}}}}}')
     return 'auth: {bearer: "${API_TOKEN}"}'
 
 

@@ -256,7 +256,7 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     """The credentials the API declares, as commented `auth:` lines to keep one of (`credentials.py`), and
     the parameters that carry a credential, kept from the model with `credential_parameters`."""
     lines: list[str] = []
-    hints = auth_hints(compiled.security_schemes)
+    hints = auth_hints(compiled.security_schemes, compiled.scopes)
     if hints:
         lines.append("    # the credentials the API declares" + (" (keep one):" if len(hints) > 1 else ":"))
         lines += [f"    # {hint}   # {_one_line(', '.join(schemes))}" for hint, schemes in hints]

@@ -536,7 +536,11 @@ def _forwardable(value: dict[str, str]) -> dict[str, str]:
 
 
 class OutboundAuth(StrictModel):
-    """Credentials mcprt sends upstream: exactly one kind, optionally plus `forward_claims`."""
+    """Credentials mcprt sends upstream: exactly one kind, optionally plus `forward_claims`. An OpenAPI source sends
+    them only to its API's origin (and its `credential_origins`), and not to an operation with `security: []`
+    (OpenAPI 3.x §4.8.10). An operation needing two schemes at once (`security: [{key: [], basic: []}]`): one here,
+    the other as a source `headers` entry, `X-API-Key: "${API_KEY}"`; a header named like a credential (key, token,
+    secret, auth …) is a secret like these: scrubbed from results, logs and errors, not sent to another origin."""
 
     bearer: SecretStr | None = Field(None, description="`Authorization: Bearer` token; write `${VAR}`.")
     basic: BasicAuth | None = Field(None, description="HTTP basic credentials.")
@@ -627,12 +631,21 @@ class OpenAPISource(SourceBase):
     base_url: Annotated[str, AfterValidator(_not_the_placeholder), AfterValidator(check_upstream_url)] | None = Field(
         None, description="API base URL (absolute http(s), no `user:password@`: use `auth.basic`); else the "
         "document's first server.")
-    server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables.")
+    server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables; a name no "
+                                                  "server of the description declares, or a value outside the `enum` of a server the "
+                                                  "operations use, is an error.")
     auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
     tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for this source's HTTPS API "
                                     "requests and its description's download from the API's origin (base_url's; "
                                     "another host, and token requests, keep the default trust).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
+    credential_origins: list[Annotated[str, AfterValidator(check_upstream_url)]] = Field(
+        default_factory=empty_list,
+        description="Other origins (absolute http(s) URLs; only scheme, host and port count) that may receive this "
+        "source's credentials: an operation or path whose own `servers` name another origin than the API's "
+        "(`base_url`, else the document's first server; with neither absolute, every such operation) is sent none "
+        "unless its origin is listed here.",
+    )
     credential_parameters: list[str] = Field(
         default_factory=empty_list,
         description="Parameters (query, header or cookie, by name) that carry a credential `auth` already sends, "

@@ -38,6 +38,13 @@ def origin_of(url: str) -> tuple[str, str, int | None]:
     return scheme, host, port or _DEFAULT_PORTS.get(scheme)
 
 
+def origin_text(origin: tuple[str, str, int | None]) -> str:
+    """An `origin_of` result as an origin is written (RFC 6454 §6.2), the scheme's default port left out."""
+    scheme, host, port = origin
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal (RFC 3986 §3.2.2)
+    return f"{scheme}://{host}:{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else f"{scheme}://{host}"
+
+
 def resolve_location(url: str, location: str) -> str:
     """The absolute URL a `Location` header points to; only http(s) targets are followed."""
     try:

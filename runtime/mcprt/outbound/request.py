@@ -25,3 +25,9 @@ class BuiltRequest:
     # values stay out of them. Not part of the request's identity (two requests sending the same bytes are
     # equal), so not compared.
     route: Route | None = field(default=None, compare=False)
+    # What of the source's credentials goes along (sources/openapi/security.py decides): `credentials`
+    # False sends no auth stamp and fetches no token (an operation with `security: []`); `foreign` True
+    # treats the request as a redirect to another host is treated: no stamp, no sensitive headers of
+    # the source, no forwarded claims, no cookies of its own (an operation served from another origin).
+    credentials: bool = True
+    foreign: bool = False

@@ -57,8 +57,20 @@ from .wire import check_headers, wire_url
 # handler on the root logger shows it): the URL as redacted, never a credential.
 _REQUEST_LOG = logging.getLogger("aiohttp.client")
 DEFAULT_ACCEPT = "application/json, text/plain;q=0.9, */*;q=0.8"
+# The only response headers handed on (`UpstreamResult.headers`): the next page and a created resource's place.
+PASSED_HEADERS = ("link", "location")
 # Set here from the body and cookies of each hop, never taken from configuration or arguments.
 _COMPUTED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "cookie", "host"})
+
+
+def _field(headers: Mapping[str, str], name: str) -> str | None:
+    """A response header's field lines joined with ", " (RFC 9110 §5.3): an API may send `Link` twice
+    (RFC 8288 §3), and the next page may be in the second."""
+    getall = getattr(headers, "getall", None)  # aiohttp's CIMultiDictProxy; a plain mapping has one line
+    lines = getall(name, []) if getall is not None else [v for v in [headers.get(name)] if v is not None]
+    return ", ".join(lines) if lines else None
+
+
 @dataclass(slots=True)
 class _Call:
     """Bookkeeping of one `send`: what the error messages and `meta` report."""
@@ -150,6 +162,10 @@ class HttpUpstream:
     def redact_url(self, url: str) -> str:
         return redact_url(url, extra=self._sensitive_names)
 
+    def is_secret_name(self, name: str) -> bool:
+        """Whether a query/header name may carry a credential here (`redact_url`'s rule, this source's api-key name too)."""
+        return is_sensitive_name(name, self._sensitive_names)
+
     async def send(self, request: BuiltRequest, ctx: CallContext) -> UpstreamResult:
         """Send `request` with this source's credentials; a failure to get any answer raises ToolCallError.
 
@@ -184,6 +200,8 @@ class HttpUpstream:
         )
         result.raw_bytes = received.received
         result.scrubbed = True
+        result.headers = {name: SECRETS.scrub_text(value) if SECRETS else value
+                          for name in PASSED_HEADERS if (value := _field(received.headers, name)) is not None}
         meta: dict[str, object] = {
             "url": self.redact_url(received.url),
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
@@ -200,8 +218,9 @@ class HttpUpstream:
         """Every attempt within the call's deadline; each failure to get an answer is an UpstreamError.
 
         Per-user credentials that cannot serve this caller refuse the call before anything is sent."""
-        claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims else []
-        if self._credentials is not None:
+        claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims and not request.foreign \
+            else []
+        if self._credentials is not None and request.credentials and not request.foreign:
             self._credentials.admit(ctx.principal)
         unreachable = False  # only what says the upstream itself is unreachable marks the source down
         try:
@@ -252,7 +271,8 @@ class HttpUpstream:
 
             try:
                 received = await send_authorized(
-                    self._credentials, self._token_sender(call), attempt, lambda got: got.status,
+                    self._credentials if request.credentials and not request.foreign else None,
+                    self._token_sender(call), attempt, lambda got: got.status,
                     waiting_for_token=lambda flag: setattr(call, "waiting_for_token", flag),
                     principal=ctx.principal,
                 )
@@ -296,9 +316,12 @@ class HttpUpstream:
         method, url, body = request.method, request.url, request.body
         ranges = redirect_ranges(None)
         for hop in range(MAX_REDIRECTS + 1):
-            trusted = hop == 0 or origin_of(url) == origin
-            sent = self._build(request, method, url, body, trusted, call, claimed)
-            with Hop(None if trusted else ranges) as sending:
+            home = hop == 0 or origin_of(url) == origin
+            # an operation on another origin than the source's API is sent as a redirect there would be
+            # (its own cookie arguments aside: they are meant for that host)
+            trusted = home and not request.foreign
+            sent = self._build(request, method, url, body, trusted, call, claimed, cookies=home)
+            with Hop(None if home else ranges) as sending:
                 try:
                     response = await self._transmit(sent, stamp if trusted else None, call)
                 finally:  # `connected` sets the peer before any byte is written: unset, nothing was sent
@@ -355,6 +378,8 @@ class HttpUpstream:
         trusted: bool,
         call: _Call,
         claimed: Iterable[tuple[str, str]] = (),
+        *,
+        cookies: bool = False,
     ) -> _Sent:
         """One hop, before credentials. On another origin: no cookies, no sensitive headers (and
         `_follow_redirects` stamps no credentials)."""
@@ -374,7 +399,7 @@ class HttpUpstream:
         merged = [(n, v) for n, v in merged if n.lower() not in _COMPUTED_HEADERS]
         if body is not None and request.content_type:
             merged.append(("Content-Type", request.content_type))
-        if trusted and request.cookies:
+        if (trusted or cookies) and request.cookies:
             merged.append(("Cookie", "; ".join(f"{name}={value}" for name, value in request.cookies)))
         if not trusted and self._query_key is not None:
             url = without_query_param(url, self._query_key)

@@ -55,9 +55,20 @@ def located(path: Iterable[Any], error: SchemaError) -> str:
     return f"{where}: {message}" if where else message
 
 
+_JSON_WORDS = {None: "null", True: "true", False: "false"}  # what the model sent, in JSON's words
+
+
+def shown(value: Any) -> str:
+    """`short(value)`, but `null`, `true` and `false` as JSON spells them: the model sent JSON, and
+    Python's `None is not of type 'integer'` reads as if it had sent the word None."""
+    return _JSON_WORDS[value] if value is None or isinstance(value, bool) else short(value)
+
+
 def _message(error: SchemaError) -> str:
     message = error.message.replace("is a required property", "is required") \
         if error.validator == "required" else error.message
+    if error.validator == "type" and (error.instance is None or isinstance(error.instance, bool)):
+        message = shown(error.instance) + message.removeprefix(repr(error.instance))
     if len(message) > _LONG:  # jsonschema quotes the whole value and the whole allowed list
         for value in (error.instance, error.validator_value):
             whole = repr(value)
@@ -96,7 +107,7 @@ def _most_specific(error: SchemaError, root: Mapping[str, Any]) -> SchemaError:
     if len(mismatched) == len(chosen):
         names = [n for [b] in mismatched for n in ([b.validator_value] if isinstance(b.validator_value, str)
                                                   else b.validator_value)]
-        message = f"{short(error.instance)} is not of type " + " or ".join(repr(n) for n in dict.fromkeys(names))
+        message = f"{shown(error.instance)} is not of type " + " or ".join(repr(n) for n in dict.fromkeys(names))
         return SchemaError(message, path=error.absolute_path, validator=error.validator)
     fitting = [b for b in chosen.values() if b not in mismatched]
     if len(fitting) == 1:

@@ -103,6 +103,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             session_id=session_id,
             peer=peer,
             output_declared=tool.output_schema is not None,
+            hidden_arguments=tool.args.hidden,
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
             await tool.gate.admit(tool, arguments or {}, completed, context)

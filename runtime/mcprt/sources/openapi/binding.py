@@ -12,15 +12,18 @@ import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import Diagnostic, Severity
+from ...errors import Diagnostic, Severity, SourceConfigError
 from ...manifest.model import OpenAPISource
 from ...contracts import CallContext, Operation, UpstreamResult
 from ..base import SourceContext
 from ..tls_setting import tls_context, tls_files
+from ...wording import noun
 from . import compile_openapi, missing_auth
+from .answer_headers import header_notes, not_found_note
 from .answers import mismatch
 from .fetch import source_tls
 from .pinned import open_description
+from .security import Access, credential_access
 
 if TYPE_CHECKING:
     from ...outbound import HttpUpstream
@@ -105,6 +108,8 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     assert isinstance(config, OpenAPISource)
     tls = tls_context(config, ctx.base_dir, False, ())  # the source's own `tls:`, None without it
     document, compiled, fetch_warnings, fetch_notes, files = await asyncio.to_thread(_compile, ctx, tls)
+    if compiled.config_problems:  # e.g. a `server_variables` typo: an error at its key, not a wrong base URL
+        raise SourceConfigError(compiled.config_problems)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
     files += tls_files(config, ctx.base_dir)  # watched like the description
@@ -115,8 +120,9 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     source = OpenAPIRunningSource(ctx.name, config, retries, files, tls)
     if document.shapes_pending:
         source.track(document)
-    for item in compiled.operations:
-        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source)
+    for item, access in zip(compiled.operations, credential_access(compiled, config), strict=True):
+        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source, access,
+                                         item.operation.input_schema.get("properties") or {})
         source.operations.append(item.operation)
     _warn(ctx, fetch_warnings)
     _warn(ctx, fetch_notes, "note")  # where the description came from: the pinned copy served offline
@@ -129,11 +135,20 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
 
 
 def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]
-             source: OpenAPIRunningSource):
+             source: OpenAPIRunningSource, access: Access, properties: dict[str, Any]):
     async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
         request = plan.build(arguments, base_url)
-        result = await source.upstream().send(request, ctx)
-        return mismatch(answer_types, result) or result
+        request.credentials, request.foreign = access.credentials, access.foreign
+        upstream = source.upstream()
+        result = await upstream.send(request, ctx)
+        final = mismatch(answer_types, result) or result
+        if result.headers and not final.is_error:
+            shown = {name: schema for name, schema in properties.items() if name not in ctx.hidden_arguments}
+            final.notes.extend(header_notes(result, request.url, plan, shown, upstream.redact_url,
+                                            upstream.is_secret_name))
+        if result.status == 404:
+            final.notes.append(not_found_note(request.method, request.url))
+        return final
 
     return invoke
 
@@ -144,6 +159,7 @@ def _warn(ctx: SourceContext, messages: list[str], severity: Severity = "warning
         return
     shown = messages[:5]
     if len(messages) > 5:
-        shown.append(f"… and {len(messages) - 5} more {severity}s of this kind")
+        more = len(messages) - 5
+        shown.append(f"… and {more} more {noun(more, severity)} of this kind")
     for message in shown:
         ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", severity))

@@ -22,6 +22,7 @@ from urllib.parse import quote_plus, unquote_to_bytes
 from mcprt.errors import ToolCallError
 
 from .model import PropertyEncoding
+from . import styles
 from .styles import atom
 
 
@@ -68,7 +69,9 @@ def json_body(value: Any) -> bytes:
 
 def form_body(fields: dict[str, Any], encoding: dict[str, PropertyEncoding]) -> bytes:
     """application/x-www-form-urlencoded: arrays repeat (or join, per `explode`), objects use
-    `deepObject` brackets unless the property's encoding asks for JSON."""
+    `deepObject` brackets unless the property's encoding asks for JSON or sets another `style`/`explode`
+    (OpenAPI 3.x Encoding Object: serialized as a query parameter of that style, so `form` + `explode`
+    spreads the object's properties as fields of their own, `a=1&b=2`)."""
     pieces: list[str] = []
     for name, value in fields.items():
         if value is None:
@@ -79,7 +82,9 @@ def form_body(fields: dict[str, Any], encoding: dict[str, PropertyEncoding]) -> 
             continue
         style = enc.style if enc else "form"
         explode = enc.explode if enc else True
-        if isinstance(value, dict) or (isinstance(value, list) and style == "deepObject"):
+        if isinstance(value, dict) and enc is not None and enc.styled and style != "deepObject":
+            pieces.extend(styles.query_pieces(name, value, style, explode, enc.allow_reserved))
+        elif isinstance(value, dict) or (isinstance(value, list) and style == "deepObject"):
             _deep(quote_plus(name), value, pieces)
         elif isinstance(value, list):
             if explode:

@@ -34,7 +34,7 @@ from .loader import LoadedDocument, read_external
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI, PendingShapes
 
-FORMAT = 10  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
+FORMAT = 11  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
 #            5: and operations carry their response shapes (`response_schema`, `default_response_schema`)
 #            6: recursive references keep their declared type; nullable anyOf admits null
 #            7: a response schema's `$ref` that does not resolve is a warning; operations carry
@@ -42,6 +42,10 @@ FORMAT = 10  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable el
 #            8: `answer_types` per success status code; Swagger 2.0 inherits the document's `produces`
 #            9: an argument whose wire name is not ASCII says it in its description (`inputs.with_wire_name`)
 #           10: warnings of operations `include`/`exclude` leave out are a count in `notes`
+#           11: `config_problems` know a server variable declared by any Server Object (an entry
+#               of 10 may hold a false "unknown server variable" that stops the source opening).
+#               New fields (`CompiledOperation.public`, `PropertyEncoding.styled`) need no bump:
+#               `layout` (below) makes an entry of another field layout a miss.
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:

@@ -34,8 +34,8 @@ from .reader import read_document
 from .refs import Resolver
 from .responses import ResponseShapes
 from .schemas import SchemaConverter
-from .security import Requirement, SecurityScheme, api_key_locations, parse_schemes, requirement
-from .servers import pick_base_url
+from .security import Requirement, SecurityScheme, api_key_locations, is_public, parse_schemes, requirement
+from .servers import pick_base_url, variable_problems
 from .text import clean, tool_description
 
 _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -55,6 +55,7 @@ class CompiledOperation:
     deprecated: bool = False
     # documented media types per success status code (`answers.mismatch` checks by them)
     answer_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    public: bool = False  # its `security` is `[]`: sent without credentials (security.credential_access)
 
 
 @dataclass(slots=True)
@@ -68,6 +69,14 @@ class CompiledOpenAPI:
     spec_version: str = "3.0"
     from_cache: bool = False
     notes: list[str] = field(default_factory=list)  # told to the operator, never warnings (`--strict` passes)
+    # the document's own base URL (its first server; `base_url` aside): the origin its credentials belong to
+    api_base: str | None = None
+    # the scopes the selected operations' security requirements ask of each scheme, in first-use order
+    # (`init`'s oauth2 hint asks for them: a token without them is refused by the API)
+    scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the manifest's own mistakes the compile found, (path below the source, message): `server_variables`
+    # a server does not declare or allow (servers.variable_problems); the source refuses to open with them
+    config_problems: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
 
 
 def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str], skipped: list[SpecError]) -> int:
@@ -245,12 +254,15 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     doc_servers = model.servers or [ServerSpec("/", {}, doc.uri, "/servers")]
     bases: dict[tuple[str, str], str | None] = {}
 
+    used: list[ServerSpec] = []  # the servers the selected operations use: `server_variables` are checked on them
+
     def base_for(servers: list[ServerSpec]) -> str | None:
         if config.base_url:
             return config.base_url.rstrip("/")
         first = servers[0]
         memo_key = (first.uri, first.pointer)
         if memo_key not in bases:
+            used.append(first)
             bases[memo_key] = pick_base_url(servers, config.server_variables, doc.uri, label, warnings)
         return bases[memo_key]
 
@@ -259,6 +271,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     left_out_with_problems = _unread_warnings(model, config, warnings, skipped)
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
+    scopes: dict[str, dict[str, None]] = {}
     total = len(model.operations)
     tell = progress.reporting() and total >= PROGRESS_FROM
     for index, (op, name) in enumerate(zip(model.operations, _tool_names(model.operations), strict=True)):
@@ -314,10 +327,15 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             operation.response_schema = shapes.convert(op.response_schema)
             operation.default_response_schema = shapes.convert(op.default_schema) if op.response_schema else None
             report_shape_problems(shapes, warnings)
-        security = requirement(op.security if op.security is not None else model.security)
+        effective = op.security if op.security is not None else model.security
+        for alternative in effective or ():
+            for scheme_name, wanted in alternative.items():
+                if isinstance(wanted, list):
+                    scopes[scheme_name] = {**scopes.get(scheme_name, {}), **dict.fromkeys(map(str, wanted))}
         compiled.append(
-            CompiledOperation(operation, plan, security, base_url, op.method, op.path, tuple(op.tags), op.deprecated,
-                              {code: tuple(types) for code, types in op.answer_types.items()})
+            CompiledOperation(operation, plan, requirement(effective), base_url, op.method, op.path, tuple(op.tags),
+                              op.deprecated, {code: tuple(types) for code, types in op.answer_types.items()},
+                              is_public(op.security))  # the operation's own: a top-level `[]` is often a stub
         )
     if tell:
         progress.report(f"{label}: operations", total, total)
@@ -336,4 +354,18 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         # otherwise validate as "ok — 0 tools" with nothing said.
         warnings.append(f"{label}: the description has no operations (nothing under `paths`), "
                         "so this source serves no tools")
-    return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes)
+    declaring = [*model.servers, *(server for op in model.operations for server in op.servers or ())]
+    problems = (variable_problems(declaring, used, config.server_variables)
+                if compiled and not config.base_url else [])
+    return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes,
+                           api_base=_document_base(doc_servers, config, doc.uri, label), config_problems=problems,
+                           scopes={name: tuple(wanted) for name, wanted in scopes.items()})
+
+
+def _document_base(servers: list[ServerSpec], config: OpenAPISource, doc_uri: str, label: str) -> str | None:
+    """The document's first server resolved (what its operations without their own `servers` use), or
+    None; its warnings and errors are the operations' to report, so none are raised here."""
+    try:
+        return pick_base_url(servers, config.server_variables, doc_uri, label, [])
+    except SpecError:
+        return None

@@ -48,6 +48,7 @@ class PropertyEncoding:
     style: str = "form"
     explode: bool = True
     allow_reserved: bool = False
+    styled: bool = False  # the Encoding Object sets `style` or `explode`: an object property follows them
 
 
 @dataclass(slots=True)

@@ -405,7 +405,8 @@ class OpenAPI3Reader(_Reader):
             content_type = enc.get("contentType") if isinstance(enc.get("contentType"), str) else None
             if kind == "multipart" and "style" not in enc and "explode" not in enc:
                 style, explode = "form", True
-            result[prop] = PropertyEncoding(content_type, style, explode, enc.get("allowReserved") is True)
+            result[prop] = PropertyEncoding(content_type, style, explode, enc.get("allowReserved") is True,
+                                            styled="style" in enc or "explode" in enc)
         return result
 
     def response_types(self, raw: Any, uri: str, pointer: str) -> list[str]:

@@ -30,7 +30,7 @@ from .model import SchemaRef
 from .refs import Resolver, join, split
 from .text import arg_description
 
-FILE_HINT = "File: text, or a data: URL (data:<type>;base64,<data>) for binary."
+FILE_HINT = "File: text, or a data: URL (data:<type>[;name=<file>];base64,<data>) for binary."
 TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 _NONNEG_INT = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties",
                "minContains", "maxContains")

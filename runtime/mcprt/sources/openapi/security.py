@@ -1,7 +1,20 @@
 """Security schemes: what each operation's upstream auth must provide, and what is missing.
 
 `missing_auth()` is what `mcprt validate` warns with: operations whose every security alternative
-needs a credential the source's `auth` (or a fixed `headers` entry) does not configure.
+needs a credential the source's `auth` (or a fixed `headers` entry) does not configure, and operations
+served from another origin, which get no credentials (`credential_access`).
+
+Who gets the source's credentials (`credential_access`, one rule for the call and for `validate`):
+- an operation whose `security` is `[]` (OpenAPI 3.x §4.8.10, Swagger 2.0 likewise: an empty array
+  removes the document's requirement) is sent none: no auth stamp, no OAuth2 token fetched;
+- an operation whose own (or its path's) `servers` name another origin (RFC 6454 §4: scheme, host,
+  port) than the source's API — `base_url`, else the document's first server — is sent none of the
+  source's credentials, sensitive `headers` or forwarded claims, as a redirect to another host is not,
+  unless that origin is listed in the source's `credential_origins`. When the API's origin is unknown
+  (a local description whose servers are relative, and no `base_url`), every operation with an absolute
+  server of its own counts as another origin: credentials go only where the operator said they may.
+  The scheme is part of the origin: an `https` operation on the host of an `http` API is another
+  origin too (its key would not be expected there either); `credential_origins` opts it in.
 """
 
 from __future__ import annotations
@@ -10,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcprt.manifest.model import OpenAPISource
+from mcprt.outbound.redirects import origin_of, origin_text
+from mcprt.errors import ToolCallError
 
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI
@@ -60,6 +75,13 @@ def parse_schemes(raw: dict[str, dict[str, Any]]) -> dict[str, SecurityScheme]:
     return schemes
 
 
+def is_public(security: list[dict[str, Any]] | None) -> bool:
+    """Whether an operation's effective `security` says it needs no credentials at all: `[]` (or
+    only empty alternatives, `[{}]`). Absent security (None) is not public: many descriptions omit
+    it for APIs that do need the configured key. Optional auth (`[{}, {key: []}]`) is not public."""
+    return security is not None and all(not alt for alt in security)
+
+
 def requirement(security: list[dict[str, Any]] | None) -> Requirement:
     """Alternatives of an operation's `security` ([] or an empty alternative: no auth needed)."""
     if not security:
@@ -107,9 +129,61 @@ def _satisfies(scheme: SecurityScheme, config: OpenAPISource) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What one operation's requests carry of the source's credentials (see the module docstring)."""
+
+    credentials: bool  # the source's `auth` is stamped (and its token fetched)
+    foreign: bool  # the operation's server is on another origin: no credentials, sensitive headers or claims
+
+
+def _origin(url: str | None) -> tuple[str, str, int | None] | None:
+    try:
+        return origin_of(url) if url else None
+    except ToolCallError:
+        return None
+
+
+def credential_access(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[Access]:
+    """One `Access` per compiled operation, in order."""
+    home = _origin(config.base_url or compiled.api_base)
+    allowed = {home} | {_origin(url) for url in config.credential_origins}
+    found = []
+    for op in compiled.operations:
+        where = _origin(op.base_url)
+        foreign = where is not None and where not in allowed  # an unknown `home` allows none but those listed
+        found.append(Access(credentials=not (op.public or foreign), foreign=foreign))
+    return found
+
+
+def _foreign_warnings(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[str]:
+    """Operations served from another origin that would have carried credentials: they get none now."""
+    if config.auth is None and not config.headers:
+        return []
+    home = config.base_url or compiled.api_base
+    api = (f"the API's origin ({_origin_text(home)})" if _origin(home) else
+           "the API's origin, which is unknown (the description's servers are relative to a local file: set "
+           "`base_url`)")
+    return [
+        f"operation `{op.operation.key}` is served from {_origin_text(op.base_url)}, not {api}: the source's "
+        "credentials are not sent there; if that host should get them, "
+        "list its origin in the source's `credential_origins`"
+        for op, access in zip(compiled.operations, credential_access(compiled, config), strict=True)
+        if access.foreign and not op.public
+    ]
+
+
+def _origin_text(url: str | None) -> str:
+    origin = _origin(url)
+    if origin is None:
+        return "an unknown origin"
+    return origin_text(origin)
+
+
 def missing_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[str]:
-    """One message per operation that needs auth the source does not configure."""
-    problems: list[str] = []
+    """One message per operation that needs auth the source does not configure, and per operation
+    served from another origin that gets no credentials (`credential_access`)."""
+    problems: list[str] = _foreign_warnings(compiled, config)
     for op in compiled.operations:
         if not op.security:
             continue

@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import urljoin, urlparse, urlsplit
 
-from ...errors import SpecError
+from ...errors import SpecError, did_you_mean
 from ...manifest.urls import refuse_userinfo
 from .model import ServerSpec
 
@@ -69,3 +69,35 @@ def pick_base_url(
     if not candidates:
         return None
     return resolve_server(candidates[0], overrides, doc_uri, label, warnings)
+
+
+def variable_problems(declaring: list[ServerSpec], used: list[ServerSpec],
+                      overrides: dict[str, str]) -> list[tuple[tuple[str, ...], str]]:
+    """The manifest's `server_variables` checked against the description's Server Objects (OpenAPI 3.x
+    §4.8.6: a variable with an `enum` takes only those values): (path below the source, message) for a
+    name no server in `declaring` (every Server Object of the document: top level, path items,
+    operations, selected or not, later entries of a list too) declares — a typo would be ignored in
+    silence and the default used — and for a value outside the `enum` of a server in `used` (the servers
+    the selected operations build their base URL from: that URL would be one the API does not serve).
+    A name declared only by servers no selected operation uses is not an error: the manifest may be
+    shared by a narrower `include`, and the value is simply not needed."""
+    known = sorted({name for server in declaring for name in server.variables})
+    allowed_by_used: dict[str, list[str]] = {}
+    for server in used:
+        for name, spec in server.variables.items():
+            if isinstance(spec, dict) and isinstance(spec.get("enum"), list):
+                allowed_by_used[name] = [*allowed_by_used.get(name, []), *(str(v) for v in spec["enum"])]
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for name, value in overrides.items():
+        where = ("server_variables", name)
+        if name not in known:
+            hint = did_you_mean(name, known) or (
+                f" (it has: {', '.join(known)})" if known else " (its servers have no variables)")
+            problems.append((where, f"unknown server variable '{name}'{hint}: the description's servers "
+                                    "declare no such variable, so it would be ignored"))
+            continue
+        allowed = allowed_by_used.get(name)
+        if allowed is not None and value not in allowed:
+            problems.append((where, f"server variable '{name}' is {value!r}, which the description's server does "
+                                    f"not allow (allowed: {', '.join(dict.fromkeys(allowed))})"))
+    return problems

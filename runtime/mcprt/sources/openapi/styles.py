@@ -105,6 +105,14 @@ def query_pieces(
     return [f"{n}={e(value)}"]
 
 
+def array_delimiter(style: str, explode: bool, delimiter: str | None = None) -> str | None:
+    """The character between an array's items in one decoded query value (`query_pieces` joins with
+    it; `answer_headers` splits a next link's value by it), or None when each item is its own `k=v`."""
+    if explode and delimiter is None:
+        return None
+    return delimiter if delimiter is not None else _DELIMITERS.get(style, ",").replace("%20", " ")
+
+
 def deep_object(name: str, value: Any, allow_reserved: bool = False) -> list[str]:
     """`name[key]=value` pieces, nesting objects and indexing arrays."""
     pieces: list[str] = []
