@@ -79,6 +79,9 @@ class CallContext:
     principal: Principal | None = None  # who calls (None: unknown, e.g. a CLI one-shot call)
     session_id: str | None = None  # the MCP session (`Mcp-Session-Id`), where there is one
     peer: ClientPeer | None = None  # the calling client, for relayed requests (None: no client, e.g. the CLI)
+    # mcprt's id of the call (`observability.events.new_call_id`): the audit records of its policy decisions
+    # and of the call itself carry it (`call`), so each decision is joined to the call it decided
+    call_id: str | None = None
     # The tool declares an outputSchema (MCP 2025-11-25 §server/tools "Output Schema"): a source that can
     # check its result against its own response type does so only then (`output_schema: false` turns it off).
     output_declared: bool = False

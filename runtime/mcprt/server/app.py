@@ -24,9 +24,9 @@ from .. import __version__
 from ..identity.principal import ANONYMOUS, STDIO, Principal, from_scope
 from ..manifest.model import ServerConfig
 from ..observability import tracing
-from ..observability.events import BUS, UnknownToolEvent
+from ..observability.events import new_call_id
 from ..scrubbing import SECRETS
-from ..toolset.invoke import call_tool, error_result
+from ..toolset.invoke import call_tool, error_result, refuse_unserved
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
 from .listen_cap import ClientListenCap
@@ -36,7 +36,7 @@ from .offers import LogLevels, install_offer_handlers, with_client
 from .pagination import refuse_cursor
 from .early import server_instructions
 from .roundtrip import RoundTrips
-from .results import to_call_result, unknown_tool_result
+from .results import to_call_result
 from .streaming import may_request
 from .tasks import EXTENSION, TaskService, client_declares_tasks, missing_extension
 
@@ -143,16 +143,20 @@ def build_server(
                    ) -> types.CallToolResult | dict[str, Any] | types.InputRequiredResult:
         # Keep this reference for the whole call: hot reload closes a replaced source only once the
         # tool set that used it is no longer referenced, so a call in flight is never cut off.
+        started = time.perf_counter()
         toolset = holder.current
         principal = principal_of(ctx)
         # a tool a policy hides is unknown to this caller
-        tool = toolset.get_for(params.name, principal, session_id_of(ctx))
-        if tool is None:
-            if BUS.active and toolset.get(params.name) is None:  # a hidden tool's attempt is a policy decision
-                BUS.publish(UnknownToolEvent.of(time.time(), params.name, principal, session_id_of(ctx),
-                                                None if ctx.request_id is None else str(ctx.request_id)))
-            return unknown_tool_result(params.name, toolset, principal, reloading=holder.reloading,
-                                       incoming=holder.incoming)
+        call_id = new_call_id()
+        tool = toolset.get_for(params.name, principal, session_id_of(ctx), call_id)
+        if tool is None:  # no call runs, yet it is logged and published as every call is
+            message = toolset.unknown_tool_message(params.name, principal, reloading=holder.reloading,
+                                                   incoming=holder.incoming)
+            refused = refuse_unserved(params.name, toolset.get(params.name), message, started=started,
+                                      principal=principal, session_id=session_id_of(ctx),
+                                      request_id=None if ctx.request_id is None else str(ctx.request_id),
+                                      call_id=call_id)
+            return to_call_result(refused, params.name)
 
         def run(peer: Any) -> Any:
             return call_tool(
