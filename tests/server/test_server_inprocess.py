@@ -7,8 +7,10 @@ with the real tool-set builder to play a source that reports progress, blocks, o
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -123,6 +125,23 @@ async def test_a_swap_that_changes_nothing_sends_nothing(runtime: Runtime) -> No
         # the explicit entry point always sends
         assert await notifier.notify_tools_changed() == Reached(sessions=1, listen_streams=0)
         assert await catcher.wait(5)
+
+
+async def test_a_listing_keeps_no_replaced_tool_set_alive(runtime: Runtime) -> None:
+    """Hot reload closes a replaced source once the set that used it is unreferenced (reload/drain.py).
+    The tools/list cache held the last listed set strongly until the next tools/list, so after any reload
+    that followed a listing, a replaced proxied server lingered for its tools' longest timeout (31 s by
+    default), with no call in flight. The cache must not keep a replaced set alive (gc.collect: no cycle
+    is to blame either)."""
+    server, _ = serving(runtime)
+    async with Client(server, mode="legacy") as client:
+        for _ in range(2):  # the second is answered from the cache
+            assert len((await client.list_tools()).tools) == 3
+        replaced = weakref.ref(runtime.holder.current)  # type: ignore[union-attr]
+        runtime.holder.swap(toolset_with(runtime))  # type: ignore[union-attr]
+        gc.collect()
+        assert replaced() is None, [type(r).__name__ for r in gc.get_referrers(replaced())]
+        assert len((await client.list_tools()).tools) == 3  # the new set's listing, cached afresh
 
 
 async def test_modern_listen_stream_hears_a_swap(runtime: Runtime) -> None:

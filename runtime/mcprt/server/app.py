@@ -7,6 +7,7 @@ a call keeps the ToolSet (and Tool) it started with, so a swap never disturbs a 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -266,11 +267,16 @@ class CachedToolListing:
     cache hint, the `serverInfo` stamp): the same for every request, so it is kept with it (every
     2026-07-28 client lists tools in a request of its own). Paginated requests go through the SDK
     unchanged, as does anything before a handshake-era session's handshake completed.
+
+    The set the cache belongs to is held by a weak reference: a strong one kept a set a reload
+    replaced alive until the next tools/list, and hot reload closes a replaced source only once its
+    set is unreferenced (`reload.drain`), so a replaced proxied server lingered for its tools' longest
+    timeout (31 s by default) after every reload that followed a listing.
     """
 
     def __init__(self, holder: ToolSetHolder) -> None:
         self._holder = holder
-        self._toolset: ToolSet | None = None
+        self._toolset: weakref.ref[ToolSet] | None = None
         self._by_version: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -280,8 +286,8 @@ class CachedToolListing:
         if (ctx.params or {}).get("cursor") is not None or not (modern or _handshake_done(ctx)):
             return await call_next(ctx)
         toolset = self._holder.current
-        if toolset is not self._toolset:
-            self._toolset, self._by_version = toolset, {}
+        if self._toolset is None or self._toolset() is not toolset:
+            self._toolset, self._by_version = weakref.ref(toolset), {}
         # A policy may hide tools from some principals: one cached listing per hidden set.
         hidden = toolset.gate.hidden(principal_of(ctx)) if toolset.gate is not None else frozenset()
         key = (ctx.protocol_version, hidden)
@@ -289,7 +295,7 @@ class CachedToolListing:
         if cached is not None:
             return cached
         result = await call_next(ctx)
-        if isinstance(result, dict) and self._toolset is toolset and len(self._by_version) < 256:
+        if isinstance(result, dict) and self._toolset() is toolset and len(self._by_version) < 256:
             self._by_version[key] = result
         return result
 
