@@ -85,6 +85,10 @@ class CallContext:
     # The tool declares an outputSchema (MCP 2025-11-25 §server/tools "Output Schema"): a source that can
     # check its result against its own response type does so only then (`output_schema: false` turns it off).
     output_declared: bool = False
+    # Set by a relay (discovery's `call_tool`) once it starts its target's call: from then on the target's own
+    # call line and event count the call, so the relay's event is `relayed` however the relay ends (a client's
+    # cancel included), and a call is never counted twice (`observability.events.CallEvent.relayed`).
+    relay_reached: bool = False
 
 
 @dataclass(slots=True)

@@ -290,6 +290,19 @@ async def test_an_operation_called_through_call_tool_counts_once(served: UpProce
     assert calls_counted(after, "vault_status", "vault", "ok") == calls_counted(before, "vault_status", "vault", "ok") + 1
     assert requests_timed(after, "call_tool") == requests_timed(before, "call_tool") + 1
     assert requests_timed(after, "vault_status") == requests_timed(before, "vault_status")
+    # A call the client cancels while call_tool's operation runs counted twice: the relay's event (an empty
+    # result, not marked relayed) and the operation's. Once, as the operation's `cancelled`.
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        with anyio.move_on_after(1.0):  # the SDK client sends notifications/cancelled on leaving the scope
+            await client.call_tool("call_tool", {"name": "vault_drill", "arguments": {"seconds": 30}})
+        deadline = time.monotonic() + 10  # the server writes both events after the cancel arrives
+        while requests_timed(cancelled := metric_samples(served), "call_tool", "cancelled") == requests_timed(
+                after, "call_tool", "cancelled") and time.monotonic() < deadline:
+            await anyio.sleep(0.05)
+    assert total(cancelled) == total(after) + 1
+    assert calls_counted(cancelled, "vault_drill", "vault", "cancelled") == 1
+    assert calls_counted(cancelled, "call_tool", "mcprt", "cancelled") == 0
+    assert requests_timed(cancelled, "call_tool", "cancelled") == requests_timed(after, "call_tool", "cancelled") + 1
 
 
 def decisions_counted(up: UpProcess) -> dict[tuple[str, str], float]:

@@ -307,6 +307,7 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
             raise PolicyDenied(message, action="hidden")
         # `peer`: what the operation asks its client (a proxied server's elicitation) reaches the caller, and
         # the call's task id (it runs as a task) is the operation's too
+        context.relay_reached = True  # before the await: a cancel during the target's call is counted there
         result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
                                  progress=context.progress, principal=context.principal,
                                  session_id=context.session_id, peer=context.peer, via=names.call,

@@ -124,6 +124,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     upstream_status: int | None = None
     upstream = None
     unreachable = False  # the upstream could not be reached (CallEvent.unreachable)
+    context: CallContext | None = None
     try:
         completed = check_arguments(tool, arguments)
         context = CallContext(
@@ -202,6 +203,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         RUNNING.leave(task)  # whatever ends the call (an exception none of the above takes included)
     latency = time.perf_counter() - started
     result.outcome = outcome
+    if context is not None and context.relay_reached:
+        # a relay that started its target's call, however it ended (cancelled, or failing after the target
+        # answered): the target's own event counts the call and its bytes
+        result.relayed = True
     log_call(
         tool=tool.name,
         source=tool.source,
