@@ -583,17 +583,19 @@ async def test_sync_resources_and_prompts_run_in_lanes_of_the_source_concurrency
     """A sync resource or prompt ran on anyio's shared thread pool while sync tools had lanes: a slow read
     could starve every other read, and `concurrency` did not bound it. Each sync function has its own lane:
     at most `concurrency` (here 1) of its reads run at once, the rest wait in line, and another resource
-    of the source is not held up behind them."""
-    quick_took: list[float] = []
+    of the source is not held up behind them. Checked by order, not by a wall-clock bound (a loaded
+    machine may take any time): `quick`, read once the first held read answered, answers before the
+    last one — queued behind them (one lane for the source) it would answer last."""
+    answered: list[str] = []
+    first_held = anyio.Event()
 
     async def read(uri: str) -> None:
-        began = time.monotonic()
         assert (await client.read_resource(uri)).contents[0].text == uri.rpartition("/")[2]  # type: ignore[union-attr]
-        if uri == "lane://quick":
-            quick_took.append(time.monotonic() - began)
+        answered.append(uri)
+        first_held.set()
 
     async def quick_later() -> None:
-        await anyio.sleep(0.1)  # while the held reads hold their lane
+        await first_held.wait()  # two held reads still to go, each 0.3 s, one at a time
         await read("lane://quick")
 
     async with anyio.create_task_group() as group:
@@ -601,7 +603,7 @@ async def test_sync_resources_and_prompts_run_in_lanes_of_the_source_concurrency
             group.start_soon(read, "lane://held")
         group.start_soon(quick_later)
     assert _text(await client.call_tool("peak", {})) == "1"
-    assert quick_took and quick_took[0] < 0.25, quick_took  # not queued behind 0.9 s of held reads
+    assert answered[-1] == "lane://held" and answered.count("lane://held") == 3, answered
     async with anyio.create_task_group() as group:  # a prompt's function: its own lane, the same bound
         for _ in range(2):
             group.start_soon(client.get_prompt, "held_prompt", {})

@@ -46,11 +46,13 @@ CALL_TIMEOUT = 30.0
 
 
 class _Function:
-    def __init__(self, fn: Any, name: str, label: str, max_bytes: int, concurrency: int) -> None:
+    def __init__(self, fn: Any, name: str, noun: str, label: str, max_bytes: int, concurrency: int) -> None:
         self.name = name
+        self.noun = noun  # "resource" or "prompt": what a timeout's message calls it (`Ticket.message`)
         self.max_bytes = max_bytes  # a generator's items consumed for one read or prompt, at most (JSON bytes)
-        # its own worker threads, as a sync tool's (lanes.py): a slow read never holds up another
-        # resource, prompt or tool, and at most `concurrency` of its reads run at once
+        # its own worker threads, as a sync tool's (lanes.py): a slow read never queues behind another
+        # resource, prompt or tool (all share the process's `MAX_SYNC_THREADS`), and at most `concurrency`
+        # of its reads run at once
         self.lane = Lane(concurrency)
         documented = fn.func if isinstance(fn, functools.partial) else fn
         self.fn = fn
@@ -68,7 +70,7 @@ class _Function:
         except ToolCallError as exc:
             raise OfferError(str(exc)) from None
         except TimeoutError:  # whether it waited in its lane, or never started (`Ticket.message`)
-            raise OfferError(ticket.message(self.label, CALL_TIMEOUT), INTERNAL_ERROR) from None
+            raise OfferError(ticket.message(self.label, CALL_TIMEOUT, self.noun), INTERNAL_ERROR) from None
         except Exception as exc:
             raise OfferError(f"{type(exc).__name__}: {exc}".rstrip(": "), INTERNAL_ERROR) from None
         if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
@@ -157,7 +159,7 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for uri, target in resources.items():
         try:
-            function = _function(target, f"resource '{uri}'", imports, max_bytes, concurrency)
+            function = _function(target, "resource", f"resource '{uri}'", imports, max_bytes, concurrency)
         except AlreadyReported:
             continue
         except McprtError as exc:
@@ -175,8 +177,8 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
             resource_offers.append(ResourceOffer(uri, {"uri": uri, **wire}))
     for index, target in enumerate(prompts):
         try:
-            function = _function(target, f"prompt '{target.partition(':')[2].strip() or target}'", imports, max_bytes,
-                                 concurrency)
+            function = _function(target, "prompt", f"prompt '{target.partition(':')[2].strip() or target}'", imports,
+                                 max_bytes, concurrency)
         except AlreadyReported:
             continue
         except McprtError as exc:
@@ -190,13 +192,13 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
     return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
 
 
-def _function(target: str, what: str, imports: ModuleImports, max_bytes: int, concurrency: int) -> _Function:
+def _function(target: str, noun: str, what: str, imports: ModuleImports, max_bytes: int, concurrency: int) -> _Function:
     module_name, sep, attr = target.strip().partition(":")
     if not sep or not attr:
         raise McprtError(f"{what}: '{target}' is not `package.module:function`")
     entry = Entry(target, module_name, attr, None)
     [(name, fn)] = functions_of(entry, imports.module(entry))
-    return _Function(fn, name, f"{what} ({target})", max_bytes, concurrency)
+    return _Function(fn, name, noun, f"{what} ({target})", max_bytes, concurrency)
 
 
 def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
