@@ -86,7 +86,6 @@ async def test_an_unknown_tool_while_a_reload_runs_says_one_is_under_way(runtime
     name plausibly coming — served by the set the reload compiled, or, while it compiles (names not known
     yet), served before or no near miss of a served one."""
     from mcprt.reload.reloader import Reloader
-    from mcprt.server.results import unknown_tool_result
     from server_support import demo_manifest
 
     holder = runtime.holder
@@ -97,9 +96,8 @@ async def test_an_unknown_tool_while_a_reload_runs_says_one_is_under_way(runtime
 
     def at_swap(old: Any, new: Any) -> None:
         for name, toolset in (("plus", old), ("add", new), ("ad", old), ("plsu", old)):
-            answer = unknown_tool_result(name, toolset, reloading=holder.reloading, incoming=holder.incoming)
-            assert answer["isError"]
-            answers[name] = answer["content"][0]["text"]
+            # what the server's tools/call answers for a name it does not serve (`server.app`)
+            answers[name] = toolset.unknown_tool_message(name, reloading=holder.reloading, incoming=holder.incoming)
 
     holder.on_swap(at_swap)
     demo_manifest(tmp_path, renames={"add": "plus"})
