@@ -79,12 +79,19 @@ class CallContext:
     principal: Principal | None = None  # who calls (None: unknown, e.g. a CLI one-shot call)
     session_id: str | None = None  # the MCP session (`Mcp-Session-Id`), where there is one
     peer: ClientPeer | None = None  # the calling client, for relayed requests (None: no client, e.g. the CLI)
+    # mcprt's id of the call (`observability.events.new_call_id`): the audit records of its policy decisions
+    # and of the call itself carry it (`call`), so each decision is joined to the call it decided
+    call_id: str | None = None
     # The tool declares an outputSchema (MCP 2025-11-25 §server/tools "Output Schema"): a source that can
     # check its result against its own response type does so only then (`output_schema: false` turns it off).
     output_declared: bool = False
     # Arguments the manifest hides from the model (`args: {x: {hidden: true}}` or `fixed`): a source that
     # tells the model how to go on (a next page) never does so with one of these, which it could not set.
     hidden_arguments: frozenset[str] = frozenset()
+    # Set by a relay (discovery's `call_tool`) once it starts its target's call: from then on the target's own
+    # call line and event count the call, so the relay's event is `relayed` however the relay ends (a client's
+    # cancel included), and a call is never counted twice (`observability.events.CallEvent.relayed`).
+    relay_reached: bool = False
 
 
 @dataclass(slots=True)

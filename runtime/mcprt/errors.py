@@ -133,6 +133,14 @@ class UpstreamError(ToolCallError):
         self.unreachable = unreachable
 
 
+class UnknownTool(ToolCallError):
+    """A call naming a tool its caller cannot call because no tool has that name (discovery's
+    `call_tool` naming no operation): outcome `rejected`, as bad arguments are, with the log-line
+    `status` `unknown_tool`, as a direct `tools/call` of an unknown name writes."""
+
+    status = "unknown_tool"
+
+
 class UpstreamRefused(ToolCallError):
     """A proxied MCP server answered the call with a JSON-RPC error (`code`) instead of a result: a
     direct call answers the model this tool error; a task reads `failed` with the error (SEP-2663)."""

@@ -307,6 +307,8 @@ async def test_the_status_row_of_call_tool_shows_its_targets_raw_and_saving(tmp_
     # counted the relayed `call_tool` event too (88 B saved for a 44 B saving).
     saved = target["bytes_raw"] - target["bytes_sent"]
     assert f"line: bytes saved ({saved} B in the hour)" in page
+    # and one call, as the metrics count it: the hour's calls counted the relay's event too (2 for 1 call)
+    assert "bars: calls per minute (1 in the hour)" in page
     for stage, figure in (("raw", target["bytes_raw"]), ("sent", target["bytes_sent"])):
         summed = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                      if line.startswith("mcprt_tool_result_bytes_total{") and f'stage="{stage}"' in line)

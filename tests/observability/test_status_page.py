@@ -181,10 +181,12 @@ def test_mcprt_status_prints_the_same_summary(served: UpProcess) -> None:
 
 def test_meta_tool_calls_in_metrics_are_bounded(served: UpProcess) -> None:
     """Prometheus names each meta-tool (source `mcprt`) and, through its own series, the operation a
-    `call_tool` call reached; a name a model invented reaches no label (it only counts as the
-    call_tool call that failed), so a model cannot add series. A failed `call_tool` call's outcome is
-    its target's (found checking the metrics: a rejected argument counted as `tool_error`). The
-    `mcprt_tools` gauge counts operations: the meta-tools are not among them."""
+    `call_tool` call reached — counted there only, once (the relay's series counted it too, so a sum
+    over every tool counted each discovery call twice); a name a model invented reaches no label (it
+    only counts as the call_tool call that failed), so a model cannot add series. A failed target's
+    outcome is its own (found checking the metrics: a rejected argument counted as `tool_error`). The
+    duration histogram counts the one MCP request, under call_tool. The `mcprt_tools` gauge counts
+    operations: the meta-tools are not among them."""
     import httpx
 
     text = httpx.get(f"{served.base}/metrics", headers={"Authorization": f"Bearer {ALICE_TOKEN}"}, timeout=30).text
@@ -192,16 +194,17 @@ def test_meta_tool_calls_in_metrics_are_bounded(served: UpProcess) -> None:
                             text, re.M))
     assert calls['outcome="ok",source="mcprt",tool="search_tools"'] == "2.0"
     assert calls['outcome="ok",source="mcprt",tool="describe_tools"'] == "1.0"
-    assert calls['outcome="ok",source="mcprt",tool="call_tool"'] == "1.0"
-    # Both failed call_tool calls were refused before any upstream: the invented name, and a bad argument
-    # (its target's own call `rejected` too). The relay counted the latter a `tool_error`, hiding why.
-    assert calls['outcome="rejected",source="mcprt",tool="call_tool"'] == "2.0"
+    assert 'outcome="ok",source="mcprt",tool="call_tool"' not in calls, calls  # it reached its target: counted there
+    # Both failed call_tool calls were refused before any upstream: the invented name (no operation reached:
+    # call_tool's), and a bad argument (the target's own call, `rejected`; a relay once counted it `tool_error`).
+    assert calls['outcome="rejected",source="mcprt",tool="call_tool"'] == "1.0"
     assert calls['outcome="rejected",source="shelter",tool="listShelterPets"'] == "1.0"
     assert not [key for key in calls if 'tool="call_tool"' in key and "tool_error" in key], calls
     assert calls['outcome="ok",source="shelter",tool="listShelterPets"'] == "1.0"  # the target, by name
     assert INVENTED not in text
     assert 'mcp_server_operation_duration_seconds_count{error_type="",gen_ai_tool_name="call_tool",' \
            'mcp_method_name="tools/call"} 1.0' in text
+    assert 'gen_ai_tool_name="listShelterPets"' not in text  # the request was call_tool's, not a second one
     assert f'mcprt_tools{{exposure="discovery"}} {IDLE_OPERATIONS + 1}.0' in text
     assert f'mcprt_tools{{exposure="tools"}} {IDLE_OPERATIONS + 3}.0' in text
 

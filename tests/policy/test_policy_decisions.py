@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from mcprt.identity.principal import ANONYMOUS, Principal
-from mcprt.observability.events import BUS, DecisionEvent
+from mcprt.observability.audit import audit_record
+from mcprt.observability.events import BUS, CallEvent, DecisionEvent
 from mcprt.pipeline import Runtime
 from mcprt.policy import ApprovalRequest
 from mcprt.policy.service import Forbidden
@@ -121,6 +122,8 @@ def actions(decisions: list[DecisionEvent]) -> list[tuple[str, str, str | None]]
 
 
 async def test_openapi_methods_and_annotations(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    calls: list[CallEvent] = []
+    unsubscribe = BUS.subscribe(lambda e: calls.append(e) if isinstance(e, CallEvent) else None)
     error, text = await call(runtime, "listPets", {"limit": 1}, CI)
     assert not error and "pet-1" in text
     error, text = await call(runtime, "deletePet", {"petId": 3}, CI)
@@ -130,6 +133,14 @@ async def test_openapi_methods_and_annotations(runtime: Runtime, decisions: list
     assert actions(decisions) == [("allow", "listPets", "default"), ("deny", "deletePet", "rules[0]"),
                                   ("allow", "createPet", "scoped-writers")]
     assert decisions[1].reason == "no deletes over HTTP" and decisions[1].principal == CI
+    unsubscribe()
+    # The audit log writes a call's decision and the call itself as two records (README "Audit log"): each
+    # pair names one call id, which no other call has (before, nothing but the time joined them)
+    decided = [audit_record(event) for event in decisions]
+    recorded = [audit_record(event) for event in calls]
+    assert [r["tool"] for r in recorded] == ["listPets", "deletePet", "createPet"]
+    assert [d["call"] for d in decided] == [r["call"] for r in recorded]
+    assert len({r["call"] for r in recorded}) == 3
 
 
 async def test_proxied_mcp_tools_follow_their_annotations(runtime: Runtime, decisions: list[DecisionEvent]) -> None:

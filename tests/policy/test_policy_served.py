@@ -229,6 +229,82 @@ async def test_calling_a_hidden_tool_is_recorded_as_a_hidden_decision(served: Up
     assert hidden_decisions(served) == before + 2
 
 
+def metric_samples(up: UpProcess) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the server's /metrics by (name, sorted labels)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{up.base}/metrics", headers={"Authorization": f"Bearer {TOKENS['alice']}"}, timeout=10).text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def calls_counted(samples: dict, tool: str, source: str, outcome: str) -> float:
+    return samples.get(("mcprt_tool_calls_total", (("outcome", outcome), ("source", source), ("tool", tool))), 0.0)
+
+
+def requests_timed(samples: dict, tool: str, error: str = "") -> float:
+    """Count of `mcp_server_operation_duration_seconds` for tools/call requests naming `tool`."""
+    key = (("error_type", error), ("gen_ai_tool_name", tool), ("mcp_method_name", "tools/call"))
+    return samples.get(("mcp_server_operation_duration_seconds_count", key), 0.0)
+
+
+async def test_every_refused_name_writes_its_call_line(served: UpProcess) -> None:
+    """A call naming an unknown tool, or one a policy hides from its caller, wrote no call line (it was
+    audited and counted as a decision only): an operator grepping the call log for a client's failing
+    calls saw nothing. Each writes exactly one, with the status saying why (`unknown_tool`, `hidden`),
+    directly and through discovery's call_tool (whose operation writes its own line, as any reached
+    operation does); a hidden call counts as `denied` like every policy refusal."""
+    mark = served.log_mark()
+    before = metric_samples(served)
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        assert (await client.call_tool("showSecret", {})).is_error
+        assert (await client.call_tool("no_such_tool_" + "z" * 300, {})).is_error
+        assert (await client.call_tool("call_tool", {"name": "peek_vault", "arguments": {}})).is_error
+        assert (await client.call_tool("call_tool", {"name": "no_such_operation", "arguments": {}})).is_error
+    assert call_statuses(served, "showSecret", mark) == ["hidden"]
+    assert call_statuses(served, "no_such_tool_" + "z" * 86 + "…", mark) == ["unknown_tool"]
+    assert call_statuses(served, "peek_vault", mark) == ["hidden"]
+    assert call_statuses(served, "call_tool", mark, count=2) == ["hidden", "unknown_tool"]
+    after = metric_samples(served)
+    assert calls_counted(after, "showSecret", "ops", "denied") == calls_counted(before, "showSecret", "ops", "denied") + 1
+    # through call_tool neither reached an operation: counted once, as call_tool's, never as peek_vault's
+    assert calls_counted(after, "call_tool", "mcprt", "denied") == calls_counted(before, "call_tool", "mcprt", "denied") + 1
+    assert calls_counted(after, "call_tool", "mcprt", "rejected") == calls_counted(before, "call_tool", "mcprt", "rejected") + 1
+    assert calls_counted(after, "peek_vault", "vault", "denied") == calls_counted(before, "peek_vault", "vault", "denied")
+    # the unknown name is a request all the same, labelled by no name of the client's
+    assert requests_timed(after, "", "rejected") == requests_timed(before, "", "rejected") + 1
+    assert not any("no_such" in str(labels) for _, labels in after)
+
+
+async def test_an_operation_called_through_call_tool_counts_once(served: UpProcess) -> None:
+    """`mcprt_tool_calls_total{tool="call_tool"}` said nothing of what was called, and a sum over every
+    tool counted each discovery call twice (the relay's and the operation's series). The operation's
+    series records what was called; call_tool's counts only calls that reached no operation; the
+    duration histogram counts the one MCP request, under call_tool."""
+    before = metric_samples(served)
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        assert text_of(await client.call_tool("call_tool", {"name": "vault_status", "arguments": {}})) == "closed"
+    after = metric_samples(served)
+    total = lambda samples: sum(v for (name, _), v in samples.items() if name == "mcprt_tool_calls_total")  # noqa: E731
+    assert total(after) == total(before) + 1
+    assert calls_counted(after, "vault_status", "vault", "ok") == calls_counted(before, "vault_status", "vault", "ok") + 1
+    assert requests_timed(after, "call_tool") == requests_timed(before, "call_tool") + 1
+    assert requests_timed(after, "vault_status") == requests_timed(before, "vault_status")
+    # A call the client cancels while call_tool's operation runs counted twice: the relay's event (an empty
+    # result, not marked relayed) and the operation's. Once, as the operation's `cancelled`.
+    async with http_client(served.url, token=TOKENS["alice"]) as client:
+        with anyio.move_on_after(1.0):  # the SDK client sends notifications/cancelled on leaving the scope
+            await client.call_tool("call_tool", {"name": "vault_drill", "arguments": {"seconds": 30}})
+        deadline = time.monotonic() + 10  # the server writes both events after the cancel arrives
+        while requests_timed(cancelled := metric_samples(served), "call_tool", "cancelled") == requests_timed(
+                after, "call_tool", "cancelled") and time.monotonic() < deadline:
+            await anyio.sleep(0.05)
+    assert total(cancelled) == total(after) + 1
+    assert calls_counted(cancelled, "vault_drill", "vault", "cancelled") == 1
+    assert calls_counted(cancelled, "call_tool", "mcprt", "cancelled") == 0
+    assert requests_timed(cancelled, "call_tool", "cancelled") == requests_timed(after, "call_tool", "cancelled") + 1
+
+
 def decisions_counted(up: UpProcess) -> dict[tuple[str, str], float]:
     """`mcprt_policy_decisions_total` by (action, rule), read from the server's /metrics."""
     text = httpx.get(f"{up.base}/metrics", headers={"Authorization": f"Bearer {TOKENS['alice']}"}, timeout=10).text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 def purge_vault() -> str:
     """Purge every secret in the vault."""
@@ -21,3 +23,9 @@ def open_vault(door: str) -> str:
 def vault_status() -> str:
     """Tell whether the vault is open."""
     return "closed"
+
+
+async def vault_drill(seconds: float) -> str:
+    """Drill the vault door for a while (a slow call the tests cancel)."""
+    await asyncio.sleep(seconds)
+    return "drilled"

@@ -7,8 +7,10 @@ with the real tool-set builder to play a source that reports progress, blocks, o
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -84,7 +86,6 @@ async def test_an_unknown_tool_while_a_reload_runs_says_one_is_under_way(runtime
     name plausibly coming — served by the set the reload compiled, or, while it compiles (names not known
     yet), served before or no near miss of a served one."""
     from mcprt.reload.reloader import Reloader
-    from mcprt.server.results import unknown_tool_result
     from server_support import demo_manifest
 
     holder = runtime.holder
@@ -95,9 +96,8 @@ async def test_an_unknown_tool_while_a_reload_runs_says_one_is_under_way(runtime
 
     def at_swap(old: Any, new: Any) -> None:
         for name, toolset in (("plus", old), ("add", new), ("ad", old), ("plsu", old)):
-            answer = unknown_tool_result(name, toolset, reloading=holder.reloading, incoming=holder.incoming)
-            assert answer["isError"]
-            answers[name] = answer["content"][0]["text"]
+            # what the server's tools/call answers for a name it does not serve (`server.app`)
+            answers[name] = toolset.unknown_tool_message(name, reloading=holder.reloading, incoming=holder.incoming)
 
     holder.on_swap(at_swap)
     demo_manifest(tmp_path, renames={"add": "plus"})
@@ -123,6 +123,23 @@ async def test_a_swap_that_changes_nothing_sends_nothing(runtime: Runtime) -> No
         # the explicit entry point always sends
         assert await notifier.notify_tools_changed() == Reached(sessions=1, listen_streams=0)
         assert await catcher.wait(5)
+
+
+async def test_a_listing_keeps_no_replaced_tool_set_alive(runtime: Runtime) -> None:
+    """Hot reload closes a replaced source once the set that used it is unreferenced (reload/drain.py).
+    The tools/list cache held the last listed set strongly until the next tools/list, so after any reload
+    that followed a listing, a replaced proxied server lingered for its tools' longest timeout (31 s by
+    default), with no call in flight. The cache must not keep a replaced set alive (gc.collect: no cycle
+    is to blame either)."""
+    server, _ = serving(runtime)
+    async with Client(server, mode="legacy") as client:
+        for _ in range(2):  # the second is answered from the cache
+            assert len((await client.list_tools()).tools) == 3
+        replaced = weakref.ref(runtime.holder.current)  # type: ignore[union-attr]
+        runtime.holder.swap(toolset_with(runtime))  # type: ignore[union-attr]
+        gc.collect()
+        assert replaced() is None, [type(r).__name__ for r in gc.get_referrers(replaced())]
+        assert len((await client.list_tools()).tools) == 3  # the new set's listing, cached afresh
 
 
 async def test_modern_listen_stream_hears_a_swap(runtime: Runtime) -> None:

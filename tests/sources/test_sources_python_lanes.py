@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -82,3 +84,42 @@ def test_a_call_behind_calls_past_their_timeout_is_told_so() -> None:
                        "its threads (at most 1 run at once: the source's `concurrency`); it did not run, but it "
                        "cannot start until those functions return"), message
     assert "safe to try again" not in message
+
+
+def test_a_resource_or_prompt_read_that_timed_out_in_line_names_what_it_waited_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync resource read or prompt get that ran out of its time in its lane was told it queued behind
+    "running calls of this tool" (the message was written for tools only). It names what it is."""
+    from mcprt.offerings.model import OfferError
+    from mcprt.sources.python import offers
+    from mcprt.sources.python.importing import ModuleImports
+
+    (tmp_path / "lane_named.py").write_text(
+        "import time\n\n\ndef held() -> str:\n    time.sleep(0.6)\n    return 'held'\n\n\n"
+        "def held_prompt() -> str:\n    time.sleep(0.6)\n    return 'held'\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))  # as the server makes the manifest's folder importable
+    monkeypatch.setattr(offers, "CALL_TIMEOUT", 0.2)  # the 30 s a read may take, shortened for the test
+    loaded = offers.load_offers({"lane://held": "lane_named:held"}, ["lane_named:held_prompt"],
+                                ModuleImports(tmp_path), 10**6, 1)
+    assert loaded is not None
+    provider = loaded.provider
+
+    async def twice(ask: Any) -> list[str]:
+        said: list[str] = []
+
+        async def one() -> None:
+            with pytest.raises(OfferError) as raised:
+                await ask()
+            said.append(str(raised.value))
+
+        async with anyio.create_task_group() as group:  # `concurrency` 1: the second waits behind the first
+            group.start_soon(one)
+            group.start_soon(one)
+        return said
+
+    read = anyio.run(twice, lambda: provider.read_resource("lane://held"))
+    got = anyio.run(twice, lambda: provider.get_prompt("held_prompt", {}))
+    for said, noun in ((read, "resource"), (got, "prompt")):
+        queued = [m for m in said if "did not start" in m]
+        assert len(queued) == 1, said
+        assert f"calls of this {noun}" in queued[0] and "tool" not in queued[0], queued

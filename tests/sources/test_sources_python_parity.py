@@ -416,6 +416,42 @@ def closed() -> list[str]:
     return CLOSED
 '''
 
+LANES = '''
+import threading
+import time
+
+RUNNING = {"now": 0, "peak": 0}
+LOCK = threading.Lock()
+
+
+def held() -> str:
+    """A slow sync read: counts how many of its reads run at once."""
+    with LOCK:
+        RUNNING["now"] += 1
+        RUNNING["peak"] = max(RUNNING["peak"], RUNNING["now"])
+    time.sleep(0.3)
+    with LOCK:
+        RUNNING["now"] -= 1
+    return "held"
+
+
+def held_prompt() -> str:
+    """A slow sync prompt."""
+    return held()
+
+
+def quick() -> str:
+    """A fast sync read."""
+    return "quick"
+
+
+def peak() -> int:
+    """The most reads of `held` that ran at once since the last ask."""
+    with LOCK:
+        most, RUNNING["peak"] = RUNNING["peak"], 0
+    return most
+'''
+
 MANIFEST = """\
 version: 1
 defaults: {max_response_bytes: 2KB}  # a generator's items are bounded by it: `endless` stops there
@@ -444,6 +480,11 @@ sources:
       "shop://ticks": parity_offers:ticks
     prompts: [parity_offers:about, parity_offers:narrate, parity_offers:plan, parity_offers:blocks,
               parity_offers:chatter]
+  lanes:
+    python: parity_lanes:peak
+    concurrency: 1
+    resources: {"lane://held": parity_lanes:held, "lane://quick": parity_lanes:quick}
+    prompts: [parity_lanes:held_prompt]
 """
 
 
@@ -453,6 +494,7 @@ def _served(folder: Path, errlog: TextIO) -> Client:
     (folder / "parity_tools.py").write_text(MODULE)
     (folder / "parity_offers.py").write_text(OFFERS)
     (folder / "parity_gens.py").write_text(GENERATORS)
+    (folder / "parity_lanes.py").write_text(LANES)
     (folder / "mcp.yaml").write_text(MANIFEST)
     command = up_command(folder / "mcp.yaml")
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
@@ -535,6 +577,37 @@ async def test_a_result_serialized_as_a_string_is_its_text_unquoted(client: Clie
         assert result.structured_content is None and tools[name].output_schema is None
     assert _text(await client.call_tool("day", {"known": True})) == "2026-02-01"
     assert _text(await client.call_tool("day", {"known": False})) == ""
+
+
+async def test_sync_resources_and_prompts_run_in_lanes_of_the_source_concurrency(client: Client) -> None:
+    """A sync resource or prompt ran on anyio's shared thread pool while sync tools had lanes: a slow read
+    could starve every other read, and `concurrency` did not bound it. Each sync function has its own lane:
+    at most `concurrency` (here 1) of its reads run at once, the rest wait in line, and another resource
+    of the source is not held up behind them. Checked by order, not by a wall-clock bound (a loaded
+    machine may take any time): `quick`, read once the first held read answered, answers before the
+    last one — queued behind them (one lane for the source) it would answer last."""
+    answered: list[str] = []
+    first_held = anyio.Event()
+
+    async def read(uri: str) -> None:
+        assert (await client.read_resource(uri)).contents[0].text == uri.rpartition("/")[2]  # type: ignore[union-attr]
+        answered.append(uri)
+        first_held.set()
+
+    async def quick_later() -> None:
+        await first_held.wait()  # two held reads still to go, each 0.3 s, one at a time
+        await read("lane://quick")
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(read, "lane://held")
+        group.start_soon(quick_later)
+    assert _text(await client.call_tool("peak", {})) == "1"
+    assert answered[-1] == "lane://held" and answered.count("lane://held") == 3, answered
+    async with anyio.create_task_group() as group:  # a prompt's function: its own lane, the same bound
+        for _ in range(2):
+            group.start_soon(client.get_prompt, "held_prompt", {})
+    assert _text(await client.call_tool("peak", {})) == "1"
 
 
 async def test_resource_and_prompt_values_are_serialized_as_tool_results_are(client: Client) -> None:
@@ -624,7 +697,8 @@ async def test_resources_list_the_mime_type_their_return_annotation_fixes(client
     The return annotation knows it when every value is read the same way — as a read of it says —
     and nothing is listed when only the value tells (`-> bytes` is sniffed: image/png here)."""
     listed = {r.uri: r.mime_type for r in (await client.list_resources()).resources
-              if r.uri not in SERIALIZED and r.uri != "shop://ticks"}  # ticks: a generator, for its own test
+              if r.uri not in SERIALIZED and r.uri != "shop://ticks"  # ticks: a generator, for its own test
+              and r.uri.startswith("shop://")}  # lane://: the lanes test's
     assert listed == {"shop://points": "application/json", "shop://today": "text/plain", "shop://logo": None,
                       "shop://note": "text/plain"}
     templates = {t.uri_template: t.mime_type for t in (await client.list_resource_templates()).resource_templates}

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import difflib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ToolCallError
+from ..errors import PolicyDenied, ToolCallError, UnknownTool
 from ..manifest.model import Defaults
 from ..shaping.result import Shaping
 from ..identity.principal import Principal
 from ..toolset.gate import visible_to
-from ..toolset.invoke import call_tool
+from ..toolset.invoke import call_tool, refuse_unserved
 from ..contracts import CallContext, Invoker, Operation, UpstreamResult
 from ..toolset.tool import ArgPlan, Tool
 from ..toolset.toolset import ToolSet
@@ -289,18 +290,28 @@ def _describe_invoker(catalog: Catalog, names: MetaNames, max_bytes: int) -> Inv
 
 def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
     async def call(arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
+        started = time.perf_counter()
         name = str(arguments.get("name", ""))
         target = _visible(catalog, name, context.principal)
         if target is None:
+            message = _unknown(catalog, name, names, context.principal)
             hidden = catalog.get(name)
-            if hidden is not None and hidden.gate is not None:  # exists, but not for this caller
-                hidden.gate.refused_hidden(hidden, context.principal, context.session_id)
-            raise ToolCallError(_unknown(catalog, name, names, context.principal))
+            if hidden is None or hidden.gate is None:
+                raise UnknownTool(message)  # the call_tool line's status: `unknown_tool`
+            # exists, but not for this caller: the policy's `hidden` decision, and the operation's own call
+            # line (`hidden`), as a direct call of it writes; the relay ends as its target did (`denied`),
+            # and being no operation's call it is the one that counts (`CallEvent.via`)
+            hidden.gate.refused_hidden(hidden, context.principal, context.session_id, context.call_id)
+            refuse_unserved(name, hidden, message, started=started, principal=context.principal,
+                            session_id=context.session_id, request_id=context.request_id, publish=False)
+            raise PolicyDenied(message, action="hidden")
         # `peer`: what the operation asks its client (a proxied server's elicitation) reaches the caller, and
         # the call's task id (it runs as a task) is the operation's too
+        context.relay_reached = True  # before the await: a cancel during the target's call is counted there
         result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
                                  progress=context.progress, principal=context.principal,
-                                 session_id=context.session_id, peer=context.peer)
+                                 session_id=context.session_id, peer=context.peer, via=names.call,
+                                 call_id=context.call_id)
         return UpstreamResult(
             kind="content",
             content=result.content,

@@ -681,8 +681,9 @@ class PythonSource(SourceBase):
         "line, the wait counting against the call's timeout (its error then says it queued, behind how many calls); a call "
         "its timeout abandoned holds its place until its function returns. "
         "Each tool has its own threads, so a slow tool never delays the others; all sync tools of the process "
-        "share at most 100 threads (above any one tool's `concurrency`). `async def` tools run on the "
-        "event loop, unbounded.",
+        "share at most 100 threads (above any one tool's `concurrency`). A sync resource or prompt function is "
+        "bounded the same way: its reads (or gets) have a lane of their own, at most this many at once, within the "
+        "same 100 threads. `async def` tools run on the event loop, unbounded.",
     )
 
 

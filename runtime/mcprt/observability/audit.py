@@ -2,10 +2,14 @@
 
 Record fields (absent when unknown):
   call:     {"time", "type": "call", "principal", "session", "tool", "source", "outcome",
-             "latency_ms", "bytes_raw", "bytes_sent", "arguments", "upstream_status", "error", "task"}
-          (`task`: the task id when the call ran as a task, the tasks extension)
+             "latency_ms", "bytes_raw", "bytes_sent", "call", "arguments", "upstream_status", "error",
+             "via", "task"}
+          (`task`: the task id when the call ran as a task, the tasks extension; `via`: the meta-tool
+          an operation was called through, discovery's `call_tool`, whose record has the same `call`)
   decision: {"time", "type": "decision", "action", "tool", "source", "principal", "session",
-             "rule", "reason", "approval_id"}
+             "rule", "reason", "approval_id", "call"}
+          (`call`: the call it decided, as that call's record names it; absent for an operator's
+          pause/resume, an approver's vote and an expiry, which decide no call of their own)
   unknown_tool: {"time", "type": "unknown_tool", "tool", "principal", "session", "request"}
           (a `tools/call` naming no tool this server offers; `tool` cut to 100 characters, "…")
 `time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
@@ -49,7 +53,7 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
             "time": rfc3339(event.time), "type": "call", "principal": principal, "session": event.session_id,
             "tool": event.tool, "source": event.source, "outcome": event.outcome,
             "latency_ms": round(event.latency * 1000, 3),
-            "bytes_raw": event.raw_bytes, "bytes_sent": event.sent_bytes,
+            "bytes_raw": event.raw_bytes, "bytes_sent": event.sent_bytes, "call": event.call_id,
         }
         arguments = dict(event.arguments or {})
         if with_values:
@@ -60,6 +64,8 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
             record["upstream_status"] = event.upstream_status
         if event.error is not None:
             record["error"] = redact_value(event.error[:1000], secrets)
+        if event.via is not None:  # the operation's call through discovery's call tool (same `call`)
+            record["via"] = event.via
         if event.task_id is not None:  # only its creator can read it (tasks.store), so it names, not grants
             record["task"] = event.task_id
     elif isinstance(event, UnknownToolEvent):
@@ -69,7 +75,7 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
         record = {
             "time": rfc3339(event.time), "type": "decision", "action": event.action, "tool": event.tool,
             "source": event.source, "principal": principal, "session": event.session_id,
-            "rule": event.rule, "reason": event.reason, "approval_id": event.approval_id,
+            "rule": event.rule, "reason": event.reason, "approval_id": event.approval_id, "call": event.call_id,
         }
     return {k: v for k, v in record.items() if v is not None}
 

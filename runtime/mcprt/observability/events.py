@@ -10,6 +10,7 @@ logged and skipped; it never fails a call.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -55,9 +56,13 @@ class CallEvent:
     unreachable: bool = False
     detail: dict[str, Any] = field(default_factory=dict)  # e.g. raw/pruned bodies for the inspector
     task_id: str | None = None  # the task the call ran as (the tasks extension), if it became one
-    # relays another call's result (discovery's `call_tool`), whose own event carries the same bytes:
-    # totals over calls leave it out, or each relayed call's bytes are counted twice
+    # relays another call's result (discovery's `call_tool` that reached an operation), whose own event
+    # carries the same call and bytes: totals over calls leave it out, or each relayed call is counted twice
     relayed: bool = False
+    call_id: str | None = None  # `new_call_id`: shared with the decisions of this call (and a relay's target)
+    # the meta-tool this call came through (discovery's `call_tool`: the operation's own call), None when
+    # the client called the tool itself; the relay's event (`relayed`) is the one MCP request of the two
+    via: str | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +81,12 @@ class DecisionEvent:
     reason: str | None = None
     session_id: str | None = None
     approval_id: str | None = None
+    call_id: str | None = None  # the call this decision is about (`CallEvent.call_id`); None for an operator's act
+
+
+def new_call_id() -> str:
+    """A fresh call id: 16 hex digits (64 random bits: unique across replicas without coordination)."""
+    return secrets.token_hex(8)
 
 
 NAME_LIMIT = 100
@@ -93,12 +104,13 @@ class UnknownToolEvent:
     principal: Principal | None = None
     session_id: str | None = None
     request_id: str | None = None
+    latency: float = 0.0  # seconds from the request's arrival to its answer
 
     @classmethod
     def of(cls, time: float, name: str, principal: Principal | None, session_id: str | None,
-           request_id: str | None) -> UnknownToolEvent:
+           request_id: str | None, latency: float = 0.0) -> UnknownToolEvent:
         cut = name if len(name) <= NAME_LIMIT else name[:NAME_LIMIT - 1] + "…"
-        return cls(time, cut, principal, session_id, request_id)
+        return cls(time, cut, principal, session_id, request_id, latency)
 
 
 Event = CallEvent | DecisionEvent | UnknownToolEvent

@@ -18,6 +18,14 @@
 Label values are bounded: tool and source names come from the compiled tool set, never from
 arguments; `error_type` is an `events.Outcome` or an exception's class name.
 
+Each call counts once in `mcprt_tool_calls_total`, so a sum over every series is the calls made: an
+operation reached through discovery's `call_tool` counts on its own series (what was called, bounded by
+the manifest, as OpenTelemetry's `gen_ai.tool.name` names the tool executed; no label per target on the
+`call_tool` series, which would repeat every operation's series), and the `call_tool` series counts only
+its calls that reached no operation (an unknown or hidden name, bad arguments). The duration histogram
+counts MCP requests: a `call_tool` request once (`gen_ai_tool_name="call_tool"`), never the operation it
+reached, so discovery's share of the traffic is read there.
+
 `mcp_server_operation_duration_seconds` follows the OpenTelemetry MCP semantic conventions
 (`mcp.server.operation.duration`: `mcp.method.name` required, `gen_ai.tool.name` when the operation is
 a tool's, `error.type` if and only if it failed), its attribute names turned into label names as the
@@ -42,7 +50,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from .events import CallEvent, DecisionEvent, Event
+from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
 from .hooks import Route, UpstreamKind
 from .state import StateFn
 from .tool_rows import META
@@ -100,7 +108,9 @@ class Metrics:
     """One registry per server: the call sink, the upstream observer and the scrape-time collectors."""
 
     def __init__(self, state: StateFn) -> None:
-        self.calls = _Counter("mcprt_tool_calls", "Tool calls by how they ended.", ("tool", "source", "outcome"))
+        self.calls = _Counter("mcprt_tool_calls", "Tool calls by how they ended; an operation called through "
+                              "discovery's call_tool counts once, as the operation's call.",
+                              ("tool", "source", "outcome"))
         self.operation = _Histogram("mcp_server_operation_duration_seconds",
                                     "Duration of MCP requests handled by the server.",
                                     ("mcp_method_name", "gen_ai_tool_name", "error_type"), DURATION_BUCKETS)
@@ -123,13 +133,16 @@ class Metrics:
         """The event bus subscriber."""
         if type(event) is CallEvent:
             tool, outcome = event.tool, event.outcome
-            self.calls.inc((tool, event.source, outcome))
-            self.operation.observe(("tools/call", tool, "" if outcome == "ok" else outcome), event.latency)
-            if not event.relayed:  # a relayed result's bytes are its target's, counted on the target's event
+            if event.via is None:  # the MCP request: a relay's (`call_tool`), never the operation it reached
+                self.operation.observe(("tools/call", tool, "" if outcome == "ok" else outcome), event.latency)
+            if not event.relayed:  # a relayed call is counted once, by the operation it reached (`via`)
+                self.calls.inc((tool, event.source, outcome))
                 self.result_bytes.inc((tool, "raw", outcome), event.raw_bytes)
                 self.result_bytes.inc((tool, "sent", outcome), event.sent_bytes)
         elif isinstance(event, DecisionEvent):
             self.decisions.inc((event.action, event.rule or ""))
+        elif isinstance(event, UnknownToolEvent):  # a request all the same; the made-up name labels nothing
+            self.operation.observe(("tools/call", "", "rejected"), event.latency)
 
     def observe_operation(self, method: str, seconds: float, error_type: str | None = None) -> None:
         """An MCP request other than tools/call (tools/list, initialize, …): `gen_ai_tool_name` stays

@@ -130,11 +130,13 @@ class CallRecorder:
         minute = math.floor(event.time / 60)
         if not self.minutes or self.minutes[-1][0] != minute:
             self.minutes.append([minute, 0, 0])
-        self.minutes[-1][1] += 1
-        # bytes saved by shaping (an upstream error page cut to a short tool error is not that); a relayed
-        # result's saving is its target's call's, counted there
-        if ok and not event.relayed:
-            self.minutes[-1][2] += max(0, event.raw_bytes - event.sent_bytes)
+        if not event.relayed:
+            # A relay's call (discovery's `call_tool` that reached an operation) is its target's, counted on
+            # the target's event: the calls per minute count each call once, as the metrics do. Bytes saved by
+            # shaping likewise (an upstream error page cut to a short tool error is not that).
+            self.minutes[-1][1] += 1
+            if ok:
+                self.minutes[-1][2] += max(0, event.raw_bytes - event.sent_bytes)
         if self.keep > 0:
             self._remember(event)
 

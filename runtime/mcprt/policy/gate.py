@@ -236,18 +236,20 @@ class PolicyGate:
                     f"rate limit reached for {tool.name}: {limit.describe()}. Retry after {wait} s "
                     f"(Retry-After: {wait}).", retry_after)
 
-    def refused_hidden(self, tool: Tool, principal: Principal | None, session_id: str | None) -> None:
+    def refused_hidden(self, tool: Tool, principal: Principal | None, session_id: str | None,
+                       call_id: str | None = None) -> None:
         # Calls by name of a hidden tool never reach `admit` (the caller must not learn, through an
         # argument error, that it exists): the call path reports them here instead, so probing a
         # hidden tool shows in the audit log like any other refusal.
         if BUS.active:
             rule = next((r.label for r in self.candidates(tool, principal) if r.match.when is None), None)
             BUS.publish(DecisionEvent(time=time.time(), action="hidden", tool=tool.name, source=tool.source,
-                                      principal=principal, rule=rule, session_id=session_id))
+                                      principal=principal, rule=rule, session_id=session_id, call_id=call_id))
 
     def publish(self, action: str, tool: Tool, context: CallContext, *, rule: str | None = None,
                 reason: str | None = None, approval_id: str | None = None) -> None:
         if BUS.active:
             BUS.publish(DecisionEvent(time=time.time(), action=action, tool=tool.name, source=tool.source,
                                       principal=context.principal, rule=rule, reason=reason,
-                                      session_id=context.session_id, approval_id=approval_id))
+                                      session_id=context.session_id, approval_id=approval_id,
+                                      call_id=context.call_id))

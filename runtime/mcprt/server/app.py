@@ -7,6 +7,7 @@ a call keeps the ToolSet (and Tool) it started with, so a swap never disturbs a 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,9 +25,9 @@ from .. import __version__
 from ..identity.principal import ANONYMOUS, STDIO, Principal, from_scope
 from ..manifest.model import ServerConfig
 from ..observability import tracing
-from ..observability.events import BUS, UnknownToolEvent
+from ..observability.events import new_call_id
 from ..scrubbing import SECRETS
-from ..toolset.invoke import call_tool, error_result
+from ..toolset.invoke import call_tool, error_result, refuse_unserved
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
 from .listen_cap import ClientListenCap
@@ -36,7 +37,7 @@ from .offers import LogLevels, install_offer_handlers, with_client
 from .pagination import refuse_cursor
 from .early import server_instructions
 from .roundtrip import RoundTrips
-from .results import to_call_result, unknown_tool_result
+from .results import to_call_result
 from .streaming import may_request
 from .tasks import EXTENSION, TaskService, client_declares_tasks, missing_extension
 
@@ -143,16 +144,20 @@ def build_server(
                    ) -> types.CallToolResult | dict[str, Any] | types.InputRequiredResult:
         # Keep this reference for the whole call: hot reload closes a replaced source only once the
         # tool set that used it is no longer referenced, so a call in flight is never cut off.
+        started = time.perf_counter()
         toolset = holder.current
         principal = principal_of(ctx)
         # a tool a policy hides is unknown to this caller
-        tool = toolset.get_for(params.name, principal, session_id_of(ctx))
-        if tool is None:
-            if BUS.active and toolset.get(params.name) is None:  # a hidden tool's attempt is a policy decision
-                BUS.publish(UnknownToolEvent.of(time.time(), params.name, principal, session_id_of(ctx),
-                                                None if ctx.request_id is None else str(ctx.request_id)))
-            return unknown_tool_result(params.name, toolset, principal, reloading=holder.reloading,
-                                       incoming=holder.incoming)
+        call_id = new_call_id()
+        tool = toolset.get_for(params.name, principal, session_id_of(ctx), call_id)
+        if tool is None:  # no call runs, yet it is logged and published as every call is
+            message = toolset.unknown_tool_message(params.name, principal, reloading=holder.reloading,
+                                                   incoming=holder.incoming)
+            refused = refuse_unserved(params.name, toolset.get(params.name), message, started=started,
+                                      principal=principal, session_id=session_id_of(ctx),
+                                      request_id=None if ctx.request_id is None else str(ctx.request_id),
+                                      call_id=call_id)
+            return to_call_result(refused, params.name)
 
         def run(peer: Any) -> Any:
             return call_tool(
@@ -262,11 +267,16 @@ class CachedToolListing:
     cache hint, the `serverInfo` stamp): the same for every request, so it is kept with it (every
     2026-07-28 client lists tools in a request of its own). Paginated requests go through the SDK
     unchanged, as does anything before a handshake-era session's handshake completed.
+
+    The set the cache belongs to is held by a weak reference: a strong one kept a set a reload
+    replaced alive until the next tools/list, and hot reload closes a replaced source only once its
+    set is unreferenced (`reload.drain`), so a replaced proxied server lingered for its tools' longest
+    timeout (31 s by default) after every reload that followed a listing.
     """
 
     def __init__(self, holder: ToolSetHolder) -> None:
         self._holder = holder
-        self._toolset: ToolSet | None = None
+        self._toolset: weakref.ref[ToolSet] | None = None
         self._by_version: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -276,8 +286,8 @@ class CachedToolListing:
         if (ctx.params or {}).get("cursor") is not None or not (modern or _handshake_done(ctx)):
             return await call_next(ctx)
         toolset = self._holder.current
-        if toolset is not self._toolset:
-            self._toolset, self._by_version = toolset, {}
+        if self._toolset is None or self._toolset() is not toolset:
+            self._toolset, self._by_version = weakref.ref(toolset), {}
         # A policy may hide tools from some principals: one cached listing per hidden set.
         hidden = toolset.gate.hidden(principal_of(ctx)) if toolset.gate is not None else frozenset()
         key = (ctx.protocol_version, hidden)
@@ -285,7 +295,7 @@ class CachedToolListing:
         if cached is not None:
             return cached
         result = await call_next(ctx)
-        if isinstance(result, dict) and self._toolset is toolset and len(self._by_version) < 256:
+        if isinstance(result, dict) and self._toolset() is toolset and len(self._by_version) < 256:
             self._by_version[key] = result
         return result
 

@@ -9,11 +9,9 @@ from typing import Any
 import mcp_types as types
 from pydantic import ValidationError
 
-from ..identity.principal import Principal
 from ..observability.log import logger
 from ..toolset.invoke import error_result
 from ..contracts import ToolResult
-from ..toolset.toolset import ToolSet
 
 
 def to_call_result(result: ToolResult, tool_name: str) -> types.CallToolResult | dict[str, Any]:
@@ -53,11 +51,3 @@ def _object_or_none(value: Any) -> bool:
     """`dict[str, Any] | None` as the model reads it (a Python tool's dict may have other keys)."""
     return value is None or (type(value) is dict and all(type(key) is str for key in value))
 
-
-def unknown_tool_result(name: str, toolset: ToolSet, principal: Principal | None = None, *,
-                        reloading: bool = False, incoming: ToolSet | None = None) -> types.CallToolResult | dict[str, Any]:
-    """Name close matches so the model can correct itself (tools may have been renamed on reload);
-    tools hidden from `principal` are never named; a reload under way that may bring the name, or a name
-    an earlier manifest served, is said (`ToolSet.unknown_tool_message`)."""
-    message = toolset.unknown_tool_message(name, principal, reloading=reloading, incoming=incoming)
-    return to_call_result(error_result(message), name)

@@ -28,7 +28,8 @@ class CallGate(Protocol):
         """Names of tools not listed for (and unknown to) `principal`."""
         ...
 
-    def refused_hidden(self, tool: Tool, principal: Principal | None, session_id: str | None) -> None:
+    def refused_hidden(self, tool: Tool, principal: Principal | None, session_id: str | None,
+                       call_id: str | None = None) -> None:
         """Record that `principal` called `tool` by name although it is hidden from them: the caller
         is told the tool is unknown; the decision (`hidden`) still reaches the audit log and metrics."""
         ...

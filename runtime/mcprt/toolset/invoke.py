@@ -12,9 +12,9 @@ import logging
 import time
 from typing import Any, cast
 
-from ..errors import PolicyDenied, ToolCallError, UpstreamError, UpstreamRefused
+from ..errors import PolicyDenied, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
 from ..identity.principal import Principal
-from ..observability.events import BUS, CallEvent, Outcome
+from ..observability.events import BUS, CallEvent, Outcome, UnknownToolEvent, new_call_id
 from ..observability.log import log_call, logger
 from ..schema.validator import argument_validator
 from ..shaping.result import shape_result
@@ -75,15 +75,48 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
     return completed
 
 
+def refuse_unserved(name: str, hidden: Tool | None, message: str, *, started: float,
+                    principal: Principal | None = None, session_id: str | None = None,
+                    request_id: str | None = None, call_id: str | None = None, publish: bool = True) -> ToolResult:
+    """Answer a call naming a tool its caller cannot call, without running anything, and account for
+    it as every call is accounted for: one call log line and one event (an operator grepping the log
+    for a client's failing calls finds these too). `started`: `time.perf_counter()` when the call arrived.
+
+    `hidden` None: no tool has the name `name` — log status `unknown_tool`, the name (the client's
+    string) cut to `NAME_LIMIT` characters, source `-`; an `UnknownToolEvent` (audit; the operation
+    histogram counts it as `rejected`, no series ever carries the name). Else `hidden` is the tool a
+    policy hides from this caller — status `hidden`, a `CallEvent` with outcome `denied` as any call a
+    policy refused (the `hidden` decision itself is published by the policy: `ToolSet.get_for`).
+    `publish=False`: the line only — discovery's `call_tool` naming an operation hidden from the caller
+    reached no operation, and its own event counts the call (`CallEvent.via`)."""
+    latency = time.perf_counter() - started
+    result = error_result(message)
+    result.outcome = "rejected" if hidden is None else "denied"
+    unknown = UnknownToolEvent.of(time.time() - latency, name, principal, session_id, request_id, latency)
+    log_call(tool=unknown.tool if hidden is None else hidden.name, source="-" if hidden is None else hidden.source,
+             status="unknown_tool" if hidden is None else "hidden", latency_ms=latency * 1000, raw_bytes=0,
+             sent_bytes=result.sent_bytes, is_error=True)
+    if publish and BUS.active:
+        BUS.publish(unknown if hidden is None else CallEvent(
+            time=unknown.time, tool=hidden.name, source=hidden.source, outcome="denied", latency=latency,
+            raw_bytes=0, sent_bytes=result.sent_bytes, principal=principal, session_id=session_id,
+            request_id=request_id, error=message, call_id=call_id))
+    return result
+
+
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
                     progress: Any = None, principal: Principal | None = None,
-                    session_id: str | None = None, peer: ClientPeer | None = None) -> ToolResult:
+                    session_id: str | None = None, peer: ClientPeer | None = None,
+                    via: str | None = None, call_id: str | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
     argument problems. A cancelled call (asyncio.CancelledError) is logged and published with the
     outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised; but a
     call ended by a stop whose drain ran out (`stopping.RUNNING.end_all`) answers a tool error saying
-    the server is restarting (outcome `cancelled`), so the client gets a result, not a cut connection."""
+    the server is restarting (outcome `cancelled`), so the client gets a result, not a cut connection.
+    `via`: the meta-tool that relays this call (discovery's `call_tool`), or None for a direct call
+    (`CallEvent.via`). `call_id`: the relay's, for its target (one id per `tools/call`); else a new one."""
     started = time.perf_counter()
+    call_id = call_id or new_call_id()
     task = RUNNING.enter()
     cancelled: asyncio.CancelledError | None = None
     status: Any = "-"
@@ -91,6 +124,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     upstream_status: int | None = None
     upstream = None
     unreachable = False  # the upstream could not be reached (CallEvent.unreachable)
+    context: CallContext | None = None
     try:
         completed = check_arguments(tool, arguments)
         context = CallContext(
@@ -104,6 +138,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             peer=peer,
             output_declared=tool.output_schema is not None,
             hidden_arguments=tool.args.hidden,
+            call_id=call_id,
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
             await tool.gate.admit(tool, arguments or {}, completed, context)
@@ -133,7 +168,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         # No HTTP status to show: the log line names the outcome, as metrics and the audit log do
         # (an operator grepping `status=rejected` for bad arguments must not also get denials and timeouts),
         # a policy's refusal by its decision (`rate_limited`, `paused`…: PolicyDenied.status), as the audit does
-        status = exc.status if isinstance(exc, PolicyDenied) else outcome
+        # an unknown operation named through discovery: `unknown_tool`, as a direct call of one writes
+        status = exc.status if isinstance(exc, PolicyDenied | UnknownTool) else outcome
         unreachable = isinstance(exc, UpstreamError) and exc.unreachable
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
@@ -168,6 +204,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         RUNNING.leave(task)  # whatever ends the call (an exception none of the above takes included)
     latency = time.perf_counter() - started
     result.outcome = outcome
+    if context is not None and context.relay_reached:
+        # a relay that started its target's call, however it ended (cancelled, or failing after the target
+        # answered): the target's own event counts the call and its bytes
+        result.relayed = True
     log_call(
         tool=tool.name,
         source=tool.source,
@@ -197,6 +237,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             unreachable=unreachable,
             task_id=getattr(peer, "task_id", None),  # set once the call became a task (server.roundtrip)
             relayed=result.relayed,
+            via=via,
+            call_id=call_id,
             # by reference, only for a subscriber that reads payloads (the status page's inspector)
             detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))

@@ -59,13 +59,15 @@ class ToolSet:
         """A tool by exposed name: meta-tools first, then every tool (listed or reachable by discovery)."""
         return self.extra.get(name) or self.tools.get(name)
 
-    def get_for(self, name: str, principal: Principal | None, session_id: str | None = None) -> Tool | None:
+    def get_for(self, name: str, principal: Principal | None, session_id: str | None = None,
+                call_id: str | None = None) -> Tool | None:
         """The tool `principal` calls by `name`: `get`, except that a tool a policy hides from them
-        does not exist for them (the attempt is reported to the policy, for the audit log)."""
+        does not exist for them (the attempt is reported to the policy, for the audit log, as a
+        decision of the call `call_id`)."""
         tool = self.get(name)
         if tool is None or self.gate is None or name not in self.gate.hidden(principal):
             return tool
-        self.gate.refused_hidden(tool, principal, session_id)
+        self.gate.refused_hidden(tool, principal, session_id, call_id)
         return None
 
     def unknown_tool_message(self, name: str, principal: Principal | None = None, *,

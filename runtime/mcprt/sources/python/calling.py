@@ -64,7 +64,7 @@ async def run_function(tool: str, fn: Callable[..., Any], args: list[Any], kwarg
     thread still running is abandoned, told to stop at its next item). `max_bytes`: the most JSON bytes
     of items consumed before stopping. `ticket`: the call's place in its tool's lane (`lanes.py`): a sync
     function's threads are taken there, the wait counting against `timeout` (None: anyio's shared pool, for
-    resources and prompts). Raises what the function raises."""
+    callers with no lane). Raises what the function raises."""
     stop = threading.Event()  # set when the call is over: a worker thread still consuming stops at its next item
     try:
         with anyio.fail_after(timeout):

@@ -1,4 +1,5 @@
-"""One lane of worker threads per sync Python tool: at most `concurrency` of its calls run at once.
+"""One lane of worker threads per sync Python tool (and per sync resource or prompt function): at most
+`concurrency` of its calls run at once.
 
 Why: anyio's default thread pool (40 threads) is shared by every `to_thread` call of the process. A trial
 called `def slow(s): time.sleep(s)` 60× at once and the trivial `add` of the same source took 4.3 s,
@@ -7,7 +8,8 @@ needs 8 s — the time spent waiting for a thread was charged to the function. H
 `anyio.CapacityLimiter` (its calls take no token of the shared pool), so a slow tool waits only behind
 itself, and a call that timed out while it waited says so (`Ticket.message`).
 
-The lanes share one process-wide bound, `MAX_SYNC_THREADS` worker threads for all sync tools together: without
+The lanes share one process-wide bound, `MAX_SYNC_THREADS` worker threads for all sync tools, resources and
+prompts together: without
 it 100 tools × `concurrency` 64 could run 6,400 threads. It is above the largest `concurrency` (64), so one tool
 alone never takes every thread.
 
@@ -145,21 +147,24 @@ class Ticket:
             self._shared.release_on_behalf_of(self)
         self.lane.tokens().release_on_behalf_of(self)
 
-    def message(self, tool: str, timeout: float) -> str:
-        """The error text of a call of `tool` that ran out of its `timeout` seconds."""
+    def message(self, subject: str, timeout: float, noun: str = "tool") -> str:
+        """The error text of a call of `subject` (a tool's name, or a resource's or prompt's label) that ran out of
+        its `timeout` seconds; `noun` says what `subject` is ("tool", "resource", "prompt"): a resource read is
+        not told of "calls of this tool"."""
         if not self.started and self.shared_wait:
-            return (f"{tool} did not start within {timeout:g}s: all {MAX_SYNC_THREADS} worker threads for sync tools "
-                    "of this server were busy (calls of other tools); it did not run, so it is safe to try again later")
+            return (f"{subject} did not start within {timeout:g}s: all {MAX_SYNC_THREADS} worker threads for sync "
+                    "tools, resources and prompts of this server were busy (other calls); it did not run, so it is "
+                    "safe to try again later")
         if not self.started and self.lane.overdue >= self.lane.limit:
-            return (f"{tool} did not start within {timeout:g}s: {self.lane.overdue} calls of this tool ran past their "
-                    f"timeout and still hold its threads (at most {self.lane.limit} run at once: the source's "
+            return (f"{subject} did not start within {timeout:g}s: {self.lane.overdue} calls of this {noun} ran past "
+                    f"their timeout and still hold its threads (at most {self.lane.limit} run at once: the source's "
                     "`concurrency`); it did not run, but it cannot start until those functions return")
         if not self.started:
-            return (f"{tool} did not start within {timeout:g}s: queued {self.waited:.1f} s behind {self.running} "
-                    f"running calls of this tool (at most {self.lane.limit} run at once: the source's "
+            return (f"{subject} did not start within {timeout:g}s: queued {self.waited:.1f} s behind {self.running} "
+                    f"running calls of this {noun} (at most {self.lane.limit} run at once: the source's "
                     "`concurrency`); it did not run, so it is safe to try again later")
         if self.waited >= _NOTED_WAIT:
-            return (f"{tool} did not finish within {timeout:g}s: it queued {self.waited:.1f} s behind {self.running} "
-                    f"running calls of this tool (at most {self.lane.limit} run at once: the source's "
-                    f"`concurrency`), then ran {max(0.0, timeout - self.waited):.1f} s")
-        return f"{tool} did not finish within {timeout:g}s"
+            return (f"{subject} did not finish within {timeout:g}s: it queued {self.waited:.1f} s behind "
+                    f"{self.running} running calls of this {noun} (at most {self.lane.limit} run at once: the "
+                    f"source's `concurrency`), then ran {max(0.0, timeout - self.waited):.1f} s")
+        return f"{subject} did not finish within {timeout:g}s"

@@ -36,6 +36,7 @@ from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
 from .calling import run_function
+from .lanes import Lane
 from .blocks import BadBlock, content_block
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
@@ -45,9 +46,14 @@ CALL_TIMEOUT = 30.0
 
 
 class _Function:
-    def __init__(self, fn: Any, name: str, label: str, max_bytes: int) -> None:
+    def __init__(self, fn: Any, name: str, noun: str, label: str, max_bytes: int, concurrency: int) -> None:
         self.name = name
+        self.noun = noun  # "resource" or "prompt": what a timeout's message calls it (`Ticket.message`)
         self.max_bytes = max_bytes  # a generator's items consumed for one read or prompt, at most (JSON bytes)
+        # its own worker threads, as a sync tool's (lanes.py): a slow read never queues behind another
+        # resource, prompt or tool (all share the process's `MAX_SYNC_THREADS`), and at most `concurrency`
+        # of its reads run at once
+        self.lane = Lane(concurrency)
         documented = fn.func if isinstance(fn, functools.partial) else fn
         self.fn = fn
         self.label = label
@@ -56,14 +62,15 @@ class _Function:
 
     async def __call__(self, arguments: Mapping[str, Any]) -> Any:
         context = CallContext(tool=self.label, timeout=CALL_TIMEOUT, max_response_bytes=0)
+        ticket = self.lane.ticket()
         try:
             args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
             returned = await run_function(self.label, self.fn, args, kwargs, timeout=CALL_TIMEOUT,
-                                          max_bytes=self.max_bytes)
+                                          max_bytes=self.max_bytes, ticket=ticket)
         except ToolCallError as exc:
             raise OfferError(str(exc)) from None
-        except TimeoutError:
-            raise OfferError(f"{self.label} did not finish within {CALL_TIMEOUT:g}s", INTERNAL_ERROR) from None
+        except TimeoutError:  # whether it waited in its lane, or never started (`Ticket.message`)
+            raise OfferError(ticket.message(self.label, CALL_TIMEOUT, self.noun), INTERNAL_ERROR) from None
         except Exception as exc:
             raise OfferError(f"{type(exc).__name__}: {exc}".rstrip(": "), INTERNAL_ERROR) from None
         if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
@@ -138,10 +145,11 @@ def _reported(error: OfferError) -> OfferError:
 
 
 def load_offers(resources: Mapping[str, str], prompts: list[str], imports: ModuleImports,
-                max_bytes: int) -> Offerings | None:
+                max_bytes: int, concurrency: int) -> Offerings | None:
     """Import the functions named by `resources`/`prompts`; raise SourceConfigError naming every bad entry
     at its own key. `max_bytes`: the JSON bytes of a generator's items consumed for one read or prompt
-    (`max_response_bytes`), past which it is stopped and a WARNING says so."""
+    (`max_response_bytes`), past which it is stopped and a WARNING says so. `concurrency`: the source's
+    setting, each sync function's lane (`lanes.Lane`: at most that many of its reads or gets at once)."""
     if not resources and not prompts:
         return None
     provider = PythonOffers()
@@ -151,7 +159,7 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for uri, target in resources.items():
         try:
-            function = _function(target, f"resource '{uri}'", imports, max_bytes)
+            function = _function(target, "resource", f"resource '{uri}'", imports, max_bytes, concurrency)
         except AlreadyReported:
             continue
         except McprtError as exc:
@@ -169,7 +177,8 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
             resource_offers.append(ResourceOffer(uri, {"uri": uri, **wire}))
     for index, target in enumerate(prompts):
         try:
-            function = _function(target, f"prompt '{target.partition(':')[2].strip() or target}'", imports, max_bytes)
+            function = _function(target, "prompt", f"prompt '{target.partition(':')[2].strip() or target}'", imports,
+                                 max_bytes, concurrency)
         except AlreadyReported:
             continue
         except McprtError as exc:
@@ -183,13 +192,13 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
     return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
 
 
-def _function(target: str, what: str, imports: ModuleImports, max_bytes: int) -> _Function:
+def _function(target: str, noun: str, what: str, imports: ModuleImports, max_bytes: int, concurrency: int) -> _Function:
     module_name, sep, attr = target.strip().partition(":")
     if not sep or not attr:
         raise McprtError(f"{what}: '{target}' is not `package.module:function`")
     entry = Entry(target, module_name, attr, None)
     [(name, fn)] = functions_of(entry, imports.module(entry))
-    return _Function(fn, name, f"{what} ({target})", max_bytes)
+    return _Function(fn, name, noun, f"{what} ({target})", max_bytes, concurrency)
 
 
 def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:

@@ -134,7 +134,8 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
                 problems.append((entry.where, str(exc) + _listing_hint(entry, imports.module(entry))))
     offerings = None
     try:
-        offerings = load_offers(config.resources, config.prompts, imports, response_limit(config, ctx.defaults))
+        offerings = load_offers(config.resources, config.prompts, imports, response_limit(config, ctx.defaults),
+                                config.concurrency)
     except SourceConfigError as exc:
         problems += exc.problems
     if problems:
