@@ -115,8 +115,9 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     source = OpenAPIRunningSource(ctx.name, config, retries, files, tls)
     if document.shapes_pending:
         source.track(document)
+    slashes = frozenset(config.path_slashes)
     for item in compiled.operations:
-        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source)
+        item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source, slashes)
         source.operations.append(item.operation)
     _warn(ctx, fetch_warnings)
     _warn(ctx, fetch_notes, "note")  # where the description came from: the pinned copy served offline
@@ -129,9 +130,9 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
 
 
 def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]
-             source: OpenAPIRunningSource):
+             source: OpenAPIRunningSource, slashes: frozenset[str]):
     async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
-        request = plan.build(arguments, base_url)
+        request = plan.build(arguments, base_url, slashes)
         result = await source.upstream().send(request, ctx)
         return mismatch(answer_types, result) or result
 
