@@ -74,22 +74,25 @@ class Runtime:
         self.may_start_down = False
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
-                      may_start_down: bool = False) -> Compiled:
+                      may_start_down: bool = False, relisted: bool = False) -> Compiled:
         """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
 
         `stale`: running sources to reopen although their configuration is unchanged (their local
         files changed). On error the pool keeps the sources of the previous successful compile.
         `may_start_down`: see `SourcePool.sync` (the compiles of `mcprt up` without `--strict`: its start and
         its reloads, `Runtime.may_start_down`).
+        `relisted`: the rebuild after a proxied server's list change (the manifest unchanged): a name
+        the served set gives one source keeps it, and another source's newly listed item taking it is
+        left out with a warning instead of failing the rebuild (`served_owners`).
         """
         try:
             with gc_paused():
-                return await self._compile(loaded, stale, may_start_down)
+                return await self._compile(loaded, stale, may_start_down, relisted)
         finally:
             end_gc_pause()  # the CLI's start-up pause (mcprt.pause_gc_for_startup) ends with the first compile
 
     async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str],
-                       may_start_down: bool = False) -> Compiled:
+                       may_start_down: bool = False, relisted: bool = False) -> Compiled:
         started = time.perf_counter()
         try:
             loaded = loaded or await asyncio.to_thread(self.load)
@@ -100,7 +103,8 @@ class Runtime:
             raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
         sync = await self.pool.sync(loaded, stale, may_start_down=may_start_down)
         try:
-            toolset, diagnostics = await self._build(loaded, sync)
+            served = self.holder.current if relisted and self.holder is not None else None
+            toolset, diagnostics = await self._build(loaded, sync, served)
         except BaseException:
             # A build error, or an abandoned compile (cancelled, or `Abandoned` raised in the worker):
             # the sources of the last good compile keep serving; shielded, so a second cancellation
@@ -110,7 +114,8 @@ class Runtime:
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity != "error"])  # notes too
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
 
-    async def _build(self, loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:
+    async def _build(self, loaded: LoadedManifest, sync: SyncResult,
+                     served: ToolSet | None = None) -> tuple[ToolSet, list[Diagnostic]]:
         """The tool set from the synced sources, and every diagnostic; ManifestError on an error.
 
         The CPU part (overrides, `description` templates, offers, discovery) runs in a worker thread,
@@ -119,7 +124,7 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
         if not any(d.severity == "error" for d in diagnostics):
-            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync)
+            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served)
             diagnostics += built
         serving = not any(d.severity == "error" for d in diagnostics)
         when = "at start" if self.holder is None else "after a reload"  # the holder is made by the first compile
@@ -246,10 +251,13 @@ async def compile_once(
     return runtime, compiled
 
 
-def _build_tools(loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:
-    """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread)."""
-    build = build_toolset(loaded, sync.operations, sync.down)
-    offers, offer_diagnostics = build_offers(loaded, sync.offerings)
+def _build_tools(loaded: LoadedManifest, sync: SyncResult,
+                 served: ToolSet | None = None) -> tuple[ToolSet, list[Diagnostic]]:
+    """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread).
+    `served`: the tool set now served, when this is a re-list's rebuild (`Runtime.compile`)."""
+    build = build_toolset(loaded, sync.operations, sync.down,
+                          {tool.name: tool.source for tool in served} if served is not None else None)
+    offers, offer_diagnostics = build_offers(loaded, sync.offerings, served.offers if served is not None else None)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)
     toolset.offers = offers

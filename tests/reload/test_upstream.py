@@ -81,3 +81,55 @@ async def test_a_shaping_edit_keeps_the_subprocess_and_a_script_edit_restarts_it
                    timeout=15, what="the restarted server's new description")
     assert await call_text(runtime, "pid_of_server") != pid
     assert reloader.status.failures == 0
+
+
+async def test_an_upstream_item_taking_a_served_name_is_left_out_and_the_rest_of_its_changes_apply(
+        tmp_path: Path) -> None:
+    """A proxied server that lists a tool whose name another source serves: before, the rebuild failed
+    on the collision, and so did every later one of that server's changes until an operator acted.
+    Now the newcomer is left out with a warning (log and reload status), the other source keeps its
+    name, and the server's other changes apply."""
+    script = tmp_path / "changing_server.py"
+    shutil.copy(FIXTURE, script)
+    spec = {"openapi": "3.0.3", "info": {"title": "api", "version": "1"}, "paths": {"/taken": {"get": {
+        "operationId": "taken", "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "api.json").write_text(json.dumps(spec))
+    (tmp_path / "local.py").write_text("def greet() -> str:\n    'A greeting.'\n    return 'hello'\n")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(json.dumps({"version": 1, "sources": {
+        "up": {"command": script_command(script)},
+        "api": {"openapi": "api.json", "base_url": "http://127.0.0.1:9"},
+        "local": {"python": "local:greet", "prompts": ["local:greet"]}}}))
+    runtime = Runtime(manifest, Settings(cache_dir=tmp_path / "cache"))
+    await runtime.start()
+    reloader = reloader_for(runtime)
+    task = asyncio.create_task(watch(runtime))
+    try:
+        assert runtime.holder.current.get("taken").source == "api"
+        assert await call_text(runtime, "grow", {"name": "taken"}) == "grown"
+        await wait_for(lambda: reloader.status.trigger == "upstream", what="the rebuild after the upstream's change")
+        assert reloader.status.ok, reloader.status.errors
+        assert runtime.holder.current.get("taken").source == "api"
+        [warning] = reloader.status.warnings
+        assert warning.startswith(f"{manifest}:") and warning.endswith(
+            "tool name 'taken' newly listed by source 'up' is left out: source 'api' serves that name (the rest "
+            "of the change applies; give one of them a `prefix` to serve both)"), warning
+        assert await call_text(runtime, "grow", {"name": "later"}) == "grown"
+        await wait_for(lambda: runtime.holder.current.get("later") is not None, what="the upstream's next change")
+        assert runtime.holder.current.get("taken").source == "api"
+        assert reloader.status.ok and reloader.status.failures == 0
+        # a prompt alike (what a `notifications/prompts/list_changed` brings): the later change still applies
+        assert runtime.holder.current.offers.prompts["greet"].source == "local"
+        assert await call_text(runtime, "grow_prompt", {"name": "greet"}) == "grown"
+        await wait_for(lambda: reloader.status.reloads == 3, what="the rebuild after the prompt change")
+        assert reloader.status.ok and runtime.holder.current.offers.prompts["greet"].source == "local"
+        assert any("prompt name 'greet' newly listed by source 'up' is left out: source 'local' serves that name"
+                   in w for w in reloader.status.warnings), reloader.status.warnings  # and still the tool's
+        assert await call_text(runtime, "grow_prompt", {"name": "fresh"}) == "grown"
+        await wait_for(lambda: "fresh" in runtime.holder.current.offers.prompts, what="the next prompt change")
+        assert runtime.holder.current.offers.prompts["greet"].source == "local" and reloader.status.failures == 0
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await runtime.aclose()

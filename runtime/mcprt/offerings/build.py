@@ -2,7 +2,9 @@
 
 Names and URIs stay as the upstream gives them unless the source has a `prefix` (prompt names get
 it prepended, URIs the reversible scheme prefix of `uris`). Two sources exposing one prompt name,
-resource URI or URI template is an error at the later source's line asking for a `prefix`.
+resource URI or URI template is an error at the later source's line asking for a `prefix` — except in
+the rebuild after a proxied server's list change, where the source serving the name keeps it and the
+newcomer is left out with a warning (`build_offers`'s `served`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ from .offerset import Exposed, OfferSet, SourceOffers
 from .uris import SCHEME_RULE, add_prefix, scheme_prefix
 
 
-def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | None]) -> tuple[OfferSet, list[Diagnostic]]:
-    """The served set and every diagnostic (unknown override keys, collisions)."""
+def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | None],
+                 served: OfferSet | None = None) -> tuple[OfferSet, list[Diagnostic]]:
+    """The served set and every diagnostic (unknown override keys, collisions).
+
+    `served`: the set now served, given for the rebuild after a proxied server's list change: a name
+    or URI one source serves stays its own, another source's item taking it is left out with a
+    warning, so the rest of that change still applies (the same rule as tools: `served_owners`)."""
     out: list[Diagnostic] = []
     offers = OfferSet()
+    owners = served if served is not None else OfferSet()  # empty: every collision is the manifest's error
     for source_name, config in loaded.manifest.sources.items():
         offered = offerings.get(source_name)
         if offered is None:
@@ -39,7 +47,7 @@ def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | Non
                     entry.withheld_uris.add(resource.uri)
                 else:
                     _add(loaded, offers.resources, Exposed(exposed["uri"], resource.uri, source_name, exposed,
-                                                           offered.provider), "resource URI", out)
+                                                           offered.provider), "resource URI", out, owners.resources)
             for template in offered.templates:
                 exposed = _resource(template.uri_template, template.wire, "uriTemplate", scheme,
                                     resource_switch.get(template.uri_template))
@@ -47,7 +55,8 @@ def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | Non
                     entry.withheld_templates.append(template.uri_template)
                 else:
                     _add(loaded, offers.templates, Exposed(exposed["uriTemplate"], template.uri_template, source_name,
-                                                           exposed, offered.provider), "resource template", out)
+                                                           exposed, offered.provider), "resource template", out,
+                         owners.templates)
             entry.has_resources = bool(offered.resources or offered.templates)
         if prompt_switch is not None:
             _unknown_keys(loaded, source_name, "prompts", prompt_switch, [p.name for p in offered.prompts], out)
@@ -58,9 +67,15 @@ def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | Non
                 wire = {**prompt.wire, "name": override.name or f"{config.prefix or ''}{prompt.name}"}
                 _describe(wire, override)
                 _add(loaded, offers.prompts, Exposed(wire["name"], prompt.name, source_name, wire, offered.provider),
-                     "prompt name", out)
+                     "prompt name", out, owners.prompts)
         offers.sources[source_name] = entry
     return offers, out
+
+
+def served_owners(what: str, key: str, newcomer: str, owner: str) -> str:
+    """The warning for an item a re-list left out because another source serves its name."""
+    return (f"{what} '{key}' newly listed by source '{newcomer}' is left out: source '{owner}' serves that name "
+            f"(the rest of the change applies; give one of them a `prefix` to serve both)")
 
 
 def _switch(value: Any) -> dict[str, ItemOverride] | None:
@@ -91,10 +106,21 @@ def _describe(wire: dict[str, Any], override: ItemOverride) -> None:
         wire["description"] = override.description
 
 
-def _add(loaded: LoadedManifest, into: dict[str, Exposed], item: Exposed, what: str, out: list[Diagnostic]) -> None:
+def _add(loaded: LoadedManifest, into: dict[str, Exposed], item: Exposed, what: str, out: list[Diagnostic],
+         served: Mapping[str, Exposed]) -> None:
+    """Add `item` under its key; a second source's item with that key is an error, unless `served`
+    (the set now served) gives the key to one of the two: the other is left out with a warning."""
     other = into.get(item.key)
     if other is None:
         into[item.key] = item
+        return
+    owner = served[item.key].source if item.key in served else None
+    if other.source != item.source and owner in (other.source, item.source):
+        newcomer = item if owner == other.source else other
+        into[item.key] = other if owner == other.source else item
+        out.append(loaded.diagnostic(("sources", newcomer.source), served_owners(what, item.key, newcomer.source,
+                                                                                 owner), severity="warning",
+                                     prefer="key"))
         return
     if other.source == item.source:
         message = f"{what} '{item.key}' is offered twice by source '{item.source}'"

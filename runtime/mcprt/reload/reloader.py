@@ -365,7 +365,8 @@ class Reloader:
         stale = sources_with_changed_files(self.runtime, self._signatures)
         # as at start: a proxied server this reload opens that cannot be reached is `down` and retried
         # while the rest of the reload applies (unless `--strict`); before, it failed the whole reload
-        return await self.runtime.compile(loaded, stale, may_start_down=self.runtime.may_start_down)
+        return await self.runtime.compile(loaded, stale, may_start_down=self.runtime.may_start_down,
+                                          relisted=trigger == "upstream")
 
     def _missing_files(self, exc: BaseException) -> set[Path]:
         candidates = set(self.watch_set())
@@ -393,7 +394,7 @@ class Reloader:
         # The status says "applied" in the same step as the swap: a reader who sees the new tools never sees
         # the previous attempt's status (the diff below yields to the loop while a thread computes it).
         seconds = time.perf_counter() - started
-        self.status.succeeded(trigger, seconds)
+        self.status.succeeded(trigger, seconds, [str(w) for w in compiled.warnings if w.severity == "warning"])
         self._tell_notifier("ok")
         changes = await asyncio.to_thread(diff_toolsets, old, new)  # every definition of two sets: CPU
         fanout = await self._fanout(list_changed)  # this swap's own, taken before a later swap schedules one

@@ -350,6 +350,7 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
         "failures": last.get("failures", 0),
         "abandoned": last.get("abandoned", 0),
         "errors": len(last.get("errors") or ()),
+        "warnings": len(last.get("warnings") or ()),  # e.g. items a re-list left out (their name was taken)
     }
 
 

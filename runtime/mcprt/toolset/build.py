@@ -16,6 +16,7 @@ from ..cancellation import check_abandoned
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
+from ..offerings.build import served_owners
 from ..shaping.autoprune import AutoPruner, compile_autoprune
 from ..expressions.absent_fields import AbsentFields
 from ..expressions.prune import compile_prune
@@ -46,7 +47,7 @@ class BuildResult:
 
 
 def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
-                  pending: Collection[str] = ()) -> BuildResult:
+                  pending: Collection[str] = (), owners: Mapping[str, str] | None = None) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
@@ -54,6 +55,9 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
     `pending`: sources whose operations are not known yet (`SyncResult.down`: a proxied server down
     since the start): no tools, and the checks naming their tools (a `tools:` override's key, a
     `server.pinned` entry it could provide) wait for the rebuild that lists them (`toolset.pending`).
+    `owners`: tool name → source in the set now served, given for the rebuild after a proxied server's
+    list change: a name one source serves stays its own, another source's tool taking it is left out
+    with a warning (`served_owners`), so the rest of that change still applies.
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
     CPU work (it renders `description` templates): the pipeline runs it in a worker thread. Raises
     `Abandoned` between operations, and inside a template, once the current cancel token is set.
@@ -70,6 +74,8 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
         ops = [op for op in operations.get(source_name, ())
                if selected(source.include, source.exclude, op.key, op.name, op.meta)]
         tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics)
+    if owners is not None:
+        tools = _keep_served_names(loaded, tools, owners, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
     _check_pinned(loaded, tools, diagnostics, pending)
     return BuildResult(ToolSet(tools), diagnostics)
@@ -406,6 +412,22 @@ def _describe(
     except (TemplateError, TemplateRenderError) as exc:
         out.append(loaded.diagnostic((*base, "description"), f"description template: {exc}"))
         return op.description
+
+
+def _keep_served_names(loaded: LoadedManifest, tools: list[Tool], owners: Mapping[str, str],
+                       out: list[Diagnostic]) -> list[Tool]:
+    """`tools` without those that take a name another source serves and still offers (a warning each)."""
+    offered = {(tool.name, tool.source) for tool in tools}
+    kept: list[Tool] = []
+    for tool in tools:
+        owner = owners.get(tool.name, tool.source)
+        if owner != tool.source and (tool.name, owner) in offered:
+            out.append(loaded.diagnostic(("sources", tool.source), served_owners("tool name", tool.name, tool.source,
+                                                                                 owner), severity="warning",
+                                         prefer="key"))
+            continue
+        kept.append(tool)
+    return kept
 
 
 def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:
