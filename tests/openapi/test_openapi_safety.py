@@ -241,7 +241,7 @@ def test_a_dot_segment_argument_cannot_read_beside_its_path(tmp_path) -> None:  
     # `tree` names `name` under `path_slashes`: the operator's word that it holds a path
     (tmp_path / "mcp.yaml").write_text(f"version: 1\nsources:\n  files:\n    openapi: spec.json\n    base_url: {base}\n"
                                        f"  tree:\n    openapi: spec.json\n    base_url: {base}\n    prefix: tree_\n"
-                                       "    path_slashes: [name]\n")
+                                       "    path_slashes: [name, nmae]\n")
     climbing = ("../private/secret.txt", "..%2Fprivate%2Fsecret.txt", "..")
     deeper = ("hidden/secret.txt", "hidden\\secret.txt")
     try:
@@ -257,6 +257,8 @@ def test_a_dot_segment_argument_cannot_read_beside_its_path(tmp_path) -> None:  
                     return out
 
             out = asyncio.run(asyncio.wait_for(calls(), 60))
+            assert ("source 'tree': `path_slashes` names 'nmae', which is no path parameter of this source's "
+                    "operations") in up.wait_log("nmae")
     finally:
         server.shutdown()
     assert out["note.txt"] == (False, "public note")

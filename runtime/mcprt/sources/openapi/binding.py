@@ -126,7 +126,15 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     _warn(ctx, compiled.warnings)
     _warn(ctx, compiled.notes, "note")
     _warn(ctx, missing_auth(compiled, config))
+    _warn(ctx, _unknown_path_slashes(compiled, config))
     return source
+
+
+def _unknown_path_slashes(compiled: Any, config: OpenAPISource) -> list[str]:
+    """`path_slashes` names no operation's path parameter has: a typo would leave `/` refused, silently."""
+    names = {p.name for item in compiled.operations for p in item.plan.params if p.location == "path"}
+    return [f"`path_slashes` names '{name}', which is no path parameter of this source's operations"
+            for name in config.path_slashes if name not in names]
 
 
 def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]
