@@ -21,9 +21,10 @@ from .contracts import SoleClientSlot
 from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
 from .offerings import build_offers
+from .offerings.owners import ServedNames, proxied_sources
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
-from .toolset.build import build_toolset
+from .toolset.build import build_toolset, tool_claim
 from .toolset.toolset import ToolSet, ToolSetHolder
 
 
@@ -74,25 +75,25 @@ class Runtime:
         self.may_start_down = False
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
-                      may_start_down: bool = False, relisted: bool = False) -> Compiled:
+                      may_start_down: bool = False) -> Compiled:
         """Load (unless given), open/reuse sources and build; raise ManifestError on any error.
 
         `stale`: running sources to reopen although their configuration is unchanged (their local
         files changed). On error the pool keeps the sources of the previous successful compile.
         `may_start_down`: see `SourcePool.sync` (the compiles of `mcprt up` without `--strict`: its start and
         its reloads, `Runtime.may_start_down`).
-        `relisted`: the rebuild after a proxied server's list change (the manifest unchanged): a name
-        the served set gives one source keeps it, and another source's newly listed item taking it is
-        left out with a warning instead of failing the rebuild (`served_owners`).
+        Every compile after the first builds against the set now served: a proxied server's newly
+        listed item taking a name another source keeps is left out with a warning, whatever triggered
+        the rebuild (`offerings.owners`).
         """
         try:
             with gc_paused():
-                return await self._compile(loaded, stale, may_start_down, relisted)
+                return await self._compile(loaded, stale, may_start_down)
         finally:
             end_gc_pause()  # the CLI's start-up pause (mcprt.pause_gc_for_startup) ends with the first compile
 
     async def _compile(self, loaded: LoadedManifest | None, stale: Collection[str],
-                       may_start_down: bool = False, relisted: bool = False) -> Compiled:
+                       may_start_down: bool = False) -> Compiled:
         started = time.perf_counter()
         try:
             loaded = loaded or await asyncio.to_thread(self.load)
@@ -103,7 +104,7 @@ class Runtime:
             raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
         sync = await self.pool.sync(loaded, stale, may_start_down=may_start_down)
         try:
-            served = self.holder.current if relisted and self.holder is not None else None
+            served = self.holder.current if self.holder is not None else None
             toolset, diagnostics = await self._build(loaded, sync, served)
         except BaseException:
             # A build error, or an abandoned compile (cancelled, or `Abandoned` raised in the worker):
@@ -254,9 +255,9 @@ async def compile_once(
 def _build_tools(loaded: LoadedManifest, sync: SyncResult,
                  served: ToolSet | None = None) -> tuple[ToolSet, list[Diagnostic]]:
     """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread).
-    `served`: the tool set now served, when this is a re-list's rebuild (`Runtime.compile`)."""
-    build = build_toolset(loaded, sync.operations, sync.down,
-                          {tool.name: tool.source for tool in served} if served is not None else None)
+    `served`: the tool set now served; None for the first compile (`Runtime.compile`)."""
+    names = ServedNames(map(tool_claim, served), proxied_sources(loaded)) if served is not None else None
+    build = build_toolset(loaded, sync.operations, sync.down, names)
     offers, offer_diagnostics = build_offers(loaded, sync.offerings, served.offers if served is not None else None)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)

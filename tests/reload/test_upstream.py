@@ -49,6 +49,35 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[Path, Path, Runtime, Rel
         await runtime.aclose()
 
 
+def clash_sources(tmp_path: Path, *, operations: tuple[str, ...] = ("taken",)) -> dict:
+    """A proxied server `up` (changing_server), an OpenAPI source `api` serving a tool per name in
+    `operations` and a Python source `local` serving the tool and prompt `greet`."""
+    script = tmp_path / "changing_server.py"
+    shutil.copy(FIXTURE, script)
+    spec = {"openapi": "3.0.3", "info": {"title": "api", "version": "1"}, "paths": {f"/{name}": {"get": {
+        "operationId": name, "responses": {"200": {"description": "ok"}}}} for name in operations}}
+    (tmp_path / "api.json").write_text(json.dumps(spec))
+    (tmp_path / "local.py").write_text("def greet() -> str:\n    'A greeting.'\n    return 'hello'\n")
+    return {"up": {"command": script_command(script)},
+            "api": {"openapi": "api.json", "base_url": "http://127.0.0.1:9"},
+            "local": {"python": "local:greet", "prompts": ["local:greet"]}}
+
+
+async def clash_runtime(tmp_path: Path, sources: dict) -> tuple[Path, Runtime, Reloader]:
+    """A started runtime serving `sources`, and its reloader."""
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(json.dumps({"version": 1, "sources": sources}))
+    runtime = Runtime(manifest, Settings(cache_dir=tmp_path / "cache"))
+    await runtime.start()
+    return manifest, runtime, reloader_for(runtime)
+
+
+async def listed(runtime: Runtime, source: str, name: str) -> None:
+    """Wait until the proxied `source` has re-listed and offers the tool `name`."""
+    await wait_for(lambda: any(op.key == name for op in runtime.pool.running[source].operations),
+                   what=f"source {source} listing {name}")
+
+
 async def call_text(runtime: Runtime, name: str, arguments: dict | None = None) -> str:
     tool = runtime.holder.current.get(name)
     assert tool is not None, f"no tool {name}: {[t.name for t in runtime.holder.current]}"
@@ -89,20 +118,7 @@ async def test_an_upstream_item_taking_a_served_name_is_left_out_and_the_rest_of
     on the collision, and so did every later one of that server's changes until an operator acted.
     Now the newcomer is left out with a warning (log and reload status), the other source keeps its
     name, and the server's other changes apply."""
-    script = tmp_path / "changing_server.py"
-    shutil.copy(FIXTURE, script)
-    spec = {"openapi": "3.0.3", "info": {"title": "api", "version": "1"}, "paths": {"/taken": {"get": {
-        "operationId": "taken", "responses": {"200": {"description": "ok"}}}}}}
-    (tmp_path / "api.json").write_text(json.dumps(spec))
-    (tmp_path / "local.py").write_text("def greet() -> str:\n    'A greeting.'\n    return 'hello'\n")
-    manifest = tmp_path / "mcp.yaml"
-    manifest.write_text(json.dumps({"version": 1, "sources": {
-        "up": {"command": script_command(script)},
-        "api": {"openapi": "api.json", "base_url": "http://127.0.0.1:9"},
-        "local": {"python": "local:greet", "prompts": ["local:greet"]}}}))
-    runtime = Runtime(manifest, Settings(cache_dir=tmp_path / "cache"))
-    await runtime.start()
-    reloader = reloader_for(runtime)
+    manifest, runtime, reloader = await clash_runtime(tmp_path, clash_sources(tmp_path))
     task = asyncio.create_task(watch(runtime))
     try:
         assert runtime.holder.current.get("taken").source == "api"
@@ -132,4 +148,62 @@ async def test_an_upstream_item_taking_a_served_name_is_left_out_and_the_rest_of
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        await runtime.aclose()
+
+
+async def test_after_an_item_is_left_out_later_reloads_apply_and_a_clash_the_manifest_makes_is_an_error(
+        tmp_path: Path) -> None:
+    """Before, only the rebuild after the upstream's own change knew the served set: the next SIGHUP or
+    manifest edit failed on the left-out item's collision (status and /healthz: error) and refused the
+    operator's unrelated edit. Every rebuild now leaves such an item out; a clash the manifest edit
+    makes (a new `prefix`, two static sources) is still an error."""
+    sources = clash_sources(tmp_path, operations=("taken", "up_whoami"))
+    manifest, runtime, reloader = await clash_runtime(tmp_path, sources)
+    try:
+        assert await call_text(runtime, "grow", {"name": "taken"}) == "grown"
+        await listed(runtime, "up", "taken")
+        outcome = await reloader.reload("signal")
+        assert outcome.ok, outcome.errors
+        assert runtime.holder.current.get("taken").source == "api"
+        assert any("tool name 'taken' newly listed by source 'up' is left out" in w for w in reloader.status.warnings)
+        sources["api"]["tools"] = {"taken": {"description": "An unrelated operator edit."}}
+        manifest.write_text(json.dumps({"version": 1, "sources": sources}))
+        outcome = await reloader.reload("files")
+        assert outcome.ok, outcome.errors
+        assert runtime.holder.current.get("taken").description == "An unrelated operator edit."
+        # a new prefix makes up's served `whoami` into api's `up_whoami`: the manifest's clash, an error
+        manifest.write_text(json.dumps({"version": 1, "sources": {**sources, "up": {**sources["up"], "prefix": "up_"}}}))
+        outcome = await reloader.reload("files")
+        assert not outcome.ok and any("tool name 'up_whoami'" in e and "collides" in e for e in outcome.errors), \
+            outcome.errors
+        # two static sources with one tool name: an error, as at start
+        manifest.write_text(json.dumps({"version": 1, "sources": {**sources, "again": {"python": "local:greet"}}}))
+        outcome = await reloader.reload("signal")
+        assert not outcome.ok and any("'greet'" in e and "collides" in e for e in outcome.errors), outcome.errors
+        assert runtime.holder.current.get("taken").source == "api"
+    finally:
+        await runtime.aclose()
+
+
+async def test_two_servers_newly_listing_one_name_in_one_rebuild_keep_it_for_the_first_in_manifest_order(
+        tmp_path: Path) -> None:
+    """Before, two proxied servers newly listing one name in one rebuild (merged notifications, a server
+    down at start coming up) were both kept: the rebuild failed, and so did every later one. Now the
+    first in manifest order keeps the name, the other's tool is left out with a warning."""
+    up = clash_sources(tmp_path)["up"]
+    _, runtime, reloader = await clash_runtime(tmp_path, {"up": up, "up2": {**up, "prefix": "b_"}})
+    try:
+        # the later source first: the manifest's order decides, not the timing; no watcher runs, so
+        # the one rebuild below is the first to see both (as merged notifications are)
+        assert await call_text(runtime, "b_grow", {"name": "x"}) == "grown"
+        assert await call_text(runtime, "grow", {"name": "b_x"}) == "grown"
+        await listed(runtime, "up2", "x")
+        await listed(runtime, "up", "b_x")
+        outcome = await reloader.reload("upstream")
+        assert outcome.ok, outcome.errors
+        assert runtime.holder.current.get("b_x").source == "up"
+        [warning] = reloader.status.warnings
+        assert "tool name 'b_x' newly listed by source 'up2' is left out: source 'up' serves that name" in warning
+        assert (await reloader.reload("signal")).ok and runtime.holder.current.get("b_x").source == "up"
+    finally:
         await runtime.aclose()

@@ -365,8 +365,7 @@ class Reloader:
         stale = sources_with_changed_files(self.runtime, self._signatures)
         # as at start: a proxied server this reload opens that cannot be reached is `down` and retried
         # while the rest of the reload applies (unless `--strict`); before, it failed the whole reload
-        return await self.runtime.compile(loaded, stale, may_start_down=self.runtime.may_start_down,
-                                          relisted=trigger == "upstream")
+        return await self.runtime.compile(loaded, stale, may_start_down=self.runtime.may_start_down)
 
     def _missing_files(self, exc: BaseException) -> set[Path]:
         candidates = set(self.watch_set())

@@ -16,7 +16,7 @@ from ..cancellation import check_abandoned
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
-from ..offerings.build import served_owners
+from ..offerings.owners import Claim, ServedNames, left_out_warning
 from ..shaping.autoprune import AutoPruner, compile_autoprune
 from ..expressions.absent_fields import AbsentFields
 from ..expressions.prune import compile_prune
@@ -47,7 +47,7 @@ class BuildResult:
 
 
 def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
-                  pending: Collection[str] = (), owners: Mapping[str, str] | None = None) -> BuildResult:
+                  pending: Collection[str] = (), served: ServedNames | None = None) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
@@ -55,9 +55,9 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
     `pending`: sources whose operations are not known yet (`SyncResult.down`: a proxied server down
     since the start): no tools, and the checks naming their tools (a `tools:` override's key, a
     `server.pinned` entry it could provide) wait for the rebuild that lists them (`toolset.pending`).
-    `owners`: tool name → source in the set now served, given for the rebuild after a proxied server's
-    list change: a name one source serves stays its own, another source's tool taking it is left out
-    with a warning (`served_owners`), so the rest of that change still applies.
+    `served`: the tool names the set now served gives out (None for the first compile): a proxied
+    server's newly listed tool taking a name another source keeps is left out with a warning
+    (`offerings.owners`), so the rest of that server's change still applies.
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
     CPU work (it renders `description` templates): the pipeline runs it in a worker thread. Raises
     `Abandoned` between operations, and inside a template, once the current cancel token is set.
@@ -74,8 +74,8 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
         ops = [op for op in operations.get(source_name, ())
                if selected(source.include, source.exclude, op.key, op.name, op.meta)]
         tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics)
-    if owners is not None:
-        tools = _keep_served_names(loaded, tools, owners, diagnostics)
+    if served is not None:
+        tools = _leave_out_taken(loaded, tools, served, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
     _check_pinned(loaded, tools, diagnostics, pending)
     return BuildResult(ToolSet(tools), diagnostics)
@@ -414,20 +414,29 @@ def _describe(
         return op.description
 
 
-def _keep_served_names(loaded: LoadedManifest, tools: list[Tool], owners: Mapping[str, str],
-                       out: list[Diagnostic]) -> list[Tool]:
-    """`tools` without those that take a name another source serves and still offers (a warning each)."""
-    offered = {(tool.name, tool.source) for tool in tools}
-    kept: list[Tool] = []
+def tool_claim(tool: Tool) -> Claim:
+    """The name `tool` takes, for `offerings.owners` (its upstream name: the operation's key)."""
+    return Claim(tool.name, tool.source, tool.operation.key)
+
+
+def _leave_out_taken(loaded: LoadedManifest, tools: list[Tool], served: ServedNames,
+                     out: list[Diagnostic]) -> list[Tool]:
+    """`tools` without those `served` leaves out (a warning each); the clashes left are `_check_collisions`'."""
+    first: dict[str, Tool] = {}
+    dropped: set[int] = set()
     for tool in tools:
-        owner = owners.get(tool.name, tool.source)
-        if owner != tool.source and (tool.name, owner) in offered:
-            out.append(loaded.diagnostic(("sources", tool.source), served_owners("tool name", tool.name, tool.source,
-                                                                                 owner), severity="warning",
-                                         prefer="key"))
+        earlier = first.setdefault(tool.name, tool)
+        if earlier is tool:
             continue
-        kept.append(tool)
-    return kept
+        gone = served.left_out(tool_claim(earlier), tool_claim(tool))
+        if gone is None:
+            continue
+        loser, keeper = (earlier, tool) if gone.source == earlier.source else (tool, earlier)
+        dropped.add(id(loser))
+        first[tool.name] = keeper
+        out.append(loaded.diagnostic(("sources", loser.source), left_out_warning("tool name", gone, tool_claim(keeper)),
+                                     severity="warning", prefer="key"))
+    return [tool for tool in tools if id(tool) not in dropped]
 
 
 def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:
