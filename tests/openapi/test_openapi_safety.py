@@ -88,6 +88,30 @@ def test_path_values_with_a_separator_are_refused_naming_the_argument_and_the_se
         op.plan.build({"name": ["x", value]})
 
 
+def object_path_op(explode: bool):  # type: ignore[no-untyped-def]
+    """`GET /users/{filter}`, `filter` an object path parameter (simple style)."""
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "https://api.example.com"}],
+            "paths": {"/users/{filter}": {"get": {"operationId": "users", "parameters": [
+                {"name": "filter", "in": "path", "required": True, "explode": explode,
+                 "schema": {"type": "object", "additionalProperties": {"type": "string"}}}]}}}}
+    return by_key(compile_inline(spec))["users"]
+
+
+@pytest.mark.parametrize("explode", [False, True])
+@pytest.mark.parametrize("value", SEPARATORS)
+def test_an_object_path_values_keys_are_checked_like_its_values(value: str, explode: bool) -> None:
+    """Only an object's values were checked: `{"a/b": "c"}` was sent as `/users/a%2Fb=c`, which servers
+    that decode the path read as `/users/a/b=c`. Keys and values alike are refused now."""
+    op = object_path_op(explode)
+    for filter_ in ({value: "c"}, {"c": value}):
+        with pytest.raises(ToolCallError, match=r"Argument `filter` is one segment of the URL path"):
+            op.plan.build({"filter": filter_})
+    assert op.plan.build({"filter": {"role": "admin"}}).url == (
+        "https://api.example.com/users/role=admin" if explode else "https://api.example.com/users/role,admin")
+    assert op.plan.build({"filter": {value: "c"}}, path_slashes=frozenset({"filter"})).url.startswith(
+        "https://api.example.com/users/")
+
+
 @pytest.mark.parametrize("value", DOT_SEGMENTS)
 def test_path_values_with_a_dot_segment_are_refused_naming_the_argument(value: str) -> None:
     op = by_key(compile_inline(SPEC))["getFile"]

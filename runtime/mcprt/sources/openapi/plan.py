@@ -245,8 +245,11 @@ def _refuse_dot_segments(arg: str, value: Any) -> None:
 
 
 def _atoms(value: Any) -> list[Any]:
-    """The scalars a path value is made of (an array's items, an object's values)."""
-    return value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+    """The scalars a path value is made of: an array's items; an object's keys and values (every style
+    sends both: `a=b` exploded, `a,b` not), so a key is checked like a value."""
+    if isinstance(value, dict):
+        return [part for pair in value.items() for part in pair]
+    return value if isinstance(value, list) else [value]
 
 
 def _refuse_separators(arg: str, name: str, value: Any) -> None:
