@@ -35,7 +35,14 @@ class Compiled:
     diagnostics: list[Diagnostic]
     sync: SyncResult
     seconds: float = 0.0
-    warnings: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)  # the manifest's and the build's, notes too
+
+    def serving_warnings(self) -> list[Diagnostic]:
+        """The warnings (severity "warning", not notes) of the set this compile serves: its own (the
+        log's) and those its reused sources gave when they opened (`SyncResult.kept_warnings`), so
+        `/status` (`reload.warnings`) and `/healthz` (`manifest.warnings`, a count) say the same at
+        start and after any reload."""
+        return [w for w in self.warnings + self.sync.kept_warnings if w.severity == "warning"]
 
 
 @contextlib.contextmanager
@@ -73,6 +80,8 @@ class Runtime:
         # what `start` was given, for every later compile (reloads): a proxied server that cannot be
         # reached while a reload opens it is `down` and retried, as at start; `--strict` keeps both strict
         self.may_start_down = False
+        # the warnings (not notes) of the compile now serving, at start as after reloads: `/healthz` counts them
+        self.warnings: list[Diagnostic] = []
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
                       may_start_down: bool = False) -> Compiled:
@@ -159,7 +168,7 @@ class Runtime:
         not stop the start while another source serves (see `SourcePool.sync`)."""
         self.may_start_down = may_start_down
         compiled = await self.compile(loaded, may_start_down=may_start_down)
-        self.loaded = compiled.loaded
+        self.loaded, self.warnings = compiled.loaded, compiled.serving_warnings()
         self.holder = ToolSetHolder(compiled.toolset)
         self._serve_policy(compiled.toolset)
         # What the first compile built (tools, schemas, validators, imported modules) mostly lives as
@@ -175,7 +184,7 @@ class Runtime:
         e.g. once calls in flight on the old set have finished (hot reload does that).
         """
         assert self.holder is not None
-        self.loaded = compiled.loaded
+        self.loaded, self.warnings = compiled.loaded, compiled.serving_warnings()
         changed = self.holder.swap(compiled.toolset)
         self._serve_policy(compiled.toolset)
         if close_retired_now:

@@ -14,6 +14,7 @@ from reload_support import wait_for
 
 from mcprt.pipeline import Runtime
 from mcprt.reload import Reloader, reloader_for, watch
+from mcprt.server.serve import manifest_health
 from mcprt.settings import Settings
 from mcprt.toolset.invoke import call_tool
 
@@ -158,12 +159,15 @@ async def test_after_an_item_is_left_out_later_reloads_apply_and_a_clash_the_man
     operator's unrelated edit. Every rebuild now leaves such an item out; a clash the manifest edit
     makes (a new `prefix`, two static sources) is still an error."""
     sources = clash_sources(tmp_path, operations=("taken", "up_whoami"))
+    sources["api"]["path_slashes"] = ["nope"]  # a warning from the start: /healthz counted it only after a reload
     manifest, runtime, reloader = await clash_runtime(tmp_path, sources)
     try:
+        assert manifest_health(runtime, None)["warnings"] == 1
         assert await call_text(runtime, "grow", {"name": "taken"}) == "grown"
         await listed(runtime, "up", "taken")
         outcome = await reloader.reload("signal")
         assert outcome.ok, outcome.errors
+        assert manifest_health(runtime, None)["warnings"] == len(reloader.status.warnings) == 2
         assert runtime.holder.current.get("taken").source == "api"
         assert any("tool name 'taken' newly listed by source 'up' is left out" in w for w in reloader.status.warnings)
         sources["api"]["tools"] = {"taken": {"description": "An unrelated operator edit."}}
