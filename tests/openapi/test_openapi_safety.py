@@ -283,6 +283,14 @@ def test_a_dot_segment_argument_cannot_read_beside_its_path(tmp_path) -> None:  
             out = asyncio.run(asyncio.wait_for(calls(), 60))
             assert ("source 'tree': `path_slashes` names 'nmae', which is no path parameter of this source's "
                     "operations") in up.wait_log("nmae")
+            # the operator sees each refusal once, on its call line, with why and what to set (not the value)
+            refusals = [line for line in up.wait_log_beyond("not in path_slashes", len(deeper) - 1).splitlines() if "path_slashes" in line
+                        and "nmae" not in line]
+            assert len(refusals) == len(deeper), refusals
+            for line in refusals:
+                assert "call tool=readPublic source=files status=rejected" in line and (
+                    "reason=\"path parameter 'name' got '/' or '\\\\' and is not in path_slashes\"") in line, line
+                assert "secret.txt" not in line, line
     finally:
         server.shutdown()
     assert out["note.txt"] == (False, "public note")

@@ -91,6 +91,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     upstream_status: int | None = None
     upstream = None
     unreachable = False  # the upstream could not be reached (CallEvent.unreachable)
+    reason: str | None = None  # a refusal the operator should read on the log line (ToolCallError.reason)
     try:
         completed = check_arguments(tool, arguments)
         context = CallContext(
@@ -134,6 +135,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         # a policy's refusal by its decision (`rate_limited`, `paused`…: PolicyDenied.status), as the audit does
         status = exc.status if isinstance(exc, PolicyDenied) else outcome
         unreachable = isinstance(exc, UpstreamError) and exc.unreachable
+        reason = exc.reason
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
@@ -176,6 +178,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         sent_bytes=result.sent_bytes,
         is_error=result.is_error,
         task=getattr(peer, "task_id", None),
+        reason=reason,
     )
     if BUS.active:
         BUS.publish(CallEvent(

@@ -262,11 +262,14 @@ def _refuse_separators(arg: str, name: str, value: Any) -> None:
     for atom in _atoms(value):
         if isinstance(atom, str) and ("/" in atom or "\\" in atom or "%" in atom or not atom.isascii()) \
                 and _has_separator(atom):
-            raise ToolCallError(
+            refused = ToolCallError(
                 f"Argument `{arg}` is one segment of the URL path and must not contain '/' or '\\' "
                 f"({atom[:80]!r}): servers that decode the path would read it as another path. If `{name}` "
                 f"really holds a path, list it under the source's `path_slashes` in the manifest."
             )
+            # the operator's to decide: said on the call's log line, without the value (it may be private)
+            refused.reason = f"path parameter '{name}' got '/' or '\\' and is not in path_slashes"
+            raise refused
 
 
 def _has_separator(text: str) -> bool:
