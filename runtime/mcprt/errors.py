@@ -117,7 +117,11 @@ class ToolCallError(McprtError):
     """A call that cannot proceed; its message is returned to the model as an isError result.
 
     Messages must be actionable for a model and must never contain secrets.
+    `reason`: what the operator reads on the call's log line (`reason=…`) when the refusal is theirs to
+    act on (a manifest setting), not the model's; never an argument's value.
     """
+
+    reason: str | None = None
 
 
 class UpstreamError(ToolCallError):

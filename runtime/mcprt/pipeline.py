@@ -21,9 +21,10 @@ from .contracts import SoleClientSlot
 from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
 from .offerings import build_offers
+from .offerings.owners import ServedNames, proxied_sources
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
-from .toolset.build import build_toolset
+from .toolset.build import build_toolset, tool_claim
 from .toolset.toolset import ToolSet, ToolSetHolder
 
 
@@ -34,7 +35,14 @@ class Compiled:
     diagnostics: list[Diagnostic]
     sync: SyncResult
     seconds: float = 0.0
-    warnings: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)  # the manifest's and the build's, notes too
+
+    def serving_warnings(self) -> list[Diagnostic]:
+        """The warnings (severity "warning", not notes) of the set this compile serves: its own (the
+        log's) and those its reused sources gave when they opened (`SyncResult.kept_warnings`), so
+        `/status` (`reload.warnings`) and `/healthz` (`manifest.warnings`, a count) say the same at
+        start and after any reload."""
+        return [w for w in self.warnings + self.sync.kept_warnings if w.severity == "warning"]
 
 
 @contextlib.contextmanager
@@ -72,6 +80,8 @@ class Runtime:
         # what `start` was given, for every later compile (reloads): a proxied server that cannot be
         # reached while a reload opens it is `down` and retried, as at start; `--strict` keeps both strict
         self.may_start_down = False
+        # the warnings (not notes) of the compile now serving, at start as after reloads: `/healthz` counts them
+        self.warnings: list[Diagnostic] = []
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
                       may_start_down: bool = False) -> Compiled:
@@ -81,6 +91,9 @@ class Runtime:
         files changed). On error the pool keeps the sources of the previous successful compile.
         `may_start_down`: see `SourcePool.sync` (the compiles of `mcprt up` without `--strict`: its start and
         its reloads, `Runtime.may_start_down`).
+        Every compile after the first builds against the set now served: a proxied server's newly
+        listed item taking a name another source keeps is left out with a warning, whatever triggered
+        the rebuild (`offerings.owners`).
         """
         try:
             with gc_paused():
@@ -100,7 +113,8 @@ class Runtime:
             raise ManifestError(sorted(set(exc.diagnostics) | set(later))) from None
         sync = await self.pool.sync(loaded, stale, may_start_down=may_start_down)
         try:
-            toolset, diagnostics = await self._build(loaded, sync)
+            served = self.holder.current if self.holder is not None else None
+            toolset, diagnostics = await self._build(loaded, sync, served)
         except BaseException:
             # A build error, or an abandoned compile (cancelled, or `Abandoned` raised in the worker):
             # the sources of the last good compile keep serving; shielded, so a second cancellation
@@ -110,7 +124,8 @@ class Runtime:
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity != "error"])  # notes too
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
 
-    async def _build(self, loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:
+    async def _build(self, loaded: LoadedManifest, sync: SyncResult,
+                     served: ToolSet | None = None) -> tuple[ToolSet, list[Diagnostic]]:
         """The tool set from the synced sources, and every diagnostic; ManifestError on an error.
 
         The CPU part (overrides, `description` templates, offers, discovery) runs in a worker thread,
@@ -119,7 +134,7 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
         if not any(d.severity == "error" for d in diagnostics):
-            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync)
+            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served)
             diagnostics += built
         serving = not any(d.severity == "error" for d in diagnostics)
         when = "at start" if self.holder is None else "after a reload"  # the holder is made by the first compile
@@ -153,7 +168,7 @@ class Runtime:
         not stop the start while another source serves (see `SourcePool.sync`)."""
         self.may_start_down = may_start_down
         compiled = await self.compile(loaded, may_start_down=may_start_down)
-        self.loaded = compiled.loaded
+        self.loaded, self.warnings = compiled.loaded, compiled.serving_warnings()
         self.holder = ToolSetHolder(compiled.toolset)
         self._serve_policy(compiled.toolset)
         # What the first compile built (tools, schemas, validators, imported modules) mostly lives as
@@ -169,7 +184,7 @@ class Runtime:
         e.g. once calls in flight on the old set have finished (hot reload does that).
         """
         assert self.holder is not None
-        self.loaded = compiled.loaded
+        self.loaded, self.warnings = compiled.loaded, compiled.serving_warnings()
         changed = self.holder.swap(compiled.toolset)
         self._serve_policy(compiled.toolset)
         if close_retired_now:
@@ -246,10 +261,13 @@ async def compile_once(
     return runtime, compiled
 
 
-def _build_tools(loaded: LoadedManifest, sync: SyncResult) -> tuple[ToolSet, list[Diagnostic]]:
-    """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread)."""
-    build = build_toolset(loaded, sync.operations, sync.down)
-    offers, offer_diagnostics = build_offers(loaded, sync.offerings)
+def _build_tools(loaded: LoadedManifest, sync: SyncResult,
+                 served: ToolSet | None = None) -> tuple[ToolSet, list[Diagnostic]]:
+    """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread).
+    `served`: the tool set now served; None for the first compile (`Runtime.compile`)."""
+    names = ServedNames(map(tool_claim, served), proxied_sources(loaded)) if served is not None else None
+    build = build_toolset(loaded, sync.operations, sync.down, names)
+    offers, offer_diagnostics = build_offers(loaded, sync.offerings, served.offers if served is not None else None)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)
     toolset.offers = offers

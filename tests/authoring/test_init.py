@@ -773,3 +773,50 @@ def test_the_oauth2_hint_asks_for_the_scopes_the_operations_require(tmp_path: Pa
     one.write_text(out.read_text().replace(hints[0], hints[0].replace("    # auth: ", "    auth: ", 1)))
     checked = mcprt("validate", str(one), env={"CLIENT_ID": "c", "CLIENT_SECRET": "s-123"})
     assert checked.returncode == 0, checked.stderr
+
+
+def test_path_parameters_that_hold_a_path_are_listed_under_path_slashes(tmp_path: Path) -> None:
+    """A path value holding `/` is refused unless its parameter is in `path_slashes`: a manifest `init`
+    wrote for GitHub refused every `contents/{path}` call with a file in a folder. `init` now lists the
+    path parameters named (`path`, `file_path`) or described as a path, with why, and no others."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text("""openapi: 3.0.3
+info: {title: Paths, version: '1'}
+servers: [{url: 'https://api.example.com'}]
+paths:
+  /repos/{owner}/{repo}/contents/{path}:
+    get:
+      operationId: getContent
+      parameters:
+        - {name: owner, in: path, required: true, schema: {type: string}}
+        - {name: repo, in: path, required: true, schema: {type: string}}
+        - {name: path, in: path, required: true, description: path parameter, schema: {type: string}}
+      responses: {'200': {description: ok}}
+  /files/{file_path}/raw:
+    get:
+      operationId: rawFile
+      parameters:
+        - {name: file_path, in: path, required: true, schema: {type: string}}
+      responses: {'200': {description: ok}}
+  /projects/{id}:
+    get:
+      operationId: getProject
+      parameters:
+        - {name: id, in: path, required: true, description: The ID or URL-encoded path of the project,
+           schema: {type: string}}
+        - {name: paths, in: query, schema: {type: string}}
+      responses: {'200': {description: ok}}
+""")
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    [line] = [line for line in out.read_text().splitlines() if "path_slashes" in line]
+    assert line.startswith("    path_slashes: [path, file_path, id]   # these hold a path: '/' is sent"), line
+    assert "could reach another endpoint" in line
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0 and "path_slashes" not in checked.stderr, checked.stderr  # no unknown name
+    # an API whose path parameters are ids gets no such line
+    plain = tmp_path / "petstore.yaml"
+    assert mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--out",
+                 str(plain)).returncode == 0
+    assert "path_slashes" not in plain.read_text()

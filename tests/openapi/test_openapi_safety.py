@@ -40,10 +40,18 @@ SPEC = {
 INJECTIONS = {
     "a/b": "/v1/files/a%2Fb",
     "http://evil.example/x": "/v1/files/http%3A%2F%2Fevil.example%2Fx",
+    "a\\b": "/v1/files/a%5Cb",
+}  # with `name` listed in the source's `path_slashes`; refused otherwise (SEPARATORS)
+ONE_SEGMENT = {
     "...": "/v1/files/...",
     ".github": "/v1/files/.github",
     "x?admin=1#frag": "/v1/files/x%3Fadmin%3D1%23frag",
-    "a\\b": "/v1/files/a%5Cb",
+    # what some servers strip or read as a segment's parameters, none of them a step up once decoded
+    # (http.server, Starlette): `..;` is Tomcat's `..` only when `;` arrives raw, and it is sent as `%3B`
+    "..;": "/v1/files/..%3B",
+    "..%3B": "/v1/files/..%253B",
+    "..%20": "/v1/files/..%2520",
+    ".. ": "/v1/files/..%20",
     "@evil.example": "/v1/files/%40evil.example",
     "ünï": "/v1/files/%C3%BCn%C3%AF",
 }
@@ -53,16 +61,55 @@ INJECTIONS = {
 DOT_SEGMENTS = ["..", ".", "../admin", "a/../b", "..%2Fadmin", "%2e%2e", "%2E", "..\\admin", "．．／etc", "‥"]
 
 
-@pytest.mark.parametrize("value", sorted(INJECTIONS))
+# A separator in any form a server may decode to one: Starlette (so FastAPI) and http.server route on
+# the decoded path, so `1%2Ftokens` sent for `/users/{id}` reached `/users/{id}/tokens`.
+SEPARATORS = ["a/b", "http://evil.example/x", "a\\b", "a%2Fb", "a%5cb", "a／b"]
+
+
+@pytest.mark.parametrize("value", sorted(INJECTIONS) + sorted(ONE_SEGMENT))
 def test_path_values_stay_in_their_segment(value: str) -> None:
     op = by_key(compile_inline(SPEC))["getFile"]
-    request = op.plan.build({"name": value})
-    assert request.url == "https://api.example.com" + INJECTIONS[value]
+    request = op.plan.build({"name": value}, path_slashes=frozenset({"name"}) if value in INJECTIONS else frozenset())
+    assert request.url == "https://api.example.com" + {**INJECTIONS, **ONE_SEGMENT}[value]
     # What an HTTP client makes of it: same host, same number of segments, nothing normalized away.
     url = httpx.URL(request.url)
     assert url.host == "api.example.com"
     assert url.raw_path.decode().count("/") == 3
     assert urlsplit(request.url).query == ""
+
+
+@pytest.mark.parametrize("value", SEPARATORS)
+def test_path_values_with_a_separator_are_refused_naming_the_argument_and_the_setting(value: str) -> None:
+    op = by_key(compile_inline(SPEC))["getFile"]
+    with pytest.raises(ToolCallError, match=r"Argument `name` is one segment of the URL path and must not contain "
+                                            r"'/' or '\\'.*list it under the source's `path_slashes`"):
+        op.plan.build({"name": value})
+    with pytest.raises(ToolCallError, match=r"Argument `name` is one segment"):  # each item of an array, too
+        op.plan.build({"name": ["x", value]})
+
+
+def object_path_op(explode: bool):  # type: ignore[no-untyped-def]
+    """`GET /users/{filter}`, `filter` an object path parameter (simple style)."""
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "https://api.example.com"}],
+            "paths": {"/users/{filter}": {"get": {"operationId": "users", "parameters": [
+                {"name": "filter", "in": "path", "required": True, "explode": explode,
+                 "schema": {"type": "object", "additionalProperties": {"type": "string"}}}]}}}}
+    return by_key(compile_inline(spec))["users"]
+
+
+@pytest.mark.parametrize("explode", [False, True])
+@pytest.mark.parametrize("value", SEPARATORS)
+def test_an_object_path_values_keys_are_checked_like_its_values(value: str, explode: bool) -> None:
+    """Only an object's values were checked: `{"a/b": "c"}` was sent as `/users/a%2Fb=c`, which servers
+    that decode the path read as `/users/a/b=c`. Keys and values alike are refused now."""
+    op = object_path_op(explode)
+    for filter_ in ({value: "c"}, {"c": value}):
+        with pytest.raises(ToolCallError, match=r"Argument `filter` is one segment of the URL path"):
+            op.plan.build({"filter": filter_})
+    assert op.plan.build({"filter": {"role": "admin"}}).url == (
+        "https://api.example.com/users/role=admin" if explode else "https://api.example.com/users/role,admin")
+    assert op.plan.build({"filter": {value: "c"}}, path_slashes=frozenset({"filter"})).url.startswith(
+        "https://api.example.com/users/")
 
 
 @pytest.mark.parametrize("value", DOT_SEGMENTS)
@@ -110,7 +157,7 @@ def test_missing_and_empty_path_values_are_refused_clearly() -> None:
 
 def test_other_base_url_keeps_injection_safety() -> None:
     op = by_key(compile_inline(SPEC))["getFile"]
-    request = op.plan.build({"name": "a/b?x#y"}, base_url="http://127.0.0.1:9/api/")
+    request = op.plan.build({"name": "a/b?x#y"}, base_url="http://127.0.0.1:9/api/", path_slashes=frozenset({"name"}))
     assert request.url == "http://127.0.0.1:9/api/files/a%2Fb%3Fx%23y"
     with pytest.raises(ToolCallError, match="must not contain '.' or '..' as a segment"):
         op.plan.build({"name": "../../x"}, base_url="http://127.0.0.1:9/api/")
@@ -118,11 +165,14 @@ def test_other_base_url_keeps_injection_safety() -> None:
 
 def test_github_path_argument_with_slashes_is_one_segment() -> None:
     op = by_name(compile_spec("github-subset.json"))["repos_get-content"]
-    request = op.plan.build({"owner": "a/b", "repo": "x", "path": "docs/.github/README.md"})
+    slashes = frozenset({"owner", "path"})
+    request = op.plan.build({"owner": "a/b", "repo": "x", "path": "docs/.github/README.md"}, path_slashes=slashes)
     assert request.url == "https://api.github.com/repos/a%2Fb/x/contents/docs%2F.github%2FREADME.md"
     for owner, path in (("../../orgs", "README.md"), ("o", "../../../admin")):
         with pytest.raises(ToolCallError, match="must not contain '.' or '..' as a segment"):
-            op.plan.build({"owner": owner, "repo": "x", "path": path})
+            op.plan.build({"owner": owner, "repo": "x", "path": path}, path_slashes=slashes)
+    with pytest.raises(ToolCallError, match="Argument `repo` is one segment"):  # only the ones listed
+        op.plan.build({"owner": "o", "repo": "x/y", "path": "README.md"}, path_slashes=slashes)
 
 
 def test_cookie_values_cannot_add_cookies() -> None:
@@ -181,7 +231,9 @@ def test_a_header_argument_http_cannot_carry_is_the_models_to_fix_not_an_upstrea
 def test_a_dot_segment_argument_cannot_read_beside_its_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Against Python's own `http.server` (it percent-decodes the path, `%2F` included, then removes
     dot segments, as nginx does): `..%2Fprivate%2Fsecret.txt` and `%2E%2E` — what mcprt sent for
-    `../private/secret.txt` and `..` — read the file beside the operation's folder. Now refused."""
+    `../private/secret.txt` and `..` — read the file beside the operation's folder. Now refused. So is
+    `hidden/secret.txt`: sent as `hidden%2Fsecret.txt`, the server decoded it to a deeper path than the
+    operation's one segment (Starlette routes on the decoded path alike: `/users/{id}/tokens`)."""
     import asyncio
     import functools
     import json
@@ -195,6 +247,8 @@ def test_a_dot_segment_argument_cannot_read_beside_its_path(tmp_path) -> None:  
     (root / "private").mkdir()
     (root / "public" / "note.txt").write_text("public note")
     (root / "private" / "secret.txt").write_text("PRIVATE-DATA")
+    (root / "public" / "hidden").mkdir()
+    (root / "public" / "hidden" / "secret.txt").write_text("PRIVATE-DATA")
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -207,26 +261,45 @@ def test_a_dot_segment_argument_cannot_read_beside_its_path(tmp_path) -> None:  
         "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "a public file", "content": {"text/plain": {}}}}}}}}
     (tmp_path / "spec.json").write_text(json.dumps(spec))
-    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  files:\n    openapi: spec.json\n"
-                                       f"    base_url: http://127.0.0.1:{server.server_address[1]}\n")
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    # `tree` names `name` under `path_slashes`: the operator's word that it holds a path
+    (tmp_path / "mcp.yaml").write_text(f"version: 1\nsources:\n  files:\n    openapi: spec.json\n    base_url: {base}\n"
+                                       f"  tree:\n    openapi: spec.json\n    base_url: {base}\n    prefix: tree_\n"
+                                       "    path_slashes: [name, nmae]\n")
+    climbing = ("../private/secret.txt", "..%2Fprivate%2Fsecret.txt", "..")
+    deeper = ("hidden/secret.txt", "hidden\\secret.txt")
     try:
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async def calls() -> dict[str, tuple[bool, str]]:
                 async with http_client(up.url) as client:
                     out = {}
-                    for name in ("note.txt", "../private/secret.txt", "..%2Fprivate%2Fsecret.txt", ".."):
+                    for name in ("note.txt", *climbing, *deeper):
                         result = await client.call_tool("readPublic", {"name": name})
                         out[name] = (result.is_error, text_of(result))
+                    result = await client.call_tool("tree_readPublic", {"name": "hidden/secret.txt"})
+                    out["tree"] = (result.is_error, text_of(result))
                     return out
 
             out = asyncio.run(asyncio.wait_for(calls(), 60))
+            assert ("source 'tree': `path_slashes` names 'nmae', which is no path parameter of this source's "
+                    "operations") in up.wait_log("nmae")
+            # the operator sees each refusal once, on its call line, with why and what to set (not the value)
+            refusals = [line for line in up.wait_log_beyond("not in path_slashes", len(deeper) - 1).splitlines() if "path_slashes" in line
+                        and "nmae" not in line]
+            assert len(refusals) == len(deeper), refusals
+            for line in refusals:
+                assert "call tool=readPublic source=files status=rejected" in line and (
+                    "reason=\"path parameter 'name' got '/' or '\\\\' and is not in path_slashes\"") in line, line
+                assert "secret.txt" not in line, line
     finally:
         server.shutdown()
     assert out["note.txt"] == (False, "public note")
-    for name in ("../private/secret.txt", "..%2Fprivate%2Fsecret.txt", ".."):
+    assert out["tree"] == (False, "PRIVATE-DATA")
+    for name in (*climbing, *deeper):
         is_error, text = out[name]
         assert is_error and "PRIVATE-DATA" not in text, (name, text)
-        assert "Argument `name` is part of the URL path and must not contain '.' or '..'" in text, text
+        assert ("Argument `name` is part of the URL path and must not contain '.' or '..'" if name in climbing
+                else "Argument `name` is one segment of the URL path and must not contain '/'") in text, text
 
 
 @pytest.mark.parametrize("server, variables", [

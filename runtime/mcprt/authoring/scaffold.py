@@ -2,7 +2,8 @@
 
 What is written (in this order): the source (`openapi:` as given — a path relative to the new
 manifest — `include` by the chosen tags), a commented `auth:` line per way to send the credentials the
-API declares and `credential_parameters` for parameters that carry one (`credentials.py`), and every
+API declares and `credential_parameters` for parameters that carry one (`credentials.py`),
+`path_slashes` for path parameters that hold a path (`path_params.py`), and every
 operation of the document as one block under `tools:`, keyed by its override key (operationId,
 else `METHOD /path`), with its method, path, tags and summary in a comment. Operations outside the
 chosen tags are written commented out, so adding one is deleting `# `. Each block sets a readable
@@ -32,6 +33,7 @@ from ..sources.openapi.loader import LoadedDocument, is_url
 from ..sources.openapi.model import unique_keys
 from .base_url import base_url_lines
 from .credentials import auth_hints, credential_parameters
+from .path_params import path_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
 from .suggest import suggest_prune
@@ -100,6 +102,7 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     lines += [f"    openapi: {_scalar(location)}"]
     lines += base_url_lines(compiled, opened.doc.data)
     lines += _auth_hint(compiled)
+    lines += _path_slashes(compiled)
     if tags:
         lines += [f"    include: {{tags: [{', '.join(_scalar(t) for t in tags)}]}}"]
     names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path, op.operation.response_schema)
@@ -265,6 +268,15 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
         lines.append(f"    credential_parameters: [{', '.join(_scalar(n) for n in carried)}]"
                      "   # parameters carrying a credential: kept from the model, sent by `auth`")
     return lines
+
+
+def _path_slashes(compiled: CompiledOpenAPI) -> list[str]:
+    """`path_slashes` for the path parameters that hold a path (`path_params.py`), with why."""
+    held = path_parameters(compiled)
+    if not held:
+        return []
+    return [f"    path_slashes: [{', '.join(_scalar(n) for n in held)}]   # these hold a path: '/' is sent "
+            "(as %2F); in any other path parameter it is refused, as it could reach another endpoint"]
 
 
 def _operation_block(op: Any, key: str, name: str, selected: bool) -> Block:

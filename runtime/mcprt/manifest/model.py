@@ -651,6 +651,12 @@ class OpenAPISource(SourceBase):
         description="Parameters (query, header or cookie, by name) that carry a credential `auth` already sends, "
         "e.g. Slack's `token`: never shown to the model nor sent, even where the description marks them required.",
     )
+    path_slashes: list[str] = Field(
+        default_factory=empty_list,
+        description="Path parameters (by name) whose values may hold `/`, e.g. GitHub's `path` or GitLab's `id`: "
+        "sent as `%2F`, which servers that decode it before routing (Starlette/FastAPI, Python's http.server) read "
+        "as a separator. A `/` or `\\` in any other path value is refused, so it cannot reach another path.",
+    )
     retries: int | None = Field(None, ge=0, le=10, description="Overrides `defaults.retries`.")
     max_response_bytes: ByteSize | None = Field(None, description="Overrides `defaults.max_response_bytes`.")
     descriptions: DescriptionPolicy | None = Field(None, description="Overrides `defaults.descriptions`.")

@@ -273,8 +273,9 @@ def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:
 
 
 def log_call(*, tool: str, source: str, status: Any, latency_ms: float, raw_bytes: int, sent_bytes: int,
-             is_error: bool, task: str | None = None) -> None:
-    """The line every tool call writes: tool, status, latency, bytes raw → sent (and the task it ran as)."""
+             is_error: bool, task: str | None = None, reason: str | None = None) -> None:
+    """The line every tool call writes: tool, status, latency, bytes raw → sent (and the task it ran as;
+    `reason`: why a refused call is the operator's to fix, `ToolCallError.reason`)."""
     log_event(
         "call",
         logging.WARNING if is_error else logging.INFO,
@@ -286,6 +287,7 @@ def log_call(*, tool: str, source: str, status: Any, latency_ms: float, raw_byte
         sent_bytes=sent_bytes,
         error=is_error,
         **({"task": task} if task is not None else {}),
+        **({"reason": reason} if reason is not None else {}),
     )
 
 

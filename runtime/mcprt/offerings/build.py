@@ -2,7 +2,8 @@
 
 Names and URIs stay as the upstream gives them unless the source has a `prefix` (prompt names get
 it prepended, URIs the reversible scheme prefix of `uris`). Two sources exposing one prompt name,
-resource URI or URI template is an error at the later source's line asking for a `prefix`.
+resource URI or URI template is an error at the later source's line asking for a `prefix` — except
+for an item a proxied server newly lists in a rebuild, left out with a warning (the rule: owners.py).
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ from ..manifest.loader import LoadedManifest
 from ..manifest.model import ItemOverride
 from .model import Offerings
 from .offerset import Exposed, OfferSet, SourceOffers
+from .owners import Claim, ServedNames, left_out_warning, proxied_sources
 from .uris import SCHEME_RULE, add_prefix, scheme_prefix
 
 
-def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | None]) -> tuple[OfferSet, list[Diagnostic]]:
-    """The served set and every diagnostic (unknown override keys, collisions)."""
+def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | None],
+                 served: OfferSet | None = None) -> tuple[OfferSet, list[Diagnostic]]:
+    """The served set and every diagnostic (unknown override keys, collisions).
+
+    `served`: the set now served (None for the first compile): a proxied server's newly listed item
+    taking a name another source keeps is left out with a warning (`owners.ServedNames`)."""
     out: list[Diagnostic] = []
     offers = OfferSet()
+    served_uris, served_templates, served_prompts = _served_names(loaded, served)
     for source_name, config in loaded.manifest.sources.items():
         offered = offerings.get(source_name)
         if offered is None:
@@ -39,7 +46,7 @@ def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | Non
                     entry.withheld_uris.add(resource.uri)
                 else:
                     _add(loaded, offers.resources, Exposed(exposed["uri"], resource.uri, source_name, exposed,
-                                                           offered.provider), "resource URI", out)
+                                                           offered.provider), "resource URI", out, served_uris)
             for template in offered.templates:
                 exposed = _resource(template.uri_template, template.wire, "uriTemplate", scheme,
                                     resource_switch.get(template.uri_template))
@@ -47,7 +54,8 @@ def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | Non
                     entry.withheld_templates.append(template.uri_template)
                 else:
                     _add(loaded, offers.templates, Exposed(exposed["uriTemplate"], template.uri_template, source_name,
-                                                           exposed, offered.provider), "resource template", out)
+                                                           exposed, offered.provider), "resource template", out,
+                         served_templates)
             entry.has_resources = bool(offered.resources or offered.templates)
         if prompt_switch is not None:
             _unknown_keys(loaded, source_name, "prompts", prompt_switch, [p.name for p in offered.prompts], out)
@@ -58,9 +66,22 @@ def build_offers(loaded: LoadedManifest, offerings: Mapping[str, Offerings | Non
                 wire = {**prompt.wire, "name": override.name or f"{config.prefix or ''}{prompt.name}"}
                 _describe(wire, override)
                 _add(loaded, offers.prompts, Exposed(wire["name"], prompt.name, source_name, wire, offered.provider),
-                     "prompt name", out)
+                     "prompt name", out, served_prompts)
         offers.sources[source_name] = entry
     return offers, out
+
+
+def _served_names(loaded: LoadedManifest, served: OfferSet | None) -> list[ServedNames | None]:
+    """The resource URIs, URI templates and prompt names `served` gives out (Nones at start)."""
+    if served is None:
+        return [None, None, None]
+    proxied = proxied_sources(loaded)
+    return [ServedNames(map(_claim, kind.values()), proxied)
+            for kind in (served.resources, served.templates, served.prompts)]
+
+
+def _claim(item: Exposed) -> Claim:
+    return Claim(item.key, item.source, item.upstream)
 
 
 def _switch(value: Any) -> dict[str, ItemOverride] | None:
@@ -91,10 +112,20 @@ def _describe(wire: dict[str, Any], override: ItemOverride) -> None:
         wire["description"] = override.description
 
 
-def _add(loaded: LoadedManifest, into: dict[str, Exposed], item: Exposed, what: str, out: list[Diagnostic]) -> None:
+def _add(loaded: LoadedManifest, into: dict[str, Exposed], item: Exposed, what: str, out: list[Diagnostic],
+         served: ServedNames | None) -> None:
+    """Add `item` under its key; a second item with that key is an error, unless `served` (the
+    names now served; None at start) leaves one of the two out: a warning then."""
     other = into.get(item.key)
     if other is None:
         into[item.key] = item
+        return
+    dropped = served.left_out(_claim(other), _claim(item)) if served is not None else None
+    if dropped is not None:
+        keeper = item if dropped.source == other.source else other
+        into[item.key] = keeper
+        out.append(loaded.diagnostic(("sources", dropped.source), left_out_warning(what, dropped, _claim(keeper)),
+                                     severity="warning", prefer="key"))
         return
     if other.source == item.source:
         message = f"{what} '{item.key}' is offered twice by source '{item.source}'"

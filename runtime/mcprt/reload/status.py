@@ -24,13 +24,16 @@ class ReloadStatus:
     seconds: float | None = None  # how long the last attempt took
     trigger: str | None = None  # "files", "upstream" or "signal"
     errors: list[str] = field(default_factory=list)  # `file:line:col: message` lines of a failed attempt
+    # warnings of the set the last applied attempt serves (e.g. an item a re-list left out: its name was taken)
+    warnings: list[str] = field(default_factory=list)
     reloads: int = 0  # attempts that applied
     failures: int = 0  # attempts that kept the previous set because of errors
     abandoned: int = 0  # attempts dropped part-way (superseded or over the time budget)
     last_ok_at: float | None = None
 
-    def succeeded(self, trigger: str, seconds: float) -> None:
+    def succeeded(self, trigger: str, seconds: float, warnings: list[str] | None = None) -> None:
         self.ok, self.at, self.seconds, self.trigger, self.errors = True, time.time(), seconds, trigger, []
+        self.warnings = list(warnings or [])
         self.outcome, self.reason = "applied", None
         self.reloads += 1
         self.last_ok_at = self.at
@@ -56,6 +59,7 @@ class ReloadStatus:
             "seconds": None if self.seconds is None else round(self.seconds, 3),
             "trigger": self.trigger,
             "errors": list(self.errors),
+            "warnings": list(self.warnings),
             "reloads": self.reloads,
             "failures": self.failures,
             "abandoned": self.abandoned,

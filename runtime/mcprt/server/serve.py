@@ -350,6 +350,9 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
         "failures": last.get("failures", 0),
         "abandoned": last.get("abandoned", 0),
         "errors": len(last.get("errors") or ()),
+        # the warnings of the set now serving, counted alike at start and after reloads (the first compile
+        # fills no reload status): e.g. an item a re-list left out (its name was taken)
+        "warnings": len(runtime.warnings),
     }
 
 

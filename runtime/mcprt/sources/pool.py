@@ -64,12 +64,16 @@ class SyncResult:
     fresh: list[RunningSource] = field(default_factory=list)  # opened by this sync
     diff: SourceDiff | None = None
     previous_fingerprints: dict[str, str] = field(default_factory=dict)
+    previous_warnings: dict[str, Any] = field(default_factory=dict)  # the pool's open-time warnings before (rollback)
     offerings: dict[str, Any] = field(default_factory=dict)  # source → its Offerings (resources, prompts)
     # source → why, for each source of the new pool down since it opened (no operations yet): the build
     # skips the checks that name its tools until it answers (`toolset.pending`)
     down: dict[str, str] = field(default_factory=dict)
     # the warnings of the sources this sync opened down, once the compile is known to serve (`down_warnings`)
     started_down: dict[str, tuple[str, str]] = field(default_factory=dict)  # source → (why, retry schedule)
+    # what the sources this sync reused warned of when they opened: still true of the set served (counted
+    # with the compile's own warnings), not said again
+    kept_warnings: list[Diagnostic] = field(default_factory=list)
 
 
 class SourcePool:
@@ -91,6 +95,8 @@ class SourcePool:
         self.sole_client = sole_client or SoleClientSlot()  # passed to every source opened
         self._running: dict[str, RunningSource] = {}
         self._fingerprints: dict[str, str] = {}
+        # source name → (the source, its open-time warnings and notes): a reused source's (`kept_warnings`)
+        self._open_warnings: dict[str, tuple[RunningSource, list[Diagnostic]]] = {}
 
     @property
     def running(self) -> Mapping[str, RunningSource]:
@@ -137,10 +143,11 @@ class SourcePool:
         to_open = diff.opening
         opened = await self._open_all(loaded, to_open, may_start_down)
         fresh: dict[str, RunningSource] = {}
+        said: dict[str, list[Diagnostic]] = {}
         for name, (source, diagnostics) in zip(to_open, opened, strict=True):
             result.diagnostics += diagnostics
             if source is not None:
-                fresh[name] = source
+                fresh[name], said[name] = source, diagnostics
         down = {name: (reason, getattr(source, "retry_schedule", "with backoff")) for name, source in fresh.items()
                  if (reason := getattr(source, "down_reason", None)) is not None}
         # a source kept as it was (reused) that is down serves nothing either: counted with the fresh ones
@@ -156,18 +163,24 @@ class SourcePool:
             result.started_down = down  # said (`down_warnings`) by the compile that fails with these errors
             return result
         next_running: dict[str, RunningSource] = {}
+        previous_warnings = dict(self._open_warnings)
         for name in diff.fingerprints:
             if name in fresh:
                 next_running[name] = fresh[name]
+                self._open_warnings[name] = (fresh[name], said[name])
                 result.opened.append(name)
                 if name in self._running:
                     result.retired.append(self._running[name])
             else:
                 next_running[name] = self._running[name]
                 result.reused.append(name)
+                kept = self._open_warnings.get(name)
+                if kept is not None and kept[0] is next_running[name]:  # not a rolled-back sync's source
+                    result.kept_warnings += kept[1]
         result.retired += [self._running[n] for n in diff.retire]
         result.previous, result.fresh = dict(self._running), list(fresh.values())
         result.previous_fingerprints = dict(self._fingerprints)
+        result.previous_warnings = previous_warnings
         self._running = next_running
         self._fingerprints = dict(diff.fingerprints)
         result.operations = {name: list(source.operations) for name, source in next_running.items()}
@@ -183,6 +196,7 @@ class SourcePool:
             return
         self._running = result.previous
         self._fingerprints = result.previous_fingerprints
+        self._open_warnings = result.previous_warnings
         result.retired = []
         fresh, result.fresh = result.fresh, []
         await asyncio.gather(*(_close_quietly(s) for s in fresh))
@@ -239,6 +253,7 @@ class SourcePool:
     async def aclose(self) -> None:
         await asyncio.gather(*(_close_quietly(s) for s in self._running.values()))
         self._running = {}
+        self._open_warnings = {}
         self._fingerprints = {}
 
 

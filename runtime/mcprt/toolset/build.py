@@ -16,6 +16,7 @@ from ..cancellation import check_abandoned
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
+from ..offerings.owners import Claim, ServedNames, left_out_warning
 from ..shaping.autoprune import AutoPruner, compile_autoprune
 from ..expressions.absent_fields import AbsentFields
 from ..expressions.prune import compile_prune
@@ -46,7 +47,7 @@ class BuildResult:
 
 
 def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
-                  pending: Collection[str] = ()) -> BuildResult:
+                  pending: Collection[str] = (), served: ServedNames | None = None) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
@@ -54,6 +55,9 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
     `pending`: sources whose operations are not known yet (`SyncResult.down`: a proxied server down
     since the start): no tools, and the checks naming their tools (a `tools:` override's key, a
     `server.pinned` entry it could provide) wait for the rebuild that lists them (`toolset.pending`).
+    `served`: the tool names the set now served gives out (None for the first compile): a proxied
+    server's newly listed tool taking a name another source keeps is left out with a warning
+    (`offerings.owners`), so the rest of that server's change still applies.
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
     CPU work (it renders `description` templates): the pipeline runs it in a worker thread. Raises
     `Abandoned` between operations, and inside a template, once the current cancel token is set.
@@ -70,6 +74,8 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
         ops = [op for op in operations.get(source_name, ())
                if selected(source.include, source.exclude, op.key, op.name, op.meta)]
         tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics)
+    if served is not None:
+        tools = _leave_out_taken(loaded, tools, served, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
     _check_pinned(loaded, tools, diagnostics, pending)
     return BuildResult(ToolSet(tools), diagnostics)
@@ -406,6 +412,31 @@ def _describe(
     except (TemplateError, TemplateRenderError) as exc:
         out.append(loaded.diagnostic((*base, "description"), f"description template: {exc}"))
         return op.description
+
+
+def tool_claim(tool: Tool) -> Claim:
+    """The name `tool` takes, for `offerings.owners` (its upstream name: the operation's key)."""
+    return Claim(tool.name, tool.source, tool.operation.key)
+
+
+def _leave_out_taken(loaded: LoadedManifest, tools: list[Tool], served: ServedNames,
+                     out: list[Diagnostic]) -> list[Tool]:
+    """`tools` without those `served` leaves out (a warning each); the clashes left are `_check_collisions`'."""
+    first: dict[str, Tool] = {}
+    dropped: set[int] = set()
+    for tool in tools:
+        earlier = first.setdefault(tool.name, tool)
+        if earlier is tool:
+            continue
+        gone = served.left_out(tool_claim(earlier), tool_claim(tool))
+        if gone is None:
+            continue
+        loser, keeper = (earlier, tool) if gone.source == earlier.source else (tool, earlier)
+        dropped.add(id(loser))
+        first[tool.name] = keeper
+        out.append(loaded.diagnostic(("sources", loser.source), left_out_warning("tool name", gone, tool_claim(keeper)),
+                                     severity="warning", prefer="key"))
+    return [tool for tool in tools if id(tool) not in dropped]
 
 
 def _check_collisions(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnostic]) -> None:

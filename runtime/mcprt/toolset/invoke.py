@@ -125,6 +125,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     upstream = None
     unreachable = False  # the upstream could not be reached (CallEvent.unreachable)
     context: CallContext | None = None
+    reason: str | None = None  # a refusal the operator should read on the log line (ToolCallError.reason)
     try:
         completed = check_arguments(tool, arguments)
         context = CallContext(
@@ -171,6 +172,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         # an unknown operation named through discovery: `unknown_tool`, as a direct call of one writes
         status = exc.status if isinstance(exc, PolicyDenied | UnknownTool) else outcome
         unreachable = isinstance(exc, UpstreamError) and exc.unreachable
+        reason = exc.reason
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
@@ -217,6 +219,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         sent_bytes=result.sent_bytes,
         is_error=result.is_error,
         task=getattr(peer, "task_id", None),
+        reason=reason,
     )
     if BUS.active:
         BUS.publish(CallEvent(

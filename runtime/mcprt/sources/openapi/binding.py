@@ -120,9 +120,10 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     source = OpenAPIRunningSource(ctx.name, config, retries, files, tls)
     if document.shapes_pending:
         source.track(document)
+    slashes = frozenset(config.path_slashes)
     for item, access in zip(compiled.operations, credential_access(compiled, config), strict=True):
         item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source, access,
-                                         item.operation.input_schema.get("properties") or {})
+                                         item.operation.input_schema.get("properties") or {}, slashes)
         source.operations.append(item.operation)
     _warn(ctx, fetch_warnings)
     _warn(ctx, fetch_notes, "note")  # where the description came from: the pinned copy served offline
@@ -131,13 +132,21 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     _warn(ctx, compiled.warnings)
     _warn(ctx, compiled.notes, "note")
     _warn(ctx, missing_auth(compiled, config))
+    _warn(ctx, _unknown_path_slashes(compiled, config))
     return source
 
 
+def _unknown_path_slashes(compiled: Any, config: OpenAPISource) -> list[str]:
+    """`path_slashes` names no operation's path parameter has: a typo would leave `/` refused, silently."""
+    names = {p.name for item in compiled.operations for p in item.plan.params if p.location == "path"}
+    return [f"`path_slashes` names '{name}', which is no path parameter of this source's operations"
+            for name in config.path_slashes if name not in names]
+
+
 def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str | None,  # type: ignore[no-untyped-def]
-             source: OpenAPIRunningSource, access: Access, properties: dict[str, Any]):
+             source: OpenAPIRunningSource, access: Access, properties: dict[str, Any], slashes: frozenset[str]):
     async def invoke(arguments: dict[str, Any], ctx: CallContext) -> UpstreamResult:
-        request = plan.build(arguments, base_url)
+        request = plan.build(arguments, base_url, slashes)
         request.credentials, request.foreign = access.credentials, access.foreign
         upstream = source.upstream()
         result = await upstream.send(request, ctx)

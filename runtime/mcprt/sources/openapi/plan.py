@@ -102,8 +102,12 @@ class RequestPlan:
     def idempotent(self) -> bool:
         return self.method in IDEMPOTENT
 
-    def build(self, arguments: dict[str, Any], base_url: str | None = None) -> BuiltRequest:
-        """The HTTP request for these arguments (ToolCallError when they cannot make one)."""
+    def build(self, arguments: dict[str, Any], base_url: str | None = None,
+              path_slashes: frozenset[str] = frozenset()) -> BuiltRequest:
+        """The HTTP request for these arguments (ToolCallError when they cannot make one).
+
+        `path_slashes`: path parameters (wire names) whose values may hold `/` or `\\` (the source's
+        `path_slashes`); any other path value holding one is refused."""
         if not isinstance(arguments, dict):
             raise ToolCallError("Arguments must be a JSON object.")
         base = base_url or self.base_url
@@ -112,7 +116,7 @@ class RequestPlan:
                 "This tool has no base URL: the API description names no usable server; set `base_url` "
                 "for this source in the manifest."
             )
-        url = base.rstrip("/") + self._build_path(arguments)
+        url = base.rstrip("/") + self._build_path(arguments, path_slashes)
         query: list[str] = [self._fixed_query] if self._fixed_query else []
         headers: list[tuple[str, str]] = []
         cookies: list[tuple[str, str]] = []
@@ -148,7 +152,7 @@ class RequestPlan:
             route=self._route,
         )
 
-    def _build_path(self, arguments: dict[str, Any]) -> str:
+    def _build_path(self, arguments: dict[str, Any], path_slashes: frozenset[str]) -> str:
         out: list[str] = []
         for piece in self._pieces:
             if isinstance(piece, str):
@@ -163,6 +167,8 @@ class RequestPlan:
             if isinstance(value, str) and not value and p.style == "simple":
                 raise ToolCallError(f"Argument `{p.arg}` must not be empty (it is part of the URL path).")
             _refuse_dot_segments(p.arg, value)
+            if p.name not in path_slashes:
+                _refuse_separators(p.arg, p.name, value)
             out.append(styles.path_value(p.name, value, p.style, p.explode))
         path = "".join(out)
         if _has_dot_segment(path):  # made by a value with its style's prefix (label: `.` + `.`)
@@ -229,14 +235,49 @@ def _refuse_dot_segments(arg: str, value: Any) -> None:
     Percent-encoding alone does not keep it in its segment: Python's `http.server` and nginx decode
     the path, `%2F` included, and then remove dot segments (RFC 3986 §5.2.4), so `..%2Fprivate` and
     `%2E%2E` both climbed out of the directory the operation names. No identifier is `..`."""
-    atoms = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
-    for atom in atoms:
+    for atom in _atoms(value):
         # Only a `.`, an escape or a non-ASCII character can make one: the usual id skips the work.
         if isinstance(atom, str) and ("." in atom or "%" in atom or not atom.isascii()) and _has_dot_segment(atom):
             raise ToolCallError(
                 f"Argument `{arg}` is part of the URL path and must not contain '.' or '..' as a segment "
                 f"({atom[:80]!r}): servers read it as a step up the path, even percent-encoded."
             )
+
+
+def _atoms(value: Any) -> list[Any]:
+    """The scalars a path value is made of: an array's items; an object's keys and values (every style
+    sends both: `a=b` exploded, `a,b` not), so a key is checked like a value."""
+    if isinstance(value, dict):
+        return [part for pair in value.items() for part in pair]
+    return value if isinstance(value, list) else [value]
+
+
+def _refuse_separators(arg: str, name: str, value: Any) -> None:
+    """Refuse a path value holding `/` or `\\` in any form a server may decode it to.
+
+    Sent as `%2F` it stays one segment only for servers that route on the raw path: Starlette (so
+    FastAPI) and Python's http.server route on the decoded one, so `1%2Ftokens` for `/users/{id}`
+    reached `/users/{id}/tokens`, an operation the manifest may not expose. A parameter that really
+    holds a path (GitHub's `path`) is named in the source's `path_slashes`."""
+    for atom in _atoms(value):
+        if isinstance(atom, str) and ("/" in atom or "\\" in atom or "%" in atom or not atom.isascii()) \
+                and _has_separator(atom):
+            refused = ToolCallError(
+                f"Argument `{arg}` is one segment of the URL path and must not contain '/' or '\\' "
+                f"({atom[:80]!r}): servers that decode the path would read it as another path. If `{name}` "
+                f"really holds a path, list it under the source's `path_slashes` in the manifest."
+            )
+            # the operator's to decide: said on the call's log line, without the value (it may be private)
+            refused.reason = f"path parameter '{name}' got '/' or '\\' and is not in path_slashes"
+            raise refused
+
+
+def _has_separator(text: str) -> bool:
+    """Whether `text` holds `/` or `\\` as it is, percent-decoded or compatibility-normalized (`／`)."""
+    import unicodedata
+
+    decoded = unquote(text)
+    return any(_SEPARATORS.search(form) for form in (text, decoded, unicodedata.normalize("NFKC", decoded)))
 
 
 def _missing(arg: str, where: str, given_null: bool) -> ToolCallError:
