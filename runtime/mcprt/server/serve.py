@@ -342,13 +342,14 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
     last = reload_status(runtime)
     status = "ok"
     if last.get("ok") is False:  # the manifest on disk is not what serves: it failed, or was given up
-        status = "abandoned" if last.get("outcome") == "abandoned" else "error"
+        status = last.get("outcome") if last.get("outcome") in ("abandoned", "refused") else "error"
     return {
         "status": status,
         "last_reload": last.get("at"),
         "reloads": last.get("reloads", 0),
         "failures": last.get("failures", 0),
         "abandoned": last.get("abandoned", 0),
+        "refused": last.get("refused", 0),
         "errors": len(last.get("errors") or ()),
     }
 
