@@ -42,14 +42,54 @@ def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     done = subprocess.run(
         [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
-        env=child_env(MCPRT_STATE_URL=f"redis://:hunter2@127.0.0.1:{port}/0"),
+        env=child_env(MCPRT_STATE_URL=f"redis://:hunter2@127.0.0.1:{port}/0", MCPRT_STATE_WAIT="1"),
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )
-    assert done.returncode != 0
+    assert done.returncode == 2, done.stderr
     assert f"cannot reach the shared state at redis://***@127.0.0.1:{port}/0" in done.stderr
+    assert "shared state not reached yet; waiting for it" in done.stderr  # retried, then gave up
+    assert "Waited 1 s for it (MCPRT_STATE_WAIT)" in done.stderr, done.stderr
     assert ".. Start Redis" not in done.stderr and ". Start Redis" in done.stderr  # redis-py's own period, and ours
     assert "hunter2" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(tmp_path: Path) -> None:
+    """`mcprt up` exited 2 at once when Redis did not answer yet: pods started before Redis crash-looped
+    under Kubernetes' back-off and `/readyz`'s "shared state not reached yet" could never be seen. It now
+    waits (MCPRT_STATE_WAIT): /healthz 200, /readyz 503 with that status, MCP requests 503 retry-safe;
+    then serves once a real Redis, started late, answers."""
+    manifest = _folder(tmp_path)
+    redis_port, port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", str(port)],
+        env=child_env(MCPRT_STATE_URL=f"redis://127.0.0.1:{redis_port}/0"), cwd=tmp_path,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, "no /healthz while waiting for Redis"
+            await anyio.sleep(0.1)
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 503 and ready.json()["status"] == "shared state not reached yet", ready.text
+        refused = httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=5)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1", refused.text
+        assert refused.json()["error"]["data"] == {"reason": "starting", "retrySafe": True}, refused.text
+        with redis_server(tmp_path, redis_port):
+            deadline = time.monotonic() + 60
+            while (answer := httpx.get(f"{base}/readyz", timeout=5)).status_code != 200:
+                assert process.poll() is None and time.monotonic() < deadline, answer.text
+                await anyio.sleep(0.1)
+            assert answer.json()["status"] == "ready", answer.text
+            async with http_client(f"{base}/mcp") as client:
+                assert (await client.list_tools()).tools
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
 
 
 async def test_readyz_reports_a_lost_state_backend_as_degraded_and_calls_without_state_keep_working(

@@ -28,6 +28,7 @@ from .sockets import listen
 from .lifecycle import DRAIN_QUIET, InFlight, Readiness
 from .limits import session_limits
 from .shared_state import open_shared_state
+from .state_wait import open_when_reachable
 from .notify import Notifier
 from .observe import Observatory, OperationTimer
 from .offers import LogLevels, UpstreamEvents
@@ -95,7 +96,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
     tasks: set[asyncio.Task[Any]] = set()
     try:
-        shared = await open_shared_state(options, config.name, session_limits(config.http).idle_timeout)
+        # bound before the shared state is reached: while it is awaited, the port says so (`state_wait`)
+        sock = (listener if listener is not None else listen(options.host, options.port)) if http else None
+        shared = await open_when_reachable(
+            lambda: open_shared_state(options, config.name, session_limits(config.http).idle_timeout), sock)
     except BaseException:
         observatory.close()
         raise
@@ -159,8 +163,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     if server.tasks is not None:
         spawn(server.tasks.sweep_forever(), "task sweep")  # expired results go even when no client asks
     try:
-        if http:
-            sock = listener if listener is not None else listen(options.host, options.port)
+        if sock is not None:
             port = sock.getsockname()[1]
             observatory.endpoint = options.public_endpoint(port)
             routes = _serve_policy(runtime, options, port, spawn, cleanups)
