@@ -4,10 +4,12 @@ stop, then close the sources. Signals: SIGINT/SIGTERM stop (a second one forces)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -138,7 +140,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         observatory.reopen()  # the audit file, after log rotation
         spawn(reload_now(runtime, notifier), "reload")
 
-    restore_signals = _install_signals(stopping, on_hup=on_hup)
+    restore_signals, hurried = _install_signals(stopping, on_hup=on_hup)
     if probe is not None:  # the opt-in memory probe for soaks
         cleanups.append(memdebug.install(probe))
     if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
@@ -209,6 +211,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         restore_tokens()
         if shared is not None:
             await shared.aclose()
+    if hurried:  # a second signal: its exit code, even when every answer went out in time (README "Stopping")
+        raise SystemExit(130 if hurried[0] == signal.SIGINT else 143)
 
 
 BACKGROUND_STOP_WITHIN = 5.0  # s a stopping server waits for its background tasks (reloads, watches, sweeps)
@@ -384,16 +388,31 @@ def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Callable[[], None]:
-    """Stop gracefully on the first SIGINT/SIGTERM, force on the second; SIGHUP reloads."""
+def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> tuple[Callable[[], None], list[int]]:
+    """Stop gracefully on the first SIGINT/SIGTERM; on the second, answer the requests in flight and exit
+    130/143 within `SECOND_SIGNAL_GRACE`; on a third, exit at once. SIGHUP reloads. Returns the function
+    that removes the handlers, and the list that holds the second signal once one came."""
     loop = asyncio.get_running_loop()
     installed: list[int] = []
 
+    hurried: list[int] = []  # the signal that cut the drain short, once one did
+
     def request_stop(signum: int) -> None:
+        name, code = signal.Signals(signum).name, 130 if signum == signal.SIGINT else 143
+        if hurried:  # a third: at once, answered or not
+            announce("mcprt: forced exit", level="warning", signal=name, exit_code=code)
+            _exit_now(code)
         if stop.is_set():
-            announce("mcprt: forced exit", signal=signal.Signals(signum).name)
-            os._exit(130 if signum == signal.SIGINT else 143)
-        log_event("stopping", logging.INFO, signal=signal.Signals(signum).name)
+            # A second signal cut calls in flight with no answer at all (the process just ended): answer
+            # each first ("shutting down", `server.stop_answers`), then exit within SECOND_SIGNAL_GRACE.
+            hurried.append(signum)
+            ended = RUNNING.end_all(TOLD_TO_STOP)
+            log_event("second stop signal: exiting without finishing the drain; the requests in flight are "
+                      "answered 'shutting down' first (a third signal exits at once)", logging.WARNING,
+                      signal=name, requests_ended=ended, exit_code=code)
+            loop.call_later(SECOND_SIGNAL_GRACE if ended else 0.0, _exit_now, code)
+            return
+        log_event("stopping", logging.INFO, signal=name)
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -413,7 +432,19 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Call
         for signum in installed:
             loop.remove_signal_handler(signum)
 
-    return restore
+    return restore, hurried
+
+
+SECOND_SIGNAL_GRACE = 1.0  # s: after a second SIGINT/SIGTERM, for the in-flight requests' answers to be written
+
+
+def _exit_now(code: int) -> None:
+    """End the process with `code` (130 after SIGINT, 143 after SIGTERM: 128 + the signal's number),
+    skipping the clean-up a forced stop was asked to skip; what was logged is flushed first."""
+    for stream in (sys.stderr, sys.stdout):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _log_failure(task: asyncio.Task[Any], what: str) -> None:
