@@ -12,6 +12,7 @@ import signal
 import time
 
 import anyio
+import httpx
 from reload_support import Project
 from reload_served import eventually, http_client, mcprt_up_http, text_of, tool_names
 
@@ -63,6 +64,10 @@ async def test_a_two_part_write_never_serves_its_prefix_and_sighup_applies_a_del
             project.write("mcp.yaml", project.manifest_text())  # the policy dropped on purpose
             await eventually(lambda: _said(up, "reload refused", 2), what="the second refusal")
             assert up.health()["manifest"]["status"] == "refused"
+            page = httpx.get(f"{up.base}/status", timeout=10).text
+            assert "refused at" in page and "2 refused" in page and "whole policy block" in page, page
+            metrics = httpx.get(f"{up.base}/metrics", timeout=10).text
+            assert 'mcprt_reloads_total{result="refused"} 2.0' in metrics, metrics
             assert (await client.call_tool("count", {})).is_error
             up.process.send_signal(signal.SIGHUP)
 
