@@ -87,9 +87,45 @@ async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(t
             assert answer.json()["status"] == "ready", answer.text
             async with http_client(f"{base}/mcp") as client:
                 assert (await client.list_tools()).tools
+                # streamed (SSE) answers: the waiting server's stop once ended every SSE stream of the
+                # process (sse-starlette's process-wide exit flag), so this raised "SSE stream ended"
+                notes: list[float] = []
+                with anyio.fail_after(30):
+                    result = await client.call_tool("slow", {"seconds": 0.2},
+                                                    progress_callback=lambda p, t, m: _noted(notes, p))
+                assert not result.is_error and result.structured_content["slept"] == 0.2, result
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
+
+
+async def _noted(notes: list[float], progress: float) -> None:  # a progress token: the answer comes as SSE
+    notes.append(progress)
+
+
+def test_a_stop_signal_while_waiting_for_redis_stops_at_once_and_says_so(tmp_path: Path) -> None:
+    """SIGTERM while Redis was awaited ended the process silently with the default action (-15): the
+    handlers came after the wait. Now it logs "stopping" and exits 143 (SIGINT: 130) at once."""
+    manifest = _folder(tmp_path)
+    port = free_port()
+    err = tmp_path / "err.log"
+    with err.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", str(port)],
+            env=child_env(MCPRT_STATE_URL=f"redis://127.0.0.1:{free_port()}/0"), cwd=tmp_path,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sink)
+    try:
+        deadline = time.monotonic() + 60
+        while "waiting for it" not in err.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, err.read_text()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 143, err.read_text()
+    finally:
+        process.kill()
+    assert "stopping signal=SIGTERM" in err.read_text() and "Traceback" not in err.read_text(), err.read_text()
+    with socket.socket() as probe:  # the port is released
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 async def test_readyz_reports_a_lost_state_backend_as_degraded_and_calls_without_state_keep_working(

@@ -30,7 +30,7 @@ from .sockets import listen
 from .lifecycle import DRAIN_QUIET, InFlight, Readiness
 from .limits import session_limits
 from .shared_state import open_shared_state
-from .state_wait import open_when_reachable
+from .state_wait import StoppedWhileWaiting, open_when_reachable
 from .notify import Notifier
 from .observe import Observatory, OperationTimer
 from .offers import LogLevels, UpstreamEvents
@@ -97,14 +97,40 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     stop = asyncio.Event()
     stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
     tasks: set[asyncio.Task[Any]] = set()
+    hup_while_waiting: list[bool] = []  # a SIGHUP during the shared state's wait: reloaded once serving
+
+    def on_hup() -> None:
+        if not serving:
+            hup_while_waiting.append(True)
+            return
+        observatory.reopen()  # the audit file, after log rotation
+        spawn(reload_now(runtime, notifier), "reload")
+
+    serving = False
+    # before the shared state's wait: a SIGTERM/SIGINT meanwhile ended the process silently (the default action)
+    restore_signals, hurried, stopped_by = _install_signals(stopping, on_hup=on_hup)
+    if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
+        if wire.pending.reload:
+            on_hup()
+        if wire.pending.stop:
+            stopped_by.append(wire.pending.signum)
+            stopping.set()
+    sock: socket.socket | None = None
     try:
         # bound before the shared state is reached: while it is awaited, the port says so (`state_wait`)
         sock = (listener if listener is not None else listen(options.host, options.port)) if http else None
         shared = await open_when_reachable(
-            lambda: open_shared_state(options, config.name, session_limits(config.http).idle_timeout), sock)
-    except BaseException:
+            lambda: open_shared_state(options, config.name, session_limits(config.http).idle_timeout), sock,
+            stopping)
+    except BaseException as exc:
+        if sock is not None:  # nothing answers on it any more: connections are refused, not left in the backlog
+            sock.close()
         observatory.close()
+        restore_signals()
+        if isinstance(exc, StoppedWhileWaiting):  # logged "stopping" when the signal came
+            raise SystemExit(130 if stopped_by[:1] == [signal.SIGINT] else 143) from None
         raise
+    serving = True
     restore_tokens: Callable[[], None] = lambda: None
     if shared is not None:  # approvals, rate limits, pauses and upstream OAuth tokens shared by every replica
         runtime.policy_service().state = shared.policy
@@ -136,18 +162,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
 
     cleanups: list[Callable[[], Any]] = []
 
-    def on_hup() -> None:
-        observatory.reopen()  # the audit file, after log rotation
-        spawn(reload_now(runtime, notifier), "reload")
-
-    restore_signals, hurried = _install_signals(stopping, on_hup=on_hup)
     if probe is not None:  # the opt-in memory probe for soaks
         cleanups.append(memdebug.install(probe))
-    if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
-        if wire.pending.reload:
-            on_hup()
-        if wire.pending.stop:
-            stopping.set()
+    if hup_while_waiting:
+        on_hup()
     # open_shared_state() has reached the backend (it exits otherwise): an outage from now on
     # degrades readiness instead of failing it (see server.lifecycle).
     readiness = Readiness(shared.ping if shared is not None else None, state_reached=True,
@@ -388,14 +406,17 @@ def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> tuple[Callable[[], None], list[int]]:
+def _install_signals(stop: asyncio.Event, *,
+                     on_hup: Callable[[], None]) -> tuple[Callable[[], None], list[int], list[int]]:
     """Stop gracefully on the first SIGINT/SIGTERM; on the second, answer the requests in flight and exit
     130/143 within `SECOND_SIGNAL_GRACE`; on a third, exit at once. SIGHUP reloads. Returns the function
-    that removes the handlers, and the list that holds the second signal once one came."""
+    that removes the handlers, the list that holds the second signal once one came, and the list that
+    holds the first (the stop's signal)."""
     loop = asyncio.get_running_loop()
     installed: list[int] = []
 
     hurried: list[int] = []  # the signal that cut the drain short, once one did
+    stopped_by: list[int] = []
 
     def request_stop(signum: int) -> None:
         name, code = signal.Signals(signum).name, 130 if signum == signal.SIGINT else 143
@@ -413,6 +434,7 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> tupl
             loop.call_later(SECOND_SIGNAL_GRACE if ended else 0.0, _exit_now, code)
             return
         log_event("stopping", logging.INFO, signal=name)
+        stopped_by.append(signum)
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -432,7 +454,7 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> tupl
         for signum in installed:
             loop.remove_signal_handler(signum)
 
-    return restore, hurried
+    return restore, hurried, stopped_by
 
 
 SECOND_SIGNAL_GRACE = 1.0  # s: after a second SIGINT/SIGTERM, for the in-flight requests' answers to be written

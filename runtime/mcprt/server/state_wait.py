@@ -14,6 +14,7 @@ real server takes over the same socket: connections arriving in between wait in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -41,10 +42,16 @@ def state_wait() -> float:
     return env_limit("MCPRT_STATE_WAIT", STATE_WAIT_SECONDS)
 
 
-async def open_when_reachable(open_state: Callable[[], Awaitable[T]], sock: socket.socket | None) -> T:
+class StoppedWhileWaiting(Exception):
+    """`stopping` was set (SIGTERM/SIGINT) while the shared state was awaited: nothing was served yet."""
+
+
+async def open_when_reachable(open_state: Callable[[], Awaitable[T]], sock: socket.socket | None,
+                              stopping: asyncio.Event | None = None) -> T:
     """`await open_state()`, retried while it raises McprtError (Redis not answering) for up to
     `state_wait()` seconds; meanwhile `sock` (HTTP; None over stdio) answers as the module docstring says.
-    Raises the last McprtError, naming the wait, once the time is up."""
+    Raises the last McprtError, naming the wait, once the time is up; StoppedWhileWaiting as soon as
+    `stopping` is set between attempts (a SIGTERM must not wait out the whole `MCPRT_STATE_WAIT`)."""
     from .http import serve_http
 
     waited = state_wait()
@@ -66,9 +73,15 @@ async def open_when_reachable(open_state: Callable[[], Awaitable[T]], sock: sock
                 if left <= 0:
                     raise McprtError(f"{exc} Waited {waited:g} s for it (MCPRT_STATE_WAIT).") from None
                 if placeholder is None and sock is not None:
-                    placeholder = asyncio.create_task(serve_http(waiting_app, sock.dup(), stop),
+                    placeholder = asyncio.create_task(serve_http(waiting_app, sock.dup(), stop, process_stops=False),
                                                       name="mcprt-state-wait")
-                await asyncio.sleep(min(delay, left))
+                if stopping is None:
+                    await asyncio.sleep(min(delay, left))
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stopping.wait(), min(delay, left))
+                    if stopping.is_set():
+                        raise StoppedWhileWaiting from None
                 delay = min(delay * 2, MAX_RETRY_SECONDS)
     finally:
         stop.set()
