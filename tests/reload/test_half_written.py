@@ -18,8 +18,9 @@ from reload_served import eventually, http_client, mcprt_up_http, text_of, tool_
 
 from mcprt.reload import Reloader
 
+DENY_SEARCH = "    - match: {tools: [search]}\n      action: deny\n      reason: search is forbidden here\n"
 DENY_COUNT = "policy:\n  default: allow\n  rules:\n    - match: {tools: [count]}\n      action: deny\n" \
-             "      reason: count is forbidden here\n"
+             "      reason: count is forbidden here\n" + DENY_SEARCH
 EXTRA = "\n".join(f'\ndef extra_{n}() -> int:\n    """Extra {n}."""\n    return {n}\n' for n in range(3))
 
 
@@ -41,7 +42,10 @@ async def test_a_two_part_write_never_serves_its_prefix_and_sighup_applies_a_del
             denied = await client.call_tool("count", {})
             assert denied.is_error and "forbidden" in text_of(denied), text_of(denied)
             applied = 0
-            for cut, reason in ((full.index("policy:"), "the whole policy block"),):
+            # cut before the block, and inside it: after the first of two deny rules (the prefix still has
+            # `policy:` and a rule, so the block-gone check let the second rule's tool run)
+            for cut, reason in ((full.index("policy:"), "the whole policy block"),
+                                (full.index(DENY_SEARCH), "1 of 2 policy deny rules")):
                 mark = up.log_mark()
                 async with anyio.create_task_group() as group:
                     group.start_soon(anyio.to_thread.run_sync, write_in_two_parts, project, full, cut, 1.0)
@@ -49,6 +53,8 @@ async def test_a_two_part_write_never_serves_its_prefix_and_sighup_applies_a_del
                     deadline = time.monotonic() + 0.85
                     while time.monotonic() < deadline:  # the whole pause: the prefix never serves
                         result = await client.call_tool("count", {})
+                        assert result.is_error and "forbidden" in text_of(result), (reason, up.log_since(mark))
+                        result = await client.call_tool("search", {"query": "x"})
                         assert result.is_error and "forbidden" in text_of(result), (reason, up.log_since(mark))
                         assert sorted(await tool_names(client)) == ["count", "search"]
                         await anyio.sleep(0.05)
@@ -58,16 +64,16 @@ async def test_a_two_part_write_never_serves_its_prefix_and_sighup_applies_a_del
                 assert up.health()["manifest"]["status"] in ("refused", "ok")
                 up.wait_log_beyond("reload applied", applied)  # the completed file applied (no tool changes)
                 applied += 1
-            assert up.health()["manifest"]["refused"] == 1, up.log()
+            assert up.health()["manifest"]["refused"] == 2, up.log()
             assert "reload applied" in up.log() and "-count" not in up.log()
 
             project.write("mcp.yaml", project.manifest_text())  # the policy dropped on purpose
-            await eventually(lambda: _said(up, "reload refused", 2), what="the second refusal")
+            await eventually(lambda: _said(up, "reload refused", 3), what="the third refusal")
             assert up.health()["manifest"]["status"] == "refused"
             page = httpx.get(f"{up.base}/status", timeout=10).text
-            assert "refused at" in page and "2 refused" in page and "whole policy block" in page, page
+            assert "refused at" in page and "3 refused" in page and "whole policy block" in page, page
             metrics = httpx.get(f"{up.base}/metrics", timeout=10).text
-            assert 'mcprt_reloads_total{result="refused"} 2.0' in metrics, metrics
+            assert 'mcprt_reloads_total{result="refused"} 3.0' in metrics, metrics
             assert (await client.call_tool("count", {})).is_error
             up.process.send_signal(signal.SIGHUP)
 
