@@ -203,7 +203,7 @@ class Reloader:
             # files *before* it was abandoned, possibly already in the state that superseded it (the save
             # landed before the attempt hashed them, its event after): its request must run all the same,
             # or neither that save nor the abandoned request (an upstream's new tools) would ever apply.
-            if trigger == "files" and paths and not self._contents_changed(paths) and not superseded:
+            if trigger == "files" and paths and not await self._contents_changed(paths) and not superseded:
                 continue  # touched, or saved without an edit: nothing to reload
             superseded = False
             attempt = asyncio.create_task(self._locked_reload(trigger, paths), name="mcprt-reload")
@@ -233,7 +233,7 @@ class Reloader:
         while not attempt.done():
             self._arrived.clear()
             look_again = False
-            if not abandoned and self._newer_request_pending():
+            if not abandoned and await self._newer_request_pending():
                 current = self._attempt
                 if current is None:  # its compile has not started yet: look again in a moment
                     look_again = True
@@ -247,11 +247,11 @@ class Reloader:
             finally:
                 arrived.cancel()
 
-    def _newer_request_pending(self) -> bool:
+    async def _newer_request_pending(self) -> bool:
         """A save whose files really changed is pending (a request without paths — a signal, an
         upstream change, a caller's plain request — runs after the attempt instead)."""
         paths = self._changed_paths
-        return self._wanted == "files" and bool(paths) and self._contents_changed(paths, remember=False)
+        return self._wanted == "files" and bool(paths) and await self._contents_changed(paths, remember=False)
 
     def backoff_seconds(self) -> float:
         """How long a file-triggered attempt waits now: 0 until BACKOFF_AFTER failures in a row."""
@@ -273,16 +273,17 @@ class Reloader:
                 del self._signatures[name]
             self.request("files", changed)
 
-    def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:
+    async def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:
         """Whether any watched file's content differs from the last attempt's. Every watched file is
         compared (a stat each; hashed again only when its stat changed), not only the event's paths: a
         Kubernetes ConfigMap update swaps the `..data` symlink, then deletes the old timestamped folder,
         and that deletion names the old resolved paths, never seen before, whose content (read through
         the symlink) did not change: compared by path, it was a second reload with "no tool changes".
-        `paths` (what the event named) only says that something happened."""
+        `paths` (what the event named) only says that something happened. Hashed in a worker thread: a
+        file just written is hashed again, and a 13 MB spec took 20–40 ms of the event loop per event."""
         changed = False
-        for path in self.watch_set():
-            digest = self._hash(path)
+        digests = await asyncio.to_thread(self._digests_now, self.watch_set())
+        for path, digest in digests.items():
             if path not in self._digests or self._digests[path] != digest:
                 changed = True
             if remember:
