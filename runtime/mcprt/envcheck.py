@@ -43,7 +43,8 @@ LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_KEEP_ALIVE_TIMEOUT": _SECONDS,
     "MCPRT_TEMPLATE_MAX_OUTPUT": ("characters", "1_000_000"), "MCPRT_TEMPLATE_TIMEOUT": _SECONDS,
     "MCPRT_PRUNE_MAX_OUTPUT": _BYTES, "MCPRT_PRUNE_TIMEOUT": _SECONDS,
-    "MCPRT_RELOAD_TIMEOUT": _SECONDS, "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
+    "MCPRT_RELOAD_TIMEOUT": _SECONDS, "MCPRT_RELOAD_SETTLE": _SECONDS, "MCPRT_STATE_WAIT": _SECONDS,
+    "MCPRT_RELOAD_MAX_LOSS": ("a share of the served tools, above 0 and at most 1", "0.5"), "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
     "MCPRT_POLICY_REFRESH_INTERVAL": _SECONDS, "MCPRT_UNKNOWN_KID_REFRESH": _SECONDS,
     "MCPRT_PAUSE_REFRESH_INTERVAL": _SECONDS, "MCPRT_DATA_LOSS_CHECK_INTERVAL": _SECONDS,
 }
@@ -60,7 +61,7 @@ MINIMUMS: Mapping[str, float] = {
 # The greatest value a limit takes (`env_limit` lowers a larger one to it, and a warning says so): the
 # environment override of a manifest setting keeps the manifest's bounds, so a value the manifest refuses
 # cannot come in through the environment (a keep-alive over 1 h only hides a balancer's misconfiguration).
-MAXIMUMS: Mapping[str, float] = {"MCPRT_KEEP_ALIVE_TIMEOUT": 3600.0}
+MAXIMUMS: Mapping[str, float] = {"MCPRT_KEEP_ALIVE_TIMEOUT": 3600.0, "MCPRT_RELOAD_MAX_LOSS": 1.0}
 # What each limit falls back to, as its warning says it (the constants live where each limit is read;
 # tests/cli/test_cli_env_names.py checks these against them).
 DEFAULTS: Mapping[str, str] = {
@@ -74,7 +75,8 @@ DEFAULTS: Mapping[str, str] = {
     "MCPRT_KEEP_ALIVE_TIMEOUT": "the manifest's server.http.keep_alive_timeout (620 seconds unless set)",
     "MCPRT_TEMPLATE_MAX_OUTPUT": "1,000,000 characters", "MCPRT_TEMPLATE_TIMEOUT": "2 seconds",
     "MCPRT_PRUNE_MAX_OUTPUT": "50,000,000 bytes", "MCPRT_PRUNE_TIMEOUT": "2 seconds",
-    "MCPRT_RELOAD_TIMEOUT": "60 seconds", "MCPRT_TRACES_FLUSH_TIMEOUT": "2 seconds",
+    "MCPRT_RELOAD_TIMEOUT": "60 seconds", "MCPRT_RELOAD_SETTLE": "0.1 seconds", "MCPRT_STATE_WAIT": "60 seconds",
+    "MCPRT_RELOAD_MAX_LOSS": "0.5 (half the served tools)", "MCPRT_TRACES_FLUSH_TIMEOUT": "2 seconds",
     "MCPRT_POLICY_REFRESH_INTERVAL": "2 seconds", "MCPRT_UNKNOWN_KID_REFRESH": "5 seconds",
     "MCPRT_PAUSE_REFRESH_INTERVAL": "5 seconds", "MCPRT_DATA_LOSS_CHECK_INTERVAL": "2 seconds",
 }

@@ -114,9 +114,9 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     from mcprt.manifest.model import HttpConfig
     from mcprt.observability import tracing
     from mcprt.policy import service
-    from mcprt.reload import reloader
+    from mcprt.reload import guard, reloader
     from mcprt.server import limits as server_limits
-    from mcprt.server import shared_state
+    from mcprt.server import shared_state, state_wait
     from mcprt.sources.mcp import lines
     from mcprt.sources.openapi import fetch as spec_fetch
     from mcprt.state import policy as state_policy
@@ -141,6 +141,9 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_PRUNE_MAX_OUTPUT": prune_budget.DEFAULT_MAX_OUTPUT,
         "MCPRT_PRUNE_TIMEOUT": prune_budget.DEFAULT_TIMEOUT,
         "MCPRT_RELOAD_TIMEOUT": reloader.RELOAD_TIMEOUT_SECONDS,
+        "MCPRT_RELOAD_SETTLE": reloader.RELOAD_SETTLE_SECONDS,
+        "MCPRT_RELOAD_MAX_LOSS": guard.MAX_LOSS,
+        "MCPRT_STATE_WAIT": state_wait.STATE_WAIT_SECONDS,
         "MCPRT_TRACES_FLUSH_TIMEOUT": tracing.DEFAULT_FLUSH_TIMEOUT,
         "MCPRT_POLICY_REFRESH_INTERVAL": service.REFRESH_INTERVAL_SECONDS,
         "MCPRT_UNKNOWN_KID_REFRESH": discovery.UNKNOWN_KID_REFRESH_S,

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from reload_support import Project, wait_for
 
 from mcprt.pipeline import Runtime
-from mcprt.reload import Reloader, reload_status, watch
+from mcprt.reload import Reloader, reload_status, reloader_for, watch
+from mcprt.settings import Settings
 
 
 @pytest.fixture
@@ -123,3 +128,73 @@ async def test_a_module_created_after_the_manifest_names_it_is_picked_up(project
     project.write(f"{module}.py", 'def ping() -> str:\n    """Ping."""\n    return "pong"\n')
     await wait_for(lambda: "ping" in listed(runtime), what="the module, once it exists")
     assert watching.status.ok is True
+
+
+def kubelet_swap(root: Path, files: dict[str, str]) -> None:
+    """A ConfigMap update as the kubelet's AtomicWriter makes it: the files in a new timestamped folder,
+    `..data` re-pointed at it by renaming a fresh symlink over it, each key a symlink through `..data`
+    (made once), then the old folder deleted."""
+    root.mkdir(exist_ok=True)
+    stamp = root / f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.time_ns() % 10**9:09d}"
+    stamp.mkdir()
+    for name, text in files.items():
+        (stamp / name).write_text(text, encoding="utf-8")
+    data = root / "..data"
+    old = os.readlink(data) if data.is_symlink() else None
+    os.symlink(stamp.name, root / "..data_tmp")
+    os.rename(root / "..data_tmp", data)
+    for name in files:
+        if not (root / name).is_symlink():
+            os.symlink(f"..data/{name}", root / name)
+    if old:
+        shutil.rmtree(root / old)
+
+
+async def test_a_configmap_update_reloads_once_and_an_unchanged_one_not_at_all(project: Project) -> None:
+    """The `..data` swap, then the old folder's deletion (whose paths were never seen): that deletion
+    was a second reload (`no tool changes`, counted in `reloads`), naming files that had not changed."""
+    config = project.root / "config"
+    module = {f"{project.module}.py": project.module_file.read_text()}
+    kubelet_swap(config, {"mcp.yaml": project.manifest_text(), **module})
+    runtime = Runtime(config / "mcp.yaml", Settings(cache_dir=project.root / "cache"))
+    await runtime.start()
+    try:
+        reloader = reloader_for(runtime)
+        task = asyncio.create_task(watch(runtime))
+        await asyncio.sleep(0.15)
+        kubelet_swap(config, {"mcp.yaml": project.manifest_text(tools="search: {name: find}"), **module})
+        await wait_for(lambda: "find" in listed(runtime), what="the updated ConfigMap")
+        await asyncio.sleep(0.6)  # the deletion's events, and any reload they would start, are over
+        assert reloader.status.reloads == 1, reloader.status
+        kubelet_swap(config, {"mcp.yaml": project.manifest_text(tools="search: {name: find}"), **module})
+        await asyncio.sleep(0.6)  # an update of nothing (a Secret re-projected, a sync) reloads nothing
+        assert reloader.status.reloads == 1 and reloader.status.failures == 0, reloader.status
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await runtime.aclose()
+
+
+async def test_comparing_saved_files_leaves_the_event_loop_running(project: Project, reloader: Reloader) -> None:
+    """Whether a save changed anything was decided by hashing every watched file on the event loop, on
+    every event: a 13 MB spec just written held every call and stream 20–40 ms each time. The hashing
+    now runs in a worker thread, so other tasks run meanwhile."""
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    project.write(project.module_file.name, project.module_file.read_text() + "#" * 4_000_000 + "\n")
+    running = asyncio.create_task(ticker())
+    try:
+        await asyncio.sleep(0)
+        before = ticks
+        assert await reloader._contents_changed({project.module_file})
+        assert ticks > before  # the loop served the ticker while the 4 MB file was hashed
+        assert not await reloader._contents_changed({project.module_file})  # remembered
+    finally:
+        running.cancel()

@@ -346,6 +346,7 @@ def test_the_shipped_kubernetes_files_accept_the_host_headers_clients_send(tmp_p
         others = re.findall(r"from other machines (http://\S+?/mcp)", banner)
         assert others, banner
         hosts = ["mcprt", "mcprt.team-a", "mcprt.team-a.svc", "mcprt.team-a.svc.cluster.local:80",
+                 "mcprt.team-a.svc.cluster.local.", "mcprt.team-a.svc.cluster.local.:80",  # fully qualified
                  *(httpx.URL(url).netloc.decode() for url in others)]
         for host in hosts:
             answer = httpx.post(up.url, json=initialize, headers={**headers, "host": host}, timeout=10)
@@ -359,5 +360,23 @@ def test_the_shipped_kubernetes_files_accept_the_host_headers_clients_send(tmp_p
         message = refused.json()["error"]["message"]
         assert "'lb.example.com:8080'" in message and "server.http.allowed_hosts" in message, message
         assert "MCPRT_ALLOWED_HOSTS" in message and "server.public_url" in message, message
+        # the image's HEALTHCHECK probes the port MCPRT_PORT names (it hard-coded 8765)
+        assert _healthcheck(port) == 0 and _healthcheck(free_port()) != 0
     logged = [line for line in up.stderr if "Host not allowed" in line]
     assert logged and "MCPRT_ALLOWED_HOSTS" in logged[0], up.log()
+
+
+def _healthcheck(port: int | None) -> int:
+    """The Dockerfile's HEALTHCHECK command run as Docker runs it, in an environment with
+    `MCPRT_PORT=port` (none when None): its exit status."""
+    import json
+    import os
+    import sys
+
+    text = (DEPLOY / "Dockerfile").read_text().replace("\\\n", " ")
+    (command,) = re.findall(r"^HEALTHCHECK .*? CMD (.+)$", text, re.M)
+    argv = json.loads(command)
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    if port is not None:
+        env["MCPRT_PORT"] = str(port)
+    return subprocess.run(argv, env=env, capture_output=True, timeout=30).returncode

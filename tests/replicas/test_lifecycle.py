@@ -42,14 +42,102 @@ def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     done = subprocess.run(
         [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
-        env=child_env(MCPRT_STATE_URL=f"redis://:hunter2@127.0.0.1:{port}/0"),
+        env=child_env(MCPRT_STATE_URL=f"redis://:hunter2@127.0.0.1:{port}/0", MCPRT_STATE_WAIT="1"),
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )
-    assert done.returncode != 0
+    assert done.returncode == 2, done.stderr
     assert f"cannot reach the shared state at redis://***@127.0.0.1:{port}/0" in done.stderr
+    assert "shared state not reached yet; waiting for it" in done.stderr  # retried, then gave up
+    assert "Waited 1 s for it (MCPRT_STATE_WAIT)" in done.stderr, done.stderr
     assert ".. Start Redis" not in done.stderr and ". Start Redis" in done.stderr  # redis-py's own period, and ours
     assert "hunter2" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(tmp_path: Path) -> None:
+    """`mcprt up` exited 2 at once when Redis did not answer yet: pods started before Redis crash-looped
+    under Kubernetes' back-off and `/readyz`'s "shared state not reached yet" could never be seen. It now
+    waits (MCPRT_STATE_WAIT): /healthz 200, /readyz 503 with that status, MCP requests 503 retry-safe;
+    then serves once a real Redis, started late, answers."""
+    manifest = _folder(tmp_path)
+    redis_port, port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", str(port)],
+        env=child_env(MCPRT_STATE_URL=f"redis://127.0.0.1:{redis_port}/0"), cwd=tmp_path,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, "no /healthz while waiting for Redis"
+            await anyio.sleep(0.1)
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 503 and ready.json()["status"] == "shared state not reached yet", ready.text
+        refused = httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=5)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1", refused.text
+        assert refused.json()["error"]["data"] == {"reason": "starting", "retrySafe": True}, refused.text
+        with redis_server(tmp_path, redis_port):
+            deadline = time.monotonic() + 60
+            while (answer := httpx.get(f"{base}/readyz", timeout=5)).status_code != 200:
+                assert process.poll() is None and time.monotonic() < deadline, answer.text
+                await anyio.sleep(0.1)
+            assert answer.json()["status"] == "ready", answer.text
+            async with http_client(f"{base}/mcp") as client:
+                assert (await client.list_tools()).tools
+                # streamed (SSE) answers: the waiting server's stop once ended every SSE stream of the
+                # process (sse-starlette's process-wide exit flag), so this raised "SSE stream ended"
+                notes: list[float] = []
+                with anyio.fail_after(30):
+                    result = await client.call_tool("slow", {"seconds": 0.2},
+                                                    progress_callback=lambda p, t, m: _noted(notes, p))
+                assert not result.is_error and result.structured_content["slept"] == 0.2, result
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+
+
+async def _noted(notes: list[float], progress: float) -> None:  # a progress token: the answer comes as SSE
+    notes.append(progress)
+
+
+def test_a_stop_signal_while_waiting_for_redis_stops_at_once_and_says_so(tmp_path: Path) -> None:
+    """SIGTERM while Redis was awaited ended the process silently with the default action (-15): the
+    handlers came after the wait. Now it logs "stopping" and exits 143 (SIGINT: 130) at once, over HTTP
+    (its port closed) and over stdio (where the stop was held until the whole wait had passed)."""
+    manifest = _folder(tmp_path)
+    port = free_port()
+    env = child_env(MCPRT_STATE_URL=f"redis://127.0.0.1:{free_port()}/0")
+    logs = {name: tmp_path / f"{name}.log" for name in ("http", "stdio")}
+    with logs["http"].open("w") as http_log, logs["stdio"].open("w") as stdio_log:
+        over_http = subprocess.Popen(
+            [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", str(port)],
+            env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=http_log)
+        over_stdio = subprocess.Popen(  # a request the early phase does not answer: the SDK, then the wait
+            [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "stdio"],
+            env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stdio_log)
+    try:
+        assert over_stdio.stdin is not None
+        over_stdio.stdin.write(b'{"jsonrpc": "2.0", "id": 1, "method": "resources/list"}\n')
+        over_stdio.stdin.flush()
+        for process, name, signum, code in ((over_http, "http", signal.SIGTERM, 143),
+                                            (over_stdio, "stdio", signal.SIGINT, 130)):
+            deadline = time.monotonic() + 60
+            while "waiting for it" not in logs[name].read_text():
+                assert process.poll() is None and time.monotonic() < deadline, logs[name].read_text()
+                time.sleep(0.05)
+            process.send_signal(signum)
+            assert process.wait(10) == code, (name, logs[name].read_text())
+            said = logs[name].read_text()
+            assert f"stopping signal={signum.name}" in said and "Traceback" not in said, said
+    finally:
+        for process in (over_http, over_stdio):
+            process.kill()
+            process.wait(10)
+    with socket.socket() as probe:  # the port is released
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 async def test_readyz_reports_a_lost_state_backend_as_degraded_and_calls_without_state_keep_working(

@@ -154,3 +154,32 @@ async def test_calls_cut_by_the_end_of_the_drain_are_told_the_server_is_restarti
     assert sorted((r["tool"], r["outcome"]) for r in cut) == [("nap", "cancelled")] + [("slow", "cancelled")] * 4
     # the model received the message: it is counted as sent, as every answer is
     assert all(r["bytes_sent"] > 0 and "restarting" in r["error"] for r in cut), cut
+
+
+async def test_a_second_sigterm_answers_the_calls_in_flight_then_exits_143(
+        upstream: tuple[Upstream, str], tmp_path: Path) -> None:
+    """A second SIGTERM during the drain ended the process at once (143): the calls in flight got no
+    answer at all (a dropped connection), and the line saying so was at INFO. Each is now answered
+    ("mcprt is restarting …", a tool error), the line is a warning, and the exit code stays 143."""
+    state, base = upstream
+    manifest = write_manifest(tmp_path, base)
+    manifest.write_text(manifest.read_text().replace("drain_timeout: 1s", "drain_timeout: 60s"))
+    with mcprt_http(manifest, "--no-reload", env=child_env(ALICE_TOKEN=TOKEN)) as up:
+        async with http_client(up.url, token=TOKEN) as legacy, \
+                http_client(up.url, token=TOKEN, mode="auto") as modern:
+            running = [asyncio.ensure_future(legacy.call_tool("slow", {"n": 1}, progress_callback=_noted)),
+                       asyncio.ensure_future(modern.call_tool("slow", {"n": 2}))]
+            deadline = time.monotonic() + 60
+            while state.arrived < len(running):
+                assert time.monotonic() < deadline and not any(t.done() for t in running), up.log()
+                await asyncio.sleep(0.05)
+            up.signal(signal.SIGTERM)
+            await asyncio.to_thread(up.wait_log, "draining")
+            up.signal(signal.SIGTERM)
+            results = [await asyncio.wait_for(task, 30) for task in running]  # a dropped connection raises
+        exit_code = await asyncio.to_thread(up.process.wait, 30)
+    assert exit_code == 143, up.log()
+    for result in results:
+        assert result.is_error and "mcprt is restarting: the call to slow was stopped" in text_of(result), result
+    assert re.search(r"WARNING .*second stop signal: exiting without finishing the drain.* requests_ended=2 "
+                     r"exit_code=143", up.log()), up.log()

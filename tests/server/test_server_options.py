@@ -84,6 +84,24 @@ def test_host_rules() -> None:
     assert host_allowed(wide, "10.1.2.3:8765") and not host_allowed(wide, "10.1.2.4:8765")
 
 
+def test_a_trailing_root_dot_names_the_same_host() -> None:
+    """`Host: mcprt.default.svc.cluster.local.` (a fully qualified name, RFC 1034 §3.1; the same host,
+    RFC 3986 §3.2.2) got 421 while the name without the dot passed; in the allowed lists and in Origin too."""
+    policy = make_policy(tokens=[], bind_host="0.0.0.0", allowed_hosts=["mcprt.default.svc.cluster.local",
+                         "dotted.example.", "api.example.com:8443"], public_url="https://mcp.example.com./",
+                         allowed_origins=["https://app.example.com.", "https://b.example.com"], max_request_bytes=1)
+    for ok in ("mcprt.default.svc.cluster.local.", "MCPRT.default.svc.cluster.local.:8765", "dotted.example",
+               "dotted.example.:80", "api.example.com.:8443", "mcp.example.com", "mcp.example.com.", "localhost.:8765"):
+        assert host_allowed(policy, ok), ok
+    for bad in ("evil.example.", "api.example.com.:9000", "mcprt.default.svc.cluster.local..", ".", "..",
+                "mcprt.default.svc.cluster.local.evil.", "127.0.0.1.evil.example."):
+        assert not host_allowed(policy, bad), bad
+    for ok in ("https://app.example.com", "https://app.example.com.", "https://b.example.com.", "http://localhost.:3000"):
+        assert origin_allowed(policy, ok), ok
+    for bad in ("https://evil.example.", "https://b.example.com.:444", "https://b.example.com.."):
+        assert not origin_allowed(policy, bad), bad
+
+
 def test_a_wildcard_bind_accepts_the_names_it_is_reached_by() -> None:
     """A new-user trial ran the shipped Kubernetes files (bind 0.0.0.0): every MCP request got 421,
     for the pod's IP, the host name the banner printed ("from other machines http://vm:18768/mcp"),

@@ -156,9 +156,9 @@ def _print(data: dict[str, Any], show_all: bool = False) -> None:
     if idle:
         console.print(f"{idle}: mcprt status --all lists them", markup=False, highlight=False)
     reload = data.get("reload") or {}
-    if reload.get("outcome") == "abandoned":
-        console.print(f"[yellow]last reload abandoned[/] ({reload.get('reason')}); the previous tools keep serving",
-                      highlight=False)
+    if reload.get("outcome") in ("abandoned", "refused"):  # refused: `reload.guard`, applied by SIGHUP
+        console.print(f"[yellow]last reload {reload['outcome']}[/] ({reload.get('reason')}); the previous tools keep "
+                      "serving", highlight=False)
     elif reload.get("ok") is False:
         console.print("[red]last reload failed[/]; the previous tools keep serving:")
         for line in reload.get("errors") or []:

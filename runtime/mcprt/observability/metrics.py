@@ -7,7 +7,7 @@
 | `mcprt_upstream_request_duration_seconds` | histogram | source, status_class (`2xx`…`5xx`, `error`) |
 | `mcprt_tool_result_bytes_total` | counter | tool, stage (`raw`: upstream body, `sent`: what the model reads, `shaping.sent`), outcome |
 | `mcprt_policy_decisions_total` | counter | action, rule |
-| `mcprt_reloads_total` | counter | result (`ok`, `error`, `abandoned`) |
+| `mcprt_reloads_total` | counter | result (`ok`, `error`, `abandoned`, `refused`) |
 | `mcprt_tools` | gauge | exposure (`tools`, `discovery`) |
 | `mcprt_source_up` | gauge | source |
 | `mcprt_source_restarts_total` | counter | source |
@@ -224,6 +224,7 @@ class _StateCollector(Collector):
         reloads.add_metric(["ok"], state.reload.get("reloads", 0))
         reloads.add_metric(["error"], state.reload.get("failures", 0))
         reloads.add_metric(["abandoned"], state.reload.get("abandoned", 0))
+        reloads.add_metric(["refused"], state.reload.get("refused", 0))
         yield reloads
         if state.state_up is not None:
             shared = GaugeMetricFamily("mcprt_state_up", "1 when the shared state backend (Redis) answers a PING; "

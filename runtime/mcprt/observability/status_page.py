@@ -160,15 +160,15 @@ def _reload(state: ServerState) -> str:
         body = '<p class="muted">no reload since start</p>'
     elif r.get("ok"):
         body = f'<p class="ok">ok at {_e(r.get("at"))} ({_e(r.get("trigger"))})</p>'
-    elif r.get("outcome") == "abandoned":
-        body = (f'<p class="bad">abandoned at {_e(r.get("at"))} ({_e(r.get("trigger"))}): {_e(r.get("reason"))}; '
+    elif r.get("outcome") in ("abandoned", "refused"):  # refused: `reload.guard`, applied by SIGHUP
+        body = (f'<p class="bad">{_e(r["outcome"])} at {_e(r.get("at"))} ({_e(r.get("trigger"))}): {_e(r.get("reason"))}; '
                 'the previous tools keep serving</p>')
     else:
         lines = "".join(f"<li><code>{_e(line)}</code></li>" for line in r.get("errors") or [])
         body = (f'<p class="bad">failed at {_e(r.get("at"))} ({_e(r.get("trigger"))}); the previous tools '
                 f'keep serving</p><ul>{lines}</ul>')
     totals = (f'<p class="muted">{r.get("reloads", 0)} applied, {r.get("failures", 0)} failed, '
-              f'{r.get("abandoned", 0)} abandoned</p>')
+              f'{r.get("abandoned", 0)} abandoned, {r.get("refused", 0)} refused</p>')
     return f'<section id="reload"><h2>Last reload</h2>{body}{totals}</section>'
 
 

@@ -39,10 +39,13 @@ from ..settings import env_limit
 from .changes import ToolChanges, diff_toolsets
 from .baseline import take_baseline
 from .drain import Drainer
+from .guard import HOW_TO_APPLY, refusal
 from .files import (
     FileDigests,
     declared_dependencies,
+    Signature,
     manifest_files,
+    signature,
     source_signatures,
     sources_with_changed_files,
     watched_files,
@@ -62,6 +65,9 @@ SETTLE_SECONDS = 0.05
 BACKOFF_AFTER = 3  # failed attempts in a row before file-triggered attempts are spaced out
 BACKOFF_FIRST_SECONDS = 0.5  # then 1, 2, 4 … up to BACKOFF_MAX_SECONDS
 BACKOFF_MAX_SECONDS = 8.0
+RELOAD_SETTLE_SECONDS = 0.1  # MCPRT_RELOAD_SETTLE: changed files must keep their size and mtime this long
+SETTLE_MAX_SECONDS = 5.0  # a file that never stops changing is read after this long all the same
+SETTLE_POLL_SECONDS = 0.025
 RELOAD_TIMEOUT_SECONDS = 60.0  # MCPRT_RELOAD_TIMEOUT: a compile running longer is abandoned
 NOTIFIED_WAIT_SECONDS = 1.0  # how long "reload applied" waits (after the lock) for the list_changed fan-out's count
 SUPERSEDED = "superseded by a newer save"
@@ -70,6 +76,12 @@ SUPERSEDED = "superseded by a newer save"
 def reload_timeout() -> float:
     """Seconds a reload may compile before it is abandoned (`MCPRT_RELOAD_TIMEOUT`, default 60)."""
     return env_limit("MCPRT_RELOAD_TIMEOUT", RELOAD_TIMEOUT_SECONDS)
+
+
+def settle_seconds() -> float:
+    """How long watched files must keep their size and mtime before a file-triggered reload reads them
+    (`MCPRT_RELOAD_SETTLE`, default 0.1 s); a longer pause mid-write is what `reload.guard` is for."""
+    return env_limit("MCPRT_RELOAD_SETTLE", RELOAD_SETTLE_SECONDS)
 
 
 @dataclass
@@ -85,6 +97,7 @@ class ReloadOutcome:
     opened: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
     abandoned: str | None = None  # why the attempt was abandoned (superseded, over the time budget)
+    refused: str | None = None  # why a save's compiled set was not applied (`reload.guard`)
 
 
 class _Attempt:
@@ -181,6 +194,8 @@ class Reloader:
                 delay = self.backoff_seconds()
                 if delay:  # requests arriving meanwhile join this one
                     await asyncio.sleep(delay)
+                # a file still being written (scp, a slow copy) is read once it stopped changing
+                await _settled(self.watch_set() | self._changed_paths, settle_seconds())
             self._wake.clear()
             trigger, self._wanted = self._wanted or "files", None
             paths, self._changed_paths = self._changed_paths, set()
@@ -188,7 +203,7 @@ class Reloader:
             # files *before* it was abandoned, possibly already in the state that superseded it (the save
             # landed before the attempt hashed them, its event after): its request must run all the same,
             # or neither that save nor the abandoned request (an upstream's new tools) would ever apply.
-            if trigger == "files" and paths and not self._contents_changed(paths) and not superseded:
+            if trigger == "files" and paths and not await self._contents_changed(paths) and not superseded:
                 continue  # touched, or saved without an edit: nothing to reload
             superseded = False
             attempt = asyncio.create_task(self._locked_reload(trigger, paths), name="mcprt-reload")
@@ -218,7 +233,7 @@ class Reloader:
         while not attempt.done():
             self._arrived.clear()
             look_again = False
-            if not abandoned and self._newer_request_pending():
+            if not abandoned and await self._newer_request_pending():
                 current = self._attempt
                 if current is None:  # its compile has not started yet: look again in a moment
                     look_again = True
@@ -232,11 +247,11 @@ class Reloader:
             finally:
                 arrived.cancel()
 
-    def _newer_request_pending(self) -> bool:
+    async def _newer_request_pending(self) -> bool:
         """A save whose files really changed is pending (a request without paths — a signal, an
         upstream change, a caller's plain request — runs after the attempt instead)."""
         paths = self._changed_paths
-        return self._wanted == "files" and bool(paths) and self._contents_changed(paths, remember=False)
+        return self._wanted == "files" and bool(paths) and await self._contents_changed(paths, remember=False)
 
     def backoff_seconds(self) -> float:
         """How long a file-triggered attempt waits now: 0 until BACKOFF_AFTER failures in a row."""
@@ -258,10 +273,17 @@ class Reloader:
                 del self._signatures[name]
             self.request("files", changed)
 
-    def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:
+    async def _contents_changed(self, paths: set[Path], *, remember: bool = True) -> bool:
+        """Whether any watched file's content differs from the last attempt's. Every watched file is
+        compared (a stat each; hashed again only when its stat changed), not only the event's paths: a
+        Kubernetes ConfigMap update swaps the `..data` symlink, then deletes the old timestamped folder,
+        and that deletion names the old resolved paths, never seen before, whose content (read through
+        the symlink) did not change: compared by path, it was a second reload with "no tool changes".
+        `paths` (what the event named) only says that something happened. Hashed in a worker thread: a
+        file just written is hashed again, and a 13 MB spec took 20–40 ms of the event loop per event."""
         changed = False
-        for path in paths:
-            digest = self._hash(path)
+        digests = await asyncio.to_thread(self._digests_now, self.watch_set())
+        for path, digest in digests.items():
             if path not in self._digests or self._digests[path] != digest:
                 changed = True
             if remember:
@@ -338,6 +360,11 @@ class Reloader:
         if token.cancelled:  # finished although abandoned (a stage ignored the cancellation): drop it
             await asyncio.shield(self.runtime.pool.rollback(compiled.sync))
             return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+        why = refusal(self.runtime.loaded.manifest if self.runtime.loaded is not None else None,
+                      compiled.loaded.manifest, old, compiled.toolset) if trigger == "files" else None
+        if why is not None:  # a half-written save, most likely: keep serving, say how to apply it anyway
+            await asyncio.shield(self.runtime.pool.rollback(compiled.sync))
+            return self._refused(trigger, started, why, in_pool_before, taken)
         if self.runtime.holder is not None:  # what an unknown-tool answer may now say is coming
             self.runtime.holder.incoming = compiled.toolset
         return await self._apply(compiled, trigger, started, old, paths, taken, report)
@@ -471,6 +498,22 @@ class Reloader:
             listener()
         return ReloadOutcome(False, trigger, seconds, abandoned=reason)
 
+    def _refused(self, trigger: Trigger, started: float, reason: str, in_pool_before: dict[str, RunningSource],
+                 taken: dict[Path, str | None]) -> ReloadOutcome:
+        """The compiled set was not applied (`reload.guard`); the pool already rolled back. Its content is
+        remembered, so only a further change of the files (the rest of the write) or SIGHUP reloads."""
+        running = {id(s) for s in self.runtime.pool.running.values()}
+        self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
+        self._remember_contents(taken)
+        seconds = time.perf_counter() - started
+        self.status.refused_it(trigger, seconds, reason)
+        log_event("reload refused; the previous tools keep serving", logging.WARNING, trigger=trigger,
+                  reason=reason, hint=f"a file still being written? {HOW_TO_APPLY}", ms=round(seconds * 1000, 1))
+        self._tell_notifier(f"refused: {reason}; serving the previous tools")
+        for listener in list(self._attempt_listeners):
+            listener()
+        return ReloadOutcome(False, trigger, seconds, refused=reason)
+
     async def _fanout(self, list_changed: bool) -> Any:
         """The `tools/list_changed` fan-out the swap just scheduled (the notifier's task), or None when
         nothing changed or no server notifies (a one-shot reload)."""
@@ -518,6 +561,21 @@ def _local_files_named(diagnostics: list[Diagnostic]) -> set[Path]:
         path = Path(name)
         files.add(path if path.is_absolute() else Path.cwd() / path)
     return files
+
+
+async def _settled(paths: set[Path], window: float) -> None:
+    """Return once no file of `paths` changed size or mtime for `window` seconds (or after
+    `SETTLE_MAX_SECONDS`: a file that never stops changing must not stop reloads)."""
+    def look() -> list[Signature]:
+        return [signature(path) for path in sorted(paths)]
+
+    started = quiet_since = time.monotonic()
+    last = await asyncio.to_thread(look)
+    while time.monotonic() - quiet_since < window and time.monotonic() - started < SETTLE_MAX_SECONDS:
+        await asyncio.sleep(SETTLE_POLL_SECONDS)
+        now = await asyncio.to_thread(look)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
 
 
 async def _wait_until_present(paths: set[Path], grace: float) -> None:

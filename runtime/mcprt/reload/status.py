@@ -3,7 +3,8 @@
 A failed reload leaves the previous tool set serving; without this record the only trace would be a
 log line that scrolled away, so the server can show it next to its health. An abandoned reload (a
 newer save superseded it, or it ran over `MCPRT_RELOAD_TIMEOUT`) is not a failed one: nothing was
-wrong with the manifest as far as it got, its result was dropped. `outcome` tells the three apart.
+wrong with the manifest as far as it got, its result was dropped. A refused one compiled, but would
+have removed much of what is served (`reload.guard`: a half-written save). `outcome` tells them apart.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ class ReloadStatus:
     """The outcome of the most recent reload attempt (and a few running totals)."""
 
     ok: bool | None = None  # None: no reload attempted since start; False: failed or abandoned
-    outcome: str | None = None  # "applied", "failed" or "abandoned" (None before any reload)
-    reason: str | None = None  # why the last attempt was abandoned
+    outcome: str | None = None  # "applied", "failed", "abandoned" or "refused" (None before any reload)
+    reason: str | None = None  # why the last attempt was abandoned or refused
     at: float | None = None  # epoch seconds of the last attempt's end
     seconds: float | None = None  # how long the last attempt took
     trigger: str | None = None  # "files", "upstream" or "signal"
@@ -29,6 +30,7 @@ class ReloadStatus:
     reloads: int = 0  # attempts that applied
     failures: int = 0  # attempts that kept the previous set because of errors
     abandoned: int = 0  # attempts dropped part-way (superseded or over the time budget)
+    refused: int = 0  # saves that would have removed much of what is served (`reload.guard`)
     last_ok_at: float | None = None
 
     def succeeded(self, trigger: str, seconds: float, warnings: list[str] | None = None) -> None:
@@ -49,6 +51,12 @@ class ReloadStatus:
         self.outcome, self.reason = "abandoned", reason
         self.abandoned += 1
 
+    def refused_it(self, trigger: str, seconds: float, reason: str) -> None:
+        """The save compiled but was not applied (`reason`: `reload.guard`); the previous tools keep serving."""
+        self.ok, self.at, self.seconds, self.trigger, self.errors = False, time.time(), seconds, trigger, []
+        self.outcome, self.reason = "refused", reason
+        self.refused += 1
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (timestamps as ISO 8601 UTC)."""
         return {
@@ -63,6 +71,7 @@ class ReloadStatus:
             "reloads": self.reloads,
             "failures": self.failures,
             "abandoned": self.abandoned,
+            "refused": self.refused,
             "last_ok_at": _iso(self.last_ok_at),
         }
 

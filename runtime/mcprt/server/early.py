@@ -172,6 +172,7 @@ class PendingSignals:
     def __init__(self) -> None:
         self.stop = False
         self.reload = False
+        self.signum: int = signal.SIGTERM  # the stop's signal, once one came (its exit code: 128 + it)
         self.fired: asyncio.Event = asyncio.Event()
 
     def install(self) -> None:
@@ -181,11 +182,13 @@ class PendingSignals:
             if signum is None:
                 continue
             try:
-                loop.add_signal_handler(signum, self._fire, flag)
+                loop.add_signal_handler(signum, self._fire, flag, signum)
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
                 pass
 
-    def _fire(self, flag: str) -> None:
+    def _fire(self, flag: str, signum: int) -> None:
+        if flag == "stop" and not self.stop:
+            self.signum = signum
         setattr(self, flag, True)
         self.fired.set()
 

@@ -35,6 +35,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ def make_policy(
     "*" all); `public_url`: `server.public_url`, whose host is accepted; a wildcard `bind_host` adds
     this machine's host name (`socket.gethostname()`, no DNS lookup), a specific one itself."""
     named = dict(tokens) if isinstance(tokens, Mapping) else {t: BEARER for t in tokens}
-    hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
+    hosts = {_rootless(h.strip().lower()) for h in allowed_hosts if h.strip()}
     if not is_wildcard(bind_host):
         hosts.add(_bracketed(bind_host.lower()))
     else:
@@ -117,15 +118,30 @@ def make_policy(
         if name := socket.gethostname().strip().lower():
             hosts.add(name)
     if public_url and (public := urlsplit(public_url).hostname):
-        hosts.add(_bracketed(public.lower()))  # any port: a balancer in front may listen on another
+        hosts.add(_bracketed(_rootless(public.lower())))  # any port: a balancer in front may listen on another
     return GuardPolicy(
         tokens=tuple((t.encode(), named.get(t, BEARER)) for t in named if t),
         allowed_hosts=frozenset(hosts),
-        allowed_origins=frozenset(o.strip().lower().rstrip("/") for o in allowed_origins if o.strip()),
+        allowed_origins=frozenset(_origin_key(o) for o in allowed_origins if o.strip()),
         max_request_bytes=max_request_bytes,
         resource_server=resource_server,
         token_free_paths=frozenset(token_free_paths),
     )
+
+
+_ROOT_DOT = re.compile(r"(?<=[^.])\.(?=(:\d*)?$)")  # a name's final dot, before any port
+
+
+def _rootless(value: str) -> str:
+    """`name.` or `name.:port` without the final dot: a fully qualified name's trailing dot (the DNS
+    root, RFC 1034 §3.1) names the same host (RFC 3986 §3.2.2), as `mcprt.default.svc.cluster.local.`
+    (which skips the resolver's search list) does in Kubernetes."""
+    return _ROOT_DOT.sub("", value, count=1)
+
+
+def _origin_key(origin: str) -> str:
+    """An Origin as compared: lower case, no trailing slash, no root dot on its host."""
+    return _rootless(origin.strip().lower().rstrip("/"))
 
 
 def _bracketed(host: str) -> str:
@@ -133,8 +149,9 @@ def _bracketed(host: str) -> str:
 
 
 def _split_host(value: str) -> tuple[str, str | None]:
-    """'name:port' → (name, port); IPv6 in brackets keeps its colons; names are lower-cased."""
-    value = value.strip().lower()
+    """'name:port' → (name, port); IPv6 in brackets keeps its colons; names are lower-cased and lose
+    a trailing root dot (`_rootless`)."""
+    value = _rootless(value.strip().lower())
     if value.startswith("["):
         end = value.find("]")
         if end == -1:
@@ -185,7 +202,7 @@ def host_allowed(policy: GuardPolicy, host_header: str | None, local_address: st
 def origin_allowed(policy: GuardPolicy, origin: str | None) -> bool:
     if origin is None or policy.any_origin:
         return True
-    normalized = origin.strip().lower().rstrip("/")
+    normalized = _origin_key(origin)
     if normalized in policy.allowed_origins:
         return True
     parts = urlsplit(normalized)

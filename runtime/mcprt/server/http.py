@@ -220,10 +220,14 @@ def end_sse_streams() -> None:
 async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
                      on_started: Callable[[], Any] | None = None,
                      on_stopping: Callable[[], Any] | None = None,
-                     keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | None = None) -> None:
+                     keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | None = None,
+                     process_stops: bool = True) -> None:
     """Serve until `stop` is set; open streams are asked to end, and cut after a short grace.
     `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`); `mcp_path`:
-    the MCP endpoint the app serves (None for a listener without one)."""
+    the MCP endpoint the app serves (None for a listener without one). `process_stops`: this stop is the
+    process's own, so every SSE stream of the process is ended (sse-starlette's flag is process-wide and
+    never reset) and uvicorn's cut-stream errors are silenced; False for a server stopped while the process
+    goes on serving (`state_wait`'s placeholder), whose stop must leave the real server's streams alone."""
     config = uvicorn.Config(
         app,
         log_config=None,  # never touch logging; uvicorn's own access log would go to stdout
@@ -238,10 +242,11 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
 
     async def stop_when_asked() -> None:
         await stop.wait()
-        # Streams ended this way close without a final chunk; uvicorn logs each as an error,
-        # which at shutdown is noise, not news.
-        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
-        end_sse_streams()
+        if process_stops:
+            # Streams ended this way close without a final chunk; uvicorn logs each as an error,
+            # which at shutdown is noise, not news.
+            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+            end_sse_streams()
         if on_stopping is not None:
             on_stopping()
         server.should_exit = True

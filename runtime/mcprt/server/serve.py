@@ -4,10 +4,12 @@ stop, then close the sources. Signals: SIGINT/SIGTERM stop (a second one forces)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from .sockets import listen
 from .lifecycle import DRAIN_QUIET, InFlight, Readiness
 from .limits import session_limits
 from .shared_state import open_shared_state
+from .state_wait import StoppedWhileWaiting, open_when_reachable
 from .notify import Notifier
 from .observe import Observatory, OperationTimer
 from .offers import LogLevels, UpstreamEvents
@@ -94,11 +97,40 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     stop = asyncio.Event()
     stopping = asyncio.Event()  # SIGTERM/SIGINT: drain first (HTTP), then `stop`
     tasks: set[asyncio.Task[Any]] = set()
+    hup_while_waiting: list[bool] = []  # a SIGHUP during the shared state's wait: reloaded once serving
+
+    def on_hup() -> None:
+        if not serving:
+            hup_while_waiting.append(True)
+            return
+        observatory.reopen()  # the audit file, after log rotation
+        spawn(reload_now(runtime, notifier), "reload")
+
+    serving = False
+    # before the shared state's wait: a SIGTERM/SIGINT meanwhile ended the process silently (the default action)
+    restore_signals, hurried, stopped_by = _install_signals(stopping, on_hup=on_hup)
+    if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
+        if wire.pending.reload:
+            on_hup()
+        if wire.pending.stop:
+            stopped_by.append(wire.pending.signum)
+            stopping.set()
+    sock: socket.socket | None = None
     try:
-        shared = await open_shared_state(options, config.name, session_limits(config.http).idle_timeout)
-    except BaseException:
+        # bound before the shared state is reached: while it is awaited, the port says so (`state_wait`)
+        sock = (listener if listener is not None else listen(options.host, options.port)) if http else None
+        shared = await open_when_reachable(
+            lambda: open_shared_state(options, config.name, session_limits(config.http).idle_timeout), sock,
+            stopping)
+    except BaseException as exc:
+        if sock is not None:  # nothing answers on it any more: connections are refused, not left in the backlog
+            sock.close()
         observatory.close()
+        restore_signals()
+        if isinstance(exc, StoppedWhileWaiting):  # logged "stopping" when the signal came
+            raise SystemExit(130 if stopped_by[:1] == [signal.SIGINT] else 143) from None
         raise
+    serving = True
     restore_tokens: Callable[[], None] = lambda: None
     if shared is not None:  # approvals, rate limits, pauses and upstream OAuth tokens shared by every replica
         runtime.policy_service().state = shared.policy
@@ -130,18 +162,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
 
     cleanups: list[Callable[[], Any]] = []
 
-    def on_hup() -> None:
-        observatory.reopen()  # the audit file, after log rotation
-        spawn(reload_now(runtime, notifier), "reload")
-
-    restore_signals = _install_signals(stopping, on_hup=on_hup)
     if probe is not None:  # the opt-in memory probe for soaks
         cleanups.append(memdebug.install(probe))
-    if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
-        if wire.pending.reload:
-            on_hup()
-        if wire.pending.stop:
-            stopping.set()
+    if hup_while_waiting:
+        on_hup()
     # open_shared_state() has reached the backend (it exits otherwise): an outage from now on
     # degrades readiness instead of failing it (see server.lifecycle).
     readiness = Readiness(shared.ping if shared is not None else None, state_reached=True,
@@ -159,8 +183,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     if server.tasks is not None:
         spawn(server.tasks.sweep_forever(), "task sweep")  # expired results go even when no client asks
     try:
-        if http:
-            sock = listener if listener is not None else listen(options.host, options.port)
+        if sock is not None:
             port = sock.getsockname()[1]
             observatory.endpoint = options.public_endpoint(port)
             routes = _serve_policy(runtime, options, port, spawn, cleanups)
@@ -206,6 +229,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         restore_tokens()
         if shared is not None:
             await shared.aclose()
+    if hurried:  # a second signal: its exit code, even when every answer went out in time (README "Stopping")
+        raise SystemExit(130 if hurried[0] == signal.SIGINT else 143)
 
 
 BACKGROUND_STOP_WITHIN = 5.0  # s a stopping server waits for its background tasks (reloads, watches, sweeps)
@@ -342,13 +367,14 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
     last = reload_status(runtime)
     status = "ok"
     if last.get("ok") is False:  # the manifest on disk is not what serves: it failed, or was given up
-        status = "abandoned" if last.get("outcome") == "abandoned" else "error"
+        status = last.get("outcome") if last.get("outcome") in ("abandoned", "refused") else "error"
     return {
         "status": status,
         "last_reload": last.get("at"),
         "reloads": last.get("reloads", 0),
         "failures": last.get("failures", 0),
         "abandoned": last.get("abandoned", 0),
+        "refused": last.get("refused", 0),
         "errors": len(last.get("errors") or ()),
         # the warnings of the set now serving, counted alike at start and after reloads (the first compile
         # fills no reload status): e.g. an item a re-list left out (its name was taken)
@@ -383,16 +409,35 @@ def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Callable[[], None]:
-    """Stop gracefully on the first SIGINT/SIGTERM, force on the second; SIGHUP reloads."""
+def _install_signals(stop: asyncio.Event, *,
+                     on_hup: Callable[[], None]) -> tuple[Callable[[], None], list[int], list[int]]:
+    """Stop gracefully on the first SIGINT/SIGTERM; on the second, answer the requests in flight and exit
+    130/143 within `SECOND_SIGNAL_GRACE`; on a third, exit at once. SIGHUP reloads. Returns the function
+    that removes the handlers, the list that holds the second signal once one came, and the list that
+    holds the first (the stop's signal)."""
     loop = asyncio.get_running_loop()
     installed: list[int] = []
 
+    hurried: list[int] = []  # the signal that cut the drain short, once one did
+    stopped_by: list[int] = []
+
     def request_stop(signum: int) -> None:
+        name, code = signal.Signals(signum).name, 130 if signum == signal.SIGINT else 143
+        if hurried:  # a third: at once, answered or not
+            announce("mcprt: forced exit", level="warning", signal=name, exit_code=code)
+            _exit_now(code)
         if stop.is_set():
-            announce("mcprt: forced exit", signal=signal.Signals(signum).name)
-            os._exit(130 if signum == signal.SIGINT else 143)
-        log_event("stopping", logging.INFO, signal=signal.Signals(signum).name)
+            # A second signal cut calls in flight with no answer at all (the process just ended): answer
+            # each first ("shutting down", `server.stop_answers`), then exit within SECOND_SIGNAL_GRACE.
+            hurried.append(signum)
+            ended = RUNNING.end_all(TOLD_TO_STOP)
+            log_event("second stop signal: exiting without finishing the drain; the requests in flight are "
+                      "answered 'shutting down' first (a third signal exits at once)", logging.WARNING,
+                      signal=name, requests_ended=ended, exit_code=code)
+            loop.call_later(SECOND_SIGNAL_GRACE if ended else 0.0, _exit_now, code)
+            return
+        log_event("stopping", logging.INFO, signal=name)
+        stopped_by.append(signum)
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -412,7 +457,19 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None]) -> Call
         for signum in installed:
             loop.remove_signal_handler(signum)
 
-    return restore
+    return restore, hurried, stopped_by
+
+
+SECOND_SIGNAL_GRACE = 1.0  # s: after a second SIGINT/SIGTERM, for the in-flight requests' answers to be written
+
+
+def _exit_now(code: int) -> None:
+    """End the process with `code` (130 after SIGINT, 143 after SIGTERM: 128 + the signal's number),
+    skipping the clean-up a forced stop was asked to skip; what was logged is flushed first."""
+    for stream in (sys.stderr, sys.stdout):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _log_failure(task: asyncio.Task[Any], what: str) -> None:
