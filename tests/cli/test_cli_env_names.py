@@ -143,6 +143,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_RELOAD_TIMEOUT": reloader.RELOAD_TIMEOUT_SECONDS,
         "MCPRT_RELOAD_SETTLE": reloader.RELOAD_SETTLE_SECONDS,
         "MCPRT_RELOAD_MAX_LOSS": guard.MAX_LOSS,
+        "MCPRT_RELOAD_CONFIRM": reloader.RELOAD_CONFIRM_SECONDS,
         "MCPRT_STATE_WAIT": state_wait.STATE_WAIT_SECONDS,
         "MCPRT_TRACES_FLUSH_TIMEOUT": tracing.DEFAULT_FLUSH_TIMEOUT,
         "MCPRT_POLICY_REFRESH_INTERVAL": service.REFRESH_INTERVAL_SECONDS,

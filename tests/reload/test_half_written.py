@@ -14,7 +14,7 @@ import time
 import anyio
 import httpx
 from reload_support import Project
-from reload_served import eventually, http_client, mcprt_up_http, text_of, tool_names
+from reload_served import child_env, eventually, http_client, mcprt_up_http, text_of, tool_names
 
 from mcprt.reload import Reloader
 
@@ -37,7 +37,8 @@ async def test_a_two_part_write_never_serves_its_prefix_and_sighup_applies_a_del
         project: Project) -> None:
     full = project.manifest_text() + DENY_COUNT
     project.write("mcp.yaml", full)
-    with mcprt_up_http(project.manifest) as up:
+    # SIGHUP applies the last refusal here; the confirmation of a save left unchanged has its own test
+    with mcprt_up_http(project.manifest, env=child_env(MCPRT_RELOAD_CONFIRM="600")) as up:
         async with http_client(up.url) as client:
             denied = await client.call_tool("count", {})
             assert denied.is_error and "forbidden" in text_of(denied), text_of(denied)
@@ -108,3 +109,28 @@ async def test_a_save_removing_more_than_half_the_tools_is_refused_a_rename_is_n
     outcome = await reloader.reload("files")
     assert outcome.refused == "it removes every source", outcome
     assert sorted(reloader.runtime.holder.current.tools) == ["find", "tally"]
+
+
+async def test_a_refused_save_left_unchanged_is_applied_once_confirmed_and_a_changed_one_is_not(
+        project: Project, reloader: Reloader, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A deliberate edit (a ConfigMap update removing a deny rule, swapped in atomically) was refused until
+    someone sent SIGHUP to every replica: a refused save the file keeps unchanged for `MCPRT_RELOAD_CONFIRM`
+    is applied then; one that changes again meanwhile (the rest of a write) is not confirmed."""
+    monkeypatch.setenv("MCPRT_RELOAD_CONFIRM", "0.5")
+    project.write("mcp.yaml", project.manifest_text() + DENY_COUNT)
+    assert (await reloader.reload()).ok
+    assert reloader.runtime.loaded.manifest.policy is not None  # type: ignore[union-attr]
+    project.write("mcp.yaml", project.manifest_text())  # the policy removed on purpose
+    outcome = await reloader.reload("files")
+    assert outcome.refused == "it removes the whole policy block", outcome
+    with anyio.fail_after(10):
+        while reloader.runtime.loaded.manifest.policy is not None:  # type: ignore[union-attr]
+            await anyio.sleep(0.05)
+    assert reloader.status.trigger == "confirmed" and reloader.status.ok
+    project.write("mcp.yaml", project.manifest_text() + DENY_COUNT)
+    assert (await reloader.reload("files")).ok
+    project.write("mcp.yaml", project.manifest_text())
+    assert (await reloader.reload("files")).refused
+    project.write("mcp.yaml", project.manifest_text() + DENY_COUNT + "# the rest of the write\n")
+    await anyio.sleep(1.0)  # past the confirmation: the file changed, so the refused content is not applied
+    assert reloader.runtime.loaded.manifest.policy is not None  # type: ignore[union-attr]

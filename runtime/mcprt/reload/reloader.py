@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from ..pipeline import Compiled, Runtime
     from ..sources.base import RunningSource
 
-Trigger = Literal["files", "upstream", "signal"]
+Trigger = Literal["files", "upstream", "signal", "confirmed"]
 
 MISSING_GRACE_SECONDS = 0.5  # an editor's delete-then-recreate save, a `git checkout`
 MISSING_POLL_SECONDS = 0.02
@@ -68,6 +68,7 @@ BACKOFF_MAX_SECONDS = 8.0
 RELOAD_SETTLE_SECONDS = 0.1  # MCPRT_RELOAD_SETTLE: changed files must keep their size and mtime this long
 SETTLE_MAX_SECONDS = 5.0  # a file that never stops changing is read after this long all the same
 SETTLE_POLL_SECONDS = 0.025
+RELOAD_CONFIRM_SECONDS = 30.0  # MCPRT_RELOAD_CONFIRM: a refused save left unchanged this long is applied
 RELOAD_TIMEOUT_SECONDS = 60.0  # MCPRT_RELOAD_TIMEOUT: a compile running longer is abandoned
 NOTIFIED_WAIT_SECONDS = 1.0  # how long "reload applied" waits (after the lock) for the list_changed fan-out's count
 SUPERSEDED = "superseded by a newer save"
@@ -76,6 +77,14 @@ SUPERSEDED = "superseded by a newer save"
 def reload_timeout() -> float:
     """Seconds a reload may compile before it is abandoned (`MCPRT_RELOAD_TIMEOUT`, default 60)."""
     return env_limit("MCPRT_RELOAD_TIMEOUT", RELOAD_TIMEOUT_SECONDS)
+
+
+def confirm_seconds() -> float:
+    """How long a save the guard refused (`reload.guard`) must stay exactly as it was before it is applied
+    all the same (`MCPRT_RELOAD_CONFIRM`, default 30 s). A two-part write finishes within it (its rest is a
+    change, reloaded as usual); a deliberate edit — a Kubernetes ConfigMap update, which the kubelet swaps in
+    atomically, removing a deny rule — applies after it without anyone sending SIGHUP to every replica."""
+    return env_limit("MCPRT_RELOAD_CONFIRM", RELOAD_CONFIRM_SECONDS)
 
 
 def settle_seconds() -> float:
@@ -130,6 +139,9 @@ class Reloader:
         self.missing_grace = missing_grace
         self.status = ReloadStatus()
         self.drainer = Drainer()
+        # The refused save's file contents while it waits to be confirmed (`confirm_seconds`), and the wait.
+        self._refused_taken: dict[Path, str | None] | None = None
+        self._confirm: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._arrived = asyncio.Event()  # a request arrived (checked while a reload runs)
@@ -332,6 +344,8 @@ class Reloader:
         old = self.runtime.holder.current  # type: ignore[union-attr]
         in_pool_before = dict(self.runtime.pool.running)
         taken = await asyncio.to_thread(self._digests_now, self.watch_set())  # before the compile reads them
+        if trigger in ("files", "signal"):  # the refused save is superseded (or applied) by this one
+            self._refused_taken = None
         token = CancelToken()
         compile_task = asyncio.create_task(self._compile_abandonable(trigger, token), name="mcprt-reload-compile")
         self._attempt = attempt = _Attempt(token, compile_task)
@@ -505,10 +519,12 @@ class Reloader:
         running = {id(s) for s in self.runtime.pool.running.values()}
         self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
         self._remember_contents(taken)
+        self._confirm_later(taken)
         seconds = time.perf_counter() - started
         self.status.refused_it(trigger, seconds, reason)
         log_event("reload refused; the previous tools keep serving", logging.WARNING, trigger=trigger,
-                  reason=reason, hint=f"a file still being written? {HOW_TO_APPLY}", ms=round(seconds * 1000, 1))
+                  reason=reason, hint=f"a file still being written? {HOW_TO_APPLY}, or leave the file unchanged "
+                  f"{confirm_seconds():g}s (MCPRT_RELOAD_CONFIRM)", ms=round(seconds * 1000, 1))
         self._tell_notifier(f"refused: {reason}; serving the previous tools")
         for listener in list(self._attempt_listeners):
             listener()
@@ -527,8 +543,28 @@ class Reloader:
         if self.notifier is not None and hasattr(self.notifier, "manifest_status"):
             self.notifier.manifest_status = manifest_status
 
+    def _confirm_later(self, taken: dict[Path, str | None]) -> None:
+        """Apply the refused save once it has stayed exactly `taken` for `confirm_seconds()`."""
+        self._refused_taken = taken
+        if self._confirm is not None:
+            self._confirm.cancel()
+        self._confirm = asyncio.create_task(self._confirm_after(taken, confirm_seconds()), name="mcprt-reload-confirm")
+
+    async def _confirm_after(self, taken: dict[Path, str | None], seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self._refused_taken is not taken:  # a later save or a SIGHUP took its place
+            return
+        if await asyncio.to_thread(self._digests_now, self.watch_set()) != taken:
+            return  # still being written: the change that follows is reloaded (or refused) on its own
+        log_event("reload confirmed: the refused save stayed unchanged; applying it", logging.WARNING,
+                  seconds=round(seconds, 1))
+        self._confirm = None  # this task must not cancel itself from a refusal of the reload it starts
+        await self.reload("confirmed")
+
     async def aclose(self) -> None:
         """Close replaced sources now (shutdown)."""
+        if self._confirm is not None:
+            self._confirm.cancel()
         await self.drainer.close_now()
 
 
