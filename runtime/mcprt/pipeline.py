@@ -126,7 +126,10 @@ class Runtime:
         diagnostics += down_warnings(loaded, sync, serving=serving, when=when)  # "serving the others" only when it does
         if not serving:
             raise ManifestError(sorted(diagnostics + loaded.warnings))
-        diagnostics += self._attach_policy(loaded, toolset, sync.down)
+        policed = self._attach_policy(loaded, toolset, sync.down)
+        diagnostics += policed
+        if any(d.severity == "error" for d in policed):  # a rule naming nothing (policy.checks): not served
+            raise ManifestError(sorted(diagnostics + loaded.warnings))
         return toolset, diagnostics
 
     async def _later_stages(self, partial: LoadedManifest) -> list[Diagnostic]:
