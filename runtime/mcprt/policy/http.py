@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from ..identity.principal import ANONYMOUS, Principal, from_scope
 from ..errors import did_you_mean
+from ..observability.status_view import status_return
 from .service import Conflict, Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
 
@@ -85,10 +86,14 @@ def policy_routes(service: PolicyService) -> list[Route]:
         target = pause_target(fields)
         if target is None:
             return _error(400, 'say what to pause: {"target": "tool:NAME" | "source:KEY" | "all"}')
+        # A form (the status pages) goes back to its page with the refusal as a note, as below: a JSON
+        # error page would leave the browser off the page and the view it was on.
         if not service.may_administer(principal):
-            return _error(403, f"{principal.subject} may not pause or resume (policy.admins)")
+            refused = f"{principal.subject} may not pause or resume (policy.admins)"
+            return _back(request, fields, refused) if form else _error(403, refused)
         if service.gate is None:
-            return _error(409, "this server has no `policy:` block; add one (even `policy: {}`) to use pauses")
+            refused = "this server has no `policy:` block; add one (even `policy: {}`) to use pauses"
+            return _back(request, fields, refused) if form else _error(409, refused)
         was_paused = target in await service.state.pause_list()
         # A typo would otherwise look paused (or resumed) while the tool it meant keeps its state; a pause
         # of a name no longer served can still be lifted, so resume only asks when nothing is paused there.
@@ -238,7 +243,8 @@ def _text(value: Any) -> str | None:
 def _back(request: Request, fields: dict[str, Any], note: str | None) -> Response:
     """After a form post: back to the page it came from (one of our two pages), with a note on failure."""
     back = fields.get("back")
-    target = back if back in ("/status", PAGE_PATH) else PAGE_PATH  # never an open redirect
+    view = status_return(back)  # the status page in the view the form was on (`?all=1`, `?call=ID`)
+    target = view.address() if view is not None else PAGE_PATH  # never an open redirect
     if note:
         from urllib.parse import urlencode
 

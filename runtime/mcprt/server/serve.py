@@ -328,7 +328,7 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
         log_event("approval webhook links use the bind address; set server.public_url", logging.WARNING,
                   links=service.base_url)
     spawn(service.refresh_forever(), "policy state refresh")
-    cleanups.append(add_section("approvals", "Approvals", lambda: render_section(service, back="/status")))
+    cleanups.append(add_section("approvals", "Approvals", lambda back: render_section(service, back=back)))
     return policy_routes(service)
 
 
