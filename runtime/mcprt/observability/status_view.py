@@ -9,11 +9,13 @@ address built here from the current view with one part changed, so no click lose
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 STATUS_PATH = "/status"
+_CALL_ID = re.compile(r"[0-9]{1,18}")  # a recorded call's id (a counter): ASCII digits, fits an int64
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +39,11 @@ class View:
 
 
 def view_of(params: Mapping[str, str]) -> View:
-    """The view a request's query parameters ask for; anything else in them is ignored."""
-    call = params.get("call")
-    return View(params.get("all") == "1", int(call) if call and call.isdigit() else None)
+    """The view a request's query parameters ask for; anything else in them is ignored. Never raises:
+    it reads unauthenticated requests (the sign-in page keeps the view), so a `call` that is not 1-18
+    ASCII digits is no call — `str.isdigit` accepts "²", and `int()` refuses over 4,300 digits."""
+    call = params.get("call") or ""
+    return View(params.get("all") == "1", int(call) if _CALL_ID.fullmatch(call) else None)
 
 
 def status_return(address: object) -> View | None:
@@ -52,3 +56,4 @@ def status_return(address: object) -> View | None:
     if parts.scheme or parts.netloc or parts.path != STATUS_PATH:
         return None
     return view_of(dict(parse_qsl(parts.query)))
+
