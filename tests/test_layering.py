@@ -1,12 +1,11 @@
 """Lower layers never import higher ones (issue 14): every import in runtime/mcprt, lazy and
 `TYPE_CHECKING` ones included, goes down or sideways in this order:
 
-    base (contracts, errors, settings, envfile, envcheck, identity.principal, expressions, schema, observability.log/.events/.status_view,
+    base (contracts, errors, settings, envfile, envcheck, identity.principal, expressions, schema, observability.log/.events,
     scrubbing, observability.hooks, progress, cancellation, stopping, file_identity, periodic, safe_yaml) → manifest → offerings → outbound (the HTTP executor) → sources → toolset/shaping/discovery/policy → pipeline
       → reload/observability/identity/state/testing/gitops → server → cli
 
-`identity.principal`, `observability.events`/`.log` and `observability.status_view` (the status page's
-address, which the policy's forms return to) are the shared contracts every layer may use (they import
+`identity.principal` and `observability.events`/`.log` are the shared contracts every layer may use (they import
 nothing above base); `schema` (JSON Schema helpers) imports nothing from mcprt. Discovery
 and policy sit with the tool set, not above the pipeline: the pipeline attaches their meta-tools and
 gates to the tool set every command gets (`tools`, `validate`, `call`, `up`), and they import only the
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE = ("mcprt", "mcprt.contracts", "mcprt.errors", "mcprt.settings", "mcprt.envfile", "mcprt.envcheck", "mcprt.identity.principal",
         "mcprt.expressions", "mcprt.schema", "mcprt.observability.log", "mcprt.observability.events",
         "mcprt.scrubbing", "mcprt.observability.hooks", "mcprt.progress", "mcprt.cancellation", "mcprt.stopping",
-        "mcprt.file_identity", "mcprt.periodic", "mcprt.safe_yaml", "mcprt.wording", "mcprt.observability.status_view")
+        "mcprt.file_identity", "mcprt.periodic", "mcprt.safe_yaml", "mcprt.wording")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", BASE),
     ("manifest", ("mcprt.manifest",)),

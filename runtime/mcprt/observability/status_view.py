@@ -57,3 +57,9 @@ def status_return(address: object) -> View | None:
         return None
     return view_of(dict(parse_qsl(parts.query)))
 
+
+def return_address(address: object) -> str | None:
+    """Where to redirect a form posted from the status page: `status_return(address).address()`, or None
+    when `address` is not the status page (the caller's own page then)."""
+    view = status_return(address)
+    return view.address() if view is not None else None
