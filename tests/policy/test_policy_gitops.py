@@ -83,6 +83,20 @@ def test_a_rule_or_limit_naming_no_tool_or_source_is_a_located_error(folder: Pat
     assert said in result.stderr.splitlines(), result.stderr
 
 
+def test_validate_no_exec_counts_the_sources_it_does_not_open(folder: Path) -> None:
+    """Found by review: `validate --offline --no-exec` (README's command for untrusted pull requests) left the
+    `python:`/`command:` sources out and then refused every rule naming them or their tools; they wait now,
+    as for a source that is down, while a misspelt source is still an error."""
+    (folder / "mcp.yaml").write_text(BASE.replace("tools: [showSecret]", "sources: [ops], tools: [showSecret]"))
+    result = mcprt(folder, "validate", "mcp.yaml", "--offline", "--no-exec")
+    assert result.returncode == 0, result.stderr
+    assert "not checked (--no-exec; these run code): ops (python)" in result.stderr, result.stderr
+    (folder / "mcp.yaml").write_text(BASE.replace("tools: [showSecret]", "sources: [op], tools: [showSecret]"))
+    result = mcprt(folder, "validate", "mcp.yaml", "--offline", "--no-exec")
+    assert result.returncode == 2 and "rules[1]: no source named 'op' (did you mean 'ops'?)" in result.stderr, \
+        result.stderr
+
+
 def test_a_glob_only_a_proxied_source_could_provide_is_a_warning(folder: Path) -> None:
     """A proxied server's tools are known once it answers and change while it runs: a glob it could provide
     but does not list now is a warning (said again at each rebuild), not a refused manifest; a glob that

@@ -115,16 +115,18 @@ def _sources(names: list[str]) -> str:
 
 def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[str] = ()) -> list[Diagnostic]:
     """The errors and warnings above, at their lines. `pending`: sources whose tools are not known yet (down since
-    the start, `SyncResult.down`): what a rule's match could find among their tools — a glob they could
-    provide, a `sources` entry naming one, a rule fitting nothing or shadowed while one of them could
-    fit it — is left for the rebuild that lists them (`toolset.pending`), where it is checked in full."""
+    the start, `SyncResult.down`; and `loaded.withheld`, never opened): what a rule's match could find among their
+    tools — a glob they could provide, a `sources` entry naming one, a rule fitting nothing or shadowed while one
+    of them could fit it — is left for the rebuild that lists them (`toolset.pending`), where it is checked in full."""
     policy = loaded.manifest.policy
     if policy is None:
         return []
     found: list[Diagnostic] = []
-    configs = loaded.manifest.sources
+    # a withheld source (`validate --no-exec`) exists but was not opened: pending, as one that is down
+    configs = {**loaded.withheld, **loaded.manifest.sources}
+    pending = {*pending, *loaded.withheld}
     names = list(toolset.tools)
-    sources = set(loaded.manifest.sources)
+    sources = set(configs)
 
     def warn(path: tuple, message: str, code: str = "", severity: str = "warning") -> None:
         found.append(replace(loaded.diagnostic(("policy", *path), message, severity=severity), code=code))
