@@ -72,6 +72,9 @@ class Runtime:
         # what `start` was given, for every later compile (reloads): a proxied server that cannot be
         # reached while a reload opens it is `down` and retried, as at start; `--strict` keeps both strict
         self.may_start_down = False
+        # False: a policy target naming nothing is a warning, not a refusal (`policy.checks.check_policy`): the
+        # old side of `mcprt diff`, so a change that mends one can be compared
+        self.refuse_unmatched_policy = True
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
                       may_start_down: bool = False) -> Compiled:
@@ -205,7 +208,7 @@ class Runtime:
         from .policy.checks import check_policy
 
         attach_policy(loaded, toolset, self.policy_service())
-        return check_policy(loaded, toolset, pending)
+        return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
         """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""

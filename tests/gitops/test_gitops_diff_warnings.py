@@ -49,13 +49,43 @@ def test_a_policy_rule_left_matching_nothing_is_a_breaking_change(tmp_path: Path
 
 
 def test_a_rename_that_leaves_a_rule_naming_no_tool_is_refused(tmp_path: Path) -> None:
-    """Since a rule naming no tool is an error (tests/policy), `diff` does not pass such a change as a
-    warning: it refuses the new manifest, at the rule's glob."""
+    """Since a rule naming an exact tool that is not served is an error (tests/policy), `diff` does not pass
+    such a change as a warning: it refuses the new manifest, at the rule's name."""
     old, new = _pair(tmp_path)
+    for ws in (old, new):
+        ws.edit('{match: {tools: ["list_*"]}', '{match: {tools: [list_pets]}')
     new.edit("        name: list_pets\n", "        name: pets_list\n")
     result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
-    assert "mcp.yaml:26:24: rules[0]: 'list_*' matches no tool: it would govern no call" in result.stderr, result.stderr
+    [said] = [line for line in result.stderr.splitlines() if line.startswith("mcp.yaml:26:24: rules[0]: 'list_pets'")]
+    assert said.endswith(": it would govern no call"), result.stderr
+
+
+def test_a_rename_that_leaves_a_glob_matching_nothing_is_a_breaking_warning(tmp_path: Path) -> None:
+    """A wildcard glob matching nothing is a defensive warning (kept for tools to come), so the change is
+    compared, and the deny rule it leaves idle is breaking."""
+    old, new = _pair(tmp_path)
+    new.edit("        name: list_pets\n", "        name: pets_list\n")
+    code, news = _diff(old, new, "--fail-on", "breaking")
+    [warning] = [c for c in news if "'list_*' matches no tool now" in c["detail"]]
+    assert warning["breaking"] is True and code == 1, news
+
+
+def test_a_change_that_mends_a_name_matching_nothing_is_compared(tmp_path: Path) -> None:
+    """Found by review: the old revision, served while a rule naming no tool was a warning, no longer
+    compiled, so `mcprt diff` failed on exactly the pull request that fixes the name. The old side is
+    compiled with those errors as warnings; the new side is still checked in full."""
+    old, new = _pair(tmp_path)
+    old.edit('{match: {tools: ["list_*"]}', '{match: {tools: [list_petz], sources: [pets]}')
+    new.edit('{match: {tools: ["list_*"]}', '{match: {tools: [list_pets], sources: [pets]}')
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
+    assert result.returncode == 0, result.stderr  # before: 2, "rules[0]: 'list_petz' matches no tool" of the old side
+    changes = json.loads(result.stdout)["manifest_changes"]
+    assert not [c for c in changes if c["kind"] == "new warning"], changes
+    assert any('"list_petz"' in c["detail"] and '"list_pets"' in c["detail"] for c in changes), changes
+    # the other way round the new side is refused, as `validate` refuses it
+    backwards = old.mcprt("diff", str(new.manifest), "mcp.yaml", "--format", "json")
+    assert backwards.returncode == 2 and "'list_petz' matches no tool" in backwards.stderr, backwards.stderr
 
 
 def test_a_warning_both_sides_have_is_not_news_and_other_new_warnings_are_shown(tmp_path: Path) -> None:

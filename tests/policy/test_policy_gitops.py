@@ -62,7 +62,7 @@ def test_validate_warns_about_unreachable_rules_and_unnamed_twin_limits(folder: 
 # Found by a later pass: a misspelt source or tool in a rule or rate limit was only a warning (exit 0 without
 # `--strict`), so `deny` on a typo left the tool allowed and a rate limit on `locl` limited nothing.
 NAMING_NOTHING = [
-    ('["delete*"]', '["delete*", "remove*"]', "mcp.yaml:9:35: rules[0]: 'remove*' matches no tool: "
+    ('["delete*"]', '["delete*", "remove"]', "mcp.yaml:9:35: rules[0]: 'remove' matches no tool: "
      "it would govern no call"),
     ("tools: [refund],", "tools: [refnud],", "mcp.yaml:11:24: rules[2]: 'refnud' matches no tool "
      "(did you mean 'refund'?): it would govern no call"),
@@ -73,7 +73,7 @@ NAMING_NOTHING = [
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "said"), NAMING_NOTHING, ids=["glob", "tool", "rule source", "limit source"])
+@pytest.mark.parametrize(("old", "new", "said"), NAMING_NOTHING, ids=["name", "tool", "rule source", "limit source"])
 def test_a_rule_or_limit_naming_no_tool_or_source_is_a_located_error(folder: Path, old: str, new: str,
                                                                       said: str) -> None:
     assert old in BASE
@@ -81,6 +81,35 @@ def test_a_rule_or_limit_naming_no_tool_or_source_is_a_located_error(folder: Pat
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert said in result.stderr.splitlines(), result.stderr
+
+
+def test_a_wildcard_glob_matching_nothing_is_a_defensive_warning(folder: Path) -> None:
+    """Found by review: `hide: admin_*` kept for tools to come (README's worked example) was refused like a
+    typo. A glob with `*`, `?` or `[` that matches nothing is a warning; an exact name stays an error (above)."""
+    (folder / "mcp.yaml").write_text(BASE.replace('["delete*"]', '["delete*", "remove*", "admin_[ab]", "x?"]'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    for col, glob in ((35, "remove*"), (46, "admin_[ab]"), (60, "x?")):
+        assert f"mcp.yaml:9:{col}: warning: rules[0]: '{glob}' matches no tool now: it governs no call until a tool " \
+               "it matches is served (an exact name matching nothing is an error)" in result.stderr.splitlines(), \
+               result.stderr
+    assert mcprt(folder, "validate", "mcp.yaml", "--strict").returncode != 0  # --strict still refuses warnings
+
+
+def test_the_readmes_worked_example_validates_on_the_petstore_catalog(tmp_path: Path) -> None:
+    """Found by review: README's worked policy example pasted onto catalog/petstore exited 2 (its `admin_*` glob,
+    and its exact `refund`, matched nothing there)."""
+    readme = (HERE.parent.parent / "README.md").read_text()
+    example = readme[readme.index("Worked example — read-only by default"):]
+    example = example[example.index("```yaml\n") + 8:example.index("```", example.index("```yaml\n") + 8)]
+    auth, policy = example.removeprefix("server:\n").split("policy:", 1)
+    shutil.copytree(HERE.parent.parent / "catalog" / "petstore", tmp_path, dirs_exist_ok=True)
+    manifest = (tmp_path / "mcp.yaml").read_text()
+    assert "server:\n  name: petstore\n" in manifest
+    (tmp_path / "mcp.yaml").write_text(manifest.replace("server:\n", "server:\n" + auth, 1) + "policy:" + policy)
+    result = mcprt(tmp_path, "validate", "mcp.yaml", "--offline")
+    assert result.returncode == 0, result.stderr
+    assert "warning: rules[1]: 'admin_*' matches no tool now" in result.stderr, result.stderr
 
 
 def test_validate_no_exec_counts_the_sources_it_does_not_open(folder: Path) -> None:

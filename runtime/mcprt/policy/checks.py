@@ -4,15 +4,20 @@ Errors — a rule or rate limit naming what is not there is a silent hole (a mis
 tool allowed, a misspelt rate limit counts nothing), so the manifest is refused: `mcprt up` does not
 start, `validate` exits 2, a reload keeps the last good set:
 - a `sources` entry naming no source of the manifest;
-- a `tools` glob matching no served tool that no proxied (`command:`/`url:`) source could provide
-  (`toolset.pending.may_come_from`): OpenAPI and Python tools are all known when the manifest compiles.
+- a `tools` entry naming one exact tool (no `*`, `?`, `[`) that is not served and that no proxied
+  (`command:`/`url:`) source could provide (`toolset.pending.may_come_from`): OpenAPI and Python tools are
+  all known when the manifest compiles.
+
+A wildcard glob that matches nothing is a warning: like a deny/hide rule fitting nothing, it is defensive,
+kept for tools to come (`hide: admin_*` on an API with no admin operations yet).
 
 A proxied server's tool list is only known once it answers, and changes while it runs (`tools/list_changed`
 rebuilds the set; refusing that rebuild would keep serving tools the server dropped), so a glob one
 could provide but none lists now is a warning, said again at every rebuild that still lacks it.
 
 Warnings:
-- a `tools` glob such a proxied source could provide but none does now, or an
+- a wildcard `tools` glob that matches no served tool (above);
+- a `tools` entry such a proxied source could provide but none does now, or an
   allow/approve rule's or a rate limit's match whose tool keys each match something but fit no served
   tool together (`methods: [POST]` on a read-only API; a deny/hide rule fitting nothing is defensive);
 - a rule after a catch-all rule (one that matches every call), or after a rule without `when` that
@@ -38,7 +43,7 @@ from typing import TYPE_CHECKING
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import CommandSource, UrlSource, is_loopback
-from ..toolset.pending import may_come_from, pending_for
+from ..toolset.pending import is_glob, may_come_from, pending_for
 from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
 from .limits import limit_twins
@@ -113,11 +118,14 @@ def _sources(names: list[str]) -> str:
     return ("proxied source " if len(names) == 1 else "proxied sources ") + ", ".join(f"'{n}'" for n in names)
 
 
-def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[str] = ()) -> list[Diagnostic]:
+def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[str] = (), *,
+                 refuse_unmatched: bool = True) -> list[Diagnostic]:
     """The errors and warnings above, at their lines. `pending`: sources whose tools are not known yet (down since
     the start, `SyncResult.down`; and `loaded.withheld`, never opened): what a rule's match could find among their
     tools — a glob they could provide, a `sources` entry naming one, a rule fitting nothing or shadowed while one
-    of them could fit it — is left for the rebuild that lists them (`toolset.pending`), where it is checked in full."""
+    of them could fit it — is left for the rebuild that lists them (`toolset.pending`), where it is checked in full.
+    `refuse_unmatched=False`: those errors are warnings (the old side of `mcprt diff`, compiled as it was served
+    before they were errors, so a change that mends one can still be compared)."""
     policy = loaded.manifest.policy
     if policy is None:
         return []
@@ -151,6 +159,9 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
                 if live:  # a proxied server's list could bring it (see the module docstring)
                     warn((group, index, "match", "tools", j), said + f": {_sources(live)} lists no such tool now "
                          "(checked again whenever its tool list changes)", MATCHES_NOTHING)
+                elif is_glob(pattern):  # a defensive rule kept for tools to come (`hide: admin_*`)
+                    warn((group, index, "match", "tools", j), said + " now: it governs no call until a tool it "
+                         "matches is served (an exact name matching nothing is an error)", MATCHES_NOTHING)
                 else:
                     warn((group, index, "match", "tools", j), said + UNMATCHED, MATCHES_NOTHING, "error")
         for j, source in enumerate(match.sources):
@@ -190,5 +201,7 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
         warn(("approvals", "webhook"), f"the webhook's approve/deny links would use the bind address "
              f"({server.http.host}; 127.0.0.1 for 0.0.0.0), which people elsewhere cannot open: set "
              "server.public_url to the URL they reach this server at (e.g. https://mcp.example.com)")
+    if not refuse_unmatched:
+        found = [replace(d, severity="warning") if d.code == MATCHES_NOTHING else d for d in found]
     return found
 
