@@ -5,8 +5,8 @@
     scrubbing, observability.hooks, progress, cancellation, stopping, file_identity, periodic, safe_yaml) → manifest → offerings → outbound (the HTTP executor) → sources → toolset/shaping/discovery/policy → pipeline
       → reload/observability/identity/state/testing/gitops → server → cli
 
-`identity.principal` and `observability.events`/`.log` are the shared contracts every layer may use
-(they import nothing above base); `schema` (JSON Schema helpers) imports nothing from mcprt. Discovery
+`identity.principal` and `observability.events`/`.log` are the shared contracts every layer may use (they import
+nothing above base); `schema` (JSON Schema helpers) imports nothing from mcprt. Discovery
 and policy sit with the tool set, not above the pipeline: the pipeline attaches their meta-tools and
 gates to the tool set every command gets (`tools`, `validate`, `call`, `up`), and they import only the
 manifest, the tool set and shaping. A new top-level package lands in the concerns layer (beside

@@ -212,8 +212,11 @@ class ToolResult:
     # relays another call's result (discovery's `call_tool`): its target's own call already counted the
     # bytes, so totals over calls (bytes saved per minute, metrics) leave this one out
     relayed: bool = False
-    meta: dict[str, Any] | None = None  # the result's `_meta` (metadata for the client, not the model; a
-    # proxied server's passes unchanged)
+    # The result's `_meta` (metadata for the client, not the model), from exactly one place: a proxied
+    # server's own (`UpstreamResult.result_meta`, its hop's reserved keys left out, passed unchanged) or,
+    # on mcprt's own refusals, mcprt's (`mcprt/approval`, `mcprt/retryAfter`); a refusal has no upstream
+    # result, so the two never meet and nothing is merged. `UpstreamResult.meta` (url, latency) is never sent.
+    meta: dict[str, Any] | None = None
     # The JSON-RPC error (`{code, message}`) a proxied server answered instead of a result: a direct
     # call reads it as this tool error, a task as `failed` with it (`tasks.run`).
     protocol_error: dict[str, Any] | None = None
@@ -221,8 +224,6 @@ class ToolResult:
     def to_wire(self) -> dict[str, Any]:
         """The exact MCP `tools/call` result object."""
         wire: dict[str, Any] = {"content": self.content}
-        if self.meta:
-            wire["_meta"] = self.meta
         if self.structured_content is not None:
             wire["structuredContent"] = self.structured_content
         if self.is_error:

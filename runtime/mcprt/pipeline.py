@@ -82,6 +82,9 @@ class Runtime:
         self.may_start_down = False
         # the warnings (not notes) of the compile now serving, at start as after reloads: `/healthz` counts them
         self.warnings: list[Diagnostic] = []
+        # False: a policy target naming nothing is a warning, not a refusal (`policy.checks.check_policy`): the
+        # old side of `mcprt diff`, so a change that mends one can be compared
+        self.refuse_unmatched_policy = True
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
                       may_start_down: bool = False) -> Compiled:
@@ -141,7 +144,10 @@ class Runtime:
         diagnostics += down_warnings(loaded, sync, serving=serving, when=when)  # "serving the others" only when it does
         if not serving:
             raise ManifestError(sorted(diagnostics + loaded.warnings))
-        diagnostics += self._attach_policy(loaded, toolset, sync.down)
+        policed = self._attach_policy(loaded, toolset, sync.down)
+        diagnostics += policed
+        if any(d.severity == "error" for d in policed):  # a rule naming nothing (policy.checks): not served
+            raise ManifestError(sorted(diagnostics + loaded.warnings))
         return toolset, diagnostics
 
     async def _later_stages(self, partial: LoadedManifest) -> list[Diagnostic]:
@@ -217,7 +223,7 @@ class Runtime:
         from .policy.checks import check_policy
 
         attach_policy(loaded, toolset, self.policy_service())
-        return check_policy(loaded, toolset, pending)
+        return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
         """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""

@@ -154,6 +154,14 @@ def test_show_gives_definition_origin_overrides_and_a_sample() -> None:
     assert facts["sample"]["result"]["content"][0]["text"].startswith("#1347 Found a bug [open: completed]")
     text = mcprt("show", str(CATALOG / "github" / "mcp.yaml"), "get_issue", "--offline")
     assert text.returncode == 0 and "from: source 'github', operation issues/get (GET /repos/" in text.stdout
+    # Found by a later pass (issue #20): the name, description, prune and output the model gets did not say
+    # that an override gave them, nor from which line; each now names the override and its line.
+    lines = text.stdout.splitlines()
+    for field, offset in (("name", 1), ("description", 2), ("prune", 3), ("output template", 7)):
+        said = [line for line in lines if line.startswith(f"{field} (override issues/get, ")]
+        assert said and said[0].split(")", 1)[0].endswith(f"mcp.yaml:{key_line + offset}"), (field, text.stdout)
+    assert any(line.startswith("title: ") for line in lines), text.stdout  # from the spec: no override named
+    assert any(line.startswith("input schema: ") for line in lines), text.stdout
     unknown = mcprt("show", str(CATALOG / "github" / "mcp.yaml"), "get_isue", "--offline")
     assert unknown.returncode == 2 and "get_issue" in unknown.stderr
 

@@ -17,7 +17,11 @@ policy:
   default: allow
   rules:
     - {match: {tools: ["list_*"]}, action: deny, reason: "no listing"}
+  rate_limits:
+    - {match: {tools: ["*_pet"], methods: [POST]}, limit: 5/min}
 """
+# A rate limit whose keys each match a tool but fit none together: still a warning (`mcprt diff` breaking).
+DEAD_LIMIT = '    - {match: {tools: ["*_pet"], methods: [PATCH]}, limit: 5/min}\n'
 
 
 def _pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
@@ -29,30 +33,71 @@ def _pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
 
 
 def test_a_policy_rule_left_matching_nothing_is_a_breaking_change(tmp_path: Path) -> None:
+    """`create_pet` renamed to `new_pets`: `*_pet` still matches `get_pet`, but no POST tool fits the limit."""
     old, new = _pair(tmp_path)
-    new.edit("        name: list_pets\n", "        name: pets_list\n")
+    new.edit("        name: create_pet\n", "        name: new_pets\n")
     result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json", "--fail-on", "breaking")
     assert result.returncode == 1, result.stdout + result.stderr
     data = json.loads(result.stdout)
     [warning] = [c for c in data["manifest_changes"] if c["kind"] == "new warning"]
-    assert "rules[0]: 'list_*' matches no tool" in warning["detail"] and warning["breaking"] is True
+    assert "rate_limits[0] applies to no served tool" in warning["detail"] and warning["breaking"] is True
     assert warning["detail"].startswith("mcp.yaml:")  # where to look, as validate says it
     text = new.mcprt("diff", str(old.manifest), "mcp.yaml")
-    assert "new warning" in text.stdout and "'list_*' matches no tool" in text.stdout, text.stdout
+    assert "new warning" in text.stdout and "rate_limits[0] applies to no served tool" in text.stdout, text.stdout
     markdown = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "markdown")
-    assert "'list_*' matches no tool" in markdown.stdout, markdown.stdout
+    assert "rate_limits[0] applies to no served tool" in markdown.stdout, markdown.stdout
+
+
+def test_a_rename_that_leaves_a_rule_naming_no_tool_is_refused(tmp_path: Path) -> None:
+    """Since a rule naming an exact tool that is not served is an error (tests/policy), `diff` does not pass
+    such a change as a warning: it refuses the new manifest, at the rule's name."""
+    old, new = _pair(tmp_path)
+    for ws in (old, new):
+        ws.edit('{match: {tools: ["list_*"]}', '{match: {tools: [list_pets]}')
+    new.edit("        name: list_pets\n", "        name: pets_list\n")
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    [said] = [line for line in result.stderr.splitlines() if line.startswith("mcp.yaml:26:24: rules[0]: 'list_pets'")]
+    assert said.endswith(": it would govern no call"), result.stderr
+
+
+def test_a_rename_that_leaves_a_glob_matching_nothing_is_a_breaking_warning(tmp_path: Path) -> None:
+    """A wildcard glob matching nothing is a defensive warning (kept for tools to come), so the change is
+    compared, and the deny rule it leaves idle is breaking."""
+    old, new = _pair(tmp_path)
+    new.edit("        name: list_pets\n", "        name: pets_list\n")
+    code, news = _diff(old, new, "--fail-on", "breaking")
+    [warning] = [c for c in news if "'list_*' matches no tool now" in c["detail"]]
+    assert warning["breaking"] is True and code == 1, news
+
+
+def test_a_change_that_mends_a_name_matching_nothing_is_compared(tmp_path: Path) -> None:
+    """Found by review: the old revision, served while a rule naming no tool was a warning, no longer
+    compiled, so `mcprt diff` failed on exactly the pull request that fixes the name. The old side is
+    compiled with those errors as warnings; the new side is still checked in full."""
+    old, new = _pair(tmp_path)
+    old.edit('{match: {tools: ["list_*"]}', '{match: {tools: [list_petz], sources: [pets]}')
+    new.edit('{match: {tools: ["list_*"]}', '{match: {tools: [list_pets], sources: [pets]}')
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
+    assert result.returncode == 0, result.stderr  # before: 2, "rules[0]: 'list_petz' matches no tool" of the old side
+    changes = json.loads(result.stdout)["manifest_changes"]
+    assert not [c for c in changes if c["kind"] == "new warning"], changes
+    assert any('"list_petz"' in c["detail"] and '"list_pets"' in c["detail"] for c in changes), changes
+    # the other way round the new side is refused, as `validate` refuses it
+    backwards = old.mcprt("diff", str(new.manifest), "mcp.yaml", "--format", "json")
+    assert backwards.returncode == 2 and "'list_petz' matches no tool" in backwards.stderr, backwards.stderr
 
 
 def test_a_warning_both_sides_have_is_not_news_and_other_new_warnings_are_shown(tmp_path: Path) -> None:
     old, new = _pair(tmp_path)
     for ws in (old, new):  # already dead before the change: not the change's doing
-        ws.edit('    - {match: {tools: ["list_*"]}', '    - {match: {tools: ["nothing_*"]}')
+        ws.write_manifest(ws.manifest.read_text() + DEAD_LIMIT)
     new.edit("  rules:\n", "  rules:\n    - {match: {tools: [get_pet]}, action: allow}\n"
                            "    - {match: {}, action: deny}\n    - {match: {tools: [create_pet]}, action: deny}\n")
     result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
     assert result.returncode == 0, result.stderr
     news = [c for c in json.loads(result.stdout)["manifest_changes"] if c["kind"] == "new warning"]
-    assert not any("nothing_*" in c["detail"] for c in news), news
+    assert not any("applies to no served tool" in c["detail"] for c in news), news
     unreachable = [c for c in news if "is unreachable" in c["detail"]]
     assert unreachable and not unreachable[0]["breaking"], news
 
@@ -68,18 +113,15 @@ def _diff(old: Workspace, new: Workspace, *args: str) -> tuple[int, list[dict]]:
     return result.returncode, [c for c in changes if c["kind"] == "new warning"]
 
 
-def test_another_rule_left_dead_with_the_same_glob_is_new(tmp_path: Path) -> None:
+def test_another_limit_left_dead_with_the_same_match_is_new(tmp_path: Path) -> None:
     old, new = _pair(tmp_path)
-    for ws in (old, new):
-        ws.edit('    - {match: {tools: ["list_*"]}', '    - {match: {tools: ["nothing_*"]}')
-    # the dead rule is mended, and another one with the same dead glob comes in
-    new.edit('    - {match: {tools: ["nothing_*"]}, action: deny, reason: "no listing"}\n',
-             '    - {match: {tools: ["list_*"]}, action: deny, reason: "no listing"}\n'
-             '    - {match: {tools: ["nothing_*"]}, action: deny, reason: "other"}\n')
+    old.write_manifest(old.manifest.read_text().replace("methods: [POST]", "methods: [PATCH]"))
+    # the dead limit is mended, and another one with the same dead match comes in
+    new.write_manifest(new.manifest.read_text() + DEAD_LIMIT.replace("5/min", "6/min"))
     code, news = _diff(old, new, "--fail-on", "breaking")
-    assert [c["detail"].split(": ", 1)[1] for c in news] == [
-        "rules[1]: 'nothing_*' matches no tool (this rule or limit now applies to no call)"], news
-    assert code == 1
+    assert [c["detail"].split(": ", 1)[1].split(":", 1)[0] for c in news] == [
+        "rate_limits[1] applies to no served tool"], news
+    assert news[0]["detail"].endswith("(this rule or limit now applies to no call)") and code == 1, news
 
 
 def test_a_literal_secret_elsewhere_is_new(tmp_path: Path) -> None:
@@ -91,61 +133,10 @@ def test_a_literal_secret_elsewhere_is_new(tmp_path: Path) -> None:
     assert news[0]["detail"].startswith("mcp.yaml:8:"), news
 
 
-def test_a_dead_globs_changed_hint_is_not_new(tmp_path: Path) -> None:
+def test_a_warnings_changed_hint_is_not_new(tmp_path: Path) -> None:
     old, new = _pair(tmp_path)
-    for ws in (old, new):
-        ws.edit('    - {match: {tools: ["list_*"]}', '    - {match: {tools: ["get_pett"]}')
-    new.edit("        name: get_pet\n", "        name: get_petx\n")  # the hint says 'get_petx' now
-    _, news = _diff(old, new)
-    assert news == [], news  # (the rename itself is the diff's breaking change)
-
-
-def test_a_stricter_rule_left_unreachable_behind_a_widened_allow_is_breaking(tmp_path: Path) -> None:
-    old, new = _pair(tmp_path)
-    for ws in (old, new):
-        ws.edit("  rules:\n", "  rules:\n    - {match: {tools: [get_pet]}, action: allow}\n")
-    new.edit("    - {match: {tools: [get_pet]}, action: allow}\n", "    - {match: {}, action: allow}\n")
-    code, news = _diff(old, new, "--fail-on", "breaking")
-    [unreachable] = [c for c in news if "is unreachable" in c["detail"]]
-    assert unreachable["breaking"] is True and code == 1, news
-
-
-def _duplicated_ids(folder: Path, paths: list[str]) -> Path:
-    folder.mkdir(parents=True)
-    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
-            "paths": {p: {"get": {"operationId": "dup", "responses": {"200": {"description": "ok"}}}} for p in paths}}
-    (folder / "spec.json").write_text(json.dumps(spec))
-    (folder / "mcp.yaml").write_text("version: 1\nsources:\n  api:\n    openapi: spec.json\n")
-    return folder / "mcp.yaml"
-
-
-def test_a_sources_cut_warning_list_counts_as_a_whole(tmp_path: Path) -> None:
-    """A source shows five warnings of a kind, then "… and N more": another operation first shows another
-    of them (not new), and one more duplicate is one new warning."""
-    old = _duplicated_ids(tmp_path / "old", [f"/p{i}" for i in range(7)])
-    moved = _duplicated_ids(tmp_path / "moved", ["/p0", *(f"/p{i}" for i in range(2, 7)), "/z"])
-    grown = _duplicated_ids(tmp_path / "grown", [f"/p{i}" for i in range(8)])
-    ws = make_workspace(tmp_path / "ws", "http://127.0.0.1:9", tmp_path / "cache")
-    for manifest, expected in ((moved, []), (grown, ["mcp.yaml:4:14: source 'api': … and 2 more warnings of this kind"])):
-        result = ws.mcprt("diff", str(old), str(manifest), "--format", "json")
-        assert result.returncode == 0, result.stderr
-        news = [c["detail"] for c in json.loads(result.stdout)["manifest_changes"] if c["kind"] == "new warning"]
-        assert [n.replace(str(manifest), "mcp.yaml") for n in news] == expected, news
-
-
-def test_a_moved_spec_keeps_its_warnings(tmp_path: Path) -> None:
-    """Found by a new-user trial: moving the spec (same content, `openapi:` names the new path) made each of
-    its warnings a `new warning`: their messages name the place as `<file>#/pointer`, and the key held the file."""
-    old = _duplicated_ids(tmp_path / "old", ["/a", "/b"])
-    moved = _duplicated_ids(tmp_path / "moved", ["/a", "/b"])
-    (moved.parent / "specs").mkdir()
-    (moved.parent / "spec.json").rename(moved.parent / "specs" / "api.json")
-    moved.write_text(moved.read_text().replace("openapi: spec.json", "openapi: specs/api.json"))
-    grown = _duplicated_ids(tmp_path / "grown", ["/a", "/b", "/c"])
-    ws = make_workspace(tmp_path / "ws", "http://127.0.0.1:9", tmp_path / "cache")
-    same = ws.mcprt("diff", str(old), str(moved), "--fail-on", "any")
-    assert same.returncode == 0 and "new warning" not in same.stdout, same.stdout + same.stderr
-    news = ws.mcprt("diff", str(moved), str(grown), "--format", "json")  # …while another one is still new
-    assert [c["detail"].split(": ", 1)[1] for c in json.loads(news.stdout)["manifest_changes"]
-            if c["kind"] == "new warning"] == ["source 'api': spec.json#/paths/~1c/get: operationId `dup` is used "
-                                               "twice"], news.stdout
+    for ws in (old, new):  # a `when` reading an argument list_pets does not take: warned, with a hint
+        ws.edit('    - {match: {tools: ["list_*"]}', '    - {match: {tools: ["list_*"], when: "stauts == \'sold\'"}')
+    new.edit("          limit: {default: 5}\n", "          limit: {default: 5}\n          status: {hidden: true}\n")
+    _, news = _diff(old, new)  # the hint ('status') is gone, the warning is the same
+    assert news == [], news

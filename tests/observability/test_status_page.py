@@ -135,12 +135,31 @@ def test_status_page_in_chromium_shows_tools_figures_and_payloads(served: UpProc
             html = page.content()
             assert all(secret not in html for secret in (ALICE_TOKEN, BOB_TOKEN, UPSTREAM_KEY))
 
+            inspected = page.get_attribute("#inspected", "data-call")
             page.click("#idle-tools a")  # every tool, one row each (from the inspector's page: its link too)
             page.wait_for_selector("#tools tr[data-tool='bulk_thing7']", timeout=30_000)
             every = page.query_selector_all("#tools tr[data-tool]")
             assert len(every) == 3 + 2 + 2 * (IDLE_OPERATIONS + 1)  # meta-tools, pets, shelter and bulk
             assert page.query_selector("#tools tr[data-tool='thing7'] .calls").inner_text() == "0"
-            assert page.query_selector("#idle-tools") is None
+            # Found by a later pass: links dropped the view the user chose (`?all=1` after "show them" was lost
+            # by a call's link, the inspector's call by "show them", both by a form of the approvals section).
+            assert page.url.endswith(f"/status?all=1&call={inspected}"), page.url  # the inspector stays open
+            assert page.get_attribute("#inspected", "data-call") == inspected
+            page.click("#recent tr:has-text('get_pet') a")  # another call: every tool still shown
+            page.wait_for_selector("#inspected", timeout=30_000)
+            other = page.get_attribute("#inspected", "data-call")
+            assert other != inspected and page.url.endswith(f"/status?all=1&call={other}"), page.url
+            assert len(page.query_selector_all("#tools tr[data-tool]")) == len(every)
+            page.fill("#pauses input[name=target]", "tool:list_pets")  # a form returns to the same view
+            page.click("#pauses button[type=submit]")
+            page.wait_for_load_state()
+            assert f"/status?all=1&call={other}&note=" in page.url, (page.url, page.content()[:3000])
+            assert "this server has no `policy:` block" in page.inner_text("#note")  # (no `policy:`: refused, with a note)
+            assert len(page.query_selector_all("#tools tr[data-tool]")) == len(every)
+            page.click("#idle-tools a")  # and back to the short list, the inspector kept
+            page.wait_for_selector("#inspected", timeout=30_000)
+            assert page.url.endswith(f"/status?call={other}"), page.url
+            assert len(page.query_selector_all("#tools tr[data-tool]")) == len(rows)
         finally:
             browser.close()
 
@@ -226,15 +245,15 @@ def test_registered_sections_render_after_the_pages_own_parts() -> None:
     from mcprt.observability.status_page import render
 
     state = ServerState("s", "0", "http", None, 0.0, [], [], 0, {})
-    remove = add_section("approvals", "Pending approvals", lambda: '<p id="pending">2 waiting</p>')
-    broken = add_section("broken", "Broken <b>", lambda: 1 / 0)  # type: ignore[arg-type,return-value]
+    remove = add_section("approvals", "Pending approvals", lambda back: f'<p id="pending" data-back="{back}">2 waiting</p>')
+    broken = add_section("broken", "Broken <b>", lambda back: 1 / 0)  # type: ignore[arg-type,return-value]
     try:
         page = render(state, CallRecorder())
     finally:
         remove()
         broken()
     assert page.index('id="inspector"') < page.index('<section id="approvals"><h2>Pending approvals</h2>')
-    assert '<p id="pending">2 waiting</p>' in page
+    assert '<p id="pending" data-back="/status">2 waiting</p>' in page
     assert "Broken &lt;b&gt;" in page and "this section failed: ZeroDivisionError" in page
 
 
@@ -251,11 +270,12 @@ def test_a_signed_in_browser_leaves_no_rejection_in_the_log(served: UpProcess) -
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
         try:
             page = browser.new_page()
-            page.goto(f"{served.base}/status", timeout=30_000)
+            page.goto(f"{served.base}/status?all=1", timeout=30_000)  # signing in keeps the view asked for
             logged = len(served.stderr)
             page.fill("input[name=token]", ALICE_TOKEN)
             page.click("button[type=submit]")
             page.wait_for_selector("#tools", timeout=30_000)
+            assert page.url.endswith("/status?all=1"), page.url
             page.goto(f"{served.base}/status/approvals", timeout=30_000)
             icon = page.goto(f"{served.base}/favicon.ico", timeout=30_000)
             assert icon is not None and icon.status == 404  # none here, and no token needed to learn that

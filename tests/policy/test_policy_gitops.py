@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,20 +44,107 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_validate_warns_about_unmatched_globs_unreachable_rules_and_unnamed_twin_limits(folder: Path) -> None:
+def test_validate_warns_about_unreachable_rules_and_unnamed_twin_limits(folder: Path) -> None:
     """… and about unnamed rate limits alike in match, per and window (only their order keys their
     buckets across a reload); a daily limit beside a per-minute one over the same calls is told apart."""
-    (folder / "mcp.yaml").write_text(BASE.replace('["delete*"]', '["delete*", "remove*"]').replace(
+    (folder / "mcp.yaml").write_text(BASE.replace(
         "  approvals:", "    - {match: {}, action: allow}\n    - {match: {tools: [add]}, action: deny}\n  approvals:")
         + '    - {match: {tools: ["*"]}, per: principal, limit: 1000/day}\n'
         + '    - {match: {tools: ["*"]}, limit: 120/min}\n')
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    assert "mcp.yaml:9:35: warning: rules[0]: 'remove*' matches no tool" in result.stderr
     assert "mcp.yaml:13:7: warning: rules[4] is unreachable: rules[3] matches every call first" in result.stderr
     assert "mcp.yaml:18:7: warning: rate_limits[2] has the same match, per and window as rate_limits[0]: " \
            "give each a `name`" in result.stderr, result.stderr
     assert "rate_limits[1] has" not in result.stderr
+
+
+# Found by a later pass: a misspelt source or tool in a rule or rate limit was only a warning (exit 0 without
+# `--strict`), so `deny` on a typo left the tool allowed and a rate limit on `locl` limited nothing.
+NAMING_NOTHING = [
+    ('["delete*"]', '["delete*", "remove"]', "mcp.yaml:9:35: rules[0]: 'remove' matches no tool: "
+     "it would govern no call"),
+    ("tools: [refund],", "tools: [refnud],", "mcp.yaml:11:24: rules[2]: 'refnud' matches no tool "
+     "(did you mean 'refund'?): it would govern no call"),
+    ("tools: [showSecret]", "sources: [op], tools: [showSecret]", "mcp.yaml:10:26: rules[1]: no source named "
+     "'op' (did you mean 'ops'?): it would govern no call"),
+    ('{match: {tools: ["*"]}, per', '{match: {sources: [locl]}, per', "mcp.yaml:14:26: rate_limits[0]: no source "
+     "named 'locl': it would govern no call"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "said"), NAMING_NOTHING, ids=["name", "tool", "rule source", "limit source"])
+def test_a_rule_or_limit_naming_no_tool_or_source_is_a_located_error(folder: Path, old: str, new: str,
+                                                                      said: str) -> None:
+    assert old in BASE
+    (folder / "mcp.yaml").write_text(BASE.replace(old, new, 1))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert said in result.stderr.splitlines(), result.stderr
+
+
+def test_a_wildcard_glob_matching_nothing_is_a_defensive_warning(folder: Path) -> None:
+    """Found by review: `hide: admin_*` kept for tools to come (README's worked example) was refused like a
+    typo. A glob with `*`, `?` or `[` that matches nothing is a warning; an exact name stays an error (above)."""
+    (folder / "mcp.yaml").write_text(BASE.replace('["delete*"]', '["delete*", "remove*", "admin_[ab]", "x?"]'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    for col, glob in ((35, "remove*"), (46, "admin_[ab]"), (60, "x?")):
+        assert f"mcp.yaml:9:{col}: warning: rules[0]: '{glob}' matches no tool now: it governs no call until a tool " \
+               "it matches is served (an exact name matching nothing is an error)" in result.stderr.splitlines(), \
+               result.stderr
+    assert mcprt(folder, "validate", "mcp.yaml", "--strict").returncode != 0  # --strict still refuses warnings
+
+
+def test_the_readmes_worked_example_validates_on_the_petstore_catalog(tmp_path: Path) -> None:
+    """Found by review: README's worked policy example pasted onto catalog/petstore exited 2 (its `admin_*` glob,
+    and its exact `refund`, matched nothing there)."""
+    readme = (HERE.parent.parent / "README.md").read_text()
+    example = readme[readme.index("Worked example — read-only by default"):]
+    example = example[example.index("```yaml\n") + 8:example.index("```", example.index("```yaml\n") + 8)]
+    auth, policy = example.removeprefix("server:\n").split("policy:", 1)
+    shutil.copytree(HERE.parent.parent / "catalog" / "petstore", tmp_path, dirs_exist_ok=True)
+    manifest = (tmp_path / "mcp.yaml").read_text()
+    assert "server:\n  name: petstore\n" in manifest
+    (tmp_path / "mcp.yaml").write_text(manifest.replace("server:\n", "server:\n" + auth, 1) + "policy:" + policy)
+    result = mcprt(tmp_path, "validate", "mcp.yaml", "--offline")
+    assert result.returncode == 0, result.stderr
+    assert "warning: rules[1]: 'admin_*' matches no tool now" in result.stderr, result.stderr
+
+
+def test_validate_no_exec_counts_the_sources_it_does_not_open(folder: Path) -> None:
+    """Found by review: `validate --offline --no-exec` (README's command for untrusted pull requests) left the
+    `python:`/`command:` sources out and then refused every rule naming them or their tools; they wait now,
+    as for a source that is down, while a misspelt source is still an error."""
+    (folder / "mcp.yaml").write_text(BASE.replace("tools: [showSecret]", "sources: [ops], tools: [showSecret]"))
+    result = mcprt(folder, "validate", "mcp.yaml", "--offline", "--no-exec")
+    assert result.returncode == 0, result.stderr
+    assert "not checked (--no-exec; these run code): ops (python)" in result.stderr, result.stderr
+    (folder / "mcp.yaml").write_text(BASE.replace("tools: [showSecret]", "sources: [op], tools: [showSecret]"))
+    result = mcprt(folder, "validate", "mcp.yaml", "--offline", "--no-exec")
+    assert result.returncode == 2 and "rules[1]: no source named 'op' (did you mean 'ops'?)" in result.stderr, \
+        result.stderr
+
+
+def test_a_glob_only_a_proxied_source_could_provide_is_a_warning(folder: Path) -> None:
+    """A proxied server's tools are known once it answers and change while it runs: a glob it could provide
+    but does not list now is a warning (said again at each rebuild), not a refused manifest; a glob that
+    names the Python source only (`sources: [ops]`) is still an error."""
+    server = HERE.parent / "sources" / "fixtures" / "mcp_server.py"
+    (folder / "mcp.yaml").write_text(BASE.replace("    python: policy_tools\n", "    python: policy_tools\n"
+                                                  f"  remote: {{command: {sys.executable}, args: ['{server}'], "
+                                                  "prefix: r_}\n")
+                                     + '    - {match: {tools: ["r_ech"]}, limit: 5/min}\n')
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "mcp.yaml:16:24: warning: rate_limits[1]: 'r_ech' matches no tool (did you mean 'r_echo'?): " \
+           "proxied source 'remote' lists no such tool now (checked again whenever its tool list changes)" \
+           in result.stderr.splitlines(), result.stderr
+    (folder / "mcp.yaml").write_text((folder / "mcp.yaml").read_text().replace('tools: ["r_ech"]',
+                                                                               'tools: ["r_ech"], sources: [ops]'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 2 and "rate_limits[1]: 'r_ech' matches no tool (did you mean 'r_echo'?): " \
+        "it would govern no call" in result.stderr, result.stderr
 
 
 def test_bad_rules_are_located_errors(folder: Path) -> None:

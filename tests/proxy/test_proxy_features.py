@@ -13,6 +13,7 @@ import anyio
 import mcp_types as types
 import pytest
 
+from tests.support.cli import mcprt_cli
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
 from tests.support.everything_server import BIG_KINDS, TOOLS
 from tests.support.served import http_client, mcprt_http, text_of
@@ -147,6 +148,13 @@ async def test_tool_and_result_fields_the_proxy_does_not_change_pass_through(
             mixed = await client.call_tool("test_multiple_content_types", {})
             assert mixed.content[1].annotations is not None
             assert mixed.content[1].annotations.audience == ["user"]
+    if kind == "url":
+        # `ToolResult.to_wire` set `_meta` in two places; `mcprt call` prints that wire object: the proxied
+        # result's own `_meta`, once, beside its other fields
+        called = mcprt_cli("call", str(tmp_path / "mcp.yaml"), "test_fields")
+        assert called.returncode == 0, called.stderr
+        assert json.loads(called.stdout) == {"content": [{"type": "text", "text": '{"ok": true}'}],
+                                             "structuredContent": {"ok": True}, "_meta": {"example.com/trace": "t-1"}}
 
 
 async def test_tool_log_messages_are_relayed_and_honour_set_level(served: str) -> None:

@@ -149,10 +149,12 @@ def test_oauth_only_servers_keep_the_operator_pages_closed(tmp_path: Path) -> No
 
 @pytest.fixture(scope="module")
 def open_policy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
-    """Tokens, and a policy naming no admins or approvers: every authenticated principal administers."""
+    """Tokens, and a policy naming no admins or approvers: every authenticated principal administers;
+    reached at a public URL and by a listed Host name besides loopback."""
     folder = tmp_path_factory.mktemp("operator-pages")
     shutil.copy(POLICY_TOOLS, folder)
-    (folder / "mcp.yaml").write_text(MANIFEST.replace("  admins: [alice]\n", "  default: allow\n"))
+    (folder / "mcp.yaml").write_text(MANIFEST.replace("  admins: [alice]\n", "  default: allow\n").replace(
+        "server:\n", "server:\n  public_url: https://mcp.example.com\n  http: {allowed_hosts: [ops.internal]}\n"))
     with mcprt_http(folder / "mcp.yaml", "--no-reload",
                     env=child_env(ALICE_TOKEN="tok-alice", CI_TOKEN="tok-ci")) as up:
         yield up
@@ -170,6 +172,39 @@ def test_pages_below_status_need_a_token_or_the_cookie(open_policy: UpProcess) -
     assert _get(up, "/status/approvals", _sign_in(up, "tok-ci")).status_code == 200
     for path in ("/status.json", "/metrics"):  # these answer for themselves, and still refuse
         assert _get(up, path, None).status_code == 401, path
+
+
+def test_forms_posted_from_the_servers_own_origin_are_accepted(open_policy: UpProcess) -> None:
+    """Found by review: a form on the status page posts with the page's Origin; only loopback ones passed,
+    so behind `server.public_url` or under any other accepted Host the approvals/pause forms got 403."""
+    up = open_policy
+    cookie = _sign_in(up, "tok-alice")
+    port = up.base.rsplit(":", 1)[1]
+
+    def post(host: str, origin: str) -> httpx.Response:
+        return httpx.post(f"{up.base}/policy/pause", data={"target": "tool:write_note", "back": "/status"},
+                          cookies={COOKIE: cookie}, headers={"host": host, "origin": origin}, timeout=10)
+
+    for host, origin in (("mcp.example.com", "https://mcp.example.com"),  # behind the public URL's balancer
+                         (f"ops.internal:{port}", f"http://ops.internal:{port}")):  # the page's own Host
+        answer = post(host, origin)
+        assert answer.status_code == 303 and answer.headers["location"] == "/status", (origin, answer.text)
+    for host, origin in (("mcp.example.com", "https://evil.example"), (f"ops.internal:{port}", "http://ops.internal:1"),
+                         ("mcp.example.com", f"http://ops.internal:{port}")):
+        assert post(host, origin).status_code == 403, (host, origin)
+    httpx.post(f"{up.base}/policy/resume", json={"target": "tool:write_note"},
+               headers={"authorization": "Bearer tok-alice"}, timeout=10).raise_for_status()
+
+
+@pytest.mark.parametrize("call", ["%C2%B2", "1" * 5000, "-1", "%EF%BC%91"])
+def test_a_call_id_that_is_not_ascii_digits_is_no_call(open_policy: UpProcess, call: str) -> None:
+    """Found by review: `?call=²` passed `str.isdigit` and `int()` raised: a 500 for anyone, signed in or not."""
+    up = open_policy
+    assert httpx.get(f"{up.base}/status?call={call}", timeout=10).status_code == 401
+    login = httpx.post(f"{up.base}/status/login", data={"token": "wrong", "back": f"/status?call={call}"}, timeout=10)
+    assert login.status_code == 401 and 'value="/status"' in login.text, login.text[:2000]
+    page = httpx.get(f"{up.base}/status?call={call}", headers={"authorization": "Bearer tok-alice"}, timeout=10)
+    assert page.status_code == 200
 
 
 def _rejections(up: UpProcess) -> list[str]:

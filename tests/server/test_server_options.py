@@ -142,6 +142,24 @@ def test_origin_rules() -> None:
                           "http://evil.example")
 
 
+def test_the_servers_own_origin_is_allowed() -> None:
+    """Found by review: the status page's forms post with the page's Origin, which was refused (403) unless
+    loopback or listed: behind `server.public_url`, or reached by any other accepted Host, they never worked."""
+    public = make_policy(tokens=[], bind_host="0.0.0.0", public_url="https://mcp.example.com/mcp", max_request_bytes=1)
+    for ok in ("https://mcp.example.com", "https://MCP.example.com:443", "https://mcp.example.com/"):
+        assert origin_allowed(public, ok), ok
+    for bad in ("http://mcp.example.com", "https://mcp.example.com:8443", "https://evil.example"):
+        assert not origin_allowed(public, bad), bad
+    plain = make_policy(tokens=[], bind_host="0.0.0.0", allowed_hosts=["ops.internal"], max_request_bytes=1)
+    own = "http://ops.internal:8080"  # the request's scheme and (accepted) Host
+    for ok in ("http://ops.internal:8080", "HTTP://OPS.INTERNAL:8080/"):
+        assert origin_allowed(plain, ok, own), ok
+    for bad in ("https://ops.internal:8080", "http://ops.internal", "http://ops.internal:9090", "null"):
+        assert not origin_allowed(plain, bad, own), bad
+    assert not origin_allowed(plain, "http://ops.internal:8080")  # not the request's own origin: still refused
+    assert origin_allowed(plain, "http://ops.internal", "http://ops.internal:80")  # the default port, either way
+
+
 def test_token_rules() -> None:
     policy = make_policy(tokens=["alpha", "beta"], bind_host="127.0.0.1", max_request_bytes=1)
     assert token_accepted(policy, "Bearer alpha") and token_accepted(policy, "bearer beta")

@@ -185,21 +185,23 @@ def _with_offline_hint(diagnostic: Diagnostic) -> Diagnostic:
 
 
 def _without_kinds(loaded: LoadedManifest, kinds: tuple[str, ...], skipped: list[str] | None) -> LoadedManifest:
-    """`loaded` minus its sources of the given kinds (their names and kinds appended to `skipped`)."""
+    """`loaded` minus its sources of the given kinds (their names and kinds appended to `skipped`; the
+    sources kept in `withheld`)."""
     import dataclasses
 
     from ..manifest.model import source_kind
 
-    kept = {}
+    kept, withheld = {}, dict(loaded.withheld)
     for name, source in loaded.manifest.sources.items():
         kind = source_kind(source)
         if kind in kinds:
+            withheld[name] = source  # named, not opened: a policy naming it or its tools waits (`policy.checks`)
             if skipped is not None:
                 skipped.append(f"{name} ({kind})")
         else:
             kept[name] = source
     manifest = loaded.manifest.model_copy(update={"sources": kept})
-    return dataclasses.replace(loaded, manifest=manifest)
+    return dataclasses.replace(loaded, manifest=manifest, withheld=withheld)
 
 
 def quiet_logging(settings: Settings) -> None:

@@ -99,10 +99,13 @@ def format_facts(facts: dict[str, Any]) -> str:
         size = f"{facts['size_bytes']:,} bytes of tools/list"
     else:  # discovery mode: the model finds it with search_tools and reads it with describe_tools
         size = f"{facts['size_bytes']:,} bytes; not in tools/list: reached through discovery (search_tools, call_tool)"
+    by = _overridden(facts["overrides"])
     lines = [f"{definition['name']}  ({size})"]
+    if by("name"):  # the header is the name the model sees; say that the manifest gave it
+        lines.append("name" + by("name") + f": {definition['name']}")
     if definition.get("title"):
-        lines.append(f"title: {definition['title']}")
-    lines.append(f"description: {definition['description']}")
+        lines.append("title" + by("title") + f": {definition['title']}")
+    lines.append("description" + by("description") + f": {definition['description']}")
     where = f"{op.get('method')} {op.get('path')}" if op.get("method") else op["key"]
     if facts["meta_tool"]:
         lines.append("from: mcprt, a discovery meta-tool (`expose: discovery`)")
@@ -117,15 +120,16 @@ def format_facts(facts: dict[str, Any]) -> str:
     else:
         lines.append("overrides: none")
     shaping = facts["shaping"]
-    lines.append(f"prune: {shaping['prune'] or '(none)'}")
+    lines.append("prune" + by("prune") + f": {shaping['prune'] or '(none)'}")
     if shaping["defaults.prune"]:
         lines.append(f"defaults.prune: {json.dumps(shaping['defaults.prune'])}")
     if shaping["output"]:
-        lines.append("output template:")
+        lines.append("output template" + by("output") + ":")
         lines += [f"  {line}" for line in shaping["output"].rstrip().splitlines()]
-    lines.append("input schema: " + json.dumps(definition["inputSchema"], ensure_ascii=False))
+    lines.append("input schema" + by("args") + ": " + json.dumps(definition["inputSchema"], ensure_ascii=False))
     if "outputSchema" in definition:
-        lines.append("output schema: " + json.dumps(definition["outputSchema"], ensure_ascii=False))
+        lines.append("output schema" + by("output_schema") + ": "
+                     + json.dumps(definition["outputSchema"], ensure_ascii=False))
     if definition.get("annotations"):
         lines.append("annotations: " + json.dumps(definition["annotations"]))
     sample = facts["sample"]
@@ -135,6 +139,18 @@ def format_facts(facts: dict[str, Any]) -> str:
             text = block.get("text") if block.get("type") == "text" else f"[{block.get('type')} block]"
             lines += [f"  {line}" for line in str(text).splitlines()]
     return "\n".join(lines) + "\n"
+
+
+def _overridden(overrides: dict[str, Any]) -> Any:
+    """`by(field)`: ` (override KEY, FILE:LINE)` when the tool override gave `field`, else "": every
+    line of the definition says whether the manifest wrote it and where (issue #20), not only the list
+    of overrides below it."""
+    fields = overrides.get("fields", {}) if overrides else {}
+
+    def by(field: str) -> str:
+        return f" (override {overrides['key']}, {fields[field]['at']})" if field in fields else ""
+
+    return by
 
 
 def _short(value: Any) -> str:

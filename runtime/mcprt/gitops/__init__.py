@@ -53,7 +53,10 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
         old_ref, new_ref = resolve_manifest_ref(old, workdir), resolve_manifest_ref(new, workdir)
         for ref in (old_ref, new_ref):
             try:
-                sessions.append(open_session(ref.path, include_roots=ref.include_roots))
+                # the old side as it was served: a policy target naming nothing was a warning before it was an
+                # error, and a change that mends one must still compile its old side to be compared
+                sessions.append(open_session(ref.path, include_roots=ref.include_roots,
+                                             refuse_unmatched=ref is new_ref))
             except ManifestError as exc:  # named as the user knows the files, not by their temporary copies
                 raise ManifestError([replace(d, file=ref.shown(d.file), message=ref.shown(d.message))
                                      for d in exc.diagnostics]) from None

@@ -22,7 +22,7 @@ from ..errors import Diagnostic, ManifestError, ManifestNotFound
 from . import envvars
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
-from .model import Defaults, Manifest, OpenAPISource
+from .model import Defaults, Manifest, OpenAPISource, SourceBase
 from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
@@ -48,6 +48,9 @@ class LoadedManifest:
     # the merged data as written, before `${VAR}` substitution: what a report may show of a setting
     # (`mcprt diff`), since a substituted value can be a credential (`https://admin:${PASS}@…`)
     written: dict[str, Any] = field(default_factory=dict)
+    # sources left out unopened (`validate --no-exec`: `python:`/`command:` ones), by name: their tools are
+    # unknown, so what names them waits as for a source that is down (`policy.checks`), never "no such source"
+    withheld: dict[str, SourceBase] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:

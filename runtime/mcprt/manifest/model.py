@@ -76,7 +76,8 @@ class HttpConfig(StrictModel):
                                 "default only those get an SSE stream.")
     allowed_origins: list[str] = Field(
         default_factory=empty_list,
-        description="Extra browser Origins accepted (loopback origins are always accepted). `*` disables the check.",
+        description="Extra browser Origins accepted (loopback origins, `public_url`'s and the request's own "
+                    "— its scheme and accepted Host — are always accepted). `*` disables the check.",
     )
     allowed_hosts: list[str] = Field(
         default_factory=empty_list,

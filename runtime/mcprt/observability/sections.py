@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-Render = Callable[[], str]
+# `render(back)`: the fragment; `back` is the status page's address in the view the user chose
+# (`status_view.View.address`), for the fragment's forms to return to.
+Render = Callable[[str], str]
 
 
 @dataclass(frozen=True, slots=True)

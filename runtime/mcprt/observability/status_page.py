@@ -17,6 +17,7 @@ from .log import duration_text
 from .recent import CallRecorder, Payloads, RecentCall, ToolFigures
 from .sections import SECTIONS
 from .state import ServerState, ToolInfo
+from .status_view import View
 from .tool_rows import META, tool_rows
 from ..wording import noun
 
@@ -48,21 +49,24 @@ def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
     }
 
 
-def render(state: ServerState, recorder: CallRecorder, *, selected: int | None = None, show_all: bool = False) -> str:
-    """The whole page. Every value from outside is escaped here. `show_all`: a row for every tool,
-    never-called ones included (`tool_rows`: by default many of those are one line)."""
+def render(state: ServerState, recorder: CallRecorder, view: View = View(), note: str | None = None) -> str:
+    """The whole page. Every value from outside is escaped here. `view` (`status_view`): `show_all`, a
+    row for every tool, never-called ones included (`tool_rows`: by default many of those are one line);
+    `call`, the call the inspector shows. Every link and form keeps the part of it that it does not change.
+    `note`: what a form posted from this page was told (`?note=`: a refused pause), shown at the top."""
     parts = [
-        _head(state, refresh=selected is None),
+        _head(state, refresh=view.call is None),
         _server(state),
+        f'<p id="note" class="bad" role="status">{_e(note)}</p>' if note else "",
         _sources(state),
-        _tools(state, recorder, show_all),
+        _tools(state, recorder, view),
         _reload(state),
         _chart(recorder),
-        _recent(recorder, selected),
+        _recent(recorder, view),
     ]
     for section in list(SECTIONS):
         try:
-            body = section.render()
+            body = section.render(view.address())
         except Exception as exc:  # a broken section must not take the page down
             body = f'<p class="bad">this section failed: {_e(type(exc).__name__)}</p>'
         parts.append(f'<section id="{_e(section.key)}"><h2>{_e(section.title)}</h2>{body}</section>')
@@ -70,11 +74,13 @@ def render(state: ServerState, recorder: CallRecorder, *, selected: int | None =
     return "\n".join(parts)
 
 
-def login_page(message: str | None = None) -> str:
-    """The form a browser without a credential gets (it posts the token once; a cookie follows)."""
+def login_page(message: str | None = None, view: View = View()) -> str:
+    """The form a browser without a credential gets (it posts the token once; a cookie follows), then
+    returns to the `view` it asked for."""
     note = f'<p class="bad">{_e(message)}</p>' if message else ""
     return (_head(None, refresh=False) + '<section><h2>Sign in</h2>' + note +
-            '<form method="post" action="/status/login"><label>Bearer token '
+            '<form method="post" action="/status/login">'
+            f'<input type="hidden" name="back" value="{_e(view.address())}"><label>Bearer token '
             '<input type="password" name="token" autocomplete="current-password" autofocus></label> '
             '<button type="submit">Open the status page</button></form></section></main></body></html>')
 
@@ -127,12 +133,12 @@ def _sources(state: ServerState) -> str:
             f'<th class="n">restarts</th><th>error</th></tr>{rows}</table></section>')
 
 
-def _tools(state: ServerState, recorder: CallRecorder, show_all: bool) -> str:
+def _tools(state: ServerState, recorder: CallRecorder, view: View) -> str:
     def calls(tool: ToolInfo) -> int:
         return (recorder.tools.get(tool.name) or ToolFigures()).calls
 
     ordered = sorted(state.tools, key=lambda t: (-calls(t), t.name))
-    chosen = tool_rows(ordered, calls, lambda t: t.exposure, show_all=show_all)
+    chosen = tool_rows(ordered, calls, lambda t: t.exposure, show_all=view.show_all)
     rows = []
     for tool in chosen.shown:
         f = recorder.tools.get(tool.name) or ToolFigures()
@@ -147,7 +153,11 @@ def _tools(state: ServerState, recorder: CallRecorder, show_all: bool) -> str:
             f'<td class="n saved">{saved}</td></tr>'
         )
     idle = chosen.idle_line()
-    more = f'<p id="idle-tools" class="muted">{_e(idle)}: <a href="?all=1">show them</a></p>' if idle else ""
+    more = (f'<p id="idle-tools" class="muted">{_e(idle)}: <a href="{_e(view.with_(show_all=True).address())}">'
+            'show them</a></p>') if idle else ""
+    if view.show_all and tool_rows(ordered, calls, lambda t: t.exposure).idle:  # a way back to the short list
+        more = (f'<p id="idle-tools" class="muted">every tool is shown: <a href="'
+                f'{_e(view.with_(show_all=False).address())}">show only the called ones</a></p>')
     return ('<section id="tools"><h2>Tools</h2><table><tr><th>tool</th><th>source</th><th class="n">calls</th>'
             '<th class="n">errors</th><th class="n">p50</th><th class="n">p95</th>'
             f'<th class="n" title="{_SENT_TITLE}">bytes raw → sent</th><th class="n">saved</th></tr>'
@@ -192,13 +202,14 @@ def _chart(recorder: CallRecorder) -> str:
             f'({_bytes(total_saved)} in the hour)</p></section>')
 
 
-def _recent(recorder: CallRecorder, selected: int | None) -> str:
+def _recent(recorder: CallRecorder, view: View) -> str:
+    selected = view.call
     rows = []
     for c in reversed(recorder.recent):
         cls = ' class="sel"' if c.id == selected else ""
         outcome_class = "ok" if c.outcome == "ok" else "bad"
         rows.append(
-            f'<tr id="call-{c.id}"{cls}><td><a href="?call={c.id}">{_clock(c.time)}</a></td><td>{_e(c.tool)}</td>'
+            f'<tr id="call-{c.id}"{cls}><td><a href="{_e(view.with_(call=c.id).address())}">{_clock(c.time)}</a></td><td>{_e(c.tool)}</td>'
             f'<td class="{outcome_class}">{_e(c.outcome)}</td><td class="n">{_ms(c.latency)}</td>'
             f'<td class="n">{_bytes(c.raw_bytes)} → {_bytes(c.sent_bytes)}</td><td>{_e(c.principal or "")}</td></tr>'
         )

@@ -1,6 +1,23 @@
-"""`mcprt validate` checks of a policy against the tool set it governs (warnings, at their lines).
+"""`mcprt validate` checks of a policy against the tool set it governs (at their lines).
 
-- a `tools` glob or a `sources` entry that matches nothing (a typo, or a tool renamed away), or an
+Errors — a rule or rate limit naming what is not there is a silent hole (a misspelt `deny` leaves the
+tool allowed, a misspelt rate limit counts nothing), so the manifest is refused: `mcprt up` does not
+start, `validate` exits 2, a reload keeps the last good set:
+- a `sources` entry naming no source of the manifest;
+- a `tools` entry naming one exact tool (no `*`, `?`, `[`) that is not served and that no proxied
+  (`command:`/`url:`) source could provide (`toolset.pending.may_come_from`): OpenAPI and Python tools are
+  all known when the manifest compiles.
+
+A wildcard glob that matches nothing is a warning: like a deny/hide rule fitting nothing, it is defensive,
+kept for tools to come (`hide: admin_*` on an API with no admin operations yet).
+
+A proxied server's tool list is only known once it answers, and changes while it runs (`tools/list_changed`
+rebuilds the set; refusing that rebuild would keep serving tools the server dropped), so a glob one
+could provide but none lists now is a warning, said again at every rebuild that still lacks it.
+
+Warnings:
+- a wildcard `tools` glob that matches no served tool (above);
+- a `tools` entry such a proxied source could provide but none does now, or an
   allow/approve rule's or a rate limit's match whose tool keys each match something but fit no served
   tool together (`methods: [POST]` on a read-only API; a deny/hide rule fitting nothing is defensive);
 - a rule after a catch-all rule (one that matches every call), or after a rule without `when` that
@@ -25,8 +42,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
-from ..manifest.model import is_loopback
-from ..toolset.pending import pending_for
+from ..manifest.model import CommandSource, UrlSource, is_loopback
+from ..toolset.pending import is_glob, may_come_from, pending_for
 from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
 from .limits import limit_twins
@@ -41,6 +58,8 @@ if TYPE_CHECKING:
 # `Diagnostic.code` of a rule's or rate limit's tool glob or source that matches nothing: `mcprt diff`
 # flags one a change introduces as breaking (the calls it governed are now decided by other rules).
 MATCHES_NOTHING = "policy-matches-nothing"
+# What an error above says to end with: why naming nothing is refused, not merely warned about.
+UNMATCHED = ": it would govern no call"
 # … of a rule that refuses, approves or hides, left unreachable by a catch-all before it: the calls it
 # governed are now allowed or decided by that catch-all (also breaking for `mcprt diff`).
 UNREACHABLE_RULE = "policy-unreachable-rule"
@@ -95,21 +114,32 @@ def stdio_approval_note(policy: Policy | None) -> str | None:
     return STDIO_APPROVALS.format(what=", ".join(_named(path) for path in policy.approving()))
 
 
-def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[str] = ()) -> list[Diagnostic]:
-    """The warnings above, at their lines. `pending`: sources whose tools are not known yet (down since
-    the start, `SyncResult.down`): what a rule's match could find among their tools — a glob they could
-    provide, a `sources` entry naming one, a rule fitting nothing or shadowed while one of them could
-    fit it — is left for the rebuild that lists them (`toolset.pending`), where it is checked in full."""
+def _sources(names: list[str]) -> str:
+    return ("proxied source " if len(names) == 1 else "proxied sources ") + ", ".join(f"'{n}'" for n in names)
+
+
+def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[str] = (), *,
+                 refuse_unmatched: bool = True) -> list[Diagnostic]:
+    """The errors and warnings above, at their lines. `pending`: sources whose tools are not known yet (down since
+    the start, `SyncResult.down`; and `loaded.withheld`, never opened): what a rule's match could find among their
+    tools — a glob they could provide, a `sources` entry naming one, a rule fitting nothing or shadowed while one
+    of them could fit it — is left for the rebuild that lists them (`toolset.pending`), where it is checked in full.
+    `refuse_unmatched=False`: those errors are warnings (the old side of `mcprt diff`, compiled as it was served
+    before they were errors, so a change that mends one can still be compared)."""
     policy = loaded.manifest.policy
     if policy is None:
         return []
     found: list[Diagnostic] = []
-    configs = loaded.manifest.sources
+    # a withheld source (`validate --no-exec`) exists but was not opened: pending, as one that is down
+    configs = {**loaded.withheld, **loaded.manifest.sources}
+    pending = {*pending, *loaded.withheld}
     names = list(toolset.tools)
-    sources = set(loaded.manifest.sources)
+    sources = set(configs)
 
-    def warn(path: tuple, message: str, code: str = "") -> None:
-        found.append(replace(loaded.diagnostic(("policy", *path), message, severity="warning"), code=code))
+    def warn(path: tuple, message: str, code: str = "", severity: str = "warning") -> None:
+        found.append(replace(loaded.diagnostic(("policy", *path), message, severity=severity), code=code))
+
+    proxied = [name for name, config in configs.items() if isinstance(config, (CommandSource, UrlSource))]
 
     tools = list(toolset.tools.values())
     entries = governed(policy, tools)
@@ -123,13 +153,21 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
         for j, pattern in enumerate(match.tools):
             if not any(fnmatch.fnmatchcase(name, pattern) for name in names) \
                     and not pending_for(configs, pending, pattern):
-                hint = did_you_mean(pattern, names)
-                warn((group, index, "match", "tools", j), f"{group}[{index}]: '{pattern}' matches no tool" + hint,
-                     MATCHES_NOTHING)
+                said = f"{group}[{index}]: '{pattern}' matches no tool" + did_you_mean(pattern, names)
+                live = [name for name in proxied if may_come_from(configs[name], pattern)
+                        and (not match.sources or name in match.sources)]  # only the sources it names can fit
+                if live:  # a proxied server's list could bring it (see the module docstring)
+                    warn((group, index, "match", "tools", j), said + f": {_sources(live)} lists no such tool now "
+                         "(checked again whenever its tool list changes)", MATCHES_NOTHING)
+                elif is_glob(pattern):  # a defensive rule kept for tools to come (`hide: admin_*`)
+                    warn((group, index, "match", "tools", j), said + " now: it governs no call until a tool it "
+                         "matches is served (an exact name matching nothing is an error)", MATCHES_NOTHING)
+                else:
+                    warn((group, index, "match", "tools", j), said + UNMATCHED, MATCHES_NOTHING, "error")
         for j, source in enumerate(match.sources):
             if source not in sources:
                 warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
-                     + did_you_mean(source, sorted(sources)), MATCHES_NOTHING)
+                     + did_you_mean(source, sorted(sources)) + UNMATCHED, MATCHES_NOTHING, "error")
         keys = [k for k in ("tools", "sources", "methods", "annotations") if getattr(match, k)]
         # A deny or hide rule that fits no tool today is defensive (`methods: [DELETE]` in the README's
         # worked example, kept for the day the API gains one): said only for rules that grant (allow,
@@ -163,5 +201,7 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
         warn(("approvals", "webhook"), f"the webhook's approve/deny links would use the bind address "
              f"({server.http.host}; 127.0.0.1 for 0.0.0.0), which people elsewhere cannot open: set "
              "server.public_url to the URL they reach this server at (e.g. https://mcp.example.com)")
+    if not refuse_unmatched:
+        found = [replace(d, severity="warning") if d.code == MATCHES_NOTHING else d for d in found]
     return found
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -38,7 +38,14 @@ MAX_BODY = 16_384
 PAGE_PATH = "/status/approvals"
 
 
-def policy_routes(service: PolicyService) -> list[Route]:
+# Where a form post returns to, given its `back` field: a safe same-site address, or None for PAGE_PATH.
+# The server passes the status page's (`observability.status_view`): this layer knows no page above it.
+ReturnTo = Callable[[object], "str | None"]
+
+
+def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> list[Route]:
+    """The routes above. `back(field)`: the address a form's `back` field names (the status page in the
+    view the form was on), or None to return to PAGE_PATH; it must never name another site."""
     async def list_approvals(request: Request) -> Response:
         principal = _principal(request)
         if not service.may_administer(principal):
@@ -64,13 +71,13 @@ def policy_routes(service: PolicyService) -> list[Route]:
             decided = await service.decide(request.path_params["id"], _principal(request), approve,
                                            _text(fields.get("reason")))
         except Forbidden as exc:
-            return _back(request, fields, str(exc)) if form else _error(403, str(exc))
+            return _back(back, fields, str(exc)) if form else _error(403, str(exc))
         except NotFound as exc:
-            return _back(request, fields, str(exc)) if form else _error(404, str(exc))
+            return _back(back, fields, str(exc)) if form else _error(404, str(exc))
         except Conflict as exc:
-            return _back(request, fields, str(exc)) if form else _error(409, str(exc))
+            return _back(back, fields, str(exc)) if form else _error(409, str(exc))
         if form:
-            return _back(request, fields, None)
+            return _back(back, fields, None)
         return JSONResponse(approval_json(decided))
 
     async def list_pauses(request: Request) -> Response:
@@ -85,25 +92,29 @@ def policy_routes(service: PolicyService) -> list[Route]:
         target = pause_target(fields)
         if target is None:
             return _error(400, 'say what to pause: {"target": "tool:NAME" | "source:KEY" | "all"}')
+        # A form (the status pages) goes back to its page with the refusal as a note, as below: a JSON
+        # error page would leave the browser off the page and the view it was on.
         if not service.may_administer(principal):
-            return _error(403, f"{principal.subject} may not pause or resume (policy.admins)")
+            refused = f"{principal.subject} may not pause or resume (policy.admins)"
+            return _back(back, fields, refused) if form else _error(403, refused)
         if service.gate is None:
-            return _error(409, "this server has no `policy:` block; add one (even `policy: {}`) to use pauses")
+            refused = "this server has no `policy:` block; add one (even `policy: {}`) to use pauses"
+            return _back(back, fields, refused) if form else _error(409, refused)
         was_paused = target in await service.state.pause_list()
         # A typo would otherwise look paused (or resumed) while the tool it meant keeps its state; a pause
         # of a name no longer served can still be lifted, so resume only asks when nothing is paused there.
         unknown = unknown_target(service.gate.tools, target, paused) if paused or not was_paused else None
         if unknown is not None:
-            return _back(request, fields, unknown) if form else _error(404, unknown)
+            return _back(back, fields, unknown) if form else _error(404, unknown)
         if not paused and not was_paused:  # resume is idempotent: say so rather than report a change
             note = f"{target} was not paused"
             if form:
-                return _back(request, fields, note)
+                return _back(back, fields, note)
             return JSONResponse({"target": target, "paused": False, "changed": False,
                                  "pauses": await service.state.pause_list()})
         await service.pause(target, principal, paused, _text(fields.get("reason")))
         if form:
-            return _back(request, fields, None)
+            return _back(back, fields, None)
         return JSONResponse({"target": target, "paused": paused, "changed": paused != was_paused,
                              "pauses": await service.state.pause_list()})
 
@@ -235,10 +246,9 @@ def _text(value: Any) -> str | None:
     return value.strip()[:500] or None if isinstance(value, str) else None
 
 
-def _back(request: Request, fields: dict[str, Any], note: str | None) -> Response:
+def _back(resolve: ReturnTo, fields: dict[str, Any], note: str | None) -> Response:
     """After a form post: back to the page it came from (one of our two pages), with a note on failure."""
-    back = fields.get("back")
-    target = back if back in ("/status", PAGE_PATH) else PAGE_PATH  # never an open redirect
+    target = resolve(fields.get("back")) or PAGE_PATH  # never an open redirect (`policy_routes`)
     if note:
         from urllib.parse import urlencode
 

@@ -8,8 +8,10 @@ Checked in that order, before the MCP layer sees anything:
    wildcard bind this machine's host name (the banner's "from other machines" URL), the host of
    `server.public_url`, and `server.http.allowed_hosts` / `MCPRT_ALLOWED_HOSTS` (a Service's or
    balancer's names). A refusal names those settings, in the answer and in the log.
-2. Origin (403): browsers send it on cross-origin requests; loopback origins and
-   `server.http.allowed_origins` pass, a request without Origin (any non-browser client) passes.
+2. Origin (403): browsers send it on cross-origin requests; loopback origins, the origin of
+   `server.public_url`, the request's own origin (scheme and the accepted Host: a page of this
+   server posting back to it) and `server.http.allowed_origins` pass, a request without Origin (any
+   non-browser client) passes.
 3. Bearer token: a static token (compared in constant time) names its principal; otherwise, with
    `server.auth.oauth`, an OAuth access token is validated (`identity.resource`). A missing or bad
    token gets 401 `WWW-Authenticate: Bearer` (with `resource_metadata=`, RFC 9728 §5.1, and the
@@ -106,7 +108,7 @@ def make_policy(
     token_free_paths: Iterable[str] = (),
 ) -> GuardPolicy:
     """The guard's rules. `allowed_hosts`: extra Host values ("name" any port, "name:port" that port,
-    "*" all); `public_url`: `server.public_url`, whose host is accepted; a wildcard `bind_host` adds
+    "*" all); `public_url`: `server.public_url`, whose host is accepted (and its origin as an Origin); a wildcard `bind_host` adds
     this machine's host name (`socket.gethostname()`, no DNS lookup), a specific one itself."""
     named = dict(tokens) if isinstance(tokens, Mapping) else {t: BEARER for t in tokens}
     hosts = {_rootless(h.strip().lower()) for h in allowed_hosts if h.strip()}
@@ -117,12 +119,15 @@ def make_policy(
 
         if name := socket.gethostname().strip().lower():
             hosts.add(name)
+    origins = {_origin(o) or _origin_key(o) for o in allowed_origins if o.strip()}
     if public_url and (public := urlsplit(public_url).hostname):
         hosts.add(_bracketed(_rootless(public.lower())))  # any port: a balancer in front may listen on another
+        if own := _origin(public_url):  # the status page's forms, served to browsers at that URL
+            origins.add(own)
     return GuardPolicy(
         tokens=tuple((t.encode(), named.get(t, BEARER)) for t in named if t),
         allowed_hosts=frozenset(hosts),
-        allowed_origins=frozenset(_origin_key(o) for o in allowed_origins if o.strip()),
+        allowed_origins=frozenset(origins),
         max_request_bytes=max_request_bytes,
         resource_server=resource_server,
         token_free_paths=frozenset(token_free_paths),
@@ -199,16 +204,33 @@ def host_allowed(policy: GuardPolicy, host_header: str | None, local_address: st
     return bare in policy.allowed_hosts or (port is not None and f"{bare}:{port}" in policy.allowed_hosts)
 
 
-def origin_allowed(policy: GuardPolicy, origin: str | None) -> bool:
+def _origin(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL, lower-cased, the scheme's default port left out (so
+    `https://x:443` and `https://x` are one origin, RFC 6454 §4); None for anything else."""
+    try:
+        parts = urlsplit(url.strip().lower())
+        port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    shown = f":{port}" if port is not None and port != {"http": 80, "https": 443}[parts.scheme] else ""
+    return f"{parts.scheme}://{_bracketed(_rootless(parts.hostname))}{shown}"
+
+
+def origin_allowed(policy: GuardPolicy, origin: str | None, own: str | None = None) -> bool:
+    """Whether a request with Origin `origin` may be served (see the module docstring, 2). `own`: the
+    request's own origin, `scheme://Host` of a Host the guard accepted: a page this server served
+    posting back to it (same origin, RFC 6454 §5) passes under whatever name clients reach it by."""
     if origin is None or policy.any_origin:
         return True
     normalized = _origin_key(origin)
-    if normalized in policy.allowed_origins:
+    said = _origin(normalized)
+    if normalized in policy.allowed_origins or (said is not None and said in policy.allowed_origins):
         return True
-    parts = urlsplit(normalized)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if said is None:
         return False
-    return _is_loopback_name(parts.hostname)
+    return _is_loopback_name(urlsplit(said).hostname or "") or (own is not None and said == _origin(own))
 
 
 def token_accepted(policy: GuardPolicy, authorization: str | None) -> bool:
@@ -314,7 +336,9 @@ class HttpGuard:
                       hint=HOST_HINT)
             return 421, f"Host {(host or '')[:100]!r} is not accepted: {HOST_HINT}", []
         origin = headers.get("origin")
-        if not origin_allowed(policy, origin):
+        # the request's own origin only where its Host was checked (an open path skips that check)
+        own = None if open_path or not host else f"{scope.get('scheme', 'http')}://{host}"
+        if not origin_allowed(policy, origin, own):
             log_event("rejected request: Origin not allowed", logging.WARNING, origin=(origin or "")[:100],
                       hint="add it to server.http.allowed_origins")
             return 403, "Origin not allowed", []

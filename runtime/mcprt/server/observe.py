@@ -172,26 +172,32 @@ class Observatory:
 
     async def _status(self, request: Request) -> Response:
         from ..observability.status_page import login_page, render
+        from ..observability.status_view import view_of
 
+        view = view_of(request.query_params)  # `all=1`, `call=ID`: kept through sign-in, links and forms
         token = request.query_params.get("token")
         if token is not None:  # accepted once, then a cookie: the token leaves the address bar
-            return self._admit(token) or await self._refused_sign_in(request, token)
+            return self._admit(token, view.address()) or await self._refused_sign_in(request, token, view)
         if not self._bearer_ok(request):  # the guard attached the principal of a token or a sign-in cookie
             if request.headers.get("authorization"):  # a wrong token is a rejection; a browser's first visit is not
                 log_refused(True, request.url.path)
-            return HTMLResponse(login_page(), status_code=401)
-        call = request.query_params.get("call")
-        selected = int(call) if call and call.isdigit() else None
-        show_all = request.query_params.get("all") == "1"  # every tool, called or not (`tool_rows`)
-        return HTMLResponse(render(self.state(), self.recorder, selected=selected, show_all=show_all),
-                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+            return HTMLResponse(login_page(view=view), status_code=401)
+        # `same-origin`: no other site learns this page's address (its `?call=` id), while the page's own
+        # forms keep their true Origin: under `no-referrer` browsers send `Origin: null` with a form post,
+        # which the guard refuses ("Origin not allowed"), so the approvals section's forms never worked.
+        return HTMLResponse(render(self.state(), self.recorder, view, request.query_params.get("note")),
+                            headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
 
     async def _login(self, request: Request) -> Response:
-        body = (await request.body())[:4096].decode("utf-8", errors="replace")
-        token = (parse_qs(body).get("token") or [""])[0]
-        return self._admit(token) or await self._refused_sign_in(request, token)
+        from ..observability.status_view import View, status_return
 
-    async def _refused_sign_in(self, request: Request, token: str) -> Response:
+        body = (await request.body())[:4096].decode("utf-8", errors="replace")
+        fields = parse_qs(body)
+        token = (fields.get("token") or [""])[0]
+        view = status_return((fields.get("back") or [""])[0]) or View()  # the view signed in from
+        return self._admit(token, view.address()) or await self._refused_sign_in(request, token, view)
+
+    async def _refused_sign_in(self, request: Request, token: str, view: Any) -> Response:
         from ..observability.status_page import login_page
 
         log_refused(bool(token), request.url.path)
@@ -203,7 +209,7 @@ class Observatory:
             message = ("that is a valid OAuth access token, but a browser signs in with a static token "
                        "(server.auth.tokens)" + ("" if self.policy.tokens else ", and this server has none") +
                        "; to use the access token, send it as an Authorization: Bearer header")
-        return HTMLResponse(login_page(message), status_code=401)
+        return HTMLResponse(login_page(message, view), status_code=401)
 
     async def _is_access_token(self, request: Request, token: str) -> bool:
         """Whether `token` is an access token this server accepts (server.auth.oauth)."""
@@ -220,12 +226,13 @@ class Observatory:
             return False
         return True
 
-    def _admit(self, token: str) -> Response | None:
+    def _admit(self, token: str, back: str) -> Response | None:
+        """Signed in: a cookie, and back to `back` (the status page in the view asked for: `status_view`)."""
         assert self.policy is not None
         principal = token_principal(self.policy, f"Bearer {token}") if token else None
         if principal is None:
             return None
-        response = RedirectResponse("/status", status_code=303)
+        response = RedirectResponse(back, status_code=303)
         if self.policy.tokens:  # without tokens the pages are open: nothing to sign in to
             # Path "/": the approval forms post to /policy/…; SameSite=Strict keeps it off cross-site requests.
             response.set_cookie(COOKIE, self.policy.logins.issue(principal.name), max_age=COOKIE_SECONDS,

@@ -342,6 +342,7 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
     Served even when the manifest has no `policy:` yet, so one added by a reload is administrable.
     """
     from ..observability.sections import add_section
+    from ..observability.status_view import return_address
     from ..policy.http import policy_routes, render_section
 
     service = runtime.policy_service()
@@ -353,8 +354,8 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
         log_event("approval webhook links use the bind address; set server.public_url", logging.WARNING,
                   links=service.base_url)
     spawn(service.refresh_forever(), "policy state refresh")
-    cleanups.append(add_section("approvals", "Approvals", lambda: render_section(service, back="/status")))
-    return policy_routes(service)
+    cleanups.append(add_section("approvals", "Approvals", lambda back: render_section(service, back=back)))
+    return policy_routes(service, back=return_address)  # forms return to the status page's view
 
 
 async def reload_now(runtime: Runtime, notifier: Notifier) -> None:

@@ -59,8 +59,9 @@ class ReplayHarness:
     """One manifest compiled against one replay upstream; replays cases one at a time."""
 
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = ()) -> None:
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> None:
         self.manifest = find_manifest(manifest)
+        self.refuse_unmatched = refuse_unmatched  # see `Runtime.refuse_unmatched_policy`
         self.include_roots = tuple(include_roots)  # for its loads only (`load_manifest`): a revision's folders
         self.settings = settings or load_settings()
         self.upstream = ReplayUpstream()
@@ -79,6 +80,7 @@ class ReplayHarness:
             self.loaded = await asyncio.to_thread(load_for_replay, self.manifest, origin, self.settings,
                                                   self.include_roots)
             self._runtime = Runtime(self.manifest, self.settings)
+            self._runtime.refuse_unmatched_policy = self.refuse_unmatched
             compiled = await self._runtime.compile(self.loaded)
         except BaseException:
             await self.close()
@@ -224,8 +226,8 @@ class ReplaySession:
     """
 
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = ()) -> None:
-        self.harness = ReplayHarness(manifest, settings, include_roots)
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> None:
+        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcprt-replay", daemon=True)
         self._thread.start()
@@ -269,9 +271,10 @@ class ReplaySession:
 
 
 def open_session(manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = ()) -> ReplaySession:
-    """A ready session; the thread is cleaned up when opening fails. `include_roots` as for `load_manifest`."""
-    session = ReplaySession(manifest, settings, include_roots)
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> ReplaySession:
+    """A ready session; the thread is cleaned up when opening fails. `include_roots` as for `load_manifest`;
+    `refuse_unmatched` as `Runtime.refuse_unmatched_policy`."""
+    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched)
     try:
         return session.open()
     except (ManifestError, McprtError, Exception):

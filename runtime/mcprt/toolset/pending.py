@@ -19,6 +19,11 @@ from ..manifest.model import SourceBase
 _WILDCARD = re.compile(r"[*?\[]")
 
 
+def is_glob(pattern: str) -> bool:
+    """Whether a policy `tools` pattern is an `fnmatch` glob (`*`, `?` or `[`), not one exact name."""
+    return _WILDCARD.search(pattern) is not None
+
+
 def may_come_from(source: SourceBase, pattern: str) -> bool:
     """Whether a served tool named by `pattern` (an exact name, or an `fnmatch` glob as policy rules
     write them) could be one of `source`'s once its tools are known: a `name` its overrides give,
