@@ -51,6 +51,11 @@ _MAX_SEQUENCE_PRODUCT = 1_000_000  # longest str/list a template may build with 
 _MAX_POWER_EXPONENT = 1_000
 
 
+DATA_TYPES: tuple[type, ...] = (dict, list, tuple, str)
+"""The values a template reads as data only: `x.name`, `x["name"]` and `x|attr("name")` on one are its key
+(or index) `name`, else undefined, never one of its Python methods (`items`, `keys`, `get`, `count`, `upper`…):
+a field named like a method is that field, and a missing one is missing. Filters do what methods did."""
+
 _PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 
 
@@ -111,13 +116,29 @@ class _ShapingEnvironment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         budget.tick()
+        if isinstance(obj, DATA_TYPES):
+            return budget.check_size(self.field(obj, attribute))
         if isinstance(obj, str) and attribute in ("format", "format_map"):
             budget.check_format(obj)
         return budget.check_size(super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         budget.tick()
+        if isinstance(obj, DATA_TYPES):
+            return budget.check_size(self.field(obj, argument))
         return budget.check_size(super().getitem(obj, argument))
+
+    def field(self, obj: Any, key: Any) -> Any:
+        """`obj[key]` of JSON data, else undefined (missing): never a Python attribute of the value.
+        Jinja's own look-up falls back from a key to an attribute (and `.name` prefers the attribute),
+        so once `drop_empty` removed an empty `items`, `result['items']` was the dict's `items` method:
+        `is defined` held and the loop failed with "'builtin_function_or_method' object is not iterable"."""
+        try:
+            return obj[key]
+        except (TypeError, LookupError):
+            if isinstance(key, str) and key.startswith("_") and hasattr(obj, key):
+                return self.unsafe_undefined(obj, key)  # `__class__`…: the sandbox's refusal, as on any value
+            return self.undefined(obj=obj, name=key)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's signature)
         budget.tick()
@@ -257,7 +278,9 @@ class _DocumentedUndefined(StrictUndefined):
                     f"empty, but cannot be used as a value here; guard it with `| default(…)` or `is defined`)")
         name, parent = root._undefined_name, object_type_repr(root._undefined_obj)
         missing_what = f"element {name!r}" if not isinstance(name, str) else f"attribute {name!r}"
-        return f"field '{path}' is missing: {parent!r} has no {missing_what}"
+        method = isinstance(name, str) and isinstance(root._undefined_obj, DATA_TYPES) and hasattr(root._undefined_obj, name)
+        hint = " (a template reads data, not Python methods: use a filter, e.g. `| items`, `| upper`)" if method else ""
+        return f"field '{path}' is missing: {parent!r} has no {missing_what}{hint}"
 
     _strict = StrictUndefined._fail_with_undefined_error
     __str__ = _lenient(_strict, lambda self: "")
@@ -339,6 +362,16 @@ def _items(value: Any) -> Any:
 
 
 _JINJA_ITEMS = jinja2.filters.FILTERS["items"]
+_JINJA_ATTR = jinja2.filters.FILTERS["attr"]
+
+
+@jinja2.pass_environment
+def _attr(environment: _ShapingEnvironment, value: Any, name: str) -> Any:
+    """Jinja's `attr`, except that on JSON data (`DATA_TYPES`) it reads the field, as `.name` does:
+    data has no attributes a template may reach."""
+    if isinstance(value, DATA_TYPES):
+        return environment.getattr(value, name)
+    return _JINJA_ATTR(environment, value, name)
 
 
 @lru_cache(maxsize=1)
@@ -369,6 +402,7 @@ def template_environment() -> SandboxedEnvironment:
     env.filters["shorten"] = _shorten
     env.filters["firstline"] = _firstline
     env.filters["items"] = _items
+    env.filters["attr"] = _attr
     for name in ("default", "d"):
         env.filters[name] = _guarding(env.filters[name])
     for name in ("defined", "undefined"):
