@@ -23,6 +23,7 @@ from ..expressions.prune_growth import WARN_GROWTH
 from ..schema.shapes import certainly_fits
 from ..shaping.pagination import cursor_parameters, page_size_parameter
 from ..shaping.result import Shaping
+from ..shaping.structured_check import StructuredCheck
 from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
 from ..sources.kind import SourceKind, kind_of
@@ -158,6 +159,7 @@ def _source_tools(
             max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
             tool=name,
             structured=declared is not None,
+            structured_check=StructuredCheck(declared) if declared is not None else None,
             output_schema=declared if declared is not None else declared_as_is,  # what the client is told
             documented=documented,
             page_size=page_size_parameter(schema),
