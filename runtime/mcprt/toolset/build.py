@@ -187,7 +187,31 @@ def _source_tools(
                 task_support=override.task_support or source.task_support or upstream_task_support(op),
             )
         )
+    _distinguish_descriptions(loaded, source_name, tools, out)
     return tools
+
+
+def _distinguish_descriptions(loaded: LoadedManifest, source_name: str, tools: list[Tool],
+                              out: list[Diagnostic]) -> None:
+    """Tools of one source with one description are alike to a model (readme's `parameters-common`:
+    `get_anything`, `_2`, `_3`; Petstore's two `create_users_with_*_input`): each such HTTP tool's
+    description gets its method and path added, and a warning (an error under `--strict`) asks for
+    descriptions that tell them apart."""
+    alike: dict[str, list[Tool]] = {}
+    for tool in tools:
+        alike.setdefault(tool.description.strip(), []).append(tool)
+    for description, group in alike.items():
+        if len(group) < 2:
+            continue
+        for tool in group:
+            meta = tool.operation.meta
+            if meta.method and meta.path:
+                tool.description = f"{description} ({meta.method.upper()} {meta.path})".lstrip()
+        names = ", ".join(f"'{tool.name}'" for tool in group)
+        out.append(loaded.diagnostic(("sources", source_name), (
+            f"tools {names} have the same description, so a model cannot tell them apart: their method and path "
+            "were added to it; give each a `description` that says how they differ"), severity="warning",
+            prefer="key"))
 
 
 def upstream_task_support(op: Operation) -> str:
