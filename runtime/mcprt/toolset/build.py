@@ -188,7 +188,27 @@ def _source_tools(
             )
         )
     _distinguish_descriptions(loaded, source_name, tools, out)
+    _check_name_lengths(loaded, source_name, tools, out)
     return tools
+
+
+PRACTICAL_NAME_LENGTH = 48
+"""Longest tool name validate accepts without a warning: MCP allows 64 characters, but clients prefix the
+server's name and many model APIs cap the whole at 64 (Claude Code: `mcp__<server>__<tool>`), so 48 leaves
+a server name of about 10 characters room."""
+
+
+def _check_name_lengths(loaded: LoadedManifest, source_name: str, tools: list[Tool], out: list[Diagnostic]) -> None:
+    """One warning per source naming its tools longer than `PRACTICAL_NAME_LENGTH` (an error under `--strict`)."""
+    long = [tool for tool in tools if len(tool.name) > PRACTICAL_NAME_LENGTH]
+    if not long:
+        return
+    shown = ", ".join(f"'{tool.name}' ({len(tool.name)})" for tool in long[:5])
+    more = f" and {len(long) - 5} more" if len(long) > 5 else ""
+    out.append(loaded.diagnostic(("sources", source_name), (
+        f"{len(long)} tool name(s) longer than {PRACTICAL_NAME_LENGTH} characters: {shown}{more}; clients prefix "
+        "the server's name (Claude Code: `mcp__<server>__`) and many cap the whole at 64, so such a tool may be "
+        "renamed or refused: give it a shorter `name:` under `tools:`"), severity="warning", prefer="key"))
 
 
 def _distinguish_descriptions(loaded: LoadedManifest, source_name: str, tools: list[Tool],
