@@ -224,7 +224,7 @@ def test_each_signal_is_measured_on_its_own(prepared: list[Prepared], monkeypatc
     assert returncode == 0, out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| `")}
     assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, out
-    assert "| all of `SIGNALS` (the rule) | 84.6% / 0 |" in out, out
+    assert "| all of `SIGNALS` (the rule) | 84.5% / 0 |" in out, out  # with the empty-result cases (84.6% before)
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
     assert "| `links` (off) | +0.5 pt / +1 |" in out, out
 
