@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from jinja2 import nodes
 
-from ..expressions.templates import DATA_TYPES, parsed_template, template_environment
+from ..expressions.templates import is_data, parsed_template, template_environment
 
 _PLAIN_VALUES: tuple[object, ...] = ({}, [], "", 0, 0.5, True, None)  # what JSON decodes to
 
@@ -38,7 +38,7 @@ def refused_by_sandbox(attribute: str) -> tuple[str, ...]:
     refused = []
     for value in _PLAIN_VALUES:
         found = getattr(value, attribute, _MISSING)
-        if isinstance(value, DATA_TYPES) and not attribute.startswith("_"):
+        if is_data(value) and not attribute.startswith("_"):
             continue  # read as a field of that name, never the method (templates.DATA_TYPES)
         if found is not _MISSING and not env.is_safe_attribute(value, attribute, found):
             refused.append(type(value).__name__)
