@@ -178,7 +178,7 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
     assert json.loads(wrong.content[0].text) == {"id": "abc", "name": "thing"}
     assert wrong.content[1].text == (
         "Note: structuredContent is empty because the upstream's answer does not match the response schema its "
-        "API description documents ($.id: 'abc' is not of type 'integer', 'null'); the text is the whole result")
+        "API description documents ($.id: string, expected integer/null); the text is the whole result")
     assert exact.structured_content == {"id": 9007199254740993, "name": "thing"} and len(exact.content) == 1
     assert '"id":9007199254740993' in exact.content[0].text  # exact in both (README: RFC 8259 §6)
     assert not recorded.is_error and recorded.content[0].text == "Item 3 —", recorded.content[0].text

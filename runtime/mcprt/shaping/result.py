@@ -218,6 +218,7 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     # The advertised outputSchema, whatever its origin (declared by mcprt, or the function's or upstream
     # tool's own passed through): structuredContent must conform to it, so no marker goes into the data.
     schema = shaping.output_schema if not (unpruned and shaping.structured) else None
+    whole, notes_before = value, list(notes)
     value, text = _json_fitting(value, shaping.max_result_bytes, notes,
                                 structured=shaping.structured or schema is not None,
                                 schema=schema, page_note=_page_note(value, shaping))
@@ -225,8 +226,15 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
         problem = shaping.structured_check.problem(value) if shaping.structured_check is not None else None
         if problem is not None:  # the upstream broke its own description: a client would refuse the result
             log_mismatch(shaping.tool, problem)
-            notes.append(f"structuredContent is empty because the upstream's answer does not match the response "
-                         f"schema its API description documents ({problem}); the text is the whole result")
+            note = (f"structuredContent is empty because the upstream's answer does not match the response "
+                    f"schema its API description documents ({problem}); the text is the whole result")
+            if utf8_length(text) + notes_size([*notes, note]) > shaping.max_result_bytes:
+                # The limit counts this note too: fit the text again with it (the text alone goes now).
+                notes[:] = [*notes_before, note]
+                value, text = _json_fitting(whole, shaping.max_result_bytes, notes,
+                                            page_note=_page_note(whole, shaping))
+            else:
+                notes.append(note)
             return [_text_block(text)], {}
         return [_text_block(text)], value
     # A declared outputSchema describes the pruned shape: an unpruned body goes as text only, beside `{}`.
@@ -240,7 +248,7 @@ def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     elif not text and upstream.status:
         # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
         # say what the upstream answered, as an error's empty body is said.
-        text = f"HTTP {upstream.status}{_reason(upstream.status)} (empty body)"
+        text = _empty_body(upstream.status)
     note = f"the text was shortened to fit the result limit of {byte_count(shaping.max_result_bytes)}"
     if utf8_length(text) + notes_size(notes) > shaping.max_result_bytes:
         text = shorten_text(text, max(shaping.max_result_bytes - notes_size([*notes, note]), 0))
@@ -470,24 +478,29 @@ def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
     except TemplateRenderError as exc:
         raise _TemplateFailed(exc) from None
     text = text.rstrip()  # a loop's last newline is a token nobody needs
-    return text if text.strip() else empty_rendering(result)
+    return text if text.strip() else empty_rendering(result, upstream.status)
 
 
 _EMPTY_WORDS = {list: "empty list", tuple: "empty list", dict: "empty object", str: "empty text", type(None): "null"}
-_SHOWN_DATA = 200  # characters of the data an empty rendering shows
 
 
-def empty_rendering(value: Any) -> str:
+def _empty_body(status: int) -> str:
+    """An empty successful body in words, `HTTP 204 No Content (empty body)`: what the upstream answered."""
+    return f"HTTP {status}{_reason(status)} (empty body)"
+
+
+def empty_rendering(value: Any, status: int | None = None) -> str:
     """What the model reads instead of an empty text block: a template that renders nothing (a loop over
     `[]`, an `{% if %}` on data that `drop_empty` emptied) read as "nothing happened", and some model APIs
-    refuse empty text blocks. An empty value is said in words ("No results (empty list)."); a non-empty one
-    the template rendered nothing from is shown as compact JSON (at most `_SHOWN_DATA` characters)."""
+    refuse empty text blocks. An empty text with an HTTP `status` is the empty body, worded as without a
+    template (`_empty_body`: a DELETE's 204 is no "No results"); another empty value is said in words
+    ("No results (empty list)."). A non-empty value the template rendered nothing from is not shown: the
+    template left it out on purpose (it may hold a token), so only that it rendered nothing is said."""
+    if value == "" and status:
+        return _empty_body(status)
     if not value and type(value) in _EMPTY_WORDS:
         return f"No results ({_EMPTY_WORDS[type(value)]})."
-    shown = _ENCODE(value)
-    if len(shown) > _SHOWN_DATA:
-        shown = shown[:_SHOWN_DATA] + "…"
-    return f"No text for this result (its template rendered nothing); the data: {shown}"
+    return "No text for this result: its output template rendered nothing from the data."
 
 
 def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> str:

@@ -49,8 +49,10 @@ class StructuredCheck:
         return self._shortcut, self._validator
 
     def problem(self, value: Any) -> str | None:
-        """None when `value` conforms (or the schema cannot be checked), else the first problem,
-        `$.id: 'abc' is not of type 'integer', 'null'` (JSON path, then jsonschema's message)."""
+        """None when `value` conforms (or the schema cannot be checked), else the first problem in at most
+        `MAX_PROBLEM` characters, by JSON path and types only: `$.id: array, expected integer/null`, or
+        `$.n: number, fails "minimum"` for a keyword other than `type`. Never the value itself: jsonschema's
+        message quotes it whole (a 10 kB list made an unbounded note, and the value may be a secret)."""
         shortcut, validator = self._compiled()
         if shortcut is not None and shortcut(value):
             return None
@@ -59,12 +61,32 @@ class StructuredCheck:
         error = next(iter(sorted(validator.iter_errors(value), key=lambda e: len(e.absolute_path))), None)
         if error is None:
             return None
-        path = "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in error.absolute_path)
-        return f"{path}: {error.message}"
+        return _worded(error)
+
+
+MAX_PROBLEM = 200  # characters: the note stays small whatever the data (a long key shortens the path)
+_MAX_PATH = 120
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number",
+               type(None): "null"}
+
+
+def _worded(error: Any) -> str:
+    """A jsonschema `ValidationError` as path and types (see `StructuredCheck.problem`)."""
+    path = "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in error.absolute_path)
+    if len(path) > _MAX_PATH:
+        path = path[:_MAX_PATH - 1] + "…"
+    found = _JSON_TYPES.get(type(error.instance), type(error.instance).__name__)
+    if error.validator == "type":
+        expected = error.validator_value
+        wanted = "/".join(expected) if isinstance(expected, list) else str(expected)
+        problem = f"{path}: {found}, expected {wanted}"
+    else:
+        problem = f'{path}: {found}, fails "{error.validator}"'
+    return problem if len(problem) <= MAX_PROBLEM else problem[:MAX_PROBLEM - 1] + "…"
 
 
 def log_mismatch(tool: str, problem: str) -> None:
     """One log line per such result: the operator's sign that an API breaks its own description."""
-    where = problem.split(":", 1)[0]  # the path only: the message may quote upstream data
+    where = problem.split(": ", 1)[0]  # the path only
     _log.warning("tool %s: the upstream's result does not match its documented response schema at %s; "
                  "sent as text with an empty structuredContent", tool, where)
