@@ -63,3 +63,41 @@ def test_names_longer_than_the_practical_bound_are_a_warning(tmp_path: Path) -> 
         f"1 tool name(s) longer than 48 characters: '{'a' * 49}' (49); clients prefix the server's name (Claude "
         "Code: `mcp__<server>__`) and many cap the whole at 64, so such a tool may be renamed or refused: give it a "
         "shorter `name:` under `tools:`"], warnings
+
+
+def _compiled(manifest: Path) -> tuple[dict[str, str], list[str]]:
+    async def compile_it() -> tuple[dict[str, str], list[str]]:
+        runtime, compiled = await compile_once(manifest, Settings(cache_dir=manifest.parent / "cache"))
+        try:
+            return ({tool.name: tool.description for tool in compiled.toolset.listed},
+                    [warning.message for warning in compiled.warnings])
+        finally:
+            await runtime.aclose()
+    return asyncio.run(compile_it())
+
+
+def test_the_added_method_and_path_keep_the_description_within_max_chars(tmp_path: Path) -> None:
+    """The suffix pushed a description that fitted `descriptions.max_chars` past it: the prose is cut, the suffix
+    (what tells the tools apart) stays."""
+    prose = "Lists the things of the account. Each thing is returned with its owner and its history."
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+        f"/things/{kind}": {"get": {"operationId": f"list_{kind}", "description": prose,
+                                    "responses": {"204": {"description": "ok"}}}} for kind in ("red", "blue")}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  s:\n    openapi: spec.json\n"
+                                       "    base_url: http://127.0.0.1:9\n    descriptions: {max_chars: 90}\n")
+    descriptions, _ = _compiled(tmp_path / "mcp.yaml")
+    assert descriptions == {"list_red": "Lists the things of the account. (GET /things/red)",
+                            "list_blue": "Lists the things of the account. (GET /things/blue)"}, descriptions
+
+
+def test_the_warning_says_nothing_was_added_when_tools_have_no_method_and_path(tmp_path: Path) -> None:
+    (tmp_path / "alike.py").write_text('def one() -> str:\n    """Does it."""\n    return "1"\n\n\n'
+                                       'def two() -> str:\n    """Does it."""\n    return "2"\n')
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  py:\n    python: [alike:one, alike:two]\n")
+    descriptions, warnings = _compiled(tmp_path / "mcp.yaml")
+    assert set(descriptions.values()) == {"Does it."}, descriptions
+    alike = [w for w in warnings if "same description" in w]
+    assert alike == [f"tools '{next(iter(descriptions))}', '{list(descriptions)[1]}' have the same description, so "
+                     "a model cannot tell them apart: nothing was added to it (they have no method and path); give each a "
+                     "`description` that says how they differ"], warnings

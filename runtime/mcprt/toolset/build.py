@@ -28,6 +28,7 @@ from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
 from ..sources.kind import SourceKind, kind_of
 from ..sources.naming import fit_tool_name
+from ..sources.sentences import fit
 from ..contracts import Operation
 from .pending import pending_for
 from .tool import ArgPlan, Tool
@@ -187,7 +188,8 @@ def _source_tools(
                 task_support=override.task_support or source.task_support or upstream_task_support(op),
             )
         )
-    _distinguish_descriptions(loaded, source_name, tools, out)
+    max_chars = (getattr(source, "descriptions", None) or defaults.descriptions).max_chars  # OpenAPI overrides it
+    _distinguish_descriptions(loaded, source_name, tools, max_chars, out)
     _check_name_lengths(loaded, source_name, tools, out)
     return tools
 
@@ -211,27 +213,44 @@ def _check_name_lengths(loaded: LoadedManifest, source_name: str, tools: list[To
         "renamed or refused: give it a shorter `name:` under `tools:`"), severity="warning", prefer="key"))
 
 
-def _distinguish_descriptions(loaded: LoadedManifest, source_name: str, tools: list[Tool],
+def _distinguish_descriptions(loaded: LoadedManifest, source_name: str, tools: list[Tool], max_chars: int,
                               out: list[Diagnostic]) -> None:
     """Tools of one source with one description are alike to a model (readme's `parameters-common`:
     `get_anything`, `_2`, `_3`; Petstore's two `create_users_with_*_input`): each such HTTP tool's
-    description gets its method and path added, and a warning (an error under `--strict`) asks for
-    descriptions that tell them apart."""
+    description gets its method and path added (the prose cut so the whole stays within `max_chars`,
+    `descriptions.max_chars`, when it was), and a warning (an error under `--strict`) says what was
+    done and asks for descriptions that tell them apart."""
     alike: dict[str, list[Tool]] = {}
     for tool in tools:
         alike.setdefault(tool.description.strip(), []).append(tool)
     for description, group in alike.items():
         if len(group) < 2:
             continue
+        added = 0
         for tool in group:
             meta = tool.operation.meta
             if meta.method and meta.path:
-                tool.description = f"{description} ({meta.method.upper()} {meta.path})".lstrip()
+                tool.description = _with_suffix(description, f"({meta.method.upper()} {meta.path})", max_chars)
+                added += 1
         names = ", ".join(f"'{tool.name}'" for tool in group)
+        done = ("their method and path were added to it" if added == len(group)
+                else f"the method and path were added to the {added} that have them" if added
+                else "nothing was added to it (they have no method and path)")
         out.append(loaded.diagnostic(("sources", source_name), (
-            f"tools {names} have the same description, so a model cannot tell them apart: their method and path "
-            "were added to it; give each a `description` that says how they differ"), severity="warning",
-            prefer="key"))
+            f"tools {names} have the same description, so a model cannot tell them apart: {done}; give each a "
+            "`description` that says how they differ"), severity="warning", prefer="key"))
+
+
+def _with_suffix(description: str, suffix: str, max_chars: int) -> str:
+    """`description` then `suffix`; when the description fitted `max_chars` the whole still does (the prose
+    is cut at a sentence or word, the suffix is what tells the tool apart). A longer description (an
+    override's, not compacted) keeps its length."""
+    if not description:
+        return suffix
+    room = max_chars - len(suffix) - 1
+    if len(description) <= max_chars and len(description) > room:
+        description = fit(description, max(room, 1))
+    return f"{description} {suffix}"
 
 
 def upstream_task_support(op: Operation) -> str:
