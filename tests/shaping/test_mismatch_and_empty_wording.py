@@ -72,5 +72,7 @@ def test_an_empty_text_body_keeps_its_status_wording_with_a_template(status):
     up = UpstreamResult(kind="text", body="", raw_bytes=0, status=status)
     assert _rendered("{{ result }}", up) == [f"HTTP {status} {reason} (empty body)"]
     assert [b["text"] for b in shape_result(up, Shaping(tool="t")).content] == [f"HTTP {status} {reason} (empty body)"]
+    a_value = UpstreamResult(kind="json", body="", raw_bytes=2, status=200)  # a JSON "" is a value, not no body
+    assert _rendered("{{ result }}", a_value) == ["No results (empty text)."]
     empty = UpstreamResult(kind="json", body=[], raw_bytes=2, status=200)
     assert _rendered("{% for x in result %}{{ x }}{% endfor %}", empty) == ["No results (empty list)."]

@@ -478,7 +478,8 @@ def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
     except TemplateRenderError as exc:
         raise _TemplateFailed(exc) from None
     text = text.rstrip()  # a loop's last newline is a token nobody needs
-    return text if text.strip() else empty_rendering(result, upstream.status)
+    # only a text body that is empty is an empty body (a JSON `""` is a value)
+    return text if text.strip() else empty_rendering(result, upstream.status if upstream.kind == "text" else None)
 
 
 _EMPTY_WORDS = {list: "empty list", tuple: "empty list", dict: "empty object", str: "empty text", type(None): "null"}
