@@ -224,7 +224,7 @@ def test_each_signal_is_measured_on_its_own(prepared: list[Prepared], monkeypatc
     assert returncode == 0, out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| `")}
     assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, out
-    assert "| all of `SIGNALS` (the rule) | 84.6% / 0 |" in out, out
+    assert "| all of `SIGNALS` (the rule) | 84.5% / 0 |" in out, out  # with the empty-result cases (84.6% before)
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
     assert "| `links` (off) | +0.5 pt / +1 |" in out, out
 
@@ -347,6 +347,25 @@ paths:
     assert mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--out",
                  str(plain)).returncode == 0
     assert "credential_parameters" not in plain.read_text()
+
+
+def test_signature_parameters_are_kept_from_the_model_and_sigv4_is_said_unsupported(tmp_path: Path) -> None:
+    """Found by a new-user trial: an AWS description (`hmac`, `x-amazon-apigateway-authtype: awsSigv4`)
+    made `X-Amz-Security-Token`, `X-Amz-Signature`, `X-Amz-Credential`… tool arguments (the model was
+    asked for credentials) and `init` suggested `auth: {bearer}`, which cannot sign a request."""
+    out = tmp_path / "mcp.yaml"
+    spec = Path(__file__).parents[1] / "fixtures" / "specs" / "apis-guru" / "amazonaws-healthlake.json"
+    made = mcprt("init", "--openapi", str(spec), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    text = out.read_text()
+    assert "bearer" not in text and "auth:" not in text, text[:2000]
+    assert "# `hmac` (AWS Signature Version 4, which mcprt does not support: it does not sign requests)" in text
+    listed = mcprt("tools", str(out), "--json")
+    assert listed.returncode == 0, listed.stderr
+    arguments = {name for tool in json.loads(listed.stdout)["tools"] for name in tool["inputSchema"]["properties"]}
+    assert not {name for name in arguments if name.lower().startswith("x-amz-") and name != "X-Amz-Target"}, arguments
+    checked = mcprt("validate", str(out))
+    assert "needs auth `hmac` (AWS Signature Version 4, which mcprt does not support" in checked.stderr, checked.stderr
 
 
 def test_one_operation_is_counted_in_the_singular(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ def echo(text: str) -> str:
 # principal.* as an output template sees it: kind, subject, client, scopes, a claim.
 WHO_TEMPLATE = (
     "{{ principal.kind }}|{{ principal.sub }}|{{ principal.client_id }}|{{ principal.scopes | join(',') }}"
-    "|{{ principal.claims.get('email', '-') }}|{{ result }}"
+    "|{{ principal.claims.email | default('-') }}|{{ result }}"
 )
 
 

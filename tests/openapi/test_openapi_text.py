@@ -139,3 +139,32 @@ def test_a_rule_or_heading_is_no_prose(text: str) -> None:
     stripped = text.lstrip()
     skipped = stripped.startswith("#") or set(stripped) <= set("-=*_ ")
     assert _first_prose([text, "prose"]) == ("prose" if skipped else text)
+
+
+SQUASH = ("The default value for a squash merge commit message:\n\n- `PR_BODY` - default to the pull request's body.\n"
+          "- `COMMIT_MESSAGES` - default to the branch's commit messages.\n- `BLANK` - default to a blank commit message.")
+
+
+def test_a_sentence_introducing_a_list_keeps_the_items() -> None:
+    """Found by a new-user trial (GitHub's `squash_merge_commit_message`): cut at the colon, the argument's
+    description said nothing of what its enum values mean."""
+    expected = ("The default value for a squash merge commit message: PR_BODY - default to the pull request's body; "
+                "COMMIT_MESSAGES - default to the branch's commit messages; BLANK - default to a blank commit message.")
+    for style in ("brief", "summary"):
+        assert arg_description(SQUASH, DescriptionPolicy(style=style)) == expected
+        assert tool_description(None, SQUASH, DescriptionPolicy(style="brief")) == expected
+    # a paragraph that does not introduce a list, or a colon before prose, is cut as before
+    assert arg_description("Sort order: newest first.\n\nMore.", DescriptionPolicy()) == "Sort order: newest first."
+    assert arg_description("One of:\n\nnot a list.", DescriptionPolicy()) == "One of:"
+
+
+def test_an_admonition_is_an_aside_not_the_description() -> None:
+    """Found by a new-user trial: GitHub's `> [!NOTE] > You can also…` replaced the paragraph that says what
+    the operation does."""
+    text = ("> [!NOTE]\n> GitHub's REST API considers every pull request an issue.\n\n"
+            "List issues in a repository. Only open issues will be listed.")
+    assert tool_description("List repository issues", text, DescriptionPolicy(style="brief")) == (
+        "List repository issues. List issues in a repository. Only open issues will be listed.")
+    assert arg_description(text, DescriptionPolicy()) == "List issues in a repository."
+    # an admonition alone is still said, without its marks
+    assert tool_description(None, "> [!WARNING]\n> Deprecated: use v2.", DescriptionPolicy()) == "Deprecated: use v2."

@@ -2,7 +2,8 @@
 
 Found by an operator trial: a DELETE answered `204 No Content` (or a 200 with an empty JSON body)
 reached the model as an empty text block, which reads as "nothing happened"; an error's empty body
-was already said (`HTTP 404 Not Found (empty body)`)."""
+was already said (`HTTP 404 Not Found (empty body)`). The same for an output template that renders nothing
+(a loop over an empty list): the model reads "No results (empty list)."."""
 
 from __future__ import annotations
 
@@ -71,6 +72,12 @@ SPEC = {
             {"name": "since", "in": "query", "schema": {"type": "string"}},
             {"name": "shape", "in": "query", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "ok"}}}},
+        # The trial's id documented as an integer, sent as "abc" (and one beyond 2^53, sent exactly)
+        "/things/{id}": {"get": {"operationId": "getThing", "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"id": {"type": "integer", "format": "int64"},
+                                                 "name": {"type": "string"}}}}}}}}},
         # The trial's map (shortened_conforms.py has the kind): typed map values, 3,000 keys, 2 KB.
         "/map": {"get": {"operationId": "getMap", "responses": {"200": {"description": "ok", "content": {
             "application/json": {"schema": {"type": "object", "additionalProperties": {
@@ -97,6 +104,10 @@ def items_app() -> Starlette:
     async def a_map(request: Request) -> Response:
         return JSONResponse({f"k{i}": {"v": i, "s": "ü" * 5} for i in range(3000)})
 
+    async def thing(request: Request) -> Response:
+        given = request.path_params["id"]
+        return JSONResponse({"id": int(given) if given.isdigit() else given, "name": "thing"})
+
     async def record(request: Request) -> Response:
         return JSONResponse({"name": "Item 3", "description": None})
 
@@ -113,7 +124,7 @@ def items_app() -> Starlette:
             "opaque": {"next": "b3BhcXVl", "entries": entries},
         }[request.query_params["shape"]])
 
-    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/records/{id}/check", record), Route("/listing", listing), Route("/listing/meta", listing), Route("/items/{id}", delete, methods=["DELETE"]),
+    return Starlette(routes=[Route("/map", a_map), Route("/records/{id}", record), Route("/records/{id}/check", record), Route("/listing", listing), Route("/things/{id}", thing), Route("/listing/meta", listing), Route("/items/{id}", delete, methods=["DELETE"]),
                              Route("/items/{id}", touch, methods=["PUT"]), Route("/empty-text", templated),
                              Route("/items", many), Route("/feed", paged), Route("/log", paged)])
 
@@ -133,6 +144,7 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
             "      listing: {output: \"{% set rows = result.entries %}{% for e in rows %}{{ e.id }}:{{ e.created }};"
             "{% endfor %}\"}\n"
             "      listingMeta: {output: \"{{ result.meta.updated }} {{ result.meta.created }}\"}\n"
+            "      getThing: {prune: '{id: id, name: name}'}\n"
             "      feed: {max_result_bytes: 5KB}\n      log: {max_result_bytes: 5KB}\n")
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
             async with http_client(up.url) as client:
@@ -148,11 +160,27 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
                 listing = await client.call_tool("listing", {})
                 listing_meta = await client.call_tool("listingMeta", {})
                 listed = {count: await client.call_tool("listItems", {"count": count}) for count in (1_000, 2_000)}
+                # the trial's empty list (petstore's find_pets_by_status, an empty Kubernetes namespace): a
+                # template looping over `[]` sent an empty text block, read as "nothing happened"
+                none_listed = await client.call_tool("listItems", {"count": 0})
+                # the SDK client refused the whole result ("Invalid structured content"): the model got nothing
+                things = {given: await client.call_tool("getThing", {"id": given})
+                          for given in ("abc", "9007199254740993")}
                 pages = {(tool, shape): await client.call_tool(tool, {"shape": shape}) for tool, shape in (
                     ("feed", "page"), ("feed", "text"), ("log", "time"), ("log", "object"), ("log", "opaque"))}
     assert not deleted.is_error and deleted.content[0].text == "HTTP 204 No Content (empty body)"
     assert not touched.is_error and touched.content[0].text == "HTTP 200 OK (empty body)"
     assert templated.content[0].text == "got []"  # an output template still renders what came
+    assert not none_listed.is_error and [b.text for b in none_listed.content] == ["No results (empty list)."], \
+        none_listed.content
+    wrong, exact = things["abc"], things["9007199254740993"]
+    assert not wrong.is_error and wrong.structured_content == {}, wrong
+    assert json.loads(wrong.content[0].text) == {"id": "abc", "name": "thing"}
+    assert wrong.content[1].text == (
+        "Note: structuredContent is empty because the upstream's answer does not match the response schema its "
+        "API description documents ($.id: string, expected integer/null); the text is the whole result")
+    assert exact.structured_content == {"id": 9007199254740993, "name": "thing"} and len(exact.content) == 1
+    assert '"id":9007199254740993' in exact.content[0].text  # exact in both (README: RFC 8259 §6)
     assert not recorded.is_error and recorded.content[0].text == "Item 3 —", recorded.content[0].text
     # `in` on the absent field: Python's TypeError named the internal `_DocumentedUndefined` class
     assert checked.is_error and "Undefined" not in checked.content[0].text

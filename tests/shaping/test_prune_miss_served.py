@@ -151,7 +151,7 @@ async def test_a_2xx_error_body_reaches_the_model_unpruned_and_the_rest_is_uncha
     assert texts(calls["itemsPage", "empty"]) == ['{"ids":[],"total":0}']
     assert calls["itemsPage", "empty"].structured_content == {"ids": [], "total": 0}
     assert texts(calls["history", "empty"]) == ["[]"]
-    assert texts(calls["render", "empty"]) == [""]  # the template rendered an empty list, as before
+    assert texts(calls["render", "empty"]) == ["No results (empty list)."]  # the template rendered an empty list: said so
     # and successes are pruned (and rendered) exactly as before
     assert json.loads(texts(calls["history", "C1"])[0]) == [
         {"ts": m["ts"], "user": m["user"], "text": m["text"]} for m in MESSAGES]

@@ -5,7 +5,8 @@ that carry a credential though the document declares them as ordinary parameters
   HTTP `basic` → `basic`; `apiKey` → `api_key` with its `in` and `name` (an `Authorization` header
   key is a bearer token: Kubernetes' `BearerToken`); OAuth2 with a `clientCredentials` flow →
   `oauth2` with its `tokenUrl` and the `scopes` the operations' requirements ask for; other OAuth2 flows and OpenID Connect need a person to sign in, so
-  the hint is a `bearer` token obtained that way; mutual TLS gets none. Values are `${VAR}`s: secrets come from the
+  the hint is a `bearer` token obtained that way; mutual TLS gets none; a request-signing scheme (AWS
+  Signature Version 4) gets a line saying mcprt does not support it, never a wrong `auth` hint. Values are `${VAR}`s: secrets come from the
   environment. Equal hints are written once; all are comments, the author keeps one.
 - **Credential parameters**: a query, header or cookie parameter named like a credential
   (`access_token`, `api_key`, …) or described as one ("Authentication token", "API key") would be
@@ -38,9 +39,16 @@ def auth_hints(schemes: dict[str, SecurityScheme],
     requests them, since a token without them is refused."""
     hints: dict[str, list[str]] = {}
     for scheme in schemes.values():
+        if scheme.signing:  # no `auth` form signs a request: a bearer hint would be wrong (`unsupported`)
+            continue
         if scheme.type in ("apiKey", "http", "oauth2", "openIdConnect"):  # mutual TLS has no `auth` form
             hints.setdefault(_auth_for(scheme, (scopes or {}).get(scheme.name, ())), []).append(scheme.describe())
     return list(hints.items())
+
+
+def unsupported(schemes: dict[str, SecurityScheme]) -> list[str]:
+    """The descriptions of the schemes mcprt cannot send (request signing: AWS Signature Version 4)."""
+    return [scheme.describe() for scheme in schemes.values() if scheme.signing]
 
 
 def _auth_for(scheme: SecurityScheme, scopes: tuple[str, ...] = ()) -> str:

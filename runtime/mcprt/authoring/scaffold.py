@@ -32,7 +32,7 @@ from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import LoadedDocument, is_url
 from ..sources.openapi.model import unique_keys
 from .base_url import base_url_lines
-from .credentials import auth_hints, credential_parameters
+from .credentials import auth_hints, credential_parameters, unsupported
 from .path_params import path_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
@@ -263,6 +263,8 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
     if hints:
         lines.append("    # the credentials the API declares" + (" (keep one):" if len(hints) > 1 else ":"))
         lines += [f"    # {hint}   # {_one_line(', '.join(schemes))}" for hint, schemes in hints]
+    lines += [f"    # {_one_line(scheme)}: call it through a signing proxy (base_url) or not at all"
+              for scheme in unsupported(compiled.security_schemes)]
     carried = credential_parameters(compiled)
     if carried:
         lines.append(f"    credential_parameters: [{', '.join(_scalar(n) for n in carried)}]"

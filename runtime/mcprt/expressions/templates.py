@@ -16,6 +16,9 @@ Filters beyond Jinja's built-ins (`join`, `default`, `truncate`, `map`, `selecta
   - `tojson`           compact JSON (`,`/`:` separators, UTF-8 kept), `tojson(2)` indents
   - `shorten(width)`   cut at a word boundary to at most `width` characters, ending in `…`
   - `firstline`        the first non-blank line of a text (e.g. a commit message's subject)
+  - `split(sep, max)`  a text cut into a list at `sep` (default: runs of whitespace), at most `max` cuts
+Tests beyond Jinja's built-ins: `x is startingwith("v")`, `x is endingwith(".json")` (what the string
+methods did: a template reads data, not methods).
 """
 
 from __future__ import annotations
@@ -51,7 +54,17 @@ _MAX_SEQUENCE_PRODUCT = 1_000_000  # longest str/list a template may build with 
 _MAX_POWER_EXPONENT = 1_000
 
 
-_PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+DATA_TYPES: tuple[type, ...] = (dict, list, tuple, str)
+"""The values a template reads as data only: `x.name`, `x["name"]` and `x|attr("name")` on one are its key
+(or index) `name`, else undefined, never one of its Python methods (`items`, `keys`, `get`, `count`, `upper`…):
+a field named like a method is that field, and a missing one is missing. Filters do what methods did.
+A named tuple a filter builds (`groupby`'s `(grouper, list)`) is not data: its fields are attributes."""
+
+
+def is_data(value: Any) -> bool:
+    """Whether `value` is JSON data read by key only (`DATA_TYPES`). A named tuple is not: Jinja's
+    `groupby` yields `_GroupTuple`s read as `g.grouper`/`g.list`, attributes a key look-up misses."""
+    return isinstance(value, DATA_TYPES) and not hasattr(type(value), "_fields")
 
 
 class _SteppedLoops(CodeGenerator):
@@ -111,22 +124,32 @@ class _ShapingEnvironment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         budget.tick()
-        if isinstance(obj, str) and attribute in ("format", "format_map"):
-            budget.check_format(obj)
+        if is_data(obj):
+            return budget.check_size(self.field(obj, attribute))
         return budget.check_size(super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         budget.tick()
+        if is_data(obj):
+            return budget.check_size(self.field(obj, argument))
         return budget.check_size(super().getitem(obj, argument))
 
+    def field(self, obj: Any, key: Any) -> Any:
+        """`obj[key]` of JSON data, else undefined (missing): never a Python attribute of the value.
+        Jinja's own look-up falls back from a key to an attribute (and `.name` prefers the attribute),
+        so once `drop_empty` removed an empty `items`, `result['items']` was the dict's `items` method:
+        `is defined` held and the loop failed with "'builtin_function_or_method' object is not iterable"."""
+        try:
+            return obj[key]
+        except (TypeError, LookupError):
+            if isinstance(key, str) and key.startswith("_") and hasattr(obj, key):
+                return self.unsafe_undefined(obj, key)  # `__class__`…: the sandbox's refusal, as on any value
+            return self.undefined(obj=obj, name=key)
+
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's signature)
+        # A string's methods (`center`, `format`) are out of reach (strings are data, `is_data`),
+        # so only the filters' arguments need the width checks (`_checked_filter`).
         budget.tick()
-        name = getattr(__obj, "__name__", "")
-        if isinstance(getattr(__obj, "__self__", None), str):
-            if name in _PADDING_METHODS:
-                budget.check_width(*args, *kwargs.values())
-            elif name in ("format", "format_map"):
-                budget.check_format(__obj.__self__)
         return budget.check_size(super().call(__context, __obj, *args, **kwargs))
 
 
@@ -185,6 +208,19 @@ def _firstline(value: Any) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def _split(value: Any, sep: str | None = None, maxsplit: int = -1) -> list[str]:
+    """`str.split` as a filter: strings are data, so `.split()` is a field (`is_data`)."""
+    return str(value).split(sep, maxsplit)
+
+
+def _startingwith(value: Any, prefix: str) -> bool:
+    return isinstance(value, str) and value.startswith(prefix)
+
+
+def _endingwith(value: Any, suffix: str) -> bool:
+    return isinstance(value, str) and value.endswith(suffix)
 
 
 # The render in progress's documented-but-absent fields: for each dict of the rendered value on a way
@@ -257,7 +293,9 @@ class _DocumentedUndefined(StrictUndefined):
                     f"empty, but cannot be used as a value here; guard it with `| default(…)` or `is defined`)")
         name, parent = root._undefined_name, object_type_repr(root._undefined_obj)
         missing_what = f"element {name!r}" if not isinstance(name, str) else f"attribute {name!r}"
-        return f"field '{path}' is missing: {parent!r} has no {missing_what}"
+        method = isinstance(name, str) and is_data(root._undefined_obj) and hasattr(root._undefined_obj, name)
+        hint = " (a template reads data, not Python methods: use a filter, e.g. `| items`, `| upper`)" if method else ""
+        return f"field '{path}' is missing: {parent!r} has no {missing_what}{hint}"
 
     _strict = StrictUndefined._fail_with_undefined_error
     __str__ = _lenient(_strict, lambda self: "")
@@ -339,6 +377,16 @@ def _items(value: Any) -> Any:
 
 
 _JINJA_ITEMS = jinja2.filters.FILTERS["items"]
+_JINJA_ATTR = jinja2.filters.FILTERS["attr"]
+
+
+@jinja2.pass_environment
+def _attr(environment: _ShapingEnvironment, value: Any, name: str) -> Any:
+    """Jinja's `attr`, except that on JSON data (`DATA_TYPES`) it reads the field, as `.name` does:
+    data has no attributes a template may reach."""
+    if is_data(value):
+        return environment.getattr(value, name)
+    return _JINJA_ATTR(environment, value, name)
 
 
 @lru_cache(maxsize=1)
@@ -368,7 +416,11 @@ def template_environment() -> SandboxedEnvironment:
     env.filters["tojson"] = _checked_filter(_tojson)
     env.filters["shorten"] = _shorten
     env.filters["firstline"] = _firstline
+    env.filters["split"] = _checked_filter(_split)
+    env.tests["startingwith"] = _startingwith
+    env.tests["endingwith"] = _endingwith
     env.filters["items"] = _items
+    env.filters["attr"] = _attr
     for name in ("default", "d"):
         env.filters[name] = _guarding(env.filters[name])
     for name in ("defined", "undefined"):

@@ -12,7 +12,8 @@ JSON (`kind="json"`)
      an unexpected shape, the result is `null` and a note says so.
   2. With an `output` template: it renders with `result` (the pruned value), `status`,
      `raw_bytes` and `tool`, giving one text block (trailing whitespace removed) and no
-     structuredContent.
+     structuredContent. A rendering that is empty says so instead (`empty_rendering`: "No results
+     (empty list)."), never an empty text block.
      Without one: one text block of compact JSON, and, when the pruned value is a JSON object,
      the same value as `structuredContent` (MCP requires structuredContent to be an object, so
      arrays and scalars are sent as text only; they are never wrapped in a made-up key).
@@ -59,6 +60,9 @@ Notes
   the top, or an operation with a page-size parameter) gets a note that the omitted items are not
   on the next page (`pagination.py`).
 structuredContent and outputSchema
+  A structuredContent that breaks the outputSchema mcprt derived from the API description (the upstream
+  broke its own description: `"abc"` for an integer id) is sent as `{}` beside the whole result as text,
+  with a note and a log line (`structured_check.py`): a client would refuse the whole result.
   structuredContent never carries a marker (no marker item in a list, no `"…"` key in an object),
   and a node the outputSchema refuses shortened (`enum`, `pattern`, `format`, `minItems`,
   `required` …) is restored as sent (`conform.py`): it always conforms (MCP: "MUST conform").
@@ -89,6 +93,7 @@ from .pagination import shortened_page_note
 from .prune_miss import missed
 from .result_limit import fit_result
 from .sent import mirrored_block, raw_size, sent_size
+from .structured_check import StructuredCheck, log_mismatch
 from ..expressions.absent_fields import AbsentFields
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
@@ -123,6 +128,7 @@ class Shaping:
     cursor_parameters: frozenset[str] | None = None  # the tool's parameters, normalized (`pagination`); None: unknown
     documented: AbsentFields | None = None  # result fields the `output` template renders empty when absent (`absence`)
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
+    structured_check: StructuredCheck | None = None  # the derived outputSchema's check, before sending (`structured_check`)
     principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
 
 
@@ -212,10 +218,24 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     # The advertised outputSchema, whatever its origin (declared by mcprt, or the function's or upstream
     # tool's own passed through): structuredContent must conform to it, so no marker goes into the data.
     schema = shaping.output_schema if not (unpruned and shaping.structured) else None
+    whole, notes_before = value, list(notes)
     value, text = _json_fitting(value, shaping.max_result_bytes, notes,
                                 structured=shaping.structured or schema is not None,
                                 schema=schema, page_note=_page_note(value, shaping))
     if isinstance(value, dict) and not (unpruned and shaping.structured):
+        problem = shaping.structured_check.problem(value) if shaping.structured_check is not None else None
+        if problem is not None:  # the upstream broke its own description: a client would refuse the result
+            log_mismatch(shaping.tool, problem)
+            note = (f"structuredContent is empty because the upstream's answer does not match the response "
+                    f"schema its API description documents ({problem}); the text is the whole result")
+            if utf8_length(text) + notes_size([*notes, note]) > shaping.max_result_bytes:
+                # The limit counts this note too: fit the text again with it (the text alone goes now).
+                notes[:] = [*notes_before, note]
+                value, text = _json_fitting(whole, shaping.max_result_bytes, notes,
+                                            page_note=_page_note(whole, shaping))
+            else:
+                notes.append(note)
+            return [_text_block(text)], {}
         return [_text_block(text)], value
     # A declared outputSchema describes the pruned shape: an unpruned body goes as text only, beside `{}`.
     return [_text_block(text)], {} if shaping.structured else None
@@ -228,7 +248,7 @@ def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
     elif not text and upstream.status:
         # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
         # say what the upstream answered, as an error's empty body is said.
-        text = f"HTTP {upstream.status}{_reason(upstream.status)} (empty body)"
+        text = _empty_body(upstream.status)
     note = f"the text was shortened to fit the result limit of {byte_count(shaping.max_result_bytes)}"
     if utf8_length(text) + notes_size(notes) > shaping.max_result_bytes:
         text = shorten_text(text, max(shaping.max_result_bytes - notes_size([*notes, note]), 0))
@@ -457,7 +477,31 @@ def _render(shaping: Shaping, result: Any, upstream: UpstreamResult) -> str:
         )
     except TemplateRenderError as exc:
         raise _TemplateFailed(exc) from None
-    return text.rstrip()  # a loop's last newline is a token nobody needs
+    text = text.rstrip()  # a loop's last newline is a token nobody needs
+    # only a text body that is empty is an empty body (a JSON `""` is a value)
+    return text if text.strip() else empty_rendering(result, upstream.status if upstream.kind == "text" else None)
+
+
+_EMPTY_WORDS = {list: "empty list", tuple: "empty list", dict: "empty object", str: "empty text", type(None): "null"}
+
+
+def _empty_body(status: int) -> str:
+    """An empty successful body in words, `HTTP 204 No Content (empty body)`: what the upstream answered."""
+    return f"HTTP {status}{_reason(status)} (empty body)"
+
+
+def empty_rendering(value: Any, status: int | None = None) -> str:
+    """What the model reads instead of an empty text block: a template that renders nothing (a loop over
+    `[]`, an `{% if %}` on data that `drop_empty` emptied) read as "nothing happened", and some model APIs
+    refuse empty text blocks. An empty text with an HTTP `status` is the empty body, worded as without a
+    template (`_empty_body`: a DELETE's 204 is no "No results"); another empty value is said in words
+    ("No results (empty list)."). A non-empty value the template rendered nothing from is not shown: the
+    template left it out on purpose (it may hold a token), so only that it rendered nothing is said."""
+    if value == "" and status:
+        return _empty_body(status)
+    if not value and type(value) in _EMPTY_WORDS:
+        return f"No results ({_EMPTY_WORDS[type(value)]})."
+    return "No text for this result: its output template rendered nothing from the data."
 
 
 def _render_fitting(value: Any, upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> str:

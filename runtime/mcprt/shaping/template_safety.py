@@ -1,21 +1,14 @@
 """Static check of a template's attribute look-ups the sandbox will refuse at render time.
 
 A template only ever sees plain JSON-like data (objects, arrays, strings, numbers, booleans, null).
-`x.name` first reads the Python attribute `name` of the value, and the sandbox refuses it when
-`SandboxedEnvironment.is_safe_attribute` says no (Jinja's sandbox docs): names starting with `_`
-that the value has (`__class__`, `__len__`, …) and, in the immutable sandbox, the methods that
-modify a list or dict (`pop`, `update`, `append`, …). Such a look-up can never give data, so it is
-found here, by `mcprt validate`, rather than failing every call. (`x._links` is fine: no plain value
-has that attribute, so it reads the key.)
-
-The same look-up written two other ways is checked alike:
-  - `x|attr("name")` (Jinja's `attr` filter) reads only the attribute, never a key, and the sandbox
-    applies the same rule: refused exactly where `x.name` is.
-  - `x["name"]` with a constant string first reads the key; only where there is no such key (any
-    list, string or number, an object without it) does it fall back to the attribute. For a private
-    name (`x["__class__"]`, `x["__len__"]`) that is every value but an object carrying a key spelt
-    like a Python dunder attribute, so it is reported; for a method name (`x["pop"]`) it is the way
-    to read a field named so, and is not.
+On an object, array or string, `x.name`, `x["name"]` and `x|attr("name")` read only the key (or index)
+`name` (`templates.DATA_TYPES`): a method name (`x.pop`, `x.items`) is a field of that name. What the
+sandbox still refuses (`SandboxedEnvironment.is_safe_attribute`, Jinja's sandbox docs) is a private
+name the value has as a Python attribute (`__class__`, `__len__`, …) when there is no such key, and any
+such attribute of a number, boolean or null. Such a look-up can never give data, so it is found here,
+by `mcprt validate`, rather than failing every call. (`x._links` is fine: no plain value has that
+attribute, so it reads the key.) A subscript with a private name (`x["__class__"]`) is reported with
+"unless the value is an object with a key" of that very name.
 A subscript whose key is computed (`x[k]`, `x["_" ~ k]`) depends on the data and is left alone.
 """
 
@@ -26,7 +19,7 @@ from functools import lru_cache
 
 from jinja2 import nodes
 
-from ..expressions.templates import parsed_template, template_environment
+from ..expressions.templates import is_data, parsed_template, template_environment
 
 _PLAIN_VALUES: tuple[object, ...] = ({}, [], "", 0, 0.5, True, None)  # what JSON decodes to
 
@@ -45,6 +38,8 @@ def refused_by_sandbox(attribute: str) -> tuple[str, ...]:
     refused = []
     for value in _PLAIN_VALUES:
         found = getattr(value, attribute, _MISSING)
+        if is_data(value) and not attribute.startswith("_"):
+            continue  # read as a field of that name, never the method (templates.DATA_TYPES)
         if found is not _MISSING and not env.is_safe_attribute(value, attribute, found):
             refused.append(type(value).__name__)
     return tuple(refused)

@@ -24,10 +24,12 @@ from ..expressions.prune_growth import WARN_GROWTH
 from ..schema.shapes import certainly_fits
 from ..shaping.pagination import cursor_parameters, page_size_parameter
 from ..shaping.result import Shaping
+from ..shaping.structured_check import StructuredCheck
 from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
 from ..sources.kind import SourceKind, kind_of
 from ..sources.naming import fit_tool_name
+from ..sources.sentences import fit
 from ..contracts import Operation
 from .pending import pending_for
 from .tool import ArgPlan, Tool
@@ -164,6 +166,7 @@ def _source_tools(
             max_result_bytes=override.max_result_bytes or defaults.max_result_bytes,
             tool=name,
             structured=declared is not None,
+            structured_check=StructuredCheck(declared) if declared is not None else None,
             output_schema=declared if declared is not None else declared_as_is,  # what the client is told
             documented=documented,
             page_size=page_size_parameter(schema),
@@ -191,7 +194,69 @@ def _source_tools(
                 task_support=override.task_support or source.task_support or upstream_task_support(op),
             )
         )
+    max_chars = (getattr(source, "descriptions", None) or defaults.descriptions).max_chars  # OpenAPI overrides it
+    _distinguish_descriptions(loaded, source_name, tools, max_chars, out)
+    _check_name_lengths(loaded, source_name, tools, out)
     return tools
+
+
+PRACTICAL_NAME_LENGTH = 48
+"""Longest tool name validate accepts without a warning: MCP allows 64 characters, but clients prefix the
+server's name and many model APIs cap the whole at 64 (Claude Code: `mcp__<server>__<tool>`), so 48 leaves
+a server name of about 10 characters room."""
+
+
+def _check_name_lengths(loaded: LoadedManifest, source_name: str, tools: list[Tool], out: list[Diagnostic]) -> None:
+    """One warning per source naming its tools longer than `PRACTICAL_NAME_LENGTH` (an error under `--strict`)."""
+    long = [tool for tool in tools if len(tool.name) > PRACTICAL_NAME_LENGTH]
+    if not long:
+        return
+    shown = ", ".join(f"'{tool.name}' ({len(tool.name)})" for tool in long[:5])
+    more = f" and {len(long) - 5} more" if len(long) > 5 else ""
+    out.append(loaded.diagnostic(("sources", source_name), (
+        f"{len(long)} tool name(s) longer than {PRACTICAL_NAME_LENGTH} characters: {shown}{more}; clients prefix "
+        "the server's name (Claude Code: `mcp__<server>__`) and many cap the whole at 64, so such a tool may be "
+        "renamed or refused: give it a shorter `name:` under `tools:`"), severity="warning", prefer="key"))
+
+
+def _distinguish_descriptions(loaded: LoadedManifest, source_name: str, tools: list[Tool], max_chars: int,
+                              out: list[Diagnostic]) -> None:
+    """Tools of one source with one description are alike to a model (readme's `parameters-common`:
+    `get_anything`, `_2`, `_3`; Petstore's two `create_users_with_*_input`): each such HTTP tool's
+    description gets its method and path added (the prose cut so the whole stays within `max_chars`,
+    `descriptions.max_chars`, when it was), and a warning (an error under `--strict`) says what was
+    done and asks for descriptions that tell them apart."""
+    alike: dict[str, list[Tool]] = {}
+    for tool in tools:
+        alike.setdefault(tool.description.strip(), []).append(tool)
+    for description, group in alike.items():
+        if len(group) < 2:
+            continue
+        added = 0
+        for tool in group:
+            meta = tool.operation.meta
+            if meta.method and meta.path:
+                tool.description = _with_suffix(description, f"({meta.method.upper()} {meta.path})", max_chars)
+                added += 1
+        names = ", ".join(f"'{tool.name}'" for tool in group)
+        done = ("their method and path were added to it" if added == len(group)
+                else f"the method and path were added to the {added} that have them" if added
+                else "nothing was added to it (they have no method and path)")
+        out.append(loaded.diagnostic(("sources", source_name), (
+            f"tools {names} have the same description, so a model cannot tell them apart: {done}; give each a "
+            "`description` that says how they differ"), severity="warning", prefer="key"))
+
+
+def _with_suffix(description: str, suffix: str, max_chars: int) -> str:
+    """`description` then `suffix`; when the description fitted `max_chars` the whole still does (the prose
+    is cut at a sentence or word, the suffix is what tells the tool apart). A longer description (an
+    override's, not compacted) keeps its length."""
+    if not description:
+        return suffix
+    room = max_chars - len(suffix) - 1
+    if len(description) <= max_chars and len(description) > room:
+        description = fit(description, max(room, 1))
+    return f"{description} {suffix}"
 
 
 def upstream_task_support(op: Operation) -> str:

@@ -31,6 +31,16 @@ if TYPE_CHECKING:
 
 Requirement = tuple[tuple[str, ...], ...]  # alternatives, each a set of scheme names; () = none needed
 
+# Request-signing schemes mcprt cannot send (it signs nothing), by the vendor extension that marks them.
+# AWS API Gateway's `x-amazon-apigateway-authtype: awsSigv4` (every APIs.guru Amazon description's `hmac`).
+_SIGNING = {"awssigv4": "AWS Signature Version 4"}
+# The parameters a signature scheme computes per request (AWS: "Authenticating Requests: Using Query
+# Parameters" and "… Using the Authorization Header", Signature Version 4): header or query, never model
+# arguments — the model would be asked for a credential or a signature.
+SIGNING_PARAMETERS = {"AWS Signature Version 4": (
+    "X-Amz-Algorithm", "X-Amz-Content-Sha256", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Security-Token",
+    "X-Amz-Signature", "X-Amz-SignedHeaders")}
+
 
 @dataclass(frozen=True, slots=True)
 class SecurityScheme:
@@ -43,8 +53,11 @@ class SecurityScheme:
     param_name: str | None = None  # apiKey: header/query/cookie name
     flows: tuple[str, ...] = ()  # oauth2 flow names
     token_url: str | None = None  # oauth2 clientCredentials token endpoint
+    signing: str | None = None  # a request-signing scheme mcprt cannot send ("AWS Signature Version 4")
 
     def describe(self) -> str:
+        if self.signing:
+            return f"`{self.name}` ({self.signing}, which mcprt does not support: it does not sign requests)"
         if self.type == "apiKey":
             return f"`{self.name}` (API key in {self.location} `{self.param_name}`)"
         if self.type == "http":
@@ -58,7 +71,10 @@ def parse_schemes(raw: dict[str, dict[str, Any]]) -> dict[str, SecurityScheme]:
     schemes: dict[str, SecurityScheme] = {}
     for name, obj in raw.items():
         kind = obj.get("type") if isinstance(obj.get("type"), str) else "other"
-        if kind == "apiKey":
+        signing = _SIGNING.get(str(obj.get("x-amazon-apigateway-authtype", "")).lower())
+        if signing:
+            schemes[name] = SecurityScheme(name, kind, signing=signing)
+        elif kind == "apiKey":
             schemes[name] = SecurityScheme(
                 name, kind, location=_str(obj.get("in")), param_name=_str(obj.get("name"))
             )
@@ -93,9 +109,12 @@ def requirement(security: list[dict[str, Any]] | None) -> Requirement:
 
 
 def api_key_locations(schemes: dict[str, SecurityScheme]) -> set[tuple[str, str]]:
-    """(location, name) of API-key schemes: such parameters are credentials, not model arguments."""
+    """(location, name) of API-key schemes and of the parameters a signing scheme computes
+    (`SIGNING_PARAMETERS`, in a header or the query): credentials, not model arguments."""
     found = set()
     for s in schemes.values():
+        for name in SIGNING_PARAMETERS.get(s.signing or "", ()):
+            found |= {("header", name.lower()), ("query", name)}
         if s.type == "apiKey" and s.location and s.param_name:
             name = s.param_name.lower() if s.location == "header" else s.param_name
             found.add((s.location, name))
@@ -103,6 +122,8 @@ def api_key_locations(schemes: dict[str, SecurityScheme]) -> set[tuple[str, str]
 
 
 def _satisfies(scheme: SecurityScheme, config: OpenAPISource) -> bool:
+    if scheme.signing:
+        return False  # no `auth` or header can sign a request: validate says so (`describe`)
     auth = config.auth
     headers = {k.lower() for k in config.headers}
     if scheme.type == "apiKey":

@@ -3,7 +3,8 @@
 API descriptions are written for humans browsing docs: markdown links, HTML, long notes about
 tokens and rate limits. A tool list pays for every byte on every request, so descriptions are
 cleaned (links keep their text, HTML and images go) and cut to the first paragraph, ending at a
-sentence within the configured limit.
+sentence within the configured limit. GitHub's admonitions (`> [!NOTE]`) are skipped as asides, and a
+paragraph that introduces a list with a colon keeps the list's items, compacted (`_lead`).
 """
 
 from __future__ import annotations
@@ -106,14 +107,48 @@ def first_paragraph(text: str) -> str:
 
 
 def _first_prose(paragraphs: Iterable[str]) -> str:
-    for paragraph in paragraphs:
+    return _lead(paragraphs)[0]
+
+
+# GitHub's admonitions (`> [!NOTE]`, `[!TIP]`, `[!IMPORTANT]`, `[!WARNING]`, `[!CAUTION]`) are asides: GitHub's
+# descriptions put one before the paragraph that says what the operation does ("> [!NOTE] > You can also…").
+_ADMONITION = re.compile(r">\s*\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.I)
+_QUOTE_MARK = re.compile(r"(?:^|\s)>\s+")
+# A list's items once `_paragraphs` joined its lines: `- ` (or `* `, `+ `) at the start or after an item's end
+# (`.`, `;`), so a ` - ` inside an item (`` `PR_BODY` - default to … ``) is not an item start.
+_LIST_ITEM = re.compile(r"(?:^|(?<=[.;!?])\s)[-*+]\s+(?=\S)")
+
+
+def _lead(paragraphs: Iterable[str]) -> tuple[str, str]:
+    """(the first prose paragraph, the list right after it, compacted, when the paragraph introduces it
+    with a `:`; else ""). Headings and rules are skipped, and so are admonitions — the first one is the
+    paragraph only when nothing else is prose. Cut at the colon, "The default value for a squash merge
+    commit message:" said nothing of what `PR_BODY`, `COMMIT_MESSAGES` and `BLANK` mean."""
+    aside = ""
+    iterator = iter(paragraphs)
+    for paragraph in iterator:
         stripped = paragraph.lstrip()
         # a heading, or a rule / blank made only of `-=*_ ` (`strip` stops at any other character,
         # without building a set of every character of the paragraph)
         if stripped.startswith("#") or not stripped.strip("-=*_ "):
             continue
-        return paragraph
-    return ""
+        if stripped.startswith(">") and _ADMONITION.match(stripped):
+            aside = aside or _QUOTE_MARK.sub(" ", _ADMONITION.sub("", stripped, count=1)).strip()
+            continue
+        if paragraph.rstrip().endswith(":"):
+            return paragraph, _compact_list(next(iterator, ""))
+        return paragraph, ""
+    return aside, ""
+
+
+def _compact_list(paragraph: str) -> str:
+    """A markdown list paragraph as one line, `a; b; c.` (code marks and item periods dropped); "" when
+    `paragraph` is not a list."""
+    text = paragraph.strip()
+    if text[:1] not in ("-", "*", "+") or not _LIST_ITEM.match(text):
+        return ""
+    items = [item.strip().rstrip(".;").replace("`", "") for item in _LIST_ITEM.split(text)]
+    return "; ".join(item for item in items if item) + "."
 
 
 def _as_sentence(text: str) -> str:
@@ -131,7 +166,9 @@ def tool_description(summary: str | None, description: str | None, policy: Descr
             parts.append(desc)
         return "\n\n".join(parts)
     # `first_paragraph(clean(description))`, cleaning only the paragraphs up to the first prose one
-    paragraph = _first_prose(_paragraphs(description)) if isinstance(description, str) else ""
+    paragraph, listed = _lead(_paragraphs(description)) if isinstance(description, str) else ("", "")
+    if listed:
+        paragraph = f"{paragraph.rstrip()} {listed}"
     if policy.style == "summary":
         text = summ or first_sentence(paragraph)
         return fit(_as_sentence(text), policy.max_chars)
@@ -157,7 +194,10 @@ def arg_description(description: object, policy: DescriptionPolicy) -> str | Non
 def _arg_description(description: str, style: str, max_chars: int) -> str | None:
     if style == "full":
         return clean(description) or None
-    text = first_sentence(_first_prose(_paragraphs(description)))
+    paragraph, listed = _lead(_paragraphs(description))
+    text = first_sentence(paragraph)
+    if listed and text == paragraph:  # the one sentence introduces a list: its items are the meanings (enum values)
+        return fit(f"{text.rstrip()} {listed}", max_chars) or None
     return fit(text, min(max_chars, _ARG_LIMIT[style])) or None
 
 
