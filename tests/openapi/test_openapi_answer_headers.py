@@ -87,6 +87,8 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     elif path == "/api/v1/r/202":
         status, body = 202, b'{"job": "j1"}'
         headers.append((b"location", b"/api/v1/jobs/j1"))
+    elif path.startswith("/api/v1/missing/json"):  # the API's own error: the base URL is right
+        status, body = 404, b'{"error": "no such item"}'
     elif path.startswith("/api/v1/missing/"):  # what a wrong base URL gets on every call
         status, body = 404, b"Not Found"
         headers = [(b"content-type", b"text/plain")]
@@ -196,6 +198,8 @@ async def test_a_404_names_the_url_path_tried_without_the_query(tools: Any) -> N
                              "every call of this source gets 404, its base URL is wrong: check the source's "
                              "`base_url` or `server_variables`"]
     assert KEY not in json.dumps(result.content) and "private" not in json.dumps(result.content)
+    known = await call_tool(tools.get("missing"), {"id": "json"})  # a missing record, not a wrong base URL
+    assert known.is_error and texts(known) == ['HTTP 404 Not Found: {"error":"no such item"}'], texts(known)
 
 
 ARGUMENTS = "Note: next page: call again with the same arguments and "

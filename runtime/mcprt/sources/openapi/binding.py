@@ -155,7 +155,9 @@ def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str 
             shown = {name: schema for name, schema in properties.items() if name not in ctx.hidden_arguments}
             final.notes.extend(header_notes(result, request.url, plan, shown, upstream.redact_url,
                                             upstream.is_secret_name))
-        if result.status == 404:
+        # The API's own JSON error ("No such customer") says the base URL is right: a note there would be
+        # noise on every missing record; a wrong base URL gets the web server's plain or empty 404.
+        if result.status == 404 and result.kind != "json":
             final.notes.append(not_found_note(request.method, request.url))
         return final
 
