@@ -105,7 +105,7 @@ def _as_arguments(target: str, current: str, plan: RequestPlan, shown: dict[str,
     if not changed or any(name not in by_wire or name not in wanted for name in changed):
         return None  # a dropped parameter cannot be unset by "the same arguments and …"
     arguments: dict[str, Any] = {}
-    for name in changed:
+    for name in (name for name in wanted if name in changed):  # the link's order: a set's differs per process
         param = by_wire[name]
         value = _typed(wanted[name], shown[param.arg], param)
         if value is _UNFIT:
