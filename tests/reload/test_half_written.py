@@ -46,7 +46,7 @@ async def test_a_two_part_write_never_serves_its_prefix_and_sighup_applies_a_del
             # cut before the block, and inside it: after the first of two deny rules (the prefix still has
             # `policy:` and a rule, so the block-gone check let the second rule's tool run)
             for cut, reason in ((full.index("policy:"), "the whole policy block"),
-                                (full.index(DENY_SEARCH), "1 of 2 policy deny rules")):
+                                (full.index(DENY_SEARCH), "1 of 2 policy rules")):
                 mark = up.log_mark()
                 async with anyio.create_task_group() as group:
                     group.start_soon(anyio.to_thread.run_sync, write_in_two_parts, project, full, cut, 1.0)

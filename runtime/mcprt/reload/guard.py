@@ -30,23 +30,20 @@ def max_loss() -> float:
     return env_limit("MCPRT_RELOAD_MAX_LOSS", MAX_LOSS)  # at most 1 (`envcheck.MAXIMUMS`)
 
 
-RESTRICTING = ("deny", "approve", "hide")  # rule actions whose loss lets a call through, or shows a tool
-
-
 def restrictions(policy: Policy | None) -> dict[str, int]:
-    """How many restricting entries `policy` holds: `{"deny rules": n, "approve rules": n, "hide rules": n,
-    "rate limits": n}` (all 0 without a policy). Fewer after a save means a restriction was lifted."""
-    rules = policy.rules if policy is not None else []
-    counts = {f"{action} rules": sum(1 for rule in rules if rule.action == action) for action in RESTRICTING}
-    counts["rate limits"] = len(policy.rate_limits) if policy is not None else 0
-    return counts
+    """How many entries of `policy` a cut could drop: `{"rules": n, "rate limits": n}` (0 without a policy).
+    A write cut inside the block ends the list early, so there are fewer of them; an edit that turns one
+    rule's `approve` into `deny` or `allow` keeps the count and is an operator's decision, not a cut (counting
+    each action apart refused it)."""
+    return {"rules": len(policy.rules) if policy is not None else 0,
+            "rate limits": len(policy.rate_limits) if policy is not None else 0}
 
 
 def refusal(old_manifest: Manifest | None, new_manifest: Manifest, old: ToolSet, new: ToolSet) -> str | None:
     """Why applying `new` (compiled from a changed file) needs an operator's word, or None.
 
-    Refused: every source gone, the whole `policy:` block gone, fewer restricting policy entries (deny,
-    approve or hide rules, rate limits: a write cut inside the block), every tool gone, or the number of
+    Refused: every source gone, the whole `policy:` block gone, fewer policy rules or rate limits (a write
+    cut inside the block), every tool gone, or the number of
     tools down by more than `max_loss()` of what was served."""
     if old_manifest is not None and old_manifest.sources and not new_manifest.sources:
         return "it removes every source"
