@@ -1,4 +1,4 @@
-"""The suite's `-n 2 --dist loadgroup` keeps each `xdist_group` on one worker (tests/support/xdist_groups.py).
+"""The suite's `-n 3 --dist loadgroup` (any -n) keeps each `xdist_group` on one worker (tests/support/xdist_groups.py).
 
 Grouped modules start one component (a cluster, a server) per module or group; spread over both workers they
 start it twice and the suite runs over its time budget. Run a small suite the same way, in a subprocess, and
