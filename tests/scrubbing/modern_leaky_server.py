@@ -7,13 +7,16 @@ system prompt. The request state carries the token too: it goes back to this ser
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
 import mcp_types as types
 from mcp.server import Server
-from mcp.server.stdio import stdio_server
-from mcp.shared.message import SessionMessage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: the repository's tests package
+from tests.support.stdio_refusing import serve_stdio_refusing  # noqa: E402
 
 TOKEN = os.environ["LEAKY_TOKEN"]
 
@@ -51,24 +54,7 @@ server = Server("modern-leaky", version="1.0.0", on_list_tools=list_tools, on_ca
 
 
 async def main() -> None:
-    async with stdio_server() as (read, write):
-        passed, to_server = anyio.create_memory_object_stream[Any](16)
-
-        async def refuse_initialize() -> None:
-            async with passed:
-                async for item in read:
-                    message = getattr(item, "message", None)
-                    if isinstance(message, types.JSONRPCRequest) and message.method == "initialize":
-                        error = types.ErrorData(code=types.UNSUPPORTED_PROTOCOL_VERSION, message="only 2026-07-28",
-                                                data={"supported": ["2026-07-28"], "requested": "2025-11-25"})
-                        await write.send(SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=message.id, error=error)))
-                    else:
-                        await passed.send(item)
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(refuse_initialize)
-            await server.run(to_server, write, server.create_initialization_options())
-            tasks.cancel_scope.cancel()
+    await serve_stdio_refusing(server, "initialize")  # a 2026-07-28-only server
 
 
 anyio.run(main)

@@ -37,6 +37,7 @@ import json
 import os
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -623,31 +624,13 @@ def main() -> None:
     options = parser.parse_args()
     server = build(set(options.features.split(",")))
     if not options.http:
-        from mcp.server.stdio import stdio_server
-
         async def run() -> None:
             # Answer `server/discover` with "method not found" before the SDK sees it: a
             # handshake-era server, so "auto" clients fall back to initialize.
-            from mcp.shared.message import SessionMessage
+            sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
+            from tests.support.stdio_refusing import serve_stdio_refusing
 
-            async with stdio_server() as (read, write):
-                forward, forwarded = anyio.create_memory_object_stream[Any](16)
-
-                async def pump() -> None:
-                    async with forward:
-                        async for item in read:
-                            message = getattr(item, "message", None)
-                            if isinstance(message, types.JSONRPCRequest) and message.method == "server/discover":
-                                error = types.ErrorData(code=types.METHOD_NOT_FOUND, message="Method not found")
-                                await write.send(SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=message.id,
-                                                                                   error=error)))
-                                continue
-                            await forward.send(item)
-
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(pump)
-                    await server.run(forwarded, write, server.create_initialization_options())
-                    tasks.cancel_scope.cancel()
+            await serve_stdio_refusing(server, "server/discover")
 
         anyio.run(run)
         return
