@@ -17,6 +17,7 @@ Explicit `null` (the one rule, for every location):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -217,16 +218,17 @@ class RequestPlan:
 _SEPARATORS = re.compile(r"[/\\]")
 
 
-def _has_dot_segment(text: str) -> bool:
-    """Whether `text` holds a `.` or `..` path segment as a server may read it: percent-decoded
-    (RFC 3986 §2.3 and §6.2.2.2 make `%2E` and `.` one character; many servers decode `%2F` too),
-    compatibility-normalized (`．．／`, NFKC) and with `\\` as a separator (Windows servers)."""
-    import unicodedata
+def _server_forms(text: str) -> set[str]:
+    """`text` as a server may read it: as sent, percent-decoded (RFC 3986 §2.3 and §6.2.2.2 make `%2E`
+    and `.` one character; many servers decode `%2F` too) and compatibility-normalized (`．．／`, NFKC)."""
+    decoded = unquote(text)
+    return {text, decoded, unicodedata.normalize("NFKC", decoded)}
 
-    for form in {text, unquote(text), unicodedata.normalize("NFKC", unquote(text))}:
-        if any(segment in (".", "..") for segment in _SEPARATORS.split(form)):
-            return True
-    return False
+
+def _has_dot_segment(text: str) -> bool:
+    """Whether `text` holds a `.` or `..` path segment in any of its `_server_forms`, with `\\` as a
+    separator too (Windows servers)."""
+    return any(segment in (".", "..") for form in _server_forms(text) for segment in _SEPARATORS.split(form))
 
 
 def _refuse_dot_segments(arg: str, value: Any) -> None:
@@ -273,11 +275,8 @@ def _refuse_separators(arg: str, name: str, value: Any) -> None:
 
 
 def _has_separator(text: str) -> bool:
-    """Whether `text` holds `/` or `\\` as it is, percent-decoded or compatibility-normalized (`／`)."""
-    import unicodedata
-
-    decoded = unquote(text)
-    return any(_SEPARATORS.search(form) for form in (text, decoded, unicodedata.normalize("NFKC", decoded)))
+    """Whether `text` holds `/` or `\\` in any of its `_server_forms` (`a%2Fb`, `a／b`)."""
+    return any(_SEPARATORS.search(form) for form in _server_forms(text))
 
 
 def _missing(arg: str, where: str, given_null: bool) -> ToolCallError:
