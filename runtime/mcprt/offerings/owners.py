@@ -41,7 +41,7 @@ class ServedNames:
         None when the clash is an error (one source twice, or a clash not made by a newly listed item)."""
         if earlier.source == later.source:
             return None
-        keeper, other = (later, earlier) if self._owner.get(later.key) == later.source else (earlier, later)
+        other = earlier if self._owner.get(later.key) == later.source else later  # the served owner keeps it
         return other if self._newly_listed(other) else None
 
     def _newly_listed(self, claim: Claim) -> bool:

@@ -434,7 +434,7 @@ class Reloader:
         # The status says "applied" in the same step as the swap: a reader who sees the new tools never sees
         # the previous attempt's status (the diff below yields to the loop while a thread computes it).
         seconds = time.perf_counter() - started
-        self.status.succeeded(trigger, seconds, [str(w) for w in compiled.serving_warnings()])
+        self.status.succeeded(trigger, seconds, [str(w) for w in self.runtime.warnings])
         self._tell_notifier("ok")
         changes = await asyncio.to_thread(diff_toolsets, old, new)  # every definition of two sets: CPU
         fanout = await self._fanout(list_changed)  # this swap's own, taken before a later swap schedules one

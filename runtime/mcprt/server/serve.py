@@ -128,7 +128,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         observatory.close()
         restore_signals()
         if isinstance(exc, StoppedWhileWaiting):  # logged "stopping" when the signal came
-            raise SystemExit(130 if stopped_by[:1] == [signal.SIGINT] else 143) from None
+            raise SystemExit(_exit_code(stopped_by[0] if stopped_by else None)) from None
         raise
     serving = True
     restore_tokens: Callable[[], None] = lambda: None
@@ -230,7 +230,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         if shared is not None:
             await shared.aclose()
     if hurried:  # a second signal: its exit code, even when every answer went out in time (README "Stopping")
-        raise SystemExit(130 if hurried[0] == signal.SIGINT else 143)
+        raise SystemExit(_exit_code(hurried[0]))
 
 
 BACKGROUND_STOP_WITHIN = 5.0  # s a stopping server waits for its background tasks (reloads, watches, sweeps)
@@ -324,6 +324,12 @@ async def _answer_then_stop(stop: asyncio.Event) -> None:
         while len(RUNNING) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.01)
     stop.set()
+
+
+def _exit_code(signum: int | None) -> int:
+    """The exit status of a stop by `signum`, as a shell reports a process its signal ended: 130 for
+    SIGINT, else (SIGTERM, or no signal recorded) 143 (README "Stopping")."""
+    return 130 if signum == signal.SIGINT else 143
 
 
 def _find_inflight(app: Any) -> InFlight | None:
@@ -423,7 +429,7 @@ def _install_signals(stop: asyncio.Event, *,
     stopped_by: list[int] = []
 
     def request_stop(signum: int) -> None:
-        name, code = signal.Signals(signum).name, 130 if signum == signal.SIGINT else 143
+        name, code = signal.Signals(signum).name, _exit_code(signum)
         if hurried:  # a third: at once, answered or not
             announce("mcprt: forced exit", level="warning", signal=name, exit_code=code)
             _exit_now(code)

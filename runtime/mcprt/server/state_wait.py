@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from ..errors import McprtError
 from ..observability.log import log_event
 from ..settings import env_limit
+from .stop_answers import SHUTTING_DOWN_CODE  # the drain's refusal code: retry-safe either way
 
 T = TypeVar("T")
 
@@ -32,7 +33,6 @@ STATE_WAIT_SECONDS = 60.0  # MCPRT_STATE_WAIT: how long `mcprt up` waits for the
 FIRST_RETRY_SECONDS = 0.25
 MAX_RETRY_SECONDS = 2.0
 NOT_REACHED = "shared state not reached yet"
-WAITING_CODE = -32603  # JSON-RPC internal error, as the drain's refusal (`stop_answers.REFUSED`)
 WAITING = ("mcprt is starting: its shared state (Redis) has not answered yet, and this request was not started. "
            "Send it again shortly (Retry-After says when); a load balancer retries it on another replica.")
 
@@ -108,7 +108,7 @@ async def waiting_app(scope: dict[str, Any], receive: Callable[[], Awaitable[dic
         from .invalid_messages import error
 
         status, extra = 503, [(b"retry-after", b"1")]
-        body = error(None, WAITING_CODE, WAITING, {"reason": "starting", "retrySafe": True})
+        body = error(None, SHUTTING_DOWN_CODE, WAITING, {"reason": "starting", "retrySafe": True})
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),

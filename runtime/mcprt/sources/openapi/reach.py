@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlparse
 
 from mcprt.errors import ToolCallError
 from mcprt.manifest.limits import include_allowed
-from mcprt.outbound.redirects import origin_of
+from mcprt.outbound.redirects import origin_of, origin_text
 
 _WEB = ("http", "https")
 
@@ -42,7 +42,7 @@ def refused(target: str, referrer: str, roots: Sequence[Path] | None) -> str | N
         except ToolCallError:
             return "not a valid URL"
         return ("a document fetched from a URL may only reference documents on its own origin "
-                f"({_origin(referrer)})")
+                f"({origin_text(origin_of(referrer))})")
     if scheme in _WEB:
         return None
     if scheme != "file":
@@ -58,8 +58,3 @@ def refused(target: str, referrer: str, roots: Sequence[Path] | None) -> str | N
     return (f"{path} is outside the manifest's folder {roots[0].resolve()}"
             + "".join(f" and the description's folder {root.resolve()}" for root in roots[1:] if root != roots[0])
             + " (add its folder to MCPRT_INCLUDE_PATHS)")
-
-
-def _origin(uri: str) -> str:
-    scheme, host, port = origin_of(uri)
-    return f"{scheme}://{host}:{port}"
