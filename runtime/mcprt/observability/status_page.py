@@ -138,9 +138,9 @@ def _tools(state: ServerState, recorder: CallRecorder, view: View) -> str:
         return (recorder.tools.get(tool.name) or ToolFigures()).calls
 
     ordered = sorted(state.tools, key=lambda t: (-calls(t), t.name))
-    chosen = tool_rows(ordered, calls, lambda t: t.exposure, show_all=view.show_all)
+    short = tool_rows(ordered, calls, lambda t: t.exposure)  # its `idle` says whether a short list differs
     rows = []
-    for tool in chosen.shown:
+    for tool in (ordered if view.show_all else short.shown):
         f = recorder.tools.get(tool.name) or ToolFigures()
         saved = "" if f.saved_ratio is None else f"{f.saved_ratio:.0%}"
         rate_class = "bad" if f.error_rate >= 0.1 else ""
@@ -152,10 +152,10 @@ def _tools(state: ServerState, recorder: CallRecorder, view: View) -> str:
             f'<td class="n bytes">{_bytes(f.raw_bytes)} → {_bytes(f.sent_bytes)}</td>'
             f'<td class="n saved">{saved}</td></tr>'
         )
-    idle = chosen.idle_line()
+    idle = "" if view.show_all else short.idle_line()
     more = (f'<p id="idle-tools" class="muted">{_e(idle)}: <a href="{_e(view.with_(show_all=True).address())}">'
             'show them</a></p>') if idle else ""
-    if view.show_all and tool_rows(ordered, calls, lambda t: t.exposure).idle:  # a way back to the short list
+    if view.show_all and short.idle:  # a way back to the short list
         more = (f'<p id="idle-tools" class="muted">every tool is shown: <a href="'
                 f'{_e(view.with_(show_all=False).address())}">show only the called ones</a></p>')
     return ('<section id="tools"><h2>Tools</h2><table><tr><th>tool</th><th>source</th><th class="n">calls</th>'
