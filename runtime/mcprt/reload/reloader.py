@@ -215,10 +215,13 @@ class Reloader:
             # files *before* it was abandoned, possibly already in the state that superseded it (the save
             # landed before the attempt hashed them, its event after): its request must run all the same,
             # or neither that save nor the abandoned request (an upstream's new tools) would ever apply.
-            if trigger == "files" and paths and not await self._contents_changed(paths) and not superseded:
-                continue  # touched, or saved without an edit: nothing to reload
+            taken = None  # the files as hashed for the comparison: the attempt's own reading, not hashed twice
+            if trigger == "files" and paths:
+                taken = await asyncio.to_thread(self._digests_now, self.watch_set())
+                if not self._differs(taken) and not superseded:
+                    continue  # touched, or saved without an edit: nothing to reload
             superseded = False
-            attempt = asyncio.create_task(self._locked_reload(trigger, paths), name="mcprt-reload")
+            attempt = asyncio.create_task(self._locked_reload(trigger, paths, taken), name="mcprt-reload")
             try:
                 await self._supersede_while(attempt)
                 outcome, report = await attempt
@@ -291,10 +294,15 @@ class Reloader:
         Kubernetes ConfigMap update swaps the `..data` symlink, then deletes the old timestamped folder,
         and that deletion names the old resolved paths, never seen before, whose content (read through
         the symlink) did not change: compared by path, it was a second reload with "no tool changes".
-        `paths` (what the event named) only says that something happened. Hashed in a worker thread: a
-        file just written is hashed again, and a 13 MB spec took 20–40 ms of the event loop per event."""
+        `paths` (what the event named) only says that something happened. Hashed in a worker thread (a 13
+        MB spec took 20–40 ms of the event loop per event); a reload's attempt takes the hashes its
+        comparison made (`serve`), so a saved file is read once for both."""
+        return self._differs(await asyncio.to_thread(self._digests_now, self.watch_set()), remember=remember)
+
+    def _differs(self, digests: dict[Path, str | None], *, remember: bool = True) -> bool:
+        """Whether `digests` (every watched file's) differ from the last attempt's; `remember`: take them
+        as the new baseline."""
         changed = False
-        digests = await asyncio.to_thread(self._digests_now, self.watch_set())
         for path, digest in digests.items():
             if path not in self._digests or self._digests[path] != digest:
                 changed = True
@@ -322,7 +330,8 @@ class Reloader:
             await report()
         return outcome
 
-    async def _locked_reload(self, trigger: Trigger, paths: set[Path] | None) -> tuple[ReloadOutcome, _Report | None]:
+    async def _locked_reload(self, trigger: Trigger, paths: set[Path] | None,
+                             taken: dict[Path, str | None] | None = None) -> tuple[ReloadOutcome, _Report | None]:
         """One attempt under the lock; an applied one also returns its "reload applied" report, to be
         awaited after the lock is released. While it runs, a call to an unknown tool is told a reload
         is under way (`ToolSetHolder.reloading`)."""
@@ -332,18 +341,20 @@ class Reloader:
             if holder is not None:
                 holder.reloading = True
             try:
-                outcome = await self._attempt_reload(trigger, paths or set(), report)
+                outcome = await self._attempt_reload(trigger, paths or set(), report, taken)
             finally:
                 self._attempt = None
                 if holder is not None:
                     holder.reloading, holder.incoming = False, None
         return outcome, (report[0] if report else None)
 
-    async def _attempt_reload(self, trigger: Trigger, paths: set[Path], report: list[_Report]) -> ReloadOutcome:
+    async def _attempt_reload(self, trigger: Trigger, paths: set[Path], report: list[_Report],
+                              taken: dict[Path, str | None] | None = None) -> ReloadOutcome:
         started = time.perf_counter()
         old = self.runtime.holder.current  # type: ignore[union-attr]
         in_pool_before = dict(self.runtime.pool.running)
-        taken = await asyncio.to_thread(self._digests_now, self.watch_set())  # before the compile reads them
+        if taken is None:  # before the compile reads them (a save landing later still counts as a change)
+            taken = await asyncio.to_thread(self._digests_now, self.watch_set())
         if trigger in ("files", "signal"):  # the refused save is superseded (or applied) by this one
             self._refused_taken = None
         token = CancelToken()
