@@ -31,3 +31,9 @@ class BuiltRequest:
     # the source, no forwarded claims, no cookies of its own (an operation served from another origin).
     credentials: bool = True
     foreign: bool = False
+
+    @property
+    def sends_credentials(self) -> bool:
+        """Whether the source's auth stamp (and token) go with this request: not for `security: []`, never
+        to another origin."""
+        return self.credentials and not self.foreign

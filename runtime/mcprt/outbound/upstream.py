@@ -220,7 +220,7 @@ class HttpUpstream:
         Per-user credentials that cannot serve this caller refuse the call before anything is sent."""
         claimed = claim_headers(self._forward_claims, ctx.principal) if self._forward_claims and not request.foreign \
             else []
-        if self._credentials is not None and request.credentials and not request.foreign:
+        if self._credentials is not None and request.sends_credentials:
             self._credentials.admit(ctx.principal)
         unreachable = False  # only what says the upstream itself is unreachable marks the source down
         try:
@@ -271,7 +271,7 @@ class HttpUpstream:
 
             try:
                 received = await send_authorized(
-                    self._credentials if request.credentials and not request.foreign else None,
+                    self._credentials if request.sends_credentials else None,
                     self._token_sender(call), attempt, lambda got: got.status,
                     waiting_for_token=lambda flag: setattr(call, "waiting_for_token", flag),
                     principal=ctx.principal,
