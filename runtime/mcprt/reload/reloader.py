@@ -474,8 +474,7 @@ class Reloader:
                           logging.WARNING, keys=",".join(restart_keys))
 
         report.append(applied)
-        for listener in list(self._attempt_listeners):
-            listener()
+        self._tell_listeners()
         return ReloadOutcome(True, trigger, seconds, changes, list_changed, [], list(compiled.sync.opened),
                              list(compiled.sync.reused))
 
@@ -483,8 +482,7 @@ class Reloader:
                 in_pool_before: dict[str, RunningSource], taken: dict[Path, str | None]) -> ReloadOutcome:
         # A compile that failed after the pool synced leaves the old set's sources outside the pool;
         # they still serve the old set, and are closed once a later reload replaces it.
-        running = {id(s) for s in self.runtime.pool.running.values()}
-        self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
+        self._keep_orphans(in_pool_before)
         errors = [str(d) for d in sorted(diagnostics) if d.severity == "error"] or [str(d) for d in diagnostics]
         manifest = self.runtime.loaded.path if self.runtime.loaded else self.runtime.manifest_path
         named = _local_files_named(diagnostics) | (declared_dependencies(Path(manifest)) if manifest else set())
@@ -501,15 +499,23 @@ class Reloader:
             log_event(line, logging.DEBUG if repeated else logging.WARNING)
         # /healthz is unauthenticated: counts only, the error text (paths, values) stays in the log
         self._tell_notifier(f"error: {len(errors)} problem(s) on reload; serving the previous tools")
-        for listener in list(self._attempt_listeners):
-            listener()  # watch the files the failed load named, so creating them is noticed
+        self._tell_listeners()  # watch the files the failed load named, so creating them is noticed
         return ReloadOutcome(False, trigger, seconds, errors=errors)
+
+    def _keep_orphans(self, in_pool_before: dict[str, RunningSource]) -> None:
+        """An attempt that was not applied: sources it replaced in the pool before rolling back are closed
+        with the next applied reload's retired ones."""
+        running = {id(s) for s in self.runtime.pool.running.values()}
+        self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
+
+    def _tell_listeners(self) -> None:
+        for listener in list(self._attempt_listeners):
+            listener()
 
     def _abandoned(self, trigger: Trigger, started: float, reason: str, in_pool_before: dict[str, RunningSource],
                    taken: dict[Path, str | None]) -> ReloadOutcome:
         """The compile was dropped (the pool already rolled back and closed what it opened)."""
-        running = {id(s) for s in self.runtime.pool.running.values()}
-        self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
+        self._keep_orphans(in_pool_before)
         if reason != SUPERSEDED:  # over the time budget: like a failure, back off and wait for an edit
             self._failed_in_a_row += 1
         self._remember_contents(taken)
@@ -519,16 +525,14 @@ class Reloader:
                   logging.INFO if reason == SUPERSEDED else logging.WARNING,
                   trigger=trigger, reason=reason, ms=round(seconds * 1000, 1))
         self._tell_notifier(f"abandoned: {reason}; serving the previous tools")
-        for listener in list(self._attempt_listeners):
-            listener()
+        self._tell_listeners()
         return ReloadOutcome(False, trigger, seconds, abandoned=reason)
 
     def _refused(self, trigger: Trigger, started: float, reason: str, in_pool_before: dict[str, RunningSource],
                  taken: dict[Path, str | None]) -> ReloadOutcome:
         """The compiled set was not applied (`reload.guard`); the pool already rolled back. Its content is
         remembered, so only a further change of the files (the rest of the write) or SIGHUP reloads."""
-        running = {id(s) for s in self.runtime.pool.running.values()}
-        self._orphans += [s for s in in_pool_before.values() if id(s) not in running]
+        self._keep_orphans(in_pool_before)
         self._remember_contents(taken)
         self._confirm_later(taken)
         seconds = time.perf_counter() - started
@@ -537,8 +541,7 @@ class Reloader:
                   reason=reason, hint=f"a file still being written? {HOW_TO_APPLY}, or leave the file unchanged "
                   f"{confirm_seconds():g}s (MCPRT_RELOAD_CONFIRM)", ms=round(seconds * 1000, 1))
         self._tell_notifier(f"refused: {reason}; serving the previous tools")
-        for listener in list(self._attempt_listeners):
-            listener()
+        self._tell_listeners()
         return ReloadOutcome(False, trigger, seconds, refused=reason)
 
     async def _fanout(self, list_changed: bool) -> Any:

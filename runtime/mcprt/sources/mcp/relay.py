@@ -178,11 +178,11 @@ class Relay:
             if tied is not None:
                 return self._reachable(tied.peer), tied
             peers = [call.peer for call in self._in_flight]
-            asking = [peer for peer in peers if not getattr(peer, "awaiting_client", False)]
+            asking = [call for call in self._in_flight if not getattr(call.peer, "awaiting_client", False)]
             first = getattr(peers[0], "principal", None)
             one_principal = first is not None and all(getattr(peer, "principal", None) == first for peer in peers)
             if question and len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
-                return asking[0], next(call for call in self._in_flight if call.peer is asking[0])  # type: ignore[return-value]
+                return asking[0].peer, asking[0]  # type: ignore[return-value]
             if self._sole.peer is not None:  # every call in flight is that one client's
                 return self._sole.peer, None
             raise RelayError(f"source '{self.source}' has several calls in progress and this request names none of "
@@ -217,7 +217,7 @@ class Relay:
             # to the server only and is left as written).
             wire = SECRETS.scrub_prose(wire)
             within = self._within.get(method, ASK_CLIENT)
-            clock = call.clock if call is not None and call.clock is not None else None
+            clock = call.clock if call is not None else None
             with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
                 result = await peer.request(method, wire)
             if bound.cancelled_caught:
