@@ -233,22 +233,28 @@ async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuse
                 time.sleep(0.1)
             await anyio.sleep(2.5)
             statuses: list[int] = []
+            answered_at: list[float] = []
 
             async def caller(http: httpx.AsyncClient, until: float) -> None:
                 while time.monotonic() < until:
                     # a dropped connection (httpx.RemoteProtocolError) fails the test as well
                     answer = await post_call(http, url, "whoami", {"arguments": {}})
                     statuses.append(answer.status if answer.error else 200)
+                    answered_at.append(time.monotonic())
 
             async with httpx.AsyncClient(timeout=30) as http, anyio.create_task_group() as group:
                 until = time.monotonic() + 4  # the drained replica stays in rotation ~2 s (inter 1s, fall 2)
                 for _ in range(6):
                     group.start_soon(caller, http, until)
                 await anyio.sleep(1)
+                signalled = time.monotonic()
                 drains.signal(signal.SIGTERM)
             # every call was answered 200: no draining replica's 503 reached a client, and no
-            # connection was dropped as the replica exited
-            assert len(statuses) > 100 and set(statuses) == {200}, sorted(set(statuses))
+            # connection was dropped as the replica exited. What makes the run count is calls
+            # answered across the drain, not a throughput figure: a loaded CI machine made 90
+            # calls in the 4 s where a quiet one makes 300, and a total of "> 100" failed there.
+            after = sum(1 for at in answered_at if at > signalled)
+            assert after >= 10 and set(statuses) == {200}, (after, sorted(set(statuses)))
             assert drains.process.wait(10) == 0
         finally:
             stop_process(process)
