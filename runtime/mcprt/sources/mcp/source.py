@@ -168,6 +168,7 @@ class McpServerSource:
         self._renew = False  # the connection was lost with its session: reconnect without the backoff
         self._renewing = False  # … and the supervisor is doing so now (calls wait for it: `_current`)
         self._in_flight: Counter[int] = Counter()  # requests out, by id() of the connection they went on
+        self._drained = anyio.Event()  # set when a connection's last request ends, or on close (`_serve` waits)
         self._startup_error: str | None = None
         self._may_start_down = False
         self._task: asyncio.Task[None] | None = None
@@ -234,6 +235,7 @@ class McpServerSource:
         self._closed.set()
         self._lost.set()
         self._connected.set()
+        self._drained.set()
         task = self._task
         if task is None or task.done():
             return
@@ -474,6 +476,7 @@ class McpServerSource:
             self._in_flight[id(client)] -= 1
             if not self._in_flight[id(client)]:
                 del self._in_flight[id(client)]
+                self._drained.set()  # wakes `_serve` draining this connection
 
     async def _on_session(self, client: Client, within: float, send: Callable[[Client, float], Awaitable[_T]],
                           unavailable: Callable[[], Exception]) -> _T:
@@ -621,7 +624,8 @@ class McpServerSource:
                 # again on the new session) instead of "connection closed" (which may have run).
                 with anyio.move_on_after(DRAIN_TIMEOUT):
                     while self._in_flight[id(client)] and not self._closed.is_set():
-                        await anyio.sleep(0.02)
+                        self._drained = anyio.Event()
+                        await self._drained.wait()
             tasks.cancel_scope.cancel()
 
     async def _on_message(self, message: Any) -> None:
