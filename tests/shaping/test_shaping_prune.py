@@ -140,3 +140,25 @@ def test_the_budgeted_interpreter_is_reused_per_thread_and_a_stopped_run_leaves_
     worker.start()
     worker.join()
     assert other[0] is not _interpreter()
+
+
+def test_the_growth_of_a_prune_thousands_of_pipe_stages_long_is_found():
+    # A pipe chain nests one level per stage (`a | b | c` is `pipe(pipe(a, b), c)`): `peak` computed
+    # each part's growth by recursion, in time quadratic in the stages (800 `{a:@,b:@}` stages took
+    # ~5 s), and past about a thousand stages hit Python's recursion limit. One pass now, on a stack.
+    import jmespath
+
+    from mcprt.expressions.prune_growth import growth, peak
+
+    capped = 2 ** 64  # `prune_growth` stops counting there
+    plain = jmespath.compile(" | ".join(["a"] * 5000)).parsed
+    assert (growth(plain), peak(plain)) == (1, 1)
+    doubling = jmespath.compile(" | ".join(["{a:@,b:@}"] * 5000)).parsed
+    assert (growth(doubling), peak(doubling)) == (capped, capped)
+    # the largest part deep inside: six doublings measured by `length(@)` (no copies after it), then
+    # 4,993 plain stages above it
+    hidden = jmespath.compile(" | ".join(["{a:@,b:@}"] * 6 + ["length(@)"] + ["a"] * 4993)).parsed
+    assert (growth(hidden), peak(hidden)) == (0, 64)
+    # as a manifest's prune is compiled
+    pruner = compile_prune(" | ".join(["{a:@,b:@}"] * 800))
+    assert (pruner.growth, pruner.peak_growth) == (capped, capped)

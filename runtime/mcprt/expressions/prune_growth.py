@@ -11,6 +11,7 @@ or an index keeps it, and a value computed from the input (a comparison, a numbe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 WARN_GROWTH = 64  # no prune written to select fields repeats its input this often; six `{a:@,b:@}` stages do
@@ -24,25 +25,39 @@ _CAP = 2 ** 64  # past any limit: keeps the numbers small for a pathological exp
 def growth(node: Any) -> int:
     """An upper bound on how many times one input value appears in the result of `node` (a parsed
     jmespath expression, `jmespath.compile(…).parsed`): 0 for a constant or scalar result."""
-    return min(_growth(node), _CAP)
+    return min(_growths(node).get(id(node), 1), _CAP)
 
 
 def peak(node: Any) -> int:
     """The largest `growth` of any part of `node`: `… | length(@)` has none at the end, but the value
     it measures may be built exponentially (each part is evaluated, whatever uses it)."""
-    parts = [node]
-    highest = 0
-    while parts:
-        part = parts.pop()
-        if isinstance(part, dict):
-            highest = max(highest, growth(part))
-            parts.extend(part.get("children") or [])
-    return highest
+    return max((min(found, _CAP) for found in _growths(node).values()), default=0)
 
 
-def _growth(node: Any) -> int:
-    if not isinstance(node, dict):
-        return 1
+def _growths(root: Any) -> dict[int, int]:
+    """The (uncapped) growth of every part of `root`, by `id()` of its node: each node once, children
+    first, on a stack of our own. A pipe chain nests one level per stage (`a | b | …` is
+    `pipe(pipe(a, b), …)`): growth per part by recursion took time quadratic in the stages, and past
+    about a thousand of them hit Python's recursion limit."""
+    found: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if children_done:
+            found[id(node)] = _own_growth(node, found)
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node.get("children") or [])
+    return found
+
+
+def _own_growth(node: dict[str, Any], found: dict[int, int]) -> int:
+    """The growth of `node` from its parts' in `found` (every part below it is there)."""
+    def of(part: Any) -> int:
+        return found[id(part)] if isinstance(part, dict) else 1
+
     kind = node.get("type")
     children = node.get("children") or []
     if kind in ("literal", "comparator", "not_expression"):
@@ -52,39 +67,40 @@ def _growth(node: Any) -> int:
     if kind in ("subexpression", "pipe", "index_expression", "projection", "value_projection"):
         product = 1
         for child in children:
-            product = min(product * _growth(child), _CAP)
+            product = min(product * of(child), _CAP)
         return product
     if kind == "filter_projection":  # [left, right, condition]: the condition only selects
-        return min(_growth(children[0]) * _growth(children[1]), _CAP) if len(children) >= 2 else 1
+        return min(of(children[0]) * of(children[1]), _CAP) if len(children) >= 2 else 1
     if kind in ("multi_select_dict", "multi_select_list"):
         parts = [part.get("children", [None])[0] if kind == "multi_select_dict" else part for part in children]
-        return _disjoint_sum(parts)
+        return _disjoint_sum(parts, of)
     if kind in ("or_expression", "and_expression"):
-        return max((_growth(child) for child in children), default=0)
+        return max((of(child) for child in children), default=0)
     if kind == "function_expression":
         if node.get("value") in _SCALAR_FUNCTIONS:
             return 0
         if node.get("value") == "map" and len(children) == 2:  # map(&expr, list): expr per item
-            return min(_growth(children[0]) * _growth(children[1]), _CAP)
-        return _disjoint_sum([child for child in children if child.get("type") != "expref"])
+            return min(of(children[0]) * of(children[1]), _CAP)
+        return _disjoint_sum([child for child in children if child.get("type") != "expref"], of)
     if kind == "expref":
-        return _growth(children[0]) if children else 0
+        return of(children[0]) if children else 0
     if kind == "flatten":
-        return _growth(children[0]) if children else 1
-    return max(1, sum(_growth(child) for child in children))  # unknown: assume it may add its parts
+        return of(children[0]) if children else 1
+    return max(1, sum(of(child) for child in children))  # unknown: assume it may add its parts
 
 
-def _disjoint_sum(parts: list[Any]) -> int:
-    """Growth of values built from `parts`: those that start at the same field (or at the whole input)
-    add up; those that start at different fields read disjoint subtrees, so only the largest counts."""
+def _disjoint_sum(parts: list[Any], of: Callable[[Any], int]) -> int:
+    """Growth of values built from `parts` (`of(part)` each): those that start at the same field (or at
+    the whole input) add up; those that start at different fields read disjoint subtrees, so only the
+    largest counts."""
     whole = 0
     by_field: dict[str, int] = {}
     for part in parts:
         head = _head_field(part)
         if head is None:
-            whole += _growth(part)
+            whole += of(part)
         else:
-            by_field[head] = by_field.get(head, 0) + _growth(part)
+            by_field[head] = by_field.get(head, 0) + of(part)
     return min(whole + max(by_field.values(), default=0), _CAP)
 
 

@@ -15,7 +15,8 @@ Where the schema allows it, arguments are first tried by a check `fastjsonschema
 schema (`schema.shortcut`, built with the validator on a tool's first call): when it says valid,
 jsonschema's walk is skipped; anything else — a failure, a check that cannot tell, a schema with a
 keyword the shortcut leaves out — goes through the full validator, so problems are always
-jsonschema's own messages.
+jsonschema's own messages. `result_check(schema)` is the same for a tool's outputSchema (with
+`format` checked by the full validator); `result_validator(schema)` is that full validator alone.
 """
 
 from __future__ import annotations
@@ -112,14 +113,19 @@ class _Validator:
 
     __slots__ = ("full", "shortcut")
 
-    def __init__(self, schema: dict[str, Any], shortcut: bool) -> None:
-        self.full = _ArgumentValidator(schema, registry=_LOCAL_ONLY)
-        self.shortcut = valid_shortcut(schema) if shortcut else None
+    def __init__(self, full: Any, shortcut: Callable[[Any], bool] | None) -> None:
+        self.full = full
+        self.shortcut = shortcut
 
     def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
         if self.shortcut is not None and self.shortcut(instance):
             return iter(())
         return self.full.iter_errors(instance)
+
+    def first_error(self, instance: Any) -> ValidationError | None:
+        """The problem nearest the root (fewest `absolute_path` steps; of those, the first jsonschema
+        yields), or None when `instance` conforms."""
+        return min(self.iter_errors(instance), key=lambda error: len(error.absolute_path), default=None)
 
 
 def argument_validator(schema: dict[str, Any], *, shortcut: bool = True) -> Any:
@@ -127,15 +133,23 @@ def argument_validator(schema: dict[str, Any], *, shortcut: bool = True) -> Any:
 
     `shortcut=False` for a validator used once (a manifest value checked at load time): compiling
     fastjsonschema's check costs more than the one walk it could spare."""
-    return _Validator(schema, shortcut)
+    return _Validator(_ArgumentValidator(schema, registry=_LOCAL_ONLY), valid_shortcut(schema) if shortcut else None)
 
 
 def result_validator(schema: dict[str, Any]) -> Any | None:
     """A validator for a tool's outputSchema (JSON Schema 2020-12, MCP 2025-06-18 "Output Schema"),
     checking `format` too (some clients do), resolving no remote `$ref` (`_LOCAL_ONLY`) and never
-    raising for the schema's sake (as `argument_validator`). None for a schema the library refuses."""
+    raising for the schema's sake (as `argument_validator`). None for a schema the library refuses.
+    jsonschema's own validator (`evolve`, `is_valid`); `result_check` is the same behind the shortcut."""
     try:
         _ArgumentValidator.check_schema(schema)
     except SchemaError:
         return None
     return _ArgumentValidator(schema, registry=_LOCAL_ONLY, format_checker=_ArgumentValidator.FORMAT_CHECKER)
+
+
+def result_check(schema: dict[str, Any]) -> _Validator | None:
+    """`result_validator(schema)` behind fastjsonschema's "certainly valid" check (compiled here), for a
+    schema every result of a tool is checked against: `iter_errors`, `first_error`. None as there."""
+    full = result_validator(schema)
+    return None if full is None else _Validator(full, valid_shortcut(schema))

@@ -7,9 +7,9 @@ nothing. A schema mcprt derives from an API description (`toolset.build`, README
 `shaping.result` then sends `{}` (which a derived schema, having no `required`, accepts) with the
 whole result as text and a note, and logs the problem.
 
-Cost: one compiled check per tool (`schema.shortcut`, fastjsonschema), built on the first structured
-result; jsonschema's validator runs only when the compiled check does not say "valid", to word the
-problem.
+Cost: one compiled check per tool (`schema.validator.result_check`: fastjsonschema's shortcut before
+jsonschema's validator), built on the first structured result; jsonschema's validator runs only when
+the compiled check does not say "valid", to word the problem.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ _log = logging.getLogger("mcprt")
 class StructuredCheck:
     """The check of one tool's structuredContent against its derived `schema` (a JSON Schema dict)."""
 
-    __slots__ = ("schema", "_shortcut", "_validator", "_lock")
+    __slots__ = ("schema", "_check", "_lock")
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
-        self._shortcut: Any = None
-        self._validator: Any = None
+        self._check: Any = None  # `schema.validator.result_check`, or False for a schema it refuses
         self._lock = threading.Lock()
 
     def __eq__(self, other: object) -> bool:  # a reload compares tools: the same schema is the same check
@@ -38,30 +37,22 @@ class StructuredCheck:
     def __hash__(self) -> int:
         return hash(type(self))
 
-    def _compiled(self) -> tuple[Any, Any]:
-        if self._validator is None:
-            from ..schema.shortcut import valid_shortcut  # fastjsonschema/jsonschema: loaded on first use
-            from ..schema.validator import result_validator
+    def _compiled(self) -> Any:
+        if self._check is None:
+            from ..schema.validator import result_check  # fastjsonschema/jsonschema: loaded on first use
             with self._lock:
-                if self._validator is None:
-                    self._shortcut = valid_shortcut(self.schema)
-                    self._validator = result_validator(self.schema) or False
-        return self._shortcut, self._validator
+                if self._check is None:
+                    self._check = result_check(self.schema) or False
+        return self._check
 
     def problem(self, value: Any) -> str | None:
         """None when `value` conforms (or the schema cannot be checked), else the first problem in at most
         `MAX_PROBLEM` characters, by JSON path and types only: `$.id: array, expected integer/null`, or
         `$.n: number, fails "minimum"` for a keyword other than `type`. Never the value itself: jsonschema's
         message quotes it whole (a 10 kB list made an unbounded note, and the value may be a secret)."""
-        shortcut, validator = self._compiled()
-        if shortcut is not None and shortcut(value):
-            return None
-        if not validator:
-            return None
-        error = next(iter(sorted(validator.iter_errors(value), key=lambda e: len(e.absolute_path))), None)
-        if error is None:
-            return None
-        return _worded(error)
+        check = self._compiled()
+        error = check.first_error(value) if check else None
+        return None if error is None else _worded(error)
 
 
 MAX_PROBLEM = 200  # characters: the note stays small whatever the data (a long key shortens the path)

@@ -47,10 +47,10 @@ import math
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx2
@@ -78,6 +78,7 @@ DRAIN_TIMEOUT = 5.0  # seconds the requests out on a connection whose session is
 CLOSE_TIMEOUT = 15.0
 MAX_PAGES = 100  # of one listing (tools, resources, templates or prompts); README "Proxied MCP servers"
 MAX_LISTED_ITEMS = 10_000  # of one listing
+_T = TypeVar("_T")
 _LOST_ERRORS: tuple[type[BaseException], ...] = (
     httpx2.TransportError,
     anyio.ClosedResourceError,
@@ -167,6 +168,7 @@ class McpServerSource:
         self._renew = False  # the connection was lost with its session: reconnect without the backoff
         self._renewing = False  # … and the supervisor is doing so now (calls wait for it: `_current`)
         self._in_flight: Counter[int] = Counter()  # requests out, by id() of the connection they went on
+        self._drained = anyio.Event()  # set when a connection's last request ends, or on close (`_serve` waits)
         self._startup_error: str | None = None
         self._may_start_down = False
         self._task: asyncio.Task[None] | None = None
@@ -233,6 +235,7 @@ class McpServerSource:
         self._closed.set()
         self._lost.set()
         self._connected.set()
+        self._drained.set()
         task = self._task
         if task is None or task.done():
             return
@@ -264,19 +267,10 @@ class McpServerSource:
         watch = observed_upstream("mcp", self.name, upstream_name, lambda: self.connector.target)
         carrier = None if watch is None else watch.carrier
         try:
-            try:
-                result = await self._call(client, upstream_name, arguments, context, carrier)
-            except _SessionGone:  # not run: once more on the new session, within the call's own timeout
-                started = time.monotonic()
-                client = await self._renewed(client, context.timeout)
-                left = context.timeout - (time.monotonic() - started)
-                if client is None or left <= 0:
-                    raise ToolCallError(self.unavailable_message()) from None
-                try:
-                    result = await self._call(client, upstream_name, arguments, replace(context, timeout=left),
-                                              carrier)
-                except _SessionGone:
-                    raise ToolCallError(self.unavailable_message()) from None
+            result = await self._on_session(
+                client, context.timeout,
+                lambda on, left: self._call(on, upstream_name, arguments, replace(context, timeout=left), carrier),
+                lambda: ToolCallError(self.unavailable_message()))
         except _HttpAnswer as answer:
             # An HTTP error status, as an OpenAPI upstream's: the call's event carries it, so the source's
             # health follows it by the same rule (observability/source_health.py: a run of 5xx → degraded)
@@ -365,29 +359,25 @@ class McpServerSource:
         """`send` on the current connection within `startup_timeout` (of the server's time: it stands still
         while the server waits on `peer`, whom what the server asks meanwhile goes to; call_clock.py)."""
         client = await self._current(self.startup_timeout)
+
+        def unavailable() -> OfferError:
+            return OfferError(self.unavailable_message(), types.INTERNAL_ERROR)
+
         if client is None:
-            raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR)
-        try:
-            return await self._request_on(client, what, send, peer)
-        except _SessionGone:  # not run: once more on the new session
-            client = await self._renewed(client, self.startup_timeout)
-            try:
-                if client is not None:
-                    return await self._request_on(client, what, send, peer)
-            except _SessionGone:
-                pass
-            raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+            raise unavailable()
+        return await self._on_session(client, self.startup_timeout,
+                                      lambda on, left: self._request_on(on, what, send, peer, left), unavailable)
 
     async def _request_on(self, client: Client, what: str, send: Callable[[Client], Any],
-                          peer: ClientPeer | None) -> Any:
-        clock = CallClock(self.startup_timeout)
+                          peer: ClientPeer | None, timeout: float) -> Any:
+        clock = CallClock(timeout)
         asking = self.relay.calling(peer, clock) if peer is not None else contextlib.nullcontext()
         try:
             with clock.scope, asking, self._out(client):
                 return await send(client)
             raise TimeoutError  # the clock ran out: the scope cancelled the request
         except TimeoutError:
-            raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s"
+            raise OfferError(f"server '{self.name}' did not answer {what} within {timeout:g}s"
                              f"{clock.not_counting()}", types.INTERNAL_ERROR) from None
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED:
@@ -486,6 +476,27 @@ class McpServerSource:
             self._in_flight[id(client)] -= 1
             if not self._in_flight[id(client)]:
                 del self._in_flight[id(client)]
+                self._drained.set()  # wakes `_serve` draining this connection
+
+    async def _on_session(self, client: Client, within: float, send: Callable[[Client, float], Awaitable[_T]],
+                          unavailable: Callable[[], Exception]) -> _T:
+        """`send(client, within)`; when that met the server's 404 for our session (`_SessionGone`: it was not
+        run), once more on the session that replaces `client`, with the seconds left of `within` (module
+        docstring, "A session the server no longer knows"). Raises `unavailable()` when no new session
+        is up in time, or the request meets the 404 there too."""
+        try:
+            return await send(client, within)
+        except _SessionGone:
+            pass
+        started = time.monotonic()
+        renewed = await self._renewed(client, within)
+        left = within - (time.monotonic() - started)
+        if renewed is None or left <= 0:
+            raise unavailable() from None
+        try:
+            return await send(renewed, left)
+        except _SessionGone:
+            raise unavailable() from None
 
     async def _current(self, within: float) -> Client | None:
         """The connection to send on: while a new session is being opened (a moment, not a restart to wait
@@ -613,7 +624,8 @@ class McpServerSource:
                 # again on the new session) instead of "connection closed" (which may have run).
                 with anyio.move_on_after(DRAIN_TIMEOUT):
                     while self._in_flight[id(client)] and not self._closed.is_set():
-                        await anyio.sleep(0.02)
+                        self._drained = anyio.Event()
+                        await self._drained.wait()
             tasks.cancel_scope.cancel()
 
     async def _on_message(self, message: Any) -> None:

@@ -121,7 +121,8 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     if document.shapes_pending:
         source.track(document)
     slashes = frozenset(config.path_slashes)
-    for item, access in zip(compiled.operations, credential_access(compiled, config), strict=True):
+    accesses = credential_access(compiled, config)  # the operations' credentials, and `missing_auth`'s warnings
+    for item, access in zip(compiled.operations, accesses, strict=True):
         item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source, access,
                                          item.operation.input_schema.get("properties") or {}, slashes)
         source.operations.append(item.operation)
@@ -131,7 +132,7 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     # `$ref` led to): prefixing `config.openapi` doubled the name, or named the wrong file.
     _warn(ctx, compiled.warnings)
     _warn(ctx, compiled.notes, "note")
-    _warn(ctx, missing_auth(compiled, config))
+    _warn(ctx, missing_auth(compiled, config, access=accesses))
     _warn(ctx, _unknown_path_slashes(compiled, config))
     return source
 

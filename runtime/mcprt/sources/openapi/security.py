@@ -177,10 +177,12 @@ def credential_access(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[
     return found
 
 
-def _foreign_warnings(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[str]:
+def _foreign_warnings(compiled: CompiledOpenAPI, config: OpenAPISource, access: list[Access] | None) -> list[str]:
     """Operations served from another origin that would have carried credentials: they get none now."""
     if config.auth is None and not config.headers:
         return []
+    if access is None:
+        access = credential_access(compiled, config)
     home = config.base_url or compiled.api_base
     api = (f"the API's origin ({_origin_text(home)})" if _origin(home) else
            "the API's origin, which is unknown (the description's servers are relative to a local file: set "
@@ -189,8 +191,8 @@ def _foreign_warnings(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[
         f"operation `{op.operation.key}` is served from {_origin_text(op.base_url)}, not {api}: the source's "
         "credentials are not sent there; if that host should get them, "
         "list its origin in the source's `credential_origins`"
-        for op, access in zip(compiled.operations, credential_access(compiled, config), strict=True)
-        if access.foreign and not op.public
+        for op, each in zip(compiled.operations, access, strict=True)
+        if each.foreign and not op.public
     ]
 
 
@@ -201,10 +203,12 @@ def _origin_text(url: str | None) -> str:
     return origin_text(origin)
 
 
-def missing_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[str]:
+def missing_auth(compiled: CompiledOpenAPI, config: OpenAPISource, *,
+                 access: list[Access] | None = None) -> list[str]:
     """One message per operation that needs auth the source does not configure, and per operation
-    served from another origin that gets no credentials (`credential_access`)."""
-    problems: list[str] = _foreign_warnings(compiled, config)
+    served from another origin that gets no credentials (`credential_access`). `access`: that list,
+    when the caller has computed it already (opening a source binds each operation to its entry)."""
+    problems: list[str] = _foreign_warnings(compiled, config, access)
     for op in compiled.operations:
         if not op.security:
             continue
