@@ -17,7 +17,6 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -26,7 +25,6 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from .. import __version__
-from ..errors import McprtError
 from ..identity.principal import from_scope
 from ..observability.events import BUS
 from ..observability.hooks import add_upstream_observer
@@ -89,15 +87,11 @@ class Observatory:
             self.recorder = CallRecorder(self.config.recent_calls, secrets, started=self.started)
             self._undo.append(BUS.subscribe(self.recorder.on_event, payloads=self.config.recent_calls > 0))
         if self.config.audit:
-            from ..observability.audit import AuditLog
+            from ..observability.audit import open_audit
 
-            target = self.config.audit
-            if target != "stderr":
-                target = str((self.loaded.base_dir / Path(target)).resolve())
-            try:
-                self.audit = AuditLog(target, with_values=self.config.audit_arguments, secrets=secrets)
-            except OSError as exc:
-                raise McprtError(f"cannot open the audit log {target}: {exc.strerror or exc}") from None
+            self.audit = open_audit(self.config.audit, self.loaded.base_dir, with_values=self.config.audit_arguments,
+                                    secrets=secrets)
+            assert self.audit is not None
             self._undo.append(BUS.subscribe(self.audit.on_event))
         if tracing_wanted(self.config.traces):
             from ..observability import tracing
