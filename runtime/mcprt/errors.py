@@ -137,6 +137,13 @@ class UpstreamError(ToolCallError):
         self.unreachable = unreachable
 
 
+class StateUnavailable(ToolCallError):
+    """The shared state backend (`server.state` / `MCPRT_STATE_URL`: Redis) did not answer in time: a call
+    that needed it gets this as a tool error; an HTTP endpoint that needed it answers 503 with this message
+    (`policy.http`, `server.http`). Calls and endpoints that need no shared state are not affected.
+    Raised by `mcprt.state.redis_client`; defined here so every layer can tell an outage from a fault."""
+
+
 class UnknownTool(ToolCallError):
     """A call naming a tool its caller cannot call because no tool has that name (discovery's
     `call_tool` naming no operation): outcome `rejected`, as bad arguments are, with the log-line

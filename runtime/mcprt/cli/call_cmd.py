@@ -1,4 +1,5 @@
-"""`mcprt call`: compile, call one tool through the real pipeline, print the tools/call result."""
+"""`mcprt call`: compile, call one tool through the real pipeline, print the tools/call result. The call is
+governed as a served one (`mcprt.oneshot`): audited, decided by the policy on the server's shared state."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def unknown_tool(toolset: Any, manifest: Path | None, tool_name: str) -> McprtEr
         search = meta.search
         hint = (f"`mcprt tools{target}` lists the meta-tools of discovery mode and counts the other tools, which "
                 f"`{search}` finds (e.g. `mcprt call{target} {search} --args '{{\"query\": \"...\"}}'`)")
-    return McprtError(toolset.unknown_tool_message(tool_name, list_hint=hint))
+    from ..oneshot import LOCAL
+
+    return McprtError(toolset.unknown_tool_message(tool_name, LOCAL, list_hint=hint))  # hidden from LOCAL: unknown
 
 
 def parse_args(text: str) -> dict:
@@ -52,14 +55,15 @@ def run_call(targets: list[str], args_text: str) -> int:
     out = command_output()  # the original stdout, claimed before the manifest's Python code runs (its prints: stderr)
 
     async def work() -> int:
-        from ..toolset.invoke import call_tool
+        from ..oneshot import call_once, governed
+        from ..settings import load_settings
 
         runtime, compiled = await compile_once(manifest)
         try:
-            tool = compiled.toolset.get(tool_name)
-            if tool is None:
-                raise unknown_tool(compiled.toolset, manifest, tool_name)
-            result = await call_tool(tool, arguments)
+            # audited, paused, rate-limited and approved as `mcprt up` would (`oneshot`)
+            async with governed(runtime, compiled.loaded, load_settings()):
+                result = await call_once(compiled.toolset, tool_name, arguments,
+                                         lambda: unknown_tool(compiled.toolset, manifest, tool_name))
             out.write(json.dumps(result.to_wire(), indent=2, ensure_ascii=False) + "\n")
             out.flush()
             return EXIT_FAILED_CHECK if result.is_error else EXIT_OK

@@ -206,7 +206,8 @@ class Policy(StrictModel):
     approvals: Approvals = Field(default_factory=Approvals, description="How `approve` decisions are made.")
     rate_limits: list[RateLimit] = Field(default_factory=empty_list, description="Every matching limit applies.")
     admins: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
-        default_factory=empty_list, description="Principals who may pause/resume and list approvals over HTTP "
+        default_factory=empty_list, description="Principals who may pause/resume and list approvals over HTTP, "
+        "and who see every caller's calls and the approvals on the status page (others see their own calls) "
         "(default: the approvers if set, else any authenticated principal).",
     )
 

@@ -91,6 +91,24 @@ def _shortened(value: Any) -> Any:
     return f"{text[:VALUE_LIMIT]}… [shortened: {len(text):,} characters]"
 
 
+def open_audit(target: str | None, base_dir: Path, *, with_values: bool = False,
+               secrets: Iterable[str] = ()) -> AuditLog | None:
+    """The audit log `server.observability.audit` names (`target`: a path, relative to the manifest's
+    folder `base_dir`, or `stderr`), opened; None when not configured. Every process that makes calls
+    opens it here (`mcprt up`, and the one-shot `mcprt call` and `mcprt record`: `mcprt.oneshot`), so each
+    writes the same records to the same file. Raises McprtError when the file cannot be opened."""
+    from ..errors import McprtError
+
+    if not target:
+        return None
+    if target != "stderr":
+        target = str((base_dir / Path(target)).resolve())
+    try:
+        return AuditLog(target, with_values=with_values, secrets=secrets)
+    except OSError as exc:
+        raise McprtError(f"cannot open the audit log {target}: {exc.strerror or exc}") from None
+
+
 class AuditLog:
     """A bus subscriber writing audit records to a file (or stderr) from a background thread."""
 

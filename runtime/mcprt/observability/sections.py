@@ -22,14 +22,18 @@ class Section:
     key: str  # stable id, used as the HTML element id
     title: str
     render: Render
+    # shown to the status page's administrators only (`status_page.Viewer`): a section another room adds
+    # holds its operators' data (pending approvals: callers and their arguments) unless it says otherwise
+    admins_only: bool = True
 
 
 SECTIONS: list[Section] = []
 
 
-def add_section(key: str, title: str, render: Render) -> Callable[[], None]:
-    """Register a status page section; returns a function that removes it (at server shutdown)."""
-    section = Section(key, title, render)
+def add_section(key: str, title: str, render: Render, *, admins_only: bool = True) -> Callable[[], None]:
+    """Register a status page section (`admins_only`: see `Section`); returns a function that removes it
+    (at server shutdown)."""
+    section = Section(key, title, render, admins_only)
     SECTIONS.append(section)
 
     def remove() -> None:

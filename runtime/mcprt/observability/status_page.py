@@ -5,12 +5,20 @@ latency and bytes raw → sent (% saved); the last reload; calls and bytes saved
 the latest calls with a payload inspector (`?call=ID`: the upstream body beside the result the
 model received, redacted and capped); then each section registered in `sections.SECTIONS`.
 `summary()` is the same content as JSON (`GET /status.json`, read by `mcprt status URL`).
+
+Who sees what (`Viewer`): the server's administrators (`policy.admins`, else the approvers, else anyone
+who authenticated: the rule of the `/policy` endpoints, decided by the server) see every call, its
+caller, arguments and bodies, and every section. Anyone else sees the aggregate health (server, sources,
+tools, reload, the hour's chart) and only their own calls: the latest calls, the inspector (`?call=ID` of
+another's call reads as not kept) and `/status.json`'s `recent`; sections for administrators (pending
+approvals, pauses) are left out. One caller's arguments and upstream answers are never another's to read.
 """
 
 from __future__ import annotations
 
 import html
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .log import duration_text
@@ -26,8 +34,26 @@ _SENT_TITLE = ("raw: the upstream body; sent: what the model reads (the result's
                "structuredContent when it has no content blocks)")
 
 
-def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
-    """The status page's figures as JSON (times in seconds, sizes in bytes)."""
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who reads the page: `subject`, the principal's name (`Principal.subject`); `admin`, whether they
+    administer this server (they see every caller's calls and the sections for administrators)."""
+
+    subject: str
+    admin: bool
+
+    def sees(self, call: RecentCall) -> bool:
+        """Whether this viewer may see `call` (its caller, arguments and bodies): an admin every call,
+        anyone else their own."""
+        return self.admin or call.principal == self.subject
+
+
+ADMIN = Viewer("", admin=True)  # the whole page: the default of `render`/`summary` (tests, tools)
+
+
+def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) -> dict[str, Any]:
+    """The status page's figures as JSON (times in seconds, sizes in bytes); `recent` holds the calls
+    `viewer` may see (`Viewer.sees`), `recent_scope` says which: `all`, or `own` (a non-admin's)."""
     tools = []
     for tool in state.tools:
         f = recorder.tools.get(tool.name) or ToolFigures()
@@ -45,15 +71,19 @@ def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
         "tools": tools,
         "reload": state.reload,
         "recent": [{"id": c.id, "time": c.time, "tool": c.tool, "outcome": c.outcome, "latency": c.latency,
-                    "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes} for c in reversed(recorder.recent)],
+                    "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes}
+                   for c in reversed(recorder.recent) if viewer.sees(c)],
+        "recent_scope": "all" if viewer.admin else "own",
     }
 
 
-def render(state: ServerState, recorder: CallRecorder, view: View = View(), note: str | None = None) -> str:
+def render(state: ServerState, recorder: CallRecorder, view: View = View(), note: str | None = None,
+           viewer: Viewer = ADMIN) -> str:
     """The whole page. Every value from outside is escaped here. `view` (`status_view`): `show_all`, a
     row for every tool, never-called ones included (`tool_rows`: by default many of those are one line);
     `call`, the call the inspector shows. Every link and form keeps the part of it that it does not change.
-    `note`: what a form posted from this page was told (`?note=`: a refused pause), shown at the top."""
+    `note`: what a form posted from this page was told (`?note=`: a refused pause), shown at the top.
+    `viewer`: who reads it (the module docstring: a non-admin sees their own calls and no admin section)."""
     parts = [
         _head(state, refresh=view.call is None),
         _server(state),
@@ -62,9 +92,11 @@ def render(state: ServerState, recorder: CallRecorder, view: View = View(), note
         _tools(state, recorder, view),
         _reload(state),
         _chart(recorder),
-        _recent(recorder, view),
+        _recent(recorder, view, viewer),
     ]
     for section in list(SECTIONS):
+        if section.admins_only and not viewer.admin:
+            continue
         try:
             body = section.render(view.address())
         except Exception as exc:  # a broken section must not take the page down
@@ -202,10 +234,12 @@ def _chart(recorder: CallRecorder) -> str:
             f'({_bytes(total_saved)} in the hour)</p></section>')
 
 
-def _recent(recorder: CallRecorder, view: View) -> str:
+def _recent(recorder: CallRecorder, view: View, viewer: Viewer) -> str:
     selected = view.call
     rows = []
     for c in reversed(recorder.recent):
+        if not viewer.sees(c):
+            continue
         cls = ' class="sel"' if c.id == selected else ""
         outcome_class = "ok" if c.outcome == "ok" else "bad"
         rows.append(
@@ -216,8 +250,13 @@ def _recent(recorder: CallRecorder, view: View) -> str:
     table = ('<table><tr><th>time (UTC)</th><th>tool</th><th>outcome</th><th class="n">latency</th>'
              f'<th class="n">bytes raw → sent</th><th>principal</th></tr>{"".join(rows)}</table>')
     if not rows:
-        table = '<p class="muted">no calls yet</p>'
+        table = '<p class="muted">no calls yet</p>' if viewer.admin else '<p class="muted">no calls of yours yet</p>'
+    if not viewer.admin:  # said, so an empty or short list is not read as the server's traffic
+        table = ('<p id="recent-scope" class="muted">your calls only: the server\'s administrators '
+                 '(<code>policy.admins</code>) see every caller\'s</p>') + table
     chosen = recorder.call(selected) if selected is not None else None
+    if chosen is not None and not viewer.sees(chosen):
+        chosen = None  # another caller's call reads as one no longer kept: whether it exists is theirs too
     inspector = _inspector(chosen, recorder.payloads(chosen)) if chosen else (
         '<p class="muted">choose a call to see the upstream body beside what the model received</p>'
         if selected is None else '<p class="warn">that call is no longer kept</p>')

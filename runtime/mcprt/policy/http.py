@@ -11,6 +11,11 @@ inbound auth is on, and cross-site Origins are refused — which also stops cros
   is idempotent); 404 with the closest name for a tool or source not served (and, for resume, not paused)
 - `GET  /status/approvals`                  → an HTML page with approve/deny buttons (also a
   section of `/status` through `observability.sections`)
+
+Every one of them is for `policy.admins` only (`PolicyService.may_administer`; deciding also needs the
+request's approvers). When the shared state (Redis) does not answer, each answers 503 with the error tool
+calls get (`shared state (Redis) is unavailable: …`; a form post goes back to its page with it as a note),
+never a bare 500: an operator hitting the kill switch during an outage must learn that it did not take.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import html
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -27,7 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..identity.principal import ANONYMOUS, Principal, from_scope
-from ..errors import did_you_mean
+from ..errors import StateUnavailable, did_you_mean
 from .service import Conflict, Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
 
@@ -81,6 +86,9 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
         return JSONResponse(approval_json(decided))
 
     async def list_pauses(request: Request) -> Response:
+        principal = _principal(request)
+        if not service.may_administer(principal):  # who paused what, and why: the operators' business
+            return _error(403, f"{principal.subject} may not list pauses (policy.admins)")
         return JSONResponse(await service.state.pause_list())
 
     async def pause(request: Request) -> Response:
@@ -127,15 +135,29 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
         body = (f'<p class="note" role="status">{html.escape(note)}</p>' if note else "") + render_section(service)
         return HTMLResponse(_PAGE.format(body=body))
 
-    return [
-        Route("/policy/approvals", list_approvals, methods=["GET"]),
-        Route("/policy/approvals/{id}", get_approval, methods=["GET"]),
-        Route("/policy/approvals/{id}/{verdict:str}", decide, methods=["POST"]),
-        Route("/policy/pauses", list_pauses, methods=["GET"]),
-        Route("/policy/pause", pause, methods=["POST"]),
-        Route("/policy/resume", pause, methods=["POST"]),
-        Route(PAGE_PATH, page, methods=["GET"]),
-    ]
+    def outage_answered(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        # Every handler reads or writes the policy state: with Redis down, that raised StateUnavailable out
+        # of the route, a bare HTTP 500 (and a traceback in the log) for `mcprt pause` during an outage.
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except StateUnavailable as exc:
+                form, fields = await _fields(request)  # Starlette keeps the body read by the handler
+                if form and fields is not None:
+                    return _back(back, fields, str(exc))
+                return _error(503, str(exc))  # RFC 9110 §15.6.4: the server cannot handle it for now
+
+        return answer
+
+    return [Route(path, outage_answered(handler), methods=[method]) for path, handler, method in (
+        ("/policy/approvals", list_approvals, "GET"),
+        ("/policy/approvals/{id}", get_approval, "GET"),
+        ("/policy/approvals/{id}/{verdict:str}", decide, "POST"),
+        ("/policy/pauses", list_pauses, "GET"),
+        ("/policy/pause", pause, "POST"),
+        ("/policy/resume", pause, "POST"),
+        (PAGE_PATH, page, "GET"),
+    )]
 
 
 def approval_json(request: ApprovalRequest) -> dict[str, Any]:

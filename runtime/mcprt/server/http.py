@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from ..errors import McprtError
+from ..errors import McprtError, StateUnavailable
 from ..identity.principal import BEARER
 from ..manifest.model import KEEP_ALIVE_DEFAULT, ServerConfig
 from ..toolset.toolset import ToolSetHolder
@@ -122,6 +122,9 @@ def build_http_app(
         custom_starlette_routes=[*routes, *extra_routes,
                                  *(guarded_routes(policy) if guarded_routes is not None else [])],
     )
+    # A route that needed the shared state while Redis was down answers 503 with the error tool calls get,
+    # never a bare 500 with a traceback (the policy routes answer it themselves, forms included).
+    app.add_exception_handler(StateUnavailable, state_unavailable)
     # MCPRT_HTTP_LEAN=0: every request through the SDK's own paths (JSON unless it may stream
     # still holds); for measuring the lean paths, and a way out should one misbehave.
     lean = os.environ.get("MCPRT_HTTP_LEAN", "1") != "0"
@@ -152,6 +155,12 @@ def build_http_app(
                      mcp_path=options.path)
 
 
+async def state_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 `{"error": "shared state (Redis) is unavailable: …"}` (RFC 9110 §15.6.4: a condition that
+    passes; the message names no URL and no password: `state.redis_client.unavailable`)."""
+    return JSONResponse({"error": str(exc)}, status_code=503)
+
+
 def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]],
                    options: ServeOptions) -> ASGIApp:
     """The stdio transport's small listener (`/metrics`, `/status`) on `host` behind the same guard
@@ -162,7 +171,8 @@ def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolic
     policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=options.allowed_hosts,
                          allowed_origins=http.allowed_origins, public_url=options.public_url,
                          max_request_bytes=int(http.max_request_bytes))
-    return HttpGuard(Starlette(routes=routes(policy)), policy)
+    return HttpGuard(Starlette(routes=routes(policy), exception_handlers={StateUnavailable: state_unavailable}),
+                     policy)
 
 
 def oauth_resource_server(config: ServerConfig, path: str) -> ResourceServer | None:

@@ -17,7 +17,6 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -26,7 +25,6 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from .. import __version__
-from ..errors import McprtError
 from ..identity.principal import from_scope
 from ..observability.events import BUS
 from ..observability.hooks import add_upstream_observer
@@ -89,15 +87,11 @@ class Observatory:
             self.recorder = CallRecorder(self.config.recent_calls, secrets, started=self.started)
             self._undo.append(BUS.subscribe(self.recorder.on_event, payloads=self.config.recent_calls > 0))
         if self.config.audit:
-            from ..observability.audit import AuditLog
+            from ..observability.audit import open_audit
 
-            target = self.config.audit
-            if target != "stderr":
-                target = str((self.loaded.base_dir / Path(target)).resolve())
-            try:
-                self.audit = AuditLog(target, with_values=self.config.audit_arguments, secrets=secrets)
-            except OSError as exc:
-                raise McprtError(f"cannot open the audit log {target}: {exc.strerror or exc}") from None
+            self.audit = open_audit(self.config.audit, self.loaded.base_dir, with_values=self.config.audit_arguments,
+                                    secrets=secrets)
+            assert self.audit is not None
             self._undo.append(BUS.subscribe(self.audit.on_event))
         if tracing_wanted(self.config.traces):
             from ..observability import tracing
@@ -168,7 +162,7 @@ class Observatory:
             return self._unauthorized(request)
         from ..observability.status_page import summary
 
-        return JSONResponse(summary(self.state(), self.recorder))
+        return JSONResponse(summary(self.state(), self.recorder, self._viewer(request)))
 
     async def _status(self, request: Request) -> Response:
         from ..observability.status_page import login_page, render
@@ -185,7 +179,8 @@ class Observatory:
         # `same-origin`: no other site learns this page's address (its `?call=` id), while the page's own
         # forms keep their true Origin: under `no-referrer` browsers send `Origin: null` with a form post,
         # which the guard refuses ("Origin not allowed"), so the approvals section's forms never worked.
-        return HTMLResponse(render(self.state(), self.recorder, view, request.query_params.get("note")),
+        return HTMLResponse(render(self.state(), self.recorder, view, request.query_params.get("note"),
+                                   self._viewer(request)),
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
 
     async def _login(self, request: Request) -> Response:
@@ -257,6 +252,19 @@ class Observatory:
             value = challenge(metadata, error="invalid_token" if given else None, scope=server.required_scopes)
         return JSONResponse({"error": "a valid bearer token is required"}, status_code=401,
                             headers={"WWW-Authenticate": value})
+
+    def _viewer(self, request: Request) -> Any:
+        """Who reads /status or /status.json (`status_page.Viewer`): an administrator by the rule of the
+        `/policy` endpoints (`PolicyService.may_administer`: `policy.admins`, else the approvers, else
+        anyone admitted; without a policy, anyone admitted), or a caller who sees only their own calls.
+        The trial that asked for it: any token holder read every caller's arguments, upstream bodies and
+        pending approvals here, while `/status/approvals` refused them (403)."""
+        from ..observability.status_page import Viewer
+
+        principal = from_scope(request.scope)
+        assert principal is not None  # `_bearer_ok` admitted the request
+        service = self.runtime.policy  # made at the first compile with a `policy:` (or by the /policy routes)
+        return Viewer(principal.subject, service is None or service.may_administer(principal))
 
     def _bearer_ok(self, request: Request) -> bool:
         # The guard attaches a principal for a valid static token, OAuth access token or sign-in cookie,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..observability.log import log_event
 from ..settings import env_limit
-from ..state.url import redact_state_url
+from ..state.url import key_prefix, redact_state_url
 from .options import ServeOptions
 from .roundtrip import STATE_TTL
 
@@ -113,7 +113,7 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
     from ..state.tokens import RedisTokenStore
 
     client = await connect(options.state_url)
-    prefix = f"mcprt:{server_name}:"
+    prefix = key_prefix(server_name)
     log_event("shared state connected", logging.INFO, url=redact_state_url(options.state_url))
     policy = RedisPolicyState(client, prefix=prefix)
     await policy.start()

@@ -9,6 +9,6 @@ holds a 2026-07-28 call waiting for client input, with the channel that carries 
 URL all of it stays in the process (the single-replica default), and nothing here is imported.
 """
 
-from .url import redact_state_url, state_url_for
+from .url import key_prefix, redact_state_url, state_url_for
 
-__all__ = ["redact_state_url", "state_url_for"]
+__all__ = ["key_prefix", "redact_state_url", "state_url_for"]

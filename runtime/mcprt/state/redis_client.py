@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import McprtError, ToolCallError
+from ..errors import McprtError, StateUnavailable  # raised here; defined in errors so every layer can catch it
 from ..observability.log import log_event
 from ..wording import clause
 from .url import redact_state_url
@@ -31,11 +31,6 @@ def events_channel(prefix: str) -> str:
     """The pub/sub channel every replica listens on (`state.policy` does): `<kind> <value>` messages
     (approval decided, pauses changed, session ended)."""
     return f"{prefix}events"
-
-
-class StateUnavailable(ToolCallError):
-    """The shared state backend did not answer in time (Redis down or unreachable): the call that
-    needed it gets this as a tool error; calls that need no shared state are not affected."""
 
 
 def make_client(url: str, *, command_timeout: float = COMMAND_TIMEOUT) -> Redis:

@@ -99,20 +99,23 @@ class _LiveCall:
 
 async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any], case_name: str) -> _LiveCall:
     from ..observability.log import setup_logging
+    from ..oneshot import LOCAL, call_once, governed
     from ..pipeline import compile_once
     from ..settings import load_settings
-    from ..toolset.invoke import call_tool
 
     settings = load_settings()  # as the other one-shot commands: warnings and errors on stderr
     setup_logging(settings.log_level if settings.log_level != "info" else "warning", settings.log_format)
     runtime, compiled = await compile_once(manifest, settings)
     try:
-        tool = compiled.toolset.get(tool_name)
-        if tool is None:
-            raise McprtError(f"{manifest}: {compiled.toolset.unknown_tool_message(tool_name)}")
+        toolset = compiled.toolset
         _refuse_secrets(arguments, case_name)
-        with capturing() as exchanges:
-            result = await call_tool(tool, arguments)
+        # a live upstream call with the manifest's credentials: audited and governed as `mcprt call` is
+        async with governed(runtime, compiled.loaded, settings):
+            with capturing() as exchanges:
+                result = await call_once(toolset, tool_name, arguments, lambda: McprtError(
+                    f"{manifest}: {toolset.unknown_tool_message(tool_name, LOCAL)}"))
+        tool = toolset.get(tool_name)
+        assert tool is not None  # `call_once` raised otherwise
         return _LiveCall(tool.name, tool.operation.key, result, list(exchanges),
                          _cases_root(manifest, compiled.loaded.source_dirs.get(tool.source)))
     finally:

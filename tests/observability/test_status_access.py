@@ -1,0 +1,124 @@
+"""Who sees what on the status page: a real `mcprt up` over HTTP, the SDK client calling as two users,
+every variant of the page (HTML with a bearer token, HTML after a browser sign-in, `?call=ID`, JSON).
+
+Found by a security/compliance trial: carol, an ordinary user refused by `/status/approvals` (403,
+`policy.admins`), read on `/status` alice's pending approvals with their arguments, the latest calls
+naming every caller, and with `/status?call=29` alice's arguments and full upstream answer."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
+
+pytestmark = pytest.mark.xdist_group("status-access")
+
+POLICY = Path(__file__).parent.parent / "policy"
+TOKENS = {"ops": "tok-ops", "alice": "tok-alice", "carol": "tok-carol"}
+SECRET = "acct-secret-777"  # alice's argument: in her call's record and her upstream answer
+
+MANIFEST = """\
+version: 1
+server:
+  auth: {tokens: {ops: "${OPS_TOKEN}", alice: "${ALICE_TOKEN}", carol: "${CAROL_TOKEN}"}}
+sources:
+  ops:
+    python: policy_tools
+policy:
+  rules:
+    - {match: {tools: [transfer]}, action: approve, approvals: {wait: 0}}
+  approvals: {approvers: [ops]}
+  admins: [ops]
+"""
+
+
+async def make_calls(up: UpProcess) -> None:
+    async with http_client(up.url, token=TOKENS["alice"]) as alice:
+        assert SECRET in text_of(await alice.call_tool("write_note", {"text": SECRET}))
+        pending = await alice.call_tool("transfer", {"to": SECRET, "amount": 16})
+        assert pending.is_error and "needs human approval" in text_of(pending)
+    async with http_client(up.url, token=TOKENS["carol"]) as carol:
+        assert text_of(await carol.call_tool("ping", {})) == "pong"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    folder = tmp_path_factory.mktemp("status-access")
+    shutil.copy(POLICY / "policy_tools.py", folder)
+    (folder / "mcp.yaml").write_text(MANIFEST)
+    env = child_env(OPS_TOKEN=TOKENS["ops"], ALICE_TOKEN=TOKENS["alice"], CAROL_TOKEN=TOKENS["carol"])
+    with mcprt_http(folder / "mcp.yaml", "--no-reload", env=env) as up:
+        anyio.run(make_calls, up)
+        yield up
+
+
+def get(up: UpProcess, path: str, who: str) -> httpx.Response:
+    return httpx.get(up.base + path, headers={"Authorization": f"Bearer {TOKENS[who]}"}, timeout=10)
+
+
+def calls_of(up: UpProcess, who: str) -> list[dict]:
+    answer = get(up, "/status.json", who)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["recent"]
+
+
+def alice_note_id(up: UpProcess) -> int:
+    return next(c["id"] for c in calls_of(up, "ops") if c["tool"] == "write_note")
+
+
+def test_an_admin_sees_every_call_its_caller_arguments_and_the_approvals(served: UpProcess) -> None:
+    page = get(served, "/status", "ops").text
+    assert 'id="approvals"' in page and "Pending approvals" in page and SECRET in page
+    assert ">alice<" in page and ">carol<" in page and 'id="recent-scope"' not in page
+    assert sorted(c["tool"] for c in calls_of(served, "ops")) == ["ping", "transfer", "write_note"]
+    assert get(served, "/status.json", "ops").json()["recent_scope"] == "all"
+    inspected = get(served, f"/status?call={alice_note_id(served)}", "ops").text
+    assert 'id="inspected"' in inspected and SECRET in inspected
+
+
+def test_a_non_admin_sees_only_their_own_calls_and_no_approvals(served: UpProcess) -> None:
+    page = get(served, "/status", "carol").text
+    assert SECRET not in page and "alice" not in page
+    assert 'id="approvals"' not in page and "Pending approvals" not in page and "/policy/pause" not in page
+    assert 'id="recent-scope"' in page and ">carol<" in page and ">ping<" in page
+    assert "write_note" not in page.split('id="recent"')[1]  # the tools table lists it, with counts only
+    summary = get(served, "/status.json", "carol").json()
+    assert [c["tool"] for c in summary["recent"]] == ["ping"] and summary["recent_scope"] == "own"
+    # the aggregate health stays: every tool's figures, alice's calls counted in them
+    assert {t["name"]: t["calls"] for t in summary["tools"]}["write_note"] == 1
+
+
+def test_the_inspector_on_another_callers_call_reads_as_not_kept(served: UpProcess) -> None:
+    note = alice_note_id(served)
+    inspected = get(served, f"/status?call={note}", "carol")
+    assert inspected.status_code == 200
+    assert SECRET not in inspected.text and 'id="inspected"' not in inspected.text
+    assert "that call is no longer kept" in inspected.text
+    unknown = get(served, "/status?call=999999", "carol").text  # the same answer as for a call never made
+    assert unknown.split('id="inspector"')[1] == inspected.text.split('id="inspector"')[1]
+    own = next(c["id"] for c in calls_of(served, "carol") if c["tool"] == "ping")
+    assert 'id="inspected"' in get(served, f"/status?call={own}", "carol").text
+
+
+def test_a_browser_signed_in_as_a_non_admin_gets_the_same_view(served: UpProcess) -> None:
+    with httpx.Client(base_url=served.base, timeout=10, follow_redirects=True) as browser:
+        signed_in = browser.post("/status/login", data={"token": TOKENS["carol"],
+                                                         "back": f"/status?call={alice_note_id(served)}"})
+        assert signed_in.status_code == 200 and browser.cookies, signed_in.text
+        assert SECRET not in signed_in.text and "Pending approvals" not in signed_in.text
+        assert "that call is no longer kept" in signed_in.text
+        assert browser.get("/policy/pauses").status_code == 403
+        assert browser.get("/status/approvals").status_code == 403
+
+
+def test_the_policy_endpoints_refuse_a_non_admin(served: UpProcess) -> None:
+    for path in ("/policy/approvals", "/policy/pauses", "/status/approvals"):
+        answer = get(served, path, "carol")
+        assert answer.status_code == 403 and "policy.admins" in answer.text, (path, answer.text)
+    assert get(served, "/policy/pauses", "ops").status_code == 200
