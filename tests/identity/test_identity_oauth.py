@@ -502,3 +502,61 @@ def test_an_unreachable_authorization_server_is_a_503_not_a_bad_token(tmp_path: 
             assert response.status_code == 503 and response.headers["retry-after"] == "5"
             assert "www-authenticate" not in response.headers
             up.wait_log("cannot validate access tokens")
+
+
+# --- who acted, in the audit log; limits per OAuth client ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def governed(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, Path]]:
+    """The world with an audit log, a static token named like the `short` OAuth client, and `echo`
+    limited to 2 calls a minute per OAuth client."""
+    folder = tmp_path_factory.mktemp("oauth-audit")
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base)
+        text = manifest.read_text().replace('    tokens: {ci-bot: "${CI_TOKEN}"}',
+                                            '    tokens: {ci-bot: "${CI_TOKEN}", short: "${SHORT_TOKEN}"}')
+        text = text.replace("server:\n", "server:\n  observability: {audit: audit.jsonl}\n", 1)
+        manifest.write_text(text + "policy:\n  rate_limits:\n"
+                            "    - {match: {tools: [echo]}, per: client, limit: 2/min}\n")
+        with mcprt_http(manifest, env=env(SHORT_TOKEN="short-static-token-0123")) as up:
+            state.resource = up.url
+            yield World(idp, state, up), folder / "audit.jsonl"
+
+
+def call_records(audit: Path, principal: str, count: int = 1) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10  # written by a background thread
+    while True:
+        found = [r for r in map(json.loads, audit.read_text().splitlines() if audit.exists() else [])
+                 if r["type"] == "call" and r.get("principal") == principal]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+async def test_audit_records_name_the_oauth_client_and_the_principals_kind(governed: tuple[World, Path]) -> None:
+    """A compliance trial: OAuth call records carried only `sub`, so which agent application acted for
+    a user (and whether the principal was a static token or OAuth) could not be told."""
+    world, audit = governed
+    await echo_as(world, world.idp.user_token(world.resource, user="dave"))
+    await echo_as(world, CI_TOKEN)
+    [user] = call_records(audit, "dave")
+    assert (user["principal_kind"], user["client_id"]) == ("oauth", "webapp")
+    [static] = call_records(audit, "ci-bot")
+    assert static["principal_kind"] == "token" and "client_id" not in static
+
+
+async def test_a_rate_limit_per_client_is_shared_by_the_users_of_one_client(governed: tuple[World, Path]) -> None:
+    world, _ = governed
+    erin = world.idp.user_token(world.resource, user="erin")
+    frank = world.idp.user_token(world.resource, user="frank")
+    async with http_client(world.up.url, token=erin) as client:
+        results = [await client.call_tool("echo", {"text": "hi"}) for _ in range(2)]
+    assert not results[0].is_error  # (the audit test may have spent one of webapp's 2 calls before)
+    async with http_client(world.up.url, token=frank) as client:  # another user, the same client: refused
+        refused = await client.call_tool("echo", {"text": "hi"})
+    assert refused.is_error and "2 calls per minute for each OAuth client" in text_of(refused), text_of(refused)
+    # another client, and a static token (its own client), have their own buckets
+    assert (await echo_as(world, world.idp.client_credentials(world.resource))).startswith("oauth|svc|svc|")
+    assert (await echo_as(world, "short-static-token-0123")).startswith("token|short|")

@@ -227,3 +227,29 @@ def test_scopes_come_from_scope_or_scp() -> None:
 ])
 def test_a_shown_value_is_quoted_within_the_rfc_6750_set_and_cut_after(value: str, expected: str) -> None:
     assert shown(value) == expected
+
+
+@pytest.mark.parametrize(("claims", "named"), [
+    ({"client_id": "ops"}, "the token's client id 'ops' (it has no sub, so its client names the principal)"),
+    ({"azp": "ops"}, "the token's client id 'ops' (it has no sub, so its client names the principal)"),
+    ({"sub": "ops", "client_id": "agent"}, "the token's subject (sub) 'ops'"),
+])
+async def test_a_name_clash_names_the_claim_the_principal_came_from(issuer: Issuer, claims: dict[str, Any],
+                                                                  named: str) -> None:
+    """A compliance trial: a token with `client_id: ops` and no `sub` was refused blaming "the token's
+    subject (sub) 'ops'" — it had none; the principal's name came from its client id."""
+    from mcprt.identity.principal import subject_clash
+    from mcprt.identity.resource import ResourceServer
+    from mcprt.manifest.model import OAuthResourceServer
+
+    server = ResourceServer(OAuthResourceServer(issuer=issuer.url, audience=AUDIENCE, algorithms=["ES256"]), "/mcp")
+    now = int(time.time())
+    token = issuer.sign({"iss": issuer.url, "aud": AUDIENCE, "iat": now, "exp": now + 60, **claims})
+    try:
+        principal = await server.authenticate(token, AUDIENCE)
+    finally:
+        await server.aclose()
+    assert principal.subject == "ops"
+    assert subject_clash(principal, ["ops"]) == (f"{named} is also the name of a static token (server.auth.tokens) on "
+                                                 "this server; refused so it cannot act as that principal")
+    assert subject_clash(principal, ["alice"]) is None

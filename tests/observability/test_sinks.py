@@ -61,7 +61,8 @@ def test_audit_records_decisions_and_argument_values_only_when_asked(tmp_path: P
     call, denied = [json.loads(line) for line in (tmp_path / "names.jsonl").read_text().splitlines()]
     assert call["arguments"] == ["api_key", "limit", "query"] and call["principal"] == "alice"
     assert denied == {"time": denied["time"], "type": "decision", "action": "deny", "tool": "delete_repo",
-                      "source": "gh", "principal": "bob", "rule": "rules[2]", "reason": "not here"}
+                      "source": "gh", "principal": "bob", "principal_kind": "token", "rule": "rules[2]",
+                      "reason": "not here"}
     call_values = json.loads((tmp_path / "values.jsonl").read_text().splitlines()[0])
     assert call_values["arguments"] == {"query": "find [redacted]", "api_key": "[redacted]", "limit": 3}
     both = (tmp_path / "names.jsonl").read_text() + (tmp_path / "values.jsonl").read_text()

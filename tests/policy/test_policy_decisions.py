@@ -206,10 +206,17 @@ async def test_approval_granted_on_a_waiting_call_then_reused(runtime: Runtime,
     again = await call(runtime, "createPet", {"name": "tom"}, CI)  # identical: the decision is reused
     assert not again[0]
     assert actions(decisions) == [
-        ("approval_requested", "createPet", "rules[4]"), ("approval_granted", "createPet", "rules[4]"),
-        ("allow", "createPet", "rules[4]"), ("allow", "createPet", "rules[4]")]
-    # found by a new-user trial: the approver's reason was dropped from the audit record (a denial's was kept)
-    assert [d.reason for d in decisions[1:3]] == ["approved by alice: ok for the demo"] * 2
+        ("approval_requested", "createPet", "rules[4]"), ("approval_vote", "createPet", "rules[4]"),
+        ("approval_granted", "createPet", "rules[4]"), ("allow", "createPet", "rules[4]"),
+        ("allow", "createPet", "rules[4]")]
+    # found by a new-user trial: the approver's reason was dropped from the audit record (a denial's was kept);
+    # a compliance trial: it came unquoted, so an approver's words could read as another approver
+    assert [d.reason for d in decisions[2:4]] == ['approved by alice: "ok for the demo"'] * 2
+    assert [d.approvers for d in decisions[2:4]] == [("alice",)] * 2
+    vote = audit_record(decisions[1])
+    assert {k: vote.get(k) for k in ("principal", "principal_kind", "voter", "voter_kind", "vote", "reason")} == {
+        "principal": "ci-bot", "principal_kind": None, "voter": "alice", "voter_kind": "token", "vote": "approve",
+        "reason": "ok for the demo"}
 
 
 async def test_approval_denied(runtime: Runtime, decisions: list[DecisionEvent]) -> None:
@@ -218,7 +225,9 @@ async def test_approval_denied(runtime: Runtime, decisions: list[DecisionEvent])
     await service.decide((await first_pending(runtime)).id, BOB, False, "no more pets")
     error, text = await waiting
     assert error and "denied by bob: no more pets" in text
-    assert [d.action for d in decisions] == ["approval_requested", "approval_denied", "deny"]
+    assert [d.action for d in decisions] == ["approval_requested", "approval_vote", "approval_denied", "deny"]
+    assert [(d.vote, d.reason) for d in decisions[1:2]] == [("deny", "no more pets")]
+    assert [d.approvers for d in decisions[2:]] == [("bob",), ("bob",)]
 
 
 async def test_rate_limited_and_paused(runtime: Runtime, decisions: list[DecisionEvent]) -> None:

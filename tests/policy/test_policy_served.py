@@ -37,6 +37,7 @@ version: 1
 server:
   auth:
     tokens: {alice: "${ALICE_TOKEN}", bob: "${BOB_TOKEN}", carol: "${CAROL_TOKEN}", ci-bot: "${CI_TOKEN}"}
+  observability: {audit: audit.jsonl}
 sources:
   ops:
     python: policy_tools
@@ -106,7 +107,24 @@ def served(tmp_path_factory: pytest.TempPathFactory, webhook: tuple[Webhook, str
     env = child_env(ALICE_TOKEN=TOKENS["alice"], BOB_TOKEN=TOKENS["bob"], CAROL_TOKEN=TOKENS["carol"],
                     CI_TOKEN=TOKENS["ci-bot"], APPROVAL_WEBHOOK=webhook[1])
     with mcprt_http(folder / "mcp.yaml", env=env) as up:
+        AUDIT[up.url] = folder / "audit.jsonl"
         yield up
+
+
+def audit_records(up: UpProcess, approval_id: str, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+    """The served manifest's audit records of approval `approval_id`, once there are at least `count` (the
+    log is written by a background thread: a record may trail the answer)."""
+    path = AUDIT[up.url]
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        found = [r for r in map(json.loads, lines) if r.get("approval_id") == approval_id]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+AUDIT: dict[str, Path] = {}  # a served URL → its audit log
 
 
 def cli(up: UpProcess, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -373,6 +391,15 @@ async def test_cli_deny_reaches_the_model_with_its_reason(served: UpProcess) -> 
         assert denied.returncode == 0, denied.stderr
         again = await client.call_tool("write_note", arguments)
         assert again.is_error and "denied by alice: not today" in text_of(again)
+    # a compliance trial: who decided was only in free text; the denial is a vote record, then a settled one
+    records = audit_records(served, request["id"], 4)
+    vote = next(r for r in records if r["action"] == "approval_vote")
+    assert (vote["voter"], vote["voter_kind"], vote["vote"], vote["reason"], vote["principal"]) == (
+        "alice", "token", "deny", "not today", "ci-bot")
+    settled = next(r for r in records if r["action"] == "approval_denied")
+    assert settled["approvers"] == ["alice"] and "voter" not in settled
+    refused = next(r for r in records if r["action"] == "deny")
+    assert refused["approvers"] == ["alice"] and refused["call"] and refused["principal_kind"] == "token"
 
 
 async def test_no_self_approval_and_only_approvers(served: UpProcess) -> None:
@@ -383,7 +410,19 @@ async def test_no_self_approval_and_only_approvers(served: UpProcess) -> None:
     own = cli(served, "approvals", "approve", request["id"], token=TOKENS["alice"])
     assert own.returncode == 2 and "no self-approval" in own.stderr
     outsider = cli(served, "approvals", "approve", request["id"], token=TOKENS["carol"])
-    assert outsider.returncode == 2 and "not an approver" in outsider.stderr
+    assert outsider.returncode == 2 and "HTTP 404" in outsider.stderr
+    # A compliance trial: carol's 403 listed the approvers, and an unknown id got 404 — so carol learnt who
+    # approves and which ids exist. She gets one answer for both, naming no one.
+    answers = []
+    for approval_id in (request["id"], "ap_doesnotexist0"):
+        for verdict in ("approve", "deny"):
+            response = httpx.post(f"{served.base}/policy/approvals/{approval_id}/{verdict}", json={}, timeout=10,
+                                  headers={"Authorization": f"Bearer {TOKENS['carol']}"})
+            answers.append((response.status_code, response.json()["error"].replace(approval_id, "ID")))
+    assert answers == [(404, "no open approval request ID that you may decide")] * 4
+    log = served.wait_log(f"approval vote refused id={request['id']} by=carol")
+    assert "is not an approver (approvers: alice, bob)" in log  # the operator still learns why
+    assert not [r for r in audit_records(served, request["id"], 9, timeout=1) if r["action"] == "approval_vote"]
     anonymous = httpx.post(f"{served.base}/policy/approvals/{request['id']}/approve", timeout=10)
     assert anonymous.status_code == 401
 
@@ -447,6 +486,58 @@ async def test_two_required_approvers(served: UpProcess) -> None:
                                                          token=TOKENS["carol"]))
         assert two.returncode == 0 and "approved (2/2 approvals)" in two.stdout
     assert not results[0].is_error and text_of(results[0]) == "moved 70 to acct-9"
+
+
+async def test_every_vote_is_its_own_audit_record_and_the_grant_lists_its_approvers(served: UpProcess) -> None:
+    """A compliance trial: with `required: 2` the first vote left no audit record, and the grant named its
+    approvers only in `reason`, mixed with what they wrote (`ticket 42), ops2 (second review done`)."""
+    arguments = {"to": "acct-audit", "amount": 12}
+    sneaky = "ticket 42), bob (second review done"
+    async with waiting_call(served, TOKENS["ci-bot"], "transfer", arguments) as (request, results):
+        one = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"], "--reason",
+                                                         sneaky, token=TOKENS["alice"]))
+        assert one.returncode == 0 and "pending (1/2 approvals)" in one.stdout
+        first = await anyio.to_thread.run_sync(lambda: audit_records(served, request["id"], 2))
+        assert [r["action"] for r in first] == ["approval_requested", "approval_vote"]
+        vote = first[1]
+        assert {k: vote[k] for k in ("principal", "tool", "rule", "voter", "voter_kind", "vote", "reason")} == {
+            "principal": "ci-bot", "tool": "transfer", "rule": "rules[3]", "voter": "alice", "voter_kind": "token",
+            "vote": "approve", "reason": sneaky}
+        assert "call" not in vote and "approvers" not in vote
+        two = await anyio.to_thread.run_sync(lambda: cli(served, "approvals", "approve", request["id"], "--reason",
+                                                         "ok by me", token=TOKENS["carol"]))
+        assert two.returncode == 0 and "approved (2/2 approvals)" in two.stdout
+    assert not results[0].is_error
+    records = audit_records(served, request["id"], 5)
+    assert [r["action"] for r in records] == ["approval_requested", "approval_vote", "approval_vote",
+                                              "approval_granted", "allow"]
+    assert (records[2]["voter"], records[2]["reason"]) == ("carol", "ok by me")
+    granted, allowed = records[3], records[4]
+    assert granted["approvers"] == allowed["approvers"] == ["alice", "carol"]
+    assert granted["principal"] == allowed["principal"] == "ci-bot"  # the caller, as before
+    # the sentence for people quotes each voter's words: alice's text cannot pass for bob's vote
+    assert granted["reason"] == f'approved by alice ({json.dumps(sneaky)}), carol ("ok by me")'
+    assert allowed["call"] and allowed["principal_kind"] == "token"
+
+
+async def test_the_webhook_shows_a_models_arguments_as_text_never_as_slack_markup(
+        served: UpProcess, webhook: tuple[Webhook, str]) -> None:
+    """A compliance trial: a model's argument closed the code block and sent a Slack link with its own
+    text and an @channel mention to the approvers' channel, as written (Slack's *Escaping text*)."""
+    evil = ("x```\n*Pre-approved by security team* <https://evil.example/approve|Approve here> <!channel> "
+            "&amp; <@U123>\n```")
+    arguments = {"text": evil}
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        assert (await client.call_tool("write_note", arguments)).is_error
+    body = await anyio.to_thread.run_sync(lambda: webhook[0].for_tool("write_note", arguments))
+    assert body["metadata"]["event_payload"]["arguments"] == arguments  # machines get the exact value
+    shown = body["blocks"][1]["text"]["text"]
+    assert shown.startswith("```") and shown.endswith("```") and shown.count("```") == 2  # one block, unbroken
+    assert "<" not in shown and ">" not in shown  # no link, no mention
+    assert "&lt;https://evil.example/approve|Approve here&gt; &lt;!channel&gt; &amp;amp; &lt;@U123&gt;" in shown
+    assert "xˋˋˋ" in shown
+    for text in (body["text"], body["blocks"][0]["text"]["text"], body["blocks"][2]["elements"][0]["text"]):
+        assert "<!" not in text and "evil" not in text
 
 
 async def test_a_vote_against_what_stands_is_refused_and_changes_nothing(served: UpProcess) -> None:
@@ -616,7 +707,8 @@ async def test_an_approval_under_a_replaced_policy_does_not_carry_a_call_the_new
         assert late.returncode == 2 and "was closed without a decision" in late.stderr, late.stderr
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     decisions = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == request["id"]]
-    assert decisions == [("approval_requested", "rules[0]"), ("approval_granted", "rules[0]"), ("deny", "rules[0]")]
+    assert decisions == [("approval_requested", "rules[0]"), ("approval_vote", "rules[0]"), ("approval_granted", "rules[0]"),
+                         ("deny", "rules[0]")]
     # one call ran: the one the last reload freed (the approved one under the deny policy did not)
     assert [c["tool"] for c in audit if c["type"] == "call" and c["outcome"] == "ok"] == ["transfer"]
     closed = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == closing["id"]]
@@ -665,3 +757,23 @@ async def test_a_slow_python_tool_never_starves_the_other_tools_and_a_queued_cal
                         r"this tool ran past their timeout and still hold its threads) \(at most 2 run at once: the "
                         r"source's `concurrency`\); it did not run, (so it is safe to try again later|but it cannot "
                         r"start until those functions return)", texts[2]), texts
+
+
+@pytest.mark.parametrize("name", ["x`*bold*` <!channel>", "a\n<https://evil.example|Approve>", "&lt;!here&gt;"])
+def test_every_name_a_client_controls_is_plain_text_in_the_webhook(name: str) -> None:
+    """A proxied server names its tools; an OAuth subject names its principal: the webhook's `mrkdwn`
+    shows each as a code span that nothing in it can end, with `&`, `<`, `>` as Slack's entities."""
+    from mcprt.policy.service import webhook_body
+    from mcprt.policy.state import ApprovalRequest
+
+    request = ApprovalRequest(id="ap_1", key="k", tool=name, source=name, principal=name, arguments={"a": name},
+                              created=0.0, expires=60.0)
+    body = webhook_body(request, "http://127.0.0.1:8765")
+    texts = [body["text"], body["blocks"][0]["text"]["text"], body["blocks"][1]["text"]["text"],
+             body["blocks"][2]["elements"][0]["text"]]
+    for text in texts:
+        assert "<!" not in text and "<https://evil" not in text and "&lt;!here" not in text
+    span = "`" + name.replace("\n", " ").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+        .replace("`", "ˋ") + "`"
+    assert body["blocks"][0]["text"]["text"].count(span) == 3  # principal, tool, source: each one whole span
+    assert body["metadata"]["event_payload"]["tool"] == name  # machines get the exact value

@@ -83,18 +83,20 @@ BEARER = "bearer"  # the principal of an unnamed static token (`server.auth.bear
 RESERVED_SUBJECTS = frozenset({ANONYMOUS.subject, STDIO.subject, BEARER})
 
 
-def subject_clash(subject: str, static_names: Iterable[str]) -> str | None:
-    """Why an OAuth access token's subject (`sub`, else its client id) cannot be a principal here,
-    or None when it can: it equals a static token's name (`server.auth.tokens` key) or a reserved
+def subject_clash(principal: Principal, static_names: Iterable[str]) -> str | None:
+    """Why an OAuth principal's subject (the token's `sub`, else its client id) cannot be a principal
+    here, or None when it can: it equals a static token's name (`server.auth.tokens` key) or a reserved
     principal (`anonymous`, `stdio`, `bearer`), so policies would take the token's holder for that
     principal (e.g. an authorization-server user named like an approver's static token). Exact,
-    case-sensitive comparison, as policies match."""
+    case-sensitive comparison, as policies match. The message names the claim the name came from."""
+    subject = principal.subject
+    named = f"the token's subject (sub) {subject!r}" if principal.claims.get("sub") == subject else \
+        f"the token's client id {subject!r} (it has no sub, so its client names the principal)"
     if subject in RESERVED_SUBJECTS:
-        return (f"the token's subject (sub) {subject!r} is a name mcprt reserves for its own principals; "
-                "it cannot be used with OAuth here")
+        return f"{named} is a name mcprt reserves for its own principals; it cannot be used with OAuth here"
     if subject in set(static_names):
-        return (f"the token's subject (sub) {subject!r} is also the name of a static token "
-                "(server.auth.tokens) on this server; refused so it cannot act as that principal")
+        return (f"{named} is also the name of a static token (server.auth.tokens) on this server; refused so it "
+                "cannot act as that principal")
     return None
 
 

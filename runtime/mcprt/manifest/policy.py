@@ -188,9 +188,10 @@ class RateLimit(StrictModel):
     """A token bucket over the calls `match` selects."""
 
     match: Match = Field(default_factory=Match, description="Which calls count (empty: all).")
-    per: Literal["principal", "global", "tool", "principal_tool"] = Field(
-        "principal", description="One bucket per principal, one shared by everyone, per tool, or per principal "
-        "and tool.",
+    per: Literal["principal", "global", "tool", "principal_tool", "client"] = Field(
+        "principal", description="One bucket per principal, one shared by everyone, per tool, per principal "
+        "and tool, or per OAuth client (`client`: the token's `client_id`/`azp`, RFC 9068 §2.2, so every user of "
+        "one agent application shares it; a principal with no client — a static token, stdio — has its own).",
     )
     limit: Rate
     name: str | None = Field(None, max_length=80, description="Label for audit and metrics (default `rate_limits[N]`).")

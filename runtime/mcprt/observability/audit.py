@@ -1,16 +1,23 @@
 """The audit log (`server.observability.audit`): one JSON line per call and per policy decision.
 
 Record fields (absent when unknown):
-  call:     {"time", "type": "call", "principal", "session", "tool", "source", "outcome",
+  call:     {"time", "type": "call", "principal", "principal_kind", "client_id", "session", "tool", "source", "outcome",
              "latency_ms", "bytes_raw", "bytes_sent", "call", "arguments", "upstream_status", "error",
              "via", "task"}
           (`task`: the task id when the call ran as a task, the tasks extension; `via`: the meta-tool
           an operation was called through, discovery's `call_tool`, whose record has the same `call`)
-  decision: {"time", "type": "decision", "action", "tool", "source", "principal", "session",
-             "rule", "reason", "approval_id", "call"}
+  decision: {"time", "type": "decision", "action", "tool", "source", "principal", "principal_kind",
+             "client_id", "session", "rule", "reason", "approval_id", "call", "approvers", "voter",
+             "voter_kind", "voter_client_id", "vote"}
           (`call`: the call it decided, as that call's record names it; absent for an operator's
-          pause/resume, an approver's vote and an expiry, which decide no call of their own)
-  unknown_tool: {"time", "type": "unknown_tool", "tool", "principal", "session", "request"}
+          pause/resume, an approver's vote and an expiry, which decide no call of their own;
+          `principal` of an approval's records is its caller, whose kind and client are known only
+          on the call's own records; `approvers`: the list of who settled it; `voter`…`vote`: an
+          `approval_vote`, one per recorded vote, `vote` `approve` or `deny`, `reason` the voter's)
+  unknown_tool: {"time", "type": "unknown_tool", "tool", "principal", "principal_kind", "client_id",
+                 "session", "request"}
+`principal_kind` is how the principal authenticated (`token`, `oauth`, `stdio`, `anonymous`);
+`client_id` the OAuth client it acted through (RFC 9068 §2.2 `client_id`, else OIDC `azp`).
           (a `tools/call` naming no tool this server offers; `tool` cut to 100 characters, "…")
 `time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
 `audit_arguments: true` it is an object of their values, secret-looking names and the manifest's
@@ -34,6 +41,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from ..identity.principal import Principal
 from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
 from .log import log_event, rfc3339
 from .redact import redact_value
@@ -47,10 +55,10 @@ _STOP = object()
 
 def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[str] = ()) -> dict[str, Any]:
     """The JSON object written for one event (see the module docstring)."""
-    principal = event.principal.name if event.principal is not None else None
+    who = who_fields(event.principal)
     if isinstance(event, CallEvent):
         record: dict[str, Any] = {
-            "time": rfc3339(event.time), "type": "call", "principal": principal, "session": event.session_id,
+            "time": rfc3339(event.time), "type": "call", **who, "session": event.session_id,
             "tool": event.tool, "source": event.source, "outcome": event.outcome,
             "latency_ms": round(event.latency * 1000, 3),
             "bytes_raw": event.raw_bytes, "bytes_sent": event.sent_bytes, "call": event.call_id,
@@ -69,15 +77,29 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
         if event.task_id is not None:  # only its creator can read it (tasks.store), so it names, not grants
             record["task"] = event.task_id
     elif isinstance(event, UnknownToolEvent):
-        record = {"time": rfc3339(event.time), "type": "unknown_tool", "tool": event.tool, "principal": principal,
+        record = {"time": rfc3339(event.time), "type": "unknown_tool", "tool": event.tool, **who,
                   "session": event.session_id, "request": event.request_id}
     else:
         record = {
             "time": rfc3339(event.time), "type": "decision", "action": event.action, "tool": event.tool,
-            "source": event.source, "principal": principal, "session": event.session_id,
-            "rule": event.rule, "reason": event.reason, "approval_id": event.approval_id, "call": event.call_id,
+            "source": event.source, **(who if event.principal is not None else {"principal": event.caller}),
+            "session": event.session_id, "rule": event.rule, "reason": event.reason,
+            "approval_id": event.approval_id, "call": event.call_id,
+            "approvers": list(event.approvers) if event.approvers is not None else None,
+            **who_fields(event.voter, "voter"), "vote": event.vote,
         }
     return {k: v for k, v in record.items() if v is not None}
+
+
+def who_fields(principal: Principal | None, prefix: str = "principal") -> dict[str, str | None]:
+    """A principal as record fields: `principal` (its name), `principal_kind` (`token`, `oauth`,
+    `stdio`, `anonymous`) and `client_id` (the OAuth client it acted through, RFC 9068 §2.2's
+    `client_id` or OIDC's `azp`; absent for the other kinds); `prefix` names them for another role
+    (`voter`, `voter_kind`, `voter_client_id`). No principal: no fields."""
+    if principal is None:
+        return {}
+    client = "client_id" if prefix == "principal" else f"{prefix}_client_id"
+    return {prefix: principal.name, f"{prefix}_kind": principal.kind, client: principal.client_id}
 
 
 def _shortened(value: Any) -> Any:

@@ -67,7 +67,8 @@ class CallEvent:
 
 @dataclass(slots=True)
 class DecisionEvent:
-    """One policy decision (allow, deny, approval_requested/granted/denied, approval_pending — a
+    """One policy decision (allow, deny, approval_requested/granted/denied, approval_vote — one
+    approver's recorded vote, whether or not it settled the request —, approval_pending — a
     call's wait for approval ended with its request still open —, approval_expired — a request
     nobody decided within `valid_for`, published once —, approval_closed — a request a reload made
     unneeded, closed once —, rate_limited, paused, hidden)."""
@@ -82,6 +83,15 @@ class DecisionEvent:
     session_id: str | None = None
     approval_id: str | None = None
     call_id: str | None = None  # the call this decision is about (`CallEvent.call_id`); None for an operator's act
+    # The caller's principal name where only the name is known — an approval request's, on the records of
+    # an approver's vote, a grant or denial, an expiry: `principal` is None there (its kind and OAuth client
+    # are not stored with the request, so a record must not guess them).
+    caller: str | None = None
+    # The approvers whose votes settled the request: who approved (`approval_granted`, and the approved
+    # call's `allow`), who denied (`approval_denied`, and the refused call's `deny`).
+    approvers: tuple[str, ...] | None = None
+    voter: Principal | None = None  # `approval_vote`: the approver who voted (an authenticated principal)
+    vote: Literal["approve", "deny"] | None = None  # `approval_vote`: how they voted
 
 
 def new_call_id() -> str:

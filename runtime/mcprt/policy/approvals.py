@@ -24,7 +24,7 @@ from ..identity.principal import STDIO
 from ..observability.log import duration_text, log_event, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
-from .state import ApprovalRequest, new_approval_id, voters_text
+from .state import ApprovalRequest, new_approval_id, settled_by, voters_text
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
@@ -171,13 +171,15 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             # approvers (no longer listed pending) and identical calls alike.
             await state.approval_requorum(request.id, quorum.required, list(quorum.approvers))
             await service.refresh()
-        who = voters_text(request.votes, True, quorum.counted if quorum is not None else None)
+        counted = quorum.counted if quorum is not None else None
+        who = voters_text(request.votes, True, counted)
         gate.publish("allow", tool, context, rule=rule, approval_id=request.id, reason=f"approved by {who}" + (
-            f" ({quorum.wanted}, the approval rules changed while the call waited)" if quorum is not None else ""))
+            f" ({quorum.wanted}, the approval rules changed while the call waited)" if quorum is not None else ""),
+            approvers=settled_by(request.votes, True, counted))
         return
     if request.status == "denied":
         gate.publish("deny", tool, context, rule=rule, reason=request.reason or "approval denied",
-                     approval_id=request.id)
+                     approval_id=request.id, approvers=settled_by(request.votes, False))
         denier = next((v.approver for v in request.votes if not v.approve), "an approver")
         raise PolicyDenied(f"{tool.name} was denied by {denier}" + (f": {request.reason}" if request.reason else "")
                            + f" (approval {request.id}). Do not retry this call with the same arguments.",

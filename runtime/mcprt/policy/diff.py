@@ -221,7 +221,7 @@ def _limit_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]
         if before == after:
             continue
         faster = after.limit[0] / after.limit[1] > before.limit[0] / before.limit[1] or after.limit[0] > before.limit[0]
-        wider = before.per != after.per and after.per in ("principal", "principal_tool") and before.per == "global"
+        wider = before.per != after.per and after.per in ("principal", "principal_tool", "client") and before.per == "global"
         changes.append(PolicyChange("rate limit changed", f"{_label(after, j, 'rate_limits')}: {_rate(before)} → "
                                     f"{_rate(after)}{fresh}", faster or wider or _narrowed(before.match, after.match)))
     return changes

@@ -53,8 +53,15 @@ class CompiledLimit:
         period = {1.0: "second", 60.0: "minute", 3600.0: "hour", 86400.0: "day"}.get(self.seconds)
         every = f"per {period}" if period else f"per {self.seconds:g} s"
         scope = {"principal": " for each caller", "global": " for everyone together", "tool": " for this tool",
-                 "principal_tool": " for each caller of this tool"}[self.per]
+                 "principal_tool": " for each caller of this tool", "client": " for each OAuth client"}[self.per]
         return f"{self.count} {noun(self.count, 'call')} {every}{scope}"
+
+
+def client_scope(principal: Principal) -> str:
+    """The bucket scope of `per: client`: the OAuth client's id; a principal without one (a static
+    token, stdio, anonymous) is its own client, kept apart from every client id by its prefix (a
+    static token named like an OAuth client must not share that client's bucket)."""
+    return f"client\x1f{principal.client_id}" if principal.client_id else f"principal\x1f{principal.subject}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +228,8 @@ class PolicyGate:
             if not (limit.match.fits_principal(principal) and limit.match.fits_arguments(completed)):
                 continue
             scope = {"principal": principal.subject, "global": "", "tool": tool.name,
-                     "principal_tool": f"{principal.subject}\x1f{tool.name}"}[limit.per]
+                     "principal_tool": f"{principal.subject}\x1f{tool.name}",
+                     "client": client_scope(principal)}[limit.per]
             key = f"{BUCKET}{limit.identity}\x1f{scope}"
             state = self.service.state
             # the heads are the policy's (`legacy_heads`, once per compile); their per-caller keys are built
@@ -247,9 +255,10 @@ class PolicyGate:
                                       principal=principal, rule=rule, session_id=session_id, call_id=call_id))
 
     def publish(self, action: str, tool: Tool, context: CallContext, *, rule: str | None = None,
-                reason: str | None = None, approval_id: str | None = None) -> None:
+                reason: str | None = None, approval_id: str | None = None,
+                approvers: tuple[str, ...] | None = None) -> None:
         if BUS.active:
             BUS.publish(DecisionEvent(time=time.time(), action=action, tool=tool.name, source=tool.source,
                                       principal=context.principal, rule=rule, reason=reason,
                                       session_id=context.session_id, approval_id=approval_id,
-                                      call_id=context.call_id))
+                                      call_id=context.call_id, approvers=approvers))

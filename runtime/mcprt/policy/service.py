@@ -20,7 +20,8 @@ from ..observability.events import BUS, DecisionEvent
 from ..observability.log import log_event, rfc3339
 from ..periodic import repeat_forever
 from ..settings import env_limit
-from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote, voters_text
+from . import slack
+from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote, settled_by, voters_text
 
 if TYPE_CHECKING:
     from .gate import PolicyGate
@@ -43,6 +44,22 @@ class Forbidden(Exception):
 
 class NotFound(Exception):
     """No such (unexpired) approval request (HTTP 404)."""
+
+
+class NotApprover(NotFound):
+    """A vote by a principal not among the request's approvers: answered as an unknown id (HTTP 404,
+    `unknown_request`); `approvers` is for the operator's log line only, never the answer."""
+
+    def __init__(self, message: str, approvers: list[str]) -> None:
+        super().__init__(message)
+        self.approvers = approvers
+
+
+def unknown_request(approval_id: str) -> str:
+    """The answer to a vote on an id that names no open request, and to a non-approver's vote on one
+    that does: the same words, so the two cannot be told apart (RFC 9110 §15.5.5 lets a server answer
+    404 to hide that a forbidden resource exists)."""
+    return f"no open approval request {approval_id} that you may decide"
 
 
 class Conflict(Exception):
@@ -94,27 +111,39 @@ class PolicyService:
         return any(fnmatch.fnmatchcase(principal.subject, pattern) for pattern in allowed)
 
     def check_decider(self, request: ApprovalRequest, principal: Principal) -> None:
+        """Raise Forbidden when `principal` may not decide `request`: it made the call (it knows the
+        request: its call was told the id), or it is not among the request's approvers — then with
+        `unknown_request`'s message, the answer to an id that does not exist, so a non-approver learns
+        neither that the id exists nor who may decide it (`decide` answers both as NotFound)."""
         if principal.subject == request.principal:
             raise Forbidden(f"{principal.subject} made this call and cannot decide it (no self-approval)"
                             + ("; configure server.auth.tokens so approvers and callers are distinct principals"
                                if principal.kind == "anonymous" else ""))
         if request.approvers and not any(fnmatch.fnmatchcase(principal.subject, p) for p in request.approvers):
-            raise Forbidden(f"{principal.subject} is not an approver (approvers: {', '.join(request.approvers)})")
+            raise NotApprover(unknown_request(request.id), request.approvers)
 
     # --- approvals --------------------------------------------------------------------------------
 
     async def decide(self, approval_id: str, principal: Principal, approve: bool,
                      reason: str | None = None) -> ApprovalRequest:
+        """Record `principal`'s vote on request `approval_id` and return the request as it stands.
+        Raises Forbidden (the caller's own request), NotFound (no such open request, expired, or — in
+        the same words as an unknown id — `principal` is not one of its approvers: `NotApprover`) or
+        Conflict (a vote against what stands). Each recorded vote is published as an `approval_vote`
+        decision (voter, vote, the voter's reason), and the vote that settles the request also as
+        `approval_granted`/`approval_denied` with the `approvers` who settled it."""
         request = await self.state.approval_get(approval_id)
         if request is None:
-            raise NotFound(f"no open approval request {approval_id}")
+            raise NotFound(unknown_request(approval_id))
         verdict = "approve" if approve else "deny"
         try:
             # first: one who may not decide this request learns nothing more of it (its status, its expiry)
             self.check_decider(request, principal)
-        except Forbidden as exc:  # an attempt to approve one's own call, or by a non-approver: an operator must see it
-            log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject, vote=verdict,
-                      why=str(exc))
+        except (Forbidden, NotApprover) as exc:  # one's own call, or a non-approver: an operator must see it
+            why = str(exc) if isinstance(exc, Forbidden) else \
+                f"{principal.subject} is not an approver (approvers: {', '.join(exc.approvers)})"
+            log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject,
+                      **client_field(principal), vote=verdict, why=why)
             raise
         if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
             settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
@@ -131,17 +160,24 @@ class PolicyService:
                 unrecorded(updated, vote)  # raises Conflict unless the vote agrees with what stands
             except Conflict as exc:
                 log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject,
-                          vote=verdict, why=str(exc))
+                          **client_field(principal), vote=verdict, why=str(exc))
                 raise
             return updated
-        if before == "pending" and updated.status != "pending" and BUS.active:
-            voters = voters_text(updated.votes, updated.status == "approved")
+        if BUS.active:
+            # every recorded vote, whether or not it settles the request (a first of two left no trace)
             BUS.publish(DecisionEvent(
-                time=time.time(), action="approval_granted" if updated.status == "approved" else "approval_denied",
-                tool=updated.tool, source=updated.source, principal=Principal(updated.principal, "token"),
-                rule=updated.rule, reason=f"{updated.status} by {voters}", approval_id=updated.id))
-        log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject, vote=verdict,
-                  status=updated.status)
+                time=vote.time, action="approval_vote", tool=updated.tool, source=updated.source,
+                caller=updated.principal, rule=updated.rule, reason=vote.reason, approval_id=updated.id,
+                voter=principal, vote=verdict))
+        if before == "pending" and updated.status != "pending" and BUS.active:
+            approved = updated.status == "approved"
+            BUS.publish(DecisionEvent(
+                time=time.time(), action="approval_granted" if approved else "approval_denied",
+                tool=updated.tool, source=updated.source, caller=updated.principal, rule=updated.rule,
+                reason=f"{updated.status} by {voters_text(updated.votes, approved)}", approval_id=updated.id,
+                approvers=settled_by(updated.votes, approved)))
+        log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject, **client_field(principal),
+                  vote=verdict, status=updated.status)
         await self.refresh()
         return updated
 
@@ -159,7 +195,8 @@ class PolicyService:
 
     async def pause(self, target: str, principal: Principal, paused: bool, reason: str | None = None) -> None:
         await self.state.pause_set(target, paused, by=principal.subject, reason=reason)
-        log_event("paused" if paused else "resumed", logging.WARNING, target=target, by=principal.subject)
+        log_event("paused" if paused else "resumed", logging.WARNING, target=target, by=principal.subject,
+                  **client_field(principal))
         if BUS.active:
             BUS.publish(DecisionEvent(time=time.time(), action="pause" if paused else "resume",
                                       tool=target.split(":", 1)[1] if target.startswith("tool:") else "*",
@@ -182,7 +219,7 @@ class PolicyService:
             if BUS.active:
                 BUS.publish(DecisionEvent(
                     time=time.time(), action="approval_expired", tool=request.tool, source=request.source,
-                    principal=Principal(request.principal, "token"), rule=request.rule, approval_id=request.id,
+                    caller=request.principal, rule=request.rule, approval_id=request.id,
                     reason=f"never decided within valid_for ({request.expires - request.created:g} s): "
                            "the request is closed; a new call opens a new one"))
             log_event("approval expired", logging.INFO, id=request.id, tool=request.tool)
@@ -205,21 +242,32 @@ class PolicyService:
         await self.state.aclose()
 
 
+def client_field(principal: Principal) -> dict[str, str]:
+    """`client_id=` for a log line naming `principal` (`by=`): the OAuth client it acted through, when
+    it has one — a user's approvals or pauses made through two agent applications are told apart."""
+    return {"client_id": principal.client_id} if principal.client_id else {}
+
+
 def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, Any]:
     """A Slack-compatible incoming-webhook body (`text` + Block Kit `blocks`), with the request as
-    Slack message `metadata` (`event_type`, `event_payload`) for machine receivers."""
+    Slack message `metadata` (`event_type`, `event_payload`) for machine receivers. Every value in the
+    `mrkdwn` text is shown as written (`policy.slack`): a model's arguments, a proxied tool's name or a
+    caller's name cannot add a link, a mention (`<!channel>`), formatting, or end the code block;
+    `metadata` keeps the exact values."""
     arguments = _short_json(request.arguments, 1500)
-    how = f"`mcprt approvals approve {request.id} --url {base_url or 'URL'}`"
+    how = slack.code(f"mcprt approvals approve {request.id} --url {base_url or 'URL'}")
     page = f"{base_url}/status/approvals" if base_url else None
-    text = (f"mcprt: {request.principal} wants to call {request.tool} — approval {request.id} "
-            f"needs {request.required} approval(s). Approve with {how}" + (f" or at {page}" if page else "") + ".")
+    text = (f"mcprt: {slack.code(request.principal)} wants to call {slack.code(request.tool)} — approval "
+            f"{slack.code(request.id)} needs {request.required} approval(s). Approve with {how}"
+            + (f" or at {slack.escaped(page)}" if page else "") + ".")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text":
-            f"*Approval needed*: `{request.principal}` wants to call `{request.tool}` (source `{request.source}`)"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"```{arguments}```"}},
+            f"*Approval needed*: {slack.code(request.principal)} wants to call {slack.code(request.tool)} "
+            f"(source {slack.code(request.source)})"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": slack.code_block(arguments)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text":
-            f"Request `{request.id}` · {request.required} approval(s) needed · approve with {how}"
-            + (f" or <{page}|the status page>" if page else "")}]},
+            f"Request {slack.code(request.id)} · {request.required} approval(s) needed · approve with {how}"
+            + (f" or <{slack.escaped(page)}|the status page>" if page else "")}]},
     ]
     payload = {"id": request.id, "tool": request.tool, "source": request.source, "principal": request.principal,
                "arguments": request.arguments, "created": request.created, "expires": request.expires,

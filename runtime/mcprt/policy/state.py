@@ -13,6 +13,7 @@ Atomicity a backend must keep: `bucket_take` (take-or-refuse in one step), `appr
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -31,17 +32,29 @@ class Vote:
     reason: str | None = None
 
 
+def settled_by(votes: Sequence[Vote], approve: bool, only: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The approvers who voted `approve` (True: approved; False: denied), in voting order, each once;
+    `only` limits them to those (a quorum's counted ones), in that order. The audit records' `approvers`."""
+    said = dict.fromkeys(v.approver for v in votes if v.approve == approve)
+    return tuple(name for name in (only if only is not None else said) if name in said)
+
+
 def voters_text(votes: Sequence[Vote], approve: bool, only: Sequence[str] | None = None) -> str:
-    """Who decided, with what each said: `alice`, `alice: ok for the demo`, or with several voters
-    `alice (ok for the demo), bob`. `only` limits it to those approvers (a quorum's counted ones), in
-    that order. What an approver wrote is their record of why: the audit log keeps it for approvals as
-    for denials."""
+    """Who decided, with what each said, for people to read: `alice`, `alice: "ok for the demo"`, or
+    with several voters `alice ("ok for the demo"), bob`. `only` limits it to those approvers (a quorum's
+    counted ones), in that order. What an approver wrote is quoted as a JSON string, so text such as
+    `ticket 42), bob (fine` cannot pass for another approver; records take who decided from their
+    structured `approvers` (and each vote's `approval_vote` record), never from this text."""
     said = {v.approver: v.reason for v in votes if v.approve == approve}
-    names = [name for name in (only if only is not None else said) if name in said]
+    names = settled_by(votes, approve, only)
     if len(names) == 1:
         reason = said[names[0]]
-        return names[0] + (f": {reason}" if reason else "")
-    return ", ".join(name + (f" ({said[name]})" if said[name] else "") for name in names)
+        return names[0] + (f": {_quoted(reason)}" if reason else "")
+    return ", ".join(name + (f" ({_quoted(said[name])})" if said[name] else "") for name in names)
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
 @dataclass(slots=True)

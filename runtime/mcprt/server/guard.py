@@ -394,7 +394,7 @@ class HttpGuard:
         except KeysUnavailable as exc:
             log_event("cannot validate access tokens", logging.ERROR, reason=str(exc)[:300])
             return 503, "the authorization server's keys are unavailable; try again later", [(b"retry-after", b"5")]
-        clash = subject_clash(principal.subject, (name for _, name in self.policy.tokens))
+        clash = subject_clash(principal, (name for _, name in self.policy.tokens))
         if clash is not None:  # one principal namespace: see identity.principal.subject_clash
             value = challenge(metadata, error="invalid_token", description=clash, scope=needed)
             return Unauthenticated((401, clash, [(b"www-authenticate", value.encode())]),

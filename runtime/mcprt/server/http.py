@@ -60,7 +60,8 @@ def build_http_app(
     """The ASGI app for `mcprt up --transport http`: guard → (MCP endpoint | /healthz).
 
     `/healthz` needs no token, so it says only counts and whether the manifest on disk is the one
-    being served (`manifest_health()`), never file contents or error text: `tools` listed, `callable`
+    being served (`manifest_health()`), never names (not even the server's) nor file contents or error
+    text: `tools` listed, `callable`
     tools a call may reach now (`callable_tools()`: not those of a source that is restarting or not
     running), open `sessions`. `guarded_routes(policy)`
     adds routes that authenticate themselves against the same policy (`/metrics`, `/status`).
@@ -89,7 +90,6 @@ def build_http_app(
         return JSONResponse(
             {
                 "status": "ok",
-                "server": config.name,
                 "tools": len(toolset.listed),
                 "callable": callable_tools() if callable_tools is not None else len(toolset.tools) + len(toolset.extra),
                 "manifest": manifest,
