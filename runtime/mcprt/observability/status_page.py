@@ -5,6 +5,10 @@ latency and bytes raw → sent (% saved); the last reload; calls and bytes saved
 the latest calls with a payload inspector (`?call=ID`: the upstream body beside the result the
 model received, redacted and capped); then each section registered in `sections.SECTIONS`.
 `summary()` is the same content as JSON (`GET /status.json`, read by `mcprt status URL`).
+
+Both are scrubbed of configured secrets where they are written (`_e`, the one way a value reaches the
+page; `summary`'s whole document): a failed reload's errors quote an import-time exception, a source's
+error an upstream's answer, a reason or a call's error its message, and any of them may hold a key.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from .sections import SECTIONS
 from .state import ServerState, ToolInfo
 from .status_view import View
 from .tool_rows import META, tool_rows
+from ..scrubbing import SECRETS
 from ..wording import noun
 
 REFRESH_SECONDS = 15
@@ -27,7 +32,7 @@ _SENT_TITLE = ("raw: the upstream body; sent: what the model reads (the result's
 
 
 def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
-    """The status page's figures as JSON (times in seconds, sizes in bytes)."""
+    """The status page's figures as JSON (times in seconds, sizes in bytes), scrubbed of configured secrets."""
     tools = []
     for tool in state.tools:
         f = recorder.tools.get(tool.name) or ToolFigures()
@@ -37,7 +42,7 @@ def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
             "p95": f.percentile(0.95), "bytes_raw": f.raw_bytes, "bytes_sent": f.sent_bytes,
             "saved_ratio": None if f.saved_ratio is None else round(f.saved_ratio, 4),
         })
-    return {
+    return SECRETS.scrub_value({
         "server": {"name": state.name, "version": state.version, "transport": state.transport,
                    "endpoint": state.endpoint, "started": state.started, "sessions": state.sessions},
         "sources": [{"name": s.name, "kind": s.kind, "state": s.state, "restarts": s.restarts, "error": s.error,
@@ -46,7 +51,7 @@ def summary(state: ServerState, recorder: CallRecorder) -> dict[str, Any]:
         "reload": state.reload,
         "recent": [{"id": c.id, "time": c.time, "tool": c.tool, "outcome": c.outcome, "latency": c.latency,
                     "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes} for c in reversed(recorder.recent)],
-    }
+    })
 
 
 def render(state: ServerState, recorder: CallRecorder, view: View = View(), note: str | None = None) -> str:
@@ -250,7 +255,9 @@ def _inspector(c: RecentCall, p: Payloads) -> str:
 
 
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """`value` as HTML text, scrubbed of configured secrets first (an escaped secret is a form too, but
+    scrubbing the text before escaping needs no HTML form of it)."""
+    return html.escape("" if value is None else SECRETS.scrub_text(str(value)), quote=True)
 
 
 def _ms(seconds: float | None) -> str:
