@@ -12,6 +12,9 @@ def main() -> None:
     from . import pause_gc_for_startup
 
     pause_gc_for_startup()
+    from .scrubbing.streams import scrub_standard_streams
+
+    scrub_standard_streams()  # before any logger, console or manifest's code takes a stream: nothing printed leaks a secret
     from .cli.fast import run_fast
 
     try:

@@ -6,7 +6,8 @@ module at import, threads that module starts, the functions, C extensions writin
 `print` there would corrupt that stream (the SDK: "Failed to parse JSONRPC message"). So before such
 code runs, fd 1 is duplicated for mcprt (`claim_stdout`) and fd 1 itself is pointed at stderr, which
 catches every writer: `print`, `sys.stdout`, `os.write(1, …)`, C's `printf`. mcprt then writes its
-output to the duplicate. The SDK's `stdio_server()` does the same while it owns stdout.
+output to the duplicate (scrubbed of configured secrets, as everything printed: `scrubbing.streams`).
+The SDK's `stdio_server()` does the same while it owns stdout.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import os
 import sys
 from collections.abc import Iterator
 from typing import TextIO
+
+from .scrubbing.streams import scrubbing
 
 _claimed: int | None = None  # the duplicate of the original fd 1, once claimed
 _output: TextIO | None = None  # a text stream on it, for commands
@@ -85,6 +88,6 @@ def command_output() -> TextIO:
     private = claim_stdout()
     if private is None:
         return sys.stdout
-    if _output is None:
-        _output = open(private, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 — lives as long as the claim
+    if _output is None:  # scrubbed like sys.stdout (`scrubbing.streams`): the last net under each command's own
+        _output = scrubbing(open(private, "w", encoding="utf-8", closefd=False))  # noqa: SIM115 — lives as long as the claim
     return _output

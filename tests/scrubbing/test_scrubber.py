@@ -232,3 +232,67 @@ def test_sampling_tool_use_input_and_tool_result_structured_content_are_scrubbed
     assert scrubbed["messages"][0]["content"][0]["name"] == "lookup"
     assert scrubbed["messages"][1]["content"][0]["structuredContent"] == {"admin": {"found": REDACTED}}
     assert scrubbed["messages"][1]["content"][0]["content"] == [{"type": "text", "text": REDACTED}]
+
+
+KEY = "sk-live-SUPERSECRET-1234567890"  # the Python trial's key (faults 3 and 4)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_base64_payloads_are_scrubbed_as_the_bytes_they_encode_at_every_offset() -> None:
+    """Fault 3: the base64 of raw bytes holding the key went out unscrubbed (a `blob` is neither prose nor data
+    to `scrub_prose`). The decoded bytes are searched (every offset: three base64 spellings), the key's bytes
+    are overwritten with `[redacted]` and the payload re-encoded, so it stays valid base64."""
+    scrubber = _scrubber(KEY)
+    for prefix in (b"", b"d", b"ab", b"abc", b"data:", b"\x89PNG\r\n\x1a\n\x00\xff"):
+        for suffix in (b"", b"\x00tail", b"x" * 1000):
+            scrubbed = scrubber.scrub_base64(_b64(prefix + KEY.encode() + suffix))
+            assert base64.b64decode(scrubbed, validate=True) == prefix + b"[redacted]" + suffix, (prefix, suffix)
+    clean = _b64(b"\x00" * 100)
+    assert scrubber.scrub_base64(clean) is clean  # nothing found: the same object
+    assert scrubber.scrub_base64("not base64 " + KEY) == "not base64 [redacted]"  # not base64: scrubbed as text
+    assert scrubber.scrub_base64(_b64(KEY.encode()) + "é") == "[redacted]é"  # undecodable: its base64 text form
+
+
+def test_blob_and_image_and_audio_data_are_scrubbed_wherever_a_message_holds_them() -> None:
+    """A resources/read result, a prompt's or a tool result's content blocks: `blob` and an image's or audio's
+    `data` are binary; a log message's `data` stays data (scrubbed as text), and URIs stay as they are."""
+    scrubber = _scrubber(KEY)
+    inner = _b64(b"ab" + KEY.encode())
+    message = {
+        "contents": [{"uri": "py://blob", "mimeType": "application/octet-stream", "blob": inner}],
+        "content": [{"type": "image", "mimeType": "image/png", "data": inner},
+                    {"type": "audio", "mimeType": "audio/wav", "data": inner},
+                    {"type": "resource", "resource": {"uri": "srv://x", "blob": inner}}],
+        "data": {"note": f"log {KEY}"},
+    }
+    for scrubbed in (scrubber.scrub_prose(message), scrubber.scrub_value(message)):
+        blobs = [scrubbed["contents"][0]["blob"], scrubbed["content"][0]["data"], scrubbed["content"][1]["data"],
+                 scrubbed["content"][2]["resource"]["blob"]]
+        assert [base64.b64decode(b, validate=True) for b in blobs] == [b"ab[redacted]"] * 4
+        assert scrubbed["data"] == {"note": "log [redacted]"}
+        assert scrubbed["contents"][0]["uri"] == "py://blob"
+    schema = {"type": "object", "properties": {"blob": {"type": "string", "default": KEY}}}
+    assert scrubber.scrub_prose(schema)["properties"]["blob"] == {"type": "string", "default": "[redacted]"}
+
+
+def test_printed_text_is_scrubbed_a_line_at_a_time() -> None:
+    """Fault 4: `print()` in a Python tool wrote the key to the log. A `ScrubbingStream` holds a partial line
+    until its newline or a flush, so a key written in pieces (print's arguments are written apart) is found."""
+    import io
+
+    from mcprt.scrubbing.streams import ScrubbingStream
+
+    inner = io.StringIO()
+    stream = ScrubbingStream(inner, _scrubber(KEY))  # type: ignore[arg-type]
+    print("print key", KEY, file=stream)  # type: ignore[arg-type]
+    stream.write("split " + KEY[:9])
+    assert inner.getvalue() == "print key [redacted]\n"  # the partial line is held
+    stream.write(KEY[9:] + " and more")
+    stream.flush()
+    assert inner.getvalue() == "print key [redacted]\nsplit [redacted] and more"
+    empty = io.StringIO()
+    ScrubbingStream(empty, Scrubber()).write(KEY)  # type: ignore[arg-type]
+    assert empty.getvalue() == KEY  # nothing configured: written through, nothing held

@@ -10,6 +10,7 @@ from typing import Any
 from .call_cmd import split_targets, unknown_tool
 from .common import compile_once, run_async
 from .errors import EXIT_OK
+from ..scrubbing import SECRETS
 from ..stdout_claim import command_output
 
 
@@ -41,7 +42,9 @@ def tool_facts(loaded: Any, tool: Any, *, meta: bool = False) -> dict[str, Any]:
     """The exposed definition, its origin, the overrides with their lines, shaping and a sample.
 
     `listed`: whether tools/list shows it; in discovery mode an operation is reached through the
-    meta-tools instead (`meta`: one of those, `search_tools`…, which no manifest source defines)."""
+    meta-tools instead (`meta`: one of those, `search_tools`…, which no manifest source defines).
+    Scrubbed of configured secrets as tools/list is (`ToolSet.list_tools`: the definition's prose and
+    schema values), and so is each override's value."""
     op = tool.operation
     listed = meta or tool.listed
     origin: dict[str, Any] = {"source": tool.source, "key": op.key}
@@ -49,7 +52,7 @@ def tool_facts(loaded: Any, tool: Any, *, meta: bool = False) -> dict[str, Any]:
         origin["method"], origin["path"] = op.meta.method, op.meta.path
     if op.aliases:
         origin["aliases"] = list(op.aliases)
-    facts: dict[str, Any] = {"definition": tool.definition(), "size_bytes": tool.definition_size(),
+    facts: dict[str, Any] = {"definition": SECRETS.scrub_prose(tool.definition()), "size_bytes": tool.definition_size(),
                              "listed": listed, "meta_tool": meta, "operation": origin, "overrides": {}}
     if tool.override_key is not None and not meta:
         source = loaded.manifest.sources[tool.source]
@@ -59,7 +62,7 @@ def tool_facts(loaded: Any, tool: Any, *, meta: bool = False) -> dict[str, Any]:
         fields = {}
         for name, value in override.model_dump(mode="json", exclude_unset=True).items():
             where = loaded.locate((*base, name), prefer="key")
-            fields[name] = {"value": value, "at": f"{where.file}:{where.line}"}
+            fields[name] = {"value": SECRETS.scrub_value(value), "at": f"{where.file}:{where.line}"}
         facts["overrides"] = {"key": tool.override_key, "at": f"{at.file}:{at.line}", "fields": fields}
     defaults_prune = loaded.defaults_for(tool.source).prune.model_dump(mode="json", exclude_defaults=True)
     facts["shaping"] = {

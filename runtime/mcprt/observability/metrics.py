@@ -50,6 +50,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from ..scrubbing import SECRETS
 from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
 from .hooks import Route, UpstreamKind
 from .state import StateFn
@@ -157,7 +158,9 @@ class Metrics:
         return _Timed(self.upstream, source)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """The exposition text, scrubbed of configured secrets: label values are names (tools, sources,
+        policy rules, exception classes), which a manifest or an upstream chose."""
+        return SECRETS.scrub_bytes(generate_latest(self.registry))
 
 
 class _Timed:

@@ -12,6 +12,9 @@ caller, arguments and bodies, and every section. Anyone else sees the aggregate 
 tools, reload, the hour's chart) and only their own calls: the latest calls, the inspector (`?call=ID` of
 another's call reads as not kept) and `/status.json`'s `recent`; sections for administrators (pending
 approvals, pauses) are left out. One caller's arguments and upstream answers are never another's to read.
+Both are scrubbed of configured secrets where they are written (`_e`, the one way a value reaches the
+page; `summary`'s whole document): a failed reload's errors quote an import-time exception, a source's
+error an upstream's answer, a reason or a call's error its message, and any of them may hold a key.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .sections import SECTIONS
 from .state import ServerState, ToolInfo
 from .status_view import View
 from .tool_rows import META, tool_rows
+from ..scrubbing import SECRETS
 from ..wording import noun
 
 REFRESH_SECONDS = 15
@@ -53,7 +57,8 @@ ADMIN = Viewer("", admin=True)  # the whole page: the default of `render`/`summa
 
 def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) -> dict[str, Any]:
     """The status page's figures as JSON (times in seconds, sizes in bytes); `recent` holds the calls
-    `viewer` may see (`Viewer.sees`), `recent_scope` says which: `all`, or `own` (a non-admin's)."""
+    `viewer` may see (`Viewer.sees`), `recent_scope` says which: `all`, or `own` (a non-admin's); scrubbed
+    of configured secrets."""
     tools = []
     for tool in state.tools:
         f = recorder.tools.get(tool.name) or ToolFigures()
@@ -63,7 +68,7 @@ def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) 
             "p95": f.percentile(0.95), "bytes_raw": f.raw_bytes, "bytes_sent": f.sent_bytes,
             "saved_ratio": None if f.saved_ratio is None else round(f.saved_ratio, 4),
         })
-    return {
+    return SECRETS.scrub_value({
         "server": {"name": state.name, "version": state.version, "transport": state.transport,
                    "endpoint": state.endpoint, "started": state.started, "sessions": state.sessions},
         "sources": [{"name": s.name, "kind": s.kind, "state": s.state, "restarts": s.restarts, "error": s.error,
@@ -74,7 +79,7 @@ def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) 
                     "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes}
                    for c in reversed(recorder.recent) if viewer.sees(c)],
         "recent_scope": "all" if viewer.admin else "own",
-    }
+    })
 
 
 def render(state: ServerState, recorder: CallRecorder, view: View = View(), note: str | None = None,
@@ -289,7 +294,9 @@ def _inspector(c: RecentCall, p: Payloads) -> str:
 
 
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """`value` as HTML text, scrubbed of configured secrets first (an escaped secret is a form too, but
+    scrubbing the text before escaping needs no HTML form of it)."""
+    return html.escape("" if value is None else SECRETS.scrub_text(str(value)), quote=True)
 
 
 def _ms(seconds: float | None) -> str:

@@ -10,6 +10,7 @@ form is actually found.
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import threading
 from collections.abc import Iterable
@@ -191,6 +192,26 @@ class Scrubber:
         spans = index.spans(data)
         return _replace(data, spans) if spans else data
 
+    def scrub_base64(self, encoded: str) -> str:
+        """A base64 payload (RFC 4648 §4: an MCP resource's `blob`, an image's or audio's `data`) whose
+        *decoded bytes* hold no configured secret: every form of every secret found in them, at any
+        byte offset, is overwritten with the bytes of ``[redacted]`` and the result re-encoded, as the
+        HTTP executor overwrites a binary body (`scrub_bytes`). Searching the decoded bytes is exact,
+        where the base64 text of a secret differs with its offset (three encodings) and a replacement
+        inside the text would make it invalid base64. Text that is not base64 is scrubbed as text, and
+        so is what comes out (a secret that is itself base64 text). `encoded` itself when nothing is found."""
+        index = self._index
+        if index is None or not encoded:
+            return encoded
+        try:
+            raw = base64.b64decode(encoded)  # not validated: line breaks and other non-alphabet characters are skipped
+        except (binascii.Error, ValueError):  # bad padding, non-ASCII: not base64
+            return self.scrub_text(encoded)
+        spans = index.spans(raw)
+        if spans:
+            encoded = base64.b64encode(_replace(raw, spans)).decode("ascii")
+        return self.scrub_text(encoded)
+
     def scrub_value(self, value: Any) -> Any:
         """A JSON-like value with secrets scrubbed from every string (keys included): an upstream's
         data. Unchanged objects are returned as they are (no copy when nothing is found)."""
@@ -214,6 +235,8 @@ class Scrubber:
     def _scrub(self, value: Any, *, prose_only: bool, key: Any = None, keys: bool = True) -> Any:
         """`keys=False`: a tool call's arguments, whose keys are names the tool matches on."""
         if isinstance(value, str):
+            if key in BASE64_KEYS:  # binary content: its decoded bytes are searched
+                return self.scrub_base64(value)
             return self.scrub_text(value) if not prose_only or key in PROSE_KEYS or key in _DATA_KEYS else value
         if prose_only and key in VALUE_KEYS:  # data, not protocol structure: every string, keys included
             return self._scrub(value, prose_only=False)
@@ -223,9 +246,14 @@ class Scrubber:
             names = prose_only and key in NAMED_SCHEMAS  # keys here name properties or definitions
             changed = False
             out: dict[Any, Any] = {}
+            kind = value.get("type")
+            binary = not names and isinstance(kind, str) and kind in _BINARY_BLOCKS  # an image's or audio's base64 `data`
             for k, v in value.items():
                 nk = self.scrub_text(k) if isinstance(k, str) and not prose_only and keys else k
-                nv = self._scrub(v, prose_only=prose_only, key=None if names else k, keys=keys)
+                if binary and k == "data" and isinstance(v, str):
+                    nv = self.scrub_base64(v)
+                else:
+                    nv = self._scrub(v, prose_only=prose_only, key=None if names else k, keys=keys)
                 changed = changed or nk is not k or nv is not v
                 out[nk] = nv
             if not changed:
@@ -256,6 +284,12 @@ VALUE_KEYS = frozenset({"data", "values", "default", "examples", "example", "con
 # every string value is scrubbed, no key.
 ARGUMENT_KEYS = frozenset({"input", "structuredContent"})
 _DATA_KEYS = VALUE_KEYS | ARGUMENT_KEYS
+# Binary content, base64-encoded (MCP 2025-11-25): BlobResourceContents `blob` (a resources/read result, an
+# embedded resource in a tool result or a prompt), and ImageContent/AudioContent `data` (`_BINARY_BLOCKS`,
+# told apart from a log message's `data` by the block's `type`). Scrubbed as the bytes they encode
+# (`Scrubber.scrub_base64`), wherever they are: a tool result, a resource read, a prompt, a sampling message.
+BASE64_KEYS = frozenset({"blob"})
+_BINARY_BLOCKS = frozenset({"image", "audio"})
 
 
 def _unique_enum(scrubbed: dict[Any, Any], sent: dict[Any, Any]) -> dict[Any, Any]:

@@ -2,7 +2,8 @@
 
 The HTTP executor already scrubs a body as bytes (cheapest, and before `mcprt record` captures it);
 results of proxied MCP servers and Python functions are scrubbed here, before shaping, so pruning and
-templates never see a secret (and their output, made only of what they were given, needs no second
+templates never see a secret (binary content too: a `bytes` body, and the base64 `blob`/`data` of content
+blocks, searched as the bytes they encode: `Scrubber.scrub_base64`) (and their output, made only of what they were given, needs no second
 pass: the shaped result is never scrubbed again).
 """
 
@@ -18,6 +19,9 @@ def scrub_upstream(upstream: UpstreamResult) -> None:
         return
     if upstream.kind in ("json", "text"):
         upstream.body = SECRETS.scrub_value(upstream.body)
+    elif upstream.kind == "binary" and isinstance(upstream.body, bytes | bytearray):
+        # a Python function's `bytes`: overwritten where a secret's bytes are, as the HTTP executor does a body
+        upstream.body = SECRETS.scrub_bytes(bytes(upstream.body))
     if upstream.content is not None:
         upstream.content = SECRETS.scrub_value(upstream.content)
     if upstream.structured is not None:
