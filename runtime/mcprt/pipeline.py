@@ -10,14 +10,14 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import end_gc_pause
 from .cancellation import check_abandoned
-from .contracts import SoleClientSlot
+from .contracts import Operation, SoleClientSlot
 from .errors import Diagnostic, ManifestError
 from .manifest.loader import LoadedManifest, load_manifest
 from .offerings import build_offers
@@ -136,14 +136,21 @@ class Runtime:
         reload builds; the policy is attached here on the loop (it shares the PolicyService)."""
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
-        if not any(d.severity == "error" for d in diagnostics):
+        opened = not any(d.severity == "error" for d in diagnostics)
+        if opened:
             toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served)
             diagnostics += built
         serving = not any(d.severity == "error" for d in diagnostics)
         when = "at start" if self.holder is None else "after a reload"  # the holder is made by the first compile
         diagnostics += down_warnings(loaded, sync, serving=serving, when=when)  # "serving the others" only when it does
         if not serving:
-            raise ManifestError(sorted(diagnostics + loaded.warnings))
+            # Nothing is served, but every check that does not need the failed part still reports in the
+            # same pass (README: "all of them at once"): a duplicate tool name must not hide a policy typo.
+            if opened:
+                diagnostics += self._policy_checks(loaded, toolset, sync.down)
+            else:
+                diagnostics += await asyncio.to_thread(self._checks_without, loaded, sync.opened_operations)
+            raise ManifestError(sorted(set(diagnostics + loaded.warnings)))
         policed = self._attach_policy(loaded, toolset, sync.down)
         diagnostics += policed
         if any(d.severity == "error" for d in policed):  # a rule naming nothing (policy.checks): not served
@@ -156,9 +163,8 @@ class Runtime:
         sync = await self.pool.sync(partial)
         diagnostics = list(sync.diagnostics)
         try:
-            if not any(d.severity == "error" for d in diagnostics):
-                build = await asyncio.to_thread(build_toolset, partial, sync.operations)
-                diagnostics += build.diagnostics
+            opened = sync.opened_operations if any(d.severity == "error" for d in diagnostics) else sync.operations
+            diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down)
         finally:
             await asyncio.shield(self.pool.rollback(sync))  # the sources of the last good compile keep serving
         return diagnostics
@@ -220,10 +226,28 @@ class Runtime:
         if loaded.manifest.policy is None:
             return []
         from .policy import attach_policy
-        from .policy.checks import check_policy
 
         attach_policy(loaded, toolset, self.policy_service())
+        return self._policy_checks(loaded, toolset, pending)
+
+    def _policy_checks(self, loaded: LoadedManifest, toolset: ToolSet,
+                       pending: Collection[str] = ()) -> list[Diagnostic]:
+        """`policy:`'s errors and warnings for `toolset` (`policy.checks.check_policy`), attaching nothing."""
+        if loaded.manifest.policy is None:
+            return []
+        from .policy.checks import check_policy
+
         return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
+
+    def _checks_without(self, loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
+                        down: Collection[str] = ()) -> list[Diagnostic]:
+        """The diagnostics of building `loaded`'s tools from the sources that opened (`operations`) and of
+        its policy, when something else already failed (only to report them; nothing is attached). A source
+        missing from `operations` (it failed to open) is pending, as one that is down: the checks naming
+        its tools are skipped, not failed (blocking: run it in a worker thread)."""
+        pending = {*down, *(name for name in loaded.manifest.sources if name not in operations)}
+        build = build_toolset(loaded, operations, pending)
+        return build.diagnostics + self._policy_checks(loaded, build.toolset, pending)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
         """Register a callback run when a proxied server's tool list changed (a rebuild is due)."""

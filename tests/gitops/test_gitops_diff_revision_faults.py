@@ -93,3 +93,39 @@ def test_a_revisions_include_roots_are_allowed_for_its_loads_only(tmp_path: Path
     assert "shop" in loaded.manifest.sources
     with pytest.raises(ManifestError, match="is outside this manifest's folder"):  # and still not after it
         load_manifest(other)
+
+
+def test_the_pull_request_that_adds_the_manifest_diffs_as_everything_added(tmp_path: Path) -> None:
+    """Trial "gitops", fault 6: docs/ci-example.md's diff job exited 2 (`no such file at revision`) on the
+    pull request that first adds the manifest, so the first PR of every repository got a red job and no
+    comment. The base side is an empty manifest then: every tool is added, nothing is breaking (no client was
+    served), and the output says so. A path that is missing at the revision but is not the new side's file
+    (a typo) is still the error."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README.md").write_text("before the manifest\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "base")
+    ws = make_workspace(repo / "api", "http://127.0.0.1:9", tmp_path / "cache")
+    ws.edit("sources:\n", "server:\n  auth: {tokens: {ci: \"${PETS_KEY}\"}}\nsources:\n")  # was BREAKING when changed
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "add the manifest")
+
+    markdown = ws.mcprt("diff", "HEAD~1:api/mcp.yaml", "mcp.yaml", "--format", "markdown")
+    assert markdown.returncode == 0, markdown.stderr
+    assert "HEAD~1:api/mcp.yaml (absent at HEAD~1: an empty manifest)" in markdown.stdout, markdown.stdout
+    assert "does not exist at that revision: compared with an empty manifest" in markdown.stderr
+    gate = ws.mcprt("diff", "HEAD~1:api/mcp.yaml", "mcp.yaml", "--fail-on", "breaking", "--format", "json")
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    data = json.loads(gate.stdout)
+    assert data["old_absent"] is True and data["breaking"] is False and data["changed"] is True
+    assert {tool["status"] for tool in data["tools"]} == {"added"} and len(data["tools"]) >= 2, data["tools"]
+    assert data["tools_list"]["old_tools"] == 0
+    assert not any(change["breaking"] for change in data["manifest_changes"]), data["manifest_changes"]
+    assert ws.mcprt("diff", "HEAD~1:api/mcp.yaml", "mcp.yaml", "--fail-on", "any").returncode == 1
+
+    typo = ws.mcprt("diff", "HEAD~1:api/mpc.yaml", "mcp.yaml")
+    assert typo.returncode == 2 and "HEAD~1:api/mpc.yaml: no such file at revision HEAD~1" in typo.stderr, typo.stderr
+    present = ws.mcprt("diff", "HEAD:api/mcp.yaml", "mcp.yaml", "--format", "json")  # present: compared as ever
+    assert present.returncode == 0 and json.loads(present.stdout)["old_absent"] is False, present.stderr

@@ -101,3 +101,143 @@ def test_a_schema_error_in_one_override_leaves_the_sources_other_overrides_check
                    for line in lines), (offline, lines)
         assert "2 errors" in done.stderr, done.stderr
 
+
+
+# The trial's Tickets API, cut to the two operations its manifest names (tests/gitops trial "gitops", fault 7).
+TICKETS_API = """\
+openapi: 3.0.3
+info: {title: Tickets API, version: "1.0"}
+servers: [{url: "http://127.0.0.1:9"}]
+paths:
+  /tickets:
+    post:
+      operationId: createTicket
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [title]
+              properties: {title: {type: string}, priority: {type: integer}}
+      responses: {"201": {description: created}}
+  /tickets/{id}/comments:
+    post:
+      operationId: addComment
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {body: {type: string}}}}}
+      responses: {"201": {description: created}}
+"""
+
+TICKETS_MANIFEST = """\
+version: 1
+server:
+  name: tickets_api
+  auth:
+    tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}
+policy:
+  default: allow
+  rules:
+    - {match: {tools: [create_tiket]}, action: deny}
+    - {match: {tools: [create_ticket], when: "priorty == `1`"}, action: approve}
+    - {match: {principals: [ci_bot], tools: [create_ticket]}, action: deny}
+sources:
+  tickets_api:
+    openapi: tickets-api.yaml
+    tools:
+      createTicket:
+        name: create_ticket
+      addComment:
+        name: COMMENT_NAME
+"""
+
+
+def _tickets(tmp_path: Path, comment_name: str) -> Path:
+    (tmp_path / "tickets-api.yaml").write_text(TICKETS_API)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(TICKETS_MANIFEST.replace("COMMENT_NAME", comment_name))
+    return manifest
+
+
+@pytest.mark.parametrize("offline", [(), ("--offline",)], ids=["online", "offline"])
+def test_a_duplicate_tool_name_does_not_hide_the_policy_problems(tmp_path: Path, offline: tuple[str, ...]) -> None:
+    """Trial "gitops", fault 7: a duplicate `name: create_ticket` was the only line reported; the policy's
+    three problems (a rule naming no tool, a `when` on an argument no tool takes, a principal nobody is)
+    appeared only once the duplicate was gone. Every check that does not need the failed part still runs."""
+    manifest = _tickets(tmp_path, "create_ticket")
+    done = mcprt_cli("validate", str(manifest), *offline)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert any(line.startswith(f"{manifest}:19:15: duplicate tool name 'create_ticket'") for line in lines), lines
+    assert any(line.startswith(f"{manifest}:9:") and "rules[0]: 'create_tiket' matches no tool "
+               "(did you mean 'create_ticket'?)" in line for line in lines), lines
+    assert any(line.startswith(f"{manifest}:10:") and "warning: rules[1]: `when` reads 'priorty'" in line
+               for line in lines), lines
+    assert any(line.startswith(f"{manifest}:11:") and "warning: rules[2]: principal 'ci_bot' is never a caller"
+               in line and "(did you mean 'ci-bot'?)" in line for line in lines), lines
+    assert lines[-1] == "2 errors", lines
+    assert "Traceback" not in done.stderr
+
+    # the same file without the duplicate: the same policy findings, now the only ones (nothing was hidden)
+    fixed = _tickets(tmp_path, "add_comment")
+    again = mcprt_cli("validate", str(fixed), *offline)
+    assert again.returncode == 2
+    policy_lines = [line for line in again.stderr.splitlines() if "rules[" in line]
+    assert len(policy_lines) == 3, again.stderr
+    assert again.stderr.splitlines()[-1] == "1 error"
+
+
+def test_a_source_that_cannot_open_leaves_the_others_overrides_and_the_policy_checked(tmp_path: Path) -> None:
+    """The same kind one stage earlier: a source that fails to open stopped the build of every other
+    source's tools, so their override typos and the policy went unchecked. The failed source's own
+    overrides and the rules that could name its tools wait (they cannot be judged), as for a source down."""
+    manifest = _project(tmp_path, """\
+        version: 1
+        policy:
+          rules:
+            - {match: {tools: [serch]}, action: deny}
+            - {match: {tools: [gone_tool]}, action: deny}
+        sources:
+          a:
+            python: tools_all_stages
+            tools:
+              serch: {description: typo}
+          gone:
+            openapi: missing.json
+            prefix: gone_
+            tools:
+              anything: {name: gone_tool}
+        """)
+    done = mcprt_cli("validate", str(manifest))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert any("missing.json" in line for line in lines), lines
+    assert any(":10:" in line and "source 'a' has no operation 'serch' (did you mean 'search'?)" in line
+               for line in lines), lines
+    assert any(":4:" in line and "rules[0]: 'serch' matches no tool (did you mean 'search'?)" in line
+               for line in lines), lines
+    assert not any("gone_tool" in line or "'anything'" in line for line in lines), lines  # waits for its source
+    assert lines[-1] == "3 errors", lines
+
+
+def test_a_schema_error_leaves_the_policy_checked(tmp_path: Path) -> None:
+    """And the partial load: a schema error elsewhere in the file left the policy unchecked."""
+    manifest = _project(tmp_path, """\
+        version: 1
+        defaults: {timeout: soon}
+        policy:
+          rules:
+            - {match: {tools: [serch]}, action: deny}
+        sources:
+          a:
+            python: tools_all_stages
+        """)
+    done = mcprt_cli("validate", str(manifest), "--offline")
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert any(":2:" in line for line in lines), lines
+    assert any(":5:" in line and "rules[0]: 'serch' matches no tool (did you mean 'search'?)" in line
+               for line in lines), lines
+    assert lines[-1] == "2 errors", lines

@@ -24,6 +24,9 @@ def run_diff(old: str, new: str, format: str, fail_on: str | None) -> int:
     # the diff goes to the original stdout, claimed before either manifest's Python code runs (its prints: stderr)
     out = command_output()
     diff = diff_manifests(old, new)
+    if diff.old_absent:  # the pull request that adds the manifest: said, not an error (exit 2 had no comment)
+        print(f"mcprt diff: {old} does not exist at that revision: compared with an empty manifest, so everything "
+              "is added and nothing is breaking", file=sys.stderr)
     out.write(render(diff, format))
     out.flush()
     if fail_on == "breaking" and diff.breaking:

@@ -282,6 +282,24 @@ def diff(
         raise typer.Exit(run_diff(old, new, format, fail_on))
 
 
+@app.command(epilog="Examples (as `.pre-commit-hooks.yaml` runs it): `mcprt hook test api/tickets-api.yaml`, "
+                    "`mcprt hook validate --manifest api/mcp.yaml api/tools.py`")
+def hook(
+    action: Annotated[str, typer.Argument(help="validate or test", metavar="CHECK")],
+    files: Annotated[Optional[list[Path]], typer.Argument(help="The changed files (pre-commit passes them).",
+                                                          show_default=False, metavar="[FILE]...")] = None,
+    manifest: Annotated[Optional[list[Path]], typer.Option(
+        "--manifest", metavar="FILE", show_default=False,
+        help="A manifest to check (repeatable; default: every mcp.yaml, mcp.yml and mcp.toml git tracks).")] = None,
+) -> None:
+    """The pre-commit hooks: `mcprt validate --offline` or `mcprt test` each manifest whose files changed (the
+    manifest, its includes, `.env`, API descriptions, Python modules, a command's script, cases)."""
+    from .hook_cmd import hook_command
+
+    with guarded():
+        raise typer.Exit(hook_command(action, files or [], manifest or []))
+
+
 @app.command(epilog="Examples: `mcprt catalog list`, `mcprt catalog search deploys`, `mcprt catalog show github`, "
                     "`mcprt catalog init petstore`")
 def catalog(

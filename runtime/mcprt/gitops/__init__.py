@@ -34,9 +34,14 @@ class ManifestDiff:
     toolset: ToolsetDiff
     cases: list[CaseDiff] = field(default_factory=list)
     offers: list[OfferDiff] = field(default_factory=list)  # resources, templates, prompts
+    # the old side's revision had no manifest there (the pull request that adds it): compared with an empty
+    # manifest, everything is added and nothing can break (no client was served before)
+    old_absent: bool = False
 
     @property
     def breaking(self) -> bool:
+        if self.old_absent:
+            return False
         return self.toolset.breaking or any(o.breaking for o in self.offers)
 
     @property
@@ -50,7 +55,10 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
     workdir = Path(tempfile.mkdtemp(prefix="mcprt-diff-"))
     sessions: list[ReplaySession] = []
     try:
-        old_ref, new_ref = resolve_manifest_ref(old, workdir), resolve_manifest_ref(new, workdir)
+        old_ref, new_ref = resolve_manifest_ref(old, workdir, absent_ok=True), resolve_manifest_ref(new, workdir)
+        if old_ref.absent and old_ref.worktree_file != new_ref.worktree_file:  # a typo must not read as "all new"
+            raise McprtError(f"{old}: no such file at revision {old_ref.rev} (an old side missing at its revision "
+                             f"is compared as an empty manifest only when the new side is the same file)")
         for ref in (old_ref, new_ref):
             try:
                 # the old side as it was served: a policy target naming nothing was a warning before it was an
@@ -74,7 +82,10 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
                                                  old_ref, new_ref, before.harness.loaded, after.harness.loaded)
         cases = compare_case_outputs(before, after, find_cases(new_ref.path, new_ref.include_roots))
         offers = compare_offers(before.harness.toolset.offers, after.harness.toolset.offers)
-        return ManifestDiff(old_ref.label, new_ref.label, toolset, cases, offers)
+        if old_ref.absent:  # nothing was served before: a change cannot break a client
+            toolset.manifest_changes = [replace(c, breaking=False) for c in toolset.manifest_changes]
+        old_label = f"{old_ref.label} (absent at {old_ref.rev}: an empty manifest)" if old_ref.absent else old_ref.label
+        return ManifestDiff(old_label, new_ref.label, toolset, cases, offers, old_absent=old_ref.absent)
     finally:
         for session in sessions:
             session.close()

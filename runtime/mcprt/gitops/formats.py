@@ -191,6 +191,7 @@ def render_json(diff: ManifestDiff) -> str:
         "new": diff.new,
         "breaking": diff.breaking,
         "changed": diff.any_change,
+        "old_absent": diff.old_absent,  # the old revision had no manifest there: compared with an empty one
         "tools_list": {
             "old_tools": diff.toolset.old_count,
             "new_tools": diff.toolset.new_count,

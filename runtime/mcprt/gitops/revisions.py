@@ -40,6 +40,12 @@ class ManifestRef:
     # for a revision: the tree's copies of the `MCPRT_INCLUDE_PATHS` folders, which its loads may include
     # from as the working tree's manifest may from the originals (given to each load, never process-wide)
     include_roots: tuple[Path, ...] = ()
+    # a revision that has no file at this path (the pull request that adds the manifest): `path` is an empty
+    # manifest, so everything on the other side is added (`resolve_manifest_ref(absent_ok=True)`)
+    absent: bool = False
+    # the file this names in the working tree (for a revision: the same path at the top level), to tell
+    # whether the two sides of a diff are one manifest
+    worktree_file: Path | None = None
 
     def shown(self, text: str) -> str:
         """`text` with each path into the temporary tree as the user knows it: a file of the repository
@@ -50,10 +56,14 @@ class ManifestRef:
         return text.replace(inside, f"{self.rev}:").replace(str(self.mirror), "")
 
 
-def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
-    """A path that exists, else `REV:path` materialized under `workdir`."""
+EMPTY_MANIFEST = "version: 1\nsources: {}\n"  # what a revision without the manifest served: nothing
+
+
+def resolve_manifest_ref(spec: str, workdir: Path, *, absent_ok: bool = False) -> ManifestRef:
+    """A path that exists, else `REV:path` materialized under `workdir`. `absent_ok`: a `REV:path` whose
+    revision exists but has no file there is an empty manifest (`ManifestRef.absent`), not an error."""
     if Path(spec).exists():
-        return ManifestRef(spec, Path(spec))
+        return ManifestRef(spec, Path(spec), worktree_file=Path(spec).resolve())
     rev, sep, path = spec.partition(":")
     if not sep or not rev or not path:
         raise McprtError(f"{spec}: no such file (to read a manifest from git, write REV:path, e.g. HEAD~1:mcp.yaml)")
@@ -61,6 +71,11 @@ def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
     relative = _repo_relative(path, top)
     _git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}",  # an unknown revision is not a missing file
          what=f"{spec}: unknown revision {rev!r} in {top} (`git log --oneline` lists the commits)")
+    if absent_ok and not _exists_at(top, rev, relative):
+        empty = workdir / f"absent-{abs(hash(spec))}" / PurePosixPath(relative).name
+        empty.parent.mkdir(parents=True)
+        empty.write_text(EMPTY_MANIFEST)
+        return ManifestRef(spec, empty, rev=rev, absent=True, worktree_file=top.resolve() / relative)
     _git(top, "cat-file", "-e", f"{rev}:{relative}", what=f"{spec}: no such file at revision {rev}")
     mirror = workdir / f"rev-{abs(hash(spec))}"
     target = mirror / top.resolve().relative_to(top.resolve().anchor)  # the repository at its own path
@@ -69,7 +84,16 @@ def resolve_manifest_ref(spec: str, workdir: Path) -> ManifestRef:
     manifest = target / relative
     roots = tuple(mirror / root.relative_to(root.anchor) for root in include_paths())
     _fetch_outside_files(top, rev, manifest, target, mirror)
-    return ManifestRef(spec, manifest, mirror, top.resolve(), rev, roots)
+    return ManifestRef(spec, manifest, mirror, top.resolve(), rev, roots, worktree_file=top.resolve() / relative)
+
+
+def _exists_at(top: Path, rev: str, relative: str) -> bool:
+    """Whether revision `rev` (known to exist) has a file at `relative` (`git cat-file -e`)."""
+    try:
+        _git(top, "cat-file", "-e", f"{rev}:{relative}", what="")
+    except McprtError:
+        return False
+    return True
 
 
 def _toplevel() -> Path:

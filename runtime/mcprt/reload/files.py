@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..file_identity import Identity, settled_identity
 from ..file_identity import identity as file_identity
@@ -51,17 +51,12 @@ def watched_files(runtime: Runtime) -> set[Path]:
     return files
 
 
-def declared_dependencies(manifest: Path, *, depth: int = 8) -> set[Path]:
-    """Local files a manifest (and its readable includes) names, whether or not they exist yet:
-    includes, `.env`, local `openapi:` documents, pinned `spec/<source>.*` copies of URL ones, and
-    the module files a `python:` source would import from the manifest's folder.
-
-    Read after a failed load, so that creating or fixing any of them is noticed — without watching
-    whole folders (a log file written there would otherwise trigger reload after reload)."""
+def declared_manifests(manifest: Path, *, depth: int = 8) -> list[tuple[Path, dict[str, Any]]]:
+    """The manifest and the includes it names, down to `depth` levels, that can be read now: each
+    (absolute path, its data as written — no schema, no `${VAR}`s). Reads YAML/TOML only: cheap."""
     from ..manifest.loader import read_manifest_file
-    from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES
 
-    found: set[Path] = set()
+    read: list[tuple[Path, dict[str, Any]]] = []
     pending = [(_absolute(manifest), 0)]
     seen: set[Path] = set()
     while pending:
@@ -69,16 +64,34 @@ def declared_dependencies(manifest: Path, *, depth: int = 8) -> set[Path]:
         if level > depth or path in seen or not path.is_file():
             continue
         seen.add(path)
-        found.add(path.parent / ".env")
         data, _index, _errors = read_manifest_file(path)
         if not isinstance(data, dict):
             continue
-        includes = data.get("include")
-        for entry in includes if isinstance(includes, list) else []:
-            if isinstance(entry, str):
-                target = Path(os.path.normpath(path.parent / entry))
-                found.add(target)
-                pending.append((target, level + 1))
+        read.append((path, data))
+        pending += [(target, level + 1) for target in included_paths(path, data)]
+    return read
+
+
+def included_paths(path: Path, data: dict[str, Any]) -> list[Path]:
+    """The files the `include:` list of the manifest at `path` (its `data`) names, as paths."""
+    includes = data.get("include")
+    return [Path(os.path.normpath(path.parent / entry)) for entry in (includes if isinstance(includes, list) else [])
+            if isinstance(entry, str)]
+
+
+def declared_dependencies(manifest: Path, *, depth: int = 8) -> set[Path]:
+    """Local files a manifest (and its readable includes) names, whether or not they exist yet:
+    includes, `.env`, local `openapi:` documents, pinned `spec/<source>.*` copies of URL ones, and
+    the module files a `python:` source would import from the manifest's folder.
+
+    Read after a failed load, so that creating or fixing any of them is noticed — without watching
+    whole folders (a log file written there would otherwise trigger reload after reload)."""
+    from ..sources.openapi.pinned import PINNED_SPEC_DIR, PINNED_SPEC_SUFFIXES
+
+    found: set[Path] = set()
+    for path, data in declared_manifests(manifest, depth=depth):
+        found.add(path.parent / ".env")
+        found.update(included_paths(path, data))
         sources = data.get("sources")
         for name, source in sources.items() if isinstance(sources, dict) else []:
             if not isinstance(source, dict):

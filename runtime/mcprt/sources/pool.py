@@ -74,6 +74,9 @@ class SyncResult:
     # what the sources this sync reused warned of when they opened: still true of the set served (counted
     # with the compile's own warnings), not said again
     kept_warnings: list[Diagnostic] = field(default_factory=list)
+    # a sync that failed (some source did not open): the operations of the sources that did, fresh or kept,
+    # so the compile still checks their overrides and the policy before it reports (`Runtime._build`)
+    opened_operations: dict[str, list[Operation]] = field(default_factory=dict)
 
 
 class SourcePool:
@@ -158,6 +161,9 @@ class SourcePool:
                                    for name, (reason, _) in down.items()]
             down = {}
         if any(d.severity == "error" for d in result.diagnostics):
+            result.opened_operations = {name: list(self._running[name].operations) if name not in fresh
+                                        else list(fresh[name].operations) for name in diff.fingerprints
+                                        if name in fresh or (name in diff.keep and name in self._running)}
             # all or nothing: the old set keeps serving (shielded: an abandoned reload still closes them)
             await asyncio.shield(close_retired(list(fresh.values())))
             result.started_down = down  # said (`down_warnings`) by the compile that fails with these errors
