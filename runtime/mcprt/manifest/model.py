@@ -690,7 +690,8 @@ class PythonSource(SourceBase):
         "Each tool has its own threads, so a slow tool never delays the others; all sync tools of the process "
         "share at most 100 threads (above any one tool's `concurrency`). A sync resource or prompt function is "
         "bounded the same way: its reads (or gets) have a lane of their own, at most this many at once, within the "
-        "same 100 threads. `async def` tools run on the event loop, unbounded.",
+        "same 100 threads. `async def` tools (async generators, `async def … yield`, too) run on the event loop, "
+        "unbounded.",
     )
 
 
