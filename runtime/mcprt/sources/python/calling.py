@@ -33,6 +33,7 @@ from pydantic_core import to_json
 
 from ...observability.log import log_event
 from .lanes import Ticket, unbounded
+from .raised import exception_text
 from .worker_calls import working
 
 _ACLOSE_SECONDS = 1.0  # an async generator's cleanup gets this long once the call is over
@@ -181,16 +182,21 @@ def _close_failed(iterator: Any, exc: Exception) -> None:
     """A generator's `close()`/`aclose()` raised (one that ignores GeneratorExit: RuntimeError): logged for
     the operator, while the call keeps its own outcome — its items, its timeout, its exception."""
     log_event("python generator did not close", logging.WARNING, generator=getattr(iterator, "__qualname__", None)
-              or type(iterator).__name__, error=f"{type(exc).__name__}: {exc}")
+              or type(iterator).__name__, error=exception_text(exc))
 
 
 def _json_size(item: Any) -> int:
-    """About how many bytes `item` takes in the result's JSON (its `repr` when it has no JSON form:
-    serializing the result reports that, here it only needs counting)."""
+    """About how many bytes `item` takes in the result's JSON (its `repr` when it has no JSON form, its type's
+    name when its `repr` fails too: serializing the result reports that, here it only needs counting — a broken
+    `__repr__` raised here was reported as the function's own exception)."""
     try:
         return len(to_json(item))
     except Exception:  # noqa: BLE001 — any value: counted, never refused here
+        pass
+    try:
         return len(repr(item))
+    except Exception:  # noqa: BLE001 — the item's own `__repr__`
+        return len(type(item).__name__)
 
 
 def _stopped_note(count: int, max_bytes: int) -> str:
