@@ -369,8 +369,10 @@ class ArgOverride(StrictModel):
     """Shaping of one argument. `fixed` hides the argument and always sends the value."""
 
     default: Any = Field(None, description="Default used when the model omits the argument (shown in the schema).")
-    fixed: Any = Field(None, description="Value always sent; the argument is hidden from the model.")
-    hidden: bool = Field(False, description="Hide the argument from the model (it must be optional or have a default).")
+    fixed: Any = Field(None, description="Value always sent; the argument is hidden from the model, and a call giving "
+                       "it another value is refused (an equal one is taken).")
+    hidden: bool = Field(False, description="Hide the argument from the model (it must be optional or have a default); "
+                         "a call giving it a value is refused, unless it equals the `default`.")
     description: str | None = Field(None, description="Replacement description shown to the model.")
 
     @model_validator(mode="after")
