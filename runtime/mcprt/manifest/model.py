@@ -369,8 +369,10 @@ class ArgOverride(StrictModel):
     """Shaping of one argument. `fixed` hides the argument and always sends the value."""
 
     default: Any = Field(None, description="Default used when the model omits the argument (shown in the schema).")
-    fixed: Any = Field(None, description="Value always sent; the argument is hidden from the model.")
-    hidden: bool = Field(False, description="Hide the argument from the model (it must be optional or have a default).")
+    fixed: Any = Field(None, description="Value always sent; the argument is hidden from the model, and a call giving "
+                       "it another value is refused (an equal one is taken).")
+    hidden: bool = Field(False, description="Hide the argument from the model (it must be optional or have a default); "
+                         "a call giving it a value is refused, unless it equals the `default`.")
     description: str | None = Field(None, description="Replacement description shown to the model.")
 
     @model_validator(mode="after")
@@ -690,7 +692,8 @@ class PythonSource(SourceBase):
         "Each tool has its own threads, so a slow tool never delays the others; all sync tools of the process "
         "share at most 100 threads (above any one tool's `concurrency`). A sync resource or prompt function is "
         "bounded the same way: its reads (or gets) have a lane of their own, at most this many at once, within the "
-        "same 100 threads. `async def` tools run on the event loop, unbounded.",
+        "same 100 threads. `async def` tools (async generators, `async def … yield`, too) run on the event loop, "
+        "unbounded.",
     )
 
 

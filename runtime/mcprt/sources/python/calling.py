@@ -33,6 +33,7 @@ from pydantic_core import to_json
 
 from ...observability.log import log_event
 from .lanes import Ticket, unbounded
+from .raised import exception_text
 from .worker_calls import working
 
 _ACLOSE_SECONDS = 1.0  # an async generator's cleanup gets this long once the call is over
@@ -50,8 +51,13 @@ class Returned:
 
 
 def is_async_function(fn: Any) -> bool:
-    """True for an `async def` function, or an object whose `__call__` is one."""
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    """True for an `async def` function — a coroutine function, or an async generator function (`async def …
+    yield`) — or an object whose `__call__` is one. Such a function runs on the event loop, in no lane: calling an
+    async generator function runs none of its code, and its items are consumed on the loop anyway (README:
+    "`async def` tools run on the event loop, unbounded")."""
+    call = getattr(fn, "__call__", None)
+    return any(check(target) for check in (inspect.iscoroutinefunction, inspect.isasyncgenfunction)
+               for target in (fn, call))
 
 
 async def run_function(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *,
@@ -64,7 +70,8 @@ async def run_function(tool: str, fn: Callable[..., Any], args: list[Any], kwarg
     thread still running is abandoned, told to stop at its next item). `max_bytes`: the most JSON bytes
     of items consumed before stopping. `ticket`: the call's place in its tool's lane (`lanes.py`): a sync
     function's threads are taken there, the wait counting against `timeout` (None: anyio's shared pool, for
-    callers with no lane). Raises what the function raises."""
+    callers with no lane); an async function takes none, so its ticket never queues (`Ticket.never_ran` False: a
+    timeout's message never says it did not run). Raises what the function raises."""
     stop = threading.Event()  # set when the call is over: a worker thread still consuming stops at its next item
     try:
         with anyio.fail_after(timeout):
@@ -81,11 +88,11 @@ async def _returned(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: 
     """What `fn` gave, consumed; its worker threads run under `ticket` (None: anyio's default pool)."""
     limiter = None if ticket is None else unbounded()  # the ticket's lane bounds them, not anyio's shared pool
     if is_async_function(fn):
-        returned = Returned(await fn(*args, **kwargs))
+        returned = Returned(fn(*args, **kwargs))  # a coroutine, awaited next, or an async generator, consumed below
     else:
         work = functools.partial(_call_in_thread, tool, fn, args, kwargs, stop, max_bytes, ticket)
         returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=limiter)
-    if inspect.isawaitable(returned.value):  # a sync wrapper returning a coroutine
+    if inspect.isawaitable(returned.value):  # an async function's coroutine, or a sync wrapper's
         returned = Returned(await returned.value)
     if isinstance(returned.value, AsyncIterator):
         returned = await _consume_async(returned.value, max_bytes)
@@ -175,16 +182,21 @@ def _close_failed(iterator: Any, exc: Exception) -> None:
     """A generator's `close()`/`aclose()` raised (one that ignores GeneratorExit: RuntimeError): logged for
     the operator, while the call keeps its own outcome — its items, its timeout, its exception."""
     log_event("python generator did not close", logging.WARNING, generator=getattr(iterator, "__qualname__", None)
-              or type(iterator).__name__, error=f"{type(exc).__name__}: {exc}")
+              or type(iterator).__name__, error=exception_text(exc))
 
 
 def _json_size(item: Any) -> int:
-    """About how many bytes `item` takes in the result's JSON (its `repr` when it has no JSON form:
-    serializing the result reports that, here it only needs counting)."""
+    """About how many bytes `item` takes in the result's JSON (its `repr` when it has no JSON form, its type's
+    name when its `repr` fails too: serializing the result reports that, here it only needs counting — a broken
+    `__repr__` raised here was reported as the function's own exception)."""
     try:
         return len(to_json(item))
     except Exception:  # noqa: BLE001 — any value: counted, never refused here
+        pass
+    try:
         return len(repr(item))
+    except Exception:  # noqa: BLE001 — the item's own `__repr__`
+        return len(type(item).__name__)
 
 
 def _stopped_note(count: int, max_bytes: int) -> str:

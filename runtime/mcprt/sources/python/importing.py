@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from ...errors import McprtError, SourceConfigError
+from .raised import exception_text
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _lock = threading.Lock()  # sys.path and sys.modules are process-wide
@@ -99,7 +100,7 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
             where = f" ({Path(exc.filename).name}, line {exc.lineno})" if exc.filename else ""
             raise McprtError(f"{entry.label()}: cannot import '{name}': {exc.msg}{where}") from None
         except Exception as exc:  # the module's own code failed while importing
-            raise McprtError(f"{entry.label()}: importing '{name}' failed: {type(exc).__name__}: {exc}") from None
+            raise McprtError(f"{entry.label()}: importing '{name}' failed: {exception_text(exc)}") from None
         file = getattr(module, "__file__", None)
         if file:
             _imported_stats[name] = _stat(Path(file))
@@ -196,7 +197,7 @@ def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:
                     from None
             except Exception as exc:
                 raise McprtError(f"{entry.label()}: reading '{part}' of {owner} failed: "
-                                 f"{type(exc).__name__}: {exc}") from None
+                                 f"{exception_text(exc)}") from None
         problem = _not_a_function(value)
         if problem:
             raise McprtError(f"{entry.label()}: '{entry.attr}' is {problem}, not a function")

@@ -83,13 +83,17 @@ class Ticket:
     past it while a worker thread the call started still runs (`in_thread`): a call its timeout abandoned
     keeps its place until its function returns, so the lane bounds the threads, not just the answers
     pending. Afterwards (or when the call's time limit cancelled the wait) it says how the call fared:
-    seconds `waited`, calls `running` ahead of it when it joined, whether it `started`."""
+    seconds `waited`, calls `running` ahead of it when it joined, whether it `queued` and `started`.
+
+    A ticket that never queued is a call of a function that takes no place in a lane (an `async def`
+    one, awaited on the event loop): it was called at once, so it may have acted (`never_ran` False)."""
 
     def __init__(self, lane: Lane) -> None:
         self.lane = lane
         self.running = 0
         self.waited = 0.0
-        self.started = False
+        self.queued = False  # it joined its lane's line (`async with`): a sync function's call
+        self.started = False  # it got its place (and a thread of the process): its function is called next
         self.shared_wait = False  # it waited (or waits) for one of the process's threads, its lane's place held
         self._shared: anyio.CapacityLimiter | None = None
         self._lock = threading.Lock()  # the loop and the worker thread decide together who gives the place back
@@ -97,6 +101,7 @@ class Ticket:
         self._abandoned = False
 
     async def __aenter__(self) -> None:
+        self.queued = True
         tokens = self.lane.tokens()
         self.running = tokens.borrowed_tokens
         began = time.monotonic()
@@ -147,24 +152,33 @@ class Ticket:
             self._shared.release_on_behalf_of(self)
         self.lane.tokens().release_on_behalf_of(self)
 
+    @property
+    def never_ran(self) -> bool:
+        """True only when the call's time limit ended its wait in line: its function was never called, so
+        trying again cannot repeat what it did. False for a call that got its place — and for one that took
+        none (an async function): either may have acted before its time ran out."""
+        return self.queued and not self.started
+
     def message(self, subject: str, timeout: float, noun: str = "tool") -> str:
         """The error text of a call of `subject` (a tool's name, or a resource's or prompt's label) that ran out of
         its `timeout` seconds; `noun` says what `subject` is ("tool", "resource", "prompt"): a resource read is
-        not told of "calls of this tool"."""
-        if not self.started and self.shared_wait:
+        not told of "calls of this tool". Only a call that `never_ran` is told it did not run (and, unless
+        calls past their timeout hold its lane, that a retry is safe); any other "did not finish", and only a
+        call that waited in its lane is told of the source's `concurrency` (which bounds sync functions only)."""
+        if not self.never_ran:
+            if self.waited >= _NOTED_WAIT:
+                return (f"{subject} did not finish within {timeout:g}s: it queued {self.waited:.1f} s behind "
+                        f"{self.running} running calls of this {noun} (at most {self.lane.limit} run at once: the "
+                        f"source's `concurrency`), then ran {max(0.0, timeout - self.waited):.1f} s")
+            return f"{subject} did not finish within {timeout:g}s"
+        if self.shared_wait:
             return (f"{subject} did not start within {timeout:g}s: all {MAX_SYNC_THREADS} worker threads for sync "
                     "tools, resources and prompts of this server were busy (other calls); it did not run, so it is "
                     "safe to try again later")
-        if not self.started and self.lane.overdue >= self.lane.limit:
+        if self.lane.overdue >= self.lane.limit:
             return (f"{subject} did not start within {timeout:g}s: {self.lane.overdue} calls of this {noun} ran past "
                     f"their timeout and still hold its threads (at most {self.lane.limit} run at once: the source's "
                     "`concurrency`); it did not run, but it cannot start until those functions return")
-        if not self.started:
-            return (f"{subject} did not start within {timeout:g}s: queued {self.waited:.1f} s behind {self.running} "
-                    f"running calls of this {noun} (at most {self.lane.limit} run at once: the source's "
-                    "`concurrency`); it did not run, so it is safe to try again later")
-        if self.waited >= _NOTED_WAIT:
-            return (f"{subject} did not finish within {timeout:g}s: it queued {self.waited:.1f} s behind "
-                    f"{self.running} running calls of this {noun} (at most {self.lane.limit} run at once: the "
-                    f"source's `concurrency`), then ran {max(0.0, timeout - self.waited):.1f} s")
-        return f"{subject} did not finish within {timeout:g}s"
+        return (f"{subject} did not start within {timeout:g}s: queued {self.waited:.1f} s behind {self.running} "
+                f"running calls of this {noun} (at most {self.lane.limit} run at once: the source's "
+                "`concurrency`); it did not run, so it is safe to try again later")

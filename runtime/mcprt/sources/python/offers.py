@@ -38,6 +38,7 @@ from . import prompt_args
 from .calling import run_function
 from .lanes import Lane
 from .blocks import BadBlock, content_block
+from .raised import exception_message, exception_text
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -68,11 +69,12 @@ class _Function:
             returned = await run_function(self.label, self.fn, args, kwargs, timeout=CALL_TIMEOUT,
                                           max_bytes=self.max_bytes, ticket=ticket)
         except ToolCallError as exc:
-            raise OfferError(str(exc)) from None
+            message = exception_message(exc)
+            raise OfferError(exception_text(exc) if message is None else message) from None
         except TimeoutError:  # whether it waited in its lane, or never started (`Ticket.message`)
             raise OfferError(ticket.message(self.label, CALL_TIMEOUT, self.noun), INTERNAL_ERROR) from None
         except Exception as exc:
-            raise OfferError(f"{type(exc).__name__}: {exc}".rstrip(": "), INTERNAL_ERROR) from None
+            raise OfferError(exception_text(exc), INTERNAL_ERROR) from None
         if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
             log_event("python offer cut", logging.WARNING, function=self.label, note=returned.note)
         return returned.value
@@ -119,6 +121,9 @@ class PythonOffers:
                 messages.append(_message(item))
             except OfferError as exc:  # the client and the operator learn which prompt and which message
                 raise _reported(OfferError(f"{function.label}, message {index}: {exc}", exc.code)) from None
+            except Exception as exc:  # noqa: BLE001 — the item's own code (a Mapping's `__getitem__`…) failed
+                raise _reported(OfferError(f"{function.label}, message {index}: reading it failed: "
+                                           f"{exception_text(exc)}", INTERNAL_ERROR)) from None
         result: dict[str, Any] = {"messages": messages}
         if function.doc.summary:
             result["description"] = function.doc.summary

@@ -27,6 +27,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ...contracts import UpstreamResult
+from .raised import exception_text
 from .signature import validation_problems
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -39,7 +40,22 @@ _MAGIC = (
 
 
 def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> UpstreamResult:
-    """Serialize what a function returned (`returns`: its declared return type, see the module docstring)."""
+    """Serialize what a function returned (`returns`: its declared return type, see the module docstring).
+
+    Never raises for the value: converting it runs the user's code (a model's serializer or validator, an enum's
+    `value`, a `str` subclass's methods), and whatever that raises is the function's error result, with its type
+    (`raised.exception_text`) — not mcprt's "internal error". A value nested too deep to walk still raises
+    RecursionError, which the call answers as such."""
+    try:
+        return _to_upstream(value, returns)
+    except RecursionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — the value's own code failed (see above)
+        return _error(f"the function returned {_a_type(value)}, whose conversion to a result raised "
+                      f"{exception_text(exc)}")
+
+
+def _to_upstream(value: Any, returns: TypeAdapter[Any] | None) -> UpstreamResult:
     if value is None:
         return UpstreamResult(kind="text", body="", raw_bytes=0)
     if isinstance(value, str):

@@ -35,6 +35,7 @@ from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
 from .offers import load_offers
+from .raised import exception_message, exception_text
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -85,14 +86,18 @@ class FunctionInvoker:
         except TimeoutError:  # no answer in time: the tool's failure (upstream_error), not a refusal; the
             # message says whether it waited for a thread of its lane, or never started
             raise UpstreamError(ticket.message(context.tool, context.timeout)) from None
-        except UpstreamError:  # the function says its own upstream failed: counted so
+        except UpstreamError as exc:  # the function says its own upstream failed: counted so
+            if exception_message(exc) is None:  # the call's answer is its message: one that renders
+                raise UpstreamError(exception_text(exc), unreachable=exc.unreachable) from None
             raise
         except ToolCallError as exc:  # the function's own message, as is: still the tool's answer (tool_error)
-            text = str(exc)
+            text = exception_message(exc)
+            if text is None:
+                text = exception_text(exc)
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         except (Exception, SystemExit) as exc:  # the function's own failure is the tool's answer
             self.log.debug("%s raised %s", context.tool, type(exc).__name__, exc_info=exc)
-            text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            text = exception_text(exc)  # its type, even when its message cannot be rendered
             if self.debug:
                 text += "\n" + "".join(traceback.format_exception(exc))
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)

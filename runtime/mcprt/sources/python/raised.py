@@ -1,0 +1,34 @@
+"""The text of an exception the user's Python code raised — a tool, resource or prompt function, a generator's
+cleanup, a module being imported — as the model, the operator or the manifest's error reads it.
+
+`ExceptionType: message`, as Python's traceback ends (`ValueError: cannot do that`), or the type alone when the
+message is empty (`KeyError()` → `KeyError`). The exception is the user's object: its `__str__` may raise, or
+return something that is not a `str`. Python's traceback then reads `Weird: <exception str() failed>`; so does
+this text, with the type of what `__str__` raised, and the failure stays the function's own. Rendered with an
+f-string as before, the `RuntimeError` of a trial's `Weird.__str__` escaped the handler and the model read
+"internal error in mcprt while calling badstr: RuntimeError": the user's exception type hidden, the fault blamed
+on mcprt. `repr()` is never used (a broken `__repr__` changes nothing here).
+"""
+
+from __future__ import annotations
+
+
+def exception_message(exc: BaseException) -> str | None:
+    """`str(exc)` — what a `ToolCallError` the function raised says, passed on verbatim — or None when the
+    exception's `__str__` raises or returns no `str` (then say `exception_text(exc)`)."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 — the user's `__str__`: whatever it raises, the exception is still theirs
+        return None
+
+
+def exception_text(exc: BaseException) -> str:
+    """`Type: message` (`Type` alone for an empty message), or `Type: <exception str() failed: RuntimeError>` when
+    the message cannot be rendered (the type being what its `__str__` raised). Never raises for the user's
+    exception."""
+    name = type(exc).__name__
+    try:
+        message = str(exc)
+    except Exception as failure:  # noqa: BLE001 — see exception_message
+        return f"{name}: <exception str() failed: {type(failure).__name__}>"
+    return f"{name}: {message}".rstrip(": ")
