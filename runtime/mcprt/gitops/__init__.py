@@ -19,6 +19,7 @@ from ..testing.harness import ReplaySession, open_session
 from .compare import Change, ToolDiff, ToolsetDiff, compare_toolsets
 from .offers import OfferDiff, compare_offers
 from .outputs import CaseDiff, compare_case_outputs
+from .requests import known_principals
 from .revisions import ManifestRef, resolve_manifest_ref
 from .server_settings import budget_changes, server_changes
 from .warnings import new_warnings
@@ -73,19 +74,23 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
         before, after = sessions
         assert before.harness.toolset is not None and after.harness.toolset is not None
         assert before.harness.loaded is not None and after.harness.loaded is not None
+        cases = find_cases(new_ref.path, new_ref.include_roots)
+        principals = known_principals(before.harness.loaded, after.harness.loaded,
+                                      more=(p.principal for case in cases for p in case.policy))
         toolset = compare_toolsets(before.harness.toolset, after.harness.toolset,
-                                   before.harness.loaded, after.harness.loaded)
+                                   before.harness.loaded, after.harness.loaded,
+                                   (before.harness.gate, after.harness.gate), principals)
         toolset.manifest_changes += server_changes(before.harness.loaded, after.harness.loaded)
         toolset.manifest_changes += budget_changes(before.harness.loaded, after.harness.loaded,
                                                    before.harness.toolset, after.harness.toolset)
         toolset.manifest_changes += new_warnings(before.harness.warning_diagnostics, after.harness.warning_diagnostics,
                                                  old_ref, new_ref, before.harness.loaded, after.harness.loaded)
-        cases = compare_case_outputs(before, after, find_cases(new_ref.path, new_ref.include_roots))
+        case_diffs = compare_case_outputs(before, after, cases)
         offers = compare_offers(before.harness.toolset.offers, after.harness.toolset.offers)
         if old_ref.absent:  # nothing was served before: a change cannot break a client
             toolset.manifest_changes = [replace(c, breaking=False) for c in toolset.manifest_changes]
         old_label = f"{old_ref.label} (absent at {old_ref.rev}: an empty manifest)" if old_ref.absent else old_ref.label
-        return ManifestDiff(old_label, new_ref.label, toolset, cases, offers, old_absent=old_ref.absent)
+        return ManifestDiff(old_label, new_ref.label, toolset, case_diffs, offers, old_absent=old_ref.absent)
     finally:
         for session in sessions:
             session.close()

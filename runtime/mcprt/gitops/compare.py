@@ -4,11 +4,13 @@ Tools are matched by name; a tool whose name disappeared but whose operation (so
 key) is still exposed under another name is a rename. Breaking changes are those that make a call
 that worked before fail now: a tool removed or renamed, an argument removed (unless it is now fixed
 or hidden, whose values are silently ignored), an argument newly required, an argument's type
-changed or enum values removed.
+changed or enum values removed — and, though the model sees the same tool, a change of what it sends upstream
+or to whom, or of who may call it (`requests.py`, which says why those are breaking).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,7 @@ from ..toolset.toolset import ToolSet
 from ..wording import excerpt, json_excerpt
 from .effective import effective_changes
 from .inline import inline_refs
+from .requests import policy_changes, request_changes, source_changes
 from .schemas import schema_changes, types
 
 
@@ -62,7 +65,12 @@ def _identity(tool: Tool) -> tuple[str, str]:
     return tool.source, tool.operation.key
 
 
-def compare_toolsets(old: ToolSet, new: ToolSet, old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> ToolsetDiff:
+def compare_toolsets(old: ToolSet, new: ToolSet, old_loaded: LoadedManifest, new_loaded: LoadedManifest,
+                     gates: tuple[Any, Any] = (None, None), principals: Sequence[str] = ()) -> ToolsetDiff:
+    """Every tool added, removed, renamed or changed; `gates` (each side's policy gate, None without a
+    policy) and `principals` (the callers to decide for, `requests.known_principals`) add each tool's
+    changed policy decisions."""
+    sides = _Sides(old_loaded, new_loaded, gates, tuple(principals))
     old_by_name = {t.name: t for t in old}
     new_by_name = {t.name: t for t in new}
     diffs: list[ToolDiff] = []
@@ -81,11 +89,11 @@ def compare_toolsets(old: ToolSet, new: ToolSet, old_loaded: LoadedManifest, new
             renamed[tool.name] = match
     for name in sorted(old_by_name):
         if name in new_by_name:
-            diff = _tool_changes(old_by_name[name], new_by_name[name], old_loaded, new_loaded)
+            diff = _tool_changes(old_by_name[name], new_by_name[name], sides)
             if diff.changes:
                 diffs.append(diff)
         elif name in renamed:
-            diff = _tool_changes(old_by_name[name], renamed[name], old_loaded, new_loaded)
+            diff = _tool_changes(old_by_name[name], renamed[name], sides)
             diff.status, diff.old_name = "renamed", name
             diffs.append(diff)
         else:
@@ -115,7 +123,16 @@ def _added_tool_notes(tool: Tool) -> list[Change]:
     return [Change("arguments", args or "none")]
 
 
-def _tool_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> ToolDiff:
+@dataclass(frozen=True)
+class _Sides:
+    old: LoadedManifest
+    new: LoadedManifest
+    gates: tuple[Any, Any]
+    principals: tuple[str, ...]
+
+
+def _tool_changes(old: Tool, new: Tool, sides: _Sides) -> ToolDiff:
+    old_loaded, new_loaded = sides.old, sides.new
     diff = ToolDiff("changed", new.name, operation=new.operation.key, old_bytes=old.definition_size(),
                     new_bytes=new.definition_size())
     diff.changes += _argument_changes(old, new)
@@ -133,6 +150,9 @@ def _tool_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: 
     if old.annotations != new.annotations:
         diff.changes.append(Change("annotations changed", _values_before_after(old.annotations, new.annotations)))
     diff.changes += [Change(kind, detail) for kind, detail in effective_changes(old, new)]
+    for found in (source_changes(old, new, old_loaded, new_loaded), request_changes(old, new, old_loaded, new_loaded),
+                  policy_changes(old, new, *sides.gates, sides.principals)):
+        diff.changes += [Change(kind, detail, breaking) for kind, detail, breaking in found]
     if old.listed != new.listed:
         diff.changes.append(Change("exposure changed", "now listed directly" if new.listed
                                    else "now reachable through discovery only"))

@@ -102,6 +102,7 @@ def render_text(diff: ManifestDiff) -> str:
         lines.append(f"recorded cases: {len(changed)} of {len(diff.cases)} change what the model receives")
         for case in changed:
             lines.append(f"  {case.case}: {_case_bytes(case)}" + (f" — {case.note}" if case.note else ""))
+            lines += [f"    `mcprt test` fails it: {reason}" for reason in case.fails]
             lines += [f"    {line}" for line in case.diff.splitlines()]
     return "\n".join(lines) + "\n"
 
@@ -169,6 +170,7 @@ def render_markdown(diff: ManifestDiff) -> str:
             for case in changed:
                 if case.note:
                     out.append(f"- `{case.case}`: {_md(case.note)}")
+                out += [f"- `{case.case}`: `mcprt test` fails it: {_md(reason)}" for reason in case.fails]
                 if not case.diff:
                     continue
                 lines = case.diff.splitlines()

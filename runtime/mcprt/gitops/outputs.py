@@ -3,15 +3,21 @@
 The cases are the new manifest's (the ones under review). A case runs against the old manifest by
 its tool name, or by its operation key when the tool was renamed; a tool that did not exist before
 has no old output.
+
+A case changes when what the model receives changes, and also where `mcprt test` would fail it although
+the output is the same: the new manifest sends another request than the recorded one (`request differs`:
+a path, method or fixed argument changed — the replay upstream answers the recorded response whatever
+it is asked), or decides its `policy:` expectations otherwise (`policy differs`). The diff and the test
+job of one pull request must not disagree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import McprtError
 from ..testing.cases import Case
-from ..testing.harness import ReplaySession
+from ..testing.harness import CaseRun, ReplaySession
 from ..testing.snapshots import render_result, text_diff
 
 
@@ -24,10 +30,12 @@ class CaseDiff:
     new_sent: int | None
     diff: str = ""  # unified diff of the rendered output (old → new); empty when unchanged
     note: str = ""
+    # why `mcprt test` would fail the case with the new manifest besides its output (`request differs: …`)
+    fails: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.diff) or self.old_sent != self.new_sent
+        return bool(self.diff) or self.old_sent != self.new_sent or bool(self.fails)
 
 
 def compare_case_outputs(old: ReplaySession, new: ReplaySession, cases: list[Case]) -> list[CaseDiff]:
@@ -43,7 +51,7 @@ def compare_case_outputs(old: ReplaySession, new: ReplaySession, cases: list[Cas
             before = old.run(case)
         except McprtError:
             diffs.append(CaseDiff(case.id, after.tool, after.raw_bytes, None, after.sent_bytes,
-                                  note="new tool: no output before"))
+                                  note="new tool: no output before", fails=_fails(after)))
             continue
         old_text = render_result(before.result, case.id)
         note = ""
@@ -51,5 +59,11 @@ def compare_case_outputs(old: ReplaySession, new: ReplaySession, cases: list[Cas
             note = "the old manifest sent a different request: " + "; ".join(before.request_problems)
         diffs.append(CaseDiff(case.id, after.tool, after.raw_bytes, before.sent_bytes, after.sent_bytes,
                               diff=text_diff(old_text, new_text, case.id, sides=("old", "new")) if old_text != new_text else "",
-                              note=note))
+                              note=note, fails=_fails(after)))
     return diffs
+
+
+def _fails(run: CaseRun) -> list[str]:
+    """What `mcprt test` would report for this run besides its output, in its words (`runner.CaseOutcome`)."""
+    return ([f"request differs: {problem}" for problem in run.request_problems]
+            + [f"policy differs: {problem}" for problem in run.policy_problems])

@@ -1,15 +1,14 @@
 """`server:` settings and budgets in `mcprt diff`: what a reviewer must see although no tool changes.
 
 Each changed `server.*` setting is one change naming the keys that differ (dotted, `budget.max_tools_bytes`;
-a section added or removed names each key written in it). A setting is compared twice, never printed
-from its substituted value:
-- as written in the manifest, before `${VAR}` substitution (`LoadedManifest.written`): a value is shown
-  only in this form (`public_url: https://admin:${PUB_PASS}@…`), with any URL's `user:password@`
-  masked (`https://***@…`: a password may be written in literally);
-- as substituted, secrets included (pydantic's `SecretStr` compares by value): the same `${VAR}` text
-  can hold another value on each side (each side's own `.env`); such a change is named, never shown.
-Under `auth` and `state`, whose values are credentials or carry them (a token, a `redis://:pw@…` URL),
-only the keys are named. Breaking:
+a section added or removed names each key written in it). A setting is compared as written in the
+manifest, before `${VAR}` substitution (`LoadedManifest.written`): what the manifest says, a variable by
+its name, on both sides the same way. Never by its substituted value: a revision's side has no `.env` (it
+is not committed) and gets placeholders, the working tree's reads the real one, so a comparison of values
+called every local diff an auth change (found by a gitops trial). A value is shown in its written form
+(`public_url: https://admin:${PUB_PASS}@…`), with any URL's `user:password@` masked (`https://***@…`: a
+password may be written in literally). Under `auth` and `state`, whose values are credentials or carry
+them (a token, a `redis://:pw@…` URL), only the keys are named. Breaking:
 - any `auth` change: adding or changing it refuses callers that were let in, removing it (or a token) lets
   in callers that were refused, or refuses the removed token's callers — either way callers are affected;
 - a `server.budget` the new version exceeds and the old one did not (by key): `mcprt validate` fails on it.
@@ -25,6 +24,7 @@ from ..toolset.budget import check_budget
 from ..toolset.toolset import ToolSet
 from ..wording import json_excerpt
 from .compare import Change
+from .requests import differences
 
 _SECRET = {"auth", "state"}  # values not shown
 # worded elsewhere (`compare._manifest_changes`: name, instructions) or not a setting of the server's behaviour
@@ -32,18 +32,15 @@ _ELSEWHERE = {"name", "instructions"}
 
 
 def server_changes(old: LoadedManifest, new: LoadedManifest) -> list[Change]:
-    """One change per `server.*` setting that differs (see the module docstring for what is shown)."""
+    """One change per `server.*` setting written differently (see the module docstring for what is shown)."""
     was_written, now_written = _written_server(old), _written_server(new)
-    was = old.manifest.server.model_dump()  # python mode keeps `SecretStr`: compared by value, never shown
-    now = new.manifest.server.model_dump()
     changes: list[Change] = []
-    for key in sorted((set(was) | set(now) | set(was_written) | set(now_written)) - _ELSEWHERE):
-        paths = _differences(was_written.get(key), now_written.get(key), key)
-        if not paths and was.get(key) == now.get(key):
+    for key in sorted((set(was_written) | set(now_written)) - _ELSEWHERE):
+        paths = [(".".join(path), _how(before, after), before, after)
+                 for path, before, after in differences(was_written.get(key), now_written.get(key), (key,))]
+        if not paths:
             continue
-        if not paths:  # the same text, another value: a variable each side sets differently
-            detail = f"`{key}`: the value of its environment variables changed"
-        elif key in _SECRET:
+        if key in _SECRET:
             detail = ", ".join(f"`{path}` {how}" for path, how, _, _ in paths)
         else:
             detail = "; ".join(_before_after(path, before, after) for path, _, before, after in paths)
@@ -67,6 +64,10 @@ def budget_changes(old: LoadedManifest, new: LoadedManifest, old_tools: ToolSet,
     return changes
 
 
+def _how(before: Any, after: Any) -> str:
+    return "added" if before is None else "removed" if after is None else "changed"
+
+
 def _written_server(loaded: LoadedManifest) -> dict[str, Any]:
     server = loaded.written.get("server")
     return server if isinstance(server, dict) else {}
@@ -82,20 +83,3 @@ def _before_after(path: str, before: Any, after: Any) -> str:
 def _shown(value: Any) -> str:
     """A written value as JSON, every URL's userinfo masked."""
     return mask_userinfo(json_excerpt(value))
-
-
-def _differences(before: Any, after: Any, path: str) -> list[tuple[str, str, Any, Any]]:
-    """(dotted path, added/removed/changed, before, after) for each leaf that differs; a mapping added or
-    removed is its keys added or removed."""
-    if isinstance(before, dict) or isinstance(after, dict):
-        if isinstance(before, dict | None) and isinstance(after, dict | None):
-            old, new = before or {}, after or {}
-            found: list[tuple[str, str, Any, Any]] = []
-            for key in sorted(set(old) | set(new), key=str):
-                if old.get(key) != new.get(key):
-                    found += _differences(old.get(key), new.get(key), f"{path}.{key}")
-            return found
-    if before == after:
-        return []
-    how = "added" if before is None else "removed" if after is None else "changed"
-    return [(path, how, before, after)]

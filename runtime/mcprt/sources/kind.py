@@ -24,11 +24,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, SecretStr
 
+from ..contracts import Operation
 from ..manifest.model import OperationFilter, SourceBase
 from .base import RunningSource, SourceContext
 
@@ -115,6 +117,12 @@ class SourceKind:
         Default: unchanged (the kind makes no outbound HTTP requests a replay could serve).
         """
         return config
+
+    def request_of(self, written: Mapping[str, Any], operation: Operation) -> dict[str, Any]:
+        """What a call of `operation` sends upstream, as far as the operation decides it (JSON-able, for
+        `mcprt diff`), given its source's entry as written in the manifest (`written`, before `${VAR}`
+        substitution). Default: the operation's own `request` description."""
+        return dict(getattr(operation, "request", None) or {})  # an Operation from an older compile cache lacks it
 
     def unsupported_criteria(self, flt: OperationFilter | None) -> list[str]:
         """Criteria set in `flt` that this kind's operations carry no metadata for."""

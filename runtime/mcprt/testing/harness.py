@@ -110,7 +110,9 @@ class ReplayHarness:
             for candidate in self.toolset:
                 if case.operation in (candidate.operation.key, *candidate.operation.aliases):
                     return candidate, [f"tool {case.tool!r} is now named {candidate.name!r} (same operation "
-                                       f"{case.operation}); rename the case folder to follow it"]
+                                       f"{case.operation}); to follow it, rename cases/{case.tool}/ and "
+                                       f"cases/__snapshots__/{case.tool}/ to {candidate.name}/ and set "
+                                       f"`tool: {candidate.name}` in each case"]
         names = ", ".join(sorted(t.name for t in self.toolset)) or "none"
         raise McprtError(f"{case.path}: the manifest has no tool {case.tool!r}"
                          + (f" (nor one for operation {case.operation})" if case.operation else "")

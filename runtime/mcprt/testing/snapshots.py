@@ -37,7 +37,7 @@ def bytes_summary(raw: int, sent: int) -> str:
 
 def render_result(result: ToolResult, case_id: str) -> str:
     lines = [
-        f"# mcprt snapshot of case {case_id}: what the model receives",
+        f"{_HEADER}{case_id}: what the model receives",
         f"# bytes: {bytes_summary(result.raw_bytes, result.sent_bytes)}",
     ]
     if result.is_error:
@@ -72,6 +72,17 @@ def render_result(result: ToolResult, case_id: str) -> str:
             lines.append("=== structuredContent ===")
             lines.append(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
     return "\n".join(lines).rstrip() + "\n"
+
+
+_HEADER = "# mcprt snapshot of case "
+
+
+def model_text(snapshot: str) -> str:
+    """A snapshot without its first line when that is the header naming the case (`render_result`): the
+    model never sees it, and a case renamed with its tool keeps what it receives (found by a gitops trial:
+    following `mcprt test`'s advice to rename the case folder failed the case over this comment)."""
+    first, newline, rest = snapshot.partition("\n")
+    return rest if newline and first.startswith(_HEADER) else snapshot
 
 
 def _json_or_none(text: str) -> Any:
@@ -139,10 +150,14 @@ class SnapshotStore:
         return path
 
     def check(self, case: Case, result: ToolResult, *, update: bool) -> SnapshotCheck:
+        """Compare what the model receives with the stored snapshot; the header line naming the case is no
+        part of it (`model_text`), so a case folder renamed after its tool (as `mcprt test` advises) still
+        matches; `update` rewrites a differing or missing snapshot."""
         serialized = self.extension.serialize((result, case.id))
         path = self.path_for(case)
         stored = self.read(case)
-        if stored is not None and self.extension.matches(serialized_data=serialized, snapshot_data=stored):
+        if stored is not None and self.extension.matches(serialized_data=model_text(serialized),
+                                                         snapshot_data=model_text(stored)):
             return SnapshotCheck("matched", path)
         if update:
             self.write(case, serialized)

@@ -320,6 +320,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             title=clean(op.summary) if op.summary else None,
             annotations=annotations_for(op.method),
             meta=meta,
+            # the servers as the document writes them (templates): where calls go without `base_url`
+            request={**plan.describe(), "servers": [server.url for server in op.servers or doc_servers]},
         )
         if pending is not None:
             pending.add(operation, op.response_schema, op.default_schema)

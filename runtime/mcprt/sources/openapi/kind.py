@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ...contracts import Operation
 from ...manifest.model import OpenAPISource, SourceBase
 from ..base import RunningSource, SourceContext
 from ..kind import SHARED_BUILD_ONLY, SourceKind
@@ -31,6 +33,13 @@ class OpenAPIKind(SourceKind):
     def config_files(self, config: SourceBase, base_dir: Path) -> list[Path]:
         assert isinstance(config, OpenAPISource)
         return [] if "://" in config.openapi else [base_dir / config.openapi]
+
+    def request_of(self, written: Mapping[str, Any], operation: Operation) -> dict[str, Any]:
+        """The operation's request; the document's `servers` only where `base_url` does not replace them."""
+        request = super().request_of(written, operation)
+        if written.get("base_url"):
+            request.pop("servers", None)
+        return request
 
     def for_replay(
         self, config: SourceBase, name: str, folder: Path, origin: str | None, settings: Any

@@ -103,6 +103,26 @@ class RequestPlan:
     def idempotent(self) -> bool:
         return self.method in IDEMPOTENT
 
+    def describe(self) -> dict[str, Any]:
+        """What the request is made of, JSON-able, for review (`Operation.request`, `mcprt diff`): method,
+        path template, each argument's wire place (`{"in": "query", "name": "state", "style": "form",
+        "explode": true, ...}`), the body's media type and fields, and `Accept`. Not the base URL: a replay
+        points it elsewhere (the source's `base_url` and the document's servers are compared apart)."""
+        parameters = {p.arg: {"in": p.location, "name": p.name, "style": p.style, "explode": p.explode,
+                              "required": p.required, "allowReserved": p.allow_reserved,
+                              "json": p.json_content, "delimiter": p.delimiter} for p in self.params}
+        described: dict[str, Any] = {"method": self.method, "path": self.path, "parameters": parameters}
+        if self.body is not None:
+            described["body"] = {
+                "contentType": self.body.content_type, "required": self.body.required,
+                "argument": self.body.whole_arg, "fields": {arg: prop for arg, prop in self.body.fields},
+                "encoding": {name: {"contentType": e.content_type, "style": e.style, "explode": e.explode,
+                                    "allowReserved": e.allow_reserved} for name, e in self.body.encoding.items()},
+                "files": sorted(self.body.files)}
+        if self.accept:
+            described["accept"] = self.accept
+        return described
+
     def build(self, arguments: dict[str, Any], base_url: str | None = None,
               path_slashes: frozenset[str] = frozenset()) -> BuiltRequest:
         """The HTTP request for these arguments (ToolCallError when they cannot make one).

@@ -1,0 +1,191 @@
+"""What a tool sends upstream, and who may call it, compared for `mcprt diff`: the changes a reviewer must
+see although the model sees the same tool.
+
+Three parts, each reported under every tool it reaches (as `effective.py`'s settings are):
+- its source's settings (`source setting changed`): every key of the source's entry that decides where
+  calls go or what they carry — `base_url`, `server_variables`, `headers`, `auth`, `credential_origins`,
+  `credential_parameters`, `path_slashes`, `tls`, `url`, `command`/`args`/`env`/`cwd`, `python`, … — all
+  but the keys whose effect the tool comparison shows in its own words (`_SHOWN_ELSEWHERE`);
+- the request its operation makes (`request changed`: method, path template, an argument's wire place,
+  the body's media type, the document's servers where `base_url` does not replace them;
+  `SourceKind.request_of`), and the arguments the manifest sends for it (`fixed` values, the `default`
+  of a hidden argument): the model asks for the same thing and the upstream receives another;
+- the policy decision for each caller the manifest knows (`policy decision changed`), which can change
+  with the tool alone (a method turned into POST loses `readOnlyHint`, and a rule on it now applies).
+
+Every value is the manifest's as written, before `${VAR}` substitution (`LoadedManifest.written`): both
+sides are read the same way, whichever `.env` each has, and a reference is shown by its name, never its
+value. A credential written literally (under `auth`, or a `headers:`/`env:` entry whose name says it holds
+one, `scrubbing.is_credential_name`) is never shown; a URL's `user:password@` is masked.
+
+Breaking (the choice the README explains): all of it but `_HARMLESS` (retries and start-up limits). A
+host, a header, a credential's place or the request itself changes what the upstream receives — mcprt
+cannot judge whether it answers the same, and a changed origin or header can hand the source's
+credentials to a new host — so `--fail-on breaking` stops for a reviewer, as it does for a loosened policy.
+A changed policy decision refuses a call that worked, or lets through one that was refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..identity.principal import Principal
+from ..manifest.loader import LoadedManifest
+from ..scrubbing import is_credential_name, mask_userinfo
+from ..sources.kind import kind_of
+from ..toolset.tool import Tool
+from ..wording import json_excerpt
+
+# source keys whose effect is compared per tool in its own words (`compare._tool_changes`, `effective.py`):
+# names, tool sets, overrides, exposure, limits, descriptions — and the description's content (its
+# location alone sends nothing; the operations and servers it gives are compared)
+_SHOWN_ELSEWHERE = frozenset({"tools", "prefix", "include", "exclude", "expose", "timeout", "output_schema",
+                              "task_support", "descriptions", "max_response_bytes", "openapi", "resources",
+                              "prompts"})
+# settings that change how often or how long, never what is sent or to whom
+_HARMLESS = frozenset({"retries", "startup_timeout", "concurrency"})
+# under `auth`, leaves that hold the credential itself (the rest — a header's name, a token URL — are shown)
+_CREDENTIAL_LEAVES = frozenset({"bearer", "password", "value", "client_secret"})
+_REFERENCE = re.compile(r"\$\{[^}]*\}")
+_SCHEME_WORD = re.compile(r"[A-Za-z]{0,10}")  # what may stand beside a reference: `Bearer ${TOKEN}`
+
+
+def source_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> list[tuple[str, str, bool]]:
+    """(kind, detail, breaking) for each setting of the tool's source that differs (module docstring)."""
+    was, now = _written_source(old_loaded, old.source), _written_source(new_loaded, new.source)
+    changes = []
+    for path, before, after in differences({k: v for k, v in was.items() if k not in _SHOWN_ELSEWHERE},
+                                           {k: v for k, v in now.items() if k not in _SHOWN_ELSEWHERE}):
+        key = path[0]
+        detail = f"`{_dotted(path)}`: {_shown(path, before)} → {_shown(path, after)}"
+        if _shown(path, before) == _shown(path, after):  # only what is not shown differs
+            detail = f"`{_dotted(path)}` changed (its value is not shown)"
+        why = "" if key in _HARMLESS else " (needs review: where calls go or what they carry)"
+        changes.append(("source setting changed", f"source {new.source}: {detail}{why}", key not in _HARMLESS))
+    return changes
+
+
+def request_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> list[tuple[str, str, bool]]:
+    """(kind, detail, breaking) for each difference in the request the tool's operation makes and in the
+    argument values the manifest sends for it (module docstring)."""
+    was = _request(old, old_loaded)
+    now = _request(new, new_loaded)
+    changes = []
+    for path, before, after in differences(was, now):
+        detail = f"`{_dotted(path)}`: {_shown(path, before)} → {_shown(path, after)}"
+        if path[0] == "arguments sent":
+            detail += " (a call sends this whatever the model asks)"
+        changes.append(("request changed", detail + " (the upstream receives another request)", True))
+    return changes
+
+
+def policy_changes(old: Tool, new: Tool, old_gate: Any, new_gate: Any, principals: Iterable[str]) -> list[tuple[str, str, bool]]:
+    """(kind, detail, breaking) for each caller whose decision on this tool differs (before any argument
+    is known: a rule with `when` is named as deciding by the arguments)."""
+    changes = []
+    for name in principals or [None]:
+        principal = Principal(name, "token") if name is not None else None
+        before, after = _decision(old_gate, old, principal), _decision(new_gate, new, principal)
+        if before != after:
+            who = f"for {name}" if name is not None else "for every caller"
+            changes.append(("policy decision changed", f"{who}: {before} → {after}", True))
+    return changes
+
+
+def known_principals(*loaded: LoadedManifest, more: Iterable[str] = ()) -> list[str]:
+    """The callers a policy can tell apart by name, both sides together: `more`, `server.auth.tokens` names
+    and the names rules list (globs aside)."""
+    names: dict[str, None] = dict.fromkeys(more)
+    for side in loaded:
+        auth = side.manifest.server.auth
+        if auth is not None:
+            names.update(dict.fromkeys(auth.tokens))
+        policy = side.manifest.policy
+        for rule in policy.rules if policy is not None else ():
+            names.update(dict.fromkeys(p for p in rule.match.principals or () if not set(p) & set("*?[")))
+    return sorted(names)
+
+
+def _decision(gate: Any, tool: Tool, principal: Principal | None) -> str:
+    if gate is None:
+        return "allow (no policy)"
+    words = []
+    for rule in gate.candidates(tool, principal):
+        said = f"{rule.action} ({rule.label}{': ' + rule.reason if rule.reason else ''})"
+        if rule.match.when is None:
+            return "; ".join([*words, said])
+        words.append(f"by its arguments {said}")
+    default = gate.policy.default
+    return "; ".join([*words, f"{default} (default)"])
+
+
+def _written_source(loaded: LoadedManifest, name: str) -> dict[str, Any]:
+    sources = loaded.written.get("sources")
+    entry = sources.get(name) if isinstance(sources, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
+def _request(tool: Tool, loaded: LoadedManifest) -> dict[str, Any]:
+    written = _written_source(loaded, tool.source)
+    config = loaded.manifest.sources.get(tool.source)
+    request: dict[str, Any] = kind_of(config).request_of(written, tool.operation) if config is not None else {}
+    tools = written.get("tools")
+    override = tools.get(tool.override_key) if isinstance(tools, dict) and tool.override_key else None
+    args = override.get("args") if isinstance(override, dict) else None
+    sent = {}
+    for name, arg in (args or {}).items() if isinstance(args, dict) else ():
+        if not isinstance(arg, dict):
+            continue
+        if arg.get("fixed") is not None:
+            sent[name] = arg["fixed"]
+        elif arg.get("hidden") and "default" in arg:
+            sent[name] = arg["default"]
+    if sent:
+        request["arguments sent"] = sent
+    return request
+
+
+def differences(before: Any, after: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any, Any]]:
+    """(path, before, after) for each leaf that differs; a mapping on one side only is its keys."""
+    mappings = [isinstance(side, Mapping) for side in (before, after)]
+    if any(mappings) and all(m or side is None for m, side in zip(mappings, (before, after))):
+        old, new = before or {}, after or {}
+        found: list[tuple[tuple[str, ...], Any, Any]] = []
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key) != new.get(key):
+                found += differences(old.get(key), new.get(key), (*path, str(key)))
+        return found
+    return [] if before == after else [(path, before, after)]
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+def _shown(path: tuple[str, ...], value: Any) -> str:
+    """A written value as a reviewer may see it: `(none)` when absent, a literal credential hidden."""
+    if value is None:
+        return "(none)"
+    if _holds_credential(path) and _literal(value):
+        return "(a literal value, not shown)"
+    return mask_userinfo(json_excerpt(value))
+
+
+def _holds_credential(path: tuple[str, ...]) -> bool:
+    """A credential's own place: under `auth` a secret leaf (not a header's name, a token URL); in
+    `headers:`, `env:` or the arguments sent, an entry whose name says it holds one."""
+    if path[0] == "auth":
+        return path[-1] in _CREDENTIAL_LEAVES
+    return len(path) > 1 and path[0] in ("headers", "env", "arguments sent") and is_credential_name(path[1])
+
+
+def _literal(value: Any) -> bool:
+    """Whether a value holds text of its own beyond `${VAR}` references and a scheme word (`Bearer`)."""
+    if isinstance(value, Mapping):
+        return any(_literal(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_literal(v) for v in value)
+    rest = _REFERENCE.sub("", str(value)).strip()
+    return bool(rest) and not (_REFERENCE.search(str(value)) and _SCHEME_WORD.fullmatch(rest))
