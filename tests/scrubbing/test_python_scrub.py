@@ -2,8 +2,8 @@
 SDK client talks to `mcprt up` (stdio, and streamable HTTP; a handshake-era client and a 2026-07-28 one, whose
 questions come in `InputRequiredResult` rounds) serving `leaky_functions.py`, whose functions send the key
 they read from the environment through every channel a function has: progress and log messages, elicitation
-and sampling requests, results (text, JSON), exception text (with `MCPRT_DEBUG=1` tracebacks), resource
-contents, prompt messages. Each is scrubbed as a proxied server's are — and the same
+and sampling requests, results (text, JSON, bytes), exception text (with `MCPRT_DEBUG=1` tracebacks), resource
+contents (text, bytes), prompt messages. Each is scrubbed as a proxied server's are — and the same
 words without the key pass unchanged, to the character."""
 
 from __future__ import annotations
@@ -128,12 +128,17 @@ async def _send_everything(client: Client, seen: Seen, mode: str) -> dict[str, A
     got = seen.by_channel
     arguments = {"words": WORDS, "mode": mode}
     with anyio.fail_after(60):
-        for tool in ("progress", "log", "elicit", "sample", "answer", "record", "fail", "refuse"):
+        for tool in ("progress", "log", "elicit", "sample", "answer", "record", "blob", "fail", "refuse"):
             result = await client.call_tool(tool, arguments, progress_callback=seen.progress)
             got[f"tools/call {tool}"] = result.model_dump(mode="json", by_alias=True)
         got["resources/read note"] = (await client.read_resource(f"weather://note/{mode}")).model_dump(mode="json")
+        got["resources/read bytes"] = (await client.read_resource(f"weather://bytes/{mode}")).model_dump(mode="json")
         got["prompts/get"] = (await client.get_prompt("briefing", {"mode": mode})).model_dump(mode="json")
     return got
+
+
+def _blob(resource: dict[str, Any]) -> bytes:
+    return base64.b64decode(resource["blob"])
 
 
 def _check(got: dict[str, Any], said: str) -> None:
@@ -154,11 +159,14 @@ def _check(got: dict[str, Any], said: str) -> None:
                            ("answer", said)):
         assert text(tool) == answered, got[f"tools/call {tool}"]
     assert json.loads(text("record")) == {"note": said, "notes": [said]}
+    [block] = got["tools/call blob"]["content"]
+    assert _blob(block["resource"]) == b"\x00\x01" + said.encode()
     assert got["tools/call fail"]["isError"] is True
     assert text("fail").startswith(f"RuntimeError: {said}\nTraceback"), text("fail")  # MCPRT_DEBUG=1: its traceback
     assert text("fail").endswith(f"RuntimeError: {said}"), text("fail")
     assert got["tools/call refuse"]["isError"] is True and text("refuse") == said
     assert got["resources/read note"]["contents"][0]["text"] == said.replace(WORDS, "the note")
+    assert _blob(got["resources/read bytes"]["contents"][0]) == b"\x00\x01" + said.replace(WORDS, "the bytes").encode()
     messages = got["prompts/get"]["messages"]
     assert messages[0]["content"]["text"] == said.replace(WORDS, "brief me")
     assert json.loads(messages[1]["content"]["text"]) == {"key": said.replace(WORDS, "the value")}
