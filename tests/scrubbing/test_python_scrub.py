@@ -3,7 +3,7 @@ SDK client talks to `mcprt up` (stdio, and streamable HTTP; a handshake-era clie
 questions come in `InputRequiredResult` rounds) serving `leaky_functions.py`, whose functions send the key
 they read from the environment through every channel a function has: progress and log messages, elicitation
 and sampling requests, results (text, JSON, bytes), exception text (with `MCPRT_DEBUG=1` tracebacks), resource
-contents (text, bytes), prompt messages. Each is scrubbed as a proxied server's are — and the same
+contents and errors, prompt messages and errors. Each is scrubbed as a proxied server's are — and the same
 words without the key pass unchanged, to the character."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from tests.support.served import UpProcess, child_env, mcprt_http, stdio_up
 
@@ -133,7 +134,13 @@ async def _send_everything(client: Client, seen: Seen, mode: str) -> dict[str, A
             got[f"tools/call {tool}"] = result.model_dump(mode="json", by_alias=True)
         got["resources/read note"] = (await client.read_resource(f"weather://note/{mode}")).model_dump(mode="json")
         got["resources/read bytes"] = (await client.read_resource(f"weather://bytes/{mode}")).model_dump(mode="json")
+        with pytest.raises(MCPError) as broken:
+            await client.read_resource(f"weather://broken/{mode}")
+        got["resources/read error"] = broken.value.error.message
         got["prompts/get"] = (await client.get_prompt("briefing", {"mode": mode})).model_dump(mode="json")
+        with pytest.raises(MCPError) as broken:
+            await client.get_prompt("broken_briefing", {"mode": mode})
+        got["prompts/get error"] = broken.value.error.message
     return got
 
 
@@ -167,9 +174,11 @@ def _check(got: dict[str, Any], said: str) -> None:
     assert got["tools/call refuse"]["isError"] is True and text("refuse") == said
     assert got["resources/read note"]["contents"][0]["text"] == said.replace(WORDS, "the note")
     assert _blob(got["resources/read bytes"]["contents"][0]) == b"\x00\x01" + said.replace(WORDS, "the bytes").encode()
+    assert got["resources/read error"] == "RuntimeError: " + said.replace(WORDS, "no note")
     messages = got["prompts/get"]["messages"]
     assert messages[0]["content"]["text"] == said.replace(WORDS, "brief me")
     assert json.loads(messages[1]["content"]["text"]) == {"key": said.replace(WORDS, "the value")}
+    assert got["prompts/get error"] == "RuntimeError: " + said.replace(WORDS, "no briefing")
 
 
 TRANSPORTS = [("stdio", "legacy"), ("stdio", "auto"), ("http", "legacy"), ("http", "auto")]

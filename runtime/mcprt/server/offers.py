@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..observability.log import log_event
 from ..offerings.model import OfferError
+from ..scrubbing import SECRETS
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
 from . import connection_state
@@ -296,11 +297,14 @@ def _complete(ctx: ServerRequestContext[Any], result: Any) -> Any:
 
 
 async def _offer_call(awaitable: Any) -> Any:
-    """Await a provider call; its OfferError becomes the JSON-RPC error the client receives."""
+    """Await a provider call; its OfferError becomes the JSON-RPC error the client receives, scrubbed of
+    configured secrets as every tool error is (`toolset.invoke.error_result`): one rule for every provider's
+    errors, whatever they quote (a Python function's exception text; a proxied server's own are scrubbed
+    already, where they enter mcprt)."""
     try:
         return await awaitable
     except OfferError as exc:
-        raise MCPError(code=exc.code, message=str(exc)) from None
+        raise MCPError(code=exc.code, message=SECRETS.scrub_text(str(exc))) from None
 
 
 def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels,
