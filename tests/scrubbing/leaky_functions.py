@@ -28,11 +28,13 @@ async def progress(ctx: CallContext, words: str, mode: str) -> str:
 
 
 async def log(ctx: CallContext, words: str, mode: str) -> str:
-    """Send a log message saying `words`, as data and as a key of it; and log it with Python's `logging`."""
+    """Send a log message saying `words`, as data and as a key of it; log it with Python's `logging`, and
+    print it."""
     assert ctx.peer is not None
     text = said(words, mode)
     await ctx.peer.log({"level": "warning", "logger": "weather", "data": {"note": text, text: "as a key"}})
     logging.getLogger("weather").warning("%s", text)
+    print("printed:", text, flush=True)  # print writes the key on its own: a line is scrubbed whole
     return "logged"
 
 

@@ -3,8 +3,9 @@ SDK client talks to `mcprt up` (stdio, and streamable HTTP; a handshake-era clie
 questions come in `InputRequiredResult` rounds) serving `leaky_functions.py`, whose functions send the key
 they read from the environment through every channel a function has: progress and log messages, elicitation
 and sampling requests, results (text, JSON, bytes), exception text (with `MCPRT_DEBUG=1` tracebacks), resource
-contents and errors, prompt messages and errors. Each is scrubbed as a proxied server's are — and the same
-words without the key pass unchanged, to the character."""
+contents and errors, prompt messages and errors, and into mcprt's own output: Python `logging`, `print`, the
+audit log. Each is scrubbed as a proxied server's are — and the same words without the key pass unchanged,
+to the character."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import base64
 import json
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
@@ -80,8 +82,10 @@ def served_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def up(served_folder: Path) -> Iterator[UpProcess]:
-    """One `mcprt up --transport http` for the module: each test opens its own session."""
-    with mcprt_http(_manifest(served_folder), "--no-reload", env=child_env(**ENV)) as started:
+    """One `mcprt up --transport http` for the module (its stdout in `stdout.log`): each test opens its own
+    session."""
+    with mcprt_http(_manifest(served_folder), "--no-reload", env=child_env(**ENV),
+                    stdout=served_folder / "stdout.log") as started:
         yield started
 
 
@@ -113,15 +117,16 @@ async def _client(transport: str, mode: str, seen: Seen, tmp_path: Path, up: UpP
                                  "sampling_callback": seen.sample}
     if mode == "auto":
         callbacks["log_level"] = "debug"  # 2026-07-28: a request's log messages are opted into per request
-    if transport == "stdio":
-        server: Any = stdio_up(_manifest(tmp_path), env=child_env(**ENV))
-    else:
-        server = streamable_http_client(up.url)
-    async with Client(server, mode=mode, **callbacks) as client:  # type: ignore[arg-type]
-        assert (client.protocol_version == "2026-07-28") == (mode == "auto"), client.protocol_version
-        if mode == "legacy":
-            await client.set_logging_level("debug")
-        yield client
+    with open(tmp_path / "stderr.log", "w", encoding="utf-8") as errlog:  # a stdio server's log
+        if transport == "stdio":
+            server: Any = stdio_client(stdio_up(_manifest(tmp_path), env=child_env(**ENV)), errlog=errlog)
+        else:
+            server = streamable_http_client(up.url)
+        async with Client(server, mode=mode, **callbacks) as client:  # type: ignore[arg-type]
+            assert (client.protocol_version == "2026-07-28") == (mode == "auto"), client.protocol_version
+            if mode == "legacy":
+                await client.set_logging_level("debug")
+            yield client
 
 
 async def _send_everything(client: Client, seen: Seen, mode: str) -> dict[str, Any]:
@@ -194,8 +199,11 @@ async def test_a_python_source_never_sends_a_configured_secret(transport: str, m
               or SECRET.encode() in _decoded_blobs(value)}
     assert leaked == {}, f"the secret reached the client on {sorted(leaked)}: {json.dumps(leaked)[:3000]}"
     _check(got, f"{WORDS} [redacted]")
-    if transport == "http":
-        _no_secret_in_logs(up, served_folder / "audit.jsonl")
+    if transport == "stdio":  # the server has exited: its log is whole
+        _no_secret_in_logs(lambda: (tmp_path / "stderr.log").read_text(encoding="utf-8"), tmp_path / "audit.jsonl")
+    else:  # a shared server: what it printed is on its stdout
+        _no_secret_in_logs(lambda: up.log() + (served_folder / "stdout.log").read_text(encoding="utf-8"),
+                           served_folder / "audit.jsonl")
 
 
 @pytest.mark.parametrize(("transport", "mode"), TRANSPORTS)
@@ -217,17 +225,19 @@ def _decoded_blobs(value: Any) -> bytes:
     return b""
 
 
-def _no_secret_in_logs(up: UpProcess, audit: Path) -> None:
-    """mcprt's log (the function's own `logging` line, and at debug its traceback) and the audit log's
-    records of the failed calls (their `error`) hold `[redacted]`, never the secret."""
+def _no_secret_in_logs(log: Callable[[], str], audit: Path) -> None:
+    """mcprt's log (`log()`: the function's own `logging` line and `print`, and at debug its traceback) and
+    the audit log's records of the failed calls (their `error`) hold `[redacted]`, never the secret."""
     said = f"{WORDS} [redacted]"
-    up.wait_log(f"weather: {said}")  # what the function logged with Python's `logging`
-    up.wait_log(f"RuntimeError: {said}")  # the failed call's debug line, with its traceback
-    deadline = time.monotonic() + 10  # a thread writes the audit log
-    while not {"fail", "refuse"} <= _failed_saying(audit, said):
-        assert time.monotonic() < deadline, audit.read_text(encoding="utf-8") if audit.exists() else "no audit log"
+    expected = (f"weather: {said}",  # what the function logged with Python's `logging`
+                f"printed: {said}",  # what it printed (stdout_claim.scrub_printed)
+                f"RuntimeError: {said}")  # the failed call's debug line, with its traceback
+    deadline = time.monotonic() + 10  # a thread writes the audit log; a shared server's log is read by one
+    while not (all(line in log() for line in expected) and {"fail", "refuse"} <= _failed_saying(audit, said)):
+        missing = [line for line in expected if line not in log()]
+        assert time.monotonic() < deadline, f"not in the log: {missing}; in the audit: {_failed_saying(audit, said)}"
         time.sleep(0.05)
-    assert SECRET not in up.log(), "the secret is in mcprt's log"
+    assert SECRET not in log(), "the secret is in mcprt's log"
     assert SECRET not in audit.read_text(encoding="utf-8"), "the secret is in the audit log"
 
 

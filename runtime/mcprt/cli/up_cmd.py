@@ -111,10 +111,12 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
         from ..server.sockets import listen
 
         listener = listen(options.host, options.port)
-    if options.transport == "stdio":
-        from ..stdout_claim import claim_stdout
+    from ..stdout_claim import claim_stdout, scrub_printed
 
+    if options.transport == "stdio":
         claim_stdout()  # before any Python source's module runs: what it prints goes to stderr (stdout_claim)
+    else:
+        scrub_printed()  # stdout is the user code's alone: what it prints is scrubbed as a log line is
     runtime = Runtime(manifest, settings, options.transport)
     reload = reload and settings.reload
     try:
