@@ -112,7 +112,10 @@ class Seen:
 
 
 @asynccontextmanager
-async def _client(transport: str, mode: str, seen: Seen, tmp_path: Path, up: UpProcess) -> AsyncIterator[Client]:
+async def _client(transport: str, mode: str, seen: Seen, tmp_path: Path,
+                  request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    """A client of `mcprt up`: over stdio its own (its log in `tmp_path/stderr.log`), over HTTP a new session on
+    the module's shared server (`up`, started for the first HTTP test only)."""
     callbacks: dict[str, Any] = {"logging_callback": seen.log, "elicitation_callback": seen.elicit,
                                  "sampling_callback": seen.sample}
     if mode == "auto":
@@ -121,7 +124,7 @@ async def _client(transport: str, mode: str, seen: Seen, tmp_path: Path, up: UpP
         if transport == "stdio":
             server: Any = stdio_client(stdio_up(_manifest(tmp_path), env=child_env(**ENV)), errlog=errlog)
         else:
-            server = streamable_http_client(up.url)
+            server = streamable_http_client(request.getfixturevalue("up").url)
         async with Client(server, mode=mode, **callbacks) as client:  # type: ignore[arg-type]
             assert (client.protocol_version == "2026-07-28") == (mode == "auto"), client.protocol_version
             if mode == "legacy":
@@ -191,9 +194,9 @@ TRANSPORTS = [("stdio", "legacy"), ("stdio", "auto"), ("http", "legacy"), ("http
 
 @pytest.mark.parametrize(("transport", "mode"), TRANSPORTS)
 async def test_a_python_source_never_sends_a_configured_secret(transport: str, mode: str, tmp_path: Path,
-                                                               up: UpProcess, served_folder: Path) -> None:
+                                                               request: pytest.FixtureRequest) -> None:
     seen = Seen()
-    async with _client(transport, mode, seen, tmp_path, up) as client:
+    async with _client(transport, mode, seen, tmp_path, request) as client:
         got = await _send_everything(client, seen, "key")
     leaked = {channel: value for channel, value in got.items() if SECRET in json.dumps(value)
               or SECRET.encode() in _decoded_blobs(value)}
@@ -202,15 +205,16 @@ async def test_a_python_source_never_sends_a_configured_secret(transport: str, m
     if transport == "stdio":  # the server has exited: its log is whole
         _no_secret_in_logs(lambda: (tmp_path / "stderr.log").read_text(encoding="utf-8"), tmp_path / "audit.jsonl")
     else:  # a shared server: what it printed is on its stdout
-        _no_secret_in_logs(lambda: up.log() + (served_folder / "stdout.log").read_text(encoding="utf-8"),
-                           served_folder / "audit.jsonl")
+        up, folder = request.getfixturevalue("up"), request.getfixturevalue("served_folder")
+        _no_secret_in_logs(lambda: up.log() + (folder / "stdout.log").read_text(encoding="utf-8"),
+                           folder / "audit.jsonl")
 
 
 @pytest.mark.parametrize(("transport", "mode"), TRANSPORTS)
 async def test_what_holds_no_secret_passes_unchanged(transport: str, mode: str, tmp_path: Path,
-                                                     up: UpProcess) -> None:
+                                                     request: pytest.FixtureRequest) -> None:
     seen = Seen()
-    async with _client(transport, mode, seen, tmp_path, up) as client:
+    async with _client(transport, mode, seen, tmp_path, request) as client:
         got = await _send_everything(client, seen, "plain")
     _check(got, WORDS)
 
