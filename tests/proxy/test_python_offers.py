@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
+import mcp_types as types
 import pytest
 
+from tests.support.everything import command_source, write_manifest
 from tests.support.served import http_client, mcprt_http, text_of
 
 NOTES = '''
@@ -75,8 +78,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield up.url
 
 
-async def test_python_resources_and_templates(served: str) -> None:
-    async with http_client(served) as client:
+# 2026-07-28: `resultType` is required in every result; a Python function's contents or prompt had none, and
+# the SDK answered such a client "Handler returned an invalid result" for every read and get
+ERAS = pytest.mark.parametrize("mode", ["legacy", "auto"])
+
+
+@ERAS
+async def test_python_resources_and_templates(served: str, mode: str) -> None:
+    async with http_client(served, mode=mode) as client:
+        assert (client.protocol_version == "2026-07-28") == (mode == "auto")
         assert client.server_capabilities.resources is not None
         assert client.server_capabilities.resources.subscribe is False
         listed = (await client.list_resources()).resources
@@ -102,8 +112,10 @@ async def test_a_failing_resource_function_is_an_error_and_the_server_keeps_serv
         assert json.loads(text_of(await client.call_tool("search", {"query": "pin"}))) == ["Pin your versions."]
 
 
-async def test_python_prompts(served: str) -> None:
-    async with http_client(served) as client:
+@ERAS
+async def test_python_prompts(served: str, mode: str) -> None:
+    async with http_client(served, mode=mode) as client:
+        assert (client.protocol_version == "2026-07-28") == (mode == "auto")
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
         assert list(prompts) == ["review", "conversation"]
         review = prompts["review"]
@@ -120,3 +132,18 @@ async def test_python_prompts(served: str) -> None:
             await client.get_prompt("review", {})
         # the prompt's own name, then where it comes from (a trial saw "prompt 'notes:review' (notes:review)")
         assert str(refused.value) == "invalid arguments for prompt 'review' (notes:review): topic: Field required"
+
+
+@ERAS
+async def test_completing_a_python_prompt_beside_a_source_that_completes(tmp_path: Path, mode: str) -> None:
+    """Completions are offered once a proxied server offers them; a Python prompt's argument then completes to
+    nothing (a function offers no completions), as an answer the client's era accepts: a 2026-07-28 client got
+    "Handler returned an invalid result" (no `resultType`)."""
+    (tmp_path / "notes.py").write_text(textwrap.dedent(NOTES))
+    manifest = write_manifest(tmp_path, MANIFEST.split("sources:\n", 1)[1], command_source("fx", "--features", "prompts"))
+    with mcprt_http(manifest, "--no-reload") as up:
+        async with http_client(up.url, mode=mode) as client:
+            assert (client.protocol_version == "2026-07-28") == (mode == "auto")
+            completed = await client.complete(types.PromptReference(type="ref/prompt", name="review"),
+                                              {"name": "topic", "value": "re"})
+    assert (completed.completion.values, completed.completion.has_more) == ([], False)

@@ -6,6 +6,7 @@ where it listens. Its stderr is collected line by line so tests can assert on th
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -119,13 +120,15 @@ class UpProcess:
 
 @contextmanager
 def mcprt_http(manifest: Path, *args: str, env: dict[str, str] | None = None,
-               startup_timeout: float = 30) -> Iterator[UpProcess]:
-    """Start `mcprt up FILE --transport http --port 0`, wait for the banner and /healthz; SIGTERM on exit."""
-    process = subprocess.Popen(
-        launch_command(manifest, "--transport", "http", "--port", "0", *args),
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env=env or child_env(), cwd=manifest.parent,
-    )
+               startup_timeout: float = 30, stdout: Path | None = None) -> Iterator[UpProcess]:
+    """Start `mcprt up FILE --transport http --port 0`, wait for the banner and /healthz; SIGTERM on exit.
+    Its stdout (what its Python sources print) is written to the file `stdout`, else discarded."""
+    with open(stdout, "w", encoding="utf-8") if stdout is not None else contextlib.nullcontext() as out:
+        process = subprocess.Popen(
+            launch_command(manifest, "--transport", "http", "--port", "0", *args),
+            stdin=subprocess.DEVNULL, stdout=out or subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=env or child_env(), cwd=manifest.parent,
+        )
     up = UpProcess(process)
     ready = threading.Event()
 

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..observability.log import log_event
 from ..offerings.model import OfferError
+from ..scrubbing import SECRETS
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
 from . import connection_state
@@ -284,12 +285,26 @@ def _unknown(offers: OfferSet, what: str, name: str, *kinds: str) -> str:
     return f"unknown {what} '{name}'{hint}"
 
 
+def _complete(ctx: ServerRequestContext[Any], result: Any) -> Any:
+    """`result` as a 2026-07-28 client must get it: with `resultType` ("complete" unless the result says
+    otherwise, as an `InputRequiredResult` round does; MCP 2026-07-28 schema, `Result.resultType` is
+    required). A provider's own answer (a Python function's contents, a handshake-era server's) has none,
+    and the SDK refused it as an invalid result: such a client could read no Python resource and get no
+    Python prompt. Older versions get it as it is."""
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and isinstance(result, dict):
+        result.setdefault("resultType", "complete")
+    return result
+
+
 async def _offer_call(awaitable: Any) -> Any:
-    """Await a provider call; its OfferError becomes the JSON-RPC error the client receives."""
+    """Await a provider call; its OfferError becomes the JSON-RPC error the client receives, scrubbed of
+    configured secrets as every tool error is (`toolset.invoke.error_result`): one rule for every provider's
+    errors, whatever they quote (a Python function's exception text; a proxied server's own are scrubbed
+    already, where they enter mcprt)."""
     try:
         return await awaitable
     except OfferError as exc:
-        raise MCPError(code=exc.code, message=str(exc)) from None
+        raise MCPError(code=exc.code, message=SECRETS.scrub_text(str(exc))) from None
 
 
 def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels,
@@ -314,16 +329,13 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
     async def relayed(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams, provider: Any,
                       run: Callable[[Any], Awaitable[dict[str, Any]]]) -> Any:
         """`run(peer)` with the client to ask, as `with_client` decides."""
-        return await with_client(ctx, params, run, levels=levels,
-                                 principal=None if principal_of is None else principal_of(ctx),
-                                 round_trips=round_trips if principal_of is not None else None,
-                                 may_ask=provider.asks_client, answers_stop=False)
+        return _complete(ctx, await with_client(ctx, params, run, levels=levels,
+                                                principal=None if principal_of is None else principal_of(ctx),
+                                                round_trips=round_trips if principal_of is not None else None,
+                                                may_ask=provider.asks_client, answers_stop=False))
 
     def page(key: str, items: list[dict[str, Any]], ctx: ServerRequestContext[Any]) -> dict[str, Any]:
-        result: dict[str, Any] = {key: items}
-        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-            result["resultType"] = "complete"
-        return result
+        return _complete(ctx, {key: items})
 
     async def list_resources(ctx: ServerRequestContext[Any], params: Any) -> dict[str, Any]:
         refuse_cursor(params)  # one page, as tools/list (server/pagination.py)
@@ -389,10 +401,10 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
                 ("prompt", ref.get("name", ""), "prompts") if ref.get("type") == "ref/prompt"
                 else ("resource or resource template", ref.get("uri", ""), "templates", "resources"))))
         if not item.provider.supports_completion:
-            return {"completion": {"values": [], "hasMore": False}}
+            return _complete(ctx, {"completion": {"values": [], "hasMore": False}})
         argument = params.argument.model_dump(by_alias=True, mode="json")
         context = params.context.model_dump(by_alias=True, mode="json", exclude_none=True) if params.context else None
-        return await _offer_call(item.provider.complete(ref, argument, context))
+        return _complete(ctx, await _offer_call(item.provider.complete(ref, argument, context)))
 
     async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:
         levels.set(connection_of(ctx), params.level)

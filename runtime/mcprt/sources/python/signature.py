@@ -29,6 +29,7 @@ from ...errors import McprtError, ToolCallError
 from ...contracts import CallContext
 from ...schema.shapes import declared_types, shape_of
 from ...schema.titles import drop_idle_titles
+from .context import for_function
 from .docstrings import Docstring
 
 _INFERABLE_DEFAULTS = (bool, int, float, str)
@@ -153,7 +154,8 @@ def _repeats_allowed(schema: JsonSchemaValue) -> JsonSchemaValue:
 def bind_arguments(
     signature: FunctionSignature, tool: str, arguments: dict[str, Any], context: CallContext
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Validate and coerce the model's arguments into (args, kwargs) for the function."""
+    """Validate and coerce the model's arguments into (args, kwargs) for the function; a parameter typed
+    `CallContext` gets `context` as `context.for_function` hands it (what it sends the client scrubbed)."""
     try:
         validated = signature.model.model_validate(arguments)
     except ValidationError as exc:
@@ -167,7 +169,7 @@ def bind_arguments(
         else:
             kwargs[param.name] = value
     if signature.context_param is not None:
-        kwargs[signature.context_param] = context
+        kwargs[signature.context_param] = for_function(context)
     return args, kwargs
 
 
