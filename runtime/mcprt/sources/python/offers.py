@@ -32,7 +32,6 @@ from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer
 from ...offerings.uris import template_values
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
-from ...scrubbing import SECRETS
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
@@ -235,9 +234,9 @@ def _content(uri: str, value: Any) -> dict[str, Any]:
     serialized = _serialized(value)
     if serialized.kind == "text":
         return {"uri": uri, "mimeType": _MIME_TYPES["text"], "text": serialized.body}
-    if serialized.kind == "binary":  # scrubbed as bytes, as a tool's are: the server's pass reads no blob
+    if serialized.kind == "binary":  # scrubbed where every resources/read result is (its blob too: scrub_base64)
         return {"uri": uri, "mimeType": serialized.media_type or "application/octet-stream",
-                "blob": base64.b64encode(SECRETS.scrub_bytes(serialized.body)).decode()}
+                "blob": base64.b64encode(serialized.body).decode()}
     return {"uri": uri, "mimeType": _MIME_TYPES["json"], "text": json.dumps(serialized.body, ensure_ascii=False)}
 
 
