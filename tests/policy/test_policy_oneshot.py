@@ -152,4 +152,8 @@ def test_an_unreachable_shared_state_is_an_error_not_an_ungoverned_call(folder: 
     done = call(folder, "ping", {}, state=f"redis://127.0.0.1:{free_port()}/0")
     assert done.returncode == 2 and done.stdout == ""
     assert "cannot reach the shared state at redis://127.0.0.1:" in done.stderr and "Traceback" not in done.stderr
+    # what to do, and never to unset the state URL (`mcprt up`'s advice): that would drop the server's pauses
+    assert done.stderr.rstrip().endswith("The call was not made: the server's pauses and rate limits are kept "
+                                         "there. Start Redis, or try again once it answers."), done.stderr
+    assert "unset" not in done.stderr
     assert audited(folder, mark) == []  # nothing ran
