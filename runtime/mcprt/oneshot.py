@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .contracts import ToolResult
 from .identity.principal import STDIO
 from .observability.events import BUS, new_call_id
+from .toolset.tool import Tool
 
 if TYPE_CHECKING:
     from .manifest.loader import LoadedManifest
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 
 LOCAL = STDIO
 """The principal of a one-shot call: the local user, who holds the manifest's credentials."""
+
+GOVERNED_ADVICE = ("The call was not made: the server's pauses and rate limits are kept there. Start Redis, or try "
+                   "again once it answers.")
+"""What to do when the shared state cannot be reached: never to unset it (`mcprt up`'s advice), which would
+leave the server's pauses and limits out of the call."""
 
 
 @asynccontextmanager
@@ -61,9 +67,9 @@ async def governed(runtime: Runtime, loaded: LoadedManifest, settings: Settings)
             from .state.policy import RedisPolicyState
             from .state.redis_client import connect
 
-            client = await connect(url)  # McprtError naming the URL (password masked) when Redis is away
+            client = await connect(url, advice=GOVERNED_ADVICE)  # naming the URL (password masked)
             shared = RedisPolicyState(client, prefix=key_prefix(manifest.server.name))
-            await shared.start()  # reads the pauses before the call
+            await shared.read()  # the pauses, once: no listener nor refresher for one call
             runtime.policy_service().state = shared
         yield
     finally:
@@ -82,13 +88,10 @@ async def call_once(toolset: ToolSet, name: str, arguments: dict[str, Any],
     """Call the tool `name` of `toolset` as `LOCAL` through the call pipeline (`toolset.invoke.call_tool`:
     policy, pauses, rate limits, audit). Raises `unknown()` for a name no tool has, or that a policy hides
     from `LOCAL`; that attempt is audited as a served `tools/call` of it is (`unknown_tool`, or `hidden`)."""
-    from .toolset.invoke import call_tool, refuse_unserved
+    from .toolset.invoke import call_tool, resolve_or_refuse
 
-    started = time.perf_counter()
     call_id = new_call_id()
-    tool = toolset.get_for(name, LOCAL, None, call_id)
-    if tool is None:  # the call line and its event, as a served `tools/call` of the name writes them
-        refuse_unserved(name, toolset.get(name), toolset.unknown_tool_message(name, LOCAL), started=started,
-                        principal=LOCAL, call_id=call_id)
+    tool = resolve_or_refuse(toolset, name, LOCAL, started=time.perf_counter(), call_id=call_id)
+    if not isinstance(tool, Tool):
         raise unknown()
     return await call_tool(tool, arguments, principal=LOCAL, call_id=call_id)

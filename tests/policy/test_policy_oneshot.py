@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,4 +154,57 @@ def test_an_unreachable_shared_state_is_an_error_not_an_ungoverned_call(folder: 
     done = call(folder, "ping", {}, state=f"redis://127.0.0.1:{free_port()}/0")
     assert done.returncode == 2 and done.stdout == ""
     assert "cannot reach the shared state at redis://127.0.0.1:" in done.stderr and "Traceback" not in done.stderr
+    # what to do, and never to unset the state URL (`mcprt up`'s advice): that would drop the server's pauses
+    assert done.stderr.rstrip().endswith("The call was not made: the server's pauses and rate limits are kept "
+                                         "there. Start Redis, or try again once it answers."), done.stderr
+    assert "unset" not in done.stderr
     assert audited(folder, mark) == []  # nothing ran
+
+
+def test_mcprt_test_and_its_pytest_plugin_govern_a_case_that_calls_its_tool_for_real(
+        folder: Path, redis: Redis, served: UpProcess, tmp_path: Path) -> None:
+    # Found by the review of govfix1: `mcprt test` ran a paused `python:` tool again (a live call with the
+    # manifest's credentials) and audited nothing, where `mcprt call` was refused.
+    state = {"OPS_TOKEN": OPS, "MCPRT_STATE_URL": redis.url}
+    recorded = mcprt_cli("record", str(folder / "mcp.yaml"), "ping", "--args", "{}", "--name", "up",
+                         env=state, timeout=60)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    try:
+        mark = audit_mark(folder)
+        passed = mcprt_cli("test", str(folder / "mcp.yaml"), env=state, timeout=60)
+        assert passed.returncode == 0, passed.stdout + passed.stderr
+        assert [(r["type"], r.get("action") or r.get("outcome"), r["tool"], r["principal"])
+                for r in audited(folder, mark)] == [("decision", "allow", "ping", "stdio"),
+                                                    ("call", "ok", "ping", "stdio")]
+
+        admin = {"MCPRT_TOKEN": OPS}
+        paused = mcprt_cli("pause", "ping", "--reason", "freeze", "--url", served.url, env=admin, timeout=60)
+        assert paused.returncode == 0, paused.stderr
+        try:
+            mark = audit_mark(folder)
+            refused = mcprt_cli("test", str(folder / "mcp.yaml"), env=state, timeout=60)
+            assert refused.returncode == 1, refused.stdout + refused.stderr
+            out = refused.stdout + refused.stderr
+            assert "tool ping is paused by an operator (reason: freeze)" in out and "1 failed" in out, out
+            assert [(r.get("action") or r.get("outcome"), r.get("rule")) for r in audited(folder, mark)] == [
+                ("paused", "pause:tool:ping"), ("denied", None)]
+            # the pytest plugin runs the same harness: the case fails the same way
+            (tmp_path / "pytest.ini").write_text("[pytest]\n")
+            mark = audit_mark(folder)
+            plugin = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                 "-p", "no:hypothesispytest", "--mcprt-manifest", str(folder / "mcp.yaml")],
+                cwd=tmp_path, env=child_env(**state), capture_output=True, text=True, timeout=120)
+            assert plugin.returncode == 1, plugin.stdout + plugin.stderr
+            assert "1 failed" in plugin.stdout and "paused by an operator (reason: freeze)" in plugin.stdout
+            assert [r.get("action") or r.get("outcome") for r in audited(folder, mark)] == ["paused", "denied"]
+        finally:
+            resumed = mcprt_cli("resume", "ping", "--url", served.url, env=admin, timeout=60)
+            assert resumed.returncode == 0, resumed.stderr
+        # Redis away: the live case is an error saying so, never an ungoverned call
+        gone = mcprt_cli("test", str(folder / "mcp.yaml"), env={**state, "MCPRT_STATE_URL":
+                                                                  f"redis://127.0.0.1:{free_port()}/0"}, timeout=60)
+        assert gone.returncode == 1 and "cannot reach the shared state" in gone.stdout + gone.stderr
+        assert "Traceback" not in gone.stdout + gone.stderr
+    finally:
+        shutil.rmtree(folder / "cases", ignore_errors=True)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+
 
 from tests.support.cli import mcprt_cli
 from tests.support.components import redis_server
@@ -56,8 +59,10 @@ async def test_every_policy_endpoint_answers_503_with_the_outage_while_redis_is_
                          ("approvals", "approve", request["id"]), ("approvals", "deny", request["id"])):
                 done = mcprt_cli(*args, "--url", up.url, env={"MCPRT_TOKEN": OPS}, timeout=60)
                 assert done.returncode == 2, (args, done.stdout, done.stderr)
-                assert "HTTP 503: " + UNAVAILABLE in done.stderr, (args, done.stderr)
+                assert "HTTP 503: " + UNAVAILABLE + ": it cannot be reached; try again shortly" in done.stderr, \
+                    (args, done.stderr)
                 assert "Traceback" not in done.stderr and "Internal Server Error" not in done.stderr
+                assert f":{redis.port}" not in done.stderr, done.stderr  # the Redis address is not the caller's
 
             headers = {"Authorization": f"Bearer {OPS}"}
             for method, path in (("GET", "/policy/pauses"), ("GET", f"/policy/approvals/{request['id']}"),
@@ -65,6 +70,18 @@ async def test_every_policy_endpoint_answers_503_with_the_outage_while_redis_is_
                 answer = httpx.request(method, up.base + path, headers=headers, timeout=30)
                 assert answer.status_code == 503, (path, answer.text)
                 assert answer.json()["error"].startswith(UNAVAILABLE), (path, answer.text)
+                assert f":{redis.port}" not in answer.text and "127.0.0.1" not in answer.text, answer.text
+            # one who may decide no approval is refused before the state is read (as a non-admin's pause is),
+            # not told of the outage and where Redis is
+            for path in (f"/policy/approvals/{request['id']}/approve", "/policy/pause"):
+                refused = httpx.post(up.base + path, headers={"Authorization": "Bearer tok-alice"}, timeout=30,
+                                     json={"target": "tool:refund"})
+                assert refused.status_code == 403, (path, refused.text)
+            assert refused.json() == {"error": "alice may not pause or resume (policy.admins)"}
+            denied = httpx.post(up.base + f"/policy/approvals/{request['id']}/deny", json={}, timeout=30,
+                                headers={"Authorization": "Bearer tok-alice"})
+            assert denied.json() == {"error": "alice may not decide approvals (policy.approvals.approvers)"}
+            assert f"approval vote refused id={request['id']} by=alice vote=deny" in up.log()  # the operator sees it
             # a form post (the status page's Pause button) goes back to its page with the outage as its note
             form = httpx.post(up.base + "/policy/pause", headers=headers, timeout=30,
                               data={"target": "tool:refund", "back": "/status"})
@@ -72,3 +89,20 @@ async def test_every_policy_endpoint_answers_503_with_the_outage_while_redis_is_
             assert form.headers["location"].startswith("/status?note=shared+state+%28Redis%29+is+unavailable")
             # the refusals say so in the log, never as an unhandled exception
             assert "Exception in ASGI application" not in up.log() and "Traceback" not in up.log()
+
+
+@pytest.mark.parametrize(("policy", "deciders"), [
+    ({"rules": [{"match": {"tools": ["refund"]}, "action": "approve"}], "approvals": {"approvers": ["ops"]}},
+     ("ops",)),
+    ({"rules": [{"match": {"tools": ["refund"]}, "action": "approve", "approvals": {"approvers": ["lead"]}},
+                {"match": {"tools": ["wipe"]}, "action": "approve"}], "approvals": {"approvers": ["ops", "lead"]}},
+     ("lead", "ops")),
+    ({"rules": [{"match": {"tools": ["refund"]}, "action": "approve", "approvals": {"approvers": ["lead"]}}],
+      "default": "approve"}, None),  # the default's approvers are anyone: no one is refused up front
+    ({"approvals": {"approvers": ["ops"]}}, ("ops",)),  # nothing asks a human: the shared approvers
+    ({}, None),
+])
+def test_who_may_decide_some_approval_under_a_policy(policy: dict[str, Any], deciders: tuple[str, ...] | None) -> None:
+    from mcprt.manifest.policy import Policy  # after the package's own import order (as test_policy_gitops)
+
+    assert Policy.model_validate(policy).deciders() == deciders

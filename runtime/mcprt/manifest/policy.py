@@ -218,3 +218,17 @@ class Policy(StrictModel):
         found: list[tuple[str] | tuple[str, int]] = [("rules", i) for i, r in enumerate(self.rules)
                                                     if r.action == "approve"]
         return [*found, ("default",)] if self.default == "approve" else found
+
+    def deciders(self) -> tuple[str, ...] | None:
+        """The principal patterns who may decide some approval request under this policy: the approvers
+        in force for each `approve` rule (and `default: approve`), or `approvals.approvers` when nothing
+        asks a human. None when one of those lists is empty (anyone authenticated but the caller decides)."""
+        rules = [self.rules[path[1]].approvals if path[0] == "rules" else None  # type: ignore[misc]
+                 for path in self.approving()] or [None]
+        patterns: list[str] = []
+        for own in rules:
+            approvers = self.approvals.in_force(own).approvers
+            if not approvers:
+                return None
+            patterns += approvers
+        return tuple(dict.fromkeys(patterns))

@@ -12,16 +12,20 @@ inbound auth is on, and cross-site Origins are refused — which also stops cros
 - `GET  /status/approvals`                  → an HTML page with approve/deny buttons (also a
   section of `/status` through `observability.sections`)
 
-Every one of them is for `policy.admins` only (`PolicyService.may_administer`; deciding also needs the
-request's approvers). When the shared state (Redis) does not answer, each answers 503 with the error tool
-calls get (`shared state (Redis) is unavailable: …`; a form post goes back to its page with it as a note),
-never a bare 500: an operator hitting the kill switch during an outage must learn that it did not take.
+Every one of them is for `policy.admins` only (`PolicyService.may_administer`), but deciding, which is for
+the request's approvers; whom the policy in force lets decide nothing (`Policy.deciders`) gets 403 before
+any state is read, as a non-admin's pause does. When the shared state (Redis) does not answer, each answers
+503 with the error tool calls get (`shared state (Redis) is unavailable: …`, naming no address: `outage_answer`;
+a form post goes back to its page with it as a note), never a bare 500: an operator hitting the kill switch
+during an outage must learn that it did not take.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import html
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -33,6 +37,7 @@ from starlette.routing import Route
 
 from ..identity.principal import ANONYMOUS, Principal, from_scope
 from ..errors import StateUnavailable, did_you_mean
+from ..observability.log import log_event
 from .service import Conflict, Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
 
@@ -72,8 +77,18 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
         form, fields = await _fields(request)
         if fields is None:
             return _error(400, "send JSON or a form (at most 16 KB)")
+        principal = _principal(request)
+        deciders = service.gate.policy.deciders() if service.gate is not None else None
+        if deciders is not None and not any(fnmatch.fnmatchcase(principal.subject, p) for p in deciders):
+            # before the state is read, as pause refuses a non-admin: one who may decide nothing is told
+            # so, and learns nothing of the request nor of the state (an outage's 503)
+            refused = f"{principal.subject} may not decide approvals (policy.approvals.approvers)"
+            # as every refused vote is (`PolicyService.decide`): an operator must see the attempt
+            log_event("approval vote refused", logging.WARNING, id=request.path_params["id"], by=principal.subject,
+                      vote=request.path_params["verdict"], why=refused)
+            return _back(back, fields, refused) if form else _error(403, refused)
         try:
-            decided = await service.decide(request.path_params["id"], _principal(request), approve,
+            decided = await service.decide(request.path_params["id"], principal, approve,
                                            _text(fields.get("reason")))
         except Forbidden as exc:
             return _back(back, fields, str(exc)) if form else _error(403, str(exc))
@@ -145,7 +160,7 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
                 form, fields = await _fields(request)  # Starlette keeps the body read by the handler
                 if form and fields is not None:
                     return _back(back, fields, str(exc))
-                return _error(503, str(exc))  # RFC 9110 §15.6.4: the server cannot handle it for now
+                return outage_answer(exc)
 
         return answer
 
@@ -276,6 +291,14 @@ def _back(resolve: ReturnTo, fields: dict[str, Any], note: str | None) -> Respon
 
         target += ("&" if "?" in target else "?") + urlencode({"note": note})
     return RedirectResponse(target, status_code=303)
+
+
+def outage_answer(exc: StateUnavailable) -> JSONResponse:
+    """503 `{"error": "shared state (Redis) is unavailable: …; try again shortly"}` (RFC 9110 §15.6.4: a
+    condition that passes): the answer of every HTTP endpoint whose shared state did not answer — these
+    routes, and any other through `server.http`'s exception handler. Its words name no address and no
+    password (`state.redis_client.unavailable`)."""
+    return _error(503, str(exc))
 
 
 def _error(status: int, message: str) -> JSONResponse:

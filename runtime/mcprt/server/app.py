@@ -27,7 +27,8 @@ from ..manifest.model import ServerConfig
 from ..observability import tracing
 from ..observability.events import new_call_id
 from ..scrubbing import SECRETS
-from ..toolset.invoke import call_tool, error_result, refuse_unserved
+from ..contracts import ToolResult
+from ..toolset.invoke import call_tool, error_result, resolve_or_refuse
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
 from .listen_cap import ClientListenCap
@@ -149,15 +150,14 @@ def build_server(
         principal = principal_of(ctx)
         # a tool a policy hides is unknown to this caller
         call_id = new_call_id()
-        tool = toolset.get_for(params.name, principal, session_id_of(ctx), call_id)
-        if tool is None:  # no call runs, yet it is logged and published as every call is
-            message = toolset.unknown_tool_message(params.name, principal, reloading=holder.reloading,
-                                                   incoming=holder.incoming)
-            refused = refuse_unserved(params.name, toolset.get(params.name), message, started=started,
-                                      principal=principal, session_id=session_id_of(ctx),
-                                      request_id=None if ctx.request_id is None else str(ctx.request_id),
-                                      call_id=call_id)
-            return to_call_result(refused, params.name)
+        found = resolve_or_refuse(
+            toolset, params.name, principal, started=started, call_id=call_id, session_id=session_id_of(ctx),
+            request_id=None if ctx.request_id is None else str(ctx.request_id),
+            message=lambda: toolset.unknown_tool_message(params.name, principal, reloading=holder.reloading,
+                                                         incoming=holder.incoming))
+        if isinstance(found, ToolResult):  # no call runs, yet it is logged and published as every call is
+            return to_call_result(found, params.name)
+        tool = found
 
         def run(peer: Any) -> Any:
             return call_tool(

@@ -156,9 +156,12 @@ def build_http_app(
 
 
 async def state_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """503 `{"error": "shared state (Redis) is unavailable: …"}` (RFC 9110 §15.6.4: a condition that
-    passes; the message names no URL and no password: `state.redis_client.unavailable`)."""
-    return JSONResponse({"error": str(exc)}, status_code=503)
+    """The answer to a request whose route raised StateUnavailable: the policy endpoints' 503
+    (`policy.http.outage_answer`)."""
+    from ..policy.http import outage_answer
+
+    assert isinstance(exc, StateUnavailable)  # registered for it alone
+    return outage_answer(exc)
 
 
 def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolicy], list[Route]],

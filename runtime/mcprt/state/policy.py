@@ -212,9 +212,14 @@ class RedisPolicyState:
 
     # --- pub/sub ------------------------------------------------------------------------------
 
+    async def read(self) -> None:
+        """Read the pauses once, listening for nothing: all a one-shot call needs (`mcprt.oneshot`), which
+        checks them once and ends. A serving replica calls `start`."""
+        await self._read_pauses()
+
     async def start(self) -> None:
         """Read the pauses and start listening for changes made by any replica."""
-        await self._read_pauses()
+        await self.read()
         if self._listener is None:
             self._listener = asyncio.get_running_loop().create_task(self._listen(),
                                                                     name="shared state events listener")

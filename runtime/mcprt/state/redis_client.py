@@ -52,23 +52,45 @@ def make_client(url: str, *, command_timeout: float = COMMAND_TIMEOUT) -> Redis:
     )
 
 
-async def connect(url: str) -> Redis:
-    """Open and check the connection once (PING): `mcprt up` refuses to start without its state."""
+SERVING_ADVICE = "Start Redis, fix `server.state` / MCPRT_STATE_URL, or unset it to keep state in this process."
+
+
+async def connect(url: str, *, advice: str = SERVING_ADVICE) -> Redis:
+    """Open and check the connection once (PING): `mcprt up` refuses to start without its state.
+    Raises McprtError `cannot reach the shared state at URL (password masked): why. {advice}`; `advice`
+    is what the user should do, which depends on who needs the state (`oneshot.GOVERNED_ADVICE`)."""
     client = make_client(url)
     try:
         await client.ping()
     except Exception as exc:  # redis raises its own ConnectionError / TimeoutError / AuthenticationError
         await client.aclose()
-        raise McprtError(
-            f"cannot reach the shared state at {redact_state_url(url)}: {_reason(exc)}. "
-            "Start Redis, fix `server.state` / MCPRT_STATE_URL, or unset it to keep state in this process."
-        ) from None
+        raise McprtError(f"cannot reach the shared state at {redact_state_url(url)}: {_reason(exc)}. {advice}") from None
     return client
 
 
 def unavailable(exc: BaseException) -> StateUnavailable:
-    """The error calls see when Redis fails mid-serving (never a traceback, never the URL)."""
-    return StateUnavailable(f"shared state (Redis) is unavailable: {_reason(exc)}; try again shortly")
+    """The error calls and HTTP clients see when Redis fails mid-serving: `shared state (Redis) is
+    unavailable: <why, in general words>; try again shortly`. Never a traceback, the URL, nor redis-py's
+    text, which names the Redis host and port (`Error 111 connecting to 10.0.0.5:6379`): any caller
+    with a token reads it. The detail is the operator's: the error's `reason`, which a call's log line
+    carries (`reason=Error 111 connecting to …`)."""
+    error = StateUnavailable(f"shared state (Redis) is unavailable: {_outage(exc)}; try again shortly")
+    error.reason = _reason(exc)
+    return error
+
+
+def _outage(exc: BaseException) -> str:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import OutOfMemoryError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    if isinstance(exc, OutOfMemoryError):  # Redis answers, but refuses writes: say what to change
+        return _reason(exc)
+    if isinstance(exc, RedisTimeoutError | TimeoutError):
+        return "it did not answer in time"
+    if isinstance(exc, RedisConnectionError | OSError):
+        return "it cannot be reached"
+    return f"it answered with an error ({type(exc).__name__})"
 
 
 def is_redis_error(exc: BaseException) -> bool:

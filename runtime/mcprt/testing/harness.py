@@ -1,5 +1,10 @@
 """Replaying cases through the real pipeline: compile → call_tool → HTTP executor → replay upstream.
 
+A case with no recorded response (a `python:`, `command:` or `url:` tool's) is no replay: its tool runs
+for real with the manifest's credentials, so it is governed as `mcprt call` is (`mcprt.oneshot`: audited,
+decided by the policy as `stdio`, paused and rate-limited in the shared state). Replays, which reach only
+the loopback replay upstream, run ungated.
+
 `ReplayHarness` is the async core (one compiled manifest, one replay upstream). `ReplaySession`
 runs a harness on a private event-loop thread behind a synchronous API, so pytest items (which
 must not own a loop: the user's suite may run pytest-asyncio), `mcprt test`, `mcprt record` and
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Sequence
+from contextlib import AsyncExitStack
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +76,8 @@ class ReplayHarness:
         self.warnings: list[str] = []
         self.warning_diagnostics: list[Diagnostic] = []  # the compile's warnings, as `mcprt validate` gives them
         self._runtime: Any = None
+        self._gates: list[tuple[Tool, Any]] = []  # each tool's policy gate, off while replaying (`open`)
+        self._governed: AsyncExitStack | None = None  # `oneshot.governed`, from the first live call on
         self._alone: dict[Path, LoadedManifest | None] = {}  # an included manifest loaded by itself
 
     async def open(self) -> None:
@@ -91,10 +99,14 @@ class ReplayHarness:
         # Replays check shaping, not policy: the harness's own tools run ungated, and cases assert
         # decisions explicitly (`policy:`) against the gate kept here.
         self.gate = compiled.toolset.gate
-        for tool in compiled.toolset:
+        self._gates = [(tool, tool.gate) for tool in compiled.toolset if tool.gate is not None]
+        for tool, _ in self._gates:
             tool.gate = None
 
     async def close(self) -> None:
+        if self._governed is not None:  # the audit records written out, Redis closed
+            governed, self._governed = self._governed, None
+            await governed.aclose()
         if self._runtime is not None:
             await self._runtime.aclose()
             self._runtime = None
@@ -168,7 +180,8 @@ class ReplayHarness:
             return run
         replayed = case.response is not None
         self.upstream.expect(case.response if replayed else None)
-        result = await asyncio.wait_for(call_tool(tool, dict(case.args)), CALL_TIMEOUT)
+        call = call_tool(tool, dict(case.args)) if replayed else self._live(case, tool)
+        result = await asyncio.wait_for(call, CALL_TIMEOUT)
         received = list(self.upstream.received)
         run = CaseRun(case, tool.name, result, received, notes=notes, policy_checked=check_policy)
         if replayed:
@@ -180,6 +193,27 @@ class ReplayHarness:
             ]
         run.policy_problems = self.policy_problems(case, tool) if check_policy else []
         return run
+
+    async def _live(self, case: Case, tool: Tool) -> ToolResult:
+        """Call `tool` for real, governed as a one-shot call (the module docstring); McprtError when the
+        audit log or the shared state cannot be opened, or a policy hides the tool from `stdio`."""
+        from ..oneshot import LOCAL, call_once, governed
+
+        assert self.loaded is not None and self.toolset is not None
+        if self._governed is None:
+            stack = AsyncExitStack()
+            await stack.enter_async_context(governed(self._runtime, self.loaded, self.settings))
+            self._governed = stack
+        toolset = self.toolset
+        for gated, gate in self._gates:
+            gated.gate = gate
+        try:
+            return await call_once(toolset, tool.name, dict(case.args), lambda: McprtError(
+                f"{case.path}: {toolset.unknown_tool_message(tool.name, LOCAL)} (hidden by the policy from "
+                "`stdio`, the caller of a case that calls its tool for real)"))
+        finally:
+            for gated, _ in self._gates:
+                gated.gate = None
 
     async def _loaded_alone(self, manifest: Path) -> LoadedManifest | None:
         """`manifest` (an included one) loaded by itself, as its own replay loads it; None when it does not."""

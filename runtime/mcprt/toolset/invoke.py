@@ -10,7 +10,8 @@ import asyncio
 import difflib
 import logging
 import time
-from typing import Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import PolicyDenied, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
 from ..identity.principal import Principal
@@ -25,6 +26,9 @@ from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
 from .stopping import RUNNING, STOPPED
 from .tool import Tool
+
+if TYPE_CHECKING:
+    from .toolset import ToolSet
 
 
 _MAX_PROBLEMS = 10  # argument problems said in one refusal; the rest are counted
@@ -119,6 +123,22 @@ def refuse_unserved(name: str, hidden: Tool | None, message: str, *, started: fl
             raw_bytes=0, sent_bytes=result.sent_bytes, principal=principal, session_id=session_id,
             request_id=request_id, error=message, call_id=call_id))
     return result
+
+
+def resolve_or_refuse(toolset: ToolSet, name: str, principal: Principal | None, *, started: float, call_id: str,
+                      session_id: str | None = None, request_id: str | None = None,
+                      message: Callable[[], str] | None = None) -> Tool | ToolResult:
+    """The tool `principal` calls by `name` (`ToolSet.get_for`), or, when none has the name or a policy
+    hides it from them, that refusal answered and accounted for (`refuse_unserved`): the one step every
+    entry point takes before `call_tool` — a served `tools/call` (`server.app`), a one-shot call
+    (`mcprt.oneshot`) — so they cannot drift apart. `message()`: the refusal's words (default
+    `toolset.unknown_tool_message(name, principal)`)."""
+    tool = toolset.get_for(name, principal, session_id, call_id)
+    if tool is not None:
+        return tool
+    words = message() if message is not None else toolset.unknown_tool_message(name, principal)
+    return refuse_unserved(name, toolset.get(name), words, started=started, principal=principal,
+                           session_id=session_id, request_id=request_id, call_id=call_id)
 
 
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
