@@ -13,7 +13,9 @@ Record fields (absent when unknown):
           pause/resume, an approver's vote and an expiry, which decide no call of their own;
           `principal` of an approval's records is its caller, whose kind and client are known only
           on the call's own records; `approvers`: the list of who settled it; `voter`…`vote`: an
-          `approval_vote`, one per recorded vote, `vote` `approve` or `deny`, `reason` the voter's)
+          `approval_vote`, one per recorded vote, `vote` `approve` or `deny`, `reason` the voter's,
+          or an `approval_vote_refused`, one per vote not recorded, `reason` why — no `tool`,
+          `source`, `principal` or `rule` when its `approval_id` names no request)
   unknown_tool: {"time", "type": "unknown_tool", "tool", "principal", "principal_kind", "client_id",
                  "session", "request"}
           (a `tools/call` naming no tool this server offers; `tool` cut to 100 characters, "…")
