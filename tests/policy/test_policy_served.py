@@ -809,3 +809,25 @@ def test_every_name_a_client_controls_is_plain_text_in_the_webhook(name: str) ->
         .replace("`", "ˋ") + "`"
     assert body["blocks"][0]["text"]["text"].count(span) == 3  # principal, tool, source: each one whole span
     assert body["metadata"]["event_payload"]["tool"] == name  # machines get the exact value
+
+
+@pytest.mark.parametrize("name", ["u" * 5000, "<" * 5000, "&" * 1000 + "`" * 1000])
+def test_no_name_makes_a_webhook_section_longer_than_slack_takes(name: str) -> None:
+    """The review of the Slack escaping: the arguments' block was capped at Slack's 3,000 characters, the
+    section naming the caller was not — an OAuth `sub` of 5,000 characters made it 5,251 and Slack refuses
+    the whole message. Each name is shown in at most 200 characters, cut with `…`, never inside an entity."""
+    from mcprt.policy.service import webhook_body
+    from mcprt.policy.state import ApprovalRequest
+
+    request = ApprovalRequest(id="ap_1", key="k", tool="x" * 64, source="bank", principal=name, arguments={"a": 1},
+                              created=0.0, expires=60.0)
+    body = webhook_body(request, "http://127.0.0.1:8765")
+    head = body["blocks"][0]["text"]["text"]
+    span = head.split(" wants to call ")[0].removeprefix("*Approval needed*: ")
+    assert len(span) <= 200 and span.endswith("…`") and span.count("`") == 2, span
+    assert not re.search(r"&(?!amp;|lt;|gt;)", span)  # an entity is kept whole or not at all
+    assert len(head) < 500 and body["text"].count("…`") == 1
+    assert body["metadata"]["event_payload"]["principal"] == name  # machines get the exact value
+    assert body["blocks"][2]["elements"][0]["text"].endswith(  # the operator's command is not cut
+        "`mcprt approvals approve ap_1 --url http://127.0.0.1:8765` or <http://127.0.0.1:8765/status/approvals|the "
+        "status page>")

@@ -273,7 +273,7 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
     caller's name cannot add a link, a mention (`<!channel>`), formatting, or end the code block;
     `metadata` keeps the exact values."""
     arguments = _short_json(request.arguments, 1500)
-    how = slack.code(f"mcprt approvals approve {request.id} --url {base_url or 'URL'}")
+    how = slack.code(f"mcprt approvals approve {request.id} --url {base_url or 'URL'}", limit=1000)  # the operator's URL
     page = f"{base_url}/status/approvals" if base_url else None
     text = (f"mcprt: {slack.code(request.principal)} wants to call {slack.code(request.tool)} — approval "
             f"{slack.code(request.id)} needs {request.required} approval(s). Approve with {how}"
