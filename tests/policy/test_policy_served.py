@@ -392,7 +392,7 @@ async def test_cli_deny_reaches_the_model_with_its_reason(served: UpProcess) -> 
         again = await client.call_tool("write_note", arguments)
         assert again.is_error and "denied by alice: not today" in text_of(again)
     # a compliance trial: who decided was only in free text; the denial is a vote record, then a settled one
-    records = audit_records(served, request["id"], 4)
+    records = audit_records(served, request["id"], 5)  # and approval_pending: 4 could miss the `deny`
     vote = next(r for r in records if r["action"] == "approval_vote")
     assert (vote["voter"], vote["voter_kind"], vote["vote"], vote["reason"], vote["principal"]) == (
         "alice", "token", "deny", "not today", "ci-bot")
@@ -422,7 +422,30 @@ async def test_no_self_approval_and_only_approvers(served: UpProcess) -> None:
     assert answers == [(404, "no open approval request ID that you may decide")] * 4
     log = served.wait_log(f"approval vote refused id={request['id']} by=carol")
     assert "is not an approver (approvers: alice, bob)" in log  # the operator still learns why
-    assert not [r for r in audit_records(served, request["id"], 9, timeout=1) if r["action"] == "approval_vote"]
+    # The review of that fix: a refused vote reached only the log, not the audit log a compliance auditor reads.
+    # Each is now its own record, the voter structured; a non-approver's names no approver.
+    records = audit_records(served, request["id"], 6)
+    assert [r["action"] for r in records] == ["approval_requested", "approval_pending"] + ["approval_vote_refused"] * 4
+    own_vote, *outsider_votes = records[2:]
+    assert {k: own_vote[k] for k in ("tool", "principal", "voter", "voter_kind", "vote", "reason")} == {
+        "tool": "write_note", "principal": "alice", "voter": "alice", "voter_kind": "token", "vote": "approve",
+        "reason": "alice made this call and cannot decide it (no self-approval)"}
+    assert [(r["voter"], r["vote"], r["reason"], r["tool"]) for r in outsider_votes] == [
+        ("carol", "approve", "carol is not an approver", "write_note"),
+        ("carol", "approve", "carol is not an approver", "write_note"),
+        ("carol", "deny", "carol is not an approver", "write_note")]
+    assert not [r for r in records if "approvers" in r or "bob" in json.dumps(r)]
+    unknown = audit_records(served, "ap_doesnotexist0", 2)
+    assert [{k: v for k, v in r.items() if k != "time"} for r in unknown] == [
+        {"type": "decision", "action": "approval_vote_refused", "reason": "no open approval request "
+         "ap_doesnotexist0 that you may decide", "approval_id": "ap_doesnotexist0", "voter": "carol",
+         "voter_kind": "token", "vote": verdict} for verdict in ("approve", "deny")]
+    long_id = "ap_" + "x" * 5000  # the id is the voter's string: the record keeps 100 characters of it
+    response = httpx.post(f"{served.base}/policy/approvals/{long_id}/approve", json={}, timeout=10,
+                          headers={"Authorization": f"Bearer {TOKENS['carol']}"})
+    assert response.status_code == 404
+    [cut] = audit_records(served, long_id[:99] + "…", 1)
+    assert cut["reason"] == f"no open approval request {long_id[:99]}… that you may decide"
     anonymous = httpx.post(f"{served.base}/policy/approvals/{request['id']}/approve", timeout=10)
     assert anonymous.status_code == 401
 
@@ -571,6 +594,14 @@ async def test_a_vote_against_what_stands_is_refused_and_changes_nothing(served:
     stored = httpx.get(f"{served.base}/policy/approvals/{request['id']}", timeout=10,
                        headers={"Authorization": f"Bearer {TOKENS['alice']}"}).json()
     assert [(v["approver"], v["approve"]) for v in stored["votes"]] == [("alice", True), ("bob", True)]
+    # and an audit record each, saying why (the agreeing vote changed nothing and is neither recorded nor refused)
+    refused = [(r["voter"], r["vote"], r["reason"]) for r in audit_records(served, request["id"], 8)
+               if r["action"] == "approval_vote_refused"]
+    assert refused == [
+        ("alice", "deny", f"alice already approved {request['id']}; a vote cannot be changed, so this denial was not "
+                          "recorded"),
+        ("carol", "deny", f"{request['id']} was already approved by alice, bob; this denial was not recorded"),
+        ("ci-bot", "approve", "ci-bot made this call and cannot decide it (no self-approval)")]
 
 
 async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpProcess) -> None:
@@ -712,7 +743,8 @@ async def test_an_approval_under_a_replaced_policy_does_not_carry_a_call_the_new
     # one call ran: the one the last reload freed (the approved one under the deny policy did not)
     assert [c["tool"] for c in audit if c["type"] == "call" and c["outcome"] == "ok"] == ["transfer"]
     closed = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == closing["id"]]
-    assert closed == [("approval_requested", "rules[0]"), ("approval_closed", "reload"), ("allow", "reload")], closed
+    assert closed == [("approval_requested", "rules[0]"), ("approval_closed", "reload"), ("allow", "reload"),
+                      ("approval_vote_refused", "rules[0]")], closed  # alice's late vote, refused
 
 
 async def test_a_slow_python_tool_never_starves_the_other_tools_and_a_queued_call_says_so(served: UpProcess) -> None:
@@ -777,3 +809,25 @@ def test_every_name_a_client_controls_is_plain_text_in_the_webhook(name: str) ->
         .replace("`", "ˋ") + "`"
     assert body["blocks"][0]["text"]["text"].count(span) == 3  # principal, tool, source: each one whole span
     assert body["metadata"]["event_payload"]["tool"] == name  # machines get the exact value
+
+
+@pytest.mark.parametrize("name", ["u" * 5000, "<" * 5000, "&" * 1000 + "`" * 1000])
+def test_no_name_makes_a_webhook_section_longer_than_slack_takes(name: str) -> None:
+    """The review of the Slack escaping: the arguments' block was capped at Slack's 3,000 characters, the
+    section naming the caller was not — an OAuth `sub` of 5,000 characters made it 5,251 and Slack refuses
+    the whole message. Each name is shown in at most 200 characters, cut with `…`, never inside an entity."""
+    from mcprt.policy.service import webhook_body
+    from mcprt.policy.state import ApprovalRequest
+
+    request = ApprovalRequest(id="ap_1", key="k", tool="x" * 64, source="bank", principal=name, arguments={"a": 1},
+                              created=0.0, expires=60.0)
+    body = webhook_body(request, "http://127.0.0.1:8765")
+    head = body["blocks"][0]["text"]["text"]
+    span = head.split(" wants to call ")[0].removeprefix("*Approval needed*: ")
+    assert len(span) <= 200 and span.endswith("…`") and span.count("`") == 2, span
+    assert not re.search(r"&(?!amp;|lt;|gt;)", span)  # an entity is kept whole or not at all
+    assert len(head) < 500 and body["text"].count("…`") == 1
+    assert body["metadata"]["event_payload"]["principal"] == name  # machines get the exact value
+    assert body["blocks"][2]["elements"][0]["text"].endswith(  # the operator's command is not cut
+        "`mcprt approvals approve ap_1 --url http://127.0.0.1:8765` or <http://127.0.0.1:8765/status/approvals|the "
+        "status page>")

@@ -13,12 +13,14 @@ Record fields (absent when unknown):
           pause/resume, an approver's vote and an expiry, which decide no call of their own;
           `principal` of an approval's records is its caller, whose kind and client are known only
           on the call's own records; `approvers`: the list of who settled it; `voter`…`vote`: an
-          `approval_vote`, one per recorded vote, `vote` `approve` or `deny`, `reason` the voter's)
+          `approval_vote`, one per recorded vote, `vote` `approve` or `deny`, `reason` the voter's,
+          or an `approval_vote_refused`, one per vote not recorded, `reason` why — no `tool`,
+          `source`, `principal` or `rule` when its `approval_id` names no request)
   unknown_tool: {"time", "type": "unknown_tool", "tool", "principal", "principal_kind", "client_id",
                  "session", "request"}
+          (a `tools/call` naming no tool this server offers; `tool` cut to 100 characters, "…")
 `principal_kind` is how the principal authenticated (`token`, `oauth`, `stdio`, `anonymous`);
 `client_id` the OAuth client it acted through (RFC 9068 §2.2 `client_id`, else OIDC `azp`).
-          (a `tools/call` naming no tool this server offers; `tool` cut to 100 characters, "…")
 `time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
 `audit_arguments: true` it is an object of their values, secret-looking names and the manifest's
 secrets redacted, each value longer than `VALUE_LIMIT` characters (a string, or another value's

@@ -68,14 +68,16 @@ class CallEvent:
 @dataclass(slots=True)
 class DecisionEvent:
     """One policy decision (allow, deny, approval_requested/granted/denied, approval_vote — one
-    approver's recorded vote, whether or not it settled the request —, approval_pending — a
+    approver's recorded vote, whether or not it settled the request —, approval_vote_refused — a vote
+    not recorded: one's own call, not an approver, an unknown or expired id, against what stands
+    (`reason` says which) —, approval_pending — a
     call's wait for approval ended with its request still open —, approval_expired — a request
     nobody decided within `valid_for`, published once —, approval_closed — a request a reload made
     unneeded, closed once —, rate_limited, paused, hidden)."""
 
     time: float
     action: str
-    tool: str
+    tool: str | None  # None: a decision about no known tool (a vote refused on an id that names no request)
     source: str | None = None
     principal: Principal | None = None
     rule: str | None = None  # e.g. "rules[2]" or "rate_limits[0]"
@@ -90,8 +92,8 @@ class DecisionEvent:
     # The approvers whose votes settled the request: who approved (`approval_granted`, and the approved
     # call's `allow`), who denied (`approval_denied`, and the refused call's `deny`).
     approvers: tuple[str, ...] | None = None
-    voter: Principal | None = None  # `approval_vote`: the approver who voted (an authenticated principal)
-    vote: Literal["approve", "deny"] | None = None  # `approval_vote`: how they voted
+    voter: Principal | None = None  # `approval_vote(_refused)`: who voted (an authenticated principal)
+    vote: Literal["approve", "deny"] | None = None  # `approval_vote(_refused)`: how they voted
 
 
 def new_call_id() -> str:
@@ -101,6 +103,12 @@ def new_call_id() -> str:
 
 NAME_LIMIT = 100
 """Characters of a made-up tool name an `UnknownToolEvent` keeps: the name is the client's string."""
+
+
+def cut_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """A name a client made up (an unknown tool's, an approval id that names no request), cut to
+    `limit` characters, ending "…" when cut: a record keeps it without growing with it."""
+    return name if len(name) <= limit else name[:limit - 1] + "…"
 
 
 @dataclass(slots=True)
@@ -119,8 +127,7 @@ class UnknownToolEvent:
     @classmethod
     def of(cls, time: float, name: str, principal: Principal | None, session_id: str | None,
            request_id: str | None, latency: float = 0.0) -> UnknownToolEvent:
-        cut = name if len(name) <= NAME_LIMIT else name[:NAME_LIMIT - 1] + "…"
-        return cls(time, cut, principal, session_id, request_id, latency)
+        return cls(time, cut_name(name), principal, session_id, request_id, latency)
 
 
 Event = CallEvent | DecisionEvent | UnknownToolEvent

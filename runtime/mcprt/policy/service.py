@@ -13,10 +13,10 @@ import fnmatch
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..identity.principal import Principal
-from ..observability.events import BUS, DecisionEvent
+from ..observability.events import BUS, DecisionEvent, cut_name
 from ..observability.log import log_event, rfc3339
 from ..periodic import repeat_forever
 from ..settings import env_limit
@@ -133,35 +133,30 @@ class PolicyService:
         decision (voter, vote, the voter's reason), and the vote that settles the request also as
         `approval_granted`/`approval_denied` with the `approvers` who settled it."""
         request = await self.state.approval_get(approval_id)
-        if request is None:
-            raise NotFound(unknown_request(approval_id))
-        verdict = "approve" if approve else "deny"
+        verdict: Literal["approve", "deny"] = "approve" if approve else "deny"
         try:
+            if request is None:
+                raise NotFound(unknown_request(approval_id))
             # first: one who may not decide this request learns nothing more of it (its status, its expiry)
             self.check_decider(request, principal)
-        except (Forbidden, NotApprover) as exc:  # one's own call, or a non-approver: an operator must see it
-            why = str(exc) if isinstance(exc, Forbidden) else \
-                f"{principal.subject} is not an approver (approvers: {', '.join(exc.approvers)})"
-            log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject,
-                      **client_field(principal), vote=verdict, why=why)
-            raise
-        if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
-            settled = "never decided" if request.status == "pending" else f"{request.status}, and its decision lapsed"
-            raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} within "
-                           "approvals.valid_for); nothing was recorded: the caller's next identical call opens a new "
-                           "request")
-        before = request.status
-        vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
-        updated = await self.state.approval_decide(approval_id, vote)
-        if updated is None:
-            raise NotFound(f"no open approval request {approval_id}")
-        if not any(v.approver == vote.approver and v.time == vote.time for v in updated.votes):
-            try:
+            if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
+                settled = "never decided" if request.status == "pending" else \
+                    f"{request.status}, and its decision lapsed"
+                raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} "
+                               "within approvals.valid_for); nothing was recorded: the caller's next identical call "
+                               "opens a new request")
+            before = request.status
+            vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
+            updated = await self.state.approval_decide(approval_id, vote)
+            if updated is None:
+                raise NotFound(f"no open approval request {approval_id}")
+            recorded = any(v.approver == vote.approver and v.time == vote.time for v in updated.votes)
+            if not recorded:
                 unrecorded(updated, vote)  # raises Conflict unless the vote agrees with what stands
-            except Conflict as exc:
-                log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject,
-                          **client_field(principal), vote=verdict, why=str(exc))
-                raise
+        except (Forbidden, NotFound, Conflict) as exc:  # a refused vote: the log and the audit log learn it
+            self._refused(approval_id, request, principal, verdict, exc)
+            raise
+        if not recorded:
             return updated
         if BUS.active:
             # every recorded vote, whether or not it settles the request (a first of two left no trace)
@@ -180,6 +175,29 @@ class PolicyService:
                   vote=verdict, status=updated.status)
         await self.refresh()
         return updated
+
+    def _refused(self, approval_id: str, request: ApprovalRequest | None, principal: Principal,
+                 verdict: Literal["approve", "deny"], exc: Exception) -> None:
+        """Log and publish a refused vote (`approval_vote_refused`: the voter, the vote, `approval_id`, and
+        why as `reason`). The request is named (tool, source, caller) when the id names one; a
+        non-approver's `reason` says only that (the approvers are in the operator's log line, never in a
+        record that reads as the voter's business); nothing here reaches the voter."""
+        if request is None:  # the id is the voter's string, as long as a URL lets it be: kept short
+            approval_id = cut_name(approval_id)
+            why = logged = unknown_request(approval_id)
+        elif isinstance(exc, NotApprover):
+            why = f"{principal.subject} is not an approver"
+            logged = f"{why} (approvers: {', '.join(exc.approvers)})"
+        else:
+            why = logged = str(exc)
+        log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject,
+                  **client_field(principal), vote=verdict, why=logged)
+        if BUS.active:
+            BUS.publish(DecisionEvent(
+                time=time.time(), action="approval_vote_refused", tool=request.tool if request else None,
+                source=request.source if request else None, caller=request.principal if request else None,
+                rule=request.rule if request else None, reason=why, approval_id=approval_id, voter=principal,
+                vote=verdict))
 
     async def announce(self, request: ApprovalRequest) -> None:
         """A new request: refresh the status page's list and post to the webhook (in the background)."""
@@ -255,7 +273,7 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
     caller's name cannot add a link, a mention (`<!channel>`), formatting, or end the code block;
     `metadata` keeps the exact values."""
     arguments = _short_json(request.arguments, 1500)
-    how = slack.code(f"mcprt approvals approve {request.id} --url {base_url or 'URL'}")
+    how = slack.code(f"mcprt approvals approve {request.id} --url {base_url or 'URL'}", limit=1000)  # the operator's URL
     page = f"{base_url}/status/approvals" if base_url else None
     text = (f"mcprt: {slack.code(request.principal)} wants to call {slack.code(request.tool)} — approval "
             f"{slack.code(request.id)} needs {request.required} approval(s). Approve with {how}"

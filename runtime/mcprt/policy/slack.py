@@ -15,37 +15,47 @@ from __future__ import annotations
 BACKTICK_STAND_IN = "\u02cb"
 """What a backtick in a value becomes inside a code span or block (Slack has no escape for it)."""
 
-
-def escaped(text: str) -> str:
-    """`text` with `&`, `<`, `>` as Slack's entities (`&` first, so an entity is not escaped twice)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def code(value: object) -> str:
-    """`value` (its `str`) as an inline code span: escaped, backticks replaced, and line breaks made
-    spaces (a span cannot cross a line, and a broken one would leave the rest as formatted text)."""
-    text = " ".join(str(value).splitlines()) or " "
-    return f"`{escaped(text).replace('`', BACKTICK_STAND_IN)}`"
-
-
 SECTION_TEXT_LIMIT = 3000
 """Characters of a Block Kit section's text (Slack's limit: a longer one fails the whole message)."""
 
-_SHOWN = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "`": BACKTICK_STAND_IN}
+NAME_LIMIT = 200
+"""Characters a code span (`code`) shows of a value by default: a caller's name (an OAuth `sub` has no
+length limit) next to others in one section stays far below `SECTION_TEXT_LIMIT`."""
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # Slack's *Escaping text*: the one rule, in both tables
+_IN_CODE = {**_ESCAPES, "`": BACKTICK_STAND_IN}
+
+
+def escaped(text: str) -> str:
+    """`text` with `&`, `<`, `>` as Slack's entities."""
+    return "".join(_ESCAPES.get(char, char) for char in text)
+
+
+def code(value: object, limit: int = NAME_LIMIT) -> str:
+    """`value` (its `str`) as an inline code span of at most `limit` characters: escaped, backticks
+    replaced, line breaks made spaces (a span cannot cross a line, and a broken one would leave the rest
+    as formatted text), cut with `…` as `code_block` cuts."""
+    text = " ".join(str(value).splitlines()) or " "
+    return f"`{_fitted(text, limit - 2)}`"
 
 
 def code_block(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:
     """`text` as a preformatted block of at most `limit` characters: escaped, backticks replaced, so
     nothing in it ends the block; cut with `…` where escaping made it longer (`<` is 4 characters
-    sent), never inside an entity — a text of `<`s must not make Slack refuse the message."""
-    pieces = [_SHOWN.get(char, char) for char in text]
-    room = limit - 6  # the fences
-    if sum(map(len, pieces)) > room:
-        kept, room = [], room - 1  # room for the `…`
-        for piece in pieces:
-            if len(piece) > room:
-                break
-            kept.append(piece)
-            room -= len(piece)
-        pieces = [*kept, "…"]
-    return f"```{''.join(pieces)}```"
+    sent) — a text of `<`s must not make Slack refuse the message."""
+    return f"```{_fitted(text, limit - 6)}```"
+
+
+def _fitted(text: str, room: int) -> str:
+    """`text` as shown in code (`_IN_CODE`) in at most `room` characters: when longer, cut before the
+    first character that does not fit with a `…` after it, never inside an entity."""
+    pieces = [_IN_CODE.get(char, char) for char in text]
+    if sum(map(len, pieces)) <= room:
+        return "".join(pieces)
+    kept, room = [], room - 1  # room for the `…`
+    for piece in pieces:
+        if len(piece) > room:
+            break
+        kept.append(piece)
+        room -= len(piece)
+    return "".join(kept) + "…"

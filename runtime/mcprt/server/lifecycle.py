@@ -70,16 +70,18 @@ class Readiness:
         self._state_reached = state_reached
         self.state_lost_at: float | None = None  # epoch seconds of the first failed PING of an outage
 
-    async def report(self) -> tuple[bool, dict[str, str]]:
+    async def report(self) -> tuple[bool, dict[str, str | int]]:
         """(ready, body fields): `status` is "ready", "degraded", "draining" or "shared state not reached
         yet", plus `state` ("ok" or "unreachable since
-        <RFC 3339 UTC time>") when a state backend is configured and `sources_down` (comma-separated
-        names; "degraded", still ready) while a source is down since the start. Marks the replica `probed`."""
+        <RFC 3339 UTC time>") when a state backend is configured and `sources_down` (how many; "degraded",
+        still ready) while a source is down since the start. Counts only, never names, as `/healthz`: the
+        path needs no token (which sources are down is on the authenticated `/status`, and in
+        `mcprt_source_up`). Marks the replica `probed`."""
         self.probed = True
         if self.draining:
             return False, {"status": "draining"}
         down = self._sources_down()
-        sources = {"sources_down": ", ".join(down)} if down else {}
+        sources = {"sources_down": len(down)} if down else {}
         if self._state_ping is None:
             return True, {"status": "degraded" if down else "ready", **sources}
         await self._ping_state()
