@@ -38,7 +38,7 @@ from . import prompt_args
 from .calling import run_function
 from .lanes import Lane
 from .blocks import BadBlock, content_block
-from .raised import exception_message, exception_text
+from .raised import exception_message, exception_text, stops_the_call
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -73,7 +73,9 @@ class _Function:
             raise OfferError(exception_text(exc) if message is None else message) from None
         except TimeoutError:  # whether it waited in its lane, or never started (`Ticket.message`)
             raise OfferError(ticket.message(self.label, CALL_TIMEOUT, self.noun), INTERNAL_ERROR) from None
-        except Exception as exc:
+        except BaseException as exc:  # the function's own failure, whatever its class (`stops_the_call`)
+            if stops_the_call(exc):
+                raise
             raise OfferError(exception_text(exc), INTERNAL_ERROR) from None
         if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
             log_event("python offer cut", logging.WARNING, function=self.label, note=returned.note)
@@ -121,7 +123,9 @@ class PythonOffers:
                 messages.append(_message(item))
             except OfferError as exc:  # the client and the operator learn which prompt and which message
                 raise _reported(OfferError(f"{function.label}, message {index}: {exc}", exc.code)) from None
-            except Exception as exc:  # noqa: BLE001 — the item's own code (a Mapping's `__getitem__`…) failed
+            except BaseException as exc:  # noqa: BLE001 — the item's own code (a Mapping's `__getitem__`…) failed
+                if stops_the_call(exc):
+                    raise
                 raise _reported(OfferError(f"{function.label}, message {index}: reading it failed: "
                                            f"{exception_text(exc)}", INTERNAL_ERROR)) from None
         result: dict[str, Any] = {"messages": messages}
