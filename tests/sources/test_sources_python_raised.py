@@ -380,3 +380,16 @@ async def test_a_module_exiting_on_import_is_a_manifest_error_not_the_commands_e
     assert done.returncode == 2, done.stderr
     assert "mcp.yaml:4:13: source 's': 'import_exits': importing 'import_exits' failed: SystemExit: usage: "\
         "import_exits FILE" in done.stderr, done.stderr
+
+
+async def test_a_conversion_that_raised_is_logged_with_its_traceback_for_the_operator(tmp_path: Path) -> None:
+    """A review: the result that a value's conversion raised named the exception, and the operator had no trace of
+    it (no log record, no traceback) — at debug level it is logged with the traceback, as a function's exception is."""
+    with open(tmp_path / "server.log", "w") as errlog:
+        async with _served(tmp_path, errlog, MCPRT_LOG_LEVEL="debug") as client:
+            result = await client.call_tool("colour", {})
+            assert result.is_error and text_of(result).endswith(WEIRD), text_of(result)
+            await client.list_tools()
+    log = (tmp_path / "server.log").read_text()
+    logged = log[log.index("converting a Colour returned by a function raised Weird"):]
+    assert "Traceback (most recent call last):" in logged and "raise Weird()" in logged, logged[:2000]
