@@ -32,6 +32,7 @@ from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer
 from ...offerings.uris import template_values
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
+from ...settings import env_limit
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
@@ -43,7 +44,14 @@ from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
 INTERNAL_ERROR = -32603
-CALL_TIMEOUT = 30.0
+DEFAULT_CALL_TIMEOUT = 30.0  # seconds a resource read or prompt get may take: MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT
+
+
+def call_timeout() -> float:
+    """Seconds one read of a Python resource, or one get of a Python prompt, may take (its function called and what
+    it returns consumed): `MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT`, read at each call, else 30. A tool's `timeout`
+    does not apply: a resource or prompt is no tool of the manifest."""
+    return env_limit("MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT", DEFAULT_CALL_TIMEOUT)
 
 
 class _Function:
@@ -62,17 +70,18 @@ class _Function:
         self.signature: FunctionSignature = describe_function(fn, label, self.doc)
 
     async def __call__(self, arguments: Mapping[str, Any]) -> Any:
-        context = CallContext(tool=self.label, timeout=CALL_TIMEOUT, max_response_bytes=0)
+        timeout = call_timeout()
+        context = CallContext(tool=self.label, timeout=timeout, max_response_bytes=0)
         ticket = self.lane.ticket()
         try:
             args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
-            returned = await run_function(self.label, self.fn, args, kwargs, timeout=CALL_TIMEOUT,
+            returned = await run_function(self.label, self.fn, args, kwargs, timeout=timeout,
                                           max_bytes=self.max_bytes, ticket=ticket)
         except ToolCallError as exc:
             message = exception_message(exc)
             raise OfferError(exception_text(exc) if message is None else message) from None
         except TimeoutError:  # whether it waited in its lane, or never started (`Ticket.message`)
-            raise OfferError(ticket.message(self.label, CALL_TIMEOUT, self.noun), INTERNAL_ERROR) from None
+            raise OfferError(ticket.message(self.label, timeout, self.noun), INTERNAL_ERROR) from None
         except BaseException as exc:  # the function's own failure, whatever its class (`stops_the_call`)
             if stops_the_call(exc):
                 raise
