@@ -30,9 +30,9 @@ from typing import Any
 from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
+from ...settings import env_limit
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
-from ...settings import env_limit
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
