@@ -119,6 +119,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     from mcprt.server import shared_state, state_wait
     from mcprt.sources.mcp import lines
     from mcprt.sources.openapi import fetch as spec_fetch
+    from mcprt.sources.python import offers as python_offers
     from mcprt.state import policy as state_policy
 
     assert set(DEFAULTS) == set(LIMITS)
@@ -150,6 +151,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_UNKNOWN_KID_REFRESH": discovery.UNKNOWN_KID_REFRESH_S,
         "MCPRT_PAUSE_REFRESH_INTERVAL": state_policy.PAUSE_REFRESH,
         "MCPRT_DATA_LOSS_CHECK_INTERVAL": shared_state.DATA_CHECK_EVERY,
+        "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": python_offers.DEFAULT_CALL_TIMEOUT,
     }
     assert set(numbers) == set(LIMITS)
     for name, number in numbers.items():

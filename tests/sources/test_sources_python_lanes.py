@@ -98,7 +98,7 @@ def test_a_resource_or_prompt_read_that_timed_out_in_line_names_what_it_waited_b
         "import time\n\n\ndef held() -> str:\n    time.sleep(0.6)\n    return 'held'\n\n\n"
         "def held_prompt() -> str:\n    time.sleep(0.6)\n    return 'held'\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))  # as the server makes the manifest's folder importable
-    monkeypatch.setattr(offers, "CALL_TIMEOUT", 0.2)  # the 30 s a read may take, shortened for the test
+    monkeypatch.setenv("MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT", "0.2")  # the 30 s a read may take, shortened
     loaded = offers.load_offers({"lane://held": "lane_named:held"}, ["lane_named:held_prompt"],
                                 ModuleImports(tmp_path), 10**6, 1)
     assert loaded is not None

@@ -8,6 +8,12 @@ handler that renders `Type: message`, hiding `Weird` and blaming mcprt. The same
 it on close; a generator item whose `__repr__` fails (counting its size raised, reported as the function's
 `RuntimeError`); a result whose conversion runs the user's code and fails (an enum's `value`, a model's
 validator): "internal error" before; a resource or prompt function raising it; a module raising it on import.
+
+A review found the same kind one level up: what the user's code raises need not be an `Exception`. A `__str__`
+raising SystemExit, a function raising its own `BaseException` subclass, `sys.exit()` (and `KeyboardInterrupt` by
+hand) ended `mcprt up` — every client saw "Connection closed" —, and a module calling `sys.exit()` on import ended
+`mcprt validate` with its own exit code. Each is now the function's (or the module's) error, with its type, and the
+server serves on.
 """
 
 from __future__ import annotations
@@ -41,6 +47,15 @@ from mcprt.errors import ToolCallError, UpstreamError
 class Weird(Exception):
     def __str__(self):
         raise RuntimeError("str failed")
+
+
+class ExitingStr(Exception):
+    def __str__(self):
+        raise SystemExit(3)
+
+
+class Mine(BaseException):
+    pass
 
 
 class NotText(Exception):
@@ -92,6 +107,49 @@ def badstr() -> str:
 async def abadstr() -> str:
     """The same, async."""
     raise Weird()
+
+
+def exiting_str() -> str:
+    """Raise an exception whose str raises SystemExit."""
+    raise ExitingStr()
+
+
+def mine() -> str:
+    """Raise a BaseException subclass of its own."""
+    raise Mine("mine")
+
+
+def exits() -> str:
+    """Exit, as a script would."""
+    import sys
+    sys.exit(4)
+
+
+async def aexits() -> str:
+    """The same, async."""
+    raise SystemExit(5)
+
+
+def interrupts() -> str:
+    """Raise KeyboardInterrupt by hand."""
+    raise KeyboardInterrupt("by hand")
+
+
+async def ainterrupts() -> str:
+    """The same, async."""
+    raise KeyboardInterrupt
+
+
+def gen_mine() -> Iterator[int]:
+    """Yield, then raise a BaseException subclass."""
+    yield 1
+    raise Mine("mid-way")
+
+
+async def agen_exits() -> AsyncIterator[int]:
+    """Yield, then exit."""
+    yield 1
+    raise SystemExit(6)
 
 
 def nottext() -> str:
@@ -151,7 +209,7 @@ def checked() -> Checked:
 '''
 
 OFFERS = '''
-from errs_tools import Colour, Weird
+from errs_tools import Colour, Mine, Weird
 
 
 def weird_resource() -> str:
@@ -162,6 +220,16 @@ def weird_resource() -> str:
 def colour_resource():
     """A resource whose value cannot be converted."""
     return Colour.RED
+
+
+def mine_resource() -> str:
+    """A resource that raises a BaseException subclass."""
+    raise Mine("not read")
+
+
+def exiting_prompt() -> str:
+    """A prompt that exits."""
+    raise SystemExit(7)
 
 
 def weird_prompt() -> str:
@@ -188,7 +256,8 @@ sources:
     resources:
       "errs://weird": errs_offers:weird_resource
       "errs://colour": errs_offers:colour_resource
-    prompts: [errs_offers:weird_prompt, errs_offers:broken_message]
+      "errs://mine": errs_offers:mine_resource
+    prompts: [errs_offers:weird_prompt, errs_offers:broken_message, errs_offers:exiting_prompt]
 """
 
 WEIRD = "Weird: <exception str() failed: RuntimeError>"
@@ -216,6 +285,14 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
 TOOL_ERRORS = [
     ("badstr", WEIRD),
     ("abadstr", WEIRD),
+    ("exiting_str", "ExitingStr: <exception str() failed: SystemExit>"),
+    ("mine", "Mine: mine"),
+    ("exits", "SystemExit: 4"),
+    ("aexits", "SystemExit: 5"),
+    ("interrupts", "KeyboardInterrupt: by hand"),
+    ("ainterrupts", "KeyboardInterrupt"),
+    ("gen_mine", "Mine: mid-way"),
+    ("agen_exits", "SystemExit: 6"),
     ("nottext", "NotText: <exception str() failed: TypeError>"),
     ("badrepr", "BadRepr: the disk is full"),
     ("refuses", "WeirdRefusal: <exception str() failed: RuntimeError>"),
@@ -236,7 +313,7 @@ async def test_the_functions_own_failure_is_its_tool_error_with_its_type(
     result = await client.call_tool(tool, {})
     assert result.is_error
     assert text_of(result) == said, text_of(result)
-    await client.list_tools()  # a later answer: the call's log line was written
+    await client.list_tools()  # a later answer (the server serves on): the call's log line was written
     line = next(line for line in reversed(log.read_text().splitlines()) if f"call tool={tool} " in line)
     assert "status=internal" not in line, line  # not counted as mcprt's own fault
 
@@ -260,7 +337,9 @@ async def test_a_generator_failing_on_close_keeps_the_calls_outcome_and_is_logge
     (lambda client: client.get_prompt("weird_prompt", {}), WEIRD),
     (lambda client: client.get_prompt("broken_message", {}),
      f"prompt 'broken_message' (errs_offers:broken_message), message 0: reading it failed: {WEIRD}"),
-], ids=["resource", "resource_value", "prompt", "prompt_message"])
+    (lambda client: client.read_resource("errs://mine"), "Mine: not read"),
+    (lambda client: client.get_prompt("exiting_prompt", {}), "SystemExit: 7"),
+], ids=["resource", "resource_value", "prompt", "prompt_message", "resource_base", "prompt_exit"])
 async def test_a_resource_or_prompt_functions_own_failure_is_its_error_with_its_type(
         served: tuple[Client, Path], read: Any, said: str) -> None:
     client, _ = served
@@ -290,3 +369,27 @@ async def test_a_module_raising_such_an_exception_on_import_is_a_manifest_error_
     assert "Traceback" not in done.stderr, done.stderr
     assert f"mcp.yaml:4:13: source 's': 'import_weird': importing 'import_weird' failed: {WEIRD}" in done.stderr, \
         done.stderr
+
+
+async def test_a_module_exiting_on_import_is_a_manifest_error_not_the_commands_exit(tmp_path: Path) -> None:
+    """`sys.exit("usage: …")` at import (a script's argparse) ended `mcprt validate` with the module's exit code 1
+    and its text alone."""
+    (tmp_path / "import_exits.py").write_text("import sys\n\nsys.exit('usage: import_exits FILE')\n")
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  s:\n    python: import_exits\n")
+    done = mcprt_process("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "mcp.yaml:4:13: source 's': 'import_exits': importing 'import_exits' failed: SystemExit: usage: "\
+        "import_exits FILE" in done.stderr, done.stderr
+
+
+async def test_a_conversion_that_raised_is_logged_with_its_traceback_for_the_operator(tmp_path: Path) -> None:
+    """A review: the result that a value's conversion raised named the exception, and the operator had no trace of
+    it (no log record, no traceback) — at debug level it is logged with the traceback, as a function's exception is."""
+    with open(tmp_path / "server.log", "w") as errlog:
+        async with _served(tmp_path, errlog, MCPRT_LOG_LEVEL="debug") as client:
+            result = await client.call_tool("colour", {})
+            assert result.is_error and text_of(result).endswith(WEIRD), text_of(result)
+            await client.list_tools()
+    log = (tmp_path / "server.log").read_text()
+    logged = log[log.index("converting a Colour returned by a function raised Weird"):]
+    assert "Traceback (most recent call last):" in logged and "raise Weird()" in logged, logged[:2000]

@@ -1,5 +1,5 @@
 """What a Python function that ran out of its time is said to have done — over stdio with the SDK client against
-a real `mcprt up` (tools), and through the source's resource and prompt provider (their 30 s limit, shortened).
+a real `mcprt up` (tools, resources and prompts: their 30 s limit shortened by MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT).
 
 A trial's `async def acharge` wrote its charge, then slept past its 5 s timeout, and the model was told
 "acharge did not start within 5s: queued 0.0 s behind 0 running calls of this tool (… the source's
@@ -19,8 +19,9 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
-from tests.support.served import stdio_up, text_of
+from tests.support.served import child_env, stdio_up, text_of
 
 MODULE = '''
 import asyncio
@@ -229,36 +230,39 @@ def brief() -> str:
 '''
 
 
-def test_a_resource_or_prompt_that_ran_past_its_limit_is_never_told_a_retry_is_safe(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+OFFERS_MANIFEST = """\
+version: 1
+sources:
+  s:
+    python: timing_offers:page  # a source needs a tool; the resources and prompts are the test
+    concurrency: 1
+    resources:
+      "t://page": timing_offers:page
+      "t://apage": timing_offers:apage
+      "t://apages": timing_offers:apages
+    prompts: [timing_offers:abrief, timing_offers:brief]
+"""
+
+
+async def test_a_resource_or_prompt_that_ran_past_its_limit_is_never_told_a_retry_is_safe(tmp_path: Path) -> None:
     """Resource reads and prompt gets share the tools' tickets (`_Function`): an async resource or prompt was told
-    "did not start … it did not run" as the trial's async tool was."""
-    from mcprt.offerings.model import OfferError
-    from mcprt.sources.python import offers
-    from mcprt.sources.python.importing import ModuleImports
-
+    "did not start … it did not run" as the trial's async tool was. Their 30 s limit is shortened to 0.3 s through
+    MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT, which `mcprt up` reads at each read."""
     (tmp_path / "timing_offers.py").write_text(OFFERS, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))  # as the server makes the manifest's folder importable
-    monkeypatch.setattr(offers, "CALL_TIMEOUT", 0.3)  # the 30 s a read may take, shortened for the test
-    loaded = offers.load_offers(
-        {"t://page": "timing_offers:page", "t://apage": "timing_offers:apage", "t://apages": "timing_offers:apages"},
-        ["timing_offers:abrief", "timing_offers:brief"], ModuleImports(tmp_path), 10**6, 1)
-    assert loaded is not None
-    provider = loaded.provider
-
-    async def refused(ask: Any) -> str:
-        with pytest.raises(OfferError) as raised:
-            await ask
-        return str(raised.value)
-
+    (tmp_path / "mcp.yaml").write_text(OFFERS_MANIFEST)
     asked = [
-        (lambda: provider.read_resource("t://page"), "resource 't://page' (timing_offers:page)", "page"),
-        (lambda: provider.read_resource("t://apage"), "resource 't://apage' (timing_offers:apage)", "apage"),
-        (lambda: provider.read_resource("t://apages"), "resource 't://apages' (timing_offers:apages)", "apages"),
-        (lambda: provider.get_prompt("abrief", {}), "prompt 'abrief' (timing_offers:abrief)", "abrief"),
-        (lambda: provider.get_prompt("brief", {}), "prompt 'brief' (timing_offers:brief)", "brief"),
+        (lambda client: client.read_resource("t://page"), "resource 't://page' (timing_offers:page)", "page"),
+        (lambda client: client.read_resource("t://apage"), "resource 't://apage' (timing_offers:apage)", "apage"),
+        (lambda client: client.read_resource("t://apages"), "resource 't://apages' (timing_offers:apages)",
+         "apages"),
+        (lambda client: client.get_prompt("abrief", {}), "prompt 'abrief' (timing_offers:abrief)", "abrief"),
+        (lambda client: client.get_prompt("brief", {}), "prompt 'brief' (timing_offers:brief)", "brief"),
     ]
-    for ask, label, wrote in asked:
-        said = anyio.run(refused, ask())
-        assert said == f"{label} did not finish within 0.3s", said
-        assert wrote in _ran(tmp_path), (label, _ran(tmp_path))
+    params = stdio_up(tmp_path / "mcp.yaml", env=child_env(MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT="0.3"))
+    async with Client(params, mode="legacy") as client:
+        for ask, label, wrote in asked:
+            with pytest.raises(MCPError) as raised:
+                await ask(client)
+            said = raised.value.error.message
+            assert said == f"{label} did not finish within 0.3s", said
+            assert wrote in _ran(tmp_path), (label, _ran(tmp_path))

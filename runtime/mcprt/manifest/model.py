@@ -370,9 +370,9 @@ class ArgOverride(StrictModel):
 
     default: Any = Field(None, description="Default used when the model omits the argument (shown in the schema).")
     fixed: Any = Field(None, description="Value always sent; the argument is hidden from the model, and a call giving "
-                       "it another value is refused (an equal one is taken).")
+                       "it any value (an equal one too) is refused.")
     hidden: bool = Field(False, description="Hide the argument from the model (it must be optional or have a default); "
-                         "a call giving it a value is refused, unless it equals the `default`.")
+                         "a call giving it any value is refused.")
     description: str | None = Field(None, description="Replacement description shown to the model.")
 
     @model_validator(mode="after")

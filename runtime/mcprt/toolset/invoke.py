@@ -47,13 +47,12 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
     Raises ToolCallError (a message the model can act on) for bad arguments, and nothing else:
     schema keywords mcprt cannot evaluate are skipped (see `mcprt.schema.validator`). An argument the
     manifest sets (`fixed`, `hidden`), absent from the schema, is refused like any other the tool does not
-    show, unless the value equals the fixed one (`_set_by_server`): one rule for every source kind."""
+    show, whatever its value (`_set_by_server`): one rule for every source kind."""
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
         raise ToolCallError(f"arguments for {tool.name} must be a JSON object")
-    problems = [problem for name, value in arguments.items() if name in tool.args.hidden
-                if (problem := _set_by_server(tool, name, value)) is not None]
+    problems = [_set_by_server(tool, name) for name in arguments if name in tool.args.hidden]
     arguments = {k: v for k, v in arguments.items() if k not in tool.args.hidden}
     schema = tool.input_schema
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
@@ -82,17 +81,15 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
     return completed
 
 
-def _set_by_server(tool: Tool, name: str, value: Any) -> str | None:
-    """The problem with a client's `value` for `name`, an argument the manifest hides (`fixed`, or `hidden`): None
-    when the argument is fixed to an equal value (JSON Schema's `const` equality, 2020-12 §6.1.3: `10` and `10.0`
-    are equal, `true` and `1` are not), which changes nothing. Any other value was silently replaced by the fixed
-    one (or dropped): the model believed it had passed `b: 3` and read a result computed with `b: 10`. The
-    problem never says the fixed value (a manifest may take it from the environment); an argument hidden
-    without one is unknown to the model, and said so."""
+def _set_by_server(tool: Tool, name: str) -> str:
+    """The problem with a client's value for `name`, an argument the manifest hides (`fixed`, or `hidden`), whatever
+    the value. It was silently replaced by the fixed one (or dropped): the model believed it had passed `b: 3` and
+    read a result computed with `b: 10`. An equal value is refused too: taking it would tell a client that guessed
+    the fixed value right (a `${SECRET}`, a tenant id, an internal host), and a client that keeps to the schema
+    never sends it. The problem never says the fixed value (a manifest may take it from the environment); an
+    argument hidden without one is unknown to the model, and said so."""
     if name not in tool.args.fixed:
         return f"unknown argument {short(name)}"
-    if not any(argument_validator({"const": tool.args.fixed[name]}, shortcut=False).iter_errors(value)):
-        return None
     return f"{short(name)} is set by the server, which always sends its own value: leave it out"
 
 

@@ -88,12 +88,13 @@ async def _returned(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: 
     """What `fn` gave, consumed; its worker threads run under `ticket` (None: anyio's default pool)."""
     limiter = None if ticket is None else unbounded()  # the ticket's lane bounds them, not anyio's shared pool
     if is_async_function(fn):
-        returned = Returned(fn(*args, **kwargs))  # a coroutine, awaited next, or an async generator, consumed below
+        value = fn(*args, **kwargs)  # a coroutine, or an async generator (consumed below), which is not awaited
+        returned = Returned(await value if inspect.isawaitable(value) else value)
     else:
         work = functools.partial(_call_in_thread, tool, fn, args, kwargs, stop, max_bytes, ticket)
         returned = await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=limiter)
-    if inspect.isawaitable(returned.value):  # an async function's coroutine, or a sync wrapper's
-        returned = Returned(await returned.value)
+    if inspect.isawaitable(returned.value):  # a sync wrapper's coroutine, or an awaitable an `async def` returned
+        returned = Returned(await returned.value)  # (`return other()`, `return loop.run_in_executor(…)`): its value
     if isinstance(returned.value, AsyncIterator):
         returned = await _consume_async(returned.value, max_bytes)
     elif _is_iterator(returned.value):  # an async function returned a sync generator: not on the loop

@@ -99,7 +99,9 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
         except SyntaxError as exc:
             where = f" ({Path(exc.filename).name}, line {exc.lineno})" if exc.filename else ""
             raise McprtError(f"{entry.label()}: cannot import '{name}': {exc.msg}{where}") from None
-        except Exception as exc:  # the module's own code failed while importing
+        except BaseException as exc:  # noqa: BLE001 — the module's own code failed while importing, whatever it
+            # raised (`sys.exit()`, argparse's SystemExit): an import runs in a worker thread (open_python_source),
+            # where nothing from outside is thrown in, and such an exception ended the load, or the server
             raise McprtError(f"{entry.label()}: importing '{name}' failed: {exception_text(exc)}") from None
         file = getattr(module, "__file__", None)
         if file:
@@ -195,7 +197,7 @@ def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:
             except AttributeError:
                 raise McprtError(f"{entry.label()}: {owner} has no attribute '{part}'{_near_miss(value, part)}") \
                     from None
-            except Exception as exc:
+            except BaseException as exc:  # noqa: BLE001 — as an import's (import_fresh)
                 raise McprtError(f"{entry.label()}: reading '{part}' of {owner} failed: "
                                  f"{exception_text(exc)}") from None
         problem = _not_a_function(value)

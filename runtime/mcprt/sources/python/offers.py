@@ -30,6 +30,7 @@ from typing import Any
 from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import template_values
+from ...settings import env_limit
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
 from .docstrings import parse_docstring
@@ -38,12 +39,19 @@ from . import prompt_args
 from .calling import run_function
 from .lanes import Lane
 from .blocks import BadBlock, content_block
-from .raised import exception_message, exception_text
+from .raised import exception_message, exception_text, stops_the_call
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
 INTERNAL_ERROR = -32603
-CALL_TIMEOUT = 30.0
+DEFAULT_CALL_TIMEOUT = 30.0  # seconds a resource read or prompt get may take: MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT
+
+
+def call_timeout() -> float:
+    """Seconds one read of a Python resource, or one get of a Python prompt, may take (its function called and what
+    it returns consumed): `MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT`, read at each call, else 30. A tool's `timeout`
+    does not apply: a resource or prompt is no tool of the manifest."""
+    return env_limit("MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT", DEFAULT_CALL_TIMEOUT)
 
 
 class _Function:
@@ -62,18 +70,21 @@ class _Function:
         self.signature: FunctionSignature = describe_function(fn, label, self.doc)
 
     async def __call__(self, arguments: Mapping[str, Any]) -> Any:
-        context = CallContext(tool=self.label, timeout=CALL_TIMEOUT, max_response_bytes=0)
+        timeout = call_timeout()
+        context = CallContext(tool=self.label, timeout=timeout, max_response_bytes=0)
         ticket = self.lane.ticket()
         try:
             args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
-            returned = await run_function(self.label, self.fn, args, kwargs, timeout=CALL_TIMEOUT,
+            returned = await run_function(self.label, self.fn, args, kwargs, timeout=timeout,
                                           max_bytes=self.max_bytes, ticket=ticket)
         except ToolCallError as exc:
             message = exception_message(exc)
             raise OfferError(exception_text(exc) if message is None else message) from None
         except TimeoutError:  # whether it waited in its lane, or never started (`Ticket.message`)
-            raise OfferError(ticket.message(self.label, CALL_TIMEOUT, self.noun), INTERNAL_ERROR) from None
-        except Exception as exc:
+            raise OfferError(ticket.message(self.label, timeout, self.noun), INTERNAL_ERROR) from None
+        except BaseException as exc:  # the function's own failure, whatever its class (`stops_the_call`)
+            if stops_the_call(exc):
+                raise
             raise OfferError(exception_text(exc), INTERNAL_ERROR) from None
         if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
             log_event("python offer cut", logging.WARNING, function=self.label, note=returned.note)
@@ -121,7 +132,9 @@ class PythonOffers:
                 messages.append(_message(item))
             except OfferError as exc:  # the client and the operator learn which prompt and which message
                 raise _reported(OfferError(f"{function.label}, message {index}: {exc}", exc.code)) from None
-            except Exception as exc:  # noqa: BLE001 — the item's own code (a Mapping's `__getitem__`…) failed
+            except BaseException as exc:  # noqa: BLE001 — the item's own code (a Mapping's `__getitem__`…) failed
+                if stops_the_call(exc):
+                    raise
                 raise _reported(OfferError(f"{function.label}, message {index}: reading it failed: "
                                            f"{exception_text(exc)}", INTERNAL_ERROR)) from None
         result: dict[str, Any] = {"messages": messages}

@@ -8,9 +8,15 @@ this text, with the type of what `__str__` raised, and the failure stays the fun
 f-string as before, the `RuntimeError` of a trial's `Weird.__str__` escaped the handler and the model read
 "internal error in mcprt while calling badstr: RuntimeError": the user's exception type hidden, the fault blamed
 on mcprt. `repr()` is never used (a broken `__repr__` changes nothing here).
+
+What the user's code raises need not be an `Exception`: `SystemExit` (`sys.exit()`, argparse), `KeyboardInterrupt`
+raised by hand, a `BaseException` subclass of its own. Each is the function's failure too (`stops_the_call` says
+which are not): caught as `Exception` only, a review's `raise MyBase()` ended `mcprt up` for every client.
 """
 
 from __future__ import annotations
+
+import anyio
 
 
 def exception_message(exc: BaseException) -> str | None:
@@ -18,8 +24,8 @@ def exception_message(exc: BaseException) -> str | None:
     exception's `__str__` raises or returns no `str` (then say `exception_text(exc)`)."""
     try:
         return str(exc)
-    except Exception:  # noqa: BLE001 — the user's `__str__`: whatever it raises, the exception is still theirs
-        return None
+    except BaseException:  # noqa: BLE001 — the user's `__str__`: whatever it raises (a review's raised SystemExit,
+        return None  # which ended the server), the exception is still theirs
 
 
 def exception_text(exc: BaseException) -> str:
@@ -29,6 +35,17 @@ def exception_text(exc: BaseException) -> str:
     name = type(exc).__name__
     try:
         message = str(exc)
-    except Exception as failure:  # noqa: BLE001 — see exception_message
+    except BaseException as failure:  # noqa: BLE001 — see exception_message
         return f"{name}: <exception str() failed: {type(failure).__name__}>"
     return f"{name}: {message}".rstrip(": ")
+
+
+def stops_the_call(exc: BaseException) -> bool:
+    """True for what ends a call from outside rather than fails it, which must propagate: the call's cancellation
+    (anyio's cancelled class: its time limit, the client's `notifications/cancelled`, the server stopping) and
+    `GeneratorExit` (the call's coroutine being closed). Anything else the function raised is its own failure —
+    `SystemExit`, a `BaseException` subclass, and `KeyboardInterrupt` too: `mcprt up` handles SIGINT itself (no
+    Ctrl-C becomes a KeyboardInterrupt) and a worker thread never receives a signal, so one in a call is the
+    function's own `raise`, which must not end the server for every client. Call it on the event loop (the
+    cancelled class is the running backend's)."""
+    return isinstance(exc, (GeneratorExit, anyio.get_cancelled_exc_class()))

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -27,9 +28,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ...contracts import UpstreamResult
-from .raised import exception_text
+from .raised import exception_message, exception_text
 from .signature import validation_problems
 
+log = logging.getLogger(__name__)
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -42,20 +44,11 @@ _MAGIC = (
 def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> UpstreamResult:
     """Serialize what a function returned (`returns`: its declared return type, see the module docstring).
 
-    Never raises for the value: converting it runs the user's code (a model's serializer or validator, an enum's
-    `value`, a `str` subclass's methods), and whatever that raises is the function's error result, with its type
-    (`raised.exception_text`) — not mcprt's "internal error". A value nested too deep to walk still raises
-    RecursionError, which the call answers as such."""
-    try:
-        return _to_upstream(value, returns)
-    except RecursionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 — the value's own code failed (see above)
-        return _error(f"the function returned {_a_type(value)}, whose conversion to a result raised "
-                      f"{exception_text(exc)}")
-
-
-def _to_upstream(value: Any, returns: TypeAdapter[Any] | None) -> UpstreamResult:
+    Converting the value runs the user's code (a model's serializer or validator, an enum's `value`): whatever
+    that raises is the function's error result, with its type (`raised.exception_text`), not mcprt's "internal
+    error", and its traceback is logged at debug for the operator. Only that conversion is caught so: a fault of
+    mcprt's own code here still raises (an internal error, logged), never blamed on the value. A value nested too
+    deep to walk raises RecursionError, which the call answers as such."""
     if value is None:
         return UpstreamResult(kind="text", body="", raw_bytes=0)
     if isinstance(value, str):
@@ -74,7 +67,16 @@ def _to_upstream(value: Any, returns: TypeAdapter[Any] | None) -> UpstreamResult
         return _error(f"the function returned {_a_type(value)} that does not fit its declared return "
                       "type (the tool's outputSchema): " + "; ".join(validation_problems(exc)))
     except (PydanticSerializationError, TypeError, ValueError) as exc:
-        return _error(f"the function returned {_a_type(value)}, which cannot be sent as JSON ({exc})")
+        message = exception_message(exc)
+        return _error(f"the function returned {_a_type(value)}, which cannot be sent as JSON "
+                      f"({exception_text(exc) if message is None else message})")
+    except RecursionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — the value's own code failed (see the docstring)
+        log.debug("converting a %s returned by a function raised %s", type(value).__name__, type(exc).__name__,
+                  exc_info=exc)
+        return _error(f"the function returned {_a_type(value)}, whose conversion to a result raised "
+                      f"{exception_text(exc)}")
     if isinstance(plain, str):  # a datetime, date, UUID, Decimal, Path or Enum: its text, as a `str` result
         return UpstreamResult(kind="text", body=plain, raw_bytes=len(plain.encode("utf-8")))
     try:

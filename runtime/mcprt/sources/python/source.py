@@ -35,7 +35,7 @@ from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
                         tree_files)
 from .offers import load_offers
-from .raised import exception_message, exception_text
+from .raised import exception_message, exception_text, stops_the_call
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -95,7 +95,9 @@ class FunctionInvoker:
             if text is None:
                 text = exception_text(exc)
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
-        except (Exception, SystemExit) as exc:  # the function's own failure is the tool's answer
+        except BaseException as exc:  # the function's own failure is the tool's answer, whatever its class
+            if stops_the_call(exc):  # cancelled (its time limit, the client), not failed
+                raise
             self.log.debug("%s raised %s", context.tool, type(exc).__name__, exc_info=exc)
             text = exception_text(exc)  # its type, even when its message cannot be rendered
             if self.debug:
