@@ -227,23 +227,22 @@ def _raising(template: Path, tmp_path: Path, body: str) -> tuple[list[str], list
     return _both(folder, tmp_path, ("tools", "mcp.yaml"))
 
 
-def test_an_uncaught_exception_leaves_its_traceback_and_exit_1(template: Path, tmp_path: Path) -> None:
-    """`guarded` catches every `Exception`; a `BaseException` of a user's module passes it, as through a process."""
-    process, in_process = _raising(template, tmp_path, "class Stop(BaseException):\n    pass\n\n\nraise Stop('no')")
-    assert process[0] == in_process[0] == "1"
-    assert process[1] == in_process[1] == ""
-    for stderr in (process[2], in_process[2]):
-        assert stderr.startswith("Traceback (most recent call last):\n"), stderr
-        assert stderr.endswith("parity_tools.Stop: no\n"), stderr
-
-
-@pytest.mark.parametrize(("body", "code", "stderr"), [("raise SystemExit(3)", "3", ""),
-                                                       ("raise SystemExit('stopped here')", "1", "stopped here\n"),
-                                                       ("raise SystemExit(None)", "0", "")])
-def test_system_exit_codes_are_a_processs(body: str, code: str, stderr: str, template: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("body", "said"), [
+    ("class Stop(BaseException):\n    pass\n\n\nraise Stop('no')", "Stop: no"),
+    ("raise SystemExit(3)", "SystemExit: 3"),
+    ("raise SystemExit('stopped here')", "SystemExit: stopped here"),
+    ("raise SystemExit(None)", "SystemExit: None"),
+])
+def test_a_module_ending_its_import_is_a_manifest_error_both_ways(body: str, said: str, template: Path,
+                                                                  tmp_path: Path) -> None:
+    """Whatever a user's module raises at import — a `BaseException` of its own, `sys.exit()` — is that
+    module's failure at the manifest line naming it, exit 2 (`sources/python/importing.py`), never the
+    command's own exit code or a traceback; a process and the in-process runner alike."""
     process, in_process = _raising(template, tmp_path, body)
-    assert in_process == process
-    assert in_process[0] == code and in_process[2] == stderr
+    assert process == in_process
+    code, stdout, stderr = process
+    assert code == "2" and stdout == "", process
+    assert f"importing 'parity_tools' failed: {said}\n" in stderr and "Traceback" not in stderr, stderr
 
 
 # A user's module that warns or looks at logging at import. A fresh process shows a UserWarning on stderr,
