@@ -35,18 +35,31 @@ class ScrubbingStream:
         self._scrubber = scrubber
         self._pending = ""
         self._lock = threading.Lock()
+        # Which threads are inside `write`/`flush` now. The lock is held while scrubbing and writing, which
+        # allocate, so the garbage collector may run a finalizer there that writes to this stream (a
+        # `__del__` that prints, asyncio's "Task was destroyed but it is pending!", the unraisable hook):
+        # waiting for the lock would hang that thread, and every later writer, forever. CPython's own
+        # buffered streams raise "reentrant call" there; such a write is scrubbed whole and written at once.
+        self._inside = threading.local()
 
     def write(self, text: str) -> int:
         if not self._scrubber and not self._pending:  # no secret configured: written as it is
             return self.inner.write(text)
-        with self._lock:
-            held = self._pending + text
-            end = held.rfind("\n") + 1
-            if len(held) - end > HOLD_CHARS:
-                end = len(held)
-            self._pending = held[end:]
-            if end:
-                self.inner.write(self._scrubber.scrub_text(held[:end]))
+        if getattr(self._inside, "on", False):  # a finalizer run by the collector inside our own write
+            self.inner.write(self._scrubber.scrub_text(text))
+            return len(text)
+        self._inside.on = True
+        try:
+            with self._lock:
+                held = self._pending + text
+                end = held.rfind("\n") + 1
+                if len(held) - end > HOLD_CHARS:
+                    end = len(held)
+                self._pending = held[end:]
+                if end:
+                    self.inner.write(self._scrubber.scrub_text(held[:end]))
+        finally:
+            self._inside.on = False
         return len(text)
 
     def writelines(self, lines: Any) -> None:
@@ -54,10 +67,17 @@ class ScrubbingStream:
             self.write(line)
 
     def flush(self) -> None:
-        with self._lock:
-            held, self._pending = self._pending, ""
-            if held:
-                self.inner.write(self._scrubber.scrub_text(held))
+        if getattr(self._inside, "on", False):  # see `_inside`: what this thread holds is written when it returns
+            self.inner.flush()
+            return
+        self._inside.on = True
+        try:
+            with self._lock:
+                held, self._pending = self._pending, ""
+                if held:
+                    self.inner.write(self._scrubber.scrub_text(held))
+        finally:
+            self._inside.on = False
         self.inner.flush()
 
     # io.TextIOBase would define these itself (`isatty()` False, `fileno()` raising): they must be `inner`'s
