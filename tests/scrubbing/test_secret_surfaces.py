@@ -176,3 +176,54 @@ def test_cli_outputs_of_tool_definitions_show_no_key(tmp_path: Path, args: tuple
     if args[0] == "show" and "--json" in args:
         assert json.loads(run.stdout)["definition"]["inputSchema"]["properties"]["key"]["default"] == "[redacted]"
 
+
+
+def test_machine_readable_output_keeps_a_number_holding_a_secrets_digits(tmp_path: Path) -> None:
+    """Review of scrubfix, problem 3: `mcprt call`'s and `show --json`'s JSON was scrubbed as text, so with a
+    basic-auth password `4242` configured, a result's `424299` was written `[redacted]99` and the JSON did not
+    parse. Data is scrubbed as values before it is serialized (a string holding the PIN still is)."""
+    folder = tmp_path / "q"
+    folder.mkdir()
+    (folder / ".env").write_text("PIN=4242\n")
+    (folder / "counting.py").write_text(
+        "def count() -> dict:\n    \"\"\"Counts 424299 items.\"\"\"\n    return {'n': 424299, 'items': [1, 2], 'note': 'pin 4242'}\n")
+    (folder / "api.json").write_text(json.dumps({
+        "openapi": "3.0.3", "info": {"title": "a", "version": "1"},
+        "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}))
+    manifest = folder / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  py:\n    python: counting\n"
+                        "  api:\n    openapi: api.json\n    base_url: http://127.0.0.1:9\n"
+                        "    auth: {basic: {username: u, password: \"${PIN}\"}}\n")
+    run = mcprt_process("call", str(manifest), "count", cwd=folder, forked=True, timeout=90)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["structuredContent"] == {"n": 424299, "items": [1, 2], "note": "pin [redacted]"}, result
+    shown = mcprt_process("show", str(manifest), "count", "--json", "--offline", cwd=folder, forked=True, timeout=90)
+    assert shown.returncode == 0, shown.stderr
+    facts = json.loads(shown.stdout)  # valid JSON; the description is prose, scrubbed as tools/list sends it
+    assert facts["definition"]["description"] == "Counts [redacted]99 items." and isinstance(facts["size_bytes"], int)
+
+
+def test_metrics_keep_a_value_holding_a_secrets_digits() -> None:
+    """Review of scrubfix, problem 3: /metrics was scrubbed as text, so a histogram sum `4242.0` became
+    `[redacted].0` with `4242` configured and the scrape failed to parse. Its labels are names, never text."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from mcprt.observability.metrics import Metrics
+    from mcprt.observability.state import ServerState
+    from mcprt.scrubbing import SECRETS
+
+    before = (set(SECRETS._static), list(SECRETS._dynamic))
+    SECRETS.add("4242")
+    try:
+        metrics = Metrics(lambda: ServerState("s", "0", "stdio", None, 0.0, [], [], 1, {}))
+        metrics.observe_operation("tools/list", 14242.0)
+        text = metrics.render().decode()
+    finally:
+        SECRETS.clear()
+        SECRETS.add(*before[0])
+        for value in reversed(before[1]):
+            SECRETS.add_issued(value)
+    sums = [s.value for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "mcp_server_operation_duration_seconds_sum"]
+    assert sums == [14242.0], text
