@@ -3,12 +3,16 @@ real stream, and in a real process where the garbage collector writes to it from
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from mcprt.scrubbing import Scrubber
+from mcprt.scrubbing.streams import ScrubbingStream
 
 HERE = Path(__file__).parent
 KEY = "sk-live-SUPERSECRET-1234567890"
@@ -28,3 +32,57 @@ def test_a_finalizer_writing_inside_a_write_does_not_hang_the_process(kind: str)
     finalizer_lines = "finalizer says bye [redacted]" if kind == "finalizers" else "Task was destroyed but it is pending"
     assert finalizer_lines in run.stderr, run.stderr[-2000:]
     assert "SUPERSECRET" not in run.stderr
+
+
+def _stream(*secrets: str) -> tuple[io.StringIO, ScrubbingStream]:
+    scrubber = Scrubber()
+    scrubber.add(*secrets)
+    inner = io.StringIO()
+    return inner, ScrubbingStream(inner, scrubber)  # type: ignore[arg-type]
+
+
+def test_a_progress_line_is_written_at_once() -> None:
+    """Review of scrubfix, problem 2: a `\\rdownloading 25%` progress line on stderr appeared only when the
+    line ended, 3.6 s later; stderr is write-through when piped, and flushed at `\\r` on a terminal. A
+    `\\r` ends a line here, and what cannot begin a secret is not kept back."""
+    inner, stream = _stream(KEY)
+    for done in (25, 50, 75):
+        stream.write(f"\rdownloading {done}%")
+        assert inner.getvalue().endswith(f"\rdownloading {done}%"), inner.getvalue()
+    stream.write(f"\r{KEY} used\n")
+    assert inner.getvalue() == "\rdownloading 25%\rdownloading 50%\rdownloading 75%\r[redacted] used\n"
+
+
+def test_only_what_may_begin_a_secret_is_kept_back() -> None:
+    """Problem 2's partial messages: text without a line end is written once more than the kept-back
+    tail waits, keeping back only where a secret may be beginning."""
+    inner, stream = _stream(KEY)
+    stream.write("x" * 200 + " then " + KEY[:12])
+    assert inner.getvalue() == "x" * 200 + " then ", inner.getvalue()  # the key's beginning waits for its end
+    stream.write(KEY[12:] + " done")
+    stream.flush()
+    assert inner.getvalue() == "x" * 200 + " then [redacted] done"
+
+
+@pytest.mark.parametrize("before", [65536 - 5, 65536 + 3, 100_000])
+def test_a_secret_across_a_long_line_is_found_whole(before: int) -> None:
+    """Review of scrubfix, problem 5: past 64K characters of one line the whole held text was written, the
+    beginning of a secret with it (`"." * (64K - 5)`, `KEY[:15]`, `KEY[15:] + "\\n"`: the key was in the
+    output). The tail that may begin a secret is always kept back; the long line itself is written as it comes."""
+    inner, stream = _stream(KEY)
+    stream.write("." * before)
+    assert len(inner.getvalue()) >= before - 200  # not held until the line ends
+    stream.write(KEY[:15])
+    stream.write(KEY[15:] + "\n")
+    assert inner.getvalue() == "." * before + "[redacted]\n"
+
+
+def test_a_secret_written_a_character_at_a_time_is_found() -> None:
+    """Problem 4: pieces are kept in a list and joined when searched; one-character writes, a key among
+    them at every alignment to the searches, still give the key whole to the search."""
+    for offset in range(0, 130, 7):
+        inner, stream = _stream(KEY, "p@ss w0rd/with+chars")
+        for char in "." * offset + KEY + "," + "p@ss w0rd/with+chars" + "!" * 300:
+            stream.write(char)
+        stream.flush()
+        assert inner.getvalue() == "." * offset + "[redacted],[redacted]" + "!" * 300, offset
