@@ -86,3 +86,20 @@ def test_a_secret_written_a_character_at_a_time_is_found() -> None:
             stream.write(char)
         stream.flush()
         assert inner.getvalue() == "." * offset + "[redacted],[redacted]" + "!" * 300, offset
+
+
+def test_bytes_written_beneath_the_stream_keep_their_order(tmp_path: Path) -> None:
+    """Review of scrubfix, problem 6: `write('header: ')`, `buffer.write(b'BINARY\\n')`, `write('end\\n')` came
+    out `BINARY\\nheader: end\\n`: the partial text was still held when the bytes went to the buffer."""
+    scrubber = Scrubber()
+    scrubber.add(KEY)
+    target = tmp_path / "out"
+    with open(target, "w", encoding="utf-8") as inner:
+        stream = ScrubbingStream(inner, scrubber)
+        stream.write("header: ")
+        stream.buffer.write(b"BINARY\n")
+        stream.write(f"end {KEY}\n")
+        stream.write("no line end, then fd ")
+        os.write(stream.fileno(), b"RAW\n")
+        stream.flush()
+    assert target.read_text() == "header: BINARY\nend [redacted]\nno line end, then fd RAW\n"

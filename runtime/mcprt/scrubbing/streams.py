@@ -99,7 +99,15 @@ class ScrubbingStream:
     def isatty(self) -> bool:
         return self.inner.isatty()
 
+    # Writing beneath this stream (`sys.stdout.buffer.write`, `os.write(sys.stdout.fileno(), …)`) comes
+    # after what was written to it before: what it holds is written out (scrubbed) and flushed first.
+    @property
+    def buffer(self) -> Any:
+        self.flush()
+        return self.inner.buffer
+
     def fileno(self) -> int:
+        self.flush()
         return self.inner.fileno()
 
     def writable(self) -> bool:
