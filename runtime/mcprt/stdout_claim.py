@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from .scrubbing.streams import ScrubbingStream
+from .scrubbing.streams import unscrubbed
 
 _claimed: int | None = None  # the duplicate of the original fd 1, once claimed
 _output: TextIO | None = None  # a text stream on it, for commands
@@ -85,16 +85,11 @@ def command_output() -> TextIO:
     except (OSError, ValueError, AttributeError):
         writes_fd1 = False
     if not writes_fd1 and _claimed is None:
-        return _as_written(sys.stdout)
+        return unscrubbed(sys.stdout)
     private = claim_stdout()
     if private is None:
-        return _as_written(sys.stdout)
+        return unscrubbed(sys.stdout)
     if _output is None:
         _output = open(private, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 — lives as long as the claim
     return _output
 
-
-def _as_written(stream: TextIO) -> TextIO:
-    """`stream` without the text scrub of the process's standard streams (`scrubbing.streams`): a
-    command's output is scrubbed as values before it is serialized."""
-    return stream.inner if isinstance(stream, ScrubbingStream) else stream  # type: ignore[return-value]

@@ -103,3 +103,32 @@ def test_bytes_written_beneath_the_stream_keep_their_order(tmp_path: Path) -> No
         os.write(stream.fileno(), b"RAW\n")
         stream.flush()
     assert target.read_text() == "header: BINARY\nend [redacted]\nno line end, then fd RAW\n"
+
+
+def test_log_lines_are_written_beneath_the_scrubbing_stderr_and_still_scrubbed() -> None:
+    """Review of scrubfix, problem 7: every log line, scrubbed whole by mcprt's formatter, was searched again
+    by the scrubbing stderr (~10 % of a call's log line, inside its lock). The handler writes to the stream
+    beneath; a line quoting the key is still redacted, a traceback's too, in text and JSON format."""
+    script = (
+        "import logging, sys\n"
+        "from mcprt.scrubbing import SECRETS\n"
+        "from mcprt.scrubbing.streams import scrub_standard_streams\n"
+        "from mcprt.observability.log import setup_logging\n"
+        "scrub_standard_streams()\n"
+        f"SECRETS.add({KEY!r})\n"
+        "for fmt in ('text', 'json'):\n"
+        "    setup_logging('info', fmt)\n"
+        "    handler = logging.getLogger('mcprt').handlers[0]\n"
+        "    assert handler.stream is sys.stderr.inner, handler.stream\n"
+        f"    logging.getLogger('mcprt').info('upstream said %s', {KEY!r})\n"
+        "    try:\n"
+        f"        raise ValueError({KEY!r})\n"
+        "    except ValueError:\n"
+        "        logging.getLogger('mcprt').exception('failed')\n"
+        "    logging.getLogger('some.library').warning('library says %s', "
+        f"{KEY!r})\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "SUPERSECRET" not in run.stderr, run.stderr
+    assert run.stderr.count("[redacted]") == 5, run.stderr  # the JSON format writes no traceback

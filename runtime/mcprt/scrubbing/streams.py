@@ -122,6 +122,13 @@ def scrubbing(stream: TextIO) -> TextIO:
     return stream if isinstance(stream, ScrubbingStream) or stream is None else ScrubbingStream(stream)  # type: ignore[return-value]
 
 
+def unscrubbed(stream: TextIO) -> TextIO:
+    """The stream beneath `stream` when it is a `ScrubbingStream`, else `stream`: for a writer whose text is
+    scrubbed already (mcprt's log lines, by its formatter) or as values before it was serialized (a
+    command's JSON, where a text scrub would rewrite a number holding a secret's digits)."""
+    return stream.inner if isinstance(stream, ScrubbingStream) else stream
+
+
 def scrub_standard_streams() -> None:
     """Put `sys.stdout` and `sys.stderr` behind `ScrubbingStream`s (once; idempotent). Call it before any
     code of the manifest's runs and before loggers and consoles take a stream."""
