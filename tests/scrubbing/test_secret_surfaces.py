@@ -2,8 +2,9 @@
 server's `env:`) reached an operator or a terminal on paths the scrubbing did not cover. Each given input is a
 case here, end to end: a real `mcprt up` (HTTP and stdio), the SDK client, `mcprt status`, the CLI commands.
 
-- a reload error quoting the key (an import-time exception): `/status`, `/status.json`, `/metrics` and
-  `mcprt status --json` showed it raw, only the log line was scrubbed;
+- a reload error quoting the key (an import-time exception): `/status`, `/status.json` and
+  `mcprt status --json` showed it raw, only the log line was scrubbed (`/metrics` and `/healthz` carry no
+  error text: labels are names, health is counts);
 - binary content: a Python `bytes` result (the key at byte offsets 0, 1, 3 and 5), a Python bytes resource,
   a proxied server's octet-stream resource, image, audio and embedded blob: the key went out as the base64
   of its bytes, here and in `mcprt call FILE`;
@@ -70,8 +71,6 @@ def test_a_reload_error_quoting_the_key_is_scrubbed_on_every_operator_surface(tm
         surfaces = {
             "/status.json": json.dumps(status),
             "/status": httpx.get(f"{up.base}/status", timeout=10).text,
-            "/metrics": httpx.get(f"{up.base}/metrics", timeout=10).text,
-            "/healthz": httpx.get(f"{up.base}/healthz", timeout=10).text,
             "log": up.log(),
         }
         printed = mcprt_process("status", "--json", up.base, cwd=tmp_path, forked=True, timeout=60)
@@ -162,17 +161,30 @@ def test_prints_of_a_python_tool_are_scrubbed_and_keep_the_stdio_stream_whole(tm
 
 @pytest.mark.parametrize("args", [
     ("show", "{m}", "described"), ("show", "{m}", "described", "--json"), ("tools", "{m}"), ("tools", "{m}", "--json"),
-    ("validate", "{m}"), ("diff", "{m}", "{m}"), ("call", "{m}", "described"),
-], ids=lambda a: " ".join(x for x in a if x != "{m}"))
+    ("call", "{m}", "described"),
+    ("diff", "{old}", "{m}"), ("diff", "{old}", "{m}", "--format", "json"), ("diff", "{old}", "{m}", "--format", "markdown"),
+], ids=lambda a: " ".join(x for x in a if x not in ("{m}", "{old}")))
 def test_cli_outputs_of_tool_definitions_show_no_key(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Fault 5. `show` (text and JSON) and the `tools` table printed the key (a docstring's, a default's);
+    `diff` from a manifest whose tool did not quote it printed `description changed: … → Uses key sk-live-…`
+    once command output was no longer scrubbed as text (review of scrubfix, problem 9: `diff m m` and
+    `validate` printed no definition at all, so they could not fail). `tools --json` and `call` print what
+    tools/list and a call send, scrubbed as values."""
     manifest = _project(tmp_path / "p")
+    old_module = manifest.parent / "oldtools.py"
+    old_module.write_text((manifest.parent / "mytools.py").read_text().replace(f"Uses key {KEY}", "Uses a key"))
+    old = manifest.parent / "old.yaml"
+    old.write_text(manifest.read_text().replace("python: mytools", "python: oldtools"))
     offline = ("--offline",) if args[0] in ("show", "tools") else ()
-    run = mcprt_process(*(a.format(m=manifest) for a in args), *offline, cwd=manifest.parent, forked=True, timeout=90)
+    run = mcprt_process(*(a.format(m=manifest, old=old) for a in args), *offline, cwd=manifest.parent, forked=True,
+                        timeout=90)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     assert "SUPERSECRET" not in output, output
     if args[0] == "show":
         assert "Uses key [redacted] internally." in output and '"default": "[redacted]"' in output, output
+    if args[0] == "diff":
+        assert "Uses a key internally. → Uses key [redacted] internally." in run.stdout, run.stdout
     if args[0] == "show" and "--json" in args:
         assert json.loads(run.stdout)["definition"]["inputSchema"]["properties"]["key"]["default"] == "[redacted]"
 
