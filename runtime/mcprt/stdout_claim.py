@@ -6,7 +6,8 @@ module at import, threads that module starts, the functions, C extensions writin
 `print` there would corrupt that stream (the SDK: "Failed to parse JSONRPC message"). So before such
 code runs, fd 1 is duplicated for mcprt (`claim_stdout`) and fd 1 itself is pointed at stderr, which
 catches every writer: `print`, `sys.stdout`, `os.write(1, …)`, C's `printf`. mcprt then writes its
-output to the duplicate (scrubbed of configured secrets, as everything printed: `scrubbing.streams`).
+output to the duplicate, as written: each command scrubs its data as values before it serializes them
+(a text scrub of the JSON would rewrite a number holding a secret's digits, `424299` → `[redacted]99`).
 The SDK's `stdio_server()` does the same while it owns stdout.
 """
 
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from .scrubbing.streams import scrubbing
+from .scrubbing.streams import unscrubbed
 
 _claimed: int | None = None  # the duplicate of the original fd 1, once claimed
 _output: TextIO | None = None  # a text stream on it, for commands
@@ -84,10 +85,11 @@ def command_output() -> TextIO:
     except (OSError, ValueError, AttributeError):
         writes_fd1 = False
     if not writes_fd1 and _claimed is None:
-        return sys.stdout
+        return unscrubbed(sys.stdout)
     private = claim_stdout()
     if private is None:
-        return sys.stdout
-    if _output is None:  # scrubbed like sys.stdout (`scrubbing.streams`): the last net under each command's own
-        _output = scrubbing(open(private, "w", encoding="utf-8", closefd=False))  # noqa: SIM115 — lives as long as the claim
+        return unscrubbed(sys.stdout)
+    if _output is None:
+        _output = open(private, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 — lives as long as the claim
     return _output
+

@@ -278,9 +278,10 @@ def test_blob_and_image_and_audio_data_are_scrubbed_wherever_a_message_holds_the
     assert scrubber.scrub_prose(schema)["properties"]["blob"] == {"type": "string", "default": "[redacted]"}
 
 
-def test_printed_text_is_scrubbed_a_line_at_a_time() -> None:
-    """Fault 4: `print()` in a Python tool wrote the key to the log. A `ScrubbingStream` holds a partial line
-    until its newline or a flush, so a key written in pieces (print's arguments are written apart) is found."""
+def test_printed_text_is_scrubbed_as_it_is_written() -> None:
+    """Fault 4: `print()` in a Python tool wrote the key to the log. A `ScrubbingStream` keeps back what may
+    begin a secret until its end, a line end or a flush, so a key written in pieces (print's arguments are
+    written apart) is found (more in test_scrubbing_streams.py)."""
     import io
 
     from mcprt.scrubbing.streams import ScrubbingStream
@@ -289,7 +290,7 @@ def test_printed_text_is_scrubbed_a_line_at_a_time() -> None:
     stream = ScrubbingStream(inner, _scrubber(KEY))  # type: ignore[arg-type]
     print("print key", KEY, file=stream)  # type: ignore[arg-type]
     stream.write("split " + KEY[:9])
-    assert inner.getvalue() == "print key [redacted]\n"  # the partial line is held
+    assert inner.getvalue() == "print key [redacted]\n"  # the partial line is held (shorter than a batch)
     stream.write(KEY[9:] + " and more")
     stream.flush()
     assert inner.getvalue() == "print key [redacted]\nsplit [redacted] and more"

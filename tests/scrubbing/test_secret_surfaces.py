@@ -2,8 +2,9 @@
 server's `env:`) reached an operator or a terminal on paths the scrubbing did not cover. Each given input is a
 case here, end to end: a real `mcprt up` (HTTP and stdio), the SDK client, `mcprt status`, the CLI commands.
 
-- a reload error quoting the key (an import-time exception): `/status`, `/status.json`, `/metrics` and
-  `mcprt status --json` showed it raw, only the log line was scrubbed;
+- a reload error quoting the key (an import-time exception): `/status`, `/status.json` and
+  `mcprt status --json` showed it raw, only the log line was scrubbed (`/metrics` and `/healthz` carry no
+  error text: labels are names, health is counts);
 - binary content: a Python `bytes` result (the key at byte offsets 0, 1, 3 and 5), a Python bytes resource,
   a proxied server's octet-stream resource, image, audio and embedded blob: the key went out as the base64
   of its bytes, here and in `mcprt call FILE`;
@@ -70,8 +71,6 @@ def test_a_reload_error_quoting_the_key_is_scrubbed_on_every_operator_surface(tm
         surfaces = {
             "/status.json": json.dumps(status),
             "/status": httpx.get(f"{up.base}/status", timeout=10).text,
-            "/metrics": httpx.get(f"{up.base}/metrics", timeout=10).text,
-            "/healthz": httpx.get(f"{up.base}/healthz", timeout=10).text,
             "log": up.log(),
         }
         printed = mcprt_process("status", "--json", up.base, cwd=tmp_path, forked=True, timeout=60)
@@ -162,17 +161,81 @@ def test_prints_of_a_python_tool_are_scrubbed_and_keep_the_stdio_stream_whole(tm
 
 @pytest.mark.parametrize("args", [
     ("show", "{m}", "described"), ("show", "{m}", "described", "--json"), ("tools", "{m}"), ("tools", "{m}", "--json"),
-    ("validate", "{m}"), ("diff", "{m}", "{m}"), ("call", "{m}", "described"),
-], ids=lambda a: " ".join(x for x in a if x != "{m}"))
+    ("call", "{m}", "described"),
+    ("diff", "{old}", "{m}"), ("diff", "{old}", "{m}", "--format", "json"), ("diff", "{old}", "{m}", "--format", "markdown"),
+], ids=lambda a: " ".join(x for x in a if x not in ("{m}", "{old}")))
 def test_cli_outputs_of_tool_definitions_show_no_key(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Fault 5. `show` (text and JSON) and the `tools` table printed the key (a docstring's, a default's);
+    `diff` from a manifest whose tool did not quote it printed `description changed: … → Uses key sk-live-…`
+    once command output was no longer scrubbed as text (review of scrubfix, problem 9: `diff m m` and
+    `validate` printed no definition at all, so they could not fail). `tools --json` and `call` print what
+    tools/list and a call send, scrubbed as values."""
     manifest = _project(tmp_path / "p")
+    old_module = manifest.parent / "oldtools.py"
+    old_module.write_text((manifest.parent / "mytools.py").read_text().replace(f"Uses key {KEY}", "Uses a key"))
+    old = manifest.parent / "old.yaml"
+    old.write_text(manifest.read_text().replace("python: mytools", "python: oldtools"))
     offline = ("--offline",) if args[0] in ("show", "tools") else ()
-    run = mcprt_process(*(a.format(m=manifest) for a in args), *offline, cwd=manifest.parent, forked=True, timeout=90)
+    run = mcprt_process(*(a.format(m=manifest, old=old) for a in args), *offline, cwd=manifest.parent, forked=True,
+                        timeout=90)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     assert "SUPERSECRET" not in output, output
     if args[0] == "show":
         assert "Uses key [redacted] internally." in output and '"default": "[redacted]"' in output, output
+    if args[0] == "diff":
+        assert "Uses a key internally. → Uses key [redacted] internally." in run.stdout, run.stdout
     if args[0] == "show" and "--json" in args:
         assert json.loads(run.stdout)["definition"]["inputSchema"]["properties"]["key"]["default"] == "[redacted]"
 
+
+
+def test_machine_readable_output_keeps_a_number_holding_a_secrets_digits(tmp_path: Path) -> None:
+    """Review of scrubfix, problem 3: `mcprt call`'s and `show --json`'s JSON was scrubbed as text, so with a
+    basic-auth password `4242` configured, a result's `424299` was written `[redacted]99` and the JSON did not
+    parse. Data is scrubbed as values before it is serialized (a string holding the PIN still is)."""
+    folder = tmp_path / "q"
+    folder.mkdir()
+    (folder / ".env").write_text("PIN=4242\n")
+    (folder / "counting.py").write_text(
+        "def count() -> dict:\n    \"\"\"Counts 424299 items.\"\"\"\n    return {'n': 424299, 'items': [1, 2], 'note': 'pin 4242'}\n")
+    (folder / "api.json").write_text(json.dumps({
+        "openapi": "3.0.3", "info": {"title": "a", "version": "1"},
+        "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}))
+    manifest = folder / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  py:\n    python: counting\n"
+                        "  api:\n    openapi: api.json\n    base_url: http://127.0.0.1:9\n"
+                        "    auth: {basic: {username: u, password: \"${PIN}\"}}\n")
+    run = mcprt_process("call", str(manifest), "count", cwd=folder, forked=True, timeout=90)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["structuredContent"] == {"n": 424299, "items": [1, 2], "note": "pin [redacted]"}, result
+    shown = mcprt_process("show", str(manifest), "count", "--json", "--offline", cwd=folder, forked=True, timeout=90)
+    assert shown.returncode == 0, shown.stderr
+    facts = json.loads(shown.stdout)  # valid JSON; the description is prose, scrubbed as tools/list sends it
+    assert facts["definition"]["description"] == "Counts [redacted]99 items." and isinstance(facts["size_bytes"], int)
+
+
+def test_metrics_keep_a_value_holding_a_secrets_digits() -> None:
+    """Review of scrubfix, problem 3: /metrics was scrubbed as text, so a histogram sum `4242.0` became
+    `[redacted].0` with `4242` configured and the scrape failed to parse. Its labels are names, never text."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from mcprt.observability.metrics import Metrics
+    from mcprt.observability.state import ServerState
+    from mcprt.scrubbing import SECRETS
+
+    before = (set(SECRETS._static), list(SECRETS._dynamic))
+    SECRETS.add("4242")
+    try:
+        metrics = Metrics(lambda: ServerState("s", "0", "stdio", None, 0.0, [], [], 1, {}))
+        metrics.observe_operation("tools/list", 14242.0)
+        text = metrics.render().decode()
+    finally:
+        SECRETS.clear()
+        SECRETS.add(*before[0])
+        for value in reversed(before[1]):
+            SECRETS.add_issued(value)
+    sums = [s.value for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "mcp_server_operation_duration_seconds_sum"]
+    assert sums == [14242.0], text

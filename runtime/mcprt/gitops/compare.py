@@ -16,6 +16,7 @@ from typing import Any
 
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase
+from ..scrubbing import SECRETS
 from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
 from ..wording import excerpt, json_excerpt
@@ -27,9 +28,16 @@ from .schemas import schema_changes, types
 
 @dataclass
 class Change:
+    """One change, as every format shows it. `detail` quotes definitions (descriptions, schema values,
+    server settings): scrubbed of configured secrets here, once for every format, as tools/list is (a
+    description changed to hold a key was printed with it: `Uses a key → Uses key sk-live-…`)."""
+
     kind: str  # e.g. "argument added", "description changed", "prune changed"
     detail: str
     breaking: bool = False
+
+    def __post_init__(self) -> None:
+        self.detail = SECRETS.scrub_text(self.detail)
 
 
 @dataclass

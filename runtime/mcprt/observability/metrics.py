@@ -50,7 +50,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from ..scrubbing import SECRETS
 from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
 from .hooks import Route, UpstreamKind
 from .state import StateFn
@@ -158,9 +157,10 @@ class Metrics:
         return _Timed(self.upstream, source)
 
     def render(self) -> bytes:
-        """The exposition text, scrubbed of configured secrets: label values are names (tools, sources,
-        policy rules, exception classes), which a manifest or an upstream chose."""
-        return SECRETS.scrub_bytes(generate_latest(self.registry))
+        """The exposition text, as written: label values are names (tools, sources, policy rules, an
+        `events.Outcome` or exception class), never message text, so there is no secret to scrub, and
+        scrubbing the text would rewrite numbers (`14242.0` for a secret `4242`) and break the scrape."""
+        return generate_latest(self.registry)
 
 
 class _Timed:

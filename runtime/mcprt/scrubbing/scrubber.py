@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from bisect import bisect_left
 import re
 import threading
 from collections.abc import Iterable
@@ -184,6 +185,36 @@ class Scrubber:
         # Forms are whole UTF-8 sequences, so a match never starts or ends inside a character.
         return _replace(data, spans).decode("utf-8", "surrogatepass") if spans else text
 
+    @property
+    def longest_bytes(self) -> int:
+        """The UTF-8 length of the longest form of any secret (0 when none is configured): text written in
+        pieces must keep back one byte less than this for a form still being written to be found whole."""
+        index = self._index
+        return 0 if index is None else index.longest_bytes
+
+    def scrub_settled(self, text: str) -> tuple[str, str]:
+        """Text written in pieces (a stream): `(head, tail)`, `head` scrubbed and final, `tail` raw, to be
+        searched again with what follows. `tail` is what a form could still be completing: the end of
+        `text` from where it reads as the beginning of a form, within the last (longest form − 1) bytes
+        and after the last line end (``\n`` or ``\r``), or from the start of a found form reaching into
+        it. `(text, "")` when nothing is configured."""
+        index = self._index
+        if index is None:
+            return text, ""
+        data = text.encode("utf-8", "surrogatepass")
+        cut = max(len(data) - (index.longest_bytes - 1), data.rfind(b"\n") + 1, data.rfind(b"\r") + 1, 0)
+        cut = index.begins_form(data, cut)  # a form begins with a whole character: never inside one
+        spans = index.spans(data)
+        if not spans:  # the common case: no decoding of what is written
+            tail = data[cut:].decode("utf-8", "surrogatepass")
+            return text[:len(text) - len(tail)], tail
+        for start, end in spans:
+            if start < cut < end:  # a form found across the cut stays whole in the tail (forms are whole characters)
+                cut = start
+                break
+        head = _replace(data[:cut], [s for s in spans if s[1] <= cut])
+        return head.decode("utf-8", "surrogatepass"), data[cut:].decode("utf-8", "surrogatepass")
+
     def scrub_bytes(self, data: bytes) -> bytes:
         """The same for raw bytes (an upstream body before decoding; UTF-8 forms)."""
         index = self._index
@@ -321,7 +352,7 @@ class _Index:
     for the probe, 150 µs for the overlapping scan; ~20 µs for each `bytes.find` it replaces.
     """
 
-    __slots__ = ("_probes", "_exact", "shortest_bytes", "shortest_chars")
+    __slots__ = ("_probes", "_exact", "shortest_bytes", "shortest_chars", "longest_bytes", "forms", "first_bytes")
 
     PROBE_GROUP = 64  # the most patterns the packed (SIMD) searcher takes
 
@@ -334,6 +365,22 @@ class _Index:
         self._exact = BytesAhoCorasick(encoded)
         self.shortest_bytes = min(len(f) for f in encoded)
         self.shortest_chars = min(len(f) for f in forms)
+        self.longest_bytes = max(len(f) for f in encoded)
+        self.forms = encoded  # sorted: whether bytes begin a form is one bisection (`begins_form`)
+        self.first_bytes = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted({f[0] for f in encoded})) + b"]")
+
+    def begins_form(self, data: bytes, start: int) -> int:
+        """The first offset from `start` at which the rest of `data` is the beginning of a form (a form
+        still being written); `len(data)` when there is none."""
+        forms, first = self.forms, self.first_bytes
+        found = first.search(data, start)
+        while found is not None:
+            rest = data[found.start():]
+            i = bisect_left(forms, rest)
+            if i < len(forms) and forms[i].startswith(rest):
+                return found.start()
+            found = first.search(data, found.start() + 1)
+        return len(data)
 
     def spans(self, data: bytes) -> list[tuple[int, int]]:
         """Where forms occur in `data`: merged, sorted `(start, end)` byte offsets; [] when none."""
