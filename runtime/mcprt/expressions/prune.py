@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .prune_budget import search
-from .prune_growth import growth, peak
+from .prune_growth import growth_and_peak
 
 if TYPE_CHECKING:  # jmespath is imported by the first compile: a manifest without `prune` never loads it
     from jmespath import exceptions as jmespath_errors
@@ -54,8 +54,7 @@ class Pruner:
     def __init__(self, expression: str, parsed: Any) -> None:
         self.expression = expression
         self._parsed = parsed
-        self.growth = growth(parsed.parsed)  # copies of its input its result can hold (`prune_growth`)
-        self.peak_growth = peak(parsed.parsed)  # … and any value it builds on the way
+        self.growth, self.peak_growth = growth_and_peak(parsed.parsed)
 
     def apply(self, data: Any) -> Any:
         """The expression's result; `None` when nothing matched. Raises `PruneRuntimeError`, and
