@@ -101,3 +101,19 @@ def test_validate_warns_of_a_prune_that_grows_exponentially(tmp_path: Path) -> N
     warned = [line for line in run.stderr.splitlines() if "prune can repeat its input" in line]
     assert len(warned) == 2 and "up to 2^40 times" in warned[0], run.stderr
     assert [line.split(":")[1] for line in warned] == ["8", "14"], warned  # at each bomb's line
+
+
+def test_validate_of_a_prune_thousands_of_stages_long_warns_instead_of_failing(tmp_path: Path) -> None:
+    """Review of dedupe, item 4: past about a thousand pipe stages the function check's recursion made
+    validate report "prune expression nests too deeply"; 5,000 stages now compile, and their growth is
+    the warning it is for 40."""
+    (tmp_path / "tools.py").write_text('def data() -> dict:\n    """Data."""\n    return {"n": 1}\n')
+    prune = " | ".join(["{a:@,b:@}"] * 5000)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  long:\n    python: tools:data\n    tools:\n      data:\n"
+                        f"        prune: \"{prune}\"\n")
+    run = run_cli("validate", "--offline", str(manifest), cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "nests too deeply" not in run.stderr, run.stderr
+    warned = [line for line in run.stderr.splitlines() if "prune can repeat its input" in line]
+    assert len(warned) == 1 and "up to 2^64 times" in warned[0], run.stderr

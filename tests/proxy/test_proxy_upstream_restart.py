@@ -10,6 +10,7 @@ clients made, and retries the request that met the 404 (the server did not run i
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -204,3 +205,58 @@ async def test_a_genuine_error_while_another_request_meets_the_404_is_not_sent_a
                 await anyio.sleep(0.2)
                 reads.start_soon(client.read_resource, "test://static-text")
         assert len(missing_reads) == 1, up.log()
+
+
+def _slow_renewal(target: bytes, renewal: float, retry: float) -> tuple[Refuse, list[str]]:
+    """A `refuse` for `_proxy`: the first request naming `target` meets the 404 of a lost session; the new
+    session's initialize then waits `renewal` seconds, and the request sent again waits `retry` seconds.
+    The list tells what happened, in order."""
+    seen: list[str] = []
+
+    async def refuse(method: str, has_session: bool, body: bytes) -> bool:
+        if target in body:
+            if not seen:
+                seen.append("404")
+                return True
+            seen.append("sent again")
+            await asyncio.sleep(retry)
+        elif seen == ["404"] and not has_session and b'"initialize"' in body:
+            seen.append("renewal")
+            await asyncio.sleep(renewal)
+        return False
+
+    return refuse, seen
+
+
+async def test_a_request_sent_again_on_a_renewed_session_gets_its_whole_startup_timeout(
+        upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Found in review: when one helper came to send both kinds of request again, a resources/read (prompts/get,
+    completion, subscribe) sent again after its session was renewed got only what the renewal had left of
+    `startup_timeout`: a renewal of 2.5 s of 4 s and a read of 2 s failed with "did not answer resources/read
+    within 1.494541s", where it had been answered. Each sending of such a request gets `startup_timeout`."""
+    refuse, seen = _slow_renewal(b"test://static-text", renewal=2.5, retry=2.0)
+    source = url_source("fx", _proxy(upstream.url, refuse), "startup_timeout: 4s\n")
+    with mcprt_http(write_manifest(tmp_path_factory.mktemp("slowrenew"), source), "--no-reload") as up:
+        async with http_client(up.url) as client:
+            await anyio.sleep(1.2)  # up for over RENEW_AT_ONCE_AFTER: the session is renewed at once
+            read = await client.read_resource("test://static-text")
+        assert read.contents[0].text == "This is the content of the static text resource.", up.log()  # type: ignore[union-attr]
+        assert seen == ["404", "renewal", "sent again"]
+
+
+async def test_a_call_sent_again_on_a_renewed_session_that_times_out_says_the_time_it_had_left(
+        upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Found in review: a tools/call sent again on a renewed session has what the renewal left of its timeout,
+    and when that ran out its error said "the server did not answer within 0.494541s", blaming the server
+    for time mcprt spent renewing. It now says the seconds left (to a tenth), of how many, and why."""
+    refuse, seen = _slow_renewal(b"test_simple_text", renewal=1.5, retry=4.0)
+    source = url_source("fx", _proxy(upstream.url, refuse), "timeout: 3s\n")
+    with mcprt_http(write_manifest(tmp_path_factory.mktemp("callrenew"), source), "--no-reload") as up:
+        async with http_client(up.url) as client:
+            await anyio.sleep(1.2)  # up for over RENEW_AT_ONCE_AFTER: the session is renewed at once
+            answer = await client.call_tool("test_simple_text", {})
+        assert answer.is_error, text_of(answer)
+        worded = re.fullmatch(r"test_simple_text: the server did not answer within the (\d\.\d)s left of its 3s "
+                              r"once the server's session was renewed", text_of(answer))
+        assert worded and 0 < float(worded[1]) <= 1.5, text_of(answer)  # 3 s less the renewal's 1.5 s and more
+        assert seen == ["404", "renewal", "sent again"]

@@ -148,17 +148,49 @@ def test_the_growth_of_a_prune_thousands_of_pipe_stages_long_is_found():
     # ~5 s), and past about a thousand stages hit Python's recursion limit. One pass now, on a stack.
     import jmespath
 
-    from mcprt.expressions.prune_growth import growth, peak
+    from mcprt.expressions.prune_growth import growth_and_peak
 
     capped = 2 ** 64  # `prune_growth` stops counting there
     plain = jmespath.compile(" | ".join(["a"] * 5000)).parsed
-    assert (growth(plain), peak(plain)) == (1, 1)
+    assert growth_and_peak(plain) == (1, 1)
     doubling = jmespath.compile(" | ".join(["{a:@,b:@}"] * 5000)).parsed
-    assert (growth(doubling), peak(doubling)) == (capped, capped)
+    assert growth_and_peak(doubling) == (capped, capped)
     # the largest part deep inside: six doublings measured by `length(@)` (no copies after it), then
     # 4,993 plain stages above it
     hidden = jmespath.compile(" | ".join(["{a:@,b:@}"] * 6 + ["length(@)"] + ["a"] * 4993)).parsed
-    assert (growth(hidden), peak(hidden)) == (0, 64)
+    assert growth_and_peak(hidden) == (0, 64)
     # as a manifest's prune is compiled
     pruner = compile_prune(" | ".join(["{a:@,b:@}"] * 800))
     assert (pruner.growth, pruner.peak_growth) == (capped, capped)
+
+
+CAPPED = 2 ** 64  # `prune_growth` stops counting there
+
+
+@pytest.mark.parametrize(("expression", "growth", "peak"), [
+    (" | ".join(["a"] * 5000), 1, 1),
+    (" | ".join(["{a:@,b:@}"] * 5000), CAPPED, CAPPED),
+    (" | ".join(["{a:@,b:@}"] * 6 + ["length(@)"] + ["a"] * 4993), 0, 64),
+    (" | ".join(["[?n > `0`]"] * 2000), 1, 1),  # filters
+    (" | ".join(["a[]"] * 3000), 1, 1),  # flattens
+    (" || ".join(["a"] * 3000), 1, 1),  # an `||` chain nests one level per term too
+    (" | ".join(["map(&{a:@,b:@}, @)"] * 5000), CAPPED, CAPPED),  # a function per stage: each is checked
+])
+def test_a_prune_thousands_of_stages_long_compiles(expression, growth, peak):
+    """Review of dedupe, item 4: `peak` went linear and off the recursion, but `compile_prune` still
+    checked functions by recursion, so a manifest's 5,000-stage prune was still "prune expression nests
+    too deeply" (RecursionError) past about a thousand stages; the limit left is jmespath's own parser.
+    Growth and peak come from one pass (item 3: the Pruner walked the tree twice)."""
+    pruner = compile_prune(expression)
+    assert (pruner.growth, pruner.peak_growth) == (growth, peak)
+
+
+def test_the_first_bad_function_of_a_long_chain_is_the_one_named():
+    # the check's order is the expression's: the first bad call (at its position), however deep
+    stages = ["a"] * 4999 + ["lenght(@)", "max(@, @)"]
+    with pytest.raises(PruneSyntaxError, match=r"unknown function lenght\(\)") as caught:
+        compile_prune(" | ".join(stages))
+    assert caught.value.position == len(" | ".join(["a"] * 4999)) + 3
+    with pytest.raises(PruneSyntaxError, match=r"max\(\) takes 1 argument, got 2") as caught:
+        compile_prune(" | ".join(["a"] * 5000 + ["max(@, @)", "lenght(@)"]))
+    assert caught.value.position == len(" | ".join(["a"] * 5000)) + 3

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .prune_budget import search
-from .prune_growth import growth, peak
+from .prune_growth import growth_and_peak
 
 if TYPE_CHECKING:  # jmespath is imported by the first compile: a manifest without `prune` never loads it
     from jmespath import exceptions as jmespath_errors
@@ -54,8 +54,8 @@ class Pruner:
     def __init__(self, expression: str, parsed: Any) -> None:
         self.expression = expression
         self._parsed = parsed
-        self.growth = growth(parsed.parsed)  # copies of its input its result can hold (`prune_growth`)
-        self.peak_growth = peak(parsed.parsed)  # … and any value it builds on the way
+        # copies of its input its result can hold, and any value it builds on the way (`prune_growth`)
+        self.growth, self.peak_growth = growth_and_peak(parsed.parsed)
 
     def apply(self, data: Any) -> Any:
         """The expression's result; `None` when nothing matched. Raises `PruneRuntimeError`, and
@@ -116,27 +116,35 @@ def _parse_message(exc: jmespath_errors.ParseError) -> str:
     return exc.msg or "invalid syntax"
 
 
-def _check_functions(node: Any, expression: str) -> None:
-    """Unknown functions and wrong argument counts, found now instead of at the first call."""
-    if not isinstance(node, dict):
-        return
-    if node.get("type") == "function_expression":
-        name = node.get("value")
-        position = _function_position(expression, name)
-        spec = _function_table().get(name)
-        if spec is None:
-            known = ", ".join(sorted(_function_table()))
-            raise PruneSyntaxError(f"unknown function {name}() (known: {known})", position, expression)
-        signature = spec["signature"]
-        given = len(node.get("children", ()))
-        variadic = bool(signature) and signature[-1].get("variadic", False)
-        if (given < len(signature)) if variadic else (given != len(signature)):
-            wanted = f"at least {len(signature)}" if variadic else str(len(signature))
-            raise PruneSyntaxError(
-                f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {given}", position, expression
-            )
-    for child in node.get("children", ()):
-        _check_functions(child, expression)
+def _check_functions(root: Any, expression: str) -> None:
+    """Unknown functions and wrong argument counts, found now instead of at the first call; the first
+    in the expression's order is the one raised. On a stack of our own: a pipe chain nests one level
+    per stage, and thousands of stages passed Python's recursion limit."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") == "function_expression":
+            _check_call(node, expression)
+        stack.extend(reversed(node.get("children", ())))
+
+
+def _check_call(node: dict[str, Any], expression: str) -> None:
+    name = node.get("value")
+    position = _function_position(expression, name)
+    spec = _function_table().get(name)
+    if spec is None:
+        known = ", ".join(sorted(_function_table()))
+        raise PruneSyntaxError(f"unknown function {name}() (known: {known})", position, expression)
+    signature = spec["signature"]
+    given = len(node.get("children", ()))
+    variadic = bool(signature) and signature[-1].get("variadic", False)
+    if (given < len(signature)) if variadic else (given != len(signature)):
+        wanted = f"at least {len(signature)}" if variadic else str(len(signature))
+        raise PruneSyntaxError(
+            f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {given}", position, expression
+        )
 
 
 def _function_position(expression: str, name: str | None) -> int | None:

@@ -5,8 +5,9 @@ item 1). `growth` is an upper bound on the copies of one input value in the resu
 projection multiplies its parts' growth, a multi-select adds its parts' (parts that start at
 different fields read disjoint parts of the input, so only the largest of those counts), a field
 or an index keeps it, and a value computed from the input (a comparison, a number) has none.
-`mcprt validate` warns when a part of it can pass `WARN_GROWTH` (`peak`), and an expression that can repeat its input at all
-(growth above 1) has its result measured at each call (`prune_budget`).
+`mcprt validate` warns when a part of it can pass `WARN_GROWTH` (its peak), and an expression that can repeat its
+input at all (growth above 1) has its result measured at each call (`prune_budget`). `growth_and_peak` finds
+both in one pass.
 """
 
 from __future__ import annotations
@@ -22,16 +23,15 @@ _SCALAR_FUNCTIONS = frozenset({  # functions whose result is a number or boolean
 _CAP = 2 ** 64  # past any limit: keeps the numbers small for a pathological expression
 
 
-def growth(node: Any) -> int:
-    """An upper bound on how many times one input value appears in the result of `node` (a parsed
-    jmespath expression, `jmespath.compile(…).parsed`): 0 for a constant or scalar result."""
-    return min(_growths(node).get(id(node), 1), _CAP)
-
-
-def peak(node: Any) -> int:
-    """The largest `growth` of any part of `node`: `… | length(@)` has none at the end, but the value
-    it measures may be built exponentially (each part is evaluated, whatever uses it)."""
-    return max((min(found, _CAP) for found in _growths(node).values()), default=0)
+def growth_and_peak(node: Any) -> tuple[int, int]:
+    """For `node` (a parsed jmespath expression, `jmespath.compile(…).parsed`), in one pass over it:
+    - growth: an upper bound on how many times one input value appears in its result (0 for a
+      constant or scalar result);
+    - peak: the largest growth of any part of it: `… | length(@)` has none at the end, but the value
+      it measures may be built exponentially (each part is evaluated, whatever uses it).
+    Both capped at 2^64."""
+    found = _growths(node)
+    return min(found.get(id(node), 1), _CAP), max((min(each, _CAP) for each in found.values()), default=0)
 
 
 def _growths(root: Any) -> dict[int, int]:

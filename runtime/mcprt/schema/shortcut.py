@@ -24,7 +24,10 @@ annotation neither evaluates. Left out on purpose, so the whole schema goes to j
   fetching, ever), and two references whose targets fastjsonschema would name alike (it names one
   generated function per target from the pointer's letters and digits, lower-cased:
   `#/$defs/a-b` and `#/$defs/A_b` would share one).
-`format` asserts nothing here (jsonschema runs without a format checker; `use_formats=False`);
+`format` asserts what the caller's validator asserts: nothing for arguments (jsonschema runs without
+a format checker; `use_formats=False`); for a tool's result, each format jsonschema's checker knows,
+by that checker's own function (`formats`: fastjsonschema calls it where the schema names it, and only
+those names enter its source); any other `format` stays an annotation to both;
 `default` is not applied (`use_default=False`: the arguments are never changed).
 
 Code from a schema: fastjsonschema writes Python source and `exec`s it. Property names, enum and
@@ -41,7 +44,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -70,10 +73,12 @@ class _NoShortcut(Exception):
     pass
 
 
-def valid_shortcut(schema: Any) -> Check | None:
+def valid_shortcut(schema: Any, *, formats: Mapping[str, Callable[[str], bool]] | None = None) -> Check | None:
     """The compiled "certainly valid" check for `schema`, or None (see the module docstring).
 
-    Never raises: a schema fastjsonschema cannot compile (a definition it refuses, source Python
+    `formats`: for a caller whose validator asserts `format` (JSON Schema 2020-12 Validation §7.2.2,
+    format-assertion), each format it asserts → that validator's own check of a string, so the
+    shortcut says valid only where the validator's format check does. Never raises: a schema fastjsonschema cannot compile (a definition it refuses, source Python
     cannot compile, a recursion limit) gets no shortcut."""
     if not isinstance(schema, dict):
         return None
@@ -89,8 +94,9 @@ def valid_shortcut(schema: Any) -> Check | None:
         import fastjsonschema  # lazily: only serving calls tools
 
         with COMPILE_LOCK:
-            compiled = fastjsonschema.compile(definition, handlers=_NO_FETCH, use_default=False,
-                                              use_formats=False, detailed_exceptions=False)
+            compiled = fastjsonschema.compile(definition, handlers=_NO_FETCH, formats=dict(formats or {}),
+                                              use_default=False, use_formats=bool(formats),
+                                              detailed_exceptions=False)
     except Exception:  # a definition fastjsonschema refuses, or generated source Python cannot compile
         return None
     return _checker(compiled)

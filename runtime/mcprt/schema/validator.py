@@ -15,8 +15,10 @@ Where the schema allows it, arguments are first tried by a check `fastjsonschema
 schema (`schema.shortcut`, built with the validator on a tool's first call): when it says valid,
 jsonschema's walk is skipped; anything else — a failure, a check that cannot tell, a schema with a
 keyword the shortcut leaves out — goes through the full validator, so problems are always
-jsonschema's own messages. `result_check(schema)` is the same for a tool's outputSchema (with
-`format` checked by the full validator); `result_validator(schema)` is that full validator alone.
+jsonschema's own messages. `result_check(schema)` is the same for a tool's outputSchema, whose
+validator checks `format` too: its shortcut checks each format by the validator's own format checker,
+so `format` is enforced whether or not a schema gets the shortcut. `result_validator(schema)` is that
+full validator alone.
 """
 
 from __future__ import annotations
@@ -152,4 +154,14 @@ def result_check(schema: dict[str, Any]) -> _Validator | None:
     """`result_validator(schema)` behind fastjsonschema's "certainly valid" check (compiled here), for a
     schema every result of a tool is checked against: `iter_errors`, `first_error`. None as there."""
     full = result_validator(schema)
-    return None if full is None else _Validator(full, valid_shortcut(schema))
+    return None if full is None else _Validator(full, valid_shortcut(schema, formats=_RESULT_FORMATS))
+
+
+def _conforms(name: str) -> Callable[[str], bool]:
+    return lambda value: _FORMATS.conforms(value, name)
+
+
+# What `result_validator` asserts of `format`: jsonschema's checkers whose libraries are installed (`date`,
+# `email`, `ipv4`, …); others (OpenAPI's `int64`, `double`, …) are annotations to it, and to the shortcut.
+_FORMATS = _ArgumentValidator.FORMAT_CHECKER
+_RESULT_FORMATS = {name: _conforms(name) for name in _FORMATS.checkers}

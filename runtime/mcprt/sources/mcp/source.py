@@ -29,8 +29,9 @@ A session the server no longer knows
   Management"): the client MUST start a new session with a new initialize. The source does so at once
   (a restart, counted and logged; the next one after a connection up for under RENEW_AT_ONCE_AFTER
   seconds waits its backoff, so a server refusing every session cannot make it spin). A request that
-  met that 404 was not run, so it is sent again once on the new session (tools/call too), within
-  what is left of its own timeout; an error in another form on that connection is an answer (`_names_session`).
+  met that 404 was not run, so it is sent again once on the new session: a tools/call within what is
+  left of its own timeout, the others (resources, prompts, completion, subscribe) within `startup_timeout`
+  again; an error in another form on that connection is an answer (`_names_session`).
 Malformed things the server says
   Every message passes vetting.py before the SDK reads it: a malformed list item, call result,
   notification or stray response costs only itself, with a warning. Listings are assembled here
@@ -50,7 +51,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import httpx2
@@ -269,8 +270,8 @@ class McpServerSource:
         try:
             result = await self._on_session(
                 client, context.timeout,
-                lambda on, left: self._call(on, upstream_name, arguments, replace(context, timeout=left), carrier),
-                lambda: ToolCallError(self.unavailable_message()))
+                lambda on, retry_within: self._call(on, upstream_name, arguments, context, carrier, retry_within),
+                lambda: ToolCallError(self.unavailable_message()), retry_gets="rest")
         except _HttpAnswer as answer:
             # An HTTP error status, as an OpenAPI upstream's: the call's event carries it, so the source's
             # health follows it by the same rule (observability/source_health.py: a run of 5xx → degraded)
@@ -287,12 +288,19 @@ class McpServerSource:
         return to_upstream(result)
 
     async def _call(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
-                    carrier: dict[str, str] | None) -> types.CallToolResult:
+                    carrier: dict[str, str] | None, retry_within: float | None) -> types.CallToolResult:
+        """The call on `client`; `retry_within`: None for its first sending, else the seconds it has when sent
+        again on a renewed session (`_on_session`)."""
         with self._out(client):
-            return await self._call_on(client, upstream_name, arguments, context, carrier)
+            if retry_within is None:
+                return await self._call_on(client, upstream_name, arguments, context, carrier, None)
+            limit = f"the {retry_within:.1f}s left of its {context.timeout:g}s once the server's session was renewed"
+            return await self._call_on(client, upstream_name, arguments, replace(context, timeout=retry_within),
+                                       carrier, limit)
 
     async def _call_on(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
-                       carrier: dict[str, str] | None) -> types.CallToolResult:
+                       carrier: dict[str, str] | None, limit: str | None) -> types.CallToolResult:
+        """`limit`: how a timeout's message words the time the call had (None: "`context.timeout`s")."""
         # `timeout` bounds the server's time: it stands still while the server waits on the client (call_clock.py)
         clock = CallClock(context.timeout)
         try:
@@ -306,14 +314,14 @@ class McpServerSource:
                 )
             raise TimeoutError  # the clock ran out: the scope cancelled the request (the SDK tells the server)
         except TimeoutError:
-            raise UpstreamError(self._timed_out(context.tool, clock)) from None
+            raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED:  # the request was out: the server may have acted on it
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
                 raise self._lost_call_error(context.tool, delivery) from None  # unless it never left (delivery.py)
             self._check_session(client, exc)
             if exc.code == types.REQUEST_TIMEOUT:
-                raise UpstreamError(self._timed_out(context.tool, clock)) from None
+                raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
             status = self.connector.answered_status(exc)
             if status is not None:
                 raise _HttpAnswer(status) from None
@@ -332,8 +340,8 @@ class McpServerSource:
             raise ToolCallError(f"{context.tool}: calling server '{self.name}' failed: {type(exc).__name__}") from None
 
     @staticmethod
-    def _timed_out(tool: str, clock: CallClock) -> str:
-        return f"{tool}: the server did not answer within {clock.timeout:g}s{clock.not_counting()}"
+    def _timed_out(tool: str, clock: CallClock, limit: str | None) -> str:
+        return f"{tool}: the server did not answer within {limit or f'{clock.timeout:g}s'}{clock.not_counting()}"
 
     async def client_roots_changed(self) -> None:
         """Tell the server `notifications/roots/list_changed` (it may ask `roots/list` again) unless it
@@ -365,20 +373,24 @@ class McpServerSource:
 
         if client is None:
             raise unavailable()
-        return await self._on_session(client, self.startup_timeout,
-                                      lambda on, left: self._request_on(on, what, send, peer, left), unavailable)
+        return await self._on_session(
+            client, self.startup_timeout,
+            lambda on, retry_within: self._request_on(on, what, send, peer, retry_within is not None),
+            unavailable, retry_gets="all")
 
     async def _request_on(self, client: Client, what: str, send: Callable[[Client], Any],
-                          peer: ClientPeer | None, timeout: float) -> Any:
-        clock = CallClock(timeout)
+                          peer: ClientPeer | None, renewed: bool) -> Any:
+        """`send` on `client` within `startup_timeout`; `renewed`: it is sent again on a renewed session."""
+        clock = CallClock(self.startup_timeout)
         asking = self.relay.calling(peer, clock) if peer is not None else contextlib.nullcontext()
         try:
             with clock.scope, asking, self._out(client):
                 return await send(client)
             raise TimeoutError  # the clock ran out: the scope cancelled the request
         except TimeoutError:
-            raise OfferError(f"server '{self.name}' did not answer {what} within {timeout:g}s"
-                             f"{clock.not_counting()}", types.INTERNAL_ERROR) from None
+            again = " (sent again once the server's session was renewed)" if renewed else ""
+            raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s"
+                             f"{again}{clock.not_counting()}", types.INTERNAL_ERROR) from None
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED:
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
@@ -478,19 +490,23 @@ class McpServerSource:
                 del self._in_flight[id(client)]
                 self._drained.set()  # wakes `_serve` draining this connection
 
-    async def _on_session(self, client: Client, within: float, send: Callable[[Client, float], Awaitable[_T]],
-                          unavailable: Callable[[], Exception]) -> _T:
-        """`send(client, within)`; when that met the server's 404 for our session (`_SessionGone`: it was not
-        run), once more on the session that replaces `client`, with the seconds left of `within` (module
-        docstring, "A session the server no longer knows"). Raises `unavailable()` when no new session
-        is up in time, or the request meets the 404 there too."""
+    async def _on_session(self, client: Client, within: float,
+                          send: Callable[[Client, float | None], Awaitable[_T]],
+                          unavailable: Callable[[], Exception], *, retry_gets: Literal["rest", "all"]) -> _T:
+        """`send(client, None)` (its first sending, on its own time limit `within`, seconds); when that met the
+        server's 404 for our session (`_SessionGone`: it was not run), once more on the session that replaces
+        `client`, once up within `within`: `send(renewed, seconds)` with `retry_gets` "rest" the seconds left
+        of `within` (a tools/call: its timeout covers the renewal), "all" `within` again (resources, prompts,
+        completion, subscribe: each sending gets `startup_timeout`). Module docstring, "A session the server
+        no longer knows". Raises `unavailable()` when no new session is up in time, none of `within` is left,
+        or the request meets the 404 there too."""
         try:
-            return await send(client, within)
+            return await send(client, None)
         except _SessionGone:
             pass
         started = time.monotonic()
         renewed = await self._renewed(client, within)
-        left = within - (time.monotonic() - started)
+        left = within - (time.monotonic() - started) if retry_gets == "rest" else within
         if renewed is None or left <= 0:
             raise unavailable() from None
         try:
