@@ -117,6 +117,7 @@ def test_the_same_variable_with_another_value_on_each_side_is_no_change(repo: Wo
 
 
 ALL_TOOLS = {"list_pets", "get_pet", "create_pet", "deletePet"}
+LITERALS = ("pt-literal-8f3k2j5h7g9d", "sk-live-SECRET123456", "ghp_abcdef1234567890XYZ")
 
 
 @pytest.mark.parametrize(("old", "new", "detail", "breaking"), [
@@ -138,6 +139,14 @@ ALL_TOOLS = {"list_pets", "get_pet", "create_pet", "deletePet"}
     ("    base_url: http://127.0.0.1:9/v1\n",
      "    base_url: http://127.0.0.1:9/v1\n    headers: {X-Partner-Token: \"pt-literal-8f3k2j5h7g9d\"}\n",
      ["`headers.X-Partner-Token`: (none) → (a literal value, not shown)"], True),
+    # … by the rule `validate` warns by: a value that reads as a token, under a name that says nothing (a review
+    # of this diff found it printed in full, once per tool), and a token in a URL's query
+    ("    base_url: http://127.0.0.1:9/v1\n",
+     "    base_url: http://127.0.0.1:9/v1\n    headers: {X-Custom: \"Bearer sk-live-SECRET123456\"}\n",
+     ["`headers.X-Custom`: (none) → (a literal value, not shown)"], True),
+    ("    base_url: http://127.0.0.1:9/v1\n",
+     "    base_url: \"http://127.0.0.1:9/v1?access_token=ghp_abcdef1234567890XYZ&page=2\"\n",
+     ['`base_url`: "http://127.0.0.1:9/v1" → "http://127.0.0.1:9/v1?access_token=***&page=2"'], True),
     # how often, not what or where: told, not breaking
     ("    base_url: http://127.0.0.1:9/v1\n", "    base_url: http://127.0.0.1:9/v1\n    retries: 5\n",
      ["`retries`: (none) → 5"], False),
@@ -153,7 +162,8 @@ def test_a_source_setting_that_changes_requests_shows_under_each_tool(repo: Work
         assert changes[tool] == [("source setting changed", f"source pets: {d}{review}", breaking) for d in detail]
     assert data["changed"] is True and data["breaking"] is breaking
     assert code == (1 if breaking else 0)
-    assert "pt-literal-8f3k2j5h7g9d" not in shown
+    for literal in LITERALS:
+        assert literal not in shown + json.dumps(data), literal
 
 
 def _write_spec(ws: Workspace, spec: dict) -> None:

@@ -15,8 +15,10 @@ Three parts, each reported under every tool it reaches (as `effective.py`'s sett
 
 Every value is the manifest's as written, before `${VAR}` substitution (`LoadedManifest.written`): both
 sides are read the same way, whichever `.env` each has, and a reference is shown by its name, never its
-value. A credential written literally (under `auth`, or a `headers:`/`env:` entry whose name says it holds
-one, `scrubbing.is_credential_name`) is never shown; a URL's `user:password@` is masked.
+value. A credential written literally is never shown: under `auth` its secret leaves, anywhere else (`headers`,
+`env`, `args`, the arguments sent, a `url`) a value `scrubbing.is_literal_credential` calls one — by the name
+it is written under or by reading as a token — the rule `mcprt validate` warns by; a URL's `user:password@`
+and a credential query parameter's value (`?access_token=`) are masked (`scrubbing.mask_url_credentials`).
 
 Breaking (the choice the README explains): all of it but `_HARMLESS` (retries and start-up limits). A
 host, a header, a credential's place or the request itself changes what the upstream receives — mcprt
@@ -33,7 +35,7 @@ from typing import Any
 
 from ..identity.principal import Principal
 from ..manifest.loader import LoadedManifest
-from ..scrubbing import is_credential_name, mask_userinfo
+from ..scrubbing import is_literal_credential, mask_url_credentials
 from ..sources.kind import kind_of
 from ..toolset.tool import Tool
 from ..wording import json_excerpt
@@ -164,21 +166,34 @@ def _dotted(path: tuple[str, ...]) -> str:
     return ".".join(path)
 
 
+_HIDDEN = "(a literal value, not shown)"
+# settings whose entries are named values: the name says whether the value is a credential
+_NAMED = frozenset({"headers", "env", "arguments sent", "server_variables"})
+
+
 def _shown(path: tuple[str, ...], value: Any) -> str:
-    """A written value as a reviewer may see it: `(none)` when absent, a literal credential hidden."""
+    """A written value as a reviewer may see it: `(none)` when absent, each literal credential in it hidden
+    (`_hide`), every URL's credentials masked."""
     if value is None:
         return "(none)"
-    if _holds_credential(path) and _literal(value):
-        return "(a literal value, not shown)"
-    return mask_userinfo(json_excerpt(value))
+    hidden = _hide(path, value)
+    return hidden if hidden == _HIDDEN else mask_url_credentials(json_excerpt(hidden))
 
 
-def _holds_credential(path: tuple[str, ...]) -> bool:
-    """A credential's own place: under `auth` a secret leaf (not a header's name, a token URL); in
-    `headers:`, `env:` or the arguments sent, an entry whose name says it holds one."""
-    if path[0] == "auth":
-        return path[-1] in _CREDENTIAL_LEAVES
-    return len(path) > 1 and path[0] in ("headers", "env", "arguments sent") and is_credential_name(path[1])
+def _hide(path: tuple[str, ...], value: Any) -> Any:
+    """`value` with each string that is a literal credential at its place replaced by `_HIDDEN`: under `auth` a
+    secret leaf (not a header's name, a token URL); anywhere, a string `is_literal_credential` calls one, by
+    the name of its entry in a named setting (`headers.X-Partner-Token`) or by its value alone."""
+    if isinstance(value, Mapping):
+        return {key: _hide((*path, str(key)), item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hide(path, item) for item in value]
+    if not isinstance(value, str) or not _literal(value):
+        return value
+    if path and path[0] == "auth" and path[-1] in _CREDENTIAL_LEAVES:
+        return _HIDDEN
+    name = path[1] if len(path) > 1 and path[0] in _NAMED else ""
+    return _HIDDEN if is_literal_credential(name, _REFERENCE.sub("", value)) else value
 
 
 def _literal(value: Any) -> bool:
