@@ -210,6 +210,38 @@ def test_a_get_made_post_shows_the_method_the_path_and_the_policy_it_now_falls_u
     assert code == 1
 
 
+def _policy_changes(data: dict) -> dict[str, list[str]]:
+    return {tool: [detail for kind, detail, _ in changes if kind == "policy decision changed"]
+            for tool, changes in _tool_changes(data).items()
+            if any(kind == "policy decision changed" for kind, _, _ in changes)}
+
+
+def test_a_policy_decision_changes_only_when_its_outcome_does(repo: Workspace) -> None:
+    """Found by a review: the decision was compared with its rule's label and reason, so a reworded reason, a
+    rule moved down the list, or a default-allow policy added were each a breaking "policy decision changed"
+    although every caller was decided the same."""
+    repo.edit("reason: ci-bot is read-only", "reason: ci-bot may only read")
+    data, _, code = _diff(repo)
+    assert _policy_changes(data) == {} and code == 0, data
+    # a rule put first: its tool is now denied to alice (told, with the rule); ci-bot, denied before by the
+    # other rule (now `rules[1]`), is decided the same
+    repo.edit("  rules:\n", "  rules:\n    - {match: {tools: [deletePet]}, action: deny, reason: no deletes}\n")
+    data, _, code = _diff(repo)
+    assert _policy_changes(data) == {"deletePet": ["for alice: allow (default) → deny (rules[0]: no deletes)"]}, data
+    assert code == 1
+    # no policy, then a policy whose default allows: only the tool its rule denies changes
+    repo.edit("    - {match: {tools: [deletePet]}, action: deny, reason: no deletes}\n", "")
+    text = (repo.root / "mcp.yaml").read_text()
+    policy = text[text.index("policy:\n"):text.index("ci-bot may only read}\n") + len("ci-bot may only read}\n")]
+    (repo.root / "mcp.yaml").write_text(text.replace(policy, ""))
+    _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qam", "no policy")
+    repo.edit("version: 1\n", "version: 1\npolicy:\n  default: allow\n  rules:\n"
+              "    - {match: {tools: [deletePet]}, action: deny, reason: no deletes}\n")
+    data, _, _ = _diff(repo)
+    assert _policy_changes(data) == {"deletePet": [f"for {who}: allow (no policy) → deny (rules[0]: no deletes)"
+                                                   for who in ("alice", "ci-bot")]}, data
+
+
 def test_a_fixed_argument_is_a_request_change_never_harmless(repo: Workspace) -> None:
     repo.edit("        args:\n          limit: {default: 5}\n",
               "        args:\n          limit: {default: 5}\n          status: {fixed: sold}\n")

@@ -85,12 +85,16 @@ def request_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded
 
 def policy_changes(old: Tool, new: Tool, old_gate: Any, new_gate: Any, principals: Iterable[str]) -> list[tuple[str, str, bool]]:
     """(kind, detail, breaking) for each caller whose decision on this tool differs (before any argument
-    is known: a rule with `when` is named as deciding by the arguments)."""
+    is known: a rule with `when` is named as deciding by the arguments). Only the outcome is compared —
+    the action, and which actions the arguments can choose — never which rule gives it or its wording:
+    a reworded `reason`, rules reordered, or a policy added whose default allows what was allowed decide
+    the same (a review found each reported as a breaking "policy decision changed"); the rule that decides
+    is shown in the detail."""
     changes = []
     for name in principals or [None]:
         principal = Principal(name, "token") if name is not None else None
-        before, after = _decision(old_gate, old, principal), _decision(new_gate, new, principal)
-        if before != after:
+        (was, before), (now, after) = _decision(old_gate, old, principal), _decision(new_gate, new, principal)
+        if was != now:
             who = f"for {name}" if name is not None else "for every caller"
             changes.append(("policy decision changed", f"{who}: {before} → {after}", True))
     return changes
@@ -110,17 +114,26 @@ def known_principals(*loaded: LoadedManifest, more: Iterable[str] = ()) -> list[
     return sorted(names)
 
 
-def _decision(gate: Any, tool: Tool, principal: Principal | None) -> str:
+def _decision(gate: Any, tool: Tool, principal: Principal | None) -> tuple[tuple[str, ...], str]:
+    """(outcome, shown): the outcome is the actions of the `when` rules in order (`when:<action>`; those at the
+    end that decide as what follows them are left out), then the action decided without arguments; no policy allows, as a
+    default `allow` does. `shown` names the rules that decide (`deny (rules[0]: no deletes)`)."""
     if gate is None:
-        return "allow (no policy)"
-    words = []
+        return ("allow",), "allow (no policy)"
+    conditional: list[tuple[str, str]] = []
     for rule in gate.candidates(tool, principal):
         said = f"{rule.action} ({rule.label}{': ' + rule.reason if rule.reason else ''})"
         if rule.match.when is None:
-            return "; ".join([*words, said])
-        words.append(f"by its arguments {said}")
-    default = gate.policy.default
-    return "; ".join([*words, f"{default} (default)"])
+            final, shown = rule.action, said
+            break
+        conditional.append((rule.action, f"by its arguments {said}"))
+    else:
+        final, shown = gate.policy.default, f"{gate.policy.default} (default)"
+    actions = [action for action, _ in conditional]
+    while actions and actions[-1] == final:  # a `when` rule that decides as what follows it changes nothing
+        actions.pop()
+    outcome = tuple(f"when:{action}" for action in actions) + (final,)
+    return outcome, "; ".join([*(words for _, words in conditional), shown])
 
 
 def _written_source(loaded: LoadedManifest, name: str) -> dict[str, Any]:
