@@ -1,16 +1,17 @@
 """What a tool sends upstream, and who may call it, compared for `mcprt diff`: the changes a reviewer must
 see although the model sees the same tool.
 
-Three parts, each reported under every tool it reaches (as `effective.py`'s settings are):
-- its source's settings (`source setting changed`): every key of the source's entry that decides where
+Three parts:
+- its source's settings (`source setting changed`, once per source, naming the tools it reaches — a
+  setting of a source of 260 operations is one line, not 260): every key of the source's entry that decides where
   calls go or what they carry — `base_url`, `server_variables`, `headers`, `auth`, `credential_origins`,
   `credential_parameters`, `path_slashes`, `tls`, `url`, `command`/`args`/`env`/`cwd`, `python`, … — all
   but the keys whose effect the tool comparison shows in its own words (`_SHOWN_ELSEWHERE`);
-- the request its operation makes (`request changed`: method, path template, an argument's wire place,
+- the request each tool's operation makes, under the tool (`request changed`: method, path template, an argument's wire place,
   the body's media type, the document's servers where `base_url` does not replace them;
   `SourceKind.request_of`), and the arguments the manifest sends for it (`fixed` values, the `default`
   of a hidden argument): the model asks for the same thing and the upstream receives another;
-- the policy decision for each caller the manifest knows (`policy decision changed`), which can change
+- the policy decision on each tool for each caller the manifest knows (`policy decision changed`), which can change
   with the tool alone (a method turned into POST loses `readOnlyHint`, and a rule on it now applies).
 
 Every value is the manifest's as written, before `${VAR}` substitution (`LoadedManifest.written`): both
@@ -30,7 +31,7 @@ A changed policy decision refuses a call that worked, or lets through one that w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..identity.principal import Principal
@@ -38,7 +39,7 @@ from ..manifest.loader import LoadedManifest
 from ..scrubbing import is_literal_credential, mask_url_credentials
 from ..sources.kind import kind_of
 from ..toolset.tool import Tool
-from ..wording import json_excerpt
+from ..wording import json_excerpt, noun
 
 # source keys whose effect is compared per tool in its own words (`compare._tool_changes`, `effective.py`):
 # names, tool sets, overrides, exposure, limits, descriptions — and the description's content (its
@@ -54,19 +55,36 @@ _REFERENCE = re.compile(r"\$\{[^}]*\}")
 _SCHEME_WORD = re.compile(r"[A-Za-z]{0,10}")  # what may stand beside a reference: `Bearer ${TOKEN}`
 
 
-def source_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> list[tuple[str, str, bool]]:
-    """(kind, detail, breaking) for each setting of the tool's source that differs (module docstring)."""
-    was, now = _written_source(old_loaded, old.source), _written_source(new_loaded, new.source)
+def source_changes(old_loaded: LoadedManifest, new_loaded: LoadedManifest,
+                   reaches: Mapping[str, Sequence[str]]) -> list[tuple[str, str, bool]]:
+    """(kind, detail, breaking) for each setting that differs of a source both sides have (module docstring),
+    stated once per source with the tools it reaches (`reaches`: source name → tool names; a review found
+    one `base_url` change printed under each of 260 tools, 1,042 lines and a PR comment over GitHub's limit)."""
+    written_old, written_new = old_loaded.written.get("sources"), new_loaded.written.get("sources")
+    names = set(written_old) & set(written_new) if isinstance(written_old, dict) and isinstance(written_new, dict) \
+        else set()
     changes = []
-    for path, before, after in differences({k: v for k, v in was.items() if k not in _SHOWN_ELSEWHERE},
-                                           {k: v for k, v in now.items() if k not in _SHOWN_ELSEWHERE}):
-        key = path[0]
-        detail = f"`{_dotted(path)}`: {_shown(path, before)} → {_shown(path, after)}"
-        if _shown(path, before) == _shown(path, after):  # only what is not shown differs
-            detail = f"`{_dotted(path)}` changed (its value is not shown)"
-        why = "" if key in _HARMLESS else " (needs review: where calls go or what they carry)"
-        changes.append(("source setting changed", f"source {new.source}: {detail}{why}", key not in _HARMLESS))
+    for source in sorted(names):
+        was, now = _written_source(old_loaded, source), _written_source(new_loaded, source)
+        tools = reaches.get(source, ())
+        reach = f" — reaches {len(tools)} {noun(len(tools), 'tool')}" + (f": {_listed(tools)}" if tools else "")
+        for path, before, after in differences({k: v for k, v in was.items() if k not in _SHOWN_ELSEWHERE},
+                                               {k: v for k, v in now.items() if k not in _SHOWN_ELSEWHERE}):
+            key = path[0]
+            detail = f"`{_dotted(path)}`: {_shown(path, before)} → {_shown(path, after)}"
+            if _shown(path, before) == _shown(path, after):  # only what is not shown differs
+                detail = f"`{_dotted(path)}` changed (its value is not shown)"
+            why = "" if key in _HARMLESS else " (needs review: where calls go or what they carry)"
+            changes.append(("source setting changed", f"source {source}: {detail}{why}{reach}", key not in _HARMLESS))
     return changes
+
+
+_MAX_LISTED = 10  # tool names in one line: the count says the rest
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(f"`{name}`" for name in names[:_MAX_LISTED])
+    return shown + (f" and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else "")
 
 
 def request_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> list[tuple[str, str, bool]]:
@@ -74,6 +92,13 @@ def request_changes(old: Tool, new: Tool, old_loaded: LoadedManifest, new_loaded
     argument values the manifest sends for it (module docstring)."""
     was = _request(old, old_loaded)
     now = _request(new, new_loaded)
+    if "servers" in was or "servers" in now:
+        # a description's servers, where `base_url` does not replace them (`OpenAPIKind.request_of`): when it
+        # does on one side, the `base_url` source setting tells the change, once (a review found a second
+        # `servers → (none)` line under every tool when `base_url` was added)
+        if not ("servers" in was and "servers" in now):
+            was.pop("servers", None)
+            now.pop("servers", None)
     changes = []
     for path, before, after in differences(was, now):
         detail = f"`{_dotted(path)}`: {_shown(path, before)} → {_shown(path, after)}"
