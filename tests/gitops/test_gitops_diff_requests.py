@@ -224,6 +224,23 @@ def test_a_path_moved_in_the_spec_is_a_request_change_and_its_case_changes(repo:
     assert test.returncode == 1 and "request differs" in test.stdout + test.stderr
 
 
+def test_the_descriptions_servers_are_a_request_change_where_no_base_url_replaces_them(repo: Workspace) -> None:
+    """The request is described from the compiled plan when `mcprt diff` asks (not stored with every compiled
+    operation): a spec's `servers` moved is told under each tool; with a `base_url`, they send nothing."""
+    repo.edit("    base_url: http://127.0.0.1:9/v1\n", "")
+    _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qam", "no base_url")
+    _write_spec(repo, {**SPEC, "servers": [{"url": "https://pets-v2.example.com/v1"}]})
+    data, _, code = _diff(repo)
+    moved = ("request changed", '`servers`: ["https://pets.example.com/v1"] → ["https://pets-v2.example.com/v1"] (the '
+             "upstream receives another request)", True)
+    assert {tool: changes for tool, changes in _tool_changes(data).items()} == {
+        tool: [moved] for tool in ("create_pet", "deletePet", "get_pet", "list_pets")}
+    assert code == 1
+    repo.edit("sources:\n  pets:\n", "sources:\n  pets:\n    base_url: http://127.0.0.1:9/v1\n")
+    data, _, _ = _diff(repo)
+    assert data["tools"] == [], data["tools"]  # the `base_url` source setting says where calls go now
+
+
 def test_a_get_made_post_shows_the_method_the_path_and_the_policy_it_now_falls_under(repo: Workspace) -> None:
     spec = copy.deepcopy(SPEC)
     operation = spec["paths"]["/pets/{petId}"].pop("get")
