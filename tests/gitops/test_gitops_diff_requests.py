@@ -216,12 +216,20 @@ def test_a_path_moved_in_the_spec_is_a_request_change_and_its_case_changes(repo:
               "request)", True)]
     assert changes == {"get_pet": moved, "deletePet": moved}, changes
     assert _cases(data) == {"get_pet/pet-3": ["request differs: path: recorded /v1/pets/3, sent /v1/v2/pets/3"]}
-    assert "recorded cases: 1 of 2 change what the model receives" in shown
+    assert "recorded cases: 1 of 2 change (what the model receives, or what `mcprt test` says)" in shown
     assert "`mcprt test` fails it: request differs: path" in shown
     assert code == 1
     # `mcprt test` agrees
     test = repo.mcprt("test", "mcp.yaml", drop=("PETS_KEY",))
     assert test.returncode == 1 and "request differs" in test.stdout + test.stderr
+    # found by a review: once the move is committed, a change elsewhere does not count the case it broke
+    _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qam", "moved")
+    repo.edit("        name: create_pet\n", "        name: create_pet\n        description: Add a pet.\n")
+    data, shown, _ = _diff(repo)
+    assert _cases(data) == {} and [c["case"] for c in data["cases"] if c["still_fails"]] == ["get_pet/pet-3"]
+    assert "recorded cases: 0 of 2 change (what the model receives, or what `mcprt test` says)" in shown
+    assert ("`mcprt test` failed it before this change too: request differs: path: recorded /v1/pets/3, sent "
+            "/v1/v2/pets/3") in shown
 
 
 def test_the_descriptions_servers_are_a_request_change_where_no_base_url_replaces_them(repo: Workspace) -> None:
@@ -299,8 +307,12 @@ def test_a_fixed_argument_is_a_request_change_never_harmless(repo: Workspace) ->
     assert ("request changed", '`arguments sent.status`: (none) → "sold" (a call sends this whatever the model '
             "asks) (the upstream receives another request)", True) in changes, changes
     assert data["breaking"] is True and code == 1
-    fails = _cases(data)["list_pets/available"]
-    assert fails and fails[0].startswith("request differs: query status"), fails
+    # the recorded case (it sends `status: available`) changes: `mcprt test` fails it because the request differs
+    # (`query status: recorded "available", sent "sold"`) or, where a client's value for a fixed argument is
+    # refused unless equal, because its output does — either way it is counted
+    fails = _cases(data).get("list_pets/available")
+    assert fails is not None, data["cases"]
+    assert not fails or fails[0].startswith("request differs: query status"), fails
     # a fixed value changed again: told with both values
     _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qam", "fixed")
     repo.edit("status: {fixed: sold}", "status: {fixed: available}")

@@ -100,15 +100,25 @@ def render_text(diff: ManifestDiff) -> str:
         lines.append(f"{mark} {_offer_line(offer)}")
         for change in offer.changes:
             lines.append(f"    {'BREAKING ' if change.breaking else ''}{change.kind}: {change.detail}")
-    changed = [c for c in diff.cases if c.changed or c.note]
+    changed = [c for c in diff.cases if c.counted or c.still_fails]
     if diff.cases:
         lines.append("")
-        lines.append(f"recorded cases: {len(changed)} of {len(diff.cases)} change what the model receives")
+        lines.append("recorded cases: " + _cases_heading(diff))
         for case in changed:
             lines.append(f"  {case.case}: {_case_bytes(case)}" + (f" — {case.note}" if case.note else ""))
             lines += [f"    `mcprt test` fails it: {reason}" for reason in case.fails]
+            lines += [f"    {_STILL}: {reason}" for reason in case.still_fails]
             lines += [f"    {line}" for line in case.diff.splitlines()]
     return "\n".join(lines) + "\n"
+
+
+_STILL = "`mcprt test` failed it before this change too"
+
+
+def _cases_heading(diff: ManifestDiff) -> str:
+    """How many recorded cases the change changes: what the model receives, or what `mcprt test` says."""
+    counted = sum(1 for c in diff.cases if c.counted)
+    return f"{counted} of {len(diff.cases)} change (what the model receives, or what `mcprt test` says)"
 
 
 def _case_bytes(case: CaseDiff) -> str:
@@ -160,8 +170,8 @@ def render_markdown(diff: ManifestDiff) -> str:
             out.append(f"| {icon} | {offer.kind} `{_md(offer.key)}` | {offer.status} | {details} |")
         out.append("")
     if diff.cases:
-        changed = [c for c in diff.cases if c.changed or c.note]
-        out.append(f"#### Recorded cases: {len(changed)} of {len(diff.cases)} change what the model receives")
+        changed = [c for c in diff.cases if c.counted or c.still_fails]
+        out.append(f"#### Recorded cases: {_cases_heading(diff)}")
         out.append("")
         if changed:
             out += ["| case | raw bytes | sent before | sent after | change |", "| --- | ---: | ---: | ---: | ---: |"]
@@ -175,6 +185,7 @@ def render_markdown(diff: ManifestDiff) -> str:
                 if case.note:
                     out.append(f"- `{case.case}`: {_md(case.note)}")
                 out += [f"- `{case.case}`: `mcprt test` fails it: {_md(reason)}" for reason in case.fails]
+                out += [f"- `{case.case}`: {_STILL}: {_md(reason)}" for reason in case.still_fails]
                 if not case.diff:
                     continue
                 lines = case.diff.splitlines()
