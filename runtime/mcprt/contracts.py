@@ -197,11 +197,6 @@ class Operation:
     # Last, and read with a default: an Operation unpickled from an older compile cache lacks it.
     client_requests: bool = False
     response_schema_exact: bool = False  # read with a default, as `client_requests`
-    # What the upstream request is made of, JSON-able, for review (`mcprt diff` compares it per tool; never
-    # sent): an OpenAPI operation's method, path template, each argument's wire place, body media type and
-    # servers (`RequestPlan.describe`). Empty where a kind has no request of its own to describe. Read
-    # with a default (`getattr`), as `client_requests`.
-    request: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

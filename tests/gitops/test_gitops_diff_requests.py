@@ -116,7 +116,7 @@ def test_the_same_variable_with_another_value_on_each_side_is_no_change(repo: Wo
     assert code == 1
 
 
-ALL_TOOLS = {"list_pets", "get_pet", "create_pet", "deletePet"}
+LITERALS = ("pt-literal-8f3k2j5h7g9d", "sk-live-SECRET123456", "ghp_abcdef1234567890XYZ")
 
 
 @pytest.mark.parametrize(("old", "new", "detail", "breaking"), [
@@ -138,22 +138,64 @@ ALL_TOOLS = {"list_pets", "get_pet", "create_pet", "deletePet"}
     ("    base_url: http://127.0.0.1:9/v1\n",
      "    base_url: http://127.0.0.1:9/v1\n    headers: {X-Partner-Token: \"pt-literal-8f3k2j5h7g9d\"}\n",
      ["`headers.X-Partner-Token`: (none) → (a literal value, not shown)"], True),
+    # … by the rule `validate` warns by: a value that reads as a token, under a name that says nothing (a review
+    # of this diff found it printed in full, once per tool), and a token in a URL's query
+    ("    base_url: http://127.0.0.1:9/v1\n",
+     "    base_url: http://127.0.0.1:9/v1\n    headers: {X-Custom: \"Bearer sk-live-SECRET123456\"}\n",
+     ["`headers.X-Custom`: (none) → (a literal value, not shown)"], True),
+    ("    base_url: http://127.0.0.1:9/v1\n",
+     "    base_url: \"http://127.0.0.1:9/v1?access_token=ghp_abcdef1234567890XYZ&page=2\"\n",
+     ['`base_url`: "http://127.0.0.1:9/v1" → "http://127.0.0.1:9/v1?access_token=***&page=2"'], True),
     # how often, not what or where: told, not breaking
     ("    base_url: http://127.0.0.1:9/v1\n", "    base_url: http://127.0.0.1:9/v1\n    retries: 5\n",
      ["`retries`: (none) → 5"], False),
 ])
-def test_a_source_setting_that_changes_requests_shows_under_each_tool(repo: Workspace, old: str, new: str,
-                                                                     detail: list[str], breaking: bool) -> None:
+def test_a_source_setting_that_changes_requests_shows_once_with_the_tools_it_reaches(
+        repo: Workspace, old: str, new: str, detail: list[str], breaking: bool) -> None:
     repo.edit(old, new)
     data, shown, code = _diff(repo)
-    changes = _tool_changes(data)
-    assert set(changes) == ALL_TOOLS, changes
     review = " (needs review: where calls go or what they carry)" if breaking else ""
-    for tool in ALL_TOOLS:
-        assert changes[tool] == [("source setting changed", f"source pets: {d}{review}", breaking) for d in detail]
+    reach = " — reaches 4 tools: `create_pet`, `deletePet`, `get_pet`, `list_pets`"
+    assert [(c["detail"], c["breaking"]) for c in data["manifest_changes"] if c["kind"] == "source setting changed"] \
+        == [(f"source pets: {d}{review}{reach}", breaking) for d in detail]
+    # stated once, not under each tool (nor as a second `servers` line where `base_url` replaces them)
+    assert data["tools"] == [], data["tools"]
+    assert shown.count("source setting changed") == 2 * len(detail)  # text and markdown
     assert data["changed"] is True and data["breaking"] is breaking
     assert code == (1 if breaking else 0)
-    assert "pt-literal-8f3k2j5h7g9d" not in shown
+    for literal in LITERALS:
+        assert literal not in shown + json.dumps(data), literal
+
+
+def test_a_big_source_stays_one_line_and_the_comment_under_githubs_limit(repo: Workspace) -> None:
+    """Found by a review: a `base_url` added to a source of 260 operations printed 1,042 lines, and its
+    markdown (79,720 characters) was over GitHub's 65,536-character comment limit."""
+    spec = copy.deepcopy(SPEC)
+    for i in range(300):
+        spec["paths"][f"/things/{i}"] = {"get": {"operationId": f"getThing{i}",
+                                                 "summary": f"Thing {i}: " + "a long summary " * 12,
+                                                 "responses": {"200": {"description": "ok"}}}}
+    _write_spec(repo, spec)
+    _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "add", ".")
+    _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qm", "big")
+    repo.edit("    base_url: http://127.0.0.1:9/v1\n", "    base_url: https://pets-proxy.example/v1\n")
+    data, shown, code = _diff(repo)
+    assert [c["detail"] for c in data["manifest_changes"]] == [
+        'source pets: `base_url`: "http://127.0.0.1:9/v1" → "https://pets-proxy.example/v1" (needs review: where '
+        "calls go or what they carry) — reaches 304 tools: `create_pet`, `deletePet`, `getThing0`, `getThing1`, "
+        "`getThing10`, `getThing100`, `getThing101`, `getThing102`, `getThing103`, `getThing104` and 294 more"]
+    assert data["tools"] == [] and code == 1
+    # every description changed: one row per tool, the markdown cut under the limit with a note
+    _write_spec(repo, {**spec, "paths": {path: {method: {**op, "summary": op.get("summary", "") + " (v2)"}
+                                                for method, op in item.items()}
+                                         for path, item in spec["paths"].items()}})
+    markdown = repo.mcprt("diff", "HEAD:api/mcp.yaml", "mcp.yaml", "--format", "markdown", drop=("PETS_KEY",))
+    text = repo.mcprt("diff", "HEAD:api/mcp.yaml", "mcp.yaml", drop=("PETS_KEY",))
+    assert markdown.returncode == 0 and text.returncode == 0, markdown.stderr
+    assert len(markdown.stdout) <= 65_536, len(markdown.stdout)
+    assert "more lines not shown**: this comment is cut at 60,000 characters" in markdown.stdout
+    assert markdown.stdout.rstrip().endswith("<sub>Generated by `mcprt diff`.</sub>")
+    assert "getThing299: changed" in text.stdout  # the text output keeps all of it
 
 
 def _write_spec(ws: Workspace, spec: dict) -> None:
@@ -174,12 +216,37 @@ def test_a_path_moved_in_the_spec_is_a_request_change_and_its_case_changes(repo:
               "request)", True)]
     assert changes == {"get_pet": moved, "deletePet": moved}, changes
     assert _cases(data) == {"get_pet/pet-3": ["request differs: path: recorded /v1/pets/3, sent /v1/v2/pets/3"]}
-    assert "recorded cases: 1 of 2 change what the model receives" in shown
+    assert "recorded cases: 1 of 2 change (what the model receives, or what `mcprt test` says)" in shown
     assert "`mcprt test` fails it: request differs: path" in shown
     assert code == 1
     # `mcprt test` agrees
     test = repo.mcprt("test", "mcp.yaml", drop=("PETS_KEY",))
     assert test.returncode == 1 and "request differs" in test.stdout + test.stderr
+    # found by a review: once the move is committed, a change elsewhere does not count the case it broke
+    _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qam", "moved")
+    repo.edit("        name: create_pet\n", "        name: create_pet\n        description: Add a pet.\n")
+    data, shown, _ = _diff(repo)
+    assert _cases(data) == {} and [c["case"] for c in data["cases"] if c["still_fails"]] == ["get_pet/pet-3"]
+    assert "recorded cases: 0 of 2 change (what the model receives, or what `mcprt test` says)" in shown
+    assert ("`mcprt test` failed it before this change too: request differs: path: recorded /v1/pets/3, sent "
+            "/v1/v2/pets/3") in shown
+
+
+def test_the_descriptions_servers_are_a_request_change_where_no_base_url_replaces_them(repo: Workspace) -> None:
+    """The request is described from the compiled plan when `mcprt diff` asks (not stored with every compiled
+    operation): a spec's `servers` moved is told under each tool; with a `base_url`, they send nothing."""
+    repo.edit("    base_url: http://127.0.0.1:9/v1\n", "")
+    _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qam", "no base_url")
+    _write_spec(repo, {**SPEC, "servers": [{"url": "https://pets-v2.example.com/v1"}]})
+    data, _, code = _diff(repo)
+    moved = ("request changed", '`servers`: ["https://pets.example.com/v1"] → ["https://pets-v2.example.com/v1"] (the '
+             "upstream receives another request)", True)
+    assert {tool: changes for tool, changes in _tool_changes(data).items()} == {
+        tool: [moved] for tool in ("create_pet", "deletePet", "get_pet", "list_pets")}
+    assert code == 1
+    repo.edit("sources:\n  pets:\n", "sources:\n  pets:\n    base_url: http://127.0.0.1:9/v1\n")
+    data, _, _ = _diff(repo)
+    assert data["tools"] == [], data["tools"]  # the `base_url` source setting says where calls go now
 
 
 def test_a_get_made_post_shows_the_method_the_path_and_the_policy_it_now_falls_under(repo: Workspace) -> None:
@@ -198,6 +265,38 @@ def test_a_get_made_post_shows_the_method_the_path_and_the_policy_it_now_falls_u
     assert policy == [("for ci-bot: allow (default) → deny (rules[0]: ci-bot is read-only)", True)], policy
     assert _cases(data)["get_pet/pet-3"][0] == "request differs: method: recorded GET, sent POST"
     assert code == 1
+
+
+def _policy_changes(data: dict) -> dict[str, list[str]]:
+    return {tool: [detail for kind, detail, _ in changes if kind == "policy decision changed"]
+            for tool, changes in _tool_changes(data).items()
+            if any(kind == "policy decision changed" for kind, _, _ in changes)}
+
+
+def test_a_policy_decision_changes_only_when_its_outcome_does(repo: Workspace) -> None:
+    """Found by a review: the decision was compared with its rule's label and reason, so a reworded reason, a
+    rule moved down the list, or a default-allow policy added were each a breaking "policy decision changed"
+    although every caller was decided the same."""
+    repo.edit("reason: ci-bot is read-only", "reason: ci-bot may only read")
+    data, _, code = _diff(repo)
+    assert _policy_changes(data) == {} and code == 0, data
+    # a rule put first: its tool is now denied to alice (told, with the rule); ci-bot, denied before by the
+    # other rule (now `rules[1]`), is decided the same
+    repo.edit("  rules:\n", "  rules:\n    - {match: {tools: [deletePet]}, action: deny, reason: no deletes}\n")
+    data, _, code = _diff(repo)
+    assert _policy_changes(data) == {"deletePet": ["for alice: allow (default) → deny (rules[0]: no deletes)"]}, data
+    assert code == 1
+    # no policy, then a policy whose default allows: only the tool its rule denies changes
+    repo.edit("    - {match: {tools: [deletePet]}, action: deny, reason: no deletes}\n", "")
+    text = (repo.root / "mcp.yaml").read_text()
+    policy = text[text.index("policy:\n"):text.index("ci-bot may only read}\n") + len("ci-bot may only read}\n")]
+    (repo.root / "mcp.yaml").write_text(text.replace(policy, ""))
+    _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qam", "no policy")
+    repo.edit("version: 1\n", "version: 1\npolicy:\n  default: allow\n  rules:\n"
+              "    - {match: {tools: [deletePet]}, action: deny, reason: no deletes}\n")
+    data, _, _ = _diff(repo)
+    assert _policy_changes(data) == {"deletePet": [f"for {who}: allow (no policy) → deny (rules[0]: no deletes)"
+                                                   for who in ("alice", "ci-bot")]}, data
 
 
 def test_a_fixed_argument_is_a_request_change_never_harmless(repo: Workspace) -> None:

@@ -54,11 +54,11 @@ def _changes(data: dict) -> list[tuple[str, str, bool]]:
     # a password from a variable: the written `${VAR}` is shown, never its value
     ("  public_url: https://admin:${PUB_PASS}@mcp.example.com\n",
      "  public_url: https://admin:${PUB_PASS2}@mcp.example.com\n",
-     '`public_url`: "https://***@mcp.example.com", a URL\'s user or password changed (not shown)'),
+     '`public_url`: "https://***@mcp.example.com", a URL\'s credentials changed (not shown)'),
     # a password written literally into a URL: masked all the same
     ("  public_url: https://admin:pubSECRET1@mcp.example.com\n",
      "  public_url: https://admin:pubSECRET2@mcp.example.com\n",
-     '`public_url`: "https://***@mcp.example.com", a URL\'s user or password changed (not shown)'),
+     '`public_url`: "https://***@mcp.example.com", a URL\'s credentials changed (not shown)'),
     # a URL without a password keeps its value
     ("  public_url: https://${PUB_PASS}.example.com\n", "  public_url: https://mcp.example.com\n",
      '`public_url`: "https://${PUB_PASS}.example.com" → "https://mcp.example.com"'),

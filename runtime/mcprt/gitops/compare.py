@@ -117,12 +117,26 @@ def compare_toolsets(old: ToolSet, new: ToolSet, old_loaded: LoadedManifest, new
     diffs.sort(key=lambda d: (not d.breaking, order[d.status], d.name))
     return ToolsetDiff(
         tools=diffs,
-        manifest_changes=_manifest_changes(old_loaded, new_loaded),
+        manifest_changes=_manifest_changes(old_loaded, new_loaded)
+        + [Change(kind, detail, breaking) for kind, detail, breaking in source_changes(old_loaded, new_loaded,
+                                                                                       _reaches(old, new))],
         old_list_bytes=len(old.list_result_bytes()),
         new_list_bytes=len(new.list_result_bytes()),
         old_count=len(old.listed),
         new_count=len(new.listed),
     )
+
+
+def _reaches(old: ToolSet, new: ToolSet) -> dict[str, list[str]]:
+    """Source name → the names of its tools, sorted: the new side's, else (all removed) the old side's."""
+    reaches: dict[str, list[str]] = {}
+    for side in (new, old):
+        found: dict[str, list[str]] = {}
+        for tool in side:
+            found.setdefault(tool.source, []).append(tool.name)
+        for source, names in found.items():
+            reaches.setdefault(source, sorted(names))
+    return reaches
 
 
 def _added_tool_notes(tool: Tool) -> list[Change]:
@@ -158,7 +172,7 @@ def _tool_changes(old: Tool, new: Tool, sides: _Sides) -> ToolDiff:
     if old.annotations != new.annotations:
         diff.changes.append(Change("annotations changed", _values_before_after(old.annotations, new.annotations)))
     diff.changes += [Change(kind, detail) for kind, detail in effective_changes(old, new)]
-    for found in (source_changes(old, new, old_loaded, new_loaded), request_changes(old, new, old_loaded, new_loaded),
+    for found in (request_changes(old, new, old_loaded, new_loaded),
                   policy_changes(old, new, *sides.gates, sides.principals)):
         diff.changes += [Change(kind, detail, breaking) for kind, detail, breaking in found]
     if old.listed != new.listed:

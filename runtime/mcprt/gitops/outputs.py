@@ -8,7 +8,9 @@ A case changes when what the model receives changes, and also where `mcprt test`
 the output is the same: the new manifest sends another request than the recorded one (`request differs`:
 a path, method or fixed argument changed — the replay upstream answers the recorded response whatever
 it is asked), or decides its `policy:` expectations otherwise (`policy differs`). The diff and the test
-job of one pull request must not disagree.
+job of one pull request must not disagree. A failure the old manifest's run has too is not this change's:
+it is listed apart (`still_fails`) and not counted (a review found a case that failed since an earlier
+commit reported as changed by a commit that only edited another tool's description).
 """
 
 from __future__ import annotations
@@ -30,12 +32,20 @@ class CaseDiff:
     new_sent: int | None
     diff: str = ""  # unified diff of the rendered output (old → new); empty when unchanged
     note: str = ""
-    # why `mcprt test` would fail the case with the new manifest besides its output (`request differs: …`)
+    # why `mcprt test` would fail the case with the new manifest besides its output (`request differs: …`),
+    # and the old manifest would not: this change's
     fails: list[str] = field(default_factory=list)
+    # the same failures the old manifest's run has too: listed, not counted as this change's
+    still_fails: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(self.diff) or self.old_sent != self.new_sent or bool(self.fails)
+
+    @property
+    def counted(self) -> bool:
+        """Whether the change under review changes this case (`changed`, or a note such as "cannot run")."""
+        return self.changed or bool(self.note)
 
 
 def compare_case_outputs(old: ReplaySession, new: ReplaySession, cases: list[Case]) -> list[CaseDiff]:
@@ -57,9 +67,11 @@ def compare_case_outputs(old: ReplaySession, new: ReplaySession, cases: list[Cas
         note = ""
         if before.request_problems and not after.request_problems:
             note = "the old manifest sent a different request: " + "; ".join(before.request_problems)
+        failed_before = _fails(before)
         diffs.append(CaseDiff(case.id, after.tool, after.raw_bytes, before.sent_bytes, after.sent_bytes,
                               diff=text_diff(old_text, new_text, case.id, sides=("old", "new")) if old_text != new_text else "",
-                              note=note, fails=_fails(after)))
+                              note=note, fails=[f for f in _fails(after) if f not in failed_before],
+                              still_fails=[f for f in _fails(after) if f in failed_before]))
     return diffs
 
 

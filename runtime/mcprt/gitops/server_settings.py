@@ -6,8 +6,8 @@ manifest, before `${VAR}` substitution (`LoadedManifest.written`): what the mani
 its name, on both sides the same way. Never by its substituted value: a revision's side has no `.env` (it
 is not committed) and gets placeholders, the working tree's reads the real one, so a comparison of values
 called every local diff an auth change (found by a gitops trial). A value is shown in its written form
-(`public_url: https://admin:${PUB_PASS}@…`), with any URL's `user:password@` masked (`https://***@…`: a
-password may be written in literally). Under `auth` and `state`, whose values are credentials or carry
+(`public_url: https://admin:${PUB_PASS}@…`), with any URL's `user:password@` and credential query values
+masked (`https://***@…`, `?access_token=***`: a password may be written in literally). Under `auth` and `state`, whose values are credentials or carry
 them (a token, a `redis://:pw@…` URL), only the keys are named. Breaking:
 - any `auth` change: adding or changing it refuses callers that were let in, removing it (or a token) lets
   in callers that were refused, or refuses the removed token's callers — either way callers are affected;
@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..manifest.loader import LoadedManifest
-from ..scrubbing import mask_userinfo
+from ..scrubbing import mask_url_credentials
 from ..toolset.budget import check_budget
 from ..toolset.toolset import ToolSet
 from ..wording import json_excerpt
@@ -76,10 +76,10 @@ def _written_server(loaded: LoadedManifest) -> dict[str, Any]:
 def _before_after(path: str, before: Any, after: Any) -> str:
     was, now = _shown(before), _shown(after)
     if was == now:  # only what the mask hides changed: say so rather than show two equal values
-        return f"`{path}`: {now}, a URL's user or password changed (not shown)"
+        return f"`{path}`: {now}, a URL's credentials changed (not shown)"
     return f"`{path}`: {was} → {now}"
 
 
 def _shown(value: Any) -> str:
-    """A written value as JSON, every URL's userinfo masked."""
-    return mask_userinfo(json_excerpt(value))
+    """A written value as JSON, every URL's credentials masked (`scrubbing.mask_url_credentials`)."""
+    return mask_url_credentials(json_excerpt(value))

@@ -8,11 +8,10 @@ scrubber (`mcprt.scrubbing.SECRETS`) so it is kept out of results, errors, logs 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..errors import Diagnostic
-from ..scrubbing import SECRETS, is_credential_name
+from ..scrubbing import SECRETS, is_credential_name, is_literal_credential
 from ..scrubbing.scrubber import MIN_SECRET_CHARS
 from .envvars import variables_at
 from .model import Manifest
@@ -86,10 +85,10 @@ def empty_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionI
 
 def literal_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex) -> list[Diagnostic]:
     """Warn about secrets written into the manifest itself: manifests are reviewed and committed. Besides the
-    credential settings (`secret_paths`), a `headers:` entry written literally that holds a credential — its
-    name says so (`X-Partner-Token`, `scrubbing.is_credential_name`) or its value looks like a token
-    (`_token_like`) — is warned about at its value, never quoting it (found by a gitops trial: a literal
-    token in `headers:` drew no warning)."""
+    credential settings (`secret_paths`), a `headers:` or `env:` entry written literally that holds a credential
+    (`scrubbing.is_literal_credential`: its name says so, `X-Partner-Token`, or its value reads as a token) is
+    warned about at its value, never quoting it (found by a gitops trial: a literal token in `headers:` drew
+    no warning). `mcprt diff` hides the same values by the same rule."""
     found = []
     for path in secret_paths(manifest):
         if path not in env_paths:
@@ -97,26 +96,16 @@ def literal_secrets(manifest: Manifest, env_paths: set[NodePath], index: Positio
             found.append(Diagnostic(where.file, where.line, where.col, "a secret is written literally in the "
                                     "manifest; use ${VAR} (from the environment or .env) instead", "warning"))
     for name, source in manifest.sources.items():
-        for key, value in (getattr(source, "headers", None) or {}).items():
-            path = ("sources", name, "headers", key)
-            if path in env_paths or not (is_credential_name(key) or _token_like(value)):
-                continue
-            where = index.locate(path)
-            found.append(Diagnostic(where.file, where.line, where.col, f"header `{key}` holds a credential written "
-                                    "literally in the manifest; use ${VAR} (from the environment or .env) instead",
-                                    "warning"))
+        for field, what in (("headers", "header"), ("env", "environment variable")):
+            for key, value in (getattr(source, field, None) or {}).items():
+                path = ("sources", name, field, key)
+                if path in env_paths or not is_literal_credential(key, value):
+                    continue
+                where = index.locate(path)
+                found.append(Diagnostic(where.file, where.line, where.col, f"{what} `{key}` holds a credential "
+                                        "written literally in the manifest; use ${VAR} (from the environment or "
+                                        ".env) instead", "warning"))
     return found
-
-
-# One run of token characters, after an optional scheme word (`Bearer …`): a value that is no word, date or version
-_TOKEN = re.compile(r"(?:[A-Za-z]+ )?([A-Za-z0-9._~+/=-]{16,})")
-
-
-def _token_like(value: str) -> bool:
-    """Whether a header value reads as a credential: 16 or more token characters, letters and digits mixed
-    (`sk-live-SECRET123456`; not `2024-01-01`, `application/json` or `on`)."""
-    match = _TOKEN.fullmatch(value.strip())
-    return match is not None and any(c.isdigit() for c in match.group(1)) and any(c.isalpha() for c in match.group(1))
 
 
 def short_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> list[Diagnostic]:

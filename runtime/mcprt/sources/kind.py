@@ -121,8 +121,8 @@ class SourceKind:
     def request_of(self, written: Mapping[str, Any], operation: Operation) -> dict[str, Any]:
         """What a call of `operation` sends upstream, as far as the operation decides it (JSON-able, for
         `mcprt diff`), given its source's entry as written in the manifest (`written`, before `${VAR}`
-        substitution). Default: the operation's own `request` description."""
-        return dict(getattr(operation, "request", None) or {})  # an Operation from an older compile cache lacks it
+        substitution). Default: nothing — a kind without a request of its own to describe."""
+        return {}
 
     def unsupported_criteria(self, flt: OperationFilter | None) -> list[str]:
         """Criteria set in `flt` that this kind's operations carry no metadata for."""

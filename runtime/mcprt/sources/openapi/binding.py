@@ -125,6 +125,9 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     for item, access in zip(compiled.operations, accesses, strict=True):
         item.operation.invoke = _invoker(item.plan, item.answer_types, config.base_url, source, access,
                                          item.operation.input_schema.get("properties") or {}, slashes)
+        # what `OpenAPIKind.request_of` describes for `mcprt diff`, on demand: nothing is built per operation
+        # on a compile, nor stored in the compile cache (a review measured +45% on a 3,000-operation entry)
+        item.operation.invoke.plan, item.operation.invoke.servers = item.plan, item.servers  # type: ignore[attr-defined]
         source.operations.append(item.operation)
     _warn(ctx, fetch_warnings)
     _warn(ctx, fetch_notes, "note")  # where the description came from: the pinned copy served offline

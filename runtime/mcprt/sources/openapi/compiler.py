@@ -56,6 +56,9 @@ class CompiledOperation:
     # documented media types per success status code (`answers.mismatch` checks by them)
     answer_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
     public: bool = False  # its `security` is `[]`: sent without credentials (security.credential_access)
+    # the servers as the document writes them (templates): where calls go without `base_url` (`mcprt diff`
+    # compares them); one tuple shared by the operations with the same servers, so the cache stores it once
+    servers: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -271,6 +274,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
     left_out_with_problems = _unread_warnings(model, config, warnings, skipped)
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
+    server_urls: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct list (`servers`)
     scopes: dict[str, dict[str, None]] = {}
     total = len(model.operations)
     tell = progress.reporting() and total >= PROGRESS_FROM
@@ -320,8 +324,6 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             title=clean(op.summary) if op.summary else None,
             annotations=annotations_for(op.method),
             meta=meta,
-            # the servers as the document writes them (templates): where calls go without `base_url`
-            request={**plan.describe(), "servers": [server.url for server in op.servers or doc_servers]},
         )
         if pending is not None:
             pending.add(operation, op.response_schema, op.default_schema)
@@ -337,7 +339,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         compiled.append(
             CompiledOperation(operation, plan, requirement(effective), base_url, op.method, op.path, tuple(op.tags),
                               op.deprecated, {code: tuple(types) for code, types in op.answer_types.items()},
-                              is_public(op.security))  # the operation's own: a top-level `[]` is often a stub
+                              is_public(op.security),  # the operation's own: a top-level `[]` is often a stub
+                              server_urls.setdefault(urls := tuple(s.url for s in op.servers or doc_servers), urls))
         )
     if tell:
         progress.report(f"{label}: operations", total, total)

@@ -35,10 +35,14 @@ class OpenAPIKind(SourceKind):
         return [] if "://" in config.openapi else [base_dir / config.openapi]
 
     def request_of(self, written: Mapping[str, Any], operation: Operation) -> dict[str, Any]:
-        """The operation's request; the document's `servers` only where `base_url` does not replace them."""
-        request = super().request_of(written, operation)
-        if written.get("base_url"):
-            request.pop("servers", None)
+        """The operation's request (`RequestPlan.describe` of the plan its invoker sends by, built when asked:
+        only `mcprt diff` asks), and the document's `servers` where `base_url` does not replace them."""
+        plan = getattr(operation.invoke, "plan", None)  # bound when the source opened (`binding`)
+        if plan is None:
+            return {}
+        request = plan.describe()
+        if not written.get("base_url"):
+            request["servers"] = list(getattr(operation.invoke, "servers", ()))
         return request
 
     def for_replay(

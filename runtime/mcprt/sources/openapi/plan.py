@@ -104,7 +104,7 @@ class RequestPlan:
         return self.method in IDEMPOTENT
 
     def describe(self) -> dict[str, Any]:
-        """What the request is made of, JSON-able, for review (`Operation.request`, `mcprt diff`): method,
+        """What the request is made of, JSON-able, for review (`OpenAPIKind.request_of`, `mcprt diff`): method,
         path template, each argument's wire place (`{"in": "query", "name": "state", "style": "form",
         "explode": true, ...}`), the body's media type and fields, and `Accept`. Not the base URL: a replay
         points it elsewhere (the source's `base_url` and the document's servers are compared apart)."""

@@ -1,0 +1,35 @@
+"""One rule for a credential written literally, shared by `mcprt validate` and `mcprt diff`
+(`scrubbing.literal`), and the URL masking `mcprt diff` shows settings through."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcprt.scrubbing import is_literal_credential, mask_url_credentials
+
+
+@pytest.mark.parametrize(("name", "value", "credential"), [
+    ("X-Partner-Token", "pt-literal", True),  # by its name, however short
+    ("X-Custom", "Bearer sk-live-SECRET123456", True),  # by its value: a scheme word, then a token
+    ("", "ghp_abcdef1234567890XYZ", True),
+    ("X-Api-Version", "2024-01-01", False),
+    ("X-Trace", "on", False),
+    ("Accept", "application/vnd.pets+json", False),
+    ("User-Agent", "mcprt-integration-tests", False),  # letters only: a word, not a token
+    ("X-Api-Key", "", False),  # empty: nothing to hide
+])
+def test_a_literal_credential_by_its_name_or_its_value(name: str, value: str, credential: bool) -> None:
+    assert is_literal_credential(name, value) is credential
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('"https://proxy.example/?access_token=ghp_abcdef1234567890XYZ"', '"https://proxy.example/?access_token=***"'),
+    ("https://a.example/x?page=2&api_key=k1&q=dogs#top", "https://a.example/x?page=2&api_key=***&q=dogs#top"),
+    ("https://a.example/x?sig=0123456789abcdefXYZ", "https://a.example/x?sig=***"),
+    ("https://a.example/x?cursor=Zm9vYmFyMTIzNDU2Nzg5MA", "https://a.example/x?cursor=***"),  # token-like value
+    ("https://a.example/x?access_token=${TOKEN}", "https://a.example/x?access_token=${TOKEN}"),  # a name, kept
+    ("https://admin:pw@a.example/x?page=2", "https://***@a.example/x?page=2"),
+    ("no url here ?token=abc", "no url here ?token=abc"),
+])
+def test_a_url_shown_has_its_credentials_masked(text: str, shown: str) -> None:
+    assert mask_url_credentials(text) == shown
