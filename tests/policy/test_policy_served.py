@@ -601,7 +601,8 @@ async def test_a_vote_against_what_stands_is_refused_and_changes_nothing(served:
         ("alice", "deny", f"alice already approved {request['id']}; a vote cannot be changed, so this denial was not "
                           "recorded"),
         ("carol", "deny", f"{request['id']} was already approved by alice, bob; this denial was not recorded"),
-        ("ci-bot", "approve", "ci-bot made this call and cannot decide it (no self-approval)")]
+        # ci-bot approves nothing under this policy: refused before the request is read (policy.http), audited too
+        ("ci-bot", "approve", "ci-bot may not decide approvals (policy.approvals.approvers)")]
 
 
 async def test_rate_limit_allows_five_then_refuses_with_retry_time(served: UpProcess) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import fnmatch
 import html
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -37,7 +36,6 @@ from starlette.routing import Route
 
 from ..identity.principal import ANONYMOUS, Principal, from_scope
 from ..errors import StateUnavailable, did_you_mean
-from ..observability.log import log_event
 from .service import Conflict, Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
 
@@ -83,9 +81,8 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
             # before the state is read, as pause refuses a non-admin: one who may decide nothing is told
             # so, and learns nothing of the request nor of the state (an outage's 503)
             refused = f"{principal.subject} may not decide approvals (policy.approvals.approvers)"
-            # as every refused vote is (`PolicyService.decide`): an operator must see the attempt
-            log_event("approval vote refused", logging.WARNING, id=request.path_params["id"], by=principal.subject,
-                      vote=request.path_params["verdict"], why=refused)
+            # as every refused vote is (`PolicyService.decide`): logged and audited, an operator must see the attempt
+            service.refused_outright(request.path_params["id"], principal, "approve" if approve else "deny", refused)
             return _back(back, fields, refused) if form else _error(403, refused)
         try:
             decided = await service.decide(request.path_params["id"], principal, approve,

@@ -176,13 +176,22 @@ class PolicyService:
         await self.refresh()
         return updated
 
+    def refused_outright(self, approval_id: str, principal: Principal, verdict: Literal["approve", "deny"],
+                         why: str) -> None:
+        """A vote refused before any request is read (`policy.http`: the policy in force lets `principal`
+        decide nothing): logged and published as every refused vote is (`_refused`), `why` its reason."""
+        self._refused(approval_id, None, principal, verdict, None, why=why)
+
     def _refused(self, approval_id: str, request: ApprovalRequest | None, principal: Principal,
-                 verdict: Literal["approve", "deny"], exc: Exception) -> None:
+                 verdict: Literal["approve", "deny"], exc: Exception | None, *, why: str | None = None) -> None:
         """Log and publish a refused vote (`approval_vote_refused`: the voter, the vote, `approval_id`, and
         why as `reason`). The request is named (tool, source, caller) when the id names one; a
         non-approver's `reason` says only that (the approvers are in the operator's log line, never in a
         record that reads as the voter's business); nothing here reaches the voter."""
-        if request is None:  # the id is the voter's string, as long as a URL lets it be: kept short
+        if why is not None:  # refused before the request was read (`refused_outright`)
+            approval_id = cut_name(approval_id)
+            logged = why
+        elif request is None:  # the id is the voter's string, as long as a URL lets it be: kept short
             approval_id = cut_name(approval_id)
             why = logged = unknown_request(approval_id)
         elif isinstance(exc, NotApprover):
