@@ -125,10 +125,15 @@ def _files(root: Path, files: dict[str, str]) -> None:
     ("sources:\n  c: {command: [python3, server/main.py, --verbose]}\n",
      ["server/main.py", "server/lib/db.py"], ["server/README.md", "main.py"]),
     ("sources:\n  c: {command: 'node index.mjs', cwd: srv}\n", ["srv/index.mjs"], ["index.mjs", "srv/notes.txt"]),
+    # an argument longer than a file name may be (a JSON config, as MCP servers take): no file, no crash
+    # (the hook raised ENAMETOOLONG for every commit in the repository)
+    ("sources:\n  c: {command: [npx, -y, some-mcp-server], args: ['{\"config\": \"%s\"}']}\n" % ("x" * 300),
+     ["mcp.yaml", "cases/c/a.yaml"], ["README.md", "npx"]),
     # include: the included manifest, its own .env, cases and files
     ("include: [../shared/mcp.yaml]\nsources:\n  t: {openapi: tickets-api.yaml}\n",
      ["../shared/mcp.yaml", "../shared/.env", "../shared/cases/s/x.yaml", "../shared/s.yaml"], ["../shared/x.txt"]),
-], ids=["openapi-local", "openapi-split", "openapi-url", "python", "command", "command-cwd", "include"])
+], ids=["openapi-local", "openapi-split", "openapi-url", "python", "command", "command-cwd", "command-long-argument",
+        "include"])
 def test_each_kind_of_file_a_manifest_reads_concerns_it(tmp_path: Path, manifest: str, concerned: list[str],
                                                         unconcerned: list[str]) -> None:
     project = tmp_path / "project"
