@@ -127,5 +127,12 @@ def test_the_pull_request_that_adds_the_manifest_diffs_as_everything_added(tmp_p
 
     typo = ws.mcprt("diff", "HEAD~1:api/mpc.yaml", "mcp.yaml")
     assert typo.returncode == 2 and "HEAD~1:api/mpc.yaml: no such file at revision HEAD~1" in typo.stderr, typo.stderr
+    # from the manifest's folder (api/), REV:path is still relative to the top: say so, with the spelling meant
+    top_relative = ws.mcprt("diff", "HEAD~1:mcp.yaml", "mcp.yaml")
+    assert top_relative.returncode == 2, top_relative.stderr
+    assert "HEAD~1:mcp.yaml: no such file at revision HEAD~1 (REV:path is relative to the repository's top " \
+        "folder; did you mean HEAD~1:./mcp.yaml?)" in top_relative.stderr, top_relative.stderr
+    meant = ws.mcprt("diff", "HEAD~1:./mcp.yaml", "mcp.yaml", "--format", "json")
+    assert meant.returncode == 0 and json.loads(meant.stdout)["old_absent"] is True, meant.stderr
     present = ws.mcprt("diff", "HEAD:api/mcp.yaml", "mcp.yaml", "--format", "json")  # present: compared as ever
     assert present.returncode == 0 and json.loads(present.stdout)["old_absent"] is False, present.stderr

@@ -282,22 +282,22 @@ def diff(
         raise typer.Exit(run_diff(old, new, format, fail_on))
 
 
-@app.command(epilog="Examples (as `.pre-commit-hooks.yaml` runs it): `mcprt hook test api/tickets-api.yaml`, "
-                    "`mcprt hook validate --manifest api/mcp.yaml api/tools.py`")
+@app.command(epilog="Examples (as `.pre-commit-hooks.yaml` runs it): `mcprt hook test`, "
+                    "`mcprt hook validate api/mcp.yaml`")
 def hook(
     action: Annotated[str, typer.Argument(help="validate or test", metavar="CHECK")],
-    files: Annotated[Optional[list[Path]], typer.Argument(help="The changed files (pre-commit passes them).",
-                                                          show_default=False, metavar="[FILE]...")] = None,
-    manifest: Annotated[Optional[list[Path]], typer.Option(
-        "--manifest", metavar="FILE", show_default=False,
-        help="A manifest to check (repeatable; default: every mcp.yaml, mcp.yml and mcp.toml git tracks).")] = None,
+    manifests: Annotated[Optional[list[Path]], typer.Argument(
+        help="The manifests to check (default: every mcp.yaml, mcp.yml and mcp.toml git tracks).",
+        show_default=False, metavar="[MANIFEST]...")] = None,
 ) -> None:
-    """The pre-commit hooks: `mcprt validate --offline` or `mcprt test` each manifest whose files changed (the
-    manifest, its includes, `.env`, API descriptions, Python modules, a command's script, cases)."""
+    """The pre-commit hooks: `mcprt validate --offline` or `mcprt test` each manifest whose files the commit
+    changes (the manifest, its includes, `.env`, API descriptions, Python modules, a command's script, cases),
+    as git says: staged under `git commit`, between `PRE_COMMIT_FROM_REF` and `PRE_COMMIT_TO_REF` when set;
+    every manifest otherwise (`pre-commit run --all-files`)."""
     from .hook_cmd import hook_command
 
     with guarded():
-        raise typer.Exit(hook_command(action, files or [], manifest or []))
+        raise typer.Exit(hook_command(action, manifests or []))
 
 
 @app.command(epilog="Examples: `mcprt catalog list`, `mcprt catalog search deploys`, `mcprt catalog show github`, "

@@ -51,6 +51,15 @@ class ManifestDiff:
                     or any(c.changed for c in self.cases))
 
 
+def _absent_hint(old: str, new_ref: ManifestRef) -> str:
+    """Why a missing old side is an error: run from a subfolder, `REV:mcp.yaml` names the top level's file
+    (git's rule: `REV:./path` is the one relative to the current folder), which the user may not know."""
+    rev, _, path = old.partition(":")
+    if not path.startswith(("./", "../", "/")) and (Path.cwd() / path).resolve() == new_ref.worktree_file:
+        return f"REV:path is relative to the repository's top folder; did you mean {rev}:./{path}?"
+    return "an old side missing at its revision is compared as an empty manifest only when the new side is the same file"
+
+
 def diff_manifests(old: str, new: str) -> ManifestDiff:
     """Compile both manifests (offline: pinned specs, replay upstream) and compare; replay the new cases."""
     workdir = Path(tempfile.mkdtemp(prefix="mcprt-diff-"))
@@ -58,8 +67,7 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
     try:
         old_ref, new_ref = resolve_manifest_ref(old, workdir, absent_ok=True), resolve_manifest_ref(new, workdir)
         if old_ref.absent and old_ref.worktree_file != new_ref.worktree_file:  # a typo must not read as "all new"
-            raise McprtError(f"{old}: no such file at revision {old_ref.rev} (an old side missing at its revision "
-                             f"is compared as an empty manifest only when the new side is the same file)")
+            raise McprtError(f"{old}: no such file at revision {old_ref.rev} ({_absent_hint(old, new_ref)})")
         for ref in (old_ref, new_ref):
             try:
                 # the old side as it was served: a policy target naming nothing was a warning before it was an

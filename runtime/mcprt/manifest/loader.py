@@ -51,6 +51,10 @@ class LoadedManifest:
     # sources left out unopened (`validate --no-exec`: `python:`/`command:` ones), by name: their tools are
     # unknown, so what names them waits as for a source that is down (`policy.checks`), never "no such source"
     withheld: dict[str, SourceBase] = field(default_factory=dict)
+    # a partial manifest's (`ManifestError.partial`) sources the schema left out, whole or one override of
+    # theirs: what they serve is not what is written (a tool's `name` dropped), so what names them waits as for
+    # a source that is down (`policy.checks`), never "matches no tool" on the strength of the first error
+    left_out: frozenset[str] = frozenset()
 
     @property
     def base_dir(self) -> Path:
@@ -193,14 +197,14 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         # in its place ("" or the reference as written) is no value the author wrote.
         warned = {(d.file, d.line, d.col) for d in env_errors}
         errors += [d for d in diagnostics_from(exc, data, index, env_paths, written) if (d.file, d.line, d.col) not in warned]
-        salvaged = _without_invalid_parts(data, exc)
+        salvaged, left_out = _without_invalid_parts(data, exc)
         # The valid part's warnings in the same run: fixing the error must not reveal more. Not the policy's
         # warnings on rule targets (policy/checks.py): they judge the built tool set, which a partial manifest
         # does not make, so a target in a left-out source would be called unknown falsely.
         if salvaged is not None:
             warnings += _manifest_warnings(salvaged, env_paths, index, written)
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, [],
-                                 source_defaults, written) if salvaged is not None else None
+                                 source_defaults, written, left_out=left_out) if salvaged is not None else None
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
     warnings += _manifest_warnings(manifest, env_paths, index, written)
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
@@ -314,8 +318,9 @@ def _leave_out(data: dict[str, Any], failed: set[NodePath]) -> None:
 _OVERRIDE_MAPS = ("tools", "resources", "prompts")
 
 
-def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Manifest | None:
-    """The manifest without the parts that failed validation, or None.
+def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> tuple[Manifest | None, frozenset[str]]:
+    """The manifest without the parts that failed validation, or None; and the sources it left out whole or
+    in part (`LoadedManifest.left_out`).
 
     A part is a top-level setting, a source, or one override of a source (`tools.<operation>`,
     `resources.<uri>`, `prompts.<name>`): lets the stages after validation run on what is valid, so
@@ -327,7 +332,7 @@ def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Mani
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
         if not loc or loc[0] == "version":
-            return None
+            return None, frozenset()
         if loc[0] == "sources" and len(loc) >= 2:
             item = _override_item(loc)
             if item is not None:
@@ -335,7 +340,7 @@ def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Mani
             else:
                 bad_sources.add(loc[1])
         elif loc[0] == "sources":
-            return None
+            return None, frozenset()
         else:
             bad_keys.add(loc[0])
     salvaged = {k: v for k, v in data.items() if k not in bad_keys}
@@ -346,10 +351,11 @@ def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> Mani
             if isinstance(source, dict) and isinstance(source.get(field_name), dict):
                 sources[name] = {**source, field_name: {k: v for k, v in source[field_name].items() if k != key}}
         salvaged["sources"] = sources
+    left_out = frozenset(str(name) for name in bad_sources | {item[0] for item in bad_items})
     try:
-        return Manifest.model_validate(salvaged)
+        return Manifest.model_validate(salvaged), left_out
     except ValidationError:
-        return None
+        return None, frozenset()
 
 
 def _override_item(loc: tuple[Any, ...]) -> tuple[Any, str, Any] | None:

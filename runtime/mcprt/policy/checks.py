@@ -132,9 +132,9 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
     found: list[Diagnostic] = []
     # a withheld source (`validate --no-exec`) exists but was not opened: pending, as one that is down
     configs = {**loaded.withheld, **loaded.manifest.sources}
-    pending = {*pending, *loaded.withheld}
+    pending = {*pending, *loaded.withheld, *loaded.left_out}
     names = list(toolset.tools)
-    sources = set(configs)
+    sources = {*configs, *loaded.left_out}  # a source the schema left out is still one (its error is said)
 
     def warn(path: tuple, message: str, code: str = "", severity: str = "warning") -> None:
         found.append(replace(loaded.diagnostic(("policy", *path), message, severity=severity), code=code))

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..sources.command_line import command_argv, command_files
 from .files import declared_dependencies, declared_manifests
 
 MANIFEST_NAMES = ("mcp.yaml", "mcp.yml", "mcp.toml")
@@ -60,7 +60,8 @@ class ManifestScope:
             self.trees[folder] = kept | frozenset(suffixes)
 
     def concerns(self, path: Path) -> bool:
-        """Whether a change of `path` (absolute) can change what checking the manifest finds."""
+        """Whether a change of `path` can change what checking the manifest finds."""
+        path = _absolute(path)
         if path in self.files:
             return True
         for folder, suffixes in self.trees.items():
@@ -74,6 +75,7 @@ def manifest_scope(manifest: Path) -> ManifestScope:
     manifest = _absolute(manifest)
     scope = ManifestScope(manifest, {manifest} | {_absolute(p) for p in declared_dependencies(manifest)})
     for path, data in declared_manifests(manifest):
+        path = _absolute(path)
         folder = path.parent
         scope.files.add(path)
         scope.add_tree(folder / "cases")
@@ -90,15 +92,10 @@ def _source_scope(scope: ManifestScope, folder: Path, source: dict[str, Any]) ->
         scope.add_tree(folder, {".py"})
     command = source.get("command")
     if command:
-        argv = _argv(command, source.get("args"))
         cwd = folder / source["cwd"] if isinstance(source.get("cwd"), str) else folder
-        for argument in argv:
-            if argument.startswith("-") or "\0" in argument:
-                continue
-            named = _absolute(Path(os.path.normpath(cwd / argument)))
-            if named.is_file():
-                scope.files.add(named)
-                scope.add_tree(named.parent, {named.suffix.lower()} if named.suffix else None)
+        for named in command_files(_argv(command, source.get("args")), cwd):
+            scope.files.add(named)
+            scope.add_tree(named.parent, {named.suffix.lower()} if named.suffix else None)
     spec = source.get("openapi")
     if isinstance(spec, str) and spec and "://" not in spec:
         document = _absolute(Path(os.path.normpath(folder / spec)))
@@ -108,11 +105,13 @@ def _source_scope(scope: ManifestScope, folder: Path, source: dict[str, Any]) ->
 
 
 def _argv(command: Any, args: Any) -> list[str]:
-    try:
-        argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
-    except (TypeError, ValueError):
+    """The command line as the source would run it; none when the text is not one (the schema says why)."""
+    if not isinstance(command, (str, list)):
         return []
-    return argv + ([str(a) for a in args] if isinstance(args, list) else [])
+    try:
+        return command_argv(command, args if isinstance(args, list) else ())
+    except ValueError:  # an unclosed quote
+        return []
 
 
 def _has_file_ref(document: Path) -> bool:
@@ -138,4 +137,6 @@ def affected(manifests: Iterable[Path], changed: Iterable[Path]) -> dict[Path, l
 
 
 def _absolute(path: Path) -> Path:
-    return Path(os.path.abspath(path))
+    """`path` absolute with its symbolic links resolved, as `command_files` gives them: a scope and the
+    changed paths compared with it must spell one file alike (a repository under a linked folder)."""
+    return Path(os.path.realpath(path))

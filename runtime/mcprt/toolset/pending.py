@@ -36,5 +36,6 @@ def may_come_from(source: SourceBase, pattern: str) -> bool:
 
 
 def pending_for(sources: Mapping[str, SourceBase], pending: Collection[str], pattern: str) -> bool:
-    """Whether any source in `pending` (names of `sources`) could provide a tool `pattern` names."""
-    return any(may_come_from(sources[name], pattern) for name in pending if name in sources)
+    """Whether any source in `pending` could provide a tool `pattern` names; a pending name without a
+    configuration in `sources` (a source the schema left out whole: `LoadedManifest.left_out`) could provide any."""
+    return any(name not in sources or may_come_from(sources[name], pattern) for name in pending)

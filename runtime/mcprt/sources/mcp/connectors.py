@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import shutil
 import ssl
 from http import HTTPStatus
@@ -33,6 +32,7 @@ from ...errors import McprtError
 from ...manifest.model import CommandSource, UrlSource
 from ...outbound.failures import exception_chain
 from ...outbound.redaction import redact_url
+from ..command_line import command_argv, command_files
 from .http import HttpStatus, make_http_client
 from .stdio import ProcessSpec, ServerProcess, stdio_transport
 from .vetting import vetted
@@ -225,10 +225,10 @@ _ERA_REFUSALS = {types.UNSUPPORTED_PROTOCOL_VERSION, types.INVALID_REQUEST, type
 def process_spec(config: CommandSource, base_dir: Path, *, may_start_down: bool = False) -> ProcessSpec:
     """Resolve program, arguments, environment and folder; raise McprtError for what cannot work
     (`may_start_down`: a program not found yet is left unresolved, to be looked for at each start)."""
-    argv = shlex.split(config.command) if isinstance(config.command, str) else list(config.command)
-    if not argv or not argv[0]:
+    program = command_argv(config.command)
+    if not program or not program[0]:
         raise McprtError("`command` is empty")
-    argv += list(config.args)
+    argv = program + [str(arg) for arg in config.args]
     cwd = (base_dir / config.cwd).resolve() if config.cwd else base_dir.resolve()
     if not cwd.is_dir():
         raise McprtError(f"cwd '{config.cwd}' is not a folder ({cwd})")
@@ -243,7 +243,7 @@ def process_spec(config: CommandSource, base_dir: Path, *, may_start_down: bool 
             env[name] = value
         else:
             env.pop(name, None)
-    spec = ProcessSpec(argv=argv, env=env, cwd=cwd, files=_files_among(argv[1:], cwd))
+    spec = ProcessSpec(argv=argv, env=env, cwd=cwd, files=command_files(argv[1:], cwd))
     try:
         return resolved(spec)
     except McprtError:
@@ -268,20 +268,6 @@ def resolved(spec: ProcessSpec) -> ProcessSpec:
         if found is None:
             raise McprtError(f"command '{program}' was not found on PATH")
     return replace(spec, argv=[str(found), *spec.argv[1:]])
-
-
-def _files_among(arguments: list[str], cwd: Path) -> tuple[Path, ...]:
-    files: list[Path] = []
-    for argument in arguments:
-        if argument.startswith("-") or "\0" in argument:
-            continue
-        path = cwd / argument
-        try:
-            if path.is_file():
-                files.append(path.resolve())
-        except OSError:
-            continue
-    return tuple(files)
 
 
 def _leaf(exc: BaseException) -> BaseException:
