@@ -1,8 +1,8 @@
 """A Python source that sends the key it reads from its environment (`$WEATHER_TOKEN`, which the test's
 manifest configures as another source's credential, so mcprt knows it as a secret) through every way a
 function has to reach its client: progress, log messages (`data` and `logger`), elicitation (form and URL
-mode) and sampling requests, its result (text, JSON, bytes), its exception's text, and as a resource or a prompt. `mode="key"` sends
-`<words> <the key>`, any other mode the words alone (which must pass unchanged)."""
+mode) and sampling requests, its result (text, JSON, bytes), its exception's text, and as a resource or a
+prompt. `mode="key"` sends `<words> <the key>`, any other mode the words alone (which must pass unchanged)."""
 
 from __future__ import annotations
 

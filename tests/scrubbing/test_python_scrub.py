@@ -2,10 +2,10 @@
 SDK client talks to `mcprt up` (stdio, and streamable HTTP; a handshake-era client and a 2026-07-28 one, whose
 questions come in `InputRequiredResult` rounds) serving `leaky_functions.py`, whose functions send the key
 they read from the environment through every channel a function has: progress and log messages (`data` and
-`logger`), elicitation (form and URL mode) and sampling requests, results (text, JSON, bytes), exception text (with `MCPRT_DEBUG=1` tracebacks), resource
-contents and errors, prompt messages and errors, and into mcprt's own output: Python `logging`, `print`, the
-audit log. Each is scrubbed as a proxied server's are — and the same words without the key pass unchanged,
-to the character."""
+`logger`), elicitation (form and URL mode) and sampling requests, results (text, JSON, bytes), exception text
+(with `MCPRT_DEBUG=1` tracebacks), resource contents and errors, prompt messages and errors, and into mcprt's
+own output: Python `logging`, `print`, the audit log. Each is scrubbed as a proxied server's are — and the same
+words without the key pass unchanged, to the character."""
 
 from __future__ import annotations
 

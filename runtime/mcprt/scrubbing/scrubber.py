@@ -226,8 +226,9 @@ class Scrubber:
         `enumNames`) and the string values of `ARGUMENT_KEYS` (a sampling message's tool use `input`
         and tool result `structuredContent`), at any depth. Keys, names, URIs and `required` entries are
         identifiers a client matches on: a secret that is also a word (`admin`, `type`) must not rename
-        a tool or a schema property, and a resource's `uri` stays as the server wrote it. Inside a schema's name maps (`properties`, `$defs`, …) keys are
-        names, so a property called `default` is still a schema. An `enum` keeps its values unique (two
+        a tool or a schema property, and a resource's `uri` stays as the server wrote it. Inside a
+        schema's name maps (`properties`, `$defs`, …) keys are names, so a property called `default` is
+        still a schema. An `enum` keeps its values unique (two
         scrubbed to ``[redacted]`` are one), so a schema stays valid, and a sibling `enumNames` stays
         parallel to it (`_unique_enum`). Unchanged objects are returned as they are (no copy when
         nothing is found)."""
