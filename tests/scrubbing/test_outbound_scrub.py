@@ -47,6 +47,9 @@ async def test_no_secret_reaches_the_client_on_any_path_of_a_proxied_server(tmp_
         seen["notifications/progress"] = message
 
     async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
+        if params.mode == "url":  # the user is sent to a page: no content comes back
+            seen["elicitation/create url" + era["suffix"]] = params.model_dump(mode="json")
+            return types.ElicitResult(action="accept")
         seen["elicitation/create" + era["suffix"]] = params.model_dump(mode="json")
         return types.ElicitResult(action="accept", content={"name": "Ada"})
 
@@ -85,11 +88,13 @@ async def test_no_secret_reaches_the_client_on_any_path_of_a_proxied_server(tmp_
     leaked = {path: value for path, value in seen.items() if TOKEN in json.dumps(value)}
     assert leaked == {}, f"the secret reached the client on {sorted(leaked)}: {json.dumps(leaked)[:3000]}"
     modern = " (2026-07-28 InputRequiredResult)"
-    missing = {"notifications/message", "notifications/progress", "elicitation/create", "sampling/createMessage",
-               "elicitation/create" + modern, "sampling/createMessage" + modern} - set(seen)
+    missing = {"notifications/message", "notifications/progress", "elicitation/create", "elicitation/create url",
+               "sampling/createMessage", "elicitation/create" + modern, "sampling/createMessage" + modern} - set(seen)
     assert not missing, f"never reached the client (the test proves nothing for them): {missing}"
     assert "[redacted]" in seen["notifications/message"]["data"]["note"]
-    assert called.is_error is False and text_of(called) == "accept; hi"
+    assert seen["notifications/message"]["logger"] == "leaky [redacted]"
+    assert seen["elicitation/create url"]["url"] == "https://leaky.example/connect?token=[redacted]"
+    assert called.is_error is False and text_of(called) == "accept; accept; hi"
     # The request state is the server's own, returned to it untouched; tool use keeps its argument names.
     assert asked.is_error is False and text_of(asked) == "answered; state kept"
     history = seen["sampling/createMessage" + modern]["messages"]

@@ -1,11 +1,11 @@
 """No configured secret reaches a client, mcprt's log or its audit log from a Python source, end to end: the
 SDK client talks to `mcprt up` (stdio, and streamable HTTP; a handshake-era client and a 2026-07-28 one, whose
 questions come in `InputRequiredResult` rounds) serving `leaky_functions.py`, whose functions send the key
-they read from the environment through every channel a function has: progress and log messages, elicitation
-and sampling requests, results (text, JSON, bytes), exception text (with `MCPRT_DEBUG=1` tracebacks), resource
-contents and errors, prompt messages and errors, and into mcprt's own output: Python `logging`, `print`, the
-audit log. Each is scrubbed as a proxied server's are — and the same words without the key pass unchanged,
-to the character."""
+they read from the environment through every channel a function has: progress and log messages (`data` and
+`logger`), elicitation (form and URL mode) and sampling requests, results (text, JSON, bytes), exception text
+(with `MCPRT_DEBUG=1` tracebacks), resource contents and errors, prompt messages and errors, and into mcprt's
+own output: Python `logging`, `print`, the audit log. Each is scrubbed as a proxied server's are — and the same
+words without the key pass unchanged, to the character."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import mcp_types as types
@@ -32,6 +33,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDepre
               pytest.mark.xdist_group("test_python_scrub")]  # one shared HTTP server per run
 
 SECRET = "wx-7f3a9c-Secret+Token/42"  # `+` and `/`: its URL- and JSON-escaped forms differ from it
+SPELLINGS = (SECRET, quote(SECRET, safe=""))  # as written, and percent-encoded in a URL (`visit`)
 WORDS = "using key"
 FUNCTIONS = Path(__file__).with_name("leaky_functions.py")
 
@@ -100,9 +102,14 @@ class Seen:
 
     async def log(self, params: types.LoggingMessageNotificationParams) -> None:
         self.by_channel["log"] = params.data
+        self.by_channel["logger"] = params.logger
 
     async def elicit(self, context: Any, params: Any) -> types.ElicitResult:
-        self.by_channel["elicitation"] = params.model_dump(mode="json", by_alias=True)
+        asked = params.model_dump(mode="json", by_alias=True)
+        if asked.get("mode") == "url":  # the user is sent to a page: no content comes back
+            self.by_channel["elicitation url"] = asked
+            return types.ElicitResult(action="accept")
+        self.by_channel["elicitation"] = asked
         return types.ElicitResult(action="accept", content={"ok": True})
 
     async def sample(self, context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
@@ -137,7 +144,7 @@ async def _send_everything(client: Client, seen: Seen, mode: str) -> dict[str, A
     got = seen.by_channel
     arguments = {"words": WORDS, "mode": mode}
     with anyio.fail_after(60):
-        for tool in ("progress", "log", "elicit", "sample", "answer", "record", "blob", "fail", "refuse"):
+        for tool in ("progress", "log", "elicit", "visit", "sample", "answer", "record", "blob", "fail", "refuse"):
             result = await client.call_tool(tool, arguments, progress_callback=seen.progress)
             got[f"tools/call {tool}"] = result.model_dump(mode="json", by_alias=True)
         got["resources/read note"] = (await client.read_resource(f"weather://note/{mode}")).model_dump(mode="json")
@@ -158,19 +165,24 @@ def _blob(resource: dict[str, Any]) -> bytes:
 
 def _check(got: dict[str, Any], said: str) -> None:
     """Each channel carried exactly `said` (the words, then `[redacted]` where the key was)."""
-    missing = {"progress", "log", "elicitation", "sampling"} - set(got)
+    missing = {"progress", "log", "logger", "elicitation", "elicitation url", "sampling"} - set(got)
     assert not missing, f"never reached the client (the test proves nothing for them): {missing}"
     assert got["progress"] == said
     assert got["log"] == {"note": said, said: "as a key"}
+    assert got["logger"] == said.replace(WORDS, "weather")
     assert got["elicitation"]["message"] == said
     assert got["elicitation"]["requestedSchema"]["properties"]["ok"]["description"] == said
+    assert got["elicitation url"]["message"] == said
+    # The key, percent-encoded in the URL, is redacted; the words around it stay encoded as they were sent.
+    assert got["elicitation url"]["url"] == "https://weather.example/connect?note=" + quote(said, safe="[]")
     assert got["sampling"]["systemPrompt"] == said
     assert got["sampling"]["messages"][0]["content"]["text"] == said
 
     def text(tool: str) -> str:
         return "\n".join(block["text"] for block in got[f"tools/call {tool}"]["content"] if block["type"] == "text")
 
-    for tool, answered in (("progress", "reported"), ("log", "logged"), ("elicit", "accept"), ("sample", "sampled"),
+    for tool, answered in (("progress", "reported"), ("log", "logged"), ("elicit", "accept"), ("visit", "accept"),
+                           ("sample", "sampled"),
                            ("answer", said)):
         assert text(tool) == answered, got[f"tools/call {tool}"]
     assert json.loads(text("record")) == {"note": said, "notes": [said]}
@@ -198,7 +210,7 @@ async def test_a_python_source_never_sends_a_configured_secret(transport: str, m
     seen = Seen()
     async with _client(transport, mode, seen, tmp_path, request) as client:
         got = await _send_everything(client, seen, "key")
-    leaked = {channel: value for channel, value in got.items() if SECRET in json.dumps(value)
+    leaked = {channel: value for channel, value in got.items() if any(key in json.dumps(value) for key in SPELLINGS)
               or SECRET.encode() in _decoded_blobs(value)}
     assert leaked == {}, f"the secret reached the client on {sorted(leaked)}: {json.dumps(leaked)[:3000]}"
     _check(got, f"{WORDS} [redacted]")

@@ -234,6 +234,27 @@ def test_sampling_tool_use_input_and_tool_result_structured_content_are_scrubbed
     assert scrubbed["messages"][1]["content"][0]["content"] == [{"type": "text", "text": REDACTED}]
 
 
+def test_a_log_messages_logger_and_a_url_elicitations_url_are_scrubbed_a_resource_uri_is_not() -> None:
+    """Review of pyscrub, problem 2: a log message's `logger` (MCP LoggingMessageNotification: free text) and a
+    URL-mode elicitation's `url` (ElicitRequestURLParams: shown to the user, opened in their browser) passed
+    `scrub_prose` untouched beside their scrubbed `data` and `message`. A URL holds the key percent-encoded
+    as often as raw. A resource's `uri` is an identifier clients match on and stays as written; a capability's
+    `url` is an object; a property called `url` or `logger` is a name."""
+    scrubber = _scrubber("tok+12345/x")
+    log = {"level": "error", "logger": "db tok+12345/x", "data": "plain tok+12345/x"}
+    assert scrubber.scrub_prose(log) == {"level": "error", "logger": f"db {REDACTED}", "data": f"plain {REDACTED}"}
+    for url in ("https://pay.example/start?k=tok+12345/x", "https://pay.example/start?k=tok%2B12345%2Fx"):
+        ask = {"mode": "url", "message": "go tok+12345/x", "url": url, "elicitationId": "e1"}
+        assert scrubber.scrub_prose(ask) == {"mode": "url", "message": f"go {REDACTED}",
+                                             "url": f"https://pay.example/start?k={REDACTED}", "elicitationId": "e1"}
+    kept = [{"contents": [{"uri": "file:///tok+12345/x", "text": "t"}]},
+            {"capabilities": {"elicitation": {"form": {}, "url": {}}}},
+            {"type": "object", "properties": {"url": {"type": "string"}, "logger": {"type": "string"}}},
+            {"level": "info", "logger": "db", "data": "d"}]
+    for message in kept:
+        assert scrubber.scrub_prose(message) is message  # nothing scrubbed: the same object
+
+
 KEY = "sk-live-SUPERSECRET-1234567890"  # the Python trial's key (faults 3 and 4)
 
 

@@ -251,13 +251,15 @@ class Scrubber:
     def scrub_prose(self, value: Any) -> Any:
         """A protocol message (a listing, a resources/read or prompts/get result, a notification's or a
         relayed request's params, a JSON-RPC error) with secrets scrubbed from its prose and data only:
-        the string values of `PROSE_KEYS`, the whole values of `VALUE_KEYS` (log and error `data`,
+        the string values of `PROSE_KEYS` and `SHOWN_KEYS` (a log message's `logger`, a URL-mode
+        elicitation's `url`), the whole values of `VALUE_KEYS` (log and error `data`,
         completion `values`, a schema's `default`, `examples`, `example`, `const`, `enum` and
         `enumNames`) and the string values of `ARGUMENT_KEYS` (a sampling message's tool use `input`
         and tool result `structuredContent`), at any depth. Keys, names, URIs and `required` entries are
         identifiers a client matches on: a secret that is also a word (`admin`, `type`) must not rename
-        a tool or a schema property. Inside a schema's name maps (`properties`, `$defs`, …) keys are
-        names, so a property called `default` is still a schema. An `enum` keeps its values unique (two
+        a tool or a schema property, and a resource's `uri` stays as the server wrote it. Inside a
+        schema's name maps (`properties`, `$defs`, …) keys are names, so a property called `default` is
+        still a schema. An `enum` keeps its values unique (two
         scrubbed to ``[redacted]`` are one), so a schema stays valid, and a sibling `enumNames` stays
         parallel to it (`_unique_enum`). Unchanged objects are returned as they are (no copy when
         nothing is found)."""
@@ -268,7 +270,7 @@ class Scrubber:
         if isinstance(value, str):
             if key in BASE64_KEYS:  # binary content: its decoded bytes are searched
                 return self.scrub_base64(value)
-            return self.scrub_text(value) if not prose_only or key in PROSE_KEYS or key in _DATA_KEYS else value
+            return self.scrub_text(value) if not prose_only or key in _TEXT_KEYS or key in _DATA_KEYS else value
         if prose_only and key in VALUE_KEYS:  # data, not protocol structure: every string, keys included
             return self._scrub(value, prose_only=False)
         if prose_only and key in ARGUMENT_KEYS:  # data, but its keys are argument names
@@ -304,6 +306,15 @@ class Scrubber:
 # notification's and an elicitation request's and a JSON-RPC error's `message`, a task's
 # `statusMessage`, a sampling request's `systemPrompt`).
 PROSE_KEYS = frozenset({"description", "title", "text", "instructions", "message", "statusMessage", "systemPrompt"})
+# The MCP string fields that are not prose but no identifier a client matches on either, and that a person
+# sees (MCP 2025-11-25 and 2026-07-28 schemas): a log message's `logger` (LoggingMessageNotification: free text
+# naming where the message came from, shown beside its `data`), and a URL-mode elicitation's `url`
+# (ElicitRequestURLParams: shown to the user and opened in their browser, so a secret in it reaches the page
+# it opens and the browser's history; a redacted URL no longer works, which is right, since it would have
+# carried the secret). `url` is no other string field of MCP: a client capability's `url` is an object, and a
+# resource's `uri` (which clients match on) is not scrubbed.
+SHOWN_KEYS = frozenset({"logger", "url"})
+_TEXT_KEYS = PROSE_KEYS | SHOWN_KEYS
 # The fields whose whole value is data a client is shown, scrubbed as an upstream's data is (keys
 # included): a log message's and a JSON-RPC error's `data` (any JSON), completion `values`, the
 # JSON Schema keywords holding instance values (2020-12 validation §6.1.2-3, meta-data §9.2, §9.5;

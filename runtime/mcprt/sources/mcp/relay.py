@@ -210,7 +210,7 @@ class Relay:
         try:
             peer, call = self._addressee(getattr(context, "meta", None), True)
             wire = params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
-            # Without mcprt's configured secrets (`scrub_prose`: an elicitation's message and schema, a
+            # Without mcprt's configured secrets (`scrub_prose`: an elicitation's message and schema or URL, a
             # sampling request's messages, tool use and system prompt). Here, because every question of
             # both eras passes here: a handshake-era request and the `inputRequests` of a 2026-07-28
             # `InputRequiredResult` (which the SDK hands to these callbacks; its `requestState` goes back

@@ -12,8 +12,8 @@ protocol version) and reads each message coming in:
     with a one-line reason (there is no usable part to keep);
   - a notification whose params do not validate, and a response to no request of ours, are dropped;
   - every notification's params, and every error's message and data, lose mcprt's configured secrets
-    (`SECRETS.scrub_prose`: log data, progress and status messages), whatever carries them on (the
-    session, a task's status, mcprt's own log), so a secret the server (or an API it calls) echoes
+    (`SECRETS.scrub_prose`: log data and logger, progress and status messages), whatever carries them on
+    (the session, a task's status, mcprt's own log), so a secret the server (or an API it calls) echoes
     reaches none of them — also when a check below fails (`_VettedRead`: fail closed). Results are
     scrubbed where they are used (`scrub_upstream`, the listings), after the checks below; questions
     (elicitation, sampling) where both eras' pass, a handshake-era request and the `inputRequests` of a

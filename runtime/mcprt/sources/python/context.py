@@ -6,10 +6,11 @@ A function taking a `CallContext` reaches the client directly — `await ctx.pro
 — without passing the result path that scrubs what it returns (`toolset.scrub`). A function logging
 `f"using key {API_KEY}"` showed the client the key. Here each message is scrubbed as a proxied server's are
 (`sources/mcp/vetting.py` for its notifications, `sources/mcp/relay.py` for its questions): by
-`SECRETS.scrub_prose` — a log message's `data` whole (keys included), a question's prose and schema values,
-never a name, a URI or a method — and a progress message's text by `SECRETS.scrub_text`. Scrubbed before
-the message enters mcprt, so no path after it (the client's session, a 2026-07-28 round's input requests,
-a task's stored questions) holds the secret. The client's answers reach the function as sent.
+`SECRETS.scrub_prose` — a log message's `data` whole (keys included) and its `logger`, a question's prose and
+schema values and a URL-mode elicitation's `url`, never a name, a resource URI or a method — and a progress
+message's text by `SECRETS.scrub_text`. Scrubbed before the message enters mcprt, so no path after it (the
+client's session, a 2026-07-28 round's input requests, a task's stored questions) holds the secret. The
+client's answers reach the function as sent.
 """
 
 from __future__ import annotations
