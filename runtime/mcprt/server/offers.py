@@ -45,6 +45,7 @@ from ..toolset.toolset import ToolSetHolder
 from . import connection_state
 from .notify import connection_of
 from .pagination import refuse_cursor
+from .url_elicitation import for_handshake_client
 
 if TYPE_CHECKING:
     from ..identity.principal import Principal
@@ -89,8 +90,10 @@ class LogLevels:
 
 
 def _request_of(method: str, params: dict[str, Any] | None, protocol_version: str, can_send: bool,
-                has_capability: Callable[[types.ClientCapabilities], bool]) -> BaseModel:
-    """The typed server→client request to relay, or RelayError saying why this client cannot be sent it."""
+                has_capability: Callable[[types.ClientCapabilities], bool],
+                capabilities: types.ClientCapabilities | None) -> BaseModel:
+    """The typed server→client request to relay, or RelayError saying why this client cannot be sent it
+    (`capabilities`: the client's, for what `has_capability` does not tell: URL-mode elicitation)."""
     model, capability = _REQUEST_MODELS[method]
     if protocol_version in MODERN_PROTOCOL_VERSIONS:
         raise RelayError(f"the client speaks MCP {protocol_version}, where a server cannot send it "
@@ -101,6 +104,8 @@ def _request_of(method: str, params: dict[str, Any] | None, protocol_version: st
                          "--stateless, or send the request alone, to relay it")
     if not has_capability(capability):
         raise RelayError(f"the client does not support {method.split('/')[0]}")
+    if method == "elicitation/create":  # a 2026-07-28 upstream's URL mode lacks this era's elicitationId
+        params = for_handshake_client(params, capabilities)
     return model.model_validate({"method": method, "params": params}, by_name=False)
 
 
@@ -116,7 +121,7 @@ class SessionPeer:
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         ctx = self._ctx
         request = _request_of(method, params, ctx.protocol_version, ctx.session.can_send_request,
-                              ctx.session.check_client_capability)
+                              ctx.session.check_client_capability, ctx.session.client_capabilities)
         try:
             result = await ctx.session.send_request(
                 request,  # type: ignore[arg-type]
@@ -168,7 +173,7 @@ class ConnectionPeer:
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         connection = self._connection
         request = _request_of(method, params, connection.protocol_version, connection.has_standalone_channel,
-                              connection.check_capability)
+                              connection.check_capability, connection.client_capabilities)
         try:
             return await connection.send_raw_request(method, request.model_dump(  # type: ignore[attr-defined]
                 by_alias=True, mode="json", exclude_none=True).get("params"))
