@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 
 
 class OfferError(Exception):
-    """A resource/prompt request the source cannot serve; `code` is the JSON-RPC error code to answer."""
+    """A resource/prompt request the source cannot serve; `code` is the JSON-RPC error code to answer,
+    `data` the error's `data` as the upstream sent it (None: none), for the server layer to read (e.g. the
+    `uri` of SEP-2164's resource not found), never passed to a client as it is."""
 
-    def __init__(self, message: str, code: int = -32602) -> None:
+    def __init__(self, message: str, code: int = -32602, data: Any = None) -> None:
         super().__init__(message)
         self.code = code
+        self.data = data
 
 
 class OfferProvider(Protocol):

@@ -44,6 +44,7 @@ from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
 from . import connection_state
 from .notify import connection_of
+from .not_found import not_found_in, resource_not_found
 from .pagination import refuse_cursor
 from .url_elicitation import for_handshake_client
 
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from ..offerings.offerset import OfferSet
     from .roundtrip import RoundTrips
 
-RESOURCE_NOT_FOUND = -32002  # MCP 2025-11-25 §server/resources "Error Handling"
 LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
@@ -225,14 +225,15 @@ class Subscriptions:
         """Subscribe `connection` to `uri`'s updates. MCPError -32601 (method not found) when no source
         supports subscriptions (`resources.subscribe` is not advertised: MCP 2025-11-25 §server/resources
         "Capabilities", §basic "JSON-RPC" error codes), -32602 when the source owning `uri` does not while
-        another does, -32002 for an unknown URI: a success would promise updates that never come."""
+        another does, resource not found for an unknown URI (not_found.py: -32002, or -32602 with
+        `data.uri` in 2026-07-28): a success would promise updates that never come."""
         offers = self._holder.current.offers
         if not offers.subscribe:
             raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found: resources/subscribe (no source of "
                            "this server supports resource subscriptions; resources.subscribe is not advertised)")
         owner = offers.resolve_uri(uri)
         if owner is None:
-            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"no source offers the resource {uri}")
+            raise resource_not_found(uri, connection.protocol_version, f"no source offers the resource {uri}")
         source, upstream, provider = owner
         if not provider.supports_subscribe:
             raise MCPError(code=types.INVALID_PARAMS, message=f"the resource {uri} cannot be subscribed to: its "
@@ -312,6 +313,19 @@ async def _offer_call(awaitable: Any) -> Any:
         raise MCPError(code=exc.code, message=SECRETS.scrub_text(str(exc))) from None
 
 
+async def _read_call(awaitable: Any, uri: str, upstream_uri: str, protocol_version: str | None) -> Any:
+    """`_offer_call` for a `resources/read` of `uri` (served as `upstream_uri` by its source): a provider's
+    "resource not found" of either era (a proxied server's -32002 or SEP-2164 -32602 with `data.uri`, a
+    Python source's -32002) reaches the client as its own era defines it, naming `uri` (not_found.py)."""
+    try:
+        return await awaitable
+    except OfferError as exc:
+        message = SECRETS.scrub_text(str(exc))
+        if not_found_in(exc.code, exc.data, upstream_uri):
+            raise resource_not_found(uri, protocol_version, message) from None
+        raise MCPError(code=exc.code, message=message) from None
+
+
 def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels,
                            round_trips: RoundTrips | None = None,
                            principal_of: Callable[[Any], Principal] | None = None) -> Subscriptions:
@@ -355,11 +369,12 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         uri = str(params.uri)
         owner = offers.resolve_uri(uri)
         if owner is None:
-            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"Resource not found: {uri}")
+            raise resource_not_found(uri, ctx.protocol_version)
         source, upstream, provider = owner
 
         async def run(peer: Any) -> dict[str, Any]:
-            result = await _offer_call(provider.read_resource(upstream, peer=peer))
+            result = await _read_call(provider.read_resource(upstream, peer=peer), uri, upstream,
+                                      ctx.protocol_version)
             for content in result.get("contents", []):
                 if isinstance(content, dict) and isinstance(content.get("uri"), str):
                     content["uri"] = offers.exposed_uri(source, content["uri"])

@@ -396,7 +396,7 @@ class McpServerSource:
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
                 raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
             self._check_session(client, exc)
-            raise OfferError(exc.message, exc.code) from None
+            raise OfferError(exc.message, exc.code, exc.data) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during {what}")
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
