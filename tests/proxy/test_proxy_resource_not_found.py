@@ -15,11 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
-from tests.support.served import child_env, launch_command
+from tests.support.modern_client import META
+from tests.support.served import child_env, http_client, launch_command, mcprt_http
 from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -31,12 +33,17 @@ CASES = {  # client mode → (protocol version, code of resource not found)
 }
 
 
-def _params(folder: Path) -> StdioServerParameters:
+def _manifest(folder: Path) -> Path:
     manifest = folder / "mcp.yaml"
     manifest.write_text(
         "version: 1\nsources:\n"
         f"  old:\n    command: {script_command_yaml(SERVER, 'handshake')}\n    prefix: old_\n"
         f"  new:\n    command: {script_command_yaml(SERVER, 'modern')}\n    prefix: new_\n", encoding="utf-8")
+    return manifest
+
+
+def _params(folder: Path) -> StdioServerParameters:
+    manifest = _manifest(folder)
     launched = launch_command(manifest, "--no-reload")
     return StdioServerParameters(command=launched[0], args=launched[1:], env=child_env(), cwd=str(folder))
 
@@ -67,3 +74,22 @@ async def test_resource_not_found_follows_the_clients_era(tmp_path: Path, mode: 
         assert answered[source][0] == code and answered[source][2] == {"uri": missing}, (source, answered)
         assert "no note at notes://missing" in answered[source][1]  # the upstream's own words
     assert answered["mcprt"] == (code, "Resource not found: nowhere://at/all", {"uri": "nowhere://at/all"})
+
+
+async def test_over_streamable_http_each_era_gets_its_answer(tmp_path: Path) -> None:
+    """Streamable HTTP: a 2026-07-28 request (no handshake; headers and `_meta` as that era sends them) gets
+    HTTP 400 with -32602 and `data.uri`; a 2025-11-25 SDK client on a session gets -32002 and `data.uri`."""
+    with mcprt_http(_manifest(tmp_path)) as up:
+        for uri in ("old+notes://missing", "new+notes://missing", "nowhere://at/all"):
+            headers = {"content-type": "application/json", "accept": "application/json, text/event-stream",
+                       "mcp-protocol-version": "2026-07-28", "mcp-method": "resources/read", "mcp-name": uri}
+            body = {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": uri, "_meta": META}}
+            response = httpx.post(up.url, json=body, headers=headers, timeout=60)
+            error = response.json()["error"]
+            assert (response.status_code, error["code"], error["data"]) == (400, -32602, {"uri": uri}), response.text
+        async with http_client(up.url) as client:
+            with anyio.fail_after(60):
+                for uri in ("old+notes://missing", "new+notes://missing", "nowhere://at/all"):
+                    with pytest.raises(MCPError) as caught:
+                        await client.read_resource(uri)
+                    assert (caught.value.code, caught.value.data) == (-32002, {"uri": uri})
