@@ -43,9 +43,8 @@ class ClientPeer(Protocol):
     `RelayError` when the client cannot be reached; `log` relays a `notifications/message`
     (params, wire format) if the client's protocol version lets it through (handshake era: its
     `logging/setLevel`; 2026-07-28: the level the request's `_meta` asked for, `server.offers.send_log`). A peer may also have
-    `awaiting_client` (true while questions it relayed are out with the client; default false),
-    `principal` (who called; None: unknown) and `async elicitation_complete(elicitation_id)` (relays a URL-mode
-    elicitation's `notifications/elicitation/complete`; absent for a client whose era has none).
+    `awaiting_client` (true while questions it relayed are out with the client; default false) and
+    `principal` (who called; None: unknown).
     """
 
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]: ...

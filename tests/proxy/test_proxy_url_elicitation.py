@@ -23,12 +23,11 @@ from tests.support.zygote import script_command_yaml
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
 SERVER = Path(__file__).with_name("modern_url_server.py")
-COMPLETING = Path(__file__).with_name("url_complete_server.py")  # handshake era, sends elicitation/complete
 
 
-def _params(folder: Path, server: Path = SERVER) -> StdioServerParameters:
+def _params(folder: Path) -> StdioServerParameters:
     manifest = folder / "mcp.yaml"
-    manifest.write_text(f"version: 1\nsources:\n  upstream:\n    command: {script_command_yaml(server)}\n",
+    manifest.write_text(f"version: 1\nsources:\n  modern:\n    command: {script_command_yaml(SERVER)}\n",
                         encoding="utf-8")
     command = launch_command(manifest, "--no-reload")
     return StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
@@ -78,30 +77,3 @@ def test_url_elicitation_is_refused_to_a_client_that_declared_form_mode_only(tmp
     assert result["isError"] is True
     text = result["content"][0]["text"]
     assert "does not support URL-mode elicitation" in text and "https://auth.example/connect" in text, text
-
-
-async def test_a_handshake_era_servers_elicitation_complete_reaches_the_client_it_asked(tmp_path: Path) -> None:
-    """The upstream's own `elicitationId` is kept, and its `notifications/elicitation/complete` for it reaches
-    the client that was sent the URL (it was dropped: such a client never heard the interaction was done)."""
-    asked: list[str | None] = []
-    completed = anyio.Event()
-    completions: list[str] = []
-
-    async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
-        asked.append(params.elicitation_id)
-        return types.ElicitResult(action="accept")
-
-    async def on_message(message: Any) -> None:
-        if isinstance(message, types.ElicitCompleteNotification):
-            completions.append(message.params.elicitation_id)
-            completed.set()
-
-    async with Client(_params(tmp_path, COMPLETING), mode="legacy", elicitation_callback=on_elicit,  # type: ignore[arg-type]
-                      message_handler=on_message) as client:
-        with anyio.fail_after(60):
-            result = await client.call_tool("connect", {})
-        with anyio.move_on_after(10):  # it may come after the result: relayed as it arrives
-            await completed.wait()
-
-    assert text_of(result) == "signed in: accept"
-    assert asked == ["conn-7"] and completions == ["conn-7"]

@@ -135,11 +135,6 @@ class SessionPeer:
     async def log(self, params: dict[str, Any]) -> None:
         await send_log(self._ctx, self._levels, params)
 
-    async def elicitation_complete(self, elicitation_id: str) -> None:
-        """`notifications/elicitation/complete` (MCP 2025-11-25) on the session, not the call's stream: it may
-        come after the call ended. Only a handshake-era client was asked (`_request_of`), so only one is told."""
-        await self._ctx.session.send_elicit_complete(elicitation_id)
-
 
 async def send_log(ctx: ServerRequestContext[Any], levels: LogLevels, params: dict[str, Any]) -> None:
     """One `notifications/message` (params, wire form) of the work `ctx`'s request waits on, to its client,
@@ -187,10 +182,6 @@ class ConnectionPeer:
 
     async def log(self, params: dict[str, Any]) -> None:
         await log_within_level(self._levels, self._connection, params, self._connection.log)
-
-    async def elicitation_complete(self, elicitation_id: str) -> None:
-        """`notifications/elicitation/complete` (MCP 2025-11-25) on the connection's standalone channel."""
-        await self._connection.notify("notifications/elicitation/complete", {"elicitationId": elicitation_id})
 
 
 async def with_client(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,

@@ -10,8 +10,7 @@ request parameters": the required field is missing) and the call fails.
 So mcprt mints the id (`mcprt-` + 128 random bits: unique within mcprt, which is the server this client
 sees). Nothing maps it back: the client's `ElicitResult` does not name it, and the 2026-07-28 upstream
 has no completion notification to relay under it; the spec makes that notification optional ("MAY"),
-so its absence is faithful. A handshake-era upstream's own id is kept as it wrote it, and its
-`notifications/elicitation/complete` reaches the client that was asked (sources/mcp/relay.py).
+so its absence is faithful. A handshake-era upstream's own id is kept as it wrote it.
 
 URL mode is sent only to a client that declared it (`capabilities.elicitation.url`; an empty
 `elicitation: {}` means form mode only, MCP 2025-11-25 "Capabilities"): otherwise RelayError saying so,

@@ -39,14 +39,6 @@ passed on to every proxied server (server/sole_client.py). Over HTTP the upstrea
 shared by every session: one client's roots must not decide what another's calls reach, so there
 nothing is guessed.
 
-A URL-mode elicitation's `notifications/elicitation/complete` (MCP 2025-11-25, client/elicitation: the
-server's word that the out-of-band interaction it sent the user to is done) goes to the client that was
-asked that `elicitationId` (`elicitation_complete`), on its session rather than the call's stream (it may
-come after the call ended), and to no other; a client of 2026-07-28, which has no such notification, is
-not sent it. It was dropped: a handshake-era client waiting on it (to retry, or to close its "waiting for
-the browser" view) never heard. The ids asked are remembered per source, at most `_URL_ASKED` of them (a
-server need not ever send it).
-
 Log messages (`notifications/message`) follow the same rule: to the one caller they belong to (by the
 caller context, by a `traceparent` in the message's `_meta`, or as the source's only call in flight),
 and to no client when that cannot be told (several calls in flight, or none: a late log of a call that
@@ -64,7 +56,6 @@ import json
 import logging
 import re
 import secrets
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -96,8 +87,6 @@ CALLER: contextvars.ContextVar["_Call | None"] = contextvars.ContextVar("mcprt_r
 # which later versions keep as their prefix).
 _TRACEPARENT = re.compile(r"^\s*[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 
-
-_URL_ASKED = 256  # URL-mode elicitation ids remembered per source for their completion notification (oldest dropped)
 
 # s: how long a client may take to answer sampling or elicitation (a person may be answering), in a call or
 # outside any; the call's timeout stands still meanwhile. `roots/list` gets the source's startup_timeout.
@@ -147,7 +136,6 @@ class Relay:
         self._in_flight: list[_Call] = []
         self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (none over HTTP)
         self._within = {"roots/list": roots_within}  # s a client may take to answer (else ASK_CLIENT)
-        self._url_asked: OrderedDict[str, ClientPeer] = OrderedDict()  # elicitationId → the client asked it
 
     @contextmanager
     def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[None]:
@@ -228,7 +216,6 @@ class Relay:
             # `InputRequiredResult` (which the SDK hands to these callbacks; its `requestState` goes back
             # to the server only and is left as written).
             wire = SECRETS.scrub_prose(wire)
-            self._remember_url(method, wire, peer)
             within = self._within.get(method, ASK_CLIENT)
             clock = call.clock if call is not None else None
             with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
@@ -245,32 +232,6 @@ class Relay:
             code = getattr(exc, "code", types.INTERNAL_ERROR)
             return types.ErrorData(code=code if isinstance(code, int) else types.INTERNAL_ERROR,
                                    message=f"the client refused {method}: {message}")
-
-    def _remember_url(self, method: str, wire: Any, peer: ClientPeer) -> None:
-        """Note which client a URL-mode elicitation with the server's own `elicitationId` goes to."""
-        if method != "elicitation/create" or not isinstance(wire, dict) or wire.get("mode") != "url":
-            return
-        ident = wire.get("elicitationId")
-        if isinstance(ident, str) and ident:
-            self._url_asked[ident] = peer
-            self._url_asked.move_to_end(ident)
-            while len(self._url_asked) > _URL_ASKED:
-                self._url_asked.popitem(last=False)
-
-    async def elicitation_complete(self, elicitation_id: str) -> None:
-        """Relay the server's `notifications/elicitation/complete` for `elicitation_id` to the client that was
-        asked it (a peer's `elicitation_complete`; a peer without one, a 2026-07-28 client's, gets nothing),
-        or log that no client was."""
-        peer = self._url_asked.pop(elicitation_id, None)
-        send = getattr(peer, "elicitation_complete", None)
-        if send is None:
-            self.log.debug("source %s: elicitation %r completed for no client that can be told", self.source,
-                           elicitation_id)
-            return
-        try:
-            await send(elicitation_id)
-        except Exception as exc:  # the client may be gone: the upstream connection must not suffer
-            self.log.debug("source %s: elicitation completion not relayed: %s", self.source, exc)
 
     # --- SDK client callbacks ---------------------------------------------------------------------
 

@@ -650,8 +650,6 @@ class McpServerSource:
             self._relist.set()
         elif isinstance(message, types.ResourceUpdatedNotification):
             self._emit("resource_updated", str(message.params.uri))
-        elif isinstance(message, types.ElicitCompleteNotification):
-            await self.relay.elicitation_complete(message.params.elicitation_id)
         elif isinstance(message, Exception):
             self.log.debug("source %s: transport reported %s: %s", self.name, type(message).__name__, message)
 
