@@ -15,6 +15,7 @@ from mcprt.outbound import BuiltRequest, HttpUpstream, redact_headers, redact_ur
 from mcprt.outbound.redaction import redact_value
 from mcprt.outbound.decoding import decode_body, parse_content_type
 from mcprt.outbound.retry import backoff_delay, parse_retry_after
+from mcprt import __version__
 from mcprt.contracts import CallContext
 
 
@@ -29,7 +30,7 @@ def test_redact_headers_hides_credentials_and_keeps_the_rest() -> None:
         ("X-Refresh-Token", "t"),
         ("Client-Secret", "s"),
         ("Accept", "application/json"),
-        ("User-Agent", "mcprt/0.1.0"),
+        ("User-Agent", f"mcprt/{__version__}"),
     ]
     assert redact_headers(headers, extra=["x-custom"]) == [
         ("Authorization", "Bearer [redacted]"),
@@ -41,7 +42,7 @@ def test_redact_headers_hides_credentials_and_keeps_the_rest() -> None:
         ("X-Refresh-Token", "[redacted]"),
         ("Client-Secret", "[redacted]"),
         ("Accept", "application/json"),
-        ("User-Agent", "mcprt/0.1.0"),
+        ("User-Agent", f"mcprt/{__version__}"),
     ]
     assert redact_headers({"authorization": "opaque-value"}) == [("authorization", "[redacted]")]
 
