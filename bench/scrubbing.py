@@ -155,6 +155,52 @@ def _scrub_blobs(quick: bool) -> list[list[object]]:
     return rows
 
 
+def _loop_stall(quick: bool) -> list[list[object]]:
+    """The longest the event loop is held (ms, wall: a 1 ms ticker's largest gap) while a resources/read
+    result with one base64 blob holding a secret is scrubbed, 6 secrets: `scrub_prose` on the loop, beside
+    `scrub_prose_async` (a blob past `LARGE_BASE64_CHARS` scrubbed in a worker thread)."""
+    import base64
+    import os
+
+    from mcprt.scrubbing import Scrubber
+
+    scrubber = Scrubber()
+    scrubber.add(*SECRETS)
+
+    async def held(scrub: Any, result: dict[str, Any]) -> float:
+        gaps: list[float] = []
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            last = time.perf_counter()
+            while not stop.is_set():
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0.01)
+        scrubbed = scrub(result)
+        if asyncio.iscoroutine(scrubbed):
+            await scrubbed
+        await asyncio.sleep(0.01)
+        stop.set()
+        await task
+        return max(gaps) * 1000
+
+    rows: list[list[object]] = []
+    for megabytes in ((1, 10) if quick else (1, 10, 50)):
+        raw = os.urandom(megabytes << 20)
+        blob = base64.b64encode(raw[:999] + SECRETS[0].encode() + raw[999:]).decode()
+        result = {"contents": [{"uri": "file:///big", "mimeType": "application/octet-stream", "blob": blob}]}
+        figures = []
+        for scrub in (scrubber.scrub_prose, scrubber.scrub_prose_async):
+            figures.append(min(asyncio.run(held(scrub, result)) for _ in range(3 if quick else 7)))
+        rows.append([f"{megabytes} MB", f"{len(blob):,}", *(f"{f:.1f}" for f in figures)])
+    return rows
+
+
 def _scrub_streams(quick: bool) -> list[list[object]]:
     """CPU s to write through the process's scrubbing `sys.stdout`/`sys.stderr` (`scrubbing.streams`), 6
     secrets, to /dev/null, beside a plain text file: `json.dump` of a 1.1 MB list (many small writes without
@@ -240,6 +286,8 @@ def run(quick: bool) -> Section:
                                   "ratio"], _scrub_alone(quick)))
     section.extra_tables.append((["base64 blob", "chars", "scrub_base64 (ms CPU)", "of which: decode alone (ms CPU)",
                                   "a text scan of the blob (ms CPU)"], _scrub_blobs(quick)))
+    section.extra_tables.append((["resources/read blob with a secret", "chars", "loop held, scrub_prose (ms, max gap)",
+                                  "loop held, scrub_prose_async (ms, max gap)"], _loop_stall(quick)))
     section.extra_tables.append((["printed through sys.stdout/sys.stderr", "plain file (s CPU)",
                                   "scrubbing stream (s CPU)", "ratio"], _scrub_streams(quick)))
     section.notes.append(f"{pairs} pairs of calls per body size; in-process `call_tool` through the HTTP executor to "

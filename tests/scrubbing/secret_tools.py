@@ -30,3 +30,8 @@ def described(key: str = KEY) -> str:
 
 def blob_resource() -> bytes:
     return b"key=" + KEY.encode()
+
+
+def large_resource() -> bytes:
+    """1.5 MB (base64 past the 1,000,000 characters scrubbed off the event loop), the key near the end."""
+    return bytes(range(256)) * 6000 + KEY.encode() + b"end"

@@ -277,6 +277,32 @@ def test_base64_payloads_are_scrubbed_as_the_bytes_they_encode_at_every_offset()
     assert scrubber.scrub_base64(_b64(KEY.encode()) + "é") == "[redacted]é"  # undecodable: its base64 text form
 
 
+async def test_a_large_base64_payload_is_scrubbed_in_pieces_and_off_the_loop_as_a_small_one_is() -> None:
+    """Review of prunedepth, item 2: a payload past 1,000,000 characters is scrubbed in a worker thread
+    (`scrub_prose_async`/`scrub_value_async`), and decoded and re-encoded a piece at a time (binascii holds
+    the GIL for a whole call, so one call held the loop although a thread made it). The key at a piece's
+    boundary (pieces of 2^18 characters: 196,608 bytes), at the end, and in line-wrapped (MIME) base64,
+    which is decoded whole: each scrubbed, the rest byte for byte."""
+    scrubber = _scrubber(KEY)
+    filler = bytes(range(256)) * 4096  # 1 MiB, no form of the key
+    piece = (1 << 18) // 4 * 3
+    for at in (0, piece - 5, piece, 2 * piece + 1, len(filler)):
+        raw = filler[:at] + KEY.encode() + filler[at:]
+        expected = filler[:at] + b"[redacted]" + filler[at:]
+        whole = _b64(raw)
+        for encoded in (whole, "\r\n".join(whole[i:i + 76] for i in range(0, len(whole), 76))):
+            assert len(encoded) > 1_000_000
+            assert base64.b64decode(scrubber.scrub_base64(encoded), validate=True) == expected, at
+            result = {"contents": [{"uri": "file:///big", "blob": encoded}],
+                      "content": [{"type": "image", "data": encoded, "mimeType": "image/png"}]}
+            for scrubbed in (await scrubber.scrub_prose_async(result), await scrubber.scrub_value_async(result)):
+                assert base64.b64decode(scrubbed["contents"][0]["blob"], validate=True) == expected, at
+                assert base64.b64decode(scrubbed["content"][0]["data"], validate=True) == expected, at
+    clean = {"contents": [{"uri": "file:///big", "blob": _b64(filler)}]}
+    assert await scrubber.scrub_prose_async(clean) is clean  # nothing found: the same object, from the thread too
+    assert scrubber.scrub_base64(_b64(filler)[:-1]) == _b64(filler)[:-1]  # bad padding: text, and no key in it
+
+
 def test_blob_and_image_and_audio_data_are_scrubbed_wherever_a_message_holds_them() -> None:
     """A resources/read result, a prompt's or a tool result's content blocks: `blob` and an image's or audio's
     `data` are binary; a log message's `data` stays data (scrubbed as text), and URIs stay as they are."""

@@ -44,11 +44,13 @@ def _project(folder: Path, *, proxied: bool = False) -> Path:
         "openapi": "3.0.3", "info": {"title": "a", "version": "1"},
         "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}))
     local = (f"  local:\n    command: {script_command_yaml(HERE / 'binary_server.py')}\n"
-             "    env: {SRV_KEY: \"${API_KEY}\"}\n") if proxied else ""
+             "    env: {SRV_KEY: \"${API_KEY}\"}\n"
+             "    tools: {large_image: {max_result_bytes: 4MB}}\n") if proxied else ""
     manifest = folder / "mcp.yaml"
     manifest.write_text(
         "version: 1\nsources:\n"
-        "  py:\n    python: mytools\n    resources: {\"py://blob\": mytools:blob_resource}\n"
+        "  py:\n    python: mytools\n"
+        "    resources: {\"py://blob\": mytools:blob_resource, \"py://large\": mytools:large_resource}\n"
         f"{local}"
         "  api:\n    openapi: api.json\n    base_url: http://127.0.0.1:9\n"
         "    auth: {api_key: {name: X-Api-Key, in: header, value: \"${API_KEY}\"}}\n")
@@ -121,6 +123,39 @@ def test_binary_content_holding_the_key_is_scrubbed_on_every_path(tmp_path: Path
         blob = json.loads(run.stdout)["content"][0]["resource"]["blob"]
         assert _decoded(blob) == prefix.encode() + b"[redacted]"
         assert KEY not in run.stdout + run.stderr
+
+
+def test_a_large_blob_holding_the_key_is_scrubbed_off_the_event_loop(tmp_path: Path) -> None:
+    """Review of prunedepth, item 2: a base64 payload was decoded and searched on the event loop (10 MB
+    ≈ 21 ms, every session waiting); past 1,000,000 characters it is scrubbed in a worker thread
+    (`Scrubber.scrub_value_async`/`scrub_prose_async`), and still scrubbed: a Python bytes resource and a
+    proxied server's resource (resources/read) and image (tools/call) of 1.5 MB, the key near their end."""
+    manifest = _project(tmp_path / "p", proxied=True)
+    large = bytes(range(256)) * 6000
+    log = tmp_path / "stderr.log"
+
+    async def calls() -> dict[str, bytes]:  # over stdio: the SDK's HTTP client refuses an event past 1 MiB
+        out: dict[str, bytes] = {}
+        with open(log, "w") as errlog:
+            async with Client(stdio_client(stdio_up(manifest, env=child_env()), errlog=errlog),  # type: ignore[arg-type]
+                              mode="legacy") as client:
+                for uri in ("py://large", "srv://large"):
+                    read = await asyncio.wait_for(client.read_resource(uri), 60)
+                    assert len(read.contents[0].blob) > 1_000_000  # type: ignore[union-attr]
+                    out[uri] = _decoded(read.contents[0].blob)  # type: ignore[union-attr]
+                image = await asyncio.wait_for(client.call_tool("large_image", {}), 60)
+                assert not image.is_error, text_of(image)
+                assert image.content[0].type == "image", text_of(image)[:500]
+                out["image"] = _decoded(image.content[0].data)  # type: ignore[union-attr]
+                small = await asyncio.wait_for(client.read_resource("py://blob"), 30)  # inline, as before
+                out["py://blob"] = _decoded(small.contents[0].blob)  # type: ignore[union-attr]
+        return out
+
+    decoded = asyncio.run(calls())
+    scrubbed = large + b"[redacted]end"
+    assert decoded == {"py://large": scrubbed, "srv://large": scrubbed, "image": scrubbed,
+                       "py://blob": b"key=[redacted]"}
+    assert KEY not in log.read_text()
 
 
 def test_prints_of_a_python_tool_are_scrubbed_and_keep_the_stdio_stream_whole(tmp_path: Path) -> None:

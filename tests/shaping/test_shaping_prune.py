@@ -159,12 +159,78 @@ def test_the_growth_of_a_prune_thousands_of_pipe_stages_long_is_found():
     # 4,993 plain stages above it
     hidden = jmespath.compile(" | ".join(["{a:@,b:@}"] * 6 + ["length(@)"] + ["a"] * 4993)).parsed
     assert growth_and_peak(hidden) == (0, 64)
-    # as a manifest's prune is compiled
-    pruner = compile_prune(" | ".join(["{a:@,b:@}"] * 800))
+    # as a manifest's prune is compiled: as deep as one may be (`prune_depth.MAX_DEPTH`: 198 stages nest 200)
+    pruner = compile_prune(" | ".join(["{a:@,b:@}"] * 198))
     assert (pruner.growth, pruner.peak_growth) == (capped, capped)
 
 
 CAPPED = 2 ** 64  # `prune_growth` stops counting there
+MAX_DEPTH = 200  # `prune_depth.MAX_DEPTH`, written out: a change to it must be seen here
+
+# The shapes whose evaluation depth was measured (`prune_depth`), each nesting about one level per stage
+# (a `max_by(@, &length(…))` three): (the expression of `n` stages, data it evaluates on without error).
+NESTED = {
+    "pipes": (lambda n: " | ".join(["a"] * n), {"a": 1}),
+    "pipes of multi-selects": (lambda n: " | ".join(["{a:@}"] * n), {"n": 1}),
+    "or chain": (lambda n: " || ".join(["x"] * n + ["b"]), {"b": 1}),
+    "and chain": (lambda n: " && ".join(["b"] * n), {"b": 1}),
+    "ordering comparisons": (lambda n: " < ".join(["b"] * n), {"b": 1}),  # four frames a level, not three
+    "nested functions": (lambda n: "abs(" * n + "b" + ")" * n, {"b": -1}),
+    "nots": (lambda n: "!" * n + "b", {"b": 1}),
+    "flattens": (lambda n: "c" + "[]" * n, {"c": [[1]]}),
+    "pipes of filters": (lambda n: "c" + " | [?@]" * n, {"c": [1]}),
+    "nested max_by": (lambda n: "max_by(@, &length(" * n + "@" + "))" * n, "nested"),
+}
+
+
+def _data(data):
+    if data != "nested":
+        return data
+    nested: object = 1
+    for _ in range(400):
+        nested = [nested]
+    return nested
+
+
+def _deepest_allowed(expression) -> tuple[int, int]:
+    """The most stages of `expression` that nest at most MAX_DEPTH levels, and their depth."""
+    import jmespath
+
+    from mcprt.expressions.prune_depth import nesting_depth
+
+    def depth(stages: int) -> int:
+        return nesting_depth(jmespath.compile(expression(stages)).parsed)
+
+    low, high = 0, MAX_DEPTH + 1  # depth grows with the stages, by at least one a stage
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if depth(middle) <= MAX_DEPTH else (low, middle - 1)
+    return low, depth(low)
+
+
+@pytest.mark.parametrize("shape", NESTED)
+def test_a_prune_as_deep_as_the_limit_compiles_and_runs(shape):
+    """A prune no deeper than `MAX_DEPTH` runs: on this (main, pytest's) thread too, deeper in the
+    stack than a server's worker thread evaluates it."""
+    expression, data = NESTED[shape]
+    stages, depth = _deepest_allowed(expression)
+    assert depth >= MAX_DEPTH - 2  # as close to the limit as this shape gets
+    compile_prune(expression(stages)).apply(_data(data))  # no PruneRuntimeError: it evaluated
+
+
+@pytest.mark.parametrize("shape", NESTED)
+def test_a_prune_deeper_than_jmespath_can_run_is_refused_when_it_compiles(shape):
+    """Review of prunedepth, item 1: thousands of stages compiled (on a stack of our own), but jmespath
+    evaluates by recursion, so past ~330 pipe stages every call failed with `maximum recursion depth
+    exceeded` while validate said ok. Refused at load now, saying how deep it nests and the most that runs."""
+    from mcprt.expressions.prune import PruneTooDeep
+
+    expression, _ = NESTED[shape]
+    stages, _ = _deepest_allowed(expression)
+    with pytest.raises(PruneTooDeep) as caught:
+        compile_prune(expression(stages + 1))
+    assert MAX_DEPTH < caught.value.depth <= MAX_DEPTH + 3 and caught.value.position == 0
+    assert f"nests {caught.value.depth} levels deep; at most {MAX_DEPTH} levels can run" in caught.value.message
 
 
 @pytest.mark.parametrize(("expression", "growth", "peak"), [
@@ -176,13 +242,29 @@ CAPPED = 2 ** 64  # `prune_growth` stops counting there
     (" || ".join(["a"] * 3000), 1, 1),  # an `||` chain nests one level per term too
     (" | ".join(["map(&{a:@,b:@}, @)"] * 5000), CAPPED, CAPPED),  # a function per stage: each is checked
 ])
-def test_a_prune_thousands_of_stages_long_compiles(expression, growth, peak):
-    """Review of dedupe, item 4: `peak` went linear and off the recursion, but `compile_prune` still
-    checked functions by recursion, so a manifest's 5,000-stage prune was still "prune expression nests
-    too deeply" (RecursionError) past about a thousand stages; the limit left is jmespath's own parser.
-    Growth and peak come from one pass (item 3: the Pruner walked the tree twice)."""
-    pruner = compile_prune(expression)
-    assert (pruner.growth, pruner.peak_growth) == (growth, peak)
+def test_a_prune_thousands_of_stages_long_is_measured_then_refused(expression, growth, peak):
+    """Review of dedupe, item 4: `peak` went linear and off the recursion, and `compile_prune` checks
+    functions on a stack of its own, so a prune thousands of stages long is measured without a
+    RecursionError; then refused for its depth (no call of it could run), naming the depth."""
+    import jmespath
+
+    from mcprt.expressions.prune import PruneTooDeep
+    from mcprt.expressions.prune_depth import nesting_depth
+    from mcprt.expressions.prune_growth import growth_and_peak
+
+    parsed = jmespath.compile(expression).parsed
+    assert growth_and_peak(parsed) == (growth, peak)
+    with pytest.raises(PruneTooDeep, match=f"nests {nesting_depth(parsed):,} levels deep"):
+        compile_prune(expression)
+
+
+def test_a_prune_too_deep_to_parse_is_refused_for_its_depth():
+    # jmespath's parser recurses too: 5,000 nested parentheses were a bare RecursionError
+    from mcprt.expressions.prune import PruneTooDeep
+
+    with pytest.raises(PruneTooDeep, match="nests too deeply to parse; at most 200 levels can run") as caught:
+        compile_prune("(" * 5000 + "a" + ")" * 5000)
+    assert caught.value.depth is None and caught.value.position == 0
 
 
 def test_the_first_bad_function_of_a_long_chain_is_the_one_named():

@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .prune_budget import search
+from .prune_depth import MAX_DEPTH, nesting_depth
 from .prune_growth import growth_and_peak
 
 if TYPE_CHECKING:  # jmespath is imported by the first compile: a manifest without `prune` never loads it
@@ -35,6 +36,20 @@ class PruneSyntaxError(ValueError):
         self.expression = expression
         where = f" at position {position}" if position is not None else ""
         super().__init__(f"invalid prune expression{where}: {message}")
+
+
+class PruneTooDeep(PruneSyntaxError):
+    """A prune that compiles but nests deeper than jmespath can evaluate (`prune_depth`): every call
+    of it would fail, so the manifest is refused instead. `depth` is None when it nests too deeply
+    even to parse."""
+
+    def __init__(self, depth: int | None, expression: str) -> None:
+        self.depth = depth
+        nests = f"nests {depth:,} levels deep" if depth is not None else "nests too deeply to parse"
+        super().__init__(
+            f"the expression {nests}; at most {MAX_DEPTH} levels can run (jmespath evaluates by recursion, "
+            "one level per pipe stage, `||`/`&&` term, comparison, `!`, function call, filter, flatten or "
+            "multi-select): shorten it", 0, expression)
 
 
 class PruneRuntimeError(ValueError):
@@ -74,7 +89,8 @@ class Pruner:
 
 
 def compile_prune(expression: str) -> Pruner:
-    """Compile a JMESPath expression once; raises `PruneSyntaxError` with a position.
+    """Compile a JMESPath expression once; raises `PruneSyntaxError` with a position, and its
+    `PruneTooDeep` (at position 0) for one nested deeper than `prune_depth.MAX_DEPTH` levels.
 
     Memoized by text: the loader's check, the tool-set build and every reload of an unchanged
     expression share one compiled Pruner (it is immutable).
@@ -101,7 +117,12 @@ def _compile_prune(expression: str) -> Pruner:
         raise PruneSyntaxError(_parse_message(exc), exc.lex_position, expression) from None
     except jmespath_errors.JMESPathError as exc:
         raise PruneSyntaxError(str(exc), None, expression) from None
+    except RecursionError:  # jmespath's parser recurses too: thousands of nested brackets or filters
+        raise PruneTooDeep(None, expression) from None
     _check_functions(parsed.parsed, expression)
+    depth = nesting_depth(parsed.parsed)
+    if depth > MAX_DEPTH:  # it compiled, but every call of it would pass Python's recursion limit
+        raise PruneTooDeep(depth, expression)
     return Pruner(expression, parsed)
 
 

@@ -33,7 +33,7 @@ def check_expressions(data: Any, index: PositionIndex, failed: set[Path] | None 
 
 def _check_one(index: PositionIndex, path: Path, field: str, text: str, errors: list[Diagnostic]) -> None:
     """Compile one expression; append its error, if any."""
-    from ..expressions.prune import PruneSyntaxError, compile_prune
+    from ..expressions.prune import PruneSyntaxError, PruneTooDeep, compile_prune
     from ..expressions.prune_growth import WARN_GROWTH
     from ..expressions.template_errors import TemplateError
 
@@ -42,10 +42,10 @@ def _check_one(index: PositionIndex, path: Path, field: str, text: str, errors: 
             pruner = compile_prune(text)
             if pruner.peak_growth > WARN_GROWTH:
                 errors.append(_growth_warning(index, path, pruner.peak_growth))
+        except PruneTooDeep as exc:  # valid JMESPath, but no call of it could run: at the expression's start
+            errors.append(_at(index, path, 1, 1, f"prune: {exc.message}"))
         except PruneSyntaxError as exc:
             errors.append(_at(index, path, 1, (exc.position or 0) + 1, f"invalid JMESPath in prune: {exc.message}"))
-        except RecursionError:  # thousands of nested parentheses: a manifest error, not a crash
-            errors.append(_at(index, path, 1, 1, "prune expression nests too deeply"))
         return
     from ..expressions.templates import compile_template  # Jinja2: only for a manifest with templates
 

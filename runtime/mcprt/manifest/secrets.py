@@ -56,7 +56,10 @@ def _value_at(manifest: Manifest, path: NodePath) -> str:
 
 def configured_secrets(manifest: Manifest) -> list[str]:
     """Every secret value the manifest configures: credentials, inbound tokens, and the values of
-    `headers:` / `env:` entries whose names say they carry one (`X-Api-Key`, `GITHUB_TOKEN`)."""
+    `headers:` / `env:` entries that carry one by the rule `validate` warns by and `diff` hides by
+    (`scrubbing.is_literal_credential`): their names say so (`X-Api-Key`, `GITHUB_TOKEN`), or their values
+    read as a token (`X-Partner: "Bearer pk-live-…"`; an upstream echoing that header reached the model).
+    Written literally or through `${VAR}`: the value sent is what an upstream can echo."""
     values = [_value_at(manifest, path) for path in secret_paths(manifest)]
     for source in manifest.sources.values():
         auth = getattr(source, "auth", None)
@@ -64,7 +67,7 @@ def configured_secrets(manifest: Manifest) -> list[str]:
             values.append(f"{auth.basic.username}:{auth.basic.password.get_secret_value()}")
         for mapping in (getattr(source, "headers", None) or {}, getattr(source, "env", None) or {}):
             for key, value in mapping.items():
-                if is_credential_name(key):  # `X-Api-Key`, `GITHUB_TOKEN`
+                if is_literal_credential(key, value):
                     scheme, _, rest = value.partition(" ")
                     values.append(rest if rest and scheme.lower() in ("bearer", "basic", "token") else value)
     return [v for v in values if v]

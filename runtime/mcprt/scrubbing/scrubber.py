@@ -9,6 +9,7 @@ form is actually found.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from bisect import bisect_left
@@ -24,6 +25,14 @@ from ..schema.keywords import NAMED_SCHEMAS
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 4  # shorter values would redact ordinary words; an empty secret is refused at load
 MAX_DYNAMIC = 64  # runtime-issued values (OAuth2 tokens) kept; older ones have expired long ago
+# A base64 payload longer than this (characters, ~750 KB decoded) is scrubbed off the event loop by the
+# `_async` scrubs: decoding, searching and re-encoding 10 MB took ~21 ms (`bench/scrubbing.py`), holding
+# every session; a thread costs ~0.1 ms, more than the scrub of a small payload.
+LARGE_BASE64_CHARS = 1_000_000
+
+
+class _LargeBase64(Exception):
+    """An inline scrub met a base64 payload longer than `LARGE_BASE64_CHARS`: to be done in a thread."""
 
 
 def secret_forms(secret: str) -> set[str]:
@@ -235,18 +244,33 @@ class Scrubber:
         if index is None or not encoded:
             return encoded
         try:
-            raw = base64.b64decode(encoded)  # not validated: line breaks and other non-alphabet characters are skipped
+            raw = _b64decode(encoded)  # not validated: line breaks and other non-alphabet characters are skipped
         except (binascii.Error, ValueError):  # bad padding, non-ASCII: not base64
             return self.scrub_text(encoded)
         spans = index.spans(raw)
         if spans:
-            encoded = base64.b64encode(_replace(raw, spans)).decode("ascii")
+            encoded = _b64encode(_replace(raw, spans))
         return self.scrub_text(encoded)
 
     def scrub_value(self, value: Any) -> Any:
         """A JSON-like value with secrets scrubbed from every string (keys included): an upstream's
         data. Unchanged objects are returned as they are (no copy when nothing is found)."""
         return value if self._index is None else self._scrub(value, prose_only=False)
+
+    async def scrub_value_async(self, value: Any) -> Any:
+        """`scrub_value` for a caller on the event loop: in a worker thread (`asyncio.to_thread`) when
+        `value` holds a base64 payload of more than `LARGE_BASE64_CHARS` characters, inline otherwise."""
+        return value if self._index is None else await self._scrub_async(value, prose_only=False)
+
+    async def scrub_prose_async(self, value: Any) -> Any:
+        """`scrub_prose` for a caller on the event loop, a large base64 payload off it (`scrub_value_async`)."""
+        return value if self._index is None else await self._scrub_async(value, prose_only=True)
+
+    async def _scrub_async(self, value: Any, *, prose_only: bool) -> Any:
+        try:  # inline first: nearly every value is small, and finding out costs no second walk
+            return self._scrub(value, prose_only=prose_only, inline=True)
+        except _LargeBase64:  # nothing was changed in place: the scrub builds new objects
+            return await asyncio.to_thread(self._scrub, value, prose_only=prose_only)
 
     def scrub_prose(self, value: Any) -> Any:
         """A protocol message (a listing, a resources/read or prompts/get result, a notification's or a
@@ -265,16 +289,17 @@ class Scrubber:
         nothing is found)."""
         return value if self._index is None else self._scrub(value, prose_only=True)
 
-    def _scrub(self, value: Any, *, prose_only: bool, key: Any = None, keys: bool = True) -> Any:
-        """`keys=False`: a tool call's arguments, whose keys are names the tool matches on."""
+    def _scrub(self, value: Any, *, prose_only: bool, key: Any = None, keys: bool = True, inline: bool = False) -> Any:
+        """`keys=False`: a tool call's arguments, whose keys are names the tool matches on. `inline`: on the
+        event loop, so a base64 payload past `LARGE_BASE64_CHARS` raises `_LargeBase64` instead."""
         if isinstance(value, str):
             if key in BASE64_KEYS:  # binary content: its decoded bytes are searched
-                return self.scrub_base64(value)
+                return self._base64(value, inline)
             return self.scrub_text(value) if not prose_only or key in _TEXT_KEYS or key in _DATA_KEYS else value
         if prose_only and key in VALUE_KEYS:  # data, not protocol structure: every string, keys included
-            return self._scrub(value, prose_only=False)
+            return self._scrub(value, prose_only=False, inline=inline)
         if prose_only and key in ARGUMENT_KEYS:  # data, but its keys are argument names
-            return self._scrub(value, prose_only=False, keys=False)
+            return self._scrub(value, prose_only=False, keys=False, inline=inline)
         if isinstance(value, dict):
             names = prose_only and key in NAMED_SCHEMAS  # keys here name properties or definitions
             changed = False
@@ -284,18 +309,23 @@ class Scrubber:
             for k, v in value.items():
                 nk = self.scrub_text(k) if isinstance(k, str) and not prose_only and keys else k
                 if binary and k == "data" and isinstance(v, str):
-                    nv = self.scrub_base64(v)
+                    nv = self._base64(v, inline)
                 else:
-                    nv = self._scrub(v, prose_only=prose_only, key=None if names else k, keys=keys)
+                    nv = self._scrub(v, prose_only=prose_only, key=None if names else k, keys=keys, inline=inline)
                 changed = changed or nk is not k or nv is not v
                 out[nk] = nv
             if not changed:
                 return value
             return _unique_enum(out, value) if prose_only and not names else out
         if isinstance(value, list):
-            items = [self._scrub(v, prose_only=prose_only, keys=keys) for v in value]
+            items = [self._scrub(v, prose_only=prose_only, keys=keys, inline=inline) for v in value]
             return items if any(a is not b for a, b in zip(items, value)) else value
         return value
+
+    def _base64(self, encoded: str, inline: bool) -> str:
+        if inline and len(encoded) > LARGE_BASE64_CHARS:
+            raise _LargeBase64
+        return self.scrub_base64(encoded)
 
     def scrub_all(self, texts: Iterable[str]) -> list[str]:
         return [self.scrub_text(t) for t in texts]
@@ -411,6 +441,31 @@ class _Index:
 
 
 _REDACTED_BYTES = REDACTED.encode()
+# base64 characters decoded per call (a multiple of 4). binascii holds the GIL for a whole call: decoding
+# 10 MB in one took 17-50 ms, and the event loop waited that long although a worker thread did it. A piece
+# takes well under a millisecond; the search (`ahocorasick_rs`) lets the GIL go by itself.
+_BASE64_PIECE = 1 << 18
+
+
+def _b64decode(encoded: str) -> bytes:
+    """`base64.b64decode(encoded)`, a large payload a piece at a time (`_BASE64_PIECE`). Pieces are exact
+    only where every character is of the alphabet and padding ends the text (checked: `strict_mode`);
+    text with line breaks or other skipped characters is decoded in one call, as before."""
+    if len(encoded) <= _BASE64_PIECE:
+        return base64.b64decode(encoded)
+    try:
+        return b"".join(binascii.a2b_base64(encoded[at:at + _BASE64_PIECE], strict_mode=True)
+                        for at in range(0, len(encoded), _BASE64_PIECE))
+    except (binascii.Error, ValueError):  # its pieces are not whole quads, or it is not base64 at all
+        return base64.b64decode(encoded)
+
+
+def _b64encode(raw: bytes) -> str:
+    """`base64.b64encode(raw)` as text, a piece at a time (3 bytes → 4 characters: the pieces join exactly)."""
+    step = _BASE64_PIECE // 4 * 3
+    view = memoryview(raw)
+    return "".join(binascii.b2a_base64(view[at:at + step], newline=False).decode("ascii")
+                   for at in range(0, len(raw), step)) if raw else ""
 
 
 def _replace(data: bytes, spans: list[tuple[int, int]]) -> bytes:

@@ -248,11 +248,12 @@ async def shape_for_version(ctx: ServerRequestContext[Any, Any], call_next: Call
         return result
     # The one outbound rule for results: no configured secret reaches a client in any of them (a tool
     # description an upstream document or MCP server wrote, resources/read text, prompts), not only in
-    # tool results. Prose only (`scrub_prose`): names, keys and URIs are identifiers. tools/call
-    # results were scrubbed off the loop by `toolset.scrub.scrub_upstream`, and the tools/list
-    # listing where it is built (`ToolSet.list_tools`): neither pays for it again here.
+    # tool results. Prose only (`scrub_prose`): names, keys and URIs are identifiers; a resource's `blob`
+    # (or an image's `data`) of more than a megabyte is decoded in a worker thread, not on the loop. tools/call
+    # results were scrubbed by `toolset.scrub.scrub_upstream`, and the tools/list listing where it is built
+    # (`ToolSet.list_tools`): neither pays for it again here.
     if ctx.method not in ("tools/call", "tools/list"):
-        result = SECRETS.scrub_prose(result)
+        result = await SECRETS.scrub_prose_async(result)
     version = result.get("protocolVersion") if ctx.method == "initialize" else ctx.protocol_version
     return shape_result(ctx.method, version, result) if isinstance(version, str) else result
 

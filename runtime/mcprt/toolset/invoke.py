@@ -183,7 +183,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         upstream_status = upstream.status
         status = upstream.status if upstream.status is not None else ("tool_error" if upstream.is_error else "ok")
         check_depth(upstream)
-        scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
+        await scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
         # A template or a prune may take its whole time budget (`budget`, `prune_budget`): not on the loop.
         if tool.shaping.output is not None or tool.shaping.pruner is not None:
             result = await asyncio.to_thread(shape_result, upstream, tool.shaping, principal)

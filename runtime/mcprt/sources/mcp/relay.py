@@ -215,7 +215,7 @@ class Relay:
             # both eras passes here: a handshake-era request and the `inputRequests` of a 2026-07-28
             # `InputRequiredResult` (which the SDK hands to these callbacks; its `requestState` goes back
             # to the server only and is left as written).
-            wire = SECRETS.scrub_prose(wire)
+            wire = await SECRETS.scrub_prose_async(wire)  # a sampling message's image: off the loop when large
             within = self._within.get(method, ASK_CLIENT)
             clock = call.clock if call is not None else None
             with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):

@@ -53,7 +53,7 @@ class ScrubbedPeer:
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         """`method` (`elicitation/create`, `sampling/createMessage`, `roots/list`) to the client; its result.
         Raises `contracts.RelayError` when the client cannot be asked."""
-        return await self._peer.request(method, SECRETS.scrub_prose(params))
+        return await self._peer.request(method, await SECRETS.scrub_prose_async(params))
 
     async def log(self, params: dict[str, Any]) -> None:
         """A `notifications/message` (params: `level`, `data`, optional `logger`) to the client, if its
