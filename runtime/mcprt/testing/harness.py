@@ -2,8 +2,9 @@
 
 A case with no recorded response (a `python:`, `command:` or `url:` tool's) is no replay: its tool runs
 for real with the manifest's credentials, so it is governed as `mcprt call` is (`mcprt.oneshot`: audited,
-decided by the policy as `stdio`, paused and rate-limited in the shared state). Replays, which reach only
-the loopback replay upstream, run ungated.
+decided by the policy as `stdio`, paused and rate-limited in the shared state), its audit records naming
+the command (`entry_point`). Replays, which reach only the loopback replay upstream, run ungated and
+unaudited: no upstream was called.
 
 `ReplayHarness` is the async core (one compiled manifest, one replay upstream). `ReplaySession`
 runs a harness on a private event-loop thread behind a synchronous API, so pytest items (which
@@ -65,8 +66,11 @@ class ReplayHarness:
     """One manifest compiled against one replay upstream; replays cases one at a time."""
 
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> None:
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
+                 entry_point: str | None = "mcprt test") -> None:
         self.manifest = find_manifest(manifest)
+        # what the audit records of its live calls name (`oneshot.governed`); None: no records (`mcprt diff`)
+        self.entry_point = entry_point
         self.refuse_unmatched = refuse_unmatched  # see `Runtime.refuse_unmatched_policy`
         self.include_roots = tuple(include_roots)  # for its loads only (`load_manifest`): a revision's folders
         self.settings = settings or load_settings()
@@ -202,7 +206,8 @@ class ReplayHarness:
         assert self.loaded is not None and self.toolset is not None
         if self._governed is None:
             stack = AsyncExitStack()
-            await stack.enter_async_context(governed(self._runtime, self.loaded, self.settings))
+            await stack.enter_async_context(governed(self._runtime, self.loaded, self.settings,
+                                                              entry_point=self.entry_point))
             self._governed = stack
         toolset = self.toolset
         for gated, gate in self._gates:
@@ -262,8 +267,9 @@ class ReplaySession:
     """
 
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> None:
-        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched)
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
+                 entry_point: str | None = "mcprt test") -> None:
+        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched, entry_point)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcprt-replay", daemon=True)
         self._thread.start()
@@ -307,10 +313,12 @@ class ReplaySession:
 
 
 def open_session(manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> ReplaySession:
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
+                 entry_point: str | None = "mcprt test") -> ReplaySession:
     """A ready session; the thread is cleaned up when opening fails. `include_roots` as for `load_manifest`;
-    `refuse_unmatched` as `Runtime.refuse_unmatched_policy`."""
-    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched)
+    `refuse_unmatched` as `Runtime.refuse_unmatched_policy`; `entry_point` the command its live calls'
+    audit records name, None for none written (`oneshot.governed`)."""
+    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched, entry_point)
     try:
         return session.open()
     except (ManifestError, McprtError, Exception):
