@@ -52,6 +52,9 @@ class CaseRun:
     notes: list[str] = field(default_factory=list)
     policy_problems: list[str] = field(default_factory=list)
     policy_checked: bool = True  # False: the case's `policy:` was not checked (`included.policy_note`)
+    # the case's arguments the manifest sets (`fixed`, `hidden`), which the tool refuses from a client: removing
+    # them from `args:` is the fix (recording again is refused while the case exists; its `request:` is not read)
+    refused_args: list[str] = field(default_factory=list)
 
     @property
     def raw_bytes(self) -> int:
@@ -195,6 +198,10 @@ class ReplayHarness:
                 "the tool called an HTTP upstream, but the case has no `response:` to replay; record the case "
                 "with `mcprt record` or add the response"
             ]
+        refused = [name for name in case.args if name in tool.args.hidden]
+        if refused and result.is_error:  # refused by `check_arguments`, whatever else the case recorded
+            run.request_problems = [_set_by_server(case, refused, result, tool)]
+            run.refused_args = refused
         run.policy_problems = self.policy_problems(case, tool) if check_policy else []
         return run
 
@@ -257,6 +264,20 @@ class ReplayHarness:
         actual = WireRequest.build(got.method, got.raw_path, got.raw_query, got.headers, got.body, credentials)
         expected = WireRequest.from_recorded(case.request, credentials)
         return compare_requests(expected, actual, check_headers=case.request.headers is not None)
+
+
+def _set_by_server(case: Case, names: list[str], result: ToolResult, tool: Tool) -> str:
+    """The problem of a case sending arguments its tool now sets itself (`toolset.invoke.check_arguments`
+    refuses a client's value for one, even an equal one), with the one fix that works."""
+    from .cases import located
+
+    listed = ", ".join(f"`{name}`" for name in names)
+    fixed = sum(name in tool.args.fixed for name in names)
+    how = "`fixed`" if fixed == len(names) else "`hidden`" if not fixed else "`fixed` or `hidden`"
+    text = " ".join(b.get("text", "") for b in result.content if b.get("type") == "text")[:500]
+    return (f"{located(case.path, 'args', names[0])}: the manifest now sets {listed} itself ({how}), "
+            f"and the tool refuses a value for {'it' if len(names) == 1 else 'them'}; the tool answered: {text} "
+            f"(remove {listed} from the case's `args:`)")
 
 
 class ReplaySession:
