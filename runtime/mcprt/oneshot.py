@@ -13,6 +13,9 @@ one-shot command runs here instead:
   parent process is, so `principals: [stdio]` rules apply to both. A tool a policy hides from it is
   unknown here too.
 
+Only the calls made through `call_once` are audited, each record naming the command (`entry_point`): a
+process that also replays recorded responses (`mcprt test`) leaves those out, as nothing reached an upstream.
+
 An approval cannot be waited for in a one-shot process (it serves no approval endpoint): a call a rule
 sends for approval is refused saying so (`policy.approvals`), unless one granted through a server for the
 same caller and arguments stands in the shared state.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .contracts import ToolResult
@@ -39,6 +43,9 @@ if TYPE_CHECKING:
 LOCAL = STDIO
 """The principal of a one-shot call: the local user, who holds the manifest's credentials."""
 
+_ONE_SHOT: ContextVar[bool] = ContextVar("mcprt_one_shot_call", default=False)
+"""True inside `call_once`: the bus calls subscribers inline, so the events of that call see it."""
+
 GOVERNED_ADVICE = ("The call was not made: the server's pauses and rate limits are kept there. Start Redis, or try "
                    "again once it answers.")
 """What to do when the shared state cannot be reached: never to unset it (`mcprt up`'s advice), which would
@@ -46,9 +53,12 @@ leave the server's pauses and limits out of the call."""
 
 
 @asynccontextmanager
-async def governed(runtime: Runtime, loaded: LoadedManifest, settings: Settings) -> AsyncIterator[None]:
+async def governed(runtime: Runtime, loaded: LoadedManifest, settings: Settings, *,
+                   entry_point: str | None) -> AsyncIterator[None]:
     """While open, calls of the tool set `runtime` compiled from `loaded` are audited and decided on the
-    server's shared policy state (see the module docstring). Raises McprtError when the audit log cannot be opened or the
+    server's shared policy state (see the module docstring). `entry_point`: the command (`mcprt call`, …)
+    each audit record names; None writes no audit record (`mcprt diff`, a review run on copies of the
+    manifest). Raises McprtError when the audit log cannot be opened or the
     shared state cannot be reached; on exit the audit records are written out and Redis is closed."""
     from .observability.audit import open_audit
     from .observability.redact import manifest_secrets
@@ -57,8 +67,12 @@ async def governed(runtime: Runtime, loaded: LoadedManifest, settings: Settings)
     manifest = loaded.manifest
     observability = manifest.server.observability
     audit = open_audit(observability.audit, loaded.base_dir, with_values=observability.audit_arguments,
-                       secrets=manifest_secrets(manifest))
-    unsubscribe = BUS.subscribe(audit.on_event) if audit is not None else None
+                       secrets=manifest_secrets(manifest),
+                       entry_point=entry_point) if entry_point is not None else None
+    unsubscribe = None
+    if audit is not None:
+        sink = audit.on_event
+        unsubscribe = BUS.subscribe(lambda event: sink(event) if _ONE_SHOT.get() else None)
     client: Any = None
     shared: Any = None
     try:
@@ -91,7 +105,11 @@ async def call_once(toolset: ToolSet, name: str, arguments: dict[str, Any],
     from .toolset.invoke import call_tool, resolve_or_refuse
 
     call_id = new_call_id()
-    tool = resolve_or_refuse(toolset, name, LOCAL, started=time.perf_counter(), call_id=call_id)
-    if not isinstance(tool, Tool):
-        raise unknown()
-    return await call_tool(tool, arguments, principal=LOCAL, call_id=call_id)
+    token = _ONE_SHOT.set(True)  # this call's events are audited (`governed`), a replay's alongside are not
+    try:
+        tool = resolve_or_refuse(toolset, name, LOCAL, started=time.perf_counter(), call_id=call_id)
+        if not isinstance(tool, Tool):
+            raise unknown()
+        return await call_tool(tool, arguments, principal=LOCAL, call_id=call_id)
+    finally:
+        _ONE_SHOT.reset(token)

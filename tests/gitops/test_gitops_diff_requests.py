@@ -309,9 +309,10 @@ def test_a_fixed_argument_is_a_request_change_never_harmless(repo: Workspace) ->
     assert data["breaking"] is True and code == 1
     fails = _cases(data)["list_pets/available"]
     # the recorded case asked for `status` itself: a client's value for an argument the server now sets is
-    # refused (toolset.invoke.check_arguments), so no request reaches the upstream
-    assert fails and fails[0].startswith("request differs: no request reached upstream") and "'status' is set by " \
-        "the server" in fails[0], fails
+    # refused (toolset.invoke.check_arguments), so no request reaches the upstream; the fix is named
+    assert fails and fails[0].startswith("request differs: ") and "'status' is set by the server" in fails[0], fails
+    assert "the manifest now sets `status` itself (`fixed`)" in fails[0], fails
+    assert "remove `status` from the case's `args:`" in fails[0], fails
     # a fixed value changed again: told with both values
     _git(repo.root.parent, "-c", "core.hooksPath=/dev/null", "commit", "-qam", "fixed")
     repo.edit("status: {fixed: sold}", "status: {fixed: available}")

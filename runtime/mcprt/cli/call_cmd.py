@@ -61,7 +61,7 @@ def run_call(targets: list[str], args_text: str) -> int:
         runtime, compiled = await compile_once(manifest)
         try:
             # audited, paused, rate-limited and approved as `mcprt up` would (`oneshot`)
-            async with governed(runtime, compiled.loaded, load_settings()):
+            async with governed(runtime, compiled.loaded, load_settings(), entry_point="mcprt call"):
                 result = await call_once(compiled.toolset, tool_name, arguments,
                                          lambda: unknown_tool(compiled.toolset, manifest, tool_name))
             out.write(json.dumps(result.to_wire(), indent=2, ensure_ascii=False) + "\n")

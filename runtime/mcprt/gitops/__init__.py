@@ -73,7 +73,8 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
                 # the old side as it was served: a policy target naming nothing was a warning before it was an
                 # error, and a change that mends one must still compile its old side to be compared
                 sessions.append(open_session(ref.path, include_roots=ref.include_roots,
-                                             refuse_unmatched=ref is new_ref))
+                                             refuse_unmatched=ref is new_ref,
+                                             entry_point=None))  # a review on copies: nothing audited
             except ManifestError as exc:  # named as the user knows the files, not by their temporary copies
                 raise ManifestError([replace(d, file=ref.shown(d.file), message=ref.shown(d.message))
                                      for d in exc.diagnostics]) from None

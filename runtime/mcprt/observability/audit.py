@@ -3,9 +3,11 @@
 Record fields (absent when unknown):
   call:     {"time", "type": "call", "principal", "principal_kind", "client_id", "session", "tool", "source", "outcome",
              "latency_ms", "bytes_raw", "bytes_sent", "call", "arguments", "upstream_status", "error",
-             "via", "task"}
+             "via", "task", "entry_point"}
           (`task`: the task id when the call ran as a task, the tasks extension; `via`: the meta-tool
           an operation was called through, discovery's `call_tool`, whose record has the same `call`)
+`entry_point` (on every record type): the command that made the call when it was not a served one,
+`mcprt call`, `mcprt record`, `mcprt test` or `pytest` (the mcprt pytest plugin); absent for `mcprt up`.
   decision: {"time", "type": "decision", "action", "tool", "source", "principal", "principal_kind",
              "client_id", "session", "rule", "reason", "approval_id", "call", "approvers", "voter",
              "voter_kind", "voter_client_id", "vote"}
@@ -116,11 +118,12 @@ def _shortened(value: Any) -> Any:
 
 
 def open_audit(target: str | None, base_dir: Path, *, with_values: bool = False,
-               secrets: Iterable[str] = ()) -> AuditLog | None:
+               secrets: Iterable[str] = (), entry_point: str | None = None) -> AuditLog | None:
     """The audit log `server.observability.audit` names (`target`: a path, relative to the manifest's
     folder `base_dir`, or `stderr`), opened; None when not configured. Every process that makes calls
     opens it here (`mcprt up`, and the one-shot `mcprt call` and `mcprt record`: `mcprt.oneshot`), so each
-    writes the same records to the same file. Raises McprtError when the file cannot be opened."""
+    writes the same records to the same file; `entry_point`: the one-shot command, written on each record.
+    Raises McprtError when the file cannot be opened."""
     from ..errors import McprtError
 
     if not target:
@@ -128,7 +131,7 @@ def open_audit(target: str | None, base_dir: Path, *, with_values: bool = False,
     if target != "stderr":
         target = str((base_dir / Path(target)).resolve())
     try:
-        return AuditLog(target, with_values=with_values, secrets=secrets)
+        return AuditLog(target, with_values=with_values, secrets=secrets, entry_point=entry_point)
     except OSError as exc:
         raise McprtError(f"cannot open the audit log {target}: {exc.strerror or exc}") from None
 
@@ -136,8 +139,11 @@ def open_audit(target: str | None, base_dir: Path, *, with_values: bool = False,
 class AuditLog:
     """A bus subscriber writing audit records to a file (or stderr) from a background thread."""
 
-    def __init__(self, target: str | Path, *, with_values: bool = False, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, target: str | Path, *, with_values: bool = False, secrets: Iterable[str] = (),
+                 entry_point: str | None = None) -> None:
         self.target = target
+        # a one-shot command's log stamps each record with it: a reader tells a test run from a served call
+        self.entry_point = entry_point
         self.with_values = with_values
         self.secrets = tuple(secrets)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -206,8 +212,10 @@ class AuditLog:
             if self._stream is None:
                 return
         try:
-            line = json.dumps(audit_record(event, with_values=self.with_values, secrets=self.secrets),
-                              ensure_ascii=False, default=str)
+            record = audit_record(event, with_values=self.with_values, secrets=self.secrets)
+            if self.entry_point is not None:
+                record["entry_point"] = self.entry_point
+            line = json.dumps(record, ensure_ascii=False, default=str)
             self._stream.write(line + "\n")
         except (OSError, ValueError) as exc:
             log_event("audit record not written", logging.ERROR, path=str(self.target), error=str(exc))

@@ -2,8 +2,9 @@
 
 A case with no recorded response (a `python:`, `command:` or `url:` tool's) is no replay: its tool runs
 for real with the manifest's credentials, so it is governed as `mcprt call` is (`mcprt.oneshot`: audited,
-decided by the policy as `stdio`, paused and rate-limited in the shared state). Replays, which reach only
-the loopback replay upstream, run ungated.
+decided by the policy as `stdio`, paused and rate-limited in the shared state), its audit records naming
+the command (`entry_point`). Replays, which reach only the loopback replay upstream, run ungated and
+unaudited: no upstream was called.
 
 `ReplayHarness` is the async core (one compiled manifest, one replay upstream). `ReplaySession`
 runs a harness on a private event-loop thread behind a synchronous API, so pytest items (which
@@ -51,6 +52,9 @@ class CaseRun:
     notes: list[str] = field(default_factory=list)
     policy_problems: list[str] = field(default_factory=list)
     policy_checked: bool = True  # False: the case's `policy:` was not checked (`included.policy_note`)
+    # the case's arguments the manifest sets (`fixed`, `hidden`), which the tool refuses from a client: removing
+    # them from `args:` is the fix (recording again is refused while the case exists; its `request:` is not read)
+    refused_args: list[str] = field(default_factory=list)
 
     @property
     def raw_bytes(self) -> int:
@@ -65,8 +69,11 @@ class ReplayHarness:
     """One manifest compiled against one replay upstream; replays cases one at a time."""
 
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> None:
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
+                 entry_point: str | None = "mcprt test") -> None:
         self.manifest = find_manifest(manifest)
+        # what the audit records of its live calls name (`oneshot.governed`); None: no records (`mcprt diff`)
+        self.entry_point = entry_point
         self.refuse_unmatched = refuse_unmatched  # see `Runtime.refuse_unmatched_policy`
         self.include_roots = tuple(include_roots)  # for its loads only (`load_manifest`): a revision's folders
         self.settings = settings or load_settings()
@@ -191,6 +198,10 @@ class ReplayHarness:
                 "the tool called an HTTP upstream, but the case has no `response:` to replay; record the case "
                 "with `mcprt record` or add the response"
             ]
+        refused = [name for name in case.args if name in tool.args.hidden]
+        if refused and result.is_error:  # refused by `check_arguments`, whatever else the case recorded
+            run.request_problems = [_set_by_server(case, refused, result, tool)]
+            run.refused_args = refused
         run.policy_problems = self.policy_problems(case, tool) if check_policy else []
         return run
 
@@ -202,7 +213,8 @@ class ReplayHarness:
         assert self.loaded is not None and self.toolset is not None
         if self._governed is None:
             stack = AsyncExitStack()
-            await stack.enter_async_context(governed(self._runtime, self.loaded, self.settings))
+            await stack.enter_async_context(governed(self._runtime, self.loaded, self.settings,
+                                                              entry_point=self.entry_point))
             self._governed = stack
         toolset = self.toolset
         for gated, gate in self._gates:
@@ -254,6 +266,20 @@ class ReplayHarness:
         return compare_requests(expected, actual, check_headers=case.request.headers is not None)
 
 
+def _set_by_server(case: Case, names: list[str], result: ToolResult, tool: Tool) -> str:
+    """The problem of a case sending arguments its tool now sets itself (`toolset.invoke.check_arguments`
+    refuses a client's value for one, even an equal one), with the one fix that works."""
+    from .cases import located
+
+    listed = ", ".join(f"`{name}`" for name in names)
+    fixed = sum(name in tool.args.fixed for name in names)
+    how = "`fixed`" if fixed == len(names) else "`hidden`" if not fixed else "`fixed` or `hidden`"
+    text = " ".join(b.get("text", "") for b in result.content if b.get("type") == "text")[:500]
+    return (f"{located(case.path, 'args', names[0])}: the manifest now sets {listed} itself ({how}), "
+            f"and the tool refuses a value for {'it' if len(names) == 1 else 'them'}; the tool answered: {text} "
+            f"(remove {listed} from the case's `args:`)")
+
+
 class ReplaySession:
     """A `ReplayHarness` on its own event-loop thread, with blocking methods.
 
@@ -262,8 +288,9 @@ class ReplaySession:
     """
 
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> None:
-        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched)
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
+                 entry_point: str | None = "mcprt test") -> None:
+        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched, entry_point)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcprt-replay", daemon=True)
         self._thread.start()
@@ -307,10 +334,12 @@ class ReplaySession:
 
 
 def open_session(manifest: str | Path | None, settings: Settings | None = None,
-                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True) -> ReplaySession:
+                 include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
+                 entry_point: str | None = "mcprt test") -> ReplaySession:
     """A ready session; the thread is cleaned up when opening fails. `include_roots` as for `load_manifest`;
-    `refuse_unmatched` as `Runtime.refuse_unmatched_policy`."""
-    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched)
+    `refuse_unmatched` as `Runtime.refuse_unmatched_policy`; `entry_point` the command its live calls'
+    audit records name, None for none written (`oneshot.governed`)."""
+    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched, entry_point)
     try:
         return session.open()
     except (ManifestError, McprtError, Exception):

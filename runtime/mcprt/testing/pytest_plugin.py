@@ -150,7 +150,7 @@ class _Sessions:
 
         known = self.sessions.get(manifest)
         if known is None:
-            session = ReplaySession(manifest)
+            session = ReplaySession(manifest, entry_point="pytest")
             try:
                 session.open()
                 known = session

@@ -110,7 +110,7 @@ async def _call_live(manifest: Path, tool_name: str, arguments: dict[str, Any], 
         toolset = compiled.toolset
         _refuse_secrets(arguments, case_name)
         # a live upstream call with the manifest's credentials: audited and governed as `mcprt call` is
-        async with governed(runtime, compiled.loaded, settings):
+        async with governed(runtime, compiled.loaded, settings, entry_point="mcprt record"):
             with capturing() as exchanges:
                 result = await call_once(toolset, tool_name, arguments, lambda: McprtError(
                     f"{manifest}: {toolset.unknown_tool_message(tool_name, LOCAL)}"))
@@ -164,5 +164,5 @@ def _response_of(exchange: Exchange) -> RecordedResponse:
 
 def _write_snapshot(manifest: Path, case: Case) -> CaseOutcome:
     store = SnapshotStore(case.cases_root)
-    with ReplaySession(manifest) as session:
+    with ReplaySession(manifest, entry_point="mcprt record") as session:
         return check_case(session, store, case, update=True)

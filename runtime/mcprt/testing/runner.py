@@ -61,7 +61,8 @@ class CaseOutcome:
         if self.run.request_problems:
             lines.append(f"{where}: the request differs from the recorded one:")
             lines += [f"  {p}" for p in self.run.request_problems]
-            lines.append("  (if the change is intended, record the case again or edit its `request:`)")
+            if not self.run.refused_args:  # else the problem names the fix (`harness._set_by_server`)
+                lines.append("  (if the change is intended, record the case again or edit its `request:`)")
         if self.run.policy_problems:
             lines.append(f"{where}: the policy decides otherwise than the case expects:")
             lines += [f"  {p}" for p in self.run.policy_problems]
