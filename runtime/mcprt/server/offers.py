@@ -46,7 +46,7 @@ from . import connection_state
 from .notify import connection_of
 from .not_found import not_found_in, resource_not_found
 from .pagination import refuse_cursor
-from .url_elicitation import for_handshake_client
+from .url_elicitation import for_handshake_client, undeclared_mode
 
 if TYPE_CHECKING:
     from ..identity.principal import Principal
@@ -93,7 +93,7 @@ def _request_of(method: str, params: dict[str, Any] | None, protocol_version: st
                 has_capability: Callable[[types.ClientCapabilities], bool],
                 capabilities: types.ClientCapabilities | None) -> BaseModel:
     """The typed server→client request to relay, or RelayError saying why this client cannot be sent it
-    (`capabilities`: the client's, for what `has_capability` does not tell: URL-mode elicitation)."""
+    (`capabilities`: the client's, for what `has_capability` does not tell: the elicitation mode)."""
     model, capability = _REQUEST_MODELS[method]
     if protocol_version in MODERN_PROTOCOL_VERSIONS:
         raise RelayError(f"the client speaks MCP {protocol_version}, where a server cannot send it "
@@ -104,8 +104,11 @@ def _request_of(method: str, params: dict[str, Any] | None, protocol_version: st
                          "--stateless, or send the request alone, to relay it")
     if not has_capability(capability):
         raise RelayError(f"the client does not support {method.split('/')[0]}")
-    if method == "elicitation/create":  # a 2026-07-28 upstream's URL mode lacks this era's elicitationId
-        params = for_handshake_client(params, capabilities)
+    if method == "elicitation/create":
+        undeclared = undeclared_mode(params, capabilities)
+        if undeclared is not None:
+            raise RelayError(undeclared[1])
+        params = for_handshake_client(params)  # a 2026-07-28 upstream's URL mode lacks this era's elicitationId
     return model.model_validate({"method": method, "params": params}, by_name=False)
 
 
@@ -209,6 +212,7 @@ async def with_client(ctx: ServerRequestContext[Any], params: types.InputRespons
             or not (may_ask or escalate is not None or params.request_state is not None):
         return await run(SessionPeer(ctx, levels, principal))
     return await round_trips.call(params, principal, ctx.session.check_client_capability, run,
+                                  capabilities=ctx.session.client_capabilities,
                                   answers_stop=answers_stop, escalate=escalate, within=within,
                                   log_to=partial(send_log, ctx, levels))
 
