@@ -1,6 +1,7 @@
 """A 2026-07-28-only stdio server (it refuses `initialize`) whose one tool, `connect`, asks a URL-mode
 elicitation the 2026-07-28 way: inside an `InputRequiredResult` (`inputRequests`), without the
-`elicitationId` that era removed. Retried with the client's answer, it says what it got back."""
+`elicitationId` that era removed. Retried with the client's answer, it says what it got back.
+With argv[1] `form` it asks a form-mode elicitation instead (one string field, `name`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script:
 from tests.support.stdio_refusing import serve_stdio_refusing  # noqa: E402
 
 URL = "https://auth.example/connect?state=abc"
+MODE = sys.argv[1] if len(sys.argv) > 1 else "url"
+assert MODE in ("url", "form"), MODE
 
 
 async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
@@ -30,7 +33,11 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> Any:
         if action is None and isinstance(answer, dict):
             action = answer.get("action")
         return types.CallToolResult(content=[types.TextContent(type="text", text=f"login: {action}")])
-    question = types.ElicitRequest(params=types.ElicitRequestURLParams(message="Sign in to continue", url=URL))
+    if MODE == "form":
+        question = types.ElicitRequest(params=types.ElicitRequestFormParams(
+            message="Who are you?", requested_schema={"type": "object", "properties": {"name": {"type": "string"}}}))
+    else:
+        question = types.ElicitRequest(params=types.ElicitRequestURLParams(message="Sign in to continue", url=URL))
     return types.InputRequiredResult(input_requests={"login": question}, request_state="round-1")
 
 

@@ -93,3 +93,23 @@ async def test_over_streamable_http_each_era_gets_its_answer(tmp_path: Path) -> 
                     with pytest.raises(MCPError) as caught:
                         await client.read_resource(uri)
                     assert (caught.value.code, caught.value.data) == (-32002, {"uri": uri})
+
+
+async def test_subscribe_to_a_missing_resource_follows_the_clients_era_every_time(tmp_path: Path) -> None:
+    """`resources/subscribe` answers "not found" as `resources/read` does (not_found.py): a handshake-era
+    upstream's -32002 and an SDK-style -32602 with `data.uri` both reach a 2025-11-25 client as -32002 with
+    the URI it asked for in `data.uri`. Before, the first came without `data.uri`, the second as a bare
+    -32602, and a second subscribe to the same missing resource answered ok (its listener was registered
+    before the upstream refused), promising updates that never come."""
+    answered: list[tuple[str, int, object]] = []
+    async with Client(_params(tmp_path), mode="legacy") as client:
+        with anyio.fail_after(60):
+            assert client.protocol_version == "2025-11-25"
+            await client.subscribe_resource("old+notes://known")  # accepted upstream: ok
+            for uri in ("old+notes://missing", "old+notes://missing", "old+notes://gone", "old+notes://gone"):
+                with pytest.raises(MCPError) as caught:
+                    await client.subscribe_resource(uri)
+                answered.append((uri, caught.value.code, caught.value.data))
+            await client.subscribe_resource("old+notes://known")  # still subscribed: ok again
+    assert answered == [(uri, -32002, {"uri": uri}) for uri in (
+        "old+notes://missing", "old+notes://missing", "old+notes://gone", "old+notes://gone")], answered

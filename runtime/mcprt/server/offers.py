@@ -27,7 +27,7 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import mcp_types as types
 from mcp.server import ServerRequestContext
@@ -46,7 +46,7 @@ from . import connection_state
 from .notify import connection_of
 from .not_found import not_found_in, resource_not_found
 from .pagination import refuse_cursor
-from .url_elicitation import for_handshake_client
+from .url_elicitation import for_handshake_client, undeclared_mode
 
 if TYPE_CHECKING:
     from ..identity.principal import Principal
@@ -93,7 +93,7 @@ def _request_of(method: str, params: dict[str, Any] | None, protocol_version: st
                 has_capability: Callable[[types.ClientCapabilities], bool],
                 capabilities: types.ClientCapabilities | None) -> BaseModel:
     """The typed server→client request to relay, or RelayError saying why this client cannot be sent it
-    (`capabilities`: the client's, for what `has_capability` does not tell: URL-mode elicitation)."""
+    (`capabilities`: the client's, for what `has_capability` does not tell: the elicitation mode)."""
     model, capability = _REQUEST_MODELS[method]
     if protocol_version in MODERN_PROTOCOL_VERSIONS:
         raise RelayError(f"the client speaks MCP {protocol_version}, where a server cannot send it "
@@ -104,8 +104,11 @@ def _request_of(method: str, params: dict[str, Any] | None, protocol_version: st
                          "--stateless, or send the request alone, to relay it")
     if not has_capability(capability):
         raise RelayError(f"the client does not support {method.split('/')[0]}")
-    if method == "elicitation/create":  # a 2026-07-28 upstream's URL mode lacks this era's elicitationId
-        params = for_handshake_client(params, capabilities)
+    if method == "elicitation/create":
+        undeclared = undeclared_mode(params, capabilities)
+        if undeclared is not None:
+            raise RelayError(undeclared[1])
+        params = for_handshake_client(params)  # a 2026-07-28 upstream's URL mode lacks this era's elicitationId
     return model.model_validate({"method": method, "params": params}, by_name=False)
 
 
@@ -209,6 +212,7 @@ async def with_client(ctx: ServerRequestContext[Any], params: types.InputRespons
             or not (may_ask or escalate is not None or params.request_state is not None):
         return await run(SessionPeer(ctx, levels, principal))
     return await round_trips.call(params, principal, ctx.session.check_client_capability, run,
+                                  capabilities=ctx.session.client_capabilities,
                                   answers_stop=answers_stop, escalate=escalate, within=within,
                                   log_to=partial(send_log, ctx, levels))
 
@@ -220,6 +224,7 @@ class Subscriptions:
         self._holder = holder
         self._by_uri: dict[str, dict[int, Connection]] = {}
         self._uris_of: dict[int, set[str]] = {}  # by connection: what it subscribed to, until it closes
+        self._subscribing: dict[str, asyncio.Future[Any]] = {}  # by URI: the upstream subscribe under way
 
     async def subscribe(self, connection: Connection, uri: str) -> None:
         """Subscribe `connection` to `uri`'s updates. MCPError -32601 (method not found) when no source
@@ -243,13 +248,18 @@ class Subscriptions:
             if not connection_state.on_close(connection, partial(self._forget_all, connection)):
                 return  # it closed (a request answered after its session's DELETE): nothing to keep for it
             held = self._uris_of[id(connection)] = set()
-        listeners = self._by_uri.setdefault(uri, {})
-        first = not listeners
-        if id(connection) not in listeners:
-            listeners[id(connection)] = connection
-            held.add(uri)
-        if first:
-            await _offer_call(provider.subscribe(upstream))
+        if uri not in self._by_uri:  # no upstream subscription yet: one call, shared by who asks meanwhile
+            call = self._subscribing.get(uri)
+            if call is None:
+                call = self._subscribing[uri] = asyncio.ensure_future(provider.subscribe(upstream))
+                call.add_done_callback(lambda _: self._subscribing.pop(uri, None))
+            # registered only once the upstream accepted: a refused subscribe (the resource does not
+            # exist) leaves nothing behind, so asking again is refused again rather than answered ok
+            await _offer_call(asyncio.shield(call), ResourceAsked(uri, upstream, connection.protocol_version))
+        if self._uris_of.get(id(connection)) is not held:
+            return  # it closed while the upstream answered: nothing to keep for it
+        self._by_uri.setdefault(uri, {})[id(connection)] = connection
+        held.add(uri)
 
     async def unsubscribe(self, connection: Connection, uri: str) -> None:
         await self._forget(uri, connection)
@@ -302,27 +312,29 @@ def _complete(ctx: ServerRequestContext[Any], result: Any) -> Any:
     return result
 
 
-async def _offer_call(awaitable: Any) -> Any:
+class ResourceAsked(NamedTuple):
+    """The resource a request names: `uri` as the client wrote it, `upstream_uri` as its source serves it,
+    and the client's `protocol_version` (which decides how "not found" is answered: not_found.py)."""
+
+    uri: str
+    upstream_uri: str
+    protocol_version: str | None
+
+
+async def _offer_call(awaitable: Any, resource: ResourceAsked | None = None) -> Any:
     """Await a provider call; its OfferError becomes the JSON-RPC error the client receives, scrubbed of
     configured secrets as every tool error is (`toolset.invoke.error_result`): one rule for every provider's
     errors, whatever they quote (a Python function's exception text; a proxied server's own are scrubbed
-    already, where they enter mcprt)."""
-    try:
-        return await awaitable
-    except OfferError as exc:
-        raise MCPError(code=exc.code, message=SECRETS.scrub_text(str(exc))) from None
-
-
-async def _read_call(awaitable: Any, uri: str, upstream_uri: str, protocol_version: str | None) -> Any:
-    """`_offer_call` for a `resources/read` of `uri` (served as `upstream_uri` by its source): a provider's
-    "resource not found" of either era (a proxied server's -32002 or SEP-2164 -32602 with `data.uri`, a
-    Python source's -32002) reaches the client as its own era defines it, naming `uri` (not_found.py)."""
+    already, where they enter mcprt). With `resource` (a `resources/read` or `resources/subscribe`), a
+    provider's "resource not found" of either era (a proxied server's -32002, or SEP-2164 -32602 with
+    `data.uri`; a Python source's -32002) reaches the client as its own era defines it, naming the URI the
+    client asked for (not_found.py); the upstream's `data` is never passed on."""
     try:
         return await awaitable
     except OfferError as exc:
         message = SECRETS.scrub_text(str(exc))
-        if not_found_in(exc.code, exc.data, upstream_uri):
-            raise resource_not_found(uri, protocol_version, message) from None
+        if resource is not None and not_found_in(exc.code, exc.data, resource.upstream_uri):
+            raise resource_not_found(resource.uri, resource.protocol_version, message) from None
         raise MCPError(code=exc.code, message=message) from None
 
 
@@ -373,8 +385,8 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         source, upstream, provider = owner
 
         async def run(peer: Any) -> dict[str, Any]:
-            result = await _read_call(provider.read_resource(upstream, peer=peer), uri, upstream,
-                                      ctx.protocol_version)
+            result = await _offer_call(provider.read_resource(upstream, peer=peer),
+                                       ResourceAsked(uri, upstream, ctx.protocol_version))
             for content in result.get("contents", []):
                 if isinstance(content, dict) and isinstance(content.get("uri"), str):
                     content["uri"] = offers.exposed_uri(source, content["uri"])

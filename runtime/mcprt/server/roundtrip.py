@@ -39,6 +39,7 @@ from ..identity.principal import Principal
 from ..contracts import CLIENT_ANSWER_SECONDS, RelayError
 from ..errors import ToolCallError
 from ..toolset.stopping import RUNNING
+from .url_elicitation import undeclared_mode
 
 if TYPE_CHECKING:
     from ..state.rounds import RoundRelay
@@ -150,9 +151,11 @@ class Conversation:
 class QueuePeer:
     """A ClientPeer whose requests become input requests of the next InputRequiredResult."""
 
-    def __init__(self, pending: Conversation, supports: Callable[[types.ClientCapabilities], bool]) -> None:
+    def __init__(self, pending: Conversation, supports: Callable[[types.ClientCapabilities], bool],
+                 capabilities: types.ClientCapabilities | None = None) -> None:
         self._pending = pending
         self._supports = supports
+        self._capabilities = capabilities  # the request's clientCapabilities: for the elicitation mode
 
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         capability = _CAPABILITIES.get(method)
@@ -160,6 +163,11 @@ class QueuePeer:
             self._pending.refused.update(capability.model_dump(by_alias=True, mode="json", exclude_none=True))
             raise RelayError(f"the client did not declare the {method.split('/')[0]} capability",
                              types.MISSING_REQUIRED_CLIENT_CAPABILITY)
+        undeclared = undeclared_mode(params, self._capabilities) if method == "elicitation/create" else None
+        if undeclared is not None:
+            required, message = undeclared
+            self._pending.refused.setdefault("elicitation", {}).update(required["elicitation"])
+            raise RelayError(message, types.MISSING_REQUIRED_CLIENT_CAPABILITY)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         await self._pending.asks.put((method, params, future))
         return await future
@@ -204,6 +212,7 @@ class RoundTrips:
         escalate: Callable[[Conversation], Awaitable[Any]] | None = None,
         within: float = 0.0,
         log_to: LogSink | None = None,
+        capabilities: types.ClientCapabilities | None = None,
     ) -> Any:
         """`start(peer)`'s result, or an `InputRequiredResult` while it waits for the client, or (with
         `escalate`) what `escalate` returns when the call runs `within` seconds without asking.
@@ -213,6 +222,8 @@ class RoundTrips:
         started work answers a server stop itself (`call_tool` does); otherwise the stop's
         cancellation ends it and reaches the request (`stop_answers.StopAnswers` answers it).
         `log_to`: this request's log stream (`Conversation.log_to`), while it waits on the call.
+        `capabilities`: the request's clientCapabilities, for what `supports` does not tell (the
+        elicitation mode, url_elicitation.undeclared_mode).
         """
         if params.request_state is not None:
             responses = {key: _wire(response) for key, response in (params.input_responses or {}).items()}
@@ -222,7 +233,7 @@ class RoundTrips:
             raise MCPError(SERVER_BUSY, "too many requests are waiting for client input; try again later")
         pending = Conversation(principal, asyncio.Queue(), answers_stop=answers_stop, escalate=escalate,
                                within=within)
-        pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports)))
+        pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports, capabilities)))
         return await self._waited_on(pending, log_to)
 
     async def resume(self, state: str, principal: Principal | None, responses: dict[str, Any], *,

@@ -12,9 +12,12 @@ sees). Nothing maps it back: the client's `ElicitResult` does not name it, and t
 has no completion notification to relay under it; the spec makes that notification optional ("MAY"),
 so its absence is faithful. A handshake-era upstream's own id is kept as it wrote it.
 
-URL mode is sent only to a client that declared it (`capabilities.elicitation.url`; an empty
-`elicitation: {}` means form mode only, MCP 2025-11-25 "Capabilities"): otherwise RelayError saying so,
-which the upstream gets as a JSON-RPC error and the caller as a tool error naming the URL mode.
+Either mode goes only to a client that declared it (`undeclared_mode`, for both eras: the handshake's
+session (`offers._request_of`) and the 2026-07-28 rounds (`roundtrip.QueuePeer`)). MCP 2025-11-25
+client/elicitation "Capabilities": URL mode needs `elicitation.url`; form mode needs `elicitation.form`,
+or the empty `elicitation: {}`, which means form mode only (so a client declaring `{"url": {}}` alone
+does not support form mode). Otherwise the upstream gets a JSON-RPC error and the caller a tool error
+naming the mode (2026-07-28: -32021 with `requiredCapabilities` when the call fails, SEP-2575).
 """
 
 from __future__ import annotations
@@ -24,21 +27,36 @@ from typing import Any
 
 import mcp_types as types
 
-from ..contracts import RelayError
+
+def undeclared_mode(params: dict[str, Any] | None,
+                    capabilities: types.ClientCapabilities | None) -> tuple[dict[str, Any], str] | None:
+    """Whether a client with `capabilities` may be sent the `elicitation/create` `params` (wire form):
+    None when it declared the request's mode (`mode` "url", or "form" when absent: MCP 2025-11-25), else
+    (the capability it lacks in wire form, e.g. `{"elicitation": {"url": {}}}`, and a message saying so,
+    for the RelayError the caller raises). A client with no `elicitation` at all lacks either mode."""
+    mode = "url" if isinstance(params, dict) and params.get("mode") == "url" else "form"
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is not None and (elicitation.url is not None if mode == "url"
+                                    else elicitation.form is not None or elicitation.url is None):
+        return None
+    asked = params if isinstance(params, dict) else {}
+    if mode == "url":
+        message = ("the client does not support URL-mode elicitation (its elicitation capability has no 'url'), "
+                   f"so it cannot be sent to {asked.get('url')!r} to continue; a client that declares "
+                   "elicitation.url can complete this call")
+    else:
+        message = ("the client does not support form-mode elicitation (its elicitation capability has 'url' "
+                   f"only), so it cannot be asked {asked.get('message')!r}; a client that declares "
+                   "elicitation.form (or an empty elicitation) can complete this call")
+    return {"elicitation": {mode: {}}}, message
 
 
-def for_handshake_client(params: dict[str, Any] | None,
-                         capabilities: types.ClientCapabilities | None) -> dict[str, Any] | None:
+def for_handshake_client(params: dict[str, Any] | None) -> dict[str, Any] | None:
     """`elicitation/create` params (wire form) fit for a 2025-11-25 client: a URL-mode request gets an
-    `elicitationId` when it has none. RelayError when the request is URL mode and the client did not
-    declare URL-mode elicitation. Form-mode params are returned as they are."""
+    `elicitationId` when it has none. Other params are returned as they are. Whether the client may be
+    sent the mode at all is `undeclared_mode`'s question, asked first."""
     if not isinstance(params, dict) or params.get("mode") != "url":
         return params
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    if elicitation is None or elicitation.url is None:
-        raise RelayError("the client does not support URL-mode elicitation (its elicitation capability has no "
-                         f"'url'), so it cannot be sent to {params.get('url')!r} to continue; a client that "
-                         "declares elicitation.url can complete this call")
     if isinstance(params.get("elicitationId"), str) and params["elicitationId"]:
         return params
     return {**params, "elicitationId": f"mcprt-{secrets.token_urlsafe(16)}"}
