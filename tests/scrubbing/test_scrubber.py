@@ -303,6 +303,21 @@ async def test_a_large_base64_payload_is_scrubbed_in_pieces_and_off_the_loop_as_
     assert scrubber.scrub_base64(_b64(filler)[:-1]) == _b64(filler)[:-1]  # bad padding: text, and no key in it
 
 
+def test_a_large_payload_with_inner_padding_decodes_as_b64decode_does() -> None:
+    """Review of prunedepth, problem 4: two base64 texts joined, the first's `=` ending exactly a piece
+    (2^18 characters), passed each piece's strict check, so decoding went on past the padding, where
+    `base64.b64decode` (and the small-payload path) stops; the re-encoded result then held other bytes.
+    Inner padding anywhere, at a piece's end or inside one, decodes as `b64decode` does."""
+    scrubber = _scrubber(KEY)
+    second = _b64(bytes(range(256)) * 1024)
+    for first_bytes in ((1 << 18) // 4 * 3 - 1, 100_000):  # its padding at a piece's end; inside the first piece
+        first = KEY.encode() + b"\x01" * (first_bytes - len(KEY))
+        joined = _b64(first) + second
+        assert joined.index("=") < len(joined) - 2 and len(joined) > (1 << 18)
+        expected = base64.b64encode(base64.b64decode(joined).replace(KEY.encode(), b"[redacted]")).decode()
+        assert scrubber.scrub_base64(joined) == expected, first_bytes
+
+
 def test_blob_and_image_and_audio_data_are_scrubbed_wherever_a_message_holds_them() -> None:
     """A resources/read result, a prompt's or a tool result's content blocks: `blob` and an image's or audio's
     `data` are binary; a log message's `data` stays data (scrubbed as text), and URIs stay as they are."""

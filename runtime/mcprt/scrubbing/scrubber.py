@@ -449,9 +449,12 @@ _BASE64_PIECE = 1 << 18
 
 def _b64decode(encoded: str) -> bytes:
     """`base64.b64decode(encoded)`, a large payload a piece at a time (`_BASE64_PIECE`). Pieces are exact
-    only where every character is of the alphabet and padding ends the text (checked: `strict_mode`);
-    text with line breaks or other skipped characters is decoded in one call, as before."""
-    if len(encoded) <= _BASE64_PIECE:
+    only where every character is of the alphabet (checked per piece: `strict_mode`), the length is whole
+    quads, and no `=` comes before the last two characters: `b64decode` stops at padding, where a piece
+    ending in `=` would be checked only up to its own end and decoding would go on past it (review of
+    prunedepth: two payloads joined at a piece boundary decoded to 393,339 bytes, not 196,607). Anything
+    else — line breaks, inner padding, a partial quad — is decoded in one call, as before."""
+    if len(encoded) <= _BASE64_PIECE or len(encoded) % 4 or encoded.find("=", 0, len(encoded) - 2) != -1:
         return base64.b64decode(encoded)
     try:
         return b"".join(binascii.a2b_base64(encoded[at:at + _BASE64_PIECE], strict_mode=True)
