@@ -59,3 +59,35 @@ def test_a_condition_past_the_stack_raises_rather_than_reading_as_no_match() -> 
     with pytest.raises(RecursionError):
         deep({"amount": 500})
     assert compile_when("@ | " * 10 + RULE)({"amount": 500}) is True
+
+
+async def test_a_rule_whose_condition_overflows_at_a_call_denies_it(folder: Path) -> None:
+    """Fail closed, whatever the rule's action: the compiled gate of a real manifest, its rule's `when`
+    swapped for one past the stack (what the load check now refuses, set here without validation, as an
+    older check let through). A `deny` rule, and an `allow` one too, refuse the call; a rate limit whose
+    match cannot be evaluated applies."""
+    from mcprt.pipeline import compile_once
+    from mcprt.policy.gate import PolicyGate
+    from mcprt.settings import Settings
+
+    (folder / "mcp.yaml").write_text(manifest(10) + "  rate_limits:\n    - {match: {tools: [refund], when: \"amount > `1`\"}, limit: 5/min}\n")
+    runtime, compiled = await compile_once(folder / "mcp.yaml", Settings(cache_dir=folder / ".cache"))
+    try:
+        gate = compiled.toolset.gate
+        tool = compiled.toolset.tools["refund"]
+        arguments = {"order": "o-1", "amount": 5000}
+        assert gate.decide(tool, None, arguments).action == "deny"  # as written: it matches
+        deep = "@ | " * 799 + RULE
+        for action in ("deny", "allow"):
+            rule = gate.policy.rules[0]
+            swapped = rule.model_copy(update={"action": action, "match": rule.match.model_copy(update={"when": deep})})
+            limit = gate.policy.rate_limits[0]
+            deep_limit = limit.model_copy(update={"match": limit.match.model_copy(update={"when": deep})})
+            policy = gate.policy.model_copy(update={"rules": [swapped], "rate_limits": [deep_limit]})
+            decided = PolicyGate(policy, gate.service, gate.tools).decide(tool, None, arguments)
+            assert (decided.action, decided.rule) == ("deny", "rules[0]"), (action, decided)
+            assert decided.reason == "its condition (`when`) nests too deeply to evaluate"
+            compiled_limit = PolicyGate(policy, gate.service, gate.tools).limits[0]
+            assert compiled_limit.match.fits_arguments(arguments) is True
+    finally:
+        await runtime.aclose()
