@@ -15,6 +15,8 @@ from mcprt.scrubbing import is_literal_credential, mask_url_credentials
     ("X-Api-Version", "2024-01-01", False),
     ("X-Trace", "on", False),
     ("Accept", "application/vnd.pets+json", False),
+    ("Accept", "application/vnd.github.v3+json", False),  # a media type with a digit is still a media type
+    ("Content-Type", "application/vnd.api.v2024-01+json; charset=utf-8", False),
     ("User-Agent", "mcprt-integration-tests", False),  # letters only: a word, not a token
     ("X-Api-Key", "", False),  # empty: nothing to hide
 ])

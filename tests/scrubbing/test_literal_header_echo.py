@@ -36,7 +36,12 @@ SPEC = {
 # Under names that say nothing: by value only. A scheme word before the token, the token alone, and two
 # values that are no token (a version, a region), which must come back as sent.
 HEADERS = {"X-Custom": f"Bearer {TOKEN}", "X-Partner": f"{TOKEN}-2", "X-Api-Version": "2024-01-01",
-           "X-Region": "eu-west-1"}
+           "X-Region": "eu-west-1",
+           # Review of prunedepth, problem 1: registering by looks also took a media type with a digit and
+           # values from ${VAR} under ordinary names, and redacted them from every result. By value only a
+           # literal entry counts, and a media type never does.
+           "X-Media": "application/vnd.github.v3+json", "X-Build": "${BUILD_ID}"}
+BUILD_ID = "build2024release7candidate"  # reads as a token, but comes from ${VAR} under a name that says nothing
 
 
 SENT: list[dict[str, str]] = []  # what the upstream received, before anything scrubbed it
@@ -58,7 +63,7 @@ def test_an_echoed_literal_token_header_is_scrubbed_and_plain_headers_are_not(tm
 
         async def call() -> str:
             with open(log, "w") as errlog:
-                async with Client(stdio_client(stdio_up(manifest, env=child_env()), errlog=errlog),  # type: ignore[arg-type]
+                async with Client(stdio_client(stdio_up(manifest, env=child_env(BUILD_ID=BUILD_ID)), errlog=errlog),  # type: ignore[arg-type]
                                   mode="legacy") as client:
                     with anyio.fail_after(60):
                         result = await client.call_tool("echo", {})
@@ -71,5 +76,6 @@ def test_an_echoed_literal_token_header_is_scrubbed_and_plain_headers_are_not(tm
     assert received["x-custom"] == "Bearer [redacted]", received
     assert received["x-partner"] == "[redacted]", received
     assert received["x-api-version"] == "2024-01-01" and received["x-region"] == "eu-west-1", received
+    assert received["x-media"] == "application/vnd.github.v3+json" and received["x-build"] == BUILD_ID, received
     assert TOKEN not in text
     assert TOKEN not in log.read_text()

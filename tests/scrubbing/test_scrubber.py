@@ -7,6 +7,7 @@ any result, log or case); these pin the search: every form `secret_forms` lists 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -301,6 +302,52 @@ async def test_a_large_base64_payload_is_scrubbed_in_pieces_and_off_the_loop_as_
     clean = {"contents": [{"uri": "file:///big", "blob": _b64(filler)}]}
     assert await scrubber.scrub_prose_async(clean) is clean  # nothing found: the same object, from the thread too
     assert scrubber.scrub_base64(_b64(filler)[:-1]) == _b64(filler)[:-1]  # bad padding: text, and no key in it
+
+
+async def test_a_message_holding_over_a_megabyte_of_base64_is_scrubbed_in_a_thread(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Review of prunedepth, problems 2 and 5: the budget is the message's base64 in all, not one payload's
+    (14 images of 999,000 characters each were scrubbed inline: the loop held 136 ms), and the tests must
+    see the thread: `asyncio.to_thread` is watched (the standard library's, not our code) — one large
+    blob and many just-under ones go to a thread, a small result does not; each is still scrubbed."""
+    real, calls = asyncio.to_thread, []
+
+    async def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[0])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", watched)
+    scrubber = _scrubber(KEY)
+    filler = (bytes(range(256)) * 2930)[:749_000 - len(KEY)]
+    near = _b64(KEY.encode() + filler)  # 999,… characters: under the limit alone
+    assert 990_000 < len(near) < 1_000_000
+    one_large = {"contents": [{"uri": "file:///big", "blob": _b64(KEY.encode() + filler * 11)}]}
+    many = {"content": [{"type": "image", "data": near, "mimeType": "image/png"} for _ in range(14)]}
+    small = {"content": [{"type": "image", "data": near[:4000] + "====", "mimeType": "image/png"}],
+             "contents": [{"uri": "file:///s", "blob": _b64(KEY.encode())}]}
+    for message, threaded in ((one_large, True), (many, True), (small, False)):
+        calls.clear()
+        for scrub in (scrubber.scrub_prose_async, scrubber.scrub_value_async):
+            scrubbed = await scrub(message)
+            assert KEY.encode() not in json.dumps(scrubbed).encode()
+            blobs = [c["blob"] for c in scrubbed.get("contents", [])] + [c["data"] for c in scrubbed.get("content", [])]
+            assert all(KEY.encode() not in base64.b64decode(b) for b in blobs)
+            assert base64.b64decode(blobs[0]).startswith(b"[redacted]") or message is small
+        assert len(calls) == (2 if threaded else 0), (len(calls), threaded)
+
+
+def test_a_large_payload_with_inner_padding_decodes_as_b64decode_does() -> None:
+    """Review of prunedepth, problem 4: two base64 texts joined, the first's `=` ending exactly a piece
+    (2^18 characters), passed each piece's strict check, so decoding went on past the padding, where
+    `base64.b64decode` (and the small-payload path) stops; the re-encoded result then held other bytes.
+    Inner padding anywhere, at a piece's end or inside one, decodes as `b64decode` does."""
+    scrubber = _scrubber(KEY)
+    second = _b64(bytes(range(256)) * 1024)
+    for first_bytes in ((1 << 18) // 4 * 3 - 1, 100_000):  # its padding at a piece's end; inside the first piece
+        first = KEY.encode() + b"\x01" * (first_bytes - len(KEY))
+        joined = _b64(first) + second
+        assert joined.index("=") < len(joined) - 2 and len(joined) > (1 << 18)
+        expected = base64.b64encode(base64.b64decode(joined).replace(KEY.encode(), b"[redacted]")).decode()
+        assert scrubber.scrub_base64(joined) == expected, first_bytes
 
 
 def test_blob_and_image_and_audio_data_are_scrubbed_wherever_a_message_holds_them() -> None:

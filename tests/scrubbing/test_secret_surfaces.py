@@ -125,11 +125,12 @@ def test_binary_content_holding_the_key_is_scrubbed_on_every_path(tmp_path: Path
         assert KEY not in run.stdout + run.stderr
 
 
-def test_a_large_blob_holding_the_key_is_scrubbed_off_the_event_loop(tmp_path: Path) -> None:
+def test_a_large_blob_holding_the_key_is_still_scrubbed_through_a_real_call(tmp_path: Path) -> None:
     """Review of prunedepth, item 2: a base64 payload was decoded and searched on the event loop (10 MB
     ≈ 21 ms, every session waiting); past 1,000,000 characters it is scrubbed in a worker thread
-    (`Scrubber.scrub_value_async`/`scrub_prose_async`), and still scrubbed: a Python bytes resource and a
-    proxied server's resource (resources/read) and image (tools/call) of 1.5 MB, the key near their end."""
+    (`Scrubber.scrub_value_async`/`scrub_prose_async`; that it goes to a thread is checked in
+    test_scrubber.py), and still scrubbed here, served: a Python bytes resource and a proxied server's
+    resource (resources/read) and image (tools/call) of 1.5 MB, the key near their end."""
     manifest = _project(tmp_path / "p", proxied=True)
     large = bytes(range(256)) * 6000
     log = tmp_path / "stderr.log"

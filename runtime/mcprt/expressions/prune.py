@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .prune_budget import search
-from .prune_depth import MAX_DEPTH, nesting_depth
+from .prune_depth import MAX_DEPTH, nesting_depth, too_deep
 from .prune_growth import growth_and_peak
 
 if TYPE_CHECKING:  # jmespath is imported by the first compile: a manifest without `prune` never loads it
@@ -45,11 +45,7 @@ class PruneTooDeep(PruneSyntaxError):
 
     def __init__(self, depth: int | None, expression: str) -> None:
         self.depth = depth
-        nests = f"nests {depth:,} levels deep" if depth is not None else "nests too deeply to parse"
-        super().__init__(
-            f"the expression {nests}; at most {MAX_DEPTH} levels can run (jmespath evaluates by recursion, "
-            "one level per pipe stage, `||`/`&&` term, comparison, `!`, function call, filter, flatten or "
-            "multi-select): shorten it", 0, expression)
+        super().__init__(too_deep(depth), 0, expression)
 
 
 class PruneRuntimeError(ValueError):

@@ -24,6 +24,15 @@ from typing import Any
 MAX_DEPTH = 200
 
 
+def too_deep(depth: int | None) -> str:
+    """Why an expression nested `depth` levels (None: too deep even to parse) is refused: the
+    message `compile_prune` and a policy rule's `when` give (both are evaluated by jmespath)."""
+    nests = f"nests {depth:,} levels deep" if depth is not None else "nests too deeply to parse"
+    return (f"the expression {nests}; at most {MAX_DEPTH} levels can run (jmespath evaluates by recursion, "
+            "one level per pipe stage, `||`/`&&` term, comparison, `!`, function call, filter, flatten or "
+            "multi-select): shorten it")
+
+
 def nesting_depth(root: Any) -> int:
     """The number of nodes on the longest path from `root` (a parsed jmespath expression,
     `jmespath.compile(…).parsed`) to a leaf: one per pipe stage, `||`/`&&` term, comparison, `!`,

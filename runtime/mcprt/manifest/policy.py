@@ -61,12 +61,19 @@ def _compile_when(text: str | None) -> str | None:
     import jmespath
     from jmespath import exceptions
 
+    from ..expressions.prune_depth import MAX_DEPTH, nesting_depth, too_deep
+
     try:
-        jmespath.compile(text)
+        parsed = jmespath.compile(text)
     except exceptions.JMESPathError as exc:
         where = getattr(exc, "lex_position", None)
         detail = str(getattr(exc, "msg", "") or exc).splitlines()[0]
         raise ValueError(f"invalid JMESPath in when: {detail}" + (f" (column {where + 1})" if where is not None else "")) from None
+    except RecursionError:  # jmespath's parser recurses: thousands of nested brackets or filters
+        raise ValueError(too_deep(None)) from None
+    depth = nesting_depth(parsed.parsed)
+    if depth > MAX_DEPTH:  # it parses, but evaluating it would pass Python's recursion limit on every call
+        raise ValueError(too_deep(depth))
     return text
 
 

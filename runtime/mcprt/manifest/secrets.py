@@ -54,20 +54,23 @@ def _value_at(manifest: Manifest, path: NodePath) -> str:
     return node.get_secret_value() if hasattr(node, "get_secret_value") else str(node)  # type: ignore[union-attr]
 
 
-def configured_secrets(manifest: Manifest) -> list[str]:
+def configured_secrets(manifest: Manifest, env_paths: set[NodePath]) -> list[str]:
     """Every secret value the manifest configures: credentials, inbound tokens, and the values of
-    `headers:` / `env:` entries that carry one by the rule `validate` warns by and `diff` hides by
-    (`scrubbing.is_literal_credential`): their names say so (`X-Api-Key`, `GITHUB_TOKEN`), or their values
-    read as a token (`X-Partner: "Bearer pk-live-…"`; an upstream echoing that header reached the model).
-    Written literally or through `${VAR}`: the value sent is what an upstream can echo."""
+    `headers:` / `env:` entries that carry one: every entry whose name says so (`X-Api-Key`,
+    `GITHUB_TOKEN`), and an entry written literally (not in `env_paths`, the nodes whose value came from
+    `${VAR}`) whose value reads as a token, the rule `validate` warns by and `diff` hides by
+    (`scrubbing.is_literal_credential`; `X-Partner: "Bearer pk-live-…"` echoed by an upstream reached the
+    model). A value from `${VAR}` under an ordinary name is not judged by its looks: a path such as
+    `DATA_DIR=/srv/data2024/reports` would be redacted from every result."""
     values = [_value_at(manifest, path) for path in secret_paths(manifest)]
-    for source in manifest.sources.values():
+    for name, source in manifest.sources.items():
         auth = getattr(source, "auth", None)
         if auth is not None and auth.basic is not None:
             values.append(f"{auth.basic.username}:{auth.basic.password.get_secret_value()}")
-        for mapping in (getattr(source, "headers", None) or {}, getattr(source, "env", None) or {}):
-            for key, value in mapping.items():
-                if is_literal_credential(key, value):
+        for field in ("headers", "env"):
+            for key, value in (getattr(source, field, None) or {}).items():
+                literal = ("sources", name, field, key) not in env_paths
+                if is_credential_name(key) or (literal and is_literal_credential(key, value)):
                     scheme, _, rest = value.partition(" ")
                     values.append(rest if rest and scheme.lower() in ("bearer", "basic", "token") else value)
     return [v for v in values if v]
@@ -132,6 +135,6 @@ def short_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> lis
     return found
 
 
-def register_secrets(manifest: Manifest) -> None:
-    """Hand every configured secret to the process-wide scrubber."""
-    SECRETS.add(*configured_secrets(manifest))
+def register_secrets(manifest: Manifest, env_paths: set[NodePath]) -> None:
+    """Hand every configured secret to the process-wide scrubber (`env_paths`: `configured_secrets`)."""
+    SECRETS.add(*configured_secrets(manifest, env_paths))

@@ -147,7 +147,11 @@ class PolicyGate:
     def decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
         """The first matching rule's action, else the default (no state: no pauses, limits, approvals)."""
         for rule in self.candidates(tool, principal):
-            if rule.match.when is None or rule.match.when(arguments):
+            try:
+                matched = rule.match.when is None or rule.match.when(arguments)
+            except RecursionError:  # fail closed: a condition that cannot be evaluated must not let a call pass
+                return Decision("deny", rule.label, "its condition (`when`) nests too deeply to evaluate")
+            if matched:
                 return Decision(rule.action, rule.label, rule.reason, rule.approvals)
         return Decision(self.policy.default, "default", self.policy.default_reason)
 

@@ -119,7 +119,12 @@ class CompiledMatch:
         return self.principals is None and not self.scopes and not self.claims
 
     def fits_arguments(self, arguments: Mapping[str, Any]) -> bool:
-        return self.when is None or self.when(arguments)
+        """Whether `when` holds (a rate limit's match). One nested too deeply to evaluate fits: the
+        limit applies, failing closed (`manifest.policy` refuses such an expression at load)."""
+        try:
+            return self.when is None or self.when(arguments)
+        except RecursionError:
+            return True
 
 
 @dataclass(frozen=True, slots=True)

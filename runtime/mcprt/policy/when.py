@@ -51,7 +51,9 @@ def truthy(value: Any) -> bool:
 
 def compile_when(text: str) -> Callable[[Mapping[str, Any]], bool]:
     """A predicate over the arguments: True when the expression's value is truthy. Errors (a
-    function given the wrong type) count as no match."""
+    function given the wrong type) count as no match; `RecursionError` (an expression nested past
+    what the stack holds — `manifest.policy` refuses those at load) is raised, so the caller can
+    fail closed rather than read it as no match."""
     import jmespath
 
     expression = jmespath.compile(text)
@@ -66,6 +68,8 @@ def compile_when(text: str) -> Callable[[Mapping[str, Any]], bool]:
         def slow(arguments: Mapping[str, Any]) -> bool:
             try:
                 return truthy(interpreter.visit(expression.parsed, dict(arguments)))
+            except RecursionError:  # not "no match": that would let a deep `deny` rule pass every call
+                raise
             except Exception:  # jmespath raises for type errors inside functions: no match
                 return False
 

@@ -4,7 +4,8 @@ warning, `manifest.secrets.literal_secrets`) and for everything `mcprt diff` sho
 A value is one when the name it is written under says so (`is_credential_name`: `X-Partner-Token`,
 `GITHUB_TOKEN`, `?access_token=`), or when it reads as a token whatever its name: 16 or more token
 characters, letters and digits mixed, after an optional scheme word (`Bearer sk-live-SECRET123456`,
-`ghp_abcdef1234567890XYZ`; not `2024-01-01`, `application/vnd.pets+json` or `on`). A `${VAR}`
+`ghp_abcdef1234567890XYZ`; not `2024-01-01`, `on`, or a media type even with digits,
+`application/vnd.github.v3+json`). A `${VAR}`
 reference is never one: it names where the value comes from. One rule, because two drifted: a review of
 `mcprt diff` found `X-Custom: "Bearer sk-live-…"` warned about by `validate` (by its value) and printed in
 full by `diff` (which hid values by name only).
@@ -18,12 +19,16 @@ from .names import is_credential_name
 
 # One run of token characters (RFC 6750 §2.1 `b64token`, `_` included), after an optional scheme word
 _TOKEN = re.compile(r"(?:[A-Za-z]+ )?([A-Za-z0-9._~+/=-]{16,})")
+# A media type (RFC 6838 §4.2: a registered top-level type, `/`, a restricted name), which may hold digits
+# (`application/vnd.github.v3+json`): a header value, never a token
+_MEDIA_TYPE = re.compile(r"(?:application|audio|example|font|haptics|image|message|model|multipart|text|video)"
+                         r"/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}", re.IGNORECASE)
 
 
 def looks_like_token(value: str) -> bool:
     """Whether `value` reads as a credential by itself (module docstring: the rule)."""
     match = _TOKEN.fullmatch(value.strip())
-    if match is None:
+    if match is None or _MEDIA_TYPE.fullmatch(value.strip()):
         return False
     token = match.group(1)
     return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)

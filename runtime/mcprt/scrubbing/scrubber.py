@@ -25,14 +25,25 @@ from ..schema.keywords import NAMED_SCHEMAS
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 4  # shorter values would redact ordinary words; an empty secret is refused at load
 MAX_DYNAMIC = 64  # runtime-issued values (OAuth2 tokens) kept; older ones have expired long ago
-# A base64 payload longer than this (characters, ~750 KB decoded) is scrubbed off the event loop by the
+# Base64 payloads longer than this in all (characters, ~750 KB decoded) are scrubbed off the event loop by the
 # `_async` scrubs: decoding, searching and re-encoding 10 MB took ~21 ms (`bench/scrubbing.py`), holding
 # every session; a thread costs ~0.1 ms, more than the scrub of a small payload.
 LARGE_BASE64_CHARS = 1_000_000
 
 
 class _LargeBase64(Exception):
-    """An inline scrub met a base64 payload longer than `LARGE_BASE64_CHARS`: to be done in a thread."""
+    """An inline scrub met base64 payloads longer than `LARGE_BASE64_CHARS` in all: to be done in a thread."""
+
+
+class _Budget:
+    """The base64 characters an inline scrub may still decode on the event loop. Counted over the whole
+    value, not per payload: a result of 14 images just under a megabyte each held the loop 136 ms
+    (review of prunedepth, problem 2)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = LARGE_BASE64_CHARS
 
 
 def secret_forms(secret: str) -> set[str]:
@@ -259,7 +270,7 @@ class Scrubber:
 
     async def scrub_value_async(self, value: Any) -> Any:
         """`scrub_value` for a caller on the event loop: in a worker thread (`asyncio.to_thread`) when
-        `value` holds a base64 payload of more than `LARGE_BASE64_CHARS` characters, inline otherwise."""
+        `value` holds base64 payloads of more than `LARGE_BASE64_CHARS` characters in all, inline otherwise."""
         return value if self._index is None else await self._scrub_async(value, prose_only=False)
 
     async def scrub_prose_async(self, value: Any) -> Any:
@@ -268,7 +279,7 @@ class Scrubber:
 
     async def _scrub_async(self, value: Any, *, prose_only: bool) -> Any:
         try:  # inline first: nearly every value is small, and finding out costs no second walk
-            return self._scrub(value, prose_only=prose_only, inline=True)
+            return self._scrub(value, prose_only=prose_only, budget=_Budget())
         except _LargeBase64:  # nothing was changed in place: the scrub builds new objects
             return await asyncio.to_thread(self._scrub, value, prose_only=prose_only)
 
@@ -289,17 +300,18 @@ class Scrubber:
         nothing is found)."""
         return value if self._index is None else self._scrub(value, prose_only=True)
 
-    def _scrub(self, value: Any, *, prose_only: bool, key: Any = None, keys: bool = True, inline: bool = False) -> Any:
-        """`keys=False`: a tool call's arguments, whose keys are names the tool matches on. `inline`: on the
-        event loop, so a base64 payload past `LARGE_BASE64_CHARS` raises `_LargeBase64` instead."""
+    def _scrub(self, value: Any, *, prose_only: bool, key: Any = None, keys: bool = True,
+               budget: _Budget | None = None) -> Any:
+        """`keys=False`: a tool call's arguments, whose keys are names the tool matches on. `budget`: on the
+        event loop, so base64 payloads past `LARGE_BASE64_CHARS` in all raise `_LargeBase64` instead."""
         if isinstance(value, str):
             if key in BASE64_KEYS:  # binary content: its decoded bytes are searched
-                return self._base64(value, inline)
+                return self._base64(value, budget)
             return self.scrub_text(value) if not prose_only or key in _TEXT_KEYS or key in _DATA_KEYS else value
         if prose_only and key in VALUE_KEYS:  # data, not protocol structure: every string, keys included
-            return self._scrub(value, prose_only=False, inline=inline)
+            return self._scrub(value, prose_only=False, budget=budget)
         if prose_only and key in ARGUMENT_KEYS:  # data, but its keys are argument names
-            return self._scrub(value, prose_only=False, keys=False, inline=inline)
+            return self._scrub(value, prose_only=False, keys=False, budget=budget)
         if isinstance(value, dict):
             names = prose_only and key in NAMED_SCHEMAS  # keys here name properties or definitions
             changed = False
@@ -309,22 +321,24 @@ class Scrubber:
             for k, v in value.items():
                 nk = self.scrub_text(k) if isinstance(k, str) and not prose_only and keys else k
                 if binary and k == "data" and isinstance(v, str):
-                    nv = self._base64(v, inline)
+                    nv = self._base64(v, budget)
                 else:
-                    nv = self._scrub(v, prose_only=prose_only, key=None if names else k, keys=keys, inline=inline)
+                    nv = self._scrub(v, prose_only=prose_only, key=None if names else k, keys=keys, budget=budget)
                 changed = changed or nk is not k or nv is not v
                 out[nk] = nv
             if not changed:
                 return value
             return _unique_enum(out, value) if prose_only and not names else out
         if isinstance(value, list):
-            items = [self._scrub(v, prose_only=prose_only, keys=keys, inline=inline) for v in value]
+            items = [self._scrub(v, prose_only=prose_only, keys=keys, budget=budget) for v in value]
             return items if any(a is not b for a, b in zip(items, value)) else value
         return value
 
-    def _base64(self, encoded: str, inline: bool) -> str:
-        if inline and len(encoded) > LARGE_BASE64_CHARS:
-            raise _LargeBase64
+    def _base64(self, encoded: str, budget: _Budget | None) -> str:
+        if budget is not None:
+            budget.left -= len(encoded)
+            if budget.left < 0:
+                raise _LargeBase64
         return self.scrub_base64(encoded)
 
     def scrub_all(self, texts: Iterable[str]) -> list[str]:
@@ -449,9 +463,12 @@ _BASE64_PIECE = 1 << 18
 
 def _b64decode(encoded: str) -> bytes:
     """`base64.b64decode(encoded)`, a large payload a piece at a time (`_BASE64_PIECE`). Pieces are exact
-    only where every character is of the alphabet and padding ends the text (checked: `strict_mode`);
-    text with line breaks or other skipped characters is decoded in one call, as before."""
-    if len(encoded) <= _BASE64_PIECE:
+    only where every character is of the alphabet (checked per piece: `strict_mode`), the length is whole
+    quads, and no `=` comes before the last two characters: `b64decode` stops at padding, where a piece
+    ending in `=` would be checked only up to its own end and decoding would go on past it (review of
+    prunedepth: two payloads joined at a piece boundary decoded to 393,339 bytes, not 196,607). Anything
+    else — line breaks, inner padding, a partial quad — is decoded in one call, as before."""
+    if len(encoded) <= _BASE64_PIECE or len(encoded) % 4 or encoded.find("=", 0, len(encoded) - 2) != -1:
         return base64.b64decode(encoded)
     try:
         return b"".join(binascii.a2b_base64(encoded[at:at + _BASE64_PIECE], strict_mode=True)
