@@ -42,3 +42,34 @@ def test_a_raising_function_is_recorded_and_replayed_and_a_refused_call_is_not(t
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "1 passed, 0 failed" in replayed.stdout
     assert "Traceback" not in raised.stderr + refused.stderr + replayed.stderr
+
+
+COUNTING = '''
+from pathlib import Path
+
+
+def bump(label: str) -> str:
+    """Count the calls in calls.txt beside this module."""
+    calls = Path(__file__).with_name("calls.txt")
+    calls.write_text(calls.read_text() + label + "\\n" if calls.exists() else label + "\\n")
+    return f"bumped {label}"
+'''
+
+
+def test_recording_a_python_tool_calls_it_once_and_its_snapshot_passes(tmp_path: Path) -> None:
+    # `mcprt record` used to replay the new case to write its snapshot, which ran the function a second time
+    # (two side effects, two audit records); the snapshot now comes from the one live call.
+    (tmp_path / "count_tools.py").write_text(COUNTING, encoding="utf-8")
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  t: {python: count_tools}\n", encoding="utf-8")
+
+    recorded = mcprt_cli("record", "mcp.yaml", "bump", "--args", '{"label": "first"}', cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr
+    assert (tmp_path / "calls.txt").read_text(encoding="utf-8") == "first\n"
+    [snapshot] = (tmp_path / "cases" / "__snapshots__" / "bump").iterdir()
+    assert "bumped first" in snapshot.read_text(encoding="utf-8")
+
+    replayed = mcprt_cli("test", "mcp.yaml", cwd=tmp_path)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "1 passed, 0 failed" in replayed.stdout
+    # `mcprt test` calls a python case live, once
+    assert (tmp_path / "calls.txt").read_text(encoding="utf-8") == "first\nfirst\n"

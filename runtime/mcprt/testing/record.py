@@ -2,8 +2,10 @@
 
 The request and response come from the HTTP executor's capture hook (`mcprt.outbound.capture`):
 the request exactly as the runtime built it, credentials never included and sensitive values
-redacted, the response body decoded. The new case is then replayed once to write its snapshot, so
-`mcprt test` passes right after recording.
+redacted, the response body decoded. A case with a recorded upstream exchange (OpenAPI) is then replayed
+once against that exchange to write its snapshot, so `mcprt test` passes right after recording; a case with
+none (a `python:` function, a proxied MCP server's tool) takes its snapshot from the live call's result, as
+replaying it would run the function or the server's tool a second time (side effects, audit records).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from .cases import (
     check_case_name,
     write_case,
 )
-from .harness import ReplaySession
+from .harness import CaseRun, ReplaySession
 from .runner import CaseOutcome, check_case
 from .snapshots import SnapshotStore
 from .wire import VOLATILE_HEADERS
@@ -84,7 +86,7 @@ def record_case(manifest: str | Path | None, tool_name: str, arguments: dict[str
     source = f" from {request.method} {request.url}" if request else ""
     write_case(case, f"Recorded by `mcprt record`{source} on {dt.date.today().isoformat()}.\n"
                      "Edit freely: `mcprt test` replays it and compares the result with its snapshot.")
-    replay = _write_snapshot(path, case)
+    replay = _write_snapshot(path, case) if response is not None else _snapshot_of_live(case, tool, result)
     return Recorded(case, result.raw_bytes, result.sent_bytes, replay, warnings)
 
 
@@ -160,6 +162,13 @@ def _response_of(exchange: Exchange) -> RecordedResponse:
     content_type = next((v for n, v in headers if n == "content-type"), None)
     body = Body.from_bytes(exchange.response_body, content_type) if exchange.response_body else None
     return RecordedResponse(exchange.status, headers, body)
+
+
+def _snapshot_of_live(case: Case, tool: str, result: ToolResult) -> CaseOutcome:
+    """The snapshot of a case with no upstream exchange, from the result its one live call produced: what a
+    replay would produce too, as `mcprt test` calls such a tool live through the same pipeline."""
+    store = SnapshotStore(case.cases_root)
+    return CaseOutcome(case, CaseRun(case, tool, result), store.check(case, result, update=True))
 
 
 def _write_snapshot(manifest: Path, case: Case) -> CaseOutcome:
