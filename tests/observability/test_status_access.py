@@ -174,3 +174,16 @@ def test_an_admin_still_reads_every_request_with_its_votes_and_forms(served: UpP
     [item] = get(served, "/status.json", "ops").json()["approvals"]
     assert item["principal"] == "alice" and item["approvers"] == ["ops", "ops2"]
     assert [(v["approver"], v["reason"]) for v in item["votes"]] == [("ops", VOTE_REASON)]
+
+
+def test_mcprt_status_prints_the_readers_pending_approvals(served: UpProcess) -> None:
+    from tests.support.cli import mcprt_cli
+
+    request = alice_request(served)
+    mine = mcprt_cli("status", served.base, env={"MCPRT_TOKEN": TOKENS["alice"], "COLUMNS": "200"})
+    assert mine.returncode == 0, mine.stderr
+    assert "Your calls waiting for approval" in mine.stdout and request["id"] in mine.stdout and "1/2" in mine.stdout
+    theirs = mcprt_cli("status", served.base, env={"MCPRT_TOKEN": TOKENS["carol"], "COLUMNS": "200"})
+    assert theirs.returncode == 0 and request["id"] not in theirs.stdout and "approval" not in theirs.stdout.lower()
+    everyone = mcprt_cli("status", served.base, env={"MCPRT_TOKEN": TOKENS["ops"], "COLUMNS": "200"})
+    assert "Pending approvals" in everyone.stdout and request["id"] in everyone.stdout and "alice" in everyone.stdout
