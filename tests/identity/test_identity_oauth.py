@@ -562,3 +562,74 @@ async def test_a_rate_limit_per_client_is_shared_by_the_users_of_one_client(gove
     # of govfix2: with a static token named like a client no call had spent, the test passed without that)
     assert (await echo_as(world, world.idp.client_credentials(world.resource))).startswith("oauth|svc|svc|")
     assert (await echo_as(world, "webapp-static-token-0123")).startswith("token|webapp|")
+
+
+# --- policy rules matching the OAuth client ----------------------------------------------------------
+
+CLIENT_RULES = """\
+policy:
+  rules:
+    - {match: {tools: [echo], clients: [svc]}, action: deny, reason: "the svc client may not echo", name: no-svc}
+    - {match: {tools: [echo], clients: ["web*"]}, action: allow, name: known-clients}
+    - {match: {tools: [echo]}, action: approve, approvals: {wait: 0}, name: unknown-client}
+  approvals: {approvers: [ci-bot]}
+"""
+
+
+@pytest.fixture(scope="module")
+def by_client(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, Path]]:
+    """`echo` denied to the `svc` client, allowed through the `webapp` client (a glob), and for any other
+    caller — another client, or a static token, which has none — in need of a human's approval."""
+    folder = tmp_path_factory.mktemp("oauth-clients")
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base)
+        text = manifest.read_text().replace("server:\n", "server:\n  observability: {audit: audit.jsonl}\n", 1)
+        manifest.write_text(text + CLIENT_RULES)
+        with mcprt_http(manifest, env=env()) as up:
+            state.resource = up.url
+            yield World(idp, state, up), folder / "audit.jsonl"
+
+
+def decision_records(audit: Path, rule: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10  # written by a background thread
+    while True:
+        found = [r for r in map(json.loads, audit.read_text().splitlines() if audit.exists() else [])
+                 if r["type"] == "decision" and r.get("rule") == rule]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+async def echo_result(world: World, token: str) -> tuple[bool, str]:
+    async with http_client(world.up.url, token=token) as client:
+        result = await client.call_tool("echo", {"text": "hi"})
+        return bool(result.is_error), text_of(result)
+
+
+async def test_a_rule_denies_one_oauth_client_and_the_audit_names_it(by_client: tuple[World, Path]) -> None:
+    world, audit = by_client
+    refused, text = await echo_result(world, world.idp.client_credentials(world.resource))  # client svc
+    assert refused and "the svc client may not echo" in text, text
+    [record] = decision_records(audit, "no-svc")
+    assert (record["action"], record["principal"], record["client_id"]) == ("deny", "svc", "svc")
+
+
+async def test_a_user_through_a_known_client_is_allowed_by_the_clients_glob(by_client: tuple[World, Path]) -> None:
+    world, audit = by_client
+    refused, text = await echo_result(world, world.idp.user_token(world.resource, user="gina"))  # client webapp
+    assert not refused and text.startswith("oauth|gina|webapp|"), text
+    [record] = [r for r in decision_records(audit, "known-clients") if r["principal"] == "gina"]
+    assert (record["action"], record["client_id"]) == ("allow", "webapp")
+
+
+async def test_an_unknown_client_and_a_caller_with_no_client_need_approval(by_client: tuple[World, Path]) -> None:
+    """`clients` fails closed: the static token ci-bot has no client, so the allow rule naming clients is
+    not for it (nor is the deny: it is not the svc client); like the unknown `short` client it falls to
+    the approve rule."""
+    world, audit = by_client
+    for token, who in ((world.idp.client_credentials(world.resource, client="short"), "short"), (CI_TOKEN, "ci-bot")):
+        refused, text = await echo_result(world, token)
+        assert refused and "needs human approval" in text, (who, text)
+    records = {r["principal"]: r for r in decision_records(audit, "unknown-client") if r["action"] == "approval_requested"}
+    assert records["short"]["client_id"] == "short" and "client_id" not in records["ci-bot"]

@@ -245,8 +245,9 @@ def test_registered_sections_render_after_the_pages_own_parts() -> None:
     from mcprt.observability.status_page import render
 
     state = ServerState("s", "0", "http", None, 0.0, [], [], 0, {})
-    remove = add_section("approvals", "Pending approvals", lambda back: f'<p id="pending" data-back="{back}">2 waiting</p>')
-    broken = add_section("broken", "Broken <b>", lambda back: 1 / 0)  # type: ignore[arg-type,return-value]
+    remove = add_section("approvals", "Pending approvals",
+                         lambda back, viewer: f'<p id="pending" data-back="{back}">2 waiting</p>')
+    broken = add_section("broken", "Broken <b>", lambda back, viewer: 1 / 0)  # type: ignore[arg-type,return-value]
     try:
         page = render(state, CallRecorder())
     finally:

@@ -230,8 +230,8 @@ def test_a_case_naming_a_caller_the_server_never_has_is_a_case_error(folder: Pat
     assert result.returncode == 1, out
     assert ("typo.yaml:5:17: policy[1]: principal 'alcie' is never a caller here: server.auth gives alice, ci-bot, "
             "stdio (no OAuth) (did you mean 'alice'?)") in out
-    assert ("scoped.yaml:4:17: policy[0]: `scopes` and `claims` come only with OAuth access tokens, and server.auth "
-            "has no oauth") in out
+    assert ("scoped.yaml:4:17: policy[0]: `client`, `scopes` and `claims` come only with OAuth access tokens, and "
+            "server.auth has no oauth") in out
 
 
 def test_with_oauth_a_case_scope_no_rule_reads_or_a_claim_not_kept_is_impossible() -> None:
@@ -474,3 +474,111 @@ def test_a_rate_beyond_a_floats_range_is_a_located_error(folder: Path, limit: st
     assert result.returncode == 2 and "internal error" not in result.stderr, result.stderr
     assert "mcp.yaml:14:54: policy.rate_limits.0.limit: invalid rate '" in result.stderr
     assert "the count or period is too large" in result.stderr
+
+
+# --- `clients`: rules matching the OAuth client a caller acts through --------------------------------
+
+OAUTH_AUTH = ('auth: {tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}, oauth: {issuer: "https://sso.example.com", '
+              'audience: "https://mcp.example.com/mcp"}}')
+CLIENTS = BASE.replace('auth: {tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}}', OAUTH_AUTH).replace(
+    """  approvals: {approvers: [alice], required: 1}""", """\
+    - {match: {tools: [transfer], clients: [rogue-app, old-app]}, action: deny, reason: "not through that app"}
+    - {match: {tools: [transfer], clients: ["known-*"]}, action: allow, name: known-clients}
+    - {match: {tools: [transfer]}, action: approve, name: other-callers}
+  approvals: {approvers: [alice], required: 1}""")
+
+
+def test_cases_assert_decisions_per_oauth_client(folder: Path) -> None:
+    """One user through three clients, and through none: each decided by its own client (the decision cache
+    is keyed by the client too), and a caller without a client is no client (`clients` fails closed)."""
+    (folder / "mcp.yaml").write_text(CLIENTS)
+    cases = folder / "cases" / "transfer"
+    cases.mkdir(parents=True)
+    (cases / "clients.yaml").write_text(
+        "tool: transfer\nargs: {to: acct-1, amount: 5}\npolicy:\n"
+        "  - {principal: u-1, client: known-app, decision: allow}\n"
+        "  - {principal: u-1, client: rogue-app, decision: deny}\n"
+        "  - {principal: u-1, client: other-app, decision: approve}\n"
+        "  - {principal: u-1, decision: approve}\n"
+        "  - {principal: ci-bot, decision: approve}\n")
+    result = mcprt(folder, "test", "mcp.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (cases / "wrong.yaml").write_text("tool: transfer\nargs: {to: acct-1, amount: 5}\npolicy:\n"
+                                      "  - {principal: u-1, client: other-app, decision: allow}\n")
+    result = mcprt(folder, "test", "mcp.yaml")
+    assert result.returncode == 1
+    assert "policy for u-1 through client other-app: expected allow, got approve (other-callers)" in result.stdout
+
+
+def test_a_case_with_a_client_but_no_oauth_is_a_case_error(folder: Path) -> None:
+    cases = folder / "cases" / "refund"
+    cases.mkdir(parents=True)
+    (cases / "client.yaml").write_text("tool: refund\nargs: {order: o, amount: 5}\npolicy:\n"
+                                       "  - {principal: alice, client: agent, decision: allow}\n")
+    result = mcprt(folder, "test", "mcp.yaml")
+    assert result.returncode == 1
+    assert ("client.yaml:4:17: policy[0]: `client`, `scopes` and `claims` come only with OAuth access tokens, and "
+            "server.auth has no oauth") in result.stdout + result.stderr
+
+
+def test_bad_client_ids_are_located_errors(folder: Path) -> None:
+    (folder / "mcp.yaml").write_text(CLIENTS.replace("[rogue-app, old-app]", '["", "caf\\u00e9", " svc"]').replace(
+        '["known-*"]', '"known-app"'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "mcp.yaml:12:45: policy.rules.3.match.clients.0: a client id cannot be empty" in result.stderr
+    assert ("mcp.yaml:12:49: policy.rules.3.match.clients.1: 'café' holds 'é': a client id is printable ASCII "
+            "(RFC 6749 Appendix A.1, VSCHAR)") in result.stderr
+    assert ("mcp.yaml:12:62: policy.rules.3.match.clients.2: ' svc' starts or ends with a space: write the client id "
+            "as the token carries it") in result.stderr
+    assert "mcp.yaml:13:44: policy.rules.4.match.clients: expected a list, got a string 'known-app'" in result.stderr
+
+
+def test_validate_warns_about_clients_that_never_match(folder: Path) -> None:
+    """Without OAuth no caller has a client; with it, a static token's name under `clients` matches only an
+    OAuth client of that id, never the token (its caller has no client): `principals` was meant."""
+    (folder / "mcp.yaml").write_text(CLIENTS.replace(OAUTH_AUTH, 'auth: {tokens: {alice: "${ALICE_TOKEN}", '
+                                                     'ci-bot: "${CI_TOKEN}"}}').replace("scopes", "x"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert ("mcp.yaml:13:44: warning: rules[4]: `clients` never match: only OAuth access tokens carry a client id, and "
+            "server.auth has no oauth") in result.stderr
+    (folder / "mcp.yaml").write_text(CLIENTS.replace("[rogue-app, old-app]", "[rogue-app, ci-bot]"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert ("mcp.yaml:12:56: warning: rules[3]: client 'ci-bot' is the name of a caller with no OAuth client") \
+        in result.stderr and "only OAuth access tokens carry a client id" not in result.stderr
+
+
+@pytest.mark.parametrize(("old", "new", "breaking", "said"), [
+    # a deny rule naming fewer clients refuses fewer calls
+    ("[rogue-app, old-app]", "[rogue-app]", True, "(no longer applies to clients: old-app)"),
+    ("[rogue-app, old-app]", "[rogue-app, old-app, new-app]", False, "(now denied to clients: new-app)"),
+    ("[rogue-app, old-app]", "[]", False, "(now denied to: every caller (was: clients rogue-app, old-app))"),
+    # an allow rule naming more clients (or a glob dropped for every caller) allows more calls
+    ('["known-*"]', '["known-*", partner-app]', True, "(now allowed for clients: partner-app)"),
+    ('["known-*"]', "[]", True, "(now allowed for: every caller (was: clients known-*))"),
+    ('["known-*"]', "[known-app]", False, "(client pattern changed: known-* → (none))"),
+])
+def test_diff_flags_a_clients_change_that_loosens_a_rule(folder: Path, old: str, new: str, breaking: bool,
+                                                         said: str) -> None:
+    (folder / "mcp.yaml").write_text(CLIENTS)
+    (folder / "new.yaml").write_text(CLIENTS.replace(f"clients: {old}", f"clients: {new}"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml", "--fail-on", "breaking")
+    [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
+    assert line.endswith(said), line
+    assert ("BREAKING" in line) == breaking, result.stdout
+
+
+def test_diff_flags_an_allow_rule_widened_to_more_principals(folder: Path) -> None:
+    """The same kind for `principals`: an `allow` rule naming one more caller (bob, ahead of the approve rule
+    that governed him) printed "now allowed for: bob" unflagged — only a narrowed refusing rule was loosening."""
+    old = CLIENTS.replace('clients: ["known-*"]', "principals: [alice]")
+    (folder / "mcp.yaml").write_text(old)
+    (folder / "new.yaml").write_text(old.replace("principals: [alice]", "principals: [alice, bob]"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "BREAKING policy rule match changed (loosened): rules[4] (known-clients): " in result.stdout, result.stdout
+    assert "(now allowed for: bob)" in result.stdout
+    (folder / "new.yaml").write_text(old.replace("principals: [alice]", "principals: [alice], methods: [POST]"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")  # narrowed: it allows fewer calls
+    assert "policy rule match changed: rules[4]" in result.stdout and "BREAKING policy rule match" not in result.stdout

@@ -54,3 +54,44 @@ def test_approve_rules_over_stdio_are_warned_to_the_operator(tmp_path: Path) -> 
     assert f"mcp.yaml:9:7: warning: {said}" in started.stderr, started.stderr
     checked = mcprt_cli("validate", str(manifest), cwd=tmp_path)
     assert checked.returncode == 0 and f"mcp.yaml: note: {said}" in checked.stderr, checked.stderr
+
+
+CLIENTS = """\
+version: 1
+server:
+  observability: {audit: audit.jsonl}
+sources:
+  ops:
+    python: policy_tools
+policy:
+  default: deny
+  default_reason: "only known agent applications may call"
+  rules:
+    - {match: {tools: [delete_item], clients: ["*"]}, action: deny, reason: "no OAuth client may delete"}
+    - {match: {tools: [add], clients: ["*"]}, action: allow, name: through-a-client}
+    - {match: {tools: [delete_item]}, action: allow, name: local-deletes}
+"""
+
+
+async def test_the_stdio_caller_is_no_oauth_client_served_or_one_shot(tmp_path: Path) -> None:
+    """`stdio` has no client id: `clients: ["*"]` (every OAuth client) is not it. The allow rule naming
+    clients does not let its `add` through (fail closed: the default denies), the deny rule naming clients
+    does not refuse its `delete_item` — over a served stdio connection and a one-shot `mcprt call` alike,
+    each decision in the audit log."""
+    shutil.copy(HERE / "policy_tools.py", tmp_path)
+    (tmp_path / "mcp.yaml").write_text(CLIENTS)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(tmp_path / "mcp.yaml"),
+                                                                 "--no-reload"], env=child_env(), cwd=str(tmp_path))
+    async with Client(params) as client:
+        refused = await client.call_tool("add", {"a": 2, "b": 3})
+        assert refused.is_error and "only known agent applications may call" in text_of(refused)
+        assert text_of(await client.call_tool("delete_item", {"item": "x"})) == "deleted x"
+    once = mcprt_cli("call", "mcp.yaml", "add", "--args", '{"a": 2, "b": 3}', cwd=tmp_path)
+    assert once.returncode != 0 and "only known agent applications may call" in once.stdout + once.stderr
+    once = mcprt_cli("call", "mcp.yaml", "delete_item", "--args", '{"item": "y"}', cwd=tmp_path)
+    assert once.returncode == 0 and "deleted y" in once.stdout, once.stdout + once.stderr
+    import json
+
+    decided = [(r["tool"], r["action"], r["rule"]) for r in map(json.loads, (tmp_path / "audit.jsonl").read_text().splitlines())
+               if r["type"] == "decision"]
+    assert decided == [("add", "deny", "default"), ("delete_item", "allow", "local-deletes")] * 2, decided

@@ -165,6 +165,28 @@ def _print(data: dict[str, Any], show_all: bool = False) -> None:
             console.print(f"  {line}", markup=False, highlight=False)
     elif reload.get("ok"):
         console.print(f"last reload ok at {reload.get('at')}")
+    _print_approvals(data.get("approvals"), data.get("recent_scope") == "own")
+
+
+def _print_approvals(approvals: Any, own: bool) -> None:
+    """`/status.json`'s `approvals` (the pending requests the reader may see: an admin's every one, anyone
+    else's own) as a table; nothing when there is none. An admin's items carry their votes, a caller's
+    only the count (`policy.http.own_view`)."""
+    from rich.table import Table
+
+    from ..observability.log import rfc3339
+
+    if not isinstance(approvals, list) or not approvals:
+        return
+    table = Table("id", "tool", *(() if own else ("principal",)), "approvals", "open until",
+                  title="Your calls waiting for approval" if own else "Pending approvals", title_justify="left")
+    for r in approvals:
+        given = r.get("approved")
+        if given is None:
+            given = len({v.get("approver") for v in r.get("votes") or [] if v.get("approve")})
+        table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (str(r.get("principal")),)),
+                      f"{given}/{r.get('required')}", rfc3339(float(r.get("expires") or 0)))
+    stdout_console().print(table)
 
 
 def _ms(seconds: float | None) -> str:

@@ -20,6 +20,29 @@ from .units import Duration
 Action = Literal["allow", "deny", "approve", "hide"]
 HTTP_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE", "POST", "PUT", "PATCH", "DELETE")
 PRINCIPAL_PATTERN = r"^[A-Za-z0-9_.@*?:-]{1,128}$"
+CLIENT_ID_LIMIT = 255  # characters of a `clients` entry: a client id is VSCHAR (RFC 6749 Appendix A.1) of any length
+
+
+def _client_pattern(value: str) -> str:
+    """A `clients` entry: an OAuth client id or a glob of them. RFC 6749 §2.2 / Appendix A.1 make a
+    client id any run of VSCHAR (printable ASCII, space included); an empty one, one with another
+    character (a tab, a non-ASCII letter) or with spaces at its ends can match no id an authorization
+    server issues as written, so it is refused here with what is wrong rather than never matching."""
+    if not value:
+        raise ValueError("a client id cannot be empty")
+    if len(value) > CLIENT_ID_LIMIT:
+        raise ValueError(f"a client id here is at most {CLIENT_ID_LIMIT} characters, this one {len(value)}")
+    bad = next((c for c in value if not " " <= c <= "~"), None)
+    if bad is not None:
+        raise ValueError(f"{value!r} holds {bad!r}: a client id is printable ASCII (RFC 6749 Appendix A.1, VSCHAR)")
+    if value != value.strip():
+        raise ValueError(f"{value!r} starts or ends with a space: write the client id as the token carries it")
+    return value
+
+
+ClientPattern = Annotated[str, AfterValidator(_client_pattern),
+                          WithJsonSchema({"type": "string", "minLength": 1, "maxLength": CLIENT_ID_LIMIT,
+                                          "pattern": "^[!-~]([ -~]*[!-~])?$"})]
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+\s*)?(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$", re.IGNORECASE)
 _RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
@@ -88,6 +111,13 @@ class Match(StrictModel):
         default_factory=empty_list,
         description="Principal names or globs: a static token's name (`server.auth.tokens`), an OAuth `sub`, "
         "`bearer` (the unnamed `bearer_tokens`), `stdio`, `anonymous`.",
+    )
+    clients: list[ClientPattern] = Field(
+        default_factory=empty_list,
+        description="OAuth client ids or globs (RFC 6749 §2.2): the access token's `client_id` claim, else `azp` "
+        "(RFC 9068 §2.2) — the agent application the caller acts through. A caller without a client (a static "
+        "token, `bearer`, `stdio`, `anonymous`) matches no entry, not even `*`: an `allow` naming clients never "
+        "lets it through, and a `deny` naming clients never refuses it (match those by `principals`).",
     )
     scopes: list[str] = Field(default_factory=empty_list,
                               description="OAuth scopes; the caller must hold at least one (RFC 6749 §3.3).")
@@ -215,7 +245,8 @@ class Policy(StrictModel):
     rate_limits: list[RateLimit] = Field(default_factory=empty_list, description="Every matching limit applies.")
     admins: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
         default_factory=empty_list, description="Principals who may pause/resume and list approvals over HTTP, "
-        "and who see every caller's calls and the approvals on the status page (others see their own calls) "
+        "and who see every caller's calls and the approvals on the status page (others see their own calls and "
+        "those calls' pending approvals) "
         "(default: the approvers if set, else any authenticated principal).",
     )
 

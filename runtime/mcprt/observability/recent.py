@@ -18,13 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .events import CallEvent, Event
+from .events import CallEvent, DecisionEvent, Event
 from .redact import preview, redact_value
 
 LATENCY_WINDOW = 512  # latencies kept per tool for percentiles
 BODY_LIMIT = 16_384  # characters of each body shown in the inspector
 BODY_BUDGET = 8 * 1024 * 1024  # upstream bytes of bodies the ring may keep referenced
 MINUTES = 60
+APPROVAL_CALLS = 1024  # calls in flight whose approval request id is remembered until the call ends
 
 
 def saved_ratio(outcome: str, raw_bytes: int, sent_bytes: int) -> float | None:
@@ -83,6 +84,7 @@ class RecentCall:
     upstream: Any = None  # the UpstreamResult (by reference) while within the body budget
     content: Any = None  # the shaped content blocks (by reference)
     kept: int = 0  # bytes this entry counts against the budget
+    approval_id: str | None = None  # the approval request the call opened or waited on (the inspector shows it)
 
     @property
     def saved_ratio(self) -> float | None:
@@ -113,10 +115,20 @@ class CallRecorder:
         self.minutes: deque[list[float]] = deque(maxlen=MINUTES)  # [minute, calls, bytes saved]
         self._ids = itertools.count(1)
         self._kept = 0  # upstream bytes referenced by the ring
+        # call id → the approval request its `approval_requested` decision named, until the call's own event
+        # (published after its decisions) takes it; bounded: a call whose event never comes must not pin it
+        self._approvals: dict[str, str] = {}
 
     def on_event(self, event: Event) -> None:
+        if isinstance(event, DecisionEvent):
+            if event.approval_id and event.call_id and event.action.startswith("approval_"):
+                if len(self._approvals) >= APPROVAL_CALLS:
+                    self._approvals.pop(next(iter(self._approvals)))
+                self._approvals[event.call_id] = event.approval_id
+            return
         if not isinstance(event, CallEvent):
             return
+        approval = self._approvals.pop(event.call_id, None) if event.call_id else None
         figures = self.tools.get(event.tool)
         if figures is None:
             figures = self.tools[event.tool] = ToolFigures()
@@ -138,9 +150,9 @@ class CallRecorder:
             if ok:
                 self.minutes[-1][2] += max(0, event.raw_bytes - event.sent_bytes)
         if self.keep > 0:
-            self._remember(event)
+            self._remember(event, approval)
 
-    def _remember(self, event: CallEvent) -> None:
+    def _remember(self, event: CallEvent, approval: str | None = None) -> None:
         if len(self.recent) == self.recent.maxlen:
             self._kept -= self.recent[0].kept
         result = event.detail.get("result")
@@ -149,6 +161,7 @@ class CallRecorder:
             event.raw_bytes, event.sent_bytes, event.principal.name if event.principal is not None else None,
             event.arguments, event.upstream_status, event.error, event.detail.get("upstream"),
             result.content if result is not None else None, event.raw_bytes + event.sent_bytes,
+            approval,
         )
         self.recent.append(entry)
         self._kept += entry.kept

@@ -10,8 +10,9 @@ Who sees what (`Viewer`): the server's administrators (`policy.admins`, else the
 who authenticated: the rule of the `/policy` endpoints, decided by the server) see every call, its
 caller, arguments and bodies, and every section. Anyone else sees the aggregate health (server, sources,
 tools, reload, the hour's chart) and only their own calls: the latest calls, the inspector (`?call=ID` of
-another's call reads as not kept) and `/status.json`'s `recent`; sections for administrators (pending
-approvals, pauses) are left out. One caller's arguments and upstream answers are never another's to read.
+another's call reads as not kept) and `/status.json`'s `recent`; of the sections, only what is theirs —
+the pending approvals of calls they made (no forms, no other caller's, no pauses), the same rule
+(`viewer.Viewer.owns`). One caller's arguments and upstream answers are never another's to read.
 Both are scrubbed of configured secrets where they are written (`_e`, the one way a value reaches the
 page; `summary`'s whole document): a failed reload's errors quote an import-time exception, a source's
 error an upstream's answer, a reason or a call's error its message, and any of them may hold a key.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from .log import duration_text
@@ -30,6 +30,7 @@ from .sections import SECTIONS
 from .state import ServerState, ToolInfo
 from .status_view import View
 from .tool_rows import META, tool_rows
+from .viewer import ADMIN, Viewer
 from ..scrubbing import SECRETS
 from ..wording import noun
 
@@ -38,27 +39,13 @@ _SENT_TITLE = ("raw: the upstream body; sent: what the model reads (the result's
                "structuredContent when it has no content blocks)")
 
 
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who reads the page: `subject`, the principal's name (`Principal.subject`); `admin`, whether they
-    administer this server (they see every caller's calls and the sections for administrators)."""
-
-    subject: str
-    admin: bool
-
-    def sees(self, call: RecentCall) -> bool:
-        """Whether this viewer may see `call` (its caller, arguments and bodies): an admin every call,
-        anyone else their own."""
-        return self.admin or call.principal == self.subject
-
-
-ADMIN = Viewer("", admin=True)  # the whole page: the default of `render`/`summary` (tests, tools)
 
 
 def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) -> dict[str, Any]:
     """The status page's figures as JSON (times in seconds, sizes in bytes); `recent` holds the calls
-    `viewer` may see (`Viewer.sees`), `recent_scope` says which: `all`, or `own` (a non-admin's); scrubbed
-    of configured secrets."""
+    `viewer` may see (`Viewer.sees`), `recent_scope` says which: `all`, or `own` (a non-admin's); then each
+    registered section's `data` the viewer may read, under its key (`approvals`: the pending requests, a
+    non-admin's own only); scrubbed of configured secrets."""
     tools = []
     for tool in state.tools:
         f = recorder.tools.get(tool.name) or ToolFigures()
@@ -68,7 +55,7 @@ def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) 
             "p95": f.percentile(0.95), "bytes_raw": f.raw_bytes, "bytes_sent": f.sent_bytes,
             "saved_ratio": None if f.saved_ratio is None else round(f.saved_ratio, 4),
         })
-    return SECRETS.scrub_value({
+    document: dict[str, Any] = {
         "server": {"name": state.name, "version": state.version, "transport": state.transport,
                    "endpoint": state.endpoint, "started": state.started, "sessions": state.sessions},
         "sources": [{"name": s.name, "kind": s.kind, "state": s.state, "restarts": s.restarts, "error": s.error,
@@ -79,7 +66,14 @@ def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) 
                     "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes}
                    for c in reversed(recorder.recent) if viewer.sees(c)],
         "recent_scope": "all" if viewer.admin else "own",
-    })
+    }
+    for section in list(SECTIONS):
+        if section.data is not None and section.shown_to(viewer) and section.key not in document:
+            try:
+                document[section.key] = section.data(viewer)
+            except Exception:  # noqa: BLE001 - a broken section must not take the summary down
+                document[section.key] = None
+    return SECRETS.scrub_value(document)
 
 
 def render(state: ServerState, recorder: CallRecorder, view: View = View(), note: str | None = None,
@@ -100,12 +94,14 @@ def render(state: ServerState, recorder: CallRecorder, view: View = View(), note
         _recent(recorder, view, viewer),
     ]
     for section in list(SECTIONS):
-        if section.admins_only and not viewer.admin:
+        if not section.shown_to(viewer):
             continue
         try:
-            body = section.render(view.address())
+            body = section.render(view.address(), viewer)
         except Exception as exc:  # a broken section must not take the page down
             body = f'<p class="bad">this section failed: {_e(type(exc).__name__)}</p>'
+        if body is None:  # nothing of this viewer's to show
+            continue
         parts.append(f'<section id="{_e(section.key)}"><h2>{_e(section.title)}</h2>{body}</section>')
     parts.append("</main></body></html>")
     return "\n".join(parts)
@@ -262,14 +258,36 @@ def _recent(recorder: CallRecorder, view: View, viewer: Viewer) -> str:
     chosen = recorder.call(selected) if selected is not None else None
     if chosen is not None and not viewer.sees(chosen):
         chosen = None  # another caller's call reads as one no longer kept: whether it exists is theirs too
-    inspector = _inspector(chosen, recorder.payloads(chosen)) if chosen else (
+    inspector = _inspector(chosen, recorder.payloads(chosen), viewer) if chosen else (
         '<p class="muted">choose a call to see the upstream body beside what the model received</p>'
         if selected is None else '<p class="warn">that call is no longer kept</p>')
     return (f'<section id="recent"><h2>Latest calls</h2>{table}</section>'
             f'<section id="inspector"><h2>Payload inspector</h2>{inspector}</section>')
 
 
-def _inspector(c: RecentCall, p: Payloads) -> str:
+def _approval(c: RecentCall, viewer: Viewer) -> str:
+    """The approval request `c` opened or waited on, with where it stands when it is still pending and
+    `viewer` may read it (the `approvals` section's data: an admin's every request, a caller's own), else
+    only its id: decided, expired or closed requests are the approvers' and the audit log's to tell."""
+    if c.approval_id is None:
+        return ""
+    section = next((s for s in SECTIONS if s.key == "approvals" and s.data is not None and s.shown_to(viewer)), None)
+    try:
+        pending = section.data(viewer) if section is not None and section.data is not None else []
+    except Exception:  # noqa: BLE001 - the inspector still shows the call
+        pending = []
+    found = next((r for r in pending or [] if isinstance(r, dict) and r.get("id") == c.approval_id), None)
+    if found is None:
+        return f'<p id="approval">approval request <code>{_e(c.approval_id)}</code>: no longer pending</p>'
+    given = found.get("approved")
+    if given is None:  # an admin's item carries the votes themselves
+        given = sum(1 for v in found.get("votes") or [] if isinstance(v, dict) and v.get("approve"))
+    return (f'<p id="approval">approval request <a href="#approval-{_e(c.approval_id)}"><code>{_e(c.approval_id)}'
+            f'</code></a>: pending, {_e(given)} of {_e(found.get("required"))} approval(s), open until '
+            f'{_clock(float(found.get("expires") or 0))} UTC</p>')
+
+
+def _inspector(c: RecentCall, p: Payloads, viewer: Viewer = ADMIN) -> str:
     import json
 
     def pane(title: str, text: str | None, size: int, cut: bool, key: str) -> str:
@@ -285,7 +303,7 @@ def _inspector(c: RecentCall, p: Payloads) -> str:
     error = f'<p class="bad">{_e(c.error)}</p>' if c.error else ""
     sent_title = "Sent to the model" if c.outcome == "ok" else "Sent to the model (the error)"
     return (f'<p id="inspected" data-call="{c.id}"><b>{_e(c.tool)}</b> at {_clock(c.time)} · {_e(c.outcome)}'
-            f'{status} · {_ms(c.latency)}{saved}</p><p>arguments: <code>{args}</code></p>{error}'
+            f'{status} · {_ms(c.latency)}{saved}</p><p>arguments: <code>{args}</code></p>{error}{_approval(c, viewer)}'
             f'<div class="panes">{pane("Upstream body", p.raw, c.raw_bytes, p.raw_cut, "raw")}'
             f'{pane(sent_title, p.sent, c.sent_bytes, p.sent_cut, "sent")}</div>')
 

@@ -22,8 +22,8 @@ Warnings:
   tool together (`methods: [POST]` on a read-only API; a deny/hide rule fitting nothing is defensive);
 - a rule after a catch-all rule (one that matches every call), or after a rule without `when` that
   fits every tool it fits for the same callers: it can never apply;
-- parts that can never hold (`never.py`): principals no auth setting gives, scopes or claims
-  without OAuth, more required approvals than approvers, a `when` on a missing argument or a type
+- parts that can never hold (`never.py`): principals no auth setting gives, clients, scopes or
+  claims without OAuth (a static token's name under `clients`: it has no client), more required approvals than approvers, a `when` on a missing argument or a type
   its argument never has;
 - `approve` rules without named principals (`server.auth.tokens`): approvers could not be told
   apart from callers, so nobody could decide;
@@ -79,8 +79,9 @@ def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, i
                 break
             earlier = policy.rules[j].match
             same_callers = compiled[j].principal_free or earlier.principals == ["*"] and not (
-                earlier.scopes or earlier.claims) or (earlier.principals, earlier.scopes, earlier.claims) == (
-                rule.match.principals, rule.match.scopes, rule.match.claims)
+                earlier.clients or earlier.scopes or earlier.claims) or (
+                earlier.principals, earlier.clients, earlier.scopes, earlier.claims) == (
+                rule.match.principals, rule.match.clients, rule.match.scopes, rule.match.claims)
             if earlier.when is None and same_callers and fitting[i] and fitting[i] <= fitting[j]:
                 shown = ", ".join(sorted(fitting[i])[:3]) + (" …" if len(fitting[i]) > 3 else "")
                 found.append((i, j, f"it matches ({shown}) first"))

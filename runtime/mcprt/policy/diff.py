@@ -1,6 +1,7 @@
 """What changed in the `policy:` block between two manifests, for `mcprt diff`.
 
-A change that lets an agent do more than before — a refusing rule removed or weakened, a default
+A change that lets an agent do more than before — a refusing rule removed or weakened (its match
+narrowed: fewer tools, callers or OAuth clients), an `allow` rule widened (more of them), a default
 or action made more permissive, fewer approvals needed, a rate limit raised or removed — is
 *loosened* and flagged like a breaking change: it is the kind of change a reviewer must not miss.
 Rules are paired by `name` where they have one, else by position; rate limits as their buckets are
@@ -18,7 +19,8 @@ from ..wording import json_excerpt
 from .limits import limit_identities
 
 STRICTNESS = {"allow": 0, "approve": 1, "deny": 2, "hide": 2}
-_LISTS = ("tools", "sources", "principals", "scopes", "methods")
+_LISTS = ("tools", "sources", "principals", "clients", "scopes", "methods")
+_GLOBS = frozenset({"tools", "principals", "clients"})  # the `match` lists of shell globs (`rules.glob_regex`)
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,13 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
             changes.append(PolicyChange("policy rule action changed", f"{label}: {before.action} → {after.action}",
                                         STRICTNESS[after.action] < STRICTNESS[before.action]))
         if before.match != after.match:
-            narrowed = _narrowed(before.match, after.match)
+            # a refusing (or approving) rule that may match fewer calls refuses less; an `allow` rule that may
+            # match more calls — more callers, more clients, a constraint dropped — allows more
+            loosened = _narrowed(before.match, after.match) if STRICTNESS[after.action] > 0 else \
+                after.action == before.action and _narrowed(after.match, before.match)
             changes.append(PolicyChange(
                 "policy rule match changed", f"{label}: {_shown(_dump(before.match))} → {_shown(_dump(after.match))}"
-                + _who(before, after), narrowed and STRICTNESS[after.action] > 0))
+                + _who(before, after) + _who(before, after, "clients"), loosened))
         if before.reason != after.reason:
             changes.append(PolicyChange("policy rule reason changed", f"{label}: {before.reason or '(none)'} → "
                                         f"{after.reason or '(none)'}", False))
@@ -108,26 +113,31 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
     return changes
 
 
-def _who(before: Rule, after: Rule) -> str:
-    """Whom a change of a rule's `principals` concerns, in the words of its action: ` (now hidden from:
-    carol; no longer applies to: bob)`. Only literal names are named, and only those the other side's
-    patterns did not already cover (`ops-*` → `ops-a` gains nobody); a change of glob patterns is said as
-    such. An empty list means every principal."""
-    was, now = before.match.principals, after.match.principals
+def _who(before: Rule, after: Rule, key: str = "principals") -> str:
+    """Whom a change of a rule's `principals` (or, `key="clients"`, its OAuth `clients`) concerns, in the
+    words of its action: ` (now hidden from: carol; no longer applies to: bob)`, ` (now denied to clients:
+    evil-app)`. Only literal names are named, and only those the other side's patterns did not already cover
+    (`ops-*` → `ops-a` gains nobody); a change of glob patterns is said as such. An empty list means every
+    principal (for `clients`, every caller: with a client or none)."""
+    was, now = getattr(before.match, key), getattr(after.match, key)
     if set(was) == set(now):
         return ""
     verb = {"allow": "now allowed for", "deny": "now denied to", "approve": "now needs approval for",
             "hide": "now hidden from"}[after.action]
+    whom, every = ("clients ", "every caller") if key == "clients" else ("", "everyone")
     if not was or not now:
-        part = f"{verb} only: {', '.join(now)} (was: everyone)" if now else f"{verb}: everyone (was: {', '.join(was)})"
+        part = f"{verb} only {whom}{', '.join(now)} (was: {every})" if now and whom else \
+            f"{verb} only: {', '.join(now)} (was: {every})" if now else \
+            f"{verb}: {every} (was: {whom}{', '.join(was)})"
         return f" ({part})"
     gained = [name for name in now if _literal(name) and not _covered(name, was)]
     lost = [name for name in was if _literal(name) and not _covered(name, now)]
-    parts = [f"{verb}: {', '.join(sorted(gained))}"] if gained else []
-    parts += [f"no longer applies to: {', '.join(sorted(lost))}"] if lost else []
+    parts = [f"{verb} {whom.strip()}: {', '.join(sorted(gained))}".replace(" :", ":")] if gained else []
+    parts += [f"no longer applies to {whom.strip()}: {', '.join(sorted(lost))}".replace(" :", ":")] if lost else []
     globs_before, globs_now = sorted(p for p in was if not _literal(p)), sorted(p for p in now if not _literal(p))
     if globs_before != globs_now:
-        parts.append(f"pattern changed: {', '.join(globs_before) or '(none)'} → {', '.join(globs_now) or '(none)'}")
+        parts.append(f"{'client ' if whom else ''}pattern changed: {', '.join(globs_before) or '(none)'} → "
+                     f"{', '.join(globs_now) or '(none)'}")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
@@ -147,8 +157,11 @@ def _narrowed(before: Match, after: Match) -> bool:
     """True when `after` may match fewer calls than `before` (a refusing rule then refuses less)."""
     for key in _LISTS:
         was, now = getattr(before, key), getattr(after, key)
-        if (not was and now) or (was and now and set(was) - set(now)):
-            return True  # a new constraint, or entries dropped (an empty list matches more, not less)
+        # a new constraint, or an entry the new list does not cover (an empty list matches more, not less);
+        # a glob key's entry is covered by a pattern matching it (`known-app` by `known-*`, not the reverse)
+        dropped = [e for e in was if not _covered(e, now)] if key in _GLOBS else set(was) - set(now)
+        if (not was and now) or (was and now and dropped):
+            return True
     if before.annotations != after.annotations and set(after.annotations.items()) - set(before.annotations.items()):
         return True
     if dict(before.claims) != dict(after.claims) and after.claims:

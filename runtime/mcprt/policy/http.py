@@ -10,7 +10,8 @@ inbound auth is on, and cross-site Origins are refused — which also stops cros
   → `{"target", "paused", "changed", "pauses"}` (`changed` false: it already was in that state — resume
   is idempotent); 404 with the closest name for a tool or source not served (and, for resume, not paused)
 - `GET  /status/approvals`                  → an HTML page with approve/deny buttons (also a
-  section of `/status` through `observability.sections`)
+  section of `/status` through `observability.sections`, where a caller who is not an admin sees the
+  pending requests of the calls they made instead: `render_section(caller=…)`, `pending_json`)
 
 Every one of them is for `policy.admins` only (`PolicyService.may_administer`), but deciding, which is for
 the request's approvers; whom the policy in force lets decide nothing (`Policy.deciders`) gets 403 before
@@ -144,7 +145,7 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
             return _error(403, f"{principal.subject} may not see approvals (policy.admins)")
         await service.refresh()
         note = request.query_params.get("note")
-        body = (f'<p class="note" role="status">{html.escape(note)}</p>' if note else "") + render_section(service)
+        body = (f'<p class="note" role="status">{html.escape(note)}</p>' if note else "") + (render_section(service) or "")
         return HTMLResponse(_PAGE.format(body=body))
 
     def outage_answered(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -211,10 +212,56 @@ def unknown_target(tools: Mapping[str, Tool], target: str, paused: bool = True) 
             f"{did_you_mean(name, known)}; {where}")
 
 
-def render_section(service: PolicyService, back: str = PAGE_PATH) -> str:
+def own_view(request: ApprovalRequest) -> dict[str, Any]:
+    """What the caller of a pending request reads of it (the status page, `/status.json`): what they
+    asked (`id`, `tool`, `source`, `arguments` — as stored: secret-looking values already `[redacted]`),
+    `created`, `expires` (epoch seconds), `status`, and its progress: `approved` of `required` approvals.
+    Not who may decide it (`approvers`), nor who voted or what they wrote (`votes`): that is the approvers'
+    business, and a caller who knew it could press one approver; the count is all that tells them how far
+    it is. A denial ends the request (the call's tool error carries the approver's reason)."""
+    return {"id": request.id, "tool": request.tool, "source": request.source, "arguments": request.arguments,
+            "created": request.created, "expires": request.expires, "status": request.status,
+            "approved": len({v.approver for v in request.votes if v.approve}), "required": request.required}
+
+
+def pending_json(service: PolicyService, caller: str | None = None) -> list[dict[str, Any]]:
+    """The pending approval requests as `/status.json`'s `approvals`: every one as the admin endpoints
+    give it (`approval_json`) when `caller` is None (an admin reads them), else only those of calls
+    `caller` (a principal's name, `Principal.subject`: the status page's own-calls rule) made, as
+    `own_view` shows them. Synchronous: the service's snapshot."""
+    pending = service.snapshot.pending
+    if caller is None:
+        return [approval_json(r) for r in pending]
+    return [own_view(r) for r in pending if r.principal == caller]
+
+
+def render_own(service: PolicyService, caller: str) -> str | None:
+    """The pending approvals of the calls `caller` made (`own_view`: no approvers, no votes, no forms —
+    nobody decides their own call — and no pauses), or None when there is none (the section is left out)."""
+    rows = []
+    for r in pending_json(service, caller):
+        args = html.escape(json.dumps(r["arguments"], ensure_ascii=False, sort_keys=True, default=str)[:2000])
+        rid = html.escape(r["id"])
+        rows.append(
+            f'<tr id="approval-{rid}"><td><code>{rid}</code></td><td>{html.escape(r["tool"])}</td>'
+            f"<td><code>{args}</code></td><td>{time.strftime('%H:%M:%S', time.gmtime(r['created']))} UTC</td>"
+            f"<td>{r['approved']}/{r['required']}</td>"
+            f"<td>{time.strftime('%H:%M:%S', time.gmtime(r['expires']))} UTC</td></tr>")
+    if not rows:
+        return None
+    return ('<section id="approvals"><h2>Your calls waiting for approval</h2><p id="approvals-scope" class="muted">'
+            "your calls only; an approver decides them (the same call, made again once approved, runs)</p>"
+            "<table><thead><tr><th>id</th><th>tool</th><th>arguments</th><th>created</th><th>approvals</th>"
+            "<th>open until</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></section>")
+
+
+def render_section(service: PolicyService, back: str = PAGE_PATH, caller: str | None = None) -> str | None:
     """Pending approvals (approve/deny forms) and pauses (resume forms, a pause form): an HTML
     fragment, every value escaped. Synchronous: reads the service's snapshot. Forms return to `back`
-    (this page, or `/status` when the fragment is a section there)."""
+    (this page, or `/status` when the fragment is a section there). `caller`: a reader who does not
+    administer the server (a principal's name): only their own pending requests (`render_own`), or None."""
+    if caller is not None:
+        return render_own(service, caller)
     snapshot = service.snapshot
     rows = []
     for r in snapshot.pending:

@@ -7,8 +7,11 @@ can produce:
 - a principal name or glob (in `match.principals`, `approvers`, `admins`) that no auth setting
   gives — static token names, `bearer`, `stdio`, `anonymous`; with `server.auth.oauth` any
   other name can come from the provider, so nothing is said then;
-- `scopes` or `claims` without OAuth (static tokens carry neither), and a claim OAuth does not
-  keep on the principal (`server.auth.oauth.claims`);
+- `clients`, `scopes` or `claims` without OAuth (static tokens carry none of them), and a claim OAuth
+  does not keep on the principal (`server.auth.oauth.claims`);
+- a `clients` entry that is a static token's name (or `bearer`, `stdio`, `anonymous`) and no glob: those
+  callers have no OAuth client, so it matches only an OAuth client of that id — most likely `principals`
+  was meant;
 - `required` approvals beyond the principals that can approve;
 - a `when` that reads an argument none of the rule's tools takes, or compares an argument with a
   literal its schema type can never equal or be ordered with (`<`, `>`: two numbers or two strings,
@@ -51,6 +54,7 @@ def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Govern
                     found.append(((*path, "principals", j), f"{label}: principal '{pattern}' {_no_caller(pattern, names)}",
                                   True))
         found += _identity_claims(auth, match, label, path)
+        found += _clients_named_as_principals(auth, match, label, path, names)
         if match.when is not None:
             found += [((*path, "when"), f"{label}: `when` {problem}", False)
                       for problem in _when_problems(match.when, list(entry.fitting))]
@@ -69,19 +73,21 @@ def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Govern
 
 
 def impossible_caller(policy: Policy, auth: InboundAuth | None, principal: str, scopes: Sequence[str],
-                      claims: Iterable[str]) -> list[str]:
-    """Why a caller a `mcprt test` case names (`principal` with its token's `scopes` and claim names) is
-    none this manifest can have, or carries scopes no rule reads: a name no auth setting gives (as for
-    rules), scopes or claims without OAuth, a claim `server.auth.oauth.claims` does not keep, a scope neither
-    a rule's nor a rate limit's `scopes` nor `server.auth.oauth.scopes` names (a typo: it decides nothing)."""
+                      claims: Iterable[str], client: str | None = None) -> list[str]:
+    """Why a caller a `mcprt test` case names (`principal` with its token's `scopes`, claim names and OAuth
+    `client`) is none this manifest can have, or carries scopes no rule reads: a name no auth setting gives (as
+    for rules), a client, scopes or claims without OAuth, a claim `server.auth.oauth.claims` does not keep, a
+    scope neither a rule's nor a rate limit's `scopes` nor `server.auth.oauth.scopes` names (a typo: it decides
+    nothing)."""
     names, open_names = producible(auth)
     problems = []
     if not open_names and principal not in names:
         problems.append(f"principal '{principal}' {_no_caller(principal, names)}")
     oauth = auth.oauth if auth is not None else None
     if oauth is None:
-        if scopes or claims:
-            problems.append("`scopes` and `claims` come only with OAuth access tokens, and server.auth has no oauth")
+        if scopes or claims or client is not None:
+            problems.append("`client`, `scopes` and `claims` come only with OAuth access tokens, and server.auth "
+                            "has no oauth")
         return problems
     known = {s for m in [*(r.match for r in policy.rules), *(l.match for l in policy.rate_limits)] for s in m.scopes}
     known |= set(oauth.scopes)
@@ -113,6 +119,10 @@ def _identity_claims(auth: InboundAuth | None, match: Match, label: str, path: t
     oauth = auth.oauth if auth is not None else None
     found: list[Finding] = []
     if oauth is None:
+        if match.clients:
+            found.append(((*path, "clients"), f"{label}: `clients` never match: only OAuth access tokens carry a "
+                          "client id, and server.auth has no oauth (a static token, stdio or anonymous caller has no "
+                          "client)", True))
         if match.scopes:
             found.append(((*path, "scopes"), f"{label}: `scopes` never match: only OAuth access tokens carry scopes, "
                           "and server.auth has no oauth", True))
@@ -126,6 +136,20 @@ def _identity_claims(auth: InboundAuth | None, match: Match, label: str, path: t
             found.append(((*path, "claims", name), f"{label}: claim '{name}' is never on the principal: add it to "
                           "server.auth.oauth.claims (only the claims listed there are kept)", True))
     return found
+
+
+def _clients_named_as_principals(auth: InboundAuth | None, match: Match, label: str, path: tuple[Any, ...],
+                                 names: frozenset[str]) -> list[Finding]:
+    """A `clients` entry, no glob, that is the name of a caller who has no OAuth client (a static token,
+    `bearer`, `stdio`, `anonymous`): it would match only an OAuth client of that id, never that caller
+    (`rules` module docstring) — most likely `principals` was meant. Without OAuth `_identity_claims`
+    already says `clients` never match."""
+    if auth is None or auth.oauth is None:
+        return []
+    return [((*path, "clients", j), f"{label}: client '{name}' is the name of a caller with no OAuth client "
+             f"(a static token, bearer, stdio or anonymous): `clients` never matches that caller, only an OAuth "
+             f"client whose id is '{name}'; to match the caller, list it under `principals`", False)
+            for j, name in enumerate(match.clients) if name in names and not any(c in name for c in "*?[")]
 
 
 def _unreachable_quorums(policy: Policy, names: frozenset[str]) -> list[Finding]:

@@ -2,8 +2,14 @@
 
 A match has three parts, checked in the order they get more expensive: the tool (name globs,
 source, annotations, HTTP method — fixed for a tool, so computed once per tool and cached), the
-principal (name globs, scopes, claims — cached per principal), and `when` (JMESPath over the call's
-arguments, evaluated per call).
+principal (name globs, OAuth client globs, scopes, claims — cached per principal), and `when` (JMESPath
+over the call's arguments, evaluated per call).
+
+`clients` matches the OAuth client a caller acts through (`Principal.client_id`: the token's
+`client_id`, else `azp`). A caller without one — a static token, `bearer`, `stdio`, `anonymous` — is
+no client, so it matches no `clients` entry, `*` included: a rule naming clients is about calls made
+through OAuth clients. That fails closed where it matters: an `allow` listing the known clients never
+lets a call with no client through (it falls to the later rules and the default).
 """
 
 from __future__ import annotations
@@ -48,14 +54,15 @@ def http_method(tool: Tool) -> str | None:
 
 
 def principal_key(principal: Principal | None) -> Any:
-    """A hashable key for caching per-principal results (claims included when they are hashable)."""
+    """A hashable key for caching per-principal results: everything `fits_principal` reads (the client
+    id too: one user's calls through two OAuth clients are decided apart; claims when hashable)."""
     p = principal or STDIO
     try:
         claims = tuple(sorted((k, v) for k, v in p.claims.items())) if p.claims else ()
         hash(claims)
     except TypeError:
         return None  # unhashable claims: do not cache
-    return (p.kind, p.subject, p.scopes, claims)
+    return (p.kind, p.subject, p.client_id, p.scopes, claims)
 
 
 @dataclass(slots=True)
@@ -63,6 +70,7 @@ class CompiledMatch:
     tools: re.Pattern[str] | None
     sources: frozenset[str]
     principals: re.Pattern[str] | None
+    clients: re.Pattern[str] | None
     scopes: frozenset[str]
     claims: Mapping[str, Any]
     annotations: Mapping[str, bool]
@@ -75,11 +83,12 @@ class CompiledMatch:
     def build(cls, match: Match) -> CompiledMatch:
         when = compile_when(match.when) if match.when is not None else None
         static_all = not (match.tools and match.tools != ["*"]) and not (
-            match.sources or match.principals or match.scopes or match.claims or match.annotations or match.methods)
+            match.sources or match.principals or match.clients or match.scopes or match.claims or match.annotations or match.methods)
         return cls(
             tools=glob_regex(match.tools),
             sources=frozenset(match.sources),
             principals=glob_regex(match.principals),
+            clients=glob_regex(match.clients),
             scopes=frozenset(match.scopes),
             claims=dict(match.claims),
             annotations=dict(match.annotations),
@@ -106,6 +115,8 @@ class CompiledMatch:
         p = principal or STDIO
         if self.principals is not None and self.principals.fullmatch(p.subject) is None:
             return False
+        if self.clients is not None and (p.client_id is None or self.clients.fullmatch(p.client_id) is None):
+            return False  # no client is none of these clients (the module docstring)
         if self.scopes and not (self.scopes & p.scopes):
             return False
         for name, wanted in self.claims.items():
@@ -116,7 +127,7 @@ class CompiledMatch:
 
     @property
     def principal_free(self) -> bool:
-        return self.principals is None and not self.scopes and not self.claims
+        return self.principals is None and self.clients is None and not self.scopes and not self.claims
 
     def fits_arguments(self, arguments: Mapping[str, Any]) -> bool:
         """Whether `when` holds (a rate limit's match). One nested too deeply to evaluate fits: the

@@ -349,7 +349,7 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
     """
     from ..observability.sections import add_section
     from ..observability.status_view import return_address
-    from ..policy.http import policy_routes, render_section
+    from ..policy.http import pending_json, policy_routes, render_section
 
     service = runtime.policy_service()
     service.reachable = True
@@ -360,7 +360,12 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
         log_event("approval webhook links use the bind address; set server.public_url", logging.WARNING,
                   links=service.base_url)
     spawn(service.refresh_forever(), "policy state refresh")
-    cleanups.append(add_section("approvals", "Approvals", lambda back: render_section(service, back=back)))
+    # an admin reads every request, with the forms and the pauses; anyone else the requests of their own calls
+    # (`status_page`'s own-calls rule), so a caller told "needs human approval" can follow it
+    cleanups.append(add_section(
+        "approvals", "Approvals", admins_only=False,
+        render=lambda back, viewer: render_section(service, back=back, caller=None if viewer.admin else viewer.subject),
+        data=lambda viewer: pending_json(service, None if viewer.admin else viewer.subject)))
     return policy_routes(service, back=return_address)  # forms return to the status page's view
 
 

@@ -19,7 +19,7 @@ examples, so the format is plain, every part but `tool` is optional, and errors 
       json: [...]                     # or text: / base64: / json_text:
     policy:                           # optional: the decision the manifest's `policy:` gives each principal
       - {principal: ci-bot, decision: deny}
-      - {principal: alice, decision: allow, scopes: [repo:write]}   # also `claims: {…}`
+      - {principal: alice, decision: allow, scopes: [repo:write]}   # also `claims: {…}`, `client: ID`
 A case with `policy:` and neither `request:` nor `response:` checks decisions only (no call, no snapshot).
 
 A JSON body over `JSON_TEXT_OVER` bytes is written as `json_text:`, a `|` block of JSON (one value per
@@ -129,6 +129,7 @@ class PolicyExpectation:
     decision: str
     scopes: tuple[str, ...] = ()
     claims: dict[str, Any] = field(default_factory=dict)
+    client: str | None = None  # the OAuth client the caller acts through (`match.clients`); None: no client
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +277,7 @@ def _policy(data: Any, where: str) -> tuple[PolicyExpectation, ...]:
     for i, item in enumerate(data):
         if not isinstance(item, dict):
             raise CaseError(f"{where}: policy[{i}] must be a mapping with `principal` and `decision`")
-        _no_unknown(item, {"principal", "decision", "scopes", "claims"}, where, f"policy[{i}]")
+        _no_unknown(item, {"principal", "decision", "scopes", "claims", "client"}, where, f"policy[{i}]")
         principal, decision = item.get("principal"), item.get("decision")
         if not isinstance(principal, str) or not principal:
             raise CaseError(f"{where}: policy[{i}].principal must be a principal name")
@@ -285,7 +286,10 @@ def _policy(data: Any, where: str) -> tuple[PolicyExpectation, ...]:
         scopes, claims = item.get("scopes") or [], item.get("claims") or {}
         if not isinstance(scopes, list) or not isinstance(claims, dict):
             raise CaseError(f"{where}: policy[{i}]: `scopes` is a list and `claims` a mapping")
-        found.append(PolicyExpectation(principal, decision, tuple(str(s) for s in scopes), dict(claims)))
+        client = item.get("client")
+        if client is not None and (not isinstance(client, str) or not client):
+            raise CaseError(f"{where}: policy[{i}].client must be an OAuth client id (text), not {client!r}")
+        found.append(PolicyExpectation(principal, decision, tuple(str(s) for s in scopes), dict(claims), client))
     return tuple(found)
 
 

@@ -156,19 +156,22 @@ class ReplayHarness:
         assert manifest.policy is not None  # there is a gate
         for i, expected in enumerate(case.policy):
             impossible = impossible_caller(manifest.policy, manifest.server.auth, expected.principal,
-                                           expected.scopes, expected.claims)
+                                           expected.scopes, expected.claims, expected.client)
             if impossible:
                 raise McprtError(f"{located(case.path, 'policy', i, 'principal')}: policy[{i}]: "
                                  + "; ".join(impossible) + " — this case checks a caller the server never has")
         completed = check_arguments(tool, dict(case.args))
         problems = []
         for expected in case.policy:
-            principal = Principal(expected.principal, "token", scopes=frozenset(expected.scopes),
-                                  claims=MappingProxyType(dict(expected.claims)))
+            # a caller with a client, scopes or claims holds an OAuth access token; without, a static token
+            oauth = expected.client is not None or bool(expected.scopes or expected.claims)
+            principal = Principal(expected.principal, "oauth" if oauth else "token", client_id=expected.client,
+                                  scopes=frozenset(expected.scopes), claims=MappingProxyType(dict(expected.claims)))
             got = self.gate.decide(tool, principal, completed)
             action = "hide" if tool.name in self.gate.hidden(principal) else got.action
             if action != expected.decision:
-                problems.append(f"policy for {expected.principal}: expected {expected.decision}, got {action} "
+                via = f" through client {expected.client}" if expected.client is not None else ""
+                problems.append(f"policy for {expected.principal}{via}: expected {expected.decision}, got {action} "
                                 f"({got.rule})")
         return problems
 
