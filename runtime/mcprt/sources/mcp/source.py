@@ -583,6 +583,7 @@ class McpServerSource:
             finally:
                 self._client = None
                 self._renewing = False
+                self.relay.url_asks.upstream_ended()  # its elicitation ids: a new connection may reuse them
             if self._closed.is_set():
                 return
             if not self._ready.is_set():  # ended before becoming ready without an exception
@@ -650,6 +651,8 @@ class McpServerSource:
             self._relist.set()
         elif isinstance(message, types.ResourceUpdatedNotification):
             self._emit("resource_updated", str(message.params.uri))
+        elif isinstance(message, types.ElicitCompleteNotification):
+            await self.relay.elicitation_complete(message.params.elicitation_id)
         elif isinstance(message, Exception):
             self.log.debug("source %s: transport reported %s: %s", self.name, type(message).__name__, message)
 
