@@ -51,15 +51,16 @@ class Person:
     """One client session: accepts every URL-mode elicitation (noting the id it was given) and keeps the
     `notifications/elicitation/complete` ids it receives, in order."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, action: str) -> None:
         self.client = client
+        self.action = action  # the answer to every elicitation
         self.asked: list[str | None] = []
         self.completed: list[str] = []
         self._arrived = anyio.Event()
 
     async def elicit(self, context: Any, params: Any) -> types.ElicitResult:
         self.asked.append(getattr(params, "elicitation_id", None))
-        return types.ElicitResult(action="accept")
+        return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
 
     async def on_message(self, message: Any) -> None:
         if isinstance(message, types.ElicitCompleteNotification):
@@ -81,7 +82,7 @@ class Person:
 
 
 @asynccontextmanager
-async def person(url: str) -> AsyncIterator[Person]:
+async def person(url: str, action: str = "accept") -> AsyncIterator[Person]:
     holder: list[Person] = []
 
     async def elicit(context: Any, params: Any) -> types.ElicitResult:
@@ -92,7 +93,7 @@ async def person(url: str) -> AsyncIterator[Person]:
             await holder[0].on_message(message)
 
     async with http_client(url, elicitation_callback=elicit, message_handler=on_message) as client:
-        holder.append(Person(client))
+        holder.append(Person(client, action))
         yield holder[0]
 
 
@@ -153,9 +154,9 @@ async def test_an_id_asked_of_two_sessions_at_once_completes_to_neither(up: UpPr
 
 
 async def test_a_completion_for_an_ended_session_reaches_no_other(up: UpProcess) -> None:
-    """ada was sent `left-page` and closed her session; bob, sent `left-page` by the same server after
-    she left, is told of his own only — the completion that came while ada's ask was live and hers went
-    nowhere."""
+    """ada was sent `left-page` and closed her session: its completion, said while bob's session is open,
+    goes nowhere (logged as unmatched: her ask was let go when her session ended), and bob is told only
+    of his own page."""
     async with person(up.url) as bob:
         async with person(up.url) as ada:
             assert await ada.call("one_sign_in", {"elicitation_id": "left-page"}) == "sign_in: accept"
@@ -188,6 +189,19 @@ async def test_a_2026_client_is_never_sent_a_completion(up: UpProcess) -> None:
     assert "notifications/elicitation/complete dropped (unmatched)" in up.log_since(mark)
 
 
+async def test_a_declined_page_is_not_said_complete(up: UpProcess) -> None:
+    """A client that declined the page never started the interaction: a completion of its id reaches no
+    session (the ask was forgotten at the answer)."""
+    async with person(up.url, "decline") as ada, person(up.url) as bob:
+        assert await ada.call("one_sign_in", {"elicitation_id": "ada-declined"}) == "sign_in: decline"
+        mark = up.log_mark()
+        assert await bob.call("one_sign_in", {"elicitation_id": "bob-mark-2"}) == "sign_in: accept"
+        assert await bob.call("one_finish", {"elicitation_ids": ["ada-declined", "bob-mark-2"]}) == "finished: 2"
+        assert await bob.until_completed("bob-mark-2") == ["bob-mark-2"]
+    assert ada.completed == []
+    assert "notifications/elicitation/complete dropped (unmatched)" in up.log_since(mark)
+
+
 def _stdio_params(folder: Path) -> StdioServerParameters:
     command = launch_command(write_manifest(folder, _sources()[0]), "--no-reload")
     return StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
@@ -199,7 +213,7 @@ async def test_over_stdio_the_one_client_is_told(tmp_path: Path) -> None:
     completions: list[str] = []
 
     async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
-        return types.ElicitResult(action="accept")
+        return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
 
     async def on_message(message: Any) -> None:
         if isinstance(message, types.ElicitCompleteNotification):
