@@ -213,7 +213,7 @@ async def test_over_stdio_the_one_client_is_told(tmp_path: Path) -> None:
     completions: list[str] = []
 
     async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
-        return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return types.ElicitResult(action="accept")
 
     async def on_message(message: Any) -> None:
         if isinstance(message, types.ElicitCompleteNotification):
