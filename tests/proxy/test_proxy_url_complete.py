@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.everything import write_manifest
 from tests.support.served import UpProcess, child_env, http_client, launch_command, mcprt_http, text_of
@@ -45,6 +47,18 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     with mcprt_http(write_manifest(folder, *_sources()), "--no-reload", env=child_env(MCPRT_LOG_LEVEL="debug"),
                     startup_timeout=60) as served:
         yield served
+
+
+def completions(up: UpProcess, source: str) -> dict[str, float]:
+    """`mcprt_elicitation_completions_total` of `source` by result, from `/metrics`."""
+    response = httpx.get(f"{up.base}/metrics", timeout=10)
+    assert response.status_code == 200, response.text
+    return {s.labels["result"]: s.value for family in text_string_to_metric_families(response.text)
+            for s in family.samples if s.name == "mcprt_elicitation_completions_total" and s.labels["source"] == source}
+
+
+def grown(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {result: count - before.get(result, 0) for result, count in after.items() if count != before.get(result, 0)}
 
 
 class Person:
@@ -137,6 +151,7 @@ async def test_an_id_asked_of_two_sessions_at_once_completes_to_neither(up: UpPr
     the server): which session its completion is for cannot be told, so it goes to neither, and is
     logged as ambiguous; their other asks still complete. Once those asks are gone (completed to
     none), `dup` asked of one session again completes to that session."""
+    before = completions(up, "one")
     async with person(up.url) as ada, person(up.url) as bob:
         mark = up.log_mark()
         for who, mine in ((ada, "ada-own"), (bob, "bob-own")):
@@ -151,6 +166,7 @@ async def test_an_id_asked_of_two_sessions_at_once_completes_to_neither(up: UpPr
         assert await ada.call("one_finish", {"elicitation_ids": ["dup"]}) == "finished: 1"
         assert await bob.until_completed("dup") == ["bob-own", "dup"]
     assert ada.completed == ["ada-own"]
+    assert grown(before, completions(up, "one")) == {"delivered": 3, "ambiguous": 1}  # the metric counts each
 
 
 async def test_a_completion_for_an_ended_session_reaches_no_other(up: UpProcess) -> None:

@@ -31,7 +31,8 @@ session's: a completion goes to it once per ask.
 
 What is dropped (no live ask: never asked, already completed, declined, expired, session ended; or
 ambiguous) is counted in `dropped` by reason and logged at debug without the id, which is the
-upstream's and may be secret-looking (a state token).
+upstream's and may be secret-looking (a state token); every completion is counted by result in
+`COMPLETIONS` (the `mcprt_elicitation_completions_total` metric).
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ as the user acts in the browser after answering; past it the notification is dro
 
 URL_ASKS_PER_SESSION = 32
 """asks remembered per client session and source; a new one beyond it drops that session's oldest."""
+
+COMPLETIONS: Counter[tuple[str, str]] = Counter()
+"""(source name, result) → the upstream's `notifications/elicitation/complete` handled since the process
+started (across reloads, as `mcprt_elicitation_completions_total` must never go down): `delivered`,
+`unmatched`, `ambiguous`, `undelivered`."""
 
 DELIVER_WITHIN = 10.0
 """s a completion may take to reach its session before it is given up (the upstream's messages wait)."""
@@ -137,6 +143,7 @@ class UrlAsks:
                 await ask.channel.complete(ask.given)
         except Exception as exc:  # the client may be gone: the upstream connection must not suffer
             return self._drop("undelivered", type(exc).__name__)
+        COMPLETIONS[self.source, "delivered"] += 1
         return True
 
     def upstream_ended(self) -> None:
@@ -173,6 +180,7 @@ class UrlAsks:
 
     def _drop(self, reason: str, why: str) -> bool:
         self.dropped[reason] += 1
+        COMPLETIONS[self.source, reason] += 1
         self.log.debug("source %s: notifications/elicitation/complete dropped (%s): %s", self.source, reason, why)
         return False
 
