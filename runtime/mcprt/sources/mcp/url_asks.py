@@ -27,7 +27,9 @@ session, until every ask under it is gone. Refusing to remember the second ask i
 completion the server meant for the second session to the first — a message about one user's sign-in
 reaching another — while routing none costs only an optional notification (a client SHOULD keep its own
 retry and cancel controls for when it never arrives). Two asks of one session under one id stay that
-session's: a completion goes to it once per ask.
+session's: a completion goes to it once per ask. An ask whose session ended is gone like any other, so
+the ambiguity lasts while another session's ask under the id is live; an id asked again only after every
+earlier ask under it is gone is a fresh ask.
 
 What is dropped (no live ask: never asked, already completed, declined, expired, session ended; or
 ambiguous) is counted in `dropped` by reason and logged at debug without the id, which is the
