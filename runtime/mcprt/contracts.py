@@ -43,13 +43,35 @@ class ClientPeer(Protocol):
     `RelayError` when the client cannot be reached; `log` relays a `notifications/message`
     (params, wire format) if the client's protocol version lets it through (handshake era: its
     `logging/setLevel`; 2026-07-28: the level the request's `_meta` asked for, `server.offers.send_log`). A peer may also have
-    `awaiting_client` (true while questions it relayed are out with the client; default false) and
-    `principal` (who called; None: unknown).
+    `awaiting_client` (true while questions it relayed are out with the client; default false),
+    `principal` (who called; None: unknown) and `completions` (the client session's
+    `ElicitationCompletions`, where its era has `notifications/elicitation/complete`; absent or None
+    otherwise).
     """
 
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]: ...
 
     async def log(self, params: dict[str, Any]) -> None: ...
+
+
+class ElicitationCompletions(Protocol):
+    """One client session's channel for `notifications/elicitation/complete` (MCP 2025-11-25,
+    client/elicitation "Completion Notifications for URL Mode Elicitation": sent only to the client that
+    was asked, naming the `elicitationId` that client was given). A 2026-07-28 client has none (that era
+    removed the notification and the id).
+
+    `session`: the session's identity (hashable; equal for every call of one session); `on_end(callback)`
+    has `callback()` run once when the session ends, False (nothing registered) when it has ended
+    already; `complete(elicitation_id)` sends the notification on the session, not on a call's stream
+    (it may come after the call ended).
+    """
+
+    @property
+    def session(self) -> object: ...
+
+    def on_end(self, callback: Callable[[], Any]) -> bool: ...
+
+    async def complete(self, elicitation_id: str) -> None: ...
 
 
 @dataclass(slots=True)

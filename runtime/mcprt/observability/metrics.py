@@ -11,6 +11,7 @@
 | `mcprt_tools` | gauge | exposure (`tools`, `discovery`) |
 | `mcprt_source_up` | gauge | source |
 | `mcprt_source_restarts_total` | counter | source |
+| `mcprt_elicitation_completions_total` | counter | source, result (`delivered`, `unmatched`, `ambiguous`, `undelivered`) |
 | `mcprt_sessions` | gauge | — |
 | `mcprt_event_loop_tasks` | gauge | — |
 | `mcprt_rejected_connections_total` | counter | — (OpenTelemetry `kestrel.rejected_connections`) |
@@ -204,11 +205,19 @@ class _StateCollector(Collector):
         restarts = CounterMetricFamily("mcprt_source_restarts", "Restarts of a proxied MCP server, by source name, "
                                        "since the server started (reloads that reopen the source included).",
                                        labels=["source"])
+        completions = CounterMetricFamily(
+            "mcprt_elicitation_completions", "A proxied MCP server's notifications/elicitation/complete since the "
+            "server started, by source and result: delivered to the one session sent that elicitationId, or dropped "
+            "(unmatched: no live ask; ambiguous: asked of two sessions at once; undelivered: the session's stream "
+            "failed).", labels=["source", "result"])
         for source in state.sources:
             up.add_metric([source.name], 1.0 if source.state == "up" else 0.0)
             restarts.add_metric([source.name], source.restarts)
+            for result, count in source.elicitation_completions:
+                completions.add_metric([source.name, result], count)
         yield up
         yield restarts
+        yield completions
         sessions = GaugeMetricFamily("mcprt_sessions", "Open MCP sessions (streamable HTTP; 1 for stdio).")
         sessions.add_metric([], state.sessions)
         yield sessions

@@ -24,6 +24,8 @@ class SourceHealth:
     restarts: int = 0  # reconnects of the source under this name since the server started (across reloads)
     error: str | None = None  # why it is down (never a secret: sources scrub their messages)
     since: float | None = None  # epoch seconds: when the failure began (None: unknown, or up)
+    # a proxied MCP server's notifications/elicitation/complete since the server started, (result, count)
+    elicitation_completions: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -296,11 +296,13 @@ def _health(name: str, source: Any, verdict: CallVerdict | None) -> SourceHealth
     kind = getattr(source, "kind", "?")
     state = getattr(source, "state", None)  # only proxied MCP servers have a connection state
     restarts = getattr(source, "restarts", 0)
+    completions = getattr(source, "elicitation_completions", ())
     if state is not None and state != "up":
-        return SourceHealth(name, kind, state, restarts, getattr(source, "last_error", None))
+        return SourceHealth(name, kind, state, restarts, getattr(source, "last_error", None),
+                            elicitation_completions=completions)
     if verdict is not None:
-        return SourceHealth(name, kind, verdict.state, restarts, verdict.error, verdict.since)
-    return SourceHealth(name, kind, state or "up", restarts)
+        return SourceHealth(name, kind, verdict.state, restarts, verdict.error, verdict.since, completions)
+    return SourceHealth(name, kind, state or "up", restarts, elicitation_completions=completions)
 
 
 class OperationTimer:

@@ -46,7 +46,7 @@ from . import connection_state
 from .notify import connection_of
 from .not_found import not_found_in, resource_not_found
 from .pagination import refuse_cursor
-from .url_elicitation import for_handshake_client, undeclared_mode
+from .url_elicitation import SessionCompletions, completions_of, for_handshake_client, undeclared_mode
 
 if TYPE_CHECKING:
     from ..identity.principal import Principal
@@ -138,6 +138,11 @@ class SessionPeer:
     async def log(self, params: dict[str, Any]) -> None:
         await send_log(self._ctx, self._levels, params)
 
+    @property
+    def completions(self) -> SessionCompletions | None:
+        """Where a URL-mode elicitation sent to this client is said complete (url_elicitation.py)."""
+        return completions_of(connection_of(self._ctx), self._ctx.protocol_version)
+
 
 async def send_log(ctx: ServerRequestContext[Any], levels: LogLevels, params: dict[str, Any]) -> None:
     """One `notifications/message` (params, wire form) of the work `ctx`'s request waits on, to its client,
@@ -185,6 +190,10 @@ class ConnectionPeer:
 
     async def log(self, params: dict[str, Any]) -> None:
         await log_within_level(self._levels, self._connection, params, self._connection.log)
+
+    @property
+    def completions(self) -> SessionCompletions | None:
+        return completions_of(self._connection, None)
 
 
 async def with_client(ctx: ServerRequestContext[Any], params: types.InputResponseRequestParams,

@@ -10,7 +10,9 @@ request parameters": the required field is missing) and the call fails.
 So mcprt mints the id (`mcprt-` + 128 random bits: unique within mcprt, which is the server this client
 sees). Nothing maps it back: the client's `ElicitResult` does not name it, and the 2026-07-28 upstream
 has no completion notification to relay under it; the spec makes that notification optional ("MAY"),
-so its absence is faithful. A handshake-era upstream's own id is kept as it wrote it.
+so its absence is faithful. A handshake-era upstream's own id is kept as it wrote it, and its
+`notifications/elicitation/complete` reaches the one session that was sent it (`SessionCompletions`,
+routed by sources/mcp/url_asks.py); a 2026-07-28 client is never sent one (that era removed it).
 
 Either mode goes only to a client that declared it (`undeclared_mode`, for both eras: the handshake's
 session (`offers._request_of`) and the 2026-07-28 rounds (`roundtrip.QueuePeer`)). MCP 2025-11-25
@@ -23,9 +25,14 @@ naming the mode (2026-07-28: -32021 with `requiredCapabilities` when the call fa
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import mcp_types as types
+from mcp.server.connection import Connection
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from . import connection_state
 
 
 def undeclared_mode(params: dict[str, Any] | None,
@@ -60,3 +67,33 @@ def for_handshake_client(params: dict[str, Any] | None) -> dict[str, Any] | None
     if isinstance(params.get("elicitationId"), str) and params["elicitationId"]:
         return params
     return {**params, "elicitationId": f"mcprt-{secrets.token_urlsafe(16)}"}
+
+
+class SessionCompletions:
+    """A handshake-era client session as the addressee of `notifications/elicitation/complete`
+    (contracts.ElicitationCompletions): sent on the session's standalone channel (the stdio stream, or
+    the streamable HTTP session's GET stream), since it may come after the call that asked ended."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @property
+    def session(self) -> object:
+        return self._connection
+
+    def on_end(self, callback: Callable[[], Any]) -> bool:
+        return connection_state.on_close(self._connection, callback)
+
+    async def complete(self, elicitation_id: str) -> None:
+        await self._connection.notify("notifications/elicitation/complete", {"elicitationId": elicitation_id})
+
+
+def completions_of(connection: Connection | None, protocol_version: str | None) -> SessionCompletions | None:
+    """The session's channel for `notifications/elicitation/complete`, or None where there is none: no
+    session (stateless HTTP), no channel to send on, a closed session, or a 2026-07-28 client (MCP
+    2026-07-28 removed the notification with `elicitationId`; the client's retry is its only sign)."""
+    if connection is None or not connection.has_standalone_channel or connection_state.closed(connection):
+        return None
+    if (protocol_version or connection.protocol_version) in MODERN_PROTOCOL_VERSIONS:
+        return None
+    return SessionCompletions(connection)

@@ -39,6 +39,10 @@ passed on to every proxied server (server/sole_client.py). Over HTTP the upstrea
 shared by every session: one client's roots must not decide what another's calls reach, so there
 nothing is guessed.
 
+A URL-mode elicitation's `notifications/elicitation/complete` (MCP 2025-11-25) names the upstream's
+`elicitationId` and no client: it goes to the one session that was sent that question, by what was
+remembered when the question was relayed (url_asks.py), and to no session when that cannot be told.
+
 Log messages (`notifications/message`) follow the same rule: to the one caller they belong to (by the
 caller context, by a `traceparent` in the message's `_meta`, or as the source's only call in flight),
 and to no client when that cannot be told (several calls in flight, or none: a late log of a call that
@@ -67,6 +71,7 @@ import mcp_types as types
 from ...contracts import CLIENT_ANSWER_SECONDS, ClientPeer, RelayError, SoleClientSlot
 from ...scrubbing import SECRETS
 from .call_clock import CallClock
+from .url_asks import UrlAsks, url_ask_of
 
 # MCP log levels (RFC 5424 severities, MCP spec "Logging") as Python's.
 _PYTHON_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO, "warning": logging.WARNING,
@@ -136,6 +141,7 @@ class Relay:
         self._in_flight: list[_Call] = []
         self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (none over HTTP)
         self._within = {"roots/list": roots_within}  # s a client may take to answer (else ASK_CLIENT)
+        self.url_asks = UrlAsks(source, log)  # who was sent each URL-mode elicitation, for its completion
 
     @contextmanager
     def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[None]:
@@ -218,12 +224,22 @@ class Relay:
             wire = await SECRETS.scrub_prose_async(wire)  # a sampling message's image: off the loop when large
             within = self._within.get(method, ASK_CLIENT)
             clock = call.clock if call is not None else None
-            with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
-                result = await peer.request(method, wire)
-            if bound.cancelled_caught:
-                who = "mcprt's client" if peer is self._sole.peer else "the client"
-                raise RelayError(f"{who} did not answer {method} within {within:g}s", types.REQUEST_TIMEOUT)
-            return result_model.model_validate(result, by_name=False)
+            url = url_ask_of(method, params, wire, peer)  # remembered before it is sent: a completion may come
+            ask = self.url_asks.remember(*url) if url is not None else None  # while the client still answers
+            try:
+                with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
+                    result = await peer.request(method, wire)
+                if bound.cancelled_caught:
+                    who = "mcprt's client" if peer is self._sole.peer else "the client"
+                    raise RelayError(f"{who} did not answer {method} within {within:g}s", types.REQUEST_TIMEOUT)
+                answer = result_model.model_validate(result, by_name=False)
+            except BaseException:
+                if ask is not None:  # never sent, refused or unanswered: no interaction is under way
+                    self.url_asks.forget(ask)
+                raise
+            if ask is not None and getattr(answer, "action", None) != "accept":
+                self.url_asks.forget(ask)  # declined or cancelled: the user is not sent to the page
+            return answer
         except RelayError as exc:
             self.log.info("source %s: %s not relayed: %s", self.source, method, exc)
             return types.ErrorData(code=exc.code, message=str(exc))
@@ -258,6 +274,11 @@ class Relay:
             await peer.log(wire)
         except Exception as exc:  # a client gone mid-call must not break the upstream connection
             self.log.debug("source %s: log not relayed: %s", self.source, exc)
+
+    async def elicitation_complete(self, elicitation_id: str) -> None:
+        """The server's `notifications/elicitation/complete`: to the one session that was sent that URL-mode
+        elicitation, under the id it was given, or to none (url_asks.py)."""
+        await self.url_asks.complete(elicitation_id)
 
     def callbacks(self) -> dict[str, Any]:
         """Keyword arguments for the SDK `Client`: declaring them advertises the capabilities upstream."""

@@ -70,6 +70,7 @@ from .delivery import Delivery, tracking
 from .convert import listing_signature, to_upstream, tool_operations
 from .call_clock import CallClock
 from .relay import Relay
+from .url_asks import COMPLETIONS
 from .vetting import complainer
 from .wellformed import shown
 
@@ -190,6 +191,12 @@ class McpServerSource:
     def restarts(self) -> int:
         """Reconnects of the server under this source name since the process started (across reloads)."""
         return RESTARTS[self.name]
+
+    @property
+    def elicitation_completions(self) -> tuple[tuple[str, int], ...]:
+        """(result, count) of the server's `notifications/elicitation/complete` since the process started
+        (url_asks.COMPLETIONS), by result name."""
+        return tuple(sorted((result, count) for (source, result), count in COMPLETIONS.items() if source == self.name))
 
     @property
     def operations(self) -> list[Operation]:
@@ -583,6 +590,7 @@ class McpServerSource:
             finally:
                 self._client = None
                 self._renewing = False
+                self.relay.url_asks.upstream_ended()  # its elicitation ids: a new connection may reuse them
             if self._closed.is_set():
                 return
             if not self._ready.is_set():  # ended before becoming ready without an exception
@@ -650,6 +658,8 @@ class McpServerSource:
             self._relist.set()
         elif isinstance(message, types.ResourceUpdatedNotification):
             self._emit("resource_updated", str(message.params.uri))
+        elif isinstance(message, types.ElicitCompleteNotification):
+            await self.relay.elicitation_complete(message.params.elicitation_id)
         elif isinstance(message, Exception):
             self.log.debug("source %s: transport reported %s: %s", self.name, type(message).__name__, message)
 

@@ -1,0 +1,34 @@
+"""A handshake-era SDK (`MCPServer`) stdio server that sends the user to pages (URL-mode elicitation) and
+later says those out-of-band interactions are done (`notifications/elicitation/complete`, MCP 2025-11-25),
+with ids the test chooses, so a test can make two sessions receive the same upstream id:
+
+- `sign_in(elicitation_id)`: a URL-mode elicitation with that `elicitationId`; answers `sign_in: <action>`;
+- `finish(elicitation_ids)`: one completion notification per id, in order, on its session with mcprt
+  (not tied to any call), then answers `finished: <n>`.
+"""
+
+from __future__ import annotations
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+
+server = MCPServer("url-complete", log_level="CRITICAL")
+
+
+@server.tool(structured_output=False)
+async def sign_in(elicitation_id: str, ctx: Context) -> str:
+    """Sends the user to a sign-in page."""
+    visited = await ctx.elicit_url("Sign in to continue", "https://auth.example/signin", elicitation_id)
+    return f"sign_in: {visited.action}"
+
+
+@server.tool(structured_output=False)
+async def finish(elicitation_ids: list[str], ctx: Context) -> str:
+    """Says the interactions with these ids are done."""
+    for elicitation_id in elicitation_ids:
+        await ctx.session.send_elicit_complete(elicitation_id)
+    return f"finished: {len(elicitation_ids)}"
+
+
+if __name__ == "__main__":
+    server.run("stdio")
