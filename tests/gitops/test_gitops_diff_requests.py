@@ -357,3 +357,18 @@ def test_following_the_rename_advice_keeps_the_case_passing(repo: Workspace) -> 
     repo.edit("{id: id, name: name, status: status, category: category.name}", "{id: id, name: name}")
     changed = repo.mcprt("test", "mcp.yaml", drop=("PETS_KEY",))
     assert changed.returncode == 1 and "output differs" in changed.stdout + changed.stderr
+
+
+def test_a_one_value_header_the_spec_adds_is_a_request_change_not_an_argument(repo: Workspace) -> None:
+    """A parameter whose schema admits one value (AWS's `X-Amz-Target`) is sent by mcprt, not asked of the
+    model (`openapi/inputs.sole_value`): the tool's arguments stay the same, and the reviewer sees the value
+    the upstream now receives under the request's `fixed`."""
+    spec = copy.deepcopy(SPEC)
+    spec["paths"]["/pets"]["get"]["parameters"].append(
+        {"name": "X-Api-Target", "in": "header", "required": True, "schema": {"type": "string", "enum": ["Pets.List"]}})
+    _write_spec(repo, spec)
+    data, _, code = _diff(repo)
+    assert _tool_changes(data) == {"list_pets": [
+        ("request changed", '`fixed.header X-Api-Target`: (none) → "Pets.List" (the upstream receives another '
+         "request)", True)]}
+    assert code == 1

@@ -273,9 +273,12 @@ def test_malformed_call_results_and_json_rpc_faults_cost_only_themselves(tmp_pat
                                                    "show); mcprt could not pass it on")
         assert out["not_an_object"][0] and "the server's answer was not a valid JSON-RPC response (its `result` " \
                                            "must be an object)" in out["not_an_object"][1]
-        assert out["bad_structured"] == (True, "bad_structured: server 'bad' returned an invalid result: Invalid "
-                                               "structured content returned by tool bad_structured: 'many' is not "
-                                               "of type 'integer'")
+        # by path and types, never the value (mcprt's own check, not the SDK client's, which quoted 'many')
+        assert out["bad_structured"] == (True, "bad_structured: server 'bad' returned a result that does not conform "
+                                               "to the outputSchema of its tool 'bad_structured' ($.count: string, "
+                                               "expected integer), so it was not passed on. This is the server's "
+                                               "fault, not the arguments': calling again with the same arguments "
+                                               "will likely fail the same way")
         for name in ("stray_response", "bad_notification", "garbage_line", "announce"):
             assert out[name] == (False, f"ok: {name}")
         log = up.wait_log("line on the server's stdout that is not a JSON-RPC message: this is not JSON {")
@@ -339,7 +342,7 @@ def test_a_url_server_with_malformed_items_and_results_keeps_serving(tmp_path: P
         out = anyio.run(check)
         assert out["content_not_list"][0] and "`content` is a string, not a list" in out["content_not_list"][1]
         assert out["unknown_block"] == (False, "the usable part")
-        assert out["bad_structured"][0] and "'many' is not of type 'integer'" in out["bad_structured"][1]
+        assert out["bad_structured"][0] and "($.count: string, expected integer)" in out["bad_structured"][1]
         assert out["not_an_object"] == (True, "not_an_object: server 'bad' refused the call: the server's answer was "
                                               "not a valid JSON-RPC response (its `result` must be an object)")
         assert_warned(up, *ALL_WARNINGS, "source bad: the answer to request ")

@@ -15,7 +15,7 @@ import pytest
 from mcprt.contracts import UpstreamResult
 from mcprt.expressions.templates import compile_template
 from mcprt.shaping.result import Shaping, shape_result
-from mcprt.shaping.structured_check import StructuredCheck
+from mcprt.schema.structured_check import StructuredCheck
 
 MAX_PROBLEM = 200  # characters (structured_check.MAX_PROBLEM)
 

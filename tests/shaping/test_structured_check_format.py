@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from mcprt.schema.validator import argument_validator
-from mcprt.shaping.structured_check import StructuredCheck
+from mcprt.schema.structured_check import StructuredCheck
 
 
 def _object(field: dict[str, object], **more: object) -> dict[str, object]:

@@ -93,12 +93,13 @@ from .pagination import shortened_page_note
 from .prune_miss import missed
 from .result_limit import fit_result
 from .sent import mirrored_block, raw_size, sent_size
-from .structured_check import StructuredCheck, log_mismatch
+from .structured_check import log_mismatch
 from ..expressions.absent_fields import AbsentFields
 from ..expressions.budget import max_output
 from ..expressions.prune import Pruner, PruneRuntimeError
 from ..expressions.prune_budget import PruneBudgetExceeded
 from ..expressions.template_errors import TemplateRenderError
+from ..schema.structured_check import StructuredCheck
 from ..wording import byte_count, readable
 
 if TYPE_CHECKING:

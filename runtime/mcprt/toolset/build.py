@@ -24,7 +24,7 @@ from ..expressions.prune_growth import WARN_GROWTH
 from ..schema.shapes import certainly_fits
 from ..shaping.pagination import cursor_parameters, page_size_parameter
 from ..shaping.result import Shaping
-from ..shaping.structured_check import StructuredCheck
+from ..schema.structured_check import StructuredCheck
 from ..expressions.template_errors import TemplateError, TemplateRenderError
 from ..sources.filters import selected
 from ..sources.kind import SourceKind, kind_of

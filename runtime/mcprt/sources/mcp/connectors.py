@@ -57,14 +57,31 @@ class Connector(Protocol):
     def answered_status(self, exc: MCPError) -> int | None: ...
 
 
+class _ProxyClient(Client):
+    """The SDK's `Client`, leaving the check of a call's structuredContent against the tool's outputSchema to
+    the source (`McpServerSource._conforming`): the SDK's check raises a RuntimeError quoting the offending
+    value (a secret the server echoed reached the model) with no path, and re-lists the tools for a name its
+    cache lacks. The source checks with mcprt's one result validator (`schema.structured_check`) and answers a
+    tool error that names the server, the tool and the first problem, by path and types only."""
+
+    async def __aenter__(self) -> Client:
+        entered = await super().__aenter__()
+        entered.session.validate_tool_result = _checked_by_the_source  # type: ignore[method-assign]
+        return entered
+
+
+async def _checked_by_the_source(name: str, result: types.CallToolResult) -> None:
+    """`ClientSession.validate_tool_result`, which the source does itself (see `_ProxyClient`)."""
+
+
 def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[str, Any], mode: str,
             source: str, log: logging.Logger) -> Client:
     # No response cache: a proxy must see the upstream's listing as it is now, every time.
     # `callbacks` relay sampling, elicitation, roots and logs to the calling client (see relay.py).
     # Every message from the server is checked on its way in (vetting.py): a malformed item or
     # message costs only itself, with a warning naming `source`.
-    return Client(vetted(transport, source, log), mode=mode, cache=None, message_handler=message_handler,
-                  client_info=CLIENT_INFO, **callbacks)
+    return _ProxyClient(vetted(transport, source, log), mode=mode, cache=None, message_handler=message_handler,
+                        client_info=CLIENT_INFO, **callbacks)
 
 
 class StdioConnector:

@@ -10,6 +10,7 @@ import mcp_types as types
 from mcp.shared.inbound import find_invalid_x_mcp_header
 
 from ..naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from ...schema.shapes import shape_of
 from ...contracts import Invoker, Operation, OperationMeta, UpstreamResult
 
 
@@ -45,6 +46,9 @@ def tool_operations(tools: list[types.Tool], invoker_for: Any,
                 invoke=invoke,
                 title=title,
                 output_schema=dict(tool.output_schema) if tool.output_schema else None,
+                # the shape a `prune` is checked against and its outputSchema projected from, as an OpenAPI
+                # response's or a Python return type's (toolset.build): one rule for what a pruned tool declares
+                response_schema=shape_of(tool.output_schema) if tool.output_schema else None,
                 annotations=annotations,
                 meta=OperationMeta(summary=title or "", words=(tool.name,)),
                 extra=_unmodelled(tool),

@@ -64,6 +64,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from ...errors import CHECK_FIRST, MAY_HAVE_ACTED, McprtError, ToolCallError, UpstreamError, UpstreamRefused
 from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, UpstreamResult
 from ...observability.hooks import observed_upstream
+from ...schema.structured_check import StructuredCheck
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from .connectors import SESSION_GONE, Connector
 from .delivery import Delivery, tracking
@@ -161,6 +162,7 @@ class McpServerSource:
         # answers gave (source_health) belongs to one connection, and a reconnect starts afresh
         self.connection: object = self
         self._operations: list[Operation] = []
+        self._result_checks: dict[str, StructuredCheck] = {}  # by upstream tool name: its outputSchema's check
         self._signature: str | None = None
         self._lost = anyio.Event()
         self._relist = anyio.Event()
@@ -290,9 +292,31 @@ class McpServerSource:
             if watch is not None:
                 watch.finish(None, type(exc).__name__)
             raise
+        upstream = to_upstream(result)
+        problem = None if upstream.is_error else self._nonconformance(upstream_name, upstream)
         if watch is not None:
-            watch.finish(None, "tool_error" if result.is_error else None)
-        return to_upstream(result)
+            watch.finish(None, "tool_error" if result.is_error else "invalid_result" if problem else None)
+        if problem is not None:
+            self.log.warning("source %s: tool %s returned a result its outputSchema refuses (%s); answered as a "
+                             "tool error", self.name, upstream_name, problem)
+            raise UpstreamError(f"{context.tool}: server '{self.name}' returned a result that does not conform to "
+                                f"the outputSchema of its tool '{upstream_name}' ({problem}), so it was not passed "
+                                "on. This is the server's fault, not the arguments': calling again with the same "
+                                "arguments will likely fail the same way")
+        return upstream
+
+    def _nonconformance(self, upstream_name: str, upstream: UpstreamResult) -> str | None:
+        """What is wrong with a successful result of a tool that declares an outputSchema, by path and types
+        only (`StructuredCheck.problem`), or None. MCP 2025-11-25 server/tools "Output Schema": a server MUST
+        send structured results that conform, and the SDK clients refuse the whole call otherwise, so a
+        result passed on would crash the calling agent instead of telling it. A conforming result is passed
+        on untouched. A structuredContent that is not an object was dropped by vetting (wellformed.py)."""
+        check = self._result_checks.get(upstream_name)
+        if check is None:
+            return None
+        if upstream.structured is None:
+            return "no structuredContent"
+        return check.problem(upstream.structured)
 
     async def _call(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
                     carrier: dict[str, str] | None, retry_within: float | None) -> types.CallToolResult:
@@ -339,7 +363,7 @@ class McpServerSource:
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
                 raise ToolCallError(self.unavailable_message()) from None
             raise self._lost_call_error(context.tool, delivery) from None
-        except RuntimeError as exc:  # the SDK's check of structuredContent against the tool's outputSchema
+        except RuntimeError as exc:  # e.g. the SDK's input-required rounds ran out
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ToolCallError(f"{context.tool}: server '{self.name}' returned an invalid result: {reason}") from None
         except Exception as exc:  # e.g. the server asked for input (elicitation) that a proxy cannot give
@@ -735,6 +759,7 @@ class McpServerSource:
         tools = listing.tools
         self._operations = tool_operations(tools, self.invoker, lambda name, reason: self.log.warning(
             "source %s: tool %s left out: its x-mcp-header annotation is invalid (%s)", self.name, name, reason))
+        self._result_checks = _result_checks(self._operations, self._result_checks)
         offerings = Offerings(
             provider=self,
             resources=tuple(ResourceOffer(str(r.uri), _wire(r)) for r in listing.resources),
@@ -750,6 +775,18 @@ class McpServerSource:
                     self.on_tools_changed(self.name)
                 except Exception:
                     self.log.exception("source %s: on_tools_changed callback failed", self.name)
+
+
+def _result_checks(operations: list[Operation], before: dict[str, StructuredCheck]) -> dict[str, StructuredCheck]:
+    """A check per tool that declares an outputSchema, by upstream name; one whose schema did not change keeps
+    its compiled validator across a re-listing (compiled on first use: `StructuredCheck`)."""
+    checks = {}
+    for op in operations:
+        if op.output_schema is not None:
+            kept = before.get(op.key)
+            checks[op.key] = kept if kept is not None and kept.schema == op.output_schema else \
+                StructuredCheck(op.output_schema)
+    return checks
 
 
 class _HttpAnswer(Exception):

@@ -16,6 +16,12 @@ Argument names (the rule, in order):
 4. Text and binary bodies are one argument `body` (files: see `bodies`).
 Header parameters named Accept, Content-Type or Authorization are ignored (as OpenAPI says), and
 parameters that carry an API key of a security scheme are left to the source's `auth`.
+A path, query or header parameter whose schema admits exactly one value (`const`, a one-value `enum`;
+through `$ref` and `allOf`) is no argument: mcprt sends that value on every call (`sole_value`), as it
+sends a manifest's `fixed` argument. AWS's JSON-protocol APIs select the operation so: a required header
+`X-Amz-Target: {enum: [HealthLake.CreateFHIRDatastore]}` the model would otherwise have to copy. An optional
+one is fixed only when its `default` is that value (sending it means what leaving it out does); otherwise
+sending it or not is a choice (`?expand=all`), and it stays an argument.
 """
 
 from __future__ import annotations
@@ -80,6 +86,13 @@ def build_inputs(
         wire_key = spec.name.lower() if spec.location == "header" else spec.name
         if (spec.location, wire_key) in key_params:
             continue
+        sole = sole_value(spec, conv)
+        if sole is not None:
+            plans.append(ParamPlan(arg="", name=spec.name, location=spec.location, style=spec.style,
+                                   explode=spec.explode, required=spec.required, allow_reserved=spec.allow_reserved,
+                                   json_content=bool(spec.content_type and "json" in spec.content_type),
+                                   delimiter=spec.delimiter, fixed=sole))
+            continue
         arg = names.claim(arg_name(spec.name), spec.location)
         properties[arg] = _param_schema(spec, conv)
         if spec.required:
@@ -104,6 +117,50 @@ def build_inputs(
     if required:
         schema["required"] = required
     return OperationInputs(conv.finish(schema), tuple(plans), body_plan)
+
+
+_FIXABLE = frozenset({"path", "query", "header"})
+_NO_DEFAULT = object()
+
+
+def sole_value(spec: ParamSpec, conv: SchemaConverter) -> tuple[Any] | None:
+    """`(value,)` when `spec` is a path, query or header parameter whose schema admits exactly that one
+    value (JSON Schema 2020-12 §6.1.2 `enum`, §6.1.3 `const`; OpenAPI 2.0's parameter `enum` and 3.0's
+    schema alike, as converted) and that mcprt sends on every call: a required one, or an optional one whose
+    `default` is that value. None otherwise (see the module docstring)."""
+    if spec.location not in _FIXABLE or spec.schema is None:
+        return None
+    schema = conv.convert(spec.schema, spec.name)
+    value = _only_value(schema, conv, 0)
+    if value is None:
+        return None
+    if not spec.required and _default(schema, conv) != value[0]:
+        return None
+    return value
+
+
+def _only_value(schema: Any, conv: SchemaConverter, depth: int) -> tuple[Any] | None:
+    """The one value `schema` (a converted schema) admits by its `const` or one-value `enum`, looking through
+    `$ref` and each `allOf` part; None when it fixes none (a `null` included: a parameter cannot send it)."""
+    schema = conv.definition(schema)
+    if not isinstance(schema, dict) or depth > 16:
+        return None
+    if "const" in schema:
+        return None if schema["const"] is None else (schema["const"],)
+    enum = schema.get("enum")
+    if isinstance(enum, list) and len(enum) == 1:
+        return None if enum[0] is None else (enum[0],)
+    parts = schema.get("allOf")
+    for part in parts if isinstance(parts, list) else ():
+        found = _only_value(part, conv, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _default(schema: Any, conv: SchemaConverter) -> Any:
+    schema = conv.definition(schema)
+    return schema.get("default", _NO_DEFAULT) if isinstance(schema, dict) else _NO_DEFAULT
 
 
 def _param_schema(spec: ParamSpec, conv: SchemaConverter) -> Any:

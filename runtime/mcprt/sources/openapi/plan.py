@@ -53,6 +53,9 @@ class ParamPlan:
     allow_reserved: bool = False
     json_content: bool = False  # `content: application/json` parameter: the value is sent as JSON text
     delimiter: str | None = None
+    # The one value the parameter's schema admits (`inputs.sole_value`), sent on every call: such a
+    # parameter is no argument (`arg` is ""), as a manifest's `fixed` one is not (AWS's `X-Amz-Target`)
+    fixed: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)
@@ -110,8 +113,11 @@ class RequestPlan:
         points it elsewhere (the source's `base_url` and the document's servers are compared apart)."""
         parameters = {p.arg: {"in": p.location, "name": p.name, "style": p.style, "explode": p.explode,
                               "required": p.required, "allowReserved": p.allow_reserved,
-                              "json": p.json_content, "delimiter": p.delimiter} for p in self.params}
+                              "json": p.json_content, "delimiter": p.delimiter} for p in self.params if not p.fixed}
         described: dict[str, Any] = {"method": self.method, "path": self.path, "parameters": parameters}
+        fixed = {f"{p.location} {p.name}": p.fixed[0] for p in self.params if p.fixed}
+        if fixed:  # sent on every call, set by the document (`ParamPlan.fixed`), never by an argument
+            described["fixed"] = fixed
         if self.body is not None:
             described["body"] = {
                 "contentType": self.body.content_type, "required": self.body.required,
@@ -144,7 +150,7 @@ class RequestPlan:
         for p in self.params:
             if p.location == "path":
                 continue
-            value = arguments.get(p.arg)
+            value = p.fixed[0] if p.fixed else arguments.get(p.arg)
             if value is None:
                 if p.required:
                     raise _missing(p.arg, f"{p.location} parameter `{p.name}`", p.arg in arguments)
@@ -180,7 +186,7 @@ class RequestPlan:
                 out.append(piece)
                 continue
             p = self.params[piece]
-            value = arguments.get(p.arg)
+            value = p.fixed[0] if p.fixed else arguments.get(p.arg)
             if value is None:
                 raise _missing(p.arg, f"path parameter `{p.name}` (part of the URL path)", p.arg in arguments)
             if p.json_content:
