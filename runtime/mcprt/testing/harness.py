@@ -185,7 +185,7 @@ class ReplayHarness:
             run = CaseRun(case, tool.name, ToolResult(content=[]), notes=notes, policy_checked=check_policy)
             run.policy_problems = self.policy_problems(case, tool) if check_policy else []
             return run
-        replayed = case.response is not None
+        replayed = not case.live
         self.upstream.expect(case.response if replayed else None)
         call = call_tool(tool, dict(case.args)) if replayed else self._live(case, tool)
         result = await asyncio.wait_for(call, CALL_TIMEOUT)
