@@ -60,7 +60,8 @@ def test_only_live_cases_are_audited_marked_and_diff_writes_nothing(workspace: W
     mark = len(_audited(workspace))
     diffed = workspace.mcprt("diff", "mcp.yaml", "mcp.yaml", "--fail-on", "any")
     assert diffed.returncode == 0, diffed.stdout + diffed.stderr
-    assert _audited(workspace, mark) == []  # both sides replayed and ran the python case: no record
+    assert _audited(workspace, mark) == []  # both sides replayed; the python case is not run (not checked, live)
+    assert "echo/one: not checked (live)" in diffed.stdout, diffed.stdout
 
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     plugin = subprocess.run(

@@ -411,7 +411,8 @@ def test_validate_warns_about_a_when_function_that_fails_on_every_call(folder: P
     (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", rules + "  approvals:"))
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    fails = "it fails on every call that reaches it, and a `when` that fails never matches"
+    fails = ("it fails on every call that reaches it, and a `when` that fails applies a `deny` or `approve` rule "
+             "to the call and never an `allow` rule")
     for line in [
         f"mcp.yaml:12:41: warning: rules[3]: `when` calls length() on 'amount' (integer), which takes string or array "
         f"or object: {fails}",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mcprt.expressions.prune_depth import MAX_DEPTH
-from mcprt.policy.when import compile_when
+from mcprt.policy.when import WhenError, compile_when
 from tests.support.cli import mcprt_cli
 
 HERE = Path(__file__).parent
@@ -56,16 +56,17 @@ def test_a_when_just_under_the_limit_still_denies_a_real_call(folder: Path) -> N
 def test_a_condition_past_the_stack_raises_rather_than_reading_as_no_match() -> None:
     """Compiled without the load check (as a manifest from before it would be): not `False`."""
     deep = compile_when("@ | " * 799 + RULE)
-    with pytest.raises(RecursionError):
+    with pytest.raises(WhenError, match="it nests too deeply to evaluate"):
         deep({"amount": 500})
     assert compile_when("@ | " * 10 + RULE)({"amount": 500}) is True
 
 
 async def test_a_rule_whose_condition_overflows_at_a_call_denies_it(folder: Path) -> None:
-    """Fail closed, whatever the rule's action: the compiled gate of a real manifest, its rule's `when`
-    swapped for one past the stack (what the load check now refuses, set here without validation, as an
-    older check let through). A `deny` rule, and an `allow` one too, refuse the call; a rate limit whose
-    match cannot be evaluated applies."""
+    """Fail closed: the compiled gate of a real manifest, its rule's `when` swapped for one past the stack
+    (what the load check now refuses, set here without validation, as an older check let through). A `deny`
+    rule refuses the call; an `allow` rule grants nothing (the default decides; review of mendpd, problem 2:
+    an evaluation error matches a `deny` or `approve` rule and never an `allow` one,
+    test_policy_when_errors); a rate limit whose match cannot be evaluated applies."""
     from mcprt.pipeline import compile_once
     from mcprt.policy.gate import PolicyGate
     from mcprt.settings import Settings
@@ -78,15 +79,17 @@ async def test_a_rule_whose_condition_overflows_at_a_call_denies_it(folder: Path
         arguments = {"order": "o-1", "amount": 5000}
         assert gate.decide(tool, None, arguments).action == "deny"  # as written: it matches
         deep = "@ | " * 799 + RULE
-        for action in ("deny", "allow"):
+        for action, expected in (("deny", ("deny", "rules[0]")), ("allow", ("allow", "default"))):
             rule = gate.policy.rules[0]
             swapped = rule.model_copy(update={"action": action, "match": rule.match.model_copy(update={"when": deep})})
             limit = gate.policy.rate_limits[0]
             deep_limit = limit.model_copy(update={"match": limit.match.model_copy(update={"when": deep})})
             policy = gate.policy.model_copy(update={"rules": [swapped], "rate_limits": [deep_limit]})
             decided = PolicyGate(policy, gate.service, gate.tools).decide(tool, None, arguments)
-            assert (decided.action, decided.rule) == ("deny", "rules[0]"), (action, decided)
-            assert decided.reason == "its condition (`when`) nests too deeply to evaluate"
+            assert (decided.action, decided.rule) == expected, (action, decided)
+            if action == "deny":
+                assert decided.reason == ("big refunds are not allowed; its condition (`when`) cannot be evaluated "
+                                          "on these arguments: it nests too deeply to evaluate")
             compiled_limit = PolicyGate(policy, gate.service, gate.tools).limits[0]
             assert compiled_limit.match.fits_arguments(arguments) is True
     finally:

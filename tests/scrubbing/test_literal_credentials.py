@@ -17,6 +17,10 @@ from mcprt.scrubbing import is_literal_credential, mask_url_credentials
     ("Accept", "application/vnd.pets+json", False),
     ("Accept", "application/vnd.github.v3+json", False),  # a media type with a digit is still a media type
     ("Content-Type", "application/vnd.api.v2024-01+json; charset=utf-8", False),
+    ("DATA_DIR", "/srv/data2024/reports", False),  # a path, absolute or relative, is a setting
+    ("CACHE", "../build/v2024release7", False),
+    ("NODE_OPTIONS", "--max-old-space-size=4096", False),  # a long command-line option too
+    ("X-Sig-Like", "/abc+def9ghi/jkl=mnop1234", True),  # base64 with `+`/`=` is no path
     ("User-Agent", "mcprt-integration-tests", False),  # letters only: a word, not a token
     ("X-Api-Key", "", False),  # empty: nothing to hide
 ])

@@ -37,11 +37,21 @@ SPEC = {
 # values that are no token (a version, a region), which must come back as sent.
 HEADERS = {"X-Custom": f"Bearer {TOKEN}", "X-Partner": f"{TOKEN}-2", "X-Api-Version": "2024-01-01",
            "X-Region": "eu-west-1",
-           # Review of prunedepth, problem 1: registering by looks also took a media type with a digit and
-           # values from ${VAR} under ordinary names, and redacted them from every result. By value only a
-           # literal entry counts, and a media type never does.
-           "X-Media": "application/vnd.github.v3+json", "X-Build": "${BUILD_ID}"}
-BUILD_ID = "build2024release7candidate"  # reads as a token, but comes from ${VAR} under a name that says nothing
+           # Review of prunedepth, problem 1: registering by looks took a media type with a digit and a path
+           # from ${VAR}, and redacted them from every result: neither is a token.
+           "X-Media": "application/vnd.github.v3+json", "X-Data-Dir": "${DATA_DIR}",
+           # Review of mendpd, problem 1: judging only literal values dropped every token from ${VAR}: an
+           # upstream echoing X-Partner-Env handed ${PARTNER_TOKEN} to the model. A variable whose name says
+           # credential (its value need not read as a token), and a token-like value with a scheme word or
+           # inside a longer value, from ${VAR} as written literally.
+           "X-Partner-Env": "${PARTNER_TOKEN}", "X-Custom-Env": "Bearer ${PARTNER}", "X-Mixed": "id=${PARTNER}",
+           # a build id that reads as a token cannot be told from one: redacted, as a literal one would be
+           "X-Build": "${BUILD_ID}"}
+BUILD_ID = "build2024release7candidate"
+PARTNER_TOKEN = "partner-secret-letters-only"  # no digit: a token by its variable's name only
+PARTNER = "sk9live4Partner7Secret2025abc"
+DATA_DIR = "/srv/data2024/reports"  # reads as a token but for the slashes: a path, which comes back as sent
+ENV = {"BUILD_ID": BUILD_ID, "PARTNER_TOKEN": PARTNER_TOKEN, "PARTNER": PARTNER, "DATA_DIR": DATA_DIR}
 
 
 SENT: list[dict[str, str]] = []  # what the upstream received, before anything scrubbed it
@@ -63,7 +73,7 @@ def test_an_echoed_literal_token_header_is_scrubbed_and_plain_headers_are_not(tm
 
         async def call() -> str:
             with open(log, "w") as errlog:
-                async with Client(stdio_client(stdio_up(manifest, env=child_env(BUILD_ID=BUILD_ID)), errlog=errlog),  # type: ignore[arg-type]
+                async with Client(stdio_client(stdio_up(manifest, env=child_env(**ENV)), errlog=errlog),  # type: ignore[arg-type]
                                   mode="legacy") as client:
                     with anyio.fail_after(60):
                         result = await client.call_tool("echo", {})
@@ -76,6 +86,28 @@ def test_an_echoed_literal_token_header_is_scrubbed_and_plain_headers_are_not(tm
     assert received["x-custom"] == "Bearer [redacted]", received
     assert received["x-partner"] == "[redacted]", received
     assert received["x-api-version"] == "2024-01-01" and received["x-region"] == "eu-west-1", received
-    assert received["x-media"] == "application/vnd.github.v3+json" and received["x-build"] == BUILD_ID, received
-    assert TOKEN not in text
-    assert TOKEN not in log.read_text()
+    assert received["x-media"] == "application/vnd.github.v3+json" and received["x-data-dir"] == DATA_DIR, received
+    assert SENT[-1]["x-partner-env"] == PARTNER_TOKEN and SENT[-1]["x-mixed"] == f"id={PARTNER}"  # sent as set
+    assert received["x-partner-env"] == "[redacted]", received
+    assert received["x-custom-env"] == "Bearer [redacted]", received
+    assert received["x-mixed"] == "[redacted]" and received["x-build"] == "[redacted]", received
+    for secret in (TOKEN, PARTNER, PARTNER_TOKEN, BUILD_ID):
+        assert secret not in text
+        assert secret not in log.read_text()
+
+
+def test_env_entries_from_variables_are_registered_by_the_same_rule(tmp_path: Path) -> None:
+    """A `command:` source's `env:` is judged as `headers:` are (review of mendpd, problem 1: an
+    `UPSTREAM_CRED: ${PARTNER}` handed to a child process was no longer registered), and a path or a
+    command-line option from a variable is still no secret (review of prunedepth, problem 1)."""
+    from mcprt.manifest.loader import load_manifest
+    from mcprt.manifest.secrets import configured_secrets
+
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  cmd:\n    command: [python3, -c, pass]\n    env:\n"
+                        "      UPSTREAM_CRED: ${PARTNER}\n      PARTNER_REF: ${PARTNER_TOKEN}\n"
+                        "      DATA_DIR: ${DATA_DIR}\n      NODE_OPTIONS: ${NODE_OPTIONS}\n"
+                        "      HOME_CACHE: ${HOME_CACHE}\n")
+    environment = {**ENV, "NODE_OPTIONS": "--max-old-space-size=4096", "HOME_CACHE": "~/cache/v2024build7"}
+    loaded = load_manifest(manifest, env=environment)
+    assert sorted(configured_secrets(loaded.manifest, loaded.written)) == sorted([PARTNER, PARTNER_TOKEN])

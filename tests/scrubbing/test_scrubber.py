@@ -335,6 +335,43 @@ async def test_a_message_holding_over_a_megabyte_of_base64_is_scrubbed_in_a_thre
         assert len(calls) == (2 if threaded else 0), (len(calls), threaded)
 
 
+async def test_a_results_body_content_and_structured_content_share_one_budget(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Review of mendpd, problem 5: `scrub_upstream` scrubbed `body`, `content` and `structuredContent` with a
+    budget each, so an image just under a megabyte in `content` and again in `structuredContent` (as a
+    proxied server sends both) was scrubbed inline: about 2 MB on the loop, no thread. The three are one
+    message: past a megabyte of base64 in all, one worker thread scrubs them; both copies are scrubbed."""
+    from mcprt.contracts import UpstreamResult
+    from mcprt.scrubbing import SECRETS
+    from mcprt.toolset.scrub import scrub_upstream
+
+    real, calls = asyncio.to_thread, []
+
+    async def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[0])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", watched)
+    SECRETS.add(KEY)
+    near = _b64(KEY.encode() + (bytes(range(256)) * 2930)[:749_000 - len(KEY)])
+    assert 990_000 < len(near) < 1_000_000
+    image = {"type": "image", "data": near, "mimeType": "image/png"}
+    shapes = [  # (kind, body, content, structured, threaded)
+        ("content", None, [image], {"image": dict(image)}, True),
+        ("json", {"picture": dict(image)}, [image], None, True),
+        ("json", {"picture": dict(image)}, None, None, False),  # one near payload alone: inline
+    ]
+    for kind, body, content, structured, threaded in shapes:
+        calls.clear()
+        result = UpstreamResult(kind, body=body, content=content, structured=structured)
+        await scrub_upstream(result)
+        assert len(calls) == (1 if threaded else 0), (kind, len(calls))
+        for part in (result.body, result.content, result.structured):
+            assert part is None or KEY.encode() not in json.dumps(part).encode()
+            for block in ([part["picture"]] if kind == "json" and part is result.body else
+                          part if isinstance(part, list) else [part["image"]] if part else []):
+                assert base64.b64decode(block["data"]).startswith(b"[redacted]"), kind
+
+
 def test_a_large_payload_with_inner_padding_decodes_as_b64decode_does() -> None:
     """Review of prunedepth, problem 4: two base64 texts joined, the first's `=` ending exactly a piece
     (2^18 characters), passed each piece's strict check, so decoding went on past the padding, where

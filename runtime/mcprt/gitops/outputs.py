@@ -11,6 +11,11 @@ it is asked), or decides its `policy:` expectations otherwise (`policy differs`)
 job of one pull request must not disagree. A failure the old manifest's run has too is not this change's:
 it is listed apart (`still_fails`) and not counted (a review found a case that failed since an earlier
 commit reported as changed by a commit that only edited another tool's description).
+
+A case with no recorded response (a `python:`, `command:` or `url:` tool's: `Case.live`) is not run: its
+output comes only from calling the tool for real, and a review of a pull request must not reach real
+servers with the manifest's credentials or run a function's side effects, twice (both sides) and outside
+the audit log (review of upfix, problem 3). It is listed as not checked (`LIVE_NOTE`); `mcprt test` runs it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ class CaseDiff:
     fails: list[str] = field(default_factory=list)
     # the same failures the old manifest's run has too: listed, not counted as this change's
     still_fails: list[str] = field(default_factory=list)
+    # not run: its output would come only from a live call (`Case.live`); listed as "not checked (live)"
+    live: bool = False
 
     @property
     def changed(self) -> bool:
@@ -48,9 +55,16 @@ class CaseDiff:
         return self.changed or bool(self.note)
 
 
+LIVE_NOTE = ("not checked (live): the case has no recorded response, so only a real call of the tool could give "
+             "its output; `mcprt diff` calls no tool for real (`mcprt test` does)")
+
+
 def compare_case_outputs(old: ReplaySession, new: ReplaySession, cases: list[Case]) -> list[CaseDiff]:
     diffs: list[CaseDiff] = []
     for case in cases:
+        if case.live:
+            diffs.append(CaseDiff(case.id, case.tool, 0, None, None, live=True))
+            continue
         try:
             after = new.run(case)
         except McprtError as exc:

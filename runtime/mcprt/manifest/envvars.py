@@ -140,16 +140,22 @@ def variables_in(text: str) -> list[str]:
     return list(dict.fromkeys(n for n in names if _NAME.match(n)))
 
 
-def variables_at(written: Any, path: Path) -> str:
-    """" (from ${A}, ${B})" naming the variables the node at `path` of `written` (the data as written, before
-    substitution) references; "" when it names none or the path is not there."""
+def variable_names_at(written: Any, path: Path) -> list[str]:
+    """The names of the variables the node at `path` of `written` (the data as written, before substitution)
+    references (`variables_in`); [] when it names none or the path is not there."""
     node = written
     for element in path:
         try:
             node = node[element]
         except (KeyError, IndexError, TypeError):
-            return ""
-    names = variables_in(node) if isinstance(node, str) else []
+            return []
+    return variables_in(node) if isinstance(node, str) else []
+
+
+def variables_at(written: Any, path: Path) -> str:
+    """" (from ${A}, ${B})" naming the variables the node at `path` of `written` (the data as written, before
+    substitution) references; "" when it names none or the path is not there."""
+    names = variable_names_at(written, path)
     return f" (from {', '.join('${' + n + '}' for n in names)})" if names else ""
 
 

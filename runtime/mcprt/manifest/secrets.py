@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import Diagnostic
 from ..scrubbing import SECRETS, is_credential_name, is_literal_credential
 from ..scrubbing.scrubber import MIN_SECRET_CHARS
-from .envvars import variables_at
+from .envvars import variable_names_at, variables_at
 from .model import Manifest
 from .positions import Path as NodePath
 from .positions import PositionIndex
@@ -54,14 +54,16 @@ def _value_at(manifest: Manifest, path: NodePath) -> str:
     return node.get_secret_value() if hasattr(node, "get_secret_value") else str(node)  # type: ignore[union-attr]
 
 
-def configured_secrets(manifest: Manifest, env_paths: set[NodePath]) -> list[str]:
+def configured_secrets(manifest: Manifest, written: Any) -> list[str]:
     """Every secret value the manifest configures: credentials, inbound tokens, and the values of
-    `headers:` / `env:` entries that carry one: every entry whose name says so (`X-Api-Key`,
-    `GITHUB_TOKEN`), and an entry written literally (not in `env_paths`, the nodes whose value came from
-    `${VAR}`) whose value reads as a token, the rule `validate` warns by and `diff` hides by
-    (`scrubbing.is_literal_credential`; `X-Partner: "Bearer pk-live-…"` echoed by an upstream reached the
-    model). A value from `${VAR}` under an ordinary name is not judged by its looks: a path such as
-    `DATA_DIR=/srv/data2024/reports` would be redacted from every result."""
+    `headers:` / `env:` entries that carry one, written literally or through `${VAR}` alike (the value sent
+    is what an upstream can echo): an entry whose name says so (`X-Api-Key`, `GITHUB_TOKEN`), whose value
+    names a variable that says so (`X-Partner: ${PARTNER_TOKEN}`; `written` is the data before substitution),
+    or whose value reads as a token (`X-Custom: "Bearer ${PARTNER}"`), by the rule `validate` warns by and
+    `diff` hides by (`scrubbing.is_literal_credential`, which leaves out paths, media types and command-line
+    options: `DATA_DIR=${DATA_DIR}` holding `/srv/data2024/reports` stays in results). Review of mendpd,
+    problem 1: judging only literal values by their looks let `${PARTNER_TOKEN}` under `X-Partner` reach
+    the model when an upstream echoed its request headers."""
     values = [_value_at(manifest, path) for path in secret_paths(manifest)]
     for name, source in manifest.sources.items():
         auth = getattr(source, "auth", None)
@@ -69,8 +71,8 @@ def configured_secrets(manifest: Manifest, env_paths: set[NodePath]) -> list[str
             values.append(f"{auth.basic.username}:{auth.basic.password.get_secret_value()}")
         for field in ("headers", "env"):
             for key, value in (getattr(source, field, None) or {}).items():
-                literal = ("sources", name, field, key) not in env_paths
-                if is_credential_name(key) or (literal and is_literal_credential(key, value)):
+                named = any(map(is_credential_name, variable_names_at(written, ("sources", name, field, key))))
+                if (named and value.strip()) or is_literal_credential(key, value):
                     scheme, _, rest = value.partition(" ")
                     values.append(rest if rest and scheme.lower() in ("bearer", "basic", "token") else value)
     return [v for v in values if v]
@@ -135,6 +137,6 @@ def short_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> lis
     return found
 
 
-def register_secrets(manifest: Manifest, env_paths: set[NodePath]) -> None:
-    """Hand every configured secret to the process-wide scrubber (`env_paths`: `configured_secrets`)."""
-    SECRETS.add(*configured_secrets(manifest, env_paths))
+def register_secrets(manifest: Manifest, written: Any) -> None:
+    """Hand every configured secret to the process-wide scrubber (`written`: `configured_secrets`)."""
+    SECRETS.add(*configured_secrets(manifest, written))

@@ -18,6 +18,7 @@ from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
 from .limits import BUCKET, legacy_heads, limit_identities
 from .rules import CompiledMatch, principal_key
+from .when import WhenError
 from ..wording import noun
 
 if TYPE_CHECKING:
@@ -145,12 +146,18 @@ class PolicyGate:
         return found
 
     def decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
-        """The first matching rule's action, else the default (no state: no pauses, limits, approvals)."""
+        """The first matching rule's action, else the default (no state: no pauses, limits, approvals).
+        A rule whose `when` cannot be evaluated on these arguments (`when.WhenError`) fails closed: a `deny`
+        or `approve` rule matches (its reason says why), an `allow` rule does not."""
         for rule in self.candidates(tool, principal):
             try:
                 matched = rule.match.when is None or rule.match.when(arguments)
-            except RecursionError:  # fail closed: a condition that cannot be evaluated must not let a call pass
-                return Decision("deny", rule.label, "its condition (`when`) nests too deeply to evaluate")
+            except WhenError as exc:
+                if rule.action == "allow":
+                    continue
+                why = f"its condition (`when`) cannot be evaluated on these arguments: {exc}"
+                return Decision(rule.action, rule.label, f"{rule.reason}; {why}" if rule.reason else why,
+                                rule.approvals)
             if matched:
                 return Decision(rule.action, rule.label, rule.reason, rule.approvals)
         return Decision(self.policy.default, "default", self.policy.default_reason)

@@ -226,9 +226,10 @@ def _when_problems(text: str, tools: list[Tool]) -> list[str]:
     return problems
 
 
-# A function's error (a wrong type, an unknown name, a wrong count) makes the whole condition false:
-# `when.compile_when` counts it as no match, so `!contains(amount, '1')` never matches either.
-_FAILS = "it fails on every call that reaches it, and a `when` that fails never matches"
+# A function's error (a wrong type, an unknown name, a wrong count) fails the whole condition, `!` or not
+# (`when.WhenError`), and the gate fails closed: a `deny` or `approve` rule applies, an `allow` rule does not.
+_FAILS = ("it fails on every call that reaches it, and a `when` that fails applies a `deny` or `approve` rule "
+          "to the call and never an `allow` rule")
 # JSON Schema type → the JMESPath type a value of it has (JMESPath spec, "Data Types")
 _JMESPATH_TYPES = {"integer": "number", "number": "number", "string": "string", "boolean": "boolean",
                    "array": "array", "object": "object", "null": "null"}

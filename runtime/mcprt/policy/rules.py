@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import STDIO, Principal
 from ..manifest.policy import Match, Policy
-from .when import compile_when
+from .when import WhenError, compile_when
 
 if TYPE_CHECKING:
     from ..toolset.tool import Tool
@@ -130,11 +130,12 @@ class CompiledMatch:
         return self.principals is None and self.clients is None and not self.scopes and not self.claims
 
     def fits_arguments(self, arguments: Mapping[str, Any]) -> bool:
-        """Whether `when` holds (a rate limit's match). One nested too deeply to evaluate fits: the
-        limit applies, failing closed (`manifest.policy` refuses such an expression at load)."""
+        """Whether `when` holds (a rate limit's match). One that cannot be evaluated on these arguments
+        (`when.WhenError`: a function given the wrong type, nested too deeply) fits: the limit applies,
+        failing closed, so a caller cannot step around a limit by sending an argument of another type."""
         try:
             return self.when is None or self.when(arguments)
-        except RecursionError:
+        except WhenError:
             return True
 
 

@@ -40,6 +40,13 @@ class _Unsupported(Exception):
     pass
 
 
+class WhenError(Exception):
+    """A condition that cannot be evaluated on these arguments: a function given a type it does not take
+    (`starts_with(dest, 'evil')` with `dest` a list), an unknown function, an expression nested past the
+    stack. Never "no match": the caller decides (`PolicyGate.decide`: a `deny` or `approve` rule matches,
+    an `allow` rule does not; a rate limit applies). `str()` says what failed, without the arguments."""
+
+
 def truthy(value: Any) -> bool:
     """JMESPath truthiness: false, null, empty string/list/object are false; numbers are true."""
     if value is None or value is False:
@@ -49,11 +56,30 @@ def truthy(value: Any) -> bool:
     return True
 
 
+def _failure(exc: Exception) -> WhenError:
+    """The `WhenError` for `exc`, its message naming the fault and not the argument's value (which is the
+    caller's, and may be long): jmespath's type errors quote the value."""
+    if isinstance(exc, RecursionError):
+        return WhenError("it nests too deeply to evaluate")
+    from jmespath.exceptions import JMESPathTypeError, UnknownFunctionError
+
+    if isinstance(exc, JMESPathTypeError):
+        return WhenError(f"{exc.function_name}() was given {_article(exc.actual_type)} {exc.actual_type}, "
+                         f"which it does not take (it takes {' or '.join(exc.expected_types)})")
+    if isinstance(exc, UnknownFunctionError):
+        return WhenError(str(exc).replace("Unknown function: ", "it calls an unknown function ", 1))
+    return WhenError(f"it failed to evaluate ({type(exc).__name__})")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in tuple("aeiou") else "a"
+
+
 def compile_when(text: str) -> Callable[[Mapping[str, Any]], bool]:
-    """A predicate over the arguments: True when the expression's value is truthy. Errors (a
-    function given the wrong type) count as no match; `RecursionError` (an expression nested past
-    what the stack holds — `manifest.policy` refuses those at load) is raised, so the caller can
-    fail closed rather than read it as no match."""
+    """A predicate over the arguments: True when the expression's value is truthy. Any error while
+    evaluating it (a function given the wrong type, an unknown function, `RecursionError`) raises
+    `WhenError`, never reads as False: a `deny` rule read as "no match" let every such call through
+    (review of mendpd, problem 2: `starts_with(dest, 'evil')` with `dest: ["evil.com"]`)."""
     import jmespath
 
     expression = jmespath.compile(text)
@@ -68,15 +94,16 @@ def compile_when(text: str) -> Callable[[Mapping[str, Any]], bool]:
         def slow(arguments: Mapping[str, Any]) -> bool:
             try:
                 return truthy(interpreter.visit(expression.parsed, dict(arguments)))
-            except RecursionError:  # not "no match": that would let a deep `deny` rule pass every call
-                raise
-            except Exception:  # jmespath raises for type errors inside functions: no match
-                return False
+            except Exception as exc:  # RecursionError too: a deep `deny` rule must not pass every call
+                raise _failure(exc) from exc
 
         return slow
 
     def quick(arguments: Mapping[str, Any]) -> bool:
-        return truthy(fast(arguments))
+        try:
+            return truthy(fast(arguments))
+        except Exception as exc:  # arguments nested past the stack
+            raise _failure(exc) from exc
 
     return quick
 

@@ -4,8 +4,10 @@ warning, `manifest.secrets.literal_secrets`) and for everything `mcprt diff` sho
 A value is one when the name it is written under says so (`is_credential_name`: `X-Partner-Token`,
 `GITHUB_TOKEN`, `?access_token=`), or when it reads as a token whatever its name: 16 or more token
 characters, letters and digits mixed, after an optional scheme word (`Bearer sk-live-SECRET123456`,
-`ghp_abcdef1234567890XYZ`; not `2024-01-01`, `on`, or a media type even with digits,
-`application/vnd.github.v3+json`). A `${VAR}`
+`ghp_abcdef1234567890XYZ`; not `2024-01-01`, `on`, a media type even with digits
+(`application/vnd.github.v3+json`), a file path (`/srv/data2024/reports`, `./build/v2`) or a command-line
+option (`--max-old-space-size=4096`): settings a child process or upstream is given, which an upstream
+echoes back in ordinary results (review of prunedepth, problem 1). A `${VAR}`
 reference is never one: it names where the value comes from. One rule, because two drifted: a review of
 `mcprt diff` found `X-Custom: "Bearer sk-live-…"` warned about by `validate` (by its value) and printed in
 full by `diff` (which hid values by name only).
@@ -23,12 +25,18 @@ _TOKEN = re.compile(r"(?:[A-Za-z]+ )?([A-Za-z0-9._~+/=-]{16,})")
 # (`application/vnd.github.v3+json`): a header value, never a token
 _MEDIA_TYPE = re.compile(r"(?:application|audio|example|font|haptics|image|message|model|multipart|text|video)"
                          r"/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}", re.IGNORECASE)
+# A file path, absolute or relative (`/srv/data2024/reports`, `~/cache`, `../v2/out`): segments of word
+# characters, dots and hyphens only, so a base64 token (its `+`, `=`) is not read as one
+_PATH = re.compile(r"(?:~|\.{1,2})?(?:/[\w.-]+)+/?")
+# A long command-line option (`--max-old-space-size=4096`, GNU getopt_long's `--name=value`)
+_OPTION = re.compile(r"--[A-Za-z][\w-]*(?:=\S*)?")
 
 
 def looks_like_token(value: str) -> bool:
     """Whether `value` reads as a credential by itself (module docstring: the rule)."""
-    match = _TOKEN.fullmatch(value.strip())
-    if match is None or _MEDIA_TYPE.fullmatch(value.strip()):
+    stripped = value.strip()
+    match = _TOKEN.fullmatch(stripped)
+    if match is None or any(rule.fullmatch(stripped) for rule in (_MEDIA_TYPE, _PATH, _OPTION)):
         return False
     token = match.group(1)
     return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)

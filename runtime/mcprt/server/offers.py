@@ -234,6 +234,8 @@ class Subscriptions:
         self._by_uri: dict[str, dict[int, Connection]] = {}
         self._uris_of: dict[int, set[str]] = {}  # by connection: what it subscribed to, until it closes
         self._subscribing: dict[str, asyncio.Future[Any]] = {}  # by URI: the upstream subscribe under way
+        self._waiting: dict[str, set[int]] = {}  # by URI: the connections awaiting that subscribe
+        self._releasing: set[asyncio.Task[None]] = set()  # upstream unsubscribes under way (kept referenced)
 
     async def subscribe(self, connection: Connection, uri: str) -> None:
         """Subscribe `connection` to `uri`'s updates. MCPError -32601 (method not found) when no source
@@ -261,14 +263,36 @@ class Subscriptions:
             call = self._subscribing.get(uri)
             if call is None:
                 call = self._subscribing[uri] = asyncio.ensure_future(provider.subscribe(upstream))
-                call.add_done_callback(lambda _: self._subscribing.pop(uri, None))
+                call.add_done_callback(partial(self._settled, uri))
             # registered only once the upstream accepted: a refused subscribe (the resource does not
             # exist) leaves nothing behind, so asking again is refused again rather than answered ok
-            await _offer_call(asyncio.shield(call), ResourceAsked(uri, upstream, connection.protocol_version))
+            waiting = self._waiting.setdefault(uri, set())
+            waiting.add(id(connection))
+            try:
+                await _offer_call(asyncio.shield(call), ResourceAsked(uri, upstream, connection.protocol_version))
+            finally:
+                waiting.discard(id(connection))
+                if not waiting and self._waiting.get(uri) is waiting:
+                    del self._waiting[uri]
         if self._uris_of.get(id(connection)) is not held:
-            return  # it closed while the upstream answered: nothing to keep for it
+            # It closed while the upstream answered: nothing to keep for it. If no one else listens or waits
+            # on the URI, the upstream subscription just made has no listener: end it (review of mendp26,
+            # problem 6: it was kept for good, and every later subscribe added another).
+            if uri not in self._by_uri and not self._waiting.get(uri):
+                await self._release(uri)
+            return
         self._by_uri.setdefault(uri, {})[id(connection)] = connection
         held.add(uri)
+
+    def _settled(self, uri: str, call: asyncio.Future[Any]) -> None:
+        """The upstream subscribe of `uri` ended. Accepted, with no connection listening or still waiting
+        on it (every asker's request was cancelled, as a closed session's is), it is ended upstream."""
+        self._subscribing.pop(uri, None)
+        if call.cancelled() or call.exception() is not None or uri in self._by_uri or self._waiting.get(uri):
+            return
+        task = asyncio.ensure_future(self._release(uri))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
 
     async def unsubscribe(self, connection: Connection, uri: str) -> None:
         await self._forget(uri, connection)
@@ -283,6 +307,10 @@ class Subscriptions:
         if not listeners or listeners.pop(id(connection), None) is None or listeners:
             return
         del self._by_uri[uri]
+        await self._release(uri)
+
+    async def _release(self, uri: str) -> None:
+        """End the upstream subscription of `uri`, which no connection listens to any more."""
         owner = self._holder.current.offers.resolve_uri(uri)
         if owner is not None and owner[2].supports_subscribe:
             try:

@@ -157,6 +157,12 @@ class Case:
         return bool(self.policy) and self.request is None and self.response is None
 
     @property
+    def live(self) -> bool:
+        """Whether running it calls the tool for real: no recorded response to replay (a `python:`,
+        `command:` or `url:` tool's case), and more than decisions to check."""
+        return self.response is None and not self.policy_only
+
+    @property
     def id(self) -> str:
         return f"{self.tool}/{self.name}"
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from ..errors import Diagnostic, ManifestError, McprtError
 from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
 from ..settings import Settings, load_settings
-from ..toolset.invoke import call_tool
+from ..toolset.invoke import call_tool, refused_arguments
 from ..contracts import ToolResult
 from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
@@ -146,6 +146,7 @@ class ReplayHarness:
         from types import MappingProxyType
 
         from ..identity.principal import Principal
+        from ..errors import ToolCallError
         from ..toolset.invoke import check_arguments
 
         from ..policy.never import impossible_caller
@@ -160,7 +161,13 @@ class ReplayHarness:
             if impossible:
                 raise McprtError(f"{located(case.path, 'policy', i, 'principal')}: policy[{i}]: "
                                  + "; ".join(impossible) + " — this case checks a caller the server never has")
-        completed = check_arguments(tool, dict(case.args))
+        # the arguments the tool refuses whatever their value are reported by `run`, each at its line with
+        # the fix (`_refused`): decided without them, so the case's decisions are still checked
+        arguments = {k: v for k, v in case.args.items() if k not in refused_arguments(tool, dict(case.args))}
+        try:
+            completed = check_arguments(tool, arguments)
+        except ToolCallError as exc:  # a value of the wrong type, a required one missing: no decision to check
+            return [f"{located(case.path, 'args')}: the policy was not checked: {exc}"]
         problems = []
         for expected in case.policy:
             # a caller with a client, scopes or claims holds an OAuth access token; without, a static token
@@ -184,11 +191,13 @@ class ReplayHarness:
             if case.policy:
                 check_policy = False
                 notes = [*notes, policy_note(case, self.loaded)]
+        refused = refused_arguments(tool, dict(case.args))  # what the tool refuses whatever the value
         if case.policy_only:
             run = CaseRun(case, tool.name, ToolResult(content=[]), notes=notes, policy_checked=check_policy)
+            run.request_problems, run.refused_args = _refused(case, refused, tool), list(refused)
             run.policy_problems = self.policy_problems(case, tool) if check_policy else []
             return run
-        replayed = case.response is not None
+        replayed = not case.live
         self.upstream.expect(case.response if replayed else None)
         call = call_tool(tool, dict(case.args)) if replayed else self._live(case, tool)
         result = await asyncio.wait_for(call, CALL_TIMEOUT)
@@ -201,10 +210,8 @@ class ReplayHarness:
                 "the tool called an HTTP upstream, but the case has no `response:` to replay; record the case "
                 "with `mcprt record` or add the response"
             ]
-        refused = [name for name in case.args if name in tool.args.hidden]
         if refused and result.is_error:  # refused by `check_arguments`, whatever else the case recorded
-            run.request_problems = [_set_by_server(case, refused, result, tool)]
-            run.refused_args = refused
+            run.request_problems, run.refused_args = _refused(case, refused, tool), list(refused)
         run.policy_problems = self.policy_problems(case, tool) if check_policy else []
         return run
 
@@ -269,18 +276,25 @@ class ReplayHarness:
         return compare_requests(expected, actual, check_headers=case.request.headers is not None)
 
 
-def _set_by_server(case: Case, names: list[str], result: ToolResult, tool: Tool) -> str:
-    """The problem of a case sending arguments its tool now sets itself (`toolset.invoke.check_arguments`
-    refuses a client's value for one, even an equal one), with the one fix that works."""
+def _refused(case: Case, refused: dict[str, str], tool: Tool) -> list[str]:
+    """One problem per argument of the case the tool refuses whatever its value (`refused`: name → the tool's
+    own words, `toolset.invoke.refused_arguments`), at its place in the case file, with the one fix that
+    works: removing it from `args:` (recording again is refused while the case exists, and `request:` is not
+    what the tool reads). Review of upfix, problem 4: the advice was given for `fixed`/`hidden` arguments
+    only, not for one the spec no longer has, and not at all for a case with `policy:` expectations."""
     from .cases import located
 
-    listed = ", ".join(f"`{name}`" for name in names)
-    fixed = sum(name in tool.args.fixed for name in names)
-    how = "`fixed`" if fixed == len(names) else "`hidden`" if not fixed else "`fixed` or `hidden`"
-    text = " ".join(b.get("text", "") for b in result.content if b.get("type") == "text")[:500]
-    return (f"{located(case.path, 'args', names[0])}: the manifest now sets {listed} itself ({how}), "
-            f"and the tool refuses a value for {'it' if len(names) == 1 else 'them'}; the tool answered: {text} "
-            f"(remove {listed} from the case's `args:`)")
+    problems = []
+    for name, answer in refused.items():
+        if name in tool.args.fixed:
+            why, rename = "the manifest now sets `{0}` itself (`fixed`), and the tool refuses a value for it", ""
+        elif name in tool.args.hidden:
+            why, rename = "the manifest now hides `{0}` (`hidden`), and the tool refuses it", ""
+        else:
+            why, rename = "the tool has no argument `{0}` now (its spec or the manifest changed)", ", or rename it"
+        problems.append(f"{located(case.path, 'args', name)}: {why.format(name)}; the tool answers: {answer} "
+                        f"(remove `{name}` from the case's `args:`{rename})")
+    return problems
 
 
 class ReplaySession:

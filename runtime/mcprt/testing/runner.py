@@ -59,9 +59,12 @@ class CaseOutcome:
         assert self.run is not None
         lines: list[str] = []
         if self.run.request_problems:
-            lines.append(f"{where}: the request differs from the recorded one:")
-            lines += [f"  {p}" for p in self.run.request_problems]
-            if not self.run.refused_args:  # else the problem names the fix (`harness._set_by_server`)
+            if self.run.refused_args:  # each problem names its fix (`harness._refused`)
+                lines.append(f"{where}: the tool refuses the case's arguments:")
+                lines += [f"  {p}" for p in self.run.request_problems]
+            else:
+                lines.append(f"{where}: the request differs from the recorded one:")
+                lines += [f"  {p}" for p in self.run.request_problems]
                 lines.append("  (if the change is intended, record the case again or edit its `request:`)")
         if self.run.policy_problems:
             lines.append(f"{where}: the policy decides otherwise than the case expects:")

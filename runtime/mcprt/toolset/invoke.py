@@ -52,15 +52,10 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
         arguments = {}
     if not isinstance(arguments, dict):
         raise ToolCallError(f"arguments for {tool.name} must be a JSON object")
-    problems = [_set_by_server(tool, name) for name in arguments if name in tool.args.hidden]
+    problems = list(refused_arguments(tool, arguments).values())
     arguments = {k: v for k, v in arguments.items() if k not in tool.args.hidden}
     schema = tool.input_schema
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    if not schema.get("additionalProperties", False):
-        for name in arguments:
-            if name not in properties:
-                hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
-                problems.append(f"unknown argument {short(name)}" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
     if tool._validator is None:
         tool._validator = argument_validator(schema)
     errors = sorted(tool._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
@@ -79,6 +74,23 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
         )
     completed = {**tool.args.defaults, **arguments, **tool.args.fixed}
     return completed
+
+
+def refused_arguments(tool: Tool, arguments: dict[str, Any]) -> dict[str, str]:
+    """The arguments in `arguments` the tool refuses whatever their value, each with the problem
+    `check_arguments` states for it: one the manifest sets (`fixed`, `hidden`: `_set_by_server`), and one
+    its schema does not have (`additionalProperties` false or absent: "unknown argument", with a close
+    name when there is one). A recorded case sending one is told to remove it from `args:`."""
+    schema = tool.input_schema
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    refused: dict[str, str] = {}
+    for name in arguments:
+        if name in tool.args.hidden:
+            refused[name] = _set_by_server(tool, name)
+        elif name not in properties and not schema.get("additionalProperties", False):
+            hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
+            refused[name] = f"unknown argument {short(name)}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+    return refused
 
 
 def _set_by_server(tool: Tool, name: str) -> str:
