@@ -11,9 +11,12 @@ must not flap on one 5xx among good answers):
 - `DEGRADED_AFTER` consecutive HTTP 5xx answers → `degraded` (one 5xx after `down`: it answers again);
 - `UP_AFTER` consecutive answers below 500 (a 404 is the caller's problem) → `up` again.
 
-A call's own failure says nothing about the source: past its own tool time-out, an over-long
-answer, a failed token fetch, a Python function timing out (Python sources never get a call
-verdict). Neither do calls that never reached the upstream (rejected, denied, cancelled, internal).
+A call's own failure says nothing about the source: past its own tool time-out with no answer at
+all, an over-long answer, a failed token fetch, a Python function timing out (Python sources never
+get a call verdict). A call whose time-out passed after the upstream answered (two 503s, then the
+deadline during the third attempt: `CallEvent.upstream_status` set) counts as that answer: an
+upstream shedding load slowly is `degraded`, not a silent one about which nothing is known. Calls
+that never reached the upstream (rejected, denied, cancelled, internal, queue_timeout) say nothing.
 
 A verdict belongs to the source instance its calls went to: a reload that reopens the source
 starts it afresh. A verdict no call has confirmed for `STALE_AFTER` seconds is shown `unknown`
