@@ -289,7 +289,7 @@ def log_call(*, tool: str, source: str, status: Any, latency_ms: float, raw_byte
     So that a line joins the call's audit record and trace, it also carries, when known: `call` (mcprt's call
     id, the audit record's `call`), `session` (the MCP session id), `error_message` (a failed call's error
     text as the model read it, at most `ERROR_TEXT_LIMIT` characters; scrubbed of configured secrets like
-    every line), `upstream_status` (the HTTP status the upstream last answered) and `attempts` (requests sent
+    every line, and by the caller of the call's argument values, `scrubbing.given.without_argument_values`), `upstream_status` (the HTTP status the upstream last answered) and `attempts` (requests sent
     upstream, retries included, when more than one), and `trace_id`/`span_id` (`trace`: the call's span, hex,
     the OpenTelemetry log correlation field names). `error` stays the boolean it always was."""
     fields: dict[str, Any] = {

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..outbound.redaction import scrub
+from ..scrubbing.given import without_argument_values
 from .events import CallEvent, Event
 from .state import SourceState
 
@@ -38,7 +38,6 @@ DEGRADED_AFTER = 3  # consecutive 5xx answers before a source reads `degraded`
 UP_AFTER = 2  # consecutive good answers before a failing source reads `up` again
 STALE_AFTER = 300.0  # seconds without a call confirming a failure before it reads `unknown`
 ERROR_LIMIT = 200  # characters of a call's error text kept (the rest may be a 50 kB upstream body)
-MIN_SCRUBBED = 4  # argument strings shorter than this are ordinary words, not data to hide
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +116,8 @@ class CallHealth:
 
     def _summary(self, event: CallEvent) -> str:
         text = event.error or ""
-        values = [v for v in (event.arguments or {}).values() if isinstance(v, str) and len(v) >= MIN_SCRUBBED]
-        text = scrub(text, (*self._secrets, *values))  # scrubbed whole: a cut must not leave half a secret
+        # scrubbed whole: a cut must not leave half a secret
+        text = without_argument_values(text, event.arguments, self._secrets)
         text = " ".join(text.split())  # one line (a table cell), whitespace runs of an upstream body folded
         if len(text) > ERROR_LIMIT:
             text = text[:ERROR_LIMIT - 1] + "…"

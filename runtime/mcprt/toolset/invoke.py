@@ -19,6 +19,7 @@ from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome, UnknownToolEvent, new_call_id
 from ..observability.log import log_call, logger
 from ..schema.validator import argument_validator
+from ..scrubbing.given import without_argument_values
 from ..shaping.result import shape_result
 from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
@@ -265,7 +266,9 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         reason=reason,
         call=call_id,
         session=session_id,
-        error_text=error_text,
+        # a log line carries no argument value, and an error may quote one (a refused path value, a URL)
+        error_text=None if error_text is None else without_argument_values(
+            error_text, arguments if isinstance(arguments, dict) else None),
         upstream_status=upstream_status,
         attempts=attempts,
         trace=trace,
