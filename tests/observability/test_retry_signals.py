@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,21 +139,13 @@ def calls_count(samples: dict[Any, float], tool: str, source: str, outcome: str)
     return samples.get(key, 0.0)
 
 
-def audit_records(path: Path, *, timeout: float = 10) -> list[dict[str, Any]]:
-    """The audit file's records (written on a background thread: waits for the file to settle)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = path.read_text().splitlines() if path.exists() else []
-        if lines or time.monotonic() > deadline:
-            return [json.loads(line) for line in lines]
-        time.sleep(0.05)
+def audit_records(path: Path) -> list[dict[str, Any]]:
+    """The audit file's whole lines (a background thread writes it: a line being written is not one yet)."""
+    text = path.read_text() if path.exists() else ""
+    return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]
 
 
 def audit_of(path: Path, predicate: Any, timeout: float = 10) -> dict[str, Any]:
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         found = [r for r in audit_records(path) if r.get("type") == "call" and predicate(r)]
@@ -165,8 +158,6 @@ def audit_of(path: Path, predicate: Any, timeout: float = 10) -> dict[str, Any]:
 def call_lines(up: UpProcess, tool: str, since: int = 0, *, count: int = 1) -> list[dict[str, Any]]:
     """The JSON `call` log lines of `tool` written after `since` (a `log_mark()`), in order, once there are
     `count` (stderr is read by a thread: a line may arrive just after the answer), or after 10 s."""
-    import time
-
     deadline = time.monotonic() + 10
     while True:
         lines = []
@@ -182,8 +173,6 @@ def call_lines(up: UpProcess, tool: str, since: int = 0, *, count: int = 1) -> l
 
 def call_line(up: UpProcess, tool: str, call_id: str) -> dict[str, Any]:
     """The one JSON log line of call `call_id`."""
-    import time
-
     deadline = time.monotonic() + 10
     while True:
         found = [e for e in call_lines(up, tool) if e.get("call") == call_id]
@@ -199,8 +188,6 @@ def server_span_of(received: Received, call_id: str) -> Span:
 
 
 def attempt_spans(received: Received, server: Span, count: int) -> list[Span]:
-    import time
-
     deadline = time.monotonic() + 10
     while True:
         spans = received.wait_for(lambda s: s.kind == CLIENT and s.parent_id == server.span_id)

@@ -6,7 +6,11 @@ starts. With none registered, `start_upstream()` is one empty-list check and ret
 
 An observation may ask for trace context to travel with the request: `carrier` holds W3C Trace
 Context fields (`traceparent`, `tracestate`; W3C Trace Context §3), which the HTTP executor sends
-as headers and the MCP source puts in the request's `params._meta`.
+as headers and the MCP source puts in the request's `params._meta`. An HTTP call is watched once
+per attempt (`resend_count`), so metrics and traces see each request the upstream received.
+
+`mark_call()` is the same kind of hook for the call pipeline: the tracer names the call on its span and
+hands back the span's ids for the call's log line and audit record (None when not traced).
 """
 
 from __future__ import annotations
